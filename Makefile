@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` (set up + one full sync cycle) and `make test`.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: setup demo test ui lint sandbox bench clean
+
+setup: ## install the locked dependencies and prepare the dbt manifest
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
+	@mkdir -p $(DAGSTER_HOME)
+	@$(UV) run --frozen python -c "from assets.dbt import prepare_manifest; prepare_manifest(force=True)"
+
+demo: setup ## run the main job: one full sync cycle against the sandbox, with a summary
+	@$(UV) run --frozen python -m cli demo $(ARGS)
+
+test: setup ## run the whole test suite (needs PostgreSQL on 127.0.0.1:5432 for the scale-out tests)
+	@$(UV) run --frozen pytest $(ARGS)
+
+ui: setup ## open the Dagster UI on http://127.0.0.1:3000 (run `make demo` first for data)
+	@$(UV) run --frozen dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: setup ## ruff, sqlfluff
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen sqlfluff lint dbt_project/models
+
+sandbox: setup ## run the vendor sandbox in the foreground
+	@$(UV) run --frozen python -m sandbox $(ARGS)
+
+bench: setup ## print the benchmark figures
+	@for b in benchmarks/bench_*.py; do $(UV) run --frozen python $$b; done
+
+clean: ## forget local data, run history and the sandbox state
+	rm -rf data .dagster_home dbt_project/target

@@ -1,0 +1,1 @@
+"""Dagster assets: ingestion (dlt), transformation (dbt) and reverse sync, one module per concern."""

@@ -1,0 +1,78 @@
+"""dbt models as assets, grouped by layer (staging, intermediate, marts, outbound), tests as checks.
+
+The manifest must exist before definitions load: ``prepare_manifest()`` runs ``dbt parse`` once
+when it is missing (``make setup`` does it ahead of time).
+"""
+
+
+import logging
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from resources.warehouse import WarehouseResource
+
+log = logging.getLogger(__name__)
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this interpreter (the venv's), else whatever is on PATH."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
+
+
+def prepare_manifest(force: bool = False) -> Path:
+    if force or not MANIFEST.exists():
+        log.info("dbt manifest missing: running `dbt parse` in %s", DBT_PROJECT_DIR)
+        subprocess.run(
+            [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+             "--profiles-dir", str(DBT_PROJECT_DIR)],
+            check=True,
+        )
+    return MANIFEST
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+                          dbt_executable=dbt_executable())
+
+
+class LayeredDbtTranslator(DagsterDbtTranslator):
+    """Models keyed ``[layer, model]`` and grouped by layer; sources keep their meta asset keys."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return AssetKey([self._layer(dbt_resource_props), dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return self._layer(dbt_resource_props)
+
+    @staticmethod
+    def _layer(props: Mapping[str, Any]) -> str:
+        if props["resource_type"] == "seed":
+            return "catalog"
+        fqn = props.get("fqn", [])
+        folder = fqn[1] if len(fqn) > 2 else "models"
+        if folder == "marts" and len(fqn) > 3 and fqn[2] == "outbound":
+            return "outbound"
+        return folder
+
+
+TRANSLATOR = LayeredDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(manifest=prepare_manifest(), dagster_dbt_translator=TRANSLATOR, pool="warehouse")
+def projectx_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Build the selected dbt models and run their tests (reported as asset checks)."""
+    warehouse.export_env()
+    yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,1 @@
+"""Reverse sync: push outbound marts to vendors idempotently, through an external-id link table."""

@@ -1,0 +1,94 @@
+"""The main job, for a person: start the vendor sandbox, run ``full_sync`` once, print a summary.
+
+Everything stays on the embedded default: the DuckDB warehouse and the Dagster run history live
+under ``data/`` and ``.dagster_home/`` (so ``dagster dev`` shows the run afterwards). The sandbox
+keeps its state in ``data/sandbox/``, like a real vendor between two syncs; on a rerun it first
+plays "the vendor": it updates a few incidents, so the delta sync has something to move.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from pipelines.common.warehouse import REPO_ROOT, WarehouseSettings
+
+DATA_DIR = REPO_ROOT / "data"
+DAGSTER_HOME = REPO_ROOT / ".dagster_home"
+SANDBOX_STATE = DATA_DIR / "sandbox"
+
+
+def _say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _configure_env(sandbox) -> None:
+    os.environ.setdefault("PROJECTX_ENV", "local")
+    os.environ.setdefault("PROJECTX_WAREHOUSE", "duckdb")
+    os.environ.setdefault("PROJECTX_DUCKDB_PATH", str(DATA_DIR / "warehouse.duckdb"))
+    os.environ.setdefault("PROJECTX_DATA_DIR", str(DATA_DIR))
+    os.environ["DAGSTER_HOME"] = os.environ.get("DAGSTER_HOME", str(DAGSTER_HOME))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    creds = sandbox.credentials
+    os.environ["SERVICENOW_BASE_URL"] = sandbox.url
+    os.environ["SERVICENOW_OAUTH_CLIENT_ID"] = creds["client_id"]
+    os.environ["SERVICENOW_OAUTH_CLIENT_SECRET"] = creds["client_secret"]
+    os.environ["SERVICENOW_USER"] = creds["username"]
+    os.environ["SERVICENOW_PASSWORD"] = creds["password"]
+    if sandbox.ca_bundle:
+        os.environ["REQUESTS_CA_BUNDLE"] = str(sandbox.ca_bundle)
+
+
+def run_demo(size: int = 2000, changes: int | None = None, reset: bool = False) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if os.environ.get("PROJECTX_WAREHOUSE", "duckdb") != "duckdb":
+        sys.exit("The demo runs on the embedded default: unset PROJECTX_WAREHOUSE (or set it to duckdb)")
+    if reset:
+        for path in (DATA_DIR, DAGSTER_HOME):
+            shutil.rmtree(path, ignore_errors=True)
+        _say("reset: removed data/ and .dagster_home/")
+    from sandbox.servicenow import ServiceNowSandbox
+
+    rerun = (SANDBOX_STATE / "journal.jsonl").exists()
+    SANDBOX_STATE.mkdir(parents=True, exist_ok=True)
+    _say(f"starting the ServiceNow sandbox ({'resuming saved state' if rerun else f'{size:,} incidents'})")
+    with ServiceNowSandbox(size=size, tls=True, state_path=SANDBOX_STATE) as sandbox:
+        _configure_env(sandbox)
+        _say(f"sandbox up at {sandbox.url} (TLS, CA bundle {sandbox.ca_bundle})")
+        if rerun:
+            n = changes if changes is not None else max(1, len(sandbox.records("incident")) // 100)
+            touched = sandbox.touch("incident", n=n)
+            _say(f"the vendor updated {len(touched)} incidents since the last sync")
+        settings = WarehouseSettings.from_env()
+        _say(f"warehouse: {settings.describe()}; Dagster home: {os.environ['DAGSTER_HOME']}")
+        started = time.monotonic()
+        result = _execute_full_sync()
+        elapsed = time.monotonic() - started
+        from cli.summary import print_summary
+
+        print_summary(result, settings, sandbox, elapsed)
+        return 0 if result.success else 1
+
+
+def _execute_full_sync():
+    from dagster import DagsterInstance
+
+    from assets.dbt import prepare_manifest
+
+    _say("preparing the dbt manifest")
+    prepare_manifest()
+    _say("loading definitions")
+    import definitions
+
+    job = definitions.build_definitions().resolve_job_def("full_sync")
+    _say("running job full_sync: ingest -> dbt build -> reverse sync (Dagster logs follow)")
+    with DagsterInstance.get() as instance:
+        return job.execute_in_process(
+            instance=instance,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            raise_on_error=False,
+        )

@@ -1,0 +1,47 @@
+{#- ServiceNow sends every value as a string, empty when unset; timestamps are UTC 'YYYY-MM-DD HH:MM:SS'. -#}
+{% macro sn_timestamp(column) -%}
+    cast(nullif({{ column }}, '') as timestamp)
+{%- endmacro %}
+
+{% macro sn_int(column) -%}
+    cast(nullif({{ column }}, '') as integer)
+{%- endmacro %}
+
+{% macro sn_bool(column) -%}
+    ({{ column }} = 'true')
+{%- endmacro %}
+
+{#- The load time dlt stamps on every row (its load id is a unix epoch). -#}
+{% macro dlt_loaded_at(column='_dlt_load_id') -%}
+    {{ utc_from_epoch('cast(' ~ column ~ ' as double precision)') }}
+{%- endmacro %}
+
+{% macro utc_from_epoch(expression) -%}
+    {{ return(adapter.dispatch('utc_from_epoch')(expression)) }}
+{%- endmacro %}
+
+{% macro default__utc_from_epoch(expression) -%}
+    cast(to_timestamp({{ expression }}) at time zone 'UTC' as timestamp)
+{%- endmacro %}
+
+{#- Now, as a UTC timestamp without time zone, comparable with the staged vendor timestamps. -#}
+{% macro utc_now() -%}
+    {{ return(adapter.dispatch('utc_now')()) }}
+{%- endmacro %}
+
+{% macro default__utc_now() -%}
+    cast(now() at time zone 'UTC' as timestamp)
+{%- endmacro %}
+
+{#- Hours from one timestamp to another, as a decimal. -#}
+{% macro hours_between(start_ts, end_ts) -%}
+    {{ return(adapter.dispatch('hours_between')(start_ts, end_ts)) }}
+{%- endmacro %}
+
+{% macro default__hours_between(start_ts, end_ts) -%}
+    round(cast(extract(epoch from ({{ end_ts }} - {{ start_ts }})) / 3600.0 as numeric), 1)
+{%- endmacro %}
+
+{% macro duckdb__hours_between(start_ts, end_ts) -%}
+    round(date_diff('second', {{ start_ts }}, {{ end_ts }}) / 3600.0, 1)
+{%- endmacro %}

@@ -1,0 +1,58 @@
+-- SN-INC-01: every priority-1 incident is resolved within its resolution SLA.
+-- Open incidents still inside the SLA are 'pending'; canceled incidents are out of scope.
+with
+
+incidents as (
+
+    select * from {{ ref('stg_servicenow__incidents') }}
+    where priority = 1 and state != 8
+
+),
+
+slas as (
+
+    select * from {{ ref('incident_slas') }}
+
+),
+
+evaluated as (
+
+    select
+        incidents.*,
+        slas.resolution_sla_hours,
+        incidents.opened_at + slas.resolution_sla_hours * interval '1 hour' as due_at,
+        coalesce(incidents.resolved_at, {{ utc_now() }}) as measured_at
+    from incidents
+    inner join slas on incidents.priority = slas.priority
+
+),
+
+final as (
+
+    select
+        'SN-INC-01' as control_id,
+        'servicenow_incident' as object_type,
+        incident_id as object_id,
+        incident_number as object_label,
+        cmdb_ci_id,
+        case
+            when measured_at <= due_at and resolved_at is null then 'pending'
+            when measured_at <= due_at then 'pass'
+            else 'fail'
+        end as status,
+        case
+            when measured_at <= due_at then null
+            when resolved_at is null
+                then
+                    'open ' || cast({{ hours_between('opened_at', 'measured_at') }} as varchar)
+                    || 'h, past the ' || cast(resolution_sla_hours as varchar) || 'h resolution SLA'
+            else
+                'resolved after ' || cast({{ hours_between('opened_at', 'resolved_at') }} as varchar)
+                || 'h; the resolution SLA is ' || cast(resolution_sla_hours as varchar) || 'h'
+        end as reason,
+        case when measured_at > due_at then due_at end as failed_since
+    from evaluated
+
+)
+
+select * from final

@@ -1,0 +1,40 @@
+"""The one place where the platform is assembled: assets, checks, jobs, schedules, resources.
+
+Policy only: the environment (PROJECTX_ENV) picks cadences and the Vault prefix; the warehouse
+(PROJECTX_WAREHOUSE) picks the executor — DuckDB has one writer, so runs execute in process there.
+"""
+
+from dagster import Definitions, in_process_executor, multiprocess_executor
+from dagster_dlt import DagsterDltResource
+
+from assets.dbt import dbt_resource, projectx_dbt_models
+from assets.reverse_sync.servicenow import servicenow_remediation_no_dead_letters, servicenow_remediation_push
+from assets.servicenow import build_servicenow_assets
+from resources.environment import current_environment
+from resources.servicenow import ServiceNowResource
+from resources.warehouse import WarehouseResource
+from sensors.schedules import full_sync_job, schedules_for, servicenow_incidents_job
+
+
+def build_definitions(**resource_overrides) -> Definitions:
+    """Definitions for the current environment; tests pass resource overrides."""
+    env = current_environment()
+    warehouse = WarehouseResource.from_env()
+    resources = {
+        "dlt": DagsterDltResource(),
+        "dbt": dbt_resource(),
+        "warehouse": warehouse,
+        "servicenow": ServiceNowResource(vault_prefix=env.vault_prefix),
+        **resource_overrides,
+    }
+    return Definitions(
+        assets=[build_servicenow_assets(), projectx_dbt_models, servicenow_remediation_push],
+        asset_checks=[servicenow_remediation_no_dead_letters],
+        jobs=[full_sync_job, servicenow_incidents_job],
+        schedules=schedules_for(env),
+        resources=resources,
+        executor=in_process_executor if warehouse.kind == "duckdb" else multiprocess_executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,1 @@
+"""Pieces every vendor source shares: the resilient HTTP session, cursors, validation."""

@@ -1,0 +1,237 @@
+"""A requests session that behaves as the spec's failure-handling rules ask, for every vendor.
+
+- HTTP 5xx, connection errors and timeouts: exponential backoff with jitter, up to 5 attempts.
+- HTTP 429: honour ``Retry-After`` and slow down adaptively (a minimum gap between requests that
+  doubles on each 429 and decays on success); 429s have their own, larger, budget.
+- HTTP 401/403: drop the cached token and fetch a new one; after two auth failures in a row, raise
+  :class:`VendorAuthError` whose message names the settings to check.
+- Every request has a bounded (connect, read) timeout.
+
+Error messages carry the method, the path and the status, never headers, tokens or query secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+class VendorError(RuntimeError):
+    """A vendor call failed for good (retries exhausted or a non-retryable status)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class VendorAuthError(VendorError):
+    """Credentials were refused even after a fresh token: a person must fix the configuration."""
+
+
+class TokenProvider(Protocol):
+    def auth_header(self) -> dict[str, str]: ...
+
+    def invalidate(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Limits from spec §2.1 "Failure Handling" (shared by all connectors)."""
+
+    max_attempts: int = 5
+    backoff_base_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+    max_429_retries: int = 20
+    max_retry_after_seconds: float = 120.0
+    max_auth_failures: int = 2
+    connect_timeout_seconds: float = 10.0
+    read_timeout_seconds: float = 60.0
+
+
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+
+
+class AdaptiveThrottle:
+    """Keeps a minimum gap between requests; 429s widen it, successes narrow it again."""
+
+    def __init__(self, max_gap_seconds: float = 5.0):
+        self.gap = 0.0
+        self.max_gap = max_gap_seconds
+        self._next_at = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            delay = self._next_at - now
+            self._next_at = max(now, self._next_at) + self.gap
+        if delay > 0:
+            time.sleep(delay)
+
+    def on_throttled(self) -> None:
+        with self._lock:
+            self.gap = min(self.max_gap, max(0.05, self.gap * 2))
+
+    def on_success(self) -> None:
+        with self._lock:
+            self.gap = self.gap * 0.9 if self.gap > 0.01 else 0.0
+
+
+def _retry_after_seconds(response: requests.Response, default: float) -> float:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return default
+
+
+class VendorSession:
+    """HTTP access to one vendor with retries, throttling and token refresh built in.
+
+    ``auth`` supplies the Authorization header (and can be told the token went bad);
+    ``config_hint`` is appended to auth errors so the operator knows which setting to fix.
+    """
+
+    def __init__(
+        self,
+        vendor: str,
+        base_url: str,
+        auth: TokenProvider | None = None,
+        *,
+        policy: RetryPolicy | None = None,
+        verify: bool | str = True,
+        config_hint: str = "",
+        sleep: Callable[[float], None] = time.sleep,
+        pool_size: int = 8,
+    ):
+        self.vendor = vendor
+        self.base_url = base_url.rstrip("/") + "/"
+        self.auth = auth
+        self.policy = policy or RetryPolicy()
+        self.config_hint = config_hint
+        self.throttle = AdaptiveThrottle()
+        self.stats = {"requests": 0, "retries_5xx": 0, "retries_429": 0, "token_refreshes": 0}
+        self._sleep = sleep
+        self.http = requests.Session()
+        self.http.verify = verify
+        adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+
+    def url(self, path_or_url: str) -> str:
+        return path_or_url if "://" in path_or_url else urljoin(self.base_url, path_or_url.lstrip("/"))
+
+    def get_json(self, path_or_url: str, **kwargs: Any) -> Any:
+        return self.request("GET", path_or_url, **kwargs).json()
+
+    def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
+        """Send a request, retrying as the policy says; return a 2xx/3xx response or raise."""
+        url = self.url(path_or_url)
+        where = f"{method} {urlsplit(url).path}"
+        p = self.policy
+        kwargs.setdefault("timeout", (p.connect_timeout_seconds, p.read_timeout_seconds))
+        extra_headers = kwargs.pop("headers", None) or {}
+        attempts = throttled = auth_failures = 0
+        while True:
+            self.throttle.wait()
+            headers = {"Accept": "application/json", **extra_headers}
+            if self.auth is not None:
+                headers.update(self.auth.auth_header())
+            self.stats["requests"] += 1
+            try:
+                response = self.http.request(method, url, headers=headers, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                attempts += 1
+                if attempts >= p.max_attempts:
+                    raise VendorError(
+                        f"{self.vendor}: {where} failed after {attempts} attempts: {type(exc).__name__}. "
+                        f"Check that the {self.vendor} base URL is reachable{self._hint()}"
+                    ) from None
+                self._backoff(attempts, where, type(exc).__name__)
+                continue
+            status = response.status_code
+            if status < 400:
+                self.throttle.on_success()
+                return response
+            if status == 429:
+                throttled += 1
+                self.stats["retries_429"] += 1
+                self.throttle.on_throttled()
+                if throttled > p.max_429_retries:
+                    raise VendorError(
+                        f"{self.vendor}: {where} still rate-limited (429) after {throttled} waits; "
+                        "lower the sync concurrency or page size",
+                        status,
+                    )
+                wait = min(p.max_retry_after_seconds, _retry_after_seconds(response, 1.0))
+                log.warning("%s: %s rate-limited, waiting %.1fs (Retry-After)", self.vendor, where, wait)
+                self._sleep(wait)
+                continue
+            if status in (401, 403) and self.auth is not None:
+                auth_failures += 1
+                if auth_failures >= p.max_auth_failures:
+                    raise VendorAuthError(
+                        f"{self.vendor} returned {status} for {where} after a token refresh: "
+                        f"the credentials are refused{self._hint()}",
+                        status,
+                    )
+                self.stats["token_refreshes"] += 1
+                log.warning("%s: %s answered %s, refreshing the token", self.vendor, where, status)
+                self.auth.invalidate()
+                continue
+            if status in RETRYABLE_STATUSES:
+                attempts += 1
+                self.stats["retries_5xx"] += 1
+                if attempts >= p.max_attempts:
+                    raise VendorError(
+                        f"{self.vendor}: {where} answered {status} on all {attempts} attempts; "
+                        "the vendor is failing, retry later",
+                        status,
+                    )
+                self._backoff(attempts, where, str(status))
+                continue
+            raise VendorError(
+                f"{self.vendor}: {where} answered {status}: {_error_detail(response)}", status
+            )
+
+    def _backoff(self, attempt: int, where: str, why: str) -> None:
+        p = self.policy
+        delay = min(p.backoff_max_seconds, p.backoff_base_seconds * 2 ** (attempt - 1))
+        delay *= 0.5 + random.random() / 2  # jitter so parallel workers do not retry in lockstep
+        log.warning("%s: %s failed (%s), attempt %d/%d, retrying in %.2fs",
+                    self.vendor, where, why, attempt, p.max_attempts, delay)
+        self._sleep(delay)
+
+    def _hint(self) -> str:
+        return f": check {self.config_hint}" if self.config_hint else ""
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _error_detail(response: requests.Response) -> str:
+    """The vendor's own error message, trimmed; never the request that carried credentials."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        err = body.get("error") or body.get("errorMessages") or body.get("message") or body
+        if isinstance(err, dict):
+            return str(err.get("message") or err)[:300] + (
+                f" ({err['detail']})" if err.get("detail") else ""
+            )
+        return str(err)[:300]
+    return str(body)[:300]

@@ -1,0 +1,89 @@
+"""Where data lands: the embedded DuckDB file by default, PostgreSQL for scale-out.
+
+One place reads the settings, shared by the dlt runners, dbt (through the same env vars in
+``profiles.yml``) and the Dagster resources:
+
+- ``PROJECTX_WAREHOUSE``: ``duckdb`` (default) or ``postgres``;
+- ``PROJECTX_DUCKDB_PATH``: the DuckDB file (default ``data/warehouse.duckdb`` in the repo);
+- PostgreSQL through libpq's own variables ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``,
+  ``PGDATABASE`` (defaults 127.0.0.1, 5432, postgres, none, projectx), read alike by dlt, dbt
+  (``profiles.yml``) and psycopg2;
+- ``PROJECTX_DATA_DIR``: dlt working state and other local files (default ``data/``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import dlt
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class WarehouseSettings:
+    kind: str = "duckdb"
+    duckdb_path: str = str(REPO_ROOT / "data" / "warehouse.duckdb")
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 5432
+    pg_user: str = "postgres"
+    pg_password: str = ""
+    pg_database: str = "projectx"
+    data_dir: str = str(REPO_ROOT / "data")
+
+    @classmethod
+    def from_env(cls) -> WarehouseSettings:
+        default = cls()
+        kind = os.environ.get("PROJECTX_WAREHOUSE", default.kind).lower()
+        if kind not in ("duckdb", "postgres"):
+            raise ValueError(f"PROJECTX_WAREHOUSE={kind!r} is not supported: use 'duckdb' or 'postgres'")
+        return cls(
+            kind=kind,
+            duckdb_path=os.environ.get("PROJECTX_DUCKDB_PATH", default.duckdb_path),
+            pg_host=os.environ.get("PGHOST", default.pg_host),
+            pg_port=int(os.environ.get("PGPORT", default.pg_port)),
+            pg_user=os.environ.get("PGUSER", default.pg_user),
+            pg_password=os.environ.get("PGPASSWORD", default.pg_password),
+            pg_database=os.environ.get("PGDATABASE", default.pg_database),
+            data_dir=os.environ.get("PROJECTX_DATA_DIR", default.data_dir),
+        )
+
+    def destination(self):
+        if self.kind == "duckdb":
+            Path(self.duckdb_path).parent.mkdir(parents=True, exist_ok=True)
+            return dlt.destinations.duckdb(self.duckdb_path)
+        return dlt.destinations.postgres(credentials=self.pg_credentials())
+
+    def pg_credentials(self) -> dict:
+        return {
+            "host": self.pg_host, "port": self.pg_port, "username": self.pg_user,
+            "password": self.pg_password or None, "database": self.pg_database,
+        }
+
+    def env(self) -> dict[str, str]:
+        """The variables dbt's profiles.yml reads, so a dbt subprocess sees the same warehouse."""
+        return {
+            "PROJECTX_WAREHOUSE": self.kind, "PROJECTX_DUCKDB_PATH": self.duckdb_path,
+            "PGHOST": self.pg_host, "PGPORT": str(self.pg_port), "PGUSER": self.pg_user,
+            "PGPASSWORD": self.pg_password, "PGDATABASE": self.pg_database,
+        }
+
+    def pipeline(self, source_name: str, *, progress: str | None = None) -> dlt.Pipeline:
+        """The dlt pipeline of one vendor: dataset named after the vendor, state kept under data_dir."""
+        pipelines_dir = Path(self.data_dir) / "dlt"
+        pipelines_dir.mkdir(parents=True, exist_ok=True)
+        return dlt.pipeline(
+            pipeline_name=f"projectx_{source_name}_{self.kind}",
+            destination=self.destination(),
+            dataset_name=source_name,
+            pipelines_dir=str(pipelines_dir),
+            progress=progress,
+        )
+
+    def describe(self) -> str:
+        """A human description without credentials."""
+        if self.kind == "duckdb":
+            return f"DuckDB file {self.duckdb_path}"
+        return f"PostgreSQL {self.pg_user}@{self.pg_host}:{self.pg_port}/{self.pg_database}"

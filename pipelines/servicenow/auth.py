@@ -1,0 +1,101 @@
+"""ServiceNow OAuth: client credentials first, the password grant as the bootstrap fallback.
+
+Tokens are cached until shortly before ``expires_in``; a refresh token (password grant) is used
+when we have one. Nothing here logs or raises with a secret in it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import requests
+
+from pipelines.common.http import VendorAuthError
+from pipelines.servicenow.settings import CONFIG_HINT, TOKEN_EXPIRY_MARGIN_SECONDS, TOKEN_PATH
+
+log = logging.getLogger(__name__)
+
+
+class ServiceNowOAuth:
+    """Bearer tokens from ``/oauth_token.do``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+    ):
+        if not client_id or not client_secret:
+            raise VendorAuthError(
+                "ServiceNow OAuth client is not configured: set SERVICENOW_OAUTH_CLIENT_ID and "
+                "SERVICENOW_OAUTH_CLIENT_SECRET (or the Vault path integrations/<env>/servicenow)"
+            )
+        self._token_url = base_url.rstrip("/") + "/" + TOKEN_PATH
+        self._client = (client_id, client_secret)
+        self._user = (username, password) if username and password else None
+        self._verify = verify
+        self._timeout = timeout
+        self._access: str | None = None
+        self._refresh: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.grant_used: str | None = None
+
+    def auth_header(self) -> dict[str, str]:
+        with self._lock:
+            if self._access is None or time.monotonic() >= self._expires_at:
+                self._fetch()
+            return {"Authorization": f"Bearer {self._access}"}
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._access = None
+
+    def _fetch(self) -> None:
+        if self._refresh and self._try({"grant_type": "refresh_token", "refresh_token": self._refresh}):
+            return
+        if self._try({"grant_type": "client_credentials"}):
+            return
+        if self._user is not None:
+            log.info("ServiceNow: client_credentials grant refused, falling back to the password grant")
+            username, password = self._user
+            if self._try({"grant_type": "password", "username": username, "password": password}):
+                return
+        raise VendorAuthError(f"ServiceNow refused every OAuth grant we tried: check {CONFIG_HINT}")
+
+    def _try(self, form: dict[str, str]) -> bool:
+        client_id, client_secret = self._client
+        data = {**form, "client_id": client_id, "client_secret": client_secret}
+        try:
+            response = requests.post(
+                self._token_url,
+                data=data,
+                headers={"Accept": "application/json"},
+                verify=self._verify,
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            raise VendorAuthError(
+                f"ServiceNow token endpoint unreachable ({type(exc).__name__}): check SERVICENOW_BASE_URL"
+            ) from None
+        if response.status_code != 200:
+            log.info("ServiceNow: %s grant answered %s", form["grant_type"], response.status_code)
+            if form["grant_type"] == "refresh_token":
+                self._refresh = None
+            return False
+        body = response.json()
+        self._access = body["access_token"]
+        self._refresh = body.get("refresh_token") or self._refresh
+        lifetime = float(body.get("expires_in") or 1800)
+        self._expires_at = time.monotonic() + max(1.0, lifetime - TOKEN_EXPIRY_MARGIN_SECONDS)
+        if lifetime <= TOKEN_EXPIRY_MARGIN_SECONDS:
+            self._expires_at = time.monotonic() + lifetime / 2
+        self.grant_used = form["grant_type"]
+        return True

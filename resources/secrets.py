@@ -1,0 +1,64 @@
+"""Secrets from Vault KV v2 (``<prefix>/<vendor>``), with the spec's env vars as the local fallback.
+
+Vault is used when ``VAULT_ADDR`` is set (token from ``VAULT_TOKEN``, KV mount from
+``VAULT_KV_MOUNT``, default ``secret``). A key missing from Vault falls back to its env var. Values
+are never logged; errors name the key and the place to set it, not the value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+# Vault key -> spec env var, per vendor (spec §2.x "Configuration Steps").
+ENV_NAMES: dict[str, dict[str, str]] = {
+    "servicenow": {
+        "base_url": "SERVICENOW_BASE_URL",
+        "client_id": "SERVICENOW_OAUTH_CLIENT_ID",
+        "client_secret": "SERVICENOW_OAUTH_CLIENT_SECRET",
+        "username": "SERVICENOW_USER",
+        "password": "SERVICENOW_PASSWORD",
+    },
+}
+
+
+class SecretStore:
+    """Reads one vendor's settings from Vault, falling back to environment variables."""
+
+    def __init__(self, vault_prefix: str, vault_addr: str | None = None, vault_token: str | None = None,
+                 kv_mount: str | None = None):
+        self.vault_prefix = vault_prefix
+        self.vault_addr = vault_addr if vault_addr is not None else os.environ.get("VAULT_ADDR")
+        self._token = vault_token if vault_token is not None else os.environ.get("VAULT_TOKEN")
+        self.kv_mount = kv_mount or os.environ.get("VAULT_KV_MOUNT", "secret")
+
+    def vendor(self, vendor: str) -> dict[str, str | None]:
+        names = ENV_NAMES[vendor]
+        stored = self._vault_values(vendor) if self.vault_addr else {}
+        return {key: stored.get(key) or os.environ.get(env) or None for key, env in names.items()}
+
+    def _vault_values(self, vendor: str) -> dict[str, str]:
+        import hvac  # imported here: local runs without Vault never need it
+        import hvac.exceptions
+
+        path = f"{self.vault_prefix}/{vendor}"
+        client = hvac.Client(url=self.vault_addr, token=self._token)
+        try:
+            secret = client.secrets.kv.v2.read_secret_version(
+                path=path, mount_point=self.kv_mount, raise_on_deleted_version=True
+            )
+        except hvac.exceptions.InvalidPath:
+            log.info("Vault has no secret at %s/%s; using environment variables", self.kv_mount, path)
+            return {}
+        except hvac.exceptions.Forbidden:
+            raise PermissionError(
+                f"Vault denied reading {self.kv_mount}/{path}: check VAULT_TOKEN's policy"
+            ) from None
+        except Exception as exc:
+            raise ConnectionError(
+                f"Vault at VAULT_ADDR is unreachable or failing ({type(exc).__name__}): "
+                "start it, or unset VAULT_ADDR to use environment variables"
+            ) from None
+        return {k: str(v) for k, v in secret["data"]["data"].items()}

@@ -1,0 +1,93 @@
+"""The warehouse as a Dagster resource: DuckDB file (embedded default) or PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from dagster import ConfigurableResource
+
+from pipelines.common.warehouse import WarehouseSettings
+
+
+class WarehouseResource(ConfigurableResource):
+    """Where dlt loads, dbt builds and reverse sync keeps its link tables."""
+
+    kind: str = "duckdb"
+    duckdb_path: str = WarehouseSettings().duckdb_path
+    data_dir: str = WarehouseSettings().data_dir
+
+    @classmethod
+    def from_env(cls) -> WarehouseResource:
+        s = WarehouseSettings.from_env()
+        return cls(kind=s.kind, duckdb_path=s.duckdb_path, data_dir=s.data_dir)
+
+    @property
+    def settings(self) -> WarehouseSettings:
+        """PostgreSQL connection details come from libpq's PG* variables at run time, never config."""
+        env = WarehouseSettings.from_env()
+        return WarehouseSettings(
+            kind=self.kind, duckdb_path=self.duckdb_path, data_dir=self.data_dir,
+            pg_host=env.pg_host, pg_port=env.pg_port, pg_user=env.pg_user,
+            pg_password=env.pg_password, pg_database=env.pg_database,
+        )
+
+    def export_env(self) -> None:
+        """Make a dbt subprocess (which reads profiles.yml's env vars) target this warehouse."""
+        os.environ.update(self.settings.env())
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        s = self.settings
+        if s.kind == "duckdb":
+            import duckdb
+
+            raw = duckdb.connect(s.duckdb_path)
+        else:
+            import psycopg2
+
+            c = s.pg_credentials()
+            raw = psycopg2.connect(host=c["host"], port=c["port"], user=c["username"],
+                                   password=c["password"], dbname=c["database"])
+        conn = Connection(raw, s.kind)
+        try:
+            yield conn
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
+
+
+class Connection:
+    """A DB-API connection with one parameter style (``%s``) for both engines."""
+
+    def __init__(self, raw: Any, kind: str):
+        self.raw = raw
+        self.kind = kind
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("%s", "?") if self.kind == "duckdb" else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        cur = self.raw.cursor()
+        cur.execute(self._sql(sql), tuple(params))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.raw.cursor()
+        cur.execute(self._sql(sql), tuple(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = self.query(sql, params)
+        return next(iter(rows[0].values())) if rows else None
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        return bool(self.scalar(
+            "select count(*) from information_schema.tables where table_schema = %s and table_name = %s",
+            (schema, table),
+        ))

@@ -1,0 +1,1 @@
+"""What starts runs: schedules at the environment's cadences, and sensors."""

@@ -1,0 +1,99 @@
+"""A whole cycle through Dagster: sandbox -> dlt -> dbt -> reverse sync, and an idempotent rerun."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from dagster import AssetKey, DagsterInstance
+
+from assets.reverse_sync.servicenow import remediation_table
+from resources.servicenow import ServiceNowResource
+from tests.conftest import sandbox_env
+
+pytestmark = pytest.mark.slow
+
+
+def _run_full_sync(**resources):
+    import definitions
+
+    job = definitions.build_definitions(**resources).resolve_job_def("full_sync")
+    result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return result
+
+
+def _metadata(result, key: str) -> dict:
+    out = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.materialization
+        if mat.asset_key == AssetKey(key.split("/")):
+            out = {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+    return out
+
+
+def _q(settings, sql):
+    with duckdb.connect(settings.duckdb_path, read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_full_cycle_then_rerun_creates_no_duplicates(make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
+    sandbox = make_servicenow_sandbox(size=400)
+    sandbox_env(monkeypatch, sandbox)
+
+    first = _run_full_sync()
+    assert _metadata(first, "servicenow/incidents")["rows_loaded"] == 400
+    outbound = _q(duckdb_warehouse, "select remediation_task_id from outbound.servicenow_remediation_tasks")
+    assert outbound, "the seeded data must make some control fail"
+    pushed = _metadata(first, "reverse_sync/servicenow_remediation_tasks")
+    assert pushed["created"] == len(outbound)
+    vendor_tasks = sandbox.records(remediation_table())
+    assert sorted(t["correlation_id"] for t in vendor_tasks) == sorted(r[0] for r in outbound)
+    links = _q(duckdb_warehouse, "select internal_id, vendor_id from reverse_sync.external_links")
+    assert {r[1] for r in links} == {t["sys_id"] for t in vendor_tasks}
+
+    # Every incident became a review task; P1/P2 are high priority for risk analysts.
+    tasks = _q(duckdb_warehouse, """
+        select priority, queue, count(*) from marts.tasks where task_type = 'incident_review' group by 1, 2""")
+    assert sum(n for _, _, n in tasks) == 400
+    assert all(q == "risk-analyst" for _, q, _ in tasks)
+
+    second = _run_full_sync()
+    assert _metadata(second, "servicenow/incidents")["rows_loaded"] == 0
+    again = _metadata(second, "reverse_sync/servicenow_remediation_tasks")
+    assert again["created"] == 0 and again["dead_lettered"] == 0
+    assert len(sandbox.records(remediation_table())) == len(vendor_tasks)
+
+
+def test_lost_link_is_adopted_not_duplicated(make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
+    """A run that created vendor records but died before writing links must not duplicate them."""
+    sandbox = make_servicenow_sandbox(size=200)
+    sandbox_env(monkeypatch, sandbox)
+    _run_full_sync()
+    created = len(sandbox.records(remediation_table()))
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
+        con.execute("delete from reverse_sync.external_links")
+    result = _run_full_sync()
+    meta = _metadata(result, "reverse_sync/servicenow_remediation_tasks")
+    assert meta["created"] == 0 and meta["adopted"] == created
+    assert len(sandbox.records(remediation_table())) == created
+
+
+def test_vendor_failures_are_dead_lettered_then_retried(make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
+    sandbox = make_servicenow_sandbox(size=200)
+    sandbox_env(monkeypatch, sandbox)
+    fast_retries = {"servicenow": ServiceNowResource(backoff_base_seconds=0.0)}
+    _run_full_sync()
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
+        con.execute("delete from reverse_sync.external_links")
+    for record in sandbox.records(remediation_table()):
+        sandbox.delete(remediation_table(), [record["sys_id"]])
+    sandbox.faults.set(rate_5xx=1.0, methods=["POST"])
+    failed = _run_full_sync(**fast_retries)
+    meta = _metadata(failed, "reverse_sync/servicenow_remediation_tasks")
+    assert meta["created"] == 0 and meta["dead_lettered"] >= 1
+    assert _q(duckdb_warehouse, "select count(*) from reverse_sync.dead_letters")[0][0] == meta["dead_lettered"]
+    sandbox.faults.clear()
+    healed = _run_full_sync()
+    meta = _metadata(healed, "reverse_sync/servicenow_remediation_tasks")
+    assert meta["dead_lettered"] == 0 and meta["created"] > 0
+    assert _q(duckdb_warehouse, "select count(*) from reverse_sync.dead_letters")[0][0] == 0
