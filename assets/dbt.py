@@ -30,9 +30,19 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
+def _manifest_is_stale() -> bool:
+    if not MANIFEST.exists():
+        return True
+    built = MANIFEST.stat().st_mtime
+    sources = [p for d in ("models", "macros", "seeds", "tests") for p in (DBT_PROJECT_DIR / d).rglob("*")]
+    sources += [DBT_PROJECT_DIR / "dbt_project.yml"]
+    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+
+
 def prepare_manifest(force: bool = False) -> Path:
-    if force or not MANIFEST.exists():
-        log.info("dbt manifest missing: running `dbt parse` in %s", DBT_PROJECT_DIR)
+    """Parse the dbt project when the manifest is missing or older than any model, macro or seed."""
+    if force or _manifest_is_stale():
+        log.info("dbt manifest missing or stale: running `dbt parse` in %s", DBT_PROJECT_DIR)
         subprocess.run(
             [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
              "--profiles-dir", str(DBT_PROJECT_DIR)],

@@ -8,7 +8,6 @@ plays "the vendor": it updates a few incidents, so the delta sync has something 
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import sys
@@ -26,13 +25,21 @@ def _say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def ensure_dagster_home(home: Path) -> None:
+    """SQLite instance storage (Dagster's default) with telemetry off: nothing leaves the machine."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+
+
 def _configure_env(sandbox) -> None:
     os.environ.setdefault("PROJECTX_ENV", "local")
     os.environ.setdefault("PROJECTX_WAREHOUSE", "duckdb")
     os.environ.setdefault("PROJECTX_DUCKDB_PATH", str(DATA_DIR / "warehouse.duckdb"))
     os.environ.setdefault("PROJECTX_DATA_DIR", str(DATA_DIR))
     os.environ["DAGSTER_HOME"] = os.environ.get("DAGSTER_HOME", str(DAGSTER_HOME))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    ensure_dagster_home(Path(os.environ["DAGSTER_HOME"]))
     creds = sandbox.credentials
     os.environ["SERVICENOW_BASE_URL"] = sandbox.url
     os.environ["SERVICENOW_OAUTH_CLIENT_ID"] = creds["client_id"]
@@ -44,7 +51,6 @@ def _configure_env(sandbox) -> None:
 
 
 def run_demo(size: int = 2000, changes: int | None = None, reset: bool = False) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if os.environ.get("PROJECTX_WAREHOUSE", "duckdb") != "duckdb":
         sys.exit("The demo runs on the embedded default: unset PROJECTX_WAREHOUSE (or set it to duckdb)")
     if reset:

@@ -62,7 +62,7 @@ def test_warehouse_equals_vendor_with_tiny_pages(make_servicenow_sandbox, duckdb
 
 def test_malformed_records_are_quarantined_with_reason(make_servicenow_sandbox, duckdb_warehouse):
     sandbox = make_servicenow_sandbox(size=120)
-    sandbox.faults.set(malformed_rate=0.1)
+    sandbox.faults.set(rate_malformed=0.1)
     pipeline = duckdb_warehouse.pipeline("servicenow")
     pipeline.run(_source(sandbox, run_id="run-42"), loader_file_format="parquet")
     quarantined = _rows(duckdb_warehouse, "select entity, reason, run_id, record from servicenow.quarantine")
@@ -74,7 +74,7 @@ def test_malformed_records_are_quarantined_with_reason(make_servicenow_sandbox, 
 
 def test_retries_through_5xx_and_429(make_servicenow_sandbox, duckdb_warehouse):
     sandbox = make_servicenow_sandbox(size=200)
-    sandbox.faults.set(rate_5xx=0.2, rate_429=0.1, retry_after_seconds=0)
+    sandbox.faults.set(rate_5xx=0.2, rate_429=0.1, retry_after=0)
     pipeline = duckdb_warehouse.pipeline("servicenow")
     pipeline.run(_source(sandbox, page_size=20), loader_file_format="parquet")
     assert _rows(duckdb_warehouse, "select count(distinct sys_id) from servicenow.incidents") == [(200,)]
