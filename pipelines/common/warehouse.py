@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import dlt
 
@@ -54,7 +55,13 @@ class WarehouseSettings:
         if self.kind == "duckdb":
             Path(self.duckdb_path).parent.mkdir(parents=True, exist_ok=True)
             return dlt.destinations.duckdb(self.duckdb_path)
-        return dlt.destinations.postgres(credentials=self.pg_credentials())
+        # A connection string, so trust/peer auth with no password works (dlt's dict form demands one).
+        c = self.pg_credentials()
+        password = quote(c["password"] or "", safe="")
+        return dlt.destinations.postgres(
+            credentials=f"postgresql://{quote(c['username'], safe='')}:{password}@{c['host']}:{c['port']}/"
+            f"{quote(c['database'], safe='')}"
+        )
 
     def pg_credentials(self) -> dict:
         return {
