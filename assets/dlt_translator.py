@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
-from dagster import AssetKey, AssetSpec, FreshnessPolicy
+from dagster import AssetKey, AssetSpec, FreshnessPolicy, MaterializeResult, MetadataValue
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
@@ -35,3 +35,37 @@ class ProjectXDltTranslator(DagsterDltTranslator):
             description=self.descriptions.get(resource.name, spec.description),
             freshness_policy=freshness,
         )
+
+
+def with_sync_metadata(result: MaterializeResult, pipeline, source: str, run_id: str,
+                       seconds: float) -> MaterializeResult:
+    """Add what an operator asks first: rows loaded, quarantined and marked deleted, cursor, duration."""
+    resource = result.asset_key.path[-1]
+    counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
+    state = pipeline.state.get("sources", {}).get(source, {}).get("resources", {}).get(resource, {})
+    quarantined, deleted = _run_counts(pipeline, resource, run_id)
+    metadata = {
+        **(result.metadata or {}),
+        "rows_loaded": MetadataValue.int(int(counts.get(resource, 0))),
+        "rows_quarantined": MetadataValue.int(quarantined),
+        "rows_marked_deleted": MetadataValue.int(deleted),
+        "rows_skipped_unchanged": MetadataValue.int(int(state.get("stats", {}).get("skipped_unchanged", 0))),
+        "cursor": MetadataValue.text(str(state.get("last_value", ""))),
+        "duration_seconds": MetadataValue.float(round(seconds, 2)),
+    }
+    return MaterializeResult(asset_key=result.asset_key, metadata=metadata)
+
+
+def _run_counts(pipeline, entity: str, run_id: str) -> tuple[int, int]:
+    """Rows this run sent to the quarantine and deletions tables for one entity (0 if none exist)."""
+    out = []
+    with pipeline.sql_client() as client:
+        for table in ("quarantine", "deletions"):
+            try:
+                name = client.make_qualified_table_name(table)
+                rows = client.execute_sql(
+                    f"select count(*) from {name} where entity = %s and run_id = %s", entity, run_id)
+                out.append(int(rows[0][0]))
+            except Exception:  # the table does not exist until something lands in it
+                out.append(0)
+    return out[0], out[1]

@@ -6,7 +6,13 @@ import pytest
 
 from pipelines.common.warehouse import WarehouseSettings
 
-pytest_plugins = ["sandbox.pytest_plugin"]
+pytest_plugins = [
+    "sandbox.pytest_plugin",
+    "sandbox.jira.fixtures",
+    "sandbox.onetrust.fixtures",
+    "sandbox.slack.fixtures",
+    "sandbox.smtp.fixtures",
+]
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """An update-time cursor that never loses a row to equal timestamps and never reloads an unchanged one.
 
+Cursor values are UTC timestamps as strings in one consistent, sortable format per resource
+(ServiceNow's ``YYYY-MM-DD HH:MM:SS``; sources for other vendors normalise to the same).
 Vendors stamp updates to the second, so many rows share one ``sys_updated_on``; a strict ``>``
 cursor skips rows written in the boundary second after a sync read it. We re-read a safety
 *overlap* window before the cursor and remember the version of every row inside that window:
@@ -12,14 +14,18 @@ it advances only when the load commits.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 VENDOR_TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def parse_vendor_ts(value: str) -> datetime:
-    """Parse a ServiceNow-style UTC timestamp ``YYYY-MM-DD HH:MM:SS``; raise ValueError if malformed."""
-    return datetime.strptime(value, VENDOR_TS_FORMAT)
+    """Parse a UTC cursor value: ``YYYY-MM-DD HH:MM:SS`` (ServiceNow) or any ISO-8601 form; naive = UTC.
+
+    Raises ValueError (TypeError for non-strings) when the value is not a timestamp.
+    """
+    parsed = datetime.fromisoformat(value)
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 class OverlapCursor:
@@ -35,10 +41,14 @@ class OverlapCursor:
         self.skipped_unchanged = 0
 
     @property
+    def start_datetime(self) -> datetime:
+        """Where to start reading (naive UTC): the cursor minus the safety overlap."""
+        return parse_vendor_ts(self.last_value) - self._overlap
+
+    @property
     def start_value(self) -> str:
-        """Where to start reading: the cursor minus the safety overlap."""
-        start = parse_vendor_ts(self.last_value) - self._overlap
-        return start.strftime(VENDOR_TS_FORMAT)
+        """``start_datetime`` as ``YYYY-MM-DD HH:MM:SS`` (what ServiceNow's encoded query takes)."""
+        return self.start_datetime.strftime(VENDOR_TS_FORMAT)
 
     def admit(self, row_id: str, cursor_value: str, version: str) -> bool:
         """True if this row version has not been loaded before; records it either way."""
@@ -49,9 +59,37 @@ class OverlapCursor:
         self._window[row_id] = (cursor_value, version)
         return True
 
+    def admit_many(self, ids: list[str], values: list[str], versions: list[str]) -> list[bool]:
+        """Vectorised :meth:`admit` for a page; keeps the remembered window small as it goes."""
+        keep = []
+        last, seen = self.last_value, self._seen
+        for rid, ts, ver in zip(ids, values, versions, strict=True):
+            if ts <= last and seen.get(rid) == ver:
+                self.skipped_unchanged += 1
+                keep.append(False)
+                continue
+            keep.append(True)
+            if ts > self._max:
+                self._max = ts
+            self._window[rid] = (ts, ver)
+        if len(self._window) > 50_000:
+            floor = self._floor(self._max)
+            self._window = {k: v for k, v in self._window.items() if v[0] >= floor}
+        return keep
+
+    def _floor(self, value: str) -> str:
+        return (parse_vendor_ts(value) - self._overlap).strftime(VENDOR_TS_FORMAT)
+
+    def cap(self, as_of: str | None) -> None:
+        """Never advance past ``as_of`` (the vendor's clock when reading began): rows changed while
+        we paged may have been read in their old version, so the next run must re-read from there."""
+        if as_of and self._max > as_of:
+            self._max = max(as_of, self.last_value)
+
     def commit(self) -> None:
         """Write the advanced cursor and the versions inside the new overlap window to state."""
-        floor = (parse_vendor_ts(self._max) - self._overlap).strftime(VENDOR_TS_FORMAT)
+        # Cursor values of one resource share one format, so string comparison orders them.
+        floor = self._floor(self._max)
         versions = {
             rid: ver for rid, ver in self._seen.items() if ver.split("|", 1)[0] >= floor
         }

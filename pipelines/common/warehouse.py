@@ -79,6 +79,8 @@ class WarehouseSettings:
 
     def pipeline(self, source_name: str, *, progress: str | None = None) -> dlt.Pipeline:
         """The dlt pipeline of one vendor: dataset named after the vendor, state kept under data_dir."""
+        # Arrow pages skip dlt's load id column unless asked; staging and freshness need it.
+        dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
         pipelines_dir = Path(self.data_dir) / "dlt"
         pipelines_dir.mkdir(parents=True, exist_ok=True)
         return dlt.pipeline(

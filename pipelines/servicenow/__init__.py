@@ -1,34 +1,42 @@
-"""dlt source for ServiceNow's Table API (spec §2.1): one merge resource per table.
+"""dlt source for ServiceNow (spec §2.1): tables, deletes and attachments into dataset ``servicenow``.
 
-Each resource reads ``sys_updated_on >= cursor - overlap`` ordered by ``sys_updated_on, sys_id``,
-loads only row versions it has not loaded before (see :mod:`pipelines.common.cursor`), merges on
-``sys_id`` and quarantines records it cannot trust. Values stay the vendor's strings; dbt staging
-casts them.
+Per table (one merge resource each, primary key ``sys_id``): read ``sys_updated_on >= cursor -
+overlap`` ordered by ``sys_id`` with pages fetched concurrently; validate each page (pandera) and
+quarantine what fails; load only row versions not loaded before (see
+:mod:`pipelines.common.cursor`); yield Arrow tables. The cursor never passes the vendor's clock at
+the start of the read, and lives in dlt state, committed with the load.
+
+Deletes: every run reads ServiceNow's delete audit (``sys_audit_delete``) since the cursor; an
+optional reconciliation sweep compares all vendor ids with the warehouse, marks the missing as
+deleted and fetches any the warehouse lacks. Both land in ``servicenow.deletions``.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import dlt
+import polars as pl
 from dlt.sources import DltResource
 
-from pipelines.common.cursor import OverlapCursor, parse_vendor_ts
+from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor
+from pipelines.common.deletions import deletion_rows, destination_ids
 from pipelines.common.http import RetryPolicy
 from pipelines.common.quarantine import quarantined
+from pipelines.common.validation import validate_page
+from pipelines.servicenow.attachments import attachments_resource
 from pipelines.servicenow.helpers import ServiceNowClient
+from pipelines.servicenow.schemas import table_schema
 from pipelines.servicenow.settings import (
+    DEFAULT_CONCURRENCY,
     DEFAULT_OVERLAP_SECONDS,
     DEFAULT_PAGE_SIZE,
     INITIAL_CURSOR,
     TABLES,
     TableSpec,
 )
-
-SYS_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dlt.source(name="servicenow", max_table_nesting=0)
@@ -40,7 +48,11 @@ def servicenow_source(
     password: str | None = None,
     tables: Sequence[str] = tuple(TABLES),
     page_size: int = DEFAULT_PAGE_SIZE,
+    concurrency: int = DEFAULT_CONCURRENCY,
     overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
+    reconcile: bool = False,
+    attachments: bool = True,
+    evidence_dir: str | None = None,
     verify: bool | str = True,
     run_id: str | None = None,
     policy: RetryPolicy | None = None,
@@ -50,59 +62,91 @@ def servicenow_source(
     if unknown:
         raise ValueError(f"Unknown ServiceNow tables {unknown}; choose from {sorted(TABLES)}")
     run_id = run_id or uuid.uuid4().hex
-    # Keep the vendor's strings as they are: staging casts them, and a malformed value must not
-    # turn a column into a variant behind our back.
+    # Keep the vendor's strings as they are: staging casts them.
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
 
     def make_client() -> ServiceNowClient:
         return ServiceNowClient(base_url, client_id, client_secret, username, password,
                                 verify=verify, policy=policy)
 
-    return [
-        _table_resource(TABLES[t], make_client, page_size, overlap_seconds, run_id) for t in tables
+    resources = [
+        _table_resource(TABLES[t], make_client, page_size, concurrency, overlap_seconds, reconcile, run_id)
+        for t in tables
     ]
+    if attachments:
+        resources.append(attachments_resource(make_client, [TABLES[t].table for t in tables], overlap_seconds,
+                                              run_id, evidence_dir))
+    return resources
 
 
-def _table_resource(spec: TableSpec, make_client, page_size: int, overlap: int, run_id: str) -> DltResource:
+def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: int, overlap: int,
+                    reconcile: bool, run_id: str) -> DltResource:
     def rows() -> Iterator[Any]:
         state = dlt.current.resource_state()
         cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap)
-        query = f"{spec.cursor_field}>={cursor.start_value}^ORDERBY{spec.cursor_field}^ORDERBYsys_id"
+        query = f"{spec.cursor_field}>={cursor.start_value}^ORDERBYsys_id"
         client = make_client()
+        loaded: set[str] | None = set() if reconcile else None
         try:
-            for page in client.iter_pages(spec.table, query, page_size=page_size):
-                accepted = []
-                for record in page:
-                    reason = _reject_reason(record, spec.cursor_field)
-                    if reason:
-                        yield quarantined(spec.resource, record, reason, run_id, record.get("sys_id"))
-                        continue
-                    version = f"{record[spec.cursor_field]}|{record.get('sys_mod_count', '')}"
-                    if cursor.admit(record["sys_id"], record[spec.cursor_field], version):
-                        accepted.append(record)
-                if accepted:
-                    yield accepted
+            for page in client.read_concurrently(spec.table, query, page_size=page_size,
+                                                 concurrency=concurrency, fields=list(spec.fields)):
+                yield from _checked(page, spec, cursor, run_id, loaded)
+            as_of = client.server_time.strftime(VENDOR_TS_FORMAT) if client.server_time else None
+            yield from _deletes_from_audit(client, spec, cursor.start_value, run_id)
+            if reconcile:
+                yield from _reconcile(client, spec, loaded, run_id, cursor)
         finally:
             client.close()
+        cursor.cap(as_of)
         cursor.commit()
         state["stats"] = {"skipped_unchanged": cursor.skipped_unchanged, "run_id": run_id}
 
-    return dlt.resource(
-        rows,
-        name=spec.resource,
-        primary_key="sys_id",
-        write_disposition="merge",
-        columns={spec.cursor_field: {"data_type": "text"}},
-    )
+    return dlt.resource(rows, name=spec.resource, primary_key="sys_id", write_disposition="merge")
 
 
-def _reject_reason(record: dict[str, Any], cursor_field: str) -> str | None:
-    sys_id = record.get("sys_id")
-    if not isinstance(sys_id, str) or not SYS_ID.match(sys_id):
-        return f"sys_id missing or not a 32-character hex id: {sys_id!r}"
-    value = record.get(cursor_field)
-    try:
-        parse_vendor_ts(value)
-    except (TypeError, ValueError):
-        return f"{cursor_field} is not a 'YYYY-MM-DD HH:MM:SS' UTC timestamp: {value!r}"
-    return None
+def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor, run_id: str,
+             loaded: set[str] | None) -> Iterator[Any]:
+    check = validate_page(page, table_schema(spec.table), spec.fields)
+    for record, reason in check.rejected:
+        yield quarantined(spec.resource, record, reason, run_id, str(record.get("sys_id") or ""))
+    frame = check.valid
+    if frame.height == 0:
+        return
+    versions = (frame[spec.cursor_field] + "|" + frame["sys_mod_count"].fill_null("")).to_list()
+    keep = cursor.admit_many(frame["sys_id"].to_list(), frame[spec.cursor_field].to_list(), versions)
+    frame = frame.filter(pl.Series(keep))
+    if frame.height:
+        if loaded is not None:
+            loaded.update(frame["sys_id"].to_list())
+        yield frame.to_arrow()
+
+
+def _deletes_from_audit(client: ServiceNowClient, spec: TableSpec, since: str, run_id: str) -> Iterator[Any]:
+    """ServiceNow's own delete signal: ``sys_audit_delete`` rows for this table since the cursor."""
+    query = f"tablename={spec.table}^sys_created_on>={since}^ORDERBYsys_id"
+    fields = ["sys_id", "documentkey", "tablename", "sys_created_on"]
+    for page in client.read_concurrently("sys_audit_delete", query, page_size=1000, concurrency=1, fields=fields):
+        ids = [r["documentkey"] for r in page if r.get("documentkey")]
+        item = deletion_rows(spec.resource, ids, detected_by="feed", run_id=run_id)
+        if item is not None:
+            yield item
+
+
+def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[str], run_id: str,
+               cursor: OverlapCursor) -> Iterator[Any]:
+    """Id sweep: mark warehouse ids the vendor lost as deleted; fetch vendor ids the warehouse lacks."""
+    vendor: set[str] = set()
+    for page in client.read_concurrently(spec.table, "ORDERBYsys_id", page_size=10_000, concurrency=2,
+                                         fields=["sys_id"]):
+        vendor.update(r["sys_id"] for r in page)
+    stored = destination_ids(spec.resource, "sys_id")
+    gone = stored - vendor
+    item = deletion_rows(spec.resource, sorted(gone), detected_by="reconciliation", run_id=run_id)
+    if item is not None:
+        yield item
+    missing = sorted(vendor - stored - loaded)
+    for start in range(0, len(missing), 200):
+        chunk = ",".join(missing[start:start + 200])
+        for page in client.read_concurrently(spec.table, f"sys_idIN{chunk}^ORDERBYsys_id", page_size=200,
+                                             concurrency=1, fields=list(spec.fields)):
+            yield from _checked(page, spec, cursor, run_id, loaded)

@@ -12,7 +12,7 @@ import time
 
 import requests
 
-from pipelines.common.http import VendorAuthError
+from pipelines.common.http import RETRYABLE_STATUSES, VendorAuthError
 from pipelines.servicenow.settings import CONFIG_HINT, TOKEN_EXPIRY_MARGIN_SECONDS, TOKEN_PATH
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ class ServiceNowOAuth:
         *,
         verify: bool | str = True,
         timeout: float = 30.0,
+        attempts: int = 5,
+        backoff_seconds: float = 0.5,
     ):
         if not client_id or not client_secret:
             raise VendorAuthError(
@@ -42,6 +44,8 @@ class ServiceNowOAuth:
         self._user = (username, password) if username and password else None
         self._verify = verify
         self._timeout = timeout
+        self._attempts = attempts
+        self._backoff = backoff_seconds
         self._access: str | None = None
         self._refresh: str | None = None
         self._expires_at = 0.0
@@ -70,21 +74,30 @@ class ServiceNowOAuth:
                 return
         raise VendorAuthError(f"ServiceNow refused every OAuth grant we tried: check {CONFIG_HINT}")
 
+    def _post(self, data: dict[str, str]) -> requests.Response:
+        """POST to the token endpoint; 5xx, 429 and network errors are retried like any call."""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                response = requests.post(self._token_url, data=data, headers={"Accept": "application/json"},
+                                         verify=self._verify, timeout=self._timeout)
+            except requests.RequestException as exc:
+                if attempt == self._attempts:
+                    raise VendorAuthError(
+                        f"ServiceNow token endpoint unreachable ({type(exc).__name__}): check SERVICENOW_BASE_URL"
+                    ) from None
+                time.sleep(min(30.0, self._backoff * 2 ** (attempt - 1)))
+                continue
+            retryable = response.status_code in RETRYABLE_STATUSES or response.status_code == 429
+            if retryable and attempt < self._attempts:
+                wait = response.headers.get("Retry-After")
+                time.sleep(float(wait) if wait and wait.isdigit() else self._backoff * 2 ** (attempt - 1))
+                continue
+            return response
+        raise AssertionError("unreachable")
+
     def _try(self, form: dict[str, str]) -> bool:
         client_id, client_secret = self._client
-        data = {**form, "client_id": client_id, "client_secret": client_secret}
-        try:
-            response = requests.post(
-                self._token_url,
-                data=data,
-                headers={"Accept": "application/json"},
-                verify=self._verify,
-                timeout=self._timeout,
-            )
-        except requests.RequestException as exc:
-            raise VendorAuthError(
-                f"ServiceNow token endpoint unreachable ({type(exc).__name__}): check SERVICENOW_BASE_URL"
-            ) from None
+        response = self._post({**form, "client_id": client_id, "client_secret": client_secret})
         if response.status_code != 200:
             log.info("ServiceNow: %s grant answered %s", form["grant_type"], response.status_code)
             if form["grant_type"] == "refresh_token":

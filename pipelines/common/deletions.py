@@ -1,0 +1,46 @@
+"""Deletes are captured and marked, never lost: one ``deletions`` table per source dataset.
+
+A row says which record of which entity the vendor no longer has, when we learned it and how
+(``feed`` = the vendor's own delete signal, ``reconciliation`` = an id sweep found it missing).
+The staged record keeps its last known values; staging joins this table to flag it deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import dlt
+
+DELETIONS_TABLE = "deletions"
+
+
+def deletion_rows(entity: str, ids: Iterable[str], *, detected_by: str, run_id: str,
+                  deleted_at: datetime | None = None):
+    """dlt items for the ``deletions`` table (merged on entity + record_id)."""
+    now = datetime.now(UTC)
+    rows = [
+        {"entity": entity, "record_id": rid, "deleted_at": deleted_at or now, "detected_at": now,
+         "detected_by": detected_by, "run_id": run_id}
+        for rid in ids
+    ]
+    if not rows:
+        return None
+    hints = dlt.mark.make_hints(table_name=DELETIONS_TABLE, write_disposition="merge",
+                                primary_key=("entity", "record_id"), merge_key=())
+    return dlt.mark.with_hints(rows, hints, create_table_variant=True)
+
+
+def destination_ids(table: str, id_column: str) -> set[str]:
+    """Ids currently stored in this pipeline's dataset table (empty if it does not exist yet).
+
+    Used by reconciliation sweeps: ids stored here but absent at the vendor were deleted there.
+    """
+    pipeline = dlt.current.pipeline()
+    try:
+        with pipeline.sql_client() as client:
+            name = client.make_qualified_table_name(table)
+            rows = client.execute_sql(f"select {id_column} from {name}")
+    except Exception:  # table or dataset not created yet: nothing to reconcile
+        return set()
+    return {r[0] for r in rows or []}

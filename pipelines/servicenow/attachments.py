@@ -1,0 +1,91 @@
+"""ServiceNow attachments: metadata incrementally, content into the evidence store (sha256 + URI).
+
+Grain: one row per attachment (``sys_attachment``) on the synced tables, merged on ``sys_id``.
+Files above ``max_bytes`` keep their metadata with ``content_status = 'too_large'``; a failed
+download is retried by the HTTP client and then recorded as ``content_status = 'failed'`` with the
+reason, so the next run tries again (the row's version is not remembered as loaded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import dlt
+from dlt.sources import DltResource
+
+from pipelines.common.cursor import OverlapCursor
+from pipelines.common.evidence import evidence_root, store_evidence
+from pipelines.common.http import VendorError
+from pipelines.common.quarantine import quarantined
+from pipelines.common.validation import validate_page
+from pipelines.servicenow.schemas import ATTACHMENT_SPEC, table_schema
+from pipelines.servicenow.settings import (
+    ATTACHMENT_FIELDS,
+    ATTACHMENT_PATH,
+    DEFAULT_MAX_ATTACHMENT_BYTES,
+    INITIAL_CURSOR,
+)
+
+
+def attachments_resource(make_client, tables: list[str], overlap: int, run_id: str,
+                         evidence_dir: str | None, max_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES) -> DltResource:
+    def rows() -> Iterator[Any]:
+        state = dlt.current.resource_state()
+        cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap)
+        root = evidence_root(evidence_dir)
+        query = f"table_nameIN{','.join(tables)}^sys_updated_on>={cursor.start_value}^ORDERBYsys_id"
+        client = make_client()
+        try:
+            offset = 0
+            while True:
+                response = client.session.request("GET", ATTACHMENT_PATH, params={
+                    "sysparm_query": query, "sysparm_limit": 500, "sysparm_offset": offset})
+                page = response.json().get("result", [])
+                if not page:
+                    break
+                yield from _page(client, page, cursor, run_id, root, max_bytes)
+                offset += len(page)
+                total = response.headers.get("X-Total-Count")
+                if total is not None and offset >= int(total):
+                    break
+        finally:
+            client.close()
+        cursor.commit()
+
+    text = {"data_type": "text", "nullable": True}
+    return dlt.resource(rows, name="attachments", primary_key="sys_id", write_disposition="merge",
+                        columns={c: text for c in ("sha256", "storage_uri", "content_status", "content_error")})
+
+
+def _page(client, page: list[dict], cursor: OverlapCursor, run_id: str, root, max_bytes: int) -> Iterator[Any]:
+    check = validate_page(page, table_schema("sys_attachment"), ATTACHMENT_FIELDS)
+    for record, reason in check.rejected:
+        yield quarantined("attachments", record, reason, run_id, str(record.get("sys_id") or ""))
+    out = []
+    for record in check.valid.to_dicts():
+        version = f"{record['sys_updated_on']}|{record.get('sys_mod_count') or ''}"
+        if not cursor.admit(record["sys_id"], record["sys_updated_on"], version):
+            continue
+        out.append(_with_content(client, record, root, max_bytes))
+    if out:
+        yield out
+
+
+def _with_content(client, record: dict[str, Any], root, max_bytes: int) -> dict[str, Any]:
+    size = int(record.get("size_bytes") or 0)
+    row = {**record, "sha256": None, "storage_uri": None, "content_status": "stored", "content_error": None}
+    if size > max_bytes:
+        row["content_status"] = "too_large"
+        return row
+    try:
+        response = client.session.request("GET", f"{ATTACHMENT_PATH}/{record['sys_id']}/file",
+                                          headers={"Accept": "*/*"})
+    except VendorError as exc:
+        row.update(content_status="failed", content_error=str(exc)[:500])
+        return row
+    row["sha256"], row["storage_uri"] = store_evidence("servicenow", response.content, root)
+    return row
+
+
+__all__ = ["ATTACHMENT_SPEC", "attachments_resource"]

@@ -1,0 +1,46 @@
+"""pandera (polars) schemas for ServiceNow records as they arrive: every value a string.
+
+What we reject (to the quarantine table, with the reason): a missing or malformed ``sys_id``; a
+cursor timestamp that is not ``YYYY-MM-DD HH:MM:SS``; other datetimes, integers or booleans that are
+neither empty nor of their type. Staging casts what passes, so a bad value never breaks dbt.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandera.polars as pa
+
+from pipelines.servicenow.settings import ATTACHMENT_FIELDS, TABLES, TableSpec
+
+SYS_ID = r"^[0-9a-f]{32}$"
+DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+OPTIONAL_DATETIME = r"^(\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?)?$"
+OPTIONAL_INTEGER = r"^-?\d*$"
+OPTIONAL_BOOLEAN = r"^(true|false)?$"
+
+
+def _column(name: str, spec: TableSpec) -> pa.Column:
+    if name == "sys_id":
+        return pa.Column(str, pa.Check.str_matches(SYS_ID), nullable=False)
+    if name == spec.cursor_field:
+        return pa.Column(str, pa.Check.str_matches(DATETIME), nullable=False)
+    if name in spec.datetimes:
+        return pa.Column(str, pa.Check.str_matches(OPTIONAL_DATETIME), nullable=True)
+    if name in spec.integers:
+        return pa.Column(str, pa.Check.str_matches(OPTIONAL_INTEGER), nullable=True)
+    if name in spec.booleans:
+        return pa.Column(str, pa.Check.str_matches(OPTIONAL_BOOLEAN), nullable=True)
+    return pa.Column(str, nullable=True)
+
+
+@cache
+def table_schema(table: str) -> pa.DataFrameSchema:
+    spec = TABLES.get(table, ATTACHMENT_SPEC)
+    return pa.DataFrameSchema({f: _column(f, spec) for f in spec.fields}, name=f"servicenow.{spec.resource}")
+
+
+ATTACHMENT_SPEC = TableSpec(
+    "sys_attachment", "attachments", ATTACHMENT_FIELDS,
+    datetimes=("sys_created_on", "sys_updated_on"), integers=("size_bytes", "sys_mod_count"),
+)
