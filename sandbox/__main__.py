@@ -1,0 +1,76 @@
+"""Run a vendor emulator in the foreground.
+
+    python -m sandbox --vendor servicenow --port 8081 --size 1000 --seed 42 [--tls] [--latency-ms 0]
+
+Prints the URL, CA bundle path (with --tls) and the sandbox credentials; Ctrl-C stops it.
+Vendors register in `VENDORS` (name -> factory taking the parsed options); `--vendor all` will start
+each registered vendor on consecutive ports once more vendors exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sandbox.core.base import Sandbox
+
+
+def _servicenow(opts: argparse.Namespace, port: int) -> Sandbox:
+    from sandbox.servicenow import ServiceNowSandbox
+
+    return ServiceNowSandbox(host=opts.host, port=port, seed=opts.seed, size=opts.size, tls=opts.tls,
+                             latency_ms=opts.latency_ms, token_ttl_seconds=opts.token_ttl,
+                             anchor=opts.anchor, max_concurrent_per_client=opts.max_concurrent)
+
+
+VENDORS: dict[str, Callable[[argparse.Namespace, int], Sandbox]] = {"servicenow": _servicenow}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m sandbox", description="Run vendor API emulators.")
+    p.add_argument("--vendor", choices=[*VENDORS, "all"], default="servicenow")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8081, help="0 picks a free port; 'all' uses port, port+1, ...")
+    p.add_argument("--size", type=int, default=1000, help="main entity count (ServiceNow: incidents)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--tls", action="store_true", help="serve HTTPS with the local sandbox CA")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="added to every response")
+    p.add_argument("--token-ttl", type=int, default=1800, help="OAuth access token lifetime (s)")
+    p.add_argument("--anchor", default=None, help="seed timestamps end here (default 2026-11-01 00:00:00)")
+    p.add_argument("--max-concurrent", type=int, default=None, help="429 above N concurrent requests/client")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    names = list(VENDORS) if opts.vendor == "all" else [opts.vendor]
+    sandboxes: list[Sandbox] = []
+    for i, name in enumerate(names):
+        started = time.monotonic()
+        sb = VENDORS[name](opts, opts.port + i if opts.port else 0).start()
+        sandboxes.append(sb)
+        info: dict[str, Any] = sb.describe()
+        print(f"[{name}] ready in {time.monotonic() - started:.1f}s")
+        for key, value in info.items():
+            print(f"  {key:14} {value}")
+    sys.stdout.flush()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    for sb in sandboxes:
+        sb.stop()
+    print("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,184 @@
+"""Switchable, seeded faults for one vendor emulator.
+
+Meaning of each setting (all off by default):
+
+- `rate_429` / `retry_after`: fraction of requests answered 429 with `Retry-After: <retry_after>` seconds.
+- `rate_5xx` / `status_5xx`: fraction of requests answered with a server error (default 503).
+- `delay_seconds` / `rate_slow`: that fraction of requests (default all) sleeps before answering (timeouts).
+- `rate_401` / `rate_403`: fraction of authenticated requests refused as unauthenticated / forbidden.
+- `rate_malformed`: fraction of records served with schema-invalid values (chosen per record, stable).
+- `touch_per_page`: on each list-page request, N random records get `sys_updated_on = now` first
+  (records changing while a client pages).
+- `delete_per_page`: on each list-page request, N random records are deleted first.
+- `methods` / `paths`: limit the request-level faults above (429, 5xx, slow, 401, 403) to these
+  HTTP methods and to paths matching any of these regexes (empty = every request). Token
+  endpoints (routes without auth faults) are left out of a method-only scope: `methods=["POST"]`
+  breaks record writes, not `POST /oauth_token.do`.
+- Actions (not remembered): `revoke_tokens=True` revokes every issued token, `expire_tokens=True`
+  expires them; `token_ttl_seconds=N` changes the lifetime of tokens issued from now on.
+
+Decisions come from a `random.Random(seed)`, so a given sequence of requests meets the same faults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import threading
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Protocol
+
+
+class TokenControl(Protocol):
+    ttl_seconds: int
+
+    def revoke_all(self) -> None: ...
+
+    def expire_all(self) -> None: ...
+
+
+@dataclass
+class FaultSettings:
+    """The persistent fault switches (see module docstring)."""
+
+    rate_429: float = 0.0
+    retry_after: int = 1
+    rate_5xx: float = 0.0
+    status_5xx: int = 503
+    delay_seconds: float = 0.0
+    rate_slow: float = 1.0
+    rate_401: float = 0.0
+    rate_403: float = 0.0
+    rate_malformed: float = 0.0
+    touch_per_page: int = 0
+    delete_per_page: int = 0
+    methods: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+
+
+_LISTS = frozenset({"methods", "paths"})
+
+
+def _cast(name: str, kind: object, value: Any) -> Any:
+    if name in _LISTS:
+        items = [value] if isinstance(value, str) else list(value or [])
+        return tuple(str(v).upper() if name == "methods" else str(v) for v in items)
+    return (float if kind in (float, "float") else int)(value)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the fault layer decided for one request."""
+
+    delay: float = 0.0
+    status: int | None = None  # 429, 5xx, 401 or 403 when the request must fail
+    retry_after: int = 0
+
+
+_ACTIONS = ("revoke_tokens", "expire_tokens", "token_ttl_seconds", "seed")
+_MALFORMED_SCALE = float(2**64)
+
+
+class Faults:
+    """Per-vendor fault switchboard with a Python API (`set`, `clear`) also served over HTTP."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._seed = seed
+        self._rng = random.Random(seed)
+        self.settings = FaultSettings()
+        self.tokens: TokenControl | None = None
+
+    # --- configuration -------------------------------------------------------------------
+    def set(self, **changes: Any) -> dict[str, Any]:
+        """Change some switches or run token actions; unknown names raise ValueError."""
+        known = {f.name: f.type for f in fields(FaultSettings)}
+        unknown = sorted(set(changes) - set(known) - set(_ACTIONS))
+        if unknown:
+            raise ValueError(f"unknown fault setting(s) {unknown}; known: {sorted(known) + list(_ACTIONS)}")
+        with self._lock:
+            for name, value in changes.items():
+                if name in known:
+                    setattr(self.settings, name, _cast(name, known[name], value))
+                    if name == "paths":
+                        for pattern in self.settings.paths:
+                            try:
+                                re.compile(pattern)
+                            except re.error as exc:
+                                self.settings.paths = ()
+                                raise ValueError(f"fault path pattern {pattern!r} is not a regex: {exc}") from exc
+            if "seed" in changes:
+                self._seed = int(changes["seed"])
+                self._rng = random.Random(self._seed)
+        self._token_actions(changes)
+        return self.as_dict()
+
+    def replace(self, **changes: Any) -> dict[str, Any]:
+        """Clear every switch, then apply `changes` (HTTP PUT semantics)."""
+        self.clear()
+        return self.set(**changes)
+
+    def clear(self) -> None:
+        """Switch every fault off and rewind the random stream."""
+        with self._lock:
+            self.settings = FaultSettings()
+            self._rng = random.Random(self._seed)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self.settings)
+        out["seed"] = self._seed
+        if self.tokens is not None:
+            out["token_ttl_seconds"] = self.tokens.ttl_seconds
+        return out
+
+    def _token_actions(self, changes: dict[str, Any]) -> None:
+        if self.tokens is None:
+            if any(k in changes for k in ("revoke_tokens", "expire_tokens", "token_ttl_seconds")):
+                raise ValueError("this vendor issues no tokens")
+            return
+        if "token_ttl_seconds" in changes:
+            self.tokens.ttl_seconds = int(changes["token_ttl_seconds"])
+        if changes.get("revoke_tokens"):
+            self.tokens.revoke_all()
+        if changes.get("expire_tokens"):
+            self.tokens.expire_all()
+
+    # --- decisions ------------------------------------------------------------------------
+    def decide(self, auth_faults: bool = True, method: str = "", path: str = "") -> Decision:
+        """Draw the faults for one request (delay first, then 429, 5xx, 401, 403)."""
+        s = self.settings
+        if s.methods and method.upper() not in s.methods:
+            return Decision()
+        if s.paths and not any(re.search(p, path) for p in s.paths):
+            return Decision()
+        if s.methods and not s.paths and not auth_faults:
+            return Decision()  # a method-scoped fault means data calls; token endpoints only if `paths` names them
+        with self._lock:
+            rnd = self._rng.random
+            delay = s.delay_seconds if s.delay_seconds > 0 and rnd() < s.rate_slow else 0.0
+            if s.rate_429 > 0 and rnd() < s.rate_429:
+                return Decision(delay, 429, s.retry_after)
+            if s.rate_5xx > 0 and rnd() < s.rate_5xx:
+                return Decision(delay, s.status_5xx)
+            if auth_faults and s.rate_401 > 0 and rnd() < s.rate_401:
+                return Decision(delay, 401)
+            if auth_faults and s.rate_403 > 0 and rnd() < s.rate_403:
+                return Decision(delay, 403)
+        return Decision(delay)
+
+    def malformed_variant(self, key: str, variants: int) -> int | None:
+        """Stable per record: None if `key` is served intact, else which corruption (0..variants-1)."""
+        rate = self.settings.rate_malformed
+        if rate <= 0 or variants <= 0:
+            return None
+        digest = hashlib.blake2b(f"{self._seed}:{key}".encode(), digest_size=8).digest()
+        value = int.from_bytes(digest, "big")
+        if value / _MALFORMED_SCALE >= rate:
+            return None
+        return value % variants
+
+    def pick(self, population: int, k: int) -> list[int]:
+        """k distinct seeded-random indexes below `population` (for touch/delete per page)."""
+        with self._lock:
+            return self._rng.sample(range(population), min(k, population))

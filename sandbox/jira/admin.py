@@ -1,0 +1,108 @@
+"""Admin webhooks API (`/rest/webhooks/1.0/webhook`) and the sandbox-only control routes under `/_sandbox/jira/`.
+
+Control routes (no auth, never faulted): GET|DELETE `deliveries` (webhook attempt log), POST `touch`
+`{"n"}`, POST `delete` `{"keys"}`, POST `issues` `{fields}`, POST `index/sync` (end the search lag now),
+POST `clock/advance` `{"seconds"}`, GET `credentials`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.jira.call import Call
+from sandbox.jira.errors import fail
+from sandbox.jira.jql import JQLError
+from sandbox.jira.timefmt import jira_ts
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+HOOKS = r"/rest/webhooks/1\.0/webhook"
+
+
+def _hook_bean(sb: JiraSandbox, c: Call, hook: dict[str, Any]) -> dict[str, Any]:
+    me = sb.store.me
+    return {"name": hook["name"], "url": hook["url"], "events": hook["events"], "filters": hook["filters"],
+            "excludeBody": hook["excludeBody"], "enabled": hook["enabled"],
+            "self": f"{c.base}/rest/webhooks/1.0/webhook/{hook['id']}", "lastUpdatedUser": me.account_id,
+            "lastUpdatedDisplayName": me.display_name, "lastUpdated": sb.store.now_ms(),
+            "createdAt": jira_ts(sb.store.now_ms())}
+
+
+def register_public(sb: JiraSandbox) -> None:
+    def create(c: Call) -> Response:
+        try:
+            hook = sb.webhooks.register(c.obj())
+        except (ValueError, JQLError) as exc:
+            raise fail(400, str(exc)) from None
+        return json_response(_hook_bean(sb, c, hook), 201)
+
+    def hook_of(c: Call) -> dict[str, Any]:
+        hook = sb.webhooks.hooks.get(int(c.p["hook"]))
+        if hook is None:
+            raise fail(404, f"Webhook with id {c.p['hook']} does not exist.")
+        return hook
+
+    def update(c: Call) -> Response:
+        old = hook_of(c)
+        spec = {**old, **c.obj()}
+        try:
+            hook = sb.webhooks.register(spec)
+        except (ValueError, JQLError) as exc:
+            raise fail(400, str(exc)) from None
+        sb.webhooks.delete(old["id"])
+        return json_response(_hook_bean(sb, c, hook))
+
+    def delete(c: Call) -> Response:
+        if not sb.webhooks.delete(int(c.p["hook"])):
+            raise fail(404, f"Webhook with id {c.p['hook']} does not exist.")
+        return Response(status=204)
+
+    sb.route("GET", HOOKS, lambda c: json_response([_hook_bean(sb, c, h) for h in sb.webhooks.hooks.values()]),
+             "webhook", prefix="none")
+    sb.route("POST", HOOKS, create, "webhook", prefix="none")
+    sb.route("GET", HOOKS + r"/(?P<hook>\d+)", lambda c: json_response(_hook_bean(sb, c, hook_of(c))), "webhook",
+             prefix="none")
+    sb.route("PUT", HOOKS + r"/(?P<hook>\d+)", update, "webhook", prefix="none")
+    sb.route("DELETE", HOOKS + r"/(?P<hook>\d+)", delete, "webhook", prefix="none")
+
+
+def register(sb: JiraSandbox, admin: Router) -> None:
+    def body(req: Request) -> dict[str, Any]:
+        try:
+            data = req.json() or {}
+        except ValueError as exc:
+            raise HTTPError(400, "Invalid JSON", str(exc)) from exc
+        return data if isinstance(data, dict) else {}
+
+    def touch(req: Request) -> Response:
+        return json_response({"keys": sb.touch(int(body(req).get("n", 10)))})
+
+    def delete(req: Request) -> Response:
+        return json_response({"deleted": sb.delete(list(body(req).get("keys") or []))})
+
+    def create(req: Request) -> Response:
+        return json_response(sb.create_issue(body(req)), 201)
+
+    def sync(req: Request) -> Response:
+        sb.sync_index()
+        return json_response({"pending": sb.store.index.pending})
+
+    def advance(req: Request) -> Response:
+        sb.advance_clock(float(body(req).get("seconds", 0)))
+        return json_response({"now": jira_ts(sb.store.now_ms())})
+
+    def clear_deliveries(req: Request) -> Response:
+        sb.webhooks.deliveries.clear()
+        return Response(status=204)
+
+    p = "/_sandbox/jira"
+    admin.add("GET", p + "/deliveries", lambda r: json_response({"deliveries": sb.webhook_deliveries}))
+    admin.add("DELETE", p + "/deliveries", clear_deliveries)
+    admin.add("POST", p + "/touch", touch)
+    admin.add("POST", p + "/delete", delete)
+    admin.add("POST", p + "/issues", create)
+    admin.add("POST", p + "/index/sync", sync)
+    admin.add("POST", p + "/clock/advance", advance)
+    admin.add("GET", p + "/credentials", lambda r: json_response(sb.describe()))

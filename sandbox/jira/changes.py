@@ -1,0 +1,188 @@
+"""API payload -> issue attribute changes, and attribute changes -> changelog items.
+
+`parse_fields` validates a create/edit payload (`fields` + `update` operations) the way Jira does and
+returns (attrs, comment bodies, errors); errors use Jira's per-field messages. `diff_items` turns a
+set of attribute changes into changelog items (`field`, `fieldtype`, `fieldId`, `from`, `fromString`,
+`to`, `toString`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.jira import catalog as C
+from sandbox.jira.adf import is_adf, plain
+
+if TYPE_CHECKING:
+    from sandbox.jira.model import Issue
+    from sandbox.jira.store import JiraStore
+
+_UNKNOWN = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
+
+
+def _ref(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for k in ("key", "id", "name", "accountId", "value"):
+            if value.get(k) not in (None, ""):
+                return str(value[k])
+        return None
+    return None if value is None else str(value)
+
+
+def _user(store: JiraStore, value: Any, field: str, errors: dict[str, str]) -> str | None:
+    ref = _ref(value)
+    if ref is None or ref == "-1":
+        return None
+    if ref not in store.users:
+        errors[field] = f"Specified user '{ref}' does not exist or you do not have required permissions."
+    return ref
+
+
+def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any], version: str,
+                 issue: Issue | None) -> tuple[dict[str, Any], list[Any], dict[str, str]]:
+    """Validate a payload; returns (attrs, comment bodies to add, field errors)."""
+    fields = dict(fields or {})
+    errors: dict[str, str] = {}
+    comments: list[Any] = []
+    labels = list(issue.labels) if issue else []
+    for name, ops in (update or {}).items():
+        for op in ops if isinstance(ops, list) else [ops]:
+            if name == "comment" and isinstance(op, dict) and "add" in op:
+                comments.append((op["add"] or {}).get("body"))
+            elif name == "labels" and isinstance(op, dict):
+                if "add" in op:
+                    labels.append(str(op["add"]))
+                if "remove" in op:
+                    labels = [x for x in labels if x != op["remove"]]
+                if "set" in op:
+                    labels = list(op["set"] or [])
+                fields["labels"] = labels
+            elif isinstance(op, dict) and "set" in op:
+                fields[name] = op["set"]
+    attrs: dict[str, Any] = {}
+    creating = issue is None
+    if creating:
+        pref = _ref(fields.pop("project", None))
+        project = next((p.key for p in store.projects.values() if pref in (p.key, p.id)), None) if pref else None
+        if project is None:
+            errors["project"] = "valid project is required" if pref else "project is required"
+        attrs["project"] = project
+        for required in ("issuetype", "summary"):
+            if required not in fields:
+                errors[required] = ("Specify an issue type" if required == "issuetype"
+                                    else "You must specify a summary of the issue.")
+    for name, value in fields.items():
+        if name == "issuetype":
+            ref = (_ref(value) or "").lower()
+            type_id = C.TYPE_BY_NAME.get(ref, ref if ref in C.ISSUE_TYPES else None)
+            if type_id is None:
+                errors[name] = "Specify a valid issue type"
+            attrs["type_id"] = type_id
+        elif name == "summary":
+            if not isinstance(value, str) or not value.strip():
+                errors[name] = "You must specify a summary of the issue."
+            elif len(value) > 255:
+                errors[name] = "Summary must be less than 255 characters."
+            attrs["summary"] = value
+        elif name in ("description", "environment"):
+            if version == "3" and value is not None and not is_adf(value):
+                errors[name] = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+            elif version != "3" and value is not None and not isinstance(value, str):
+                errors[name] = "Operation value must be a string"
+            if name == "description":
+                attrs["description"] = value
+        elif name == "labels":
+            bad = [x for x in value or [] if not isinstance(x, str) or " " in x or not x]
+            if bad:
+                errors[name] = f"The label '{bad[0]}' contains spaces which is invalid."
+            attrs["labels"] = tuple(dict.fromkeys(value or []))
+        elif name in ("assignee", "reporter"):
+            attrs[name] = _user(store, value, name, errors)
+        elif name == "priority":
+            ref = (_ref(value) or "").lower()
+            pid = C.PRIORITY_BY_NAME.get(ref, ref if ref in C.PRIORITIES else None)
+            if pid is None:
+                errors[name] = "Specify a valid priority"
+            attrs["priority_id"] = pid
+        elif name == "parent":
+            parent = store.resolve(_ref(value)) if value else None
+            if value and parent is None:
+                errors[name] = "Could not find issue by id or key."
+            attrs["parent_id"] = parent.id if parent else None
+        elif name == C.STORY_POINTS:
+            if value is not None and not isinstance(value, int | float):
+                errors[name] = "Operation value must be a number."
+            attrs["points"] = None if value is None else float(value)
+        elif name == C.SPRINT:
+            sid = value[0] if isinstance(value, list) and value else value
+            sid = sid.get("id") if isinstance(sid, dict) else sid
+            if sid is not None and (not str(sid).isdigit() or int(sid) not in store.sprints):
+                errors[name] = f"Sprint with id {sid} does not exist."
+            attrs["sprints"] = () if sid is None or name in errors else (int(sid),)
+        elif name == "duedate":
+            attrs["duedate"] = value
+        elif name == "resolution":
+            ref = (_ref(value) or "").lower()
+            attrs["resolution_id"] = next((k for k, v in C.RESOLUTIONS.items() if ref in (k, v[0].lower())), None)
+        elif name in ("components", "fixVersions", "versions") and not value:
+            continue
+        else:
+            errors[name] = _UNKNOWN.format(name)
+    type_id = attrs.get("type_id") or (issue.type_id if issue else None)
+    if attrs.get("parent_id") is not None and type_id == C.EPIC:
+        errors["parent"] = "Given parent work item does not belong to appropriate hierarchy."
+    return attrs, comments, errors
+
+
+def _user_name(store: JiraStore, account: str | None) -> str | None:
+    user = store.users.get(account) if account else None
+    return user.display_name if user else None
+
+
+def diff_items(old: Issue, changes: dict[str, Any], store: JiraStore) -> list[dict[str, Any]]:
+    """Changelog items for the attributes in `changes` that differ from `old`."""
+    items: list[dict[str, Any]] = []
+
+    def add(field: str, fid: str, frm: Any, frm_s: Any, to: Any, to_s: Any, ftype: str = "jira") -> None:
+        items.append({"field": field, "fieldtype": ftype, "fieldId": fid, "from": frm, "fromString": frm_s,
+                      "to": to, "toString": to_s})
+
+    for attr, new in changes.items():
+        if attr == "_attachment":
+            add("Attachment", "attachment", None, None, str(new.id), new.filename)
+            continue
+        cur = getattr(old, attr)
+        if cur == new:
+            continue
+        if attr in ("summary", "description"):
+            add(attr, attr, None, plain(cur) or None, None, plain(new) or None)
+        elif attr == "status_id":
+            add("status", "status", cur, C.STATUSES[cur][0], new, C.STATUSES[new][0])
+        elif attr == "type_id":
+            add("issuetype", "issuetype", cur, C.ISSUE_TYPES[cur][0], new, C.ISSUE_TYPES[new][0])
+        elif attr == "priority_id":
+            add("priority", "priority", cur, C.PRIORITIES.get(cur or ""), new, C.PRIORITIES.get(new or ""))
+        elif attr == "resolution_id":
+            add("resolution", "resolution", cur, C.RESOLUTIONS[cur][0] if cur else None, new,
+                C.RESOLUTIONS[new][0] if new else None)
+        elif attr in ("assignee", "reporter"):
+            add(attr, attr, cur, _user_name(store, cur), new, _user_name(store, new))
+        elif attr == "labels":
+            add("labels", "labels", None, " ".join(cur), None, " ".join(new))
+        elif attr == "parent_id":
+            def key(i: int | None) -> str | None:
+                issue = store.issues.get(i) if i else None
+                return issue.key if issue else None
+
+            add("IssueParentAssociation", "parent", None if cur is None else str(cur), key(cur),
+                None if new is None else str(new), key(new))
+        elif attr == "points":
+            add("Story point estimate", C.STORY_POINTS, None, None if cur is None else f"{cur:g}", None,
+                None if new is None else f"{new:g}", "custom")
+        elif attr == "sprints":
+            names = [store.sprints[s].name for s in cur], [store.sprints[s].name for s in new]
+            add("Sprint", C.SPRINT, ", ".join(map(str, cur)), ", ".join(names[0]), ", ".join(map(str, new)),
+                ", ".join(names[1]), "custom")
+        elif attr == "duedate":
+            add("duedate", "duedate", cur, cur, new, new)
+    return items

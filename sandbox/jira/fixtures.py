@@ -1,0 +1,42 @@
+"""pytest fixtures for the Jira emulator (import them with `from sandbox.jira.fixtures import *`).
+
+- `jira_sandbox` (session): plain HTTP, free port, size 200, seed 42. Shared: read from it; for writes,
+  faults, TLS or OAuth lifetimes use the factory.
+- `make_jira_sandbox(**kwargs)` (function): starts `JiraSandbox(**kwargs)` (defaults: free port, size 200)
+  and stops every instance it made at teardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from sandbox.jira import JiraSandbox
+
+__all__ = ["jira_sandbox", "make_jira_sandbox"]
+
+
+@pytest.fixture(scope="session")
+def jira_sandbox() -> Iterator[JiraSandbox]:
+    """A running Jira sandbox for the whole session (http, size 200, seed 42)."""
+    with JiraSandbox(port=0, size=200, seed=42) as sb:
+        yield sb
+
+
+@pytest.fixture
+def make_jira_sandbox() -> Iterator[Callable[..., JiraSandbox]]:
+    """Factory for function-scoped Jira sandboxes, stopped at teardown."""
+    made: list[JiraSandbox] = []
+
+    def factory(**kwargs: Any) -> JiraSandbox:
+        kwargs.setdefault("port", 0)
+        kwargs.setdefault("size", 200)
+        sb = JiraSandbox(**kwargs).start()
+        made.append(sb)
+        return sb
+
+    yield factory
+    for sb in made:
+        sb.stop()

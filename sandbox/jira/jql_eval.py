@@ -1,0 +1,200 @@
+"""Compile a parsed JQL `Query` into a predicate, a sort key and an index plan over `Issue` records.
+
+Field semantics follow Jira: `!=`/`NOT IN` never match an empty field; multi-valued fields (labels,
+sprint) match if any value matches; date literals are read in the searching user's time zone
+(`timefmt.jql_time`); unknown fields, values and operators raise `JQLError` with Jira's wording.
+The sort key always ends with the issue id, so paging by key (keyset) is a total order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sandbox.jira import catalog as C
+from sandbox.jira.adf import plain
+from sandbox.jira.jql import BoolOp, Clause, Func, JQLError, Not, Query, Value
+from sandbox.jira.jql_fields import CMP, PRIORITY_RANK, match, ordered, scalar_field, unsupported
+from sandbox.jira.model import Issue, Project, Sprint, User
+from sandbox.jira.timefmt import jql_time, start_of_day
+
+_ALIASES = {"issuekey": "key", "label": "labels", "type": "issuetype", "cf[10020]": "sprint", "epic link": "parent",
+            "createddate": "created", "updateddate": "updated", "resolutiondate": "resolved", "duedate": "due",
+            "cf[10016]": "story point estimate", "story points": "story point estimate", "cf[10019]": "rank",
+            "statuscategorychangeddate": "statuscategorychangeddate"}
+_DATES = {"created": "created", "updated": "updated", "resolved": "resolved",
+          "statuscategorychangeddate": "status_changed"}
+
+
+class Context(Protocol):
+    tz: str
+    now_ms: int
+    me: str
+    projects: dict[str, Project]
+    sprints: dict[int, Sprint]
+    users: dict[str, User]
+
+    def resolve_issue(self, ref: str) -> Issue | None: ...
+
+
+class Desc:
+    """Reverses the order of a sort-key component."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: Any) -> None:
+        self.v = v
+
+    def __lt__(self, other: Desc) -> bool:
+        return other.v < self.v
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Desc) and other.v == self.v
+
+    def __hash__(self) -> int:
+        return hash(self.v)
+
+
+@dataclass
+class Compiled:
+    pred: Callable[[Issue], bool]
+    sort_values: Callable[[Issue], list]  # JSON-able values (for nextPageToken)
+    wrap: Callable[[list], tuple]  # values -> comparable key
+    updated_range: tuple[int | None, bool, int | None, bool] | None  # (lo, lo_incl, hi, hi_incl)
+    index_order: str | None  # "asc"/"desc" when the order equals the index order (updated, id)
+    plain: Callable[[Issue], tuple]  # sort key without direction wrappers (for uniform directions)
+    uniform: bool | None  # True/False when every sort component is DESC/ASC, else None
+
+    def key(self, issue: Issue) -> tuple:
+        return self.wrap(self.sort_values(issue))
+
+
+def _sortable(field: str) -> Callable[[Issue], Any]:
+    f = _ALIASES.get(field.lower(), field.lower())
+    getters: dict[str, Callable[[Issue], Any]] = {
+        "updated": lambda i: i.updated, "created": lambda i: i.created, "id": lambda i: i.id,
+        "key": lambda i: (i.project, i.num), "resolved": lambda i: i.resolved, "due": lambda i: i.duedate,
+        "priority": lambda i: PRIORITY_RANK.get(i.priority_id or ""), "summary": lambda i: i.summary.lower(),
+        "status": lambda i: C.STATUSES[i.status_id][0], "project": lambda i: i.project,
+        "issuetype": lambda i: C.ISSUE_TYPES[i.type_id][0], "assignee": lambda i: i.assignee,
+        "rank": lambda i: i.rank, "story point estimate": lambda i: i.points,
+        "statuscategorychangeddate": lambda i: i.status_changed,
+    }
+    if f not in getters:
+        raise JQLError(f"Not able to sort using field '{field}'.")
+    return getters[f]
+
+
+def compile_query(q: Query, ctx: Context) -> Compiled:
+    if q.where is None:
+        raise JQLError("Unbounded JQL queries are not allowed here. Please add a search restriction to your query.")
+    pred = _node(q.where, ctx)
+    order = list(q.order) or [("key", True)]  # [unc] default order when none is given
+    getters = [(_sortable(f), d) for f, d in order]
+    if _ALIASES.get(order[-1][0].lower(), order[-1][0].lower()) not in ("id", "key"):
+        getters.append((lambda i: i.id, order[-1][1]))
+
+    def values(issue: Issue) -> list:
+        return [g(issue) for g, _ in getters]
+
+    descs = [d for _, d in getters]
+
+    def wrap(vals: list) -> tuple:
+        parts = []
+        for v, d in zip(vals, descs, strict=True):
+            part = (1, 0) if v is None else (0, tuple(v) if isinstance(v, list) else v)
+            parts.append(Desc(part) if d else part)
+        return tuple(parts)
+
+    def plain(issue: Issue) -> tuple:
+        parts = []
+        for g, _ in getters:
+            v = g(issue)
+            parts.append((1, 0) if v is None else (0, v))
+        return tuple(parts)
+
+    names = [_ALIASES.get(f.lower(), f.lower()) for f, _ in order]
+    index_order = None
+    if names in (["updated"], ["updated", "id"]) and len({d for _, d in order}) == 1:
+        index_order = "desc" if order[0][1] else "asc"
+    uniform = descs[0] if len(set(descs)) == 1 else None
+    return Compiled(pred, values, wrap, _updated_range(q.where, ctx), index_order, plain, uniform)
+
+
+def _updated_range(where: object, ctx: Context) -> tuple[int | None, bool, int | None, bool] | None:
+    items = where.items if isinstance(where, BoolOp) and where.op == "and" else (where,)
+    lo, lo_inc, hi, hi_inc = None, True, None, True
+    found = False
+    for c in items:
+        if not (isinstance(c, Clause) and _ALIASES.get(c.field.lower(), c.field.lower()) == "updated"
+                and c.op in (">", ">=", "<", "<=")):
+            continue
+        t = _time(c, ctx)
+        found = True
+        if c.op in (">", ">=") and (lo is None or t >= lo):
+            lo, lo_inc = t, c.op == ">="
+        elif c.op in ("<", "<=") and (hi is None or t <= hi):
+            hi, hi_inc = t, c.op == "<="
+    return (lo, lo_inc, hi, hi_inc) if found else None
+
+
+def _node(node: object, ctx: Context) -> Callable[[Issue], bool]:
+    if isinstance(node, BoolOp):
+        preds = [_node(n, ctx) for n in node.items]
+        if node.op == "and":
+            return lambda i: all(p(i) for p in preds)
+        return lambda i: any(p(i) for p in preds)
+    if isinstance(node, Not):
+        inner = _node(node.item, ctx)
+        return lambda i: not inner(i)
+    assert isinstance(node, Clause)
+    return _clause(node, ctx)
+
+
+def _time(c: Clause, ctx: Context, v: Value | Func | None = None) -> int:
+    v = v if v is not None else c.operand
+    if isinstance(v, Func):
+        arg = int(v.args[0].rstrip("d")) if v.args and v.args[0].rstrip("d").lstrip("+-").isdigit() else 0
+        if v.name == "now":
+            return ctx.now_ms
+        if v.name in ("startofday", "endofday"):
+            return start_of_day(ctx.now_ms, ctx.tz, arg + (1 if v.name == "endofday" else 0))
+        raise JQLError(f"Function '{v.name}' is not supported by the sandbox for field '{c.field}'.")
+    ms = jql_time(v.text, ctx.tz, ctx.now_ms) if isinstance(v, Value) else None
+    if ms is None:
+        raise JQLError(f"Date value '{getattr(v, 'text', v)}' for field '{c.field}' is invalid. Valid formats include:"
+                       " 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format"
+                       " e.g. '-5d', '4w 2d'.")
+    return ms
+
+
+def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
+    field = _ALIASES.get(c.field.lower(), c.field.lower())
+    if field in _DATES:
+        attr = _DATES[field]
+        if c.op in ("is", "is not"):
+            want_empty = c.op == "is"
+            return lambda i: (getattr(i, attr) is None) == want_empty
+        if c.op not in CMP:
+            raise unsupported(c)
+        t, cmp = _time(c, ctx), CMP[c.op]
+        return lambda i: getattr(i, attr) is not None and cmp(getattr(i, attr), t)
+    if field in ("summary", "description", "text", "comment"):
+        if c.op not in ("~", "!~"):
+            raise unsupported(c)
+        words = [w.strip("*").lower() for w in (c.operand.text if isinstance(c.operand, Value) else "").split()]
+        neg = c.op == "!~"
+
+        def text_of(i: Issue) -> str:
+            if field == "summary":
+                return i.summary.lower()
+            if field == "description":
+                return plain(i.description).lower()
+            return (i.summary + "\n" + plain(i.description)).lower()
+
+        return lambda i: all(w in text_of(i) for w in words) != neg
+    if field in ("story point estimate", "due", "key", "id", "priority"):
+        return ordered(c, field, ctx)
+    getter, resolve, multi = scalar_field(c, field, ctx)
+    return match(c, getter, resolve, multi)

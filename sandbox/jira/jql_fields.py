@@ -1,0 +1,162 @@
+"""Per-field JQL semantics: value resolution (names/ids/keys/users/sprints) and operator matching.
+
+Used by `jql_eval`. `!=`/`NOT IN` never match an empty field; multi-valued fields (labels, sprint)
+match when any value matches; unknown values raise `JQLError` with Jira's wording.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sandbox.jira import catalog as C
+from sandbox.jira.jql import Clause, Empty, Func, JQLError, Value
+from sandbox.jira.model import Issue
+
+if TYPE_CHECKING:
+    from sandbox.jira.jql_eval import Context
+
+CMP = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt,
+       "<=": operator.le}
+PRIORITY_RANK = {pid: int(pid) for pid in C.PRIORITIES}
+
+
+def values_of(c: Clause) -> list[Value | Func]:
+    if isinstance(c.operand, tuple):
+        return list(c.operand)
+    return [c.operand] if not isinstance(c.operand, Empty) else []
+
+
+def unsupported(c: Clause) -> JQLError:
+    return JQLError(f"The operator '{c.op.upper()}' is not supported by the '{c.field}' field.")
+
+
+def missing(c: Clause, value: str) -> JQLError:
+    return JQLError(f"The value '{value}' does not exist for the field '{c.field}'.")
+
+
+def ordered(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool]:
+    if field == "story point estimate":
+        getter: Callable[[Issue], Any] = lambda i: i.points  # noqa: E731
+
+        def resolve(v: Value | Func) -> Any:
+            try:
+                return float(v.text)  # type: ignore[union-attr]
+            except (AttributeError, ValueError):
+                raise JQLError(f"The value '{getattr(v, 'text', v)}' is not a valid number for field "
+                               f"'{c.field}'.") from None
+    elif field == "due":
+        getter = lambda i: i.duedate  # noqa: E731
+        resolve = lambda v: str(getattr(v, "text", "")).replace("/", "-")  # noqa: E731
+    elif field == "priority":
+        getter = lambda i: PRIORITY_RANK.get(i.priority_id or "")  # noqa: E731
+
+        def resolve(v: Value | Func) -> Any:
+            text = str(getattr(v, "text", "")).lower()
+            pid = C.PRIORITY_BY_NAME.get(text, text if text in C.PRIORITIES else None)
+            if pid is None:
+                raise missing(c, str(getattr(v, "text", v)))
+            return PRIORITY_RANK[pid]
+    else:
+        getter = lambda i: (i.project, i.num)  # noqa: E731
+
+        def resolve(v: Value | Func) -> Any:
+            ref = str(getattr(v, "text", ""))
+            issue = ctx.resolve_issue(ref)
+            if issue is None:
+                raise JQLError(f"An issue with key '{ref}' does not exist for field '{c.field}'.")
+            return (issue.project, issue.num)
+    if c.op in ("<", "<=", ">", ">="):
+        target, cmp = resolve(c.operand), CMP[c.op]
+        return lambda i: getter(i) is not None and cmp(getter(i), target)
+    return match(c, getter, resolve, False)
+
+
+def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue], Any], Callable, bool]:
+    def lookup(table: dict[str, str], v: Value | Func) -> str:
+        text = str(getattr(v, "text", "")).lower()
+        if text in table.values():
+            return text
+        if text not in table:
+            raise missing(c, str(getattr(v, "text", v)))
+        return table[text]
+
+    if field == "project":
+        names = {}
+        for p in ctx.projects.values():
+            names.update({p.key.lower(): p.key, p.id: p.key, p.name.lower(): p.key})
+        return (lambda i: i.project), (lambda v: lookup(names, v)), False
+    if field == "status":
+        table = {**C.STATUS_BY_NAME, **{k: k for k in C.STATUSES}}
+        return (lambda i: i.status_id), (lambda v: lookup(table, v)), False
+    if field == "statuscategory":
+        table = {}
+        for key, (cid, _k, name, _c) in C.CATEGORIES.items():
+            table.update({key: key, str(cid): key, name.lower(): key})
+        return (lambda i: C.STATUSES[i.status_id][1]), (lambda v: lookup(table, v)), False
+    if field == "issuetype":
+        table = {**C.TYPE_BY_NAME, **{k: k for k in C.ISSUE_TYPES}}
+
+        def resolve_type(v: Value | Func) -> Any:
+            if isinstance(v, Func):
+                subtask = v.name == "subtaskissuetypes"
+                return {k for k, t in C.ISSUE_TYPES.items() if t[2] == subtask}
+            return lookup(table, v)
+
+        return (lambda i: i.type_id), resolve_type, False
+    if field == "resolution":
+        table = {v[0].lower(): k for k, v in C.RESOLUTIONS.items()}
+        return (lambda i: i.resolution_id), (lambda v: lookup(table, v)), False
+    if field == "labels":
+        return (lambda i: i.labels), (lambda v: str(getattr(v, "text", ""))), True
+    if field == "parent":
+        def resolve_parent(v: Value | Func) -> Any:
+            issue = ctx.resolve_issue(str(getattr(v, "text", "")))
+            if issue is None:
+                raise missing(c, str(getattr(v, "text", v)))
+            return issue.id
+
+        return (lambda i: i.parent_id), resolve_parent, False
+    if field == "sprint":
+        def resolve_sprint(v: Value | Func) -> Any:
+            if isinstance(v, Func):
+                state = {"opensprints": "active", "closedsprints": "closed", "futuresprints": "future"}.get(v.name)
+                if state is None:
+                    raise JQLError(f"Function '{v.name}' is not supported for field 'sprint'.")
+                return {s.id for s in ctx.sprints.values() if s.state == state}
+            for s in ctx.sprints.values():
+                if v.text == str(s.id) or v.text.lower() == s.name.lower():
+                    return s.id
+            raise missing(c, v.text)
+
+        return (lambda i: i.sprints), resolve_sprint, True
+    if field in ("assignee", "reporter", "creator"):
+        def resolve_user(v: Value | Func) -> Any:
+            if isinstance(v, Func):
+                if v.name == "currentuser":
+                    return ctx.me
+                raise JQLError(f"Function '{v.name}' is not supported for field '{c.field}'.")
+            for u in ctx.users.values():
+                if v.text in (u.account_id, u.email) or v.text.lower() == u.display_name.lower():
+                    return u.account_id
+            raise missing(c, v.text)
+
+        return (lambda i, f=field: getattr(i, f)), resolve_user, False
+    raise JQLError(f"Field '{c.field}' does not exist or you do not have permission to view it.")
+
+
+def match(c: Clause, getter: Callable[[Issue], Any], resolve: Callable, multi: bool) -> Callable[[Issue], bool]:
+    if c.op in ("is", "is not"):
+        want_empty = c.op == "is"
+        return lambda i: (not getter(i)) == want_empty if multi else (getter(i) is None) == want_empty
+    if c.op not in ("=", "!=", "in", "not in"):
+        raise unsupported(c)
+    wanted: set[Any] = set()
+    for v in values_of(c):
+        r = resolve(v)
+        wanted.update(r) if isinstance(r, set) else wanted.add(r)
+    negate = c.op in ("!=", "not in")
+    if multi:
+        return lambda i: bool(getter(i)) and (not wanted.isdisjoint(getter(i))) != negate
+    return lambda i: getter(i) is not None and (getter(i) in wanted) != negate

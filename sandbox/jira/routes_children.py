@@ -1,0 +1,162 @@
+"""Comment, attachment and issue-link routes.
+
+- Comments: GET list (startAt/maxResults/orderBy), POST (201), GET/PUT/DELETE one.
+- Attachments: POST multipart (part `file`, header `X-Atlassian-Token: no-check` or 403 "XSRF check
+  failed"), answered 200 with a JSON array; GET `/attachment/{id}` metadata; GET
+  `/attachment/content/{id}` bytes; DELETE.
+- Links: POST `/issueLink` (201, empty body), GET/DELETE `/issueLink/{id}`.
+"""
+
+from __future__ import annotations
+
+from email import policy
+from email.parser import BytesParser
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira import catalog as C
+from sandbox.jira import ops
+from sandbox.jira.adf import is_adf
+from sandbox.jira.call import Call
+from sandbox.jira.errors import fail
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+
+def _body_ok(c: Call, body: Any) -> Any:
+    if body is None or (isinstance(body, str) and not body.strip()):
+        raise fail(400, None, {"comment": "Comment body can not be empty!"})
+    if c.version == "3" and not is_adf(body):
+        raise fail(400, None, {"comment": "Comment body is not valid!"})
+    if c.version != "3" and not isinstance(body, str):
+        raise fail(400, None, {"comment": "Comment body is not valid!"})
+    return body
+
+
+def register(sb: JiraSandbox, key: str) -> None:
+    from sandbox.jira.routes_issues import issue_of
+
+    def list_comments(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        comments = list(sb.store.comments_of(issue))
+        if (c.q("orderBy") or "created").startswith("-"):
+            comments.reverse()
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 100, 0, 5000)
+        return json_response({"comments": [c.r.comment(x) for x in comments[start:start + limit]],
+                              "maxResults": limit, "total": len(comments), "startAt": start})
+
+    def add_comment(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        comment = sb.store.add_comment(issue.id, _body_ok(c, c.obj().get("body")), c.user)
+        return json_response(c.r.comment(comment), 201)
+
+    def one_comment(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        comment = ops.find_comment(sb.store, issue.id, c.p["comment"])
+        if comment is None:
+            raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
+        return json_response(c.r.comment(comment))
+
+    def edit_comment(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        comment = ops.edit_comment(sb.store, issue.id, c.p["comment"], _body_ok(c, c.obj().get("body")), c.user)
+        if comment is None:
+            raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
+        return json_response(c.r.comment(comment))
+
+    def delete_comment(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        if not ops.delete_comment(sb.store, issue.id, c.p["comment"], c.user):
+            raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
+        return Response(status=204)
+
+    def add_attachment(c: Call) -> Response:
+        if c.req.header("X-Atlassian-Token").lower() != "no-check":
+            return Response(status=403, body=b"XSRF check failed", content_type="text/plain;charset=UTF-8")
+        issue = issue_of(sb, c.p["issue"])
+        ctype = c.req.header("Content-Type")
+        if "multipart/form-data" not in ctype.lower():
+            raise fail(415, "Unsupported media type: attachments must be multipart/form-data.")
+        msg = BytesParser(policy=policy.HTTP).parsebytes(
+            b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + c.req.body)
+        parts = [p for p in msg.iter_parts() if p.get_param("name", header="content-disposition") == "file"]
+        if not parts:
+            raise fail(400, "No file was attached: the multipart part must be named 'file'.")
+        out = []
+        for part in parts:
+            data = part.get_payload(decode=True) or b""
+            name = part.get_filename() or "attachment"
+            att = sb.store.add_attachment(issue.id, name, part.get_content_type(), data, c.user)
+            out.append(c.r.attachment(att))
+        return json_response(out)
+
+    def attachment_or_404(c: Call) -> Any:
+        ref = c.p["attachment"]
+        att = sb.store.attachment(int(ref)) if ref.isdigit() else None
+        if att is None or att.issue_id not in sb.store.issues:
+            raise fail(404, f"The attachment with id '{ref}' does not exist")
+        return att
+
+    def attachment_meta(c: Call) -> Response:
+        return json_response(c.r.attachment(attachment_or_404(c), meta=True))
+
+    def attachment_content(c: Call) -> Response:
+        att = attachment_or_404(c)
+        return Response(status=200, body=att.data, content_type=att.mime_type,
+                        headers=[("Content-Disposition", f'attachment; filename="{att.filename}"')])
+
+    def attachment_delete(c: Call) -> Response:
+        ops.delete_attachment(sb.store, attachment_or_404(c), c.user)
+        return Response(status=204)
+
+    def add_link(c: Call) -> Response:
+        body = c.obj()
+        tref = str(_ref(body.get("type")) or "")
+        type_id = next((k for k, v in C.LINK_TYPES.items() if tref in (k, v[0])), None)
+        if type_id is None:
+            raise fail(404, f"No issue link type with name '{tref}' found.")
+        inward = sb.store.resolve(_ref(body.get("inwardIssue")))
+        outward = sb.store.resolve(_ref(body.get("outwardIssue")))
+        if inward is None or outward is None:
+            raise fail(404, "Issue does not exist or you do not have permission to see it.")
+        sb.store.add_link(type_id, inward.id, outward.id, c.user)
+        if body.get("comment"):
+            sb.store.add_comment(inward.id, _body_ok(c, (body["comment"] or {}).get("body")), c.user)
+        return Response(status=201, body=b"", content_type="text/plain")
+
+    def get_link(c: Call) -> Response:
+        link = sb.store.links.get(int(c.p["link"])) if c.p["link"].isdigit() else None
+        if link is None:
+            raise fail(404, "No issue link with id '" + c.p["link"] + "' exists.")
+        name, inward, outward = C.LINK_TYPES[link.type_id]
+        return json_response({
+            "id": str(link.id), "self": f"{c.r.api}/issueLink/{link.id}",
+            "type": {"id": link.type_id, "name": name, "inward": inward, "outward": outward,
+                     "self": f"{c.r.api}/issueLinkType/{link.type_id}"},
+            "inwardIssue": c.r.issue_ref(sb.store.issues[link.inward_id]),
+            "outwardIssue": c.r.issue_ref(sb.store.issues[link.outward_id])})
+
+    def delete_link(c: Call) -> Response:
+        if sb.store.remove_link(int(c.p["link"]) if c.p["link"].isdigit() else -1) is None:
+            raise fail(404, "No issue link with id '" + c.p["link"] + "' exists.")
+        return Response(status=204)
+
+    sb.route("GET", key + r"/comment", list_comments)
+    sb.route("POST", key + r"/comment", add_comment, "write")
+    sb.route("GET", key + r"/comment/(?P<comment>\d+)", one_comment)
+    sb.route("PUT", key + r"/comment/(?P<comment>\d+)", edit_comment, "write")
+    sb.route("DELETE", key + r"/comment/(?P<comment>\d+)", delete_comment, "write")
+    sb.route("POST", key + r"/attachments", add_attachment, "write")
+    sb.route("GET", r"/attachment/(?P<attachment>[^/]+)", attachment_meta)
+    sb.route("DELETE", r"/attachment/(?P<attachment>[^/]+)", attachment_delete, "write")
+    sb.route("GET", r"/attachment/content/(?P<attachment>[^/]+)", attachment_content)
+    sb.route("POST", r"/issueLink", add_link, "write")
+    sb.route("GET", r"/issueLink/(?P<link>[^/]+)", get_link)
+    sb.route("DELETE", r"/issueLink/(?P<link>[^/]+)", delete_link, "write")
+
+
+def _ref(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return value.get("key") or value.get("id") or value.get("name")
+    return value

@@ -1,0 +1,188 @@
+"""Issue routes: get/create/bulk/edit/delete, assignee, transitions, changelog, bulkfetch.
+
+Comments, attachments and links live in `routes_children`. Writes validate like Jira (field errors in
+`errors`, 400), answer 201/204 and change state that later reads return. v3 rich text must be ADF,
+v2 rich text a string.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira import catalog as C
+from sandbox.jira import ops, routes_children
+from sandbox.jira.adf import is_adf
+from sandbox.jira.call import Call
+from sandbox.jira.changes import parse_fields
+from sandbox.jira.errors import fail, not_found_issue
+from sandbox.jira.model import Issue
+from sandbox.jira.render import ALL_FIELDS, Renderer, select_fields
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+
+def issue_of(sb: JiraSandbox, ref: str) -> Issue:
+    issue = sb.store.resolve(ref)
+    if issue is None:
+        raise not_found_issue()
+    return issue
+
+
+def _create(sb: JiraSandbox, payload: dict[str, Any], version: str, actor: str) -> Issue:
+    attrs, comments, errors = parse_fields(sb.store, payload.get("fields") or {}, payload.get("update") or {},
+                                           version, None)
+    if errors:
+        raise fail(400, None, errors)
+    project = attrs.pop("project")
+    if attrs.get("type_id") == C.SUBTASK and attrs.get("parent_id") is None:
+        raise fail(400, None, {"parent": "Sub-tasks must have a parent issue."})
+    issue = sb.store.create(project, attrs, actor)
+    for body in comments:
+        sb.store.add_comment(issue.id, body, actor)
+    return sb.store.issues[issue.id]
+
+
+def create_from_python(sb: JiraSandbox, fields: dict[str, Any]) -> dict[str, Any]:
+    """`JiraSandbox.create_issue`: v2 or v3 style fields, rendered back in v3 shape."""
+    fields = dict(fields)
+    if isinstance(fields.get("project"), str):
+        fields["project"] = {"key": fields["project"]}
+    if isinstance(fields.get("issuetype"), str):
+        fields["issuetype"] = {"name": fields["issuetype"]}
+    version = "3" if is_adf(fields.get("description")) else "2"
+    issue = _create(sb, {"fields": fields}, version, sb.store.me.account_id)
+    return sb.renderer(sb.url, "3").issue(issue, ALL_FIELDS)
+
+
+def register(sb: JiraSandbox) -> None:
+    def get_issue(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        fields = select_fields(c.qlist("fields"), ["*all"])
+        expand = ",".join(c.qlist("expand"))
+        bean = c.r.issue(issue, fields, expand)
+        if "transitions" in expand.split(","):
+            bean["transitions"] = _transitions(c.r, issue)
+        return json_response(bean)
+
+    def create(c: Call) -> Response:
+        issue = _create(sb, c.obj(), c.version, c.user)
+        return json_response({"id": str(issue.id), "key": issue.key, "self": f"{c.r.api}/issue/{issue.id}"}, 201)
+
+    def bulk_create(c: Call) -> Response:
+        created, errors = [], []
+        for n, payload in enumerate(c.obj().get("issueUpdates") or []):
+            try:
+                issue = _create(sb, payload, c.version, c.user)
+                created.append({"id": str(issue.id), "key": issue.key, "self": f"{c.r.api}/issue/{issue.id}"})
+            except Exception as exc:
+                detail = getattr(exc, "detail", None)
+                errors.append({"status": 400, "elementErrors": {"errorMessages": [], "errors": detail or {}},
+                               "failedElementNumber": n})
+        return json_response({"issues": created, "errors": errors}, 201)
+
+    def edit(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        body = c.obj()
+        attrs, comments, errors = parse_fields(sb.store, body.get("fields") or {}, body.get("update") or {},
+                                               c.version, issue)
+        if errors:
+            raise fail(400, None, errors)
+        sb.store.update(issue.id, attrs, c.user)
+        for text in comments:
+            sb.store.add_comment(issue.id, text, c.user)
+        if c.q("returnIssue") == "true":
+            return json_response(c.r.issue(sb.store.issues[issue.id], ALL_FIELDS), 200)
+        return Response(status=204)
+
+    def delete(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        subtasks = [k for k in sb.store.children.get(issue.id, ()) if k in sb.store.issues
+                    and sb.store.issues[k].type_id == C.SUBTASK]
+        if subtasks and c.q("deleteSubtasks") != "true":
+            raise fail(400, f"The issue '{issue.key}' has subtasks. You must specify the 'deleteSubtasks' "
+                            "parameter to delete this issue and all its subtasks.")
+        for k in subtasks:
+            sb.store.delete(k, c.user)
+        sb.store.delete(issue.id, c.user)
+        return Response(status=204)
+
+    def assign(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        account = c.obj().get("accountId")
+        if account not in (None, "-1") and account not in sb.store.users:
+            raise fail(400, None, {"assignee": f"User '{account}' cannot be assigned issues."})
+        sb.store.update(issue.id, {"assignee": None if account in (None, "-1") else account}, c.user,
+                        "issue_assigned")
+        return Response(status=204)
+
+    def get_transitions(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        items = _transitions(c.r, issue)
+        wanted = c.q("transitionId")
+        return json_response({"expand": "transitions", "transitions": [t for t in items
+                                                                       if not wanted or t["id"] == wanted]})
+
+    def do_transition(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        body = c.obj()
+        tid = str(((body.get("transition") or {}).get("id")) or "")
+        if tid not in C.TRANSITIONS:
+            raise fail(400, f"Transition id '{tid}' is not valid for this issue.")
+        attrs, comments, errors = parse_fields(sb.store, body.get("fields") or {}, body.get("update") or {},
+                                               c.version, issue)
+        if errors:
+            raise fail(400, None, errors)
+        ops.transition(sb.store, issue.id, C.TRANSITIONS[tid], attrs, c.user)
+        for text in comments:
+            sb.store.add_comment(issue.id, text, c.user)
+        return Response(status=204)
+
+    def changelog(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        hist = sb.store.history_of(issue)
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 100, 1, 100)
+        chunk = [c.r.history(h) for h in hist[start:start + limit]]
+        out = {"self": f"{c.r.api}/issue/{issue.key}/changelog?maxResults={limit}&startAt={start}",
+               "maxResults": limit, "startAt": start, "total": len(hist), "isLast": start + limit >= len(hist),
+               "values": chunk}
+        if not out["isLast"]:
+            out["nextPage"] = f"{c.r.api}/issue/{issue.key}/changelog?maxResults={limit}&startAt={start + limit}"
+        return json_response(out)
+
+    def bulkfetch(c: Call) -> Response:
+        body = c.obj()
+        fields = select_fields(body.get("fields"), ["*navigable"])
+        issues, errors = [], []
+        for ref in (body.get("issueIdsOrKeys") or [])[:100]:
+            issue = sb.store.resolve(str(ref))
+            if issue is None:
+                errors.append(str(ref))
+            else:
+                issues.append(c.r.issue(issue, fields, str(body.get("expand") or "")))
+        return json_response({"issues": issues, "issueErrors": [
+            {"issueIdOrKey": e, "errorMessages": ["Issue does not exist or you do not have permission to see it."]}
+            for e in errors]} if errors else {"issues": issues, "issueErrors": []})
+
+    key = r"/issue/(?P<issue>[A-Za-z0-9_-]+)"
+    sb.route("POST", r"/issue", create, "write")
+    sb.route("POST", r"/issue/bulk", bulk_create, "write")
+    sb.route("POST", r"/issue/bulkfetch", bulkfetch)
+    sb.route("GET", key, get_issue)
+    sb.route("PUT", key, edit, "write")
+    sb.route("DELETE", key, delete, "write")
+    sb.route("PUT", key + r"/assignee", assign, "write")
+    sb.route("GET", key + r"/transitions", get_transitions)
+    sb.route("POST", key + r"/transitions", do_transition, "write")
+    sb.route("GET", key + r"/changelog", changelog)
+    routes_children.register(sb, key)
+
+
+def _transitions(r: Renderer, issue: Issue) -> list[dict[str, Any]]:
+    out = []
+    for tid, target in C.TRANSITIONS.items():
+        out.append({"id": tid, "name": C.STATUSES[target][0], "to": r.status(target), "hasScreen": False,
+                    "isGlobal": True, "isInitial": False, "isAvailable": True, "isConditional": False,
+                    "isLooped": target == issue.status_id, "fields": {}})
+    return out

@@ -1,0 +1,127 @@
+"""Platform metadata routes: serverInfo, myself, field, projects, issue types, statuses, users, link types."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira import catalog as C
+from sandbox.jira.call import Call, paged
+from sandbox.jira.errors import fail
+from sandbox.jira.timefmt import jira_ts
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+
+def register(sb: JiraSandbox) -> None:
+    store = lambda: sb.store  # noqa: E731 - the store is replaced on reset
+
+    def server_info(c: Call) -> Response:
+        return json_response({"baseUrl": c.base, "displayUrl": c.base, "version": "1001.0.0-SNAPSHOT",
+                              "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud", "buildNumber": 100289,
+                              "buildDate": "2026-11-01T00:00:00.000+0000", "serverTime": jira_ts(store().now_ms()),
+                              "scmInfo": "5b2d4a1f0c9e8d7a6b5c4d3e2f1a0b9c8d7e6f5a", "serverTitle": "Jira",
+                              "serverTimeZone": "Etc/UTC"})
+
+    def fields(c: Call) -> Response:
+        out = []
+        for fid, name, typ, extra, clauses in C.system_fields() + C.custom_fields():
+            custom = fid.startswith("customfield_")
+            schema = {"type": typ, **extra}
+            entry: dict[str, Any] = {"id": fid, "key": fid, "name": name, "custom": custom, "orderable": True,
+                                     "navigable": True, "searchable": True, "clauseNames": clauses, "schema": schema}
+            out.append(entry)
+        return json_response(out)
+
+    def project_bean(c: Call, key: str, expand: str = "") -> dict[str, Any]:
+        p = store().projects[key]
+        out = {**c.r.project_ref(key), "description": p.description, "lead": c.r.user(p.lead),
+               "assigneeType": "UNASSIGNED", "style": "next-gen" if p.simplified else "classic", "isPrivate": False,
+               "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight"}
+        if "issueTypes" in expand.split(",") or "issueTypes" in c.qlist("expand"):
+            out["issueTypes"] = [_type_details(c, t) for t in C.ISSUE_TYPES]
+        return out
+
+    def find_project(ref: str) -> str:
+        for p in store().projects.values():
+            if ref.upper() == p.key or ref == p.id:
+                return p.key
+        raise fail(404, f"No project could be found with key '{ref}'.")
+
+    def projects(c: Call) -> Response:
+        return json_response([project_bean(c, k, c.q("expand") or "") for k in store().projects])
+
+    def project_search(c: Call) -> Response:
+        query = (c.q("query") or "").lower()
+        keys = [k for k in store().projects if not query or query in k.lower()
+                or query in store().projects[k].name.lower()]
+        wanted = {k.upper() for item in c.qlist("keys") for k in item.split(",")}
+        if wanted:
+            keys = [k for k in keys if k in wanted]
+        beans = [project_bean(c, k, c.q("expand") or "") for k in keys]
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)
+        page = paged(beans, start, limit, f"{c.r.api}/project/search?startAt={start}&maxResults={limit}")
+        if not page["isLast"]:
+            page["nextPage"] = f"{c.r.api}/project/search?startAt={start + limit}&maxResults={limit}"
+        return json_response(page)
+
+    def project(c: Call) -> Response:
+        return json_response(project_bean(c, find_project(c.p["project"]), c.q("expand") or ""))
+
+    def project_statuses(c: Call) -> Response:
+        find_project(c.p["project"])
+        statuses = [c.r.status(s) for s in C.STATUSES]
+        return json_response([{"self": f"{c.r.api}/issuetype/{t}", "id": t, "name": C.ISSUE_TYPES[t][0],
+                               "subtask": C.ISSUE_TYPES[t][2], "statuses": statuses} for t in C.ISSUE_TYPES])
+
+    def users_list(c: Call) -> Response:
+        users = [c.r.user(u) for u in store().users]
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
+        return json_response(users[start:start + limit])
+
+    def user_search(c: Call) -> Response:
+        q = (c.q("query") or c.q("username") or "").lower()
+        hits = [c.r.user(u.account_id) for u in store().users.values()
+                if q and (q in u.display_name.lower() or q in u.email.lower() or q == u.account_id)]
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
+        return json_response(hits[start:start + limit])
+
+    def user(c: Call) -> Response:
+        found = c.r.user(c.q("accountId") or "", full=True)
+        if found is None:
+            raise fail(404, f"Specified user does not exist or you do not have required permissions: "
+                            f"{c.q('accountId')}")
+        return json_response(found)
+
+    def link_types(c: Call) -> Response:
+        return json_response({"issueLinkTypes": [
+            {"id": k, "name": n, "inward": i, "outward": o, "self": f"{c.r.api}/issueLinkType/{k}"}
+            for k, (n, i, o) in C.LINK_TYPES.items()]})
+
+    def simple(items: Any) -> Any:
+        return lambda c: json_response(items(c))
+
+    sb.route("GET", r"/serverInfo", server_info, anonymous=True)
+    sb.route("GET", r"/myself", lambda c: json_response(c.r.user(c.user, full=True)))
+    sb.route("GET", r"/field", fields)
+    sb.route("GET", r"/project", projects)
+    sb.route("GET", r"/project/search", project_search)
+    sb.route("GET", r"/project/(?P<project>[^/]+)", project)
+    sb.route("GET", r"/project/(?P<project>[^/]+)/statuses", project_statuses)
+    sb.route("GET", r"/issuetype", simple(lambda c: [_type_details(c, t) for t in C.ISSUE_TYPES]))
+    sb.route("GET", r"/status", simple(lambda c: [c.r.status(s) for s in C.STATUSES]))
+    sb.route("GET", r"/statuscategory", simple(lambda c: [c.r.category(k) for k in C.CATEGORIES]))
+    sb.route("GET", r"/priority", simple(lambda c: [c.r.priority(p) for p in C.PRIORITIES]))
+    sb.route("GET", r"/resolution", simple(lambda c: [c.r.resolution(r) for r in C.RESOLUTIONS]))
+    sb.route("GET", r"/users/search", users_list)
+    sb.route("GET", r"/users", users_list)
+    sb.route("GET", r"/user/search", user_search)
+    sb.route("GET", r"/user", user)
+    sb.route("GET", r"/issueLinkType", link_types)
+
+
+def _type_details(c: Call, tid: str) -> dict[str, Any]:
+    bean = c.r.issuetype(tid)
+    return {k: bean[k] for k in ("self", "id", "description", "iconUrl", "name", "subtask", "avatarId",
+                                 "hierarchyLevel")}

@@ -1,0 +1,246 @@
+"""`JiraSandbox`: a stateful Jira Cloud emulator (REST v2/v3, Agile 1.0, OAuth 3LO, admin webhooks).
+
+    sb = JiraSandbox(seed=42, size=200).start()
+    sb.url, sb.ca_bundle, sb.credentials      # email/api_token (Basic), pat (Bearer), client_id/secret, cloud_id
+    sb.issues(); sb.touch(5); sb.delete(["SEC-1"]); sb.create_issue({...}); sb.faults.set(search_lag_seconds=5)
+
+Site API under `/rest/...`; OAuth tokens use `/ex/jira/{cloudId}/rest/...`; OAuth endpoints at
+`/authorize`, `/oauth/token`, `/oauth/token/accessible-resources`. Admin extras under `/_sandbox/jira/`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sandbox.core.base import Sandbox
+from sandbox.core.clock import SandboxClock, parse_anchor
+from sandbox.core.faults import Decision
+from sandbox.core.http import HTTPError, Request, Response, Router
+from sandbox.jira import admin, ops, routes_agile, routes_issues, routes_platform, routes_search
+from sandbox.jira.auth import OAuthServer, RotatingTokenStore, authenticate
+from sandbox.jira.call import AGILE, API, Call
+from sandbox.jira.errors import body as error_body
+from sandbox.jira.errors import html as html_body
+from sandbox.jira.faults import JiraFaults
+from sandbox.jira.jql import parse
+from sandbox.jira.jql_eval import compile_query
+from sandbox.jira.render import ALL_FIELDS, Renderer
+from sandbox.jira.store import JiraStore
+from sandbox.jira.webhooks import WebhookHub
+
+
+def default_credentials(seed: int) -> dict[str, str]:
+    cloud = uuid.UUID(bytes=hashlib.blake2b(f"jira-cloud:{seed}".encode(), digest_size=16).digest(), version=4)
+    return {"email": "sandbox.admin@example.com", "api_token": "ATATT3xFfGF0SandboxJiraApiToken0000000000",
+            "pat": "sandbox-jira-pat-0000000000000000", "client_id": "sandbox-jira-client",
+            "client_secret": "sandbox-jira-client-secret", "cloud_id": str(cloud)}
+
+
+class JqlContext:
+    """What JQL compilation needs: the store's lookups, the caller's time zone and now."""
+
+    def __init__(self, store: JiraStore, tz: str, me: str) -> None:
+        self.store, self.tz, self.me = store, tz, me
+        self.now_ms = store.now_ms()
+        self.projects, self.sprints, self.users = store.projects, store.sprints, store.users
+
+    def resolve_issue(self, ref: str) -> Any:
+        return self.store.resolve(ref) or self.store.index.get(int(ref) if ref.isdigit() else
+                                                               self.store.by_key.get(ref.upper(), -1))
+
+
+class JiraSandbox(Sandbox):
+    vendor = "jira"
+    server_header = "AtlassianEdge"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 42, size: int = 200,
+                 tls: bool = False, latency_ms: float = 0, user_time_zone: str = "America/New_York",
+                 token_ttl_seconds: int = 3600, anchor: str | datetime | None = None, webhook_attempts: int = 3,
+                 webhook_backoff_seconds: float = 0.5, burst_limit: int | None = None,
+                 max_concurrent_per_client: int | None = None, credentials: dict[str, str] | None = None) -> None:
+        self.size, self.user_time_zone, self.burst_limit = size, user_time_zone, burst_limit
+        self.credentials = {**default_credentials(seed), **(credentials or {})}
+        self.clock = SandboxClock(parse_anchor(anchor))
+        self.tokens = RotatingTokenStore(token_ttl_seconds)
+        self._burst: dict[str, deque[float]] = defaultdict(deque)
+        self._burst_lock = threading.Lock()
+        self.webhooks = WebhookHub(self._render_event, self._webhook_filter, webhook_attempts,
+                                   webhook_backoff_seconds)
+        self.store = self._new_store(seed)
+        self.oauth = OAuthServer(self.tokens, self.credentials, self.store.me.account_id, lambda: self.url)
+        super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms,
+                         max_concurrent_per_client=max_concurrent_per_client)
+        self.faults = JiraFaults(seed)
+        self.faults.tokens = self.tokens
+        admin.register(self, self.admin)
+
+    def _new_store(self, seed: int) -> JiraStore:
+        store = JiraStore(seed, self.size, self.clock, self.user_time_zone,
+                          lag=lambda: self.faults.search_lag if isinstance(self.faults, JiraFaults) else 0.0)
+        store.listeners.append(self.webhooks.on_event)
+        return store
+
+    # --- routing ---------------------------------------------------------------------------------
+    def build_routes(self, router: Router) -> None:
+        routes_platform.register(self)
+        routes_search.register(self)
+        routes_issues.register(self)
+        routes_agile.register(self)
+        admin.register_public(self)
+        router.add("GET", r"/authorize", self.oauth.authorize, auth_faults=False)
+        router.add("POST", r"/oauth/token", self.oauth.token, auth_faults=False)
+        router.add("GET", r"/oauth/token/accessible-resources", self.oauth.accessible_resources)
+
+    def route(self, method: str, path: str, handler: Callable[[Call], Response], need: str = "read",
+              prefix: str = "api", anonymous: bool = False) -> None:
+        """Register `handler(call)` under the site and gateway prefixes, behind auth + burst limit."""
+        pattern = {"api": API, "agile": AGILE, "none": ""}[prefix] + path
+
+        default_ver = "2" if prefix == "agile" else "3"  # Agile beans carry v2-style (string) rich text
+
+        def wrapped(req: Request) -> Response:
+            return handler(self.context(req, need, anonymous, default_ver))
+
+        self.router.add(method, pattern, wrapped)
+
+    def context(self, req: Request, need: str, anonymous: bool = False, default_ver: str = "3") -> Call:
+        cloud = req.params.get("cloud")
+        if anonymous and not req.header("Authorization"):
+            user = self.store.me.account_id
+        else:
+            user = authenticate(req, self.credentials, self.tokens, self.store.me.account_id, need)
+        self._check_burst(user)
+        ver = req.params.get("ver", default_ver)
+        ver = "2" if ver == "latest" else ver
+        base = f"{req.base_url}/ex/jira/{cloud}" if cloud else req.base_url
+        req.principal = user
+        return Call(req, user, ver, base, self.renderer(base, ver))
+
+    def renderer(self, base: str | None = None, version: str = "3") -> Renderer:
+        def malformed(issue_id: int) -> int | None:
+            return self.faults.malformed_variant(str(issue_id), 4)
+
+        return Renderer(self.store, base or self.url, version, malformed)
+
+    def jql(self, text: str, user: str | None = None) -> Any:
+        """Parse + compile JQL for the calling user (raises JQLError)."""
+        ctx = JqlContext(self.store, self.user_time_zone, user or self.store.me.account_id)
+        return compile_query(parse(text), ctx)
+
+    def _check_burst(self, user: str) -> None:
+        if not self.burst_limit:
+            return
+        now = time.monotonic()
+        with self._burst_lock:
+            window = self._burst[user]
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+            if len(window) >= self.burst_limit:
+                raise HTTPError(429, "Rate limit exceeded.", None, _rate_headers(1, self.burst_limit))
+            window.append(now)
+
+    # --- vendor hooks ----------------------------------------------------------------------------
+    def error(self, status: int, message: str, detail: Any = None,
+              headers: list[tuple[str, str]] | None = None) -> Response:
+        return error_body(status, message, detail, headers)
+
+    def fault_response(self, decision: Decision) -> Response:
+        status = int(decision.status or 500)
+        headers: list[tuple[str, str]] = []
+        if status == 429:
+            headers, message = _rate_headers(decision.retry_after, 100), "Rate limit exceeded."
+        elif status == 401:
+            message = "Client must be authenticated to access this resource."
+        elif status == 403:
+            message = "You do not have permission to perform this operation. (sandbox fault)"
+        else:
+            message = "Internal server error (sandbox fault)"
+            if status == 503:
+                headers = [("Retry-After", "1")]
+        if self.faults.jira["html_errors"] >= 0.5:
+            return html_body(status, message, headers)
+        return error_body(status, message, None, headers)
+
+    def reset(self) -> None:
+        super().reset()
+        self.webhooks.flush(5)
+        self.webhooks.clear()
+        self.clock = SandboxClock(self.clock.anchor)
+        self.store = self._new_store(self.seed)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "credentials": dict(self.credentials), "size": self.size,
+                "user_time_zone": self.user_time_zone}
+
+    def stop(self) -> None:
+        super().stop()
+        self.webhooks.stop()
+
+    # --- webhooks glue ---------------------------------------------------------------------------
+    def _webhook_filter(self, jql: str) -> Callable[[Any], bool]:
+        return self.jql(jql).pred
+
+    def _render_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        r = self.renderer(self.url, "2")
+        out: dict[str, Any] = {"timestamp": event["timestamp"], "webhookEvent": event["webhookEvent"],
+                               "issue_event_type_name": event["issue_event_type_name"],
+                               "user": r.user(event["user"]), "issue": r.issue(event["issue"], ALL_FIELDS)}
+        if event.get("changelog") is not None:
+            h = event["changelog"]
+            out["changelog"] = {"id": str(h.id), "items": h.items}
+        if event.get("comment") is not None:
+            out["comment"] = r.comment(event["comment"])
+        return out
+
+    # --- Python API ------------------------------------------------------------------------------
+    def issues(self, version: str = "3", fields: list[str] | None = None) -> list[dict[str, Any]]:
+        """Current live issues in API shape (deleted ones excluded), ordered by id."""
+        r = self.renderer(self.url, version)
+        return [r.issue(i, fields or ALL_FIELDS) for _, i in sorted(list(self.store.issues.items()))]
+
+    def touch(self, n: int = 10) -> list[str]:
+        """Update n random issues now (status step + label, changelog entry); returns their keys."""
+        return ops.touch(self.store, n)
+
+    def delete(self, keys: list[str] | str) -> list[str]:
+        """Delete issues by key; returns the keys that existed."""
+        done = []
+        for key in [keys] if isinstance(keys, str) else keys:
+            issue = self.store.resolve(key)
+            if issue is not None and self.store.delete(issue.id, self.store.me.account_id):
+                done.append(issue.key)
+        return done
+
+    def create_issue(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Create from API-style fields (v2 strings or v3 ADF); returns the issue in v3 shape."""
+        return routes_issues.create_from_python(self, fields.get("fields", fields))
+
+    def sync_index(self) -> None:
+        """Make every pending write searchable now (ends the eventual-consistency lag early)."""
+        self.store.index.sync(force=True)
+
+    def advance_clock(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    @property
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        return list(self.webhooks.deliveries)
+
+    def wait_for_webhooks(self, timeout: float = 10.0) -> bool:
+        return self.webhooks.flush(timeout)
+
+    def revoke_tokens(self) -> None:
+        self.tokens.revoke_all()
+
+
+def _rate_headers(retry_after: int, limit: int) -> list[tuple[str, str]]:
+    reset = (datetime.now(UTC) + timedelta(seconds=retry_after)).strftime("%Y-%m-%dT%H:%MZ")
+    return [("Retry-After", str(retry_after)), ("X-RateLimit-Limit", str(limit)), ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", reset), ("RateLimit-Reason", "jira-burst-based")]

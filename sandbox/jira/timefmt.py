@@ -1,0 +1,87 @@
+"""Jira time formats: epoch milliseconds (UTC) <-> wire strings, and JQL date literals.
+
+- Wire timestamps look like "2026-10-01T12:34:56.789+0000" (ms, offset without colon); rendered in UTC.
+- Agile sprint dates look like "2026-10-01T12:34:56.789Z".
+- JQL literals "yyyy-MM-dd HH:mm", "yyyy/MM/dd HH:mm", "yyyy-MM-dd", "yyyy/MM/dd" are read in the
+  *searching user's* time zone (minute precision); bare integers are epoch milliseconds; relative
+  offsets "-15m", "2d", "-1w" are added to now.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+_LITERAL = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?$")
+_RELATIVE = re.compile(r"^([-+]?)(\d+)([wdhm])$")
+_UNIT_MS = {"w": 7 * 86_400_000, "d": 86_400_000, "h": 3_600_000, "m": 60_000}
+
+
+def to_ms(dt: datetime) -> int:
+    """Aware datetime -> epoch milliseconds."""
+    return round(dt.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def jira_ts(ms: int | None) -> str | None:
+    """Epoch ms -> "2026-10-01T12:34:56.789+0000" (None stays None)."""
+    if ms is None:
+        return None
+    dt = from_ms(ms)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
+
+
+def sprint_ts(ms: int | None) -> str | None:
+    """Epoch ms -> "2026-10-01T12:34:56.789Z" (Agile/sprint style)."""
+    if ms is None:
+        return None
+    dt = from_ms(ms)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def parse_jira_ts(value: str) -> int:
+    """Parse "2026-10-01T12:34:56.789+0000" (or ISO with colon / Z) to epoch ms."""
+    text = value.strip().replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", text):
+        text = text[:-2] + ":" + text[-2:]
+    return to_ms(datetime.fromisoformat(text))
+
+
+def date_only(ms: int) -> str:
+    return from_ms(ms).strftime("%Y-%m-%d")
+
+
+def jql_time(value: str, tz_name: str, now_ms: int) -> int | None:
+    """A JQL date operand -> epoch ms, or None if it is not a date.
+
+    Literal dates use the user's time zone `tz_name`; integers are epoch ms; relative offsets
+    ("-15m", "-1d", "2w") count from `now_ms`.
+    """
+    text = value.strip()
+    if re.fullmatch(r"-?\d{9,}", text):
+        return int(text)
+    rel = _RELATIVE.match(text)
+    if rel:
+        sign = -1 if rel.group(1) == "-" else 1
+        return now_ms + sign * int(rel.group(2)) * _UNIT_MS[rel.group(3)]
+    m = _LITERAL.match(text)
+    if not m:
+        return None
+    year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    hour, minute = int(m.group(4) or 0), int(m.group(5) or 0)
+    try:
+        local = datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(tz_name))
+    except ValueError:
+        return None
+    return to_ms(local)
+
+
+def start_of_day(now_ms: int, tz_name: str, offset_days: int = 0) -> int:
+    """JQL startOfDay([offset]) in the user's zone."""
+    local = from_ms(now_ms).astimezone(ZoneInfo(tz_name))
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=offset_days)
+    return to_ms(start)

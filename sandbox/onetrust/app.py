@@ -1,0 +1,218 @@
+"""`OneTrustSandbox`: the OneTrust emulator (auth, errors, rate limits, Python API) on `sandbox.core`.
+
+Region: `region` picks the host OneTrust would serve the tenant from (`hostname`, `advertised_url`,
+the JWT `iss`); the server itself always listens on `host:port`. Tokens are per sandbox, so a token
+from one region's sandbox is useless on another, as in OneTrust.
+
+Admin HTTP (besides core's /_sandbox/*): `POST /_sandbox/touch {"kind", "n"}` and
+`POST /_sandbox/delete {"kind", "ids"}` do what `touch()` / `delete()` do, for CLI-run sandboxes.
+
+Errors (undocumented by OneTrust, so configurable with `error_style`): "spring" (default) answers
+`{"timestamp","status","error","message","path"}`; "text" answers the message as plain text. 401s are
+always OAuth resource-server bodies `{"error":"invalid_token","error_description":..}`.
+429s carry `Retry-After`, `ot-period`, `ot-ratelimit-event-id`, `ot-request-made`, `ot-requests-allowed`,
+from the shared `rate_429` fault or the optional fixed-window `rate_limit_per_minute`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+from sandbox.core.base import Sandbox
+from sandbox.core.clock import SandboxClock, parse_anchor
+from sandbox.core.faults import Decision
+from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.onetrust import api_inventory, api_privacy, api_risk
+from sandbox.onetrust.auth import OneTrustAuth, Principal
+from sandbox.onetrust.store import Store
+from sandbox.onetrust.vocab import ALL_SCOPES, REGION_HOSTS
+
+DEFAULT_CLIENT_ID = "projectx-onetrust-client"
+DEFAULT_CLIENT_SECRET = "sandbox-onetrust-secret"
+TOKEN_PATH = "/api/access/v1/oauth/token"
+
+
+class OneTrustSandbox(Sandbox):
+    """OneTrust assessments, risks, inventory (vendors), controls and attestations with OAuth."""
+
+    vendor = "onetrust"
+    server_header = "OneTrust-Sandbox"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 42, size: int = 200,
+                 tls: bool = False, latency_ms: float = 0, region: str = "us", token_ttl_seconds: int = 3600,
+                 client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
+                 scopes: tuple[str, ...] = ALL_SCOPES, attestation_path: str = "/api/controls/v1/attestations",
+                 error_style: str = "spring", rate_limit_per_minute: int | None = None,
+                 anchor: str | datetime | None = None, **kwargs: Any) -> None:
+        if region not in REGION_HOSTS and not region.endswith(".onetrust.com"):
+            raise ValueError(f"unknown region {region!r}; known: {sorted(REGION_HOSTS)} or a *.onetrust.com host")
+        if error_style not in ("spring", "text"):
+            raise ValueError("error_style must be 'spring' or 'text'")
+        self.region = region
+        self.hostname = REGION_HOSTS.get(region, region)
+        self.size = size
+        self.error_style = error_style
+        self.rate_limit_per_minute = rate_limit_per_minute
+        self.attestation_path = "/" + attestation_path.strip("/")
+        self.clock = SandboxClock(parse_anchor(anchor))
+        self._store: Store | None = None
+        self._store_lock = threading.Lock()
+        self._local = threading.local()
+        self._window: list[float] = [-60.0, 0]  # [window start (monotonic), requests made in it]
+        super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
+        root = {"id": self.store.seeder.org_groups[0]["id"], "name": self.store.seeder.org_groups[0]["name"]}
+        self.auth = OneTrustAuth(seed, self.hostname, token_ttl_seconds, root)
+        self.auth.add_client(client_id, client_secret, set(scopes))
+        self.client_id, self.client_secret = client_id, client_secret
+        self.faults.tokens = self.auth.store
+        self.admin.add("POST", r"/_sandbox/touch", self._admin_touch)
+        self.admin.add("POST", r"/_sandbox/delete", self._admin_delete)
+
+    # --- state ------------------------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        with self._store_lock:
+            if self._store is None:
+                self._store = Store(self.seed, self.size, self.clock)
+            return self._store
+
+    @property
+    def advertised_url(self) -> str:
+        """Where this tenant would live in OneTrust, e.g. https://app-eu.onetrust.com."""
+        return f"https://{self.hostname}"
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return {"client_id": self.client_id, "client_secret": self.client_secret, "base_url": self.url,
+                "token_url": self.url + TOKEN_PATH, "hostname": self.hostname, "region": self.region}
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "credentials": self.credentials, "advertised_url": self.advertised_url,
+                "size": self.size, "attestation_path": self.attestation_path}
+
+    def reset(self) -> None:
+        super().reset()
+        with self._store_lock:
+            self._store = None
+
+    def add_client(self, client_id: str, client_secret: str, scopes: set[str] | tuple[str, ...]) -> None:
+        """Register another API client (e.g. one without the RISK scope, to see 403s)."""
+        self.auth.add_client(client_id, client_secret, set(scopes))
+
+    # --- Python API for tests ------------------------------------------------------------------------
+    def _records(self, kind: str) -> list[dict[str, Any]]:
+        with self.store.lock:
+            return self.store.records(kind)
+
+    def assessments(self) -> list[dict[str, Any]]:
+        """Every live assessment (list-view fields plus sandbox-only "_" facts such as `_riskLevel`)."""
+        return self._records("assessments")
+
+    def risks(self) -> list[dict[str, Any]]:
+        return self._records("risks")
+
+    def vendors(self) -> list[dict[str, Any]]:
+        """Every vendor not marked for deletion."""
+        return self._records("vendors")
+
+    def controls(self) -> list[dict[str, Any]]:
+        return self._records("controls")
+
+    def attestations(self) -> list[dict[str, Any]]:
+        return self._records("attestations")
+
+    def touch(self, kind: str, n: int = 1) -> list[str]:
+        """Change n random records of `kind` now (bumps lastUpdated/lastModified...); returns their ids."""
+        with self.store.lock:
+            return self.store.touch(Store.kind(kind), n)
+
+    def delete(self, kind: str, ids: str | list[str]) -> int:
+        """Delete records by id (vendors are marked for deletion); returns how many were deleted."""
+        with self.store.lock:
+            return self.store.delete(Store.kind(kind), [ids] if isinstance(ids, str) else list(ids))
+
+    def _admin_touch(self, req: Request) -> Response:
+        try:
+            body = req.json() or {}
+            return json_response({"ids": self.touch(str(body.get("kind", "")), int(body.get("n", 1)))})
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise HTTPError(400, "Bad Request", str(exc)) from exc
+
+    def _admin_delete(self, req: Request) -> Response:
+        try:
+            body = req.json() or {}
+            return json_response({"deleted": self.delete(str(body.get("kind", "")), body.get("ids") or [])})
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise HTTPError(400, "Bad Request", str(exc)) from exc
+
+    # --- pipeline hooks ----------------------------------------------------------------------------
+    def build_routes(self, router: Router) -> None:
+        router.add("POST", TOKEN_PATH, lambda r: self.auth.token_endpoint(r), auth_faults=False)
+        api_privacy.register(self, router)
+        api_risk.register(self, router)
+        api_inventory.register(self, router)
+
+    def authorize(self, req: Request, *scopes: str) -> Principal:
+        return self.auth.principal(req, scopes)
+
+    def page_faults(self, kind: str) -> None:
+        """Shared faults on list pages: records changing (`touch_per_page`) or vanishing (`delete_per_page`)."""
+        s = self.faults.settings
+        if s.touch_per_page:
+            self.store.touch(kind, s.touch_per_page)
+        if s.delete_per_page:
+            self.store.delete(kind, self.store.random_ids(kind, s.delete_per_page))
+
+    def dispatch(self, req: Request) -> Response:
+        self._local.path = req.path
+        limit = self.rate_limit_per_minute
+        if limit and req.path.startswith("/api/"):
+            now = time.monotonic()
+            with self._store_lock:
+                if now - self._window[0] >= 60:  # a minute window opens with its first request
+                    self._window = [now, 0]
+                self._window[1] += 1
+                started, made = self._window
+            if made > limit:
+                return self.error(429, "Too Many Requests", "API rate limit exceeded for this minute",
+                                  [("Retry-After", str(max(1, int(60 - (now - started))))),
+                                   ("ot-request-made", str(made)), ("ot-requests-allowed", str(limit))])
+        return super().dispatch(req)
+
+    def error(self, status: int, message: str, detail: str | None = None,
+              headers: list[tuple[str, str]] | None = None) -> Response:
+        headers = list(headers or [])
+        if status == 429 and not any(k.lower() == "ot-period" for k, _ in headers):
+            limit = self.rate_limit_per_minute or 20_000
+            headers += [("ot-period", "MINUTE"), ("ot-ratelimit-event-id", str(uuid.uuid4()))]
+            if not any(k.lower() == "ot-request-made" for k, _ in headers):
+                headers += [("ot-request-made", str(limit + 1)), ("ot-requests-allowed", str(limit))]
+        if status == 401 and message in ("invalid_token", "unauthorized"):
+            resp = self.auth.oauth_error(401, message, detail or message)
+            resp.headers.extend(headers)
+            return resp
+        text = detail or message
+        if self.error_style == "text":
+            return Response(status, text.encode("utf-8"), "text/plain;charset=UTF-8", headers)
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        body = {"timestamp": self.store.now(), "status": status, "error": phrase, "message": text,
+                "path": getattr(self._local, "path", "")}
+        return json_response(body, status, headers)
+
+    def fault_response(self, decision: Decision) -> Response:
+        if decision.status == 429:
+            return self.error(429, "Too Many Requests", "Rate limit exceeded (sandbox fault)",
+                              [("Retry-After", str(decision.retry_after))])
+        if decision.status == 401:
+            return self.error(401, "invalid_token", "Access token expired (sandbox fault)")
+        if decision.status == 403:
+            return self.error(403, "Forbidden", "Access is denied (sandbox fault)")
+        return self.error(int(decision.status or 500), "Internal Server Error", "Injected sandbox fault")

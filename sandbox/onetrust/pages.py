@@ -1,0 +1,86 @@
+"""OneTrust's three page envelopes, page/size/sort parsing and the public view of a record.
+
+- assessments: `{"content": [...], "page": {"number", "size", "totalElements", "totalPages"}}`
+- risks, controls, attestations: flat Spring `Page` (content, totalElements, totalPages, size, number,
+  numberOfElements, first, last, empty, sort{...}, pageable{...})
+- inventory (vendors): `{"data": [...], "meta": {"page": {first, last, number, size, totalElements,
+  totalPages, sort: [{direction, property}]}}}`
+
+Over-size `size` values are clamped silently to the endpoint's maximum (inventory 50, risks 100,
+assessments/controls 2000), as OneTrust does: clients must page from the response, not the request.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sandbox.core.http import HTTPError, Request
+
+
+def page_params(req: Request, default: int = 20, maximum: int = 2000) -> tuple[int, int]:
+    """0-based `page` and clamped `size` from the query string; 400 on non-integers or negatives."""
+    q = req.query
+    try:
+        page = int(q.get("page") or 0)
+        size = int(q.get("size") or default)
+    except ValueError as exc:
+        raise HTTPError(400, "Bad Request", f"page and size must be integers: {exc}") from exc
+    if page < 0 or size < 1:
+        raise HTTPError(400, "Bad Request", "page must be >= 0 and size >= 1")
+    return page, min(size, maximum)
+
+
+def parse_sort(raw: str | None, allowed: dict[str, str], default: str) -> tuple[str, str, bool]:
+    """"property,asc|desc" -> (property as sent, record field, descending); 400 for unknown properties."""
+    text = (raw or default).strip()
+    prop, _, direction = text.partition(",")
+    prop = prop.strip()
+    direction = (direction.strip() or "asc").lower()
+    if prop not in allowed or direction not in ("asc", "desc"):
+        raise HTTPError(400, "Bad Request", f"Invalid sort '{text}'; sortable: {sorted(allowed)}")
+    return prop, allowed[prop], direction == "desc"
+
+
+def _total_pages(total: int, size: int) -> int:
+    return math.ceil(total / size) if size else 0
+
+
+def assessment_page(content: list[Any], page: int, size: int, total: int) -> dict[str, Any]:
+    return {"content": content,
+            "page": {"number": page, "size": size, "totalElements": total, "totalPages": _total_pages(total, size)}}
+
+
+def spring_page(content: list[Any], page: int, size: int, total: int, sorted_: bool = True) -> dict[str, Any]:
+    pages = _total_pages(total, size)
+    sort = {"empty": not sorted_, "sorted": sorted_, "unsorted": not sorted_}
+    return {
+        "content": content, "totalElements": total, "totalPages": pages, "size": size, "number": page,
+        "numberOfElements": len(content), "first": page == 0, "last": page >= pages - 1, "empty": not content,
+        "sort": sort,
+        "pageable": {"offset": page * size, "pageNumber": page, "pageSize": size, "paged": True, "unpaged": False,
+                     "sort": dict(sort)},
+    }
+
+
+def inventory_page(data: list[Any], page: int, size: int, total: int, prop: str, desc: bool) -> dict[str, Any]:
+    pages = _total_pages(total, size)
+    return {"data": data, "meta": {"page": {
+        "first": page == 0, "last": page >= pages - 1, "number": page, "size": size, "totalElements": total,
+        "totalPages": pages, "sort": [{"direction": "DESC" if desc else "ASC", "property": prop}]}}}
+
+
+MALFORMED_VARIANTS = 3
+
+
+def public(rec: dict[str, Any], id_field: str, ts_field: str, variant: int | None = None) -> dict[str, Any]:
+    """The record as served: sandbox-only "_" keys dropped; `variant` applies one schema-invalid change
+    (0: unparseable timestamp, 1: null name, 2: empty id) for the `rate_malformed` fault."""
+    out = {k: v for k, v in rec.items() if not k.startswith("_")}
+    if variant == 0:
+        out[ts_field] = "not-a-date"
+    elif variant == 1:
+        out["name"] = None
+    elif variant == 2:
+        out[id_field] = ""
+    return out

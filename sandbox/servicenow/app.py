@@ -1,0 +1,209 @@
+"""Table API handlers: /api/now[/v1|/v2]/table/{table}[/{sys_id}].
+
+List: sysparm_query / name=value filters, sysparm_limit (default 10000), sysparm_offset,
+sysparm_fields, sysparm_display_value, sysparm_exclude_reference_link,
+sysparm_suppress_pagination_header, sysparm_no_count; answers with X-Total-Count and a Link header
+(first/prev/next/last; next omitted on the last page, no header for a single page). v1 answers 404
+for an empty result, v2 and unversioned answer 200 with []. Single records: GET, POST (201 +
+Location), PATCH/PUT (200), DELETE (204). `X-no-response-body: true` empties write responses.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from sandbox.core.http import HTTPError, Request, Response, Router
+from sandbox.servicenow.query import parse
+from sandbox.servicenow.render import MALFORMED_VARIANTS, Mode, render_rows
+from sandbox.servicenow.tables import Table, TaskView
+
+if TYPE_CHECKING:
+    from sandbox.servicenow.sandbox import ServiceNowSandbox
+
+TABLE = r"/api/now(?:/(?P<version>v[12]))?/table/(?P<table>[A-Za-z0-9_]+)"
+
+
+def flag(value: str | None) -> bool:
+    return (value or "").strip().lower() == "true"
+
+
+def int_param(query: dict[str, str], name: str, default: int) -> int:
+    raw = query.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise HTTPError(400, f"Invalid value for {name}", f"{raw!r} is not an integer") from exc
+
+
+def mode_of(query: dict[str, str]) -> Mode:
+    display = (query.get("sysparm_display_value") or "false").strip().lower()
+    fields = tuple(f.strip() for f in query.get("sysparm_fields", "").split(",") if f.strip()) or None
+    return Mode(display if display in ("true", "all") else "false",
+                flag(query.get("sysparm_exclude_reference_link")), fields)
+
+
+def check_accept(req: Request) -> None:
+    accept = req.header("Accept").lower()
+    if accept and not any(x in accept for x in ("json", "*/*", "application/*")):
+        raise HTTPError(406, "Requested response format is not supported", f"Accept: {accept}")
+
+
+class TableAPI:
+    """Route handlers bound to one ServiceNowSandbox."""
+
+    def __init__(self, sandbox: ServiceNowSandbox) -> None:
+        self.sb = sandbox
+        self.store = sandbox.store
+
+    def register(self, router: Router) -> None:
+        one = TABLE + r"/(?P<sys_id>[^/]+)"
+        router.add("GET", TABLE, self.list_records)
+        router.add("POST", TABLE, self.create)
+        router.add("GET", one, self.get)
+        router.add("PATCH", one, self.update)
+        router.add("PUT", one, self.update)
+        router.add("DELETE", one, self.delete)
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _source(self, req: Request) -> Table | TaskView:
+        source = self.store.source(req.params["table"])
+        if source is None:
+            raise HTTPError(400, f"Invalid table {req.params['table']}", None)
+        return source
+
+    def malformed(self) -> Any:
+        faults = self.sb.faults
+        if faults.settings.rate_malformed <= 0:
+            return None
+        return lambda table, row: faults.malformed_variant(f"{table.name}:{table.rows[row][0]}", MALFORMED_VARIANTS)
+
+    def render(self, source: Table | TaskView, rows: list[int], mode: Mode, base: str) -> list[bytes]:
+        if isinstance(source, Table):
+            return render_rows(source, rows, mode, base, self.store, self.malformed())
+        fields = tuple(f for f in mode.fields if source.has_field(f)) if mode.fields else tuple(source.fields)
+        mode = Mode(mode.display, mode.exclude_links, fields)
+        return [render_rows(t, [r], mode, base, self.store, self.malformed())[0] for t, r in source.split(rows)]
+
+    def _record_response(self, req: Request, table: Table | TaskView, row: int, status: int = 200,
+                         headers: list[tuple[str, str]] | None = None) -> Response:
+        if flag(req.header("X-no-response-body")) and req.method != "GET":
+            return Response(status, b"", headers=list(headers or []))
+        body = b'{"result":' + self.render(table, [row], mode_of(req.query), req.base_url)[0] + b"}"
+        return Response(status, body, headers=list(headers or []))
+
+    def _faults_while_paging(self, source: Table | TaskView) -> None:
+        settings, faults = self.sb.faults.settings, self.sb.faults
+        parts = [source] if isinstance(source, Table) else source.parts
+        for count, action in ((settings.touch_per_page, "touch"), (settings.delete_per_page, "delete")):
+            for _ in range(count):
+                candidates = [p for p in parts if len(p)]
+                if not candidates:
+                    return
+                table = candidates[faults.pick(len(candidates), 1)[0]]
+                row = faults.pick(len(table.rows), 1)[0]
+                if table.rows[row] is None:  # deleted: fall back to the (slower) list of live rows
+                    alive = table.alive_rows()
+                    row = alive[faults.pick(len(alive), 1)[0]]
+                if action == "touch":
+                    self.store.touch_rows(table, [row])
+                else:
+                    self.store.delete(table, row, "system")
+
+    # --- handlers --------------------------------------------------------------------------------
+    def list_records(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        source, q = self._source(req), req.query
+        limit, offset = int_param(q, "sysparm_limit", 10000), int_param(q, "sysparm_offset", 0)
+        if offset < 0 or limit < 0:
+            raise HTTPError(400, "Invalid pagination parameters", "sysparm_offset/sysparm_limit must be >= 0")
+        text = q.get("sysparm_query", "")
+        extra = [f"{k}={v.replace('^', '^^')}" for k, v in req.query_pairs if not k.startswith("sysparm_")]
+        query = parse("^".join(filter(None, [text, *extra])), self.store.clock.now())
+        mode = mode_of(q)
+        with self.store.lock:
+            self._faults_while_paging(source)
+            rows = self.store.engine.run(source, query)
+            total = len(rows)
+            parts = self.render(source, rows[offset:offset + limit], mode, req.base_url)
+        if req.params.get("version") == "v1" and total == 0:
+            raise HTTPError(404, "No Record found",
+                            "Records matching query not found. Check query parameter or offset parameter")
+        headers = [] if flag(q.get("sysparm_no_count")) else [("X-Total-Count", str(total))]
+        if not flag(q.get("sysparm_suppress_pagination_header")) and (offset > 0 or total > limit):
+            headers.append(("Link", self._links(req, total, limit, offset)))
+        return Response(200, b'{"result":[' + b",".join(parts) + b"]}", headers=headers)
+
+    @staticmethod
+    def _links(req: Request, total: int, limit: int, offset: int) -> str:
+        pairs = [(k, v) for k, v in req.query_pairs if k not in ("sysparm_offset", "sysparm_limit")]
+        step = max(limit, 1)
+
+        def url(at: int) -> str:
+            return f"{req.base_url}{req.path}?" + urlencode([*pairs, ("sysparm_limit", str(limit)),
+                                                             ("sysparm_offset", str(at))])
+
+        links = [f'<{url(0)}>;rel="first"']
+        if offset > 0:
+            links.append(f'<{url(max(offset - step, 0))}>;rel="prev"')
+        if offset + step < total:
+            links.append(f'<{url(offset + step)}>;rel="next"')
+        links.append(f'<{url(max(total - step, 0))}>;rel="last"')
+        return ",".join(links)
+
+    def get(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        source = self._source(req)
+        with self.store.lock:
+            found = self.store.locate(source.name, req.params["sys_id"])
+            if found is None:
+                raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+            if isinstance(source, TaskView):  # render through the view: task fields only
+                table, row = found
+                return self._record_response(req, source, (source.parts.index(table) << 40) | row)
+            return self._record_response(req, found[0], found[1])
+
+    def _body(self, req: Request) -> dict[str, Any]:
+        try:
+            body = req.json()
+        except ValueError as exc:
+            raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
+        if isinstance(body, list):  # the platform inserts the first record and ignores the rest
+            body = body[0] if body else {}
+        if not isinstance(body, dict):
+            raise HTTPError(400, "Exception while reading request", "The payload is not valid JSON.")
+        return body
+
+    def create(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        source = self._source(req)
+        body = self._body(req)
+        with self.store.lock:
+            table, row = self.store.insert(source.name, body, user)
+            location = f"{req.base_url}/api/now/table/{table.name}/{table.rows[row][0]}"  # type: ignore[index]
+            return self._record_response(req, table, row, 201, [("Location", location)])
+
+    def update(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        source = self._source(req)
+        body = self._body(req)
+        with self.store.lock:
+            found = self.store.locate(source.name, req.params["sys_id"])
+            if found is None:
+                raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+            self.store.update(found[0], found[1], body, user)
+            return self._record_response(req, found[0], found[1])
+
+    def delete(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        source = self._source(req)
+        with self.store.lock:
+            found = self.store.locate(source.name, req.params["sys_id"])
+            if found is None:
+                raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+            self.store.delete(found[0], found[1], user)
+        return Response(204)

@@ -1,0 +1,135 @@
+"""Attachment API: /api/now[/v1]/attachment — metadata list/get, file download, upload, delete.
+
+Metadata lives in the `sys_attachment` table (so sysparm_query works over table_name/table_sys_id),
+bytes in `Store.files`. List default limit is 1000 and answers X-Total-Count. Uploads: raw body to
+POST .../file?table_name&table_sys_id&file_name (Content-Type = file type), or multipart/form-data to
+POST .../upload (fields table_name, table_sys_id, then the file part). Both answer 201 + Location.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import TYPE_CHECKING
+
+from sandbox.core.http import HTTPError, Request, Response, Router
+from sandbox.servicenow.app import check_accept, int_param
+from sandbox.servicenow.query import parse
+from sandbox.servicenow.render import Mode, render_rows
+from sandbox.servicenow.tables import Table
+
+if TYPE_CHECKING:
+    from sandbox.servicenow.sandbox import ServiceNowSandbox
+
+BASE = r"/api/now(?:/v1)?/attachment"
+RAW = Mode("false", True, None)
+
+
+class AttachmentAPI:
+    """Route handlers for attachments of one ServiceNowSandbox."""
+
+    def __init__(self, sandbox: ServiceNowSandbox) -> None:
+        self.sb = sandbox
+        self.store = sandbox.store
+
+    def register(self, router: Router) -> None:
+        one = BASE + r"/(?P<sys_id>[0-9a-f]{32})"
+        router.add("GET", BASE, self.list_metadata)
+        router.add("POST", BASE + r"/file", self.upload_raw)
+        router.add("POST", BASE + r"/upload", self.upload_multipart)
+        router.add("GET", one, self.metadata)
+        router.add("GET", one + r"/file", self.download)
+        router.add("DELETE", one, self.delete)
+
+    @property
+    def table(self) -> Table:
+        return self.store.tables["sys_attachment"]
+
+    def list_metadata(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        q = req.query
+        limit, offset = int_param(q, "sysparm_limit", 1000), int_param(q, "sysparm_offset", 0)
+        query = parse(q.get("sysparm_query", ""), self.store.clock.now())
+        with self.store.lock:
+            rows = self.store.engine.run(self.table, query)
+            parts = render_rows(self.table, rows[offset:offset + limit], RAW, req.base_url, self.store)
+        return Response(200, b'{"result":[' + b",".join(parts) + b"]}", headers=[("X-Total-Count", str(len(rows)))])
+
+    def _row(self, sys_id: str) -> int:
+        row = self.table.row_of(sys_id)
+        if row is None:
+            raise HTTPError(404, "Record doesn't exist or ACL restricts the record retrieval", None)
+        return row
+
+    def metadata(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        with self.store.lock:
+            row = self._row(req.params["sys_id"])
+            body = render_rows(self.table, [row], RAW, req.base_url, self.store)[0]
+        return Response(200, b'{"result":' + body + b"}")
+
+    def download(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        with self.store.lock:
+            row = self._row(req.params["sys_id"])
+            rec = self.table.record(row)
+            content = self.store.files.get(rec["sys_id"], b"")
+        meta = json.dumps({k: rec[k] for k in ("sys_id", "file_name", "content_type", "size_bytes", "table_name",
+                                                "table_sys_id")})
+        return Response(200, content, rec["content_type"] or "application/octet-stream",
+                        [("X-Attachment-Metadata", meta)])
+
+    def delete(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        with self.store.lock:
+            row = self._row(req.params["sys_id"])
+            self.store.files.pop(req.params["sys_id"], None)
+            self.store.delete(self.table, row, user)
+        return Response(204)
+
+    def _create(self, req: Request, table_name: str, table_sys_id: str, file_name: str, content_type: str,
+                data: bytes, user: str) -> Response:
+        if not (table_name and table_sys_id and file_name):
+            raise HTTPError(400, "Missing parameter", "table_name, table_sys_id and file_name are required")
+        with self.store.lock:
+            if self.store.locate(table_name, table_sys_id) is None:
+                raise HTTPError(400, "Invalid table or record", f"{table_name}/{table_sys_id} does not exist")
+            sys_id = self.store._new_sys_id()
+            _, row = self.store.insert("sys_attachment", {
+                "sys_id": sys_id, "file_name": file_name, "content_type": content_type or "application/octet-stream",
+                "size_bytes": str(len(data)), "size_compressed": str(len(data)), "table_name": table_name,
+                "table_sys_id": table_sys_id, "download_link": f"/api/now/attachment/{sys_id}/file",
+                "hash": hashlib.sha256(data).hexdigest(),
+            }, user)
+            self.store.files[sys_id] = data
+            body = render_rows(self.table, [row], RAW, req.base_url, self.store)[0]
+        location = f"{req.base_url}/api/now/attachment/{sys_id}"
+        return Response(201, b'{"result":' + body + b"}", headers=[("Location", location)])
+
+    def upload_raw(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        q = req.query
+        ctype = req.header("Content-Type", "application/octet-stream").split(";")[0].strip()
+        return self._create(req, q.get("table_name", ""), q.get("table_sys_id", ""), q.get("file_name", ""),
+                            ctype, req.body, user)
+
+    def upload_multipart(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        ctype = req.header("Content-Type")
+        if not ctype.lower().startswith("multipart/form-data"):
+            raise HTTPError(415, "Unsupported Media Type", "expected multipart/form-data")
+        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + req.body)
+        fields: dict[str, str] = {}
+        file_name, file_type, data = "", "", b""
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition") or ""
+            payload = part.get_payload(decode=True) or b""
+            if part.get_filename():
+                file_name, file_type, data = part.get_filename(), part.get_content_type(), payload
+            else:
+                fields[str(name)] = payload.decode("utf-8")
+        return self._create(req, fields.get("table_name", ""), fields.get("table_sys_id", ""), file_name,
+                            file_type, data, user)

@@ -1,0 +1,113 @@
+"""ServiceNow authentication: `/oauth_token.do` grants and the check every API call runs.
+
+Token endpoint (form-encoded POST): grant_type password | client_credentials | refresh_token |
+urn:ietf:params:oauth:grant-type:jwt-bearer. client_credentials can be switched off, as the
+instance property glide.oauth.inbound.client.credential.grant_type.enabled does. Client
+credentials come from the form or from an HTTP Basic header (requests-oauthlib sends them that way). Failures answer 401
+`{"error_description":"access_denied","error":"server_error"}` like a real instance.
+API calls accept `Authorization: Bearer <token>` or Basic user:password; anything else gets 401 with
+the Table API error envelope (PySNC reads its "error" key).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from sandbox.core.http import HTTPError, Request, Response, json_response
+from sandbox.core.tokens import TokenStore
+
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The sandbox's OAuth client and integration user (attribute or item access: c.username, c["username"])."""
+
+    client_id: str = "sandbox-client"
+    client_secret: str = "sandbox-secret"
+    username: str = "integration.user"
+    password: str = "sandbox-password"
+
+    def __getitem__(self, key: str) -> str:
+        if key not in self.keys():
+            raise KeyError(key)
+        return str(getattr(self, key))
+
+    def keys(self) -> tuple[str, ...]:
+        return ("client_id", "client_secret", "username", "password")
+
+
+def basic_pair(header: str) -> tuple[str, str] | None:
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+def _denied(status: int = 401) -> Response:
+    return json_response({"error_description": "access_denied", "error": "server_error"}, status)
+
+
+class Authenticator:
+    """Issues tokens and authenticates API requests for one sandbox."""
+
+    def __init__(self, tokens: TokenStore, credentials: Credentials, client_credentials_enabled: bool = True) -> None:
+        self.tokens = tokens
+        self.credentials = credentials
+        # glide.oauth.inbound.client.credential.grant_type.enabled (false by default on a real instance)
+        self.client_credentials_enabled = client_credentials_enabled
+
+    def token_endpoint(self, req: Request) -> Response:
+        form = req.form()
+        c = self.credentials
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        basic = basic_pair(req.header("Authorization"))
+        if client_id is None and basic is not None:
+            client_id, client_secret = basic
+        if (client_id, client_secret) != (c.client_id, c.client_secret):
+            return _denied()
+        grant = form.get("grant_type", "")
+        if grant == "password":
+            if (form.get("username"), form.get("password")) != (c.username, c.password):
+                return _denied()
+            issued = self.tokens.issue(c.username, client_id)
+        elif grant == "client_credentials":
+            if not self.client_credentials_enabled:
+                return _denied()
+            issued = self.tokens.issue(c.username, client_id)
+        elif grant == "refresh_token":
+            refreshed = self.tokens.refresh(form.get("refresh_token", ""), client_id)
+            if refreshed is None:
+                return _denied()
+            issued = refreshed
+        elif grant == JWT_GRANT:
+            if not req.header("Authentication").lower().startswith("bearer "):
+                return _denied()
+            issued = self.tokens.issue(c.username, client_id)
+        else:
+            return json_response({"error_description": f"unsupported grant_type {grant!r}",
+                                  "error": "unsupported_grant_type"}, 400)
+        return json_response(issued, 200, [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+
+    def authenticate(self, req: Request) -> str:
+        """The calling user's user_name, or HTTPError 401."""
+        if req.principal:
+            return str(req.principal)
+        header = req.header("Authorization")
+        if header.lower().startswith("bearer "):
+            principal, _reason = self.tokens.check(header[7:].strip())
+            if principal is not None:
+                req.principal = principal
+                return principal
+        else:
+            pair = basic_pair(header)
+            if pair is not None and pair == (self.credentials.username, self.credentials.password):
+                req.principal = pair[0]
+                return pair[0]
+        raise HTTPError(401, "User Not Authenticated", "Required to provide Auth information",
+                        [("WWW-Authenticate", 'BASIC realm="Service-now"')])

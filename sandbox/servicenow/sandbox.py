@@ -1,0 +1,171 @@
+"""`ServiceNowSandbox`: a stateful ServiceNow instance over real HTTP(S).
+
+Serves the Table API, Attachment API, Batch API and `/oauth_token.do` from a seeded dataset, plus
+the shared admin API under /_sandbox/ and ServiceNow admin extras:
+POST /_sandbox/servicenow/touch {"table","n"}, POST /_sandbox/servicenow/delete {"table","sys_ids"},
+GET /_sandbox/servicenow/deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sandbox.core.base import Sandbox
+from sandbox.core.clock import SandboxClock, parse_anchor
+from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.core.tokens import TokenStore
+from sandbox.servicenow.app import TableAPI
+from sandbox.servicenow.attachments import AttachmentAPI
+from sandbox.servicenow.auth import Authenticator, Credentials
+from sandbox.servicenow.batch import BatchAPI
+from sandbox.servicenow.store import Store
+from sandbox.servicenow.tables import Table
+
+
+class ServiceNowSandbox(Sandbox):
+    """Emulated ServiceNow instance. `size` = number of incidents; other tables scale from it.
+
+    Python API (thread-safe, same semantics as the HTTP API): records, get, insert, update, delete,
+    touch, deleted, attachment_content, faults, reset, token_ttl_seconds, clock.
+    """
+
+    vendor = "servicenow"
+    server_header = "ServiceNow"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 42, size: int = 200, tls: bool = False,
+                 token_ttl_seconds: int = 1800, latency_ms: float = 0, client_id: str = "sandbox-client",
+                 client_secret: str = "sandbox-secret", username: str = "integration.user",
+                 password: str = "sandbox-password", *, anchor: str | datetime | None = None,
+                 max_concurrent_per_client: int | None = None, client_credentials_enabled: bool = True) -> None:
+        self.credentials = Credentials(client_id, client_secret, username, password)
+        self.tokens = TokenStore(token_ttl_seconds)
+        self.auth = Authenticator(self.tokens, self.credentials, client_credentials_enabled)
+        self.clock = SandboxClock(parse_anchor(anchor))
+        self.size = size
+        self.store = Store(seed, size, self.clock.anchor, self.clock, username)
+        super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms,
+                         max_concurrent_per_client=max_concurrent_per_client)
+        self.faults.tokens = self.tokens
+
+    def build_routes(self, router: Router) -> None:
+        router.add("POST", r"/oauth_token\.do", self.auth.token_endpoint, auth_faults=False)
+        TableAPI(self).register(router)
+        AttachmentAPI(self).register(router)
+        BatchAPI(self).register(router)
+        self.admin.add("POST", r"/_sandbox/servicenow/touch", self._admin_touch)
+        self.admin.add("POST", r"/_sandbox/servicenow/delete", self._admin_delete)
+        self.admin.add("GET", r"/_sandbox/servicenow/deleted", lambda r: json_response({"deleted": self.deleted}))
+
+    # --- Python API ----------------------------------------------------------------------------
+    @property
+    def client_credentials_enabled(self) -> bool:
+        """Whether /oauth_token.do accepts grant_type=client_credentials (switchable at run time)."""
+        return self.auth.client_credentials_enabled
+
+    @client_credentials_enabled.setter
+    def client_credentials_enabled(self, enabled: bool) -> None:
+        self.auth.client_credentials_enabled = bool(enabled)
+
+    @property
+    def token_ttl_seconds(self) -> int:
+        return self.tokens.ttl_seconds
+
+    @token_ttl_seconds.setter
+    def token_ttl_seconds(self, seconds: int) -> None:
+        self.tokens.ttl_seconds = int(seconds)
+
+    def _table(self, name: str) -> Table:
+        table = self.store.tables.get(name)
+        if table is None:
+            raise KeyError(f"unknown ServiceNow table {name!r}; known: {sorted(self.store.tables)}")
+        return table
+
+    def records(self, table: str) -> list[dict[str, str]]:
+        """Current raw records (dicts of str) in insertion order; deleted records excluded."""
+        with self.store.lock:
+            if table == "task":
+                view = self.store.view
+                return [{f: t.record(r)[f] for f in view.fields} for t, r in view.split(view.alive_rows())]
+            t = self._table(table)
+            return [t.record(r) for r in t.alive_rows()]
+
+    def get(self, table: str, sys_id: str) -> dict[str, str] | None:
+        with self.store.lock:
+            found = self.store.locate(table, sys_id)
+            return None if found is None else found[0].record(found[1])
+
+    def insert(self, table: str, values: dict[str, Any]) -> dict[str, str]:
+        """Create a record exactly like POST would (as the integration user); returns it."""
+        self._table(table)
+        with self.store.lock:
+            t, row = self.store.insert(table, values, self.credentials.username)
+            return t.record(row)
+
+    def update(self, table: str, sys_id: str, values: dict[str, Any]) -> dict[str, str]:
+        """PATCH semantics as the integration user; returns the record."""
+        with self.store.lock:
+            found = self.store.locate(table, sys_id)
+            if found is None:
+                raise KeyError(f"{table}/{sys_id} does not exist")
+            self.store.update(found[0], found[1], values, self.credentials.username)
+            return found[0].record(found[1])
+
+    def delete(self, table: str, sys_ids: list[str] | str) -> int:
+        """Delete records (remembered in `deleted` and sys_audit_delete); returns how many existed."""
+        ids = [sys_ids] if isinstance(sys_ids, str) else list(sys_ids)
+        count = 0
+        with self.store.lock:
+            for sys_id in ids:
+                found = self.store.locate(table, sys_id)
+                if found is not None:
+                    self.store.delete(found[0], found[1], "system")
+                    count += 1
+        return count
+
+    def touch(self, table: str, n: int = 10) -> list[str]:
+        """Update n deterministic-random records (new sys_updated_on=now, mod_count+1); returns sys_ids."""
+        self._table(table)
+        with self.store.lock:
+            return self.store.touch(table, n)
+
+    @property
+    def deleted(self) -> list[dict[str, str]]:
+        """Deleted records so far: {"table", "sys_id", "deleted_at"}."""
+        with self.store.lock:
+            return list(self.store.deleted)
+
+    def attachment_content(self, sys_id: str) -> bytes | None:
+        return self.store.files.get(sys_id)
+
+    def reset(self) -> None:
+        """Regenerate the seeded data, clear faults, tokens and the request log."""
+        super().reset()
+        self.tokens.clear()
+        self.store.reset()
+
+    def describe(self) -> dict[str, Any]:
+        c = self.credentials
+        return {**super().describe(), "size": self.size, "seed": self.seed, "client_id": c.client_id,
+                "client_secret": c.client_secret, "username": c.username, "password": c.password,
+                "token_url": f"{self.url}/oauth_token.do"}
+
+    # --- admin extras -------------------------------------------------------------------------------
+    def _admin_json(self, req: Request) -> dict[str, Any]:
+        try:
+            body = req.json() or {}
+            assert isinstance(body, dict)
+            return body
+        except (ValueError, AssertionError) as exc:
+            raise HTTPError(400, "Invalid admin request", "body must be a JSON object") from exc
+
+    def _admin_touch(self, req: Request) -> Response:
+        body = self._admin_json(req)
+        try:
+            return json_response({"sys_ids": self.touch(str(body.get("table")), int(body.get("n", 10)))})
+        except KeyError as exc:
+            raise HTTPError(400, "Invalid table", str(exc)) from exc
+
+    def _admin_delete(self, req: Request) -> Response:
+        body = self._admin_json(req)
+        return json_response({"deleted": self.delete(str(body.get("table")), body.get("sys_ids") or [])})

@@ -1,0 +1,190 @@
+"""The ServiceNow instance state: every table, write semantics and bookkeeping of deletes.
+
+Writes behave like the platform: the system owns sys_* fields (`sys_updated_on` = clock now,
+`sys_mod_count` + 1, `sys_updated_by` = caller), an update that changes nothing is not saved,
+inserts get a sys_id and the table's next number, and task business rules keep
+active/closed_at/resolved_at consistent with state. Deletes are remembered (`deleted`) and written to
+`sys_audit_delete`, and cascade to the record's attachments. Callers hold `lock`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from datetime import datetime
+from typing import Any
+
+from sandbox.core.clock import SandboxClock
+from sandbox.core.http import HTTPError
+from sandbox.servicenow.data import Dataset, generate
+from sandbox.servicenow.engine import QueryEngine
+from sandbox.servicenow.rules import apply_rules
+from sandbox.servicenow.schema import SCHEMAS, SYSTEM_FIELDS, TASK_CHILDREN
+from sandbox.servicenow.tables import Table, TaskView
+
+_SYS_ID = re.compile(r"[0-9a-f]{32}\Z")
+REFERENCED = frozenset({"sys_user", "sys_user_group", "cmdb_ci", "change_request", "incident", "task",
+                        "sc_request", *TASK_CHILDREN})
+STATIC_DISPLAY = {"global": "global"}
+
+
+def to_text(value: Any) -> str:
+    """Coerce a JSON value to the Table API's string form."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return to_text(value.get("value", value.get("display_value", "")))
+    if isinstance(value, list):
+        return ",".join(to_text(v) for v in value)
+    return str(value)
+
+
+class Store:
+    """All tables of one emulated instance (see module docstring)."""
+
+    def __init__(self, seed: int, size: int, anchor: datetime, clock: SandboxClock,
+                 integration_user: str) -> None:
+        self.lock = threading.RLock()
+        self.engine = QueryEngine()
+        self.clock = clock
+        self.seed, self.size, self.anchor, self.integration_user = seed, size, anchor, integration_user
+        self.load(generate(seed, size, anchor, integration_user))
+
+    def load(self, ds: Dataset) -> None:
+        with self.lock:
+            self.tables = {name: Table(SCHEMAS[name], ds.rows.get(name, []), self) for name in SCHEMAS}
+            self.view = TaskView(self.tables["task"], [self.tables[c] for c in TASK_CHILDREN])
+            self.files: dict[str, bytes] = dict(ds.files)
+            self.counters = dict(ds.counters)
+            self.deleted: list[dict[str, str]] = []
+            self.display_epoch = 0
+            self.touches = 0
+            self._rng = random.Random(f"{self.seed}:writes")
+            self._user_ids: dict[tuple[str, int], str] = {}
+            self.engine.clear()
+
+    def reset(self) -> None:
+        self.load(generate(self.seed, self.size, self.anchor, self.integration_user))
+
+    # --- lookups -------------------------------------------------------------------------------
+    def source(self, name: str) -> Table | TaskView | None:
+        return self.view if name == "task" else self.tables.get(name)
+
+    def locate(self, name: str, sys_id: str) -> tuple[Table, int] | None:
+        if name == "task":
+            return self.view.locate(sys_id)
+        table = self.tables.get(name)
+        row = table.row_of(sys_id) if table is not None else None
+        return None if row is None else (table, row)  # type: ignore[return-value]
+
+    def display_of(self, table_name: str, sys_id: str) -> str:
+        """The display value of a referenced record ("" when it does not exist)."""
+        found = self.locate(table_name, sys_id)
+        if found is None:
+            return STATIC_DISPLAY.get(sys_id, "")
+        table, row = found
+        return table.rows[row][table.pos[table.schema.display]]  # type: ignore[index]
+
+    def user_sys_id(self, user_name: str) -> str:
+        """sys_id of the sys_user with this user_name ("" if none); cached per table version."""
+        users = self.tables["sys_user"]
+        key = (user_name, users.version)
+        if key not in self._user_ids:
+            col = users.pos["user_name"]
+            found = next((t[0] for t in reversed(users.rows) if t is not None and t[col] == user_name), "")
+            self._user_ids = {k: v for k, v in self._user_ids.items() if k[1] == users.version}
+            self._user_ids[key] = found
+        return self._user_ids[key]
+
+    # --- writes --------------------------------------------------------------------------------
+    def _clean(self, table: Table, values: dict[str, Any]) -> dict[str, str]:
+        return {k: to_text(v) for k, v in values.items() if k in table.pos and k not in SYSTEM_FIELDS}
+
+    def _new_sys_id(self) -> str:
+        return f"{self._rng.getrandbits(128):032x}"
+
+    def insert(self, name: str, values: dict[str, Any], user: str) -> tuple[Table, int]:
+        """Create a record like POST does; returns (table, row)."""
+        table = self.tables[name]
+        now = self.clock.now_str()
+        sys_id = to_text(values.get("sys_id", "")).lower()
+        if sys_id and (not _SYS_ID.match(sys_id) or self.locate("task", sys_id) or table.row_of(sys_id) is not None):
+            raise HTTPError(403, "Operation Failed", f"Cannot insert: invalid or duplicate sys_id {sys_id}")
+        rec = {**table.schema.defaults, **self._clean(table, values)}
+        rec.update(sys_id=sys_id or self._new_sys_id(), sys_class_name=name, sys_created_on=now,
+                   sys_updated_on=now, sys_created_by=user, sys_updated_by=user, sys_mod_count="0")
+        if table.schema.prefix and not rec.get("number"):
+            seq = self.counters.get(name, 10001)
+            self.counters[name] = seq + 1
+            rec["number"] = f"{table.schema.prefix}{seq:07d}"
+        if table.schema.parent == "task" or name == "task":
+            rec.setdefault("opened_at", now)
+            rec["opened_at"] = rec["opened_at"] or now
+            rec["opened_by"] = rec.get("opened_by") or self.user_sys_id(user)
+        apply_rules(name, None, rec, values, now, self.user_sys_id(user))
+        return table, table.append(rec)
+
+    def update(self, table: Table, row: int, values: dict[str, Any], user: str) -> bool:
+        """PATCH/PUT semantics; returns whether anything changed (no-op updates are not saved)."""
+        old = table.record(row)
+        now = self.clock.now_str()
+        rec = {**old, **self._clean(table, values)}
+        apply_rules(table.name, old, rec, values, now, self.user_sys_id(user))
+        diff = {k: v for k, v in rec.items() if old.get(k) != v}
+        if not diff:
+            return False
+        diff.update(sys_updated_on=now, sys_updated_by=user, sys_mod_count=str(int(old["sys_mod_count"] or 0) + 1))
+        table.replace(row, diff)
+        if table.name in REFERENCED and table.schema.display in diff:
+            self.display_epoch += 1
+        return True
+
+    def delete(self, table: Table, row: int, user: str) -> None:
+        """Remove a record, audit it and cascade to its attachments."""
+        rec = table.record(row)
+        now = self.clock.now_str()
+        table.remove(row)
+        self.deleted.append({"table": table.name, "sys_id": rec["sys_id"], "deleted_at": now})
+        audit = self.tables["sys_audit_delete"]
+        audit.append({"sys_id": self._new_sys_id(), "tablename": table.name, "documentkey": rec["sys_id"],
+                      "display_value": rec.get(table.schema.display, ""), "payload": "",
+                      "sys_created_on": now, "sys_created_by": user, "sys_updated_on": now,
+                      "sys_updated_by": user, "sys_mod_count": "0"})
+        if table.name in REFERENCED:
+            self.display_epoch += 1
+        if table.name != "sys_attachment":
+            att = self.tables["sys_attachment"]
+            tsid = att.pos["table_sys_id"]
+            for r, t in enumerate(att.rows):
+                if t is not None and t[tsid] == rec["sys_id"]:
+                    self.files.pop(t[0], None)
+                    att.remove(r)
+
+    def touch_rows(self, table: Table, rows: list[int]) -> list[str]:
+        """Modify records as a busy instance would: new description/last_discovered, now, mod_count + 1."""
+        now = self.clock.now_str()
+        self.touches += 1
+        ids = []
+        for row in rows:
+            rec = table.record(row)
+            change = {"sys_updated_on": now, "sys_updated_by": "system",
+                      "sys_mod_count": str(int(rec.get("sys_mod_count") or 0) + 1)}
+            if "description" in rec:
+                change["description"] = rec["description"].split(" [update ")[0] + f" [update {self.touches}]"
+            if "last_discovered" in rec:
+                change["last_discovered"] = now
+            if "phone" in rec:
+                change["phone"] = f"+1 555 {self._rng.randrange(10000):04d}"
+            table.replace(row, change)
+            ids.append(rec["sys_id"])
+        return ids
+
+    def touch(self, name: str, n: int) -> list[str]:
+        """Touch n deterministic-random records (seed, table, call count) and return their sys_ids."""
+        table = self.tables[name]
+        alive = table.alive_rows()
+        rng = random.Random(f"{self.seed}:touch:{name}:{self.touches}")
+        return self.touch_rows(table, rng.sample(alive, min(n, len(alive))))

@@ -1,0 +1,247 @@
+"""`SlackSandbox`: Slack Web API methods and incoming webhooks on `sandbox.core`, keeping every message.
+
+- Web API at `<url>/api/<method>` (point `slack_sdk.WebClient(base_url=sb.url + "/api/")` at it); see
+  `sandbox.slack.webapi` for methods and error codes.
+- Incoming webhooks at `<url>/services/T…/B…/<secret>` (`sb.webhook_url` posts to the default channel,
+  `sb.webhook_url_for(channel)` makes one for any channel). JSON body (or legacy form `payload=`);
+  answers plain-text `ok`, or 400 invalid_payload / no_text / invalid_blocks, 404 no_service,
+  410 channel_is_archived, 403 invalid_token when tokens are revoked.
+- Faults (shared `sb.faults`): rate_429 -> HTTP 429 + Retry-After (`{"ok":false,"error":"ratelimited"}`;
+  webhooks `{"retry_after":N,"ok":false,"error":"rate_limited"}`), rate_5xx -> internal_error /
+  rollup_error, rate_401 -> invalid_auth, rate_403 -> missing_scope; `revoke_tokens` -> token_revoked,
+  `expire_tokens` -> token_expired. Slack-only: `archive(channel)`, `set_method_error(method, code)`.
+- Every accepted message is kept: `sb.messages(channel=None)` (channel id or name, '#' optional); over
+  HTTP (sandbox run by the CLI) `GET /_sandbox/messages[?channel=]`, `DELETE /_sandbox/messages`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+import time
+import uuid
+from typing import Any
+
+from sandbox.core.base import Sandbox
+from sandbox.core.faults import Decision
+from sandbox.core.http import Request, Response, Router, json_response
+from sandbox.slack.seed import Workspace, build_workspace, slack_id
+from sandbox.slack.webapi import SlackError, WebApi, call_args
+from sandbox.slack.webhooks import WEBHOOK_CODES, handle_webhook, text_response
+
+SLACK_JSON = "application/json; charset=utf-8"
+SCOPES = "chat:write,chat:write.public,channels:read,groups:read,users:read,users:read.email,channels:history"
+
+
+class _BotToken:
+    """Adapter so the shared `revoke_tokens` / `expire_tokens` fault actions reach the bot token."""
+
+    def __init__(self) -> None:
+        self.ttl_seconds = 0
+        self.state = "ok"
+
+    def revoke_all(self) -> None:
+        self.state = "token_revoked"
+
+    def expire_all(self) -> None:
+        self.state = "token_expired"
+
+
+class SlackSandbox(Sandbox):
+    """A Slack workspace: bot token, channels, users, Web API, incoming webhooks and a message log."""
+
+    vendor = "slack"
+    server_header = "Apache"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 42, tls: bool = False,
+                 latency_ms: float = 0, team: str = "Project X", bot_token: str | None = None,
+                 webhook_channel: str = "alerts-servicenow", **kwargs: Any) -> None:
+        self.team = team
+        self.workspace: Workspace = build_workspace(seed, team)
+        digest = hashlib.sha256(f"slack-sandbox:{seed}".encode()).hexdigest()
+        self.bot_token = bot_token or f"xoxb-{int(digest[:8], 16) % 10**12}-{int(digest[8:16], 16) % 10**12}-" \
+                                      f"{digest[16:40]}"
+        self.token = _BotToken()
+        self.webhook_channel = webhook_channel
+        self.api = WebApi(self)
+        self._lock = threading.Lock()
+        self._messages: list[dict[str, Any]] = []
+        self._seq = 0
+        self._hooks: dict[str, str] = {}  # "/services/T/B/secret" -> channel id
+        self._method_errors: dict[str, str] = {}
+        self._local = threading.local()
+        super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
+        self.faults.tokens = self.token
+        self._default_hook = self._hook_path(webhook_channel)
+        self.admin.add("GET", r"/_sandbox/messages", lambda r: json_response(
+            {"messages": self.messages(r.query.get("channel") or None)}))
+        self.admin.add("DELETE", r"/_sandbox/messages", lambda r: (self.clear_messages(), Response(status=204))[1])
+
+    # --- Python API ------------------------------------------------------------------------------
+    @property
+    def webhook_url(self) -> str:
+        """Incoming-webhook URL for the default channel (`webhook_channel`)."""
+        return self.url + self._default_hook
+
+    def webhook_url_for(self, channel: str) -> str:
+        """Incoming-webhook URL bound to `channel` (id or name)."""
+        return self.url + self._hook_path(channel)
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return {"bot_token": self.bot_token, "webhook_url": self.webhook_url, "api_url": self.url + "/api/",
+                "team_id": self.workspace.team_id}
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "credentials": self.credentials,
+                "channels": sorted(c["name"] for c in self.workspace.channels.values())}
+
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages accepted so far, oldest first: channel, channel_name, ts, text, blocks, attachments,
+        thread_ts, via ("chat.postMessage" or "webhook"), args (what the client sent), message."""
+        with self._lock:
+            rows = list(self._messages)
+        if channel is not None:
+            found = self.workspace.channel(channel)
+            want = found["id"] if found else channel
+            rows = [m for m in rows if m["channel"] == want]
+        return copy.deepcopy(rows)
+
+    def clear_messages(self) -> None:
+        with self._lock:
+            self._messages.clear()
+
+    def archive(self, channel: str, archived: bool = True) -> None:
+        found = self.workspace.channel(channel)
+        if found is None:
+            raise KeyError(channel)
+        found["is_archived"] = archived
+
+    def set_method_error(self, method: str, error: str | None) -> None:
+        """Make every call of a Web API method fail with `error` (None switches it off)."""
+        with self._lock:
+            if error is None:
+                self._method_errors.pop(method, None)
+            else:
+                self._method_errors[method] = error
+
+    def reset(self) -> None:
+        super().reset()
+        self.workspace = build_workspace(self.seed, self.team)
+        self.token.state = "ok"
+        with self._lock:
+            self._messages.clear()
+            self._method_errors.clear()
+
+    def dm_channel(self, user_id: str) -> dict[str, Any]:
+        cid = "D" + user_id[1:]
+        return self.workspace.channels.setdefault(cid, {
+            "id": cid, "name": cid, "is_im": True, "is_private": True, "is_member": True, "is_archived": False,
+            "user": user_id, "is_channel": False, "is_group": False, "is_mpim": False, "created": 1_700_000_000})
+
+    def record_message(self, channel: dict[str, Any], message: dict[str, Any], via: str,
+                       args: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._seq += 1
+            ts = f"{int(time.time())}.{self._seq % 1_000_000:06d}"
+            message = {**message, "ts": ts}
+            stored = {"channel": channel["id"], "channel_name": channel["name"], "ts": ts,
+                      "text": message.get("text", ""), "blocks": message.get("blocks"),
+                      "attachments": message.get("attachments"), "thread_ts": message.get("thread_ts"),
+                      "via": via, "args": {k: v for k, v in args.items() if k != "token"}, "message": message}
+            self._messages.append(stored)
+        return stored
+
+    # --- HTTP -----------------------------------------------------------------------------------
+    def build_routes(self, router: Router) -> None:
+        for method in ("GET", "POST"):
+            router.add(method, r"/api/(?P<method>[A-Za-z0-9_.]+)", self._web_api)
+        router.add("POST", r"/services/(?P<hook>T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+)", self._webhook)
+
+    def _hook_path(self, channel: str) -> str:
+        found = self.workspace.channel(channel)
+        if found is None:
+            raise KeyError(f"unknown channel {channel!r}")
+        secret = hashlib.sha256(f"{self.seed}:hook:{found['id']}".encode()).hexdigest()[:24]
+        path = f"/services/{self.workspace.team_id}/{slack_id('B', self.seed, 'hook:' + found['id'])}/{secret}"
+        with self._lock:
+            self._hooks[path] = found["id"]
+        return path
+
+    def _slack_json(self, body: dict[str, Any], status: int = 200, headers: list[tuple[str, str]] | None = None
+                    ) -> Response:
+        resp = json_response(body, status, headers)
+        resp.content_type = SLACK_JSON
+        resp.headers += [("X-Slack-Req-Id", uuid.uuid4().hex), ("X-OAuth-Scopes", SCOPES)]
+        return resp
+
+    def _web_api(self, req: Request) -> Response:
+        method = req.params["method"]
+        fn = self.api.methods.get(method)
+        try:
+            if fn is None:
+                raise SlackError("unknown_method", 404, req_method=method)
+            args = call_args(req)
+            if method != "api.test":
+                self._check_token(req, args)
+            with self._lock:
+                forced = self._method_errors.get(method)
+            if forced:
+                raise SlackError(forced)
+            return self._slack_json({"ok": True, **fn(args)})
+        except SlackError as exc:
+            return self._slack_json({"ok": False, "error": exc.error, **exc.extra}, exc.status)
+
+    def _check_token(self, req: Request, args: dict[str, Any]) -> None:
+        header = req.header("Authorization")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else str(args.get("token") or "")
+        if not token:
+            raise SlackError("not_authed")
+        if token != self.bot_token:
+            raise SlackError("invalid_auth")
+        if self.token.state != "ok":
+            raise SlackError(self.token.state)
+
+    def _webhook(self, req: Request) -> Response:
+        return handle_webhook(self, req)
+
+    def hook_channel_id(self, path: str) -> str | None:
+        """The channel id an incoming-webhook path posts to (None for unknown webhooks)."""
+        with self._lock:
+            return self._hooks.get(path)
+
+    # --- errors and faults ---------------------------------------------------------------------
+    def dispatch(self, req: Request) -> Response:
+        self._local.path = req.path
+        return super().dispatch(req)
+
+    def _is_webhook(self) -> bool:
+        return str(getattr(self._local, "path", "")).startswith("/services/")
+
+    def error(self, status: int, message: str, detail: str | None = None,
+              headers: list[tuple[str, str]] | None = None) -> Response:
+        code = message if " " not in message else None
+        if self._is_webhook():
+            return text_response(status, code or WEBHOOK_CODES.get(status, "rollup_error"), headers)
+        fallback = {404: "unknown_method", 429: "ratelimited"}.get(status, "internal_error")
+        return self._slack_json({"ok": False, "error": code or fallback}, status, headers)
+
+    def fault_response(self, decision: Decision) -> Response:
+        retry = [("Retry-After", str(decision.retry_after))]
+        webhook = self._is_webhook()
+        if decision.status == 429:
+            if webhook:
+                body = {"retry_after": decision.retry_after, "ok": False, "error": "rate_limited"}
+                return json_response(body, 429, retry)
+            return self._slack_json({"ok": False, "error": "ratelimited"}, 429, retry)
+        if decision.status in (401, 403):
+            if webhook:
+                return text_response(403, "invalid_token" if decision.status == 401 else "action_prohibited")
+            if decision.status == 401:
+                return self._slack_json({"ok": False, "error": "invalid_auth"})
+            return self._slack_json({"ok": False, "error": "missing_scope", "needed": "chat:write",
+                                     "provided": "channels:read"})
+        status = int(decision.status or 500)
+        return text_response(status, "rollup_error") if webhook else \
+            self._slack_json({"ok": False, "error": "internal_error"}, status)

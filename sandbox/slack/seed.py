@@ -1,0 +1,98 @@
+"""The seeded Slack workspace: team, bot user, human users and channels.
+
+Ids look like Slack's (T…, U…, B…, C…, G… for private channels) and depend only on the seed.
+Channel flags that drive Web API errors: `is_archived` (is_archived / channel_is_archived),
+`is_private` with `is_member` False (not_in_channel). The bot is a member of every other channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+EMAIL_DOMAIN = "projectx.example"
+# (name, private, archived, bot is member, purpose)
+CHANNELS = (
+    ("general", False, False, True, "Company-wide announcements"),
+    ("random", False, False, False, "Non-work banter"),
+    ("alerts-servicenow", False, False, True, "ServiceNow sync alerts"),
+    ("alerts-jira", False, False, True, "Jira sync alerts"),
+    ("alerts-onetrust", False, False, True, "OneTrust sync alerts"),
+    ("compliance-delivery", False, False, True, "Compliance deliverables and evidence"),
+    ("vendor-management", False, False, True, "Third-party risk and vendor reviews"),
+    ("stg-integrations", False, False, True, "Staging integration notifications"),
+    ("prod-integrations", False, False, True, "Production integration notifications"),
+    ("secops-private", True, False, False, "Security operations (private)"),
+    ("legacy-alerts", False, True, True, "Archived: old alert feed"),
+)
+PEOPLE = (
+    ("Amelia Hart", "amelia.hart", "Europe/London"), ("Bruno Keller", "bruno.keller", "Europe/Berlin"),
+    ("Chen Wei", "chen.wei", "Asia/Singapore"), ("Dana Okafor", "dana.okafor", "America/New_York"),
+    ("Elif Yilmaz", "elif.yilmaz", "Europe/Istanbul"), ("Farah Haddad", "farah.haddad", "Europe/Paris"),
+    ("Gustavo Lima", "gustavo.lima", "America/Sao_Paulo"), ("Priya Nair", "priya.nair", "Asia/Kolkata"),
+)
+
+
+def slack_id(prefix: str, seed: int, key: str, length: int = 10) -> str:
+    digest = hashlib.blake2b(f"{seed}:{prefix}:{key}".encode(), digest_size=16).hexdigest().upper()
+    return prefix + digest[: length - 1]
+
+
+@dataclass
+class Workspace:
+    seed: int
+    team_id: str
+    team: str
+    domain: str
+    bot_user_id: str
+    bot_id: str
+    app_id: str
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def channel(self, ref: str) -> dict[str, Any] | None:
+        """A channel by id or by name (with or without '#')."""
+        if ref in self.channels:
+            return self.channels[ref]
+        name = ref.lstrip("#")
+        return next((c for c in self.channels.values() if c["name"] == name), None)
+
+
+def _user(ws: Workspace, uid: str, name: str, handle: str, tz: str, bot: bool = False) -> dict[str, Any]:
+    email = None if bot else f"{handle}@{EMAIL_DOMAIN}"
+    profile = {"real_name": name, "display_name": handle, "real_name_normalized": name,
+               "display_name_normalized": handle, "team": ws.team_id,
+               "image_48": f"https://avatars.slack-edge.example/{uid}_48.png"}
+    if email:
+        profile["email"] = email
+    if bot:
+        profile["bot_id"] = ws.bot_id
+    return {"id": uid, "team_id": ws.team_id, "name": handle, "deleted": False, "real_name": name, "tz": tz,
+            "tz_label": tz, "tz_offset": 0, "profile": profile, "is_admin": False, "is_owner": False,
+            "is_bot": bot, "is_app_user": False, "updated": 1_760_000_000}
+
+
+def build_workspace(seed: int, team: str = "Project X") -> Workspace:
+    ws = Workspace(seed=seed, team_id=slack_id("T", seed, "team"), team=team, domain="projectx-sandbox",
+                   bot_user_id=slack_id("U", seed, "bot"), bot_id=slack_id("B", seed, "bot"),
+                   app_id=slack_id("A", seed, "app"))
+    ws.users[ws.bot_user_id] = _user(ws, ws.bot_user_id, "Project X Integrations", "projectx-bot", "UTC", bot=True)
+    for name, handle, tz in PEOPLE:
+        uid = slack_id("U", seed, handle)
+        ws.users[uid] = _user(ws, uid, name, handle, tz)
+    creator = next(iter(u for u in ws.users if u != ws.bot_user_id))
+    for n, (name, private, archived, member, purpose) in enumerate(CHANNELS):
+        cid = slack_id("G" if private else "C", seed, name)
+        created = 1_700_000_000 + n * 86_400
+        ws.channels[cid] = {
+            "id": cid, "name": name, "is_channel": not private, "is_group": private, "is_im": False,
+            "is_mpim": False, "is_private": private, "created": created, "is_archived": archived,
+            "is_general": name == "general", "unlinked": 0, "name_normalized": name, "is_shared": False,
+            "is_org_shared": False, "is_pending_ext_shared": False, "is_ext_shared": False, "context_team_id":
+            ws.team_id, "creator": creator, "is_member": member,
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": purpose, "creator": creator, "last_set": created},
+            "num_members": len(ws.users) if member else len(ws.users) - 1,
+        }
+    return ws

@@ -1,0 +1,185 @@
+"""Slack Web API methods a notifier needs, served at `POST|GET /api/<method>`.
+
+Arguments come from the query string, a form-encoded body or a JSON body (`application/json`);
+the bot token from `Authorization: Bearer xoxb-…` (or a `token` form/query field). Failures are
+HTTP 200 with `{"ok": false, "error": "<code>"}`, as in Slack: not_authed, invalid_auth,
+token_revoked, channel_not_found, not_in_channel, is_archived, no_text, msg_too_long,
+invalid_blocks, too_many_attachments, invalid_limit, invalid_cursor, users_not_found,
+user_not_found, invalid_json, unknown_method (HTTP 404).
+
+Methods: api.test, auth.test, chat.postMessage, conversations.list, conversations.info,
+conversations.history, users.info, users.lookupByEmail.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Request
+
+if TYPE_CHECKING:
+    from sandbox.slack.app import SlackSandbox
+
+MAX_TEXT = 40_000
+CHANNEL_TYPES = {"public_channel", "private_channel", "mpim", "im"}
+
+
+class SlackError(Exception):
+    """A Slack `ok: false` answer (HTTP 200 unless `status` says otherwise)."""
+
+    def __init__(self, error: str, status: int = 200, **extra: Any) -> None:
+        super().__init__(error)
+        self.error, self.status, self.extra = error, status, extra
+
+
+def call_args(req: Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(req.query)
+    if not req.body:
+        return args
+    if req.header("Content-Type").lower().startswith("application/json"):
+        try:
+            body = req.json()
+        except ValueError as exc:
+            raise SlackError("invalid_json") from exc
+        if not isinstance(body, dict):
+            raise SlackError("invalid_json")
+        args.update(body)
+    else:
+        args.update(req.form())
+    return args
+
+
+def _json_arg(value: Any, error: str) -> list[Any] | None:
+    """Blocks/attachments arrive as lists (JSON body) or JSON strings (form body)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise SlackError(error) from exc
+    if not isinstance(value, list):
+        raise SlackError(error)
+    return value
+
+
+def _flag(value: Any) -> bool:
+    return str(value).lower() in ("1", "true", "yes")
+
+
+def _cursor(offset: int) -> str:
+    return base64.b64encode(f"next_id:{offset}".encode()).decode()
+
+
+def _offset(cursor: str) -> int:
+    try:
+        kind, _, n = base64.b64decode(cursor).decode().partition(":")
+        if kind != "next_id":
+            raise ValueError(kind)
+        return int(n)
+    except ValueError as exc:
+        raise SlackError("invalid_cursor") from exc
+
+
+class WebApi:
+    """The method table; each method takes the parsed args and returns the success body (sans ok)."""
+
+    def __init__(self, sb: SlackSandbox) -> None:
+        self.sb = sb
+        self.methods = {
+            "api.test": self.api_test, "auth.test": self.auth_test, "chat.postMessage": self.post_message,
+            "conversations.list": self.conversations_list, "conversations.info": self.conversations_info,
+            "conversations.history": self.conversations_history, "users.info": self.users_info,
+            "users.lookupByEmail": self.users_lookup_by_email,
+        }
+
+    def api_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"args": {k: v for k, v in args.items() if k != "token"}}
+
+    def auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self.sb.workspace
+        return {"url": f"https://{ws.domain}.slack.com/", "team": ws.team, "user": "projectx-bot",
+                "team_id": ws.team_id, "user_id": ws.bot_user_id, "bot_id": ws.bot_id, "is_enterprise_install": False}
+
+    def _channel(self, args: dict[str, Any]) -> dict[str, Any]:
+        ref = str(args.get("channel") or "")
+        channel = self.sb.workspace.channel(ref) if ref else None
+        if channel is None and ref.startswith("U") and ref in self.sb.workspace.users:
+            channel = self.sb.dm_channel(ref)
+        if channel is None:
+            raise SlackError("channel_not_found")
+        return channel
+
+    def post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        if channel["is_private"] and not channel["is_member"]:
+            raise SlackError("not_in_channel")
+        text = args.get("text")
+        blocks = _json_arg(args.get("blocks"), "invalid_blocks")
+        attachments = _json_arg(args.get("attachments"), "invalid_attachments")
+        if not text and not blocks and not attachments:
+            raise SlackError("no_text")
+        if text and len(str(text)) > MAX_TEXT:
+            raise SlackError("msg_too_long")
+        if attachments and len(attachments) > 100:
+            raise SlackError("too_many_attachments")
+        ws = self.sb.workspace
+        message: dict[str, Any] = {"user": ws.bot_user_id, "type": "message", "text": text or "",
+                                   "bot_id": ws.bot_id, "app_id": ws.app_id, "team": ws.team_id}
+        for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", args.get("thread_ts"))):
+            if value:
+                message[key] = value
+        stored = self.sb.record_message(channel, message, "chat.postMessage", args)
+        message["ts"] = stored["ts"]
+        message["bot_profile"] = {"id": ws.bot_id, "app_id": ws.app_id, "name": "Project X Integrations",
+                                  "deleted": False, "team_id": ws.team_id}
+        return {"channel": channel["id"], "ts": stored["ts"], "message": message}
+
+    def conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        types = {t.strip() for t in str(args.get("types") or "public_channel").split(",") if t.strip()}
+        if types - CHANNEL_TYPES:
+            raise SlackError("invalid_types")
+        try:
+            limit = int(args.get("limit") or 100)
+        except ValueError as exc:
+            raise SlackError("invalid_limit") from exc
+        if limit < 1:
+            raise SlackError("invalid_limit")
+        limit = min(limit, 1000)
+        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+        rows = [c for c in self.sb.workspace.channels.values()
+                if ("private_channel" if c["is_private"] else "public_channel") in types
+                and not (_flag(args.get("exclude_archived")) and c["is_archived"])]
+        page = rows[start:start + limit]
+        more = start + limit < len(rows)
+        return {"channels": [dict(c) for c in page],
+                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+
+    def conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"channel": dict(self._channel(args))}
+
+    def conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel["is_private"] and not channel["is_member"]:
+            raise SlackError("not_in_channel")
+        limit = min(max(int(args.get("limit") or 100), 1), 999)
+        msgs = [m["message"] for m in reversed(self.sb.messages(channel["id"]))]
+        return {"messages": msgs[:limit], "has_more": len(msgs) > limit, "pin_count": 0,
+                "response_metadata": {"next_cursor": ""}}
+
+    def users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.sb.workspace.users.get(str(args.get("user") or ""))
+        if user is None:
+            raise SlackError("user_not_found")
+        return {"user": user}
+
+    def users_lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+        email = str(args.get("email") or "").lower()
+        for user in self.sb.workspace.users.values():
+            if user["profile"].get("email", "").lower() == email and email:
+                return {"user": user}
+        raise SlackError("users_not_found")

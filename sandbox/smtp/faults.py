@@ -1,0 +1,70 @@
+"""Switchable, seeded SMTP faults (all off by default; change them while the server runs).
+
+- `reject_recipients`: fnmatch patterns (case-insensitive); a matching RCPT TO gets
+  `550 5.1.1 <addr>: Recipient address rejected: User unknown` (smtplib: SMTPRecipientsRefused, or
+  the address in `send_message`'s refused dict when other recipients were accepted).
+- `rate_550`: fraction of RCPT TO commands refused the same way.
+- `rate_451`: fraction of DATA commands answered `451 4.3.0 Temporary failure` (smtplib: SMTPDataError).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class SmtpFaultSettings:
+    reject_recipients: list[str] = field(default_factory=list)
+    rate_550: float = 0.0
+    rate_451: float = 0.0
+
+
+class SmtpFaults:
+    """Switchable SMTP faults (see module docstring)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._seed = seed
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self.settings = SmtpFaultSettings()
+
+    def set(self, **changes: Any) -> dict[str, Any]:
+        known = set(asdict(self.settings))
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown SMTP fault setting(s) {unknown}; known: {sorted(known)}")
+        with self._lock:
+            for name, value in changes.items():
+                if name == "reject_recipients":
+                    value = [value] if isinstance(value, str) else list(value or [])
+                else:
+                    value = float(value)
+                setattr(self.settings, name, value)
+        return self.as_dict()
+
+    def clear(self) -> None:
+        with self._lock:
+            self.settings = SmtpFaultSettings()
+            self._rng = random.Random(self._seed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self.settings)
+
+    def rcpt(self, address: str) -> str | None:
+        """SMTP reply refusing `address`, or None to accept it."""
+        with self._lock:
+            s = self.settings
+            hit = any(fnmatch.fnmatch(address.lower(), p.lower()) for p in s.reject_recipients)
+            if hit or (s.rate_550 > 0 and self._rng.random() < s.rate_550):
+                return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        return None
+
+    def data(self) -> str | None:
+        with self._lock:
+            if self.settings.rate_451 > 0 and self._rng.random() < self.settings.rate_451:
+                return "451 4.3.0 Temporary failure, please try again later"
+        return None

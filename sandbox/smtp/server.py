@@ -1,0 +1,193 @@
+"""`SmtpSandbox`: a real SMTP server (aiosmtpd, own thread, free port) that keeps what it receives.
+
+    sb = SmtpSandbox(username="mailer", password="secret").start()
+    smtplib.SMTP(sb.host, sb.port) ... login("mailer", "secret") ... send_message(msg)
+    sb.messages()[0].message["Subject"]; sb.stop()
+
+Auth: with `username`/`password` the server offers AUTH PLAIN and LOGIN and requires it before MAIL
+(530 otherwise; 535 on wrong credentials); plain-text AUTH is allowed unless `require_tls=True`.
+TLS: `starttls=True` offers STARTTLS with the sandbox certificate (`ca_bundle` is the CA to trust);
+`require_tls=True` also refuses mail (and AUTH) before STARTTLS.
+
+Faults (`sb.faults.set(...)` / `clear()`, switchable while running; seeded like `sandbox.core.faults`):
+- `reject_recipients`: fnmatch patterns; matching RCPT TO answers `550 5.1.1 ... User unknown`.
+- `rate_550`: fraction of RCPT TO answered 550 (recipient rejected).
+- `rate_451`: fraction of DATA answered `451 4.3.0 Temporary failure` (smtplib raises SMTPDataError).
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from sandbox.core.tls import server_context
+from sandbox.smtp.faults import SmtpFaults
+
+
+@dataclass
+class ReceivedMessage:
+    """One accepted message: envelope, parsed message and raw bytes."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+    raw: bytes
+    peer: str
+    auth_user: str | None
+    received_at: float
+
+    @property
+    def subject(self) -> str:
+        return str(self.message.get("Subject", ""))
+
+    @property
+    def text(self) -> str:
+        """The plain-text body (preferred part of a multipart message)."""
+        part = self.message.get_body(preferencelist=("plain", "html"))
+        return part.get_content() if part is not None else ""
+
+
+class _Controller(Controller):
+    """aiosmtpd Controller that binds port 0 and learns the real port before its self-test."""
+
+    def _trigger_server(self) -> None:
+        if self.port == 0 and self.server is not None:
+            self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+    def factory(self) -> SMTP:
+        with warnings.catch_warnings():  # "AUTH without TLS" is the point of a local sandbox
+            warnings.simplefilter("ignore")
+            return super().factory()
+
+
+class _Handler:
+    def __init__(self, sb: SmtpSandbox) -> None:
+        self.sb = sb
+
+    async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str, options: list) -> str:
+        refusal = self.sb.faults.rcpt(address)
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        refusal = self.sb.faults.data()
+        if refusal:
+            return refusal
+        raw = envelope.original_content or envelope.content
+        raw = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+        self.sb._received(ReceivedMessage(
+            mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos), message=message,  # type: ignore[arg-type]
+            raw=raw, peer=str(session.peer[0]) if session.peer else "", auth_user=session.auth_data,
+            received_at=time.time()))
+        return "250 2.0.0 Message accepted for delivery"
+
+
+class SmtpSandbox:
+    """SMTP sink for tests: `start()`, `.host`/`.port`, `.messages()`, `.faults`, `stop()`."""
+
+    vendor = "smtp"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, username: str | None = None,
+                 password: str | None = None, *, starttls: bool = False, require_tls: bool = False,
+                 seed: int = 42, server_hostname: str = "smtp.sandbox.local") -> None:
+        if (username is None) != (password is None):
+            raise ValueError("give both username and password, or neither")
+        self.host, self.port = host, port
+        self.username, self.password = username, password
+        self.starttls = starttls or require_tls
+        self.require_tls = require_tls
+        self.server_hostname = server_hostname
+        self.ca_bundle: str | None = None
+        self.faults = SmtpFaults(seed)
+        self._messages: list[ReceivedMessage] = []
+        self._cond = threading.Condition()
+        self._controller: _Controller | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> SmtpSandbox:
+        if self._controller is not None:
+            return self
+        kwargs: dict[str, Any] = {"server_hostname": self.server_hostname, "decode_data": False}
+        if self.username is not None:
+            kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=self.require_tls)
+        if self.starttls:
+            ctx, ca = server_context()
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            self.ca_bundle = str(ca)
+            kwargs.update(tls_context=ctx, require_starttls=self.require_tls)
+        controller = _Controller(_Handler(self), hostname=self.host, port=self.port, **kwargs)
+        controller.start()
+        self.port = controller.port
+        self._controller = controller
+        return self
+
+    def stop(self) -> None:
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+
+    def __enter__(self) -> SmtpSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return {"host": self.host, "port": self.port, "username": self.username, "password": self.password,
+                "starttls": self.starttls}
+
+    def describe(self) -> dict[str, Any]:
+        return {"vendor": self.vendor, "url": self.url, "ca_bundle": self.ca_bundle, "credentials": self.credentials}
+
+    # --- received mail ---------------------------------------------------------------------------------
+    def messages(self) -> list[ReceivedMessage]:
+        """Every accepted message, oldest first."""
+        with self._cond:
+            return list(self._messages)
+
+    def clear_messages(self) -> None:
+        with self._cond:
+            self._messages.clear()
+
+    def wait_for_messages(self, count: int = 1, timeout: float = 5.0) -> list[ReceivedMessage]:
+        """Block until at least `count` messages arrived (for asynchronous senders); TimeoutError if not."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._messages) >= count, timeout):
+                raise TimeoutError(f"{len(self._messages)} of {count} messages after {timeout}s")
+            return list(self._messages)
+
+    def reset(self) -> None:
+        self.faults.clear()
+        self.clear_messages()
+
+    def _received(self, msg: ReceivedMessage) -> None:
+        with self._cond:
+            self._messages.append(msg)
+            self._cond.notify_all()
+
+    def _authenticate(self, server: SMTP, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login, password = auth_data.login.decode("utf-8"), auth_data.password.decode("utf-8")
+        if login == self.username and password == self.password:
+            return AuthResult(success=True, auth_data=login)
+        return AuthResult(success=False, handled=False)

@@ -1,0 +1,106 @@
+"""Helpers for the Jira emulator tests: sessions, OpenAPI validators, a webhook receiver."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+from datetime import datetime
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+
+SPECS = Path("/work/shared/reference/openapi")
+_JIRA_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})$")
+
+
+def session_for(sb: Any) -> requests.Session:
+    """A Basic-auth (email:api_token) session for a sandbox; trusts its CA when TLS is on."""
+    s = requests.Session()
+    s.auth = (sb.credentials["email"], sb.credentials["api_token"])
+    s.headers["Accept"] = "application/json"
+    if sb.ca_bundle:
+        s.verify = sb.ca_bundle
+    return s
+
+
+def _relax(node: Any) -> Any:
+    """Real Jira sends null for many optional values the spec types as non-nullable: allow null."""
+    if isinstance(node, dict):
+        if isinstance(node.get("type"), str) and node["type"] in ("string", "integer", "number", "boolean",
+                                                                   "object", "array"):
+            node["nullable"] = True
+        for value in node.values():
+            _relax(value)
+    elif isinstance(node, list):
+        for value in node:
+            _relax(value)
+    return node
+
+
+def _jira_datetime(value: str) -> bool:
+    """Jira's wire form "2026-10-01T12:34:56.789+0000" (as in the spec's own examples) or RFC 3339."""
+    if not _JIRA_TS.match(value):
+        return False
+    text = value.replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", text):
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=4)
+def _spec(name: str) -> dict[str, Any]:
+    return _relax(json.loads((SPECS / name).read_text()))
+
+
+def openapi(name: str, server: str) -> Any:
+    """An openapi-core `OpenAPI` for one official spec, served at `server`, nulls allowed."""
+    from openapi_core import Config, OpenAPI
+
+    spec = copy.copy(_spec(name))
+    spec["servers"] = [{"url": server}]
+    config = Config(spec_validator_cls=None, extra_format_validators={"date-time": _jira_datetime})
+    return OpenAPI.from_dict(spec, config=config)
+
+
+class Receiver:
+    """A local HTTP endpoint that records webhook POSTs and answers with scripted status codes."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.statuses = list(statuses or [])
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with outer._lock:
+                    outer.calls.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                    status = outer.statuses.pop(0) if outer.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,1 @@
+from sandbox.onetrust.fixtures import *  # noqa

@@ -1,0 +1,1 @@
+from sandbox.slack.fixtures import *  # noqa

@@ -1,0 +1,1 @@
+from sandbox.smtp.fixtures import *  # noqa
