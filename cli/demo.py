@@ -59,7 +59,7 @@ def run_demo(size: int = 2000, changes: int | None = None, reset: bool = False) 
         _say("reset: removed data/ and .dagster_home/")
     from sandbox.servicenow import ServiceNowSandbox
 
-    rerun = (SANDBOX_STATE / "journal.jsonl").exists()
+    rerun = (SANDBOX_STATE / "servicenow.json").exists()
     SANDBOX_STATE.mkdir(parents=True, exist_ok=True)
     _say(f"starting the ServiceNow sandbox ({'resuming saved state' if rerun else f'{size:,} incidents'})")
     with ServiceNowSandbox(size=size, tls=True, state_path=SANDBOX_STATE) as sandbox:

@@ -65,7 +65,8 @@ def test_malformed_records_are_quarantined_with_reason(make_servicenow_sandbox, 
     sandbox.faults.set(rate_malformed=0.1)
     pipeline = duckdb_warehouse.pipeline("servicenow")
     pipeline.run(_source(sandbox, run_id="run-42"), loader_file_format="parquet")
-    quarantined = _rows(duckdb_warehouse, "select entity, reason, run_id, record from servicenow.quarantine where entity = 'incidents'")
+    quarantined = _rows(duckdb_warehouse, "select entity, reason, run_id, record from servicenow.quarantine "
+                                          "where entity = 'incidents'")
     loaded = _rows(duckdb_warehouse, "select count(*) from servicenow.incidents")[0][0]
     assert quarantined, "the fault rate should have produced malformed records"
     assert loaded + len(quarantined) == 120

@@ -9,12 +9,14 @@ GET /_sandbox/servicenow/deleted.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
+from sandbox.servicenow import persistence
 from sandbox.servicenow.app import TableAPI
 from sandbox.servicenow.attachments import AttachmentAPI
 from sandbox.servicenow.auth import Authenticator, Credentials
@@ -37,7 +39,8 @@ class ServiceNowSandbox(Sandbox):
                  token_ttl_seconds: int = 1800, latency_ms: float = 0, client_id: str = "sandbox-client",
                  client_secret: str = "sandbox-secret", username: str = "integration.user",
                  password: str = "sandbox-password", *, anchor: str | datetime | None = None,
-                 max_concurrent_per_client: int | None = None, client_credentials_enabled: bool = True) -> None:
+                 max_concurrent_per_client: int | None = None, state_path: str | Path | None = None,
+                 client_credentials_enabled: bool = True) -> None:
         self.credentials = Credentials(client_id, client_secret, username, password)
         self.tokens = TokenStore(token_ttl_seconds)
         self.auth = Authenticator(self.tokens, self.credentials, client_credentials_enabled)
@@ -47,6 +50,14 @@ class ServiceNowSandbox(Sandbox):
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms,
                          max_concurrent_per_client=max_concurrent_per_client)
         self.faults.tokens = self.tokens
+        # With a state folder the instance outlives the process: loaded now, saved on stop().
+        self.state_path = Path(state_path) if state_path else None
+        self.resumed = persistence.load(self.store, self.state_path) if self.state_path else False
+
+    def stop(self) -> None:
+        super().stop()
+        if self.state_path is not None:
+            persistence.save(self.store, self.state_path)
 
     def build_routes(self, router: Router) -> None:
         router.add("POST", r"/oauth_token\.do", self.auth.token_endpoint, auth_faults=False)
