@@ -3,8 +3,8 @@
     python -m sandbox --vendor servicenow --port 8081 --size 1000 --seed 42 [--tls] [--latency-ms 0]
 
 Prints the URL, CA bundle path (with --tls) and the sandbox credentials; Ctrl-C stops it.
-Vendors register in `VENDORS` (name -> factory taking the parsed options); `--vendor all` will start
-each registered vendor on consecutive ports once more vendors exist.
+Vendors register in `VENDORS` (name -> factory taking the parsed options); `--vendor all` starts
+servicenow, jira, onetrust, slack and smtp on consecutive ports (port, port+1, ...).
 """
 
 from __future__ import annotations
@@ -28,7 +28,36 @@ def _servicenow(opts: argparse.Namespace, port: int) -> Sandbox:
                              anchor=opts.anchor, max_concurrent_per_client=opts.max_concurrent)
 
 
-VENDORS: dict[str, Callable[[argparse.Namespace, int], Sandbox]] = {"servicenow": _servicenow}
+def _jira(opts: argparse.Namespace, port: int) -> Sandbox:
+    from sandbox.jira import JiraSandbox
+
+    return JiraSandbox(host=opts.host, port=port, seed=opts.seed, size=opts.size, tls=opts.tls,
+                       latency_ms=opts.latency_ms, token_ttl_seconds=opts.token_ttl,
+                       max_concurrent_per_client=opts.max_concurrent)
+
+
+def _onetrust(opts: argparse.Namespace, port: int) -> Sandbox:
+    from sandbox.onetrust import OneTrustSandbox
+
+    return OneTrustSandbox(host=opts.host, port=port, seed=opts.seed, size=opts.size, tls=opts.tls,
+                           latency_ms=opts.latency_ms, token_ttl_seconds=opts.token_ttl)
+
+
+def _slack(opts: argparse.Namespace, port: int) -> Sandbox:
+    from sandbox.slack import SlackSandbox
+
+    return SlackSandbox(host=opts.host, port=port, seed=opts.seed, tls=opts.tls, latency_ms=opts.latency_ms)
+
+
+def _smtp(opts: argparse.Namespace, port: int) -> Any:
+    from sandbox.smtp import SmtpSandbox
+
+    return SmtpSandbox(host=opts.host, port=port, seed=opts.seed)
+
+
+VENDORS: dict[str, Callable[[argparse.Namespace, int], Any]] = {
+    "servicenow": _servicenow, "jira": _jira, "onetrust": _onetrust, "slack": _slack, "smtp": _smtp,
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,7 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
     names = list(VENDORS) if opts.vendor == "all" else [opts.vendor]
-    sandboxes: list[Sandbox] = []
+    sandboxes: list[Any] = []
     for i, name in enumerate(names):
         started = time.monotonic()
         sb = VENDORS[name](opts, opts.port + i if opts.port else 0).start()

@@ -118,7 +118,13 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor, run_id: s
     if frame.height:
         if loaded is not None:
             loaded.update(frame["sys_id"].to_list())
-        yield frame.to_arrow()
+        yield _with_required_id(frame.to_arrow())
+
+
+def _with_required_id(table):
+    """Mark sys_id non-nullable in the Arrow schema, as the resource's primary key already is."""
+    i = table.schema.get_field_index("sys_id")
+    return table.cast(table.schema.set(i, table.schema.field(i).with_nullable(False)))
 
 
 def _deletes_from_audit(client: ServiceNowClient, spec: TableSpec, since: str, run_id: str) -> Iterator[Any]:
