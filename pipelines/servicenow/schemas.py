@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import cache
 
 import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
 
 from pipelines.servicenow.settings import ATTACHMENT_FIELDS, TABLES, TableSpec
 
@@ -20,13 +22,24 @@ OPTIONAL_INTEGER = r"^-?\d*$"
 OPTIONAL_BOOLEAN = r"^(true|false)?$"
 
 
+def _real_datetime(data: PolarsData) -> pl.LazyFrame:
+    """Shape is not enough: 2026-02-30 25:61:00 matches the pattern but is no time at all."""
+    col = pl.col(data.key)
+    parsed = pl.coalesce(col.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False),
+                         col.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime))
+    return data.lazyframe.select((col.is_null() | (col == "") | parsed.is_not_null()).alias(data.key))
+
+
+REAL_DATETIME = pa.Check(_real_datetime, name="real_datetime", error="not a real date/time")
+
+
 def _column(name: str, spec: TableSpec) -> pa.Column:
     if name == "sys_id":
         return pa.Column(str, pa.Check.str_matches(SYS_ID), nullable=False)
     if name == spec.cursor_field:
-        return pa.Column(str, pa.Check.str_matches(DATETIME), nullable=False)
+        return pa.Column(str, [pa.Check.str_matches(DATETIME), REAL_DATETIME], nullable=False)
     if name in spec.datetimes:
-        return pa.Column(str, pa.Check.str_matches(OPTIONAL_DATETIME), nullable=True)
+        return pa.Column(str, [pa.Check.str_matches(OPTIONAL_DATETIME), REAL_DATETIME], nullable=True)
     if name in spec.integers:
         return pa.Column(str, pa.Check.str_matches(OPTIONAL_INTEGER), nullable=True)
     if name in spec.booleans:
