@@ -8,9 +8,13 @@ from dagster import Definitions, in_process_executor, multiprocess_executor
 from dagster_dlt import DagsterDltResource
 
 from assets.dbt import dbt_resource, projectx_dbt_models
+from assets.jira import build_jira_assets
+from assets.onetrust import build_onetrust_assets
 from assets.reverse_sync.servicenow import servicenow_remediation_no_dead_letters, servicenow_remediation_push
 from assets.servicenow import build_servicenow_assets
 from resources.environment import current_environment
+from resources.jira import JiraResource
+from resources.onetrust import OneTrustResource
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 from sensors.schedules import full_sync_job, schedules_for, servicenow_incidents_job
@@ -25,10 +29,13 @@ def build_definitions(**resource_overrides) -> Definitions:
         "dbt": dbt_resource(),
         "warehouse": warehouse,
         "servicenow": ServiceNowResource(vault_prefix=env.vault_prefix),
+        "onetrust": OneTrustResource(vault_prefix=env.vault_prefix),
+        "jira": JiraResource(vault_prefix=env.vault_prefix),
         **resource_overrides,
     }
     return Definitions(
-        assets=[build_servicenow_assets(), projectx_dbt_models, servicenow_remediation_push],
+        assets=[build_servicenow_assets(), build_jira_assets(), build_onetrust_assets(), projectx_dbt_models,
+                servicenow_remediation_push],
         asset_checks=[servicenow_remediation_no_dead_letters],
         jobs=[full_sync_job, servicenow_incidents_job],
         schedules=schedules_for(env),

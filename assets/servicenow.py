@@ -1,12 +1,11 @@
 """ServiceNow ingestion assets: one asset per synced table, in group ``servicenow``."""
 
-import time
 from collections.abc import Iterator
 
 from dagster import AssetExecutionContext, MaterializeResult
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from assets.dlt_translator import ProjectXDltTranslator, with_sync_metadata
+from assets.ingestion import ProjectXDltTranslator, run_sync
 from pipelines.common.warehouse import WarehouseSettings
 from pipelines.servicenow import servicenow_source
 from pipelines.servicenow.settings import TABLES
@@ -56,11 +55,6 @@ def build_servicenow_assets():
         warehouse: WarehouseResource,
     ) -> Iterator[MaterializeResult]:
         """Sync ServiceNow tables into the `servicenow` dataset of the warehouse."""
-        started = time.monotonic()
-        pipeline = warehouse.settings.pipeline("servicenow", progress="log")
-        source = servicenow.source(run_id=context.run_id)
-        for result in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
-                              loader_file_format="parquet"):
-            yield with_sync_metadata(result, pipeline, "servicenow", context.run_id, time.monotonic() - started)
+        yield from run_sync(context, dlt, "servicenow", servicenow.source(run_id=context.run_id), warehouse)
 
     return servicenow_sync

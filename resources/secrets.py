@@ -21,6 +21,25 @@ ENV_NAMES: dict[str, dict[str, str]] = {
         "username": "SERVICENOW_USER",
         "password": "SERVICENOW_PASSWORD",
     },
+    "jira": {
+        "base_url": "JIRA_BASE_URL",
+        "auth_mode": "JIRA_AUTH_MODE",
+        "client_id": "JIRA_OAUTH_CLIENT_ID",
+        "client_secret": "JIRA_OAUTH_CLIENT_SECRET",
+        "refresh_token": "JIRA_OAUTH_REFRESH_TOKEN",
+        "pat": "JIRA_PAT",
+        "user_email": "JIRA_USER_EMAIL",
+        "api_token": "JIRA_API_TOKEN",
+        "webhook_secret": "JIRA_WEBHOOK_SECRET",
+    },
+    "onetrust": {
+        "base_url": "ONETRUST_BASE_URL",
+        "region": "ONETRUST_REGION",
+        "api_token": "ONETRUST_API_TOKEN",
+        "client_id": "ONETRUST_CLIENT_ID",
+        "client_secret": "ONETRUST_CLIENT_SECRET",
+        "timeout_seconds": "ONETRUST_TIMEOUT_SECONDS",
+    },
 }
 
 

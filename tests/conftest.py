@@ -37,3 +37,37 @@ def sandbox_env(monkeypatch, sandbox) -> None:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sandbox.ca_bundle))
     else:
         monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+
+
+def jira_env(monkeypatch, sandbox) -> None:
+    """Point the spec's Jira variables at a sandbox (Basic auth with an API token)."""
+    creds = sandbox.credentials
+    monkeypatch.setenv("JIRA_BASE_URL", sandbox.url)
+    monkeypatch.setenv("JIRA_AUTH_MODE", "pat")
+    monkeypatch.setenv("JIRA_USER_EMAIL", creds["email"])
+    monkeypatch.setenv("JIRA_API_TOKEN", creds["api_token"])
+    monkeypatch.delenv("JIRA_PAT", raising=False)
+
+
+def onetrust_env(monkeypatch, sandbox) -> None:
+    """Point the OneTrust variables at a sandbox (OAuth client credentials)."""
+    creds = sandbox.credentials
+    monkeypatch.setenv("ONETRUST_BASE_URL", sandbox.url)
+    monkeypatch.setenv("ONETRUST_CLIENT_ID", creds["client_id"])
+    monkeypatch.setenv("ONETRUST_CLIENT_SECRET", creds["client_secret"])
+    monkeypatch.delenv("ONETRUST_API_TOKEN", raising=False)
+
+
+@pytest.fixture
+def vendors(make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox, monkeypatch):
+    """All three vendor sandboxes, with the spec's variables pointing at them."""
+    def start(size: int = 300):
+        sn = make_servicenow_sandbox(size=size)
+        jira = make_jira_sandbox(size=max(50, size // 4))
+        onetrust = make_onetrust_sandbox(size=max(20, size // 10))
+        sandbox_env(monkeypatch, sn)
+        jira_env(monkeypatch, jira)
+        onetrust_env(monkeypatch, onetrust)
+        return sn, jira, onetrust
+
+    return start

@@ -8,7 +8,6 @@ from dagster import AssetKey, DagsterInstance
 
 from assets.reverse_sync.servicenow import remediation_table
 from resources.servicenow import ServiceNowResource
-from tests.conftest import sandbox_env
 
 pytestmark = pytest.mark.slow
 
@@ -36,9 +35,8 @@ def _q(settings, sql):
         return con.execute(sql).fetchall()
 
 
-def test_full_cycle_then_rerun_creates_no_duplicates(make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
-    sandbox = make_servicenow_sandbox(size=400)
-    sandbox_env(monkeypatch, sandbox)
+def test_full_cycle_then_rerun_creates_no_duplicates(vendors, duckdb_warehouse):
+    sandbox, _, _ = vendors(size=400)
 
     first = _run_full_sync()
     assert _metadata(first, "servicenow/incidents")["rows_loaded"] == 400
@@ -64,10 +62,9 @@ def test_full_cycle_then_rerun_creates_no_duplicates(make_servicenow_sandbox, du
     assert len(sandbox.records(remediation_table())) == len(vendor_tasks)
 
 
-def test_lost_link_is_adopted_not_duplicated(make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
+def test_lost_link_is_adopted_not_duplicated(vendors, duckdb_warehouse):
     """A run that created vendor records but died before writing links must not duplicate them."""
-    sandbox = make_servicenow_sandbox(size=200)
-    sandbox_env(monkeypatch, sandbox)
+    sandbox, _, _ = vendors(size=200)
     _run_full_sync()
     created = len(sandbox.records(remediation_table()))
     with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
@@ -78,9 +75,8 @@ def test_lost_link_is_adopted_not_duplicated(make_servicenow_sandbox, duckdb_war
     assert len(sandbox.records(remediation_table())) == created
 
 
-def test_vendor_failures_are_dead_lettered_then_retried(make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
-    sandbox = make_servicenow_sandbox(size=200)
-    sandbox_env(monkeypatch, sandbox)
+def test_vendor_failures_are_dead_lettered_then_retried(vendors, duckdb_warehouse):
+    sandbox, _, _ = vendors(size=200)
     fast_retries = {"servicenow": ServiceNowResource(backoff_base_seconds=0.0)}
     _run_full_sync()
     with duckdb.connect(duckdb_warehouse.duckdb_path) as con:

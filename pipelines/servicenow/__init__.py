@@ -21,6 +21,7 @@ import dlt
 import polars as pl
 from dlt.sources import DltResource
 
+from pipelines.common.config import ExplicitArguments
 from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor
 from pipelines.common.deletions import deletion_rows, destination_ids
 from pipelines.common.http import RetryPolicy
@@ -39,11 +40,11 @@ from pipelines.servicenow.settings import (
 )
 
 
-@dlt.source(name="servicenow", max_table_nesting=0)
+@dlt.source(name="servicenow", max_table_nesting=0, spec=ExplicitArguments)
 def servicenow_source(
-    base_url: str = dlt.config.value,
-    client_id: str = dlt.secrets.value,
-    client_secret: str = dlt.secrets.value,
+    base_url: str,
+    client_id: str,
+    client_secret: str,
     username: str | None = None,
     password: str | None = None,
     tables: Sequence[str] = tuple(TABLES),

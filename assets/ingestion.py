@@ -1,8 +1,11 @@
-"""How dlt resources appear in the asset graph: ``<vendor>/<resource>``, grouped by vendor."""
+"""What every vendor's ingestion assets share: how dlt resources appear in the asset graph
+(``<vendor>/<resource>``, grouped by vendor, freshness twice the cadence) and how a sync runs and
+reports (rows loaded, quarantined, marked deleted, cursor, duration)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
 from dagster import AssetKey, AssetSpec, FreshnessPolicy, MaterializeResult, MetadataValue
@@ -69,3 +72,11 @@ def _run_counts(pipeline, entity: str, run_id: str) -> tuple[int, int]:
             except Exception:  # the table does not exist until something lands in it
                 out.append(0)
     return out[0], out[1]
+
+
+def run_sync(context, dlt, source_name: str, source, warehouse) -> Iterator[MaterializeResult]:
+    """Run one vendor's dlt source into the warehouse and yield a result per synced table."""
+    started = time.monotonic()
+    pipeline = warehouse.settings.pipeline(source_name, progress="log")
+    for result in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline, loader_file_format="parquet"):
+        yield with_sync_metadata(result, pipeline, source_name, context.run_id, time.monotonic() - started)

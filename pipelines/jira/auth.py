@@ -1,0 +1,181 @@
+"""Jira authentication: OAuth 2.0 (3LO) with rotating refresh tokens, or a PAT / API token fallback.
+
+OAuth (``JIRA_AUTH_MODE=oauth``, the default): an access token comes from the refresh-token grant at
+``{JIRA_AUTH_URL}/oauth/token``; Atlassian answers with a new refresh token each time and spends the
+old one, so the new one is written to the :mod:`~pipelines.jira.tokens` store before anything else
+happens, under the store's lock. The store's token wins over the bootstrap token
+(``JIRA_OAUTH_REFRESH_TOKEN``); the bootstrap one is tried only when the store is empty or its token
+is refused (someone re-ran the OAuth flow). The site is then found through
+``/oauth/token/accessible-resources`` and the API is called as ``{gateway}/ex/jira/{cloudId}``.
+
+PAT (``JIRA_AUTH_MODE=pat``): ``JIRA_PAT`` as a Bearer token (Data Center PATs), else
+``JIRA_USER_EMAIL`` + ``JIRA_API_TOKEN`` as Basic (Jira Cloud API tokens), against ``JIRA_BASE_URL``.
+
+No secret appears in logs or exception messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import threading
+import time
+
+from pipelines.common.http import RetryPolicy, VendorAuthError, VendorError, VendorSession
+from pipelines.jira.settings import (
+    GATEWAY_API_BASE,
+    OAUTH_HINT,
+    PAT_HINT,
+    RESOURCES_PATH,
+    TOKEN_EXPIRY_MARGIN_SECONDS,
+    TOKEN_PATH,
+)
+from pipelines.jira.tokens import RefreshTokenStore
+
+log = logging.getLogger(__name__)
+
+REFRESH_REFUSED = (
+    "Jira refused the refresh token ({why}): re-run the OAuth flow (Project X admin UI, Integrations, "
+    "Jira, Authorize) or set JIRA_OAUTH_REFRESH_TOKEN to a fresh token; the rotated token is kept in {store}"
+)
+
+
+class StaticAuth:
+    """A fixed Authorization header (PAT or API token); nothing to refresh."""
+
+    def __init__(self, header: str):
+        self._header = header
+
+    def auth_header(self) -> dict[str, str]:
+        return {"Authorization": self._header}
+
+    def invalidate(self) -> None:
+        """A fixed credential cannot be renewed; VendorSession raises after the second refusal."""
+
+    def __repr__(self) -> str:
+        return "StaticAuth(***)"
+
+
+def pat_auth(pat: str | None = None, user_email: str | None = None, api_token: str | None = None) -> StaticAuth:
+    """Bearer for a PAT, Basic for email + API token."""
+    if pat:
+        return StaticAuth(f"Bearer {pat}")
+    if user_email and api_token:
+        pair = base64.b64encode(f"{user_email}:{api_token}".encode()).decode("ascii")
+        return StaticAuth(f"Basic {pair}")
+    raise VendorAuthError(f"JIRA_AUTH_MODE=pat needs credentials: set {PAT_HINT}")
+
+
+class JiraOAuth:
+    """Bearer access tokens from the refresh-token grant, rotating the stored refresh token."""
+
+    def __init__(self, client_id: str | None, client_secret: str | None, store: RefreshTokenStore, *,
+                 bootstrap_token: str | None = None, auth_url: str, verify: bool | str = True,
+                 policy: RetryPolicy | None = None):
+        if not client_id or not client_secret:
+            raise VendorAuthError(
+                "Jira OAuth client is not configured: set JIRA_OAUTH_CLIENT_ID and JIRA_OAUTH_CLIENT_SECRET "
+                "(or the Vault path integrations/<env>/jira), or use JIRA_AUTH_MODE=pat"
+            )
+        self._client = (client_id, client_secret)
+        self._store = store
+        self._bootstrap = bootstrap_token
+        # Retries 5xx/429 on the token call: Atlassian accepts a just-spent token for 10 minutes,
+        # so repeating a refresh whose answer was lost does not revoke the grant.
+        self._http = VendorSession("Jira OAuth", auth_url, None, policy=policy, verify=verify)
+        self._access: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.refreshes = 0
+
+    def auth_header(self) -> dict[str, str]:
+        with self._lock:
+            if self._access is None or time.monotonic() >= self._expires_at:
+                self._refresh()
+            return {"Authorization": f"Bearer {self._access}"}
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._access = None
+
+    def _refresh(self) -> None:
+        lock = getattr(self._store, "lock", None)
+        with lock() if lock else contextlib.nullcontext():
+            stored = self._store.get()  # read under the lock: another process may have rotated it
+            candidates = [t for t in dict.fromkeys([stored, self._bootstrap]) if t]
+            if not candidates:
+                raise VendorAuthError(
+                    "No Jira refresh token: run the OAuth flow and set JIRA_OAUTH_REFRESH_TOKEN (it is then "
+                    f"rotated and kept in {self._store!r})"
+                )
+            why = ""
+            for token in candidates:
+                body = self._grant(token)
+                if isinstance(body, str):
+                    why = body
+                    continue
+                self._accept(body, token)
+                return
+        raise VendorAuthError(REFRESH_REFUSED.format(why=why, store=repr(self._store)))
+
+    def _grant(self, refresh_token: str) -> dict | str:
+        """The token response, or why the grant was refused (never the token itself)."""
+        client_id, client_secret = self._client
+        try:
+            response = self._http.request("POST", TOKEN_PATH, json={
+                "grant_type": "refresh_token", "client_id": client_id, "client_secret": client_secret,
+                "refresh_token": refresh_token,
+            }, headers={"Content-Type": "application/json"})
+        except VendorError as exc:
+            # Atlassian answers a bad refresh token with 403 (sometimes 401) "invalid_grant"; a bad
+            # client with 401 "access_denied"/"invalid_client".
+            invalid_grant = "invalid_grant" in str(exc)
+            if invalid_grant or exc.status in (400, 403):
+                return f"HTTP {exc.status}" + (" invalid_grant" if invalid_grant else "")
+            if exc.status == 401:
+                raise VendorAuthError(
+                    f"Jira refused the OAuth client (401): check {OAUTH_HINT}", exc.status) from None
+            raise VendorAuthError(f"Jira token endpoint failed ({exc}): check JIRA_AUTH_URL", exc.status) from None
+        body = response.json()
+        if not isinstance(body, dict) or not body.get("access_token"):
+            return "no access_token in the answer"
+        return body
+
+    def _accept(self, body: dict, used: str) -> None:
+        new_refresh = body.get("refresh_token")
+        if new_refresh:
+            self._store.put(new_refresh)  # persist before use: the old token is spent now
+        else:
+            log.warning("Jira returned no refresh token (the app lacks the offline_access scope); "
+                        "the next run will need a new JIRA_OAUTH_REFRESH_TOKEN")
+        if used == self._bootstrap and used != new_refresh:
+            self._bootstrap = None  # spent; never offer it again in this process
+        self._access = body["access_token"]
+        lifetime = float(body.get("expires_in") or 3600)
+        margin = TOKEN_EXPIRY_MARGIN_SECONDS if lifetime > 2 * TOKEN_EXPIRY_MARGIN_SECONDS else lifetime / 2
+        self._expires_at = time.monotonic() + max(0.5, lifetime - margin)
+        self.refreshes += 1
+        log.info("Jira: OAuth access token refreshed (refresh token rotated)")
+
+    def __repr__(self) -> str:
+        return f"JiraOAuth(store={self._store!r})"
+
+
+def gateway_base(gateway_url: str, oauth: JiraOAuth, site_url: str | None, *, verify: bool | str = True,
+                 policy: RetryPolicy | None = None) -> str:
+    """``{gateway}/ex/jira/{cloudId}`` for the site this token can reach (matched on ``site_url``)."""
+    session = VendorSession("Jira", gateway_url, oauth, policy=policy, verify=verify, config_hint=OAUTH_HINT)
+    try:
+        sites = session.get_json(RESOURCES_PATH)
+    finally:
+        session.close()
+    if not isinstance(sites, list) or not sites:
+        raise VendorAuthError(f"The Jira OAuth grant reaches no Jira site: check {OAUTH_HINT}")
+    wanted = (site_url or "").rstrip("/").lower()
+    match = [s for s in sites if str(s.get("url", "")).rstrip("/").lower() == wanted]
+    if not match and len(sites) > 1:
+        names = ", ".join(str(s.get("url")) for s in sites)
+        raise VendorAuthError(f"The OAuth grant reaches several Jira sites ({names}): set JIRA_BASE_URL to one")
+    site = (match or sites)[0]
+    return GATEWAY_API_BASE.format(gateway=gateway_url.rstrip("/"), cloud_id=site["id"])

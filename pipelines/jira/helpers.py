@@ -1,0 +1,156 @@
+"""Jira REST access: one authenticated session, enhanced-search paging, field discovery, sub-lists.
+
+Every call goes through :class:`~pipelines.common.http.VendorSession`: 5xx and timeouts back off up
+to 5 attempts, 429 waits ``Retry-After`` and throttles adaptively, 401/403 refresh the OAuth token
+once and then fail with a message naming the settings. HTML error bodies are handled there too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.common.http import RetryPolicy, TokenProvider, VendorError, VendorSession
+from pipelines.jira.settings import (
+    CHANGELOG_PATH,
+    COMMENTS_PATH,
+    EPIC_LINK_TYPE,
+    FIELD_PATH,
+    MAX_EMPTY_PAGES,
+    SEARCH_PATH,
+    SERVER_INFO_PATH,
+    SPRINT_TYPE,
+    STORY_POINT_NAMES,
+    STORY_POINT_TYPES,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Site-specific custom field ids, discovered from GET /field (ids differ between sites)."""
+
+    story_points: tuple[str, ...] = ()  # in preference order; the first non-empty value wins
+    sprint: str | None = None
+    epic_link: str | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        return [*self.story_points, *([self.sprint] if self.sprint else []),
+                *([self.epic_link] if self.epic_link else [])]
+
+
+def discover_fields(fields: list[dict[str, Any]]) -> FieldMap:
+    """Pick story points ("Story point estimate" before "Story Points"), Sprint and Epic Link."""
+    def custom_type(f: dict[str, Any]) -> str:
+        return str((f.get("schema") or {}).get("custom") or "")
+
+    def name(f: dict[str, Any]) -> str:
+        return str(f.get("name") or "").strip().lower()
+
+    customs = [f for f in fields if isinstance(f, dict) and f.get("id") and f.get("custom", True)]
+    points = [f["id"] for n in STORY_POINT_NAMES for f in customs if name(f) == n]
+    points += [f["id"] for f in customs if custom_type(f) in STORY_POINT_TYPES and f["id"] not in points]
+    sprint = next((f["id"] for f in customs if custom_type(f) == SPRINT_TYPE), None)
+    sprint = sprint or next((f["id"] for f in customs if name(f) == "sprint"), None)
+    epic = next((f["id"] for f in customs if custom_type(f) == EPIC_LINK_TYPE or name(f) == "epic link"), None)
+    return FieldMap(tuple(points), sprint, epic)
+
+
+class JiraClient:
+    """Thin client over Jira Cloud REST v3 and Agile 1.0 at ``api_base`` (site or OAuth gateway)."""
+
+    def __init__(self, api_base: str, auth: TokenProvider, *, verify: bool | str = True,
+                 policy: RetryPolicy | None = None, config_hint: str = ""):
+        self.api_base = api_base.rstrip("/")
+        self.session = VendorSession("Jira", self.api_base, auth, policy=policy, verify=verify,
+                                     config_hint=config_hint)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.session.get_json(path, params=params or None)
+
+    def server_time(self) -> str | None:
+        """The site's clock (``serverTime``), used to cap the cursor at the moment reading began."""
+        return self.get(SERVER_INFO_PATH).get("serverTime")
+
+    def field_map(self) -> FieldMap:
+        return discover_fields(self.get(FIELD_PATH))
+
+    def search(self, jql: str, fields: list[str], *, expand: str | None = None,
+               page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
+        """Yield the issue pages of ``POST /rest/api/3/search/jql``, following ``nextPageToken``.
+
+        Stops at ``isLast`` or when no token comes back. Jira may answer an empty page that still
+        carries a token (keep going, but not forever) and must never hand back the token we sent
+        with a full page (that would loop).
+        """
+        body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page_size}
+        if expand:
+            body["expand"] = expand
+        token: str | None = None
+        empty = 0
+        while True:
+            if token:
+                body["nextPageToken"] = token
+            data = self.session.request("POST", SEARCH_PATH, json=body,
+                                        headers={"Content-Type": "application/json"}).json()
+            issues = data.get("issues") or []
+            following = data.get("nextPageToken")
+            if issues:
+                empty = 0
+                yield issues
+            else:
+                empty += 1
+                if empty > MAX_EMPTY_PAGES:
+                    raise VendorError(f"Jira answered {empty} empty search pages in a row that still "
+                                      "carried a nextPageToken; retry later or narrow the JQL")
+            if data.get("isLast") or not following:
+                return
+            if following == token and issues:
+                raise VendorError("Jira repeated the same nextPageToken after a full page; stopping to avoid "
+                                  "an endless loop (retry the sync)")
+            token = following
+
+    def paged_values(self, path: str, key: str = "values", page_size: int = 50,
+                     **params: Any) -> Iterator[list[dict[str, Any]]]:
+        """``startAt``/``maxResults`` pages of the older list endpoints (``isLast`` or ``total`` ends them)."""
+        start = 0
+        while True:
+            data = self.get(path, startAt=start, maxResults=page_size, **params)
+            values = data.get(key) or []
+            if values:
+                yield values
+            start += len(values)
+            total = data.get("total")
+            if not values or data.get("isLast") or (total is not None and start >= int(total)):
+                return
+
+    def complete(self, bean: dict[str, Any]) -> dict[str, Any]:
+        """Fetch the rest of a comment list or changelog that search cut short (``total`` > returned).
+
+        An issue deleted since the search (404) keeps what search returned; reconciliation marks it.
+        """
+        fields = bean.get("fields") or {}
+        comment = fields.get("comment")
+        changelog = bean.get("changelog")
+        try:
+            if isinstance(comment, dict) and int(comment.get("total") or 0) > len(comment.get("comments") or []):
+                path = COMMENTS_PATH.format(issue_id=bean["id"])
+                comment["comments"] = [c for page in self.paged_values(path, "comments", 100) for c in page]
+            if isinstance(changelog, dict) and int(changelog.get("total") or 0) > len(changelog.get("histories") or []):
+                path = CHANGELOG_PATH.format(issue_id=bean["id"])
+                changelog["histories"] = [h for page in self.paged_values(path, "values", 100) for h in page]
+        except VendorError as exc:
+            if exc.status != 404:
+                raise
+            log.info("Jira: issue %s vanished while we read its comments/changelog", bean.get("key"))
+        return bean
+
+    def download(self, path: str) -> bytes:
+        return self.session.request("GET", path, headers={"Accept": "*/*"}).content
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,104 @@
+"""pandera (polars) schemas for the flattened Jira rows, one per entity: every checked value a string.
+
+What we reject (to ``jira.quarantine`` with the reason): an id that is not numeric, an issue key that
+is not ``PROJ-123``, a timestamp that does not parse (``2026-10-01T12:34:56.789+0000``; sprints use
+``...Z``), a story-point value that is not a number, a missing summary, status or issue type, a
+sprint state or status category Jira does not have. List columns (labels, sprint ids) are not
+checked here. Staging casts what passes, so a bad value never breaks dbt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+from pipelines.common.quarantine import quarantined
+from pipelines.common.validation import validate_page
+
+ID = r"^\d+$"
+ISSUE_KEY = r"^[A-Z][A-Z0-9_]*-\d+$"
+PROJECT_KEY = r"^[A-Z][A-Z0-9_]*$"
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+NUMBER = r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%z"
+
+
+def _parses(data: PolarsData) -> pl.LazyFrame:
+    col = pl.col(data.key)
+    parsed = col.str.replace(r"Z$", "+0000").str.to_datetime(format=TS_FORMAT, strict=False, time_zone="UTC")
+    return data.lazyframe.select(col.is_null() | parsed.is_not_null())
+
+
+TIMESTAMP = pa.Check(_parses, name="jira_timestamp", error="not a Jira timestamp like 2026-10-01T12:34:56.789+0000")
+
+
+def _id(nullable: bool = False) -> pa.Column:
+    return pa.Column(str, pa.Check.str_matches(ID), nullable=nullable)
+
+
+def _ts(nullable: bool = True) -> pa.Column:
+    return pa.Column(str, TIMESTAMP, nullable=nullable)
+
+
+def _text(nullable: bool = True) -> pa.Column:
+    return pa.Column(str, nullable=nullable)
+
+
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "issues": pa.DataFrameSchema({
+        "id": _id(), "key": pa.Column(str, pa.Check.str_matches(ISSUE_KEY)),
+        "project_key": pa.Column(str, pa.Check.str_matches(PROJECT_KEY)), "issue_type": _text(False),
+        "summary": _text(False), "status": _text(False),
+        "status_category": pa.Column(str, pa.Check.isin(["new", "indeterminate", "done", "undefined"]),
+                                     nullable=True),
+        "parent_id": _id(True), "story_points": pa.Column(str, pa.Check.str_matches(NUMBER), nullable=True),
+        "created": _ts(False), "updated": _ts(False), "resolutiondate": _ts(),
+        "statuscategorychangedate": _ts(), "duedate": pa.Column(str, pa.Check.str_matches(DATE), nullable=True),
+    }, name="jira.issues"),
+    "issue_changelog": pa.DataFrameSchema({
+        "history_id": _id(), "issue_id": _id(), "created": _ts(False), "field": _text(False),
+    }, name="jira.issue_changelog"),
+    "comments": pa.DataFrameSchema({
+        "id": _id(), "issue_id": _id(), "created": _ts(False), "updated": _ts(),
+    }, name="jira.comments"),
+    "attachments": pa.DataFrameSchema({
+        "id": _id(), "issue_id": _id(), "filename": _text(False),
+        "size_bytes": pa.Column(str, pa.Check.str_matches(ID), nullable=True), "created": _ts(),
+    }, name="jira.attachments"),
+    "projects": pa.DataFrameSchema({
+        "id": _id(), "key": pa.Column(str, pa.Check.str_matches(PROJECT_KEY)), "name": _text(False),
+    }, name="jira.projects"),
+    "boards": pa.DataFrameSchema({"id": _id(), "name": _text(False), "type": _text()}, name="jira.boards"),
+    "sprints": pa.DataFrameSchema({
+        "id": _id(), "board_id": _id(True), "name": _text(False),
+        "state": pa.Column(str, pa.Check.isin(["future", "active", "closed"])),
+        "start_date": _ts(), "end_date": _ts(), "complete_date": _ts(),
+    }, name="jira.sprints"),
+}
+
+
+def columns(entity: str) -> Sequence[str]:
+    """The string columns validated for ``entity`` (the schema's columns)."""
+    return list(SCHEMAS[entity].columns)
+
+
+def checked(entity: str, rows: list[dict[str, Any]], run_id: str,
+            raw: list[Any] | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Split ``rows`` into the valid ones (same dicts, same order) and quarantine items for the rest.
+
+    ``raw`` (parallel to ``rows``) is what the vendor sent; it is what the quarantine keeps.
+    """
+    if not rows:
+        return [], []
+    check = validate_page(rows, SCHEMAS[entity], columns(entity))
+    bad = {id(record): reason for record, reason in check.rejected}
+    if not bad:
+        return rows, []
+    sent = raw if raw is not None else rows
+    items = [quarantined(entity, sent[n], bad[id(r)], run_id, str(r.get("id") or r.get("key") or ""))
+             for n, r in enumerate(rows) if id(r) in bad]
+    return [r for r in rows if id(r) not in bad], items

@@ -1,0 +1,144 @@
+"""OneTrust HTTP access: host selection, a pager for OneTrust's three page envelopes, detail exports.
+
+Every call goes through :class:`pipelines.common.http.VendorSession` (retries on 5xx, timeouts and
+connection errors; ``Retry-After`` on 429; token refresh on 401/403), bounded per attempt by
+``ONETRUST_TIMEOUT_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.common.http import RetryPolicy, TokenProvider, VendorError, VendorSession
+from pipelines.onetrust.auth import ClientCredentials, StaticToken
+from pipelines.onetrust.settings import (
+    ASSESSMENT_EXPORT_PATH,
+    DEFAULT_REGION,
+    DEFAULT_TIMEOUT_SECONDS,
+    REGION_HOSTS,
+    config_hint,
+)
+
+log = logging.getLogger(__name__)
+
+
+def resolve_base_url(region: str | None = None, base_url: str | None = None) -> str:
+    """``ONETRUST_BASE_URL`` when set, else the host of ``ONETRUST_REGION`` (us, eu, de, uk, apac, trial,
+    uat, or a tenant host such as ``acme.my.onetrust.com``)."""
+    if base_url:
+        if "://" not in base_url:
+            raise ValueError(f"ONETRUST_BASE_URL={base_url!r} needs a scheme, e.g. https://app-eu.onetrust.com")
+        return base_url.rstrip("/")
+    key = (region or DEFAULT_REGION).strip().lower()
+    if key in REGION_HOSTS:
+        return f"https://{REGION_HOSTS[key]}"
+    if key.endswith(".onetrust.com") and "/" not in key:
+        return f"https://{key}"
+    raise ValueError(
+        f"ONETRUST_REGION={region!r} is not a OneTrust region: use one of {sorted(REGION_HOSTS)}, "
+        "a tenant host like acme.my.onetrust.com, or set ONETRUST_BASE_URL"
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of any OneTrust list endpoint, whatever its envelope."""
+
+    items: list[dict[str, Any]]
+    number: int
+    total_pages: int | None
+    total_elements: int | None
+
+
+def parse_page(body: Any, requested: int) -> Page:
+    """Read ``content + page{}`` (assessments), a flat Spring page (risks) or ``data + meta.page{}``
+    (inventory) — vendor-apis §3.10 pitfall 1."""
+    if isinstance(body, dict) and isinstance(body.get("data"), list):
+        info, items = ((body.get("meta") or {}).get("page") or {}), body["data"]
+    elif isinstance(body, dict) and isinstance(body.get("content"), list):
+        info = body["page"] if isinstance(body.get("page"), dict) else body
+        items = body["content"]
+    else:
+        raise VendorError(f"OneTrust returned an unknown page shape (keys {sorted(body)[:8]!r})"
+                          if isinstance(body, dict) else "OneTrust returned a page that is not a JSON object")
+    number = info.get("number")
+    return Page(items, requested if number is None else int(number),
+                info.get("totalPages"), info.get("totalElements"))
+
+
+class OneTrustClient:
+    """The OneTrust API for one tenant; ``auth`` is a static token or client credentials."""
+
+    def __init__(self, base_url: str, *, api_token: str | None = None, client_id: str | None = None,
+                 client_secret: str | None = None, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+                 verify: bool | str = True, policy: RetryPolicy | None = None, detail_workers: int = 4):
+        if timeout_seconds <= 0:
+            raise ValueError(f"ONETRUST_TIMEOUT_SECONDS must be positive, got {timeout_seconds!r}")
+        self.timeout = float(timeout_seconds)
+        policy = dataclasses.replace(policy or RetryPolicy(), connect_timeout_seconds=self.timeout,
+                                     read_timeout_seconds=self.timeout)
+        self.token_session: VendorSession | None = None
+        auth: TokenProvider
+        if api_token:
+            auth = StaticToken(api_token)
+        else:
+            self.token_session = VendorSession("OneTrust", base_url, None, policy=policy, verify=verify)
+            auth = ClientCredentials(self.token_session, client_id or "", client_secret or "")
+        self.auth = auth
+        self.session = VendorSession("OneTrust", base_url, auth, policy=policy, verify=verify,
+                                     config_hint=config_hint(static_token=bool(api_token)),
+                                     pool_size=max(8, detail_workers))
+        self.detail_workers = max(1, detail_workers)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """JSON body of a successful call; failures say which setting to change."""
+        try:
+            return self.session.request(method, path, **kwargs).json()
+        except VendorError as exc:
+            if "Timeout" in str(exc):
+                raise type(exc)(
+                    f"{exc}. Every OneTrust request is bounded by ONETRUST_TIMEOUT_SECONDS (now "
+                    f"{self.timeout:g}s): raise it if the tenant is slow", exc.status) from None
+            raise
+        except ValueError:
+            raise VendorError(f"OneTrust answered {method} {path} with a body that is not JSON: check "
+                              "ONETRUST_BASE_URL points at the OneTrust API") from None
+
+    def pages(self, method: str, path: str, *, page_size: int, params: dict[str, Any] | None = None,
+              json: dict[str, Any] | None = None) -> Iterator[Page]:
+        """Every page of a list call in order; the next page number comes from the response."""
+        number = 0
+        while True:
+            query = {**(params or {}), "page": number, "size": page_size}
+            page = parse_page(self.request(method, path, params=query, json=json), number)
+            yield page
+            if not page.items or page.total_pages is None or page.number + 1 >= page.total_pages:
+                return
+            number = page.number + 1
+
+    def exports(self, assessment_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``/export`` detail per assessment id (in parallel); ids deleted meanwhile (404) are left out."""
+        def one(assessment_id: str) -> tuple[str, dict[str, Any] | None]:
+            try:
+                return assessment_id, self.request("GET", ASSESSMENT_EXPORT_PATH.format(id=assessment_id))
+            except VendorError as exc:
+                if exc.status == 404:
+                    log.info("OneTrust: assessment %s vanished before its export was read", assessment_id)
+                    return assessment_id, None
+                raise
+        if len(assessment_ids) <= 1 or self.detail_workers == 1:
+            found = [one(a) for a in assessment_ids]
+        else:
+            with ThreadPoolExecutor(max_workers=self.detail_workers) as pool:
+                found = list(pool.map(one, assessment_ids))
+        return {a: detail for a, detail in found if detail is not None}
+
+    def close(self) -> None:
+        self.session.close()
+        if self.token_session is not None:
+            self.token_session.close()

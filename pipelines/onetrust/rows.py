@@ -1,0 +1,197 @@
+"""OneTrust records flattened into the rows of the ``onetrust`` dataset (one function per table).
+
+Values keep the vendor's types (numbers, booleans) and timestamps stay the vendor's ISO-8601 strings:
+dbt staging casts. Lists that are facts of the record (tags, respondents, categories) are JSON
+columns; an assessment's answers are the child table ``assessments__responses``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _get(record: dict[str, Any] | None, *path: str) -> Any:
+    value: Any = record
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _first(items: Any) -> dict[str, Any]:
+    return items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+
+
+def assessment_row(item: dict[str, Any], export: dict[str, Any]) -> dict[str, Any]:
+    """Grain: one assessment (PIA, DPIA, vendor, IT-risk or control assessment), list view + export."""
+    owner = export.get("createdBy") or {}
+    approval = _first(export.get("approvers"))
+    approver = approval.get("approver") or {}
+    respondents = [r for r in export.get("respondents") or [] if isinstance(r, dict)]
+    return {
+        "assessment_id": item["assessmentId"],
+        "number": item.get("number"),
+        "name": item.get("name"),
+        "status": item.get("status"),
+        "status_code": export.get("status"),
+        "state": item.get("state"),
+        "template_id": item.get("templateId"),
+        "template_name": item.get("templateName"),
+        "template_type": export.get("templateType"),
+        "template_root_version_id": item.get("templateRootVersionId"),
+        "org_group_id": _get(export, "orgGroup", "id"),
+        "org_group_name": item.get("orgGroupName"),
+        "risk_level": export.get("riskLevel"),
+        "inherent_risk_score": item.get("inherentRiskScore"),
+        "residual_risk_score": item.get("residualRiskScore"),
+        "target_risk_score": item.get("targetRiskScore"),
+        "open_risk_count": item.get("openRiskCount"),
+        "low_risk_count": export.get("lowRisk"),
+        "medium_risk_count": export.get("mediumRisk"),
+        "high_risk_count": export.get("highRisk"),
+        "very_high_risk_count": export.get("veryHighRisk"),
+        "result_id": item.get("resultId"),
+        "result_name": item.get("resultName"),
+        "approval_state": approval.get("approvalState"),
+        "approver_id": approver.get("id"),
+        "approver_name": approver.get("fullName"),
+        "approver_email": approver.get("email"),
+        "owner_id": owner.get("id"),
+        "owner_name": owner.get("name"),
+        "respondent_names": "; ".join(str(r.get("name")) for r in respondents) or None,
+        "respondents": respondents,
+        "primary_inventory_id": _get(item, "primaryInventoryDetails", "primaryInventoryId"),
+        "primary_inventory_name": _get(item, "primaryInventoryDetails", "primaryInventoryName"),
+        "primary_inventory_number": _get(item, "primaryInventoryDetails", "primaryInventoryNumber"),
+        "primary_record_type": export.get("primaryRecordType"),
+        "tags": list(item.get("tags") or []),
+        "attestation_required": item.get("attestationRequired"),
+        "deadline": item.get("deadline") or export.get("deadline"),
+        "created_at": item.get("createDt"),
+        "updated_at": item.get("lastUpdated"),
+        "submitted_on": export.get("submittedOn"),
+        "completed_on": export.get("completedOn"),
+        "responses": responses(export),
+    }
+
+
+def responses(export: dict[str, Any]) -> list[dict[str, Any]]:
+    """Grain: one answer (chosen option or text) to one question of the assessment."""
+    out = []
+    for section in export.get("sections") or []:
+        header = section.get("header") or {}
+        for entry in section.get("questions") or []:
+            question = entry.get("question") or {}
+            for given in entry.get("questionResponses") or []:
+                for answer in given.get("responses") or []:
+                    out.append({
+                        "section_id": header.get("sectionId"), "section_name": header.get("name"),
+                        "question_id": question.get("id"), "question_sequence": question.get("sequence"),
+                        "question": question.get("content"), "response_id": answer.get("responseId"),
+                        "response": answer.get("response"), "response_type": answer.get("type"),
+                        "justification": given.get("justification"),
+                    })
+    return out
+
+
+def vendor_assessment_row(item: dict[str, Any], export: dict[str, Any]) -> dict[str, Any]:
+    """Grain: one assessment whose primary inventory record is a vendor (template type VENDOR)."""
+    approval = _first(export.get("approvers"))
+    return {
+        "assessment_id": item["assessmentId"],
+        "vendor_id": _get(item, "primaryInventoryDetails", "primaryInventoryId"),
+        "vendor_name": _get(item, "primaryInventoryDetails", "primaryInventoryName"),
+        "vendor_number": _get(item, "primaryInventoryDetails", "primaryInventoryNumber"),
+        "assessment_number": item.get("number"),
+        "assessment_name": item.get("name"),
+        "template_id": item.get("templateId"),
+        "template_name": item.get("templateName"),
+        "status": item.get("status"),
+        "result_name": item.get("resultName"),
+        "approval_state": approval.get("approvalState"),
+        "risk_level": export.get("riskLevel"),
+        "residual_risk_score": item.get("residualRiskScore"),
+        "open_risk_count": item.get("openRiskCount"),
+        "attestation_required": item.get("attestationRequired"),
+        "deadline": item.get("deadline") or export.get("deadline"),
+        "created_at": item.get("createDt"),
+        "updated_at": item.get("lastUpdated"),
+        "completed_on": export.get("completedOn"),
+    }
+
+
+def risk_row(item: dict[str, Any]) -> dict[str, Any]:
+    """Grain: one risk in the IT risk register."""
+    categories = [c for c in item.get("categories") or [] if isinstance(c, dict)]
+    owner_ids = item.get("riskOwnersId") or []
+    return {
+        "risk_id": item["id"],
+        "number": item.get("number"),
+        "name": item.get("name"),
+        "description": item.get("description"),
+        "level": item.get("level"),
+        "probability_level": item.get("probabilityLevel"),
+        "impact_level": item.get("impactLevel"),
+        "risk_score": item.get("riskScore"),
+        "inherent_level": _get(item, "inherentRiskLevel", "level"),
+        "residual_level": _get(item, "residualRiskLevel", "level"),
+        "target_level": _get(item, "targetRiskLevel", "level"),
+        "state": item.get("state"),
+        "previous_state": item.get("previousState"),
+        "type": item.get("type"),
+        "source_type": item.get("sourceType"),
+        "source_id": _get(item, "source", "id"),
+        "source_name": _get(item, "source", "name"),
+        "category": categories[0].get("name") if categories else None,
+        "categories": [c.get("name") for c in categories],
+        "owner_id": owner_ids[0] if isinstance(owner_ids, list) and owner_ids else None,
+        "owner_name": item.get("riskOwnersName"),
+        "org_group_id": _get(item, "orgGroup", "id"),
+        "org_group_name": _get(item, "orgGroup", "name"),
+        "recommendation": item.get("recommendation"),
+        "mitigation": item.get("mitigation"),
+        "deadline": item.get("deadline"),
+        "mitigated_date": item.get("mitigatedDate"),
+        "created_at": item.get("createdUTCDateTime"),
+        "updated_at": item.get("lastModifiedUTCDateTime"),
+        "updated_by": _get(item, "updatedBy", "name"),
+    }
+
+
+def vendor_row(item: dict[str, Any]) -> dict[str, Any]:
+    """Grain: one vendor (third party) in the inventory."""
+    return {
+        "vendor_id": item["id"],
+        "number": item.get("number"),
+        "name": item.get("name"),
+        "organization_id": _get(item, "organization", "id"),
+        "organization_name": _get(item, "organization", "value"),
+        "type": _get(item, "type", "value"),
+        "status": _get(item, "status", "key"),
+        "criticality": _get(item, "criticality", "value"),
+        "tier": _get(item, "tier", "value"),
+        "country": item.get("country"),
+        "owner_id": _get(item, "owner", "id"),
+        "owner_name": _get(item, "owner", "value"),
+        "contact_email": item.get("contactEmail"),
+        "is_parent": item.get("isParent"),
+        "created_at": item.get("createdDate"),
+        "updated_at": item.get("lastUpdatedDate"),
+    }
+
+
+_STAMPS = ("created_at", "updated_at", "deadline")
+
+
+def _hints(text: tuple[str, ...], json: tuple[str, ...] = (), nullable_text: tuple[str, ...] = ()):
+    # a fresh dict per column: dlt writes the column name into the hint it is given
+    return {**{c: {"data_type": "text"} for c in (*text, *nullable_text)}, **{c: {"data_type": "json"} for c in json}}
+
+
+# Per table: timestamps stay text (staging casts them), lists stay JSON columns, and text columns that
+# are often all-null still get created.
+COLUMN_HINTS = {
+    "assessments": _hints((*_STAMPS, "submitted_on", "completed_on"), ("respondents", "tags")),
+    "vendor_assessments": _hints((*_STAMPS, "completed_on"), nullable_text=("result_name", "approval_state")),
+    "risks": _hints((*_STAMPS, "mitigated_date"), ("categories",), ("mitigation", "target_level")),
+    "vendors": _hints(("created_at", "updated_at")),
+}

@@ -1,0 +1,26 @@
+"""Jira as a Dagster resource: settings from Vault (integrations/<env>/jira) over the spec's env vars."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import ConfigurableResource
+
+from pipelines.common.http import RetryPolicy
+from pipelines.jira import jira_source
+from pipelines.jira.config import source_kwargs_from_env
+from resources.secrets import ENV_NAMES, SecretStore
+
+
+class JiraResource(ConfigurableResource):
+    """Builds Jira dlt sources. Holds no secret: only where to find them."""
+
+    vault_prefix: str = "integrations/dev"
+    backoff_base_seconds: float = 0.5
+
+    def source(self, *, run_id: str | None = None):
+        stored = SecretStore(self.vault_prefix).vendor("jira")
+        environ = {**os.environ, **{ENV_NAMES["jira"][k]: v for k, v in stored.items() if v}}
+        kwargs = source_kwargs_from_env(environ)
+        return jira_source(**kwargs, run_id=run_id,
+                           policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))

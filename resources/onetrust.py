@@ -1,0 +1,38 @@
+"""OneTrust as a Dagster resource: credentials resolved at run time from Vault or env vars."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import ConfigurableResource
+
+from pipelines.common.http import RetryPolicy
+from pipelines.onetrust import onetrust_source
+from pipelines.onetrust.settings import DEFAULT_REGION, DEFAULT_TIMEOUT_SECONDS
+from resources.secrets import SecretStore
+
+
+class OneTrustResource(ConfigurableResource):
+    """Builds OneTrust dlt sources. Holds no secret: only where to find them."""
+
+    vault_prefix: str = "integrations/dev"
+    ca_bundle: str = ""
+    backoff_base_seconds: float = 0.5
+
+    def source(self, *, run_id: str | None = None):
+        s = SecretStore(self.vault_prefix).vendor("onetrust")
+        if not s["api_token"] and not (s["client_id"] and s["client_secret"]):
+            raise ValueError(
+                "OneTrust credentials are not set: ONETRUST_API_TOKEN, or ONETRUST_CLIENT_ID and "
+                f"ONETRUST_CLIENT_SECRET (env, or Vault at {self.vault_prefix}/onetrust)"
+            )
+        try:
+            timeout = float(s["timeout_seconds"] or DEFAULT_TIMEOUT_SECONDS)
+        except ValueError:
+            raise ValueError("ONETRUST_TIMEOUT_SECONDS is not a number of seconds: set e.g. 30") from None
+        return onetrust_source(
+            base_url=s["base_url"], region=s["region"] or DEFAULT_REGION, api_token=s["api_token"],
+            client_id=s["client_id"], client_secret=s["client_secret"], timeout_seconds=timeout,
+            verify=self.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or True, run_id=run_id,
+            policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds),
+        )
