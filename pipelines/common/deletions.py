@@ -44,3 +44,14 @@ def destination_ids(table: str, id_column: str) -> set[str]:
     except Exception:  # table or dataset not created yet: nothing to reconcile
         return set()
     return {r[0] for r in rows or []}
+
+
+def destination_has_rows(table: str) -> bool:
+    """Whether this pipeline's dataset already holds rows in ``table`` (False if it does not exist)."""
+    pipeline = dlt.current.pipeline()
+    try:
+        with pipeline.sql_client() as client:
+            rows = client.execute_sql(f"select 1 from {client.make_qualified_table_name(table)} limit 1")
+    except Exception:  # no dataset or table yet
+        return False
+    return bool(rows)

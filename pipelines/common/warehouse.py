@@ -53,8 +53,16 @@ class WarehouseSettings:
 
     def destination(self):
         if self.kind == "duckdb":
+            from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
             Path(self.duckdb_path).parent.mkdir(parents=True, exist_ok=True)
-            return dlt.destinations.duckdb(self.duckdb_path)
+            credentials = DuckDbCredentials(self.duckdb_path)
+            # Bounded memory: DuckDB spills merges of big tables to disk instead of growing with them.
+            credentials.global_config = {
+                "memory_limit": os.environ.get("PROJECTX_DUCKDB_MEMORY_LIMIT", "1GB"),
+                "preserve_insertion_order": False,
+            }
+            return dlt.destinations.duckdb(credentials)
         # A connection string, so trust/peer auth with no password works (dlt's dict form demands one).
         c = self.pg_credentials()
         password = quote(c["password"] or "", safe="")

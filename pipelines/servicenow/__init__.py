@@ -19,11 +19,12 @@ from typing import Any
 
 import dlt
 import polars as pl
+import pyarrow as pa
 from dlt.sources import DltResource
 
 from pipelines.common.config import ExplicitArguments
 from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor
-from pipelines.common.deletions import deletion_rows, destination_ids
+from pipelines.common.deletions import deletion_rows, destination_has_rows, destination_ids
 from pipelines.common.http import RetryPolicy
 from pipelines.common.quarantine import quarantined
 from pipelines.common.validation import validate_page
@@ -87,11 +88,15 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
         cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap)
         query = f"{spec.cursor_field}>={cursor.start_value}^ORDERBYsys_id"
         client = make_client()
-        loaded: set[str] | None = set() if reconcile else None
+        # The first sync of a table appends (nothing to merge with: the staging-and-merge step would
+        # hold the whole table in memory); ids seen are tracked so a row paged twice lands once.
+        first_sync = cursor.last_value == INITIAL_CURSOR and not destination_has_rows(spec.resource)
+        loaded: set[str] | None = set() if (reconcile or first_sync) else None
         try:
             for page in client.read_concurrently(spec.table, query, page_size=page_size,
                                                  concurrency=concurrency, fields=list(spec.fields)):
-                yield from _checked(page, spec, cursor, run_id, loaded)
+                for item in _checked(page, spec, cursor, run_id, loaded):
+                    yield dlt.mark.with_hints(item, APPEND) if first_sync and isinstance(item, pa.Table) else item
             as_of = client.server_time.strftime(VENDOR_TS_FORMAT) if client.server_time else None
             yield from _deletes_from_audit(client, spec, cursor.start_value, run_id)
             if reconcile:
@@ -105,12 +110,17 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
     return dlt.resource(rows, name=spec.resource, primary_key="sys_id", write_disposition="merge")
 
 
+APPEND = dlt.mark.make_hints(write_disposition="append")
+
+
 def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor, run_id: str,
              loaded: set[str] | None) -> Iterator[Any]:
     check = validate_page(page, table_schema(spec.table), spec.fields)
     for record, reason in check.rejected:
         yield quarantined(spec.resource, record, reason, run_id, str(record.get("sys_id") or ""))
     frame = check.valid
+    if loaded is not None and frame.height:
+        frame = frame.filter(pl.Series([sid not in loaded for sid in frame["sys_id"].to_list()]))
     if frame.height == 0:
         return
     versions = (frame[spec.cursor_field] + "|" + frame["sys_mod_count"].fill_null("")).to_list()
