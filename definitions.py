@@ -17,7 +17,7 @@ from resources.jira import JiraResource
 from resources.onetrust import OneTrustResource
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
-from sensors.schedules import full_sync_job, schedules_for, servicenow_incidents_job
+from sensors.schedules import JOBS, schedules_for
 
 
 def build_definitions(**resource_overrides) -> Definitions:
@@ -37,7 +37,7 @@ def build_definitions(**resource_overrides) -> Definitions:
         assets=[build_servicenow_assets(), build_jira_assets(), build_onetrust_assets(), projectx_dbt_models,
                 servicenow_remediation_push],
         asset_checks=[servicenow_remediation_no_dead_letters],
-        jobs=[full_sync_job, servicenow_incidents_job],
+        jobs=JOBS,
         schedules=schedules_for(env),
         resources=resources,
         executor=in_process_executor if warehouse.kind == "duckdb" else multiprocess_executor,

@@ -33,6 +33,16 @@ def ensure_dagster_home(home: Path) -> None:
         config.write_text("telemetry:\n  enabled: false\n")
 
 
+def _configure_vendor_env(jira, onetrust) -> None:
+    """Jira with an API token (Basic auth, JIRA_AUTH_MODE=pat) and OneTrust with OAuth client credentials."""
+    j, o = jira.credentials, onetrust.credentials
+    os.environ.update(JIRA_BASE_URL=jira.url, JIRA_AUTH_MODE="pat", JIRA_USER_EMAIL=j["email"],
+                      JIRA_API_TOKEN=j["api_token"], ONETRUST_BASE_URL=onetrust.url,
+                      ONETRUST_CLIENT_ID=o["client_id"], ONETRUST_CLIENT_SECRET=o["client_secret"])
+    os.environ.pop("JIRA_PAT", None)
+    os.environ.pop("ONETRUST_API_TOKEN", None)
+
+
 def _configure_env(sandbox) -> None:
     os.environ.setdefault("PROJECTX_ENV", "local")
     os.environ.setdefault("PROJECTX_WAREHOUSE", "duckdb")
@@ -57,14 +67,19 @@ def run_demo(size: int = 2000, changes: int | None = None, reset: bool = False) 
         for path in (DATA_DIR, DAGSTER_HOME):
             shutil.rmtree(path, ignore_errors=True)
         _say("reset: removed data/ and .dagster_home/")
+    from sandbox.jira import JiraSandbox
+    from sandbox.onetrust import OneTrustSandbox
     from sandbox.servicenow import ServiceNowSandbox
 
     rerun = (SANDBOX_STATE / "servicenow.json").exists()
     SANDBOX_STATE.mkdir(parents=True, exist_ok=True)
-    _say(f"starting the ServiceNow sandbox ({'resuming saved state' if rerun else f'{size:,} incidents'})")
-    with ServiceNowSandbox(size=size, tls=True, state_path=SANDBOX_STATE) as sandbox:
+    _say(f"starting the vendor sandboxes: ServiceNow ({'resuming saved state' if rerun else f'{size:,} incidents'}), "
+         f"Jira ({size // 4:,} issues), OneTrust ({size // 10:,} records per register)")
+    with ServiceNowSandbox(size=size, tls=True, state_path=SANDBOX_STATE) as sandbox, \
+            JiraSandbox(size=size // 4, tls=True) as jira, OneTrustSandbox(size=size // 10, tls=True) as onetrust:
         _configure_env(sandbox)
-        _say(f"sandbox up at {sandbox.url} (TLS, CA bundle {sandbox.ca_bundle})")
+        _configure_vendor_env(jira, onetrust)
+        _say(f"ServiceNow {sandbox.url}, Jira {jira.url}, OneTrust {onetrust.url} (TLS, CA {sandbox.ca_bundle})")
         if rerun:
             n = changes if changes is not None else max(1, len(sandbox.records("incident")) // 100)
             touched = sandbox.touch("incident", n=n)

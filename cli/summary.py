@@ -49,15 +49,21 @@ def print_summary(result, settings: WarehouseSettings, sandbox, elapsed: float) 
                 error = event.event_specific_data.error
                 print(f"  step {event.step_key} failed: {error.message.strip()[:400] if error else ''}")
         print("  Open the run in the UI (make ui) for the full logs.")
-    sn = mats.get("servicenow/incidents", {})
-    if sn:
-        print("Ingestion (ServiceNow -> warehouse)")
-        print(f"  incidents: {sn.get('rows_loaded', 0):,} rows loaded, "
-              f"{sn.get('rows_skipped_unchanged', 0):,} re-read but unchanged, "
-              f"{sn.get('rows_quarantined', 0):,} quarantined; cursor now {sn.get('cursor')}")
+    synced = {k: v for k, v in mats.items() if k.split("/")[0] in ("servicenow", "jira", "onetrust")}
+    if synced:
+        print("Ingestion (vendors -> warehouse)")
+        for key, meta in sorted(synced.items()):
+            if "rows_loaded" not in meta:
+                continue
+            print(f"  {key:<28} {meta.get('rows_loaded', 0):>7,} loaded {meta.get('rows_skipped_unchanged', 0):>6,} "
+                  f"unchanged {meta.get('rows_quarantined', 0):>4,} quarantined "
+                  f"{meta.get('rows_marked_deleted', 0):>4,} deleted  cursor {meta.get('cursor') or '-'}")
     if result.success:
-        total = _query(settings, "select count(*) from servicenow.incidents")[0][0]
-        print(f"  warehouse holds {total:,} incidents")
+        counts = _query(settings, """
+            select 'servicenow incidents', count(*) from servicenow.incidents
+            union all select 'jira issues', count(*) from jira.issues
+            union all select 'onetrust assessments', count(*) from onetrust.assessments""")
+        print("  warehouse holds " + ", ".join(f"{n:,} {what}" for what, n in counts))
         print("Transformation (dbt build)")
         models = sum(1 for k in mats if k.split("/")[0] in ("staging", "intermediate", "marts", "outbound"))
         print(f"  {models} models built; {passed} tests passed, {len(failed)} failed"

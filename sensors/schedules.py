@@ -7,6 +7,8 @@ from dagster import AssetKey, AssetSelection, DefaultScheduleStatus, ScheduleDef
 from resources.environment import Environment
 
 INCIDENTS = AssetKey(["servicenow", "incidents"])
+SERVICENOW_OTHERS = [AssetKey(["servicenow", t]) for t in ("change_requests", "requests", "catalog_tasks",
+                                                             "cmdb_cis", "attachments")]
 
 full_sync_job = define_asset_job(
     "full_sync",
@@ -20,16 +22,39 @@ servicenow_incidents_job = define_asset_job(
     description="ServiceNow incidents and everything downstream of them (marts, reverse sync).",
 )
 
+servicenow_changes_job = define_asset_job(
+    "servicenow_changes_sync",
+    selection=AssetSelection.keys(*SERVICENOW_OTHERS).downstream(),
+    description="ServiceNow change requests, requests, catalog tasks, CIs and attachments, and downstream.",
+)
+
+jira_job = define_asset_job(
+    "jira_sync",
+    selection=AssetSelection.groups("jira").downstream(),
+    description="Jira issues, projects, boards and sprints, and everything downstream.",
+)
+
+onetrust_job = define_asset_job(
+    "onetrust_sync",
+    selection=AssetSelection.groups("onetrust").downstream(),
+    description="OneTrust assessments, risks and vendors, and everything downstream.",
+)
+
+JOBS = [full_sync_job, servicenow_incidents_job, servicenow_changes_job, jira_job, onetrust_job]
+
 
 def schedules_for(env: Environment) -> list[ScheduleDefinition]:
+    status = DefaultScheduleStatus.STOPPED if env.name == "local" else DefaultScheduleStatus.RUNNING
+
+    def every(name: str, job, minutes: int) -> ScheduleDefinition:
+        return ScheduleDefinition(
+            name=name, job=job, cron_schedule=env.cron_every(minutes), execution_timezone="UTC",
+            default_status=status, description=f"Every {minutes} min in {env.name} (spec §4).",
+        )
+
     return [
-        ScheduleDefinition(
-            name="servicenow_incidents_schedule",
-            job=servicenow_incidents_job,
-            cron_schedule=env.cron_every(env.servicenow_incident_minutes),
-            execution_timezone="UTC",
-            default_status=DefaultScheduleStatus.STOPPED
-            if env.name == "local" else DefaultScheduleStatus.RUNNING,
-            description=f"Incidents every {env.servicenow_incident_minutes} min ({env.name}, spec §4).",
-        ),
+        every("servicenow_incidents_schedule", servicenow_incidents_job, env.servicenow_incident_minutes),
+        every("servicenow_changes_schedule", servicenow_changes_job, env.servicenow_change_minutes),
+        every("jira_schedule", jira_job, env.jira_minutes),
+        every("onetrust_schedule", onetrust_job, env.onetrust_hours * 60),
     ]

@@ -57,3 +57,24 @@ def test_dbt_tests_are_asset_checks():
     checks = {k.name for k in definitions.build_definitions().resolve_asset_graph().asset_check_keys}
     assert any(name.startswith("unique_") for name in checks)
     assert "servicenow_remediation_no_dead_letters" in checks
+
+
+def test_every_vendor_has_schedule_and_freshness_at_its_cadence():
+    import definitions
+    from resources.environment import ENVIRONMENTS
+
+    for name, env in ENVIRONMENTS.items():
+        import os
+
+        os.environ["PROJECTX_ENV"] = name
+        try:
+            defs = definitions.build_definitions()
+        finally:
+            os.environ.pop("PROJECTX_ENV")
+        graph = defs.resolve_asset_graph()
+        expected = {("jira", "issues"): env.jira_minutes, ("onetrust", "risks"): env.onetrust_hours * 60,
+                    ("servicenow", "change_requests"): env.servicenow_change_minutes}
+        for key, minutes in expected.items():
+            policy = graph.get(AssetKey(list(key))).freshness_policy
+            assert policy.fail_window.to_timedelta().total_seconds() == 2 * 60 * minutes, (name, key)
+        assert defs.resolve_schedule_def("jira_schedule").cron_schedule == env.cron_every(env.jira_minutes)
