@@ -59,7 +59,7 @@ class WarehouseSettings:
             credentials = DuckDbCredentials(self.duckdb_path)
             # Bounded memory: DuckDB spills merges of big tables to disk instead of growing with them.
             credentials.global_config = {
-                "memory_limit": os.environ.get("PROJECTX_DUCKDB_MEMORY_LIMIT", "1GB"),
+                "memory_limit": os.environ.get("PROJECTX_DUCKDB_MEMORY_LIMIT", "384MB"),
                 "preserve_insertion_order": False,
             }
             return dlt.destinations.duckdb(credentials)
@@ -89,6 +89,9 @@ class WarehouseSettings:
         """The dlt pipeline of one vendor: dataset named after the vendor, state kept under data_dir."""
         # Arrow pages skip dlt's load id column unless asked; staging and freshness need it.
         dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+        # Rotate extract files so normalize (which rewrites each file to add the load id) and load
+        # handle one bounded file at a time: memory stays flat however big the table.
+        dlt.config["data_writer.file_max_items"] = 100_000
         pipelines_dir = Path(self.data_dir) / "dlt"
         pipelines_dir.mkdir(parents=True, exist_ok=True)
         return dlt.pipeline(

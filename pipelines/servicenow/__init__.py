@@ -91,7 +91,7 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
         # The first sync of a table appends (nothing to merge with: the staging-and-merge step would
         # hold the whole table in memory); ids seen are tracked so a row paged twice lands once.
         first_sync = cursor.last_value == INITIAL_CURSOR and not destination_has_rows(spec.resource)
-        loaded: set[str] | None = set() if (reconcile or first_sync) else None
+        loaded: set[bytes] | None = set() if (reconcile or first_sync) else None
         try:
             for page in client.read_concurrently(spec.table, query, page_size=page_size,
                                                  concurrency=concurrency, fields=list(spec.fields)):
@@ -114,13 +114,14 @@ APPEND = dlt.mark.make_hints(write_disposition="append")
 
 
 def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor, run_id: str,
-             loaded: set[str] | None) -> Iterator[Any]:
+             loaded: set[bytes] | None) -> Iterator[Any]:
     check = validate_page(page, table_schema(spec.table), spec.fields)
     for record, reason in check.rejected:
         yield quarantined(spec.resource, record, reason, run_id, str(record.get("sys_id") or ""))
     frame = check.valid
     if loaded is not None and frame.height:
-        frame = frame.filter(pl.Series([sid not in loaded for sid in frame["sys_id"].to_list()]))
+        keys = [bytes.fromhex(sid) for sid in frame["sys_id"].to_list()]  # 16 bytes, not a 32-char str
+        frame = frame.filter(pl.Series([k not in loaded for k in keys]))
     if frame.height == 0:
         return
     versions = (frame[spec.cursor_field] + "|" + frame["sys_mod_count"].fill_null("")).to_list()
@@ -128,7 +129,7 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor, run_id: s
     frame = frame.filter(pl.Series(keep))
     if frame.height:
         if loaded is not None:
-            loaded.update(frame["sys_id"].to_list())
+            loaded.update(bytes.fromhex(sid) for sid in frame["sys_id"].to_list())
         yield _with_required_id(frame.to_arrow())
 
 
@@ -149,7 +150,7 @@ def _deletes_from_audit(client: ServiceNowClient, spec: TableSpec, since: str, r
             yield item
 
 
-def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[str], run_id: str,
+def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[bytes], run_id: str,
                cursor: OverlapCursor) -> Iterator[Any]:
     """Id sweep: mark warehouse ids the vendor lost as deleted; fetch vendor ids the warehouse lacks."""
     vendor: set[str] = set()
@@ -161,7 +162,7 @@ def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[str], run_
     item = deletion_rows(spec.resource, sorted(gone), detected_by="reconciliation", run_id=run_id)
     if item is not None:
         yield item
-    missing = sorted(vendor - stored - loaded)
+    missing = sorted(sid for sid in vendor - stored if bytes.fromhex(sid) not in loaded)
     for start in range(0, len(missing), 200):
         chunk = ",".join(missing[start:start + 200])
         for page in client.read_concurrently(spec.table, f"sys_idIN{chunk}^ORDERBYsys_id", page_size=200,
