@@ -34,7 +34,7 @@ def build_definitions(**resource_overrides) -> Definitions:
         **resource_overrides,
     }
     return Definitions(
-        assets=[build_servicenow_assets(), build_jira_assets(), build_onetrust_assets(), projectx_dbt_models,
+        assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
                 servicenow_remediation_push],
         asset_checks=[servicenow_remediation_no_dead_letters],
         jobs=JOBS,

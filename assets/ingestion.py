@@ -2,15 +2,24 @@
 (``<vendor>/<resource>``, grouped by vendor, freshness twice the cadence) and how a sync runs and
 reports (rows loaded, quarantined, marked deleted, cursor, duration)."""
 
-from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
-from dagster import AssetKey, AssetSpec, FreshnessPolicy, MaterializeResult, MetadataValue
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    FreshnessPolicy,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
+
+from resources.warehouse import WarehouseResource
 
 
 class ProjectXDltTranslator(DagsterDltTranslator):
@@ -80,3 +89,30 @@ def run_sync(context, dlt, source_name: str, source, warehouse) -> Iterator[Mate
     pipeline = warehouse.settings.pipeline(source_name, progress="log")
     for result in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline, loader_file_format="parquet"):
         yield with_sync_metadata(result, pipeline, source_name, context.run_id, time.monotonic() - started)
+
+
+def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetKey]):
+    """Tables a vendor's sync writes beside its resources (deletions, quarantine, dlt's load log, child
+    tables). They are assets too, so dbt sources on them have a producer in the graph: this step runs
+    after the sync and records each table's row count as its materialization."""
+
+    specs = [AssetSpec(AssetKey([vendor, table]), deps=upstream, group_name=vendor, description=text,
+                       kinds={"dlt"}) for table, text in tables.items()]
+
+    @multi_asset(specs=specs, name=f"{vendor}_side_tables", can_subset=True, pool="warehouse")
+    def _side_tables(context: AssetExecutionContext, warehouse: WarehouseResource):
+        with warehouse.connect() as conn:
+            for key in sorted(context.selected_asset_keys, key=lambda k: k.path[-1]):
+                table = key.path[-1]
+                rows = conn.scalar(f"select count(*) from {vendor}.{table}") if conn.table_exists(vendor, table) else 0
+                yield MaterializeResult(asset_key=key, metadata={"row_count": MetadataValue.int(int(rows or 0))})
+
+    return _side_tables
+
+
+COMMON_SIDE_TABLES = {
+    "deletions": "Records the vendor no longer has: one row per (entity, record_id), with when and how the "
+                 "delete was detected (`feed` = the vendor's signal, `reconciliation` = an id sweep).",
+    "quarantine": "Records rejected by validation, with the reason and the run id; never dropped.",
+    "_dlt_loads": "dlt's load log: one row per committed load (load id, status, time).",
+}

@@ -3,10 +3,10 @@ boards and sprints (group ``jira``)."""
 
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, MaterializeResult
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from assets.ingestion import ProjectXDltTranslator, run_sync
+from assets.ingestion import COMMON_SIDE_TABLES, ProjectXDltTranslator, run_sync, side_table_assets
 from pipelines.common.warehouse import WarehouseSettings
 from pipelines.jira import jira_source
 from resources.environment import current_environment
@@ -47,4 +47,11 @@ def build_jira_assets():
         """Sync Jira into the `jira` dataset of the warehouse."""
         yield from run_sync(context, dlt, "jira", jira.source(run_id=context.run_id), warehouse)
 
-    return jira_sync
+    children = {
+        "comments": "Jira comments, one row per comment (body as text); written by the issues sync.",
+        "attachments": "Jira attachments: metadata, sha256 and evidence-store URI; written by the issues sync.",
+        "sprint_issues": "Sprint membership, one row per (sprint, issue); written by the issues sync.",
+        "issue_changelog": "Jira changelog, one row per changed field; written by the issues sync.",
+    }
+    upstream = [AssetKey(["jira", r]) for r in ("issues", "projects", "boards", "sprints")]
+    return [jira_sync, side_table_assets("jira", {**COMMON_SIDE_TABLES, **children}, upstream)]

@@ -2,10 +2,10 @@
 
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, MaterializeResult
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from assets.ingestion import ProjectXDltTranslator, run_sync
+from assets.ingestion import COMMON_SIDE_TABLES, ProjectXDltTranslator, run_sync, side_table_assets
 from pipelines.common.warehouse import WarehouseSettings
 from pipelines.onetrust import onetrust_source
 from resources.environment import current_environment
@@ -46,4 +46,5 @@ def build_onetrust_assets():
         """Sync OneTrust into the `onetrust` dataset of the warehouse."""
         yield from run_sync(context, dlt, "onetrust", onetrust.source(run_id=context.run_id), warehouse)
 
-    return onetrust_sync
+    upstream = [AssetKey(["onetrust", r]) for r in DESCRIPTIONS]
+    return [onetrust_sync, side_table_assets("onetrust", COMMON_SIDE_TABLES, upstream)]

@@ -2,10 +2,10 @@
 
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, MaterializeResult
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from assets.ingestion import ProjectXDltTranslator, run_sync
+from assets.ingestion import COMMON_SIDE_TABLES, ProjectXDltTranslator, run_sync, side_table_assets
 from pipelines.common.warehouse import WarehouseSettings
 from pipelines.servicenow import servicenow_source
 from pipelines.servicenow.settings import TABLES
@@ -57,4 +57,5 @@ def build_servicenow_assets():
         """Sync ServiceNow tables into the `servicenow` dataset of the warehouse."""
         yield from run_sync(context, dlt, "servicenow", servicenow.source(run_id=context.run_id), warehouse)
 
-    return servicenow_sync
+    upstream = [AssetKey(["servicenow", r]) for r in DESCRIPTIONS]
+    return [servicenow_sync, side_table_assets("servicenow", COMMON_SIDE_TABLES, upstream)]

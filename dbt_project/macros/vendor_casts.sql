@@ -45,3 +45,39 @@
 {% macro duckdb__hours_between(start_ts, end_ts) -%}
     round(date_diff('second', {{ start_ts }}, {{ end_ts }}) / 3600.0, 1)
 {%- endmacro %}
+
+{#- dlt writes its own timestamps as timestamptz; as UTC wall time they compare with vendor timestamps. -#}
+{% macro utc_timestamp(column) -%}
+    cast({{ column }} at time zone 'UTC' as timestamp)
+{%- endmacro %}
+
+{#- Lower-case hex sha256 of a text value. -#}
+{% macro sha256_hex(expression) -%}
+    {{ return(adapter.dispatch('sha256_hex')(expression)) }}
+{%- endmacro %}
+
+{% macro default__sha256_hex(expression) -%}
+    encode(sha256(convert_to({{ expression }}, 'UTF8')), 'hex')
+{%- endmacro %}
+
+{% macro duckdb__sha256_hex(expression) -%}
+    sha256({{ expression }})
+{%- endmacro %}
+
+{#- Minutes from one timestamp to another, as a decimal. -#}
+{% macro minutes_between(start_ts, end_ts) -%}
+    {{ return(adapter.dispatch('minutes_between')(start_ts, end_ts)) }}
+{%- endmacro %}
+
+{% macro default__minutes_between(start_ts, end_ts) -%}
+    round(cast(extract(epoch from ({{ end_ts }} - {{ start_ts }})) / 60.0 as numeric), 1)
+{%- endmacro %}
+
+{% macro duckdb__minutes_between(start_ts, end_ts) -%}
+    round(date_diff('second', {{ start_ts }}, {{ end_ts }}) / 60.0, 1)
+{%- endmacro %}
+
+{#- ISO-8601 text with an offset (Jira '2026-10-01T08:34:56.789-0400', OneTrust '...Z') as UTC wall time. -#}
+{% macro iso_timestamp(column) -%}
+    cast(cast(nullif({{ column }}, '') as timestamp with time zone) at time zone 'UTC' as timestamp)
+{%- endmacro %}

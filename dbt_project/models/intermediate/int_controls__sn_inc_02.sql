@@ -4,7 +4,7 @@ with
 incidents as (
 
     select * from {{ ref('stg_servicenow__incidents') }}
-    where priority <= 2 and is_active
+    where priority <= 2 and is_active and not is_deleted
 
 ),
 

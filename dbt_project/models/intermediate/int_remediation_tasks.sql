@@ -1,5 +1,6 @@
 -- One remediation task per failing (control, object): the catalog says who owns it, how urgent it
--- is and which vendor tracks it. The id is stable across runs so reverse sync can key on it.
+-- is and which vendor tracks it (a Jira project via the program). The id is stable across runs so
+-- reverse sync can key on it.
 with
 
 failures as (
@@ -12,6 +13,12 @@ failures as (
 catalog as (
 
     select * from {{ ref('control_catalog') }}
+
+),
+
+projects as (
+
+    select * from {{ ref('program_jira_projects') }}
 
 ),
 
@@ -28,12 +35,16 @@ final as (
         catalog.control_name,
         catalog.severity,
         catalog.owner_queue,
+        catalog.program,
         catalog.remediation_vendor,
         catalog.remediation_assignment_group,
+        projects.jira_project_key,
+        projects.issue_type as jira_issue_type,
         'rem-' || md5(failures.control_id || ':' || failures.object_id) as remediation_task_id,
         failures.failed_since + catalog.remediation_days * interval '1 day' as due_at
     from failures
     inner join catalog on failures.control_id = catalog.control_id
+    left join projects on catalog.program = projects.program
 
 )
 

@@ -1,71 +1,62 @@
 -- Grain: one row per task on Project X's task board.
--- ServiceNow incidents become review tasks for risk analysts (P1/P2 high priority);
--- failing automated controls become remediation tasks for the control's owner queue.
+-- Incremental: vendor-sourced tasks are re-read only when their source rows (or deletions) were
+-- loaded since the last run; remediation tasks depend on the clock, so the pre-hook drops them and
+-- every run inserts the current set. After editing a seed that drives due dates, run a full refresh.
+{{ config(
+    materialized='incremental',
+    unique_key='task_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where task_type = 'control_remediation'{% endif %}",
+) }}
+
 with
-
-incidents as (
-
-    select * from {{ ref('stg_servicenow__incidents') }}
-
-),
-
-slas as (
-
-    select * from {{ ref('incident_slas') }}
-
-),
-
-remediation as (
-
-    select * from {{ ref('int_remediation_tasks') }}
-
-),
 
 incident_reviews as (
 
-    select
-        'servicenow-incident-' || incidents.incident_id as task_id,
-        'incident_review' as task_type,
-        'servicenow' as source_system,
-        incidents.incident_id as source_record_id,
-        'Review incident ' || incidents.incident_number || ': '
-        || coalesce(incidents.short_description, '') as title,
-        case
-            when incidents.priority <= 2 then 'high'
-            when incidents.priority = 3 then 'medium'
-            else 'low'
-        end as priority,
-        'risk-analyst' as queue,
-        cast(null as varchar) as control_id,
-        case when incidents.is_active then 'open' else 'closed' end as status,
-        incidents.opened_at as created_at,
-        incidents.opened_at + slas.review_within_hours * interval '1 hour' as due_at
-    from incidents
-    left join slas on incidents.priority = slas.priority
+    select * from {{ ref('int_tasks__servicenow_incidents') }}
+    {{ loaded_since_last_run('source_loaded_at', "t.task_type = 'incident_review'") }}
 
 ),
 
+jira_issues as (
+
+    select * from {{ ref('int_tasks__jira_issues') }}
+    {{ loaded_since_last_run('source_loaded_at', "t.task_type = 'jira_remediation'") }}
+
+),
+
+pia_reviews as (
+
+    select * from {{ ref('int_tasks__onetrust_pia_reviews') }}
+    {{ loaded_since_last_run('source_loaded_at', "t.task_type = 'pia_review'") }}
+
+),
+
+vendor_follow_ups as (
+
+    select * from {{ ref('int_tasks__onetrust_vendor_follow_ups') }}
+    {{ loaded_since_last_run('source_loaded_at', "t.task_type = 'vendor_follow_up'") }}
+
+),
+
+-- Evidence renewal tasks (expiring evidence) are not built yet: evidence has no expiry date so far.
+
 remediations as (
 
-    select
-        remediation_task_id as task_id,
-        'control_remediation' as task_type,
-        remediation_vendor as source_system,
-        object_id as source_record_id,
-        'Remediate ' || control_id || ' (' || control_name || ') for ' || object_label as title,
-        severity as priority,
-        owner_queue as queue,
-        control_id,
-        'open' as status,
-        failed_since as created_at,
-        due_at
-    from remediation
+    select * from {{ ref('int_tasks__control_remediations') }}
 
 ),
 
 final as (
 
     select * from incident_reviews
+    union all
+    select * from jira_issues
+    union all
+    select * from pia_reviews
+    union all
+    select * from vendor_follow_ups
     union all
     select * from remediations
 

@@ -6,31 +6,35 @@ source as (
 
 ),
 
+deletions as (
+
+    select * from {{ ref('stg_servicenow__deletions') }}
+    where entity = 'incidents'
+
+),
+
 renamed as (
 
     select
-        sys_id as incident_id,
-        number as incident_number,
-        short_description,
-        description,
-        {{ sn_int('priority') }} as priority,
-        {{ sn_int('impact') }} as impact,
-        {{ sn_int('urgency') }} as urgency,
-        {{ sn_int('state') }} as state,
-        {{ sn_bool('active') }} as is_active,
-        category,
-        nullif(caller_id, '') as caller_id,
-        nullif(assignment_group, '') as assignment_group_id,
-        nullif(assigned_to, '') as assigned_to_id,
-        nullif(cmdb_ci, '') as cmdb_ci_id,
-        {{ sn_timestamp('opened_at') }} as opened_at,
-        {{ sn_timestamp('resolved_at') }} as resolved_at,
-        {{ sn_timestamp('closed_at') }} as closed_at,
-        {{ sn_timestamp('sys_created_on') }} as created_at,
-        {{ sn_timestamp('sys_updated_on') }} as updated_at,
-        {{ dlt_loaded_at() }} as loaded_at
-
+        source.sys_id as incident_id,
+        source.number as incident_number,
+        {{ sn_task_columns() }}
+        nullif(source.caller_id, '') as caller_id,
+        nullif(source.category, '') as category,
+        nullif(source.subcategory, '') as subcategory,
+        {{ sn_int('source.severity') }} as severity,
+        nullif(source.problem_id, '') as problem_id,
+        nullif(source.rfc, '') as change_request_id,
+        nullif(source.close_code, '') as close_code,
+        {{ sn_timestamp('source.resolved_at') }} as resolved_at,
+        nullif(source.resolved_by, '') as resolved_by_id,
+        {{ sn_int('source.reopen_count') }} as reopen_count,
+        {{ sn_int('source.reassignment_count') }} as reassignment_count,
+        nullif(source.business_service, '') as business_service_id,
+        nullif(source.contact_type, '') as contact_type,
+        {{ sn_record_columns() }}
     from source
+    left join deletions on source.sys_id = deletions.record_id
 
 )
 

@@ -1,0 +1,34 @@
+{#- The fields every ServiceNow task table shares (incident, change_request, sc_request, sc_task). -#}
+{% macro sn_task_columns(relation='source') -%}
+        {{ relation }}.short_description,
+        nullif({{ relation }}.description, '') as description,
+        {{ sn_int(relation ~ '.state') }} as state,
+        {{ sn_bool(relation ~ '.active') }} as is_active,
+        {{ sn_int(relation ~ '.priority') }} as priority,
+        {{ sn_int(relation ~ '.impact') }} as impact,
+        {{ sn_int(relation ~ '.urgency') }} as urgency,
+        nullif({{ relation }}.approval, '') as approval,
+        nullif({{ relation }}.assignment_group, '') as assignment_group_id,
+        nullif({{ relation }}.assigned_to, '') as assigned_to_id,
+        nullif({{ relation }}.opened_by, '') as opened_by_id,
+        nullif({{ relation }}.closed_by, '') as closed_by_id,
+        nullif({{ relation }}.cmdb_ci, '') as cmdb_ci_id,
+        nullif({{ relation }}.company, '') as company_id,
+        nullif({{ relation }}.location, '') as location_id,
+        nullif({{ relation }}.correlation_id, '') as correlation_id,
+        nullif({{ relation }}.parent, '') as parent_id,
+        {{ sn_timestamp(relation ~ '.opened_at') }} as opened_at,
+        {{ sn_timestamp(relation ~ '.closed_at') }} as closed_at,
+        {{ sn_timestamp(relation ~ '.due_date') }} as due_at,
+{%- endmacro %}
+
+{#- Record bookkeeping every ServiceNow table carries, plus the delete flag from servicenow.deletions.
+    A record re-loaded after its deletion was recorded (restored at the vendor) is not deleted. -#}
+{% macro sn_record_columns(relation='source', deletions='deletions') -%}
+        {{ sn_timestamp(relation ~ '.sys_created_on') }} as created_at,
+        nullif({{ relation }}.sys_created_by, '') as created_by,
+        {{ sn_timestamp(relation ~ '.sys_updated_on') }} as updated_at,
+        nullif({{ relation }}.sys_updated_by, '') as updated_by,
+        {{ sn_int(relation ~ '.sys_mod_count') }} as mod_count,
+        {{ deleted_and_loaded_columns(relation, deletions) }}
+{%- endmacro %}

@@ -1,0 +1,46 @@
+-- Spec 2.1: every ServiceNow incident becomes a review task for the risk-analyst queue; priority
+-- follows the incident's (P1/P2 high, P3 medium, P4/P5 low), the review is due within the hours
+-- incident_slas gives the priority, and state and assignment follow the incident.
+with
+
+incidents as (
+
+    select * from {{ ref('stg_servicenow__incidents') }}
+
+),
+
+slas as (
+
+    select * from {{ ref('incident_slas') }}
+
+),
+
+final as (
+
+    -- columns in the order of the tasks mart: it stacks the task sources with union all
+    select  -- noqa: ST06
+        'servicenow-incident-' || incidents.incident_id as task_id,
+        'incident_review' as task_type,
+        'servicenow' as source_system,
+        incidents.incident_id as source_record_id,
+        'Review incident ' || incidents.incident_number || ': ' || coalesce(incidents.short_description, '')
+            as title,
+        case
+            when incidents.priority <= 2 then 'high'
+            when incidents.priority = 3 then 'medium'
+            else 'low'
+        end as priority,
+        'risk-analyst' as queue,
+        incidents.assigned_to_id as assignee_id,
+        cast(null as varchar) as labels,
+        cast(null as varchar) as control_id,
+        case when incidents.is_active and not incidents.is_deleted then 'open' else 'closed' end as status,
+        incidents.opened_at as created_at,
+        incidents.opened_at + slas.review_within_hours * interval '1 hour' as due_at,
+        incidents.loaded_at as source_loaded_at
+    from incidents
+    left join slas on incidents.priority = slas.priority
+
+)
+
+select * from final

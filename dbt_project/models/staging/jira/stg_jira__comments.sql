@@ -1,0 +1,29 @@
+with
+
+source as (
+
+    {{ source_or_empty('jira', 'comments', {
+        'id': 'varchar', 'issue_id': 'varchar', 'issue_key': 'varchar', 'author_account_id': 'varchar',
+        'update_author_account_id': 'varchar', 'body_text': 'varchar', 'created': 'varchar',
+        'updated': 'varchar', '_tombstone': 'boolean', '_dlt_load_id': 'varchar'}) }}
+
+),
+
+renamed as (
+
+    select
+        id as comment_id,
+        issue_id,
+        issue_key,
+        author_account_id,
+        update_author_account_id,
+        body_text,
+        {{ iso_timestamp('created') }} as created_at,
+        {{ iso_timestamp('updated') }} as updated_at,
+        {{ dlt_loaded_at() }} as loaded_at
+    from source
+    where _tombstone is null or not _tombstone
+
+)
+
+select * from renamed

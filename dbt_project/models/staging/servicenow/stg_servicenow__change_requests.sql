@@ -1,0 +1,39 @@
+with
+
+source as (
+
+    select * from {{ source('servicenow', 'change_requests') }}
+
+),
+
+deletions as (
+
+    select * from {{ ref('stg_servicenow__deletions') }}
+    where entity = 'change_requests'
+
+),
+
+renamed as (
+
+    select
+        source.sys_id as change_request_id,
+        source.number as change_request_number,
+        {{ sn_task_columns() }}
+        nullif(source.type, '') as change_type,
+        nullif(source.phase, '') as phase,
+        {{ sn_int('source.risk') }} as risk,
+        nullif(source.category, '') as category,
+        nullif(source.requested_by, '') as requested_by_id,
+        {{ sn_timestamp('source.start_date') }} as planned_start_at,
+        {{ sn_timestamp('source.end_date') }} as planned_end_at,
+        cast(nullif(source.cab_date, '') as date) as cab_date,
+        nullif(source.business_service, '') as business_service_id,
+        nullif(source.close_code, '') as close_code,
+        nullif(source.close_notes, '') as close_notes,
+        {{ sn_record_columns() }}
+    from source
+    left join deletions on source.sys_id = deletions.record_id
+
+)
+
+select * from renamed

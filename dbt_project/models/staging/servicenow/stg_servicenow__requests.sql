@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('servicenow', 'requests') }}
+
+),
+
+deletions as (
+
+    select * from {{ ref('stg_servicenow__deletions') }}
+    where entity = 'requests'
+
+),
+
+renamed as (
+
+    select
+        source.sys_id as request_id,
+        source.number as request_number,
+        {{ sn_task_columns() }}
+        nullif(source.request_state, '') as request_state,
+        nullif(source.requested_for, '') as requested_for_id,
+        nullif(source.stage, '') as request_stage,
+        cast(nullif(source.price, '') as numeric(18, 2)) as price,
+        {{ sn_record_columns() }}
+    from source
+    left join deletions on source.sys_id = deletions.record_id
+
+)
+
+select * from renamed

@@ -1,0 +1,228 @@
+"""The dbt marts against seeded sandbox data: row counts, key invariants, history, incremental runs.
+
+ServiceNow, Jira and OneTrust sandboxes are loaded by their dlt sources into a fresh warehouse, then
+`dbt build` runs with a temporary --target-path (the project's target/ is never touched).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import uuid
+
+import duckdb
+import psycopg2
+import pytest
+
+from assets.dbt import DBT_PROJECT_DIR
+from pipelines.common.warehouse import WarehouseSettings
+from pipelines.jira import jira_source
+from pipelines.onetrust import onetrust_source
+from tests.dbt_helpers import dbt
+from tests.test_servicenow_source import _source as servicenow_source_for
+
+pytestmark = pytest.mark.slow
+
+
+def _jira(sandbox, **kwargs):
+    return jira_source(base_url=sandbox.url, auth_mode="pat", pat=sandbox.credentials["pat"], **kwargs)
+
+
+def _onetrust(sandbox):
+    creds = sandbox.credentials
+    return onetrust_source(base_url=sandbox.url, client_id=creds["client_id"],
+                           client_secret=creds["client_secret"], verify=sandbox.ca_bundle or True)
+
+
+def _load(settings: WarehouseSettings, sandboxes, **jira_kwargs) -> None:
+    sn, jira, ot = sandboxes
+    parquet = "parquet" if settings.kind == "duckdb" else None
+    settings.pipeline("servicenow").run(servicenow_source_for(sn), loader_file_format=parquet)
+    settings.pipeline("jira").run(_jira(jira, **jira_kwargs), loader_file_format=parquet)
+    settings.pipeline("onetrust").run(_onetrust(ot), loader_file_format=parquet)
+
+
+def _build(settings: WarehouseSettings, target, *args: str) -> None:
+    result = dbt(settings, target, *(args or ("build",)))
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def _q(settings: WarehouseSettings, sql: str) -> list[tuple]:
+    if settings.kind == "duckdb":
+        with duckdb.connect(settings.duckdb_path, read_only=True) as con:
+            return con.execute(sql).fetchall()
+    c = settings.pg_credentials()
+    with psycopg2.connect(host=c["host"], port=c["port"], user=c["username"], dbname=c["database"]) as pg:
+        cur = pg.cursor()
+        cur.execute(sql)
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def _one(settings, sql):
+    return _q(settings, sql)[0][0]
+
+
+@pytest.fixture
+def sandboxes(make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox):
+    return make_servicenow_sandbox(size=300), make_jira_sandbox(size=200), make_onetrust_sandbox(size=200)
+
+
+@pytest.fixture
+def loaded(sandboxes, duckdb_warehouse, tmp_path):
+    """All vendors loaded into DuckDB and the project built once; yields (settings, sandboxes, target)."""
+    _load(duckdb_warehouse, sandboxes)
+    target = tmp_path / "target"
+    _build(duckdb_warehouse, target)
+    return duckdb_warehouse, sandboxes, target
+
+
+def test_marts_match_the_vendor_data(loaded):
+    wh, (sn, _, _), _ = loaded
+    incidents = sn.records("incident")
+    assert _one(wh, "select count(*) from marts.tasks where task_type = 'incident_review'") == len(incidents)
+    assert _one(wh, "select count(*) from marts.asset_catalog") == len(sn.records("cmdb_ci"))
+    assert _one(wh, "select count(*) from marts.sprint_velocity") == _one(wh, "select count(*) from jira.sprints")
+
+    # Every control of the catalog is evaluated, and each failure is one open remediation task.
+    assert {r[0] for r in _q(wh, "select distinct control_id from marts.control_results")} == {
+        "SN-INC-01", "SN-INC-02", "SN-CHG-01", "SN-CMDB-01", "OT-VEN-01", "OT-PIA-01"}
+    fails = _one(wh, "select count(*) from marts.control_results where status = 'fail'")
+    assert fails > 0
+    assert _one(wh, "select count(*) from marts.tasks where task_type = 'control_remediation' and status = 'open'") \
+        == fails
+    routed = dict(_q(wh, """select c.remediation_vendor, count(*) from marts.control_results r
+        join catalog.control_catalog c using (control_id) where r.status = 'fail' group by 1"""))
+    assert _one(wh, "select count(*) from outbound.servicenow_remediation_tasks") == routed.get("servicenow", 0)
+    assert _one(wh, "select count(*) from outbound.jira_remediation_issues") == routed.get("jira", 0)
+    assert _q(wh, "select count(*) from outbound.jira_remediation_issues where jira_project_key is null") == [(0,)]
+
+    # SN-CMDB-01 agrees with the vendor: non-retired CIs without owned_by fail.
+    ownerless = sum(1 for c in sn.records("cmdb_ci") if not c["owned_by"] and c["install_status"] != "7")
+    assert _one(wh, "select count(*) from marts.control_results where control_id = 'SN-CMDB-01' "
+                    "and status = 'fail'") == ownerless
+
+    # Evidence: every ServiceNow attachment, tagged and hashed; links only to catalog controls.
+    attachments = _one(wh, "select count(*) from servicenow.attachments")
+    assert _one(wh, "select count(*) from marts.evidence where source_system = 'servicenow' "
+                    "and evidence_type = 'attachment'") == attachments
+    assert _q(wh, "select distinct tags from marts.evidence where source_system = 'servicenow'") == [
+        ("source:servicenow",)]
+    assert _one(wh, "select count(*) from marts.evidence where content_status = 'stored' and sha256 is null") == 0
+    assert _one(wh, "select count(*) from marts.evidence_links") > 0
+    assert _one(wh, "select count(*) from marts.tasks where task_type = 'jira_remediation'") > 0
+
+    # OneTrust: every PIA is a review task, every vendor issue a follow-up; completed assessments are evidence.
+    pias = _one(wh, "select count(*) from onetrust.assessments where template_type = 'PIA'")
+    assert _one(wh, "select count(*) from marts.tasks where task_type = 'pia_review'") == pias
+    vendor_risks = _one(wh, "select count(*) from onetrust.risks where type = 'VENDORS'")
+    assert _one(wh, "select count(*) from marts.tasks where task_type = 'vendor_follow_up'") == vendor_risks
+    assert _one(wh, "select count(*) from marts.tasks where task_type = 'pia_review' and due_at is null") == 0
+    assert _one(wh, "select count(*) from marts.evidence where source_system = 'onetrust'") == _one(
+        wh, "select count(*) from onetrust.assessments where status = 'Completed'")
+
+    health = dict(_q(wh, "select connector, status_light from marts.integration_health"))
+    assert set(health) == {"servicenow", "jira", "onetrust"}
+    assert all(light in ("green", "amber") for light in health.values()), health
+
+
+def test_ids_are_stable_and_history_records_changes(loaded):
+    wh, sandboxes, target = loaded
+    sn = sandboxes[0]
+    ids = set(_q(wh, "select remediation_task_id from outbound.servicenow_remediation_tasks"))
+    history = _one(wh, "select count(*) from marts.control_result_history")
+    assert history == _one(wh, "select count(*) from marts.control_results")
+
+    _build(wh, target)  # nothing changed at the vendors
+    assert set(_q(wh, "select remediation_task_id from outbound.servicenow_remediation_tasks")) == ids
+    assert _one(wh, "select count(*) from marts.control_result_history") == history, "no change, no new rows"
+
+    # Fix one SN-INC-02 failure (assign the incident) and delete a CI: pass and out_of_scope rows.
+    unassigned = _one(wh, "select object_id from marts.control_results where control_id = 'SN-INC-02' "
+                          "and status = 'fail' order by object_id limit 1")
+    someone = next(r["assigned_to"] for r in sn.records("incident") if r["assigned_to"])
+    sn.update("incident", unassigned, {"assigned_to": someone})
+    ci = _one(wh, "select object_id from marts.control_results where control_id = 'SN-CMDB-01' "
+                  "and status = 'pass' order by object_id limit 1")
+    sn.delete("cmdb_ci", ci)
+    _load(wh, sandboxes)
+    _build(wh, target)
+
+    changes = _q(wh, f"""select object_id, status from marts.control_result_history
+        where object_id in ('{unassigned}', '{ci}') order by object_id, evaluated_at""")
+    assert (unassigned, "pass") in changes and (ci, "out_of_scope") in changes
+    assert _one(wh, "select count(*) from marts.control_result_history") == history + 2
+    assert _q(wh, f"select count(*) from marts.tasks where source_record_id = '{unassigned}' "
+                  "and control_id = 'SN-INC-02'") == [(0,)]
+    remediated = _one(wh, "select remediations_closed from marts.control_attestations "
+                          "where control_id = 'SN-INC-02' order by period_start desc limit 1")
+    assert remediated == 1
+    assert _one(wh, f"select is_deleted from staging.stg_servicenow__cmdb_cis where cmdb_ci_id = '{ci}'")
+
+
+def test_incremental_runs_equal_a_full_refresh(loaded):
+    wh, sandboxes, target = loaded
+    sn, jira, ot = sandboxes
+    sn.touch("incident", n=12)
+    sn.delete("incident", [r["sys_id"] for r in sn.records("incident")[:3]])
+    jira.touch(8)
+    jira.delete([i["key"] for i in jira.issues(fields=["key"])[:2]])
+    ot.touch("assessments", n=5)
+    ot.touch("risks", n=5)
+    _load(wh, sandboxes, reconcile_deletes=True)
+    _build(wh, target)  # incremental: only rows loaded since the last run are re-read
+
+    marts = ("tasks", "evidence")
+    incremental = {m: set(_q(wh, f"select * from marts.{m}")) for m in marts}
+    assert _one(wh, "select count(*) from marts.tasks where task_type = 'incident_review' and status = 'closed' "
+                    "and source_record_id in (select incident_id from staging.stg_servicenow__incidents "
+                    "where is_deleted)") == 3
+    _build(wh, target, "run", "--full-refresh", "--select", *marts)
+    for m in marts:
+        assert set(_q(wh, f"select * from marts.{m}")) == incremental[m], f"{m}: incremental != full refresh"
+
+
+def test_connector_intervals_seed_matches_the_environment_matrix():
+    from resources.environment import ENVIRONMENTS
+
+    with open(DBT_PROJECT_DIR / "seeds" / "connector_sync_intervals.csv") as f:
+        seed = {(r["environment"], r["connector"]): int(r["interval_minutes"]) for r in csv.DictReader(f)}
+    for name, env in ENVIRONMENTS.items():
+        assert seed[(name, "servicenow")] == env.servicenow_incident_minutes
+        assert seed[(name, "jira")] == env.jira_minutes
+        assert seed[(name, "onetrust")] == env.onetrust_hours * 60
+
+
+SUMMARIES = (
+    "select control_id, status, count(*) from marts.control_results group by 1, 2 order by 1, 2",
+    "select task_type, priority, queue, status, count(*) from marts.tasks group by 1, 2, 3, 4 order by 1, 2, 3, 4",
+    "select source_system, evidence_type, count(*), count(sha256) from marts.evidence group by 1, 2 order by 1, 2",
+    "select control_id, count(*) from marts.evidence_links group by 1 order by 1",
+    "select ownership_status, count(*), sum(open_incident_count) from marts.asset_catalog group by 1 order by 1",
+    "select remediation_task_id, priority, due_at from outbound.servicenow_remediation_tasks order by 1",
+    "select remediation_task_id, jira_project_key, priority, due_date from outbound.jira_remediation_issues order by 1",
+    "select sprint_id, issues_committed, issues_completed, points_completed from marts.sprint_velocity order by 1",
+    "select control_id, objects_in_scope, objects_failing, attestation_status from marts.control_attestations "
+    "order by 1",
+)
+
+
+@pytest.fixture
+def postgres_warehouse(tmp_path):
+    name = f"projectx_dbt_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f'create database "{name}"')
+    yield dataclasses.replace(WarehouseSettings(), kind="postgres", pg_database=name,
+                              data_dir=str(tmp_path / "pgdata"))
+    admin.cursor().execute(f'drop database if exists "{name}" with (force)')
+    admin.close()
+
+
+@pytest.mark.postgres
+def test_postgres_builds_the_same_marts(sandboxes, duckdb_warehouse, postgres_warehouse, tmp_path):
+    for settings in (duckdb_warehouse, postgres_warehouse):
+        _load(settings, sandboxes)
+        _build(settings, tmp_path / f"target_{settings.kind}")
+        _build(settings, tmp_path / f"target_{settings.kind}")  # the incremental path too
+    for sql in SUMMARIES:
+        assert _q(duckdb_warehouse, sql) == _q(postgres_warehouse, sql), sql
