@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance
@@ -30,6 +32,18 @@ def _metadata(result, key: str) -> dict:
     return out
 
 
+def readme_queries() -> list[tuple[str, str]]:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = text.split("```sql", 1)[1].split("```", 1)[0]
+    out = []
+    for statement in block.split(";"):
+        lines = [line.strip() for line in statement.strip().splitlines()]
+        if lines:
+            out.append((lines[0], "\n".join(lines[1:])))
+    assert len(out) >= 4
+    return out
+
+
 def _q(settings, sql):
     with duckdb.connect(settings.duckdb_path, read_only=True) as con:
         return con.execute(sql).fetchall()
@@ -54,6 +68,10 @@ def test_full_cycle_then_rerun_creates_no_duplicates(vendors, duckdb_warehouse):
         select priority, queue, count(*) from marts.tasks where task_type = 'incident_review' group by 1, 2""")
     assert sum(n for _, _, n in tasks) == 400
     assert all(q == "risk-analyst" for _, q, _ in tasks)
+
+    # The analyst questions in the README answer with rows on the sandbox's seeded data.
+    for question, sql in readme_queries():
+        assert _q(duckdb_warehouse, sql), f"README query returned no rows: {question}"
 
     second = _run_full_sync()
     assert _metadata(second, "servicenow/incidents")["rows_loaded"] == 0

@@ -48,8 +48,9 @@ final as (
             when measured_at <= sla_due_at then null
             when resolved_at is null
                 then
-                    'open ' || cast({{ hours_between('opened_at', 'measured_at') }} as varchar)
-                    || 'h, past the ' || cast(resolution_sla_hours as varchar) || 'h resolution SLA'
+                    -- stable text (no running clock), so reverse sync does not rewrite the task every run
+                    'still open past the ' || cast(resolution_sla_hours as varchar)
+                    || 'h resolution SLA (due ' || cast(sla_due_at as varchar) || ')'
             else
                 'resolved after ' || cast({{ hours_between('opened_at', 'resolved_at') }} as varchar)
                 || 'h; the resolution SLA is ' || cast(resolution_sla_hours as varchar) || 'h'
