@@ -1,21 +1,2 @@
-with
-
-source as (
-
-    select * from {{ source('servicenow', 'loads') }}
-
-),
-
-renamed as (
-
-    select
-        load_id,
-        schema_name,
-        status as load_status,
-        {{ dlt_loaded_at('load_id') }} as started_at,
-        {{ utc_timestamp('inserted_at') }} as completed_at
-    from source
-
-)
-
-select * from renamed
+-- servicenow's loads table (see macros/dlt_side_tables.sql).
+{{ stg_loads('servicenow') }}
