@@ -142,6 +142,8 @@ class VendorSession:
         where = f"{method} {urlsplit(url).path}"
         p = self.policy
         kwargs.setdefault("timeout", (p.connect_timeout_seconds, p.read_timeout_seconds))
+        # Per request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session-level CA path.
+        kwargs.setdefault("verify", self.http.verify)
         extra_headers = kwargs.pop("headers", None) or {}
         attempts = throttled = auth_failures = 0
         while True:
