@@ -34,11 +34,11 @@ def build_jira_assets():
     @dlt_assets(
         dlt_source=placeholder,
         dlt_pipeline=WarehouseSettings.from_env().pipeline("jira"),
-        name="jira_sync",
+        name="jira_ingest",
         dagster_dlt_translator=translator,
         pool="warehouse",
     )
-    def jira_sync(
+    def jira_ingest(
         context: AssetExecutionContext,
         dlt: DagsterDltResource,
         jira: JiraResource,
@@ -54,4 +54,4 @@ def build_jira_assets():
         "issue_changelog": "Jira changelog, one row per changed field; written by the issues sync.",
     }
     upstream = [AssetKey(["jira", r]) for r in ("issues", "projects", "boards", "sprints")]
-    return [jira_sync, side_table_assets("jira", {**COMMON_SIDE_TABLES, **children}, upstream)]
+    return [jira_ingest, side_table_assets("jira", {**COMMON_SIDE_TABLES, **children}, upstream)]

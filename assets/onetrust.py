@@ -33,11 +33,11 @@ def build_onetrust_assets():
         # A placeholder to enumerate the tables; the real source, with credentials, is built at run time.
         dlt_source=onetrust_source(api_token="-"),
         dlt_pipeline=WarehouseSettings.from_env().pipeline("onetrust"),
-        name="onetrust_sync",
+        name="onetrust_ingest",
         dagster_dlt_translator=translator,
         pool="warehouse",
     )
-    def onetrust_sync(
+    def onetrust_ingest(
         context: AssetExecutionContext,
         dlt: DagsterDltResource,
         onetrust: OneTrustResource,
@@ -47,4 +47,4 @@ def build_onetrust_assets():
         yield from run_sync(context, dlt, "onetrust", onetrust.source(run_id=context.run_id), warehouse)
 
     upstream = [AssetKey(["onetrust", r]) for r in DESCRIPTIONS]
-    return [onetrust_sync, side_table_assets("onetrust", COMMON_SIDE_TABLES, upstream)]
+    return [onetrust_ingest, side_table_assets("onetrust", COMMON_SIDE_TABLES, upstream)]

@@ -44,11 +44,11 @@ def build_servicenow_assets():
         # Placeholders: the real source, with credentials, is built at run time below.
         dlt_source=servicenow_source(base_url="", client_id="", client_secret=""),
         dlt_pipeline=WarehouseSettings.from_env().pipeline("servicenow"),
-        name="servicenow_sync",
+        name="servicenow_ingest",
         dagster_dlt_translator=translator,
         pool="warehouse",
     )
-    def servicenow_sync(
+    def servicenow_ingest(
         context: AssetExecutionContext,
         dlt: DagsterDltResource,
         servicenow: ServiceNowResource,
@@ -58,4 +58,4 @@ def build_servicenow_assets():
         yield from run_sync(context, dlt, "servicenow", servicenow.source(run_id=context.run_id), warehouse)
 
     upstream = [AssetKey(["servicenow", r]) for r in DESCRIPTIONS]
-    return [servicenow_sync, side_table_assets("servicenow", COMMON_SIDE_TABLES, upstream)]
+    return [servicenow_ingest, side_table_assets("servicenow", COMMON_SIDE_TABLES, upstream)]

@@ -9,6 +9,14 @@ from dagster import AssetKey
 from assets.dbt import MANIFEST
 
 
+def test_definitions_validate_as_dagster_loads_them():
+    """What `dagster dev` does: names unique across ops and jobs, resources bound, schedules valid."""
+    import definitions
+    from dagster import Definitions
+
+    Definitions.validate_loadable(definitions.build_definitions())
+
+
 def test_definitions_load_with_one_connected_graph():
     import definitions
 
