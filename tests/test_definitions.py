@@ -11,8 +11,9 @@ from assets.dbt import MANIFEST
 
 def test_definitions_validate_as_dagster_loads_them():
     """What `dagster dev` does: names unique across ops and jobs, resources bound, schedules valid."""
-    import definitions
     from dagster import Definitions
+
+    import definitions
 
     Definitions.validate_loadable(definitions.build_definitions())
 
