@@ -11,10 +11,10 @@ Register with `pytest_plugins = ["sandbox.pytest_plugin"]` in the root conftest.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
+from sandbox.core.testing import started_sandboxes
 from sandbox.servicenow import ServiceNowSandbox
 
 
@@ -28,15 +28,4 @@ def servicenow_sandbox() -> Iterator[ServiceNowSandbox]:
 @pytest.fixture
 def make_servicenow_sandbox() -> Iterator[Callable[..., ServiceNowSandbox]]:
     """Factory for function-scoped ServiceNow sandboxes, stopped at teardown."""
-    made: list[ServiceNowSandbox] = []
-
-    def factory(**kwargs: Any) -> ServiceNowSandbox:
-        kwargs.setdefault("port", 0)
-        kwargs.setdefault("size", 200)
-        sb = ServiceNowSandbox(**kwargs).start()
-        made.append(sb)
-        return sb
-
-    yield factory
-    for sb in made:
-        sb.stop()
+    yield from started_sandboxes(ServiceNowSandbox, port=0, size=200)

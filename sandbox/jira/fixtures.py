@@ -9,10 +9,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
+from sandbox.core.testing import started_sandboxes
 from sandbox.jira import JiraSandbox
 
 __all__ = ["jira_sandbox", "make_jira_sandbox"]
@@ -28,15 +28,4 @@ def jira_sandbox() -> Iterator[JiraSandbox]:
 @pytest.fixture
 def make_jira_sandbox() -> Iterator[Callable[..., JiraSandbox]]:
     """Factory for function-scoped Jira sandboxes, stopped at teardown."""
-    made: list[JiraSandbox] = []
-
-    def factory(**kwargs: Any) -> JiraSandbox:
-        kwargs.setdefault("port", 0)
-        kwargs.setdefault("size", 200)
-        sb = JiraSandbox(**kwargs).start()
-        made.append(sb)
-        return sb
-
-    yield factory
-    for sb in made:
-        sb.stop()
+    yield from started_sandboxes(JiraSandbox, port=0, size=200)

@@ -10,11 +10,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 import requests
 
+from sandbox.core.testing import started_sandboxes
 from sandbox.onetrust.app import TOKEN_PATH, OneTrustSandbox
 
 __all__ = ["make_onetrust_sandbox", "onetrust_sandbox", "onetrust_session", "onetrust_token"]
@@ -31,17 +31,7 @@ def onetrust_token(sb: OneTrustSandbox, client_id: str | None = None, client_sec
 
 @pytest.fixture
 def make_onetrust_sandbox() -> Iterator[Callable[..., OneTrustSandbox]]:
-    started: list[OneTrustSandbox] = []
-
-    def make(**kwargs: Any) -> OneTrustSandbox:
-        sb = OneTrustSandbox(**kwargs)
-        sb.start()
-        started.append(sb)
-        return sb
-
-    yield make
-    for sb in started:
-        sb.stop()
+    yield from started_sandboxes(OneTrustSandbox)
 
 
 @pytest.fixture

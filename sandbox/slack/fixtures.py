@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.core.testing import started_sandboxes
 from sandbox.slack.app import SlackSandbox
 
 __all__ = ["make_slack_sandbox", "slack_client", "slack_sandbox"]
@@ -20,17 +21,7 @@ __all__ = ["make_slack_sandbox", "slack_client", "slack_sandbox"]
 
 @pytest.fixture
 def make_slack_sandbox() -> Iterator[Callable[..., SlackSandbox]]:
-    started: list[SlackSandbox] = []
-
-    def make(**kwargs: Any) -> SlackSandbox:
-        sb = SlackSandbox(**kwargs)
-        sb.start()
-        started.append(sb)
-        return sb
-
-    yield make
-    for sb in started:
-        sb.stop()
+    yield from started_sandboxes(SlackSandbox)
 
 
 @pytest.fixture

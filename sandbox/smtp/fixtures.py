@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
+from sandbox.core.testing import started_sandboxes
 from sandbox.smtp.server import SmtpSandbox
 
 __all__ = ["SMTP_PASSWORD", "SMTP_USERNAME", "make_smtp_sandbox", "smtp_sandbox"]
@@ -21,17 +21,7 @@ SMTP_PASSWORD = "sandbox-smtp-password"
 
 @pytest.fixture
 def make_smtp_sandbox() -> Iterator[Callable[..., SmtpSandbox]]:
-    started: list[SmtpSandbox] = []
-
-    def make(**kwargs: Any) -> SmtpSandbox:
-        sb = SmtpSandbox(**kwargs)
-        sb.start()
-        started.append(sb)
-        return sb
-
-    yield make
-    for sb in started:
-        sb.stop()
+    yield from started_sandboxes(SmtpSandbox)
 
 
 @pytest.fixture
