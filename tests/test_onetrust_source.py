@@ -6,6 +6,7 @@ the ids marked in ``onetrust.deletions`` equal what the sandbox holds.
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import subprocess
@@ -322,3 +323,36 @@ def _find(exc: BaseException, kind: type) -> BaseException:
 
 def _chain_text(exc: BaseException) -> str:
     return " ".join(str(e) for e in _chain(exc))
+
+
+def test_window_rerun_restores_rows_of_that_window_without_moving_the_cursor(make_onetrust_sandbox,
+                                                                             duckdb_warehouse):
+    """What a Dagster partition rerun does: re-read one time window, merge, leave the cursor alone."""
+    from datetime import UTC, datetime
+
+    from pipelines.common.cursor import parse_vendor_ts
+
+    sb = make_onetrust_sandbox(size=60)
+    pipeline = duckdb_warehouse.pipeline("onetrust")
+    _run(pipeline, _source(sb))
+    cursors = copy.deepcopy(pipeline.state["sources"]["onetrust"]["resources"])
+
+    stamps = {table: {rid: parse_vendor_ts(ts) for rid, ts in ids.items()}
+              for table, ids in _vendor_state(sb).items()}
+    ordered = sorted(stamps["risks"].values())
+    start, end = ordered[len(ordered) // 3], ordered[2 * len(ordered) // 3]
+    inside = {table: {rid for rid, ts in ids.items() if start <= ts < end} for table, ids in stamps.items()}
+    assert all(inside[t] for t in ("assessments", "risks", "vendors")), "the window holds records of each kind"
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:  # an operator's lost or damaged window
+        for table in ("assessments", "risks", "vendors"):
+            ids = sorted(inside[table])
+            con.execute(f"delete from onetrust.{table} where {KEYS[table]} in ({','.join('?' * len(ids))})", ids)
+
+    moved = _run(pipeline, _source(sb, window=(start.replace(tzinfo=UTC), end.replace(tzinfo=UTC))))
+    for table in KEYS:
+        assert moved.get(table, 0) == len(inside[table]), f"{table}: exactly the window's records"
+    _assert_parity(sb, duckdb_warehouse)
+    assert pipeline.state["sources"]["onetrust"]["resources"] == cursors, "the cursor did not move"
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        _source(sb, window=(datetime(2026, 1, 1), datetime(2026, 1, 2)))

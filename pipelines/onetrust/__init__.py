@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import dlt
@@ -58,6 +59,7 @@ def onetrust_source(
     verify: bool | str = True,
     run_id: str | None = None,
     policy: RetryPolicy | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> list[DltResource]:
     """OneTrust into the ``onetrust`` dataset, incrementally, merged on OneTrust's ids.
 
@@ -65,6 +67,10 @@ def onetrust_source(
     ``base_url`` or the ``region``'s host. ``reconcile`` reads every listing whole to repair gaps and
     find deletes (cheap for assessments and risks, N/50 requests for vendors): leave it on for the
     nightly run; frequent runs may turn it off and read changes only.
+
+    ``window`` = (start, end), end exclusive: re-read only records last modified in that window (an
+    operator's rerun of one time partition). The cursor is neither used nor advanced, rows merge on
+    their ids, no reconciliation runs; deleted assessments logged in the window are marked.
     """
     unknown = sorted(set(entities) - set(S.ENTITIES))
     if unknown:
@@ -74,6 +80,8 @@ def onetrust_source(
         raise ValueError("OneTrust credentials are not configured: set ONETRUST_API_TOKEN, or "
                          f"ONETRUST_CLIENT_ID and ONETRUST_CLIENT_SECRET (or {S.VAULT_HINT})")
     run_id = run_id or uuid.uuid4().hex
+    bounds = window_bounds(window)
+    full = reconcile and bounds is None
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
     vendor_size = max(1, min(vendor_page_size, S.VENDOR_PAGE_CAP))
 
@@ -83,7 +91,7 @@ def onetrust_source(
                               detail_workers=detail_workers)
 
     def assessments(template_type: str | None) -> Lister:
-        params = {"sort": S.CREATION_SORT if reconcile else S.ASSESSMENT_CHANGE_SORT,
+        params = {"sort": S.CREATION_SORT if full else S.ASSESSMENT_CHANGE_SORT,
                   "assessmentArchivalState": "ALL"}
         if template_type:
             params["templateTypes"] = template_type
@@ -91,15 +99,15 @@ def onetrust_source(
 
     def risks(client: OneTrustClient, cursor: OverlapCursor) -> Iterator[Page]:
         body: dict[str, Any] = {"filters": {}, "fullTextSearch": ""}
-        if not reconcile:  # changes only; a full pass is needed to see deletes
+        if not full:  # changes only; a full pass is needed to see deletes
             since = cursor.start_datetime.strftime("%Y-%m-%dT%H:%M:%S.000Z")
             body["predicates"] = [{"field": S.RISKS.ts_field, "operator": "GREATER_THAN_EQUAL_TO", "value": since}]
         return client.pages("POST", S.RISKS_PATH, page_size=S.RISK_PAGE_SIZE, params={"sort": S.CREATION_SORT},
                             json=body)
 
     def vendors(client: OneTrustClient, _: OverlapCursor) -> Iterator[Page]:
-        params = {"sort": S.CREATION_SORT if reconcile else S.VENDOR_CHANGE_SORT,
-                  "markForDelete": str(reconcile).lower()}
+        params = {"sort": S.CREATION_SORT if full else S.VENDOR_CHANGE_SORT,
+                  "markForDelete": str(full).lower()}
         return client.pages("GET", S.VENDORS_PATH, page_size=vendor_size, params=params)
 
     def detailed(row: Callable[[dict, dict], dict]) -> Mapper:
@@ -118,17 +126,20 @@ def onetrust_source(
         "risks": (S.RISKS, risks, lambda _, items: [R.risk_row(i) for i in items], False, "sweep"),
         "vendors": (S.VENDORS, vendors, lambda _, items: [R.vendor_row(i) for i in items], True, "sweep"),
     }
-    common = dict(make_client=make_client, overlap=overlap_seconds, run_id=run_id, full=reconcile)
+    common = dict(make_client=make_client, overlap=overlap_seconds, run_id=run_id, full=full, window=bounds)
     return [_entity_resource(*specs[e], **common) for e in entities]
 
 
 def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_change: bool, deletes: str, *,
                      make_client: Callable[[], OneTrustClient], overlap: int, run_id: str,
-                     full: bool) -> DltResource:
-    """``full``: read the whole listing (repair + delete reconciliation); else changes only."""
+                     full: bool, window: tuple[str, str] | None) -> DltResource:
+    """``full``: read the whole listing (repair + delete reconciliation); else changes only.
+    ``window`` (start, end) in cursor format: only records modified in it, with a throwaway cursor."""
     def rows() -> Iterator[Any]:
-        state = dlt.current.resource_state()
-        cursor = OverlapCursor(state, initial_value=S.INITIAL_CURSOR, overlap_seconds=overlap)
+        # In window mode the cursor lives in a scratch dict: dlt's resource state stays untouched.
+        state = dlt.current.resource_state() if window is None else {}
+        cursor = OverlapCursor(state, initial_value=window[0] if window else S.INITIAL_CURSOR,
+                               overlap_seconds=0 if window else overlap)
         outcome = ScanOutcome()
         held = destination_ids(spec.resource, spec.primary_key) if full else None
         client = make_client()
@@ -136,14 +147,19 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
             pages = lister(client, cursor)
             for item in changed_records(spec, pages, cursor, run_id, outcome, stop_early=by_change and not full,
                                         held=held):
+                if window and isinstance(item, list):
+                    item = [r for r in item if normalise(r[spec.ts_field]) < window[1]]
+                    if not item:
+                        continue
                 yield mapper(client, item) if isinstance(item, list) else item
             if deletes == "log":
-                yield from _logged_deletes(spec, client, state, overlap, outcome, run_id)
+                yield from _logged_deletes(spec, client, state, overlap, outcome, run_id, window)
             elif held is not None:
                 yield from reconcile(spec, outcome, held, run_id)
         finally:
             client.close()
-        finish(spec, cursor, outcome, state, run_id)
+        if window is None:
+            finish(spec, cursor, outcome, state, run_id)
 
     nesting: dict[str, Any] = {}
     if spec.resource == "assessments":  # answers become the child table assessments__responses
@@ -155,22 +171,22 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
 
 
 def _logged_deletes(spec: S.EntitySpec, client: OneTrustClient, state: dict, overlap: int,
-                    outcome: ScanOutcome, run_id: str) -> Iterator[Any]:
+                    outcome: ScanOutcome, run_id: str, window: tuple[str, str] | None = None) -> Iterator[Any]:
     """Deletion rows from OneTrust's deleted-assessment audit log (``feed``), read with its own cursor.
 
     ``vendor_assessments`` marks only the logged ids it holds (or loaded in this run): the log does not
     say which template an assessment had.
     """
-    cursor = OverlapCursor(state.setdefault("delete_log", {}), initial_value=S.INITIAL_CURSOR,
-                           overlap_seconds=overlap)
-    start, found = cursor.start_value, []
+    cursor = OverlapCursor(state.setdefault("delete_log", {}), initial_value=window[0] if window else
+                           S.INITIAL_CURSOR, overlap_seconds=0 if window else overlap)
+    start, end, found = cursor.start_value, window[1] if window else "9999", []
     # The log's order is not documented, so it is read whole (a small audit log, 500 entries a page).
     for page in client.pages("GET", S.ASSESSMENT_DELETE_LOG_PATH, page_size=S.DELETE_LOG_PAGE_SIZE):
         for entry in page.items:
             rid = entry.get("assessmentId") if isinstance(entry, dict) else None
             raw = entry.get("deletedDT") if isinstance(entry, dict) else None
             stamp = normalise(raw)
-            if isinstance(rid, str) and rid and stamp is not None and stamp >= start \
+            if isinstance(rid, str) and rid and stamp is not None and start <= stamp < end \
                     and cursor.admit(rid, stamp, f"{stamp}|{raw}"):
                 found.append(rid)
     if spec.resource != "assessments" and found:
@@ -180,3 +196,13 @@ def _logged_deletes(spec: S.EntitySpec, client: OneTrustClient, state: dict, ove
     if rows is not None:
         yield rows
     cursor.commit()
+
+
+def window_bounds(window: tuple[datetime, datetime] | None) -> tuple[str, str] | None:
+    """(start, end) datetimes -> cursor-format UTC strings; a clear error if the window is unusable."""
+    if window is None:
+        return None
+    start, end = window
+    if start.tzinfo is None or end.tzinfo is None or not start < end:
+        raise ValueError(f"window must be two timezone-aware datetimes, start before end (got {window!r})")
+    return normalise(start.isoformat()), normalise(end.isoformat())
