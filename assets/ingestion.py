@@ -1,16 +1,25 @@
 """What every vendor's ingestion assets share: how dlt resources appear in the asset graph
-(``<vendor>/<resource>``, grouped by vendor, freshness twice the cadence) and how a sync runs and
-reports (rows loaded, quarantined, marked deleted, cursor, duration)."""
+(``<vendor>/<resource>``, grouped by vendor, freshness twice the cadence), their daily time-window
+partitions, and how a sync runs and reports (rows loaded, quarantined, marked deleted, cursor, duration).
 
+Partitions are UTC days of the vendor's *last-updated* time. The newest partition (today, still open)
+is the live sync: it reads everything changed since the cursor, whatever day that was, and advances
+the cursor. Any other partition or range re-reads exactly the records updated in that window and
+merges them, leaving the cursor alone: that is how an operator reruns a failed or suspect window, and
+a backfill over many days runs as one sync of the whole range (``BackfillPolicy.single_run``).
+"""
 
+import os
 import time
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
     FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
@@ -20,6 +29,46 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from resources.warehouse import WarehouseResource
+
+PARTITIONS_START_ENV = "PROJECTX_PARTITIONS_START"
+DEFAULT_PARTITIONS_START = "2025-01-01"
+
+
+def ingestion_partitions() -> DailyPartitionsDefinition:
+    """One partition per UTC day of vendor update time, today's included (``end_offset=1``)."""
+    start = os.environ.get(PARTITIONS_START_ENV) or DEFAULT_PARTITIONS_START
+    try:
+        datetime.strptime(start, "%Y-%m-%d")
+    except ValueError:
+        raise ValueError(f"{PARTITIONS_START_ENV}={start!r} is not a date: set it as YYYY-MM-DD, e.g. "
+                         f"{DEFAULT_PARTITIONS_START}") from None
+    return DailyPartitionsDefinition(start_date=start, end_offset=1, timezone="UTC")
+
+
+INGESTION_BACKFILL_POLICY = BackfillPolicy.single_run()
+
+
+def current_partition_key(now: datetime | None = None) -> str:
+    """The open partition: the one a scheduled (live) sync materializes."""
+    return ingestion_partitions().get_partition_key_for_timestamp((now or datetime.now(UTC)).timestamp())
+
+
+def sync_window(context: AssetExecutionContext, now: datetime | None = None) -> tuple[datetime, datetime] | None:
+    """None for the live sync (only the open partition selected); else the (start, end) to re-read,
+    end capped at now (a range that reaches today is re-read up to now; the live cursor stays put).
+    The first partition also covers everything updated before it (vendors keep years of history), so
+    a backfill from the first partition re-reads all of it. A run without a
+    partition (e.g. a test's ``materialize``) is the live sync."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    window = context.partition_time_window
+    now = now or datetime.now(UTC)
+    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
+    if start <= now < end and end - start <= timedelta(days=1):  # just the open partition
+        return None
+    if context.partition_key_range.start == ingestion_partitions().get_first_partition_key():
+        start = datetime(1970, 1, 1, tzinfo=UTC)
+    return start, min(end, now)
 
 
 class ProjectXDltTranslator(DagsterDltTranslator):
@@ -83,12 +132,23 @@ def _run_counts(pipeline, entity: str, run_id: str) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def run_sync(context, dlt, source_name: str, source, warehouse) -> Iterator[MaterializeResult]:
-    """Run one vendor's dlt source into the warehouse and yield a result per synced table."""
+def run_sync(context, dlt, source_name: str, source, warehouse,
+             window: tuple[datetime, datetime] | None = None) -> Iterator[MaterializeResult]:
+    """Run one vendor's dlt source into the warehouse and yield a result per synced table.
+
+    ``window``: the source was built to re-read that window (see :func:`sync_window`); it is logged and
+    shown in each table's metadata so an operator sees what the run covered."""
     started = time.monotonic()
+    mode = {"sync_mode": MetadataValue.text("live (cursor)" if window is None else "window re-read")}
+    if window is not None:
+        context.log.info(f"{source_name}: re-reading records updated in [{window[0]}, {window[1]}); "
+                         "the incremental cursor is left where it is")
+        mode |= {"window_start": MetadataValue.text(window[0].isoformat()),
+                 "window_end": MetadataValue.text(window[1].isoformat())}
     pipeline = warehouse.settings.pipeline(source_name, progress="log")
     for result in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline, loader_file_format="parquet"):
-        yield with_sync_metadata(result, pipeline, source_name, context.run_id, time.monotonic() - started)
+        result = with_sync_metadata(result, pipeline, source_name, context.run_id, time.monotonic() - started)
+        yield MaterializeResult(asset_key=result.asset_key, metadata={**result.metadata, **mode})
 
 
 def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetKey]):

@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from assets.ingestion import COMMON_SIDE_TABLES, ProjectXDltTranslator, run_sync, side_table_assets
+from assets.ingestion import (
+    COMMON_SIDE_TABLES,
+    INGESTION_BACKFILL_POLICY,
+    ProjectXDltTranslator,
+    ingestion_partitions,
+    run_sync,
+    side_table_assets,
+    sync_window,
+)
 from pipelines.common.warehouse import WarehouseSettings
 from pipelines.jira import jira_source
 from resources.environment import current_environment
@@ -36,6 +44,8 @@ def build_jira_assets():
         dlt_pipeline=WarehouseSettings.from_env().pipeline("jira"),
         name="jira_ingest",
         dagster_dlt_translator=translator,
+        partitions_def=ingestion_partitions(),
+        backfill_policy=INGESTION_BACKFILL_POLICY,
         pool="warehouse",
     )
     def jira_ingest(
@@ -45,7 +55,9 @@ def build_jira_assets():
         warehouse: WarehouseResource,
     ) -> Iterator[MaterializeResult]:
         """Sync Jira into the `jira` dataset of the warehouse."""
-        yield from run_sync(context, dlt, "jira", jira.source(run_id=context.run_id), warehouse)
+        window = sync_window(context)
+        yield from run_sync(context, dlt, "jira", jira.source(run_id=context.run_id, window=window), warehouse,
+                            window)
 
     children = {
         "comments": "Jira comments, one row per comment (body as text); written by the issues sync.",

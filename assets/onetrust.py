@@ -5,7 +5,15 @@ from collections.abc import Iterator
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from assets.ingestion import COMMON_SIDE_TABLES, ProjectXDltTranslator, run_sync, side_table_assets
+from assets.ingestion import (
+    COMMON_SIDE_TABLES,
+    INGESTION_BACKFILL_POLICY,
+    ProjectXDltTranslator,
+    ingestion_partitions,
+    run_sync,
+    side_table_assets,
+    sync_window,
+)
 from pipelines.common.warehouse import WarehouseSettings
 from pipelines.onetrust import onetrust_source
 from resources.environment import current_environment
@@ -35,6 +43,8 @@ def build_onetrust_assets():
         dlt_pipeline=WarehouseSettings.from_env().pipeline("onetrust"),
         name="onetrust_ingest",
         dagster_dlt_translator=translator,
+        partitions_def=ingestion_partitions(),
+        backfill_policy=INGESTION_BACKFILL_POLICY,
         pool="warehouse",
     )
     def onetrust_ingest(
@@ -44,7 +54,9 @@ def build_onetrust_assets():
         warehouse: WarehouseResource,
     ) -> Iterator[MaterializeResult]:
         """Sync OneTrust into the `onetrust` dataset of the warehouse."""
-        yield from run_sync(context, dlt, "onetrust", onetrust.source(run_id=context.run_id), warehouse)
+        window = sync_window(context)
+        yield from run_sync(context, dlt, "onetrust", onetrust.source(run_id=context.run_id, window=window), warehouse,
+                            window)
 
     upstream = [AssetKey(["onetrust", r]) for r in DESCRIPTIONS]
     return [onetrust_ingest, side_table_assets("onetrust", COMMON_SIDE_TABLES, upstream)]

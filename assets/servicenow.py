@@ -5,7 +5,15 @@ from collections.abc import Iterator
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult
 from dagster_dlt import DagsterDltResource, dlt_assets
 
-from assets.ingestion import COMMON_SIDE_TABLES, ProjectXDltTranslator, run_sync, side_table_assets
+from assets.ingestion import (
+    COMMON_SIDE_TABLES,
+    INGESTION_BACKFILL_POLICY,
+    ProjectXDltTranslator,
+    ingestion_partitions,
+    run_sync,
+    side_table_assets,
+    sync_window,
+)
 from pipelines.common.warehouse import WarehouseSettings
 from pipelines.servicenow import servicenow_source
 from pipelines.servicenow.settings import TABLES
@@ -46,6 +54,8 @@ def build_servicenow_assets():
         dlt_pipeline=WarehouseSettings.from_env().pipeline("servicenow"),
         name="servicenow_ingest",
         dagster_dlt_translator=translator,
+        partitions_def=ingestion_partitions(),
+        backfill_policy=INGESTION_BACKFILL_POLICY,
         pool="warehouse",
     )
     def servicenow_ingest(
@@ -55,7 +65,9 @@ def build_servicenow_assets():
         warehouse: WarehouseResource,
     ) -> Iterator[MaterializeResult]:
         """Sync ServiceNow tables into the `servicenow` dataset of the warehouse."""
-        yield from run_sync(context, dlt, "servicenow", servicenow.source(run_id=context.run_id), warehouse)
+        window = sync_window(context)
+        source = servicenow.source(run_id=context.run_id, window=window)
+        yield from run_sync(context, dlt, "servicenow", source, warehouse, window)
 
     upstream = [AssetKey(["servicenow", r]) for r in DESCRIPTIONS]
     return [servicenow_ingest, side_table_assets("servicenow", COMMON_SIDE_TABLES, upstream)]

@@ -99,6 +99,7 @@ def _execute_full_sync():
     from dagster import DagsterInstance
 
     from assets.dbt import prepare_manifest
+    from assets.ingestion import current_partition_key
 
     _say("preparing the dbt manifest")
     prepare_manifest()
@@ -106,10 +107,12 @@ def _execute_full_sync():
     import definitions
 
     job = definitions.build_definitions().resolve_job_def("full_sync")
-    _say("running job full_sync: ingest -> dbt build -> reverse sync (Dagster logs follow)")
+    partition = current_partition_key()
+    _say(f"running job full_sync for partition {partition} (the live sync): ingest -> dbt build -> reverse sync "
+         "(Dagster logs follow)")
     with DagsterInstance.get() as instance:
         return job.execute_in_process(
-            instance=instance,
+            instance=instance, partition_key=partition,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             raise_on_error=False,
         )

@@ -18,9 +18,12 @@ class JiraResource(ConfigurableResource):
     vault_prefix: str = "integrations/dev"
     backoff_base_seconds: float = 0.5
 
-    def source(self, *, run_id: str | None = None):
+    def source(self, *, run_id: str | None = None, window=None):
+        """The Jira dlt source; ``window`` (start, end) re-reads one time window (a partition rerun)."""
         stored = SecretStore(self.vault_prefix).vendor("jira")
         environ = {**os.environ, **{ENV_NAMES["jira"][k]: v for k, v in stored.items() if v}}
         kwargs = source_kwargs_from_env(environ)
+        if window is not None:
+            kwargs["window"] = window
         return jira_source(**kwargs, run_id=run_id,
                            policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))

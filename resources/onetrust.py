@@ -19,7 +19,8 @@ class OneTrustResource(ConfigurableResource):
     ca_bundle: str = ""
     backoff_base_seconds: float = 0.5
 
-    def source(self, *, run_id: str | None = None):
+    def source(self, *, run_id: str | None = None, window=None):
+        """The OneTrust dlt source; ``window`` (start, end) re-reads one time window (a partition rerun)."""
         s = SecretStore(self.vault_prefix).vendor("onetrust")
         if not s["api_token"] and not (s["client_id"] and s["client_secret"]):
             raise ValueError(
@@ -34,5 +35,5 @@ class OneTrustResource(ConfigurableResource):
             base_url=s["base_url"], region=s["region"] or DEFAULT_REGION, api_token=s["api_token"],
             client_id=s["client_id"], client_secret=s["client_secret"], timeout_seconds=timeout,
             verify=self.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or True, run_id=run_id,
-            policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds),
+            policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds), window=window,
         )

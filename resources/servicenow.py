@@ -40,9 +40,12 @@ class ServiceNowResource(ConfigurableResource):
         return ServiceNowClient(s["base_url"], s["client_id"] or "", s["client_secret"] or "",
                                 s["username"], s["password"], verify=self._verify(), policy=self._policy())
 
-    def source(self, *, run_id: str | None = None, tables=None):
+    def source(self, *, run_id: str | None = None, tables=None, window=None):
+        """The ServiceNow dlt source; ``window`` (start, end) re-reads one time window (a partition rerun)."""
         s = self._settings()
         kwargs = {"tables": tables} if tables else {}
+        if window is not None:
+            kwargs["window"] = window
         return servicenow_source(
             base_url=s["base_url"], client_id=s["client_id"] or "", client_secret=s["client_secret"] or "",
             username=s["username"], password=s["password"], verify=self._verify(),

@@ -1,9 +1,23 @@
-"""Jobs and their schedules, at the cadences of spec §4 for the current environment."""
+"""Jobs and their schedules, at the cadences of spec §4 for the current environment.
+
+Ingestion assets are partitioned by UTC day (see :mod:`assets.ingestion`): every scheduled run targets
+the open partition, today's, which is the live incremental sync. Reruns of other days are launched by
+operators (a partition or a backfill in the UI, or ``dagster job backfill``).
+"""
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    define_asset_job,
+)
 
+from assets.ingestion import current_partition_key
 from resources.environment import Environment
 
 INCIDENTS = AssetKey(["servicenow", "incidents"])
@@ -46,10 +60,14 @@ JOBS = [full_sync_job, servicenow_incidents_job, servicenow_changes_job, jira_jo
 def schedules_for(env: Environment) -> list[ScheduleDefinition]:
     status = DefaultScheduleStatus.STOPPED if env.name == "local" else DefaultScheduleStatus.RUNNING
 
+    def live_partition(context: ScheduleEvaluationContext) -> RunRequest:
+        return RunRequest(partition_key=current_partition_key(context.scheduled_execution_time))
+
     def every(name: str, job, minutes: int) -> ScheduleDefinition:
         return ScheduleDefinition(
             name=name, job=job, cron_schedule=env.cron_every(minutes), execution_timezone="UTC",
-            default_status=status, description=f"Every {minutes} min in {env.name} (spec §4).",
+            default_status=status, execution_fn=live_partition,
+            description=f"Every {minutes} min in {env.name} (spec §4): the live sync of today's partition.",
         )
 
     return [

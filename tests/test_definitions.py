@@ -87,3 +87,43 @@ def test_every_vendor_has_schedule_and_freshness_at_its_cadence():
             policy = graph.get(AssetKey(list(key))).freshness_policy
             assert policy.fail_window.to_timedelta().total_seconds() == 2 * 60 * minutes, (name, key)
         assert defs.resolve_schedule_def("jira_schedule").cron_schedule == env.cron_every(env.jira_minutes)
+
+
+def test_ingestion_is_partitioned_by_day_and_schedules_target_the_live_partition():
+    from datetime import UTC, datetime
+
+    from dagster import build_schedule_context
+
+    import definitions
+    from assets.ingestion import sync_window
+
+    defs = definitions.build_definitions()
+    graph = defs.resolve_asset_graph()
+    for key in (("servicenow", "incidents"), ("jira", "issues"), ("onetrust", "risks")):
+        node = graph.get(AssetKey(list(key)))
+        assert node.partitions_def is not None and node.partitions_def.get_first_partition_key() == "2025-01-01"
+        assert node.backfill_policy.max_partitions_per_run is None, "a backfill of any range is one sync"
+    assert graph.get(AssetKey(["marts", "tasks"])).partitions_def is None, "marts are whole tables"
+    assert defs.resolve_job_def("full_sync").partitions_def is not None
+
+    when = datetime(2026, 3, 4, 10, 15, tzinfo=UTC)
+    schedule = defs.resolve_schedule_def("servicenow_incidents_schedule")
+    with build_schedule_context(scheduled_execution_time=when,
+                                repository_def=defs.get_repository_def()) as context:
+        requests = schedule.evaluate_tick(context).run_requests
+    assert [r.partition_key for r in requests] == ["2026-03-04"]
+
+    class Ctx:  # what sync_window reads from an AssetExecutionContext
+        has_partition_key = has_partition_key_range = True
+
+        def __init__(self, first, last):
+            pd = node.partitions_def
+            self.partition_time_window = type(pd.time_window_for_partition_key(first))(
+                pd.time_window_for_partition_key(first).start, pd.time_window_for_partition_key(last).end)
+            self.partition_key_range = type("R", (), {"start": first, "end": last})
+
+    assert sync_window(Ctx("2026-03-04", "2026-03-04"), now=when) is None, "today's partition = live sync"
+    start, end = sync_window(Ctx("2026-03-01", "2026-03-04"), now=when)
+    assert (start.isoformat(), end) == ("2026-03-01T00:00:00+00:00", when), "a range reaching today ends now"
+    start, end = sync_window(Ctx("2025-01-01", "2025-01-02"), now=when)
+    assert start.year == 1970 and end.isoformat() == "2025-01-03T00:00:00+00:00", "first partition is open-ended"

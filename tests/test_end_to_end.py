@@ -8,17 +8,22 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance
 
+from assets.ingestion import DEFAULT_PARTITIONS_START, current_partition_key
 from assets.reverse_sync.servicenow import remediation_table
 from resources.servicenow import ServiceNowResource
 
 pytestmark = pytest.mark.slow
 
 
-def _run_full_sync(**resources):
+def _run_full_sync(job_name: str = "full_sync", partition_key: str | None = None, tags=None, **resources):
+    """Run a job in process; the partition defaults to today's (the live sync, as the schedules do)."""
     import definitions
 
-    job = definitions.build_definitions(**resources).resolve_job_def("full_sync")
-    result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    job = definitions.build_definitions(**resources).resolve_job_def(job_name)
+    if partition_key is None and not tags:
+        partition_key = current_partition_key()
+    result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False,
+                                    partition_key=partition_key, tags=tags)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return result
 
@@ -111,3 +116,54 @@ def test_vendor_failures_are_dead_lettered_then_retried(vendors, duckdb_warehous
     meta = _metadata(healed, "reverse_sync/servicenow_remediation_tasks")
     assert meta["dead_lettered"] == 0 and meta["created"] > 0
     assert _q(duckdb_warehouse, "select count(*) from reverse_sync.dead_letters")[0][0] == 0
+
+
+def _days(stamps: dict[str, str]) -> dict[str, set[str]]:
+    """Record ids per UTC day of their last-updated stamp."""
+    from pipelines.common.cursor import parse_vendor_ts
+
+    out: dict[str, set[str]] = {}
+    for rid, ts in stamps.items():
+        out.setdefault(parse_vendor_ts(ts).strftime("%Y-%m-%d"), set()).add(rid)
+    return out
+
+
+def _delete(settings, table: str, key: str, ids: set[str]) -> None:
+    with duckdb.connect(settings.duckdb_path) as con:
+        con.execute(f"delete from {table} where {key} in (select unnest(?))", [sorted(ids)])
+
+
+def test_partition_rerun_and_backfill_restore_exactly_their_window(vendors, duckdb_warehouse):
+    """An operator reruns one failed day, then backfills a range: the window's rows come back, the
+    live cursor stays where it was, nothing is duplicated."""
+    # the tags a single-run backfill puts on its run (dagster._core.storage.tags)
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    _, _, onetrust = vendors(size=200)
+    live = _run_full_sync()
+    cursor = _metadata(live, "onetrust/risks")["cursor"]
+    assert _metadata(live, "onetrust/risks")["sync_mode"] == "live (cursor)"
+    by_day = _days({r["id"]: r["lastModifiedUTCDateTime"] for r in onetrust.risks()})
+    past = sorted(d for d in by_day if DEFAULT_PARTITIONS_START < d < current_partition_key())
+    day = max(past, key=lambda d: len(by_day[d]))
+    total = _q(duckdb_warehouse, "select count(*) from onetrust.risks")[0][0]
+
+    _delete(duckdb_warehouse, "onetrust.risks", "risk_id", by_day[day])
+    rerun = _run_full_sync("onetrust_sync", partition_key=day)
+    meta = _metadata(rerun, "onetrust/risks")
+    assert meta["sync_mode"] == "window re-read" and meta["window_start"].startswith(day)
+    assert meta["rows_loaded"] == len(by_day[day]), "exactly the day's records, no more"
+    assert meta["cursor"] == cursor, "a rerun of a past window leaves the live cursor alone"
+    assert _q(duckdb_warehouse, "select count(*), count(distinct risk_id) from onetrust.risks")[0] == (total, total)
+
+    # A backfill from the first partition: it also covers everything updated before that partition.
+    first = DEFAULT_PARTITIONS_START
+    in_range = set().union(*(ids for d, ids in by_day.items() if d <= day))
+    assert any(d < first for d in by_day), "the seeded history reaches back before the first partition"
+    assert len(in_range) > len(by_day[day])
+    _delete(duckdb_warehouse, "onetrust.risks", "risk_id", in_range)
+    backfill = _run_full_sync("onetrust_sync", tags={ASSET_PARTITION_RANGE_START_TAG: first,
+                                                     ASSET_PARTITION_RANGE_END_TAG: day})
+    meta = _metadata(backfill, "onetrust/risks")
+    assert meta["rows_loaded"] == len(in_range) and meta["cursor"] == cursor
+    assert _q(duckdb_warehouse, "select count(*), count(distinct risk_id) from onetrust.risks")[0] == (total, total)
