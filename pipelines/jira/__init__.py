@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 import dlt
 from dlt.sources import DltResource
@@ -33,6 +34,7 @@ from pipelines.jira.context import JiraAuthSettings, JiraContext
 from pipelines.jira.issues import issues_resource
 from pipelines.jira.reconcile import issue_deletions_resource
 from pipelines.jira.settings import (
+    DEFAULT_CONCURRENCY,
     DEFAULT_MAX_ATTACHMENT_BYTES,
     DEFAULT_MAX_DELETE_FRACTION,
     DEFAULT_OVERLAP_SECONDS,
@@ -66,13 +68,19 @@ def jira_source(
     verify: bool | str = True,
     run_id: str | None = None,
     policy: RetryPolicy | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    window: tuple[datetime, datetime] | None = None,
 ) -> list[DltResource]:
     """Jira Cloud into the ``jira`` dataset, incrementally, merged on the vendor's ids.
 
     ``auth_mode`` ``oauth`` (default: ``client_id``/``client_secret``, the rotating refresh token in
     ``token_store``, bootstrapped from ``refresh_token``) or ``pat`` (``pat`` as Bearer, else
     ``user_email`` + ``api_token`` as Basic). ``project_keys`` limits the sync (default: every
-    project the account can browse). Nothing connects until the pipeline extracts.
+    project the account can browse). ``concurrency``: searches read at once when a big read is
+    split into ``updated`` ranges. ``window`` (two aware datetimes, end exclusive, e.g. a Dagster
+    time partition): re-read only issues updated in ``[start, end)`` and merge them, leaving the
+    incremental cursor alone and reconciliation off (see :mod:`pipelines.jira.issues`); projects,
+    boards and sprints sync as usual. Nothing connects until the pipeline extracts.
     """
     run_id = run_id or uuid.uuid4().hex
     # Keep the vendor's strings as they are: staging casts them.
@@ -86,8 +94,9 @@ def jira_source(
     resources = [
         *catalog_resources(ctx, run_id),
         issues_resource(ctx, page_size=page_size, overlap_seconds=overlap_seconds, run_id=run_id,
-                        max_attachment_bytes=max_attachment_bytes, evidence_dir=evidence_dir),
+                        max_attachment_bytes=max_attachment_bytes, evidence_dir=evidence_dir,
+                        concurrency=concurrency, window=window),
     ]
-    if reconcile_deletes:
+    if reconcile_deletes and window is None:
         resources.append(issue_deletions_resource(ctx, run_id, max_delete_fraction))
     return resources

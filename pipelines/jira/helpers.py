@@ -10,12 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
+
+import orjson
 
 from pipelines.common.http import RetryPolicy, TokenProvider, VendorError, VendorSession
 from pipelines.jira.settings import (
     CHANGELOG_PATH,
     COMMENTS_PATH,
+    COUNT_PATH,
     EPIC_LINK_TYPE,
     FIELD_PATH,
     MAX_EMPTY_PAGES,
@@ -95,8 +99,7 @@ class JiraClient:
         while True:
             if token:
                 body["nextPageToken"] = token
-            data = self.session.request("POST", SEARCH_PATH, json=body,
-                                        headers={"Content-Type": "application/json"}).json()
+            data = self._post(SEARCH_PATH, body)
             issues = data.get("issues") or []
             following = data.get("nextPageToken")
             if issues:
@@ -113,6 +116,29 @@ class JiraClient:
                 raise VendorError("Jira repeated the same nextPageToken after a full page; stopping to avoid "
                                   "an endless loop (retry the sync)")
             token = following
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        # orjson: a rich page is ~1 MB of JSON, and the stdlib parser is several times slower.
+        response = self.session.request("POST", path, data=orjson.dumps(body),
+                                        headers={"Content-Type": "application/json"})
+        return orjson.loads(response.content)
+
+    def approximate_count(self, jql: str) -> int:
+        """Jira's estimate of how many issues match (``POST /search/approximate-count``); 0 if unknown."""
+        try:
+            return int(self._post(COUNT_PATH, {"jql": jql.split(" ORDER BY ")[0]}).get("count") or 0)
+        except (VendorError, ValueError, TypeError):
+            return 0
+
+    def oldest_updated_ms(self, jql: str) -> int | None:
+        """``updated`` (epoch ms) of the first issue of ``jql`` (which must sort by updated ASC)."""
+        from pipelines.common.cursor import parse_vendor_ts
+
+        issues = self._post(SEARCH_PATH, {"jql": jql, "fields": ["updated"], "maxResults": 1}).get("issues")
+        updated = ((issues or [{}])[0].get("fields") or {}).get("updated")
+        if not updated:
+            return None
+        return int(parse_vendor_ts(updated).replace(tzinfo=UTC).timestamp() * 1000)
 
     def paged_values(self, path: str, key: str = "values", page_size: int = 50,
                      **params: Any) -> Iterator[list[dict[str, Any]]]:

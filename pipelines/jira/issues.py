@@ -1,7 +1,8 @@
 """The ``issues`` resource: issues and what hangs off them, in one incremental pass with one cursor.
 
 Query: ``project in (<scope>) AND updated >= <cursor - overlap, epoch ms> ORDER BY updated ASC,
-key ASC`` on the enhanced search. Epoch milliseconds, because a date literal in JQL is read in the
+key ASC`` on the enhanced search; a big read is split into disjoint ``updated`` ranges read at once
+(:mod:`pipelines.jira.search`). Epoch milliseconds, because a date literal in JQL is read in the
 *searching user's* time zone and would shift the window by hours. The first run has no ``updated``
 bound. Equal ``updated`` stamps at a page boundary, issues updated while we page, and issues the
 eventually consistent search index shows late (after newer ones) are all re-read by the overlap
@@ -17,6 +18,15 @@ discovered Sprint field). For each loaded issue the child tables are replaced as
 ``issue_id``), so a deleted comment or attachment disappears; an issue left with none writes a
 hard-delete tombstone row. Limit: an issue seen twice in one run (edited while we paged) may keep a
 child deleted in between until its next change. Invalid records go to ``quarantine``.
+
+The first sync into an empty dataset *appends* (nothing to merge with; merging would make DuckDB
+stage and compare every row): an issue paged twice in that run loads once, its newer version on
+the next run. Rows go to dlt as Arrow tables of ``BATCH_ISSUES`` issues (:mod:`pipelines.jira.frames`).
+
+Window mode (``window=(start, end)``, a Dagster time partition): only issues with ``start <=
+updated < end`` are read, always merged (children replaced as a set), and the cursor and the
+attachment refetch list in dlt state are neither read nor written, so a window rerun repairs the
+warehouse without moving the incremental sync.
 """
 
 from __future__ import annotations
@@ -30,11 +40,13 @@ import dlt
 from dlt.sources import DltResource
 
 from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendor_ts
-from pipelines.jira import flatten
+from pipelines.common.deletions import destination_has_rows
+from pipelines.jira import flatten, frames
 from pipelines.jira.attachments import CONTENT_COLUMNS, AttachmentContent
 from pipelines.jira.context import JiraContext
 from pipelines.jira.schemas import checked
-from pipelines.jira.settings import INITIAL_CURSOR, ISSUE_FIELDS
+from pipelines.jira.search import Page, plan, read_all
+from pipelines.jira.settings import BATCH_ISSUES, DEFAULT_CONCURRENCY, INITIAL_CURSOR, ISSUE_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +56,6 @@ CHILDREN: dict[str, tuple[str, ...]] = {
 }
 TOMBSTONE = "_tombstone"
 REFETCH_CHUNK = 100
-JSON_COLUMNS = ("labels", "components", "fix_versions", "sprint_ids")
 
 
 def to_cursor(jira_ts: str) -> str:
@@ -52,47 +63,69 @@ def to_cursor(jira_ts: str) -> str:
     return parse_vendor_ts(jira_ts).strftime(VENDOR_TS_FORMAT)
 
 
-def epoch_ms(naive_utc: datetime) -> int:
-    return int(naive_utc.replace(tzinfo=UTC).timestamp() * 1000)
+def epoch_ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime, or of a naive one taken as UTC."""
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
 
 
-def issue_jql(project_keys: list[str], since_ms: int | None) -> str:
-    where = "project in (" + ", ".join(f'"{k}"' for k in project_keys) + ")"
-    if since_ms is not None:
-        where += f" AND updated >= {since_ms}"
-    return where + " ORDER BY updated ASC, key ASC"
-
-
-def child_item(table: str, rows: list[dict[str, Any]], emptied: list[str]) -> Any:
+def child_item(table: str, rows: list[dict[str, Any]], emptied: list[str], append: bool = False) -> Any:
     """Rows of one child table, plus a tombstone per issue that has none left (deletes its old rows)."""
     keys = CHILDREN[table]
     tombstones = [{**{k: f"-{iid}" for k in keys}, "issue_id": iid, TOMBSTONE: True} for iid in emptied]
-    columns: dict[str, Any] = {TOMBSTONE: {"data_type": "bool", "hard_delete": True, "nullable": True}}
+    columns: dict[str, Any] = {TOMBSTONE: {"data_type": "bool", "nullable": True,
+                                           **({} if append else {"hard_delete": True})}}
     if table == "attachments":
         columns.update({c: {"data_type": "text", "nullable": True} for c in CONTENT_COLUMNS})
-    hints = dlt.mark.make_hints(table_name=table, write_disposition="merge", primary_key=keys,
-                                merge_key="issue_id", columns=columns)
-    return dlt.mark.with_hints(rows + tombstones, hints, create_table_variant=True)
+    hints = dlt.mark.make_hints(table_name=table, write_disposition="append" if append else "merge",
+                                primary_key=keys, merge_key="issue_id", columns=columns)
+    arrow = frames.table(rows + tombstones, frames.CHILD_COLUMNS[table], required=(*keys, "issue_id"),
+                         flags=(TOMBSTONE,))
+    return dlt.mark.with_hints(arrow, hints, create_table_variant=True)
 
 
-def issue_item(rows: list[dict[str, Any]]) -> Any:
+def issue_item(rows: list[dict[str, Any]], append: bool = False) -> Any:
     """Issue rows with their column hints (as a variant, so the child tables do not inherit them)."""
     columns: dict[str, Any] = {"updated": {"data_type": "text", "dedup_sort": "desc"},
-                               **{c: {"data_type": "json", "nullable": True} for c in JSON_COLUMNS}}
-    hints = dlt.mark.make_hints(table_name="issues", write_disposition="merge", primary_key="id",
-                                columns=columns)
-    return dlt.mark.with_hints(rows, hints, create_table_variant=True)
+                               **{c: {"data_type": "json", "nullable": True} for c in frames.JSON_COLUMNS}}
+    hints = dlt.mark.make_hints(table_name="issues", write_disposition="append" if append else "merge",
+                                primary_key="id", columns=columns)
+    arrow = frames.table(rows, frames.ISSUE_COLUMNS, required=("id",), json_columns=frames.JSON_COLUMNS)
+    return dlt.mark.with_hints(arrow, hints, create_table_variant=True)
 
 
 class IssuePass:
-    """Turns search pages into rows of every issue table for one run."""
+    """Turns search pages into rows of every issue table for one run.
 
-    def __init__(self, ctx: JiraContext, cursor: OverlapCursor, run_id: str, content: AttachmentContent,
-                 tombstones: bool):
+    ``cursor`` None (window mode): every issue read is loaded and nothing is remembered.
+    ``append``: the first sync into an empty dataset; an issue already loaded in this run is skipped.
+    """
+
+    def __init__(self, ctx: JiraContext, cursor: OverlapCursor | None, run_id: str, content: AttachmentContent,
+                 tombstones: bool, append: bool = False):
         self.client, self.fields = ctx.client(), ctx.fields()
         self.cursor, self.run_id, self.content, self.tombstones = cursor, run_id, content, tombstones
+        self.append = append
         self.loaded: set[str] = set()
         self.retry: set[str] = set()
+
+    def read(self, pages: Iterator[Page], force: bool = False) -> Iterator[Any]:
+        """Rows of every page, in batches of about ``BATCH_ISSUES`` issues."""
+        batch: list[dict[str, Any]] = []
+        for page in pages:
+            batch += page
+            if len(batch) >= BATCH_ISSUES:
+                yield from self.page(batch, force)
+                batch = []
+        if batch:
+            yield from self.page(batch, force)
+
+    def _admit(self, row: dict[str, Any], force: bool) -> bool:
+        if self.append and row["id"] in self.loaded:
+            return False  # paged twice while appending: the newer version loads next run
+        if self.cursor is None:
+            return True
+        ts = to_cursor(row["updated"])
+        return self.cursor.admit(row["id"], ts, f"{ts}|{row['updated']}") or force
 
     def page(self, beans: list[dict[str, Any]], force: bool = False) -> Iterator[Any]:
         rows = [flatten.issue_row(b, self.fields) for b in beans]
@@ -102,8 +135,7 @@ class IssuePass:
         issues: list[dict[str, Any]] = []
         children: dict[str, list[dict[str, Any]]] = {t: [] for t in CHILDREN}
         for row in valid:
-            ts = to_cursor(row["updated"])
-            if not self.cursor.admit(row["id"], ts, f"{ts}|{row['updated']}") and not force:
+            if not self._admit(row, force):
                 continue
             bean = self.client.complete(bean_of[id(row)])
             issues.append(row)
@@ -114,7 +146,7 @@ class IssuePass:
             children["sprint_issues"] += flatten.sprint_issue_rows(row)
         if not issues:
             return
-        yield issue_item(issues)
+        yield issue_item(issues, self.append)
         for table, kids in children.items():
             # Sprint memberships come from validated issue rows; the other children are checked here.
             good, bad = (kids, []) if table == "sprint_issues" else checked(table, kids, self.run_id)
@@ -126,33 +158,56 @@ class IssuePass:
             having = {r["issue_id"] for r in good}
             emptied = [i["id"] for i in issues if i["id"] not in having] if self.tombstones else []
             if good or emptied:
-                yield child_item(table, good, emptied)
+                yield child_item(table, good, emptied, self.append)
+
+
+def window_bounds(window: tuple[datetime, datetime]) -> tuple[int, int]:
+    """``(start, end)`` as epoch ms; ValueError names the fix for naive or empty windows."""
+    start, end = window
+    if not (isinstance(start, datetime) and isinstance(end, datetime)) or start.tzinfo is None \
+            or end.tzinfo is None:
+        raise ValueError("Jira window must be two timezone-aware datetimes (start, end), e.g. with tzinfo=UTC")
+    if start >= end:
+        raise ValueError(f"Jira window is empty: start {start.isoformat()} is not before end {end.isoformat()}")
+    return epoch_ms(start), epoch_ms(end)
 
 
 def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, run_id: str,
-                    max_attachment_bytes: int, evidence_dir: str | None = None) -> DltResource:
+                    max_attachment_bytes: int, evidence_dir: str | None = None,
+                    concurrency: int = DEFAULT_CONCURRENCY,
+                    window: tuple[datetime, datetime] | None = None) -> DltResource:
+    bounds = window_bounds(window) if window is not None else None
+
     def issues() -> Iterator[Any]:
-        state = dlt.current.resource_state()
-        cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap_seconds)
         scope = ctx.scope()
         if not scope:
             log.warning("Jira: no projects in scope (none visible and JIRA_PROJECT_KEYS unset): nothing to sync")
             return
         client = ctx.client()
+        fields = [*ISSUE_FIELDS, *ctx.fields().ids]
+        content = AttachmentContent(client, max_attachment_bytes, evidence_dir)
+
+        def search(jql: str) -> Iterator[Page]:
+            return client.search(jql, fields, expand="changelog", page_size=page_size)
+
+        if bounds is not None:
+            work = IssuePass(ctx, None, run_id, content, tombstones=True)
+            yield from work.read(read_all(search, plan(client, scope, *bounds, None, concurrency)))
+            return
+        state = dlt.current.resource_state()
+        cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap_seconds)
         as_of = client.server_time()
         first = cursor.last_value == INITIAL_CURSOR
-        work = IssuePass(ctx, cursor, run_id, AttachmentContent(client, max_attachment_bytes, evidence_dir),
-                         tombstones=not first)
-        fields = [*ISSUE_FIELDS, *ctx.fields().ids]
+        work = IssuePass(ctx, cursor, run_id, content, tombstones=not first,
+                         append=first and not destination_has_rows("issues"))
         since = None if first else epoch_ms(cursor.start_datetime)
-        for page in client.search(issue_jql(scope, since), fields, expand="changelog", page_size=page_size):
-            yield from work.page(page)
+        as_of_ms = epoch_ms(parse_vendor_ts(as_of)) if as_of else None
+        yield from work.read(read_all(search, plan(client, scope, since, None, as_of_ms, concurrency)))
         # Issues whose attachment download failed last time: read again whatever the cursor says.
         pending = [i for i in state.get("refetch", []) if i not in work.loaded]
         for start in range(0, len(pending), REFETCH_CHUNK):
             jql = "id in (" + ", ".join(pending[start:start + REFETCH_CHUNK]) + ") ORDER BY id ASC"
-            for page in client.search(jql, fields, expand="changelog", page_size=REFETCH_CHUNK):
-                yield from work.page(page, force=True)
+            yield from work.read(client.search(jql, fields, expand="changelog", page_size=REFETCH_CHUNK), force=True)
         if as_of:
             cursor.cap(to_cursor(as_of))
         cursor.commit()

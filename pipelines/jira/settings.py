@@ -5,6 +5,7 @@ from __future__ import annotations
 API = "rest/api/3"
 AGILE = "rest/agile/1.0"
 SEARCH_PATH = f"{API}/search/jql"  # the enhanced search; the legacy /search answers 410
+COUNT_PATH = f"{API}/search/approximate-count"
 FIELD_PATH = f"{API}/field"
 SERVER_INFO_PATH = f"{API}/serverInfo"
 PROJECT_SEARCH_PATH = f"{API}/project/search"
@@ -25,6 +26,15 @@ TOKEN_EXPIRY_MARGIN_SECONDS = 60
 
 # Rich pages: Jira serves at most 100 issues per page when many fields are requested.
 DEFAULT_PAGE_SIZE = 100
+# Searches read at once when a big read is split into `updated` ranges (see pipelines.jira.search).
+DEFAULT_CONCURRENCY = 4
+# Split only reads of at least this many issues (approximate count) spanning at least this long:
+# below that, one stream is as fast and costs no extra count query per range.
+SPLIT_MIN_ISSUES = 5000
+SPLIT_MIN_SPAN_MS = 3_600_000
+# Issues turned into rows, validated and handed to dlt together (pages are 100): fewer, larger
+# Arrow tables and pandera calls.
+BATCH_ISSUES = 1000
 # The id census for delete reconciliation asks for ids only, which Jira pages up to 5000 at a time.
 ID_PAGE_SIZE = 5000
 META_PAGE_SIZE = 50
