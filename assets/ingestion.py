@@ -28,6 +28,7 @@ from dagster import (
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from pipelines.common.warehouse import WarehouseSettings
 from resources.warehouse import WarehouseResource
 
 PARTITIONS_START_ENV = "PROJECTX_PARTITIONS_START"
@@ -130,6 +131,28 @@ def _run_counts(pipeline, entity: str, run_id: str) -> tuple[int, int]:
             except Exception:  # the table does not exist until something lands in it
                 out.append(0)
     return out[0], out[1]
+
+
+def dlt_assets_kwargs(vendor: str, placeholder, translator: ProjectXDltTranslator) -> dict:
+    """What every vendor's ``@dlt_assets`` shares: op name, pipeline, daily partitions, single-run
+    backfills and the warehouse pool (one writer at a time on DuckDB). ``placeholder``: a source built
+    without credentials, only to enumerate the tables; the real one is built at run time."""
+    return dict(
+        dlt_source=placeholder,
+        dlt_pipeline=WarehouseSettings.from_env().pipeline(vendor),
+        name=f"{vendor}_ingest",
+        dagster_dlt_translator=translator,
+        partitions_def=ingestion_partitions(),
+        backfill_policy=INGESTION_BACKFILL_POLICY,
+        pool="warehouse",
+    )
+
+
+def sync_partition(context, dlt, vendor: str, vendor_resource, warehouse) -> Iterator[MaterializeResult]:
+    """The body of every ``<vendor>_ingest`` op: the live sync or a window re-read, by partition."""
+    window = sync_window(context)
+    source = vendor_resource.source(run_id=context.run_id, window=window)
+    yield from run_sync(context, dlt, vendor, source, warehouse, window)
 
 
 def run_sync(context, dlt, source_name: str, source, warehouse,

@@ -8,14 +8,11 @@ from dagster_dlt import DagsterDltResource, dlt_assets
 
 from assets.ingestion import (
     COMMON_SIDE_TABLES,
-    INGESTION_BACKFILL_POLICY,
     ProjectXDltTranslator,
-    ingestion_partitions,
-    run_sync,
+    dlt_assets_kwargs,
     side_table_assets,
-    sync_window,
+    sync_partition,
 )
-from pipelines.common.warehouse import WarehouseSettings
 from pipelines.jira import jira_source
 from resources.environment import current_environment
 from resources.jira import JiraResource
@@ -36,18 +33,9 @@ DESCRIPTIONS = {
 def build_jira_assets():
     env = current_environment()
     translator = ProjectXDltTranslator(dict.fromkeys(DESCRIPTIONS, env.jira_minutes), DESCRIPTIONS)
-    # A placeholder source to enumerate the tables; the real one, with credentials, is built at run time.
     placeholder = jira_source(base_url="https://placeholder.invalid", auth_mode="pat", pat="-")
 
-    @dlt_assets(
-        dlt_source=placeholder,
-        dlt_pipeline=WarehouseSettings.from_env().pipeline("jira"),
-        name="jira_ingest",
-        dagster_dlt_translator=translator,
-        partitions_def=ingestion_partitions(),
-        backfill_policy=INGESTION_BACKFILL_POLICY,
-        pool="warehouse",
-    )
+    @dlt_assets(**dlt_assets_kwargs("jira", placeholder, translator))
     def jira_ingest(
         context: AssetExecutionContext,
         dlt: DagsterDltResource,
@@ -55,9 +43,7 @@ def build_jira_assets():
         warehouse: WarehouseResource,
     ) -> Iterator[MaterializeResult]:
         """Sync Jira into the `jira` dataset of the warehouse."""
-        window = sync_window(context)
-        yield from run_sync(context, dlt, "jira", jira.source(run_id=context.run_id, window=window), warehouse,
-                            window)
+        yield from sync_partition(context, dlt, "jira", jira, warehouse)
 
     children = {
         "comments": "Jira comments, one row per comment (body as text); written by the issues sync.",

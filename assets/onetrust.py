@@ -7,14 +7,11 @@ from dagster_dlt import DagsterDltResource, dlt_assets
 
 from assets.ingestion import (
     COMMON_SIDE_TABLES,
-    INGESTION_BACKFILL_POLICY,
     ProjectXDltTranslator,
-    ingestion_partitions,
-    run_sync,
+    dlt_assets_kwargs,
     side_table_assets,
-    sync_window,
+    sync_partition,
 )
-from pipelines.common.warehouse import WarehouseSettings
 from pipelines.onetrust import onetrust_source
 from resources.environment import current_environment
 from resources.onetrust import OneTrustResource
@@ -37,16 +34,9 @@ def build_onetrust_assets():
     minutes = env.onetrust_hours * 60
     translator = ProjectXDltTranslator(dict.fromkeys(DESCRIPTIONS, minutes), DESCRIPTIONS)
 
-    @dlt_assets(
-        # A placeholder to enumerate the tables; the real source, with credentials, is built at run time.
-        dlt_source=onetrust_source(api_token="-"),
-        dlt_pipeline=WarehouseSettings.from_env().pipeline("onetrust"),
-        name="onetrust_ingest",
-        dagster_dlt_translator=translator,
-        partitions_def=ingestion_partitions(),
-        backfill_policy=INGESTION_BACKFILL_POLICY,
-        pool="warehouse",
-    )
+    placeholder = onetrust_source(api_token="-")
+
+    @dlt_assets(**dlt_assets_kwargs("onetrust", placeholder, translator))
     def onetrust_ingest(
         context: AssetExecutionContext,
         dlt: DagsterDltResource,
@@ -54,9 +44,7 @@ def build_onetrust_assets():
         warehouse: WarehouseResource,
     ) -> Iterator[MaterializeResult]:
         """Sync OneTrust into the `onetrust` dataset of the warehouse."""
-        window = sync_window(context)
-        yield from run_sync(context, dlt, "onetrust", onetrust.source(run_id=context.run_id, window=window), warehouse,
-                            window)
+        yield from sync_partition(context, dlt, "onetrust", onetrust, warehouse)
 
     upstream = [AssetKey(["onetrust", r]) for r in DESCRIPTIONS]
     return [onetrust_ingest, side_table_assets("onetrust", COMMON_SIDE_TABLES, upstream)]

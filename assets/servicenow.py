@@ -7,14 +7,11 @@ from dagster_dlt import DagsterDltResource, dlt_assets
 
 from assets.ingestion import (
     COMMON_SIDE_TABLES,
-    INGESTION_BACKFILL_POLICY,
     ProjectXDltTranslator,
-    ingestion_partitions,
-    run_sync,
+    dlt_assets_kwargs,
     side_table_assets,
-    sync_window,
+    sync_partition,
 )
-from pipelines.common.warehouse import WarehouseSettings
 from pipelines.servicenow import servicenow_source
 from pipelines.servicenow.settings import TABLES
 from resources.environment import current_environment
@@ -48,16 +45,9 @@ def build_servicenow_assets():
     env = current_environment()
     translator = ProjectXDltTranslator(cadences(env), DESCRIPTIONS)
 
-    @dlt_assets(
-        # Placeholders: the real source, with credentials, is built at run time below.
-        dlt_source=servicenow_source(base_url="", client_id="", client_secret=""),
-        dlt_pipeline=WarehouseSettings.from_env().pipeline("servicenow"),
-        name="servicenow_ingest",
-        dagster_dlt_translator=translator,
-        partitions_def=ingestion_partitions(),
-        backfill_policy=INGESTION_BACKFILL_POLICY,
-        pool="warehouse",
-    )
+    placeholder = servicenow_source(base_url="", client_id="", client_secret="")
+
+    @dlt_assets(**dlt_assets_kwargs("servicenow", placeholder, translator))
     def servicenow_ingest(
         context: AssetExecutionContext,
         dlt: DagsterDltResource,
@@ -65,9 +55,7 @@ def build_servicenow_assets():
         warehouse: WarehouseResource,
     ) -> Iterator[MaterializeResult]:
         """Sync ServiceNow tables into the `servicenow` dataset of the warehouse."""
-        window = sync_window(context)
-        source = servicenow.source(run_id=context.run_id, window=window)
-        yield from run_sync(context, dlt, "servicenow", source, warehouse, window)
+        yield from sync_partition(context, dlt, "servicenow", servicenow, warehouse)
 
     upstream = [AssetKey(["servicenow", r]) for r in DESCRIPTIONS]
     return [servicenow_ingest, side_table_assets("servicenow", COMMON_SIDE_TABLES, upstream)]
