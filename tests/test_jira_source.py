@@ -354,3 +354,92 @@ def test_truncated_comment_lists_and_changelogs_are_completed(jira_sandbox):
     client.complete(bean)
     assert [c["id"] for c in bean["fields"]["comment"]["comments"]] == [c["id"] for c in comments]
     assert [h["id"] for h in bean["changelog"]["histories"]] == [h["id"] for h in history]
+
+
+def test_split_reads_under_faults_end_in_exact_parity(make_jira_sandbox, duckdb_warehouse, monkeypatch):
+    import pipelines.jira.issues as issues
+    import pipelines.jira.search as search
+
+    # Force the split that big reads get: four `updated` ranges read at once, appended on the first sync.
+    monkeypatch.setattr(search, "SPLIT_MIN_ISSUES", 0)
+    monkeypatch.setattr(search, "SPLIT_MIN_SPAN_MS", 0)
+    planned: list[list[str]] = []
+    monkeypatch.setattr(issues, "plan", lambda *a: planned.append(search.plan(*a)) or planned[-1])
+    sb = make_jira_sandbox(size=300)
+    pipeline = duckdb_warehouse.pipeline("jira")
+    sb.faults.set(rate_5xx=0.1, rate_429=0.05, retry_after=0, empty_page_rate=0.1, touch_per_page=1)
+    _run(pipeline, _pat_source(sb, page_size=20, concurrency=4))
+    sb.faults.clear()
+    assert len(planned[0]) == 4 and "updated <" in planned[0][0] and "updated >=" in planned[0][-1]
+    assert _rows(duckdb_warehouse, "select count(*) - count(distinct id) from jira.issues")[0][0] == 0
+    assert _rows(duckdb_warehouse, "select count(*) - count(distinct id) from jira.comments")[0][0] == 0
+    _run(pipeline, _pat_source(sb, page_size=20, concurrency=4))  # issues touched while paging load now
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+    sb.touch(9)
+    assert _run(pipeline, _pat_source(sb, page_size=20, concurrency=4))["issues"] == 9
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+
+
+def test_split_covers_every_issue_once():
+    from pipelines.jira.search import issue_jql, ranged_jqls, split_bounds
+
+    inner = split_bounds(1_000, 1_000 + 4 * 3_600_000, 4)
+    assert len(inner) == 3
+    jqls = ranged_jqls(["SEC"], None, None, inner)
+    assert jqls[0] == issue_jql(["SEC"], None, inner[0]) and jqls[-1] == issue_jql(["SEC"], inner[-1], None)
+    assert split_bounds(0, 60_000, 4) == [], "short spans stay one search"
+
+
+def _issue_state(pipeline) -> dict:
+    return json.loads(json.dumps(pipeline.state["sources"]["jira"]["resources"]["issues"], default=str))
+
+
+def test_window_rerun_restores_rows_and_leaves_the_cursor_alone(make_jira_sandbox, duckdb_warehouse):
+    from datetime import UTC, datetime
+
+    from pipelines.common.cursor import parse_vendor_ts
+
+    sb = make_jira_sandbox(size=150)
+    pipeline = duckdb_warehouse.pipeline("jira")
+    _run(pipeline, _pat_source(sb))
+    sb.touch(3)
+    _run(pipeline, _pat_source(sb))
+    cursor = _issue_state(pipeline)
+    assert cursor["last_value"] > "1970"
+
+    # One window of `updated`, end exclusive: the 50th..99th oldest issues.
+    stamps = sorted((parse_vendor_ts(u).replace(tzinfo=UTC), i) for i, u in _stored(duckdb_warehouse).items())
+    start, end = stamps[50][0], stamps[100][0]
+    inside = {i for ts, i in stamps if start <= ts < end}
+    assert 40 <= len(inside) <= 60
+    ids = ", ".join(f"'{i}'" for i in sorted(inside))
+    comments_before = set(_rows(duckdb_warehouse, f"select id, body_text from jira.comments where issue_id in ({ids})"))
+    assert comments_before
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
+        half = sorted(inside)[: len(inside) // 2]
+        con.execute(f"delete from jira.issues where id in ({', '.join(repr(i) for i in half)})")
+        con.execute(f"update jira.issues set summary = 'corrupted', updated = '2000-01-01T00:00:00.000+0000' "
+                    f"where id in ({ids})")
+        con.execute(f"delete from jira.comments where issue_id in ({ids})")
+        con.execute(f"insert into jira.comments (id, issue_id, body_text, _dlt_load_id, _dlt_id) "
+                    f"values ('999999', '{half[0]}', 'stale', 'x', 'x')")
+
+    counts = _run(pipeline, _pat_source(sb, window=(start, end)))
+    assert counts["issues"] == len(inside)
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+    assert not _rows(duckdb_warehouse, "select id from jira.issues where summary = 'corrupted'")
+    assert _rows(duckdb_warehouse, "select count(*) - count(distinct id) from jira.issues")[0][0] == 0
+    after = set(_rows(duckdb_warehouse, f"select id, body_text from jira.comments where issue_id in ({ids})"))
+    assert after == comments_before, "children of the window are replaced as a set (the stale one is gone)"
+    assert _rows(duckdb_warehouse, "select count(*) - count(distinct id) from jira.comments")[0][0] == 0
+    assert _issue_state(pipeline) == cursor, "a window rerun neither reads nor moves the cursor"
+    searched = [r for r in sb.request_log if r["path"].endswith("/search/jql")]
+    assert searched
+
+    # The next incremental run carries on from the untouched cursor.
+    sb.touch(2)
+    assert _run(pipeline, _pat_source(sb)).get("issues", 0) == 2
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        _pat_source(sb, window=(datetime(2026, 1, 1), datetime(2026, 1, 2)))
