@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import socket
+import subprocess
+import sys
 import time
+import uuid
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import duckdb
@@ -15,7 +21,8 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.common.http import RetryPolicy, VendorAuthError
 from pipelines.jira import jira_source
 from pipelines.jira.helpers import JiraClient
-from pipelines.jira.tokens import FileRefreshTokenStore
+from pipelines.jira.tokens import FileRefreshTokenStore, default_token_store
+from pipelines.jira.vault_tokens import VaultRefreshTokenStore
 
 FAST = RetryPolicy(backoff_base_seconds=0.01, backoff_max_seconds=0.05)
 
@@ -443,3 +450,103 @@ def test_window_rerun_restores_rows_and_leaves_the_cursor_alone(make_jira_sandbo
 
     with pytest.raises(ValueError, match="timezone-aware"):
         _pat_source(sb, window=(datetime(2026, 1, 1), datetime(2026, 1, 2)))
+
+
+@pytest.fixture(scope="module")
+def vault():
+    """A real OpenBao dev server (as in tests/test_secrets.py): (address, root token, hvac client)."""
+    import hvac
+
+    bao = shutil.which("bao") or str(Path(sys.executable).parent / "bao")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = uuid.uuid4().hex
+    proc = subprocess.Popen([bao, "server", "-dev", f"-dev-root-token-id={token}",
+                             f"-dev-listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    addr = f"http://127.0.0.1:{port}"
+    client = hvac.Client(url=addr, token=token)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if client.sys.is_initialized():
+                break
+        except Exception:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("OpenBao dev server did not start")
+        time.sleep(0.2)
+    yield addr, token, client
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _vault_secret(client, path: str) -> tuple[dict, int]:
+    got = client.secrets.kv.v2.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)
+    return got["data"]["data"], got["data"]["metadata"]["version"]
+
+
+def test_rotated_refresh_token_is_written_back_to_vault(make_jira_sandbox, duckdb_warehouse, vault, monkeypatch,
+                                                        caplog):
+    addr, root, client = vault
+    sb = make_jira_sandbox(size=30)
+    bootstrap = _authorize(sb)
+    # What the OAuth flow stored (spec §2.2: Vault integrations/<env>/jira), next to the app's credentials.
+    client.secrets.kv.v2.create_or_update_secret(path="integrations/stg/jira", mount_point="secret", secret={
+        "client_id": sb.credentials["client_id"], "refresh_token": bootstrap})
+    monkeypatch.setenv("VAULT_ADDR", addr)
+    monkeypatch.setenv("VAULT_TOKEN", root)
+    monkeypatch.setenv("PROJECTX_ENV", "stg")
+    store = default_token_store()
+    assert isinstance(store, VaultRefreshTokenStore) and "integrations/stg/jira" in repr(store)
+    pipeline = duckdb_warehouse.pipeline("jira")
+
+    # No bootstrap argument and no store passed: the source finds the token in Vault and writes back there.
+    assert _run(pipeline, _oauth_source(sb, None, None))["issues"] == 30
+    data, version = _vault_secret(client, "integrations/stg/jira")
+    first = data["refresh_token"]
+    assert first != bootstrap and version == 2 and data["client_id"] == sb.credentials["client_id"]
+    assert not list(Path(duckdb_warehouse.data_dir).glob("secrets/*")), "with Vault configured no token file"
+
+    sb.touch(2)
+    assert _run(pipeline, _oauth_source(sb, None, None))["issues"] == 2
+    data, version = _vault_secret(client, "integrations/stg/jira")
+    assert data["refresh_token"] not in (first, bootstrap) and version == 3
+    secrets = (bootstrap, first, data["refresh_token"])
+    state = json.dumps(pipeline.state, default=str)
+    assert not any(t in state or t in caplog.text for t in secrets), "tokens leaked into dlt state or logs"
+    assert not any(t in repr(store) for t in secrets)
+
+
+def test_vault_check_and_set_never_clobbers_another_workers_rotation(vault):
+    addr, root, client = vault
+    path = "integrations/prod/jira"
+    client.secrets.kv.v2.create_or_update_secret(path=path, mount_point="secret",
+                                                 secret={"refresh_token": "t0", "client_id": "c"})
+    a = VaultRefreshTokenStore(addr, root, path)
+    b = VaultRefreshTokenStore(addr, root, path)
+    assert a.get() == b.get() == "t0"  # both workers read t0 and refresh with it
+    a.put("t1-from-a")
+    b.put("t1-from-b")  # b read version 1; a already wrote version 2: b must not overwrite it
+    data, version = _vault_secret(client, path)
+    assert (data["refresh_token"], data["client_id"], version) == ("t1-from-a", "c", 2)
+    assert (a.conflicts, b.conflicts) == (0, 1)
+
+    # Only another key changed since the read (an admin rotated the client secret): the token still lands.
+    assert a.get() == "t1-from-a"
+    client.secrets.kv.v2.create_or_update_secret(path=path, mount_point="secret", secret={
+        "refresh_token": "t1-from-a", "client_id": "c", "client_secret": "new"})
+    a.put("t2")
+    data, version = _vault_secret(client, path)
+    assert (data["refresh_token"], data["client_secret"], version) == ("t2", "new", 4)
+
+    # A path that does not exist yet is created (check-and-set 0), and a refused token names the fix.
+    fresh = VaultRefreshTokenStore(addr, root, "integrations/new/jira")
+    assert fresh.get() is None
+    fresh.put("t-new")
+    assert _vault_secret(client, "integrations/new/jira")[0] == {"refresh_token": "t-new"}
+    with pytest.raises(PermissionError, match="VAULT_TOKEN") as excinfo:
+        VaultRefreshTokenStore(addr, "not-a-real-vault-token", path).get()
+    assert "not-a-real-vault-token" not in str(excinfo.value)

@@ -8,7 +8,9 @@ and optionally ``lock()`` (a context manager held around read-refresh-write).
 - :class:`FileRefreshTokenStore` (the default): one file per environment,
   ``$PROJECTX_DATA_DIR/secrets/jira-<PROJECTX_ENV>.refresh_token``, mode 0600 in a 0700 folder,
   replaced atomically, guarded by an ``flock`` so concurrent processes take turns.
-- :class:`MemoryRefreshTokenStore`: for tests and callers that persist elsewhere (e.g. Vault).
+- :class:`~pipelines.jira.vault_tokens.VaultRefreshTokenStore`: chosen by :func:`default_token_store`
+  when ``VAULT_ADDR`` is set (key ``refresh_token`` of ``integrations/<env>/jira``, check-and-set writes).
+- :class:`MemoryRefreshTokenStore`: for tests and callers that persist elsewhere.
 
 Tokens never go to dlt state, logs or exception messages; ``repr`` shows the location only.
 """
@@ -93,9 +95,15 @@ class FileRefreshTokenStore:
         return f"FileRefreshTokenStore({str(self.path)!r})"
 
 
-def default_token_store(environment: str | None = None, data_dir: str | None = None) -> FileRefreshTokenStore:
-    """The file store of this environment (``PROJECTX_ENV``, default ``local``) under ``PROJECTX_DATA_DIR``."""
+def default_token_store(environment: str | None = None, data_dir: str | None = None) -> RefreshTokenStore:
+    """Vault when ``VAULT_ADDR`` is set, else the file of this environment (``PROJECTX_ENV``, default
+    ``local``) under ``PROJECTX_DATA_DIR``."""
     from pipelines.common.warehouse import WarehouseSettings
+    from pipelines.jira.vault_tokens import vault_token_store
+
+    vault = vault_token_store(environment=environment)
+    if vault is not None:
+        return vault
 
     env = (environment or os.environ.get("PROJECTX_ENV") or "local").lower()
     root = Path(data_dir or WarehouseSettings.from_env().data_dir)
