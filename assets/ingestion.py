@@ -182,7 +182,9 @@ def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetK
     specs = [AssetSpec(AssetKey([vendor, table]), deps=upstream, group_name=vendor, description=text,
                        kinds={"dlt"}) for table, text in tables.items()]
 
-    @multi_asset(specs=specs, name=f"{vendor}_side_tables", can_subset=True, pool="warehouse")
+    # Not partitioned (row counts of whole tables), but one run per backfill like the sync before it.
+    @multi_asset(specs=specs, name=f"{vendor}_side_tables", can_subset=True, pool="warehouse",
+                 backfill_policy=INGESTION_BACKFILL_POLICY)
     def _side_tables(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as conn:
             for key in sorted(context.selected_asset_keys, key=lambda k: k.path[-1]):
