@@ -13,9 +13,7 @@ Nothing here logs or raises with a secret in it.
 
 from __future__ import annotations
 
-import threading
-import time
-
+from pipelines.common.bearer import CachedBearerToken
 from pipelines.common.http import VendorAuthError, VendorError, VendorSession
 from pipelines.onetrust.settings import TOKEN_EXPIRY_MARGIN_SECONDS, TOKEN_PATH, VAULT_HINT
 
@@ -35,10 +33,11 @@ class StaticToken:
         """Nothing to do: the next refusal makes VendorSession raise an error naming the token."""
 
 
-class ClientCredentials:
+class ClientCredentials(CachedBearerToken):
     """Bearer tokens from OneTrust's OAuth client-credentials endpoint, cached until near expiry."""
 
     def __init__(self, token_session: VendorSession, client_id: str, client_secret: str):
+        super().__init__(TOKEN_EXPIRY_MARGIN_SECONDS)
         if not client_id or not client_secret:
             raise VendorAuthError(
                 "OneTrust credentials are not configured: set ONETRUST_API_TOKEN, or ONETRUST_CLIENT_ID "
@@ -46,20 +45,6 @@ class ClientCredentials:
             )
         self._session = token_session
         self._form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
-        self._access: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
-        self.tokens_issued = 0
-
-    def auth_header(self) -> dict[str, str]:
-        with self._lock:
-            if self._access is None or time.monotonic() >= self._expires_at:
-                self._fetch()
-            return {"Authorization": f"Bearer {self._access}"}
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._access = None
 
     def _fetch(self) -> None:
         try:
@@ -80,8 +65,4 @@ class ClientCredentials:
                 f"OneTrust answered {TOKEN_PATH} without an access_token: check ONETRUST_BASE_URL points "
                 "at the OneTrust tenant, not a proxy or login page"
             ) from None
-        lifetime = float(body.get("expires_in") or 3600)
-        margin = min(TOKEN_EXPIRY_MARGIN_SECONDS, lifetime / 10)
-        self._access = access
-        self._expires_at = time.monotonic() + max(0.0, lifetime - margin)
-        self.tokens_issued += 1
+        self._keep(access, float(body.get("expires_in") or 3600))

@@ -1,0 +1,45 @@
+"""A bearer token cached until shortly before it expires, renewed on demand: the part every vendor's
+OAuth provider shares. Subclasses say how to get a token (:meth:`CachedBearerToken._fetch`); this
+class holds it, under a lock, so concurrent page fetches ask the vendor once.
+
+It satisfies :class:`pipelines.common.http.TokenProvider` (``auth_header`` / ``invalidate``).
+Nothing here logs or raises with a token in it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class CachedBearerToken:
+    """``Authorization: Bearer`` from a token cached until ``expires_in`` minus a safety margin."""
+
+    def __init__(self, expiry_margin_seconds: float):
+        self._margin = expiry_margin_seconds
+        self._access: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.tokens_issued = 0
+
+    def auth_header(self) -> dict[str, str]:
+        with self._lock:
+            if self._access is None or time.monotonic() >= self._expires_at:
+                self._fetch()
+            return {"Authorization": f"Bearer {self._access}"}
+
+    def invalidate(self) -> None:
+        """Forget the token (the API refused it): the next request fetches a new one."""
+        with self._lock:
+            self._access = None
+
+    def _fetch(self) -> None:
+        """Get a token and call :meth:`_keep` with it; raise VendorAuthError naming the settings if refused."""
+        raise NotImplementedError
+
+    def _keep(self, access: str, lifetime_seconds: float) -> None:
+        """Cache ``access`` for its lifetime less the margin (at most a tenth of a short lifetime)."""
+        margin = min(self._margin, lifetime_seconds / 10)
+        self._access = access
+        self._expires_at = time.monotonic() + max(0.0, lifetime_seconds - margin)
+        self.tokens_issued += 1
