@@ -16,12 +16,18 @@ index), ``comments`` (``id``), ``attachments`` (``id``, content see
 :mod:`pipelines.jira.attachments`), ``sprint_issues`` (``sprint_id``, ``issue_id``, from the
 discovered Sprint field). For each loaded issue the child tables are replaced as a set (merge key
 ``issue_id``), so a deleted comment or attachment disappears; an issue left with none writes a
-hard-delete tombstone row. Limit: an issue seen twice in one run (edited while we paged) may keep a
-child deleted in between until its next change. Invalid records go to ``quarantine``.
+hard-delete tombstone row. Invalid records go to ``quarantine``.
+
+One run loads an issue at most once: a second sighting (edited while we paged, or shown late by
+the index) is neither loaded nor recorded in the cursor, and its version is newer than the site's
+clock at the start of the read minus the index lag, so the next run's overlap loads it. Hence
+child rows are unique within a run, and the child tables merge on ``issue_id`` alone (their ids
+are the schema's unique keys, not dlt primary keys): dlt would delete on ``id = id OR issue_id =
+issue_id``, which DuckDB can only run as a nested loop over the whole table.
 
 The first sync into an empty dataset *appends* (nothing to merge with; merging would make DuckDB
-stage and compare every row): an issue paged twice in that run loads once, its newer version on
-the next run. Rows go to dlt as Arrow tables of ``BATCH_ISSUES`` issues (:mod:`pipelines.jira.frames`).
+stage and compare every row). Rows go to dlt as Arrow tables of ``BATCH_ISSUES`` issues
+(:mod:`pipelines.jira.frames`).
 
 Window mode (``window=(start, end)``, a Dagster time partition): only issues with ``start <=
 updated < end`` are read, always merged (children replaced as a set), and the cursor and the
@@ -73,11 +79,13 @@ def child_item(table: str, rows: list[dict[str, Any]], emptied: list[str], appen
     keys = CHILDREN[table]
     tombstones = [{**{k: f"-{iid}" for k in keys}, "issue_id": iid, TOMBSTONE: True} for iid in emptied]
     columns: dict[str, Any] = {TOMBSTONE: {"data_type": "bool", "nullable": True,
-                                           **({} if append else {"hard_delete": True})}}
+                                           **({} if append else {"hard_delete": True})},
+                               **{k: {"data_type": "text", "nullable": False} for k in keys}}
     if table == "attachments":
         columns.update({c: {"data_type": "text", "nullable": True} for c in CONTENT_COLUMNS})
+    # No dlt primary key: see the module docstring (rows are unique per run; delete by issue_id only).
     hints = dlt.mark.make_hints(table_name=table, write_disposition="append" if append else "merge",
-                                primary_key=keys, merge_key="issue_id", columns=columns)
+                                primary_key=(), merge_key="issue_id", columns=columns)
     arrow = frames.table(rows + tombstones, frames.CHILD_COLUMNS[table], required=(*keys, "issue_id"),
                          flags=(TOMBSTONE,))
     return dlt.mark.with_hints(arrow, hints, create_table_variant=True)
@@ -97,7 +105,7 @@ class IssuePass:
     """Turns search pages into rows of every issue table for one run.
 
     ``cursor`` None (window mode): every issue read is loaded and nothing is remembered.
-    ``append``: the first sync into an empty dataset; an issue already loaded in this run is skipped.
+    ``append``: the first sync into an empty dataset. An issue already loaded in this run is skipped.
     """
 
     def __init__(self, ctx: JiraContext, cursor: OverlapCursor | None, run_id: str, content: AttachmentContent,
@@ -120,8 +128,8 @@ class IssuePass:
             yield from self.page(batch, force)
 
     def _admit(self, row: dict[str, Any], force: bool) -> bool:
-        if self.append and row["id"] in self.loaded:
-            return False  # paged twice while appending: the newer version loads next run
+        if row["id"] in self.loaded:
+            return False  # seen twice in this run: the newer version loads next run (module docstring)
         if self.cursor is None:
             return True
         ts = to_cursor(row["updated"])
@@ -161,6 +169,14 @@ class IssuePass:
                 yield child_item(table, good, emptied, self.append)
 
 
+def _drop_child_primary_keys(schema: Any) -> None:
+    """Datasets loaded before children merged on ``issue_id`` alone still mark their ids as primary
+    keys, and a ``False`` hint cannot clear a stored one: drop it from the schema being extracted."""
+    for table in CHILDREN:
+        for column in (schema.tables.get(table) or {}).get("columns", {}).values():
+            column.pop("primary_key", None)
+
+
 def window_bounds(window: tuple[datetime, datetime]) -> tuple[int, int]:
     """``(start, end)`` as epoch ms; ValueError names the fix for naive or empty windows."""
     start, end = window
@@ -179,6 +195,7 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
     bounds = window_bounds(window) if window is not None else None
 
     def issues() -> Iterator[Any]:
+        _drop_child_primary_keys(dlt.current.source_schema())
         scope = ctx.scope()
         if not scope:
             log.warning("Jira: no projects in scope (none visible and JIRA_PROJECT_KEYS unset): nothing to sync")
