@@ -5,8 +5,10 @@
 | ``JIRA_BASE_URL`` | site URL, e.g. ``https://acme.atlassian.net`` (required; picks the OAuth site) |
 | ``JIRA_AUTH_MODE`` | ``oauth`` (default) or ``pat`` |
 | ``JIRA_OAUTH_CLIENT_ID`` / ``JIRA_OAUTH_CLIENT_SECRET`` | OAuth 2.0 (3LO) app |
-| ``JIRA_OAUTH_REFRESH_TOKEN`` | bootstrap refresh token; after first use the rotated token lives in
-  ``$PROJECTX_DATA_DIR/secrets/jira-$PROJECTX_ENV.refresh_token`` and wins |
+| ``JIRA_OAUTH_REFRESH_TOKEN`` | bootstrap refresh token; after first use the rotated token lives in Vault
+  (key ``refresh_token`` of ``integrations/<env>/jira`` when ``VAULT_ADDR`` is set, see
+  :mod:`pipelines.jira.vault_tokens`) or else in ``$PROJECTX_DATA_DIR/secrets/jira-$PROJECTX_ENV.refresh_token``,
+  and wins |
 | ``JIRA_AUTH_URL`` | token host if not ``https://auth.atlassian.com`` (an emulator or proxy) |
 | ``JIRA_GATEWAY_URL`` | API gateway if not ``https://api.atlassian.com``; defaults to ``JIRA_AUTH_URL`` when only
   that is set |
