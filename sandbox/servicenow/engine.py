@@ -1,15 +1,21 @@
 """Query execution: filter + order a table for an encoded query, with a result cache.
 
 Plan: a single-block query ordered by `sys_updated_on[,sys_id]` or by `sys_id` (the connector delta
-query and PySNC's default order) is answered from the table's sorted index: bisect the range
-conditions on that field, then filter the remaining conditions over the slice. Anything else scans
-the rows in insertion order and sorts (stable). Results (row lists) are cached per
-(table, table version, parsed query), so paging a large result costs a slice per page.
+query and PySNC's default order) is answered from the table's sorted indexes, as a database would:
+- if a range condition on the *other* indexed field selects fewer rows than the order field's own
+  range (a delta: `sys_updated_on>=<recent>^ORDERBYsys_id`), take those rows from that index, filter
+  the rest and sort them;
+- otherwise filter the non-range conditions over the whole index once (cached per table version),
+  then bisect the order field's range conditions on that list. Keyset paging
+  (`sys_id>last^sys_id<end`) then costs a bisect per page instead of a scan.
+Anything else scans the rows in insertion order and sorts (stable). Results (row lists) are cached
+per (table, table version, parsed query), so paging a large result by offset costs a slice per page.
 """
 
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -41,9 +47,13 @@ def _num_key(get: Callable[[int], str]) -> Callable[[int], tuple[int, float | st
 class QueryEngine:
     """Evaluates parsed queries against `Table`/`TaskView` objects; LRU cache of result row lists."""
 
-    def __init__(self, max_entries: int = 32) -> None:
+    def __init__(self, max_entries: int = 32, max_filtered: int = 8) -> None:
         self.max_entries = max_entries
+        self.max_filtered = max_filtered
         self._cache: OrderedDict[Any, list[int]] = OrderedDict()
+        # Whole-index results of the non-range conditions, kept apart so one-off keyset pages
+        # cannot evict them.
+        self._filtered: OrderedDict[Any, list[int]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -68,6 +78,7 @@ class QueryEngine:
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._filtered.clear()
 
     # --- evaluation ---------------------------------------------------------------------------
     def _evaluate(self, source: Any, query: Query) -> list[int]:
@@ -81,11 +92,7 @@ class QueryEngine:
             field, desc = planned
             index = source.index(field)
             if index is not None:
-                bounds = [(t[0].op, t[0].value) for t in blocks[0]
-                          if len(t) == 1 and t[0].field == field and t[0].op in RANGE_OPS]
-                rest = [t for t in blocks[0]
-                        if not (len(t) == 1 and t[0].field == field and t[0].op in RANGE_OPS)]
-                rows = self._filter(source, index.range(bounds), rest)
+                rows = self._indexed(source, index, field, blocks[0])
                 if desc:
                     rows.reverse()
                 return rows
@@ -103,6 +110,48 @@ class QueryEngine:
             rows.sort(key=key, reverse=desc)
         return rows
 
+    def _indexed(self, source: Any, index: Any, field: str, terms: list[tuple[Condition, ...]]) -> list[int]:
+        """Rows of one AND-block in ``index`` order (ascending), using the cheaper index (module doc)."""
+        bounds = _bounds(terms, field)
+        rest = [t for t in terms if not _is_range(t, field)]
+        if not rest:
+            return index.range(bounds)
+        for other in ("sys_updated_on", "sys_id"):
+            other_bounds = _bounds(rest, other)
+            if other == field or not other_bounds:
+                continue
+            other_index = source.index(other)
+            lo, hi = other_index.span(other_bounds)
+            if hi - lo < index.count(bounds):
+                rows = self._filter(source, other_index.rows[lo:hi],
+                                    [t for t in terms if not _is_range(t, other)])
+                key, data = index.key, source.rows
+                rows.sort(key=lambda r: key(data[r]))
+                return rows
+        cache_key = (source.cache_key(), field, tuple(rest))
+        with self._lock:
+            filtered = self._filtered.get(cache_key)
+            if filtered is not None:
+                self._filtered.move_to_end(cache_key)
+        if filtered is None:
+            filtered = self._filter(source, index.rows, rest)
+            with self._lock:
+                self._filtered[cache_key] = filtered
+                while len(self._filtered) > self.max_filtered:
+                    self._filtered.popitem(last=False)
+        value, data = index.value, source.rows
+        lo, hi = 0, len(filtered)
+        for op, literal in bounds:
+            if op in (">=", "="):
+                lo = max(lo, bisect_left(filtered, literal, key=lambda r: value(data[r])))
+            if op in (">", "<="):
+                at = bisect_right(filtered, literal, key=lambda r: value(data[r]))
+                lo, hi = (max(lo, at), hi) if op == ">" else (lo, min(hi, at))
+            if op in ("<", "="):
+                at = (bisect_left if op == "<" else bisect_right)(filtered, literal, key=lambda r: value(data[r]))
+                hi = min(hi, at)
+        return filtered[lo:hi] if lo < hi else []
+
     @staticmethod
     def _filter(source: Any, rows: list[int], terms: list[tuple[Condition, ...]]) -> list[int]:
         rows = list(rows)
@@ -119,3 +168,11 @@ class QueryEngine:
             else:
                 rows = [r for r in rows if any(p(r) for p in preds)]
         return rows
+
+
+def _is_range(term: tuple[Condition, ...], field: str) -> bool:
+    return len(term) == 1 and term[0].field == field and term[0].op in RANGE_OPS
+
+
+def _bounds(terms: list[tuple[Condition, ...]], field: str) -> list[tuple[str, str]]:
+    return [(t[0].op, t[0].value) for t in terms if _is_range(t, field)]

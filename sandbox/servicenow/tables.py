@@ -55,6 +55,15 @@ class SortedIndex:
 
     def range(self, bounds: list[tuple[str, str]]) -> list[int]:
         """Rows whose value satisfies every (op, literal) with op in =, >, >=, <, <=; in index order."""
+        lo, hi = self.span(bounds)
+        return self.rows[lo:hi] if lo < hi else []
+
+    def count(self, bounds: list[tuple[str, str]]) -> int:
+        lo, hi = self.span(bounds)
+        return max(0, hi - lo)
+
+    def span(self, bounds: list[tuple[str, str]]) -> tuple[int, int]:
+        """Positions [lo, hi) in ``rows`` of the values satisfying every bound (bisects only)."""
         lo, hi = 0, len(self.keys)
         for op, literal in bounds:
             start = bisect_left(self.keys, literal)
@@ -68,7 +77,7 @@ class SortedIndex:
                 hi = min(hi, self._skip_equal(start, literal))
             elif op == "=":
                 lo, hi = max(lo, start), min(hi, self._skip_equal(start, literal))
-        return self.rows[lo:hi] if lo < hi else []
+        return lo, hi
 
 
 class Table:
