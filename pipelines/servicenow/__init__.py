@@ -1,20 +1,26 @@
 """dlt source for ServiceNow (spec §2.1): tables, deletes and attachments into dataset ``servicenow``.
 
 Per table (one merge resource each, primary key ``sys_id``): read ``sys_updated_on >= cursor -
-overlap`` ordered by ``sys_id`` with pages fetched concurrently; validate each page (pandera) and
-quarantine what fails; load only row versions not loaded before (see
-:mod:`pipelines.common.cursor`); yield Arrow tables. The cursor never passes the vendor's clock at
-the start of the read, and lives in dlt state, committed with the load.
+overlap`` in sys_id order, by keyset over sys_id ranges fetched concurrently (see
+:mod:`pipelines.servicenow.helpers`); validate each page (pandera) and quarantine what fails; load
+only row versions not loaded before (see :mod:`pipelines.common.cursor`); yield Arrow tables. The
+cursor never passes the vendor's clock at the start of the read, and lives in dlt state, committed
+with the load.
 
 Deletes: every run reads ServiceNow's delete audit (``sys_audit_delete``) since the cursor; an
 optional reconciliation sweep compares all vendor ids with the warehouse, marks the missing as
 deleted and fetches any the warehouse lacks. Both land in ``servicenow.deletions``.
+
+Window mode (``window=(start, end)``, for time-window partitions): each table re-reads exactly the
+records with ``start <= sys_updated_on < end`` and merges them; the delete audit is read for the
+same window; the cursor is neither used nor advanced and the reconciliation sweep is off.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import dlt
@@ -58,11 +64,17 @@ def servicenow_source(
     verify: bool | str = True,
     run_id: str | None = None,
     policy: RetryPolicy | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> list[DltResource]:
-    """ServiceNow tables into the ``servicenow`` dataset, incrementally, merged on ``sys_id``."""
+    """ServiceNow tables into the ``servicenow`` dataset, incrementally, merged on ``sys_id``.
+
+    ``window``: UTC-aware (start, end), end exclusive: re-read only records last updated in it and
+    merge them, leaving the cursor as it is (see the module docstring).
+    """
     unknown = sorted(set(tables) - set(TABLES))
     if unknown:
         raise ValueError(f"Unknown ServiceNow tables {unknown}; choose from {sorted(TABLES)}")
+    bounds = _window_bounds(window)
     run_id = run_id or uuid.uuid4().hex
     # Keep the vendor's strings as they are: staging casts them.
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
@@ -73,12 +85,25 @@ def servicenow_source(
 
     resources = [
         _table_resource(TABLES[t], make_client, page_size, concurrency, overlap_seconds, reconcile, run_id)
+        if bounds is None else _window_resource(TABLES[t], make_client, page_size, concurrency, run_id, bounds)
         for t in tables
     ]
     if attachments:
         resources.append(attachments_resource(make_client, [TABLES[t].table for t in tables], overlap_seconds,
-                                              run_id, evidence_dir))
+                                              run_id, evidence_dir, window=bounds))
     return resources
+
+
+def _window_bounds(window: tuple[datetime, datetime] | None) -> tuple[str, str] | None:
+    """``window`` as ServiceNow UTC timestamps; refuses naive datetimes (their zone is a guess)."""
+    if window is None:
+        return None
+    start, end = window
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("window needs timezone-aware datetimes (UTC), e.g. datetime(2026, 1, 1, tzinfo=UTC)")
+    if not start < end:
+        raise ValueError(f"window start {start} must be before its end {end}")
+    return tuple(t.astimezone(UTC).strftime(VENDOR_TS_FORMAT) for t in (start, end))
 
 
 def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: int, overlap: int,
@@ -86,19 +111,20 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
     def rows() -> Iterator[Any]:
         state = dlt.current.resource_state()
         cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap)
-        query = f"{spec.cursor_field}>={cursor.start_value}^ORDERBYsys_id"
         client = make_client()
         # The first sync of a table appends (nothing to merge with: the staging-and-merge step would
-        # hold the whole table in memory); ids seen are tracked so a row paged twice lands once.
+        # hold the whole table in memory). Keyset paging reads each record at most once, so no id
+        # needs remembering; only the reconciliation sweep keeps the ids loaded this run.
         first_sync = cursor.last_value == INITIAL_CURSOR and not destination_has_rows(spec.resource)
-        loaded: set[bytes] | None = set() if (reconcile or first_sync) else None
+        loaded: set[bytes] | None = set() if reconcile else None
         try:
-            for page in client.read_concurrently(spec.table, query, page_size=page_size,
-                                                 concurrency=concurrency, fields=list(spec.fields)):
+            for page in client.read_concurrently(spec.table, f"{spec.cursor_field}>={cursor.start_value}",
+                                                 page_size=page_size, concurrency=concurrency,
+                                                 fields=list(spec.fields)):
                 for item in _checked(page, spec, cursor, run_id, loaded):
                     yield dlt.mark.with_hints(item, APPEND) if first_sync and isinstance(item, pa.Table) else item
             as_of = client.server_time.strftime(VENDOR_TS_FORMAT) if client.server_time else None
-            yield from _deletes_from_audit(client, spec, cursor.start_value, run_id)
+            yield from _deletes_from_audit(client, spec, f"sys_created_on>={cursor.start_value}", run_id)
             if reconcile:
                 yield from _reconcile(client, spec, loaded, run_id, cursor)
         finally:
@@ -110,11 +136,32 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
     return dlt.resource(rows, name=spec.resource, primary_key="sys_id", write_disposition="merge")
 
 
+def _window_resource(spec: TableSpec, make_client, page_size: int, concurrency: int, run_id: str,
+                     bounds: tuple[str, str]) -> DltResource:
+    """Re-read the records updated in [start, end) and merge them; no cursor, no reconciliation."""
+    start, end = bounds
+
+    def rows() -> Iterator[Any]:
+        client = make_client()
+        try:
+            query = f"{spec.cursor_field}>={start}^{spec.cursor_field}<{end}"
+            for page in client.read_concurrently(spec.table, query, page_size=page_size,
+                                                 concurrency=concurrency, fields=list(spec.fields)):
+                yield from _checked(page, spec, None, run_id, None)
+            yield from _deletes_from_audit(client, spec, f"sys_created_on>={start}^sys_created_on<{end}", run_id)
+        finally:
+            client.close()
+
+    return dlt.resource(rows, name=spec.resource, primary_key="sys_id", write_disposition="merge")
+
+
 APPEND = dlt.mark.make_hints(write_disposition="append")
 
 
-def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor, run_id: str,
+def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, run_id: str,
              loaded: set[bytes] | None) -> Iterator[Any]:
+    """Quarantine what fails validation; yield the rest as one Arrow table, less the row versions
+    ``cursor`` has loaded before (all of them without a cursor) and the ids in ``loaded``."""
     check = validate_page(page, table_schema(spec.table), spec.fields)
     for record, reason in check.rejected:
         yield quarantined(spec.resource, record, reason, run_id, str(record.get("sys_id") or ""))
@@ -122,11 +169,10 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor, run_id: s
     if loaded is not None and frame.height:
         keys = [bytes.fromhex(sid) for sid in frame["sys_id"].to_list()]  # 16 bytes, not a 32-char str
         frame = frame.filter(pl.Series([k not in loaded for k in keys]))
-    if frame.height == 0:
-        return
-    versions = (frame[spec.cursor_field] + "|" + frame["sys_mod_count"].fill_null("")).to_list()
-    keep = cursor.admit_many(frame["sys_id"].to_list(), frame[spec.cursor_field].to_list(), versions)
-    frame = frame.filter(pl.Series(keep))
+    if frame.height and cursor is not None:
+        versions = (frame[spec.cursor_field] + "|" + frame["sys_mod_count"].fill_null("")).to_list()
+        keep = cursor.admit_many(frame["sys_id"].to_list(), frame[spec.cursor_field].to_list(), versions)
+        frame = frame.filter(pl.Series(keep))
     if frame.height:
         if loaded is not None:
             loaded.update(bytes.fromhex(sid) for sid in frame["sys_id"].to_list())
@@ -139,9 +185,10 @@ def _with_required_id(table):
     return table.cast(table.schema.set(i, table.schema.field(i).with_nullable(False)))
 
 
-def _deletes_from_audit(client: ServiceNowClient, spec: TableSpec, since: str, run_id: str) -> Iterator[Any]:
-    """ServiceNow's own delete signal: ``sys_audit_delete`` rows for this table since the cursor."""
-    query = f"tablename={spec.table}^sys_created_on>={since}^ORDERBYsys_id"
+def _deletes_from_audit(client: ServiceNowClient, spec: TableSpec, when: str, run_id: str) -> Iterator[Any]:
+    """ServiceNow's own delete signal: ``sys_audit_delete`` rows for this table matching ``when``
+    (a condition on ``sys_created_on``: since the cursor, or within a window)."""
+    query = f"tablename={spec.table}^{when}"
     fields = ["sys_id", "documentkey", "tablename", "sys_created_on"]
     for page in client.read_concurrently("sys_audit_delete", query, page_size=1000, concurrency=1, fields=fields):
         ids = [r["documentkey"] for r in page if r.get("documentkey")]
@@ -154,7 +201,7 @@ def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[bytes], ru
                cursor: OverlapCursor) -> Iterator[Any]:
     """Id sweep: mark warehouse ids the vendor lost as deleted; fetch vendor ids the warehouse lacks."""
     vendor: set[str] = set()
-    for page in client.read_concurrently(spec.table, "ORDERBYsys_id", page_size=10_000, concurrency=2,
+    for page in client.read_concurrently(spec.table, "", page_size=10_000, concurrency=2,
                                          fields=["sys_id"]):
         vendor.update(r["sys_id"] for r in page)
     stored = destination_ids(spec.resource, "sys_id")
@@ -165,6 +212,6 @@ def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[bytes], ru
     missing = sorted(sid for sid in vendor - stored if bytes.fromhex(sid) not in loaded)
     for start in range(0, len(missing), 200):
         chunk = ",".join(missing[start:start + 200])
-        for page in client.read_concurrently(spec.table, f"sys_idIN{chunk}^ORDERBYsys_id", page_size=200,
+        for page in client.read_concurrently(spec.table, f"sys_idIN{chunk}", page_size=200,
                                              concurrency=1, fields=list(spec.fields)):
             yield from _checked(page, spec, cursor, run_id, loaded)

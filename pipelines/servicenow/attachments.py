@@ -29,12 +29,19 @@ from pipelines.servicenow.settings import (
 
 
 def attachments_resource(make_client, tables: list[str], overlap: int, run_id: str,
-                         evidence_dir: str | None, max_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES) -> DltResource:
+                         evidence_dir: str | None, max_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+                         window: tuple[str, str] | None = None) -> DltResource:
+    """``window`` (ServiceNow UTC timestamps, end exclusive): only attachments last updated in it,
+    all of them merged again, the cursor neither used nor advanced."""
     def rows() -> Iterator[Any]:
-        state = dlt.current.resource_state()
-        cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap)
+        if window is None:
+            state = dlt.current.resource_state()
+            cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap)
+            when = f"sys_updated_on>={cursor.start_value}"
+        else:
+            cursor, when = None, f"sys_updated_on>={window[0]}^sys_updated_on<{window[1]}"
         root = evidence_root(evidence_dir)
-        query = f"table_nameIN{','.join(tables)}^sys_updated_on>={cursor.start_value}^ORDERBYsys_id"
+        query = f"table_nameIN{','.join(tables)}^{when}^ORDERBYsys_id"
         client = make_client()
         try:
             offset = 0
@@ -51,21 +58,23 @@ def attachments_resource(make_client, tables: list[str], overlap: int, run_id: s
                     break
         finally:
             client.close()
-        cursor.commit()
+        if cursor is not None:
+            cursor.commit()
 
     text = {"data_type": "text", "nullable": True}
     return dlt.resource(rows, name="attachments", primary_key="sys_id", write_disposition="merge",
                         columns={c: text for c in ("sha256", "storage_uri", "content_status", "content_error")})
 
 
-def _page(client, page: list[dict], cursor: OverlapCursor, run_id: str, root, max_bytes: int) -> Iterator[Any]:
+def _page(client, page: list[dict], cursor: OverlapCursor | None, run_id: str, root, max_bytes: int
+          ) -> Iterator[Any]:
     check = validate_page(page, table_schema("sys_attachment"), ATTACHMENT_FIELDS)
     for record, reason in check.rejected:
         yield quarantined("attachments", record, reason, run_id, str(record.get("sys_id") or ""))
     out = []
     for record in check.valid.to_dicts():
         version = f"{record['sys_updated_on']}|{record.get('sys_mod_count') or ''}"
-        if not cursor.admit(record["sys_id"], record["sys_updated_on"], version):
+        if cursor is not None and not cursor.admit(record["sys_id"], record["sys_updated_on"], version):
             continue
         out.append(_with_content(client, record, root, max_bytes))
     if out:

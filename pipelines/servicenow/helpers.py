@@ -1,18 +1,20 @@
-"""ServiceNow Table API access: paged reads (sequential by ``Link``, or concurrent by offset), writes.
+"""ServiceNow Table API access: paged reads (sequential by ``Link``, or concurrent by sys_id keyset), writes.
 
-Sync reads order by ``sys_id``, not by update time: a record updated while we page keeps its place,
-so nothing shifts between pages (ordering by ``sys_updated_on`` moves it to the end and skips its
-neighbour). Deletes during paging can still shift rows; the reconciliation sweep repairs that.
+Sync reads order by ``sys_id``, not by update time: a record updated while we page keeps its place
+(ordering by ``sys_updated_on`` moves it to the end and skips its neighbour). They page by keyset,
+``sys_id>`` the last id seen, not by offset, so a delete or insert while we page shifts nothing: every
+record is read at most once, and the sync need not remember the ids it has seen. Concurrency comes
+from cutting the sys_id space (32 hex digits) into contiguous ranges, each paged on its own.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -62,46 +64,52 @@ class ServiceNowClient:
 
     def _page(self, table: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
         response = self.session.request("GET", TABLE_PATH.format(table=table), params=params)
-        if self.server_time is None and response.headers.get("Date"):
-            self.server_time = parsedate_to_datetime(response.headers["Date"]).replace(tzinfo=None)
+        if response.headers.get("Date"):
+            # The earliest vendor clock of this read: the sync's "as of" for the cursor.
+            at = parsedate_to_datetime(response.headers["Date"]).replace(tzinfo=None)
+            if self.server_time is None or at < self.server_time:
+                self.server_time = at
         total = response.headers.get("X-Total-Count")
         return orjson.loads(response.content).get("result", []), (int(total) if total else None)
 
     def read_concurrently(
         self, table: str, query: str, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 4,
-        fields: list[str] | None = None,
+        fields: list[str] | None = None, ranges: int | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        """Yield every page of ``query`` (which should end in ``^ORDERBYsys_id``).
+        """Yield every page of records matching ``query`` (conditions only, no ``ORDERBY``).
 
-        The first page tells the total; the rest are fetched by offset, ``concurrency`` at a time
-        (vendors cap concurrent requests per user). ``server_time`` is set from the first
-        response's ``Date`` header: the sync's "as of" time for the cursor.
+        The sys_id space is cut into ``ranges`` contiguous ranges (default 4 per worker, so a slow
+        range does not hold the others up); each is read in sys_id order, page after page, from the
+        last sys_id of the previous page. At most ``concurrency`` requests are in flight (vendors cap
+        concurrent requests per user) and at most one page more waits for the caller, whatever the
+        table's size. ``server_time`` is set from the responses' ``Date``: the read's "as of" time.
         """
         self.server_time = None
-        first, total = self._page(table, self._params(query, page_size, 0, fields))
-        if first:
-            yield first
-        if total is None:  # no count: page sequentially until an empty page
-            offset = page_size
-            while True:
-                rows, _ = self._page(table, self._params(query, page_size, offset, fields))
-                if not rows:
-                    return
-                yield rows
-                offset += page_size
-        offsets = iter(range(page_size, total, page_size))
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sn-page") as pool:
-            window: collections.deque = collections.deque()
-            for offset in offsets:
-                window.append(pool.submit(self._page, table, self._params(query, page_size, offset, fields)))
-                if len(window) >= concurrency:
-                    rows, _ = window.popleft().result()
+        query = query.removesuffix("ORDERBYsys_id").removesuffix("^")  # keyset reads order by sys_id
+        workers = max(1, concurrency)
+        cuts = sys_id_cuts(ranges or (1 if workers == 1 else 4 * workers))
+        pending = [KeysetRange(query, lo, hi) for lo, hi in pairwise(cuts)]
+        pending.reverse()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sn-page") as pool:
+            running: dict[Future, KeysetRange] = {}
+
+            def submit(part: KeysetRange) -> None:
+                params = self._params(part.query(), page_size, part.offset, fields)
+                running[pool.submit(self._page, table, params)] = part
+
+            while pending and len(running) < workers:
+                submit(pending.pop())
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    part = running.pop(future)
+                    rows, total = future.result()
+                    if part.advance(rows, total):
+                        submit(part)  # fetch the next page while the caller works on this one
+                    elif pending:
+                        submit(pending.pop())
                     if rows:
                         yield rows
-            while window:
-                rows, _ = window.popleft().result()
-                if rows:
-                    yield rows
 
     def iter_pages(
         self,
@@ -169,3 +177,49 @@ class ServiceNowClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+SYS_ID_DIGITS = 32
+
+
+def sys_id_cuts(n: int) -> list[str | None]:
+    """Boundaries of ``n`` contiguous sys_id ranges: None (open end), then equal-width hex values."""
+    n = max(1, n)
+    return [None, *(f"{i * 16**SYS_ID_DIGITS // n:0{SYS_ID_DIGITS}x}" for i in range(1, n)), None]
+
+
+class KeysetRange:
+    """One sys_id range [lo, hi) of a query, read in sys_id order; remembers where the next page starts."""
+
+    def __init__(self, condition: str, lo: str | None, hi: str | None):
+        self.condition, self.lo, self.hi = condition, lo, hi
+        self.after: str | None = None  # last sys_id read
+        self.offset = 0  # rows past ``after`` already read but without a usable sys_id (malformed)
+
+    def query(self) -> str:
+        parts = [self.condition] if self.condition else []
+        if self.lo is not None:
+            parts.append(f"sys_id>={self.lo}")
+        if self.hi is not None:
+            parts.append(f"sys_id<{self.hi}")
+        if self.after is not None:
+            parts.append(f"sys_id>{self.after}")
+        return "^".join([*parts, "ORDERBYsys_id"])
+
+    def advance(self, rows: list[dict[str, Any]], total: int | None) -> bool:
+        """Move past ``rows``; True if the range may hold more (``total`` = the vendor's count, if sent)."""
+        if not rows or (total is not None and total <= self.offset + len(rows)):
+            return False
+        keys = [r.get("sys_id") for r in rows]
+        last = next((i for i in range(len(keys) - 1, -1, -1) if _usable_key(keys[i])), None)
+        if last is None or (self.after is not None and keys[last] <= self.after):
+            self.offset += len(rows)  # no id to continue from: step over the page by offset
+        else:
+            # Rows after the last usable id (malformed, without one) are read again: a duplicate
+            # quarantine entry is better than an offset that a concurrent delete could make skip a row.
+            self.after, self.offset = keys[last], 0
+        return True
+
+
+def _usable_key(value: Any) -> bool:
+    return isinstance(value, str) and value != "" and "^" not in value
