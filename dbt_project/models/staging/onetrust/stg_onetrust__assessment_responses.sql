@@ -1,0 +1,46 @@
+-- dlt writes an assessment's answers as its child table and replaces them when the assessment
+-- changes; _dlt_parent_id is the parent row's _dlt_id.
+-- Disabled with its source until Dagster declares the asset onetrust/assessments__responses.
+{{ config(enabled=false) }}
+
+with
+
+source as (
+
+    {{ source_or_empty('onetrust', 'assessments__responses', {
+        'section_id': 'varchar', 'section_name': 'varchar', 'question_id': 'varchar',
+        'question_sequence': 'bigint', 'question': 'varchar', 'response_id': 'varchar', 'response': 'varchar',
+        'response_type': 'varchar', 'justification': 'varchar', '_dlt_parent_id': 'varchar',
+        '_dlt_list_idx': 'bigint', '_dlt_id': 'varchar'}) }}
+
+),
+
+assessments as (
+
+    {{ source_or_empty('onetrust', 'assessments', {
+        'assessment_id': 'varchar', '_dlt_id': 'varchar', '_dlt_load_id': 'varchar'}) }}
+
+),
+
+renamed as (
+
+    select
+        source._dlt_id as assessment_response_id,
+        assessments.assessment_id,
+        source._dlt_list_idx as response_index,
+        source.section_id,
+        source.section_name,
+        source.question_id,
+        cast(source.question_sequence as integer) as question_sequence,
+        source.question,
+        source.response_id,
+        source.response,
+        source.response_type,
+        nullif(source.justification, '') as justification,
+        {{ dlt_loaded_at('assessments._dlt_load_id') }} as loaded_at
+    from source
+    inner join assessments on source._dlt_parent_id = assessments._dlt_id
+
+)
+
+select * from renamed
