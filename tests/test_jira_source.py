@@ -388,13 +388,27 @@ def test_split_reads_under_faults_end_in_exact_parity(make_jira_sandbox, duckdb_
 
 
 def test_split_covers_every_issue_once():
-    from pipelines.jira.search import issue_jql, ranged_jqls, split_bounds
+    from pipelines.jira.search import issue_jql, plan, ranged_jqls, split_bounds
 
     inner = split_bounds(1_000, 1_000 + 4 * 3_600_000, 4)
     assert len(inner) == 3
     jqls = ranged_jqls(["SEC"], None, None, inner)
     assert jqls[0] == issue_jql(["SEC"], None, inner[0]) and jqls[-1] == issue_jql(["SEC"], inner[-1], None)
     assert split_bounds(0, 60_000, 4) == [], "short spans stay one search"
+
+    class Site:  # a big site whose issues were all updated in the last four days before 'now'
+        now = 1_800_000_000_000
+
+        def approximate_count(self, jql):
+            return 200_000
+
+        def oldest_updated_ms(self, jql):
+            return self.now - 4 * 86_400_000
+
+    # A window from 1970 (a backfill from the first partition) is cut where the issues are, not in 1970-2026.
+    jqls = plan(Site(), ["SEC"], 0, Site.now, None, 4)
+    assert jqls[0] == issue_jql(["SEC"], 0, Site.now - 3 * 86_400_000)
+    assert jqls[-1] == issue_jql(["SEC"], Site.now - 86_400_000, Site.now) and len(jqls) == 4
 
 
 def _issue_state(pipeline) -> dict:

@@ -56,14 +56,15 @@ def plan(client: Any, project_keys: list[str], start_ms: int | None, end_ms: int
     """The searches for issues updated in ``[start_ms, end_ms)`` (open ends allowed).
 
     Split only when it pays: several workers allowed, at least ``SPLIT_MIN_ISSUES`` issues by
-    Jira's approximate count, and a known span to cut (the oldest ``updated`` stands in for an
-    open start, the site's clock at the start of the read for an open end).
+    Jira's approximate count, and a known span to cut: from the oldest ``updated`` in the read (a
+    window starting in 1970 holds nothing before the site's first issue) to the end, or to the
+    site's clock at the start of the read when that is earlier or the end is open.
     """
     whole = issue_jql(project_keys, start_ms, end_ms)
     if concurrency <= 1 or client.approximate_count(whole) < SPLIT_MIN_ISSUES:
         return [whole]
-    lo = start_ms if start_ms is not None else client.oldest_updated_ms(whole)
-    hi = end_ms if end_ms is not None else as_of_ms
+    lo = client.oldest_updated_ms(whole)
+    hi = min((b for b in (end_ms, as_of_ms) if b is not None), default=None)
     if lo is None or hi is None:
         return [whole]
     return ranged_jqls(project_keys, start_ms, end_ms, split_bounds(lo, hi, concurrency))
