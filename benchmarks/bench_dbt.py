@@ -1,21 +1,33 @@
 """dbt benchmark: a full ``dbt build`` over N ServiceNow incidents on DuckDB, next to an incremental
 build after 1% of them changed, in one run.
 
-    uv run python benchmarks/bench_dbt.py [--size 1000000]
+    uv run python benchmarks/bench_dbt.py [--size 1000000] [--changed 0.01]
 
 The warehouse is loaded by the real ServiceNow source from the sandbox (its own process); Jira and
 OneTrust stay empty (their staging reads typed empty relations). Timed: ``dbt build`` (models and
-tests) as a subprocess, the way Dagster runs it; the delta sync between the two builds is not.
+tests, the same command and selection Dagster runs) as a subprocess; the delta sync between the
+builds is not. Three builds:
+
+1. ``dbt build --full-refresh``: every model rebuilt, every test over every row;
+2. ``dbt build`` after the sandbox changed 1% of the incidents and the delta was synced;
+3. ``dbt build`` again with nothing new: the fixed cost of one dbt invocation over this project
+   (process start, parse, one statement per seed, view, model and test), the floor of (2).
+
+Each build prints its wall time split into dbt's start/parse/finish (wall minus the node phase
+dbt reports in run_results.json) and node time by kind: models, data tests, seeds, unit tests
+(node seconds are summed over dbt's threads, so they can exceed the wall time), and the slowest nodes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import requests
@@ -37,7 +49,8 @@ def sync(url: str) -> int:
     return sum(v for k, v in pipeline.last_trace.last_normalize_info.row_counts.items() if not k.startswith("_"))
 
 
-def dbt_build(target_path: str, *extra: str) -> float:
+def dbt_build(target_path: str, *extra: str) -> tuple[float, dict]:
+    """Run `dbt build`; returns the wall seconds and dbt's run_results.json."""
     from assets.dbt import DBT_PROJECT_DIR, dbt_executable
 
     started = time.perf_counter()
@@ -47,12 +60,27 @@ def dbt_build(target_path: str, *extra: str) -> float:
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"dbt build failed:\n{result.stdout[-3000:]}")
-    return seconds
+    return seconds, json.loads((Path(target_path) / "run_results.json").read_text())
+
+
+def report(label: str, seconds: float, run_results: dict, slowest: int = 5) -> None:
+    kinds: dict[str, list[float]] = defaultdict(list)
+    for node in run_results["results"]:
+        kinds[node["unique_id"].split(".")[0]].append(node["execution_time"])
+    node_phase = run_results["elapsed_time"]
+    print(f"{label:<34} {seconds:7.1f} s wall = {seconds - node_phase:5.1f} s dbt start/parse/finish "
+          f"+ {node_phase:5.1f} s running {len(run_results['results'])} nodes", flush=True)
+    parts = ", ".join(f"{name} {len(times)} nodes {sum(times):.1f} s" for name, times in sorted(kinds.items()))
+    print(f"{'':<34} node time: {parts}")
+    top = sorted(run_results["results"], key=lambda n: n["execution_time"], reverse=True)[:slowest]
+    print(f"{'':<34} slowest: " + ", ".join(f"{n['unique_id'].split('.')[2]} {n['execution_time']:.2f} s"
+                                             for n in top), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--changed", type=float, default=0.01, help="share of incidents changed before (2)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         os.environ.update(PROJECTX_WAREHOUSE="duckdb", PROJECTX_DUCKDB_PATH=f"{work}/warehouse.duckdb",
@@ -61,15 +89,23 @@ def main() -> None:
         try:
             print(f"loading {args.size:,} incidents (and the other ServiceNow tables) from the sandbox ...", flush=True)
             rows = sync(url)
-            print(f"  {rows:,} rows loaded", flush=True)
-            full = dbt_build(f"{work}/target", "--full-refresh")
-            print(f"full dbt build:        {full:7.1f} s", flush=True)
-            requests.post(f"{url}/_sandbox/servicenow/touch", json={"table": "incident", "n": args.size // 100},
+            print(f"  {rows:,} rows loaded; load average {os.getloadavg()[0]:.2f}", flush=True)
+            full, full_results = dbt_build(f"{work}/target", "--full-refresh")
+            report("(1) full dbt build --full-refresh", full, full_results)
+            requests.post(f"{url}/_sandbox/servicenow/touch",
+                          json={"table": "incident", "n": int(args.size * args.changed)},
                           timeout=600).raise_for_status()
             changed = sync(url)
-            incremental = dbt_build(f"{work}/target")
+            incremental, incremental_results = dbt_build(f"{work}/target")
+            report(f"(2) incremental, {changed:,} rows changed", incremental, incremental_results)
+            floor, floor_results = dbt_build(f"{work}/target")
+            report("(3) incremental, nothing changed", floor, floor_results)
+            print(f"\nfull dbt build:        {full:7.1f} s")
             print(f"incremental dbt build: {incremental:7.1f} s after {changed:,} changed rows "
                   f"({incremental / full:.0%} of the full build; target <= 10%)")
+            print(f"no-change dbt build:   {floor:7.1f} s (the fixed cost of one `dbt build`: "
+                  f"{floor / full:.0%} of the full build)")
+            print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         finally:
             proc.terminate()
             proc.wait()

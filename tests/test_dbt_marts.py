@@ -159,26 +159,61 @@ def test_ids_are_stable_and_history_records_changes(loaded):
     assert _one(wh, f"select is_deleted from staging.stg_servicenow__cmdb_cis where cmdb_ci_id = '{ci}'")
 
 
+# Incremental models: (schema, table, columns that record when dbt wrote a row, so differ after a rebuild).
+INCREMENTAL = (
+    ("staging", "stg_servicenow__incidents", ("staged_at",)),
+    ("staging", "stg_servicenow__change_requests", ("staged_at",)),
+    ("staging", "stg_servicenow__requests", ("staged_at",)),
+    ("staging", "stg_servicenow__catalog_tasks", ("staged_at",)),
+    ("staging", "stg_servicenow__cmdb_cis", ("staged_at",)),
+    ("staging", "stg_servicenow__attachments", ("staged_at",)),
+    ("marts", "tasks", ("source_staged_at",)),
+    ("marts", "evidence", ("source_staged_at",)),
+)
+
+
+def _rows(wh, schema: str, table: str, skip: tuple[str, ...]) -> set[tuple]:
+    columns = [c for (c,) in _q(wh, f"""select column_name from information_schema.columns
+        where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position""")]
+    return set(_q(wh, f"select {', '.join(c for c in columns if c not in skip)} from {schema}.{table}"))
+
+
 def test_incremental_runs_equal_a_full_refresh(loaded):
     wh, sandboxes, target = loaded
     sn, jira, ot = sandboxes
+    changed = sn.records("incident")[5]["sys_id"]
+    sn.update("incident", changed, {"short_description": "changed at the vendor"})
     sn.touch("incident", n=12)
-    sn.delete("incident", [r["sys_id"] for r in sn.records("incident")[:3]])
+    deleted = [r["sys_id"] for r in sn.records("incident")[:3]]
+    sn.delete("incident", deleted)
+    sn.touch("change_request", n=4)
+    deleted_ci = sn.records("cmdb_ci")[0]["sys_id"]
+    sn.delete("cmdb_ci", deleted_ci)
     jira.touch(8)
     jira.delete([i["key"] for i in jira.issues(fields=["key"])[:2]])
     ot.touch("assessments", n=5)
     ot.touch("risks", n=5)
     _load(wh, sandboxes, reconcile_deletes=True)
-    _build(wh, target)  # incremental: only rows loaded since the last run are re-read
+    _build(wh, target)  # incremental: only rows loaded (or deleted) since the last run are re-read
 
-    marts = ("tasks", "evidence")
-    incremental = {m: set(_q(wh, f"select * from marts.{m}")) for m in marts}
+    incremental = {table: _rows(wh, schema, table, skip) for schema, table, skip in INCREMENTAL}
     assert _one(wh, "select count(*) from marts.tasks where task_type = 'incident_review' and status = 'closed' "
                     "and source_record_id in (select incident_id from staging.stg_servicenow__incidents "
                     "where is_deleted)") == 3
-    _build(wh, target, "run", "--full-refresh", "--select", *marts)
-    for m in marts:
-        assert set(_q(wh, f"select * from marts.{m}")) == incremental[m], f"{m}: incremental != full refresh"
+    ids = ", ".join(f"'{sys_id}'" for sys_id in deleted)
+    assert _q(wh, f"select is_deleted from staging.stg_servicenow__incidents where incident_id in ({ids})") \
+        == [(True,)] * 3
+    assert _one(wh, f"select is_deleted from staging.stg_servicenow__cmdb_cis where cmdb_ci_id = '{deleted_ci}'")
+    assert _one(wh, f"select title from marts.tasks where source_record_id = '{changed}'").endswith(
+        "changed at the vendor")
+    # A run with nothing new stages nothing: the rows keep the staged_at of the run that wrote them.
+    staged = _one(wh, "select max(staged_at) from staging.stg_servicenow__incidents")
+    _build(wh, target)
+    assert _one(wh, "select max(staged_at) from staging.stg_servicenow__incidents") == staged
+
+    _build(wh, target, "run", "--full-refresh", "--select", *(table for _, table, _ in INCREMENTAL))
+    for schema, table, skip in INCREMENTAL:
+        assert _rows(wh, schema, table, skip) == incremental[table], f"{table}: incremental != full refresh"
 
 
 def test_connector_intervals_seed_matches_the_environment_matrix():

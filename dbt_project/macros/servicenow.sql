@@ -23,12 +23,16 @@
 {%- endmacro %}
 
 {#- Record bookkeeping every ServiceNow table carries, plus the delete flag from servicenow.deletions.
-    A record re-loaded after its deletion was recorded (restored at the vendor) is not deleted. -#}
+    A record re-loaded after its deletion was recorded (restored at the vendor) is not deleted.
+    load_id: the dlt load that wrote the row; staged_at: when dbt last wrote it (its run's start).
+    Both drive the incremental models and tests. -#}
 {% macro sn_record_columns(relation='source', deletions='deletions') -%}
         {{ sn_timestamp(relation ~ '.sys_created_on') }} as created_at,
         nullif({{ relation }}.sys_created_by, '') as created_by,
         {{ sn_timestamp(relation ~ '.sys_updated_on') }} as updated_at,
         nullif({{ relation }}.sys_updated_by, '') as updated_by,
         {{ sn_int(relation ~ '.sys_mod_count') }} as mod_count,
-        {{ deleted_and_loaded_columns(relation, deletions) }}
+        {{ deleted_and_loaded_columns(relation, deletions) }},
+        {{ relation }}._dlt_load_id as load_id,
+        {{ run_started_timestamp() }} as staged_at
 {%- endmacro %}

@@ -34,7 +34,8 @@ final as (
         issues.labels,
         attachments.created_at,
         issues.is_deleted,
-        greatest(attachments.loaded_at, issues.loaded_at) as source_loaded_at
+        greatest(attachments.loaded_at, issues.loaded_at) as source_loaded_at,
+        cast(null as timestamp) as source_staged_at
     from attachments
     inner join issues on attachments.issue_id = issues.issue_id
 

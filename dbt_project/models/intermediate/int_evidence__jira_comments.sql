@@ -34,7 +34,8 @@ final as (
         issues.labels,
         comments.created_at,
         issues.is_deleted,
-        greatest(comments.loaded_at, issues.loaded_at) as source_loaded_at
+        greatest(comments.loaded_at, issues.loaded_at) as source_loaded_at,
+        cast(null as timestamp) as source_staged_at
     from comments
     inner join issues on comments.issue_id = issues.issue_id
 

@@ -32,7 +32,8 @@ final as (
         'template:' || template_type || ',risk:' || coalesce(risk_level, 'unknown') as labels,
         completed_at as created_at,
         is_deleted,
-        loaded_at as source_loaded_at
+        loaded_at as source_loaded_at,
+        cast(null as timestamp) as source_staged_at
     from assessments
 
 )

@@ -27,7 +27,8 @@ final as (
         cast(null as varchar) as labels,
         created_at,
         is_deleted,
-        loaded_at as source_loaded_at
+        loaded_at as source_loaded_at,
+        staged_at as source_staged_at
     from attachments
 
 )

@@ -27,7 +27,8 @@ final as (
         cast(null as varchar) as labels,
         quarantined_at as created_at,
         false as is_deleted,
-        loaded_at as source_loaded_at
+        loaded_at as source_loaded_at,
+        cast(null as timestamp) as source_staged_at
     from quarantine
 
 )

@@ -25,7 +25,8 @@ final as (
         'open' as status,
         failed_since as created_at,
         due_at,
-        cast(null as timestamp) as source_loaded_at
+        cast(null as timestamp) as source_loaded_at,
+        cast(null as timestamp) as source_staged_at
     from remediation
 
 )

@@ -34,7 +34,8 @@ final as (
         case when status_category = 'done' or is_deleted then 'closed' else 'open' end as status,
         created_at,
         cast(due_date as timestamp) as due_at,
-        loaded_at as source_loaded_at
+        loaded_at as source_loaded_at,
+        cast(null as timestamp) as source_staged_at
     from issues
 
 )

@@ -32,7 +32,8 @@ final as (
         case when pias.status = 'Completed' or pias.is_deleted then 'closed' else 'open' end as status,
         pias.created_at,
         pias.created_at + rules.due_in_days * interval '1 day' as due_at,
-        pias.loaded_at as source_loaded_at
+        pias.loaded_at as source_loaded_at,
+        cast(null as timestamp) as source_staged_at
     from pias
     left join rules on pias.risk_level = rules.risk_level
 

@@ -36,7 +36,8 @@ final as (
         end as status,
         risks.created_at,
         risks.created_at + rules.due_in_days * interval '1 day' as due_at,
-        risks.loaded_at as source_loaded_at
+        risks.loaded_at as source_loaded_at,
+        cast(null as timestamp) as source_staged_at
     from risks
     left join rules on risks.risk_level = rules.risk_level
 

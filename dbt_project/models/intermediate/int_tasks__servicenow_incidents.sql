@@ -37,7 +37,8 @@ final as (
         case when incidents.is_active and not incidents.is_deleted then 'open' else 'closed' end as status,
         incidents.opened_at as created_at,
         incidents.opened_at + slas.review_within_hours * interval '1 hour' as due_at,
-        incidents.loaded_at as source_loaded_at
+        incidents.loaded_at as source_loaded_at,
+        incidents.staged_at as source_staged_at
     from incidents
     left join slas on incidents.priority = slas.priority
 

@@ -1,6 +1,7 @@
 -- Grain: one row per evidence item in the Evidence Library.
 -- Incremental: each source slice is re-read only for rows loaded since the last run (deletions
--- count as loads), merged on evidence_id.
+-- count as loads; ServiceNow attachments: staged since, their staging being incremental too),
+-- merged on evidence_id.
 {{ config(
     materialized='incremental',
     unique_key='evidence_id',
@@ -13,9 +14,7 @@ with
 servicenow_attachments as (
 
     select * from {{ ref('int_evidence__servicenow_attachments') }}
-    {{ loaded_since_last_run(
-        'source_loaded_at', "t.evidence_type = 'attachment' and t.source_system = 'servicenow'"
-    ) }}
+    {{ staged_since_last_run("t.evidence_type = 'attachment' and t.source_system = 'servicenow'") }}
 
 ),
 

@@ -1,7 +1,8 @@
 -- Grain: one row per task on Project X's task board.
 -- Incremental: vendor-sourced tasks are re-read only when their source rows (or deletions) were
--- loaded since the last run; remediation tasks depend on the clock, so the pre-hook drops them and
--- every run inserts the current set. After editing a seed that drives due dates, run a full refresh.
+-- loaded since the last run (ServiceNow: staged, its staging being incremental too); remediation
+-- tasks depend on the clock, so the pre-hook drops them and every run inserts the current set.
+-- After editing a seed that drives due dates, run a full refresh.
 {{ config(
     materialized='incremental',
     unique_key='task_id',
@@ -15,7 +16,7 @@ with
 incident_reviews as (
 
     select * from {{ ref('int_tasks__servicenow_incidents') }}
-    {{ loaded_since_last_run('source_loaded_at', "t.task_type = 'incident_review'") }}
+    {{ staged_since_last_run("t.task_type = 'incident_review'") }}
 
 ),
 

@@ -1,21 +1,33 @@
+-- Incremental: a run stages only the rows of new dlt loads and newly deleted rows
+-- (macros/incremental.sql), merged on the key.
+{{ config(
+    materialized='incremental',
+    unique_key='attachment_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
 with
-
-source as (
-
-    {{ source_or_empty('servicenow', 'attachments', {
-        'sys_id': 'varchar', 'file_name': 'varchar', 'content_type': 'varchar', 'size_bytes': 'varchar',
-        'table_name': 'varchar', 'table_sys_id': 'varchar', 'download_link': 'varchar', 'hash': 'varchar',
-        'sys_created_on': 'varchar', 'sys_created_by': 'varchar',
-        'sys_updated_on': 'varchar', 'sys_updated_by': 'varchar', 'sys_mod_count': 'varchar',
-        'sha256': 'varchar', 'storage_uri': 'varchar', 'content_status': 'varchar',
-        'content_error': 'varchar', '_dlt_load_id': 'varchar'}) }}
-
-),
 
 deletions as (
 
     select * from {{ ref('stg_servicenow__deletions') }}
     where entity = 'attachments'
+
+),
+
+source as (
+
+    select * from (
+        {{ source_or_empty('servicenow', 'attachments', {
+            'sys_id': 'varchar', 'file_name': 'varchar', 'content_type': 'varchar', 'size_bytes': 'varchar',
+            'table_name': 'varchar', 'table_sys_id': 'varchar', 'download_link': 'varchar', 'hash': 'varchar',
+            'sys_created_on': 'varchar', 'sys_created_by': 'varchar',
+            'sys_updated_on': 'varchar', 'sys_updated_by': 'varchar', 'sys_mod_count': 'varchar',
+            'sha256': 'varchar', 'storage_uri': 'varchar', 'content_status': 'varchar',
+            'content_error': 'varchar', '_dlt_load_id': 'varchar'}) }}
+    ) as source_table
+    {{ not_yet_staged('deletions', 'attachment_id') }}
 
 ),
 

@@ -1,15 +1,25 @@
+-- Incremental: a run stages only the rows of new dlt loads and newly deleted rows
+-- (macros/incremental.sql), merged on the key.
+{{ config(
+    materialized='incremental',
+    unique_key='change_request_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
 with
-
-source as (
-
-    select * from {{ source('servicenow', 'change_requests') }}
-
-),
 
 deletions as (
 
     select * from {{ ref('stg_servicenow__deletions') }}
     where entity = 'change_requests'
+
+),
+
+source as (
+
+    select * from {{ source('servicenow', 'change_requests') }}
+    {{ not_yet_staged('deletions', 'change_request_id') }}
 
 ),
 

@@ -1,15 +1,25 @@
+-- Incremental: a run stages only the rows of new dlt loads and newly deleted rows
+-- (macros/incremental.sql), merged on the key.
+{{ config(
+    materialized='incremental',
+    unique_key='cmdb_ci_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
 with
-
-source as (
-
-    select * from {{ source('servicenow', 'cmdb_cis') }}
-
-),
 
 deletions as (
 
     select * from {{ ref('stg_servicenow__deletions') }}
     where entity = 'cmdb_cis'
+
+),
+
+source as (
+
+    select * from {{ source('servicenow', 'cmdb_cis') }}
+    {{ not_yet_staged('deletions', 'cmdb_ci_id') }}
 
 ),
 

@@ -1,15 +1,25 @@
+-- Incremental: a run stages only the rows of new dlt loads and newly deleted rows
+-- (macros/incremental.sql), merged on the key.
+{{ config(
+    materialized='incremental',
+    unique_key='request_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
 with
-
-source as (
-
-    select * from {{ source('servicenow', 'requests') }}
-
-),
 
 deletions as (
 
     select * from {{ ref('stg_servicenow__deletions') }}
     where entity = 'requests'
+
+),
+
+source as (
+
+    select * from {{ source('servicenow', 'requests') }}
+    {{ not_yet_staged('deletions', 'request_id') }}
 
 ),
 
