@@ -47,4 +47,6 @@ def build_onetrust_assets():
         yield from sync_partition(context, dlt, "onetrust", onetrust, warehouse)
 
     upstream = [AssetKey(["onetrust", r]) for r in DESCRIPTIONS]
-    return [onetrust_ingest, side_table_assets("onetrust", COMMON_SIDE_TABLES, upstream)]
+    children = {"assessments__responses": "OneTrust assessment answers, one row per (assessment, question); "
+                                          "written by the assessments sync, replaced when the assessment changes."}
+    return [onetrust_ingest, side_table_assets("onetrust", {**COMMON_SIDE_TABLES, **children}, upstream)]
