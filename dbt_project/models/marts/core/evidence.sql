@@ -1,7 +1,8 @@
 -- Grain: one row per evidence item in the Evidence Library.
 -- Incremental: each source slice is re-read only for rows loaded since the last run (deletions
 -- count as loads; ServiceNow attachments: staged since, their staging being incremental too),
--- merged on evidence_id.
+-- merged on evidence_id. expires_at comes from the evidence_validity seed: after editing it, run a
+-- full refresh.
 {{ config(
     materialized='incremental',
     unique_key='evidence_id',
@@ -54,7 +55,7 @@ onetrust_snapshots as (
 
 ),
 
-final as (
+stacked as (
 
     select * from servicenow_attachments
     union all
@@ -65,6 +66,23 @@ final as (
     select * from jira_comments
     union all
     select * from onetrust_snapshots
+
+),
+
+validity as (
+
+    select * from {{ ref('evidence_validity') }}
+
+),
+
+final as (
+
+    select
+        stacked.*,
+        stacked.created_at + validity.validity_days * interval '1 day' as expires_at
+    from stacked
+    left join validity
+        on stacked.source_system = validity.source_system and stacked.evidence_type = validity.evidence_type
 
 )
 

@@ -1,14 +1,17 @@
 -- Grain: one row per task on Project X's task board.
 -- Incremental: vendor-sourced tasks are re-read only when their source rows (or deletions) were
 -- loaded since the last run (ServiceNow: staged, its staging being incremental too); remediation
--- tasks depend on the clock, so the pre-hook drops them and every run inserts the current set.
--- After editing a seed that drives due dates, run a full refresh.
+-- and evidence renewal tasks depend on the clock, so the pre-hook drops them and every run inserts
+-- the current set. After editing a seed that drives due dates, run a full refresh.
 {{ config(
     materialized='incremental',
     unique_key='task_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where task_type = 'control_remediation'{% endif %}",
+    pre_hook=(
+        "{% if is_incremental() %}delete from {{ this }}"
+        ~ " where task_type in ('control_remediation', 'evidence_renewal'){% endif %}"
+    ),
 ) }}
 
 with
@@ -41,7 +44,11 @@ vendor_follow_ups as (
 
 ),
 
--- Evidence renewal tasks (expiring evidence) are not built yet: evidence has no expiry date so far.
+evidence_renewals as (
+
+    select * from {{ ref('int_tasks__evidence_renewals') }}
+
+),
 
 remediations as (
 
@@ -58,6 +65,8 @@ final as (
     select * from pia_reviews
     union all
     select * from vendor_follow_ups
+    union all
+    select * from evidence_renewals
     union all
     select * from remediations
 

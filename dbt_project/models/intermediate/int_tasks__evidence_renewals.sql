@@ -1,0 +1,71 @@
+-- Spec: tasks auto-generate for expiring evidence requiring renewal. Evidence that supports a
+-- control (evidence_links), is still the latest of its kind on its vendor record and expires within
+-- the renewal horizon (var evidence_renewal_horizon_days) becomes a renewal task in the queue of the
+-- control's owner (the first control, by id, when it supports several), due when it expires.
+with
+
+evidence as (
+
+    select * from {{ ref('evidence') }}
+    where not is_deleted
+
+),
+
+latest as (
+
+    select
+        *,
+        row_number() over (
+            partition by source_system, evidence_type, record_table, coalesce(record_id, evidence_id)
+            order by created_at desc, evidence_id desc
+        ) as recency_rank
+    from evidence
+
+),
+
+links as (
+
+    select
+        links.evidence_id,
+        min(links.control_id) as control_id,
+        string_agg('control:' || links.control_id, ',' order by links.control_id) as labels
+    from {{ ref('evidence_links') }} as links
+    group by links.evidence_id
+
+),
+
+catalog as (
+
+    select * from {{ ref('control_catalog') }}
+
+),
+
+final as (
+
+    -- columns in the order of the tasks mart: it stacks the task sources with union all
+    select  -- noqa: ST06
+        'evidence-renewal-' || latest.evidence_id as task_id,
+        'evidence_renewal' as task_type,
+        latest.source_system,
+        latest.evidence_id as source_record_id,
+        'Renew evidence for ' || links.control_id || ': ' || latest.title as title,
+        case when latest.expires_at <= {{ utc_now() }} then 'high' else 'medium' end as priority,
+        catalog.owner_queue as queue,
+        cast(null as varchar) as assignee_id,
+        links.labels,
+        links.control_id,
+        'open' as status,
+        latest.expires_at - {{ var('evidence_renewal_horizon_days') }} * interval '1 day' as created_at,
+        latest.expires_at as due_at,
+        cast(null as timestamp) as source_loaded_at,
+        cast(null as timestamp) as source_staged_at
+    from latest
+    inner join links on latest.evidence_id = links.evidence_id
+    inner join catalog on links.control_id = catalog.control_id
+    where
+        latest.recency_rank = 1
+        and latest.expires_at < {{ utc_now() }} + {{ var('evidence_renewal_horizon_days') }} * interval '1 day'
+
+)
+
+select * from final
