@@ -62,7 +62,10 @@ class WarehouseSettings:
                 "memory_limit": os.environ.get("PROJECTX_DUCKDB_MEMORY_LIMIT", "384MB"),
                 "preserve_insertion_order": False,
             }
-            return dlt.destinations.duckdb(credentials)
+            # One load job per table at a time: DuckDB holds the rows of every open insert in memory
+            # until it commits, so parallel jobs into one big table add up (and run out of memory
+            # under the cap); jobs for different tables still run side by side.
+            return dlt.destinations.duckdb(credentials, loader_parallelism_strategy="table-sequential")
         # A connection string, so trust/peer auth with no password works (dlt's dict form demands one).
         c = self.pg_credentials()
         password = quote(c["password"] or "", safe="")
