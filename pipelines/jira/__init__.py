@@ -7,7 +7,8 @@ Dataset ``jira``. Tables and primary keys (all merged):
   discovered via GET /field, sprint ids, created/updated/resolved/due); incremental on ``updated``;
 - ``issue_changelog`` (``id``), ``comments`` (``id``), ``attachments`` (``id``; bodies in the
   evidence store by sha256), ``sprint_issues`` (``sprint_id``, ``issue_id``): written by the issue
-  pass, replaced per issue (see :mod:`pipelines.jira.issues`);
+  pass, replaced per issue (merge key ``issue_id``; the ids are unique but not dlt primary keys, see
+  :mod:`pipelines.jira.issues`);
 - ``projects``, ``boards``, ``sprints`` (``id``): full listings, changed rows only
   (:mod:`pipelines.jira.catalog`);
 - ``deletions`` (``entity``, ``record_id``): issues found deleted by the id census
@@ -15,7 +16,9 @@ Dataset ``jira``. Tables and primary keys (all merged):
 - ``quarantine``: records that failed their pandera schema (:mod:`pipelines.jira.schemas`), with
   the reason and run id, never dropped.
 
-Only the enhanced search ``/rest/api/3/search/jql`` is used. Auth: :mod:`pipelines.jira.auth`.
+Only the enhanced search ``/rest/api/3/search/jql`` is used (big reads split into ``updated``
+ranges read at once, :mod:`pipelines.jira.search`). Auth: :mod:`pipelines.jira.auth`; the rotating
+refresh token in Vault or a file (:mod:`pipelines.jira.tokens`).
 Values stay the vendor's strings; dbt staging casts them.
 """
 
