@@ -78,17 +78,27 @@ class ServiceNowClient:
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield every page of records matching ``query`` (conditions only, no ``ORDERBY``).
 
-        The sys_id space is cut into ``ranges`` contiguous ranges (default 4 per worker, so a slow
-        range does not hold the others up); each is read in sys_id order, page after page, from the
-        last sys_id of the previous page. At most ``concurrency`` requests are in flight (vendors cap
-        concurrent requests per user) and at most one page more waits for the caller, whatever the
-        table's size. ``server_time`` is set from the responses' ``Date``: the read's "as of" time.
+        The first page, in sys_id order, tells how many records match. If more remain, the sys_id
+        space after its last id is cut into contiguous ranges, as many as there are pages left, at
+        most ``ranges`` (default 4 per worker, so a slow range does not hold the others up); each is
+        read page after page from the last sys_id of its previous page. At most ``concurrency``
+        requests are in flight (vendors cap concurrent requests per user) and at most one page more
+        waits for the caller, whatever the table's size. ``server_time`` is set from the responses'
+        ``Date``: the read's "as of" time.
         """
         self.server_time = None
         query = query.removesuffix("ORDERBYsys_id").removesuffix("^")  # keyset reads order by sys_id
         workers = max(1, concurrency)
-        cuts = sys_id_cuts(ranges or (1 if workers == 1 else 4 * workers))
-        pending = [KeysetRange(query, lo, hi) for lo, hi in pairwise(cuts)]
+        head = KeysetRange(query, None, None)
+        first, total = self._page(table, self._params(head.query(), page_size, 0, fields))
+        if not head.advance(first, total):
+            if first:
+                yield first
+            return
+        wanted = ranges or (1 if workers == 1 else 4 * workers)
+        if total is not None:
+            wanted = min(wanted, -(-(total - len(first)) // max(1, page_size)))
+        pending = head.split(wanted)
         pending.reverse()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sn-page") as pool:
             running: dict[Future, KeysetRange] = {}
@@ -99,6 +109,8 @@ class ServiceNowClient:
 
             while pending and len(running) < workers:
                 submit(pending.pop())
+            if first:
+                yield first
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -180,12 +192,7 @@ class ServiceNowClient:
 
 
 SYS_ID_DIGITS = 32
-
-
-def sys_id_cuts(n: int) -> list[str | None]:
-    """Boundaries of ``n`` contiguous sys_id ranges: None (open end), then equal-width hex values."""
-    n = max(1, n)
-    return [None, *(f"{i * 16**SYS_ID_DIGITS // n:0{SYS_ID_DIGITS}x}" for i in range(1, n)), None]
+SYS_ID_END = 16**SYS_ID_DIGITS
 
 
 class KeysetRange:
@@ -206,6 +213,17 @@ class KeysetRange:
             parts.append(f"sys_id>{self.after}")
         return "^".join([*parts, "ORDERBYsys_id"])
 
+    def split(self, n: int) -> list[KeysetRange]:
+        """What is left of this range as ``n`` contiguous ranges of equal sys_id width (itself if it
+        cannot tell: an id that is not 32 hex digits, or a position held by offset)."""
+        if n <= 1 or self.hi is not None or self.offset or not _is_hex_id(self.after):
+            return [self]
+        lo = int(self.after, 16) + 1 if self.after is not None else 0
+        cuts = [f"{lo + i * (SYS_ID_END - lo) // n:0{SYS_ID_DIGITS}x}" for i in range(1, n)]
+        parts = [KeysetRange(self.condition, a, b) for a, b in pairwise([self.lo, *cuts, None])]
+        parts[0].after = self.after
+        return parts
+
     def advance(self, rows: list[dict[str, Any]], total: int | None) -> bool:
         """Move past ``rows``; True if the range may hold more (``total`` = the vendor's count, if sent)."""
         if not rows or (total is not None and total <= self.offset + len(rows)):
@@ -223,3 +241,7 @@ class KeysetRange:
 
 def _usable_key(value: Any) -> bool:
     return isinstance(value, str) and value != "" and "^" not in value
+
+
+def _is_hex_id(value: str | None) -> bool:
+    return value is None or (len(value) == SYS_ID_DIGITS and all(c in "0123456789abcdef" for c in value))
