@@ -128,42 +128,58 @@ def _days(stamps: dict[str, str]) -> dict[str, set[str]]:
     return out
 
 
-def _delete(settings, table: str, key: str, ids: set[str]) -> None:
+# (table, key, last-updated column): one incremental table per vendor
+DAMAGED = [("servicenow.incidents", "sys_id", "sys_updated_on"), ("jira.issues", "id", "updated"),
+           ("onetrust.risks", "risk_id", "updated_at")]
+
+
+def _snapshot(settings) -> dict[str, set[tuple]]:
+    return {table: set(_q(settings, f"select {key}, {ts} from {table}")) for table, key, ts in DAMAGED}
+
+
+def _damage(settings, keep) -> dict[str, int]:
+    """Delete the rows whose last-updated day passes ``keep``; returns how many per table."""
+    gone = {}
     with duckdb.connect(settings.duckdb_path) as con:
-        con.execute(f"delete from {table} where {key} in (select unnest(?))", [sorted(ids)])
+        for table, key, ts in DAMAGED:
+            days = _days(dict(con.execute(f"select {key}, {ts} from {table}").fetchall()))
+            ids = sorted(set().union(*(ids for d, ids in days.items() if keep(d))))
+            if ids:
+                con.execute(f"delete from {table} where {key} in (select unnest(?))", [ids])
+            gone[table] = len(ids)
+    return gone
 
 
 def test_partition_rerun_and_backfill_restore_exactly_their_window(vendors, duckdb_warehouse):
-    """An operator reruns one failed day, then backfills a range: the window's rows come back, the
-    live cursor stays where it was, nothing is duplicated."""
+    """An operator reruns one failed day, then backfills a range, for every vendor at once: the
+    window's rows come back, the live cursors stay where they were, nothing is duplicated."""
     # the tags a single-run backfill puts on its run (dagster._core.storage.tags)
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-    _, _, onetrust = vendors(size=200)
+    vendors(size=300)
     live = _run_full_sync()
-    cursor = _metadata(live, "onetrust/risks")["cursor"]
-    assert _metadata(live, "onetrust/risks")["sync_mode"] == "live (cursor)"
-    by_day = _days({r["id"]: r["lastModifiedUTCDateTime"] for r in onetrust.risks()})
-    past = sorted(d for d in by_day if DEFAULT_PARTITIONS_START < d < current_partition_key())
-    day = max(past, key=lambda d: len(by_day[d]))
-    total = _q(duckdb_warehouse, "select count(*) from onetrust.risks")[0][0]
+    cursors = {t: _metadata(live, t)["cursor"] for t in ("servicenow/incidents", "jira/issues", "onetrust/risks")}
+    assert {_metadata(live, t)["sync_mode"] for t in cursors} == {"live (cursor)"}
+    truth = _snapshot(duckdb_warehouse)
 
-    _delete(duckdb_warehouse, "onetrust.risks", "risk_id", by_day[day])
-    rerun = _run_full_sync("onetrust_sync", partition_key=day)
-    meta = _metadata(rerun, "onetrust/risks")
-    assert meta["sync_mode"] == "window re-read" and meta["window_start"].startswith(day)
-    assert meta["rows_loaded"] == len(by_day[day]), "exactly the day's records, no more"
-    assert meta["cursor"] == cursor, "a rerun of a past window leaves the live cursor alone"
-    assert _q(duckdb_warehouse, "select count(*), count(distinct risk_id) from onetrust.risks")[0] == (total, total)
+    incident_days = _days(dict(_q(duckdb_warehouse, "select sys_id, sys_updated_on from servicenow.incidents")))
+    past = [d for d in incident_days if DEFAULT_PARTITIONS_START < d < current_partition_key()]
+    day = max(past, key=lambda d: len(incident_days[d]))
+    gone = _damage(duckdb_warehouse, lambda d: d == day)
+    rerun = _run_full_sync(partition_key=day)
+    for table in cursors:
+        meta = _metadata(rerun, table)
+        assert meta["sync_mode"] == "window re-read" and meta["window_start"].startswith(day)
+        assert meta["cursor"] == cursors[table], f"{table}: a past window leaves the live cursor alone"
+    assert _metadata(rerun, "servicenow/incidents")["rows_loaded"] == gone["servicenow.incidents"] > 0
+    assert _snapshot(duckdb_warehouse) == truth, "exactly the damaged rows came back"
 
     # A backfill from the first partition: it also covers everything updated before that partition.
-    first = DEFAULT_PARTITIONS_START
-    in_range = set().union(*(ids for d, ids in by_day.items() if d <= day))
-    assert any(d < first for d in by_day), "the seeded history reaches back before the first partition"
-    assert len(in_range) > len(by_day[day])
-    _delete(duckdb_warehouse, "onetrust.risks", "risk_id", in_range)
-    backfill = _run_full_sync("onetrust_sync", tags={ASSET_PARTITION_RANGE_START_TAG: first,
-                                                     ASSET_PARTITION_RANGE_END_TAG: day})
-    meta = _metadata(backfill, "onetrust/risks")
-    assert meta["rows_loaded"] == len(in_range) and meta["cursor"] == cursor
-    assert _q(duckdb_warehouse, "select count(*), count(distinct risk_id) from onetrust.risks")[0] == (total, total)
+    gone = _damage(duckdb_warehouse, lambda d: d <= day)
+    assert all(gone.values()), gone
+    backfill = _run_full_sync(tags={ASSET_PARTITION_RANGE_START_TAG: DEFAULT_PARTITIONS_START,
+                                    ASSET_PARTITION_RANGE_END_TAG: day})
+    assert {t: _metadata(backfill, t)["cursor"] for t in cursors} == cursors
+    assert _snapshot(duckdb_warehouse) == truth
+    for table, key, _ in DAMAGED:
+        assert _q(duckdb_warehouse, f"select count(*) - count(distinct {key}) from {table}")[0][0] == 0

@@ -564,3 +564,12 @@ def test_vault_check_and_set_never_clobbers_another_workers_rotation(vault):
     with pytest.raises(PermissionError, match="VAULT_TOKEN") as excinfo:
         VaultRefreshTokenStore(addr, "not-a-real-vault-token", path).get()
     assert "not-a-real-vault-token" not in str(excinfo.value)
+
+
+def test_a_window_from_the_epoch_has_no_lower_bound_in_jql():
+    """A backfill from the first partition starts in 1970: Jira refuses ``updated >= 0``."""
+    from pipelines.jira.search import issue_jql
+
+    assert issue_jql(["OPS"], 0, 1_700_000_000_000) == \
+        'project in ("OPS") AND updated < 1700000000000 ORDER BY updated ASC, key ASC'
+    assert "updated >= 1600000000000" in issue_jql(["OPS"], 1_600_000_000_000)

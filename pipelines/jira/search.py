@@ -27,9 +27,12 @@ def scope_clause(project_keys: list[str]) -> str:
 
 
 def issue_jql(project_keys: list[str], start_ms: int | None, end_ms: int | None = None) -> str:
-    """Issues of these projects with ``start_ms <= updated < end_ms`` (either bound optional), oldest first."""
+    """Issues of these projects with ``start_ms <= updated < end_ms`` (either bound optional), oldest first.
+
+    A start at or before the epoch is no bound at all (a backfill from the first partition starts in
+    1970), and Jira refuses ``updated >= 0`` as a date."""
     where = scope_clause(project_keys)
-    if start_ms is not None:
+    if start_ms is not None and start_ms > 0:
         where += f" AND updated >= {start_ms}"
     if end_ms is not None:
         where += f" AND updated < {end_ms}"
