@@ -9,6 +9,7 @@ from dagster import ConfigurableResource
 from pipelines.common.http import RetryPolicy
 from pipelines.jira import jira_source
 from pipelines.jira.config import source_kwargs_from_env
+from pipelines.jira.vault_tokens import VaultRefreshTokenStore
 from resources.secrets import ENV_NAMES, SecretStore
 
 
@@ -25,5 +26,10 @@ class JiraResource(ConfigurableResource):
         kwargs = source_kwargs_from_env(environ)
         if window is not None:
             kwargs["window"] = window
+        vault = os.environ.get("VAULT_ADDR", "").strip()
+        if vault and "token_store" not in kwargs:  # the rotated refresh token lives beside the other Jira secrets
+            kwargs["token_store"] = VaultRefreshTokenStore(vault, os.environ.get("VAULT_TOKEN"),
+                                                           f"{self.vault_prefix}/jira",
+                                                           mount=os.environ.get("VAULT_KV_MOUNT") or "secret")
         return jira_source(**kwargs, run_id=run_id,
                            policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))
