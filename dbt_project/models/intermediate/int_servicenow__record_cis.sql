@@ -14,21 +14,24 @@ records as (
         'incident' as record_table,
         incident_id as record_id,
         incident_number as record_label,
-        cmdb_ci_id
+        cmdb_ci_id,
+        staged_at
     from incidents
     union all
     select
         'change_request' as record_table,
         change_request_id as record_id,
         change_request_number as record_label,
-        cmdb_ci_id
+        cmdb_ci_id,
+        staged_at
     from changes
     union all
     select
         'cmdb_ci' as record_table,
         cmdb_ci_id as record_id,
         ci_name as record_label,
-        cmdb_ci_id
+        cmdb_ci_id,
+        staged_at
     from cis
 
 ),
@@ -40,7 +43,8 @@ final as (
         records.record_id,
         records.record_label,
         records.cmdb_ci_id,
-        cis.ci_class
+        cis.ci_class,
+        records.staged_at
     from records
     left join cis on records.cmdb_ci_id = cis.cmdb_ci_id
 
