@@ -1,7 +1,5 @@
 -- dlt writes an assessment's answers as its child table and replaces them when the assessment
 -- changes; _dlt_parent_id is the parent row's _dlt_id.
--- Disabled with its source until Dagster declares the asset onetrust/assessments__responses.
-{{ config(enabled=false) }}
 
 with
 
