@@ -39,3 +39,13 @@ def test_cursor_does_not_move_without_commit():
     cursor = OverlapCursor(state, initial_value="1970-01-01 00:00:00", overlap_seconds=0)
     cursor.admit("x", "2026-02-01 00:00:00", "v")
     assert state["last_value"] == "2026-01-01 00:00:00"
+
+
+def test_unchanged_rows_are_recognised_before_validation():
+    state = {"last_value": "2026-01-01 00:00:30", "boundary_versions": {"b": "2026-01-01 00:00:30|0"}}
+    cursor = OverlapCursor(state, initial_value="1970-01-01 00:00:00", overlap_seconds=60)
+    assert cursor.unchanged("b", "2026-01-01 00:00:30", "2026-01-01 00:00:30|0")
+    assert not cursor.unchanged("b", "2026-01-01 00:00:30", "2026-01-01 00:00:30|1")  # written again
+    assert not cursor.unchanged("b", 42, "2026-01-01 00:00:30|0")  # malformed: left to validation
+    assert not cursor.unchanged(None, "2026-01-01 00:00:30", "2026-01-01 00:00:30|0")
+    assert cursor.skipped_unchanged == 1

@@ -59,6 +59,18 @@ class OverlapCursor:
         self._window[row_id] = (cursor_value, version)
         return True
 
+    def unchanged(self, row_id: object, cursor_value: object, version: object) -> bool:
+        """True (and counted as skipped) if this is a row version loaded before, inside the overlap.
+
+        A cheap test on raw values, before a re-read row is framed and validated at all; anything
+        that is not a plain string is left for validation to judge.
+        """
+        if (isinstance(cursor_value, str) and cursor_value <= self.last_value
+                and isinstance(row_id, str) and self._seen.get(row_id) == version):
+            self.skipped_unchanged += 1
+            return True
+        return False
+
     def admit_many(self, ids: list[str], values: list[str], versions: list[str]) -> list[bool]:
         """Vectorised :meth:`admit` for a page; keeps the remembered window small as it goes."""
         keep = []

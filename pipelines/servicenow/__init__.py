@@ -179,6 +179,9 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
              loaded: set[bytes] | None) -> Iterator[Any]:
     """Quarantine what fails validation; yield the rest as one Arrow table, less the row versions
     ``cursor`` has loaded before (all of them without a cursor) and the ids in ``loaded``."""
+    if cursor is not None:  # rows re-read in the overlap, unchanged: not worth validating again
+        field = spec.cursor_field
+        page = [r for r in page if not cursor.unchanged(r.get("sys_id"), r.get(field), _version(r, field))]
     check = validate_page(page, table_schema(spec.table), spec.fields)
     for record, reason in check.rejected:
         yield quarantined(spec.resource, record, reason, run_id, str(record.get("sys_id") or ""))
@@ -194,6 +197,14 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
         if loaded is not None:
             loaded.update(bytes.fromhex(sid) for sid in frame["sys_id"].to_list())
         yield _with_required_id(frame.to_arrow())
+
+
+def _version(record: dict, cursor_field: str) -> str | None:
+    """A raw record's version as :func:`_checked` records it: ``<cursor value>|sys_mod_count``."""
+    ts, count = record.get(cursor_field), record.get("sys_mod_count")
+    if not isinstance(ts, str) or not isinstance(count, str | None):
+        return None
+    return f"{ts}|{count or ''}"
 
 
 def _with_required_id(table):
