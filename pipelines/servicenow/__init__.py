@@ -43,6 +43,7 @@ from pipelines.servicenow.settings import (
     DEFAULT_PAGE_SIZE,
     INITIAL_CURSOR,
     TABLES,
+    VALIDATION_BATCH,
     TableSpec,
 )
 
@@ -120,7 +121,7 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
         try:
             pages = client.read_concurrently(spec.table, f"{spec.cursor_field}>={cursor.start_value}",
                                              page_size=page_size, concurrency=concurrency, fields=list(spec.fields))
-            for page in _batched(pages, page_size):
+            for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
                 for item in _checked(page, spec, cursor, run_id, loaded):
                     yield dlt.mark.with_hints(item, APPEND) if first_sync and isinstance(item, pa.Table) else item
             as_of = client.server_time.strftime(VENDOR_TS_FORMAT) if client.server_time else None
@@ -147,7 +148,7 @@ def _window_resource(spec: TableSpec, make_client, page_size: int, concurrency: 
             query = f"{spec.cursor_field}>={start}^{spec.cursor_field}<{end}"
             pages = client.read_concurrently(spec.table, query, page_size=page_size, concurrency=concurrency,
                                              fields=list(spec.fields))
-            for page in _batched(pages, page_size):
+            for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
                 yield from _checked(page, spec, None, run_id, None)
             yield from _deletes_from_audit(client, spec, f"sys_created_on>={start}^sys_created_on<{end}", run_id)
         finally:
@@ -160,8 +161,8 @@ APPEND = dlt.mark.make_hints(write_disposition="append")
 
 
 def _batched(pages: Iterator[list[dict]], size: int) -> Iterator[list[dict]]:
-    """Join short pages (the ends of sys_id ranges, a small delta spread over every range) up to
-    ``size`` records: validating a page has a fixed cost per column, whatever its length."""
+    """Join pages (small ones, the ends of sys_id ranges) up to ``size`` records: validating a
+    page has a fixed cost per column, whatever its length."""
     batch: list[dict] = []
     for page in pages:
         if not batch and len(page) >= size:

@@ -9,6 +9,8 @@ TABLE_PATH = "api/now/table/{table}"
 ATTACHMENT_PATH = "api/now/attachment"
 
 DEFAULT_PAGE_SIZE = 1000
+# Pages are validated together up to this many records: pandera's cost is mostly per call and column.
+VALIDATION_BATCH = 5000
 # Pages fetched at once; real instances cap concurrent sessions per user (semaphores), so keep it modest.
 DEFAULT_CONCURRENCY = 4
 # Re-read this much before the cursor on every delta: covers equal-second updates and clock skew.
