@@ -72,6 +72,8 @@ def start_sandbox(size: int, latency_ms: int = 0, vendor: str = "servicenow") ->
 
 def _child(fn, args, queue) -> None:
     # Imports happen before the clock starts: a scheduled sync runs in a warm, long-lived worker.
+    # That includes SQLAlchemy, which dlt imports lazily for its load info and Dagster for its storage.
+    import dlt.common.libs.sql_alchemy_compat  # noqa: F401
     import duckdb  # noqa: F401
 
     import pipelines.jira
