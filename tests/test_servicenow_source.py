@@ -194,3 +194,20 @@ def test_window_needs_aware_datetimes(make_servicenow_sandbox):
     sandbox = make_servicenow_sandbox(size=5)
     with pytest.raises(ValueError, match="timezone-aware"):
         _source(sandbox, window=(datetime(2026, 1, 1), datetime(2026, 1, 2)))
+
+
+def test_keyset_range_steps_over_a_page_that_acls_emptied():
+    """ServiceNow applies the limit before ACL filtering: an empty page is not the end while the count
+    says rows remain past it; the range steps over it by offset instead of stopping (and a reconcile
+    sweep would otherwise take the unseen ids for deletes)."""
+    from pipelines.servicenow.helpers import KeysetRange
+
+    part = KeysetRange("active=true", None, None)
+    assert part.advance([{"sys_id": "0" * 31 + "a"}], total=12_000, page_size=5000)
+    assert part.advance([], total=11_999, page_size=5000), "hidden rows, more behind them"
+    assert part.offset == 5000 and "sys_id>" + "0" * 31 + "a" in part.query()
+    assert not part.advance([], total=4_000, page_size=5000), "the count is used up: the range is done"
+    assert KeysetRange("", None, None).split(4)[0].hi is not None
+    top = KeysetRange("", None, None)
+    top.after = "f" * 32
+    assert top.split(4) == [top], "nothing above the top id to cut"

@@ -7,18 +7,18 @@ when we have one. Nothing here logs or raises with a secret in it.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import requests
 
+from pipelines.common.bearer import CachedBearerToken
 from pipelines.common.http import RETRYABLE_STATUSES, VendorAuthError
 from pipelines.servicenow.settings import CONFIG_HINT, TOKEN_EXPIRY_MARGIN_SECONDS, TOKEN_PATH
 
 log = logging.getLogger(__name__)
 
 
-class ServiceNowOAuth:
+class ServiceNowOAuth(CachedBearerToken):
     """Bearer tokens from ``/oauth_token.do``."""
 
     def __init__(
@@ -34,6 +34,7 @@ class ServiceNowOAuth:
         attempts: int = 5,
         backoff_seconds: float = 0.5,
     ):
+        super().__init__(TOKEN_EXPIRY_MARGIN_SECONDS)
         if not client_id or not client_secret:
             raise VendorAuthError(
                 "ServiceNow OAuth client is not configured: set SERVICENOW_OAUTH_CLIENT_ID and "
@@ -46,21 +47,8 @@ class ServiceNowOAuth:
         self._timeout = timeout
         self._attempts = attempts
         self._backoff = backoff_seconds
-        self._access: str | None = None
         self._refresh: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
         self.grant_used: str | None = None
-
-    def auth_header(self) -> dict[str, str]:
-        with self._lock:
-            if self._access is None or time.monotonic() >= self._expires_at:
-                self._fetch()
-            return {"Authorization": f"Bearer {self._access}"}
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._access = None
 
     def _fetch(self) -> None:
         if self._refresh and self._try({"grant_type": "refresh_token", "refresh_token": self._refresh}):
@@ -104,11 +92,7 @@ class ServiceNowOAuth:
                 self._refresh = None
             return False
         body = response.json()
-        self._access = body["access_token"]
+        self._keep(body["access_token"], float(body.get("expires_in") or 1800))
         self._refresh = body.get("refresh_token") or self._refresh
-        lifetime = float(body.get("expires_in") or 1800)
-        self._expires_at = time.monotonic() + max(1.0, lifetime - TOKEN_EXPIRY_MARGIN_SECONDS)
-        if lifetime <= TOKEN_EXPIRY_MARGIN_SECONDS:
-            self._expires_at = time.monotonic() + lifetime / 2
         self.grant_used = form["grant_type"]
         return True

@@ -91,7 +91,7 @@ class ServiceNowClient:
         workers = max(1, concurrency)
         head = KeysetRange(query, None, None)
         first, total = self._page(table, self._params(head.query(), page_size, 0, fields))
-        if not head.advance(first, total):
+        if not head.advance(first, total, page_size):
             if first:
                 yield first
             return
@@ -116,7 +116,7 @@ class ServiceNowClient:
                 for future in done:
                     part = running.pop(future)
                     rows, total = future.result()
-                    if part.advance(rows, total):
+                    if part.advance(rows, total, page_size):
                         submit(part)  # fetch the next page while the caller works on this one
                     elif pending:
                         submit(pending.pop())
@@ -219,14 +219,23 @@ class KeysetRange:
         if n <= 1 or self.hi is not None or self.offset or not _is_hex_id(self.after):
             return [self]
         lo = int(self.after, 16) + 1 if self.after is not None else 0
+        if lo >= SYS_ID_END - n:  # nothing left to cut (the last id was at the very top)
+            return [self]
         cuts = [f"{lo + i * (SYS_ID_END - lo) // n:0{SYS_ID_DIGITS}x}" for i in range(1, n)]
         parts = [KeysetRange(self.condition, a, b) for a, b in pairwise([self.lo, *cuts, None])]
         parts[0].after = self.after
         return parts
 
-    def advance(self, rows: list[dict[str, Any]], total: int | None) -> bool:
+    def advance(self, rows: list[dict[str, Any]], total: int | None, page_size: int | None = None) -> bool:
         """Move past ``rows``; True if the range may hold more (``total`` = the vendor's count, if sent)."""
-        if not rows or (total is not None and total <= self.offset + len(rows)):
+        if not rows:
+            # ServiceNow applies the limit before ACL filtering: a page can come back empty while the
+            # count says rows remain past it. Step over it by offset instead of ending the range there.
+            if total is not None and page_size and total > self.offset + page_size:
+                self.offset += page_size
+                return True
+            return False
+        if total is not None and total <= self.offset + len(rows):
             return False
         keys = [r.get("sys_id") for r in rows]
         last = next((i for i in range(len(keys) - 1, -1, -1) if _usable_key(keys[i])), None)
