@@ -99,7 +99,7 @@ def _execute_full_sync():
     from dagster import DagsterInstance
 
     from assets.dbt import prepare_manifest
-    from assets.ingestion import current_partition_key
+    from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 
     _say("preparing the dbt manifest")
     prepare_manifest()
@@ -112,7 +112,7 @@ def _execute_full_sync():
          "(Dagster logs follow)")
     with DagsterInstance.get() as instance:
         return job.execute_in_process(
-            instance=instance, partition_key=partition,
+            instance=instance, partition_key=partition, tags={LIVE_SYNC_TAG: "true"},
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             raise_on_error=False,
         )

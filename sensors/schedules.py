@@ -17,7 +17,7 @@ from dagster import (
     define_asset_job,
 )
 
-from assets.ingestion import current_partition_key
+from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 from resources.environment import Environment
 
 INCIDENTS = AssetKey(["servicenow", "incidents"])
@@ -61,7 +61,8 @@ def schedules_for(env: Environment) -> list[ScheduleDefinition]:
     status = DefaultScheduleStatus.STOPPED if env.name == "local" else DefaultScheduleStatus.RUNNING
 
     def live_partition(context: ScheduleEvaluationContext) -> RunRequest:
-        return RunRequest(partition_key=current_partition_key(context.scheduled_execution_time))
+        return RunRequest(partition_key=current_partition_key(context.scheduled_execution_time),
+                          tags={LIVE_SYNC_TAG: "true"})
 
     def every(name: str, job, minutes: int) -> ScheduleDefinition:
         return ScheduleDefinition(

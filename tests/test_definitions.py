@@ -95,7 +95,7 @@ def test_ingestion_is_partitioned_by_day_and_schedules_target_the_live_partition
     from dagster import build_schedule_context
 
     import definitions
-    from assets.ingestion import sync_window
+    from assets.ingestion import LIVE_SYNC_TAG, sync_window
 
     defs = definitions.build_definitions()
     graph = defs.resolve_asset_graph()
@@ -112,9 +112,11 @@ def test_ingestion_is_partitioned_by_day_and_schedules_target_the_live_partition
                                 repository_def=defs.get_repository_def()) as context:
         requests = schedule.evaluate_tick(context).run_requests
     assert [r.partition_key for r in requests] == ["2026-03-04"]
+    assert requests[0].tags[LIVE_SYNC_TAG] == "true", "a queued run that starts after midnight stays live"
 
     class Ctx:  # what sync_window reads from an AssetExecutionContext
         has_partition_key = has_partition_key_range = True
+        run = type("Run", (), {"tags": {}})
 
         def __init__(self, first, last):
             pd = node.partitions_def
@@ -123,6 +125,10 @@ def test_ingestion_is_partitioned_by_day_and_schedules_target_the_live_partition
             self.partition_key_range = type("R", (), {"start": first, "end": last})
 
     assert sync_window(Ctx("2026-03-04", "2026-03-04"), now=when) is None, "today's partition = live sync"
+    scheduled_yesterday = Ctx("2026-03-03", "2026-03-03")
+    scheduled_yesterday.run = type("Run", (), {"tags": {LIVE_SYNC_TAG: "true"}})
+    assert sync_window(scheduled_yesterday, now=when) is None, "the schedule's tag wins over the clock"
+    assert sync_window(Ctx("2026-03-03", "2026-03-03"), now=when) is not None
     start, end = sync_window(Ctx("2026-03-01", "2026-03-04"), now=when)
     assert (start.isoformat(), end) == ("2026-03-01T00:00:00+00:00", when), "a range reaching today ends now"
     start, end = sync_window(Ctx("2025-01-01", "2025-01-02"), now=when)
