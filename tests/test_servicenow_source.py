@@ -211,3 +211,33 @@ def test_keyset_range_steps_over_a_page_that_acls_emptied():
     top = KeysetRange("", None, None)
     top.after = "f" * 32
     assert top.split(4) == [top], "nothing above the top id to cut"
+
+
+def test_failed_attachment_downloads_are_retried_and_never_overwrite_stored_content(make_servicenow_sandbox,
+                                                                                     duckdb_warehouse):
+    from datetime import UTC, datetime
+
+    from pipelines.common.http import RetryPolicy
+
+    sandbox = make_servicenow_sandbox(size=200)
+    pipeline = duckdb_warehouse.pipeline("servicenow")
+    run = {"tables": ["incident"], "policy": RetryPolicy(backoff_base_seconds=0.0, backoff_max_seconds=0.0)}
+
+    def statuses():
+        return dict(_rows(duckdb_warehouse, "select content_status, count(*) from servicenow.attachments group by 1"))
+
+    sandbox.faults.replace(rate_5xx=1.0, paths=[r"/file$"])  # every content download fails
+    pipeline.run(_source(sandbox, **run), loader_file_format="parquet")
+    failed = statuses().get("failed", 0)
+    assert failed > 0 and set(statuses()) <= {"failed", "too_large"}, "metadata kept, failure recorded"
+
+    sandbox.faults.clear()
+    pipeline.run(_source(sandbox, **run), loader_file_format="parquet")
+    assert statuses().get("failed", 0) == 0 and statuses()["stored"] == failed, "the next live run retries them"
+    stored = set(_rows(duckdb_warehouse, "select sys_id, sha256 from servicenow.attachments"))
+
+    sandbox.faults.replace(rate_5xx=1.0, paths=[r"/file$"])
+    everything = (datetime(1970, 1, 1, tzinfo=UTC), datetime.now(UTC))
+    pipeline.run(_source(sandbox, window=everything, **run), loader_file_format="parquet")
+    assert set(_rows(duckdb_warehouse, "select sys_id, sha256 from servicenow.attachments")) == stored, \
+        "a window rerun whose downloads fail keeps the content stored before"

@@ -41,24 +41,40 @@ def attachments_resource(make_client, tables: list[str], overlap: int, run_id: s
         else:
             cursor, when = None, f"sys_updated_on>={window[0]}^sys_updated_on<{window[1]}"
         root = evidence_root(evidence_dir)
-        query = f"table_nameIN{','.join(tables)}^{when}^ORDERBYsys_id"
+        # Downloads that failed in an earlier live run are tried again (the cursor has moved past them).
+        retry = list(state.get("refetch", [])) if window is None else []
+        failed: list[str] = []
+        queries = [f"table_nameIN{','.join(tables)}^{when}^ORDERBYsys_id"]
+        if retry:
+            queries.append(f"sys_idIN{','.join(retry)}^ORDERBYsys_id")
         client = make_client()
         try:
-            offset = 0
-            while True:
-                response = client.session.request("GET", ATTACHMENT_PATH, params={
-                    "sysparm_query": query, "sysparm_limit": 500, "sysparm_offset": offset})
-                page = response.json().get("result", [])
-                if not page:
-                    break
-                yield from _page(client, page, cursor, run_id, root, max_bytes)
-                offset += len(page)
-                total = response.headers.get("X-Total-Count")
-                if total is not None and offset >= int(total):
-                    break
+            for query in queries:
+                offset = 0
+                while True:
+                    response = client.session.request("GET", ATTACHMENT_PATH, params={
+                        "sysparm_query": query, "sysparm_limit": 500, "sysparm_offset": offset})
+                    page = response.json().get("result", [])
+                    if not page:
+                        break
+                    rows_ = _page(client, page, cursor if query is queries[0] else None, run_id, root, max_bytes)
+                    for item in rows_:
+                        if isinstance(item, list):
+                            failed += [r["sys_id"] for r in item if r["content_status"] == "failed"]
+                            if window is not None:
+                                # a window rerun never replaces content stored before with a failure
+                                item = [r for r in item if r["content_status"] != "failed"]
+                            if not item:
+                                continue
+                        yield item
+                    offset += len(page)
+                    total = response.headers.get("X-Total-Count")
+                    if total is not None and offset >= int(total):
+                        break
         finally:
             client.close()
         if cursor is not None:
+            state["refetch"] = sorted(set(failed))
             cursor.commit()
 
     text = {"data_type": "text", "nullable": True}
