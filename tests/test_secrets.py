@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
-import sys
-import time
-import uuid
-from pathlib import Path
 
-import hvac
 import pytest
 
 from resources.secrets import SecretStore
@@ -22,32 +15,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-
-@pytest.fixture(scope="module")
-def vault():
-    bao = shutil.which("bao") or str(Path(sys.executable).parent / "bao")
-    port = _free_port()
-    token = uuid.uuid4().hex
-    proc = subprocess.Popen(
-        [bao, "server", "-dev", f"-dev-root-token-id={token}", f"-dev-listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    addr = f"http://127.0.0.1:{port}"
-    client = hvac.Client(url=addr, token=token)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if client.sys.is_initialized():
-                break
-        except Exception:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail("OpenBao dev server did not start")
-        time.sleep(0.2)
-    yield addr, token, client
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def test_reads_vendor_secrets_from_vault_kv2(vault, monkeypatch):
