@@ -186,6 +186,16 @@ def test_window_reads_the_delete_audit_of_that_window(make_servicenow_sandbox, d
     pipeline.run(_source(sandbox, window=(now - timedelta(hours=1), now + timedelta(days=1)), **run),
                  loader_file_format="parquet")
     assert _rows(duckdb_warehouse, "select record_id, detected_by from servicenow.deletions") == [(victim, "feed")]
+    first = _rows(duckdb_warehouse, "select deleted_at, detected_at, run_id from servicenow.deletions")
+    audit = [r for r in sandbox.records("sys_audit_delete") if r["documentkey"] == victim]
+    assert first[0][0].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") == audit[0]["sys_created_on"], \
+        "deleted_at is when ServiceNow deleted it"
+    # Read again (the live overlap, then the same window): a delete already recorded is not re-sent,
+    # so it can never look newer than a later restore of the record.
+    pipeline.run(_source(sandbox, **run), loader_file_format="parquet")
+    pipeline.run(_source(sandbox, window=(now - timedelta(hours=1), now + timedelta(days=1)), **run),
+                 loader_file_format="parquet")
+    assert _rows(duckdb_warehouse, "select deleted_at, detected_at, run_id from servicenow.deletions") == first
 
 
 def test_window_needs_aware_datetimes(make_servicenow_sandbox):

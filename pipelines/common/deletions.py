@@ -55,3 +55,18 @@ def destination_has_rows(table: str) -> bool:
     except Exception:  # no dataset or table yet
         return False
     return bool(rows)
+
+
+def known_deletion_times(entity: str) -> dict[str, float]:
+    """record_id -> deleted_at (epoch seconds) already in this dataset's deletions table for ``entity``.
+
+    A delete signal read again (the overlap window, or a window rerun) that matches is not sent
+    again: re-sending it would stamp it as newer than a later restore and flag the record deleted."""
+    pipeline = dlt.current.pipeline()
+    try:
+        with pipeline.sql_client() as client:
+            name = client.make_qualified_table_name(DELETIONS_TABLE)
+            rows = client.execute_sql(f"select record_id, deleted_at from {name} where entity = %s", entity)
+    except Exception:  # no deletions table yet
+        return {}
+    return {rid: at.timestamp() for rid, at in rows or [] if at is not None}

@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import dlt
 from dlt.sources import DltResource
 
 from pipelines.common.config import ExplicitArguments
-from pipelines.common.cursor import OverlapCursor
-from pipelines.common.deletions import deletion_rows, destination_ids
+from pipelines.common.cursor import OverlapCursor, parse_vendor_ts
+from pipelines.common.deletions import deletion_rows, destination_ids, known_deletion_times
 from pipelines.common.http import RetryPolicy
 from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
@@ -188,13 +188,20 @@ def _logged_deletes(spec: S.EntitySpec, client: OneTrustClient, state: dict, ove
             stamp = normalise(raw)
             if isinstance(rid, str) and rid and stamp is not None and start <= stamp < end \
                     and cursor.admit(rid, stamp, f"{stamp}|{raw}"):
-                found.append(rid)
+                found.append((rid, stamp))
     if spec.resource != "assessments" and found:
         held = destination_ids(spec.resource, spec.primary_key) | outcome.loaded_ids
-        found = [rid for rid in found if rid in held]
-    rows = deletion_rows(spec.resource, found, detected_by="feed", run_id=run_id)
-    if rows is not None:
-        yield rows
+        found = [(rid, stamp) for rid, stamp in found if rid in held]
+    if found:  # a delete already recorded at this very time is not re-sent (it could undo a restore)
+        known = known_deletion_times(spec.resource)
+        by_time: dict[str, list[str]] = {}
+        for rid, stamp in found:
+            when = parse_vendor_ts(stamp).replace(tzinfo=UTC)
+            if known.get(rid) != when.timestamp():
+                by_time.setdefault(stamp, []).append(rid)
+        for stamp, ids in by_time.items():
+            yield deletion_rows(spec.resource, ids, detected_by="feed", run_id=run_id,
+                                deleted_at=parse_vendor_ts(stamp).replace(tzinfo=UTC))
     cursor.commit()
 
 

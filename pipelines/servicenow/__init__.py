@@ -29,8 +29,8 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from pipelines.common.config import ExplicitArguments
-from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor
-from pipelines.common.deletions import deletion_rows, destination_has_rows, destination_ids
+from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendor_ts
+from pipelines.common.deletions import deletion_rows, destination_has_rows, destination_ids, known_deletion_times
 from pipelines.common.http import RetryPolicy
 from pipelines.common.quarantine import quarantined
 from pipelines.common.validation import validate_page
@@ -219,11 +219,25 @@ def _deletes_from_audit(client: ServiceNowClient, spec: TableSpec, when: str, ru
     (a condition on ``sys_created_on``: since the cursor, or within a window)."""
     query = f"tablename={spec.table}^{when}"
     fields = ["sys_id", "documentkey", "tablename", "sys_created_on"]
+    known: dict[str, float] | None = None
     for page in client.read_concurrently("sys_audit_delete", query, page_size=1000, concurrency=1, fields=fields):
-        ids = [r["documentkey"] for r in page if r.get("documentkey")]
-        item = deletion_rows(spec.resource, ids, detected_by="feed", run_id=run_id)
-        if item is not None:
-            yield item
+        by_time: dict[datetime | None, list[str]] = {}
+        for r in page:
+            if not r.get("documentkey"):
+                continue
+            try:  # when ServiceNow deleted it (the audit row's creation), not when we noticed
+                when = parse_vendor_ts(r["sys_created_on"]).replace(tzinfo=UTC)
+            except (KeyError, TypeError, ValueError):
+                when = None
+            by_time.setdefault(when, []).append(r["documentkey"])
+        if by_time and known is None:
+            known = known_deletion_times(spec.resource)
+        for when, ids in by_time.items():
+            if when is not None:  # already recorded with this very time: sending it again could undo a restore
+                ids = [rid for rid in ids if known.get(rid) != when.timestamp()]
+            item = deletion_rows(spec.resource, ids, detected_by="feed", run_id=run_id, deleted_at=when)
+            if item is not None:
+                yield item
 
 
 def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[bytes], run_id: str,
