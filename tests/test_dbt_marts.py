@@ -216,6 +216,29 @@ def test_incremental_runs_equal_a_full_refresh(loaded):
         assert _rows(wh, schema, table, skip) == incremental[table], f"{table}: incremental != full refresh"
 
 
+def test_rows_a_failed_build_staged_stay_tested_until_a_build_passes(loaded):
+    """Tests on incremental models check the rows written since the last clean build: a rerun that
+    stages nothing new must still fail on the bad rows the failed build staged."""
+    wh, _, target = loaded
+    clean = _one(wh, "select count(*) from dbt_meta.clean_builds")
+    assert clean >= 1, "the fixture's passing build is recorded as clean"
+    with duckdb.connect(wh.duckdb_path) as con:  # a load brings an incident without its number
+        con.execute("""
+            insert into servicenow.incidents
+            select * replace (md5('bad') as sys_id, null as number, '9999999999.1' as _dlt_load_id)
+            from servicenow.incidents limit 1""")
+    for attempt in ("the build that stages it", "a rerun with nothing new"):
+        result = dbt(wh, target, "build")
+        assert result.returncode != 0, f"{attempt} must fail"
+        assert "not_null_stg_servicenow__incidents_incident_number" in result.stdout
+    assert _one(wh, "select count(*) from dbt_meta.clean_builds") == clean, "failed builds move no watermark"
+
+    with duckdb.connect(wh.duckdb_path) as con:  # the operator repairs the data and rebuilds the model
+        con.execute("delete from servicenow.incidents where sys_id = md5('bad')")
+    _build(wh, target, "build", "--full-refresh", "--select", "stg_servicenow__incidents+")
+    assert _one(wh, "select count(*) from dbt_meta.clean_builds") == clean + 1
+
+
 def test_connector_intervals_seed_matches_the_environment_matrix():
     from resources.environment import ENVIRONMENTS
 

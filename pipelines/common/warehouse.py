@@ -98,6 +98,9 @@ class WarehouseSettings:
         # Once a load package has committed, its data files are dead weight (266 MB after a 1M-row
         # sync): drop them; the package's metadata and the load log stay for inspection.
         dlt.config["load.delete_completed_jobs"] = True
+        # One resource (table) at a time: each reads its pages `concurrency` at once, and a vendor's
+        # request limit is per client, so round-robin over tables would multiply it by their number.
+        dlt.config["extract.next_item_mode"] = "fifo"
         pipelines_dir = Path(self.data_dir) / "dlt"
         pipelines_dir.mkdir(parents=True, exist_ok=True)
         return dlt.pipeline(
