@@ -19,9 +19,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-import threading
-import time
 
+from pipelines.common.bearer import CachedBearerToken
 from pipelines.common.http import RetryPolicy, VendorAuthError, VendorError, VendorSession
 from pipelines.jira.settings import (
     GATEWAY_API_BASE,
@@ -67,12 +66,13 @@ def pat_auth(pat: str | None = None, user_email: str | None = None, api_token: s
     raise VendorAuthError(f"JIRA_AUTH_MODE=pat needs credentials: set {PAT_HINT}")
 
 
-class JiraOAuth:
+class JiraOAuth(CachedBearerToken):
     """Bearer access tokens from the refresh-token grant, rotating the stored refresh token."""
 
     def __init__(self, client_id: str | None, client_secret: str | None, store: RefreshTokenStore, *,
                  bootstrap_token: str | None = None, auth_url: str, verify: bool | str = True,
                  policy: RetryPolicy | None = None):
+        super().__init__(TOKEN_EXPIRY_MARGIN_SECONDS)
         if not client_id or not client_secret:
             raise VendorAuthError(
                 "Jira OAuth client is not configured: set JIRA_OAUTH_CLIENT_ID and JIRA_OAUTH_CLIENT_SECRET "
@@ -84,22 +84,9 @@ class JiraOAuth:
         # Retries 5xx/429 on the token call: Atlassian accepts a just-spent token for 10 minutes,
         # so repeating a refresh whose answer was lost does not revoke the grant.
         self._http = VendorSession("Jira OAuth", auth_url, None, policy=policy, verify=verify)
-        self._access: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
         self.refreshes = 0
 
-    def auth_header(self) -> dict[str, str]:
-        with self._lock:
-            if self._access is None or time.monotonic() >= self._expires_at:
-                self._refresh()
-            return {"Authorization": f"Bearer {self._access}"}
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._access = None
-
-    def _refresh(self) -> None:
+    def _fetch(self) -> None:
         lock = getattr(self._store, "lock", None)
         with lock() if lock else contextlib.nullcontext():
             stored = self._store.get()  # read under the lock: another process may have rotated it
@@ -151,10 +138,7 @@ class JiraOAuth:
                         "the next run will need a new JIRA_OAUTH_REFRESH_TOKEN")
         if used == self._bootstrap and used != new_refresh:
             self._bootstrap = None  # spent; never offer it again in this process
-        self._access = body["access_token"]
-        lifetime = float(body.get("expires_in") or 3600)
-        margin = TOKEN_EXPIRY_MARGIN_SECONDS if lifetime > 2 * TOKEN_EXPIRY_MARGIN_SECONDS else lifetime / 2
-        self._expires_at = time.monotonic() + max(0.5, lifetime - margin)
+        self._keep(body["access_token"], float(body.get("expires_in") or 3600))
         self.refreshes += 1
         log.info("Jira: OAuth access token refreshed (refresh token rotated)")
 
