@@ -97,7 +97,6 @@ def measure(fn, *args) -> tuple[float, int, float]:
 
 
 def raw_limit(url: str, workdir: str, page_size: int, concurrency: int) -> int:
-    import duckdb
 
     from pipelines.servicenow.settings import TABLES
 
@@ -117,23 +116,35 @@ def raw_limit(url: str, workdir: str, page_size: int, concurrency: int) -> int:
         pages += [b for b, _ in pool.map(fetch, range(page_size, total, page_size))]
     for i, body in enumerate(pages):
         Path(workdir, f"p{i:05d}.json").write_bytes(body[len(b'{"result":'):-1])
+    return load_raw(workdir, "incidents", "p*.json")
+
+
+def load_raw(workdir: str, table: str, pattern: str) -> int:
+    """The raw limit's load: the page files' arrays into one DuckDB table with ``read_json``."""
+    import duckdb
+
     con = duckdb.connect(str(Path(workdir) / "raw.duckdb"))
-    con.execute(f"create table incidents as select * from read_json('{workdir}/p*.json', format='array')")
-    return con.execute("select count(*) from incidents").fetchone()[0]
+    con.execute(f"create table {table} as select * from read_json('{workdir}/{pattern}', format='array')")
+    return con.execute(f"select count(*) from {table}").fetchone()[0]
 
 
-def dlt_sync(url: str, workdir: str, page_size: int, concurrency: int) -> int:
+def run_into_duckdb(workdir: str, vendor: str, make_source, table: str) -> int:
+    """One dlt sync into a DuckDB file under ``workdir``; returns the rows it moved into ``table``."""
     os.environ.update(PROJECTX_WAREHOUSE="duckdb", PROJECTX_DUCKDB_PATH=f"{workdir}/warehouse.duckdb",
                       PROJECTX_DATA_DIR=f"{workdir}/data", RUNTIME__LOG_LEVEL="WARNING")
     from pipelines.common.warehouse import WarehouseSettings
+
+    pipeline = WarehouseSettings.from_env().pipeline(vendor)
+    pipeline.run(make_source(), loader_file_format="parquet")
+    return int(pipeline.last_trace.last_normalize_info.row_counts.get(table, 0))
+
+
+def dlt_sync(url: str, workdir: str, page_size: int, concurrency: int) -> int:
     from pipelines.servicenow import servicenow_source
 
-    pipeline = WarehouseSettings.from_env().pipeline("servicenow")
-    source = servicenow_source(base_url=url, client_id="sandbox-client", client_secret="sandbox-secret",
-                               tables=["incident"], attachments=False, page_size=page_size,
-                               concurrency=concurrency)
-    pipeline.run(source, loader_file_format="parquet")
-    return int(pipeline.last_trace.last_normalize_info.row_counts.get("incidents", 0))
+    return run_into_duckdb(workdir, "servicenow", lambda: servicenow_source(
+        base_url=url, client_id="sandbox-client", client_secret="sandbox-secret", tables=["incident"],
+        attachments=False, page_size=page_size, concurrency=concurrency), "incidents")
 
 
 def touch(url: str, n: int) -> None:
@@ -147,19 +158,21 @@ def row(label: str, seconds: float, rows: int, rss: float, ref: float | None = N
     return f"  {label:<34} {rows:>10,} rows {seconds:8.1f} s {rate:>10,.0f} rows/s {ratio} peak {rss:7.0f} MiB"
 
 
-def bench_size(size: int, page_size: int, concurrency: int) -> dict:
-    proc, url = start_sandbox(size)
+def scenario(title: str, vendor: str, size: int, raw_fn, sync_fn, touch_fn, page_size: int,
+             concurrency: int) -> dict:
+    """Raw limit, full sync, then a delta after 1% changed, against one sandbox; printed side by side."""
+    proc, url = start_sandbox(size, vendor=vendor)
     try:
         with tempfile.TemporaryDirectory() as raw_dir, tempfile.TemporaryDirectory() as dlt_dir:
-            raw = measure(raw_limit, url, raw_dir, page_size, concurrency)
-            full = measure(dlt_sync, url, dlt_dir, page_size, concurrency)
-            touch(url, size // 100)
-            delta = measure(dlt_sync, url, dlt_dir, page_size, concurrency)
+            raw = measure(raw_fn, url, raw_dir, page_size, concurrency)
+            full = measure(sync_fn, url, dlt_dir, page_size, concurrency)
+            touch_fn(url, size // 100)
+            delta = measure(sync_fn, url, dlt_dir, page_size, concurrency)
     finally:
         proc.terminate()
         proc.wait()
     raw_rate = raw[1] / raw[0]
-    print(f"\nServiceNow incidents, {size:,} records (page {page_size:,}, {concurrency} pages at once)")
+    print(f"\n{title}")
     print(row("raw limit (fetch + DuckDB read_json)", *raw))
     print(row("dlt full sync", *full, ref=raw_rate))
     print(row("dlt delta sync (1% changed)", *delta))
@@ -167,6 +180,10 @@ def bench_size(size: int, page_size: int, concurrency: int) -> dict:
           f"{full[1] / full[0] / raw_rate:.2f}x")
     return {"size": size, "raw": raw, "full": full, "delta": delta}
 
+
+def bench_size(size: int, page_size: int, concurrency: int) -> dict:
+    return scenario(f"ServiceNow incidents, {size:,} records (page {page_size:,}, {concurrency} pages at once)",
+                    "servicenow", size, raw_limit, dlt_sync, touch, page_size, concurrency)
 
 JIRA_PAT = "sandbox-jira-pat-0000000000000000"
 
@@ -188,7 +205,6 @@ def jira_reads(url: str, concurrency: int) -> tuple[list[str], list[str]]:
 
 
 def jira_raw_limit(url: str, workdir: str, page_size: int, concurrency: int) -> int:
-    import duckdb
 
     jqls, fields = jira_reads(url, concurrency)
 
@@ -212,44 +228,24 @@ def jira_raw_limit(url: str, workdir: str, page_size: int, concurrency: int) -> 
 
     with ThreadPoolExecutor(len(jqls)) as pool:
         list(pool.map(read, range(len(jqls))))
-    con = duckdb.connect(str(Path(workdir) / "raw.duckdb"))
-    con.execute(f"create table issues as select * from read_json('{workdir}/r*.json', format='array')")
-    return con.execute("select count(*) from issues").fetchone()[0]
+    return load_raw(workdir, "issues", "r*.json")
 
 
 def jira_sync(url: str, workdir: str, page_size: int, concurrency: int) -> int:
-    os.environ.update(PROJECTX_WAREHOUSE="duckdb", PROJECTX_DUCKDB_PATH=f"{workdir}/warehouse.duckdb",
-                      PROJECTX_DATA_DIR=f"{workdir}/data", RUNTIME__LOG_LEVEL="WARNING")
-    from pipelines.common.warehouse import WarehouseSettings
     from pipelines.jira import jira_source
 
-    pipeline = WarehouseSettings.from_env().pipeline("jira")
-    source = jira_source(base_url=url, auth_mode="pat", pat=JIRA_PAT, page_size=page_size,
-                         concurrency=concurrency, max_attachment_bytes=0)
-    pipeline.run(source, loader_file_format="parquet")
-    return int(pipeline.last_trace.last_normalize_info.row_counts.get("issues", 0))
+    return run_into_duckdb(workdir, "jira", lambda: jira_source(
+        base_url=url, auth_mode="pat", pat=JIRA_PAT, page_size=page_size, concurrency=concurrency,
+        max_attachment_bytes=0), "issues")
+
+
+def touch_jira(url: str, n: int) -> None:
+    requests.post(f"{url}/_sandbox/jira/touch", json={"n": n}, timeout=600).raise_for_status()
 
 
 def bench_jira(size: int, page_size: int, concurrency: int) -> dict:
-    proc, url = start_sandbox(size, vendor="jira")
-    try:
-        with tempfile.TemporaryDirectory() as raw_dir, tempfile.TemporaryDirectory() as dlt_dir:
-            raw = measure(jira_raw_limit, url, raw_dir, page_size, concurrency)
-            full = measure(jira_sync, url, dlt_dir, page_size, concurrency)
-            requests.post(f"{url}/_sandbox/jira/touch", json={"n": size // 100}, timeout=600).raise_for_status()
-            delta = measure(jira_sync, url, dlt_dir, page_size, concurrency)
-    finally:
-        proc.terminate()
-        proc.wait()
-    raw_rate = raw[1] / raw[0]
-    print(f"\nJira issues, {size:,} records (page {page_size}, up to {concurrency} searches at once)")
-    print(row("raw limit (fetch + DuckDB read_json)", *raw))
-    print(row("dlt full sync", *full, ref=raw_rate))
-    print(row("dlt delta sync (1% changed)", *delta))
-    print(f"  delta / full wall time: {delta[0] / full[0]:.1%}   full-sync throughput vs raw: "
-          f"{full[1] / full[0] / raw_rate:.2f}x")
-    return {"size": size, "raw": raw, "full": full, "delta": delta}
-
+    return scenario(f"Jira issues, {size:,} records (page {page_size}, up to {concurrency} searches at once)",
+                    "jira", size, jira_raw_limit, jira_sync, touch_jira, page_size, concurrency)
 
 def bench_latency(size: int, concurrency: int) -> None:
     proc, url = start_sandbox(size, latency_ms=300)
