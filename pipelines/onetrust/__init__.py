@@ -194,14 +194,13 @@ def _logged_deletes(spec: S.EntitySpec, client: OneTrustClient, state: dict, ove
         found = [(rid, stamp) for rid, stamp in found if rid in held]
     if found:  # a delete already recorded at this very time is not re-sent (it could undo a restore)
         known = known_deletion_times(spec.resource)
-        by_time: dict[str, list[str]] = {}
+        by_time: dict[datetime, list[str]] = {}
         for rid, stamp in found:
             when = parse_vendor_ts(stamp).replace(tzinfo=UTC)
             if known.get(rid) != when.timestamp():
-                by_time.setdefault(stamp, []).append(rid)
-        for stamp, ids in by_time.items():
-            yield deletion_rows(spec.resource, ids, detected_by="feed", run_id=run_id,
-                                deleted_at=parse_vendor_ts(stamp).replace(tzinfo=UTC))
+                by_time.setdefault(when, []).append(rid)
+        for when, ids in by_time.items():
+            yield deletion_rows(spec.resource, ids, detected_by="feed", run_id=run_id, deleted_at=when)
     cursor.commit()
 
 

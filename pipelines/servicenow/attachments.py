@@ -57,8 +57,8 @@ def attachments_resource(make_client, tables: list[str], overlap: int, run_id: s
                     page = response.json().get("result", [])
                     if not page:
                         break
-                    rows_ = _page(client, page, cursor if query is queries[0] else None, run_id, root, max_bytes)
-                    for item in rows_:
+                    by_cursor = cursor if query is queries[0] else None  # retries bypass the cursor
+                    for item in _page(client, page, by_cursor, run_id, root, max_bytes):
                         if isinstance(item, list):
                             failed += [r["sys_id"] for r in item if r["content_status"] == "failed"]
                             if window is not None:
