@@ -103,38 +103,39 @@ class ProjectXDltTranslator(DagsterDltTranslator):
         )
 
 
-def with_sync_metadata(result: MaterializeResult, pipeline, source: str, run_id: str,
-                       seconds: float) -> MaterializeResult:
+def with_sync_metadata(result: MaterializeResult, pipeline, source: str, side_counts: Mapping[str, dict[str, int]],
+                       seconds: float, extra: Mapping[str, MetadataValue]) -> MaterializeResult:
     """Add what an operator asks first: rows loaded, quarantined and marked deleted, cursor, duration."""
     resource = result.asset_key.path[-1]
     counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
     state = pipeline.state.get("sources", {}).get(source, {}).get("resources", {}).get(resource, {})
-    quarantined, deleted = _run_counts(pipeline, resource, run_id)
     metadata = {
         **(result.metadata or {}),
         "rows_loaded": MetadataValue.int(int(counts.get(resource, 0))),
-        "rows_quarantined": MetadataValue.int(quarantined),
-        "rows_marked_deleted": MetadataValue.int(deleted),
+        "rows_quarantined": MetadataValue.int(side_counts["quarantine"].get(resource, 0)),
+        "rows_marked_deleted": MetadataValue.int(side_counts["deletions"].get(resource, 0)),
         "rows_skipped_unchanged": MetadataValue.int(int(state.get("stats", {}).get("skipped_unchanged", 0))),
         "cursor": MetadataValue.text(str(state.get("last_value", ""))),
         "duration_seconds": MetadataValue.float(round(seconds, 2)),
+        **extra,
     }
     return MaterializeResult(asset_key=result.asset_key, metadata=metadata)
 
 
-def _run_counts(pipeline, entity: str, run_id: str) -> tuple[int, int]:
-    """Rows this run sent to the quarantine and deletions tables for one entity (0 if none exist)."""
-    out = []
+def _run_counts(pipeline, run_id: str) -> dict[str, dict[str, int]]:
+    """Rows this run sent to the quarantine and deletions tables, per entity (none if a table is absent):
+    one query per table for the whole run, not one per synced table."""
+    out: dict[str, dict[str, int]] = {}
     with pipeline.sql_client() as client:
         for table in ("quarantine", "deletions"):
             try:
                 name = client.make_qualified_table_name(table)
                 rows = client.execute_sql(
-                    f"select count(*) from {name} where entity = %s and run_id = %s", entity, run_id)
-                out.append(int(rows[0][0]))
+                    f"select entity, count(*) from {name} where run_id = %s group by entity", run_id)
+                out[table] = {entity: int(n) for entity, n in rows or []}
             except Exception:  # the table does not exist until something lands in it
-                out.append(0)
-    return out[0], out[1]
+                out[table] = {}
+    return out
 
 
 def dlt_assets_kwargs(vendor: str, placeholder, translator: ProjectXDltTranslator) -> dict:
@@ -173,9 +174,10 @@ def run_sync(context, dlt, source_name: str, source, warehouse,
         mode |= {"window_start": MetadataValue.text(window[0].isoformat()),
                  "window_end": MetadataValue.text(window[1].isoformat())}
     pipeline = warehouse.settings.pipeline(source_name, progress="log")
+    side_counts = None  # read once, after the load: every result comes after it
     for result in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline, loader_file_format="parquet"):
-        result = with_sync_metadata(result, pipeline, source_name, context.run_id, time.monotonic() - started)
-        yield MaterializeResult(asset_key=result.asset_key, metadata={**result.metadata, **mode})
+        side_counts = side_counts or _run_counts(pipeline, context.run_id)
+        yield with_sync_metadata(result, pipeline, source_name, side_counts, time.monotonic() - started, mode)
 
 
 def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetKey]):

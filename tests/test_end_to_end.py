@@ -183,3 +183,18 @@ def test_partition_rerun_and_backfill_restore_exactly_their_window(vendors, duck
     assert _snapshot(duckdb_warehouse) == truth
     for table, key, _ in DAMAGED:
         assert _q(duckdb_warehouse, f"select count(*) - count(distinct {key}) from {table}")[0][0] == 0
+
+
+def test_quarantined_and_deleted_counts_show_in_dagster_metadata(vendors, duckdb_warehouse):
+    sandbox, _, _ = vendors(size=300)
+    _run_full_sync()
+    sandbox.delete("incident", [r["sys_id"] for r in sandbox.records("incident")[:2]])
+    sandbox.faults.set(rate_malformed=0.05)
+    sandbox.touch("incident", n=100)
+    result = _run_full_sync("servicenow_incidents_sync")
+    meta = _metadata(result, "servicenow/incidents")
+    run_id = result.run_id
+    quarantined = _q(duckdb_warehouse, "select count(*) from servicenow.quarantine "
+                                       f"where entity = 'incidents' and run_id = '{run_id}'")[0][0]
+    assert meta["rows_quarantined"] == quarantined > 0
+    assert meta["rows_marked_deleted"] == 2
