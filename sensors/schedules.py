@@ -32,13 +32,13 @@ full_sync_job = define_asset_job(
 
 servicenow_incidents_job = define_asset_job(
     "servicenow_incidents_sync",
-    selection=AssetSelection.keys(INCIDENTS).downstream(),
+    selection=AssetSelection.assets(INCIDENTS).downstream(),
     description="ServiceNow incidents and everything downstream of them (marts, reverse sync).",
 )
 
 servicenow_changes_job = define_asset_job(
     "servicenow_changes_sync",
-    selection=AssetSelection.keys(*SERVICENOW_OTHERS).downstream(),
+    selection=AssetSelection.assets(*SERVICENOW_OTHERS).downstream(),
     description="ServiceNow change requests, requests, catalog tasks, CIs and attachments, and downstream.",
 )
 

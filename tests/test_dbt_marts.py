@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import uuid
 
 import duckdb
@@ -123,6 +124,17 @@ def test_marts_match_the_vendor_data(loaded):
     health = dict(_q(wh, "select connector, status_light from marts.integration_health"))
     assert set(health) == {"servicenow", "jira", "onetrust"}
     assert all(light in ("green", "amber") for light in health.values()), health
+
+
+def test_the_suite_runs_the_unit_tests_dagster_runs_skip(loaded):
+    """Dagster's scheduled builds exclude unit tests (assets.dbt.PRODUCTION_BUILD_ARGS), so this build
+    is where they run: every unit test of the project ran and passed."""
+    _, _, target = loaded
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    unit = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert set(unit) == set(manifest["unit_tests"]) and unit
+    assert set(unit.values()) == {"pass"}
 
 
 def test_ids_are_stable_and_history_records_changes(loaded):

@@ -1,4 +1,9 @@
--- Grain: one row per (control, object) at this evaluation.
+-- Grain: one row per (control, object) at the latest evaluation.
+-- A view: int_control_evaluations is the table that holds this evaluation (rebuilt every run, as
+-- controls with SLAs change status with the clock); copying its rows into a second table cost a
+-- rewrite of every result per run and bought nothing.
+{{ config(materialized='view') }}
+
 with
 
 results as (
@@ -10,7 +15,7 @@ results as (
 final as (
 
     select
-        md5(control_id || ':' || object_id) as control_result_id,
+        control_result_id,
         control_id,
         object_type,
         object_id,
@@ -19,7 +24,7 @@ final as (
         status,
         reason,
         failed_since,
-        {{ utc_now() }} as evaluated_at
+        evaluated_at
     from results
 
 )
