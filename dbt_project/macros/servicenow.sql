@@ -36,3 +36,22 @@
         {{ relation }}._dlt_load_id as load_id,
         {{ run_started_timestamp() }} as staged_at
 {%- endmacro %}
+
+{#- A ServiceNow table's raw rows; no rows, with every column staging reads (all strings, as the Table
+    API sends them), when the table was never synced: a vendor job on a new warehouse stages what it
+    synced and builds before the other tables' first sync. `columns`: the model's own fields. -#}
+{% macro sn_source_or_empty(table_name, columns, task_table=true) -%}
+    {%- set names = ['sys_id', 'sys_created_on', 'sys_created_by', 'sys_updated_on', 'sys_updated_by',
+                     'sys_mod_count', '_dlt_load_id'] -%}
+    {%- if task_table -%}
+        {%- set names = names + ['number', 'short_description', 'description', 'state', 'active', 'priority',
+                                 'impact', 'urgency', 'approval', 'assignment_group', 'assigned_to', 'opened_by',
+                                 'closed_by', 'cmdb_ci', 'company', 'location', 'correlation_id', 'parent',
+                                 'opened_at', 'closed_at', 'due_date'] -%}
+    {%- endif -%}
+    {%- set typed = {} -%}
+    {%- for name in names + columns -%}
+        {%- do typed.update({name: 'varchar'}) -%}
+    {%- endfor -%}
+    {{ source_or_empty('servicenow', table_name, typed) }}
+{%- endmacro %}

@@ -18,7 +18,11 @@ deletions as (
 
 source as (
 
-    select * from {{ source('servicenow', 'catalog_tasks') }}
+    select * from (
+        {{ sn_source_or_empty('catalog_tasks', [
+            'request', 'request_item'
+        ]) }}
+    ) as synced
     {{ not_yet_staged('deletions', 'catalog_task_id') }}
 
 ),

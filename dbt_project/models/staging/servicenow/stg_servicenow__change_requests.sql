@@ -18,7 +18,12 @@ deletions as (
 
 source as (
 
-    select * from {{ source('servicenow', 'change_requests') }}
+    select * from (
+        {{ sn_source_or_empty('change_requests', [
+            'business_service', 'cab_date', 'category', 'close_code', 'close_notes', 'end_date',
+            'phase', 'requested_by', 'risk', 'start_date', 'type'
+        ]) }}
+    ) as synced
     {{ not_yet_staged('deletions', 'change_request_id') }}
 
 ),

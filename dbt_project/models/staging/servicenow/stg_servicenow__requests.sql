@@ -18,7 +18,11 @@ deletions as (
 
 source as (
 
-    select * from {{ source('servicenow', 'requests') }}
+    select * from (
+        {{ sn_source_or_empty('requests', [
+            'price', 'request_state', 'requested_for', 'stage'
+        ]) }}
+    ) as synced
     {{ not_yet_staged('deletions', 'request_id') }}
 
 ),
