@@ -17,6 +17,7 @@ from resources.jira import JiraResource
 from resources.onetrust import OneTrustResource
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
+from sensors.bootstrap import bootstrap_sensor
 from sensors.schedules import JOBS, schedules_for
 
 
@@ -39,6 +40,7 @@ def build_definitions(**resource_overrides) -> Definitions:
         asset_checks=[servicenow_remediation_no_dead_letters],
         jobs=JOBS,
         schedules=schedules_for(env),
+        sensors=[bootstrap_sensor(env)],
         resources=resources,
         executor=in_process_executor if warehouse.kind == "duckdb" else multiprocess_executor,
     )

@@ -5,15 +5,17 @@ when it is missing (``make setup`` does it ahead of time).
 """
 
 
+import functools
+import json
 import logging
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, Failure, MetadataValue
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from resources.warehouse import WarehouseResource
@@ -84,6 +86,33 @@ PRODUCTION_BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 TRANSLATOR = LayeredDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+@functools.cache
+def _relations_by_key() -> dict[AssetKey, tuple[str, str, tuple[AssetKey, ...]]]:
+    """Each dbt model and seed that is a relation: asset key -> (schema, name, parent model/seed keys)."""
+    nodes = json.loads(MANIFEST.read_text())["nodes"]
+    relations = {uid: n for uid, n in nodes.items()
+                 if n["resource_type"] in ("model", "seed") and n["config"].get("materialized") != "ephemeral"}
+    key = {uid: TRANSLATOR.get_asset_key(n) for uid, n in relations.items()}
+    return {key[uid]: (n["schema"], n["alias"],
+                       tuple(key[p] for p in n["depends_on"].get("nodes", []) if p in relations))
+            for uid, n in relations.items()}
+
+
+def unbuilt_parents(selected: Iterable[AssetKey], exists: Callable[[str, str], bool]) -> list[str]:
+    """The relations a build of `selected` reads but does not build, and that the warehouse lacks."""
+    relations = _relations_by_key()
+    chosen = set(selected)
+    parents = {p for k in chosen if k in relations for p in relations[k][2]} - chosen
+    return sorted(f"{relations[p][0]}.{relations[p][1]}" for p in parents if not exists(*relations[p][:2]))
+
+
+NEEDS_FULL_SYNC = (
+    "Run the full_sync job once on a new warehouse (Launchpad, or "
+    "`dagster job launch -m definitions -j full_sync`); the warehouse_bootstrap sensor starts it by itself "
+    "where sensors run. Vendor jobs build only what is downstream of their vendor, on top of that first build."
+)
+
+
 @dbt_assets(manifest=prepare_manifest(), dagster_dbt_translator=TRANSLATOR, pool="warehouse")
 def projectx_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Build the selected dbt models and run their data tests (reported as asset checks).
@@ -91,5 +120,15 @@ def projectx_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, war
     Unit tests check SQL logic against fixed inputs, not data: they run in CI and ``make test``
     (``dbt build`` there), not on every scheduled sync, as dbt recommends for production.
     """
+    if set(context.selected_asset_keys) != set(projectx_dbt_models.keys):  # a vendor job's subset
+        with warehouse.connect() as con:
+            missing = unbuilt_parents(context.selected_asset_keys, con.table_exists)
+        if missing:
+            raise Failure(
+                description=f"This run builds dbt models that read {', '.join(missing[:5])}"
+                            f"{f' and {len(missing) - 5} more' if len(missing) > 5 else ''}, which the "
+                            f"warehouse does not have yet. {NEEDS_FULL_SYNC}",
+                metadata={"missing_relations": MetadataValue.json(missing)},
+            )
     warehouse.export_env()
     yield from dbt.cli(PRODUCTION_BUILD_ARGS, context=context).stream()

@@ -14,9 +14,11 @@ from dagster import (
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
 )
 
+from assets.dbt import NEEDS_FULL_SYNC, projectx_dbt_models
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 from resources.environment import Environment
 
@@ -57,14 +59,32 @@ onetrust_job = define_asset_job(
 JOBS = [full_sync_job, servicenow_incidents_job, servicenow_changes_job, jira_job, onetrust_job]
 
 
+def unbuilt_dbt_parents(context: ScheduleEvaluationContext, job) -> list[AssetKey]:
+    """dbt models and seeds the job's models read but the job does not build, never materialized here.
+
+    A vendor job builds only what is downstream of its vendor; it stands on a first full build."""
+    graph = context.repository_def.asset_graph
+    selection = job.selection
+    parents = (selection.upstream(depth=1).resolve(graph) - selection.resolve(graph)) & set(projectx_dbt_models.keys)
+    records = context.instance.get_asset_records(list(parents))
+    built = {r.asset_entry.asset_key for r in records if r.asset_entry.last_materialization_record is not None}
+    return sorted(parents - built, key=lambda k: k.to_user_string())
+
+
 def schedules_for(env: Environment) -> list[ScheduleDefinition]:
     status = DefaultScheduleStatus.STOPPED if env.name == "local" else DefaultScheduleStatus.RUNNING
 
-    def live_partition(context: ScheduleEvaluationContext) -> RunRequest:
-        return RunRequest(partition_key=current_partition_key(context.scheduled_execution_time),
-                          tags={LIVE_SYNC_TAG: "true"})
-
     def every(name: str, job, minutes: int) -> ScheduleDefinition:
+        def live_partition(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+            unbuilt = unbuilt_dbt_parents(context, job)
+            if unbuilt:
+                names = ", ".join(k.to_user_string() for k in unbuilt[:5])
+                return SkipReason(f"{job.name} would build on dbt models never built here ({names}"
+                                  f"{f' and {len(unbuilt) - 5} more' if len(unbuilt) > 5 else ''}). "
+                                  f"{NEEDS_FULL_SYNC}")
+            return RunRequest(partition_key=current_partition_key(context.scheduled_execution_time),
+                              tags={LIVE_SYNC_TAG: "true"})
+
         return ScheduleDefinition(
             name=name, job=job, cron_schedule=env.cron_every(minutes), execution_timezone="UTC",
             default_status=status, execution_fn=live_partition,

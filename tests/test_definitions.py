@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dagster import AssetKey
+from dagster import AssetKey, AssetMaterialization, instance_for_test
 
 from assets.dbt import MANIFEST
 
@@ -89,6 +89,45 @@ def test_every_vendor_has_schedule_and_freshness_at_its_cadence():
         assert defs.resolve_schedule_def("jira_schedule").cron_schedule == env.cron_every(env.jira_minutes)
 
 
+def _materialize_every_dbt_asset(instance) -> None:
+    from assets.dbt import projectx_dbt_models
+
+    for key in projectx_dbt_models.keys:
+        instance.report_runless_asset_event(AssetMaterialization(key))
+
+
+def test_a_new_deployment_builds_everything_once_before_vendor_jobs_run():
+    """Vendor jobs build on a first full build: their schedules skip (naming the fix) until the dbt
+    models they read exist, and the bootstrap sensor launches that full_sync once, by itself."""
+    from datetime import UTC, datetime
+
+    from dagster import build_schedule_context, build_sensor_context
+
+    import definitions
+    from sensors.bootstrap import BOOTSTRAP_RUN_KEY
+
+    defs = definitions.build_definitions()
+    repo = defs.get_repository_def()
+    schedule = defs.resolve_schedule_def("servicenow_incidents_schedule")
+    sensor = defs.resolve_sensor_def("warehouse_bootstrap")
+    with instance_for_test() as instance:
+        with build_schedule_context(instance=instance, repository_def=repo,
+                                    scheduled_execution_time=datetime.now(UTC)) as context:
+            tick = schedule.evaluate_tick(context)
+        assert not tick.run_requests
+        assert "full_sync" in tick.skip_message and "catalog/control_catalog" in tick.skip_message
+        with build_sensor_context(instance=instance, repository_def=repo) as context:
+            requests = sensor.evaluate_tick(context).run_requests
+        assert [(r.run_key, r.job_name or "full_sync") for r in requests] == [(BOOTSTRAP_RUN_KEY, "full_sync")]
+
+        _materialize_every_dbt_asset(instance)
+        with build_schedule_context(instance=instance, repository_def=repo,
+                                    scheduled_execution_time=datetime.now(UTC)) as context:
+            assert len(schedule.evaluate_tick(context).run_requests) == 1
+        with build_sensor_context(instance=instance, repository_def=repo) as context:
+            assert not sensor.evaluate_tick(context).run_requests, "the first build happens once"
+
+
 def test_ingestion_is_partitioned_by_day_and_schedules_target_the_live_partition():
     from datetime import UTC, datetime
 
@@ -108,8 +147,9 @@ def test_ingestion_is_partitioned_by_day_and_schedules_target_the_live_partition
 
     when = datetime(2026, 3, 4, 10, 15, tzinfo=UTC)
     schedule = defs.resolve_schedule_def("servicenow_incidents_schedule")
-    with build_schedule_context(scheduled_execution_time=when,
-                                repository_def=defs.get_repository_def()) as context:
+    with instance_for_test() as instance, build_schedule_context(
+            instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()) as context:
+        _materialize_every_dbt_asset(instance)
         requests = schedule.evaluate_tick(context).run_requests
     assert [r.partition_key for r in requests] == ["2026-03-04"]
     assert requests[0].tags[LIVE_SYNC_TAG] == "true", "a queued run that starts after midnight stays live"

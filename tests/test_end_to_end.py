@@ -85,6 +85,28 @@ def test_full_cycle_then_rerun_creates_no_duplicates(vendors, duckdb_warehouse):
     assert len(sandbox.records(remediation_table())) == len(vendor_tasks)
 
 
+def test_a_vendor_job_on_a_new_warehouse_names_the_first_full_sync(vendors, duckdb_warehouse):
+    """A vendor job builds on a first full build; on a new warehouse its dbt step stops before dbt
+    with the fix (not dbt's "table does not exist"), after its sync has landed the vendor's rows."""
+    import definitions
+
+    vendors(size=60)
+    job = definitions.build_definitions().resolve_job_def("servicenow_incidents_sync")
+    result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False,
+                                    partition_key=current_partition_key())
+    assert not result.success
+    failed = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failed] == ["projectx_dbt_models"]
+    error = failed[0].step_failure_data.user_failure_data
+    assert "full_sync" in error.description and "catalog.control_catalog" in error.description
+    assert "catalog.control_catalog" in error.metadata["missing_relations"].value
+    assert _q(duckdb_warehouse, "select count(*) from servicenow.incidents") == [(60,)]
+
+    _run_full_sync()
+    rerun = _run_full_sync("servicenow_incidents_sync")
+    assert _metadata(rerun, "marts/tasks"), "the vendor job builds its marts once the first build exists"
+
+
 def test_lost_link_is_adopted_not_duplicated(vendors, duckdb_warehouse):
     """A run that created vendor records but died before writing links must not duplicate them."""
     sandbox, _, _ = vendors(size=200)
