@@ -1,9 +1,9 @@
 -- Every automated control's per-object outcome, one model per control, stacked.
 -- To add a control: a row in the control_catalog seed, a model int_controls__<id> with these
 -- columns, and one more union branch here.
--- A table, not a view: control_results (a view of it), the remediation tasks, the outbound marts and
--- their tests all read it, and each would otherwise evaluate every control over the staged records
--- again. It carries the mart's id and evaluation time, so the mart needs no copy of its rows.
+-- A table, not a view: control_results, the remediation tasks, the outbound marts and their tests all
+-- read it, and each would otherwise evaluate every control over the staged records again. It carries
+-- the mart's id and evaluation time, so every reader sees the same evaluation.
 {{ config(materialized='table') }}
 
 with

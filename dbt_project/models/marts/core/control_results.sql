@@ -1,8 +1,6 @@
 -- Grain: one row per (control, object) at the latest evaluation.
--- A view: int_control_evaluations is the table that holds this evaluation (rebuilt every run, as
--- controls with SLAs change status with the clock); copying its rows into a second table cost a
--- rewrite of every result per run and bought nothing.
-{{ config(materialized='view') }}
+-- A table, though int_control_evaluations holds the same rows: a view on it would be dropped (with
+-- any analyst's view on top) each time PostgreSQL's table rebuild drops the old evaluations table.
 
 with
 
