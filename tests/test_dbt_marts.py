@@ -138,27 +138,39 @@ def test_the_suite_runs_the_unit_tests_dagster_runs_skip(loaded):
 
 
 def test_servicenow_tables_never_synced_stage_empty(sandboxes, duckdb_warehouse, tmp_path):
-    """dlt creates a table with its first row, so an instance with no change requests (or a vendor job
-    that ran before the others) has no such table: staging reads no rows and the source tests pass."""
+    """dlt creates a table with its first row, so an instance with no change requests has no such
+    table: staging reads no rows and the source tests pass; a missing incidents table fails them."""
     sn, _, _ = sandboxes
-    duckdb_warehouse.pipeline("servicenow").run(servicenow_source_for(sn).with_resources("incidents"),
-                                                loader_file_format="parquet")
+    duckdb_warehouse.pipeline("servicenow").run(
+        servicenow_source_for(sn).with_resources("incidents", "cmdb_cis"), loader_file_format="parquet")
     assert not _q(duckdb_warehouse, "select 1 from information_schema.tables "
                                     "where table_schema = 'servicenow' and table_name = 'change_requests'")
     target = tmp_path / "target"
     _build(duckdb_warehouse, target)
     assert _one(duckdb_warehouse, "select count(*) from staging.stg_servicenow__incidents") == 300
-    for table in ("change_requests", "requests", "catalog_tasks", "cmdb_cis"):
+    for table in ("change_requests", "requests", "catalog_tasks"):
         assert _one(duckdb_warehouse, f"select count(*) from staging.stg_servicenow__{table}") == 0, table
     results = json.loads((target / "run_results.json").read_text())["results"]
     source_tests = [r for r in results if "when_synced_servicenow_change_requests" in r["unique_id"]]
     assert len(source_tests) == 2 and {r["status"] for r in source_tests} == {"pass"}
+    core = [r for r in results if r["unique_id"].startswith("test.projectx.source_unique_servicenow_incidents")]
+    assert [r["status"] for r in core] == ["pass"]
 
     # The table's first rows arrive later: staged on the next incremental build, keys tested.
     duckdb_warehouse.pipeline("servicenow").run(servicenow_source_for(sn), loader_file_format="parquet")
     _build(duckdb_warehouse, target)
     assert _one(duckdb_warehouse, "select count(*) from staging.stg_servicenow__change_requests") == \
         _one(duckdb_warehouse, "select count(*) from servicenow.change_requests") > 0
+
+    # A core table gone (a dropped dataset) fails the build and leaves the marts as they were, so
+    # reverse sync cannot read an emptied mart as "every task is done".
+    results_before = _q(duckdb_warehouse, "select count(*), count(distinct status) from marts.control_results")
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
+        con.execute("drop table servicenow.incidents")
+    failed = dbt(duckdb_warehouse, target, "build")
+    assert failed.returncode != 0 and "source_unique_servicenow_incidents" in failed.stdout
+    assert _q(duckdb_warehouse, "select count(*), count(distinct status) from marts.control_results") == \
+        results_before
 
 
 def test_ids_are_stable_and_history_records_changes(loaded):
