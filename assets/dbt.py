@@ -87,14 +87,21 @@ TRANSLATOR = LayeredDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_a
 
 
 @functools.cache
-def _relations_by_key() -> dict[AssetKey, tuple[str, str, tuple[AssetKey, ...]]]:
-    """Each dbt model and seed that is a relation: asset key -> (schema, name, parent model/seed keys)."""
+def _relations_by_key() -> dict[AssetKey, tuple[str, str, frozenset[AssetKey]]]:
+    """Each dbt model and seed that is a relation: asset key -> (schema, name, what building it reads).
+
+    What it reads: its parent models and seeds, and those of its data tests (a relationships test
+    reads the model it points at)."""
     nodes = json.loads(MANIFEST.read_text())["nodes"]
     relations = {uid: n for uid, n in nodes.items()
                  if n["resource_type"] in ("model", "seed") and n["config"].get("materialized") != "ephemeral"}
+    reads: dict[str, set[str]] = {uid: set(n["depends_on"].get("nodes", [])) for uid, n in relations.items()}
+    for test in (n for n in nodes.values() if n["resource_type"] == "test"):
+        deps = set(test["depends_on"].get("nodes", []))
+        for uid in deps & reads.keys():
+            reads[uid] |= deps - {uid}
     key = {uid: TRANSLATOR.get_asset_key(n) for uid, n in relations.items()}
-    return {key[uid]: (n["schema"], n["alias"],
-                       tuple(key[p] for p in n["depends_on"].get("nodes", []) if p in relations))
+    return {key[uid]: (n["schema"], n["alias"], frozenset(key[p] for p in reads[uid] if p in relations))
             for uid, n in relations.items()}
 
 
@@ -109,7 +116,7 @@ def unbuilt_parents(selected: Iterable[AssetKey], exists: Callable[[str, str], b
 NEEDS_FULL_SYNC = (
     "Run the full_sync job once on a new warehouse (Launchpad, or "
     "`dagster job launch -m definitions -j full_sync`); the warehouse_bootstrap sensor starts it by itself "
-    "where sensors run. Vendor jobs build only what is downstream of their vendor, on top of that first build."
+    "where sensors run. Vendor jobs build only what is downstream of their vendor, on top of that build."
 )
 
 

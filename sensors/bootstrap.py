@@ -1,33 +1,53 @@
-"""A new deployment starts its own first full build.
+"""A deployment builds every dbt model once, by itself, before its vendor jobs build on them.
 
-Vendor jobs build only the dbt models downstream of their vendor, on top of a first full build, and
-their schedules skip until it exists (:func:`sensors.schedules.unbuilt_dbt_parents`). This sensor
-launches that first ``full_sync`` where no dbt model was ever materialized: once per deployment (its
-run key), so a failing first build is not relaunched in a loop; operators rerun it from the UI.
+Vendor jobs build only the dbt models downstream of their vendor, and their schedules skip while a
+model they read was never built here (:func:`sensors.schedules.unbuilt_dbt_parents`): on a new
+deployment, or after a release adds such a model. This sensor then launches a ``full_sync``, unless
+one is already queued or running. Its run key names the missing models and the day, so a failing
+full build is retried once a day rather than in a loop (operators rerun it from the UI sooner).
 """
 
 from __future__ import annotations
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
+import hashlib
+from datetime import UTC, datetime
 
-from assets.dbt import projectx_dbt_models
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunsFilter,
+    SensorEvaluationContext,
+    SkipReason,
+    sensor,
+)
+
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 from resources.environment import Environment
-from sensors.schedules import full_sync_job
+from sensors.schedules import VENDOR_JOBS, full_sync_job, unbuilt_dbt_parents
 
-BOOTSTRAP_RUN_KEY = "warehouse-bootstrap"
+IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+             DagsterRunStatus.STARTED]
 
 
 def bootstrap_sensor(env: Environment):
     status = DefaultSensorStatus.STOPPED if env.name == "local" else DefaultSensorStatus.RUNNING
 
     @sensor(name="warehouse_bootstrap", job=full_sync_job, minimum_interval_seconds=60, default_status=status,
-            description="Launches the first full_sync of a deployment whose dbt models were never built.")
+            description="Launches full_sync when a vendor job reads dbt models never built here.")
     def warehouse_bootstrap(context: SensorEvaluationContext) -> RunRequest | SkipReason:
-        records = context.instance.get_asset_records(list(projectx_dbt_models.keys))
-        if any(r.asset_entry.last_materialization_record is not None for r in records):
-            return SkipReason("the dbt models have been built here; vendor jobs keep them current")
-        return RunRequest(run_key=BOOTSTRAP_RUN_KEY, partition_key=current_partition_key(),
-                          tags={LIVE_SYNC_TAG: "true", "projectx/trigger": "bootstrap"})
+        missing = sorted({k.to_user_string() for job in VENDOR_JOBS for k in unbuilt_dbt_parents(context, job)})
+        if not missing:
+            return SkipReason("every dbt model the vendor jobs read has been built here")
+        in_flight = context.instance.get_runs(
+            filters=RunsFilter(job_name=full_sync_job.name, statuses=IN_FLIGHT), limit=1)
+        if in_flight:
+            return SkipReason(f"waiting for full_sync run {in_flight[0].run_id} to build {len(missing)} dbt models")
+        today = datetime.now(UTC).date().isoformat()
+        digest = hashlib.sha256(",".join(missing).encode()).hexdigest()[:12]
+        context.log.info("vendor jobs read %d dbt models never built here (%s ...): launching full_sync",
+                         len(missing), ", ".join(missing[:3]))
+        return RunRequest(run_key=f"warehouse-bootstrap:{today}:{digest}", partition_key=current_partition_key(),
+                          tags={LIVE_SYNC_TAG: "true", "projectx/trigger": "warehouse_bootstrap"})
 
     return warehouse_bootstrap

@@ -14,6 +14,7 @@ from dagster import (
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
+    SensorEvaluationContext,
     SkipReason,
     define_asset_job,
 )
@@ -57,9 +58,10 @@ onetrust_job = define_asset_job(
 )
 
 JOBS = [full_sync_job, servicenow_incidents_job, servicenow_changes_job, jira_job, onetrust_job]
+VENDOR_JOBS = [servicenow_incidents_job, servicenow_changes_job, jira_job, onetrust_job]
 
 
-def unbuilt_dbt_parents(context: ScheduleEvaluationContext, job) -> list[AssetKey]:
+def unbuilt_dbt_parents(context: ScheduleEvaluationContext | SensorEvaluationContext, job) -> list[AssetKey]:
     """dbt models and seeds the job's models read but the job does not build, never materialized here.
 
     A vendor job builds only what is downstream of its vendor; it stands on a first full build."""

@@ -97,35 +97,44 @@ def _materialize_every_dbt_asset(instance) -> None:
 
 
 def test_a_new_deployment_builds_everything_once_before_vendor_jobs_run():
-    """Vendor jobs build on a first full build: their schedules skip (naming the fix) until the dbt
-    models they read exist, and the bootstrap sensor launches that full_sync once, by itself."""
+    """Vendor jobs build on a full build: their schedules skip (naming the fix) while dbt models they
+    read were never built, and the bootstrap sensor launches full_sync unless one is in flight."""
     from datetime import UTC, datetime
 
-    from dagster import build_schedule_context, build_sensor_context
+    from dagster import DagsterRunStatus, build_schedule_context, build_sensor_context
+    from dagster._core.test_utils import create_run_for_test
 
     import definitions
-    from sensors.bootstrap import BOOTSTRAP_RUN_KEY
 
     defs = definitions.build_definitions()
     repo = defs.get_repository_def()
     schedule = defs.resolve_schedule_def("servicenow_incidents_schedule")
     sensor = defs.resolve_sensor_def("warehouse_bootstrap")
-    with instance_for_test() as instance:
-        with build_schedule_context(instance=instance, repository_def=repo,
-                                    scheduled_execution_time=datetime.now(UTC)) as context:
-            tick = schedule.evaluate_tick(context)
-        assert not tick.run_requests
-        assert "full_sync" in tick.skip_message and "catalog/control_catalog" in tick.skip_message
+    assert sensor.job_name == "full_sync"
+
+    def tick(definition, instance):
+        if definition is schedule:
+            with build_schedule_context(instance=instance, repository_def=repo,
+                                        scheduled_execution_time=datetime.now(UTC)) as context:
+                return schedule.evaluate_tick(context)
         with build_sensor_context(instance=instance, repository_def=repo) as context:
-            requests = sensor.evaluate_tick(context).run_requests
-        assert [(r.run_key, r.job_name or "full_sync") for r in requests] == [(BOOTSTRAP_RUN_KEY, "full_sync")]
+            return sensor.evaluate_tick(context)
+
+    with instance_for_test() as instance:
+        skipped = tick(schedule, instance)
+        assert not skipped.run_requests
+        assert "full_sync" in skipped.skip_message and "catalog/control_catalog" in skipped.skip_message
+        [request] = tick(sensor, instance).run_requests
+        assert request.run_key.startswith("warehouse-bootstrap:") and request.partition_key
+
+        run = create_run_for_test(instance, job_name="full_sync", status=DagsterRunStatus.STARTED)
+        waiting = tick(sensor, instance)
+        assert not waiting.run_requests and run.run_id in waiting.skip_message
+        instance.report_run_failed(run)
 
         _materialize_every_dbt_asset(instance)
-        with build_schedule_context(instance=instance, repository_def=repo,
-                                    scheduled_execution_time=datetime.now(UTC)) as context:
-            assert len(schedule.evaluate_tick(context).run_requests) == 1
-        with build_sensor_context(instance=instance, repository_def=repo) as context:
-            assert not sensor.evaluate_tick(context).run_requests, "the first build happens once"
+        assert len(tick(schedule, instance).run_requests) == 1
+        assert not tick(sensor, instance).run_requests, "nothing left to build"
 
 
 def test_ingestion_is_partitioned_by_day_and_schedules_target_the_live_partition():
@@ -173,3 +182,17 @@ def test_ingestion_is_partitioned_by_day_and_schedules_target_the_live_partition
     assert (start.isoformat(), end) == ("2026-03-01T00:00:00+00:00", when), "a range reaching today ends now"
     start, end = sync_window(Ctx("2025-01-01", "2025-01-02"), now=when)
     assert start.year == 1970 and end.isoformat() == "2025-01-03T00:00:00+00:00", "first partition is open-ended"
+
+
+def test_a_vendor_jobs_dbt_step_knows_every_relation_its_build_reads():
+    """What a subset build reads but does not build: parents of its models and of their data tests."""
+    from assets.dbt import unbuilt_parents
+
+    results = AssetKey(["marts", "control_results"])
+    evaluations = AssetKey(["intermediate", "int_control_evaluations"])
+    present = {("intermediate", "int_control_evaluations")}
+    # control_results reads only the evaluations; its relationships test reads the control catalog
+    assert unbuilt_parents([results], lambda schema, name: False) == [
+        "catalog.control_catalog", "intermediate.int_control_evaluations"]
+    assert unbuilt_parents([results], lambda schema, name: (schema, name) in present) == ["catalog.control_catalog"]
+    assert "intermediate.int_control_evaluations" not in unbuilt_parents([results, evaluations], lambda s, n: False)
