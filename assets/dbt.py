@@ -113,6 +113,11 @@ def unbuilt_parents(selected: Iterable[AssetKey], exists: Callable[[str, str], b
     return sorted(f"{relations[p][0]}.{relations[p][1]}" for p in parents if not exists(*relations[p][:2]))
 
 
+def first_few(names: list[str], limit: int = 5) -> str:
+    """'a, b, c' or 'a, b, c, d, e and 7 more': names for a one-line message."""
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 NEEDS_FULL_SYNC = (
     "Run the full_sync job once on a new warehouse (Launchpad, or "
     "`dagster job launch -m definitions -j full_sync`); the warehouse_bootstrap sensor starts it by itself "
@@ -132,9 +137,8 @@ def projectx_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, war
             missing = unbuilt_parents(context.selected_asset_keys, con.table_exists)
         if missing:
             raise Failure(
-                description=f"This run builds dbt models that read {', '.join(missing[:5])}"
-                            f"{f' and {len(missing) - 5} more' if len(missing) > 5 else ''}, which the "
-                            f"warehouse does not have yet. {NEEDS_FULL_SYNC}",
+                description=f"This run builds dbt models that read {first_few(missing)}, which the warehouse "
+                            f"does not have yet. {NEEDS_FULL_SYNC}",
                 metadata={"missing_relations": MetadataValue.json(missing)},
             )
     warehouse.export_env()

@@ -22,6 +22,7 @@ from dagster import (
     sensor,
 )
 
+from assets.dbt import first_few
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 from resources.environment import Environment
 from sensors.schedules import VENDOR_JOBS, full_sync_job, unbuilt_dbt_parents
@@ -45,8 +46,8 @@ def bootstrap_sensor(env: Environment):
             return SkipReason(f"waiting for full_sync run {in_flight[0].run_id} to build {len(missing)} dbt models")
         today = datetime.now(UTC).date().isoformat()
         digest = hashlib.sha256(",".join(missing).encode()).hexdigest()[:12]
-        context.log.info("vendor jobs read %d dbt models never built here (%s ...): launching full_sync",
-                         len(missing), ", ".join(missing[:3]))
+        context.log.info("vendor jobs read %d dbt models never built here (%s): launching full_sync",
+                         len(missing), first_few(missing, 3))
         return RunRequest(run_key=f"warehouse-bootstrap:{today}:{digest}", partition_key=current_partition_key(),
                           tags={LIVE_SYNC_TAG: "true", "projectx/trigger": "warehouse_bootstrap"})
 

@@ -19,7 +19,7 @@ from dagster import (
     define_asset_job,
 )
 
-from assets.dbt import NEEDS_FULL_SYNC, projectx_dbt_models
+from assets.dbt import NEEDS_FULL_SYNC, first_few, projectx_dbt_models
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 from resources.environment import Environment
 
@@ -80,9 +80,8 @@ def schedules_for(env: Environment) -> list[ScheduleDefinition]:
         def live_partition(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
             unbuilt = unbuilt_dbt_parents(context, job)
             if unbuilt:
-                names = ", ".join(k.to_user_string() for k in unbuilt[:5])
-                return SkipReason(f"{job.name} would build on dbt models never built here ({names}"
-                                  f"{f' and {len(unbuilt) - 5} more' if len(unbuilt) > 5 else ''}). "
+                names = first_few([k.to_user_string() for k in unbuilt])
+                return SkipReason(f"{job.name} would build on dbt models never built here ({names}). "
                                   f"{NEEDS_FULL_SYNC}")
             return RunRequest(partition_key=current_partition_key(context.scheduled_execution_time),
                               tags={LIVE_SYNC_TAG: "true"})

@@ -37,20 +37,19 @@
         {{ run_started_timestamp() }} as staged_at
 {%- endmacro %}
 
-{#- A ServiceNow table's raw rows; no rows, with every column staging reads (all strings, as the Table
-    API sends them), when the table was never synced: a vendor job on a new warehouse stages what it
-    synced and builds before the other tables' first sync. `columns`: the model's own fields. -#}
-{% macro sn_source_or_empty(table_name, columns, task_table=true) -%}
-    {%- set names = ['sys_id', 'sys_created_on', 'sys_created_by', 'sys_updated_on', 'sys_updated_by',
-                     'sys_mod_count', '_dlt_load_id'] -%}
-    {%- if task_table -%}
-        {%- set names = names + ['number', 'short_description', 'description', 'state', 'active', 'priority',
-                                 'impact', 'urgency', 'approval', 'assignment_group', 'assigned_to', 'opened_by',
-                                 'closed_by', 'cmdb_ci', 'company', 'location', 'correlation_id', 'parent',
-                                 'opened_at', 'closed_at', 'due_date'] -%}
-    {%- endif -%}
+{#- A ServiceNow task table's raw rows; no rows, with every column staging reads (all strings, as the
+    Table API sends them), when dlt never created the table because the instance has no such record
+    (change requests, requests, catalog tasks). `columns`: the model's own fields; the shared ones are
+    those sn_task_columns and sn_record_columns read. Incidents and CIs, which every instance has, read
+    their source directly: a missing one fails the build. -#}
+{% macro sn_source_or_empty(table_name, columns) -%}
+    {%- set shared = ['sys_id', 'number', 'short_description', 'description', 'state', 'active', 'priority',
+                      'impact', 'urgency', 'approval', 'assignment_group', 'assigned_to', 'opened_by',
+                      'closed_by', 'cmdb_ci', 'company', 'location', 'correlation_id', 'parent', 'opened_at',
+                      'closed_at', 'due_date', 'sys_created_on', 'sys_created_by', 'sys_updated_on',
+                      'sys_updated_by', 'sys_mod_count', '_dlt_load_id'] -%}
     {%- set typed = {} -%}
-    {%- for name in names + columns -%}
+    {%- for name in shared + columns -%}
         {%- do typed.update({name: 'varchar'}) -%}
     {%- endfor -%}
     {{ source_or_empty('servicenow', table_name, typed) }}

@@ -1,9 +1,8 @@
 -- Every automated control's per-object outcome, one model per control, stacked.
 -- To add a control: a row in the control_catalog seed, a model int_controls__<id> with these
 -- columns, and one more union branch here.
--- A table, not a view: control_results, the remediation tasks, the outbound marts and their tests all
--- read it, and each would otherwise evaluate every control over the staged records again. It carries
--- the mart's id and evaluation time, so every reader sees the same evaluation.
+-- A table, not a view: control_results, the remediation tasks, the outbound marts and their tests
+-- all read it, and each would otherwise evaluate every control over the staged records again.
 {{ config(materialized='table') }}
 
 with
@@ -44,7 +43,7 @@ ot_pia_01 as (
 
 ),
 
-stacked as (
+final as (
 
     select * from sn_inc_01
     union all
@@ -57,23 +56,6 @@ stacked as (
     select * from ot_ven_01
     union all
     select * from ot_pia_01
-
-),
-
-final as (
-
-    select
-        md5(control_id || ':' || object_id) as control_result_id,
-        control_id,
-        object_type,
-        object_id,
-        object_label,
-        cmdb_ci_id,
-        status,
-        reason,
-        failed_since,
-        {{ utc_now() }} as evaluated_at
-    from stacked
 
 )
 

@@ -1,7 +1,4 @@
--- Grain: one row per (control, object) at the latest evaluation.
--- A table, though int_control_evaluations holds the same rows: a view on it would be dropped (with
--- any analyst's view on top) each time PostgreSQL's table rebuild drops the old evaluations table.
-
+-- Grain: one row per (control, object) at this evaluation.
 with
 
 results as (
@@ -13,7 +10,7 @@ results as (
 final as (
 
     select
-        control_result_id,
+        md5(control_id || ':' || object_id) as control_result_id,
         control_id,
         object_type,
         object_id,
@@ -22,7 +19,7 @@ final as (
         status,
         reason,
         failed_since,
-        evaluated_at
+        {{ utc_now() }} as evaluated_at
     from results
 
 )

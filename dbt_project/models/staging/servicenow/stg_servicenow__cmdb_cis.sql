@@ -18,14 +18,7 @@ deletions as (
 
 source as (
 
-    select * from (
-        {{ sn_source_or_empty('cmdb_cis', [
-            'asset_tag', 'assigned_to', 'category', 'discovery_source', 'environment', 'fqdn',
-            'install_status', 'ip_address', 'last_discovered', 'location', 'managed_by',
-            'manufacturer', 'model_id', 'name', 'operational_status', 'owned_by', 'serial_number',
-            'short_description', 'subcategory', 'support_group', 'sys_class_name'
-        ], task_table=false) }}
-    ) as synced
+    select * from {{ source('servicenow', 'cmdb_cis') }}
     {{ not_yet_staged('deletions', 'cmdb_ci_id') }}
 
 ),

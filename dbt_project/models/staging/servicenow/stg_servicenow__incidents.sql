@@ -18,13 +18,7 @@ deletions as (
 
 source as (
 
-    select * from (
-        {{ sn_source_or_empty('incidents', [
-            'business_service', 'caller_id', 'category', 'close_code', 'contact_type', 'problem_id',
-            'reassignment_count', 'reopen_count', 'resolved_at', 'resolved_by', 'rfc', 'severity',
-            'subcategory'
-        ]) }}
-    ) as synced
+    select * from {{ source('servicenow', 'incidents') }}
     {{ not_yet_staged('deletions', 'incident_id') }}
 
 ),
