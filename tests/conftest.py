@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -21,6 +22,21 @@ pytest_plugins = [
     "sandbox.slack.fixtures",
     "sandbox.smtp.fixtures",
 ]
+
+
+def require_tool(binary: str, apt_package: str) -> str:
+    """The path of a system tool a test drives for real (clamd, prometheus, chromium).
+
+    Missing: the test skips with the `apt-get install` that brings it, except in CI
+    (`PROJECTX_REQUIRE_SYSTEM_TOOLS=1`, set by `.ci/run`), where a skip would hide a feature.
+    """
+    path = shutil.which(binary) or (binary if os.path.isabs(binary) and os.access(binary, os.X_OK) else None)
+    if path:
+        return path
+    message = f"{binary} is not installed: run `apt-get install -y {apt_package}` (as root)"
+    if os.environ.get("PROJECTX_REQUIRE_SYSTEM_TOOLS") == "1":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture
