@@ -21,7 +21,7 @@ pytest_plugins = [
     "sandbox.onetrust.fixtures",
     "sandbox.slack.fixtures",
     "sandbox.smtp.fixtures",
-    "tests.evidence.aws",
+    "tests.evidence.fixtures",
 ]
 
 
