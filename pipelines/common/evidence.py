@@ -27,3 +27,19 @@ def store_evidence(vendor: str, content: bytes, root: Path) -> tuple[str, str]:
         tmp.write_bytes(content)
         tmp.replace(path)
     return digest, path.resolve().as_uri()
+
+
+def admit_evidence(vendor: str, content: bytes, root: Path, filename: str | None = None,
+                   source_ref: str | None = None, tags: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """Pass a vendor file through the Evidence Library (limits, ClamAV scan, metadata, classification,
+    then the configured store; ``root`` is the local store's folder) and return the attachment row's
+    content columns: ``stored`` (sha256 + URI), ``quarantined`` (infected or over the limits: no URI,
+    the reason in ``content_error``) or ``failed`` (scanner or store unavailable: the reason, and the
+    vendor pipeline fetches it again on its next run, as for a failed download)."""
+    from resources.evidence.library import EvidenceLibrary
+
+    outcome = EvidenceLibrary.from_env(local_root=root).ingest(content, filename or source_ref or "attachment",
+                                                               vendor, tags, source_ref)
+    status = {"stored": "stored", "quarantined": "quarantined"}.get(outcome.status, "failed")
+    return {"sha256": outcome.sha256, "storage_uri": outcome.storage_uri, "content_status": status,
+            "content_error": None if status == "stored" else (outcome.reason or "")[:500]}

@@ -3,7 +3,9 @@
 Grain: one row per attachment (``sys_attachment``) on the synced tables, merged on ``sys_id``.
 Files above ``max_bytes`` keep their metadata with ``content_status = 'too_large'``; a failed
 download is retried by the HTTP client and then recorded as ``content_status = 'failed'`` with the
-reason, so the next run tries again (the row's version is not remembered as loaded).
+reason, so the next run tries again (the row's version is not remembered as loaded). Content passes
+the Evidence Library first (``admit_evidence``): malware or a file over its limits is
+``quarantined``, never stored, and appears in no mart.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import dlt
 from dlt.sources import DltResource
 
 from pipelines.common.cursor import OverlapCursor
-from pipelines.common.evidence import evidence_root, store_evidence
+from pipelines.common.evidence import admit_evidence, evidence_root
 from pipelines.common.http import VendorError
 from pipelines.common.quarantine import quarantined
 from pipelines.common.validation import validate_page
@@ -109,7 +111,7 @@ def _with_content(client, record: dict[str, Any], root, max_bytes: int) -> dict[
     except VendorError as exc:
         row.update(content_status="failed", content_error=str(exc)[:500])
         return row
-    row["sha256"], row["storage_uri"] = store_evidence("servicenow", response.content, root)
+    row.update(admit_evidence("servicenow", response.content, root, record.get("file_name"), record["sys_id"]))
     return row
 
 

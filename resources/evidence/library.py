@@ -68,12 +68,13 @@ class EvidenceLibrary:
         self.max_bytes, self.require_scan, self.blocked_types = max_bytes, require_scan, tuple(blocked_types)
 
     @classmethod
-    def from_env(cls) -> EvidenceLibrary:
+    def from_env(cls, local_root: Path | None = None) -> EvidenceLibrary:
+        """``local_root``: the folder of the local store when ``PROJECTX_EVIDENCE_STORE`` is local."""
         env = os.environ.get("PROJECTX_ENV", "local")
         # Local runs without PROJECTX_CLAMD_ADDRESS store files unscanned (recorded as not_scanned);
         # staging and production hold them as pending until a scanner is configured.
         require = os.environ.get("PROJECTX_EVIDENCE_REQUIRE_SCAN", "false" if env == "local" else "true") == "true"
-        return cls(store_from_env(), ClamdScanner.from_env(), Ledger(), _data_dir(),
+        return cls(store_from_env(local_root), ClamdScanner.from_env(), Ledger(), _data_dir(),
                    int(os.environ.get("PROJECTX_EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES)), require)
 
     def ingest(self, content: bytes, filename: str, source: str, tags: Sequence[str] = (),

@@ -1,6 +1,6 @@
 """Local disk evidence store (the default, and the environment matrix's "mock evidence storage").
 
-Layout under the root (``PROJECTX_EVIDENCE_LIBRARY_DIR``, default ``<data>/evidence-library``):
+Layout under the root (``PROJECTX_EVIDENCE_DIR``, default ``<data>/evidence``):
 ``objects/<sha[:2]>/<sha>`` holds the bytes, ``<same>.json`` the metadata. Writes go to a temporary
 file first and are renamed into place, so a crash never leaves a half-written object at an address.
 """

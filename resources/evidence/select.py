@@ -12,19 +12,20 @@ STORES = ("local", "s3", "gdrive", "sharepoint")
 
 
 def library_dir() -> Path:
-    """The local store's root: ``PROJECTX_EVIDENCE_LIBRARY_DIR``, else ``<PROJECTX_DATA_DIR>/evidence-library``."""
-    explicit = os.environ.get("PROJECTX_EVIDENCE_LIBRARY_DIR")
+    """The local store's root: ``PROJECTX_EVIDENCE_DIR`` (where attachments always went), else
+    ``<PROJECTX_DATA_DIR>/evidence``."""
+    explicit = os.environ.get("PROJECTX_EVIDENCE_DIR")
     if explicit:
         return Path(explicit)
-    return Path(os.environ.get("PROJECTX_DATA_DIR") or "data") / "evidence-library"
+    return Path(os.environ.get("PROJECTX_DATA_DIR") or "data") / "evidence"
 
 
-def store_from_env() -> EvidenceStore:
+def store_from_env(local_root: Path | None = None) -> EvidenceStore:
     kind = (os.environ.get("PROJECTX_EVIDENCE_STORE") or "local").strip().lower()
     if kind == "local":
         from resources.evidence.local import LocalStore
 
-        return LocalStore(library_dir())
+        return LocalStore(local_root or library_dir())
     if kind == "s3":
         from resources.evidence.s3 import S3Store
 
