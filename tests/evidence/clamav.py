@@ -3,7 +3,6 @@ ships (``tests/fixtures/clamav``), started once per session and stopped at the e
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
