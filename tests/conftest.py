@@ -22,6 +22,7 @@ pytest_plugins = [
     "sandbox.slack.fixtures",
     "sandbox.smtp.fixtures",
     "tests.evidence.fixtures",
+    "sandbox.gdrive.fixtures",
 ]
 
 
