@@ -8,6 +8,7 @@ Resources:
 - ``library_alerts``: security alerts (infected files), permission tasks, quota pauses and error
   events; incremental by sequence number.
 - ``library_pauses``: providers whose ingestion is paused now (replaced each run; empty when none).
+- ``drive_files`` (when Drive folders are given): see ``drive.py``.
 
 Runs alone: ``python -m pipelines.evidence_stores``.
 """
@@ -47,12 +48,24 @@ def _ledger_rows(ledger_path: str | None, table: str) -> DltResource:
 
 
 @dlt.source(name="evidence_stores")
-def evidence_stores_source(ledger_path: str | None = None) -> list[DltResource]:
-    """The library's ledger (``PROJECTX_EVIDENCE_LEDGER``, default ``<data>/evidence-ledger.sqlite``)."""
+def evidence_stores_source(ledger_path: str | None = None, drive_folders: list[str] | None = None,
+                           drive_credentials_file: str | None = None, drive_api_endpoint: str | None = None,
+                           library=None) -> list[DltResource]:
+    """The library's ledger (``PROJECTX_EVIDENCE_LEDGER``, default ``<data>/evidence-ledger.sqlite``),
+    and the Drive folders to ingest (``EVIDENCE_GOOGLE_DRIVE_INGEST_FOLDER_IDS``, comma-separated), read
+    before the ledger so this run's outcomes load with it."""
     def pauses() -> Iterator[dict[str, Any]]:
         yield from Ledger(ledger_path).pauses()
 
+    drive = []
+    if drive_folders:
+        from pipelines.evidence_stores.drive import drive_files_resource
+
+        if not drive_credentials_file:
+            raise ValueError("Drive ingestion needs a service account: set GOOGLE_APPLICATION_CREDENTIALS")
+        drive = [drive_files_resource(drive_folders, drive_credentials_file, drive_api_endpoint, library)]
     return [
+        *drive,
         _ledger_rows(ledger_path, "files"),
         _ledger_rows(ledger_path, "alerts"),
         dlt.resource(pauses, name="library_pauses", write_disposition="replace",
