@@ -23,6 +23,7 @@ from resources.evidence.library import EvidenceLibrary
 
 FOLDER = "application/vnd.google-apps.folder"
 FIELDS = "id,name,mimeType,parents,trashed,md5Checksum,size,modifiedTime"
+KEPT = ("folder_id", "name", "drive_mime_type", "modified_time", "md5", "size_bytes", "sha256", "storage_uri")
 
 
 def _now() -> str:
@@ -92,7 +93,8 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
         state = dlt.current.resource_state()
         ingest = DriveIngest(drive_service(credentials_file, api_endpoint), folders,
                              library or EvidenceLibrary.from_env())
-        known: set[str] = set(state.get("known", []))
+        # what each file last was (kept so a deleted file's row still says which stored bytes went away)
+        known: dict[str, dict[str, Any]] = dict(state.get("known", {}))
         retry: list[str] = list(state.get("retry", []))
         token = state.get("page_token")
         if token is None:
@@ -114,13 +116,15 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
             if f["mimeType"] == FOLDER:
                 continue
             row = ingest.row(f)
-            known.add(f["id"])
+            if row["status"] == "deleted":
+                row = {**known.get(f["id"], {}), **{k: v for k, v in row.items() if v is not None}}
+            known[f["id"]] = {k: row.get(k) for k in KEPT}
             if row["status"] == "pending":
                 pending.append(f["id"])
             yield row
         for file_id in removed:
-            yield {"file_id": file_id, "status": "deleted", "is_deleted": True, "seen_at": _now()}
-        state.update(page_token=token, known=sorted(known), retry=pending)
+            yield {**known[file_id], "file_id": file_id, "status": "deleted", "is_deleted": True, "seen_at": _now()}
+        state.update(page_token=token, known=known, retry=pending)
 
     text = {c: {"data_type": "text", "nullable": True} for c in
             ("folder_id", "name", "drive_mime_type", "modified_time", "md5", "sha256", "storage_uri", "reason",

@@ -55,6 +55,15 @@ onetrust_snapshots as (
 
 ),
 
+gdrive_files as (
+
+    select * from {{ ref('int_evidence__gdrive_files') }}
+    {{ loaded_since_last_run(
+        'source_loaded_at', "t.evidence_type = 'file' and t.source_system = 'gdrive'"
+    ) }}
+
+),
+
 stacked as (
 
     select * from servicenow_attachments
@@ -66,6 +75,8 @@ stacked as (
     select * from jira_comments
     union all
     select * from onetrust_snapshots
+    union all
+    select * from gdrive_files
 
 ),
 
