@@ -8,6 +8,7 @@ from dagster import Definitions, in_process_executor, multiprocess_executor
 from dagster_dlt import DagsterDltResource
 
 from assets.dbt import dbt_resource, projectx_dbt_models
+from assets.evidence import evidence_stores_ingest
 from assets.jira import build_jira_assets
 from assets.onetrust import build_onetrust_assets
 from assets.reverse_sync.servicenow import servicenow_remediation_no_dead_letters, servicenow_remediation_push
@@ -36,7 +37,7 @@ def build_definitions(**resource_overrides) -> Definitions:
     }
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
-                servicenow_remediation_push],
+                servicenow_remediation_push, evidence_stores_ingest],
         asset_checks=[servicenow_remediation_no_dead_letters],
         jobs=JOBS,
         schedules=schedules_for(env),
