@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, MetadataValue, multi_asset
 
+from resources.audit import CORRELATION_TAG, new_correlation_id, record_event
 from resources.warehouse import WarehouseResource
 
 TABLES = {
@@ -43,8 +44,9 @@ def evidence_stores_ingest(context: AssetExecutionContext, warehouse: WarehouseR
                                     drive_credentials_file=os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"),
                                     drive_api_endpoint=os.environ.get("EVIDENCE_GOOGLE_DRIVE_API_ENDPOINT"))
     pipeline = warehouse.settings.pipeline("evidence_stores")
-    pipeline.run(source)
+    info = pipeline.run(source)
     counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
+    _audit(context, warehouse, list(info.loads_ids))
     context.log.info(f"evidence library: {len(retried)} pending file(s) retried, {len(folders)} Drive folder(s)")
     for table in TABLES:
         if table == "drive_files" and not folders:
@@ -52,3 +54,24 @@ def evidence_stores_ingest(context: AssetExecutionContext, warehouse: WarehouseR
         yield MaterializeResult(asset_key=AssetKey(["evidence_stores", table]), metadata={
             "row_count": MetadataValue.int(int(counts.get(table, 0))),
             "pending_retried": MetadataValue.int(len(retried))})
+
+
+def _audit(context, warehouse: WarehouseResource, load_ids: list[str]) -> None:
+    """One audit event per library outcome and alert loaded by this run (ids and statuses only)."""
+    if not load_ids:
+        return
+    correlation = context.run.tags.get(CORRELATION_TAG) or new_correlation_id()
+    marks = ", ".join("%s" for _ in load_ids)
+    with warehouse.connect() as conn:
+        if conn.table_exists("evidence_stores", "library_files"):
+            for row in conn.query("select sha256, source, source_ref, status, store from evidence_stores.library_files"
+                                  f" where _dlt_load_id in ({marks}) order by seq", load_ids):
+                record_event(conn, action="evidence", system=row["source"] or "evidence_library",
+                             correlation_id=correlation, operation="ingest", object_id=row["sha256"],
+                             status=row["status"], run_id=context.run_id,
+                             detail={"store": row["store"], "source_ref": row["source_ref"]})
+        if conn.table_exists("evidence_stores", "library_alerts"):
+            for row in conn.query("select kind, provider, sha256 from evidence_stores.library_alerts"
+                                  f" where _dlt_load_id in ({marks}) order by seq", load_ids):
+                record_event(conn, action="evidence", system=row["provider"], correlation_id=correlation,
+                             operation=row["kind"], object_id=row["sha256"], status="raised", run_id=context.run_id)

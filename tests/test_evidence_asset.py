@@ -22,5 +22,7 @@ def test_asset_retries_pending_and_loads_the_ledger(duckdb_warehouse, clamd, mon
     with duckdb.connect(duckdb_warehouse.duckdb_path, read_only=True) as con:
         rows = con.execute("select status, evidence_class, control_ids from evidence_stores.library_files "
                            "order by seq").fetchall()
+        audit = con.execute("select action, system, operation, status from audit.events").fetchall()
     assert rows == [("pending", None, None), ("stored", "privacy_assessment", "OT-PIA-01")]
+    assert sorted(audit) == [("evidence", "email", "ingest", "pending"), ("evidence", "email", "ingest", "stored")]
     assert EvidenceLibrary.from_env().retry_pending() == []
