@@ -38,7 +38,7 @@ def admit_evidence(vendor: str, content: bytes, root: Path, filename: str | None
     vendor pipeline fetches it again on its next run, as for a failed download)."""
     from resources.evidence.library import EvidenceLibrary
 
-    outcome = EvidenceLibrary.from_env(local_root=root).ingest(content, filename or source_ref or "attachment",
+    outcome = EvidenceLibrary.cached(local_root=root).ingest(content, filename or source_ref or "attachment",
                                                                vendor, tags, source_ref)
     status = {"stored": "stored", "quarantined": "quarantined"}.get(outcome.status, "failed")
     return {"sha256": outcome.sha256, "storage_uri": outcome.storage_uri, "content_status": status,

@@ -35,6 +35,13 @@ BLOCKED_TYPES = ("application/x-msdownload", "application/x-executable", "applic
                  "application/vnd.microsoft.portable-executable", "application/x-msi")
 
 
+CONFIG_VARS = ("PROJECTX_ENV", "PROJECTX_DATA_DIR", "PROJECTX_EVIDENCE_DIR", "PROJECTX_EVIDENCE_STORE",
+               "PROJECTX_CLAMD_ADDRESS", "PROJECTX_EVIDENCE_LEDGER", "PROJECTX_EVIDENCE_MAX_BYTES",
+               "PROJECTX_EVIDENCE_REQUIRE_SCAN", "EVIDENCE_S3_BUCKET", "AWS_ROLE_ARN", "AWS_EXTERNAL_ID",
+               "EVIDENCE_GOOGLE_DRIVE_FOLDER_ID", "GOOGLE_APPLICATION_CREDENTIALS")
+_CACHE: dict[tuple, EvidenceLibrary] = {}
+
+
 @dataclass(frozen=True)
 class EvidenceOutcome:
     """What became of one file. ``reason`` says why it is not stored (quarantined or pending)."""
@@ -76,6 +83,15 @@ class EvidenceLibrary:
         require = os.environ.get("PROJECTX_EVIDENCE_REQUIRE_SCAN", "false" if env == "local" else "true") == "true"
         return cls(store_from_env(local_root), ClamdScanner.from_env(), Ledger(), _data_dir(),
                    int(os.environ.get("PROJECTX_EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES)), require)
+
+    @classmethod
+    def cached(cls, local_root: Path | None = None) -> EvidenceLibrary:
+        """``from_env``, built once per configuration in this process (an S3 store assumes its role once,
+        not per file)."""
+        key = (str(local_root), *(os.environ.get(name) for name in CONFIG_VARS))
+        if key not in _CACHE:
+            _CACHE[key] = cls.from_env(local_root)
+        return _CACHE[key]
 
     def ingest(self, content: bytes, filename: str, source: str, tags: Sequence[str] = (),
                source_ref: str | None = None) -> EvidenceOutcome:

@@ -64,6 +64,13 @@ gdrive_files as (
 
 ),
 
+library_files as (
+
+    select * from {{ ref('int_evidence__library_files') }}
+    {{ loaded_since_last_run('source_loaded_at', "t.evidence_type = 'file' and t.record_table = 'library'") }}
+
+),
+
 stacked as (
 
     select * from servicenow_attachments
@@ -77,6 +84,8 @@ stacked as (
     select * from onetrust_snapshots
     union all
     select * from gdrive_files
+    union all
+    select * from library_files
 
 ),
 
