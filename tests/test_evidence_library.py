@@ -108,3 +108,17 @@ def test_no_scanner_where_scanning_is_required_is_pending(tmp_path):
     lib = make_library(tmp_path, None, require_scan=True)
     out = lib.ingest(b"hello", "a.txt", "jira")
     assert out.status == "pending" and "PROJECTX_CLAMD_ADDRESS" in out.reason
+
+
+def test_attachment_hook_reports_a_misconfigured_store_as_failed(tmp_path, monkeypatch):
+    from pipelines.common.evidence import admit_evidence
+
+    monkeypatch.setenv("PROJECTX_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PROJECTX_EVIDENCE_STORE", "s3")
+    monkeypatch.delenv("EVIDENCE_S3_BUCKET", raising=False)
+    row = admit_evidence("servicenow", b"x", tmp_path, "a.txt", "abc")
+    assert row["content_status"] == "failed" and "EVIDENCE_S3_BUCKET" in row["content_error"]
+    monkeypatch.setenv("PROJECTX_EVIDENCE_STORE", "local")
+    monkeypatch.delenv("PROJECTX_CLAMD_ADDRESS", raising=False)
+    row = admit_evidence("servicenow", b"x", tmp_path, "a.txt", "abc")
+    assert row["content_status"] == "stored" and row["storage_uri"].startswith("file://")
