@@ -19,6 +19,7 @@ from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 from sensors.bootstrap import bootstrap_sensor
 from sensors.schedules import JOBS, schedules_for
+from sensors.webhook_inbox import webhook_inbox_asset, webhook_inbox_sensor
 
 
 def build_definitions(**resource_overrides) -> Definitions:
@@ -36,11 +37,11 @@ def build_definitions(**resource_overrides) -> Definitions:
     }
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
-                servicenow_remediation_push],
+                servicenow_remediation_push, webhook_inbox_asset],
         asset_checks=[servicenow_remediation_no_dead_letters],
         jobs=JOBS,
         schedules=schedules_for(env),
-        sensors=[bootstrap_sensor(env)],
+        sensors=[bootstrap_sensor(env), webhook_inbox_sensor(env)],
         resources=resources,
         executor=in_process_executor if warehouse.kind == "duckdb" else multiprocess_executor,
     )

@@ -1,10 +1,11 @@
 """Processing states of inbox events, moved by the Dagster sensor (and the replay command).
 
-An event is ``pending`` when received; the sensor hands it to its handler and either marks it
-``done`` or ``launched`` (a sync run was requested under ``run_key``; done when that run succeeds).
-A handler error or a failed run counts an attempt: the event waits ``base * 2**(attempts-1)``
-seconds (capped) in ``retry``; the 10th failed attempt moves it to ``dead`` and into
-``webhook_dead_letters``, from where ``replay`` puts it back in line with its attempts reset.
+An event is ``pending`` when received. The sensor reads new ones past its cursor (``low_water``),
+hands each to its handler and marks it ``done``, or ``launched`` (a sync run was requested under
+``run_key``; done when that run succeeds). A handler error or a failed run counts an attempt: the
+event waits ``base * 2**(attempts-1)`` seconds (capped) in ``retry``; the 10th failed attempt moves
+it to ``dead`` and into ``webhook_dead_letters``, from where ``replay`` puts it back in line
+(``retry``, due now) with its attempts reset.
 """
 
 from __future__ import annotations
@@ -52,21 +53,30 @@ class EventQueue:
             self.db.rollback()
             raise
 
-    def due(self, now: float | None = None, limit: int = 5000) -> list[InboxEvent]:
-        """Events waiting for their handler, oldest first: new ones and retries whose wait is over."""
+    def due(self, after_seq: int = 0, now: float | None = None, limit: int = 5000) -> list[InboxEvent]:
+        """Events for their handler, oldest first: new ones past the cursor, and retries whose wait is over."""
         now = time.time() if now is None else now
-        rows = self.db.query(f"select {COLUMNS} from webhook_events where status in ('pending', 'retry') "
-                             "and next_attempt_at <= ? order by seq limit ?", (now, limit))
+        rows = self.db.query(f"select {COLUMNS} from webhook_events where (status = 'pending' and seq > ?) "
+                             "or (status = 'retry' and next_attempt_at <= ?) order by seq limit ?",
+                             (after_seq, now, limit))
         self.db.commit()
         return [InboxEvent(*row) for row in rows]
 
-    def launched(self) -> dict[str, list[InboxEvent]]:
-        """Events waiting on a requested run, by run_key."""
-        rows = self.db.query(f"select {COLUMNS}, run_key from webhook_events where status = 'launched' order by seq")
+    def low_water(self) -> int:
+        """The next cursor: every event at or below it has left ``pending`` (safe with late commits)."""
+        (pending, top), = self.db.query("select min(case when status = 'pending' then seq end), max(seq) "
+                                        "from webhook_events")
         self.db.commit()
-        out: dict[str, list[InboxEvent]] = {}
+        return int(pending - 1) if pending is not None else int(top or 0)
+
+    def launched(self) -> dict[str, tuple[list[InboxEvent], float]]:
+        """Events waiting on a requested run, by run_key, with when it was requested."""
+        rows = self.db.query(f"select {COLUMNS}, run_key, launched_at from webhook_events "
+                             "where status = 'launched' order by seq")
+        self.db.commit()
+        out: dict[str, tuple[list[InboxEvent], float]] = {}
         for row in rows:
-            out.setdefault(row[-1], []).append(InboxEvent(*row[:-1]))
+            out.setdefault(row[-2], ([], row[-1]))[0].append(InboxEvent(*row[:-2]))
         return out
 
     def mark_done(self, seqs: list[int], now: float | None = None) -> None:
@@ -115,7 +125,7 @@ class EventQueue:
         chosen = [d["seq"] for d in self.dead_letters() if seqs is None or d["seq"] in set(seqs)]
         statements = []
         for seq in chosen:
-            statements.append(("update webhook_events set status = 'pending', attempts = 0, next_attempt_at = 0, "
+            statements.append(("update webhook_events set status = 'retry', attempts = 0, next_attempt_at = 0, "
                                "run_key = null where seq = ?", (seq,)))
             statements.append(("delete from webhook_dead_letters where seq = ?", (seq,)))
         if statements:
