@@ -12,11 +12,18 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--changes", type=int, default=None,
                       help="incidents the 'vendor' updates before a rerun (default: 1%% of the data)")
     demo.add_argument("--reset", action="store_true", help="forget the sandbox, warehouse and run history")
+    from cli.webhooks import add_parser as add_webhooks_parser
+
+    add_webhooks_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "demo":
         from cli.demo import run_demo
 
         return run_demo(size=args.size, changes=args.changes, reset=args.reset)
+    if args.command == "webhooks":
+        from cli.webhooks import run as run_webhooks
+
+        return run_webhooks(args)
     return 2
 
 
