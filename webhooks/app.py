@@ -23,10 +23,13 @@ def create_app(settings: WebhookSettings | None = None) -> Starlette:
     settings = settings or WebhookSettings.from_env()
     receiver = Receiver(settings)
     routes = [*receiver.routes()]
+    startup = [receiver.start]  # opens the inbox: a server that cannot store deliveries does not start
     shutdown = [receiver.close]
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
+        for hook in startup:
+            hook()
         try:
             yield
         finally:

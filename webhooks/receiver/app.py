@@ -56,6 +56,9 @@ class Receiver:
             self._writer = InboxWriter(self.settings)
         return self._writer
 
+    def start(self) -> None:
+        _ = self.writer
+
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
