@@ -72,3 +72,35 @@ def metric(name: str, **labels) -> float:
 def inbox_rows(settings: WebhookSettings, sql: str) -> list[tuple]:
     with sqlite3.connect(settings.sqlite_path) as conn:
         return conn.execute(sql).fetchall()
+
+
+class LiveReceiver:
+    """The app served by a real uvicorn server on a free 127.0.0.1 port, in a thread (``with`` block)."""
+
+    def __init__(self, app) -> None:
+        import socket
+
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                    access_log=False))
+
+    def __enter__(self) -> LiveReceiver:
+        import threading
+
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise AssertionError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(20)
