@@ -11,6 +11,7 @@ import httpx
 from prometheus_client import REGISTRY
 
 from sandbox.partner import slack_headers, standard_headers
+from webhooks.local import ServedApp as LiveReceiver  # noqa: F401 - re-exported for the tests
 from webhooks.receiver.verify import jira_signature, servicenow_signature
 from webhooks.settings import WebhookSettings
 
@@ -73,34 +74,3 @@ def inbox_rows(settings: WebhookSettings, sql: str) -> list[tuple]:
     with sqlite3.connect(settings.sqlite_path) as conn:
         return conn.execute(sql).fetchall()
 
-
-class LiveReceiver:
-    """The app served by a real uvicorn server on a free 127.0.0.1 port, in a thread (``with`` block)."""
-
-    def __init__(self, app) -> None:
-        import socket
-
-        import uvicorn
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    access_log=False))
-
-    def __enter__(self) -> LiveReceiver:
-        import threading
-
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise AssertionError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(20)
