@@ -32,3 +32,7 @@ bench: setup ## print the benchmark figures
 
 clean: ## forget local data, run history and the sandbox state
 	rm -rf data .dagster_home dbt_project/target
+
+.PHONY: receiver
+receiver: setup ## serve the webhook receiver on http://127.0.0.1:8000 (ARGS="--host 0.0.0.0 --port 9000")
+	@$(UV) run --frozen python -m webhooks $(ARGS)
