@@ -7,7 +7,8 @@ succeeds. Failures retry with exponential backoff (``WEBHOOK_RETRY_BASE_SECONDS`
 capped at an hour); after 10 attempts an event is dead-lettered. The inbox's state (pending, retrying,
 dead letters, quarantined, rejected in 24 h, per source) is reported as observations of the asset
 ``webhooks/inbox`` whenever it changes: Dagster shows it under *Assets*; dead letters are replayed
-with ``python -m cli webhooks replay``.
+with ``python -m cli webhooks replay``. Finished events are written to ``audit.events`` (action
+``webhook``) with their run's correlation id.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from dagster import (
 )
 
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
-from resources.audit import CORRELATION_TAG, new_correlation_id
+from resources.audit import CORRELATION_TAG
 from resources.environment import Environment
 from sensors.schedules import jira_job, servicenow_changes_job, servicenow_incidents_job, unbuilt_dbt_parents
 from webhooks.inbox import EventQueue, open_database
+from webhooks.inbox.audit import audit_processed
 from webhooks.processing import process
 from webhooks.settings import WebhookSettings
 
@@ -88,6 +90,7 @@ def webhook_inbox_sensor(env: Environment, settings: WebhookSettings | None = No
             queue = EventQueue(db, base_backoff=float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30")))
             result = process(queue, lambda key: run_status(context, key), after_seq=int(cursor.get("seq", 0)),
                              now=time.time(), blocked_jobs=blocked_jobs(context))
+            audit_processed(queue)
             digest, observation = health_event(queue)
             new_cursor = json.dumps({"seq": queue.low_water(), "health": digest})
         finally:
@@ -98,7 +101,7 @@ def webhook_inbox_sensor(env: Environment, settings: WebhookSettings | None = No
                                 "`python -m cli webhooks replay`")
         partition = current_partition_key()
         requests = [RunRequest(run_key=run.run_key, job_name=run.job_name, partition_key=partition,
-                               tags={LIVE_SYNC_TAG: "true", CORRELATION_TAG: new_correlation_id(),
+                               tags={LIVE_SYNC_TAG: "true", CORRELATION_TAG: run.correlation_id,
                                      "projectx/webhook_events": str(len(run.seqs)),
                                      "projectx/webhook_tables": ",".join(run.tables)})
                     for run in result.runs]

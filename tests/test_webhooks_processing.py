@@ -105,7 +105,7 @@ def defs():
     return definitions.build_definitions()
 
 
-def test_sensor_requests_runs_with_run_keys_and_reports_the_inbox(tmp_path, defs, monkeypatch):
+def test_sensor_requests_runs_with_run_keys_and_reports_the_inbox(tmp_path, defs, monkeypatch, duckdb_warehouse):
     settings = settings_for(tmp_path)
     _store(settings, "servicenow", "incident:a:1:update", "incident.update", {})
     sensor = webhook_inbox_sensor(ENVIRONMENTS["local"], settings)
@@ -121,6 +121,7 @@ def test_sensor_requests_runs_with_run_keys_and_reports_the_inbox(tmp_path, defs
         assert request.run_key.startswith("webhooks:servicenow_incidents_sync:")
         assert request.tags["projectx/webhook_tables"] == "incident"
         assert request.tags["projectx/live_sync"] == "true"
+        assert len(request.tags["projectx/correlation_id"]) == 36
         (observation,) = result.asset_events
         assert observation.metadata["servicenow"].data == {"launched": 1}
         again = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs, cursor=result.cursor))
@@ -128,7 +129,8 @@ def test_sensor_requests_runs_with_run_keys_and_reports_the_inbox(tmp_path, defs
         assert not again.asset_events  # nothing changed, nothing reported
 
 
-def test_dead_letter_after_ten_failed_attempts_and_a_replay_drains_it(tmp_path, registry, monkeypatch, capsys):
+def test_dead_letter_after_ten_failed_attempts_and_a_replay_drains_it(tmp_path, registry, monkeypatch, capsys,
+                                                                    duckdb_warehouse):
     settings = settings_for(tmp_path)
     monkeypatch.setenv("PROJECTX_WEBHOOK_INBOX", settings.sqlite_path)
     monkeypatch.setenv("WEBHOOK_RETRY_BASE_SECONDS", "0")  # no waiting between attempts in a test
@@ -163,6 +165,12 @@ def test_dead_letter_after_ten_failed_attempts_and_a_replay_drains_it(tmp_path, 
         observed = result.asset_events[0].metadata
         assert observed["dead_letters"].value == 0
         db.close()
+    import duckdb
+
+    with duckdb.connect(duckdb_warehouse.duckdb_path, read_only=True) as wh:
+        audited = wh.execute("select system, operation, object_id, status from audit.events "
+                             "where action = 'webhook' order by occurred_at").fetchall()
+    assert audited == [("generic", "test.flaky", "msg_flaky", "dead"), ("generic", "test.flaky", "msg_flaky", "done")]
 
 
 def test_events_without_a_handler_yet_say_so_and_end_in_dead_letters(tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ class PlannedRun:
     run_key: str
     tables: tuple[str, ...]
     seqs: tuple[int, ...]
+    correlation_id: str  # the run's tag projectx/correlation_id and the events' audit rows
 
 
 @dataclass
@@ -85,9 +87,9 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
         events = list({e.seq: e for e, _ in items if e.seq not in launched}.values())
         if not events:  # every event of this job rides on an earlier job's run already
             continue
-        key = run_key_for(job_name, events)
-        queue.mark_launched([e.seq for e in events], key, now)
+        key, correlation_id = run_key_for(job_name, events), str(uuid.uuid4())
+        queue.mark_launched([e.seq for e in events], key, now, correlation_id)
         launched.update(e.seq for e in events)
         result.runs.append(PlannedRun(job_name, key, tuple(sorted({t for _, t in items})),
-                                      tuple(e.seq for e in events)))
+                                      tuple(e.seq for e in events), correlation_id))
     return result

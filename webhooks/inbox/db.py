@@ -27,8 +27,10 @@ create table if not exists webhook_events (
     event_type varchar not null, received_at double precision not null, body text not null,
     status varchar not null default 'pending', attempts integer not null default 0,
     next_attempt_at double precision not null default 0, last_error text, run_key varchar,
-    launched_at double precision, done_at double precision, unique (source, delivery_id));
+    launched_at double precision, done_at double precision, correlation_id varchar, audited_at double precision,
+    unique (source, delivery_id));
 create index if not exists webhook_events_status on webhook_events (status, next_attempt_at);
+create index if not exists webhook_events_unaudited on webhook_events (audited_at, status);
 create table if not exists webhook_dead_letters (
     seq bigint primary key, source varchar not null, delivery_id varchar not null,
     event_type varchar not null, attempts integer not null, last_error text,
@@ -86,7 +88,8 @@ def open_database(settings: WebhookSettings) -> Database:
         pg = settings.pg
         try:
             conn = psycopg2.connect(host=pg.pg_host, port=pg.pg_port, user=pg.pg_user,
-                                    password=pg.pg_password or None, dbname=pg.pg_database)
+                                    password=pg.pg_password or None, dbname=pg.pg_database,
+                                    connect_timeout=5)
         except psycopg2.OperationalError as exc:
             raise RuntimeError(f"The webhook inbox cannot reach PostgreSQL {pg.pg_host}:{pg.pg_port}/"
                                f"{pg.pg_database}: check PGHOST/PGPORT/PGUSER/PGDATABASE "

@@ -84,10 +84,11 @@ class EventQueue:
         self._tx([("update webhook_events set status = 'done', done_at = ?, last_error = null where seq = ?",
                    (now, s)) for s in seqs])
 
-    def mark_launched(self, seqs: list[int], run_key: str, now: float | None = None) -> None:
+    def mark_launched(self, seqs: list[int], run_key: str, now: float | None = None,
+                      correlation_id: str | None = None) -> None:
         now = time.time() if now is None else now
-        self._tx([("update webhook_events set status = 'launched', run_key = ?, launched_at = ? where seq = ?",
-                   (run_key, now, s)) for s in seqs])
+        self._tx([("update webhook_events set status = 'launched', run_key = ?, launched_at = ?, correlation_id = ? "
+                   "where seq = ?", (run_key, now, correlation_id, s)) for s in seqs])
 
     def backoff(self, attempts: int) -> float:
         return min(self.max_backoff, self.base_backoff * 2 ** max(0, attempts - 1))
@@ -113,6 +114,19 @@ class EventQueue:
         self._tx(statements)
         return dead
 
+    def unaudited(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Events that reached done or dead and are not yet in the audit log."""
+        rows = self.db.query("select seq, source, delivery_id, event_type, status, attempts, run_key, correlation_id "
+                             "from webhook_events where audited_at is null and status in ('done', 'dead') "
+                             "order by seq limit ?", (limit,))
+        self.db.commit()
+        keys = ("seq", "source", "delivery_id", "event_type", "status", "attempts", "run_key", "correlation_id")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def mark_audited(self, seqs: list[int], now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        self._tx([("update webhook_events set audited_at = ? where seq = ?", (now, s)) for s in seqs])
+
     def dead_letters(self) -> list[dict[str, Any]]:
         rows = self.db.query("select seq, source, delivery_id, event_type, attempts, last_error, dead_at "
                              "from webhook_dead_letters order by seq")
@@ -126,7 +140,7 @@ class EventQueue:
         statements = []
         for seq in chosen:
             statements.append(("update webhook_events set status = 'retry', attempts = 0, next_attempt_at = 0, "
-                               "run_key = null where seq = ?", (seq,)))
+                               "run_key = null, audited_at = null where seq = ?", (seq,)))
             statements.append(("delete from webhook_dead_letters where seq = ?", (seq,)))
         if statements:
             self._tx(statements)

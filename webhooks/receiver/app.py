@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -30,6 +30,7 @@ from webhooks.settings import SECRET_ENV, WebhookSettings
 
 log = logging.getLogger(__name__)
 PREFIX_BYTES = 256
+COMMIT_TIMEOUT = 10.0  # seconds a request waits for the inbox commit before answering 503 (the sender retries)
 ANSWERS = {400: "bad request", 401: "unauthorized", 413: "payload too large", 503: "try again later"}
 
 
@@ -94,11 +95,14 @@ class Receiver:
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             raise Reject(413 if declared.isdigit() else 400, "oversize" if declared.isdigit() else "content_length")
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise Reject(413, "oversize")
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise Reject(413, "oversize")
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise Reject(400, "disconnected") from None
         return b"".join(chunks)
 
     async def _accept(self, ep: Endpoint, request: Request, body: bytes) -> Response:
@@ -131,8 +135,8 @@ class Receiver:
             raise Reject(400, "missing_delivery_id") from None
         event_type = ep.event_type(payload)
         try:
-            new = await asyncio.wrap_future(self.writer.add_event(ep.source, delivery_id, event_type,
-                                                                  body.decode("utf-8"), time.time()))
+            new = await asyncio.wait_for(asyncio.wrap_future(self.writer.add_event(
+                ep.source, delivery_id, event_type, body.decode("utf-8"), time.time())), COMMIT_TIMEOUT)
         except Exception:
             raise Reject(503, "inbox_unavailable") from None
         (ACCEPTED if new else DUPLICATES).labels(ep.name).inc()
@@ -142,8 +146,8 @@ class Receiver:
     async def _quarantine(self, ep: Endpoint, headers, body: bytes, delivery_id: str | None, reason: str) -> None:
         ident = delivery_id or f"sha256:{hashlib.sha256(body).hexdigest()}"
         try:
-            await asyncio.wrap_future(self.writer.add_quarantine(
-                ep.source, ident, None, reason, base64.b64encode(body).decode(), time.time()))
+            await asyncio.wait_for(asyncio.wrap_future(self.writer.add_quarantine(
+                ep.source, ident, None, reason, base64.b64encode(body).decode(), time.time())), COMMIT_TIMEOUT)
         except Exception:
             raise Reject(503, "inbox_unavailable") from None
 
