@@ -25,7 +25,10 @@ def validator(name: str) -> Draft202012Validator:
 
 
 def validate(name: str, payload: Any) -> str | None:
-    error = next(iter(validator(name).iter_errors(payload)), None)
+    checker = validator(name)
+    if checker.is_valid(payload):  # the common case, without collecting errors
+        return None
+    error = next(iter(checker.iter_errors(payload)), None)
     if error is None:
         return None
     where = "/".join(str(p) for p in error.absolute_path) or "(root)"
