@@ -1,6 +1,6 @@
 """Webhook benchmark, two parts in one run.
 
-    uv run python benchmarks/bench_webhooks.py [--requests 6000] [--senders 50] [--changes 24] [--skip-e2e]
+    uv run python benchmarks/bench_webhooks.py [--requests 6000] [--senders 50] [--changes 24] [--skip-e2e] [--skip-receiver]
 
 (a) Receiver: a real ``python -m webhooks`` (uvicorn) process on the loopback, 50 concurrent keep-alive
     senders (raw asyncio sockets, so the client costs little CPU) posting signed generic deliveries.
@@ -193,8 +193,10 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=24)
     parser.add_argument("--size", type=int, default=400, help="incidents in the sandbox for part (b)")
     parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--skip-receiver", action="store_true")
     args = parser.parse_args()
-    part_a(args.requests, args.senders)
+    if not args.skip_receiver:
+        part_a(args.requests, args.senders)
     if not args.skip_e2e:
         from benchmarks.webhooks_e2e import part_b
 
