@@ -1,6 +1,7 @@
 """Webhook benchmark, two parts in one run.
 
-    uv run python benchmarks/bench_webhooks.py [--requests 6000] [--senders 50] [--changes 24] [--skip-e2e] [--skip-receiver]
+    uv run python benchmarks/bench_webhooks.py [--requests 6000] [--senders 50] [--changes 24] [--skip-e2e]
+        [--skip-receiver] [--size 400]
 
 (a) Receiver: a real ``python -m webhooks`` (uvicorn) process on the loopback, 50 concurrent keep-alive
     senders (raw asyncio sockets, so the client costs little CPU) posting signed generic deliveries.
@@ -9,10 +10,10 @@
     across power loss; shown for the cost of the fsync), and PostgreSQL when it is reachable.
     Target: >= 500/s with p99 <= 50 ms, durable.
 (b) End to end: ServiceNow sandbox incidents updated → outbound REST message → receiver → inbox →
-    ``webhook_inbox`` sensor tick (every 5 s, as the daemon's interval) → ``servicenow_incidents_sync``
+    ``webhook_inbox`` sensor tick (every 5 s, as the daemon's interval) → ``servicenow_incidents_to_tasks``
     (run in process) → the new title visible in ``marts.tasks``. p50/p95 over ``--changes`` changes,
-    beside the same changes picked up by the 5-minute poll (wait for the next */5 tick, plus the same
-    job's measured duration). Target: p95 <= 60 s.
+    beside the same changes picked up by the 5-minute poll (wait for the next */5 tick, plus the
+    measured duration of the scheduled ``servicenow_incidents_sync``). Target: p95 <= 60 s.
 """
 
 from __future__ import annotations

@@ -65,16 +65,19 @@ def part_b(changes: int, size: int) -> None:
             latencies, durations, poll = _rounds(sn, defs, sensor, changes)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"  sync runs: {len(durations)}, duration p50 {pct(durations, 50):.1f} s, max {max(durations):.1f} s")
+    print(f"  webhook sync runs: {len(durations)}, duration p50 {pct(durations, 50):.1f} s, "
+          f"max {max(durations):.1f} s")
     print(f"  {'path':34} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
     print(f"  {'webhook -> sensor (5 s) -> sync':34} {pct(latencies, 50):>7.1f} {pct(latencies, 95):>7.1f} "
           f"{max(latencies):>7.1f}")
-    print(f"  {'5-minute poll -> same sync':34} {pct(poll, 50):>7.1f} {pct(poll, 95):>7.1f} {max(poll):>7.1f}")
+    print(f"  {'5-minute poll -> incidents sync':34} {pct(poll, 50):>7.1f} {pct(poll, 95):>7.1f} {max(poll):>7.1f}")
     print("  target: webhook p95 <= 60 s")
 
 
 def _rounds(sn, defs, sensor, changes: int):
     from dagster import DagsterInstance, build_sensor_context
+
+    from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 
     rng = random.Random(3)
     incidents = [r["sys_id"] for r in sn.records("incident") if r.get("active") == "true"]
@@ -112,7 +115,12 @@ def _rounds(sn, defs, sensor, changes: int):
                     latencies.append(time.time() - t0[sys_id])
                     pending.discard(sys_id)
             done += len(batch)
-    run = sorted(durations)[len(durations) // 2]
+        t = time.monotonic()  # what the poll runs: the scheduled job, everything downstream of incidents
+        defs.resolve_job_def("servicenow_incidents_sync").execute_in_process(
+            instance=instance, partition_key=current_partition_key(), tags={LIVE_SYNC_TAG: "true"},
+            raise_on_error=False)
+        run = time.monotonic() - t
+        print(f"  servicenow_incidents_sync (the poll's job): {run:.1f} s")
     period = POLL_MINUTES * 60
     poll = [(period - (t % period)) + run for t in changed_at]
     return latencies, durations, poll

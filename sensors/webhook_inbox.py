@@ -21,6 +21,7 @@ import time
 from dagster import (
     AssetKey,
     AssetObservation,
+    AssetSelection,
     AssetSpec,
     DagsterRunStatus,
     DefaultSensorStatus,
@@ -29,13 +30,14 @@ from dagster import (
     RunsFilter,
     SensorEvaluationContext,
     SensorResult,
+    define_asset_job,
     sensor,
 )
 
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 from resources.audit import CORRELATION_TAG
 from resources.environment import Environment
-from sensors.schedules import jira_job, servicenow_changes_job, servicenow_incidents_job, unbuilt_dbt_parents
+from sensors.schedules import INCIDENTS, jira_job, servicenow_changes_job, unbuilt_dbt_parents
 from webhooks.inbox import EventQueue, open_database
 from webhooks.inbox.audit import audit_processed
 from webhooks.processing import process
@@ -48,7 +50,16 @@ webhook_inbox_asset = AssetSpec(
                 "observation per change of its state; metadata per source: pending, launched, retry, done, dead "
                 "(dead letters), quarantined payloads and requests rejected in the last 24 hours.",
 )
-SYNC_JOBS = (servicenow_incidents_job, servicenow_changes_job, jira_job)
+# The fast path for an incident change: the incidents and what marts.tasks builds from them (staging,
+# control evaluations, task sources). The rest downstream of incidents (history, attestations, reverse
+# sync) follows on the servicenow_incidents_schedule as before.
+servicenow_incidents_to_tasks_job = define_asset_job(
+    "servicenow_incidents_to_tasks",
+    selection=AssetSelection.assets(INCIDENTS)
+    | (AssetSelection.assets(INCIDENTS).downstream() & AssetSelection.assets(AssetKey(["marts", "tasks"])).upstream()),
+    description="Webhook fast path: ServiceNow incidents and the models between them and marts.tasks.",
+)
+SYNC_JOBS = (servicenow_incidents_to_tasks_job, servicenow_changes_job, jira_job)
 FAILED = (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
 
 

@@ -82,11 +82,11 @@ def test_syncs_are_batched_per_job_and_settled_by_their_run(tmp_path):
     queue = EventQueue(db, base_backoff=60)
     first = process(queue, lambda key: None, now=1000.0)
     assert sorted((r.job_name, len(r.seqs)) for r in first.runs) == [
-        ("jira_sync", 1), ("servicenow_changes_sync", 1), ("servicenow_incidents_sync", 5)]
+        ("jira_sync", 1), ("servicenow_changes_sync", 1), ("servicenow_incidents_to_tasks", 5)]
     again = process(queue, lambda key: "running", now=1001.0)  # nothing launched twice
     assert again.runs == [] and again.failed == 0
     keys = {r.job_name: r.run_key for r in first.runs}
-    statuses = {keys["servicenow_incidents_sync"]: "success", keys["jira_sync"]: "failure"}
+    statuses = {keys["servicenow_incidents_to_tasks"]: "success", keys["jira_sync"]: "failure"}
     settled = process(queue, lambda key: statuses.get(key, "running"), now=1002.0)
     assert settled.settled == 5 and settled.failed == 1
     retry = process(queue, lambda key: statuses.get(key, "running"), now=1003.0)
@@ -117,8 +117,8 @@ def test_sensor_requests_runs_with_run_keys_and_reports_the_inbox(tmp_path, defs
         result = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=defs,
                                                            cursor=waiting.cursor))
         (request,) = result.run_requests
-        assert request.job_name == "servicenow_incidents_sync"
-        assert request.run_key.startswith("webhooks:servicenow_incidents_sync:")
+        assert request.job_name == "servicenow_incidents_to_tasks"
+        assert request.run_key.startswith("webhooks:servicenow_incidents_to_tasks:")
         assert request.tags["projectx/webhook_tables"] == "incident"
         assert request.tags["projectx/live_sync"] == "true"
         assert len(request.tags["projectx/correlation_id"]) == 36

@@ -39,7 +39,7 @@ PLUGINS: dict[tuple[str, str], str] = {
     ("jira", "jira:issue_deleted"): "pipelines.jira.deletions:mark_issues_deleted",  # marks the ids deleted
     ("slack", "interaction:block_actions"): "webhooks.slack.actions:apply_slack_action",  # approve/deny buttons
 }
-SERVICENOW_JOBS = {"incident": "servicenow_incidents_sync", "change_request": "servicenow_changes_sync",
+SERVICENOW_JOBS = {"incident": "servicenow_incidents_to_tasks", "change_request": "servicenow_changes_sync",
                    "sc_request": "servicenow_changes_sync", "sc_task": "servicenow_changes_sync"}
 
 
