@@ -102,6 +102,7 @@ def webhook_inbox_sensor(env: Environment, settings: WebhookSettings | None = No
             result = process(queue, lambda key: run_status(context, key), after_seq=int(cursor.get("seq", 0)),
                              now=time.time(), blocked_jobs=blocked_jobs(context))
             audit_processed(queue)
+            queue.prune_rejections(keep_days=30)
             digest, observation = health_event(queue)
             new_cursor = json.dumps({"seq": queue.low_water(), "health": digest})
         finally:

@@ -188,3 +188,17 @@ def test_events_without_a_handler_yet_say_so_and_end_in_dead_letters(tmp_path):
     else:  # the Jira deletions handler has landed: then it ran, and this test has nothing to prove
         pytest.skip("pipelines.jira.deletions is installed")
     db.close()
+
+
+def test_rejection_records_are_kept_30_days(tmp_path):
+    settings = settings_for(tmp_path)
+    writer = InboxWriter(settings)
+    now = 2_000_000_000.0
+    writer.add_rejection(now - 31 * 86400, "jira", "203.0.113.9", "bad_signature", 10, "").result(10)
+    writer.add_rejection(now - 29 * 86400, "jira", "203.0.113.9", "bad_signature", 10, "").result(10)
+    writer.close()
+    db = open_database(settings)
+    EventQueue(db).prune_rejections(keep_days=30, now=now)
+    assert db.query("select received_at from webhook_rejections") == [(now - 29 * 86400,)]
+    assert EventQueue(db).health(now=now) == {}  # none in the last 24 hours
+    db.close()

@@ -146,6 +146,11 @@ class EventQueue:
             self._tx(statements)
         return len(chosen)
 
+    def prune_rejections(self, keep_days: float = 30, now: float | None = None) -> None:
+        """Forget rejected-request records older than ``keep_days`` (the counters keep the totals)."""
+        now = time.time() if now is None else now
+        self._tx([("delete from webhook_rejections where received_at < ?", (now - keep_days * 86400,))])
+
     def health(self, now: float | None = None) -> dict[str, dict[str, int]]:
         """Per source: events by state, quarantined payloads, and rejected requests in the last 24 hours."""
         now = time.time() if now is None else now
