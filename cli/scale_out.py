@@ -13,6 +13,7 @@ picked up by this one's workers.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -195,14 +196,60 @@ def full_sync_job():
     return definitions.build_definitions().resolve_job_def("full_sync")
 
 
-def execute_full_sync(instance, tags: dict[str, str] | None = None):
-    """Run full_sync (today's partition, the live sync) with the configured executor; returns the result."""
-    from dagster import execute_job, reconstructable
-
+def live_sync_tags() -> dict[str, str]:
     from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 
+    return {"dagster/partition": current_partition_key(), LIVE_SYNC_TAG: "true"}
+
+
+def execute_full_sync(instance, tags: dict[str, str] | None = None, reexecute_from: str | None = None):
+    """Run full_sync with the configured executor; returns the result. ``tags``: the partition(s),
+    default today's (the live sync); ``reexecute_from``: a failed run to re-execute from its failure."""
+    from dagster import ReexecutionOptions, execute_job, reconstructable
+
+    options = ReexecutionOptions.from_failure(reexecute_from, instance) if reexecute_from else None
     return execute_job(reconstructable(full_sync_job), instance=instance, raise_on_error=False,
-                       tags={"dagster/partition": current_partition_key(), LIVE_SYNC_TAG: "true", **(tags or {})})
+                       tags=None if options else (tags or live_sync_tags()), reexecution_options=options)
+
+
+def run_in_subprocess(tags: dict[str, str] | None = None, reexecute_from: str | None = None,
+                      timeout: float = 1800) -> tuple[str, bool]:
+    """``execute_full_sync`` in a fresh process, as a run launcher would: the definitions (queues and pools
+    included) are loaded from this environment, not from whatever this process imported earlier.
+    Returns (run id, success)."""
+    cmd = [sys.executable, "-m", "cli.scale_out", "--tags", json.dumps(tags or {})]
+    if reexecute_from:
+        cmd += ["--reexecute-from", reexecute_from]
+    done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"full_sync did not start (exit {done.returncode}): {done.stderr[-2000:]}")
+    outcome = json.loads(lines[-1])
+    return outcome["run_id"], outcome["success"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from dagster import DagsterInstance
+
+    parser = argparse.ArgumentParser(description="Run full_sync once on the configured executor.")
+    parser.add_argument("--tags", default="{}", help="run tags as JSON (default: today's partition)")
+    parser.add_argument("--reexecute-from", default=None, help="a failed run id to re-execute from its failure")
+    args = parser.parse_args(argv)
+    with DagsterInstance.get() as instance:
+        result = execute_full_sync(instance, tags=json.loads(args.tags) or None, reexecute_from=args.reexecute_from)
+    print(json.dumps({"run_id": result.run_id, "success": result.success}), flush=True)
+    return 0 if result.success else 1
+
+
+def step_failures(instance, run_id: str) -> list[str]:
+    """'step: message' for each failed step of a run (the first 500 characters)."""
+    from dagster import DagsterEventType, EventRecordsFilter
+
+    records = instance.get_event_records(EventRecordsFilter(DagsterEventType.STEP_FAILURE), limit=1000)
+    return [f"{r.event_log_entry.step_key}: {(r.event_log_entry.dagster_event.message or '')[:500]}"
+            for r in records if r.event_log_entry.run_id == run_id]
 
 
 def steps_by_worker(instance, run_id: str) -> dict[str, str]:
@@ -221,3 +268,7 @@ def steps_by_worker(instance, run_id: str) -> dict[str, str]:
         if worker is not None and entry.step_key:
             out[entry.step_key] = str(getattr(worker, "value", worker)).split("@", 1)[0]
     return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

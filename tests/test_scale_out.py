@@ -11,11 +11,11 @@ import uuid
 import duckdb
 import psycopg2
 import pytest
-from dagster import DagsterInstance, ReexecutionOptions, execute_job, reconstructable
+from dagster import DagsterInstance
 
 from cli import scale_out
 from cli.scale_demo import worker_spec
-from resources.scale_out import op_tags, pool, queue_name
+from resources.scale_out import op_tags, pool
 from tests.conftest import jira_env, onetrust_env, sandbox_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -97,6 +97,7 @@ def _wait_for_step_on(instance, run_id: str, step: str, timeout: float = 600) ->
     raise AssertionError(f"step {step} never started on a worker")
 
 
+@pytest.mark.timeout(2400)
 def test_full_sync_on_two_celery_workers_matches_the_embedded_default_and_survives_a_killed_worker(
         vendors, make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox, scale_profile, tmp_path,
         monkeypatch):
@@ -116,9 +117,9 @@ def test_full_sync_on_two_celery_workers_matches_the_embedded_default_and_surviv
     import threading
 
     with scale_out.workers(scale_out.TWO_WORKERS) as started, DagsterInstance.get() as instance:
-        result = scale_out.execute_full_sync(instance)
-        assert result.success, [e.message for e in result.all_events if e.is_failure]
-        ran_on = scale_out.steps_by_worker(instance, result.run_id)
+        first_run, success = scale_out.run_in_subprocess()
+        assert success, scale_out.step_failures(instance, first_run)
+        ran_on = scale_out.steps_by_worker(instance, first_run)
         # Each workload class ran on the worker of its queue.
         assert ran_on["projectx_dbt_models"] == "transform"
         assert ran_on["servicenow_ingest"] == ran_on["jira_ingest"] == ran_on["onetrust_ingest"] == "ingestion"
@@ -128,31 +129,27 @@ def test_full_sync_on_two_celery_workers_matches_the_embedded_default_and_surviv
 
         # A second cycle, with the transform worker killed while it builds dbt: its step goes back to the
         # broker (acks late) and a restarted worker finishes it, or the run fails and is re-executed.
-        box = {}
-        thread = threading.Thread(target=lambda: box.setdefault("r", scale_out.execute_full_sync(instance)))
+        box: dict[str, tuple[str, bool]] = {}
+        thread = threading.Thread(target=lambda: box.setdefault("r", scale_out.run_in_subprocess()))
         thread.start()
         deadline = time.monotonic() + 600
         run_id = None
         while run_id is None and time.monotonic() < deadline:
-            runs = [r for r in instance.get_runs(limit=5) if r.run_id != result.run_id]
+            runs = [r for r in instance.get_runs(limit=5) if r.run_id != first_run]
             run_id = runs[0].run_id if runs else None
             time.sleep(0.5)
         assert _wait_for_step_on(instance, run_id, "projectx_dbt_models") == "transform"
         time.sleep(3)  # inside dbt
         next(w for w in started if w.name == "transform").kill()
-        replacement = scale_out.start_worker("transform-2", ("dbt", "reverse_sync", "default"))
-        started.append(replacement)
-        thread.join(timeout=900)
+        started.append(scale_out.start_worker("transform-2", ("dbt", "reverse_sync", "default")))
+        thread.join(timeout=1200)
         assert not thread.is_alive(), "the run did not finish after its worker was replaced"
-        second = box["r"]
-        if not second.success:  # the run failed cleanly: re-execute from the failure, as an operator would
-            second = execute_job(reconstructable(scale_out.full_sync_job), instance=instance,
-                                 reexecution_options=ReexecutionOptions.from_failure(second.run_id, instance))
-        assert second.success
-        assert scale_out.steps_by_worker(instance, second.run_id)["projectx_dbt_models"] in {"transform",
-                                                                                           "transform-2"}
+        second_run, success = box["r"]
+        if not success:  # the run failed cleanly: re-execute from the failure, as an operator would
+            second_run, success = scale_out.run_in_subprocess(reexecute_from=second_run)
+        assert success, scale_out.step_failures(instance, second_run)
+        assert scale_out.steps_by_worker(instance, second_run)["projectx_dbt_models"] in {"transform", "transform-2"}
     assert _pg(warehouse_db, CONTROLS) == ref_controls
     links, distinct = _pg(warehouse_db, LINKS)[0]
     assert links == distinct == ref_vendor_tasks
     assert len(sn.records("x_pjx_grc_remediation_task")) == ref_vendor_tasks  # no duplicate vendor record
-    assert queue_name("dbt").endswith("dbt")
