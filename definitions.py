@@ -1,10 +1,11 @@
 """The one place where the platform is assembled: assets, checks, jobs, schedules, resources.
 
 Policy only: the environment (PROJECTX_ENV) picks cadences and the Vault prefix; the warehouse
-(PROJECTX_WAREHOUSE) picks the executor — DuckDB has one writer, so runs execute in process there.
+(PROJECTX_WAREHOUSE) and PROJECTX_EXECUTOR pick the executor (resources/scale_out.py) — DuckDB has one
+writer, so runs execute in process there; Celery workers on RabbitMQ are the scale-out profile.
 """
 
-from dagster import Definitions, in_process_executor, multiprocess_executor
+from dagster import Definitions
 from dagster_dlt import DagsterDltResource
 
 from assets.dbt import dbt_resource, projectx_dbt_models
@@ -15,6 +16,7 @@ from assets.servicenow import build_servicenow_assets
 from resources.environment import current_environment
 from resources.jira import JiraResource
 from resources.onetrust import OneTrustResource
+from resources.scale_out import executor
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 from sensors.bootstrap import bootstrap_sensor
@@ -43,7 +45,7 @@ def build_definitions(**resource_overrides) -> Definitions:
         schedules=schedules_for(env),
         sensors=[bootstrap_sensor(env), webhook_inbox_sensor(env)],
         resources=resources,
-        executor=in_process_executor if warehouse.kind == "duckdb" else multiprocess_executor,
+        executor=executor(),
     )
 
 
