@@ -118,7 +118,7 @@ def _build(wh, tmp_path, *select: str) -> None:
 
 
 @pytest.mark.slow
-def test_drive_faults_lose_nothing(gdrive, clamd, duckdb_warehouse, tmp_path):
+def test_drive_faults_lose_nothing(gdrive, clamd, duckdb_warehouse, tmp_path, make_servicenow_sandbox):
     lib = make_library(tmp_path, clamd, store=_drive(gdrive))
     files = {_drop(gdrive, f"evidence-{n}.txt", f"asset inventory extract {n}".encode()) for n in range(3)}
     # downloads fail (5xx after the client's retries, then a permission error on one)
@@ -127,6 +127,13 @@ def test_drive_faults_lose_nothing(gdrive, clamd, duckdb_warehouse, tmp_path):
     rows = _rows(duckdb_warehouse, "select file_id, status, reason from evidence_stores.drive_files")
     assert {r[0] for r in rows} == files and {r[1] for r in rows} == {"pending"} and all(r[2] for r in rows)
     assert {k for (k,) in _rows(duckdb_warehouse, "select kind from evidence_stores.library_alerts")} == {"error_event"}
+
+    # then the account loses access to the folder: a task to share it, the files still pending
+    gdrive.sandbox.faults.replace(rate_403=1.0, methods=["GET"], paths=[r"/drive/v3/files/[^/]+$"])
+    _run(duckdb_warehouse, gdrive, lib)
+    assert {s for (s,) in _rows(duckdb_warehouse, "select status from evidence_stores.drive_files")} == {"pending"}
+    reasons = {r for (r,) in _rows(duckdb_warehouse, "select reason from evidence_stores.drive_files")}
+    assert all(f"share folder {gdrive.inbox_folder}" in r for r in reasons)
 
     gdrive.sandbox.faults.clear()
     gdrive.sandbox.store.quota_bytes = gdrive.sandbox.store.used_bytes(gdrive.client_email) + 30
@@ -137,10 +144,14 @@ def test_drive_faults_lose_nothing(gdrive, clamd, duckdb_warehouse, tmp_path):
     reasons = [r for (r,) in _rows(duckdb_warehouse, "select reason from evidence_stores.drive_files "
                                                      "where status = 'pending'")]
     assert all("quota" in r for r in reasons)
-    _build(duckdb_warehouse, tmp_path, "+integration_health")
+    _servicenow(duckdb_warehouse, make_servicenow_sandbox)  # tasks stand on its core tables
+    _build(duckdb_warehouse, tmp_path, "+integration_health", "+tasks")
     health = _rows(duckdb_warehouse, "select status_light, paused_reason from marts.integration_health "
                                      "where connector = 'evidence_store:gdrive'")
     assert health[0][0] == "red" and "quota" in health[0][1]
+    tasks = _rows(duckdb_warehouse, "select task_type, source_system, title, queue from marts.tasks "
+                                    "where task_type = 'evidence_access'")
+    assert len(tasks) == 1 and f"share folder {gdrive.inbox_folder} with" in tasks[0][2]  # one per problem
 
     gdrive.sandbox.store.quota_bytes = 10 * 1024**3
     lib.ledger.resume("gdrive")

@@ -18,6 +18,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from resources.evidence.base import StoreError, StorePermissionError
 from resources.evidence.gdrive import RETRIES, drive_error, drive_service
 from resources.evidence.library import EvidenceLibrary
 
@@ -64,6 +65,11 @@ class DriveIngest:
                 return out, page["newStartPageToken"]
             token = page["nextPageToken"]
 
+    def alert(self, exc: StoreError, filename: str | None) -> None:
+        """A permission error is a task (someone must share the folder); anything else an error event."""
+        kind = "permission_task" if isinstance(exc, StorePermissionError) else "error_event"
+        self.library.ledger.alert(kind, "gdrive", str(exc), filename=filename, source="gdrive")
+
     def row(self, f: dict[str, Any]) -> dict[str, Any]:
         folder = next((p for p in f.get("parents", []) if p in self.folders), None)
         base = {"file_id": f["id"], "folder_id": folder, "name": f.get("name"), "drive_mime_type": f.get("mimeType"),
@@ -78,9 +84,8 @@ class DriveIngest:
                     "reason": done["reason"], "source_ref": ref}
         try:
             content = self._exec(self.service.files().get_media(fileId=f["id"]), "download")
-        except Exception as exc:
-            self.library.ledger.alert("permission_task" if "share folder" in str(exc) else "error_event",
-                                      "gdrive", str(exc), filename=f.get("name"), source="gdrive")
+        except StoreError as exc:
+            self.alert(exc, f.get("name"))
             return {**base, "status": "pending", "reason": str(exc)[:500], "source_ref": ref}
         outcome = self.library.ingest(content, f.get("name") or f["id"], "gdrive", [f"drive-folder:{folder}"], ref)
         return {**base, "status": outcome.status, "sha256": outcome.sha256, "storage_uri": outcome.storage_uri,
@@ -107,11 +112,17 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
                      and set(c["file"].get("parents", [])) & set(folders) and c["file"]["mimeType"] != FOLDER]
             removed = [c["fileId"] for c in changes if c.get("removed") and c["fileId"] in known]
         seen = {f["id"] for f in files}
-        for file_id in retry:
-            if file_id not in seen:
-                f = ingest._exec(ingest.service.files().get(fileId=file_id, fields=FIELDS), "files.get")
-                files.append(f)
         pending = []
+        for file_id in retry:
+            if file_id in seen:
+                continue
+            try:
+                files.append(ingest._exec(ingest.service.files().get(fileId=file_id, fields=FIELDS), "files.get"))
+            except StoreError as exc:  # still unreadable: it stays pending, with the reason
+                ingest.alert(exc, known.get(file_id, {}).get("name"))
+                pending.append(file_id)
+                yield {**known.get(file_id, {}), "file_id": file_id, "status": "pending", "reason": str(exc)[:500],
+                       "is_deleted": False, "seen_at": _now()}
         for f in files:
             if f["mimeType"] == FOLDER:
                 continue
