@@ -1,0 +1,155 @@
+"""Where the health figures come from, read-only: the Dagster instance (when each table last synced),
+the warehouse (dead letters, breakers, queues) and Vault (when each secret was set).
+
+Grain of :func:`collect`: one :class:`ConnectorHealth` per connector at one instant. Every reader
+tolerates what is not there yet (a table never created, a queue not configured): the figure is then
+``unknown``, never an error. The webhook receiver and the notification outbox register their backlog
+readers in ``BACKLOG_READERS`` (connector -> callable returning a count, or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from assets.health import measure
+from resources.environment import Environment
+from resources.flags import Flag, flag
+from resources.warehouse import Connection
+
+CONNECTORS = ("servicenow", "jira", "onetrust")
+# Readers other parts register: "webhook" -> {connector: count}; "notification" -> count.
+BACKLOG_READERS: dict[str, Callable[[], Any]] = {}
+
+
+class WarehouseBusy(RuntimeError):
+    """The DuckDB file is locked by a writer (a sync): read again later, or show the last figures."""
+
+
+def tracked_tables(env: Environment) -> dict[str, dict[str, int]]:
+    """connector -> {table: scheduled interval in minutes}: the tables each connector's jobs sync."""
+    from assets.jira import DESCRIPTIONS as JIRA
+    from assets.onetrust import DESCRIPTIONS as ONETRUST
+    from assets.servicenow import cadences
+
+    return {
+        "servicenow": cadences(env),
+        "jira": {t: env.jira_minutes for t in JIRA if t != "issue_deletions"},  # only with delta recon
+        "onetrust": dict.fromkeys(ONETRUST, env.onetrust_hours * 60),
+    }
+
+
+def last_syncs(instance, tables: dict[str, dict[str, int]]) -> dict[str, dict[str, tuple[datetime | None, int]]]:
+    """When each tracked table last synced successfully (its latest materialization)."""
+    from dagster import AssetKey
+
+    out: dict[str, dict[str, tuple[datetime | None, int]]] = {}
+    for connector, cadence in tables.items():
+        out[connector] = {}
+        for table, minutes in cadence.items():
+            event = instance.get_latest_materialization_event(AssetKey([connector, table]))
+            at = None if event is None else datetime.fromtimestamp(event.timestamp, UTC)
+            out[connector][table] = (at, minutes)
+    return out
+
+
+@contextmanager
+def read_only(settings) -> Iterator[Connection]:
+    """A read-only warehouse connection; :class:`WarehouseBusy` while a DuckDB writer holds the file."""
+    if settings.kind == "duckdb":
+        import duckdb
+
+        try:
+            raw = duckdb.connect(settings.duckdb_path, read_only=True)
+        except duckdb.Error as exc:
+            raise WarehouseBusy(f"the warehouse {settings.duckdb_path} cannot be read now ({str(exc)[:120]})") from None
+    else:
+        import psycopg2
+
+        c = settings.pg_credentials()
+        raw = psycopg2.connect(host=c["host"], port=c["port"], user=c["username"], password=c["password"],
+                               dbname=c["database"])
+        raw.set_session(readonly=True, autocommit=True)
+    try:
+        yield Connection(raw, settings.kind)
+    finally:
+        raw.close()
+
+
+def warehouse_figures(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Per connector: dead letters (count, oldest), breaker state, rows quarantined in 24 h."""
+    out: dict[str, dict[str, Any]] = {c: {} for c in CONNECTORS}
+    if conn.table_exists("reverse_sync", "dead_letters"):
+        for r in conn.query("select vendor, count(*) as n, min(first_failed_at) as oldest "
+                            "from reverse_sync.dead_letters group by vendor"):
+            out.setdefault(r["vendor"], {}).update(dead_letters=int(r["n"]), oldest_dead_letter=r["oldest"])
+        for c in out.values():
+            c.setdefault("dead_letters", 0)
+    if conn.table_exists("reverse_sync", "circuit_breakers"):
+        for r in conn.query("select vendor, state from reverse_sync.circuit_breakers"):
+            out.setdefault(r["vendor"], {})["breaker"] = r["state"]
+    for connector in CONNECTORS:
+        if conn.table_exists(connector, "quarantine"):
+            out[connector]["quarantined_total"] = int(conn.scalar(f"select count(*) from {connector}.quarantine"))
+    return out
+
+
+@dataclass
+class ConnectorHealth:
+    """One connector at one instant: its flag, its findings and the light they add up to."""
+
+    connector: str
+    flag: Flag
+    findings: list[measure.Finding]
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def light(self) -> str:
+        return measure.connector_light(self.findings, self.flag.enabled)
+
+    def finding(self, check: str) -> measure.Finding | None:
+        return next((f for f in self.findings if f.check == check), None)
+
+
+def _reader(name: str) -> Any:
+    fn = BACKLOG_READERS.get(name)
+    try:
+        return fn() if fn else None
+    except Exception:  # a queue we cannot read is unknown, not a crash of the health run
+        return None
+
+
+def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, now: datetime | None = None,
+            secrets: Callable[[str], dict[str, tuple[datetime, int]]] | None = None) -> dict[str, ConnectorHealth]:
+    """Grade every connector now. ``wh``: :func:`warehouse_figures` (None: unknown, the warehouse is
+    busy); ``secrets``: connector -> {key: (set date, lifetime days)}, None where Vault is not at hand."""
+    now = now or datetime.now(UTC)
+    syncs = last_syncs(instance, tracked_tables(env))
+    wh = wh or {}
+    webhook = _reader("webhook") or {}
+    out = {}
+    for connector in CONNECTORS:
+        figures = wh.get(connector, {})
+        secret_dates = {}
+        if secrets is not None:
+            try:
+                secret_dates = secrets(connector)
+            except Exception:  # unreadable metadata leaves expiry unknown; the check says so
+                secret_dates = {}
+        findings = [
+            measure.lag(connector, syncs[connector], now),
+            measure.backlog(connector, "webhook_backlog", webhook.get(connector), "webhook deliveries"),
+            measure.dead_letters(connector, figures.get("dead_letters"), figures.get("oldest_dead_letter")),
+            measure.breaker(connector, figures.get("breaker"), env.circuit_breakers),
+            measure.secret_expiry(connector, secret_dates, now),
+        ]
+        out[connector] = ConnectorHealth(connector, flag(connector, env.name), findings, figures)
+    return out
+
+
+def notification_backlog() -> measure.Finding:
+    return measure.backlog("notifications", "notification_backlog", _reader("notification"),
+                           "notifications queued")

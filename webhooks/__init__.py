@@ -1,0 +1,1 @@
+"""The long-running service: one Starlette app (webhook receiver, operations page and /metrics)."""

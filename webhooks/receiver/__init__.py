@@ -1,0 +1,1 @@
+"""The webhook receiver (its routes, inbox and counters)."""
