@@ -1,0 +1,140 @@
+"""Integration health: a stopped connector turns yellow, then red, in the Dagster checks, the page's
+data and integration_status; history is kept; a red streak raises one alert; a sync turns it green."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import pytest
+from dagster import AssetCheckKey, AssetCheckSeverity, instance_for_test, materialize
+from starlette.testclient import TestClient
+
+from assets.health import measure
+from assets.health.checks import KEY, integration_health
+from resources.environment import ENVIRONMENTS
+from resources.warehouse import WarehouseResource
+from tests.ops_helpers import record_sync
+from webhooks.app import create_app
+from webhooks.operations.state import HealthReader
+
+LOCAL = ENVIRONMENTS["local"]  # servicenow every 15 min, jira 30, onetrust 6 h
+
+
+@pytest.fixture
+def instance(duckdb_warehouse, monkeypatch):
+    monkeypatch.setenv("PROJECTX_ENV", "local")
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    with instance_for_test() as inst:
+        yield inst
+
+
+def _status(text: str, connector: str) -> float:
+    line = next(x for x in text.splitlines() if x.startswith(f'integration_status{{connector="{connector}"}}'))
+    return float(line.split()[-1])
+
+
+def test_thresholds_grade_each_check():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert measure.lag("x", {"t": (now - timedelta(minutes=14), 15)}, now).light == measure.GREEN
+    assert measure.lag("x", {"t": (now - timedelta(minutes=16), 15)}, now).light == measure.YELLOW
+    assert measure.lag("x", {"t": (now - timedelta(minutes=31), 15)}, now).light == measure.RED
+    assert measure.lag("x", {"t": (None, 15)}, now).light == measure.RED
+    assert [measure.backlog("x", "b", n, "m").light for n in (50, 51, 101)] == ["green", "yellow", "red"]
+    assert [measure.dead_letters("x", n).light for n in (0, 1, 10)] == ["green", "yellow", "red"]
+    assert measure.breaker("x", "open", True).light == "red"
+    assert measure.breaker("x", "half_open", True).light == "yellow"
+    year = {"api_token": (now - timedelta(days=300), 365)}
+    assert measure.secret_expiry("x", year, now).light == measure.GREEN  # 65 days left
+    assert measure.secret_expiry("x", {"api_token": (now - timedelta(days=340), 365)}, now).light == "yellow"
+    assert measure.secret_expiry("x", {"api_token": (now - timedelta(days=360), 365)}, now).light == "red"
+    # the ServiceNow client secret lives 30 days: fresh is green, its last quarter yellow, last tenth red
+    assert measure.secret_expiry("x", {"s": (now - timedelta(days=1), 30)}, now).light == "green"
+    assert measure.secret_expiry("x", {"s": (now - timedelta(days=24), 30)}, now).light == "yellow"
+    assert measure.secret_expiry("x", {"s": (now - timedelta(days=28), 30)}, now).light == "red"
+    assert measure.connector_light([measure.lag("x", {"t": (None, 15)}, now)], enabled=False) == "disabled"
+
+
+def test_stopped_connector_goes_yellow_then_red_on_page_and_metrics_then_green(instance, duckdb_warehouse):
+    t0 = datetime.now(UTC)
+    for connector in ("servicenow", "jira", "onetrust"):
+        record_sync(instance, LOCAL, connector, t0)
+    clock = [t0 + timedelta(minutes=1)]
+    reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL, clock=lambda: clock[0])
+    client = TestClient(create_app(operations=reader))
+
+    def lights():
+        data = client.get("/integration-health.json").json()["connectors"]
+        return {c: v["light"] for c, v in data.items()}, client.get("/metrics").text
+
+    seen, metrics = lights()
+    assert seen == {"servicenow": "green", "jira": "green", "onetrust": "green"}
+    assert _status(metrics, "servicenow") == 0
+    clock[0] = t0 + timedelta(minutes=20)  # ServiceNow stopped: 20 min > its 15-min interval
+    seen, metrics = lights()
+    assert seen["servicenow"] == "yellow" and seen["jira"] == "green" and _status(metrics, "servicenow") == 1
+    clock[0] = t0 + timedelta(minutes=31)  # past 2x the interval
+    seen, metrics = lights()
+    assert seen["servicenow"] == "red" and _status(metrics, "servicenow") == 2
+    assert seen["jira"] == "yellow"  # 31 min > its 30-min interval
+    record_sync(instance, LOCAL, "servicenow", clock[0])  # it syncs again
+    clock[0] += timedelta(minutes=1)
+    seen, metrics = lights()
+    assert seen["servicenow"] == "green" and _status(metrics, "servicenow") == 0
+
+
+def test_dagster_checks_carry_severity_figures_history_and_one_alert_per_red_streak(instance, duckdb_warehouse):
+    now = datetime.now(UTC)
+    record_sync(instance, LOCAL, "servicenow", now - timedelta(minutes=40))  # red: > 2 x 15 min
+    record_sync(instance, LOCAL, "jira", now - timedelta(minutes=40))  # yellow: > 30, < 60 min
+    record_sync(instance, LOCAL, "onetrust", now - timedelta(minutes=1))  # green
+    resources = {"warehouse": WarehouseResource.from_env()}
+    for _ in range(2):
+        result = materialize([integration_health], instance=instance, resources=resources)
+        assert result.success
+    evaluations = {e.asset_check_key.name: e for e in
+                   (ev.event_specific_data for ev in result.all_events if ev.event_type_value == "ASSET_CHECK_EVALUATION")}
+    sn, jira, ot = (evaluations[f"{c}_sync_lag"] for c in ("servicenow", "jira", "onetrust"))
+    assert not sn.passed and sn.severity == AssetCheckSeverity.ERROR
+    assert not jira.passed and jira.severity == AssetCheckSeverity.WARN
+    assert ot.passed
+    assert sn.metadata["value"].value > 2 * 15 * 60 and sn.metadata["threshold"].value == 2 * 15 * 60
+    history = instance.event_log_storage.get_asset_check_execution_history(
+        AssetCheckKey(KEY, "servicenow_sync_lag"), limit=10)
+    assert len(history) == 2  # Dagster keeps every evaluation: the figures plot over time
+    with duckdb.connect(duckdb_warehouse.duckdb_path, read_only=True) as con:
+        rows = con.execute("select connector, light, count(*) from ops.health_checks where check_name = 'sync_lag' "
+                           "group by all order by 1").fetchall()
+        alerts = con.execute("select connector, check_name, channel, runbook, status from ops.health_alerts").fetchall()
+    assert rows == [("jira", "yellow", 2), ("onetrust", "green", 2), ("servicenow", "red", 2)]
+    assert alerts == [("servicenow", "sync_lag", LOCAL.alert_channel, "RB-002", "pending")]  # once, not twice
+
+
+def test_a_held_warehouse_lock_serves_the_last_figures(instance, duckdb_warehouse):
+    record_sync(instance, LOCAL, "jira", datetime.now(UTC))
+    duckdb.connect(duckdb_warehouse.duckdb_path).close()
+    reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL)
+    first = reader.snapshot()
+    assert first.warehouse_note == "" and first.warehouse_read_at is not None
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    writer = ctx.Process(target=_hold_lock, args=(duckdb_warehouse.duckdb_path, ready, release))
+    writer.start()
+    try:
+        assert ready.wait(30)
+        busy = reader.snapshot()
+        assert "cannot be read now" in busy.warehouse_note
+        assert busy.connectors["jira"].finding("sync_lag").light == "green"  # lag still comes from Dagster
+        assert TestClient(create_app(operations=reader)).get("/metrics").status_code == 200
+    finally:
+        release.set()
+        writer.join(30)
+
+
+def _hold_lock(path, ready, release):
+    con = duckdb.connect(path)
+    ready.set()
+    release.wait(30)
+    con.close()
