@@ -92,8 +92,8 @@ def test_dagster_checks_carry_severity_figures_history_and_one_alert_per_red_str
     for _ in range(2):
         result = materialize([integration_health], instance=instance, resources=resources)
         assert result.success
-    evaluations = {e.asset_check_key.name: e for e in
-                   (ev.event_specific_data for ev in result.all_events if ev.event_type_value == "ASSET_CHECK_EVALUATION")}
+    checks = [ev.event_specific_data for ev in result.all_events if ev.event_type_value == "ASSET_CHECK_EVALUATION"]
+    evaluations = {e.asset_check_key.name: e for e in checks}
     sn, jira, ot = (evaluations[f"{c}_sync_lag"] for c in ("servicenow", "jira", "onetrust"))
     assert not sn.passed and sn.severity == AssetCheckSeverity.ERROR
     assert not jira.passed and jira.severity == AssetCheckSeverity.WARN
