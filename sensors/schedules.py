@@ -21,6 +21,7 @@ from dagster import (
 
 from assets.dbt import NEEDS_FULL_SYNC, first_few, projectx_dbt_models
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
+from resources.audit import CORRELATION_TAG, new_correlation_id
 from resources.environment import Environment
 from resources.flags import flag
 
@@ -92,7 +93,7 @@ def schedules_for(env: Environment) -> list[ScheduleDefinition]:
                 return SkipReason(f"{job.name} would build on dbt models never built here ({names}). "
                                   f"{NEEDS_FULL_SYNC}")
             return RunRequest(partition_key=current_partition_key(context.scheduled_execution_time),
-                              tags={LIVE_SYNC_TAG: "true"})
+                              tags={LIVE_SYNC_TAG: "true", CORRELATION_TAG: new_correlation_id()})
 
         return ScheduleDefinition(
             name=name, job=job, cron_schedule=env.cron_every(minutes, job.name), execution_timezone="UTC",
