@@ -138,3 +138,25 @@ def _hold_lock(path, ready, release):
     ready.set()
     release.wait(30)
     con.close()
+
+
+def test_operations_routes_hold_up_under_abuse(instance, duckdb_warehouse):
+    """The page and /metrics face a network: wrong methods, odd paths and query strings, and a
+    bounded burst of concurrent scrapes get clean answers, never a 5xx."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    record_sync(instance, LOCAL, "jira", datetime.now(UTC))
+    reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL)
+    client = TestClient(create_app(operations=reader))
+    assert client.post("/metrics", content=b"x" * 100_000).status_code == 405
+    assert client.delete("/integration-health").status_code == 405
+    assert client.get("/integration-health/../../etc/passwd").status_code == 404
+    assert client.get("/metrics?" + "a=<script>&" * 500).status_code == 200
+    page = client.get("/integration-health?x=<script>alert(1)</script>").text
+    assert "<script>" not in page
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda i: client.get("/metrics" if i % 2 else "/integration-health").status_code,
+                              range(24)))
+    assert codes == [200] * 24
+    body = client.get("/metrics").text
+    assert body.count('sync_latency_seconds_count{connector="jira",table="issues"} 1.0') == 1  # each sync once
