@@ -160,3 +160,33 @@ def test_operations_routes_hold_up_under_abuse(instance, duckdb_warehouse):
     assert codes == [200] * 24
     body = client.get("/metrics").text
     assert body.count('sync_latency_seconds_count{connector="jira",table="issues"} 1.0') == 1  # each sync once
+
+
+@pytest.mark.slow
+def test_a_real_sync_turns_a_red_connector_green(instance, duckdb_warehouse, make_servicenow_sandbox, monkeypatch):
+    from dagster_dlt import DagsterDltResource
+
+    from assets.ingestion import current_partition_key
+    from assets.servicenow import build_servicenow_assets
+    from resources.servicenow import ServiceNowResource
+    from tests.conftest import sandbox_env
+
+    sandbox_env(monkeypatch, make_servicenow_sandbox(size=40))
+    record_sync(instance, LOCAL, "servicenow", datetime.now(UTC) - timedelta(minutes=45))
+    resources = {"warehouse": WarehouseResource.from_env(), "dlt": DagsterDltResource(),
+                 "servicenow": ServiceNowResource()}
+
+    def lag_check():
+        result = materialize([integration_health], instance=instance, resources=resources)
+        return next(e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                    and e.event_specific_data.asset_check_key.name == "servicenow_sync_lag")
+
+    red = lag_check()
+    assert not red.passed and red.severity == AssetCheckSeverity.ERROR
+    synced = materialize(build_servicenow_assets(), instance=instance, resources=resources,
+                         partition_key=current_partition_key())
+    assert synced.success
+    assert lag_check().passed
+    client = TestClient(create_app(operations=HealthReader(instance=instance, warehouse_settings=duckdb_warehouse,
+                                                           env=LOCAL)))
+    assert _status(client.get("/metrics").text, "servicenow") == 0

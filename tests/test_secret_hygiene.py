@@ -85,6 +85,9 @@ def test_secrets_never_leak_and_correlation_ids_flow(vault, make_servicenow_sand
         records += [serialize_value(run) for run in instance.get_runs()]
     with duckdb.connect(duckdb_warehouse.duckdb_path, read_only=True) as con:
         audit = con.execute("select * from audit.events").fetchall()
+        expiry = con.execute("select light, value / 86400 from ops.health_checks where connector = 'servicenow' "
+                             "and check_name = 'secret_expiry'").fetchall()
+    assert expiry and expiry[0][0] == "green" and 29 < expiry[0][1] <= 30  # client secret: 30 days from rotation
     assert any(r[2] == correlation_id and r[3] == "pull" for r in audit), audit
     assert sum(r[3] == "secret" and r[4] == "rotate" for r in [(x[0], x[1], x[2], x[3], x[5]) for x in audit]) == 2
     assert any(correlation_id in r and "sync starting" in r for r in records)  # the run's log line
