@@ -190,3 +190,20 @@ def test_a_real_sync_turns_a_red_connector_green(instance, duckdb_warehouse, mak
     client = TestClient(create_app(operations=HealthReader(instance=instance, warehouse_settings=duckdb_warehouse,
                                                            env=LOCAL)))
     assert _status(client.get("/metrics").text, "servicenow") == 0
+
+
+def test_notification_backlog_over_100_is_red(instance, duckdb_warehouse):
+    """The outbox's undelivered rows (marts.notification_outbox without a final ledger status) are the
+    notification backlog of spec §6.1."""
+    with WarehouseResource.from_env().connect() as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute("create schema if not exists notifications")
+        conn.execute("create table marts.notification_outbox as select 'n-' || range as notification_key "
+                     "from range(120)")
+        conn.execute("create table notifications.delivery_ledger as select 'n-' || range as notification_key, "
+                     "'sent' as status from range(10)")
+    reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL)
+    snap = reader.snapshot()
+    assert snap.notifications.value == 110 and snap.notifications.light == "red"
+    metrics = TestClient(create_app(operations=reader)).get("/metrics").text
+    assert 'integration_backlog{connector="notifications",queue="notifications"} 110.0' in metrics

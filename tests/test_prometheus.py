@@ -43,9 +43,9 @@ def test_prometheus_scrapes_every_series(duckdb_warehouse, monkeypatch, tmp_path
         for connector in ("servicenow", "jira", "onetrust"):
             record_sync(instance, env, connector, datetime.now(UTC), duration=42.0, rows=100, quarantined=3)
         _reverse_sync_run(instance)
-        from webhooks.receiver.metrics import WEBHOOK_FAILURES
+        from webhooks.receiver.metrics import FAILURES
 
-        WEBHOOK_FAILURES.labels("/api/integrations/jira/webhook", "signature_mismatch").inc()
+        FAILURES.labels("/api/integrations/jira/webhook", "signature_mismatch").inc()
         reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=env)
         with serve(create_app(operations=reader)) as url:
             target = url.split("//", 1)[1]

@@ -71,13 +71,14 @@ def run_health(context, env: Environment, warehouse: WarehouseResource, now: dat
     secrets = (lambda c: secret_dates(store, c)) if store.vault_addr else None
     trigger = context.run.tags.get("dagster/schedule_name") or f"after {context.job_name}"
     with warehouse.connect() as conn:
-        health = collect(env, context.instance, warehouse_figures(conn), now, secrets)
+        figures = warehouse_figures(conn)
+        health = collect(env, context.instance, figures, now, secrets)
         findings = []
         for h in health.values():
             disabled = not h.flag.enabled
             findings += [dataclasses.replace(f, light=measure.DISABLED, message=f"{h.flag.skip_reason()} ({f.message})")
                          if disabled else f for f in h.findings]
-        findings.append(notification_backlog())
+        findings.append(notification_backlog(figures))
         history.record(conn, env.name, findings, now, trigger)
         alerts = history.raise_alerts(conn, env.name, env.alert_channel, findings, now)
     return health, findings, alerts

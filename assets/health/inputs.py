@@ -21,8 +21,12 @@ from resources.flags import Flag, flag
 from resources.warehouse import Connection
 
 CONNECTORS = ("servicenow", "jira", "onetrust")
-# Readers other parts register: "webhook" -> {connector: count}; "notification" -> count.
+# Readers other parts may register: "webhook" -> {connector: {"backlog": n, "dead": n}}; "notification" -> n.
 BACKLOG_READERS: dict[str, Callable[[], Any]] = {}
+
+
+def _default_readers() -> dict[str, Callable[[], Any]]:
+    return {"webhook": lambda: inbox_figures()}
 
 
 class WarehouseBusy(RuntimeError):
@@ -94,7 +98,31 @@ def warehouse_figures(conn: Connection) -> dict[str, dict[str, Any]]:
     for connector in CONNECTORS:
         if conn.table_exists(connector, "quarantine"):
             out[connector]["quarantined_total"] = int(conn.scalar(f"select count(*) from {connector}.quarantine"))
+    if conn.table_exists("marts", "notification_outbox") and conn.table_exists("notifications", "delivery_ledger"):
+        out["_notifications"] = {"backlog": int(conn.scalar(
+            "select count(*) from marts.notification_outbox as o left join notifications.delivery_ledger as l "
+            "on o.notification_key = l.notification_key where l.status is null "
+            "or l.status not in ('sent', 'deduplicated', 'fallback', 'failed')"))}
     return out
+
+
+def inbox_figures() -> dict[str, dict[str, int]] | None:
+    """Per vendor from the webhook receiver's inbox: deliveries waiting and dead letters (None without one)."""
+    try:
+        from webhooks.inbox import EventQueue, open_database
+        from webhooks.settings import WebhookSettings
+    except ImportError:
+        return None
+    db = open_database(WebhookSettings.from_env())
+    try:
+        health = EventQueue(db).health()
+    finally:
+        db.close()
+    return {source: {"backlog": sum(v for k, v in states.items() if k in ("pending", "retry", "launched")),
+                     "dead": int(states.get("dead", 0))} for source, states in health.items()}
+
+
+DEFAULT_READERS = _default_readers()
 
 
 @dataclass
@@ -115,7 +143,7 @@ class ConnectorHealth:
 
 
 def _reader(name: str) -> Any:
-    fn = BACKLOG_READERS.get(name)
+    fn = BACKLOG_READERS.get(name, DEFAULT_READERS.get(name))
     try:
         return fn() if fn else None
     except Exception:  # a queue we cannot read is unknown, not a crash of the health run
@@ -129,7 +157,8 @@ def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, no
     now = now or datetime.now(UTC)
     syncs = last_syncs(instance, tracked_tables(env))
     wh = wh or {}
-    webhook = _reader("webhook") or {}
+    inbox = _reader("webhook")
+    webhook = {c: v["backlog"] for c, v in inbox.items()} if inbox is not None else {}
     out = {}
     for connector in CONNECTORS:
         figures = wh.get(connector, {})
@@ -141,8 +170,10 @@ def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, no
                 secret_dates = {}
         findings = [
             measure.lag(connector, syncs[connector], now),
-            measure.backlog(connector, "webhook_backlog", webhook.get(connector), "webhook deliveries"),
-            measure.dead_letters(connector, figures.get("dead_letters"), figures.get("oldest_dead_letter")),
+            measure.backlog(connector, "webhook_backlog", webhook.get(connector, 0 if inbox is not None else None),
+                            "webhook deliveries"),
+            measure.dead_letters(connector, _dead(figures.get("dead_letters"), inbox, connector),
+                                 figures.get("oldest_dead_letter")),
             measure.breaker(connector, figures.get("breaker"), env.circuit_breakers),
             measure.secret_expiry(connector, secret_dates, now),
         ]
@@ -150,6 +181,14 @@ def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, no
     return out
 
 
-def notification_backlog() -> measure.Finding:
-    return measure.backlog("notifications", "notification_backlog", _reader("notification"),
-                           "notifications queued")
+def _dead(reverse: int | None, inbox: dict | None, connector: str) -> int | None:
+    """Dead letters of both kinds: reverse-sync writes and webhook deliveries (after 10 attempts)."""
+    hooks = (inbox or {}).get(connector, {}).get("dead")
+    return None if reverse is None and hooks is None else (reverse or 0) + (hooks or 0)
+
+
+def notification_backlog(wh: dict[str, dict[str, Any]] | None = None) -> measure.Finding:
+    count = _reader("notification")
+    if count is None:
+        count = ((wh or {}).get("_notifications") or {}).get("backlog")
+    return measure.backlog("notifications", "notification_backlog", count, "notifications queued")

@@ -86,4 +86,5 @@ class HealthReader:
                 h.findings = [stored if f.check == "secret_expiry" else f for f in h.findings]
         from assets.health.inputs import notification_backlog
 
-        return Snapshot(now, self.env, connectors, notification_backlog(), cached["history"], cached["read_at"], note)
+        return Snapshot(now, self.env, connectors, notification_backlog(cached["figures"]), cached["history"],
+                        cached["read_at"], note)

@@ -1,7 +1,9 @@
-"""The receiver's own counters, on prometheus_client's default registry (served at ``/metrics``)."""
+"""Receiver counters on prometheus_client's default registry (the operations router serves /metrics).
+
+``webhook_failures_total{endpoint,reason}``: requests not accepted, by why (spec §3.3's metric).
+"""
 
 from prometheus_client import Counter
 
-WEBHOOK_FAILURES = Counter(
-    "webhook_failures", "Webhook deliveries rejected or failed, by endpoint and reason (bad signature, "
-    "replay, oversize, malformed, processing error).", ["endpoint", "reason"])
+FAILURES = Counter("webhook_failures_total", "Webhook requests rejected or quarantined, by endpoint and reason.",
+                   ["endpoint", "reason"])
