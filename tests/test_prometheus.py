@@ -50,7 +50,8 @@ def test_prometheus_scrapes_every_series(duckdb_warehouse, monkeypatch, tmp_path
         with serve(create_app(operations=reader)) as url:
             target = url.split("//", 1)[1]
             config = tmp_path / "prometheus.yml"
-            config.write_text(f"global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nrule_files: ['{RULES}']\n"
+            config.write_text("global: {scrape_interval: 3s, scrape_timeout: 3s, evaluation_interval: 3s}\n"
+                              f"rule_files: ['{RULES}']\n"
                               "scrape_configs:\n  - job_name: projectx\n"
                               f"    static_configs: [{{targets: ['{target}']}}]\n")
             port = free_port()
@@ -58,7 +59,7 @@ def test_prometheus_scrapes_every_series(duckdb_warehouse, monkeypatch, tmp_path
                                      f"--web.listen-address=127.0.0.1:{port}"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                found = _wait_for_series(f"http://127.0.0.1:{port}", SERIES, deadline=time.monotonic() + 90)
+                found = _wait_for_series(f"http://127.0.0.1:{port}", SERIES, deadline=time.monotonic() + 150)
             finally:
                 proc.terminate()
                 proc.wait(timeout=20)

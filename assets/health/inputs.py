@@ -46,17 +46,28 @@ def tracked_tables(env: Environment) -> dict[str, dict[str, int]]:
     }
 
 
-def last_syncs(instance, tables: dict[str, dict[str, int]]) -> dict[str, dict[str, tuple[datetime | None, int]]]:
-    """When each tracked table last synced successfully (its latest materialization)."""
+def latest_materializations(instance, keys: list[tuple[str, ...]]) -> dict[tuple[str, ...], tuple[float, int]]:
+    """key -> (timestamp, storage id) of its latest materialization, in one query for all keys."""
     from dagster import AssetKey
 
+    out = {}
+    for record in instance.get_asset_records([AssetKey(list(k)) for k in keys]):
+        entry = record.asset_entry
+        if entry.last_materialization is not None:
+            out[tuple(entry.asset_key.path)] = (entry.last_materialization.timestamp,
+                                                entry.last_materialization_storage_id)
+    return out
+
+
+def last_syncs(instance, tables: dict[str, dict[str, int]]) -> dict[str, dict[str, tuple[datetime | None, int]]]:
+    """When each tracked table last synced successfully (its latest materialization)."""
+    latest = latest_materializations(instance, [(c, t) for c, cadence in tables.items() for t in cadence])
     out: dict[str, dict[str, tuple[datetime | None, int]]] = {}
     for connector, cadence in tables.items():
         out[connector] = {}
         for table, minutes in cadence.items():
-            event = instance.get_latest_materialization_event(AssetKey([connector, table]))
-            at = None if event is None else datetime.fromtimestamp(event.timestamp, UTC)
-            out[connector][table] = (at, minutes)
+            hit = latest.get((connector, table))
+            out[connector][table] = (None if hit is None else datetime.fromtimestamp(hit[0], UTC), minutes)
     return out
 
 

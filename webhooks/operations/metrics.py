@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, g
 from prometheus_client.core import GaugeMetricFamily
 
 from assets.health import measure
-from assets.health.inputs import tracked_tables
+from assets.health.inputs import latest_materializations, tracked_tables
 from webhooks.operations.state import HealthReader
 
 LATENCY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, float("inf"))
@@ -57,9 +57,13 @@ class SyncEventReader:
 
     def update(self, now) -> None:
         with self._lock:
-            for connector, tables in tracked_tables(self.reader.env).items():
-                for table in tables:
-                    for md in self._records((connector, table), now):
+            keys = [(c, t) for c, tables in tracked_tables(self.reader.env).items() for t in tables]
+            latest = latest_materializations(self.reader.instance, [*keys, *REVERSE_SYNC])
+            fresh = {k for k, (_, storage_id) in latest.items() if self._seen.get(k) != storage_id}
+            for connector, table in keys:
+                if (connector, table) not in fresh:  # nothing new since the last scrape: no query
+                    continue
+                for md in self._records((connector, table), now):
                         labels = (connector, table)
                         if "duration_seconds" in md:
                             self.latency.labels(*labels).observe(float(md["duration_seconds"].value))
@@ -67,6 +71,8 @@ class SyncEventReader:
                         self.quarantined.labels(*labels).inc(
                             float(getattr(md.get("rows_quarantined"), "value", 0) or 0))
             for key, connector in REVERSE_SYNC.items():
+                if key not in fresh:
+                    continue
                 for md in self._records(key, now):
                     self.dead_lettered.labels(connector).inc(float(getattr(md.get("dead_lettered"), "value", 0) or 0))
 
