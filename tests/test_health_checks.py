@@ -207,3 +207,24 @@ def test_notification_backlog_over_100_is_red(instance, duckdb_warehouse):
     assert snap.notifications.value == 110 and snap.notifications.light == "red"
     metrics = TestClient(create_app(operations=reader)).get("/metrics").text
     assert 'integration_backlog{connector="notifications",queue="notifications"} 110.0' in metrics
+
+
+def test_attachments_freshness_matches_the_job_that_syncs_them(monkeypatch):
+    """stg/prod: attachments are synced by the 15-minute changes job, so their freshness window and
+    health interval are 15 minutes (2x = 30), not the incidents' 5 (stale by design before)."""
+    from dagster import AssetKey
+
+    import definitions
+    from assets.health.inputs import tracked_tables
+    from sensors.schedules import servicenow_changes_job
+
+    for name in ("stg", "prod"):
+        monkeypatch.setenv("PROJECTX_ENV", name)
+        env = ENVIRONMENTS[name]
+        defs = definitions.build_definitions()
+        key = AssetKey(["servicenow", "attachments"])
+        policy = defs.resolve_asset_graph().get(key).freshness_policy
+        assert policy.fail_window.to_timedelta() == timedelta(minutes=2 * env.servicenow_change_minutes)
+        assert key in defs.resolve_job_def(servicenow_changes_job.name).asset_layer.selected_asset_keys
+        assert key not in defs.resolve_job_def("servicenow_incidents_sync").asset_layer.selected_asset_keys
+        assert tracked_tables(env)["servicenow"]["attachments"] == env.servicenow_change_minutes
