@@ -228,3 +228,16 @@ def test_attachments_freshness_matches_the_job_that_syncs_them(monkeypatch):
         assert key in defs.resolve_job_def(servicenow_changes_job.name).asset_layer.selected_asset_keys
         assert key not in defs.resolve_job_def("servicenow_incidents_sync").asset_layer.selected_asset_keys
         assert tracked_tables(env)["servicenow"]["attachments"] == env.servicenow_change_minutes
+
+
+def test_a_disabled_integration_is_disabled_in_the_checks_not_red(instance, duckdb_warehouse, monkeypatch):
+    monkeypatch.setenv("INTEGRATION_JIRA_ENABLED", "false")
+    result = materialize([integration_health], instance=instance, resources={"warehouse": WarehouseResource.from_env()})
+    checks = {e.event_specific_data.asset_check_key.name: e.event_specific_data for e in result.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert checks["jira_sync_lag"].passed and checks["jira_sync_lag"].metadata["light"].value == "disabled"
+    assert "integration.jira.enabled is false" in checks["jira_sync_lag"].metadata["message"].value
+    assert not checks["servicenow_sync_lag"].passed  # never synced, and enabled: red
+    with duckdb.connect(duckdb_warehouse.duckdb_path, read_only=True) as con:
+        alerted = {r[0] for r in con.execute("select connector from ops.health_alerts").fetchall()}
+    assert "jira" not in alerted and "servicenow" in alerted
