@@ -85,8 +85,12 @@ def read_only(settings) -> Iterator[Connection]:
         import psycopg2
 
         c = settings.pg_credentials()
-        raw = psycopg2.connect(host=c["host"], port=c["port"], user=c["username"], password=c["password"],
-                               dbname=c["database"])
+        try:
+            raw = psycopg2.connect(host=c["host"], port=c["port"], user=c["username"], password=c["password"],
+                                   dbname=c["database"], connect_timeout=5)
+        except psycopg2.OperationalError as exc:
+            raise WarehouseBusy(f"the PostgreSQL warehouse cannot be read now ({type(exc).__name__}): check "
+                                "PGHOST/PGPORT/PGUSER/PGDATABASE") from None
         raw.set_session(readonly=True, autocommit=True)
     try:
         yield Connection(raw, settings.kind)
