@@ -241,3 +241,38 @@ def test_a_disabled_integration_is_disabled_in_the_checks_not_red(instance, duck
     with duckdb.connect(duckdb_warehouse.duckdb_path, read_only=True) as con:
         alerted = {r[0] for r in con.execute("select connector from ops.health_alerts").fetchall()}
     assert "jira" not in alerted and "servicenow" in alerted
+
+
+@pytest.mark.postgres
+def test_health_history_and_page_on_postgres(instance, monkeypatch, tmp_path):
+    """The scale-out warehouse: the checks write ops.health_checks on PostgreSQL, the page reads it
+    through a read-only session."""
+    import dataclasses
+    import uuid
+
+    import psycopg2
+
+    from pipelines.common.warehouse import WarehouseSettings
+
+    name = f"projectx_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f'create database "{name}"')
+    try:
+        monkeypatch.setenv("PROJECTX_WAREHOUSE", "postgres")
+        monkeypatch.setenv("PGDATABASE", name)
+        monkeypatch.setenv("PGHOST", "127.0.0.1")
+        monkeypatch.setenv("PGUSER", "postgres")
+        settings = dataclasses.replace(WarehouseSettings.from_env(), data_dir=str(tmp_path / "pgdata"))
+        record_sync(instance, LOCAL, "onetrust", datetime.now(UTC))
+        resources = {"warehouse": WarehouseResource.from_env()}
+        assert materialize([integration_health], instance=instance, resources=resources).success
+        snap = HealthReader(instance=instance, warehouse_settings=settings, env=LOCAL).snapshot()
+        assert snap.warehouse_note == "" and snap.connectors["onetrust"].light in ("green", "yellow")
+        assert snap.connectors["servicenow"].light == "red"  # never synced
+        with psycopg2.connect(host="127.0.0.1", user="postgres", dbname=name) as con, con.cursor() as cur:
+            cur.execute("select count(*) from ops.health_checks where check_name = 'sync_lag'")
+            assert cur.fetchone()[0] == 3
+    finally:
+        admin.cursor().execute(f'drop database if exists "{name}" with (force)')
+        admin.close()

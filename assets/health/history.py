@@ -21,7 +21,7 @@ DDL = (
     f"create schema if not exists {SCHEMA}",
     f"""create table if not exists {SCHEMA}.health_checks (
         checked_at timestamp not null, environment varchar not null, connector varchar not null,
-        check_name varchar not null, light varchar not null, value double, threshold double,
+        check_name varchar not null, light varchar not null, value double precision, threshold double precision,
         message varchar not null, detail varchar, trigger varchar)""",
     f"""create table if not exists {SCHEMA}.health_alerts (
         alert_key varchar not null primary key, raised_at timestamp not null, environment varchar not null,
