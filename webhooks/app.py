@@ -1,24 +1,48 @@
-"""The long-running service as one ASGI app: ``create_app()`` composes each concern's route list.
+"""``create_app(settings) -> Starlette``: the one ASGI app of the long-running service.
 
-Served by uvicorn: ``uv run uvicorn --factory webhooks.app:create_app --host 127.0.0.1 --port 8090``.
-It never writes the warehouse; it reads the warehouse and the Dagster instance read-only.
+It composes route lists from the parts of the service; each part owns its router module and its
+lifecycle (``startup``/``shutdown`` callables run by the app's lifespan):
+
+- ``webhooks.receiver``: the vendor webhook endpoints and ``GET /healthz``.
+- ``webhooks.operations``: the Integration Health page (``/integration-health``) and ``/metrics``,
+  read-only over the Dagster instance and the warehouse.
+
+Other parts (the Slack action semantics, the inbound email bridge) append their routes and lifecycle
+hooks below.
 """
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+
+from webhooks.receiver import Receiver
+from webhooks.settings import WebhookSettings
 
 
-async def healthz(_request) -> PlainTextResponse:
-    return PlainTextResponse("ok")
-
-
-def create_app(*, operations=None) -> Starlette:
-    """The app. ``operations``: a :class:`webhooks.operations.state.HealthReader` (tests pass one with
-    their own instance, warehouse and clock); by default it reads ``DAGSTER_HOME`` and the warehouse."""
+def create_app(settings: WebhookSettings | None = None, *, operations=None) -> Starlette:
+    """``operations``: a :class:`webhooks.operations.state.HealthReader` (tests pass one with their own
+    instance, warehouse and clock); by default it reads ``DAGSTER_HOME`` and the warehouse."""
     from webhooks.operations import operations_routes
 
-    routes = [Route("/healthz", healthz), *operations_routes(operations)]
-    return Starlette(routes=routes)
+    settings = settings or WebhookSettings.from_env()
+    receiver = Receiver(settings)
+    routes = [*receiver.routes(), *operations_routes(operations)]
+    startup = [receiver.start]  # opens the inbox: a server that cannot store deliveries does not start
+    shutdown = [receiver.close]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        for hook in startup:
+            hook()
+        try:
+            yield
+        finally:
+            for hook in shutdown:
+                hook()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.receiver = receiver
+    return app

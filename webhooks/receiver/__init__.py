@@ -1,1 +1,5 @@
-"""The webhook receiver (its routes, inbox and counters)."""
+"""The webhook receiver: verify, then commit to the inbox, then answer (see ``Receiver``)."""
+
+from webhooks.receiver.app import Receiver
+
+__all__ = ["Receiver"]
