@@ -276,3 +276,31 @@ def test_health_history_and_page_on_postgres(instance, monkeypatch, tmp_path):
     finally:
         admin.cursor().execute(f'drop database if exists "{name}" with (force)')
         admin.close()
+
+
+def test_webhook_inbox_backlog_and_dead_letters_grade_their_connector(instance, duckdb_warehouse):
+    """The receiver's inbox: events waiting count as the vendor's webhook backlog (red above 100),
+    events dead after 10 attempts as its dead letters."""
+    import time
+
+    from webhooks.inbox import open_database
+    from webhooks.settings import WebhookSettings
+
+    db = open_database(WebhookSettings.from_env())
+    try:
+        for i in range(105):
+            db.execute("insert into webhook_events (source, delivery_id, event_type, received_at, body, status) "
+                       "values (?, ?, ?, ?, ?, ?)", ("jira", f"d-{i}", "jira:issue_updated", time.time(), "{}",
+                                                     "dead" if i < 2 else "pending"))
+        db.commit()
+    finally:
+        db.close()
+    record_sync(instance, LOCAL, "jira", datetime.now(UTC))
+    snap = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL).snapshot()
+    jira = snap.connectors["jira"]
+    assert jira.finding("webhook_backlog").value == 103 and jira.finding("webhook_backlog").light == "red"
+    assert jira.finding("dead_letters").value == 2 and jira.light == "red"
+    assert snap.connectors["servicenow"].finding("webhook_backlog").value == 0
+    metrics = TestClient(create_app(operations=HealthReader(instance=instance, warehouse_settings=duckdb_warehouse,
+                                                            env=LOCAL))).get("/metrics").text
+    assert "jira_sync_backlog 105.0" in metrics  # 103 waiting + 2 dead
