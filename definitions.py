@@ -10,6 +10,7 @@ from dagster_dlt import DagsterDltResource
 
 from assets.dbt import dbt_resource, projectx_dbt_models
 from assets.evidence import evidence_stores_ingest
+from assets.health.checks import health_job, health_schedules, integration_health
 from assets.jira import build_jira_assets
 from assets.onetrust import build_onetrust_assets
 from assets.reverse_sync.servicenow import servicenow_remediation_no_dead_letters, servicenow_remediation_push
@@ -40,10 +41,10 @@ def build_definitions(**resource_overrides) -> Definitions:
     }
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
-                servicenow_remediation_push, webhook_inbox_asset, evidence_stores_ingest],
+                servicenow_remediation_push, webhook_inbox_asset, integration_health, evidence_stores_ingest],
         asset_checks=[servicenow_remediation_no_dead_letters],
-        jobs=JOBS,
-        schedules=schedules_for(env),
+        jobs=[*JOBS, health_job],
+        schedules=[*schedules_for(env), *health_schedules(env)],
         sensors=[bootstrap_sensor(env), webhook_inbox_sensor(env)],
         resources=resources,
         executor=executor(),
