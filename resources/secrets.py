@@ -40,6 +40,21 @@ ENV_NAMES: dict[str, dict[str, str]] = {
         "client_secret": "ONETRUST_CLIENT_SECRET",
         "timeout_seconds": "ONETRUST_TIMEOUT_SECONDS",
     },
+    "slack": {
+        "bot_token": "SLACK_BOT_TOKEN",
+        "api_url": "SLACK_API_URL",
+        "client_id": "SLACK_CLIENT_ID",
+        "signing_secret": "SLACK_SIGNING_SECRET",
+    },
+    "smtp": {
+        "host": "SMTP_HOST",
+        "port": "SMTP_PORT",
+        "username": "SMTP_USERNAME",
+        "password": "SMTP_PASSWORD",
+        "from_address": "SMTP_FROM_ADDRESS",
+        "starttls": "SMTP_STARTTLS",
+        "ca_bundle": "SMTP_CA_BUNDLE",
+    },
 }
 
 

@@ -4,11 +4,12 @@ Arguments come from the query string, a form-encoded body or a JSON body (`appli
 the bot token from `Authorization: Bearer xoxb-…` (or a `token` form/query field). Failures are
 HTTP 200 with `{"ok": false, "error": "<code>"}`, as in Slack: not_authed, invalid_auth,
 token_revoked, channel_not_found, not_in_channel, is_archived, no_text, msg_too_long,
-invalid_blocks, too_many_attachments, invalid_limit, invalid_cursor, users_not_found,
+invalid_blocks, too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, users_not_found,
 user_not_found, invalid_json, unknown_method (HTTP 404).
 
 Methods: api.test, auth.test, chat.postMessage, conversations.list, conversations.info,
-conversations.history, users.info, users.lookupByEmail.
+conversations.history, users.info, users.lookupByEmail. chat.postMessage keeps `metadata`;
+conversations.history returns it with `include_all_metadata=true`, as Slack does.
 """
 
 from __future__ import annotations
@@ -62,6 +63,21 @@ def _json_arg(value: Any, error: str) -> list[Any] | None:
             raise SlackError(error) from exc
     if not isinstance(value, list):
         raise SlackError(error)
+    return value
+
+
+def _metadata(value: Any) -> dict[str, Any] | None:
+    """Message metadata (`{"event_type", "event_payload"}`), a JSON object or its string (form body)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise SlackError("invalid_metadata_format") from exc
+    if not isinstance(value, dict) or not isinstance(value.get("event_type"), str) \
+            or not isinstance(value.get("event_payload", {}), dict):
+        raise SlackError("invalid_metadata_format")
     return value
 
 
@@ -133,6 +149,9 @@ class WebApi:
         for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", args.get("thread_ts"))):
             if value:
                 message[key] = value
+        metadata = _metadata(args.get("metadata"))
+        if metadata:
+            message["metadata"] = metadata
         stored = self.sb.record_message(channel, message, "chat.postMessage", args)
         message["ts"] = stored["ts"]
         message["bot_profile"] = {"id": ws.bot_id, "app_id": ws.app_id, "name": "Project X Integrations",
@@ -168,6 +187,8 @@ class WebApi:
             raise SlackError("not_in_channel")
         limit = min(max(int(args.get("limit") or 100), 1), 999)
         msgs = [m["message"] for m in reversed(self.sb.messages(channel["id"]))]
+        if not _flag(args.get("include_all_metadata")):
+            msgs = [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
         return {"messages": msgs[:limit], "has_more": len(msgs) > limit, "pin_count": 0,
                 "response_metadata": {"next_cursor": ""}}
 

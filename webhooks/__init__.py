@@ -1,0 +1,1 @@
+"""The long-running service (Starlette on uvicorn): receivers, Slack endpoints, operations, the e-mail bridge."""
