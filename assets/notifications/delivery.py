@@ -13,6 +13,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from assets.notifications import ledger
@@ -23,6 +24,7 @@ from resources.slack import SlackRejected, SlackSender, SlackTokenRevoked, Slack
 from resources.warehouse import Connection
 
 log = logging.getLogger(__name__)
+BREAKER_COOL_DOWN = timedelta(minutes=5)  # after Slack failed every attempt, e-mail only for this long
 DEVELOPER = "developer"  # the local environment's Developer DM (PROJECTX_DEVELOPER_EMAIL)
 
 
@@ -51,13 +53,13 @@ class Deliverer:
     reinstall_url: str = ""
     run_id: str | None = None
     report: DeliveryReport = field(default_factory=DeliveryReport)
+    _state_checked: bool = False
     slack_down: str | None = None  # set when Slack failed every attempt: the rest of the run goes by e-mail
 
     # --- entry point -----------------------------------------------------------------------
     def deliver(self, rows: list[dict[str, Any]]) -> DeliveryReport:
         """Deliver every row not yet done (and e-mail retries that are due)."""
         ledger.ensure_ledger(self.conn)
-        self._check_slack_state()
         for msg in self.plan(rows):
             self._deliver_one(msg)
         return self.report
@@ -91,6 +93,9 @@ class Deliverer:
         resume = any(r.get("_resume") for r in msg.rows)
         ledger.mark_sending(self.conn, msg.rows, msg.delivery_key, correlation_id)
         status, detail = "failed", {}
+        if msg.channel_type != "email" and not self._state_checked:
+            self._state_checked = True
+            self._check_slack_state()
         if msg.channel_type == "email":
             status, detail = self._by_email(msg, _split(msg.target), correlation_id, "sent")
         elif self.slack is None or self.slack_down:
@@ -126,6 +131,7 @@ class Deliverer:
             self.report.counts["retried"] += self.slack.retries - before
             if isinstance(exc, SlackUnavailable):
                 self.slack_down = str(exc)  # a circuit breaker: no six more attempts per remaining message
+                ledger.set_slack_state(self.conn, "unavailable", str(exc))
             return self._fallback(msg, correlation_id, str(exc))
         self.report.counts["retried"] += self.slack.retries - before
         ledger.remember_thread(self.conn, msg.thread_key, posted["channel"], posted["ts"])
@@ -184,6 +190,12 @@ class Deliverer:
             return
         state = ledger.slack_state(self.conn)
         if state["status"] == "ok":
+            return
+        if state["status"] == "unavailable":  # the circuit breaker: e-mail only until it cools down
+            if state["since"] and ledger.now() - state["since"] < BREAKER_COOL_DOWN:
+                self.slack_down = f"Slack failed every attempt at {state['since']:%H:%M:%S} UTC; breaker open"
+            else:
+                ledger.set_slack_state(self.conn, "ok")
             return
         try:
             self.slack.check_token()

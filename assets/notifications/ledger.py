@@ -12,7 +12,9 @@ carries several notifications). Status:
 - ``failed``   — nowhere to deliver it (no recipient); counted, never silently dropped.
 
 ``notifications.slack_threads`` keeps the first message per anomaly (follow-ups thread under it)
-and ``notifications.slack_state`` whether the bot token works (revoked: Slack stops until it does).
+and ``notifications.slack_state`` whether Slack works: ``revoked`` (the bot token: Slack stops until
+auth.test passes again) or ``unavailable`` (every attempt failed: a circuit breaker, e-mail only for a
+few minutes).
 """
 
 from __future__ import annotations
