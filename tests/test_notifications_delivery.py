@@ -218,3 +218,36 @@ def test_follow_ups_of_an_anomaly_thread_under_the_first(sandboxes):
     top, reply = slack.messages("alerts-servicenow")
     assert top["thread_ts"] is None and reply["thread_ts"] == top["ts"]
     assert "RB-002" in str(top["blocks"])
+
+
+def test_kill_during_a_batch_then_rerun_loses_nothing_and_sends_nothing_twice(make_slack_sandbox, sandboxes,
+                                                                              monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    _, smtp = sandboxes
+    slack = make_slack_sandbox(latency_ms=400)  # the answer comes 0.4 s after the message is stored
+    delivery_env(monkeypatch, slack, smtp)
+    rows = [outbox_row(f"p1:{n}", "servicenow_p1_incident", "slack_channel", "#alerts-servicenow", title=f"INC{n}")
+            for n in range(10)]
+    write_outbox(rows)
+    proc = subprocess.Popen([sys.executable, "-c", "from tests.test_notifications_delivery import deliver; deliver()"],
+                            cwd=os.getcwd(), env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 60
+        while len(slack.messages()) < 4 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert 4 <= len(slack.messages()) < 10, "the kill must land mid-batch"
+    sending = [r for r in ledger() if r["status"] == "sending"]
+    assert sending, "the killed message was recorded before its send"
+    deliver()
+    keys = [m["message"]["metadata"]["event_payload"]["delivery_key"] for m in slack.messages()]
+    assert len(keys) == 10 == len(set(keys))
+    statuses = [r["status"] for r in ledger()]
+    assert set(statuses) <= {"sent", "deduplicated"} and statuses.count("deduplicated") == 1
+    assert {"INC%d" % n for n in range(10)} == {m["text"].split(":")[0] for m in slack.messages()}
