@@ -5,7 +5,6 @@ and reports sent, deduplicated, retried, failed, fallback and the remaining back
 ``warehouse`` pool (the ledger lives in the warehouse) and are part of ``full_sync``.
 """
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 

@@ -6,7 +6,6 @@ the warehouse (same grain: one row per body or attachment; one per quarantined m
 keyed by their ids, so a rerun copies nothing twice. Runs before dbt in ``full_sync``.
 """
 
-from __future__ import annotations
 
 import sqlite3
 
