@@ -62,7 +62,8 @@ def test_two_attachments_become_linked_hashed_evidence(bridge, duckdb_warehouse)
         path = Path(url2pathname(urlparse(row["storage_uri"]).path))
         assert hashlib.sha256(path.read_bytes()).hexdigest() == row["sha256"]
         assert row["message_key"] == "<review-2026-q1@partner.example>"  # body and files linked by the message
-        assert row["source_email"] == "auditor@partner.example" and "source_email:auditor@partner.example" in row["tags"]
+        assert row["source_email"] == "auditor@partner.example"
+        assert "source_email:auditor@partner.example" in row["tags"]
         assert row["adapter"] == "servicenow" and row["bridge_address"] == INGEST
     _send(bridge, _message())  # the same message again (a partner's retry): nothing new
     assert len(wait_for_rows(bridge, "evidence", 4, timeout=0.5)) == 3

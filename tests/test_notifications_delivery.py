@@ -250,4 +250,4 @@ def test_kill_during_a_batch_then_rerun_loses_nothing_and_sends_nothing_twice(ma
     assert len(keys) == 10 == len(set(keys))
     statuses = [r["status"] for r in ledger()]
     assert set(statuses) <= {"sent", "deduplicated"} and statuses.count("deduplicated") == 1
-    assert {"INC%d" % n for n in range(10)} == {m["text"].split(":")[0] for m in slack.messages()}
+    assert {f"INC{n}" for n in range(10)} == {m["text"].split(":")[0] for m in slack.messages()}
