@@ -9,15 +9,19 @@ from dagster_dlt import DagsterDltResource
 
 from assets.dbt import dbt_resource, projectx_dbt_models
 from assets.jira import build_jira_assets
+from assets.notifications import build_notification_assets
+from assets.notifications.email_bridge import email_bridge_inbound
 from assets.onetrust import build_onetrust_assets
 from assets.reverse_sync.servicenow import servicenow_remediation_no_dead_letters, servicenow_remediation_push
 from assets.servicenow import build_servicenow_assets
 from resources.environment import current_environment
 from resources.jira import JiraResource
+from resources.notifications import NotificationsResource
 from resources.onetrust import OneTrustResource
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 from sensors.bootstrap import bootstrap_sensor
+from sensors.run_failure import build_run_failure_sensor
 from sensors.schedules import JOBS, schedules_for
 
 
@@ -32,15 +36,16 @@ def build_definitions(**resource_overrides) -> Definitions:
         "servicenow": ServiceNowResource(vault_prefix=env.vault_prefix),
         "onetrust": OneTrustResource(vault_prefix=env.vault_prefix),
         "jira": JiraResource(vault_prefix=env.vault_prefix),
+        "notifications": NotificationsResource(vault_prefix=env.vault_prefix),
         **resource_overrides,
     }
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
-                servicenow_remediation_push],
+                servicenow_remediation_push, *build_notification_assets(), email_bridge_inbound],
         asset_checks=[servicenow_remediation_no_dead_letters],
         jobs=JOBS,
         schedules=schedules_for(env),
-        sensors=[bootstrap_sensor(env)],
+        sensors=[bootstrap_sensor(env), build_run_failure_sensor()],
         resources=resources,
         executor=in_process_executor if warehouse.kind == "duckdb" else multiprocess_executor,
     )

@@ -9,7 +9,7 @@ and reports sent, deduplicated, retried, failed, fallback and the remaining back
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from assets.notifications import ledger
-from assets.notifications.delivery import Deliverer, reinstall_url
+from assets.notifications.delivery import Deliverer, DeliveryReport, reinstall_url
 from resources.notifications import NotificationsResource, servicenow_directory
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import Connection, WarehouseResource
@@ -41,9 +41,15 @@ def admin_emails(conn: Connection, environment: str) -> list[str]:
 
 def deliver_channel_type(conn: Connection, channel_type: str, notifications: NotificationsResource,
                          servicenow: ServiceNowResource | None, environment: str, run_id: str | None = None):
-    """Deliver one channel type's pending outbox rows; returns (report, backlog after)."""
+    """Deliver one channel type's pending outbox rows; returns (report, backlog after).
+
+    With neither Slack nor SMTP configured nothing is attempted: the rows stay queued (the backlog)."""
+    slack, email = notifications.slack(), notifications.email()
+    if slack is None and email is None:
+        return DeliveryReport(errors=["neither SLACK_BOT_TOKEN nor SMTP_HOST is set: notifications stay queued"]), \
+            ledger.backlog(conn, OUTBOX_TABLE)
     deliverer = Deliverer(
-        conn, notifications.slack(), notifications.email(),
+        conn, slack, email,
         directory=servicenow_directory(servicenow.client) if servicenow is not None else (lambda ref: None),
         admin_emails=admin_emails(conn, environment), reinstall_url=reinstall_url(), run_id=run_id)
     report = deliverer.deliver(outbox_rows(conn, channel_type))
