@@ -42,7 +42,7 @@ def test_run_failure_is_posted_once_with_correlation_id_and_runbook(make_slack_s
 
     sensor = build_run_failure_sensor()
     with DagsterInstance.ephemeral() as instance:
-        context, run = _failure_context(instance, "corr-1234")
+        context, _ = _failure_context(instance, "corr-1234")
         sensor(context)
         posted = slack.messages("prod-integrations")
         assert len(posted) == 1
@@ -57,7 +57,8 @@ def test_run_failure_is_posted_once_with_correlation_id_and_runbook(make_slack_s
 
         build_run_failure_sensor(NotificationsResource(backoff_base_seconds=0.01))(context2)
         mails = smtp.messages()
-        assert len(mails) == 1 and "corr-5678" in mails[0].text and "integrations-oncall@projectx.io" in mails[0].rcpt_tos
+        assert len(mails) == 1 and "corr-5678" in mails[0].text
+        assert "integrations-oncall@projectx.io" in mails[0].rcpt_tos
 
 
 def _payload(action_id: str, task_id: str, action_ts: str = "1700000000.1") -> dict:
