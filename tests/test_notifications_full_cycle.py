@@ -51,7 +51,9 @@ def test_full_cycle_sends_p1_summary_and_owner_dms_once(vendors, duckdb_warehous
         assert f"New P1 incidents: {p1} new" in summaries[0]["text"]
         dms = [m for m in slack.messages() if m["channel"].startswith("D")]
         assert owners > 1 and len(dms) == owners == len({m["channel"] for m in dms})
-        link = re.search(r"<(https?://[^|>]+)\|", str(dms[0]["blocks"])).group(1)
+        links = re.findall(r"https?://[^'|>\" ]+/incident\.do\?sys_id=[0-9a-f]+", str([m["blocks"] for m in dms]))
+        assert links, "every task DM carries a deep link to its record"
+        link = links[0]
         assert link.startswith(sn.url + "/incident.do?sys_id=")
         with urllib.request.urlopen(link, timeout=10) as page:  # the deep link opens the record
             assert page.status == 200 and b"INC" in page.read()

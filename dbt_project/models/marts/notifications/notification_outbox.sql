@@ -43,7 +43,7 @@ routed as (
     inner join routing
         on
             events.event_type = routing.event_type
-            and (routing.severity = events.severity or routing.severity = '*')
+            and (events.severity = routing.severity or routing.severity = '*')
 
 ),
 
@@ -60,7 +60,7 @@ targeted as (
             when slack_target is null then route_email
             when slack_target = 'assignee' then assignee_ref
             else slack_target
-        end as target
+        end as target  -- noqa: RF04
     from routed
     where route_rank = 1
 
@@ -68,7 +68,7 @@ targeted as (
 
 final as (
 
-    select
+    select  -- noqa: ST06
         event_key || '@' || channel_type || ':' || coalesce(target, '') as notification_key,
         event_key,
         event_type,

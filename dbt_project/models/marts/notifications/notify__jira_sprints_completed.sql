@@ -13,7 +13,8 @@ sprints as (
 
 final as (
 
-    select
+    -- columns in the order of notification_outbox's union all
+    select  -- noqa: ST06
         'jira_sprint_completed:' || sprint_id as event_key,
         'jira_sprint_completed' as event_type,
         'low' as severity,

@@ -13,7 +13,8 @@ follow_ups as (
 
 final as (
 
-    select
+    -- columns in the order of notification_outbox's union all
+    select  -- noqa: ST06
         'onetrust_vendor_issue:' || task_id as event_key,
         'onetrust_vendor_issue' as event_type,
         priority as severity,

@@ -24,7 +24,8 @@ final as (
         'New P1 incidents' as summary_title,
         incident_number || ': ' || coalesce(short_description, '') as title,
         'Priority 1 incident opened ' || cast(opened_at as varchar) || '.' as body,
-        '{{ env_var("SERVICENOW_BASE_URL", "") }}/incident.do?sys_id=' || incident_id as link_url,
+        '{{ env_var("SERVICENOW_BASE_URL", "") }}'
+        || '/incident.do?sys_id=' || incident_id as link_url,
         cast(null as varchar) as assignee_ref,
         'RB-002' as runbook_id,
         cast(null as varchar) as action_kind,

@@ -14,7 +14,8 @@ health as (
 
 final as (
 
-    select
+    -- columns in the order of notification_outbox's union all
+    select  -- noqa: ST06
         connector || '_sync_anomaly:' || status_light || ':' || cast(cast(checked_at as date) as varchar)
             as event_key,
         connector || '_sync_anomaly' as event_type,

@@ -28,7 +28,9 @@ final as (
             as body,
         case
             when task_type = 'incident_review'
-                then '{{ env_var("SERVICENOW_BASE_URL", "") }}/incident.do?sys_id=' || source_record_id
+                then
+                    '{{ env_var("SERVICENOW_BASE_URL", "") }}'
+                    || '/incident.do?sys_id=' || source_record_id
         end as link_url,
         'servicenow:' || assignee_id as assignee_ref,
         cast(null as varchar) as runbook_id,
