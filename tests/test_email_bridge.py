@@ -129,3 +129,27 @@ def test_spool_survives_a_restart(tmp_path):
     finally:
         first.stop()
     assert open_spool(spool).execute("select count(*) from evidence").fetchone()[0] == 3
+
+
+def test_lifespan_starts_and_stops_the_listener(tmp_path, monkeypatch):
+    import asyncio
+    import socket
+
+    from webhooks.email_bridge import email_bridge_lifespan
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("EMAIL_BRIDGE_ADDRESSES", f"{INGEST}=servicenow")
+    monkeypatch.setenv("EMAIL_BRIDGE_PORT", str(port))
+    monkeypatch.setenv("PROJECTX_EMAIL_BRIDGE_DB", str(tmp_path / "spool.sqlite"))
+    monkeypatch.setenv("PROJECTX_EVIDENCE_DIR", str(tmp_path / "ev"))
+
+    async def run() -> None:
+        async with email_bridge_lifespan() as bridge:
+            await asyncio.to_thread(_send, bridge, _message())
+            assert len(await asyncio.to_thread(wait_for_rows, bridge, "evidence", 3)) == 3
+        with pytest.raises(OSError):
+            smtplib.SMTP("127.0.0.1", port, timeout=2)
+
+    asyncio.run(run())

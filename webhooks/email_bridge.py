@@ -15,11 +15,13 @@ reason and raw bytes: never dropped. Mail to an unmapped address is refused (550
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -220,6 +222,16 @@ def start_email_bridge(host: str = "127.0.0.1", port: int | None = None) -> Emai
 def stop_email_bridge(bridge: EmailBridge | None) -> None:
     if bridge is not None:
         bridge.stop()
+
+
+@contextlib.asynccontextmanager
+async def email_bridge_lifespan(app: Any = None) -> AsyncIterator[EmailBridge | None]:
+    """For the long-running service's Starlette lifespan: the bridge runs while the app does."""
+    bridge = start_email_bridge()
+    try:
+        yield bridge
+    finally:
+        stop_email_bridge(bridge)
 
 
 def wait_for_rows(bridge: EmailBridge, table: str, count: int, timeout: float = 5.0) -> list[tuple]:
