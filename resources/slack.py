@@ -75,10 +75,19 @@ class SlackSender:
                                 retry_handlers=[])
 
     # --- calls ------------------------------------------------------------------------------
-    def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
-        """One Web API call with the retry policy; returns the response body."""
-        last = ""
-        for attempt in range(1, self.max_attempts + 1):
+    def call(self, method: str, _after_timeout: Callable[[], dict[str, Any] | None] | None = None,
+             _attempts: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        """One Web API call with the retry policy; returns the response body.
+
+        ``_after_timeout`` runs before a retry that follows a timeout (Slack may have acted on a call
+        whose answer never came); a non-None result ends the call with it."""
+        last, timed_out, attempts = "", False, _attempts or self.max_attempts
+        for attempt in range(1, attempts + 1):
+            if timed_out and _after_timeout is not None:
+                found = _after_timeout()
+                if found is not None:
+                    return found
+            timed_out = False
             try:
                 return self.client.api_call(method, json=kwargs).data  # type: ignore[return-value]
             except SlackApiError as exc:
@@ -89,7 +98,7 @@ class SlackSender:
                     wait = _retry_after(exc)
                     self.rate_limited_waits.append(wait)
                     last = f"429 ratelimited (Retry-After {wait:g}s)"
-                    if attempt < self.max_attempts:
+                    if attempt < attempts:
                         self.retries += 1
                         self.sleep(wait)
                     continue
@@ -98,10 +107,11 @@ class SlackSender:
                 last = f"HTTP {status} {error}"
             except (TimeoutError, OSError) as exc:  # socket timeouts, refused connections, URLError
                 last = f"{type(exc).__name__}: {exc}"
-            if attempt < self.max_attempts:
+                timed_out = "timed out" in str(exc).lower() or isinstance(exc, TimeoutError)
+            if attempt < attempts:
                 self.retries += 1
                 self.sleep(self._backoff(attempt))
-        raise SlackUnavailable(f"Slack {method} failed {self.max_attempts} times (last: {last}); "
+        raise SlackUnavailable(f"Slack {method} failed {attempts} times (last: {last}); "
                                "delivering by e-mail instead")
 
     def _backoff(self, attempt: int) -> float:
@@ -129,12 +139,22 @@ class SlackSender:
             kwargs["blocks"] = blocks
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
-        data = self.call("chat.postMessage", **kwargs)
+        def already_posted() -> dict[str, Any] | None:
+            try:
+                return self.find_posted(channel, delivery_key, attempts=1)
+            except SlackDeliveryError:
+                return None
+
+        data = self.call("chat.postMessage", _after_timeout=already_posted, **kwargs)
         return {"channel": data["channel"], "ts": data["ts"]}
 
-    def find_posted(self, channel: str, delivery_key: str, limit: int = 200) -> dict[str, Any] | None:
-        """The message already posted with this delivery key (after a crash), or None."""
-        data = self.call("conversations.history", channel=channel, limit=limit, include_all_metadata=True)
+    def find_posted(self, channel: str, delivery_key: str, limit: int = 200,
+                    attempts: int | None = None) -> dict[str, Any] | None:
+        """The message already posted with this delivery key (after a crash or a timeout), or None."""
+        if channel.startswith("U"):  # a DM is posted to the user; its history lives in the IM channel
+            channel = self.call("conversations.open", _attempts=attempts, users=channel)["channel"]["id"]
+        data = self.call("conversations.history", _attempts=attempts, channel=channel, limit=limit,
+                         include_all_metadata=True)
         for msg in data.get("messages", []):
             meta = msg.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and \

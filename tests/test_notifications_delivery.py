@@ -251,3 +251,54 @@ def test_kill_during_a_batch_then_rerun_loses_nothing_and_sends_nothing_twice(ma
     statuses = [r["status"] for r in ledger()]
     assert set(statuses) <= {"sent", "deduplicated"} and statuses.count("deduplicated") == 1
     assert {f"INC{n}" for n in range(10)} == {m["text"].split(":")[0] for m in slack.messages()}
+
+
+@pytest.mark.postgres
+def test_ledger_works_on_postgres(make_slack_sandbox, make_smtp_sandbox, monkeypatch):
+    import uuid
+
+    import psycopg2
+
+    name = f"i14_notify_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f"create database {name}")
+    try:
+        for key, value in {"PROJECTX_WAREHOUSE": "postgres", "PGHOST": "127.0.0.1", "PGPORT": "5432",
+                           "PGUSER": "postgres", "PGDATABASE": name}.items():
+            monkeypatch.setenv(key, value)
+        slack = make_slack_sandbox()
+        smtp = make_smtp_sandbox(username="mailer", password="pw", starttls=True)
+        delivery_env(monkeypatch, slack, smtp)
+        write_outbox(cycle_rows())
+        assert deliver()["sent"] == 4
+        assert deliver()["sent"] == 0
+        assert len(slack.messages()) == 3 and len(smtp.messages()) == 1
+        assert {r["status"] for r in ledger()} == {"sent"}
+    finally:
+        admin.cursor().execute(f"drop database if exists {name} with (force)")
+        admin.close()
+
+
+def test_a_post_whose_answer_timed_out_is_found_not_posted_again(sandboxes):
+    slack, smtp = sandboxes
+    write_outbox(cycle_rows()[:1])
+    # Slack stores the message but answers after the client gave up (0.5 s timeout, 1.2 s server delay)
+    slack.faults.set(delay_seconds=1.2, paths=[r"/api/chat\.postMessage"])
+
+    import resources.slack as slack_module
+
+    original = slack_module.SlackSender.__post_init__
+
+    def patched(self):
+        original(self)
+        self.sleep = lambda seconds: time.sleep(1.0)  # by the retry, the slow post has been stored
+
+    slack_module.SlackSender.__post_init__ = patched
+    try:
+        result = deliver(slack_timeout_seconds=0.5)
+    finally:
+        slack_module.SlackSender.__post_init__ = original
+    assert len(slack.messages("alerts-servicenow")) == 1 and smtp.messages() == []
+    assert slack.method_calls("conversations.history") >= 1
+    assert result["sent"] == 1 and ledger()[0]["slack_ts"] == slack.messages()[0]["ts"]

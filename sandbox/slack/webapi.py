@@ -8,7 +8,7 @@ invalid_blocks, too_many_attachments, invalid_metadata_format, invalid_limit, in
 user_not_found, invalid_json, unknown_method (HTTP 404).
 
 Methods: api.test, auth.test, chat.postMessage, conversations.list, conversations.info,
-conversations.history, users.info, users.lookupByEmail. chat.postMessage keeps `metadata`;
+conversations.history, conversations.open, users.info, users.lookupByEmail. chat.postMessage keeps `metadata`;
 conversations.history returns it with `include_all_metadata=true`, as Slack does.
 """
 
@@ -107,7 +107,8 @@ class WebApi:
         self.methods = {
             "api.test": self.api_test, "auth.test": self.auth_test, "chat.postMessage": self.post_message,
             "conversations.list": self.conversations_list, "conversations.info": self.conversations_info,
-            "conversations.history": self.conversations_history, "users.info": self.users_info,
+            "conversations.history": self.conversations_history, "conversations.open": self.conversations_open,
+            "users.info": self.users_info,
             "users.lookupByEmail": self.users_lookup_by_email,
         }
 
@@ -191,6 +192,15 @@ class WebApi:
             msgs = [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
         return {"messages": msgs[:limit], "has_more": len(msgs) > limit, "pin_count": 0,
                 "response_metadata": {"next_cursor": ""}}
+
+    def conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Open (or find) the DM with one user: `users=U…` -> `{"channel": {"id": "D…"}}`."""
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if len(users) != 1:
+            raise SlackError("users_list_not_supplied" if not users else "not_implemented")
+        if users[0] not in self.sb.workspace.users:
+            raise SlackError("user_not_found")
+        return {"channel": {"id": self.sb.dm_channel(users[0])["id"]}}
 
     def users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.sb.workspace.users.get(str(args.get("user") or ""))
