@@ -9,7 +9,7 @@ from dagster_dlt import DagsterDltResource
 
 from assets.dbt import dbt_resource, projectx_dbt_models
 from assets.jira import build_jira_assets
-from assets.notifications import build_notification_assets
+from assets.notifications import build_notification_assets, notifications_no_failing_email
 from assets.notifications.email_bridge import email_bridge_inbound
 from assets.onetrust import build_onetrust_assets
 from assets.reverse_sync.servicenow import servicenow_remediation_no_dead_letters, servicenow_remediation_push
@@ -42,7 +42,7 @@ def build_definitions(**resource_overrides) -> Definitions:
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
                 servicenow_remediation_push, *build_notification_assets(), email_bridge_inbound],
-        asset_checks=[servicenow_remediation_no_dead_letters],
+        asset_checks=[servicenow_remediation_no_dead_letters, notifications_no_failing_email],
         jobs=JOBS,
         schedules=schedules_for(env),
         sensors=[bootstrap_sensor(env), build_run_failure_sensor()],

@@ -302,3 +302,16 @@ def test_a_post_whose_answer_timed_out_is_found_not_posted_again(sandboxes):
     assert len(slack.messages("alerts-servicenow")) == 1 and smtp.messages() == []
     assert slack.method_calls("conversations.history") >= 1
     assert result["sent"] == 1 and ledger()[0]["slack_ts"] == slack.messages()[0]["ts"]
+
+
+def test_failing_email_raises_the_asset_check(sandboxes):
+    from assets.notifications import notifications_no_failing_email
+
+    _, smtp = sandboxes
+    write_outbox([outbox_row("vendor:1", "onetrust_vendor_issue", "email", "vendors@projectx.io")])
+    assert notifications_no_failing_email(WarehouseResource.from_env()).passed
+    smtp.faults.set(reject_recipients=["vendors@*"])
+    deliver()
+    result = notifications_no_failing_email(WarehouseResource.from_env())
+    assert not result.passed and result.metadata["retrying"].value == 1
+    assert "vendors@projectx.io" in str(result.metadata["latest"].value)

@@ -6,7 +6,16 @@ and reports sent, deduplicated, retried, failed, fallback and the remaining back
 """
 
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
 
 from assets.notifications import ledger
 from assets.notifications.delivery import Deliverer, DeliveryReport, reinstall_url
@@ -84,3 +93,23 @@ def _build(name: str, channel_type: str, description: str):
 def build_notification_assets() -> list:
     """The delivery assets, one per channel type."""
     return [_build(name, ct, desc) for name, (ct, desc) in CHANNEL_TYPES.items()]
+
+
+@asset_check(asset=AssetKey(["notifications", "email"]),
+             description="No notification is waiting for an e-mail resend (spec 2.5: a bounce or delivery failure "
+                         "alerts and is resent after 10 minutes); the failing rows and their errors are in metadata.")
+def notifications_no_failing_email(warehouse: WarehouseResource) -> AssetCheckResult:
+    with warehouse.connect() as conn:
+        ledger.ensure_ledger(conn)
+        rows = conn.query(f"select notification_key, event_type, target, attempts, error, next_attempt_at "
+                          f"from {ledger.SCHEMA}.delivery_ledger where status = 'retrying' "
+                          "order by updated_at desc limit 20")
+        total = conn.scalar(f"select count(*) from {ledger.SCHEMA}.delivery_ledger where status = 'retrying'")
+    return AssetCheckResult(passed=not rows, severity=AssetCheckSeverity.WARN,
+                            metadata={"retrying": MetadataValue.int(int(total or 0)),
+                                      "latest": MetadataValue.json(jsonable(rows))})
+
+
+def jsonable(rows: list[dict]) -> list[dict]:
+    return [{k: (str(v) if v is not None and not isinstance(v, (int, float, str)) else v) for k, v in r.items()}
+            for r in rows]
