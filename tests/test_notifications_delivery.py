@@ -315,3 +315,13 @@ def test_failing_email_raises_the_asset_check(sandboxes):
     result = notifications_no_failing_email(WarehouseResource.from_env())
     assert not result.passed and result.metadata["retrying"].value == 1
     assert "vendors@projectx.io" in str(result.metadata["latest"].value)
+
+
+def test_a_person_nobody_can_reach_is_failed_with_the_fix_not_retried_forever(sandboxes):
+    slack, smtp = sandboxes
+    write_outbox([outbox_row("task:x", "task_assigned", "slack_dm", "servicenow:unknown-sys-id", fallback_email=None)])
+    result = deliver()
+    row = ledger()[0]
+    assert result["failed"] == 1 and row["status"] == "failed" and "notification_routing" in row["error"]
+    assert slack.messages() == [] and smtp.messages() == []
+    assert deliver()["failed"] == 0  # recorded once, not retried every cycle

@@ -164,8 +164,14 @@ class Deliverer:
 
     def _by_email(self, msg: Message, to: list[str], correlation_id: str, ok_status: str,
                   reason: str | None = None) -> tuple[str, dict]:
-        if self.email is None or not to:
-            why = "SMTP is not configured (set SMTP_HOST)" if self.email is None else "no e-mail recipient"
+        if not to:  # nowhere to deliver it: counted as failed, kept in the ledger with the reason
+            why = (f"{reason or ''} no e-mail recipient: add one to the notification_routing seed "
+                   "(or the person's e-mail to the vendor directory)").strip()
+            ledger.mark_done(self.conn, msg.delivery_key, "failed", error=why)
+            self.report.errors.append(why)
+            return "failed", {"error": why}
+        if self.email is None:
+            why = "SMTP is not configured (set SMTP_HOST)"
             ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=f"{reason or ''} {why}".strip(),
                              next_attempt_at=ledger.now() + RETRY_AFTER)
             self.report.counts["email_failures"] += 1
