@@ -153,3 +153,25 @@ def test_lifespan_starts_and_stops_the_listener(tmp_path, monkeypatch):
             smtplib.SMTP("127.0.0.1", port, timeout=2)
 
     asyncio.run(run())
+
+
+def test_the_service_app_runs_the_bridge(tmp_path, monkeypatch):
+    import socket
+
+    from starlette.testclient import TestClient
+
+    from webhooks.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("EMAIL_BRIDGE_ADDRESSES", f"{INGEST}=servicenow")
+    monkeypatch.setenv("EMAIL_BRIDGE_PORT", str(port))
+    monkeypatch.setenv("PROJECTX_EMAIL_BRIDGE_DB", str(tmp_path / "spool.sqlite"))
+    monkeypatch.setenv("PROJECTX_EVIDENCE_DIR", str(tmp_path / "ev"))
+    monkeypatch.setenv("PROJECTX_DATA_DIR", str(tmp_path / "data"))
+    with TestClient(create_app()), smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.send_message(_message(), from_addr="a@partner.example", to_addrs=[INGEST])
+    assert open_spool(tmp_path / "spool.sqlite").execute("select count(*) from evidence").fetchone()[0] == 3
+    with pytest.raises(OSError):
+        smtplib.SMTP("127.0.0.1", port, timeout=2)

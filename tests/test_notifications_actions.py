@@ -90,3 +90,23 @@ def test_approve_and_deny_buttons_update_the_task(duckdb_warehouse):
             apply_slack_action(conn, _payload(APPROVE_ACTION, "task-404"))
         with pytest.raises(SlackActionError, match="not block_actions"):
             apply_slack_action(conn, {"type": "view_submission"})
+
+
+def test_inbox_handler_applies_a_click_from_the_receivers_inbox(duckdb_warehouse):
+    import json
+    from urllib.parse import urlencode
+
+    from webhooks.handlers import handler_for
+    from webhooks.inbox.queue import InboxEvent
+
+    with WarehouseResource.from_env().connect() as conn:
+        conn.execute("create schema marts")
+        conn.execute("create table marts.tasks as select 'task-9' as task_id, 'open' as status")
+    handler = handler_for("slack", "interaction:block_actions")
+    form = urlencode({"payload": json.dumps(_payload(DENY_ACTION, "task-9"))})
+    assert handler(InboxEvent(1, "slack", "d1", "interaction:block_actions", 0.0, form)) is None
+    unknown = json.dumps(_payload(APPROVE_ACTION, "task-404"))
+    assert handler(InboxEvent(2, "slack", "d2", "interaction:block_actions", 0.0, unknown)) is None
+    with WarehouseResource.from_env().connect() as conn:
+        assert conn.scalar("select status from marts.tasks where task_id = 'task-9'") == "closed"
+        assert conn.scalar("select count(*) from notifications.task_decisions") == 1
