@@ -9,6 +9,7 @@ from dagster import Definitions
 from dagster_dlt import DagsterDltResource
 
 from assets.dbt import dbt_resource, projectx_dbt_models
+from assets.health.checks import health_job, health_schedules, integration_health
 from assets.jira import build_jira_assets
 from assets.notifications import build_notification_assets, notifications_no_failing_email
 from assets.notifications.email_bridge import email_bridge_inbound
@@ -44,10 +45,11 @@ def build_definitions(**resource_overrides) -> Definitions:
     }
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
-                servicenow_remediation_push, webhook_inbox_asset, *build_notification_assets(), email_bridge_inbound],
+                servicenow_remediation_push, webhook_inbox_asset, integration_health, *build_notification_assets(),
+                email_bridge_inbound],
         asset_checks=[servicenow_remediation_no_dead_letters, notifications_no_failing_email],
-        jobs=JOBS,
-        schedules=schedules_for(env),
+        jobs=[*JOBS, health_job],
+        schedules=[*schedules_for(env), *health_schedules(env)],
         sensors=[bootstrap_sensor(env), webhook_inbox_sensor(env), build_run_failure_sensor()],
         resources=resources,
         executor=executor(),
