@@ -62,7 +62,8 @@ ENV_NAMES: dict[str, dict[str, str]] = {
 
 
 # Keys that hold a credential: only Vault may supply them in stg/prod.
-SECRET_KEYS = frozenset({"client_secret", "password", "refresh_token", "pat", "api_token", "webhook_secret"})
+SECRET_KEYS = frozenset({"client_secret", "password", "refresh_token", "pat", "api_token", "webhook_secret",
+                         "bot_token", "signing_secret"})
 STRICT_ENVIRONMENTS = ("stg", "prod")
 
 

@@ -38,6 +38,8 @@ def test_run_failure_is_posted_once_with_correlation_id_and_runbook(make_slack_s
     smtp = make_smtp_sandbox(username="mailer", password="pw", starttls=True)
     delivery_env(monkeypatch, slack, smtp)
     monkeypatch.setenv("PROJECTX_ENV", "prod")
+    # prod routes; the sandboxes' credentials come from the environment here, not Vault (prod reads Vault only)
+    monkeypatch.setattr("resources.secrets._strict_default", lambda: False)
     from sensors.run_failure import build_run_failure_sensor
 
     sensor = build_run_failure_sensor()

@@ -33,6 +33,8 @@ def test_full_cycle_sends_p1_summary_and_owner_dms_once(vendors, duckdb_warehous
     smtp = make_smtp_sandbox(username="mailer", password="pw", starttls=True)
     delivery_env(monkeypatch, slack, smtp)
     monkeypatch.setenv("PROJECTX_ENV", "prod")
+    # prod routes; the sandboxes' credentials come from the environment here, not Vault (prod reads Vault only)
+    monkeypatch.setattr("resources.secrets._strict_default", lambda: False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     monkeypatch.setenv("PROJECTX_EMAIL_BRIDGE_DB", str(tmp_path / "bridge.sqlite"))
     for user in sn.records("sys_user"):  # the same people in both systems, matched by e-mail
