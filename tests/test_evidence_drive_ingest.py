@@ -72,8 +72,8 @@ def test_drive_folder_ingestion(gdrive, clamd, duckdb_warehouse, tmp_path, make_
     gdrive.sandbox.store.files[png].trashed = True
     gdrive.sandbox.store.record(png)
     gdrive.sandbox.store.delete(pdf)
-    mailed = lib.ingest(b"Privacy impact assessment of the HR portal, approved", "pia.txt", "email",
-                        ["inbox:grc"], "<msg-1@example.com>")  # what the inbound e-mail bridge hands over
+    mailed = lib.ingest(b"Privacy impact assessment of the HR portal, approved", "pia.txt", "slack",
+                        ["channel:grc"], "F0123PIA")  # a Slack upload handed straight to the library
     _run(duckdb_warehouse, gdrive, lib)
     rows = {r[0]: r[1:] for r in _rows(duckdb_warehouse, "select file_id, status, is_deleted from "
                                                          "evidence_stores.drive_files")}
@@ -95,8 +95,8 @@ def test_drive_folder_ingestion(gdrive, clamd, duckdb_warehouse, tmp_path, make_
                              (f"gdrive-file-{new}", "SN-INC-02", "incident_report")]
     assert _rows(duckdb_warehouse, "select e.evidence_id, e.storage_uri, l.control_id from marts.evidence e "
                                    "join marts.evidence_links l on e.evidence_id = l.evidence_id "
-                                   "where e.source_system = 'email'") == [
-        ("email-file-<msg-1@example.com>", mailed.storage_uri, "OT-PIA-01")]
+                                   "where e.source_system = 'slack'") == [
+        ("slack-file-F0123PIA", mailed.storage_uri, "OT-PIA-01")]
 
 
 def _servicenow(wh, make_servicenow_sandbox) -> None:

@@ -1,6 +1,6 @@
--- Files handed straight to the Evidence Library (inbound e-mail, Slack uploads, change-management
--- artifacts, archival): one evidence item per (source, source item), once stored. Vendor
--- attachments and Drive files have their own models and are left out here.
+-- Files handed straight to the Evidence Library (Slack uploads, change-management artifacts,
+-- archival): one evidence item per (source, source item), once stored. Vendor attachments, Drive
+-- files and bridged e-mail (int_evidence__email_bridge) have their own models and are left out here.
 with
 
 outcomes as (
@@ -8,7 +8,7 @@ outcomes as (
     select * from {{ ref('stg_evidence_stores__library_files') }}
     where
         status = 'stored'
-        and source_system not in ('servicenow', 'jira', 'gdrive', 'onetrust')
+        and source_system not in ('servicenow', 'jira', 'gdrive', 'onetrust', 'email')
 
 ),
 

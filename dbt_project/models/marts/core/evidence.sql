@@ -71,6 +71,13 @@ library_files as (
 
 ),
 
+email_bridge as (
+
+    select * from {{ ref('int_evidence__email_bridge') }}
+    {{ loaded_since_last_run('source_loaded_at', "t.source_system = 'email'") }}
+
+),
+
 stacked as (
 
     select * from servicenow_attachments
@@ -86,6 +93,8 @@ stacked as (
     select * from gdrive_files
     union all
     select * from library_files
+    union all
+    select * from email_bridge
 
 ),
 
