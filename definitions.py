@@ -15,12 +15,14 @@ from assets.servicenow import build_servicenow_assets
 from resources.environment import current_environment
 from resources.jira import JiraResource
 from resources.onetrust import OneTrustResource
+from resources.owners import with_owners
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 from sensors.bootstrap import bootstrap_sensor
 from sensors.schedules import JOBS, schedules_for
 
 
+@with_owners  # every asset gets its group's owners from resources/owners.yaml
 def build_definitions(**resource_overrides) -> Definitions:
     """Definitions for the current environment; tests pass resource overrides."""
     env = current_environment()

@@ -29,6 +29,7 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from pipelines.common.warehouse import WarehouseSettings
+from resources.owners import owners_for
 from resources.warehouse import WarehouseResource
 
 PARTITIONS_START_ENV = "PROJECTX_PARTITIONS_START"
@@ -100,6 +101,7 @@ class ProjectXDltTranslator(DagsterDltTranslator):
             deps=[],
             description=self.descriptions.get(resource.name, spec.description),
             freshness_policy=freshness,
+            owners=owners_for(resource.source_name),
         )
 
 
@@ -186,7 +188,7 @@ def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetK
     after the sync and records each table's row count as its materialization."""
 
     specs = [AssetSpec(AssetKey([vendor, table]), deps=upstream, group_name=vendor, description=text,
-                       kinds={"dlt"}) for table, text in tables.items()]
+                       kinds={"dlt"}, owners=owners_for(vendor)) for table, text in tables.items()]
 
     # Not partitioned (row counts of whole tables), but one run per backfill like the sync before it.
     @multi_asset(specs=specs, name=f"{vendor}_side_tables", can_subset=True, pool="warehouse",
