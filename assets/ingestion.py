@@ -205,7 +205,9 @@ def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetK
 
 COMMON_SIDE_TABLES = {
     "deletions": "Records the vendor no longer has: one row per (entity, record_id), with when and how the "
-                 "delete was detected (`feed` = the vendor's signal, `reconciliation` = an id sweep).",
-    "quarantine": "Records rejected by validation, with the reason and the run id; never dropped.",
+                 "delete was detected (`feed` = the vendor's signal, `reconciliation` = an id sweep). The table "
+                 "appears with the first delete; staging reads it as empty until then.",
+    "quarantine": "Records rejected by validation, with the reason and the run id; never dropped. The table "
+                  "appears with the first rejection; staging reads it as empty until then.",
     "_dlt_loads": "dlt's load log: one row per committed load (load id, status, time).",
 }

@@ -28,11 +28,12 @@ def _say(message: str) -> None:
 
 
 def ensure_dagster_home(home: Path) -> None:
-    """SQLite instance storage (Dagster's default) with telemetry off: nothing leaves the machine."""
+    """SQLite instance storage (Dagster's default) with the repo's instance settings (resources/dagster.yaml:
+    telemetry off, the `warehouse` pool), as `make setup` installs them when there are none."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        shutil.copyfile(REPO_ROOT / "resources" / "dagster.yaml", config)
 
 
 def _configure_vendor_env(jira, onetrust) -> None:

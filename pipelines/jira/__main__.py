@@ -7,11 +7,12 @@ import sys
 
 from pipelines.common.entrypoint import run_cli
 from pipelines.common.runner import run_source
-from pipelines.jira import jira_source
+from pipelines.jira import jira_source, quiet
 from pipelines.jira.config import source_kwargs_from_env
 
 
 def main() -> None:
+    quiet.install()
     try:
         kwargs = source_kwargs_from_env()
     except ValueError as exc:
