@@ -22,8 +22,8 @@ DBT_STEP = "projectx_dbt_models"
 
 
 def _checks(result, dbt: bool = True) -> tuple[int, list[str]]:
-    """Passed count and failed names of the run's check evaluations: dbt's data tests (source tests
-    included, as checks on the dlt assets) with ``dbt=True``, the other checks otherwise."""
+    """Passed count and failed names of the run's check evaluations: dbt's data tests on models and
+    seeds with ``dbt=True``, the other checks (e.g. reverse sync's) otherwise."""
     passed, failed = 0, []
     for event in result.all_events:
         if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION and (event.step_key == DBT_STEP) == dbt:
@@ -120,15 +120,17 @@ def print_summary(result, settings: WarehouseSettings, sandbox, elapsed: float) 
         print(f"  {models} models built; {passed + source_passed + len(failed)} dbt data tests: "
               f"{passed + source_passed} passed, {len(failed)} failed"
               + (f" ({', '.join(failed[:5])})" if failed else ""))
-        print(f"  ({source_passed + len(source_failed)} of them test the raw vendor tables and show as observations "
-              "on those tables; unit tests run in `make test`, not on syncs)")
+        print(f"  ({source_passed + len(source_failed)} of them test the raw vendor tables: the UI shows those as "
+              "observations\n   of the tables; unit tests run in `make test`, not on syncs)")
         if other_passed or other_failed:
-            print(f"  {other_passed} other checks passed, {len(other_failed)} failed"
-                  + (f": {', '.join(other_failed[:5])}" if other_failed else ""))
-        for control_id, status, n in _query(settings, """
-                select control_id, status, count(*) from marts.control_results
-                group by 1, 2 order by 1, 2"""):
-            print(f"  control {control_id}: {n:>5} {status}")
+            print(f"  other checks: {other_passed} passed, {len(other_failed)} failed"
+                  + (f" ({', '.join(other_failed[:5])})" if other_failed else ""))
+        controls = _query(settings, """
+            select control_id, count(*) filter (where status = 'pass'), count(*) filter (where status = 'fail'),
+                count(*) filter (where status = 'pending') from marts.control_results group by 1 order by 1""")
+        print("  control results:")
+        for row in table(["control", "pass", "fail", "pending"], controls, indent="    "):
+            print(row)
         open_tasks = _query(settings, """
             select queue, priority, count(*) from marts.tasks where status = 'open'
             group by 1, 2 order by 1, 2""")

@@ -4,6 +4,7 @@ from dbt_project/ on both targets, and every table an asset description names ex
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -65,6 +66,7 @@ def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("PROJECTX_", "PG", "DBT_"))}
 
 
+@pytest.mark.timeout(1500)  # six dbt runs; minutes on a shared two-core machine
 def test_readme_dbt_commands_run_on_duckdb_from_root_and_dbt_project(make_servicenow_sandbox, tmp_path):
     repo = _copy_repo(tmp_path)
     settings = dataclasses.replace(WarehouseSettings(), kind="duckdb",
@@ -78,6 +80,7 @@ def test_readme_dbt_commands_run_on_duckdb_from_root_and_dbt_project(make_servic
 
 
 @pytest.mark.postgres
+@pytest.mark.timeout(1500)
 def test_readme_dbt_commands_run_on_postgres_from_root_and_dbt_project(make_servicenow_sandbox, tmp_path):
     import psycopg2
 
@@ -107,12 +110,25 @@ def named_tables(description: str) -> set[str]:
     return set(re.findall(pattern, text))
 
 
-def test_asset_descriptions_name_tables_that_exist(vendors, duckdb_warehouse):
+def test_asset_descriptions_name_tables_that_exist_and_the_summary_adds_up(vendors, duckdb_warehouse, capsys):
     import definitions
+    from assets.dbt import MANIFEST
+    from cli.summary import print_summary
     from tests.test_end_to_end import _run_full_sync
 
-    vendors(size=200)
-    _run_full_sync()
+    sandbox, _, _ = vendors(size=200)
+    result = _run_full_sync()
+
+    # The summary counts every dbt data test the build ran, source tests included, and tables open tasks.
+    capsys.readouterr()
+    print_summary(result, duckdb_warehouse, sandbox, 1.0)
+    out = capsys.readouterr().out
+    data_tests = sum(1 for n in json.loads(MANIFEST.read_text())["nodes"].values() if n["resource_type"] == "test")
+    assert f"{data_tests} dbt data tests: {data_tests} passed, 0 failed" in out, out
+    assert "unchanged: records read again in the overlap window" in out
+    header = next(line for line in out.splitlines() if line.split()[:1] == ["queue"])
+    assert header.split() == ["queue", "high", "medium", "low", "total"]
+    assert max(len(line) for line in out.splitlines() if not line.startswith("  uv run")) <= 120
     graph = definitions.build_definitions().resolve_asset_graph()
     named = {}
     for key in graph.get_all_asset_keys():
