@@ -20,6 +20,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_shared.record import replace  # AssetCheckSpec is a record: copy it with one field changed
 
 from resources.owners import owners_for
+from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ NEEDS_FULL_SYNC = (
 )
 
 
-@dbt_assets(manifest=prepare_manifest(), dagster_dbt_translator=TRANSLATOR, pool="warehouse")
+@dbt_assets(manifest=prepare_manifest(), dagster_dbt_translator=TRANSLATOR, pool=pool("dbt"), op_tags=op_tags("dbt"))
 def projectx_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Build the selected dbt models and run their data tests (reported as asset checks).
 
