@@ -21,6 +21,7 @@ from resources.environment import current_environment
 from resources.jira import JiraResource
 from resources.notifications import NotificationsResource
 from resources.onetrust import OneTrustResource
+from resources.owners import with_owners
 from resources.scale_out import executor
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
@@ -30,6 +31,7 @@ from sensors.schedules import JOBS, schedules_for
 from sensors.webhook_inbox import webhook_inbox_asset, webhook_inbox_sensor
 
 
+@with_owners  # every asset gets its group's owners from resources/owners.yaml
 def build_definitions(**resource_overrides) -> Definitions:
     """Definitions for the current environment; tests pass resource overrides."""
     env = current_environment()

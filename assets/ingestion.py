@@ -29,6 +29,7 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from pipelines.common.warehouse import WarehouseSettings
+from resources.owners import owners_for
 from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
 
@@ -101,6 +102,7 @@ class ProjectXDltTranslator(DagsterDltTranslator):
             deps=[],
             description=self.descriptions.get(resource.name, spec.description),
             freshness_policy=freshness,
+            owners=owners_for(resource.source_name),
         )
 
 
@@ -205,7 +207,7 @@ def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetK
     after the sync and records each table's row count as its materialization."""
 
     specs = [AssetSpec(AssetKey([vendor, table]), deps=upstream, group_name=vendor, description=text,
-                       kinds={"dlt"}) for table, text in tables.items()]
+                       kinds={"dlt"}, owners=owners_for(vendor)) for table, text in tables.items()]
 
     # Not partitioned (row counts of whole tables), but one run per backfill like the sync before it.
     @multi_asset(specs=specs, name=f"{vendor}_side_tables", can_subset=True, pool=pool("ingestion", vendor),
@@ -222,7 +224,9 @@ def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetK
 
 COMMON_SIDE_TABLES = {
     "deletions": "Records the vendor no longer has: one row per (entity, record_id), with when and how the "
-                 "delete was detected (`feed` = the vendor's signal, `reconciliation` = an id sweep).",
-    "quarantine": "Records rejected by validation, with the reason and the run id; never dropped.",
+                 "delete was detected (`feed` = the vendor's signal, `reconciliation` = an id sweep). The table "
+                 "appears with the first delete; staging reads it as empty until then.",
+    "quarantine": "Records rejected by validation, with the reason and the run id; never dropped. The table "
+                  "appears with the first rejection; staging reads it as empty until then.",
     "_dlt_loads": "dlt's load log: one row per committed load (load id, status, time).",
 }

@@ -200,14 +200,19 @@ class VendorSession:
                 continue
             if status in (401, 403) and self.auth is not None:
                 auth_failures += 1
+                # A static credential (PAT, API token) has no refresh: say what really happens.
+                refreshable = getattr(self.auth, "refreshable", True)
                 if auth_failures >= p.max_auth_failures:
                     raise VendorAuthError(
-                        f"{self.vendor} returned {status} for {where} after a token refresh: "
+                        f"{self.vendor} returned {status} for {where} "
+                        f"{'after a token refresh' if refreshable else 'twice'}: "
                         f"the credentials are refused{self._hint()}",
                         status,
                     )
                 self.stats["token_refreshes"] += 1
-                log.warning("%s: %s answered %s, refreshing the token", self.vendor, where, status)
+                log.warning("%s: %s answered %s, %s", self.vendor, where, status,
+                            "refreshing the token" if refreshable else
+                            "retrying once with the same static credentials (they cannot be refreshed)")
                 self.auth.invalidate()
                 continue
             if status in RETRYABLE_STATUSES:
