@@ -47,6 +47,8 @@ from dlt.sources import DltResource
 
 from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendor_ts
 from pipelines.common.deletions import destination_has_rows
+from pipelines.common.pages import is_lenient, text_problem
+from pipelines.common.quarantine import quarantined
 from pipelines.jira import flatten, frames
 from pipelines.jira.attachments import CONTENT_COLUMNS, AttachmentContent
 from pipelines.jira.context import JiraContext
@@ -146,6 +148,10 @@ class IssuePass:
             if not self._admit(row, force):
                 continue
             bean = self.client.complete(bean_of[id(row)])
+            problem = text_problem(bean) if is_lenient(bean) else None
+            if problem:  # a comment or changelog page fetched for it holds text no warehouse stores
+                yield quarantined("issues", bean, f"invalid text: {problem}", self.run_id, row["id"])
+                continue
             issues.append(row)
             self.loaded.add(row["id"])
             children["issue_changelog"] += flatten.changelog_rows(bean, row)

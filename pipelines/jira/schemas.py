@@ -94,7 +94,7 @@ def checked(entity: str, rows: list[dict[str, Any]], run_id: str,
     """
     if not rows:
         return [], []
-    check = validate_page(rows, SCHEMAS[entity], columns(entity))
+    check = validate_page(rows, SCHEMAS[entity], columns(entity), raw=raw)
     bad = {id(record): reason for record, reason in check.rejected}
     if not bad:
         return rows, []

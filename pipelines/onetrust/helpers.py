@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.common import pages
 from pipelines.common.http import RetryPolicy, TokenProvider, VendorError, VendorSession
 from pipelines.onetrust.auth import ClientCredentials, StaticToken
 from pipelines.onetrust.settings import (
@@ -98,7 +99,7 @@ class OneTrustClient:
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """JSON body of a successful call; failures say which setting to change."""
         try:
-            return self.session.request(method, path, **kwargs).json()
+            return pages.loads(self.session.request(method, path, **kwargs).content)
         except VendorError as exc:
             if "Timeout" in str(exc):
                 raise type(exc)(
