@@ -8,11 +8,12 @@ the next normal sync must load it: a quarantined key is re-read until it loads o
 
 from __future__ import annotations
 
+import pandera.polars as pa
 import pytest
 
 from pipelines.common.pages import loads, text_problem
 from pipelines.common.validation import validate_page
-from sandbox.core.faults import HOSTILE_TEXT, hostile_marker
+from sandbox.core.faults import HOSTILE_TEXT, corrupt, hostile_marker
 from tests.conftest import jira_env, onetrust_env, sandbox_env
 from tests.ingestion_harness import (
     JIRA_ISSUES,
@@ -31,13 +32,9 @@ KINDS = sorted(HOSTILE_TEXT)
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_parser_isolates_each_kind_of_hostile_text_to_its_record(kind):
-    from sandbox.core.faults import corrupt
-
-    body = corrupt(('{"result":[{"sys_id":"a","d":"ok"},{"sys_id":"b","d":"x%sy"},{"sys_id":"c","d":"fine"}]}'
-                    % hostile_marker(kind)).encode())
+    body = corrupt(('{"result":[{"sys_id":"a","d":"ok"},{"sys_id":"b","d":"x' + hostile_marker(kind)
+                    + 'y"},{"sys_id":"c","d":"fine"}]}').encode())
     records = loads(body)["result"]
-    import pandera.polars as pa
-
     schema = pa.DataFrameSchema({"sys_id": pa.Column(str), "d": pa.Column(str)})
     check = validate_page(records, schema, ["sys_id", "d"])
     assert check.valid["sys_id"].to_list() == ["a", "c"]
@@ -108,4 +105,18 @@ def test_hostile_record_is_quarantined_then_loads_once_the_vendor_serves_it_clea
 
     sb.faults.set(hostile_text=0)  # the corruption clears; the record's update time has not moved
     sync(vendor, via)
+    assert_parity(sb, duckdb_warehouse, entity)
+
+
+@pytest.mark.parametrize("vendor", ["servicenow", "jira", "onetrust"])
+def test_records_malformed_during_a_transient_fault_load_once_it_clears(vendor, request, monkeypatch,
+                                                                        duckdb_warehouse):
+    """10% of records malformed (bad dates, numbers, ids; ServiceNow also drops sys_id) for one run, then
+    the fault clears without the records changing: the next normal run loads every one of them."""
+    sb, entity, _ = VENDOR_SETUP[vendor](request.getfixturevalue(FACTORY[vendor]), monkeypatch, "surrogate")
+    sb.faults.set(rate_malformed=0.1)
+    sync(vendor, "cli")
+    assert quarantine(duckdb_warehouse, entity), "the fault should have quarantined some records"
+    sb.faults.set(rate_malformed=0.0)
+    sync(vendor, "cli")
     assert_parity(sb, duckdb_warehouse, entity)

@@ -24,6 +24,7 @@ import dlt
 from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendor_ts
 from pipelines.common.deletions import DELETIONS_TABLE, deletion_rows
 from pipelines.common.quarantine import quarantined
+from pipelines.common.requeue import Requeue
 from pipelines.onetrust.helpers import Page
 from pipelines.onetrust.schemas import check_records
 from pipelines.onetrust.settings import ENTITIES, EntitySpec
@@ -52,16 +53,22 @@ class ScanOutcome:
 
 
 def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCursor, run_id: str,
-                    outcome: ScanOutcome, *, stop_early: bool, held: set[str] | None = None) -> Iterator[Any]:
+                    outcome: ScanOutcome, *, stop_early: bool, held: set[str] | None = None,
+                    requeue: Requeue | None = None) -> Iterator[Any]:
     """Yield lists of changed, valid raw records and quarantine items, page by page.
 
     ``stop_early``: the listing is sorted newest change first, so the first page holding a row older
     than the cursor window is the last one worth reading. ``held``: on a full pass, the ids already
-    stored; a listed record outside it is loaded even when older than the cursor.
+    stored; a listed record outside it is loaded even when older than the cursor. ``requeue``: the
+    re-read ledger; a key quarantined earlier and not loaded since is loaded whatever its timestamp
+    (so the listing is read to its end while any is due).
     """
+    due = set(requeue.due()) if requeue is not None else set()
+    stop_early = stop_early and not due
 
     def missing(rid: Any) -> bool:
-        return held is not None and isinstance(rid, str) and rid not in held
+        return isinstance(rid, str) and ((held is not None and rid not in held)
+                                         or (rid in due and requeue is not None and rid in requeue.pending))
     start = cursor.start_value
     emitted: dict[str, str] = {}  # id -> version yielded in this pass (a row shifted onto the next page)
     last_total: int | None = None
@@ -86,14 +93,21 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             rid = record.get(spec.id_field) if isinstance(record, dict) else None
             if stamp is not None and stamp < start and not missing(rid):
                 continue  # unchanged since an earlier run quarantined it
-            yield quarantined(spec.resource, record, reason, run_id, rid if isinstance(rid, str) else None)
+            rid = rid if isinstance(rid, str) and rid else None
+            item = (quarantined(spec.resource, record, reason, run_id, rid) if requeue is None
+                    else requeue.reject(record, reason, rid, stamp))
+            if item is not None:
+                yield item
         fresh, reached_old = [], False
         for record in valid:
             raw = record[spec.ts_field]
             stamp = normalise(raw)
             if stamp is None:
-                yield quarantined(spec.resource, record, f"{spec.ts_field}: not a timestamp (got {raw})",
-                                  run_id, record[spec.id_field])
+                reason = f"{spec.ts_field}: not a timestamp (got {raw})"
+                item = (quarantined(spec.resource, record, reason, run_id, record[spec.id_field]) if requeue is None
+                        else requeue.reject(record, reason, record[spec.id_field]))
+                if item is not None:
+                    yield item
                 continue
             rid, version = record[spec.id_field], f"{stamp}|{raw}"
             if stamp < start:
@@ -106,6 +120,8 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             fresh.append(record)
         if fresh:
             outcome.loaded_ids.update(r[spec.id_field] for r in fresh)
+            if requeue is not None:
+                requeue.loaded(r[spec.id_field] for r in fresh)
             yield fresh
         if stop_early and reached_old:
             return

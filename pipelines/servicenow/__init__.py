@@ -33,6 +33,7 @@ from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendo
 from pipelines.common.deletions import deletion_rows, destination_has_rows, destination_ids, known_deletion_times
 from pipelines.common.http import RetryPolicy
 from pipelines.common.quarantine import quarantined
+from pipelines.common.requeue import Requeue
 from pipelines.common.validation import validate_page
 from pipelines.servicenow.attachments import attachments_resource
 from pipelines.servicenow.helpers import ServiceNowClient
@@ -118,13 +119,17 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
         # needs remembering; only the reconciliation sweep keeps the ids loaded this run.
         first_sync = cursor.last_value == INITIAL_CURSOR and not destination_has_rows(spec.resource)
         loaded: set[bytes] | None = set() if reconcile else None
+        requeue = Requeue(state, spec.resource, run_id)
+        # Records quarantined without a sys_id can only be found again by time: read from the oldest.
+        start = min(cursor.start_value, requeue.floor() or cursor.start_value)
         try:
-            pages = client.read_concurrently(spec.table, f"{spec.cursor_field}>={cursor.start_value}",
+            pages = client.read_concurrently(spec.table, f"{spec.cursor_field}>={start}",
                                              page_size=page_size, concurrency=concurrency, fields=list(spec.fields))
             for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
-                for item in _checked(page, spec, cursor, run_id, loaded):
+                for item in _checked(page, spec, cursor, run_id, loaded, requeue):
                     yield dlt.mark.with_hints(item, APPEND) if first_sync and isinstance(item, pa.Table) else item
             as_of = client.server_time.strftime(VENDOR_TS_FORMAT) if client.server_time else None
+            yield from _reread_quarantined(client, spec, cursor, run_id, loaded, requeue)
             yield from _deletes_from_audit(client, spec, f"sys_created_on>={cursor.start_value}", run_id)
             if reconcile:
                 yield from _reconcile(client, spec, loaded, run_id, cursor)
@@ -132,6 +137,7 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
             client.close()
         cursor.cap(as_of)
         cursor.commit()
+        requeue.commit()
         state["stats"] = {"skipped_unchanged": cursor.skipped_unchanged, "run_id": run_id}
 
     return dlt.resource(rows, name=spec.resource, primary_key="sys_id", write_disposition="merge")
@@ -176,8 +182,27 @@ def _batched(pages: Iterator[list[dict]], size: int) -> Iterator[list[dict]]:
         yield batch
 
 
+def _reread_quarantined(client: ServiceNowClient, spec: TableSpec, cursor: OverlapCursor, run_id: str,
+                        loaded: set[bytes] | None, requeue: Requeue) -> Iterator[Any]:
+    """Read by sys_id the records quarantined by earlier runs and not loaded since (the re-read rule)."""
+    due = [k for k in requeue.due() if k in requeue.pending and _usable_id(k)]
+    requeue.gone(k for k in requeue.due() if not _usable_id(k))
+    for start in range(0, len(due), 200):
+        chunk = due[start:start + 200]
+        found: set[str] = set()
+        for page in client.read_concurrently(spec.table, "sys_idIN" + ",".join(chunk), page_size=200,
+                                             concurrency=1, fields=list(spec.fields)):
+            found.update(r.get("sys_id") for r in page if isinstance(r.get("sys_id"), str))
+            yield from _checked(page, spec, cursor, run_id, loaded, requeue)
+        requeue.gone(set(chunk) - found)  # deleted meanwhile: the delete audit marks it
+
+
+def _usable_id(value: str) -> bool:
+    return 0 < len(value) <= 64 and all(c.isalnum() for c in value)
+
+
 def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, run_id: str,
-             loaded: set[bytes] | None) -> Iterator[Any]:
+             loaded: set[bytes] | None, requeue: Requeue | None = None) -> Iterator[Any]:
     """Quarantine what fails validation; yield the rest as one Arrow table, less the row versions
     ``cursor`` has loaded before (all of them without a cursor) and the ids in ``loaded``."""
     if cursor is not None:  # rows re-read in the overlap, unchanged: not worth validating again
@@ -185,7 +210,14 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
         page = [r for r in page if not cursor.unchanged(r.get("sys_id"), r.get(field), _version(r, field))]
     check = validate_page(page, table_schema(spec.table), spec.fields)
     for record, reason in check.rejected:
-        yield quarantined(spec.resource, record, reason, run_id, str(record.get("sys_id") or ""))
+        sys_id = record.get("sys_id") if isinstance(record.get("sys_id"), str) else None
+        if requeue is None:
+            yield quarantined(spec.resource, record, reason, run_id, sys_id)
+            continue
+        stamp = record.get(spec.cursor_field)
+        item = requeue.reject(record, reason, sys_id, stamp if isinstance(stamp, str) and _is_stamp(stamp) else None)
+        if item is not None:
+            yield item
     frame = check.valid
     if loaded is not None and frame.height:
         keys = [bytes.fromhex(sid) for sid in frame["sys_id"].to_list()]  # 16 bytes, not a 32-char str
@@ -197,7 +229,17 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
     if frame.height:
         if loaded is not None:
             loaded.update(bytes.fromhex(sid) for sid in frame["sys_id"].to_list())
+        if requeue is not None:
+            requeue.loaded(frame["sys_id"].to_list())
         yield _with_required_id(frame.to_arrow())
+
+
+def _is_stamp(value: str) -> bool:
+    try:
+        parse_vendor_ts(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _version(record: dict, cursor_field: str) -> str | None:
