@@ -104,12 +104,16 @@ class WarehouseSettings:
         pipelines_dir = Path(self.data_dir) / "dlt"
         pipelines_dir.mkdir(parents=True, exist_ok=True)
         return dlt.pipeline(
-            pipeline_name=f"projectx_{source_name}_{self.kind}",
+            pipeline_name=self.pipeline_name(source_name),
             destination=self.destination(),
             dataset_name=source_name,
             pipelines_dir=str(pipelines_dir),
             progress=progress,
         )
+
+    def pipeline_name(self, source_name: str) -> str:
+        """The dlt pipeline (and working folder) name of one vendor on this warehouse."""
+        return f"projectx_{source_name}_{self.kind}"
 
     def describe(self) -> str:
         """A human description without credentials."""

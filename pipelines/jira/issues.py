@@ -238,7 +238,8 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
         first = cursor.last_value == INITIAL_CURSOR
         requeue = Requeue(state, "issues", run_id)
         work = IssuePass(ctx, cursor, run_id, content, tombstones=not first,
-                         append=first and not destination_has_rows("issues"), requeue=requeue)
+                         append=first and not any(map(destination_has_rows, ("issues", *CHILDREN))),
+                         requeue=requeue)
         since = None if first else epoch_ms(cursor.start_datetime)
         as_of_ms = epoch_ms(parse_vendor_ts(as_of)) if as_of else None
         yield from work.read(read_all(search, plan(client, scope, since, None, as_of_ms, concurrency)))
