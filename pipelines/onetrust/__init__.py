@@ -144,11 +144,12 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
         outcome = ScanOutcome()
         held = destination_ids(spec.resource, spec.primary_key) if full else None
         requeue = Requeue(state, spec.resource, run_id) if window is None else None
+        deleted = set(known_deletion_times(spec.resource))  # a record listed again has its delete withdrawn
         client = make_client()
         try:
             pages = lister(client, cursor)
             for item in changed_records(spec, pages, cursor, run_id, outcome, stop_early=by_change and not full,
-                                        held=held, requeue=requeue):
+                                        held=held, requeue=requeue, deleted=deleted):
                 if window and isinstance(item, list):
                     item = [r for r in item if normalise(r[spec.ts_field]) < window[1]]
                     if not item:
@@ -157,7 +158,9 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
             if deletes == "log":
                 yield from _logged_deletes(spec, client, state, overlap, outcome, run_id, window)
             elif held is not None:
-                yield from reconcile(spec, outcome, held, run_id)
+                path = S.RECORD_PATHS.get(spec.resource)
+                exists = (lambda rid: client.exists(path.format(id=rid))) if path else None
+                yield from reconcile(spec, outcome, held, run_id, exists)
         finally:
             client.close()
         if requeue is not None:

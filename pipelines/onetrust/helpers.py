@@ -139,6 +139,17 @@ class OneTrustClient:
                 found = list(pool.map(one, assessment_ids))
         return {a: detail for a, detail in found if detail is not None}
 
+    def exists(self, path: str) -> bool:
+        """Whether OneTrust still has the record at ``path`` (404 or flagged for deletion: it does not)."""
+        try:
+            body = self.request("GET", path)
+        except VendorError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        record = body.get("data", body) if isinstance(body, dict) else body
+        return not (isinstance(record, dict) and record.get("markForDelete") is True)
+
     def close(self) -> None:
         self.session.close()
         if self.token_session is not None:
