@@ -135,24 +135,58 @@ def sync(vendor: str, via: str, timeout: float = 120) -> subprocess.CompletedPro
     return done
 
 
-def kill_loop(vendor: str, via: str, kills: int, seed: int, max_delay: float, on_kill=None) -> list[float]:
-    """Start the sync ``kills`` times, each killed with SIGKILL after a random delay (or ended by itself
-    first); ``on_kill(n)`` runs after each (e.g. to change the vendor). Returns the delays used."""
+PHASES = ("extract", "extracted", "normalize", "normalized", "load")
+
+
+def kill_loop(vendor: str, via: str, sb, settings, kills: int, seed: int, on_kill=None,
+              max_attempts: int = 30) -> list[str]:
+    """SIGKILL the sync ``kills`` times at random moments of its work; ``on_kill(n)`` runs after each
+    (e.g. to change the vendor). Returns where each kill struck (which dlt step, by what it left).
+
+    Each attempt draws a step of dlt's (extract, extracted, normalize, normalized, load) and kills the
+    sync a random instant after its working folder shows it reached that step (for extract: a random
+    instant after its first vendor request), so kills land in every step however slow the machine."""
     rng = random.Random(seed)
-    delays = []
-    for n in range(kills):
-        delay = rng.uniform(0.2, max_delay)
+    struck: list[str] = []
+    for _ in range(max_attempts):
+        if len(struck) >= kills:
+            break
+        target = rng.randrange(len(PHASES))
+        sb.clear_request_log()
         proc = subprocess.Popen(command(vendor, via), cwd=ROOT, env=os.environ.copy(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            proc.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-        delays.append(delay)
+        deadline = time.monotonic() + 180
+        while proc.poll() is None and time.monotonic() < deadline:
+            if sb.request_log and PHASES.index(dlt_leftovers(settings, vendor)) >= target:
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 1.5 if target == 0 else 0.2))
+        if proc.poll() is not None:
+            continue  # it finished first
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        struck.append(dlt_leftovers(settings, vendor))
         if on_kill is not None:
-            on_kill(n)
-    return delays
+            on_kill(len(struck) - 1)
+    assert len(struck) >= kills, f"only {len(struck)} of {kills} syncs could be killed"
+    return struck
+
+
+def dlt_leftovers(settings, vendor: str) -> str:
+    """Which step a killed sync was in, from what it left in dlt's working folder."""
+    root = Path(settings.data_dir) / "dlt" / settings.pipeline_name(vendor)
+
+    def has(folder: Path) -> bool:
+        return folder.is_dir() and any(folder.iterdir())
+    normalized = root / "load" / "normalized"
+    if has(normalized):
+        jobs = any(has(p / "started_jobs") or has(p / "completed_jobs") for p in normalized.iterdir())
+        return "load" if jobs else "normalized"
+    if has(root / "load" / "new"):
+        return "normalize"
+    if has(root / "normalize" / "extracted"):
+        return "extracted"
+    return "extract"
 
 
 def wait_a_second() -> None:
