@@ -56,11 +56,12 @@ class Recovered:
 
 
 @contextmanager
-def recovered_pipeline(settings: WarehouseSettings, source_name: str, *,
-                       progress: str | None = None) -> Iterator[Recovered]:
+def recovered_pipeline(settings: WarehouseSettings, source_name: str, *, progress: str | None = None,
+                       dataset: str | None = None) -> Iterator[Recovered]:
     """The vendor's dlt pipeline, exclusive to this run, with anything a crashed run left discarded.
 
-    The run is recorded as finished only if the ``with`` block ends without an exception."""
+    The run is recorded as finished only if the ``with`` block ends without an exception. ``dataset``:
+    the dataset when it is not named after ``source_name``."""
     root = Path(settings.data_dir) / "dlt"
     root.mkdir(parents=True, exist_ok=True)
     name = settings.pipeline_name(source_name)
@@ -70,7 +71,7 @@ def recovered_pipeline(settings: WarehouseSettings, source_name: str, *,
         reason = "the previous run did not finish (killed or failed)" if marker.exists() else None
         pipeline: dlt.Pipeline | None = None
         try:
-            pipeline = settings.pipeline(source_name, progress=progress)
+            pipeline = settings.pipeline(source_name, progress=progress, dataset=dataset)
         except Exception as exc:  # a state or schema file cut off mid-write
             reason = f"its working folder could not be opened ({type(exc).__name__}: {str(exc)[:200]})"
         if pipeline is not None and reason is None and pipeline.has_pending_data:
@@ -79,7 +80,7 @@ def recovered_pipeline(settings: WarehouseSettings, source_name: str, *,
             log.warning("%s: %s; discarding dlt's working folder %s and restarting from the last load the "
                         "warehouse committed", source_name, reason, root / name)
             discard(root / name)
-            pipeline = settings.pipeline(source_name, progress=progress)
+            pipeline = settings.pipeline(source_name, progress=progress, dataset=dataset)
         marker.write_text(f"{os.getpid()} {time.time():.0f}\n")
         yield Recovered(pipeline, reason)
         marker.unlink(missing_ok=True)
