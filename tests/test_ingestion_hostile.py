@@ -120,3 +120,11 @@ def test_records_malformed_during_a_transient_fault_load_once_it_clears(vendor, 
     sb.faults.set(rate_malformed=0.0)
     sync(vendor, "cli")
     assert_parity(sb, duckdb_warehouse, entity)
+
+
+def test_rows_derived_from_hostile_text_are_rejected_not_fatal():
+    """Rows a source built from vendor text (not the parsed records themselves) get the same check."""
+    schema = pa.DataFrameSchema({"id": pa.Column(str), "name": pa.Column(str)})
+    check = validate_page([{"id": "1", "name": "ok"}, {"id": "2", "name": "cut \ud83d"}], schema, ["id", "name"])
+    assert check.valid["id"].to_list() == ["1"]
+    assert check.rejected[0][1].startswith("invalid text: name: lone UTF-16 surrogate U+D83D")

@@ -41,7 +41,6 @@ def validate_page(records: list[dict[str, Any]], schema: pa.DataFrameSchema,
     whole for text no warehouse can store, and rejected with that reason (one record, not the page).
     """
     polars_schema = string_columns(columns)
-    rejected: list[tuple[dict[str, Any], str]] = []
     records, rejected = _storable(records, raw if raw is not None else records)
     try:
         frame = pl.from_dicts(records, schema=polars_schema)
@@ -49,9 +48,12 @@ def validate_page(records: list[dict[str, Any]], schema: pa.DataFrameSchema,
         good = []
         for record in records:
             bad = [k for k in columns if record.get(k) is not None and not isinstance(record[k], str)]
+            problem = None if bad else text_problem({k: record.get(k) for k in columns})
             if bad:
                 rejected.append((record, "; ".join(
                     f"{k}: expected a string, got {type(record[k]).__name__}" for k in bad)))
+            elif problem:  # a value derived from vendor text that polars cannot hold
+                rejected.append((record, f"invalid text: {problem}"))
             else:
                 good.append(record)
         frame = pl.from_dicts(good, schema=polars_schema) if good else pl.DataFrame(schema=polars_schema)
