@@ -8,7 +8,8 @@ writes (entity ``issues``, merged on the issue id), with Jira's own delete time 
 'webhook'``, so staging flags the issue deleted. It is idempotent: the same event twice writes one
 row. It runs its own small dlt pipeline (``projectx_jira_deletes_<warehouse>``, dataset ``jira``),
 crash-safe like every sync (:mod:`pipelines.common.recovery`), so it never touches the issue sync's
-cursor; on DuckDB it takes its turn on the warehouse like any other writer.
+cursor. It writes the warehouse: call it where warehouse writers take turns (a Dagster op in the
+``warehouse`` pool), since DuckDB has one writer at a time.
 """
 
 from __future__ import annotations

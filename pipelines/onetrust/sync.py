@@ -73,7 +73,9 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
     def missing(rid: Any) -> bool:
         return isinstance(rid, str) and ((held is not None and rid not in held) or rid in deleted
                                          or (rid in due and requeue is not None and rid in requeue.pending))
-    start = cursor.start_value
+    # Records quarantined without a usable id can only be found again by time: read from the oldest.
+    floor = requeue.floor() if requeue is not None else None
+    start = min(cursor.start_value, floor) if floor else cursor.start_value
     emitted: dict[str, str] = {}  # id -> version yielded in this pass (a row shifted onto the next page)
     last_total: int | None = None
     for page in pages:
