@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipelines.jira.deleted import mark_issues_deleted
+from pipelines.jira.deletions import mark_issues_deleted
 from tests.conftest import jira_env
 from tests.ingestion_harness import JIRA_ISSUES, assert_parity, marked_deleted, sql, sync
 
@@ -42,3 +42,17 @@ def test_mark_issues_deleted_refuses_keys_and_naive_times(duckdb_warehouse):
     with pytest.raises(ValueError, match="timezone-aware"):
         mark_issues_deleted(["10001"], datetime.now())
     assert mark_issues_deleted([], datetime.now(UTC)) == 0
+
+
+def test_the_webhook_handler_form_marks_the_event_issue(duckdb_warehouse):
+    """The receiver's handler registry passes an inbox event (``payload()`` = the Jira body)."""
+    import json
+    from types import SimpleNamespace
+
+    body = {"webhookEvent": "jira:issue_deleted", "timestamp": 1764000000000, "issue": {"id": "10042", "key": "P-1"}}
+    event = SimpleNamespace(payload=lambda: json.loads(json.dumps(body)), delivery_id="d-1", received_at=1.0)
+    assert mark_issues_deleted(event) is None
+    [(record_id, deleted_at, how, run_id)] = sql(
+        duckdb_warehouse, "select record_id, deleted_at, detected_by, run_id from jira.deletions")
+    assert (record_id, how, run_id) == ("10042", "webhook", "webhook:d-1")
+    assert deleted_at.timestamp() == 1764000000

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import dlt
 
@@ -27,14 +28,31 @@ from pipelines.common.warehouse import WarehouseSettings
 PIPELINE = "jira_deletes"
 
 
-def mark_issues_deleted(issue_ids: Iterable[str | int], deleted_at: datetime, *, run_id: str | None = None,
-                        detected_by: str = "webhook", settings: WarehouseSettings | None = None) -> int:
+def mark_issues_deleted(issue_ids: Iterable[str | int] | Any, deleted_at: datetime | None = None, *,
+                        run_id: str | None = None, detected_by: str = "webhook",
+                        settings: WarehouseSettings | None = None) -> int | None:
     """Mark these Jira issue ids deleted at ``deleted_at`` (Jira's time, timezone-aware; a webhook's
     ``timestamp`` is epoch milliseconds: ``datetime.fromtimestamp(ms / 1000, UTC)``).
 
     Returns how many ids were written. ``run_id`` (default: a new one) lands in the row, like a sync's
     run id, so the write can be traced. ValueError names the fix for a naive time or a non-numeric id.
+
+    Given one inbox event instead (an object whose ``payload()`` is the ``jira:issue_deleted`` body, as
+    the webhook receiver's handler registry passes it), it marks that event's ``issue.id`` at the
+    event's ``timestamp`` and returns None (the work is done; no sync needed).
     """
+    if callable(getattr(issue_ids, "payload", None)):
+        event = issue_ids
+        body = event.payload()
+        issue = body.get("issue") or {}
+        stamp = body.get("timestamp")
+        at = (datetime.fromtimestamp(stamp / 1000, UTC) if isinstance(stamp, int | float)
+              else datetime.fromtimestamp(getattr(event, "received_at", None) or datetime.now(UTC).timestamp(), UTC))
+        mark_issues_deleted([issue.get("id")], at, run_id=run_id or f"webhook:{getattr(event, 'delivery_id', '')}",
+                            detected_by=detected_by, settings=settings)
+        return None
+    if deleted_at is None:
+        raise ValueError("deleted_at is required with issue ids: Jira's delete time, timezone-aware")
     ids = sorted({str(i).strip() for i in issue_ids})
     bad = [i for i in ids if not i.isdigit()]
     if bad:
