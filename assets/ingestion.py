@@ -28,6 +28,8 @@ from dagster import (
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from pipelines.common.recovery import recovered_pipeline
+from pipelines.common.runner import normalized_rows
 from pipelines.common.warehouse import WarehouseSettings
 from resources.owners import owners_for
 from resources.scale_out import op_tags, pool
@@ -110,7 +112,7 @@ def with_sync_metadata(result: MaterializeResult, pipeline, source: str, side_co
                        seconds: float, extra: Mapping[str, MetadataValue]) -> MaterializeResult:
     """Add what an operator asks first: rows loaded, quarantined and marked deleted, cursor, duration."""
     resource = result.asset_key.path[-1]
-    counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
+    counts = normalized_rows(pipeline)
     state = pipeline.state.get("sources", {}).get(source, {}).get("resources", {}).get(resource, {})
     metadata = {
         **(result.metadata or {}),
@@ -194,11 +196,18 @@ def run_sync(context, dlt, source_name: str, source, warehouse,
                          "the incremental cursor is left where it is")
         mode |= {"window_start": MetadataValue.text(window[0].isoformat()),
                  "window_end": MetadataValue.text(window[1].isoformat())}
-    pipeline = warehouse.settings.pipeline(source_name, progress="log")
-    side_counts = None  # read once, after the load: every result comes after it
-    for result in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline, loader_file_format="parquet"):
-        side_counts = side_counts or _run_counts(pipeline, context.run_id)
-        yield with_sync_metadata(result, pipeline, source_name, side_counts, time.monotonic() - started, mode)
+    # The same crash recovery as the standalone runner: discard what a killed run left, then sync.
+    with recovered_pipeline(warehouse.settings, source_name, progress="log") as run:
+        if run.reason:
+            context.log.warning(f"{source_name}: {run.reason}; discarded its unfinished dlt packages and "
+                                "restarted from the last load the warehouse committed")
+            mode |= {"recovered_from": MetadataValue.text(run.reason)}
+        pipeline = run.pipeline
+        side_counts = None  # read once, after the load: every result comes after it
+        for result in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
+                              loader_file_format="parquet"):
+            side_counts = side_counts or _run_counts(pipeline, context.run_id)
+            yield with_sync_metadata(result, pipeline, source_name, side_counts, time.monotonic() - started, mode)
 
 
 def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetKey]):

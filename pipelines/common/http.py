@@ -25,6 +25,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from pipelines.common import pages
+
 log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -149,7 +151,7 @@ class VendorSession:
         return path_or_url if "://" in path_or_url else urljoin(self.base_url, path_or_url.lstrip("/"))
 
     def get_json(self, path_or_url: str, **kwargs: Any) -> Any:
-        return self.request("GET", path_or_url, **kwargs).json()
+        return pages.loads(self.request("GET", path_or_url, **kwargs).content)
 
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
         """Send a request, retrying as the policy says; return a 2xx/3xx response or raise."""

@@ -16,6 +16,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from pipelines.common import pages
 from pipelines.common.cursor import OverlapCursor
 from pipelines.common.evidence import admit_evidence, evidence_root
 from pipelines.common.http import VendorError
@@ -56,7 +57,7 @@ def attachments_resource(make_client, tables: list[str], overlap: int, run_id: s
                 while True:
                     response = client.session.request("GET", ATTACHMENT_PATH, params={
                         "sysparm_query": query, "sysparm_limit": 500, "sysparm_offset": offset})
-                    page = response.json().get("result", [])
+                    page = pages.loads(response.content).get("result", [])
                     if not page:
                         break
                     by_cursor = cursor if query is queries[0] else None  # retries bypass the cursor
