@@ -10,6 +10,8 @@ from dagster_dlt import DagsterDltResource
 from assets.dbt import dbt_resource, projectx_dbt_models
 from assets.jira import build_jira_assets
 from assets.onetrust import build_onetrust_assets
+from assets.reverse_sync.jira import jira_remediation_no_dead_letters, jira_remediation_push
+from assets.reverse_sync.onetrust import onetrust_attestation_push, onetrust_attestations_no_dead_letters
 from assets.reverse_sync.servicenow import servicenow_remediation_no_dead_letters, servicenow_remediation_push
 from assets.servicenow import build_servicenow_assets
 from resources.environment import current_environment
@@ -36,8 +38,9 @@ def build_definitions(**resource_overrides) -> Definitions:
     }
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
-                servicenow_remediation_push],
-        asset_checks=[servicenow_remediation_no_dead_letters],
+                servicenow_remediation_push, jira_remediation_push, onetrust_attestation_push],
+        asset_checks=[servicenow_remediation_no_dead_letters, jira_remediation_no_dead_letters,
+                      onetrust_attestations_no_dead_letters],
         jobs=JOBS,
         schedules=schedules_for(env),
         sensors=[bootstrap_sensor(env)],
