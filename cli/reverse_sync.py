@@ -52,6 +52,10 @@ def run_reverse_sync(vendor: str, *, dry_run: bool = False, confirm_mass_change:
     print(f"{vendor} reverse sync {what}, run {run_id}: {len(report.plan)} operation rows")
     if report.plan:
         print(format_plan(report.plan))
+    if dry_run:
+        ops = sorted({(p["internal_id"], p["operation"]) for p in report.plan})
+        planned = {op: sum(1 for _, o in ops if o == op) for _, op in ops}
+        print("planned: " + (", ".join(f"{op} {n}" for op, n in sorted(planned.items())) or "nothing"))
     counts = ", ".join(f"{k} {v}" for k, v in report.as_metadata().items() if v)
     print(f"summary: {counts or 'nothing to do'}; circuit {report.breaker_state}")
     for failure in report.failures[:10]:

@@ -148,3 +148,22 @@ def test_the_mass_change_guard_stops_a_run_whose_mart_was_emptied(jira, duckdb_w
     assert {r[0] for r in query(duckdb_warehouse, "select status from reverse_sync.external_links")} == {"open"}
     confirmed = run("jira", confirm_mass_change=True)
     assert confirmed.closed == 30
+
+
+def test_cli_dry_run_prints_the_plan_and_writes_nothing(jira, duckdb_warehouse, capsys):
+    from cli.__main__ import main
+
+    write_outbound(duckdb_warehouse, "jira", jira_rows(3))
+    jira.clear_request_log()
+    assert main(["reverse-sync", "--vendor", "jira", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "plan (dry run: nothing written)" in out and writes(jira) == []
+    lines = [line for line in out.splitlines() if line.startswith("create")]
+    assert len(lines) == 3 * 8, out  # three creates, one line per field
+    assert "planned: create 3" in out
+    assert any("duedate" in line and "2026-12-01" in line for line in lines)
+    assert query(duckdb_warehouse, "select count(*) from reverse_sync.external_links") == [(0,)]
+    assert main(["reverse-sync", "--vendor", "jira"]) == 0
+    assert len(writes(jira)) == 3
+    write_outbound(duckdb_warehouse, "jira", [], like=jira_rows(1))
+    assert main(["reverse-sync", "--vendor", "jira"]) == 0, "3 closes are within the guard's minimum of 10"
