@@ -33,7 +33,7 @@ def _push(env: dict, kill_after_writes: int | None, sandbox) -> int | None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=30)
                 return None
-            time.sleep(0.005)
+            time.sleep(0.02)
         assert proc.poll() is not None, "the push did not finish in 4 minutes"
         return proc.returncode
     finally:
