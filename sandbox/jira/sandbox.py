@@ -24,10 +24,8 @@ from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.faults import Decision
 from sandbox.core.http import HTTPError, Request, Response, Router
 from sandbox.jira import admin, ops, routes_agile, routes_issues, routes_platform, routes_search
-from sandbox.jira import catalog as C
 from sandbox.jira.auth import OAuthServer, RotatingTokenStore, authenticate
 from sandbox.jira.call import AGILE, API, Call
-from sandbox.jira.changes import parse_fields
 from sandbox.jira.errors import body as error_body
 from sandbox.jira.errors import html as html_body
 from sandbox.jira.faults import JiraFaults
@@ -225,25 +223,12 @@ class JiraSandbox(Sandbox):
         return routes_issues.create_from_python(self, fields.get("fields", fields))
 
     def edit_as(self, key: str, fields: dict[str, Any], actor: str | None = None) -> None:
-        """Edit an issue as a person (default: the first seeded user who is not the API account), as a
-        Jira user would in the UI: v2-style values (`duedate`, `summary`, `labels`, `assignee`...);
-        `status` takes a status name and moves the issue as a transition would."""
-        issue = self.store.resolve(key)
-        if issue is None:
-            raise KeyError(key)
-        actor = actor or self.person()
-        fields = dict(fields)
-        status = fields.pop("status", None)
-        if fields:
-            attrs, _, errors = parse_fields(self.store, fields, {}, "2", issue)
-            if errors:
-                raise ValueError(errors)
-            self.store.update(issue.id, attrs, actor)
-        if status is not None:
-            ops.transition(self.store, issue.id, C.STATUS_BY_NAME[status.lower()], {}, actor)
+        """Edit an issue as a person would in the UI (default actor: `person()`); v2-style values,
+        `status` by name (moved as a transition would). See `ops.edit_as`."""
+        ops.edit_as(self.store, key, fields, actor or self.person())
 
     def comment_as(self, key: str, text: str, actor: str | None = None) -> None:
-        """Add a plain-text comment as a person (default: see `edit_as`)."""
+        """Add a plain-text comment as a person (default: `person()`)."""
         issue = self.store.resolve(key)
         if issue is None:
             raise KeyError(key)
