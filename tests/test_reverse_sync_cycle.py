@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reverse_sync_helpers import query, writes
+from tests.reverse_sync_helpers import query, run, writes
 from tests.test_end_to_end import _metadata, _run_full_sync
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def test_a_remediation_closed_in_jira_closes_the_task_and_updates_the_attestation(vendors, duckdb_warehouse):
@@ -43,6 +43,5 @@ def test_a_remediation_closed_in_jira_closes_the_task_and_updates_the_attestatio
     assert att["id"] == before[current[0][0]]["id"] and att["version"] == before[current[0][0]]["version"] + 1
     assert "remediation tasks closed at the vendor" in att["comment"] and att["result"] == current[0][2]
 
-    third = _run_full_sync()
-    for asset in ("jira_remediation_issues", "onetrust_control_attestations", "servicenow_remediation_tasks"):
-        assert _metadata(third, f"reverse_sync/{asset}")["writes"] == 0, f"{asset}: nothing changed, nothing written"
+    for vendor in ("jira", "onetrust", "servicenow"):  # and again: nothing changed, nothing written
+        assert run(vendor, run_id=f"again-{vendor}").writes == 0, vendor
