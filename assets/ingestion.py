@@ -29,6 +29,7 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from pipelines.common.warehouse import WarehouseSettings
+from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
 
 PARTITIONS_START_ENV = "PROJECTX_PARTITIONS_START"
@@ -149,15 +150,33 @@ def dlt_assets_kwargs(vendor: str, placeholder, translator: ProjectXDltTranslato
         dagster_dlt_translator=translator,
         partitions_def=ingestion_partitions(),
         backfill_policy=INGESTION_BACKFILL_POLICY,
-        pool="warehouse",
+        pool=pool("ingestion", vendor),
+        op_tags=op_tags("ingestion"),
     )
 
 
 def sync_partition(context, dlt, vendor: str, vendor_resource, warehouse) -> Iterator[MaterializeResult]:
-    """The body of every ``<vendor>_ingest`` op: the live sync or a window re-read, by partition."""
+    """The body of every ``<vendor>_ingest`` op: the live sync or a window re-read, by partition.
+
+    The run's correlation id (run tag ``projectx/correlation_id``, else the run id) goes to the vendor
+    as ``X-Correlation-ID``, into the log and into the audit log's ``pull`` row."""
+    from pipelines.common.http import set_correlation_id
+    from resources.audit import CORRELATION_TAG, record_event
+
     window = sync_window(context)
+    correlation_id = context.run.tags.get(CORRELATION_TAG) or context.run_id
+    set_correlation_id(correlation_id)
+    context.log.info(f"{vendor}: sync starting, correlation_id={correlation_id}")
     source = vendor_resource.source(run_id=context.run_id, window=window)
-    yield from run_sync(context, dlt, vendor, source, warehouse, window)
+    try:
+        yield from run_sync(context, dlt, vendor, source, warehouse, window)
+    finally:
+        set_correlation_id(None)
+    with warehouse.connect() as conn:
+        record_event(conn, action="pull", system=vendor, correlation_id=correlation_id, operation="sync",
+                     status="ok", run_id=context.run_id,
+                     detail={"mode": "live" if window is None else "window",
+                             "tables": len(context.selected_asset_keys)})
 
 
 def run_sync(context, dlt, source_name: str, source, warehouse,
@@ -189,8 +208,8 @@ def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetK
                        kinds={"dlt"}) for table, text in tables.items()]
 
     # Not partitioned (row counts of whole tables), but one run per backfill like the sync before it.
-    @multi_asset(specs=specs, name=f"{vendor}_side_tables", can_subset=True, pool="warehouse",
-                 backfill_policy=INGESTION_BACKFILL_POLICY)
+    @multi_asset(specs=specs, name=f"{vendor}_side_tables", can_subset=True, pool=pool("ingestion", vendor),
+                 op_tags=op_tags("ingestion"), backfill_policy=INGESTION_BACKFILL_POLICY)
     def _side_tables(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as conn:
             for key in sorted(context.selected_asset_keys, key=lambda k: k.path[-1]):

@@ -21,41 +21,58 @@ from dagster import (
 
 from assets.dbt import NEEDS_FULL_SYNC, first_few, projectx_dbt_models
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
+from resources.audit import CORRELATION_TAG, new_correlation_id
 from resources.environment import Environment
+from resources.flags import flag
 
 INCIDENTS = AssetKey(["servicenow", "incidents"])
+# One live sync per vendor at a time (the scale-out instance limits each of these tags to one run):
+# a vendor's dlt pipeline and cursor are shared by every job that ingests it.
+def sync_tags(*vendors: str) -> dict[str, str]:
+    return {f"projectx/sync/{vendor}": "true" for vendor in vendors}
+
+
 SERVICENOW_OTHERS = [AssetKey(["servicenow", t]) for t in ("change_requests", "requests", "catalog_tasks",
                                                              "cmdb_cis", "attachments")]
 
 full_sync_job = define_asset_job(
     "full_sync",
     selection=AssetSelection.all(),
+    tags=sync_tags("servicenow", "jira", "onetrust"),
     description="One whole cycle: ingest every vendor, build dbt, push results back to vendors.",
 )
 
 servicenow_incidents_job = define_asset_job(
     "servicenow_incidents_sync",
     selection=AssetSelection.assets(INCIDENTS).downstream(),
+    tags=sync_tags("servicenow"),
     description="ServiceNow incidents and everything downstream of them (marts, reverse sync).",
 )
 
 servicenow_changes_job = define_asset_job(
     "servicenow_changes_sync",
     selection=AssetSelection.assets(*SERVICENOW_OTHERS).downstream(),
+    tags=sync_tags("servicenow"),
     description="ServiceNow change requests, requests, catalog tasks, CIs and attachments, and downstream.",
 )
 
 jira_job = define_asset_job(
     "jira_sync",
     selection=AssetSelection.groups("jira").downstream(),
+    tags=sync_tags("jira"),
     description="Jira issues, projects, boards and sprints, and everything downstream.",
 )
 
 onetrust_job = define_asset_job(
     "onetrust_sync",
     selection=AssetSelection.groups("onetrust").downstream(),
+    tags=sync_tags("onetrust"),
     description="OneTrust assessments, risks and vendors, and everything downstream.",
 )
+
+# The integration (feature flag integration.<name>.enabled) each vendor job belongs to.
+JOB_INTEGRATION = {"servicenow_incidents_sync": "servicenow", "servicenow_changes_sync": "servicenow",
+                   "jira_sync": "jira", "onetrust_sync": "onetrust"}
 
 JOBS = [full_sync_job, servicenow_incidents_job, servicenow_changes_job, jira_job, onetrust_job]
 VENDOR_JOBS = [servicenow_incidents_job, servicenow_changes_job, jira_job, onetrust_job]
@@ -78,18 +95,23 @@ def schedules_for(env: Environment) -> list[ScheduleDefinition]:
 
     def every(name: str, job, minutes: int) -> ScheduleDefinition:
         def live_partition(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+            switch = flag(JOB_INTEGRATION[job.name], env.name)
+            if not switch.enabled:
+                return SkipReason(f"{job.name}: {switch.skip_reason()}")
             unbuilt = unbuilt_dbt_parents(context, job)
             if unbuilt:
                 names = first_few([k.to_user_string() for k in unbuilt])
                 return SkipReason(f"{job.name} would build on dbt models never built here ({names}). "
                                   f"{NEEDS_FULL_SYNC}")
             return RunRequest(partition_key=current_partition_key(context.scheduled_execution_time),
-                              tags={LIVE_SYNC_TAG: "true"})
+                              tags={LIVE_SYNC_TAG: "true", CORRELATION_TAG: new_correlation_id()})
 
         return ScheduleDefinition(
-            name=name, job=job, cron_schedule=env.cron_every(minutes), execution_timezone="UTC",
+            name=name, job=job, cron_schedule=env.cron_every(minutes, job.name), execution_timezone="UTC",
             default_status=status, execution_fn=live_partition,
-            description=f"Every {minutes} min in {env.name} (spec §4): the live sync of today's partition.",
+            description=f"Every {minutes} min in {env.name} (spec §4), at a fixed per-job offset (jitter): the "
+                        f"live sync of today's partition. Skips while integration.{JOB_INTEGRATION[job.name]}"
+                        ".enabled is false.",
         )
 
     return [

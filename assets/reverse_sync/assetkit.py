@@ -45,6 +45,17 @@ class ReverseSyncConfig(Config):
         return SyncConfig(**self.model_dump())
 
 
+def paused_by_flag(context: Any, vendor: str) -> MaterializeResult | None:
+    """Feature flag ``integration.<vendor>.enabled`` off: reverse writes pause (the outbound mart keeps them)."""
+    from resources.flags import flag
+
+    switch = flag(vendor)
+    if switch.enabled:
+        return None
+    context.log.info("%s reverse writes paused: %s", vendor, switch.skip_reason())
+    return MaterializeResult(metadata={"paused_by_flag": MetadataValue.text(switch.name)})
+
+
 def outbound_rows(conn: Connection, table: str, key: str) -> list[dict[str, Any]]:
     return conn.query(f"select * from outbound.{table} order by {key}")
 

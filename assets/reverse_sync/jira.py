@@ -19,13 +19,14 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
-from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, run_sync
+from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, OPEN, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
 from pipelines.common.cursor import parse_vendor_ts
 from pipelines.jira.helpers import JiraClient
 from resources.jira import JiraResource
+from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
 
 OUTBOUND = AssetKey(["outbound", "jira_remediation_issues"])
@@ -207,7 +208,8 @@ def _short(value: Any) -> str:
 
 
 @asset(
-    key=KEY, deps=[OUTBOUND], group_name="reverse_sync", pool="warehouse", kinds={"jira", "python"},
+    key=KEY, deps=[OUTBOUND], group_name="reverse_sync", kinds={"jira", "python"},
+    pool=pool("reverse_sync", "jira"), op_tags=op_tags("reverse_sync"),
     description=(
         "Remediation tasks routed to Jira, as issues kept in two-way sync (conflict policy: "
         "assets/reverse_sync/policy.py). reverse_sync.external_links maps each remediation_task_id to "
@@ -216,6 +218,9 @@ def _short(value: Any) -> str:
 )
 def jira_remediation_push(context: AssetExecutionContext, config: ReverseSyncConfig, jira: JiraResource,
                           warehouse: WarehouseResource) -> MaterializeResult:
+    paused = paused_by_flag(context, "jira")
+    if paused is not None:
+        return paused
     client = jira.client()
     try:
         return run_sync(context, warehouse, JiraIssueWriter(client), table="jira_remediation_issues",

@@ -17,13 +17,14 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
-from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, run_sync
+from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import Snapshot, Step
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
 from pipelines.common.http import VendorError
 from pipelines.onetrust.helpers import OneTrustClient
 from resources.onetrust import OneTrustResource
+from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
 
 OUTBOUND = AssetKey(["outbound", "onetrust_control_attestations"])
@@ -157,7 +158,8 @@ class OneTrustAttestationWriter:
 
 
 @asset(
-    key=KEY, deps=[OUTBOUND], group_name="reverse_sync", pool="warehouse", kinds={"onetrust", "python"},
+    key=KEY, deps=[OUTBOUND], group_name="reverse_sync", kinds={"onetrust", "python"},
+    pool=pool("reverse_sync", "onetrust"), op_tags=op_tags("reverse_sync"),
     description=(
         "Control attestations exported to OneTrust (one per control and month, on the control's "
         "implementation), idempotent by OneTrust externalId; failed writes wait in reverse_sync.dead_letters; "
@@ -166,6 +168,9 @@ class OneTrustAttestationWriter:
 )
 def onetrust_attestation_push(context: AssetExecutionContext, config: ReverseSyncConfig, onetrust: OneTrustResource,
                               warehouse: WarehouseResource) -> MaterializeResult:
+    paused = paused_by_flag(context, "onetrust")
+    if paused is not None:
+        return paused
     client = onetrust.client()
     try:
         return run_sync(context, warehouse, OneTrustAttestationWriter(client), table="onetrust_control_attestations",

@@ -7,12 +7,13 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
-from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, run_sync
+from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
 from pipelines.servicenow.helpers import ServiceNowClient
 from pipelines.servicenow.settings import DEFAULT_REMEDIATION_TABLE, TABLE_PATH
+from resources.scale_out import op_tags, pool
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 
@@ -101,7 +102,7 @@ class ServiceNowTaskWriter:
     key=KEY,
     deps=[OUTBOUND],
     group_name="reverse_sync",
-    pool="warehouse",
+    pool=pool("reverse_sync", "servicenow"), op_tags=op_tags("reverse_sync"),
     kinds={"servicenow", "python"},
     description=(
         "Remediation tasks held in ServiceNow (table x_pjx_grc_remediation_task by default, "
@@ -114,6 +115,9 @@ def servicenow_remediation_push(
     context: AssetExecutionContext, config: ReverseSyncConfig, servicenow: ServiceNowResource,
     warehouse: WarehouseResource,
 ) -> MaterializeResult:
+    paused = paused_by_flag(context, "servicenow")
+    if paused is not None:
+        return paused
     client = servicenow.client()
     try:
         return run_sync(context, warehouse, ServiceNowTaskWriter(client, remediation_table()),

@@ -1,0 +1,48 @@
+"""``create_app(settings) -> Starlette``: the one ASGI app of the long-running service.
+
+It composes route lists from the parts of the service; each part owns its router module and its
+lifecycle (``startup``/``shutdown`` callables run by the app's lifespan):
+
+- ``webhooks.receiver``: the vendor webhook endpoints and ``GET /healthz``.
+- ``webhooks.operations``: the Integration Health page (``/integration-health``) and ``/metrics``,
+  read-only over the Dagster instance and the warehouse.
+
+Other parts (the Slack action semantics, the inbound email bridge) append their routes and lifecycle
+hooks below.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+
+from webhooks.receiver import Receiver
+from webhooks.settings import WebhookSettings
+
+
+def create_app(settings: WebhookSettings | None = None, *, operations=None) -> Starlette:
+    """``operations``: a :class:`webhooks.operations.state.HealthReader` (tests pass one with their own
+    instance, warehouse and clock); by default it reads ``DAGSTER_HOME`` and the warehouse."""
+    from webhooks.operations import operations_routes
+
+    settings = settings or WebhookSettings.from_env()
+    receiver = Receiver(settings)
+    routes = [*receiver.routes(), *operations_routes(operations)]
+    startup = [receiver.start]  # opens the inbox: a server that cannot store deliveries does not start
+    shutdown = [receiver.close]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        for hook in startup:
+            hook()
+        try:
+            yield
+        finally:
+            for hook in shutdown:
+                hook()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.receiver = receiver
+    return app
