@@ -43,11 +43,27 @@ ENV_NAMES: dict[str, dict[str, str]] = {
         "client_secret": "ONETRUST_CLIENT_SECRET",
         "timeout_seconds": "ONETRUST_TIMEOUT_SECONDS",
     },
+    "slack": {
+        "bot_token": "SLACK_BOT_TOKEN",
+        "api_url": "SLACK_API_URL",
+        "client_id": "SLACK_CLIENT_ID",
+        "signing_secret": "SLACK_SIGNING_SECRET",
+    },
+    "smtp": {
+        "host": "SMTP_HOST",
+        "port": "SMTP_PORT",
+        "username": "SMTP_USERNAME",
+        "password": "SMTP_PASSWORD",
+        "from_address": "SMTP_FROM_ADDRESS",
+        "starttls": "SMTP_STARTTLS",
+        "ca_bundle": "SMTP_CA_BUNDLE",
+    },
 }
 
 
 # Keys that hold a credential: only Vault may supply them in stg/prod.
-SECRET_KEYS = frozenset({"client_secret", "password", "refresh_token", "pat", "api_token", "webhook_secret"})
+SECRET_KEYS = frozenset({"client_secret", "password", "refresh_token", "pat", "api_token", "webhook_secret",
+                         "bot_token", "signing_secret"})
 STRICT_ENVIRONMENTS = ("stg", "prod")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from pipelines.common import pages
 from pipelines.common.cursor import OverlapCursor
 from pipelines.common.evidence import evidence_root, store_evidence
 from pipelines.common.http import VendorError
@@ -54,7 +55,7 @@ def attachments_resource(make_client, tables: list[str], overlap: int, run_id: s
                 while True:
                     response = client.session.request("GET", ATTACHMENT_PATH, params={
                         "sysparm_query": query, "sysparm_limit": 500, "sysparm_offset": offset})
-                    page = response.json().get("result", [])
+                    page = pages.loads(response.content).get("result", [])
                     if not page:
                         break
                     by_cursor = cursor if query is queries[0] else None  # retries bypass the cursor
@@ -77,9 +78,11 @@ def attachments_resource(make_client, tables: list[str], overlap: int, run_id: s
             state["refetch"] = sorted(set(failed))
             cursor.commit()
 
-    text = {"data_type": "text", "nullable": True}
+    # One hint dict per column: dlt writes each column's name into its dict, so a shared one made all four
+    # `content_error` ("... collides with other column" on every run) and lost the other three hints.
     return dlt.resource(rows, name="attachments", primary_key="sys_id", write_disposition="merge",
-                        columns={c: text for c in ("sha256", "storage_uri", "content_status", "content_error")})
+                        columns={c: {"data_type": "text", "nullable": True}
+                                 for c in ("sha256", "storage_uri", "content_status", "content_error")})
 
 
 def _page(client, page: list[dict], cursor: OverlapCursor | None, run_id: str, root, max_bytes: int
