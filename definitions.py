@@ -15,6 +15,8 @@ from assets.jira import build_jira_assets
 from assets.notifications import build_notification_assets, notifications_no_failing_email
 from assets.notifications.email_bridge import email_bridge_inbound
 from assets.onetrust import build_onetrust_assets
+from assets.reverse_sync.jira import jira_remediation_no_dead_letters, jira_remediation_push
+from assets.reverse_sync.onetrust import onetrust_attestation_push, onetrust_attestations_no_dead_letters
 from assets.reverse_sync.servicenow import servicenow_remediation_no_dead_letters, servicenow_remediation_push
 from assets.servicenow import build_servicenow_assets
 from resources.environment import current_environment
@@ -48,9 +50,10 @@ def build_definitions(**resource_overrides) -> Definitions:
     }
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
-                servicenow_remediation_push, webhook_inbox_asset, integration_health, *build_notification_assets(),
-                email_bridge_inbound, evidence_stores_ingest],
-        asset_checks=[servicenow_remediation_no_dead_letters, notifications_no_failing_email],
+                servicenow_remediation_push, jira_remediation_push, onetrust_attestation_push, webhook_inbox_asset,
+                integration_health, *build_notification_assets(), email_bridge_inbound, evidence_stores_ingest],
+        asset_checks=[servicenow_remediation_no_dead_letters, jira_remediation_no_dead_letters,
+                      onetrust_attestations_no_dead_letters, notifications_no_failing_email],
         jobs=[*JOBS, health_job],
         schedules=[*schedules_for(env), *health_schedules(env)],
         sensors=[bootstrap_sensor(env), webhook_inbox_sensor(env), build_run_failure_sensor()],

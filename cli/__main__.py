@@ -13,6 +13,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--changes", type=int, default=None,
                       help="incidents the 'vendor' updates before a rerun (default: 1%% of the data)")
     demo.add_argument("--reset", action="store_true", help="forget the sandbox, warehouse and run history")
+    rsync = sub.add_parser("reverse-sync", help="push one vendor's outbound mart (or --dry-run: print the plan)")
+    rsync.add_argument("--vendor", required=True, choices=["servicenow", "jira", "onetrust"])
+    rsync.add_argument("--dry-run", action="store_true", help="write nothing; print and record the plan")
+    rsync.add_argument("--confirm-mass-change", action="store_true", help="let the run pass the mass-change guard")
     scale = sub.add_parser("scale-demo", help="one full cycle on Celery workers, PostgreSQL and RabbitMQ (scale-out)")
     scale.add_argument("--size", type=int, default=1000, help="incidents in the sandbox")
     scale.add_argument("--workers", type=int, default=2, help="Celery workers to start (default 2)")
@@ -44,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         from cli.demo import run_demo
 
         return run_demo(size=args.size, changes=args.changes, reset=args.reset)
+    if args.command == "reverse-sync":
+        from cli.reverse_sync import run_reverse_sync
+
+        return run_reverse_sync(args.vendor, dry_run=args.dry_run, confirm_mass_change=args.confirm_mass_change)
     if args.command == "webhooks":
         from cli.webhooks import run as run_webhooks
 

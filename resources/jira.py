@@ -20,6 +20,26 @@ class JiraResource(ConfigurableResource):
     vault_prefix: str = "integrations/dev"
     backoff_base_seconds: float = 0.5
 
+    def client(self):
+        """A :class:`pipelines.jira.helpers.JiraClient` for writes (reverse sync), same settings as ``source``."""
+        from pipelines.jira.context import JiraAuthSettings
+
+        store = SecretStore(self.vault_prefix)
+        secret_names = {ENV_NAMES["jira"][k] for k in SECRET_KEYS if k in ENV_NAMES["jira"]}
+        base = {k: v for k, v in os.environ.items() if not (store.strict and k in secret_names)}  # as source()
+        kwargs = source_kwargs_from_env({**base, **{ENV_NAMES["jira"][k]: v for k, v in store.vendor("jira").items()
+                                                    if v}})
+        vault = os.environ.get("VAULT_ADDR", "").strip()
+        tokens = VaultRefreshTokenStore(vault, store.client("jira").token, f"{self.vault_prefix}/jira",
+                                        mount=os.environ.get("VAULT_KV_MOUNT") or "secret") if vault else None
+        settings = JiraAuthSettings(
+            base_url=kwargs["base_url"], mode=kwargs["auth_mode"], client_id=kwargs.get("client_id"),
+            client_secret=kwargs.get("client_secret"), refresh_token=kwargs.get("refresh_token"), token_store=tokens,
+            auth_url=kwargs.get("auth_url"), gateway_url=kwargs.get("gateway_url"), pat=kwargs.get("pat"),
+            user_email=kwargs.get("user_email"), api_token=kwargs.get("api_token"))
+        policy = RetryPolicy(backoff_base_seconds=self.backoff_base_seconds)
+        return settings.connect(verify=kwargs["verify"], policy=policy)
+
     def source(self, *, run_id: str | None = None, window=None):
         """The Jira dlt source; ``window`` (start, end) re-reads one time window (a partition rerun)."""
         store = SecretStore(self.vault_prefix)

@@ -19,6 +19,23 @@ class OneTrustResource(ConfigurableResource):
     ca_bundle: str = ""
     backoff_base_seconds: float = 0.5
 
+    def client(self):
+        """A :class:`pipelines.onetrust.helpers.OneTrustClient` for writes (reverse sync), same settings."""
+        from pipelines.onetrust.helpers import OneTrustClient, resolve_base_url
+
+        s = SecretStore(self.vault_prefix).vendor("onetrust")
+        if not s["api_token"] and not (s["client_id"] and s["client_secret"]):
+            raise ValueError(
+                "OneTrust credentials are not set: ONETRUST_API_TOKEN, or ONETRUST_CLIENT_ID and "
+                f"ONETRUST_CLIENT_SECRET (env, or Vault at {self.vault_prefix}/onetrust)"
+            )
+        return OneTrustClient(
+            resolve_base_url(s["region"] or DEFAULT_REGION, s["base_url"]), api_token=s["api_token"],
+            client_id=s["client_id"], client_secret=s["client_secret"],
+            timeout_seconds=float(s["timeout_seconds"] or DEFAULT_TIMEOUT_SECONDS),
+            verify=self.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or True,
+            policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))
+
     def source(self, *, run_id: str | None = None, window=None):
         """The OneTrust dlt source; ``window`` (start, end) re-reads one time window (a partition rerun)."""
         s = SecretStore(self.vault_prefix).vendor("onetrust")

@@ -15,7 +15,8 @@ from resources.servicenow import ServiceNowResource
 pytestmark = pytest.mark.slow
 
 
-def _run_full_sync(job_name: str = "full_sync", partition_key: str | None = None, tags=None, **resources):
+def _run_full_sync(job_name: str = "full_sync", partition_key: str | None = None, tags=None, run_config=None,
+                   **resources):
     """Run a job in process; the partition defaults to today's (the live sync, as the schedules do)."""
     import definitions
 
@@ -23,7 +24,7 @@ def _run_full_sync(job_name: str = "full_sync", partition_key: str | None = None
     if partition_key is None and not tags:
         partition_key = current_partition_key()
     result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False,
-                                    partition_key=partition_key, tags=tags)
+                                    partition_key=partition_key, tags=tags, run_config=run_config)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return result
 
@@ -132,12 +133,17 @@ def test_vendor_failures_are_dead_lettered_then_retried(vendors, duckdb_warehous
     failed = _run_full_sync(**fast_retries)
     meta = _metadata(failed, "reverse_sync/servicenow_remediation_tasks")
     assert meta["created"] == 0 and meta["dead_lettered"] >= 1
-    assert _q(duckdb_warehouse, "select count(*) from reverse_sync.dead_letters")[0][0] == meta["dead_lettered"]
+    # the failures opened the (persisted) circuit: the writes behind them wait in dead letters too
+    assert meta["breaker_state"] == "open"
+    assert _q(duckdb_warehouse, "select count(*) from reverse_sync.dead_letters where vendor = 'servicenow'"
+              )[0][0] == meta["dead_lettered"] + meta["paused_circuit_open"]
     sandbox.faults.clear()
-    healed = _run_full_sync()
+    # after the cool-down (0 here) the next run is half-open: its first success closes the circuit
+    op = "reverse_sync__servicenow_remediation_tasks"
+    healed = _run_full_sync(run_config={"ops": {op: {"config": {"breaker_cooldown_seconds": 0}}}})
     meta = _metadata(healed, "reverse_sync/servicenow_remediation_tasks")
-    assert meta["dead_lettered"] == 0 and meta["created"] > 0
-    assert _q(duckdb_warehouse, "select count(*) from reverse_sync.dead_letters")[0][0] == 0
+    assert meta["dead_lettered"] == 0 and meta["created"] > 0 and meta["breaker_state"] == "closed"
+    assert _q(duckdb_warehouse, "select count(*) from reverse_sync.dead_letters where vendor = 'servicenow'")[0][0] == 0
 
 
 def _days(stamps: dict[str, str]) -> dict[str, set[str]]:

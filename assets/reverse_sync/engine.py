@@ -1,11 +1,21 @@
-"""The vendor-neutral reverse-sync loop.
+"""The vendor-neutral reverse-sync loop, one for ServiceNow, Jira and OneTrust.
 
-For every row of an outbound mart: create the vendor record if no link exists (after checking the
-vendor for a record already carrying our id, in case an earlier run created it but died before
-writing the link), update it if the payload changed, leave it alone otherwise. Records whose row
-left the mart are closed. The link is written right after each vendor write, so a crash loses
-nothing. A write that fails after the HTTP client's retries goes to the dead-letter table and is
-tried again next run; after enough consecutive failures the circuit opens and writes pause.
+Per run: every row of an outbound mart is a record the vendor must hold; every open link whose row
+left the mart is a record to close. For each, the engine plans field-level operations, then (unless
+``dry_run``) carries them out and writes the link right after each record, so a crash loses nothing:
+a record created but not yet linked is found again by our id at the vendor (``prefetch``) and
+adopted, and an update written but not yet linked is seen as already done on the re-read.
+
+- Unchanged rows (payload hash equal to the link's) cost no vendor call: ten reruns write nothing.
+- Changed rows are re-read from the vendor right before the write (its ``updated`` stamp and, where
+  it keeps one, the changelog) and merged by the conflict policy (:mod:`assets.reverse_sync.policy`).
+- A failed write goes to ``dead_letters`` with its reason and is retried first-come next run, after
+  every never-failed row, so failing rows cannot starve the others; only vendor-level failures count
+  towards the persisted circuit breaker (:mod:`assets.reverse_sync.breaker`).
+- The mass-change guard stops a run, before any vendor call, that would close or reopen more than
+  ``max_change_share`` of the vendor's open linked records (at least ``min_change_guard``).
+- Every write is audited (run id, correlation id also sent as ``X-Correlation-ID``, operation,
+  vendor id, HTTP status) by :class:`assets.reverse_sync.writes.Writes`.
 """
 
 from __future__ import annotations
@@ -13,41 +23,79 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pipelines.common.http import VendorError
 from resources.warehouse import Connection
 
-log = logging.getLogger(__name__)
+from . import state
+from .breaker import Breaker, is_connector_failure
+from .policy import Change, Field, merge
+from .writes import Writes
 
-SCHEMA = "reverse_sync"
-DDL = (
-    f"create schema if not exists {SCHEMA}",
-    f"""create table if not exists {SCHEMA}.external_links (
-        vendor varchar not null, internal_id varchar not null, vendor_object varchar not null,
-        vendor_id varchar not null, vendor_number varchar, payload_hash varchar not null,
-        status varchar not null, created_at timestamp not null, updated_at timestamp not null,
-        primary key (vendor, internal_id))""",
-    f"""create table if not exists {SCHEMA}.dead_letters (
-        vendor varchar not null, internal_id varchar not null, operation varchar not null,
-        payload varchar not null, error varchar not null, attempts integer not null,
-        first_failed_at timestamp not null, last_failed_at timestamp not null,
-        primary key (vendor, internal_id))""",
-)
+log = logging.getLogger(__name__)
+SCHEMA = state.SCHEMA
+ensure_tables = state.ensure_tables
+OPEN, DONE = "open", "done"
+
+
+@dataclass
+class SyncConfig:
+    dry_run: bool = False
+    confirm_mass_change: bool = False
+    max_change_share: float = 0.2
+    min_change_guard: int = 10
+    breaker_threshold: int = 5
+    breaker_cooldown_seconds: float = 300.0
+
+
+class MassChangeBlocked(RuntimeError):
+    """The run would close or reopen too many records; nothing was written."""
+
+
+@dataclass
+class Snapshot:
+    """A vendor record as the engine compares it: flat field values in the writer's vocabulary."""
+
+    vendor_id: str
+    number: str | None
+    fields: dict[str, Any]
+    updated: str | None = None
+    foreign: set[str] | None = None  # fields someone else changed since the last sync (None: unknown)
+
+
+Step = tuple[str, list[Change]]
 
 
 class VendorWriter(Protocol):
     vendor: str
     vendor_object: str
+    policy: dict[str, Field]
+    reads: bool  # False: the vendor is not re-read; the last synced values stand in for it
 
-    def payload(self, row: dict[str, Any]) -> dict[str, Any]: ...
-    def find_existing(self, internal_id: str) -> dict[str, Any] | None: ...
-    def create(self, payload: dict[str, Any]) -> dict[str, Any]: ...
-    def update(self, vendor_id: str, payload: dict[str, Any]) -> None: ...
-    def close(self, vendor_id: str) -> None: ...
-    def identity(self, record: dict[str, Any]) -> tuple[str, str]: ...
+    def desired(self, row: dict[str, Any]) -> dict[str, Any]: ...
+    def prefetch(self, internal_ids: list[str]) -> dict[str, Snapshot]: ...
+    def read(self, vendor_id: str, since: str | None) -> Snapshot | None: ...
+    def steps(self, changes: list[Change], creating: bool) -> list[Step]: ...
+    def apply(self, step: Step, internal_id: str, vendor_id: str | None, desired: dict[str, Any],
+              writes: Writes) -> tuple[str, str | None]: ...
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def default_steps(changes: list[Change], creating: bool) -> list[Step]:
+    """create | update (fields) + close/transition (status), in that order."""
+    if creating:
+        return [("create", changes)] if changes else []
+    fields = [c for c in changes if c.field != "status"]
+    status = [c for c in changes if c.field == "status"]
+    out: list[Step] = [("update", fields)] if fields else []
+    out += [("close" if c.after == DONE else "transition", [c]) for c in status]
+    return out
 
 
 @dataclass
@@ -57,141 +105,127 @@ class SyncReport:
     unchanged: int = 0
     adopted: int = 0
     closed: int = 0
+    reopened: int = 0
+    conflicts: int = 0
     dead_lettered: int = 0
     paused_circuit_open: int = 0
+    writes: int = 0
+    breaker_state: str = "closed"
     failures: list[str] = field(default_factory=list)
+    plan: list[dict[str, Any]] = field(default_factory=list)
 
     def as_metadata(self) -> dict[str, int]:
         return {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
 
 
-def payload_hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def ensure_tables(conn: Connection) -> None:
-    for statement in DDL:
-        conn.execute(statement)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+@dataclass
+class Candidate:
+    internal_id: str
+    desired: dict[str, Any]
+    digest: str
+    link: dict[str, Any] | None
+    closing: bool = False
 
 
 class ReverseSync:
-    def __init__(self, conn: Connection, writer: VendorWriter, *, key: str, breaker_threshold: int = 5):
-        self.conn = conn
-        self.writer = writer
-        self.key = key
-        self.breaker_threshold = breaker_threshold
+    def __init__(self, conn: Connection, writer: VendorWriter, *, key: str, run_id: str = "local",
+                 correlation_id: str | None = None, config: SyncConfig | None = None,
+                 breaker_threshold: int | None = None):
+        self.conn, self.writer, self.key, self.run_id = conn, writer, key, run_id
+        self.config = config or SyncConfig()
+        if breaker_threshold is not None:
+            self.config.breaker_threshold = breaker_threshold
+        self.writes = Writes(conn, writer.vendor, run_id, correlation_id)
         ensure_tables(conn)
+        conn.raw.commit()
 
     def links(self) -> dict[str, dict[str, Any]]:
-        rows = self.conn.query(
-            f"select * from {SCHEMA}.external_links where vendor = %s", (self.writer.vendor,)
-        )
-        return {r["internal_id"]: r for r in rows}
+        return state.links(self.conn, self.writer.vendor)
 
     def run(self, rows: list[dict[str, Any]]) -> SyncReport:
-        report = SyncReport()
-        links = self.links()
-        dead = {r["internal_id"] for r in self.conn.query(
-            f"select internal_id from {SCHEMA}.dead_letters where vendor = %s", (self.writer.vendor,))}
-        consecutive_failures = 0
-        wanted = set()
-        for row in rows:
-            internal_id = str(row[self.key])
-            wanted.add(internal_id)
-            if consecutive_failures >= self.breaker_threshold:
-                report.paused_circuit_open += 1
+        from .runloop import execute
+
+        return execute(self, rows)
+
+    def candidates(self, rows: list[dict[str, Any]], links: dict[str, dict[str, Any]],
+                   dead: dict[str, dict[str, Any]], report: SyncReport) -> list[Candidate]:
+        """What needs a vendor call: new, changed, reopened and closing records; dead letters last."""
+        wanted = {str(r[self.key]): r for r in rows}
+        order = sorted(wanted, key=lambda i: (i in dead, (dead.get(i) or {}).get("attempts", 0), i))
+        out = []
+        for internal_id in order:
+            desired = {**self.writer.desired(wanted[internal_id]), "status": OPEN}
+            digest = payload_hash(desired)
+            link = links.get(internal_id)
+            if link and link["status"] == OPEN and link["payload_hash"] == digest:
+                report.unchanged += 1
                 continue
-            payload = self.writer.payload(row)
-            try:
-                self._push(internal_id, payload, links.get(internal_id), report)
-                consecutive_failures = 0
-                if internal_id in dead:
-                    self._clear_dead_letter(internal_id)
-            except VendorError as exc:
-                consecutive_failures += 1
-                report.dead_lettered += 1
-                report.failures.append(f"{internal_id}: {exc}")
-                self._dead_letter(internal_id, "upsert", payload, str(exc))
-        for internal_id, link in links.items():
-            if internal_id not in wanted and link["status"] == "open" and consecutive_failures == 0:
-                try:
-                    self.writer.close(link["vendor_id"])
-                except VendorError as exc:
-                    report.failures.append(f"{internal_id}: close failed: {exc}")
-                    self._dead_letter(internal_id, "close", {}, str(exc))
-                    continue
-                self._set_status(internal_id, "closed")
-                report.closed += 1
-        if report.paused_circuit_open:
-            log.error("%s: circuit open after %d consecutive failures; %d writes paused until next run",
-                      self.writer.vendor, self.breaker_threshold, report.paused_circuit_open)
-        return report
+            out.append(Candidate(internal_id, desired, digest, link))
+        closing = [i for i, link in links.items() if i not in wanted and link["status"] == OPEN]
+        for internal_id in sorted(closing, key=lambda i: (i in dead, i)):
+            link = links[internal_id]
+            out.append(Candidate(internal_id, {"status": DONE}, link["payload_hash"], link, closing=True))
+        return out
 
-    def _push(self, internal_id: str, payload: dict[str, Any], link: dict | None, report: SyncReport) -> None:
-        digest = payload_hash(payload)
-        if link is None:
-            existing = self.writer.find_existing(internal_id)
-            if existing is not None:
-                vendor_id, number = self.writer.identity(existing)
-                self.writer.update(vendor_id, payload)
-                report.adopted += 1
-            else:
-                vendor_id, number = self.writer.identity(self.writer.create(payload))
-                report.created += 1
-            self._insert_link(internal_id, vendor_id, number, digest)
-        elif link["payload_hash"] != digest or link["status"] != "open":
-            self.writer.update(link["vendor_id"], payload)
-            self.conn.execute(
-                f"update {SCHEMA}.external_links set payload_hash = %s, status = 'open', updated_at = %s "
-                "where vendor = %s and internal_id = %s",
-                (digest, _now(), self.writer.vendor, internal_id),
-            )
-            report.updated += 1
+    def guard(self, candidates: list[Candidate], links: dict[str, dict[str, Any]]) -> None:
+        """The mass-change guard: stop before writing when too many records would close or reopen."""
+        moves = [c for c in candidates if c.closing or (c.link is not None and c.link["status"] != OPEN)]
+        open_links = sum(1 for link in links.values() if link["status"] == OPEN)
+        limit = max(self.config.min_change_guard, math.floor(self.config.max_change_share * open_links))
+        if len(moves) <= limit or self.config.confirm_mass_change:
+            return
+        state.record_plan(self.conn, self.run_id, self.writer.vendor, self.config.dry_run, [
+            {"internal_id": c.internal_id, "vendor_id": c.link["vendor_id"] if c.link else None,
+             "operation": "close" if c.closing else "transition", "field": "status",
+             "after": c.desired["status"], "outcome": "blocked_by_guard"} for c in moves])
+        self.conn.raw.commit()
+        raise MassChangeBlocked(
+            f"{self.writer.vendor}: this run would close or reopen {len(moves)} of {open_links} open linked "
+            f"records, more than the mass-change guard allows ({limit}: {self.config.max_change_share:.0%} of "
+            f"them, at least {self.config.min_change_guard}). That is what an emptied or broken outbound mart "
+            "looks like, so nothing was written. Check the mart; if the change is intended, rerun with the "
+            "config confirm_mass_change: true (CLI: --confirm-mass-change).")
+
+    def breaker(self) -> Breaker:
+        return Breaker.load(self.conn, self.writer.vendor, threshold=self.config.breaker_threshold,
+                            cooldown_seconds=self.config.breaker_cooldown_seconds)
+
+    def plan_one(self, c: Candidate, existing: dict[str, Snapshot]) -> tuple[list[Step], Any, Snapshot | None]:
+        """(steps, merge result, vendor snapshot) for one candidate; vendor reads only, no writes."""
+        w = self.writer
+        if c.link is None:
+            snap = existing.get(c.internal_id)
+            if snap is None:
+                creating = [Change(k, None, v) for k, v in c.desired.items()]
+                return w.steps(creating, True), merge(w.policy, c.desired, {}, {}, None), None
+            m = merge(w.policy, c.desired, dict(snap.fields), snap.fields, set())
+            return w.steps(m.changes, False), m, snap
+        base = json.loads(c.link.get("synced_fields") or "{}")
+        if w.reads:
+            snap = w.read(c.link["vendor_id"], c.link.get("vendor_updated"))
+            if snap is None:  # deleted at the vendor
+                if c.closing:
+                    return [], merge(w.policy, {}, base, {}, None), None
+                creating = [Change(k, None, v) for k, v in c.desired.items()]
+                return w.steps(creating, True), merge(w.policy, c.desired, {}, {}, None), None
         else:
-            report.unchanged += 1
-        self.conn.raw.commit()
+            snap = Snapshot(c.link["vendor_id"], c.link.get("vendor_number"), dict(base), None, set())
+        m = merge(w.policy, c.desired, base, snap.fields, snap.foreign)
+        return w.steps(m.changes, False), m, snap
 
-    def _insert_link(self, internal_id: str, vendor_id: str, number: str, digest: str) -> None:
-        now = _now()
-        self.conn.execute(
-            f"insert into {SCHEMA}.external_links values (%s, %s, %s, %s, %s, %s, 'open', %s, %s)",
-            (self.writer.vendor, internal_id, self.writer.vendor_object, vendor_id, number, digest, now, now),
-        )
 
-    def _set_status(self, internal_id: str, status: str) -> None:
-        self.conn.execute(
-            f"update {SCHEMA}.external_links set status = %s, updated_at = %s "
-            "where vendor = %s and internal_id = %s",
-            (status, _now(), self.writer.vendor, internal_id),
-        )
-        self.conn.raw.commit()
+def plan_rows(c: Candidate, vendor_id: str | None, steps: list[Step], conflicts: list, outcome: str
+              ) -> list[dict[str, Any]]:
+    """One plan row per operation and field, with the conflicts that shaped it as the reason."""
+    why = "; ".join(f"conflict on {x.field}: {x.winner} wins ({x.rule})" for x in conflicts) or None
+    rows = []
+    for operation, changes in steps:
+        for ch in changes or [Change("", None, None)]:
+            rows.append({"internal_id": c.internal_id, "vendor_id": vendor_id, "operation": operation,
+                         "field": ch.field or None, "before": ch.before, "after": ch.after, "reason": why,
+                         "outcome": outcome})
+    return rows
 
-    def _dead_letter(self, internal_id: str, operation: str, payload: dict, error: str) -> None:
-        now = _now()
-        args = (self.writer.vendor, internal_id)
-        existing = self.conn.scalar(
-            f"select attempts from {SCHEMA}.dead_letters where vendor = %s and internal_id = %s", args
-        )
-        if existing is None:
-            self.conn.execute(
-                f"insert into {SCHEMA}.dead_letters values (%s, %s, %s, %s, %s, 1, %s, %s)",
-                (*args, operation, json.dumps(payload, default=str), error[:2000], now, now),
-            )
-        else:
-            self.conn.execute(
-                f"update {SCHEMA}.dead_letters set attempts = attempts + 1, error = %s, payload = %s, "
-                "last_failed_at = %s where vendor = %s and internal_id = %s",
-                (error[:2000], json.dumps(payload, default=str), now, *args),
-            )
-        self.conn.raw.commit()
 
-    def _clear_dead_letter(self, internal_id: str) -> None:
-        self.conn.execute(
-            f"delete from {SCHEMA}.dead_letters where vendor = %s and internal_id = %s",
-            (self.writer.vendor, internal_id),
-        )
-        self.conn.raw.commit()
+def failure_is_connector(exc: VendorError) -> bool:
+    return is_connector_failure(exc)

@@ -5,27 +5,22 @@ import os
 from datetime import datetime
 from typing import Any
 
-from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetExecutionContext,
-    AssetKey,
-    MaterializeResult,
-    MetadataValue,
-    asset,
-    asset_check,
-)
+from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
-from assets.reverse_sync.engine import SCHEMA, ReverseSync, ensure_tables
+from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
+from assets.reverse_sync.engine import DONE, Snapshot, Step, default_steps
+from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
+from assets.reverse_sync.writes import Writes
 from pipelines.servicenow.helpers import ServiceNowClient
-from pipelines.servicenow.settings import DEFAULT_REMEDIATION_TABLE
-from resources.flags import flag
+from pipelines.servicenow.settings import DEFAULT_REMEDIATION_TABLE, TABLE_PATH
 from resources.scale_out import op_tags, pool
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 
 OUTBOUND = AssetKey(["outbound", "servicenow_remediation_tasks"])
 KEY = AssetKey(["reverse_sync", "servicenow_remediation_tasks"])
+PREFETCH_CHUNK = 100
+STATE_OPEN, STATE_CLOSED = "1", "3"
 
 
 def remediation_table() -> str:
@@ -37,15 +32,24 @@ def _sn_ts(value: Any) -> str:
 
 
 class ServiceNowTaskWriter:
-    """Maps an outbound row to a ServiceNow record; our id travels in ``correlation_id``."""
+    """Maps an outbound row to a ServiceNow record; our id travels in ``correlation_id``.
+
+    ServiceNow keeps no changelog we read, so the record is not re-read: Project X owns every field,
+    and a record deleted at the vendor is recreated only if its link is removed.
+    """
 
     vendor = "servicenow"
+    reads = False
+    policy = {**{name: Field(PROJECTX) for name in ("short_description", "description", "priority", "due_date",
+                                                    "cmdb_ci", "correlation_id", "correlation_display")},
+              "status": Field(SHARED, wins=VENDOR)}
 
     def __init__(self, client: ServiceNowClient, table: str):
         self.client = client
         self.vendor_object = table
+        self.path = TABLE_PATH.format(table=table)
 
-    def payload(self, row: dict[str, Any]) -> dict[str, Any]:
+    def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         return {
             "short_description": row["short_description"],
             "description": row["description"],
@@ -56,74 +60,72 @@ class ServiceNowTaskWriter:
             "correlation_display": "Project X",
         }
 
-    def find_existing(self, internal_id: str) -> dict[str, Any] | None:
-        found = self.client.find(self.vendor_object, f"correlation_id={internal_id}", limit=1)
-        return found[0] if found else None
+    def prefetch(self, internal_ids: list[str]) -> dict[str, Snapshot]:
+        found: dict[str, Snapshot] = {}
+        for start in range(0, len(internal_ids), PREFETCH_CHUNK):
+            chunk = internal_ids[start:start + PREFETCH_CHUNK]
+            query = "correlation_idIN" + ",".join(chunk)
+            for page in self.client.iter_pages(self.vendor_object, query, page_size=PREFETCH_CHUNK):
+                for rec in page:
+                    fields = {k: rec.get(k) for k in ("short_description", "description", "priority", "due_date",
+                                                      "correlation_id", "correlation_display")}
+                    fields["status"] = DONE if str(rec.get("state")) == STATE_CLOSED else "open"
+                    found.setdefault(rec["correlation_id"], Snapshot(rec["sys_id"], rec.get("number"), fields))
+        return found
 
-    def create(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return self.client.create(self.vendor_object, payload)
+    def read(self, vendor_id: str, since: str | None) -> Snapshot | None:
+        raise NotImplementedError("ServiceNow records are not re-read (reads = False)")
 
-    def update(self, vendor_id: str, payload: dict[str, Any]) -> None:
-        self.client.update(self.vendor_object, vendor_id, payload)
+    def steps(self, changes: list[Change], creating: bool) -> list[Step]:
+        return default_steps(changes, creating)
 
-    def close(self, vendor_id: str) -> None:
-        self.client.update(self.vendor_object, vendor_id, {
-            "state": "3", "close_notes": "Closed by Project X: the control passes again.",
-        })
-
-    @staticmethod
-    def identity(record: dict[str, Any]) -> tuple[str, str]:
-        return record["sys_id"], record.get("number", "")
+    def apply(self, step: Step, internal_id: str, vendor_id: str | None, desired: dict[str, Any],
+              writes: Writes) -> tuple[str, str | None]:
+        operation, changes = step
+        payload = {k: v for k, v in desired.items() if k != "status"}
+        if operation == "create":
+            result = writes.send(self.client.session, "POST", self.path, json=payload, operation="create",
+                                 object_id=internal_id, internal_id=internal_id).json()["result"]
+            return result["sys_id"], result.get("number")
+        if operation == "close":
+            body = {"state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."}
+        elif operation == "transition":
+            body = {**payload, "state": STATE_OPEN}
+        else:
+            body = {c.field: c.after for c in changes}
+        writes.send(self.client.session, "PATCH", f"{self.path}/{vendor_id}", json=body, operation=operation,
+                    object_id=str(vendor_id), internal_id=internal_id)
+        return str(vendor_id), None
 
 
 @asset(
     key=KEY,
     deps=[OUTBOUND],
     group_name="reverse_sync",
-    pool=pool("reverse_sync", "servicenow"),
-    op_tags=op_tags("reverse_sync"),
+    pool=pool("reverse_sync", "servicenow"), op_tags=op_tags("reverse_sync"),
     kinds={"servicenow", "python"},
     description=(
         "Remediation tasks held in ServiceNow (table x_pjx_grc_remediation_task by default, "
         "SERVICENOW_REMEDIATION_TABLE to change). Idempotent: reverse_sync.external_links maps each "
         "remediation_task_id to its sys_id, so reruns create nothing new; failed writes land in "
-        "reverse_sync.dead_letters and are retried next run."
+        "reverse_sync.dead_letters and are retried next run. Config dry_run plans without writing."
     ),
 )
 def servicenow_remediation_push(
-    context: AssetExecutionContext, servicenow: ServiceNowResource, warehouse: WarehouseResource
+    context: AssetExecutionContext, config: ReverseSyncConfig, servicenow: ServiceNowResource,
+    warehouse: WarehouseResource,
 ) -> MaterializeResult:
-    switch = flag("servicenow")
-    if not switch.enabled:  # reverse writes pause; the outbound mart keeps them for when it is back on
-        context.log.info("ServiceNow remediation writes paused: %s", switch.skip_reason())
-        return MaterializeResult(metadata={"paused_by_flag": MetadataValue.text(switch.name)})
-    with warehouse.connect() as conn:
-        rows = conn.query("select * from outbound.servicenow_remediation_tasks order by remediation_task_id")
-        client = servicenow.client()
-        try:
-            report = ReverseSync(conn, ServiceNowTaskWriter(client, remediation_table()),
-                                 key="remediation_task_id").run(rows)
-        finally:
-            client.close()
-    for failure in report.failures[:20]:
-        context.log.warning("dead-lettered: %s", failure)
-    context.log.info("ServiceNow remediation tasks: %s", report.as_metadata())
-    return MaterializeResult(metadata={
-        **{k: MetadataValue.int(v) for k, v in report.as_metadata().items()},
-        "outbound_rows": MetadataValue.int(len(rows)),
-    })
+    paused = paused_by_flag(context, "servicenow")
+    if paused is not None:
+        return paused
+    client = servicenow.client()
+    try:
+        return run_sync(context, warehouse, ServiceNowTaskWriter(client, remediation_table()),
+                        table="servicenow_remediation_tasks", key="remediation_task_id", config=config)
+    finally:
+        client.close()
 
 
 @asset_check(asset=KEY, description="No remediation task is waiting in the dead-letter table.")
 def servicenow_remediation_no_dead_letters(warehouse: WarehouseResource) -> AssetCheckResult:
-    with warehouse.connect() as conn:
-        ensure_tables(conn)
-        dead = conn.query(
-            f"select internal_id, attempts, error from {SCHEMA}.dead_letters where vendor = 'servicenow' "
-            "order by last_failed_at desc limit 20"
-        )
-    return AssetCheckResult(
-        passed=not dead,
-        severity=AssetCheckSeverity.WARN,
-        metadata={"dead_letters": MetadataValue.json(dead), "count": MetadataValue.int(len(dead))},
-    )
+    return no_dead_letters(warehouse, "servicenow")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.jira import catalog as C
+from sandbox.jira.changes import parse_fields
 from sandbox.jira.model import Attachment, Comment
 from sandbox.jira.store import JiraStore
 
@@ -85,3 +86,20 @@ def delete_attachment(store: JiraStore, attachment: Attachment, actor: str) -> N
         store.issues[issue.id] = store._freeze(issue)
         store._attachments[issue.id] = [a for a in store._attachments[issue.id] if a.id != attachment.id]
     store.update(issue.id, {}, actor, "issue_updated")
+
+
+def edit_as(store: JiraStore, key: str, fields: dict[str, Any], actor: str) -> None:
+    """A person's edit: v2-style field values (`duedate`, `summary`, `labels`, `assignee`...) and
+    `status` by name, applied as a transition would be; the changelog names `actor`."""
+    issue = store.resolve(key)
+    if issue is None:
+        raise KeyError(key)
+    fields = dict(fields)
+    status = fields.pop("status", None)
+    if fields:
+        attrs, _, errors = parse_fields(store, fields, {}, "2", issue)
+        if errors:
+            raise ValueError(errors)
+        store.update(issue.id, attrs, actor)
+    if status is not None:
+        transition(store, issue.id, C.STATUS_BY_NAME[status.lower()], {}, actor)

@@ -63,7 +63,7 @@ def register(sb: JiraSandbox) -> None:
         expand = ",".join(c.qlist("expand"))
         bean = c.r.issue(issue, fields, expand)
         if "transitions" in expand.split(","):
-            bean["transitions"] = _transitions(c.r, issue)
+            bean["transitions"] = transitions_of(c.r, issue)
         return json_response(bean)
 
     def create(c: Call) -> Response:
@@ -119,7 +119,7 @@ def register(sb: JiraSandbox) -> None:
 
     def get_transitions(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
-        items = _transitions(c.r, issue)
+        items = transitions_of(c.r, issue)
         wanted = c.q("transitionId")
         return json_response({"expand": "transitions", "transitions": [t for t in items
                                                                        if not wanted or t["id"] == wanted]})
@@ -179,7 +179,7 @@ def register(sb: JiraSandbox) -> None:
     routes_children.register(sb, key)
 
 
-def _transitions(r: Renderer, issue: Issue) -> list[dict[str, Any]]:
+def transitions_of(r: Renderer, issue: Issue) -> list[dict[str, Any]]:
     out = []
     for tid, target in C.TRANSITIONS.items():
         out.append({"id": tid, "name": C.STATUSES[target][0], "to": r.status(target), "hasScreen": False,

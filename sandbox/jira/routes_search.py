@@ -23,6 +23,7 @@ from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
 from sandbox.jira.render import field_names, select_fields
+from sandbox.jira.routes_issues import transitions_of
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -77,6 +78,9 @@ def register(sb: JiraSandbox) -> None:
             issues = [{"id": str(i.id), **({"key": i.key} if "key" in fields else {})} for i in chunk]
         else:
             issues = [c.r.issue(i, fields, expand) for i in chunk]
+            if "transitions" in expand.split(","):  # as on GET /issue: Jira Cloud lists them per issue
+                for bean, issue in zip(issues, chunk, strict=True):
+                    bean["transitions"] = transitions_of(c.r, issue)
         out: dict[str, Any] = {"issues": issues}
         if more and chunk:
             out["nextPageToken"] = _encode(jql, compiled.sort_values(chunk[-1]))

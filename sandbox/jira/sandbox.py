@@ -222,6 +222,22 @@ class JiraSandbox(Sandbox):
         """Create from API-style fields (v2 strings or v3 ADF); returns the issue in v3 shape."""
         return routes_issues.create_from_python(self, fields.get("fields", fields))
 
+    def edit_as(self, key: str, fields: dict[str, Any], actor: str | None = None) -> None:
+        """Edit an issue as a person would in the UI (default actor: `person()`); v2-style values,
+        `status` by name (moved as a transition would). See `ops.edit_as`."""
+        ops.edit_as(self.store, key, fields, actor or self.person())
+
+    def comment_as(self, key: str, text: str, actor: str | None = None) -> None:
+        """Add a plain-text comment as a person (default: `person()`)."""
+        issue = self.store.resolve(key)
+        if issue is None:
+            raise KeyError(key)
+        self.store.add_comment(issue.id, text, actor or self.person())
+
+    def person(self) -> str:
+        """The account id of a seeded user other than the API account (a human editing in the UI)."""
+        return next(u for u in self.store.people if u != self.store.me.account_id)
+
     def sync_index(self) -> None:
         """Make every pending write searchable now (ends the eventual-consistency lag early)."""
         self.store.index.sync(force=True)

@@ -16,7 +16,8 @@ sandbox's choice; the path is `OneTrustSandbox(attestation_path=...)`, default
 - `POST {path}` body `{"controlId": uuid | "controlIdentifier": "ISO-A.5.15", "result":
   "EFFECTIVE|PARTIALLY_EFFECTIVE|INEFFECTIVE|NOT_APPLICABLE", "externalId": "idempotency key",
   "attestedBy": {"name", "email"}, "attestedOn": ISO date-time (default now), "periodStart",
-  "periodEnd", "comment", "evidence": [{"name", "url"}], "source": "ServiceNow"}` -> 201 with the stored
+  "periodEnd", "comment", "evidence": [{"name", "url"}], "source": "ServiceNow", "controlImplementationId"
+  (instead of a library control, see :mod:`sandbox.onetrust.api_controls`)}` -> 201 with the stored
   attestation (`id`, `controlName`, `version`, `createdDate`, `lastModifiedDate` added); the same
   `externalId` again updates that attestation (`version` + 1) and answers 200. 400 on an unknown
   control or result.
@@ -183,8 +184,14 @@ def _attestation(sb: OneTrustSandbox, body: dict[str, Any]) -> tuple[dict[str, A
     ref = body.get("controlId") or body.get("controlIdentifier")
     control = next((controls.row(i) for i in range(len(controls.rows))
                     if ref in (controls.row(i)["id"], controls.row(i)["identifier"])), None)
+    impl = sb.implementations.get(str(body.get("controlImplementationId") or ""))
+    if body.get("controlImplementationId") and impl is None:
+        raise HTTPError(400, "Bad Request", f"Unknown control implementation {body['controlImplementationId']!r}")
+    if control is None and impl is not None and not ref:  # an implementation of no library control
+        control = {"id": impl.get("controlId"), "identifier": impl.get("controlIdentifier"), "name": impl["name"]}
     if control is None:
-        raise HTTPError(400, "Bad Request", f"Unknown control {ref!r}: give controlId or controlIdentifier")
+        raise HTTPError(400, "Bad Request", f"Unknown control {ref!r}: give controlId, controlIdentifier or "
+                                            "controlImplementationId")
     if body.get("result") not in V.ATTESTATION_RESULTS:
         raise HTTPError(400, "Bad Request", f"result must be one of {list(V.ATTESTATION_RESULTS)}")
     for key in ("attestedOn", "periodStart", "periodEnd"):
@@ -202,6 +209,7 @@ def _attestation(sb: OneTrustSandbox, body: dict[str, Any]) -> tuple[dict[str, A
         "attestedOn": body.get("attestedOn") or now, "periodStart": body.get("periodStart"),
         "periodEnd": body.get("periodEnd"), "comment": body.get("comment"),
         "evidence": copy.deepcopy(body.get("evidence") or []), "source": body.get("source"),
+        "controlImplementationId": impl["id"] if impl else None,
         "version": old["version"] + 1 if old else 1, "createdDate": old["createdDate"] if old else now,
         "lastModifiedDate": now,
     }

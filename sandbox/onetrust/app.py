@@ -27,7 +27,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.faults import Decision
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.onetrust import api_inventory, api_privacy, api_risk
+from sandbox.onetrust import api_controls, api_inventory, api_privacy, api_risk
 from sandbox.onetrust.auth import OneTrustAuth, Principal
 from sandbox.onetrust.store import Store
 from sandbox.onetrust.vocab import ALL_SCOPES, REGION_HOSTS
@@ -64,6 +64,8 @@ class OneTrustSandbox(Sandbox):
         self._store_lock = threading.Lock()
         self._local = threading.local()
         self._window: list[float] = [-60.0, 0]  # [window start (monotonic), requests made in it]
+        self.implementations: dict[str, dict[str, Any]] = {}  # control implementations by id (api_controls)
+        self.attachments: dict[str, list[dict[str, Any]]] = {}  # attestation id -> evidence attachments
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         root = {"id": self.store.seeder.org_groups[0]["id"], "name": self.store.seeder.org_groups[0]["name"]}
         self.auth = OneTrustAuth(seed, self.hostname, token_ttl_seconds, root)
@@ -99,6 +101,8 @@ class OneTrustSandbox(Sandbox):
         super().reset()
         with self._store_lock:
             self._store = None
+        self.implementations.clear()
+        self.attachments.clear()
 
     def add_client(self, client_id: str, client_secret: str, scopes: set[str] | tuple[str, ...]) -> None:
         """Register another API client (e.g. one without the RISK scope, to see 403s)."""
@@ -125,6 +129,10 @@ class OneTrustSandbox(Sandbox):
 
     def attestations(self) -> list[dict[str, Any]]:
         return self._records("attestations")
+
+    def control_implementations(self) -> list[dict[str, Any]]:
+        with self.store.lock:
+            return [dict(r) for r in self.implementations.values()]
 
     def touch(self, kind: str, n: int = 1) -> list[str]:
         """Change n random records of `kind` now (bumps lastUpdated/lastModified...); returns their ids."""
@@ -156,6 +164,7 @@ class OneTrustSandbox(Sandbox):
         api_privacy.register(self, router)
         api_risk.register(self, router)
         api_inventory.register(self, router)
+        api_controls.register(self, router)
 
     def authorize(self, req: Request, *scopes: str) -> Principal:
         return self.auth.principal(req, scopes)

@@ -34,6 +34,7 @@ final as (
         failures.failed_since,
         catalog.control_name,
         catalog.severity,
+        catalog.owner,
         catalog.owner_queue,
         catalog.program,
         catalog.remediation_vendor,

@@ -1,5 +1,8 @@
 -- Failing automated controls become remediation tasks in the control owner's queue, open while the
 -- control fails (a passing control removes its task; control_result_history keeps the closure).
+-- A task pushed to Jira follows its issue back (two-way sync): the issue carries the label
+-- projectx:<task id>, and its status category, assignee and resolution come back through the Jira
+-- ingestion, so a remediation closed in Jira is closed here.
 with
 
 remediation as (
@@ -8,26 +11,57 @@ remediation as (
 
 ),
 
+issues as (
+
+    select * from {{ ref('stg_jira__issues') }}
+    where ',' || labels || ',' like '%,projectx,%'
+
+),
+
+pushed_issues as (
+
+    select
+        remediation.remediation_task_id,
+        issues.status_category,
+        issues.assignee_account_id,
+        issues.is_deleted,
+        issues.loaded_at,
+        row_number() over (
+            partition by remediation.remediation_task_id order by issues.updated_at desc, issues.issue_id asc
+        ) as newest
+    from remediation
+    inner join issues
+        on ',' || issues.labels || ',' like '%,projectx:' || remediation.remediation_task_id || ',%'
+    where remediation.remediation_vendor = 'jira'
+
+),
+
 final as (
 
     -- columns in the order of the tasks mart: it stacks the task sources with union all
     select  -- noqa: ST06
-        remediation_task_id as task_id,
+        remediation.remediation_task_id as task_id,
         'control_remediation' as task_type,
-        remediation_vendor as source_system,
-        object_id as source_record_id,
-        'Remediate ' || control_id || ' (' || control_name || ') for ' || object_label as title,
-        severity as priority,
-        owner_queue as queue,
-        cast(null as varchar) as assignee_id,
-        'control:' || control_id as labels,
-        control_id,
-        'open' as status,
-        failed_since as created_at,
-        due_at,
-        cast(null as timestamp) as source_loaded_at,
+        remediation.remediation_vendor as source_system,
+        remediation.object_id as source_record_id,
+        'Remediate ' || remediation.control_id || ' (' || remediation.control_name || ') for '
+        || remediation.object_label as title,
+        remediation.severity as priority,
+        remediation.owner_queue as queue,
+        pushed_issues.assignee_account_id as assignee_id,
+        'control:' || remediation.control_id as labels,
+        remediation.control_id,
+        case
+            when pushed_issues.status_category = 'done' and not pushed_issues.is_deleted then 'closed'
+            else 'open'
+        end as status,
+        remediation.failed_since as created_at,
+        remediation.due_at,
+        pushed_issues.loaded_at as source_loaded_at,
         cast(null as timestamp) as source_staged_at
     from remediation
+    left join pushed_issues
+        on remediation.remediation_task_id = pushed_issues.remediation_task_id and pushed_issues.newest = 1
 
 )
 

@@ -48,6 +48,7 @@ def test_platform_read_endpoints_match_spec(jira_sandbox):
         ("GET", "/search/jql?jql=project%20in%20(SEC,GRC)%20order%20by%20updated&fields=*all&expand=changelog,names"
                 "&maxResults=20", None),
         ("GET", "/search/jql?jql=project%3DENG&maxResults=5000", None),
+        ("GET", "/search/jql?jql=project%3DGRC%20order%20by%20key&fields=status&expand=transitions&maxResults=3", None),
         ("POST", "/search/jql", {"jql": "labels = \"control:AC-2\"", "fields": ["*all"], "maxResults": 10}),
         ("POST", "/search/approximate-count", {"jql": "project = SEC"}),
         ("GET", f"/issue/{key}?expand=changelog,transitions", None), ("GET", f"/issue/{key}/transitions", None),

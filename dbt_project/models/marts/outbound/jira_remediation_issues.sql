@@ -15,6 +15,7 @@ final as (
     -- summary is Jira's field name
     select
         remediation_task_id,
+        owner as assignee_email,
         control_id,
         object_id,
         jira_project_key,

@@ -1,0 +1,234 @@
+"""Two-way sync of remediation tasks with Jira issues (``outbound.jira_remediation_issues``).
+
+Out: each task is an issue in its program's project (seed ``program_jira_projects``) with summary,
+ADF description, labels ``projectx``, ``control:<id>`` and ``projectx:<task id>`` (our id: a rerun
+after a crash finds the issue by it), priority, due date and, at creation, the control owner as
+assignee when Jira knows that e-mail (looked up, never guessed). Status moves only by workflow
+transitions (read from the issue, never set directly): Done when the control passes again, back to
+To Do when it fails again. A Project X-side change to an existing issue also adds a comment saying
+what changed.
+
+Back: Jira-side status, assignee, comments and resolution return through the Jira ingestion
+(``marts.tasks`` via ``int_tasks__control_remediations``). Field owners and the conflict rule are
+in :mod:`assets.reverse_sync.policy`. Echoes: the issue's changelog says who changed what; changes
+by the integration account itself are never treated as Jira-side edits.
+"""
+
+
+from typing import Any
+
+from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
+
+from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
+from assets.reverse_sync.engine import DONE, OPEN, Snapshot, Step, default_steps
+from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
+from assets.reverse_sync.writes import Writes
+from pipelines.common.cursor import parse_vendor_ts
+from pipelines.jira.helpers import JiraClient
+from resources.jira import JiraResource
+from resources.scale_out import op_tags, pool
+from resources.warehouse import WarehouseResource
+
+OUTBOUND = AssetKey(["outbound", "jira_remediation_issues"])
+KEY = AssetKey(["reverse_sync", "jira_remediation_issues"])
+API = "rest/api/3"
+READ_FIELDS = ["summary", "description", "priority", "duedate", "labels", "status", "updated", "project",
+               "issuetype"]
+EDITABLE = {"summary", "description", "priority", "duedate"}
+CHANGELOG_FIELDS = {"summary": "summary", "description": "description", "priority": "priority",
+                    "duedate": "duedate", "labels": "labels", "status": "status", "resolution": "status"}
+
+
+def adf(text: str) -> dict[str, Any]:
+    """Plain text as an Atlassian Document (one paragraph per line)."""
+    lines = [line for line in (text or "").split("\n")]
+    return {"type": "doc", "version": 1, "content": [
+        {"type": "paragraph", "content": [{"type": "text", "text": line}] if line else []} for line in lines]}
+
+
+def adf_text(doc: Any) -> str:
+    """The plain text of an ADF document (paragraphs joined by newlines); strings pass through."""
+    if doc is None or isinstance(doc, str):
+        return doc or ""
+    paragraphs = []
+    for block in doc.get("content") or []:
+        paragraphs.append("".join(n.get("text", "") for n in block.get("content") or [] if isinstance(n, dict)))
+    return "\n".join(paragraphs)
+
+
+def managed_labels(labels: Any) -> str:
+    """The labels Project X owns on an issue, sorted and comma-joined (people may add their own)."""
+    items = labels.split(",") if isinstance(labels, str) else list(labels or [])
+    return ",".join(sorted({x.strip() for x in items if x.strip() == "projectx" or
+                            x.strip().startswith(("projectx:", "control:"))}))
+
+
+class JiraIssueWriter:
+    vendor = "jira"
+    vendor_object = "issue"
+    reads = True
+    policy = {"summary": Field(PROJECTX), "description": Field(PROJECTX), "priority": Field(PROJECTX),
+              "labels": Field(PROJECTX), "duedate": Field(SHARED, wins=PROJECTX),
+              "status": Field(SHARED, wins=VENDOR), "project": Field(VENDOR), "issuetype": Field(VENDOR)}
+
+    def __init__(self, client: JiraClient, owners: dict[str, str] | None = None):
+        self.client = client
+        self.session = client.session
+        self.owners = owners or {}  # internal id -> owner e-mail, for the assignee at creation
+        self._me: str | None = None
+        self._accounts: dict[str, str | None] = {}
+
+    def desired(self, row: dict[str, Any]) -> dict[str, Any]:
+        self.owners[str(row["remediation_task_id"])] = row.get("assignee_email") or ""
+        due = row.get("due_date")
+        return {"project": row["jira_project_key"], "issuetype": row.get("issue_type") or "Task",
+                "summary": row["summary"], "description": row["description"] or "",
+                "priority": row.get("priority") or "Medium", "labels": managed_labels(row["labels"]),
+                "duedate": due.isoformat()[:10] if hasattr(due, "isoformat") else due}
+
+    def _snapshot(self, bean: dict[str, Any], since: str | None = None) -> Snapshot:
+        f = bean.get("fields") or {}
+        category = (((f.get("status") or {}).get("statusCategory")) or {}).get("key")
+        fields = {"project": (f.get("project") or {}).get("key"), "issuetype": (f.get("issuetype") or {}).get("name"),
+                  "summary": f.get("summary"), "description": adf_text(f.get("description")),
+                  "priority": (f.get("priority") or {}).get("name"), "labels": managed_labels(f.get("labels")),
+                  "duedate": f.get("duedate"), "status": DONE if category == "done" else OPEN}
+        foreign = None
+        if isinstance(bean.get("changelog"), dict):  # who changed what since the last sync (all, if never read)
+            after = parse_vendor_ts(since) if since else None
+            foreign = {CHANGELOG_FIELDS.get(item.get("field"), item.get("field"))
+                       for h in bean["changelog"].get("histories") or []
+                       if (after is None or parse_vendor_ts(h["created"]) > after)
+                       and (h.get("author") or {}).get("accountId") != self.me()
+                       for item in h.get("items") or []}
+        return Snapshot(str(bean["id"]), bean.get("key"), fields, f.get("updated"), foreign)
+
+    def me(self) -> str:
+        """The integration account's id: its changelog entries are echoes of our own writes."""
+        if self._me is None:
+            self._me = str(self.client.get(f"{API}/myself").get("accountId"))
+        return self._me
+
+    def prefetch(self, internal_ids: list[str]) -> dict[str, Snapshot]:
+        wanted, found = set(internal_ids), {}
+        for page in self.client.search("labels = projectx ORDER BY created ASC, id ASC", READ_FIELDS):
+            for bean in page:
+                ours = [x[len("projectx:"):] for x in (bean.get("fields") or {}).get("labels") or []
+                        if x.startswith("projectx:")]
+                for internal_id in ours:
+                    if internal_id in wanted:
+                        found.setdefault(internal_id, self._snapshot(bean))
+        return found
+
+    def read(self, vendor_id: str, since: str | None) -> Snapshot | None:
+        from pipelines.common.http import VendorError
+
+        try:
+            bean = self.client.get(f"{API}/issue/{vendor_id}", fields=",".join(READ_FIELDS), expand="changelog")
+        except VendorError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._snapshot(self.client.complete(bean), since)
+
+    def steps(self, changes: list[Change], creating: bool) -> list[Step]:
+        out = default_steps(changes, creating)
+        edits = [c for op, cs in out if op == "update" for c in cs]
+        if edits:
+            text = "Project X updated this issue: " + "; ".join(
+                f"{c.field} {_short(c.before)} -> {_short(c.after)}" for c in edits)
+            out.append(("comment", [Change("comment", None, text)]))
+        return out
+
+    def apply(self, step: Step, internal_id: str, vendor_id: str | None, desired: dict[str, Any],
+              writes: Writes) -> tuple[str, str | None]:
+        operation, changes = step
+        send = lambda method, path, **kw: writes.send(self.session, method, path, operation=operation,  # noqa: E731
+                                                      object_id=str(vendor_id or internal_id),
+                                                      internal_id=internal_id, **kw)
+        if operation == "create":
+            fields: dict[str, Any] = {
+                "project": {"key": desired["project"]}, "issuetype": {"name": desired["issuetype"]},
+                "summary": desired["summary"], "description": adf(desired["description"]),
+                "labels": desired["labels"].split(","), "priority": {"name": desired["priority"]},
+                "duedate": desired["duedate"]}
+            account = self.account(self.owners.get(internal_id))
+            if account:
+                fields["assignee"] = {"accountId": account}
+            created = send("POST", f"{API}/issue", json={"fields": fields}).json()
+            return str(created["id"]), created.get("key")
+        if operation == "update":
+            body: dict[str, Any] = {"fields": {}}
+            for c in changes:
+                if c.field == "labels":
+                    old, new = set((c.before or "").split(",")) - {""}, set(c.after.split(",")) - {""}
+                    body["update"] = {"labels": [{"add": x} for x in sorted(new - old)] +
+                                      [{"remove": x} for x in sorted(old - new)]}
+                elif c.field in EDITABLE:
+                    value = c.after
+                    body["fields"][c.field] = (adf(value) if c.field == "description" else
+                                               {"name": value} if c.field == "priority" else value)
+            send("PUT", f"{API}/issue/{vendor_id}", json=body)
+        elif operation == "comment":
+            send("POST", f"{API}/issue/{vendor_id}/comment", json={"body": adf(changes[0].after)})
+        elif operation in ("close", "transition"):
+            target = "done" if operation == "close" else "new"
+            note = ("Closed by Project X: the control passes again." if operation == "close"
+                    else "Reopened by Project X: the control fails again.")
+            send("POST", f"{API}/issue/{vendor_id}/transitions",
+                 json={"transition": {"id": self.transition_to(str(vendor_id), target)},
+                       "update": {"comment": [{"add": {"body": adf(note)}}]}})
+        return str(vendor_id), None
+
+    def transition_to(self, vendor_id: str, category: str) -> str:
+        """The id of an available transition into a status of ``category`` (workflows differ per project)."""
+        from pipelines.common.http import VendorError
+
+        items = self.client.get(f"{API}/issue/{vendor_id}/transitions").get("transitions") or []
+        for t in items:
+            if ((t.get("to") or {}).get("statusCategory") or {}).get("key") == category and t.get("isAvailable", True):
+                return str(t["id"])
+        raise VendorError(f"Jira issue {vendor_id} offers no transition into a '{category}' status: add one to "
+                          "the project's workflow, or move the issue by hand", 409)
+
+    def account(self, email: str | None) -> str | None:
+        """Jira account id of an exact e-mail match, or None (never a guess on a partial match)."""
+        if not email:
+            return None
+        if email not in self._accounts:
+            users = self.client.get(f"{API}/user/search", query=email) or []
+            match = [u for u in users if str(u.get("emailAddress", "")).lower() == email.lower()]
+            self._accounts[email] = str(match[0]["accountId"]) if len(match) == 1 else None
+        return self._accounts[email]
+
+
+def _short(value: Any) -> str:
+    text = "(none)" if value in (None, "") else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@asset(
+    key=KEY, deps=[OUTBOUND], group_name="reverse_sync", kinds={"jira", "python"},
+    pool=pool("reverse_sync", "jira"), op_tags=op_tags("reverse_sync"),
+    description=(
+        "Remediation tasks routed to Jira, as issues kept in two-way sync (conflict policy: "
+        "assets/reverse_sync/policy.py). reverse_sync.external_links maps each remediation_task_id to "
+        "its issue; failed writes wait in reverse_sync.dead_letters; config dry_run plans without writing."
+    ),
+)
+def jira_remediation_push(context: AssetExecutionContext, config: ReverseSyncConfig, jira: JiraResource,
+                          warehouse: WarehouseResource) -> MaterializeResult:
+    paused = paused_by_flag(context, "jira")
+    if paused is not None:
+        return paused
+    client = jira.client()
+    try:
+        return run_sync(context, warehouse, JiraIssueWriter(client), table="jira_remediation_issues",
+                        key="remediation_task_id", config=config)
+    finally:
+        client.close()
+
+
+@asset_check(asset=KEY, description="No Jira remediation issue is waiting in the dead-letter table.")
+def jira_remediation_no_dead_letters(warehouse: WarehouseResource) -> AssetCheckResult:
+    return no_dead_letters(warehouse, "jira")

@@ -1,0 +1,184 @@
+"""Control attestations exported to OneTrust (``outbound.onetrust_control_attestations``).
+
+Each Project X control is a OneTrust *control implementation* (external id ``projectx:<control
+id>``, linked to the library control of its ISO 27001 mapping when the tenant's library has it);
+each (control, month) is an attestation on it, keyed by OneTrust's ``externalId`` = our
+attestation id, so a resend updates the same attestation (``version`` + 1) and never duplicates.
+Status, period, text (``summary``) and evidence references go in the attestation; evidence files
+stored locally (``PROJECTX_EVIDENCE_DIR``) are attached once each (listed first: OneTrust keeps no
+idempotency key on attachments). OneTrust publishes no attestation API (vendor-apis.md §3.6), so
+the path is configurable: ``ONETRUST_ATTESTATION_PATH`` (default ``/api/controls/v1/attestations``).
+"""
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
+
+from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
+from assets.reverse_sync.engine import Snapshot, Step
+from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
+from assets.reverse_sync.writes import Writes
+from pipelines.common.http import VendorError
+from pipelines.onetrust.helpers import OneTrustClient
+from resources.onetrust import OneTrustResource
+from resources.scale_out import op_tags, pool
+from resources.warehouse import WarehouseResource
+
+OUTBOUND = AssetKey(["outbound", "onetrust_control_attestations"])
+KEY = AssetKey(["reverse_sync", "onetrust_control_attestations"])
+IMPLEMENTATIONS = "/api/controls/v1/control-implementations"
+LIBRARY = "/api/controls/v1/controls/pages"
+
+
+def attestation_path() -> str:
+    return "/" + os.environ.get("ONETRUST_ATTESTATION_PATH", "/api/controls/v1/attestations").strip("/")
+
+
+def _iso(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else value
+
+
+def evidence_list(refs: str) -> list[dict[str, str]]:
+    """``title <uri> | title <uri>`` -> OneTrust's ``[{"name", "url"}]``."""
+    out = []
+    for ref in [r.strip() for r in (refs or "").split(" | ") if r.strip()]:
+        name, _, rest = ref.rpartition(" <")
+        out.append({"name": name or ref, "url": rest.rstrip(">") if name else ""})
+    return out
+
+
+class OneTrustAttestationWriter:
+    vendor = "onetrust"
+    vendor_object = "attestation"
+    reads = True
+    policy = {"result": Field(PROJECTX), "period_start": Field(PROJECTX), "period_end": Field(PROJECTX),
+              "comment": Field(PROJECTX), "evidence": Field(PROJECTX), "owner": Field(PROJECTX),
+              "control": Field(VENDOR), "library_control": Field(VENDOR), "status": Field(SHARED, wins=VENDOR)}
+
+    def __init__(self, client: OneTrustClient, evidence_dir: str | None = None):
+        self.client, self.session = client, client.session
+        self.path = attestation_path()
+        self.evidence_dir = Path(evidence_dir or os.environ.get("PROJECTX_EVIDENCE_DIR", "data/evidence"))
+        self._impl: dict[str, str] = {}
+        self._library: set[str] | None = None
+
+    def desired(self, row: dict[str, Any]) -> dict[str, Any]:
+        library = f"ISO-{row['iso27001']}" if row.get("iso27001") else ""
+        return {"control": row["control_id"], "library_control": library,
+                "result": row["onetrust_result"], "period_start": _iso(row["period_start"]),
+                "period_end": _iso(row["period_end"]), "comment": row["summary"],
+                "evidence": row.get("evidence_refs") or "", "owner": row.get("owner") or ""}
+
+    def _snapshot(self, rec: dict[str, Any]) -> Snapshot:
+        evidence = " | ".join(f"{e.get('name')} <{e.get('url')}>" if e.get("url") else str(e.get("name"))
+                              for e in rec.get("evidence") or [])
+        fields = {"result": rec.get("result"), "period_start": rec.get("periodStart"),
+                  "period_end": rec.get("periodEnd"), "comment": rec.get("comment"), "evidence": evidence,
+                  "owner": (rec.get("attestedBy") or {}).get("email") or ""}
+        return Snapshot(str(rec["id"]), rec.get("externalId"), fields, rec.get("lastModifiedDate"), None)
+
+    def prefetch(self, internal_ids: list[str]) -> dict[str, Snapshot]:
+        wanted, found = set(internal_ids), {}
+        for page in self.client.pages("GET", self.path, page_size=2000):
+            for rec in page.items:
+                if rec.get("externalId") in wanted:
+                    found.setdefault(rec["externalId"], self._snapshot(rec))
+        return found
+
+    def read(self, vendor_id: str, since: str | None) -> Snapshot | None:
+        try:
+            return self._snapshot(self.client.request("GET", f"{self.path}/{vendor_id}"))
+        except VendorError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def steps(self, changes: list[Change], creating: bool) -> list[Step]:
+        fields = [c for c in changes if c.field != "status"]  # an attestation is never closed
+        return [("create" if creating else "update", fields)] if fields else []
+
+    def apply(self, step: Step, internal_id: str, vendor_id: str | None, desired: dict[str, Any],
+              writes: Writes) -> tuple[str, str | None]:
+        impl = self.implementation(desired, internal_id, writes)
+        body = {"controlImplementationId": impl, "externalId": internal_id, "result": desired["result"],
+                "periodStart": desired["period_start"], "periodEnd": desired["period_end"],
+                "comment": desired["comment"], "evidence": evidence_list(desired["evidence"]),
+                "attestedBy": {"name": "Project X", "email": desired["owner"]}, "source": "Project X"}
+        rec = writes.send(self.session, "POST", self.path, json=body, operation=step[0],
+                          object_id=str(vendor_id or internal_id), internal_id=internal_id).json()
+        self.attach_files(str(rec["id"]), desired["evidence"], internal_id, writes)
+        return str(rec["id"]), internal_id
+
+    def implementation(self, desired: dict[str, Any], internal_id: str, writes: Writes) -> str:
+        """The control implementation of a Project X control, created once (upsert by externalId)."""
+        ext = f"projectx:{desired['control']}"
+        if ext not in self._impl:
+            found = self.client.request("GET", IMPLEMENTATIONS, params={"externalId": ext}).get("content") or []
+            if found:
+                self._impl[ext] = str(found[0]["id"])
+            else:
+                body = {"name": f"Project X automated control {desired['control']}", "externalId": ext,
+                        "status": "IMPLEMENTED", "source": "Project X",
+                        "description": "Evaluated in SQL by Project X from synced vendor data."}
+                if desired["library_control"] in self.library():
+                    body["controlIdentifier"] = desired["library_control"]
+                rec = writes.send(self.session, "POST", IMPLEMENTATIONS, json=body, operation="create_implementation",
+                                  object_id=ext, internal_id=internal_id).json()
+                self._impl[ext] = str(rec["id"])
+        return self._impl[ext]
+
+    def library(self) -> set[str]:
+        if self._library is None:
+            self._library = {str(c.get("identifier")) for page in self.client.pages("POST", LIBRARY, page_size=2000)
+                             for c in page.items}
+        return self._library
+
+    def attach_files(self, attestation_id: str, refs: str, internal_id: str, writes: Writes) -> None:
+        """Upload evidence files kept in the evidence store, each once (compared by sha256)."""
+        files = [p for p in (self._local(e["url"]) for e in evidence_list(refs)) if p is not None]
+        if not files:
+            return
+        have = {a.get("sha256") for a in self.client.request("GET", f"{self.path}/{attestation_id}/attachments")
+                .get("content") or []}
+        for path in files:
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() in have:
+                continue
+            writes.send(self.session, "POST", f"{self.path}/{attestation_id}/attachments",
+                        files={"file": (path.name, data)}, operation="attach_evidence",
+                        object_id=attestation_id, internal_id=internal_id)
+
+    def _local(self, uri: str) -> Path | None:
+        raw = uri[len("file://"):] if uri.startswith("file://") else uri
+        path = Path(raw) if raw.startswith("/") else self.evidence_dir / raw
+        return path if raw and path.is_file() else None
+
+
+@asset(
+    key=KEY, deps=[OUTBOUND], group_name="reverse_sync", kinds={"onetrust", "python"},
+    pool=pool("reverse_sync", "onetrust"), op_tags=op_tags("reverse_sync"),
+    description=(
+        "Control attestations exported to OneTrust (one per control and month, on the control's "
+        "implementation), idempotent by OneTrust externalId; failed writes wait in reverse_sync.dead_letters; "
+        "config dry_run plans without writing."
+    ),
+)
+def onetrust_attestation_push(context: AssetExecutionContext, config: ReverseSyncConfig, onetrust: OneTrustResource,
+                              warehouse: WarehouseResource) -> MaterializeResult:
+    paused = paused_by_flag(context, "onetrust")
+    if paused is not None:
+        return paused
+    client = onetrust.client()
+    try:
+        return run_sync(context, warehouse, OneTrustAttestationWriter(client), table="onetrust_control_attestations",
+                        key="attestation_id", config=config)
+    finally:
+        client.close()
+
+
+@asset_check(asset=KEY, description="No OneTrust attestation is waiting in the dead-letter table.")
+def onetrust_attestations_no_dead_letters(warehouse: WarehouseResource) -> AssetCheckResult:
+    return no_dead_letters(warehouse, "onetrust")

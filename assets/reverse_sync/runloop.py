@@ -1,0 +1,136 @@
+"""One reverse-sync run (see :mod:`assets.reverse_sync.engine` for what it guarantees).
+
+Order: candidates (no vendor call) -> mass-change guard -> circuit breaker -> one prefetch of
+records already carrying our ids (only when some record has no link) -> per record: plan (vendor
+reads), then, unless a dry run, the writes, the link, the dead letter cleared, one commit. A dry run
+records the same plan and writes nothing: no vendor write, no link, no dead letter, no breaker change.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from pipelines.common.http import VendorError
+
+from . import state
+from .breaker import is_connector_failure
+
+if TYPE_CHECKING:
+    from .engine import Candidate, ReverseSync, SyncReport
+
+log = logging.getLogger(__name__)
+
+
+def execute(sync: ReverseSync, rows: list[dict[str, Any]]) -> SyncReport:
+    from .engine import SyncReport
+
+    conn, w, cfg = sync.conn, sync.writer, sync.config
+    report = SyncReport()
+    links = sync.links()
+    dead = state.dead_letters(conn, w.vendor)
+    candidates = sync.candidates(rows, links, dead, report)
+    sync.guard(candidates, links)
+    breaker = sync.breaker()
+    sync.writes.enabled = not cfg.dry_run
+    existing: dict[str, Any] | None = {}
+    unlinked = [c.internal_id for c in candidates if c.link is None]
+    unchecked = ""
+    if unlinked and breaker.allows_writes:
+        try:
+            existing = w.prefetch(unlinked)
+        except VendorError as exc:  # creating now could duplicate a record an earlier run made
+            existing, unchecked = None, f"could not look for records already carrying our ids: {exc}"
+            if is_connector_failure(exc):
+                breaker.failure(unchecked)
+    for c in candidates:
+        if not breaker.allows_writes:
+            _pause(sync, c, breaker.reason(), report)
+        elif c.link is None and existing is None:
+            _pause(sync, c, unchecked, report)
+        else:
+            _one(sync, c, existing or {}, breaker, report)
+        conn.raw.commit()
+    if not cfg.dry_run:
+        breaker.save(conn)
+        wanted = {str(r[sync.key]) for r in rows}
+        for internal_id in set(dead) - wanted - {i for i, link in links.items() if link["status"] == "open"}:
+            state.clear_dead_letter(conn, w.vendor, internal_id)
+    report.breaker_state = breaker.state
+    report.writes = sync.writes.count
+    state.record_plan(conn, sync.run_id, w.vendor, cfg.dry_run, report.plan)
+    conn.raw.commit()
+    if report.paused_circuit_open:
+        log.error("%s: %s; %d records wait in dead letters", w.vendor, breaker.reason(), report.paused_circuit_open)
+    return report
+
+
+def _pause(sync: ReverseSync, c: Candidate, reason: str, report: SyncReport) -> None:
+    from .engine import plan_rows
+
+    report.paused_circuit_open += 1
+    operation = "close" if c.closing else ("create" if c.link is None else "update")
+    report.plan += plan_rows(c, c.link["vendor_id"] if c.link else None, [(operation, [])], [], "paused_circuit_open")
+    if not sync.config.dry_run:
+        state.dead_letter(sync.conn, sync.writer.vendor, c.internal_id, operation, c.desired, f"paused: {reason}")
+
+
+def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any, report: SyncReport) -> None:
+    from .engine import plan_rows
+
+    conn, w = sync.conn, sync.writer
+    steps: list = []
+    vendor_id = c.link["vendor_id"] if c.link else None
+    try:
+        steps, m, snap = sync.plan_one(c, existing)
+        vendor_id = snap.vendor_id if snap else vendor_id
+        if sync.config.dry_run:
+            report.plan += plan_rows(c, vendor_id, steps, m.conflicts, "planned")
+            return
+        number = snap.number if snap else (c.link or {}).get("vendor_number")
+        if snap is None and c.link is not None and not c.closing:
+            vendor_id = None  # the vendor deleted it: create a new one
+        for step in steps:
+            vendor_id, got = w.apply(step, c.internal_id, vendor_id, c.desired, sync.writes)
+            number = got or number
+        for x in m.conflicts:
+            state.record_conflict(conn, sync.run_id, w.vendor, c.internal_id, vendor_id, x.field, x.base,
+                                  x.projectx, x.vendor, x.winner, x.rule)
+        if vendor_id is not None:
+            state.save_link(conn, w.vendor, w.vendor_object, c.internal_id, vendor_id, number, c.digest,
+                            "closed" if c.closing else "open", m.synced, snap.updated if snap else None,
+                            sync.run_id, existing=c.link is not None)
+        state.clear_dead_letter(conn, w.vendor, c.internal_id)
+        report.plan += plan_rows(c, vendor_id, steps, m.conflicts, "done")
+        _tally(report, c, steps, snap, len(m.conflicts))
+        breaker.success()
+    except VendorError as exc:
+        reason = str(exc)
+        if sync.config.dry_run:
+            report.plan += plan_rows(c, vendor_id, [("read", [])], [], "read_failed")
+            report.failures.append(f"{c.internal_id}: {reason}")
+            return
+        operation = steps[0][0] if steps else ("close" if c.closing else "upsert")
+        state.dead_letter(conn, w.vendor, c.internal_id, operation, c.desired, reason)
+        report.dead_lettered += 1
+        report.failures.append(f"{c.internal_id}: {reason}")
+        report.plan += plan_rows(c, vendor_id, steps or [(operation, [])], [], "dead_lettered")
+        if is_connector_failure(exc):
+            breaker.failure(reason)
+
+
+def _tally(report: SyncReport, c: Candidate, steps: list, snap: Any, conflicts: int) -> None:
+    report.conflicts += conflicts
+    if c.link is None:
+        if snap is None:
+            report.created += 1
+        else:
+            report.adopted += 1
+    elif c.closing:
+        report.closed += 1
+    elif c.link["status"] != "open":
+        report.reopened += 1
+    elif steps:
+        report.updated += 1
+    else:
+        report.unchanged += 1

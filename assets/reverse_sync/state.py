@@ -1,0 +1,136 @@
+"""The reverse-sync tables in the warehouse (schema ``reverse_sync``), shared by every vendor.
+
+- ``external_links``: one row per (vendor, internal id) that has a vendor record. Columns are only
+  ever added, never renamed (the nightly reconciliation and the health page read them):
+  ``payload_hash`` is the hash of the Project X payload last written; ``synced_fields`` (JSON) the
+  field values both sides agreed on after the last sync (the base of the three-way comparison);
+  ``vendor_updated`` the vendor's own last-updated stamp seen at that sync.
+- ``dead_letters``: one row per (vendor, internal id) whose write failed or was paused, with the
+  reason; retried (and deleted on success) by the next run.
+- ``plans``: one row per intended operation and field of a run (dry or real): the field-level
+  before -> after and what became of it (``outcome``).
+- ``conflicts``: one row per field that both sides changed since the last sync, with the winner
+  and the rule that picked it.
+- ``circuit_breakers``: see :mod:`assets.reverse_sync.breaker`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from resources.warehouse import Connection
+
+SCHEMA = "reverse_sync"
+DDL = (
+    f"create schema if not exists {SCHEMA}",
+    f"""create table if not exists {SCHEMA}.external_links (
+        vendor varchar not null, internal_id varchar not null, vendor_object varchar not null,
+        vendor_id varchar not null, vendor_number varchar, payload_hash varchar not null,
+        status varchar not null, created_at timestamp not null, updated_at timestamp not null,
+        primary key (vendor, internal_id))""",
+    f"alter table {SCHEMA}.external_links add column if not exists synced_fields varchar",
+    f"alter table {SCHEMA}.external_links add column if not exists vendor_updated varchar",
+    f"alter table {SCHEMA}.external_links add column if not exists last_run_id varchar",
+    f"""create table if not exists {SCHEMA}.dead_letters (
+        vendor varchar not null, internal_id varchar not null, operation varchar not null,
+        payload varchar not null, error varchar not null, attempts integer not null,
+        first_failed_at timestamp not null, last_failed_at timestamp not null,
+        primary key (vendor, internal_id))""",
+    f"""create table if not exists {SCHEMA}.plans (
+        run_id varchar not null, vendor varchar not null, dry_run boolean not null, seq integer not null,
+        internal_id varchar not null, vendor_id varchar, operation varchar not null, field varchar,
+        before_value varchar, after_value varchar, reason varchar, outcome varchar not null,
+        planned_at timestamp not null)""",
+    f"""create table if not exists {SCHEMA}.conflicts (
+        run_id varchar not null, vendor varchar not null, internal_id varchar not null,
+        vendor_id varchar, field varchar not null, base_value varchar, projectx_value varchar,
+        vendor_value varchar, winner varchar not null, rule varchar not null, detected_at timestamp not null)""",
+    f"""create table if not exists {SCHEMA}.circuit_breakers (
+        vendor varchar not null primary key, state varchar not null, failures integer not null,
+        opened_at timestamp, last_error varchar, updated_at timestamp not null)""",
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def ensure_tables(conn: Connection) -> None:
+    for statement in DDL:
+        conn.execute(statement)
+
+
+def text(value: Any) -> str | None:
+    """A field value as stored in plans/conflicts (strings as they are, anything else as JSON)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def links(conn: Connection, vendor: str) -> dict[str, dict[str, Any]]:
+    rows = conn.query(f"select * from {SCHEMA}.external_links where vendor = %s", (vendor,))
+    return {r["internal_id"]: r for r in rows}
+
+
+def save_link(conn: Connection, vendor: str, vendor_object: str, internal_id: str, vendor_id: str,
+              number: str | None, digest: str, status: str, synced: dict[str, Any], vendor_updated: str | None,
+              run_id: str, existing: bool) -> None:
+    stamp = now()
+    fields = json.dumps(synced, sort_keys=True, default=str)
+    if existing:
+        conn.execute(
+            f"update {SCHEMA}.external_links set vendor_id = %s, vendor_number = %s, payload_hash = %s, "
+            "status = %s, updated_at = %s, synced_fields = %s, vendor_updated = %s, last_run_id = %s "
+            "where vendor = %s and internal_id = %s",
+            (vendor_id, number, digest, status, stamp, fields, vendor_updated, run_id, vendor, internal_id))
+    else:
+        conn.execute(
+            f"insert into {SCHEMA}.external_links (vendor, internal_id, vendor_object, vendor_id, vendor_number, "
+            "payload_hash, status, created_at, updated_at, synced_fields, vendor_updated, last_run_id) "
+            "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (vendor, internal_id, vendor_object, vendor_id, number, digest, status, stamp, stamp, fields,
+             vendor_updated, run_id))
+
+
+def dead_letters(conn: Connection, vendor: str) -> dict[str, dict[str, Any]]:
+    rows = conn.query(f"select * from {SCHEMA}.dead_letters where vendor = %s", (vendor,))
+    return {r["internal_id"]: r for r in rows}
+
+
+def dead_letter(conn: Connection, vendor: str, internal_id: str, operation: str, payload: dict[str, Any],
+                error: str) -> None:
+    stamp = now()
+    body = json.dumps(payload, sort_keys=True, default=str)
+    args = (vendor, internal_id)
+    if conn.scalar(f"select attempts from {SCHEMA}.dead_letters where vendor = %s and internal_id = %s", args) is None:
+        conn.execute(f"insert into {SCHEMA}.dead_letters values (%s, %s, %s, %s, %s, 1, %s, %s)",
+                     (*args, operation, body, error[:2000], stamp, stamp))
+    else:
+        conn.execute(
+            f"update {SCHEMA}.dead_letters set attempts = attempts + 1, operation = %s, error = %s, payload = %s, "
+            "last_failed_at = %s where vendor = %s and internal_id = %s",
+            (operation, error[:2000], body, stamp, *args))
+
+
+def clear_dead_letter(conn: Connection, vendor: str, internal_id: str) -> None:
+    conn.execute(f"delete from {SCHEMA}.dead_letters where vendor = %s and internal_id = %s", (vendor, internal_id))
+
+
+def record_plan(conn: Connection, run_id: str, vendor: str, dry_run: bool, items: list[dict[str, Any]]) -> None:
+    stamp = now()
+    for seq, item in enumerate(items):
+        conn.execute(
+            f"insert into {SCHEMA}.plans values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (run_id, vendor, dry_run, seq, item["internal_id"], item.get("vendor_id"), item["operation"],
+             item.get("field"), text(item.get("before")), text(item.get("after")), item.get("reason"),
+             item.get("outcome", "planned"), stamp))
+
+
+def record_conflict(conn: Connection, run_id: str, vendor: str, internal_id: str, vendor_id: str, field: str,
+                    base: Any, projectx: Any, vendor_value: Any, winner: str, rule: str) -> None:
+    conn.execute(
+        f"insert into {SCHEMA}.conflicts values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (run_id, vendor, internal_id, vendor_id, field, text(base), text(projectx), text(vendor_value), winner,
+         rule, now()))

@@ -1,0 +1,43 @@
+"""Every vendor write of reverse sync goes through :meth:`Writes.send`: it sends the run's
+correlation id as ``X-Correlation-ID`` and appends one ``audit.events`` row (action ``push``) with
+the run id, the operation, the vendor's record id (or ours, before the vendor assigned one) and the
+HTTP status, whether the write succeeded or not. Request bodies are not audited (they may carry
+personal data); the plan table holds the field-level changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from pipelines.common.http import VendorError, VendorSession
+from resources.audit import CORRELATION_HEADER, new_correlation_id, record_event
+from resources.warehouse import Connection
+
+
+class Writes:
+    def __init__(self, conn: Connection, vendor: str, run_id: str, correlation_id: str | None = None):
+        self.conn, self.vendor, self.run_id = conn, vendor, run_id
+        self.correlation_id = correlation_id or new_correlation_id()
+        self.count = 0
+        self.enabled = True
+
+    def send(self, session: VendorSession, method: str, path: str, *, operation: str, object_id: str,
+             internal_id: str, **kwargs: Any) -> requests.Response:
+        if not self.enabled:
+            raise RuntimeError("reverse sync tried to write during a dry run; this is a bug in the writer")
+        headers = {CORRELATION_HEADER: self.correlation_id, **(kwargs.pop("headers", None) or {})}
+        self.count += 1
+        try:
+            response = session.request(method, path, headers=headers, **kwargs)
+        except VendorError as exc:
+            self._audit(operation, object_id, internal_id, exc.status or "error", str(exc)[:300])
+            raise
+        self._audit(operation, object_id, internal_id, response.status_code, None)
+        return response
+
+    def _audit(self, operation: str, object_id: str, internal_id: str, status: Any, error: str | None) -> None:
+        detail = {"internal_id": internal_id, **({"error": error} if error else {})}
+        record_event(self.conn, action="push", system=self.vendor, correlation_id=self.correlation_id,
+                     operation=operation, object_id=object_id, status=status, run_id=self.run_id, detail=detail)

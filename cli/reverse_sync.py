@@ -1,0 +1,63 @@
+"""``python -m cli reverse-sync --vendor jira [--dry-run]``: one vendor's reverse sync from the shell.
+
+Same engine, tables and settings as the Dagster asset (warehouse from PROJECTX_WAREHOUSE, vendor
+credentials from Vault or the spec's variables). Prints the plan (or what was done) as a table:
+one line per operation and field, before -> after. Exit status 0 on success, 1 when writes were
+dead-lettered or paused, 3 when the mass-change guard stopped the run.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from assets.reverse_sync.engine import MassChangeBlocked, SyncConfig
+from assets.reverse_sync.vendors import TARGETS, sync_vendor_env
+
+COLUMNS = (("operation", 10), ("internal_id", 24), ("vendor_id", 12), ("field", 12), ("before", 28),
+           ("after", 28), ("outcome", 14))
+
+
+def _cell(value: Any, width: int) -> str:
+    text = "" if value is None else " ".join(str(value).split())
+    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+
+
+def format_plan(plan: list[dict[str, Any]], limit: int = 200) -> str:
+    header = "  ".join(name.ljust(width) for name, width in COLUMNS)
+    lines = [header, "  ".join("-" * width for _, width in COLUMNS)]
+    for item in plan[:limit]:
+        lines.append("  ".join(_cell(item.get(name), width) for name, width in COLUMNS).rstrip())
+    if len(plan) > limit:
+        lines.append(f"... and {len(plan) - limit} more rows (all of them are in reverse_sync.plans)")
+    return "\n".join(lines)
+
+
+def run_reverse_sync(vendor: str, *, dry_run: bool = False, confirm_mass_change: bool = False,
+                     run_id: str | None = None) -> int:
+    from resources.audit import new_correlation_id
+    from resources.environment import current_environment
+
+    if vendor not in TARGETS:
+        print(f"unknown vendor {vendor!r}: use one of {', '.join(TARGETS)}", file=sys.stderr)
+        return 2
+    run_id = run_id or f"cli-{new_correlation_id()}"
+    config = SyncConfig(dry_run=dry_run, confirm_mass_change=confirm_mass_change)
+    try:
+        report = sync_vendor_env(vendor, config, run_id=run_id, vault_prefix=current_environment().vault_prefix)
+    except MassChangeBlocked as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    what = "plan (dry run: nothing written)" if dry_run else "done"
+    print(f"{vendor} reverse sync {what}, run {run_id}: {len(report.plan)} operation rows")
+    if report.plan:
+        print(format_plan(report.plan))
+    if dry_run:
+        ops = sorted({(p["internal_id"], p["operation"]) for p in report.plan})
+        planned = {op: sum(1 for _, o in ops if o == op) for _, op in ops}
+        print("planned: " + (", ".join(f"{op} {n}" for op, n in sorted(planned.items())) or "nothing"))
+    counts = ", ".join(f"{k} {v}" for k, v in report.as_metadata().items() if v)
+    print(f"summary: {counts or 'nothing to do'}; circuit {report.breaker_state}")
+    for failure in report.failures[:10]:
+        print(f"failed: {failure}", file=sys.stderr)
+    return 1 if report.dead_lettered or report.paused_circuit_open else 0

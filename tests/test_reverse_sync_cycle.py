@@ -1,0 +1,47 @@
+"""The whole loop through Dagster: a control fails -> remediation task -> Jira issue -> closed in
+Jira by a person -> ingested -> task closed -> the control's attestation in OneTrust says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.reverse_sync_helpers import query, run, writes
+from tests.test_end_to_end import _metadata, _run_full_sync
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+
+def test_a_remediation_closed_in_jira_closes_the_task_and_updates_the_attestation(vendors, duckdb_warehouse):
+    _, jira, onetrust = vendors(size=200)
+    first = _run_full_sync()
+    outbound = query(duckdb_warehouse, "select remediation_task_id, control_id from outbound.jira_remediation_issues "
+                                       "order by remediation_task_id")
+    assert outbound, "the seeded data must make some Jira-routed control fail"
+    pushed = _metadata(first, "reverse_sync/jira_remediation_issues")
+    assert pushed["created"] == len(outbound) and pushed["dead_lettered"] == 0
+    links = dict(query(duckdb_warehouse, "select internal_id, vendor_number from reverse_sync.external_links "
+                                         "where vendor = 'jira'"))
+    attested = _metadata(first, "reverse_sync/onetrust_control_attestations")
+    assert attested["created"] > 0 and attested["dead_lettered"] == 0
+
+    task_id, control_id = outbound[0]
+    jira.edit_as(links[task_id], {"status": "Done"})  # a person finishes the remediation in Jira
+    jira.clear_request_log()
+    before = {a["externalId"]: a for a in onetrust.attestations() if a.get("source") == "Project X"}
+
+    second = _run_full_sync()
+    status = query(duckdb_warehouse, f"select status, source_system from marts.tasks where task_id = '{task_id}'")
+    assert status == [("closed", "jira")], "the remediation closed in Jira is closed in Project X"
+    assert writes(jira) == [], "the issue Jira closed is not reopened or touched again (Jira wins the status)"
+    assert _metadata(second, "reverse_sync/jira_remediation_issues")["writes"] == 0
+    current = query(duckdb_warehouse, f"""
+        select attestation_id, remediation_tasks_closed, onetrust_result from outbound.onetrust_control_attestations
+        where control_id = '{control_id}' and not is_period_closed""")
+    assert current and current[0][1] >= 1
+    after = {a["externalId"]: a for a in onetrust.attestations() if a.get("source") == "Project X"}
+    att = after[current[0][0]]
+    assert att["id"] == before[current[0][0]]["id"] and att["version"] == before[current[0][0]]["version"] + 1
+    assert "remediation tasks closed at the vendor" in att["comment"] and att["result"] == current[0][2]
+
+    for vendor in ("jira", "onetrust", "servicenow"):  # and again: nothing changed, nothing written
+        assert run(vendor, run_id=f"again-{vendor}").writes == 0, vendor
