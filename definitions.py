@@ -10,6 +10,10 @@ from dagster_dlt import DagsterDltResource
 from assets.dbt import dbt_resource, projectx_dbt_models
 from assets.jira import build_jira_assets
 from assets.onetrust import build_onetrust_assets
+from assets.reconciliation.checks import PARITY_CHECKS
+from assets.reconciliation.findings import findings_asset
+from assets.reconciliation.nightly import build_reconciliation_assets
+from assets.reverse_sync.reconcile import reverse_sync_reconciliation
 from assets.reverse_sync.servicenow import servicenow_remediation_no_dead_letters, servicenow_remediation_push
 from assets.servicenow import build_servicenow_assets
 from resources.environment import current_environment
@@ -18,6 +22,7 @@ from resources.onetrust import OneTrustResource
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 from sensors.bootstrap import bootstrap_sensor
+from sensors.nightly import nightly_reconciliation_job, nightly_schedule
 from sensors.schedules import JOBS, schedules_for
 
 
@@ -36,10 +41,11 @@ def build_definitions(**resource_overrides) -> Definitions:
     }
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
-                servicenow_remediation_push],
-        asset_checks=[servicenow_remediation_no_dead_letters],
-        jobs=JOBS,
-        schedules=schedules_for(env),
+                servicenow_remediation_push,
+                *build_reconciliation_assets(), findings_asset(), reverse_sync_reconciliation],
+        asset_checks=[servicenow_remediation_no_dead_letters, *PARITY_CHECKS],
+        jobs=[*JOBS, nightly_reconciliation_job],
+        schedules=[*schedules_for(env), nightly_schedule(env)],
         sensors=[bootstrap_sensor(env)],
         resources=resources,
         executor=in_process_executor if warehouse.kind == "duckdb" else multiprocess_executor,

@@ -19,17 +19,41 @@ class JiraResource(ConfigurableResource):
     vault_prefix: str = "integrations/dev"
     backoff_base_seconds: float = 0.5
 
-    def source(self, *, run_id: str | None = None, window=None):
-        """The Jira dlt source; ``window`` (start, end) re-reads one time window (a partition rerun)."""
+    def source(self, *, run_id: str | None = None, window=None, census: bool = False):
+        """The Jira dlt source; ``window`` (start, end) re-reads one time window (a partition rerun).
+
+        The deleted-issue census (``ENABLE_JIRA_DELTA_RECON``) runs only where ``census`` is asked
+        for: the nightly reconciliation job, which declares its ``jira/issue_deletions`` asset."""
+        kwargs = self._kwargs()
+        kwargs["reconcile_deletes"] = bool(census and kwargs.get("reconcile_deletes"))
+        if window is not None:
+            kwargs["window"] = window
+        return jira_source(**kwargs, run_id=run_id,
+                           policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))
+
+    def census_enabled(self) -> bool:
+        """Whether ENABLE_JIRA_DELTA_RECON (env or Vault) turns the deleted-issue census on."""
+        return bool(self._kwargs().get("reconcile_deletes"))
+
+    def context(self):
+        """A Jira client context (client, field map, projects in scope) outside a dlt source."""
+        from pipelines.jira.context import JiraAuthSettings, JiraContext
+
+        k = self._kwargs()
+        settings = JiraAuthSettings(**{f: k.get(f) for f in (
+            "base_url", "client_id", "client_secret", "refresh_token", "token_store", "auth_url",
+            "gateway_url", "pat", "user_email", "api_token")}, mode=k["auth_mode"])
+        policy = RetryPolicy(backoff_base_seconds=self.backoff_base_seconds)
+        return JiraContext(lambda: settings.connect(verify=k.get("verify", True), policy=policy),
+                           k.get("project_keys") or ())
+
+    def _kwargs(self) -> dict:
         stored = SecretStore(self.vault_prefix).vendor("jira")
         environ = {**os.environ, **{ENV_NAMES["jira"][k]: v for k, v in stored.items() if v}}
         kwargs = source_kwargs_from_env(environ)
-        if window is not None:
-            kwargs["window"] = window
         vault = os.environ.get("VAULT_ADDR", "").strip()
         if vault and "token_store" not in kwargs:  # the rotated refresh token lives beside the other Jira secrets
             kwargs["token_store"] = VaultRefreshTokenStore(vault, os.environ.get("VAULT_TOKEN"),
                                                            f"{self.vault_prefix}/jira",
                                                            mount=os.environ.get("VAULT_KV_MOUNT") or "secret")
-        return jira_source(**kwargs, run_id=run_id,
-                           policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))
+        return kwargs
