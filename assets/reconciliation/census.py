@@ -144,13 +144,15 @@ def missing_ids_sql(vendor: str, entity: str, key: str, has_deletions: bool) -> 
 
 
 def sample_ids(conn, vendor: str, entity: str, key: str, size: int, salt: str) -> list[str]:
-    """A deterministic sample of live ids that rotates with ``salt`` (the night): over successive
-    nights every row is verified, ``size`` rows a night. Every row when the table is smaller."""
+    """A deterministic sample of live ids the vendor still lists (after a census), rotating with
+    ``salt`` (the night): over successive nights every row is verified, ``size`` rows a night.
+    Every row when the table is smaller."""
     if size <= 0 or not conn.table_exists(vendor, entity):
         return []
     live = live_rows_sql(vendor, entity, key, conn.table_exists(vendor, "deletions"))
-    rows = conn.query(f"select record_id from ({live}) as l order by md5(record_id || %s) limit {int(size)}",
-                      (salt,))
+    listed = f"select record_id from {SCHEMA}.census_ids where vendor = %s and entity = %s"
+    rows = conn.query(f"select record_id from ({live}) as l where record_id in ({listed}) "
+                      f"order by md5(record_id || %s) limit {int(size)}", (vendor, entity, salt))
     return [r["record_id"] for r in rows]
 
 
