@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 
 from dagster import (
+    AssetKey,
     AssetSelection,
     DefaultScheduleStatus,
     RunRequest,
@@ -24,8 +25,9 @@ from dagster import (
 )
 
 from assets.dbt import NEEDS_FULL_SYNC, first_few, projectx_dbt_models
+from assets.reconciliation.checks import PARITY_CHECKS
 from resources.environment import Environment
-from sensors.schedules import NIGHTLY_ONLY, unbuilt_dbt_parents
+from sensors.schedules import NIGHTLY_ONLY
 
 OFF_PEAK_START_HOUR = {"local": 3, "stg": 1, "prod": 2}  # UTC; the window lasts OFF_PEAK_HOURS
 OFF_PEAK_HOURS = 2
@@ -47,13 +49,22 @@ def nightly_cron(env: Environment) -> str:
     return f"{minute} {hour} * * *"
 
 
+def never_synced(context: ScheduleEvaluationContext) -> list[AssetKey]:
+    """Ingested tables the parity checks compare that no sync has materialized yet (a new deployment:
+    a census would find every vendor record missing, and its repair would be a full sync)."""
+    keys = sorted({k.asset_key for c in PARITY_CHECKS for k in c.check_keys}, key=lambda k: k.to_user_string())
+    records = context.instance.get_asset_records(keys)
+    synced = {r.asset_entry.asset_key for r in records if r.asset_entry.last_materialization_record is not None}
+    return [k for k in keys if k not in synced]
+
+
 def nightly_schedule(env: Environment) -> ScheduleDefinition:
     def request(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-        unbuilt = unbuilt_dbt_parents(context, nightly_reconciliation_job)
-        if unbuilt:
-            names = first_few([k.to_user_string() for k in unbuilt])
-            return SkipReason(f"nightly_reconciliation would build on dbt models never built here ({names}). "
-                              f"{NEEDS_FULL_SYNC}")
+        unsynced = never_synced(context)
+        if unsynced:
+            names = first_few([k.to_user_string() for k in unsynced])
+            return SkipReason(f"nightly_reconciliation would compare vendors with tables never synced here "
+                              f"({names}). {NEEDS_FULL_SYNC}")
         night = context.scheduled_execution_time.strftime("%Y-%m-%d")
         return RunRequest(run_key=f"nightly-{night}", tags={NIGHTLY_TAG: night})
 

@@ -8,9 +8,11 @@ import dataclasses
 
 import duckdb
 import pytest
-from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
+from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
 
 from assets.reconciliation.checks import CHECKS, PARITY_CHECKS
+from assets.reverse_sync.servicenow import remediation_table
+from sensors.schedules import NIGHTLY_ONLY
 from tests.test_end_to_end import _metadata, _q, _run_full_sync
 
 pytestmark = pytest.mark.slow
@@ -30,6 +32,19 @@ def run_parity_checks():
     result = defs.resolve_job_def("parity_only").execute_in_process(instance=DagsterInstance.ephemeral(),
                                                                     raise_on_error=False)
     return _checks(result)
+
+
+def run_reconciliation_only():
+    """The nightly job without its dbt build (a rerun on an unchanged warehouse)."""
+    import definitions
+
+    job = define_asset_job("reconcile_only", selection=NIGHTLY_ONLY | AssetSelection.assets(
+        AssetKey(["reverse_sync", "reconciliation"])))
+    defs = Definitions.merge(definitions.build_definitions(), Definitions(jobs=[job]))
+    result = defs.resolve_job_def("reconcile_only").execute_in_process(instance=DagsterInstance.ephemeral(),
+                                                                       raise_on_error=False)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return result
 
 
 def _meta(evaluation) -> dict:
@@ -83,6 +98,15 @@ def test_nightly_job_heals_what_syncs_cannot_see(vendors, duckdb_warehouse, monk
     _silently_change_jira(jira, issues[2], "changed behind the index")
     _remove_rows(duckdb_warehouse, "jira.issues", "id", [str(issues[3])])
     jira.sync_index()
+    # Reverse sync: a remediation task deleted at ServiceNow, one edited there, and an orphan of ours.
+    table = remediation_table()
+    tasks = sorted(sn.records(table), key=lambda r: r["correlation_id"])
+    assert len(tasks) >= 2, "the seeded data must make some control fail"
+    lost, edited = tasks[0], tasks[1]
+    sn.delete(table, [lost["sys_id"]])
+    sn.update(table, edited["sys_id"], {"short_description": "retitled by an agent"})
+    orphan = sn.insert(table, {"short_description": "left by a crashed run", "correlation_id": "rem-gone-since",
+                               "correlation_display": "Project X"})
     # OneTrust: a risk deleted, one renamed without a new last-modified, one lost here.
     risks = [r["id"] for r in onetrust.risks()]
     onetrust.delete("risks", risks[0])
@@ -127,7 +151,22 @@ def test_nightly_job_heals_what_syncs_cannot_see(vendors, duckdb_warehouse, monk
     assert ("servicenow", "incidents", "deleted_at_vendor", 3, 0) in healed
     assert all(unhealed == 0 for *_, unhealed in healed), healed
 
-    again = _run_full_sync("nightly_reconciliation", tags={"test": "rerun"})
+    # The remediation task deleted at ServiceNow is back, linked; the edit is undone; the orphan closed.
+    by_cid = {}
+    for record in sn.records(table):
+        by_cid.setdefault(record["correlation_id"], []).append(record)
+    assert len(by_cid[lost["correlation_id"]]) == 1 and by_cid[lost["correlation_id"]][0]["sys_id"] != lost["sys_id"]
+    link = _q(duckdb_warehouse, "select vendor_id from reverse_sync.external_links "
+                                f"where internal_id = '{lost['correlation_id']}'")
+    assert link == [(by_cid[lost["correlation_id"]][0]["sys_id"],)]
+    assert sn.get(table, edited["sys_id"])["short_description"] == edited["short_description"]
+    assert sn.get(table, orphan["sys_id"])["state"] == "3"
+    assert _metadata(nightly, "reverse_sync/reconciliation")["recreated"] == 1
+    count_after = len(sn.records(table))
+
+    # A rerun (the vendor censuses, checks and reverse-sync reconciliation; dbt unchanged) finds nothing.
+    again = run_reconciliation_only()
     assert _q(duckdb_warehouse, f"select count(*) from reconciliation.findings where run_id = '{again.run_id}'") \
         == [(0,)]
     assert all(e.passed for e in _checks(again).values())
+    assert len(sn.records(table)) == count_after, "no duplicate on rerun"
