@@ -15,7 +15,7 @@ from assets.reverse_sync.servicenow import remediation_table
 from sensors.schedules import NIGHTLY_ONLY
 from tests.test_end_to_end import _metadata, _q, _run_full_sync
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # two dbt builds of the whole project
 
 
 def _checks(result) -> dict[tuple[str, str], object]:

@@ -19,6 +19,7 @@ from assets.reconciliation.heal import mark_deleted, refused_deletes, reread
 from assets.reconciliation.vendors import VendorTable, jira_tables, onetrust_tables, servicenow_tables
 from pipelines.onetrust.helpers import OneTrustClient, resolve_base_url
 from pipelines.onetrust.settings import DEFAULT_REGION
+from resources.audit import CORRELATION_TAG, new_correlation_id, record_event
 from resources.secrets import SecretStore
 
 GROUP = "reconciliation"
@@ -159,6 +160,11 @@ def _vendor_asset(vendor: str, key: AssetKey, specs: list[AssetSpec]):
         findings = reconcile_vendor(context, vendor, resource, warehouse, mark_gone=mark_gone)
         with warehouse.connect() as conn:
             record(conn, context.run_id, findings)
+            record_event(conn, action="reconciliation", system=vendor, operation="census",
+                         correlation_id=context.run.tags.get(CORRELATION_TAG) or new_correlation_id(),
+                         status="ok", run_id=context.run_id,
+                         detail={"found": sum(f.found for f in findings), "healed": sum(f.healed for f in findings),
+                                 "unhealed": sum(f.unhealed for f in findings)})
         yield _result(key, findings, len(vendor_tables(vendor, resource)))
 
     return _reconcile
