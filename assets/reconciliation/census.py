@@ -13,7 +13,7 @@ absorb.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -93,54 +93,51 @@ def load_ids(conn, vendor: str, entity: str, pages: Iterable[Iterable[str]]) -> 
 
 
 def live_rows_sql(vendor: str, entity: str, key: str, has_deletions: bool) -> str:
-    """Select of the warehouse's live ids of a table: stored, not marked deleted."""
-    deleted = (f" where {key} not in (select record_id from {vendor}.deletions where entity = '{entity}')"
-               if has_deletions else "")
-    return f"select {key} as record_id from {vendor}.{entity}{deleted}"
+    """Select of the warehouse's live ids of a table: stored, not marked deleted. Anti-joins are
+    written ``not exists`` (never ``not in``): PostgreSQL plans those as hash anti-joins at any size."""
+    deleted = (f" where not exists (select 1 from {vendor}.deletions as d where d.entity = '{entity}' "
+               f"and d.record_id = s.{key})" if has_deletions else "")
+    return f"select s.{key} as record_id from {vendor}.{entity} as s{deleted}"
+
+
+def _census_sql(vendor: str, entity: str) -> str:
+    return f"select record_id from {SCHEMA}.census_ids where vendor = '{vendor}' and entity = '{entity}'"
+
+
+def gone_ids_sql(vendor: str, entity: str, key: str, has_deletions: bool) -> str:
+    """Live ids in the warehouse the vendor did not list."""
+    return (f"select l.record_id from ({live_rows_sql(vendor, entity, key, has_deletions)}) as l "
+            f"where not exists (select 1 from {SCHEMA}.census_ids as c where c.vendor = '{vendor}' "
+            f"and c.entity = '{entity}' and c.record_id = l.record_id)")
+
+
+def missing_ids_sql(vendor: str, entity: str, key: str, has_deletions: bool) -> str:
+    """Ids the vendor listed that the warehouse does not hold live."""
+    return (f"select c.record_id from ({_census_sql(vendor, entity)}) as c where not exists "
+            f"(select 1 from ({live_rows_sql(vendor, entity, key, has_deletions)}) as l "
+            "where l.record_id = c.record_id)")
 
 
 def compare(conn, vendor: str, entity: str, key: str, limit: int = MAX_IDS_SHOWN) -> CensusResult:
     """Counts and differences between the last census of (vendor, entity) and the warehouse."""
     result = CensusResult(vendor, entity)
-    census = (f"select record_id from {SCHEMA}.census_ids where vendor = '{vendor}' and entity = '{entity}'")
+    census = _census_sql(vendor, entity)
     result.vendor_count = int(conn.scalar(f"select count(*) from ({census}) as c") or 0)
     if not conn.table_exists(vendor, entity):
         result.missing_total = result.vendor_count
         result.missing = [r["record_id"] for r in conn.query(f"{census} order by record_id limit {limit}")]
         return result
-    live = live_rows_sql(vendor, entity, key, conn.table_exists(vendor, "deletions"))
+    has_deletions = conn.table_exists(vendor, "deletions")
+    live = live_rows_sql(vendor, entity, key, has_deletions)
     result.warehouse_count = int(conn.scalar(f"select count(*) from ({live}) as l") or 0)
-    gone = f"select record_id from ({live}) as l where record_id not in ({census})"
-    missing = f"select record_id from ({census}) as c where record_id not in ({live})"
+    gone = gone_ids_sql(vendor, entity, key, has_deletions)
+    missing = missing_ids_sql(vendor, entity, key, has_deletions)
     result.gone_total = int(conn.scalar(f"select count(*) from ({gone}) as g") or 0)
     result.missing_total = int(conn.scalar(f"select count(*) from ({missing}) as m") or 0)
     if limit:
         result.gone = [r["record_id"] for r in conn.query(f"{gone} order by record_id limit {limit}")]
         result.missing = [r["record_id"] for r in conn.query(f"{missing} order by record_id limit {limit}")]
     return result
-
-
-def iter_ids(conn, sql: str, batch: int = 1000) -> Iterator[list[str]]:
-    """The first column of ``sql``, in batches (a server-side read, not the whole result at once)."""
-    cur = conn.raw.cursor()
-    cur.execute(sql)
-    while True:
-        rows = cur.fetchmany(batch)
-        if not rows:
-            return
-        yield [r[0] for r in rows]
-
-
-def gone_ids_sql(vendor: str, entity: str, key: str, has_deletions: bool) -> str:
-    census = (f"select record_id from {SCHEMA}.census_ids where vendor = '{vendor}' and entity = '{entity}'")
-    return (f"select record_id from ({live_rows_sql(vendor, entity, key, has_deletions)}) as l "
-            f"where record_id not in ({census}) order by record_id")
-
-
-def missing_ids_sql(vendor: str, entity: str, key: str, has_deletions: bool) -> str:
-    census = (f"select record_id from {SCHEMA}.census_ids where vendor = '{vendor}' and entity = '{entity}'")
-    return (f"select record_id from ({census}) as c where record_id not in "
-            f"({live_rows_sql(vendor, entity, key, has_deletions)}) order by record_id")
 
 
 def sample_ids(conn, vendor: str, entity: str, key: str, size: int, salt: str) -> list[str]:
@@ -150,9 +147,9 @@ def sample_ids(conn, vendor: str, entity: str, key: str, size: int, salt: str) -
     if size <= 0 or not conn.table_exists(vendor, entity):
         return []
     live = live_rows_sql(vendor, entity, key, conn.table_exists(vendor, "deletions"))
-    listed = f"select record_id from {SCHEMA}.census_ids where vendor = %s and entity = %s"
-    rows = conn.query(f"select record_id from ({live}) as l where record_id in ({listed}) "
-                      f"order by md5(record_id || %s) limit {int(size)}", (vendor, entity, salt))
+    rows = conn.query(f"select l.record_id from ({live}) as l where exists (select 1 from {SCHEMA}.census_ids as c "
+                      "where c.vendor = %s and c.entity = %s and c.record_id = l.record_id) "
+                      f"order by md5(l.record_id || %s) limit {int(size)}", (vendor, entity, salt))
     return [r["record_id"] for r in rows]
 
 
