@@ -13,6 +13,7 @@ absorb.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +32,10 @@ MAX_IDS_SHOWN = 50
 
 
 def ensure_tables(conn) -> None:
+    """The census tables; on DuckDB also the memory cap of loads (PROJECTX_DUCKDB_MEMORY_LIMIT): past
+    it the anti-joins spill to disk instead of growing with the table."""
+    if conn.kind == "duckdb":
+        conn.execute(f"set memory_limit = '{os.environ.get('PROJECTX_DUCKDB_MEMORY_LIMIT') or '384MB'}'")
     for statement in DDL:
         conn.execute(statement)
 
