@@ -55,14 +55,16 @@ def warehouse(request, tmp_path):
     admin.close()
 
 
-def _stored(conn, ids: list[str], deleted: list[str] = ()) -> None:
+def _stored(conn, ids: list[str], deleted: list[str] = (), restored: list[str] = ()) -> None:
+    """Rows loaded by load 1.5 (``restored``: re-loaded by load 3.5); deletes recorded by load 2.5."""
     conn.execute("create schema if not exists servicenow")
-    conn.execute("create table servicenow.incidents (sys_id varchar, short_description varchar)")
+    conn.execute("create table servicenow.incidents (sys_id varchar, short_description varchar, _dlt_load_id varchar)")
     for rid in ids:
-        conn.execute("insert into servicenow.incidents values (%s, %s)", (rid, "x"))
-    conn.execute("create table servicenow.deletions (entity varchar, record_id varchar)")
+        conn.execute("insert into servicenow.incidents values (%s, %s, %s)", (rid, "x", "3.5" if rid in restored
+                                                                               else "1.5"))
+    conn.execute("create table servicenow.deletions (entity varchar, record_id varchar, _dlt_load_id varchar)")
     for rid in deleted:
-        conn.execute("insert into servicenow.deletions values ('incidents', %s)", (rid,))
+        conn.execute("insert into servicenow.deletions values ('incidents', %s, '2.5')", (rid,))
     conn.raw.commit()
 
 
@@ -75,8 +77,9 @@ def test_census_finds_both_sides_and_counts_live_rows(warehouse):
     gone = ["f" * 32, "e" * 32]  # stored, not at the vendor
     missing = VENDOR_IDS[:3]  # at the vendor, not stored
     marked = ["d" * 32]  # stored, gone at the vendor, already marked deleted
+    restored = VENDOR_IDS[10:11]  # marked deleted once, re-loaded since: live
     with warehouse.connect() as conn:
-        _stored(conn, VENDOR_IDS[3:] + gone + marked, deleted=marked)
+        _stored(conn, VENDOR_IDS[3:] + gone + marked, deleted=marked + restored, restored=restored)
         assert census.load_ids(conn, "servicenow", "incidents", _pages(VENDOR_IDS)) == len(VENDOR_IDS)
         result = census.compare(conn, "servicenow", "incidents", "sys_id", limit=2)
         assert (result.vendor_count, result.warehouse_count) == (2500, 2499)

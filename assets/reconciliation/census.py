@@ -98,10 +98,13 @@ def load_ids(conn, vendor: str, entity: str, pages: Iterable[Iterable[str]]) -> 
 
 
 def live_rows_sql(vendor: str, entity: str, key: str, has_deletions: bool) -> str:
-    """Select of the warehouse's live ids of a table: stored, not marked deleted. Anti-joins are
-    written ``not exists`` (never ``not in``): PostgreSQL plans those as hash anti-joins at any size."""
+    """Select of the warehouse's live ids of a table: stored, and not marked deleted by a load at or
+    after the row's own (a row re-loaded after its delete was restored: staging's rule, see
+    macros/deletions.sql). Anti-joins are written ``not exists`` (never ``not in``): PostgreSQL plans
+    those as hash anti-joins at any size."""
     deleted = (f" where not exists (select 1 from {vendor}.deletions as d where d.entity = '{entity}' "
-               f"and d.record_id = s.{key})" if has_deletions else "")
+               f"and d.record_id = s.{key} and cast(d._dlt_load_id as double precision) >= "
+               f"cast(s._dlt_load_id as double precision))" if has_deletions else "")
     return f"select s.{key} as record_id from {vendor}.{entity} as s{deleted}"
 
 
