@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup demo test ui lint sandbox bench clean
+.PHONY: setup demo test ui lint sandbox bench clean scale-demo
 
 setup: ## install the locked dependencies and prepare the dbt manifest
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -16,6 +16,9 @@ demo: setup ## run the main job: one full sync cycle against the sandbox, with a
 
 test: setup ## run the whole test suite (needs PostgreSQL on 127.0.0.1:5432 for the scale-out tests)
 	@$(UV) run --frozen pytest $(ARGS)
+
+scale-demo: setup ## one full cycle on the scale-out profile: Celery workers on RabbitMQ, PostgreSQL for all
+	@$(UV) run --frozen python -m cli scale-demo $(ARGS)
 
 ui: setup ## open the Dagster UI on http://127.0.0.1:3000 (run `make demo` first for data)
 	@$(UV) run --frozen dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
@@ -32,3 +35,7 @@ bench: setup ## print the benchmark figures
 
 clean: ## forget local data, run history and the sandbox state
 	rm -rf data .dagster_home dbt_project/target
+
+.PHONY: receiver
+receiver: setup ## serve the webhook receiver on http://127.0.0.1:8000 (ARGS="--host 0.0.0.0 --port 9000")
+	@$(UV) run --frozen python -m webhooks $(ARGS)

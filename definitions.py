@@ -1,10 +1,11 @@
 """The one place where the platform is assembled: assets, checks, jobs, schedules, resources.
 
 Policy only: the environment (PROJECTX_ENV) picks cadences and the Vault prefix; the warehouse
-(PROJECTX_WAREHOUSE) picks the executor — DuckDB has one writer, so runs execute in process there.
+(PROJECTX_WAREHOUSE) and PROJECTX_EXECUTOR pick the executor (resources/scale_out.py) — DuckDB has one
+writer, so runs execute in process there; Celery workers on RabbitMQ are the scale-out profile.
 """
 
-from dagster import Definitions, in_process_executor, multiprocess_executor
+from dagster import Definitions
 from dagster_dlt import DagsterDltResource
 
 from assets.dbt import dbt_resource, projectx_dbt_models
@@ -19,11 +20,13 @@ from assets.servicenow import build_servicenow_assets
 from resources.environment import current_environment
 from resources.jira import JiraResource
 from resources.onetrust import OneTrustResource
+from resources.scale_out import executor
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 from sensors.bootstrap import bootstrap_sensor
 from sensors.nightly import nightly_reconciliation_job, nightly_schedule
 from sensors.schedules import JOBS, schedules_for
+from sensors.webhook_inbox import webhook_inbox_asset, webhook_inbox_sensor
 
 
 def build_definitions(**resource_overrides) -> Definitions:
@@ -41,14 +44,14 @@ def build_definitions(**resource_overrides) -> Definitions:
     }
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
-                servicenow_remediation_push,
+                servicenow_remediation_push, webhook_inbox_asset,
                 *build_reconciliation_assets(), findings_asset(), reverse_sync_reconciliation],
         asset_checks=[servicenow_remediation_no_dead_letters, *PARITY_CHECKS],
         jobs=[*JOBS, nightly_reconciliation_job],
         schedules=[*schedules_for(env), nightly_schedule(env)],
-        sensors=[bootstrap_sensor(env)],
+        sensors=[bootstrap_sensor(env), webhook_inbox_sensor(env)],
         resources=resources,
-        executor=in_process_executor if warehouse.kind == "duckdb" else multiprocess_executor,
+        executor=executor(),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, Failure, MetadataValue
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ NEEDS_FULL_SYNC = (
 )
 
 
-@dbt_assets(manifest=prepare_manifest(), dagster_dbt_translator=TRANSLATOR, pool="warehouse")
+@dbt_assets(manifest=prepare_manifest(), dagster_dbt_translator=TRANSLATOR, pool=pool("dbt"), op_tags=op_tags("dbt"))
 def projectx_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Build the selected dbt models and run their data tests (reported as asset checks).
 

@@ -29,6 +29,7 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from pipelines.common.warehouse import WarehouseSettings
+from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
 
 PARTITIONS_START_ENV = "PROJECTX_PARTITIONS_START"
@@ -149,7 +150,8 @@ def dlt_assets_kwargs(vendor: str, placeholder, translator: ProjectXDltTranslato
         dagster_dlt_translator=translator,
         partitions_def=ingestion_partitions(),
         backfill_policy=INGESTION_BACKFILL_POLICY,
-        pool="warehouse",
+        pool=pool("ingestion", vendor),
+        op_tags=op_tags("ingestion"),
     )
 
 
@@ -189,8 +191,8 @@ def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetK
                        kinds={"dlt"}) for table, text in tables.items()]
 
     # Not partitioned (row counts of whole tables), but one run per backfill like the sync before it.
-    @multi_asset(specs=specs, name=f"{vendor}_side_tables", can_subset=True, pool="warehouse",
-                 backfill_policy=INGESTION_BACKFILL_POLICY)
+    @multi_asset(specs=specs, name=f"{vendor}_side_tables", can_subset=True, pool=pool("ingestion", vendor),
+                 op_tags=op_tags("ingestion"), backfill_policy=INGESTION_BACKFILL_POLICY)
     def _side_tables(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as conn:
             for key in sorted(context.selected_asset_keys, key=lambda k: k.path[-1]):

@@ -12,11 +12,25 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--changes", type=int, default=None,
                       help="incidents the 'vendor' updates before a rerun (default: 1%% of the data)")
     demo.add_argument("--reset", action="store_true", help="forget the sandbox, warehouse and run history")
+    scale = sub.add_parser("scale-demo", help="one full cycle on Celery workers, PostgreSQL and RabbitMQ (scale-out)")
+    scale.add_argument("--size", type=int, default=1000, help="incidents in the sandbox")
+    scale.add_argument("--workers", type=int, default=2, help="Celery workers to start (default 2)")
+    from cli.webhooks import add_parser as add_webhooks_parser
+
+    add_webhooks_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "scale-demo":
+        from cli.scale_demo import run_scale_demo
+
+        return run_scale_demo(size=args.size, workers=args.workers)
     if args.command == "demo":
         from cli.demo import run_demo
 
         return run_demo(size=args.size, changes=args.changes, reset=args.reset)
+    if args.command == "webhooks":
+        from cli.webhooks import run as run_webhooks
+
+        return run_webhooks(args)
     return 2
 
 

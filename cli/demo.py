@@ -70,13 +70,15 @@ def run_demo(size: int = 2000, changes: int | None = None, reset: bool = False) 
     from sandbox.jira import JiraSandbox
     from sandbox.onetrust import OneTrustSandbox
     from sandbox.servicenow import ServiceNowSandbox
+    from webhooks.local import beside_sandbox, inbox_summary
 
     rerun = (SANDBOX_STATE / "servicenow.json").exists()
     SANDBOX_STATE.mkdir(parents=True, exist_ok=True)
     _say(f"starting the vendor sandboxes: ServiceNow ({'resuming saved state' if rerun else f'{size:,} incidents'}), "
          f"Jira ({size // 4:,} issues), OneTrust ({size // 10:,} records per register)")
     with ServiceNowSandbox(size=size, tls=True, state_path=SANDBOX_STATE) as sandbox, \
-            JiraSandbox(size=size // 4, tls=True) as jira, OneTrustSandbox(size=size // 10, tls=True) as onetrust:
+            JiraSandbox(size=size // 4, tls=True) as jira, OneTrustSandbox(size=size // 10, tls=True) as onetrust, \
+            beside_sandbox(sandbox, jira) as receiver:
         _configure_env(sandbox)
         _configure_vendor_env(jira, onetrust)
         _say(f"ServiceNow {sandbox.url}, Jira {jira.url}, OneTrust {onetrust.url} (TLS, CA {sandbox.ca_bundle})")
@@ -84,6 +86,7 @@ def run_demo(size: int = 2000, changes: int | None = None, reset: bool = False) 
             n = changes if changes is not None else max(1, len(sandbox.records("incident")) // 100)
             touched = sandbox.touch("incident", n=n)
             _say(f"the vendor updated {len(touched)} incidents since the last sync")
+        _say(f"webhook receiver {receiver.url}: {inbox_summary(sandbox)}")
         settings = WarehouseSettings.from_env()
         _say(f"warehouse: {settings.describe()}; Dagster home: {os.environ['DAGSTER_HOME']}")
         started = time.monotonic()

@@ -27,7 +27,7 @@ from dagster import (
 from assets.dbt import NEEDS_FULL_SYNC, first_few, projectx_dbt_models
 from assets.reconciliation.checks import PARITY_CHECKS
 from resources.environment import Environment
-from sensors.schedules import NIGHTLY_ONLY
+from sensors.schedules import NIGHTLY_ONLY, sync_tags
 
 OFF_PEAK_START_HOUR = {"local": 3, "stg": 1, "prod": 2}  # UTC; the window lasts OFF_PEAK_HOURS
 OFF_PEAK_HOURS = 2
@@ -37,7 +37,8 @@ nightly_reconciliation_job = define_asset_job(
     "nightly_reconciliation",
     selection=NIGHTLY_ONLY | AssetSelection.assets(projectx_dbt_models),
     description="Vendor id censuses and parity repair, dbt, reverse-sync reconciliation, parity checks.",
-    tags={NIGHTLY_TAG: "true"},
+    # it writes through every vendor's dlt pipeline: it takes turns with their syncs (scale-out limits)
+    tags={NIGHTLY_TAG: "true", **sync_tags("servicenow", "jira", "onetrust")},
 )
 
 

@@ -25,6 +25,12 @@ from assets.reconciliation.checks import PARITY_CHECKS
 from resources.environment import Environment
 
 INCIDENTS = AssetKey(["servicenow", "incidents"])
+# One live sync per vendor at a time (the scale-out instance limits each of these tags to one run):
+# a vendor's dlt pipeline and cursor are shared by every job that ingests it.
+def sync_tags(*vendors: str) -> dict[str, str]:
+    return {f"projectx/sync/{vendor}": "true" for vendor in vendors}
+
+
 SERVICENOW_OTHERS = [AssetKey(["servicenow", t]) for t in ("change_requests", "requests", "catalog_tasks",
                                                              "cmdb_cis", "attachments")]
 # The nightly reconciliation's assets and parity checks run in its own job (sensors/nightly.py) only.
@@ -34,30 +40,35 @@ NIGHTLY_ONLY = (AssetSelection.groups("reconciliation") | AssetSelection.assets(
 full_sync_job = define_asset_job(
     "full_sync",
     selection=AssetSelection.all() - NIGHTLY_ONLY,
+    tags=sync_tags("servicenow", "jira", "onetrust"),
     description="One whole cycle: ingest every vendor, build dbt, push results back to vendors.",
 )
 
 servicenow_incidents_job = define_asset_job(
     "servicenow_incidents_sync",
     selection=AssetSelection.assets(INCIDENTS).downstream() - NIGHTLY_ONLY,
+    tags=sync_tags("servicenow"),
     description="ServiceNow incidents and everything downstream of them (marts, reverse sync).",
 )
 
 servicenow_changes_job = define_asset_job(
     "servicenow_changes_sync",
     selection=AssetSelection.assets(*SERVICENOW_OTHERS).downstream() - NIGHTLY_ONLY,
+    tags=sync_tags("servicenow"),
     description="ServiceNow change requests, requests, catalog tasks, CIs and attachments, and downstream.",
 )
 
 jira_job = define_asset_job(
     "jira_sync",
     selection=AssetSelection.groups("jira").downstream() - NIGHTLY_ONLY,
+    tags=sync_tags("jira"),
     description="Jira issues, projects, boards and sprints, and everything downstream.",
 )
 
 onetrust_job = define_asset_job(
     "onetrust_sync",
     selection=AssetSelection.groups("onetrust").downstream() - NIGHTLY_ONLY,
+    tags=sync_tags("onetrust"),
     description="OneTrust assessments, risks and vendors, and everything downstream.",
 )
 

@@ -134,7 +134,8 @@ def test_only_the_nightly_job_runs_the_censuses_and_parity_checks():
     nightly = {n.name for n in defs.resolve_job_def("nightly_reconciliation").graph.node_defs}
     assert {"reconcile_servicenow", "reconcile_jira", "reconcile_onetrust", "reverse_sync__reconciliation",
             "projectx_dbt_models", "servicenow_parity", "jira_parity", "onetrust_parity"} <= nightly
-    for name in ("full_sync", "servicenow_incidents_sync", "servicenow_changes_sync", "jira_sync", "onetrust_sync"):
+    for name in ("full_sync", "servicenow_incidents_sync", "servicenow_changes_sync", "jira_sync", "onetrust_sync",
+                 "servicenow_incidents_to_tasks"):
         ops = {n.name for n in defs.resolve_job_def(name).graph.node_defs}
         assert not {o for o in ops if o.startswith("reconcile") or o.endswith("_parity")}, (name, ops)
     checks = {k for c in PARITY_CHECKS for k in c.check_keys}

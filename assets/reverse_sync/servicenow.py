@@ -19,6 +19,7 @@ from dagster import (
 from assets.reverse_sync.engine import SCHEMA, ReverseSync, ensure_tables
 from pipelines.servicenow.helpers import ServiceNowClient
 from pipelines.servicenow.settings import DEFAULT_REMEDIATION_TABLE
+from resources.scale_out import op_tags, pool
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 
@@ -78,7 +79,8 @@ class ServiceNowTaskWriter:
     key=KEY,
     deps=[OUTBOUND],
     group_name="reverse_sync",
-    pool="warehouse",
+    pool=pool("reverse_sync", "servicenow"),
+    op_tags=op_tags("reverse_sync"),
     kinds={"servicenow", "python"},
     description=(
         "Remediation tasks held in ServiceNow (table x_pjx_grc_remediation_task by default, "

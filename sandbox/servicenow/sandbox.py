@@ -3,7 +3,8 @@
 Serves the Table API, Attachment API, Batch API and `/oauth_token.do` from a seeded dataset, plus
 the shared admin API under /_sandbox/ and ServiceNow admin extras:
 POST /_sandbox/servicenow/touch {"table","n"}, POST /_sandbox/servicenow/delete {"table","sys_ids"},
-GET /_sandbox/servicenow/deleted.
+GET /_sandbox/servicenow/deleted, and the outbound REST messages (signed webhooks on task changes,
+``sandbox.servicenow.outbound``): POST|GET|DELETE /_sandbox/servicenow/webhooks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sandbox.servicenow.app import TableAPI
 from sandbox.servicenow.attachments import AttachmentAPI
 from sandbox.servicenow.auth import Authenticator, Credentials
 from sandbox.servicenow.batch import BatchAPI
+from sandbox.servicenow.outbound import OutboundMessages
 from sandbox.servicenow.store import Store
 from sandbox.servicenow.tables import Table
 
@@ -47,6 +49,8 @@ class ServiceNowSandbox(Sandbox):
         self.clock = SandboxClock(parse_anchor(anchor))
         self.size = size
         self.store = Store(seed, size, self.clock.anchor, self.clock, username)
+        self.outbound = OutboundMessages()
+        self.store.listeners.append(self.outbound.on_change)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms,
                          max_concurrent_per_client=max_concurrent_per_client)
         self.faults.tokens = self.tokens
@@ -55,6 +59,7 @@ class ServiceNowSandbox(Sandbox):
         self.resumed = persistence.load(self.store, self.state_path) if self.state_path else False
 
     def stop(self) -> None:
+        self.outbound.stop()
         super().stop()
         if self.state_path is not None:
             persistence.save(self.store, self.state_path)
@@ -67,6 +72,11 @@ class ServiceNowSandbox(Sandbox):
         self.admin.add("POST", r"/_sandbox/servicenow/touch", self._admin_touch)
         self.admin.add("POST", r"/_sandbox/servicenow/delete", self._admin_delete)
         self.admin.add("GET", r"/_sandbox/servicenow/deleted", lambda r: json_response({"deleted": self.deleted}))
+        self.admin.add("POST", r"/_sandbox/servicenow/webhooks", self._admin_webhook)
+        self.admin.add("GET", r"/_sandbox/servicenow/webhooks", lambda r: json_response(
+            {"endpoints": [{k: v for k, v in e.items() if k != "secret"} for e in self.outbound.endpoints],
+             "deliveries": list(self.outbound.deliveries)[-500:]}))
+        self.admin.add("DELETE", r"/_sandbox/servicenow/webhooks", self._admin_clear_webhooks)
 
     # --- Python API ----------------------------------------------------------------------------
     @property
@@ -187,6 +197,18 @@ class ServiceNowSandbox(Sandbox):
             return json_response({"sys_ids": self.touch(str(body.get("table")), int(body.get("n", 10)))})
         except KeyError as exc:
             raise HTTPError(400, "Invalid table", str(exc)) from exc
+
+    def _admin_webhook(self, req: Request) -> Response:
+        body = self._admin_json(req)
+        try:
+            endpoint = self.outbound.register(str(body.get("url", "")), str(body.get("secret", "")), body.get("tables"))
+        except ValueError as exc:
+            raise HTTPError(400, "Invalid outbound REST message", str(exc)) from exc
+        return json_response({k: v for k, v in endpoint.items() if k != "secret"}, 201)
+
+    def _admin_clear_webhooks(self, req: Request) -> Response:
+        self.outbound.clear()
+        return Response(204)
 
     def _admin_delete(self, req: Request) -> Response:
         body = self._admin_json(req)

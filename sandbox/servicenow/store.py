@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +54,8 @@ class Store:
         self.engine = QueryEngine()
         self.clock = clock
         self.seed, self.size, self.anchor, self.integration_user = seed, size, anchor, integration_user
+        # (table, operation, record) after each committed write: the outbound REST messages listen here
+        self.listeners: list[Callable[[str, str, dict[str, str]], None]] = []
         self.load(generate(seed, size, anchor, integration_user))
 
     def load(self, ds: Dataset) -> None:
@@ -127,7 +130,9 @@ class Store:
             rec["opened_at"] = rec["opened_at"] or now
             rec["opened_by"] = rec.get("opened_by") or self.user_sys_id(user)
         apply_rules(name, None, rec, values, now, self.user_sys_id(user))
-        return table, table.append(rec)
+        row = table.append(rec)
+        self.notify(table, "insert", row)
+        return table, row
 
     def update(self, table: Table, row: int, values: dict[str, Any], user: str, auto_sys_fields: bool = True) -> bool:
         """PATCH/PUT semantics; returns whether anything changed (no-op updates are not saved).
@@ -146,6 +151,7 @@ class Store:
         table.replace(row, diff)
         if table.name in REFERENCED and table.schema.display in diff:
             self.display_epoch += 1
+        self.notify(table, "update", row)
         return True
 
     def delete(self, table: Table, row: int, user: str) -> None:
@@ -153,6 +159,7 @@ class Store:
         rec = table.record(row)
         now = self.clock.now_str()
         table.remove(row)
+        self._tell(table.name, "delete", {**rec, "sys_updated_on": now})
         self.deleted.append({"table": table.name, "sys_id": rec["sys_id"], "deleted_at": now})
         audit = self.tables["sys_audit_delete"]
         if self.audit_deletes:
@@ -186,8 +193,17 @@ class Store:
             if "phone" in rec:
                 change["phone"] = f"+1 555 {self._rng.randrange(10000):04d}"
             table.replace(row, change)
+            self.notify(table, "update", row)
             ids.append(rec["sys_id"])
         return ids
+
+    def notify(self, table: Table, operation: str, row: int) -> None:
+        if self.listeners:
+            self._tell(table.name, operation, table.record(row))
+
+    def _tell(self, table: str, operation: str, record: dict[str, str]) -> None:
+        for listener in list(self.listeners):
+            listener(table, operation, record)
 
     def touch(self, name: str, n: int) -> list[str]:
         """Touch n deterministic-random records (seed, table, call count) and return their sys_ids."""

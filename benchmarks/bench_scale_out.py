@@ -1,0 +1,128 @@
+"""Scale-out benchmark: the full cycle and a 30-day backfill on the embedded default (DuckDB, one
+process) beside the scale-out profile (PostgreSQL + Celery workers on the local RabbitMQ) with 1, 2
+and 4 workers, against sandboxes that answer every page after a fixed latency (a slow vendor API).
+
+    uv run python benchmarks/bench_scale_out.py [--size 1000] [--latency-ms 300] [--workers 1,2,4]
+                                                [--backfill-days 30]
+
+Each configuration gets fresh sandboxes (same seed, so the same data), a fresh warehouse and
+instance; worker start-up is not timed (workers are long-lived in production). Timed: ``full_sync``
+(the live partition: ingest the three vendors -> dbt build -> reverse sync), then ``full_sync`` over
+the last N days' partitions as one backfill run (a window re-read of each vendor, then dbt and
+reverse sync once). Needs PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1:5672.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cli import scale_out  # noqa: E402
+from cli.scale_demo import worker_spec  # noqa: E402
+
+
+def _sandbox_env(sn, jira, ot) -> None:
+    from cli.demo import _configure_vendor_env
+
+    c = sn.credentials
+    os.environ.update(SERVICENOW_BASE_URL=sn.url, SERVICENOW_OAUTH_CLIENT_ID=c["client_id"],
+                      SERVICENOW_OAUTH_CLIENT_SECRET=c["client_secret"], SERVICENOW_USER=c["username"],
+                      SERVICENOW_PASSWORD=c["password"], PROJECTX_ENV="local")
+    os.environ.pop("REQUESTS_CA_BUNDLE", None)
+    os.environ.pop("VAULT_ADDR", None)
+    _configure_vendor_env(jira, ot)
+
+
+def _backfill_tags(days: int) -> dict[str, str]:
+    from assets.ingestion import ingestion_partitions
+
+    today = datetime.now(UTC).date()
+    keys = ingestion_partitions().get_partition_keys()
+    start = max((today - timedelta(days=days)).isoformat(), keys[0])
+    end = (today - timedelta(days=1)).isoformat()
+    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+
+
+def _timed(tags: dict[str, str] | None = None) -> float:
+    """One full_sync in a fresh process (its definitions load this configuration); wall seconds."""
+    started = time.monotonic()
+    run_id, success = scale_out.run_in_subprocess(tags)
+    elapsed = time.monotonic() - started
+    if not success:
+        from dagster import DagsterInstance
+
+        with DagsterInstance.get() as instance:
+            raise SystemExit(f"run {run_id} failed: {scale_out.step_failures(instance, run_id)[:3]}")
+    return elapsed
+
+
+def run(config: str, workers: int, args, work: Path) -> tuple[float, float]:
+    from sandbox.jira import JiraSandbox
+    from sandbox.onetrust import OneTrustSandbox
+    from sandbox.servicenow import ServiceNowSandbox
+
+    tag = uuid.uuid4().hex[:8]
+    dbs = []
+    lat = dict(latency_ms=args.latency_ms)
+    with ServiceNowSandbox(size=args.size, **lat) as sn, JiraSandbox(size=args.size // 4, **lat) as jira, \
+            OneTrustSandbox(size=args.size // 10, **lat) as ot:
+        _sandbox_env(sn, jira, ot)
+        if config == "embedded":
+            os.environ.update(PROJECTX_WAREHOUSE="duckdb", PROJECTX_DUCKDB_PATH=str(work / f"{tag}.duckdb"),
+                              PROJECTX_DATA_DIR=str(work / f"{tag}-data"))
+            os.environ.pop(scale_out.EXECUTOR_ENV, None)
+            home = work / f"{tag}-home"
+            home.mkdir()
+            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+            os.environ["DAGSTER_HOME"] = str(home)
+            return _timed(), _timed(_backfill_tags(args.backfill_days))
+        dbs = [f"projectx_bench_dagster_{tag}", f"projectx_bench_wh_{tag}"]
+        for db in dbs:
+            scale_out.create_database(db)
+        try:
+            scale_out.configure(work / f"{tag}-home", dbs[0], dbs[1], work / f"{tag}-data")
+            with scale_out.workers(worker_spec(workers)):
+                return _timed(), _timed(_backfill_tags(args.backfill_days))
+        finally:
+            for db in dbs:
+                scale_out.drop_database(db)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--latency-ms", type=int, default=300)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--backfill-days", type=int, default=30)
+    args = parser.parse_args()
+    scale_out.check_broker(os.environ.get(scale_out.BROKER_ENV, scale_out.DEFAULT_BROKER))
+    configs = [("embedded", 0)] + [("celery", int(n)) for n in args.workers.split(",")]
+    print(f"{args.size:,} incidents, {args.latency_ms} ms per vendor response, backfill {args.backfill_days} days; "
+          f"load average at start {os.getloadavg()[0]:.1f}", flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
+        for config, workers in configs:
+            label = "embedded default (DuckDB, in process)" if config == "embedded" else \
+                f"scale-out, {workers} worker{'s' if workers > 1 else ''}"
+            cycle, backfill = run(config, workers, args, Path(tmp))
+            rows.append((label, cycle, backfill))
+            print(f"  {label:<40} full cycle {cycle:7.1f} s   backfill {backfill:7.1f} s", flush=True)
+    base_cycle, base_backfill = rows[0][1], rows[0][2]
+    print(f"\n{'configuration':<40} {'full cycle':>11} {'speed-up':>9} {'backfill':>10} {'speed-up':>9}")
+    for label, cycle, backfill in rows:
+        print(f"{label:<40} {cycle:9.1f} s {base_cycle / cycle:8.2f}x "
+              f"{backfill:8.1f} s {base_backfill / backfill:8.2f}x")
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""The scale-out profile, chosen by configuration alone (``../shared/DESIGN.md`` §6).
+
+Embedded default: DuckDB warehouse, SQLite instance, every op in process and in one ``warehouse``
+pool (DuckDB has one writer). Scale-out: ``PROJECTX_WAREHOUSE=postgres`` plus
+``PROJECTX_EXECUTOR=celery`` runs every step as a Celery task on RabbitMQ (``dagster-celery``), with
+the instance on PostgreSQL (``resources/dagster_scale_out.yaml``). Nothing else changes.
+
+Queues, one per workload class, so slow vendor I/O never starves dbt: ``ingestion`` (dlt syncs and
+their side tables), ``dbt``, ``reverse_sync`` and ``default`` (every other step: checks, health,
+notifications — short ones). ``PROJECTX_CELERY_QUEUE_PREFIX`` prefixes them, so
+two deployments (or two CI runs) can share one broker.
+
+Pools (each limited to one op at a time by the instance's ``default_limit: 1``):
+
+- DuckDB: every writer is in ``warehouse``.
+- PostgreSQL: ``ingest_<vendor>`` (one sync per vendor at a time: a vendor's dlt pipeline name,
+  working directory and cursor state are shared by its syncs, so two of them must never overlap; the
+  three vendors load different datasets and may run together), ``dbt`` (one build at a time: two
+  builds would replace the same relations) and ``reverse_sync_<vendor>`` (one push per vendor at a
+  time: two pushes would both see "no link" and create the same record twice). An ingestion may
+  overlap a dbt build: PostgreSQL's MVCC gives dbt the committed loads, and staging takes only loads
+  it has not staged yet, so a load committed meanwhile is staged by the next build.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dagster import ExecutorDefinition, in_process_executor, multiprocess_executor
+
+EXECUTOR_ENV = "PROJECTX_EXECUTOR"
+BROKER_ENV = "PROJECTX_CELERY_BROKER"
+BACKEND_ENV = "PROJECTX_CELERY_BACKEND"
+QUEUE_PREFIX_ENV = "PROJECTX_CELERY_QUEUE_PREFIX"
+DEFAULT_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
+QUEUE_TAG = "dagster-celery/queue"
+WORKLOADS = ("ingestion", "dbt", "reverse_sync", "default")
+EXECUTORS = ("in_process", "multiprocess", "celery")
+
+
+def _warehouse_kind() -> str:
+    return os.environ.get("PROJECTX_WAREHOUSE", "duckdb")
+
+
+def queue_name(workload: str) -> str:
+    """The Celery queue of a workload class (``ingestion``, ``dbt``, ``reverse_sync``)."""
+    if workload not in WORKLOADS:
+        raise ValueError(f"unknown workload {workload!r}: use one of {', '.join(WORKLOADS)}")
+    return os.environ.get(QUEUE_PREFIX_ENV, "") + workload
+
+
+def op_tags(workload: str) -> dict[str, str]:
+    """Tags that send an op's steps to its workload's queue (ignored by the other executors)."""
+    return {QUEUE_TAG: queue_name(workload)}
+
+
+def pool(workload: str, vendor: str | None = None) -> str:
+    """The concurrency pool of an op: ``warehouse`` on DuckDB, per workload (and vendor) on PostgreSQL."""
+    if _warehouse_kind() == "duckdb":
+        return "warehouse"
+    if workload == "dbt":
+        return "dbt"
+    prefix = {"ingestion": "ingest", "reverse_sync": "reverse_sync"}[workload]
+    return f"{prefix}_{vendor}" if vendor else prefix
+
+
+def executor() -> ExecutorDefinition:
+    """The executor the configuration asks for.
+
+    ``PROJECTX_EXECUTOR`` unset: in process on DuckDB (one writer), multiprocess on PostgreSQL.
+    ``celery``: dagster-celery on ``PROJECTX_CELERY_BROKER`` (default the local RabbitMQ); it needs
+    the warehouse and the Dagster instance on PostgreSQL, which every worker reaches.
+    """
+    kind = _warehouse_kind()
+    name = os.environ.get(EXECUTOR_ENV) or ("in_process" if kind == "duckdb" else "multiprocess")
+    if name not in EXECUTORS:
+        raise ValueError(f"{EXECUTOR_ENV}={name!r} is not an executor: use one of {', '.join(EXECUTORS)}")
+    if name == "in_process":
+        return in_process_executor
+    if kind == "duckdb":
+        raise ValueError(f"{EXECUTOR_ENV}={name} needs PROJECTX_WAREHOUSE=postgres: DuckDB allows one writer, "
+                         "so its ops run in one process (unset PROJECTX_EXECUTOR)")
+    if name == "multiprocess":
+        return multiprocess_executor
+    from dagster_celery import celery_executor
+
+    return celery_executor.configured(
+        {"broker": os.environ.get(BROKER_ENV, DEFAULT_BROKER), "backend": os.environ.get(BACKEND_ENV, "rpc://"),
+         "config_source": {"task_default_queue": queue_name("default")}},
+        name="celery",
+    )

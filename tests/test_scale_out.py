@@ -1,0 +1,155 @@
+"""The scale-out profile for real: Celery workers on the local RabbitMQ, the Dagster instance and the
+warehouse on PostgreSQL. full_sync on two workers gives the marts and vendor writes of the embedded
+default; a worker killed mid-step hands its step to another worker, and re-execution from a failure
+(when a run does fail) ends in the same state with no duplicate vendor record."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import duckdb
+import psycopg2
+import pytest
+from dagster import DagsterInstance
+
+from cli import scale_out
+from cli.scale_demo import worker_spec
+from resources.scale_out import op_tags, pool
+from tests.conftest import jira_env, onetrust_env, sandbox_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+CONTROLS = "select control_id, status, count(*) from marts.control_results group by 1, 2 order by 1, 2"
+TASKS = "select task_type, priority, queue, count(*) from marts.tasks group by 1, 2, 3 order by 1, 2, 3"
+LINKS = "select count(*), count(distinct vendor_id) from reverse_sync.external_links"
+
+
+def test_the_profile_is_configuration_only(monkeypatch):
+    """DuckDB keeps one writer pool and runs in process; PostgreSQL splits pools per vendor and class."""
+    monkeypatch.setenv("PROJECTX_WAREHOUSE", "duckdb")
+    monkeypatch.delenv("PROJECTX_EXECUTOR", raising=False)
+    assert {pool("ingestion", "jira"), pool("dbt"), pool("reverse_sync", "servicenow")} == {"warehouse"}
+    monkeypatch.setenv("PROJECTX_EXECUTOR", "celery")
+    with pytest.raises(ValueError, match="PROJECTX_WAREHOUSE=postgres"):
+        scale_out_executor()
+    monkeypatch.setenv("PROJECTX_WAREHOUSE", "postgres")
+    assert (pool("ingestion", "jira"), pool("dbt"), pool("reverse_sync", "servicenow")) == (
+        "ingest_jira", "dbt", "reverse_sync_servicenow")
+    assert scale_out_executor().name == "celery"
+    monkeypatch.setenv("PROJECTX_CELERY_QUEUE_PREFIX", "acme-")
+    assert op_tags("dbt") == {"dagster-celery/queue": "acme-dbt"}
+    assert [q for _, qs in worker_spec(3) for q in qs].count("ingestion") == 2
+
+
+def scale_out_executor():
+    from resources.scale_out import executor
+
+    return executor()
+
+
+def _pg(db: str, sql: str) -> list[tuple]:
+    with psycopg2.connect(host="127.0.0.1", user="postgres", dbname=db) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def _duck(path: str, sql: str) -> list[tuple]:
+    with duckdb.connect(path, read_only=True) as con:
+        return [tuple(r) for r in con.execute(sql).fetchall()]
+
+
+@pytest.fixture
+def scale_profile(tmp_path, monkeypatch):
+    """Fresh PostgreSQL databases for the instance and the warehouse, the profile's env, a broker check."""
+    tag = uuid.uuid4().hex[:8]
+    instance_db, warehouse_db = f"projectx_test_dagster_{tag}", f"projectx_test_wh_{tag}"
+    scale_out.check_broker(scale_out.DEFAULT_BROKER)
+    for db in (instance_db, warehouse_db):
+        scale_out.create_database(db)
+    env = scale_out.configure(tmp_path / "dagster_home", instance_db, warehouse_db, tmp_path / "data", apply=False)
+    yield env, warehouse_db
+    for db in (instance_db, warehouse_db):
+        scale_out.drop_database(db)
+
+
+def _embedded_reference(vendors, tmp_path, monkeypatch) -> tuple[list, list, int]:
+    """What the embedded default (DuckDB, in process) makes of the same seeded vendors."""
+    from tests.test_end_to_end import _run_full_sync
+
+    sn, _, _ = vendors(size=300)
+    monkeypatch.setenv("PROJECTX_WAREHOUSE", "duckdb")
+    monkeypatch.setenv("PROJECTX_DUCKDB_PATH", str(tmp_path / "ref.duckdb"))
+    monkeypatch.setenv("PROJECTX_DATA_DIR", str(tmp_path / "ref_data"))
+    monkeypatch.delenv("PROJECTX_EXECUTOR", raising=False)
+    _run_full_sync()
+    path = str(tmp_path / "ref.duckdb")
+    return _duck(path, CONTROLS), _duck(path, TASKS), len(sn.records("x_pjx_grc_remediation_task"))
+
+
+def _wait_for_step_on(instance, run_id: str, step: str, timeout: float = 600) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker = scale_out.steps_by_worker(instance, run_id).get(step)
+        if worker:
+            return worker
+        time.sleep(0.5)
+    raise AssertionError(f"step {step} never started on a worker")
+
+
+@pytest.mark.timeout(2400)
+def test_full_sync_on_two_celery_workers_matches_the_embedded_default_and_survives_a_killed_worker(
+        vendors, make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox, scale_profile, tmp_path,
+        monkeypatch):
+    ref_controls, ref_tasks, ref_vendor_tasks = _embedded_reference(vendors, tmp_path, monkeypatch)
+    assert ref_vendor_tasks > 0
+
+    env, warehouse_db = scale_profile
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    sn = make_servicenow_sandbox(size=300)
+    jira = make_jira_sandbox(size=75)
+    ot = make_onetrust_sandbox(size=30)
+    sandbox_env(monkeypatch, sn)
+    jira_env(monkeypatch, jira)
+    onetrust_env(monkeypatch, ot)
+
+    import threading
+
+    with scale_out.workers(scale_out.TWO_WORKERS) as started, DagsterInstance.get() as instance:
+        first_run, success = scale_out.run_in_subprocess()
+        assert success, scale_out.step_failures(instance, first_run)
+        ran_on = scale_out.steps_by_worker(instance, first_run)
+        # Each workload class ran on the worker of its queue.
+        assert ran_on["projectx_dbt_models"] == "transform"
+        assert ran_on["servicenow_ingest"] == ran_on["jira_ingest"] == ran_on["onetrust_ingest"] == "ingestion"
+        assert _pg(warehouse_db, CONTROLS) == ref_controls
+        assert _pg(warehouse_db, TASKS) == ref_tasks
+        assert len(sn.records("x_pjx_grc_remediation_task")) == ref_vendor_tasks
+
+        # A second cycle, with the transform worker killed while it builds dbt: its step goes back to the
+        # broker (acks late) and a restarted worker finishes it, or the run fails and is re-executed.
+        box: dict[str, tuple[str, bool]] = {}
+        thread = threading.Thread(target=lambda: box.setdefault("r", scale_out.run_in_subprocess()))
+        thread.start()
+        deadline = time.monotonic() + 600
+        run_id = None
+        while run_id is None and time.monotonic() < deadline:
+            runs = [r for r in instance.get_runs(limit=5) if r.run_id != first_run]
+            run_id = runs[0].run_id if runs else None
+            time.sleep(0.5)
+        assert _wait_for_step_on(instance, run_id, "projectx_dbt_models") == "transform"
+        time.sleep(3)  # inside dbt
+        next(w for w in started if w.name == "transform").kill()
+        started.append(scale_out.start_worker("transform-2", ("dbt", "reverse_sync", "default")))
+        thread.join(timeout=1200)
+        assert not thread.is_alive(), "the run did not finish after its worker was replaced"
+        second_run, success = box["r"]
+        if not success:  # the run failed cleanly: re-execute from the failure, as an operator would
+            second_run, success = scale_out.run_in_subprocess(reexecute_from=second_run)
+        assert success, scale_out.step_failures(instance, second_run)
+        assert scale_out.steps_by_worker(instance, second_run)["projectx_dbt_models"] in {"transform", "transform-2"}
+    assert _pg(warehouse_db, CONTROLS) == ref_controls
+    links, distinct = _pg(warehouse_db, LINKS)[0]
+    assert links == distinct == ref_vendor_tasks
+    assert len(sn.records("x_pjx_grc_remediation_task")) == ref_vendor_tasks  # no duplicate vendor record

@@ -1,0 +1,31 @@
+"""``python -m webhooks [--host 127.0.0.1] [--port 8000]``: serve the receiver with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m webhooks", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    import uvicorn
+
+    from webhooks.app import create_app
+    from webhooks.settings import WebhookSettings
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = WebhookSettings.from_env()
+    logging.getLogger("webhooks").info("webhook receiver on http://%s:%d: %s", args.host, args.port,
+                                       settings.describe())
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                access_log=False, timeout_graceful_shutdown=5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

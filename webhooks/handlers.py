@@ -1,0 +1,96 @@
+"""What processing an inbox event means, by (source, event type): the handler registry.
+
+A handler takes one ``InboxEvent`` and returns the syncs it needs (``SyncRequest``: a Dagster job and
+the vendor table that changed), or ``None`` when it finished the work itself. Raising counts a
+failed attempt (retried with backoff, dead-lettered after 10). No handler for an event is such a
+failure too ("no handler yet"), so an event whose handler ships later waits in the dead-letter
+table and ``python -m cli webhooks replay`` processes it once it exists.
+
+Lookup: an exact ``(source, event_type)`` entry, then ``(source, "<prefix>*")`` entries (longest
+prefix first). Handlers owned by other parts are named by import path in ``PLUGINS`` and
+imported on first use, so this module does not depend on them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from webhooks.inbox.queue import InboxEvent
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """Run ``job_name`` (the live partition) because ``table`` changed at the vendor."""
+
+    job_name: str
+    table: str
+
+
+class NoHandler(LookupError):
+    """No handler is registered (or importable) for this source and event type."""
+
+
+Handler = Callable[[InboxEvent], "list[SyncRequest] | None"]
+REGISTRY: dict[tuple[str, str], Handler] = {}
+# Handlers other parts provide, imported on first use: "module:function" taking an InboxEvent.
+PLUGINS: dict[tuple[str, str], str] = {
+    ("jira", "jira:issue_deleted"): "pipelines.jira.deletions:mark_issues_deleted",  # marks the ids deleted
+    ("slack", "interaction:block_actions"): "webhooks.slack.actions:apply_slack_action",  # approve/deny buttons
+}
+SERVICENOW_JOBS = {"incident": "servicenow_incidents_to_tasks", "change_request": "servicenow_changes_sync",
+                   "sc_request": "servicenow_changes_sync", "sc_task": "servicenow_changes_sync"}
+
+
+def register(source: str, event_type: str) -> Callable[[Handler], Handler]:
+    """Decorator: ``@register("jira", "jira:issue_deleted")``; ``event_type`` may end in ``*``."""
+    def add(fn: Handler) -> Handler:
+        REGISTRY[(source, event_type)] = fn
+        return fn
+    return add
+
+
+def handler_for(source: str, event_type: str) -> Handler:
+    found = REGISTRY.get((source, event_type))
+    if found is not None:
+        return found
+    path = PLUGINS.get((source, event_type))
+    if path is not None:
+        module, _, name = path.partition(":")
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            raise NoHandler(f"no handler yet for {source} event {event_type}: {path} is not installed; the event "
+                            "is retried and dead-lettered until it is, then replay it with "
+                            "`python -m cli webhooks replay`") from None
+    prefixed = sorted(((t, fn) for (s, t), fn in REGISTRY.items() if s == source and t.endswith("*")
+                       and event_type.startswith(t[:-1])), key=lambda x: -len(x[0]))
+    if prefixed:
+        return prefixed[0][1]
+    raise NoHandler(f"no handler for {source} event {event_type}: register one in webhooks.handlers "
+                    "(the event is retried, then dead-lettered; replay it with `python -m cli webhooks replay`)")
+
+
+@register("servicenow", "*")
+def servicenow_record_changed(event: InboxEvent) -> list[SyncRequest]:
+    """A task-family record changed: sync its table's job (incidents alone, or the change tables)."""
+    table = event.event_type.split(".")[0]
+    if table not in SERVICENOW_JOBS:
+        raise NoHandler(f"no sync job reads ServiceNow table {table}: add it to SERVICENOW_JOBS in webhooks.handlers")
+    return [SyncRequest(SERVICENOW_JOBS[table], table)]
+
+
+@register("jira", "jira:issue_created")
+@register("jira", "jira:issue_updated")
+@register("jira", "comment_*")
+def jira_issue_changed(event: InboxEvent) -> list[SyncRequest]:
+    """An issue or its comments changed: the Jira live sync picks it up."""
+    return [SyncRequest("jira_sync", "issues")]
+
+
+@register("slack", "event_callback:*")
+@register("generic", "*")
+def recorded(event: InboxEvent) -> None:
+    """Kept in the inbox for the parts that read it (notifications, the partner bridge); nothing to sync."""
+    return None

@@ -1,0 +1,168 @@
+"""Processing states of inbox events, moved by the Dagster sensor (and the replay command).
+
+An event is ``pending`` when received. The sensor reads new ones past its cursor (``low_water``),
+hands each to its handler and marks it ``done``, or ``launched`` (a sync run was requested under
+``run_key``; done when that run succeeds). A handler error or a failed run counts an attempt: the
+event waits ``base * 2**(attempts-1)`` seconds (capped) in ``retry``; the 10th failed attempt moves
+it to ``dead`` and into ``webhook_dead_letters``, from where ``replay`` puts it back in line
+(``retry``, due now) with its attempts reset.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from webhooks.inbox.db import Database
+
+MAX_ATTEMPTS = 10
+COLUMNS = "seq, source, delivery_id, event_type, received_at, body, attempts"
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    """One accepted delivery: ``body`` is the raw JSON text the vendor signed."""
+
+    seq: int
+    source: str
+    delivery_id: str
+    event_type: str
+    received_at: float
+    body: str
+    attempts: int = 0
+
+    def payload(self) -> Any:
+        return json.loads(self.body)
+
+
+class EventQueue:
+    """State transitions over one inbox connection; every method is its own transaction."""
+
+    def __init__(self, db: Database, base_backoff: float = 30.0, max_backoff: float = 3600.0) -> None:
+        self.db, self.base_backoff, self.max_backoff = db, base_backoff, max_backoff
+
+    def _tx(self, statements: list[tuple[str, tuple]]) -> None:
+        self.db.begin()
+        try:
+            for statement, params in statements:
+                self.db.execute(statement, params).close()
+            self.db.commit()
+        except Exception:
+            self.db.rollback()
+            raise
+
+    def due(self, after_seq: int = 0, now: float | None = None, limit: int = 5000) -> list[InboxEvent]:
+        """Events for their handler, oldest first: new ones past the cursor, and retries whose wait is over."""
+        now = time.time() if now is None else now
+        rows = self.db.query(f"select {COLUMNS} from webhook_events where (status = 'pending' and seq > ?) "
+                             "or (status = 'retry' and next_attempt_at <= ?) order by seq limit ?",
+                             (after_seq, now, limit))
+        self.db.commit()
+        return [InboxEvent(*row) for row in rows]
+
+    def low_water(self) -> int:
+        """The next cursor: every event at or below it has left ``pending`` (safe with late commits)."""
+        (pending, top), = self.db.query("select min(case when status = 'pending' then seq end), max(seq) "
+                                        "from webhook_events")
+        self.db.commit()
+        return int(pending - 1) if pending is not None else int(top or 0)
+
+    def launched(self) -> dict[str, tuple[list[InboxEvent], float]]:
+        """Events waiting on a requested run, by run_key, with when it was requested."""
+        rows = self.db.query(f"select {COLUMNS}, run_key, launched_at from webhook_events "
+                             "where status = 'launched' order by seq")
+        self.db.commit()
+        out: dict[str, tuple[list[InboxEvent], float]] = {}
+        for row in rows:
+            out.setdefault(row[-2], ([], row[-1]))[0].append(InboxEvent(*row[:-2]))
+        return out
+
+    def mark_done(self, seqs: list[int], now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        self._tx([("update webhook_events set status = 'done', done_at = ?, last_error = null where seq = ?",
+                   (now, s)) for s in seqs])
+
+    def mark_launched(self, seqs: list[int], run_key: str, now: float | None = None,
+                      correlation_id: str | None = None) -> None:
+        now = time.time() if now is None else now
+        self._tx([("update webhook_events set status = 'launched', run_key = ?, launched_at = ?, correlation_id = ? "
+                   "where seq = ?", (run_key, now, correlation_id, s)) for s in seqs])
+
+    def backoff(self, attempts: int) -> float:
+        return min(self.max_backoff, self.base_backoff * 2 ** max(0, attempts - 1))
+
+    def fail(self, events: list[InboxEvent], error: str, now: float | None = None) -> list[InboxEvent]:
+        """Count one failed attempt for each event; returns those now dead-lettered."""
+        now = time.time() if now is None else now
+        statements, dead = [], []
+        for ev in events:
+            (attempts,) = self.db.query("select attempts from webhook_events where seq = ?", (ev.seq,))[0]
+            attempts += 1
+            if attempts >= MAX_ATTEMPTS:
+                dead.append(ev)
+                statements.append(("update webhook_events set status = 'dead', attempts = ?, last_error = ? "
+                                   "where seq = ?", (attempts, error[:2000], ev.seq)))
+                statements.append(("insert into webhook_dead_letters (seq, source, delivery_id, event_type, attempts,"
+                                   " last_error, dead_at) values (?, ?, ?, ?, ?, ?, ?) on conflict (seq) do nothing",
+                                   (ev.seq, ev.source, ev.delivery_id, ev.event_type, attempts, error[:2000], now)))
+            else:
+                statements.append(("update webhook_events set status = 'retry', attempts = ?, last_error = ?, "
+                                   "next_attempt_at = ?, run_key = null where seq = ?",
+                                   (attempts, error[:2000], now + self.backoff(attempts), ev.seq)))
+        self._tx(statements)
+        return dead
+
+    def unaudited(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Events that reached done or dead and are not yet in the audit log."""
+        rows = self.db.query("select seq, source, delivery_id, event_type, status, attempts, run_key, correlation_id "
+                             "from webhook_events where audited_at is null and status in ('done', 'dead') "
+                             "order by seq limit ?", (limit,))
+        self.db.commit()
+        keys = ("seq", "source", "delivery_id", "event_type", "status", "attempts", "run_key", "correlation_id")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def mark_audited(self, seqs: list[int], now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        self._tx([("update webhook_events set audited_at = ? where seq = ?", (now, s)) for s in seqs])
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        rows = self.db.query("select seq, source, delivery_id, event_type, attempts, last_error, dead_at "
+                             "from webhook_dead_letters order by seq")
+        self.db.commit()
+        keys = ("seq", "source", "delivery_id", "event_type", "attempts", "last_error", "dead_at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def replay(self, seqs: list[int] | None = None) -> int:
+        """Put dead letters (all, or these seqs) back in line with attempts reset; returns how many."""
+        chosen = [d["seq"] for d in self.dead_letters() if seqs is None or d["seq"] in set(seqs)]
+        statements = []
+        for seq in chosen:
+            statements.append(("update webhook_events set status = 'retry', attempts = 0, next_attempt_at = 0, "
+                               "run_key = null, audited_at = null where seq = ?", (seq,)))
+            statements.append(("delete from webhook_dead_letters where seq = ?", (seq,)))
+        if statements:
+            self._tx(statements)
+        return len(chosen)
+
+    def prune_rejections(self, keep_days: float = 30, now: float | None = None) -> None:
+        """Forget rejected-request records older than ``keep_days`` (the counters keep the totals)."""
+        now = time.time() if now is None else now
+        self._tx([("delete from webhook_rejections where received_at < ?", (now - keep_days * 86400,))])
+
+    def health(self, now: float | None = None) -> dict[str, dict[str, int]]:
+        """Per source: events by state, quarantined payloads, and rejected requests in the last 24 hours."""
+        now = time.time() if now is None else now
+        out: dict[str, dict[str, int]] = {}
+        for source, status, n in self.db.query("select source, status, count(*) from webhook_events "
+                                               "group by source, status"):
+            out.setdefault(source, {})[status] = n
+        for source, n in self.db.query("select source, count(*) from webhook_quarantine group by source"):
+            out.setdefault(source, {})["quarantined"] = n
+        for endpoint, n in self.db.query("select endpoint, count(*) from webhook_rejections where received_at >= ? "
+                                         "group by endpoint", (now - 86400,)):
+            out.setdefault(endpoint.split("_")[0], {})["rejected_24h"] = \
+                out.get(endpoint.split("_")[0], {}).get("rejected_24h", 0) + n
+        self.db.commit()
+        return out

@@ -1,0 +1,119 @@
+"""The receiver's single writer: group commit of deliveries, so a 2xx always follows an fsync.
+
+Request handlers ``submit`` a write and wait on its future. One thread takes every write queued so
+far (up to ``max_batch``), runs them in one transaction and commits it (SQLite ``synchronous=FULL``
+fsyncs the WAL; PostgreSQL fsyncs its WAL on commit) before any future resolves. Concurrent
+senders therefore share fsyncs instead of queuing behind one each. If the commit fails, every
+future of the batch fails and the handler answers 503, so the sender retries: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+from webhooks.inbox.db import Database, open_database
+from webhooks.settings import WebhookSettings
+
+log = logging.getLogger(__name__)
+
+INSERT_EVENT = ("insert into webhook_events (source, delivery_id, event_type, received_at, body, next_attempt_at)"
+                " values (?, ?, ?, ?, ?, ?) on conflict (source, delivery_id) do nothing")
+INSERT_QUARANTINE = ("insert into webhook_quarantine (source, delivery_id, event_type, reason, body_b64, received_at)"
+                     " values (?, ?, ?, ?, ?, ?) on conflict (source, delivery_id) do nothing")
+INSERT_REJECTION = ("insert into webhook_rejections (received_at, endpoint, remote_addr, reason, content_length,"
+                    " body_prefix_b64) values (?, ?, ?, ?, ?, ?)")
+
+
+class InboxWriter:
+    """Owns the write connection and its thread; ``submit`` is thread-safe."""
+
+    def __init__(self, settings: WebhookSettings, max_batch: int = 512) -> None:
+        self.settings, self.max_batch = settings, max_batch
+        self._queue: queue.Queue[tuple[str, tuple, Future] | None] = queue.Queue()
+        self._db: Database | None = open_database(settings)
+        self._thread = threading.Thread(target=self._run, name="webhook-inbox-writer", daemon=True)
+        self._thread.start()
+
+    def add_event(self, source: str, delivery_id: str, event_type: str, body: str, received_at: float) -> Future:
+        """Future of True when stored, False when this delivery id was already in the inbox."""
+        return self.submit(INSERT_EVENT, (source, delivery_id, event_type, received_at, body, received_at))
+
+    def add_quarantine(self, source: str, delivery_id: str, event_type: str | None, reason: str, body_b64: str,
+                       received_at: float) -> Future:
+        return self.submit(INSERT_QUARANTINE, (source, delivery_id, event_type, reason[:1000], body_b64, received_at))
+
+    def add_rejection(self, received_at: float, endpoint: str, remote_addr: str | None, reason: str,
+                      content_length: int | None, body_prefix_b64: str | None) -> Future:
+        return self.submit(INSERT_REJECTION, (received_at, endpoint, remote_addr, reason, content_length,
+                                              body_prefix_b64))
+
+    def submit(self, statement: str, params: tuple) -> Future:
+        future: Future = Future()
+        self._queue.put((statement, params, future))
+        return future
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish what is queued, then close the connection."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _take_batch(self) -> tuple[list[tuple[str, tuple, Future]], bool]:
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        batch, stop = [first], False
+        while len(batch) < self.max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                stop = True
+                break
+            batch.append(item)
+        return batch, stop
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            batch, stop = self._take_batch()
+            if batch:
+                self._write(batch)
+        if self._db is not None:
+            self._db.close()
+
+    def _write(self, batch: list[tuple[str, tuple, Future]]) -> None:
+        results: list[Any] = []
+        try:
+            if self._db is None:
+                self._db = open_database(self.settings)
+            self._db.begin()
+            for statement, params, _ in batch:
+                cur = self._db.execute(statement, params)
+                results.append(cur.rowcount == 1)
+                cur.close()
+            self._db.commit()
+        except Exception as exc:
+            log.error("The webhook inbox could not commit %d writes (%s): senders get 503 and retry; check the "
+                      "inbox database (PROJECTX_WEBHOOK_INBOX or the PostgreSQL settings).", len(batch),
+                      type(exc).__name__)
+            self._reset_connection()
+            for _, _, future in batch:
+                future.set_exception(RuntimeError("webhook inbox write failed"))
+            return
+        for (_, _, future), result in zip(batch, results, strict=True):
+            future.set_result(result)
+
+    def _reset_connection(self) -> None:
+        try:
+            if self._db is not None:
+                self._db.rollback()
+        except Exception:  # a broken connection: replace it on the next batch
+            with contextlib.suppress(Exception):
+                self._db.close()
+            self._db = None

@@ -1,0 +1,95 @@
+"""One pass over the inbox, as the ``webhook_inbox`` sensor runs it (no Dagster imports here).
+
+1. Settle requested runs: a successful run marks its events done; a failed or cancelled one (or
+   one that never appeared within ``run_timeout`` seconds) counts a failed attempt for each.
+2. Hand every due event to its handler (``webhooks.handlers``): done, a sync to request, or a
+   failed attempt. Syncs are batched per job: one run for all events of one job in this pass,
+   keyed by the events' seqs and attempts, so a tick re-evaluated never launches twice.
+Events for a job in ``blocked_jobs`` (a new warehouse not yet fully built) wait, without an attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from webhooks.handlers import SyncRequest, handler_for
+from webhooks.inbox.queue import EventQueue, InboxEvent
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    job_name: str
+    run_key: str
+    tables: tuple[str, ...]
+    seqs: tuple[int, ...]
+    correlation_id: str  # the run's tag projectx/correlation_id and the events' audit rows
+
+
+@dataclass
+class PassResult:
+    runs: list[PlannedRun] = field(default_factory=list)
+    done: int = 0
+    failed: int = 0
+    dead: list[InboxEvent] = field(default_factory=list)
+    waiting: int = 0  # events held back by a blocked job
+    settled: int = 0  # events whose run finished this pass
+    errors: list[str] = field(default_factory=list)
+
+
+def run_key_for(job_name: str, events: list[InboxEvent]) -> str:
+    digest = hashlib.sha256(",".join(f"{e.seq}:{e.attempts}" for e in events).encode()).hexdigest()[:20]
+    return f"webhooks:{job_name}:{digest}"
+
+
+def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after_seq: int = 0,
+            now: float | None = None, blocked_jobs: frozenset[str] = frozenset(), run_timeout: float = 3600.0,
+            limit: int = 5000) -> PassResult:
+    """``run_status(run_key)`` answers "success", "failure", "running" or None (no such run yet)."""
+    now = time.time() if now is None else now
+    result = PassResult()
+    for run_key, (events, launched_at) in queue.launched().items():
+        status = run_status(run_key)
+        if status == "success":
+            queue.mark_done([e.seq for e in events], now)
+            result.settled += len(events)
+        elif status == "failure" or (status is None and now - (launched_at or now) > run_timeout):
+            why = "failed" if status == "failure" else f"did not start within {int(run_timeout)} s"
+            result.dead += queue.fail(events, f"sync run {run_key} {why}", now)
+            result.failed += len(events)
+    batches: dict[str, list[tuple[InboxEvent, str]]] = {}
+    done: list[int] = []
+    for event in queue.due(after_seq, now, limit):
+        try:
+            requests: list[SyncRequest] | None = handler_for(event.source, event.event_type)(event)
+        except Exception as exc:  # any handler error is one failed attempt, with its reason
+            message = f"{type(exc).__name__}: {exc}"[:2000]
+            result.dead += queue.fail([event], message, now)
+            result.failed += 1
+            result.errors.append(message)
+            continue
+        if not requests:
+            done.append(event.seq)
+            continue
+        held = [r for r in requests if r.job_name in blocked_jobs]
+        if held:
+            result.waiting += 1
+            continue
+        for request in requests:
+            batches.setdefault(request.job_name, []).append((event, request.table))
+    queue.mark_done(done, now)
+    result.done += len(done)
+    launched: set[int] = set()
+    for job_name, items in sorted(batches.items()):
+        events = list({e.seq: e for e, _ in items if e.seq not in launched}.values())
+        if not events:  # every event of this job rides on an earlier job's run already
+            continue
+        key, correlation_id = run_key_for(job_name, events), str(uuid.uuid4())
+        queue.mark_launched([e.seq for e in events], key, now, correlation_id)
+        launched.update(e.seq for e in events)
+        result.runs.append(PlannedRun(job_name, key, tuple(sorted({t for _, t in items})),
+                                      tuple(e.seq for e in events), correlation_id))
+    return result

@@ -1,0 +1,165 @@
+"""``Receiver``: the request pipeline shared by every endpoint.
+
+Order, cheapest and safest first: size (413) → content type (400) → signature and timestamp window
+(401) → only now is the body parsed: unparseable (400), contract (400) or no delivery id (400)
+sends the signed body to quarantine, kept as evidence → the delivery is committed to the inbox
+(fsync'd) and only then answered 200; a redelivery of a stored id is answered 200 and stores
+nothing. Answers to rejected requests say only "unauthorized", "bad request" or "payload too
+large"; the reason goes to the counters and, bounded per minute, to ``webhook_rejections`` (source
+address, endpoint, reason and the first 256 bytes of the body, never more).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from webhooks import contracts
+from webhooks.inbox import InboxWriter
+from webhooks.receiver.endpoints import ENDPOINTS, Endpoint, MissingDeliveryId
+from webhooks.receiver.metrics import ACCEPTED, DUPLICATES, FAILURES, LATENCY
+from webhooks.settings import SECRET_ENV, WebhookSettings
+
+log = logging.getLogger(__name__)
+PREFIX_BYTES = 256
+COMMIT_TIMEOUT = 10.0  # seconds a request waits for the inbox commit before answering 503 (the sender retries)
+ANSWERS = {400: "bad request", 401: "unauthorized", 413: "payload too large", 503: "try again later"}
+
+
+class Reject(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class Receiver:
+    """Routes and state of the receiver; the inbox writer opens on first use and closes with the app."""
+
+    def __init__(self, settings: WebhookSettings, clock: Callable[[], float] = time.time) -> None:
+        self.settings, self.clock = settings, clock
+        self._writer: InboxWriter | None = None
+        self._minute, self._recorded = 0, 0
+        for name, env in SECRET_ENV.items():
+            if not settings.secrets.get(name):
+                log.warning("%s is not set: the %s webhook endpoint rejects every request until it is.", env, name)
+
+    @property
+    def writer(self) -> InboxWriter:
+        if self._writer is None:
+            self._writer = InboxWriter(self.settings)
+        return self._writer
+
+    def start(self) -> None:
+        _ = self.writer
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def routes(self) -> list[Route]:
+        def bind(ep: Endpoint):
+            async def endpoint(request: Request) -> Response:
+                return await self.handle(ep, request)
+            return endpoint
+
+        return [*(Route(ep.path, bind(ep), methods=["POST"], name=f"webhook_{ep.name}") for ep in ENDPOINTS),
+                Route("/healthz", self.healthz, methods=["GET"], name="healthz")]
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "inbox": self.settings.inbox_kind})
+
+    async def handle(self, ep: Endpoint, request: Request) -> Response:
+        body = b""
+        try:
+            body = await self._read(request)
+            response = await self._accept(ep, request, body)
+        except Reject as rejected:
+            FAILURES.labels(ep.name, rejected.reason).inc()
+            if rejected.status in (401, 413) or rejected.reason == "content_type":
+                self._record_rejection(ep, request, rejected.reason, body)
+            return JSONResponse({"error": ANSWERS[rejected.status]}, rejected.status)
+        return response
+
+    async def _read(self, request: Request) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            raise Reject(413 if declared.isdigit() else 400, "oversize" if declared.isdigit() else "content_length")
+        chunks, size = [], 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise Reject(413, "oversize")
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise Reject(400, "disconnected") from None
+        return b"".join(chunks)
+
+    async def _accept(self, ep: Endpoint, request: Request, body: bytes) -> Response:
+        started = time.perf_counter()
+        headers = request.headers
+        if headers.get("content-type", "").split(";")[0].strip().lower() != ep.content_type:
+            raise Reject(400, "content_type")
+        secret = self.settings.secrets.get(ep.secret)
+        if not secret:
+            raise Reject(401, "not_configured")
+        reason = ep.verify(secret, body, headers, self.clock(), self.settings.tolerance_seconds)
+        if reason:
+            raise Reject(401, reason)
+        # Signed from here on: whatever is wrong with the payload is kept as evidence, not dropped.
+        try:
+            payload = ep.parse(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            await self._quarantine(ep, headers, body, None, f"malformed: {type(exc).__name__}")
+            raise Reject(400, "malformed") from None
+        problem = contracts.validate(ep.contract, payload)
+        if not problem and ep.name == "slack_events" and payload.get("type") == "url_verification":
+            return JSONResponse({"challenge": payload["challenge"]})
+        if problem:
+            await self._quarantine(ep, headers, body, None, problem)
+            raise Reject(400, "contract")
+        try:
+            delivery_id = ep.delivery_id(payload, headers, body)
+        except MissingDeliveryId as exc:
+            await self._quarantine(ep, headers, body, None, str(exc))
+            raise Reject(400, "missing_delivery_id") from None
+        event_type = ep.event_type(payload)
+        try:
+            new = await asyncio.wait_for(asyncio.wrap_future(self.writer.add_event(
+                ep.source, delivery_id, event_type, body.decode("utf-8"), time.time())), COMMIT_TIMEOUT)
+        except Exception:
+            raise Reject(503, "inbox_unavailable") from None
+        (ACCEPTED if new else DUPLICATES).labels(ep.name).inc()
+        LATENCY.labels(ep.name).observe(time.perf_counter() - started)
+        return PlainTextResponse("accepted" if new else "duplicate", 200)
+
+    async def _quarantine(self, ep: Endpoint, headers, body: bytes, delivery_id: str | None, reason: str) -> None:
+        ident = delivery_id or f"sha256:{hashlib.sha256(body).hexdigest()}"
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(self.writer.add_quarantine(
+                ep.source, ident, None, reason, base64.b64encode(body).decode(), time.time())), COMMIT_TIMEOUT)
+        except Exception:
+            raise Reject(503, "inbox_unavailable") from None
+
+    def _record_rejection(self, ep: Endpoint, request: Request, reason: str, body: bytes) -> None:
+        """Keep evidence for the security alert, at most ``rejections_per_minute`` rows a minute."""
+        minute = int(time.time() // 60)
+        if minute != self._minute:
+            self._minute, self._recorded = minute, 0
+        if self._recorded >= self.settings.rejections_per_minute:
+            return
+        self._recorded += 1
+        declared = request.headers.get("content-length")
+        self.writer.add_rejection(time.time(), ep.name, request.client.host if request.client else None, reason,
+                                  int(declared) if declared and declared.isdigit() else len(body),
+                                  base64.b64encode(body[:PREFIX_BYTES]).decode())

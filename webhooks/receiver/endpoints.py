@@ -1,0 +1,89 @@
+"""The endpoints a vendor calls, and what each one takes from a delivery.
+
+An ``Endpoint`` names its inbox ``source``, the content type it accepts, its secret, its signature
+scheme (``webhooks.receiver.verify``), how a body parses, its contract and where the delivery id and
+event type are. ``ENDPOINTS`` is the list the receiver serves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from webhooks.receiver import verify
+
+MAX_ID = 200
+
+
+class MissingDeliveryId(ValueError):
+    """A verified delivery carries no id to dedupe on."""
+
+
+def parse_json(body: bytes) -> Any:
+    return json.loads(body.decode("utf-8"))
+
+
+def parse_slack_form(body: bytes) -> Any:
+    """Interactivity posts ``payload=<json>`` form-encoded."""
+    fields = parse_qs(body.decode("utf-8"), strict_parsing=True, max_num_fields=20)
+    if list(fields) != ["payload"] or len(fields["payload"]) != 1:
+        raise ValueError("an interaction is one form field named payload")
+    return json.loads(fields["payload"][0])
+
+
+def header_id(name: str) -> Callable[[Any, Mapping[str, str], bytes], str]:
+    def get(payload: Any, headers: Mapping[str, str], body: bytes) -> str:
+        value = (headers.get(name) or "").strip()
+        if not value or len(value) > MAX_ID:
+            raise MissingDeliveryId(f"header {name} is missing or longer than {MAX_ID} characters")
+        return value
+    return get
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str  # the metrics label
+    source: str  # the inbox source (handlers register on source + event type)
+    path: str
+    content_type: str
+    secret: str  # key in WebhookSettings.secrets
+    verify: verify.Verifier
+    parse: Callable[[bytes], Any]
+    contract: str
+    delivery_id: Callable[[Any, Mapping[str, str], bytes], str]
+    event_type: Callable[[Any], str]
+
+
+def _servicenow_type(p: dict) -> str:
+    return f"{p['table']}.{p['operation']}"
+
+
+def _slack_event_id(payload: Any, headers: Mapping[str, str], body: bytes) -> str:
+    return payload["event_id"]
+
+
+def _slack_interaction_id(payload: Any, headers: Mapping[str, str], body: bytes) -> str:
+    # one click = one trigger_id; Slack does not retry interactions, so this only guards replays
+    return payload["trigger_id"][:MAX_ID] or hashlib.sha256(body).hexdigest()
+
+
+ENDPOINTS = (
+    Endpoint("servicenow", "servicenow", "/api/integrations/servicenow/webhook", "application/json", "servicenow",
+             verify.verify_servicenow, parse_json, "servicenow.record_change",
+             header_id("x-servicenow-delivery"), _servicenow_type),
+    Endpoint("jira", "jira", "/api/integrations/jira/webhook", "application/json", "jira", verify.verify_jira,
+             parse_json, "jira.issue_event", header_id("x-atlassian-webhook-identifier"),
+             lambda p: p["webhookEvent"]),
+    Endpoint("generic", "generic", "/api/integrations/generic/webhook", "application/json", "generic",
+             verify.verify_generic, parse_json, "generic.event", header_id("webhook-id"), lambda p: p["type"]),
+    Endpoint("slack_events", "slack", "/api/integrations/slack/events", "application/json", "slack",
+             verify.verify_slack, parse_json, "slack.event", _slack_event_id,
+             lambda p: f"event_callback:{p['event']['type']}"),
+    Endpoint("slack_interactions", "slack", "/api/integrations/slack/interactions",
+             "application/x-www-form-urlencoded", "slack", verify.verify_slack, parse_slack_form,
+             "slack.interaction", _slack_interaction_id, lambda p: f"interaction:{p['type']}"),
+)

@@ -1,0 +1,21 @@
+"""Receiver counters on prometheus_client's default registry (the operations router serves /metrics).
+
+- ``webhook_failures_total{endpoint,reason}``: requests not accepted, by why (spec §3.3's metric);
+  reasons: oversize, content_type, content_length (not a number), disconnected, missing_signature,
+  bad_signature, stale_timestamp, not_configured, missing_delivery_id, malformed (signed,
+  unparseable), contract (signed, breaks its JSON Schema), inbox_unavailable (the commit failed; the
+  sender retries).
+- ``webhook_deliveries_accepted_total{endpoint}``: deliveries committed to the inbox (new ones).
+- ``webhook_deliveries_duplicate_total{endpoint}``: redeliveries of an id already in the inbox (2xx, nothing stored).
+- ``webhook_request_seconds{endpoint}``: time to answer a request that passed verification.
+"""
+
+from prometheus_client import Counter, Histogram
+
+FAILURES = Counter("webhook_failures_total", "Webhook requests rejected or quarantined, by endpoint and reason.",
+                   ["endpoint", "reason"])
+ACCEPTED = Counter("webhook_deliveries_accepted_total", "Webhook deliveries committed to the inbox.", ["endpoint"])
+DUPLICATES = Counter("webhook_deliveries_duplicate_total",
+                     "Webhook redeliveries of an id already in the inbox (answered 2xx, nothing stored).", ["endpoint"])
+LATENCY = Histogram("webhook_request_seconds", "Seconds to answer a verified webhook request.", ["endpoint"],
+                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
