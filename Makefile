@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# dlt sends anonymous telemetry to an outside host by default; this product talks only to its vendors.
+export RUNTIME__DLTHUB_TELEMETRY ?= false
 
 .PHONY: setup demo test ui lint sandbox bench clean scale-demo
 

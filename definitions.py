@@ -9,7 +9,10 @@ from dagster import Definitions
 from dagster_dlt import DagsterDltResource
 
 from assets.dbt import dbt_resource, projectx_dbt_models
+from assets.health.checks import health_job, health_schedules, integration_health
 from assets.jira import build_jira_assets
+from assets.notifications import build_notification_assets, notifications_no_failing_email
+from assets.notifications.email_bridge import email_bridge_inbound
 from assets.onetrust import build_onetrust_assets
 from assets.reconciliation.checks import PARITY_CHECKS
 from assets.reconciliation.findings import findings_asset
@@ -19,12 +22,14 @@ from assets.reverse_sync.servicenow import servicenow_remediation_no_dead_letter
 from assets.servicenow import build_servicenow_assets
 from resources.environment import current_environment
 from resources.jira import JiraResource
+from resources.notifications import NotificationsResource
 from resources.onetrust import OneTrustResource
 from resources.scale_out import executor
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 from sensors.bootstrap import bootstrap_sensor
 from sensors.nightly import nightly_reconciliation_job, nightly_schedule
+from sensors.run_failure import build_run_failure_sensor
 from sensors.schedules import JOBS, schedules_for
 from sensors.webhook_inbox import webhook_inbox_asset, webhook_inbox_sensor
 
@@ -40,16 +45,17 @@ def build_definitions(**resource_overrides) -> Definitions:
         "servicenow": ServiceNowResource(vault_prefix=env.vault_prefix),
         "onetrust": OneTrustResource(vault_prefix=env.vault_prefix),
         "jira": JiraResource(vault_prefix=env.vault_prefix),
+        "notifications": NotificationsResource(vault_prefix=env.vault_prefix),
         **resource_overrides,
     }
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
-                servicenow_remediation_push, webhook_inbox_asset,
-                *build_reconciliation_assets(), findings_asset(), reverse_sync_reconciliation],
-        asset_checks=[servicenow_remediation_no_dead_letters, *PARITY_CHECKS],
-        jobs=[*JOBS, nightly_reconciliation_job],
-        schedules=[*schedules_for(env), nightly_schedule(env)],
-        sensors=[bootstrap_sensor(env), webhook_inbox_sensor(env)],
+                servicenow_remediation_push, webhook_inbox_asset, integration_health, *build_notification_assets(),
+                email_bridge_inbound, *build_reconciliation_assets(), findings_asset(), reverse_sync_reconciliation],
+        asset_checks=[servicenow_remediation_no_dead_letters, notifications_no_failing_email, *PARITY_CHECKS],
+        jobs=[*JOBS, health_job, nightly_reconciliation_job],
+        schedules=[*schedules_for(env), *health_schedules(env), nightly_schedule(env)],
+        sensors=[bootstrap_sensor(env), webhook_inbox_sensor(env), build_run_failure_sensor()],
         resources=resources,
         executor=executor(),
     )

@@ -156,10 +156,27 @@ def dlt_assets_kwargs(vendor: str, placeholder, translator: ProjectXDltTranslato
 
 
 def sync_partition(context, dlt, vendor: str, vendor_resource, warehouse) -> Iterator[MaterializeResult]:
-    """The body of every ``<vendor>_ingest`` op: the live sync or a window re-read, by partition."""
+    """The body of every ``<vendor>_ingest`` op: the live sync or a window re-read, by partition.
+
+    The run's correlation id (run tag ``projectx/correlation_id``, else the run id) goes to the vendor
+    as ``X-Correlation-ID``, into the log and into the audit log's ``pull`` row."""
+    from pipelines.common.http import set_correlation_id
+    from resources.audit import CORRELATION_TAG, record_event
+
     window = sync_window(context)
+    correlation_id = context.run.tags.get(CORRELATION_TAG) or context.run_id
+    set_correlation_id(correlation_id)
+    context.log.info(f"{vendor}: sync starting, correlation_id={correlation_id}")
     source = vendor_resource.source(run_id=context.run_id, window=window)
-    yield from run_sync(context, dlt, vendor, source, warehouse, window)
+    try:
+        yield from run_sync(context, dlt, vendor, source, warehouse, window)
+    finally:
+        set_correlation_id(None)
+    with warehouse.connect() as conn:
+        record_event(conn, action="pull", system=vendor, correlation_id=correlation_id, operation="sync",
+                     status="ok", run_id=context.run_id,
+                     detail={"mode": "live" if window is None else "window",
+                             "tables": len(context.selected_asset_keys)})
 
 
 def run_sync(context, dlt, source_name: str, source, warehouse,

@@ -18,11 +18,27 @@ def main(argv: list[str] | None = None) -> int:
     from cli.webhooks import add_parser as add_webhooks_parser
 
     add_webhooks_parser(sub)
+    sched = sub.add_parser("schedules", help="list, pause or resume schedules (as the UI's toggle does)")
+    sched.add_argument("action", choices=["list", "pause", "resume"])
+    sched.add_argument("names", nargs="*", help="schedule names (see `list`)")
+    sched.add_argument("--all", action="store_true", help="every schedule of the deployment")
+    vault = sub.add_parser("vault", help="install the per-connector Vault policies and AppRoles (operator token)")
+    vault.add_argument("action", choices=["setup"])
+    vault.add_argument("--env", required=True, choices=["dev", "stg", "prod"], help="the Vault path's environment")
+    vault.add_argument("--out", required=True, help="file (0600) to write each connector's role and secret id to")
     args = parser.parse_args(argv)
     if args.command == "scale-demo":
         from cli.scale_demo import run_scale_demo
 
         return run_scale_demo(size=args.size, workers=args.workers)
+    if args.command == "schedules":
+        from cli.schedules import run as run_schedules
+
+        return run_schedules(args.action, args.names, args.all)
+    if args.command == "vault":
+        from cli.vault import setup
+
+        return setup(args.env, args.out)
     if args.command == "demo":
         from cli.demo import run_demo
 

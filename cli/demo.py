@@ -43,6 +43,13 @@ def _configure_vendor_env(jira, onetrust) -> None:
     os.environ.pop("ONETRUST_API_TOKEN", None)
 
 
+def _configure_notification_env(slack, smtp) -> None:
+    """Slack and SMTP emulators; locally every route is the Developer DM (spec 4), a sandbox person here."""
+    os.environ.update(SLACK_BOT_TOKEN=slack.bot_token, SLACK_API_URL=slack.url + "/api/", SMTP_HOST=smtp.host,
+                      SMTP_PORT=str(smtp.port), SMTP_STARTTLS="false", SMTP_FROM_ADDRESS="projectx@localhost")
+    os.environ.setdefault("PROJECTX_DEVELOPER_EMAIL", "amelia.hart@projectx.example")
+
+
 def _configure_env(sandbox) -> None:
     os.environ.setdefault("PROJECTX_ENV", "local")
     os.environ.setdefault("PROJECTX_WAREHOUSE", "duckdb")
@@ -76,11 +83,15 @@ def run_demo(size: int = 2000, changes: int | None = None, reset: bool = False) 
     SANDBOX_STATE.mkdir(parents=True, exist_ok=True)
     _say(f"starting the vendor sandboxes: ServiceNow ({'resuming saved state' if rerun else f'{size:,} incidents'}), "
          f"Jira ({size // 4:,} issues), OneTrust ({size // 10:,} records per register)")
+    from sandbox.slack import SlackSandbox
+    from sandbox.smtp import SmtpSandbox
+
     with ServiceNowSandbox(size=size, tls=True, state_path=SANDBOX_STATE) as sandbox, \
             JiraSandbox(size=size // 4, tls=True) as jira, OneTrustSandbox(size=size // 10, tls=True) as onetrust, \
-            beside_sandbox(sandbox, jira) as receiver:
+            beside_sandbox(sandbox, jira) as receiver, SlackSandbox() as slack, SmtpSandbox() as smtp:
         _configure_env(sandbox)
         _configure_vendor_env(jira, onetrust)
+        _configure_notification_env(slack, smtp)
         _say(f"ServiceNow {sandbox.url}, Jira {jira.url}, OneTrust {onetrust.url} (TLS, CA {sandbox.ca_bundle})")
         if rerun:
             n = changes if changes is not None else max(1, len(sandbox.records("incident")) // 100)
@@ -95,6 +106,9 @@ def run_demo(size: int = 2000, changes: int | None = None, reset: bool = False) 
         from cli.summary import print_summary
 
         print_summary(result, settings, sandbox, elapsed)
+        _say(f"notifications: {len(slack.messages())} Slack message(s) in the Developer DM of "
+             f"{os.environ['PROJECTX_DEVELOPER_EMAIL']}, {len(smtp.messages())} e-mail(s) (a rerun sends only "
+             "what is new; the ledger is notifications.delivery_ledger)")
         return 0 if result.success else 1
 
 

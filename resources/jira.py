@@ -10,7 +10,8 @@ from pipelines.common.http import RetryPolicy
 from pipelines.jira import jira_source
 from pipelines.jira.config import source_kwargs_from_env
 from pipelines.jira.vault_tokens import VaultRefreshTokenStore
-from resources.secrets import ENV_NAMES, SecretStore
+from resources.flags import flag
+from resources.secrets import ENV_NAMES, SECRET_KEYS, SecretStore
 
 
 class JiraResource(ConfigurableResource):
@@ -48,12 +49,20 @@ class JiraResource(ConfigurableResource):
                            k.get("project_keys") or ())
 
     def _kwargs(self) -> dict:
-        stored = SecretStore(self.vault_prefix).vendor("jira")
-        environ = {**os.environ, **{ENV_NAMES["jira"][k]: v for k, v in stored.items() if v}}
+        """Arguments for ``jira_source`` from Vault and the environment (no window, no run id)."""
+        store = SecretStore(self.vault_prefix)
+        stored = store.vendor("jira")
+        secret_names = {ENV_NAMES["jira"][k] for k in SECRET_KEYS if k in ENV_NAMES["jira"]}
+        base = {k: v for k, v in os.environ.items() if not (store.strict and k in secret_names)}  # stg/prod: Vault only
+        environ = {**base, **{ENV_NAMES["jira"][k]: v for k, v in stored.items() if v}}
+        pilot = flag("jira").pilot.get("jira_project_keys")
+        if pilot and not environ.get("JIRA_PROJECT_KEYS"):  # a pilot rollout syncs only the pilot teams' projects
+            environ["JIRA_PROJECT_KEYS"] = ",".join(pilot)
         kwargs = source_kwargs_from_env(environ)
         vault = os.environ.get("VAULT_ADDR", "").strip()
         if vault and "token_store" not in kwargs:  # the rotated refresh token lives beside the other Jira secrets
-            kwargs["token_store"] = VaultRefreshTokenStore(vault, os.environ.get("VAULT_TOKEN"),
+            token = SecretStore(self.vault_prefix).client("jira").token  # the jira AppRole's, else VAULT_TOKEN
+            kwargs["token_store"] = VaultRefreshTokenStore(vault, token,
                                                            f"{self.vault_prefix}/jira",
                                                            mount=os.environ.get("VAULT_KV_MOUNT") or "secret")
         return kwargs

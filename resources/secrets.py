@@ -1,8 +1,11 @@
 """Secrets from Vault KV v2 (``<prefix>/<vendor>``), with the spec's env vars as the local fallback.
 
-Vault is used when ``VAULT_ADDR`` is set (token from ``VAULT_TOKEN``, KV mount from
-``VAULT_KV_MOUNT``, default ``secret``). A key missing from Vault falls back to its env var. Values
-are never logged; errors name the key and the place to set it, not the value.
+Vault is used when ``VAULT_ADDR`` is set: each connector logs in with its own AppRole
+(:mod:`resources.vault_auth`; ``VAULT_TOKEN`` for local use), KV mount from ``VAULT_KV_MOUNT``, default
+``secret``. Locally a key missing from Vault falls back to its env var. In ``stg`` and ``prod`` secrets
+come only from Vault: the secret keys (``SECRET_KEYS``) are never read from the environment there, and
+a missing ``VAULT_ADDR`` is an error that says so. Values are never logged; errors name the key and
+the place to set it, not the value. Set dates and rotation: :mod:`resources.secret_rotation`.
 """
 
 from __future__ import annotations
@@ -40,30 +43,79 @@ ENV_NAMES: dict[str, dict[str, str]] = {
         "client_secret": "ONETRUST_CLIENT_SECRET",
         "timeout_seconds": "ONETRUST_TIMEOUT_SECONDS",
     },
+    "slack": {
+        "bot_token": "SLACK_BOT_TOKEN",
+        "api_url": "SLACK_API_URL",
+        "client_id": "SLACK_CLIENT_ID",
+        "signing_secret": "SLACK_SIGNING_SECRET",
+    },
+    "smtp": {
+        "host": "SMTP_HOST",
+        "port": "SMTP_PORT",
+        "username": "SMTP_USERNAME",
+        "password": "SMTP_PASSWORD",
+        "from_address": "SMTP_FROM_ADDRESS",
+        "starttls": "SMTP_STARTTLS",
+        "ca_bundle": "SMTP_CA_BUNDLE",
+    },
 }
+
+
+# Keys that hold a credential: only Vault may supply them in stg/prod.
+SECRET_KEYS = frozenset({"client_secret", "password", "refresh_token", "pat", "api_token", "webhook_secret",
+                         "bot_token", "signing_secret"})
+STRICT_ENVIRONMENTS = ("stg", "prod")
+
+
+def _strict_default() -> bool:
+    return os.environ.get("PROJECTX_ENV", "local").lower() in STRICT_ENVIRONMENTS
 
 
 class SecretStore:
     """Reads one vendor's settings from Vault, falling back to environment variables."""
 
     def __init__(self, vault_prefix: str, vault_addr: str | None = None, vault_token: str | None = None,
-                 kv_mount: str | None = None):
+                 kv_mount: str | None = None, strict: bool | None = None):
         self.vault_prefix = vault_prefix
+        self.strict = _strict_default() if strict is None else strict
+        self._explicit_token = vault_token is not None
         self.vault_addr = vault_addr if vault_addr is not None else os.environ.get("VAULT_ADDR")
         self._token = vault_token if vault_token is not None else os.environ.get("VAULT_TOKEN")
         self.kv_mount = kv_mount or os.environ.get("VAULT_KV_MOUNT", "secret")
 
     def vendor(self, vendor: str) -> dict[str, str | None]:
         names = ENV_NAMES[vendor]
+        if self.strict and not self.vault_addr:
+            raise PermissionError(
+                f"PROJECTX_ENV={os.environ.get('PROJECTX_ENV')} reads {vendor} secrets only from Vault: set "
+                f"VAULT_ADDR and the AppRole (VAULT_ROLE_ID / VAULT_SECRET_ID) for {self.vault_prefix}/{vendor}")
         stored = self._vault_values(vendor) if self.vault_addr else {}
-        return {key: stored.get(key) or os.environ.get(env) or None for key, env in names.items()}
+        return {key: stored.get(key) or self._env_fallback(key, env) for key, env in names.items()}
 
-    def _vault_values(self, vendor: str) -> dict[str, str]:
-        import hvac  # imported here: local runs without Vault never need it
-        import hvac.exceptions
+    def _env_fallback(self, key: str, env: str) -> str | None:
+        if self.strict and key in SECRET_KEYS:
+            return None  # stg/prod: a credential set only in the environment is not used
+        return os.environ.get(env) or None
+
+    def read_path(self, name: str, role: str | None = None) -> dict[str, str]:
+        """Every key at ``<prefix>/<name>`` (e.g. ``flags``), {} if the path does not exist."""
+        return self._vault_values(name, role=role or name)
+
+    def client(self, role: str | None = None):
+        """An hvac client for this store: the explicit token if given, else the role's AppRole login."""
+        from resources.vault_auth import vault_client
+
+        if self._explicit_token:
+            import hvac
+
+            return hvac.Client(url=self.vault_addr, token=self._token)
+        return vault_client(self.vault_addr, role=role, token=self._token)
+
+    def _vault_values(self, vendor: str, role: str | None = None) -> dict[str, str]:
+        import hvac.exceptions  # imported here: local runs without Vault never need it
 
         path = f"{self.vault_prefix}/{vendor}"
-        client = hvac.Client(url=self.vault_addr, token=self._token)
+        client = self.client(role or vendor)
         try:
             secret = client.secrets.kv.v2.read_secret_version(
                 path=path, mount_point=self.kv_mount, raise_on_deleted_version=True
@@ -73,8 +125,11 @@ class SecretStore:
             return {}
         except hvac.exceptions.Forbidden:
             raise PermissionError(
-                f"Vault denied reading {self.kv_mount}/{path}: check VAULT_TOKEN's policy"
+                f"Vault denied reading {self.kv_mount}/{path}: check the policy of VAULT_TOKEN or of the "
+                f"{vendor} AppRole (resources/vault_policies/{vendor}.hcl)"
             ) from None
+        except PermissionError:
+            raise
         except Exception as exc:
             raise ConnectionError(
                 f"Vault at VAULT_ADDR is unreachable or failing ({type(exc).__name__}): "

@@ -25,6 +25,7 @@ from dagster import (
 from assets.dbt import first_few
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 from resources.environment import Environment
+from resources.flags import flag
 from sensors.schedules import VENDOR_JOBS, full_sync_job, unbuilt_dbt_parents
 
 IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
@@ -44,11 +45,23 @@ def bootstrap_sensor(env: Environment):
             filters=RunsFilter(job_name=full_sync_job.name, statuses=IN_FLIGHT), limit=1)
         if in_flight:
             return SkipReason(f"waiting for full_sync run {in_flight[0].run_id} to build {len(missing)} dbt models")
+        off = [f for f in (flag(n, env.name) for n in ("servicenow", "jira", "onetrust")) if not f.enabled]
+        selection = None
+        if off:  # a disabled integration is not synced, even by the first full build
+            if len(off) == 3:
+                return SkipReason("; ".join(f.skip_reason() for f in off))
+            graph = context.repository_def.asset_graph
+            names = {f.integration for f in off}
+            selection = [k for k in graph.get_all_asset_keys()
+                         if graph.get(k).is_materializable and k.path[0] not in names]
+            context.log.info("full_sync without %s: %s", ", ".join(sorted(names)),
+                             "; ".join(f.skip_reason() for f in off))
         today = datetime.now(UTC).date().isoformat()
         digest = hashlib.sha256(",".join(missing).encode()).hexdigest()[:12]
         context.log.info("vendor jobs read %d dbt models never built here (%s): launching full_sync",
                          len(missing), first_few(missing, 3))
         return RunRequest(run_key=f"warehouse-bootstrap:{today}:{digest}", partition_key=current_partition_key(),
-                          tags={LIVE_SYNC_TAG: "true", "projectx/trigger": "warehouse_bootstrap"})
+                          tags={LIVE_SYNC_TAG: "true", "projectx/trigger": "warehouse_bootstrap"},
+                          asset_selection=selection)
 
     return warehouse_bootstrap

@@ -22,7 +22,9 @@ from dagster import (
 from assets.dbt import NEEDS_FULL_SYNC, first_few, projectx_dbt_models
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 from assets.reconciliation.checks import PARITY_CHECKS
+from resources.audit import CORRELATION_TAG, new_correlation_id
 from resources.environment import Environment
+from resources.flags import flag
 
 INCIDENTS = AssetKey(["servicenow", "incidents"])
 # One live sync per vendor at a time (the scale-out instance limits each of these tags to one run):
@@ -72,6 +74,10 @@ onetrust_job = define_asset_job(
     description="OneTrust assessments, risks and vendors, and everything downstream.",
 )
 
+# The integration (feature flag integration.<name>.enabled) each vendor job belongs to.
+JOB_INTEGRATION = {"servicenow_incidents_sync": "servicenow", "servicenow_changes_sync": "servicenow",
+                   "jira_sync": "jira", "onetrust_sync": "onetrust"}
+
 JOBS = [full_sync_job, servicenow_incidents_job, servicenow_changes_job, jira_job, onetrust_job]
 VENDOR_JOBS = [servicenow_incidents_job, servicenow_changes_job, jira_job, onetrust_job]
 
@@ -93,18 +99,23 @@ def schedules_for(env: Environment) -> list[ScheduleDefinition]:
 
     def every(name: str, job, minutes: int) -> ScheduleDefinition:
         def live_partition(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+            switch = flag(JOB_INTEGRATION[job.name], env.name)
+            if not switch.enabled:
+                return SkipReason(f"{job.name}: {switch.skip_reason()}")
             unbuilt = unbuilt_dbt_parents(context, job)
             if unbuilt:
                 names = first_few([k.to_user_string() for k in unbuilt])
                 return SkipReason(f"{job.name} would build on dbt models never built here ({names}). "
                                   f"{NEEDS_FULL_SYNC}")
             return RunRequest(partition_key=current_partition_key(context.scheduled_execution_time),
-                              tags={LIVE_SYNC_TAG: "true"})
+                              tags={LIVE_SYNC_TAG: "true", CORRELATION_TAG: new_correlation_id()})
 
         return ScheduleDefinition(
-            name=name, job=job, cron_schedule=env.cron_every(minutes), execution_timezone="UTC",
+            name=name, job=job, cron_schedule=env.cron_every(minutes, job.name), execution_timezone="UTC",
             default_status=status, execution_fn=live_partition,
-            description=f"Every {minutes} min in {env.name} (spec §4): the live sync of today's partition.",
+            description=f"Every {minutes} min in {env.name} (spec §4), at a fixed per-job offset (jitter): the "
+                        f"live sync of today's partition. Skips while integration.{JOB_INTEGRATION[job.name]}"
+                        ".enabled is false.",
         )
 
     return [

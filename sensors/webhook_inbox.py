@@ -80,11 +80,21 @@ def run_status(context: SensorEvaluationContext, run_key: str) -> str | None:
     return "success" if status == DagsterRunStatus.SUCCESS else "failure" if status in FAILED else "running"
 
 
+def flagged_off(env_name: str | None = None) -> list:
+    """Feature flags that are off for a sync job's integration: its events wait (nothing is lost)."""
+    from resources.flags import flag
+
+    return [f for f in (flag(n, env_name) for n in sorted({j.name.split("_")[0] for j in SYNC_JOBS})) if not f.enabled]
+
+
 def blocked_jobs(context: SensorEvaluationContext) -> frozenset[str]:
-    """Jobs that would build on dbt models never built here (a new deployment waits for full_sync)."""
+    """Jobs that would build on dbt models never built here (a new deployment waits for full_sync), and
+    jobs of an integration whose feature flag is off."""
+    off = {f.integration for f in flagged_off()}
+    paused = frozenset(job.name for job in SYNC_JOBS if job.name.split("_")[0] in off)
     if context.repository_def is None:
-        return frozenset()
-    return frozenset(job.name for job in SYNC_JOBS if unbuilt_dbt_parents(context, job))
+        return paused
+    return paused | frozenset(job.name for job in SYNC_JOBS if unbuilt_dbt_parents(context, job))
 
 
 def health_event(queue: EventQueue) -> tuple[str, AssetObservation]:
@@ -131,7 +141,9 @@ def webhook_inbox_sensor(env: Environment, settings: WebhookSettings | None = No
             return SensorResult(run_requests=requests, cursor=new_cursor, asset_events=events)
         parts = [f"{result.done} done", f"{result.settled} settled by their runs", f"{result.failed} failed"]
         if result.waiting:
-            parts.append(f"{result.waiting} waiting for the first full_sync of a new warehouse")
+            off = flagged_off()
+            parts.append(f"{result.waiting} waiting for the first full_sync of a new warehouse" if not off else
+                         f"{result.waiting} waiting: " + "; ".join(f.skip_reason() for f in off))
         return SensorResult(skip_reason=f"No webhook event needs a sync now ({', '.join(parts)}).",
                             cursor=new_cursor, asset_events=events)
 

@@ -15,6 +15,9 @@ import pytest
 
 from pipelines.common.warehouse import WarehouseSettings
 
+# dlt reports anonymous telemetry to an outside host by default; tests talk to loopback only.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
 pytest_plugins = [
     "sandbox.pytest_plugin",
     "sandbox.jira.fixtures",

@@ -57,7 +57,7 @@ def test_ingested_table_has_freshness_and_schedule_at_spec_cadence():
     assert policy is not None
     assert policy.fail_window.to_timedelta().total_seconds() == 2 * 60 * env.servicenow_incident_minutes
     schedule = definitions.build_definitions().resolve_schedule_def("servicenow_incidents_schedule")
-    assert schedule.cron_schedule == f"*/{env.servicenow_incident_minutes} * * * *"
+    assert schedule.cron_schedule == env.cron_every(env.servicenow_incident_minutes, "servicenow_incidents_sync")
 
 
 def test_dbt_tests_are_asset_checks():
@@ -86,7 +86,7 @@ def test_every_vendor_has_schedule_and_freshness_at_its_cadence():
         for key, minutes in expected.items():
             policy = graph.get(AssetKey(list(key))).freshness_policy
             assert policy.fail_window.to_timedelta().total_seconds() == 2 * 60 * minutes, (name, key)
-        assert defs.resolve_schedule_def("jira_schedule").cron_schedule == env.cron_every(env.jira_minutes)
+        assert defs.resolve_schedule_def("jira_schedule").cron_schedule == env.cron_every(env.jira_minutes, "jira_sync")
 
 
 def _materialize_every_dbt_asset(instance) -> None:

@@ -4,9 +4,12 @@ It composes route lists from the parts of the service; each part owns its router
 lifecycle (``startup``/``shutdown`` callables run by the app's lifespan):
 
 - ``webhooks.receiver``: the vendor webhook endpoints and ``GET /healthz``.
+- ``webhooks.operations``: the Integration Health page (``/integration-health``) and ``/metrics``,
+  read-only over the Dagster instance and the warehouse.
+- ``webhooks.email_bridge``: the inbound e-mail bridge's SMTP listener (when EMAIL_BRIDGE_ADDRESSES is set).
 
-Other parts (the operations router with ``/metrics`` and the health page, the Slack action
-semantics, the inbound email bridge) append their routes and lifecycle hooks below.
+Other parts append their routes and lifecycle hooks below (Slack interactions reach
+``webhooks.slack.actions`` through the inbox's handler registry).
 """
 
 from __future__ import annotations
@@ -15,16 +18,24 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 
+from webhooks.email_bridge import start_email_bridge, stop_email_bridge
 from webhooks.receiver import Receiver
 from webhooks.settings import WebhookSettings
 
 
-def create_app(settings: WebhookSettings | None = None) -> Starlette:
+def create_app(settings: WebhookSettings | None = None, *, operations=None) -> Starlette:
+    """``operations``: a :class:`webhooks.operations.state.HealthReader` (tests pass one with their own
+    instance, warehouse and clock); by default it reads ``DAGSTER_HOME`` and the warehouse."""
+    from webhooks.operations import operations_routes
+
     settings = settings or WebhookSettings.from_env()
     receiver = Receiver(settings)
-    routes = [*receiver.routes()]
+    routes = [*receiver.routes(), *operations_routes(operations)]
     startup = [receiver.start]  # opens the inbox: a server that cannot store deliveries does not start
     shutdown = [receiver.close]
+    bridge: list = []  # the inbound e-mail bridge, started with the app (None when no address is mapped)
+    startup.append(lambda: bridge.append(start_email_bridge()))
+    shutdown.append(lambda: stop_email_bridge(bridge.pop() if bridge else None))
 
     @asynccontextmanager
     async def lifespan(app: Starlette):

@@ -19,6 +19,7 @@ from dagster import (
 from assets.reverse_sync.engine import SCHEMA, ReverseSync, ensure_tables
 from pipelines.servicenow.helpers import ServiceNowClient
 from pipelines.servicenow.settings import DEFAULT_REMEDIATION_TABLE
+from resources.flags import flag
 from resources.scale_out import op_tags, pool
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
@@ -92,6 +93,10 @@ class ServiceNowTaskWriter:
 def servicenow_remediation_push(
     context: AssetExecutionContext, servicenow: ServiceNowResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
+    switch = flag("servicenow")
+    if not switch.enabled:  # reverse writes pause; the outbound mart keeps them for when it is back on
+        context.log.info("ServiceNow remediation writes paused: %s", switch.skip_reason())
+        return MaterializeResult(metadata={"paused_by_flag": MetadataValue.text(switch.name)})
     with warehouse.connect() as conn:
         rows = conn.query("select * from outbound.servicenow_remediation_tasks order by remediation_task_id")
         client = servicenow.client()

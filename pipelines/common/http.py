@@ -8,6 +8,8 @@
 - Every request has a bounded (connect, read) timeout.
 
 Error messages carry the method, the path and the status, never headers, tokens or query secrets.
+Every request carries the current correlation id (:func:`set_correlation_id`) as ``X-Correlation-ID``,
+so a vendor's logs join ours (spec §3.4).
 """
 
 from __future__ import annotations
@@ -24,6 +26,19 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 log = logging.getLogger(__name__)
+
+CORRELATION_HEADER = "X-Correlation-ID"
+_correlation_id: str | None = None
+
+
+def set_correlation_id(value: str | None) -> None:
+    """The correlation id sent with every vendor request from now on in this process (one run)."""
+    global _correlation_id
+    _correlation_id = value
+
+
+def current_correlation_id() -> str | None:
+    return _correlation_id
 
 
 class VendorError(RuntimeError):
@@ -149,6 +164,8 @@ class VendorSession:
         while True:
             self.throttle.wait()
             headers = {"Accept": "application/json", **extra_headers}
+            if _correlation_id and CORRELATION_HEADER not in headers:
+                headers[CORRELATION_HEADER] = _correlation_id
             if self.auth is not None:
                 headers.update(self.auth.auth_header())
             self.stats["requests"] += 1

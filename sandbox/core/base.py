@@ -144,6 +144,7 @@ class Sandbox:
         if not req.internal:
             self._log.append({"method": req.method, "path": req.path, "query": req.raw_query,
                               "status": resp.status, "client": req.client,
+                              "correlation_id": req.headers.get("X-Correlation-ID"),
                               "duration_ms": round((time.monotonic() - started) * 1000, 3)})
         return resp
 

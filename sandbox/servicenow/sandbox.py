@@ -9,6 +9,7 @@ GET /_sandbox/servicenow/deleted, and the outbound REST messages (signed webhook
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ class ServiceNowSandbox(Sandbox):
 
     def build_routes(self, router: Router) -> None:
         router.add("POST", r"/oauth_token\.do", self.auth.token_endpoint, auth_faults=False)
+        router.add("GET", r"/(?P<form>[a-z0-9_]+)\.do", self._form_view)
         TableAPI(self).register(router)
         AttachmentAPI(self).register(router)
         BatchAPI(self).register(router)
@@ -77,6 +79,17 @@ class ServiceNowSandbox(Sandbox):
             {"endpoints": [{k: v for k, v in e.items() if k != "secret"} for e in self.outbound.endpoints],
              "deliveries": list(self.outbound.deliveries)[-500:]}))
         self.admin.add("DELETE", r"/_sandbox/servicenow/webhooks", self._admin_clear_webhooks)
+
+    def _form_view(self, req: Request) -> Response:
+        """The record form a person's deep link opens (`/incident.do?sys_id=...`): 200 HTML or 404."""
+        table, sys_id = req.params["form"], req.query.get("sys_id", "")
+        record = self.get(table, sys_id) if sys_id and self.store.source(table) is not None else None
+        if record is None:
+            return Response(404, b"<html><body>Record not found</body></html>", "text/html")
+        title = html.escape(f"{record.get('number') or record.get('name') or sys_id}: "
+                            f"{record.get('short_description') or ''}")
+        return Response(200, f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+                        .encode(), "text/html")
 
     # --- Python API ----------------------------------------------------------------------------
     @property

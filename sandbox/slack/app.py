@@ -27,6 +27,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
+from sandbox.slack.seed import _user as _person
 from sandbox.slack.webapi import SlackError, WebApi, call_args
 from sandbox.slack.webhooks import WEBHOOK_CODES, handle_webhook, text_response
 
@@ -107,6 +108,22 @@ class SlackSandbox(Sandbox):
             want = found["id"] if found else channel
             rows = [m for m in rows if m["channel"] == want]
         return copy.deepcopy(rows)
+
+    def add_user(self, email: str, name: str | None = None) -> str:
+        """Add a person with this e-mail to the workspace (or return the existing one's id)."""
+        for uid, user in self.workspace.users.items():
+            if user["profile"].get("email", "").lower() == email.lower():
+                return uid
+        handle = email.split("@", 1)[0]
+        uid = slack_id("U", self.seed, "extra:" + email.lower())
+        user = _person(self.workspace, uid, name or handle, handle, "UTC")
+        user["profile"]["email"] = email
+        self.workspace.users[uid] = user
+        return uid
+
+    def method_calls(self, method: str) -> int:
+        """How many requests reached a Web API method (faulted ones included), from the request log."""
+        return sum(1 for r in self.request_log if r["path"] == f"/api/{method}")
 
     def clear_messages(self) -> None:
         with self._lock:

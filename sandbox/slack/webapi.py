@@ -4,11 +4,12 @@ Arguments come from the query string, a form-encoded body or a JSON body (`appli
 the bot token from `Authorization: Bearer xoxb-…` (or a `token` form/query field). Failures are
 HTTP 200 with `{"ok": false, "error": "<code>"}`, as in Slack: not_authed, invalid_auth,
 token_revoked, channel_not_found, not_in_channel, is_archived, no_text, msg_too_long,
-invalid_blocks, too_many_attachments, invalid_limit, invalid_cursor, users_not_found,
+invalid_blocks, too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, users_not_found,
 user_not_found, invalid_json, unknown_method (HTTP 404).
 
 Methods: api.test, auth.test, chat.postMessage, conversations.list, conversations.info,
-conversations.history, users.info, users.lookupByEmail.
+conversations.history, conversations.open, users.info, users.lookupByEmail. chat.postMessage keeps `metadata`;
+conversations.history returns it with `include_all_metadata=true`, as Slack does.
 """
 
 from __future__ import annotations
@@ -65,6 +66,21 @@ def _json_arg(value: Any, error: str) -> list[Any] | None:
     return value
 
 
+def _metadata(value: Any) -> dict[str, Any] | None:
+    """Message metadata (`{"event_type", "event_payload"}`), a JSON object or its string (form body)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise SlackError("invalid_metadata_format") from exc
+    if not isinstance(value, dict) or not isinstance(value.get("event_type"), str) \
+            or not isinstance(value.get("event_payload", {}), dict):
+        raise SlackError("invalid_metadata_format")
+    return value
+
+
 def _flag(value: Any) -> bool:
     return str(value).lower() in ("1", "true", "yes")
 
@@ -91,7 +107,8 @@ class WebApi:
         self.methods = {
             "api.test": self.api_test, "auth.test": self.auth_test, "chat.postMessage": self.post_message,
             "conversations.list": self.conversations_list, "conversations.info": self.conversations_info,
-            "conversations.history": self.conversations_history, "users.info": self.users_info,
+            "conversations.history": self.conversations_history, "conversations.open": self.conversations_open,
+            "users.info": self.users_info,
             "users.lookupByEmail": self.users_lookup_by_email,
         }
 
@@ -133,6 +150,9 @@ class WebApi:
         for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", args.get("thread_ts"))):
             if value:
                 message[key] = value
+        metadata = _metadata(args.get("metadata"))
+        if metadata:
+            message["metadata"] = metadata
         stored = self.sb.record_message(channel, message, "chat.postMessage", args)
         message["ts"] = stored["ts"]
         message["bot_profile"] = {"id": ws.bot_id, "app_id": ws.app_id, "name": "Project X Integrations",
@@ -168,8 +188,19 @@ class WebApi:
             raise SlackError("not_in_channel")
         limit = min(max(int(args.get("limit") or 100), 1), 999)
         msgs = [m["message"] for m in reversed(self.sb.messages(channel["id"]))]
+        if not _flag(args.get("include_all_metadata")):
+            msgs = [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
         return {"messages": msgs[:limit], "has_more": len(msgs) > limit, "pin_count": 0,
                 "response_metadata": {"next_cursor": ""}}
+
+    def conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Open (or find) the DM with one user: `users=U…` -> `{"channel": {"id": "D…"}}`."""
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if len(users) != 1:
+            raise SlackError("users_list_not_supplied" if not users else "not_implemented")
+        if users[0] not in self.sb.workspace.users:
+            raise SlackError("user_not_found")
+        return {"channel": {"id": self.sb.dm_channel(users[0])["id"]}}
 
     def users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.sb.workspace.users.get(str(args.get("user") or ""))

@@ -55,6 +55,13 @@ onetrust_snapshots as (
 
 ),
 
+email_bridge as (
+
+    select * from {{ ref('int_evidence__email_bridge') }}
+    {{ loaded_since_last_run('source_loaded_at', "t.source_system = 'email'") }}
+
+),
+
 stacked as (
 
     select * from servicenow_attachments
@@ -66,6 +73,8 @@ stacked as (
     select * from jira_comments
     union all
     select * from onetrust_snapshots
+    union all
+    select * from email_bridge
 
 ),
 

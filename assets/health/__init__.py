@@ -1,0 +1,1 @@
+"""Integration health: graded findings (measure), their inputs, history, and the Dagster checks."""

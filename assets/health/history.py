@@ -1,0 +1,103 @@
+"""The health history in the warehouse: ``ops.health_checks`` and the alerts red checks raise.
+
+``ops.health_checks`` — grain: one row per (connector, check) per health run, append-only. It keeps
+the figures the light was graded from, so the Integration Health page draws lag over time and an
+analyst can ask when a connector went red. ``ops.health_alerts`` — grain: one row per check that
+turned red (a red streak alerts once), addressed to the environment's channel with the connector's
+runbook id; the notification outbox delivers it where that exists, otherwise it waits here.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from assets.health import measure
+from resources.warehouse import Connection
+
+SCHEMA = "ops"
+DDL = (
+    f"create schema if not exists {SCHEMA}",
+    f"""create table if not exists {SCHEMA}.health_checks (
+        checked_at timestamp not null, environment varchar not null, connector varchar not null,
+        check_name varchar not null, light varchar not null, value double precision, threshold double precision,
+        message varchar not null, detail varchar, trigger varchar)""",
+    f"""create table if not exists {SCHEMA}.health_alerts (
+        alert_key varchar not null primary key, raised_at timestamp not null, environment varchar not null,
+        connector varchar not null, check_name varchar not null, channel varchar not null,
+        runbook varchar, message varchar not null, status varchar not null)""",
+)
+
+
+def ensure_tables(conn: Connection) -> None:
+    for statement in DDL:
+        conn.execute(statement)
+
+
+def _naive(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(tzinfo=None)
+
+
+def record(conn: Connection, env_name: str, findings: list[measure.Finding], now: datetime,
+           trigger: str = "") -> None:
+    ensure_tables(conn)
+    for f in findings:
+        conn.execute(
+            f"insert into {SCHEMA}.health_checks values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (_naive(now), env_name, f.connector, f.check, f.light, f.value, f.threshold, f.message,
+             json.dumps(f.detail, sort_keys=True, default=str), trigger))
+
+
+def raise_alerts(conn: Connection, env_name: str, channel: str, findings: list[measure.Finding],
+                 now: datetime) -> list[str]:
+    """One alert per red streak: a red check whose previous run was not red. Returns the new keys."""
+    ensure_tables(conn)
+    raised = []
+    for f in findings:
+        if f.light != measure.RED:
+            continue
+        previous = conn.scalar(
+            f"select light from {SCHEMA}.health_checks where environment = %s and connector = %s and "
+            "check_name = %s and checked_at < %s order by checked_at desc limit 1",
+            (env_name, f.connector, f.check, _naive(now)))
+        if previous == measure.RED:
+            continue
+        key = f"health:{env_name}:{f.connector}:{f.check}:{_naive(now).isoformat()}"
+        runbook = measure.RUNBOOKS.get(f.connector)
+        conn.execute(
+            f"insert into {SCHEMA}.health_alerts values (%s, %s, %s, %s, %s, %s, %s, %s, 'pending')",
+            (key, _naive(now), env_name, f.connector, f.check, channel, runbook,
+             f"[{env_name}] {f.connector} {f.check} is red: {f.message}. Runbook {runbook}."))
+        raised.append(key)
+    return raised
+
+
+def lag_history(conn: Connection, env_name: str, now: datetime,
+                days: int = 7) -> dict[str, list[tuple[datetime, float]]]:
+    """connector -> [(checked_at, worst lag as a multiple of the interval)] over the last ``days``."""
+    if not conn.table_exists(SCHEMA, "health_checks"):
+        return {}
+    rows = conn.query(
+        f"select connector, checked_at, detail from {SCHEMA}.health_checks where environment = %s and "
+        "check_name = 'sync_lag' and checked_at >= %s order by checked_at",
+        (env_name, _naive(now - timedelta(days=days))))
+    out: dict[str, list[tuple[datetime, float]]] = {}
+    for r in rows:
+        ratio = (json.loads(r["detail"] or "{}")).get("lag_ratio")
+        if ratio is not None:
+            out.setdefault(r["connector"], []).append((r["checked_at"], float(ratio)))
+    return out
+
+
+def latest(conn: Connection, env_name: str, check: str) -> dict[str, dict[str, Any]]:
+    """connector -> the newest stored row of one check (e.g. secret_expiry for the page)."""
+    if not conn.table_exists(SCHEMA, "health_checks"):
+        return {}
+    rows = conn.query(
+        f"select * from {SCHEMA}.health_checks where environment = %s and check_name = %s "
+        "order by checked_at desc", (env_name, check))
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        out.setdefault(r["connector"], r)
+    return out

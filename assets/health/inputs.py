@@ -1,0 +1,209 @@
+"""Where the health figures come from, read-only: the Dagster instance (when each table last synced),
+the warehouse (dead letters, breakers, queues) and Vault (when each secret was set).
+
+Grain of :func:`collect`: one :class:`ConnectorHealth` per connector at one instant. Every reader
+tolerates what is not there yet (a table never created, a queue not configured): the figure is then
+``unknown``, never an error. The webhook receiver and the notification outbox register their backlog
+readers in ``BACKLOG_READERS`` (connector -> callable returning a count, or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from assets.health import measure
+from resources.environment import Environment
+from resources.flags import Flag, flag
+from resources.warehouse import Connection
+
+CONNECTORS = ("servicenow", "jira", "onetrust")
+# Readers other parts may register: "webhook" -> {connector: {"backlog": n, "dead": n}}; "notification" -> n.
+BACKLOG_READERS: dict[str, Callable[[], Any]] = {}
+
+
+def _default_readers() -> dict[str, Callable[[], Any]]:
+    return {"webhook": lambda: inbox_figures()}
+
+
+class WarehouseBusy(RuntimeError):
+    """The DuckDB file is locked by a writer (a sync): read again later, or show the last figures."""
+
+
+def tracked_tables(env: Environment) -> dict[str, dict[str, int]]:
+    """connector -> {table: scheduled interval in minutes}: the tables each connector's jobs sync."""
+    from assets.jira import DESCRIPTIONS as JIRA
+    from assets.onetrust import DESCRIPTIONS as ONETRUST
+    from assets.servicenow import cadences
+
+    return {
+        "servicenow": cadences(env),
+        "jira": {t: env.jira_minutes for t in JIRA if t != "issue_deletions"},  # only with delta recon
+        "onetrust": dict.fromkeys(ONETRUST, env.onetrust_hours * 60),
+    }
+
+
+def latest_materializations(instance, keys: list[tuple[str, ...]]) -> dict[tuple[str, ...], tuple[float, int]]:
+    """key -> (timestamp, storage id) of its latest materialization, in one query for all keys."""
+    from dagster import AssetKey
+
+    out = {}
+    for record in instance.get_asset_records([AssetKey(list(k)) for k in keys]):
+        entry = record.asset_entry
+        if entry.last_materialization is not None:
+            out[tuple(entry.asset_key.path)] = (entry.last_materialization.timestamp,
+                                                entry.last_materialization_storage_id)
+    return out
+
+
+def last_syncs(instance, tables: dict[str, dict[str, int]]) -> dict[str, dict[str, tuple[datetime | None, int]]]:
+    """When each tracked table last synced successfully (its latest materialization)."""
+    latest = latest_materializations(instance, [(c, t) for c, cadence in tables.items() for t in cadence])
+    out: dict[str, dict[str, tuple[datetime | None, int]]] = {}
+    for connector, cadence in tables.items():
+        out[connector] = {}
+        for table, minutes in cadence.items():
+            hit = latest.get((connector, table))
+            out[connector][table] = (None if hit is None else datetime.fromtimestamp(hit[0], UTC), minutes)
+    return out
+
+
+@contextmanager
+def read_only(settings) -> Iterator[Connection]:
+    """A read-only warehouse connection; :class:`WarehouseBusy` while a DuckDB writer holds the file."""
+    if settings.kind == "duckdb":
+        import duckdb
+
+        try:
+            raw = duckdb.connect(settings.duckdb_path, read_only=True)
+        except duckdb.Error as exc:
+            raise WarehouseBusy(f"the warehouse {settings.duckdb_path} cannot be read now ({str(exc)[:120]})") from None
+    else:
+        import psycopg2
+
+        c = settings.pg_credentials()
+        try:
+            raw = psycopg2.connect(host=c["host"], port=c["port"], user=c["username"], password=c["password"],
+                                   dbname=c["database"], connect_timeout=5)
+        except psycopg2.OperationalError as exc:
+            raise WarehouseBusy(f"the PostgreSQL warehouse cannot be read now ({type(exc).__name__}): check "
+                                "PGHOST/PGPORT/PGUSER/PGDATABASE") from None
+        raw.set_session(readonly=True, autocommit=True)
+    try:
+        yield Connection(raw, settings.kind)
+    finally:
+        raw.close()
+
+
+def warehouse_figures(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Per connector: dead letters (count, oldest), breaker state, rows quarantined in 24 h."""
+    out: dict[str, dict[str, Any]] = {c: {} for c in CONNECTORS}
+    if conn.table_exists("reverse_sync", "dead_letters"):
+        for r in conn.query("select vendor, count(*) as n, min(first_failed_at) as oldest "
+                            "from reverse_sync.dead_letters group by vendor"):
+            out.setdefault(r["vendor"], {}).update(dead_letters=int(r["n"]), oldest_dead_letter=r["oldest"])
+        for c in out.values():
+            c.setdefault("dead_letters", 0)
+    if conn.table_exists("reverse_sync", "circuit_breakers"):
+        for r in conn.query("select vendor, state from reverse_sync.circuit_breakers"):
+            out.setdefault(r["vendor"], {})["breaker"] = r["state"]
+    for connector in CONNECTORS:
+        if conn.table_exists(connector, "quarantine"):
+            out[connector]["quarantined_total"] = int(conn.scalar(f"select count(*) from {connector}.quarantine"))
+    if conn.table_exists("marts", "notification_outbox") and conn.table_exists("notifications", "delivery_ledger"):
+        out["_notifications"] = {"backlog": int(conn.scalar(
+            "select count(*) from marts.notification_outbox as o left join notifications.delivery_ledger as l "
+            "on o.notification_key = l.notification_key where l.status is null "
+            "or l.status not in ('sent', 'deduplicated', 'fallback', 'failed')"))}
+    return out
+
+
+def inbox_figures() -> dict[str, dict[str, int]] | None:
+    """Per vendor from the webhook receiver's inbox: deliveries waiting and dead letters (None without one)."""
+    try:
+        from webhooks.inbox import EventQueue, open_database
+        from webhooks.settings import WebhookSettings
+    except ImportError:
+        return None
+    db = open_database(WebhookSettings.from_env())
+    try:
+        health = EventQueue(db).health()
+    finally:
+        db.close()
+    return {source: {"backlog": sum(v for k, v in states.items() if k in ("pending", "retry", "launched")),
+                     "dead": int(states.get("dead", 0))} for source, states in health.items()}
+
+
+DEFAULT_READERS = _default_readers()
+
+
+@dataclass
+class ConnectorHealth:
+    """One connector at one instant: its flag, its findings and the light they add up to."""
+
+    connector: str
+    flag: Flag
+    findings: list[measure.Finding]
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def light(self) -> str:
+        return measure.connector_light(self.findings, self.flag.enabled)
+
+    def finding(self, check: str) -> measure.Finding | None:
+        return next((f for f in self.findings if f.check == check), None)
+
+
+def _reader(name: str) -> Any:
+    fn = BACKLOG_READERS.get(name, DEFAULT_READERS.get(name))
+    try:
+        return fn() if fn else None
+    except Exception:  # a queue we cannot read is unknown, not a crash of the health run
+        return None
+
+
+def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, now: datetime | None = None,
+            secrets: Callable[[str], dict[str, tuple[datetime, int]]] | None = None) -> dict[str, ConnectorHealth]:
+    """Grade every connector now. ``wh``: :func:`warehouse_figures` (None: unknown, the warehouse is
+    busy); ``secrets``: connector -> {key: (set date, lifetime days)}, None where Vault is not at hand."""
+    now = now or datetime.now(UTC)
+    syncs = last_syncs(instance, tracked_tables(env))
+    wh = wh or {}
+    inbox = _reader("webhook")
+    webhook = {c: v["backlog"] for c, v in inbox.items()} if inbox is not None else {}
+    out = {}
+    for connector in CONNECTORS:
+        figures = wh.get(connector, {})
+        secret_dates = {}
+        if secrets is not None:
+            try:
+                secret_dates = secrets(connector)
+            except Exception:  # unreadable metadata leaves expiry unknown; the check says so
+                secret_dates = {}
+        findings = [
+            measure.lag(connector, syncs[connector], now),
+            measure.backlog(connector, "webhook_backlog", webhook.get(connector, 0 if inbox is not None else None),
+                            "webhook deliveries"),
+            measure.dead_letters(connector, _dead(figures.get("dead_letters"), inbox, connector),
+                                 figures.get("oldest_dead_letter")),
+            measure.breaker(connector, figures.get("breaker"), env.circuit_breakers),
+            measure.secret_expiry(connector, secret_dates, now),
+        ]
+        out[connector] = ConnectorHealth(connector, flag(connector, env.name), findings, figures)
+    return out
+
+
+def _dead(reverse: int | None, inbox: dict | None, connector: str) -> int | None:
+    """Dead letters of both kinds: reverse-sync writes and webhook deliveries (after 10 attempts)."""
+    hooks = (inbox or {}).get(connector, {}).get("dead")
+    return None if reverse is None and hooks is None else (reverse or 0) + (hooks or 0)
+
+
+def notification_backlog(wh: dict[str, dict[str, Any]] | None = None) -> measure.Finding:
+    count = _reader("notification")
+    if count is None:
+        count = ((wh or {}).get("_notifications") or {}).get("backlog")
+    return measure.backlog("notifications", "notification_backlog", count, "notifications queued")

@@ -1,0 +1,74 @@
+"""Approve/Deny on Slack approval requests (spec 2.4: Slack actions update task status).
+
+The webhook receiver verifies Slack's signature and keeps the interaction in its inbox; the inbox
+consumer (which holds a warehouse connection) calls :func:`apply_slack_action` with the parsed
+``block_actions`` payload. Grain of ``notifications.task_decisions``: one row per task, the latest
+decision; a replayed interaction (same ``action_ts``) changes nothing. A denied request closes the
+task in ``marts.tasks``; an approved one keeps it open with the approval recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from assets.notifications.ledger import SCHEMA, now
+from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION
+from resources.audit import new_correlation_id, record_event
+from resources.warehouse import Connection
+
+DECISIONS = {APPROVE_ACTION: "approved", DENY_ACTION: "denied"}
+DDL = f"""create table if not exists {SCHEMA}.task_decisions (
+    task_id varchar primary key, decision varchar not null, decided_by varchar, decided_at timestamp not null,
+    action_ts varchar, slack_channel varchar, message_ts varchar)"""
+
+
+class SlackActionError(ValueError):
+    """The payload is not an approval action this handler knows; the text says what was wrong."""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    task_id: str
+    decision: str
+    task_status: str
+    replayed: bool
+    text: str  # what the receiver may answer Slack with (replace the buttons with this line)
+
+
+def apply_slack_action(conn: Connection, payload: dict[str, Any]) -> ActionResult:
+    """Apply one Approve/Deny click to its task; idempotent per (task, action_ts)."""
+    if payload.get("type") != "block_actions":
+        raise SlackActionError(f"payload type {payload.get('type')!r} is not block_actions")
+    action = next((a for a in payload.get("actions") or [] if a.get("action_id") in DECISIONS), None)
+    if action is None:
+        ids = [a.get("action_id") for a in payload.get("actions") or []]
+        raise SlackActionError(f"no approval action among {ids}: expected {APPROVE_ACTION} or {DENY_ACTION}")
+    task_id = str(action.get("value") or "")
+    if not task_id:
+        raise SlackActionError("the approval button carries no task id in its value")
+    if not conn.table_exists("marts", "tasks") or \
+            not conn.scalar("select count(*) from marts.tasks where task_id = %s", (task_id,)):
+        raise SlackActionError(f"task {task_id!r} does not exist (anymore) in marts.tasks")
+    decision = DECISIONS[action["action_id"]]
+    action_ts = str(action.get("action_ts") or "")
+    user = payload.get("user") or {}
+    who = str(user.get("username") or user.get("name") or user.get("id") or "unknown")
+    conn.execute(f"create schema if not exists {SCHEMA}")
+    conn.execute(DDL)
+    previous = conn.query(f"select decision, action_ts from {SCHEMA}.task_decisions where task_id = %s", (task_id,))
+    status = "closed" if decision == "denied" else "open"
+    replayed = bool(previous and action_ts and previous[0]["action_ts"] == action_ts)
+    if not replayed:
+        container = payload.get("container") or {}
+        conn.execute(f"delete from {SCHEMA}.task_decisions where task_id = %s", (task_id,))
+        conn.execute(f"insert into {SCHEMA}.task_decisions values (%s, %s, %s, %s, %s, %s, %s)",
+                     (task_id, decision, who, now(), action_ts, container.get("channel_id"),
+                      container.get("message_ts")))
+        conn.execute("update marts.tasks set status = %s where task_id = %s", (status, task_id))
+        record_event(conn, action="notification", system="slack", correlation_id=new_correlation_id(),
+                     operation=f"task_{decision}", object_id=task_id, status=status,
+                     detail={"decided_by": who, "action_ts": action_ts})
+    conn.raw.commit()
+    text = f"{decision.capitalize()} by {who}: task {task_id} is {status}."
+    return ActionResult(task_id, decision, status, replayed, text)

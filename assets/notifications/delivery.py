@@ -1,0 +1,243 @@
+"""Deliver outbox rows exactly once: group them into messages, send, fall back, record the ledger.
+
+Grain of the input: one outbox row per notification and target (``marts.notification_outbox``).
+Rows sharing ``channel_type``, ``target`` and ``group_key`` go out as one message (a summary).
+Each message is recorded ``sending`` before the send and done after it (see ``ledger``), so a
+rerun after a kill re-sends only what never left, and finds by Slack metadata what left unrecorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from assets.notifications import ledger
+from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
+from resources.audit import new_correlation_id, record_event
+from resources.email import RETRY_AFTER, EmailDeliveryError, EmailSender
+from resources.slack import SlackRejected, SlackSender, SlackTokenRevoked, SlackUnavailable
+from resources.warehouse import Connection
+
+log = logging.getLogger(__name__)
+BREAKER_COOL_DOWN = timedelta(minutes=5)  # after Slack failed every attempt, e-mail only for this long
+DEVELOPER = "developer"  # the local environment's Developer DM (PROJECTX_DEVELOPER_EMAIL)
+
+
+@dataclass
+class DeliveryReport:
+    """The figures a delivery asset shows: what happened to the messages of this run."""
+
+    counts: Counter = field(default_factory=Counter)
+    notifications: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_metadata(self) -> dict[str, int]:
+        keys = ("sent", "deduplicated", "retried", "failed", "fallback", "email_failures", "slack_disabled")
+        return {k: int(self.counts.get(k, 0)) for k in keys} | {"notifications": self.notifications}
+
+
+@dataclass
+class Deliverer:
+    """Sends messages through Slack (when it works) and SMTP; resolves people through `directory`."""
+
+    conn: Connection
+    slack: SlackSender | None
+    email: EmailSender | None
+    directory: Callable[[str], str | None] = lambda ref: None
+    admin_emails: list[str] = field(default_factory=list)
+    reinstall_url: str = ""
+    run_id: str | None = None
+    report: DeliveryReport = field(default_factory=DeliveryReport)
+    _state_checked: bool = False
+    slack_down: str | None = None  # set when Slack failed every attempt: the rest of the run goes by e-mail
+
+    # --- entry point -----------------------------------------------------------------------
+    def deliver(self, rows: list[dict[str, Any]]) -> DeliveryReport:
+        """Deliver every row not yet done (and e-mail retries that are due)."""
+        ledger.ensure_ledger(self.conn)
+        for msg in self.plan(rows):
+            self._deliver_one(msg)
+        return self.report
+
+    def plan(self, rows: list[dict[str, Any]]) -> list[Message]:
+        """Messages for the rows still to send: interrupted ones keep their recorded delivery key."""
+        seen = ledger.ledger_rows(self.conn, [r["notification_key"] for r in rows])
+        stamp = ledger.now()
+        groups: dict[tuple, list[dict[str, Any]]] = {}
+        for row in rows:
+            done = seen.get(row["notification_key"])
+            if done and (done["status"] in ledger.DONE or (
+                    done["status"] == "retrying" and done["next_attempt_at"] and done["next_attempt_at"] > stamp)):
+                continue
+            if done and done["status"] in ("sending", "retrying"):
+                key: tuple = ("resume", done["delivery_key"])
+            else:
+                key = (row["channel_type"], row["target"], row.get("group_key") or row["notification_key"])
+            groups.setdefault(key, []).append(dict(row, _resume=bool(done and done["status"] == "sending")))
+        plans = []
+        for key, items in sorted(groups.items(), key=lambda kv: str(kv[0])):
+            first = items[0]
+            plans.append(Message(items, first["channel_type"], first["target"],
+                                 delivery_key=key[1] if key[0] == "resume" else ""))
+        self.report.notifications += len(rows)
+        return plans
+
+    # --- one message -----------------------------------------------------------------------
+    def _deliver_one(self, msg: Message) -> None:
+        correlation_id = new_correlation_id()
+        resume = any(r.get("_resume") for r in msg.rows)
+        ledger.mark_sending(self.conn, msg.rows, msg.delivery_key, correlation_id)
+        status, detail = "failed", {}
+        if msg.channel_type != "email" and not self._state_checked:
+            self._state_checked = True
+            self._check_slack_state()
+        if msg.channel_type == "email":
+            status, detail = self._by_email(msg, _split(msg.target), correlation_id, "sent")
+        elif self.slack is None or self.slack_down:
+            why = self.slack_down or "Slack is disabled or not configured"
+            status, detail = self._fallback(msg, correlation_id, why)
+        else:
+            status, detail = self._by_slack(msg, correlation_id, resume)
+        self.report.counts[status] += 1
+        record_event(self.conn, action="notification", system="slack" if msg.channel_type != "email" else "smtp",
+                     correlation_id=correlation_id, operation=msg.first["event_type"], object_id=msg.delivery_key,
+                     status=status, run_id=self.run_id,
+                     detail={"notifications": len(msg.rows), "channel_type": msg.channel_type, **detail})
+        ledger.commit(self.conn)
+
+    def _by_slack(self, msg: Message, correlation_id: str, resume: bool) -> tuple[str, dict]:
+        assert self.slack is not None
+        before = self.slack.retries
+        try:
+            channel = self._slack_channel(msg)
+            if resume:
+                found = self.slack.find_posted(channel, msg.delivery_key)
+                if found:
+                    ledger.mark_done(self.conn, msg.delivery_key, "deduplicated", slack_channel=found["channel"],
+                                     slack_ts=found["ts"])
+                    return "deduplicated", {"found_after_restart": True}
+            thread = ledger.thread_of(self.conn, msg.thread_key)
+            posted = self.slack.post(channel, slack_text(msg), slack_blocks(msg, correlation_id), msg.delivery_key,
+                                     thread_ts=thread["slack_ts"] if thread else None)
+        except SlackTokenRevoked as exc:
+            self._disable_slack(str(exc))
+            return self._fallback(msg, correlation_id, str(exc))
+        except (SlackUnavailable, SlackRejected) as exc:
+            self.report.counts["retried"] += self.slack.retries - before
+            if isinstance(exc, SlackUnavailable):
+                self.slack_down = str(exc)  # a circuit breaker: no six more attempts per remaining message
+                ledger.set_slack_state(self.conn, "unavailable", str(exc))
+            return self._fallback(msg, correlation_id, str(exc))
+        self.report.counts["retried"] += self.slack.retries - before
+        ledger.remember_thread(self.conn, msg.thread_key, posted["channel"], posted["ts"])
+        ledger.mark_done(self.conn, msg.delivery_key, "sent", slack_channel=posted["channel"], slack_ts=posted["ts"])
+        return "sent", {"slack_channel": posted["channel"], "threaded": bool(thread)}
+
+    def _slack_channel(self, msg: Message) -> str:
+        assert self.slack is not None
+        if msg.channel_type == "slack_channel":
+            return msg.target
+        email = self._person_email(msg.target)
+        if not email:
+            raise SlackRejected(f"no e-mail known for {msg.target}: cannot find the person in Slack")
+        return self.slack.user_id(email)
+
+    def _person_email(self, ref: str) -> str | None:
+        if ref == DEVELOPER:
+            return os.environ.get("PROJECTX_DEVELOPER_EMAIL") or None
+        if "@" in ref:
+            return ref
+        return self.directory(ref)
+
+    def _fallback(self, msg: Message, correlation_id: str, reason: str) -> tuple[str, dict]:
+        """Slack could not take it: the same notification by e-mail, to the person or the route's list."""
+        to = msg.fallback_email
+        if msg.channel_type == "slack_dm":
+            person = self._person_email(msg.target)
+            to = [person] if person else to
+        return self._by_email(msg, to, correlation_id, "fallback", reason)
+
+    def _by_email(self, msg: Message, to: list[str], correlation_id: str, ok_status: str,
+                  reason: str | None = None) -> tuple[str, dict]:
+        if not to:  # nowhere to deliver it: counted as failed, kept in the ledger with the reason
+            why = (f"{reason or ''} no e-mail recipient: add one to the notification_routing seed "
+                   "(or the person's e-mail to the vendor directory)").strip()
+            ledger.mark_done(self.conn, msg.delivery_key, "failed", error=why)
+            self.report.errors.append(why)
+            return "failed", {"error": why}
+        if self.email is None:
+            why = "SMTP is not configured (set SMTP_HOST)"
+            ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=f"{reason or ''} {why}".strip(),
+                             next_attempt_at=ledger.now() + RETRY_AFTER)
+            self.report.counts["email_failures"] += 1
+            return "retrying", {"error": why}
+        text, page = email_bodies(msg, correlation_id)
+        try:
+            message_id = self.email.send(to, msg.subject, text, page, msg.delivery_key)
+        except EmailDeliveryError as exc:
+            self.report.counts["email_failures"] += 1
+            self.report.counts["retried"] += 1
+            self.report.errors.append(str(exc))
+            ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=str(exc),
+                             next_attempt_at=ledger.now() + RETRY_AFTER)
+            return "retrying", {"error": str(exc)}
+        ledger.mark_done(self.conn, msg.delivery_key, ok_status, message_id=message_id, error=reason)
+        return ok_status, {"recipients": len(to), **({"slack_error": reason} if reason else {})}
+
+    # --- token state -----------------------------------------------------------------------
+    def _check_slack_state(self) -> None:
+        """A revoked token stays revoked until auth.test passes again (one call per run, no loop)."""
+        if self.slack is None:
+            return
+        state = ledger.slack_state(self.conn)
+        if state["status"] == "ok":
+            return
+        if state["status"] == "unavailable":  # the circuit breaker: e-mail only until it cools down
+            if state["since"] and ledger.now() - state["since"] < BREAKER_COOL_DOWN:
+                self.slack_down = f"Slack failed every attempt at {state['since']:%H:%M:%S} UTC; breaker open"
+            else:
+                ledger.set_slack_state(self.conn, "ok")
+            return
+        try:
+            self.slack.check_token()
+        except (SlackTokenRevoked, SlackUnavailable, SlackRejected):
+            self.slack = None
+            self.report.counts["slack_disabled"] = 1
+            return
+        ledger.set_slack_state(self.conn, "ok")
+
+    def _disable_slack(self, reason: str) -> None:
+        self.slack = None
+        self.report.counts["slack_disabled"] = 1
+        first_time = ledger.slack_state(self.conn).get("admin_notified_at") is None
+        ledger.set_slack_state(self.conn, "revoked", reason)
+        if not first_time:
+            return
+        text = (f"Project X stopped delivering to Slack: {reason}.\n\nReinstall the app: {self.reinstall_url}\n"
+                "Notifications go out by e-mail until then; nothing is lost.")
+        try:
+            if self.email is None or not self.admin_emails:
+                raise EmailDeliveryError("no SMTP or admin e-mail for the Slack token alert")
+            self.email.send(self.admin_emails, "Project X: Slack bot token revoked - reinstall the app", text, None,
+                            f"slack-token-revoked-{ledger.now():%Y%m%d%H%M%S}")
+            ledger.set_slack_state(self.conn, "revoked", reason, admin_notified=True)
+        except EmailDeliveryError as exc:
+            log.error("could not e-mail the Slack admins: %s", exc)
+
+
+def _split(value: str | None) -> list[str]:
+    return [e.strip() for e in str(value or "").split(";") if e.strip()]
+
+
+def reinstall_url() -> str:
+    """Where an admin reinstalls the Slack app (spec §2.4: the OAuth redirect of Project X)."""
+    base = os.environ.get("PROJECTX_BASE_URL", "https://projectx.local").rstrip("/")
+    client_id = os.environ.get("SLACK_CLIENT_ID", "")
+    scopes = "chat:write,commands,users:read,users:read.email,files:write,channels:read"
+    return (f"https://slack.com/oauth/v2/authorize?client_id={client_id}&scope={scopes}"
+            f"&redirect_uri={base}/oauth/callback/slack")

@@ -1,0 +1,80 @@
+"""When each secret was set, when it expires, and rotation that leaves an audit trail (spec §3.1).
+
+Lifetimes: OneTrust API tokens 1 year (§2.3), the ServiceNow client secret 30 days (§2.1), every other
+static credential 90 days (§3.1). The date a key was set is kept in the Vault secret's KV v2 custom
+metadata (``set_at.<key>``, written by :func:`rotate`); a key without one counts from the current
+version's ``created_time``. Only key names and dates leave this module, never values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from resources.secrets import SECRET_KEYS, SecretStore
+
+STATIC_DAYS = 90
+LIFETIME_DAYS: dict[str, dict[str, int]] = {
+    "servicenow": {"client_secret": 30, "password": 90},
+    "onetrust": {"api_token": 365, "client_secret": STATIC_DAYS},
+    "jira": {"client_secret": STATIC_DAYS, "pat": STATIC_DAYS, "api_token": STATIC_DAYS,
+             "webhook_secret": STATIC_DAYS},  # the OAuth refresh token rotates itself on every use
+}
+SET_AT = "set_at."
+
+
+def _parse(ts: str) -> datetime:
+    ts = ts.rstrip("Z")
+    if "." in ts:  # Vault gives nanoseconds; Python parses microseconds
+        head, frac = ts.split(".", 1)
+        ts = f"{head}.{frac[:6]}"
+    return datetime.fromisoformat(ts).replace(tzinfo=UTC)
+
+
+def secret_dates(store: SecretStore, connector: str) -> dict[str, tuple[datetime, int]]:
+    """key -> (date set, lifetime in days) for the connector's tracked secrets present in Vault."""
+    if not store.vault_addr:
+        return {}
+    import hvac.exceptions
+
+    path = f"{store.vault_prefix}/{connector}"
+    client = store.client(connector)
+    try:
+        meta = client.secrets.kv.v2.read_secret_metadata(path=path, mount_point=store.kv_mount)["data"]
+        keys = client.secrets.kv.v2.read_secret_version(
+            path=path, mount_point=store.kv_mount, raise_on_deleted_version=True)["data"]["data"].keys()
+    except hvac.exceptions.InvalidPath:
+        return {}
+    except hvac.exceptions.Forbidden:
+        raise PermissionError(f"Vault denied reading the metadata of {store.kv_mount}/{path}: the {connector} "
+                              f"policy (resources/vault_policies/{connector}.hcl) must allow it") from None
+    custom = meta.get("custom_metadata") or {}
+    current = meta["versions"][str(meta["current_version"])]["created_time"]
+    lifetimes = LIFETIME_DAYS.get(connector, {})
+    out = {}
+    for key in keys:
+        if key in lifetimes or (key in SECRET_KEYS and key != "refresh_token"):
+            out[key] = (_parse(custom.get(SET_AT + key) or current), lifetimes.get(key, STATIC_DAYS))
+    return out
+
+
+def rotate(store: SecretStore, connector: str, key: str, value: str, *, correlation_id: str,
+           record: Callable[..., Any] | None = None, now: datetime | None = None) -> None:
+    """Write a new value for one key, stamp its set date, and record the rotation in the audit log.
+
+    ``record``: ``resources.audit.record_event`` bound to a warehouse connection (or any callable with
+    its keyword arguments). The audit row names the path and key, never the value."""
+    now = now or datetime.now(UTC)
+    path = f"{store.vault_prefix}/{connector}"
+    client = store.client(connector)
+    kv = client.secrets.kv.v2
+    kv.patch(path=path, secret={key: value}, mount_point=store.kv_mount)
+    meta = kv.read_secret_metadata(path=path, mount_point=store.kv_mount)["data"]
+    custom = {**(meta.get("custom_metadata") or {}), SET_AT + key: now.isoformat().replace("+00:00", "Z")}
+    kv.update_metadata(path=path, custom_metadata=custom, mount_point=store.kv_mount)
+    if record is not None:
+        record(action="secret", system=connector, correlation_id=correlation_id, operation="rotate",
+               object_id=f"{store.kv_mount}/{path}#{key}", status="rotated",
+               detail={"key": key, "set_at": now.isoformat(),
+                       "lifetime_days": LIFETIME_DAYS.get(connector, {}).get(key, STATIC_DAYS)})

@@ -1,0 +1,193 @@
+"""Slack delivery with slack_sdk's WebClient: one message at a time, retried, never guessed at.
+
+Grain: one call of :meth:`SlackSender.post` is one Slack message (a channel post or a DM). The
+sender resolves people to Slack ids with ``users.lookupByEmail`` (cached for the sender's life),
+waits exactly ``Retry-After`` on a 429, retries 5xx answers, timeouts and connection errors with
+jittered backoff up to ``MAX_ATTEMPTS`` (spec §2.4: at most 6), and classifies what is left:
+
+- :class:`SlackTokenRevoked` — the bot token is revoked, expired or invalid: stop Slack entirely;
+- :class:`SlackUnavailable` — Slack kept failing after every attempt: use the e-mail fallback;
+- :class:`SlackRejected` — Slack refused this message for good (unknown channel, no such user).
+
+Every message carries ``metadata`` with its delivery key, so a run killed between the post and the
+ledger write finds the message in the channel's history instead of posting it again.
+The token comes from Vault ``integrations/<env>/slack`` (key ``bot_token``) or ``SLACK_BOT_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+METADATA_EVENT = "projectx_notification"
+TOKEN_ERRORS = frozenset({"token_revoked", "token_expired", "invalid_auth", "not_authed", "account_inactive"})
+TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
+                              "ratelimited"})
+TOKEN_HINT = "reinstall the Slack app and store the new bot token in Vault integrations/<env>/slack (SLACK_BOT_TOKEN)"
+
+
+class SlackDeliveryError(Exception):
+    """Base of the outcomes a caller must act on; the text never holds the token."""
+
+
+class SlackTokenRevoked(SlackDeliveryError):
+    """The bot token no longer works: Slack delivery stops until the app is reinstalled."""
+
+
+class SlackUnavailable(SlackDeliveryError):
+    """Slack failed every attempt (5xx, timeouts, rate limits): deliver by e-mail instead."""
+
+
+class SlackRejected(SlackDeliveryError):
+    """Slack refused this one message for good (channel_not_found, users_not_found, ...)."""
+
+
+@dataclass
+class SlackSender:
+    """A bot-token Slack client with retry, Retry-After and a per-sender e-mail→user-id cache."""
+
+    token: str
+    base_url: str = "https://slack.com/api/"
+    timeout: float = 10.0
+    max_attempts: int = MAX_ATTEMPTS
+    backoff_base: float = 1.0
+    backoff_cap: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+    retries: int = 0
+    rate_limited_waits: list[float] = field(default_factory=list)
+    _users: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.token:
+            raise SlackTokenRevoked(f"SLACK_BOT_TOKEN is not set: {TOKEN_HINT}")
+        # retry_handlers=[]: this class owns every retry, so a 429 is waited out exactly once per answer.
+        self.client = WebClient(token=self.token, base_url=self.base_url, timeout=int(max(1, self.timeout)),
+                                retry_handlers=[])
+
+    # --- calls ------------------------------------------------------------------------------
+    def call(self, method: str, _after_timeout: Callable[[], dict[str, Any] | None] | None = None,
+             _attempts: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        """One Web API call with the retry policy; returns the response body.
+
+        ``_after_timeout`` runs before a retry that follows a timeout (Slack may have acted on a call
+        whose answer never came); a non-None result ends the call with it."""
+        last, timed_out, attempts = "", False, _attempts or self.max_attempts
+        for attempt in range(1, attempts + 1):
+            if timed_out and _after_timeout is not None:
+                found = _after_timeout()
+                if found is not None:
+                    return found
+            timed_out = False
+            try:
+                return self.client.api_call(method, json=kwargs).data  # type: ignore[return-value]
+            except SlackApiError as exc:
+                error, status = _error_of(exc)
+                if error in TOKEN_ERRORS:
+                    raise SlackTokenRevoked(f"Slack answered {error} to {method}: {TOKEN_HINT}") from None
+                if status == 429:
+                    wait = _retry_after(exc)
+                    self.rate_limited_waits.append(wait)
+                    last = f"429 ratelimited (Retry-After {wait:g}s)"
+                    if attempt < attempts:
+                        self.retries += 1
+                        self.sleep(wait)
+                    continue
+                if status < 500 and error not in TRANSIENT_ERRORS:
+                    raise SlackRejected(f"Slack refused {method}: {error}") from None
+                last = f"HTTP {status} {error}"
+            except (TimeoutError, OSError) as exc:  # socket timeouts, refused connections, URLError
+                last = f"{type(exc).__name__}: {exc}"
+                timed_out = "timed out" in str(exc).lower() or isinstance(exc, TimeoutError)
+            if attempt < attempts:
+                self.retries += 1
+                self.sleep(self._backoff(attempt))
+        raise SlackUnavailable(f"Slack {method} failed {attempts} times (last: {last}); "
+                               "delivering by e-mail instead")
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform(0, min(cap, base * 2^(attempt-1)))."""
+        return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
+
+    def check_token(self) -> dict[str, Any]:
+        """auth.test: the workspace and bot ids, or SlackTokenRevoked."""
+        return self.call("auth.test")
+
+    def user_id(self, email: str) -> str:
+        """The Slack user id of the person with this e-mail (users.lookupByEmail, cached)."""
+        key = email.strip().lower()
+        if key not in self._users:
+            self._users[key] = self.call("users.lookupByEmail", email=key)["user"]["id"]
+        return self._users[key]
+
+    def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None, delivery_key: str,
+             thread_ts: str | None = None) -> dict[str, Any]:
+        """Post one message with the delivery key in its metadata; returns {channel, ts}."""
+        kwargs: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False,
+                                  "metadata": {"event_type": METADATA_EVENT,
+                                               "event_payload": {"delivery_key": delivery_key}}}
+        if blocks:
+            kwargs["blocks"] = blocks
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        def already_posted() -> dict[str, Any] | None:
+            try:
+                return self.find_posted(channel, delivery_key, attempts=1)
+            except SlackDeliveryError:
+                return None
+
+        data = self.call("chat.postMessage", _after_timeout=already_posted, **kwargs)
+        return {"channel": data["channel"], "ts": data["ts"]}
+
+    def find_posted(self, channel: str, delivery_key: str, limit: int = 200,
+                    attempts: int | None = None) -> dict[str, Any] | None:
+        """The message already posted with this delivery key (after a crash or a timeout), or None."""
+        if channel.startswith("U"):  # a DM is posted to the user; its history lives in the IM channel
+            channel = self.call("conversations.open", _attempts=attempts, users=channel)["channel"]["id"]
+        data = self.call("conversations.history", _attempts=attempts, channel=channel, limit=limit,
+                         include_all_metadata=True)
+        for msg in data.get("messages", []):
+            meta = msg.get("metadata") or {}
+            if meta.get("event_type") == METADATA_EVENT and \
+                    (meta.get("event_payload") or {}).get("delivery_key") == delivery_key:
+                return {"channel": data.get("channel_id") or channel, "ts": msg["ts"]}
+        return None
+
+    def open_dm(self, email: str) -> str:
+        """The channel to post a DM to: the user id (chat.postMessage opens the IM)."""
+        return self.user_id(email)
+
+
+def _error_of(exc: SlackApiError) -> tuple[str, int]:
+    resp = exc.response
+    data = resp.data if isinstance(getattr(resp, "data", None), dict) else {}
+    return str(data.get("error") or "unknown_error"), int(getattr(resp, "status_code", 0) or 0)
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = {k.lower(): v for k, v in (getattr(exc.response, "headers", None) or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(0.0, float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def sender_from_env(vault_prefix: str, **kwargs: Any) -> SlackSender:
+    """A sender with the bot token from Vault or SLACK_BOT_TOKEN and SLACK_API_URL (default Slack's)."""
+    from resources.secrets import SecretStore
+
+    values = SecretStore(vault_prefix).vendor("slack")
+    return SlackSender(token=values.get("bot_token") or "", base_url=values.get("api_url") or
+                       "https://slack.com/api/", **kwargs)

@@ -1,0 +1,87 @@
+"""Vault clients that log in with AppRole and renew their short-lived tokens (spec §3.1).
+
+Each connector logs in with its own AppRole (``VAULT_<CONNECTOR>_ROLE_ID`` / ``_SECRET_ID``, else the
+worker's ``VAULT_ROLE_ID`` / ``VAULT_SECRET_ID``), so its token carries only that connector's policy
+(``resources/vault_policies/<connector>.hcl``). ``VAULT_TOKEN`` still works (local use, operators).
+Tokens are renewed once half their TTL has passed, and a fresh login replaces one that can no longer
+be renewed. Nothing here logs or raises a token, a role id or a secret id.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+
+_SESSIONS: dict[tuple[str, str], VaultLogin] = {}
+_LOCK = threading.Lock()
+
+
+def approle_credentials(role: str | None) -> tuple[str, str] | None:
+    """(role_id, secret_id) for a connector's AppRole from the environment, or None."""
+    for prefix in ([f"VAULT_{role.upper()}_"] if role else []) + ["VAULT_"]:
+        role_id, secret_id = os.environ.get(prefix + "ROLE_ID"), os.environ.get(prefix + "SECRET_ID")
+        if role_id and secret_id:
+            return role_id, secret_id
+    return None
+
+
+class VaultLogin:
+    """One AppRole login: a client whose token is renewed (or re-issued) before it lapses."""
+
+    def __init__(self, addr: str, role_id: str, secret_id: str, *, role: str = "",
+                 clock: Callable[[], float] = time.monotonic):
+        self.addr, self.role = addr, role
+        self._creds = (role_id, secret_id)
+        self._clock = clock
+        self._client = None
+        self._issued_at = self._ttl = 0.0
+        self.renewals = self.logins = 0
+
+    def _login(self):
+        import hvac
+        import hvac.exceptions
+
+        client = hvac.Client(url=self.addr)
+        try:
+            auth = client.auth.approle.login(role_id=self._creds[0], secret_id=self._creds[1])["auth"]
+        except hvac.exceptions.VaultError as exc:
+            who = f"VAULT_{self.role.upper()}_ROLE_ID/SECRET_ID or " if self.role else ""
+            raise PermissionError(
+                f"Vault refused the AppRole login ({type(exc).__name__}): check {who}VAULT_ROLE_ID / "
+                "VAULT_SECRET_ID and that the role exists (python -m cli vault setup)") from None
+        self._client, self._ttl, self._issued_at = client, float(auth["lease_duration"]), self._clock()
+        self.logins += 1
+        return client
+
+    def client(self):
+        """A client with a valid token: renewed past half its TTL, re-logged-in if renewal fails."""
+        if self._client is None:
+            return self._login()
+        age = self._clock() - self._issued_at
+        if self._ttl and age >= self._ttl * 0.5:
+            try:
+                auth = self._client.auth.token.renew_self()["auth"]
+                self._ttl, self._issued_at = float(auth["lease_duration"]), self._clock()
+                self.renewals += 1
+                if self._ttl < 5:  # at its max TTL: renewal gives almost nothing, log in again
+                    return self._login()
+            except Exception:
+                return self._login()
+        return self._client
+
+
+def vault_client(addr: str, role: str | None = None, token: str | None = None):
+    """A logged-in hvac client: AppRole for ``role`` when configured, else ``token`` / VAULT_TOKEN."""
+    creds = approle_credentials(role)
+    if creds is None:
+        import hvac
+
+        return hvac.Client(url=addr, token=token if token is not None else os.environ.get("VAULT_TOKEN"))
+    key = (addr, creds[0])
+    with _LOCK:
+        login = _SESSIONS.get(key)
+        if login is None:
+            login = _SESSIONS[key] = VaultLogin(addr, *creds, role=role or "")
+        return login.client()

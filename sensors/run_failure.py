@@ -1,0 +1,99 @@
+"""run_failure_sensor: every failed run is announced once, with its correlation id and runbook.
+
+Dagster's run-status cursor hands each failure to the sensor once; the Slack message carries the
+run id in its metadata, so a tick that dies after posting finds its message instead of posting it
+twice. Route: the ``run_failure`` row of the notification_routing seed for PROJECTX_ENV (read from
+the seed file: the sensor never opens the warehouse, which a running job may hold). Slack failing
+or revoked: the same message by e-mail.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from dagster import DefaultSensorStatus, RunFailureSensorContext, SkipReason, run_failure_sensor
+
+from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
+from resources.audit import CORRELATION_TAG
+from resources.email import EmailDeliveryError
+from resources.environment import current_environment
+from resources.notifications import NotificationsResource
+from resources.slack import SlackDeliveryError
+
+ROUTING_SEED = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "notification_routing.csv"
+RUNBOOKS = (("servicenow", "RB-002"), ("jira", "RB-003"), ("onetrust", "RB-004"), ("slack", "RB-005"),
+            ("notifications", "RB-005"))
+
+
+def runbook_for(*names: str) -> str:
+    """Spec 6.2: the connector's runbook, from the job name or the failed step (RB-002 by default)."""
+    text = " ".join(n.lower() for n in names if n)
+    return next((rb for word, rb in RUNBOOKS if word in text), "RB-002")
+
+
+def route(environment: str) -> tuple[str, list[str]]:
+    """(slack target, e-mail list) of the run_failure route for this environment."""
+    with ROUTING_SEED.open(newline="") as f:
+        for row in csv.DictReader(f):
+            if row["event_type"] == "run_failure" and row["environment"] == environment:
+                return row["slack_target"], [e.strip() for e in row["email"].split(";") if e.strip()]
+    return "", []
+
+
+def failure_message(run_id: str, job_name: str, step_key: str, error: str, correlation_id: str,
+                    environment: str) -> Message:
+    target, emails = route(environment)
+    row = {"notification_key": f"run_failure:{run_id}", "event_type": "run_failure", "severity": "high",
+           "title": f"Run of {job_name} failed", "body": f"Step {step_key or '-'}: {error[:1500]}",
+           "runbook_id": runbook_for(job_name, step_key), "link_url": None, "subject_id": run_id,
+           "fallback_email": ";".join(emails), "occurred_at": None}
+    kind = "slack_channel" if target.startswith("#") else ("slack_dm" if target else "email")
+    return Message([row], kind, target or ";".join(emails), delivery_key=f"run-failure-{run_id}")
+
+
+def announce(msg: Message, correlation_id: str, notifications: NotificationsResource) -> str:
+    """Post to Slack (unless already posted), else e-mail; returns how it went out."""
+    import os
+
+    slack, reason = notifications.slack(), "Slack is not configured"
+    if slack is not None and msg.channel_type != "email":
+        try:
+            channel = msg.target if msg.channel_type == "slack_channel" else \
+                slack.user_id(os.environ.get("PROJECTX_DEVELOPER_EMAIL") or "")
+            if slack.find_posted(channel, msg.delivery_key):
+                return "deduplicated"
+            slack.post(channel, slack_text(msg), slack_blocks(msg, correlation_id), msg.delivery_key)
+            return "slack"
+        except SlackDeliveryError as exc:
+            reason = str(exc)
+    email = notifications.email()
+    if email is None or not msg.fallback_email:
+        raise EmailDeliveryError(f"run failure not delivered ({reason}) and no SMTP fallback: set SMTP_HOST")
+    text, page = email_bodies(msg, correlation_id)
+    email.send(msg.fallback_email, msg.subject, text, page, msg.delivery_key)
+    return "email"
+
+
+def build_run_failure_sensor(notifications: NotificationsResource | None = None):
+    """The sensor (running by default outside local, where the developer starts it)."""
+    env = current_environment()
+    status = DefaultSensorStatus.STOPPED if env.name == "local" else DefaultSensorStatus.RUNNING
+
+    @run_failure_sensor(name="run_failure_notifier", default_status=status, monitor_all_code_locations=False,
+                        description="Announces each failed run once (Slack, else e-mail) with its correlation id "
+                                    "and runbook link (RB-002..RB-005).")
+    def run_failure_notifier(context: RunFailureSensorContext):
+        run = context.dagster_run
+        step = context.failure_event.step_key or ""
+        error = context.failure_event.message or "the run failed"
+        correlation_id = run.tags.get(CORRELATION_TAG) or run.run_id
+        msg = failure_message(run.run_id, run.job_name, step, error, correlation_id, env.name)
+        resource = notifications or NotificationsResource(vault_prefix=env.vault_prefix)
+        how = announce(msg, correlation_id, resource)
+        context.log.info(f"run {run.run_id} failure announced by {how}")
+        if how == "deduplicated":
+            return SkipReason(f"The failure of run {run.run_id} was already announced in Slack.")
+        return None
+
+    return run_failure_notifier

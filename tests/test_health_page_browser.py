@@ -1,0 +1,90 @@
+"""The Integration Health page in a real browser (Debian's Chromium through Playwright): every
+connector's row and light, a stopped connector yellow then red, green after a sync; screenshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from dagster import instance_for_test
+
+from resources.environment import ENVIRONMENTS
+from tests.conftest import require_tool
+from tests.ops_helpers import record_sync, serve
+from webhooks.app import create_app
+from webhooks.operations.state import HealthReader
+
+pytestmark = pytest.mark.slow
+LOCAL = ENVIRONMENTS["local"]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _lights(page) -> dict[str, str]:
+    rows = page.locator("tr.connector")
+    return {rows.nth(i).get_attribute("data-connector"): rows.nth(i).get_attribute("data-light")
+            for i in range(rows.count())}
+
+
+def test_health_page_in_chromium(duckdb_warehouse, monkeypatch, tmp_path):
+    chromium = require_tool("/usr/bin/chromium", "chromium")
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("PROJECTX_ENV", "local")
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    shots = Path(os.environ.get("PROJECTX_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with instance_for_test() as instance:
+        t0 = datetime.now(UTC)
+        for connector in ("servicenow", "jira", "onetrust"):
+            record_sync(instance, LOCAL, connector, t0)
+        _store_history(duckdb_warehouse, t0)
+        clock = [t0 + timedelta(minutes=1)]
+        reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL,
+                              clock=lambda: clock[0])
+        with serve(create_app(operations=reader)) as url, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1500, "height": 420})
+                seen = {}
+                for label, minutes in (("green", 1), ("yellow", 20), ("red", 31)):
+                    clock[0] = t0 + timedelta(minutes=minutes)
+                    page.goto(f"{url}/integration-health")
+                    seen[label] = _lights(page)
+                    page.screenshot(path=str(shots / f"integration-health-{label}.png"), full_page=True)
+                record_sync(instance, LOCAL, "servicenow", clock[0])
+                clock[0] += timedelta(minutes=1)
+                page.goto(f"{url}/integration-health")
+                seen["after sync"] = _lights(page)
+                for connector in ("servicenow", "jira", "onetrust"):
+                    row = page.locator(f'tr.connector[data-connector="{connector}"]')
+                    assert row.count() == 1 and row.locator(".lamp").is_visible()
+                    assert row.locator("td.check").count() == 5
+                    chart = row.locator("svg.lag-chart")
+                    assert chart.is_visible() and int(chart.get_attribute("data-points")) == 8
+                page.screenshot(path=str(shots / "integration-health-after-sync.png"), full_page=True)
+            finally:
+                browser.close()
+    assert seen["green"] == {"servicenow": "green", "jira": "green", "onetrust": "green"}
+    assert seen["yellow"]["servicenow"] == "yellow" and seen["yellow"]["onetrust"] == "green"
+    assert seen["red"]["servicenow"] == "red"
+    assert seen["after sync"]["servicenow"] == "green"
+    assert (shots / "integration-health-red.png").stat().st_size > 10_000
+    if os.environ.get("PROJECTX_SCREENSHOT_DIR") is None:
+        shutil.rmtree(shots, ignore_errors=True)
+
+
+def _store_history(settings, t0) -> None:
+    """A week of stored checks (one every 21 hours), as the hourly schedule leaves them."""
+    from assets.health import history, measure
+    from resources.warehouse import WarehouseResource
+
+    with WarehouseResource.from_env().connect() as conn:
+        for i in range(8):
+            at = t0 - timedelta(hours=21 * i)
+            findings = [measure.lag(c, {"t": (at - timedelta(minutes=4 * i + (9 if c == "jira" else 3)), m)}, at)
+                        for c, m in (("servicenow", 15), ("jira", 30), ("onetrust", 360))]
+            history.record(conn, "local", findings, at, "test")

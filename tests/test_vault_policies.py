@@ -1,0 +1,122 @@
+"""Secrets only from Vault, least privilege: each connector's AppRole token reads its own path and is
+denied every other (real OpenBao), tokens renew, rotation is dated and audited, stg/prod refuse env vars."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import hvac
+import hvac.exceptions
+import pytest
+
+from resources import vault_setup
+from resources.secret_rotation import rotate, secret_dates
+from resources.secrets import SecretStore
+from resources.vault_auth import VaultLogin
+
+
+@pytest.fixture(scope="module")
+def roles(vault):
+    _, _, client = vault
+    env = f"t{uuid.uuid4().hex[:6]}"
+    for connector in vault_setup.connectors():
+        client.secrets.kv.v2.create_or_update_secret(
+            path=f"integrations/{env}/{connector}", mount_point="secret",
+            secret={"client_secret": f"{connector}-secret-{uuid.uuid4().hex}", "base_url": "https://x.invalid"})
+    client.secrets.kv.v2.create_or_update_secret(path=f"integrations/{env}/flags", mount_point="secret",
+                                                 secret={"integration.jira.enabled": "true"})
+    return env, vault_setup.install(client, env)
+
+
+def _login(addr, creds) -> hvac.Client:
+    c = hvac.Client(url=addr)
+    c.auth.approle.login(role_id=creds["role_id"], secret_id=creds["secret_id"])
+    return c
+
+
+def test_every_connector_has_a_policy_file():
+    assert {"servicenow", "jira", "onetrust", "slack", "email", "evidence"} <= set(vault_setup.connectors())
+    text = vault_setup.render_policy("servicenow", "prod")
+    assert 'path "secret/data/integrations/prod/servicenow"' in text and "${" not in text
+
+
+def test_each_connector_reads_its_own_path_and_is_denied_every_other(vault, roles):
+    addr, _, _ = vault
+    env, creds = roles
+    names = vault_setup.connectors()
+    for connector in names:
+        c = _login(addr, creds[connector])
+        own = c.secrets.kv.v2.read_secret_version(path=f"integrations/{env}/{connector}", mount_point="secret",
+                                                  raise_on_deleted_version=True)
+        assert own["data"]["data"]["client_secret"].startswith(f"{connector}-secret-")
+        c.secrets.kv.v2.read_secret_metadata(path=f"integrations/{env}/{connector}", mount_point="secret")
+        c.secrets.kv.v2.read_secret_version(path=f"integrations/{env}/flags", mount_point="secret",
+                                            raise_on_deleted_version=True)
+        for other in [n for n in names if n != connector]:
+            with pytest.raises(hvac.exceptions.Forbidden):
+                c.secrets.kv.v2.read_secret_version(path=f"integrations/{env}/{other}", mount_point="secret",
+                                                    raise_on_deleted_version=True)
+            with pytest.raises(hvac.exceptions.Forbidden):
+                c.secrets.kv.v2.read_secret_metadata(path=f"integrations/{env}/{other}", mount_point="secret")
+        with pytest.raises(hvac.exceptions.Forbidden):  # another environment's copy of its own path
+            c.secrets.kv.v2.read_secret_version(path=f"integrations/other/{connector}", mount_point="secret",
+                                                raise_on_deleted_version=True)
+        with pytest.raises(hvac.exceptions.Forbidden):  # flags are read-only for workers
+            c.secrets.kv.v2.create_or_update_secret(path=f"integrations/{env}/flags", mount_point="secret",
+                                                    secret={"integration.jira.enabled": "false"})
+
+
+def test_secret_store_logs_in_by_approle_per_connector(vault, roles, monkeypatch):
+    addr, _, _ = vault
+    env, creds = roles
+    monkeypatch.setenv("VAULT_ADDR", addr)
+    monkeypatch.delenv("VAULT_TOKEN", raising=False)
+    monkeypatch.setenv("PROJECTX_ENV", "prod")
+    for connector in ("servicenow", "onetrust"):
+        monkeypatch.setenv(f"VAULT_{connector.upper()}_ROLE_ID", creds[connector]["role_id"])
+        monkeypatch.setenv(f"VAULT_{connector.upper()}_SECRET_ID", creds[connector]["secret_id"])
+    monkeypatch.setenv("SERVICENOW_OAUTH_CLIENT_SECRET", "from-the-environment")
+    values = SecretStore(f"integrations/{env}").vendor("servicenow")
+    assert values["client_secret"].startswith("servicenow-secret-")  # Vault, never the env var in prod
+    assert values["password"] is None
+
+
+def test_stg_and_prod_refuse_to_run_without_vault(monkeypatch):
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    monkeypatch.setenv("PROJECTX_ENV", "stg")
+    monkeypatch.setenv("SERVICENOW_OAUTH_CLIENT_SECRET", "env-secret-value")
+    with pytest.raises(PermissionError) as info:
+        SecretStore("integrations/stg").vendor("servicenow")
+    assert "VAULT_ADDR" in str(info.value) and "env-secret-value" not in str(info.value)
+
+
+def test_token_is_renewed_past_half_its_ttl_and_replaced_at_max(vault, roles):
+    addr, _, _ = vault
+    _, creds = roles
+    now = [0.0]
+    login = VaultLogin(addr, creds["jira"]["role_id"], creds["jira"]["secret_id"], role="jira", clock=lambda: now[0])
+    first = login.client()
+    token = first.token
+    assert login.logins == 1 and first.lookup_token()["data"]["ttl"] <= 15 * 60
+    now[0] += 8 * 60  # past half of the 15-minute TTL
+    assert login.client().token == token and login.renewals == 1
+    first.auth.token.revoke_self()  # a token that can no longer be renewed: a fresh login replaces it
+    now[0] += 8 * 60
+    assert login.client().token != token and login.logins == 2
+
+
+def test_rotation_dates_the_key_and_writes_the_audit_log_without_the_value(vault, roles):
+    addr, root, _ = vault
+    env, _ = roles
+    store = SecretStore(f"integrations/{env}", vault_addr=addr, vault_token=root, strict=False)
+    events = []
+    set_at = datetime.now(UTC) - timedelta(days=20)
+    new_value = f"rotated-{uuid.uuid4().hex}"
+    rotate(store, "servicenow", "client_secret", new_value, correlation_id="c-1",
+           record=lambda **kw: events.append(kw), now=set_at)
+    dates = secret_dates(store, "servicenow")
+    assert abs((dates["client_secret"][0] - set_at).total_seconds()) < 1 and dates["client_secret"][1] == 30
+    assert store.vendor("servicenow")["client_secret"] == new_value
+    assert events and events[0]["action"] == "secret" and events[0]["operation"] == "rotate"
+    assert new_value not in repr(events)

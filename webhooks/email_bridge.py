@@ -1,0 +1,245 @@
+"""The inbound e-mail bridge (spec 2.5): an SMTP listener for partners without an API.
+
+Mail to a mapped address (``EMAIL_BRIDGE_ADDRESSES="servicenow-ingest@projectx.io=servicenow,..."``)
+becomes evidence: the parsed body and each attachment are stored content-addressed (the evidence
+store, ``PROJECTX_EVIDENCE_DIR``) and written as rows to the bridge's own spool (SQLite in WAL mode,
+``PROJECTX_EMAIL_BRIDGE_DB``, default ``data/email_bridge.sqlite``): the long-running service never
+writes the warehouse. The ``email_bridge/inbound`` asset copies the spool into the warehouse, where
+``marts.evidence`` picks it up. Grain of ``evidence``: one row per body or attachment of a message,
+tagged with the sender's address. A message that does not parse goes to ``quarantine`` with its
+reason and raw bytes: never dropped. Mail to an unmapped address is refused (550) at RCPT.
+
+    bridge = EmailBridge(addresses={"servicenow-ingest@projectx.io": "servicenow"}).start()
+    ... bridge.port ...; bridge.stop()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+from pipelines.common.evidence import evidence_root, store_evidence
+
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+FATAL_DEFECTS = ("StartBoundaryNotFoundDefect", "CloseBoundaryNotFoundDefect", "MultipartInvariantViolationDefect",
+                 "MissingHeaderBodySeparatorDefect", "InvalidBase64PaddingDefect", "InvalidBase64CharactersDefect",
+                 "InvalidBase64LengthDefect")
+SCHEMA = (
+    """create table if not exists evidence (evidence_id text primary key, message_key text not null,
+       bridge_address text not null, adapter text not null, source_email text, subject text,
+       evidence_type text not null, title text, content_type text, size_bytes integer, sha256 text not null,
+       storage_uri text not null, tags text not null, received_at text not null)""",
+    """create table if not exists quarantine (quarantine_id text primary key, bridge_address text,
+       source_email text, reason text not null, sha256 text not null, storage_uri text not null,
+       received_at text not null)""",
+)
+
+
+def addresses_from_env(value: str | None = None) -> dict[str, str]:
+    """``addr=adapter,addr=adapter`` → {address: adapter}; a clear error for a malformed entry."""
+    text = value if value is not None else os.environ.get("EMAIL_BRIDGE_ADDRESSES", "")
+    mapping: dict[str, str] = {}
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        address, sep, adapter = entry.partition("=")
+        if not sep or "@" not in address or not adapter.strip():
+            raise ValueError(f"EMAIL_BRIDGE_ADDRESSES entry {entry!r} is not address=adapter "
+                             "(e.g. servicenow-ingest@projectx.io=servicenow)")
+        mapping[address.strip().lower()] = adapter.strip()
+    return mapping
+
+
+def spool_path() -> Path:
+    from pipelines.common.warehouse import WarehouseSettings
+
+    return Path(os.environ.get("PROJECTX_EMAIL_BRIDGE_DB") or
+                Path(WarehouseSettings.from_env().data_dir) / "email_bridge.sqlite")
+
+
+def open_spool(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+    conn.execute("pragma journal_mode=wal")
+    for statement in SCHEMA:
+        conn.execute(statement)
+    conn.commit()
+    return conn
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+
+
+def parse_problem(msg: EmailMessage) -> str | None:
+    """Why a message cannot become evidence, or None when it can."""
+    defects = [type(d).__name__ for part in msg.walk() for d in part.defects]
+    fatal = [d for d in defects if d in FATAL_DEFECTS]
+    if fatal:
+        return f"malformed MIME ({', '.join(sorted(set(fatal)))}): resend the message from a standard mail client"
+    if not parseaddr(str(msg.get("From", "")))[1]:
+        return "no sender address in From: the partner's mail must name its sender"
+    return None
+
+
+class _Handler:
+    def __init__(self, bridge: EmailBridge) -> None:
+        self.bridge = bridge
+
+    async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str, options: list) -> str:
+        if address.lower() not in self.bridge.addresses:
+            return f"550 5.1.1 <{address}>: not an e-mail bridge address (EMAIL_BRIDGE_ADDRESSES)"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        raw = envelope.original_content or envelope.content
+        raw = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "surrogateescape")
+        try:
+            self.bridge.receive(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+        except Exception:  # the spool is unwritable: let the sender retry rather than lose the message
+            return "451 4.3.0 Could not store the message, try again later"
+        return "250 2.0.0 Message accepted"
+
+
+class _Controller(Controller):
+    def _trigger_server(self) -> None:
+        if self.port == 0 and self.server is not None:
+            self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class EmailBridge:
+    """The listener plus the spool writer; `receive()` is the same path without SMTP."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, addresses: dict[str, str] | None = None,
+                 spool: Path | None = None, evidence_dir: Path | None = None) -> None:
+        self.host, self.port = host, port
+        mapping = addresses if addresses is not None else addresses_from_env()
+        self.addresses = {k.lower(): v for k, v in mapping.items()}
+        self.spool = spool or spool_path()
+        self.evidence_dir = evidence_dir or evidence_root()
+        self._lock = threading.Lock()
+        self._db = open_spool(self.spool)
+        self._controller: _Controller | None = None
+
+    def start(self) -> EmailBridge:
+        if self._controller is None:
+            controller = _Controller(_Handler(self), hostname=self.host, port=self.port,
+                                     data_size_limit=MAX_MESSAGE_BYTES, decode_data=False,
+                                     server_hostname="projectx-email-bridge")
+            controller.start()
+            self.port, self._controller = controller.port, controller
+        return self
+
+    def stop(self) -> None:
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+        with self._lock:
+            self._db.close()
+
+    def receive(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> list[str]:
+        """Turn one message into evidence rows (or a quarantine row); returns the evidence ids."""
+        received = _now()
+        try:
+            msg = BytesParser(policy=policy.default).parsebytes(raw)
+            problem = parse_problem(msg)  # type: ignore[arg-type]
+            parts = None if problem else self._parts(msg)  # type: ignore[arg-type]
+        except Exception as exc:  # a header or part the parser cannot decode
+            problem, parts = f"unparseable message ({type(exc).__name__}): resend it as standard MIME", None
+        if problem is None and not parts:
+            problem = "no body text and no attachments: nothing to keep as evidence"
+        if problem is not None or parts is None:
+            return self._quarantine(raw, mail_from, rcpt_tos, str(problem), received)
+        sender = parseaddr(str(msg.get("From", "")))[1].lower() or mail_from.lower()
+        message_key = str(msg.get("Message-ID") or "").strip() or "sha256:" + hashlib.sha256(raw).hexdigest()
+        ids = []
+        with self._lock:
+            for rcpt in rcpt_tos:
+                adapter = self.addresses[rcpt.lower()]
+                for index, (kind, title, ctype, content) in enumerate(parts):
+                    digest, uri = store_evidence("email", content, self.evidence_dir)
+                    seed = f"{message_key}|{rcpt.lower()}|{index}"
+                    evidence_id = "email-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+                    self._db.execute(
+                        "insert or ignore into evidence values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (evidence_id, message_key, rcpt.lower(), adapter, sender, str(msg.get("Subject", "")),
+                         kind, title, ctype, len(content), digest, uri,
+                         f"source:email,source_email:{sender},adapter:{adapter}", received))
+                    ids.append(evidence_id)
+            self._db.commit()
+        return ids
+
+    @staticmethod
+    def _parts(msg: EmailMessage) -> list[tuple[str, str, str, bytes]]:
+        """(evidence_type, title, content type, bytes): the body first, then each attachment."""
+        parts: list[tuple[str, str, str, bytes]] = []
+        body = msg.get_body(preferencelist=("plain", "html"))
+        if body is not None:
+            text = body.get_content()
+            if text.strip():
+                parts.append(("email_body", str(msg.get("Subject") or "(no subject)"), body.get_content_type(),
+                              text.encode("utf-8")))
+        for att in msg.iter_attachments():
+            content = att.get_payload(decode=True) or b""
+            parts.append(("email_attachment", att.get_filename() or "attachment", att.get_content_type(), content))
+        return parts
+
+    def _quarantine(self, raw: bytes, mail_from: str, rcpt_tos: list[str], reason: str, received: str) -> list[str]:
+        digest, uri = store_evidence("email-quarantine", raw, self.evidence_dir)
+        with self._lock:
+            for rcpt in rcpt_tos:
+                qid = "emailq-" + hashlib.sha256(f"{digest}|{rcpt.lower()}".encode()).hexdigest()[:32]
+                self._db.execute("insert or ignore into quarantine values (?, ?, ?, ?, ?, ?, ?)",
+                                 (qid, rcpt.lower(), mail_from.lower(), reason, digest, uri, received))
+            self._db.commit()
+        return []
+
+
+def start_email_bridge(host: str = "127.0.0.1", port: int | None = None) -> EmailBridge | None:
+    """Start the bridge for the long-running service (EMAIL_BRIDGE_PORT, default 2525); None if no address is mapped."""
+    addresses = addresses_from_env()
+    if not addresses:
+        return None
+    return EmailBridge(host, port if port is not None else int(os.environ.get("EMAIL_BRIDGE_PORT", "2525")),
+                       addresses).start()
+
+
+def stop_email_bridge(bridge: EmailBridge | None) -> None:
+    if bridge is not None:
+        bridge.stop()
+
+
+@contextlib.asynccontextmanager
+async def email_bridge_lifespan(app: Any = None) -> AsyncIterator[EmailBridge | None]:
+    """For the long-running service's Starlette lifespan: the bridge runs while the app does."""
+    bridge = start_email_bridge()
+    try:
+        yield bridge
+    finally:
+        stop_email_bridge(bridge)
+
+
+def wait_for_rows(bridge: EmailBridge, table: str, count: int, timeout: float = 5.0) -> list[tuple]:
+    """Rows of a spool table once there are `count` (tests and the CLI's smoke check)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with bridge._lock:
+            rows = bridge._db.execute(f"select * from {table}").fetchall()
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)

@@ -1,0 +1,142 @@
+"""Prometheus metrics, computed at scrape time from the Dagster instance, the warehouse and the
+receiver's own counters (spec §3.3: ``integration_status``, ``sync_latency_seconds``,
+``webhook_failures_total``; §2.2: ``jira_sync_backlog``).
+
+- ``integration_status{connector}``: 0 green (or disabled), 1 yellow, 2 red; ``integration_enabled``.
+- ``integration_check_status{connector,check}``: the same scale per health check.
+- ``sync_lag_seconds`` / ``sync_interval_seconds`` ``{connector,table}``: age of the last sync, cadence.
+- ``sync_latency_seconds{connector,table}``: histogram of sync durations, fed from each new
+  materialization's ``duration_seconds`` (the first scrape reads the last 7 days).
+- ``integration_rows_synced_total`` / ``integration_rows_quarantined_total`` ``{connector,table}``.
+- ``integration_dead_letters{connector}`` (waiting now) and ``integration_rows_dead_lettered_total``.
+- ``integration_backlog{connector,queue}``, ``jira_sync_backlog``, ``secret_expiry_days{connector}``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+from assets.health import measure
+from assets.health.inputs import latest_materializations, tracked_tables
+from webhooks.operations.state import HealthReader
+
+LATENCY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, float("inf"))
+REVERSE_SYNC = {("reverse_sync", "servicenow_remediation_tasks"): "servicenow"}
+
+
+class SyncEventReader:
+    """Feeds new materializations into real histograms and counters, each event exactly once."""
+
+    def __init__(self, registry: CollectorRegistry, reader: HealthReader):
+        self.reader = reader
+        self.latency = Histogram("sync_latency_seconds", "Duration of each table's sync, from Dagster.",
+                                 ["connector", "table"], buckets=LATENCY_BUCKETS, registry=registry)
+        self.synced = Counter("integration_rows_synced", "Rows loaded by syncs.", ["connector", "table"],
+                              registry=registry)
+        self.quarantined = Counter("integration_rows_quarantined", "Rows rejected to quarantine by syncs.",
+                                   ["connector", "table"], registry=registry)
+        self.dead_lettered = Counter("integration_rows_dead_lettered", "Reverse-sync writes dead-lettered.",
+                                     ["connector"], registry=registry)
+        self._seen: dict[tuple[str, ...], int] = {}
+        self._lock = threading.Lock()
+
+    def _records(self, key, now):
+        from dagster import AssetKey, AssetRecordsFilter
+
+        after = self._seen.get(tuple(key))
+        flt = AssetRecordsFilter(asset_key=AssetKey(list(key)), after_storage_id=after,
+                                 after_timestamp=None if after else (now - timedelta(days=7)).timestamp())
+        result = self.reader.instance.fetch_materializations(flt, limit=10_000, ascending=True)
+        for record in result.records:
+            self._seen[tuple(key)] = record.storage_id
+            yield record.asset_materialization.metadata if record.asset_materialization else {}
+
+    def update(self, now) -> None:
+        with self._lock:
+            keys = [(c, t) for c, tables in tracked_tables(self.reader.env).items() for t in tables]
+            latest = latest_materializations(self.reader.instance, [*keys, *REVERSE_SYNC])
+            fresh = {k for k, (_, storage_id) in latest.items() if self._seen.get(k) != storage_id}
+            for connector, table in keys:
+                if (connector, table) not in fresh:  # nothing new since the last scrape: no query
+                    continue
+                for md in self._records((connector, table), now):
+                        labels = (connector, table)
+                        if "duration_seconds" in md:
+                            self.latency.labels(*labels).observe(float(md["duration_seconds"].value))
+                        self.synced.labels(*labels).inc(float(getattr(md.get("rows_loaded"), "value", 0) or 0))
+                        self.quarantined.labels(*labels).inc(
+                            float(getattr(md.get("rows_quarantined"), "value", 0) or 0))
+            for key, connector in REVERSE_SYNC.items():
+                if key not in fresh:
+                    continue
+                for md in self._records(key, now):
+                    self.dead_lettered.labels(connector).inc(float(getattr(md.get("dead_lettered"), "value", 0) or 0))
+
+
+class HealthCollector:
+    """Gauges read from one health snapshot per scrape."""
+
+    def __init__(self, reader: HealthReader, events: SyncEventReader):
+        self.reader, self.events = reader, events
+
+    def collect(self):
+        snap = self.reader.snapshot()
+        self.events.update(snap.now)
+        status = GaugeMetricFamily("integration_status", "Connector light: 0 green or disabled, 1 yellow, 2 red.",
+                                   labels=["connector"])
+        enabled = GaugeMetricFamily("integration_enabled", "Feature flag integration.<name>.enabled.",
+                                    labels=["connector"])
+        checks = GaugeMetricFamily("integration_check_status", "Each health check: 0 green, 1 yellow, 2 red.",
+                                   labels=["connector", "check"])
+        lag = GaugeMetricFamily("sync_lag_seconds", "Seconds since the table last synced.",
+                                labels=["connector", "table"])
+        interval = GaugeMetricFamily("sync_interval_seconds", "Scheduled interval of the table's sync.",
+                                     labels=["connector", "table"])
+        dead = GaugeMetricFamily("integration_dead_letters", "Writes and deliveries in dead-letter tables now.",
+                                 labels=["connector"])
+        backlog = GaugeMetricFamily("integration_backlog", "Messages waiting per queue.", labels=["connector", "queue"])
+        expiry = GaugeMetricFamily("secret_expiry_days", "Days until the connector's soonest secret expires.",
+                                   labels=["connector"])
+        jira_backlog = 0.0
+        for c, h in snap.connectors.items():
+            status.add_metric([c], measure.STATUS_VALUE[h.light])
+            enabled.add_metric([c], 1 if h.flag.enabled else 0)
+            for f in h.findings:
+                checks.add_metric([c, f.check], measure.STATUS_VALUE[f.light if h.flag.enabled else measure.DISABLED])
+            for table, row in h.finding("sync_lag").detail.get("tables", {}).items():
+                interval.add_metric([c, table], row["interval_minutes"] * 60)
+                if row["lag_seconds"] is not None:
+                    lag.add_metric([c, table], row["lag_seconds"])
+            for f in h.findings:
+                if f.check == "dead_letters" and f.value is not None:
+                    dead.add_metric([c], f.value)
+                    jira_backlog += f.value if c == "jira" else 0
+                if f.check == "webhook_backlog" and f.value is not None:
+                    backlog.add_metric([c, "webhooks"], f.value)
+                    jira_backlog += f.value if c == "jira" else 0
+                if f.check == "secret_expiry" and f.value is not None:
+                    expiry.add_metric([c], f.value / 86400)
+        if snap.notifications.value is not None:
+            backlog.add_metric(["notifications", "notifications"], snap.notifications.value)
+        jira = GaugeMetricFamily("jira_sync_backlog", "Jira work waiting: webhook deliveries in the inbox plus "
+                                 "writes in the dead-letter table.")
+        jira.add_metric([], jira_backlog)
+        yield from (status, enabled, checks, lag, interval, dead, backlog, expiry, jira)
+
+
+class Metrics:
+    """The /metrics body: the receiver's counters (default registry) plus the operations registry."""
+
+    def __init__(self, reader: HealthReader):
+        self.registry = CollectorRegistry()
+        self.events = SyncEventReader(self.registry, reader)
+        self.registry.register(HealthCollector(reader, self.events))
+
+    def render(self) -> bytes:
+        import webhooks.receiver.metrics  # noqa: F401  (defines webhook_failures_total on REGISTRY)
+
+        return generate_latest(REGISTRY) + generate_latest(self.registry)

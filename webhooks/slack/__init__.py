@@ -1,0 +1,1 @@
+"""Slack parts of the long-running service that other engineers wire in (interaction semantics)."""
