@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+PORT ?= 3000
 # dlt sends anonymous telemetry to an outside host by default; this product talks only to its vendors.
 export RUNTIME__DLTHUB_TELEMETRY ?= false
 
@@ -10,7 +11,7 @@ export RUNTIME__DLTHUB_TELEMETRY ?= false
 setup: ## install the locked dependencies and prepare the dbt manifest
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
-	@mkdir -p $(DAGSTER_HOME) && (test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml)
+	@mkdir -p $(DAGSTER_HOME) && (test -f $(DAGSTER_HOME)/dagster.yaml || cp resources/dagster.yaml $(DAGSTER_HOME)/dagster.yaml)
 	@$(UV) run --frozen python -c "from assets.dbt import prepare_manifest; prepare_manifest()"
 
 demo: setup ## run the main job: one full sync cycle against the sandbox, with a summary
@@ -22,8 +23,8 @@ test: setup ## run the whole test suite (needs PostgreSQL on 127.0.0.1:5432 for 
 scale-demo: setup ## one full cycle on the scale-out profile: Celery workers on RabbitMQ, PostgreSQL for all
 	@$(UV) run --frozen python -m cli scale-demo $(ARGS)
 
-ui: setup ## open the Dagster UI on http://127.0.0.1:3000 (run `make demo` first for data)
-	@$(UV) run --frozen dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+ui: setup ## open the Dagster UI on http://127.0.0.1:$(PORT) (`make ui PORT=3001`; run `make demo` first for data)
+	@$(UV) run --frozen dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 lint: setup ## ruff, sqlfluff
 	@$(UV) run --frozen ruff check .

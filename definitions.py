@@ -9,6 +9,7 @@ from dagster import Definitions
 from dagster_dlt import DagsterDltResource
 
 from assets.dbt import dbt_resource, projectx_dbt_models
+from assets.evidence import evidence_stores_ingest
 from assets.health.checks import health_job, health_schedules, integration_health
 from assets.jira import build_jira_assets
 from assets.notifications import build_notification_assets, notifications_no_failing_email
@@ -24,6 +25,7 @@ from resources.environment import current_environment
 from resources.jira import JiraResource
 from resources.notifications import NotificationsResource
 from resources.onetrust import OneTrustResource
+from resources.owners import with_owners
 from resources.scale_out import executor
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
@@ -34,6 +36,7 @@ from sensors.schedules import JOBS, schedules_for
 from sensors.webhook_inbox import webhook_inbox_asset, webhook_inbox_sensor
 
 
+@with_owners  # every asset gets its group's owners from resources/owners.yaml
 def build_definitions(**resource_overrides) -> Definitions:
     """Definitions for the current environment; tests pass resource overrides."""
     env = current_environment()
@@ -51,7 +54,8 @@ def build_definitions(**resource_overrides) -> Definitions:
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
                 servicenow_remediation_push, webhook_inbox_asset, integration_health, *build_notification_assets(),
-                email_bridge_inbound, *build_reconciliation_assets(), findings_asset(), reverse_sync_reconciliation],
+                email_bridge_inbound, evidence_stores_ingest, *build_reconciliation_assets(), findings_asset(),
+                reverse_sync_reconciliation],
         asset_checks=[servicenow_remediation_no_dead_letters, notifications_no_failing_email, *PARITY_CHECKS],
         jobs=[*JOBS, health_job, nightly_reconciliation_job],
         schedules=[*schedules_for(env), *health_schedules(env), nightly_schedule(env)],

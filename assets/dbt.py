@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Failure, MetadataValue
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec, Failure, MetadataValue
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_shared.record import replace  # AssetCheckSpec is a record: copy it with one field changed
 
+from resources.owners import owners_for
 from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
 
@@ -70,6 +72,19 @@ class LayeredDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return self._layer(dbt_resource_props)
 
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        """The layer's owners from resources/owners.yaml (a model's own `meta.owner`/`owner` config wins)."""
+        return list(super().get_owners(dbt_resource_props) or owners_for(self.get_group_name(dbt_resource_props)))
+
+    def get_asset_check_spec(self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: Any) -> AssetCheckSpec | None:
+        """dbt's `description:` on a data test becomes the check's description in the Checks tab."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        test = manifest["nodes"].get(unique_id, {})
+        if spec is not None and not spec.description and test.get("description"):
+            spec = replace(spec, description=test["description"].strip())
+        return spec
+
     @staticmethod
     def _layer(props: Mapping[str, Any]) -> str:
         if props["resource_type"] == "seed":
@@ -84,6 +99,9 @@ class LayeredDbtTranslator(DagsterDbtTranslator):
 # The `dbt build` a Dagster run executes (dagster-dbt appends the run's --select).
 PRODUCTION_BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 
+# Source tests (e.g. unique sys_id on servicenow.incidents) stay observations of the dlt assets: made
+# checks (enable_source_tests_as_checks), they split full_sync's dbt step in two and the first half ran
+# only those tests. The demo summary counts them with the other dbt tests.
 TRANSLATOR = LayeredDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 

@@ -28,7 +28,10 @@ from dagster import (
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from pipelines.common.recovery import recovered_pipeline
+from pipelines.common.runner import normalized_rows
 from pipelines.common.warehouse import WarehouseSettings
+from resources.owners import owners_for
 from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
 
@@ -101,6 +104,7 @@ class ProjectXDltTranslator(DagsterDltTranslator):
             deps=[],
             description=self.descriptions.get(resource.name, spec.description),
             freshness_policy=freshness,
+            owners=owners_for(resource.source_name),
         )
 
 
@@ -108,7 +112,7 @@ def with_sync_metadata(result: MaterializeResult, pipeline, source: str, side_co
                        seconds: float, extra: Mapping[str, MetadataValue]) -> MaterializeResult:
     """Add what an operator asks first: rows loaded, quarantined and marked deleted, cursor, duration."""
     resource = result.asset_key.path[-1]
-    counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
+    counts = normalized_rows(pipeline)
     state = pipeline.state.get("sources", {}).get(source, {}).get("resources", {}).get(resource, {})
     metadata = {
         **(result.metadata or {}),
@@ -192,11 +196,18 @@ def run_sync(context, dlt, source_name: str, source, warehouse,
                          "the incremental cursor is left where it is")
         mode |= {"window_start": MetadataValue.text(window[0].isoformat()),
                  "window_end": MetadataValue.text(window[1].isoformat())}
-    pipeline = warehouse.settings.pipeline(source_name, progress="log")
-    side_counts = None  # read once, after the load: every result comes after it
-    for result in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline, loader_file_format="parquet"):
-        side_counts = side_counts or _run_counts(pipeline, context.run_id)
-        yield with_sync_metadata(result, pipeline, source_name, side_counts, time.monotonic() - started, mode)
+    # The same crash recovery as the standalone runner: discard what a killed run left, then sync.
+    with recovered_pipeline(warehouse.settings, source_name, progress="log") as run:
+        if run.reason:
+            context.log.warning(f"{source_name}: {run.reason}; discarded its unfinished dlt packages and "
+                                "restarted from the last load the warehouse committed")
+            mode |= {"recovered_from": MetadataValue.text(run.reason)}
+        pipeline = run.pipeline
+        side_counts = None  # read once, after the load: every result comes after it
+        for result in dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline,
+                              loader_file_format="parquet"):
+            side_counts = side_counts or _run_counts(pipeline, context.run_id)
+            yield with_sync_metadata(result, pipeline, source_name, side_counts, time.monotonic() - started, mode)
 
 
 def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetKey]):
@@ -205,7 +216,7 @@ def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetK
     after the sync and records each table's row count as its materialization."""
 
     specs = [AssetSpec(AssetKey([vendor, table]), deps=upstream, group_name=vendor, description=text,
-                       kinds={"dlt"}) for table, text in tables.items()]
+                       kinds={"dlt"}, owners=owners_for(vendor)) for table, text in tables.items()]
 
     # Not partitioned (row counts of whole tables), but one run per backfill like the sync before it.
     @multi_asset(specs=specs, name=f"{vendor}_side_tables", can_subset=True, pool=pool("ingestion", vendor),
@@ -222,7 +233,9 @@ def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetK
 
 COMMON_SIDE_TABLES = {
     "deletions": "Records the vendor no longer has: one row per (entity, record_id), with when and how the "
-                 "delete was detected (`feed` = the vendor's signal, `reconciliation` = an id sweep).",
-    "quarantine": "Records rejected by validation, with the reason and the run id; never dropped.",
+                 "delete was detected (`feed` = the vendor's signal, `reconciliation` = an id sweep). The table "
+                 "appears with the first delete; staging reads it as empty until then.",
+    "quarantine": "Records rejected by validation, with the reason and the run id; never dropped. The table "
+                  "appears with the first rejection; staging reads it as empty until then.",
     "_dlt_loads": "dlt's load log: one row per committed load (load id, status, time).",
 }

@@ -18,8 +18,8 @@ from resources.onetrust import OneTrustResource
 from resources.warehouse import WarehouseResource
 
 NOTE = (" Merged on OneTrust's own ids; incremental on last-modified where the API allows, with a full "
-        "pass that repairs gaps and marks deletes in `onetrust.deletions`; rejected records in "
-        "`onetrust.quarantine`.")
+        "pass that repairs gaps and marks deletes (`staging.stg_onetrust__deletions`); rejected records "
+        "with their reason in `staging.stg_onetrust__quarantine`.")
 DESCRIPTIONS = {
     "assessments": "OneTrust assessments (PIAs): one row per assessment with risk level, status and "
                    "respondents; answers in `assessments__responses`." + NOTE,

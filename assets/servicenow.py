@@ -20,8 +20,8 @@ from resources.warehouse import WarehouseResource
 
 SYNC_NOTE = (
     " One row per record, merged on sys_id; synced incrementally on sys_updated_on with a 5-minute "
-    "overlap. Malformed records go to `servicenow.quarantine` with their reason; deletes are marked in "
-    "`servicenow.deletions`."
+    "overlap. Malformed records are quarantined with their reason (`staging.stg_servicenow__quarantine`); "
+    "deletes are flagged is_deleted, and listed in `staging.stg_servicenow__deletions`."
 )
 DESCRIPTIONS = {spec.resource: spec.description + SYNC_NOTE for spec in TABLES.values()} | {
     "attachments": "ServiceNow attachments on the synced tables: metadata, sha256 and the evidence-store URI "

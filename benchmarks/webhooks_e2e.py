@@ -42,7 +42,7 @@ def part_b(changes: int, size: int) -> None:
                       PROJECTX_DUCKDB_PATH=str(tmp / "warehouse.duckdb"), PROJECTX_DATA_DIR=str(tmp / "data"),
                       DAGSTER_HOME=str(tmp / "dagster_home"), PROJECTX_WEBHOOK_INBOX=str(tmp / "inbox.sqlite3"))
     (tmp / "dagster_home").mkdir()
-    shutil.copy(ROOT / "dagster.yaml", tmp / "dagster_home" / "dagster.yaml")
+    shutil.copy(ROOT / "resources" / "dagster.yaml", tmp / "dagster_home" / "dagster.yaml")
     from cli.demo import _configure_env, _configure_vendor_env, _execute_full_sync
     from sandbox.jira import JiraSandbox
     from sandbox.onetrust import OneTrustSandbox

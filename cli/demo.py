@@ -8,6 +8,7 @@ plays "the vendor": it updates a few incidents, so the delta sync has something 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -19,6 +20,7 @@ from pipelines.common.warehouse import REPO_ROOT, WarehouseSettings
 DATA_DIR = REPO_ROOT / "data"
 DAGSTER_HOME = REPO_ROOT / ".dagster_home"
 SANDBOX_STATE = DATA_DIR / "sandbox"
+DEFAULT_SIZE = 2000
 
 
 def _say(message: str) -> None:
@@ -26,11 +28,12 @@ def _say(message: str) -> None:
 
 
 def ensure_dagster_home(home: Path) -> None:
-    """SQLite instance storage (Dagster's default) with telemetry off: nothing leaves the machine."""
+    """SQLite instance storage (Dagster's default) with the repo's instance settings (resources/dagster.yaml:
+    telemetry off, the `warehouse` pool), as `make setup` installs them when there are none."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        shutil.copyfile(REPO_ROOT / "resources" / "dagster.yaml", config)
 
 
 def _configure_vendor_env(jira, onetrust) -> None:
@@ -67,7 +70,34 @@ def _configure_env(sandbox) -> None:
         os.environ["REQUESTS_CA_BUNDLE"] = str(sandbox.ca_bundle)
 
 
-def run_demo(size: int = 2000, changes: int | None = None, reset: bool = False) -> int:
+def saved_size(state_dir: Path) -> int | None:
+    """The incident count an earlier demo seeded the sandbox with (None: no earlier demo)."""
+    path = state_dir / "servicenow.json"
+    if not path.exists():
+        return None
+    try:
+        return int(json.loads(path.read_text())["size"])
+    except (ValueError, KeyError, TypeError):
+        raise SystemExit(f"{path} is not a sandbox state this demo can read: start over with "
+                         "`make demo ARGS=--reset`") from None
+
+
+def demo_size(requested: int | None, saved: int | None) -> int:
+    """The sandbox size to run with: the saved one on a rerun, else the requested one (default 2,000).
+
+    A rerun keeps its vendor data, as a real vendor does; asking for another size then means
+    starting over, which this says in one line instead of failing deep inside the sandbox."""
+    if saved is None:
+        return requested or DEFAULT_SIZE
+    if requested is not None and requested != saved:
+        raise SystemExit(
+            f"The sandbox in data/sandbox/ holds the {saved:,} incidents an earlier demo seeded; --size only "
+            f"applies to a first run. To seed {requested:,}, start over: make demo ARGS=\"--reset --size "
+            f"{requested}\" (this also forgets the warehouse and the run history).")
+    return saved
+
+
+def run_demo(size: int | None = None, changes: int | None = None, reset: bool = False) -> int:
     if os.environ.get("PROJECTX_WAREHOUSE", "duckdb") != "duckdb":
         sys.exit("The demo runs on the embedded default: unset PROJECTX_WAREHOUSE (or set it to duckdb)")
     if reset:
@@ -79,6 +109,7 @@ def run_demo(size: int = 2000, changes: int | None = None, reset: bool = False) 
     from sandbox.servicenow import ServiceNowSandbox
     from webhooks.local import beside_sandbox, inbox_summary
 
+    size = demo_size(size, saved_size(SANDBOX_STATE))
     rerun = (SANDBOX_STATE / "servicenow.json").exists()
     SANDBOX_STATE.mkdir(parents=True, exist_ok=True)
     _say(f"starting the vendor sandboxes: ServiceNow ({'resuming saved state' if rerun else f'{size:,} incidents'}), "

@@ -24,6 +24,8 @@ pytest_plugins = [
     "sandbox.onetrust.fixtures",
     "sandbox.slack.fixtures",
     "sandbox.smtp.fixtures",
+    "tests.evidence.fixtures",
+    "sandbox.gdrive.fixtures",
 ]
 
 

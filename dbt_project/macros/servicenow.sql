@@ -32,7 +32,7 @@
         {{ sn_timestamp(relation ~ '.sys_updated_on') }} as updated_at,
         nullif({{ relation }}.sys_updated_by, '') as updated_by,
         {{ sn_int(relation ~ '.sys_mod_count') }} as mod_count,
-        {{ deleted_and_loaded_columns(relation, deletions) }},
+        {{ deleted_and_loaded_columns(relation, deletions, sn_timestamp(relation ~ '.sys_updated_on')) }},
         {{ relation }}._dlt_load_id as load_id,
         {{ run_started_timestamp() }} as staged_at
 {%- endmacro %}

@@ -1,8 +1,15 @@
 """Deletes are captured and marked, never lost: one ``deletions`` table per source dataset.
 
-A row says which record of which entity the vendor no longer has, when we learned it and how
-(``feed`` = the vendor's own delete signal, ``reconciliation`` = an id sweep found it missing).
-The staged record keeps its last known values; staging joins this table to flag it deleted.
+A row says which record of which entity the vendor no longer has, when the vendor deleted it
+(``deleted_at``, the vendor's time when it says so; else when we found it gone), when we learned it
+and how (``feed`` = the vendor's own delete signal, ``reconciliation`` = an id sweep found it missing,
+``webhook`` = a delete event). The staged record keeps its last known values; staging joins this table
+to flag it deleted, comparing vendor times (a delete counts if it is not older than the record's last
+update: a record re-created or restored after its delete is live).
+
+The table holds the *current* deletes: a record seen alive at the vendor again (restored, or re-created
+with the same id) has its row withdrawn (:func:`withdrawn_rows`, a dlt hard delete), so a later delete
+of it is recorded afresh. Within one load the newest row per record wins (``detected_at``).
 """
 
 from __future__ import annotations
@@ -21,13 +28,31 @@ def deletion_rows(entity: str, ids: Iterable[str], *, detected_by: str, run_id: 
     now = datetime.now(UTC)
     rows = [
         {"entity": entity, "record_id": rid, "deleted_at": deleted_at or now, "detected_at": now,
-         "detected_by": detected_by, "run_id": run_id}
+         "detected_by": detected_by, "run_id": run_id, WITHDRAWN: False}
         for rid in ids
     ]
+    return _item(rows)
+
+
+def withdrawn_rows(entity: str, ids: Iterable[str], *, run_id: str):
+    """dlt items removing the deletions of these records: the vendor has them again."""
+    now = datetime.now(UTC)
+    rows = [{"entity": entity, "record_id": rid, "deleted_at": None, "detected_at": now, "detected_by": "restored",
+             "run_id": run_id, WITHDRAWN: True} for rid in ids]
+    return _item(rows)
+
+
+WITHDRAWN = "_withdrawn"
+_COLUMNS = {WITHDRAWN: {"data_type": "bool", "nullable": True, "hard_delete": True},
+            "detected_at": {"data_type": "timestamp", "nullable": True, "dedup_sort": "desc"},
+            "deleted_at": {"data_type": "timestamp", "nullable": True}}
+
+
+def _item(rows: list[dict]):
     if not rows:
         return None
     hints = dlt.mark.make_hints(table_name=DELETIONS_TABLE, write_disposition="merge",
-                                primary_key=("entity", "record_id"), merge_key=())
+                                primary_key=("entity", "record_id"), merge_key=(), columns=_COLUMNS)
     return dlt.mark.with_hints(rows, hints, create_table_variant=True)
 
 

@@ -27,3 +27,24 @@ def store_evidence(vendor: str, content: bytes, root: Path) -> tuple[str, str]:
         tmp.write_bytes(content)
         tmp.replace(path)
     return digest, path.resolve().as_uri()
+
+
+def admit_evidence(vendor: str, content: bytes, root: Path, filename: str | None = None,
+                   source_ref: str | None = None, tags: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """Pass a vendor file through the Evidence Library (limits, ClamAV scan, metadata, classification,
+    then the configured store; ``root`` is the local store's folder) and return the attachment row's
+    content columns: ``stored`` (sha256 + URI), ``quarantined`` (infected or over the limits: no URI,
+    the reason in ``content_error``) or ``failed`` (scanner or store unavailable: the reason, and the
+    vendor pipeline fetches it again on its next run, as for a failed download)."""
+    from resources.evidence.base import StoreError
+    from resources.evidence.library import EvidenceLibrary
+
+    try:
+        library = EvidenceLibrary.cached(local_root=root)
+    except StoreError as exc:  # the store cannot even be reached (e.g. the role cannot be assumed)
+        return {"sha256": hashlib.sha256(content).hexdigest(), "storage_uri": None, "content_status": "failed",
+                "content_error": str(exc)[:500]}
+    outcome = library.ingest(content, filename or source_ref or "attachment", vendor, tags, source_ref)
+    status = {"stored": "stored", "quarantined": "quarantined"}.get(outcome.status, "failed")
+    return {"sha256": outcome.sha256, "storage_uri": outcome.storage_uri, "content_status": status,
+            "content_error": None if status == "stored" else (outcome.reason or "")[:500]}

@@ -25,6 +25,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from pipelines.common import pages
+
 log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -149,7 +151,7 @@ class VendorSession:
         return path_or_url if "://" in path_or_url else urljoin(self.base_url, path_or_url.lstrip("/"))
 
     def get_json(self, path_or_url: str, **kwargs: Any) -> Any:
-        return self.request("GET", path_or_url, **kwargs).json()
+        return pages.loads(self.request("GET", path_or_url, **kwargs).content)
 
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
         """Send a request, retrying as the policy says; return a 2xx/3xx response or raise."""
@@ -200,14 +202,19 @@ class VendorSession:
                 continue
             if status in (401, 403) and self.auth is not None:
                 auth_failures += 1
+                # A static credential (PAT, API token) has no refresh: say what really happens.
+                refreshable = getattr(self.auth, "refreshable", True)
                 if auth_failures >= p.max_auth_failures:
                     raise VendorAuthError(
-                        f"{self.vendor} returned {status} for {where} after a token refresh: "
+                        f"{self.vendor} returned {status} for {where} "
+                        f"{'after a token refresh' if refreshable else 'twice'}: "
                         f"the credentials are refused{self._hint()}",
                         status,
                     )
                 self.stats["token_refreshes"] += 1
-                log.warning("%s: %s answered %s, refreshing the token", self.vendor, where, status)
+                log.warning("%s: %s answered %s, %s", self.vendor, where, status,
+                            "refreshing the token" if refreshable else
+                            "retrying once with the same static credentials (they cannot be refreshed)")
                 self.auth.invalidate()
                 continue
             if status in RETRYABLE_STATUSES:

@@ -8,6 +8,8 @@ from typing import Any
 
 import dlt
 
+from pipelines.common.pages import safe_text
+
 QUARANTINE_TABLE = "quarantine"
 
 
@@ -15,7 +17,7 @@ def quarantined(entity: str, record: Any, reason: str, run_id: str, record_id: s
     """Wrap a rejected record so dlt routes it to the source's append-only quarantine table."""
     row = {
         "entity": entity,
-        "record_id": record_id or "",
+        "record_id": safe_text(record_id) if record_id else "",
         "reason": reason,
         "run_id": run_id,
         "record": json.dumps(record, sort_keys=True, default=str),

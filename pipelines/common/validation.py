@@ -17,6 +17,8 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
 
+from pipelines.common.pages import is_lenient, text_problem
+
 
 @dataclass
 class PageCheck:
@@ -31,19 +33,27 @@ def string_columns(names: Sequence[str]) -> dict[str, pl.DataType]:
 
 
 def validate_page(records: list[dict[str, Any]], schema: pa.DataFrameSchema,
-                  columns: Sequence[str]) -> PageCheck:
-    """Frame ``records`` (only ``columns``, all strings) and validate them with ``schema``."""
+                  columns: Sequence[str], raw: Sequence[Any] | None = None) -> PageCheck:
+    """Frame ``records`` (only ``columns``, all strings) and validate them with ``schema``.
+
+    ``raw`` (parallel to ``records``): what the vendor sent, when ``records`` are views of it. A record
+    from a page the strict parser refused (:class:`pipelines.common.pages.Lenient`) is first checked
+    whole for text no warehouse can store, and rejected with that reason (one record, not the page).
+    """
     polars_schema = string_columns(columns)
-    rejected: list[tuple[dict[str, Any], str]] = []
+    records, rejected = _storable(records, raw if raw is not None else records)
     try:
         frame = pl.from_dicts(records, schema=polars_schema)
     except (pl.exceptions.PolarsError, TypeError, ValueError):
         good = []
         for record in records:
             bad = [k for k in columns if record.get(k) is not None and not isinstance(record[k], str)]
+            problem = None if bad else text_problem({k: record.get(k) for k in columns})
             if bad:
                 rejected.append((record, "; ".join(
                     f"{k}: expected a string, got {type(record[k]).__name__}" for k in bad)))
+            elif problem:  # a value derived from vendor text that polars cannot hold
+                rejected.append((record, f"invalid text: {problem}"))
             else:
                 good.append(record)
         frame = pl.from_dicts(good, schema=polars_schema) if good else pl.DataFrame(schema=polars_schema)
@@ -70,3 +80,20 @@ def _split(frame: pl.DataFrame, records: list[dict[str, Any]], failures: pl.Data
     rejected = rejected + [(records[i], reason) for i, reason in sorted(bad_rows.items())]
     keep = pl.Series([i not in bad_rows for i in range(frame.height)])
     return PageCheck(frame.filter(keep), rejected)
+
+
+def _storable(records: list[dict[str, Any]], raw: Sequence[Any]) -> tuple[list[dict[str, Any]],
+                                                                         list[tuple[dict[str, Any], str]]]:
+    """Split off records whose vendor text cannot be stored (only leniently parsed ones can hold such)."""
+    if not any(is_lenient(r) for r in raw):
+        return records, []
+    good, bad = [], []
+    for record, sent in zip(records, raw, strict=True):
+        problem = text_problem(sent) if is_lenient(sent) else None
+        if problem is None and sent is not record:
+            problem = text_problem(record)
+        if problem:
+            bad.append((record, f"invalid text: {problem}"))
+        else:
+            good.append(record)
+    return good, bad

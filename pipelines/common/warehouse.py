@@ -88,8 +88,9 @@ class WarehouseSettings:
             "PGPASSWORD": self.pg_password, "PGDATABASE": self.pg_database,
         }
 
-    def pipeline(self, source_name: str, *, progress: str | None = None) -> dlt.Pipeline:
-        """The dlt pipeline of one vendor: dataset named after the vendor, state kept under data_dir."""
+    def pipeline(self, source_name: str, *, progress: str | None = None, dataset: str | None = None) -> dlt.Pipeline:
+        """The dlt pipeline of one vendor: dataset named after the vendor (or ``dataset``), state kept
+        under data_dir."""
         # Arrow pages skip dlt's load id column unless asked; staging and freshness need it.
         dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
         # Rotate extract files so normalize (which rewrites each file to add the load id) and load
@@ -104,12 +105,16 @@ class WarehouseSettings:
         pipelines_dir = Path(self.data_dir) / "dlt"
         pipelines_dir.mkdir(parents=True, exist_ok=True)
         return dlt.pipeline(
-            pipeline_name=f"projectx_{source_name}_{self.kind}",
+            pipeline_name=self.pipeline_name(source_name),
             destination=self.destination(),
-            dataset_name=source_name,
+            dataset_name=dataset or source_name,
             pipelines_dir=str(pipelines_dir),
             progress=progress,
         )
+
+    def pipeline_name(self, source_name: str) -> str:
+        """The dlt pipeline (and working folder) name of one vendor on this warehouse."""
+        return f"projectx_{source_name}_{self.kind}"
 
     def describe(self) -> str:
         """A human description without credentials."""

@@ -10,8 +10,10 @@ reads files, not blobs. Each ``attachments`` row carries ``sha256``, ``storage_u
 - ``too_large``: bigger than ``max_bytes`` (``JIRA_ATTACHMENT_MAX_BYTES``), metadata only;
 - ``disabled``: downloads switched off (``max_bytes`` 0);
 - ``missing``: Jira answered 404 (deleted since the search);
-- ``failed``: the download failed after retries; ``content_error`` says why and the issue is read
-  again on the next run.
+- ``quarantined``: the Evidence Library refused it (malware found by ClamAV, or over its limits);
+  ``content_error`` says why, and no mart shows it;
+- ``failed``: the download failed after retries (or the scanner/store was unavailable);
+  ``content_error`` says why and the issue is read again on the next run.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipelines.common.evidence import evidence_root, store_evidence
+from pipelines.common.evidence import admit_evidence, evidence_root
 from pipelines.common.http import VendorError
 from pipelines.jira.destination import stored_content
 from pipelines.jira.helpers import JiraClient
@@ -65,8 +67,10 @@ class AttachmentContent:
             return False
         if self._root is None:
             self._root = evidence_root(self._dir)
-        sha, uri = store_evidence("jira", data, self._root)
-        row.update(sha256=sha, storage_uri=uri, content_status="stored")
-        self._known[row["id"]] = (sha, uri)
-        self.downloaded += 1
+        row.update(admit_evidence("jira", data, self._root, row.get("filename"), row["id"]))
+        if row["content_status"] == "failed":  # scanner or store unavailable: read again next run
+            return False
+        if row["content_status"] == "stored":
+            self._known[row["id"]] = (row["sha256"], row["storage_uri"])
+            self.downloaded += 1
         return True

@@ -43,6 +43,8 @@ REFRESH_REFUSED = (
 class StaticAuth:
     """A fixed Authorization header (PAT or API token); nothing to refresh."""
 
+    refreshable = False  # VendorSession says so on a 401 instead of "refreshing the token"
+
     def __init__(self, header: str):
         self._header = header
 

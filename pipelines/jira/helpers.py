@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from pipelines.common import pages
 from pipelines.common.http import RetryPolicy, TokenProvider, VendorError, VendorSession
 from pipelines.jira.settings import (
     CHANGELOG_PATH,
@@ -121,7 +122,7 @@ class JiraClient:
         # orjson: a rich page is ~1 MB of JSON, and the stdlib parser is several times slower.
         response = self.session.request("POST", path, data=orjson.dumps(body),
                                         headers={"Content-Type": "application/json"})
-        return orjson.loads(response.content)
+        return pages.loads(response.content)
 
     def approximate_count(self, jql: str) -> int:
         """Jira's estimate of how many issues match (``POST /search/approximate-count``); 0 if unknown."""
@@ -173,6 +174,9 @@ class JiraClient:
             if exc.status != 404:
                 raise
             log.info("Jira: issue %s vanished while we read its comments/changelog", bean.get("key"))
+        children = (comment or {}).get("comments") or [], (changelog or {}).get("histories") or []
+        if any(pages.is_lenient(c) for part in children for c in part):
+            return pages.Lenient(bean)  # a page read leniently: the caller checks the bean's text whole
         return bean
 
     def download(self, path: str) -> bytes:

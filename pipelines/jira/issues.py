@@ -47,6 +47,9 @@ from dlt.sources import DltResource
 
 from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendor_ts
 from pipelines.common.deletions import destination_has_rows
+from pipelines.common.pages import is_lenient, text_problem
+from pipelines.common.quarantine import quarantined
+from pipelines.common.requeue import Requeue
 from pipelines.jira import flatten, frames
 from pipelines.jira.attachments import CONTENT_COLUMNS, AttachmentContent
 from pipelines.jira.context import JiraContext
@@ -109,10 +112,10 @@ class IssuePass:
     """
 
     def __init__(self, ctx: JiraContext, cursor: OverlapCursor | None, run_id: str, content: AttachmentContent,
-                 tombstones: bool, append: bool = False):
+                 tombstones: bool, append: bool = False, requeue: Requeue | None = None):
         self.client, self.fields = ctx.client(), ctx.fields()
         self.cursor, self.run_id, self.content, self.tombstones = cursor, run_id, content, tombstones
-        self.append = append
+        self.append, self.requeue = append, requeue
         self.loaded: set[str] = set()
         self.retry: set[str] = set()
 
@@ -137,7 +140,7 @@ class IssuePass:
 
     def page(self, beans: list[dict[str, Any]], force: bool = False) -> Iterator[Any]:
         rows = [flatten.issue_row(b, self.fields) for b in beans]
-        valid, rejected = checked("issues", rows, self.run_id, raw=beans)
+        valid, rejected = checked("issues", rows, self.run_id, raw=beans, requeue=self.requeue)
         yield from rejected
         bean_of = {id(r): b for r, b in zip(rows, beans, strict=True)}
         issues: list[dict[str, Any]] = []
@@ -146,6 +149,14 @@ class IssuePass:
             if not self._admit(row, force):
                 continue
             bean = self.client.complete(bean_of[id(row)])
+            problem = text_problem(bean) if is_lenient(bean) else None
+            if problem:  # a comment or changelog page fetched for it holds text no warehouse stores
+                reason = f"invalid text: {problem}"
+                item = (quarantined("issues", bean, reason, self.run_id, row["id"]) if self.requeue is None
+                        else self.requeue.reject(bean, reason, row["id"]))
+                if item is not None:
+                    yield item
+                continue
             issues.append(row)
             self.loaded.add(row["id"])
             children["issue_changelog"] += flatten.changelog_rows(bean, row)
@@ -154,6 +165,8 @@ class IssuePass:
             children["sprint_issues"] += flatten.sprint_issue_rows(row)
         if not issues:
             return
+        if self.requeue is not None:
+            self.requeue.loaded([*(i["id"] for i in issues), *(i["key"] for i in issues)])
         yield issue_item(issues, self.append)
         for table, kids in children.items():
             # Sprint memberships come from validated issue rows; the other children are checked here.
@@ -175,6 +188,14 @@ def _drop_child_primary_keys(schema: Any) -> None:
     for table in CHILDREN:
         for column in (schema.tables.get(table) or {}).get("columns", {}).values():
             column.pop("primary_key", None)
+
+
+def refetch_jql(refs: list[str]) -> str:
+    """Issues by id (digits) or by key (``PROJ-12``, for an issue quarantined without a usable id)."""
+    ids = [r for r in refs if r.isdigit()]
+    keys = [f'"{r}"' for r in refs if not r.isdigit()]
+    terms = ([f"id in ({', '.join(ids)})"] if ids else []) + ([f"key in ({', '.join(keys)})"] if keys else [])
+    return " OR ".join(terms) + " ORDER BY id ASC"
 
 
 def window_bounds(window: tuple[datetime, datetime]) -> tuple[int, int]:
@@ -215,19 +236,28 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
         cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap_seconds)
         as_of = client.server_time()
         first = cursor.last_value == INITIAL_CURSOR
+        requeue = Requeue(state, "issues", run_id)
         work = IssuePass(ctx, cursor, run_id, content, tombstones=not first,
-                         append=first and not destination_has_rows("issues"))
+                         append=first and not any(map(destination_has_rows, ("issues", *CHILDREN))),
+                         requeue=requeue)
         since = None if first else epoch_ms(cursor.start_datetime)
         as_of_ms = epoch_ms(parse_vendor_ts(as_of)) if as_of else None
         yield from work.read(read_all(search, plan(client, scope, since, None, as_of_ms, concurrency)))
-        # Issues whose attachment download failed last time: read again whatever the cursor says.
-        pending = [i for i in state.get("refetch", []) if i not in work.loaded]
+        # Issues whose attachment download failed last time, and issues quarantined by earlier runs and
+        # not loaded since (the re-read rule, pipelines.common.requeue): read again whatever the cursor says.
+        due = set(requeue.due()) & set(requeue.pending)
+        pending = sorted({*state.get("refetch", []), *due} - work.loaded)
         for start in range(0, len(pending), REFETCH_CHUNK):
-            jql = "id in (" + ", ".join(pending[start:start + REFETCH_CHUNK]) + ") ORDER BY id ASC"
-            yield from work.read(client.search(jql, fields, expand="changelog", page_size=REFETCH_CHUNK), force=True)
+            chunk = pending[start:start + REFETCH_CHUNK]
+            found: set[str] = set()
+            for page in client.search(refetch_jql(chunk), fields, expand="changelog", page_size=REFETCH_CHUNK):
+                found.update(str(b.get(k)) for b in page for k in ("id", "key"))
+                yield from work.read(iter([page]), force=True)
+            requeue.gone(set(chunk) - found)  # deleted at Jira: the census or the webhook marks it
         if as_of:
             cursor.cap(to_cursor(as_of))
         cursor.commit()
+        requeue.commit()
         state["refetch"] = sorted(work.retry)
         state["stats"] = {"loaded": len(work.loaded), "skipped_unchanged": cursor.skipped_unchanged,
                           "attachments_downloaded": work.content.downloaded, "run_id": run_id}

@@ -9,6 +9,7 @@ checked here. Staging casts what passes, so a bad value never breaks dbt.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 
 from pipelines.common.quarantine import quarantined
+from pipelines.common.requeue import Requeue
 from pipelines.common.validation import validate_page
 
 ID = r"^\d+$"
@@ -87,18 +89,31 @@ def columns(entity: str) -> Sequence[str]:
 
 
 def checked(entity: str, rows: list[dict[str, Any]], run_id: str,
-            raw: list[Any] | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
+            raw: list[Any] | None = None, requeue: Requeue | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
     """Split ``rows`` into the valid ones (same dicts, same order) and quarantine items for the rest.
 
     ``raw`` (parallel to ``rows``) is what the vendor sent; it is what the quarantine keeps.
+    ``requeue``: the re-read ledger of ``entity`` (rejected keys are read again next run; a record
+    already quarantined as it is now is not written again).
     """
     if not rows:
         return [], []
-    check = validate_page(rows, SCHEMAS[entity], columns(entity))
+    check = validate_page(rows, SCHEMAS[entity], columns(entity), raw=raw)
     bad = {id(record): reason for record, reason in check.rejected}
     if not bad:
         return rows, []
     sent = raw if raw is not None else rows
     items = [quarantined(entity, sent[n], bad[id(r)], run_id, str(r.get("id") or r.get("key") or ""))
+             if requeue is None else requeue.reject(sent[n], bad[id(r)], _key(r.get("id"), r.get("key")))
              for n, r in enumerate(rows) if id(r) in bad]
+    items = [i for i in items if i is not None]
     return [r for r in rows if id(r) not in bad], items
+
+
+def _key(issue_id: Any, issue_key: Any) -> str | None:
+    """What reads the issue again: its id (digits), else its key (``PROJ-12``), else None."""
+    if isinstance(issue_id, str) and issue_id.isdigit():
+        return issue_id
+    if isinstance(issue_key, str) and re.fullmatch(ISSUE_KEY.strip("^$"), issue_key):
+        return issue_key
+    return None

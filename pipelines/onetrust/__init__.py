@@ -34,6 +34,7 @@ from pipelines.common.config import ExplicitArguments
 from pipelines.common.cursor import OverlapCursor, parse_vendor_ts
 from pipelines.common.deletions import deletion_rows, destination_ids, known_deletion_times
 from pipelines.common.http import RetryPolicy
+from pipelines.common.requeue import Requeue
 from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
 from pipelines.onetrust.helpers import OneTrustClient, Page, resolve_base_url
@@ -142,11 +143,13 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
                                overlap_seconds=0 if window else overlap)
         outcome = ScanOutcome()
         held = destination_ids(spec.resource, spec.primary_key) if full else None
+        requeue = Requeue(state, spec.resource, run_id) if window is None else None
+        deleted = set(known_deletion_times(spec.resource))  # a record listed again has its delete withdrawn
         client = make_client()
         try:
             pages = lister(client, cursor)
             for item in changed_records(spec, pages, cursor, run_id, outcome, stop_early=by_change and not full,
-                                        held=held):
+                                        held=held, requeue=requeue, deleted=deleted):
                 if window and isinstance(item, list):
                     item = [r for r in item if normalise(r[spec.ts_field]) < window[1]]
                     if not item:
@@ -155,9 +158,15 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
             if deletes == "log":
                 yield from _logged_deletes(spec, client, state, overlap, outcome, run_id, window)
             elif held is not None:
-                yield from reconcile(spec, outcome, held, run_id)
+                path = S.RECORD_PATHS.get(spec.resource)
+                exists = (lambda rid: client.exists(path.format(id=rid))) if path else None
+                yield from reconcile(spec, outcome, held, run_id, exists)
         finally:
             client.close()
+        if requeue is not None:
+            if outcome.complete and outcome.stable:  # a due key the whole listing lacks was deleted
+                requeue.gone(k for k in requeue.due() if k not in outcome.listed_ids)
+            requeue.commit()
         if window is None:
             finish(spec, cursor, outcome, state, run_id)
 

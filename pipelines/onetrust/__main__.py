@@ -5,13 +5,16 @@
 - ``ONETRUST_REGION`` (us, eu, de, uk, apac, trial, uat or a tenant host; default us) picks the host
   unless ``ONETRUST_BASE_URL`` is set. ``ONETRUST_TIMEOUT_SECONDS`` (default 30) bounds every request.
 - ``ONETRUST_RECONCILE`` (default true): read every listing whole, to repair gaps and find deletes.
+
+A failure prints one sentence naming the URL tried; ``--debug`` (or ``PROJECTX_DEBUG=1``) shows the traceback.
 """
 
 import sys
 
+from pipelines.common.entrypoint import run_cli
 from pipelines.common.runner import ca_verify, env, run_source
 from pipelines.onetrust import onetrust_source
-from pipelines.onetrust.settings import DEFAULT_REGION, DEFAULT_TIMEOUT_SECONDS
+from pipelines.onetrust.settings import DEFAULT_REGION, DEFAULT_TIMEOUT_SECONDS, REGION_HOSTS, config_hint
 
 
 def _timeout() -> float:
@@ -22,7 +25,13 @@ def _timeout() -> float:
         sys.exit(f"ONETRUST_TIMEOUT_SECONDS={raw!r} is not a number of seconds: set e.g. 30")
 
 
-if __name__ == "__main__":
+def _url_tried() -> str:
+    """The host the source talks to: ONETRUST_BASE_URL, else the region's (an unknown region is a tenant host)."""
+    region = env("ONETRUST_REGION", DEFAULT_REGION) or DEFAULT_REGION
+    return env("ONETRUST_BASE_URL") or f"https://{REGION_HOSTS.get(region.lower(), region)}"
+
+
+def main() -> None:
     if not env("ONETRUST_API_TOKEN") and not (env("ONETRUST_CLIENT_ID") and env("ONETRUST_CLIENT_SECRET")):
         sys.exit("Set ONETRUST_API_TOKEN, or ONETRUST_CLIENT_ID and ONETRUST_CLIENT_SECRET, and run again")
     try:
@@ -38,4 +47,9 @@ if __name__ == "__main__":
         )
     except ValueError as exc:
         sys.exit(str(exc))
-    run_source("onetrust", source)
+    run_cli("OneTrust", _url_tried(), lambda: run_source("onetrust", source),
+            auth_hint=config_hint(static_token=bool(env("ONETRUST_API_TOKEN"))))
+
+
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,8 @@ from pipelines.onetrust.settings import TOKEN_EXPIRY_MARGIN_SECONDS, TOKEN_PATH,
 class StaticToken:
     """A long-lived OneTrust API key (valid up to a year); ``invalidate`` has nothing to renew."""
 
+    refreshable = False  # VendorSession says so on a 401 instead of "refreshing the token"
+
     def __init__(self, token: str):
         if not token:
             raise VendorAuthError("ONETRUST_API_TOKEN is empty: set it or use ONETRUST_CLIENT_ID/SECRET")

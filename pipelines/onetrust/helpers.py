@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.common import pages
 from pipelines.common.http import RetryPolicy, TokenProvider, VendorError, VendorSession
 from pipelines.onetrust.auth import ClientCredentials, StaticToken
 from pipelines.onetrust.settings import (
@@ -98,7 +99,7 @@ class OneTrustClient:
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """JSON body of a successful call; failures say which setting to change."""
         try:
-            return self.session.request(method, path, **kwargs).json()
+            return pages.loads(self.session.request(method, path, **kwargs).content)
         except VendorError as exc:
             if "Timeout" in str(exc):
                 raise type(exc)(
@@ -137,6 +138,17 @@ class OneTrustClient:
             with ThreadPoolExecutor(max_workers=self.detail_workers) as pool:
                 found = list(pool.map(one, assessment_ids))
         return {a: detail for a, detail in found if detail is not None}
+
+    def exists(self, path: str) -> bool:
+        """Whether OneTrust still has the record at ``path`` (404 or flagged for deletion: it does not)."""
+        try:
+            body = self.request("GET", path)
+        except VendorError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        record = body.get("data", body) if isinstance(body, dict) else body
+        return not (isinstance(record, dict) and record.get("markForDelete") is True)
 
     def close(self) -> None:
         self.session.close()

@@ -91,7 +91,7 @@ def check_records(entity: str, records: list[Any]) -> tuple[list[dict[str, Any]]
     """Split raw records into (valid, [(record, reasons)]) with the entity's contract."""
     contract = CONTRACTS[entity]
     views = [contract.view(r) for r in records]
-    outcome = validate_page(views, contract.schema, contract.columns)
+    outcome = validate_page(views, contract.schema, contract.columns, raw=records)
     reasons = {id(view): reason for view, reason in outcome.rejected}
     valid = [r for r, v in zip(records, views, strict=True) if id(v) not in reasons]
     rejected = [(r, reasons[id(v)]) for r, v in zip(records, views, strict=True) if id(v) in reasons]

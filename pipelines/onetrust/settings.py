@@ -27,6 +27,8 @@ ASSESSMENT_EXPORT_PATH = "api/assessment/v2/assessments/{id}/export"
 ASSESSMENT_DELETE_LOG_PATH = "api/assessment/v2/assessments/activities/types/assessmentdelete"
 RISKS_PATH = "api/risk/v2/risks/pages"
 VENDORS_PATH = "api/inventory/v2/inventories/vendors"
+# One record by id, to prove a delete when the listing cannot (a listed record had no usable id).
+RECORD_PATHS = {"risks": "api/risk/v2/risks/{id}", "vendors": "api/inventory/v2/inventories/vendors/{id}"}
 
 # Page sizes: OneTrust clamps over-size values silently, so the pager follows the response, not these.
 ASSESSMENT_PAGE_SIZE = 1000  # max 2000

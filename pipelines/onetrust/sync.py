@@ -15,20 +15,23 @@ so the next run re-reads that window instead of losing a row or inventing a dele
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
 
 from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendor_ts
-from pipelines.common.deletions import DELETIONS_TABLE, deletion_rows
+from pipelines.common.deletions import DELETIONS_TABLE, deletion_rows, withdrawn_rows
 from pipelines.common.quarantine import quarantined
+from pipelines.common.requeue import Requeue
 from pipelines.onetrust.helpers import Page
 from pipelines.onetrust.schemas import check_records
 from pipelines.onetrust.settings import ENTITIES, EntitySpec
 
 log = logging.getLogger(__name__)
+
+VERIFY_LIMIT = 200  # ids a full pass may check one by one when a malformed record hides which it is
 
 
 def normalise(raw: Any) -> str | None:
@@ -52,17 +55,27 @@ class ScanOutcome:
 
 
 def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCursor, run_id: str,
-                    outcome: ScanOutcome, *, stop_early: bool, held: set[str] | None = None) -> Iterator[Any]:
+                    outcome: ScanOutcome, *, stop_early: bool, held: set[str] | None = None,
+                    requeue: Requeue | None = None, deleted: set[str] | None = None) -> Iterator[Any]:
     """Yield lists of changed, valid raw records and quarantine items, page by page.
 
     ``stop_early``: the listing is sorted newest change first, so the first page holding a row older
     than the cursor window is the last one worth reading. ``held``: on a full pass, the ids already
-    stored; a listed record outside it is loaded even when older than the cursor.
+    stored; a listed record outside it is loaded even when older than the cursor. ``requeue``: the
+    re-read ledger; a key quarantined earlier and not loaded since is loaded whatever its timestamp
+    (so the listing is read to its end while any is due). ``deleted``: ids with a recorded delete; one
+    listed again (restored, whatever its timestamp) is loaded and its delete withdrawn.
     """
+    deleted = deleted if deleted is not None else set()
+    due = set(requeue.due()) if requeue is not None else set()
+    stop_early = stop_early and not due
 
     def missing(rid: Any) -> bool:
-        return held is not None and isinstance(rid, str) and rid not in held
-    start = cursor.start_value
+        return isinstance(rid, str) and ((held is not None and rid not in held) or rid in deleted
+                                         or (rid in due and requeue is not None and rid in requeue.pending))
+    # Records quarantined without a usable id can only be found again by time: read from the oldest.
+    floor = requeue.floor() if requeue is not None else None
+    start = min(cursor.start_value, floor) if floor else cursor.start_value
     emitted: dict[str, str] = {}  # id -> version yielded in this pass (a row shifted onto the next page)
     last_total: int | None = None
     for page in pages:
@@ -86,14 +99,21 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             rid = record.get(spec.id_field) if isinstance(record, dict) else None
             if stamp is not None and stamp < start and not missing(rid):
                 continue  # unchanged since an earlier run quarantined it
-            yield quarantined(spec.resource, record, reason, run_id, rid if isinstance(rid, str) else None)
+            rid = rid if isinstance(rid, str) and rid else None
+            item = (quarantined(spec.resource, record, reason, run_id, rid) if requeue is None
+                    else requeue.reject(record, reason, rid, stamp))
+            if item is not None:
+                yield item
         fresh, reached_old = [], False
         for record in valid:
             raw = record[spec.ts_field]
             stamp = normalise(raw)
             if stamp is None:
-                yield quarantined(spec.resource, record, f"{spec.ts_field}: not a timestamp (got {raw})",
-                                  run_id, record[spec.id_field])
+                reason = f"{spec.ts_field}: not a timestamp (got {raw})"
+                item = (quarantined(spec.resource, record, reason, run_id, record[spec.id_field]) if requeue is None
+                        else requeue.reject(record, reason, record[spec.id_field]))
+                if item is not None:
+                    yield item
                 continue
             rid, version = record[spec.id_field], f"{stamp}|{raw}"
             if stamp < start:
@@ -106,6 +126,12 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             fresh.append(record)
         if fresh:
             outcome.loaded_ids.update(r[spec.id_field] for r in fresh)
+            if requeue is not None:
+                requeue.loaded(r[spec.id_field] for r in fresh)
+            back = sorted(deleted.intersection(r[spec.id_field] for r in fresh))
+            if back:
+                deleted.difference_update(back)
+                yield withdrawn_rows(spec.resource, back, run_id=run_id)
             yield fresh
         if stop_early and reached_old:
             return
@@ -139,17 +165,30 @@ def known_deletions(entity: str) -> set[str]:
     return {r[0] for r in rows or []}
 
 
-def reconcile(spec: EntitySpec, outcome: ScanOutcome, held: set[str], run_id: str) -> Iterator[Any]:
+def reconcile(spec: EntitySpec, outcome: ScanOutcome, held: set[str], run_id: str,
+              exists: Callable[[str], bool] | None = None) -> Iterator[Any]:
     """Deletion rows after a full pass: OneTrust's markForDelete flags (``feed``), then ids we hold
-    that the vendor no longer lists (``reconciliation``). Skipped when the pass cannot prove absence."""
-    if not (outcome.complete and outcome.stable and outcome.blind == 0):
-        log.warning("OneTrust %s: delete reconciliation skipped this run (complete=%s, stable=%s, "
-                    "records without id=%d)", spec.resource, outcome.complete, outcome.stable, outcome.blind)
+    that the vendor no longer lists (``reconciliation``). Skipped when the pass cannot prove absence.
+
+    A listed record without a usable id (malformed) could be any held id the listing seems to lack, so
+    then each such id is asked for by itself (``exists``, one GET each, up to ``VERIFY_LIMIT``): one bad
+    record costs a few requests, not delete capture for the whole entity."""
+    if not (outcome.complete and outcome.stable):
+        log.warning("OneTrust %s: delete reconciliation skipped this run (complete=%s, stable=%s)",
+                    spec.resource, outcome.complete, outcome.stable)
         return
     flagged, gone = set(outcome.flagged_ids), held - outcome.listed_ids - outcome.flagged_ids
     if flagged or gone:  # only then is it worth asking which deletes we already hold
         known = known_deletions(spec.resource)
         flagged, gone = flagged - known, gone - known
+    if outcome.blind and gone:
+        if exists is None or len(gone) > VERIFY_LIMIT:
+            log.warning("OneTrust %s: %d listed records had no usable id, so %d ids missing from the listing "
+                        "cannot be proven deleted this run; they are checked again next run", spec.resource,
+                        outcome.blind, len(gone))
+            gone = set()
+        else:
+            gone = {rid for rid in gone if not exists(rid)}
     for ids, how in ((flagged, "feed"), (gone, "reconciliation")):
         rows = deletion_rows(spec.resource, sorted(ids), detected_by=how, run_id=run_id)
         if rows is not None:

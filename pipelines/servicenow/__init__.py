@@ -30,11 +30,19 @@ from dlt.sources import DltResource
 
 from pipelines.common.config import ExplicitArguments
 from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendor_ts
-from pipelines.common.deletions import deletion_rows, destination_has_rows, destination_ids, known_deletion_times
+from pipelines.common.deletions import (
+    deletion_rows,
+    destination_has_rows,
+    destination_ids,
+    known_deletion_times,
+    withdrawn_rows,
+)
 from pipelines.common.http import RetryPolicy
 from pipelines.common.quarantine import quarantined
+from pipelines.common.requeue import Requeue
 from pipelines.common.validation import validate_page
 from pipelines.servicenow.attachments import attachments_resource
+from pipelines.servicenow.deletes import deletes_from_audit
 from pipelines.servicenow.helpers import ServiceNowClient
 from pipelines.servicenow.schemas import table_schema
 from pipelines.servicenow.settings import (
@@ -118,20 +126,26 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
         # needs remembering; only the reconciliation sweep keeps the ids loaded this run.
         first_sync = cursor.last_value == INITIAL_CURSOR and not destination_has_rows(spec.resource)
         loaded: set[bytes] | None = set() if reconcile else None
+        requeue = Requeue(state, spec.resource, run_id)
+        deleted = known_deletion_times(spec.resource)  # withdrawn when the record loads again
+        # Records quarantined without a sys_id can only be found again by time: read from the oldest.
+        start = min(cursor.start_value, requeue.floor() or cursor.start_value)
         try:
-            pages = client.read_concurrently(spec.table, f"{spec.cursor_field}>={cursor.start_value}",
+            pages = client.read_concurrently(spec.table, f"{spec.cursor_field}>={start}",
                                              page_size=page_size, concurrency=concurrency, fields=list(spec.fields))
             for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
-                for item in _checked(page, spec, cursor, run_id, loaded):
+                for item in _checked(page, spec, cursor, run_id, loaded, requeue, deleted):
                     yield dlt.mark.with_hints(item, APPEND) if first_sync and isinstance(item, pa.Table) else item
             as_of = client.server_time.strftime(VENDOR_TS_FORMAT) if client.server_time else None
-            yield from _deletes_from_audit(client, spec, f"sys_created_on>={cursor.start_value}", run_id)
+            yield from _reread_quarantined(client, spec, cursor, run_id, loaded, requeue, deleted)
+            yield from deletes_from_audit(client, spec, f"sys_created_on>={cursor.start_value}", run_id, deleted)
             if reconcile:
                 yield from _reconcile(client, spec, loaded, run_id, cursor)
         finally:
             client.close()
         cursor.cap(as_of)
         cursor.commit()
+        requeue.commit()
         state["stats"] = {"skipped_unchanged": cursor.skipped_unchanged, "run_id": run_id}
 
     return dlt.resource(rows, name=spec.resource, primary_key="sys_id", write_disposition="merge")
@@ -144,13 +158,15 @@ def _window_resource(spec: TableSpec, make_client, page_size: int, concurrency: 
 
     def rows() -> Iterator[Any]:
         client = make_client()
+        deleted = known_deletion_times(spec.resource)
         try:
             query = f"{spec.cursor_field}>={start}^{spec.cursor_field}<{end}"
             pages = client.read_concurrently(spec.table, query, page_size=page_size, concurrency=concurrency,
                                              fields=list(spec.fields))
             for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
-                yield from _checked(page, spec, None, run_id, None)
-            yield from _deletes_from_audit(client, spec, f"sys_created_on>={start}^sys_created_on<{end}", run_id)
+                yield from _checked(page, spec, None, run_id, None, None, deleted)
+            yield from deletes_from_audit(client, spec, f"sys_created_on>={start}^sys_created_on<{end}", run_id,
+                                          deleted)
         finally:
             client.close()
 
@@ -176,16 +192,44 @@ def _batched(pages: Iterator[list[dict]], size: int) -> Iterator[list[dict]]:
         yield batch
 
 
+def _reread_quarantined(client: ServiceNowClient, spec: TableSpec, cursor: OverlapCursor, run_id: str,
+                        loaded: set[bytes] | None, requeue: Requeue, deleted: dict[str, float]) -> Iterator[Any]:
+    """Read by sys_id the records quarantined by earlier runs and not loaded since (the re-read rule)."""
+    due = [k for k in requeue.due() if k in requeue.pending and _usable_id(k)]
+    requeue.gone(k for k in requeue.due() if not _usable_id(k))
+    for start in range(0, len(due), 200):
+        chunk = due[start:start + 200]
+        found: set[str] = set()
+        for page in client.read_concurrently(spec.table, "sys_idIN" + ",".join(chunk), page_size=200,
+                                             concurrency=1, fields=list(spec.fields)):
+            found.update(r.get("sys_id") for r in page if isinstance(r.get("sys_id"), str))
+            yield from _checked(page, spec, cursor, run_id, loaded, requeue, deleted)
+        requeue.gone(set(chunk) - found)  # deleted meanwhile: the delete audit marks it
+
+
+def _usable_id(value: str) -> bool:
+    return 0 < len(value) <= 64 and all(c.isalnum() for c in value)
+
+
 def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, run_id: str,
-             loaded: set[bytes] | None) -> Iterator[Any]:
+             loaded: set[bytes] | None, requeue: Requeue | None = None,
+             deleted: dict[str, float] | None = None) -> Iterator[Any]:
     """Quarantine what fails validation; yield the rest as one Arrow table, less the row versions
-    ``cursor`` has loaded before (all of them without a cursor) and the ids in ``loaded``."""
+    ``cursor`` has loaded before (all of them without a cursor) and the ids in ``loaded``.
+    ``deleted``: ids with a recorded delete; one that loads again (re-created) has it withdrawn."""
     if cursor is not None:  # rows re-read in the overlap, unchanged: not worth validating again
         field = spec.cursor_field
         page = [r for r in page if not cursor.unchanged(r.get("sys_id"), r.get(field), _version(r, field))]
     check = validate_page(page, table_schema(spec.table), spec.fields)
     for record, reason in check.rejected:
-        yield quarantined(spec.resource, record, reason, run_id, str(record.get("sys_id") or ""))
+        sys_id = record.get("sys_id") if isinstance(record.get("sys_id"), str) else None
+        if requeue is None:
+            yield quarantined(spec.resource, record, reason, run_id, sys_id)
+            continue
+        stamp = record.get(spec.cursor_field)
+        item = requeue.reject(record, reason, sys_id, stamp if isinstance(stamp, str) and _is_stamp(stamp) else None)
+        if item is not None:
+            yield item
     frame = check.valid
     if loaded is not None and frame.height:
         keys = [bytes.fromhex(sid) for sid in frame["sys_id"].to_list()]  # 16 bytes, not a 32-char str
@@ -197,7 +241,22 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
     if frame.height:
         if loaded is not None:
             loaded.update(bytes.fromhex(sid) for sid in frame["sys_id"].to_list())
+        if requeue is not None:
+            requeue.loaded(frame["sys_id"].to_list())
+        back = [sid for sid in frame["sys_id"].to_list() if sid in deleted] if deleted else []
+        if back:
+            for sid in back:
+                deleted.pop(sid)
+            yield withdrawn_rows(spec.resource, back, run_id=run_id)
         yield _with_required_id(frame.to_arrow())
+
+
+def _is_stamp(value: str) -> bool:
+    try:
+        parse_vendor_ts(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _version(record: dict, cursor_field: str) -> str | None:
@@ -212,32 +271,6 @@ def _with_required_id(table):
     """Mark sys_id non-nullable in the Arrow schema, as the resource's primary key already is."""
     i = table.schema.get_field_index("sys_id")
     return table.cast(table.schema.set(i, table.schema.field(i).with_nullable(False)))
-
-
-def _deletes_from_audit(client: ServiceNowClient, spec: TableSpec, when: str, run_id: str) -> Iterator[Any]:
-    """ServiceNow's own delete signal: ``sys_audit_delete`` rows for this table matching ``when``
-    (a condition on ``sys_created_on``: since the cursor, or within a window)."""
-    query = f"tablename={spec.table}^{when}"
-    fields = ["sys_id", "documentkey", "tablename", "sys_created_on"]
-    known: dict[str, float] | None = None
-    for page in client.read_concurrently("sys_audit_delete", query, page_size=1000, concurrency=1, fields=fields):
-        by_time: dict[datetime | None, list[str]] = {}
-        for r in page:
-            if not r.get("documentkey"):
-                continue
-            try:  # when ServiceNow deleted it (the audit row's creation), not when we noticed
-                when = parse_vendor_ts(r["sys_created_on"]).replace(tzinfo=UTC)
-            except (KeyError, TypeError, ValueError):
-                when = None
-            by_time.setdefault(when, []).append(r["documentkey"])
-        if by_time and known is None:
-            known = known_deletion_times(spec.resource)
-        for when, ids in by_time.items():
-            if when is not None:  # already recorded with this very time: sending it again could undo a restore
-                ids = [rid for rid in ids if known.get(rid) != when.timestamp()]
-            item = deletion_rows(spec.resource, ids, detected_by="feed", run_id=run_id, deleted_at=when)
-            if item is not None:
-                yield item
 
 
 def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[bytes], run_id: str,

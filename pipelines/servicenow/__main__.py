@@ -1,17 +1,27 @@
-"""``python -m pipelines.servicenow``: sync ServiceNow into the warehouse using the spec's env vars."""
+"""``python -m pipelines.servicenow``: sync ServiceNow into the warehouse using the spec's env vars.
 
+A failure prints one sentence naming the URL tried; ``--debug`` (or ``PROJECTX_DEBUG=1``) shows the traceback.
+"""
+
+from pipelines.common.entrypoint import run_cli
 from pipelines.common.runner import ca_verify, env, run_source
 from pipelines.servicenow import servicenow_source
 
-if __name__ == "__main__":
-    run_source(
+
+def main() -> None:
+    base_url = env("SERVICENOW_BASE_URL", required=True)
+    run_cli("ServiceNow", base_url, lambda: run_source(
         "servicenow",
         servicenow_source(
-            base_url=env("SERVICENOW_BASE_URL", required=True),
+            base_url=base_url,
             client_id=env("SERVICENOW_OAUTH_CLIENT_ID", required=True),
             client_secret=env("SERVICENOW_OAUTH_CLIENT_SECRET", required=True),
             username=env("SERVICENOW_USER"),
             password=env("SERVICENOW_PASSWORD"),
             verify=ca_verify(),
         ),
-    )
+    ))
+
+
+if __name__ == "__main__":
+    main()

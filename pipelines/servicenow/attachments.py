@@ -3,7 +3,9 @@
 Grain: one row per attachment (``sys_attachment``) on the synced tables, merged on ``sys_id``.
 Files above ``max_bytes`` keep their metadata with ``content_status = 'too_large'``; a failed
 download is retried by the HTTP client and then recorded as ``content_status = 'failed'`` with the
-reason, so the next run tries again (the row's version is not remembered as loaded).
+reason, so the next run tries again (the row's version is not remembered as loaded). Content passes
+the Evidence Library first (``admit_evidence``): malware or a file over its limits is
+``quarantined``, never stored, and appears in no mart.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from pipelines.common import pages
 from pipelines.common.cursor import OverlapCursor
-from pipelines.common.evidence import evidence_root, store_evidence
+from pipelines.common.evidence import admit_evidence, evidence_root
 from pipelines.common.http import VendorError
 from pipelines.common.quarantine import quarantined
 from pipelines.common.validation import validate_page
@@ -54,7 +57,7 @@ def attachments_resource(make_client, tables: list[str], overlap: int, run_id: s
                 while True:
                     response = client.session.request("GET", ATTACHMENT_PATH, params={
                         "sysparm_query": query, "sysparm_limit": 500, "sysparm_offset": offset})
-                    page = response.json().get("result", [])
+                    page = pages.loads(response.content).get("result", [])
                     if not page:
                         break
                     by_cursor = cursor if query is queries[0] else None  # retries bypass the cursor
@@ -77,9 +80,11 @@ def attachments_resource(make_client, tables: list[str], overlap: int, run_id: s
             state["refetch"] = sorted(set(failed))
             cursor.commit()
 
-    text = {"data_type": "text", "nullable": True}
+    # One hint dict per column: dlt writes each column's name into its dict, so a shared one made all four
+    # `content_error` ("... collides with other column" on every run) and lost the other three hints.
     return dlt.resource(rows, name="attachments", primary_key="sys_id", write_disposition="merge",
-                        columns={c: text for c in ("sha256", "storage_uri", "content_status", "content_error")})
+                        columns={c: {"data_type": "text", "nullable": True}
+                                 for c in ("sha256", "storage_uri", "content_status", "content_error")})
 
 
 def _page(client, page: list[dict], cursor: OverlapCursor | None, run_id: str, root, max_bytes: int
@@ -109,7 +114,7 @@ def _with_content(client, record: dict[str, Any], root, max_bytes: int) -> dict[
     except VendorError as exc:
         row.update(content_status="failed", content_error=str(exc)[:500])
         return row
-    row["sha256"], row["storage_uri"] = store_evidence("servicenow", response.content, root)
+    row.update(admit_evidence("servicenow", response.content, root, record.get("file_name"), record["sys_id"]))
     return row
 
 

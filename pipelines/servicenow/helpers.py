@@ -17,8 +17,7 @@ from email.utils import parsedate_to_datetime
 from itertools import pairwise
 from typing import Any
 
-import orjson
-
+from pipelines.common import pages
 from pipelines.common.http import RetryPolicy, VendorSession
 from pipelines.servicenow.auth import ServiceNowOAuth
 from pipelines.servicenow.settings import CONFIG_HINT, DEFAULT_PAGE_SIZE, TABLE_PATH
@@ -70,7 +69,7 @@ class ServiceNowClient:
             if self.server_time is None or at < self.server_time:
                 self.server_time = at
         total = response.headers.get("X-Total-Count")
-        return orjson.loads(response.content).get("result", []), (int(total) if total else None)
+        return pages.loads(response.content).get("result", []), (int(total) if total else None)
 
     def read_concurrently(
         self, table: str, query: str, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 4,
@@ -150,7 +149,7 @@ class ServiceNowClient:
         offset = 0
         while True:
             response = self.session.request("GET", url, params=params)
-            rows = response.json().get("result", [])
+            rows = pages.loads(response.content).get("result", [])
             if rows:
                 yield rows
             next_link = response.links.get("next")

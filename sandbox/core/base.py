@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sandbox.core.faults import Decision, Faults
+from sandbox.core.faults import HOSTILE_MARKER, Decision, Faults, corrupt
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.core.server import SandboxHTTPServer
 from sandbox.core.tls import server_context
@@ -168,6 +168,8 @@ class Sandbox:
     def _slow_call(self, req: Request) -> Response:
         """The vendor call plus the configured per-response latency (counted as in flight)."""
         resp = self._call(self.router, req, faults=True)
+        if self.faults.settings.hostile_text and HOSTILE_MARKER in resp.body:
+            resp.body = corrupt(resp.body)
         if self.latency_ms and not req.internal:
             time.sleep(self.latency_ms / 1000.0)
         return resp

@@ -10,6 +10,10 @@ Meaning of each setting (all off by default):
 - `touch_per_page`: on each list-page request, N random records get `sys_updated_on = now` first
   (records changing while a client pages).
 - `delete_per_page`: on each list-page request, N random records are deleted first.
+- `hostile_text`: 1 = every response body has each hostile-text marker a record holds
+  (``@@HOSTILE:<kind>@@``, put there through a normal write) replaced by that kind of text real APIs
+  emit and strict parsers refuse (:data:`HOSTILE_TEXT`): the record stays hostile while the switch is
+  on and reads as its plain marker text once it is off (a transient corruption).
 - `methods` / `paths`: limit the request-level faults above (429, 5xx, slow, 401, 403) to these
   HTTP methods and to paths matching any of these regexes (empty = every request). Token
   endpoints (routes without auth faults) are left out of a method-only scope: `methods=["POST"]`
@@ -53,6 +57,7 @@ class FaultSettings:
     rate_malformed: float = 0.0
     touch_per_page: int = 0
     delete_per_page: int = 0
+    hostile_text: int = 0
     methods: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
 
@@ -74,6 +79,32 @@ class Decision:
     delay: float = 0.0
     status: int | None = None  # 429, 5xx, 401 or 403 when the request must fail
     retry_after: int = 0
+
+
+# Marker kind -> the bytes served in its place inside a JSON string (see `hostile_text`).
+HOSTILE_TEXT: dict[str, bytes] = {
+    "surrogate": b"\\ud83d",  # a lone high surrogate, escaped: a truncated emoji
+    "low_surrogate": b"\\udc00",  # a lone low surrogate, escaped
+    "byte": b"\xff",  # a byte that never occurs in UTF-8
+    "overlong": b"\xc0\xaf",  # an overlong encoding of '/'
+    "truncated": b"\xf0\x9f\x98",  # the first three bytes of a four-byte emoji
+    "nul": b"\\u0000",  # NUL: PostgreSQL cannot store it in text
+}
+HOSTILE_MARKER = b"@@HOSTILE:"
+
+
+def hostile_marker(kind: str) -> str:
+    """The marker text to write into a record field so `hostile_text` corrupts it (kinds: HOSTILE_TEXT)."""
+    if kind not in HOSTILE_TEXT:
+        raise ValueError(f"unknown hostile text kind {kind!r}; known: {sorted(HOSTILE_TEXT)}")
+    return f"@@HOSTILE:{kind}@@"
+
+
+def corrupt(body: bytes) -> bytes:
+    """Replace every hostile-text marker in a response body by its bytes."""
+    for kind, value in HOSTILE_TEXT.items():
+        body = body.replace(HOSTILE_MARKER + kind.encode() + b"@@", value)
+    return body
 
 
 _ACTIONS = ("revoke_tokens", "expire_tokens", "token_ttl_seconds", "seed")

@@ -38,6 +38,8 @@ final as (
         cast(null as timestamp) as source_staged_at
     from attachments
     inner join issues on attachments.issue_id = issues.issue_id
+    -- the Evidence Library refused it (malware, or over its limits): in no mart
+    where attachments.content_status is distinct from 'quarantined'
 
 )
 

@@ -30,6 +30,8 @@ final as (
         loaded_at as source_loaded_at,
         staged_at as source_staged_at
     from attachments
+    -- the Evidence Library refused it (malware, or over its limits): in no mart
+    where content_status is distinct from 'quarantined'
 
 )
 

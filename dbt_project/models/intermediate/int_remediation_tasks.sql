@@ -41,7 +41,7 @@ final as (
         projects.jira_project_key,
         projects.issue_type as jira_issue_type,
         'rem-' || md5(failures.control_id || ':' || failures.object_id) as remediation_task_id,
-        failures.failed_since + catalog.remediation_days * interval '1 day' as due_at
+        date_trunc('second', failures.failed_since + catalog.remediation_days * interval '1 day') as due_at
     from failures
     inner join catalog on failures.control_id = catalog.control_id
     left join projects on catalog.program = projects.program

@@ -56,7 +56,7 @@ final as (
         links.control_id,
         'open' as status,
         latest.expires_at - {{ var('evidence_renewal_horizon_days') }} * interval '1 day' as created_at,
-        latest.expires_at as due_at,
+        date_trunc('second', latest.expires_at) as due_at,
         cast(null as timestamp) as source_loaded_at,
         cast(null as timestamp) as source_staged_at
     from latest

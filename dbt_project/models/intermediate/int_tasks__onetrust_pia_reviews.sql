@@ -31,7 +31,7 @@ final as (
         cast(null as varchar) as control_id,
         case when pias.status = 'Completed' or pias.is_deleted then 'closed' else 'open' end as status,
         pias.created_at,
-        pias.created_at + rules.due_in_days * interval '1 day' as due_at,
+        date_trunc('second', pias.created_at + rules.due_in_days * interval '1 day') as due_at,
         pias.loaded_at as source_loaded_at,
         cast(null as timestamp) as source_staged_at
     from pias

@@ -35,7 +35,7 @@ final as (
             when risks.risk_state in ('REDUCED', 'RETAINED') or risks.is_deleted then 'closed' else 'open'
         end as status,
         risks.created_at,
-        risks.created_at + rules.due_in_days * interval '1 day' as due_at,
+        date_trunc('second', risks.created_at + rules.due_in_days * interval '1 day') as due_at,
         risks.loaded_at as source_loaded_at,
         cast(null as timestamp) as source_staged_at
     from risks

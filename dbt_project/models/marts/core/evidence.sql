@@ -55,6 +55,22 @@ onetrust_snapshots as (
 
 ),
 
+gdrive_files as (
+
+    select * from {{ ref('int_evidence__gdrive_files') }}
+    {{ loaded_since_last_run(
+        'source_loaded_at', "t.evidence_type = 'file' and t.source_system = 'gdrive'"
+    ) }}
+
+),
+
+library_files as (
+
+    select * from {{ ref('int_evidence__library_files') }}
+    {{ loaded_since_last_run('source_loaded_at', "t.evidence_type = 'file' and t.record_table = 'library'") }}
+
+),
+
 email_bridge as (
 
     select * from {{ ref('int_evidence__email_bridge') }}
@@ -73,6 +89,10 @@ stacked as (
     select * from jira_comments
     union all
     select * from onetrust_snapshots
+    union all
+    select * from gdrive_files
+    union all
+    select * from library_files
     union all
     select * from email_bridge
 

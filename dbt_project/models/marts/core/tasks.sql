@@ -50,6 +50,15 @@ evidence_renewals as (
 
 ),
 
+evidence_library_alerts as (
+
+    select * from {{ ref('int_tasks__evidence_library_alerts') }}
+    {{ loaded_since_last_run(
+        'source_loaded_at', "t.task_type in ('evidence_access', 'evidence_security_review')"
+    ) }}
+
+),
+
 remediations as (
 
     select * from {{ ref('int_tasks__control_remediations') }}
@@ -73,6 +82,8 @@ final as (
     select * from vendor_follow_ups
     union all
     select * from evidence_renewals
+    union all
+    select * from evidence_library_alerts
     union all
     select * from remediations
     union all

@@ -42,7 +42,7 @@ renamed as (
         {{ iso_timestamp('source.updated') }} as updated_at,
         {{ iso_timestamp('source.resolutiondate') }} as resolved_at,
         cast(nullif(source.duedate, '') as date) as due_date,
-        {{ deleted_and_loaded_columns() }}
+        {{ deleted_and_loaded_columns(updated_at=iso_timestamp('source.updated')) }}
     from source
     left join deletions on source.id = deletions.record_id
 

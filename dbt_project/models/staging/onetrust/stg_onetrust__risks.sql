@@ -38,7 +38,7 @@ renamed as (
         {{ iso_timestamp('source.mitigated_date') }} as mitigated_at,
         {{ iso_timestamp('source.created_at') }} as created_at,
         {{ iso_timestamp('source.updated_at') }} as updated_at,
-        {{ deleted_and_loaded_columns() }}
+        {{ deleted_and_loaded_columns(updated_at=iso_timestamp('source.updated_at')) }}
     from source
     left join deletions on source.risk_id = deletions.record_id
 

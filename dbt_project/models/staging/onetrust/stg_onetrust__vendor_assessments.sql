@@ -32,7 +32,7 @@ renamed as (
         {{ iso_timestamp('source.created_at') }} as created_at,
         {{ iso_timestamp('source.updated_at') }} as updated_at,
         {{ iso_timestamp('source.completed_on') }} as completed_at,
-        {{ deleted_and_loaded_columns() }}
+        {{ deleted_and_loaded_columns(updated_at=iso_timestamp('source.updated_at')) }}
     from source
     left join deletions on source.assessment_id = deletions.record_id
 

@@ -33,7 +33,7 @@ renamed as (
         source.contact_email,
         {{ iso_timestamp('source.created_at') }} as created_at,
         {{ iso_timestamp('source.updated_at') }} as updated_at,
-        {{ deleted_and_loaded_columns() }}
+        {{ deleted_and_loaded_columns(updated_at=iso_timestamp('source.updated_at')) }}
     from source
     left join deletions on source.vendor_id = deletions.record_id
 

@@ -1,0 +1,88 @@
+"""How ``python -m pipelines.<vendor>`` ends when a sync fails: one sentence on stderr, not a traceback.
+
+The sentence is the cause a person can act on (the innermost vendor error, e.g. "credentials refused"
+or "token endpoint unreachable"), the URL that was tried, and how to see the traceback: ``--debug``
+on the command line or ``PROJECTX_DEBUG=1``. Values of secret variables (``*SECRET*``, ``*TOKEN*``,
+``*PASSWORD*``, ``*PAT``) never appear in it: they are replaced by ``***``. Exit status 1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+
+DEBUG_ENV = "PROJECTX_DEBUG"
+DEBUG_FLAG = "--debug"
+_SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|(^|_)PAT$|API_KEY", re.IGNORECASE)
+_NAMES_A_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
+
+
+def debug_requested(argv: Iterable[str] | None = None, environ: Mapping[str, str] | None = None) -> bool:
+    """True with ``--debug`` among the arguments or PROJECTX_DEBUG set to 1/true/yes."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    env = os.environ if environ is None else environ
+    return DEBUG_FLAG in args or env.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The exception a person can act on: the innermost vendor error in the chain, else the innermost one.
+
+    dlt wraps a source's error twice (ResourceExtractionError, then PipelineStepFailed); the vendor's
+    own message sits at the bottom of that chain."""
+    from pipelines.common.http import VendorError
+
+    chain, seen = [], set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        # `raise ... from None` hides the context on purpose: the new error already says it better.
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    vendor_errors = [e for e in chain if isinstance(e, VendorError)]
+    return vendor_errors[-1] if vendor_errors else chain[-1]
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Values of the variables that hold secrets (longest first, so a value inside another is masked too)."""
+    env = os.environ if environ is None else environ
+    values = {v for k, v in env.items() if _SECRET_NAME.search(k) and v and len(v) >= 3}
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for value in secrets:
+        text = text.replace(value, "***")
+    return text
+
+
+def failure_message(vendor: str, url: str | None, exc: BaseException, secrets: Iterable[str] = (),
+                    auth_hint: str | None = None) -> str:
+    """One line: what failed and why, the URL tried, where the traceback is. ``auth_hint`` (the settings
+    to check) is added to a refusal (401/403) whose own message names no setting."""
+    cause = root_cause(exc)
+    detail = " ".join(str(cause).split()) or type(cause).__name__
+    detail = detail.rstrip(".")
+    refused = getattr(cause, "status", None) in (401, 403)
+    if auth_hint and refused and not _NAMES_A_VARIABLE.search(detail):
+        detail += f"; check {auth_hint}"
+    where = f" (URL tried: {url})" if url else ""
+    return redact(f"The {vendor} sync failed{where}: {detail}. Run again with {DEBUG_FLAG} "
+                  f"(or {DEBUG_ENV}=1) to see the traceback.", secrets)
+
+
+def run_cli(vendor: str, url: str | None, run: Callable[[], object], auth_hint: str | None = None) -> None:
+    """Run a source's command line; on failure print one sentence and exit 1 (``--debug``: re-raise)."""
+    if DEBUG_FLAG in sys.argv:
+        sys.argv.remove(DEBUG_FLAG)
+        os.environ[DEBUG_ENV] = "1"
+    try:
+        run()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if debug_requested([]):
+            raise
+        print(failure_message(vendor, url, exc, secret_values(), auth_hint), file=sys.stderr, flush=True)
+        sys.exit(1)

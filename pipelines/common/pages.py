@@ -1,0 +1,94 @@
+"""One JSON page parser for every vendor: fast and strict, degrading to a lenient parse so that one
+record with hostile text costs that record, never the page.
+
+Vendors emit text that strict JSON parsers refuse: a lone UTF-16 surrogate (``"\\ud83d"``, a
+truncated emoji), bytes that are not UTF-8 (``0xff``, an overlong ``0xc0 0xaf``, a cut multi-byte
+sequence), raw control characters inside strings. The fast path (orjson) takes a clean page as it
+is. When it refuses one, the page is read again leniently: undecodable bytes become lone surrogates
+(``surrogateescape``, so nothing is guessed or replaced), raw control characters are kept, and every
+object of that page is a :class:`Lenient` dict. Validation (:mod:`pipelines.common.validation`) looks
+inside ``Lenient`` records only, and quarantines each one whose text cannot be stored with the
+reason from :func:`text_problem`; the page's other records load as usual. A NUL (``\\u0000``), which
+PostgreSQL cannot store in text, sends the page down the same path.
+
+A page that is not JSON even leniently (cut off, HTML from a proxy) raises ``ValueError``: that is a
+transport fault, retried or reported by the caller, not a record to quarantine.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+_NUL = b"\\u0000"
+
+
+class Lenient(dict):
+    """A JSON object from a page the strict parser refused: its strings may be unstorable."""
+
+
+def loads(body: bytes | str) -> Any:
+    """Parse one response body (see the module docstring); ``ValueError`` if it is not JSON at all."""
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    if _NUL not in raw:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    text = raw.decode("utf-8", "surrogateescape")
+    return json.loads(text, strict=False, object_pairs_hook=Lenient)
+
+
+def is_lenient(value: Any) -> bool:
+    return type(value) is Lenient
+
+
+def text_problem(value: Any, path: str = "") -> str | None:
+    """Why ``value`` (a record, walked whole) holds text the warehouse cannot store, or None.
+
+    The reason names the field and the character, e.g. ``description: lone UTF-16 surrogate U+D83D
+    at character 6 (a truncated emoji or text that is not UTF-8)``.
+    """
+    if isinstance(value, str):
+        return _string_problem(value, path or "value")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = (_string_problem(key, f"{path}{'.' if path else ''}<key>")
+                       if isinstance(key, str) else None) or text_problem(item, f"{path}{'.' if path else ''}{key}")
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            problem = text_problem(item, f"{path}[{n}]")
+            if problem:
+                return problem
+    return None
+
+
+def _string_problem(text: str, where: str) -> str | None:
+    if text.isascii():
+        if "\x00" in text:
+            return f"{_safe(where)}: NUL character at character {text.index(chr(0))} (no warehouse stores it in text)"
+        return None
+    for n, char in enumerate(text):
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            return (f"{_safe(where)}: byte 0x{code - 0xDC00:02X} at character {n} is not UTF-8 "
+                    "(or a lone UTF-16 surrogate standing for it)")
+        if 0xD800 <= code <= 0xDFFF:
+            return (f"{_safe(where)}: lone UTF-16 surrogate U+{code:04X} at character {n} "
+                    "(a truncated emoji or text that is not UTF-16)")
+        if code == 0:
+            return f"{_safe(where)}: NUL character at character {n} (no warehouse stores it in text)"
+    return None
+
+
+def safe_text(value: Any) -> str:
+    """``value`` as storable text: a bad character shown as its escape (for ids and reasons)."""
+    return _safe(value if isinstance(value, str) else str(value))
+
+
+def _safe(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")

@@ -1,0 +1,84 @@
+"""The re-read rule for quarantined records, shared by every source: a quarantined key is read again on
+every later run until it loads or the vendor no longer has it.
+
+Why: incremental reads ask for what changed since the cursor. A record quarantined during a transient
+fault (a corrupt response, a half-written record) has not changed when the fault clears, so the delta
+would never see it again: "quarantined, never dropped" would quietly become "dropped".
+
+How: :class:`Requeue` lives in the resource's dlt state (committed with the load, like the cursor).
+It keeps ``key -> digest of the quarantined record`` for every key quarantined and not loaded since.
+Each run the source reads those keys by id (whatever the cursor says) and tells the ledger what
+happened: loaded (:meth:`loaded`: the key leaves), rejected again (:meth:`reject`: it stays; an
+identical record is not written to quarantine a second time), or not returned by the vendor
+(:meth:`gone`: deleted there; the source's delete capture marks it). Records rejected without a usable
+key cannot be read by id: their update times are kept (:meth:`floor`) and the source reads from the
+oldest of them until a run sees none of them rejected again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+from pipelines.common.quarantine import quarantined
+
+STATE_KEY = "quarantined"
+UNKEYED_KEY = "quarantined_unkeyed"
+
+
+def digest(record: Any) -> str:
+    """A short fingerprint of what the vendor sent (to not quarantine the same record twice)."""
+    text = json.dumps(record, sort_keys=True, default=str)  # ASCII: lone surrogates come out escaped
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+class Requeue:
+    """Quarantined keys of one resource, re-read until they load or are gone (see module docstring)."""
+
+    def __init__(self, state: MutableMapping, entity: str, run_id: str):
+        self._state, self.entity, self.run_id = state, entity, run_id
+        self.pending: dict[str, str] = dict(state.get(STATE_KEY) or {})
+        self._due = sorted(self.pending)
+        self._old_unkeyed: dict[str, str] = dict(state.get(UNKEYED_KEY) or {})
+        self._unkeyed: dict[str, str] = {}
+
+    def due(self) -> list[str]:
+        """Keys quarantined by earlier runs and not loaded since: read them by id this run."""
+        return list(self._due)
+
+    def floor(self) -> str | None:
+        """The oldest update time of records quarantined without a key (cursor format), if any."""
+        return min(self._old_unkeyed.values(), default=None)
+
+    def reject(self, record: Any, reason: str, record_id: str | None, stamp: str | None = None) -> Any:
+        """The quarantine item for a rejected record, or None if this very record is already there.
+
+        ``stamp``: the record's update time in cursor format, used when it has no usable key."""
+        fingerprint = digest(record)
+        if record_id:
+            if self.pending.get(record_id) == fingerprint:
+                return None
+            self.pending[record_id] = fingerprint
+        elif stamp:
+            self._unkeyed[fingerprint] = stamp
+            if fingerprint in self._old_unkeyed:
+                return None
+        return quarantined(self.entity, record, reason, self.run_id, record_id or None)
+
+    def loaded(self, ids: Iterable[str]) -> None:
+        """These keys loaded: nothing more to re-read for them."""
+        if self.pending:
+            for rid in ids:
+                self.pending.pop(rid, None)
+
+    def gone(self, ids: Iterable[str]) -> None:
+        """The vendor no longer has these keys (a re-read by id did not return them)."""
+        for rid in ids:
+            self.pending.pop(rid, None)
+
+    def commit(self) -> None:
+        """Write the ledger to the resource state (dlt commits it with this run's load)."""
+        self._state[STATE_KEY] = dict(sorted(self.pending.items()))
+        self._state[UNKEYED_KEY] = self._unkeyed

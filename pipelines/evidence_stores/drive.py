@@ -1,0 +1,145 @@
+"""Evidence folders in Google Drive as evidence: every file dropped in a watched folder passes the
+Evidence Library (scan, metadata, classification, store) and becomes a ``drive_files`` row.
+
+Grain: one row per Drive file id, merged on it. Incremental by Drive's change feed: the first run
+reads the folders whole and keeps the ``startPageToken`` taken before it; later runs read
+``changes.list`` from the stored token. A file trashed or deleted is captured (``is_deleted``).
+A file whose version (id + md5) the library already handled is not downloaded again, so a re-run
+stores nothing twice; a file left ``pending`` (scanner, store or download failed) is read again
+on the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+from dlt.sources import DltResource
+
+from resources.evidence.base import StoreError, StorePermissionError
+from resources.evidence.gdrive import RETRIES, drive_error, drive_service
+from resources.evidence.library import EvidenceLibrary
+
+FOLDER = "application/vnd.google-apps.folder"
+FIELDS = "id,name,mimeType,parents,trashed,md5Checksum,size,modifiedTime"
+KEPT = ("folder_id", "name", "drive_mime_type", "modified_time", "md5", "size_bytes", "sha256", "storage_uri")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class DriveIngest:
+    def __init__(self, service, folders: list[str], library: EvidenceLibrary):
+        self.service, self.folders, self.library = service, folders, library
+
+    def _exec(self, request, action: str):
+        try:
+            return request.execute(num_retries=RETRIES)
+        except Exception as exc:
+            raise drive_error(exc, action, ", ".join(self.folders), "the service account") from None
+
+    def folder_files(self) -> Iterator[dict[str, Any]]:
+        for folder in self.folders:
+            token = None
+            while True:
+                page = self._exec(self.service.files().list(
+                    q=f"'{folder}' in parents and trashed = false", pageSize=200, pageToken=token,
+                    fields=f"nextPageToken,files({FIELDS})"), "files.list")
+                yield from page.get("files", [])
+                token = page.get("nextPageToken")
+                if not token:
+                    break
+
+    def changes(self, token: str) -> tuple[list[dict[str, Any]], str]:
+        out: list[dict[str, Any]] = []
+        while True:
+            page = self._exec(self.service.changes().list(pageToken=token, pageSize=200, includeRemoved=True,
+                                                           fields=f"nextPageToken,newStartPageToken,changes("
+                                                                  f"fileId,removed,file({FIELDS}))"),
+                              "changes.list")
+            out += page.get("changes", [])
+            if page.get("newStartPageToken"):
+                return out, page["newStartPageToken"]
+            token = page["nextPageToken"]
+
+    def alert(self, exc: StoreError, filename: str | None) -> None:
+        """A permission error is a task (someone must share the folder); anything else an error event."""
+        kind = "permission_task" if isinstance(exc, StorePermissionError) else "error_event"
+        self.library.ledger.alert(kind, "gdrive", str(exc), filename=filename, source="gdrive")
+
+    def row(self, f: dict[str, Any]) -> dict[str, Any]:
+        folder = next((p for p in f.get("parents", []) if p in self.folders), None)
+        base = {"file_id": f["id"], "folder_id": folder, "name": f.get("name"), "drive_mime_type": f.get("mimeType"),
+                "modified_time": f.get("modifiedTime"), "md5": f.get("md5Checksum"),
+                "size_bytes": int(f.get("size") or 0), "is_deleted": bool(f.get("trashed")), "seen_at": _now()}
+        if base["is_deleted"]:
+            return {**base, "status": "deleted"}
+        ref = f"{f['id']}@{f.get('md5Checksum') or f.get('modifiedTime')}"
+        done = self.library.ledger.last_stored("gdrive", ref)
+        if done is not None:
+            return {**base, "status": done["status"], "sha256": done["sha256"], "storage_uri": done["storage_uri"],
+                    "reason": done["reason"], "source_ref": ref}
+        try:
+            content = self._exec(self.service.files().get_media(fileId=f["id"]), "download")
+        except StoreError as exc:
+            self.alert(exc, f.get("name"))
+            return {**base, "status": "pending", "reason": str(exc)[:500], "source_ref": ref}
+        outcome = self.library.ingest(content, f.get("name") or f["id"], "gdrive", [f"drive-folder:{folder}"], ref)
+        return {**base, "status": outcome.status, "sha256": outcome.sha256, "storage_uri": outcome.storage_uri,
+                "reason": outcome.reason, "source_ref": ref}
+
+
+def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint: str | None = None,
+                         library: EvidenceLibrary | None = None) -> DltResource:
+    def rows() -> Iterator[dict[str, Any]]:
+        state = dlt.current.resource_state()
+        ingest = DriveIngest(drive_service(credentials_file, api_endpoint), folders,
+                             library or EvidenceLibrary.from_env())
+        # what each file last was (kept so a deleted file's row still says which stored bytes went away)
+        known: dict[str, dict[str, Any]] = dict(state.get("known", {}))
+        retry: list[str] = list(state.get("retry", []))
+        token = state.get("page_token")
+        if token is None:
+            start = ingest._exec(ingest.service.changes().getStartPageToken(), "changes.getStartPageToken")
+            files, token = list(ingest.folder_files()), start["startPageToken"]
+            removed: list[str] = []
+        else:
+            changes, token = ingest.changes(token)
+            files = [c["file"] for c in changes if not c.get("removed") and c.get("file")
+                     and set(c["file"].get("parents", [])) & set(folders) and c["file"]["mimeType"] != FOLDER]
+            removed = [c["fileId"] for c in changes if c.get("removed") and c["fileId"] in known]
+        seen = {f["id"] for f in files}
+        pending = []
+        for file_id in retry:
+            if file_id in seen:
+                continue
+            try:
+                files.append(ingest._exec(ingest.service.files().get(fileId=file_id, fields=FIELDS), "files.get"))
+            except StoreError as exc:  # still unreadable: it stays pending, with the reason
+                ingest.alert(exc, known.get(file_id, {}).get("name"))
+                pending.append(file_id)
+                yield {**known.get(file_id, {}), "file_id": file_id, "status": "pending", "reason": str(exc)[:500],
+                       "is_deleted": False, "seen_at": _now()}
+        for f in files:
+            if f["mimeType"] == FOLDER:
+                continue
+            row = ingest.row(f)
+            if row["status"] == "deleted":
+                row = {**known.get(f["id"], {}), **{k: v for k, v in row.items() if v is not None}}
+            known[f["id"]] = {k: row.get(k) for k in KEPT}
+            if row["status"] == "pending":
+                pending.append(f["id"])
+            yield row
+        for file_id in removed:
+            yield {**known[file_id], "file_id": file_id, "status": "deleted", "is_deleted": True, "seen_at": _now()}
+        state.update(page_token=token, known=known, retry=pending)
+
+    text = {c: {"data_type": "text", "nullable": True} for c in
+            ("folder_id", "name", "drive_mime_type", "modified_time", "md5", "sha256", "storage_uri", "reason",
+             "source_ref", "status", "seen_at")}
+    return dlt.resource(rows, name="drive_files", primary_key="file_id", write_disposition="merge",
+                        columns={**text, "size_bytes": {"data_type": "bigint", "nullable": True},
+                                 "is_deleted": {"data_type": "bool", "nullable": True}})

@@ -1,0 +1,56 @@
+"""Archival into the configured evidence store (spec §2.6 "evidence ingestion and archival", §6.3).
+
+- ``archive_legacy_files(root)``: attachments stored before the library existed, on local disk in the
+  old layout ``<root>/<vendor>/<sha[:2]>/<sha>`` (ServiceNow, Jira), pass the library now (scan,
+  metadata, classification, store). Quarantined ones are removed from the old folder; a re-run skips
+  what the ledger already holds, so nothing is stored twice.
+- ``archive_change_artifact(content, filename, change_id)``: a change-management artifact (spec §6.3
+  checklist), tagged ``change-management`` and ``change:<id>``; the classification rules link it to
+  change control.
+
+Run: ``python -m resources.evidence.archive [<old evidence folder>]``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from resources.evidence.base import SHA256_RE
+from resources.evidence.library import EvidenceLibrary, EvidenceOutcome
+from resources.evidence.select import library_dir
+
+VENDORS = ("servicenow", "jira", "onetrust", "email", "slack")
+
+
+def archive_legacy_files(root: Path, library: EvidenceLibrary | None = None) -> list[EvidenceOutcome]:
+    library = library or EvidenceLibrary.from_env()
+    outcomes = []
+    for vendor in VENDORS:
+        for path in sorted((root / vendor).glob("*/*")):
+            if not SHA256_RE.match(path.name):
+                continue
+            ref = f"legacy:{vendor}:{path.name}"
+            if library.ledger.last_stored(vendor, ref) is not None:
+                continue
+            outcome = library.ingest(path.read_bytes(), path.name, vendor, ["archived"], ref)
+            if outcome.status == "quarantined":
+                path.unlink()  # the quarantine folder keeps the bytes; the old store must not
+            outcomes.append(outcome)
+    return outcomes
+
+
+def archive_change_artifact(content: bytes, filename: str, change_id: str,
+                            library: EvidenceLibrary | None = None) -> EvidenceOutcome:
+    library = library or EvidenceLibrary.from_env()
+    return library.ingest(content, filename, "change-management", ["change-management", f"change:{change_id}"],
+                          f"{change_id}:{filename}")
+
+
+if __name__ == "__main__":
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else library_dir()
+    done = archive_legacy_files(folder)
+    counts: dict[str, int] = {}
+    for o in done:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    print(f"archived {len(done)} file(s) from {folder}: {counts or 'nothing new'}")

@@ -1,0 +1,168 @@
+"""Google Drive evidence store (``PROJECTX_EVIDENCE_STORE=gdrive``) through ``google-api-python-client``
+and a service account (``GOOGLE_APPLICATION_CREDENTIALS``, a key file; folder
+``EVIDENCE_GOOGLE_DRIVE_FOLDER_ID``). ``EVIDENCE_GOOGLE_DRIVE_API_ENDPOINT`` points the client at
+another Drive (the sandbox); unset, it is Google's.
+
+Each object is one file in the folder, named by its sha256 and carrying ``appProperties`` (``sha256``
+and the metadata, each value cut to Drive's 124-byte key+value limit). Files up to 5 MiB go in one
+multipart request; larger ones by resumable upload in 8 MiB chunks. Every request is retried 3 times
+by the client (5xx, 429, rate-limit 403s) before the error is mapped to the store errors of ``base``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from resources.evidence.base import (
+    StoredObject,
+    StoreError,
+    StorePermissionError,
+    StoreQuotaError,
+    StoreUnavailable,
+    check_address,
+    clean_metadata,
+    content_address,
+    verified,
+)
+
+SCOPES = ["https://www.googleapis.com/auth/drive"]
+SIMPLE_MAX = 5 * 1024 * 1024
+CHUNK = 8 * 1024 * 1024
+RETRIES = 3
+FIELDS = "id,name,size,modifiedTime,appProperties,parents,trashed,md5Checksum,mimeType"
+
+
+def drive_service(credentials_file: str, api_endpoint: str | None = None):
+    """A Drive v3 client for a service-account key file."""
+    from google.oauth2 import service_account
+    from googleapiclient.discovery import build
+
+    creds = service_account.Credentials.from_service_account_file(credentials_file, scopes=SCOPES)
+    options = {"api_endpoint": api_endpoint} if api_endpoint else None
+    return build("drive", "v3", credentials=creds, client_options=options, cache_discovery=False)
+
+
+def drive_error(exc: Exception, action: str, folder: str, who: str) -> StoreError:
+    from googleapiclient.errors import HttpError
+
+    if not isinstance(exc, HttpError):
+        return StoreUnavailable(f"Google Drive {action} failed ({type(exc).__name__}): check the network path "
+                                "and EVIDENCE_GOOGLE_DRIVE_API_ENDPOINT")
+    status = exc.resp.status
+    reasons = {d.get("reason") for d in (exc.error_details or []) if isinstance(d, dict)}
+    if "storageQuotaExceeded" in reasons:
+        return StoreQuotaError(f"Google Drive storage quota of {who} is exhausted ({action}): free space or "
+                               "raise the quota; evidence ingestion to Google Drive is paused until then")
+    if status in (401, 403, 404) and not reasons & {"rateLimitExceeded", "userRateLimitExceeded"}:
+        return StorePermissionError(
+            f"Google Drive refused {action} ({status} {', '.join(sorted(r for r in reasons if r)) or ''}): share "
+            f"folder {folder} with {who} as editor, or check EVIDENCE_GOOGLE_DRIVE_FOLDER_ID and "
+            "GOOGLE_APPLICATION_CREDENTIALS", resource=f"Drive folder {folder}")
+    return StoreUnavailable(f"Google Drive {action} failed after {RETRIES} retries ({status}): retry later")
+
+
+class DriveStore:
+    """Content-addressed files in one Drive folder."""
+
+    name = "gdrive"
+
+    def __init__(self, folder_id: str, credentials_file: str, api_endpoint: str | None = None):
+        if not folder_id or not credentials_file:
+            raise StoreError("the Google Drive evidence store needs EVIDENCE_GOOGLE_DRIVE_FOLDER_ID and "
+                             "GOOGLE_APPLICATION_CREDENTIALS (a service-account key file)")
+        self.folder = folder_id
+        self.service = drive_service(credentials_file, api_endpoint)
+        self.who = self.service._http.credentials.service_account_email
+
+    @classmethod
+    def from_env(cls) -> DriveStore:
+        return cls(os.environ.get("EVIDENCE_GOOGLE_DRIVE_FOLDER_ID", ""),
+                   os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", ""),
+                   os.environ.get("EVIDENCE_GOOGLE_DRIVE_API_ENDPOINT") or None)
+
+    def _run(self, request, action: str):
+        try:
+            return request.execute(num_retries=RETRIES)
+        except Exception as exc:
+            raise drive_error(exc, action, self.folder, self.who) from None
+
+    def _find(self, sha256: str) -> dict[str, Any] | None:
+        q = (f"'{self.folder}' in parents and appProperties has {{ key='sha256' and value='{check_address(sha256)}' }}"
+             " and trashed = false")
+        found = self._run(self.service.files().list(q=q, fields=f"files({FIELDS})", pageSize=10), "files.list")
+        files = found.get("files", [])
+        return files[0] if files else None
+
+    def _object(self, f: dict[str, Any]) -> StoredObject:
+        props = dict(f.get("appProperties") or {})
+        modified = datetime.fromisoformat(f["modifiedTime"].replace("Z", "+00:00")) if f.get("modifiedTime") else None
+        return StoredObject(props.get("sha256", f["name"]), int(f.get("size") or 0),
+                            f"gdrive://{self.folder}/{f['id']}", props, modified)
+
+    def put(self, content: bytes, metadata: Mapping[str, str] | None = None) -> StoredObject:
+        from googleapiclient.http import MediaIoBaseUpload
+
+        sha = content_address(content)
+        existing = self._find(sha)
+        if existing is not None:
+            return self._object(existing)
+        props = {"sha256": sha}
+        for key, value in clean_metadata(metadata).items():
+            props.setdefault(key, value.encode()[:max(0, 124 - len(key.encode()))].decode("utf-8", "ignore"))
+        body = {"name": sha, "parents": [self.folder], "appProperties": props}
+        resumable = len(content) > SIMPLE_MAX
+        media = MediaIoBaseUpload(io.BytesIO(content), mimetype="application/octet-stream", chunksize=CHUNK,
+                                  resumable=resumable)
+        request = self.service.files().create(body=body, media_body=media, fields=FIELDS)
+        if not resumable:
+            return self._object(self._run(request, "files.create"))
+        try:
+            response = None
+            while response is None:
+                _, response = request.next_chunk(num_retries=RETRIES)
+        except Exception as exc:
+            raise drive_error(exc, "resumable upload", self.folder, self.who) from None
+        return self._object(response)
+
+    def get(self, sha256: str) -> bytes:
+        from googleapiclient.http import MediaIoBaseDownload
+
+        f = self._find(sha256)
+        if f is None:
+            raise KeyError(sha256)
+        buf = io.BytesIO()
+        if int(f.get("size") or 0):
+            downloader = MediaIoBaseDownload(buf, self.service.files().get_media(fileId=f["id"]), chunksize=CHUNK)
+            try:
+                done = False
+                while not done:
+                    _, done = downloader.next_chunk(num_retries=RETRIES)
+            except Exception as exc:
+                raise drive_error(exc, "download", self.folder, self.who) from None
+        return verified(sha256, buf.getvalue(), f"Google Drive file {f['id']}")
+
+    def head(self, sha256: str) -> StoredObject | None:
+        f = self._find(sha256)
+        return None if f is None else self._object(f)
+
+    def exists(self, sha256: str) -> bool:
+        return self._find(sha256) is not None
+
+    def list(self, since: datetime | None = None) -> Iterator[StoredObject]:
+        q = f"'{self.folder}' in parents and trashed = false"
+        if since is not None:
+            q += f" and modifiedTime > '{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z'"
+        token = None
+        while True:
+            page = self._run(self.service.files().list(q=q, fields=f"nextPageToken,files({FIELDS})", pageSize=100,
+                                                       pageToken=token), "files.list")
+            for f in page.get("files", []):
+                if (f.get("appProperties") or {}).get("sha256"):
+                    yield self._object(f)
+            token = page.get("nextPageToken")
+            if not token:
+                return

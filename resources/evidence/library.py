@@ -1,0 +1,207 @@
+"""The Evidence Library's one door: every file passes size and type limits, a ClamAV scan, metadata
+extraction and classification before it is stored in the configured store (spec §3.4).
+
+``ingest_file(content, filename, source, tags) -> EvidenceOutcome`` is what vendor pipelines, the
+inbound e-mail bridge, Slack uploads and store ingestion call. The outcome is one of:
+
+- ``stored``: clean, in the store at ``storage_uri``, classified (linked to controls by dbt);
+- ``quarantined``: infected (a ``security_alert``) or over the limits; the bytes go to the
+  quarantine folder, never the store, and nothing links them;
+- ``pending``: the scanner or the store could not finish (down, quota, permission): the bytes wait
+  in the pending folder with the reason and ``retry_pending()`` finishes them later.
+
+Every outcome is written to the ledger (``ledger.py``) before the call returns, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from resources.evidence.base import EvidenceStore, StoreError, StorePermissionError, StoreQuotaError, content_address
+from resources.evidence.classify import classify, load_rules
+from resources.evidence.ledger import Ledger
+from resources.evidence.metadata import extract
+from resources.evidence.scan import ClamdScanner, ScannerUnavailable
+from resources.evidence.select import store_from_env
+
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+BLOCKED_TYPES = ("application/x-msdownload", "application/x-executable", "application/x-elf",
+                 "application/x-mach-binary", "application/x-dosexec", "application/x-sharedlib",
+                 "application/vnd.microsoft.portable-executable", "application/x-msi")
+
+
+CONFIG_VARS = ("PROJECTX_ENV", "PROJECTX_DATA_DIR", "PROJECTX_EVIDENCE_DIR", "PROJECTX_EVIDENCE_STORE",
+               "PROJECTX_CLAMD_ADDRESS", "PROJECTX_EVIDENCE_LEDGER", "PROJECTX_EVIDENCE_MAX_BYTES",
+               "PROJECTX_EVIDENCE_REQUIRE_SCAN", "EVIDENCE_S3_BUCKET", "AWS_ROLE_ARN", "AWS_EXTERNAL_ID",
+               "EVIDENCE_GOOGLE_DRIVE_FOLDER_ID", "GOOGLE_APPLICATION_CREDENTIALS")
+_CACHE: dict[tuple, EvidenceLibrary] = {}
+
+
+@dataclass(frozen=True)
+class EvidenceOutcome:
+    """What became of one file. ``reason`` says why it is not stored (quarantined or pending)."""
+
+    status: str
+    sha256: str
+    size_bytes: int
+    filename: str
+    source: str
+    tags: tuple[str, ...] = ()
+    storage_uri: str | None = None
+    reason: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    evidence_class: str | None = None
+    control_ids: tuple[str, ...] = ()
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("PROJECTX_DATA_DIR") or "data")
+
+
+class EvidenceLibrary:
+    """The pipeline, with its store, scanner, ledger and folders injected (``from_env`` for the defaults)."""
+
+    def __init__(self, store: EvidenceStore, scanner: ClamdScanner | None, ledger: Ledger, work_dir: Path,
+                 max_bytes: int = DEFAULT_MAX_BYTES, require_scan: bool = True,
+                 blocked_types: Sequence[str] = BLOCKED_TYPES):
+        self.store, self.scanner, self.ledger = store, scanner, ledger
+        self.quarantine_dir = work_dir / "evidence-quarantine"
+        self.pending_dir = work_dir / "evidence-pending"
+        self.max_bytes, self.require_scan, self.blocked_types = max_bytes, require_scan, tuple(blocked_types)
+
+    @classmethod
+    def from_env(cls, local_root: Path | None = None) -> EvidenceLibrary:
+        """``local_root``: the folder of the local store when ``PROJECTX_EVIDENCE_STORE`` is local."""
+        env = os.environ.get("PROJECTX_ENV", "local")
+        # Local runs without PROJECTX_CLAMD_ADDRESS store files unscanned (recorded as not_scanned);
+        # staging and production hold them as pending until a scanner is configured.
+        require = os.environ.get("PROJECTX_EVIDENCE_REQUIRE_SCAN", "false" if env == "local" else "true") == "true"
+        return cls(store_from_env(local_root), ClamdScanner.from_env(), Ledger(), _data_dir(),
+                   int(os.environ.get("PROJECTX_EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES)), require)
+
+    @classmethod
+    def cached(cls, local_root: Path | None = None) -> EvidenceLibrary:
+        """``from_env``, built once per configuration in this process (an S3 store assumes its role once,
+        not per file)."""
+        key = (str(local_root), *(os.environ.get(name) for name in CONFIG_VARS))
+        if key not in _CACHE:
+            _CACHE[key] = cls.from_env(local_root)
+        return _CACHE[key]
+
+    def ingest(self, content: bytes, filename: str, source: str, tags: Sequence[str] = (),
+               source_ref: str | None = None) -> EvidenceOutcome:
+        tags = tuple(dict.fromkeys([f"source:{source}", *tags]))
+        base = {"sha256": content_address(content), "filename": filename, "source": source,
+                "source_ref": source_ref, "tags": ",".join(tags), "size_bytes": len(content)}
+        if len(content) > self.max_bytes:
+            return self._quarantine(content, base, f"{len(content)} bytes is over the {self.max_bytes}-byte limit "
+                                    "(PROJECTX_EVIDENCE_MAX_BYTES)", scan_status="not_scanned")
+        meta = extract(content)
+        if meta["mime_type"] in self.blocked_types:
+            return self._quarantine(content, base, f"{meta['mime_type']} files are not accepted as evidence",
+                                    meta, scan_status="not_scanned")
+        scan_status, signature = "not_scanned", None
+        if self.scanner is not None:
+            try:
+                verdict = self.scanner.scan(content)
+            except ScannerUnavailable as exc:
+                return self._pending(content, base, str(exc), meta)
+            scan_status, signature = ("clean", None) if verdict.clean else ("infected", verdict.signature)
+            if not verdict.clean:
+                reason = f"ClamAV found {verdict.signature}"
+                self.ledger.alert("security_alert", source, f"{reason} in {filename!r} from {source}; quarantined",
+                                  base["sha256"], filename, source)
+                return self._quarantine(content, base, reason, meta, scan_status, signature)
+        elif self.require_scan:
+            return self._pending(content, base, "no virus scanner is configured: set PROJECTX_CLAMD_ADDRESS "
+                                 "to a clamd socket", meta)
+        verdict_cls = classify(meta, filename, source, tags, load_rules())
+        extra = {**meta, "scan_status": scan_status, "scan_signature": signature,
+                 "evidence_class": verdict_cls.evidence_class, "control_ids": " ".join(verdict_cls.control_ids)}
+        paused = self.ledger.paused(self.store.name)
+        if paused:
+            return self._pending(content, base, f"ingestion to {self.store.name} is paused: {paused}", extra)
+        try:
+            stored = self.store.put(content, {"filename": filename, "source": source, "tags": base["tags"],
+                                              "mime_type": meta["mime_type"],
+                                              "evidence_class": verdict_cls.evidence_class})
+        except StoreQuotaError as exc:
+            self.ledger.pause(self.store.name, str(exc))
+            self.ledger.alert("quota_pause", self.store.name, str(exc), base["sha256"], filename, source)
+            return self._pending(content, base, str(exc), extra)
+        except StorePermissionError as exc:
+            self.ledger.alert("permission_task", self.store.name, str(exc), base["sha256"], filename, source)
+            return self._pending(content, base, str(exc), extra)
+        except StoreError as exc:
+            self.ledger.alert("error_event", self.store.name, str(exc), base["sha256"], filename, source)
+            return self._pending(content, base, str(exc), extra)
+        row = {**base, **extra, "status": "stored", "storage_uri": stored.uri, "store": self.store.name}
+        self.ledger.record_file(row)
+        self._forget_pending(base["sha256"], source, source_ref)
+        return self._outcome(row)
+
+    # -- outcomes ---------------------------------------------------------------------------------
+
+    def _outcome(self, row: dict[str, Any]) -> EvidenceOutcome:
+        meta = {k: v for k, v in row.items() if k not in ("sha256", "filename", "source", "source_ref", "tags",
+                                                          "status", "reason", "storage_uri", "size_bytes")}
+        return EvidenceOutcome(row["status"], row["sha256"], row["size_bytes"], row["filename"], row["source"],
+                               tuple(t for t in row["tags"].split(",") if t), row.get("storage_uri"),
+                               row.get("reason"), meta, row.get("evidence_class"),
+                               tuple((row.get("control_ids") or "").split()))
+
+    def _quarantine(self, content: bytes, base: dict, reason: str, meta: dict | None = None,
+                    scan_status: str = "not_scanned", signature: str | None = None) -> EvidenceOutcome:
+        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        path = self.quarantine_dir / base["sha256"]
+        if not path.exists():
+            path.write_bytes(content)
+            path.chmod(0o400)
+        row = {**base, **(meta or {}), "status": "quarantined", "reason": reason, "scan_status": scan_status,
+               "scan_signature": signature, "storage_uri": None, "store": "quarantine"}
+        self.ledger.record_file(row)
+        self._forget_pending(base["sha256"], base["source"], base["source_ref"])
+        return self._outcome(row)
+
+    def _pending(self, content: bytes, base: dict, reason: str, meta: dict | None = None) -> EvidenceOutcome:
+        self.pending_dir.mkdir(parents=True, exist_ok=True)
+        key = self._pending_key(base["sha256"], base["source"], base["source_ref"])
+        (self.pending_dir / key).write_bytes(content)
+        (self.pending_dir / f"{key}.json").write_text(json.dumps({**base, "reason": reason}))
+        row = {**base, **(meta or {}), "status": "pending", "reason": reason, "storage_uri": None}
+        self.ledger.record_file(row)
+        return self._outcome(row)
+
+    @staticmethod
+    def _pending_key(sha256: str, source: str, source_ref: str | None) -> str:
+        return content_address(f"{sha256}|{source}|{source_ref or ''}".encode())
+
+    def _forget_pending(self, sha256: str, source: str, source_ref: str | None) -> None:
+        key = self._pending_key(sha256, source, source_ref)
+        (self.pending_dir / key).unlink(missing_ok=True)
+        (self.pending_dir / f"{key}.json").unlink(missing_ok=True)
+
+    def retry_pending(self) -> list[EvidenceOutcome]:
+        """Pass every pending file through the pipeline again (after clamd or the store is back)."""
+        outcomes = []
+        for side in sorted(self.pending_dir.glob("*.json")) if self.pending_dir.exists() else []:
+            info = json.loads(side.read_text())
+            content = side.with_suffix("").read_bytes()
+            tags = [t for t in info["tags"].split(",") if t and t != f"source:{info['source']}"]
+            outcomes.append(self.ingest(content, info["filename"], info["source"], tags, info.get("source_ref")))
+        return outcomes
+
+
+def ingest_file(content: bytes, filename: str, source: str, tags: Sequence[str] = (),
+                source_ref: str | None = None) -> EvidenceOutcome:
+    """Pass one file through the Evidence Library as configured by the environment."""
+    return EvidenceLibrary.from_env().ingest(content, filename, source, tags, source_ref)
+
+
+def outcome_dict(outcome: EvidenceOutcome) -> dict[str, Any]:
+    return asdict(outcome)

@@ -1,0 +1,94 @@
+"""Local disk evidence store (the default, and the environment matrix's "mock evidence storage").
+
+Layout under the root (``PROJECTX_EVIDENCE_DIR``, default ``<data>/evidence``):
+``objects/<sha[:2]>/<sha>`` holds the bytes, ``<same>.json`` the metadata. Writes go to a temporary
+file first and are renamed into place, so a crash never leaves a half-written object at an address.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from resources.evidence.base import (
+    StoredObject,
+    StoreQuotaError,
+    check_address,
+    clean_metadata,
+    content_address,
+    verified,
+)
+
+
+class LocalStore:
+    """Content-addressed files on local disk."""
+
+    name = "local"
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def _path(self, sha256: str) -> Path:
+        check_address(sha256)
+        return self.root / "objects" / sha256[:2] / sha256
+
+    def put(self, content: bytes, metadata: Mapping[str, str] | None = None) -> StoredObject:
+        sha = content_address(content)
+        path = self._path(sha)
+        meta = clean_metadata(metadata)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._atomic_write(path, content)
+                self._atomic_write(path.with_suffix(".json"), json.dumps(meta, sort_keys=True).encode())
+            except OSError as exc:
+                if exc.errno == 28:  # ENOSPC
+                    raise StoreQuotaError(f"the evidence disk {self.root} is full: free space or set "
+                                          "PROJECTX_EVIDENCE_LIBRARY_DIR to a larger volume") from exc
+                raise
+        return self.head(sha)  # type: ignore[return-value]
+
+    @staticmethod
+    def _atomic_write(path: Path, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, sha256: str) -> bytes:
+        path = self._path(sha256)
+        if not path.exists():
+            raise KeyError(sha256)
+        return verified(sha256, path.read_bytes(), f"the local evidence store ({path})")
+
+    def head(self, sha256: str) -> StoredObject | None:
+        path = self._path(sha256)
+        if not path.exists():
+            return None
+        side = path.with_suffix(".json")
+        meta = json.loads(side.read_text()) if side.exists() else {}
+        stat = path.stat()
+        return StoredObject(sha256, stat.st_size, path.resolve().as_uri(), meta,
+                            datetime.fromtimestamp(stat.st_mtime, UTC))
+
+    def exists(self, sha256: str) -> bool:
+        return self._path(sha256).exists()
+
+    def list(self, since: datetime | None = None) -> Iterator[StoredObject]:
+        objects = self.root / "objects"
+        if not objects.exists():
+            return
+        for path in sorted(objects.glob("*/*")):
+            if path.suffix or path.name.startswith("."):
+                continue
+            obj = self.head(path.name)
+            if obj is not None and (since is None or (obj.modified_at and obj.modified_at > since)):
+                yield obj

@@ -1,0 +1,163 @@
+"""``MotoAwsServer``: moto's ThreadedMotoServer behind a small WSGI layer (trust policy external ids,
+credential expiry, injected faults). See the package docstring."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
+
+
+@dataclass
+class AwsFault:
+    """Answer the next ``count`` requests to ``service`` (``s3`` or ``sts``; ``method`` optional)."""
+
+    service: str
+    status: int
+    code: str
+    count: int = 1
+    method: str | None = None
+    retry_after: int | None = None
+
+
+def _xml_error(status: int, code: str, message: str, sts: bool) -> tuple[int, bytes]:
+    if sts:
+        body = (f'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+                f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>projectx-sandbox</RequestId>"
+                "</ErrorResponse>")
+    else:
+        body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
+                "<RequestId>projectx-sandbox</RequestId></Error>")
+    return status, body.encode()
+
+
+class _Enforcing:
+    def __init__(self, app, server: MotoAwsServer):
+        self.app = app
+        self.server = server
+
+    def __call__(self, environ, start_response):
+        match = CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        key_id, service = (match.group(1), match.group(2)) if match else ("", "")
+        answer = self.server._take_fault(service, environ.get("REQUEST_METHOD", ""))
+        if answer is None and service == "sts":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            answer = self._check_external_id(parse_qs(body.decode("utf-8", "replace")))
+        elif answer is None and service == "s3" and key_id:
+            answer = self._check_expiry(key_id)
+        if answer is None and service == "sts" and self.server.session_lifetime is not None:
+            return self._shortened(environ, start_response)
+        if answer is None:
+            return self.app(environ, start_response)
+        status, body, headers = answer
+        start_response(f"{status} Error", [("Content-Type", "text/xml"), ("Content-Length", str(len(body))),
+                                           *headers])
+        return [body]
+
+    def _shortened(self, environ, start_response):
+        """Issue role credentials that live ``session_lifetime`` seconds (STS's floor is 900 s, too long
+        for a test to wait out): the expiry is rewritten in the answer and enforced on S3 requests."""
+        from moto.sts.models import sts_backends
+
+        captured: dict = {}
+
+        def keep(status, headers, exc_info=None):
+            captured.update(status=status, headers=headers)
+
+        body = b"".join(self.app(environ, keep))
+        key = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>", body)
+        if key:
+            expires = datetime.now(UTC) + timedelta(seconds=self.server.session_lifetime)
+            for account in list(sts_backends.keys()):
+                for role in sts_backends[account]["aws"].assumed_roles:
+                    if role.access_key_id == key.group(1).decode():
+                        role.expiration = expires.replace(tzinfo=None)
+            stamp = expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
+            body = re.sub(rb"<Expiration>[^<]+</Expiration>", b"<Expiration>" + stamp + b"</Expiration>", body)
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _check_external_id(self, params: dict[str, list[str]]):
+        if params.get("Action", [""])[0] != "AssumeRole":
+            return None
+        from moto.iam.models import iam_backends
+
+        arn = params.get("RoleArn", [""])[0]
+        given = params.get("ExternalId", [None])[0]
+        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        try:
+            role = iam_backends[account]["aws"].get_role_by_arn(arn)
+        except Exception:
+            return None  # moto lets an unknown role be assumed; so do we
+        policy = json.loads(role.assume_role_policy_document or "{}")
+        wanted = [s.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
+                  for s in policy.get("Statement", [])]
+        wanted = [w for w in wanted if w]
+        if wanted and given not in wanted:
+            status, body = _xml_error(403, "AccessDenied", f"User is not authorized to perform: sts:AssumeRole on "
+                                      f"resource: {arn}", sts=True)
+            return status, body, []
+        return None
+
+    def _check_expiry(self, key_id: str):
+        from moto.sts.models import sts_backends
+
+        for account in list(sts_backends.keys()):
+            for role in sts_backends[account]["aws"].assumed_roles:
+                if role.access_key_id == key_id:
+                    expires = role.expiration.replace(tzinfo=UTC) if role.expiration.tzinfo is None \
+                        else role.expiration
+                    if expires <= datetime.now(UTC):
+                        self.server.expired_rejections += 1
+                        status, body = _xml_error(400, "ExpiredToken", "The provided token has expired.", False)
+                        return status, body, []
+                    return None
+        return None
+
+
+class MotoAwsServer(ThreadedMotoServer):
+    """Start on 127.0.0.1 and a free port: ``s = MotoAwsServer(); s.start(); s.url``; ``s.stop()``."""
+
+    def __init__(self, port: int = 0):
+        super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
+        self.faults: list[AwsFault] = []
+        self.fault_hits = 0
+        self.expired_rejections = 0
+        self.session_lifetime: float | None = None  # seconds; None: as the caller asked
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        host, port = self.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def _take_fault(self, service: str, method: str):
+        with self._lock:
+            for fault in self.faults:
+                if fault.service == service and fault.count > 0 and fault.method in (None, method):
+                    fault.count -= 1
+                    self.fault_hits += 1
+                    status, body = _xml_error(fault.status, fault.code, f"sandbox fault {fault.code}",
+                                              sts=service == "sts")
+                    headers = [("Retry-After", str(fault.retry_after))] if fault.retry_after else []
+                    return status, (b"" if method == "HEAD" else body), headers
+        return None
+
+    def _server_entry(self) -> None:
+        app = _Enforcing(DomainDispatcherApplication(create_backend_app), self)
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()

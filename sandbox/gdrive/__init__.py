@@ -1,0 +1,5 @@
+"""Google Drive v3 emulator (files, uploads, changes) with Google's service-account token endpoint."""
+
+from sandbox.gdrive.app import DriveSandbox
+
+__all__ = ["DriveSandbox"]

@@ -1,0 +1,258 @@
+"""`DriveSandbox`: Google Drive API v3 (files, uploads, changes) and Google's OAuth token endpoint
+for service accounts, on ``sandbox.core``. ``google-api-python-client`` works against it unchanged:
+``build("drive", "v3", credentials=service_account.Credentials.from_service_account_info(info),
+client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri"] = sb.token_url``.
+
+- Uploads: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI in ``Location``,
+  chunks with ``Content-Range``, ``308`` with ``Range`` until complete); downloads with ``alt=media``
+  honour ``Range`` (206).
+- Files carry ``appProperties``, ``md5Checksum`` and ``sha256Checksum``; ``q`` as in ``query.py``.
+- ``changes.getStartPageToken`` / ``changes.list``: every create, update, trash and delete.
+- Permissions: a service account writes only into folders shared with it as writer
+  (403 insufficientFilePermissions); uploads past ``quota_bytes`` fail with 403 storageQuotaExceeded.
+- Faults (``sb.faults``): 429 rateLimitExceeded + Retry-After, 5xx backendError, 401 authError,
+  403 insufficientFilePermissions; ``expire_tokens`` / ``revoke_tokens`` as elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+
+from sandbox.core.base import Sandbox
+from sandbox.core.faults import Decision
+from sandbox.core.http import Request, Response, Router, json_response
+from sandbox.core.tokens import TokenStore
+from sandbox.gdrive.auth import ServiceAccounts
+from sandbox.gdrive.errors import DriveError, drive_error
+from sandbox.gdrive.query import compile_query
+from sandbox.gdrive.store import FOLDER, DriveFile, DriveStore, now_rfc3339
+
+FILES = r"/drive/v3/files"
+UPLOAD = r"/upload/drive/v3/files"
+
+
+class DriveSandbox(Sandbox):
+    vendor = "gdrive"
+    server_header = "ESF"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 42, tls: bool = False,
+                 latency_ms: float = 0, quota_bytes: int = 10 * 1024**3, token_ttl_seconds: int = 3600,
+                 **kwargs: Any) -> None:
+        self.store = DriveStore(quota_bytes)
+        self.tokens = TokenStore(ttl_seconds=token_ttl_seconds)
+        self.accounts = ServiceAccounts(self.tokens)
+        super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
+        self.faults.tokens = self.tokens
+
+    @property
+    def token_url(self) -> str:
+        return self.url + "/token"
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "token_uri": self.token_url, "api_endpoint": self.url + "/drive/v3/"}
+
+    # -- errors ---------------------------------------------------------------------------------
+    def error(self, status: int, message: str, detail: str | None = None,
+              headers: list[tuple[str, str]] | None = None) -> Response:
+        reason = message if message[:1].islower() else {404: "notFound", 405: "badRequest"}.get(status, "badRequest")
+        return drive_error(status, reason, detail or message, headers)
+
+    def fault_response(self, decision: Decision) -> Response:
+        if decision.status == 429:
+            return drive_error(429, "rateLimitExceeded", "Rate Limit Exceeded",
+                               [("Retry-After", str(decision.retry_after))])
+        if decision.status == 401:
+            return drive_error(401, "authError", "Invalid Credentials")
+        if decision.status == 403:
+            return drive_error(403, "insufficientFilePermissions",
+                               "The user does not have sufficient permissions for this file.")
+        return drive_error(int(decision.status or 500), "backendError", "Backend Error")
+
+    # -- routes ---------------------------------------------------------------------------------
+    def build_routes(self, router: Router) -> None:
+        one = FILES + r"/(?P<file_id>[A-Za-z0-9_-]+)"
+        router.add("POST", r"/token", lambda r: self.accounts.token(r, self.token_url), faults=False)
+        router.add("GET", r"/drive/v3/about", self._authed(self.about))
+        router.add("GET", FILES, self._authed(self.list_files))
+        router.add("POST", FILES, self._authed(self.create_metadata))
+        router.add("GET", one, self._authed(self.get_file))
+        router.add("PATCH", one, self._authed(self.update_file))
+        router.add("DELETE", one, self._authed(self.delete_file))
+        router.add("POST", UPLOAD, self._authed(self.upload))
+        router.add("PUT", UPLOAD, self._authed(self.resume))
+        router.add("GET", r"/drive/v3/changes/startPageToken", self._authed(self.start_token))
+        router.add("GET", r"/drive/v3/changes", self._authed(self.list_changes))
+
+    def _authed(self, handler):
+        def wrapped(req: Request) -> Response:
+            who, why = self.accounts.principal(req)
+            if who is None:
+                return drive_error(401, "authError", f"Request had invalid authentication credentials ({why}).",
+                                   [("WWW-Authenticate", 'Bearer realm="https://accounts.google.com/"')])
+            req.principal = who
+            return handler(req)
+        return wrapped
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _file(self, req: Request) -> DriveFile:
+        f = self.store.files.get(req.params["file_id"])
+        if f is None or not self.store.can_read(f, req.principal):
+            raise DriveError(404, "notFound", f"File not found: {req.params['file_id']}.")
+        return f
+
+    def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None) -> DriveFile:
+        parents = list(meta.get("parents") or [])
+        for parent in parents:
+            if not self.store.can_write_into(parent, who):
+                raise DriveError(403 if parent in self.store.files else 404,
+                                 "insufficientFilePermissions" if parent in self.store.files else "notFound",
+                                 f"The user does not have sufficient permissions for file {parent}.")
+        with self.store.lock:
+            if self.store.used_bytes(who) + len(content) > self.store.quota_bytes:
+                raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been exceeded.")
+            f = DriveFile(self.store.new_id(), str(meta.get("name") or "Untitled"),
+                          str(meta.get("mimeType") or mime or "application/octet-stream"), parents, who, content,
+                          {str(k): str(v) for k, v in (meta.get("appProperties") or {}).items()},
+                          meta.get("description"))
+            return self.store.add(f)
+
+    # -- handlers -------------------------------------------------------------------------------
+    def about(self, req: Request) -> Response:
+        used = self.store.used_bytes(req.principal)
+        return json_response({"kind": "drive#about", "user": {"emailAddress": req.principal},
+                              "storageQuota": {"limit": str(self.store.quota_bytes), "usage": str(used)}})
+
+    def list_files(self, req: Request) -> Response:
+        try:
+            match = compile_query(req.query.get("q", ""))
+        except ValueError as exc:
+            raise DriveError(400, "invalid", str(exc)) from None
+        size = min(max(int(req.query.get("pageSize") or 100), 1), 1000)
+        offset = int(req.query.get("pageToken") or 0)
+        with self.store.lock:
+            hits = [f for f in self.store.files.values() if self.store.can_read(f, req.principal) and match(f)]
+        page = hits[offset:offset + size]
+        body: dict[str, Any] = {"kind": "drive#fileList", "incompleteSearch": False,
+                                "files": [f.resource() for f in page]}
+        if offset + size < len(hits):
+            body["nextPageToken"] = str(offset + size)
+        return json_response(body)
+
+    def create_metadata(self, req: Request) -> Response:
+        meta = req.json() or {}
+        return json_response(self._new_file(req.principal, meta, b"", meta.get("mimeType") or FOLDER).resource())
+
+    def get_file(self, req: Request) -> Response:
+        f = self._file(req)
+        if req.query.get("alt") != "media":
+            return json_response(f.resource())
+        if f.mime_type == FOLDER:
+            raise DriveError(403, "fileNotDownloadable", "Only files with binary content can be downloaded.")
+        data, total = f.content, len(f.content)
+        rng = req.header("Range")
+        if rng.startswith("bytes=") and total:
+            start_s, _, end_s = rng[len("bytes="):].partition("-")
+            start, end = int(start_s or 0), min(int(end_s or total - 1), total - 1)
+            if start >= total:
+                return drive_error(416, "requestedRangeNotSatisfiable", "Request range not satisfiable")
+            return Response(206, data[start:end + 1], f.mime_type,
+                            [("Content-Range", f"bytes {start}-{end}/{total}")])
+        return Response(200, data, f.mime_type)
+
+    def update_file(self, req: Request) -> Response:
+        f = self._file(req)
+        meta = req.json() or {}
+        with self.store.lock:
+            for key, attr in (("name", "name"), ("description", "description"), ("trashed", "trashed")):
+                if key in meta:
+                    setattr(f, attr, meta[key])
+            f.app_properties.update({str(k): str(v) for k, v in (meta.get("appProperties") or {}).items()})
+            f.modified = now_rfc3339()
+            self.store.record(f.id)
+        return json_response(f.resource())
+
+    def delete_file(self, req: Request) -> Response:
+        f = self._file(req)
+        if f.owner != req.principal:
+            raise DriveError(403, "insufficientFilePermissions",
+                             f"The user does not have sufficient permissions for file {f.id}.")
+        self.store.delete(f.id)
+        return Response(204, b"")
+
+    def upload(self, req: Request) -> Response:
+        kind = req.query.get("uploadType", "media")
+        ctype = req.header("Content-Type", "application/octet-stream")
+        if kind == "media":
+            return json_response(self._new_file(req.principal, {}, req.body, ctype.split(";")[0]).resource())
+        if kind == "multipart":
+            msg = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + req.body)
+            parts = list(msg.iter_parts()) if msg.is_multipart() else []
+            if len(parts) != 2:
+                raise DriveError(400, "badContent", "Multipart upload needs a metadata part and a media part.")
+            meta = json.loads(parts[0].get_payload(decode=True) or b"{}")
+            data = parts[1].get_payload(decode=True) or b""
+            return json_response(self._new_file(req.principal, meta, data, parts[1].get_content_type()).resource())
+        if kind == "resumable":
+            meta = req.json() if req.body else {}
+            upload_id = self.store.new_id()
+            total = req.header("X-Upload-Content-Length")
+            self.store.uploads[upload_id] = {"meta": meta or {}, "data": bytearray(), "who": req.principal,
+                                             "mime": req.header("X-Upload-Content-Type") or None,
+                                             "total": int(total) if total else None}
+            location = f"{req.base_url}{UPLOAD}?uploadType=resumable&upload_id={upload_id}"
+            return Response(200, b"", "text/plain", [("Location", location), ("X-GUploader-UploadID", upload_id)])
+        raise DriveError(400, "invalid", f"Invalid value for uploadType: {kind}")
+
+    def resume(self, req: Request) -> Response:
+        session = self.store.uploads.get(req.query.get("upload_id", ""))
+        if session is None or session["who"] != req.principal:
+            raise DriveError(404, "notFound", "No such upload session.")
+        span = req.header("Content-Range")  # "bytes a-b/total", "bytes */total" or "bytes a-b/*"
+        if span.startswith("bytes "):
+            where, _, total = span[len("bytes "):].partition("/")
+            if total != "*":
+                session["total"] = int(total)
+            if where != "*":
+                start = int(where.split("-")[0])
+                if start != len(session["data"]):
+                    raise DriveError(400, "badContent", f"Chunk starts at {start}, expected {len(session['data'])}.")
+                session["data"] += req.body
+        else:
+            session["data"] += req.body
+            session["total"] = len(session["data"])
+        if session["total"] is not None and len(session["data"]) >= session["total"]:
+            del self.store.uploads[req.query["upload_id"]]
+            f = self._new_file(session["who"], session["meta"], bytes(session["data"]), session["mime"])
+            return json_response(f.resource())
+        headers = [("Range", f"bytes=0-{len(session['data']) - 1}")] if session["data"] else []
+        return Response(308, b"", "text/plain", headers)
+
+    def start_token(self, req: Request) -> Response:
+        return json_response({"kind": "drive#startPageToken", "startPageToken": str(len(self.store.changes) + 1)})
+
+    def list_changes(self, req: Request) -> Response:
+        token = req.query.get("pageToken")
+        if not token or not token.isdigit():
+            raise DriveError(400, "invalid", "Invalid Value: pageToken is required")
+        size = min(max(int(req.query.get("pageSize") or 100), 1), 1000)
+        out, number = [], int(token)
+        with self.store.lock:
+            pending = [c for c in self.store.changes if c.number >= number]
+            for change in pending[:size]:
+                f = self.store.files.get(change.file_id)
+                if f is not None and not self.store.can_read(f, req.principal):
+                    continue
+                item: dict[str, Any] = {"kind": "drive#change", "changeType": "file", "time": change.time,
+                                        "fileId": change.file_id, "removed": f is None or change.removed}
+                if f is not None and not change.removed:
+                    item["file"] = f.resource()
+                out.append(item)
+            body: dict[str, Any] = {"kind": "drive#changeList", "changes": out}
+            if len(pending) > size:
+                body["nextPageToken"] = str(pending[size].number)
+            else:
+                body["newStartPageToken"] = str(len(self.store.changes) + 1)
+        return json_response(body)

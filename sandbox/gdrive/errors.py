@@ -1,0 +1,23 @@
+"""Drive's error body: ``{"error": {"code", "message", "errors": [{"domain", "reason", "message"}],
+"status"}}``; the reasons clients branch on (rateLimitExceeded, storageQuotaExceeded,
+insufficientFilePermissions, notFound, backendError, authError)."""
+
+from __future__ import annotations
+
+from sandbox.core.http import HTTPError, Response, json_response
+
+STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+          429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+DOMAIN = {"rateLimitExceeded": "usageLimits", "userRateLimitExceeded": "usageLimits",
+          "storageQuotaExceeded": "usageLimits", "authError": "global"}
+
+
+def drive_error(code: int, reason: str, message: str, headers: list[tuple[str, str]] | None = None) -> Response:
+    body = {"error": {"code": code, "message": message, "status": STATUS.get(code, "UNKNOWN"),
+                      "errors": [{"domain": DOMAIN.get(reason, "global"), "reason": reason, "message": message}]}}
+    return json_response(body, code, headers)
+
+
+class DriveError(HTTPError):
+    def __init__(self, code: int, reason: str, message: str):
+        super().__init__(code, reason, message)

@@ -1,0 +1,54 @@
+"""S3 + STS for evidence tests: moto's server on a free loopback port, a bucket and a role whose trust
+policy requires an external id, exported through the spec's variables and boto3's endpoint ones."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+import boto3
+import pytest
+
+from sandbox.aws import MotoAwsServer
+
+EXTERNAL_ID = "projectx-test-external-id"
+
+
+@dataclass
+class AwsSandbox:
+    server: MotoAwsServer
+    bucket: str
+    role_arn: str
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    server = MotoAwsServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server, monkeypatch) -> AwsSandbox:
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+                        "AWS_ENDPOINT_URL": moto_server.url}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS"):
+        monkeypatch.delenv(name, raising=False)
+    moto_server.faults.clear()
+    moto_server.session_lifetime = None
+    suffix = uuid.uuid4().hex[:10]
+    bucket = f"evidence-{suffix}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}}]}
+    role = boto3.client("iam").create_role(RoleName=f"ProjectXEvidenceRole-{suffix}",
+                                           AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    monkeypatch.setenv("EVIDENCE_S3_BUCKET", bucket)
+    monkeypatch.setenv("AWS_ROLE_ARN", role["Arn"])
+    monkeypatch.setenv("AWS_EXTERNAL_ID", EXTERNAL_ID)
+    return AwsSandbox(moto_server, bucket, role["Arn"])

@@ -1,0 +1,194 @@
+"""What the adversarial ingestion tests share: run a vendor's sync the two ways users do (the standalone
+``python -m pipelines.<vendor>`` and the Dagster ingest asset), kill it, and compare the warehouse with
+the vendor record by record.
+
+Parity for one entity: the ids and version stamps stored, less the ids marked in ``<vendor>.deletions``,
+equal what the vendor holds; nothing the vendor holds is marked deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Entity:
+    vendor: str
+    table: str  # the raw table in the vendor's dataset (also the deletions/quarantine entity)
+    key: str  # its primary key column
+    version: str  # the column holding the vendor's last-updated stamp
+
+
+SN_INCIDENTS = Entity("servicenow", "incidents", "sys_id", "sys_updated_on")
+JIRA_ISSUES = Entity("jira", "issues", "id", "updated")
+OT_RISKS = Entity("onetrust", "risks", "risk_id", "updated_at")
+OT_VENDORS = Entity("onetrust", "vendors", "vendor_id", "updated_at")
+
+
+def vendor_state(sb, entity: Entity) -> dict[str, str]:
+    """id -> last-updated stamp of every live record at the vendor."""
+    if entity.vendor == "servicenow":
+        return {r["sys_id"]: r["sys_updated_on"] for r in sb.records("incident")}
+    if entity.vendor == "jira":
+        return {i["id"]: i["fields"]["updated"] for i in sb.issues(fields=["updated"])}
+    if entity.table == "risks":
+        return {r["id"]: r["lastModifiedUTCDateTime"] for r in sb.risks()}
+    return {r["id"]: r["lastUpdatedDate"] for r in sb.vendors() if not r.get("markForDelete")}
+
+
+def sql(settings, query: str, *args) -> list[tuple]:
+    with duckdb.connect(settings.duckdb_path, read_only=True) as con:
+        try:
+            return con.execute(query, list(args)).fetchall()
+        except duckdb.CatalogException:  # the table was never created (nothing landed in it yet)
+            return []
+
+
+def marked_deleted(settings, entity: Entity) -> set[str]:
+    return {r[0] for r in sql(settings, f"select record_id from {entity.vendor}.deletions where entity = ?",
+                              entity.table)}
+
+
+def quarantine(settings, entity: Entity) -> dict[str, str]:
+    """record_id -> the latest reason it was quarantined for."""
+    rows = sql(settings, f"select record_id, reason from {entity.vendor}.quarantine where entity = ? "
+                         "order by quarantined_at", entity.table)
+    return dict(rows)
+
+
+def warehouse_state(settings, entity: Entity) -> dict[str, str]:
+    """id -> stamp of every stored record not marked deleted; asserts no key is stored twice."""
+    rows = sql(settings, f"select {entity.key}, {entity.version} from {entity.vendor}.{entity.table}")
+    ids = [r[0] for r in rows]
+    assert len(ids) == len(set(ids)), f"{entity.vendor}.{entity.table} holds duplicate keys"
+    gone = marked_deleted(settings, entity)
+    return {k: v for k, v in rows if k not in gone}
+
+
+def assert_parity(sb, settings, entity: Entity, *, except_ids: set[str] = frozenset()) -> None:
+    """Exact parity (see module docstring); ``except_ids`` are records the vendor serves unusably."""
+    vendor = {k: v for k, v in vendor_state(sb, entity).items() if k not in except_ids}
+    stored = {k: v for k, v in warehouse_state(settings, entity).items() if k not in except_ids}
+    if entity.vendor == "onetrust":  # stored as OneTrust sent it; the sandbox's copy has the same text
+        vendor = {k: v for k, v in vendor.items()}
+    missing = sorted(set(vendor) - set(stored))
+    ghosts = sorted(set(stored) - set(vendor))
+    stale = sorted(k for k in set(vendor) & set(stored) if vendor[k] != stored[k])
+    falsely_deleted = sorted(marked_deleted(settings, entity) & set(vendor))
+    assert not (missing or ghosts or stale or falsely_deleted), (
+        f"{entity.vendor}.{entity.table}: {len(missing)} missing {missing[:3]}, {len(ghosts)} ghosts "
+        f"{ghosts[:3]}, {len(stale)} stale {stale[:3]}, {len(falsely_deleted)} falsely deleted "
+        f"{falsely_deleted[:3]}")
+
+
+# --- running a sync -----------------------------------------------------------------------------------
+
+DAGSTER_SCRIPT = """
+import sys
+from dagster import DagsterInstance, materialize
+from dagster_dlt import DagsterDltResource
+from resources.warehouse import WarehouseResource
+vendor = sys.argv[1]
+if vendor == "servicenow":
+    from assets.servicenow import build_servicenow_assets as build
+    from resources.servicenow import ServiceNowResource as R
+elif vendor == "jira":
+    from assets.jira import build_jira_assets as build
+    from resources.jira import JiraResource as R
+else:
+    from assets.onetrust import build_onetrust_assets as build
+    from resources.onetrust import OneTrustResource as R
+ingest = build()[0]
+result = materialize([ingest], resources={"dlt": DagsterDltResource(), vendor: R(backoff_base_seconds=0.01)
+                                          if vendor == "servicenow" else R(),
+                                          "warehouse": WarehouseResource.from_env()},
+                     instance=DagsterInstance.ephemeral(), raise_on_error=False)
+errors = [e.message for e in result.all_events if e.is_failure]
+print("\\n".join(errors), file=sys.stderr)
+sys.exit(0 if result.success else 1)
+"""
+
+
+def command(vendor: str, via: str) -> list[str]:
+    """The sync command: ``cli`` = the standalone entry point, ``dagster`` = the vendor's ingest asset."""
+    if via == "cli":
+        return [sys.executable, "-m", f"pipelines.{vendor}"]
+    return [sys.executable, "-c", DAGSTER_SCRIPT, vendor]
+
+
+def sync(vendor: str, via: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """One sync to the end; fails the test with its output if it does not succeed."""
+    done = subprocess.run(command(vendor, via), cwd=ROOT, env=os.environ.copy(), capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, f"{vendor} sync via {via} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    return done
+
+
+PHASES = ("extract", "extracted", "normalize", "normalized", "load")
+
+
+def kill_loop(vendor: str, via: str, sb, settings, kills: int, seed: int, on_kill=None,
+              max_attempts: int = 30) -> list[str]:
+    """SIGKILL the sync ``kills`` times at random moments of its work; ``on_kill(n)`` runs after each
+    (e.g. to change the vendor). Returns where each kill struck (which dlt step, by what it left).
+
+    Each attempt draws a step of dlt's (extract, extracted, normalize, normalized, load) and kills the
+    sync a random instant after its working folder shows it reached that step (for extract: a random
+    instant after its first vendor request), so kills land in every step however slow the machine."""
+    rng = random.Random(seed)
+    struck: list[str] = []
+    for _ in range(max_attempts):
+        if len(struck) >= kills:
+            break
+        target = rng.randrange(len(PHASES))
+        sb.clear_request_log()
+        proc = subprocess.Popen(command(vendor, via), cwd=ROOT, env=os.environ.copy(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 180
+        while proc.poll() is None and time.monotonic() < deadline:
+            if sb.request_log and PHASES.index(dlt_leftovers(settings, vendor)) >= target:
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 1.5 if target == 0 else 0.2))
+        if proc.poll() is not None:
+            continue  # it finished first
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        struck.append(dlt_leftovers(settings, vendor))
+        if on_kill is not None:
+            on_kill(len(struck) - 1)
+    assert len(struck) >= kills, f"only {len(struck)} of {kills} syncs could be killed"
+    return struck
+
+
+def dlt_leftovers(settings, vendor: str) -> str:
+    """Which step a killed sync was in, from what it left in dlt's working folder."""
+    root = Path(settings.data_dir) / "dlt" / settings.pipeline_name(vendor)
+
+    def has(folder: Path) -> bool:
+        return folder.is_dir() and any(folder.iterdir())
+    normalized = root / "load" / "normalized"
+    if has(normalized):
+        jobs = any(has(p / "started_jobs") or has(p / "completed_jobs") for p in normalized.iterdir())
+        return "load" if jobs else "normalized"
+    if has(root / "load" / "new"):
+        return "normalize"
+    if has(root / "normalize" / "extracted"):
+        return "extracted"
+    return "extract"
+
+
+def wait_a_second() -> None:
+    """Vendor stamps are to the second: let the clock move past the last write."""
+    time.sleep(1.05)

@@ -1,0 +1,130 @@
+"""Hostile vendor text (issue 18, classes 1 and 2), for all three vendors, through both entry points.
+
+One record carries text strict parsers refuse (lone surrogates, bytes that are not UTF-8, NUL): the
+sync must quarantine that record with a reason naming the field and every other record must load.
+When the corruption clears (the vendor serves the record cleanly again, with the same update time),
+the next normal sync must load it: a quarantined key is re-read until it loads or is deleted.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import pytest
+
+from pipelines.common.pages import loads, text_problem
+from pipelines.common.validation import validate_page
+from sandbox.core.faults import HOSTILE_TEXT, corrupt, hostile_marker
+from tests.conftest import jira_env, onetrust_env, sandbox_env
+from tests.ingestion_harness import (
+    JIRA_ISSUES,
+    OT_RISKS,
+    SN_INCIDENTS,
+    assert_parity,
+    quarantine,
+    sql,
+    sync,
+)
+
+KINDS = sorted(HOSTILE_TEXT)
+
+
+# --- the shared parser, alone -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_parser_isolates_each_kind_of_hostile_text_to_its_record(kind):
+    body = corrupt(('{"result":[{"sys_id":"a","d":"ok"},{"sys_id":"b","d":"x' + hostile_marker(kind)
+                    + 'y"},{"sys_id":"c","d":"fine"}]}').encode())
+    records = loads(body)["result"]
+    schema = pa.DataFrameSchema({"sys_id": pa.Column(str), "d": pa.Column(str)})
+    check = validate_page(records, schema, ["sys_id", "d"])
+    assert check.valid["sys_id"].to_list() == ["a", "c"]
+    [(record, reason)] = check.rejected
+    assert record["sys_id"] == "b" and reason.startswith("invalid text: d: ")
+
+
+def test_parser_keeps_clean_pages_on_the_fast_path_and_refuses_non_json():
+    assert type(loads(b'{"a":[{"b":"\\u00e9\\ud83d\\ude00"}]}')["a"][0]) is dict  # a full emoji is fine
+    assert text_problem(loads(b'{"b":"x\\ud83d"}')).startswith("b: lone UTF-16 surrogate U+D83D")
+    assert "byte 0xFF" in text_problem(loads(b'{"b":"\xff"}'))
+    assert "NUL" in text_problem(loads(b'{"b":"a\\u0000"}'))
+    assert loads(b'{"b":"raw\x01control"}') == {"b": "raw\x01control"}  # storable: kept as sent
+    with pytest.raises(ValueError):
+        loads(b'{"result":[{"sys_id":"a"')  # cut off: a transport fault, not a record
+
+
+# --- through each vendor's sync ---------------------------------------------------------------------------
+
+def _servicenow(make_servicenow_sandbox, monkeypatch, kind):
+    sb = make_servicenow_sandbox(size=60)
+    sandbox_env(monkeypatch, sb)
+    victim = sb.records("incident")[7]["sys_id"]
+    sb.update("incident", victim, {"description": f"broken {hostile_marker(kind)} text"})
+    return sb, SN_INCIDENTS, victim
+
+
+def _jira(make_jira_sandbox, monkeypatch, kind):
+    sb = make_jira_sandbox(size=40)
+    jira_env(monkeypatch, sb)
+    issue = sorted(sb.store.issues)[5]
+    sb.store.update(issue, {"summary": f"broken {hostile_marker(kind)} summary"}, sb.store.me.account_id)
+    sb.sync_index()
+    return sb, JIRA_ISSUES, str(issue)
+
+
+def _onetrust(make_onetrust_sandbox, monkeypatch, kind):
+    sb = make_onetrust_sandbox(size=30)
+    onetrust_env(monkeypatch, sb)
+    risk = sb.risks()[3]
+    with sb.store.lock:
+        sb.store.save("risks", {**risk, "name": f"broken {hostile_marker(kind)} risk"})
+    return sb, OT_RISKS, risk["id"]
+
+
+VENDOR_SETUP = {"servicenow": _servicenow, "jira": _jira, "onetrust": _onetrust}
+FACTORY = {"servicenow": "make_servicenow_sandbox", "jira": "make_jira_sandbox",
+           "onetrust": "make_onetrust_sandbox"}
+
+
+@pytest.mark.parametrize(("vendor", "kind", "via"), [
+    ("servicenow", "surrogate", "cli"), ("servicenow", "byte", "dagster"), ("servicenow", "nul", "cli"),
+    ("jira", "surrogate", "cli"), ("jira", "truncated", "dagster"), ("jira", "low_surrogate", "cli"),
+    ("onetrust", "surrogate", "cli"), ("onetrust", "overlong", "dagster"), ("onetrust", "nul", "cli"),
+])
+def test_hostile_record_is_quarantined_then_loads_once_the_vendor_serves_it_cleanly(
+        vendor, kind, via, request, monkeypatch, duckdb_warehouse):
+    sb, entity, victim = VENDOR_SETUP[vendor](request.getfixturevalue(FACTORY[vendor]), monkeypatch, kind)
+    sb.faults.set(hostile_text=1)
+
+    sync(vendor, via)
+    reasons = quarantine(duckdb_warehouse, entity)
+    assert victim in reasons, f"the hostile {kind} record was not quarantined: {reasons}"
+    assert reasons[victim].startswith("invalid text: ")
+    assert_parity(sb, duckdb_warehouse, entity, except_ids={victim})  # every other record loaded
+    sync(vendor, via)  # the next run is not blocked either, and does not quarantine it twice
+    assert sql(duckdb_warehouse, f"select count(*) from {vendor}.quarantine where record_id = ?", victim) == [(1,)]
+
+    sb.faults.set(hostile_text=0)  # the corruption clears; the record's update time has not moved
+    sync(vendor, via)
+    assert_parity(sb, duckdb_warehouse, entity)
+
+
+@pytest.mark.parametrize("vendor", ["servicenow", "jira", "onetrust"])
+def test_records_malformed_during_a_transient_fault_load_once_it_clears(vendor, request, monkeypatch,
+                                                                        duckdb_warehouse):
+    """10% of records malformed (bad dates, numbers, ids; ServiceNow also drops sys_id) for one run, then
+    the fault clears without the records changing: the next normal run loads every one of them."""
+    sb, entity, _ = VENDOR_SETUP[vendor](request.getfixturevalue(FACTORY[vendor]), monkeypatch, "surrogate")
+    sb.faults.set(rate_malformed=0.1)
+    sync(vendor, "cli")
+    assert quarantine(duckdb_warehouse, entity), "the fault should have quarantined some records"
+    sb.faults.set(rate_malformed=0.0)
+    sync(vendor, "cli")
+    assert_parity(sb, duckdb_warehouse, entity)
+
+
+def test_rows_derived_from_hostile_text_are_rejected_not_fatal():
+    """Rows a source built from vendor text (not the parsed records themselves) get the same check."""
+    schema = pa.DataFrameSchema({"id": pa.Column(str), "name": pa.Column(str)})
+    check = validate_page([{"id": "1", "name": "ok"}, {"id": "2", "name": "cut \ud83d"}], schema, ["id", "name"])
+    assert check.valid["id"].to_list() == ["1"]
+    assert check.rejected[0][1].startswith("invalid text: name: lone UTF-16 surrogate U+D83D")
