@@ -15,8 +15,12 @@ from assets.jira import build_jira_assets
 from assets.notifications import build_notification_assets, notifications_no_failing_email
 from assets.notifications.email_bridge import email_bridge_inbound
 from assets.onetrust import build_onetrust_assets
+from assets.reconciliation.checks import PARITY_CHECKS
+from assets.reconciliation.findings import findings_asset
+from assets.reconciliation.nightly import build_reconciliation_assets
 from assets.reverse_sync.jira import jira_remediation_no_dead_letters, jira_remediation_push
 from assets.reverse_sync.onetrust import onetrust_attestation_push, onetrust_attestations_no_dead_letters
+from assets.reverse_sync.reconcile import reverse_sync_reconciliation
 from assets.reverse_sync.servicenow import servicenow_remediation_no_dead_letters, servicenow_remediation_push
 from assets.servicenow import build_servicenow_assets
 from resources.environment import current_environment
@@ -28,6 +32,7 @@ from resources.scale_out import executor
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 from sensors.bootstrap import bootstrap_sensor
+from sensors.nightly import nightly_reconciliation_job, nightly_schedule
 from sensors.run_failure import build_run_failure_sensor
 from sensors.schedules import JOBS, schedules_for
 from sensors.webhook_inbox import webhook_inbox_asset, webhook_inbox_sensor
@@ -51,11 +56,12 @@ def build_definitions(**resource_overrides) -> Definitions:
     return Definitions(
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
                 servicenow_remediation_push, jira_remediation_push, onetrust_attestation_push, webhook_inbox_asset,
-                integration_health, *build_notification_assets(), email_bridge_inbound, evidence_stores_ingest],
+                integration_health, *build_notification_assets(), email_bridge_inbound, evidence_stores_ingest,
+                *build_reconciliation_assets(), findings_asset(), reverse_sync_reconciliation],
         asset_checks=[servicenow_remediation_no_dead_letters, jira_remediation_no_dead_letters,
-                      onetrust_attestations_no_dead_letters, notifications_no_failing_email],
-        jobs=[*JOBS, health_job],
-        schedules=[*schedules_for(env), *health_schedules(env)],
+                      onetrust_attestations_no_dead_letters, notifications_no_failing_email, *PARITY_CHECKS],
+        jobs=[*JOBS, health_job, nightly_reconciliation_job],
+        schedules=[*schedules_for(env), *health_schedules(env), nightly_schedule(env)],
         sensors=[bootstrap_sensor(env), webhook_inbox_sensor(env), build_run_failure_sensor()],
         resources=resources,
         executor=executor(),

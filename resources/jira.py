@@ -20,28 +20,44 @@ class JiraResource(ConfigurableResource):
     vault_prefix: str = "integrations/dev"
     backoff_base_seconds: float = 0.5
 
+    def source(self, *, run_id: str | None = None, window=None, census: bool = False):
+        """The Jira dlt source; ``window`` (start, end) re-reads one time window (a partition rerun).
+
+        The deleted-issue census (``ENABLE_JIRA_DELTA_RECON``) runs only where ``census`` is asked
+        for: the nightly reconciliation job, which declares its ``jira/issue_deletions`` asset."""
+        kwargs = self._kwargs()
+        kwargs["reconcile_deletes"] = bool(census and kwargs.get("reconcile_deletes"))
+        if window is not None:
+            kwargs["window"] = window
+        return jira_source(**kwargs, run_id=run_id,
+                           policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))
+
+    def census_enabled(self) -> bool:
+        """Whether ENABLE_JIRA_DELTA_RECON (env or Vault) turns the deleted-issue census on."""
+        return bool(self._kwargs().get("reconcile_deletes"))
+
+    def context(self):
+        """A Jira client context (client, field map, projects in scope) outside a dlt source."""
+        from pipelines.jira.context import JiraContext
+
+        k = self._kwargs()
+        return JiraContext(lambda: self._connect(k), k.get("project_keys") or ())
+
+    def _kwargs(self) -> dict:
+        """Arguments for ``jira_source`` from Vault and the environment (no window, no run id)."""
+
     def client(self):
         """A :class:`pipelines.jira.helpers.JiraClient` for writes (reverse sync), same settings as ``source``."""
+        return self._connect(self._kwargs())
+
+    def _connect(self, k: dict):
         from pipelines.jira.context import JiraAuthSettings
 
-        store = SecretStore(self.vault_prefix)
-        secret_names = {ENV_NAMES["jira"][k] for k in SECRET_KEYS if k in ENV_NAMES["jira"]}
-        base = {k: v for k, v in os.environ.items() if not (store.strict and k in secret_names)}  # as source()
-        kwargs = source_kwargs_from_env({**base, **{ENV_NAMES["jira"][k]: v for k, v in store.vendor("jira").items()
-                                                    if v}})
-        vault = os.environ.get("VAULT_ADDR", "").strip()
-        tokens = VaultRefreshTokenStore(vault, store.client("jira").token, f"{self.vault_prefix}/jira",
-                                        mount=os.environ.get("VAULT_KV_MOUNT") or "secret") if vault else None
-        settings = JiraAuthSettings(
-            base_url=kwargs["base_url"], mode=kwargs["auth_mode"], client_id=kwargs.get("client_id"),
-            client_secret=kwargs.get("client_secret"), refresh_token=kwargs.get("refresh_token"), token_store=tokens,
-            auth_url=kwargs.get("auth_url"), gateway_url=kwargs.get("gateway_url"), pat=kwargs.get("pat"),
-            user_email=kwargs.get("user_email"), api_token=kwargs.get("api_token"))
-        policy = RetryPolicy(backoff_base_seconds=self.backoff_base_seconds)
-        return settings.connect(verify=kwargs["verify"], policy=policy)
-
-    def source(self, *, run_id: str | None = None, window=None):
-        """The Jira dlt source; ``window`` (start, end) re-reads one time window (a partition rerun)."""
+        settings = JiraAuthSettings(**{f: k.get(f) for f in (
+            "base_url", "client_id", "client_secret", "refresh_token", "token_store", "auth_url",
+            "gateway_url", "pat", "user_email", "api_token")}, mode=k["auth_mode"])
+        return settings.connect(verify=k.get("verify", True),
+                                policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))
         store = SecretStore(self.vault_prefix)
         stored = store.vendor("jira")
         secret_names = {ENV_NAMES["jira"][k] for k in SECRET_KEYS if k in ENV_NAMES["jira"]}
@@ -51,13 +67,10 @@ class JiraResource(ConfigurableResource):
         if pilot and not environ.get("JIRA_PROJECT_KEYS"):  # a pilot rollout syncs only the pilot teams' projects
             environ["JIRA_PROJECT_KEYS"] = ",".join(pilot)
         kwargs = source_kwargs_from_env(environ)
-        if window is not None:
-            kwargs["window"] = window
         vault = os.environ.get("VAULT_ADDR", "").strip()
         if vault and "token_store" not in kwargs:  # the rotated refresh token lives beside the other Jira secrets
             token = SecretStore(self.vault_prefix).client("jira").token  # the jira AppRole's, else VAULT_TOKEN
             kwargs["token_store"] = VaultRefreshTokenStore(vault, token,
                                                            f"{self.vault_prefix}/jira",
                                                            mount=os.environ.get("VAULT_KV_MOUNT") or "secret")
-        return jira_source(**kwargs, run_id=run_id,
-                           policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))
+        return kwargs

@@ -21,6 +21,7 @@ from dagster import (
 
 from assets.dbt import NEEDS_FULL_SYNC, first_few, projectx_dbt_models
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
+from assets.reconciliation.checks import PARITY_CHECKS
 from resources.audit import CORRELATION_TAG, new_correlation_id
 from resources.environment import Environment
 from resources.flags import flag
@@ -34,38 +35,41 @@ def sync_tags(*vendors: str) -> dict[str, str]:
 
 SERVICENOW_OTHERS = [AssetKey(["servicenow", t]) for t in ("change_requests", "requests", "catalog_tasks",
                                                              "cmdb_cis", "attachments")]
+# The nightly reconciliation's assets and parity checks run in its own job (sensors/nightly.py) only.
+NIGHTLY_ONLY = (AssetSelection.groups("reconciliation") | AssetSelection.assets(AssetKey(["jira", "issue_deletions"]))
+                | AssetSelection.checks(*PARITY_CHECKS))
 
 full_sync_job = define_asset_job(
     "full_sync",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - NIGHTLY_ONLY,
     tags=sync_tags("servicenow", "jira", "onetrust"),
     description="One whole cycle: ingest every vendor, build dbt, push results back to vendors.",
 )
 
 servicenow_incidents_job = define_asset_job(
     "servicenow_incidents_sync",
-    selection=AssetSelection.assets(INCIDENTS).downstream(),
+    selection=AssetSelection.assets(INCIDENTS).downstream() - NIGHTLY_ONLY,
     tags=sync_tags("servicenow"),
     description="ServiceNow incidents and everything downstream of them (marts, reverse sync).",
 )
 
 servicenow_changes_job = define_asset_job(
     "servicenow_changes_sync",
-    selection=AssetSelection.assets(*SERVICENOW_OTHERS).downstream(),
+    selection=AssetSelection.assets(*SERVICENOW_OTHERS).downstream() - NIGHTLY_ONLY,
     tags=sync_tags("servicenow"),
     description="ServiceNow change requests, requests, catalog tasks, CIs and attachments, and downstream.",
 )
 
 jira_job = define_asset_job(
     "jira_sync",
-    selection=AssetSelection.groups("jira").downstream(),
+    selection=AssetSelection.groups("jira").downstream() - NIGHTLY_ONLY,
     tags=sync_tags("jira"),
     description="Jira issues, projects, boards and sprints, and everything downstream.",
 )
 
 onetrust_job = define_asset_job(
     "onetrust_sync",
-    selection=AssetSelection.groups("onetrust").downstream(),
+    selection=AssetSelection.groups("onetrust").downstream() - NIGHTLY_ONLY,
     tags=sync_tags("onetrust"),
     description="OneTrust assessments, risks and vendors, and everything downstream.",
 )

@@ -37,7 +37,14 @@ from dagster import (
 from assets.ingestion import LIVE_SYNC_TAG, current_partition_key
 from resources.audit import CORRELATION_TAG
 from resources.environment import Environment
-from sensors.schedules import INCIDENTS, jira_job, servicenow_changes_job, sync_tags, unbuilt_dbt_parents
+from sensors.schedules import (
+    INCIDENTS,
+    NIGHTLY_ONLY,
+    jira_job,
+    servicenow_changes_job,
+    sync_tags,
+    unbuilt_dbt_parents,
+)
 from webhooks.inbox import EventQueue, open_database
 from webhooks.inbox.audit import audit_processed
 from webhooks.processing import process
@@ -55,8 +62,9 @@ webhook_inbox_asset = AssetSpec(
 # sync) follows on the servicenow_incidents_schedule as before.
 servicenow_incidents_to_tasks_job = define_asset_job(
     "servicenow_incidents_to_tasks",
-    selection=AssetSelection.assets(INCIDENTS)
-    | (AssetSelection.assets(INCIDENTS).downstream() & AssetSelection.assets(AssetKey(["marts", "tasks"])).upstream()),
+    selection=(AssetSelection.assets(INCIDENTS)
+               | (AssetSelection.assets(INCIDENTS).downstream()
+                  & AssetSelection.assets(AssetKey(["marts", "tasks"])).upstream())) - NIGHTLY_ONLY,
     tags=sync_tags("servicenow"),  # one live ServiceNow sync at a time, like the scheduled jobs
     description="Webhook fast path: ServiceNow incidents and the models between them and marts.tasks.",
 )

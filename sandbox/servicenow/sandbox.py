@@ -102,6 +102,15 @@ class ServiceNowSandbox(Sandbox):
         self.auth.client_credentials_enabled = bool(enabled)
 
     @property
+    def audit_deletes(self) -> bool:
+        """Whether deletes write sys_audit_delete rows (ServiceNow's "Audit deletes"; on by default)."""
+        return self.store.audit_deletes
+
+    @audit_deletes.setter
+    def audit_deletes(self, enabled: bool) -> None:
+        self.store.audit_deletes = bool(enabled)
+
+    @property
     def token_ttl_seconds(self) -> int:
         return self.tokens.ttl_seconds
 
@@ -136,13 +145,15 @@ class ServiceNowSandbox(Sandbox):
             t, row = self.store.insert(table, values, self.credentials.username)
             return t.record(row)
 
-    def update(self, table: str, sys_id: str, values: dict[str, Any]) -> dict[str, str]:
-        """PATCH semantics as the integration user; returns the record."""
+    def update(self, table: str, sys_id: str, values: dict[str, Any], *,
+               auto_sys_fields: bool = True) -> dict[str, str]:
+        """PATCH semantics as the integration user; returns the record. ``auto_sys_fields=False``
+        changes it as a background script with ``autoSysFields(false)`` would: update time kept."""
         with self.store.lock:
             found = self.store.locate(table, sys_id)
             if found is None:
                 raise KeyError(f"{table}/{sys_id} does not exist")
-            self.store.update(found[0], found[1], values, self.credentials.username)
+            self.store.update(found[0], found[1], values, self.credentials.username, auto_sys_fields)
             return found[0].record(found[1])
 
     def delete(self, table: str, sys_ids: list[str] | str) -> int:

@@ -49,6 +49,8 @@ class Store:
     def __init__(self, seed: int, size: int, anchor: datetime, clock: SandboxClock,
                  integration_user: str) -> None:
         self.lock = threading.RLock()
+        # Like a table without "Audit deletes" (no_audit_delete): deletes leave no sys_audit_delete row.
+        self.audit_deletes = True
         self.engine = QueryEngine()
         self.clock = clock
         self.seed, self.size, self.anchor, self.integration_user = seed, size, anchor, integration_user
@@ -132,8 +134,10 @@ class Store:
         self.notify(table, "insert", row)
         return table, row
 
-    def update(self, table: Table, row: int, values: dict[str, Any], user: str) -> bool:
-        """PATCH/PUT semantics; returns whether anything changed (no-op updates are not saved)."""
+    def update(self, table: Table, row: int, values: dict[str, Any], user: str, auto_sys_fields: bool = True) -> bool:
+        """PATCH/PUT semantics; returns whether anything changed (no-op updates are not saved).
+        ``auto_sys_fields=False``: like a background script's ``gr.autoSysFields(false)``, the change
+        leaves sys_updated_on, sys_updated_by and sys_mod_count as they were."""
         old = table.record(row)
         now = self.clock.now_str()
         rec = {**old, **self._clean(table, values)}
@@ -141,7 +145,9 @@ class Store:
         diff = {k: v for k, v in rec.items() if old.get(k) != v}
         if not diff:
             return False
-        diff.update(sys_updated_on=now, sys_updated_by=user, sys_mod_count=str(int(old["sys_mod_count"] or 0) + 1))
+        if auto_sys_fields:
+            diff.update(sys_updated_on=now, sys_updated_by=user,
+                        sys_mod_count=str(int(old["sys_mod_count"] or 0) + 1))
         table.replace(row, diff)
         if table.name in REFERENCED and table.schema.display in diff:
             self.display_epoch += 1
@@ -156,10 +162,11 @@ class Store:
         self._tell(table.name, "delete", {**rec, "sys_updated_on": now})
         self.deleted.append({"table": table.name, "sys_id": rec["sys_id"], "deleted_at": now})
         audit = self.tables["sys_audit_delete"]
-        audit.append({"sys_id": self._new_sys_id(), "tablename": table.name, "documentkey": rec["sys_id"],
-                      "display_value": rec.get(table.schema.display, ""), "payload": "",
-                      "sys_created_on": now, "sys_created_by": user, "sys_updated_on": now,
-                      "sys_updated_by": user, "sys_mod_count": "0"})
+        if self.audit_deletes:
+            audit.append({"sys_id": self._new_sys_id(), "tablename": table.name, "documentkey": rec["sys_id"],
+                          "display_value": rec.get(table.schema.display, ""), "payload": "",
+                          "sys_created_on": now, "sys_created_by": user, "sys_updated_on": now,
+                          "sys_updated_by": user, "sys_mod_count": "0"})
         if table.name in REFERENCED:
             self.display_epoch += 1
         if table.name != "sys_attachment":

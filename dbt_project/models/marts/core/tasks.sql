@@ -10,7 +10,7 @@
     on_schema_change='append_new_columns',
     pre_hook=(
         "{% if is_incremental() %}delete from {{ this }}"
-        ~ " where task_type in ('control_remediation', 'evidence_renewal'){% endif %}"
+        ~ " where task_type in ('control_remediation', 'evidence_renewal', 'reconciliation_drift'){% endif %}"
     ),
 ) }}
 
@@ -65,6 +65,12 @@ remediations as (
 
 ),
 
+reconciliation_drift as (
+
+    select * from {{ ref('int_tasks__reconciliation_drift') }}
+
+),
+
 final as (
 
     select * from incident_reviews
@@ -80,6 +86,8 @@ final as (
     select * from evidence_library_alerts
     union all
     select * from remediations
+    union all
+    select * from reconciliation_drift
 
 )
 

@@ -1,0 +1,1 @@
+"""Nightly reconciliation: vendor id censuses, parity checks and repair (see nightly.py)."""
