@@ -43,9 +43,6 @@ class JiraResource(ConfigurableResource):
         k = self._kwargs()
         return JiraContext(lambda: self._connect(k), k.get("project_keys") or ())
 
-    def _kwargs(self) -> dict:
-        """Arguments for ``jira_source`` from Vault and the environment (no window, no run id)."""
-
     def client(self):
         """A :class:`pipelines.jira.helpers.JiraClient` for writes (reverse sync), same settings as ``source``."""
         return self._connect(self._kwargs())
@@ -58,6 +55,9 @@ class JiraResource(ConfigurableResource):
             "gateway_url", "pat", "user_email", "api_token")}, mode=k["auth_mode"])
         return settings.connect(verify=k.get("verify", True),
                                 policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))
+
+    def _kwargs(self) -> dict:
+        """Arguments for ``jira_source`` from Vault and the environment (no window, no run id)."""
         store = SecretStore(self.vault_prefix)
         stored = store.vendor("jira")
         secret_names = {ENV_NAMES["jira"][k] for k in SECRET_KEYS if k in ENV_NAMES["jira"]}
