@@ -66,7 +66,8 @@ def test_full_cycle_then_rerun_creates_no_duplicates(vendors, duckdb_warehouse):
     assert pushed["created"] == len(outbound)
     vendor_tasks = sandbox.records(remediation_table())
     assert sorted(t["correlation_id"] for t in vendor_tasks) == sorted(r[0] for r in outbound)
-    links = _q(duckdb_warehouse, "select internal_id, vendor_id from reverse_sync.external_links")
+    links = _q(duckdb_warehouse, "select internal_id, vendor_id from reverse_sync.external_links "
+                                 "where vendor = 'servicenow'")
     assert {r[1] for r in links} == {t["sys_id"] for t in vendor_tasks}
 
     # Every incident became a review task; P1/P2 are high priority for risk analysts.
@@ -114,7 +115,7 @@ def test_lost_link_is_adopted_not_duplicated(vendors, duckdb_warehouse):
     _run_full_sync()
     created = len(sandbox.records(remediation_table()))
     with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
-        con.execute("delete from reverse_sync.external_links")
+        con.execute("delete from reverse_sync.external_links where vendor = 'servicenow'")
     result = _run_full_sync()
     meta = _metadata(result, "reverse_sync/servicenow_remediation_tasks")
     assert meta["created"] == 0 and meta["adopted"] == created
@@ -126,7 +127,7 @@ def test_vendor_failures_are_dead_lettered_then_retried(vendors, duckdb_warehous
     fast_retries = {"servicenow": ServiceNowResource(backoff_base_seconds=0.0)}
     _run_full_sync()
     with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
-        con.execute("delete from reverse_sync.external_links")
+        con.execute("delete from reverse_sync.external_links where vendor = 'servicenow'")
     for record in sandbox.records(remediation_table()):
         sandbox.delete(remediation_table(), [record["sys_id"]])
     sandbox.faults.set(rate_5xx=1.0, methods=["POST"])
