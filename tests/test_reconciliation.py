@@ -123,7 +123,11 @@ def test_nightly_job_heals_what_syncs_cannot_see(vendors, duckdb_warehouse, monk
     assert count["vendor_count"] == len(incidents) - 3 and count["warehouse_count"] == len(incidents) - 2
     jira_ids = _meta(before[("jira/issues", "no_missing_ids")])
     assert jira_ids["not_at_vendor_ids"] == sorted(jira_deleted)
-    assert jira_ids["not_in_warehouse_ids"] == [str(issues[3])]
+    # Missing here: the issue removed by hand, and the remediation issues full_sync's Jira push created
+    # after the Jira sync read the vendor (the next sync absorbs those; the nightly job heals them all).
+    pushed = {r[0] for r in _q(duckdb_warehouse, "select vendor_id from reverse_sync.external_links "
+                                                 "where vendor = 'jira'")}
+    assert set(jira_ids["not_in_warehouse_ids"]) == {str(issues[3])} | pushed
     assert _meta(before[("jira/issues", "no_stale_versions")])["stale_ids"] == [str(issues[2])]
     ot_ids = _meta(before[("onetrust/risks", "no_missing_ids")])
     assert ot_ids["not_at_vendor_ids"] == [risks[0]] and ot_ids["not_in_warehouse_ids"] == [risks[2]]
