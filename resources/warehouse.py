@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from dagster import ConfigurableResource
@@ -56,7 +56,8 @@ class WarehouseResource(ConfigurableResource):
             yield conn
             raw.commit()
         except BaseException:
-            raw.rollback()
+            with suppress(Exception):  # DuckDB refuses a rollback with no transaction open: keep the real error
+                raw.rollback()
             raise
         finally:
             raw.close()

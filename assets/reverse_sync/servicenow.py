@@ -60,6 +60,28 @@ class ServiceNowTaskWriter:
             "correlation_display": "Project X",
         }
 
+    # Direct record calls, for the nightly link reconciliation (assets/reverse_sync/reconcile.py).
+    def payload(self, row: dict[str, Any]) -> dict[str, Any]:
+        return self.desired(row)
+
+    def find_existing(self, internal_id: str) -> dict[str, Any] | None:
+        found = self.client.find(self.vendor_object, f"correlation_id={internal_id}", limit=1)
+        return found[0] if found else None
+
+    def create(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.client.create(self.vendor_object, payload)
+
+    def update(self, vendor_id: str, payload: dict[str, Any]) -> None:
+        self.client.update(self.vendor_object, vendor_id, payload)
+
+    def close(self, vendor_id: str) -> None:
+        self.client.update(self.vendor_object, vendor_id, {
+            "state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."})
+
+    @staticmethod
+    def identity(record: dict[str, Any]) -> tuple[str, str]:
+        return record["sys_id"], record.get("number", "")
+
     def prefetch(self, internal_ids: list[str]) -> dict[str, Snapshot]:
         found: dict[str, Snapshot] = {}
         for start in range(0, len(internal_ids), PREFETCH_CHUNK):
