@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 CONTROLS = "select control_id, status, count(*) from marts.control_results group by 1, 2 order by 1, 2"
 TASKS = "select task_type, priority, queue, count(*) from marts.tasks group by 1, 2, 3 order by 1, 2, 3"
-LINKS = "select count(*), count(distinct vendor_id) from reverse_sync.external_links"
+LINKS = "select count(*), count(distinct vendor_id) from reverse_sync.external_links where vendor = 'servicenow'"
 
 
 def test_the_profile_is_configuration_only(monkeypatch):
