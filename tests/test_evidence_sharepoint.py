@@ -90,6 +90,10 @@ def test_wrong_certificate_names_cert_path_and_client_id(sp_env, tmp_path, monke
     monkeypatch.setenv("TENANT_ID", "00000000-0000-0000-0000-000000000000")
     with pytest.raises(StorePermissionError, match="TENANT_ID"):
         _store()
+    monkeypatch.setenv("TENANT_ID", sp_env.tenant_id)
+    monkeypatch.setenv("CLIENT_ID", "11111111-1111-1111-1111-111111111111")
+    with pytest.raises(StorePermissionError, match=r"AADSTS700016.*CERT_PATH"):
+        _store()
 
 
 def test_sharepoint_faults_map_to_store_errors(sp_env, monkeypatch):
@@ -117,3 +121,39 @@ def test_sharepoint_faults_map_to_store_errors(sp_env, monkeypatch):
     with pytest.raises(StoreQuotaError):  # an upload session is refused at the last fragment and cancelled
         store.put(os.urandom(5 * 1024 * 1024))
     assert sb.store.uploads == {}
+
+
+def test_sharepoint_faults_through_the_library(sp_env, tmp_path):
+    """5xx and 429 are retried; permission denied becomes a task and the file waits; quota exceeded pauses
+    the provider without touching SharePoint again; after the fix every file is stored once. (No scanner:
+    what is tested here is the store's side; test_evidence_faults covers scanning beside S3 faults.)"""
+    from tests.evidence.library import make_library
+
+    sb = sp_env.sandbox
+    lib = make_library(tmp_path, None, store=_store(), require_scan=False)
+    sb.fail_next(503, count=2, method="PUT")
+    sb.fail_next(429, count=1, method="PUT")
+    first = lib.ingest(b"change request CHG1 approved by the CAB", "chg1.txt", "servicenow")
+    assert first.status == "stored" and first.storage_uri.startswith("sharepoint://")
+    assert [r["status"] for r in sb.request_log if r["method"] == "PUT"] == [503, 503, 429, 201]
+
+    sb.fail_next(403, count=100, method="PUT")
+    denied = lib.ingest(b"asset inventory of the payroll servers", "inventory.txt", "email")
+    assert denied.status == "pending" and f"grant app CLIENT_ID={sp_env.client_id}" in denied.reason
+    tasks = [a for a in lib.ledger.rows("alerts") if a["kind"] == "permission_task"]
+    assert len(tasks) == 1 and sp_env.library_id in tasks[0]["message"]
+    sb.scripted.clear()
+
+    sb.fail_next(507, count=100, method="PUT")
+    full = lib.ingest(b"vendor risk assessment of Acme", "acme.txt", "email")
+    assert full.status == "pending" and lib.ledger.paused("sharepoint")
+    seen = len(sb.request_log)
+    later = lib.ingest(b"incident report INC7", "inc7.txt", "jira")
+    assert later.status == "pending" and "paused" in later.reason and len(sb.request_log) == seen
+    assert {a["kind"] for a in lib.ledger.rows("alerts")} == {"permission_task", "quota_pause"}
+
+    sb.scripted.clear()
+    lib.ledger.resume("sharepoint")
+    done = {o.filename: o.status for o in lib.retry_pending()}
+    assert done == {"inventory.txt": "stored", "acme.txt": "stored", "inc7.txt": "stored"}
+    assert lib.retry_pending() == [] and len(list(lib.store.list())) == 4
