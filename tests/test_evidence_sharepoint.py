@@ -123,14 +123,15 @@ def test_sharepoint_faults_map_to_store_errors(sp_env, monkeypatch):
     assert sb.store.uploads == {}
 
 
-def test_sharepoint_faults_through_the_library(sp_env, tmp_path):
+def test_sharepoint_faults_through_the_library(sp_env, clamd, tmp_path):
     """5xx and 429 are retried; permission denied becomes a task and the file waits; quota exceeded pauses
-    the provider without touching SharePoint again; after the fix every file is stored once. (No scanner:
-    what is tested here is the store's side; test_evidence_faults covers scanning beside S3 faults.)"""
+    the provider without touching SharePoint again (scanning goes on); after the fix every file is stored
+    once."""
+    from tests.evidence.clamav import EICAR
     from tests.evidence.library import make_library
 
     sb = sp_env.sandbox
-    lib = make_library(tmp_path, None, store=_store(), require_scan=False)
+    lib = make_library(tmp_path, clamd, store=_store())
     sb.fail_next(503, count=2, method="PUT")
     sb.fail_next(429, count=1, method="PUT")
     first = lib.ingest(b"change request CHG1 approved by the CAB", "chg1.txt", "servicenow")
@@ -150,10 +151,12 @@ def test_sharepoint_faults_through_the_library(sp_env, tmp_path):
     seen = len(sb.request_log)
     later = lib.ingest(b"incident report INC7", "inc7.txt", "jira")
     assert later.status == "pending" and "paused" in later.reason and len(sb.request_log) == seen
-    assert {a["kind"] for a in lib.ledger.rows("alerts")} == {"permission_task", "quota_pause"}
+    assert lib.ingest(EICAR, "eicar.txt", "jira").status == "quarantined"
+    assert {a["kind"] for a in lib.ledger.rows("alerts")} == {"permission_task", "quota_pause", "security_alert"}
 
     sb.scripted.clear()
     lib.ledger.resume("sharepoint")
     done = {o.filename: o.status for o in lib.retry_pending()}
     assert done == {"inventory.txt": "stored", "acme.txt": "stored", "inc7.txt": "stored"}
     assert lib.retry_pending() == [] and len(list(lib.store.list())) == 4
+    assert not lib.store.exists(content_address(EICAR))
