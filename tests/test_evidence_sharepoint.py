@@ -160,3 +160,44 @@ def test_sharepoint_faults_through_the_library(sp_env, clamd, tmp_path):
     assert done == {"inventory.txt": "stored", "acme.txt": "stored", "inc7.txt": "stored"}
     assert lib.retry_pending() == [] and len(list(lib.store.list())) == 4
     assert not lib.store.exists(content_address(EICAR))
+
+
+def test_short_lived_tokens_are_renewed_mid_run(sp_env):
+    """Graph tokens living 2 s: a 5 s run keeps writing, signing in again with the certificate as needed; the
+    emulator really refuses an expired token (the control)."""
+    import time
+
+    import requests
+
+    sb = sp_env.sandbox
+    sb.tokens.ttl_seconds = 2
+    store = _store()
+    stored = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        stored.append(store.put(os.urandom(64)).sha256)
+        time.sleep(0.25)
+    assert all(store.exists(sha) for sha in stored)
+    sign_ins = [r for r in sb.request_log if r["path"].endswith("/oauth2/v2.0/token")]
+    assert len(sign_ins) >= 3 and all(r["status"] == 200 for r in sign_ins)
+    assert not [r for r in sb.request_log if r["status"] == 401]
+    token = sb.tokens.issue(f"{sp_env.tenant_id}/{sp_env.client_id}", sp_env.client_id)["access_token"]
+    time.sleep(2.1)
+    r = requests.get(f"{sb.graph_url}/drives/{sp_env.library_id}", headers={"Authorization": f"Bearer {token}"},
+                     verify=sb.ca_bundle, timeout=10)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "InvalidAuthenticationToken"
+
+
+def test_setup_mistakes_name_the_fix(sp_env, monkeypatch):
+    from resources.evidence.base import StoreError
+
+    sb = sp_env.sandbox
+    sb.store.drives[sp_env.library_id].columns.clear()  # the library's two columns were never created
+    with pytest.raises(StoreError, match="create the library columns EvidenceSha256"):
+        _store().put(b"needs the metadata columns")
+    monkeypatch.setenv("SHAREPOINT_LIBRARY_ID", "b!not-a-library")
+    with pytest.raises(StoreError, match="SHAREPOINT_LIBRARY_ID=b!not-a-library is not a document library"):
+        _store()
+    monkeypatch.setenv("SHAREPOINT_SITE_ID", "contoso.sharepoint.com,unknown,site")
+    with pytest.raises(StoreError, match="check SHAREPOINT_SITE_ID"):
+        _store()

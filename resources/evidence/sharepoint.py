@@ -72,9 +72,15 @@ class SharePointStore:
             from msgraph.generated.models.folder import Folder
 
             body = DriveItem(name=s.folder, folder=Folder(),
-                             additional_data={"@microsoft.graph.conflictBehavior": "replace"})
-            found = self._run(lambda: self.drive.items.by_drive_item_id("root").children.post(body),
-                              "creating the evidence folder")
+                             additional_data={"@microsoft.graph.conflictBehavior": "fail"})
+            try:
+                found = self._run(lambda: self.drive.items.by_drive_item_id("root").children.post(body),
+                                  "creating the evidence folder")
+            except StoreError:  # created meanwhile by another worker (409), or really refused: read it again
+                found = self._run(lambda: self.drive.items.by_drive_item_id(f"root:/{s.folder}:").get(),
+                                  "reading the evidence folder", missing_ok=True)
+                if found is None:
+                    raise
         return found.id
 
     def _item(self, sha256: str):

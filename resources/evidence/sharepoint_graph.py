@@ -140,6 +140,14 @@ def store_error(exc: BaseException, action: str, settings: SharePointSettings) -
         return StorePermissionError(
             f"SharePoint refused {action} ({status} {code}): grant {settings.who()} write access to the {library} "
             "(Files.ReadWrite.All, or Sites.Selected with a write grant on the site)", resource=library)
+    if status is not None and 400 <= status < 500 and status != 429:
+        message = str(getattr(getattr(exc, "error", None), "message", None) or "")[:200]
+        hint = {404: "check SHAREPOINT_SITE_ID and SHAREPOINT_LIBRARY_ID"}.get(status, "")
+        if "not recognized" in message:
+            hint = "create the library columns EvidenceSha256 (single line of text) and EvidenceMetadata (multiple "
+            hint += "lines of text)"
+        return StoreError(f"SharePoint refused {action} ({status} {code}: {message}) on the {library}"
+                          + (f": {hint}" if hint else ""))
     if status is None:
         return StoreUnavailable(f"SharePoint {action} failed after {RETRIES} retries ({type(exc).__name__}): check "
                                 "the network path and SHAREPOINT_GRAPH_URL")
