@@ -103,6 +103,10 @@ def test_sharepoint_faults_map_to_store_errors(sp_env, monkeypatch):
     sb.fail_next(429, count=1, method="PUT")
     obj = store.put(b"survives two 503s and a 429")
     assert store.get(obj.sha256) == b"survives two 503s and a 429"
+    sb.fail_next(503, count=1, method="PUT", path="^/_api/v2.0/uploadSession/")  # a fragment is retried too
+    big = os.urandom(5 * 1024 * 1024)
+    assert store.get(store.put(big).sha256) == big
+    assert [r["status"] for r in sb.request_log if r["path"].startswith("/_api/")] == [503, 201]
     sb.fail_next(500, count=10, method="PUT")
     before = len(sb.request_log)
     with pytest.raises(StoreUnavailable, match="after 3 retries"):
