@@ -38,8 +38,9 @@ class ReverseSyncConfig(Config):
     confirm_mass_change: bool = False  # let a run close/reopen more than the guard allows
     max_change_share: float = 0.2  # the guard: share of open linked records a run may close or reopen
     min_change_guard: int = 10  # ... but always at least this many
-    breaker_threshold: int = 5  # consecutive vendor-level failures that open the circuit
+    breaker_threshold: int | None = None  # consecutive vendor-level failures that open it (None: the environment's)
     breaker_cooldown_seconds: float = 300.0  # open circuit -> half-open after this long
+    circuit_breakers: bool | None = None  # None: the environment's switch (on in prod); false: never pause
 
     def sync_config(self) -> SyncConfig:
         return SyncConfig(**self.model_dump())

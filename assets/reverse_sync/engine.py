@@ -47,8 +47,9 @@ class SyncConfig:
     confirm_mass_change: bool = False
     max_change_share: float = 0.2
     min_change_guard: int = 10
-    breaker_threshold: int = 5
+    breaker_threshold: int | None = None  # None: the environment's (resources/environment.py)
     breaker_cooldown_seconds: float = 300.0
+    circuit_breakers: bool | None = None  # None: the environment's switch (on in prod, per the spec's matrix)
 
 
 class MassChangeBlocked(RuntimeError):
@@ -187,8 +188,14 @@ class ReverseSync:
             "config confirm_mass_change: true (CLI: --confirm-mass-change).")
 
     def breaker(self) -> Breaker:
-        return Breaker.load(self.conn, self.writer.vendor, threshold=self.config.breaker_threshold,
-                            cooldown_seconds=self.config.breaker_cooldown_seconds)
+        """The vendor's persisted breaker, switched and sized by the environment unless the config says.
+        Off: failures are still counted and dead-lettered, but outbound writes never pause."""
+        from resources.environment import current_environment
+
+        env, cfg = current_environment(), self.config
+        return Breaker.load(self.conn, self.writer.vendor, threshold=cfg.breaker_threshold or env.breaker_threshold,
+                            cooldown_seconds=cfg.breaker_cooldown_seconds,
+                            enforced=env.circuit_breakers if cfg.circuit_breakers is None else cfg.circuit_breakers)
 
     def plan_one(self, c: Candidate, existing: dict[str, Snapshot]) -> tuple[list[Step], Any, Snapshot | None]:
         """(steps, merge result, vendor snapshot) for one candidate; vendor reads only, no writes."""
