@@ -85,6 +85,7 @@ def run_sync(context: Any, warehouse: WarehouseResource, writer: VendorWriter, *
         "outbound_rows": MetadataValue.int(len(rows)),
         "dry_run": MetadataValue.bool(config.dry_run),
         "breaker_state": MetadataValue.text(report.breaker_state),
+        **({"skipped_by_flag": MetadataValue.text(sync.flag.name)} if report.skipped_pilot_scope else {}),
         "correlation_id": MetadataValue.text(sync.writes.correlation_id),
         "plan": plan_table(report.plan),
     })

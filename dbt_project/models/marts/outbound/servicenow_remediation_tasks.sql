@@ -21,7 +21,8 @@ final as (
             as short_description,
         'Automated control ' || control_id || ' failed for ' || object_label || ': ' || reason
         || '. Assignment group: ' || remediation_assignment_group || '.' as description,
-        case severity when 'high' then 2 when 'medium' then 3 else 4 end as priority
+        case severity when 'high' then 2 when 'medium' then 3 else 4 end as priority,
+        remediation_assignment_group as assignment_group
     from remediation
 
 )
