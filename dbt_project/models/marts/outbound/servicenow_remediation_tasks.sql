@@ -17,12 +17,12 @@ final as (
         object_id,
         cmdb_ci_id,
         due_at,
+        remediation_assignment_group as assignment_group,
         'Project X ' || control_id || ': ' || control_name || ' (' || object_label || ')'
             as short_description,
         'Automated control ' || control_id || ' failed for ' || object_label || ': ' || reason
         || '. Assignment group: ' || remediation_assignment_group || '.' as description,
-        case severity when 'high' then 2 when 'medium' then 3 else 4 end as priority,
-        remediation_assignment_group as assignment_group
+        case severity when 'high' then 2 when 'medium' then 3 else 4 end as priority
     from remediation
 
 )
