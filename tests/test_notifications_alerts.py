@@ -92,3 +92,18 @@ def test_routing_follows_the_seed_per_environment():
     backlog = outbox_row({**event, "event_type": "notifications_sync_anomaly"}, routes("prod"), "prod")
     assert backlog["target"] == "#prod-integrations"
     assert outbox_row({**event, "event_type": "nothing_routes_this"}, routes("prod"), "prod") is None
+
+
+def test_undelivered_alerts_count_in_the_notification_backlog(duckdb_warehouse, monkeypatch):
+    """Neither Slack nor SMTP reachable: the alert waits in the ops outbox and the health backlog sees it."""
+    from assets.health.inputs import warehouse_figures
+    from assets.notifications.alerts import queue_alerts
+
+    monkeypatch.setenv("PROJECTX_ENV", "stg")
+    with WarehouseResource.from_env().connect() as conn:
+        record(conn, "night-1", [Finding("servicenow", "incidents", "missing_in_warehouse", 4, 0, ["a", "b"])])
+        (row,) = queue_alerts(conn, "stg")
+        assert row["notification_key"].startswith("reconciliation_drift:servicenow:")
+        assert row["runbook_id"] == "RB-002" and row["target"] == "#stg-integrations"
+        assert queue_alerts(conn, "stg") == [row]  # queued once, by key
+        assert warehouse_figures(conn)["_notifications"]["backlog"] == 1
