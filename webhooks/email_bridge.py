@@ -143,11 +143,18 @@ class EmailBridge:
         self.addresses = {k.lower(): v for k, v in mapping.items()}
         self.spool = spool or spool_path()
         self.evidence_dir = evidence_dir or evidence_root()
-        # the library as configured (store, clamd, ledger); its local store lives in evidence_dir
-        self.library = library or EvidenceLibrary.cached(local_root=self.evidence_dir)
+        self._library = library
         self._lock = threading.Lock()
         self._db = open_spool(self.spool)
         self._controller: _Controller | None = None
+
+    @property
+    def library(self) -> EvidenceLibrary:
+        """The library as configured (store, clamd, ledger; a local store lives in evidence_dir), built on
+        the first message: a store that cannot be reached then refuses mail with 451, not the service."""
+        if self._library is None:
+            self._library = EvidenceLibrary.cached(local_root=self.evidence_dir)
+        return self._library
 
     def start(self) -> EmailBridge:
         if self._controller is None:
