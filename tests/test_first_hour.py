@@ -120,6 +120,15 @@ def test_asset_descriptions_name_tables_that_exist_and_the_summary_adds_up(vendo
     sandbox, _, _ = vendors(size=200)
     result = _run_full_sync()
 
+    # Source tests are checks on the staging models that read the sources: evaluated, and no dbt test is
+    # left as an observation (dagster-dbt warns about each one it has to log that way).
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations.get("source_unique_servicenow_incidents_sys_id") is True, sorted(evaluations)
+    assert evaluations.get("source_not_null_when_synced_servicenow_change_requests_sys_id") is True
+    observed = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"
+                and e.step_key == "projectx_dbt_models"]
+    assert not observed, [e.asset_key for e in observed]
+
     # The summary counts every dbt data test the build ran, source tests included, and tables open tasks.
     capsys.readouterr()
     print_summary(result, duckdb_warehouse, sandbox, 1.0)
