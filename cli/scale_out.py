@@ -141,7 +141,11 @@ def start_worker(name: str, workloads: Sequence[str], concurrency: int = 2, log_
            "-q", ",".join(queues),
            "--", "-c", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat"]
     log = open((log_dir or home) / f"worker-{name}.log", "ab")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # dagster-celery execs `celery` by name: find the one beside this interpreter even when the venv is
+    # not activated (`.venv/bin/python ...` rather than `uv run`).
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env=env)
     return Worker(name, queues, proc)
 
 
