@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.servicenow.settings import TABLES, TableSpec
+from pipelines.servicenow.settings import TABLES, TableSpec, resolved
 
 ID_PAGE_SIZE = 10_000
 FETCH_CHUNK = 100
@@ -33,7 +33,7 @@ class VendorTable:
 
 def servicenow_tables(client_factory: Callable[[], Any]) -> list[VendorTable]:
     """Every synced ServiceNow table; ``client_factory`` builds a ServiceNowClient (closed after use)."""
-    return [_servicenow_table(spec, client_factory) for spec in TABLES.values()]
+    return [_servicenow_table(resolved(spec), client_factory) for spec in TABLES.values()]
 
 
 def _servicenow_table(spec: TableSpec, client_factory) -> VendorTable:

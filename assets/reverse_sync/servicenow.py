@@ -1,7 +1,6 @@
 """Remediation tasks for failed controls, pushed to ServiceNow's remediation-task table."""
 
 
-import os
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +11,7 @@ from assets.reverse_sync.engine import DONE, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
 from pipelines.servicenow.helpers import ServiceNowClient
-from pipelines.servicenow.settings import DEFAULT_REMEDIATION_TABLE, TABLE_PATH
+from pipelines.servicenow.settings import TABLE_PATH, remediation_table
 from resources.scale_out import op_tags, pool
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
@@ -21,10 +20,6 @@ OUTBOUND = AssetKey(["outbound", "servicenow_remediation_tasks"])
 KEY = AssetKey(["reverse_sync", "servicenow_remediation_tasks"])
 PREFETCH_CHUNK = 100
 STATE_OPEN, STATE_CLOSED = "1", "3"
-
-
-def remediation_table() -> str:
-    return os.environ.get("SERVICENOW_REMEDIATION_TABLE", DEFAULT_REMEDIATION_TABLE)
 
 
 def _sn_ts(value: Any) -> str:
