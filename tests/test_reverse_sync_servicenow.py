@@ -120,3 +120,26 @@ def test_ten_reruns_write_nothing_and_every_write_carries_its_audited_correlatio
     assert record["state"] == STATE_CLOSED and record["description"].endswith("platform.")
     detail = query(duckdb_warehouse, "select detail from audit.events where run_id = 'edit'")[0][0]
     assert json.loads(detail)["internal_id"] == "rem-sn-00001"
+
+
+def test_when_the_control_passes_only_records_still_open_at_servicenow_are_closed(servicenow, duckdb_warehouse):
+    """Vendor wins for status: a record a person already closed (even Closed Incomplete) is left as
+    it is when its control passes; the one still open is closed by Project X, with the header."""
+    rows = remediation_rows(3)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    run("servicenow", run_id="create")
+    records = _records(servicenow)
+    servicenow.update(remediation_table(), records["rem-sn-00000"]["sys_id"], {"state": "4"})
+    servicenow.update(remediation_table(), records["rem-sn-00001"]["sys_id"], {"state": STATE_CLOSED})
+
+    write_outbound(duckdb_warehouse, "servicenow", [], like=rows)  # every control passes again
+    servicenow.clear_request_log()
+    assert run("servicenow", run_id="pass").closed == 3
+    sent = writes(servicenow)
+    assert [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in sent] == \
+        [("PATCH", records["rem-sn-00002"]["sys_id"])]
+    assert [s["state"] for s in map(_records(servicenow).get, ("rem-sn-00000", "rem-sn-00001", "rem-sn-00002"))] \
+        == ["4", STATE_CLOSED, STATE_CLOSED]
+    assert [(c, op) for c, op, _, _ in _pushes(duckdb_warehouse, "pass")] == [(sent[0]["correlation_id"], "close")]
+    servicenow.clear_request_log()
+    assert run("servicenow", run_id="pass-again").writes == 0 and writes(servicenow) == []
