@@ -23,7 +23,7 @@ from assets.reconciliation.nightly import GROUP, sample_size, vendor_tables
 
 CHECKS = ("matches_vendor_count", "no_missing_ids", "no_stale_versions")
 TABLES = {
-    "servicenow": ("incidents", "change_requests", "requests", "catalog_tasks", "cmdb_cis", "remediation_tasks"),
+    "servicenow": ("incidents", "change_requests", "requests", "catalog_tasks", "cmdb_cis"),
     "jira": ("issues",),
     "onetrust": ("assessments", "vendor_assessments", "risks", "vendors"),
 }
