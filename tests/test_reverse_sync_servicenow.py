@@ -69,13 +69,15 @@ def test_pushed_records_are_ingested_incrementally_and_a_vendor_close_loads_one_
     assert [(e, "due_date" in r) for e, r in quarantined] == [("remediation_tasks", True)]
 
 
-def test_a_configured_table_name_is_read_back_too(servicenow, duckdb_warehouse, monkeypatch):
+def test_a_configured_table_name_is_the_one_ingested(monkeypatch):
     """SERVICENOW_REMEDIATION_TABLE renames the table for the push and the ingestion alike."""
+    from pipelines.servicenow.schemas import table_schema
     from pipelines.servicenow.settings import TABLES, resolved
 
     monkeypatch.setenv("SERVICENOW_REMEDIATION_TABLE", "u_grc_fix")
     spec = resolved(TABLES[DEFAULT_REMEDIATION_TABLE])
-    assert (spec.table, spec.resource) == ("u_grc_fix", "remediation_tasks")
+    assert (spec.table, spec.resource, remediation_table()) == ("u_grc_fix", "remediation_tasks", "u_grc_fix")
+    assert "correlation_id" in table_schema(spec.table).columns, "validated as a remediation table"
     assert resolved(TABLES["incident"]).table == "incident"
 
 
