@@ -10,7 +10,7 @@ export RUNTIME__DLTHUB_TELEMETRY ?= false
 
 setup: ## install the locked dependencies and prepare the dbt manifest
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	@$(UV) sync --frozen --quiet
+	@$(UV) sync --frozen --quiet --compile-bytecode  # .pyc once: processes here run with PYTHONDONTWRITEBYTECODE
 	@mkdir -p $(DAGSTER_HOME) && (test -f $(DAGSTER_HOME)/dagster.yaml || cp resources/dagster.yaml $(DAGSTER_HOME)/dagster.yaml)
 	@$(UV) run --frozen python -c "from assets.dbt import prepare_manifest; prepare_manifest()"
 

@@ -13,6 +13,8 @@ from assets.evidence import evidence_stores_ingest
 from assets.health.checks import health_job, health_schedules, integration_health
 from assets.jira import build_jira_assets
 from assets.notifications import build_notification_assets, notifications_no_failing_email
+from assets.notifications.actions import task_decisions_asset
+from assets.notifications.alerts import ops_alerts
 from assets.notifications.email_bridge import email_bridge_inbound
 from assets.onetrust import build_onetrust_assets
 from assets.reconciliation.checks import PARITY_CHECKS
@@ -57,7 +59,8 @@ def build_definitions(**resource_overrides) -> Definitions:
         assets=[*build_servicenow_assets(), *build_jira_assets(), *build_onetrust_assets(), projectx_dbt_models,
                 servicenow_remediation_push, jira_remediation_push, onetrust_attestation_push, webhook_inbox_asset,
                 integration_health, *build_notification_assets(), email_bridge_inbound, evidence_stores_ingest,
-                *build_reconciliation_assets(), findings_asset(), reverse_sync_reconciliation],
+                *build_reconciliation_assets(), findings_asset(), reverse_sync_reconciliation,
+                task_decisions_asset(), ops_alerts],
         asset_checks=[servicenow_remediation_no_dead_letters, jira_remediation_no_dead_letters,
                       onetrust_attestations_no_dead_letters, notifications_no_failing_email, *PARITY_CHECKS],
         jobs=[*JOBS, health_job, nightly_reconciliation_job],

@@ -17,6 +17,7 @@ from typing import Any
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec, Failure, MetadataValue
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from dagster_shared.record import replace  # AssetCheckSpec is a record: copy it with one field changed
 
 from resources.owners import owners_for
@@ -78,12 +79,34 @@ class LayeredDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_check_spec(self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str,
                              project: Any) -> AssetCheckSpec | None:
-        """dbt's `description:` on a data test becomes the check's description in the Checks tab."""
+        """dbt's `description:` on a data test becomes the check's description in the Checks tab.
+
+        A source test (unique ``sys_id`` on ``servicenow.incidents``) names, in its ``meta.dagster.ref``,
+        the staging model that reads the source, and becomes a check on that model: a check on the dlt
+        asset itself would split the dbt step in two, and without a check dagster-dbt logs a warning and
+        an observation for it on every run."""
+        if unique_id in manifest["nodes"] and asset_spec.key not in self._model_keys(manifest):
+            key = get_asset_check_key_for_test(manifest, self, unique_id, project)
+            if key is None or key.asset_key == asset_spec.key:
+                return None  # a source test with no staging model named: left to dagster-dbt's observation
+            asset_spec = AssetSpec(key.asset_key)
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         test = manifest["nodes"].get(unique_id, {})
         if spec is not None and not spec.description and test.get("description"):
             spec = replace(spec, description=test["description"].strip())
         return spec
+
+    @functools.cached_property
+    def _model_keys_cache(self) -> dict[int, frozenset[AssetKey]]:
+        return {}
+
+    def _model_keys(self, manifest: Mapping[str, Any]) -> frozenset[AssetKey]:
+        """The keys of the project's own relations (not its sources), per manifest."""
+        cache = self._model_keys_cache
+        if id(manifest) not in cache:
+            cache[id(manifest)] = frozenset(self.get_asset_key(n) for n in manifest["nodes"].values()
+                                            if n["resource_type"] in ("model", "seed", "snapshot"))
+        return cache[id(manifest)]
 
     @staticmethod
     def _layer(props: Mapping[str, Any]) -> str:
@@ -99,10 +122,11 @@ class LayeredDbtTranslator(DagsterDbtTranslator):
 # The `dbt build` a Dagster run executes (dagster-dbt appends the run's --select).
 PRODUCTION_BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 
-# Source tests (e.g. unique sys_id on servicenow.incidents) stay observations of the dlt assets: made
-# checks (enable_source_tests_as_checks), they split full_sync's dbt step in two and the first half ran
-# only those tests. The demo summary counts them with the other dbt tests.
-TRANSLATOR = LayeredDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+# Source tests (e.g. unique sys_id on servicenow.incidents) are checks on the staging model that reads
+# the source (its meta.dagster.ref; see get_asset_check_spec). As checks on the dlt assets themselves
+# they split full_sync's dbt step in two; as observations dagster-dbt warned about each, every run.
+TRANSLATOR = LayeredDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True,
+                                                                        enable_source_tests_as_checks=True))
 
 
 @functools.cache

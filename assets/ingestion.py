@@ -6,7 +6,8 @@ Partitions are UTC days of the vendor's *last-updated* time. The newest partitio
 is the live sync: it reads everything changed since the cursor, whatever day that was, and advances
 the cursor. Any other partition or range re-reads exactly the records updated in that window and
 merges them, leaving the cursor alone: that is how an operator reruns a failed or suspect window, and
-a backfill over many days runs as one sync of the whole range (``BackfillPolicy.single_run``).
+a backfill over many days runs as one sync of the whole range (``BackfillPolicy.single_run``), or on
+the scale-out profile as runs of a week each (:func:`resources.scale_out.backfill_days_per_run`).
 """
 
 import os
@@ -32,7 +33,7 @@ from pipelines.common.recovery import recovered_pipeline
 from pipelines.common.runner import normalized_rows
 from pipelines.common.warehouse import WarehouseSettings
 from resources.owners import owners_for
-from resources.scale_out import op_tags, pool
+from resources.scale_out import backfill_days_per_run, op_tags, pool
 from resources.warehouse import WarehouseResource
 
 PARTITIONS_START_ENV = "PROJECTX_PARTITIONS_START"
@@ -50,7 +51,13 @@ def ingestion_partitions() -> DailyPartitionsDefinition:
     return DailyPartitionsDefinition(start_date=start, end_offset=1, timezone="UTC")
 
 
-INGESTION_BACKFILL_POLICY = BackfillPolicy.single_run()
+
+
+def ingestion_backfill_policy() -> BackfillPolicy:
+    days = backfill_days_per_run()
+    return BackfillPolicy.single_run() if days is None else BackfillPolicy.multi_run(max_partitions_per_run=days)
+
+
 # Put on scheduled runs: the live sync, whatever the clock says when the run finally starts.
 LIVE_SYNC_TAG = "projectx/live_sync"
 
@@ -153,7 +160,7 @@ def dlt_assets_kwargs(vendor: str, placeholder, translator: ProjectXDltTranslato
         name=f"{vendor}_ingest",
         dagster_dlt_translator=translator,
         partitions_def=ingestion_partitions(),
-        backfill_policy=INGESTION_BACKFILL_POLICY,
+        backfill_policy=ingestion_backfill_policy(),
         pool=pool("ingestion", vendor),
         op_tags=op_tags("ingestion"),
     )
@@ -220,7 +227,7 @@ def side_table_assets(vendor: str, tables: dict[str, str], upstream: list[AssetK
 
     # Not partitioned (row counts of whole tables), but one run per backfill like the sync before it.
     @multi_asset(specs=specs, name=f"{vendor}_side_tables", can_subset=True, pool=pool("ingestion", vendor),
-                 op_tags=op_tags("ingestion"), backfill_policy=INGESTION_BACKFILL_POLICY)
+                 op_tags=op_tags("ingestion"), backfill_policy=ingestion_backfill_policy())
     def _side_tables(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as conn:
             for key in sorted(context.selected_asset_keys, key=lambda k: k.path[-1]):

@@ -6,6 +6,11 @@ key ``integration.<name>.enabled`` in Vault at ``integrations/<env>/flags``. A d
 schedules and sensors skip with the flag's name as the reason, its reverse writes pause, and the health
 page shows it as disabled. Nothing is reset: the incremental cursors stay where they were, so turning
 the flag back on resumes exactly where the integration stopped.
+
+A pilot scope (``pilot: {assignment_groups: [...]}`` or ``{jira_project_keys: [...]}``) limits a rollout to
+the pilot teams; overridden the same way by ``INTEGRATION_<NAME>_PILOT_<SCOPE>`` (comma-separated) and the
+Vault key ``integration.<name>.pilot.<scope>``. Reverse sync pushes only the outbound rows in scope
+(``PILOT_COLUMNS`` names the row's column); the others wait, recorded as skipped with the flag's name.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ FLAGS_FILE = Path(__file__).with_name("feature_flags.yml")
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 _VAULT_CACHE: dict[str, tuple[float, dict[str, Any]]] = {}
 VAULT_CACHE_SECONDS = 30.0
+# pilot scope -> the outbound mart column that reverse sync compares with it
+PILOT_COLUMNS = {"assignment_groups": "assignment_group", "jira_project_keys": "jira_project_key"}
 
 
 def flag_name(integration: str) -> str:
@@ -47,6 +54,18 @@ class Flag:
     @property
     def name(self) -> str:
         return flag_name(self.integration)
+
+    def out_of_scope(self, row: dict[str, Any]) -> str | None:
+        """Why ``row`` waits outside the pilot scope (naming the flag), or None when it may go ahead."""
+        for scope, allowed in self.pilot.items():
+            column = PILOT_COLUMNS.get(scope)
+            if column is None:
+                continue
+            value = str(row.get(column) or "").strip()
+            if value.casefold() not in {a.strip().casefold() for a in allowed}:
+                return (f"{self.name} pilot scope: {column} {value or '(none)'!r} is not one of {scope} "
+                        f"({', '.join(allowed)}); it waits until the scope includes it")
+        return None
 
     def skip_reason(self) -> str:
         return (f"{self.name} is false in {self.source}: {self.integration} is paused (nothing is lost; "
@@ -99,6 +118,11 @@ def flag(integration: str, env_name: str | None = None) -> Flag:
     if env_value not in (None, ""):
         enabled, source = _parse(env_value, env_var_name(integration)), env_var_name(integration)
     pilot = {k: [str(v) for v in (vals or [])] for k, vals in (block.get("pilot") or {}).items()}
+    for scope in PILOT_COLUMNS:  # overrides, env var > Vault > file, as for the switch
+        for value in (_vault_flags(env_name).get(f"integration.{integration}.pilot.{scope}"),
+                      os.environ.get(f"{env_var_name(integration)[:-len('ENABLED')]}PILOT_{scope.upper()}")):
+            if value not in (None, ""):
+                pilot[scope] = [v.strip() for v in str(value).split(",") if v.strip()]
     return Flag(integration, enabled, source, {k: v for k, v in pilot.items() if v})
 
 

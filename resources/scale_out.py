@@ -36,6 +36,8 @@ DEFAULT_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
 QUEUE_TAG = "dagster-celery/queue"
 WORKLOADS = ("ingestion", "dbt", "reverse_sync", "default")
 EXECUTORS = ("in_process", "multiprocess", "celery")
+BACKFILL_DAYS_ENV = "PROJECTX_BACKFILL_DAYS_PER_RUN"
+SCALE_OUT_BACKFILL_DAYS = 7
 
 
 def _warehouse_kind() -> str:
@@ -62,6 +64,28 @@ def pool(workload: str, vendor: str | None = None) -> str:
         return "dbt"
     prefix = {"ingestion": "ingest", "reverse_sync": "reverse_sync"}[workload]
     return f"{prefix}_{vendor}" if vendor else prefix
+
+
+def backfill_days_per_run() -> int | None:
+    """How many daily partitions one backfill run of the ingestion assets covers; None: the whole range.
+
+    Embedded (DuckDB, one writer): the whole range, one window re-read per vendor. Scale-out (Celery
+    executor): runs of ``PROJECTX_BACKFILL_DAYS_PER_RUN`` days (default 7) that the run queue hands to
+    the workers, so a long backfill spreads over them and a failed week reruns alone. Their writes
+    never overlap: one vendor's runs take turns on its ``ingest_<vendor>`` pool (its dlt pipeline and
+    staging dataset are one), while other vendors' windows load at the same time. ``0``: one run.
+    """
+    raw = os.environ.get(BACKFILL_DAYS_ENV)
+    if raw is None:
+        return SCALE_OUT_BACKFILL_DAYS if os.environ.get(EXECUTOR_ENV) == "celery" else None
+    try:
+        days = int(raw)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise ValueError(f"{BACKFILL_DAYS_ENV}={raw!r} is not a number of days: set a whole number, e.g. 7, "
+                         "or 0 for one run over the whole range")
+    return days or None
 
 
 def executor() -> ExecutorDefinition:

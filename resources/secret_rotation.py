@@ -12,14 +12,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from resources.secrets import SECRET_KEYS, SecretStore
+from resources.secrets import ENV_NAMES, SECRET_KEYS, SecretStore
 
 STATIC_DAYS = 90
 LIFETIME_DAYS: dict[str, dict[str, int]] = {
     "servicenow": {"client_secret": 30, "password": 90},
     "onetrust": {"api_token": 365, "client_secret": STATIC_DAYS},
-    "jira": {"client_secret": STATIC_DAYS, "pat": STATIC_DAYS, "api_token": STATIC_DAYS,
-             "webhook_secret": STATIC_DAYS},  # the OAuth refresh token rotates itself on every use
+    "jira": {"client_secret": STATIC_DAYS, "pat": STATIC_DAYS, "api_token": STATIC_DAYS},  # the OAuth
+    # refresh token rotates itself on every use; the webhook secrets live at the receiver's own path
+    "webhooks": dict.fromkeys(ENV_NAMES["webhooks"], STATIC_DAYS),
 }
 SET_AT = "set_at."
 

@@ -33,7 +33,6 @@ ENV_NAMES: dict[str, dict[str, str]] = {
         "pat": "JIRA_PAT",
         "user_email": "JIRA_USER_EMAIL",
         "api_token": "JIRA_API_TOKEN",
-        "webhook_secret": "JIRA_WEBHOOK_SECRET",
     },
     "onetrust": {
         "base_url": "ONETRUST_BASE_URL",
@@ -47,7 +46,14 @@ ENV_NAMES: dict[str, dict[str, str]] = {
         "bot_token": "SLACK_BOT_TOKEN",
         "api_url": "SLACK_API_URL",
         "client_id": "SLACK_CLIENT_ID",
-        "signing_secret": "SLACK_SIGNING_SECRET",
+    },
+    # The webhook receiver's own path: only the endpoint secrets, so its token reads no vendor credential
+    # (policy resources/vault_policies/webhooks.hcl). Key = the env var's name in lower case.
+    "webhooks": {
+        "servicenow_webhook_secret": "SERVICENOW_WEBHOOK_SECRET",
+        "jira_webhook_secret": "JIRA_WEBHOOK_SECRET",
+        "generic_webhook_secret": "GENERIC_WEBHOOK_SECRET",
+        "slack_signing_secret": "SLACK_SIGNING_SECRET",
     },
     "smtp": {
         "host": "SMTP_HOST",
@@ -63,7 +69,7 @@ ENV_NAMES: dict[str, dict[str, str]] = {
 
 # Keys that hold a credential: only Vault may supply them in stg/prod.
 SECRET_KEYS = frozenset({"client_secret", "password", "refresh_token", "pat", "api_token", "webhook_secret",
-                         "bot_token", "signing_secret"})
+                         "bot_token", "signing_secret", *ENV_NAMES["webhooks"]})
 STRICT_ENVIRONMENTS = ("stg", "prod")
 
 
@@ -121,7 +127,8 @@ class SecretStore:
                 path=path, mount_point=self.kv_mount, raise_on_deleted_version=True
             )
         except hvac.exceptions.InvalidPath:
-            log.info("Vault has no secret at %s/%s; using environment variables", self.kv_mount, path)
+            log.info("Vault has no secret at %s/%s%s", self.kv_mount, path,
+                     "" if self.strict else "; using environment variables")
             return {}
         except hvac.exceptions.Forbidden:
             raise PermissionError(

@@ -35,7 +35,8 @@ NIGHTLY_TAG = "projectx/nightly_reconciliation"
 
 nightly_reconciliation_job = define_asset_job(
     "nightly_reconciliation",
-    selection=NIGHTLY_ONLY | AssetSelection.assets(projectx_dbt_models),
+    selection=NIGHTLY_ONLY | AssetSelection.assets(projectx_dbt_models)
+    | AssetSelection.assets(AssetKey(["notifications", "ops_alerts"])),  # drift alerts
     description="Vendor id censuses and parity repair, dbt, reverse-sync reconciliation, parity checks.",
     # it writes through every vendor's dlt pipeline: it takes turns with their syncs (scale-out limits)
     tags={NIGHTLY_TAG: "true", **sync_tags("servicenow", "jira", "onetrust")},

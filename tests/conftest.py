@@ -26,6 +26,7 @@ pytest_plugins = [
     "sandbox.smtp.fixtures",
     "tests.evidence.fixtures",
     "sandbox.gdrive.fixtures",
+    "sandbox.sharepoint.fixtures",
 ]
 
 

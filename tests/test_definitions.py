@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from dagster import AssetKey, AssetMaterialization, instance_for_test
 
 from assets.dbt import MANIFEST
@@ -196,3 +197,27 @@ def test_a_vendor_jobs_dbt_step_knows_every_relation_its_build_reads():
         "catalog.control_catalog", "intermediate.int_control_evaluations"]
     assert unbuilt_parents([results], lambda schema, name: (schema, name) in present) == ["catalog.control_catalog"]
     assert "intermediate.int_control_evaluations" not in unbuilt_parents([results, evaluations], lambda s, n: False)
+
+
+def test_scale_out_backfills_split_into_weekly_runs(monkeypatch):
+    """Embedded: a backfill is one run over the range. Scale-out (Celery): runs of 7 days (configurable),
+    the ingestion sync and its side tables alike, so the run queue spreads a long backfill over workers."""
+    import definitions
+    from resources.scale_out import backfill_days_per_run
+
+    def policies() -> set:
+        graph = definitions.build_definitions().resolve_asset_graph()
+        return {graph.get(AssetKey(list(k))).backfill_policy.max_partitions_per_run
+                for k in (("servicenow", "incidents"), ("jira", "issues"), ("onetrust", "risks"),
+                          ("servicenow", "quarantine"))}
+
+    monkeypatch.setenv("PROJECTX_WAREHOUSE", "postgres")
+    monkeypatch.setenv("PROJECTX_EXECUTOR", "celery")
+    assert policies() == {7}
+    monkeypatch.setenv("PROJECTX_BACKFILL_DAYS_PER_RUN", "3")
+    assert policies() == {3}
+    monkeypatch.setenv("PROJECTX_BACKFILL_DAYS_PER_RUN", "0")
+    assert policies() == {None}
+    monkeypatch.setenv("PROJECTX_BACKFILL_DAYS_PER_RUN", "week")
+    with pytest.raises(ValueError, match=r"PROJECTX_BACKFILL_DAYS_PER_RUN='week'.*e\.g\. 7"):
+        backfill_days_per_run()

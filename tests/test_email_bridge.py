@@ -20,6 +20,16 @@ PDF = b"%PDF-1.4\n" + bytes(range(256)) * 40
 CSV = b"control,result\nAC-2,pass\nCM-3,fail\n"
 
 
+@pytest.fixture(autouse=True)
+def _library_env(tmp_path, monkeypatch):
+    """The Evidence Library's ledger and folders under tmp_path; local: files stored unscanned without clamd."""
+    monkeypatch.setenv("PROJECTX_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PROJECTX_ENV", "local")
+    monkeypatch.delenv("PROJECTX_CLAMD_ADDRESS", raising=False)
+    monkeypatch.delenv("PROJECTX_EVIDENCE_STORE", raising=False)
+    monkeypatch.delenv("PROJECTX_EVIDENCE_LEDGER", raising=False)
+
+
 @pytest.fixture
 def bridge(tmp_path):
     b = EmailBridge(addresses={INGEST: "servicenow"}, spool=tmp_path / "spool.sqlite",
@@ -35,7 +45,7 @@ def _send(bridge: EmailBridge, msg: EmailMessage | bytes, to: str = INGEST, send
         return smtp.send_message(msg, from_addr=sender, to_addrs=[to])
 
 
-def _message(attachments: int = 2) -> EmailMessage:
+def _message(attachments: int = 2, extra: tuple[tuple[str, str, str, bytes], ...] = ()) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = "Auditor <auditor@partner.example>"
     msg["To"] = INGEST
@@ -43,6 +53,7 @@ def _message(attachments: int = 2) -> EmailMessage:
     msg["Message-ID"] = "<review-2026-q1@partner.example>"
     msg.set_content("Attached: the access review and its export.")
     files = [("review.pdf", "application", "pdf", PDF), ("export.csv", "text", "csv", CSV)][:attachments]
+    files += list(extra)
     for name, main, sub, data in files:  # bytes: base64 on the wire, as mail clients send files
         msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
     return msg
@@ -73,6 +84,60 @@ def test_two_attachments_become_linked_hashed_evidence(bridge, duckdb_warehouse)
         assert copy_spool(conn, bridge._db) == {"evidence": 0, "quarantine": 0}
         shas = {r["sha256"] for r in conn.query("select sha256 from email_bridge.evidence")}
     assert hashlib.sha256(PDF).hexdigest() in shas
+
+
+def test_attachments_pass_the_evidence_library_and_an_infected_one_is_quarantined_never_linked(
+        tmp_path, clamd, duckdb_warehouse, monkeypatch):
+    """With clamd configured (as in stg/prod), every part is scanned, classified and stored by the
+    Evidence Library like a vendor attachment, tagged with the sender; EICAR is held in quarantine."""
+    from resources.evidence.ledger import Ledger
+    from tests.evidence.clamav import EICAR
+
+    monkeypatch.setenv("PROJECTX_ENV", "stg")  # a scan is required
+    monkeypatch.setenv("PROJECTX_CLAMD_ADDRESS", clamd.address)
+    monkeypatch.setenv("PROJECTX_EVIDENCE_LEDGER", str(tmp_path / "ledger.sqlite"))
+    bridge = EmailBridge(addresses={INGEST: "servicenow"}, spool=tmp_path / "spool.sqlite",
+                         evidence_dir=tmp_path / "evidence").start()
+    try:
+        _send(bridge, _message(extra=(("invoice.txt", "text", "plain", EICAR),)))
+        evidence = wait_for_rows(bridge, "evidence", 3)
+        quarantined = wait_for_rows(bridge, "quarantine", 1)
+    finally:
+        bridge.stop()
+    eicar_sha = hashlib.sha256(EICAR).hexdigest()
+    assert sorted(r[7] for r in evidence) == ["Quarterly access review", "export.csv", "review.pdf"]
+    assert eicar_sha not in {r[10] for r in evidence}
+    (q,) = quarantined
+    assert q[4] == eicar_sha and "invoice.txt" in q[3] and "ClamAV found" in q[3]
+    assert q[2] == "auditor@partner.example"
+    held = Path(url2pathname(urlparse(q[5]).path))
+    assert held.read_bytes() == EICAR and not (tmp_path / "evidence" / "objects" / eicar_sha[:2]).exists()
+
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    files = {r["filename"]: r for r in ledger.rows("files")}
+    assert files["review.pdf"]["status"] == "stored" and files["review.pdf"]["scan_status"] == "clean"
+    assert files["review.pdf"]["mime_type"] == "application/pdf" and files["review.pdf"]["evidence_class"]
+    assert "source_email:auditor@partner.example" in files["export.csv"]["tags"]
+    assert files["invoice.txt"]["status"] == "quarantined" and files["invoice.txt"]["storage_uri"] is None
+    assert [a["kind"] for a in ledger.rows("alerts")] == ["security_alert"]
+    with WarehouseResource.from_env().connect() as conn:  # what dbt turns into marts.evidence
+        assert copy_spool(conn, open_spool(tmp_path / "spool.sqlite")) == {"evidence": 3, "quarantine": 1}
+        assert conn.scalar("select count(*) from email_bridge.evidence where sha256 = %s", (eicar_sha,)) == 0
+
+
+def test_a_message_waits_at_the_sender_while_the_scanner_is_down(tmp_path, monkeypatch):
+    """stg/prod without a reachable clamd: 451, the partner's server retries; nothing half-stored."""
+    monkeypatch.setenv("PROJECTX_ENV", "stg")
+    monkeypatch.setenv("PROJECTX_CLAMD_ADDRESS", str(tmp_path / "no-clamd.sock"))
+    bridge = EmailBridge(addresses={INGEST: "servicenow"}, spool=tmp_path / "spool.sqlite",
+                         evidence_dir=tmp_path / "evidence").start()
+    try:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            _send(bridge, _message())
+        assert refused.value.smtp_code == 451
+        assert wait_for_rows(bridge, "evidence", 1, timeout=0.2) == []
+    finally:
+        bridge.stop()
 
 
 def test_malformed_messages_are_quarantined_with_reason(bridge):

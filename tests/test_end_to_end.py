@@ -131,7 +131,9 @@ def test_vendor_failures_are_dead_lettered_then_retried(vendors, duckdb_warehous
     for record in sandbox.records(remediation_table()):
         sandbox.delete(remediation_table(), [record["sys_id"]])
     sandbox.faults.set(rate_5xx=1.0, methods=["POST"])
-    failed = _run_full_sync(**fast_retries)
+    op = "reverse_sync__servicenow_remediation_tasks"
+    breakers_on = {"ops": {op: {"config": {"circuit_breakers": True}}}}  # as in prod (off locally)
+    failed = _run_full_sync(run_config=breakers_on, **fast_retries)
     meta = _metadata(failed, "reverse_sync/servicenow_remediation_tasks")
     assert meta["created"] == 0 and meta["dead_lettered"] >= 1
     # the failures opened the (persisted) circuit: the writes behind them wait in dead letters too
@@ -140,8 +142,8 @@ def test_vendor_failures_are_dead_lettered_then_retried(vendors, duckdb_warehous
               )[0][0] == meta["dead_lettered"] + meta["paused_circuit_open"]
     sandbox.faults.clear()
     # after the cool-down (0 here) the next run is half-open: its first success closes the circuit
-    op = "reverse_sync__servicenow_remediation_tasks"
-    healed = _run_full_sync(run_config={"ops": {op: {"config": {"breaker_cooldown_seconds": 0}}}})
+    healed = _run_full_sync(run_config={"ops": {op: {"config": {"breaker_cooldown_seconds": 0,
+                                                                "circuit_breakers": True}}}})
     meta = _metadata(healed, "reverse_sync/servicenow_remediation_tasks")
     assert meta["dead_lettered"] == 0 and meta["created"] > 0 and meta["breaker_state"] == "closed"
     assert _q(duckdb_warehouse, "select count(*) from reverse_sync.dead_letters where vendor = 'servicenow'")[0][0] == 0

@@ -16,6 +16,9 @@ def jira(make_jira_sandbox, duckdb_warehouse, monkeypatch):
     return sb
 
 
+BREAKER_ON = {"breaker_threshold": 3, "circuit_breakers": True}  # as in prod (local only reports failures)
+
+
 def _dead(settings, vendor="jira"):
     return {r[0]: r[1] for r in query(settings, f"select internal_id, error from reverse_sync.dead_letters "
                                                 f"where vendor = '{vendor}'")}
@@ -51,7 +54,7 @@ def test_failing_rows_at_the_front_do_not_starve_the_others(jira, duckdb_warehou
 def test_the_breaker_persists_across_runs_and_half_opens_after_the_cool_down(jira, duckdb_warehouse):
     write_outbound(duckdb_warehouse, "jira", jira_rows(15))
     jira.faults.set(rate_5xx=1.0, methods=["POST"], paths=[r"/issue$"])
-    failed = run("jira", breaker_threshold=3)
+    failed = run("jira", **BREAKER_ON)
     assert failed.dead_lettered == 3 and failed.paused_circuit_open == 12 and failed.breaker_state == "open"
     assert _breaker(duckdb_warehouse) == ("open", 3)
     assert len(_dead(duckdb_warehouse)) == 15, "paused writes wait in dead letters with their reason"
@@ -60,9 +63,9 @@ def test_the_breaker_persists_across_runs_and_half_opens_after_the_cool_down(jir
     assert sum("503" in e and not e.startswith("paused") for e in reasons) == 3
     jira.faults.clear()
     jira.clear_request_log()
-    paused = run("jira", breaker_threshold=3)  # still cooling down: degraded mode, nothing written
+    paused = run("jira", **BREAKER_ON)  # still cooling down: degraded mode, nothing written
     assert paused.paused_circuit_open == 15 and writes(jira) == [] and _breaker(duckdb_warehouse)[0] == "open"
-    healed = run("jira", breaker_threshold=3, breaker_cooldown_seconds=0)  # half-open: a success closes it
+    healed = run("jira", **BREAKER_ON, breaker_cooldown_seconds=0)  # half-open: a success closes it
     assert healed.created == 15 and healed.breaker_state == "closed"
     assert _breaker(duckdb_warehouse) == ("closed", 0) and _dead(duckdb_warehouse) == {}
 
@@ -70,8 +73,8 @@ def test_the_breaker_persists_across_runs_and_half_opens_after_the_cool_down(jir
 def test_half_open_failure_opens_the_circuit_again_at_once(jira, duckdb_warehouse):
     write_outbound(duckdb_warehouse, "jira", jira_rows(8))
     jira.faults.set(rate_5xx=1.0, methods=["POST"], paths=[r"/issue$"])
-    run("jira", breaker_threshold=3)
-    report = run("jira", breaker_threshold=3, breaker_cooldown_seconds=0)
+    run("jira", **BREAKER_ON)
+    report = run("jira", **BREAKER_ON, breaker_cooldown_seconds=0)
     assert report.dead_lettered == 1 and report.paused_circuit_open == 7 and report.breaker_state == "open"
 
 

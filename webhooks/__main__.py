@@ -16,10 +16,14 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from webhooks.app import create_app
-    from webhooks.settings import WebhookSettings
+    from webhooks.settings import MissingWebhookSecret, WebhookSettings
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = WebhookSettings.from_env()
+    try:  # the endpoint secrets, once: in stg/prod only from Vault, and each one must be there
+        settings = WebhookSettings.from_env().resolved()
+    except (MissingWebhookSecret, PermissionError, ConnectionError, ValueError) as exc:
+        print(f"python -m webhooks: not started: {exc}", file=sys.stderr)
+        return 2
     logging.getLogger("webhooks").info("webhook receiver on http://%s:%d: %s", args.host, args.port,
                                        settings.describe())
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,

@@ -48,6 +48,6 @@ def create_app(settings: WebhookSettings | None = None, *, operations=None) -> S
                 hook()
 
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.settings = settings
+    app.state.settings = receiver.settings  # with the secrets it read
     app.state.receiver = receiver
     return app

@@ -1,13 +1,18 @@
 """The inbound e-mail bridge (spec 2.5): an SMTP listener for partners without an API.
 
 Mail to a mapped address (``EMAIL_BRIDGE_ADDRESSES="servicenow-ingest@projectx.io=servicenow,..."``)
-becomes evidence: the parsed body and each attachment are stored content-addressed (the evidence
-store, ``PROJECTX_EVIDENCE_DIR``) and written as rows to the bridge's own spool (SQLite in WAL mode,
+becomes evidence: the parsed body and each attachment pass the Evidence Library like a vendor
+attachment (size and type limits, ClamAV scan, metadata, classification, then the configured store;
+``resources/evidence``), tagged ``source:email``, ``source_email:<sender>`` and ``adapter:<name>``, and
+are written as rows to the bridge's own spool (SQLite in WAL mode,
 ``PROJECTX_EMAIL_BRIDGE_DB``, default ``data/email_bridge.sqlite``): the long-running service never
 writes the warehouse. The ``email_bridge/inbound`` asset copies the spool into the warehouse, where
 ``marts.evidence`` picks it up. Grain of ``evidence``: one row per body or attachment of a message,
 tagged with the sender's address. A message that does not parse goes to ``quarantine`` with its
-reason and raw bytes: never dropped. Mail to an unmapped address is refused (550) at RCPT.
+reason and raw bytes: never dropped; so does each part the library quarantines (infected or over the
+limits: its bytes stay in the library's quarantine folder, no evidence row, nothing links it). When the
+library cannot finish a part (scanner or store down), the message is refused with 451 and the
+partner's mail server retries it. Mail to an unmapped address is refused (550) at RCPT.
 
     bridge = EmailBridge(addresses={"servicenow-ingest@projectx.io": "servicenow"}).start()
     ... bridge.port ...; bridge.stop()
@@ -34,6 +39,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
 from pipelines.common.evidence import evidence_root, store_evidence
+from resources.evidence.library import EvidenceLibrary
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 FATAL_DEFECTS = ("StartBoundaryNotFoundDefect", "CloseBoundaryNotFoundDefect", "MultipartInvariantViolationDefect",
@@ -95,6 +101,10 @@ def parse_problem(msg: EmailMessage) -> str | None:
     return None
 
 
+class LibraryUnavailable(RuntimeError):
+    """The Evidence Library could not finish a part now (scanner or store down): retry the message later."""
+
+
 class _Handler:
     def __init__(self, bridge: EmailBridge) -> None:
         self.bridge = bridge
@@ -110,7 +120,7 @@ class _Handler:
         raw = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "surrogateescape")
         try:
             self.bridge.receive(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
-        except Exception:  # the spool is unwritable: let the sender retry rather than lose the message
+        except Exception:  # spool unwritable or library unavailable: the sender retries, nothing is lost
             return "451 4.3.0 Could not store the message, try again later"
         return "250 2.0.0 Message accepted"
 
@@ -126,15 +136,25 @@ class EmailBridge:
     """The listener plus the spool writer; `receive()` is the same path without SMTP."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, addresses: dict[str, str] | None = None,
-                 spool: Path | None = None, evidence_dir: Path | None = None) -> None:
+                 spool: Path | None = None, evidence_dir: Path | None = None,
+                 library: EvidenceLibrary | None = None) -> None:
         self.host, self.port = host, port
         mapping = addresses if addresses is not None else addresses_from_env()
         self.addresses = {k.lower(): v for k, v in mapping.items()}
         self.spool = spool or spool_path()
         self.evidence_dir = evidence_dir or evidence_root()
+        self._library = library
         self._lock = threading.Lock()
         self._db = open_spool(self.spool)
         self._controller: _Controller | None = None
+
+    @property
+    def library(self) -> EvidenceLibrary:
+        """The library as configured (store, clamd, ledger; a local store lives in evidence_dir), built on
+        the first message: a store that cannot be reached then refuses mail with 451, not the service."""
+        if self._library is None:
+            self._library = EvidenceLibrary.cached(local_root=self.evidence_dir)
+        return self._library
 
     def start(self) -> EmailBridge:
         if self._controller is None:
@@ -172,17 +192,32 @@ class EmailBridge:
             for rcpt in rcpt_tos:
                 adapter = self.addresses[rcpt.lower()]
                 for index, (kind, title, ctype, content) in enumerate(parts):
-                    digest, uri = store_evidence("email", content, self.evidence_dir)
                     seed = f"{message_key}|{rcpt.lower()}|{index}"
                     evidence_id = "email-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+                    outcome = self.library.ingest(content, title, "email", (f"source_email:{sender}",
+                                                  f"adapter:{adapter}"), source_ref=evidence_id)
+                    if outcome.status == "quarantined":
+                        self._quarantine_part(outcome, evidence_id, rcpt, sender, received)
+                        continue
+                    if outcome.status != "stored":
+                        self._db.commit()  # the parts done so far stay; their ids make the retry a no-op
+                        raise LibraryUnavailable(f"{title!r} from {sender} not stored: {outcome.reason}")
                     self._db.execute(
                         "insert or ignore into evidence values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (evidence_id, message_key, rcpt.lower(), adapter, sender, str(msg.get("Subject", "")),
-                         kind, title, ctype, len(content), digest, uri,
-                         f"source:email,source_email:{sender},adapter:{adapter}", received))
+                         kind, title, ctype, len(content), outcome.sha256, outcome.storage_uri,
+                         ",".join(outcome.tags), received))
                     ids.append(evidence_id)
             self._db.commit()
         return ids
+
+    def _quarantine_part(self, outcome, evidence_id: str, rcpt: str, sender: str, received: str) -> None:
+        """A part the library quarantined: a quarantine row for review (the bytes stay in its folder)."""
+        where = (self.library.quarantine_dir / outcome.sha256).resolve().as_uri()
+        self._db.execute("insert or ignore into quarantine values (?, ?, ?, ?, ?, ?, ?)",
+                         ("emailq-" + evidence_id.removeprefix("email-"), rcpt.lower(), sender,
+                          f"attachment {outcome.filename!r}: {outcome.reason}; held by the Evidence Library",
+                          outcome.sha256, where, received))
 
     @staticmethod
     def _parts(msg: EmailMessage) -> list[tuple[str, str, str, bytes]]:

@@ -61,7 +61,7 @@ def beside_sandbox(servicenow, jira=None) -> Iterator[ServedApp]:
     from webhooks.app import create_app
 
     local_secrets()
-    settings = WebhookSettings.from_env()
+    settings = WebhookSettings.from_env().resolved()
     with ServedApp(create_app(settings)) as served:
         servicenow.outbound.register(served.url + "/api/integrations/servicenow/webhook",
                                      settings.secrets["servicenow"])

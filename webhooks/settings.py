@@ -1,6 +1,12 @@
-"""Receiver settings, read once from the environment (secrets also from Vault for Jira).
+"""Receiver settings, read once from the environment; the endpoint secrets once at start-up.
 
 Grain: one process. Secrets are held in memory only; ``describe()`` never shows them.
+
+Secrets (:func:`load_secrets`): the receiver's own Vault path ``integrations/<env>/webhooks``, one key per
+endpoint (``VAULT_KEYS``: the env var's name in lower case), read with the ``webhooks`` AppRole
+(``VAULT_WEBHOOKS_ROLE_ID`` / ``_SECRET_ID``, policy ``resources/vault_policies/webhooks.hcl``). Locally
+the env var is the fallback (and the only source without ``VAULT_ADDR``); in ``stg``/``prod`` only Vault
+counts, and a missing key stops the start-up with an error naming the path and the key.
 """
 
 from __future__ import annotations
@@ -18,6 +24,34 @@ SECRET_ENV = {
     "generic": "GENERIC_WEBHOOK_SECRET",
     "slack": "SLACK_SIGNING_SECRET",
 }
+VAULT_PATH = "webhooks"  # integrations/<env>/webhooks
+VAULT_KEYS = {name: env.lower() for name, env in SECRET_ENV.items()}  # e.g. jira -> jira_webhook_secret
+
+
+class MissingWebhookSecret(RuntimeError):
+    """stg/prod: an endpoint secret is not in Vault; the message names the path and keys, never a value."""
+
+
+def load_secrets() -> dict[str, str | None]:
+    """Endpoint -> secret, from Vault (``integrations/<env>/webhooks``) with the env var as the local fallback.
+
+    Raises ``PermissionError`` in stg/prod without ``VAULT_ADDR`` or when Vault refuses the read, and
+    :class:`MissingWebhookSecret` there when a key is absent."""
+    from resources.environment import current_environment
+    from resources.secrets import SecretStore
+
+    env = current_environment()
+    store = SecretStore(env.vault_prefix)
+    values = store.vendor(VAULT_PATH)  # stg/prod: Vault only (env vars are ignored for secret keys)
+    secrets = {name: values.get(key) or None for name, key in VAULT_KEYS.items()}
+    missing = [VAULT_KEYS[name] for name, value in secrets.items() if not value]
+    if store.strict and missing:
+        raise MissingWebhookSecret(
+            f"PROJECTX_ENV={env.name}: the webhook receiver reads its secrets only from Vault, and "
+            f"{store.kv_mount}/{env.vault_prefix}/{VAULT_PATH} has no {', '.join(missing)}. Write "
+            f"{'it' if len(missing) == 1 else 'them'} there (an operator's token), then start the receiver "
+            f"again; environment variables are not used in {env.name}.")
+    return secrets
 
 
 @dataclass(frozen=True)
@@ -28,7 +62,8 @@ class WebhookSettings:
     sqlite_path: str = str(REPO_ROOT / "data" / "webhooks" / "inbox.sqlite3")
     synchronous: str = "FULL"  # SQLite PRAGMA synchronous: FULL fsyncs every commit before the 2xx
     pg: WarehouseSettings | None = None
-    secrets: dict[str, str | None] = field(default_factory=dict, repr=False)
+    # endpoint -> secret; None until ``resolved()`` reads them (the receiver does, at start-up)
+    secrets: dict[str, str | None] | None = field(default=None, repr=False)
     max_body_bytes: int = MIB
     tolerance_seconds: int = 300
     rejections_per_minute: int = 600  # rejection records kept per minute; the counters count them all
@@ -37,23 +72,20 @@ class WebhookSettings:
     def from_env(cls, **overrides) -> WebhookSettings:
         wh = WarehouseSettings.from_env()
         data_dir = Path(os.environ.get("PROJECTX_DATA_DIR", str(REPO_ROOT / "data")))
-        secrets = {name: os.environ.get(env) or None for name, env in SECRET_ENV.items()}
-        if os.environ.get("VAULT_ADDR") and not secrets["jira"]:
-            from resources.environment import current_environment
-            from resources.secrets import SecretStore
-
-            secrets["jira"] = SecretStore(current_environment().vault_prefix).vendor("jira").get("webhook_secret")
         settings = cls(
             inbox_kind="postgres" if wh.kind == "postgres" else "sqlite",
             sqlite_path=os.environ.get("PROJECTX_WEBHOOK_INBOX", str(data_dir / "webhooks" / "inbox.sqlite3")),
             synchronous=os.environ.get("PROJECTX_WEBHOOK_SYNCHRONOUS", "FULL").upper(),
             pg=wh if wh.kind == "postgres" else None,
-            secrets=secrets,
             max_body_bytes=int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", MIB)),
         )
         return replace(settings, **overrides) if overrides else settings
 
+    def resolved(self) -> WebhookSettings:
+        """These settings with the endpoint secrets read (:func:`load_secrets`), unless already given."""
+        return self if self.secrets is not None else replace(self, secrets=load_secrets())
+
     def describe(self) -> str:
         where = self.sqlite_path if self.inbox_kind == "sqlite" else f"postgres {self.pg.pg_database} (schema webhooks)"
-        configured = ", ".join(f"{k} {'set' if v else 'MISSING'}" for k, v in sorted(self.secrets.items()))
+        configured = ", ".join(f"{k} {'set' if v else 'MISSING'}" for k, v in sorted((self.secrets or {}).items()))
         return f"inbox {self.inbox_kind} at {where}; secrets: {configured}"

@@ -104,8 +104,9 @@ def integration_health(context: AssetExecutionContext, warehouse: WarehouseResou
 
 
 health_job = define_asset_job(
-    "integration_health", selection=AssetSelection.assets(KEY),
-    description="Grade every connector's health and store it (ops.health_checks), without syncing anything.")
+    "integration_health", selection=AssetSelection.assets(KEY, AssetKey(["notifications", "ops_alerts"])),
+    description="Grade every connector's health and store it (ops.health_checks), without syncing anything; "
+                "a check that turned red is posted to the environment's channel (notifications/ops_alerts).")
 
 
 def health_schedules(env: Environment) -> list[ScheduleDefinition]:

@@ -113,11 +113,14 @@ def warehouse_figures(conn: Connection) -> dict[str, dict[str, Any]]:
     for connector in CONNECTORS:
         if conn.table_exists(connector, "quarantine"):
             out[connector]["quarantined_total"] = int(conn.scalar(f"select count(*) from {connector}.quarantine"))
-    if conn.table_exists("marts", "notification_outbox") and conn.table_exists("notifications", "delivery_ledger"):
-        out["_notifications"] = {"backlog": int(conn.scalar(
-            "select count(*) from marts.notification_outbox as o left join notifications.delivery_ledger as l "
-            "on o.notification_key = l.notification_key where l.status is null "
-            "or l.status not in ('sent', 'deduplicated', 'fallback', 'failed')"))}
+    # queued: outbox rows (dbt's, and the ops alerts' of assets/notifications/alerts.py) not yet delivered
+    for schema, outbox in (("marts", "notification_outbox"), ("notifications", "ops_alert_outbox")):
+        if conn.table_exists(schema, outbox) and conn.table_exists("notifications", "delivery_ledger"):
+            queued = out.setdefault("_notifications", {"backlog": 0})
+            queued["backlog"] += int(conn.scalar(
+                f"select count(*) from {schema}.{outbox} as o left join notifications.delivery_ledger as l "
+                "on o.notification_key = l.notification_key where l.status is null "
+                "or l.status not in ('sent', 'deduplicated', 'fallback', 'failed')"))
     return out
 
 

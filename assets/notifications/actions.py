@@ -4,7 +4,10 @@ The webhook receiver verifies Slack's signature and keeps the interaction in its
 consumer (which holds a warehouse connection) calls :func:`apply_slack_action` with the parsed
 ``block_actions`` payload. Grain of ``notifications.task_decisions``: one row per task, the latest
 decision; a replayed interaction (same ``action_ts``) changes nothing. A denied request closes the
-task in ``marts.tasks``; an approved one keeps it open with the approval recorded.
+task in ``marts.tasks``; an approved one keeps it open with the approval recorded. dbt reads the
+table as a source (``stg_notifications__task_decisions``), so the decision survives every rebuild of
+``marts.tasks``; its on-run-start hook ``create_task_decisions`` creates the same table (keep the two
+DDLs alike) and the ``notifications/task_decisions`` asset creates it before dbt in Dagster runs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from resources.audit import new_correlation_id, record_event
 from resources.warehouse import Connection
 
 DECISIONS = {APPROVE_ACTION: "approved", DENY_ACTION: "denied"}
+# Same table as dbt_project/macros/task_decisions.sql (the dbt on-run-start hook).
 DDL = f"""create table if not exists {SCHEMA}.task_decisions (
     task_id varchar primary key, decision varchar not null, decided_by varchar, decided_at timestamp not null,
     action_ts varchar, slack_channel varchar, message_ts varchar)"""
@@ -34,6 +38,11 @@ class ActionResult:
     task_status: str
     replayed: bool
     text: str  # what the receiver may answer Slack with (replace the buttons with this line)
+
+
+def ensure_table(conn: Connection) -> None:
+    conn.execute(f"create schema if not exists {SCHEMA}")
+    conn.execute(DDL)
 
 
 def apply_slack_action(conn: Connection, payload: dict[str, Any]) -> ActionResult:
@@ -54,8 +63,7 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any]) -> ActionResul
     action_ts = str(action.get("action_ts") or "")
     user = payload.get("user") or {}
     who = str(user.get("username") or user.get("name") or user.get("id") or "unknown")
-    conn.execute(f"create schema if not exists {SCHEMA}")
-    conn.execute(DDL)
+    ensure_table(conn)
     previous = conn.query(f"select decision, action_ts from {SCHEMA}.task_decisions where task_id = %s", (task_id,))
     status = "closed" if decision == "denied" else "open"
     replayed = bool(previous and action_ts and previous[0]["action_ts"] == action_ts)
@@ -72,3 +80,24 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any]) -> ActionResul
     conn.raw.commit()
     text = f"{decision.capitalize()} by {who}: task {task_id} is {status}."
     return ActionResult(task_id, decision, status, replayed, text)
+
+
+def task_decisions_asset():
+    """``notifications/task_decisions`` as an asset: the dbt source's producer (lineage), run before dbt."""
+    from dagster import AssetKey, MaterializeResult, MetadataValue, asset
+
+    @asset(key=AssetKey(["notifications", "task_decisions"]), group_name="notifications", pool="warehouse",
+           kinds={"slack", "python"}, required_resource_keys={"warehouse"},
+           description="Approve/Deny clicks on Slack approval requests, one row per task (the latest decision), "
+                       "written by the webhook receiver's Slack interaction handler. Materializing it makes sure "
+                       "the table exists and counts the decisions; dbt keeps a denied task closed.")
+    def task_decisions(context):
+        with context.resources.warehouse.connect() as conn:
+            ensure_table(conn)
+            rows = conn.query(f"select decision, count(*) as n from {SCHEMA}.task_decisions group by decision")
+            conn.raw.commit()
+        counts = {r["decision"]: int(r["n"]) for r in rows}
+        return MaterializeResult(metadata={"approved": MetadataValue.int(counts.get("approved", 0)),
+                                           "denied": MetadataValue.int(counts.get("denied", 0))})
+
+    return task_decisions

@@ -38,8 +38,9 @@ class ReverseSyncConfig(Config):
     confirm_mass_change: bool = False  # let a run close/reopen more than the guard allows
     max_change_share: float = 0.2  # the guard: share of open linked records a run may close or reopen
     min_change_guard: int = 10  # ... but always at least this many
-    breaker_threshold: int = 5  # consecutive vendor-level failures that open the circuit
+    breaker_threshold: int | None = None  # consecutive vendor-level failures that open it (None: the environment's)
     breaker_cooldown_seconds: float = 300.0  # open circuit -> half-open after this long
+    circuit_breakers: bool | None = None  # None: the environment's switch (on in prod); false: never pause
 
     def sync_config(self) -> SyncConfig:
         return SyncConfig(**self.model_dump())
@@ -84,6 +85,7 @@ def run_sync(context: Any, warehouse: WarehouseResource, writer: VendorWriter, *
         "outbound_rows": MetadataValue.int(len(rows)),
         "dry_run": MetadataValue.bool(config.dry_run),
         "breaker_state": MetadataValue.text(report.breaker_state),
+        **({"skipped_by_flag": MetadataValue.text(sync.flag.name)} if report.skipped_pilot_scope else {}),
         "correlation_id": MetadataValue.text(sync.writes.correlation_id),
         "plan": plan_table(report.plan),
     })

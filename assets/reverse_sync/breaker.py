@@ -11,6 +11,10 @@ one bad row can never pause a connector.
   after ``opened_at``; then the next run is half-open.
 - half_open: the run tries writes; the first success closes the breaker, the first connector
   failure opens it again for another cool-down.
+
+Not ``enforced`` (the environment's ``circuit_breakers`` switch is off, as outside production):
+failures are counted and reported, the failing writes are dead-lettered, but the breaker never
+opens, so outbound writes never pause.
 """
 
 from __future__ import annotations
@@ -43,14 +47,18 @@ class Breaker:
     last_error: str | None = None
     threshold: int = 5
     cooldown_seconds: float = 300.0
+    enforced: bool = True
 
     @classmethod
-    def load(cls, conn: Connection, vendor: str, *, threshold: int, cooldown_seconds: float) -> Breaker:
+    def load(cls, conn: Connection, vendor: str, *, threshold: int, cooldown_seconds: float,
+             enforced: bool = True) -> Breaker:
         rows = conn.query(f"select * from {SCHEMA}.circuit_breakers where vendor = %s", (vendor,))
-        b = cls(vendor, threshold=threshold, cooldown_seconds=cooldown_seconds)
+        b = cls(vendor, threshold=threshold, cooldown_seconds=cooldown_seconds, enforced=enforced)
         if rows:
             r = rows[0]
             b.state, b.failures, b.opened_at, b.last_error = r["state"], r["failures"], r["opened_at"], r["last_error"]
+        if not enforced:  # switched off (an open state left from when it was on no longer pauses anything)
+            b.state, b.opened_at = CLOSED, None
         if b.state == OPEN and b.opened_at is not None and now() - b.opened_at >= timedelta(seconds=cooldown_seconds):
             b.state = HALF_OPEN
         return b
@@ -71,7 +79,7 @@ class Breaker:
     def failure(self, error: str) -> None:
         self.failures += 1
         self.last_error = error[:500]
-        if self.state == HALF_OPEN or self.failures >= self.threshold:
+        if self.enforced and (self.state == HALF_OPEN or self.failures >= self.threshold):
             self.state, self.opened_at = OPEN, now()
 
     def save(self, conn: Connection) -> None:

@@ -14,6 +14,8 @@ adopted, and an update written but not yet linked is seen as already done on the
   towards the persisted circuit breaker (:mod:`assets.reverse_sync.breaker`).
 - The mass-change guard stops a run, before any vendor call, that would close or reopen more than
   ``max_change_share`` of the vendor's open linked records (at least ``min_change_guard``).
+- A pilot scope on the vendor's feature flag (:mod:`resources.flags`) holds back rows outside it: no
+  vendor call, no close, no dead letter; each is in the plan as ``skipped`` with the flag's name.
 - Every write is audited (run id, correlation id also sent as ``X-Correlation-ID``, operation,
   vendor id, HTTP status) by :class:`assets.reverse_sync.writes.Writes`.
 """
@@ -47,8 +49,9 @@ class SyncConfig:
     confirm_mass_change: bool = False
     max_change_share: float = 0.2
     min_change_guard: int = 10
-    breaker_threshold: int = 5
+    breaker_threshold: int | None = None  # None: the environment's (resources/environment.py)
     breaker_cooldown_seconds: float = 300.0
+    circuit_breakers: bool | None = None  # None: the environment's switch (on in prod, per the spec's matrix)
 
 
 class MassChangeBlocked(RuntimeError):
@@ -109,6 +112,7 @@ class SyncReport:
     conflicts: int = 0
     dead_lettered: int = 0
     paused_circuit_open: int = 0
+    skipped_pilot_scope: int = 0
     writes: int = 0
     breaker_state: str = "closed"
     failures: list[str] = field(default_factory=list)
@@ -136,6 +140,9 @@ class ReverseSync:
         if breaker_threshold is not None:
             self.config.breaker_threshold = breaker_threshold
         self.writes = Writes(conn, writer.vendor, run_id, correlation_id)
+        from resources.flags import flag
+
+        self.flag = flag(writer.vendor)  # its pilot scope, if any, limits which rows are pushed
         ensure_tables(conn)
         conn.raw.commit()
 
@@ -159,6 +166,13 @@ class ReverseSync:
             link = links.get(internal_id)
             if link and link["status"] == OPEN and link["payload_hash"] == digest:
                 report.unchanged += 1
+                continue
+            waits = self.flag.out_of_scope(wanted[internal_id])
+            if waits:  # still wanted, so neither closed nor forgotten: pushed once the scope includes it
+                report.skipped_pilot_scope += 1
+                report.plan.append({"internal_id": internal_id, "vendor_id": link["vendor_id"] if link else None,
+                                    "operation": "update" if link else "create", "field": None, "before": None,
+                                    "after": None, "reason": waits, "outcome": "skipped"})
                 continue
             out.append(Candidate(internal_id, desired, digest, link))
         closing = [i for i, link in links.items() if i not in wanted and link["status"] == OPEN]
@@ -187,8 +201,14 @@ class ReverseSync:
             "config confirm_mass_change: true (CLI: --confirm-mass-change).")
 
     def breaker(self) -> Breaker:
-        return Breaker.load(self.conn, self.writer.vendor, threshold=self.config.breaker_threshold,
-                            cooldown_seconds=self.config.breaker_cooldown_seconds)
+        """The vendor's persisted breaker, switched and sized by the environment unless the config says.
+        Off: failures are still counted and dead-lettered, but outbound writes never pause."""
+        from resources.environment import current_environment
+
+        env, cfg = current_environment(), self.config
+        return Breaker.load(self.conn, self.writer.vendor, threshold=cfg.breaker_threshold or env.breaker_threshold,
+                            cooldown_seconds=cfg.breaker_cooldown_seconds,
+                            enforced=env.circuit_breakers if cfg.circuit_breakers is None else cfg.circuit_breakers)
 
     def plan_one(self, c: Candidate, existing: dict[str, Snapshot]) -> tuple[list[Step], Any, Snapshot | None]:
         """(steps, merge result, vendor snapshot) for one candidate; vendor reads only, no writes."""

@@ -32,6 +32,7 @@ import dlt
 from dlt.sources import DltResource
 
 from pipelines.common.http import RetryPolicy
+from pipelines.jira import quiet
 from pipelines.jira.catalog import catalog_resources
 from pipelines.jira.context import JiraAuthSettings, JiraContext
 from pipelines.jira.issues import issues_resource
@@ -86,6 +87,7 @@ def jira_source(
     boards and sprints sync as usual. Nothing connects until the pipeline extracts.
     """
     run_id = run_id or uuid.uuid4().hex
+    quiet.install()  # every sync path (CLI, Dagster, tests): the first load's expected dedup_sort warning
     # Keep the vendor's strings as they are: staging casts them.
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
     settings = JiraAuthSettings(

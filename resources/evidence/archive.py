@@ -8,7 +8,9 @@
   checklist), tagged ``change-management`` and ``change:<id>``; the classification rules link it to
   change control.
 
-Run: ``python -m resources.evidence.archive [<old evidence folder>]``.
+OneTrust PIA snapshots and rejected vendor payloads, read from the warehouse: ``archive_records``.
+
+Run: ``python -m resources.evidence.archive [<old evidence folder>]`` (old files, then warehouse records).
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ def archive_change_artifact(content: bytes, filename: str, change_id: str,
 
 if __name__ == "__main__":
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else library_dir()
-    done = archive_legacy_files(folder)
+    from resources.evidence.archive_records import archive_warehouse_records
+
+    done = archive_legacy_files(folder) + archive_warehouse_records()
     counts: dict[str, int] = {}
     for o in done:
         counts[o.status] = counts.get(o.status, 0) + 1
-    print(f"archived {len(done)} file(s) from {folder}: {counts or 'nothing new'}")
+    print(f"archived {len(done)} file(s) from {folder} and the warehouse: {counts or 'nothing new'}")

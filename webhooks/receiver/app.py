@@ -26,7 +26,7 @@ from webhooks import contracts
 from webhooks.inbox import InboxWriter
 from webhooks.receiver.endpoints import ENDPOINTS, Endpoint, MissingDeliveryId
 from webhooks.receiver.metrics import ACCEPTED, DUPLICATES, FAILURES, LATENCY
-from webhooks.settings import SECRET_ENV, WebhookSettings
+from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings
 
 log = logging.getLogger(__name__)
 PREFIX_BYTES = 256
@@ -44,12 +44,14 @@ class Receiver:
     """Routes and state of the receiver; the inbox writer opens on first use and closes with the app."""
 
     def __init__(self, settings: WebhookSettings, clock: Callable[[], float] = time.time) -> None:
-        self.settings, self.clock = settings, clock
+        # the endpoint secrets are read here, once: in stg/prod a missing one stops the start-up
+        self.settings, self.clock = settings.resolved(), clock
         self._writer: InboxWriter | None = None
         self._minute, self._recorded = 0, 0
         for name, env in SECRET_ENV.items():
-            if not settings.secrets.get(name):
-                log.warning("%s is not set: the %s webhook endpoint rejects every request until it is.", env, name)
+            if not self.settings.secrets.get(name):
+                log.warning("%s (Vault key %s) is not set: the %s webhook endpoint rejects every request until "
+                            "it is.", env, VAULT_KEYS[name], name)
 
     @property
     def writer(self) -> InboxWriter:

@@ -2,6 +2,8 @@
 -- control (evidence_links), is still the latest of its kind on its vendor record and expires within
 -- the renewal horizon (var evidence_renewal_horizon_days) becomes a renewal task in the queue of the
 -- control's owner (the first control, by id, when it supports several), due when it expires.
+-- A renewal denied with Slack's Deny button (notifications.task_decisions) stays closed across
+-- builds; an approved one stays open; either way the decision is a label (decision:<it>).
 with
 
 evidence as (
@@ -40,6 +42,12 @@ catalog as (
 
 ),
 
+decisions as (
+
+    select * from {{ ref('stg_notifications__task_decisions') }}
+
+),
+
 final as (
 
     -- columns in the order of the tasks mart: it stacks the task sources with union all
@@ -52,9 +60,9 @@ final as (
         case when latest.expires_at <= {{ utc_now() }} then 'high' else 'medium' end as priority,
         catalog.owner_queue as queue,
         cast(null as varchar) as assignee_id,
-        links.labels,
+        links.labels || coalesce(',decision:' || decisions.decision, '') as labels,
         links.control_id,
-        'open' as status,
+        case when decisions.decision = 'denied' then 'closed' else 'open' end as status,
         latest.expires_at - {{ var('evidence_renewal_horizon_days') }} * interval '1 day' as created_at,
         date_trunc('second', latest.expires_at) as due_at,
         cast(null as timestamp) as source_loaded_at,
@@ -62,6 +70,7 @@ final as (
     from latest
     inner join links on latest.evidence_id = links.evidence_id
     inner join catalog on links.control_id = catalog.control_id
+    left join decisions on 'evidence-renewal-' || latest.evidence_id = decisions.task_id
     where
         latest.recency_rank = 1
         and latest.expires_at < {{ utc_now() }} + {{ var('evidence_renewal_horizon_days') }} * interval '1 day'

@@ -17,6 +17,7 @@ final as (
         object_id,
         cmdb_ci_id,
         due_at,
+        remediation_assignment_group as assignment_group,
         'Project X ' || control_id || ': ' || control_name || ' (' || object_label || ')'
             as short_description,
         'Automated control ' || control_id || ' failed for ' || object_label || ': ' || reason

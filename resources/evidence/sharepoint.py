@@ -1,0 +1,202 @@
+"""SharePoint evidence store (``PROJECTX_EVIDENCE_STORE=sharepoint``): Microsoft Graph drive items in
+one folder (``SHAREPOINT_EVIDENCE_FOLDER``, default ``ProjectX Evidence``, created when missing) of the
+document library ``SHAREPOINT_LIBRARY_ID`` (its drive id) of site ``SHAREPOINT_SITE_ID``, written by the
+Azure AD app ``CLIENT_ID`` of tenant ``TENANT_ID`` signed in with the certificate ``CERT_PATH`` (PEM
+with key and certificate, or PFX; password ``SHAREPOINT_CERT_PASSWORD``). Client and retries: see
+``sharepoint_graph`` (msgraph-sdk + azure-identity, and why). ``SHAREPOINT_AUTHORITY_HOST`` and
+``SHAREPOINT_GRAPH_URL`` point it at another Entra ID and Graph (the sandbox); a private CA is
+trusted through ``REQUESTS_CA_BUNDLE``.
+
+Each object is one file named by its sha256. Its metadata lives in two custom columns of the
+library, ``EvidenceSha256`` (single line of text) and ``EvidenceMetadata`` (multiple lines of text,
+the metadata as JSON), set through the file's list item (``/drives/{id}/list/items/{id}/fields``):
+create both columns when setting up the library. Files up to 4 MiB go in one ``PUT …/content``;
+larger ones through an upload session (``createUploadSession``, then 10 MiB fragments, a multiple
+of 320 KiB as Graph requires, each a ``PUT`` with ``Content-Range``); a failed session is cancelled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from resources.evidence.base import (
+    StoredObject,
+    StoreError,
+    check_address,
+    clean_metadata,
+    content_address,
+    verified,
+)
+from resources.evidence.sharepoint_graph import GraphCalls, SharePointSettings, graph_client
+
+SIMPLE_MAX = 4 * 1024 * 1024
+FRAGMENT = 32 * 320 * 1024  # 10 MiB
+SHA_FIELD, META_FIELD = "EvidenceSha256", "EvidenceMetadata"
+EXPAND = ["listItem($expand=fields)"]
+
+
+class SharePointStore:
+    """Content-addressed files in one folder of a SharePoint document library."""
+
+    name = "sharepoint"
+
+    def __init__(self, settings: SharePointSettings):
+        self.settings = settings
+        self.client, self.adapter = graph_client(settings)
+        self.calls = GraphCalls(settings)
+        self.drive = self.client.drives.by_drive_id(settings.library_id)
+        self.folder_id = self._folder()
+
+    @classmethod
+    def from_env(cls) -> SharePointStore:
+        return cls(SharePointSettings.from_env())
+
+    def _run(self, make, action: str, missing_ok: bool = False) -> Any:
+        return self.calls.run(make, action, missing_ok)
+
+    def _folder(self) -> str:
+        s = self.settings
+        drives = self._run(lambda: self.client.sites.by_site_id(s.site_id).drives.get(), "listing the site's libraries")
+        if s.library_id not in {d.id for d in (drives.value or [])}:
+            raise StoreError(f"SHAREPOINT_LIBRARY_ID={s.library_id} is not a document library of site "
+                             f"SHAREPOINT_SITE_ID={s.site_id} that {s.who()} can see: check both ids (Graph "
+                             "GET /sites/{site-id}/drives lists them) and the app's grant on the site")
+        found = self._run(lambda: self.drive.items.by_drive_item_id(f"root:/{s.folder}:").get(),
+                          "reading the evidence folder", missing_ok=True)
+        if found is None:
+            from msgraph.generated.models.drive_item import DriveItem
+            from msgraph.generated.models.folder import Folder
+
+            body = DriveItem(name=s.folder, folder=Folder(),
+                             additional_data={"@microsoft.graph.conflictBehavior": "fail"})
+            try:
+                found = self._run(lambda: self.drive.items.by_drive_item_id("root").children.post(body),
+                                  "creating the evidence folder")
+            except StoreError:  # created meanwhile by another worker (409), or really refused: read it again
+                found = self._run(lambda: self.drive.items.by_drive_item_id(f"root:/{s.folder}:").get(),
+                                  "reading the evidence folder", missing_ok=True)
+                if found is None:
+                    raise
+        return found.id
+
+    def _item(self, sha256: str):
+        from msgraph.generated.drives.item.items.item.drive_item_item_request_builder import (
+            DriveItemItemRequestBuilder,
+        )
+
+        query = DriveItemItemRequestBuilder.DriveItemItemRequestBuilderGetQueryParameters(expand=EXPAND)
+        config = DriveItemItemRequestBuilder.DriveItemItemRequestBuilderGetRequestConfiguration(query_parameters=query)
+        ref = f"{self.folder_id}:/{check_address(sha256)}:"
+        return self._run(lambda: self.drive.items.by_drive_item_id(ref).get(request_configuration=config),
+                         "reading an evidence file", missing_ok=True)
+
+    @staticmethod
+    def _fields(item) -> dict[str, Any]:
+        return dict(getattr(getattr(item.list_item, "fields", None), "additional_data", None) or {})
+
+    def _object(self, item) -> StoredObject:
+        fields = self._fields(item)
+        try:
+            meta = json.loads(fields.get(META_FIELD) or "{}")
+        except ValueError:
+            meta = {}
+        sha = fields.get(SHA_FIELD) or item.name
+        uri = f"sharepoint://{self.settings.library_id}/{item.id}"
+        return StoredObject(sha, int(item.size or 0), uri, {str(k): str(v) for k, v in meta.items()},
+                            item.last_modified_date_time)
+
+    def _set_fields(self, item, sha: str, metadata: Mapping[str, str]) -> None:
+        from msgraph.generated.models.field_value_set import FieldValueSet
+
+        body = FieldValueSet(additional_data={SHA_FIELD: sha, META_FIELD: json.dumps(dict(metadata))})
+        fields = self.drive.list_.items.by_list_item_id(item.list_item.id).fields
+        self._run(lambda: fields.patch(body), "setting the evidence metadata columns")
+
+    def put(self, content: bytes, metadata: Mapping[str, str] | None = None) -> StoredObject:
+        sha = content_address(content)
+        existing = self._item(sha)
+        meta = clean_metadata(metadata)
+        if existing is not None and self._fields(existing).get(SHA_FIELD) == sha:
+            return self._object(existing)
+        if existing is None:
+            ref = self.drive.items.by_drive_item_id(f"{self.folder_id}:/{sha}:")
+            if len(content) <= SIMPLE_MAX:
+                self._run(lambda: ref.content.put(content), "upload")
+            else:
+                self._upload_session(ref, content)
+        # a file whose metadata write failed last time is completed now rather than stored again
+        item = self._item(sha)
+        self._set_fields(item, sha, meta)
+        return self._object(self._item(sha))
+
+    def _upload_session(self, ref, content: bytes) -> None:
+        from kiota_abstractions.headers_collection import HeadersCollection
+        from kiota_abstractions.method import Method
+        from kiota_abstractions.request_information import RequestInformation
+        from msgraph.generated.drives.item.items.item.create_upload_session.create_upload_session_post_request_body import (  # noqa: E501
+            CreateUploadSessionPostRequestBody,
+        )
+        from msgraph.generated.models.drive_item_uploadable_properties import DriveItemUploadableProperties
+
+        body = CreateUploadSessionPostRequestBody(item=DriveItemUploadableProperties(
+            file_size=len(content), additional_data={"@microsoft.graph.conflictBehavior": "replace"}))
+        session = self._run(lambda: ref.create_upload_session.post(body), "createUploadSession")
+        url, total = session.upload_url, len(content)
+
+        def fragment(start: int):
+            chunk = content[start:start + FRAGMENT]
+            info = RequestInformation(method=Method.PUT)
+            info.url = url
+            info.headers = HeadersCollection()
+            info.headers.try_add("Content-Range", f"bytes {start}-{start + len(chunk) - 1}/{total}")
+            info.set_stream_content(chunk)
+            return self.adapter.send_primitive_async(info, "bytes", {})
+
+        try:
+            for start in range(0, total, FRAGMENT):
+                self._run(lambda s=start: fragment(s), f"upload session fragment at byte {start}")
+        except StoreError:
+            cancel = RequestInformation(method=Method.DELETE)
+            cancel.url = url
+            with contextlib.suppress(StoreError):  # else the session expires on its own
+                self.calls.run(lambda: self.adapter.send_no_response_content_async(cancel), "cancel upload")
+            raise
+
+    def get(self, sha256: str) -> bytes:
+        item = self._item(sha256)
+        if item is None:
+            raise KeyError(sha256)
+        data = b""
+        if item.size:
+            data = self._run(lambda: self.drive.items.by_drive_item_id(item.id).content.get(), "download") or b""
+        return verified(sha256, data, f"SharePoint item {item.id}")
+
+    def head(self, sha256: str) -> StoredObject | None:
+        item = self._item(sha256)
+        return None if item is None else self._object(item)
+
+    def exists(self, sha256: str) -> bool:
+        return self._item(sha256) is not None
+
+    def list(self, since: datetime | None = None) -> Iterator[StoredObject]:
+        from msgraph.generated.drives.item.items.item.children.children_request_builder import (
+            ChildrenRequestBuilder,
+        )
+
+        query = ChildrenRequestBuilder.ChildrenRequestBuilderGetQueryParameters(expand=EXPAND, top=200)
+        config = ChildrenRequestBuilder.ChildrenRequestBuilderGetRequestConfiguration(query_parameters=query)
+        children = self.drive.items.by_drive_item_id(self.folder_id).children
+        page = self._run(lambda: children.get(request_configuration=config), "listing the evidence folder")
+        while page is not None:
+            for item in page.value or []:
+                obj = self._object(item)
+                fresh = since is None or obj.modified_at is None or obj.modified_at > since
+                if item.file is not None and self._fields(item).get(SHA_FIELD) and fresh:
+                    yield obj
+            link = page.odata_next_link
+            page = self._run(lambda link=link: children.with_url(link).get(), "listing the evidence folder"
+                             ) if link else None

@@ -1,0 +1,291 @@
+"""`GraphSandbox`: Microsoft Graph v1.0 drive items of SharePoint document libraries, and the
+Entra ID token endpoint for certificate client credentials (``auth.py``), on ``sandbox.core``.
+``msgraph-sdk`` with ``azure-identity``'s ``CertificateCredential`` works against it unchanged
+(authority host ``sb.url``, Graph base URL ``sb.graph_url``, the sandbox CA trusted): Entra ID and
+Graph accept only https, so run it with ``tls=True``.
+
+- Drive items by id or by path (``items/{id}:/{path}:``, ``root:/{path}:``), percent-encoded or not;
+  ``$expand=listItem($expand=fields)``; ``children`` paged by ``$top`` and ``@odata.nextLink``.
+- Simple upload ``PUT …:/{name}:/content``; ``createUploadSession`` then ``PUT`` of byte ranges to
+  the returned ``uploadUrl`` (no bearer token: the URL carries its own ``tempauth``) with
+  ``Content-Range``, each fragment but the last a multiple of 320 KiB and at most 60 MiB (as Graph
+  requires), ``202`` with ``nextExpectedRanges`` until the last one, then ``201`` and the item.
+- ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does.
+- List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
+  library's custom columns only (others: 400 "Field '…' is not recognized").
+- Permissions per drive and app (``read``/``write``, as ``Sites.Selected`` grants): 403 accessDenied.
+  Quota per drive: an upload past it is 507 quotaLimitReached.
+- Faults (``sb.faults``, and ``sb.fail_next(status, count, method, path)`` for exact sequences):
+  429 tooManyRequests + Retry-After, 5xx serviceNotAvailable/generalException, 401
+  InvalidAuthenticationToken, 403 accessDenied, 507 quotaLimitReached.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from typing import Any
+from urllib.parse import quote, unquote
+
+from sandbox.core.base import Sandbox
+from sandbox.core.faults import Decision
+from sandbox.core.http import Request, Response, Router, json_response
+from sandbox.core.tokens import TokenStore
+from sandbox.sharepoint.auth import Directory
+from sandbox.sharepoint.errors import GraphError, graph_error
+from sandbox.sharepoint.store import Drive, GraphStore, Item
+from sandbox.sharepoint.uploads import UploadSessions
+
+ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem")
+REF = re.compile(r"^(?:root|items/(?P<id>[^/:]+))(?::/(?P<path>.*?)(?::|$))?(?P<action>/[A-Za-z/]+)?/?$")
+CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied", 404: "itemNotFound",
+         405: "invalidRequest", 409: "nameAlreadyExists", 429: "tooManyRequests", 500: "generalException",
+         503: "serviceNotAvailable", 507: "quotaLimitReached"}
+
+
+class GraphSandbox(UploadSessions, Sandbox):
+    vendor = "sharepoint"
+    server_header = "Microsoft-IIS/10.0"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 42, tls: bool = True,
+                 latency_ms: float = 0, token_ttl_seconds: int = 3599, **kwargs: Any) -> None:
+        self.store = GraphStore()
+        self.tokens = TokenStore(ttl_seconds=token_ttl_seconds)
+        self.directory = Directory(self.tokens)
+        self.downloads: dict[str, str] = {}  # tempauth -> item id
+        self.scripted: list[dict[str, Any]] = []
+        self._scripted_lock = threading.Lock()
+        super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
+        self.faults.tokens = self.tokens
+
+    @property
+    def graph_url(self) -> str:
+        return self.url + "/v1.0"
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "authority_host": self.url, "graph_url": self.graph_url}
+
+    # -- faults and errors -------------------------------------------------------------------------
+    def fail_next(self, status: int, count: int = 1, method: str | None = None, path: str | None = None,
+                  retry_after: int = 1) -> None:
+        """Answer the next ``count`` matching API requests with ``status`` (exact, unlike the rates)."""
+        with self._scripted_lock:
+            self.scripted.append({"status": status, "count": count, "method": method, "path": path,
+                                  "retry_after": retry_after})
+
+    def _slow_call(self, req: Request) -> Response:
+        with self._scripted_lock:
+            for rule in self.scripted:
+                if rule["count"] > 0 and (rule["method"] is None or rule["method"] == req.method) and (
+                        rule["path"] is None or re.search(rule["path"], req.path)) and "/oauth2/" not in req.path:
+                    rule["count"] -= 1
+                    return self.fault_response(Decision(status=rule["status"], retry_after=rule["retry_after"]))
+        return super()._slow_call(req)
+
+    def error(self, status: int, message: str, detail: str | None = None,
+              headers: list[tuple[str, str]] | None = None) -> Response:
+        code = message if re.fullmatch(r"[A-Za-z]+", message or "") else CODES.get(status, "invalidRequest")
+        return graph_error(status, code, detail or message, headers)
+
+    def fault_response(self, decision: Decision) -> Response:
+        status = int(decision.status or 503)
+        messages = {429: "Too many requests", 401: "Access token has expired or is not yet valid.",
+                    403: "Access denied", 507: "Insufficient Space Available", 500: "General exception while "
+                    "processing", 503: "Service unavailable"}
+        headers = [("Retry-After", str(decision.retry_after))] if status in (429, 503) else []
+        return graph_error(status, CODES.get(status, "serviceNotAvailable"), messages.get(status, "Service "
+                           "unavailable"), headers)
+
+    # -- routes --------------------------------------------------------------------------------------
+    def build_routes(self, router: Router) -> None:
+        d = self.directory
+        router.add("GET", r"/(?P<tenant>[^/_][^/]*)/v2\.0/\.well-known/openid-configuration",
+                   d.openid_configuration, faults=False)
+        router.add("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", d.token, faults=False)
+        router.add("GET", r"/v1\.0/sites/(?P<site>[^/]+)/drives", self._authed(self.site_drives))
+        router.add("GET", r"/v1\.0/drives/(?P<drive>[^/]+)", self._authed(self.get_drive))
+        tail = r"/v1\.0/drives/(?P<drive>[^/]+)/(?P<tail>.+)"
+        for method in ("GET", "PUT", "POST", "PATCH", "DELETE"):
+            router.add(method, tail, self._authed(self.drive_item))
+        session = r"/_api/v2\.0/uploadSession/(?P<sid>[A-Za-z0-9_-]+)"
+        for method, handler in (("PUT", self.upload_fragment), ("GET", self.session_status),
+                                ("DELETE", self.cancel_session)):
+            router.add(method, session, handler, auth_faults=False)
+        router.add("GET", r"/_layouts/15/download\.aspx", self.download, auth_faults=False)
+
+    def _authed(self, handler):
+        def wrapped(req: Request) -> Response:
+            who, why = self.directory.principal(req)
+            if who is None:
+                return graph_error(401, "InvalidAuthenticationToken", "Access token is empty." if why == "missing"
+                                   else f"Access token validation failure ({why}).",
+                                   [("WWW-Authenticate", 'Bearer realm=""')])
+            req.principal = who
+            return handler(req)
+        return wrapped
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _drive(self, req: Request, need: str = "read") -> Drive:
+        drive = self.store.drives.get(unquote(req.params["drive"]))
+        if drive is None:
+            raise GraphError(404, "itemNotFound", "The requested drive was not found.")
+        grant = drive.grants.get(req.principal)
+        if grant is None or (need == "write" and grant != "write"):
+            raise GraphError(403, "accessDenied", "Access denied")
+        return drive
+
+    def _item_resource(self, item: Item, drive: Drive, req: Request) -> dict[str, Any]:
+        base = req.base_url
+        path = self.store.path_of(self.store.items[item.parent_id]) if item.parent_id else ""
+        out: dict[str, Any] = {
+            "id": item.id, "name": item.name, "eTag": f'"{{{item.id}}},{item.version}"',
+            "cTag": f'"c:{{{item.id}}},{item.version}"', "createdDateTime": item.created,
+            "lastModifiedDateTime": item.modified, "webUrl": f"{base}/sites/evidence/{quote(self.store.path_of(item))}",
+            "size": len(item.content) if item.content is not None else 0,
+        }
+        if item.parent_id is not None:
+            out["parentReference"] = {"driveType": "documentLibrary", "driveId": drive.id, "id": item.parent_id,
+                                      "path": f"/drives/{drive.id}/root:" + (f"/{path}" if path else "")}
+        if item.content is None:
+            out["folder"] = {"childCount": len(self.store.children(item.id))}
+            if item.parent_id is None:
+                out["root"] = {}
+        else:
+            out["file"] = {"mimeType": "application/octet-stream"}
+        if "listItem" in req.query.get("$expand", ""):
+            out["listItem"] = {"id": str(item.list_item_id), "fields": self._fields(item)}
+        return out
+
+    @staticmethod
+    def _fields(item: Item) -> dict[str, Any]:
+        return {"@odata.etag": f'"{item.id},{item.version}"', "id": str(item.list_item_id),
+                "FileLeafRef": item.name, "Created": item.created, "Modified": item.modified, **item.fields}
+
+    def _resolve(self, drive: Drive, tail: str, create: bool = False) -> tuple[Item | None, Item, str, str]:
+        """(the item or None, its parent, its name, the action) for ``tail`` after ``/drives/{id}/``."""
+        m = REF.match(unquote(tail))
+        if m is None or (m.group("action") and m.group("action") not in ACTIONS):
+            raise GraphError(400, "invalidRequest", f"Invalid request: unsupported segment in {tail!r}")
+        start = self.store.items.get(drive.root_id if m.group("id") in (None, "root") else m.group("id"))
+        if start is None or start.drive_id != drive.id:
+            raise GraphError(404, "itemNotFound", "The resource could not be found.")
+        item, parent, name = start, self.store.items.get(start.parent_id or ""), start.name
+        for part in [p for p in (m.group("path") or "").split("/") if p]:
+            if item is None:
+                raise GraphError(404, "itemNotFound", "The resource could not be found.")
+            parent, name, item = item, part, self.store.child(item.id, part)
+        return item, parent or start, name, m.group("action") or ""
+
+    # -- handlers ------------------------------------------------------------------------------------
+    def site_drives(self, req: Request) -> Response:
+        site = unquote(req.params["site"])
+        if site not in self.store.sites:
+            raise GraphError(404, "itemNotFound", "Requested site could not be found")
+        drives = [d for d in self.store.drives.values() if d.site_id == site and req.principal in d.grants]
+        return json_response({"value": [self._drive_resource(d, req) for d in drives]})
+
+    def _drive_resource(self, d: Drive, req: Request) -> dict[str, Any]:
+        used = self.store.used_bytes(d.id)
+        state = "exceeded" if used >= d.quota_bytes else "normal"
+        return {"id": d.id, "name": d.name, "driveType": "documentLibrary", "webUrl": f"{req.base_url}/sites/{d.name}",
+                "quota": {"total": d.quota_bytes, "used": used, "remaining": max(0, d.quota_bytes - used),
+                          "deleted": 0, "state": state}}
+
+    def get_drive(self, req: Request) -> Response:
+        return json_response(self._drive_resource(self._drive(req), req))
+
+    def drive_item(self, req: Request) -> Response:
+        method = req.method
+        drive = self._drive(req, "read" if method == "GET" else "write")
+        fields = re.fullmatch(r"list/items/(\d+)/fields", unquote(req.params["tail"]))
+        if fields is not None and method in ("GET", "PATCH"):
+            target = next((i for i in self.store.items.values()
+                           if i.drive_id == drive.id and str(i.list_item_id) == fields.group(1)), None)
+            if target is None:
+                raise GraphError(404, "itemNotFound", "The list item was not found.")
+            return self.patch_fields(drive, target, req) if method == "PATCH" else json_response(self._fields(target))
+        item, parent, name, action = self._resolve(drive, req.params["tail"])
+        if method == "GET" and action == "":
+            return self._found(item, drive, req)
+        if method == "GET" and action == "/children":
+            return self.children(self._exists(item), drive, req)
+        if method == "GET" and action == "/content":
+            target = self._exists(item)
+            if target.content is None:
+                raise GraphError(400, "invalidRequest", "The item is a folder; only files have content.")
+            token = secrets.token_urlsafe(24)
+            self.downloads[token] = target.id
+            return Response(302, b"", "text/plain", [
+                ("Location", f"{req.base_url}/_layouts/15/download.aspx?UniqueId={target.id}&tempauth={token}")])
+        if method == "GET" and action in ("/listItem", "/listItem/fields"):
+            fields = self._fields(self._exists(item))
+            return json_response(fields if action.endswith("fields") else {"id": fields["id"], "fields": fields})
+        if method == "PUT" and action == "/content":
+            if len(req.body) > 250 * 1024 * 1024:
+                raise GraphError(413, "invalidRequest", "Maximum request length exceeded; use an upload session.")
+            self._room(drive, len(req.body), item)
+            created = item is None
+            stored = self.store.add(drive.id, parent.id, name, req.body)
+            return json_response(self._item_resource(stored, drive, req), 201 if created else 200)
+        if method == "POST" and action == "/createUploadSession":
+            return self.create_session(drive, parent, name, item, req)
+        if method == "POST" and action == "/children":
+            return self.create_folder(drive, self._exists(item), req)
+        if method == "PATCH" and action == "/listItem/fields":
+            return self.patch_fields(drive, self._exists(item), req)
+        if method == "DELETE" and action == "":
+            self.store.delete(self._exists(item))
+            return Response(204, b"")
+        raise GraphError(400, "invalidRequest", f"{method} is not supported on {req.path}")
+
+    @staticmethod
+    def _exists(item: Item | None) -> Item:
+        if item is None:
+            raise GraphError(404, "itemNotFound", "The resource could not be found.")
+        return item
+
+    def _found(self, item: Item | None, drive: Drive, req: Request) -> Response:
+        return json_response(self._item_resource(self._exists(item), drive, req))
+
+    def _room(self, drive: Drive, size: int, replacing: Item | None = None) -> None:
+        freed = len(replacing.content) if replacing is not None and replacing.content is not None else 0
+        if self.store.used_bytes(drive.id) - freed + size > drive.quota_bytes:
+            raise GraphError(507, "quotaLimitReached", "Insufficient Space Available")
+
+    def children(self, folder: Item, drive: Drive, req: Request) -> Response:
+        top = min(max(int(req.query.get("$top") or 200), 1), 1000)
+        skip = int(req.query.get("$skiptoken") or 0)
+        kids = sorted(self.store.children(folder.id), key=lambda i: i.name)
+        body: dict[str, Any] = {"value": [self._item_resource(i, drive, req) for i in kids[skip:skip + top]]}
+        if skip + top < len(kids):
+            expand = f"&$expand={quote(req.query['$expand'])}" if req.query.get("$expand") else ""
+            body["@odata.nextLink"] = (f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/children"
+                                       f"?$top={top}&$skiptoken={skip + top}{expand}")
+        return json_response(body)
+
+    def create_folder(self, drive: Drive, parent: Item, req: Request) -> Response:
+        body = req.json() or {}
+        name = str(body.get("name") or "")
+        if not name or "folder" not in body:
+            raise GraphError(400, "invalidRequest", "A folder needs a name and a folder facet.")
+        existing = self.store.child(parent.id, name)
+        if existing is not None:
+            if body.get("@microsoft.graph.conflictBehavior", "fail") == "fail":
+                raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
+            return json_response(self._item_resource(existing, drive, req))
+        return json_response(self._item_resource(self.store.add(drive.id, parent.id, name, None), drive, req), 201)
+
+    def patch_fields(self, drive: Drive, item: Item, req: Request) -> Response:
+        body = req.json() or {}
+        for key in body:
+            if key not in drive.columns:
+                raise GraphError(400, "invalidRequest", f"Field '{key}' is not recognized")
+        with self.store.lock:
+            item.fields.update({k: "" if v is None else str(v) for k, v in body.items()})
+            item.version += 1
+        return json_response(self._fields(item))
+
+    def reset(self) -> None:
+        super().reset()
+        self.scripted.clear()

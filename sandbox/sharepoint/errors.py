@@ -1,0 +1,23 @@
+"""Graph's error body: ``{"error": {"code", "message", "innerError": {"date", "request-id",
+"client-request-id"}}}`` and the codes clients branch on (itemNotFound, accessDenied,
+quotaLimitReached, tooManyRequests, serviceNotAvailable, InvalidAuthenticationToken, invalidRequest)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sandbox.core.http import HTTPError, Response, json_response
+from sandbox.sharepoint.store import now_iso
+
+
+def graph_error(status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None) -> Response:
+    request_id = str(uuid.uuid4())
+    body = {"error": {"code": code, "message": message,
+                      "innerError": {"date": now_iso()[:-5], "request-id": request_id,
+                                     "client-request-id": request_id}}}
+    return json_response(body, status, [("request-id", request_id), *(headers or [])])
+
+
+class GraphError(HTTPError):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(status, code, message)

@@ -1,0 +1,108 @@
+"""The Graph emulator's state: sites, their document libraries (drives), drive items, list-item
+fields, upload sessions, per-drive quota and which app may read or write which drive.
+
+Grain: one ``Item`` per drive item id (folders have ``content is None``). A drive's ``grants`` maps an
+app (``<tenant>/<client id>``) to ``read`` or ``write``, as ``Sites.Selected`` grants do; ``columns``
+are the library's custom columns, the only list-item fields a client may set.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def new_id() -> str:
+    return "01" + secrets.token_hex(16).upper()
+
+
+@dataclass
+class Item:
+    id: str
+    name: str
+    drive_id: str
+    parent_id: str | None
+    content: bytes | None = None  # None: a folder
+    fields: dict[str, str] = field(default_factory=dict)
+    created: str = field(default_factory=now_iso)
+    modified: str = field(default_factory=now_iso)
+    version: int = 1
+    list_item_id: int = 0
+
+
+@dataclass
+class Drive:
+    id: str
+    name: str
+    site_id: str
+    root_id: str
+    quota_bytes: int
+    grants: dict[str, str] = field(default_factory=dict)
+    columns: set[str] = field(default_factory=set)
+
+
+class GraphStore:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.sites: dict[str, str] = {}  # site id -> display name
+        self.drives: dict[str, Drive] = {}
+        self.items: dict[str, Item] = {}
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self._list_ids = 0
+
+    def site(self, hostname: str, name: str) -> str:
+        site_id = f"{hostname},{secrets.token_hex(4)}-0000-4000-8000-{secrets.token_hex(6)},{secrets.token_hex(4)}"
+        self.sites[site_id] = name
+        return site_id
+
+    def drive(self, site_id: str, name: str, quota_bytes: int = 1024**4, grants: dict[str, str] | None = None,
+              columns: set[str] = frozenset()) -> Drive:
+        drive_id = "b!" + secrets.token_urlsafe(48)
+        root = Item(new_id(), "root", drive_id, None)
+        self.items[root.id] = root
+        d = Drive(drive_id, name, site_id, root.id, quota_bytes, dict(grants or {}), set(columns))
+        self.drives[drive_id] = d
+        return d
+
+    def used_bytes(self, drive_id: str) -> int:
+        return sum(len(i.content) for i in self.items.values() if i.drive_id == drive_id and i.content is not None)
+
+    def children(self, item_id: str) -> list[Item]:
+        return [i for i in self.items.values() if i.parent_id == item_id]
+
+    def child(self, parent_id: str, name: str) -> Item | None:
+        lname = name.lower()  # SharePoint names are case-insensitive
+        return next((i for i in self.items.values() if i.parent_id == parent_id and i.name.lower() == lname), None)
+
+    def path_of(self, item: Item) -> str:
+        parts = []
+        while item.parent_id is not None:
+            parts.append(item.name)
+            item = self.items[item.parent_id]
+        return "/".join(reversed(parts))
+
+    def add(self, drive_id: str, parent_id: str, name: str, content: bytes | None) -> Item:
+        """Create or replace (content) the child ``name`` of ``parent_id``."""
+        with self.lock:
+            existing = self.child(parent_id, name)
+            if existing is not None and content is not None and existing.content is not None:
+                existing.content, existing.modified = content, now_iso()
+                existing.version += 1
+                return existing
+            self._list_ids += 1
+            item = Item(new_id(), name, drive_id, parent_id, content, list_item_id=self._list_ids)
+            self.items[item.id] = item
+            return item
+
+    def delete(self, item: Item) -> None:
+        with self.lock:
+            for child in self.children(item.id):
+                self.delete(child)
+            self.items.pop(item.id, None)

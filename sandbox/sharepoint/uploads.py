@@ -1,0 +1,91 @@
+"""Graph upload sessions and SharePoint's pre-authenticated downloads, for ``GraphSandbox``.
+
+``createUploadSession`` answers an ``uploadUrl`` (no bearer token needed: it carries ``tempauth``);
+fragments are ``PUT`` there with ``Content-Range``, in order, each but the last a multiple of 320 KiB
+and none over 60 MiB; ``202`` with ``nextExpectedRanges`` until the last, then ``201`` and the item.
+The quota is checked when the session is created (if ``fileSize`` is given) and at the last fragment.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sandbox.core.http import Request, Response, json_response
+from sandbox.sharepoint.errors import GraphError, graph_error
+from sandbox.sharepoint.store import Drive, Item
+
+FRAGMENT_UNIT = 320 * 1024
+MAX_FRAGMENT = 60 * 1024 * 1024
+
+
+class UploadSessions:
+    """Mixed into ``GraphSandbox`` (uses its ``store``, ``downloads``, ``_room`` and ``_item_resource``)."""
+
+    def create_session(self, drive: Drive, parent: Item, name: str, item: Item | None, req: Request) -> Response:
+        body = (req.json() if req.body else None) or {}
+        spec = body.get("item") or {}
+        if item is not None and spec.get("@microsoft.graph.conflictBehavior") == "fail":
+            raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
+        if spec.get("fileSize") is not None:
+            self._room(drive, int(spec["fileSize"]), item)
+        sid = secrets.token_urlsafe(24)
+        expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        self.store.uploads[sid] = {"drive": drive.id, "parent": parent.id, "name": name, "data": bytearray(),
+                                   "total": None, "expires": expires, "who": req.principal}
+        return json_response({"uploadUrl": f"{req.base_url}/_api/v2.0/uploadSession/{sid}?tempauth="
+                              f"{secrets.token_urlsafe(32)}", "expirationDateTime": expires,
+                              "nextExpectedRanges": ["0-"]})
+
+    def _session(self, req: Request) -> dict[str, Any]:
+        session = self.store.uploads.get(req.params["sid"])
+        if session is None or not req.query.get("tempauth"):
+            raise GraphError(404, "itemNotFound", "The upload session was not found or has expired.")
+        return session
+
+    def session_status(self, req: Request) -> Response:
+        s = self._session(req)
+        return json_response({"expirationDateTime": s["expires"], "nextExpectedRanges": [f"{len(s['data'])}-"]})
+
+    def cancel_session(self, req: Request) -> Response:
+        self._session(req)
+        self.store.uploads.pop(req.params["sid"], None)
+        return Response(204, b"")
+
+    def upload_fragment(self, req: Request) -> Response:
+        s = self._session(req)
+        m = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", req.header("Content-Range").strip())
+        if m is None:
+            raise GraphError(400, "invalidRequest", "The Content-Range header is missing or malformed.")
+        start, end, total = (int(g) for g in m.groups())
+        size = len(req.body)
+        if end - start + 1 != size or end >= total:
+            raise GraphError(400, "invalidRange", "The Content-Range does not match the fragment length.")
+        if s["total"] not in (None, total):
+            raise GraphError(400, "invalidRange", "The total size changed within the upload session.")
+        if start != len(s["data"]):
+            raise GraphError(416, "invalidRange",
+                             f"The uploaded fragment overlaps or skips: expected {len(s['data'])}-")
+        last = end + 1 == total
+        if size > MAX_FRAGMENT or (not last and size % FRAGMENT_UNIT):
+            raise GraphError(400, "invalidRange", "Fragments must be a multiple of 320 KiB and at most 60 MiB.")
+        drive = self.store.drives[s["drive"]]
+        if not last:
+            s["total"] = total
+            s["data"] += req.body
+            return json_response({"expirationDateTime": s["expires"], "nextExpectedRanges": [f"{end + 1}-"]}, 202)
+        content = bytes(s["data"] + req.body)
+        self._room(drive, len(content), self.store.child(s["parent"], s["name"]))
+        created = self.store.child(s["parent"], s["name"]) is None
+        del self.store.uploads[req.params["sid"]]
+        stored = self.store.add(drive.id, s["parent"], s["name"], content)
+        return json_response(self._item_resource(stored, drive, req), 201 if created else 200)
+
+    def download(self, req: Request) -> Response:
+        item_id = self.downloads.get(req.query.get("tempauth", ""))
+        item = self.store.items.get(item_id or "")
+        if item is None or item.id != req.query.get("UniqueId") or item.content is None:
+            return graph_error(401, "unauthenticated", "The tempauth token is invalid or has expired.")
+        return Response(200, item.content, "application/octet-stream")

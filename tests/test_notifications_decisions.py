@@ -1,0 +1,97 @@
+"""Approve/Deny from Slack survives dbt: a click arrives at the webhook receiver, the inbox handler
+records it, and the next `dbt build` keeps the denied renewal closed and the approved one open."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import uuid
+from urllib.parse import urlencode
+
+import psycopg2
+import pytest
+
+from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION
+from pipelines.common.warehouse import WarehouseSettings
+from tests.dbt_helpers import dbt
+from tests.test_dbt_marts import _load, _q
+from tests.webhook_helpers import SLACK_ACTIONS, asgi_client, settings_for, slack_request
+from webhooks.app import create_app
+from webhooks.inbox import EventQueue, open_database
+from webhooks.processing import process
+
+
+def _build(settings, target) -> None:
+    result = dbt(settings, target, "build")  # unit tests included: they read the decisions too
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def _click(action_id: str, task_id: str, n: int) -> bytes:
+    payload = {"type": "block_actions", "trigger_id": f"1.2.click{n}", "user": {"id": "U1", "username": "amelia.hart"},
+               "container": {"channel_id": "C1", "message_ts": "1700000000.000100"},
+               "actions": [{"action_id": action_id, "value": task_id, "action_ts": f"170000000{n}.1"}]}
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def _post_clicks(settings, forms: list[bytes]) -> list[int]:
+    async def go():
+        app = create_app(settings)
+        async with app.router.lifespan_context(app), asgi_client(app) as client:
+            return [(await client.post(SLACK_ACTIONS, **slack_request(f, "application/x-www-form-urlencoded")))
+                    .status_code for f in forms]
+
+    return asyncio.run(go())
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse(request, duckdb_warehouse, tmp_path, monkeypatch):
+    """DuckDB, or a fresh PostgreSQL database (i14b_ prefix); the environment points the handler at it."""
+    if request.param == "duckdb":
+        yield duckdb_warehouse
+        return
+    name = f"i14b_decisions_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f'create database "{name}"')
+    settings = dataclasses.replace(WarehouseSettings(), kind="postgres", pg_database=name,
+                                   data_dir=str(tmp_path / "pgdata"))
+    for key, value in settings.env().items():
+        monkeypatch.setenv(key, value)
+    yield settings
+    admin.cursor().execute(f'drop database if exists "{name}" with (force)')
+    admin.close()
+
+
+@pytest.mark.slow
+def test_a_denied_renewal_stays_closed_and_an_approved_one_open_across_builds(
+        make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox, warehouse, tmp_path):
+    sandboxes = make_servicenow_sandbox(size=60), make_jira_sandbox(size=50), make_onetrust_sandbox(size=20)
+    _load(warehouse, sandboxes)
+    _build(warehouse, tmp_path / "target")  # a fresh warehouse: no decision was ever recorded
+    renewals = [r[0] for r in _q(warehouse, "select task_id from marts.tasks where task_type = "
+                                                   "'evidence_renewal' and status = 'open' order by task_id")]
+    assert len(renewals) >= 2, "the sandbox data has evidence to renew"
+    denied, approved = renewals[:2]
+
+    settings = settings_for(tmp_path)
+    assert _post_clicks(settings, [_click(DENY_ACTION, denied, 1), _click(APPROVE_ACTION, approved, 2)]) == [200, 200]
+    db = open_database(settings)
+    try:
+        result = process(EventQueue(db), lambda key: None)  # what the webhook_inbox sensor runs
+    finally:
+        db.close()
+    assert result.failed == 0 and not result.runs
+    status = "select task_id, status, labels from marts.tasks where task_id in ('{}', '{}') order by task_id"
+    sql = status.format(denied, approved)
+    assert dict((r[0], r[1]) for r in _q(warehouse, sql)) == {denied: "closed", approved: "open"}
+
+    _build(warehouse, tmp_path / "target")  # the next (incremental) build keeps both decisions
+    rows = {r[0]: (r[1], r[2]) for r in _q(warehouse, sql)}
+    assert rows[denied][0] == "closed" and rows[denied][1].endswith("decision:denied")
+    assert rows[approved][0] == "open" and rows[approved][1].endswith("decision:approved")
+    # a denied renewal is no longer requested; nothing else changed
+    assert _q(warehouse, "select count(*) from notifications.task_decisions") == [(2,)]
+    still_open = {r[0] for r in _q(warehouse, "select task_id from marts.tasks where task_type = "
+                                                     "'evidence_renewal' and status = 'open'")}
+    assert still_open == set(renewals) - {denied}
