@@ -32,6 +32,9 @@ DESCRIPTIONS = {spec.resource: spec.description + SYNC_NOTE for spec in TABLES.v
 def cadences(env) -> dict[str, int]:
     """Minutes between syncs per resource (spec §2.1 and §4): incidents 5 (15 locally), changes 15.
 
+    Remediation tasks (read back from ServiceNow so a task closed there closes in Project X) ride
+    with the changes job too.
+
     Attachments are synced by the changes job (``servicenow_changes_sync``), so their freshness
     follows its cadence; at the incidents' 5 minutes they were stale by design in stg and prod."""
     return {
@@ -41,6 +44,7 @@ def cadences(env) -> dict[str, int]:
         "requests": env.servicenow_change_minutes,
         "catalog_tasks": env.servicenow_change_minutes,
         "cmdb_cis": 60,
+        "remediation_tasks": env.servicenow_change_minutes,
     }
 
 

@@ -34,7 +34,7 @@ def sync_tags(*vendors: str) -> dict[str, str]:
 
 
 SERVICENOW_OTHERS = [AssetKey(["servicenow", t]) for t in ("change_requests", "requests", "catalog_tasks",
-                                                             "cmdb_cis", "attachments")]
+                                                             "cmdb_cis", "attachments", "remediation_tasks")]
 # The nightly reconciliation's assets and parity checks run in its own job (sensors/nightly.py) only.
 NIGHTLY_ONLY = (AssetSelection.groups("reconciliation") | AssetSelection.assets(AssetKey(["jira", "issue_deletions"]))
                 | AssetSelection.checks(*PARITY_CHECKS))
@@ -57,7 +57,8 @@ servicenow_changes_job = define_asset_job(
     "servicenow_changes_sync",
     selection=AssetSelection.assets(*SERVICENOW_OTHERS).downstream() - NIGHTLY_ONLY,
     tags=sync_tags("servicenow"),
-    description="ServiceNow change requests, requests, catalog tasks, CIs and attachments, and downstream.",
+    description="ServiceNow change requests, requests, catalog tasks, CIs, attachments and remediation tasks, "
+                "and downstream.",
 )
 
 jira_job = define_asset_job(

@@ -45,3 +45,46 @@ def test_a_remediation_closed_in_jira_closes_the_task_and_updates_the_attestatio
 
     for vendor in ("jira", "onetrust", "servicenow"):  # and again: nothing changed, nothing written
         assert run(vendor, run_id=f"again-{vendor}").writes == 0, vendor
+
+
+def test_a_remediation_closed_in_servicenow_closes_the_task_and_updates_the_attestation(vendors, duckdb_warehouse):
+    """The same loop for ServiceNow: the remediation table is ingested back, the record's Closed
+    Complete state closes the task (vendor wins for status), and OneTrust's attestation says so."""
+    from assets.reverse_sync.servicenow import STATE_CLOSED, remediation_table
+
+    sandbox, _, onetrust = vendors(size=200)
+    first = _run_full_sync()
+    outbound = query(duckdb_warehouse, "select remediation_task_id, control_id from "
+                                       "outbound.servicenow_remediation_tasks order by remediation_task_id")
+    assert len(outbound) >= 2, "the seeded data must make some ServiceNow-routed controls fail"
+    assert _metadata(first, "reverse_sync/servicenow_remediation_tasks")["created"] == len(outbound)
+    links = dict(query(duckdb_warehouse, "select internal_id, vendor_id from reverse_sync.external_links "
+                                         "where vendor = 'servicenow'"))
+    task_id, control_id = outbound[0]
+    assert query(duckdb_warehouse, f"select status from marts.tasks where task_id = '{task_id}'") == [("open",)]
+
+    sandbox.update(remediation_table(), links[task_id], {"state": STATE_CLOSED})  # done at ServiceNow
+    given_up = outbound[-1][0]  # Closed Incomplete: nothing remediated, the task stays open
+    sandbox.update(remediation_table(), links[given_up], {"state": "4"})
+    sandbox.clear_request_log()
+    before = {a["externalId"]: a for a in onetrust.attestations() if a.get("source") == "Project X"}
+
+    second = _run_full_sync()
+    assert _metadata(second, "servicenow/remediation_tasks")["rows_loaded"] == len(outbound)
+    status = query(duckdb_warehouse, f"select status, source_system from marts.tasks where task_id = '{task_id}'")
+    assert status == [("closed", "servicenow")], "the remediation closed in ServiceNow is closed in Project X"
+    assert query(duckdb_warehouse, f"select status from marts.tasks where task_id = '{given_up}'") == [("open",)]
+    assert writes(sandbox) == [], "the record ServiceNow closed is not reopened or touched (vendor wins the status)"
+    assert _metadata(second, "reverse_sync/servicenow_remediation_tasks")["writes"] == 0
+    assert sandbox.get(remediation_table(), links[task_id])["state"] == STATE_CLOSED
+    current = query(duckdb_warehouse, f"""
+        select attestation_id, remediation_tasks_closed, onetrust_result from outbound.onetrust_control_attestations
+        where control_id = '{control_id}' and not is_period_closed""")
+    assert current and current[0][1] >= 1
+    after = {a["externalId"]: a for a in onetrust.attestations() if a.get("source") == "Project X"}
+    att = after[current[0][0]]
+    assert att["id"] == before[current[0][0]]["id"] and att["version"] == before[current[0][0]]["version"] + 1
+    assert "remediation tasks closed at the vendor" in att["comment"] and att["result"] == current[0][2]
+
+    for vendor in ("servicenow", "onetrust"):
+        assert run(vendor, run_id=f"again-{vendor}").writes == 0, vendor

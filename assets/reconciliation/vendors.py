@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.servicenow.settings import TABLES, TableSpec
+from pipelines.servicenow.settings import REMEDIATION_RESOURCE, TABLES, TableSpec, resolved
 
 ID_PAGE_SIZE = 10_000
 FETCH_CHUNK = 100
@@ -32,8 +32,12 @@ class VendorTable:
 
 
 def servicenow_tables(client_factory: Callable[[], Any]) -> list[VendorTable]:
-    """Every synced ServiceNow table; ``client_factory`` builds a ServiceNowClient (closed after use)."""
-    return [_servicenow_table(spec, client_factory) for spec in TABLES.values()]
+    """Every synced ServiceNow table but the remediation tasks; ``client_factory`` builds a
+    ServiceNowClient (closed after use). The remediation table holds what reverse sync writes: the
+    nightly link reconciliation (assets/reverse_sync/reconcile.py) squares it with Project X, and
+    changes it in the same run, so an id census of it would report that run's own writes as drift."""
+    return [_servicenow_table(resolved(spec), client_factory) for spec in TABLES.values()
+            if spec.resource != REMEDIATION_RESOURCE]
 
 
 def _servicenow_table(spec: TableSpec, client_factory) -> VendorTable:

@@ -16,6 +16,12 @@ shared and Project X wins (the control's remediation window is policy); the stat
 Jira wins (people working the issue decide where it is; Project X closes it when the control
 passes and reopens it when the control fails again, unless Jira moved it meanwhile).
 
+For the ServiceNow remediation records (:mod:`assets.reverse_sync.servicenow`) the same rule holds:
+Project X owns the text, priority, due date and CI; the status is shared and ServiceNow wins. Project X
+sends no state while the control fails, and when it passes closes a record only if it is still open
+at ServiceNow (re-read before the close). The state comes back through the ServiceNow ingestion:
+Closed Complete or Resolved closes the task (int_tasks__control_remediations).
+
 "Changed since the last sync" compares with ``synced_fields``, the values both sides held after the
 last sync. A vendor change made by the integration account itself (the vendor's changelog names
 the author) is an echo of our own write, never a vendor change.

@@ -1,7 +1,6 @@
 """Remediation tasks for failed controls, pushed to ServiceNow's remediation-task table."""
 
 
-import os
 from datetime import datetime
 from typing import Any
 
@@ -11,8 +10,9 @@ from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, pau
 from assets.reverse_sync.engine import DONE, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
+from pipelines.common.http import VendorError
 from pipelines.servicenow.helpers import ServiceNowClient
-from pipelines.servicenow.settings import DEFAULT_REMEDIATION_TABLE, TABLE_PATH
+from pipelines.servicenow.settings import TABLE_PATH, remediation_table
 from resources.scale_out import op_tags, pool
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
@@ -21,10 +21,9 @@ OUTBOUND = AssetKey(["outbound", "servicenow_remediation_tasks"])
 KEY = AssetKey(["reverse_sync", "servicenow_remediation_tasks"])
 PREFETCH_CHUNK = 100
 STATE_OPEN, STATE_CLOSED = "1", "3"
-
-
-def remediation_table() -> str:
-    return os.environ.get("SERVICENOW_REMEDIATION_TABLE", DEFAULT_REMEDIATION_TABLE)
+# States in which the record is finished at ServiceNow: Closed Complete, Closed Incomplete, Closed
+# Skipped, and Resolved where an instance gives the table the incident state model.
+VENDOR_CLOSED_STATES = frozenset({"3", "4", "6", "7"})
 
 
 def _sn_ts(value: Any) -> str:
@@ -34,8 +33,17 @@ def _sn_ts(value: Any) -> str:
 class ServiceNowTaskWriter:
     """Maps an outbound row to a ServiceNow record; our id travels in ``correlation_id``.
 
-    ServiceNow keeps no changelog we read, so the record is not re-read: Project X owns every field,
-    and a record deleted at the vendor is recreated only if its link is removed.
+    ServiceNow keeps no changelog we read, so the record is not re-read before each write: Project X
+    owns every field but the status, and a record deleted at the vendor is recreated only if its link
+    is removed. The one re-read is right before a close.
+
+    Conflict policy for the status, as for Jira: shared, and the vendor wins. Project X never sends a
+    state while the control fails, so a record a person closed at ServiceNow stays closed; when the
+    control passes, Project X closes only records still open there (a record in any closed state,
+    Closed Incomplete included, is left as the vendor set it). The ServiceNow ingestion reads the
+    table back: Closed Complete (or Resolved) closes the task in ``marts.tasks`` (see
+    ``int_tasks__control_remediations``); Closed Incomplete or Skipped leaves it open there, since
+    nothing was remediated.
     """
 
     vendor = "servicenow"
@@ -91,9 +99,19 @@ class ServiceNowTaskWriter:
                 for rec in page:
                     fields = {k: rec.get(k) for k in ("short_description", "description", "priority", "due_date",
                                                       "correlation_id", "correlation_display")}
-                    fields["status"] = DONE if str(rec.get("state")) == STATE_CLOSED else "open"
+                    fields["status"] = DONE if str(rec.get("state")) in VENDOR_CLOSED_STATES else "open"
                     found.setdefault(rec["correlation_id"], Snapshot(rec["sys_id"], rec.get("number"), fields))
         return found
+
+    def _closed_at_vendor(self, vendor_id: str) -> bool:
+        """Re-read before closing: True when the record is already in a closed state, or gone."""
+        try:
+            record = self.client.get(self.vendor_object, vendor_id)
+        except VendorError as exc:
+            if exc.status == 404:
+                return True  # deleted at ServiceNow: nothing left to close
+            raise
+        return str(record.get("state")) in VENDOR_CLOSED_STATES
 
     def read(self, vendor_id: str, since: str | None) -> Snapshot | None:
         raise NotImplementedError("ServiceNow records are not re-read (reads = False)")
@@ -110,6 +128,8 @@ class ServiceNowTaskWriter:
                                  object_id=internal_id, internal_id=internal_id).json()["result"]
             return result["sys_id"], result.get("number")
         if operation == "close":
+            if self._closed_at_vendor(str(vendor_id)):
+                return str(vendor_id), None  # the vendor wins the status: leave its closed state as it is
             body = {"state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."}
         elif operation == "transition":
             body = {**payload, "state": STATE_OPEN}

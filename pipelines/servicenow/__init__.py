@@ -53,6 +53,7 @@ from pipelines.servicenow.settings import (
     TABLES,
     VALIDATION_BATCH,
     TableSpec,
+    resolved,
 )
 
 
@@ -92,13 +93,14 @@ def servicenow_source(
         return ServiceNowClient(base_url, client_id, client_secret, username, password,
                                 verify=verify, policy=policy)
 
+    specs = [resolved(TABLES[t]) for t in tables]  # the remediation table's name is a setting
     resources = [
-        _table_resource(TABLES[t], make_client, page_size, concurrency, overlap_seconds, reconcile, run_id)
-        if bounds is None else _window_resource(TABLES[t], make_client, page_size, concurrency, run_id, bounds)
-        for t in tables
+        _table_resource(spec, make_client, page_size, concurrency, overlap_seconds, reconcile, run_id)
+        if bounds is None else _window_resource(spec, make_client, page_size, concurrency, run_id, bounds)
+        for spec in specs
     ]
     if attachments:
-        resources.append(attachments_resource(make_client, [TABLES[t].table for t in tables], overlap_seconds,
+        resources.append(attachments_resource(make_client, [spec.table for spec in specs], overlap_seconds,
                                               run_id, evidence_dir, window=bounds))
     return resources
 

@@ -13,7 +13,13 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
-from pipelines.servicenow.settings import ATTACHMENT_FIELDS, TABLES, TableSpec
+from pipelines.servicenow.settings import (
+    ATTACHMENT_FIELDS,
+    DEFAULT_REMEDIATION_TABLE,
+    TABLES,
+    TableSpec,
+    remediation_table,
+)
 
 SYS_ID = r"^[0-9a-f]{32}$"
 DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
@@ -49,6 +55,8 @@ def _column(name: str, spec: TableSpec) -> pa.Column:
 
 @cache
 def table_schema(table: str) -> pa.DataFrameSchema:
+    if table == remediation_table():  # a configured name for the remediation table
+        table = DEFAULT_REMEDIATION_TABLE
     spec = TABLES.get(table, ATTACHMENT_SPEC)
     return pa.DataFrameSchema({f: _column(f, spec) for f in spec.fields}, name=f"servicenow.{spec.resource}")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 
 TOKEN_PATH = "oauth_token.do"
 TABLE_PATH = "api/now/table/{table}"
@@ -95,6 +96,22 @@ def _task(
     )
 
 
+# The custom scoped-app table Project X installs in ServiceNow for remediation tasks (reverse sync
+# pushes them; the ingestion reads them back so a task closed at ServiceNow closes in Project X).
+DEFAULT_REMEDIATION_TABLE = "x_pjx_grc_remediation_task"
+REMEDIATION_RESOURCE = "remediation_tasks"
+
+
+def remediation_table() -> str:
+    """The remediation table's name at this instance: SERVICENOW_REMEDIATION_TABLE, else the default."""
+    return os.environ.get("SERVICENOW_REMEDIATION_TABLE") or DEFAULT_REMEDIATION_TABLE
+
+
+def resolved(spec: TableSpec) -> TableSpec:
+    """``spec`` with the vendor table it reads now: the remediation table's name is a setting."""
+    return replace(spec, table=remediation_table()) if spec.resource == REMEDIATION_RESOURCE else spec
+
+
 TABLES: dict[str, TableSpec] = {
     "incident": _task(
         "incident",
@@ -179,6 +196,13 @@ TABLES: dict[str, TableSpec] = {
         integers=("sys_mod_count", "operational_status", "install_status"),
         description="Configuration items (table `cmdb_ci`) with ownership: owned_by, managed_by, support_group.",
     ),
+    DEFAULT_REMEDIATION_TABLE: _task(
+        DEFAULT_REMEDIATION_TABLE,
+        REMEDIATION_RESOURCE,
+        ("correlation_display",),
+        description="Remediation tasks Project X pushed (table `x_pjx_grc_remediation_task` by default, "
+        "SERVICENOW_REMEDIATION_TABLE to change), read back so their state at ServiceNow reaches Project X.",
+    ),
 }
 
 ATTACHMENT_FIELDS = (
@@ -196,6 +220,3 @@ ATTACHMENT_FIELDS = (
     "sys_updated_by",
     "sys_mod_count",
 )
-
-# The custom scoped-app table Project X installs in ServiceNow for remediation tasks.
-DEFAULT_REMEDIATION_TABLE = "x_pjx_grc_remediation_task"
