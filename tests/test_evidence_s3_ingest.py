@@ -104,7 +104,6 @@ def test_prefixes_parse():
         parse_prefixes("inbox/", None)
 
 
-@pytest.mark.slow
 def test_s3_prefix_ingestion(bucket, clamd, duckdb_warehouse, tmp_path, gets, make_servicenow_sandbox):
     wh = duckdb_warehouse
     lib = _library(tmp_path, clamd, bucket)  # stores into the same bucket, under objects/
@@ -155,7 +154,7 @@ def test_s3_prefix_ingestion(bucket, clamd, duckdb_warehouse, tmp_path, gets, ma
     links = _rows(wh, "select l.evidence_id, l.control_id from marts.evidence_links l join marts.evidence e "
                       "on l.evidence_id = e.evidence_id where e.source_system = 's3'")
     assert sorted(links) == [(f"s3-file-{new}", "SN-INC-01"), (f"s3-file-{new}", "SN-INC-02")]
-    eicar_sha = _rows(wh, f"select sha256 from evidence_stores.library_files where status = 'quarantined'")[0][0]
+    eicar_sha = _rows(wh, "select sha256 from evidence_stores.library_files where status = 'quarantined'")[0][0]
     assert _rows(wh, f"select count(*) from marts.evidence where sha256 = '{eicar_sha}'") == [(0,)]
     assert _rows(wh, f"select count(*) from marts.evidence_files where sha256 = '{eicar_sha}'") == [(0,)]
 
