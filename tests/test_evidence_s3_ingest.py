@@ -212,3 +212,26 @@ def test_s3_faults_lose_nothing(bucket, s3env, clamd, duckdb_warehouse, tmp_path
     assert {v[0] for v in rows.values()} == {"stored"} and set(rows) == {*files, denied, slow, *late}
     assert len(list(lib.store.list())) == 7
     assert _rows(wh, "select count(*) from evidence_stores.library_pauses") == [(0,)]
+
+
+def test_asset_ingests_s3_prefixes_when_configured(bucket, clamd, duckdb_warehouse, monkeypatch):
+    from dagster import materialize
+
+    from assets.evidence import evidence_stores_ingest
+    from resources.warehouse import WarehouseResource
+
+    monkeypatch.setenv("PROJECTX_EVIDENCE_STORE", "local")
+    monkeypatch.setenv("PROJECTX_CLAMD_ADDRESS", clamd.address)
+    monkeypatch.delenv("EVIDENCE_GOOGLE_DRIVE_INGEST_FOLDER_IDS", raising=False)
+    monkeypatch.delenv("SHAREPOINT_INGEST_FOLDERS", raising=False)
+    monkeypatch.setenv("EVIDENCE_S3_INGEST_PREFIXES", "inbox/")
+    doc = _drop(bucket, "inbox/vendor.txt", b"Vendor risk assessment of Acme Corp")
+    result = materialize([evidence_stores_ingest], resources={"warehouse": WarehouseResource.from_env()})
+    assert result.success
+    counts = {e.asset_key.path[-1]: e.materialization.metadata.get("row_count")
+              for e in result.get_asset_materialization_events()}
+    # unconfigured providers get Dagster's implicit (empty) materialization, without a row count
+    assert counts["s3_files"].value == 1 and counts["sharepoint_files"] is None and counts["drive_files"] is None
+    assert _rows(duckdb_warehouse, "select file_id, status from evidence_stores.s3_files") == [(doc, "stored")]
+    assert _rows(duckdb_warehouse, "select evidence_class, source from evidence_stores.library_files") == [
+        ("vendor_assessment", "s3")]
