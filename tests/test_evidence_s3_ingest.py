@@ -77,10 +77,10 @@ def _drop(bucket: str, key: str, content: bytes) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def _run(wh, lib, prefixes) -> dict[str, int]:
+def _run(wh, lib, prefixes, bucket: str | None = None) -> dict[str, int]:
     pipeline = wh.pipeline("evidence_stores")
     pipeline.run(evidence_stores_source(ledger_path=str(lib.ledger.path), library=lib,
-                                        s3_prefixes=parse_prefixes(prefixes, lib.store.bucket)))
+                                        s3_prefixes=parse_prefixes(prefixes, bucket or lib.store.bucket)))
     return dict(pipeline.last_trace.last_normalize_info.row_counts)
 
 
@@ -235,3 +235,22 @@ def test_asset_ingests_s3_prefixes_when_configured(bucket, clamd, duckdb_warehou
     assert _rows(duckdb_warehouse, "select file_id, status from evidence_stores.s3_files") == [(doc, "stored")]
     assert _rows(duckdb_warehouse, "select evidence_class, source from evidence_stores.library_files") == [
         ("vendor_assessment", "s3")]
+
+
+def test_s3_quota_at_the_source_pauses_ingestion(bucket, s3env, clamd, duckdb_warehouse, tmp_path, gets):
+    wh, server = duckdb_warehouse, s3env[1]
+    lib = make_library(tmp_path, clamd)  # a local library: the quota is S3's, read side
+    first = _drop(bucket, "inbox/first.txt", b"asset inventory extract")
+    _run(wh, lib, "inbox/", bucket)
+    server.faults.append(AwsFault("s3", 507, "QuotaExceeded", count=1, method="GET", path=rf"^/{bucket}/?$"))
+    _run(wh, lib, "inbox/", bucket)  # the listing answers with a quota error: paused, nothing taken as deleted
+    assert _rows(wh, "select provider from evidence_stores.library_pauses") == [("s3",)]
+    assert [k for (k,) in _rows(wh, "select kind from evidence_stores.library_alerts")] == ["quota_pause"]
+    assert _status(wh)[first][:2] == ("stored", False)
+    later = _drop(bucket, "inbox/later.txt", b"incident report INC0100")
+    gets[:] = []
+    _run(wh, lib, "inbox/", bucket)  # listed while paused: recorded pending, not read
+    assert gets == [] and _status(wh)[later][0] == "pending" and "paused" in _status(wh)[later][2]
+    lib.ledger.resume("s3")
+    _run(wh, lib, "inbox/", bucket)
+    assert gets == ["inbox/later.txt"] and {v[0] for v in _status(wh).values()} == {"stored"}
