@@ -254,3 +254,13 @@ def test_s3_quota_at_the_source_pauses_ingestion(bucket, s3env, clamd, duckdb_wa
     lib.ledger.resume("s3")
     _run(wh, lib, "inbox/", bucket)
     assert gets == ["inbox/later.txt"] and {v[0] for v in _status(wh).values()} == {"stored"}
+
+
+def test_s3_whole_evidence_bucket_does_not_feed_the_library_back(bucket, clamd, duckdb_warehouse, tmp_path):
+    wh = duckdb_warehouse
+    lib = _library(tmp_path, clamd, bucket)
+    doc = _drop(bucket, "inbox/a.txt", b"asset inventory extract")
+    _run(wh, lib, f"s3://{bucket}/")
+    _run(wh, lib, f"s3://{bucket}/")
+    assert len(list(lib.store.list())) == 1  # stored under objects/, which is not ingested again
+    assert set(_status(wh)) == {doc} and len(lib.ledger.rows("files")) == 1

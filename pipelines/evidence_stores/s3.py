@@ -105,11 +105,18 @@ class S3Ingest:
             kind = "permission_task" if isinstance(exc, StorePermissionError) else "error_event"
         self.library.ledger.alert(kind, PROVIDER, str(exc), filename=filename, source=PROVIDER)
 
+    def own(self, bucket: str, key: str) -> bool:
+        """An object the library itself stored (a prefix over the whole evidence bucket must not feed it back)."""
+        store = self.library.store
+        return getattr(store, "name", "") == "s3" and store.bucket == bucket and key.startswith(
+            f"{store.prefix}objects/")
+
     def listing(self, bucket: str, prefix: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                out += [o for o in page.get("Contents", []) if not o["Key"].endswith("/")]
+                out += [o for o in page.get("Contents", []) if not o["Key"].endswith("/")
+                        and not self.own(bucket, o["Key"])]
         except (ClientError, BotoCoreError) as exc:
             raise self.error(exc, "ListObjectsV2", bucket, prefix) from None
         return out

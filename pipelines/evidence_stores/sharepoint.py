@@ -192,8 +192,14 @@ def _rows(ingest: SharePointIngest, state: dict) -> Iterator[dict[str, Any]]:
         ingest.alert(exc, None)
         return
     latest = {i.id: i for i in items}  # an item may come more than once: the last one counts
+    store = ingest.library.store
+    own = {store.folder_id} if getattr(store, "name", "") == "sharepoint" and \
+        store.settings.library_id == ingest.settings.library_id else set()
+    for folder_id in own:
+        watched.pop(folder_id, None)  # never feed the library its own files back
     # folders under the watched ones (their parents may come after them in the pages)
-    folders = {i.id: _parent(i) for i in latest.values() if i.folder is not None and i.deleted is None}
+    folders = {i.id: _parent(i) for i in latest.values() if i.folder is not None and i.deleted is None
+               and i.id not in own}
     grew = True
     while grew:
         grew = False
