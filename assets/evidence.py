@@ -1,9 +1,11 @@
 """The Evidence Library's Dagster asset (group ``evidence_stores``): finish pending files, ingest
-the watched Google Drive folders, and load the library's ledger into the warehouse.
+the watched Google Drive folders, S3 prefixes and SharePoint folders (each only when configured),
+and load the library's ledger into the warehouse.
 
 Tables: ``library_files`` (one row per outcome: stored, quarantined, pending), ``library_alerts``
 (security alerts, permission tasks, quota pauses, error events), ``library_pauses`` (providers paused
-now), ``drive_files`` (one row per file of a watched Drive folder). The marts read them through
+now), ``drive_files`` (one row per file of a watched Drive folder), ``s3_files`` (per object under a
+watched S3 prefix), ``sharepoint_files`` (per file of a watched SharePoint folder). The marts read them through
 ``stg_evidence_stores__*``: ``evidence_files``, ``evidence``, ``evidence_links``, ``integration_health``.
 """
 
@@ -22,6 +24,10 @@ TABLES = {
     "library_pauses": "Evidence store providers whose ingestion is paused now (quota), with the reason.",
     "drive_files": "One row per file in a watched Google Drive evidence folder "
                    "(EVIDENCE_GOOGLE_DRIVE_INGEST_FOLDER_IDS), merged on the Drive file id.",
+    "s3_files": "One row per object under a watched S3 evidence prefix (EVIDENCE_S3_INGEST_PREFIXES), merged on "
+                "s3://bucket/key.",
+    "sharepoint_files": "One row per file in a watched SharePoint evidence folder (SHAREPOINT_INGEST_FOLDERS), "
+                        "merged on the Graph drive item id.",
 }
 
 
@@ -33,23 +39,29 @@ TABLES = {
 )
 def evidence_stores_ingest(context: AssetExecutionContext, warehouse: WarehouseResource
                            ) -> Iterator[MaterializeResult]:
-    """Retry pending evidence files, ingest the Drive evidence folders, load the library's ledger."""
+    """Retry pending evidence files, ingest the Drive, S3 and SharePoint evidence folders, load the ledger."""
     from pipelines.evidence_stores import evidence_stores_source
+    from pipelines.evidence_stores.s3 import prefixes_from_env
+    from pipelines.evidence_stores.sharepoint import folders_from_env
     from resources.evidence.library import EvidenceLibrary
 
     library = EvidenceLibrary.from_env()
     retried = library.retry_pending()
     folders = [f for f in os.environ.get("EVIDENCE_GOOGLE_DRIVE_INGEST_FOLDER_IDS", "").split(",") if f.strip()]
+    prefixes, sp_folders = prefixes_from_env(), folders_from_env()
     source = evidence_stores_source(drive_folders=folders, library=library,
                                     drive_credentials_file=os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"),
-                                    drive_api_endpoint=os.environ.get("EVIDENCE_GOOGLE_DRIVE_API_ENDPOINT"))
+                                    drive_api_endpoint=os.environ.get("EVIDENCE_GOOGLE_DRIVE_API_ENDPOINT"),
+                                    s3_prefixes=prefixes, sharepoint_folders=sp_folders)
     pipeline = warehouse.settings.pipeline("evidence_stores")
     info = pipeline.run(source)
     counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
     _audit(context, warehouse, list(info.loads_ids))
-    context.log.info(f"evidence library: {len(retried)} pending file(s) retried, {len(folders)} Drive folder(s)")
+    context.log.info(f"evidence library: {len(retried)} pending file(s) retried, {len(folders)} Drive folder(s), "
+                     f"{len(prefixes)} S3 prefix(es), {len(sp_folders)} SharePoint folder(s)")
+    configured = {"drive_files": folders, "s3_files": prefixes, "sharepoint_files": sp_folders}
     for table in TABLES:
-        if table == "drive_files" and not folders:
+        if table in configured and not configured[table]:
             continue
         yield MaterializeResult(asset_key=AssetKey(["evidence_stores", table]), metadata={
             "row_count": MetadataValue.int(int(counts.get(table, 0))),

@@ -9,6 +9,8 @@ Resources:
   events; incremental by sequence number.
 - ``library_pauses``: providers whose ingestion is paused now (replaced each run; empty when none).
 - ``drive_files`` (when Drive folders are given): see ``drive.py``.
+- ``s3_files`` (when S3 prefixes are given): see ``s3.py``.
+- ``sharepoint_files`` (when SharePoint folders are given): see ``sharepoint.py``.
 
 Runs alone: ``python -m pipelines.evidence_stores``.
 """
@@ -50,10 +52,13 @@ def _ledger_rows(ledger_path: str | None, table: str) -> DltResource:
 @dlt.source(name="evidence_stores")
 def evidence_stores_source(ledger_path: str | None = None, drive_folders: list[str] | None = None,
                            drive_credentials_file: str | None = None, drive_api_endpoint: str | None = None,
-                           library=None) -> list[DltResource]:
+                           library=None, s3_prefixes: list[tuple[str, str]] | None = None,
+                           sharepoint_folders: list[str] | None = None, sharepoint_settings=None
+                           ) -> list[DltResource]:
     """The library's ledger (``PROJECTX_EVIDENCE_LEDGER``, default ``<data>/evidence-ledger.sqlite``),
-    and the Drive folders to ingest (``EVIDENCE_GOOGLE_DRIVE_INGEST_FOLDER_IDS``, comma-separated), read
-    before the ledger so this run's outcomes load with it."""
+    and the Drive folders to ingest (``EVIDENCE_GOOGLE_DRIVE_INGEST_FOLDER_IDS``, comma-separated), the S3
+    prefixes (``EVIDENCE_S3_INGEST_PREFIXES``, as ``(bucket, prefix)``) and the SharePoint folders
+    (``SHAREPOINT_INGEST_FOLDERS``), read before the ledger so this run's outcomes load with it."""
     def pauses() -> Iterator[dict[str, Any]]:
         yield from Ledger(ledger_path).pauses()
 
@@ -64,6 +69,14 @@ def evidence_stores_source(ledger_path: str | None = None, drive_folders: list[s
         if not drive_credentials_file:
             raise ValueError("Drive ingestion needs a service account: set GOOGLE_APPLICATION_CREDENTIALS")
         drive = [drive_files_resource(drive_folders, drive_credentials_file, drive_api_endpoint, library)]
+    if s3_prefixes:
+        from pipelines.evidence_stores.s3 import s3_files_resource
+
+        drive.append(s3_files_resource(s3_prefixes, library))
+    if sharepoint_folders:
+        from pipelines.evidence_stores.sharepoint import sharepoint_files_resource
+
+        drive.append(sharepoint_files_resource(sharepoint_folders, library, sharepoint_settings))
     return [
         *drive,
         _ledger_rows(ledger_path, "files"),

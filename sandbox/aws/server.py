@@ -20,7 +20,8 @@ CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_re
 
 @dataclass
 class AwsFault:
-    """Answer the next ``count`` requests to ``service`` (``s3`` or ``sts``; ``method`` optional)."""
+    """Answer the next ``count`` requests to ``service`` (``s3`` or ``sts``; ``method`` optional; ``path``
+    a regex searched in the request path, optional)."""
 
     service: str
     status: int
@@ -28,6 +29,7 @@ class AwsFault:
     count: int = 1
     method: str | None = None
     retry_after: int | None = None
+    path: str | None = None
 
 
 def _xml_error(status: int, code: str, message: str, sts: bool) -> tuple[int, bytes]:
@@ -49,7 +51,7 @@ class _Enforcing:
     def __call__(self, environ, start_response):
         match = CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
         key_id, service = (match.group(1), match.group(2)) if match else ("", "")
-        answer = self.server._take_fault(service, environ.get("REQUEST_METHOD", ""))
+        answer = self.server._take_fault(service, environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
         if answer is None and service == "sts":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else b""
@@ -144,10 +146,11 @@ class MotoAwsServer(ThreadedMotoServer):
         host, port = self.get_host_and_port()
         return f"http://{host}:{port}"
 
-    def _take_fault(self, service: str, method: str):
+    def _take_fault(self, service: str, method: str, path: str = ""):
         with self._lock:
             for fault in self.faults:
-                if fault.service == service and fault.count > 0 and fault.method in (None, method):
+                if fault.service == service and fault.count > 0 and fault.method in (None, method) and (
+                        fault.path is None or re.search(fault.path, path)):
                     fault.count -= 1
                     self.fault_hits += 1
                     status, body = _xml_error(fault.status, fault.code, f"sandbox fault {fault.code}",

@@ -10,6 +10,12 @@ Graph accept only https, so run it with ``tls=True``.
   the returned ``uploadUrl`` (no bearer token: the URL carries its own ``tempauth``) with
   ``Content-Range``, each fragment but the last a multiple of 320 KiB and at most 60 MiB (as Graph
   requires), ``202`` with ``nextExpectedRanges`` until the last one, then ``201`` and the item.
+- ``delta`` (``items/{id}/delta()``, ``root/delta``, ``delta(token='…')``): the first call lists every
+  item under the folder (the folder included), later calls with the token of the ``@odata.deltaLink``
+  only what was created, changed (content or fields) or deleted since; a deleted item comes with the
+  ``deleted`` facet. Pages of ``$top`` (default 200) chained by ``@odata.nextLink``, the last page
+  carries ``@odata.deltaLink``; ``token=latest`` gives a deltaLink without items; a token the
+  emulator never issued is 410 resyncRequired. As in SharePoint, ``parentReference`` has no ``path``.
 - ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does.
 - List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
   library's custom columns only (others: 400 "Field '…' is not recognized").
@@ -34,11 +40,13 @@ from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.sharepoint.auth import Directory
 from sandbox.sharepoint.errors import GraphError, graph_error
-from sandbox.sharepoint.store import Drive, GraphStore, Item
+from sandbox.sharepoint.store import Drive, GraphStore, Item, Tombstone
 from sandbox.sharepoint.uploads import UploadSessions
 
 ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem")
 REF = re.compile(r"^(?:root|items/(?P<id>[^/:]+))(?::/(?P<path>.*?)(?::|$))?(?P<action>/[A-Za-z/]+)?/?$")
+DELTA = re.compile(r"^(?P<base>.*?)/delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/?$")
+TOKEN = re.compile(r"^s(?P<since>x|\d+)(?:u(?P<upto>\d+)a(?P<after>\d+))?$")
 CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied", 404: "itemNotFound",
          405: "invalidRequest", 409: "nameAlreadyExists", 429: "tooManyRequests", 500: "generalException",
          503: "serviceNotAvailable", 507: "quotaLimitReached"}
@@ -205,6 +213,12 @@ class GraphSandbox(UploadSessions, Sandbox):
             if target is None:
                 raise GraphError(404, "itemNotFound", "The list item was not found.")
             return self.patch_fields(drive, target, req) if method == "PATCH" else json_response(self._fields(target))
+        delta = DELTA.match(unquote(req.params["tail"]))
+        if delta is not None and method == "GET":
+            folder, _, _, action = self._resolve(drive, delta.group("base"))
+            if action:
+                raise GraphError(400, "invalidRequest", f"Invalid request: unsupported segment in {req.path!r}")
+            return self.delta(self._exists(folder), drive, req, delta.group("token"))
         item, parent, name, action = self._resolve(drive, req.params["tail"])
         if method == "GET" and action == "":
             return self._found(item, drive, req)
@@ -264,6 +278,50 @@ class GraphSandbox(UploadSessions, Sandbox):
                                        f"?$top={top}&$skiptoken={skip + top}{expand}")
         return json_response(body)
 
+    def delta(self, folder: Item, drive: Drive, req: Request, path_token: str | None) -> Response:
+        """Changes under ``folder`` since the token (everything when none), in change order."""
+        raw = path_token if path_token is not None else req.query.get("token")
+        top = min(max(int(req.query.get("$top") or 200), 1), 1000)
+        base = f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/delta"
+        keep = f"&$top={top}" if req.query.get("$top") else ""
+        with self.store.lock:
+            if raw == "latest":
+                return json_response({"value": [], "@odata.deltaLink": f"{base}?token=s{self.store.seq}"})
+            m = TOKEN.match(raw or "sx")
+            if m is None or (m.group("since") != "x" and int(m.group("since")) > self.store.seq):
+                raise GraphError(410, "resyncRequired", "The delta token is not valid: resync from the start "
+                                 "(call delta without a token).")
+            since = None if m.group("since") == "x" else int(m.group("since"))
+            upto = int(m.group("upto")) if m.group("upto") else self.store.seq
+            after = int(m.group("after")) if m.group("after") else (since or 0)
+            under = [i for i in self.store.items.values() if i.drive_id == drive.id and after < i.seq <= upto
+                     and (i.id == folder.id or folder.id in self.store.ancestors(i))]
+            gone = [t for t in self.store.tombstones.values() if since is not None and t.drive_id == drive.id
+                    and after < t.seq <= upto and folder.id in t.ancestors]
+            changes = sorted([*under, *gone], key=lambda c: c.seq)
+            page, more = changes[:top], len(changes) > top
+            value = [self._delta_resource(c, drive, req) for c in page]
+        body: dict[str, Any] = {"value": value}
+        if more:
+            body["@odata.nextLink"] = (f"{base}?token=s{'x' if since is None else since}u{upto}a{page[-1].seq}"
+                                       f"{keep}")
+        else:
+            body["@odata.deltaLink"] = f"{base}?token=s{upto}"
+        return json_response(body)
+
+    def _delta_resource(self, change: Item | Tombstone, drive: Drive, req: Request) -> dict[str, Any]:
+        if isinstance(change, Tombstone):
+            out: dict[str, Any] = {"id": change.id, "name": change.name, "deleted": {"state": "deleted"},
+                                   "size": 0}
+            if change.parent_id is not None:
+                out["parentReference"] = {"driveType": "documentLibrary", "driveId": drive.id, "id": change.parent_id}
+            out["folder" if change.is_folder else "file"] = {"childCount": 0} if change.is_folder else {}
+            return out
+        out = self._item_resource(change, drive, req)
+        if "parentReference" in out:
+            out["parentReference"].pop("path", None)  # SharePoint's delta leaves it out: track items by id
+        return out
+
     def create_folder(self, drive: Drive, parent: Item, req: Request) -> Response:
         body = req.json() or {}
         name = str(body.get("name") or "")
@@ -284,6 +342,7 @@ class GraphSandbox(UploadSessions, Sandbox):
         with self.store.lock:
             item.fields.update({k: "" if v is None else str(v) for k, v in body.items()})
             item.version += 1
+            self.store.touch(item)
         return json_response(self._fields(item))
 
     def reset(self) -> None:

@@ -4,6 +4,10 @@ fields, upload sessions, per-drive quota and which app may read or write which d
 Grain: one ``Item`` per drive item id (folders have ``content is None``). A drive's ``grants`` maps an
 app (``<tenant>/<client id>``) to ``read`` or ``write``, as ``Sites.Selected`` grants do; ``columns``
 are the library's custom columns, the only list-item fields a client may set.
+
+Change tracking (for ``delta``): every create, content replacement or field update stamps the item
+with the next change number (``Item.seq``); a deleted item leaves a ``Tombstone`` with its own
+number, so a delta token is just the change number it was issued at.
 """
 
 from __future__ import annotations
@@ -35,6 +39,20 @@ class Item:
     modified: str = field(default_factory=now_iso)
     version: int = 1
     list_item_id: int = 0
+    seq: int = 0  # change number of the item's last create, content or field change
+
+
+@dataclass
+class Tombstone:
+    """What ``delta`` reports for a deleted item: its id, name, parent and ancestors, when it went."""
+
+    id: str
+    name: str
+    drive_id: str
+    parent_id: str | None
+    ancestors: tuple[str, ...]
+    is_folder: bool
+    seq: int
 
 
 @dataclass
@@ -55,7 +73,22 @@ class GraphStore:
         self.drives: dict[str, Drive] = {}
         self.items: dict[str, Item] = {}
         self.uploads: dict[str, dict[str, Any]] = {}
+        self.tombstones: dict[str, Tombstone] = {}
         self._list_ids = 0
+        self.seq = 0
+
+    def touch(self, item: Item) -> None:
+        """Stamp ``item`` with the next change number (delta reports it as changed)."""
+        with self.lock:
+            self.seq += 1
+            item.seq = self.seq
+
+    def ancestors(self, item: Item) -> tuple[str, ...]:
+        out = []
+        while item.parent_id is not None and item.parent_id in self.items:
+            out.append(item.parent_id)
+            item = self.items[item.parent_id]
+        return tuple(out)
 
     def site(self, hostname: str, name: str) -> str:
         site_id = f"{hostname},{secrets.token_hex(4)}-0000-4000-8000-{secrets.token_hex(6)},{secrets.token_hex(4)}"
@@ -67,6 +100,7 @@ class GraphStore:
         drive_id = "b!" + secrets.token_urlsafe(48)
         root = Item(new_id(), "root", drive_id, None)
         self.items[root.id] = root
+        self.touch(root)
         d = Drive(drive_id, name, site_id, root.id, quota_bytes, dict(grants or {}), set(columns))
         self.drives[drive_id] = d
         return d
@@ -95,14 +129,19 @@ class GraphStore:
             if existing is not None and content is not None and existing.content is not None:
                 existing.content, existing.modified = content, now_iso()
                 existing.version += 1
+                self.touch(existing)
                 return existing
             self._list_ids += 1
             item = Item(new_id(), name, drive_id, parent_id, content, list_item_id=self._list_ids)
             self.items[item.id] = item
+            self.touch(item)
             return item
 
     def delete(self, item: Item) -> None:
         with self.lock:
             for child in self.children(item.id):
                 self.delete(child)
+            self.seq += 1
+            self.tombstones[item.id] = Tombstone(item.id, item.name, item.drive_id, item.parent_id,
+                                                 self.ancestors(item), item.content is None, self.seq)
             self.items.pop(item.id, None)

@@ -1,6 +1,7 @@
 -- Files handed straight to the Evidence Library (Slack uploads, change-management artifacts,
--- archival): one evidence item per (source, source item), once stored. Vendor attachments, Drive
--- files and bridged e-mail (int_evidence__email_bridge) have their own models and are left out here.
+-- archival): one evidence item per (source, source item), once stored. Vendor attachments, Drive,
+-- S3 and SharePoint folder files and bridged e-mail (int_evidence__email_bridge) have their own
+-- models and are left out here.
 with
 
 outcomes as (
@@ -8,7 +9,7 @@ outcomes as (
     select * from {{ ref('stg_evidence_stores__library_files') }}
     where
         status = 'stored'
-        and source_system not in ('servicenow', 'jira', 'gdrive', 'onetrust', 'email')
+        and source_system not in ('servicenow', 'jira', 'gdrive', 's3', 'sharepoint', 'onetrust', 'email')
 
 ),
 

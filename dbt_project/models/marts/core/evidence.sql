@@ -64,6 +64,24 @@ gdrive_files as (
 
 ),
 
+s3_files as (
+
+    select * from {{ ref('int_evidence__s3_files') }}
+    {{ loaded_since_last_run(
+        'source_loaded_at', "t.evidence_type = 'file' and t.source_system = 's3'"
+    ) }}
+
+),
+
+sharepoint_files as (
+
+    select * from {{ ref('int_evidence__sharepoint_files') }}
+    {{ loaded_since_last_run(
+        'source_loaded_at', "t.evidence_type = 'file' and t.source_system = 'sharepoint'"
+    ) }}
+
+),
+
 library_files as (
 
     select * from {{ ref('int_evidence__library_files') }}
@@ -91,6 +109,10 @@ stacked as (
     select * from onetrust_snapshots
     union all
     select * from gdrive_files
+    union all
+    select * from s3_files
+    union all
+    select * from sharepoint_files
     union all
     select * from library_files
     union all

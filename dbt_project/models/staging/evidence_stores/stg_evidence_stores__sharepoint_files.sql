@@ -1,0 +1,36 @@
+-- Grain: one row per file (drive item id) in a watched SharePoint evidence folder, with what the
+-- Evidence Library did with it (stored, quarantined, pending) or that it was deleted.
+with
+
+source as (
+
+    select * from (
+        {{ source_or_empty('evidence_stores', 'sharepoint_files', {
+            'file_id': 'varchar', 'folder_path': 'varchar', 'name': 'varchar', 'etag': 'varchar',
+            'ctag': 'varchar', 'modified_time': 'varchar', 'size_bytes': 'bigint', 'is_deleted': 'boolean',
+            'status': 'varchar', 'sha256': 'varchar', 'storage_uri': 'varchar', 'reason': 'varchar',
+            'source_ref': 'varchar', 'seen_at': 'varchar', '_dlt_load_id': 'varchar'}) }}
+    ) as source_table
+
+),
+
+renamed as (
+
+    select
+        file_id,
+        folder_path,
+        name as file_name,
+        ctag as sharepoint_ctag,
+        status,
+        sha256,
+        storage_uri,
+        reason,
+        cast(modified_time as timestamp) as modified_at,
+        cast(size_bytes as integer) as size_bytes,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ dlt_loaded_at() }} as loaded_at
+    from source
+
+)
+
+select * from renamed

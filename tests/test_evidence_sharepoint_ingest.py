@@ -1,0 +1,261 @@
+"""Ingestion from SharePoint evidence folders (the Graph + Entra ID emulator, msgraph-sdk unchanged,
+real clamd), incremental by Graph's drive-item delta: files dropped in a watched folder (or its
+subfolders) become evidence through the library; EICAR is quarantined; a re-run reads only the delta
+and stores nothing twice; a replaced file is read again, a deleted one captured by the ``deleted``
+facet; faults (5xx retried, access denied a task, throttling beyond retries pending, quota a
+pause, an expired delta token a resync) lose nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import duckdb
+import pytest
+
+from pipelines.evidence_stores import evidence_stores_source
+from resources.evidence.base import StoreError
+from resources.evidence.sharepoint import SharePointStore
+from resources.evidence.sharepoint_graph import SharePointSettings
+from sandbox.sharepoint.app import GraphSandbox
+from sandbox.sharepoint.fixtures import COLUMNS, new_certificate
+from tests.evidence.clamav import EICAR
+from tests.evidence.files import make_pdf, make_png
+from tests.evidence.library import make_library
+from tests.test_evidence_drive_ingest import _build, _servicenow
+
+FOLDERS = ["Audit Inbox", "Controls/CAB"]
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory):
+    """One emulator (TLS) and app registration per module; each test gets its own library."""
+    sb = GraphSandbox(tls=True)
+    sb.start()
+    tenant, client, password = str(uuid.uuid4()), str(uuid.uuid4()), "pass-" + uuid.uuid4().hex[:8]
+    both, cert_pem = new_certificate(password)
+    cert = tmp_path_factory.mktemp("sp") / "app.pem"
+    cert.write_bytes(both)
+    sb.directory.register(tenant, client, cert_pem)
+    site = sb.store.site("contoso.sharepoint.com", "GRC")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REQUESTS_CA_BUNDLE", sb.ca_bundle)
+        yield sb, tenant, client, str(cert), password, site
+    sb.stop()
+
+
+class World:
+    def __init__(self, graph):
+        self.sb, tenant, client, cert, password, site = graph
+        self.app = f"{tenant}/{client}"
+        self.drive = self.sb.store.drive(site, f"Evidence-{uuid.uuid4().hex[:6]}", grants={self.app: "write"},
+                                         columns=COLUMNS)
+        self.settings = SharePointSettings(tenant, client, cert, password, site, self.drive.id,
+                                           authority=self.sb.url, graph_url=self.sb.graph_url)
+        self.folders = {p: self.mkdir(p) for p in (*FOLDERS, "Elsewhere")}
+
+    def mkdir(self, path: str) -> str:
+        parent = self.drive.root_id
+        for part in path.split("/"):
+            found = self.sb.store.child(parent, part)
+            parent = found.id if found is not None else self.sb.store.add(self.drive.id, parent, part, None).id
+        return parent
+
+    def drop(self, folder: str, name: str, content: bytes) -> str:
+        parent = self.folders.get(folder) or self.mkdir(folder)
+        return self.sb.store.add(self.drive.id, parent, name, content).id
+
+    def downloads(self) -> list[str]:
+        return [r["path"].split("/")[-2] for r in self.sb.request_log
+                if r["method"] == "GET" and r["path"].endswith("/content") and "/items/" in r["path"]]
+
+
+@pytest.fixture
+def world(graph):
+    graph[0].scripted.clear()
+    return World(graph)
+
+
+def _library(tmp_path, clamd, w: World):
+    store = SharePointStore(w.settings)  # the library stores into the same library, folder ProjectX Evidence
+    store.calls.backoff = 0.01
+    return make_library(tmp_path, clamd, store=store)
+
+
+def _run(wh, lib, w: World) -> dict[str, int]:
+    pipeline = wh.pipeline("evidence_stores")
+    pipeline.run(evidence_stores_source(ledger_path=str(lib.ledger.path), library=lib, sharepoint_folders=FOLDERS,
+                                        sharepoint_settings=w.settings))
+    return dict(pipeline.last_trace.last_normalize_info.row_counts)
+
+
+def _rows(wh, sql):
+    with duckdb.connect(wh.duckdb_path, read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _status(wh) -> dict[str, tuple]:
+    return {r[0]: r[1:] for r in _rows(wh, "select file_id, status, is_deleted, reason, folder_path "
+                                           "from evidence_stores.sharepoint_files")}
+
+
+def test_graph_delta_pages_tokens_and_deleted_facet(world):
+    """The emulator's delta as Graph: pages by $top, deltaLink at the end, changes only, deleted facet."""
+    from resources.evidence.sharepoint_graph import GraphCalls, graph_client
+
+    client, _ = graph_client(world.settings)
+    calls = GraphCalls(world.settings)
+    delta = client.drives.by_drive_id(world.drive.id).items.by_drive_item_id("root").delta
+    ids = [world.drop("Audit Inbox", f"f{n}.txt", b"x" * n) for n in range(5)]
+    from msgraph.generated.drives.item.items.item.delta.delta_request_builder import DeltaRequestBuilder
+
+    config = DeltaRequestBuilder.DeltaRequestBuilderGetRequestConfiguration(
+        query_parameters=DeltaRequestBuilder.DeltaRequestBuilderGetQueryParameters(top=3))
+    pages, page = [], calls.run(lambda: delta.get(request_configuration=config), "delta")
+    while True:
+        pages.append(page)
+        if page.odata_delta_link:
+            break
+        assert page.odata_next_link and "$top=3" in page.odata_next_link
+        page = calls.run(lambda link=page.odata_next_link: delta.with_url(link).get(), "delta")
+    seen = [i.id for p in pages for i in p.value]
+    assert len(pages) == 4 and len(seen) == len(set(seen)) == 1 + 4 + 5  # root, 4 folders, 5 files
+    assert set(ids) <= set(seen) and pages[0].value[0].root is not None
+    assert all(i.parent_reference.path is None for p in pages for i in p.value if i.parent_reference)
+    link = pages[-1].odata_delta_link
+    assert calls.run(lambda: delta.with_url(link).get(), "delta").value == []  # nothing changed
+
+    world.sb.store.add(world.drive.id, world.folders["Audit Inbox"], "f1.txt", b"changed")
+    world.sb.store.delete(world.sb.store.items[ids[2]])
+    changes = calls.run(lambda: delta.with_url(link).get(), "delta")
+    by_id = {i.id: i for i in changes.value}
+    assert set(by_id) == {ids[1], ids[2]} and by_id[ids[2]].deleted.state == "deleted"
+    assert by_id[ids[1]].deleted is None and by_id[ids[1]].size == len(b"changed")
+    assert changes.odata_delta_link != link
+    # a token the service never issued: 410 resyncRequired, as Graph answers an expired one
+    bad = link.replace("token=s", "token=s9999")
+    with pytest.raises(StoreError, match="410 resyncRequired"):
+        calls.run(lambda: delta.with_url(bad).get(), "delta")
+    calls.close()
+
+
+def test_sharepoint_folder_ingestion(world, clamd, duckdb_warehouse, tmp_path, make_servicenow_sandbox):
+    wh, w = duckdb_warehouse, world
+    lib = _library(tmp_path, clamd, w)
+    pdf = w.drop("Audit Inbox", "CAB minutes.pdf", make_pdf(["Change advisory board approval of CHG0042", "p2"]))
+    eicar = w.drop("Audit Inbox", "totally-safe.pdf", EICAR)
+    png = w.drop("Controls/CAB/2026", "screenshot.png", make_png(320, 200))  # a subfolder of a watched one
+    w.drop("Elsewhere", "not-watched.txt", b"asset inventory extract")
+    w.sb.clear_request_log()
+    _run(wh, lib, w)
+
+    rows = _status(wh)
+    assert {k: v[:2] for k, v in rows.items()} == {pdf: ("stored", False), eicar: ("quarantined", False),
+                                                   png: ("stored", False)}
+    assert rows[png][3] == "Controls/CAB/2026"
+    assert _rows(wh, "select kind, source from evidence_stores.library_alerts") == [("security_alert", "sharepoint")]
+    assert {o.metadata["filename"] for o in lib.store.list()} == {"CAB minutes.pdf", "screenshot.png"}
+    assert _rows(wh, "select page_count, evidence_class, control_ids from evidence_stores.library_files "
+                     "where filename = 'CAB minutes.pdf'") == [(2, "change_approval", "SN-CHG-01")]
+    assert sorted(w.downloads()) == sorted([pdf, eicar, png])
+
+    # re-run: only the delta is read (the library's own uploads are outside the watched folders)
+    ledger_rows = len(lib.ledger.rows("files"))
+    w.sb.clear_request_log()
+    counts = _run(wh, lib, w)
+    assert w.downloads() == [] and len(lib.ledger.rows("files")) == ledger_rows and "sharepoint_files" not in counts
+    deltas = [r for r in w.sb.request_log if "/delta" in r["path"]]
+    assert len(deltas) == 1 and "token=" in deltas[0]["query"]
+    assert len(list(lib.store.list())) == 2
+
+    # a new file, one replaced in place, one deleted (the deleted facet)
+    new = w.drop("Audit Inbox", "incident post-mortem.txt", b"Incident post-mortem for INC0099: root cause analysis")
+    assert w.drop("Controls/CAB/2026", "screenshot.png", make_png(640, 400)) == png
+    w.sb.store.delete(w.sb.store.items[pdf])
+    w.sb.clear_request_log()
+    _run(wh, lib, w)
+    assert sorted(w.downloads()) == sorted([new, png])
+    rows = _status(wh)
+    assert rows[new][:2] == ("stored", False) and rows[pdf][:2] == ("deleted", True)
+    assert rows[png][:2] == ("stored", False) and rows[eicar][:2] == ("quarantined", False)
+    assert _rows(wh, f"select l.image_width from evidence_stores.sharepoint_files s join "
+                     f"evidence_stores.library_files l on s.sha256 = l.sha256 where s.file_id = '{png}'") == [(640,)]
+
+    _servicenow(wh, make_servicenow_sandbox)  # the evidence marts stand on its core tables
+    _build(wh, tmp_path, "+evidence_links", "+evidence_files")
+    evidence = {r[0]: r[1:] for r in _rows(wh, "select evidence_id, is_deleted, storage_uri, record_id from "
+                                               "marts.evidence where source_system = 'sharepoint'")}
+    assert set(evidence) == {f"sharepoint-file-{i}" for i in (pdf, png, new)}  # never the EICAR file
+    assert evidence[f"sharepoint-file-{pdf}"][0] is True and evidence[f"sharepoint-file-{new}"][0] is False
+    assert evidence[f"sharepoint-file-{new}"][1].startswith(f"sharepoint://{w.drive.id}/")
+    assert evidence[f"sharepoint-file-{png}"][2] == "Controls/CAB/2026"
+    links = _rows(wh, "select l.evidence_id, l.control_id from marts.evidence_links l join marts.evidence e "
+                      "on l.evidence_id = e.evidence_id where e.source_system = 'sharepoint'")
+    assert sorted(links) == [(f"sharepoint-file-{new}", "SN-INC-01"), (f"sharepoint-file-{new}", "SN-INC-02")]
+    eicar_sha = _rows(wh, "select sha256 from evidence_stores.library_files where status = 'quarantined'")[0][0]
+    assert _rows(wh, f"select count(*) from marts.evidence where sha256 = '{eicar_sha}'") == [(0,)]
+    assert _rows(wh, f"select count(*) from marts.evidence_files where sha256 = '{eicar_sha}'") == [(0,)]
+
+
+def test_sharepoint_faults_lose_nothing(world, clamd, duckdb_warehouse, tmp_path):
+    wh, w = duckdb_warehouse, world
+    lib = _library(tmp_path, clamd, w)
+    sb = w.sb
+    files = [w.drop("Audit Inbox", f"evidence-{n}.txt", f"asset inventory extract {n}".encode()) for n in range(3)]
+
+    # 5xx on a download: retried, stored
+    sb.fail_next(503, count=2, method="GET", path=rf"{files[0]}/content$", retry_after=0)
+    sb.clear_request_log()
+    _run(wh, lib, w)
+    assert w.downloads().count(files[0]) == 3
+    assert {v[0] for v in _status(wh).values()} == {"stored"}
+
+    # the app loses its grant: a task naming the folders and the app; nothing is taken as deleted
+    sb.store.drives[w.drive.id].grants.pop(w.app)
+    _run(wh, lib, w)
+    sb.store.drives[w.drive.id].grants[w.app] = "write"
+    assert {v[:2] for v in _status(wh).values()} == {("stored", False)}
+    tasks = _rows(wh, "select message from evidence_stores.library_alerts where kind = 'permission_task'")
+    assert len(tasks) == 1 and "Audit Inbox, Controls/CAB" in tasks[0][0] and w.settings.client_id in tasks[0][0]
+
+    # a download denied: pending with the reason (a task); throttled beyond retries: pending (an error event)
+    denied = w.drop("Audit Inbox", "denied.txt", b"vendor risk assessment of Acme")
+    slow = w.drop("Audit Inbox", "slow.txt", b"privacy impact assessment of the HR portal")
+    sb.fail_next(403, count=100, method="GET", path=rf"{denied}/content$")
+    sb.fail_next(429, count=4, method="GET", path=rf"{slow}/content$", retry_after=0)
+    _run(wh, lib, w)
+    rows = _status(wh)
+    assert rows[denied][0] == "pending" and "read access" in rows[denied][2]
+    assert rows[slow][0] == "pending" and "429" in rows[slow][2]
+    kinds = [k for (k,) in _rows(wh, "select kind from evidence_stores.library_alerts order by seq")]
+    assert kinds == ["permission_task", "permission_task", "error_event"]
+    sb.scripted.clear()
+    sb.clear_request_log()
+    _run(wh, lib, w)  # nothing changed in the delta, but both were pending: read again, stored
+    assert sorted(w.downloads()) == sorted([denied, slow])
+    assert {v[0] for v in _status(wh).values()} == {"stored"}
+
+    # the library's quota: ingestion from SharePoint pauses, later files wait as pending (not read)
+    late = [w.drop("Controls/CAB", f"late-{n}.txt", f"incident report {n}".encode()) for n in range(2)]
+    sb.store.drives[w.drive.id].quota_bytes = sb.store.used_bytes(w.drive.id)
+    sb.clear_request_log()
+    _run(wh, lib, w)
+    rows = _status(wh)
+    assert [rows[f][0] for f in late] == ["pending", "pending"] and all("quota" in rows[f][2] for f in late)
+    assert len(w.downloads()) == 1  # the first found the quota; the second was not read while paused
+    assert _rows(wh, "select provider from evidence_stores.library_pauses") == [("sharepoint",)]
+
+    # quota raised, resumed; and the delta token expired meanwhile (410): a resync, nothing stored twice
+    sb.store.drives[w.drive.id].quota_bytes = 1024**3
+    lib.ledger.resume("sharepoint")
+    sb.fail_next(410, count=1, method="GET", path=r"/delta")
+    sb.clear_request_log()
+    _run(wh, lib, w)
+    assert sb.scripted[-1]["count"] == 0  # the stored deltaLink was refused
+    assert [("token=" in r["query"], r["status"]) for r in sb.request_log if "/delta" in r["path"]] == [
+        (True, 410), (False, 200)]  # then enumerated again from the start
+    rows = _status(wh)
+    assert {v[0] for v in rows.values()} == {"stored"} and set(rows) == {*files, denied, slow, *late}
+    assert len(list(lib.store.list())) == 7
+    stored = [r for r in lib.ledger.rows("files") if r["status"] == "stored"]
+    assert len(stored) == len({r["source_ref"] for r in stored}) == 7  # each version stored once
+    assert _rows(wh, "select count(*) from evidence_stores.library_pauses") == [(0,)]
