@@ -17,8 +17,11 @@ setup: ## install the locked dependencies and prepare the dbt manifest
 demo: setup ## run the main job: one full sync cycle against the sandbox, with a summary
 	@$(UV) run --frozen python -m cli demo $(ARGS)
 
+# One pytest worker per core, each test file on one worker (module fixtures are built once);
+# `make test TEST_WORKERS=0` runs in one process, `ARGS="-m 'not slow'"` skips the long end-to-end tests.
+TEST_WORKERS ?= auto
 test: setup ## run the whole test suite (needs PostgreSQL on 127.0.0.1:5432 for the scale-out tests)
-	@$(UV) run --frozen pytest $(ARGS)
+	@$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 scale-demo: setup ## one full cycle on the scale-out profile: Celery workers on RabbitMQ, PostgreSQL for all
 	@$(UV) run --frozen python -m cli scale-demo $(ARGS)

@@ -52,6 +52,22 @@ def _backfill_tags(days: int) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
 
 
+def _step_profile(run_id: str) -> str:
+    """Where a run's time went: steps, the sum of their durations (above the wall time when steps
+    overlapped) and the longest ones; the figure that says what more workers can and cannot speed up."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        stats = instance.get_run_step_stats(run_id)
+    spans = sorted(((s.step_key, s.end_time - s.start_time) for s in stats if s.start_time and s.end_time),
+                   key=lambda x: -x[1])
+    top = ", ".join(f"{key} {sec:.0f} s" for key, sec in spans[:4])
+    return f"{len(spans)} steps, {sum(sec for _, sec in spans):.0f} step-seconds; longest: {top}"
+
+
+PROFILES: list[str] = []
+
+
 def _timed(tags: dict[str, str] | None = None) -> float:
     """One full_sync in a fresh process (its definitions load this configuration); wall seconds."""
     started = time.monotonic()
@@ -62,6 +78,7 @@ def _timed(tags: dict[str, str] | None = None) -> float:
 
         with DagsterInstance.get() as instance:
             raise SystemExit(f"run {run_id} failed: {scale_out.step_failures(instance, run_id)[:3]}")
+    PROFILES.append(f"{'backfill' if tags else 'full cycle'} {elapsed:.0f} s: {_step_profile(run_id)}")
     return elapsed
 
 
@@ -116,6 +133,9 @@ def main() -> None:
             cycle, backfill = run(config, workers, args, Path(tmp))
             rows.append((label, cycle, backfill))
             print(f"  {label:<40} full cycle {cycle:7.1f} s   backfill {backfill:7.1f} s", flush=True)
+            for line in PROFILES:
+                print(f"      {line}", flush=True)
+            PROFILES.clear()
     base_cycle, base_backfill = rows[0][1], rows[0][2]
     print(f"\n{'configuration':<40} {'full cycle':>11} {'speed-up':>9} {'backfill':>10} {'speed-up':>9}")
     for label, cycle, backfill in rows:

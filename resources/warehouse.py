@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -63,6 +64,10 @@ class WarehouseResource(ConfigurableResource):
             raw.close()
 
 
+_IDEMPOTENT_DDL = re.compile(r"\s*create\s+(unique\s+)?(schema|table|index|sequence|view)\s+if\s+not\s+exists\b",
+                            re.IGNORECASE)
+
+
 class Connection:
     """A DB-API connection with one parameter style (``%s``) for both engines."""
 
@@ -75,7 +80,26 @@ class Connection:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         cur = self.raw.cursor()
+        if self.kind == "postgres" and _IDEMPOTENT_DDL.match(sql):
+            self._create_if_missing(cur, sql, params)
+            return
         cur.execute(self._sql(sql), tuple(params))
+
+    @staticmethod
+    def _create_if_missing(cur, sql: str, params: Sequence[Any]) -> None:
+        """``create ... if not exists`` on PostgreSQL is not safe against a concurrent creator: the
+        second transaction waits on the first and then fails with a duplicate key in the catalog
+        (seen with two Celery workers creating ``audit`` at once). The statement runs in a savepoint,
+        and "someone else created it meanwhile" counts as done."""
+        from psycopg2 import errors
+
+        cur.execute("savepoint projectx_create_if_missing")
+        try:
+            cur.execute(sql, tuple(params))
+        except (errors.UniqueViolation, errors.DuplicateSchema, errors.DuplicateTable, errors.DuplicateObject):
+            cur.execute("rollback to savepoint projectx_create_if_missing")
+        else:
+            cur.execute("release savepoint projectx_create_if_missing")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cur = self.raw.cursor()

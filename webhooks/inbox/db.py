@@ -95,9 +95,11 @@ def open_database(settings: WebhookSettings) -> Database:
                                f"{pg.pg_database}: check PGHOST/PGPORT/PGUSER/PGDATABASE "
                                f"({type(exc).__name__})") from None
         with conn.cursor() as cur:
+            # Receivers starting together would race on "if not exists" (the second fails on the
+            # catalog's unique index): one creates the schema and tables at a time, in one transaction.
+            cur.execute("select pg_advisory_xact_lock(hashtext('projectx.webhooks.ddl'))")
             cur.execute("create schema if not exists webhooks")
             cur.execute("set search_path to webhooks")
-        conn.commit()
         db = Database(conn, "postgres")
         for statement in filter(str.strip, TABLES.format(serial="bigserial").split(";")):
             db.execute(statement)
