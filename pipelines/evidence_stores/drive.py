@@ -78,10 +78,9 @@ class DriveIngest:
         if base["is_deleted"]:
             return {**base, "status": "deleted"}
         ref = f"{f['id']}@{f.get('md5Checksum') or f.get('modifiedTime')}"
-        done = self.library.ledger.last_stored("gdrive", ref)
-        if done is not None:
-            return {**base, "status": done["status"], "sha256": done["sha256"], "storage_uri": done["storage_uri"],
-                    "reason": done["reason"], "source_ref": ref}
+        settled = self.library.settled_row("gdrive", ref, {**base, "source_ref": ref})
+        if settled is not None:
+            return settled
         try:
             content = self._exec(self.service.files().get_media(fileId=f["id"]), "download")
         except StoreError as exc:

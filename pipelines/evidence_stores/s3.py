@@ -131,13 +131,9 @@ class S3Ingest:
                 "size_bytes": int(obj.get("Size") or 0), "is_deleted": False, "seen_at": _now()}
         ref = f"{file_id}@{etag or base['last_modified']}"
         base["source_ref"] = ref
-        done = self.library.ledger.last_stored(PROVIDER, ref)
-        if done is not None:
-            return {**base, "status": done["status"], "sha256": done["sha256"], "storage_uri": done["storage_uri"],
-                    "reason": done["reason"]}
-        paused = self.library.ledger.paused(PROVIDER)
-        if paused:
-            return {**base, "status": "pending", "reason": f"ingestion from S3 is paused: {paused}"[:500]}
+        settled = self.library.settled_row(PROVIDER, ref, base, "S3")
+        if settled is not None:
+            return settled
         try:
             kwargs = {"IfMatch": obj["ETag"]} if obj.get("ETag") else {}
             content = self.client.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()

@@ -132,13 +132,9 @@ class SharePointIngest:
                 "size_bytes": int(item.size or 0), "is_deleted": False, "seen_at": _now()}
         ref = f"{item.id}@{item.c_tag or item.e_tag or base['modified_time']}"
         base["source_ref"] = ref
-        done = self.library.ledger.last_stored(PROVIDER, ref)
-        if done is not None:
-            return {**base, "status": done["status"], "sha256": done["sha256"], "storage_uri": done["storage_uri"],
-                    "reason": done["reason"]}
-        paused = self.library.ledger.paused(PROVIDER)
-        if paused:
-            return {**base, "status": "pending", "reason": f"ingestion from SharePoint is paused: {paused}"[:500]}
+        settled = self.library.settled_row(PROVIDER, ref, base, "SharePoint")
+        if settled is not None:
+            return settled
         content = b""
         if item.size:
             try:

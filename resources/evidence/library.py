@@ -148,6 +148,19 @@ class EvidenceLibrary:
 
     # -- outcomes ---------------------------------------------------------------------------------
 
+    def settled_row(self, provider: str, ref: str, base: dict[str, Any], label: str | None = None) -> dict | None:
+        """For a watched-folder ingestion: the row of a file version (``ref``) the library already
+        handled, or a pending row while ingestion from ``provider`` is paused (``label`` names it;
+        None: no pause check); None when the file must be read."""
+        done = self.ledger.last_stored(provider, ref)
+        if done is not None:
+            return {**base, "status": done["status"], "sha256": done["sha256"], "storage_uri": done["storage_uri"],
+                    "reason": done["reason"]}
+        paused = self.ledger.paused(provider) if label else None
+        if paused:
+            return {**base, "status": "pending", "reason": f"ingestion from {label} is paused: {paused}"[:500]}
+        return None
+
     def _outcome(self, row: dict[str, Any]) -> EvidenceOutcome:
         meta = {k: v for k, v in row.items() if k not in ("sha256", "filename", "source", "source_ref", "tags",
                                                           "status", "reason", "storage_uri", "size_bytes")}
