@@ -49,9 +49,9 @@ def s3env(moto_server):
 @pytest.fixture
 def bucket(s3env, monkeypatch):
     name = f"evidence-{uuid.uuid4().hex[:10]}"
+    s3env[1].faults.clear()  # the server is the session's: start from no faults, whoever ran before
     boto3.client("s3").create_bucket(Bucket=name)
     monkeypatch.setenv("EVIDENCE_S3_BUCKET", name)
-    s3env[1].faults.clear()
     yield name
     s3env[1].faults.clear()
 

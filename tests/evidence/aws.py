@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import boto3
@@ -31,7 +32,7 @@ def moto_server():
 
 
 @pytest.fixture
-def aws(moto_server, monkeypatch) -> AwsSandbox:
+def aws(moto_server, monkeypatch) -> Iterator[AwsSandbox]:
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
                         "AWS_ENDPOINT_URL": moto_server.url}.items():
@@ -51,4 +52,7 @@ def aws(moto_server, monkeypatch) -> AwsSandbox:
     monkeypatch.setenv("EVIDENCE_S3_BUCKET", bucket)
     monkeypatch.setenv("AWS_ROLE_ARN", role["Arn"])
     monkeypatch.setenv("AWS_EXTERNAL_ID", EXTERNAL_ID)
-    return AwsSandbox(moto_server, bucket, role["Arn"])
+    yield AwsSandbox(moto_server, bucket, role["Arn"])
+    # The server lives for the session: a fault a test set but did not use up must not reach the next test.
+    moto_server.faults.clear()
+    moto_server.session_lifetime = None
