@@ -1,0 +1,87 @@
+"""Loose ends of reverse sync at full breadth (issue 17): the nightly reconciliation adopts an unlinked
+ServiceNow record of ours into the engine's link table (so the next push writes nothing), and every
+create is audited under the vendor's new record id."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assets.reverse_sync.engine import ensure_tables
+from assets.reverse_sync.reconcile import ServiceNowLinks
+from assets.reverse_sync.servicenow import STATE_CLOSED, ServiceNowTaskWriter, remediation_table
+from resources.servicenow import ServiceNowResource
+from resources.warehouse import WarehouseResource
+from tests.conftest import jira_env, sandbox_env
+from tests.reverse_sync_helpers import jira_rows, query, run, write_outbound, writes
+from tests.test_reverse_sync_servicenow import remediation_rows
+
+
+@pytest.fixture
+def servicenow(make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
+    sb = make_servicenow_sandbox(size=20)
+    sandbox_env(monkeypatch, sb)
+    return sb
+
+
+def test_reconciliation_adopts_an_unlinked_record_of_ours_as_the_engine_links_it(servicenow, duckdb_warehouse):
+    rows = remediation_rows(2)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    table = remediation_table()
+    # a crashed push left two records carrying our ids but no link; one was closed at ServiceNow since
+    stray = servicenow.insert(table, {"short_description": "left by a crashed run",
+                                      "correlation_id": "rem-sn-00000", "correlation_display": "Project X"})
+    closed = servicenow.insert(table, {"short_description": "left by a crashed run",
+                                       "correlation_id": "rem-sn-00001", "correlation_display": "Project X"})
+    servicenow.update(table, closed["sys_id"], {"state": STATE_CLOSED})
+    client = ServiceNowResource(backoff_base_seconds=0.0).client()
+    try:
+        with WarehouseResource.from_env().connect() as conn:
+            ensure_tables(conn)
+            report = ServiceNowLinks(conn, ServiceNowTaskWriter(client, table),
+                                     {r["remediation_task_id"]: r for r in rows}, "nightly").run()
+    finally:
+        client.close()
+    assert sorted(report.adopted) == ["rem-sn-00000", "rem-sn-00001"] and report.closed_orphans == []
+    links = dict(query(duckdb_warehouse, "select internal_id, vendor_id from reverse_sync.external_links"))
+    assert links == {"rem-sn-00000": stray["sys_id"], "rem-sn-00001": closed["sys_id"]}
+    assert servicenow.get(table, stray["sys_id"])["short_description"] == rows[0]["short_description"]
+
+    servicenow.clear_request_log()
+    again = run("servicenow", run_id="after-adopt")
+    assert again.created == 0 and again.unchanged == 2 and writes(servicenow) == [], "adopted: nothing to redo"
+    assert servicenow.get(table, closed["sys_id"])["state"] == STATE_CLOSED, "the vendor keeps the status"
+
+
+def test_creates_are_audited_under_the_vendors_new_record_id(servicenow, make_jira_sandbox, duckdb_warehouse,
+                                                             monkeypatch):
+    jira = make_jira_sandbox(size=30)
+    jira_env(monkeypatch, jira)
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(2))
+    write_outbound(duckdb_warehouse, "jira", jira_rows(2))
+    run("servicenow", run_id="sn")
+    run("jira", run_id="jira")
+    for vendor in ("servicenow", "jira"):
+        links = dict(query(duckdb_warehouse, "select internal_id, vendor_id from reverse_sync.external_links "
+                                             f"where vendor = '{vendor}'"))
+        audited = query(duckdb_warehouse, "select object_id, detail, status from audit.events where action = 'push' "
+                                          f"and operation = 'create' and system = '{vendor}'")
+        assert len(audited) == 2 and {s for _, _, s in audited} == {"201"}
+        assert {json.loads(d)["internal_id"]: o for o, d, _ in audited} == links, vendor
+
+
+def test_the_assignee_is_the_account_of_an_exact_email_match_never_a_guess(make_jira_sandbox, duckdb_warehouse,
+                                                                           monkeypatch):
+    jira = make_jira_sandbox(size=30)
+    jira_env(monkeypatch, jira)
+    person = next(u for u in jira.store.users.values() if u.active and u.account_type == "atlassian")
+    rows = jira_rows(3)
+    rows[0]["assignee_email"] = person.email.upper()  # e-mail addresses compare case-insensitively
+    rows[1]["assignee_email"] = person.email.split("@")[0]  # a partial match: found by the search, not taken
+    rows[2]["assignee_email"] = "@example.com"  # matches everyone: never a guess
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 3
+    links = dict(query(duckdb_warehouse, "select internal_id, vendor_number from reverse_sync.external_links"))
+    assignee = {i["key"]: (i["fields"].get("assignee") or {}).get("accountId") for i in jira.issues()}
+    assert [assignee[links[r["remediation_task_id"]]] for r in rows] == [person.account_id, None, None]
