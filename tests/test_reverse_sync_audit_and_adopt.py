@@ -71,6 +71,61 @@ def test_creates_are_audited_under_the_vendors_new_record_id(servicenow, make_ji
         assert {json.loads(d)["internal_id"]: o for o, d, _ in audited} == links, vendor
 
 
+def _plan(settings, run_id: str) -> list[tuple]:
+    return sorted(query(settings, "select internal_id, operation, field, before_value, after_value "
+                                  f"from reverse_sync.plans where run_id = '{run_id}'"))
+
+
+def test_onetrust_dry_run_plans_every_write_the_real_run_makes(make_onetrust_sandbox, duckdb_warehouse,
+                                                               monkeypatch, tmp_path):
+    """Implementations and evidence attachments are writes too: the dry run lists them, the real run
+    makes exactly those (counted at the sandbox), and an attach that failed is retried next run."""
+    from tests.conftest import onetrust_env
+    from tests.reverse_sync_helpers import attestation_rows
+
+    onetrust = make_onetrust_sandbox(size=20)
+    onetrust_env(monkeypatch, onetrust)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    monkeypatch.setenv("PROJECTX_EVIDENCE_DIR", str(evidence))
+    (evidence / "cab-minutes.pdf").write_bytes(b"%PDF-1.4 minutes of the change advisory board")
+    rows = attestation_rows(6, evidence="CAB minutes <cab-minutes.pdf> | Ticket <https://x.example/CHG1>")
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    onetrust.clear_request_log()
+    dry = run("onetrust", run_id="dry", dry_run=True)
+    assert dry.writes == 0 and writes(onetrust) == []
+    real = run("onetrust", run_id="real")
+    assert real.created == 6 and real.dead_lettered == 0
+    planned = _plan(duckdb_warehouse, "dry")
+    assert planned == _plan(duckdb_warehouse, "real")
+    ops = [op for _, op, *_ in planned]
+    assert ops.count("create_implementation") == 3 and ops.count("attach_evidence") == 6
+    sent = writes(onetrust)
+    one_write_each = {(i, op) for i, op, *_ in planned if op in ("create", "update")}
+    assert len(sent) == len(one_write_each) + ops.count("create_implementation") + ops.count("attach_evidence")
+    assert sum(p["path"].endswith("/attachments") for p in sent) == 6
+
+    # a new evidence file for one period, and an attach that fails: dead-lettered, then retried alone
+    (evidence / "review.txt").write_bytes(b"quarterly access review")
+    rows[0] = {**rows[0], "evidence_refs": rows[0]["evidence_refs"] + " | Review <review.txt>"}
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    onetrust.faults.set(rate_5xx=1.0, methods=["POST"], paths=[r"/attachments$"])
+    failed = run("onetrust", run_id="attach-fails", breaker_threshold=50)
+    assert failed.dead_lettered == 1
+    onetrust.faults.clear()
+    onetrust.clear_request_log()
+    dry = run("onetrust", run_id="dry-2", dry_run=True)
+    assert [(op, after) for _, op, _, _, after in _plan(duckdb_warehouse, "dry-2")] == \
+        [("attach_evidence", "review.txt")]
+    healed = run("onetrust", run_id="real-2")
+    assert healed.dead_lettered == 0 and _plan(duckdb_warehouse, "real-2") == _plan(duckdb_warehouse, "dry-2")
+    assert [p["path"].rsplit("/", 1)[-1] for p in writes(onetrust)] == ["attachments"]
+    attestation = next(a for a in onetrust.attestations() if a.get("externalId") == "att-0000")
+    assert sorted(a["fileName"] for a in onetrust.attachments[attestation["id"]]) == ["cab-minutes.pdf", "review.txt"]
+    onetrust.clear_request_log()
+    assert run("onetrust", run_id="again").writes == 0 and writes(onetrust) == []
+
+
 def test_the_assignee_is_the_account_of_an_exact_email_match_never_a_guess(make_jira_sandbox, duckdb_warehouse,
                                                                            monkeypatch):
     jira = make_jira_sandbox(size=30)
