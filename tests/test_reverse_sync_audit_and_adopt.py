@@ -140,3 +140,26 @@ def test_the_assignee_is_the_account_of_an_exact_email_match_never_a_guess(make_
     links = dict(query(duckdb_warehouse, "select internal_id, vendor_number from reverse_sync.external_links"))
     assignee = {i["key"]: (i["fields"].get("assignee") or {}).get("accountId") for i in jira.issues()}
     assert [assignee[links[r["remediation_task_id"]]] for r in rows] == [person.account_id, None, None]
+
+
+def test_servicenow_write_faults_land_or_wait_in_dead_letters_then_drain(servicenow, duckdb_warehouse):
+    """The write-fault bullet for the third vendor: 10% 5xx, 429 with Retry-After and OAuth tokens
+    that expire after a second; no write lost, none doubled, a clean run drains the dead letters."""
+    rows = remediation_rows(30)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    servicenow.faults.set(rate_5xx=0.1, rate_429=0.05, retry_after=1, token_ttl_seconds=1, expire_tokens=True)
+    servicenow.clear_request_log()
+    report = run("servicenow", breaker_threshold=50)
+    served = {r["status"] for r in servicenow.request_log}
+    assert 429 in served and served & {500, 502, 503, 504}, served  # the faults did happen
+    tokens = [r for r in servicenow.request_log if "oauth" in r["path"]]
+    assert len(tokens) > 1, "tokens expired during the run and were renewed"
+    ours = {r["correlation_id"] for r in servicenow.records(remediation_table()) if r.get("correlation_id")}
+    dead = {r[0] for r in query(duckdb_warehouse, "select internal_id from reverse_sync.dead_letters")}
+    assert len(ours | dead) == 30 and report.created + report.dead_lettered == 30, "a write was lost"
+    servicenow.faults.clear()
+    clean = run("servicenow")
+    assert clean.dead_lettered == 0
+    assert query(duckdb_warehouse, "select count(*) from reverse_sync.dead_letters") == [(0,)]
+    records = [r["correlation_id"] for r in servicenow.records(remediation_table()) if r.get("correlation_id")]
+    assert sorted(records) == sorted(r["remediation_task_id"] for r in rows), "one record per task"
