@@ -16,7 +16,7 @@ def test_a_remediation_closed_in_jira_closes_the_task_and_updates_the_attestatio
     first = _run_full_sync()
     outbound = query(duckdb_warehouse, "select remediation_task_id, control_id from outbound.jira_remediation_issues "
                                        "order by remediation_task_id")
-    assert outbound, "the seeded data must make some Jira-routed control fail"
+    assert len(outbound) >= 2, "the seeded data must make some Jira-routed controls fail"
     pushed = _metadata(first, "reverse_sync/jira_remediation_issues")
     assert pushed["created"] == len(outbound) and pushed["dead_lettered"] == 0
     links = dict(query(duckdb_warehouse, "select internal_id, vendor_number from reverse_sync.external_links "
@@ -26,12 +26,28 @@ def test_a_remediation_closed_in_jira_closes_the_task_and_updates_the_attestatio
 
     task_id, control_id = outbound[0]
     jira.edit_as(links[task_id], {"status": "Done"})  # a person finishes the remediation in Jira
+    jira.comment_as(links[task_id], "Approval recorded retroactively; CAB minutes attached to CHG.")
+    jira.comment_as(links[task_id], "Project X updated this issue: duedate", actor=jira.store.me.account_id)
+    given_up = outbound[-1][0]  # closed as Won't Do: nothing remediated, the task stays open
+    jira.edit_as(links[given_up], {"status": "Done"})
+    jira.edit_as(links[given_up], {"resolution": "Won't Do"})
     jira.clear_request_log()
     before = {a["externalId"]: a for a in onetrust.attestations() if a.get("source") == "Project X"}
 
     second = _run_full_sync()
     status = query(duckdb_warehouse, f"select status, source_system from marts.tasks where task_id = '{task_id}'")
     assert status == [("closed", "jira")], "the remediation closed in Jira is closed in Project X"
+    # Resolution and comments come back too; the integration's own comment is not a Jira-side one.
+    back = query(duckdb_warehouse, f"""select vendor_resolution, vendor_comment_count, last_vendor_comment_excerpt,
+        last_vendor_comment_at is not null from marts.tasks where task_id = '{task_id}'""")
+    assert back == [("Done", 1, "Approval recorded retroactively; CAB minutes attached to CHG.", True)]
+    # One rule for both vendors: a vendor record closes its task only when the work was done, so
+    # Jira's Won't Do leaves the task open, as ServiceNow's Closed Incomplete does.
+    assert query(duckdb_warehouse, f"select status, vendor_resolution, vendor_comment_count from marts.tasks "
+                                   f"where task_id = '{given_up}'") == [("open", "Won't Do", 0)]
+    assert query(duckdb_warehouse, """select count(vendor_resolution), count(vendor_comment_count),
+        count(last_vendor_comment_at), count(last_vendor_comment_excerpt) from marts.tasks
+        where task_type != 'control_remediation'""") == [(0, 0, 0, 0)], "other tasks carry no vendor summary"
     assert writes(jira) == [], "the issue Jira closed is not reopened or touched again (Jira wins the status)"
     assert _metadata(second, "reverse_sync/jira_remediation_issues")["writes"] == 0
     current = query(duckdb_warehouse, f"""
@@ -73,7 +89,10 @@ def test_a_remediation_closed_in_servicenow_closes_the_task_and_updates_the_atte
     assert _metadata(second, "servicenow/remediation_tasks")["rows_loaded"] == len(outbound)
     status = query(duckdb_warehouse, f"select status, source_system from marts.tasks where task_id = '{task_id}'")
     assert status == [("closed", "servicenow")], "the remediation closed in ServiceNow is closed in Project X"
-    assert query(duckdb_warehouse, f"select status from marts.tasks where task_id = '{given_up}'") == [("open",)]
+    assert query(duckdb_warehouse, f"select status, vendor_resolution, vendor_comment_count from marts.tasks "
+                                   f"where task_id = '{given_up}'") == [("open", "Closed Incomplete", None)]
+    assert query(duckdb_warehouse, f"select vendor_resolution from marts.tasks where task_id = '{task_id}'") == [
+        ("Closed Complete",)]
     assert writes(sandbox) == [], "the record ServiceNow closed is not reopened or touched (vendor wins the status)"
     assert _metadata(second, "reverse_sync/servicenow_remediation_tasks")["writes"] == 0
     assert sandbox.get(remediation_table(), links[task_id])["state"] == STATE_CLOSED

@@ -43,7 +43,11 @@ final as (
         raised_at as created_at,
         raised_at + interval '1 day' as due_at,
         last_raised_at as source_loaded_at,
-        cast(null as timestamp) as source_staged_at
+        cast(null as timestamp) as source_staged_at,
+        cast(null as varchar) as vendor_resolution,
+        cast(null as integer) as vendor_comment_count,
+        cast(null as timestamp) as last_vendor_comment_at,
+        cast(null as varchar) as last_vendor_comment_excerpt
     from grouped
 
 )

@@ -66,7 +66,11 @@ final as (
         latest.expires_at - {{ var('evidence_renewal_horizon_days') }} * interval '1 day' as created_at,
         date_trunc('second', latest.expires_at) as due_at,
         cast(null as timestamp) as source_loaded_at,
-        cast(null as timestamp) as source_staged_at
+        cast(null as timestamp) as source_staged_at,
+        cast(null as varchar) as vendor_resolution,
+        cast(null as integer) as vendor_comment_count,
+        cast(null as timestamp) as last_vendor_comment_at,
+        cast(null as varchar) as last_vendor_comment_excerpt
     from latest
     inner join links on latest.evidence_id = links.evidence_id
     inner join catalog on links.control_id = catalog.control_id

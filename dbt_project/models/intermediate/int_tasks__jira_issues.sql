@@ -35,7 +35,11 @@ final as (
         created_at,
         cast(due_date as timestamp) as due_at,
         loaded_at as source_loaded_at,
-        cast(null as timestamp) as source_staged_at
+        cast(null as timestamp) as source_staged_at,
+        cast(null as varchar) as vendor_resolution,
+        cast(null as integer) as vendor_comment_count,
+        cast(null as timestamp) as last_vendor_comment_at,
+        cast(null as varchar) as last_vendor_comment_excerpt
     from issues
 
 )

@@ -33,7 +33,11 @@ final as (
         pias.created_at,
         date_trunc('second', pias.created_at + rules.due_in_days * interval '1 day') as due_at,
         pias.loaded_at as source_loaded_at,
-        cast(null as timestamp) as source_staged_at
+        cast(null as timestamp) as source_staged_at,
+        cast(null as varchar) as vendor_resolution,
+        cast(null as integer) as vendor_comment_count,
+        cast(null as timestamp) as last_vendor_comment_at,
+        cast(null as varchar) as last_vendor_comment_excerpt
     from pias
     left join rules on pias.risk_level = rules.risk_level
 

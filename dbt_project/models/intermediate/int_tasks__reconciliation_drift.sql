@@ -38,7 +38,11 @@ final as (
         detected_at as created_at,
         detected_at + interval '1 day' as due_at,
         cast(null as timestamp) as source_loaded_at,
-        cast(null as timestamp) as source_staged_at
+        cast(null as timestamp) as source_staged_at,
+        cast(null as varchar) as vendor_resolution,
+        cast(null as integer) as vendor_comment_count,
+        cast(null as timestamp) as last_vendor_comment_at,
+        cast(null as varchar) as last_vendor_comment_excerpt
     from latest
     where detected_at = last_run_at and unhealed > 0
 

@@ -38,7 +38,11 @@ final as (
         incidents.opened_at as created_at,
         incidents.opened_at + slas.review_within_hours * interval '1 hour' as due_at,
         incidents.loaded_at as source_loaded_at,
-        incidents.staged_at as source_staged_at
+        incidents.staged_at as source_staged_at,
+        cast(null as varchar) as vendor_resolution,
+        cast(null as integer) as vendor_comment_count,
+        cast(null as timestamp) as last_vendor_comment_at,
+        cast(null as varchar) as last_vendor_comment_excerpt
     from incidents
     left join slas on incidents.priority = slas.priority
 
