@@ -15,6 +15,9 @@ priority and the Project X labels are owned by Project X; the assignee by Jira; 
 shared and Project X wins (the control's remediation window is policy); the status is shared and
 Jira wins (people working the issue decide where it is; Project X closes it when the control
 passes and reopens it when the control fails again, unless Jira moved it meanwhile).
+The status comes back through the Jira ingestion: a done issue closes the task unless its resolution
+says nothing was done (Won't Do, Won't Fix, Duplicate, Cannot Reproduce, Incomplete, Declined), the
+same rule as ServiceNow's Closed Incomplete (int_tasks__control_remediations).
 
 For the ServiceNow remediation records (:mod:`assets.reverse_sync.servicenow`) the same rule holds:
 Project X owns the text, priority, due date and CI; the status is shared and ServiceNow wins. Project X

@@ -1,9 +1,10 @@
 -- Grain: one row per (control, month) attestation to hold in OneTrust (spec 2.3: completed
 -- remediation exports control attestations). Months with no objects in scope are not exported.
 -- Reverse sync keys on attestation_id (OneTrust externalId); a running month is re-sent as its
--- counts change. For the running month, remediation tasks closed at the vendor (Jira issues done)
--- count too: when every failing object's remediation is closed there, the result is partially
--- effective (remediated, awaiting the next evaluation) instead of ineffective.
+-- counts change. For the running month, remediation tasks closed at the vendor (Jira issues done,
+-- not as Won't Do; ServiceNow records Closed Complete) count too: when every failing object's
+-- remediation is closed there, the result is partially effective (remediated, awaiting the next
+-- evaluation) instead of ineffective.
 with
 
 attestations as (
