@@ -54,15 +54,25 @@ def _backfill_tags(days: int) -> dict[str, str]:
 
 def _step_profile(run_id: str) -> str:
     """Where a run's time went: steps, the sum of their durations (above the wall time when steps
-    overlapped) and the longest ones; the figure that says what more workers can and cannot speed up."""
+    overlapped), the longest ones and a timeline (one bar per step, 1 character = 1/60 of the run)
+    that shows which steps ran side by side; the figure that says what more workers can speed up."""
     from dagster import DagsterInstance
 
     with DagsterInstance.get() as instance:
         stats = instance.get_run_step_stats(run_id)
-    spans = sorted(((s.step_key, s.end_time - s.start_time) for s in stats if s.start_time and s.end_time),
-                   key=lambda x: -x[1])
-    top = ", ".join(f"{key} {sec:.0f} s" for key, sec in spans[:4])
-    return f"{len(spans)} steps, {sum(sec for _, sec in spans):.0f} step-seconds; longest: {top}"
+    spans = sorted(((s.step_key, s.start_time, s.end_time) for s in stats if s.start_time and s.end_time),
+                   key=lambda x: x[1])
+    if not spans:
+        return "no step stats"
+    t0, t1 = spans[0][1], max(end for _, _, end in spans)
+    scale = 60 / max(t1 - t0, 1e-6)
+    bars = [f"        {key[:44]:<44} {' ' * int((start - t0) * scale)}{'#' * max(1, round((end - start) * scale))}"
+            f" {end - start:.0f} s" for key, start, end in spans]
+    longest = sorted(spans, key=lambda x: x[1] - x[2])[:4]
+    top = ", ".join(f"{key} {end - start:.0f} s" for key, start, end in longest)
+    busy = sum(end - start for _, start, end in spans)
+    return (f"{len(spans)} steps, {busy:.0f} step-seconds over {t1 - t0:.0f} s of steps "
+            f"(overlap {busy / max(t1 - t0, 1e-6):.2f}); longest: {top}\n" + "\n".join(bars))
 
 
 PROFILES: list[str] = []

@@ -8,11 +8,14 @@ version's ``created_time``. Only key names and dates leave this module, never va
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from resources.secrets import ENV_NAMES, SECRET_KEYS, SecretStore
+
+log = logging.getLogger(__name__)
 
 STATIC_DAYS = 90
 LIFETIME_DAYS: dict[str, dict[str, int]] = {
@@ -57,6 +60,23 @@ def secret_dates(store: SecretStore, connector: str) -> dict[str, tuple[datetime
     for key in keys:
         if key in lifetimes or (key in SECRET_KEYS and key != "refresh_token"):
             out[key] = (_parse(custom.get(SET_AT + key) or current), lifetimes.get(key, STATIC_DAYS))
+    return out
+
+
+def connector_secret_dates(store: SecretStore, connector: str) -> dict[str, tuple[datetime, int]]:
+    """What a connector's ``secret_expiry`` check grades: its own secrets and the signing secret of its
+    webhook endpoint (``<connector>_webhook_secret`` at the receiver's path), since a lapsed webhook
+    secret stops that vendor's deliveries as surely as a lapsed API credential stops its syncs.
+
+    The receiver's path is read with the webhooks AppRole (its policy allows the metadata); where this
+    process has no access to it, only the connector's own secrets are graded."""
+    out = secret_dates(store, connector)
+    try:
+        hooks = secret_dates(store, "webhooks")
+    except Exception as exc:  # no webhooks role here, or Vault denied it: the vendor's own dates still count
+        log.debug("webhook secret dates unavailable for %s: %s", connector, type(exc).__name__)
+        hooks = {}
+    out.update({key: when for key, when in hooks.items() if key.startswith(f"{connector}_")})
     return out
 
 

@@ -304,3 +304,23 @@ def test_webhook_inbox_backlog_and_dead_letters_grade_their_connector(instance, 
     metrics = TestClient(create_app(operations=HealthReader(instance=instance, warehouse_settings=duckdb_warehouse,
                                                             env=LOCAL))).get("/metrics").text
     assert "jira_sync_backlog 105.0" in metrics  # 103 waiting + 2 dead
+
+
+def test_a_check_that_recovers_and_turns_red_again_alerts_again(duckdb_warehouse):
+    """red, red, green, red, yellow, red: three streaks, three alerts; another check's streak is its own."""
+    from assets.health.history import raise_alerts, record
+
+    start = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    lights = ["red", "red", "green", "red", "yellow", "red"]
+    raised = []
+    with WarehouseResource.from_env().connect() as conn:
+        for hour, light in enumerate(lights):
+            now = start + timedelta(hours=hour)
+            findings = [measure.Finding("jira", "sync_lag", light, 1.0, 1.0, f"lag is {light}"),
+                        measure.Finding("jira", "dead_letters", "red", 3.0, 0.0, "3 dead letters")]
+            raised += raise_alerts(conn, "local", "#alerts", findings, now)
+            record(conn, "local", findings, now)
+        rows = conn.query("select check_name, raised_at from ops.health_alerts order by check_name, raised_at")
+    assert [(r["check_name"], r["raised_at"].hour) for r in rows] == [
+        ("dead_letters", 8), ("sync_lag", 8), ("sync_lag", 11), ("sync_lag", 13)]
+    assert len(raised) == 4

@@ -120,3 +120,34 @@ def test_rotation_dates_the_key_and_writes_the_audit_log_without_the_value(vault
     assert store.vendor("servicenow")["client_secret"] == new_value
     assert events and events[0]["action"] == "secret" and events[0]["operation"] == "rotate"
     assert new_value not in repr(events)
+
+
+def test_a_vendor_expiry_check_counts_its_webhook_signing_secret(vault, roles, monkeypatch):
+    """The jira connector's dates include jira_webhook_secret from the receiver's path (read with the
+    webhooks AppRole), not the other endpoints' secrets; without that role only its own secrets count."""
+    from resources.secret_rotation import connector_secret_dates
+
+    addr, root, client = vault
+    env, creds = roles
+    operator = SecretStore(f"integrations/{env}", vault_addr=addr, vault_token=root, strict=False)
+    client.secrets.kv.v2.create_or_update_secret(
+        path=f"integrations/{env}/webhooks", mount_point="secret",
+        secret={"jira_webhook_secret": "j-1", "servicenow_webhook_secret": "s-1", "slack_signing_secret": "x"})
+    old = datetime.now(UTC) - timedelta(days=85)
+    rotate(operator, "webhooks", "jira_webhook_secret", f"j-{uuid.uuid4().hex}", correlation_id="c-2", now=old)
+    for name in ("VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for connector in ("jira", "webhooks"):
+        monkeypatch.setenv(f"VAULT_{connector.upper()}_ROLE_ID", creds[connector]["role_id"])
+        monkeypatch.setenv(f"VAULT_{connector.upper()}_SECRET_ID", creds[connector]["secret_id"])
+    store = SecretStore(f"integrations/{env}", vault_addr=addr, strict=False)
+    dates = connector_secret_dates(store, "jira")
+    assert set(dates) == {"client_secret", "jira_webhook_secret"}
+    assert abs((dates["jira_webhook_secret"][0] - old).total_seconds()) < 1 and dates["jira_webhook_secret"][1] == 90
+    from assets.health import measure
+
+    assert measure.secret_expiry("jira", dates, datetime.now(UTC)).light == measure.RED  # 5 days left of 90
+    monkeypatch.delenv("VAULT_WEBHOOKS_ROLE_ID")
+    monkeypatch.delenv("VAULT_WEBHOOKS_SECRET_ID")
+    monkeypatch.setenv("VAULT_TOKEN", "not-a-token")  # the fallback login Vault refuses (not ~/.vault-token)
+    assert set(connector_secret_dates(store, "jira")) == {"client_secret"}

@@ -14,6 +14,8 @@ import pytest
 from tests.webhook_helpers import (
     GENERIC,
     JIRA,
+    SECRET_ENV,
+    SECRETS,
     SERVICENOW,
     SLACK_ACTIONS,
     SLACK_EVENTS,
@@ -215,3 +217,59 @@ def test_a_lying_content_length_is_refused(tmp_path, length):
         resp = client.post(GENERIC, content=b"{}", headers={"content-type": "application/json",
                                                             "content-length": length})
     assert resp.status_code in (400, 413)
+
+
+def _jira_signed(secret: str, ident: str) -> dict:
+    from webhooks.receiver.verify import jira_signature
+
+    body = jira_body()
+    return {"content": body, "headers": {"content-type": "application/json", "X-Atlassian-Webhook-Identifier": ident,
+                                         "X-Hub-Signature": jira_signature(secret, body)}}
+
+
+def test_a_rotated_secret_takes_effect_without_a_restart_and_the_old_one_has_a_grace_period(tmp_path):
+    settings = settings_for(tmp_path, secret_grace_seconds=600)
+    app = create_app(settings)
+    receiver = app.state.receiver
+    old, new = SECRETS["jira"], "jira-rotated-secret"
+
+    async def go():
+        async with app.router.lifespan_context(app), asgi_client(app) as client:
+            answers = [(await client.post(JIRA, **_jira_signed(new, "r-0"))).status_code]  # not yet rotated
+            assert receiver.refresh_secrets({"jira": new, "generic": None}) == ["jira"]
+            answers += [(await client.post(JIRA, **_jira_signed(s, f"r-{i}"))).status_code
+                        for i, s in enumerate((new, old, "a-guess"), 1)]
+            assert (await client.post(GENERIC, **generic_request(generic_body(), "g-1"))).status_code == 200
+            receiver.clock = lambda: time.time() + 601  # the grace period is over
+            answers += [(await client.post(JIRA, **_jira_signed(s, f"r-{i}"))).status_code
+                        for i, s in enumerate((old, new), 4)]
+            return answers
+
+    assert run(go()) == [401, 200, 200, 401, 401, 200]  # a missing key ("generic": None) kept its secret
+    assert "jira-rotated-secret" not in settings.describe()
+
+
+def test_the_receiver_rereads_its_secrets_while_it_runs(tmp_path, monkeypatch):
+    """Secrets it read itself (here the local env fallback, as from Vault) are read again every
+    secret_refresh_seconds; a Vault outage during a re-read keeps the current ones."""
+    from webhooks.settings import WebhookSettings
+
+    for env, value in SECRET_ENV.items():
+        monkeypatch.setenv(env, value)
+    monkeypatch.setenv("PROJECTX_ENV", "local")
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    settings = WebhookSettings(sqlite_path=str(tmp_path / "inbox.sqlite3"), secret_refresh_seconds=0.1)
+    app = create_app(settings)
+
+    async def go():
+        async with app.router.lifespan_context(app), asgi_client(app) as client:
+            first = (await client.post(JIRA, **_jira_signed(SECRETS["jira"], "t-0"))).status_code
+            monkeypatch.setenv("JIRA_WEBHOOK_SECRET", "jira-from-the-next-read")
+            deadline, status = time.monotonic() + 10, None
+            while time.monotonic() < deadline and status != 200:
+                await asyncio.sleep(0.1)
+                status = (await client.post(JIRA, **_jira_signed("jira-from-the-next-read", "t-1"))).status_code
+            return first, status
+
+    assert run(go()) == (200, 200)
+    assert app.state.receiver._refresher is None  # stopped with the app

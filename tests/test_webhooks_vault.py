@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -122,3 +123,29 @@ def test_the_receivers_token_reads_only_its_own_path(vault, stg_roles):
     with pytest.raises(hvac.exceptions.Forbidden):  # read-only, even on its own path
         c.secrets.kv.v2.create_or_update_secret(path="integrations/stg/webhooks", mount_point="secret",
                                                 secret={"jira_webhook_secret": "x"})
+
+
+def test_a_secret_rotated_in_vault_is_taken_by_the_running_receiver(stg_receiver_env, vault, monkeypatch):
+    """An operator rotates jira_webhook_secret in Vault; the running stg receiver verifies with the new one
+    within its refresh interval, and with the old one during the grace period only."""
+    from resources.secret_rotation import rotate
+    from resources.secrets import SecretStore
+    from webhooks.app import create_app
+
+    addr, root, _ = vault
+    monkeypatch.setenv("WEBHOOK_SECRET_REFRESH_SECONDS", "0.2")
+    monkeypatch.setenv("WEBHOOK_SECRET_GRACE_SECONDS", "3600")
+    old, new = VAULT_SECRETS["jira_webhook_secret"], f"jira-rotated-{uuid.uuid4().hex}"
+    operator = SecretStore("integrations/stg", vault_addr=addr, vault_token=root)
+    try:
+        with LiveReceiver(create_app()) as served, httpx.Client(base_url=served.url, timeout=10) as http:
+            assert http.post(JIRA, **_jira(jira_body(20101), new, "rot-0")).status_code == 401
+            rotate(operator, "webhooks", "jira_webhook_secret", new, correlation_id="rotation-test")
+            deadline, status = time.monotonic() + 15, None
+            while status != 200 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                status = http.post(JIRA, **_jira(jira_body(20102), new, "rot-1")).status_code
+            assert status == 200
+            assert http.post(JIRA, **_jira(jira_body(20103), old, "rot-2")).status_code == 200  # grace period
+    finally:
+        rotate(operator, "webhooks", "jira_webhook_secret", old, correlation_id="rotation-test-undo")

@@ -1,4 +1,6 @@
-"""Receiver settings, read once from the environment; the endpoint secrets once at start-up.
+"""Receiver settings, read once from the environment; the endpoint secrets at start-up and then every
+``secret_refresh_seconds`` (a rotated secret takes effect without a restart; the old one verifies for
+``secret_grace_seconds``).
 
 Grain: one process. Secrets are held in memory only; ``describe()`` never shows them.
 
@@ -67,6 +69,11 @@ class WebhookSettings:
     max_body_bytes: int = MIB
     tolerance_seconds: int = 300
     rejections_per_minute: int = 600  # rejection records kept per minute; the counters count them all
+    # Rotation without a restart: the receiver re-reads its secrets this often (0: never; only when it
+    # read them itself, not when they were given), and a replaced secret still verifies for the grace
+    # period, so deliveries signed before the vendor side was updated are not lost.
+    secret_refresh_seconds: float = 60.0
+    secret_grace_seconds: float = 3600.0
 
     @classmethod
     def from_env(cls, **overrides) -> WebhookSettings:
@@ -78,6 +85,8 @@ class WebhookSettings:
             synchronous=os.environ.get("PROJECTX_WEBHOOK_SYNCHRONOUS", "FULL").upper(),
             pg=wh if wh.kind == "postgres" else None,
             max_body_bytes=int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", MIB)),
+            secret_refresh_seconds=float(os.environ.get("WEBHOOK_SECRET_REFRESH_SECONDS", 60)),
+            secret_grace_seconds=float(os.environ.get("WEBHOOK_SECRET_GRACE_SECONDS", 3600)),
         )
         return replace(settings, **overrides) if overrides else settings
 

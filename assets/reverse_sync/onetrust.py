@@ -8,6 +8,12 @@ Status, period, text (``summary``) and evidence references go in the attestation
 stored locally (``PROJECTX_EVIDENCE_DIR``) are attached once each (listed first: OneTrust keeps no
 idempotency key on attachments). OneTrust publishes no attestation API (vendor-apis.md §3.6), so
 the path is configurable: ``ONETRUST_ATTESTATION_PATH`` (default ``/api/controls/v1/attestations``).
+
+Every write is a step of the plan, so a dry run shows all of them: ``create_implementation`` (the
+first attestation of a control OneTrust has no implementation for), ``create`` / ``update`` (the
+attestation) and ``attach_evidence`` (one row per file not yet attached). The files are compared by
+sha256 as the pseudo-field ``attachments`` (ours: the local files the evidence references name;
+OneTrust's: its attachments' hashes), so an attach that failed is retried by the next run.
 """
 
 import hashlib
@@ -56,36 +62,48 @@ class OneTrustAttestationWriter:
     reads = True
     policy = {"result": Field(PROJECTX), "period_start": Field(PROJECTX), "period_end": Field(PROJECTX),
               "comment": Field(PROJECTX), "evidence": Field(PROJECTX), "owner": Field(PROJECTX),
-              "control": Field(VENDOR), "library_control": Field(VENDOR), "status": Field(SHARED, wins=VENDOR)}
+              "control": Field(VENDOR), "library_control": Field(VENDOR), "status": Field(SHARED, wins=VENDOR),
+              "attachments": Field(PROJECTX)}
 
     def __init__(self, client: OneTrustClient, evidence_dir: str | None = None):
         self.client, self.session = client, client.session
         self.path = attestation_path()
         self.evidence_dir = Path(evidence_dir or os.environ.get("PROJECTX_EVIDENCE_DIR", "data/evidence"))
         self._impl: dict[str, str] = {}
+        self._planned: set[str] = set()  # implementations a plan of this run creates
+        self._hashes: dict[Path, tuple[tuple[int, int], str]] = {}
+        self._by_hash: dict[str, Path] = {}  # sha256 -> a local file with that content
         self._library: set[str] | None = None
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         library = f"ISO-{row['iso27001']}" if row.get("iso27001") else ""
+        evidence = row.get("evidence_refs") or ""
         return {"control": row["control_id"], "library_control": library,
                 "result": row["onetrust_result"], "period_start": _iso(row["period_start"]),
                 "period_end": _iso(row["period_end"]), "comment": row["summary"],
-                "evidence": row.get("evidence_refs") or "", "owner": row.get("owner") or ""}
+                "evidence": evidence, "owner": row.get("owner") or "",
+                "attachments": ",".join(sorted({self._sha256(p) for p in self._files(evidence)}))}
 
     def _snapshot(self, rec: dict[str, Any]) -> Snapshot:
         evidence = " | ".join(f"{e.get('name')} <{e.get('url')}>" if e.get("url") else str(e.get("name"))
                               for e in rec.get("evidence") or [])
         fields = {"result": rec.get("result"), "period_start": rec.get("periodStart"),
                   "period_end": rec.get("periodEnd"), "comment": rec.get("comment"), "evidence": evidence,
-                  "owner": (rec.get("attestedBy") or {}).get("email") or ""}
+                  "owner": (rec.get("attestedBy") or {}).get("email") or "",
+                  "attachments": ",".join(sorted(self.attached(str(rec["id"])) if rec.get("evidence") else ()))}
         return Snapshot(str(rec["id"]), rec.get("externalId"), fields, rec.get("lastModifiedDate"), None)
+
+    def attached(self, attestation_id: str) -> set[str]:
+        """sha256 of the files attached to an attestation at OneTrust."""
+        listed = self.client.request("GET", f"{self.path}/{attestation_id}/attachments").get("content") or []
+        return {str(a.get("sha256")) for a in listed if a.get("sha256")}
 
     def prefetch(self, internal_ids: list[str]) -> dict[str, Snapshot]:
         wanted, found = set(internal_ids), {}
         for page in self.client.pages("GET", self.path, page_size=2000):
             for rec in page.items:
-                if rec.get("externalId") in wanted:
-                    found.setdefault(rec["externalId"], self._snapshot(rec))
+                if rec.get("externalId") in wanted and rec["externalId"] not in found:
+                    found[rec["externalId"]] = self._snapshot(rec)
         return found
 
     def read(self, vendor_id: str, since: str | None) -> Snapshot | None:
@@ -97,20 +115,50 @@ class OneTrustAttestationWriter:
             raise
 
     def steps(self, changes: list[Change], creating: bool) -> list[Step]:
-        fields = [c for c in changes if c.field != "status"]  # an attestation is never closed
-        return [("create" if creating else "update", fields)] if fields else []
+        """[create_implementation] -> create | update -> [attach_evidence]; an attestation is never closed."""
+        fields = [c for c in changes if c.field not in ("status", "attachments")]
+        out: list[Step] = []
+        values = {c.field: c.after for c in changes}
+        if creating and fields and self._implementation_missing(f"projectx:{values['control']}"):
+            out.append(("create_implementation", [Change("implementation", None, f"projectx:{values['control']}")]))
+        if fields:
+            out.append(("create" if creating else "update", fields))
+        files = next((c for c in changes if c.field == "attachments"), None)
+        if files is not None:
+            have = set((files.before or "").split(",")) - {""}
+            missing = sorted(set((files.after or "").split(",")) - {""} - have)
+            if missing:
+                out.append(("attach_evidence", [Change("file", None, self._by_hash[h].name) for h in missing]))
+        return out
 
     def apply(self, step: Step, internal_id: str, vendor_id: str | None, desired: dict[str, Any],
               writes: Writes) -> tuple[str, str | None]:
+        operation = step[0]
+        if operation == "create_implementation":
+            self.implementation(desired, internal_id, writes)
+            return vendor_id, None  # type: ignore[return-value]  # the attestation has no id yet
+        if operation == "attach_evidence":
+            self.attach_files(str(vendor_id), desired["evidence"], internal_id, writes)
+            return str(vendor_id), internal_id
         impl = self.implementation(desired, internal_id, writes)
         body = {"controlImplementationId": impl, "externalId": internal_id, "result": desired["result"],
                 "periodStart": desired["period_start"], "periodEnd": desired["period_end"],
                 "comment": desired["comment"], "evidence": evidence_list(desired["evidence"]),
                 "attestedBy": {"name": "Project X", "email": desired["owner"]}, "source": "Project X"}
-        rec = writes.send(self.session, "POST", self.path, json=body, operation=step[0],
+        rec = writes.send(self.session, "POST", self.path, json=body, operation=operation,
                           object_id=str(vendor_id or internal_id), internal_id=internal_id).json()
-        self.attach_files(str(rec["id"]), desired["evidence"], internal_id, writes)
         return str(rec["id"]), internal_id
+
+    def _implementation_missing(self, ext: str) -> bool:
+        """True for the first attestation of this run whose control has no implementation at OneTrust."""
+        if ext in self._impl or ext in self._planned:
+            return False
+        found = self.client.request("GET", IMPLEMENTATIONS, params={"externalId": ext}).get("content") or []
+        if found:
+            self._impl[ext] = str(found[0]["id"])
+            return False
+        self._planned.add(ext)
+        return True
 
     def implementation(self, desired: dict[str, Any], internal_id: str, writes: Writes) -> str:
         """The control implementation of a Project X control, created once (upsert by externalId)."""
@@ -137,19 +185,33 @@ class OneTrustAttestationWriter:
         return self._library
 
     def attach_files(self, attestation_id: str, refs: str, internal_id: str, writes: Writes) -> None:
-        """Upload evidence files kept in the evidence store, each once (compared by sha256)."""
-        files = [p for p in (self._local(e["url"]) for e in evidence_list(refs)) if p is not None]
+        """Upload evidence files kept in the evidence store, each once (listed first, compared by sha256)."""
+        files = self._files(refs)
         if not files:
             return
-        have = {a.get("sha256") for a in self.client.request("GET", f"{self.path}/{attestation_id}/attachments")
-                .get("content") or []}
+        have = self.attached(attestation_id)
         for path in files:
             data = path.read_bytes()
-            if hashlib.sha256(data).hexdigest() in have:
+            digest = hashlib.sha256(data).hexdigest()
+            if digest in have:
                 continue
             writes.send(self.session, "POST", f"{self.path}/{attestation_id}/attachments",
                         files={"file": (path.name, data)}, operation="attach_evidence",
                         object_id=attestation_id, internal_id=internal_id)
+            have.add(digest)
+
+    def _files(self, refs: str) -> list[Path]:
+        return [p for p in (self._local(e["url"]) for e in evidence_list(refs)) if p is not None]
+
+    def _sha256(self, path: Path) -> str:
+        """The file's sha256, kept while its size and modification time stay the same."""
+        st = path.stat()
+        key = (st.st_size, st.st_mtime_ns)
+        cached = self._hashes.get(path)
+        if cached is None or cached[0] != key:
+            cached = self._hashes[path] = (key, hashlib.sha256(path.read_bytes()).hexdigest())
+        self._by_hash.setdefault(cached[1], path)
+        return cached[1]
 
     def _local(self, uri: str) -> Path | None:
         raw = uri[len("file://"):] if uri.startswith("file://") else uri

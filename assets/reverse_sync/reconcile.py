@@ -22,8 +22,9 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from assets.reconciliation.findings import Finding, record
-from assets.reverse_sync.engine import SCHEMA, ensure_tables, payload_hash
-from assets.reverse_sync.servicenow import OUTBOUND, ServiceNowTaskWriter, remediation_table
+from assets.reverse_sync import state
+from assets.reverse_sync.engine import DONE, OPEN, SCHEMA, ensure_tables, payload_hash
+from assets.reverse_sync.servicenow import OUTBOUND, VENDOR_CLOSED_STATES, ServiceNowTaskWriter, remediation_table
 from resources.audit import new_correlation_id, record_event
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
@@ -148,12 +149,12 @@ class ServiceNowLinks:
                 if internal_id in self.wanted and internal_id not in links:
                     payload = self.writer.payload(self.wanted[internal_id])
                     self.writer.update(sys_id, payload)
-                    now = _now()
-                    number = rec.get("number", "")
-                    self.conn.execute(f"insert into {SCHEMA}.external_links values "
-                                      "('servicenow', %s, %s, %s, %s, %s, 'open', %s, %s)",
-                                      (internal_id, self.writer.vendor_object, sys_id, number,
-                                       payload_hash(payload), now, now))
+                    # linked as the engine links (its hash and synced fields), so its next run
+                    # sees the record as up to date; the status stays the vendor's
+                    held = DONE if str(rec.get("state")) in VENDOR_CLOSED_STATES else OPEN
+                    state.save_link(self.conn, "servicenow", self.writer.vendor_object, internal_id, sys_id,
+                                    rec.get("number", ""), payload_hash({**payload, "status": OPEN}), OPEN,
+                                    {**payload, "status": held}, None, self.run_id, existing=False)
                     self.conn.raw.commit()
                     links[internal_id] = {"vendor_id": sys_id}
                     linked.add(sys_id)

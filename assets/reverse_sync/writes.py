@@ -1,8 +1,9 @@
 """Every vendor write of reverse sync goes through :meth:`Writes.send`: it sends the run's
 correlation id as ``X-Correlation-ID`` and appends one ``audit.events`` row (action ``push``) with
-the run id, the operation, the vendor's record id (or ours, before the vendor assigned one) and the
-HTTP status, whether the write succeeded or not. Request bodies are not audited (they may carry
-personal data); the plan table holds the field-level changes.
+the run id, the operation, the vendor's record id and the HTTP status, whether the write succeeded
+or not. A create is audited under the id the vendor gave the new record (read from its answer; ours
+when the create failed); our id is in ``detail`` either way. Request bodies are not audited (they
+may carry personal data); the plan table holds the field-level changes.
 """
 
 from __future__ import annotations
@@ -34,10 +35,30 @@ class Writes:
         except VendorError as exc:
             self._audit(operation, object_id, internal_id, exc.status or "error", str(exc)[:300])
             raise
-        self._audit(operation, object_id, internal_id, response.status_code, None)
+        created = created_id(response) if operation.startswith("create") else None
+        if created and created != object_id:  # the vendor's new id; what we called it before stays in detail
+            self._audit(operation, created, internal_id, response.status_code, None,
+                        ref=None if object_id == internal_id else object_id)
+        else:
+            self._audit(operation, object_id, internal_id, response.status_code, None)
         return response
 
-    def _audit(self, operation: str, object_id: str, internal_id: str, status: Any, error: str | None) -> None:
-        detail = {"internal_id": internal_id, **({"error": error} if error else {})}
+    def _audit(self, operation: str, object_id: str, internal_id: str, status: Any, error: str | None,
+               ref: str | None = None) -> None:
+        detail = {"internal_id": internal_id, **({"ref": ref} if ref else {}), **({"error": error} if error else {})}
         record_event(self.conn, action="push", system=self.vendor, correlation_id=self.correlation_id,
                      operation=operation, object_id=object_id, status=status, run_id=self.run_id, detail=detail)
+
+
+def created_id(response: requests.Response) -> str | None:
+    """The id a vendor gave the record a create made: ServiceNow ``result.sys_id``, else ``id``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    if isinstance(body.get("result"), dict):
+        body = body["result"]
+    found = body.get("sys_id") or body.get("id")
+    return str(found) if found not in (None, "") else None

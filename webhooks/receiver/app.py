@@ -15,6 +15,7 @@ import asyncio
 import base64
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -26,7 +27,7 @@ from webhooks import contracts
 from webhooks.inbox import InboxWriter
 from webhooks.receiver.endpoints import ENDPOINTS, Endpoint, MissingDeliveryId
 from webhooks.receiver.metrics import ACCEPTED, DUPLICATES, FAILURES, LATENCY
-from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings
+from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings, load_secrets
 
 log = logging.getLogger(__name__)
 PREFIX_BYTES = 256
@@ -44,12 +45,18 @@ class Receiver:
     """Routes and state of the receiver; the inbox writer opens on first use and closes with the app."""
 
     def __init__(self, settings: WebhookSettings, clock: Callable[[], float] = time.time) -> None:
-        # the endpoint secrets are read here, once: in stg/prod a missing one stops the start-up
+        # the endpoint secrets are read here: in stg/prod a missing one stops the start-up. Read by the
+        # receiver itself (not given), they are read again every secret_refresh_seconds (refresh_secrets).
+        self._refreshable = settings.secrets is None
         self.settings, self.clock = settings.resolved(), clock
+        self._secrets: dict[str, str | None] = dict(self.settings.secrets)
+        self._previous: dict[str, tuple[str, float]] = {}  # endpoint -> (replaced secret, accepted until)
+        self._stop_refresh = threading.Event()
+        self._refresher: threading.Thread | None = None
         self._writer: InboxWriter | None = None
         self._minute, self._recorded = 0, 0
         for name, env in SECRET_ENV.items():
-            if not self.settings.secrets.get(name):
+            if not self._secrets.get(name):
                 log.warning("%s (Vault key %s) is not set: the %s webhook endpoint rejects every request until "
                             "it is.", env, VAULT_KEYS[name], name)
 
@@ -61,8 +68,53 @@ class Receiver:
 
     def start(self) -> None:
         _ = self.writer
+        interval = self.settings.secret_refresh_seconds
+        if self._refreshable and interval > 0 and self._refresher is None:
+            self._stop_refresh.clear()
+            self._refresher = threading.Thread(target=self._refresh_loop, args=(interval,),
+                                               name="webhook-secret-refresh", daemon=True)
+            self._refresher.start()
+
+    def _refresh_loop(self, interval: float) -> None:
+        while not self._stop_refresh.wait(interval):
+            try:
+                self.refresh_secrets()
+            except Exception as exc:  # Vault down or refusing: keep verifying with the secrets we have
+                log.warning("could not re-read the webhook secrets (%s); the current ones stay in use",
+                            type(exc).__name__)
+
+    def refresh_secrets(self, fresh: dict[str, str | None] | None = None) -> list[str]:
+        """Take rotated endpoint secrets (``fresh``, default: read them again as at start-up); returns the
+        endpoints whose secret changed. The replaced secret still verifies for ``secret_grace_seconds``;
+        a key that disappeared keeps its last value (a half-written Vault secret must not close an endpoint)."""
+        fresh = load_secrets() if fresh is None else fresh
+        now, grace = self.clock(), self.settings.secret_grace_seconds
+        current, changed = dict(self._secrets), []
+        for name, value in fresh.items():
+            old = current.get(name)
+            if value and value != old:
+                if old:
+                    self._previous[name] = (old, now + grace)
+                current[name] = value
+                changed.append(name)
+        if changed:
+            self._secrets = current
+            log.info("webhook secrets rotated for %s; the previous ones verify for %.0f s more",
+                     ", ".join(sorted(changed)), grace)
+        return changed
+
+    def _candidates(self, name: str) -> list[str]:
+        out = [self._secrets.get(name)]
+        previous = self._previous.get(name)
+        if previous is not None and previous[1] > self.clock():
+            out.append(previous[0])
+        return [s for s in out if s]
 
     def close(self) -> None:
+        self._stop_refresh.set()
+        if self._refresher is not None:
+            self._refresher.join(5)
+            self._refresher = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -112,10 +164,14 @@ class Receiver:
         headers = request.headers
         if headers.get("content-type", "").split(";")[0].strip().lower() != ep.content_type:
             raise Reject(400, "content_type")
-        secret = self.settings.secrets.get(ep.secret)
-        if not secret:
+        secrets = self._candidates(ep.secret)
+        if not secrets:
             raise Reject(401, "not_configured")
-        reason = ep.verify(secret, body, headers, self.clock(), self.settings.tolerance_seconds)
+        reason = None
+        for secret in secrets:  # the current secret, then the replaced one within its grace period
+            reason = ep.verify(secret, body, headers, self.clock(), self.settings.tolerance_seconds)
+            if not reason:
+                break
         if reason:
             raise Reject(401, reason)
         # Signed from here on: whatever is wrong with the payload is kept as evidence, not dropped.
