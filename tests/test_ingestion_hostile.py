@@ -108,17 +108,18 @@ def test_hostile_record_is_quarantined_then_loads_once_the_vendor_serves_it_clea
     assert_parity(sb, duckdb_warehouse, entity)
 
 
-@pytest.mark.parametrize("vendor", ["servicenow", "jira", "onetrust"])
-def test_records_malformed_during_a_transient_fault_load_once_it_clears(vendor, request, monkeypatch,
+@pytest.mark.parametrize(("vendor", "via"), [("servicenow", "cli"), ("jira", "cli"), ("onetrust", "cli"),
+                                             ("jira", "dagster")])
+def test_records_malformed_during_a_transient_fault_load_once_it_clears(vendor, via, request, monkeypatch,
                                                                         duckdb_warehouse):
     """10% of records malformed (bad dates, numbers, ids; ServiceNow also drops sys_id) for one run, then
     the fault clears without the records changing: the next normal run loads every one of them."""
     sb, entity, _ = VENDOR_SETUP[vendor](request.getfixturevalue(FACTORY[vendor]), monkeypatch, "surrogate")
     sb.faults.set(rate_malformed=0.1)
-    sync(vendor, "cli")
+    sync(vendor, via)
     assert quarantine(duckdb_warehouse, entity), "the fault should have quarantined some records"
     sb.faults.set(rate_malformed=0.0)
-    sync(vendor, "cli")
+    sync(vendor, via)
     assert_parity(sb, duckdb_warehouse, entity)
 
 
