@@ -124,3 +124,29 @@ def test_onetrust_one_malformed_id_does_not_switch_off_delete_capture(via, make_
     # Nothing alive is marked deleted, the blank-id record included.
     assert not marked_deleted(duckdb_warehouse, OT_RISKS) & {r["id"] for r in sb.risks()}
     assert not marked_deleted(duckdb_warehouse, OT_VENDORS) & {v["id"] for v in sb.vendors()}
+
+
+@pytest.mark.parametrize("via", ["cli", "dagster"])
+def test_onetrust_assessment_deleted_and_restored_in_the_same_second_stays_live(via, make_onetrust_sandbox,
+                                                                                monkeypatch, duckdb_warehouse):
+    """The delete log still lists the delete, stamped in the very second the assessment came back:
+    no time comparison can order the two, so the log's delete must not be recorded for a record that
+    exists (asked for by id). Deleted ones that stay deleted are still marked."""
+    sb = make_onetrust_sandbox(size=40)
+    onetrust_env(monkeypatch, sb)
+    sync("onetrust", via)
+    records = sb.assessments()[:6]
+    restored, gone = records[:4], records[4:]
+    with sb.store.lock:  # deleted and restored at once (the same second)
+        sb.store.delete("assessments", [a["assessmentId"] for a in records])
+        for a in restored:
+            sb.store.save("assessments", dict(a))
+    sync("onetrust", via)
+    marked = {r[0] for r in sql(duckdb_warehouse, "select record_id from onetrust.deletions "
+                                                  "where entity = 'assessments'")}
+    assert marked >= {a["assessmentId"] for a in gone}
+    assert not marked & {a["assessmentId"] for a in restored}
+    vendor = {a["assessmentId"]: a["lastUpdated"] for a in sb.assessments()}
+    stored = {k: v for k, v in sql(duckdb_warehouse, "select assessment_id, updated_at from onetrust.assessments")
+              if k not in marked}
+    assert stored == vendor

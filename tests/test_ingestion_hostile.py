@@ -108,17 +108,18 @@ def test_hostile_record_is_quarantined_then_loads_once_the_vendor_serves_it_clea
     assert_parity(sb, duckdb_warehouse, entity)
 
 
-@pytest.mark.parametrize("vendor", ["servicenow", "jira", "onetrust"])
-def test_records_malformed_during_a_transient_fault_load_once_it_clears(vendor, request, monkeypatch,
+@pytest.mark.parametrize(("vendor", "via"), [("servicenow", "cli"), ("jira", "cli"), ("onetrust", "cli"),
+                                             ("jira", "dagster")])
+def test_records_malformed_during_a_transient_fault_load_once_it_clears(vendor, via, request, monkeypatch,
                                                                         duckdb_warehouse):
     """10% of records malformed (bad dates, numbers, ids; ServiceNow also drops sys_id) for one run, then
     the fault clears without the records changing: the next normal run loads every one of them."""
     sb, entity, _ = VENDOR_SETUP[vendor](request.getfixturevalue(FACTORY[vendor]), monkeypatch, "surrogate")
     sb.faults.set(rate_malformed=0.1)
-    sync(vendor, "cli")
+    sync(vendor, via)
     assert quarantine(duckdb_warehouse, entity), "the fault should have quarantined some records"
     sb.faults.set(rate_malformed=0.0)
-    sync(vendor, "cli")
+    sync(vendor, via)
     assert_parity(sb, duckdb_warehouse, entity)
 
 
@@ -128,3 +129,87 @@ def test_rows_derived_from_hostile_text_are_rejected_not_fatal():
     check = validate_page([{"id": "1", "name": "ok"}, {"id": "2", "name": "cut \ud83d"}], schema, ["id", "name"])
     assert check.valid["id"].to_list() == ["1"]
     assert check.rejected[0][1].startswith("invalid text: name: lone UTF-16 surrogate U+D83D")
+
+
+# --- beyond the issue's cases: hostile text in keys, and in a detail fetched after the listing ----------
+
+def test_a_key_no_warehouse_can_store_never_reaches_the_resource_state():
+    """A record whose id itself holds hostile text is quarantined under no key (its update time is
+    kept instead): dlt serialises resource state with orjson, which refuses lone surrogates, so a
+    hostile key in the re-read ledger would fail every later run at the end of extract."""
+    from dlt.common import json as dlt_json
+
+    from pipelines.common.requeue import Requeue
+
+    state: dict = {}
+    ledger = Requeue(state, "risks", "run-1")
+    for bad_id in ("ab\ud83d", "ab\udcff", "ab\x00"):
+        assert ledger.reject({"id": bad_id}, "invalid text", bad_id, "2026-01-02 03:04:05") is not None
+    ledger.commit()
+    dlt_json.typed_dumpb(state)  # raises JSONEncodeError when a hostile key is kept
+    assert state["quarantined"] == {}
+    assert Requeue(state, "risks", "run-2").floor() == "2026-01-02 03:04:05"
+
+
+def test_keyset_paging_never_continues_from_a_key_it_cannot_send():
+    """ServiceNow pages by ``sys_id>`` the last id read: a hostile last id cannot go into a URL."""
+    from pipelines.servicenow.helpers import KeysetRange
+
+    part = KeysetRange("active=true", None, None)
+    good = "0" * 31 + "1"
+    assert part.advance([{"sys_id": good}, {"sys_id": "f" * 31 + "\ud83d"}], None)
+    assert part.after == good and part.offset == 0
+    part.query().encode("utf-8")
+
+
+def test_onetrust_risk_with_a_hostile_id_is_quarantined_and_blocks_nothing(make_onetrust_sandbox, monkeypatch,
+                                                                          duckdb_warehouse):
+    sb = make_onetrust_sandbox(size=30)
+    onetrust_env(monkeypatch, sb)
+    risk = sb.risks()[3]
+    victim = risk["id"] + "@@HOSTILE:surrogate@@"
+    with sb.store.lock:
+        sb.store.save("risks", {**risk, "id": victim})
+    sb.faults.set(hostile_text=1)
+    sync("onetrust", "cli")
+    sync("onetrust", "cli")  # the run after it is not blocked either
+    reasons = quarantine(duckdb_warehouse, OT_RISKS)
+    assert any(r.startswith("invalid text: ") for r in reasons.values()), reasons
+    assert_parity(sb, duckdb_warehouse, OT_RISKS, except_ids={victim})
+
+
+def _assessments(sb) -> dict[str, str]:
+    return {a["assessmentId"]: a["lastUpdated"] for a in sb.assessments()}
+
+
+def _stored_assessments(settings) -> dict[str, str]:
+    return dict(sql(settings, "select assessment_id, updated_at from onetrust.assessments"))
+
+
+@pytest.mark.parametrize(("kind", "via"), [("surrogate", "cli"), ("byte", "dagster")])
+def test_hostile_text_in_a_onetrust_assessment_export_is_quarantined_then_loads(kind, via, make_onetrust_sandbox,
+                                                                               monkeypatch, duckdb_warehouse):
+    """The assessment's list entry is clean; only its ``/export`` detail (read after the listing) holds
+    hostile text. The assessment is quarantined with the reason, the others load, and once the export is
+    served cleanly (same update time) the next run loads it."""
+    sb = make_onetrust_sandbox(size=30)
+    onetrust_env(monkeypatch, sb)
+    target = next(a for a in sb.assessments() if a["_templateType"] != "VENDOR")
+    victim = target["assessmentId"]
+    with sb.store.lock:
+        sb.store.save("assessments", {**target, "_respondent": {
+            **target["_respondent"], "name": f"broken {hostile_marker(kind)} name"}})
+    sb.faults.set(hostile_text=1)
+
+    sync("onetrust", via)
+    reasons = {k: v for k, v in sql(duckdb_warehouse, "select record_id, reason from onetrust.quarantine "
+                                                      "where entity = 'assessments'")}
+    assert reasons.get(victim, "").startswith("invalid text: "), reasons
+    vendor = _assessments(sb)
+    assert _stored_assessments(duckdb_warehouse) == {k: v for k, v in vendor.items() if k != victim}
+    sync("onetrust", via)  # not blocked, not quarantined twice
+    assert sql(duckdb_warehouse, "select count(*) from onetrust.quarantine where record_id = ?", victim) == [(1,)]
+
+    sb.faults.set(hostile_text=0)
+    sync("onetrust", via)
+    assert _stored_assessments(duckdb_warehouse) == _assessments(sb)

@@ -56,3 +56,45 @@ def test_the_webhook_handler_form_marks_the_event_issue(duckdb_warehouse):
         duckdb_warehouse, "select record_id, deleted_at, detected_by, run_id from jira.deletions")
     assert (record_id, how, run_id) == ("10042", "webhook", "webhook:d-1")
     assert deleted_at.timestamp() == 1764000000
+
+
+def test_jira_deletes_arrive_through_the_receiver_and_the_inbox(make_jira_sandbox, monkeypatch, duckdb_warehouse,
+                                                                 tmp_path):
+    """The whole path with the default configuration: the Jira emulator posts signed ``jira:issue_deleted``
+    deliveries over HTTP to the running receiver, the inbox keeps them, processing runs the deletion
+    handler, and the warehouse ends in parity (a redelivery changes nothing)."""
+    import httpx
+
+    from tests.webhook_helpers import SECRETS, LiveReceiver, settings_for
+    from webhooks.app import create_app
+    from webhooks.inbox import EventQueue, open_database
+    from webhooks.processing import process
+
+    sb = make_jira_sandbox(size=40)
+    jira_env(monkeypatch, sb)
+    monkeypatch.delenv("ENABLE_JIRA_DELTA_RECON", raising=False)
+    monkeypatch.delenv("EMAIL_BRIDGE_ADDRESSES", raising=False)
+    settings = settings_for(tmp_path)
+    sync("jira", "cli")
+    with LiveReceiver(create_app(settings)) as served:
+        sb.webhooks.register({"name": "projectx", "url": served.url + "/api/integrations/jira/webhook",
+                              "secret": SECRETS["jira"], "events": ["jira:issue_deleted"]})
+        sb.delete([i["key"] for i in sb.issues(fields=["updated"])[:5]])
+        assert sb.webhooks.flush(20)
+        forged = httpx.post(served.url + "/api/integrations/jira/webhook", timeout=10, content=b'{"x": 1}',
+                            headers={"content-type": "application/json", "X-Hub-Signature": "sha256=" + "0" * 64,
+                                     "X-Atlassian-Webhook-Identifier": "forged-1"})
+        assert forged.status_code == 401
+    sb.sync_index()
+    db = open_database(settings)
+    try:
+        queue = EventQueue(db, base_backoff=0)
+        result = process(queue, lambda key: None)
+        assert not result.errors, result.errors
+        assert queue.dead_letters() == []
+    finally:
+        db.close()
+    rows = sql(duckdb_warehouse, "select detected_by, count(*) from jira.deletions group by 1")
+    assert rows == [("webhook", 5)]
+    sync("jira", "cli")
+    assert_parity(sb, duckdb_warehouse, JIRA_ISSUES)

@@ -59,6 +59,11 @@ class OverlapCursor:
         self._window[row_id] = (cursor_value, version)
         return True
 
+    def forget(self, row_id: str) -> None:
+        """Undo this run's :meth:`admit` of ``row_id``: it did not load after all (rejected by a later
+        check), so the next run must not take its version as loaded."""
+        self._window.pop(row_id, None)
+
     def unchanged(self, row_id: object, cursor_value: object, version: object) -> bool:
         """True (and counted as skipped) if this is a row version loaded before, inside the overlap.
 

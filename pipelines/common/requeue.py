@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
+from pipelines.common.pages import text_problem
 from pipelines.common.quarantine import quarantined
 
 STATE_KEY = "quarantined"
@@ -43,6 +44,7 @@ class Requeue:
         self._due = sorted(self.pending)
         self._old_unkeyed: dict[str, str] = dict(state.get(UNKEYED_KEY) or {})
         self._unkeyed: dict[str, str] = {}
+        self._loaded: dict[str, str] = {}  # keys loaded this run, with what they were quarantined as
 
     def due(self) -> list[str]:
         """Keys quarantined by earlier runs and not loaded since: read them by id this run."""
@@ -57,10 +59,16 @@ class Requeue:
 
         ``stamp``: the record's update time in cursor format, used when it has no usable key."""
         fingerprint = digest(record)
-        if record_id:
-            if self.pending.get(record_id) == fingerprint:
+        # A key holding text no warehouse stores (a lone surrogate, a NUL) cannot be kept: dlt writes
+        # resource state as JSON that refuses it, and a read by id could not send it. Keep the time.
+        key = record_id if record_id and text_problem(record_id) is None else None
+        if key:
+            # Rejected after a check that came later in the run than its loading (a detail fetched
+            # after the listing): it is the same quarantined record if the ledger had it as such.
+            known = self.pending.get(key) or self._loaded.get(key)
+            self.pending[key] = fingerprint
+            if known == fingerprint:
                 return None
-            self.pending[record_id] = fingerprint
         elif stamp:
             self._unkeyed[fingerprint] = stamp
             if fingerprint in self._old_unkeyed:
@@ -71,7 +79,9 @@ class Requeue:
         """These keys loaded: nothing more to re-read for them."""
         if self.pending:
             for rid in ids:
-                self.pending.pop(rid, None)
+                was = self.pending.pop(rid, None)
+                if was is not None:
+                    self._loaded[rid] = was
 
     def gone(self, ids: Iterable[str]) -> None:
         """The vendor no longer has these keys (a re-read by id did not return them)."""

@@ -97,13 +97,7 @@ class S3Ingest:
                                 "it is read again on the next run")
 
     def alert(self, exc: StoreError, filename: str | None) -> None:
-        """Permission: a task; quota: a pause (and its alert); anything else an error event."""
-        if isinstance(exc, StoreQuotaError):
-            self.library.ledger.pause(PROVIDER, str(exc))
-            kind = "quota_pause"
-        else:
-            kind = "permission_task" if isinstance(exc, StorePermissionError) else "error_event"
-        self.library.ledger.alert(kind, PROVIDER, str(exc), filename=filename, source=PROVIDER)
+        self.library.source_failed(PROVIDER, exc, filename)
 
     def own(self, bucket: str, key: str) -> bool:
         """An object the library itself stored (a prefix over the whole evidence bucket must not feed it back)."""

@@ -31,7 +31,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from resources.evidence.base import StoreError, StorePermissionError, StoreQuotaError
+from resources.evidence.base import StoreError, StorePermissionError
 from resources.evidence.library import EvidenceLibrary
 from resources.evidence.sharepoint_graph import GraphCalls, SharePointSettings, graph_client
 
@@ -77,12 +77,7 @@ class SharePointIngest:
                 f"site {s.site_id})", resource=f"library {s.library_id}") from None
 
     def alert(self, exc: StoreError, filename: str | None) -> None:
-        if isinstance(exc, StoreQuotaError):
-            self.library.ledger.pause(PROVIDER, str(exc))
-            kind = "quota_pause"
-        else:
-            kind = "permission_task" if isinstance(exc, StorePermissionError) else "error_event"
-        self.library.ledger.alert(kind, PROVIDER, str(exc), filename=filename, source=PROVIDER)
+        self.library.source_failed(PROVIDER, exc, filename)
 
     def folder_ids(self) -> dict[str, str]:
         out = {}

@@ -34,6 +34,8 @@ from pipelines.common.config import ExplicitArguments
 from pipelines.common.cursor import OverlapCursor, parse_vendor_ts
 from pipelines.common.deletions import deletion_rows, destination_ids, known_deletion_times
 from pipelines.common.http import RetryPolicy
+from pipelines.common.pages import is_lenient, text_problem
+from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
@@ -41,7 +43,8 @@ from pipelines.onetrust.helpers import OneTrustClient, Page, resolve_base_url
 from pipelines.onetrust.sync import ScanOutcome, changed_records, finish, normalise, reconcile
 
 Lister = Callable[[OneTrustClient, OverlapCursor], Iterator[Page]]
-Mapper = Callable[[OneTrustClient, list[dict[str, Any]]], list[dict[str, Any]]]
+# Records -> (rows to load, [(what the vendor sent, reason)] for records a later read showed unstorable)
+Mapper = Callable[[OneTrustClient, list[dict[str, Any]]], tuple[list[dict[str, Any]], list[tuple[Any, str]]]]
 
 
 @dlt.source(name="onetrust", max_table_nesting=0, spec=ExplicitArguments)
@@ -112,9 +115,20 @@ def onetrust_source(
         return client.pages("GET", S.VENDORS_PATH, page_size=vendor_size, params=params)
 
     def detailed(row: Callable[[dict, dict], dict]) -> Mapper:
-        def build(client: OneTrustClient, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        def build(client: OneTrustClient, items: list[dict[str, Any]]):
             details = client.exports([i["assessmentId"] for i in items])
-            return [row(i, details[i["assessmentId"]]) for i in items if i["assessmentId"] in details]
+            rows, rejected = [], []
+            for i in items:
+                detail = details.get(i["assessmentId"])
+                if detail is None:  # deleted since it was listed (404): the delete log marks it
+                    continue
+                # The list entry was checked; its export, read after it, may hold what no warehouse stores.
+                problem = text_problem(detail) if is_lenient(detail) else None
+                if problem:
+                    rejected.append(({"assessment": i, "export": detail}, f"invalid text: export: {problem}"))
+                else:
+                    rows.append(row(i, detail))
+            return rows, rejected
         return build
 
     # (entity, lister, mapper, listing sorted newest change first?, delete signal)
@@ -124,8 +138,8 @@ def onetrust_source(
                                True, "log"),
         # risks are filtered server-side but listed in creation order: never stop early (and if the
         # filter is ignored, pitfall 6 in vendor-apis §3.10, the cursor still filters client-side)
-        "risks": (S.RISKS, risks, lambda _, items: [R.risk_row(i) for i in items], False, "sweep"),
-        "vendors": (S.VENDORS, vendors, lambda _, items: [R.vendor_row(i) for i in items], True, "sweep"),
+        "risks": (S.RISKS, risks, lambda _, items: ([R.risk_row(i) for i in items], []), False, "sweep"),
+        "vendors": (S.VENDORS, vendors, lambda _, items: ([R.vendor_row(i) for i in items], []), True, "sweep"),
     }
     common = dict(make_client=make_client, overlap=overlap_seconds, run_id=run_id, full=full, window=bounds)
     return [_entity_resource(*specs[e], **common) for e in entities]
@@ -154,7 +168,20 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
                     item = [r for r in item if normalise(r[spec.ts_field]) < window[1]]
                     if not item:
                         continue
-                yield mapper(client, item) if isinstance(item, list) else item
+                if not isinstance(item, list):
+                    yield item
+                    continue
+                loadable, rejected = mapper(client, item)
+                for sent, reason in rejected:
+                    rid = sent["assessment"][spec.id_field]
+                    cursor.forget(rid)  # not loaded: the next run must read it again
+                    outcome.loaded_ids.discard(rid)
+                    bad = (quarantined(spec.resource, sent, reason, run_id, rid) if requeue is None
+                           else requeue.reject(sent, reason, rid))
+                    if bad is not None:
+                        yield bad
+                if loadable:
+                    yield loadable
             if deletes == "log":
                 yield from _logged_deletes(spec, client, state, overlap, outcome, run_id, window)
             elif held is not None:
@@ -195,7 +222,7 @@ def _logged_deletes(spec: S.EntitySpec, client: OneTrustClient, state: dict, ove
             rid = entry.get("assessmentId") if isinstance(entry, dict) else None
             raw = entry.get("deletedDT") if isinstance(entry, dict) else None
             stamp = normalise(raw)
-            if isinstance(rid, str) and rid and stamp is not None and start <= stamp < end \
+            if isinstance(rid, str) and rid and not text_problem(rid) and stamp is not None and start <= stamp < end \
                     and cursor.admit(rid, stamp, f"{stamp}|{raw}"):
                 found.append((rid, stamp))
     if spec.resource != "assessments" and found:
@@ -203,11 +230,17 @@ def _logged_deletes(spec: S.EntitySpec, client: OneTrustClient, state: dict, ove
         found = [(rid, stamp) for rid, stamp in found if rid in held]
     if found:  # a delete already recorded at this very time is not re-sent (it could undo a restore)
         known = known_deletion_times(spec.resource)
+        fresh = [(rid, stamp, parse_vendor_ts(stamp).replace(tzinfo=UTC)) for rid, stamp in found]
+        fresh = [(rid, stamp, when) for rid, stamp, when in fresh if known.get(rid) != when.timestamp()]
+        # A logged delete of an assessment that exists again (restored, or re-created with its id, maybe in
+        # the same second, which no time comparison can order) is over: asked for by id, once, when it
+        # was seen alive (listed this run, or stored) — never for the log's whole history.
+        seen = outcome.listed_ids | (destination_ids(spec.resource, spec.primary_key) if fresh else set())
         by_time: dict[datetime, list[str]] = {}
-        for rid, stamp in found:
-            when = parse_vendor_ts(stamp).replace(tzinfo=UTC)
-            if known.get(rid) != when.timestamp():
-                by_time.setdefault(when, []).append(rid)
+        for rid, _, when in fresh:
+            if rid in seen and client.exists(S.ASSESSMENT_EXPORT_PATH.format(id=rid)):
+                continue
+            by_time.setdefault(when, []).append(rid)
         for when, ids in by_time.items():
             yield deletion_rows(spec.resource, ids, detected_by="feed", run_id=run_id, deleted_at=when)
     cursor.commit()

@@ -23,6 +23,7 @@ import dlt
 
 from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendor_ts
 from pipelines.common.deletions import DELETIONS_TABLE, deletion_rows, withdrawn_rows
+from pipelines.common.pages import text_problem
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.onetrust.helpers import Page
@@ -85,7 +86,7 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
         live = []
         for record in page.items:
             rid = record.get(spec.id_field) if isinstance(record, dict) else None
-            if not isinstance(rid, str) or not rid:
+            if not isinstance(rid, str) or not rid or text_problem(rid):  # hostile text: no usable id
                 outcome.blind += 1
             elif record.get("markForDelete") is True:
                 outcome.flagged_ids.add(rid)

@@ -15,6 +15,7 @@ from typing import Any
 
 from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.deletions import deletion_rows
+from pipelines.common.pages import text_problem
 from pipelines.servicenow.helpers import ServiceNowClient
 from pipelines.servicenow.settings import TableSpec
 
@@ -33,7 +34,7 @@ def deletes_from_audit(client: ServiceNowClient, spec: TableSpec, when: str, run
         latest: dict[str, datetime | None] = {}
         for r in page:
             key = r.get("documentkey")
-            if not isinstance(key, str) or not key:
+            if not isinstance(key, str) or not key or text_problem(key):
                 continue
             try:  # when ServiceNow deleted it (the audit row's creation), not when we noticed
                 at = parse_vendor_ts(r["sys_created_on"]).replace(tzinfo=UTC)

@@ -248,7 +248,8 @@ class KeysetRange:
 
 
 def _usable_key(value: Any) -> bool:
-    return isinstance(value, str) and value != "" and "^" not in value
+    """An id the next page's query can continue from (hostile text cannot even be put in a URL)."""
+    return isinstance(value, str) and value != "" and "^" not in value and pages.text_problem(value) is None
 
 
 def _is_hex_id(value: str | None) -> bool:

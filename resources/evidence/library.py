@@ -161,6 +161,16 @@ class EvidenceLibrary:
             return {**base, "status": "pending", "reason": f"ingestion from {label} is paused: {paused}"[:500]}
         return None
 
+    def source_failed(self, provider: str, exc: StoreError, filename: str | None) -> None:
+        """A watched store failed to list or read: a quota error pauses ingestion from ``provider`` (and
+        alerts), a permission error is a task (someone must grant access), anything else an error event."""
+        if isinstance(exc, StoreQuotaError):
+            self.ledger.pause(provider, str(exc))
+            kind = "quota_pause"
+        else:
+            kind = "permission_task" if isinstance(exc, StorePermissionError) else "error_event"
+        self.ledger.alert(kind, provider, str(exc), filename=filename, source=provider)
+
     def _outcome(self, row: dict[str, Any]) -> EvidenceOutcome:
         meta = {k: v for k, v in row.items() if k not in ("sha256", "filename", "source", "source_ref", "tags",
                                                           "status", "reason", "storage_uri", "size_bytes")}
