@@ -136,7 +136,15 @@ def test_when_the_control_passes_only_records_still_open_at_servicenow_are_close
 
     write_outbound(duckdb_warehouse, "servicenow", [], like=rows)  # every control passes again
     servicenow.clear_request_log()
+    assert run("servicenow", run_id="dry", dry_run=True).writes == 0 and writes(servicenow) == []
     assert run("servicenow", run_id="pass").closed == 3
+
+    def plan(run_id):
+        return sorted(query(duckdb_warehouse, "select internal_id, operation, field, after_value "
+                                              f"from reverse_sync.plans where run_id = '{run_id}'"))
+
+    assert plan("dry") == plan("pass") and {r[1] for r in plan("dry")} == {"close"}
+    assert {r[0] for r in plan("dry")} == {"rem-sn-00002"}  # the dry run plans only the close that happens
     sent = writes(servicenow)
     assert [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in sent] == \
         [("PATCH", records["rem-sn-00002"]["sys_id"])]

@@ -77,6 +77,9 @@ class VendorWriter(Protocol):
     vendor_object: str
     policy: dict[str, Field]
     reads: bool  # False: the vendor is not re-read; the last synced values stand in for it
+    # A writer with reads = False may define ``open_at_vendor(vendor_id) -> bool``: read once while
+    # planning a close, so a record already closed (or gone) at the vendor plans no close, in a dry run
+    # and in the real run alike (the vendor wins the status).
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]: ...
     def prefetch(self, internal_ids: list[str]) -> dict[str, Snapshot]: ...
@@ -231,6 +234,9 @@ class ReverseSync:
         else:
             snap = Snapshot(c.link["vendor_id"], c.link.get("vendor_number"), dict(base), None, set())
         m = merge(w.policy, c.desired, base, snap.fields, snap.foreign)
+        still_open = getattr(w, "open_at_vendor", None)
+        if c.closing and not w.reads and still_open is not None and not still_open(str(c.link["vendor_id"])):
+            return [], m, snap  # closed or deleted at the vendor already: nothing to write, the link closes
         return w.steps(m.changes, False), m, snap
 
 

@@ -103,15 +103,16 @@ class ServiceNowTaskWriter:
                     found.setdefault(rec["correlation_id"], Snapshot(rec["sys_id"], rec.get("number"), fields))
         return found
 
-    def _closed_at_vendor(self, vendor_id: str) -> bool:
-        """Re-read before closing: True when the record is already in a closed state, or gone."""
+    def open_at_vendor(self, vendor_id: str) -> bool:
+        """The one re-read, while planning a close: False when the record is already in a closed
+        state, or gone (the engine then plans no close, so a dry run's plan is what the real run does)."""
         try:
             record = self.client.get(self.vendor_object, vendor_id)
         except VendorError as exc:
             if exc.status == 404:
-                return True  # deleted at ServiceNow: nothing left to close
+                return False  # deleted at ServiceNow: nothing left to close
             raise
-        return str(record.get("state")) in VENDOR_CLOSED_STATES
+        return str(record.get("state")) not in VENDOR_CLOSED_STATES
 
     def read(self, vendor_id: str, since: str | None) -> Snapshot | None:
         raise NotImplementedError("ServiceNow records are not re-read (reads = False)")
@@ -127,9 +128,7 @@ class ServiceNowTaskWriter:
             result = writes.send(self.client.session, "POST", self.path, json=payload, operation="create",
                                  object_id=internal_id, internal_id=internal_id).json()["result"]
             return result["sys_id"], result.get("number")
-        if operation == "close":
-            if self._closed_at_vendor(str(vendor_id)):
-                return str(vendor_id), None  # the vendor wins the status: leave its closed state as it is
+        if operation == "close":  # planned only for a record still open there (open_at_vendor)
             body = {"state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."}
         elif operation == "transition":
             body = {**payload, "state": STATE_OPEN}
