@@ -19,7 +19,7 @@ from resources.evidence.base import StoreError
 from resources.evidence.s3 import S3Store
 from resources.evidence.s3_auth import RoleSettings
 from sandbox.aws import AwsFault
-from tests.evidence.aws import EXTERNAL_ID
+from tests.evidence.aws import EXTERNAL_ID, point_at
 from tests.evidence.clamav import EICAR
 from tests.evidence.files import make_pdf, make_png
 from tests.evidence.library import make_library
@@ -30,12 +30,7 @@ from tests.test_evidence_drive_ingest import _build, _servicenow
 def s3env(moto_server):
     """The spec's AWS variables, a role that needs the external id; one per module (fresh buckets per test)."""
     with pytest.MonkeyPatch.context() as mp:
-        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-                            "AWS_ENDPOINT_URL": moto_server.url}.items():
-            mp.setenv(name, value)
-        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS"):
-            mp.delenv(name, raising=False)
+        point_at(moto_server, mp)
         trust = {"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole",
             "Condition": {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}}]}

@@ -31,14 +31,19 @@ def moto_server():
     server.stop()
 
 
-@pytest.fixture
-def aws(moto_server, monkeypatch) -> Iterator[AwsSandbox]:
+def point_at(server: MotoAwsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spec's AWS variables and boto3's endpoint one, aimed at the moto server (nothing else leaks in)."""
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-                        "AWS_ENDPOINT_URL": moto_server.url}.items():
+                        "AWS_ENDPOINT_URL": server.url}.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def aws(moto_server, monkeypatch) -> Iterator[AwsSandbox]:
+    point_at(moto_server, monkeypatch)
     moto_server.faults.clear()
     moto_server.session_lifetime = None
     suffix = uuid.uuid4().hex[:10]
