@@ -63,21 +63,25 @@ def secret_dates(store: SecretStore, connector: str) -> dict[str, tuple[datetime
     return out
 
 
-def connector_secret_dates(store: SecretStore, connector: str) -> dict[str, tuple[datetime, int]]:
-    """What a connector's ``secret_expiry`` check grades: its own secrets and the signing secret of its
-    webhook endpoint (``<connector>_webhook_secret`` at the receiver's path), since a lapsed webhook
-    secret stops that vendor's deliveries as surely as a lapsed API credential stops its syncs.
-
-    The receiver's path is read with the webhooks AppRole (its policy allows the metadata); where this
-    process has no access to it, only the connector's own secrets are graded."""
-    out = secret_dates(store, connector)
+def webhook_secret_dates(store: SecretStore) -> dict[str, tuple[datetime, int]]:
+    """The receiver's signing secrets (``integrations/<env>/webhooks``), read with the webhooks AppRole
+    (its policy allows the metadata); empty where this process has no access to that path."""
     try:
-        hooks = secret_dates(store, "webhooks")
-    except Exception as exc:  # no webhooks role here, or Vault denied it: the vendor's own dates still count
-        log.debug("webhook secret dates unavailable for %s: %s", connector, type(exc).__name__)
-        hooks = {}
-    out.update({key: when for key, when in hooks.items() if key.startswith(f"{connector}_")})
-    return out
+        return secret_dates(store, "webhooks")
+    except Exception as exc:  # no webhooks role here, or Vault denied it: the vendors' own dates still count
+        log.debug("webhook secret dates unavailable: %s", type(exc).__name__)
+        return {}
+
+
+def connector_secret_dates(store: SecretStore, connector: str,
+                           hooks: dict[str, tuple[datetime, int]] | None = None) -> dict[str, tuple[datetime, int]]:
+    """What a connector's ``secret_expiry`` check grades: its own secrets and the signing secret of its
+    webhook endpoint (``<connector>_webhook_secret``), since a lapsed webhook secret stops that vendor's
+    deliveries as surely as a lapsed API credential stops its syncs. ``hooks``: :func:`webhook_secret_dates`
+    read once for all connectors (default: read here)."""
+    hooks = webhook_secret_dates(store) if hooks is None else hooks
+    return {**secret_dates(store, connector),
+            **{key: when for key, when in hooks.items() if key.startswith(f"{connector}_")}}
 
 
 def rotate(store: SecretStore, connector: str, key: str, value: str, *, correlation_id: str,

@@ -31,7 +31,7 @@ from dagster import (
 from assets.health import history, measure
 from assets.health.inputs import CONNECTORS, collect, notification_backlog, warehouse_figures
 from resources.environment import Environment, current_environment
-from resources.secret_rotation import connector_secret_dates
+from resources.secret_rotation import connector_secret_dates, webhook_secret_dates
 from resources.secrets import SecretStore
 from resources.warehouse import WarehouseResource
 
@@ -68,7 +68,10 @@ def run_health(context, env: Environment, warehouse: WarehouseResource, now: dat
     """Grade, store and alert; returns (connector healths, findings as stored, alert keys)."""
     now = now or datetime.now(UTC)
     store = SecretStore(env.vault_prefix)
-    secrets = (lambda c: connector_secret_dates(store, c)) if store.vault_addr else None
+    secrets = None
+    if store.vault_addr:
+        hooks = webhook_secret_dates(store)  # one read of the receiver's path for every connector
+        secrets = lambda c: connector_secret_dates(store, c, hooks)  # noqa: E731
     trigger = context.run.tags.get("dagster/schedule_name") or f"after {context.job_name}"
     with warehouse.connect() as conn:
         figures = warehouse_figures(conn)
