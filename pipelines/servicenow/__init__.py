@@ -101,7 +101,7 @@ def servicenow_source(
     ]
     if attachments:
         resources.append(attachments_resource(make_client, [spec.table for spec in specs], overlap_seconds,
-                                              run_id, evidence_dir, window=bounds))
+                                              run_id, evidence_dir, window=bounds, concurrency=concurrency))
     return resources
 
 
