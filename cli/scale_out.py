@@ -4,8 +4,8 @@ its CI test and ``benchmarks/bench_scale_out.py``.
 
 A worker is the documented command (README, "Scale-out"), started here as a subprocess::
 
-    dagster-celery worker start -A dagster_celery.app -y <worker.yaml> -q ingestion -n ingestion-1 -- -c 3
-    dagster-celery worker start -A dagster_celery.app -y <worker.yaml> -q dbt,reverse_sync,default -n transform-1
+    dagster-celery worker start -A cli.celery_app -y <worker.yaml> -q ingestion -n ingestion-1 -- -c 3
+    dagster-celery worker start -A cli.celery_app -y <worker.yaml> -q dbt,reverse_sync,default -n transform-1
 
 Each run gets its own queue prefix, so tasks left on the broker by an earlier, killed run are never
 picked up by this one's workers.
@@ -135,7 +135,7 @@ def _worker_yaml(home: Path) -> Path:
 def start_worker(name: str, workloads: Sequence[str], concurrency: int = 2, log_dir: Path | None = None) -> Worker:
     home = Path(os.environ["DAGSTER_HOME"])
     queues = tuple(queue_name(w) for w in workloads)
-    cmd = [sys.executable, "-m", "dagster_celery.cli", "worker", "start", "-A", "dagster_celery.app",
+    cmd = [sys.executable, "-m", "dagster_celery.cli", "worker", "start", "-A", "cli.celery_app",
            "-y", str(_worker_yaml(home)), "-n", f"{name}", "-l", "WARNING",
            # One comma-separated -q: the wrapper turns each -q into a -Q, and Celery keeps only the last -Q.
            "-q", ",".join(queues),

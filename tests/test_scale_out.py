@@ -5,6 +5,8 @@ default; a worker killed mid-step hands its step to another worker, and re-execu
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
 
@@ -15,6 +17,7 @@ from dagster import DagsterInstance
 
 from cli import scale_out
 from cli.scale_demo import worker_spec
+from pipelines.common.warehouse import REPO_ROOT
 from resources.scale_out import op_tags, pool
 from tests.conftest import jira_env, onetrust_env, sandbox_env
 
@@ -40,6 +43,17 @@ def test_the_profile_is_configuration_only(monkeypatch):
     monkeypatch.setenv("PROJECTX_CELERY_QUEUE_PREFIX", "acme-")
     assert op_tags("dbt") == {"dagster-celery/queue": "acme-dbt"}
     assert [q for _, qs in worker_spec(3) for q in qs].count("ingestion") == 2
+    # A fourth worker serves reverse sync beside the transform worker: three pushes start at once.
+    assert [name for name, qs in worker_spec(4) if "reverse_sync" in qs] == ["transform", "push"]
+
+
+def test_the_worker_app_loads_the_definitions_before_its_pool_forks():
+    """``-A cli.celery_app``: dagster-celery's tasks, with the code location imported in the main
+    process, so a fresh worker's first step does not pay the import (~6-10 s)."""
+    probe = ("import sys; import cli.celery_app as a; from dagster_celery.config import TASK_EXECUTE_PLAN_NAME; "
+             "print(TASK_EXECUTE_PLAN_NAME in a.app.tasks, 'definitions' in sys.modules, 'dagster_dbt' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["True", "True", "True"], done.stderr[-2000:]
 
 
 def scale_out_executor():
