@@ -60,6 +60,7 @@ def _step_profile(run_id: str) -> str:
 
     with DagsterInstance.get() as instance:
         stats = instance.get_run_step_stats(run_id)
+        waits = _queue_waits(instance, run_id)
     spans = sorted(((s.step_key, s.start_time, s.end_time) for s in stats if s.start_time and s.end_time),
                    key=lambda x: x[1])
     if not spans:
@@ -71,8 +72,30 @@ def _step_profile(run_id: str) -> str:
     longest = sorted(spans, key=lambda x: x[1] - x[2])[:4]
     top = ", ".join(f"{key} {end - start:.0f} s" for key, start, end in longest)
     busy = sum(end - start for _, start, end in spans)
+    queued = ""
+    if waits:
+        worst = ", ".join(f"{key} {w:.1f} s" for key, w in sorted(waits.items(), key=lambda x: -x[1])[:3])
+        queued = (f"; waited for a worker {sum(waits.values()):.0f} s in all "
+                  f"(median {sorted(waits.values())[len(waits) // 2]:.1f} s; most: {worst})")
     return (f"{len(spans)} steps, {busy:.0f} step-seconds over {t1 - t0:.0f} s of steps "
-            f"(overlap {busy / max(t1 - t0, 1e-6):.2f}); longest: {top}\n" + "\n".join(bars))
+            f"(overlap {busy / max(t1 - t0, 1e-6):.2f}){queued}; longest: {top}\n" + "\n".join(bars))
+
+
+def _queue_waits(instance, run_id: str) -> dict[str, float]:
+    """Celery runs: seconds from a step's submission to the broker to its start on a worker (what a
+    busy or cold worker costs); empty for runs in process."""
+    from dagster import DagsterEventType
+
+    submitted: dict[str, float] = {}
+    started: dict[str, float] = {}
+    for entry in instance.all_logs(run_id, of_type={DagsterEventType.ENGINE_EVENT, DagsterEventType.STEP_START}):
+        if not entry.step_key or not entry.dagster_event:
+            continue
+        if entry.dagster_event.event_type == DagsterEventType.STEP_START:
+            started.setdefault(entry.step_key, entry.timestamp)
+        elif (entry.user_message or "").startswith("Submitting celery task"):
+            submitted.setdefault(entry.step_key, entry.timestamp)
+    return {key: started[key] - at for key, at in submitted.items() if key in started}
 
 
 PROFILES: list[str] = []
