@@ -8,6 +8,7 @@ equal what the vendor holds; nothing the vendor holds is marked deleted.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import signal
@@ -74,6 +75,19 @@ def warehouse_state(settings, entity: Entity) -> dict[str, str]:
     assert len(ids) == len(set(ids)), f"{entity.vendor}.{entity.table} holds duplicate keys"
     gone = marked_deleted(settings, entity)
     return {k: v for k, v in rows if k not in gone}
+
+
+def assert_servicenow_attachments_stored(sb, settings) -> None:
+    """Every ServiceNow attachment is stored once, with exactly the vendor's bytes (sha256 of the content
+    the sandbox serves), none left ``failed`` or in flight: what downloads interrupted by a kill must
+    still end in."""
+    vendor = {r["sys_id"]: hashlib.sha256(sb.attachment_content(r["sys_id"]) or b"").hexdigest()
+              for r in sb.records("sys_attachment")}
+    rows = sql(settings, "select sys_id, sha256, content_status from servicenow.attachments")
+    ids = [r[0] for r in rows]
+    assert len(ids) == len(set(ids)), "servicenow.attachments holds duplicate keys"
+    assert {r[2] for r in rows} <= {"stored"}, sorted({r[2] for r in rows})
+    assert {k: sha for k, sha, _ in rows} == vendor
 
 
 def assert_parity(sb, settings, entity: Entity, *, except_ids: set[str] = frozenset()) -> None:
