@@ -30,9 +30,10 @@ def worker_spec(count: int) -> tuple[tuple[str, tuple[str, ...]], ...]:
         raise SystemExit("--workers must be at least 1")
     if count == 1:
         return (("all", ("ingestion", "dbt", "reverse_sync", "default")),)
-    extra = [(f"ingestion-{i}", ("ingestion",)) for i in range(2, count)]
+    extra = [("ingestion-2", ("ingestion",))] if count >= 3 else []
     if count >= 4:
-        extra[1] = ("push", ("reverse_sync", "default"))
+        extra.append(("push", ("reverse_sync", "default")))
+    extra += [(f"ingestion-{i}", ("ingestion",)) for i in range(3, count - 1)]
     return (*scale_out.TWO_WORKERS, *extra)
 
 

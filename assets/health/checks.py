@@ -11,6 +11,7 @@ A red check raises one alert per red streak (``ops.health_alerts``) for the envi
 
 
 import dataclasses
+import functools
 from datetime import UTC, datetime
 
 from dagster import (
@@ -71,7 +72,7 @@ def run_health(context, env: Environment, warehouse: WarehouseResource, now: dat
     secrets = None
     if store.vault_addr:
         hooks = webhook_secret_dates(store)  # one read of the receiver's path for every connector
-        secrets = lambda c: connector_secret_dates(store, c, hooks)  # noqa: E731
+        secrets = functools.partial(connector_secret_dates, store, hooks=hooks)
     trigger = context.run.tags.get("dagster/schedule_name") or f"after {context.job_name}"
     with warehouse.connect() as conn:
         figures = warehouse_figures(conn)

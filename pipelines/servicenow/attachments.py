@@ -115,19 +115,19 @@ def _with_contents(client, records: list[dict[str, Any]], root, max_bytes: int, 
     30 s of a 41-s ServiceNow sync). Each file then passes the Evidence Library in this thread, in
     order (scanner and store clients are not all thread-safe), and at most ``2 x concurrency``
     downloaded files wait in memory."""
-    if concurrency <= 1 or len(records) <= 1:
-        return [_admitted(record, _download(client, record, max_bytes), root) for record in records]
+    if not records:
+        return []
+    workers = max(1, concurrency)
     out: list[dict[str, Any]] = []
     ahead: deque[tuple[dict[str, Any], Future]] = deque()
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sn-attachment") as pool:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sn-attachment") as pool:
         for record in records:
             ahead.append((record, pool.submit(_download, client, record, max_bytes)))
-            if len(ahead) >= 2 * concurrency:
-                record, future = ahead.popleft()
-                out.append(_admitted(record, future.result(), root))
-        while ahead:
-            record, future = ahead.popleft()
-            out.append(_admitted(record, future.result(), root))
+            if len(ahead) >= 2 * workers:
+                done, future = ahead.popleft()
+                out.append(_admitted(done, future.result(), root))
+        for done, future in ahead:
+            out.append(_admitted(done, future.result(), root))
     return out
 
 
