@@ -39,7 +39,7 @@ from pathlib import Path
 
 import dlt
 
-from pipelines.common.warehouse import WarehouseSettings
+from pipelines.common.warehouse import WarehouseSettings, opening_lock
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,8 @@ def recovered_pipeline(settings: WarehouseSettings, source_name: str, *, progres
         if reason is not None:
             log.warning("%s: %s; discarding dlt's working folder %s and restarting from the last load the "
                         "warehouse committed", source_name, reason, root / name)
-            discard(root / name)
+            with opening_lock(root, name):  # not while another process opens the folder
+                discard(root / name)
             pipeline = settings.pipeline(source_name, progress=progress, dataset=dataset)
         marker.write_text(f"{os.getpid()} {time.time():.0f}\n")
         yield Recovered(pipeline, reason)

@@ -13,7 +13,10 @@ One place reads the settings, shared by the dlt runners, dbt (through the same e
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -103,14 +106,15 @@ class WarehouseSettings:
         # request limit is per client, so round-robin over tables would multiply it by their number.
         dlt.config["extract.next_item_mode"] = "fifo"
         pipelines_dir = Path(self.data_dir) / "dlt"
-        pipelines_dir.mkdir(parents=True, exist_ok=True)
-        return dlt.pipeline(
-            pipeline_name=self.pipeline_name(source_name),
-            destination=self.destination(),
-            dataset_name=dataset or source_name,
-            pipelines_dir=str(pipelines_dir),
-            progress=progress,
-        )
+        name = self.pipeline_name(source_name)
+        with opening_lock(pipelines_dir, name):
+            return dlt.pipeline(
+                pipeline_name=name,
+                destination=self.destination(),
+                dataset_name=dataset or source_name,
+                pipelines_dir=str(pipelines_dir),
+                progress=progress,
+            )
 
     def pipeline_name(self, source_name: str) -> str:
         """The dlt pipeline (and working folder) name of one vendor on this warehouse."""
@@ -121,3 +125,22 @@ class WarehouseSettings:
         if self.kind == "duckdb":
             return f"DuckDB file {self.duckdb_path}"
         return f"PostgreSQL {self.pg_user}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+
+
+@contextmanager
+def opening_lock(pipelines_dir: Path, name: str) -> Iterator[None]:
+    """Held while a process opens (or creates, or discards) one pipeline's working folder.
+
+    dlt creates a missing working folder by wiping whatever is there and then making it: processes that
+    open the same new pipeline at once (Celery workers loading the definitions side by side, each of
+    which builds every vendor's pipeline) delete the folder under each other (``Directory not empty``,
+    ``File exists``). Opening takes milliseconds, so a blocking ``flock`` is enough; it is not the lock a
+    sync holds for its whole run (``pipelines/common/recovery.py``), so loading the definitions never
+    waits for a running sync."""
+    pipelines_dir.mkdir(parents=True, exist_ok=True)
+    with open(pipelines_dir / f"{name}.open.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
