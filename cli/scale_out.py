@@ -159,8 +159,9 @@ def wait_for_workers(workers: Sequence[Worker], timeout: float = 90) -> None:
     while time.monotonic() < deadline:
         for w in workers:
             if w.process.poll() is not None:
-                raise RuntimeError(f"celery worker {w.name} exited with {w.process.returncode}: see its log in "
-                                   f"{os.environ['DAGSTER_HOME']}/worker-{w.name}.log")
+                log = Path(os.environ["DAGSTER_HOME"]) / f"worker-{w.name}.log"
+                raise RuntimeError(f"celery worker {w.name} exited with {w.process.returncode}; the end of its "
+                                   f"log ({log}):\n{_last_error(log)}")
         replies = app.control.ping(timeout=1.0) or []
         seen = {name.split("@", 1)[0] for reply in replies for name in reply}
         if wanted <= seen:
@@ -168,8 +169,31 @@ def wait_for_workers(workers: Sequence[Worker], timeout: float = 90) -> None:
     raise RuntimeError(f"celery workers {sorted(wanted)} did not answer within {timeout:.0f} s")
 
 
+def _last_error(log: Path, lines: int = 12) -> str:
+    """The lines of a worker's log that say why it stopped: its last traceback's frames in this project
+    and its error lines (Celery's start-up banner and the interpreter's carets left out)."""
+    try:
+        text = log.read_text(errors="replace").splitlines()
+    except OSError as exc:
+        return f"(log unreadable: {exc})"
+    wanted = [line for line in text if line.strip() and not set(line.strip()) <= {"^", "~"}
+              and (not line.startswith(" ") or str(REPO_ROOT) in line)]
+    return "\n".join(wanted[-lines:])
+
+
+def prepare_instance() -> None:
+    """Create the Dagster instance's tables before any worker starts: workers that open a new instance
+    database side by side each try to create them, and all but one fail (``relation "instance_info"
+    already exists``). ``dagster instance migrate`` does the same for a deployment."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get():
+        pass
+
+
 @contextmanager
 def workers(spec: Sequence[tuple[str, Sequence[str]]], concurrency: int = 2) -> Iterator[list[Worker]]:
+    prepare_instance()
     started = [start_worker(name, queues, concurrency) for name, queues in spec]
     try:
         wait_for_workers(started)

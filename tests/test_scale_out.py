@@ -87,6 +87,19 @@ def scale_profile(tmp_path, monkeypatch):
         scale_out.drop_database(db)
 
 
+def test_four_workers_start_side_by_side_on_new_databases(scale_profile, monkeypatch):
+    """Workers that start together on a new instance database and data directory all come up: the
+    instance's tables exist before they start, and the dlt pipelines each one builds while loading the
+    definitions are opened one process at a time (before, one worker in a few exited at start with
+    ``relation "instance_info" already exists`` or ``Directory not empty``)."""
+    env, _ = scale_profile
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with scale_out.workers(worker_spec(4)) as started:
+        assert all(w.process.poll() is None for w in started)
+    assert _pg(env["DAGSTER_PG_URL"].rsplit("/", 1)[1], "select count(*) from instance_info")[0][0] >= 0
+
+
 def _embedded_reference(vendors, tmp_path, monkeypatch) -> tuple[list, list, int]:
     """What the embedded default (DuckDB, in process) makes of the same seeded vendors."""
     from tests.test_end_to_end import _run_full_sync
