@@ -221,3 +221,34 @@ def test_scale_out_backfills_split_into_weekly_runs(monkeypatch):
     monkeypatch.setenv("PROJECTX_BACKFILL_DAYS_PER_RUN", "week")
     with pytest.raises(ValueError, match=r"PROJECTX_BACKFILL_DAYS_PER_RUN='week'.*e\.g\. 7"):
         backfill_days_per_run()
+
+
+def test_a_builds_parse_is_kept_for_the_next_build(tmp_path):
+    """dagster-dbt seeds each build's own target folder from target/partial_parse.msgpack; the build's
+    file replaces it (whole, never half-written), so the next build on that profile parses only what
+    changed."""
+    from assets.dbt import keep_partial_parse
+
+    kept, build = tmp_path / "target", tmp_path / "target" / "projectx_dbt_models-abc"
+    build.mkdir(parents=True)
+    (kept / "partial_parse.msgpack").write_bytes(b"made by make setup")
+    (build / "partial_parse.msgpack").write_bytes(b"made by the build" * 1000)
+    keep_partial_parse(build, into=kept)
+    assert (kept / "partial_parse.msgpack").read_bytes() == b"made by the build" * 1000
+    assert sorted(p.name for p in kept.iterdir()) == ["partial_parse.msgpack", "projectx_dbt_models-abc"]
+    keep_partial_parse(tmp_path / "a build that failed before parsing", into=kept)  # nothing to keep
+    assert (kept / "partial_parse.msgpack").read_bytes() == b"made by the build" * 1000
+
+
+def test_the_dbt_resource_knows_its_version_without_running_dbt(monkeypatch):
+    """The dbt beside this interpreter is the imported one: no `dbt --version` subprocess per build."""
+    import dagster_dbt.core.resource as dbt_core_resource
+    from dbt.version import __version__
+
+    from assets.dbt import dbt_resource
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"ran {args[0]}")
+
+    monkeypatch.setattr(dbt_core_resource, "check_output", no_subprocess)
+    assert str(dbt_resource()._cli_version) == __version__
