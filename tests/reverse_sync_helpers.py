@@ -71,10 +71,11 @@ def attestation_rows(n: int, *, result: str = "INEFFECTIVE", evidence: str = "")
     for i in range(n):
         control = ["SN-CHG-01", "OT-PIA-01", "SN-INC-01"][i % 3]
         iso = {"SN-CHG-01": "A.8.32", "OT-PIA-01": "A.5.34", "SN-INC-01": "A.5.26"}[control]
-        month = datetime(2026, 1 + i // 3, 1)
+        year, month0 = divmod(i // 3, 12)  # three controls a month, month after month
+        month = datetime(2026 + year, 1 + month0, 1)
         out.append({"attestation_id": f"att-{i:04d}", "control_id": control, "iso27001": iso,
                     "owner": "dpo@example.com", "period_start": month,
-                    "period_end": datetime(2026 + (month.month == 12), month.month % 12 + 1, 1),
+                    "period_end": datetime(month.year + (month.month == 12), month.month % 12 + 1, 1),
                     "onetrust_result": result, "evidence_refs": evidence,
                     "summary": f"{control} {month:%Y-%m}: exceptions (3 in scope, 1 failing)"})
     return out
