@@ -163,3 +163,71 @@ def test_servicenow_write_faults_land_or_wait_in_dead_letters_then_drain(service
     assert query(duckdb_warehouse, "select count(*) from reverse_sync.dead_letters") == [(0,)]
     records = [r["correlation_id"] for r in servicenow.records(remediation_table()) if r.get("correlation_id")]
     assert sorted(records) == sorted(r["remediation_task_id"] for r in rows), "one record per task"
+
+
+def _push_killed_at_first_link(run_id: str) -> None:
+    """In a forked child: the push dies like a SIGKILL (no cleanup, no commit) when it first saves a link."""
+    import os
+
+    from assets.reverse_sync import state
+
+    def killed(*args, **kwargs):
+        os._exit(137)
+
+    state.save_link = killed
+    run("servicenow", run_id=run_id)
+    os._exit(0)
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_warehouse(request, duckdb_warehouse, monkeypatch):
+    """The embedded DuckDB warehouse (autocommit) or a fresh PostgreSQL database (transactions)."""
+    if request.param == "duckdb":
+        yield duckdb_warehouse
+        return
+    import uuid
+
+    import psycopg2
+
+    name = f"projectx_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f'create database "{name}"')
+    for key, value in dict(PROJECTX_WAREHOUSE="postgres", PGHOST="127.0.0.1", PGPORT="5432", PGUSER="postgres",
+                           PGDATABASE=name).items():
+        monkeypatch.setenv(key, value)
+    yield WarehouseResource.from_env().settings
+    admin.cursor().execute(f'drop database if exists "{name}" with (force)')
+    admin.close()
+
+
+def _rows(sql: str) -> list[tuple]:
+    with WarehouseResource.from_env().connect() as conn:
+        return [tuple(r.values()) for r in conn.query(sql)]
+
+
+def test_a_write_the_vendor_accepted_stays_audited_when_the_push_dies_before_its_link(servicenow, any_warehouse):
+    """The audit row of a vendor write is committed with the write's outcome, not with the record's link
+    at the end of the record: a push killed between the two leaves the write in the audit log, and the
+    next run adopts the record. (On PostgreSQL the kill used to lose both the link and the audit row.)"""
+    import multiprocessing
+
+    rows = remediation_rows(3)
+    with WarehouseResource.from_env().connect() as conn:
+        conn.execute("create schema if not exists outbound")
+        conn.execute("create table outbound.servicenow_remediation_tasks "
+                     f"({', '.join(f'{k} varchar' for k in rows[0])})")
+        for r in rows:
+            conn.execute(f"insert into outbound.servicenow_remediation_tasks values ({', '.join('%s' for _ in r)})",
+                         [None if v is None else str(v) for v in r.values()])
+    child = multiprocessing.get_context("fork").Process(target=_push_killed_at_first_link, args=("killed",))
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == 137, "the push died at its first link"
+    created = [w for w in writes(servicenow) if w["method"] == "POST"]
+    assert len(created) == 1, "the push died after its first create"
+    audited = _rows("select operation, status from audit.events where action = 'push' and run_id = 'killed'")
+    assert audited == [("create", "201")]
+    assert _rows("select count(*) from reverse_sync.external_links") == [(0,)]
+    again = run("servicenow", run_id="after")
+    assert (again.adopted, again.created) == (1, 2)

@@ -1,8 +1,9 @@
 """Every vendor write of reverse sync goes through :meth:`Writes.send`: it sends the run's
 correlation id as ``X-Correlation-ID`` and appends one ``audit.events`` row (action ``push``) with
 the run id, the operation, the vendor's record id and the HTTP status, whether the write succeeded
-or not. A create is audited under the id the vendor gave the new record (read from its answer; ours
-when the create failed); our id is in ``detail`` either way. Request bodies are not audited (they
+or not, committed as soon as the vendor has answered. A create is audited under the id the vendor
+gave the new record (read from its answer; ours when the create failed); our id is in ``detail``
+either way. Request bodies are not audited (they
 may carry personal data); the plan table holds the field-level changes.
 """
 
@@ -48,6 +49,10 @@ class Writes:
         detail = {"internal_id": internal_id, **({"ref": ref} if ref else {}), **({"error": error} if error else {})}
         record_event(self.conn, action="push", system=self.vendor, correlation_id=self.correlation_id,
                      operation=operation, object_id=object_id, status=status, run_id=self.run_id, detail=detail)
+        # Committed now, with the write's outcome, not with the record's link at the end of the record:
+        # a push killed in between leaves the write audited (the next run adopts the record). DuckDB
+        # commits each statement anyway; on PostgreSQL this is what keeps the row.
+        self.conn.raw.commit()
 
 
 def created_id(response: requests.Response) -> str | None:
