@@ -175,7 +175,7 @@ def _push_killed_at_first_link(run_id: str) -> None:
         os._exit(137)
 
     state.save_link = killed
-    run("servicenow", run_id=run_id)
+    run("servicenow", run_id=run_id, concurrency=1)  # one record in flight: the kill follows one create
     os._exit(0)
 
 

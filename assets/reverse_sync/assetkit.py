@@ -41,6 +41,7 @@ class ReverseSyncConfig(Config):
     breaker_threshold: int | None = None  # consecutive vendor-level failures that open it (None: the environment's)
     breaker_cooldown_seconds: float = 300.0  # open circuit -> half-open after this long
     circuit_breakers: bool | None = None  # None: the environment's switch (on in prod); false: never pause
+    concurrency: int | None = None  # records written at once (None: PROJECTX_PUSH_CONCURRENCY, else 4); 1: in order
 
     def sync_config(self) -> SyncConfig:
         return SyncConfig(**self.model_dump())

@@ -52,6 +52,7 @@ class SyncConfig:
     breaker_threshold: int | None = None  # None: the environment's (resources/environment.py)
     breaker_cooldown_seconds: float = 300.0
     circuit_breakers: bool | None = None  # None: the environment's switch (on in prod, per the spec's matrix)
+    concurrency: int | None = None  # records written at once; None: PROJECTX_PUSH_CONCURRENCY, else 4
 
 
 class MassChangeBlocked(RuntimeError):

@@ -18,6 +18,8 @@ OneTrust's: its attachments' hashes), so an attach that failed is retried by the
 
 import hashlib
 import os
+import threading
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,10 @@ class OneTrustAttestationWriter:
         self._hashes: dict[Path, tuple[tuple[int, int], str]] = {}
         self._by_hash: dict[str, Path] = {}  # sha256 -> a local file with that content
         self._library: set[str] | None = None
+        # Records are written several at once (runloop.py): one lock per control implementation, so
+        # attestations of one control look it up and create it once; the library is read once.
+        self._impl_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._library_lock = threading.Lock()
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         library = f"ISO-{row['iso27001']}" if row.get("iso27001") else ""
@@ -151,6 +157,10 @@ class OneTrustAttestationWriter:
 
     def _implementation_missing(self, ext: str) -> bool:
         """True for the first attestation of this run whose control has no implementation at OneTrust."""
+        with self._impl_locks[ext]:
+            return self._implementation_missing_locked(ext)
+
+    def _implementation_missing_locked(self, ext: str) -> bool:
         if ext in self._impl or ext in self._planned:
             return False
         found = self.client.request("GET", IMPLEMENTATIONS, params={"externalId": ext}).get("content") or []
@@ -163,6 +173,10 @@ class OneTrustAttestationWriter:
     def implementation(self, desired: dict[str, Any], internal_id: str, writes: Writes) -> str:
         """The control implementation of a Project X control, created once (upsert by externalId)."""
         ext = f"projectx:{desired['control']}"
+        with self._impl_locks[ext]:
+            return self._implementation_locked(ext, desired, internal_id, writes)
+
+    def _implementation_locked(self, ext: str, desired: dict[str, Any], internal_id: str, writes: Writes) -> str:
         if ext not in self._impl:
             found = self.client.request("GET", IMPLEMENTATIONS, params={"externalId": ext}).get("content") or []
             if found:
@@ -179,9 +193,10 @@ class OneTrustAttestationWriter:
         return self._impl[ext]
 
     def library(self) -> set[str]:
-        if self._library is None:
-            self._library = {str(c.get("identifier")) for page in self.client.pages("POST", LIBRARY, page_size=2000)
-                             for c in page.items}
+        with self._library_lock:
+            if self._library is None:
+                self._library = {str(c.get("identifier"))
+                                 for page in self.client.pages("POST", LIBRARY, page_size=2000) for c in page.items}
         return self._library
 
     def attach_files(self, attestation_id: str, refs: str, internal_id: str, writes: Writes) -> None:

@@ -9,6 +9,7 @@ may carry personal data); the plan table holds the field-level changes.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import requests
@@ -24,13 +25,17 @@ class Writes:
         self.correlation_id = correlation_id or new_correlation_id()
         self.count = 0
         self.enabled = True
+        # Held for every use of the connection and the run's shared state: a push writes several
+        # records at once (runloop.py), each from its own thread, over this one connection.
+        self.lock = threading.RLock()
 
     def send(self, session: VendorSession, method: str, path: str, *, operation: str, object_id: str,
              internal_id: str, **kwargs: Any) -> requests.Response:
         if not self.enabled:
             raise RuntimeError("reverse sync tried to write during a dry run; this is a bug in the writer")
         headers = {CORRELATION_HEADER: self.correlation_id, **(kwargs.pop("headers", None) or {})}
-        self.count += 1
+        with self.lock:
+            self.count += 1
         try:
             response = session.request(method, path, headers=headers, **kwargs)
         except VendorError as exc:
@@ -47,12 +52,14 @@ class Writes:
     def _audit(self, operation: str, object_id: str, internal_id: str, status: Any, error: str | None,
                ref: str | None = None) -> None:
         detail = {"internal_id": internal_id, **({"ref": ref} if ref else {}), **({"error": error} if error else {})}
-        record_event(self.conn, action="push", system=self.vendor, correlation_id=self.correlation_id,
-                     operation=operation, object_id=object_id, status=status, run_id=self.run_id, detail=detail)
         # Committed now, with the write's outcome, not with the record's link at the end of the record:
         # a push killed in between leaves the write audited (the next run adopts the record). DuckDB
         # commits each statement anyway; on PostgreSQL this is what keeps the row.
-        self.conn.raw.commit()
+        with self.lock:
+            record_event(self.conn, action="push", system=self.vendor, correlation_id=self.correlation_id,
+                         operation=operation, object_id=object_id, status=status, run_id=self.run_id,
+                         detail=detail)
+            self.conn.raw.commit()
 
 
 def created_id(response: requests.Response) -> str | None:
