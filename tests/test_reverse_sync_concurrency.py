@@ -69,7 +69,7 @@ def test_a_bad_push_concurrency_names_the_setting_and_its_range(value, make_serv
     sandbox_env(monkeypatch, sb)
     monkeypatch.setenv("PROJECTX_PUSH_CONCURRENCY", value)
     write_outbound(duckdb_warehouse, "servicenow", remediation_rows(2))
-    with pytest.raises(ValueError, match=r"1 to 32|PROJECTX_PUSH_CONCURRENCY='many'"):
+    with pytest.raises(ValueError, match=r"1 to 8 |PROJECTX_PUSH_CONCURRENCY='many'"):
         run("servicenow", run_id="bad")
     assert writes(sb) == []
 
@@ -96,3 +96,56 @@ def test_attestations_of_one_control_written_at_once_create_its_implementation_o
                                    "and operation = 'create_implementation'") == [(3,)]
     ours = [a for a in sb.attestations() if a.get("source") == "Project X"]
     assert sorted(a["externalId"] for a in ours) == [r["attestation_id"] for r in rows]
+
+
+def test_a_bug_mid_push_raises_itself_keeps_the_records_in_flight_and_the_breakers_count(
+        make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
+    """Four records are created, the next two fail at the vendor (two consecutive failures, under the
+    breaker's threshold), then a bug stops the run: the bug is what the caller sees, records already
+    written keep their links, and the breaker's two failures are saved for the next run (before, a
+    stopped run never saved them)."""
+    from assets.reverse_sync import servicenow
+
+    sb = make_servicenow_sandbox(size=20)
+    sandbox_env(monkeypatch, sb)
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(12))
+    original = servicenow.ServiceNowTaskWriter.apply
+
+    def apply(self, step, internal_id, *args, **kwargs):
+        if internal_id == "rem-sn-00006":
+            raise RuntimeError("a bug in the writer")
+        if internal_id in ("rem-sn-00004", "rem-sn-00005"):
+            from pipelines.common.http import VendorError
+            raise VendorError("ServiceNow: POST answered 503 on all 5 attempts", 503)
+        return original(self, step, internal_id, *args, **kwargs)
+
+    monkeypatch.setattr(servicenow.ServiceNowTaskWriter, "apply", apply)
+    with pytest.raises(RuntimeError, match="a bug in the writer"):
+        run("servicenow", run_id="bug", concurrency=1, breaker_threshold=5, circuit_breakers=True)
+    assert query(duckdb_warehouse, "select state, failures from reverse_sync.circuit_breakers "
+                                   "where vendor = 'servicenow'") == [("closed", 2)]
+    linked = {i for (i,) in query(duckdb_warehouse, "select internal_id from reverse_sync.external_links")}
+    assert linked == {f"rem-sn-{i:05d}" for i in range(4)}
+    assert len([w for w in writes(sb) if w["method"] == "POST"]) == 4
+
+
+def test_requests_refused_together_renew_the_token_once():
+    """Four requests in flight on one expired token are all refused; each tells the provider which
+    token was refused, and only the first renewal happens (for Jira, each renewal rotates the refresh
+    token)."""
+    from pipelines.common.bearer import CachedBearerToken
+
+    class Provider(CachedBearerToken):
+        def _fetch(self):
+            self._keep(f"token-{self.tokens_issued + 1}", 3600)  # _keep counts the token
+
+    p = Provider(expiry_margin_seconds=0)
+    stale = p.auth_header()
+    p.invalidate(stale)
+    fresh = p.auth_header()
+    for _ in range(3):  # the other three refusals of the old token arrive after the renewal
+        p.invalidate(stale)
+        assert p.auth_header() == fresh
+    assert p.tokens_issued == 2
+    p.invalidate()  # no header: forget whatever is cached
+    assert p.auth_header() == {"Authorization": "Bearer token-3"}

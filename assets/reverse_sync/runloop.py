@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from pipelines.common.http import VendorError
@@ -30,12 +32,14 @@ if TYPE_CHECKING:
     from .engine import Candidate, ReverseSync, SyncReport
 
 log = logging.getLogger(__name__)
+MAX_CONCURRENCY = 8  # the connections a VendorSession keeps per host (pipelines/common/http.py pool_size)
 
 
 def execute(sync: ReverseSync, rows: list[dict[str, Any]]) -> SyncReport:
     from .engine import SyncReport
 
     conn, w, cfg = sync.conn, sync.writer, sync.config
+    width = concurrency(cfg)  # a bad setting fails before any vendor call
     report = SyncReport()
     links = sync.links()
     dead = state.dead_letters(conn, w.vendor)
@@ -54,30 +58,18 @@ def execute(sync: ReverseSync, rows: list[dict[str, Any]]) -> SyncReport:
             if is_connector_failure(exc):
                 breaker.failure(unchecked)
     lock = sync.writes.lock
-    width = concurrency(cfg)
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix=f"push-{w.vendor}") as pool:
-        running: set[Future] = set()
-        try:
-            for c in candidates:
-                # One at a time once the breaker has counted a failure (or is half-open): it must open
-                # after `threshold` failed writes, not after as many as were in flight.
-                while running and len(running) >= _in_flight(breaker, lock, width):
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
-                    for f in done:
-                        f.result()  # a bug, not a vendor error: stop the run (the finally waits for the rest)
-                with lock:
-                    allowed = breaker.allows_writes
-                    if not allowed:
-                        _pause(sync, c, breaker.reason(), report)
-                    elif c.link is None and existing is None:
-                        _pause(sync, c, unchecked, report)
-                    if not allowed or (c.link is None and existing is None):
-                        conn.raw.commit()
-                        continue
-                running.add(pool.submit(_one, sync, c, existing or {}, breaker, report))
-        finally:
-            for f in wait(running).done:
-                f.result()
+    try:
+        _write_all(sync, candidates, existing, unchecked, breaker, report, width)
+    except BaseException:
+        # A bug or an interrupt stopped the run: what the breaker counted still holds for the next one.
+        if not cfg.dry_run:
+            with lock:
+                with suppress(Exception):  # DuckDB refuses a rollback with no transaction open
+                    conn.raw.rollback()
+                with suppress(Exception):  # keep the error that stopped the run
+                    breaker.save(conn)
+                    conn.raw.commit()
+        raise
     if not cfg.dry_run:
         breaker.save(conn)
         wanted = {str(r[sync.key]) for r in rows}
@@ -92,6 +84,61 @@ def execute(sync: ReverseSync, rows: list[dict[str, Any]]) -> SyncReport:
     return report
 
 
+def _write_all(sync: ReverseSync, candidates: list[Candidate], existing: dict[str, Any] | None, unchecked: str,
+               breaker: Any, report: SyncReport, width: int) -> None:
+    """Each candidate written (or paused), up to ``width`` at once; returns when all are done. The first
+    error that is not a vendor's (a bug, an interrupt) stops new records, waits for those in flight and
+    is raised; any others are logged."""
+    conn, lock = sync.conn, sync.writes.lock
+    running: set[Future] = set()
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix=f"push-{sync.writer.vendor}") as pool:
+        try:
+            for c in candidates:
+                # One at a time once the breaker has counted a failure (or is half-open): it must open
+                # after `threshold` failed writes, not after as many as were in flight.
+                while running and len(running) >= _in_flight(breaker, lock, width):
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    _raise_first(done)
+                with lock, _rolled_back_on_error(conn):
+                    allowed = breaker.allows_writes
+                    if not allowed:
+                        _pause(sync, c, breaker.reason(), report)
+                    elif c.link is None and existing is None:
+                        _pause(sync, c, unchecked, report)
+                    if not allowed or (c.link is None and existing is None):
+                        conn.raw.commit()
+                        continue
+                running.add(pool.submit(_one, sync, c, existing or {}, breaker, report))
+        except BaseException:
+            for f in wait(running).done:
+                if f.exception() is not None:
+                    log.error("%s: a record written beside the one that stopped the run failed too",
+                              sync.writer.vendor, exc_info=f.exception())
+            raise
+        _raise_first(wait(running).done)
+
+
+def _raise_first(done: set[Future]) -> None:
+    errors = [f.exception() for f in done if f.exception() is not None]
+    for extra in errors[1:]:
+        log.error("a record written beside another that failed failed too", exc_info=extra)
+    if errors:
+        raise errors[0]
+
+
+@contextmanager
+def _rolled_back_on_error(conn: Any) -> Iterator[None]:
+    """Held with the run's lock around a record's database writes: an error rolls them back before the
+    lock is released, so the next thread neither commits half of them nor finds the transaction
+    aborted (PostgreSQL refuses every statement after an error until a rollback)."""
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception):  # DuckDB refuses a rollback with no transaction open: keep the real error
+            conn.raw.rollback()
+        raise
+
+
 def concurrency(cfg: Any) -> int:
     """Records written at once: the run's setting, else PROJECTX_PUSH_CONCURRENCY, else 4."""
     raw = cfg.concurrency if cfg.concurrency is not None else os.environ.get("PROJECTX_PUSH_CONCURRENCY", "4")
@@ -100,8 +147,9 @@ def concurrency(cfg: Any) -> int:
     except ValueError:
         raise ValueError(f"PROJECTX_PUSH_CONCURRENCY={raw!r} is not a number: set it to how many records a push "
                          "may write at once (1 writes them in order; default 4)") from None
-    if not 1 <= width <= 32:
-        raise ValueError(f"push concurrency {width} is out of range: use 1 to 32 (default 4)")
+    if not 1 <= width <= MAX_CONCURRENCY:
+        raise ValueError(f"push concurrency {width} is out of range: use 1 to {MAX_CONCURRENCY} (default 4; "
+                         "each vendor client keeps that many connections open)")
     return width
 
 
@@ -146,7 +194,7 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
         for step in steps:
             vendor_id, got = w.apply(step, c.internal_id, vendor_id, c.desired, sync.writes)
             number = got or number
-        with lock:
+        with lock, _rolled_back_on_error(conn):
             for x in m.conflicts:
                 state.record_conflict(conn, sync.run_id, w.vendor, c.internal_id, vendor_id, x.field, x.base,
                                       x.projectx, x.vendor, x.winner, x.rule)
@@ -161,7 +209,7 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             conn.raw.commit()
     except VendorError as exc:
         reason = str(exc)
-        with lock:
+        with lock, _rolled_back_on_error(conn):
             if sync.config.dry_run:
                 report.plan += plan_rows(c, vendor_id, [("read", [])], [], "read_failed")
                 report.failures.append(f"{c.internal_id}: {reason}")

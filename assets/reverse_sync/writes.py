@@ -10,6 +10,7 @@ may carry personal data); the plan table holds the field-level changes.
 from __future__ import annotations
 
 import threading
+from contextlib import suppress
 from typing import Any
 
 import requests
@@ -56,10 +57,15 @@ class Writes:
         # a push killed in between leaves the write audited (the next run adopts the record). DuckDB
         # commits each statement anyway; on PostgreSQL this is what keeps the row.
         with self.lock:
-            record_event(self.conn, action="push", system=self.vendor, correlation_id=self.correlation_id,
-                         operation=operation, object_id=object_id, status=status, run_id=self.run_id,
-                         detail=detail)
-            self.conn.raw.commit()
+            try:
+                record_event(self.conn, action="push", system=self.vendor, correlation_id=self.correlation_id,
+                             operation=operation, object_id=object_id, status=status, run_id=self.run_id,
+                             detail=detail)
+                self.conn.raw.commit()
+            except BaseException:
+                with suppress(Exception):  # leave no aborted transaction to the other records' threads
+                    self.conn.raw.rollback()
+                raise
 
 
 def created_id(response: requests.Response) -> str | None:

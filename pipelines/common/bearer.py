@@ -28,9 +28,17 @@ class CachedBearerToken:
                 self._fetch()
             return {"Authorization": f"Bearer {self._access}"}
 
-    def invalidate(self) -> None:
-        """Forget the token (the API refused it): the next request fetches a new one."""
+    def invalidate(self, refused: dict[str, str] | None = None) -> None:
+        """Forget the token (the API refused it): the next request fetches a new one.
+
+        ``refused``: the header the refused request carried. When another thread has already replaced
+        that token, this one is kept: requests in flight together all fail on one expired token, and
+        each would otherwise throw away the token the one before had just fetched (for Jira, rotating
+        the refresh token once per request)."""
         with self._lock:
+            if refused is not None and self._access is not None and \
+                    refused.get("Authorization") != f"Bearer {self._access}":
+                return
             self._access = None
 
     def _fetch(self) -> None:

@@ -58,7 +58,7 @@ class VendorAuthError(VendorError):
 class TokenProvider(Protocol):
     def auth_header(self) -> dict[str, str]: ...
 
-    def invalidate(self) -> None: ...
+    def invalidate(self, refused: dict[str, str] | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -168,8 +168,10 @@ class VendorSession:
             headers = {"Accept": "application/json", **extra_headers}
             if _correlation_id and CORRELATION_HEADER not in headers:
                 headers[CORRELATION_HEADER] = _correlation_id
+            used: dict[str, str] = {}
             if self.auth is not None:
-                headers.update(self.auth.auth_header())
+                used = self.auth.auth_header()
+                headers.update(used)
             self.stats["requests"] += 1
             try:
                 response = self.http.request(method, url, headers=headers, **kwargs)
@@ -215,7 +217,7 @@ class VendorSession:
                 log.warning("%s: %s answered %s, %s", self.vendor, where, status,
                             "refreshing the token" if refreshable else
                             "retrying once with the same static credentials (they cannot be refreshed)")
-                self.auth.invalidate()
+                self.auth.invalidate(used)
                 continue
             if status in RETRYABLE_STATUSES:
                 attempts += 1

@@ -51,7 +51,7 @@ class StaticAuth:
     def auth_header(self) -> dict[str, str]:
         return {"Authorization": self._header}
 
-    def invalidate(self) -> None:
+    def invalidate(self, refused: dict[str, str] | None = None) -> None:
         """A fixed credential cannot be renewed; VendorSession raises after the second refusal."""
 
     def __repr__(self) -> str:

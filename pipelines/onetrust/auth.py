@@ -31,7 +31,7 @@ class StaticToken:
     def auth_header(self) -> dict[str, str]:
         return dict(self._header)
 
-    def invalidate(self) -> None:
+    def invalidate(self, refused: dict[str, str] | None = None) -> None:
         """Nothing to do: the next refusal makes VendorSession raise an error naming the token."""
 
 
