@@ -98,7 +98,7 @@ class ServiceNowTaskWriter:
             for page in self.client.iter_pages(self.vendor_object, query, page_size=PREFETCH_CHUNK):
                 for rec in page:
                     fields = {k: rec.get(k) for k in ("short_description", "description", "priority", "due_date",
-                                                      "correlation_id", "correlation_display")}
+                                                      "cmdb_ci", "correlation_id", "correlation_display")}
                     fields["status"] = DONE if str(rec.get("state")) in VENDOR_CLOSED_STATES else "open"
                     found.setdefault(rec["correlation_id"], Snapshot(rec["sys_id"], rec.get("number"), fields))
         return found
