@@ -14,6 +14,7 @@ so a vendor's logs join ours (spec §3.4).
 
 from __future__ import annotations
 
+import http.cookiejar
 import logging
 import random
 import threading
@@ -143,6 +144,11 @@ class VendorSession:
         self._sleep = sleep
         self.http = requests.Session()
         self.http.verify = verify
+        # No cookies: ServiceNow runs the requests of one session (JSESSIONID) one at a time, so a client
+        # that sends its session cookie back gets no parallelism from concurrent page reads or pushes;
+        # a load balancer's affinity cookie pins them to one node. Every call here carries its own
+        # credentials, so a session cookie buys nothing.
+        self.http.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)

@@ -10,6 +10,9 @@ GET /_sandbox/servicenow/deleted, and the outbound REST messages (signed webhook
 from __future__ import annotations
 
 import html
+import secrets
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -52,12 +55,57 @@ class ServiceNowSandbox(Sandbox):
         self.store = Store(seed, size, self.clock.anchor, self.clock, username)
         self.outbound = OutboundMessages()
         self.store.listeners.append(self.outbound.on_change)
+        self._sessions: OrderedDict[str, threading.Lock] = OrderedDict()
+        self._sessions_lock = threading.Lock()
+        self._busy = 0
+        self.concurrency_peak = 0  # the most vendor requests served at once
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms,
                          max_concurrent_per_client=max_concurrent_per_client)
         self.faults.tokens = self.tokens
         # With a state folder the instance outlives the process: loaded now, saved on stop().
         self.state_path = Path(state_path) if state_path else None
         self.resumed = persistence.load(self.store, self.state_path) if self.state_path else False
+
+    # --- session synchronization -------------------------------------------------------------
+    # Like the real instance: a request without a session cookie starts a session (``Set-Cookie:
+    # JSESSIONID``); requests that send one back run one at a time, in the order they arrive. A client
+    # that keeps cookies therefore gets no parallelism however many requests it sends at once.
+    SESSIONS_KEPT = 10_000
+
+    def _slow_call(self, req: Request) -> Response:
+        session = _cookie(req.header("Cookie"), "JSESSIONID")
+        with self._sessions_lock:
+            lock = self._sessions.get(session) if session else None
+            if lock is not None:
+                self._sessions.move_to_end(session)
+        if lock is None:
+            return self._counted(req, set_session=True)
+        with lock:
+            return self._counted(req, set_session=False)
+
+    def _counted(self, req: Request, *, set_session: bool) -> Response:
+        with self._sessions_lock:
+            self._busy += 1
+            self.concurrency_peak = max(self.concurrency_peak, self._busy)
+        try:
+            resp = super()._slow_call(req)
+        finally:
+            with self._sessions_lock:
+                self._busy -= 1
+        if set_session:
+            session = secrets.token_hex(16).upper()
+            with self._sessions_lock:
+                self._sessions[session] = threading.Lock()
+                while len(self._sessions) > self.SESSIONS_KEPT:
+                    self._sessions.popitem(last=False)
+            secure = "; Secure" if self.tls else ""  # a Secure cookie never comes back over plain HTTP
+            resp.headers.append(("Set-Cookie", f"JSESSIONID={session}; Path=/{secure}; HttpOnly"))
+        return resp
+
+    def reset_concurrency_peak(self) -> None:
+        """Start counting the most requests served at once (``concurrency_peak``) from zero."""
+        with self._sessions_lock:
+            self.concurrency_peak = 0
 
     def stop(self) -> None:
         self.outbound.stop()
@@ -226,3 +274,12 @@ class ServiceNowSandbox(Sandbox):
     def _admin_delete(self, req: Request) -> Response:
         body = self._admin_json(req)
         return json_response({"deleted": self.delete(str(body.get("table")), body.get("sys_ids") or [])})
+
+
+def _cookie(header: str, name: str) -> str | None:
+    """The value of cookie ``name`` in a ``Cookie`` request header, if sent."""
+    for part in (header or "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value
+    return None
