@@ -156,7 +156,7 @@ def dlt_assets_kwargs(vendor: str, placeholder, translator: ProjectXDltTranslato
     without credentials, only to enumerate the tables; the real one is built at run time."""
     return dict(
         dlt_source=placeholder,
-        dlt_pipeline=WarehouseSettings.from_env().pipeline(vendor),
+        dlt_pipeline=WarehouseSettings.from_env().pipeline(vendor, definition_only=True),
         name=f"{vendor}_ingest",
         dagster_dlt_translator=translator,
         partitions_def=ingestion_partitions(),

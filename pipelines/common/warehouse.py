@@ -91,9 +91,16 @@ class WarehouseSettings:
             "PGPASSWORD": self.pg_password, "PGDATABASE": self.pg_database,
         }
 
-    def pipeline(self, source_name: str, *, progress: str | None = None, dataset: str | None = None) -> dlt.Pipeline:
+    def pipeline(self, source_name: str, *, progress: str | None = None, dataset: str | None = None,
+                 definition_only: bool = False) -> dlt.Pipeline:
         """The dlt pipeline of one vendor: dataset named after the vendor (or ``dataset``), state kept
-        under data_dir."""
+        under data_dir.
+
+        ``definition_only``: a pipeline that only describes the assets (name, destination, dataset) and
+        never runs, kept in its own folder (``<data_dir>/dlt/.definitions``). Every process that loads
+        the Dagster definitions builds one per vendor; in the syncs' own folder it would create files
+        while a running sync wipes and rebuilds that folder (dagster-dlt drops a pipeline's local state
+        before each run), and the sync would fail with ``Directory not empty``."""
         # Arrow pages skip dlt's load id column unless asked; staging and freshness need it.
         dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
         # Rotate extract files so normalize (which rewrites each file to add the load id) and load
@@ -106,6 +113,8 @@ class WarehouseSettings:
         # request limit is per client, so round-robin over tables would multiply it by their number.
         dlt.config["extract.next_item_mode"] = "fifo"
         pipelines_dir = Path(self.data_dir) / "dlt"
+        if definition_only:
+            pipelines_dir = pipelines_dir / ".definitions"
         name = self.pipeline_name(source_name)
         with opening_lock(pipelines_dir, name):
             return dlt.pipeline(
