@@ -4,6 +4,7 @@ the job's and schedule's shape, and the Jira census kept out of every sync but t
 from __future__ import annotations
 
 import dataclasses
+import os
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -182,3 +183,27 @@ def test_jira_census_runs_only_where_asked(monkeypatch):
     assert resource.census_enabled()
     monkeypatch.setenv("ENABLE_JIRA_DELTA_RECON", "false")
     assert "issue_deletions" not in resource.source(census=True).resources
+
+
+def test_the_nightly_heal_holds_the_vendors_sync_lock(duckdb_warehouse, monkeypatch):
+    """Marking deletes and re-reading windows write through the vendor's dlt pipeline: the nightly takes
+    the lock a running sync holds (and waits for it) instead of wiping or writing beside it."""
+    import fcntl
+    import logging
+    from types import SimpleNamespace
+
+    from assets.reconciliation import nightly
+    from resources.warehouse import WarehouseResource
+
+    monkeypatch.setattr(nightly, "vendor_tables", lambda vendor, resource: [])  # nothing to compare: the lock only
+    context = SimpleNamespace(run_id="nightly-lock", log=logging.getLogger("test"))
+    warehouse = WarehouseResource.from_env()
+    lock_path = duckdb_warehouse.data_dir + "/dlt/projectx_servicenow_duckdb.lock"
+    os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+    monkeypatch.setenv("PROJECTX_SYNC_LOCK_TIMEOUT_SECONDS", "1")
+    with open(lock_path, "a+") as held:  # a sync of ServiceNow is running
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(TimeoutError, match="another servicenow sync still holds"):
+            nightly.reconcile_vendor(context, "servicenow", None, warehouse)
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert nightly.reconcile_vendor(context, "servicenow", None, warehouse) == []  # the sync ended: it runs

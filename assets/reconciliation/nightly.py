@@ -17,6 +17,7 @@ from assets.reconciliation.compare import DEFAULT_SAMPLE, TableParity, parity, s
 from assets.reconciliation.findings import Finding, record
 from assets.reconciliation.heal import mark_deleted, refused_deletes, reread
 from assets.reconciliation.vendors import VendorTable, jira_tables, onetrust_tables, servicenow_tables
+from pipelines.common.recovery import recovered_pipeline
 from pipelines.onetrust.helpers import OneTrustClient, resolve_base_url
 from pipelines.onetrust.settings import DEFAULT_REGION
 from resources.audit import CORRELATION_TAG, new_correlation_id, record_event
@@ -71,14 +72,16 @@ def window_source(vendor: str, resource, table: VendorTable, run_id: str):
 def reconcile_vendor(context, vendor: str, resource, warehouse, *, mark_gone: bool = True) -> list[Finding]:
     """Census, heal, verify; returns the findings (also logged)."""
     run_id = context.run_id
-    pipeline = warehouse.settings.pipeline(vendor)
     size = sample_size()
     parities = [parity(warehouse, t, sample=size) for t in vendor_tables(vendor, resource)]
-    marked = mark_deleted(pipeline, vendor, parities, run_id) if mark_gone else 0
-    windows = 0
-    for p in parities:
-        if p.stale or p.census.missing_total:
-            windows += reread(pipeline, p, window_source(vendor, resource, p.table, run_id))
+    # The vendor's pipeline as its syncs hold it: a sync running meanwhile (a webhook's, or one the
+    # run queue did not hold back) is waited for, never wiped or written beside.
+    with recovered_pipeline(warehouse.settings, vendor) as run:
+        marked = mark_deleted(run.pipeline, vendor, parities, run_id) if mark_gone else 0
+        windows = 0
+        for p in parities:
+            if p.stale or p.census.missing_total:
+                windows += reread(run.pipeline, p, window_source(vendor, resource, p.table, run_id))
     context.log.info(f"{vendor}: {marked} deletes marked, {windows} windows re-read")
     return _verify(warehouse, parities, mark_gone)
 
@@ -143,11 +146,11 @@ def _vendor_asset(vendor: str, key: AssetKey, specs: list[AssetSpec]):
         resource, warehouse = getattr(context.resources, vendor), context.resources.warehouse
         mark_gone = vendor != "jira"  # Jira's deletes: its own census, behind its flag
         if vendor == "jira" and resource.census_enabled():
-            pipeline = warehouse.settings.pipeline("jira")
-            info = pipeline.run(resource.source(run_id=context.run_id, census=True).with_resources("issue_deletions"),
-                                loader_file_format="parquet")
-            stats = pipeline.state.get("sources", {}).get("jira", {}).get("resources", {}) \
-                .get("issue_deletions", {}).get("last", {})
+            with recovered_pipeline(warehouse.settings, "jira") as run:
+                info = run.pipeline.run(resource.source(run_id=context.run_id, census=True)
+                                        .with_resources("issue_deletions"), loader_file_format="parquet")
+                stats = run.pipeline.state.get("sources", {}).get("jira", {}).get("resources", {}) \
+                    .get("issue_deletions", {}).get("last", {})
             yield MaterializeResult(asset_key=ISSUE_DELETIONS, metadata={
                 "issues_at_vendor": MetadataValue.int(int(stats.get("vendor", 0))),
                 "issues_stored": MetadataValue.int(int(stats.get("stored", 0))),
