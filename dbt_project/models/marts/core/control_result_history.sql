@@ -17,17 +17,17 @@ results as (
 ),
 
 {% if is_incremental() %}
-latest as (
+    latest as (
 
-    select * from (
-        select
-            *,
-            row_number() over (partition by control_result_id order by evaluated_at desc) as version_rank
-        from {{ this }}
-    ) as ranked
-    where version_rank = 1
+        select * from (
+            select
+                *,
+                row_number() over (partition by control_result_id order by evaluated_at desc) as version_rank
+            from {{ this }}
+        ) as ranked
+        where version_rank = 1
 
-),
+    ),
 {% endif %}
 
 changed as (
@@ -42,23 +42,23 @@ changed as (
 ),
 
 {% if is_incremental() %}
-left_scope as (
+    left_scope as (
 
-    select
-        latest.control_result_id,
-        latest.control_id,
-        latest.object_type,
-        latest.object_id,
-        latest.object_label,
-        'out_of_scope' as status,
-        cast(null as varchar) as reason,
-        cast(null as timestamp) as failed_since,
-        coalesce((select max(evaluated_at) from results), {{ utc_now() }}) as evaluated_at
-    from latest
-    left join results on latest.control_result_id = results.control_result_id
-    where results.control_result_id is null and latest.status != 'out_of_scope'
+        select
+            latest.control_result_id,
+            latest.control_id,
+            latest.object_type,
+            latest.object_id,
+            latest.object_label,
+            'out_of_scope' as status,
+            cast(null as varchar) as reason,
+            cast(null as timestamp) as failed_since,
+            coalesce((select max(r.evaluated_at) from results as r), {{ utc_now() }}) as evaluated_at
+        from latest
+        left join results on latest.control_result_id = results.control_result_id
+        where results.control_result_id is null and latest.status != 'out_of_scope'
 
-),
+    ),
 {% endif %}
 
 final as (
