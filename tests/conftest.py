@@ -54,6 +54,30 @@ def duckdb_warehouse(tmp_path, monkeypatch) -> WarehouseSettings:
     return WarehouseSettings.from_env()
 
 
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_warehouse(request, duckdb_warehouse, tmp_path, monkeypatch):
+    """The embedded DuckDB warehouse, or a fresh PostgreSQL database dropped afterwards; the
+    environment (PROJECTX_WAREHOUSE, PG*) points the code under test at it."""
+    if request.param == "duckdb":
+        yield duckdb_warehouse
+        return
+    import dataclasses
+
+    import psycopg2
+
+    name = f"projectx_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f'create database "{name}"')
+    settings = dataclasses.replace(WarehouseSettings(), kind="postgres", pg_database=name,
+                                   data_dir=str(tmp_path / "pgdata"))
+    for key, value in settings.env().items():
+        monkeypatch.setenv(key, value)
+    yield settings
+    admin.cursor().execute(f'drop database if exists "{name}" with (force)')
+    admin.close()
+
+
 def sandbox_env(monkeypatch, sandbox) -> None:
     """Point the spec's ServiceNow variables at a sandbox instance."""
     creds = sandbox.credentials

@@ -4,16 +4,12 @@ records it, and the next `dbt build` keeps the denied renewal closed and the app
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
-import uuid
 from urllib.parse import urlencode
 
-import psycopg2
 import pytest
 
 from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION
-from pipelines.common.warehouse import WarehouseSettings
 from tests.dbt_helpers import dbt
 from tests.test_dbt_marts import _load, _q
 from tests.webhook_helpers import SLACK_ACTIONS, asgi_client, settings_for, slack_request
@@ -44,23 +40,10 @@ def _post_clicks(settings, forms: list[bytes]) -> list[int]:
     return asyncio.run(go())
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def warehouse(request, duckdb_warehouse, tmp_path, monkeypatch):
-    """DuckDB, or a fresh PostgreSQL database (i14b_ prefix); the environment points the handler at it."""
-    if request.param == "duckdb":
-        yield duckdb_warehouse
-        return
-    name = f"i14b_decisions_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f'create database "{name}"')
-    settings = dataclasses.replace(WarehouseSettings(), kind="postgres", pg_database=name,
-                                   data_dir=str(tmp_path / "pgdata"))
-    for key, value in settings.env().items():
-        monkeypatch.setenv(key, value)
-    yield settings
-    admin.cursor().execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
+@pytest.fixture
+def warehouse(any_warehouse):
+    """DuckDB, or a fresh PostgreSQL database; the environment points the handler at it."""
+    return any_warehouse
 
 
 @pytest.mark.slow

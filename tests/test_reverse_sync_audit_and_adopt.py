@@ -179,28 +179,6 @@ def _push_killed_at_first_link(run_id: str) -> None:
     os._exit(0)
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_warehouse(request, duckdb_warehouse, monkeypatch):
-    """The embedded DuckDB warehouse (autocommit) or a fresh PostgreSQL database (transactions)."""
-    if request.param == "duckdb":
-        yield duckdb_warehouse
-        return
-    import uuid
-
-    import psycopg2
-
-    name = f"projectx_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f'create database "{name}"')
-    for key, value in dict(PROJECTX_WAREHOUSE="postgres", PGHOST="127.0.0.1", PGPORT="5432", PGUSER="postgres",
-                           PGDATABASE=name).items():
-        monkeypatch.setenv(key, value)
-    yield WarehouseResource.from_env().settings
-    admin.cursor().execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
-
-
 def _rows(sql: str) -> list[tuple]:
     with WarehouseResource.from_env().connect() as conn:
         return [tuple(r.values()) for r in conn.query(sql)]
