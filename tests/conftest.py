@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,24 @@ def duckdb_warehouse(tmp_path, monkeypatch) -> WarehouseSettings:
     return WarehouseSettings.from_env()
 
 
+@contextmanager
+def fresh_postgres(data_dir: Path, prefix: str = "projectx_test") -> Iterator[WarehouseSettings]:
+    """A new database on the local PostgreSQL, as warehouse settings; dropped afterwards."""
+    import dataclasses
+
+    import psycopg2
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f'create database "{name}"')
+    try:
+        yield dataclasses.replace(WarehouseSettings(), kind="postgres", pg_database=name, data_dir=str(data_dir))
+    finally:
+        admin.cursor().execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
+
+
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def any_warehouse(request, duckdb_warehouse, tmp_path, monkeypatch):
     """The embedded DuckDB warehouse, or a fresh PostgreSQL database dropped afterwards; the
@@ -61,21 +81,10 @@ def any_warehouse(request, duckdb_warehouse, tmp_path, monkeypatch):
     if request.param == "duckdb":
         yield duckdb_warehouse
         return
-    import dataclasses
-
-    import psycopg2
-
-    name = f"projectx_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f'create database "{name}"')
-    settings = dataclasses.replace(WarehouseSettings(), kind="postgres", pg_database=name,
-                                   data_dir=str(tmp_path / "pgdata"))
-    for key, value in settings.env().items():
-        monkeypatch.setenv(key, value)
-    yield settings
-    admin.cursor().execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
+    with fresh_postgres(tmp_path / "pgdata") as settings:
+        for key, value in settings.env().items():
+            monkeypatch.setenv(key, value)
+        yield settings
 
 
 def sandbox_env(monkeypatch, sandbox) -> None:

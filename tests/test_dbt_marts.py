@@ -7,9 +7,7 @@ ServiceNow, Jira and OneTrust sandboxes are loaded by their dlt sources into a f
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
-import uuid
 
 import duckdb
 import psycopg2
@@ -19,6 +17,7 @@ from assets.dbt import DBT_PROJECT_DIR
 from pipelines.common.warehouse import WarehouseSettings
 from pipelines.jira import jira_source
 from pipelines.onetrust import onetrust_source
+from tests.conftest import fresh_postgres
 from tests.dbt_helpers import dbt
 from tests.test_servicenow_source import _source as servicenow_source_for
 
@@ -314,14 +313,8 @@ SUMMARIES = (
 
 @pytest.fixture
 def postgres_warehouse(tmp_path):
-    name = f"projectx_dbt_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f'create database "{name}"')
-    yield dataclasses.replace(WarehouseSettings(), kind="postgres", pg_database=name,
-                              data_dir=str(tmp_path / "pgdata"))
-    admin.cursor().execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
+    with fresh_postgres(tmp_path / "pgdata", prefix="projectx_dbt") as settings:
+        yield settings
 
 
 @pytest.mark.postgres

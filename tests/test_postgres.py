@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-import uuid
-
 import duckdb
 import psycopg2
 import pytest
 
-from pipelines.common.warehouse import WarehouseSettings
+from tests.conftest import fresh_postgres
 from tests.dbt_helpers import dbt
 from tests.test_servicenow_source import _source
 
@@ -18,15 +15,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def postgres_warehouse(tmp_path):
-    name = f"projectx_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f'create database "{name}"')
-    settings = dataclasses.replace(WarehouseSettings(), kind="postgres", pg_database=name,
-                                   data_dir=str(tmp_path / "pgdata"))
-    yield settings
-    admin.cursor().execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
+    with fresh_postgres(tmp_path / "pgdata") as settings:
+        yield settings
 
 
 CONTROL_SUMMARY = "select control_id, status, count(*) from marts.control_results group by 1, 2 order by 1, 2"

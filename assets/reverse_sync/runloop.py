@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from pipelines.common.http import VendorError
@@ -57,18 +56,13 @@ def execute(sync: ReverseSync, rows: list[dict[str, Any]]) -> SyncReport:
             existing, unchecked = None, f"could not look for records already carrying our ids: {exc}"
             if is_connector_failure(exc):
                 breaker.failure(unchecked)
-    lock = sync.writes.lock
     try:
         _write_all(sync, candidates, existing, unchecked, breaker, report, width)
     except BaseException:
         # A bug or an interrupt stopped the run: what the breaker counted still holds for the next one.
         if not cfg.dry_run:
-            with lock:
-                with suppress(Exception):  # DuckDB refuses a rollback with no transaction open
-                    conn.raw.rollback()
-                with suppress(Exception):  # keep the error that stopped the run
-                    breaker.save(conn)
-                    conn.raw.commit()
+            with suppress(Exception), sync.writes.committed():  # keep the error that stopped the run
+                breaker.save(conn)
         raise
     if not cfg.dry_run:
         breaker.save(conn)
@@ -89,7 +83,7 @@ def _write_all(sync: ReverseSync, candidates: list[Candidate], existing: dict[st
     """Each candidate written (or paused), up to ``width`` at once; returns when all are done. The first
     error that is not a vendor's (a bug, an interrupt) stops new records, waits for those in flight and
     is raised; any others are logged."""
-    conn, lock = sync.conn, sync.writes.lock
+    lock = sync.writes.lock
     running: set[Future] = set()
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix=f"push-{sync.writer.vendor}") as pool:
         try:
@@ -99,44 +93,34 @@ def _write_all(sync: ReverseSync, candidates: list[Candidate], existing: dict[st
                 while running and len(running) >= _in_flight(breaker, lock, width):
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     _raise_first(done)
-                with lock, _rolled_back_on_error(conn):
-                    allowed = breaker.allows_writes
-                    if not allowed:
-                        _pause(sync, c, breaker.reason(), report)
-                    elif c.link is None and existing is None:
-                        _pause(sync, c, unchecked, report)
-                    if not allowed or (c.link is None and existing is None):
-                        conn.raw.commit()
-                        continue
-                running.add(pool.submit(_one, sync, c, existing or {}, breaker, report))
+                with sync.writes.committed():
+                    paused = breaker.reason() if not breaker.allows_writes else \
+                        unchecked if c.link is None and existing is None else None
+                    if paused is not None:
+                        _pause(sync, c, paused, report)
+                if paused is None:
+                    running.add(pool.submit(_one, sync, c, existing or {}, breaker, report))
         except BaseException:
-            for f in wait(running).done:
-                if f.exception() is not None:
-                    log.error("%s: a record written beside the one that stopped the run failed too",
-                              sync.writer.vendor, exc_info=f.exception())
+            _log_also_failed(_errors(wait(running).done))
             raise
         _raise_first(wait(running).done)
 
 
+def _errors(done: set[Future]) -> list[BaseException]:
+    return [f.exception() for f in done if f.exception() is not None]
+
+
 def _raise_first(done: set[Future]) -> None:
-    errors = [f.exception() for f in done if f.exception() is not None]
-    for extra in errors[1:]:
-        log.error("a record written beside another that failed failed too", exc_info=extra)
+    """Raise the first error among records that finished; log the others."""
+    errors = _errors(done)
+    _log_also_failed(errors[1:])
     if errors:
         raise errors[0]
 
 
-@contextmanager
-def _rolled_back_on_error(conn: Any) -> Iterator[None]:
-    """Held with the run's lock around a record's database writes: an error rolls them back before the
-    lock is released, so the next thread neither commits half of them nor finds the transaction
-    aborted (PostgreSQL refuses every statement after an error until a rollback)."""
-    try:
-        yield
-    except BaseException:
-        with suppress(Exception):  # DuckDB refuses a rollback with no transaction open: keep the real error
-            conn.raw.rollback()
-        raise
+def _log_also_failed(errors: list[BaseException]) -> None:
+    for error in errors:
+        log.error("a record written beside another that stopped the run failed too", exc_info=error)
 
 
 def concurrency(cfg: Any) -> int:
@@ -194,7 +178,7 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
         for step in steps:
             vendor_id, got = w.apply(step, c.internal_id, vendor_id, c.desired, sync.writes)
             number = got or number
-        with lock, _rolled_back_on_error(conn):
+        with sync.writes.committed():
             for x in m.conflicts:
                 state.record_conflict(conn, sync.run_id, w.vendor, c.internal_id, vendor_id, x.field, x.base,
                                       x.projectx, x.vendor, x.winner, x.rule)
@@ -206,10 +190,9 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             report.plan += plan_rows(c, vendor_id, steps, m.conflicts, "done")
             _tally(report, c, steps, snap, len(m.conflicts))
             breaker.success()
-            conn.raw.commit()
     except VendorError as exc:
         reason = str(exc)
-        with lock, _rolled_back_on_error(conn):
+        with sync.writes.committed():
             if sync.config.dry_run:
                 report.plan += plan_rows(c, vendor_id, [("read", [])], [], "read_failed")
                 report.failures.append(f"{c.internal_id}: {reason}")
@@ -221,7 +204,6 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             report.plan += plan_rows(c, vendor_id, steps or [(operation, [])], [], "dead_lettered")
             if is_connector_failure(exc):
                 breaker.failure(reason)
-            conn.raw.commit()
 
 
 def _tally(report: SyncReport, c: Candidate, steps: list, snap: Any, conflicts: int) -> None:

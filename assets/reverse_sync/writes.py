@@ -3,14 +3,15 @@ correlation id as ``X-Correlation-ID`` and appends one ``audit.events`` row (act
 the run id, the operation, the vendor's record id and the HTTP status, whether the write succeeded
 or not, committed as soon as the vendor has answered. A create is audited under the id the vendor
 gave the new record (read from its answer; ours when the create failed); our id is in ``detail``
-either way. Request bodies are not audited (they
-may carry personal data); the plan table holds the field-level changes.
+either way. Request bodies are not audited (they may carry personal data); the plan table holds the
+field-level changes.
 """
 
 from __future__ import annotations
 
 import threading
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import requests
@@ -56,14 +57,22 @@ class Writes:
         # Committed now, with the write's outcome, not with the record's link at the end of the record:
         # a push killed in between leaves the write audited (the next run adopts the record). DuckDB
         # commits each statement anyway; on PostgreSQL this is what keeps the row.
+        with self.committed():
+            record_event(self.conn, action="push", system=self.vendor, correlation_id=self.correlation_id,
+                         operation=operation, object_id=object_id, status=status, run_id=self.run_id,
+                         detail=detail)
+
+    @contextmanager
+    def committed(self) -> Iterator[None]:
+        """One unit of the run's database writes: under the run's lock, committed at the end, rolled back
+        on an error before the lock is released, so another record's thread neither commits half of it
+        nor finds the transaction aborted (PostgreSQL refuses every statement after an error)."""
         with self.lock:
             try:
-                record_event(self.conn, action="push", system=self.vendor, correlation_id=self.correlation_id,
-                             operation=operation, object_id=object_id, status=status, run_id=self.run_id,
-                             detail=detail)
+                yield
                 self.conn.raw.commit()
             except BaseException:
-                with suppress(Exception):  # leave no aborted transaction to the other records' threads
+                with suppress(Exception):  # DuckDB refuses a rollback with no transaction open: keep the error
                     self.conn.raw.rollback()
                 raise
 
