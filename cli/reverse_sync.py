@@ -13,6 +13,8 @@ from typing import Any
 
 from assets.reverse_sync.engine import MassChangeBlocked, SyncConfig
 from assets.reverse_sync.vendors import TARGETS, sync_vendor_env
+from pipelines.common.entrypoint import DEBUG_ENV, debug_requested, redact, secret_values
+from pipelines.common.http import VendorError
 
 COLUMNS = (("operation", 10), ("internal_id", 24), ("vendor_id", 12), ("field", 12), ("before", 28),
            ("after", 28), ("outcome", 14))
@@ -48,6 +50,12 @@ def run_reverse_sync(vendor: str, *, dry_run: bool = False, confirm_mass_change:
     except MassChangeBlocked as exc:
         print(str(exc), file=sys.stderr)
         return 3
+    except (ValueError, VendorError) as exc:  # a missing or bad setting, or a vendor refusing us
+        if debug_requested([]):
+            raise
+        print(redact(f"The {vendor} reverse sync did not run: {' '.join(str(exc).split())}. Set {DEBUG_ENV}=1 "
+                     "to see the traceback.", secret_values()), file=sys.stderr)
+        return 2
     what = "plan (dry run: nothing written)" if dry_run else "done"
     print(f"{vendor} reverse sync {what}, run {run_id}: {len(report.plan)} operation rows")
     if report.plan:

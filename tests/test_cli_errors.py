@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines.common.entrypoint import failure_message, root_cause, secret_values
 from pipelines.common.http import VendorAuthError
+from tests.reverse_sync_helpers import writes
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "wr0ng-s3cret-value-9f2c"
@@ -112,3 +114,24 @@ def test_message_takes_the_vendor_cause_and_masks_secrets():
                            secret_values({"JIRA_API_TOKEN": SECRET, "JIRA_BASE_URL": "https://acme.atlassian.net"}))
     assert SECRET not in line and "***" in line and "\n" not in line
     assert line.startswith("The Jira sync failed (URL tried: https://acme.atlassian.net): Jira returned 401")
+
+
+def test_reverse_sync_names_a_missing_or_bad_setting_in_one_sentence(make_servicenow_sandbox, tmp_path):
+    missing = _run("cli", {}, tmp_path, "reverse-sync", "--vendor", "servicenow")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr, missing.stderr[-2000:]
+    assert "SERVICENOW_BASE_URL is not set" in missing.stderr and "PROJECTX_DEBUG=1" in missing.stderr
+    sb = make_servicenow_sandbox(size=20)
+    env = {"SERVICENOW_BASE_URL": sb.url, "SERVICENOW_OAUTH_CLIENT_ID": sb.credentials["client_id"],
+           "SERVICENOW_OAUTH_CLIENT_SECRET": SECRET, "SERVICENOW_USER": "integration.user",
+           "SERVICENOW_PASSWORD": sb.credentials["password"], "PROJECTX_PUSH_CONCURRENCY": "many"}
+    unbuilt = _run("cli", env, tmp_path, "reverse-sync", "--vendor", "servicenow")  # no mart on a new warehouse
+    assert unbuilt.returncode == 2 and "Traceback" not in unbuilt.stderr, unbuilt.stderr[-2000:]
+    assert "outbound.servicenow_remediation_tasks does not exist" in unbuilt.stderr and "make demo" in unbuilt.stderr
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("create schema outbound")
+        con.execute("create table outbound.servicenow_remediation_tasks (remediation_task_id varchar)")
+    bad = _run("cli", env, tmp_path, "reverse-sync", "--vendor", "servicenow")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr[-2000:]
+    assert "PROJECTX_PUSH_CONCURRENCY='many' is not a number" in bad.stderr
+    assert SECRET not in bad.stdout + bad.stderr
+    assert writes(sb) == []

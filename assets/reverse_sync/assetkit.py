@@ -59,6 +59,10 @@ def paused_by_flag(context: Any, vendor: str) -> MaterializeResult | None:
 
 
 def outbound_rows(conn: Connection, table: str, key: str) -> list[dict[str, Any]]:
+    """The outbound mart's rows; a clear error naming the fix when dbt has not built it on this warehouse."""
+    if not conn.table_exists("outbound", table):
+        raise ValueError(f"outbound.{table} does not exist on this warehouse yet: reverse sync pushes what dbt "
+                         "builds there, so run a full cycle first (`make demo`, or the full_sync job)")
     return conn.query(f"select * from outbound.{table} order by {key}")
 
 
