@@ -27,7 +27,7 @@ scale-demo: setup ## one full cycle on the scale-out profile: Celery workers on 
 	@$(UV) run --frozen python -m cli scale-demo $(ARGS)
 
 ui: setup ## open the Dagster UI on http://127.0.0.1:$(PORT) (`make ui PORT=3001`; run `make demo` first for data)
-	@$(UV) run --frozen dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+	@PYTHONPATH=$(CURDIR) $(UV) run --frozen dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 lint: setup ## ruff, sqlfluff
 	@$(UV) run --frozen ruff check .

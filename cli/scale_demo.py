@@ -70,7 +70,7 @@ def run_scale_demo(size: int = 1000, workers: int = 2) -> int:
                 failures = [] if success else scale_out.step_failures(instance, run_id)
         _say("workers stopped")
     print(f"\nfull_sync {'succeeded' if success else 'FAILED'} in {elapsed:.0f} s on the scale-out profile "
-          f"(run {run_id}; Dagster home {home}: `DAGSTER_HOME={home} make ui` shows it)")
+          f"(run {run_id}; `DAGSTER_HOME={home} DAGSTER_PG_URL={env['DAGSTER_PG_URL']} make ui` shows it)")
     print(f"\n{'step':<45} worker")
     for step, worker in sorted(by_worker.items()):
         print(f"{step:<45} {worker}")
