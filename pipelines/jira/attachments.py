@@ -18,6 +18,8 @@ reads files, not blobs. Each ``attachments`` row carries ``sha256``, ``storage_u
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +33,81 @@ CONTENT_COLUMNS = ("sha256", "storage_uri", "content_status", "content_error")
 
 
 class AttachmentContent:
-    """Fills the content columns of attachment rows for one run."""
+    """Fills the content columns of attachment rows for one run.
 
-    def __init__(self, client: JiraClient, max_bytes: int, evidence_dir: str | None = None):
+    ``concurrency``: downloads in flight at once (:meth:`fill_all`). They wait on Jira, not on this
+    machine (at 300 ms a response, 18 files one after another were 5.5 s of a 10.5-s sync). Only the
+    HTTP GET runs in the pool; every decision (already stored, disabled, too large, 404, failure) and
+    the Evidence Library (scanner, store, its ledger) stay in the caller's thread, row by row, in order,
+    exactly as :meth:`fill` does, and at most ``2 x concurrency`` downloaded files wait in memory.
+    """
+
+    def __init__(self, client: JiraClient, max_bytes: int, evidence_dir: str | None = None,
+                 concurrency: int = 1):
         self._client = client
         self._max = max_bytes
         self._dir = evidence_dir
+        self._workers = max(1, int(concurrency or 1))
         self._root: Path | None = None
         self._known: dict[str, tuple[str, str]] | None = None
         self.downloaded = 0
 
-    def fill(self, row: dict[str, Any]) -> bool:
-        """Set the content columns of ``row``; False when the download failed (retry next run)."""
+    def fill_all(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """:meth:`fill` every row, in order, downloading up to ``concurrency`` files at once; answers
+        the rows whose download failed (retry next run)."""
+        if self._workers == 1 or len(rows) < 2:
+            return [row for row in rows if not self.fill(row)]
+        failed: list[dict[str, Any]] = []
+        ahead: deque[tuple[dict[str, Any], Future | None]] = deque()
+        fetching: set[str] = set()  # ids in flight: a reused id waits for its first row (see fill)
+        pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="jira-attachment")
+
+        def settle() -> None:
+            row, future = ahead.popleft()
+            if future is not None:
+                fetching.discard(row["id"])
+            if not self.fill(row, future):
+                failed.append(row)
+
+        try:
+            for row in rows:
+                future = None
+                if self._wants_download(row) and row["id"] not in fetching:
+                    fetching.add(row["id"])
+                    future = pool.submit(self._fetch, row["id"])
+                ahead.append((row, future))
+                if len(fetching) >= 2 * self._workers:
+                    while ahead[0][1] is None:
+                        settle()
+                    settle()  # the oldest download: at most 2 x concurrency files held
+            while ahead:
+                settle()
+        finally:
+            for _, future in ahead:  # an unexpected error: do not start the downloads still queued
+                if future is not None:
+                    future.cancel()
+            pool.shutdown(wait=True)
+        return failed
+
+    def _wants_download(self, row: dict[str, Any]) -> bool:
+        """Whether :meth:`fill` would download this row now (decided in the caller's thread)."""
+        if self._known is None:
+            self._known = stored_content()
+        return (row["id"] not in self._known and self._max > 0
+                and int(row.get("size_bytes") or 0) <= self._max)
+
+    def _fetch(self, attachment_id: str) -> bytes | VendorError:
+        """The file's bytes, or the error the client raised after its retries (runs in the pool)."""
+        try:
+            return self._client.download(ATTACHMENT_CONTENT_PATH.format(attachment_id=attachment_id))
+        except VendorError as exc:
+            return exc
+
+    def fill(self, row: dict[str, Any], fetched: Future | None = None) -> bool:
+        """Set the content columns of ``row``; False when the download failed (retry next run).
+
+        ``fetched``: the download :meth:`fill_all` started for this row, if any (else it happens here).
+        """
         row.update(dict.fromkeys(CONTENT_COLUMNS))
         if self._known is None:
             self._known = stored_content()
@@ -57,13 +122,12 @@ class AttachmentContent:
         if size > self._max:
             row["content_status"] = "too_large"
             return True
-        try:
-            data = self._client.download(ATTACHMENT_CONTENT_PATH.format(attachment_id=row["id"]))
-        except VendorError as exc:
-            if exc.status == 404:
+        data = fetched.result() if fetched is not None else self._fetch(row["id"])
+        if isinstance(data, VendorError):
+            if data.status == 404:
                 row["content_status"] = "missing"
                 return True
-            row.update(content_status="failed", content_error=str(exc)[:500])
+            row.update(content_status="failed", content_error=str(data)[:500])
             return False
         if self._root is None:
             self._root = evidence_root(self._dir)

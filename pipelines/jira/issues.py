@@ -172,10 +172,8 @@ class IssuePass:
             # Sprint memberships come from validated issue rows; the other children are checked here.
             good, bad = (kids, []) if table == "sprint_issues" else checked(table, kids, self.run_id)
             yield from bad
-            if table == "attachments":
-                for row in good:
-                    if not self.content.fill(row):
-                        self.retry.add(row["issue_id"])
+            if table == "attachments":  # downloads run `concurrency` at a time, rows stay in order
+                self.retry.update(row["issue_id"] for row in self.content.fill_all(good))
             having = {r["issue_id"] for r in good}
             emptied = [i["id"] for i in issues if i["id"] not in having] if self.tombstones else []
             if good or emptied:
@@ -223,7 +221,7 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
             return
         client = ctx.client()
         fields = [*ISSUE_FIELDS, *ctx.fields().ids]
-        content = AttachmentContent(client, max_attachment_bytes, evidence_dir)
+        content = AttachmentContent(client, max_attachment_bytes, evidence_dir, concurrency)
 
         def search(jql: str) -> Iterator[Page]:
             return client.search(jql, fields, expand="changelog", page_size=page_size)
