@@ -8,6 +8,7 @@ import time
 
 import duckdb
 import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.common.http import RetryPolicy, VendorError
 from pipelines.jira import attachments, jira_source
@@ -174,3 +175,52 @@ def test_a_sync_downloads_side_by_side_and_loads_what_one_at_a_time_loads(make_j
     assert tables[4] == tables[1] and len(tables[4]) == len(ids)
     assert [r[4] for r in tables[4] if r[0] == ids[1]] == ["failed"]
     assert refetch[4] == refetch[1] == [next(r[1] for r in tables[4] if r[0] == ids[1])]
+
+
+def test_catalog_lists_side_by_side_and_loads_what_one_at_a_time_loads(make_jira_sandbox, duckdb_warehouse,
+                                                                      monkeypatch, caplog):
+    sb = make_jira_sandbox(size=40, latency_ms=30)
+    calls: list[tuple[str, float, float]] = []
+    original = JiraClient.get
+
+    def get(self, path, **params):
+        started = time.monotonic()
+        try:
+            if path.endswith("/board/2/sprint"):
+                raise VendorError("Jira: GET /board/2/sprint answered 404", 404)
+            return original(self, path, **params)
+        finally:
+            calls.append((path, started, time.monotonic()))
+
+    monkeypatch.setattr(JiraClient, "get", get)
+
+    def sprint_peak() -> int:
+        sprints = [(a, b) for p, a, b in calls if p.endswith("/sprint")]
+        return max(sum(a <= t < b for a, b in sprints) for t, _ in sprints)
+
+    loaded, hashes = {}, {}
+    for concurrency, dataset in ((1, "jira_one"), (2, "jira")):
+        calls.clear()
+        caplog.clear()
+        pipeline = duckdb_warehouse.pipeline(dataset, dataset=dataset)
+        source = jira_source(base_url=sb.url, auth_mode="pat", pat=sb.credentials["pat"], policy=FAST,
+                             concurrency=concurrency).with_resources("projects", "boards", "sprints")
+        pipeline.run(source, loader_file_format="parquet")
+        assert "sprints of board 2 not listed (404)" in caplog.text
+        with duckdb.connect(duckdb_warehouse.duckdb_path, read_only=True) as con:
+            loaded[concurrency] = {t: con.execute(f"select * exclude (_dlt_load_id, _dlt_id) from {dataset}.{t} "
+                                                  "order by id").fetchall() for t in ("projects", "boards", "sprints")}
+        resources = pipeline.state["sources"]["jira"]["resources"]
+        hashes[concurrency] = {t: resources[t]["hashes"] for t in ("projects", "boards", "sprints")}
+        (_, p0, p1), = [c for c in calls if c[0].endswith("/project/search")]
+        (_, b0, b1), = [c for c in calls if c[0].endswith("/board")]
+        overlap = b0 < p1 and p0 < b1
+        assert (sprint_peak(), overlap) == ((1, False) if concurrency == 1 else (2, True))
+    assert loaded[2] == loaded[1] and len(loaded[2]["sprints"]) > 0 and hashes[2] == hashes[1]
+
+    # Any other refusal still fails the sync, as before.
+    sb.faults.set(rate_5xx=1.0, paths=[r"/board/3/sprint$"])
+    with pytest.raises(PipelineStepFailed, match="sprints"):
+        duckdb_warehouse.pipeline("jira").run(
+            jira_source(base_url=sb.url, auth_mode="pat", pat=sb.credentials["pat"], policy=FAST,
+                        concurrency=2).with_resources("projects", "boards", "sprints"), loader_file_format="parquet")

@@ -80,11 +80,12 @@ def jira_source(
     ``auth_mode`` ``oauth`` (default: ``client_id``/``client_secret``, the rotating refresh token in
     ``token_store``, bootstrapped from ``refresh_token``) or ``pat`` (``pat`` as Bearer, else
     ``user_email`` + ``api_token`` as Basic). ``project_keys`` limits the sync (default: every
-    project the account can browse). ``concurrency``: searches read at once when a big read is
-    split into ``updated`` ranges. ``window`` (two aware datetimes, end exclusive, e.g. a Dagster
-    time partition): re-read only issues updated in ``[start, end)`` and merge them, leaving the
-    incremental cursor alone and reconciliation off (see :mod:`pipelines.jira.issues`); projects,
-    boards and sprints sync as usual. Nothing connects until the pipeline extracts.
+    project the account can browse). ``concurrency``: requests in flight at once (searches when a
+    big read is split into ``updated`` ranges, attachment downloads, the boards' sprint listings).
+    ``window`` (two aware datetimes, end exclusive, e.g. a Dagster time partition): re-read only
+    issues updated in ``[start, end)`` and merge them, leaving the incremental cursor alone and
+    reconciliation off (see :mod:`pipelines.jira.issues`); projects, boards and sprints sync as
+    usual. Nothing connects until the pipeline extracts.
     """
     run_id = run_id or uuid.uuid4().hex
     quiet.install()  # every sync path (CLI, Dagster, tests): the first load's expected dedup_sort warning
@@ -97,7 +98,7 @@ def jira_source(
     )
     ctx = JiraContext(lambda: settings.connect(verify=verify, policy=policy), project_keys)
     resources = [
-        *catalog_resources(ctx, run_id),
+        *catalog_resources(ctx, run_id, concurrency),
         issues_resource(ctx, page_size=page_size, overlap_seconds=overlap_seconds, run_id=run_id,
                         max_attachment_bytes=max_attachment_bytes, evidence_dir=evidence_dir,
                         concurrency=concurrency, window=window),
