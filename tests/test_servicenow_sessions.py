@@ -58,3 +58,26 @@ def test_the_products_client_keeps_no_cookie_so_its_reads_and_pushes_run_side_by
     write_outbound(duckdb_warehouse, "servicenow", remediation_rows(12))
     assert run("servicenow", run_id="sessions").created == 12
     assert sb.concurrency_peak == 4
+
+
+def test_request_counts_add_up_when_threads_share_the_session(make_servicenow_sandbox, monkeypatch):
+    """Pages, downloads and exports share one session across threads: its counters lose no request."""
+    sb = make_servicenow_sandbox(size=50)
+    sandbox_env(monkeypatch, sb)
+    client = ServiceNowResource(backoff_base_seconds=0.0).client()
+    try:
+        session = client.session
+        before = session.stats["requests"]
+
+        def reads() -> None:
+            for _ in range(25):
+                session.get_json("api/now/table/incident?sysparm_limit=1")
+
+        threads = [threading.Thread(target=reads) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert session.stats["requests"] - before == 8 * 25
+    finally:
+        client.close()

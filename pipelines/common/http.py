@@ -141,6 +141,7 @@ class VendorSession:
         self.config_hint = config_hint
         self.throttle = AdaptiveThrottle()
         self.stats = {"requests": 0, "retries_5xx": 0, "retries_429": 0, "token_refreshes": 0}
+        self._stats_lock = threading.Lock()  # pages, downloads and exports share a session across threads
         self._sleep = sleep
         self.http = requests.Session()
         self.http.verify = verify
@@ -152,6 +153,10 @@ class VendorSession:
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
+
+    def _count(self, stat: str) -> None:
+        with self._stats_lock:
+            self.stats[stat] += 1
 
     def url(self, path_or_url: str) -> str:
         return path_or_url if "://" in path_or_url else urljoin(self.base_url, path_or_url.lstrip("/"))
@@ -178,7 +183,7 @@ class VendorSession:
             if self.auth is not None:
                 used = self.auth.auth_header()
                 headers.update(used)
-            self.stats["requests"] += 1
+            self._count("requests")
             try:
                 response = self.http.request(method, url, headers=headers, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -196,7 +201,7 @@ class VendorSession:
                 return response
             if status == 429:
                 throttled += 1
-                self.stats["retries_429"] += 1
+                self._count("retries_429")
                 self.throttle.on_throttled()
                 if throttled > p.max_429_retries:
                     raise VendorError(
@@ -219,7 +224,7 @@ class VendorSession:
                         f"the credentials are refused{self._hint()}",
                         status,
                     )
-                self.stats["token_refreshes"] += 1
+                self._count("token_refreshes")
                 log.warning("%s: %s answered %s, %s", self.vendor, where, status,
                             "refreshing the token" if refreshable else
                             "retrying once with the same static credentials (they cannot be refreshed)")
@@ -227,7 +232,7 @@ class VendorSession:
                 continue
             if status in RETRYABLE_STATUSES:
                 attempts += 1
-                self.stats["retries_5xx"] += 1
+                self._count("retries_5xx")
                 if attempts >= p.max_attempts:
                     raise VendorError(
                         f"{self.vendor}: {where} answered {status} on all {attempts} attempts; "
