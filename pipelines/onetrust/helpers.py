@@ -19,6 +19,7 @@ from pipelines.common.http import RetryPolicy, TokenProvider, VendorError, Vendo
 from pipelines.onetrust.auth import ClientCredentials, StaticToken
 from pipelines.onetrust.settings import (
     ASSESSMENT_EXPORT_PATH,
+    DEFAULT_DETAIL_WORKERS,
     DEFAULT_REGION,
     DEFAULT_TIMEOUT_SECONDS,
     REGION_HOSTS,
@@ -77,7 +78,8 @@ class OneTrustClient:
 
     def __init__(self, base_url: str, *, api_token: str | None = None, client_id: str | None = None,
                  client_secret: str | None = None, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-                 verify: bool | str = True, policy: RetryPolicy | None = None, detail_workers: int = 4):
+                 verify: bool | str = True, policy: RetryPolicy | None = None,
+                 detail_workers: int = DEFAULT_DETAIL_WORKERS):
         if timeout_seconds <= 0:
             raise ValueError(f"ONETRUST_TIMEOUT_SECONDS must be positive, got {timeout_seconds!r}")
         self.timeout = float(timeout_seconds)

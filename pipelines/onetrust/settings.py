@@ -39,8 +39,9 @@ DELETE_LOG_PAGE_SIZE = 500
 # Re-read this much before the cursor on every delta: equal-second updates and clock skew.
 DEFAULT_OVERLAP_SECONDS = 300
 INITIAL_CURSOR = "1970-01-01 00:00:00"
-# Exports (assessment detail) fetched in parallel per page; OneTrust allows 20,000 requests/minute.
-DEFAULT_DETAIL_WORKERS = 4
+# Exports (assessment detail) fetched in parallel per page. OneTrust allows 20,000 requests/minute;
+# 8 at once at 300 ms a response is ~1,600/minute. A 429 still waits out Retry-After (VendorSession).
+DEFAULT_DETAIL_WORKERS = 8
 # Refresh an OAuth token this long (at most) before OneTrust says it expires.
 TOKEN_EXPIRY_MARGIN_SECONDS = 60
 
