@@ -6,6 +6,7 @@ concurrency so a change cannot quietly slow it down, and check that the same row
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from pipelines.common.http import RetryPolicy
 from pipelines.onetrust import onetrust_source
 from pipelines.onetrust import settings as S
+from pipelines.onetrust.helpers import OneTrustClient
+from pipelines.onetrust.shared import ExportShare
 
 FAST = RetryPolicy(backoff_base_seconds=0.01, backoff_max_seconds=0.05)
 EXPORT_SUFFIX = "/export"
@@ -69,3 +72,85 @@ def test_a_concurrency_cap_below_the_workers_is_waited_out(make_onetrust_sandbox
     with pipeline.sql_client() as client:
         stored = {r[0] for r in client.execute_sql("select assessment_id from assessments")}
     assert stored == {a["assessmentId"] for a in sb.assessments()}
+
+
+def _table(pipeline, table: str) -> list[tuple]:
+    """Every row of ``onetrust.<table>`` without dlt's own columns (answers with their assessment id)."""
+    with pipeline.sql_client() as client:
+        if table == "assessments__responses":
+            sql = ("select a.assessment_id, r.* exclude (_dlt_id, _dlt_parent_id, _dlt_root_id) "
+                   "from assessments__responses r join assessments a on r._dlt_parent_id = a._dlt_id")
+        else:
+            sql = f"select * exclude (_dlt_id, _dlt_load_id) from {table}"
+        return sorted(client.execute_sql(sql), key=repr)
+
+
+def test_each_assessment_is_exported_once_per_run_and_the_rows_are_the_same(
+        make_onetrust_sandbox, duckdb_warehouse, tmp_path):
+    """``vendor_assessments`` reuses the exports ``assessments`` read in the same run: one ``/export``
+    per assessment, and exactly the rows each resource loads when it runs alone."""
+    sb = make_onetrust_sandbox(size=40)
+    vendor = [a["assessmentId"] for a in sb.assessments() if a["_templateType"] == S.VENDOR_TEMPLATE_TYPE]
+    assert vendor, "the sandbox holds vendor assessments"
+    shared = duckdb_warehouse.pipeline("onetrust")
+    shared.run(_source(sb, entities=["assessments", "vendor_assessments"]))
+    exported = [r["path"] for r in _exports(sb)]
+    assert sorted(exported) == sorted(set(exported)), "no assessment exported twice"
+    assert len(exported) == len(sb.assessments())
+
+    alone = dataclasses.replace(duckdb_warehouse, duckdb_path=str(tmp_path / "alone.duckdb"),
+                                data_dir=str(tmp_path / "alone")).pipeline("onetrust")
+    sb.clear_request_log()
+    for entity in ("assessments", "vendor_assessments"):
+        alone.run(_source(sb, entities=[entity]))
+    assert len(_exports(sb)) == len(sb.assessments()) + len(vendor), "alone, each reads its own"
+    for table in ("assessments", "assessments__responses", "vendor_assessments"):
+        assert _table(shared, table) == _table(alone, table), table
+    assert len(_table(shared, "vendor_assessments")) == len(vendor)
+
+
+def test_an_assessment_changed_between_the_two_listings_is_exported_again(
+        make_onetrust_sandbox, duckdb_warehouse, monkeypatch):
+    """The kept export is keyed by id and lastUpdated: one changed after ``assessments`` read it is read
+    anew by ``vendor_assessments``, which stores the new version."""
+    sb = make_onetrust_sandbox(size=40)
+    pages = OneTrustClient.pages
+    touched: list[str] = []
+
+    def listing(self, method, path, **kwargs):
+        if (kwargs.get("params") or {}).get("templateTypes") == S.VENDOR_TEMPLATE_TYPE and not touched:
+            touched.extend(sb.touch("assessments", len(sb.assessments())))  # every one changes now
+        return pages(self, method, path, **kwargs)
+    monkeypatch.setattr(OneTrustClient, "pages", listing)
+    pipeline = duckdb_warehouse.pipeline("onetrust")
+    pipeline.run(_source(sb, entities=["assessments", "vendor_assessments"]))
+    vendor = {a["assessmentId"]: a["lastUpdated"] for a in sb.assessments()
+              if a["_templateType"] == S.VENDOR_TEMPLATE_TYPE}
+    assert touched and vendor
+    assert len(_exports(sb)) == len(sb.assessments()) + len(vendor), "no stale export served"
+    with pipeline.sql_client() as client:
+        stored = dict(client.execute_sql("select assessment_id, updated_at from vendor_assessments"))
+    assert stored == vendor
+
+
+def test_export_share_keeps_only_what_the_other_wants_and_hands_it_out_once():
+    share = ExportShare({"assessments": lambda _: True,
+                         "vendor_assessments": lambda e: e.get("templateType") == "VENDOR"})
+    vendor, pia = {"templateType": "VENDOR", "sections": []}, {"templateType": "PIA"}
+    share.begin("assessments")
+    share.offer("assessments", [(("a", "t1"), vendor), (("b", "t1"), pia)])
+    assert share.kept() == 1, "a PIA export is not kept: vendor_assessments never lists it"
+    share.finish("assessments")
+    share.begin("vendor_assessments")
+    assert share.take("vendor_assessments", ("a", "t2")) is None, "another lastUpdated: read it again"
+    got = share.take("vendor_assessments", ("a", "t1"))
+    assert got == vendor and got is not vendor, "a private copy"
+    assert share.take("vendor_assessments", ("a", "t1")) is None, "handed out once"
+    share.offer("vendor_assessments", [(("c", "t1"), vendor)])
+    assert share.kept() == 0, "assessments has finished: nothing is kept for it"
+    share.offer("assessments", [(("d", "t1"), vendor)])
+    share.finish("vendor_assessments")
+    assert share.kept() == 0, "what a finished resource did not take is dropped"
+    share.begin("assessments")  # the same source run again: a new run, nothing carried over
+    share.offer("assessments", [(("e", "t1"), vendor)])
+    assert share.kept() == 1 and share.served == 1

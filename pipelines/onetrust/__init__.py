@@ -40,6 +40,7 @@ from pipelines.common.requeue import Requeue
 from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
 from pipelines.onetrust.helpers import OneTrustClient, Page, resolve_base_url
+from pipelines.onetrust.shared import ExportShare
 from pipelines.onetrust.sync import ScanOutcome, changed_records, finish, normalise, reconcile
 
 Lister = Callable[[OneTrustClient, OverlapCursor], Iterator[Page]]
@@ -114,9 +115,22 @@ def onetrust_source(
                   "markForDelete": str(full).lower()}
         return client.pages("GET", S.VENDORS_PATH, page_size=vendor_size, params=params)
 
-    def detailed(row: Callable[[dict, dict], dict]) -> Mapper:
+    # Both assessment resources export the VENDOR assessments: the first to read one keeps it for the other.
+    wants = {"assessments": lambda _: True,
+             "vendor_assessments": lambda export: export.get("templateType") == S.VENDOR_TEMPLATE_TYPE}
+    share = ExportShare({r: w for r, w in wants.items() if r in entities}) \
+        if len(set(wants) & set(entities)) > 1 else None
+
+    def detailed(resource: str, row: Callable[[dict, dict], dict]) -> Mapper:
         def build(client: OneTrustClient, items: list[dict[str, Any]]):
-            details = client.exports([i["assessmentId"] for i in items])
+            key = {i["assessmentId"]: (i["assessmentId"], i["lastUpdated"]) for i in items}
+            details: dict[str, Any] = {}
+            if share is not None:
+                details = {rid: d for rid, k in key.items() if (d := share.take(resource, k)) is not None}
+            read = client.exports([i["assessmentId"] for i in items if i["assessmentId"] not in details])
+            if share is not None:
+                share.offer(resource, ((key[rid], d) for rid, d in read.items()))
+            details.update(read)
             rows, rejected = [], []
             for i in items:
                 detail = details.get(i["assessmentId"])
@@ -133,23 +147,25 @@ def onetrust_source(
 
     # (entity, lister, mapper, listing sorted newest change first?, delete signal)
     specs = {
-        "assessments": (S.ASSESSMENTS, assessments(None), detailed(R.assessment_row), True, "log"),
-        "vendor_assessments": (S.VENDOR_ASSESSMENTS, assessments("VENDOR"), detailed(R.vendor_assessment_row),
-                               True, "log"),
+        "assessments": (S.ASSESSMENTS, assessments(None), detailed("assessments", R.assessment_row), True, "log"),
+        "vendor_assessments": (S.VENDOR_ASSESSMENTS, assessments(S.VENDOR_TEMPLATE_TYPE),
+                               detailed("vendor_assessments", R.vendor_assessment_row), True, "log"),
         # risks are filtered server-side but listed in creation order: never stop early (and if the
         # filter is ignored, pitfall 6 in vendor-apis §3.10, the cursor still filters client-side)
         "risks": (S.RISKS, risks, lambda _, items: ([R.risk_row(i) for i in items], []), False, "sweep"),
         "vendors": (S.VENDORS, vendors, lambda _, items: ([R.vendor_row(i) for i in items], []), True, "sweep"),
     }
-    common = dict(make_client=make_client, overlap=overlap_seconds, run_id=run_id, full=full, window=bounds)
+    common = dict(make_client=make_client, overlap=overlap_seconds, run_id=run_id, full=full, window=bounds,
+                  share=share)
     return [_entity_resource(*specs[e], **common) for e in entities]
 
 
 def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_change: bool, deletes: str, *,
                      make_client: Callable[[], OneTrustClient], overlap: int, run_id: str,
-                     full: bool, window: tuple[str, str] | None) -> DltResource:
+                     full: bool, window: tuple[str, str] | None, share: ExportShare | None = None) -> DltResource:
     """``full``: read the whole listing (repair + delete reconciliation); else changes only.
-    ``window`` (start, end) in cursor format: only records modified in it, with a throwaway cursor."""
+    ``window`` (start, end) in cursor format: only records modified in it, with a throwaway cursor.
+    ``share``: exports this run's other assessment resource read (see :mod:`pipelines.onetrust.shared`)."""
     def rows() -> Iterator[Any]:
         # In window mode the cursor lives in a scratch dict: dlt's resource state stays untouched.
         state = dlt.current.resource_state() if window is None else {}
@@ -160,6 +176,8 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
         requeue = Requeue(state, spec.resource, run_id) if window is None else None
         deleted = set(known_deletion_times(spec.resource))  # a record listed again has its delete withdrawn
         client = make_client()
+        if share is not None:
+            share.begin(spec.resource)
         try:
             pages = lister(client, cursor)
             for item in changed_records(spec, pages, cursor, run_id, outcome, stop_early=by_change and not full,
@@ -189,6 +207,8 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
                 exists = (lambda rid: client.exists(path.format(id=rid))) if path else None
                 yield from reconcile(spec, outcome, held, run_id, exists)
         finally:
+            if share is not None:
+                share.finish(spec.resource)
             client.close()
         if requeue is not None:
             if outcome.complete and outcome.stable:  # a due key the whole listing lacks was deleted

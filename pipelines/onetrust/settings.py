@@ -72,6 +72,9 @@ VENDOR_ASSESSMENTS = EntitySpec("vendor_assessments", "assessmentId", "lastUpdat
 RISKS = EntitySpec("risks", "id", "lastModifiedUTCDateTime", "risk_id")
 VENDORS = EntitySpec("vendors", "id", "lastUpdatedDate", "vendor_id")
 ENTITIES = {s.resource: s for s in (ASSESSMENTS, VENDOR_ASSESSMENTS, RISKS, VENDORS)}
+# vendor_assessments lists the assessments of this template type (``templateTypes``; ``templateType``
+# in an export).
+VENDOR_TEMPLATE_TYPE = "VENDOR"
 
 # Sort orders. Assessments and vendors have no last-modified *filter*, but both list endpoints sort
 # by last change (the sandbox serves `lastUpdated` / `lastUpdatedDate`; [unc] for real OneTrust, see
