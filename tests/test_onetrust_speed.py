@@ -154,3 +154,39 @@ def test_export_share_keeps_only_what_the_other_wants_and_hands_it_out_once():
     share.begin("assessments")  # the same source run again: a new run, nothing carried over
     share.offer("assessments", [(("e", "t1"), vendor)])
     assert share.kept() == 1 and share.served == 1
+
+
+TOKEN_PATH = "/api/access/v1/oauth/token"
+
+
+def _calls(sb, path: str, status: int | None = None) -> int:
+    return sum(r["path"] == path and (status is None or r["status"] == status) for r in sb.request_log)
+
+
+def test_one_token_per_run(make_onetrust_sandbox, duckdb_warehouse):
+    """The four resources share one OAuth token."""
+    sb = make_onetrust_sandbox(size=40)
+    duckdb_warehouse.pipeline("onetrust").run(_source(sb))
+    assert _calls(sb, TOKEN_PATH) == 1, "one token for the whole run, not one per resource"
+
+def test_a_shared_token_refused_mid_run_is_renewed_once_for_all(make_onetrust_sandbox, duckdb_warehouse,
+                                                                monkeypatch):
+    """OneTrust expires the token while ``risks`` starts: the 401 renews it (the same re-auth as before),
+    and the resources after it use the renewed token instead of fetching their own."""
+    sb = make_onetrust_sandbox(size=20)
+    pages = OneTrustClient.pages
+
+    def listing(self, method, path, **kwargs):
+        if path == S.RISKS_PATH:
+            sb.faults.set(expire_tokens=True)
+        return pages(self, method, path, **kwargs)
+    monkeypatch.setattr(OneTrustClient, "pages", listing)
+    pipeline = duckdb_warehouse.pipeline("onetrust")
+    pipeline.run(_source(sb))
+    assert _calls(sb, TOKEN_PATH, 200) == 2
+    assert any(r["status"] == 401 for r in sb.request_log), "the expired token was refused"
+    with pipeline.sql_client() as client:
+        for table, ids in (("risks", {r["id"] for r in sb.risks()}), ("vendors", {v["id"] for v in sb.vendors()})):
+            key = "risk_id" if table == "risks" else "vendor_id"
+            assert {r[0] for r in client.execute_sql(f"select {key} from {table}")} == ids
+

@@ -39,7 +39,7 @@ from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
-from pipelines.onetrust.helpers import OneTrustClient, Page, resolve_base_url
+from pipelines.onetrust.helpers import OneTrustClient, Page, make_auth, resolve_base_url
 from pipelines.onetrust.shared import ExportShare
 from pipelines.onetrust.sync import ScanOutcome, changed_records, finish, normalise, reconcile
 
@@ -90,10 +90,13 @@ def onetrust_source(
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
     vendor_size = max(1, min(vendor_page_size, S.VENDOR_PAGE_CAP))
 
+    # One token for all resources of the run (renewed near expiry or on a 401 as before), not one each.
+    auth = make_auth(url, api_token=api_token, client_id=client_id, client_secret=client_secret,
+                     timeout_seconds=timeout_seconds, verify=verify, policy=policy)
+
     def make_client() -> OneTrustClient:
-        return OneTrustClient(url, api_token=api_token, client_id=client_id, client_secret=client_secret,
-                              timeout_seconds=timeout_seconds, verify=verify, policy=policy,
-                              detail_workers=detail_workers)
+        return OneTrustClient(url, timeout_seconds=timeout_seconds, verify=verify, policy=policy,
+                              detail_workers=detail_workers, auth=auth)
 
     def assessments(template_type: str | None) -> Lister:
         params = {"sort": S.CREATION_SORT if full else S.ASSESSMENT_CHANGE_SORT,

@@ -6,7 +6,8 @@
   ``POST /api/access/v1/oauth/token`` (grant ``client_credentials``, form-encoded). OneTrust issues no
   refresh token, so a token is re-requested shortly before ``expires_in`` and whenever the API says
   401/403 (``invalidate``). The token call goes through its own :class:`VendorSession`, so 5xx, 429
-  and timeouts on it are retried like any other call.
+  and timeouts on it are retried like any other call. One provider may serve several clients (the
+  resources of one source run): they then share its token and its renewals.
 
 Nothing here logs or raises with a secret in it.
 """
@@ -45,12 +46,12 @@ class ClientCredentials(CachedBearerToken):
                 "OneTrust credentials are not configured: set ONETRUST_API_TOKEN, or ONETRUST_CLIENT_ID "
                 f"and ONETRUST_CLIENT_SECRET (or {VAULT_HINT})"
             )
-        self._session = token_session
+        self.session = token_session
         self._form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
 
     def _fetch(self) -> None:
         try:
-            response = self._session.request("POST", TOKEN_PATH, data=self._form)
+            response = self.session.request("POST", TOKEN_PATH, data=self._form)
         except VendorError as exc:
             if exc.status in (400, 401, 403):
                 raise VendorAuthError(
@@ -59,6 +60,10 @@ class ClientCredentials(CachedBearerToken):
                     f"ONETRUST_REGION / ONETRUST_BASE_URL, and {VAULT_HINT}", exc.status,
                 ) from None
             raise VendorAuthError(f"OneTrust token request failed: {exc}", exc.status) from None
+        finally:
+            # A token lasts an hour and may serve many clients (a source's resources share one): keep
+            # no connection open for the next one. The session reconnects when it is asked again.
+            self.session.close()
         try:
             body = response.json()
             access = body["access_token"]

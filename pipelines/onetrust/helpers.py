@@ -73,28 +73,44 @@ def parse_page(body: Any, requested: int) -> Page:
                 info.get("totalPages"), info.get("totalElements"))
 
 
+def _policy(policy: RetryPolicy | None, timeout_seconds: float) -> RetryPolicy:
+    """``policy`` with every attempt bounded by ``ONETRUST_TIMEOUT_SECONDS``."""
+    if timeout_seconds <= 0:
+        raise ValueError(f"ONETRUST_TIMEOUT_SECONDS must be positive, got {timeout_seconds!r}")
+    return dataclasses.replace(policy or RetryPolicy(), connect_timeout_seconds=float(timeout_seconds),
+                               read_timeout_seconds=float(timeout_seconds))
+
+
+def make_auth(base_url: str, *, api_token: str | None = None, client_id: str | None = None,
+              client_secret: str | None = None, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+              verify: bool | str = True, policy: RetryPolicy | None = None) -> TokenProvider:
+    """A static token, or client credentials with their own token session. One provider can serve many
+    :class:`OneTrustClient` s (the resources of a source): they then share one OAuth token."""
+    if api_token:
+        return StaticToken(api_token)
+    token_session = VendorSession("OneTrust", base_url, None, policy=_policy(policy, timeout_seconds),
+                                  verify=verify)
+    return ClientCredentials(token_session, client_id or "", client_secret or "")
+
+
 class OneTrustClient:
-    """The OneTrust API for one tenant; ``auth`` is a static token or client credentials."""
+    """The OneTrust API for one tenant; ``auth`` is a static token or client credentials, built here
+    from the credentials unless a shared provider (:func:`make_auth`) is passed."""
 
     def __init__(self, base_url: str, *, api_token: str | None = None, client_id: str | None = None,
                  client_secret: str | None = None, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
                  verify: bool | str = True, policy: RetryPolicy | None = None,
-                 detail_workers: int = DEFAULT_DETAIL_WORKERS):
-        if timeout_seconds <= 0:
-            raise ValueError(f"ONETRUST_TIMEOUT_SECONDS must be positive, got {timeout_seconds!r}")
+                 detail_workers: int = DEFAULT_DETAIL_WORKERS, auth: TokenProvider | None = None):
+        policy = _policy(policy, timeout_seconds)
         self.timeout = float(timeout_seconds)
-        policy = dataclasses.replace(policy or RetryPolicy(), connect_timeout_seconds=self.timeout,
-                                     read_timeout_seconds=self.timeout)
-        self.token_session: VendorSession | None = None
-        auth: TokenProvider
-        if api_token:
-            auth = StaticToken(api_token)
-        else:
-            self.token_session = VendorSession("OneTrust", base_url, None, policy=policy, verify=verify)
-            auth = ClientCredentials(self.token_session, client_id or "", client_secret or "")
+        self.token_session: VendorSession | None = None  # closed with this client when it built it
+        if auth is None:
+            auth = make_auth(base_url, api_token=api_token, client_id=client_id, client_secret=client_secret,
+                             timeout_seconds=timeout_seconds, verify=verify, policy=policy)
+            self.token_session = auth.session if isinstance(auth, ClientCredentials) else None
         self.auth = auth
         self.session = VendorSession("OneTrust", base_url, auth, policy=policy, verify=verify,
-                                     config_hint=config_hint(static_token=bool(api_token)),
+                                     config_hint=config_hint(static_token=isinstance(auth, StaticToken)),
                                      pool_size=max(8, detail_workers))
         self.detail_workers = max(1, detail_workers)
 
