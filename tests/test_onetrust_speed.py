@@ -15,7 +15,7 @@ from pipelines.common.http import RetryPolicy
 from pipelines.onetrust import onetrust_source
 from pipelines.onetrust import settings as S
 from pipelines.onetrust.helpers import OneTrustClient
-from pipelines.onetrust.shared import ExportShare
+from pipelines.onetrust.shared import DeleteLogShare, ExportShare
 
 FAST = RetryPolicy(backoff_base_seconds=0.01, backoff_max_seconds=0.05)
 EXPORT_SUFFIX = "/export"
@@ -157,17 +157,31 @@ def test_export_share_keeps_only_what_the_other_wants_and_hands_it_out_once():
 
 
 TOKEN_PATH = "/api/access/v1/oauth/token"
+DELETE_LOG_PATH = "/api/assessment/v2/assessments/activities/types/assessmentdelete"
 
 
 def _calls(sb, path: str, status: int | None = None) -> int:
     return sum(r["path"] == path and (status is None or r["status"] == status) for r in sb.request_log)
 
 
-def test_one_token_per_run(make_onetrust_sandbox, duckdb_warehouse):
-    """The four resources share one OAuth token."""
+def test_one_token_and_one_delete_log_read_per_run(make_onetrust_sandbox, duckdb_warehouse):
+    """The four resources share one OAuth token; both assessment resources mark deletes from one read
+    of the deleted-assessment log, and still both mark them."""
     sb = make_onetrust_sandbox(size=40)
-    duckdb_warehouse.pipeline("onetrust").run(_source(sb))
+    pipeline = duckdb_warehouse.pipeline("onetrust")
+    pipeline.run(_source(sb))
     assert _calls(sb, TOKEN_PATH) == 1, "one token for the whole run, not one per resource"
+    assert _calls(sb, DELETE_LOG_PATH) == 1
+
+    gone = next(a["assessmentId"] for a in sb.assessments() if a["_templateType"] == S.VENDOR_TEMPLATE_TYPE)
+    sb.delete("assessments", gone)
+    sb.clear_request_log()
+    pipeline.run(_source(sb))
+    assert _calls(sb, TOKEN_PATH) == 1 and _calls(sb, DELETE_LOG_PATH) == 1
+    with pipeline.sql_client() as client:
+        marked = set(client.execute_sql("select entity, record_id, detected_by from deletions"))
+    assert marked == {("assessments", gone, "feed"), ("vendor_assessments", gone, "feed")}
+
 
 def test_a_shared_token_refused_mid_run_is_renewed_once_for_all(make_onetrust_sandbox, duckdb_warehouse,
                                                                 monkeypatch):
@@ -190,3 +204,14 @@ def test_a_shared_token_refused_mid_run_is_renewed_once_for_all(make_onetrust_sa
             key = "risk_id" if table == "risks" else "vendor_id"
             assert {r[0] for r in client.execute_sql(f"select {key} from {table}")} == ids
 
+
+def test_delete_log_share_reads_once_per_run():
+    share, reads = DeleteLogShare({"assessments", "vendor_assessments"}), []
+
+    def read():
+        reads.append(1)
+        return [("a", "2026-01-01 00:00:00", "2026-01-01T00:00:00Z")]
+    assert share.entries("assessments", read) == share.entries("vendor_assessments", read)
+    assert len(reads) == 1
+    share.entries("assessments", read)  # the same source run again: read anew
+    assert len(reads) == 2 and share.reads == 2

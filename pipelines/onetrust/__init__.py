@@ -40,7 +40,7 @@ from pipelines.common.requeue import Requeue
 from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
 from pipelines.onetrust.helpers import OneTrustClient, Page, make_auth, resolve_base_url
-from pipelines.onetrust.shared import ExportShare
+from pipelines.onetrust.shared import DeleteLogShare, ExportShare
 from pipelines.onetrust.sync import ScanOutcome, changed_records, finish, normalise, reconcile
 
 Lister = Callable[[OneTrustClient, OverlapCursor], Iterator[Page]]
@@ -123,6 +123,8 @@ def onetrust_source(
              "vendor_assessments": lambda export: export.get("templateType") == S.VENDOR_TEMPLATE_TYPE}
     share = ExportShare({r: w for r, w in wants.items() if r in entities}) \
         if len(set(wants) & set(entities)) > 1 else None
+    # ... and both mark deletes from the deleted-assessment log, read whole: once for both.
+    delete_log = DeleteLogShare(set(wants) & set(entities)) if share is not None else None
 
     def detailed(resource: str, row: Callable[[dict, dict], dict]) -> Mapper:
         def build(client: OneTrustClient, items: list[dict[str, Any]]):
@@ -159,16 +161,18 @@ def onetrust_source(
         "vendors": (S.VENDORS, vendors, lambda _, items: ([R.vendor_row(i) for i in items], []), True, "sweep"),
     }
     common = dict(make_client=make_client, overlap=overlap_seconds, run_id=run_id, full=full, window=bounds,
-                  share=share)
+                  share=share, delete_log=delete_log)
     return [_entity_resource(*specs[e], **common) for e in entities]
 
 
 def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_change: bool, deletes: str, *,
                      make_client: Callable[[], OneTrustClient], overlap: int, run_id: str,
-                     full: bool, window: tuple[str, str] | None, share: ExportShare | None = None) -> DltResource:
+                     full: bool, window: tuple[str, str] | None, share: ExportShare | None = None,
+                     delete_log: DeleteLogShare | None = None) -> DltResource:
     """``full``: read the whole listing (repair + delete reconciliation); else changes only.
     ``window`` (start, end) in cursor format: only records modified in it, with a throwaway cursor.
-    ``share``: exports this run's other assessment resource read (see :mod:`pipelines.onetrust.shared`)."""
+    ``share`` / ``delete_log``: exports and the delete log this run's other assessment resource read too
+    (see :mod:`pipelines.onetrust.shared`)."""
     def rows() -> Iterator[Any]:
         # In window mode the cursor lives in a scratch dict: dlt's resource state stays untouched.
         state = dlt.current.resource_state() if window is None else {}
@@ -204,7 +208,7 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
                 if loadable:
                     yield loadable
             if deletes == "log":
-                yield from _logged_deletes(spec, client, state, overlap, outcome, run_id, window)
+                yield from _logged_deletes(spec, client, state, overlap, outcome, run_id, window, delete_log)
             elif held is not None:
                 path = S.RECORD_PATHS.get(spec.resource)
                 exists = (lambda rid: client.exists(path.format(id=rid))) if path else None
@@ -230,24 +234,31 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
 
 
 def _logged_deletes(spec: S.EntitySpec, client: OneTrustClient, state: dict, overlap: int,
-                    outcome: ScanOutcome, run_id: str, window: tuple[str, str] | None = None) -> Iterator[Any]:
+                    outcome: ScanOutcome, run_id: str, window: tuple[str, str] | None = None,
+                    delete_log: DeleteLogShare | None = None) -> Iterator[Any]:
     """Deletion rows from OneTrust's deleted-assessment audit log (``feed``), read with its own cursor.
 
     ``vendor_assessments`` marks only the logged ids it holds (or loaded in this run): the log does not
-    say which template an assessment had.
+    say which template an assessment had. ``delete_log``: the run's one read of the log, when both resources
+    mark from it.
     """
     cursor = OverlapCursor(state.setdefault("delete_log", {}), initial_value=window[0] if window else
                            S.INITIAL_CURSOR, overlap_seconds=0 if window else overlap)
     start, end, found = cursor.start_value, window[1] if window else "9999", []
-    # The log's order is not documented, so it is read whole (a small audit log, 500 entries a page).
-    for page in client.pages("GET", S.ASSESSMENT_DELETE_LOG_PATH, page_size=S.DELETE_LOG_PAGE_SIZE):
-        for entry in page.items:
-            rid = entry.get("assessmentId") if isinstance(entry, dict) else None
-            raw = entry.get("deletedDT") if isinstance(entry, dict) else None
-            stamp = normalise(raw)
-            if isinstance(rid, str) and rid and not text_problem(rid) and stamp is not None and start <= stamp < end \
-                    and cursor.admit(rid, stamp, f"{stamp}|{raw}"):
-                found.append((rid, stamp))
+
+    def entries() -> Iterator[tuple[str, str, str]]:
+        """(assessment id, normalised stamp, raw stamp) of every usable entry of the log."""
+        # The log's order is not documented, so it is read whole (a small audit log, 500 entries a page).
+        for page in client.pages("GET", S.ASSESSMENT_DELETE_LOG_PATH, page_size=S.DELETE_LOG_PAGE_SIZE):
+            for entry in page.items:
+                rid = entry.get("assessmentId") if isinstance(entry, dict) else None
+                raw = entry.get("deletedDT") if isinstance(entry, dict) else None
+                stamp = normalise(raw)
+                if isinstance(rid, str) and rid and not text_problem(rid) and stamp is not None:
+                    yield rid, stamp, raw
+    for rid, stamp, raw in (entries() if delete_log is None else delete_log.entries(spec.resource, entries)):
+        if start <= stamp < end and cursor.admit(rid, stamp, f"{stamp}|{raw}"):
+            found.append((rid, stamp))
     if spec.resource != "assessments" and found:
         held = destination_ids(spec.resource, spec.primary_key) | outcome.loaded_ids
         found = [(rid, stamp) for rid, stamp in found if rid in held]

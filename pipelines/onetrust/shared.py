@@ -7,6 +7,11 @@
   other resource wants are kept (for ``vendor_assessments``: template type VENDOR), each is handed out
   once, and whatever is left when a resource finishes is dropped, so memory stays bounded by the
   vendor assessments of one run.
+- :class:`DeleteLogShare`: both resources mark deletes from OneTrust's deleted-assessment log, which is
+  read whole: read it once.
+
+A token is shared too, by passing one provider (:func:`pipelines.onetrust.helpers.make_auth`) to every
+client of the source.
 """
 
 from __future__ import annotations
@@ -66,3 +71,31 @@ class ExportShare:
     def kept(self) -> int:
         with self._lock:
             return sum(len(k) for k in self._kept.values())
+
+
+class DeleteLogShare:
+    """OneTrust's deleted-assessment log, read once per run for all the resources that mark deletes from it.
+
+    The log is read whole whatever a reader's cursor (its order is not documented), so one read serves
+    every reader; each still filters it by its own cursor. The entries are dropped once every reader
+    has had them; a reader asking again means a new run of the same source, which reads the log anew.
+    """
+
+    def __init__(self, readers: Iterable[str]):
+        self._readers = frozenset(readers)
+        self._entries: list[Any] | None = None
+        self._served: set[str] = set()
+        self._lock = threading.Lock()
+        self.reads = 0
+
+    def entries(self, resource: str, read: Callable[[], Iterable[Any]]) -> list[Any]:
+        """The log's entries as ``read`` returns them, read at most once for all readers of a run."""
+        with self._lock:  # held while reading: a second reader waits for the first read, not reads again
+            if self._entries is None or resource in self._served:
+                self._entries, self._served = list(read()), set()
+                self.reads += 1
+            self._served.add(resource)
+            entries = self._entries
+            if self._served >= self._readers:
+                self._entries = None
+            return entries
