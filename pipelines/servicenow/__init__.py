@@ -43,7 +43,7 @@ from pipelines.common.requeue import Requeue
 from pipelines.common.validation import validate_page
 from pipelines.servicenow.attachments import attachments_resource
 from pipelines.servicenow.deletes import deletes_from_audit
-from pipelines.servicenow.helpers import ServiceNowClient
+from pipelines.servicenow.helpers import Clients, ServiceNowClient
 from pipelines.servicenow.schemas import table_schema
 from pipelines.servicenow.settings import (
     DEFAULT_CONCURRENCY,
@@ -89,9 +89,7 @@ def servicenow_source(
     # Keep the vendor's strings as they are: staging casts them.
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
 
-    def make_client() -> ServiceNowClient:
-        return ServiceNowClient(base_url, client_id, client_secret, username, password,
-                                verify=verify, policy=policy)
+    make_client = Clients(base_url, client_id, client_secret, username, password, verify=verify, policy=policy)
 
     specs = [resolved(TABLES[t]) for t in tables]  # the remediation table's name is a setting
     resources = [

@@ -10,6 +10,7 @@ from cutting the sys_id space (32 hex digits) into contiguous ranges, each paged
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
@@ -38,11 +39,13 @@ class ServiceNowClient:
         *,
         verify: bool | str = True,
         policy: RetryPolicy | None = None,
+        auth: ServiceNowOAuth | None = None,
     ):
+        """``auth``: a token provider to share (see :class:`Clients`); by default the client gets its own."""
         if not base_url:
             raise ValueError("SERVICENOW_BASE_URL is not set: point it at the instance (or the sandbox)")
-        self.auth = ServiceNowOAuth(base_url, client_id, client_secret, username, password, verify=verify,
-                                    backoff_seconds=(policy or RetryPolicy()).backoff_base_seconds)
+        self.auth = auth or ServiceNowOAuth(base_url, client_id, client_secret, username, password, verify=verify,
+                                            backoff_seconds=(policy or RetryPolicy()).backoff_base_seconds)
         self.session = VendorSession(
             "ServiceNow", base_url, self.auth, policy=policy, verify=verify, config_hint=CONFIG_HINT
         )
@@ -188,6 +191,26 @@ class ServiceNowClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+class Clients:
+    """The clients of one source run, one per resource (its own connections and ``server_time``), all
+    on one OAuth token: the run asks for a token once, not once per resource (each request for one is a
+    round trip before the resource's first read). The token is renewed as before: shortly before it
+    expires, or when a request is refused (:class:`pipelines.common.bearer.CachedBearerToken`)."""
+
+    def __init__(self, base_url: str, client_id: str, client_secret: str, username: str | None = None,
+                 password: str | None = None, *, verify: bool | str = True, policy: RetryPolicy | None = None):
+        self._args = (base_url, client_id, client_secret, username, password)
+        self._verify, self._policy = verify, policy
+        self._auth: ServiceNowOAuth | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> ServiceNowClient:
+        with self._lock:  # the first client's token provider (made on first use: settings checked then)
+            client = ServiceNowClient(*self._args, verify=self._verify, policy=self._policy, auth=self._auth)
+            self._auth = client.auth
+        return client
 
 
 SYS_ID_DIGITS = 32
