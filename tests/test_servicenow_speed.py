@@ -47,3 +47,76 @@ def test_a_shared_token_refused_mid_run_is_fetched_again_once(make_servicenow_sa
     assert [r["status"] for r in sandbox.request_log].count(401) >= 1
     assert _count(duckdb_warehouse, "select count(*) from servicenow.cmdb_cis") == [
         (len(sandbox.records("cmdb_ci")),)]
+
+
+def _audit_reads(sandbox) -> int:
+    return len(_served(sandbox, "GET", "/api/now/table/sys_audit_delete"))
+
+
+def test_the_delete_audit_is_read_once_for_all_tables_and_paged(make_servicenow_sandbox, duckdb_warehouse,
+                                                                monkeypatch):
+    from pipelines.servicenow import deletes
+
+    sandbox = make_servicenow_sandbox(size=100)
+    pipeline = duckdb_warehouse.pipeline("servicenow")
+    sandbox.clear_request_log()
+    pipeline.run(_source(sandbox, attachments=False), loader_file_format="parquet")
+    assert _audit_reads(sandbox) == 1, "six tables, one audit read"
+
+    gone = {}
+    for table, entity in (("incident", "incidents"), ("change_request", "change_requests"), ("cmdb_ci", "cmdb_cis")):
+        ids = [r["sys_id"] for r in sandbox.records(table)[:4]]
+        sandbox.delete(table, ids)
+        gone.update({sid: entity for sid in ids})
+    monkeypatch.setattr(deletes, "AUDIT_PAGE_SIZE", 3)  # 12 audit rows of three tables over several pages
+    sandbox.clear_request_log()
+    pipeline.run(_source(sandbox, attachments=False), loader_file_format="parquet")
+    assert _audit_reads(sandbox) >= 4, "the audit is paged"
+    queries = {r["query"] for r in _served(sandbox, "GET", "/api/now/table/sys_audit_delete")}
+    assert all("tablenameIN" in q for q in queries)
+    recorded = _count(duckdb_warehouse, "select record_id, entity, detected_by, deleted_at from servicenow.deletions")
+    assert {r[0]: r[1] for r in recorded} == gone and {r[2] for r in recorded} == {"feed"}
+    audit = {r["documentkey"]: r["sys_created_on"] for r in sandbox.records("sys_audit_delete")}
+    assert all(r[3].strftime("%Y-%m-%d %H:%M:%S") == audit[r[0]] for r in recorded), "the vendor's delete time"
+
+    monkeypatch.setattr(deletes, "AUDIT_PAGE_SIZE", 1000)
+    sandbox.clear_request_log()
+    pipeline.run(_source(sandbox, attachments=False), loader_file_format="parquet")
+    assert _audit_reads(sandbox) == 1
+    again = _count(duckdb_warehouse, "select record_id, entity, detected_by, deleted_at from servicenow.deletions")
+    assert sorted(again) == sorted(recorded), "deletes recorded before are not sent again"
+
+
+class _AuditOnly:
+    """A client whose audit holds the given rows and whose tables hold nothing (all were deleted)."""
+
+    def __init__(self, rows: list[dict]) -> None:
+        self.rows, self.queries = rows, []
+
+    def read_concurrently(self, table, query, **kwargs):
+        self.queries.append((table, query))
+        if table == "sys_audit_delete":
+            yield self.rows
+
+
+def test_each_table_keeps_only_the_audit_rows_of_its_own_window():
+    from pipelines.servicenow.deletes import DeleteAudit, Due
+    from pipelines.servicenow.settings import TABLES
+
+    def row(key, table, at):
+        return {"sys_id": key * 32, "documentkey": key * 32, "tablename": table, "sys_created_on": at}
+
+    client = _AuditOnly([row("a", "incident", "2026-01-01 10:00:00"), row("b", "incident", "2026-01-02 10:00:00"),
+                         row("c", "change_request", "2026-01-01 10:00:00"),
+                         row("d", "change_request", "2026-01-03 10:00:00"), row("e", "sc_task", "2026-01-03 10:00:00")])
+    audit = DeleteAudit(["incidents", "change_requests", "cmdb_cis"], "run-1",
+                        selected=lambda: {"incidents", "change_requests", "attachments"})
+    incident, change = TABLES["incident"], TABLES["change_request"]
+    assert list(audit.deletes(client, Due(incident, "2026-01-02 00:00:00", None, {}))) == [], \
+        "change_requests has not been read yet"
+    assert client.queries == []
+    items = list(audit.deletes(client, Due(change, "2025-12-31 00:00:00", None, {})))
+    audit_queries = [q for t, q in client.queries if t == "sys_audit_delete"]
+    assert audit_queries == ["tablenameINchange_request,incident^sys_created_on>=2025-12-31 00:00:00"]
+    got = sorted((r["entity"], r["record_id"][0]) for item in items for r in item.data)
+    assert got == [("change_requests", "c"), ("change_requests", "d"), ("incidents", "b")]

@@ -7,7 +7,8 @@ only row versions not loaded before (see :mod:`pipelines.common.cursor`); yield 
 cursor never passes the vendor's clock at the start of the read, and lives in dlt state, committed
 with the load.
 
-Deletes: every run reads ServiceNow's delete audit (``sys_audit_delete``) since the cursor; an
+Deletes: every run reads ServiceNow's delete audit (``sys_audit_delete``) since each table's cursor,
+in one read for all tables after the last table's read (:class:`pipelines.servicenow.deletes.DeleteAudit`); an
 optional reconciliation sweep compares all vendor ids with the warehouse, marks the missing as
 deleted and fetches any the warehouse lacks. Both land in ``servicenow.deletions``.
 
@@ -42,7 +43,7 @@ from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.common.validation import validate_page
 from pipelines.servicenow.attachments import attachments_resource
-from pipelines.servicenow.deletes import deletes_from_audit
+from pipelines.servicenow.deletes import DeleteAudit, Due
 from pipelines.servicenow.helpers import Clients, ServiceNowClient
 from pipelines.servicenow.schemas import table_schema
 from pipelines.servicenow.settings import (
@@ -92,9 +93,10 @@ def servicenow_source(
     make_client = Clients(base_url, client_id, client_secret, username, password, verify=verify, policy=policy)
 
     specs = [resolved(TABLES[t]) for t in tables]  # the remediation table's name is a setting
+    audit = DeleteAudit([spec.resource for spec in specs], run_id)
     resources = [
-        _table_resource(spec, make_client, page_size, concurrency, overlap_seconds, reconcile, run_id)
-        if bounds is None else _window_resource(spec, make_client, page_size, concurrency, run_id, bounds)
+        _table_resource(spec, make_client, page_size, concurrency, overlap_seconds, reconcile, run_id, audit)
+        if bounds is None else _window_resource(spec, make_client, page_size, concurrency, run_id, bounds, audit)
         for spec in specs
     ]
     if attachments:
@@ -116,7 +118,7 @@ def _window_bounds(window: tuple[datetime, datetime] | None) -> tuple[str, str] 
 
 
 def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: int, overlap: int,
-                    reconcile: bool, run_id: str) -> DltResource:
+                    reconcile: bool, run_id: str, audit: DeleteAudit) -> DltResource:
     def rows() -> Iterator[Any]:
         state = dlt.current.resource_state()
         cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap)
@@ -138,9 +140,12 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
                     yield dlt.mark.with_hints(item, APPEND) if first_sync and isinstance(item, pa.Table) else item
             as_of = client.server_time.strftime(VENDOR_TS_FORMAT) if client.server_time else None
             yield from _reread_quarantined(client, spec, cursor, run_id, loaded, requeue, deleted)
-            yield from deletes_from_audit(client, spec, f"sys_created_on>={cursor.start_value}", run_id, deleted)
+            yield from audit.deletes(client, Due(spec, cursor.start_value, None, deleted))
             if reconcile:
                 yield from _reconcile(client, spec, loaded, run_id, cursor)
+        except BaseException:
+            audit.forget()
+            raise
         finally:
             client.close()
         cursor.cap(as_of)
@@ -152,7 +157,7 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
 
 
 def _window_resource(spec: TableSpec, make_client, page_size: int, concurrency: int, run_id: str,
-                     bounds: tuple[str, str]) -> DltResource:
+                     bounds: tuple[str, str], audit: DeleteAudit) -> DltResource:
     """Re-read the records updated in [start, end) and merge them; no cursor, no reconciliation."""
     start, end = bounds
 
@@ -165,8 +170,10 @@ def _window_resource(spec: TableSpec, make_client, page_size: int, concurrency: 
                                              fields=list(spec.fields))
             for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
                 yield from _checked(page, spec, None, run_id, None, None, deleted)
-            yield from deletes_from_audit(client, spec, f"sys_created_on>={start}^sys_created_on<{end}", run_id,
-                                          deleted)
+            yield from audit.deletes(client, Due(spec, start, end, deleted))
+        except BaseException:
+            audit.forget()
+            raise
         finally:
             client.close()
 
