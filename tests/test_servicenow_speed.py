@@ -120,3 +120,61 @@ def test_each_table_keeps_only_the_audit_rows_of_its_own_window():
     assert audit_queries == ["tablenameINchange_request,incident^sys_created_on>=2025-12-31 00:00:00"]
     got = sorted((r["entity"], r["record_id"][0]) for item in items for r in item.data)
     assert got == [("change_requests", "c"), ("change_requests", "d"), ("incidents", "b")]
+
+
+def _kind(entry: dict) -> str:
+    path = entry["path"]
+    if path.endswith("/file"):
+        return "download"
+    if path == "/api/now/attachment":
+        return "listing"
+    return "table" if path.startswith("/api/now/table/") else "other"
+
+
+def test_attachments_download_while_the_tables_are_read_within_one_cap(make_servicenow_sandbox, duckdb_warehouse):
+    sandbox = make_servicenow_sandbox(size=300, latency_ms=60)
+    pipeline = duckdb_warehouse.pipeline("servicenow")
+    sandbox.clear_request_log()
+    sandbox.reset_concurrency_peak()
+    pipeline.run(_source(sandbox, page_size=50), loader_file_format="parquet")
+    served = [_kind(r) for r in sandbox.request_log]  # in the order their answers were ready
+    assert served.count("download") >= 20
+    last_table = len(served) - 1 - served[::-1].index("table")
+    assert served.index("download") < last_table, "downloads start before the last table read is done"
+    assert sandbox.concurrency_peak == 4, "tables and downloads together: four requests in flight, never more"
+    stored = _count(duckdb_warehouse, "select count(*) from servicenow.attachments where content_status = 'stored'")
+    assert stored == [(served.count("download"),)]
+
+    sandbox.clear_request_log()
+    pipeline.run(_source(sandbox, page_size=50), loader_file_format="parquet")
+    assert "download" not in [_kind(r) for r in sandbox.request_log], "nothing changed: nothing downloaded ahead"
+
+
+def test_a_smaller_cap_holds_for_tables_and_downloads_alike(make_servicenow_sandbox, duckdb_warehouse):
+    sandbox = make_servicenow_sandbox(size=200, latency_ms=30)
+    sandbox.reset_concurrency_peak()
+    duckdb_warehouse.pipeline("servicenow").run(_source(sandbox, page_size=40, concurrency=2),
+                                                loader_file_format="parquet")
+    assert sandbox.concurrency_peak == 2
+
+
+def test_no_background_work_without_the_attachments_resource_or_after_a_failed_read(make_servicenow_sandbox,
+                                                                                   duckdb_warehouse):
+    import threading
+
+    import pytest
+
+    from pipelines.common.http import RetryPolicy
+
+    sandbox = make_servicenow_sandbox(size=100)
+    pipeline = duckdb_warehouse.pipeline("servicenow")
+    sandbox.clear_request_log()
+    pipeline.run(_source(sandbox).with_resources("incidents", "cmdb_cis"), loader_file_format="parquet")
+    assert {_kind(r) for r in sandbox.request_log} <= {"table", "other"}
+
+    sandbox.faults.replace(rate_5xx=1.0, paths=[r"/table/cmdb_ci$"])
+    with pytest.raises(Exception, match="cmdb_ci"):
+        pipeline.run(_source(sandbox, policy=RetryPolicy(backoff_base_seconds=0, backoff_max_seconds=0)),
+                     loader_file_format="parquet")
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("sn-attachment")]
+    assert alive == [], "the failed run left attachment work behind"

@@ -19,8 +19,9 @@ same window; the cursor is neither used nor advanced and the reconciliation swee
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +43,7 @@ from pipelines.common.http import RetryPolicy
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.common.validation import validate_page
-from pipelines.servicenow.attachments import attachments_resource
+from pipelines.servicenow.attachments import Prefetch, attachments_resource
 from pipelines.servicenow.deletes import DeleteAudit, Due
 from pipelines.servicenow.helpers import Clients, ServiceNowClient
 from pipelines.servicenow.schemas import table_schema
@@ -90,19 +91,48 @@ def servicenow_source(
     # Keep the vendor's strings as they are: staging casts them.
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
 
-    make_client = Clients(base_url, client_id, client_secret, username, password, verify=verify, policy=policy)
+    # One token and one cap on requests in flight for the whole run (ServiceNow caps concurrent sessions per user).
+    make_client = Clients(base_url, client_id, client_secret, username, password, verify=verify, policy=policy,
+                          concurrency=concurrency)
 
     specs = [resolved(TABLES[t]) for t in tables]  # the remediation table's name is a setting
-    audit = DeleteAudit([spec.resource for spec in specs], run_id)
+    prefetch = Prefetch(make_client, [spec.table for spec in specs], overlap_seconds, bounds,
+                        concurrency=concurrency) if attachments else None
+    run = _Run(DeleteAudit([spec.resource for spec in specs], run_id), prefetch)
     resources = [
-        _table_resource(spec, make_client, page_size, concurrency, overlap_seconds, reconcile, run_id, audit)
-        if bounds is None else _window_resource(spec, make_client, page_size, concurrency, run_id, bounds, audit)
+        _table_resource(spec, make_client, page_size, concurrency, overlap_seconds, reconcile, run_id, run)
+        if bounds is None else _window_resource(spec, make_client, page_size, concurrency, run_id, bounds, run)
         for spec in specs
     ]
-    if attachments:
-        resources.append(attachments_resource(make_client, [spec.table for spec in specs], overlap_seconds,
-                                              run_id, evidence_dir, window=bounds, concurrency=concurrency))
+    if prefetch is not None:
+        resources.append(attachments_resource(prefetch, run_id, evidence_dir, window=bounds, concurrency=concurrency,
+                                              overlap=overlap_seconds))
     return resources
+
+
+class _Run:
+    """What the table resources of one run share: the delete audit, read once for all of them, and the
+    attachments' listing and downloads, started in the background as the first table read begins."""
+
+    def __init__(self, audit: DeleteAudit, prefetch: Prefetch | None):
+        self.audit, self._prefetch = audit, prefetch
+
+    def table(self, rows: Callable[[], Iterator[Any]]) -> Callable[[], Iterator[Any]]:
+        """A table resource's rows, starting the attachments' work first; a failed read stops it (the
+        extract ends, and nothing may wait in the background for a resource that will not run)."""
+        @functools.wraps(rows)
+        def table_rows() -> Iterator[Any]:
+            if self._prefetch is not None:
+                self._prefetch.start()
+            try:
+                yield from rows()
+            except BaseException:
+                self.audit.forget()
+                if self._prefetch is not None:
+                    self._prefetch.stop()
+                raise
+
+        return table_rows
 
 
 def _window_bounds(window: tuple[datetime, datetime] | None) -> tuple[str, str] | None:
@@ -118,7 +148,7 @@ def _window_bounds(window: tuple[datetime, datetime] | None) -> tuple[str, str] 
 
 
 def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: int, overlap: int,
-                    reconcile: bool, run_id: str, audit: DeleteAudit) -> DltResource:
+                    reconcile: bool, run_id: str, run: _Run) -> DltResource:
     def rows() -> Iterator[Any]:
         state = dlt.current.resource_state()
         cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap)
@@ -140,12 +170,9 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
                     yield dlt.mark.with_hints(item, APPEND) if first_sync and isinstance(item, pa.Table) else item
             as_of = client.server_time.strftime(VENDOR_TS_FORMAT) if client.server_time else None
             yield from _reread_quarantined(client, spec, cursor, run_id, loaded, requeue, deleted)
-            yield from audit.deletes(client, Due(spec, cursor.start_value, None, deleted))
+            yield from run.audit.deletes(client, Due(spec, cursor.start_value, None, deleted))
             if reconcile:
                 yield from _reconcile(client, spec, loaded, run_id, cursor)
-        except BaseException:
-            audit.forget()
-            raise
         finally:
             client.close()
         cursor.cap(as_of)
@@ -153,11 +180,11 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
         requeue.commit()
         state["stats"] = {"skipped_unchanged": cursor.skipped_unchanged, "run_id": run_id}
 
-    return dlt.resource(rows, name=spec.resource, primary_key="sys_id", write_disposition="merge")
+    return dlt.resource(run.table(rows), name=spec.resource, primary_key="sys_id", write_disposition="merge")
 
 
 def _window_resource(spec: TableSpec, make_client, page_size: int, concurrency: int, run_id: str,
-                     bounds: tuple[str, str], audit: DeleteAudit) -> DltResource:
+                     bounds: tuple[str, str], run: _Run) -> DltResource:
     """Re-read the records updated in [start, end) and merge them; no cursor, no reconciliation."""
     start, end = bounds
 
@@ -170,14 +197,11 @@ def _window_resource(spec: TableSpec, make_client, page_size: int, concurrency: 
                                              fields=list(spec.fields))
             for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
                 yield from _checked(page, spec, None, run_id, None, None, deleted)
-            yield from audit.deletes(client, Due(spec, start, end, deleted))
-        except BaseException:
-            audit.forget()
-            raise
+            yield from run.audit.deletes(client, Due(spec, start, end, deleted))
         finally:
             client.close()
 
-    return dlt.resource(rows, name=spec.resource, primary_key="sys_id", write_disposition="merge")
+    return dlt.resource(run.table(rows), name=spec.resource, primary_key="sys_id", write_disposition="merge")
 
 
 APPEND = dlt.mark.make_hints(write_disposition="append")

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import dlt
-
 from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.deletions import deletion_rows
 from pipelines.common.pages import text_problem
-from pipelines.servicenow.helpers import ServiceNowClient
+from pipelines.servicenow.helpers import ServiceNowClient, selected_resources
 from pipelines.servicenow.settings import TableSpec
 
 CHUNK = 200
@@ -63,7 +61,7 @@ class DeleteAudit:
                  selected: Callable[[], set[str] | None] | None = None):
         self._resources = set(resources)
         self._run_id = run_id
-        self._selected = selected or _selected_resources
+        self._selected = selected or selected_resources
         self._due: dict[str, Due] = {}
 
     def deletes(self, client: ServiceNowClient, due: Due) -> Iterator[Any]:
@@ -79,13 +77,6 @@ class DeleteAudit:
     def forget(self) -> None:
         """Drop the parts handed in (a table's read failed: this extract ends without deletes)."""
         self._due = {}
-
-
-def _selected_resources() -> set[str] | None:
-    try:
-        return set(dlt.current.source().resources.selected)
-    except Exception:  # not inside a dlt extract
-        return None
 
 
 def deletes_from_audit(client: ServiceNowClient, parts: list[Due], run_id: str) -> Iterator[Any]:

@@ -18,6 +18,9 @@ from email.utils import parsedate_to_datetime
 from itertools import pairwise
 from typing import Any
 
+import dlt
+import requests
+
 from pipelines.common import pages
 from pipelines.common.http import RetryPolicy, VendorSession
 from pipelines.servicenow.auth import ServiceNowOAuth
@@ -40,8 +43,11 @@ class ServiceNowClient:
         verify: bool | str = True,
         policy: RetryPolicy | None = None,
         auth: ServiceNowOAuth | None = None,
+        slots: threading.Semaphore | None = None,
     ):
-        """``auth``: a token provider to share (see :class:`Clients`); by default the client gets its own."""
+        """``auth``: a token provider to share (see :class:`Clients`); by default the client gets its own.
+        ``slots``: requests in flight at once, shared with other clients (a request holds one until its
+        body is read); by default no cap beyond the caller's own."""
         if not base_url:
             raise ValueError("SERVICENOW_BASE_URL is not set: point it at the instance (or the sandbox)")
         self.auth = auth or ServiceNowOAuth(base_url, client_id, client_secret, username, password, verify=verify,
@@ -49,6 +55,10 @@ class ServiceNowClient:
         self.session = VendorSession(
             "ServiceNow", base_url, self.auth, policy=policy, verify=verify, config_hint=CONFIG_HINT
         )
+        if slots is not None:
+            adapter = _CappedAdapter(slots, pool_connections=8, pool_maxsize=8)
+            self.session.http.mount("http://", adapter)
+            self.session.http.mount("https://", adapter)
         self.server_time: datetime | None = None
 
     @staticmethod
@@ -197,20 +207,50 @@ class Clients:
     """The clients of one source run, one per resource (its own connections and ``server_time``), all
     on one OAuth token: the run asks for a token once, not once per resource (each request for one is a
     round trip before the resource's first read). The token is renewed as before: shortly before it
-    expires, or when a request is refused (:class:`pipelines.common.bearer.CachedBearerToken`)."""
+    expires, or when a request is refused (:class:`pipelines.common.bearer.CachedBearerToken`).
+
+    ``concurrency``: requests in flight at once over all these clients (ServiceNow caps concurrent
+    sessions per user), whichever resource or background download sends them."""
 
     def __init__(self, base_url: str, client_id: str, client_secret: str, username: str | None = None,
-                 password: str | None = None, *, verify: bool | str = True, policy: RetryPolicy | None = None):
+                 password: str | None = None, *, verify: bool | str = True, policy: RetryPolicy | None = None,
+                 concurrency: int | None = None):
         self._args = (base_url, client_id, client_secret, username, password)
         self._verify, self._policy = verify, policy
         self._auth: ServiceNowOAuth | None = None
         self._lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(max(1, concurrency)) if concurrency else None
 
     def __call__(self) -> ServiceNowClient:
         with self._lock:  # the first client's token provider (made on first use: settings checked then)
-            client = ServiceNowClient(*self._args, verify=self._verify, policy=self._policy, auth=self._auth)
+            client = ServiceNowClient(*self._args, verify=self._verify, policy=self._policy, auth=self._auth,
+                                      slots=self.slots)
             self._auth = client.auth
         return client
+
+
+def selected_resources() -> set[str] | None:
+    """Names of the resources the current dlt extract runs (None outside one)."""
+    try:
+        return set(dlt.current.source().resources.selected)
+    except Exception:  # not inside a dlt extract
+        return None
+
+
+class _CappedAdapter(requests.adapters.HTTPAdapter):
+    """Sends a request only with one of ``slots`` held, until its body is read (requests reads it after
+    the adapter returns, so it is read here), and not while the session sleeps between retries."""
+
+    def __init__(self, slots: threading.Semaphore, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._slots = slots
+
+    def send(self, request, stream=False, **kwargs):
+        with self._slots:
+            response = super().send(request, stream=stream, **kwargs)
+            if not stream:
+                response.content  # noqa: B018 (reads the body)
+            return response
 
 
 SYS_ID_DIGITS = 32

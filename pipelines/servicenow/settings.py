@@ -21,6 +21,10 @@ INITIAL_CURSOR = "1970-01-01 00:00:00"
 TOKEN_EXPIRY_MARGIN_SECONDS = 60
 # Attachment bodies larger than this are recorded (metadata, sha256 unknown) but not downloaded.
 DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+# Attachment bodies downloaded ahead, while the tables are read, wait in memory up to this many bytes
+# (the rest download when the attachments resource reaches them); listing pages ahead, at most this many.
+ATTACHMENT_PREFETCH_BYTES = 64 * 1024 * 1024
+ATTACHMENT_PREFETCH_PAGES = 4
 
 CONFIG_HINT = (
     "SERVICENOW_OAUTH_CLIENT_ID / SERVICENOW_OAUTH_CLIENT_SECRET (or SERVICENOW_USER / "
