@@ -35,6 +35,8 @@ SN_INCIDENTS = Entity("servicenow", "incidents", "sys_id", "sys_updated_on")
 JIRA_ISSUES = Entity("jira", "issues", "id", "updated")
 OT_RISKS = Entity("onetrust", "risks", "risk_id", "updated_at")
 OT_VENDORS = Entity("onetrust", "vendors", "vendor_id", "updated_at")
+OT_ASSESSMENTS = Entity("onetrust", "assessments", "assessment_id", "updated_at")
+OT_VENDOR_ASSESSMENTS = Entity("onetrust", "vendor_assessments", "assessment_id", "updated_at")
 
 
 def vendor_state(sb, entity: Entity) -> dict[str, str]:
@@ -45,6 +47,9 @@ def vendor_state(sb, entity: Entity) -> dict[str, str]:
         return {i["id"]: i["fields"]["updated"] for i in sb.issues(fields=["updated"])}
     if entity.table == "risks":
         return {r["id"]: r["lastModifiedUTCDateTime"] for r in sb.risks()}
+    if entity.table in ("assessments", "vendor_assessments"):  # archived ones included, as the source lists
+        return {a["assessmentId"]: a["lastUpdated"] for a in sb.assessments()
+                if entity.table == "assessments" or a.get("_templateType") == "VENDOR"}
     return {r["id"]: r["lastUpdatedDate"] for r in sb.vendors() if not r.get("markForDelete")}
 
 

@@ -16,7 +16,9 @@ import pytest
 from tests.conftest import jira_env, onetrust_env, sandbox_env
 from tests.ingestion_harness import (
     JIRA_ISSUES,
+    OT_ASSESSMENTS,
     OT_RISKS,
+    OT_VENDOR_ASSESSMENTS,
     OT_VENDORS,
     SN_INCIDENTS,
     assert_parity,
@@ -63,9 +65,11 @@ def _onetrust(request, monkeypatch):
     def change(n: int) -> None:
         sb.touch("risks", n=3)
         sb.touch("vendors", n=2)
+        sb.touch("assessments", n=3)  # both assessment resources share one export per assessment and run
         if n % 3 == 0:
             sb.delete("risks", sb.risks()[n]["id"])
-    return sb, [OT_RISKS, OT_VENDORS], change
+            sb.delete("assessments", sb.assessments()[n]["assessmentId"])
+    return sb, [OT_RISKS, OT_VENDORS, OT_ASSESSMENTS, OT_VENDOR_ASSESSMENTS], change
 
 
 SETUP = {"servicenow": _servicenow, "jira": _jira, "onetrust": _onetrust}
