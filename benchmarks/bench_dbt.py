@@ -2,6 +2,7 @@
 build after 1% of them changed, in one run.
 
     uv run python benchmarks/bench_dbt.py [--size 1000000] [--changed 0.01]
+    uv run python benchmarks/bench_dbt.py --overheads [--size 1000] [--rounds 3]
 
 The warehouse is loaded by the real ServiceNow source from the sandbox (its own process); Jira and
 OneTrust stay empty (their staging reads typed empty relations). Timed: ``dbt build`` as a
@@ -17,6 +18,10 @@ data tests, no unit tests); the delta syncs between builds are not timed. The bu
 5. ``dbt run`` of one view: the floor of any dbt invocation (process start, importing dbt, the
    partially-parsed project, artifacts), which no model can go below.
 
+``--overheads`` instead times the same full build (no ``--full-refresh``) with dbt's defaults (a debug
+log file of every statement, manifest.json and run_results.json written) beside the global flags
+Dagster's builds pass (``assets.dbt.build_global_flags()``), alternating, ``--rounds`` times each.
+
 Each build prints its wall time split into dbt's start/parse/finish (wall minus the node phase dbt
 reports in run_results.json) and node time by kind (summed over dbt's threads, so it can exceed the
 wall time), and the slowest nodes. The summary compares both the wall time and dbt's node phase.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -97,11 +103,55 @@ def report(label: str, seconds: float, run_results: dict, slowest: int = 5) -> N
                                              for n in top), flush=True)
 
 
+def overheads(size: int, rounds: int) -> None:
+    """dbt's defaults beside Dagster's build flags, alternating (machines are noisy): wall seconds."""
+    from assets.dbt import DBT_PROJECT_DIR, PRODUCTION_BUILD_ARGS, build_global_flags, dbt_executable
+
+    flags = build_global_flags({})
+    variants = {"dbt defaults (debug log file, JSON artifacts)": [], f"Dagster's flags {' '.join(flags)}": flags}
+    with tempfile.TemporaryDirectory() as work:
+        os.environ.update(PROJECTX_WAREHOUSE="duckdb", PROJECTX_DUCKDB_PATH=f"{work}/warehouse.duckdb",
+                          PROJECTX_DATA_DIR=f"{work}/data")
+        for var in ("DBT_LOG_LEVEL_FILE", "DBT_WRITE_JSON"):
+            os.environ.pop(var, None)
+        proc, url = start_sandbox(size)
+        try:
+            print(f"loading {size:,} incidents from the sandbox ...", flush=True)
+            print(f"  {sync(url):,} rows loaded", flush=True)
+        finally:
+            proc.terminate()
+            proc.wait()
+        times: dict[str, list[float]] = {label: [] for label in variants}
+        for round_ in range(rounds + 1):  # round 0 warms each variant's partial parse: not counted
+            for i, (label, extra) in enumerate(variants.items()):
+                target = f"{work}/target{i}"
+                started = time.perf_counter()
+                subprocess.run([dbt_executable(), *extra, *PRODUCTION_BUILD_ARGS, "--project-dir", str(DBT_PROJECT_DIR),
+                                "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", target, "--log-path", target,
+                                "--log-format", "json"], capture_output=True, check=True)
+                if round_:
+                    times[label].append(time.perf_counter() - started)
+            if round_:
+                print(f"  round {round_}: " + ", ".join(f"{t[-1]:.1f} s" for t in times.values()), flush=True)
+        base = statistics.median(next(iter(times.values())))
+        print(f"\nfull dbt build, {size:,} incidents, median of {rounds} (as dagster-dbt runs it: JSON log lines)")
+        for label, values in times.items():
+            median = statistics.median(values)
+            print(f"  {label:<62} {median:6.1f} s  ({median / base:4.0%})")
+        print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--size", type=int, default=None, help="incidents (default 1,000,000; 1,000 with --overheads)")
     parser.add_argument("--changed", type=float, default=0.01, help="share of incidents changed before (2) and (4)")
+    parser.add_argument("--overheads", action="store_true", help="dbt's defaults beside Dagster's build flags")
+    parser.add_argument("--rounds", type=int, default=3, help="with --overheads: builds of each variant")
     args = parser.parse_args()
+    if args.overheads:
+        overheads(args.size or 1000, args.rounds)
+        return
+    args.size = args.size or 1_000_000
     with tempfile.TemporaryDirectory() as work:
         os.environ.update(PROJECTX_WAREHOUSE="duckdb", PROJECTX_DUCKDB_PATH=f"{work}/warehouse.duckdb",
                           PROJECTX_DATA_DIR=f"{work}/data", PROJECTX_DUCKDB_MEMORY_LIMIT="2GB")

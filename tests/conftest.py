@@ -47,11 +47,25 @@ def require_tool(binary: str, apt_package: str) -> str:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="session")
+def _dbt_parse_home(tmp_path_factory) -> Path:
+    """One DuckDB path and one dbt target folder per test process (xdist worker).
+
+    dbt's partial parse file is valid for one connection only (the DuckDB file's path as written), so
+    with a new path per test every dbt build parsed the whole project again (~5 s of CPU each, a
+    hundred builds in the suite). The path stays; the file is new for every test."""
+    return tmp_path_factory.mktemp("dbt_parse_home", numbered=False)
+
+
 @pytest.fixture
-def duckdb_warehouse(tmp_path, monkeypatch) -> WarehouseSettings:
+def duckdb_warehouse(tmp_path, monkeypatch, _dbt_parse_home) -> WarehouseSettings:
     """A fresh DuckDB warehouse and dlt state folder, exported to env for dbt and Dagster."""
+    path = _dbt_parse_home / "warehouse.duckdb"
+    for leftover in (path, path.with_name(path.name + ".wal")):  # the previous test's warehouse
+        leftover.unlink(missing_ok=True)
     monkeypatch.setenv("PROJECTX_WAREHOUSE", "duckdb")
-    monkeypatch.setenv("PROJECTX_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("PROJECTX_DUCKDB_PATH", str(path))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(_dbt_parse_home / "dbt_target"))
     monkeypatch.setenv("PROJECTX_DATA_DIR", str(tmp_path / "data"))
     return WarehouseSettings.from_env()
 

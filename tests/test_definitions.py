@@ -240,6 +240,46 @@ def test_a_builds_parse_is_kept_for_the_next_build(tmp_path):
     assert (kept / "partial_parse.msgpack").read_bytes() == b"made by the build" * 1000
 
 
+def test_a_successful_build_leaves_its_parse_and_no_folder_and_old_failed_ones_are_pruned(tmp_path):
+    """Each build's folder (compiled SQL, log) went unpruned: 17 MB a full build, every scheduled run.
+    A successful build removes its own; failed ones stay for the operator, the newest ten of them,
+    and none touched within the hour (another run's build may be writing it)."""
+    import os
+
+    from assets.dbt import finish_build_folder, prune_build_folders
+
+    target = tmp_path / "target"
+    build = target / "projectx_dbt_models-ok"
+    (build / "compiled").mkdir(parents=True)
+    (build / "partial_parse.msgpack").write_bytes(b"parse")
+    finish_build_folder(build, into=target)
+    assert sorted(p.name for p in target.iterdir()) == ["partial_parse.msgpack"]
+
+    now = 1_000_000.0
+    for age_h in range(14):  # failed builds 0..13 hours old; the two newest are inside the grace hour
+        folder = target / f"projectx_dbt_models-failed{age_h:02d}"
+        folder.mkdir()
+        (folder / "dbt.log").write_text("error")
+        os.utime(folder, (now - age_h * 3600 + 1800, now - age_h * 3600 + 1800))
+    (target / "compiled").mkdir()  # dbt's own folders are not builds
+    removed = prune_build_folders(target, keep=10, grace_s=3600, now=now)
+    assert sorted(p.name for p in removed) == [f"projectx_dbt_models-failed{h}" for h in (10, 11, 12, 13)]
+    left = sorted(p.name for p in target.iterdir())
+    assert left == ["compiled", "partial_parse.msgpack"] + [f"projectx_dbt_models-failed{h:02d}" for h in range(10)]
+    recent = prune_build_folders(target, keep=0, grace_s=3600, now=now)  # only the grace hour survives
+    assert len(recent) == 8 and sorted(p.name for p in target.glob("projectx_dbt_models-*")) == [
+        "projectx_dbt_models-failed00", "projectx_dbt_models-failed01"]
+
+
+def test_scheduled_builds_skip_the_debug_log_and_json_artifacts_unless_the_operator_asks():
+    """dbt's debug log file and JSON artifacts cost ~4 s of a 21 s build; an operator's variable wins."""
+    from assets.dbt import build_global_flags
+
+    assert build_global_flags({}) == ["--log-level-file", "warn", "--no-write-json"]
+    assert build_global_flags({"DBT_LOG_LEVEL_FILE": "debug"}) == ["--no-write-json"]
+    assert build_global_flags({"DBT_LOG_LEVEL_FILE": "debug", "DBT_WRITE_JSON": "true"}) == []
+
+
 def test_the_dbt_resource_knows_its_version_without_running_dbt(monkeypatch):
     """The dbt beside this interpreter is the imported one: no `dbt --version` subprocess per build."""
     import dagster_dbt.core.resource as dbt_core_resource

@@ -60,6 +60,10 @@ def test_full_cycle_then_rerun_creates_no_duplicates(vendors, duckdb_warehouse):
 
     first = _run_full_sync()
     assert _metadata(first, "servicenow/incidents")["rows_loaded"] == 400
+    # The dbt build kept its parse for the next build and removed its own folder (compiled SQL, log).
+    from assets.dbt import BUILD_FOLDER_PREFIX, build_target_root
+    assert (build_target_root() / "partial_parse.msgpack").is_file()
+    assert not list(build_target_root().glob(f"{BUILD_FOLDER_PREFIX}{first.run_id[:7]}-*"))
     outbound = _q(duckdb_warehouse, "select remediation_task_id from outbound.servicenow_remediation_tasks")
     assert outbound, "the seeded data must make some control fail"
     pushed = _metadata(first, "reverse_sync/servicenow_remediation_tasks")
