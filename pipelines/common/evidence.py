@@ -1,12 +1,15 @@
 """Where evidence files go: a content-addressed local store (``PROJECTX_EVIDENCE_DIR``, default
 ``data/evidence``). Files are written once under ``<vendor>/<sha256[:2]>/<sha256>`` and referenced
-by a ``file://`` URI; the same bytes are never stored twice."""
+by a ``file://`` URI; the same bytes are never stored twice. Also what the evidence-store ingestion
+resources (S3, Drive, SharePoint) last loaded per file (:func:`stored_files`)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator, MutableMapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from pipelines.common.warehouse import WarehouseSettings
 
@@ -48,3 +51,66 @@ def admit_evidence(vendor: str, content: bytes, root: Path, filename: str | None
     status = {"stored": "stored", "quarantined": "quarantined"}.get(outcome.status, "failed")
     return {"sha256": outcome.sha256, "storage_uri": outcome.storage_uri, "content_status": status,
             "content_error": None if status == "stored" else (outcome.reason or "")[:500]}
+
+
+def stored_files(table: str, kept: Sequence[str], state: MutableMapping[str, Any], deleted: bool = False
+                 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """What each file an evidence-store ingestion resource loaded last was (file id -> the ``kept``
+    columns), and the ids left ``pending`` (read again this run), from the resource's own table.
+
+    Why the table and not dlt state: the per-file map grows with the bucket, drive or site, and dlt
+    writes the whole (compressed) state as a new ``_dlt_pipeline_state`` row on every load, so 100k
+    files cost megabytes per run, forever. The table already holds one row per file (merged on
+    ``file_id``) with everything the map held.
+
+    Why this is as crash-safe as the state was: a run's rows and its state travel in the same load
+    package and become visible in the destination when that package's load commits, and
+    ``pipeline.run`` loads any package left over from a crashed run (and stops) before it extracts
+    again. So when a resource starts, the table holds exactly the rows of every run whose state it
+    would have read: a run that crashed before its load committed left neither. (Where the old state
+    could run ahead of the table, e.g. a package that never loaded, the table is the safer of the
+    two: its files are taken as new, and the library's ledger keeps them from being stored twice.)
+
+    Deleted rows (``is_deleted``) are not known files (a file that comes back is new again, as when
+    the state dropped it), unless ``deleted``: Drive kept trashed files in its map, so a later change
+    to one still says which stored bytes went away. A pipeline without a destination (extract only)
+    has no table: nothing is known. A first run (no dataset or table yet) knows nothing either; any
+    other failure to read the table is raised, because taking every file as unknown would silently
+    miss deletes.
+
+    Migration: state written by earlier versions still holds ``known`` (the same map) and ``retry``
+    (the pending ids). They are used for this run, united with the table, and removed from the state,
+    which shrinks with this run's load; if the run fails, the state is not saved and they stay."""
+    known: dict[str, dict[str, Any]] = {}
+    pending: set[str] = set()
+    for row in _current_rows(table, deleted):
+        known[row["file_id"]] = {k: row.get(k) for k in kept}
+        if row.get("status") == "pending":
+            pending.add(row["file_id"])
+    for file_id, entry in (state.pop("known", None) or {}).items():
+        known.setdefault(file_id, {k: entry.get(k) for k in kept})
+    pending.update(state.pop("retry", None) or [])
+    return known, sorted(pending)
+
+
+def _current_rows(table: str, deleted: bool) -> Iterator[dict[str, Any]]:
+    """The rows of this pipeline's ``table``, those marked deleted only if ``deleted`` (``select *``: a
+    column the table does not have yet, e.g. one a later version added, reads as missing rather than
+    failing the run)."""
+    import dlt
+    from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+    pipeline = dlt.current.pipeline()
+    if pipeline.destination is None:
+        return
+    with pipeline.sql_client() as client:
+        sql = f"select * from {client.make_qualified_table_name(table)}"
+        if not deleted:
+            sql += f" where coalesce({client.escape_column_name('is_deleted')}, false) = false"
+        try:
+            with client.execute_query(sql) as cursor:
+                names = [c[0] for c in cursor.native_cursor.description]
+                while rows := cursor.fetchmany(10_000):
+                    yield from (dict(zip(names, values, strict=True)) for values in rows)
+        except DatabaseUndefinedRelation:  # no dataset or table yet: the first run
+            return

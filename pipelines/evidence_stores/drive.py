@@ -1,12 +1,13 @@
 """Evidence folders in Google Drive as evidence: every file dropped in a watched folder passes the
 Evidence Library (scan, metadata, classification, store) and becomes a ``drive_files`` row.
 
-Grain: one row per Drive file id, merged on it. Incremental by Drive's change feed: the first run
-reads the folders whole and keeps the ``startPageToken`` taken before it; later runs read
-``changes.list`` from the stored token. A file trashed or deleted is captured (``is_deleted``).
-A file whose version (id + md5) the library already handled is not downloaded again, so a re-run
-stores nothing twice; a file left ``pending`` (scanner, store or download failed) is read again
-on the next run.
+Grain: one row per Drive file id, merged on it. Incremental by Drive's change feed: the first run reads
+the folders whole and keeps the ``startPageToken`` taken before it; later runs read ``changes.list``
+from the stored token. A file trashed or deleted is captured (``is_deleted``). What each file last was
+(and which are pending) is read from ``drive_files`` itself, not kept in dlt state, which would grow
+with the drive (``pipelines.common.evidence.stored_files``); the state keeps only the page token. A file
+whose version (id + md5) the library already handled is not downloaded again, so a re-run stores nothing
+twice; a file left ``pending`` (scanner, store or download failed) is read again on the next run.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from pipelines.common.evidence import stored_files
 from resources.evidence.base import StoreError, StorePermissionError
 from resources.evidence.gdrive import RETRIES, drive_error, drive_service
 from resources.evidence.library import EvidenceLibrary
@@ -97,9 +99,8 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
         state = dlt.current.resource_state()
         ingest = DriveIngest(drive_service(credentials_file, api_endpoint), folders,
                              library or EvidenceLibrary.from_env())
-        # what each file last was (kept so a deleted file's row still says which stored bytes went away)
-        known: dict[str, dict[str, Any]] = dict(state.get("known", {}))
-        retry: list[str] = list(state.get("retry", []))
+        # what each file last was (so a deleted file's row still says which stored bytes went away)
+        known, retry = stored_files("drive_files", KEPT, state, deleted=True)
         token = state.get("page_token")
         if token is None:
             start = ingest._exec(ingest.service.changes().getStartPageToken(), "changes.getStartPageToken")
@@ -111,7 +112,6 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
                      and set(c["file"].get("parents", [])) & set(folders) and c["file"]["mimeType"] != FOLDER]
             removed = [c["fileId"] for c in changes if c.get("removed") and c["fileId"] in known]
         seen = {f["id"] for f in files}
-        pending = []
         for file_id in retry:
             if file_id in seen:
                 continue
@@ -119,7 +119,6 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
                 files.append(ingest._exec(ingest.service.files().get(fileId=file_id, fields=FIELDS), "files.get"))
             except StoreError as exc:  # still unreadable: it stays pending, with the reason
                 ingest.alert(exc, known.get(file_id, {}).get("name"))
-                pending.append(file_id)
                 yield {**known.get(file_id, {}), "file_id": file_id, "status": "pending", "reason": str(exc)[:500],
                        "is_deleted": False, "seen_at": _now()}
         for f in files:
@@ -129,12 +128,10 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
             if row["status"] == "deleted":
                 row = {**known.get(f["id"], {}), **{k: v for k, v in row.items() if v is not None}}
             known[f["id"]] = {k: row.get(k) for k in KEPT}
-            if row["status"] == "pending":
-                pending.append(f["id"])
             yield row
         for file_id in removed:
             yield {**known[file_id], "file_id": file_id, "status": "deleted", "is_deleted": True, "seen_at": _now()}
-        state.update(page_token=token, known=known, retry=pending)
+        state.update(page_token=token)
 
     text = {c: {"data_type": "text", "nullable": True} for c in
             ("folder_id", "name", "drive_mime_type", "modified_time", "md5", "sha256", "storage_uri", "reason",

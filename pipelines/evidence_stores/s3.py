@@ -6,11 +6,12 @@ Prefixes: ``EVIDENCE_S3_INGEST_PREFIXES``, comma-separated, each ``inbox/`` (in 
 AssumeRole session as the S3 evidence store (``AWS_ROLE_ARN`` / ``AWS_EXTERNAL_ID``).
 
 Grain: one row per object (``file_id`` = ``s3://bucket/key``), merged on it. Incremental: S3 has no
-change feed, so each run lists the prefixes and compares every object's ETag (and LastModified)
-with the state kept from the last run; only new or changed objects are downloaded (``GetObject``
-with ``IfMatch`` on the listed ETag, so what is read is what was listed). A key that was there last
-time and is no longer listed is captured as deleted (``is_deleted``). A version the library already
-handled (``source_ref`` = ``s3://bucket/key@etag``) is not downloaded again, so a re-run stores
+change feed, so each run lists the prefixes and compares every object's ETag (and LastModified) with
+what the last runs loaded, read from ``s3_files`` itself (not from dlt state, which would grow with the
+bucket: ``pipelines.common.evidence.stored_files``); only new or changed objects are downloaded
+(``GetObject`` with ``IfMatch`` on the listed ETag, so what is read is what was listed). A key that was
+there last time and is no longer listed is captured as deleted (``is_deleted``). A version the library
+already handled (``source_ref`` = ``s3://bucket/key@etag``) is not downloaded again, so a re-run stores
 nothing twice, even without the state; an object left ``pending`` is read again on the next run.
 
 Faults (spec §2.6): 5xx and throttling (429, SlowDown) are retried by botocore (standard mode, 3
@@ -32,6 +33,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from dlt.sources import DltResource
 
+from pipelines.common.evidence import stored_files
 from resources.evidence.base import StoreError, StorePermissionError, StoreQuotaError, StoreUnavailable
 from resources.evidence.library import EvidenceLibrary
 from resources.evidence.s3 import PERMISSION_CODES, QUOTA_CODES
@@ -161,18 +163,15 @@ def s3_files_resource(prefixes: list[tuple[str, str]], library: EvidenceLibrary 
         state = dlt.current.resource_state()
         role = RoleSettings.from_env()
         ingest = S3Ingest(client or s3_client(role), prefixes, library or EvidenceLibrary.from_env(), role.role_arn)
-        known: dict[str, dict[str, Any]] = dict(state.get("known", {}))  # what each object last was
-        retry = set(state.get("retry", []))
+        known, retry_ids = stored_files("s3_files", KEPT, state)  # what each object last was; pending ones
+        retry = set(retry_ids)
         seen: set[str] = set()
         listed: list[tuple[str, str]] = []
-        pending: list[str] = []
         for bucket, prefix in prefixes:
             try:
                 objects = ingest.listing(bucket, prefix)
             except StoreError as exc:  # nothing is deleted or forgotten: the next run lists it again
-                ingest.alert(exc, None)
-                pending += [f for f in retry if _covered(known.get(f, {"bucket": "", "object_key": ""}),
-                                                         [(bucket, prefix)])]
+                ingest.alert(exc, None)  # (their pending rows stay pending in s3_files)
                 continue
             listed.append((bucket, prefix))
             for obj in objects:
@@ -193,13 +192,10 @@ def s3_files_resource(prefixes: list[tuple[str, str]], library: EvidenceLibrary 
                     yield row
                     continue
                 known[file_id] = {k: row.get(k) for k in KEPT}
-                if row["status"] == "pending":
-                    pending.append(file_id)
                 yield row
         for file_id in [f for f, e in known.items() if f not in seen and _covered(e, listed)]:
             yield {**known.pop(file_id), "file_id": file_id, "status": "deleted", "is_deleted": True,
                    "seen_at": _now()}
-        state.update(known=known, retry=sorted(set(pending)))
 
     text = {c: {"data_type": "text", "nullable": True} for c in
             ("bucket", "prefix", "object_key", "name", "etag", "last_modified", "sha256", "storage_uri", "reason",

@@ -9,10 +9,12 @@ Folders: ``SHAREPOINT_INGEST_FOLDERS``, comma-separated paths in the library ``S
 Grain: one row per drive item id, merged on it. Incremental by Graph's drive-item ``delta``: SharePoint
 supports it on the library root only, so the first run enumerates the library and keeps the
 ``@odata.deltaLink``; later runs read only what changed since. Items are tracked by id (SharePoint's
-delta carries no ``parentReference.path``): the watched folders' ids, and their subfolders', are kept
-in the state. An item with the ``deleted`` facet, or moved out of the watched folders, is captured
-as deleted. A version the library already handled (``source_ref`` = item id @ cTag) is not
-downloaded again, so a re-run stores nothing twice; a file left ``pending`` is read again next run.
+delta carries no ``parentReference.path``): the watched folders' ids, and their subfolders', are kept in
+the state. What each file last was (and which are pending) is read from ``sharepoint_files`` itself, not
+kept in dlt state, which would grow with the site (``pipelines.common.evidence.stored_files``). An item
+with the ``deleted`` facet, or moved out of the watched folders, is captured as deleted. A version the
+library already handled (``source_ref`` = item id @ cTag) is not downloaded again, so a re-run stores
+nothing twice; a file left ``pending`` is read again next run.
 
 Faults (spec §2.6): 429 and 5xx are retried 3 times (``GraphCalls``); what still fails leaves the file
 ``pending`` (a download) or the deltaLink where it was (a delta page: nothing is skipped), with an
@@ -31,6 +33,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from pipelines.common.evidence import stored_files
 from resources.evidence.base import StoreError, StorePermissionError
 from resources.evidence.library import EvidenceLibrary
 from resources.evidence.sharepoint_graph import GraphCalls, SharePointSettings, graph_client
@@ -170,8 +173,7 @@ def sharepoint_files_resource(folders: list[str], library: EvidenceLibrary | Non
 
 
 def _rows(ingest: SharePointIngest, state: dict) -> Iterator[dict[str, Any]]:
-    known: dict[str, dict[str, Any]] = dict(state.get("known", {}))  # item id -> what it last was
-    retry: list[str] = list(state.get("retry", []))
+    known, retry = stored_files("sharepoint_files", KEPT, state)  # item id -> what it last was; pending ids
     link = state.get("delta_link") if state.get("folders") == ingest.folders else None
     try:
         watched: dict[str, str] = dict(state["watched"]) if link else ingest.folder_ids()
@@ -201,7 +203,6 @@ def _rows(ingest: SharePointIngest, state: dict) -> Iterator[dict[str, Any]]:
     for i in latest.values():
         if i.deleted is not None:
             watched.pop(i.id, None)
-    pending: list[str] = []
     todo = [i for i in latest.values() if i.folder is None and i.deleted is None and _parent(i) in watched]
     gone = [i.id for i in latest.values() if i.id in known and (
         i.deleted is not None or (i.folder is None and _parent(i) not in watched))]
@@ -211,13 +212,12 @@ def _rows(ingest: SharePointIngest, state: dict) -> Iterator[dict[str, Any]]:
             item = ingest.item(item_id)
         except StoreError as exc:  # still unreadable: stays pending, with the reason
             ingest.alert(exc, known.get(item_id, {}).get("name"))
-            pending.append(item_id)
             yield {**known.get(item_id, {}), "file_id": item_id, "status": "pending", "reason": str(exc)[:500],
                    "is_deleted": False, "seen_at": _now()}
             continue
-        if item is None:
+        if item is None or _parent(item) not in watched:  # deleted, or moved out of the watched folders
             gone.append(item_id)
-        elif _parent(item) in watched:
+        else:
             todo.append(item)
     for item in todo:
         row = ingest.row(item, watched.get(_parent(item)))
@@ -225,11 +225,9 @@ def _rows(ingest: SharePointIngest, state: dict) -> Iterator[dict[str, Any]]:
             gone.append(item.id)
             continue
         known[item.id] = {k: row.get(k) for k in KEPT}
-        if row["status"] == "pending":
-            pending.append(item.id)
         yield row
     for item_id in dict.fromkeys(gone):
         if item_id in known:
             yield {**known.pop(item_id), "file_id": item_id, "status": "deleted", "is_deleted": True,
                    "seen_at": _now()}
-    state.update(delta_link=new_link, folders=list(ingest.folders), watched=watched, known=known, retry=pending)
+    state.update(delta_link=new_link, folders=list(ingest.folders), watched=watched)
