@@ -159,3 +159,55 @@ def test_drive_faults_lose_nothing(gdrive, clamd, duckdb_warehouse, tmp_path, ma
     assert {s for (s,) in _rows(duckdb_warehouse, "select status from evidence_stores.drive_files")} == {"stored"}
     assert len(list(lib.store.list())) == 3
     assert _rows(duckdb_warehouse, "select count(*) from evidence_stores.library_pauses") == [(0,)]
+
+
+def _drive_state(wh) -> dict:
+    return wh.pipeline("evidence_stores").state["sources"]["evidence_stores"].get("resources", {}).get(
+        "drive_files", {})
+
+
+def _downloads(gdrive) -> list[dict]:
+    return [r for r in gdrive.sandbox.request_log if "alt=media" in r["query"]]
+
+
+def test_drive_state_keeps_only_the_page_token(gdrive, clamd, duckdb_warehouse, tmp_path):
+    """What each file last was comes from drive_files, not dlt state; a re-run still downloads nothing."""
+    lib = make_library(tmp_path, clamd)
+    for n in range(4):
+        _drop(gdrive, f"evidence-{n}.txt", f"asset inventory extract {n}".encode())
+    _run(duckdb_warehouse, gdrive, lib)
+    assert set(_drive_state(duckdb_warehouse)) == {"page_token"}
+    gdrive.sandbox.clear_request_log()
+    counts = _run(duckdb_warehouse, gdrive, lib)
+    assert _downloads(gdrive) == [] and "drive_files" not in counts
+    assert set(_drive_state(duckdb_warehouse)) == {"page_token"}
+
+
+def test_drive_old_state_is_migrated(gdrive, clamd, duckdb_warehouse, tmp_path):
+    """State from the version that kept ``known``/``retry`` is used once (united with the table) and removed."""
+    from pipelines.evidence_stores.drive import KEPT
+
+    wh = duckdb_warehouse
+    lib = make_library(tmp_path, clamd)
+    files = [_drop(gdrive, f"evidence-{n}.txt", f"asset inventory extract {n}".encode()) for n in range(3)]
+    _run(wh, gdrive, lib)
+    rows = _rows(wh, f"select file_id, {', '.join(KEPT)} from evidence_stores.drive_files")
+    known = {r[0]: dict(zip(KEPT, r[1:], strict=True)) for r in rows}
+    ghost = gdrive.sandbox.store.new_id()  # known only to the old state; Drive now reports it removed
+    known[ghost] = {**known[files[0]], "name": "ghost.txt"}
+    pipeline = wh.pipeline("evidence_stores")
+    with pipeline.managed_state() as state:  # what the old version left
+        state["sources"]["evidence_stores"]["resources"]["drive_files"].update(known=known, retry=[files[1]])
+    gdrive.sandbox.store.record(ghost, removed=True)
+
+    gdrive.sandbox.clear_request_log()
+    counts = _run(wh, gdrive, lib)
+    assert _downloads(gdrive) == []  # the pending one's version is already in the library
+    assert counts["drive_files"] == 2  # the old retry entry read again, the old known entry captured as deleted
+    assert dict(_rows(wh, "select file_id, status from evidence_stores.drive_files")) == {
+        **dict.fromkeys(files, "stored"), ghost: "deleted"}
+    assert _rows(wh, f"select name, sha256 is not null from evidence_stores.drive_files where file_id = '{ghost}'") \
+        == [("ghost.txt", True)]
+    assert set(_drive_state(wh)) == {"page_token"}
+    counts = _run(wh, gdrive, lib)
+    assert _downloads(gdrive) == [] and "drive_files" not in counts

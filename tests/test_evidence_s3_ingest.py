@@ -11,6 +11,7 @@ import uuid
 import boto3
 import duckdb
 import pytest
+from dlt.common.versioned_state import decompress_state
 
 import pipelines.evidence_stores.s3 as s3_ingest
 from pipelines.evidence_stores import evidence_stores_source
@@ -259,3 +260,87 @@ def test_s3_whole_evidence_bucket_does_not_feed_the_library_back(bucket, clamd, 
     _run(wh, lib, f"s3://{bucket}/")
     assert len(list(lib.store.list())) == 1  # stored under objects/, which is not ingested again
     assert set(_status(wh)) == {doc} and len(lib.ledger.rows("files")) == 1
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse(request, duckdb_warehouse, tmp_path):
+    """The embedded DuckDB warehouse, or a fresh PostgreSQL database (dropped afterwards)."""
+    if request.param == "duckdb":
+        yield duckdb_warehouse
+        return
+    from tests.conftest import fresh_postgres
+
+    with fresh_postgres(tmp_path / "pgdata", prefix="evstate") as settings:
+        yield settings
+
+
+def _query(wh, sql: str) -> list[tuple]:
+    """Rows of ``sql`` (``{}`` = the dataset) on either warehouse, through the pipeline's own client."""
+    with wh.pipeline("evidence_stores").sql_client() as client:
+        return [tuple(r) for r in client.execute_sql(sql.format(client.fully_qualified_dataset_name()))]
+
+
+def _s3_state(wh) -> dict:
+    return wh.pipeline("evidence_stores").state["sources"]["evidence_stores"].get("resources", {}).get("s3_files", {})
+
+
+def _saved_state(wh) -> str:
+    """The state row dlt saved with the last load (the whole state, compressed)."""
+    return _query(wh, "select state from {}._dlt_pipeline_state order by created_at desc, version desc limit 1")[0][0]
+
+
+def test_s3_state_does_not_grow_with_the_bucket(bucket, clamd, warehouse, tmp_path, gets):
+    """What each object last was comes from s3_files, not dlt state: 50 objects save no more state than 5,
+    and a second run still downloads nothing."""
+    wh = warehouse
+    lib = make_library(tmp_path, clamd)
+    for n in range(5):
+        _drop(bucket, f"inbox/small-{n}.txt", f"asset inventory extract {n}".encode())
+    _run(wh, lib, "inbox/", bucket)
+    small = len(_saved_state(wh))
+    files = [_drop(bucket, f"inbox/more-{n}.txt", f"incident report {n}".encode()) for n in range(45)]
+    _run(wh, lib, "inbox/", bucket)
+    large = len(_saved_state(wh))
+    assert len(gets) == 50 and _s3_state(wh) == {}  # no per-file entries (nor anything else) kept in state
+    assert abs(large - small) < 100, (small, large)  # the old per-file map added ~100 bytes per object
+
+    gets[:] = []
+    counts = _run(wh, lib, "inbox/", bucket)
+    assert gets == [] and "s3_files" not in counts  # unchanged: not downloaded, no row
+    boto3.client("s3").delete_object(Bucket=bucket, Key="inbox/more-0.txt")
+    _drop(bucket, "inbox/more-1.txt", b"incident report, revised")
+    _run(wh, lib, "inbox/", bucket)
+    assert gets == ["inbox/more-1.txt"]
+    rows = dict(_query(wh, "select file_id, status from {}.s3_files where is_deleted"))
+    assert rows == {files[0]: "deleted"}
+    assert _query(wh, "select count(*) from {}.s3_files where status = 'stored'") == [(49,)]
+
+
+def test_s3_old_state_is_migrated(bucket, clamd, warehouse, tmp_path, gets):
+    """State from the version that kept ``known``/``retry`` is used once (united with the table) and removed."""
+    wh = warehouse
+    lib = make_library(tmp_path, clamd)
+    kept = [_drop(bucket, f"inbox/evidence-{n}.txt", f"asset inventory extract {n}".encode()) for n in range(3)]
+    _run(wh, lib, "inbox/", bucket)
+    columns = ", ".join(s3_ingest.KEPT)
+    rows = _query(wh, f"select file_id, {columns} from {{}}.s3_files")
+    known = {r[0]: dict(zip(s3_ingest.KEPT, r[1:], strict=True)) for r in rows}
+    gone = f"s3://{bucket}/inbox/gone.txt"  # known only to the old state (and no longer in the bucket)
+    known[gone] = {**known[kept[0]], "object_key": "inbox/gone.txt", "name": "gone.txt"}
+    pipeline = wh.pipeline("evidence_stores")
+    with pipeline.managed_state() as state:  # what the old version left
+        state["sources"]["evidence_stores"].setdefault("resources", {})["s3_files"] = {
+            "known": known, "retry": [kept[1]]}
+    assert set(_s3_state(wh)) == {"known", "retry"}
+
+    gets[:] = []
+    counts = _run(wh, lib, "inbox/", bucket)
+    assert gets == []  # nothing read again: the library already holds the pending one's version
+    assert counts["s3_files"] == 2  # the old retry entry read again, the old known entry captured as deleted
+    assert dict(_query(wh, "select file_id, status from {}.s3_files")) == {
+        **dict.fromkeys(kept, "stored"), gone: "deleted"}
+    assert _s3_state(wh) == {}  # and the old keys left the state, also the one saved in the warehouse
+    saved = decompress_state(_saved_state(wh))["sources"]["evidence_stores"]["resources"]
+    assert saved.get("s3_files", {}) == {}
+    counts = _run(wh, lib, "inbox/", bucket)
+    assert gets == [] and "s3_files" not in counts

@@ -259,3 +259,54 @@ def test_sharepoint_faults_lose_nothing(world, clamd, duckdb_warehouse, tmp_path
     stored = [r for r in lib.ledger.rows("files") if r["status"] == "stored"]
     assert len(stored) == len({r["source_ref"] for r in stored}) == 7  # each version stored once
     assert _rows(wh, "select count(*) from evidence_stores.library_pauses") == [(0,)]
+
+
+def _sp_state(wh) -> dict:
+    return wh.pipeline("evidence_stores").state["sources"]["evidence_stores"].get("resources", {}).get(
+        "sharepoint_files", {})
+
+
+SMALL_STATE = {"delta_link", "folders", "watched"}  # no per-file entries
+
+
+def test_sharepoint_state_keeps_no_files(world, clamd, duckdb_warehouse, tmp_path):
+    """What each file last was comes from sharepoint_files, not dlt state; a re-run still downloads nothing."""
+    wh, w = duckdb_warehouse, world
+    lib = make_library(tmp_path, clamd)
+    for n in range(4):
+        w.drop("Audit Inbox", f"evidence-{n}.txt", f"asset inventory extract {n}".encode())
+    _run(wh, lib, w)
+    assert set(_sp_state(wh)) == SMALL_STATE
+    w.sb.clear_request_log()
+    counts = _run(wh, lib, w)
+    assert w.downloads() == [] and "sharepoint_files" not in counts
+    assert set(_sp_state(wh)) == SMALL_STATE
+
+
+def test_sharepoint_old_state_is_migrated(world, clamd, duckdb_warehouse, tmp_path):
+    """State from the version that kept ``known``/``retry`` is used once (united with the table) and removed."""
+    from pipelines.evidence_stores.sharepoint import KEPT
+
+    wh, w = duckdb_warehouse, world
+    lib = make_library(tmp_path, clamd)
+    files = [w.drop("Audit Inbox", f"evidence-{n}.txt", f"asset inventory extract {n}".encode()) for n in range(3)]
+    _run(wh, lib, w)
+    rows = _rows(wh, f"select file_id, {', '.join(KEPT)} from evidence_stores.sharepoint_files")
+    known = {r[0]: dict(zip(KEPT, r[1:], strict=True)) for r in rows}
+    ghost = "01GHOST" + uuid.uuid4().hex[:10].upper()  # known to the old state only, and gone from the library
+    known[ghost] = {**known[files[0]], "name": "ghost.txt"}
+    pipeline = wh.pipeline("evidence_stores")
+    with pipeline.managed_state() as state:  # what the old version left: both pending
+        state["sources"]["evidence_stores"]["resources"]["sharepoint_files"].update(known=known,
+                                                                                    retry=[files[1], ghost])
+
+    w.sb.clear_request_log()
+    counts = _run(wh, lib, w)
+    assert w.downloads() == []  # the pending one's version is already in the library
+    assert counts["sharepoint_files"] == 2  # the old retry entry read again, the vanished one captured as deleted
+    assert dict(_rows(wh, "select file_id, status from evidence_stores.sharepoint_files")) == {
+        **dict.fromkeys(files, "stored"), ghost: "deleted"}
+    assert set(_sp_state(wh)) == SMALL_STATE
+    w.sb.clear_request_log()
+    counts = _run(wh, lib, w)
+    assert w.downloads() == [] and "sharepoint_files" not in counts
