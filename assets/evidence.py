@@ -40,6 +40,8 @@ TABLES = {
 def evidence_stores_ingest(context: AssetExecutionContext, warehouse: WarehouseResource
                            ) -> Iterator[MaterializeResult]:
     """Retry pending evidence files, ingest the Drive, S3 and SharePoint evidence folders, load the ledger."""
+    from pipelines.common.recovery import recovered_pipeline
+    from pipelines.common.runner import normalized_rows
     from pipelines.evidence_stores import evidence_stores_source
     from pipelines.evidence_stores.s3 import prefixes_from_env
     from pipelines.evidence_stores.sharepoint import folders_from_env
@@ -53,9 +55,11 @@ def evidence_stores_ingest(context: AssetExecutionContext, warehouse: WarehouseR
                                     drive_credentials_file=os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"),
                                     drive_api_endpoint=os.environ.get("EVIDENCE_GOOGLE_DRIVE_API_ENDPOINT"),
                                     s3_prefixes=prefixes, sharepoint_folders=sp_folders)
-    pipeline = warehouse.settings.pipeline("evidence_stores")
-    info = pipeline.run(source)
-    counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
+    with recovered_pipeline(warehouse.settings, "evidence_stores") as run:  # a killed run's packages discarded
+        if run.reason:
+            context.log.warning(f"evidence_stores: recovered: {run.reason}; discarded its unfinished dlt packages")
+        info = run.pipeline.run(source)
+        counts = normalized_rows(run.pipeline)
     _audit(context, warehouse, list(info.loads_ids))
     context.log.info(f"evidence library: {len(retried)} pending file(s) retried, {len(folders)} Drive folder(s), "
                      f"{len(prefixes)} S3 prefix(es), {len(sp_folders)} SharePoint folder(s)")

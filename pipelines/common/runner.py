@@ -23,8 +23,9 @@ def ca_verify() -> bool | str:
     return os.environ.get("REQUESTS_CA_BUNDLE") or True
 
 
-def run_source(name: str, source, *, loader_file_format: str = "parquet") -> None:
-    """Sync one source; whatever a crashed earlier run left is discarded first (pipelines.common.recovery)."""
+def run_source(name: str, source, *, loader_file_format: str | None = "parquet") -> None:
+    """Sync one source; whatever a crashed earlier run left is discarded first (pipelines.common.recovery).
+    ``loader_file_format=None``: dlt's default for the destination."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = WarehouseSettings.from_env()
     started = time.monotonic()

@@ -4,7 +4,7 @@ folders (``SHAREPOINT_INGEST_FOLDERS``) and load the Evidence Library's ledger i
 
 import os
 
-from pipelines.common.warehouse import WarehouseSettings
+from pipelines.common.runner import run_source
 from pipelines.evidence_stores import evidence_stores_source
 from pipelines.evidence_stores.s3 import prefixes_from_env
 from pipelines.evidence_stores.sharepoint import folders_from_env
@@ -15,4 +15,4 @@ if __name__ == "__main__":
                                     drive_credentials_file=os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"),
                                     drive_api_endpoint=os.environ.get("EVIDENCE_GOOGLE_DRIVE_API_ENDPOINT"),
                                     s3_prefixes=prefixes_from_env(), sharepoint_folders=folders_from_env())
-    print(WarehouseSettings.from_env().pipeline("evidence_stores").run(source))
+    run_source("evidence_stores", source, loader_file_format=None)  # a killed run's packages discarded first
