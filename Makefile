@@ -11,8 +11,8 @@ export RUNTIME__DLTHUB_TELEMETRY ?= false
 setup: ## install the locked dependencies and prepare the dbt manifest
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet --compile-bytecode  # .pyc once: processes here run with PYTHONDONTWRITEBYTECODE
-	@mkdir -p $(DAGSTER_HOME) && (test -f $(DAGSTER_HOME)/dagster.yaml || cp resources/dagster.yaml $(DAGSTER_HOME)/dagster.yaml)
-	@$(UV) run --frozen python -c "from assets.dbt import prepare_manifest; prepare_manifest()"
+	@$(UV) run --frozen python -c "from cli.demo import ensure_dagster_home; ensure_dagster_home(); \
+		from assets.dbt import prepare_manifest; prepare_manifest()"  # the instance from resources/dagster.yaml
 
 demo: setup ## run the main job: one full sync cycle against the sandbox, with a summary
 	@$(UV) run --frozen python -m cli demo $(ARGS)
@@ -27,7 +27,7 @@ scale-demo: setup ## one full cycle on the scale-out profile: Celery workers on 
 	@$(UV) run --frozen python -m cli scale-demo $(ARGS)
 
 ui: setup ## open the Dagster UI on http://127.0.0.1:$(PORT) (`make ui PORT=3001`; run `make demo` first for data)
-	@PYTHONPATH=$(CURDIR) $(UV) run --frozen dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+	@$(UV) run --frozen dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 lint: setup ## ruff, sqlfluff
 	@$(UV) run --frozen ruff check .

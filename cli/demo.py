@@ -8,6 +8,7 @@ plays "the vendor": it updates a few incidents, so the delta sync has something 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -27,13 +28,26 @@ def _say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def ensure_dagster_home(home: Path) -> None:
-    """SQLite instance storage (Dagster's default) with the repo's instance settings (resources/dagster.yaml:
-    telemetry off, the `warehouse` pool), as `make setup` installs them when there are none."""
+# sha256 of earlier versions of resources/dagster.yaml: an instance still on one of them, unedited, is
+# moved to the current template (same storage files; see resources/dagster_storage.py).
+EARLIER_INSTANCE_TEMPLATES = {
+    "5746569bd64554077333f8b511d533e4c5b92b8d15a41324bff13f17e5bbb6bb": "stock SQLite storage classes",
+}
+
+
+def ensure_dagster_home(home: Path | None = None) -> None:
+    """The instance's settings from resources/dagster.yaml (telemetry off, the `warehouse` pool, SQLite
+    storage with kept engines), as `make setup` installs them: copied when there are none, and over an
+    unedited earlier version of the template; a dagster.yaml someone edited is left alone."""
+    home = home or Path(os.environ.get("DAGSTER_HOME") or DAGSTER_HOME)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        shutil.copyfile(REPO_ROOT / "resources" / "dagster.yaml", config)
+    if config.exists():
+        earlier = EARLIER_INSTANCE_TEMPLATES.get(hashlib.sha256(config.read_bytes()).hexdigest())
+        if earlier is None:
+            return
+        _say(f"Dagster instance {home}: dagster.yaml updated from the earlier template ({earlier})")
+    shutil.copyfile(REPO_ROOT / "resources" / "dagster.yaml", config)
 
 
 def _configure_vendor_env(jira, onetrust) -> None:

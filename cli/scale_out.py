@@ -96,7 +96,6 @@ def configure(dagster_home: Path, instance_db: str, warehouse_db: str, data_dir:
                           f"{os.environ.get('PGHOST', '127.0.0.1')}:{os.environ.get('PGPORT', '5432')}/{instance_db}",
         QUEUE_PREFIX_ENV: f"projectx-{uuid.uuid4().hex[:8]}-",
         BROKER_ENV: os.environ.get(BROKER_ENV, DEFAULT_BROKER),
-        "PYTHONPATH": str(REPO_ROOT),
     }
     if apply:
         os.environ.update(env)

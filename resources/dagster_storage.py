@@ -17,17 +17,33 @@ its planned events before the first step could start (2.4 s pooled), and its dbt
   worker (dagster-celery opens an instance per step and never disposes it) holds at most
   ``POOL_SIZE + POOL_OVERFLOW`` connections, and its next step reuses them.
 
-The classes import from the repo root: run ``dagster`` commands on this instance with
-``PYTHONPATH=.`` from there (``make ui`` and the workers that ``cli/scale_out.py`` starts do).
+The embedded default's SQLite storages have the same cost: Dagster's SQLite classes build a new
+engine for every statement, so each connection is opened anew and every statement is compiled again
+(SQLAlchemy caches compiled SQL per engine). Creating a ``full_sync`` run writes 440 "planned" events:
+6.0 s on this machine, most of it connecting and compiling; storing 1,000 events took 10.3 s.
+``PooledSqlite*Storage`` below keep their engines: 1.6 s and 2.1 s (``benchmarks/bench_instance.py``
+measures both side by side).
+
+The classes import from the repo root, which the project's editable install puts on the path of every
+``uv run`` command (``[tool.hatch.build]`` in ``pyproject.toml``).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy
+from dagster import Field, StringSource
+from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.runs import SqliteRunStorage
+from dagster._core.storage.schedules import SqliteScheduleStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sqlite_storage import _event_logs_directory, _runs_directory, _schedule_directory
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
@@ -97,3 +113,134 @@ class PooledPostgresEventLogStorage(_Pooled, PostgresEventLogStorage):
 
 class PooledPostgresScheduleStorage(_Pooled, PostgresScheduleStorage):
     """``PostgresScheduleStorage`` with pooled connections."""
+
+
+# --- The embedded default: SQLite --------------------------------------------------------------------
+
+SQLITE_ENGINES_KEPT = 8  # run shards a process keeps engines for (the index shard counts as one)
+
+
+def _dagster_storage_dir(dagster_home: str | None) -> str:
+    """Where Dagster's default SQLite storage keeps its files: ``$DAGSTER_HOME`` itself (``history/``,
+    ``schedules/``), so an instance can switch between the stock classes and these both ways."""
+    home = dagster_home or os.environ.get("DAGSTER_HOME")
+    if not home:
+        raise RuntimeError("DAGSTER_HOME is not set: `make setup` sets up an instance in .dagster_home; "
+                           "export DAGSTER_HOME=<that folder> (or give dagster_home in dagster.yaml)")
+    return os.path.abspath(home)
+
+
+SQLITE_CONFIG = {"dagster_home": Field(StringSource, is_required=False,
+                                       description="The instance folder (default: $DAGSTER_HOME)")}
+
+
+class SqliteEngines:
+    """Engines kept per database file, the least recently used beyond ``keep`` disposed. A forked child
+    drops its parent's engines without closing their connections (SQLAlchemy's rule for forks)."""
+
+    def __init__(self, keep: int = SQLITE_ENGINES_KEPT, timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS):
+        self._keep, self._timeout = keep, timeout
+        self._engines: OrderedDict[str, sqlalchemy.engine.Engine] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def get(self, conn_string: str) -> sqlalchemy.engine.Engine:
+        with self._lock:
+            if self._pid != os.getpid():
+                for engine in self._engines.values():
+                    engine.dispose(close=False)
+                self._engines.clear()
+                self._pid = os.getpid()
+            engine = self._engines.pop(conn_string, None)
+            if engine is None:
+                engine = sqlalchemy.create_engine(conn_string, pool_size=1, max_overflow=8, pool_pre_ping=False,
+                                                  connect_args={"timeout": self._timeout,
+                                                                "check_same_thread": False})
+            self._engines[conn_string] = engine
+            while len(self._engines) > self._keep:
+                self._engines.popitem(last=False)[1].dispose()
+            return engine
+
+    def __len__(self) -> int:
+        return len(self._engines)
+
+    def dispose(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose(close=self._pid == os.getpid())
+            self._engines.clear()
+
+
+class _KeptEngine:
+    """Mixin for Dagster's single-file SQLite storages (runs.db, schedules.db): one kept engine."""
+
+    _conn_string: str
+    _directory: Callable[[str], str]  # Dagster's folder for this storage under the instance folder
+
+    @classmethod
+    def config_type(cls):
+        return SQLITE_CONFIG
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):
+        return cls.from_local(cls._directory(_dagster_storage_dir(config_value.get("dagster_home"))),  # type: ignore[attr-defined]
+                              inst_data=inst_data)
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlalchemy.Connection]:
+        if not hasattr(self, "_engines"):
+            self._engines = SqliteEngines(keep=1, timeout=5)  # 5 s: sqlite3's default, which Dagster's use
+        with self._engines.get(self._conn_string).connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        super().dispose()  # type: ignore[misc]
+        if hasattr(self, "_engines"):
+            self._engines.dispose()
+
+
+class PooledSqliteRunStorage(_KeptEngine, SqliteRunStorage):
+    """``SqliteRunStorage`` on one kept engine (``history/runs.db``)."""
+
+    _directory = staticmethod(_runs_directory)
+
+
+class PooledSqliteScheduleStorage(_KeptEngine, SqliteScheduleStorage):
+    """``SqliteScheduleStorage`` on one kept engine (``schedules/schedules.db``)."""
+
+    _directory = staticmethod(_schedule_directory)
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """``SqliteEventLogStorage`` (one database per run plus an index) with engines kept for the index
+    and the most recent runs' shards."""
+
+    def __init__(self, base_dir: str, inst_data=None):
+        self._engines = SqliteEngines()  # before super(): a new index is reindexed through _connect
+        super().__init__(base_dir, inst_data=inst_data)
+
+    @classmethod
+    def config_type(cls):
+        return SQLITE_CONFIG
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):
+        return cls(_event_logs_directory(_dagster_storage_dir(config_value.get("dagster_home"))), inst_data=inst_data)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[sqlalchemy.Connection]:
+        with self._db_lock:  # as Dagster's: one statement at a time per storage (watcher threads)
+            engine = self._engines.get(self.conn_string_for_shard(shard))
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def wipe(self) -> None:
+        self._engines.dispose()  # no connection may outlive the files wipe deletes
+        super().wipe()
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._engines.dispose()

@@ -58,7 +58,42 @@ def test_dagster_instance_template_is_not_at_the_repo_root():
     assert not (ROOT / "dagster.yaml").exists()
     assert (ROOT / "resources" / "dagster.yaml").exists()
     makefile = (ROOT / "Makefile").read_text()
-    assert "cp resources/dagster.yaml $(DAGSTER_HOME)/dagster.yaml" in makefile
+    assert "ensure_dagster_home()" in makefile
+
+
+EARLIER_TEMPLATE = (  # resources/dagster.yaml before the pooled SQLite storage (commit 252cdb9)
+    "# The Dagster instance settings `make setup` copies to $DAGSTER_HOME/dagster.yaml when there is none.\n"
+    "# It lives here, not at the repo root, so `dagster dev` run from the root does not warn about a\n"
+    "# dagster.yaml in the current folder that is not the instance's.\n"
+    "telemetry:\n"
+    "  enabled: false\n"
+    "concurrency:\n"
+    "  pools:\n"
+    "    # Ingestion, dbt and reverse sync ops sit in the `warehouse` pool: one of them at a time across all\n"
+    "    # runs, so a backfill never writes the DuckDB file (or a vendor's dlt state) beside a scheduled sync.\n"
+    "    # On PostgreSQL, raise it with `dagster instance concurrency set warehouse <n>`.\n"
+    "    default_limit: 1\n"
+)
+
+
+def test_setup_installs_the_instance_template_and_moves_unedited_earlier_ones(tmp_path):
+    """A new home gets resources/dagster.yaml; one still on an earlier template, unedited, gets the current
+    one (the pooled SQLite classes over the same files); an edited one is left alone."""
+    from cli.demo import ensure_dagster_home
+
+    template = (ROOT / "resources" / "dagster.yaml").read_text()
+    ensure_dagster_home(tmp_path / "new")
+    assert (tmp_path / "new" / "dagster.yaml").read_text() == template
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "dagster.yaml").write_text(EARLIER_TEMPLATE)
+    ensure_dagster_home(old)
+    assert (old / "dagster.yaml").read_text() == template
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    (edited / "dagster.yaml").write_text("telemetry:\n  enabled: false\n# mine\n")
+    ensure_dagster_home(edited)
+    assert (edited / "dagster.yaml").read_text().endswith("# mine\n")
 
 
 def test_make_ui_takes_a_port():
