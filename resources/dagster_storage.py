@@ -153,7 +153,8 @@ class SqliteEngines:
                 self._pid = os.getpid()
             engine = self._engines.pop(conn_string, None)
             if engine is None:
-                engine = sqlalchemy.create_engine(conn_string, pool_size=1, max_overflow=8, pool_pre_ping=False,
+                # two kept connections; more threads at once (the webserver) get extra ones, closed on return
+                engine = sqlalchemy.create_engine(conn_string, pool_size=2, max_overflow=-1,
                                                   connect_args={"timeout": self._timeout,
                                                                 "check_same_thread": False})
             self._engines[conn_string] = engine
@@ -186,17 +187,18 @@ class _KeptEngine:
         return cls.from_local(cls._directory(_dagster_storage_dir(config_value.get("dagster_home"))),  # type: ignore[attr-defined]
                               inst_data=inst_data)
 
+    def __init__(self, *args, **kwargs):
+        self._engines = SqliteEngines(keep=1, timeout=5)  # 5 s: sqlite3's default, which Dagster's use
+        super().__init__(*args, **kwargs)
+
     @contextmanager
     def connect(self) -> Iterator[sqlalchemy.Connection]:
-        if not hasattr(self, "_engines"):
-            self._engines = SqliteEngines(keep=1, timeout=5)  # 5 s: sqlite3's default, which Dagster's use
         with self._engines.get(self._conn_string).connect() as conn, conn.begin():
             yield conn
 
     def dispose(self) -> None:
         super().dispose()  # type: ignore[misc]
-        if hasattr(self, "_engines"):
-            self._engines.dispose()
+        self._engines.dispose()
 
 
 class PooledSqliteRunStorage(_KeptEngine, SqliteRunStorage):

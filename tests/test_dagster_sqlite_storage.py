@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,23 @@ def test_a_missing_dagster_home_names_the_fix(monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with pytest.raises(RuntimeError, match="export DAGSTER_HOME"):
         PooledSqliteEventLogStorage.from_config_value(None, {})
+
+
+def test_many_threads_at_once_are_not_capped_by_the_pool(home):
+    """The webserver reads from many threads: beyond the two kept connections each gets its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with DagsterInstance.get() as instance:
+        materialize([numbers], instance=instance)
+        storage = instance.run_storage
+        held = []
+
+        def hold_and_read(_):
+            with storage.connect() as conn:  # all 16 connections are checked out at the same time
+                held.append(conn)
+                while len(held) < 16:
+                    time.sleep(0.01)
+                return conn.exec_driver_sql("select count(*) from runs").scalar()
+
+        with ThreadPoolExecutor(16) as pool:
+            assert list(pool.map(hold_and_read, range(16), timeout=60)) == [1] * 16
