@@ -132,7 +132,7 @@ def run(config: str, workers: int, args, work: Path) -> tuple[float, float]:
             os.environ.pop(scale_out.EXECUTOR_ENV, None)
             home = work / f"{tag}-home"
             home.mkdir()
-            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+            (home / "dagster.yaml").write_text((ROOT / "resources" / "dagster.yaml").read_text())  # as make setup
             os.environ["DAGSTER_HOME"] = str(home)
             return _timed(), _timed(_backfill_tags(args.backfill_days))
         dbs = [f"projectx_bench_dagster_{tag}", f"projectx_bench_wh_{tag}"]
