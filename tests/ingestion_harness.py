@@ -139,10 +139,25 @@ sys.exit(0 if result.success else 1)
 """
 
 
+EVIDENCE_DAGSTER_SCRIPT = """
+import sys
+from dagster import DagsterInstance, materialize
+from assets.evidence import evidence_stores_ingest
+from resources.warehouse import WarehouseResource
+result = materialize([evidence_stores_ingest], resources={"warehouse": WarehouseResource.from_env()},
+                     instance=DagsterInstance.ephemeral(), raise_on_error=False)
+print("\\n".join(e.message for e in result.all_events if e.is_failure), file=sys.stderr)
+sys.exit(0 if result.success else 1)
+"""
+
+
 def command(vendor: str, via: str) -> list[str]:
-    """The sync command: ``cli`` = the standalone entry point, ``dagster`` = the vendor's ingest asset."""
+    """The sync command: ``cli`` = the standalone entry point, ``dagster`` = the vendor's ingest asset
+    (for ``evidence_stores``, the Evidence Library's asset, configured by the environment)."""
     if via == "cli":
         return [sys.executable, "-m", f"pipelines.{vendor}"]
+    if vendor == "evidence_stores":
+        return [sys.executable, "-c", EVIDENCE_DAGSTER_SCRIPT]
     return [sys.executable, "-c", DAGSTER_SCRIPT, vendor]
 
 

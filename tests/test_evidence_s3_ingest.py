@@ -346,18 +346,6 @@ def test_s3_old_state_is_migrated(bucket, clamd, warehouse, tmp_path, gets):
     assert gets == [] and "s3_files" not in counts
 
 
-EVIDENCE_DAGSTER_SCRIPT = """
-import sys
-from dagster import DagsterInstance, materialize
-from assets.evidence import evidence_stores_ingest
-from resources.warehouse import WarehouseResource
-result = materialize([evidence_stores_ingest], resources={"warehouse": WarehouseResource.from_env()},
-                     instance=DagsterInstance.ephemeral(), raise_on_error=False)
-print("\\\\n".join(e.message for e in result.all_events if e.is_failure), file=sys.stderr)
-sys.exit(0 if result.success else 1)
-"""
-
-
 class _Started:
     """kill_loop's view of a vendor: moto keeps no request log, so any instant after start will do."""
 
@@ -374,8 +362,6 @@ def test_ten_random_kills_then_one_sync_end_in_exact_parity(via, bucket, clamd, 
     the Dagster asset, while objects are added, changed and deleted between kills; one sync then ends
     with s3_files equal to the bucket (one row per key, the listed ETag, deletes captured) and every
     version stored once by the library."""
-    import sys
-
     import tests.ingestion_harness as harness
 
     monkeypatch.setenv("PROJECTX_EVIDENCE_STORE", "local")
@@ -383,9 +369,6 @@ def test_ten_random_kills_then_one_sync_end_in_exact_parity(via, bucket, clamd, 
     monkeypatch.delenv("EVIDENCE_GOOGLE_DRIVE_INGEST_FOLDER_IDS", raising=False)
     monkeypatch.delenv("SHAREPOINT_INGEST_FOLDERS", raising=False)
     monkeypatch.setenv("EVIDENCE_S3_INGEST_PREFIXES", "inbox/")
-    scripts = {"cli": [sys.executable, "-m", "pipelines.evidence_stores"],
-               "dagster": [sys.executable, "-c", EVIDENCE_DAGSTER_SCRIPT]}
-    monkeypatch.setattr(harness, "command", lambda vendor, how: scripts[how])
     s3 = boto3.client("s3")
     for i in range(30):
         _drop(bucket, f"inbox/report-{i:02d}.txt", f"Control evidence report {i}".encode())
