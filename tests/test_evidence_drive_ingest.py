@@ -5,12 +5,14 @@ with its reason, and a quota error pauses the provider."""
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 import pytest
 
 from pipelines.evidence_stores import evidence_stores_source
 from resources.evidence.gdrive import DriveStore
-from sandbox.gdrive.store import DriveFile
+from sandbox.gdrive.store import FOLDER, DriveFile, now_rfc3339
 from tests.dbt_helpers import dbt
 from tests.evidence.clamav import EICAR
 from tests.evidence.files import make_pdf, make_png
@@ -211,3 +213,104 @@ def test_drive_old_state_is_migrated(gdrive, clamd, duckdb_warehouse, tmp_path):
     assert set(_drive_state(wh)) == {"page_token"}
     counts = _run(wh, gdrive, lib)
     assert _downloads(gdrive) == [] and "drive_files" not in counts
+
+
+def _forget_page_token(wh) -> None:
+    """What a run killed while loading can leave: drive_files merged, its state (the page token) not saved
+    (the same as a state reset): the next run starts from no token."""
+    pipeline = wh.pipeline("evidence_stores")
+    pipeline.drop()  # the local working folder (recovery discards it after a kill)
+    with duckdb.connect(wh.duckdb_path) as con:
+        con.execute("delete from evidence_stores._dlt_pipeline_state")
+
+
+def test_drive_whole_listing_captures_what_the_table_holds_and_the_folder_lost(gdrive, clamd, duckdb_warehouse,
+                                                                               tmp_path):
+    """Rows without a committed page token (a run killed in its load, a reset state): the next run reads the
+    folder whole, and a file it no longer lists, trashed or deleted meanwhile, is captured as deleted
+    instead of staying present forever (no change for it will come again)."""
+    wh, lib = duckdb_warehouse, make_library(tmp_path, clamd)
+    kept, trashed, deleted = (_drop(gdrive, f"evidence-{n}.txt", f"asset inventory extract {n}".encode())
+                              for n in range(3))
+    _run(wh, gdrive, lib)
+    _forget_page_token(wh)
+    _trash(gdrive, trashed)
+    gdrive.sandbox.store.delete(deleted)
+    gdrive.sandbox.clear_request_log()
+    _run(wh, gdrive, lib)
+    rows = {r[0]: r[1:] for r in _rows(wh, "select file_id, status, is_deleted, sha256 is not null "
+                                           "from evidence_stores.drive_files")}
+    assert rows == {kept: ("stored", False, True), trashed: ("deleted", True, True),
+                    deleted: ("deleted", True, True)}
+    assert _downloads(gdrive) == []  # the kept file's version is in the library already
+    counts = _run(wh, gdrive, lib)  # and from the new page token on: nothing
+    assert "drive_files" not in counts
+
+
+def _rewrite(gdrive, file_id: str, content: bytes) -> None:
+    """A new version of a file in place (as a client's files.update with media does): new md5, modifiedTime."""
+    store = gdrive.sandbox.store
+    with store.lock:
+        f = store.files[file_id]
+        f.content, f.modified = content, now_rfc3339()
+        store.record(file_id)
+
+
+def _trash(gdrive, file_id: str) -> None:
+    store = gdrive.sandbox.store
+    with store.lock:
+        f = store.files[file_id]
+        f.trashed, f.modified = True, now_rfc3339()
+        store.record(file_id)
+
+
+def _drive_env(monkeypatch, gdrive, clamd) -> None:
+    """The CLI's and the Dagster asset's variables for the inbox folder (the library stores locally)."""
+    monkeypatch.setenv("PROJECTX_EVIDENCE_STORE", "local")
+    monkeypatch.setenv("PROJECTX_CLAMD_ADDRESS", clamd.address)
+    monkeypatch.setenv("EVIDENCE_GOOGLE_DRIVE_INGEST_FOLDER_IDS", gdrive.inbox_folder)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(gdrive.key_file))
+    monkeypatch.setenv("EVIDENCE_GOOGLE_DRIVE_API_ENDPOINT", gdrive.api_endpoint)
+    monkeypatch.delenv("EVIDENCE_S3_INGEST_PREFIXES", raising=False)
+    monkeypatch.delenv("SHAREPOINT_INGEST_FOLDERS", raising=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("via", ["cli", "dagster"])
+def test_ten_random_kills_then_one_sync_end_in_exact_parity(via, gdrive, clamd, duckdb_warehouse, monkeypatch):
+    """The Drive evidence sync killed ten times at random moments of dlt's steps (CLI and Dagster asset)
+    while files are added, rewritten, trashed and deleted for good between kills; one sync then ends with
+    drive_files equal to the folder (one row per file id, its latest md5 and modifiedTime, every trashed or
+    deleted file that had a row marked deleted) and every version stored once by the library."""
+    import tests.ingestion_harness as harness
+
+    _drive_env(monkeypatch, gdrive, clamd)
+    store, wh = gdrive.sandbox.store, duckdb_warehouse
+    reports = [_drop(gdrive, f"report-{i:02d}.txt", f"Control evidence report {i}".encode()) for i in range(30)]
+    gone: set[str] = set()
+
+    def change(n: int) -> None:  # one new, one rewritten, one trashed or deleted for good after every kill
+        _drop(gdrive, f"new-{n:02d}.txt", f"Evidence added after kill {n}".encode())
+        _rewrite(gdrive, reports[n], f"Control evidence report {n}, revised".encode())
+        victim = reports[29 - n]
+        gone.add(victim)
+        _trash(gdrive, victim) if n % 2 == 0 else store.delete(victim)
+
+    struck = harness.kill_loop("evidence_stores", via, gdrive.sandbox, wh, kills=10, seed=16, on_kill=change)
+    harness.sync("evidence_stores", via)
+    with store.lock:
+        listed = {f.id: (hashlib.md5(f.content).hexdigest(), f.modified) for f in store.files.values()
+                  if gdrive.inbox_folder in f.parents and not f.trashed and f.mime_type != FOLDER}
+    rows = _rows(wh, "select file_id, md5, modified_time, status, is_deleted, source_ref from "
+                     "evidence_stores.drive_files")
+    assert len(rows) == len({r[0] for r in rows}), "one row per file id"
+    live = {r[0]: (r[1], r[2]) for r in rows if not r[4]}
+    assert live == listed, f"kills struck {struck}"
+    assert {r[3] for r in rows if not r[4]} == {"stored"}
+    # a file gone before any run committed it was never known: no row; one known is captured deleted
+    assert {r[0] for r in rows if r[4]} <= gone
+    assert _rows(wh, "select source_ref, count(*) from evidence_stores.library_files where source = 'gdrive' "
+                     "group by 1 having count(*) > 1") == [], "a version stored twice"
+    stored = {r for (r,) in _rows(wh, "select source_ref from evidence_stores.library_files "
+                                      "where source = 'gdrive' and status = 'stored'")}
+    assert {r[5] for r in rows if not r[4]} <= stored, "a listed version the library does not hold"

@@ -66,10 +66,14 @@ def stored_files(table: str, kept: Sequence[str], state: MutableMapping[str, Any
     Why this is as crash-safe as the state was: a run's rows and its state travel in the same load
     package and become visible in the destination when that package's load commits, and
     ``pipeline.run`` loads any package left over from a crashed run (and stops) before it extracts
-    again. So when a resource starts, the table holds exactly the rows of every run whose state it
-    would have read: a run that crashed before its load committed left neither. (Where the old state
-    could run ahead of the table, e.g. a package that never loaded, the table is the safer of the
-    two: its files are taken as new, and the library's ledger keeps them from being stored twice.)
+    again. So when a resource starts, the table holds the rows of every run whose state it would have
+    read. It may hold more: a run killed while loading can leave some of its tables merged without its
+    state (a partly loaded package, discarded by ``pipelines.common.recovery``), and a state can be
+    reset while the table stays. Such rows are newer than the cursor, which reads their files again;
+    but a resource that reads its source whole (a first run, a resync) must take what the table holds
+    and the listing lacks as deleted, not as still there. (Where the old state could run ahead of the
+    table, e.g. a package that never loaded, the table is the safer of the two: its files are taken as
+    new, and the library's ledger keeps them from being stored twice.)
 
     Deleted rows (``is_deleted``) are not known files (a file that comes back is new again, as when
     the state dropped it), unless ``deleted``: Drive kept trashed files in its map, so a later change

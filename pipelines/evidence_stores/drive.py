@@ -3,7 +3,8 @@ Evidence Library (scan, metadata, classification, store) and becomes a ``drive_f
 
 Grain: one row per Drive file id, merged on it. Incremental by Drive's change feed: the first run reads
 the folders whole and keeps the ``startPageToken`` taken before it; later runs read ``changes.list``
-from the stored token. A file trashed or deleted is captured (``is_deleted``). What each file last was
+from the stored token. A file trashed or deleted is captured (``is_deleted``); so is, when a run reads the
+folders whole, a file ``drive_files`` holds as present that they no longer list. What each file last was
 (and which are pending) is read from ``drive_files`` itself, not kept in dlt state, which would grow
 with the drive (``pipelines.common.evidence.stored_files``); the state keeps only the page token. A file
 whose version (id + md5) the library already handled is not downloaded again, so a re-run stores nothing
@@ -26,7 +27,8 @@ from resources.evidence.library import EvidenceLibrary
 
 FOLDER = "application/vnd.google-apps.folder"
 FIELDS = "id,name,mimeType,parents,trashed,md5Checksum,size,modifiedTime"
-KEPT = ("folder_id", "name", "drive_mime_type", "modified_time", "md5", "size_bytes", "sha256", "storage_uri")
+KEPT = ("folder_id", "name", "drive_mime_type", "modified_time", "md5", "size_bytes", "sha256", "storage_uri",
+        "is_deleted")
 
 
 def _now() -> str:
@@ -105,7 +107,11 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
         if token is None:
             start = ingest._exec(ingest.service.changes().getStartPageToken(), "changes.getStartPageToken")
             files, token = list(ingest.folder_files()), start["startPageToken"]
-            removed: list[str] = []
+            # the listing is whole: a file of its folders the table holds as present but not listed is gone (the
+            # table can hold rows no committed page token covers: a run killed while loading, a reset state)
+            listed = {f["id"] for f in files}
+            removed = [i for i, e in known.items() if i not in listed and e.get("folder_id") in folders
+                       and not e.get("is_deleted")]
         else:
             changes, token = ingest.changes(token)
             files = [c["file"] for c in changes if not c.get("removed") and c.get("file")
@@ -113,7 +119,7 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
             removed = [c["fileId"] for c in changes if c.get("removed") and c["fileId"] in known]
         seen = {f["id"] for f in files}
         for file_id in retry:
-            if file_id in seen:
+            if file_id in seen or file_id in removed:
                 continue
             try:
                 files.append(ingest._exec(ingest.service.files().get(fileId=file_id, fields=FIELDS), "files.get"))
