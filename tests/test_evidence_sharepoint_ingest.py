@@ -310,3 +310,91 @@ def test_sharepoint_old_state_is_migrated(world, clamd, duckdb_warehouse, tmp_pa
     w.sb.clear_request_log()
     counts = _run(wh, lib, w)
     assert w.downloads() == [] and "sharepoint_files" not in counts
+
+
+def _forget_delta_link(wh) -> None:
+    """What a run killed while loading can leave: sharepoint_files merged, its state (the deltaLink) not saved
+    (the same as a state reset): the next run enumerates the library again."""
+    wh.pipeline("evidence_stores").drop()  # the local working folder (recovery discards it after a kill)
+    with duckdb.connect(wh.duckdb_path) as con:
+        con.execute("delete from evidence_stores._dlt_pipeline_state")
+
+
+def test_sharepoint_enumeration_captures_what_the_table_holds_and_the_library_lost(world, clamd, duckdb_warehouse,
+                                                                                   tmp_path):
+    """Rows without a committed deltaLink (a run killed in its load, a reset state) or a deltaLink Graph no
+    longer takes (410): the next run enumerates the library, which carries no deleted facets; a file it no
+    longer holds is captured as deleted instead of staying present forever."""
+    wh, w = duckdb_warehouse, world
+    lib = make_library(tmp_path, clamd)
+    kept, gone, later = (w.drop("Audit Inbox", f"evidence-{n}.txt", f"asset inventory extract {n}".encode())
+                         for n in range(3))
+    _run(wh, lib, w)
+    _forget_delta_link(wh)
+    w.sb.store.delete(w.sb.store.items[gone])
+    w.sb.clear_request_log()
+    _run(wh, lib, w)
+    assert {k: v[:2] for k, v in _status(wh).items()} == {
+        kept: ("stored", False), gone: ("deleted", True), later: ("stored", False)}
+    assert w.downloads() == []  # the others' versions are in the library already
+    w.sb.store.delete(w.sb.store.items[later])
+    w.sb.fail_next(410, count=1, method="GET", path=r"/delta")  # the deltaLink expired meanwhile: a resync
+    _run(wh, lib, w)
+    assert {k: v[:2] for k, v in _status(wh).items()} == {
+        kept: ("stored", False), gone: ("deleted", True), later: ("deleted", True)}
+
+
+def _sharepoint_env(monkeypatch, w: World, clamd) -> None:
+    """The CLI's and the Dagster asset's variables for the watched folders (the library stores locally)."""
+    s = w.settings
+    for name, value in {"PROJECTX_EVIDENCE_STORE": "local", "PROJECTX_CLAMD_ADDRESS": clamd.address,
+                        "SHAREPOINT_INGEST_FOLDERS": ",".join(FOLDERS), "TENANT_ID": s.tenant_id,
+                        "CLIENT_ID": s.client_id, "CERT_PATH": s.cert_path, "SHAREPOINT_CERT_PASSWORD": s.cert_password,
+                        "SHAREPOINT_SITE_ID": s.site_id, "SHAREPOINT_LIBRARY_ID": s.library_id,
+                        "SHAREPOINT_AUTHORITY_HOST": s.authority, "SHAREPOINT_GRAPH_URL": s.graph_url}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("EVIDENCE_S3_INGEST_PREFIXES", raising=False)
+    monkeypatch.delenv("EVIDENCE_GOOGLE_DRIVE_INGEST_FOLDER_IDS", raising=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("via", ["cli", "dagster"])
+def test_ten_random_kills_then_one_sync_end_in_exact_parity(via, world, clamd, duckdb_warehouse, monkeypatch):
+    """The SharePoint evidence sync killed ten times at random moments of dlt's steps (CLI and Dagster asset)
+    while files are added, replaced and deleted between kills; one sync then ends with sharepoint_files
+    equal to the watched folders (one row per item id, its latest eTag and cTag, every deleted file that
+    had a row marked deleted) and every version stored once by the library."""
+    import tests.ingestion_harness as harness
+
+    w, wh = world, duckdb_warehouse
+    _sharepoint_env(monkeypatch, w, clamd)
+    folders = ["Audit Inbox", "Controls/CAB", "Controls/CAB/2026"]
+    reports = [(folders[i % 3], f"report-{i:02d}.txt") for i in range(30)]
+    ids = [w.drop(folder, name, f"Control evidence report {i}".encode()) for i, (folder, name) in enumerate(reports)]
+    w.drop("Elsewhere", "not-watched.txt", b"asset inventory extract")
+    gone: set[str] = set()
+
+    def change(n: int) -> None:  # one new, one replaced, one deleted file after every kill
+        w.drop(folders[n % 3], f"new-{n:02d}.txt", f"Evidence added after kill {n}".encode())
+        w.drop(*reports[n], f"Control evidence report {n}, revised".encode())
+        gone.add(ids[29 - n])
+        w.sb.store.delete(w.sb.store.items[ids[29 - n]])
+
+    struck = harness.kill_loop("evidence_stores", via, w.sb, wh, kills=10, seed=16, on_kill=change)
+    harness.sync("evidence_stores", via)
+    store, watched = w.sb.store, {w.folders[f] for f in FOLDERS}
+    with store.lock:
+        listed = {i.id: (f'"{{{i.id}}},{i.version}"', f'"c:{{{i.id}}},{i.version}"') for i in store.items.values()
+                  if i.drive_id == w.drive.id and i.content is not None and watched & set(store.ancestors(i))}
+    rows = _rows(wh, "select file_id, etag, ctag, status, is_deleted, source_ref from evidence_stores.sharepoint_files")
+    assert len(rows) == len({r[0] for r in rows}), "one row per item id"
+    live = {r[0]: (r[1], r[2]) for r in rows if not r[4]}
+    assert live == listed, f"kills struck {struck}"
+    assert {r[3] for r in rows if not r[4]} == {"stored"}
+    # a file gone before any run committed it was never known: no row; one known is captured deleted
+    assert {r[0] for r in rows if r[4]} <= gone
+    assert _rows(wh, "select source_ref, count(*) from evidence_stores.library_files where source = 'sharepoint' "
+                     "group by 1 having count(*) > 1") == [], "a version stored twice"
+    stored = {r for (r,) in _rows(wh, "select source_ref from evidence_stores.library_files "
+                                      "where source = 'sharepoint' and status = 'stored'")}
+    assert {r[5] for r in rows if not r[4]} <= stored, "a listed version the library does not hold"

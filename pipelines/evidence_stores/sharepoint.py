@@ -12,9 +12,10 @@ supports it on the library root only, so the first run enumerates the library an
 delta carries no ``parentReference.path``): the watched folders' ids, and their subfolders', are kept in
 the state. What each file last was (and which are pending) is read from ``sharepoint_files`` itself, not
 kept in dlt state, which would grow with the site (``pipelines.common.evidence.stored_files``). An item
-with the ``deleted`` facet, or moved out of the watched folders, is captured as deleted. A version the
-library already handled (``source_ref`` = item id @ cTag) is not downloaded again, so a re-run stores
-nothing twice; a file left ``pending`` is read again next run.
+with the ``deleted`` facet, or moved out of the watched folders, is captured as deleted; so is, when a
+run enumerates the library (first run, resync, other folders), a file the table holds that it lacks.
+A version the library already handled (``source_ref`` = item id @ cTag) is not downloaded again, so a
+re-run stores nothing twice; a file left ``pending`` is read again next run.
 
 Faults (spec §2.6): 429 and 5xx are retried 3 times (``GraphCalls``); what still fails leaves the file
 ``pending`` (a download) or the deltaLink where it was (a delta page: nothing is skipped), with an
@@ -175,12 +176,14 @@ def sharepoint_files_resource(folders: list[str], library: EvidenceLibrary | Non
 def _rows(ingest: SharePointIngest, state: dict) -> Iterator[dict[str, Any]]:
     known, retry = stored_files("sharepoint_files", KEPT, state)  # item id -> what it last was; pending ids
     link = state.get("delta_link") if state.get("folders") == ingest.folders else None
+    whole = link is None  # an enumeration of the whole library, not the changes since a deltaLink
     try:
         watched: dict[str, str] = dict(state["watched"]) if link else ingest.folder_ids()
         try:
             items, new_link = ingest.delta(link)
         except Resync:
             watched, (items, new_link) = ingest.folder_ids(), ingest.delta(None)
+            whole = True
     except StoreError as exc:  # the deltaLink stays: the next run reads the same changes
         ingest.alert(exc, None)
         return
@@ -207,6 +210,9 @@ def _rows(ingest: SharePointIngest, state: dict) -> Iterator[dict[str, Any]]:
     gone = [i.id for i in latest.values() if i.id in known and (
         i.deleted is not None or (i.folder is None and _parent(i) not in watched))]
     seen = {i.id for i in todo}
+    if whole:  # it carries no deleted facets: a file the table holds as present and it lacks is gone (the table
+        # can hold rows no committed deltaLink covers: a run killed while loading, a reset state, a resync)
+        gone += [i for i in known if i not in seen and i not in gone]
     for item_id in [r for r in retry if r not in seen and r not in gone]:
         try:
             item = ingest.item(item_id)
