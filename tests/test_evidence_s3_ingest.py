@@ -6,7 +6,10 @@ downloads and stores nothing twice; a changed object is read again, a deleted ke
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 import uuid
+from pathlib import Path
 
 import boto3
 import duckdb
@@ -393,3 +396,60 @@ def test_ten_random_kills_then_one_sync_end_in_exact_parity(via, bucket, clamd, 
     stored = _rows(duckdb_warehouse, "select source_ref, count(*) from evidence_stores.library_files "
                                      "where source = 's3' group by 1 having count(*) > 1")
     assert stored == [], "a version stored twice"
+
+
+def _hostile_keys(escape: str) -> dict[str, str]:
+    """Object keys S3 accepts (any UTF-8 up to 1,024 bytes) that break naive code. Not here: lone surrogates
+    and bytes that are not UTF-8 (S3 keys are UTF-8: the SDK cannot even send them), a newline (S3 takes it,
+    moto's server answers 404)."""
+    return {
+        "control": "inbox/ctl\x01\x07\x1b[31mred\x7f\t\r.txt",
+        "nul": "inbox/nul\x00byte.txt",
+        "rtl": "inbox/invoice\u202etxt.exe",
+        "long": "inbox/" + "L" * 1000 + ".txt",
+        "long_cjk": "inbox/" + "証" * 330 + ".txt",  # 1,000 bytes of UTF-8: 3 KB once quoted as S3 metadata
+        "traversal": f"inbox/../../../../../../../../tmp/{escape}/pwned.txt",
+        "nfc": "inbox/" + unicodedata.normalize("NFC", "café.txt"),
+        "nfd": "inbox/" + unicodedata.normalize("NFD", "café.txt"),
+        "emoji": "inbox/📎 evidence 🎉.txt",
+    }
+
+
+def test_s3_hostile_keys_are_stored_once_and_never_escape_the_library(bucket, clamd, duckdb_warehouse, tmp_path, gets):
+    """Keys with control characters, NUL, an RTL override, 1,000+ characters, ``../``, NFC and NFD twins and
+    emoji, and a declared Content-Type that is not UTF-8: the sync does not fail, every object ends stored
+    under its own row (a NUL, which no warehouse stores in text, recorded escaped, with the reason), nothing
+    is written outside the library, and the next sync reads nothing again."""
+    wh, escape = duckdb_warehouse, f"evcrash-{uuid.uuid4().hex[:8]}"
+    lib = _library(tmp_path, clamd, bucket)
+    keys = _hostile_keys(escape)
+    s3 = boto3.client("s3")
+    for kind, key in keys.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=f"Control evidence ({kind})".encode())
+    s3.put_object(Bucket=bucket, Key="inbox/declared-type.txt", Body=b"Control evidence (declared type)",
+                  ContentType="text/plain; charset=\xff\xfe")  # sent as those two bytes (latin-1)
+    declared = f"s3://{bucket}/inbox/declared-type.txt"
+    _run(wh, lib, "inbox/")
+
+    rows = {r[0]: r[1:] for r in _rows(wh, "select file_id, status, is_deleted, reason, object_key, name "
+                                           "from evidence_stores.s3_files")}
+    expected = {f"s3://{bucket}/{key}".replace("\x00", "\\x00") for key in keys.values()} | {declared}
+    assert set(rows) == expected, "one row per key, NFC and NFD twins apart"
+    assert {v[:2] for v in rows.values()} == {("stored", False)}
+    nul = rows[f"s3://{bucket}/inbox/nul\\x00byte.txt"]
+    assert nul[3:] == ("inbox/nul\\x00byte.txt", "nul\\x00byte.txt") and "NUL character" in nul[2]
+    assert rows[f"s3://{bucket}/{keys['rtl']}"][4] == "invoice\u202etxt.exe"  # storable: kept as it is
+    assert all(v[2] is None for k, v in rows.items() if "\\x00" not in k)
+    assert sorted(gets) == sorted([*keys.values(), "inbox/declared-type.txt"])
+    # the library wrote content-addressed objects only, and nothing left the temp folders
+    library = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]} - {*keys.values(),
+                                                                                   "inbox/declared-type.txt"}
+    assert len(library) == len(keys) + 1 and all(re.fullmatch(r"objects/[0-9a-f]{2}/[0-9a-f]{64}", k) for k in library)
+    assert not Path(f"/tmp/{escape}").exists() and not [p for p in tmp_path.rglob("*") if escape in p.name]
+    ledger = lib.ledger.rows("files")
+    assert len(ledger) == len({r["source_ref"] for r in ledger}) == len(keys) + 1
+    assert {r["filename"] for r in ledger} >= {"invoice\u202etxt.exe", "nul\\x00byte.txt", "📎 evidence 🎉.txt"}
+
+    gets[:] = []
+    counts = _run(wh, lib, "inbox/")  # nothing changed: nothing read, no row, nothing stored again
+    assert gets == [] and "s3_files" not in counts and len(lib.ledger.rows("files")) == len(ledger)

@@ -11,6 +11,7 @@ from collections.abc import Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipelines.common.pages import safe_text, text_problem
 from pipelines.common.warehouse import WarehouseSettings
 
 
@@ -51,6 +52,26 @@ def admit_evidence(vendor: str, content: bytes, root: Path, filename: str | None
     status = {"stored": "stored", "quarantined": "quarantined"}.get(outcome.status, "failed")
     return {"sha256": outcome.sha256, "storage_uri": outcome.storage_uri, "content_status": status,
             "content_error": None if status == "stored" else (outcome.reason or "")[:500]}
+
+
+def storable_text(value: str | None, field: str) -> tuple[str | None, str | None]:
+    """A file's name (or key, or declared type) as text every warehouse and the library's ledger store, and
+    why it had to change (None: it did not).
+
+    A NUL (no warehouse stores it in text; dlt drops it silently, so an id would no longer match its
+    file), a lone UTF-16 surrogate or bytes that are not UTF-8 (no UTF-8 writer takes them: the sync
+    would fail on that file, every run) are kept as their escapes (``\\x00``, ``\\udcff``), the rest
+    as it is; the file is ingested all the same, under a name that shows what was there, and the reason
+    names the field and the character (``pipelines.common.pages.text_problem``)."""
+    problem = text_problem(value, field) if isinstance(value, str) else None
+    if problem is None:
+        return value, None
+    return safe_text(value), f"{problem}: recorded escaped"
+
+
+def with_note(reason: str | None, note: str | None) -> str | None:
+    """A row's reason, with what was changed to store it."""
+    return "; ".join(r for r in (reason, note) if r)[:500] or None
 
 
 def stored_files(table: str, kept: Sequence[str], state: MutableMapping[str, Any], deleted: bool = False

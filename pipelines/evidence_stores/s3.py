@@ -33,7 +33,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from dlt.sources import DltResource
 
-from pipelines.common.evidence import stored_files
+from pipelines.common.evidence import storable_text, stored_files, with_note
 from resources.evidence.base import StoreError, StorePermissionError, StoreQuotaError, StoreUnavailable
 from resources.evidence.library import EvidenceLibrary
 from resources.evidence.s3 import PERMISSION_CODES, QUOTA_CODES
@@ -119,17 +119,18 @@ class S3Ingest:
 
     def row(self, bucket: str, prefix: str, obj: dict[str, Any]) -> dict[str, Any]:
         key, etag = obj["Key"], str(obj.get("ETag") or "").strip('"')
-        file_id = f"s3://{bucket}/{key}"
+        stored_key, note = storable_text(key, "object key")
+        file_id = _file_id(bucket, key)
         modified = obj.get("LastModified")
-        base = {"file_id": file_id, "bucket": bucket, "prefix": prefix, "object_key": key,
-                "name": key.rsplit("/", 1)[-1], "etag": etag,
+        base = {"file_id": file_id, "bucket": bucket, "prefix": prefix, "object_key": stored_key,
+                "name": stored_key.rsplit("/", 1)[-1], "etag": etag,
                 "last_modified": modified.isoformat() if hasattr(modified, "isoformat") else modified,
                 "size_bytes": int(obj.get("Size") or 0), "is_deleted": False, "seen_at": _now()}
         ref = f"{file_id}@{etag or base['last_modified']}"
         base["source_ref"] = ref
         settled = self.library.settled_row(PROVIDER, ref, base, "S3")
         if settled is not None:
-            return settled
+            return {**settled, "reason": with_note(settled["reason"], note)}
         try:
             kwargs = {"IfMatch": obj["ETag"]} if obj.get("ETag") else {}
             content = self.client.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()
@@ -147,10 +148,15 @@ class S3Ingest:
             err = self.error(exc, "GetObject", bucket, prefix)
             self.alert(err, base["name"])
             return {**base, "status": "pending", "reason": str(err)[:500]}
-        outcome = self.library.ingest(content, base["name"] or key, PROVIDER, [f"s3-prefix:s3://{bucket}/{prefix}"],
-                                      ref)
+        outcome = self.library.ingest(content, base["name"] or stored_key, PROVIDER,
+                                      [f"s3-prefix:s3://{bucket}/{prefix}"], ref)
         return {**base, "status": outcome.status, "sha256": outcome.sha256, "storage_uri": outcome.storage_uri,
-                "reason": outcome.reason}
+                "reason": with_note(outcome.reason, note)}
+
+
+def _file_id(bucket: str, key: str) -> str:
+    """``s3://bucket/key``, with a NUL in the key escaped, as it is stored (``storable_text``)."""
+    return f"s3://{bucket}/{storable_text(key, 'object key')[0]}"
 
 
 def _covered(entry: dict[str, Any], listed: list[tuple[str, str]]) -> bool:
@@ -175,7 +181,7 @@ def s3_files_resource(prefixes: list[tuple[str, str]], library: EvidenceLibrary 
                 continue
             listed.append((bucket, prefix))
             for obj in objects:
-                file_id = f"s3://{bucket}/{obj['Key']}"
+                file_id = _file_id(bucket, obj["Key"])
                 if file_id in seen:  # overlapping prefixes
                     continue
                 seen.add(file_id)

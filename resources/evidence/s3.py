@@ -36,7 +36,26 @@ from resources.evidence.s3_auth import RoleCredentials, RoleSettings
 TRANSFER = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024,
                           max_concurrency=2)
 QUOTA_CODES = {"QuotaExceeded", "ServiceQuotaExceededException", "InsufficientStorage", "TooManyBuckets"}
+METADATA_LIMIT = 2048  # bytes of user-defined metadata (names and values) S3 accepts on an object
 PERMISSION_CODES = {"AccessDenied", "AllAccessDisabled", "AccountProblem", "InvalidAccessKeyId"}
+
+
+def _metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    """User metadata as S3 takes it: ASCII (values percent-quoted) and at most 2 KB in all, names and values
+    counted (more is refused with MetadataTooLarge, and the file would never be stored): the longest value,
+    a long file name, is cut to fit (the ledger keeps it whole)."""
+    meta = {k: quote(v, safe="") for k, v in clean_metadata(metadata).items()}
+    excess = sum(len(k) + len(v) for k, v in meta.items()) - METADATA_LIMIT
+    if excess > 0:
+        key = max(meta, key=lambda k: len(meta[k]))
+        room, kept = len(meta[key]) - excess, []
+        for char in unquote(meta[key]):  # whole characters only
+            room -= len(quote(char, safe=""))
+            if room < 0:
+                break
+            kept.append(char)
+        meta[key] = quote("".join(kept), safe="")
+    return meta
 
 
 class S3Store:
@@ -90,8 +109,7 @@ class S3Store:
         existing = self.head(sha)
         if existing is not None:
             return existing
-        meta = {k: quote(v, safe="") for k, v in clean_metadata(metadata).items()}
-        extra: dict = {"Metadata": meta, "ServerSideEncryption": "AES256"}
+        extra: dict = {"Metadata": _metadata(metadata), "ServerSideEncryption": "AES256"}
         if self.kms_key_id:
             extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=self.kms_key_id)
         try:

@@ -15,6 +15,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+METADATA_LIMIT = 2048  # bytes of user-defined metadata S3 accepts on an object
 CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
 
 
@@ -58,7 +59,7 @@ class _Enforcing:
             environ["wsgi.input"] = io.BytesIO(body)
             answer = self._check_external_id(parse_qs(body.decode("utf-8", "replace")))
         elif answer is None and service == "s3" and key_id:
-            answer = self._check_expiry(key_id)
+            answer = self._check_expiry(key_id) or self._check_metadata(environ)
         if answer is None and service == "sts" and self.server.session_lifetime is not None:
             return self._shortened(environ, start_response)
         if answer is None:
@@ -111,6 +112,18 @@ class _Enforcing:
         if wanted and given not in wanted:
             status, body = _xml_error(403, "AccessDenied", f"User is not authorized to perform: sts:AssumeRole on "
                                       f"resource: {arn}", sts=True)
+            return status, body, []
+        return None
+
+    @staticmethod
+    def _check_metadata(environ):
+        """S3 refuses user metadata over 2 KB: the UTF-8 bytes of every ``x-amz-meta-`` name (without the
+        prefix) and value, summed (400 MetadataTooLarge)."""
+        size = sum(len(k) - len("HTTP_X_AMZ_META_") + len(v.encode("latin-1", "replace"))
+                   for k, v in environ.items() if k.startswith("HTTP_X_AMZ_META_"))
+        if size > METADATA_LIMIT:
+            status, body = _xml_error(400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed "
+                                      "metadata size.", False)
             return status, body, []
         return None
 
