@@ -6,12 +6,16 @@ with its reason, and a quota error pauses the provider."""
 from __future__ import annotations
 
 import hashlib
+import unicodedata
+import uuid
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.evidence_stores import evidence_stores_source
 from resources.evidence.gdrive import DriveStore
+from sandbox.core.faults import hostile_marker
 from sandbox.gdrive.store import FOLDER, DriveFile, now_rfc3339
 from tests.dbt_helpers import dbt
 from tests.evidence.clamav import EICAR
@@ -314,3 +318,69 @@ def test_ten_random_kills_then_one_sync_end_in_exact_parity(via, gdrive, clamd, 
     stored = {r for (r,) in _rows(wh, "select source_ref from evidence_stores.library_files "
                                       "where source = 'gdrive' and status = 'stored'")}
     assert {r[5] for r in rows if not r[4]} <= stored, "a listed version the library does not hold"
+
+
+def _hostile_names(escape: str) -> dict[str, str]:
+    """Drive file names (any text) that break naive code; ``hostile_marker`` ones reach the client as the raw
+    bytes or escapes of HOSTILE_TEXT while the sandbox's ``hostile_text`` fault is on."""
+    return {
+        "control": "ctl\x01\x07\x1b[31mred\x7f\t\r\n.txt",
+        "nul": "nul\x00byte.txt",
+        "lone_surrogate": "truncated emoji \ud83d.txt",
+        "not_utf8": f"bad {hostile_marker('byte')} name.txt",
+        "cut_utf8": f"cut {hostile_marker('truncated')}.txt",
+        "rtl": "invoice\u202etxt.exe",
+        "long": "L" * 1200 + ".txt",
+        "traversal": f"../../../../../../../../tmp/{escape}/pwned.txt",
+        "nfc": unicodedata.normalize("NFC", "café.txt"),
+        "nfd": unicodedata.normalize("NFD", "café.txt"),
+        "emoji": "📎 evidence 🎉.txt",
+        "mime_not_utf8": "declared type.txt",
+    }
+
+
+def _drop_hostile(gdrive, escape: str, round_: int) -> dict[str, str]:
+    out = {}
+    for kind, name in _hostile_names(escape).items():
+        mime = f"text/plain; x={hostile_marker('byte')}" if kind == "mime_not_utf8" else "text/plain"
+        out[kind] = _drop(gdrive, name, f"Control evidence ({kind}, round {round_})".encode(), mime)
+    return out
+
+
+def test_drive_hostile_names_are_stored_once_and_never_escape_the_library(gdrive, clamd, duckdb_warehouse, tmp_path):
+    """File names with control characters, NUL, a lone surrogate, bytes that are not UTF-8 (in the JSON
+    Drive serves), an RTL override, 1,200 characters, ``../``, NFC and NFD twins and emoji, and a declared
+    mimeType that is not UTF-8, read by the folder listing (first run) and the change feed (second): the
+    syncs do not fail, every file ends stored under its own row (text no warehouse stores recorded
+    escaped, with the reason), nothing is written outside the library, and the next sync reads nothing."""
+    wh, escape = duckdb_warehouse, f"evcrash-{uuid.uuid4().hex[:8]}"
+    lib = make_library(tmp_path, clamd, store=_drive(gdrive))
+    gdrive.sandbox.faults.set(hostile_text=1)
+    files = {f"listed {k}": v for k, v in _drop_hostile(gdrive, escape, 1).items()}
+    _run(duckdb_warehouse, gdrive, lib)
+    files.update({f"changed {k}": v for k, v in _drop_hostile(gdrive, escape, 2).items()})
+    _run(duckdb_warehouse, gdrive, lib)
+
+    rows = {r[0]: r[1:] for r in _rows(wh, "select file_id, status, is_deleted, name, drive_mime_type, reason "
+                                           "from evidence_stores.drive_files")}
+    assert set(rows) == set(files.values()) and {v[:2] for v in rows.values()} == {("stored", False)}
+    for when in ("listed", "changed"):
+        row = {k.split(" ", 1)[1]: rows[v] for k, v in files.items() if k.startswith(when)}
+        assert row["nul"][2] == "nul\\x00byte.txt" and "NUL" in row["nul"][4]
+        assert row["lone_surrogate"][2] == "truncated emoji \\ud83d.txt" and "U+D83D" in row["lone_surrogate"][4]
+        assert row["not_utf8"][2] == "bad \\udcff name.txt" and "byte 0xFF" in row["not_utf8"][4]
+        assert row["cut_utf8"][2] == "cut \\udcf0\\udc9f\\udc98.txt"
+        assert row["mime_not_utf8"][3] == "text/plain; x=\\udcff" and "mimeType" in row["mime_not_utf8"][4]
+        assert row["rtl"][2] == "invoice\u202etxt.exe" and row["control"][2].startswith("ctl\x01")
+        assert row["long"][2] == "L" * 1200 + ".txt" and row["emoji"][4] is None
+        assert row["nfc"][2] != row["nfd"][2]
+    # the library wrote content-addressed files only, and nothing left the temp folders
+    assert {f.name for f in gdrive.sandbox.store.files.values() if gdrive.evidence_folder in f.parents} == {
+        o.sha256 for o in lib.store.list()} and len(list(lib.store.list())) == len(files)
+    assert not Path(f"/tmp/{escape}").exists() and not [p for p in tmp_path.rglob("*") if escape in p.name]
+    ledger = lib.ledger.rows("files")
+    assert len(ledger) == len({r["source_ref"] for r in ledger}) == len(files)
+
+    gdrive.sandbox.clear_request_log()
+    counts = _run(wh, gdrive, lib)
+    assert _downloads(gdrive) == [] and "drive_files" not in counts and len(lib.ledger.rows("files")) == len(files)

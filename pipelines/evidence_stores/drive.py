@@ -20,7 +20,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from pipelines.common.evidence import stored_files
+from pipelines.common.evidence import storable_text, stored_files, with_note
 from resources.evidence.base import StoreError, StorePermissionError
 from resources.evidence.gdrive import RETRIES, drive_error, drive_service
 from resources.evidence.library import EvidenceLibrary
@@ -76,7 +76,10 @@ class DriveIngest:
 
     def row(self, f: dict[str, Any]) -> dict[str, Any]:
         folder = next((p for p in f.get("parents", []) if p in self.folders), None)
-        base = {"file_id": f["id"], "folder_id": folder, "name": f.get("name"), "drive_mime_type": f.get("mimeType"),
+        name, name_note = storable_text(f.get("name"), "name")
+        mime, mime_note = storable_text(f.get("mimeType"), "mimeType")
+        note = with_note(name_note, mime_note)
+        base = {"file_id": f["id"], "folder_id": folder, "name": name, "drive_mime_type": mime,
                 "modified_time": f.get("modifiedTime"), "md5": f.get("md5Checksum"),
                 "size_bytes": int(f.get("size") or 0), "is_deleted": bool(f.get("trashed")), "seen_at": _now()}
         if base["is_deleted"]:
@@ -84,15 +87,15 @@ class DriveIngest:
         ref = f"{f['id']}@{f.get('md5Checksum') or f.get('modifiedTime')}"
         settled = self.library.settled_row("gdrive", ref, {**base, "source_ref": ref})
         if settled is not None:
-            return settled
+            return {**settled, "reason": with_note(settled["reason"], note)}
         try:
             content = self._exec(self.service.files().get_media(fileId=f["id"]), "download")
         except StoreError as exc:
-            self.alert(exc, f.get("name"))
+            self.alert(exc, name)
             return {**base, "status": "pending", "reason": str(exc)[:500], "source_ref": ref}
-        outcome = self.library.ingest(content, f.get("name") or f["id"], "gdrive", [f"drive-folder:{folder}"], ref)
+        outcome = self.library.ingest(content, name or f["id"], "gdrive", [f"drive-folder:{folder}"], ref)
         return {**base, "status": outcome.status, "sha256": outcome.sha256, "storage_uri": outcome.storage_uri,
-                "reason": outcome.reason, "source_ref": ref}
+                "reason": with_note(outcome.reason, note), "source_ref": ref}
 
 
 def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint: str | None = None,

@@ -37,13 +37,27 @@ FIELDS = "id,name,size,modifiedTime,appProperties,parents,trashed,md5Checksum,mi
 
 
 def drive_service(credentials_file: str, api_endpoint: str | None = None):
-    """A Drive v3 client for a service-account key file."""
+    """A Drive v3 client for a service-account key file, reading JSON as every vendor's is read
+    (``pipelines.common.pages.loads``): a file name with bytes that are not UTF-8 comes back with them as
+    lone surrogates, for the caller to record escaped, instead of failing the whole listing (the client's
+    own model decodes the body strictly, so one such name stopped every later run at the same page)."""
     from google.oauth2 import service_account
     from googleapiclient.discovery import build
+    from googleapiclient.model import JsonModel
+
+    from pipelines.common.pages import loads
+
+    class LenientJson(JsonModel):
+        def deserialize(self, content):
+            try:
+                return loads(content)
+            except ValueError:  # not JSON at all: as the client's model does
+                return super().deserialize(content)
 
     creds = service_account.Credentials.from_service_account_file(credentials_file, scopes=SCOPES)
     options = {"api_endpoint": api_endpoint} if api_endpoint else None
-    return build("drive", "v3", credentials=creds, client_options=options, cache_discovery=False)
+    return build("drive", "v3", credentials=creds, client_options=options, cache_discovery=False,
+                 model=LenientJson())
 
 
 def drive_error(exc: Exception, action: str, folder: str, who: str) -> StoreError:
