@@ -7,6 +7,8 @@ pause, an expired delta token a resync) lose nothing."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 
 import duckdb
@@ -16,6 +18,7 @@ from pipelines.evidence_stores import evidence_stores_source
 from resources.evidence.base import StoreError
 from resources.evidence.sharepoint import SharePointStore
 from resources.evidence.sharepoint_graph import SharePointSettings
+from sandbox.core.faults import hostile_marker
 from sandbox.sharepoint.app import GraphSandbox
 from sandbox.sharepoint.fixtures import COLUMNS, new_certificate
 from tests.evidence.clamav import EICAR
@@ -72,6 +75,7 @@ class World:
 @pytest.fixture
 def world(graph):
     graph[0].scripted.clear()
+    graph[0].faults.clear()  # the emulator is the module's: start from no faults, whoever ran before
     return World(graph)
 
 
@@ -398,3 +402,66 @@ def test_ten_random_kills_then_one_sync_end_in_exact_parity(via, world, clamd, d
     stored = {r for (r,) in _rows(wh, "select source_ref from evidence_stores.library_files "
                                       "where source = 'sharepoint' and status = 'stored'")}
     assert {r[5] for r in rows if not r[4]} <= stored, "a listed version the library does not hold"
+
+
+def _hostile_names() -> dict[str, str]:
+    """SharePoint file names that break naive code; ``hostile_marker`` ones reach the client as the raw bytes
+    of HOSTILE_TEXT while the sandbox's ``hostile_text`` fault is on. Not here: ``../`` (SharePoint refuses
+    / and \\ in names), 1,000+ characters (SharePoint caps the whole path at 400), a declared type (Graph's
+    file.mimeType is SharePoint's, from the extension, and not read)."""
+    return {
+        "control": "ctl\x01\x07\x1b[31mred\x7f\t.txt",
+        "nul": "nul\x00byte.txt",
+        "lone_surrogate": "truncated emoji \ud83d.txt",
+        "not_utf8": f"bad {hostile_marker('byte')} name.txt",
+        "rtl": "invoice\u202etxt.exe",
+        "long": "L" * 360 + ".txt",
+        "nfc": unicodedata.normalize("NFC", "café.txt"),
+        "nfd": unicodedata.normalize("NFD", "café.txt"),
+        "emoji": "📎 evidence 🎉.txt",
+    }
+
+
+def test_sharepoint_hostile_names_are_stored_once(world, clamd, duckdb_warehouse, tmp_path):
+    """File (and subfolder) names with control characters, NUL, a lone surrogate, bytes that are not UTF-8 (in
+    the JSON Graph serves), an RTL override, a long name, NFC and NFD twins and emoji, read by the first
+    enumeration and by the delta after it: the syncs do not fail, every file ends stored under its own row
+    (text no warehouse stores recorded escaped, with the reason), the library holds content-addressed files
+    only, and the next sync reads nothing."""
+    wh, w = duckdb_warehouse, world
+    lib = _library(tmp_path, clamd, w)
+    w.sb.faults.set(hostile_text=1)
+    odd_folder = f"Audit Inbox/sub {hostile_marker('byte')} \ud83d"
+    files: dict[str, str] = {}
+
+    def drop(label: str, folder: str, name: str) -> None:
+        files[label] = w.drop(folder, name, f"Control evidence ({label})".encode())
+
+    for kind, name in _hostile_names().items():
+        drop(f"listed {kind}", "Audit Inbox", name)
+    _run(wh, lib, w)  # the first enumeration
+    for kind, name in _hostile_names().items():
+        drop(f"changed {kind}", "Controls/CAB", name)
+        drop(f"changed {kind} in odd folder", odd_folder, name)
+    _run(wh, lib, w)  # the delta
+
+    rows = {r[0]: r[1:] for r in _rows(wh, "select file_id, status, is_deleted, name, folder_path, reason "
+                                           "from evidence_stores.sharepoint_files")}
+    assert set(rows) == set(files.values()) and {v[:2] for v in rows.values()} == {("stored", False)}
+    named = {label: rows[item] for label, item in files.items()}
+    for when in ("listed", "changed"):
+        assert named[f"{when} nul"][2] == "nul\\x00byte.txt" and "NUL" in named[f"{when} nul"][4]
+        assert named[f"{when} lone_surrogate"][2] == "truncated emoji \\ud83d.txt"
+        assert named[f"{when} not_utf8"][2] == "bad \\udcff name.txt" and "byte 0xFF" in named[f"{when} not_utf8"][4]
+        assert named[f"{when} rtl"][2] == "invoice\u202etxt.exe" and named[f"{when} rtl"][4] is None
+        assert named[f"{when} nfc"][2] != named[f"{when} nfd"][2]
+    assert {v[3] for k, v in named.items() if k.endswith("in odd folder")} == {"Audit Inbox/sub \\udcff \\ud83d"}
+    library = [i for i in w.sb.store.items.values() if i.drive_id == w.drive.id and i.content is not None
+               and i.parent_id == lib.store.folder_id]
+    assert len(library) == len(files) and all(re.fullmatch(r"[0-9a-f]{64}", i.name) for i in library)
+    ledger = lib.ledger.rows("files")
+    assert len(ledger) == len({r["source_ref"] for r in ledger}) == len(files)
+
+    w.sb.clear_request_log()
+    counts = _run(wh, lib, w)
+    assert w.downloads() == [] and "sharepoint_files" not in counts and len(lib.ledger.rows("files")) == len(files)

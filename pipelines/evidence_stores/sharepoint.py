@@ -34,7 +34,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from pipelines.common.evidence import stored_files
+from pipelines.common.evidence import storable_text, stored_files, with_note
 from resources.evidence.base import StoreError, StorePermissionError
 from resources.evidence.library import EvidenceLibrary
 from resources.evidence.sharepoint_graph import GraphCalls, SharePointSettings, graph_client
@@ -126,28 +126,28 @@ class SharePointIngest:
 
     def row(self, item, folder_path: str | None) -> dict[str, Any]:
         modified = item.last_modified_date_time
-        base = {"file_id": item.id, "folder_path": folder_path, "name": item.name, "etag": item.e_tag,
+        name, note = storable_text(item.name, "name")
+        base = {"file_id": item.id, "folder_path": folder_path, "name": name, "etag": item.e_tag,
                 "ctag": item.c_tag, "modified_time": modified.isoformat() if modified else None,
                 "size_bytes": int(item.size or 0), "is_deleted": False, "seen_at": _now()}
         ref = f"{item.id}@{item.c_tag or item.e_tag or base['modified_time']}"
         base["source_ref"] = ref
         settled = self.library.settled_row(PROVIDER, ref, base, "SharePoint")
         if settled is not None:
-            return settled
+            return {**settled, "reason": with_note(settled["reason"], note)}
         content = b""
         if item.size:
             try:
                 content = self.run(lambda: self.drive.items.by_drive_item_id(item.id).content.get(), "download",
                                    missing_ok=True)
             except StoreError as exc:
-                self.alert(exc, item.name)
+                self.alert(exc, name)
                 return {**base, "status": "pending", "reason": str(exc)[:500]}
             if content is None:  # deleted between the delta and the download
                 return {**base, "status": "deleted", "is_deleted": True}
-        outcome = self.library.ingest(content, item.name or item.id, PROVIDER, [f"sharepoint-folder:{folder_path}"],
-                                      ref)
+        outcome = self.library.ingest(content, name or item.id, PROVIDER, [f"sharepoint-folder:{folder_path}"], ref)
         return {**base, "status": outcome.status, "sha256": outcome.sha256, "storage_uri": outcome.storage_uri,
-                "reason": outcome.reason}
+                "reason": with_note(outcome.reason, note)}
 
 
 def _parent(item) -> str | None:
@@ -201,7 +201,7 @@ def _rows(ingest: SharePointIngest, state: dict) -> Iterator[dict[str, Any]]:
         grew = False
         for fid, parent in folders.items():
             if fid not in watched and parent in watched:
-                watched[fid] = f"{watched[parent]}/{latest[fid].name}"
+                watched[fid] = f"{watched[parent]}/{storable_text(latest[fid].name, 'folder name')[0]}"
                 grew = True
     for i in latest.values():
         if i.deleted is not None:

@@ -78,8 +78,8 @@ def graph_client(settings: SharePointSettings):
         AzureIdentityAuthenticationProvider,
     )
     from kiota_http.middleware.options import RetryHandlerOption
-    from msgraph import GraphRequestAdapter, GraphServiceClient
-    from msgraph_core import GraphClientFactory
+    from msgraph import GraphServiceClient
+    from msgraph_core import BaseGraphRequestAdapter, GraphClientFactory
 
     settings.check()
     try:
@@ -97,9 +97,34 @@ def graph_client(settings: SharePointSettings):
         options={RetryHandlerOption.get_key(): RetryHandlerOption(delay=0, max_retries=0, should_retry=False)})
     host = httpx.URL(settings.graph_url).host
     auth = AzureIdentityAuthenticationProvider(credential, scopes=SCOPES, allowed_hosts=[host])
-    adapter = GraphRequestAdapter(auth, http)
+    adapter = BaseGraphRequestAdapter(auth, parse_node_factory=_lenient_json(), http_client=http)
     adapter.base_url = settings.graph_url
     return GraphServiceClient(request_adapter=adapter), adapter
+
+
+def _lenient_json():
+    """Graph's answers parsed as every vendor's JSON is (``pipelines.common.pages.loads``): a name with bytes
+    that are not UTF-8 comes back with them as lone surrogates, for the caller to record escaped, instead of
+    failing the whole delta page (kiota decodes strictly, so one such name stopped every later run there).
+    Other content types go to kiota's registry, as before."""
+    import re
+
+    from kiota_abstractions.serialization import ParseNodeFactory, ParseNodeFactoryRegistry
+    from kiota_serialization_json.json_parse_node import JsonParseNode
+
+    from pipelines.common.pages import loads
+
+    class LenientJson(ParseNodeFactory):
+        def get_valid_content_type(self) -> str:
+            return "application/json"
+
+        def get_root_parse_node(self, content_type: str, content: bytes):
+            kind = re.sub(r"[^/]+\+", "", (content_type or "").split(";")[0].strip().lower())  # vnd.x+json too
+            if kind == "application/json" and content:
+                return JsonParseNode(loads(content))
+            return ParseNodeFactoryRegistry().get_root_parse_node(content_type, content)
+
+    return LenientJson()
 
 
 def status_of(exc: BaseException) -> tuple[int | None, str, float | None]:

@@ -149,7 +149,8 @@ class GraphSandbox(UploadSessions, Sandbox):
         out: dict[str, Any] = {
             "id": item.id, "name": item.name, "eTag": f'"{{{item.id}}},{item.version}"',
             "cTag": f'"c:{{{item.id}}},{item.version}"', "createdDateTime": item.created,
-            "lastModifiedDateTime": item.modified, "webUrl": f"{base}/sites/evidence/{quote(self.store.path_of(item))}",
+            "lastModifiedDateTime": item.modified,
+            "webUrl": f"{base}/sites/evidence/{quote(self.store.path_of(item), errors='surrogatepass')}",
             "size": len(item.content) if item.content is not None else 0,
         }
         if item.parent_id is not None:
