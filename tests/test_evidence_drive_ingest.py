@@ -384,3 +384,44 @@ def test_drive_hostile_names_are_stored_once_and_never_escape_the_library(gdrive
     gdrive.sandbox.clear_request_log()
     counts = _run(wh, gdrive, lib)
     assert _downloads(gdrive) == [] and "drive_files" not in counts and len(lib.ledger.rows("files")) == len(files)
+
+
+def test_files_moved_out_of_the_watched_folders_are_deleted_and_back_in_are_new(gdrive, clamd, duckdb_warehouse,
+                                                                              tmp_path):
+    """Moving a file to a folder nobody watches takes it out of the evidence, as a delete: into a folder
+    the app can still read (the change feed brings it with its new parents) or one it cannot (Drive
+    reports it removed: loss of access). Moving it back brings it in again, without a new download
+    of bytes the library already holds."""
+    from sandbox.gdrive.fixtures import SERVICE_ACCOUNT
+
+    lib = make_library(tmp_path, clamd)
+    kept = _drop(gdrive, "kept.txt", b"Access review sign-off, Q3")
+    readable = _drop(gdrive, "moved.txt", b"Firewall rule review, Q3")
+    private = _drop(gdrive, "private.txt", b"Vendor contract renewal memo")
+    _run(duckdb_warehouse, gdrive, lib)
+    store = gdrive.sandbox.store
+    shared = store.folder("Team archive", "auditor@example.com", readers={SERVICE_ACCOUNT}).id
+    personal = store.folder("Personal drafts", "auditor@example.com").id
+
+    def move(file_id: str, parent: str) -> None:
+        store.files[file_id].parents = [parent]
+        store.record(file_id)
+
+    def status() -> dict:
+        return {r[0]: r[1:] for r in _rows(duckdb_warehouse, "select file_id, status, is_deleted, sha256 from "
+                                                             "evidence_stores.drive_files")}
+
+    before = status()
+    move(readable, shared)
+    move(private, personal)
+    _run(duckdb_warehouse, gdrive, lib)
+    after = status()
+    for moved in (readable, private):  # the row still says which bytes went away
+        assert after[moved] == ("deleted", True, before[moved][2]), moved
+    assert after[kept] == before[kept]
+    move(readable, gdrive.inbox_folder)
+    move(private, gdrive.inbox_folder)
+    gdrive.sandbox.clear_request_log()
+    _run(duckdb_warehouse, gdrive, lib)
+    assert status() == before
+    assert _downloads(gdrive) == []

@@ -3,8 +3,9 @@ Evidence Library (scan, metadata, classification, store) and becomes a ``drive_f
 
 Grain: one row per Drive file id, merged on it. Incremental by Drive's change feed: the first run reads
 the folders whole and keeps the ``startPageToken`` taken before it; later runs read ``changes.list``
-from the stored token. A file trashed or deleted is captured (``is_deleted``); so is, when a run reads the
-folders whole, a file ``drive_files`` holds as present that they no longer list. What each file last was
+from the stored token. A file trashed, deleted or moved out of every watched folder is captured
+(``is_deleted``); so is, when a run reads the folders whole, a file ``drive_files`` holds as present that
+they no longer list. What each file last was
 (and which are pending) is read from ``drive_files`` itself, not kept in dlt state, which would grow
 with the drive (``pipelines.common.evidence.stored_files``); the state keeps only the page token. A file
 whose version (id + md5) the library already handled is not downloaded again, so a re-run stores nothing
@@ -120,6 +121,10 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
             files = [c["file"] for c in changes if not c.get("removed") and c.get("file")
                      and set(c["file"].get("parents", [])) & set(folders) and c["file"]["mimeType"] != FOLDER]
             removed = [c["fileId"] for c in changes if c.get("removed") and c["fileId"] in known]
+            # moved out of every watched folder: gone from the evidence, as a delete (back in: new again)
+            removed += [c["fileId"] for c in changes if not c.get("removed") and c.get("file")
+                        and not set(c["file"].get("parents", [])) & set(folders) and c["fileId"] in known
+                        and not known[c["fileId"]].get("is_deleted")]
         seen = {f["id"] for f in files}
         for file_id in retry:
             if file_id in seen or file_id in removed:

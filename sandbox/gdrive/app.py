@@ -243,11 +243,12 @@ class DriveSandbox(Sandbox):
             pending = [c for c in self.store.changes if c.number >= number]
             for change in pending[:size]:
                 f = self.store.files.get(change.file_id)
-                if f is not None and not self.store.can_read(f, req.principal):
-                    continue
+                # Drive: "removed ... for example by deletion or loss of access": a file the caller can no
+                # longer read is reported removed, without its resource
+                lost = f is not None and not self.store.can_read(f, req.principal)
                 item: dict[str, Any] = {"kind": "drive#change", "changeType": "file", "time": change.time,
-                                        "fileId": change.file_id, "removed": f is None or change.removed}
-                if f is not None and not change.removed:
+                                        "fileId": change.file_id, "removed": f is None or change.removed or lost}
+                if f is not None and not change.removed and not lost:
                     item["file"] = f.resource()
                 out.append(item)
             body: dict[str, Any] = {"kind": "drive#changeList", "changes": out}
