@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import sys
 import threading
 from email.utils import formatdate
 from http import HTTPStatus
@@ -58,6 +59,14 @@ class SandboxHTTPServer(ThreadingHTTPServer):
             if conn is not request:
                 with contextlib.suppress(OSError):
                     conn.close()
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up before its answer was written (a killed sync, a client timeout) is the
+        client's business, as on a vendor's server: no traceback on stderr. Anything else is reported
+        as socketserver does."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ssl.SSLEOFError)):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         with self._conn_lock:

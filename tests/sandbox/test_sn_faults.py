@@ -190,3 +190,23 @@ def test_method_scoped_faults_spare_the_token_endpoint(make_servicenow_sandbox):
     assert requests.post(f"{sb.url}/oauth_token.do", data=form).status_code == 200
     sb.faults.replace(rate_5xx=1.0, paths=["oauth_token"])
     assert requests.post(f"{sb.url}/oauth_token.do", data=form).status_code == 503
+
+
+def test_a_client_that_hangs_up_mid_request_leaves_no_traceback(make_servicenow_sandbox, capfd):
+    """A killed sync drops its connections while the vendor is still answering: the emulator's log stays
+    clean (it did print socketserver's traceback for every such request), and it keeps serving."""
+    import socket
+    import struct
+    from urllib.parse import urlsplit
+
+    sb = make_servicenow_sandbox(size=20, latency_ms=300, tls=False)
+    url = urlsplit(sb.url)
+    for _ in range(5):
+        s = socket.create_connection((url.hostname, url.port))
+        s.sendall(b"GET /api/now/table/incident?sysparm_limit=5 HTTP/1.1\r\nHost: x\r\n"
+                  b"Authorization: Basic aW50ZWdyYXRpb24udXNlcjpzYW5kYm94LXBhc3N3b3Jk\r\n\r\n")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # hang up with a reset
+        s.close()
+    time.sleep(1.0)  # the answers are written after the latency, to closed sockets
+    assert _get(sb).status_code == 200
+    assert "Traceback" not in capfd.readouterr().err
