@@ -120,7 +120,7 @@ class PooledPostgresScheduleStorage(_Pooled, PostgresScheduleStorage):
 SQLITE_ENGINES_KEPT = 8  # run shards a process keeps engines for (the index shard counts as one)
 
 
-def _dagster_storage_dir(dagster_home: str | None) -> str:
+def _instance_dir(dagster_home: str | None) -> str:
     """Where Dagster's default SQLite storage keeps its files: ``$DAGSTER_HOME`` itself (``history/``,
     ``schedules/``), so an instance can switch between the stock classes and these both ways."""
     home = dagster_home or os.environ.get("DAGSTER_HOME")
@@ -184,7 +184,7 @@ class _KeptEngine:
 
     @classmethod
     def from_config_value(cls, inst_data, config_value):
-        return cls.from_local(cls._directory(_dagster_storage_dir(config_value.get("dagster_home"))),  # type: ignore[attr-defined]
+        return cls.from_local(cls._directory(_instance_dir(config_value.get("dagster_home"))),  # type: ignore[attr-defined]
                               inst_data=inst_data)
 
     def __init__(self, *args, **kwargs):
@@ -227,7 +227,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @classmethod
     def from_config_value(cls, inst_data, config_value):
-        return cls(_event_logs_directory(_dagster_storage_dir(config_value.get("dagster_home"))), inst_data=inst_data)
+        return cls(_event_logs_directory(_instance_dir(config_value.get("dagster_home"))), inst_data=inst_data)
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[sqlalchemy.Connection]:

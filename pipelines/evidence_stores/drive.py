@@ -5,11 +5,11 @@ Grain: one row per Drive file id, merged on it. Incremental by Drive's change fe
 the folders whole and keeps the ``startPageToken`` taken before it; later runs read ``changes.list``
 from the stored token. A file trashed, deleted or moved out of every watched folder is captured
 (``is_deleted``); so is, when a run reads the folders whole, a file ``drive_files`` holds as present that
-they no longer list. What each file last was
-(and which are pending) is read from ``drive_files`` itself, not kept in dlt state, which would grow
-with the drive (``pipelines.common.evidence.stored_files``); the state keeps only the page token. A file
-whose version (id + md5) the library already handled is not downloaded again, so a re-run stores nothing
-twice; a file left ``pending`` (scanner, store or download failed) is read again on the next run.
+they no longer list. What each file last was (and which are pending) is read from ``drive_files`` itself,
+not kept in dlt state, which would grow with the drive (``pipelines.common.evidence.stored_files``); the
+state keeps only the page token. A file whose version (id + md5) the library already handled is not
+downloaded again, so a re-run stores nothing twice; a file left ``pending`` (scanner, store or download
+failed) is read again on the next run.
 """
 
 from __future__ import annotations
@@ -118,13 +118,14 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
                        and not e.get("is_deleted")]
         else:
             changes, token = ingest.changes(token)
-            files = [c["file"] for c in changes if not c.get("removed") and c.get("file")
-                     and set(c["file"].get("parents", [])) & set(folders) and c["file"]["mimeType"] != FOLDER]
-            removed = [c["fileId"] for c in changes if c.get("removed") and c["fileId"] in known]
-            # moved out of every watched folder: gone from the evidence, as a delete (back in: new again)
-            removed += [c["fileId"] for c in changes if not c.get("removed") and c.get("file")
-                        and not set(c["file"].get("parents", [])) & set(folders) and c["fileId"] in known
-                        and not known[c["fileId"]].get("is_deleted")]
+            files, removed = [], []
+            for c in changes:
+                f = None if c.get("removed") else c.get("file")
+                if f is not None and set(f.get("parents", [])) & set(folders):
+                    if f["mimeType"] != FOLDER:
+                        files.append(f)
+                elif c["fileId"] in known and (f is None or not known[c["fileId"]].get("is_deleted")):
+                    removed.append(c["fileId"])  # removed, or moved out of every watched folder (back in: new)
         seen = {f["id"] for f in files}
         for file_id in retry:
             if file_id in seen or file_id in removed:
