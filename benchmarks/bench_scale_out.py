@@ -10,6 +10,11 @@ instance; worker start-up is not timed (workers are long-lived in production). T
 (the live partition: ingest the three vendors -> dbt build -> reverse sync), then ``full_sync`` over
 the last N days' partitions as one backfill run (a window re-read of each vendor, then dbt and
 reverse sync once). Needs PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1:5672.
+
+After the embedded run it prints that run's critical path: the longest chain of dependent steps (by
+their times in that run) plus the time outside the steps. Workers run independent steps side by
+side but cannot shorten that chain, so its ratio to the embedded cycle bounds the speed-up any
+number of workers can reach while the steps themselves stay as they are.
 """
 
 from __future__ import annotations
@@ -98,7 +103,34 @@ def _queue_waits(instance, run_id: str) -> dict[str, float]:
     return {key: started[key] - at for key, at in submitted.items() if key in started}
 
 
+def critical_path(run_id: str) -> tuple[float, list[str], float]:
+    """The run's longest chain of dependent steps, by the steps' own durations in this run: no number
+    of workers can finish the steps sooner. Returns (its seconds, its steps, the run's wall time outside
+    its steps: launch, plan and finish, which workers do not shorten either)."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(run_id)
+        plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+        stats = {s.step_key: s for s in instance.get_run_step_stats(run_id) if s.start_time and s.end_time}
+    upstream = {step.key: {h.step_key for i in step.inputs for h in i.upstream_output_handles}
+                for step in plan.steps}
+    best: dict[str, tuple[float, list[str]]] = {}
+
+    def longest(key: str) -> tuple[float, list[str]]:
+        if key not in best:
+            own = stats[key].end_time - stats[key].start_time if key in stats else 0.0
+            before = max((longest(u) for u in upstream.get(key, ()) if u in upstream), default=(0.0, []))
+            best[key] = (before[0] + own, [*before[1], key])
+        return best[key]
+
+    seconds, chain = max((longest(key) for key in upstream), default=(0.0, []))
+    span = (max(s.end_time for s in stats.values()) - min(s.start_time for s in stats.values())) if stats else 0.0
+    return seconds, chain, span
+
+
 PROFILES: list[str] = []
+BOUNDS: list[tuple[float, list[str], float]] = []
 
 
 def _timed(tags: dict[str, str] | None = None) -> float:
@@ -112,6 +144,8 @@ def _timed(tags: dict[str, str] | None = None) -> float:
         with DagsterInstance.get() as instance:
             raise SystemExit(f"run {run_id} failed: {scale_out.step_failures(instance, run_id)[:3]}")
     PROFILES.append(f"{'backfill' if tags else 'full cycle'} {elapsed:.0f} s: {_step_profile(run_id)}")
+    seconds, chain, span = critical_path(run_id)
+    BOUNDS.append((seconds, chain, elapsed - span))
     return elapsed
 
 
@@ -168,7 +202,15 @@ def main() -> None:
             print(f"  {label:<40} full cycle {cycle:7.1f} s   backfill {backfill:7.1f} s", flush=True)
             for line in PROFILES:
                 print(f"      {line}", flush=True)
+            if config == "embedded":
+                seconds, chain, outside = BOUNDS[0]  # the full cycle's
+                bound = seconds + outside
+                print(f"      critical path of the full cycle: {seconds:.0f} s of dependent steps "
+                      f"({' -> '.join(chain)}) + {outside:.0f} s outside the steps (launch, plan, finish) = "
+                      f"{bound:.0f} s; with these step times no number of workers beats {cycle / bound:.2f}x",
+                      flush=True)
             PROFILES.clear()
+            BOUNDS.clear()
     base_cycle, base_backfill = rows[0][1], rows[0][2]
     print(f"\n{'configuration':<40} {'full cycle':>11} {'speed-up':>9} {'backfill':>10} {'speed-up':>9}")
     for label, cycle, backfill in rows:
