@@ -73,6 +73,20 @@ def webhook_secret_dates(store: SecretStore) -> dict[str, tuple[datetime, int]]:
         return {}
 
 
+# The receiver's signing secrets that belong to no vendor connector, graded under an owner of their own
+# (a lapsed one stops those deliveries just the same): Slack's (runbook RB-005) and the partners' generic
+# Standard Webhooks endpoint.
+OTHER_SECRET_OWNERS: dict[str, tuple[str, ...]] = {
+    "slack": ("slack_signing_secret",),
+    "partners": ("generic_webhook_secret",),
+}
+
+
+def other_secret_dates(hooks: dict[str, tuple[datetime, int]]) -> dict[str, dict[str, tuple[datetime, int]]]:
+    """owner -> its keys' (date set, lifetime) out of :func:`webhook_secret_dates`."""
+    return {owner: {key: hooks[key] for key in keys if key in hooks} for owner, keys in OTHER_SECRET_OWNERS.items()}
+
+
 def connector_secret_dates(store: SecretStore, connector: str,
                            hooks: dict[str, tuple[datetime, int]] | None = None) -> dict[str, tuple[datetime, int]]:
     """What a connector's ``secret_expiry`` check grades: its own secrets and the signing secret of its

@@ -151,3 +151,58 @@ def test_a_vendor_expiry_check_counts_its_webhook_signing_secret(vault, roles, m
     monkeypatch.delenv("VAULT_WEBHOOKS_SECRET_ID")
     monkeypatch.setenv("VAULT_TOKEN", "not-a-token")  # the fallback login Vault refuses (not ~/.vault-token)
     assert set(connector_secret_dates(store, "jira")) == {"client_secret"}
+
+
+def test_the_receivers_own_signing_secrets_are_graded_alerted_shown_and_exported(vault, duckdb_warehouse,
+                                                                                    monkeypatch):
+    """Slack's signing secret and the partners' generic webhook secret belong to no vendor connector; the
+    health run still grades them (their own checks, rows, alerts), and the page and /metrics show them."""
+    from dagster import instance_for_test, materialize
+    from starlette.testclient import TestClient
+
+    from assets.health.checks import integration_health
+    from resources.environment import ENVIRONMENTS
+    from resources.warehouse import WarehouseResource
+    from webhooks.app import create_app
+    from webhooks.operations.state import HealthReader
+
+    addr, root, client = vault
+    creds = vault_setup.install(client, "dev")
+    operator = SecretStore("integrations/dev", vault_addr=addr, vault_token=root, strict=False)
+    client.secrets.kv.v2.create_or_update_secret(path="integrations/dev/webhooks", mount_point="secret", secret={
+        "generic_webhook_secret": "g-0", "slack_signing_secret": "s-0", "jira_webhook_secret": "j-0"})
+    rotate(operator, "webhooks", "generic_webhook_secret", f"g-{uuid.uuid4().hex}", correlation_id="c-3",
+           now=datetime.now(UTC) - timedelta(days=86))  # 4 days left of 90: red
+    for name in ("VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PROJECTX_ENV", "local")  # Vault path integrations/dev
+    monkeypatch.setenv("VAULT_ADDR", addr)
+    monkeypatch.setenv("VAULT_WEBHOOKS_ROLE_ID", creds["webhooks"]["role_id"])
+    monkeypatch.setenv("VAULT_WEBHOOKS_SECRET_ID", creds["webhooks"]["secret_id"])
+    with instance_for_test() as instance:
+        result = materialize([integration_health], instance=instance,
+                             resources={"warehouse": WarehouseResource.from_env()})
+        assert result.success
+        checks = {e.event_specific_data.asset_check_key.name: e.event_specific_data for e in result.all_events
+                  if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+        assert not checks["partners_secret_expiry"].passed
+        assert checks["partners_secret_expiry"].metadata["light"].value == "red"
+        assert checks["slack_secret_expiry"].passed  # set just now: 90 days left
+        page = TestClient(create_app(operations=HealthReader(instance=instance, warehouse_settings=duckdb_warehouse,
+                                                             env=ENVIRONMENTS["local"])))
+        html, metrics = page.get("/integration-health").text, page.get("/metrics").text
+    import duckdb
+
+    with duckdb.connect(duckdb_warehouse.duckdb_path, read_only=True) as con:
+        rows = dict(con.execute("select connector, light from ops.health_checks where check_name = 'secret_expiry' "
+                                "and connector in ('slack', 'partners')").fetchall())
+        alerts = con.execute("select connector, check_name, message from ops.health_alerts "
+                             "where check_name = 'secret_expiry'").fetchall()  # (never-synced vendors: sync_lag)
+    assert rows == {"slack": "green", "partners": "red"}
+    assert [(c, n) for c, n, _ in alerts] == [("partners", "secret_expiry")]
+    assert "generic_webhook_secret" in alerts[0][2] and "Runbook None" not in alerts[0][2]
+    assert 'data-owner="partners" data-light="red"' in html and 'data-owner="slack" data-light="green"' in html
+    expiry = {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+              if line.startswith("secret_expiry_days{")}
+    assert 3 < expiry["partners"] < 5 and 89 < expiry["slack"] <= 90
+    assert "g-0" not in html + metrics and "s-0" not in html + metrics

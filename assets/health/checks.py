@@ -3,8 +3,10 @@
 ``ops/integration_health`` grades every connector (see :mod:`assets.health.measure` for the
 thresholds), appends the figures to ``ops.health_checks`` and reports one asset check per connector
 and check (``<connector>_<check>``), whose metadata carries the figures so Dagster plots them over
-time. Severity maps to the status light: passed = green, WARN = yellow, ERROR = red. It depends on
-every vendor's ``_dlt_loads``, so each vendor job runs it after its sync; the hourly schedule and the
+time, plus ``notification_backlog`` and the expiry of the receiver's signing secrets that belong to no
+vendor (``slack_secret_expiry``, ``partners_secret_expiry``). Severity maps to the status light:
+passed = green, WARN = yellow, ERROR = red. It depends on every vendor's ``_dlt_loads``, so each vendor
+job runs it after its sync; the hourly schedule and the
 daily one (spec §6.1 "Daily Checks") run it alone, so a connector whose syncs stopped still turns red.
 A red check raises one alert per red streak (``ops.health_alerts``) for the environment's channel.
 """
@@ -32,7 +34,12 @@ from dagster import (
 from assets.health import history, measure
 from assets.health.inputs import CONNECTORS, collect, notification_backlog, warehouse_figures
 from resources.environment import Environment, current_environment
-from resources.secret_rotation import connector_secret_dates, webhook_secret_dates
+from resources.secret_rotation import (
+    OTHER_SECRET_OWNERS,
+    connector_secret_dates,
+    other_secret_dates,
+    webhook_secret_dates,
+)
 from resources.secrets import SecretStore
 from resources.warehouse import WarehouseResource
 
@@ -48,6 +55,9 @@ SPECS = [AssetCheckSpec(f"{c}_{check}", asset=KEY, description=f"{c}: {text}.")
          for c in CONNECTORS for check, text in CHECK_TEXT.items()]
 SPECS.append(AssetCheckSpec("notification_backlog", asset=KEY,
                             description="At most 100 notifications queued (spec §6.1; yellow past 50)."))
+SPECS += [AssetCheckSpec(f"{owner}_secret_expiry", asset=KEY,
+                         description=f"{owner}: the receiver's {', '.join(keys)} expires more than 30 days from now.")
+          for owner, keys in OTHER_SECRET_OWNERS.items()]
 
 
 def check_result(f: measure.Finding) -> AssetCheckResult:
@@ -69,7 +79,7 @@ def run_health(context, env: Environment, warehouse: WarehouseResource, now: dat
     """Grade, store and alert; returns (connector healths, findings as stored, alert keys)."""
     now = now or datetime.now(UTC)
     store = SecretStore(env.vault_prefix)
-    secrets = None
+    secrets, hooks = None, {}
     if store.vault_addr:
         hooks = webhook_secret_dates(store)  # one read of the receiver's path for every connector
         secrets = functools.partial(connector_secret_dates, store, hooks=hooks)
@@ -83,6 +93,7 @@ def run_health(context, env: Environment, warehouse: WarehouseResource, now: dat
             findings += [dataclasses.replace(f, light=measure.DISABLED, message=f"{h.flag.skip_reason()} ({f.message})")
                          if disabled else f for f in h.findings]
         findings.append(notification_backlog(figures))
+        findings += [measure.secret_expiry(owner, dates, now) for owner, dates in other_secret_dates(hooks).items()]
         history.record(conn, env.name, findings, now, trigger)
         alerts = history.raise_alerts(conn, env.name, env.alert_channel, findings, now)
     return health, findings, alerts

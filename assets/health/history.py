@@ -68,7 +68,8 @@ def raise_alerts(conn: Connection, env_name: str, channel: str, findings: list[m
         conn.execute(
             f"insert into {SCHEMA}.health_alerts values (%s, %s, %s, %s, %s, %s, %s, %s, 'pending')",
             (key, _naive(now), env_name, f.connector, f.check, channel, runbook,
-             f"[{env_name}] {f.connector} {f.check} is red: {f.message}. Runbook {runbook}."))
+             f"[{env_name}] {f.connector} {f.check} is red: {f.message}."
+             + (f" Runbook {runbook}." if runbook else "")))
         raised.append(key)
     return raised
 

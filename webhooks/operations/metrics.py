@@ -120,6 +120,9 @@ class HealthCollector:
                     jira_backlog += f.value if c == "jira" else 0
                 if f.check == "secret_expiry" and f.value is not None:
                     expiry.add_metric([c], f.value / 86400)
+        for owner, f in snap.other_secrets.items():  # Slack's and the partners' signing secrets
+            if f.value is not None:
+                expiry.add_metric([owner], f.value / 86400)
         if snap.notifications.value is not None:
             backlog.add_metric(["notifications", "notifications"], snap.notifications.value)
         jira = GaugeMetricFamily("jira_sync_backlog", "Jira work waiting: webhook deliveries in the inbox plus "

@@ -78,6 +78,11 @@ def render(snap: Snapshot) -> str:
     rows = "".join(_row(h, snap) for h in snap.connectors.values())
     note = f'<p class="note">Warehouse busy: {escape(snap.warehouse_note)}</p>' if snap.warehouse_note else ""
     n = snap.notifications
+    others = "".join(
+        f'<span class="secret" data-owner="{escape(owner)}" data-light="{f.light}" title="{escape(f.message)}">'
+        f'<span class="dot" style="background:{COLOURS[f.light]}"></span>{escape(owner)} {escape(_figure(f))}</span> '
+        for owner, f in sorted(snap.other_secrets.items()))
+    others = f"<p>Receiver signing secrets without a connector: {others}</p>" if others else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Integration Health - {snap.env.name}</title><meta http-equiv="refresh" content="60">
 <style>body{{font:14px system-ui,sans-serif;margin:24px;color:#222}}table{{border-collapse:collapse}}
@@ -89,7 +94,7 @@ th,td{{border-bottom:1px solid #e4e4e4;padding:6px 10px;text-align:left;vertical
 <p>Checked {snap.now:%Y-%m-%d %H:%M:%S} UTC. Lights: green; yellow past 1x the interval, a backlog over 50, a
 dead letter or a secret within 30 days of expiry; red past 2x, a backlog over 100, 10 dead letters, an open
 breaker or a secret within 7 days. Notification backlog: {escape(_figure(n))}
-<span class="dot" style="background:{COLOURS[n.light]}"></span></p>{note}
+<span class="dot" style="background:{COLOURS[n.light]}"></span></p>{others}{note}
 <table id="health"><thead><tr><th>connector</th><th>light</th><th>last sync (UTC)</th><th>lag vs 2x interval</th>
 <th>webhook backlog</th><th>dead letters</th><th>breaker</th><th>token expiry</th><th>lag, last 7 days</th></tr>
 </thead><tbody>{rows}</tbody></table></body></html>"""

@@ -30,6 +30,9 @@ class Snapshot:
     lag_history: dict[str, list[tuple[datetime, float]]] = field(default_factory=dict)
     warehouse_read_at: datetime | None = None
     warehouse_note: str = ""
+    # The receiver's secrets owned by no connector (Slack's, the partners'), as the last health run graded
+    # them (this service reads no secret metadata itself); owner -> finding.
+    other_secrets: dict[str, measure.Finding] = field(default_factory=dict)
 
 
 class HealthReader:
@@ -85,6 +88,10 @@ class HealthReader:
                                          f"{row['message']} (checked {row['checked_at']:%Y-%m-%d %H:%M})")
                 h.findings = [stored if f.check == "secret_expiry" else f for f in h.findings]
         from assets.health.inputs import notification_backlog
+        from resources.secret_rotation import OTHER_SECRET_OWNERS
 
+        others = {owner: measure.Finding(owner, "secret_expiry", row["light"], row["value"], row["threshold"],
+                                         f"{row['message']} (checked {row['checked_at']:%Y-%m-%d %H:%M})")
+                  for owner, row in cached["secrets"].items() if owner in OTHER_SECRET_OWNERS}
         return Snapshot(now, self.env, connectors, notification_backlog(cached["figures"]), cached["history"],
-                        cached["read_at"], note)
+                        cached["read_at"], note, others)
