@@ -191,15 +191,20 @@ def test_the_receivers_own_signing_secrets_are_graded_alerted_shown_and_exported
         page = TestClient(create_app(operations=HealthReader(instance=instance, warehouse_settings=duckdb_warehouse,
                                                              env=ENVIRONMENTS["local"])))
         html, metrics = page.get("/integration-health").text, page.get("/metrics").text
+    from assets.notifications.alerts import queue_alerts
+
+    with WarehouseResource.from_env().connect() as conn:  # the ops outbox routes it (dbt seed notification_routing)
+        queued = [r for r in queue_alerts(conn, "local") if r["event_type"] == "partners_sync_anomaly"]
+    assert len(queued) == 1 and queued[0]["target"] == "developer" and queued[0]["channel_type"] == "slack_dm"
     import duckdb
 
     with duckdb.connect(duckdb_warehouse.duckdb_path, read_only=True) as con:
         rows = dict(con.execute("select connector, light from ops.health_checks where check_name = 'secret_expiry' "
                                 "and connector in ('slack', 'partners')").fetchall())
-        alerts = con.execute("select connector, check_name, message from ops.health_alerts "
+        alerts = con.execute("select connector, check_name, message, status from ops.health_alerts "
                              "where check_name = 'secret_expiry'").fetchall()  # (never-synced vendors: sync_lag)
     assert rows == {"slack": "green", "partners": "red"}
-    assert [(c, n) for c, n, _ in alerts] == [("partners", "secret_expiry")]
+    assert [(c, n, status) for c, n, _, status in alerts] == [("partners", "secret_expiry", "queued")]
     assert "generic_webhook_secret" in alerts[0][2] and "Runbook None" not in alerts[0][2]
     assert 'data-owner="partners" data-light="red"' in html and 'data-owner="slack" data-light="green"' in html
     expiry = {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
