@@ -14,7 +14,10 @@ reverse sync once). Needs PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1
 After the embedded run it prints that run's critical path: the longest chain of dependent steps (by
 their times in that run) plus the time outside the steps. Workers run independent steps side by
 side but cannot shorten that chain, so its ratio to the embedded cycle bounds the speed-up any
-number of workers can reach while the steps themselves stay as they are.
+number of workers can reach while the steps themselves stay as they are. Each run also prints the
+CPU-seconds the whole machine spent meanwhile (every process: the run's, the workers', the sandboxes',
+PostgreSQL's): below that figure divided by the cores, no schedule of the same work finishes, and a
+run far above it was waiting (on vendors, or on a chain of steps), not short of cores.
 """
 
 from __future__ import annotations
@@ -131,13 +134,23 @@ def critical_path(run_id: str) -> tuple[float, list[str], float]:
 
 PROFILES: list[str] = []
 BOUNDS: list[tuple[float, list[str], float]] = []
+CPU: list[float] = []  # CPU-seconds the whole machine spent during each timed run
+
+
+def machine_cpu_seconds() -> float:
+    """CPU-seconds every core of this machine has been busy since boot (/proc/stat: all but idle and
+    iowait), whichever process used them: the run's own, the workers', the sandboxes', PostgreSQL's."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def _timed(tags: dict[str, str] | None = None) -> float:
     """One full_sync in a fresh process (its definitions load this configuration); wall seconds."""
-    started = time.monotonic()
+    started, cpu = time.monotonic(), machine_cpu_seconds()
     run_id, success = scale_out.run_in_subprocess(tags)
     elapsed = time.monotonic() - started
+    CPU.append(machine_cpu_seconds() - cpu)
     if not success:
         from dagster import DagsterInstance
 
@@ -193,13 +206,20 @@ def main() -> None:
     print(f"{args.size:,} incidents, {args.latency_ms} ms per vendor response, backfill {args.backfill_days} days; "
           f"load average at start {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
+    cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
         for config, workers in configs:
             label = "embedded default (DuckDB, in process)" if config == "embedded" else \
                 f"scale-out, {workers} worker{'s' if workers > 1 else ''}"
             cycle, backfill = run(config, workers, args, Path(tmp))
-            rows.append((label, cycle, backfill))
+            cpu_cycle, cpu_backfill = CPU[-2:]
+            rows.append((label, cycle, backfill, cpu_cycle))
             print(f"  {label:<40} full cycle {cycle:7.1f} s   backfill {backfill:7.1f} s", flush=True)
+            print(f"      machine CPU busy during the full cycle: {cpu_cycle:.0f} CPU-s, "
+                  f"{cpu_cycle / (cores * cycle):.0%} of {cores} cores x {cycle:.0f} s "
+                  f"(backfill {cpu_backfill:.0f} CPU-s, "
+                  f"{cpu_backfill / (cores * backfill):.0%}); no schedule of this work on {cores} cores takes less "
+                  f"than {cpu_cycle / cores:.1f} s", flush=True)
             for line in PROFILES:
                 print(f"      {line}", flush=True)
             if config == "embedded":
@@ -211,11 +231,15 @@ def main() -> None:
                       flush=True)
             PROFILES.clear()
             BOUNDS.clear()
+            CPU.clear()
     base_cycle, base_backfill = rows[0][1], rows[0][2]
-    print(f"\n{'configuration':<40} {'full cycle':>11} {'speed-up':>9} {'backfill':>10} {'speed-up':>9}")
-    for label, cycle, backfill in rows:
+    print(f"\n{'configuration':<40} {'full cycle':>11} {'speed-up':>9} {'backfill':>10} {'speed-up':>9} "
+          f"{'CPU-s':>6} {'CPU bound':>10}")
+    for label, cycle, backfill, cpu in rows:
         print(f"{label:<40} {cycle:9.1f} s {base_cycle / cycle:8.2f}x "
-              f"{backfill:8.1f} s {base_backfill / backfill:8.2f}x")
+              f"{backfill:8.1f} s {base_backfill / backfill:8.2f}x {cpu:6.0f} {base_cycle / (cpu / cores):9.2f}x")
+    print(f"CPU bound: the speed-up the full cycle could reach if its CPU-seconds (every process on the machine) "
+          f"kept all {cores} cores busy from start to end")
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 
