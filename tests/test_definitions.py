@@ -292,3 +292,17 @@ def test_the_dbt_resource_knows_its_version_without_running_dbt(monkeypatch):
 
     monkeypatch.setattr(dbt_core_resource, "check_output", no_subprocess)
     assert str(dbt_resource()._cli_version) == __version__
+
+
+def test_the_dbt_resource_builds_no_adapter_in_the_step_process(monkeypatch):
+    """The build streams dbt's events; the in-process adapter (1.4 s per build) is built only on request,
+    for an asset that fetches row counts or column metadata through it."""
+    from dagster_dbt import DbtCliResource
+
+    from assets.dbt import dbt_resource
+
+    built = []
+    monkeypatch.setattr(DbtCliResource, "_initialize_dbt_core_adapter", lambda self, args: built.append(args) or "adapter")
+    assert dbt_resource()._initialize_dbt_core_adapter(["build"]) is None and built == []
+    wanted = dbt_resource().model_copy(update={"in_process_adapter": True})
+    assert wanted._initialize_dbt_core_adapter(["build"]) == "adapter" and built == [["build"]]
