@@ -302,7 +302,8 @@ def test_the_dbt_resource_builds_no_adapter_in_the_step_process(monkeypatch):
     from assets.dbt import dbt_resource
 
     built = []
-    monkeypatch.setattr(DbtCliResource, "_initialize_dbt_core_adapter", lambda self, args: built.append(args) or "adapter")
+    monkeypatch.setattr(DbtCliResource, "_initialize_dbt_core_adapter",
+                        lambda self, args: built.append(args) or "adapter")
     assert dbt_resource()._initialize_dbt_core_adapter(["build"]) is None and built == []
     wanted = dbt_resource().model_copy(update={"in_process_adapter": True})
     assert wanted._initialize_dbt_core_adapter(["build"]) == "adapter" and built == [["build"]]
