@@ -131,7 +131,14 @@ def _worker_yaml(home: Path) -> Path:
     return path
 
 
-def start_worker(name: str, workloads: Sequence[str], concurrency: int = 2, log_dir: Path | None = None) -> Worker:
+# Steps a worker runs at once: three, so the three vendors' syncs (or their pushes) can all run on one
+# worker. They spend their time waiting on the vendors, not on the cores; on two slots the third vendor's
+# sync waited 7 s for one (bench_scale_out.py, 1 and 2 workers). dbt builds one at a time (its pool).
+WORKER_SLOTS = 3
+
+
+def start_worker(name: str, workloads: Sequence[str], concurrency: int = WORKER_SLOTS,
+                 log_dir: Path | None = None) -> Worker:
     home = Path(os.environ["DAGSTER_HOME"])
     queues = tuple(queue_name(w) for w in workloads)
     cmd = [sys.executable, "-m", "dagster_celery.cli", "worker", "start", "-A", "cli.celery_app",
@@ -191,7 +198,7 @@ def prepare_instance() -> None:
 
 
 @contextmanager
-def workers(spec: Sequence[tuple[str, Sequence[str]]], concurrency: int = 2) -> Iterator[list[Worker]]:
+def workers(spec: Sequence[tuple[str, Sequence[str]]], concurrency: int = WORKER_SLOTS) -> Iterator[list[Worker]]:
     prepare_instance()
     started = [start_worker(name, queues, concurrency) for name, queues in spec]
     try:

@@ -34,6 +34,10 @@ BACKEND_ENV = "PROJECTX_CELERY_BACKEND"
 QUEUE_PREFIX_ENV = "PROJECTX_CELERY_QUEUE_PREFIX"
 DEFAULT_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
 QUEUE_TAG = "dagster-celery/queue"
+PRIORITY_TAG = "dagster-celery/priority"
+# Vendor steps go first (dagster-celery's default is 5): a sync gates the dbt build and a push ends the
+# run, so a free worker slot takes them before the short checks and notifications submitted with them.
+VENDOR_STEP_PRIORITY = 6
 WORKLOADS = ("ingestion", "dbt", "reverse_sync", "default")
 EXECUTORS = ("in_process", "multiprocess", "celery")
 BACKFILL_DAYS_ENV = "PROJECTX_BACKFILL_DAYS_PER_RUN"
@@ -53,8 +57,12 @@ def queue_name(workload: str) -> str:
 
 
 def op_tags(workload: str) -> dict[str, str]:
-    """Tags that send an op's steps to its workload's queue (ignored by the other executors)."""
-    return {QUEUE_TAG: queue_name(workload)}
+    """Tags that send an op's steps to its workload's queue, vendor steps (syncs and pushes) ahead of
+    the rest (both ignored by the other executors)."""
+    tags = {QUEUE_TAG: queue_name(workload)}
+    if workload in ("ingestion", "reverse_sync"):
+        tags[PRIORITY_TAG] = str(VENDOR_STEP_PRIORITY)
+    return tags
 
 
 def pool(workload: str, vendor: str | None = None) -> str:

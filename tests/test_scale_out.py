@@ -42,6 +42,9 @@ def test_the_profile_is_configuration_only(monkeypatch):
     assert scale_out_executor().name == "celery"
     monkeypatch.setenv("PROJECTX_CELERY_QUEUE_PREFIX", "acme-")
     assert op_tags("dbt") == {"dagster-celery/queue": "acme-dbt"}
+    # Vendor syncs and pushes are submitted ahead of the short steps that become ready with them.
+    assert op_tags("ingestion") == {"dagster-celery/queue": "acme-ingestion", "dagster-celery/priority": "6"}
+    assert op_tags("reverse_sync")["dagster-celery/priority"] == "6" and "dagster-celery/priority" not in op_tags("dbt")
     assert [q for _, qs in worker_spec(3) for q in qs].count("ingestion") == 2
     # A fourth worker serves reverse sync beside the transform worker: three pushes start at once.
     assert [name for name, qs in worker_spec(4) if "reverse_sync" in qs] == ["transform", "push"]
