@@ -5,7 +5,7 @@ its CI test and ``benchmarks/bench_scale_out.py``.
 A worker is the documented command (README, "Scale-out"), started here as a subprocess::
 
     dagster-celery worker start -A cli.celery_app -y <worker.yaml> -q ingestion -n ingestion-1 -- -c 3
-    dagster-celery worker start -A cli.celery_app -y <worker.yaml> -q dbt,reverse_sync,default -n transform-1
+    dagster-celery worker start -A cli.celery_app -y <worker.yaml> -q dbt,reverse_sync,default -n transform-1 -- -c 3
 
 Each run gets its own queue prefix, so tasks left on the broker by an earlier, killed run are never
 picked up by this one's workers.
