@@ -85,6 +85,9 @@ def scale_profile(tmp_path, monkeypatch):
     for db in (instance_db, warehouse_db):
         scale_out.create_database(db)
     env = scale_out.configure(tmp_path / "dagster_home", instance_db, warehouse_db, tmp_path / "data", apply=False)
+    # The workers' dbt builds keep their parse here, not in the checkout's target/ (where the next
+    # `make demo` would find a PostgreSQL parse and parse the whole project again).
+    env["DBT_TARGET_PATH"] = str(tmp_path / "dbt_target")
     yield env, warehouse_db
     for db in (instance_db, warehouse_db):
         scale_out.drop_database(db)
@@ -111,6 +114,7 @@ def _embedded_reference(vendors, tmp_path, monkeypatch) -> tuple[list, list, int
     monkeypatch.setenv("PROJECTX_WAREHOUSE", "duckdb")
     monkeypatch.setenv("PROJECTX_DUCKDB_PATH", str(tmp_path / "ref.duckdb"))
     monkeypatch.setenv("PROJECTX_DATA_DIR", str(tmp_path / "ref_data"))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "ref_dbt_target"))
     monkeypatch.delenv("PROJECTX_EXECUTOR", raising=False)
     _run_full_sync()
     path = str(tmp_path / "ref.duckdb")
