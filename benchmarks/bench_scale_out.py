@@ -162,10 +162,10 @@ def _parse_for_this_warehouse() -> None:
 
 @contextmanager
 def _project_parse_kept():
-    """Put ``dbt_project/target``'s manifest and partial parse back as they were (the default profile's)."""
-    from assets.dbt import MANIFEST
+    """Put the project's manifest and the partial parse builds start from back as they were."""
+    from assets.dbt import MANIFEST, build_target_root
 
-    files = [MANIFEST, MANIFEST.with_name("partial_parse.msgpack")]
+    files = [MANIFEST, build_target_root() / "partial_parse.msgpack"]
     kept = {path: path.read_bytes() for path in files if path.exists()}
     try:
         yield
