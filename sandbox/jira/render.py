@@ -14,7 +14,7 @@ from typing import Any
 from sandbox.jira import catalog as C
 from sandbox.jira.adf import as_version
 from sandbox.jira.model import Attachment, Comment, History, Issue, Sprint
-from sandbox.jira.timefmt import jira_ts, sprint_ts
+from sandbox.jira.timefmt import format_duration, jira_ts, sprint_ts
 
 ALL_FIELDS = ["summary", "description", "environment", "status", "issuetype", "project", "priority", "assignee",
               "reporter", "creator", "labels", "parent", "created", "updated", "lastViewed", "resolution",
@@ -123,6 +123,35 @@ class Renderer:
             out["properties"] = {}
         return out
 
+    def worklog(self, issue: Issue, w: dict[str, Any]) -> dict[str, Any]:
+        out = {"self": f"{self.api}/issue/{issue.id}/worklog/{w['id']}", "author": self.user(w["author"]),
+               "updateAuthor": self.user(w["update_author"]), "created": jira_ts(w["created"]),
+               "updated": jira_ts(w["updated"]), "started": jira_ts(w["started"]),
+               "timeSpent": format_duration(w["seconds"]), "timeSpentSeconds": w["seconds"], "id": str(w["id"]),
+               "issueId": str(issue.id)}
+        if w["comment"] is not None:
+            out["comment"] = as_version(w["comment"], self.version)
+        if w.get("visibility"):
+            out["visibility"] = w["visibility"]
+        return out
+
+    def worklog_field(self, issue: Issue) -> dict[str, Any]:
+        """The issue's `worklog` field: the first 20 worklogs and the total (as Jira embeds them)."""
+        logs = list(self.store.work["worklogs"].get(issue.id, ()))
+        return {"startAt": 0, "maxResults": 20, "total": len(logs),
+                "worklogs": [self.worklog(issue, w) for w in logs[:20]]}
+
+    def timetracking(self, issue: Issue) -> dict[str, Any]:
+        spent = sum(w["seconds"] for w in self.store.work["worklogs"].get(issue.id, ()))
+        return {"timeSpent": format_duration(spent), "timeSpentSeconds": spent} if spent else {}
+
+    def watches(self, issue: Issue) -> dict[str, Any]:
+        people = self.store.work["watchers"].get(issue.id)
+        if people is None:
+            people = [issue.reporter] if issue.reporter else []
+        return {"self": f"{self.api}/issue/{issue.key}/watchers", "watchCount": len(people),
+                "isWatching": self.store.me.account_id in people}
+
     def history(self, h: History) -> dict[str, Any]:
         return {"id": str(h.id), "author": self.user(h.author), "created": jira_ts(h.created), "items": h.items}
 
@@ -156,10 +185,9 @@ class Renderer:
             "resolutiondate": lambda: jira_ts(issue.resolved),
             "statuscategorychangedate": lambda: jira_ts(issue.status_changed), "duedate": lambda: issue.duedate,
             "components": list, "fixVersions": list, "versions": list,
-            "watches": lambda: {"self": f"{self.api}/issue/{issue.key}/watchers", "watchCount": 1,
-                                "isWatching": False},
+            "watches": lambda: self.watches(issue),
             "votes": lambda: {"self": f"{self.api}/issue/{issue.key}/votes", "votes": 0, "hasVoted": False},
-            "timetracking": dict, "worklog": lambda: {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []},
+            "timetracking": lambda: self.timetracking(issue), "worklog": lambda: self.worklog_field(issue),
             C.STORY_POINTS: lambda: issue.points, C.RANK: lambda: issue.rank,
             C.SPRINT: lambda: [self.sprint_field(s.sprints[x]) for x in issue.sprints] or None,
         }

@@ -8,6 +8,8 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.routes_work import component_bean as _component
+from sandbox.jira.routes_work import version_bean as _version
 from sandbox.jira.timefmt import jira_ts
 
 if TYPE_CHECKING:
@@ -67,7 +69,14 @@ def register(sb: JiraSandbox) -> None:
         return json_response(page)
 
     def project(c: Call) -> Response:
-        return json_response(project_bean(c, find_project(c.p["project"]), c.q("expand") or ""))
+        """One project: unlike the lists, Jira returns its issue types, components and versions unasked."""
+        key = find_project(c.p["project"])
+        out = project_bean(c, key, c.q("expand") or "")
+        out["issueTypes"] = [_type_details(c, t) for t in C.ISSUE_TYPES]
+        work = store().work
+        out["components"] = [_component(c, x) for x in work["components"].values() if x["project"] == key]
+        out["versions"] = [_version(c, x) for x in work["versions"].values() if x["project"] == key]
+        return json_response(out)
 
     def project_statuses(c: Call) -> Response:
         find_project(c.p["project"])

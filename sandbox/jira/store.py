@@ -58,6 +58,9 @@ class JiraStore:
         self._history: dict[int, list[History]] = {}
         self._attachments: dict[int, list[Attachment]] = {}
         self.deleted: dict[int, Issue] = {}
+        # worklogs / remote links / watchers by issue id, components / versions by id (`routes_work`)
+        self.work: dict[str, dict[int, Any]] = {"worklogs": {}, "remote": {}, "watchers": {}, "components": {},
+                                                "versions": {}}
         self.rng = random.Random(seed ^ 0x5EED)
         self.index = SearchIndex(data.issues)
 

@@ -85,3 +85,28 @@ def start_of_day(now_ms: int, tz_name: str, offset_days: int = 0) -> int:
     local = from_ms(now_ms).astimezone(ZoneInfo(tz_name))
     start = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=offset_days)
     return to_ms(start)
+
+
+_UNITS = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*([wdhm])\s*)+$")
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhm])")
+
+
+def parse_duration(text: str) -> int | None:
+    """Jira duration "1w 2d 3h 30m" (5-day week, 8-hour day; a bare number is minutes) -> seconds."""
+    text = str(text).strip().lower()
+    if text.isdigit():
+        return int(text) * 60
+    if not text or not _DURATION.match(text):
+        return None
+    return round(sum(float(n) * _UNITS[u] for n, u in _PART.findall(text)))
+
+
+def format_duration(seconds: int) -> str:
+    """Seconds -> Jira's pretty duration ("1d 2h", "30m")."""
+    parts, rest = [], int(seconds)
+    for unit in ("w", "d", "h", "m"):
+        n, rest = divmod(rest, _UNITS[unit])
+        if n:
+            parts.append(f"{n}{unit}")
+    return " ".join(parts) or "0m"

@@ -1,0 +1,126 @@
+"""Calls of pycontribs `jira` and atlassian-python-api that used to answer 404 from the emulator:
+worklogs, remote links, watchers, components/versions, create/edit metadata, assignable users."""
+
+from __future__ import annotations
+
+import pytest
+from atlassian import Jira as AtlassianJira
+from jira import JIRA, JIRAError
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+
+from tests.sandbox.jira.helpers import openapi, session_for
+
+ADF = {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "w"}]}]}
+
+
+@pytest.fixture
+def sb(make_jira_sandbox):
+    return make_jira_sandbox(size=40)
+
+
+@pytest.fixture
+def pyc(sb) -> JIRA:
+    client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def atl(sb) -> AtlassianJira:
+    return AtlassianJira(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"],
+                         cloud=True)
+
+
+def test_worklog_add_read_update_delete(pyc, sb):
+    w = pyc.add_worklog("SEC-3", timeSpent="1d 2h", comment="collected evidence")
+    assert (w.timeSpent, w.timeSpentSeconds, w.comment) == ("1d 2h", 36000, "collected evidence")
+    assert w.author.accountId == sb.store.me.account_id and w.issueId == str(sb.store.resolve("SEC-3").id)
+    pyc.add_worklog("SEC-3", timeSpentSeconds=1800)
+    assert [x.timeSpentSeconds for x in pyc.worklogs("SEC-3")] == [36000, 1800]
+    fields = pyc.issue("SEC-3").fields
+    assert fields.worklog.total == 2 and fields.timetracking.timeSpentSeconds == 37800
+    one = pyc.worklog("SEC-3", w.id)
+    one.update(timeSpent="3h")
+    assert pyc.worklog("SEC-3", w.id).timeSpentSeconds == 10800
+    one.delete()
+    assert [x.timeSpentSeconds for x in pyc.worklogs("SEC-3")] == [1800]
+    with pytest.raises(JIRAError) as err:
+        pyc._session.post(pyc._get_url("issue/SEC-3/worklog"), data="{}")
+    assert err.value.status_code == 400
+    assert err.value.response.json()["errors"] == {"timeLogged": "You must indicate the time spent working."}
+
+
+def test_worklog_v3_matches_the_official_schema(sb):
+    spec = openapi("jira-platform-v3.json", sb.url)
+    with session_for(sb) as s:
+        for method, path, body in (("POST", "/rest/api/3/issue/SEC-2/worklog", {"timeSpent": "2h", "comment": ADF}),
+                                   ("GET", "/rest/api/3/issue/SEC-2/worklog", None),
+                                   ("GET", "/rest/api/3/issue/createmeta/SEC/issuetypes", None),
+                                   ("GET", "/rest/api/3/issue/createmeta/SEC/issuetypes/10002", None),
+                                   ("GET", "/rest/api/3/issue/createmeta", None),
+                                   ("GET", "/rest/api/3/issue/SEC-2/editmeta", None),
+                                   ("GET", "/rest/api/3/issue/SEC-2/watchers", None),
+                                   ("GET", "/rest/api/3/project/SEC", None)):
+            r = s.request(method, sb.url + path, json=body)
+            assert r.status_code in (200, 201), (path, r.text)
+            spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+        logs = s.get(sb.url + "/rest/api/3/issue/SEC-2/worklog").json()["worklogs"]
+        assert logs[0]["comment"] == ADF and logs[0]["timeSpentSeconds"] == 7200
+        assert s.get(sb.url + "/rest/api/2/issue/SEC-2/worklog").json()["worklogs"][0]["comment"] == "w"
+
+
+def test_remote_links_simple_and_by_global_id(pyc, atl):
+    simple = pyc.add_simple_link("GRC-4", {"url": "https://evidence.example/1", "title": "Evidence 1"})
+    assert simple.id
+    pyc.add_remote_link("GRC-4", {"url": "https://evidence.example/2", "title": "Evidence 2"}, globalId="ev-2")
+    # the same globalId updates the link in place (200), it does not add a third one
+    atl.create_or_update_issue_remote_links("GRC-4", "https://evidence.example/2b", "Evidence 2b", global_id="ev-2")
+    links = pyc.remote_links("GRC-4")
+    assert [(x.object.url, x.object.title) for x in links] == [("https://evidence.example/1", "Evidence 1"),
+                                                               ("https://evidence.example/2b", "Evidence 2b")]
+    assert atl.get_issue_remote_link_by_id("GRC-4", links[1].id)["globalId"] == "ev-2"
+    with pytest.raises(JIRAError) as err:
+        pyc.add_simple_link("GRC-4", {"title": "no url"})
+    assert err.value.status_code == 400 and "url" in err.value.response.json()["errors"]
+
+
+def test_components_versions_and_project_issue_types(pyc, atl, sb):
+    assert pyc.project_components("SEC") == [] and pyc.project_versions("SEC") == []
+    comp = pyc.create_component("Identity", "SEC", description="IAM controls")
+    atl.add_version("SEC", sb.store.projects["SEC"].id, "2026.1")
+    assert [c.name for c in pyc.project_components("SEC")] == ["Identity"]
+    assert [v.name for v in pyc.project_versions("SEC")] == ["2026.1"]
+    assert pyc.component(comp.id).description == "IAM controls"
+    project = pyc.project("SEC")
+    assert [t.name for t in project.issueTypes] == ["Epic", "Story", "Task", "Bug", "Subtask"]
+    assert [c.name for c in project.components] == ["Identity"]
+    with pytest.raises(JIRAError) as err:
+        pyc.create_component("identity", "SEC")
+    assert err.value.status_code == 400
+    assert pyc.project_components("GRC") == []
+
+
+def test_create_metadata_assignable_users_and_watchers(pyc, atl, sb):
+    meta = pyc.createmeta(projectKeys="SEC", issuetypeNames="Task", expand="projects.issuetypes.fields")
+    [task] = meta["projects"][0]["issuetypes"]
+    assert task["name"] == "Task" and task["fields"]["summary"]["required"] is True
+    assert task["fields"]["priority"]["allowedValues"][0]["name"] == "Highest"
+    types = atl.issue_createmeta_issuetypes("SEC")
+    assert types["total"] == 5 and {t["name"] for t in types["issueTypes"]} >= {"Task", "Bug"}
+    fields = atl.issue_createmeta_fieldtypes("SEC", "10004")["fields"]
+    assert {f["fieldId"] for f in fields if f["required"]} == {"summary", "issuetype", "project", "parent"}
+    assert "summary" in pyc.editmeta("SEC-1")["fields"]
+
+    assignable = pyc.search_assignable_users_for_issues(query="sandbox", project="SEC")
+    assert sb.store.me.account_id in {u.accountId for u in assignable}
+    with pytest.raises(JIRAError) as err:
+        pyc.search_assignable_users_for_issues(query="a", project="NOPE")
+    assert err.value.status_code == 404
+
+    other = sb.person()
+    before = pyc.watchers("SEC-1").watchCount
+    pyc.add_watcher("SEC-1", other)
+    assert pyc.watchers("SEC-1").watchCount == before + 1
+    assert pyc.issue("SEC-1").fields.watches.watchCount == before + 1
+    pyc.remove_watcher("SEC-1", other)
+    assert other not in {w.accountId for w in pyc.watchers("SEC-1").watchers}
