@@ -170,6 +170,28 @@ class SlackSandbox(Sandbox):
             self._messages.append(stored)
         return stored
 
+    def find_message(self, channel_id: str, ts: str) -> dict[str, Any] | None:
+        """The stored (live) message with this channel id and ts, or None."""
+        with self._lock:
+            return next((m for m in self._messages if m["channel"] == channel_id and m["ts"] == ts
+                         and not m.get("deleted")), None)
+
+    def edit_message(self, stored: dict[str, Any], message: dict[str, Any], args: dict[str, Any]) -> None:
+        """chat.update: replace text/blocks/attachments of a stored message and mark it edited."""
+        with self._lock:
+            self._seq += 1
+            stored["message"] = {**stored["message"], **message,
+                                 "edited": {"user": self.workspace.bot_user_id,
+                                            "ts": f"{int(time.time())}.{self._seq % 1_000_000:06d}"}}
+            for key in ("text", "blocks", "attachments"):
+                stored[key] = stored["message"].get(key)
+            stored.setdefault("updates", []).append({k: v for k, v in args.items() if k != "token"})
+
+    def delete_message(self, stored: dict[str, Any]) -> None:
+        """chat.delete: the message leaves conversations.history (kept in `messages()` with deleted=True)."""
+        with self._lock:
+            stored["deleted"] = True
+
     # --- HTTP -----------------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:
         for method in ("GET", "POST"):

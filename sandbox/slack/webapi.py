@@ -7,8 +7,10 @@ token_revoked, channel_not_found, not_in_channel, is_archived, no_text, msg_too_
 invalid_blocks, too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, users_not_found,
 user_not_found, invalid_json, unknown_method (HTTP 404).
 
-Methods: api.test, auth.test, chat.postMessage, conversations.list, conversations.info,
-conversations.history, conversations.open, users.info, users.lookupByEmail. chat.postMessage keeps `metadata`;
+Methods: api.test, auth.test, chat.postMessage, chat.update, chat.delete, chat.getPermalink,
+chat.postEphemeral, conversations.list, conversations.info, conversations.history, conversations.open,
+users.info, users.list, users.lookupByEmail. chat.update / chat.delete act on the bot's own messages
+(message_not_found, cant_update_message, cant_delete_message). chat.postMessage keeps `metadata`;
 conversations.history returns it with `include_all_metadata=true`, as Slack does.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request
@@ -108,8 +111,10 @@ class WebApi:
             "api.test": self.api_test, "auth.test": self.auth_test, "chat.postMessage": self.post_message,
             "conversations.list": self.conversations_list, "conversations.info": self.conversations_info,
             "conversations.history": self.conversations_history, "conversations.open": self.conversations_open,
-            "users.info": self.users_info,
-            "users.lookupByEmail": self.users_lookup_by_email,
+            "users.info": self.users_info, "users.list": self.users_list,
+            "users.lookupByEmail": self.users_lookup_by_email, "chat.update": self.update_message,
+            "chat.delete": self.delete_message, "chat.getPermalink": self.permalink,
+            "chat.postEphemeral": self.post_ephemeral,
         }
 
     def api_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -129,12 +134,16 @@ class WebApi:
             raise SlackError("channel_not_found")
         return channel
 
-    def post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _writable(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
         if channel["is_archived"]:
             raise SlackError("is_archived")
         if channel["is_private"] and not channel["is_member"]:
             raise SlackError("not_in_channel")
+        return channel
+
+    @staticmethod
+    def _content(args: dict[str, Any]) -> tuple[Any, list[Any] | None, list[Any] | None]:
         text = args.get("text")
         blocks = _json_arg(args.get("blocks"), "invalid_blocks")
         attachments = _json_arg(args.get("attachments"), "invalid_attachments")
@@ -144,6 +153,68 @@ class WebApi:
             raise SlackError("msg_too_long")
         if attachments and len(attachments) > 100:
             raise SlackError("too_many_attachments")
+        return text, blocks, attachments
+
+    def _own_message(self, args: dict[str, Any], ts_arg: str, not_ours: str) -> tuple[dict[str, Any], dict]:
+        channel = self._channel(args)
+        stored = self.sb.find_message(channel["id"], str(args.get(ts_arg) or ""))
+        if stored is None:
+            raise SlackError("message_not_found")
+        if not_ours and stored["message"].get("bot_id") != self.sb.workspace.bot_id:
+            raise SlackError(not_ours)
+        return channel, stored
+
+    def update_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        """chat.update: only the bot's own messages (cant_update_message otherwise)."""
+        channel, stored = self._own_message(args, "ts", "cant_update_message")
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        text, blocks, attachments = self._content(args)
+        changes: dict[str, Any] = {"text": text or ""}
+        if blocks is not None:
+            changes["blocks"] = blocks
+        if attachments is not None:
+            changes["attachments"] = attachments
+        self.sb.edit_message(stored, changes, args)
+        message = {k: v for k, v in stored["message"].items() if k not in ("ts", "metadata")}
+        return {"channel": channel["id"], "ts": stored["ts"], "text": message["text"], "message": message}
+
+    def delete_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, stored = self._own_message(args, "ts", "cant_delete_message")
+        self.sb.delete_message(stored)
+        return {"channel": channel["id"], "ts": stored["ts"]}
+
+    def permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, stored = self._own_message(args, "message_ts", "")
+        link = f"https://{self.sb.workspace.domain}.slack.com/archives/{channel['id']}/p{stored['ts'].replace('.', '')}"
+        return {"channel": channel["id"], "permalink": link}
+
+    def post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        """chat.postEphemeral: shown to one user, never in conversations.history (nothing is stored)."""
+        self._writable(args)
+        if str(args.get("user") or "") not in self.sb.workspace.users:
+            raise SlackError("user_not_found")
+        self._content(args)
+        with self.sb._lock:
+            self.sb._seq += 1
+            ts = f"{int(time.time())}.{self.sb._seq % 1_000_000:06d}"
+        return {"message_ts": ts}
+
+    def users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            limit = int(args.get("limit") or 0)
+        except ValueError as exc:
+            raise SlackError("invalid_limit") from exc
+        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+        rows = list(self.sb.workspace.users.values())
+        limit = min(limit, 1000) if limit > 0 else len(rows)
+        more = start + limit < len(rows)
+        return {"members": [dict(u) for u in rows[start:start + limit]], "cache_ts": int(time.time()),
+                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+
+    def post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._writable(args)
+        text, blocks, attachments = self._content(args)
         ws = self.sb.workspace
         message: dict[str, Any] = {"user": ws.bot_user_id, "type": "message", "text": text or "",
                                    "bot_id": ws.bot_id, "app_id": ws.app_id, "team": ws.team_id}
@@ -187,7 +258,7 @@ class WebApi:
         if channel["is_private"] and not channel["is_member"]:
             raise SlackError("not_in_channel")
         limit = min(max(int(args.get("limit") or 100), 1), 999)
-        msgs = [m["message"] for m in reversed(self.sb.messages(channel["id"]))]
+        msgs = [m["message"] for m in reversed(self.sb.messages(channel["id"])) if not m.get("deleted")]
         if not _flag(args.get("include_all_metadata")):
             msgs = [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
         return {"messages": msgs[:limit], "has_more": len(msgs) > limit, "pin_count": 0,
