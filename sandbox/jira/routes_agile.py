@@ -14,8 +14,9 @@ from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
-from sandbox.jira.model import Board, Issue
+from sandbox.jira.model import Board, Issue, Sprint
 from sandbox.jira.render import NAVIGABLE, select_fields
+from sandbox.jira.timefmt import parse_jira_ts
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -61,6 +62,27 @@ def register(sb: JiraSandbox) -> None:
         if s is None:
             raise fail(404, f"Sprint with id {c.p['sprint']} does not exist or you do not have permission to see it.")
         return json_response(c.r.sprint(s))
+
+    def create_sprint(c: Call) -> Response:
+        """POST /sprint: a new future sprint on a board (201, the sprint bean)."""
+        body = c.obj()
+        name = str(body.get("name") or "").strip()
+        board = body.get("originBoardId")
+        errors = {}
+        if not name:
+            errors["name"] = "Sprint name cannot be empty."
+        elif len(name) > 255:
+            errors["name"] = "Sprint name is too long."
+        if not str(board or "").isdigit() or int(board) not in sb.store.boards:
+            errors["originBoardId"] = "Board does not exist or you do not have permission to see it."
+        if errors:
+            raise fail(400, None, errors)
+        with sb.store.lock:
+            ident = max(sb.store.sprints, default=0) + 1
+            new = Sprint(ident, int(board), name, "future", _ms(body.get("startDate")), _ms(body.get("endDate")),
+                         None, sb.store.now_ms(), str(body.get("goal") or ""))
+            sb.store.sprints[ident] = new
+        return json_response(c.r.sprint(new), 201)
 
     def issue_page(c: Call, issues: list[Issue]) -> Response:
         jql = c.q("jql")
@@ -130,8 +152,16 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/board/(?P<board>\d+)/issue", board_issues, prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)/backlog", backlog, prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)/epic", board_epics, prefix="agile")
+    sb.route("POST", r"/sprint", create_sprint, "write", prefix="agile")
     sb.route("GET", r"/sprint/(?P<sprint>\d+)", sprint, prefix="agile")
     sb.route("GET", r"/sprint/(?P<sprint>\d+)/issue", sprint_issues, prefix="agile")
     sb.route("POST", r"/sprint/(?P<sprint>\d+)/issue", move_to_sprint, "write", prefix="agile")
     sb.route("GET", r"/epic/(?P<epic>[A-Za-z0-9_-]+)", lambda c: json_response(c.r.epic(epic_of(c))), prefix="agile")
     sb.route("GET", r"/epic/(?P<epic>[A-Za-z0-9_-]+)/issue", epic_issues, prefix="agile")
+
+
+def _ms(value: Any) -> int | None:
+    try:
+        return parse_jira_ts(str(value)) if value else None
+    except ValueError:
+        raise fail(400, None, {"startDate": "Invalid date format."}) from None

@@ -124,3 +124,18 @@ def test_create_metadata_assignable_users_and_watchers(pyc, atl, sb):
     assert pyc.issue("SEC-1").fields.watches.watchCount == before + 1
     pyc.remove_watcher("SEC-1", other)
     assert other not in {w.accountId for w in pyc.watchers("SEC-1").watchers}
+
+
+def test_create_sprint_on_a_board(pyc, sb):
+    board = pyc.boards()[0]
+    sprint = pyc.create_sprint("Audit sprint", board.id, startDate="2026-12-07T09:00:00.000+0000",
+                               endDate="2026-12-21T17:00:00.000+0000", goal="SOC 2 evidence")
+    assert (sprint.name, sprint.state, sprint.originBoardId, sprint.goal) == ("Audit sprint", "future", board.id,
+                                                                             "SOC 2 evidence")
+    assert pyc.sprint(sprint.id).startDate.startswith("2026-12-07T09:00:00")
+    assert sprint.id in {s.id for s in pyc.sprints(board.id)}
+    pyc.add_issues_to_sprint(sprint.id, ["SEC-2"])
+    assert [i.key for i in pyc.search_issues(f"sprint = {sprint.id}")] == ["SEC-2"]
+    with pytest.raises(JIRAError) as err:
+        pyc.create_sprint("", board.id)
+    assert err.value.status_code == 400 and "name" in err.value.response.json()["errors"]
