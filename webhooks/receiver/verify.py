@@ -11,32 +11,39 @@ the sender). Every comparison is constant-time. Schemes:
   Jira signs no timestamp, so there is no replay window: redeliveries dedupe on
   ``X-Atlassian-Webhook-Identifier``.
 - Generic partners: Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``)
-  checked by the ``standardwebhooks`` package with ``GENERIC_WEBHOOK_SECRET`` (``whsec_<base64>``).
+  signed by the ``standardwebhooks`` package with ``GENERIC_WEBHOOK_SECRET`` (``whsec_<base64>``) and
+  compared here against every ``v1,<base64>`` entry of ``webhook-signature`` (see ``_v1_signatures``).
 - Slack: ``X-Slack-Signature: v0=<hex>`` over ``v0:<timestamp>:<raw body>``, checked by slack_sdk's
   ``SignatureVerifier`` with ``SLACK_SIGNING_SECRET``.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from slack_sdk.signature import SignatureVerifier
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import Webhook
 
 Verifier = Callable[[str, bytes, Mapping[str, str], float, int], "str | None"]
+MAX_SIGNATURES = 8  # v1 entries looked at in one webhook-signature header
+
+
+MAX_TIMESTAMP_DIGITS = 12  # unix seconds: 10 digits until the year 2286
 
 
 def _timestamp_reason(raw: str | None, now: float, tolerance: int) -> str | None:
+    """Timestamps are ASCII unix seconds, digits only: not "+1", " 1", "1_0", "1.5", other scripts' digits,
+    or so many digits that ``now - ts`` overflows a float (that was a 500)."""
     if not raw:
         return "missing_signature"
-    try:
-        ts = int(raw)
-    except ValueError:
-        return "bad_signature"
-    return "stale_timestamp" if abs(now - ts) > tolerance else None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_TIMESTAMP_DIGITS):
+        return "bad_timestamp"
+    return "stale_timestamp" if abs(now - int(raw)) > tolerance else None
 
 
 def servicenow_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -76,12 +83,30 @@ def verify_generic(secret: str, body: bytes, headers: Mapping[str, str], now: fl
     if reason:
         return reason
     try:
-        _standard(secret).verify(body, wanted, json_parse=False)
-    except WebhookVerificationError:
+        expected = base64.b64decode(_standard(secret).sign(
+            wanted["webhook-id"], datetime.fromtimestamp(int(wanted["webhook-timestamp"]), UTC),
+            body.decode("utf-8")).split(",", 1)[1])
+    except (ValueError, TypeError, OverflowError, OSError):  # a body that is not UTF-8 cannot be signed text
         return "bad_signature"
-    except (ValueError, TypeError):  # undecodable body or header parts (binascii.Error is a ValueError)
-        return "bad_signature"
-    return None
+    return None if any(hmac.compare_digest(expected, sig) for sig in _v1_signatures(wanted["webhook-signature"])) \
+        else "bad_signature"
+
+
+def _v1_signatures(header: str) -> list[bytes]:
+    """The ``v1,<base64>`` entries of a Standard Webhooks signature header (space-separated, several while a
+    sender rotates keys). Other versions (``v1a``) and malformed entries are skipped, not fatal: the
+    ``standardwebhooks`` package rejected the whole header when one entry lacked its comma or padding,
+    even with a valid signature beside it. Base64 is decoded strictly (no ignored junk characters)."""
+    out = []
+    for entry in header.split()[:MAX_SIGNATURES]:
+        version, _, encoded = entry.partition(",")
+        if version != "v1" or not encoded:
+            continue
+        try:
+            out.append(base64.b64decode(encoded, validate=True))
+        except ValueError:  # binascii.Error
+            continue
+    return out
 
 
 @functools.lru_cache(maxsize=8)
