@@ -68,6 +68,7 @@ class WebhookSettings:
     secrets: dict[str, str | None] | None = field(default=None, repr=False)
     max_body_bytes: int = MIB
     tolerance_seconds: int = 300
+    body_timeout_seconds: float = 30.0  # a body not complete this long after its headers: 408 (slow senders)
     rejections_per_minute: int = 600  # rejection records kept per minute; the counters count them all
     # Rotation without a restart: the receiver re-reads its secrets this often (0: never; only when it
     # read them itself, not when they were given), and a replaced secret still verifies for the grace

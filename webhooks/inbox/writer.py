@@ -9,7 +9,9 @@ future of the batch fails and the handler answers 503, so the sender retries: no
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import logging
 import queue
 import threading
@@ -25,6 +27,8 @@ INSERT_EVENT = ("insert into webhook_events (source, delivery_id, event_type, re
                 " values (?, ?, ?, ?, ?, ?) on conflict (source, delivery_id) do nothing")
 INSERT_QUARANTINE = ("insert into webhook_quarantine (source, delivery_id, event_type, reason, body_b64, received_at)"
                      " values (?, ?, ?, ?, ?, ?) on conflict (source, delivery_id) do nothing")
+SELECT_BODY = "select body from webhook_events where source = ? and delivery_id = ?"
+CONFLICT = "conflict"  # add_event's result for a stored delivery id arriving with a different body
 INSERT_REJECTION = ("insert into webhook_rejections (received_at, endpoint, remote_addr, reason, content_length,"
                     " body_prefix_b64) values (?, ?, ?, ?, ?, ?)")
 
@@ -40,7 +44,9 @@ class InboxWriter:
         self._thread.start()
 
     def add_event(self, source: str, delivery_id: str, event_type: str, body: str, received_at: float) -> Future:
-        """Future of True when stored, False when this delivery id was already in the inbox."""
+        """Future of True when stored, False when this delivery id was already in the inbox with this body,
+        ``CONFLICT`` when it was there with another body: the new body is then kept in quarantine (in the
+        same transaction) under ``<delivery id>#sha256:<its digest>``, never dropped."""
         return self.submit(INSERT_EVENT, (source, delivery_id, event_type, received_at, body, received_at))
 
     def add_quarantine(self, source: str, delivery_id: str, event_type: str | None, reason: str, body_b64: str,
@@ -97,6 +103,8 @@ class InboxWriter:
                 cur = self._db.execute(statement, params)
                 results.append(cur.rowcount == 1)
                 cur.close()
+                if statement is INSERT_EVENT and not results[-1]:
+                    results[-1] = self._redelivery(params)
             self._db.commit()
         except Exception as exc:
             log.error("The webhook inbox could not commit %d writes (%s): senders get 503 and retry; check the "
@@ -108,6 +116,20 @@ class InboxWriter:
             return
         for (_, _, future), result in zip(batch, results, strict=True):
             future.set_result(result)
+
+    def _redelivery(self, params: tuple) -> bool | str:
+        """A delivery id already in the inbox: False for a retry (same body), CONFLICT for another body."""
+        source, delivery_id, event_type, received_at, body, _ = params
+        stored = self._db.query(SELECT_BODY, (source, delivery_id))
+        if not stored or stored[0][0] == body:
+            return False
+        raw = body.encode("utf-8")
+        self._db.execute(INSERT_QUARANTINE, (
+            source, f"{delivery_id}#sha256:{hashlib.sha256(raw).hexdigest()}", event_type,
+            f"conflict: delivery id {delivery_id[:200]} is already in the inbox with a different body; a sender "
+            "must give every new body a new delivery id (a retry repeats the same bytes)",
+            base64.b64encode(raw).decode(), received_at)).close()
+        return CONFLICT
 
     def _reset_connection(self) -> None:
         try:

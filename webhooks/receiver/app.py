@@ -1,12 +1,14 @@
 """``Receiver``: the request pipeline shared by every endpoint.
 
-Order, cheapest and safest first: size (413) → content type (400) → signature and timestamp window
-(401) → only now is the body parsed: unparseable (400), contract (400) or no delivery id (400)
-sends the signed body to quarantine, kept as evidence → the delivery is committed to the inbox
-(fsync'd) and only then answered 200; a redelivery of a stored id is answered 200 and stores
-nothing. Answers to rejected requests say only "unauthorized", "bad request" or "payload too
-large"; the reason goes to the counters and, bounded per minute, to ``webhook_rejections`` (source
-address, endpoint, reason and the first 256 bytes of the body, never more).
+Order, cheapest and safest first: size (413) and a body sent too slowly (408) → content type (400)
+→ signature and timestamp window (401) → only now is the body parsed (strict RFC 8259 JSON):
+unparseable (400), contract (400) or no delivery id (400) sends the signed body to quarantine, kept
+as evidence → the delivery is committed to the inbox (fsync'd) and only then answered 200; a
+redelivery of a stored id with the same body is answered 200 and stores nothing; the stored id with
+another body is answered 409 and that body goes to quarantine. Answers to rejected requests say only
+"unauthorized", "bad request", "payload too large" or how to fix a timeout or conflict; the reason
+goes to the counters and, bounded per minute, to ``webhook_rejections`` (source address, endpoint,
+reason and the first 256 bytes of the body, never more).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from starlette.routing import Route
 
 from webhooks import contracts
 from webhooks.inbox import InboxWriter
+from webhooks.inbox.writer import CONFLICT
 from webhooks.receiver.endpoints import ENDPOINTS, Endpoint, MissingDeliveryId
 from webhooks.receiver.metrics import ACCEPTED, DUPLICATES, FAILURES, LATENCY
 from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings, load_secrets
@@ -32,7 +35,9 @@ from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings, load_secr
 log = logging.getLogger(__name__)
 PREFIX_BYTES = 256
 COMMIT_TIMEOUT = 10.0  # seconds a request waits for the inbox commit before answering 503 (the sender retries)
-ANSWERS = {400: "bad request", 401: "unauthorized", 413: "payload too large", 503: "try again later"}
+ANSWERS = {400: "bad request", 401: "unauthorized", 408: "request timeout: the body came too slowly; send it "
+             "at once", 409: "conflict: this delivery id was already accepted with a different body; "
+             "send a new body under a new delivery id", 413: "payload too large", 503: "try again later"}
 
 
 class Reject(Exception):
@@ -138,9 +143,11 @@ class Receiver:
             response = await self._accept(ep, request, body)
         except Reject as rejected:
             FAILURES.labels(ep.name, rejected.reason).inc()
-            if rejected.status in (401, 413) or rejected.reason == "content_type":
+            if rejected.status in (401, 408, 413) or rejected.reason == "content_type":
                 self._record_rejection(ep, request, rejected.reason, body)
-            return JSONResponse({"error": ANSWERS[rejected.status]}, rejected.status)
+            # 408/413 answer before the body is all read: close the connection rather than parse its rest
+            close = {"connection": "close"} if rejected.status in (408, 413) else None
+            return JSONResponse({"error": ANSWERS[rejected.status]}, rejected.status, headers=close)
         return response
 
     async def _read(self, request: Request) -> bytes:
@@ -149,14 +156,17 @@ class Receiver:
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             raise Reject(413 if declared.isdigit() else 400, "oversize" if declared.isdigit() else "content_length")
         chunks, size = [], 0
-        try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise Reject(413, "oversize")
-                chunks.append(chunk)
+        try:  # a sender trickling its body holds a connection and a task: bounded by body_timeout_seconds
+            async with asyncio.timeout(self.settings.body_timeout_seconds):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise Reject(413, "oversize")
+                    chunks.append(chunk)
         except ClientDisconnect:
             raise Reject(400, "disconnected") from None
+        except TimeoutError:
+            raise Reject(408, "slow_body") from None
         return b"".join(chunks)
 
     async def _accept(self, ep: Endpoint, request: Request, body: bytes) -> Response:
@@ -178,7 +188,7 @@ class Receiver:
         try:
             payload = ep.parse(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            await self._quarantine(ep, headers, body, None, f"malformed: {type(exc).__name__}")
+            await self._quarantine(ep, headers, body, None, f"malformed: {type(exc).__name__}: {str(exc)[:200]}")
             raise Reject(400, "malformed") from None
         problem = contracts.validate(ep.contract, payload)
         if not problem and ep.name == "slack_events" and payload.get("type") == "url_verification":
@@ -197,6 +207,8 @@ class Receiver:
                 ep.source, delivery_id, event_type, body.decode("utf-8"), time.time())), COMMIT_TIMEOUT)
         except Exception:
             raise Reject(503, "inbox_unavailable") from None
+        if new == CONFLICT:  # the other body is in quarantine (same transaction), so it is not lost
+            raise Reject(409, "conflicting_body")
         (ACCEPTED if new else DUPLICATES).labels(ep.name).inc()
         LATENCY.labels(ep.name).observe(time.perf_counter() - started)
         return PlainTextResponse("accepted" if new else "duplicate", 200)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +24,38 @@ class MissingDeliveryId(ValueError):
     """A verified delivery carries no id to dedupe on."""
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (RFC 8259)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} overflows a double")
+    return value
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"duplicate object key {dup[:40]!r}")
+    return out
+
+
+def loads_strict(text: str) -> Any:
+    """RFC 8259 JSON only: no NaN/Infinity, no number that overflows to inf, no duplicate keys (which
+    parsers resolve differently: the event type read here must be the one every later reader sees), and
+    nesting too deep to parse is a ValueError (it was a RecursionError: a 500, not quarantine)."""
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=_unique)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def parse_json(body: bytes) -> Any:
-    return json.loads(body.decode("utf-8"))
+    return loads_strict(body.decode("utf-8"))
 
 
 def parse_slack_form(body: bytes) -> Any:
@@ -32,7 +63,7 @@ def parse_slack_form(body: bytes) -> Any:
     fields = parse_qs(body.decode("utf-8"), strict_parsing=True, max_num_fields=20)
     if list(fields) != ["payload"] or len(fields["payload"]) != 1:
         raise ValueError("an interaction is one form field named payload")
-    return json.loads(fields["payload"][0])
+    return loads_strict(fields["payload"][0])
 
 
 def header_id(name: str) -> Callable[[Any, Mapping[str, str], bytes], str]:

@@ -1,10 +1,12 @@
 """Receiver counters on prometheus_client's default registry (the operations router serves /metrics).
 
 - ``webhook_failures_total{endpoint,reason}``: requests not accepted, by why (spec §3.3's metric);
-  reasons: oversize, content_type, content_length (not a number), disconnected, missing_signature,
-  bad_signature, stale_timestamp, not_configured, missing_delivery_id, malformed (signed,
-  unparseable), contract (signed, breaks its JSON Schema), inbox_unavailable (the commit failed; the
-  sender retries).
+  reasons: oversize, slow_body (408), content_type, content_length (not a number), disconnected,
+  missing_signature, bad_signature, bad_timestamp (not ASCII digits, or over 12 of them), stale_timestamp,
+  not_configured, conflicting_body (409: a stored delivery id with another body, kept in quarantine),
+  missing_delivery_id, malformed (signed, unparseable), contract (signed, breaks its JSON Schema),
+  inbox_unavailable (the commit failed; the sender retries). The security alert
+  (``WebhookSignatureFailures`` in operations/alert_rules.yml) counts the signature and timestamp reasons.
 - ``webhook_deliveries_accepted_total{endpoint}``: deliveries committed to the inbox (new ones).
 - ``webhook_deliveries_duplicate_total{endpoint}``: redeliveries of an id already in the inbox (2xx, nothing stored).
 - ``webhook_request_seconds{endpoint}``: time to answer a request that passed verification.
