@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from webhooks.app import create_app
+    from webhooks.receiver.server import server_options
     from webhooks.settings import MissingWebhookSecret, WebhookSettings
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("webhooks").info("webhook receiver on http://%s:%d: %s", args.host, args.port,
                                        settings.describe())
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                access_log=False, timeout_graceful_shutdown=5)
+                access_log=False, timeout_graceful_shutdown=5, **server_options())
     return 0
 
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from webhooks.receiver.server import server_options
 from webhooks.settings import SECRET_ENV, WebhookSettings
 
 
@@ -30,7 +31,7 @@ class ServedApp:
                 port = s.getsockname()[1]
         self.url = f"http://{host}:{port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                                    access_log=False))
+                                                    access_log=False, **server_options()))
 
     def __enter__(self) -> ServedApp:
         self.thread = threading.Thread(target=self.server.run, name="webhook-receiver", daemon=True)
