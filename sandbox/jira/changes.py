@@ -38,6 +38,45 @@ def _user(store: JiraStore, value: Any, field: str, errors: dict[str, str]) -> s
     return ref
 
 
+# issue field -> (Issue attribute, store.work kind, label in Jira's messages, changelog field name)
+MULTI = {"components": ("components", "components", "Component", "Component"),
+         "fixVersions": ("fix_versions", "versions", "Version", "Fix Version"),
+         "versions": ("versions", "versions", "Version", "Version")}
+
+
+def _thing_id(store: JiraStore, field: str, project: str | None, ref: Any, errors: dict[str, str]) -> int | None:
+    """A component/version reference (`{"id"}` or `{"name"}`) of `project` -> its id; Jira's errors otherwise."""
+    _attr, kind, label, _ = MULTI[field]
+    if not isinstance(ref, dict):
+        errors[field] = "expected Object"
+        return None
+    if project is None:
+        return None
+    things = [x for x in list(store.work[kind].values()) if x["project"] == project]
+    if ref.get("id") not in (None, ""):
+        ident = str(ref["id"])
+        hit = next((x for x in things if str(x["id"]) == ident), None)
+        if hit is None:
+            errors[field] = f"{label} with id '{ident}' does not exist."
+        return hit["id"] if hit else None
+    name = str(ref.get("name") or "")
+    hit = next((x for x in things if x["name"] == name), None) or next(
+        (x for x in things if x["name"].lower() == name.lower()), None) if name else None
+    if hit is None:
+        errors[field] = f"{label} name '{name}' is not valid"
+    return hit["id"] if hit else None
+
+
+def _thing_ids(store: JiraStore, field: str, project: str | None, value: Any, errors: dict[str, str]) -> list[int]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors[field] = "data was not an array"
+        return []
+    ids = [_thing_id(store, field, project, ref, errors) for ref in value]
+    return list(dict.fromkeys(i for i in ids if i is not None))
+
+
 def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any], version: str,
                  issue: Issue | None) -> tuple[dict[str, Any], list[Any], dict[str, str]]:
     """Validate a payload; returns (attrs, comment bodies to add, field errors)."""
@@ -45,6 +84,7 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
     errors: dict[str, str] = {}
     comments: list[Any] = []
     labels = list(issue.labels) if issue else []
+    multi_ops: dict[str, list[Any]] = {}
     for name, ops in (update or {}).items():
         for op in ops if isinstance(ops, list) else [ops]:
             if name == "comment" and isinstance(op, dict) and "add" in op:
@@ -57,6 +97,8 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 if "set" in op:
                     labels = list(op["set"] or [])
                 fields["labels"] = labels
+            elif name in MULTI:
+                multi_ops.setdefault(name, []).append(op)
             elif isinstance(op, dict) and "set" in op:
                 fields[name] = op["set"]
     attrs: dict[str, Any] = {}
@@ -124,10 +166,31 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
         elif name == "resolution":
             ref = (_ref(value) or "").lower()
             attrs["resolution_id"] = next((k for k, v in C.RESOLUTIONS.items() if ref in (k, v[0].lower())), None)
-        elif name in ("components", "fixVersions", "versions") and not value:
-            continue
+        elif name in MULTI:
+            continue  # below, once the project is known
         else:
             errors[name] = _UNKNOWN.format(name)
+    project_key = attrs.get("project") if creating else issue.project  # type: ignore[union-attr]
+    for name, (attr, *_rest) in MULTI.items():
+        if name not in fields and name not in multi_ops:
+            continue
+        ids = list(getattr(issue, attr)) if issue else []
+        if name in fields:
+            ids = _thing_ids(store, name, project_key, fields[name], errors)
+        for op in multi_ops.get(name, []):
+            if not isinstance(op, dict) or not op.keys() & {"add", "remove", "set"}:
+                errors[name] = "Operation value must be an object with 'add', 'remove' or 'set'."  # [unc] wording
+                continue
+            if "set" in op:
+                ids = _thing_ids(store, name, project_key, op["set"], errors)
+            if "add" in op:
+                got = _thing_id(store, name, project_key, op["add"], errors)
+                if got is not None and got not in ids:
+                    ids.append(got)
+            if "remove" in op:
+                gone = _thing_id(store, name, project_key, op["remove"], errors)
+                ids = [x for x in ids if x != gone]
+        attrs[attr] = tuple(ids)
     type_id = attrs.get("type_id") or (issue.type_id if issue else None)
     if attrs.get("parent_id") is not None and type_id == C.EPIC:
         errors["parent"] = "Given parent work item does not belong to appropriate hierarchy."
@@ -185,4 +248,17 @@ def diff_items(old: Issue, changes: dict[str, Any], store: JiraStore) -> list[di
                 ", ".join(names[1]), "custom")
         elif attr == "duedate":
             add("duedate", "duedate", cur, cur, new, new)
+        elif attr in ("components", "fix_versions", "versions"):
+            fid, (_a, kind, _l, label) = next((k, v) for k, v in MULTI.items() if v[0] == attr)
+
+            def name_of(ident: int, kind: str = kind) -> str | None:
+                thing = store.work[kind].get(ident)
+                return thing["name"] if thing else None
+
+            for ident in cur:
+                if ident not in new:
+                    add(label, fid, str(ident), name_of(ident), None, None)
+            for ident in new:
+                if ident not in cur:
+                    add(label, fid, None, None, str(ident), name_of(ident))
     return items

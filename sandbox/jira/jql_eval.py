@@ -22,7 +22,8 @@ from sandbox.jira.timefmt import jql_time, start_of_day
 _ALIASES = {"issuekey": "key", "label": "labels", "type": "issuetype", "cf[10020]": "sprint", "epic link": "parent",
             "createddate": "created", "updateddate": "updated", "resolutiondate": "resolved", "duedate": "due",
             "cf[10016]": "story point estimate", "story points": "story point estimate", "cf[10019]": "rank",
-            "statuscategorychangeddate": "statuscategorychangeddate"}
+            "statuscategorychangeddate": "statuscategorychangeddate", "components": "component",
+            "fixversions": "fixversion", "affectedversions": "affectedversion"}
 _DATES = {"created": "created", "updated": "updated", "resolved": "resolved",
           "statuscategorychangeddate": "status_changed"}
 
@@ -34,6 +35,7 @@ class Context(Protocol):
     projects: dict[str, Project]
     sprints: dict[int, Sprint]
     users: dict[str, User]
+    work: dict[str, dict[int, Any]]  # components / versions by id (see `JiraStore.work`)
 
     def resolve_issue(self, ref: str) -> Issue | None: ...
 

@@ -131,6 +131,26 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
             raise missing(c, v.text)
 
         return (lambda i: i.sprints), resolve_sprint, True
+    if field in ("component", "fixversion", "affectedversion"):
+        kind = "components" if field == "component" else "versions"
+        attr = {"component": "components", "fixversion": "fix_versions", "affectedversion": "versions"}[field]
+
+        def resolve_thing(v: Value | Func) -> Any:
+            things = list(ctx.work[kind].values())
+            if isinstance(v, Func):
+                if kind == "versions" and v.name in ("releasedversions", "unreleasedversions"):
+                    keys = {p.key for p in ctx.projects.values() for a in v.args
+                            if a.upper() == p.key or a == p.id or a.lower() == p.name.lower()}
+                    released = v.name == "releasedversions"
+                    return {x["id"] for x in things if bool(x.get("released")) == released
+                            and not x.get("archived") and (not v.args or x["project"] in keys)}
+                raise JQLError(f"Function '{v.name}' is not supported for field '{c.field}'.")
+            hits = {x["id"] for x in things if v.text == str(x["id"]) or v.text.lower() == x["name"].lower()}
+            if not hits:
+                raise missing(c, v.text)
+            return hits
+
+        return (lambda i, a=attr: getattr(i, a)), resolve_thing, True
     if field in ("assignee", "reporter", "creator"):
         def resolve_user(v: Value | Func) -> Any:
             if isinstance(v, Func):

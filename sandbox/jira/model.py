@@ -79,6 +79,9 @@ class Issue:
     duedate: str | None
     rank: str
     seeded: bool = True  # extras (comments, changelog, attachment) still come from the seed
+    components: tuple[int, ...] = ()  # component ids (`JiraStore.work["components"]`)
+    fix_versions: tuple[int, ...] = ()  # version ids (`JiraStore.work["versions"]`)
+    versions: tuple[int, ...] = ()  # affected version ids
 
 
 @dataclass(slots=True)

@@ -152,6 +152,32 @@ class Renderer:
         return {"self": f"{self.api}/issue/{issue.key}/watchers", "watchCount": len(people),
                 "isWatching": self.store.me.account_id in people}
 
+    def components(self, ids: tuple[int, ...]) -> list[dict[str, Any]]:
+        """The issue's `components` field: `{"self","id","name"[,"description"]}` per component."""
+        out = []
+        for ident in ids:
+            comp = self.store.work["components"].get(ident)
+            if comp is not None:
+                bean = {"self": f"{self.api}/component/{ident}", "id": str(ident), "name": comp["name"]}
+                if comp.get("description"):
+                    bean["description"] = comp["description"]
+                out.append(bean)
+        return out
+
+    def versions(self, ids: tuple[int, ...]) -> list[dict[str, Any]]:
+        """The issue's `fixVersions`/`versions` field: version beans without the project id."""
+        out = []
+        for ident in ids:
+            v = self.store.work["versions"].get(ident)
+            if v is not None:
+                bean = {"self": f"{self.api}/version/{ident}", "id": str(ident), "name": v["name"],
+                        "archived": bool(v.get("archived")), "released": bool(v.get("released"))}
+                for name in ("description", "releaseDate"):
+                    if v.get(name):
+                        bean[name] = v[name]
+                out.append(bean)
+        return out
+
     def history(self, h: History) -> dict[str, Any]:
         return {"id": str(h.id), "author": self.user(h.author), "created": jira_ts(h.created), "items": h.items}
 
@@ -184,7 +210,9 @@ class Renderer:
             "resolution": lambda: self.resolution(issue.resolution_id),
             "resolutiondate": lambda: jira_ts(issue.resolved),
             "statuscategorychangedate": lambda: jira_ts(issue.status_changed), "duedate": lambda: issue.duedate,
-            "components": list, "fixVersions": list, "versions": list,
+            "components": lambda: self.components(issue.components),
+            "fixVersions": lambda: self.versions(issue.fix_versions),
+            "versions": lambda: self.versions(issue.versions),
             "watches": lambda: self.watches(issue),
             "votes": lambda: {"self": f"{self.api}/issue/{issue.key}/votes", "votes": 0, "hasVoted": False},
             "timetracking": lambda: self.timetracking(issue), "worklog": lambda: self.worklog_field(issue),

@@ -50,6 +50,7 @@ class JqlContext:
         self.store, self.tz, self.me = store, tz, me
         self.now_ms = store.now_ms()
         self.projects, self.sprints, self.users = store.projects, store.sprints, store.users
+        self.work = store.work
 
     def resolve_issue(self, ref: str) -> Any:
         return self.store.resolve(ref) or self.store.index.get(int(ref) if ref.isdigit() else

@@ -139,3 +139,39 @@ def test_create_sprint_on_a_board(pyc, sb):
     with pytest.raises(JIRAError) as err:
         pyc.create_sprint("", board.id)
     assert err.value.status_code == 400 and "name" in err.value.response.json()["errors"]
+
+
+def test_components_and_fix_versions_are_settable_and_searchable(pyc, atl, sb):
+    identity, network = pyc.create_component("Identity", "SEC"), pyc.create_component("Network", "SEC")
+    released, planned = pyc.create_version("1.0", "SEC", released=True), pyc.create_version("2.0", "SEC")
+    issue = pyc.create_issue(project="SEC", summary="MFA rollout", issuetype={"name": "Task"},
+                             components=[{"name": "Identity"}], fixVersions=[{"id": planned.id}])
+    assert [c.name for c in issue.fields.components] == ["Identity"]
+    assert [(v.name, v.released) for v in issue.fields.fixVersions] == [("2.0", False)]
+    issue.update(fields={"components": [{"id": network.id}]})
+    assert [c.id for c in pyc.issue(issue.key).fields.components] == [network.id]
+    issue.update(update={"components": [{"add": {"name": "Identity"}}],
+                         "fixVersions": [{"add": {"name": "1.0"}}, {"remove": {"id": planned.id}}]})
+    issue.add_field_value("versions", {"id": released.id})
+    got = pyc.issue(issue.key, expand="changelog")
+    assert [c.name for c in got.fields.components] == ["Network", "Identity"]
+    assert [v.name for v in got.fields.fixVersions] == ["1.0"] and [v.name for v in got.fields.versions] == ["1.0"]
+    items = [(i.field, i.fromString, i.toString) for h in got.changelog.histories for i in h.items]
+    assert ("Component", None, "Network") in items and ("Fix Version", "2.0", None) in items
+    other = atl.issue_create(fields={"project": {"key": "SEC"}, "summary": "VPN", "issuetype": {"name": "Task"},
+                                     "components": [{"id": identity.id}]})["key"]
+    for jql, want in ((f"component = Identity AND key in ({issue.key}, {other})", {issue.key, other}),
+                      ("component in (Network)", {issue.key}), ('fixVersion = "1.0"', {issue.key}),
+                      ("fixVersion in releasedVersions(SEC)", {issue.key}), (f"fixVersion = {planned.id}", set()),
+                      (f"component is EMPTY AND key in ({issue.key}, {other}, SEC-1)", {"SEC-1"}),
+                      ("affectedVersion = 1.0", {issue.key})):
+        assert {i.key for i in pyc.search_issues(jql)} == want, jql
+    for bad, error in (({"components": [{"name": "Nope"}]}, {"components": "Component name 'Nope' is not valid"}),
+                       ({"fixVersions": [{"id": "99"}]}, {"fixVersions": "Version with id '99' does not exist."}),
+                       ({"components": {"name": "Identity"}}, {"components": "data was not an array"})):
+        with pytest.raises(JIRAError) as err:
+            pyc.create_issue(project="SEC", summary="x", issuetype={"name": "Task"}, **bad)
+        assert err.value.status_code == 400 and err.value.response.json()["errors"] == error
+    with pytest.raises(JIRAError) as err:
+        pyc.search_issues("component = Nope")
+    assert err.value.response.json()["errorMessages"] == ["The value 'Nope' does not exist for the field 'component'."]
