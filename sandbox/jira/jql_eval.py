@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 from sandbox.jira import catalog as C
 from sandbox.jira.adf import plain
-from sandbox.jira.jql import BoolOp, Clause, Func, JQLError, Not, Query, Value
-from sandbox.jira.jql_fields import CMP, PRIORITY_RANK, match, ordered, scalar_field, unsupported
+from sandbox.jira.jql import BoolOp, Clause, Func, JQLError, Not, Query, Value, parse
+from sandbox.jira.jql_fields import CMP, PRIORITY_RANK, match, missing, ordered, scalar_field, unsupported, values_of
 from sandbox.jira.model import Issue, Project, Sprint, User
 from sandbox.jira.timefmt import jql_time, start_of_day
 
@@ -196,7 +196,35 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
             return (i.summary + "\n" + plain(i.description)).lower()
 
         return lambda i: all(w in text_of(i) for w in words) != neg
+    if field in ("filter", "request", "savedfilter", "searchrequest"):
+        return _saved_filter(c, ctx)
     if field in ("story point estimate", "due", "key", "id", "priority"):
         return ordered(c, field, ctx)
     getter, resolve, multi = scalar_field(c, field, ctx)
     return match(c, getter, resolve, multi)
+
+
+def _saved_filter(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
+    """`filter = <id or name>`: the saved filter's own query (cycles answer Jira's error)."""
+    if c.op not in ("=", "!=", "in", "not in"):
+        raise unsupported(c)
+    saved = ctx.work.get("filters", {})
+    open_now: set[int] = ctx.__dict__.setdefault("_open_filters", set())
+    preds = []
+    for v in values_of(c):
+        text = str(getattr(v, "text", ""))
+        f = saved.get(int(text)) if text.isdigit() else None
+        f = f or next((x for x in list(saved.values()) if x["name"].lower() == text.lower()), None)
+        if f is None:
+            raise missing(c, text)
+        if f["id"] in open_now:
+            raise JQLError(f"Field '{c.field}' with value '{text}' matches filter '{f['name']}' and causes a "
+                           "cyclical reference, this query can not be executed and should be edited.")
+        open_now.add(f["id"])
+        try:
+            where = parse(f["jql"]).where if f["jql"].strip() else None
+            preds.append(_node(where, ctx) if where is not None else (lambda i: True))
+        finally:
+            open_now.discard(f["id"])
+    negate = c.op in ("!=", "not in")
+    return lambda i: any(p(i) for p in preds) != negate

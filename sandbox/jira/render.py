@@ -178,6 +178,11 @@ class Renderer:
                 out.append(bean)
         return out
 
+    def votes(self, issue: Issue) -> dict[str, Any]:
+        people = self.store.work.get("votes", {}).get(issue.id, ())
+        return {"self": f"{self.api}/issue/{issue.key}/votes", "votes": len(people),
+                "hasVoted": self.store.me.account_id in people}
+
     def history(self, h: History) -> dict[str, Any]:
         return {"id": str(h.id), "author": self.user(h.author), "created": jira_ts(h.created), "items": h.items}
 
@@ -214,7 +219,7 @@ class Renderer:
             "fixVersions": lambda: self.versions(issue.fix_versions),
             "versions": lambda: self.versions(issue.versions),
             "watches": lambda: self.watches(issue),
-            "votes": lambda: {"self": f"{self.api}/issue/{issue.key}/votes", "votes": 0, "hasVoted": False},
+            "votes": lambda: self.votes(issue),
             "timetracking": lambda: self.timetracking(issue), "worklog": lambda: self.worklog_field(issue),
             C.STORY_POINTS: lambda: issue.points, C.RANK: lambda: issue.rank,
             C.SPRINT: lambda: [self.sprint_field(s.sprints[x]) for x in issue.sprints] or None,

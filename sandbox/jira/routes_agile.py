@@ -106,6 +106,14 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"Sprint with id {sid} does not exist or you do not have permission to see it.")
         return issue_page(c, [i for i in list(sb.store.issues.values()) if sid in i.sprints])
 
+    def board_sprint_issues(c: Call) -> Response:
+        board = board_of(c)
+        s = sb.store.sprints.get(int(c.p["sprint"]))
+        if s is None:
+            raise fail(404, f"Sprint with id {c.p['sprint']} does not exist or you do not have permission to see it.")
+        return issue_page(c, [i for i in list(sb.store.issues.values())
+                              if s.id in i.sprints and i.project == board.project])
+
     def board_issues(c: Call) -> Response:
         board = board_of(c)
         return issue_page(c, [i for i in list(sb.store.issues.values()) if i.project == board.project])
@@ -150,6 +158,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/board/(?P<board>\d+)", lambda c: json_response(board_bean(c, board_of(c))), prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)/sprint", board_sprints, prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)/issue", board_issues, prefix="agile")
+    sb.route("GET", r"/board/(?P<board>\d+)/sprint/(?P<sprint>\d+)/issue", board_sprint_issues, prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)/backlog", backlog, prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)/epic", board_epics, prefix="agile")
     sb.route("POST", r"/sprint", create_sprint, "write", prefix="agile")

@@ -23,7 +23,16 @@ from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.faults import Decision
 from sandbox.core.http import HTTPError, Request, Response, Router
-from sandbox.jira import admin, ops, routes_agile, routes_issues, routes_platform, routes_search, routes_work
+from sandbox.jira import (
+    admin,
+    ops,
+    routes_agile,
+    routes_issues,
+    routes_platform,
+    routes_search,
+    routes_social,
+    routes_work,
+)
 from sandbox.jira.auth import OAuthServer, RotatingTokenStore, authenticate
 from sandbox.jira.call import AGILE, API, Call
 from sandbox.jira.errors import body as error_body
@@ -93,6 +102,7 @@ class JiraSandbox(Sandbox):
         routes_platform.register(self)
         routes_search.register(self)
         routes_work.register(self)
+        routes_social.register(self)
         routes_issues.register(self)
         routes_agile.register(self)
         admin.register_public(self)

@@ -175,3 +175,63 @@ def test_components_and_fix_versions_are_settable_and_searchable(pyc, atl, sb):
     with pytest.raises(JIRAError) as err:
         pyc.search_issues("component = Nope")
     assert err.value.response.json()["errorMessages"] == ["The value 'Nope' does not exist for the field 'component'."]
+
+
+def test_sprint_issues_on_a_board_and_votes(pyc, atl, sb):
+    board = pyc.boards()[0]
+    sprint = pyc.sprints(board.id)[0]
+    page = atl.get_all_issues_for_sprint_in_board(board.id, sprint.id, fields="summary")
+    want = {i.key for i in sb.store.issues.values() if sprint.id in i.sprints}
+    assert page["total"] == len(want) > 0 and {i["key"] for i in page["issues"]} == want
+    assert set(page["issues"][0]["fields"]) >= {"summary", "sprint", "closedSprints"}
+    assert atl.get_sprint_issues(sprint.id, 0, 50)["total"] == len(want)
+    with pytest.raises(Exception, match="does not exist"):
+        atl.get_all_issues_for_sprint_in_board(board.id, 9999)
+
+    key = next(i.key for i in sb.store.issues.values() if i.reporter != sb.store.me.account_id)
+    assert (pyc.votes(key).votes, pyc.votes(key).hasVoted) == (0, False)
+    pyc.add_vote(key)
+    votes = pyc.votes(key)
+    assert (votes.votes, votes.hasVoted, votes.voters[0].accountId) == (1, True, sb.store.me.account_id)
+    assert pyc.issue(key).fields.votes.votes == 1
+    pyc.remove_vote(key)
+    with pytest.raises(JIRAError) as err:
+        pyc.remove_vote(key)
+    assert err.value.status_code == 404
+    own = pyc.create_issue(project="SEC", summary="mine", issuetype={"name": "Task"})
+    with pytest.raises(JIRAError) as err:
+        pyc.add_vote(own.key)
+    assert err.value.response.json()["errorMessages"] == ["You cannot vote for an issue you have reported."]
+
+
+def test_groups_filters_and_issue_properties(pyc, atl, sb):
+    assert pyc.groups() == ["jira-admins", "jira-software-users", "site-admins"]
+    assert pyc.groups(query="admin") == ["jira-admins", "site-admins"]
+    assert atl.get_groups(query="site")["groups"][0]["html"] == "<b>site</b>-admins"
+    members = atl.get_all_users_from_group("site-admins")
+    assert [u["accountId"] for u in members["values"]] == [sb.store.me.account_id]
+
+    saved = pyc.create_filter("Open SEC", "audit scope", "project = SEC", favourite=True)
+    assert [f.id for f in pyc.favourite_filters()] == [saved.id] and pyc.filter(saved.id).jql == "project = SEC"
+    assert {i.key for i in pyc.search_issues(f"filter = {saved.id}", maxResults=100)} == {
+        i.key for i in sb.store.issues.values() if i.project == "SEC"}
+    pyc.update_filter(saved.id, jql="key = SEC-1")
+    assert [i.key for i in pyc.search_issues('filter = "Open SEC"')] == ["SEC-1"]
+    for name, jql, errors in (("open sec", "project = SEC", {"filterName": "Filter with same name already exists."}),
+                              ("", "project = SEC", {"filterName": "You must specify a name to save this filter as."}),
+                              ("Bad", "nosuch = 1", {"jql": "Field 'nosuch' does not exist or you do not have "
+                                                            "permission to view it."})):
+        with pytest.raises(JIRAError) as err:
+            pyc.create_filter(name, None, jql)
+        assert err.value.status_code == 400 and err.value.response.json()["errors"] == errors
+    with pytest.raises(JIRAError) as err:
+        pyc.filter("999")
+    assert err.value.status_code == 400
+
+    assert pyc.add_issue_property("SEC-1", "audit", {"checked": True}).status_code == 201
+    assert pyc.add_issue_property("SEC-1", "audit", {"checked": False}).status_code == 200
+    assert [p.key for p in pyc.issue_properties("SEC-1")] == ["audit"]
+    assert pyc.issue_property("SEC-1", "audit").value.checked is False
+    with pytest.raises(JIRAError) as err:
+        pyc.issue_property("SEC-1", "nope")
+    assert err.value.status_code == 404

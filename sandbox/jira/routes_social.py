@@ -1,0 +1,312 @@
+"""Votes, groups, saved filters and issue properties.
+
+- Votes: GET `/issue/{key}/votes` (`{"self","votes","hasVoted","voters"}`), POST (204; 404 on your own
+  issue: Jira does not let reporters vote), DELETE (204; 404 when the caller has not voted).
+- Groups: GET `/groups/picker` (`{"header","total","groups":[{"name","html","labels","groupId"}]}`),
+  GET `/group/member` (paged users; 404 for an unknown group), GET `/user/groups?accountId=`.
+  Three fixed groups: `jira-software-users` (everyone), `jira-admins` and `site-admins` (the API user).
+- Filters: POST `/filter` (200, the filter), GET/PUT/DELETE `/filter/{id}` (an unknown id answers 400,
+  as the spec says), GET `/filter/favourite`, `/filter/my`, `/filter/search` (paged, `filterName` is a
+  case-insensitive partial match), PUT/DELETE `/filter/{id}/favourite`. JQL `filter = <id or name>`
+  (see `jql_eval`) runs a saved filter's query.
+- Issue properties: GET `/issue/{key}/properties` (`{"keys":[{"self","key"}]}`), GET/PUT/DELETE
+  `/issue/{key}/properties/{property}` (PUT answers 201 when created, 200 when replaced).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira.call import Call, paged
+from sandbox.jira.errors import fail
+from sandbox.jira.jql import JQLError
+
+if TYPE_CHECKING:
+    from sandbox.jira.model import Issue
+    from sandbox.jira.sandbox import JiraSandbox
+
+GROUPS = ("jira-software-users", "jira-admins", "site-admins")
+NO_FILTER = "The selected filter is not available to you, perhaps it has been deleted or had its permissions changed."
+
+
+def group_id(name: str) -> str:
+    return str(uuid.UUID(bytes=hashlib.blake2b(f"jira-group:{name}".encode(), digest_size=16).digest(), version=4))
+
+
+def group_members(sb: JiraSandbox, name: str) -> list[str]:
+    if name == "jira-software-users":
+        return [u.account_id for u in sb.store.users.values() if u.account_type == "atlassian"]
+    return [sb.store.me.account_id] if name in GROUPS else []
+
+
+def filter_bean(c: Call, f: dict[str, Any], me: str) -> dict[str, Any]:
+    return {"self": f"{c.r.api}/filter/{f['id']}", "id": str(f["id"]), "name": f["name"],
+            **({"description": f["description"]} if f.get("description") else {}),
+            "owner": c.r.user(f["owner"]), "jql": f["jql"], "viewUrl": f"{c.base}/issues/?filter={f['id']}",
+            "searchUrl": f"{c.r.api}/search/jql?jql={quote(f['jql'])}", "favourite": me in f["fans"],
+            "favouritedCount": len(f["fans"]), "sharePermissions": [], "editPermissions": [],
+            "isWritable": f["owner"] == me, "subscriptions": {"size": 0, "items": [], "max-results": 0,
+                                                               "start-index": 0, "end-index": 0},
+            "sharedUsers": {"size": 0, "items": [], "max-results": 0, "start-index": 0, "end-index": 0}}
+
+
+def register(sb: JiraSandbox) -> None:
+    """Register before `routes_issues` (its `GET /issue/{key}` pattern is anchored, so order is a safeguard)."""
+    from sandbox.jira.routes_issues import issue_of
+
+    key = r"/issue/(?P<issue>[A-Za-z0-9_-]+)"
+
+    def work(name: str) -> dict[Any, Any]:
+        return sb.store.work.setdefault(name, {})
+
+    # --- votes ----------------------------------------------------------------------------------
+    def voters_of(issue: Issue) -> list[str]:
+        return work("votes").setdefault(issue.id, [])
+
+    def get_votes(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        people = list(voters_of(issue))
+        return json_response({"self": f"{c.r.api}/issue/{issue.key}/votes", "votes": len(people),
+                              "hasVoted": c.user in people, "voters": [c.r.user(a) for a in people]})
+
+    def add_vote(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        if issue.reporter == c.user:
+            raise fail(404, "You cannot vote for an issue you have reported.")
+        with sb.store.lock:
+            people = voters_of(issue)
+            if c.user not in people:
+                people.append(c.user)
+        return Response(status=204)
+
+    def remove_vote(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        with sb.store.lock:
+            people = voters_of(issue)
+            if c.user not in people:
+                raise fail(404, "Cannot remove a vote for an issue that the user has not already voted for.")
+            people.remove(c.user)
+        return Response(status=204)
+
+    # --- groups ---------------------------------------------------------------------------------
+    def groups_picker(c: Call) -> Response:
+        query = (c.q("query") or "").lower()
+        excluded = set(c.qlist("exclude"))
+        limit = c.qint("maxResults", 20, 0, 1000)
+        names = [g for g in GROUPS if query in g and g not in excluded]
+        account = c.q("accountId")
+        if account:
+            names = [g for g in names if account in group_members(sb, g)]
+        shown = names[:limit]
+
+        def highlight(name: str) -> str:
+            if not query:
+                return html.escape(name)
+            at = name.find(query)
+            return (html.escape(name[:at]) + "<b>" + html.escape(name[at:at + len(query)]) + "</b>"
+                    + html.escape(name[at + len(query):]))
+
+        return json_response({"header": f"Showing {len(shown)} of {len(names)} matching groups", "total": len(names),
+                              "groups": [{"name": g, "html": highlight(g), "labels": [], "groupId": group_id(g)}
+                                         for g in shown]})
+
+    def find_group(c: Call) -> str:
+        name, gid = c.q("groupname"), c.q("groupId")
+        if not name and not gid:
+            raise fail(400, "You must specify a group name or a group ID.")
+        hit = next((g for g in GROUPS if g == name or group_id(g) == gid), None)
+        if hit is None:
+            raise fail(404, "Specified group does not exist.")
+        return hit
+
+    def members(c: Call) -> Response:
+        group = find_group(c)
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 50)
+        people = [c.r.user(a) for a in group_members(sb, group)]
+        self_url = f"{c.r.api}/group/member?groupId={group_id(group)}&startAt={start}&maxResults={limit}"
+        out = paged(people, start, limit, self_url)
+        if not out["isLast"]:
+            out["nextPage"] = (f"{c.r.api}/group/member?groupId={group_id(group)}&startAt={start + limit}"
+                               f"&maxResults={limit}")
+        return json_response(out)
+
+    def group(c: Call) -> Response:
+        name = find_group(c)
+        people = [c.r.user(a) for a in group_members(sb, name)]
+        return json_response({"name": name, "groupId": group_id(name), "self": f"{c.r.api}/group?groupId="
+                              f"{group_id(name)}", "users": {"size": len(people), "items": people[:50],
+                                                             "max-results": 50, "start-index": 0,
+                                                             "end-index": min(len(people), 50) - 1},
+                              "expand": "users"})
+
+    def user_groups(c: Call) -> Response:
+        account = c.q("accountId")
+        if not account:
+            raise fail(400, "The 'accountId' query parameter needs to be provided.")
+        if account not in sb.store.users:
+            raise fail(404, "The user with the specified accountId doesn't exist.")
+        return json_response([{"name": g, "groupId": group_id(g), "self": f"{c.r.api}/group?groupId={group_id(g)}"}
+                              for g in GROUPS if account in group_members(sb, g)])
+
+    # --- filters --------------------------------------------------------------------------------
+    def filters() -> dict[int, dict[str, Any]]:
+        return work("filters")
+
+    def find_filter(c: Call) -> dict[str, Any]:
+        ident = c.p["filter"]
+        f = filters().get(int(ident)) if ident.isdigit() else None
+        if f is None:
+            raise fail(400, NO_FILTER)
+        return f
+
+    def read_filter(c: Call, body: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        name = body.get("name", current["name"] if current else None)
+        name = str(name or "").strip()
+        if not name:
+            raise fail(400, None, {"filterName": "You must specify a name to save this filter as."})
+        if len(name) > 255:
+            raise fail(400, None, {"filterName": "The filter name must not exceed 255 characters."})
+        if any(f["name"].lower() == name.lower() and f["owner"] == c.user and f is not current
+               for f in filters().values()):
+            raise fail(400, None, {"filterName": "Filter with same name already exists."})
+        jql = str(body.get("jql", current["jql"] if current else "") or "")
+        if jql.strip():
+            try:
+                sb.jql(jql, c.user)
+            except JQLError as exc:
+                if "Unbounded" not in str(exc):
+                    raise fail(400, None, {"jql": str(exc)}) from None
+        return {"name": name, "jql": jql,
+                "description": body.get("description", current.get("description") if current else None)}
+
+    def create_filter(c: Call) -> Response:
+        body = c.obj()
+        data = read_filter(c, body, None)
+        with sb.store.lock:
+            f = {"id": sb.store.new_id(), "owner": c.user, "fans": [c.user] if body.get("favourite") else [], **data}
+            filters()[f["id"]] = f
+        return json_response(filter_bean(c, f, c.user))
+
+    def get_filter(c: Call) -> Response:
+        return json_response(filter_bean(c, find_filter(c), c.user))
+
+    def edit_filter(c: Call) -> Response:
+        f = find_filter(c)
+        if f["owner"] != c.user:
+            raise fail(400, "You do not have permission to edit this filter.")  # [unc] wording
+        body = c.obj()
+        data = read_filter(c, body, f)
+        with sb.store.lock:
+            f.update(data)
+            if "favourite" in body:
+                f["fans"] = [x for x in f["fans"] if x != c.user] + ([c.user] if body["favourite"] else [])
+        return json_response(filter_bean(c, f, c.user))
+
+    def delete_filter(c: Call) -> Response:
+        f = find_filter(c)
+        if f["owner"] != c.user:
+            raise fail(401, "You do not have permission to delete this filter.")  # spec: 401 for no permission
+        with sb.store.lock:
+            filters().pop(f["id"], None)
+        return Response(status=204)
+
+    def set_favourite(on: bool) -> Any:
+        def handler(c: Call) -> Response:
+            f = find_filter(c)
+            with sb.store.lock:
+                f["fans"] = [x for x in f["fans"] if x != c.user] + ([c.user] if on else [])
+            return json_response(filter_bean(c, f, c.user))
+        return handler
+
+    def favourites(c: Call) -> Response:
+        return json_response([filter_bean(c, f, c.user) for f in list(filters().values()) if c.user in f["fans"]])
+
+    def my_filters(c: Call) -> Response:
+        with_fans = c.q("includeFavourites") == "true"
+        return json_response([filter_bean(c, f, c.user) for f in list(filters().values())
+                              if f["owner"] == c.user or (with_fans and c.user in f["fans"])])
+
+    def search_filters(c: Call) -> Response:
+        name = (c.q("filterName") or "").lower()
+        exact = c.q("isSubstringMatch") == "false" and bool(name)  # [unc] exact match when substring is off
+        owner = c.q("accountId")
+        ids = {int(x) for item in c.qlist("id") for x in item.split(",") if x.isdigit()}
+        found = [f for f in list(filters().values())
+                 if (not name or (f["name"].lower() == name if exact else name in f["name"].lower()))
+                 and (not owner or f["owner"] == owner) and (not ids or f["id"] in ids)]
+        order = c.q("orderBy") or "name"
+        desc = order.startswith("-")
+        sort_key = order.lstrip("+-")
+        if sort_key == "id":
+            found.sort(key=lambda f: f["id"], reverse=desc)
+        elif sort_key in ("favourite_count", "is_favourite"):
+            found.sort(key=lambda f: len(f["fans"]), reverse=desc)
+        else:
+            found.sort(key=lambda f: f["name"].lower(), reverse=desc)
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)
+        beans = [filter_bean(c, f, c.user) for f in found]
+        return json_response(paged(beans, start, limit, f"{c.r.api}/filter/search?startAt={start}&maxResults="
+                                                        f"{limit}"))
+
+    # --- issue properties -----------------------------------------------------------------------
+    def props_of(issue: Issue) -> dict[str, Any]:
+        return work("properties").setdefault(issue.id, {})
+
+    def list_props(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        return json_response({"keys": [{"self": f"{c.r.api}/issue/{issue.id}/properties/{quote(k)}", "key": k}
+                                       for k in props_of(issue)]})
+
+    def get_prop(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        props = props_of(issue)
+        if c.p["prop"] not in props:
+            raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
+        return json_response({"key": c.p["prop"], "value": props[c.p["prop"]]})
+
+    def put_prop(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        name = c.p["prop"]
+        if len(name) > 255:
+            raise fail(400, "The property key is too long. Maximum length is 255 characters.")
+        value = c.body()
+        with sb.store.lock:
+            props = props_of(issue)
+            created = name not in props
+            props[name] = value
+        return json_response({}, 201) if created else json_response({}, 200)
+
+    def delete_prop(c: Call) -> Response:
+        issue = issue_of(sb, c.p["issue"])
+        with sb.store.lock:
+            props = props_of(issue)
+            if c.p["prop"] not in props:
+                raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
+            del props[c.p["prop"]]
+        return Response(status=204)
+
+    sb.route("GET", key + r"/votes", get_votes)
+    sb.route("POST", key + r"/votes", add_vote, "write")
+    sb.route("DELETE", key + r"/votes", remove_vote, "write")
+    sb.route("GET", key + r"/properties", list_props)
+    sb.route("GET", key + r"/properties/(?P<prop>[^/]+)", get_prop)
+    sb.route("PUT", key + r"/properties/(?P<prop>[^/]+)", put_prop, "write")
+    sb.route("DELETE", key + r"/properties/(?P<prop>[^/]+)", delete_prop, "write")
+    sb.route("GET", r"/groups/picker", groups_picker)
+    sb.route("GET", r"/group/member", members)
+    sb.route("GET", r"/group", group)
+    sb.route("GET", r"/user/groups", user_groups)
+    sb.route("POST", r"/filter", create_filter, "write")
+    sb.route("GET", r"/filter/favourite", favourites)
+    sb.route("GET", r"/filter/my", my_filters)
+    sb.route("GET", r"/filter/search", search_filters)
+    sb.route("GET", r"/filter/(?P<filter>[^/]+)", get_filter)
+    sb.route("PUT", r"/filter/(?P<filter>[^/]+)", edit_filter, "write")
+    sb.route("DELETE", r"/filter/(?P<filter>[^/]+)", delete_filter, "write")
+    sb.route("PUT", r"/filter/(?P<filter>[^/]+)/favourite", set_favourite(True), "write")
+    sb.route("DELETE", r"/filter/(?P<filter>[^/]+)/favourite", set_favourite(False), "write")
