@@ -9,7 +9,9 @@ user_not_found, invalid_json, unknown_method (HTTP 404).
 
 Methods: api.test, auth.test, chat.postMessage, chat.update, chat.delete, chat.getPermalink,
 chat.postEphemeral, conversations.list, conversations.info, conversations.history, conversations.open,
-users.info, users.list, users.lookupByEmail. chat.update / chat.delete act on the bot's own messages
+users.info, users.list, users.lookupByEmail, reactions.add / reactions.remove / reactions.get / reactions.list
+(the bot user's reactions on stored messages: message_not_found, already_reacted, no_reaction, invalid_name,
+no_item_specified; conversations.history shows `reactions`). chat.update / chat.delete act on the bot's own messages
 (message_not_found, cant_update_message, cant_delete_message). chat.postMessage keeps `metadata`;
 conversations.history returns it with `include_all_metadata=true`, as Slack does.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +87,10 @@ def _metadata(value: Any) -> dict[str, Any] | None:
     return value
 
 
+_EMOJI = re.compile(r"[a-z0-9_+'\-]{1,100}")
+_TONE = re.compile(r"skin-tone-[2-6]")
+
+
 def _flag(value: Any) -> bool:
     return str(value).lower() in ("1", "true", "yes")
 
@@ -114,7 +121,9 @@ class WebApi:
             "users.info": self.users_info, "users.list": self.users_list,
             "users.lookupByEmail": self.users_lookup_by_email, "chat.update": self.update_message,
             "chat.delete": self.delete_message, "chat.getPermalink": self.permalink,
-            "chat.postEphemeral": self.post_ephemeral,
+            "chat.postEphemeral": self.post_ephemeral, "reactions.add": self.reactions_add,
+            "reactions.remove": self.reactions_remove, "reactions.get": self.reactions_get,
+            "reactions.list": self.reactions_list,
         }
 
     def api_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +208,97 @@ class WebApi:
             self.sb._seq += 1
             ts = f"{int(time.time())}.{self.sb._seq % 1_000_000:06d}"
         return {"message_ts": ts}
+
+    # --- reactions ------------------------------------------------------------------------------
+    def _reaction_target(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        if not args.get("timestamp") and not args.get("file") and not args.get("file_comment"):
+            raise SlackError("no_item_specified")
+        if not args.get("timestamp"):
+            raise SlackError("file_not_found")  # files are not emulated
+        channel = self._channel(args)
+        if channel["is_private"] and not channel["is_member"]:
+            raise SlackError("not_in_channel")
+        stored = self.sb.find_message(channel["id"], str(args.get("timestamp")))
+        if stored is None:
+            raise SlackError("message_not_found")
+        return channel, stored
+
+    @staticmethod
+    def _reaction_name(args: dict[str, Any]) -> str:
+        name = str(args.get("name") or "").strip(":")
+        base, _, tone = name.partition("::")
+        if not base or not _EMOJI.fullmatch(base) or (tone and not _TONE.fullmatch(tone)):
+            raise SlackError("invalid_name")
+        return name
+
+    def reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, stored = self._reaction_target(args)
+        name = self._reaction_name(args)
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        me = self.sb.workspace.bot_user_id
+        with self.sb._lock:
+            reactions = stored["message"].setdefault("reactions", [])
+            hit = next((r for r in reactions if r["name"] == name), None)
+            if hit is not None and me in hit["users"]:
+                raise SlackError("already_reacted")
+            if hit is None:
+                if len(reactions) >= 50:
+                    raise SlackError("too_many_emoji")
+                hit = {"name": name, "users": [], "count": 0}
+                reactions.append(hit)
+            hit["users"].append(me)
+            hit["count"] += 1
+        return {}
+
+    def reactions_remove(self, args: dict[str, Any]) -> dict[str, Any]:
+        _channel, stored = self._reaction_target(args)
+        name = self._reaction_name(args)
+        me = self.sb.workspace.bot_user_id
+        with self.sb._lock:
+            reactions = stored["message"].get("reactions") or []
+            hit = next((r for r in reactions if r["name"] == name and me in r["users"]), None)
+            if hit is None:
+                raise SlackError("no_reaction")
+            hit["users"].remove(me)
+            hit["count"] -= 1
+            if not hit["count"]:
+                reactions.remove(hit)
+            if not reactions:
+                stored["message"].pop("reactions", None)
+        return {}
+
+    def reactions_get(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, stored = self._reaction_target(args)
+        message = {k: v for k, v in stored["message"].items() if k != "metadata"}
+        if message.get("reactions"):
+            message["reactions"] = [dict(r, users=list(r["users"])) for r in message["reactions"]]
+        return {"type": "message", "channel": channel["id"], "message": {**message, "permalink": self._link(
+            channel["id"], stored["ts"])}}
+
+    def reactions_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Items the bot user (or `user`) reacted to, newest first, paged by cursor."""
+        user = str(args.get("user") or self.sb.workspace.bot_user_id)
+        if user not in self.sb.workspace.users and user != self.sb.workspace.bot_user_id:
+            raise SlackError("user_not_found")
+        items = []
+        for stored in reversed(self.sb.messages()):
+            reactions = stored["message"].get("reactions") or []
+            if not stored.get("deleted") and any(user in r["users"] for r in reactions):
+                message = {k: v for k, v in stored["message"].items() if k != "metadata"}
+                items.append({"type": "message", "channel": stored["channel"], "message": message})
+        try:
+            limit = int(args.get("limit") or args.get("count") or 100)
+        except ValueError as exc:
+            raise SlackError("invalid_limit") from exc
+        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+        limit = max(1, min(limit, 1000))
+        more = start + limit < len(items)
+        return {"items": items[start:start + limit],
+                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+
+    def _link(self, channel_id: str, ts: str) -> str:
+        return f"https://{self.sb.workspace.domain}.slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
 
     def users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -51,3 +51,30 @@ def test_users_list_pages_with_cursor(slack_client, slack_sandbox):
     assert paged == [m["id"] for m in everyone]
     email = next(m["profile"]["email"] for m in everyone if m["profile"].get("email"))
     assert slack_client.users_lookupByEmail(email=email)["user"]["profile"]["email"] == email
+
+
+def test_reactions_add_get_remove_and_list(slack_client, slack_sandbox):
+    posted = slack_client.chat_postMessage(channel="#alerts-servicenow", text="INC0010002 opened")
+    channel, ts = posted["channel"], posted["ts"]
+    assert slack_client.reactions_add(channel=channel, name="eyes", timestamp=ts)["ok"]
+    slack_client.reactions_add(channel=channel, name=":white_check_mark:", timestamp=ts)
+    got = slack_client.reactions_get(channel=channel, timestamp=ts)
+    bot = posted["message"]["user"]
+    assert got["type"] == "message" and got["channel"] == channel and got["message"]["ts"] == ts
+    assert got["message"]["reactions"] == [{"name": "eyes", "users": [bot], "count": 1},
+                                           {"name": "white_check_mark", "users": [bot], "count": 1}]
+    history = slack_client.conversations_history(channel=channel)["messages"]
+    assert [r["name"] for r in history[0]["reactions"]] == ["eyes", "white_check_mark"]
+    assert [i["message"]["ts"] for i in slack_client.reactions_list()["items"]] == [ts]
+    for call, kwargs, error in ((slack_client.reactions_add, {"name": "eyes", "timestamp": ts}, "already_reacted"),
+                                (slack_client.reactions_add, {"name": "not an emoji", "timestamp": ts}, "invalid_name"),
+                                (slack_client.reactions_add, {"name": "eyes", "timestamp": "1.000001"},
+                                 "message_not_found"),
+                                (slack_client.reactions_remove, {"name": "tada", "timestamp": ts}, "no_reaction"),
+                                (slack_client.reactions_get, {}, "no_item_specified")):
+        with pytest.raises(SlackApiError) as err:
+            call(channel=channel, **kwargs)
+        assert err.value.response.status_code == 200 and err.value.response["error"] == error
+    slack_client.reactions_remove(channel=channel, name="eyes", timestamp=ts)
+    slack_client.reactions_remove(channel=channel, name="white_check_mark", timestamp=ts)
+    assert "reactions" not in slack_client.reactions_get(channel=channel, timestamp=ts)["message"]
