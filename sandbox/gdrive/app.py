@@ -3,6 +3,9 @@ for service accounts, on ``sandbox.core``. ``google-api-python-client`` works ag
 ``build("drive", "v3", credentials=service_account.Credentials.from_service_account_info(info),
 client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri"] = sb.token_url``.
 
+- ``files.update`` moves files with ``addParents``/``removeParents`` (``parents`` in the body is 403
+  fieldNotWritable, as in Drive); ``files.copy``; a page token or page size Drive would not accept is 400
+  ``invalid`` with its ``location``.
 - Uploads: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI in ``Location``,
   chunks with ``Content-Range``, ``308`` with ``Range`` until complete); downloads with ``alt=media``
   honour ``Range`` (206).
@@ -81,6 +84,7 @@ class DriveSandbox(Sandbox):
         router.add("GET", one, self._authed(self.get_file))
         router.add("PATCH", one, self._authed(self.update_file))
         router.add("DELETE", one, self._authed(self.delete_file))
+        router.add("POST", one + r"/copy", self._authed(self.copy_file))
         router.add("POST", UPLOAD, self._authed(self.upload))
         router.add("PUT", UPLOAD, self._authed(self.resume))
         router.add("GET", r"/drive/v3/changes/startPageToken", self._authed(self.start_token))
@@ -103,13 +107,17 @@ class DriveSandbox(Sandbox):
             raise DriveError(404, "notFound", f"File not found: {req.params['file_id']}.")
         return f
 
+    def _check_parent(self, parent: str, who: str) -> None:
+        if not self.store.can_write_into(parent, who):
+            if parent in self.store.files:
+                raise DriveError(403, "insufficientFilePermissions",
+                                 f"The user does not have sufficient permissions for file {parent}.")
+            raise DriveError(404, "notFound", f"File not found: {parent}.")
+
     def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None) -> DriveFile:
         parents = list(meta.get("parents") or [])
         for parent in parents:
-            if not self.store.can_write_into(parent, who):
-                raise DriveError(403 if parent in self.store.files else 404,
-                                 "insufficientFilePermissions" if parent in self.store.files else "notFound",
-                                 f"The user does not have sufficient permissions for file {parent}.")
+            self._check_parent(parent, who)
         with self.store.lock:
             if self.store.used_bytes(who) + len(content) > self.store.quota_bytes:
                 raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been exceeded.")
@@ -130,8 +138,18 @@ class DriveSandbox(Sandbox):
             match = compile_query(req.query.get("q", ""))
         except ValueError as exc:
             raise DriveError(400, "invalid", str(exc)) from None
-        size = min(max(int(req.query.get("pageSize") or 100), 1), 1000)
-        offset = int(req.query.get("pageToken") or 0)
+        try:
+            size = int(req.query.get("pageSize") or 100)
+        except ValueError:
+            return drive_error(400, "invalid", f"Invalid value '{req.query.get('pageSize')}'. Values must be "
+                               "within the range: [1, 1000]", location="pageSize")
+        if not 1 <= size <= 1000:
+            return drive_error(400, "invalid", f"Invalid value '{size}'. Values must be within the range: [1, 1000]",
+                               location="pageSize")
+        token = req.query.get("pageToken") or "0"
+        if not token.isdigit():
+            return drive_error(400, "invalid", "Invalid Value", location="pageToken")
+        offset = int(token)
         with self.store.lock:
             hits = [f for f in self.store.files.values() if self.store.can_read(f, req.principal) and match(f)]
         page = hits[offset:offset + size]
@@ -165,14 +183,39 @@ class DriveSandbox(Sandbox):
     def update_file(self, req: Request) -> Response:
         f = self._file(req)
         meta = req.json() or {}
+        if "parents" in meta:
+            raise DriveError(403, "fieldNotWritable", "The resource body includes fields which are not directly "
+                             "writable.")
+        add = [p for p in (req.query.get("addParents") or "").split(",") if p]
+        remove = [p for p in (req.query.get("removeParents") or "").split(",") if p]
+        for parent in add:
+            self._check_parent(parent, req.principal)
         with self.store.lock:
             for key, attr in (("name", "name"), ("description", "description"), ("trashed", "trashed")):
                 if key in meta:
                     setattr(f, attr, meta[key])
             f.app_properties.update({str(k): str(v) for k, v in (meta.get("appProperties") or {}).items()})
+            if add:
+                f.parents = [*f.parents, *(p for p in add if p not in f.parents)]
+            if remove:
+                f.parents = [p for p in f.parents if p not in remove]
             f.modified = now_rfc3339()
             self.store.record(f.id)
         return json_response(f.resource())
+
+    def copy_file(self, req: Request) -> Response:
+        """files.copy: a new file with the source's content ("Copy of <name>" unless named); parents default
+        to the source's."""
+        f = self._file(req)
+        if f.mime_type == FOLDER:
+            raise DriveError(403, "cannotCopyFile", "This file cannot be copied by the user.")
+        meta = req.json() or {}
+        copy_meta = {"name": meta.get("name") or f"Copy of {f.name}",
+                     "parents": meta.get("parents") or list(f.parents),
+                     "appProperties": {**f.app_properties, **(meta.get("appProperties") or {})},
+                     "description": meta.get("description", f.description)}
+        return json_response(self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type
+                                            ).resource())
 
     def delete_file(self, req: Request) -> Response:
         f = self._file(req)

@@ -12,9 +12,13 @@ DOMAIN = {"rateLimitExceeded": "usageLimits", "userRateLimitExceeded": "usageLim
           "storageQuotaExceeded": "usageLimits", "authError": "global"}
 
 
-def drive_error(code: int, reason: str, message: str, headers: list[tuple[str, str]] | None = None) -> Response:
-    body = {"error": {"code": code, "message": message, "status": STATUS.get(code, "UNKNOWN"),
-                      "errors": [{"domain": DOMAIN.get(reason, "global"), "reason": reason, "message": message}]}}
+def drive_error(code: int, reason: str, message: str, headers: list[tuple[str, str]] | None = None,
+                location: str | None = None) -> Response:
+    """`location` names the bad query parameter (`"locationType": "parameter"`), as Drive's 400s do."""
+    item = {"domain": DOMAIN.get(reason, "global"), "reason": reason, "message": message}
+    if location:
+        item.update(locationType="parameter", location=location)
+    body = {"error": {"code": code, "message": message, "status": STATUS.get(code, "UNKNOWN"), "errors": [item]}}
     return json_response(body, code, headers)
 
 
