@@ -185,6 +185,7 @@ class Sandbox:
                                   [("Allow", ", ".join(sorted(set(allowed))))])
             return self.error(400 if req.path.startswith("/api/") else 404, "Requested URI does not represent "
                               "any resource", req.path)
+        decision = Decision()
         if faults and route.faults and not req.internal:
             decision = self.faults.decide(route.auth_faults, method, req.path)
             if decision.delay:
@@ -193,12 +194,20 @@ class Sandbox:
                 return self.fault_response(decision)
         req.params = params
         try:
-            return route.handler(req)
+            resp = route.handler(req)
         except HTTPError as exc:
-            return self.error(exc.status, exc.message, exc.detail, exc.headers)
+            resp = self.error(exc.status, exc.message, exc.detail, exc.headers)
         except Exception as exc:  # the emulator must answer, never drop the connection
             log.exception("sandbox %s handler failed for %s %s", self.vendor, req.method, req.path)
-            return self.error(500, "Internal sandbox error", f"{type(exc).__name__}: {exc}")
+            resp = self.error(500, "Internal sandbox error", f"{type(exc).__name__}: {exc}")
+        if decision.after == "lost_reply":  # carried out, then reported as failed
+            return self.error(self.faults.settings.status_5xx, "Internal server error",
+                              "Injected sandbox fault after the request was carried out")
+        if decision.after == "html":
+            return Response(status=200, body=b"<!DOCTYPE html><html><head><title>Sign in</title></head>"
+                            b"<body>Your session has expired.</body></html>",
+                            content_type="text/html; charset=utf-8")
+        return resp
 
     # --- admin API ---------------------------------------------------------------------------------
     def _add_admin_routes(self) -> None:

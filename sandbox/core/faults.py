@@ -5,6 +5,10 @@ Meaning of each setting (all off by default):
 - `rate_429` / `retry_after`: fraction of requests answered 429 with `Retry-After: <retry_after>` seconds.
 - `rate_5xx` / `status_5xx`: fraction of requests answered with a server error (default 503).
 - `delay_seconds` / `rate_slow`: that fraction of requests (default all) sleeps before answering (timeouts).
+- `rate_lost_reply`: fraction of requests the vendor carries out (the write is committed) and then
+  answers with `status_5xx` instead of its result: a write that succeeded but reads as failed.
+- `rate_html`: fraction of requests the vendor carries out and then answers `200` with an HTML page
+  (a proxy's or login page's body) instead of its JSON result.
 - `rate_401` / `rate_403`: fraction of authenticated requests refused as unauthenticated / forbidden.
 - `rate_malformed`: fraction of records served with schema-invalid values (chosen per record, stable).
 - `touch_per_page`: on each list-page request, N random records get `sys_updated_on = now` first
@@ -14,7 +18,7 @@ Meaning of each setting (all off by default):
   (``@@HOSTILE:<kind>@@``, put there through a normal write) replaced by that kind of text real APIs
   emit and strict parsers refuse (:data:`HOSTILE_TEXT`): the record stays hostile while the switch is
   on and reads as its plain marker text once it is off (a transient corruption).
-- `methods` / `paths`: limit the request-level faults above (429, 5xx, slow, 401, 403) to these
+- `methods` / `paths`: limit the request-level faults above (429, 5xx, slow, lost reply, html, 401, 403) to these
   HTTP methods and to paths matching any of these regexes (empty = every request). Token
   endpoints (routes without auth faults) are left out of a method-only scope: `methods=["POST"]`
   breaks record writes, not `POST /oauth_token.do`.
@@ -52,6 +56,8 @@ class FaultSettings:
     status_5xx: int = 503
     delay_seconds: float = 0.0
     rate_slow: float = 1.0
+    rate_lost_reply: float = 0.0
+    rate_html: float = 0.0
     rate_401: float = 0.0
     rate_403: float = 0.0
     rate_malformed: float = 0.0
@@ -79,6 +85,7 @@ class Decision:
     delay: float = 0.0
     status: int | None = None  # 429, 5xx, 401 or 403 when the request must fail
     retry_after: int = 0
+    after: str | None = None  # "lost_reply" | "html": served first, then the answer is replaced
 
 
 # Marker kind -> the bytes served in its place inside a JSON string (see `hostile_text`).
@@ -196,6 +203,10 @@ class Faults:
                 return Decision(delay, 401)
             if auth_faults and s.rate_403 > 0 and rnd() < s.rate_403:
                 return Decision(delay, 403)
+            if s.rate_lost_reply > 0 and rnd() < s.rate_lost_reply:
+                return Decision(delay, after="lost_reply")
+            if s.rate_html > 0 and rnd() < s.rate_html:
+                return Decision(delay, after="html")
         return Decision(delay)
 
     def malformed_variant(self, key: str, variants: int) -> int | None:
