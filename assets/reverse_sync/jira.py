@@ -155,8 +155,15 @@ class JiraIssueWriter:
             account = self.account(self.owners.get(internal_id))
             if account:
                 fields["assignee"] = {"accountId": account}
-            created = send("POST", f"{API}/issue", json={"fields": fields}).json()
-            return str(created["id"]), created.get("key")
+            def parse(response: Any) -> tuple[str, str | None]:
+                created = response.json()
+                if not created.get("id"):
+                    raise KeyError("id")
+                return str(created["id"]), created.get("key")
+
+            return writes.once(self.session, "POST", f"{API}/issue", json={"fields": fields}, parse=parse,
+                               find=lambda: self.find_issue(internal_id), what="new issue's id",
+                               operation=operation, object_id=internal_id, internal_id=internal_id)
         if operation == "update":
             body: dict[str, Any] = {"fields": {}}
             for c in changes:
@@ -170,15 +177,47 @@ class JiraIssueWriter:
                                                {"name": value} if c.field == "priority" else value)
             send("PUT", f"{API}/issue/{vendor_id}", json=body)
         elif operation == "comment":
-            send("POST", f"{API}/issue/{vendor_id}/comment", json={"body": adf(changes[0].after)})
+            text = changes[0].after
+            writes.once(self.session, "POST", f"{API}/issue/{vendor_id}/comment", json={"body": adf(text)},
+                        parse=lambda response: str(response.json()["id"]),
+                        find=lambda: self.find_comment(str(vendor_id), text), what="new comment's id",
+                        operation=operation, object_id=str(vendor_id), internal_id=internal_id)
         elif operation in ("close", "transition"):
             target = "done" if operation == "close" else "new"
             note = ("Closed by Project X: the control passes again." if operation == "close"
                     else "Reopened by Project X: the control fails again.")
-            send("POST", f"{API}/issue/{vendor_id}/transitions",
-                 json={"transition": {"id": self.transition_to(str(vendor_id), target)},
-                       "update": {"comment": [{"add": {"body": adf(note)}}]}})
+            writes.once(self.session, "POST", f"{API}/issue/{vendor_id}/transitions",
+                        json={"transition": {"id": self.transition_to(str(vendor_id), target)},
+                              "update": {"comment": [{"add": {"body": adf(note)}}]}},
+                        parse=lambda response: str(vendor_id), find=lambda: self.in_category(str(vendor_id), target),
+                        what="transition", operation=operation, object_id=str(vendor_id), internal_id=internal_id)
         return str(vendor_id), None
+
+    def find_issue(self, internal_id: str) -> tuple[str, str | None] | None:
+        """(id, key) of the issue carrying our id's label, or None: a create that may have gone through."""
+        for page in self.client.search(f'labels = "projectx:{internal_id}" ORDER BY created ASC', ["labels"]):
+            for bean in page:
+                if f"projectx:{internal_id}" in ((bean.get("fields") or {}).get("labels") or []):
+                    return str(bean["id"]), bean.get("key")
+        return None
+
+    def in_category(self, vendor_id: str, category: str) -> str | None:
+        """The issue's id if its status is in ``category`` already: a transition that may have gone through."""
+        bean = self.client.get(f"{API}/issue/{vendor_id}", fields="status")
+        key = ((((bean or {}).get("fields") or {}).get("status") or {}).get("statusCategory") or {}).get("key")
+        return vendor_id if key == category else None
+
+    def find_comment(self, vendor_id: str, text: str) -> str | None:
+        """The id of the issue's latest comment by the integration account if it says ``text``: a comment
+        that may have gone through (each sync's comment names the changes it made, so it differs from the one
+        before)."""
+        listed = self.client.get(f"{API}/issue/{vendor_id}/comment", orderBy="-created", maxResults=50)
+        mine = [c for c in (listed or {}).get("comments") or []
+                if (c.get("author") or {}).get("accountId") == self.me()]
+        mine.sort(key=lambda c: str(c.get("created") or ""))
+        if mine and adf_text(mine[-1].get("body")) == text:
+            return str(mine[-1]["id"])
+        return None
 
     def transition_to(self, vendor_id: str, category: str) -> str:
         """The id of an available transition into a status of ``category`` (workflows differ per project)."""

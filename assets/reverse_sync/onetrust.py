@@ -151,9 +151,17 @@ class OneTrustAttestationWriter:
                 "periodStart": desired["period_start"], "periodEnd": desired["period_end"],
                 "comment": desired["comment"], "evidence": evidence_list(desired["evidence"]),
                 "attestedBy": {"name": "Project X", "email": desired["owner"]}, "source": "Project X"}
-        rec = writes.send(self.session, "POST", self.path, json=body, operation=operation,
-                          object_id=str(vendor_id or internal_id), internal_id=internal_id).json()
-        return str(rec["id"]), internal_id
+        # Idempotent by externalId at OneTrust; sent once anyway, so an answer without the attestation
+        # (an HTML page, a body without its id) is read back by externalId rather than failing the run.
+        found = writes.once(self.session, "POST", self.path, json=body, parse=_record_id,
+                            find=lambda: self._by_external_id(self.path, internal_id), what="attestation's id",
+                            operation=operation, object_id=str(vendor_id or internal_id), internal_id=internal_id)
+        return found, internal_id
+
+    def _by_external_id(self, path: str, external_id: str) -> str | None:
+        found = self.client.request("GET", path, params={"externalId": external_id}).get("content") or []
+        match = [r for r in found if r.get("externalId") == external_id and r.get("id")]
+        return str(match[0]["id"]) if match else None
 
     def _implementation_missing(self, ext: str) -> bool:
         """True for the first attestation of this run whose control has no implementation at OneTrust."""
@@ -187,9 +195,10 @@ class OneTrustAttestationWriter:
                         "description": "Evaluated in SQL by Project X from synced vendor data."}
                 if desired["library_control"] in self.library():
                     body["controlIdentifier"] = desired["library_control"]
-                rec = writes.send(self.session, "POST", IMPLEMENTATIONS, json=body, operation="create_implementation",
-                                  object_id=ext, internal_id=internal_id).json()
-                self._impl[ext] = str(rec["id"])
+                self._impl[ext] = writes.once(self.session, "POST", IMPLEMENTATIONS, json=body, parse=_record_id,
+                                              find=lambda: self._by_external_id(IMPLEMENTATIONS, ext),
+                                              what="implementation's id", operation="create_implementation",
+                                              object_id=ext, internal_id=internal_id)
         return self._impl[ext]
 
     def library(self) -> set[str]:
@@ -210,9 +219,11 @@ class OneTrustAttestationWriter:
             digest = hashlib.sha256(data).hexdigest()
             if digest in have:
                 continue
-            writes.send(self.session, "POST", f"{self.path}/{attestation_id}/attachments",
-                        files={"file": (path.name, data)}, operation="attach_evidence",
-                        object_id=attestation_id, internal_id=internal_id)
+            writes.once(self.session, "POST", f"{self.path}/{attestation_id}/attachments",
+                        files={"file": (path.name, data)}, parse=lambda response: attestation_id,
+                        find=lambda d=digest: attestation_id if d in self.attached(attestation_id) else None,
+                        what="attachment", operation="attach_evidence", object_id=attestation_id,
+                        internal_id=internal_id)
             have.add(digest)
 
     def _files(self, refs: str) -> list[Path]:
@@ -232,6 +243,14 @@ class OneTrustAttestationWriter:
         raw = uri[len("file://"):] if uri.startswith("file://") else uri
         path = Path(raw) if raw.startswith("/") else self.evidence_dir / raw
         return path if raw and path.is_file() else None
+
+
+def _record_id(response: Any) -> str:
+    """The id of the record a OneTrust write answered with (KeyError when the body has none)."""
+    rec = response.json()
+    if not rec.get("id"):
+        raise KeyError("id")
+    return str(rec["id"])
 
 
 @asset(

@@ -125,9 +125,19 @@ class ServiceNowTaskWriter:
         operation, changes = step
         payload = {k: v for k, v in desired.items() if k != "status"}
         if operation == "create":
-            result = writes.send(self.client.session, "POST", self.path, json=payload, operation="create",
-                                 object_id=internal_id, internal_id=internal_id).json()["result"]
-            return result["sys_id"], result.get("number")
+            def parse(response: Any) -> tuple[str, str | None]:
+                result = response.json()["result"]
+                if not result.get("sys_id"):
+                    raise KeyError("sys_id")
+                return str(result["sys_id"]), result.get("number")
+
+            def find() -> tuple[str, str | None] | None:
+                record = self.find_existing(internal_id)
+                return (str(record["sys_id"]), record.get("number")) if record else None
+
+            return writes.once(self.client.session, "POST", self.path, json=payload, parse=parse, find=find,
+                               what="new record's sys_id", operation="create", object_id=internal_id,
+                               internal_id=internal_id)
         if operation == "close":  # planned only for a record still open there (open_at_vendor)
             body = {"state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."}
         elif operation == "transition":

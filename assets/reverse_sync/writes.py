@@ -3,20 +3,32 @@ correlation id as ``X-Correlation-ID`` and appends one ``audit.events`` row (act
 the run id, the operation, the vendor's record id and the HTTP status, whether the write succeeded
 or not, committed as soon as the vendor has answered. A create is audited under the id the vendor
 gave the new record (read from its answer; ours when the create failed); our id is in ``detail``
-either way. Request bodies are not audited (they may carry personal data); the plan table holds the
-field-level changes.
+either way.
+
+A write the vendor keeps no idempotency key for (a ServiceNow record, a Jira issue or comment, a
+OneTrust attachment) goes through :meth:`Writes.once` instead: sent a single time per attempt (the
+HTTP client's own retry of a 5xx would send it again, and the vendor may have carried out the first),
+and when the answer leaves open whether the vendor did it (5xx, a timeout or dropped connection, a
+2xx whose body is not the record: an HTML page, a truncated body, a create without the new id) the
+writer looks for the result at the vendor first and adopts it (audited as ``adopt``); only when it is
+not there is the write sent again.
+
+Request bodies are not audited (they may carry personal data); the plan table holds the field-level
+changes.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
 import requests
 
-from pipelines.common.http import VendorError, VendorSession
+from pipelines.common.http import RETRYABLE_STATUSES, VendorError, VendorSession
 from resources.audit import CORRELATION_HEADER, new_correlation_id, record_event
 from resources.warehouse import Connection
 
@@ -50,6 +62,43 @@ class Writes:
         else:
             self._audit(operation, object_id, internal_id, response.status_code, None)
         return response
+
+    def once(self, session: VendorSession, method: str, path: str, *, parse: Callable[[requests.Response], Any],
+             find: Callable[[], Any], what: str, operation: str, object_id: str, internal_id: str,
+             **kwargs: Any) -> Any:
+        """A non-idempotent write that a retry must never duplicate (see the module docstring).
+
+        ``parse(response)`` returns the result from the vendor's answer (raising ValueError, KeyError or
+        TypeError on a body that is not one); ``find()`` returns the same result read back from the vendor,
+        or None when the write is not there. ``what`` names the record in the error."""
+        single = _single_attempt(session)
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                response = self.send(single, method, path, operation=operation, object_id=object_id,
+                                     internal_id=internal_id, **kwargs)
+            except VendorError as exc:
+                if exc.status is not None and exc.status not in RETRYABLE_STATUSES:
+                    raise  # refused (4xx, auth, rate limit after its waits): the vendor wrote nothing
+                error, why = exc, str(exc.status or "no answer")
+            else:
+                try:
+                    return parse(response)
+                except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+                    error = VendorError(
+                        f"{self.vendor}: {method} {path.split('?')[0]} answered {response.status_code} without "
+                        f"the {what} it wrote ({_body_kind(response)}); check that the {self.vendor} base URL points "
+                        "at the vendor's REST API, not at a proxy, gateway or sign-in page", None)
+                    why = f"{response.status_code} with an unreadable body"
+            found = find()
+            if found is not None:  # the vendor did carry it out: adopt it, never write it twice
+                self._audit("adopt", str(_first(found) or object_id), internal_id, "found", None,
+                            ref=f"{operation} answered {why}")
+                return found
+            if attempts >= session.policy.max_attempts:
+                raise error
+            session._backoff(attempts, f"{method} {path.split('?')[0]}", why)
 
     def _audit(self, operation: str, object_id: str, internal_id: str, status: Any, error: str | None,
                ref: str | None = None) -> None:
@@ -89,3 +138,24 @@ def created_id(response: requests.Response) -> str | None:
         body = body["result"]
     found = body.get("sys_id") or body.get("id")
     return str(found) if found not in (None, "") else None
+
+
+def _single_attempt(session: VendorSession) -> VendorSession:
+    """The session (same connection pool, token and throttle) with no retry of a 5xx or a timeout; 429
+    and 401/403 are still waited out and refreshed, since the vendor carried nothing out then."""
+    single = copy.copy(session)
+    single.policy = dataclasses.replace(session.policy, max_attempts=1)
+    return single
+
+
+def _first(found: Any) -> Any:
+    return found[0] if isinstance(found, tuple) else found if isinstance(found, str) else None
+
+
+def _body_kind(response: requests.Response) -> str:
+    """What came back instead of the record, for the error (no body text: it may echo what we sent)."""
+    kind = (response.headers.get("Content-Type") or "no content type").split(";")[0].strip()
+    size = len(response.content or b"")
+    if not size:
+        return "an empty body"
+    return f"a {size}-byte {kind} body" + ("" if kind.endswith("json") else ", not JSON")

@@ -1,0 +1,176 @@
+"""Reverse sync attacked where the other reverse-sync tests do not look, against the sandboxes over HTTP:
+vendors that carry out a write and then answer 5xx or an HTML page, creates answered without the new
+record's id, auth refused mid-batch, record-level rejections, duplicate keys in an outbound mart,
+hostile text, and two pushes for one vendor at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from assets.reverse_sync.servicenow import remediation_table
+from tests.conftest import jira_env, onetrust_env, sandbox_env
+from tests.reverse_sync_helpers import attestation_rows, jira_rows, query, run, write_outbound, writes
+from tests.test_reverse_sync_servicenow import remediation_rows
+
+
+@pytest.fixture
+def servicenow(make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
+    sb = make_servicenow_sandbox(size=10)
+    sandbox_env(monkeypatch, sb)
+    return sb
+
+
+@pytest.fixture
+def jira(make_jira_sandbox, duckdb_warehouse, monkeypatch):
+    sb = make_jira_sandbox(size=20)
+    jira_env(monkeypatch, sb)
+    return sb
+
+
+@pytest.fixture
+def onetrust(make_onetrust_sandbox, duckdb_warehouse, monkeypatch, tmp_path):
+    sb = make_onetrust_sandbox(size=20)
+    onetrust_env(monkeypatch, sb)
+    monkeypatch.setenv("PROJECTX_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    (tmp_path / "evidence").mkdir()
+    return sb
+
+
+def _dead(settings, vendor: str) -> dict[str, str]:
+    return dict(query(settings, f"select internal_id, error from reverse_sync.dead_letters where vendor = '{vendor}'"))
+
+
+def _sn_by_task(sb) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in sb.records(remediation_table()):
+        if r.get("correlation_display") == "Project X":
+            out[r["correlation_id"]] = out.get(r["correlation_id"], 0) + 1
+    return out
+
+
+def _jira_by_task(sb) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for issue in sb.issues():
+        for label in issue["fields"]["labels"]:
+            if label.startswith("projectx:"):
+                out[label[len("projectx:"):]] = out.get(label[len("projectx:"):], 0) + 1
+    return out
+
+
+# --- a write carried out, then answered 5xx: the retry adopts, never duplicates ----------------------------
+
+def test_servicenow_create_committed_but_answered_5xx_is_adopted_not_duplicated(servicenow, duckdb_warehouse):
+    rows = remediation_rows(12)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    servicenow.faults.set(rate_lost_reply=0.5, methods=["POST"])
+    report = run("servicenow")
+    assert _sn_by_task(servicenow) == {r["remediation_task_id"]: 1 for r in rows}, "one record per task"
+    assert report.dead_lettered == 0 and report.created + report.adopted == 12
+    servicenow.faults.clear()
+    servicenow.clear_request_log()
+    assert run("servicenow").created == 0 and writes(servicenow) == []
+
+
+def test_jira_create_committed_but_answered_5xx_is_adopted_not_duplicated(jira, duckdb_warehouse):
+    rows = jira_rows(12)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    jira.faults.set(rate_lost_reply=0.5, methods=["POST"], paths=[r"/issue$"])
+    report = run("jira")
+    assert _jira_by_task(jira) == {r["remediation_task_id"]: 1 for r in rows}, "one issue per task"
+    assert report.dead_lettered == 0 and report.created + report.adopted == 12
+
+
+def test_jira_comments_and_transitions_committed_but_answered_5xx_are_not_sent_twice(jira, duckdb_warehouse):
+    rows = jira_rows(6)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 6
+    for r in rows:
+        r["summary"] += " (rescoped)"
+    write_outbound(duckdb_warehouse, "jira", rows[:3])  # three close, three change their summary
+    jira.faults.set(rate_lost_reply=1.0, methods=["POST"], paths=[r"/comment$", r"/transitions$"])
+    report = run("jira", min_change_guard=10)
+    assert (report.updated, report.closed, report.dead_lettered) == (3, 3, 0)
+    ours = {k for k in _jira_keys(jira)}
+    counts = sorted(len(jira.store.comments_of(jira.store.resolve(k))) for k in ours)
+    assert counts == [1] * 6, "one comment per issue: the change note or the close note, never twice"
+    done = [i for i in jira.issues() if i["key"] in ours and i["fields"]["status"]["statusCategory"]["key"] == "done"]
+    assert len(done) == 3
+    jira.faults.clear()
+    jira.clear_request_log()
+    assert run("jira").dead_lettered == 0 and writes(jira) == []
+
+
+def _jira_keys(sb) -> set[str]:
+    return {i["key"] for i in sb.issues() if any(x.startswith("projectx:") for x in i["fields"]["labels"])}
+
+
+# --- a 2xx that is not the record: an HTML page, a create without the new id ---------------------------------
+
+def test_a_create_answered_with_an_html_page_is_read_back_and_adopted(servicenow, duckdb_warehouse):
+    rows = remediation_rows(6)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    servicenow.faults.set(rate_html=1.0, methods=["POST"])
+    report = run("servicenow")
+    assert (report.created, report.dead_lettered) == (6, 0), report.failures
+    assert _sn_by_task(servicenow) == {r["remediation_task_id"]: 1 for r in rows}
+    links = dict(query(duckdb_warehouse, "select internal_id, vendor_id from reverse_sync.external_links"))
+    assert links == {r["correlation_id"]: r["sys_id"] for r in servicenow.records(remediation_table())
+                     if r.get("correlation_display") == "Project X"}
+    adopted = query(duckdb_warehouse, "select count(*) from audit.events where action = 'push' and operation = 'adopt'")
+    assert adopted == [(6,)], "each adoption is audited"
+
+
+def test_a_proxy_page_instead_of_the_api_is_dead_lettered_naming_the_base_url(servicenow, duckdb_warehouse,
+                                                                                monkeypatch):
+    """The HTML page comes back and nothing was created (a sign-in page in front of the API): after the
+    client's attempts each record waits in dead letters with a reason that names the fix; the run goes on."""
+    from assets.reverse_sync.servicenow import ServiceNowTaskWriter
+
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(3))
+    monkeypatch.setattr(ServiceNowTaskWriter, "find_existing", lambda self, internal_id: None)
+    servicenow.faults.set(rate_html=1.0, methods=["POST"])
+    report = run("servicenow")
+    assert report.dead_lettered == 3
+    for error in _dead(duckdb_warehouse, "servicenow").values():
+        assert "text/html" in error and "base URL" in error and "sign-in page" in error, error
+
+
+def test_a_jira_create_answered_201_without_the_issue_id_is_adopted(jira, duckdb_warehouse, monkeypatch):
+    import requests
+
+    rows = jira_rows(4)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    real = requests.Response.json
+
+    def no_id(self, **kw):  # the vendor's 201 lost its id field on the way (a gateway rewriting bodies)
+        body = real(self, **kw)
+        if self.request.method == "POST" and self.request.url.endswith("/rest/api/3/issue"):
+            body.pop("id", None)
+        return body
+
+    monkeypatch.setattr(requests.Response, "json", no_id)
+    report = run("jira")
+    assert (report.created, report.dead_lettered) == (4, 0), report.failures
+    assert _jira_by_task(jira) == {r["remediation_task_id"]: 1 for r in rows}
+
+
+def test_onetrust_html_answers_and_lost_replies_neither_stop_the_run_nor_double_an_attachment(onetrust,
+                                                                                              duckdb_warehouse,
+                                                                                              tmp_path):
+    rows = attestation_rows(6)
+    for r in rows:
+        (tmp_path / "evidence" / f"{r['attestation_id']}.pdf").write_bytes(f"%PDF {r['attestation_id']}".encode())
+        r["evidence_refs"] = f"Evidence <{r['attestation_id']}.pdf>"
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    onetrust.faults.set(rate_html=1.0, methods=["POST"], paths=[r"/attestations$", r"/control-implementations$"])
+    first = run("onetrust")
+    assert first.dead_lettered == 0, first.failures
+    onetrust.faults.replace(rate_lost_reply=1.0, methods=["POST"], paths=[r"/attachments$"])
+    for r in rows:
+        (tmp_path / "evidence" / f"{r['attestation_id']}.pdf").write_bytes(f"%PDF v2 {r['attestation_id']}".encode())
+    second = run("onetrust")
+    assert second.dead_lettered == 0, second.failures
+    ours = [a for a in onetrust.attestations() if a.get("source") == "Project X"]
+    assert sorted(a["externalId"] for a in ours) == [r["attestation_id"] for r in rows]
+    for a in ours:
+        assert len(onetrust.attachments.get(a["id"], [])) == 2, "v1 and v2 of the file, each attached once"
