@@ -174,3 +174,41 @@ def test_onetrust_html_answers_and_lost_replies_neither_stop_the_run_nor_double_
     assert sorted(a["externalId"] for a in ours) == [r["attestation_id"] for r in rows]
     for a in ours:
         assert len(onetrust.attachments.get(a["id"], [])) == 2, "v1 and v2 of the file, each attached once"
+
+
+# --- hostile text and field length limits -----------------------------------------------------------------------
+
+HOSTILE = ["nul \x00 inside", "emoji \U0001f600 e\u0301 combining", "rtl \u202egnp.exe\u202c override",
+           "zero\u200bwidth"]
+
+
+def test_hostile_text_reaches_jira_once_and_reruns_write_nothing(jira, duckdb_warehouse):
+    rows = jira_rows(5)
+    for r, text in zip(rows, HOSTILE, strict=False):
+        r["summary"] = f"[Project X] {text}"
+        r["description"] = f"line one {text}\nline two"
+    rows[4]["summary"] = "S" * 300  # Jira refuses a summary over 255 characters
+    rows[4]["description"] = "D" * 1_000_000  # and a text field over 32,767
+    write_outbound(duckdb_warehouse, "jira", rows)
+    first = run("jira")
+    assert (first.created, first.dead_lettered) == (5, 0), first.failures
+    jira.clear_request_log()
+    again = run("jira")
+    assert (again.unchanged, again.updated, again.dead_lettered) == (5, 0, 0) and writes(jira) == []
+    long = next(i for i in jira.issues() if "projectx:rem-00004" in i["fields"]["labels"])
+    assert len(long["fields"]["summary"]) == 255 and long["fields"]["summary"].endswith("…")
+
+
+def test_hostile_text_reaches_servicenow_once_and_reruns_write_nothing(servicenow, duckdb_warehouse):
+    rows = remediation_rows(5)
+    for r, text in zip(rows, HOSTILE, strict=False):
+        r["short_description"] = f"Project X {text}"
+        r["description"] = f"{text}\n" * 3
+    rows[4]["short_description"] = "S" * 300
+    rows[4]["description"] = "D" * 1_000_000
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    first = run("servicenow")
+    assert (first.created, first.dead_lettered) == (5, 0), first.failures
+    servicenow.clear_request_log()
+    again = run("servicenow")
+    assert again.unchanged == 5 and writes(servicenow) == []

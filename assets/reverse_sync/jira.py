@@ -39,6 +39,23 @@ CHANGELOG_FIELDS = {"summary": "summary", "description": "description", "priorit
                     "duedate": "duedate", "labels": "labels", "status": "status", "resolution": "status"}
 
 
+SUMMARY_LIMIT, TEXT_LIMIT = 255, 32767  # Jira refuses a longer summary (400) or text field (counted in UTF-16)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` UTF-16 units (as Jira counts) ending in an ellipsis, so a field Jira
+    would refuse is sent shortened; unchanged when it fits. The same every run, so reruns compare equal."""
+    if len(text) <= limit // 2 or len(text.encode("utf-16-le")) // 2 <= limit:
+        return text
+    out, used = [], 1  # the ellipsis
+    for ch in text:
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > limit:
+            break
+        out.append(ch)
+    return "".join(out) + "…"
+
+
 def adf(text: str) -> dict[str, Any]:
     """Plain text as an Atlassian Document (one paragraph per line)."""
     lines = [line for line in (text or "").split("\n")]
@@ -82,7 +99,8 @@ class JiraIssueWriter:
         self.owners[str(row["remediation_task_id"])] = row.get("assignee_email") or ""
         due = row.get("due_date")
         return {"project": row["jira_project_key"], "issuetype": row.get("issue_type") or "Task",
-                "summary": row["summary"], "description": row["description"] or "",
+                "summary": clip(row["summary"], SUMMARY_LIMIT),
+                "description": clip(row["description"] or "", TEXT_LIMIT),
                 "priority": row.get("priority") or "Medium", "labels": managed_labels(row["labels"]),
                 "duedate": due.isoformat()[:10] if hasattr(due, "isoformat") else due}
 
