@@ -50,11 +50,17 @@ class Writes:
         headers = {CORRELATION_HEADER: self.correlation_id, **(kwargs.pop("headers", None) or {})}
         with self.lock:
             self.count += 1
+        answers: list[requests.Response] = []  # the vendor's last answer, for its reason when it refuses
+        hooks = dict(kwargs.pop("hooks", None) or {})
+        hooks["response"] = [*_listed(hooks.get("response")), lambda r, *a, **k: answers.append(r)]
         try:
-            response = session.request(method, path, headers=headers, **kwargs)
+            response = session.request(method, path, headers=headers, hooks=hooks, **kwargs)
         except VendorError as exc:
-            self._audit(operation, object_id, internal_id, exc.status or "error", str(exc)[:300])
-            raise
+            error = with_vendor_reason(exc, answers[-1] if answers else None)
+            self._audit(operation, object_id, internal_id, exc.status or "error", str(error)[:300])
+            if error is exc:
+                raise
+            raise error from None
         created = created_id(response) if operation.startswith("create") else None
         if created and created != object_id:  # the vendor's new id; what we called it before stays in detail
             self._audit(operation, created, internal_id, response.status_code, None,
@@ -159,3 +165,38 @@ def _body_kind(response: requests.Response) -> str:
     if not size:
         return "an empty body"
     return f"a {size}-byte {kind} body" + ("" if kind.endswith("json") else ", not JSON")
+
+
+def _listed(hook: Any) -> list[Any]:
+    return [] if hook is None else list(hook) if isinstance(hook, list | tuple) else [hook]
+
+
+def with_vendor_reason(exc: VendorError, response: requests.Response | None) -> VendorError:
+    """``exc`` with the vendor's own reason for refusing a record added when its message lacks it (a
+    Spring-style body ``{"error": "Bad Request", "message": "result must be one of ..."}`` reads as just
+    "Bad Request" otherwise), so the dead letter says what to fix. Auth failures and 5xx are left as
+    they are."""
+    if response is None or exc.status is None or not 400 <= exc.status < 500 or exc.status in (401, 403, 429):
+        return exc
+    try:
+        body = response.json()
+    except ValueError:
+        return exc
+    if not isinstance(body, dict):
+        return exc
+    found: list[str] = []
+    for key in ("message", "detail", "errorMessages", "errors", "validationErrors"):
+        value = body.get(key)
+        if isinstance(value, dict):
+            found += [f"{k}: {v}" for k, v in value.items()]
+        elif isinstance(value, list):
+            found += [str(v.get("message") or v) if isinstance(v, dict) else str(v) for v in value]
+        elif value not in (None, ""):
+            found.append(str(value))
+    if isinstance(body.get("error"), dict) and body["error"].get("detail"):
+        found.append(str(body["error"]["detail"]))
+    text = str(exc)
+    extra = [f for f in dict.fromkeys(found) if f and f not in text]
+    if not extra:
+        return exc
+    return type(exc)(f"{text} ({'; '.join(extra)})"[:1000], exc.status)
