@@ -212,3 +212,64 @@ def test_hostile_text_reaches_servicenow_once_and_reruns_write_nothing(serviceno
     servicenow.clear_request_log()
     again = run("servicenow")
     assert again.unchanged == 5 and writes(servicenow) == []
+
+
+# --- record-level rejections, auth refused mid-batch, duplicate keys --------------------------------------------
+
+def test_a_onetrust_validation_error_dead_letters_that_attestation_with_the_reason_and_the_rest_land(
+        onetrust, duckdb_warehouse):
+    rows = attestation_rows(6)
+    rows[2]["onetrust_result"] = "MOSTLY_FINE"  # OneTrust refuses an unknown result (400)
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    report = run("onetrust", breaker_threshold=1, circuit_breakers=True)
+    assert (report.created, report.dead_lettered, report.breaker_state) == (5, 1, "closed")
+    dead = _dead(duckdb_warehouse, "onetrust")
+    assert list(dead) == ["att-0002"] and "400" in dead["att-0002"] and "result" in dead["att-0002"].lower(), dead
+
+
+def test_auth_refused_mid_batch_refreshes_once_then_dead_letters_naming_the_settings_without_secrets(
+        servicenow, duckdb_warehouse):
+    rows = remediation_rows(6)
+    write_outbound(duckdb_warehouse, "servicenow", rows[:3])
+    assert run("servicenow").created == 3
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    servicenow.faults.set(revoke_tokens=True)  # a revoked token is refreshed once and the batch goes on
+    servicenow.clear_request_log()
+    assert run("servicenow").created == 3
+    tokens = [r for r in servicenow.request_log if "oauth" in r["path"]]
+    assert len(tokens) == 1, "one refresh for the whole batch"
+    for r in rows:
+        r["description"] += " (changed)"
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    servicenow.faults.set(rate_401=1.0, methods=["PATCH"])  # the credentials themselves are refused now
+    report = run("servicenow", breaker_threshold=50)
+    assert report.dead_lettered == 6 and report.updated == 0
+    creds = servicenow.credentials
+    secrets = [creds["client_secret"], creds["password"]]
+    dead = _dead(duckdb_warehouse, "servicenow")
+    for error in dead.values():
+        assert "401" in error and "SERVICENOW" in error.upper() and "credentials" in error, error
+    stored = [query(duckdb_warehouse, f"select * from {table}")
+              for table in ("reverse_sync.dead_letters", "audit.events", "reverse_sync.plans")]
+    assert not [s for s in secrets if s in repr(stored)], "no secret in dead letters, audit log or plans"
+    servicenow.faults.clear()
+    healed = run("servicenow")
+    assert healed.updated == 6 and _dead(duckdb_warehouse, "servicenow") == {}
+
+
+def test_a_key_twice_in_the_mart_is_dead_lettered_naming_the_mart_and_written_nowhere(servicenow, duckdb_warehouse):
+    rows = remediation_rows(4)
+    twin = {**rows[1], "description": "the same task, another text"}
+    write_outbound(duckdb_warehouse, "servicenow", [*rows, twin, dict(rows[2])])  # rem-sn-00002: an exact repeat
+    report = run("servicenow")
+    assert report.created == 3 and report.dead_lettered == 1
+    dead = _dead(duckdb_warehouse, "servicenow")
+    assert list(dead) == ["rem-sn-00001"]
+    assert "2 rows" in dead["rem-sn-00001"] and "servicenow_remediation_tasks" in dead["rem-sn-00001"]
+    assert set(_sn_by_task(servicenow)) == {"rem-sn-00000", "rem-sn-00002", "rem-sn-00003"}
+    servicenow.clear_request_log()
+    again = run("servicenow")  # the same mart: the same dead letter, nothing written, no flip-flop
+    assert again.created == 0 and writes(servicenow) == []
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    healed = run("servicenow")
+    assert healed.created == 1 and _dead(duckdb_warehouse, "servicenow") == {}

@@ -163,8 +163,12 @@ class ReverseSync:
         """What needs a vendor call: new, changed, reopened and closing records; dead letters last."""
         wanted = {str(r[self.key]): r for r in rows}
         order = sorted(wanted, key=lambda i: (i in dead, (dead.get(i) or {}).get("attempts", 0), i))
+        twins = self.duplicate_keys(rows)
         out = []
         for internal_id in order:
+            if internal_id in twins:  # which row is the truth? Not ours to guess: wait for the mart's fix
+                self.refuse_duplicate(internal_id, twins[internal_id], links.get(internal_id), report)
+                continue
             desired = {**self.writer.desired(wanted[internal_id]), "status": OPEN}
             digest = payload_hash(desired)
             link = links.get(internal_id)
@@ -184,6 +188,32 @@ class ReverseSync:
             link = links[internal_id]
             out.append(Candidate(internal_id, {"status": DONE}, link["payload_hash"], link, closing=True))
         return out
+
+    def duplicate_keys(self, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """Keys the outbound mart holds more than once with different values (exact repeats are one row),
+        with how many distinct rows each has."""
+        seen: dict[str, set[str]] = {}
+        for r in rows:
+            seen.setdefault(str(r[self.key]), set()).add(json.dumps(r, sort_keys=True, default=str))
+        return {k: len(v) for k, v in seen.items() if len(v) > 1}
+
+    def refuse_duplicate(self, internal_id: str, count: int, link: dict[str, Any] | None, report: SyncReport) -> None:
+        """A key twice in the mart with different values: nothing written, not closed either; dead-lettered
+        with a reason naming the mart (a run picking one of the rows would flip the vendor record between
+        them from run to run)."""
+        from .vendors import TARGETS
+
+        table = TARGETS.get(self.writer.vendor, (f"<{self.writer.vendor} outbound mart>",))[0]
+        reason = (f"outbound.{table} has {count} rows for {self.key} = {internal_id} with different values, so "
+                  f"which to push is unknown and nothing was written: fix the mart to one row per {self.key}")
+        report.dead_lettered += 1
+        report.failures.append(f"{internal_id}: {reason}")
+        report.plan.append({"internal_id": internal_id, "vendor_id": link["vendor_id"] if link else None,
+                            "operation": "update" if link else "create", "field": None, "before": None,
+                            "after": None, "reason": reason, "outcome": "dead_lettered"})
+        if not self.config.dry_run:
+            state.dead_letter(self.conn, self.writer.vendor, internal_id, "update" if link else "create",
+                              {self.key: internal_id, "rows": count}, reason)
 
     def guard(self, candidates: list[Candidate], links: dict[str, dict[str, Any]]) -> None:
         """The mass-change guard: stop before writing when too many records would close or reopen."""
