@@ -273,3 +273,61 @@ def test_a_key_twice_in_the_mart_is_dead_lettered_naming_the_mart_and_written_no
     write_outbound(duckdb_warehouse, "servicenow", rows)
     healed = run("servicenow")
     assert healed.created == 1 and _dead(duckdb_warehouse, "servicenow") == {}
+
+
+# --- two pushes for one vendor at once --------------------------------------------------------------------------
+
+def test_two_pushes_for_one_vendor_never_write_at_once(servicenow, duckdb_warehouse):
+    import threading
+
+    from assets.reverse_sync.state import PushAlreadyRunning
+
+    rows = remediation_rows(8)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    servicenow.faults.set(delay_seconds=0.3, methods=["POST"])  # the first push is still writing ...
+    outcomes: dict[str, object] = {}
+
+    def push(name: str) -> None:
+        try:
+            outcomes[name] = run("servicenow", run_id=name, concurrency=1)
+        except PushAlreadyRunning as exc:
+            outcomes[name] = exc
+
+    first = threading.Thread(target=push, args=("first",))
+    first.start()
+    import time
+
+    deadline = time.monotonic() + 10
+    while not [w for w in writes(servicenow)] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    push("second")  # ... when the second starts
+    first.join(timeout=60)
+    refused = outcomes["second"]
+    assert isinstance(refused, PushAlreadyRunning), refused
+    assert "run first" in str(refused) and "wrote nothing" in str(refused)
+    assert outcomes["first"].created == 8
+    assert _sn_by_task(servicenow) == {r["remediation_task_id"]: 1 for r in rows}
+    servicenow.faults.clear()
+    servicenow.clear_request_log()
+    assert run("servicenow").unchanged == 8 and writes(servicenow) == [], "the lock was released"
+
+
+def test_a_lock_left_by_a_killed_push_is_taken_over(servicenow, duckdb_warehouse):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # a process that has exited: its lock is abandoned
+    from resources.warehouse import WarehouseResource
+
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(2))
+    assert run("servicenow").created == 2
+    import socket
+
+    with WarehouseResource.from_env().connect() as conn:
+        conn.execute("insert into reverse_sync.run_locks values ('servicenow', 'killed', %s, current_timestamp)",
+                     (f"{socket.gethostname()}:{pid}:x",))
+        conn.raw.commit()
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(3))
+    assert run("servicenow").created == 1
+    assert query(duckdb_warehouse, "select count(*) from reverse_sync.run_locks") == [(0,)]

@@ -35,10 +35,22 @@ MAX_CONCURRENCY = 8  # the connections a VendorSession keeps per host (pipelines
 
 
 def execute(sync: ReverseSync, rows: list[dict[str, Any]]) -> SyncReport:
+    """One run under the vendor's run lock (a dry run writes nothing to the vendor and takes none)."""
+    width = concurrency(sync.config)  # a bad setting fails before any vendor call
+    if sync.config.dry_run:
+        return _execute(sync, rows, width)
+    owner = state.acquire_run_lock(sync.conn, sync.writer.vendor, sync.run_id)
+    try:
+        return _execute(sync, rows, width)
+    finally:
+        with sync.writes.lock, suppress(Exception):  # keep the error that stopped the run, if any
+            state.release_run_lock(sync.conn, sync.writer.vendor, owner)
+
+
+def _execute(sync: ReverseSync, rows: list[dict[str, Any]], width: int) -> SyncReport:
     from .engine import SyncReport
 
     conn, w, cfg = sync.conn, sync.writer, sync.config
-    width = concurrency(cfg)  # a bad setting fails before any vendor call
     report = SyncReport()
     links = sync.links()
     dead = state.dead_letters(conn, w.vendor)

@@ -12,12 +12,18 @@
 - ``conflicts``: one row per field that both sides changed since the last sync, with the winner
   and the rule that picked it.
 - ``circuit_breakers``: see :mod:`assets.reverse_sync.breaker`.
+- ``run_locks``: one row per vendor while a push to it runs (:func:`acquire_run_lock`), so two pushes
+  for one vendor (a schedule and a CLI run, two Dagster runs) never write at once.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import os
+import socket
+import uuid
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from resources.warehouse import Connection
@@ -47,6 +53,9 @@ DDL = (
         run_id varchar not null, vendor varchar not null, internal_id varchar not null,
         vendor_id varchar, field varchar not null, base_value varchar, projectx_value varchar,
         vendor_value varchar, winner varchar not null, rule varchar not null, detected_at timestamp not null)""",
+    f"""create table if not exists {SCHEMA}.run_locks (
+        vendor varchar not null primary key, run_id varchar not null, owner varchar not null,
+        acquired_at timestamp not null)""",
     f"""create table if not exists {SCHEMA}.circuit_breakers (
         vendor varchar not null primary key, state varchar not null, failures integer not null,
         opened_at timestamp, last_error varchar, updated_at timestamp not null)""",
@@ -134,3 +143,70 @@ def record_conflict(conn: Connection, run_id: str, vendor: str, internal_id: str
         f"insert into {SCHEMA}.conflicts values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (run_id, vendor, internal_id, vendor_id, field, text(base), text(projectx), text(vendor_value), winner,
          rule, now()))
+
+
+class PushAlreadyRunning(RuntimeError):
+    """Another push to the same vendor holds its run lock; this one wrote nothing."""
+
+
+STALE_LOCK = timedelta(hours=6)  # a lock from another host this old is a push that died without releasing it
+
+
+def acquire_run_lock(conn: Connection, vendor: str, run_id: str) -> str:
+    """Take the vendor's run lock, or raise :class:`PushAlreadyRunning`; returns the owner token to release.
+
+    A lock left by a push that was killed is taken over: on this host when its process is gone, from
+    another host after :data:`STALE_LOCK`."""
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+    for _ in range(3):
+        try:
+            conn.execute(f"insert into {SCHEMA}.run_locks values (%s, %s, %s, %s)", (vendor, run_id, owner, now()))
+            conn.raw.commit()
+            return owner
+        except Exception:  # the key is taken (or a concurrent insert conflicted): look at the holder
+            _rollback(conn)
+        rows = conn.query(f"select * from {SCHEMA}.run_locks where vendor = %s", (vendor,))
+        if not rows:
+            continue
+        held = rows[0]
+        if not _abandoned(held):
+            raise PushAlreadyRunning(
+                f"{vendor}: another push (run {held['run_id']}, {held['owner'].rsplit(':', 1)[0]}, since "
+                f"{held['acquired_at']:%Y-%m-%d %H:%M:%S} UTC) is writing to {vendor}; this one wrote nothing. "
+                "Wait for it to finish; if it died without releasing its lock, delete its row from "
+                f"{SCHEMA}.run_locks")
+        conn.execute(f"delete from {SCHEMA}.run_locks where vendor = %s and owner = %s", (vendor, held["owner"]))
+        conn.raw.commit()
+    raise PushAlreadyRunning(f"{vendor}: could not take the push lock in {SCHEMA}.run_locks; retry the push")
+
+
+def release_run_lock(conn: Connection, vendor: str, owner: str) -> None:
+    """Give the lock back (after a rollback when the run's error left the transaction aborted)."""
+    for attempt in range(2):
+        try:
+            conn.execute(f"delete from {SCHEMA}.run_locks where vendor = %s and owner = %s", (vendor, owner))
+            conn.raw.commit()
+            return
+        except Exception:
+            if attempt:
+                raise
+            _rollback(conn)
+
+
+def _abandoned(held: dict[str, Any]) -> bool:
+    host, _, rest = str(held["owner"]).partition(":")
+    pid = rest.split(":", 1)[0]
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    return now() - held["acquired_at"] > STALE_LOCK
+
+
+def _rollback(conn: Connection) -> None:
+    with suppress(Exception):  # DuckDB refuses a rollback when its failed statement left no transaction
+        conn.raw.rollback()
