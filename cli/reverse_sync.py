@@ -3,7 +3,8 @@
 Same engine, tables and settings as the Dagster asset (warehouse from PROJECTX_WAREHOUSE, vendor
 credentials from Vault or the spec's variables). Prints the plan (or what was done) as a table:
 one line per operation and field, before -> after. Exit status 0 on success, 1 when writes were
-dead-lettered or paused, 3 when the mass-change guard stopped the run.
+dead-lettered or paused, 3 when the mass-change guard stopped the run, 4 when another push to the
+vendor holds its lock (`reverse_sync.run_locks`; nothing was written).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from typing import Any
 
 from assets.reverse_sync.engine import MassChangeBlocked, SyncConfig
+from assets.reverse_sync.state import PushAlreadyRunning
 from assets.reverse_sync.vendors import TARGETS, sync_vendor_env
 from pipelines.common.entrypoint import DEBUG_ENV, debug_requested, redact, secret_values
 from pipelines.common.http import VendorError
@@ -50,6 +52,9 @@ def run_reverse_sync(vendor: str, *, dry_run: bool = False, confirm_mass_change:
     except MassChangeBlocked as exc:
         print(str(exc), file=sys.stderr)
         return 3
+    except PushAlreadyRunning as exc:  # another push to this vendor is writing: nothing was written
+        print(str(exc), file=sys.stderr)
+        return 4
     except (ValueError, VendorError) as exc:  # a missing or bad setting, or a vendor refusing us
         if debug_requested([]):
             raise

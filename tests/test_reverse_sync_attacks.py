@@ -5,6 +5,8 @@ hostile text, and two pushes for one vendor at once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from assets.reverse_sync.servicenow import remediation_table
@@ -330,4 +332,49 @@ def test_a_lock_left_by_a_killed_push_is_taken_over(servicenow, duckdb_warehouse
         conn.raw.commit()
     write_outbound(duckdb_warehouse, "servicenow", remediation_rows(3))
     assert run("servicenow").created == 1
+    assert query(duckdb_warehouse, "select count(*) from reverse_sync.run_locks") == [(0,)]
+
+
+def test_a_lock_from_another_host_is_taken_over_only_once_its_heartbeat_stops(servicenow, duckdb_warehouse,
+                                                                              monkeypatch, capsys):
+    from assets.reverse_sync import state
+    from assets.reverse_sync.state import PushAlreadyRunning
+    from resources.warehouse import WarehouseResource
+
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(2))
+    assert run("servicenow").created == 2  # the state tables exist
+
+    def held_since(minutes: int) -> None:
+        with WarehouseResource.from_env().connect() as conn:
+            conn.execute("delete from reverse_sync.run_locks")
+            conn.execute("insert into reverse_sync.run_locks values ('servicenow', 'elsewhere', "
+                         "'worker-7.example:4242:x', %s)", (state.now() - timedelta(minutes=minutes),))
+            conn.raw.commit()
+
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(3))
+    held_since(5)  # a push on another host that refreshed its lock 5 minutes ago is alive
+    with pytest.raises(PushAlreadyRunning, match="run elsewhere"):
+        run("servicenow")
+    from cli.reverse_sync import run_reverse_sync
+
+    assert run_reverse_sync("servicenow") == 4  # the CLI says so, exit 4, no traceback
+    assert "run elsewhere" in capsys.readouterr().err
+    held_since(31)  # 31 minutes without a heartbeat: that push died
+    assert run("servicenow").created == 1
+
+    # a running push refreshes its own lock: slow writes and a 0.2-s heartbeat
+    monkeypatch.setattr(state, "HEARTBEAT_SECONDS", 0.2)
+    seen: list[object] = []
+    real = state.refresh_run_lock
+
+    def spy(conn, vendor, owner):
+        real(conn, vendor, owner)
+        seen.append(conn.query("select acquired_at from reverse_sync.run_locks where vendor = %s", (vendor,)))
+
+    monkeypatch.setattr(state, "refresh_run_lock", spy)
+    servicenow.faults.set(delay_seconds=0.3, methods=["POST"])
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(6))
+    assert run("servicenow", concurrency=1).created == 3
+    servicenow.faults.clear()
+    assert len(seen) >= 2 and seen[0] != seen[-1], seen
     assert query(duckdb_warehouse, "select count(*) from reverse_sync.run_locks") == [(0,)]

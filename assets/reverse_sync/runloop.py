@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -40,11 +41,28 @@ def execute(sync: ReverseSync, rows: list[dict[str, Any]]) -> SyncReport:
     if sync.config.dry_run:
         return _execute(sync, rows, width)
     owner = state.acquire_run_lock(sync.conn, sync.writer.vendor, sync.run_id)
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(sync, owner, stop), daemon=True,
+                            name=f"push-lock-{sync.writer.vendor}")
+    beat.start()
     try:
         return _execute(sync, rows, width)
     finally:
+        stop.set()
+        beat.join()
         with sync.writes.lock, suppress(Exception):  # keep the error that stopped the run, if any
             state.release_run_lock(sync.conn, sync.writer.vendor, owner)
+
+
+def _heartbeat(sync: ReverseSync, owner: str, stop: threading.Event) -> None:
+    """Refresh the run lock every HEARTBEAT_SECONDS while the push runs (another host takes over a lock
+    only when it has gone unrefreshed for STALE_LOCK); a failed refresh is logged and tried again."""
+    while not stop.wait(state.HEARTBEAT_SECONDS):
+        try:
+            with sync.writes.committed():
+                state.refresh_run_lock(sync.conn, sync.writer.vendor, owner)
+        except Exception as exc:  # the run's own writes report a broken warehouse; the lock just ages
+            log.warning("%s: could not refresh the push lock: %s", sync.writer.vendor, exc)
 
 
 def _execute(sync: ReverseSync, rows: list[dict[str, Any]], width: int) -> SyncReport:

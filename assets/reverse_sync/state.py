@@ -149,14 +149,17 @@ class PushAlreadyRunning(RuntimeError):
     """Another push to the same vendor holds its run lock; this one wrote nothing."""
 
 
-STALE_LOCK = timedelta(hours=6)  # a lock from another host this old is a push that died without releasing it
+HEARTBEAT_SECONDS = 60  # a running push refreshes its lock's acquired_at this often (runloop.execute)
+# A lock from another host not refreshed for this long is a push that died without releasing it (a killed
+# worker): long enough for a push stuck in its longest wait (every in-flight write backing off on 429s).
+STALE_LOCK = timedelta(minutes=30)
 
 
 def acquire_run_lock(conn: Connection, vendor: str, run_id: str) -> str:
     """Take the vendor's run lock, or raise :class:`PushAlreadyRunning`; returns the owner token to release.
 
     A lock left by a push that was killed is taken over: on this host when its process is gone, from
-    another host after :data:`STALE_LOCK`."""
+    another host when its holder has not refreshed it (:func:`refresh_run_lock`) for :data:`STALE_LOCK`."""
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
     for _ in range(3):
         try:
@@ -178,6 +181,12 @@ def acquire_run_lock(conn: Connection, vendor: str, run_id: str) -> str:
         conn.execute(f"delete from {SCHEMA}.run_locks where vendor = %s and owner = %s", (vendor, held["owner"]))
         conn.raw.commit()
     raise PushAlreadyRunning(f"{vendor}: could not take the push lock in {SCHEMA}.run_locks; retry the push")
+
+
+def refresh_run_lock(conn: Connection, vendor: str, owner: str) -> None:
+    """The running push's heartbeat: its lock's ``acquired_at`` moves to now, so it never looks abandoned."""
+    conn.execute(f"update {SCHEMA}.run_locks set acquired_at = %s where vendor = %s and owner = %s",
+                 (now(), vendor, owner))
 
 
 def release_run_lock(conn: Connection, vendor: str, owner: str) -> None:
