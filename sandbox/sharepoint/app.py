@@ -5,11 +5,14 @@ Entra ID token endpoint for certificate client credentials (``auth.py``), on ``s
 Graph accept only https, so run it with ``tls=True``.
 
 - Drive items by id or by path (``items/{id}:/{path}:``, ``root:/{path}:``), percent-encoded or not;
-  ``$expand=listItem($expand=fields)``; ``children`` paged by ``$top`` and ``@odata.nextLink``.
-- Simple upload ``PUT …:/{name}:/content``; ``createUploadSession`` then ``PUT`` of byte ranges to
-  the returned ``uploadUrl`` (no bearer token: the URL carries its own ``tempauth``) with
-  ``Content-Range``, each fragment but the last a multiple of 320 KiB and at most 60 MiB (as Graph
-  requires), ``202`` with ``nextExpectedRanges`` until the last one, then ``201`` and the item.
+  ``$expand=listItem($expand=fields)``; ``$select`` (unknown properties 400); ``children`` paged by ``$top``
+  and ``@odata.nextLink``, ordered by ``$orderby`` (name, createdDateTime, lastModifiedDateTime, size;
+  ``desc``); files carry a pre-authenticated ``@microsoft.graph.downloadUrl``. ``$filter`` is ignored.
+- ``PATCH`` of an item renames it (``name``) or moves it (``parentReference.id`` or ``.path``); 409 on a clash.
+- Simple upload ``PUT …:/{name}:/content`` (missing folders on the path are created, as Graph does);
+  ``createUploadSession`` then ``PUT`` of byte ranges to the returned ``uploadUrl`` (no bearer token:
+  the URL carries its own ``tempauth``) with ``Content-Range``, each fragment at most 60 MiB, ``202``
+  with ``nextExpectedRanges`` (``"next-last"``) until the last one, then ``201`` and the item.
 - ``delta`` (``items/{id}/delta()``, ``root/delta``, ``delta(token='…')``): the first call lists every
   item under the folder (the folder included), later calls with the token of the ``@odata.deltaLink``
   only what was created, changed (content or fields) or deleted since; a deleted item comes with the
@@ -40,13 +43,22 @@ from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.sharepoint.auth import Directory
 from sandbox.sharepoint.errors import GraphError, graph_error
-from sandbox.sharepoint.store import Drive, GraphStore, Item, Tombstone
+from sandbox.sharepoint.store import Drive, GraphStore, Item, Tombstone, now_iso
 from sandbox.sharepoint.uploads import UploadSessions
 
 ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem")
 REF = re.compile(r"^(?:root|items/(?P<id>[^/:]+))(?::/(?P<path>.*?)(?::|$))?(?P<action>/[A-Za-z/]+)?/?$")
 DELTA = re.compile(r"^(?P<base>.*?)/delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/?$")
 TOKEN = re.compile(r"^s(?P<since>x|\d+)(?:u(?P<upto>\d+)a(?P<after>\d+))?$")
+ITEM_PROPERTIES = {  # driveItem's properties and relationships ($select accepts these, Graph 400s others)
+    "id", "name", "eTag", "cTag", "createdDateTime", "lastModifiedDateTime", "webUrl", "size", "parentReference",
+    "folder", "file", "root", "listItem", "deleted", "createdBy", "lastModifiedBy", "description", "fileSystemInfo",
+    "shared", "sharepointIds", "content", "audio", "bundle", "image", "location", "malware", "package",
+    "pendingOperations", "photo", "publication", "remoteItem", "searchResult", "specialFolder", "video",
+    "webDavUrl", "children", "permissions", "thumbnails", "versions", "analytics", "subscriptions", "workbook",
+    "activities", "createdByUser", "lastModifiedByUser", "retentionLabel", "@microsoft.graph.downloadUrl"}
+ORDERABLE = {"name": lambda i: i.name.lower(), "lastModifiedDateTime": lambda i: i.modified,
+             "createdDateTime": lambda i: i.created, "size": lambda i: len(i.content or b"")}
 CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied", 404: "itemNotFound",
          405: "invalidRequest", 409: "nameAlreadyExists", 429: "tooManyRequests", 500: "generalException",
          503: "serviceNotAvailable", 507: "quotaLimitReached"}
@@ -166,6 +178,32 @@ class GraphSandbox(UploadSessions, Sandbox):
             out["listItem"] = {"id": str(item.list_item_id), "fields": self._fields(item)}
         return out
 
+    def _shown(self, item: Item, drive: Drive, req: Request) -> dict[str, Any]:
+        """The item as GET item and children show it: with a pre-authenticated
+        ``@microsoft.graph.downloadUrl`` for files, cut to ``$select``."""
+        out = self._item_resource(item, drive, req)
+        if item.content is not None:
+            out["@microsoft.graph.downloadUrl"] = self._download_url(item, req)
+        return self._select(out, req)
+
+    @staticmethod
+    def _select(out: dict[str, Any], req: Request) -> dict[str, Any]:
+        raw = req.query.get("$select")
+        if not raw:
+            return out
+        wanted = [p.strip() for p in raw.split(",") if p.strip()]
+        for name in wanted:
+            if name not in ITEM_PROPERTIES:
+                raise GraphError(400, "BadRequest", f"Could not find a property named '{name}' on type "
+                                 "'microsoft.graph.driveItem'.")
+        return {k: v for k, v in out.items() if k in wanted or (k == "listItem" and "listItem" in
+                                                                  req.query.get("$expand", ""))}
+
+    def _download_url(self, item: Item, req: Request) -> str:
+        token = secrets.token_urlsafe(24)
+        self.downloads[token] = item.id
+        return f"{req.base_url}/_layouts/15/download.aspx?UniqueId={item.id}&tempauth={token}"
+
     @staticmethod
     def _fields(item: Item) -> dict[str, Any]:
         return {"@odata.etag": f'"{item.id},{item.version}"', "id": str(item.list_item_id),
@@ -181,8 +219,12 @@ class GraphSandbox(UploadSessions, Sandbox):
             raise GraphError(404, "itemNotFound", "The resource could not be found.")
         item, parent, name = start, self.store.items.get(start.parent_id or ""), start.name
         for part in [p for p in (m.group("path") or "").split("/") if p]:
+            if item is None and create:  # an upload to a path makes its missing folders, as Graph does
+                item = self.store.add(drive.id, parent.id, name, None)
             if item is None:
                 raise GraphError(404, "itemNotFound", "The resource could not be found.")
+            if item.content is not None:
+                raise GraphError(400, "invalidRequest", f"'{item.name}' is a file, not a folder.")
             parent, name, item = item, part, self.store.child(item.id, part)
         return item, parent or start, name, m.group("action") or ""
 
@@ -220,7 +262,8 @@ class GraphSandbox(UploadSessions, Sandbox):
             if action:
                 raise GraphError(400, "invalidRequest", f"Invalid request: unsupported segment in {req.path!r}")
             return self.delta(self._exists(folder), drive, req, delta.group("token"))
-        item, parent, name, action = self._resolve(drive, req.params["tail"])
+        upload = method in ("PUT", "POST") and re.search(r"/(content|createUploadSession)/?$", req.params["tail"])
+        item, parent, name, action = self._resolve(drive, req.params["tail"], create=bool(upload))
         if method == "GET" and action == "":
             return self._found(item, drive, req)
         if method == "GET" and action == "/children":
@@ -229,10 +272,7 @@ class GraphSandbox(UploadSessions, Sandbox):
             target = self._exists(item)
             if target.content is None:
                 raise GraphError(400, "invalidRequest", "The item is a folder; only files have content.")
-            token = secrets.token_urlsafe(24)
-            self.downloads[token] = target.id
-            return Response(302, b"", "text/plain", [
-                ("Location", f"{req.base_url}/_layouts/15/download.aspx?UniqueId={target.id}&tempauth={token}")])
+            return Response(302, b"", "text/plain", [("Location", self._download_url(target, req))])
         if method == "GET" and action in ("/listItem", "/listItem/fields"):
             fields = self._fields(self._exists(item))
             return json_response(fields if action.endswith("fields") else {"id": fields["id"], "fields": fields})
@@ -249,6 +289,8 @@ class GraphSandbox(UploadSessions, Sandbox):
             return self.create_folder(drive, self._exists(item), req)
         if method == "PATCH" and action == "/listItem/fields":
             return self.patch_fields(drive, self._exists(item), req)
+        if method == "PATCH" and action == "":
+            return self.update_item(drive, self._exists(item), req)
         if method == "DELETE" and action == "":
             self.store.delete(self._exists(item))
             return Response(204, b"")
@@ -261,7 +303,7 @@ class GraphSandbox(UploadSessions, Sandbox):
         return item
 
     def _found(self, item: Item | None, drive: Drive, req: Request) -> Response:
-        return json_response(self._item_resource(self._exists(item), drive, req))
+        return json_response(self._shown(self._exists(item), drive, req))
 
     def _room(self, drive: Drive, size: int, replacing: Item | None = None) -> None:
         freed = len(replacing.content) if replacing is not None and replacing.content is not None else 0
@@ -271,12 +313,17 @@ class GraphSandbox(UploadSessions, Sandbox):
     def children(self, folder: Item, drive: Drive, req: Request) -> Response:
         top = min(max(int(req.query.get("$top") or 200), 1), 1000)
         skip = int(req.query.get("$skiptoken") or 0)
-        kids = sorted(self.store.children(folder.id), key=lambda i: i.name)
-        body: dict[str, Any] = {"value": [self._item_resource(i, drive, req) for i in kids[skip:skip + top]]}
+        order = (req.query.get("$orderby") or "name").split(",")[0].split()
+        if order[0] not in ORDERABLE or len(order) > 2 or order[1:] not in ([], ["asc"], ["desc"]):
+            raise GraphError(400, "invalidRequest", f"Invalid request: $orderby {req.query['$orderby']!r} is not "
+                             "supported on children")
+        kids = sorted(self.store.children(folder.id), key=ORDERABLE[order[0]], reverse=order[1:] == ["desc"])
+        body: dict[str, Any] = {"value": [self._shown(i, drive, req) for i in kids[skip:skip + top]]}
         if skip + top < len(kids):
-            expand = f"&$expand={quote(req.query['$expand'])}" if req.query.get("$expand") else ""
+            keep = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select", "$orderby")
+                           if req.query.get(k))
             body["@odata.nextLink"] = (f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/children"
-                                       f"?$top={top}&$skiptoken={skip + top}{expand}")
+                                       f"?$top={top}&$skiptoken={skip + top}{keep}")
         return json_response(body)
 
     def delta(self, folder: Item, drive: Drive, req: Request, path_token: str | None) -> Response:
@@ -285,6 +332,7 @@ class GraphSandbox(UploadSessions, Sandbox):
         top = min(max(int(req.query.get("$top") or 200), 1), 1000)
         base = f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/delta"
         keep = f"&$top={top}" if req.query.get("$top") else ""
+        keep += f"&$select={quote(req.query['$select'])}" if req.query.get("$select") else ""
         with self.store.lock:
             if raw == "latest":
                 return json_response({"value": [], "@odata.deltaLink": f"{base}?token=s{self.store.seq}"})
@@ -301,7 +349,7 @@ class GraphSandbox(UploadSessions, Sandbox):
                     and after < t.seq <= upto and folder.id in t.ancestors]
             changes = sorted([*under, *gone], key=lambda c: c.seq)
             page, more = changes[:top], len(changes) > top
-            value = [self._delta_resource(c, drive, req) for c in page]
+            value = [self._select(self._delta_resource(c, drive, req), req) for c in page]
         body: dict[str, Any] = {"value": value}
         if more:
             body["@odata.nextLink"] = (f"{base}?token=s{'x' if since is None else since}u{upto}a{page[-1].seq}"
@@ -334,6 +382,40 @@ class GraphSandbox(UploadSessions, Sandbox):
                 raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
             return json_response(self._item_resource(existing, drive, req))
         return json_response(self._item_resource(self.store.add(drive.id, parent.id, name, None), drive, req), 201)
+
+    def update_item(self, drive: Drive, item: Item, req: Request) -> Response:
+        """PATCH a drive item: rename (``name``) and/or move (``parentReference.id``, or ``path`` as
+        ``/drives/{id}/root:/folder``) within the drive; 409 nameAlreadyExists on a clash."""
+        body = req.json() or {}
+        if item.parent_id is None:
+            raise GraphError(400, "invalidRequest", "The root folder cannot be renamed or moved.")
+        name = str(body.get("name") or item.name)
+        parent_id = item.parent_id
+        ref = body.get("parentReference") or {}
+        if ref.get("id"):
+            parent_id = str(ref["id"])
+        elif ref.get("path"):
+            m = re.fullmatch(r"/drives?/(?:[^/]+/)?root:(?P<path>/.*)?", str(ref["path"]))
+            if m is None:
+                raise GraphError(400, "invalidRequest", f"Invalid parentReference path {ref['path']!r}")
+            found, _, _, _ = self._resolve(drive, "root" + (f":{m.group('path')}:" if m.group("path") else ""))
+            parent_id = self._exists(found).id
+        target = self.store.items.get(parent_id)
+        if target is None or target.drive_id != drive.id or target.content is not None:
+            raise GraphError(404 if target is None else 400, "itemNotFound" if target is None else "invalidRequest",
+                             "The destination folder was not found." if target is None else
+                             "The destination is not a folder.")
+        if target.id == item.id or item.id in self.store.ancestors(target):
+            raise GraphError(400, "invalidRequest", "A folder cannot be moved into itself.")
+        with self.store.lock:
+            clash = self.store.child(target.id, name)
+            if clash is not None and clash.id != item.id:
+                raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
+            item.name, item.parent_id = name, target.id
+            item.version += 1
+            item.modified = now_iso()
+            self.store.touch(item)
+        return json_response(self._item_resource(item, drive, req))
 
     def patch_fields(self, drive: Drive, item: Item, req: Request) -> Response:
         body = req.json() or {}

@@ -1,5 +1,8 @@
 """Microsoft Entra ID (Azure AD) for daemon apps, as MSAL speaks it: the tenant's OpenID discovery
-document and its v2.0 token endpoint for the client-credentials grant with a certificate.
+document and its v2.0 token endpoint for the client-credentials grant with a certificate, or with a
+client secret (``client_secret`` in the form, or HTTP Basic ``client_id:client_secret``) for apps given
+one with ``add_secret`` (``ClientSecretCredential``; a wrong secret is 401 ``invalid_client``
+AADSTS7000215, as Entra ID answers).
 
 The client signs a JWT (RS256 or PS256; header ``x5t`` or ``x5t#S256`` = the certificate's
 thumbprint) whose audience is the token endpoint and whose ``iss``/``sub`` are the client id, and
@@ -16,7 +19,10 @@ issuer and expiry, and answers with the AADSTS errors Entra ID uses:
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import hmac
+from urllib.parse import unquote_plus
 
 import jwt
 from cryptography import x509
@@ -51,6 +57,7 @@ class Directory:
         self.tokens = tokens
         self.tenants: set[str] = set()
         self.apps: dict[tuple[str, str], dict[str, bytes]] = {}  # (tenant, client) -> thumbprint -> cert PEM
+        self.secrets: dict[tuple[str, str], set[str]] = {}  # (tenant, client) -> its client secrets
 
     def register(self, tenant_id: str, client_id: str, cert_pem: bytes) -> None:
         """Register an app in a tenant and upload a certificate (its public part) to it."""
@@ -58,6 +65,23 @@ class Directory:
         certs = self.apps.setdefault((tenant_id, client_id), {})
         for thumb in thumbprints(cert_pem):
             certs[thumb] = cert_pem
+
+    def add_secret(self, tenant_id: str, client_id: str, secret: str) -> None:
+        """Register the app (if new) and give it a client secret."""
+        self.tenants.add(tenant_id)
+        self.apps.setdefault((tenant_id, client_id), {})
+        self.secrets.setdefault((tenant_id, client_id), set()).add(secret)
+
+    @staticmethod
+    def _basic(req: Request) -> tuple[str, str] | None:
+        header = req.header("Authorization")
+        if not header.lower().startswith("basic "):
+            return None
+        try:
+            user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return unquote_plus(user), unquote_plus(password)
 
     def openid_configuration(self, req: Request) -> Response:
         tenant = req.params["tenant"]
@@ -81,11 +105,26 @@ class Directory:
         if form.get("grant_type") != "client_credentials":
             return _aad_error(400, "unsupported_grant_type", "AADSTS70003",
                               f"The app requested an unsupported grant type '{form.get('grant_type')}'.")
-        client = form.get("client_id", "")
+        basic = self._basic(req)
+        client = form.get("client_id") or (basic[0] if basic else "")
         certs = self.apps.get((tenant, client))
         if certs is None:
             return _aad_error(400, "unauthorized_client", "AADSTS700016", f"Application with identifier "
                               f"'{client}' was not found in the directory '{tenant}'.")
+        secret = form.get("client_secret") or (basic[1] if basic and basic[0] == client else None)
+        if secret is not None and not form.get("client_assertion"):
+            if not any(hmac.compare_digest(secret.encode(), s.encode()) for s in self.secrets.get((tenant, client),
+                                                                                                  ())):
+                return _aad_error(401, "invalid_client", "AADSTS7000215", "Invalid client secret provided. Ensure "
+                                  f"the secret being sent in the request is the client secret value, not the client "
+                                  f"secret ID, for a secret added to app '{client}'.")
+            scope = form.get("scope", "")
+            if not scope.endswith("/.default"):
+                return _aad_error(400, "invalid_scope", "AADSTS1002012", f"The provided value for scope {scope} "
+                                  "is not valid. Client credential flows must have a scope value with /.default.")
+            pair = self.tokens.issue(f"{tenant}/{client}", client, scope)
+            return json_response({"token_type": "Bearer", "expires_in": pair["expires_in"],
+                                  "ext_expires_in": pair["expires_in"], "access_token": pair["access_token"]})
         if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
             return _aad_error(401, "invalid_client", "AADSTS7000215", "Invalid client secret provided; "
                               "this app authenticates with a certificate (client_assertion).")

@@ -1,8 +1,11 @@
 """Graph upload sessions and SharePoint's pre-authenticated downloads, for ``GraphSandbox``.
 
 ``createUploadSession`` answers an ``uploadUrl`` (no bearer token needed: it carries ``tempauth``);
-fragments are ``PUT`` there with ``Content-Range``, in order, each but the last a multiple of 320 KiB
-and none over 60 MiB; ``202`` with ``nextExpectedRanges`` until the last, then ``201`` and the item.
+fragments are ``PUT`` there with ``Content-Range``, in order, none over 60 MiB; ``202`` with
+``nextExpectedRanges`` until the last, then ``201`` and the item. Once the total is known the range is
+``"{next}-{total - 1}"``, as SharePoint writes it (msgraph-core's ``LargeFileUploadTask`` reads both
+ends). Graph asks for fragments in multiples of 320 KiB but commits others too (that task sends
+320 KiB + 1 bytes after the first), so the size is not checked beyond the 60 MiB cap.
 The quota is checked when the session is created (if ``fileSize`` is given) and at the last fragment.
 """
 
@@ -17,7 +20,6 @@ from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import GraphError, graph_error
 from sandbox.sharepoint.store import Drive, Item
 
-FRAGMENT_UNIT = 320 * 1024
 MAX_FRAGMENT = 60 * 1024 * 1024
 
 
@@ -47,7 +49,11 @@ class UploadSessions:
 
     def session_status(self, req: Request) -> Response:
         s = self._session(req)
-        return json_response({"expirationDateTime": s["expires"], "nextExpectedRanges": [f"{len(s['data'])}-"]})
+        return json_response({"expirationDateTime": s["expires"], "nextExpectedRanges": [self._next_range(s)]})
+
+    @staticmethod
+    def _next_range(s: dict[str, Any]) -> str:
+        return f"{len(s['data'])}-" + (str(s["total"] - 1) if s["total"] else "")
 
     def cancel_session(self, req: Request) -> Response:
         self._session(req)
@@ -55,7 +61,8 @@ class UploadSessions:
         return Response(204, b"")
 
     def upload_fragment(self, req: Request) -> Response:
-        s = self._session(req)
+        # the fragment is checked before the session (a Content-Range that its body does not fill is 400 even
+        # on a finished session: LargeFileUploadTask sends one such empty PUT after a single-fragment upload)
         m = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", req.header("Content-Range").strip())
         if m is None:
             raise GraphError(400, "invalidRequest", "The Content-Range header is missing or malformed.")
@@ -63,19 +70,21 @@ class UploadSessions:
         size = len(req.body)
         if end - start + 1 != size or end >= total:
             raise GraphError(400, "invalidRange", "The Content-Range does not match the fragment length.")
+        s = self._session(req)
         if s["total"] not in (None, total):
             raise GraphError(400, "invalidRange", "The total size changed within the upload session.")
         if start != len(s["data"]):
             raise GraphError(416, "invalidRange",
                              f"The uploaded fragment overlaps or skips: expected {len(s['data'])}-")
         last = end + 1 == total
-        if size > MAX_FRAGMENT or (not last and size % FRAGMENT_UNIT):
-            raise GraphError(400, "invalidRange", "Fragments must be a multiple of 320 KiB and at most 60 MiB.")
+        if size > MAX_FRAGMENT:
+            raise GraphError(400, "invalidRange", "Fragments must be at most 60 MiB.")
         drive = self.store.drives[s["drive"]]
         if not last:
             s["total"] = total
             s["data"] += req.body
-            return json_response({"expirationDateTime": s["expires"], "nextExpectedRanges": [f"{end + 1}-"]}, 202)
+            return json_response({"expirationDateTime": s["expires"], "nextExpectedRanges": [self._next_range(s)]},
+                                 202)
         content = bytes(s["data"] + req.body)
         self._room(drive, len(content), self.store.child(s["parent"], s["name"]))
         created = self.store.child(s["parent"], s["name"]) is None
