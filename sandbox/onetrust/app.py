@@ -196,6 +196,8 @@ class OneTrustSandbox(Sandbox):
     def error(self, status: int, message: str, detail: str | None = None,
               headers: list[tuple[str, str]] | None = None) -> Response:
         headers = list(headers or [])
+        if status == 400 and message == "Requested URI does not represent any resource":
+            status, detail = 404, "No message available"  # Spring's answer for a path no handler maps
         if status == 429 and not any(k.lower() == "ot-period" for k, _ in headers):
             limit = self.rate_limit_per_minute or 20_000
             headers += [("ot-period", "MINUTE"), ("ot-ratelimit-event-id", str(uuid.uuid4()))]
