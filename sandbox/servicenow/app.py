@@ -5,7 +5,10 @@ sysparm_fields, sysparm_display_value, sysparm_exclude_reference_link,
 sysparm_suppress_pagination_header, sysparm_no_count; answers with X-Total-Count and a Link header
 (first/prev/next/last; next omitted on the last page, no header for a single page). v1 answers 404
 for an empty result, v2 and unversioned answer 200 with []. Single records: GET, POST (201 +
-Location), PATCH/PUT (200), DELETE (204). `X-no-response-body: true` empties write responses.
+Location), PATCH/PUT (200, both a partial update), DELETE (204). `X-no-response-body: true` empties
+write responses. Writes take `sysparm_input_display_value=true` (choice labels and reference display
+values in the body) and updates `sysparm_suppress_auto_sys_field=true` (sys_updated_on/_by and
+sys_mod_count left as they were).
 """
 
 from __future__ import annotations
@@ -183,6 +186,9 @@ class TableAPI:
         source = self._source(req)
         body = self._body(req)
         with self.store.lock:
+            target = self.store.tables.get(source.name)
+            if flag(req.query.get("sysparm_input_display_value")) and target is not None:
+                body = self.store.from_display(target, body)
             table, row = self.store.insert(source.name, body, user)
             location = f"{req.base_url}/api/now/table/{table.name}/{table.rows[row][0]}"  # type: ignore[index]
             return self._record_response(req, table, row, 201, [("Location", location)])
@@ -195,7 +201,10 @@ class TableAPI:
             found = self.store.locate(source.name, req.params["sys_id"])
             if found is None:
                 raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
-            self.store.update(found[0], found[1], body, user)
+            if flag(req.query.get("sysparm_input_display_value")):
+                body = self.store.from_display(found[0], body)
+            self.store.update(found[0], found[1], body, user,
+                              auto_sys_fields=not flag(req.query.get("sysparm_suppress_auto_sys_field")))
             return self._record_response(req, found[0], found[1])
 
     def delete(self, req: Request) -> Response:

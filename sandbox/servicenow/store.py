@@ -93,6 +93,26 @@ class Store:
         table, row = found
         return table.rows[row][table.pos[table.schema.display]]  # type: ignore[index]
 
+    def from_display(self, table: Table, values: dict[str, Any]) -> dict[str, Any]:
+        """``sysparm_input_display_value=true``: choice labels become their values and reference display
+        values the sys_id of the referenced record with that display value (a sys_id is taken as is;
+        an unmatched value is stored as given, as the platform does)."""
+        out = dict(values)
+        for name, raw in values.items():
+            field = table.schema.get(name)
+            if field is None or raw is None or isinstance(raw, dict | list):
+                continue
+            text = to_text(raw)
+            if field.choices:
+                out[name] = next((v for v, label in field.choices.items() if label == text), text)
+            elif field.kind == "reference" and field.ref and text and self.locate(field.ref, text) is None:
+                ref = self.tables.get(field.ref)
+                if ref is not None and ref.schema.display in ref.pos:
+                    col = ref.pos[ref.schema.display]
+                    match = next((t[0] for t in ref.rows if t is not None and t[col] == text), None)
+                    out[name] = match if match is not None else text
+        return out
+
     def user_sys_id(self, user_name: str) -> str:
         """sys_id of the sys_user with this user_name ("" if none); cached per table version."""
         users = self.tables["sys_user"]
