@@ -248,6 +248,8 @@ def diff_items(old: Issue, changes: dict[str, Any], store: JiraStore) -> list[di
                 ", ".join(names[1]), "custom")
         elif attr == "duedate":
             add("duedate", "duedate", cur, cur, new, new)
+        elif attr == "rank":
+            add("Rank", C.RANK, "", "", "", "Ranked higher" if new < cur else "Ranked lower", "custom")
         elif attr in ("components", "fix_versions", "versions"):
             fid, (_a, kind, _l, label) = next((k, v) for k, v in MULTI.items() if v[0] == attr)
 

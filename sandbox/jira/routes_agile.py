@@ -154,6 +154,115 @@ def register(sb: JiraSandbox) -> None:
                 sb.store.update(issue.id, {"sprints": (*[s for s in issue.sprints if s != sid], sid)}, c.user)
         return Response(status=204)
 
+    def update_sprint(c: Call) -> Response:
+        """PUT /sprint/{id}: a full update (what the body leaves out is cleared; the name is required);
+        POST /sprint/{id}: a partial one. A future sprint starts (state active) only with both dates, an
+        active one closes (completeDate now); other state changes are 400, and so is any update of a
+        closed sprint; completeDate cannot be set."""
+        s = sb.store.sprints.get(int(c.p["sprint"]))
+        if s is None:
+            raise fail(404, f"Sprint with id {c.p['sprint']} does not exist or you do not have permission to see it.")
+        body = c.obj()
+        full = c.req.method == "PUT"
+        name = str(body["name"] if body.get("name") is not None else ("" if full else s.name)).strip()
+        goal = str(body["goal"] if body.get("goal") is not None else ("" if full else s.goal))
+        start = _ms(body["startDate"]) if "startDate" in body else (None if full else s.start)
+        end = _ms(body["endDate"]) if "endDate" in body else (None if full else s.end)
+        state = str(body.get("state") or s.state).lower()
+        errors = {}
+        if not name:
+            errors["name"] = "Sprint name cannot be empty."
+        elif len(name) > 255:
+            errors["name"] = "Sprint name is too long."
+        if errors:
+            raise fail(400, None, errors)
+        if s.state == "closed":
+            raise fail(400, "Sprints that are in a closed state cannot be updated.")
+        if state not in ("future", "active", "closed") or (state != s.state and (s.state, state) not in (
+                ("future", "active"), ("active", "closed"))):
+            raise fail(400, f"The sprint cannot be moved from state '{s.state}' to '{state}'.")
+        if state != "future" and (start is None or end is None):
+            raise fail(400, None, {k: "Sprint must have a start and end date." for k, v in
+                                   (("startDate", start), ("endDate", end)) if v is None})
+        if start is not None and end is not None and end < start:
+            raise fail(400, None, {"endDate": "Sprint end date must be after the start date."})
+        with sb.store.lock:
+            s.name, s.goal, s.start, s.end = name, goal, start, end
+            if state == "closed" and s.state != "closed":
+                s.complete = sb.store.now_ms()
+            s.state = state
+        return json_response(c.r.sprint(s))
+
+    def issues_of(c: Call, refs: Any, limit: int = 50) -> list[Issue]:
+        if not isinstance(refs, list) or not refs:
+            raise fail(400, None, {"issues": "No issues were provided."})
+        if len(refs) > limit:
+            raise fail(400, f"A maximum of {limit} issues can be moved at once.")
+        found = [sb.store.resolve(str(r)) for r in refs]
+        missing = [str(r) for r, i in zip(refs, found, strict=True) if i is None]
+        if missing:
+            raise fail(400, f"Issue does not exist or you do not have permission to see it: {', '.join(missing)}.")
+        return [i for i in found if i is not None]
+
+    def move_to_backlog(c: Call) -> Response:
+        """POST /backlog/issue: out of every future or active sprint (closed ones stay in the history)."""
+        for issue in issues_of(c, c.obj().get("issues")):
+            keep = tuple(s for s in issue.sprints if s in sb.store.sprints and sb.store.sprints[s].state == "closed")
+            sb.store.update(issue.id, {"sprints": keep}, c.user)
+        return Response(status=204)
+
+    def move_to_board_backlog(c: Call) -> Response:
+        """POST /backlog/{board}/issue: as /backlog/issue for the issues on that board; 207 naming the others."""
+        board = board_of(c)
+        issues = issues_of(c, c.obj().get("issues"))
+        entries = []
+        for issue in issues:
+            if issue.project != board.project:
+                entries.append({"issueId": int(issue.id), "issueKey": issue.key, "status": 400,
+                                "errors": [f"Issue {issue.key} is not on board {board.id}."]})
+                continue
+            keep = tuple(s for s in issue.sprints if s in sb.store.sprints and sb.store.sprints[s].state == "closed")
+            sb.store.update(issue.id, {"sprints": keep}, c.user)
+            entries.append({"issueId": int(issue.id), "issueKey": issue.key, "status": 200})
+        if all(e["status"] == 200 for e in entries):
+            return Response(status=204)
+        return json_response({"entries": entries}, 207)
+
+    def rank_issues(c: Call) -> Response:
+        """PUT /issue/rank: the issues (in the order given) just before ``rankBeforeIssue`` or just after
+        ``rankAfterIssue``; 204 when all moved, 207 with an entry per issue otherwise."""
+        body = c.obj()
+        before, after = body.get("rankBeforeIssue"), body.get("rankAfterIssue")
+        if bool(before) == bool(after):
+            raise fail(400, "Exactly one of rankBeforeIssue and rankAfterIssue must be given.")
+        field = body.get("rankCustomFieldId")
+        if field not in (None, "") and str(field) != C.RANK.rsplit("_", 1)[1]:
+            raise fail(400, f"Custom field {field} is not a rank field.")
+        target = sb.store.resolve(str(before or after))
+        if target is None:
+            raise fail(400, "Issue does not exist or you do not have permission to see it.")
+        refs = body.get("issues")
+        if not isinstance(refs, list) or not refs or len(refs) > 50:
+            raise fail(400, None, {"issues": "Between 1 and 50 issues must be given."})
+        found = [sb.store.resolve(str(r)) for r in refs]
+        moving = [i for i in found if i is not None and i.id != target.id]
+        with sb.store.lock:
+            ids = {i.id for i in moving}
+            order = sorted((i for i in sb.store.issues.values() if i.id not in ids), key=lambda i: i.rank)
+            at = next(n for n, i in enumerate(order) if i.id == target.id) + (0 if before else 1)
+            lo = order[at - 1].rank if at > 0 else None
+            hi = order[at].rank if at < len(order) else None
+            for issue in moving:
+                lo = _lexo_between(lo, hi)
+                sb.store.update(issue.id, {"rank": lo}, c.user)
+        if all(i is not None for i in found):
+            return Response(status=204)
+        entries = [{"issueId": int(i.id), "issueKey": i.key, "status": 200} if i is not None else
+                   {"issueKey": str(r), "status": 404, "errors": ["Issue does not exist or you do not have "
+                                                                  "permission to see it."]}
+                   for r, i in zip(refs, found, strict=True)]
+        return json_response({"entries": entries}, 207)
+
     sb.route("GET", r"/board", boards, prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)", lambda c: json_response(board_bean(c, board_of(c))), prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)/sprint", board_sprints, prefix="agile")
@@ -163,10 +272,37 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/board/(?P<board>\d+)/epic", board_epics, prefix="agile")
     sb.route("POST", r"/sprint", create_sprint, "write", prefix="agile")
     sb.route("GET", r"/sprint/(?P<sprint>\d+)", sprint, prefix="agile")
+    sb.route("PUT", r"/sprint/(?P<sprint>\d+)", update_sprint, "write", prefix="agile")
+    sb.route("POST", r"/sprint/(?P<sprint>\d+)", update_sprint, "write", prefix="agile")
+    sb.route("POST", r"/backlog/issue", move_to_backlog, "write", prefix="agile")
+    sb.route("POST", r"/backlog/(?P<board>\d+)/issue", move_to_board_backlog, "write", prefix="agile")
+    sb.route("PUT", r"/issue/rank", rank_issues, "write", prefix="agile")
     sb.route("GET", r"/sprint/(?P<sprint>\d+)/issue", sprint_issues, prefix="agile")
     sb.route("POST", r"/sprint/(?P<sprint>\d+)/issue", move_to_sprint, "write", prefix="agile")
     sb.route("GET", r"/epic/(?P<epic>[A-Za-z0-9_-]+)", lambda c: json_response(c.r.epic(epic_of(c))), prefix="agile")
     sb.route("GET", r"/epic/(?P<epic>[A-Za-z0-9_-]+)/issue", epic_issues, prefix="agile")
+
+
+def _between(lo: str | None, hi: str | None) -> str:
+    """A rank string sorting strictly between ``lo`` and ``hi`` (either may be open); it never ends in
+    '!' (0x21, the floor), so there is always room below the next one."""
+    out, i, bounded = [], 0, hi is not None
+    while True:
+        a = ord(lo[i]) if lo is not None and i < len(lo) else 0x21
+        b = ord(hi[i]) if bounded and hi is not None and i < len(hi) else 0x7F
+        if b - a > 1:
+            return "".join(out) + chr((a + b) // 2)
+        out.append(chr(a))
+        if a < b:
+            bounded = False
+        i += 1
+
+
+def _lexo_between(lo: str | None, hi: str | None) -> str:
+    """``_between`` inside LexoRank's ``0|`` bucket when both neighbours are in it (they always are here)."""
+    if all(r is None or r.startswith("0|") for r in (lo, hi)):
+        return "0|" + _between(lo[2:] if lo else None, hi[2:] if hi else None)
+    return _between(lo, hi)
 
 
 def _ms(value: Any) -> int | None:

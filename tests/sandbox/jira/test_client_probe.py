@@ -3,6 +3,8 @@ worklogs, remote links, watchers, components/versions, create/edit metadata, ass
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from atlassian import Jira as AtlassianJira
 from jira import JIRA, JIRAError
@@ -235,3 +237,62 @@ def test_groups_filters_and_issue_properties(pyc, atl, sb):
     with pytest.raises(JIRAError) as err:
         pyc.issue_property("SEC-1", "nope")
     assert err.value.status_code == 404
+
+
+def test_update_sprint_full_and_partial(pyc, atl):
+    """PUT /sprint/{id} (pycontribs update_sprint) and POST (atlassian update_partially_sprint) were 405."""
+    board = pyc.boards()[0]
+    sprint = pyc.create_sprint("Q1 audit", board.id, goal="old goal")
+    start, end = "2026-12-07T09:00:00.000+0000", "2026-12-21T17:00:00.000+0000"
+    with pytest.raises(JIRAError) as err:  # a future sprint starts only with both dates
+        pyc.update_sprint(sprint.id, name="Q1 audit", state="active")
+    assert err.value.status_code == 400 and set(err.value.response.json()["errors"]) == {"startDate", "endDate"}
+    full = pyc.update_sprint(sprint.id, name="Q1 audit", startDate=start, endDate=end, state="active")
+    assert (full["state"], full["name"], full.get("goal", "")) == ("active", "Q1 audit", "")  # PUT cleared the goal
+    with pytest.raises(JIRAError) as err:  # PUT is a full update: the name is required
+        pyc.update_sprint(sprint.id, goal="x")
+    assert err.value.status_code == 400 and "name" in err.value.response.json()["errors"]
+    part = atl.update_partially_sprint(sprint.id, {"goal": "evidence for CC6.1"})
+    assert (part["goal"], part["name"], part["startDate"][:10]) == ("evidence for CC6.1", "Q1 audit", "2026-12-07")
+    with pytest.raises(JIRAError) as err:
+        pyc._session.post(pyc._get_url(f"sprint/{sprint.id}", base=pyc.AGILE_BASE_URL), data='{"state": "future"}')
+    assert err.value.status_code == 400
+    closed = atl.update_partially_sprint(sprint.id, {"state": "closed", "completeDate": "2020-01-01T00:00:00.000Z"})
+    assert closed["state"] == "closed" and not closed["completeDate"].startswith("2020")
+    with pytest.raises(JIRAError) as err:
+        pyc._session.post(pyc._get_url(f"sprint/{sprint.id}", base=pyc.AGILE_BASE_URL), data='{"name": "x"}')
+    assert err.value.status_code == 400
+
+
+def test_move_to_backlog_and_rank(pyc, atl, sb):
+    """POST /backlog/issue and PUT /issue/rank were 404."""
+    board = pyc.boards()[0]
+    sprint = pyc.create_sprint("Backlog grooming", board.id)
+    pyc.add_issues_to_sprint(sprint.id, ["SEC-1", "SEC-2", "SEC-3"])
+    assert pyc.move_to_backlog(["SEC-1"]).status_code == 204
+    atl.move_issues_to_backlog(["SEC-2"])
+    assert [i.key for i in pyc.search_issues(f"sprint = {sprint.id}")] == ["SEC-3"]
+    with pytest.raises(JIRAError) as err:
+        pyc.move_to_backlog(["SEC-99999"])
+    assert err.value.status_code == 400
+
+    def order(n=6):
+        return [i.key for i in pyc.search_issues("project = SEC ORDER BY Rank ASC", maxResults=n)]
+
+    keys = order()
+    assert pyc.rank(keys[4], next_issue=keys[0]).status_code == 204
+    assert order() == [keys[4], *keys[:4], keys[5]]
+    assert pyc.rank(keys[4], prev_issue=keys[2]).status_code == 204
+    assert order() == [keys[0], keys[1], keys[2], keys[4], keys[3], keys[5]]
+    atl.update_rank([keys[3], keys[5]], keys[1], 10019)
+    assert order() == [keys[0], keys[3], keys[5], keys[1], keys[2], keys[4]]
+    items = pyc.issue(keys[3], expand="changelog").changelog.histories[-1].items
+    assert (items[0].field, items[0].toString) == ("Rank", "Ranked higher")
+    url = pyc._get_url("issue/rank", base=pyc.AGILE_BASE_URL)
+    partial = pyc._session.put(url, data=json.dumps({"issues": [keys[0], "SEC-99999"], "rankAfterIssue": keys[4]}))
+    assert partial.status_code == 207
+    assert [e["status"] for e in partial.json()["entries"]] == [200, 404]
+    with pytest.raises(JIRAError) as err:
+        pyc._session.put(url, data=json.dumps({"issues": [keys[0]], "rankBeforeIssue": keys[1],
+                                               "rankAfterIssue": keys[2]}))
+    assert err.value.status_code == 400
