@@ -4,6 +4,8 @@ Entra ID token endpoint for certificate client credentials (``auth.py``), on ``s
 (authority host ``sb.url``, Graph base URL ``sb.graph_url``, the sandbox CA trusted): Entra ID and
 Graph accept only https, so run it with ``tls=True``.
 
+- Sites by id or by path (``sites/{hostname}:/sites/{name}:``), their ``drives`` (those the app was
+  granted) and default ``drive``; the site and its drive are 403 accessDenied without any grant there.
 - Drive items by id or by path (``items/{id}:/{path}:``, ``root:/{path}:``), percent-encoded or not;
   ``$expand=listItem($expand=fields)``; ``$select`` (unknown properties 400); ``children`` paged by ``$top``
   and ``@odata.nextLink``, ordered by ``$orderby`` (name, createdDateTime, lastModifiedDateTime, size;
@@ -123,7 +125,7 @@ class GraphSandbox(UploadSessions, Sandbox):
         router.add("GET", r"/(?P<tenant>[^/_][^/]*)/v2\.0/\.well-known/openid-configuration",
                    d.openid_configuration, faults=False)
         router.add("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", d.token, faults=False)
-        router.add("GET", r"/v1\.0/sites/(?P<site>[^/]+)/drives", self._authed(self.site_drives))
+        router.add("GET", r"/v1\.0/sites/(?P<site>.+?)(?P<rest>/drives|/drive)?/?", self._authed(self.site_route))
         router.add("GET", r"/v1\.0/drives/(?P<drive>[^/]+)", self._authed(self.get_drive))
         tail = r"/v1\.0/drives/(?P<drive>[^/]+)/(?P<tail>.+)"
         for method in ("GET", "PUT", "POST", "PATCH", "DELETE"):
@@ -229,12 +231,41 @@ class GraphSandbox(UploadSessions, Sandbox):
         return item, parent or start, name, m.group("action") or ""
 
     # -- handlers ------------------------------------------------------------------------------------
-    def site_drives(self, req: Request) -> Response:
-        site = unquote(req.params["site"])
-        if site not in self.store.sites:
-            raise GraphError(404, "itemNotFound", "Requested site could not be found")
-        drives = [d for d in self.store.drives.values() if d.site_id == site and req.principal in d.grants]
-        return json_response({"value": [self._drive_resource(d, req) for d in drives]})
+    def _site(self, ref: str) -> str:
+        """A site id from an id (``host,guid,guid``) or a path (``{hostname}:/sites/{name}[:]``)."""
+        ref = unquote(ref)
+        if ref in self.store.sites:
+            return ref
+        host, sep, path = ref.partition(":")
+        if sep:
+            name = path.strip(":").strip("/")
+            key = name.split("/", 1)[1] if name.lower().startswith(("sites/", "teams/")) else name
+            for site_id, display in self.store.sites.items():
+                if site_id.split(",")[0].lower() == host.lower() and key.lower() in (
+                        display.lower(), display.lower().replace(" ", "")):
+                    return site_id
+        raise GraphError(404, "itemNotFound", "Requested site could not be found")
+
+    def site_route(self, req: Request) -> Response:
+        """GET a site (by id or by path), its drives, or its default document library (``/drive``)."""
+        site = self._site(req.params["site"])
+        visible = [d for d in self.store.drives.values() if d.site_id == site]
+        rest = req.params.get("rest")
+        if rest == "/drives":  # the libraries this app was granted (none: an empty list, as before)
+            return json_response({"value": [self._drive_resource(d, req) for d in visible
+                                            if req.principal in d.grants]})
+        if not any(req.principal in d.grants for d in visible):
+            raise GraphError(403, "accessDenied", "Access denied")
+        if rest == "/drive":  # the first library made for the site stands for "Documents"
+            default = visible[0]
+            if req.principal not in default.grants:
+                raise GraphError(403, "accessDenied", "Access denied")
+            return json_response(self._drive_resource(default, req))
+        host = site.split(",")[0]
+        name = self.store.sites[site]
+        return json_response({"id": site, "name": name, "displayName": name,
+                              "webUrl": f"https://{host}/sites/{quote(name.replace(' ', ''))}",
+                              "siteCollection": {"hostname": host}})
 
     def _drive_resource(self, d: Drive, req: Request) -> dict[str, Any]:
         used = self.store.used_bytes(d.id)

@@ -165,3 +165,18 @@ def test_patch_rename_and_move(graph):
     back = s.patch(f"{base}/items/{item['id']}", json=inbox)
     assert back.status_code == 200 and back.json()["parentReference"]["path"].endswith("/root:/Inbox")
     assert s.patch(f"{base}/items/{folder['id']}", json={"parentReference": {"id": folder["id"]}}).status_code == 400
+
+
+def test_sites_by_id_and_path_and_default_drive(graph):
+    """GET /sites/{id}, /sites/{host}:/sites/{name}: and /sites/{id}/drive answered 404."""
+    w, s, _ = graph
+    root = w.sandbox.graph_url
+    by_id = s.get(f"{root}/sites/{w.site_id}")
+    assert by_id.status_code == 200 and by_id.json()["displayName"] == "GRC"
+    for path in ("contoso.sharepoint.com:/sites/GRC:", "contoso.sharepoint.com:/sites/grc"):
+        assert s.get(f"{root}/sites/{path}").json()["id"] == w.site_id
+    drives = s.get(f"{root}/sites/contoso.sharepoint.com:/sites/GRC:/drives").json()["value"]
+    assert {d["id"] for d in drives} == {w.library_id, w.readonly_library_id}
+    assert s.get(f"{root}/sites/{w.site_id}/drive").json()["id"] == w.library_id
+    missing = s.get(f"{root}/sites/contoso.sharepoint.com:/sites/Nope:")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "itemNotFound"
