@@ -107,6 +107,10 @@ class GraphSandbox(UploadSessions, Sandbox):
 
     def error(self, status: int, message: str, detail: str | None = None,
               headers: list[tuple[str, str]] | None = None) -> Response:
+        if message.startswith("Requested URI does not represent"):  # no route: Graph names the segment
+            segment = (detail or "").rstrip("/").rsplit("/", 1)[-1]
+            return graph_error(400, "BadRequest", f"Resource not found for the segment '{unquote(segment)}'.",
+                               headers)
         code = message if re.fullmatch(r"[A-Za-z]+", message or "") else CODES.get(status, "invalidRequest")
         return graph_error(status, code, detail or message, headers)
 

@@ -180,3 +180,15 @@ def test_sites_by_id_and_path_and_default_drive(graph):
     assert s.get(f"{root}/sites/{w.site_id}/drive").json()["id"] == w.library_id
     missing = s.get(f"{root}/sites/contoso.sharepoint.com:/sites/Nope:")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "itemNotFound"
+
+
+def test_unknown_segment_is_graph_bad_request(graph):
+    """A path Graph has no resource for was 404 itemNotFound with the path as the message."""
+    _, s, base = graph
+    r = s.get(f"{base}/root/bogusSegment/more")
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] in ("BadRequest", "invalidRequest")
+    r = s.get(f"{base[:base.index('/v1.0')]}/v1.0/nothingHere")
+    assert r.status_code == 400 and r.json()["error"] == {**r.json()["error"], "code": "BadRequest",
+                                                          "message": "Resource not found for the segment "
+                                                                     "'nothingHere'."}
