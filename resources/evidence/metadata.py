@@ -19,7 +19,14 @@ EXCERPT_CHARS = 300
 EMAIL_HEADER = re.compile(rb"^(Received|Return-Path|From|To|Subject|Date|Message-ID|MIME-Version):", re.I)
 
 
+MACH_O = (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe")
+
+
 def sniff_mime(content: bytes) -> str:
+    # Mach-O, which filetype does not know (a Mac executable named report.pdf was "text"); a fat binary
+    # shares 0xCAFEBABE with Java class files, told apart by the count that follows (class: version >= 45)
+    if content[:4] in MACH_O or (content[:4] == b"\xca\xfe\xba\xbe" and 0 < int.from_bytes(content[4:8]) < 45):
+        return "application/x-mach-binary"
     kind = filetype.guess(content[:8192]) if content else None
     if kind is not None:
         return kind.mime
