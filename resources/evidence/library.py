@@ -5,8 +5,10 @@ extraction and classification before it is stored in the configured store (spec 
 inbound e-mail bridge, Slack uploads and store ingestion call. The outcome is one of:
 
 - ``stored``: clean, in the store at ``storage_uri``, classified (linked to controls by dbt);
-- ``quarantined``: infected (a ``security_alert``) or over the limits; the bytes go to the
-  quarantine folder, never the store, and nothing links them;
+- ``quarantined``: infected (a ``security_alert``), over the limits, or an archive ClamAV may not
+  have read whole (``containers.py``: a zip bomb, nested too deep, encrypted, an executable inside,
+  a format the library cannot open); the bytes go to the quarantine folder, never the store, and
+  nothing links them;
 - ``pending``: the scanner or the store could not finish (down, quota, permission): the bytes wait
   in the pending folder with the reason and ``retry_pending()`` finishes them later.
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from resources.evidence.base import EvidenceStore, StoreError, StorePermissionError, StoreQuotaError, content_address
 from resources.evidence.classify import classify, load_rules
+from resources.evidence.containers import problem as container_problem
 from resources.evidence.ledger import Ledger
 from resources.evidence.metadata import extract
 from resources.evidence.scan import ClamdScanner, ScannerUnavailable
@@ -39,7 +42,8 @@ CONFIG_VARS = ("PROJECTX_ENV", "PROJECTX_DATA_DIR", "PROJECTX_EVIDENCE_DIR", "PR
                "PROJECTX_CLAMD_ADDRESS", "PROJECTX_EVIDENCE_LEDGER", "PROJECTX_EVIDENCE_MAX_BYTES",
                "PROJECTX_EVIDENCE_REQUIRE_SCAN", "EVIDENCE_S3_BUCKET", "AWS_ROLE_ARN", "AWS_EXTERNAL_ID",
                "EVIDENCE_GOOGLE_DRIVE_FOLDER_ID", "GOOGLE_APPLICATION_CREDENTIALS", "TENANT_ID", "CLIENT_ID",
-               "CERT_PATH", "SHAREPOINT_SITE_ID", "SHAREPOINT_LIBRARY_ID", "SHAREPOINT_EVIDENCE_FOLDER")
+               "CERT_PATH", "SHAREPOINT_SITE_ID", "SHAREPOINT_LIBRARY_ID", "SHAREPOINT_EVIDENCE_FOLDER",
+               "PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES")
 _CACHE: dict[tuple, EvidenceLibrary] = {}
 
 
@@ -69,11 +73,14 @@ class EvidenceLibrary:
 
     def __init__(self, store: EvidenceStore, scanner: ClamdScanner | None, ledger: Ledger, work_dir: Path,
                  max_bytes: int = DEFAULT_MAX_BYTES, require_scan: bool = True,
-                 blocked_types: Sequence[str] = BLOCKED_TYPES):
+                 blocked_types: Sequence[str] = BLOCKED_TYPES, max_expanded_bytes: int | None = None):
+        """``max_expanded_bytes``: what an archive may expand to, all levels (default ``max_bytes``, which
+        clamd's default limits cover)."""
         self.store, self.scanner, self.ledger = store, scanner, ledger
         self.quarantine_dir = work_dir / "evidence-quarantine"
         self.pending_dir = work_dir / "evidence-pending"
         self.max_bytes, self.require_scan, self.blocked_types = max_bytes, require_scan, tuple(blocked_types)
+        self.max_expanded_bytes = max_expanded_bytes if max_expanded_bytes is not None else max_bytes
 
     @classmethod
     def from_env(cls, local_root: Path | None = None) -> EvidenceLibrary:
@@ -82,8 +89,10 @@ class EvidenceLibrary:
         # Local runs without PROJECTX_CLAMD_ADDRESS store files unscanned (recorded as not_scanned);
         # staging and production hold them as pending until a scanner is configured.
         require = os.environ.get("PROJECTX_EVIDENCE_REQUIRE_SCAN", "false" if env == "local" else "true") == "true"
-        return cls(store_from_env(local_root), ClamdScanner.from_env(), Ledger(), _data_dir(),
-                   int(os.environ.get("PROJECTX_EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES)), require)
+        max_bytes = int(os.environ.get("PROJECTX_EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES))
+        expanded = os.environ.get("PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES")
+        return cls(store_from_env(local_root), ClamdScanner.from_env(), Ledger(), _data_dir(), max_bytes, require,
+                   max_expanded_bytes=int(expanded) if expanded else None)
 
     @classmethod
     def cached(cls, local_root: Path | None = None) -> EvidenceLibrary:
@@ -121,6 +130,9 @@ class EvidenceLibrary:
         elif self.require_scan:
             return self._pending(content, base, "no virus scanner is configured: set PROJECTX_CLAMD_ADDRESS "
                                  "to a clamd socket", meta)
+        unscanned = container_problem(content, self.max_expanded_bytes, blocked_types=self.blocked_types)
+        if unscanned is not None:
+            return self._quarantine(content, base, unscanned[:500], meta, scan_status)
         verdict_cls = classify(meta, filename, source, tags, load_rules())
         extra = {**meta, "scan_status": scan_status, "scan_signature": signature,
                  "evidence_class": verdict_cls.evidence_class, "control_ids": " ".join(verdict_cls.control_ids)}
