@@ -20,6 +20,8 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+MAX_NAME_CHARS = 4096
+UNSAFE_NAME = re.compile("[\x00\ud800-\udfff]")  # what no writer stores: NUL, lone surrogates
 
 
 class StoreError(Exception):
@@ -111,3 +113,13 @@ def clean_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
         k = re.sub(r"[^a-z0-9_]", "_", str(key).lower())
         out[k] = str(value)
     return out
+
+
+def safe_name(value: object) -> str:
+    """A file name, source or reference as the library keeps it (``library`` module doc): a NUL and lone
+    surrogates escaped as ``pipelines.common.evidence.storable_text`` does (``\\x00``, ``\\udcff``, so a name
+    the store ingestion escaped already is kept as it came), at most ``MAX_NAME_CHARS`` long."""
+    text = value if isinstance(value, str) else str(value)
+    text = UNSAFE_NAME.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                           else f"\\u{ord(m.group()):04x}", text)
+    return text if len(text) <= MAX_NAME_CHARS else text[:MAX_NAME_CHARS - 1] + "\u2026"

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from resources.evidence.base import safe_name
+
 FILE_COLUMNS = ("sha256", "filename", "source", "source_ref", "tags", "status", "reason", "storage_uri",
                 "store", "mime_type", "size_bytes", "page_count", "text_excerpt", "image_width",
                 "image_height", "email_subject", "email_from", "email_date", "email_message_id",
@@ -102,8 +104,10 @@ class Ledger:
             return [dict(r) for r in conn.execute("select * from pauses order by provider")]
 
     def last_stored(self, source: str, source_ref: str) -> dict[str, Any] | None:
-        """The latest stored outcome of a source item (re-runs skip what is already in the library)."""
+        """The latest stored outcome of a source item (re-runs skip what is already in the library); the
+        names as the library records them (``base.safe_name``)."""
         with self._conn() as conn:
             row = conn.execute("select * from files where source = ? and source_ref = ? and status in "
-                               "('stored', 'quarantined') order by seq desc limit 1", (source, source_ref)).fetchone()
+                               "('stored', 'quarantined') order by seq desc limit 1",
+                               (safe_name(source), safe_name(source_ref))).fetchone()
         return dict(row) if row else None

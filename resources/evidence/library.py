@@ -13,6 +13,13 @@ inbound e-mail bridge, Slack uploads and store ingestion call. The outcome is on
   in the pending folder with the reason and ``retry_pending()`` finishes them later.
 
 Every outcome is written to the ledger (``ledger.py``) before the call returns, so nothing is lost.
+
+Names come from vendors and people: a file name, source, tag or source reference with a NUL or a
+lone surrogate (bytes that were not UTF-8) is kept with those escaped (``\x00``, ``\udcff``), at most
+``base.MAX_NAME_CHARS`` long, everywhere (ledger, store metadata, pending sidecar): no writer fails on
+it (a surrogate raised UnicodeEncodeError after the bytes were stored, leaving no ledger row; a NUL
+reached the ledger, which no warehouse stores). Other characters are kept as the source named the
+file; alerts quote names with ``repr``, so a newline or a ``\u202e`` cannot forge a line or a name.
 """
 
 from __future__ import annotations
@@ -24,7 +31,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from resources.evidence.base import EvidenceStore, StoreError, StorePermissionError, StoreQuotaError, content_address
+from resources.evidence.base import (
+    EvidenceStore,
+    StoreError,
+    StorePermissionError,
+    StoreQuotaError,
+    content_address,
+    safe_name,
+)
 from resources.evidence.classify import classify, load_rules
 from resources.evidence.containers import problem as container_problem
 from resources.evidence.ledger import Ledger
@@ -105,7 +119,9 @@ class EvidenceLibrary:
 
     def ingest(self, content: bytes, filename: str, source: str, tags: Sequence[str] = (),
                source_ref: str | None = None) -> EvidenceOutcome:
-        tags = tuple(dict.fromkeys([f"source:{source}", *tags]))
+        filename, source = safe_name(filename), safe_name(source)
+        source_ref = None if source_ref is None else safe_name(source_ref)
+        tags = tuple(dict.fromkeys(safe_name(t) for t in [f"source:{source}", *tags]))
         base = {"sha256": content_address(content), "filename": filename, "source": source,
                 "source_ref": source_ref, "tags": ",".join(tags), "size_bytes": len(content)}
         if len(content) > self.max_bytes:
