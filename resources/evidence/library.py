@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -93,6 +94,7 @@ class EvidenceLibrary:
         self.store, self.scanner, self.ledger = store, scanner, ledger
         self.quarantine_dir = work_dir / "evidence-quarantine"
         self.pending_dir = work_dir / "evidence-pending"
+        self.damaged_dir = work_dir / "evidence-pending-damaged"
         self.max_bytes, self.require_scan, self.blocked_types = max_bytes, require_scan, tuple(blocked_types)
         self.max_expanded_bytes = max_expanded_bytes if max_expanded_bytes is not None else max_bytes
 
@@ -211,8 +213,9 @@ class EvidenceLibrary:
                     scan_status: str = "not_scanned", signature: str | None = None) -> EvidenceOutcome:
         self.quarantine_dir.mkdir(parents=True, exist_ok=True)
         path = self.quarantine_dir / base["sha256"]
-        if not path.exists():
-            path.write_bytes(content)
+        if not path.exists() or content_address(path.read_bytes()) != base["sha256"]:  # whole, or again
+            path.unlink(missing_ok=True)
+            self._atomic_write(path, content)
             path.chmod(0o400)
         row = {**base, **(meta or {}), "status": "quarantined", "reason": reason, "scan_status": scan_status,
                "scan_signature": signature, "storage_uri": None, "store": "quarantine"}
@@ -223,11 +226,25 @@ class EvidenceLibrary:
     def _pending(self, content: bytes, base: dict, reason: str, meta: dict | None = None) -> EvidenceOutcome:
         self.pending_dir.mkdir(parents=True, exist_ok=True)
         key = self._pending_key(base["sha256"], base["source"], base["source_ref"])
-        (self.pending_dir / key).write_bytes(content)
-        (self.pending_dir / f"{key}.json").write_text(json.dumps({**base, "reason": reason}))
+        # each written whole or not at all: a crash mid-write must not leave other bytes under the sidecar
+        self._atomic_write(self.pending_dir / key, content)
+        self._atomic_write(self.pending_dir / f"{key}.json", json.dumps({**base, "reason": reason}).encode())
         row = {**base, **(meta or {}), "status": "pending", "reason": reason, "storage_uri": None}
         self.ledger.record_file(row)
         return self._outcome(row)
+
+    @staticmethod
+    def _atomic_write(path: Path, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     @staticmethod
     def _pending_key(sha256: str, source: str, source_ref: str | None) -> str:
@@ -239,12 +256,28 @@ class EvidenceLibrary:
         (self.pending_dir / f"{key}.json").unlink(missing_ok=True)
 
     def retry_pending(self) -> list[EvidenceOutcome]:
-        """Pass every pending file through the pipeline again (after clamd or the store is back)."""
+        """Pass every pending file through the pipeline again (after clamd or the store is back).
+
+        A pending file whose sidecar does not read or whose bytes no longer hash to the sidecar's sha256
+        (the folder was damaged) is not ingested: the pair moves to ``evidence-pending-damaged`` (kept for
+        review, out of the next retries), with one ``error_event`` naming it, and the others go on."""
         outcomes = []
         for side in sorted(self.pending_dir.glob("*.json")) if self.pending_dir.exists() else []:
-            info = json.loads(side.read_text())
-            content = side.with_suffix("").read_bytes()
-            tags = [t for t in info["tags"].split(",") if t and t != f"source:{info['source']}"]
+            try:
+                info = json.loads(side.read_text())
+                content = side.with_suffix("").read_bytes()
+                if content_address(content) != info["sha256"]:
+                    raise ValueError(f"its bytes hash to {content_address(content)}, not {info['sha256']}")
+                tags = [t for t in info["tags"].split(",") if t and t != f"source:{info['source']}"]
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                self.damaged_dir.mkdir(parents=True, exist_ok=True)
+                for path in (side, side.with_suffix("")):
+                    if path.exists():
+                        path.replace(self.damaged_dir / path.name)
+                self.ledger.alert("error_event", "pending", f"pending file {side.with_suffix('').name} cannot be "
+                                  f"retried ({type(exc).__name__}: {str(exc)[:200]}); moved to {self.damaged_dir}: "
+                                  "ingest it again from its source, then delete it there")
+                continue
             outcomes.append(self.ingest(content, info["filename"], info["source"], tags, info.get("source_ref")))
         return outcomes
 
