@@ -13,6 +13,10 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 - ``changes.getStartPageToken`` / ``changes.list``: every create, update, trash and delete.
 - Permissions: a service account writes only into folders shared with it as writer
   (403 insufficientFilePermissions); uploads past ``quota_bytes`` fail with 403 storageQuotaExceeded.
+- Google-native files (``application/vnd.google-apps.*``: Docs, Sheets, Slides, shortcuts ...) have no
+  binary content, as on Drive: no ``size``/``md5Checksum``, ``alt=media`` is 403 fileNotDownloadable;
+  Docs Editors files export (``files/{id}/export?mimeType=application/pdf``; the emulator serves the
+  file's ``content`` as the export), anything else is 403 fileNotExportable.
 - Faults (``sb.faults``): 429 rateLimitExceeded + Retry-After, 5xx backendError, 401 authError,
   403 insufficientFilePermissions; ``expire_tokens`` / ``revoke_tokens`` as elsewhere.
 """
@@ -34,6 +38,8 @@ from sandbox.gdrive.query import compile_query
 from sandbox.gdrive.store import FOLDER, DriveFile, DriveStore, now_rfc3339
 
 FILES = r"/drive/v3/files"
+GOOGLE_APPS = "application/vnd.google-apps."
+EXPORTABLE = {GOOGLE_APPS + kind for kind in ("document", "spreadsheet", "presentation", "drawing")}
 UPLOAD = r"/upload/drive/v3/files"
 
 
@@ -82,6 +88,7 @@ class DriveSandbox(Sandbox):
         router.add("GET", FILES, self._authed(self.list_files))
         router.add("POST", FILES, self._authed(self.create_metadata))
         router.add("GET", one, self._authed(self.get_file))
+        router.add("GET", one + r"/export", self._authed(self.export_file))
         router.add("PATCH", one, self._authed(self.update_file))
         router.add("DELETE", one, self._authed(self.delete_file))
         router.add("POST", one + r"/copy", self._authed(self.copy_file))
@@ -167,8 +174,9 @@ class DriveSandbox(Sandbox):
         f = self._file(req)
         if req.query.get("alt") != "media":
             return json_response(f.resource())
-        if f.mime_type == FOLDER:
-            raise DriveError(403, "fileNotDownloadable", "Only files with binary content can be downloaded.")
+        if f.mime_type.startswith(GOOGLE_APPS):  # folders, Docs, Sheets, shortcuts ...
+            raise DriveError(403, "fileNotDownloadable", "Only files with binary content can be downloaded. Use "
+                             "Export with Docs Editors files.")
         data, total = f.content, len(f.content)
         rng = req.header("Range")
         if rng.startswith("bytes=") and total:
@@ -179,6 +187,15 @@ class DriveSandbox(Sandbox):
             return Response(206, data[start:end + 1], f.mime_type,
                             [("Content-Range", f"bytes {start}-{end}/{total}")])
         return Response(200, data, f.mime_type)
+
+    def export_file(self, req: Request) -> Response:
+        f = self._file(req)
+        if f.mime_type not in EXPORTABLE:
+            raise DriveError(403, "fileNotExportable", "Export only supports Docs Editors files.")
+        mime = req.query.get("mimeType") or ""
+        if not mime:
+            raise DriveError(400, "required", "Required parameter: mimeType")
+        return Response(200, f.content, mime)
 
     def update_file(self, req: Request) -> Response:
         f = self._file(req)

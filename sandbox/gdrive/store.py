@@ -46,7 +46,7 @@ class DriveFile:
         }
         if self.description is not None:
             out["description"] = self.description
-        if self.mime_type != FOLDER:
+        if not self.mime_type.startswith("application/vnd.google-apps."):  # native files have no bytes
             out.update(size=str(len(self.content)), md5Checksum=hashlib.md5(self.content).hexdigest(),
                        sha256Checksum=hashlib.sha256(self.content).hexdigest())
         return out
