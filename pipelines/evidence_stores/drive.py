@@ -10,10 +10,18 @@ not kept in dlt state, which would grow with the drive (``pipelines.common.evide
 state keeps only the page token. A file whose version (id + md5) the library already handled is not
 downloaded again, so a re-run stores nothing twice; a file left ``pending`` (scanner, store or download
 failed) is read again on the next run.
+
+Google-native files have no bytes to download (``alt=media`` is 403 fileNotDownloadable, which read as
+a permission error: a task to share the folder, and the file pending forever): Docs, Sheets, Slides
+and Drawings are exported as PDF (``<name>.pdf``; their version is ``modifiedTime``); shortcuts, Forms,
+Sites and the rest are recorded ``quarantined`` with the reason (put the file itself in the folder),
+not read again. A download whose MD5 is not the listed ``md5Checksum`` (the file changed between the
+listing and the read) is left ``pending`` and read again next run, as S3's ``IfMatch`` does.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +35,8 @@ from resources.evidence.gdrive import RETRIES, drive_error, drive_service
 from resources.evidence.library import EvidenceLibrary
 
 FOLDER = "application/vnd.google-apps.folder"
+GOOGLE_APPS = "application/vnd.google-apps."
+EXPORT_AS_PDF = {GOOGLE_APPS + kind for kind in ("document", "spreadsheet", "presentation", "drawing")}
 FIELDS = "id,name,mimeType,parents,trashed,md5Checksum,size,modifiedTime"
 KEPT = ("folder_id", "name", "drive_mime_type", "modified_time", "md5", "size_bytes", "sha256", "storage_uri",
         "is_deleted")
@@ -89,12 +99,27 @@ class DriveIngest:
         settled = self.library.settled_row("gdrive", ref, {**base, "source_ref": ref})
         if settled is not None:
             return {**settled, "reason": with_note(settled["reason"], note)}
+        native = str(f.get("mimeType") or "").startswith(GOOGLE_APPS)
+        if native and f.get("mimeType") not in EXPORT_AS_PDF:
+            return {**base, "status": "quarantined", "source_ref": ref, "reason": with_note(
+                f"a Google Drive {mime} has no content to keep as evidence: put the file itself in the folder "
+                "(for a shortcut, its target), or export it", note)}
         try:
-            content = self._exec(self.service.files().get_media(fileId=f["id"]), "download")
+            if native:
+                content = self._exec(self.service.files().export_media(fileId=f["id"], mimeType="application/pdf"),
+                                     "export as PDF")
+            else:
+                content = self._exec(self.service.files().get_media(fileId=f["id"]), "download")
         except StoreError as exc:
             self.alert(exc, name)
             return {**base, "status": "pending", "reason": str(exc)[:500], "source_ref": ref}
-        outcome = self.library.ingest(content, name or f["id"], "gdrive", [f"drive-folder:{folder}"], ref)
+        listed = f.get("md5Checksum")
+        if listed and hashlib.md5(content, usedforsecurity=False).hexdigest() != listed:
+            return {**base, "status": "pending", "source_ref": ref, "reason": with_note(
+                "the file changed while it was read (its MD5 is not the listed md5Checksum); read again on the "
+                "next run", note)}
+        filename = (name or f["id"]) + (".pdf" if native else "")
+        outcome = self.library.ingest(content, filename, "gdrive", [f"drive-folder:{folder}"], ref)
         return {**base, "status": outcome.status, "sha256": outcome.sha256, "storage_uri": outcome.storage_uri,
                 "reason": with_note(outcome.reason, note), "source_ref": ref}
 
