@@ -22,6 +22,8 @@ Faults (spec §2.6): 429 and 5xx are retried 3 times (``GraphCalls``); what stil
 error event. Access denied raises a permission task naming the folders and the app. A quota error
 pauses ingestion from SharePoint; while paused, changed files are recorded ``pending``, not read.
 A delta token Graph no longer accepts (410 resyncRequired) restarts from a full enumeration.
+A download of another size than the delta's (the file was replaced between the two) is left ``pending``
+and read again next run, rather than stored under the version (cTag) the delta named.
 """
 
 from __future__ import annotations
@@ -145,6 +147,10 @@ class SharePointIngest:
                 return {**base, "status": "pending", "reason": str(exc)[:500]}
             if content is None:  # deleted between the delta and the download
                 return {**base, "status": "deleted", "is_deleted": True}
+            if len(content) != item.size:  # replaced between the delta and the download: not this version's bytes
+                return {**base, "status": "pending", "reason": with_note(
+                    f"the file changed while it was read ({len(content)} bytes, the delta said {item.size}); read "
+                    "again on the next run", note)}
         outcome = self.library.ingest(content, name or item.id, PROVIDER, [f"sharepoint-folder:{folder_path}"], ref)
         return {**base, "status": outcome.status, "sha256": outcome.sha256, "storage_uri": outcome.storage_uri,
                 "reason": with_note(outcome.reason, note)}
