@@ -15,8 +15,10 @@ Google-native files have no bytes to download (``alt=media`` is 403 fileNotDownl
 a permission error: a task to share the folder, and the file pending forever): Docs, Sheets, Slides
 and Drawings are exported as PDF (``<name>.pdf``; their version is ``modifiedTime``); shortcuts, Forms,
 Sites and the rest are recorded ``quarantined`` with the reason (put the file itself in the folder),
-not read again. A download whose MD5 is not the listed ``md5Checksum`` (the file changed between the
-listing and the read) is left ``pending`` and read again next run, as S3's ``IfMatch`` does.
+not read again. A file listed over the library's size limit is left ``pending`` with the reason, not
+downloaded (it is looked at again each run: in once the limit is raised). A download whose MD5 is not
+the listed ``md5Checksum`` (the file changed between the listing and the read) is left ``pending`` and
+read again next run, as S3's ``IfMatch`` does.
 """
 
 from __future__ import annotations
@@ -99,6 +101,9 @@ class DriveIngest:
         settled = self.library.settled_row("gdrive", ref, {**base, "source_ref": ref})
         if settled is not None:
             return {**settled, "reason": with_note(settled["reason"], note)}
+        over = self.library.over_limit(base["size_bytes"], "Drive folder")
+        if over:  # never read into memory whole: it stays in the folder
+            return {**base, "status": "pending", "source_ref": ref, "reason": with_note(over, note)}
         native = str(f.get("mimeType") or "").startswith(GOOGLE_APPS)
         if native and f.get("mimeType") not in EXPORT_AS_PDF:
             return {**base, "status": "quarantined", "source_ref": ref, "reason": with_note(

@@ -18,7 +18,9 @@ Faults (spec §2.6): 5xx and throttling (429, SlowDown) are retried by botocore 
 retries); what still fails leaves the object ``pending`` with the reason and an error event. Access
 denied raises a permission task naming the bucket, the prefix and the role; a listing that fails
 deletes nothing. A quota error pauses ingestion from S3 (``library_pauses``): while paused, new
-objects are listed and recorded ``pending``, not downloaded.
+objects are listed and recorded ``pending``, not downloaded. An object listed over the library's size
+limit is left ``pending`` with the reason, not downloaded (it was read into memory whole, any size,
+before the limit was checked; it is looked at again each run: in once the limit is raised).
 """
 
 from __future__ import annotations
@@ -131,6 +133,9 @@ class S3Ingest:
         settled = self.library.settled_row(PROVIDER, ref, base, "S3")
         if settled is not None:
             return {**settled, "reason": with_note(settled["reason"], note)}
+        over = self.library.over_limit(base["size_bytes"], "S3 bucket")
+        if over:  # never read into memory whole: it stays in the bucket
+            return {**base, "status": "pending", "reason": with_note(over, note)}
         try:
             kwargs = {"IfMatch": obj["ETag"]} if obj.get("ETag") else {}
             content = self.client.get_object(Bucket=bucket, Key=key, **kwargs)["Body"].read()

@@ -22,8 +22,10 @@ Faults (spec §2.6): 429 and 5xx are retried 3 times (``GraphCalls``); what stil
 error event. Access denied raises a permission task naming the folders and the app. A quota error
 pauses ingestion from SharePoint; while paused, changed files are recorded ``pending``, not read.
 A delta token Graph no longer accepts (410 resyncRequired) restarts from a full enumeration.
-A download of another size than the delta's (the file was replaced between the two) is left ``pending``
-and read again next run, rather than stored under the version (cTag) the delta named.
+A file the delta lists over the library's size limit is left ``pending`` with the reason, not
+downloaded (looked at again each run: in once the limit is raised). A download of another size than
+the delta's (the file was replaced between the two) is left ``pending`` and read again next run,
+rather than stored under the version (cTag) the delta named.
 """
 
 from __future__ import annotations
@@ -137,6 +139,9 @@ class SharePointIngest:
         settled = self.library.settled_row(PROVIDER, ref, base, "SharePoint")
         if settled is not None:
             return {**settled, "reason": with_note(settled["reason"], note)}
+        over = self.library.over_limit(base["size_bytes"], "SharePoint folder")
+        if over:  # never read into memory whole: it stays in the library
+            return {**base, "status": "pending", "reason": with_note(over, note)}
         content = b""
         if item.size:
             try:

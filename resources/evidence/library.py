@@ -191,6 +191,15 @@ class EvidenceLibrary:
             return {**base, "status": "pending", "reason": f"ingestion from {label} is paused: {paused}"[:500]}
         return None
 
+    def over_limit(self, size: int, where: str) -> str | None:
+        """For a watched-folder ingestion: why a file listed at ``size`` bytes is not downloaded (over the
+        size limit: reading it whole could exhaust memory; it waits, pending, for the limit to be raised),
+        or None."""
+        if size <= self.max_bytes:
+            return None
+        return (f"{size} bytes is over the {self.max_bytes}-byte limit (PROJECTX_EVIDENCE_MAX_BYTES): not downloaded; "
+                f"it stays in the {where}: split it, or raise the limit")
+
     def source_failed(self, provider: str, exc: StoreError, filename: str | None) -> None:
         """A watched store failed to list or read: a quota error pauses ingestion from ``provider`` (and
         alerts), a permission error is a task (someone must grant access), anything else an error event."""
