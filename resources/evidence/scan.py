@@ -4,10 +4,10 @@
 The stream is sent in chunks (4-byte big-endian length, then the bytes; a zero length ends it);
 clamd answers ``stream: OK``, ``stream: <signature> FOUND`` or ``... ERROR`` (e.g. the stream is
 longer than its ``StreamMaxLength``). Anything but a clear OK or FOUND is an error: the file waits,
-it is never passed as clean. That includes an answer cut short (no terminating NUL: clamd closed
-mid-answer), one longer than ``MAX_ANSWER`` bytes (garbage) and one not complete within ``timeout``
-seconds in all (a clamd trickling bytes would otherwise hold the caller forever: the socket timeout
-alone bounds each read, not the answer).
+it is never passed as clean. That includes an OK given before clamd read the whole stream, an
+answer cut short (no terminating NUL: clamd closed mid-answer), one longer than ``MAX_ANSWER`` bytes
+(garbage) and one not complete within ``timeout`` seconds in all (a clamd trickling bytes would
+otherwise hold the caller forever: the socket timeout alone bounds each read, not the answer).
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ class ClamdScanner:
 
     def scan(self, content: bytes) -> ScanResult:
         deadline = time.monotonic() + self.timeout
+        cut_short = False
         with self._connect() as sock:
             try:
                 sock.sendall(b"zINSTREAM\0")
@@ -97,7 +98,7 @@ class ClamdScanner:
                     sock.sendall(struct.pack("!L", len(chunk)) + chunk)
                 sock.sendall(struct.pack("!L", 0))
             except (BrokenPipeError, ConnectionResetError):
-                pass  # clamd stops reading past its limit; its answer says why
+                cut_short = True  # clamd stops reading past its limit; its answer says why
             except OSError as exc:
                 raise ScannerUnavailable(f"sending {len(content)} bytes to clamd at {self.address} failed "
                                          f"({exc.__class__.__name__}): check clamd is healthy") from None
@@ -107,12 +108,15 @@ class ClamdScanner:
                 raise ScannerUnavailable(f"clamd at {self.address} gave no verdict ({exc.__class__.__name__}"
                                          f"{': ' + str(exc) if str(exc) else ''}): check clamd's log and its "
                                          "timeouts") from None
-        if answer == "stream: OK":
+        if answer == "stream: OK" and not cut_short:
             return ScanResult(True)
         if answer.startswith("stream: ") and answer.endswith(" FOUND"):
             # infected whatever the name; the name goes to alerts and logs: printable ASCII only, short
             signature = UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], answer[len("stream: "):-len(" FOUND")])
             return ScanResult(False, signature.strip()[:200] or "unnamed signature")
+        if answer == "stream: OK":
+            raise ScannerUnavailable(f"clamd at {self.address} answered OK before it had read the whole "
+                                     f"{len(content)}-byte file: it cannot have scanned it; check clamd's log")
         if "size limit exceeded" in answer.lower():
             raise ScannerUnavailable(f"clamd at {self.address} refused a {len(content)}-byte file as over its "
                                      f"StreamMaxLength ({answer[:200]!r}): raise StreamMaxLength in clamd.conf "
