@@ -8,6 +8,11 @@ A vendor subclass sets `vendor`, fills `build_routes(router)` and may override `
 
 Admin HTTP API (no auth, never faulted): GET /_sandbox/health, GET|PUT|PATCH|DELETE /_sandbox/faults,
 POST /_sandbox/reset, GET|DELETE /_sandbox/requests.
+
+Response rewriters (Python only, for tests of hostile vendor answers the switches cannot express):
+`rewrite_responses(fn)` makes every vendor response (after faults and hostile text) go through
+`fn(request, response)`, which returns the response to send (the same one changed, or another);
+`rewrite_responses(None)` removes them all. Admin routes are never rewritten.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +55,7 @@ class Sandbox:
         self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=request_log_size)
         self._inflight: dict[str, int] = collections.defaultdict(int)
         self._inflight_lock = threading.Lock()
+        self._rewriters: list[Callable[[Request, Response], Response]] = []
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._add_admin_routes()
@@ -76,13 +83,21 @@ class Sandbox:
         return self.error(int(decision.status or 500), "Internal server error", "Injected sandbox fault")
 
     def reset(self) -> None:
-        """Back to the initial state: faults off, request log empty (vendors also reload data)."""
+        """Back to the initial state: faults off, no rewriters, request log empty (vendors also reload data)."""
         self.faults.clear()
+        self._rewriters.clear()
         self._log.clear()
 
     def describe(self) -> dict[str, Any]:
         """What the CLI prints: URL, CA bundle and credentials."""
         return {"vendor": self.vendor, "url": self.url, "ca_bundle": self.ca_bundle}
+
+    def rewrite_responses(self, rewriter: Callable[[Request, Response], Response] | None) -> None:
+        """Add a response rewriter (see the module docstring); None removes every one."""
+        if rewriter is None:
+            self._rewriters.clear()
+        else:
+            self._rewriters.append(rewriter)
 
     # --- lifecycle -----------------------------------------------------------------------------
     @property
@@ -170,6 +185,8 @@ class Sandbox:
         resp = self._call(self.router, req, faults=True)
         if self.faults.settings.hostile_text and HOSTILE_MARKER in resp.body:
             resp.body = corrupt(resp.body)
+        for rewrite in list(self._rewriters):
+            resp = rewrite(req, resp)
         if self.latency_ms and not req.internal:
             time.sleep(self.latency_ms / 1000.0)
         return resp
