@@ -6,6 +6,9 @@
 - HTTP 401/403: drop the cached token and fetch a new one; after two auth failures in a row, raise
   :class:`VendorAuthError` whose message names the settings to check.
 - Every request has a bounded (connect, read) timeout.
+- A 2xx answer whose body is not JSON (an HTML login, proxy or hibernation page; a body cut off) is
+  asked again like a 5xx (:meth:`VendorSession.request_json`), then reported as :class:`VendorError`
+  with the status, the content type, the first characters and the setting to check.
 
 Error messages carry the method, the path and the status, never headers, tokens or query secrets.
 Every request carries the current correlation id (:func:`set_correlation_id`) as ``X-Correlation-ID``,
@@ -162,7 +165,30 @@ class VendorSession:
         return path_or_url if "://" in path_or_url else urljoin(self.base_url, path_or_url.lstrip("/"))
 
     def get_json(self, path_or_url: str, **kwargs: Any) -> Any:
-        return pages.loads(self.request("GET", path_or_url, **kwargs).content)
+        return self.request_json("GET", path_or_url, **kwargs)[0]
+
+    def request_json(self, method: str, path_or_url: str, **kwargs: Any) -> tuple[Any, requests.Response]:
+        """:meth:`request`, then the body parsed (:func:`pipelines.common.pages.loads`) with the response.
+
+        A body that is not JSON is asked for again (backoff as for a 5xx, up to ``max_attempts``):
+        a body cut off in transit comes whole next time; an HTML page in place of the API does not,
+        and the :class:`VendorError` says what came back and which setting to check."""
+        attempts = 0
+        while True:
+            response = self.request(method, path_or_url, **kwargs)
+            try:
+                return pages.loads(response.content), response
+            except ValueError as exc:
+                attempts += 1
+                where = f"{method} {urlsplit(self.url(path_or_url)).path}"
+                if attempts >= self.policy.max_attempts:
+                    raise VendorError(
+                        f"{self.vendor}: {where} answered {response.status_code} with a body that is not "
+                        f"JSON on all {attempts} attempts ({_body_summary(response)}; {exc}). An HTML page "
+                        f"means a login page, a proxy or a sleeping instance answers in place of the API: "
+                        f"check the {self.vendor} base URL ({self.base_url}); a body cut off is a network "
+                        "fault: retry the sync", response.status_code) from None
+                self._backoff(attempts, where, "body is not JSON")
 
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
         """Send a request, retrying as the policy says; return a 2xx/3xx response or raise."""
@@ -258,6 +284,13 @@ class VendorSession:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _body_summary(response: requests.Response) -> str:
+    """What came back instead of JSON: type, size and the first characters (safe to log)."""
+    head = response.content[:80].decode("utf-8", "replace")
+    kind = response.headers.get("Content-Type") or "no Content-Type"
+    return f"{kind}, {len(response.content)} bytes, starting {pages.safe_text(head)!r}"
 
 
 def _error_detail(response: requests.Response) -> str:

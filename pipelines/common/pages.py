@@ -11,6 +11,9 @@ inside ``Lenient`` records only, and quarantines each one whose text cannot be s
 reason from :func:`text_problem`; the page's other records load as usual. A NUL (``\\u0000``), which
 PostgreSQL cannot store in text, sends the page down the same path.
 
+A UTF-8 byte order mark before the JSON (some proxies and Windows-hosted endpoints add one) is
+skipped: it is not part of the document.
+
 A page that is not JSON even leniently (cut off, HTML from a proxy) raises ``ValueError``: that is a
 transport fault, retried or reported by the caller, not a record to quarantine.
 """
@@ -23,6 +26,7 @@ from typing import Any
 import orjson
 
 _NUL = b"\\u0000"
+_BOM = b"\xef\xbb\xbf"
 
 
 class Lenient(dict):
@@ -32,6 +36,8 @@ class Lenient(dict):
 def loads(body: bytes | str) -> Any:
     """Parse one response body (see the module docstring); ``ValueError`` if it is not JSON at all."""
     raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM):]
     if _NUL not in raw:
         try:
             return orjson.loads(raw)
