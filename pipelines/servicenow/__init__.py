@@ -233,9 +233,13 @@ def _reread_quarantined(client: ServiceNowClient, spec: TableSpec, cursor: Overl
         found: set[str] = set()
         for page in client.read_concurrently(spec.table, "sys_idIN" + ",".join(chunk), page_size=200,
                                              concurrency=1, fields=list(spec.fields)):
-            found.update(r.get("sys_id") for r in page if isinstance(r.get("sys_id"), str))
+            found.update(r["sys_id"] for r in page if isinstance(r, dict) and isinstance(r.get("sys_id"), str))
             yield from _checked(page, spec, cursor, run_id, loaded, requeue, deleted)
         requeue.gone(set(chunk) - found)  # deleted meanwhile: the delete audit marks it
+
+
+def _is_sys_id(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
 
 
 def _usable_id(value: str) -> bool:
@@ -248,6 +252,12 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
     """Quarantine what fails validation; yield the rest as one Arrow table, less the row versions
     ``cursor`` has loaded before (all of them without a cursor) and the ids in ``loaded``.
     ``deleted``: ids with a recorded delete; one that loads again (re-created) has it withdrawn."""
+    if not all(isinstance(r, dict) for r in page):  # a record that is not even a JSON object
+        for record in page:
+            if not isinstance(record, dict):
+                yield quarantined(spec.resource, record, f"not a record: a JSON {_json_type(record)} where "
+                                  "the Table API sends an object", run_id)
+        page = [r for r in page if isinstance(r, dict)]
     if cursor is not None:  # rows re-read in the overlap, unchanged: not worth validating again
         field = spec.cursor_field
         page = [r for r in page if not cursor.unchanged(r.get("sys_id"), r.get(field), _version(r, field))]
@@ -282,6 +292,10 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
         yield _with_required_id(frame.to_arrow())
 
 
+def _json_type(value: Any) -> str:
+    return {str: "string", list: "array", bool: "boolean", type(None): "null"}.get(type(value), "number")
+
+
 def _is_stamp(value: str) -> bool:
     try:
         parse_vendor_ts(value)
@@ -310,7 +324,8 @@ def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[bytes], ru
     vendor: set[str] = set()
     for page in client.read_concurrently(spec.table, "", page_size=10_000, concurrency=2,
                                          fields=["sys_id"]):
-        vendor.update(r["sys_id"] for r in page)
+        # Ids only: a row without a usable one cannot be compared (the table read quarantines it).
+        vendor.update(r["sys_id"] for r in page if isinstance(r, dict) and _is_sys_id(r.get("sys_id")))
     stored = destination_ids(spec.resource, "sys_id")
     gone = stored - vendor
     item = deletion_rows(spec.resource, sorted(gone), detected_by="reconciliation", run_id=run_id)

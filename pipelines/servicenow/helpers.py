@@ -22,7 +22,7 @@ import dlt
 import requests
 
 from pipelines.common import pages
-from pipelines.common.http import RetryPolicy, VendorSession
+from pipelines.common.http import RetryPolicy, VendorError, VendorSession
 from pipelines.servicenow.auth import ServiceNowOAuth
 from pipelines.servicenow.settings import CONFIG_HINT, DEFAULT_PAGE_SIZE, TABLE_PATH
 
@@ -74,15 +74,21 @@ class ServiceNowClient:
             params["sysparm_fields"] = ",".join(fields)
         return params
 
-    def _page(self, table: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
-        response = self.session.request("GET", TABLE_PATH.format(table=table), params=params)
+    def _page(self, table: str, params: dict[str, Any]) -> tuple[list[Any], int | None]:
+        path = TABLE_PATH.format(table=table)
+        body, response = self.session.request_json("GET", path, params=params)
         if response.headers.get("Date"):
             # The earliest vendor clock of this read: the sync's "as of" for the cursor.
             at = parsedate_to_datetime(response.headers["Date"]).replace(tzinfo=None)
             if self.server_time is None or at < self.server_time:
                 self.server_time = at
-        total = response.headers.get("X-Total-Count")
-        return pages.loads(response.content).get("result", []), (int(total) if total else None)
+        result = body.get("result") if isinstance(body, dict) else None
+        if not isinstance(result, list):
+            shape = f"keys {sorted(body)[:8]!r}" if isinstance(body, dict) else f"a JSON {type(body).__name__}"
+            raise VendorError(f"ServiceNow: GET {path} answered {response.status_code} with {shape}, not a "
+                              "'result' list of records: check SERVICENOW_BASE_URL points at the instance "
+                              "(its Table API answers {\"result\": [...]})")
+        return result, _count(table, response.headers.get("X-Total-Count"))
 
     def read_concurrently(
         self, table: str, query: str, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 4,
@@ -102,14 +108,31 @@ class ServiceNowClient:
         query = query.removesuffix("ORDERBYsys_id").removesuffix("^")  # keyset reads order by sys_id
         workers = max(1, concurrency)
         head = KeysetRange(query, None, None)
-        first, total = self._page(table, self._params(head.query(), page_size, 0, fields))
-        if not head.advance(first, total, page_size):
+
+        def fetch(part: KeysetRange, params: dict[str, Any]) -> tuple[list[Any], list[Any], int | None]:
+            """(rows as served, rows new to this read, count) of one page of ``part``."""
+            rows, total = self._page(table, params)
+            if not rows and total is not None and total > part.offset and not part.stalled:
+                # An empty page while the count says rows remain: ACLs hid them, or the instance
+                # glitched. Ask once more before stepping over (or ending at) what may hold records
+                # (once per stretch of empty pages: ACLs can hide many pages in a row).
+                log.warning("ServiceNow: %s answered an empty page while its count says %d rows remain; "
+                            "asking again", table, total)
+                rows, total = self._page(table, params)
+            fresh = part.fresh(rows)
+            if len(fresh) < len(rows):
+                log.warning("ServiceNow: %s served %d row(s) of this read twice (or outside the sys_id range "
+                            "asked for); each is loaded once", table, len(rows) - len(fresh))
+            return rows, fresh, total
+
+        served, first, total = fetch(head, self._params(head.query(), page_size, 0, fields))
+        if not head.advance(served, total, page_size):
             if first:
                 yield first
             return
         wanted = ranges or (1 if workers == 1 else 4 * workers)
         if total is not None:
-            wanted = min(wanted, -(-(total - len(first)) // max(1, page_size)))
+            wanted = max(1, min(wanted, -(-(total - len(served)) // max(1, page_size))))
         pending = head.split(wanted)
         pending.reverse()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sn-page") as pool:
@@ -117,7 +140,7 @@ class ServiceNowClient:
 
             def submit(part: KeysetRange) -> None:
                 params = self._params(part.query(), page_size, part.offset, fields)
-                running[pool.submit(self._page, table, params)] = part
+                running[pool.submit(fetch, part, params)] = part
 
             while pending and len(running) < workers:
                 submit(pending.pop())
@@ -127,8 +150,8 @@ class ServiceNowClient:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     part = running.pop(future)
-                    rows, total = future.result()
-                    if part.advance(rows, total, page_size):
+                    served, rows, total = future.result()
+                    if part.advance(served, total, page_size):
                         submit(part)  # fetch the next page while the caller works on this one
                     elif pending:
                         submit(pending.pop())
@@ -255,6 +278,24 @@ class _CappedAdapter(requests.adapters.HTTPAdapter):
 
 SYS_ID_DIGITS = 32
 SYS_ID_END = 16**SYS_ID_DIGITS
+# Pages in a row that bring no new sys_id (empty, or only ids already read) before a range gives up
+# with an error instead of paging on: a count that lies, or an instance that ignores the query.
+MAX_STALLED_PAGES = 100
+
+
+def _count(table: str, value: str | None) -> int | None:
+    """``X-Total-Count`` as a number; None (unknown: page until an empty page) if it is not one."""
+    if value is None or value.strip() == "":
+        return None
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        log.warning("ServiceNow: %s sent X-Total-Count %r, not a count; paging until an empty page",
+                    table, pages.safe_text(value[:40]))
+        return None
+    return count
 
 
 class KeysetRange:
@@ -264,6 +305,8 @@ class KeysetRange:
         self.condition, self.lo, self.hi = condition, lo, hi
         self.after: str | None = None  # last sys_id read
         self.offset = 0  # rows past ``after`` already read but without a usable sys_id (malformed)
+        self.stalled = 0  # pages in a row without a new sys_id
+        self._previous: int | None = None  # fingerprint of the last such page
 
     def query(self) -> str:
         parts = [self.condition] if self.condition else []
@@ -288,26 +331,70 @@ class KeysetRange:
         parts[0].after = self.after
         return parts
 
-    def advance(self, rows: list[dict[str, Any]], total: int | None, page_size: int | None = None) -> bool:
-        """Move past ``rows``; True if the range may hold more (``total`` = the vendor's count, if sent)."""
+    def fresh(self, rows: list[Any]) -> list[Any]:
+        """``rows`` less those this range has read already or that lie outside it (another range reads
+        them): a 32-hex sys_id repeated in the page, at or before ``after``, below ``lo`` or at or above
+        ``hi``. ServiceNow never sends such rows for the query asked; an instance that does (a join
+        that repeats a row, a query condition ignored) must not load a record twice."""
+        out, seen = [], set()
+        after = self.after if self.after is not None and _is_hex_id(self.after) else None
+        for row in rows:
+            key = row.get("sys_id") if isinstance(row, dict) else None
+            if isinstance(key, str) and _is_hex_id(key):
+                if key in seen or (after is not None and key <= after) or (self.lo is not None and key < self.lo) \
+                        or (self.hi is not None and key >= self.hi):
+                    continue
+                seen.add(key)
+            out.append(row)
+        return out
+
+    def advance(self, rows: list[Any], total: int | None, page_size: int | None = None) -> bool:
+        """Move past ``rows``; True if the range may hold more (``total`` = the vendor's count, if sent).
+
+        Raises :class:`VendorError` rather than paging forever when ``MAX_STALLED_PAGES`` pages in a row
+        bring no new sys_id, or the very same page comes back again."""
         if not rows:
             # ServiceNow applies the limit before ACL filtering: a page can come back empty while the
             # count says rows remain past it. Step over it by offset instead of ending the range there.
             if total is not None and page_size and total > self.offset + page_size:
                 self.offset += page_size
+                self._stall(rows, total)
                 return True
             return False
-        if total is not None and total <= self.offset + len(rows):
+        # A short page the count says is the last ends the range; a full one may be followed by more
+        # whatever the count says (a count that is too low must not end the read early).
+        full = page_size is not None and len(rows) >= page_size
+        if total is not None and total <= self.offset + len(rows) and not full:
             return False
-        keys = [r.get("sys_id") for r in rows]
-        last = next((i for i in range(len(keys) - 1, -1, -1) if _usable_key(keys[i])), None)
-        if last is None or (self.after is not None and keys[last] <= self.after):
+        keys = [r.get("sys_id") if isinstance(r, dict) else None for r in rows]
+        usable = [(k, i) for i, k in enumerate(keys) if _usable_key(k)]
+        top = max(usable) if usable else None  # the highest id read (the last one, in sys_id order)
+        if top is None or (self.after is not None and top[0] <= self.after):
             self.offset += len(rows)  # no id to continue from: step over the page by offset
+            self._stall(rows, total)
         else:
             # Rows after the last usable id (malformed, without one) are read again: a duplicate
             # quarantine entry is better than an offset that a concurrent delete could make skip a row.
-            self.after, self.offset = keys[last], 0
+            self.after, self.offset, self.stalled, self._previous = top[0], 0, 0, None
         return True
+
+    def _stall(self, rows: list[Any], total: int | None) -> None:
+        self.stalled += 1
+        where = f"sys_id>{self.after}" if self.after else "the first page"
+        fingerprint = hash(repr(rows)) if rows else None
+        if fingerprint is not None and fingerprint == self._previous:
+            raise VendorError(
+                f"ServiceNow served the same page of {len(rows)} rows again after {where} (query "
+                f"{pages.safe_text(self.condition)!r}): the instance ignores the sys_id condition and "
+                "sysparm_offset, so paging would never end. Stopped; nothing after this point was read: "
+                "check the instance (or proxy) passes sysparm_query and sysparm_offset through")
+        self._previous = fingerprint
+        if self.stalled >= MAX_STALLED_PAGES:
+            raise VendorError(
+                f"ServiceNow: {self.stalled} pages in a row after {where} brought no new record while "
+                f"X-Total-Count said {total} remain (query {pages.safe_text(self.condition)!r}); stopped "
+                "instead of paging on. Give the integration user read access to every row (ACLs hide "
+                "rows but still count them), or check the instance's counts")
 
 
 def _usable_key(value: Any) -> bool:

@@ -1,0 +1,319 @@
+"""More hostile vendor answers, end to end (sandbox over HTTP -> dlt source -> warehouse), beyond
+tests/test_ingestion_hostile.py: answers that are valid HTTP but lie about themselves.
+
+- pages: the same row twice in a page (or out of sys_id order), an empty page in the middle of a read,
+  counts (``X-Total-Count``) that are too low, too high or not numbers, an instance that serves the
+  same page for ever, page numbers that never advance (OneTrust);
+- bodies: HTML with status 200, a body cut off once, a UTF-8 byte order mark, JSON of the wrong shape,
+  records that are not objects;
+- values: the wrong JSON type (number, object, array, boolean where a string is expected), impossible
+  or odd timestamps, megabytes of text, Unicode noncharacters (U+FFFE, U+FFFF), on DuckDB and PostgreSQL.
+
+Rule checked each time: a record is loaded exactly once or quarantined with a reason naming the
+field; a read that cannot go on stops with an error saying what came back and what to check, never
+loops and never ends early in silence.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import duckdb
+import psycopg2
+import pytest
+
+from pipelines.common.http import RetryPolicy
+from pipelines.servicenow import servicenow_source
+from sandbox.core.http import Response
+from tests.conftest import fresh_postgres
+
+FAST = RetryPolicy(backoff_base_seconds=0.01, backoff_max_seconds=0.05, max_attempts=3)
+LIST = "/api/now/table/incident"
+
+
+def _source(sb, **kwargs):
+    creds = sb.credentials
+    kwargs.setdefault("page_size", 10)
+    return servicenow_source(base_url=sb.url, client_id=creds["client_id"], client_secret=creds["client_secret"],
+                             username=creds["username"], password=creds["password"], tables=["incident"],
+                             attachments=False, policy=FAST, **kwargs)
+
+
+def _sync(settings, sb, **kwargs) -> None:
+    settings.pipeline("servicenow").run(_source(sb, **kwargs),
+                                        loader_file_format="parquet" if settings.kind == "duckdb" else None)
+
+
+def _rows(settings, query: str) -> list[tuple]:
+    if settings.kind == "duckdb":
+        with duckdb.connect(settings.duckdb_path, read_only=True) as con:
+            try:
+                return con.execute(query).fetchall()
+            except duckdb.CatalogException:
+                return []
+    c = settings.pg_credentials()
+    with psycopg2.connect(host=c["host"], port=c["port"], user=c["username"], dbname=c["database"]) as pg:
+        cur = pg.cursor()
+        try:
+            cur.execute(query)
+        except psycopg2.errors.UndefinedTable:  # the table was never created (nothing landed in it)
+            return []
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def _stored(settings) -> dict[str, str]:
+    rows = _rows(settings, "select sys_id, sys_updated_on from servicenow.incidents")
+    assert len(rows) == len({r[0] for r in rows}), "servicenow.incidents holds a sys_id twice"
+    return dict(rows)
+
+
+def _vendor(sb) -> dict[str, str]:
+    return {r["sys_id"]: r["sys_updated_on"] for r in sb.records("incident")}
+
+
+def _quarantine(settings) -> list[tuple[str, str]]:
+    return _rows(settings, "select record_id, reason from servicenow.quarantine where entity = 'incidents' "
+                           "order by quarantined_at")
+
+
+def _lists(sb) -> list[dict]:
+    return [r for r in sb.request_log if r["path"] == LIST and r["method"] == "GET"]
+
+
+def on_list(sb, change):
+    """Rewrite the incident list answers: ``change(request, response, body)`` edits the parsed body in
+    place or returns a whole new Response."""
+    def rewrite(req, resp):
+        if req.path != LIST or req.method != "GET" or resp.status != 200:
+            return resp
+        body = json.loads(resp.body)
+        other = change(req, resp, body)
+        if other is not None:
+            return other
+        resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(rewrite)
+
+
+def _count_header(value: str):
+    def change(req, resp, body):
+        resp.headers = [(k, value if k == "X-Total-Count" else v) for k, v in resp.headers]
+    return change
+
+
+# --- pages that lie -------------------------------------------------------------------------------------
+
+def test_a_row_served_twice_in_a_page_or_out_of_order_loads_once(make_servicenow_sandbox, duckdb_warehouse):
+    """Every page repeats its first row at its end (out of sys_id order) and its second row right after
+    itself. The first sync appends (no merge to dedupe): each record must still be stored once, and the
+    read must continue from the highest id, not go back to the repeated one."""
+    sb = make_servicenow_sandbox(size=45)
+
+    def repeat(req, resp, body):
+        rows = body["result"]
+        if len(rows) >= 2:
+            rows.insert(2, dict(rows[1]))
+            rows.append(dict(rows[0]))
+    on_list(sb, repeat)
+    _sync(duckdb_warehouse, sb)
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+    assert len(_lists(sb)) < 20, "the read went back to a repeated id and crawled forward"
+    sb.touch("incident", n=5)
+    time.sleep(1.05)
+    _sync(duckdb_warehouse, sb)
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+
+
+def test_an_empty_page_in_the_middle_of_a_read_is_asked_again(make_servicenow_sandbox, duckdb_warehouse):
+    """One page comes back empty though the count says rows remain (a glitch): it is read again, not
+    taken as the end of its sys_id range (which silently lost its rows)."""
+    sb = make_servicenow_sandbox(size=50)
+    served = {"n": 0}
+
+    def glitch(req, resp, body):
+        served["n"] += 1
+        if served["n"] == 2:
+            body["result"] = []
+    on_list(sb, glitch)
+    _sync(duckdb_warehouse, sb)
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+
+
+@pytest.mark.parametrize("count", ["3", "many", "-1", ""])
+def test_a_count_that_is_too_low_or_not_a_number_does_not_end_the_read(count, make_servicenow_sandbox,
+                                                                       duckdb_warehouse):
+    """``X-Total-Count: 3`` on a 50-record read ended it after the first page (47 records silently
+    missing); ``many`` crashed with ``invalid literal for int()``. A full page now means "maybe more",
+    and a count that is not a number means "unknown": the read goes on until an empty page."""
+    sb = make_servicenow_sandbox(size=50)
+    on_list(sb, _count_header(count))
+    _sync(duckdb_warehouse, sb)
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+
+
+def test_a_count_far_too_high_stops_with_a_clear_error_not_an_endless_read(make_servicenow_sandbox,
+                                                                           duckdb_warehouse):
+    """The count claims 10 million rows; past the real ones every page is empty. The read stepped over
+    them page by page (a million requests at this page size); it now stops after a bounded number of
+    empty pages with an error naming the fixes, and loads nothing half-read."""
+    from pipelines.servicenow.helpers import MAX_STALLED_PAGES
+
+    sb = make_servicenow_sandbox(size=30)
+    on_list(sb, _count_header("10000000"))
+    started = time.monotonic()
+    with pytest.raises(Exception, match=r"pages in a row .* brought no new record while X-Total-Count said "
+                                        r"10000000 remain.*read access to every row"):
+        _sync(duckdb_warehouse, sb)
+    assert time.monotonic() - started < 60
+    assert len(_lists(sb)) < 20 * (MAX_STALLED_PAGES + 2)  # each of at most 16 ranges gives up
+    assert _stored(duckdb_warehouse) == {}
+
+
+@pytest.mark.parametrize("with_count", [True, False])
+def test_an_instance_serving_the_same_page_forever_stops_with_a_clear_error(with_count, make_servicenow_sandbox,
+                                                                            duckdb_warehouse):
+    """A proxy drops ``sysparm_query``'s sys_id condition and ``sysparm_offset``: every request gets the
+    first page. Without a count that looped for ever; with one it loaded the first page eight times over
+    and skipped 40 records, in silence. Both now stop at the second repeat with an error."""
+    sb = make_servicenow_sandbox(size=50)
+    first: dict = {}
+
+    def same(req, resp, body):
+        first.setdefault("body", resp.body)
+        headers = resp.headers if with_count else [(k, v) for k, v in resp.headers if k != "X-Total-Count"]
+        return Response(200, first["body"], headers=headers)
+    on_list(sb, same)
+    with pytest.raises(Exception, match=r"served the same page of 10 rows again .* ignores the sys_id condition"):
+        _sync(duckdb_warehouse, sb)
+    assert len(_lists(sb)) < 10
+    assert _stored(duckdb_warehouse) == {}
+
+
+# --- bodies that are not what they say ------------------------------------------------------------------
+
+def test_html_with_status_200_names_what_came_back_and_the_setting(make_servicenow_sandbox, duckdb_warehouse):
+    """A hibernating instance (or an SSO login page) answers HTML with 200: the error was JSON's
+    ``Expecting value: line 1 column 1``; it now names the status, the content and the base URL."""
+    sb = make_servicenow_sandbox(size=10)
+    on_list(sb, lambda req, resp, body: Response(200, b"<html><body>Your instance is hibernating</body></html>",
+                                                 content_type="text/html"))
+    with pytest.raises(Exception) as failed:
+        _sync(duckdb_warehouse, sb)
+    message = str(failed.value)
+    assert "answered 200 with a body that is not JSON on all 3 attempts" in message
+    assert "text/html" in message and "Your instance is hibernating" in message
+    assert f"check the ServiceNow base URL ({sb.url}/)" in message
+
+
+def test_json_of_the_wrong_shape_is_a_clear_error_not_an_empty_read(make_servicenow_sandbox, duckdb_warehouse):
+    """A JSON answer of the wrong shape (an error object with 200, a bare list) ended the read as if
+    empty or crashed with ``'list' object has no attribute 'get'``; it is now a clear error."""
+    sb = make_servicenow_sandbox(size=10)
+    on_list(sb, lambda req, resp, body: Response(200, b'{"error": {"message": "Transaction cancelled"}}'))
+    with pytest.raises(Exception, match=r"answered 200 with keys \['error'\], not a 'result' list of records: "
+                                        "check SERVICENOW_BASE_URL"):
+        _sync(duckdb_warehouse, sb)
+    sb.rewrite_responses(None)
+    on_list(sb, lambda req, resp, body: Response(200, b"[]"))
+    with pytest.raises(Exception, match="answered 200 with a JSON list, not a 'result' list"):
+        _sync(duckdb_warehouse, sb)
+
+
+def test_a_body_cut_off_once_is_read_again_and_a_byte_order_mark_is_skipped(make_servicenow_sandbox,
+                                                                            duckdb_warehouse):
+    sb = make_servicenow_sandbox(size=40)
+    served = {"n": 0}
+
+    def cut_once_and_bom(req, resp, body):
+        served["n"] += 1
+        raw = json.dumps(body).encode()
+        raw = raw[: len(raw) // 2] if served["n"] == 2 else raw
+        return Response(200, b"\xef\xbb\xbf" + raw, headers=resp.headers)
+    on_list(sb, cut_once_and_bom)
+    _sync(duckdb_warehouse, sb)
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+
+
+# --- values of the wrong type, odd times, huge and odd text ----------------------------------------------
+
+WRONG = {  # field -> value served in place of the vendor's string, and the reason expected
+    "short_description": ({"display_value": "x"}, "short_description: expected a string, got dict"),
+    "description": (["a", "b"], "description: expected a string, got list"),
+    "priority": (3, "priority: expected a string, got int"),
+    "active": (True, "active: expected a string, got bool"),
+    "sys_updated_on": (1767225600000, "sys_updated_on: expected a string, got int"),
+}
+ODD_TIMES = {
+    "0000-00-00 00:00:00": "sys_updated_on: not a real date/time (got 0000-00-00 00:00:00)",
+    "2026-02-30 12:00:00": "sys_updated_on: not a real date/time (got 2026-02-30 12:00:00)",
+    "2026-01-01T00:00:00Z": "sys_updated_on: str_matches",
+    "1767225600000": "sys_updated_on: str_matches",
+}
+
+
+def test_wrong_types_odd_times_and_non_records_are_quarantined_then_load_once_served_right(
+        make_servicenow_sandbox, duckdb_warehouse):
+    """Valid JSON of the wrong type, impossible or differently formatted times, and array entries that
+    are not objects at all (which crashed the read with ``'str' object has no attribute 'get'``): each
+    is quarantined with a reason naming the field, every other record loads, and once the vendor serves
+    them right (same update time) the next sync loads them."""
+    sb = make_servicenow_sandbox(size=40)
+    ids = sorted(_vendor(sb))
+    bad = dict(zip(ids[3:3 + len(WRONG)], WRONG.items(), strict=True))
+    odd = dict(zip(ids[20:20 + len(ODD_TIMES)], ODD_TIMES, strict=True))
+
+    def spoil(req, resp, body):
+        for row in body["result"]:
+            if row["sys_id"] in bad:
+                field, (value, _) = bad[row["sys_id"]]
+                row[field] = value
+            if row["sys_id"] in odd:
+                row["sys_updated_on"] = odd[row["sys_id"]]
+        if body["result"]:
+            body["result"][1:1] = ["not a record", None, 7, [1, 2]]
+    on_list(sb, spoil)
+    _sync(duckdb_warehouse, sb)
+
+    reasons = dict(_quarantine(duckdb_warehouse))
+    for sys_id, (_, (_, reason)) in bad.items():
+        assert reasons.get(sys_id) == reason, (sys_id, reasons.get(sys_id))
+    for sys_id, stamp in odd.items():
+        assert reasons.get(sys_id, "").startswith(ODD_TIMES[stamp]), (stamp, reasons.get(sys_id))
+    kinds = {r for k, r in _quarantine(duckdb_warehouse) if k == ""}
+    assert kinds == {f"not a record: a JSON {t} where the Table API sends an object"
+                     for t in ("string", "null", "number", "array")}
+    vendor = _vendor(sb)
+    assert _stored(duckdb_warehouse) == {k: v for k, v in vendor.items() if k not in bad and k not in odd}
+
+    sb.rewrite_responses(None)  # the vendor serves them right again; their update times have not moved
+    _sync(duckdb_warehouse, sb)
+    assert _stored(duckdb_warehouse) == vendor
+
+
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_megabytes_of_text_and_unicode_noncharacters_load_intact(kind, make_servicenow_sandbox, duckdb_warehouse,
+                                                                 tmp_path):
+    """A 6 MB description, U+FFFE / U+FFFF (noncharacters, but valid UTF-8 and valid JSON), a BOM and
+    astral characters inside a value, and raw C0 controls: stored exactly as sent, on both warehouses."""
+    sb = make_servicenow_sandbox(size=25)
+    ids = sorted(_vendor(sb))
+    texts = {ids[2]: "x" * 6_000_000 + "end",
+             ids[5]: "non\ufffechar\uffffacters \ufeffbom \U0001f600 \U0010ffff",
+             ids[9]: "bell\x07 tab\t cr\r esc\x1b del\x7f"}
+    for sys_id, text in texts.items():
+        sb.update("incident", sys_id, {"description": text})
+
+    def run(settings):
+        _sync(settings, sb)
+        assert _stored(settings) == _vendor(sb)
+        stored = dict(_rows(settings, "select sys_id, description from servicenow.incidents"))
+        for sys_id, text in texts.items():
+            assert stored[sys_id] == text, (sys_id, len(stored[sys_id] or ""))
+        assert _quarantine(settings) == []
+
+    if kind == "duckdb":
+        run(duckdb_warehouse)
+    else:
+        with fresh_postgres(tmp_path / "pgdata") as settings:
+            run(settings)
