@@ -317,3 +317,115 @@ def test_megabytes_of_text_and_unicode_noncharacters_load_intact(kind, make_serv
     else:
         with fresh_postgres(tmp_path / "pgdata") as settings:
             run(settings)
+
+
+# --- OneTrust: page numbers that lie, values of the wrong type -------------------------------------------
+
+VENDORS_LIST = "/api/inventory/v2/inventories/vendors"
+RISKS_LIST = "/api/risk/v2/risks/pages"
+
+
+def _ot_source(sb, entities, **kwargs):
+    from pipelines.onetrust import onetrust_source
+
+    creds = sb.credentials
+    return onetrust_source(base_url=sb.url, client_id=creds["client_id"], client_secret=creds["client_secret"],
+                           entities=entities, policy=FAST, **kwargs)
+
+
+def _ot_sync(settings, sb, entities=("vendors",), **kwargs) -> None:
+    settings.pipeline("onetrust").run(_ot_source(sb, list(entities), **kwargs), loader_file_format="parquet")
+
+
+def _ot_rewrite(sb, path: str, change) -> None:
+    def rewrite(req, resp):
+        if req.path != path or resp.status != 200:
+            return resp
+        body = json.loads(resp.body)
+        change(req, body)
+        resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(rewrite)
+
+
+def _ot_stored(settings, table: str, key: str, stamp: str = "updated_at") -> dict[str, str]:
+    rows = _rows(settings, f"select {key}, {stamp} from onetrust.{table}")
+    assert len(rows) == len({r[0] for r in rows}), f"onetrust.{table} holds a key twice"
+    return dict(rows)
+
+
+def test_onetrust_page_numbers_that_never_advance_stop_with_a_clear_error(make_onetrust_sandbox, duckdb_warehouse):
+    """A gateway drops ``page``: every answer is page 0 of 4. The pager asked for "the page after the
+    one answered" and so read page 0's records for ever; it now stops at the first wrong number."""
+    sb = make_onetrust_sandbox(size=40)
+    _ot_rewrite(sb, VENDORS_LIST, lambda req, body: body["meta"]["page"].update(number=0))
+    started = time.monotonic()
+    with pytest.raises(Exception, match=r"OneTrust answered page 0 of .*vendors when asked for page 1: the page "
+                                        "parameter is not honoured"):
+        _ot_sync(duckdb_warehouse, sb, vendor_page_size=10)
+    assert time.monotonic() - started < 30
+    assert _ot_stored(duckdb_warehouse, "vendors", "vendor_id") == {}
+
+
+def test_onetrust_empty_page_before_the_last_is_asked_again(make_onetrust_sandbox, duckdb_warehouse):
+    """Page 1 of 4 comes back empty once: the listing ended there (30 vendors silently missing until a
+    full pass); it is now asked again."""
+    sb = make_onetrust_sandbox(size=40)
+    served = {"n": 0}
+
+    def glitch(req, body):
+        if "page=1" in req.raw_query:
+            served["n"] += 1
+            if served["n"] == 1:
+                body["data"] = []
+    _ot_rewrite(sb, VENDORS_LIST, glitch)
+    _ot_sync(duckdb_warehouse, sb, vendor_page_size=10, reconcile=False)
+    vendor = {r["id"]: r["lastUpdatedDate"] for r in sb.vendors() if not r.get("markForDelete")}
+    assert _ot_stored(duckdb_warehouse, "vendors", "vendor_id") == vendor
+
+
+def test_onetrust_values_of_the_wrong_type_are_quarantined_not_split_into_variant_columns(
+        make_onetrust_sandbox, duckdb_warehouse):
+    """A risk score sent as text or an object, a number as an array, a flag as text, tags as a string:
+    dlt made ``risk_score`` a JSON column with ``risk_score__v_double`` / ``__v_text`` variants (staging
+    read NULL for every other risk) and split ``"abc"`` tags into letters. Each such record is now
+    quarantined with the column and value, the columns keep their types, and the records load once the
+    vendor sends them right (same update time)."""
+    sb = make_onetrust_sandbox(size=30)
+    risks = sorted(r["id"] for r in sb.risks())
+    vendors = sorted(r["id"] for r in sb.vendors() if not r.get("markForDelete"))
+    spoil_risks = {risks[0]: ("riskScore", {"value": 5}, "risk_score: expected a number, got object"),
+                   risks[4]: ("riskScore", "high", 'risk_score: expected a number, got string "high"'),
+                   risks[7]: ("number", [1, 2], "number: expected an integer, got array [1, 2]")}
+    spoil_vendors = {vendors[2]: ("isParent", "yes", 'is_parent: expected a boolean, got string "yes"'),
+                     vendors[5]: ("country", {"code": "DE"}, "country: expected a string, got object")}
+
+    def spoil(table):
+        def change(req, body):
+            for record in body.get("content") or body.get("data") or []:
+                if record["id"] in table:
+                    field, value, _ = table[record["id"]]
+                    record[field] = value
+        return change
+    _ot_rewrite(sb, RISKS_LIST, spoil(spoil_risks))
+    _ot_rewrite(sb, VENDORS_LIST, spoil(spoil_vendors))
+    _ot_sync(duckdb_warehouse, sb, entities=("risks", "vendors"))
+
+    reasons = dict(_rows(duckdb_warehouse, "select record_id, reason from onetrust.quarantine"))
+    for rid, (_, _, reason) in {**spoil_risks, **spoil_vendors}.items():
+        assert reasons.get(rid, "").startswith(reason), (rid, reasons.get(rid))
+    variants = _rows(duckdb_warehouse, "select table_name, column_name from information_schema.columns "
+                                       "where table_schema = 'onetrust' and position('__v_' in column_name) > 0")
+    assert variants == []
+    types = dict(_rows(duckdb_warehouse, "select column_name, data_type from information_schema.columns "
+                                         "where table_schema = 'onetrust' and table_name = 'risks'"))
+    assert types["risk_score"] == "DOUBLE" and types["number"] == "BIGINT"
+    ot_risks = {r["id"]: r["lastModifiedUTCDateTime"] for r in sb.risks()}
+    assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == {k: v for k, v in ot_risks.items()
+                                                                if k not in spoil_risks}
+
+    sb.rewrite_responses(None)
+    _ot_sync(duckdb_warehouse, sb, entities=("risks", "vendors"))
+    assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == ot_risks
+    ot_vendors = {r["id"]: r["lastUpdatedDate"] for r in sb.vendors() if not r.get("markForDelete")}
+    assert _ot_stored(duckdb_warehouse, "vendors", "vendor_id") == ot_vendors

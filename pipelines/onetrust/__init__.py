@@ -44,8 +44,9 @@ from pipelines.onetrust.shared import DeleteLogShare, ExportShare
 from pipelines.onetrust.sync import ScanOutcome, changed_records, finish, normalise, reconcile
 
 Lister = Callable[[OneTrustClient, OverlapCursor], Iterator[Page]]
-# Records -> (rows to load, [(what the vendor sent, reason)] for records a later read showed unstorable)
-Mapper = Callable[[OneTrustClient, list[dict[str, Any]]], tuple[list[dict[str, Any]], list[tuple[Any, str]]]]
+# Records -> (rows to load, [(what the vendor sent, reason, its id)] for records a later read or the
+# column types showed unstorable)
+Mapper = Callable[[OneTrustClient, list[dict[str, Any]]], tuple[list[dict[str, Any]], list[tuple[Any, str, str]]]]
 
 
 @dlt.source(name="onetrust", max_table_nesting=0, spec=ExplicitArguments)
@@ -143,10 +144,29 @@ def onetrust_source(
                     continue
                 # The list entry was checked; its export, read after it, may hold what no warehouse stores.
                 problem = text_problem(detail) if is_lenient(detail) else None
+                sent = {"assessment": i, "export": detail}
                 if problem:
-                    rejected.append(({"assessment": i, "export": detail}, f"invalid text: export: {problem}"))
+                    rejected.append((sent, f"invalid text: export: {problem}", i["assessmentId"]))
+                    continue
+                built = row(i, detail)
+                problem = R.type_problem(built)
+                if problem:
+                    rejected.append((sent, problem, i["assessmentId"]))
                 else:
-                    rows.append(row(i, detail))
+                    rows.append(built)
+            return rows, rejected
+        return build
+
+    def plain(id_field: str, row: Callable[[dict], dict]) -> Mapper:
+        def build(_: OneTrustClient, items: list[dict[str, Any]]):
+            rows, rejected = [], []
+            for i in items:
+                built = row(i)
+                problem = R.type_problem(built)
+                if problem:
+                    rejected.append((i, problem, i[id_field]))
+                else:
+                    rows.append(built)
             return rows, rejected
         return build
 
@@ -157,8 +177,8 @@ def onetrust_source(
                                detailed("vendor_assessments", R.vendor_assessment_row), True, "log"),
         # risks are filtered server-side but listed in creation order: never stop early (and if the
         # filter is ignored, pitfall 6 in vendor-apis §3.10, the cursor still filters client-side)
-        "risks": (S.RISKS, risks, lambda _, items: ([R.risk_row(i) for i in items], []), False, "sweep"),
-        "vendors": (S.VENDORS, vendors, lambda _, items: ([R.vendor_row(i) for i in items], []), True, "sweep"),
+        "risks": (S.RISKS, risks, plain(S.RISKS.id_field, R.risk_row), False, "sweep"),
+        "vendors": (S.VENDORS, vendors, plain(S.VENDORS.id_field, R.vendor_row), True, "sweep"),
     }
     common = dict(make_client=make_client, overlap=overlap_seconds, run_id=run_id, full=full, window=bounds,
                   share=share, delete_log=delete_log)
@@ -197,8 +217,7 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
                     yield item
                     continue
                 loadable, rejected = mapper(client, item)
-                for sent, reason in rejected:
-                    rid = sent["assessment"][spec.id_field]
+                for sent, reason, rid in rejected:
                     cursor.forget(rid)  # not loaded: the next run must read it again
                     outcome.loaded_ids.discard(rid)
                     bad = (quarantined(spec.resource, sent, reason, run_id, rid) if requeue is None

@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.common import pages
 from pipelines.common.http import RetryPolicy, TokenProvider, VendorError, VendorSession
 from pipelines.onetrust.auth import ClientCredentials, StaticToken
 from pipelines.onetrust.settings import (
@@ -27,6 +26,8 @@ from pipelines.onetrust.settings import (
 )
 
 log = logging.getLogger(__name__)
+
+MAX_EMPTY_PAGES = 20  # empty pages in a row before the last announced one: then the listing is not trusted
 
 
 def resolve_base_url(region: str | None = None, base_url: str | None = None) -> str:
@@ -117,26 +118,45 @@ class OneTrustClient:
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """JSON body of a successful call; failures say which setting to change."""
         try:
-            return pages.loads(self.session.request(method, path, **kwargs).content)
+            return self.session.request_json(method, path, **kwargs)[0]  # a body that is not JSON: asked again
         except VendorError as exc:
             if "Timeout" in str(exc):
                 raise type(exc)(
                     f"{exc}. Every OneTrust request is bounded by ONETRUST_TIMEOUT_SECONDS (now "
                     f"{self.timeout:g}s): raise it if the tenant is slow", exc.status) from None
             raise
-        except ValueError:
-            raise VendorError(f"OneTrust answered {method} {path} with a body that is not JSON: check "
-                              "ONETRUST_BASE_URL points at the OneTrust API") from None
 
     def pages(self, method: str, path: str, *, page_size: int, params: dict[str, Any] | None = None,
               json: dict[str, Any] | None = None) -> Iterator[Page]:
-        """Every page of a list call in order; the next page number comes from the response."""
-        number = 0
+        """Every page of a list call in order; the next page number comes from the response.
+
+        A response numbered other than the page asked for (a proxy dropping ``page``) raises
+        :class:`VendorError` (it would repeat or skip pages for ever). An empty page before the last
+        one ``totalPages`` announces is asked again once, then stepped over, at most
+        ``MAX_EMPTY_PAGES`` in a row."""
+        number, empty = 0, 0
         while True:
             query = {**(params or {}), "page": number, "size": page_size}
             page = parse_page(self.request(method, path, params=query, json=json), number)
+            more = page.total_pages is not None and page.number + 1 < page.total_pages
+            if not page.items and more and not empty:
+                log.warning("OneTrust: %s page %d came back empty before the last of %s pages; asking again",
+                            path, number, page.total_pages)
+                page = parse_page(self.request(method, path, params=query, json=json), number)
+                more = page.total_pages is not None and page.number + 1 < page.total_pages
+            if page.number != number:
+                raise VendorError(
+                    f"OneTrust answered page {page.number} of {path} when asked for page {number}: the "
+                    "page parameter is not honoured (a proxy or gateway dropping it?), so paging would "
+                    "repeat or skip pages. Stopped: check ONETRUST_BASE_URL points at the OneTrust API")
             yield page
-            if not page.items or page.total_pages is None or page.number + 1 >= page.total_pages:
+            empty = 0 if page.items else empty + 1
+            if not more or (not page.items and empty > MAX_EMPTY_PAGES):
+                if more:
+                    raise VendorError(
+                        f"OneTrust: {empty} pages of {path} in a row came back empty while totalPages said "
+                        f"{page.total_pages}; stopped instead of paging on (retry later; if it persists the "
+                        "tenant's counts are wrong)")
                 return
             number = page.number + 1
 

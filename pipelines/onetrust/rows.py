@@ -7,6 +7,7 @@ columns; an assessment's answers are the child table ``assessments__responses``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -63,7 +64,7 @@ def assessment_row(item: dict[str, Any], export: dict[str, Any]) -> dict[str, An
         "primary_inventory_name": _get(item, "primaryInventoryDetails", "primaryInventoryName"),
         "primary_inventory_number": _get(item, "primaryInventoryDetails", "primaryInventoryNumber"),
         "primary_record_type": export.get("primaryRecordType"),
-        "tags": list(item.get("tags") or []),
+        "tags": item.get("tags") if item.get("tags") is not None else [],
         "attestation_required": item.get("attestationRequired"),
         "deadline": item.get("deadline") or export.get("deadline"),
         "created_at": item.get("createDt"),
@@ -180,6 +181,46 @@ def vendor_row(item: dict[str, Any]) -> dict[str, Any]:
 
 
 _STAMPS = ("created_at", "updated_at", "deadline")
+
+# The JSON type of every column that is not text (text: every other one). A value of another type
+# (a score sent as "high", a name sent as an object) would make dlt split the column into variants
+# (``risk_score__v_text``) that staging never reads: the record is quarantined instead, with the reason.
+INTEGERS = frozenset({"number", "primary_inventory_number", "vendor_number", "assessment_number", "open_risk_count",
+                      "low_risk_count", "medium_risk_count", "high_risk_count", "very_high_risk_count"})
+NUMBERS = frozenset({"risk_score", "inherent_risk_score", "residual_risk_score", "target_risk_score"})
+BOOLEANS = frozenset({"is_parent", "attestation_required"})
+LISTS = frozenset({"categories", "respondents", "tags", "responses"})
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def type_problem(row: dict[str, Any]) -> str | None:
+    """Why a row cannot be stored column for column (a value of the wrong JSON type), or None."""
+    problems = []
+    for column, value in row.items():
+        if value is None:
+            continue
+        if column in INTEGERS:
+            ok, wanted = isinstance(value, int) and not isinstance(value, bool), "an integer"
+        elif column in NUMBERS:
+            ok, wanted = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+        elif column in BOOLEANS:
+            ok, wanted = isinstance(value, bool), "a boolean"
+        elif column in LISTS:
+            ok, wanted = isinstance(value, list), "an array"
+        else:
+            ok, wanted = isinstance(value, str), "a string"
+        if not ok:
+            shown = json.dumps(value, default=str, ensure_ascii=True)
+            problems.append(f"{column}: expected {wanted}, got {_json_type(value)} "
+                            f"{shown[:60] + '...' if len(shown) > 60 else shown}")
+    return "; ".join(problems) or None
 
 
 def _hints(text: tuple[str, ...], json: tuple[str, ...] = (), nullable_text: tuple[str, ...] = ()):
