@@ -429,3 +429,76 @@ def test_onetrust_values_of_the_wrong_type_are_quarantined_not_split_into_varian
     assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == ot_risks
     ot_vendors = {r["id"]: r["lastUpdatedDate"] for r in sb.vendors() if not r.get("markForDelete")}
     assert _ot_stored(duckdb_warehouse, "vendors", "vendor_id") == ot_vendors
+
+
+# --- Jira: search pages that lie ----------------------------------------------------------------------
+
+SEARCH = "/rest/api/3/search/jql"
+
+
+def _jira_sync(settings, sb, **kwargs) -> None:
+    from pipelines.jira import jira_source
+
+    kwargs.setdefault("page_size", 10)
+    source = jira_source(base_url=sb.url, auth_mode="pat", pat=sb.credentials["pat"], policy=FAST, **kwargs)
+    settings.pipeline("jira").run(source, loader_file_format="parquet")
+
+
+def _jira_rewrite(sb, change) -> None:
+    def rewrite(req, resp):
+        if req.path != SEARCH or resp.status != 200:
+            return resp
+        return change(req, resp) or resp
+    sb.rewrite_responses(rewrite)
+
+
+def test_jira_next_page_tokens_that_cycle_stop_with_a_clear_error(make_jira_sandbox, duckdb_warehouse):
+    """Page 3 hands back page 2's token (T1 -> T2 -> T1 ...): only a token repeated right away was caught,
+    so the search read pages 2 and 3 for ever. Any token used before now stops it."""
+    sb = make_jira_sandbox(size=60)
+    tokens: dict[tuple, str] = {}  # per search (JQL and page size): the tokens of pages 2 and 3
+
+    def cycle(req, resp):
+        body, asked = json.loads(resp.body), json.loads(req.body)
+        search, token = (asked.get("jql"), asked.get("maxResults")), asked.get("nextPageToken")
+        if token is None:
+            tokens.setdefault((*search, 1), body.get("nextPageToken"))
+        elif token == tokens.get((*search, 1)):
+            body["nextPageToken"] = tokens.setdefault((*search, 2), body.get("nextPageToken"))
+        elif token == tokens.get((*search, 2)):
+            body["nextPageToken"] = tokens[(*search, 1)]  # back to the token that fetched page 2
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, cycle)
+    started = time.monotonic()
+    with pytest.raises(Exception, match="nextPageToken this search already used; stopping to avoid an endless loop"):
+        _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert time.monotonic() - started < 30
+    assert len([r for r in sb.request_log if r["path"] == SEARCH]) < 10
+
+
+def test_jira_search_answers_of_the_wrong_shape(make_jira_sandbox, duckdb_warehouse):
+    """Entries that are not objects crashed the sync (``'str' object has no attribute 'get'``): they are
+    quarantined with what they were, and every issue loads. An ``issues`` object, a bare list or an
+    HTML page with 200 stop with an error naming what came back and the setting to check."""
+    sb = make_jira_sandbox(size=40)
+
+    def junk(req, resp):
+        body = json.loads(resp.body)
+        body["issues"][1:1] = ["junk", None, 5, [1]]
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, junk)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    stored = _rows(duckdb_warehouse, "select id from jira.issues")
+    assert sorted(r[0] for r in stored) == sorted(str(i) for i in sb.store.issues)
+    reasons = {r for _, r in _rows(duckdb_warehouse, "select record_id, reason from jira.quarantine")}
+    assert reasons == {f"not an issue: a JSON {t} where search sends an object"
+                       for t in ("string", "null", "number", "array")}
+
+    for answer, expected in ((b'{"issues": {"a": 1}}', "with 'issues' as a JSON dict, not a search page"),
+                             (b"[]", "with a JSON list, not a search page"),
+                             (b"<html>Log in</html>", "answered 200 with a body that is not JSON on all 3 attempts")):
+        sb.rewrite_responses(None)
+        _jira_rewrite(sb, lambda req, resp, answer=answer: Response(200, answer))
+        with pytest.raises(Exception, match=expected.replace("(", r"\(")) as failed:
+            _jira_sync(duckdb_warehouse, sb, concurrency=1)
+        assert "JIRA_BASE_URL" in str(failed.value) or "check the Jira base URL" in str(failed.value)

@@ -96,11 +96,17 @@ class JiraClient:
         if expand:
             body["expand"] = expand
         token: str | None = None
+        used: set[str] = set()  # tokens already sent: one handed back again would loop
         empty = 0
         while True:
             if token:
                 body["nextPageToken"] = token
             data = self._post(SEARCH_PATH, body)
+            if not isinstance(data, dict) or not isinstance(data.get("issues"), list | None):
+                shape = (f"'issues' as a JSON {type(data['issues']).__name__}" if isinstance(data, dict)
+                         else f"a JSON {type(data).__name__}")
+                raise VendorError(f"Jira answered {SEARCH_PATH} with {shape}, not a search page (an 'issues' "
+                                  "list): check JIRA_BASE_URL points at the Jira Cloud site")
             issues = data.get("issues") or []
             following = data.get("nextPageToken")
             if issues:
@@ -113,16 +119,17 @@ class JiraClient:
                                       "carried a nextPageToken; retry later or narrow the JQL")
             if data.get("isLast") or not following:
                 return
-            if following == token and issues:
-                raise VendorError("Jira repeated the same nextPageToken after a full page; stopping to avoid "
-                                  "an endless loop (retry the sync)")
+            if issues and (following == token or following in used):
+                raise VendorError("Jira handed back a nextPageToken this search already used; stopping to avoid "
+                                  "an endless loop over the same pages (retry the sync)")
+            if token:
+                used.add(token)
             token = following
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         # orjson: a rich page is ~1 MB of JSON, and the stdlib parser is several times slower.
-        response = self.session.request("POST", path, data=orjson.dumps(body),
-                                        headers={"Content-Type": "application/json"})
-        return pages.loads(response.content)
+        return self.session.request_json("POST", path, data=orjson.dumps(body),
+                                         headers={"Content-Type": "application/json"})[0]
 
     def approximate_count(self, jql: str) -> int:
         """Jira's estimate of how many issues match (``POST /search/approximate-count``); 0 if unknown."""

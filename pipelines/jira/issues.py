@@ -139,6 +139,13 @@ class IssuePass:
         return self.cursor.admit(row["id"], ts, f"{ts}|{row['updated']}") or force
 
     def page(self, beans: list[dict[str, Any]], force: bool = False) -> Iterator[Any]:
+        if not all(isinstance(b, dict) for b in beans):  # an entry that is not even a JSON object
+            for b in beans:
+                if not isinstance(b, dict):
+                    kind = {str: "string", list: "array", type(None): "null"}.get(type(b), "number")
+                    yield quarantined("issues", b, f"not an issue: a JSON {kind} where search sends an object",
+                                      self.run_id)
+            beans = [b for b in beans if isinstance(b, dict)]
         rows = [flatten.issue_row(b, self.fields) for b in beans]
         valid, rejected = checked("issues", rows, self.run_id, raw=beans, requeue=self.requeue)
         yield from rejected
@@ -249,7 +256,7 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
             chunk = pending[start:start + REFETCH_CHUNK]
             found: set[str] = set()
             for page in client.search(refetch_jql(chunk), fields, expand="changelog", page_size=REFETCH_CHUNK):
-                found.update(str(b.get(k)) for b in page for k in ("id", "key"))
+                found.update(str(b.get(k)) for b in page if isinstance(b, dict) for k in ("id", "key"))
                 yield from work.read(iter([page]), force=True)
             requeue.gone(set(chunk) - found)  # deleted at Jira: the census or the webhook marks it
         if as_of:
