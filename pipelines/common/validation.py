@@ -42,6 +42,8 @@ def validate_page(records: list[dict[str, Any]], schema: pa.DataFrameSchema,
     """
     polars_schema = string_columns(columns)
     records, rejected = _storable(records, raw if raw is not None else records)
+    records, wrong = _strings(records, columns)
+    rejected += wrong
     try:
         frame = pl.from_dicts(records, schema=polars_schema)
     except (pl.exceptions.PolarsError, TypeError, ValueError):
@@ -80,6 +82,27 @@ def _split(frame: pl.DataFrame, records: list[dict[str, Any]], failures: pl.Data
     rejected = rejected + [(records[i], reason) for i, reason in sorted(bad_rows.items())]
     keep = pl.Series([i not in bad_rows for i in range(frame.height)])
     return PageCheck(frame.filter(keep), rejected)
+
+
+_PLAIN = frozenset({str, type(None)})
+
+
+def _strings(records: list[dict[str, Any]], columns: Sequence[str]) -> tuple[list[dict[str, Any]],
+                                                                            list[tuple[dict[str, Any], str]]]:
+    """Split off records with a checked value that is not a string. Checked always, before framing:
+    polars casts a number or a boolean to its text silently (``2`` -> ``"2"``), and only a page that
+    also holds an object or a list made framing fail, so the same record was loaded or quarantined
+    depending on its neighbours."""
+    if all({*map(type, r.values())} <= _PLAIN for r in records):  # the common case, at C speed
+        return records, []
+    good, bad = [], []
+    for record in records:
+        wrong = [k for k in columns if record.get(k) is not None and not isinstance(record[k], str)]
+        if wrong:
+            bad.append((record, "; ".join(f"{k}: expected a string, got {type(record[k]).__name__}" for k in wrong)))
+        else:
+            good.append(record)
+    return good, bad
 
 
 def _storable(records: list[dict[str, Any]], raw: Sequence[Any]) -> tuple[list[dict[str, Any]],
