@@ -213,7 +213,7 @@ def test_an_instance_serving_the_same_page_forever_stops_with_a_clear_error(with
     on_list(sb, same)
     with pytest.raises(Exception, match=r"served the same page of 10 rows again .* ignores the sys_id condition"):
         _sync(duckdb_warehouse, sb)
-    assert len(_lists(sb)) < 10
+    assert len(_lists(sb)) < 40  # without a count the read is cut into 16 ranges, 4 in flight at once
     assert _stored(duckdb_warehouse) == {}
 
 
@@ -537,7 +537,8 @@ def test_crash_loop_on_a_hostile_vendor_then_clean_runs_lose_nothing_and_keep_th
         make_servicenow_sandbox, monkeypatch, duckdb_warehouse):
     """The standalone sync is killed (SIGKILL) four times at random steps while the vendor keeps changing
     and serves a record with a lone surrogate, a record with a number for a string, rows twice per page
-    and a count that is too low. The next sync ends in parity but for those two, each quarantined once;
+    and a count that is too low. The next sync ends in parity but for those two, each version of them
+    quarantined once;
     when the vendor serves them right, they load, and the quarantine still holds what was rejected."""
     from sandbox.core.faults import hostile_marker
     from tests.conftest import sandbox_env
@@ -572,8 +573,12 @@ def test_crash_loop_on_a_hostile_vendor_then_clean_runs_lose_nothing_and_keep_th
     reasons = quarantine(duckdb_warehouse, SN_INCIDENTS)
     assert reasons[text_victim].startswith("invalid text: description: lone UTF-16 surrogate U+D83D")
     assert reasons[type_victim] == "priority: expected a string, got int"
-    count = "select count(*) from servicenow.quarantine where record_id = ?"
-    assert sql(duckdb_warehouse, count, text_victim) == [(1,)] == sql(duckdb_warehouse, count, type_victim)
+    # Each version of a victim quarantined once (the kills' vendor changes may have touched a victim:
+    # its new version is a new quarantine entry), however many runs were killed around it.
+    count = "select count(*), count(distinct record) from servicenow.quarantine where record_id = ?"
+    for victim in (text_victim, type_victim):
+        [(entries, versions)] = sql(duckdb_warehouse, count, victim)
+        assert entries == versions >= 1, (victim, entries, versions)
 
     sb.faults.set(hostile_text=0)
     sb.rewrite_responses(None)
