@@ -603,3 +603,35 @@ def test_a_number_where_a_string_is_expected_is_rejected_wherever_it_is_in_the_p
     assert [(r["id"], reason) for r, reason in check.rejected] == [
         ("7", "priority: expected a string, got int"), ("150", "priority: expected a string, got bool"),
         ("299", "priority: expected a string, got float")]
+
+
+# --- Jira: a list field sent as something else -----------------------------------------------------------
+
+def test_jira_labels_sent_as_a_string_are_quarantined_then_load_once_an_array(make_jira_sandbox, duckdb_warehouse):
+    """``labels`` sent as a string (``"backend, urgent"``) or an object became ``[]`` in silence: the
+    issue was stored without its labels. It is quarantined with the field and the JSON type instead,
+    and loads with its labels on the next run, once Jira sends an array."""
+    sb = make_jira_sandbox(size=30)
+    ids = sorted(sb.store.issues)
+    spoil = {str(ids[3]): ("backend, urgent", 'labels: expected an array, got string "backend, urgent"'),
+             str(ids[17]): ({"add": "x"}, 'labels: expected an array, got object {"add": "x"}')}
+
+    def as_text(req, resp):
+        body = json.loads(resp.body)
+        for issue in body.get("issues") or []:
+            if str(issue.get("id")) in spoil:
+                issue["fields"]["labels"] = spoil[str(issue["id"])][0]
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, as_text)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    stored = {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")}
+    assert stored == {str(i) for i in ids} - set(spoil)
+    reasons = dict(_rows(duckdb_warehouse, "select record_id, reason from jira.quarantine"))
+    assert {rid: reasons.get(rid) for rid in spoil} == {rid: reason for rid, (_, reason) in spoil.items()}
+
+    sb.rewrite_responses(None)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    rows = _rows(duckdb_warehouse, "select id, labels from jira.issues")
+    assert len(rows) == len(ids) == len({r[0] for r in rows})
+    labels = {rid: json.loads(value) if isinstance(value, str) else value for rid, value in rows}
+    assert {rid: labels[rid] for rid in spoil} == {rid: list(sb.store.issues[int(rid)].labels) for rid in spoil}

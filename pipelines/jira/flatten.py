@@ -57,7 +57,8 @@ def issue_row(bean: dict[str, Any], fm: FieldMap) -> dict[str, Any]:
         "status": status.get("name"), "status_id": _s(status.get("id")),
         "status_category": _obj(status.get("statusCategory")).get("key"),
         "priority": _obj(f.get("priority")).get("name"), "resolution": _obj(f.get("resolution")).get("name"),
-        "labels": [str(x) for x in labels] if isinstance(labels, list) else [],
+        # a label list that is not a list (a string, an object) is passed on: validation quarantines it
+        "labels": [str(x) for x in labels] if isinstance(labels, list) else [] if labels is None else labels,
         "components": _names(f.get("components")), "fix_versions": _names(f.get("fixVersions")),
         "assignee_account_id": _account(f.get("assignee")), "reporter_account_id": _account(f.get("reporter")),
         "creator_account_id": _account(f.get("creator")),

@@ -3,12 +3,14 @@
 What we reject (to ``jira.quarantine`` with the reason): an id that is not numeric, an issue key that
 is not ``PROJ-123``, a timestamp that does not parse (``2026-10-01T12:34:56.789+0000``; sprints use
 ``...Z``), a story-point value that is not a number, a missing summary, status or issue type, a
-sprint state or status category Jira does not have. List columns (labels, sprint ids) are not
-checked here. Staging casts what passes, so a bad value never breaks dbt.
+sprint state or status category Jira does not have, a list column (``LISTS``: labels) that is not a
+JSON array (``"labels": "a,b"`` became ``[]`` in silence). Staging casts what passes, so a bad value
+never breaks dbt.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -83,6 +85,30 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 }
 
 
+# Per entity: columns that must be JSON arrays (their items are not checked here).
+LISTS: dict[str, tuple[str, ...]] = {"issues": ("labels",)}
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def list_problem(entity: str, row: dict[str, Any]) -> str | None:
+    """Why a list column of ``row`` cannot be stored (a value that is not a JSON array), or None."""
+    problems = []
+    for column in LISTS.get(entity, ()):
+        value = row.get(column)
+        if value is not None and not isinstance(value, list):
+            shown = json.dumps(value, default=str, ensure_ascii=True)
+            problems.append(f"{column}: expected an array, got {_json_type(value)} "
+                            f"{shown[:60] + '...' if len(shown) > 60 else shown}")
+    return "; ".join(problems) or None
+
+
 def columns(entity: str) -> Sequence[str]:
     """The string columns validated for ``entity`` (the schema's columns)."""
     return list(SCHEMAS[entity].columns)
@@ -100,6 +126,10 @@ def checked(entity: str, rows: list[dict[str, Any]], run_id: str,
         return [], []
     check = validate_page(rows, SCHEMAS[entity], columns(entity), raw=raw)
     bad = {id(record): reason for record, reason in check.rejected}
+    for row in rows:
+        problem = list_problem(entity, row)
+        if problem:
+            bad[id(row)] = f"{bad[id(row)]}; {problem}" if id(row) in bad else problem
     if not bad:
         return rows, []
     sent = raw if raw is not None else rows
