@@ -361,7 +361,8 @@ def _ot_source(sb, entities, **kwargs):
 
 
 def _ot_sync(settings, sb, entities=("vendors",), **kwargs) -> None:
-    settings.pipeline("onetrust").run(_ot_source(sb, list(entities), **kwargs), loader_file_format="parquet")
+    settings.pipeline("onetrust").run(_ot_source(sb, list(entities), **kwargs),
+                                      loader_file_format="parquet" if settings.kind == "duckdb" else None)
 
 
 def _ot_rewrite(sb, path: str, change) -> None:
@@ -456,6 +457,69 @@ def test_onetrust_values_of_the_wrong_type_are_quarantined_not_split_into_varian
     assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == ot_risks
     ot_vendors = {r["id"]: r["lastUpdatedDate"] for r in sb.vendors() if not r.get("markForDelete")}
     assert _ot_stored(duckdb_warehouse, "vendors", "vendor_id") == ot_vendors
+
+
+
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_onetrust_ids_served_upper_cased_merge_into_the_same_rows(kind, make_onetrust_sandbox, duckdb_warehouse,
+                                                                  tmp_path):
+    """OneTrust ids are UUIDs (case-insensitive). A later run serving every risk and vendor id, and the
+    UUIDs they point to, upper-cased stored each record a second time (60 rows for 30 risks) and marked
+    the stored lower-case ids deleted. Ids are stored lower-cased (the form OneTrust normally sends), so
+    each record stays one row, its changes merge into it, and nothing is marked deleted (DuckDB and
+    PostgreSQL)."""
+    if kind == "duckdb":
+        _upper_cased_ids_merge(make_onetrust_sandbox(size=30), duckdb_warehouse)
+    else:
+        with fresh_postgres(tmp_path / "pgdata") as settings:
+            _upper_cased_ids_merge(make_onetrust_sandbox(size=30), settings)
+
+
+def _upper_cased_ids_merge(sb, warehouse) -> None:
+    entities = ("risks", "vendors", "vendor_assessments")
+    _ot_sync(warehouse, sb, entities=entities)
+
+    def upper(value):
+        return value.upper() if isinstance(value, str) else value
+
+    def shout(req, body):
+        for record in body.get("content") or body.get("data") or []:
+            if "id" in record:  # risks, vendors (an assessment's own id keeps its case: its export is read by it)
+                record["id"] = upper(record["id"])
+            if isinstance(record.get("riskOwnersId"), list):
+                record["riskOwnersId"] = [upper(v) for v in record["riskOwnersId"]]
+            for part in ("orgGroup", "owner", "organization", "source"):
+                if isinstance(record.get(part), dict) and "id" in record[part]:
+                    record[part]["id"] = upper(record[part]["id"])
+            details = record.get("primaryInventoryDetails")
+            if isinstance(details, dict):
+                details["primaryInventoryId"] = upper(details.get("primaryInventoryId"))
+    _ot_rewrite(sb, RISKS_LIST, shout)
+    _ot_rewrite(sb, VENDORS_LIST, shout)
+    _ot_rewrite(sb, "/api/assessment/v2/assessments", shout)
+
+    def check():
+        ot_risks = {r["id"].lower(): r["lastModifiedUTCDateTime"] for r in sb.risks()}
+        assert _ot_stored(warehouse, "risks", "risk_id") == ot_risks
+        ot_vendors = {r["id"].lower(): r["lastUpdatedDate"] for r in sb.vendors() if not r.get("markForDelete")}
+        assert _ot_stored(warehouse, "vendors", "vendor_id") == ot_vendors
+        keys = _rows(warehouse, "select risk_id, owner_id, org_group_id from onetrust.risks union all "
+                                       "select vendor_id, owner_id, organization_id from onetrust.vendors union all "
+                                       "select assessment_id, vendor_id, template_id from onetrust.vendor_assessments")
+        assert [k for row in keys for k in row if k is not None and k != k.lower()] == []
+        assert {r[0] for r in _rows(warehouse, "select vendor_id from onetrust.vendor_assessments")} <= \
+            set(ot_vendors)
+        assert _rows(warehouse, "select entity, record_id from onetrust.deletions") == []
+
+    sb.touch("risks", n=5)
+    sb.touch("vendors", n=3)
+    time.sleep(1.05)
+    _ot_sync(warehouse, sb, entities=entities)  # a full pass: repairs and delete reconciliation
+    check()
+    sb.touch("risks", n=5)
+    time.sleep(1.05)
+    _ot_sync(warehouse, sb, entities=entities, reconcile=False)  # changes only
+    check()
 
 
 # --- Jira: search pages that lie ----------------------------------------------------------------------
@@ -635,3 +699,21 @@ def test_jira_labels_sent_as_a_string_are_quarantined_then_load_once_an_array(ma
     assert len(rows) == len(ids) == len({r[0] for r in rows})
     labels = {rid: json.loads(value) if isinstance(value, str) else value for rid, value in rows}
     assert {rid: labels[rid] for rid in spoil} == {rid: list(sb.store.issues[int(rid)].labels) for rid in spoil}
+
+
+def test_onetrust_assessment_uuids_are_lower_cased_and_other_values_kept_as_sent():
+    """An assessment's own id and the UUIDs it points to are stored lower-cased, whatever case they came
+    in; a value that is not a UUID is kept as sent (validation judges it)."""
+    from pipelines.onetrust import rows as R
+
+    aid, vid, tid = "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D", "ABCDEF01-2345-4678-9ABC-DEF012345678", "TPL-7"
+    item = {"assessmentId": aid, "templateId": tid, "lastUpdated": "2026-01-01T00:00:00Z",
+            "primaryInventoryDetails": {"primaryInventoryId": vid}}
+    export = {"createdBy": {"id": vid}, "orgGroup": {"id": aid}}
+    row = R.assessment_row(item, export)
+    assert (row["assessment_id"], row["primary_inventory_id"], row["owner_id"], row["org_group_id"]) == \
+        (aid.lower(), vid.lower(), vid.lower(), aid.lower())
+    assert row["template_id"] == tid
+    vendor = R.vendor_assessment_row(item, export)
+    assert (vendor["assessment_id"], vendor["vendor_id"]) == (aid.lower(), vid.lower())
+    assert R.uuid_key(5) == 5 and R.uuid_key(aid + "x") == aid + "x"

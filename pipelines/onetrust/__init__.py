@@ -1,7 +1,8 @@
 """dlt source for OneTrust GRC (spec §2.3): PIAs and other assessments, the risk register, the vendor
 inventory and vendor assessments, into the ``onetrust`` dataset.
 
-Tables (merge keys are OneTrust's own stable UUIDs, the "external ids" the spec dedupes on):
+Tables (merge keys are OneTrust's own stable UUIDs, the "external ids" the spec dedupes on, stored lower-cased:
+UUIDs are case-insensitive, see :func:`pipelines.onetrust.rows.uuid_key`):
 
 - ``assessments`` (``assessment_id`` = ``assessmentId``): one row per assessment, list view plus its
   ``/export`` detail (risk level, owner, approver, respondents, completion); child table
@@ -129,7 +130,7 @@ def onetrust_source(
 
     def detailed(resource: str, row: Callable[[dict, dict], dict]) -> Mapper:
         def build(client: OneTrustClient, items: list[dict[str, Any]]):
-            key = {i["assessmentId"]: (i["assessmentId"], i["lastUpdated"]) for i in items}
+            key = {i["assessmentId"]: (R.uuid_key(i["assessmentId"]), i["lastUpdated"]) for i in items}
             details: dict[str, Any] = {}
             if share is not None:
                 details = {rid: d for rid, k in key.items() if (d := share.take(resource, k)) is not None}
@@ -146,12 +147,12 @@ def onetrust_source(
                 problem = text_problem(detail) if is_lenient(detail) else None
                 sent = {"assessment": i, "export": detail}
                 if problem:
-                    rejected.append((sent, f"invalid text: export: {problem}", i["assessmentId"]))
+                    rejected.append((sent, f"invalid text: export: {problem}", R.uuid_key(i["assessmentId"])))
                     continue
                 built = row(i, detail)
                 problem = R.type_problem(built)
                 if problem:
-                    rejected.append((sent, problem, i["assessmentId"]))
+                    rejected.append((sent, problem, built["assessment_id"]))
                 else:
                     rows.append(built)
             return rows, rejected
@@ -164,7 +165,7 @@ def onetrust_source(
                 built = row(i)
                 problem = R.type_problem(built)
                 if problem:
-                    rejected.append((i, problem, i[id_field]))
+                    rejected.append((i, problem, R.uuid_key(i[id_field])))
                 else:
                     rows.append(built)
             return rows, rejected
@@ -270,7 +271,7 @@ def _logged_deletes(spec: S.EntitySpec, client: OneTrustClient, state: dict, ove
         # The log's order is not documented, so it is read whole (a small audit log, 500 entries a page).
         for page in client.pages("GET", S.ASSESSMENT_DELETE_LOG_PATH, page_size=S.DELETE_LOG_PAGE_SIZE):
             for entry in page.items:
-                rid = entry.get("assessmentId") if isinstance(entry, dict) else None
+                rid = R.uuid_key(entry.get("assessmentId")) if isinstance(entry, dict) else None
                 raw = entry.get("deletedDT") if isinstance(entry, dict) else None
                 stamp = normalise(raw)
                 if isinstance(rid, str) and rid and not text_problem(rid) and stamp is not None:

@@ -3,12 +3,29 @@
 Values keep the vendor's types (numbers, booleans) and timestamps stay the vendor's ISO-8601 strings:
 dbt staging casts. Lists that are facts of the record (tags, respondents, categories) are JSON
 columns; an assessment's answers are the child table ``assessments__responses``.
+
+OneTrust ids are UUIDs, and UUIDs are case-insensitive: a vendor that serves a record's id upper-cased on
+a later run still means the same record. Every UUID key and UUID foreign key is therefore stored in one
+canonical form (:func:`uuid_key`), lower case: the form OneTrust normally sends, so warehouses loaded
+before hold it already and the same record keeps merging into its one row. Only values shaped like a
+UUID are canonicalised; any other value is kept as sent (and judged by validation).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def uuid_key(value: Any) -> Any:
+    """A OneTrust UUID in its canonical (lower-case) form; a value that is not a UUID is returned as is.
+
+    Lower case, not upper: existing warehouses hold the lower-case form OneTrust normally sends, so
+    canonicalising to it keeps their keys, merges and joins unchanged."""
+    return value.lower() if isinstance(value, str) and _UUID.fullmatch(value) else value
 
 
 def _get(record: dict[str, Any] | None, *path: str) -> Any:
@@ -29,17 +46,17 @@ def assessment_row(item: dict[str, Any], export: dict[str, Any]) -> dict[str, An
     approver = approval.get("approver") or {}
     respondents = [r for r in export.get("respondents") or [] if isinstance(r, dict)]
     return {
-        "assessment_id": item["assessmentId"],
+        "assessment_id": uuid_key(item["assessmentId"]),
         "number": item.get("number"),
         "name": item.get("name"),
         "status": item.get("status"),
         "status_code": export.get("status"),
         "state": item.get("state"),
-        "template_id": item.get("templateId"),
+        "template_id": uuid_key(item.get("templateId")),
         "template_name": item.get("templateName"),
         "template_type": export.get("templateType"),
-        "template_root_version_id": item.get("templateRootVersionId"),
-        "org_group_id": _get(export, "orgGroup", "id"),
+        "template_root_version_id": uuid_key(item.get("templateRootVersionId")),
+        "org_group_id": uuid_key(_get(export, "orgGroup", "id")),
         "org_group_name": item.get("orgGroupName"),
         "risk_level": export.get("riskLevel"),
         "inherent_risk_score": item.get("inherentRiskScore"),
@@ -50,17 +67,17 @@ def assessment_row(item: dict[str, Any], export: dict[str, Any]) -> dict[str, An
         "medium_risk_count": export.get("mediumRisk"),
         "high_risk_count": export.get("highRisk"),
         "very_high_risk_count": export.get("veryHighRisk"),
-        "result_id": item.get("resultId"),
+        "result_id": uuid_key(item.get("resultId")),
         "result_name": item.get("resultName"),
         "approval_state": approval.get("approvalState"),
-        "approver_id": approver.get("id"),
+        "approver_id": uuid_key(approver.get("id")),
         "approver_name": approver.get("fullName"),
         "approver_email": approver.get("email"),
-        "owner_id": owner.get("id"),
+        "owner_id": uuid_key(owner.get("id")),
         "owner_name": owner.get("name"),
         "respondent_names": "; ".join(str(r.get("name")) for r in respondents) or None,
         "respondents": respondents,
-        "primary_inventory_id": _get(item, "primaryInventoryDetails", "primaryInventoryId"),
+        "primary_inventory_id": uuid_key(_get(item, "primaryInventoryDetails", "primaryInventoryId")),
         "primary_inventory_name": _get(item, "primaryInventoryDetails", "primaryInventoryName"),
         "primary_inventory_number": _get(item, "primaryInventoryDetails", "primaryInventoryNumber"),
         "primary_record_type": export.get("primaryRecordType"),
@@ -85,9 +102,9 @@ def responses(export: dict[str, Any]) -> list[dict[str, Any]]:
             for given in entry.get("questionResponses") or []:
                 for answer in given.get("responses") or []:
                     out.append({
-                        "section_id": header.get("sectionId"), "section_name": header.get("name"),
-                        "question_id": question.get("id"), "question_sequence": question.get("sequence"),
-                        "question": question.get("content"), "response_id": answer.get("responseId"),
+                        "section_id": uuid_key(header.get("sectionId")), "section_name": header.get("name"),
+                        "question_id": uuid_key(question.get("id")), "question_sequence": question.get("sequence"),
+                        "question": question.get("content"), "response_id": uuid_key(answer.get("responseId")),
                         "response": answer.get("response"), "response_type": answer.get("type"),
                         "justification": given.get("justification"),
                     })
@@ -98,13 +115,13 @@ def vendor_assessment_row(item: dict[str, Any], export: dict[str, Any]) -> dict[
     """Grain: one assessment whose primary inventory record is a vendor (template type VENDOR)."""
     approval = _first(export.get("approvers"))
     return {
-        "assessment_id": item["assessmentId"],
-        "vendor_id": _get(item, "primaryInventoryDetails", "primaryInventoryId"),
+        "assessment_id": uuid_key(item["assessmentId"]),
+        "vendor_id": uuid_key(_get(item, "primaryInventoryDetails", "primaryInventoryId")),
         "vendor_name": _get(item, "primaryInventoryDetails", "primaryInventoryName"),
         "vendor_number": _get(item, "primaryInventoryDetails", "primaryInventoryNumber"),
         "assessment_number": item.get("number"),
         "assessment_name": item.get("name"),
-        "template_id": item.get("templateId"),
+        "template_id": uuid_key(item.get("templateId")),
         "template_name": item.get("templateName"),
         "status": item.get("status"),
         "result_name": item.get("resultName"),
@@ -125,7 +142,7 @@ def risk_row(item: dict[str, Any]) -> dict[str, Any]:
     categories = [c for c in item.get("categories") or [] if isinstance(c, dict)]
     owner_ids = item.get("riskOwnersId") or []
     return {
-        "risk_id": item["id"],
+        "risk_id": uuid_key(item["id"]),
         "number": item.get("number"),
         "name": item.get("name"),
         "description": item.get("description"),
@@ -140,13 +157,13 @@ def risk_row(item: dict[str, Any]) -> dict[str, Any]:
         "previous_state": item.get("previousState"),
         "type": item.get("type"),
         "source_type": item.get("sourceType"),
-        "source_id": _get(item, "source", "id"),
+        "source_id": uuid_key(_get(item, "source", "id")),
         "source_name": _get(item, "source", "name"),
         "category": categories[0].get("name") if categories else None,
         "categories": [c.get("name") for c in categories],
-        "owner_id": owner_ids[0] if isinstance(owner_ids, list) and owner_ids else None,
+        "owner_id": uuid_key(owner_ids[0]) if isinstance(owner_ids, list) and owner_ids else None,
         "owner_name": item.get("riskOwnersName"),
-        "org_group_id": _get(item, "orgGroup", "id"),
+        "org_group_id": uuid_key(_get(item, "orgGroup", "id")),
         "org_group_name": _get(item, "orgGroup", "name"),
         "recommendation": item.get("recommendation"),
         "mitigation": item.get("mitigation"),
@@ -161,17 +178,17 @@ def risk_row(item: dict[str, Any]) -> dict[str, Any]:
 def vendor_row(item: dict[str, Any]) -> dict[str, Any]:
     """Grain: one vendor (third party) in the inventory."""
     return {
-        "vendor_id": item["id"],
+        "vendor_id": uuid_key(item["id"]),
         "number": item.get("number"),
         "name": item.get("name"),
-        "organization_id": _get(item, "organization", "id"),
+        "organization_id": uuid_key(_get(item, "organization", "id")),
         "organization_name": _get(item, "organization", "value"),
         "type": _get(item, "type", "value"),
         "status": _get(item, "status", "key"),
         "criticality": _get(item, "criticality", "value"),
         "tier": _get(item, "tier", "value"),
         "country": item.get("country"),
-        "owner_id": _get(item, "owner", "id"),
+        "owner_id": uuid_key(_get(item, "owner", "id")),
         "owner_name": _get(item, "owner", "value"),
         "contact_email": item.get("contactEmail"),
         "is_parent": item.get("isParent"),

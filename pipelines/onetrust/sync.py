@@ -4,12 +4,14 @@ A pass reads pages newest-change first (or filtered to changes, for risks) and, 
 checks records against the entity's contract (rejects go to quarantine with their reasons), skips rows
 older than the cursor's overlap window or whose version was loaded before (:class:`OverlapCursor`,
 cursor values normalised to UTC ``YYYY-MM-DD HH:MM:SS``, version ``"{cursor}|{raw last-modified}"``),
-and yields the changed records. A *full* pass (the whole listing, ``held`` = the ids the warehouse
-has) also reloads any listed record the warehouse lacks whatever its timestamp — a record quarantined
-earlier and since repaired, or one a shifting page hid — and notes every id it saw, so it can
-reconcile deletes. If the listing shrank while we paged (records deleted meanwhile shift rows onto pages we had
-already read) the pass is *unstable*: the cursor is not advanced and no reconciliation is attempted,
-so the next run re-reads that window instead of losing a row or inventing a delete.
+and yields the changed records. Ids are compared in their canonical form (lower case, see
+:func:`pipelines.onetrust.rows.uuid_key`): a record served with its id upper-cased is the same record.
+A *full* pass (the whole listing, ``held`` = the ids the warehouse has) also reloads any listed record
+the warehouse lacks whatever its timestamp — a record quarantined earlier and since repaired, or one a
+shifting page hid — and notes every id it saw, so it can reconcile deletes. If the listing shrank while
+we paged (records deleted meanwhile shift rows onto pages we had already read) the pass is *unstable*:
+the cursor is not advanced and no reconciliation is attempted, so the next run re-reads that window
+instead of losing a row or inventing a delete.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pipelines.common.pages import text_problem
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.onetrust.helpers import Page
+from pipelines.onetrust.rows import uuid_key
 from pipelines.onetrust.schemas import check_records
 from pipelines.onetrust.settings import ENTITIES, EntitySpec
 
@@ -85,7 +88,7 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
         last_total = page.total_elements if page.total_elements is not None else last_total
         live = []
         for record in page.items:
-            rid = record.get(spec.id_field) if isinstance(record, dict) else None
+            rid = uuid_key(record.get(spec.id_field)) if isinstance(record, dict) else None
             if not isinstance(rid, str) or not rid or text_problem(rid):  # hostile text: no usable id
                 outcome.blind += 1
             elif record.get("markForDelete") is True:
@@ -97,7 +100,7 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
         valid, rejected = check_records(spec.resource, live)
         for record, reason in rejected:
             stamp = normalise(record.get(spec.ts_field)) if isinstance(record, dict) else None
-            rid = record.get(spec.id_field) if isinstance(record, dict) else None
+            rid = uuid_key(record.get(spec.id_field)) if isinstance(record, dict) else None
             if stamp is not None and stamp < start and not missing(rid):
                 continue  # unchanged since an earlier run quarantined it
             rid = rid if isinstance(rid, str) and rid else None
@@ -111,12 +114,13 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             stamp = normalise(raw)
             if stamp is None:
                 reason = f"{spec.ts_field}: not a timestamp (got {raw})"
-                item = (quarantined(spec.resource, record, reason, run_id, record[spec.id_field]) if requeue is None
-                        else requeue.reject(record, reason, record[spec.id_field]))
+                rid = uuid_key(record[spec.id_field])
+                item = (quarantined(spec.resource, record, reason, run_id, rid) if requeue is None
+                        else requeue.reject(record, reason, rid))
                 if item is not None:
                     yield item
                 continue
-            rid, version = record[spec.id_field], f"{stamp}|{raw}"
+            rid, version = uuid_key(record[spec.id_field]), f"{stamp}|{raw}"
             if stamp < start:
                 reached_old = True
                 if not missing(rid):
@@ -126,10 +130,11 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             emitted[rid] = version
             fresh.append(record)
         if fresh:
-            outcome.loaded_ids.update(r[spec.id_field] for r in fresh)
+            keys = [uuid_key(r[spec.id_field]) for r in fresh]
+            outcome.loaded_ids.update(keys)
             if requeue is not None:
-                requeue.loaded(r[spec.id_field] for r in fresh)
-            back = sorted(deleted.intersection(r[spec.id_field] for r in fresh))
+                requeue.loaded(keys)
+            back = sorted(deleted.intersection(keys))
             if back:
                 deleted.difference_update(back)
                 yield withdrawn_rows(spec.resource, back, run_id=run_id)
