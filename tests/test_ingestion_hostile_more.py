@@ -671,20 +671,23 @@ def test_a_number_where_a_string_is_expected_is_rejected_wherever_it_is_in_the_p
 
 # --- Jira: a list field sent as something else -----------------------------------------------------------
 
-def test_jira_labels_sent_as_a_string_are_quarantined_then_load_once_an_array(make_jira_sandbox, duckdb_warehouse):
-    """``labels`` sent as a string (``"backend, urgent"``) or an object became ``[]`` in silence: the
-    issue was stored without its labels. It is quarantined with the field and the JSON type instead,
-    and loads with its labels on the next run, once Jira sends an array."""
+@pytest.mark.parametrize(("field", "column"), [("labels", "labels"), ("components", "components"),
+                                             ("fixVersions", "fix_versions")])
+def test_jira_lists_sent_as_a_string_are_quarantined_then_load_once_an_array(make_jira_sandbox, duckdb_warehouse,
+                                                                             field, column):
+    """``labels`` (components, fixVersions) sent as a string (``"backend, urgent"``) or an object became
+    ``[]`` in silence: the issue was stored without them. It is quarantined with the field and the JSON
+    type instead, and loads with its values on the next run, once Jira sends an array."""
     sb = make_jira_sandbox(size=30)
     ids = sorted(sb.store.issues)
-    spoil = {str(ids[3]): ("backend, urgent", 'labels: expected an array, got string "backend, urgent"'),
-             str(ids[17]): ({"add": "x"}, 'labels: expected an array, got object {"add": "x"}')}
+    spoil = {str(ids[3]): ("backend, urgent", f'{column}: expected an array, got string "backend, urgent"'),
+             str(ids[17]): ({"add": "x"}, f'{column}: expected an array, got object {{"add": "x"}}')}
 
     def as_text(req, resp):
         body = json.loads(resp.body)
         for issue in body.get("issues") or []:
             if str(issue.get("id")) in spoil:
-                issue["fields"]["labels"] = spoil[str(issue["id"])][0]
+                issue["fields"][field] = spoil[str(issue["id"])][0]
         resp.body = json.dumps(body).encode()
     _jira_rewrite(sb, as_text)
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
@@ -695,10 +698,11 @@ def test_jira_labels_sent_as_a_string_are_quarantined_then_load_once_an_array(ma
 
     sb.rewrite_responses(None)
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
-    rows = _rows(duckdb_warehouse, "select id, labels from jira.issues")
+    rows = _rows(duckdb_warehouse, f"select id, {column} from jira.issues")
     assert len(rows) == len(ids) == len({r[0] for r in rows})
-    labels = {rid: json.loads(value) if isinstance(value, str) else value for rid, value in rows}
-    assert {rid: labels[rid] for rid in spoil} == {rid: list(sb.store.issues[int(rid)].labels) for rid in spoil}
+    if field == "labels":
+        values = {rid: json.loads(value) if isinstance(value, str) else value for rid, value in rows}
+        assert {rid: values[rid] for rid in spoil} == {rid: list(sb.store.issues[int(rid)].labels) for rid in spoil}
 
 
 def test_onetrust_assessment_uuids_are_lower_cased_and_other_values_kept_as_sent():

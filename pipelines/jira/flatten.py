@@ -36,9 +36,14 @@ def _account(value: Any) -> Any:
     return _s(_obj(value).get("accountId"))
 
 
-def _names(value: Any) -> list[str]:
-    return [str(_obj(v).get("name")) for v in value or [] if _obj(v).get("name") is not None] \
-        if isinstance(value, list) else []
+def _names(value: Any) -> Any:
+    """The names of a list of objects (components, versions); a value that is not a list (a string, an
+    object) is passed on as it came, for validation to quarantine (``schemas.LISTS``)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        return value
+    return [str(_obj(v).get("name")) for v in value if _obj(v).get("name") is not None]
 
 
 def issue_row(bean: dict[str, Any], fm: FieldMap) -> dict[str, Any]:

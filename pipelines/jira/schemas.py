@@ -3,9 +3,9 @@
 What we reject (to ``jira.quarantine`` with the reason): an id that is not numeric, an issue key that
 is not ``PROJ-123``, a timestamp that does not parse (``2026-10-01T12:34:56.789+0000``; sprints use
 ``...Z``), a story-point value that is not a number, a missing summary, status or issue type, a
-sprint state or status category Jira does not have, a list column (``LISTS``: labels) that is not a
-JSON array (``"labels": "a,b"`` became ``[]`` in silence). Staging casts what passes, so a bad value
-never breaks dbt.
+sprint state or status category Jira does not have, a list column (``LISTS``: labels, components,
+fix versions) that is not a JSON array (``"labels": "a,b"`` became ``[]`` in silence). Staging casts
+what passes, so a bad value never breaks dbt.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 
 
 # Per entity: columns that must be JSON arrays (their items are not checked here).
-LISTS: dict[str, tuple[str, ...]] = {"issues": ("labels",)}
+LISTS: dict[str, tuple[str, ...]] = {"issues": ("labels", "components", "fix_versions")}
 
 
 def _json_type(value: Any) -> str:
