@@ -180,20 +180,22 @@ def test_a_count_that_is_too_low_or_not_a_number_does_not_end_the_read(count, ma
 
 
 def test_a_count_far_too_high_stops_with_a_clear_error_not_an_endless_read(make_servicenow_sandbox,
-                                                                           duckdb_warehouse):
+                                                                           duckdb_warehouse, monkeypatch):
     """The count claims 10 million rows; past the real ones every page is empty. The read stepped over
     them page by page (a million requests at this page size); it now stops after a bounded number of
-    empty pages with an error naming the fixes, and loads nothing half-read."""
-    from pipelines.servicenow.helpers import MAX_STALLED_PAGES
+    empty pages (MAX_EMPTY_PAGES, 2,000 in production, 100 here) with an error naming the fixes, and
+    loads nothing half-read."""
+    from pipelines.servicenow import helpers
 
+    monkeypatch.setattr(helpers, "MAX_EMPTY_PAGES", 100)
     sb = make_servicenow_sandbox(size=30)
     on_list(sb, _count_header("10000000"))
     started = time.monotonic()
-    with pytest.raises(Exception, match=r"pages in a row .* brought no new record while X-Total-Count said "
+    with pytest.raises(Exception, match=r"empty pages in a row .* while X-Total-Count said "
                                         r"10000000 remain.*read access to every row"):
         _sync(duckdb_warehouse, sb)
     assert time.monotonic() - started < 60
-    assert len(_lists(sb)) < 20 * (MAX_STALLED_PAGES + 2)  # each of at most 16 ranges gives up
+    assert len(_lists(sb)) < 20 * (100 + 2)  # each of at most 16 ranges gives up
     assert _stored(duckdb_warehouse) == {}
 
 
@@ -230,7 +232,7 @@ def test_html_with_status_200_names_what_came_back_and_the_setting(make_servicen
     message = str(failed.value)
     assert "answered 200 with a body that is not JSON on all 3 attempts" in message
     assert "text/html" in message and "Your instance is hibernating" in message
-    assert f"check the ServiceNow base URL ({sb.url}/)" in message
+    assert f"check the ServiceNow base URL ({sb.url.rstrip('/')})" in message
 
 
 def test_json_of_the_wrong_shape_is_a_clear_error_not_an_empty_read(make_servicenow_sandbox, duckdb_warehouse):
@@ -721,3 +723,26 @@ def test_onetrust_assessment_uuids_are_lower_cased_and_other_values_kept_as_sent
     vendor = R.vendor_assessment_row(item, export)
     assert (vendor["assessment_id"], vendor["vendor_id"]) == (aid.lower(), vid.lower())
     assert R.uuid_key(5) == 5 and R.uuid_key(aid + "x") == aid + "x"
+
+
+def test_acl_hidden_rows_step_over_many_empty_pages_but_repeated_rows_stop_at_the_stall_bound():
+    """ACLs hide rows but still count them: a user who sees a small share of a large table meets long
+    runs of empty pages, which must not fail the read (they did after 100); pages that bring rows but
+    no new sys_id still stop it after MAX_STALLED_PAGES."""
+    from pipelines.common.http import VendorError
+    from pipelines.servicenow.helpers import MAX_EMPTY_PAGES, MAX_STALLED_PAGES, KeysetRange
+
+    hidden = KeysetRange("active=true", None, None)
+    for _ in range(MAX_EMPTY_PAGES - 1):  # just under two million hidden rows at 1,000 a page
+        assert hidden.advance([], total=10**9, page_size=1000)
+    assert hidden.advance([{"sys_id": "a" * 32}], total=10**9, page_size=1000)  # a visible row: progress
+    assert (hidden.after, hidden.empty, hidden.offset) == ("a" * 32, 0, 0)
+    with pytest.raises(VendorError, match="empty pages in a row"):
+        for _ in range(MAX_EMPTY_PAGES):
+            hidden.advance([], total=10**9, page_size=1000)
+
+    stuck = KeysetRange("", None, None)
+    stuck.advance([{"sys_id": "f" * 32}], total=None, page_size=1)
+    with pytest.raises(VendorError, match="brought no new record"):
+        for i in range(MAX_STALLED_PAGES):
+            stuck.advance([{"sys_id": "0" * 31 + str(i % 10), "n": i}], total=None, page_size=1)
