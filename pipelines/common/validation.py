@@ -28,6 +28,17 @@ class PageCheck:
     rejected: list[tuple[dict[str, Any], str]] = field(default_factory=list)
 
 
+def json_type(value: Any) -> str:
+    """The JSON type name of a parsed value, for quarantine reasons ("expected an array, got string")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
 def string_columns(names: Sequence[str]) -> dict[str, pl.DataType]:
     return {name: pl.String for name in names}
 

@@ -21,7 +21,7 @@ from pandera.api.polars.types import PolarsData
 
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
-from pipelines.common.validation import validate_page
+from pipelines.common.validation import json_type, validate_page
 
 ID = r"^\d+$"
 ISSUE_KEY = r"^[A-Z][A-Z0-9_]*-\d+$"
@@ -89,14 +89,6 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 LISTS: dict[str, tuple[str, ...]] = {"issues": ("labels", "components", "fix_versions")}
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
-
-
 def list_problem(entity: str, row: dict[str, Any]) -> str | None:
     """Why a list column of ``row`` cannot be stored (a value that is not a JSON array), or None."""
     problems = []
@@ -104,7 +96,7 @@ def list_problem(entity: str, row: dict[str, Any]) -> str | None:
         value = row.get(column)
         if value is not None and not isinstance(value, list):
             shown = json.dumps(value, default=str, ensure_ascii=True)
-            problems.append(f"{column}: expected an array, got {_json_type(value)} "
+            problems.append(f"{column}: expected an array, got {json_type(value)} "
                             f"{shown[:60] + '...' if len(shown) > 60 else shown}")
     return "; ".join(problems) or None
 

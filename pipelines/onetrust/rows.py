@@ -17,6 +17,8 @@ import json
 import re
 from typing import Any
 
+from pipelines.common.validation import json_type
+
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -209,14 +211,6 @@ BOOLEANS = frozenset({"is_parent", "attestation_required"})
 LISTS = frozenset({"categories", "respondents", "tags", "responses"})
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
-
-
 def type_problem(row: dict[str, Any]) -> str | None:
     """Why a row cannot be stored column for column (a value of the wrong JSON type), or None."""
     problems = []
@@ -235,7 +229,7 @@ def type_problem(row: dict[str, Any]) -> str | None:
             ok, wanted = isinstance(value, str), "a string"
         if not ok:
             shown = json.dumps(value, default=str, ensure_ascii=True)
-            problems.append(f"{column}: expected {wanted}, got {_json_type(value)} "
+            problems.append(f"{column}: expected {wanted}, got {json_type(value)} "
                             f"{shown[:60] + '...' if len(shown) > 60 else shown}")
     return "; ".join(problems) or None
 

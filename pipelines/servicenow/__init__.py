@@ -42,7 +42,7 @@ from pipelines.common.deletions import (
 from pipelines.common.http import RetryPolicy
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
-from pipelines.common.validation import validate_page
+from pipelines.common.validation import json_type, validate_page
 from pipelines.servicenow.attachments import Prefetch, attachments_resource
 from pipelines.servicenow.deletes import DeleteAudit, Due
 from pipelines.servicenow.helpers import Clients, ServiceNowClient
@@ -255,7 +255,7 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
     if not all(isinstance(r, dict) for r in page):  # a record that is not even a JSON object
         for record in page:
             if not isinstance(record, dict):
-                yield quarantined(spec.resource, record, f"not a record: a JSON {_json_type(record)} where "
+                yield quarantined(spec.resource, record, f"not a record: a JSON {json_type(record)} where "
                                   "the Table API sends an object", run_id)
         page = [r for r in page if isinstance(r, dict)]
     if cursor is not None:  # rows re-read in the overlap, unchanged: not worth validating again
@@ -290,10 +290,6 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
                 deleted.pop(sid)
             yield withdrawn_rows(spec.resource, back, run_id=run_id)
         yield _with_required_id(frame.to_arrow())
-
-
-def _json_type(value: Any) -> str:
-    return {str: "string", list: "array", bool: "boolean", type(None): "null"}.get(type(value), "number")
 
 
 def _is_stamp(value: str) -> bool:
