@@ -82,6 +82,31 @@ def test_jira_create_committed_but_answered_5xx_is_adopted_not_duplicated(jira, 
     assert report.dead_lettered == 0 and report.created + report.adopted == 12
 
 
+@pytest.mark.parametrize("fault", ["rate_lost_reply", "rate_5xx"])
+def test_a_jira_create_with_an_unclear_answer_is_never_sent_twice_while_search_lags(jira, duckdb_warehouse,
+                                                                                      fault):
+    """Jira's JQL search is eventually consistent: after a create answered 5xx (carried out or not), an empty
+    search proves nothing, so the create is not sent again in that run (it would duplicate an issue the index
+    has not shown yet): the record is dead-lettered saying so, and the next run adopts the issue when it
+    exists, else creates it."""
+    rows = jira_rows(4)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    jira.faults.set(search_lag_seconds=600, methods=["POST"], paths=[r"/issue$"], **{fault: 1.0})
+    first = run("jira")
+    assert (first.created, first.dead_lettered) == (0, 4), first.failures
+    creates = [w for w in writes(jira) if w["path"].endswith("/rest/api/3/issue")]
+    assert len(creates) == 4, "each create sent once, never again within the run"
+    for error in _dead(duckdb_warehouse, "jira").values():
+        assert "outcome unknown" in error and "search may not show" in error and "next run adopts" in error, error
+    jira.faults.clear()
+    jira.sync_index()  # the search index caught up
+    second = run("jira")
+    assert second.dead_lettered == 0 and second.created + second.adopted == 4, second.failures
+    assert second.adopted == (4 if fault == "rate_lost_reply" else 0)
+    assert _jira_by_task(jira) == {r["remediation_task_id"]: 1 for r in rows}, "one issue per task"
+    assert _dead(duckdb_warehouse, "jira") == {}
+
+
 def test_jira_comments_and_transitions_committed_but_answered_5xx_are_not_sent_twice(jira, duckdb_warehouse):
     rows = jira_rows(6)
     write_outbound(duckdb_warehouse, "jira", rows)

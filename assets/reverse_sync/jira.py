@@ -181,7 +181,9 @@ class JiraIssueWriter:
 
             return writes.once(self.session, "POST", f"{API}/issue", json={"fields": fields}, parse=parse,
                                find=lambda: self.find_issue(internal_id), what="new issue's id",
-                               operation=operation, object_id=internal_id, internal_id=internal_id)
+                               operation=operation, object_id=internal_id, internal_id=internal_id,
+                               # JQL search is eventually consistent: not finding the issue proves nothing
+                               resend_when_unseen=False)
         if operation == "update":
             body: dict[str, Any] = {"fields": {}}
             for c in changes:

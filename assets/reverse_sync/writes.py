@@ -11,7 +11,11 @@ HTTP client's own retry of a 5xx would send it again, and the vendor may have ca
 and when the answer leaves open whether the vendor did it (5xx, a timeout or dropped connection, a
 2xx whose body is not the record: an HTML page, a truncated body, a create without the new id) the
 writer looks for the result at the vendor first and adopts it (audited as ``adopt``); only when it is
-not there is the write sent again.
+not there is the write sent again, and only when that look-up is consistent (``resend_when_unseen``: a
+ServiceNow Table API read, a OneTrust read by externalId). A look-up that may lag the write (Jira's JQL
+search is eventually consistent: a new issue can be missing for seconds to minutes) proves nothing when
+it comes back empty, so the record is dead-lettered instead, and the next run's look-up adopts the
+record if it exists, else creates it.
 
 Request bodies are not audited (they may carry personal data); the plan table holds the field-level
 changes.
@@ -71,12 +75,18 @@ class Writes:
 
     def once(self, session: VendorSession, method: str, path: str, *, parse: Callable[[requests.Response], Any],
              find: Callable[[], Any], what: str, operation: str, object_id: str, internal_id: str,
-             **kwargs: Any) -> Any:
+             resend_when_unseen: bool = True, **kwargs: Any) -> Any:
         """A non-idempotent write that a retry must never duplicate (see the module docstring).
 
         ``parse(response)`` returns the result from the vendor's answer (raising ValueError, KeyError or
         TypeError on a body that is not one); ``find()`` returns the same result read back from the vendor,
-        or None when the write is not there. ``what`` names the record in the error."""
+        or None when the write is not there. ``what`` names the record in the error.
+
+        ``resend_when_unseen``: whether ``find()`` returning None proves the vendor did not carry the write
+        out (a consistent read), so that sending it again cannot duplicate it. When False (a search that may
+        not show a new record yet), an unclear answer whose write ``find()`` does not see raises
+        :class:`VendorError` naming the unknown outcome: the record is dead-lettered and never sent twice in
+        the run; the next run looks again and adopts it, or creates it when it truly is absent."""
         single = _single_attempt(session)
         attempts = 0
         while True:
@@ -102,6 +112,11 @@ class Writes:
                 self._audit("adopt", str(_first(found) or object_id), internal_id, "found", None,
                             ref=f"{operation} answered {why}")
                 return found
+            if not resend_when_unseen:  # an empty look-up that may lag the write proves nothing
+                raise VendorError(
+                    f"{self.vendor}: {operation} outcome unknown ({method} {path.split('?')[0]} answered {why}): "
+                    f"{self.vendor.capitalize()}'s search may not show the new record yet, so it was not sent "
+                    "again; the next run adopts it if it exists, else creates it", error.status)
             if attempts >= session.policy.max_attempts:
                 raise error
             session._backoff(attempts, f"{method} {path.split('?')[0]}", why)
