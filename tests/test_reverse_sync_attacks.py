@@ -203,6 +203,51 @@ def test_onetrust_html_answers_and_lost_replies_neither_stop_the_run_nor_double_
         assert len(onetrust.attachments.get(a["id"], [])) == 2, "v1 and v2 of the file, each attached once"
 
 
+# --- a look-up answered with the wrong shape fails that record, not the push ------------------------------------
+
+def test_a_jira_issue_search_of_the_wrong_shape_dead_letters_that_record_and_the_rest_land(jira, duckdb_warehouse,
+                                                                                           monkeypatch):
+    from pipelines.jira.helpers import JiraClient
+
+    rows = jira_rows(4)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    real = JiraClient.search
+
+    def search(self, jql, fields, **kw):
+        if jql.startswith('labels = "projectx:rem-00001"'):
+            yield [["an array where an issue belongs"]]
+            return
+        yield from real(self, jql, fields, **kw)
+
+    monkeypatch.setattr(JiraClient, "search", search)
+    jira.faults.set(rate_html=1.0, methods=["POST"], paths=[r"/issue$"])  # every create is read back
+    report = run("jira")
+    assert (report.created, report.dead_lettered) == (3, 1), report.failures
+    dead = _dead(duckdb_warehouse, "jira")
+    assert list(dead) == ["rem-00001"] and "JSON array" in dead["rem-00001"] and "JIRA_BASE_URL" in dead["rem-00001"]
+
+
+def test_a_onetrust_lookup_of_the_wrong_shape_dead_letters_that_record_and_the_rest_land(onetrust, duckdb_warehouse,
+                                                                                         monkeypatch):
+    from pipelines.onetrust.helpers import OneTrustClient
+
+    rows = attestation_rows(4)
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    real = OneTrustClient.request
+
+    def request(self, method, path, *args, **kw):
+        if method == "GET" and (kw.get("params") or {}).get("externalId") == "att-0002":
+            return [{"id": "x", "externalId": "att-0002"}]  # a bare array where the page object belongs
+        return real(self, method, path, *args, **kw)
+
+    monkeypatch.setattr(OneTrustClient, "request", request)
+    onetrust.faults.set(rate_html=1.0, methods=["POST"], paths=[r"/attestations$"])  # every create is read back
+    report = run("onetrust")
+    assert (report.created, report.dead_lettered) == (3, 1), report.failures
+    dead = _dead(duckdb_warehouse, "onetrust")
+    assert list(dead) == ["att-0002"] and "JSON array" in dead["att-0002"] and "ONETRUST_BASE_URL" in dead["att-0002"]
+
+
 # --- hostile text and field length limits -----------------------------------------------------------------------
 
 HOSTILE = ["nul \x00 inside", "emoji \U0001f600 e\u0301 combining", "rtl \u202egnp.exe\u202c override",

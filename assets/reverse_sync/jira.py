@@ -24,6 +24,7 @@ from assets.reverse_sync.engine import DONE, OPEN, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
 from pipelines.common.cursor import parse_vendor_ts
+from pipelines.common.http import VendorError
 from pipelines.jira.helpers import JiraClient
 from resources.jira import JiraResource
 from resources.scale_out import op_tags, pool
@@ -214,16 +215,28 @@ class JiraIssueWriter:
         return str(vendor_id), None
 
     def find_issue(self, internal_id: str) -> tuple[str, str | None] | None:
-        """(id, key) of the issue carrying our id's label, or None: a create that may have gone through."""
-        for page in self.client.search(f'labels = "projectx:{internal_id}" ORDER BY created ASC', ["labels"]):
+        """(id, key) of the issue carrying our id's label, or None: a create that may have gone through.
+
+        An issue of the wrong shape (not an object, ``fields`` or ``labels`` not what Jira sends) raises
+        VendorError, so this record is dead-lettered rather than the whole push stopped."""
+        label = f"projectx:{internal_id}"
+        for page in self.client.search(f'labels = "{label}" ORDER BY created ASC', ["labels"]):
             for bean in page:
-                if f"projectx:{internal_id}" in ((bean.get("fields") or {}).get("labels") or []):
+                fields = bean.get("fields") if isinstance(bean, dict) else None
+                labels = fields.get("labels") if isinstance(fields, dict) else None
+                if not isinstance(bean, dict) or not isinstance(fields, dict | None) or \
+                        not isinstance(labels, list | None):
+                    raise VendorError(
+                        f"Jira answered the search for issue label {label} with {_shape(bean, 'fields', 'labels')} "
+                        "where an issue object with a 'labels' list belongs; check JIRA_BASE_URL points at the "
+                        "Jira Cloud site", None)
+                if label in (labels or []) and bean.get("id") not in (None, ""):
                     return str(bean["id"]), bean.get("key")
         return None
 
     def in_category(self, vendor_id: str, category: str) -> str | None:
         """The issue's id if its status is in ``category`` already: a transition that may have gone through."""
-        bean = self.client.get(f"{API}/issue/{vendor_id}", fields="status")
+        bean = _object(self.client.get(f"{API}/issue/{vendor_id}", fields="status"), f"issue {vendor_id}")
         key = ((((bean or {}).get("fields") or {}).get("status") or {}).get("statusCategory") or {}).get("key")
         return vendor_id if key == category else None
 
@@ -231,9 +244,13 @@ class JiraIssueWriter:
         """The id of the issue's latest comment by the integration account if it says ``text``: a comment
         that may have gone through (each sync's comment names the changes it made, so it differs from the one
         before)."""
-        listed = self.client.get(f"{API}/issue/{vendor_id}/comment", orderBy="-created", maxResults=50)
-        mine = [c for c in (listed or {}).get("comments") or []
-                if (c.get("author") or {}).get("accountId") == self.me()]
+        listed = _object(self.client.get(f"{API}/issue/{vendor_id}/comment", orderBy="-created", maxResults=50),
+                         f"the comments of issue {vendor_id}")
+        comments = listed.get("comments") or []
+        if not isinstance(comments, list) or not all(isinstance(c, dict) for c in comments):
+            raise VendorError(f"Jira answered the comments of issue {vendor_id} with {_shape(listed, 'comments')} "
+                              "where a list of comment objects belongs", None)
+        mine = [c for c in comments if isinstance(c.get("author"), dict) and c["author"].get("accountId") == self.me()]
         mine.sort(key=lambda c: str(c.get("created") or ""))
         if mine and adf_text(mine[-1].get("body")) == text:
             return str(mine[-1]["id"])
@@ -259,6 +276,27 @@ class JiraIssueWriter:
             match = [u for u in users if str(u.get("emailAddress", "")).lower() == email.lower()]
             self._accounts[email] = str(match[0]["accountId"]) if len(match) == 1 else None
         return self._accounts[email]
+
+
+def _object(answer: Any, what: str) -> dict[str, Any]:
+    """A look-up's answer that must be a JSON object (None reads as empty), else a VendorError for the record."""
+    if answer is None or isinstance(answer, dict):
+        return answer or {}
+    raise VendorError(f"Jira answered {what} with {_shape(answer)} where an object belongs; check "
+                      "JIRA_BASE_URL points at the Jira Cloud site", None)
+
+
+def _shape(value: Any, *keys: str) -> str:
+    """What came back instead of the expected object, named by JSON type down ``keys`` (no values: they may
+    carry personal data)."""
+    path = []
+    for key in keys:
+        if not isinstance(value, dict) or value.get(key) is None:
+            break
+        value, path = value[key], [*path, key]
+    kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
+            float: "number"}.get(type(value), type(value).__name__)
+    return f"a JSON {kind}" + (f" as '{'.'.join(path)}'" if path else "")
 
 
 def _short(value: Any) -> str:

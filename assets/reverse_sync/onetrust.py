@@ -159,8 +159,17 @@ class OneTrustAttestationWriter:
         return found, internal_id
 
     def _by_external_id(self, path: str, external_id: str) -> str | None:
-        found = self.client.request("GET", path, params={"externalId": external_id}).get("content") or []
-        match = [r for r in found if r.get("externalId") == external_id and r.get("id")]
+        answer = self.client.request("GET", path, params={"externalId": external_id})
+        found = answer.get("content") if isinstance(answer, dict) else None
+        if not isinstance(answer, dict) or not isinstance(found, list | None) or \
+                not all(isinstance(r, dict) for r in found or []):
+            shape = (f"'content' as {_json_type(found)}" if isinstance(answer, dict) and not isinstance(found, list)
+                     else "a 'content' list holding something other than objects" if isinstance(answer, dict)
+                     else _json_type(answer))
+            raise VendorError(f"OneTrust answered GET {path}?externalId={external_id} with {shape}, not a page of "
+                              "records (an object whose 'content' is a list of objects); check ONETRUST_BASE_URL "
+                              "points at the OneTrust API", None)
+        match = [r for r in found or [] if r.get("externalId") == external_id and r.get("id")]
         return str(match[0]["id"]) if match else None
 
     def _implementation_missing(self, ext: str) -> bool:
@@ -278,3 +287,9 @@ def onetrust_attestation_push(context: AssetExecutionContext, config: ReverseSyn
 @asset_check(asset=KEY, description="No OneTrust attestation is waiting in the dead-letter table.")
 def onetrust_attestations_no_dead_letters(warehouse: WarehouseResource) -> AssetCheckResult:
     return no_dead_letters(warehouse, "onetrust")
+
+
+def _json_type(value: Any) -> str:
+    """A value's JSON type for an error (never the value: it may carry personal data)."""
+    kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return f"a JSON {kind.get(type(value), type(value).__name__)}"
