@@ -78,12 +78,29 @@ class Connection:
     def _sql(self, sql: str) -> str:
         return sql.replace("%s", "?") if self.kind == "duckdb" else sql
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the rows it changed (the driver's rowcount, -1 when it has none)."""
         cur = self.raw.cursor()
         if self.kind == "postgres" and _IDEMPOTENT_DDL.match(sql):
             self._create_if_missing(cur, sql, params)
-            return
+            return -1
         cur.execute(self._sql(sql), tuple(params))
+        return cur.rowcount
+
+    def another(self) -> Connection:
+        """A second connection to the same warehouse with a transaction of its own (close it when done):
+        what one thread commits or rolls back on it never touches this connection's open transaction.
+        DuckDB: ``cursor()`` is a new connection to the same database instance (the one a second
+        ``duckdb.connect`` of the same path in this process shares). PostgreSQL: a new session with this
+        one's connection parameters."""
+        if self.kind == "duckdb":
+            return Connection(self.raw.cursor(), self.kind)
+        import psycopg2
+
+        params = {k: v for k, v in self.raw.info.dsn_parameters.items() if v not in (None, "")}
+        if self.raw.info.password:
+            params["password"] = self.raw.info.password
+        return Connection(psycopg2.connect(**params), self.kind)
 
     @staticmethod
     def _create_if_missing(cur, sql: str, params: Sequence[Any]) -> None:
