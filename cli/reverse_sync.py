@@ -4,7 +4,8 @@ Same engine, tables and settings as the Dagster asset (warehouse from PROJECTX_W
 credentials from Vault or the spec's variables). Prints the plan (or what was done) as a table:
 one line per operation and field, before -> after. Exit status 0 on success, 1 when writes were
 dead-lettered or paused, 3 when the mass-change guard stopped the run, 4 when another push to the
-vendor holds its lock (`reverse_sync.run_locks`; nothing was written).
+vendor holds its lock (`reverse_sync.run_locks`; nothing was written) or this push lost it midway (it
+stopped starting records; those it wrote are linked).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def run_reverse_sync(vendor: str, *, dry_run: bool = False, confirm_mass_change:
     except MassChangeBlocked as exc:
         print(str(exc), file=sys.stderr)
         return 3
-    except PushAlreadyRunning as exc:  # another push to this vendor is writing: nothing was written
+    except PushAlreadyRunning as exc:  # another push holds the lock (nothing written), or LockLost midway
         print(str(exc), file=sys.stderr)
         return 4
     except (ValueError, VendorError) as exc:  # a missing or bad setting, or a vendor refusing us

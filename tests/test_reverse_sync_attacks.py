@@ -396,9 +396,11 @@ def test_a_lock_left_by_a_killed_push_is_taken_over(servicenow, duckdb_warehouse
     assert run("servicenow").created == 2
     import socket
 
-    with WarehouseResource.from_env().connect() as conn:
-        conn.execute("insert into reverse_sync.run_locks values ('servicenow', 'killed', %s, current_timestamp)",
-                     (f"{socket.gethostname()}:{pid}:x",))
+    from assets.reverse_sync import state
+
+    with WarehouseResource.from_env().connect() as conn:  # this host, this PID namespace, a gone process
+        conn.execute("insert into reverse_sync.run_locks values ('servicenow', 'killed', %s, %s)",
+                     (f"{socket.gethostname()}:{pid}:{state._pid_namespace()}:12345:x", state.now()))
         conn.raw.commit()
     write_outbound(duckdb_warehouse, "servicenow", remediation_rows(3))
     assert run("servicenow").created == 1
@@ -429,7 +431,7 @@ def test_a_lock_from_another_host_is_taken_over_only_once_its_heartbeat_stops(se
 
     assert run_reverse_sync("servicenow") == 4  # the CLI says so, exit 4, no traceback
     assert "run elsewhere" in capsys.readouterr().err
-    held_since(31)  # 31 minutes without a heartbeat: that push died
+    held_since(11)  # 11 minutes without a heartbeat (STALE_LOCK is 10): that push died
     assert run("servicenow").created == 1
 
     # a running push refreshes its own lock: slow writes and a 0.2-s heartbeat
@@ -438,8 +440,9 @@ def test_a_lock_from_another_host_is_taken_over_only_once_its_heartbeat_stops(se
     real = state.refresh_run_lock
 
     def spy(conn, vendor, owner):
-        real(conn, vendor, owner)
+        held = real(conn, vendor, owner)
         seen.append(conn.query("select acquired_at from reverse_sync.run_locks where vendor = %s", (vendor,)))
+        return held
 
     monkeypatch.setattr(state, "refresh_run_lock", spy)
     servicenow.faults.set(delay_seconds=0.3, methods=["POST"])
@@ -448,3 +451,151 @@ def test_a_lock_from_another_host_is_taken_over_only_once_its_heartbeat_stops(se
     servicenow.faults.clear()
     assert len(seen) >= 2 and seen[0] != seen[-1], seen
     assert query(duckdb_warehouse, "select count(*) from reverse_sync.run_locks") == [(0,)]
+
+
+def _hold_lock(owner: str, minutes_ago: float = 0) -> None:
+    from assets.reverse_sync import state
+    from resources.warehouse import WarehouseResource
+
+    with WarehouseResource.from_env().connect() as conn:
+        conn.execute("delete from reverse_sync.run_locks")
+        conn.execute("insert into reverse_sync.run_locks values ('servicenow', 'holder', %s, %s)",
+                     (owner, state.now() - timedelta(minutes=minutes_ago)))
+        conn.raw.commit()
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/ns/pid"), reason="needs /proc PID namespaces")
+def test_a_same_host_lock_is_judged_by_pid_namespace_and_start_time_not_the_pid_alone(servicenow, duckdb_warehouse):
+    """A hostname shared by containers with their own PID namespaces: a holder in another namespace is alive
+    whatever our PIDs say (taken over only once its heartbeat is stale); in ours, a live PID that now belongs
+    to a process started at another time is a reused PID of a dead holder, taken over at once."""
+    import os
+    import socket
+
+    from assets.reverse_sync import state
+    from assets.reverse_sync.state import PushAlreadyRunning
+
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(2))
+    assert run("servicenow").created == 2
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(3))
+    host, ns, me = socket.gethostname(), state._pid_namespace(), os.getpid()
+    unused = max(int(open("/proc/sys/kernel/pid_max").read()) - 1, 2)  # noqa: SIM115
+    _hold_lock(f"{host}:{unused}:{int(ns) + 1}:999:x")  # another container's push, PID not ours to probe
+    with pytest.raises(PushAlreadyRunning, match="run holder"):
+        run("servicenow")
+    _hold_lock(f"{host}:{me}:{ns}:{state._start_time(me)}:x")  # a live holder here (this very process)
+    with pytest.raises(PushAlreadyRunning, match="run holder"):
+        run("servicenow")
+    _hold_lock(f"{host}:{me}:{ns}::x")  # start time unknown: judged by its heartbeat
+    with pytest.raises(PushAlreadyRunning, match="run holder"):
+        run("servicenow")
+    _hold_lock(f"{host}:{me}:{int(ns) + 1}:999:x", minutes_ago=11)  # another container's push, heartbeat stale
+    assert run("servicenow").created == 1
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(4))
+    _hold_lock(f"{host}:{me}:{ns}:1:x")  # our namespace, a PID reused by a process started later: dead holder
+    assert run("servicenow").created == 1
+    assert query(duckdb_warehouse, "select count(*) from reverse_sync.run_locks") == [(0,)]
+
+
+def test_a_push_that_loses_its_lock_starts_no_more_records_and_says_so(servicenow, duckdb_warehouse, monkeypatch):
+    """The heartbeat finds the lock's row gone (or another push's): records in flight finish, no new one
+    starts, and the run raises LockLost naming the fix; the next push writes the rest, once each."""
+    from assets.reverse_sync import state
+    from resources.warehouse import WarehouseResource
+
+    monkeypatch.setattr(state, "HEARTBEAT_SECONDS", 0.05)
+    rows = remediation_rows(8)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    servicenow.faults.set(delay_seconds=0.3, methods=["POST"])
+    real = state.refresh_run_lock
+    beats: list[bool] = []
+
+    def refresh(conn, vendor, owner):
+        if len(beats) == 2:  # another push took the lock over
+            with WarehouseResource.from_env().connect() as other:
+                other.execute("update reverse_sync.run_locks set owner = 'elsewhere:1:2:3:x' where vendor = %s",
+                              (vendor,))
+        beats.append(real(conn, vendor, owner))
+        return beats[-1]
+
+    monkeypatch.setattr(state, "refresh_run_lock", refresh)
+    with pytest.raises(state.LockLost, match="lost its run lock") as lost:
+        run("servicenow", concurrency=1)
+    assert "run the push again" in str(lost.value) and beats[-1] is False
+    written = len(_sn_by_task(servicenow))
+    assert 0 < written < 8, "stopped after the records in flight"
+    assert query(duckdb_warehouse, "select owner from reverse_sync.run_locks") == [("elsewhere:1:2:3:x",)], \
+        "the other push's lock is left alone"
+    _hold_lock("elsewhere:1:2:3:x", minutes_ago=11)
+    servicenow.faults.clear()
+    monkeypatch.setattr(state, "refresh_run_lock", real)
+    assert run("servicenow").created == 8 - written
+    assert _sn_by_task(servicenow) == {r["remediation_task_id"]: 1 for r in rows}
+
+
+@pytest.mark.postgres
+def test_on_postgres_the_heartbeat_never_commits_or_rolls_back_the_runs_own_transaction(
+        make_servicenow_sandbox, duckdb_warehouse, monkeypatch, tmp_path):
+    """The heartbeat refreshes the lock on a connection of its own: on PostgreSQL a commit on the run's
+    connection would have committed half of an end-of-run unit (here: the plan rows of a run that then
+    fails), a rollback would have dropped the run's pending statements."""
+    import threading
+
+    import psycopg2
+
+    from assets.reverse_sync import state
+    from tests.conftest import fresh_postgres
+
+    sb = make_servicenow_sandbox(size=10)
+    sandbox_env(monkeypatch, sb)
+    with fresh_postgres(tmp_path / "pgdata", prefix="rs_heartbeat") as settings:
+        for key, value in settings.env().items():
+            monkeypatch.setenv(key, value)
+        c = settings.pg_credentials()
+        pg = psycopg2.connect(host=c["host"], port=c["port"], user=c["username"], dbname=c["database"])
+        rows = remediation_rows(3)
+        with pg, pg.cursor() as cur:
+            cur.execute("create schema outbound")
+            cur.execute(f"create table outbound.{remediation_table_mart()} ({', '.join(f'{k} text' for k in rows[0])})")
+            for r in rows:
+                cur.execute(f"insert into outbound.{remediation_table_mart()} values ({', '.join(['%s'] * len(r))})",
+                            [None if v is None else str(v) for v in r.values()])
+        monkeypatch.setattr(state, "HEARTBEAT_SECONDS", 0.02)
+        real_plan, real_refresh = state.record_plan, state.refresh_run_lock
+        beat_threads: set[str] = set()
+
+        def refresh(conn, vendor, owner):
+            beat_threads.add(threading.current_thread().name)
+            return real_refresh(conn, vendor, owner)
+
+        def plan_then_fail(conn, *args, **kw):  # the end-of-run unit, left pending while the heartbeat beats
+            real_plan(conn, *args, **kw)
+            import time
+
+            seen = len(beat_threads)
+            deadline = time.monotonic() + 5
+            while len(beat_threads) == seen and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.1)
+            raise RuntimeError("the run stopped before its final commit")
+
+        monkeypatch.setattr(state, "refresh_run_lock", refresh)
+        monkeypatch.setattr(state, "record_plan", plan_then_fail)
+        with pytest.raises(RuntimeError, match="final commit"):
+            run("servicenow")
+        assert beat_threads, "the heartbeat beat while the unit was pending"
+        with pg, pg.cursor() as cur:
+            cur.execute("select count(*) from reverse_sync.plans")
+            assert cur.fetchone() == (0,), "the failed run's pending plan rows were not committed by the heartbeat"
+            cur.execute("select count(*) from reverse_sync.run_locks")
+            assert cur.fetchone() == (0,), "the lock was released"
+        monkeypatch.setattr(state, "record_plan", real_plan)
+        again = run("servicenow")  # each record's own unit (write, link) was committed as it finished
+        assert (again.unchanged, again.created, again.writes) == (3, 0, 0)
+        pg.close()
+
+
+def remediation_table_mart() -> str:
+    from assets.reverse_sync.vendors import TARGETS
+
+    return TARGETS["servicenow"][0]

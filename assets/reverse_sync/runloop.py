@@ -19,11 +19,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from pipelines.common.http import VendorError
+from resources.warehouse import Connection
 
 from . import state
 from .breaker import is_connector_failure
@@ -40,29 +42,77 @@ def execute(sync: ReverseSync, rows: list[dict[str, Any]]) -> SyncReport:
     width = concurrency(sync.config)  # a bad setting fails before any vendor call
     if sync.config.dry_run:
         return _execute(sync, rows, width)
-    owner = state.acquire_run_lock(sync.conn, sync.writer.vendor, sync.run_id)
+    vendor = sync.writer.vendor
+    owner = state.acquire_run_lock(sync.conn, vendor, sync.run_id)
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(sync, owner, stop), daemon=True,
-                            name=f"push-lock-{sync.writer.vendor}")
-    beat.start()
     try:
-        return _execute(sync, rows, width)
-    finally:
-        stop.set()
-        beat.join()
-        with sync.writes.lock, suppress(Exception):  # keep the error that stopped the run, if any
-            state.release_run_lock(sync.conn, sync.writer.vendor, owner)
-
-
-def _heartbeat(sync: ReverseSync, owner: str, stop: threading.Event) -> None:
-    """Refresh the run lock every HEARTBEAT_SECONDS while the push runs (another host takes over a lock
-    only when it has gone unrefreshed for STALE_LOCK); a failed refresh is logged and tried again."""
-    while not stop.wait(state.HEARTBEAT_SECONDS):
+        beat = threading.Thread(target=_heartbeat, args=(sync, owner, stop, sync.conn.another()), daemon=True,
+                                name=f"push-lock-{vendor}")
+        beat.start()
         try:
-            with sync.writes.committed():
-                state.refresh_run_lock(sync.conn, sync.writer.vendor, owner)
-        except Exception as exc:  # the run's own writes report a broken warehouse; the lock just ages
-            log.warning("%s: could not refresh the push lock: %s", sync.writer.vendor, exc)
+            return _execute(sync, rows, width)
+        finally:
+            stop.set()
+            beat.join()
+    except BaseException:
+        # The unit the error interrupted is dropped, not committed with the lock's release below.
+        with sync.writes.lock, suppress(Exception):
+            sync.conn.raw.rollback()
+        raise
+    finally:
+        with sync.writes.lock, suppress(Exception):  # keep the error that stopped the run, if any
+            state.release_run_lock(sync.conn, vendor, owner)
+
+
+def _heartbeat(sync: ReverseSync, owner: str, stop: threading.Event, conn: Connection | None) -> None:
+    """Refresh the run lock every HEARTBEAT_SECONDS while the push runs (a push whose lock goes unrefreshed
+    for STALE_LOCK may be taken over), on a connection of its own: its commits and rollbacks never touch
+    the run's open transaction (on PostgreSQL a commit on the shared connection would commit half of the
+    main thread's unit, a rollback would drop it). A failed refresh is logged and tried again on a fresh
+    connection. When the lock is found gone or taken over, or could not be refreshed for half of
+    STALE_LOCK, ``sync.writes.lock_lost`` says why: the run submits no more records and raises LockLost
+    once those in flight are done."""
+    vendor = sync.writer.vendor
+    last_ok = time.monotonic()
+    try:
+        while not stop.wait(state.HEARTBEAT_SECONDS):
+            try:
+                if conn is None:
+                    conn = sync.conn.another()
+                held = state.refresh_run_lock(conn, vendor, owner)
+                conn.raw.commit()
+            except Exception as exc:
+                log.warning("%s: could not refresh the push lock: %s", vendor, exc)
+                conn = _closed(conn)
+                if time.monotonic() - last_ok > state.STALE_LOCK.total_seconds() / 2:
+                    sync.writes.lock_lost = (f"its lock could not be refreshed for {time.monotonic() - last_ok:.0f} s "
+                                             f"(last error: {exc}), so another push may take it over")
+                    return
+                continue
+            if not held:
+                sync.writes.lock_lost = ("its row in reverse_sync.run_locks is gone or now belongs to another push "
+                                         "(its heartbeat was taken for stale, or the row was deleted)")
+                return
+            last_ok = time.monotonic()
+    finally:
+        _closed(conn)
+
+
+def _closed(conn: Connection | None) -> None:
+    if conn is not None:
+        with suppress(Exception):
+            conn.raw.rollback()
+        with suppress(Exception):
+            conn.raw.close()
+
+
+def _lock_lost(sync: ReverseSync) -> state.LockLost:
+    vendor = sync.writer.vendor
+    return state.LockLost(
+        f"{vendor}: push run {sync.run_id} lost its run lock: {sync.writes.lock_lost}. It stopped before its "
+        "remaining records (those it wrote are linked; the rest wait for the next push). Check that the "
+        f"warehouse is reachable from this worker and that nothing deletes rows of {state.SCHEMA}.run_locks, "
+        "then run the push again; if another push took the lock over, let it finish first")
 
 
 def _execute(sync: ReverseSync, rows: list[dict[str, Any]], width: int) -> SyncReport:
@@ -118,11 +168,15 @@ def _write_all(sync: ReverseSync, candidates: list[Candidate], existing: dict[st
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix=f"push-{sync.writer.vendor}") as pool:
         try:
             for c in candidates:
+                if sync.writes.lock_lost:  # another push may be writing now: start nothing more
+                    break
                 # One at a time once the breaker has counted a failure (or is half-open): it must open
                 # after `threshold` failed writes, not after as many as were in flight.
                 while running and len(running) >= _in_flight(breaker, lock, width):
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     _raise_first(done)
+                if sync.writes.lock_lost:
+                    break
                 with sync.writes.committed():
                     paused = breaker.reason() if not breaker.allows_writes else \
                         unchecked if c.link is None and existing is None else None
@@ -134,6 +188,8 @@ def _write_all(sync: ReverseSync, candidates: list[Candidate], existing: dict[st
             _log_also_failed(_errors(wait(running).done))
             raise
         _raise_first(wait(running).done)
+    if sync.writes.lock_lost:
+        raise _lock_lost(sync)
 
 
 def _errors(done: set[Future]) -> list[BaseException]:

@@ -149,18 +149,33 @@ class PushAlreadyRunning(RuntimeError):
     """Another push to the same vendor holds its run lock; this one wrote nothing."""
 
 
+class LockLost(PushAlreadyRunning):
+    """The running push found its run lock gone or taken by another push: it stopped writing new records."""
+
+
 HEARTBEAT_SECONDS = 60  # a running push refreshes its lock's acquired_at this often (runloop.execute)
-# A lock from another host not refreshed for this long is a push that died without releasing it (a killed
-# worker): long enough for a push stuck in its longest wait (every in-flight write backing off on 429s).
-STALE_LOCK = timedelta(minutes=30)
+# A lock whose heartbeat has not moved for this long is a push that died without releasing it (a killed
+# worker). The heartbeat is a thread of its own with its own connection, beating every HEARTBEAT_SECONDS
+# whatever the writes are doing (a write stuck in a 429 wait included), so ten missed beats mean a dead
+# (or hung) holder.
+STALE_LOCK = timedelta(minutes=10)
+
+
+def owner_token() -> str:
+    """``host:pid:pid-namespace:start-time:random`` of this process. Together they name one process even
+    where hostnames are shared (containers with their own PID namespace) and PIDs are reused; the parts
+    that cannot be read here (no /proc) are left empty, and such a holder is judged by its heartbeat."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_pid_namespace()}:{_start_time(pid) or ''}:{uuid.uuid4().hex}"
 
 
 def acquire_run_lock(conn: Connection, vendor: str, run_id: str) -> str:
     """Take the vendor's run lock, or raise :class:`PushAlreadyRunning`; returns the owner token to release.
 
-    A lock left by a push that was killed is taken over: on this host when its process is gone, from
-    another host when its holder has not refreshed it (:func:`refresh_run_lock`) for :data:`STALE_LOCK`."""
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+    A lock left by a push that was killed is taken over: at once when its holder ran on this host in this
+    PID namespace and that process is gone (or its PID now belongs to a process started at another time),
+    else once its holder has not refreshed it (:func:`refresh_run_lock`) for :data:`STALE_LOCK`."""
+    owner = owner_token()
     for _ in range(3):
         try:
             conn.execute(f"insert into {SCHEMA}.run_locks values (%s, %s, %s, %s)", (vendor, run_id, owner, now()))
@@ -174,19 +189,25 @@ def acquire_run_lock(conn: Connection, vendor: str, run_id: str) -> str:
         held = rows[0]
         if not _abandoned(held):
             raise PushAlreadyRunning(
-                f"{vendor}: another push (run {held['run_id']}, {held['owner'].rsplit(':', 1)[0]}, since "
+                f"{vendor}: another push (run {held['run_id']}, {_describe(held['owner'])}, lock refreshed "
                 f"{held['acquired_at']:%Y-%m-%d %H:%M:%S} UTC) is writing to {vendor}; this one wrote nothing. "
-                "Wait for it to finish; if it died without releasing its lock, delete its row from "
-                f"{SCHEMA}.run_locks")
+                "Wait for it to finish; a push that died is taken over once its lock has not been refreshed "
+                f"for {STALE_LOCK.total_seconds() / 60:.0f} minutes (or delete its row from {SCHEMA}.run_locks "
+                "if you are sure it is dead)")
         conn.execute(f"delete from {SCHEMA}.run_locks where vendor = %s and owner = %s", (vendor, held["owner"]))
         conn.raw.commit()
     raise PushAlreadyRunning(f"{vendor}: could not take the push lock in {SCHEMA}.run_locks; retry the push")
 
 
-def refresh_run_lock(conn: Connection, vendor: str, owner: str) -> None:
-    """The running push's heartbeat: its lock's ``acquired_at`` moves to now, so it never looks abandoned."""
-    conn.execute(f"update {SCHEMA}.run_locks set acquired_at = %s where vendor = %s and owner = %s",
-                 (now(), vendor, owner))
+def refresh_run_lock(conn: Connection, vendor: str, owner: str) -> bool:
+    """The running push's heartbeat: its lock's ``acquired_at`` moves to now, so it never looks abandoned.
+    False when the lock is no longer this push's (its row deleted, or taken over by another push)."""
+    changed = conn.execute(f"update {SCHEMA}.run_locks set acquired_at = %s where vendor = %s and owner = %s",
+                           (now(), vendor, owner))
+    if changed < 0:  # a driver that does not count: read the row back
+        return bool(conn.query(f"select 1 from {SCHEMA}.run_locks where vendor = %s and owner = %s",
+                               (vendor, owner)))
+    return changed == 1
 
 
 def release_run_lock(conn: Connection, vendor: str, owner: str) -> None:
@@ -203,17 +224,71 @@ def release_run_lock(conn: Connection, vendor: str, owner: str) -> None:
 
 
 def _abandoned(held: dict[str, Any]) -> bool:
-    host, _, rest = str(held["owner"]).partition(":")
-    pid = rest.split(":", 1)[0]
-    if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
+    """True when the lock's holder is dead: its heartbeat stopped for STALE_LOCK, or it ran on this host in
+    this PID namespace and its process is gone or its PID now belongs to a process started at another time.
+    A holder in another PID namespace (a container sharing the hostname), or whose namespace or start time
+    is unknown (an older token, no /proc), is judged by its heartbeat alone."""
+    if now() - held["acquired_at"] > STALE_LOCK:
+        return True
+    parts = str(held["owner"]).split(":")
+    if len(parts) != 5:
         return False
-    return now() - held["acquired_at"] > STALE_LOCK
+    host, pid, namespace, started, _ = parts
+    if host != socket.gethostname() or not pid.isdigit() or not namespace or namespace != _pid_namespace():
+        return False
+    try:
+        current = _start_time(int(pid), missing_ok=False)
+    except FileNotFoundError:
+        return True  # no such process in our namespace
+    except OSError:
+        return False
+    if current is None:  # unreadable or a zombie
+        return _is_zombie(int(pid))
+    return bool(started) and current != started
+
+
+def _pid_namespace() -> str:
+    """The inode of this process's PID namespace (``pid:[4026531836]`` -> ``4026531836``), or ''."""
+    try:
+        link = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+    return "".join(ch for ch in link if ch.isdigit())
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat from field 3 (state) on: the name (field 2) may hold spaces and ')'."""
+    with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
+        return f.read().rpartition(")")[2].split()
+
+
+def _start_time(pid: int, missing_ok: bool = True) -> str | None:
+    """Field 22 of /proc/<pid>/stat (when the process started, in clock ticks since boot), or None."""
+    try:
+        fields = _stat(pid)
+    except FileNotFoundError:
+        if missing_ok:
+            return None
+        raise
+    except OSError:
+        return None
+    if len(fields) < 20 or fields[0] == "Z":
+        return None
+    return fields[19]
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return _stat(pid)[0] == "Z"
+    except FileNotFoundError:
+        return True
+    except (OSError, IndexError):
+        return False
+
+
+def _describe(owner: str) -> str:
+    parts = str(owner).split(":")
+    return f"host {parts[0]} pid {parts[1]}" if len(parts) >= 2 else str(owner)
 
 
 def _rollback(conn: Connection) -> None:

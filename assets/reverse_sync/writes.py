@@ -43,6 +43,8 @@ class Writes:
         self.correlation_id = correlation_id or new_correlation_id()
         self.count = 0
         self.enabled = True
+        # Set (to why) by the run lock's heartbeat when the lock is no longer this run's: no new record starts.
+        self.lock_lost: str | None = None
         # Held for every use of the connection and the run's shared state: a push writes several
         # records at once (runloop.py), each from its own thread, over this one connection.
         self.lock = threading.RLock()
