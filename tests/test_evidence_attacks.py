@@ -12,11 +12,13 @@ import gzip
 import io
 import json
 import lzma
+import random
 import socket
 import struct
 import tarfile
 import threading
 import time
+import tracemalloc
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
@@ -26,6 +28,7 @@ import boto3
 import pytest
 
 from resources.evidence.base import content_address
+from resources.evidence.containers import problem
 from resources.evidence.s3 import S3Store
 from resources.evidence.scan import ClamdScanner
 from sandbox.aws import AwsFault
@@ -70,6 +73,22 @@ def streamed_bomb(compress: Callable[[bytes], bytes], zeros: int, tail: bytes) -
     return compress(b"\0" * zeros + tail)
 
 
+def spreadsheet_export(rows: int = 15_000, repeat: int = 24) -> tuple[bytes, int]:
+    """An xlsx as an access-review export is: a zip of sheet XML (cells of shared-string indexes) that
+    compresses ~6x. Defaults: ~20 MB, expanding to ~130 MiB. Returns the zip and its expanded size."""
+    rng = random.Random(7)
+    block = "".join(f'<row r="{r}" spans="1:10">' + "".join(f'<c r="{col}{r}" t="s"><v>{rng.randrange(300)}</v></c>'
+                                                            for col in "ABCDEFGHIJ") + "</row>"
+                    for r in range(1, rows + 1)).encode()
+    members = {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
+               "xl/worksheets/sheet1.xml": b"<worksheet><sheetData>" + block * repeat + b"</sheetData></worksheet>"}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue(), sum(len(d) for d in members.values())
+
+
 # -- archives: ClamAV reads them, but says OK for what it did not read --------------------------------
 
 
@@ -91,24 +110,29 @@ def test_eicar_packed_is_found_and_quarantined_with_an_alert(tmp_path, clamd, co
 
 def test_zip_bomb_with_eicar_past_the_scanners_limit_is_not_stored_as_clean(tmp_path, clamd):
     """clamd (MaxScanSize 120M here) answers OK for EICAR after 150 MB of zeros in a 150 KB zip: the
-    library refuses what expands past its limit, reading it as a stream and giving up there."""
+    library refuses what expands over 200 times its size past 100 MiB (a zip bomb, settled: quarantined),
+    reading it as a stream and giving up there; the expansion budget (1 GiB by default) is not reached."""
     bomb = zipped({"zeros.bin": b"\0" * (150 * 1024 * 1024) + EICAR})
     assert len(bomb) < 200_000 and clamd.scan(bomb).clean  # the scanner's blind spot, for real
-    lib = make_library(tmp_path, clamd)  # limits at their defaults (100 MiB)
+    lib = make_library(tmp_path, clamd)  # limits at their defaults (100 MiB, the expansion budget 1 GiB)
     started = time.monotonic()
     out = lib.ingest(bomb, "q3-access-review.zip", "slack")
     assert time.monotonic() - started < 15
     assert out.status == "quarantined" and out.metadata["scan_status"] == "clean"
-    assert "expands to more than 104857600 bytes" in out.reason and "PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES" in \
-        out.reason
+    assert "expands to more than 104857600 bytes" in out.reason and "zip bomb" in out.reason
     assert list(lib.store.list()) == [] and (lib.quarantine_dir / out.sha256).read_bytes() == bomb
 
 
 @pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress], ids=["gzip", "bzip2", "xz"])
 def test_compressed_stream_bombs_are_refused(tmp_path, clamd, compress):
+    """Past the budget (a setting): pending, not stored; past the zip-bomb ratio: quarantined."""
     lib = make_library(tmp_path, clamd, max_expanded_bytes=4 * 1024 * 1024)
-    out = lib.ingest(streamed_bomb(compress, 8 * 1024 * 1024, b"tail"), "logs.gz", "jira")
-    assert out.status == "quarantined" and "expands to more than 4194304 bytes" in out.reason
+    bomb = streamed_bomb(compress, 8 * 1024 * 1024, b"tail")
+    out = lib.ingest(bomb, "logs.gz", "jira")
+    assert out.status == "pending" and "expands to more than 4194304 bytes" in out.reason
+    assert list(lib.store.list()) == []
+    found = problem(bomb, 1 << 30, ratio_floor=1024 * 1024)  # the ratio's floor lowered below 8 MiB
+    assert found is not None and not found.pending and "zip bomb" in found.reason
 
 
 def test_archives_nested_past_the_scanners_recursion_are_refused(tmp_path, clamd):
@@ -150,6 +174,47 @@ def test_ordinary_archives_and_office_files_are_stored(tmp_path, clamd):
     tgz = gzip.compress(tarred({"cab/minutes.txt": b"CAB approved CHG1", "cab/plan.pdf": make_pdf(["plan"])}))
     for content, name in ((docx, "review.docx"), (tgz, "cab.tgz"), (gzip.compress(b"log line\n" * 1000), "a.log.gz")):
         assert lib.ingest(content, name, "sharepoint").status == "stored", name
+
+
+def test_a_20_mb_spreadsheet_export_is_stored_not_taken_for_a_zip_bomb(tmp_path, clamd):
+    """Office files are zips of XML compressing 5-10x and more: a 20 MB export expands past the 100 MB
+    size limit, which was the expansion budget, so it was quarantined as a zip bomb, for good. The budget
+    is now max(10 x the size limit, 1 GiB), and checking holds no member whole in memory."""
+    sheet, expanded = spreadsheet_export()
+    assert 15_000_000 < len(sheet) < 25_000_000 and expanded > 100 * 1024 * 1024
+    lib = make_library(tmp_path, clamd)
+    assert lib.max_expanded_bytes == 1 << 30
+    assert make_library(tmp_path, clamd, max_bytes=200 << 20).max_expanded_bytes == 2000 << 20
+    out = lib.ingest(sheet, "user-access-export.xlsx", "sharepoint")
+    assert out.status == "stored", out.reason
+    assert lib.store.get(out.sha256) == sheet
+    tracemalloc.start()
+    try:
+        assert problem(sheet, lib.max_expanded_bytes) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024, peak  # streamed and counted: not the 130 MiB it expands to
+
+
+def test_an_archive_over_the_expansion_budget_waits_pending_and_is_stored_once_it_is_raised(tmp_path, clamd):
+    """Over PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES is a setting, not a verdict: pending (a watched store
+    reads it again, retry_pending finishes it), never settled as quarantined."""
+    export = zipped({"xl/worksheets/sheet1.xml": b'<row><c t="s"><v>1</v></c></row>' * 100_000})  # 3.3 MB
+    lib = make_library(tmp_path, clamd, max_expanded_bytes=1_000_000)
+    out = lib.ingest(export, "export.xlsx", "gdrive", source_ref="file-1@v1")
+    assert out.status == "pending" and "expands to more than 1000000 bytes" in out.reason
+    assert "PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES" in out.reason and "raise the limit" in out.reason
+    assert out.metadata["scan_status"] == "clean"
+    assert lib.ledger.last_stored("gdrive", "file-1@v1") is None  # not settled: read again next run
+    assert lib.settled_row("gdrive", "file-1@v1", {}) is None
+    assert list(lib.store.list()) == [] and not lib.quarantine_dir.exists()
+    assert [o.status for o in lib.retry_pending()] == ["pending"]  # still over
+    lib.max_expanded_bytes = None  # the default again (1 GiB)
+    [done] = lib.retry_pending()
+    assert done.status == "stored" and lib.store.get(done.sha256) == export
+    assert lib.ledger.last_stored("gdrive", "file-1@v1")["status"] == "stored"
+    assert sorted(lib.pending_dir.iterdir()) == []
 
 
 # -- MIME lies, sizes -------------------------------------------------------------------------------
@@ -425,6 +490,43 @@ def test_damaged_pending_files_are_reported_not_stored_and_the_rest_finish(tmp_p
     assert (lib.damaged_dir / key_a).read_bytes() == b"access rev"  # kept for review, out of the next retries
     assert (lib.damaged_dir / f"{key_b}.json").exists() and sorted(lib.pending_dir.iterdir()) == []
     assert lib.retry_pending() == [] and len(lib.ledger.rows("alerts")) == 2
+
+
+def test_a_pending_file_finished_by_a_concurrent_retry_is_skipped_not_damaged(tmp_path, clamd, monkeypatch):
+    """Another retry finishes a pending file between this one reading its sidecar and its bytes: it is
+    gone meanwhile, not damage (no move to evidence-pending-damaged, no error event)."""
+    down = ClamdScanner(str(tmp_path / "none.sock"), timeout=1)
+    lib = make_library(tmp_path, down)
+    a = lib.ingest(b"access review Q1", "a.txt", "jira", source_ref="a")
+    lib.ingest(b"access review Q2", "b.txt", "jira", source_ref="b")
+    orphan = lib.ingest(b"access review Q3", "c.txt", "jira", source_ref="c")
+    key_a, key_c = lib._pending_key(a.sha256, "jira", "a"), lib._pending_key(orphan.sha256, "jira", "c")
+    (lib.pending_dir / key_c).unlink()  # a sidecar whose bytes are missing for good: that is damage
+    lib.scanner = clamd
+    other = make_library(tmp_path, clamd)  # another process: same folders, ledger and store
+    real = Path.read_text
+
+    def concurrent(self, *args, **kwargs):
+        text = real(self, *args, **kwargs)
+        if self.name == f"{key_a}.json" and not other_ran:
+            other_ran.append([])
+            other_ran[0] += other.retry_pending()  # finishes a (and what is left) before this reads a's bytes
+        return text
+
+    other_ran: list[list] = []
+
+    monkeypatch.setattr(Path, "read_text", concurrent)
+    done = lib.retry_pending()
+    monkeypatch.undo()
+    assert other_ran and "a.txt" in [o.filename for o in other_ran[0]]
+    assert "a.txt" not in [o.filename for o in done]  # skipped: gone meanwhile
+    assert len(list(lib.store.list())) == 2  # a and b, each by whichever retry came first
+    assert all(lib.ledger.last_stored("jira", ref)["status"] == "stored" for ref in ("a", "b"))
+    damaged = sorted(p.name for p in lib.damaged_dir.iterdir())
+    assert damaged == [f"{key_c}.json"]  # only the real damage, reported once
+    errors = [x for x in lib.ledger.rows("alerts") if x["kind"] == "error_event"]
+    assert len(errors) == 1 and key_c in errors[0]["message"]
+    assert sorted(lib.pending_dir.iterdir()) == []
 
 
 def test_pending_writes_leave_no_partial_files(tmp_path, monkeypatch):

@@ -7,14 +7,23 @@ here): an EICAR after 150 MB of zeros in a 150 KB zip, or 20 zips deep, comes ba
 library opens every zip (docx, xlsx, jar ... included), gzip, bzip2, xz and tar itself, nested ones
 too, and refuses what a scanner may have skipped:
 
-- more than ``max_expanded_bytes`` once decompressed, all levels counted (a zip bomb: it is read
-  as a stream and given up at the limit, never inflated whole);
+- a zip bomb: more than ``max_ratio`` times the file's own size once decompressed, past
+  ``ratio_floor`` bytes (all levels counted: 150 KB expanding to 150 MB). Ordinary files are far
+  below it (Office XML compresses 5-20x); it is settled (quarantined);
+- more than ``max_expanded_bytes`` once decompressed, all levels counted (the budget,
+  ``PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES``): not settled, the file waits (``pending``) for the
+  budget to be raised (``Problem.pending``);
 - nested deeper than ``max_depth`` or with more than ``max_members`` members in all;
 - an encrypted member, a compression method or a container that does not open;
 - a member of a blocked type (an executable is refused in a zip as it is bare);
 - an archive format it cannot open (7z, RAR, CAB, zstd ...): nobody can say what a scanner saw.
 
-``problem(content, ...)`` is the reason (naming the fix) or None.
+Everything is read as a stream and counted, never held whole: a member is read in 1 MiB pieces
+and dropped (its first 8 KiB say whether it is an archive), a nested tar, gzip, bzip2 or xz is read
+through, and only a nested zip (which needs seeking) is spooled, to a temporary file past 8 MiB.
+
+``problem(content, ...)`` is the ``Problem`` (a reason naming the fix, and whether it is pending
+rather than settled) or None.
 """
 
 from __future__ import annotations
@@ -24,8 +33,10 @@ import gzip
 import io
 import lzma
 import tarfile
+import tempfile
 import zipfile
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import filetype
@@ -33,6 +44,10 @@ import filetype
 from resources.evidence.metadata import sniff_mime
 
 READ = 1024 * 1024
+HEAD = 8192
+SPOOL = 8 * 1024 * 1024
+MAX_RATIO = 200
+RATIO_FLOOR = 100 * 1024 * 1024
 UNOPENED = {"application/x-rar-compressed": "RAR", "application/x-7z-compressed": "7z",
             "application/vnd.ms-cab-compressed": "CAB", "application/zstd": "zstd", "application/x-lzip": "lzip",
             "application/x-lz4": "LZ4", "application/x-lzop": "lzop", "application/x-compress": "compress (.Z)",
@@ -40,16 +55,100 @@ UNOPENED = {"application/x-rar-compressed": "RAR", "application/x-7z-compressed"
             "application/x-unix-archive": "ar"}
 STREAMS = {b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw)), b"BZh": ("bzip2", bz2.BZ2File),
            b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile)}
+BROKEN = (zipfile.BadZipFile, tarfile.TarError, NotImplementedError, OSError, ValueError, EOFError, RuntimeError,
+          lzma.LZMAError, zlib.error)
 
 
 class Refused(Exception):
-    """Why the archive cannot be taken as scanned."""
+    """Why the archive cannot be taken as scanned (settled: it is quarantined)."""
+
+
+class OverBudget(Refused):
+    """Past ``max_expanded_bytes``: not settled, it waits for the budget to be raised."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    reason: str
+    pending: bool = False  # True: over the budget, not a verdict on the file; False: quarantine it
 
 
 @dataclass
 class _Budget:
-    bytes_left: int
+    limit: int
+    cap: int  # the zip-bomb ratio's bound for this file
+    size: int  # the file's own size
+    max_ratio: int
     members_left: int
+    expanded: int = 0
+
+    def count(self, n: int, where: str) -> None:
+        self.expanded += n
+        if self.expanded > self.cap:
+            raise Refused(f"{where} expands to more than {self.cap} bytes from a {self.size}-byte file (over "
+                          f"{self.max_ratio} times its size): a zip bomb, which a virus scanner stops reading "
+                          "short of: send the files unpacked, or in smaller archives")
+        if self.expanded > self.limit:
+            raise OverBudget(f"{where} expands to more than {self.limit} bytes (PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES), "
+                             "more than a virus scanner is sure to read: it waits, pending; send the files unpacked "
+                             "or in smaller archives, or raise the limit (and the scanner's MaxScanSize)")
+
+
+class _Counted(io.RawIOBase):
+    """A decompressed (or extracted) stream, each byte read counted against the budget; a read that
+    fails is the container ``name`` at ``where`` that does not open."""
+
+    def __init__(self, stream, name: str, where: str, budget: _Budget):
+        super().__init__()
+        self.stream, self.name, self.where, self.budget = stream, name, where, budget
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = READ if size is None or size < 0 else min(size, READ)
+        try:
+            part = self.stream.read(want)
+        except Refused:
+            raise
+        except BROKEN as exc:
+            raise _corrupt(self.name, self.where, exc) from None
+        self.budget.count(len(part), self.where)
+        return part
+
+    def readinto(self, buffer) -> int:
+        part = self.read(len(buffer))
+        buffer[:len(part)] = part
+        return len(part)
+
+    def close(self) -> None:
+        try:
+            self.stream.close()
+        finally:
+            super().close()
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (already read from ``stream``), then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream):
+        super().__init__()
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            n = len(self.head) if size is None or size < 0 else size
+            out, self.head = self.head[:n], self.head[n:]
+            return out
+        return self.stream.read(READ if size is None or size < 0 else size)
+
+    def readinto(self, buffer) -> int:
+        part = self.read(len(buffer))
+        buffer[:len(part)] = part
+        return len(part)
 
 
 def kind(content: bytes) -> str | None:
@@ -62,64 +161,70 @@ def kind(content: bytes) -> str | None:
             return name
     if content[257:262] == b"ustar":
         return "tar"
-    guess = filetype.guess(content[:8192]) if content else None
+    guess = filetype.guess(content[:HEAD]) if content else None
     return UNOPENED.get(guess.mime) if guess is not None else None
 
 
 def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_members: int = 10_000,
-            blocked_types: Sequence[str] = ()) -> str | None:
+            blocked_types: Sequence[str] = (), max_ratio: int = MAX_RATIO,
+            ratio_floor: int = RATIO_FLOOR) -> Problem | None:
     """Why ``content`` (an archive) cannot be taken as scanned whole, or None (also for a non-archive)."""
     if kind(content) is None:
         return None
+    budget = _Budget(max_expanded_bytes, max(max_ratio * len(content), ratio_floor), len(content), max_ratio,
+                     max_members)
     try:
-        _walk(content, "the file", 1, _Budget(max_expanded_bytes, max_members), max_depth, tuple(blocked_types),
-              max_expanded_bytes)
+        _walk(io.BytesIO(content), "the file", 1, budget, max_depth, tuple(blocked_types))
     except Refused as exc:
-        return str(exc)
+        return Problem(str(exc), pending=isinstance(exc, OverBudget))
     return None
 
 
-def _walk(content: bytes, where: str, depth: int, budget: _Budget, max_depth: int, blocked: tuple[str, ...],
-          limit: int) -> None:
-    name = kind(content)
+def _head(stream) -> bytes:
+    out = b""
+    while len(out) < HEAD:
+        part = stream.read(HEAD - len(out))
+        if not part:
+            break
+        out += part
+    return out
+
+
+def _walk(stream, where: str, depth: int, budget: _Budget, max_depth: int, blocked: tuple[str, ...]) -> None:
+    """Check what ``stream`` holds (read through once, counted by the ``_Counted`` it is, if any)."""
+    head = _head(stream)
+    name = kind(head)
     if name is None:
-        mime = sniff_mime(content[:8192])
+        mime = sniff_mime(head)
         if mime in blocked:
             raise Refused(f"{where} is {mime}, which is not accepted as evidence, inside an archive as on its "
                           "own: send the documents without it")
+        while stream.read(READ):  # counted, then dropped
+            pass
         return
     if depth > max_depth:
         raise Refused(f"{where} is archives nested more than {max_depth} deep, deeper than a virus scanner is "
                       "sure to read: send the innermost files instead")
-    if name in ("zip", "tar"):
-        for member, data in (_zip if name == "zip" else _tar)(content, where, budget, limit):
-            _walk(data, member, depth + 1, budget, max_depth, blocked, limit)
+    whole = _Prefixed(head, stream)
+    if name == "zip":
+        members = _zip(stream if isinstance(stream, io.BytesIO) else whole, where, budget)
+    elif name == "tar":
+        members = _tar(whole, where, budget)
     elif name in ("gzip", "bzip2", "xz"):
         opener = next(o for n, o in STREAMS.values() if n == name)
         try:
-            data = _read(opener(io.BytesIO(content)), where, budget, limit)
-        except (OSError, EOFError, lzma.LZMAError, ValueError) as exc:
+            opened = opener(whole)
+        except Refused:
+            raise
+        except BROKEN as exc:
             raise _corrupt(name, where, exc) from None
-        _walk(data, f"{where} (decompressed)", depth + 1, budget, max_depth, blocked, limit)
+        members = iter([(f"{where} (decompressed)", _Counted(opened, name, where, budget))])
     else:
         raise Refused(f"{where} is a {name} archive, which the library cannot open to check that the virus "
                       "scanner read all of it: send the files as a zip or tar, or each on its own")
-
-
-def _read(stream, where: str, budget: _Budget, limit: int) -> bytes:
-    """All of ``stream``, counted against the budget; refused at the limit, never read past it."""
-    out = io.BytesIO()
-    with stream:
-        while True:
-            part = stream.read(min(READ, budget.bytes_left + 1))
-            if not part:
-                return out.getvalue()
-            budget.bytes_left -= len(part)
-            if budget.bytes_left < 0:
-                raise Refused(f"{where} expands to more than {limit} bytes (PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES), "
-                              "more than a virus scanner is sure to read (a zip bomb?): send the files unpacked, "
-                              "or in smaller archives")
-            out.write(part)
+    for member, data in members:
+        with data:
+            _walk(data, member, depth + 1, budget, max_depth, blocked)
 
 
 def _member(budget: _Budget, where: str, max_members_hint: str) -> None:
@@ -134,42 +239,60 @@ def _corrupt(name: str, where: str, exc: BaseException) -> Refused:
                    "nothing can say the virus scanner read it: send it again whole")
 
 
-def _zip(content: bytes, where: str, budget: _Budget, limit: int):
+def _zip(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
+    """The members of a zip; ``stream`` is spooled (a zip is read from its end) unless it is in memory."""
+    total = budget.members_left
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:
+        if isinstance(stream, io.BytesIO):
+            source = stream
+        else:
+            while part := stream.read(READ):
+                spool.write(part)
+            source = spool
+        source.seek(0)
+        try:
+            archive = zipfile.ZipFile(source)
+            infos = archive.infolist()
+        except BROKEN as exc:
+            raise _corrupt("zip", where, exc) from None
+        with archive:
+            for info in infos:
+                if info.is_dir():
+                    continue
+                inner = f"{info.filename!r} in {where}"
+                _member(budget, inner, str(total))
+                if info.flag_bits & 0x1:
+                    raise Refused(f"{inner} is encrypted: a virus scanner cannot read it; send it unencrypted")
+                try:
+                    opened = archive.open(info)
+                except BROKEN as exc:
+                    raise _corrupt("zip", inner, exc) from None
+                yield inner, _Counted(opened, "zip", inner, budget)
+
+
+def _tar(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
+    """The files of a tar, read in one pass (``r|``: nothing is seeked or held)."""
     total = budget.members_left
     try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise _corrupt("zip", where, exc) from None
+        archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 (closed below, members yielded)
+    except Refused:
+        raise
+    except BROKEN as exc:
+        raise _corrupt("tar", where, exc) from None
     with archive:
-        for info in infos:
-            if info.is_dir():
-                continue
-            inner = f"{info.filename!r} in {where}"
-            _member(budget, inner, str(total))
-            if info.flag_bits & 0x1:
-                raise Refused(f"{inner} is encrypted: a virus scanner cannot read it; send it unencrypted")
+        while True:
             try:
-                data = _read(archive.open(info), inner, budget, limit)
-            except Refused:
-                raise
-            except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, EOFError, RuntimeError,
-                    lzma.LZMAError) as exc:
-                raise _corrupt("zip", inner, exc) from None
-            yield inner, data
-
-
-def _tar(content: bytes, where: str, budget: _Budget, limit: int):
-    total = budget.members_left
-    try:
-        with tarfile.open(fileobj=io.BytesIO(content), mode="r:") as archive:
-            for info in archive:
+                info = archive.next()
+                if info is None:
+                    return
                 if not info.isfile():
                     continue
                 inner = f"{info.name!r} in {where}"
                 _member(budget, inner, str(total))
                 extracted = archive.extractfile(info)
-                if extracted is not None:
-                    yield inner, _read(extracted, inner, budget, limit)
-    except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
-        raise _corrupt("tar", where, exc) from None
+            except Refused:
+                raise
+            except BROKEN as exc:
+                raise _corrupt("tar", where, exc) from None
+            if extracted is not None:
+                yield inner, _Counted(extracted, "tar", inner, budget)

@@ -7,10 +7,12 @@ inbound e-mail bridge, Slack uploads and store ingestion call. The outcome is on
 - ``stored``: clean, in the store at ``storage_uri``, classified (linked to controls by dbt);
 - ``quarantined``: infected (a ``security_alert``), over the limits, or an archive ClamAV may not
   have read whole (``containers.py``: a zip bomb, nested too deep, encrypted, an executable inside,
-  a format the library cannot open); the bytes go to the quarantine folder, never the store, and
-  nothing links them;
-- ``pending``: the scanner or the store could not finish (down, quota, permission): the bytes wait
-  in the pending folder with the reason and ``retry_pending()`` finishes them later.
+  corrupt, a format the library cannot open); the bytes go to the quarantine folder, never the
+  store, and nothing links them;
+- ``pending``: the scanner or the store could not finish (down, quota, permission), or an archive
+  expands past the budget (``PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES``, default ``max(10 x the size
+  limit, 1 GiB)``: a setting, not a verdict, so raising it takes effect on the next run): the bytes
+  wait in the pending folder with the reason and ``retry_pending()`` finishes them later.
 
 Every outcome is written to the ledger (``ledger.py``) before the call returns, so nothing is lost.
 
@@ -48,6 +50,7 @@ from resources.evidence.scan import ClamdScanner, ScannerUnavailable
 from resources.evidence.select import store_from_env
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+MIN_EXPANDED_BYTES = 1024 * 1024 * 1024  # the expansion budget is at least 1 GiB, 10 x the size limit if more
 BLOCKED_TYPES = ("application/x-msdownload", "application/x-executable", "application/x-elf",
                  "application/x-mach-binary", "application/x-dosexec", "application/x-sharedlib",
                  "application/vnd.microsoft.portable-executable", "application/x-msi")
@@ -89,14 +92,25 @@ class EvidenceLibrary:
     def __init__(self, store: EvidenceStore, scanner: ClamdScanner | None, ledger: Ledger, work_dir: Path,
                  max_bytes: int = DEFAULT_MAX_BYTES, require_scan: bool = True,
                  blocked_types: Sequence[str] = BLOCKED_TYPES, max_expanded_bytes: int | None = None):
-        """``max_expanded_bytes``: what an archive may expand to, all levels (default ``max_bytes``, which
-        clamd's default limits cover)."""
+        """``max_expanded_bytes``: what an archive may expand to, all levels (default ``max(10 x max_bytes,
+        1 GiB)``, as clamd's ``MaxScanSize``-style limits: Office files are zips of XML compressing 5-20x,
+        so the size limit itself would refuse ordinary spreadsheets)."""
         self.store, self.scanner, self.ledger = store, scanner, ledger
         self.quarantine_dir = work_dir / "evidence-quarantine"
         self.pending_dir = work_dir / "evidence-pending"
         self.damaged_dir = work_dir / "evidence-pending-damaged"
         self.max_bytes, self.require_scan, self.blocked_types = max_bytes, require_scan, tuple(blocked_types)
-        self.max_expanded_bytes = max_expanded_bytes if max_expanded_bytes is not None else max_bytes
+        self._max_expanded_bytes = max_expanded_bytes
+
+    @property
+    def max_expanded_bytes(self) -> int:
+        if self._max_expanded_bytes is not None:
+            return self._max_expanded_bytes
+        return max(10 * self.max_bytes, MIN_EXPANDED_BYTES)
+
+    @max_expanded_bytes.setter
+    def max_expanded_bytes(self, value: int | None) -> None:
+        self._max_expanded_bytes = value
 
     @classmethod
     def from_env(cls, local_root: Path | None = None) -> EvidenceLibrary:
@@ -149,8 +163,10 @@ class EvidenceLibrary:
             return self._pending(content, base, "no virus scanner is configured: set PROJECTX_CLAMD_ADDRESS "
                                  "to a clamd socket", meta)
         unscanned = container_problem(content, self.max_expanded_bytes, blocked_types=self.blocked_types)
+        if unscanned is not None and unscanned.pending:  # over the budget: waits for it to be raised
+            return self._pending(content, base, unscanned.reason[:500], {**meta, "scan_status": scan_status})
         if unscanned is not None:
-            return self._quarantine(content, base, unscanned[:500], meta, scan_status)
+            return self._quarantine(content, base, unscanned.reason[:500], meta, scan_status)
         verdict_cls = classify(meta, filename, source, tags, load_rules())
         extra = {**meta, "scan_status": scan_status, "scan_signature": signature,
                  "evidence_class": verdict_cls.evidence_class, "control_ids": " ".join(verdict_cls.control_ids)}
@@ -261,15 +277,18 @@ class EvidenceLibrary:
 
     def _forget_pending(self, sha256: str, source: str, source_ref: str | None) -> None:
         key = self._pending_key(sha256, source, source_ref)
-        (self.pending_dir / key).unlink(missing_ok=True)
+        # the sidecar first: a retry that read it and then finds no bytes knows by its absence that the
+        # file was finished meanwhile (bytes without a sidecar are never listed)
         (self.pending_dir / f"{key}.json").unlink(missing_ok=True)
+        (self.pending_dir / key).unlink(missing_ok=True)
 
     def retry_pending(self) -> list[EvidenceOutcome]:
         """Pass every pending file through the pipeline again (after clamd or the store is back).
 
         A pending file whose sidecar does not read or whose bytes no longer hash to the sidecar's sha256
         (the folder was damaged) is not ingested: the pair moves to ``evidence-pending-damaged`` (kept for
-        review, out of the next retries), with one ``error_event`` naming it, and the others go on."""
+        review, out of the next retries), with one ``error_event`` naming it, and the others go on. One
+        that is gone by the time it is read (a concurrent retry finished it) is skipped, not damaged."""
         outcomes = []
         for side in sorted(self.pending_dir.glob("*.json")) if self.pending_dir.exists() else []:
             try:
@@ -279,6 +298,8 @@ class EvidenceLibrary:
                     raise ValueError(f"its bytes hash to {content_address(content)}, not {info['sha256']}")
                 tags = [t for t in info["tags"].split(",") if t and t != f"source:{info['source']}"]
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                if isinstance(exc, FileNotFoundError) and not side.exists():
+                    continue  # gone meanwhile: finished (stored, quarantined) by a concurrent retry
                 self.damaged_dir.mkdir(parents=True, exist_ok=True)
                 for path in (side, side.with_suffix("")):
                     if path.exists():
