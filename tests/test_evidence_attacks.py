@@ -720,6 +720,47 @@ def test_sharepoint_item_deleted_or_replaced_between_delta_and_download(sharepoi
     assert [lib.store.get(o.sha256) for o in lib.store.list()] == [b"CAB approved CHG7 and CHG8, v2"]
 
 
+def test_sharepoint_listed_size_is_not_the_version_a_same_size_edit_is(sharepoint_graph, clamd, duckdb_warehouse,
+                                                                         tmp_path, monkeypatch):
+    """Graph lists another ``size`` than the bytes for some Office, PDF and OneNote files, intact: that
+    left them pending for ever (len(content) != size). The version decides: unchanged (cTag), the bytes
+    are stored with their own size; an edit of the same size while it was read is pending, then stored."""
+    import pipelines.evidence_stores.sharepoint as sp_ingest
+    from tests.test_evidence_sharepoint_ingest import World, _library, _rows, _run, _status
+
+    sharepoint_graph[0].faults.clear()
+    w = World(sharepoint_graph)
+    store = w.sb.store
+    pdf = make_pdf(["SOC 2 bridge letter of Acme"])
+    odd = w.drop("Audit Inbox", "bridge-letter.pdf", pdf)
+    store.items[odd].listed_size = len(pdf) + 3187  # as Graph lists it
+    edited = w.drop("Audit Inbox", "cab-minutes.txt", b"CAB approved CHG7")
+    real = sp_ingest.SharePointIngest.run
+    done: set[str] = set()
+
+    def meddle(self, make, action, missing_ok=False):
+        if action == "download" and not done:  # after the delta: an edit of the same size
+            store.add(w.drive.id, w.folders["Audit Inbox"], "cab-minutes.txt", b"CAB approved CHG9")
+            done.add(action)
+        return real(self, make, action, missing_ok)
+
+    monkeypatch.setattr(sp_ingest.SharePointIngest, "run", meddle)
+    lib = _library(tmp_path, clamd, w)
+    _run(duckdb_warehouse, lib, w)
+    rows = _status(duckdb_warehouse)
+    assert rows[odd][0] == "stored", rows[odd]
+    [(size, sha)] = _rows(duckdb_warehouse, f"select size_bytes, sha256 from evidence_stores.sharepoint_files "
+                                            f"where file_id = '{odd}'")
+    assert size == len(pdf) and sha == content_address(pdf)  # the size stored, not the one listed
+    assert rows[edited][0] == "pending" and "changed while it was read" in rows[edited][2]
+    assert "cTag" in rows[edited][2]
+    assert [o.sha256 for o in lib.store.list()] == [content_address(pdf)]
+    _run(duckdb_warehouse, lib, w)
+    rows = _status(duckdb_warehouse)
+    assert rows[edited][0] == "stored" and rows[odd][0] == "stored"
+    assert sorted(lib.store.get(o.sha256) for o in lib.store.list()) == sorted([pdf, b"CAB approved CHG9"])
+
+
 # -- S3: keys that URL decoding mangles, an object replaced between listing and download ----------------
 
 

@@ -23,9 +23,12 @@ error event. Access denied raises a permission task naming the folders and the a
 pauses ingestion from SharePoint; while paused, changed files are recorded ``pending``, not read.
 A delta token Graph no longer accepts (410 resyncRequired) restarts from a full enumeration.
 A file the delta lists over the library's size limit is left ``pending`` with the reason, not
-downloaded (looked at again each run: in once the limit is raised). A download of another size than
-the delta's (the file was replaced between the two) is left ``pending`` and read again next run,
-rather than stored under the version (cTag) the delta named.
+downloaded (looked at again each run: in once the limit is raised). After a download the item is read
+again: if its version changed since the delta (cTag, else eTag; and ``file.hashes`` quickXorHash or
+sha256Hash when both list them), the file was replaced while it was read: it is left ``pending`` and
+read again next run, rather than stored under the version (cTag) the delta named. The listed ``size``
+alone says nothing (Graph lists another size than the bytes for some Office, PDF and OneNote files,
+intact): with the version unchanged the downloaded bytes are stored, and ``size_bytes`` is theirs.
 """
 
 from __future__ import annotations
@@ -128,6 +131,24 @@ class SharePointIngest:
         return self.run(lambda: self.drive.items.by_drive_item_id(item_id).get(), "reading a watched file",
                         missing_ok=True)
 
+    def changed(self, listed) -> str | None:
+        """After a download: how the item's version differs from ``listed`` (what the delta named), ``""``
+        when it does not, None when the item is gone."""
+        now = self.item(listed.id)
+        if now is None:
+            return None
+        for what, old, new in (("cTag", listed.c_tag, now.c_tag), ("eTag", listed.e_tag, now.e_tag),
+                               ("lastModifiedDateTime", listed.last_modified_date_time, now.last_modified_date_time)):
+            if old is not None and new is not None:
+                if old != new:
+                    return f"{what} {old} when listed, {new} after the download"
+                break  # the first both carry decides (cTag: the content's version; eTag also moves on a rename)
+        for name in ("quick_xor_hash", "sha256_hash"):
+            old, new = (getattr(getattr(getattr(i, "file", None), "hashes", None), name, None) for i in (listed, now))
+            if old and new and old != new:
+                return f"{name} {old} when listed, {new} after the download"
+        return ""
+
     def row(self, item, folder_path: str | None) -> dict[str, Any]:
         modified = item.last_modified_date_time
         name, note = storable_text(item.name, "name")
@@ -152,10 +173,17 @@ class SharePointIngest:
                 return {**base, "status": "pending", "reason": str(exc)[:500]}
             if content is None:  # deleted between the delta and the download
                 return {**base, "status": "deleted", "is_deleted": True}
-            if len(content) != item.size:  # replaced between the delta and the download: not this version's bytes
+            try:
+                changed = self.changed(item)
+            except StoreError as exc:
+                self.alert(exc, name)
+                return {**base, "status": "pending", "reason": str(exc)[:500]}
+            if changed is None:  # deleted since: the next delta says so
+                return {**base, "status": "deleted", "is_deleted": True}
+            if changed:  # replaced between the delta and the re-read: maybe not this version's bytes
                 return {**base, "status": "pending", "reason": with_note(
-                    f"the file changed while it was read ({len(content)} bytes, the delta said {item.size}); read "
-                    "again on the next run", note)}
+                    f"the file changed while it was read ({changed}); read again on the next run", note)}
+            base["size_bytes"] = len(content)  # the bytes stored, whatever size Graph listed
         outcome = self.library.ingest(content, name or item.id, PROVIDER, [f"sharepoint-folder:{folder_path}"], ref)
         return {**base, "status": outcome.status, "sha256": outcome.sha256, "storage_uri": outcome.storage_uri,
                 "reason": with_note(outcome.reason, note)}

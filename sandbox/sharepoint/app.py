@@ -28,7 +28,8 @@ Graph accept only https, so run it with ``tls=True``.
   Quota per drive: an upload past it is 507 quotaLimitReached.
 - Faults (``sb.faults``, and ``sb.fail_next(status, count, method, path)`` for exact sequences):
   429 tooManyRequests + Retry-After, 5xx serviceNotAvailable/generalException, 401
-  InvalidAuthenticationToken, 403 accessDenied, 507 quotaLimitReached.
+  InvalidAuthenticationToken, 403 accessDenied, 507 quotaLimitReached. ``Item.listed_size`` makes an
+  item list another ``size`` than its bytes, as Graph does for some Office, PDF and OneNote files.
 """
 
 from __future__ import annotations
@@ -169,7 +170,8 @@ class GraphSandbox(UploadSessions, Sandbox):
             "cTag": f'"c:{{{item.id}}},{item.version}"', "createdDateTime": item.created,
             "lastModifiedDateTime": item.modified,
             "webUrl": f"{base}/sites/evidence/{quote(self.store.path_of(item), errors='surrogatepass')}",
-            "size": len(item.content) if item.content is not None else 0,
+            "size": (item.listed_size if item.listed_size is not None else
+                     len(item.content) if item.content is not None else 0),
         }
         if item.parent_id is not None:
             out["parentReference"] = {"driveType": "documentLibrary", "driveId": drive.id, "id": item.parent_id,

@@ -40,6 +40,8 @@ class Item:
     version: int = 1
     list_item_id: int = 0
     seq: int = 0  # change number of the item's last create, content or field change
+    listed_size: int | None = None  # fault hook: the ``size`` Graph lists, when not the bytes' (as it does
+    # for some Office, PDF and OneNote files, intact); None: the bytes' length
 
 
 @dataclass
