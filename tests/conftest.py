@@ -179,3 +179,26 @@ def vault():
     yield addr, token, client
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def sharepoint_graph(tmp_path_factory):
+    """The Graph emulator (TLS) and an app registration with a certificate, one per module:
+    ``(sandbox, tenant, client id, certificate path, its password, the GRC site)``."""
+    import uuid
+
+    from sandbox.sharepoint.app import GraphSandbox
+    from sandbox.sharepoint.fixtures import new_certificate
+
+    sb = GraphSandbox(tls=True)
+    sb.start()
+    tenant, client, password = str(uuid.uuid4()), str(uuid.uuid4()), "pass-" + uuid.uuid4().hex[:8]
+    both, cert_pem = new_certificate(password)
+    cert = tmp_path_factory.mktemp("sp") / "app.pem"
+    cert.write_bytes(both)
+    sb.directory.register(tenant, client, cert_pem)
+    site = sb.store.site("contoso.sharepoint.com", "GRC")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REQUESTS_CA_BUNDLE", sb.ca_bundle)
+        yield sb, tenant, client, str(cert), password, site
+    sb.stop()

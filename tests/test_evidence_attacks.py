@@ -530,8 +530,10 @@ def test_a_pending_file_finished_by_a_concurrent_retry_is_skipped_not_damaged(tm
 
 
 def test_pending_writes_leave_no_partial_files(tmp_path, monkeypatch):
+    from resources.evidence import library as library_module
+
     lib = make_library(tmp_path, None, require_scan=True)
-    real = lib._atomic_write
+    real = library_module.atomic_write
     calls = []
 
     def crash_on_sidecar(path, data):
@@ -540,7 +542,7 @@ def test_pending_writes_leave_no_partial_files(tmp_path, monkeypatch):
             raise OSError(28, "No space left on device")
         real(path, data)
 
-    monkeypatch.setattr(lib, "_atomic_write", crash_on_sidecar)
+    monkeypatch.setattr(library_module, "atomic_write", crash_on_sidecar)
     lib.ingest(b"v1 of the policy", "policy.txt", "slack", source_ref="p")
     with pytest.raises(OSError):
         lib.ingest(b"v1 of the policy", "policy.txt", "slack", source_ref="p")
@@ -663,28 +665,6 @@ def test_drive_file_changed_between_listing_and_download_is_read_again(gdrive, c
 
 
 # -- SharePoint: an item deleted or replaced between the delta and the download --------------------------
-
-
-@pytest.fixture(scope="module")
-def sharepoint_graph(tmp_path_factory):
-    """The Graph emulator (TLS) and an app registration, as ``test_evidence_sharepoint_ingest``'s ``graph``."""
-    import uuid
-
-    from sandbox.sharepoint.app import GraphSandbox
-    from sandbox.sharepoint.fixtures import new_certificate
-
-    sb = GraphSandbox(tls=True)
-    sb.start()
-    tenant, client, password = str(uuid.uuid4()), str(uuid.uuid4()), "pass-" + uuid.uuid4().hex[:8]
-    both, cert_pem = new_certificate(password)
-    cert = tmp_path_factory.mktemp("sp") / "app.pem"
-    cert.write_bytes(both)
-    sb.directory.register(tenant, client, cert_pem)
-    site = sb.store.site("contoso.sharepoint.com", "GRC")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REQUESTS_CA_BUNDLE", sb.ca_bundle)
-        yield sb, tenant, client, str(cert), password, site
-    sb.stop()
 
 
 def test_sharepoint_item_deleted_or_replaced_between_delta_and_download(sharepoint_graph, clamd, duckdb_warehouse,

@@ -19,8 +19,7 @@ from resources.evidence.base import StoreError
 from resources.evidence.sharepoint import SharePointStore
 from resources.evidence.sharepoint_graph import SharePointSettings
 from sandbox.core.faults import hostile_marker
-from sandbox.sharepoint.app import GraphSandbox
-from sandbox.sharepoint.fixtures import COLUMNS, new_certificate
+from sandbox.sharepoint.fixtures import COLUMNS
 from tests.evidence.clamav import EICAR
 from tests.evidence.files import make_pdf, make_png
 from tests.evidence.library import make_library
@@ -30,20 +29,9 @@ FOLDERS = ["Audit Inbox", "Controls/CAB"]
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory):
-    """One emulator (TLS) and app registration per module; each test gets its own library."""
-    sb = GraphSandbox(tls=True)
-    sb.start()
-    tenant, client, password = str(uuid.uuid4()), str(uuid.uuid4()), "pass-" + uuid.uuid4().hex[:8]
-    both, cert_pem = new_certificate(password)
-    cert = tmp_path_factory.mktemp("sp") / "app.pem"
-    cert.write_bytes(both)
-    sb.directory.register(tenant, client, cert_pem)
-    site = sb.store.site("contoso.sharepoint.com", "GRC")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REQUESTS_CA_BUNDLE", sb.ca_bundle)
-        yield sb, tenant, client, str(cert), password, site
-    sb.stop()
+def graph(sharepoint_graph):
+    """One emulator (TLS) and app registration per module (conftest); each test gets its own library."""
+    return sharepoint_graph
 
 
 class World:

@@ -13,10 +13,13 @@ provider (spec §2.6): ``StorePermissionError`` becomes a task, ``StoreQuotaErro
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -83,6 +86,21 @@ class EvidenceStore(Protocol):
     def list(self, since: datetime | None = None) -> Iterator[StoredObject]:
         """Every object (modified after ``since`` when given), with metadata."""
         ...
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """``data`` at ``path`` whole or not at all: a temporary file beside it, flushed to disk, renamed into
+    place, so a crash never leaves half a file under a name (or its sidecar) that looks complete."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def content_address(content: bytes) -> str:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from resources.evidence.base import (
     StoreError,
     StorePermissionError,
     StoreQuotaError,
+    atomic_write,
     content_address,
     safe_name,
 )
@@ -240,7 +240,7 @@ class EvidenceLibrary:
         path = self.quarantine_dir / base["sha256"]
         if not path.exists() or content_address(path.read_bytes()) != base["sha256"]:  # whole, or again
             path.unlink(missing_ok=True)
-            self._atomic_write(path, content)
+            atomic_write(path, content)
             path.chmod(0o400)
         row = {**base, **(meta or {}), "status": "quarantined", "reason": reason, "scan_status": scan_status,
                "scan_signature": signature, "storage_uri": None, "store": "quarantine"}
@@ -252,24 +252,11 @@ class EvidenceLibrary:
         self.pending_dir.mkdir(parents=True, exist_ok=True)
         key = self._pending_key(base["sha256"], base["source"], base["source_ref"])
         # each written whole or not at all: a crash mid-write must not leave other bytes under the sidecar
-        self._atomic_write(self.pending_dir / key, content)
-        self._atomic_write(self.pending_dir / f"{key}.json", json.dumps({**base, "reason": reason}).encode())
+        atomic_write(self.pending_dir / key, content)
+        atomic_write(self.pending_dir / f"{key}.json", json.dumps({**base, "reason": reason}).encode())
         row = {**base, **(meta or {}), "status": "pending", "reason": reason, "storage_uri": None}
         self.ledger.record_file(row)
         return self._outcome(row)
-
-    @staticmethod
-    def _atomic_write(path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     @staticmethod
     def _pending_key(sha256: str, source: str, source_ref: str | None) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from resources.evidence.base import (
     StoredObject,
     StoreQuotaError,
+    atomic_write,
     check_address,
     clean_metadata,
     content_address,
@@ -43,25 +43,14 @@ class LocalStore:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                self._atomic_write(path, content)
-                self._atomic_write(path.with_suffix(".json"), json.dumps(meta, sort_keys=True).encode())
+                atomic_write(path, content)
+                atomic_write(path.with_suffix(".json"), json.dumps(meta, sort_keys=True).encode())
             except OSError as exc:
                 if exc.errno == 28:  # ENOSPC
                     raise StoreQuotaError(f"the evidence disk {self.root} is full: free space or set "
                                           "PROJECTX_EVIDENCE_LIBRARY_DIR to a larger volume") from exc
                 raise
         return self.head(sha)  # type: ignore[return-value]
-
-    @staticmethod
-    def _atomic_write(path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     def get(self, sha256: str) -> bytes:
         path = self._path(sha256)
