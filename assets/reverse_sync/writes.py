@@ -23,8 +23,6 @@ changes.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -89,13 +87,12 @@ class Writes:
         not show a new record yet), an unclear answer whose write ``find()`` does not see raises
         :class:`VendorError` naming the unknown outcome: the record is dead-lettered and never sent twice in
         the run; the next run looks again and adopts it, or creates it when it truly is absent."""
-        single = _single_attempt(session)
         attempts = 0
         while True:
             attempts += 1
             try:
-                response = self.send(single, method, path, operation=operation, object_id=object_id,
-                                     internal_id=internal_id, **kwargs)
+                response = self.send(session, method, path, operation=operation, object_id=object_id,
+                                     internal_id=internal_id, attempts_allowed=1, **kwargs)
             except VendorError as exc:
                 if exc.status is not None and exc.status not in RETRYABLE_STATUSES:
                     raise  # refused (4xx, auth, rate limit after its waits): the vendor wrote nothing
@@ -121,7 +118,7 @@ class Writes:
                     "again; the next run adopts it if it exists, else creates it", error.status)
             if attempts >= session.policy.max_attempts:
                 raise error
-            session._backoff(attempts, f"{method} {path.split('?')[0]}", why)
+            session.backoff(attempts, f"{method} {path.split('?')[0]}", why)
 
     def _audit(self, operation: str, object_id: str, internal_id: str, status: Any, error: str | None,
                ref: str | None = None) -> None:
@@ -161,14 +158,6 @@ def created_id(response: requests.Response) -> str | None:
         body = body["result"]
     found = body.get("sys_id") or body.get("id")
     return str(found) if found not in (None, "") else None
-
-
-def _single_attempt(session: VendorSession) -> VendorSession:
-    """The session (same connection pool, token and throttle) with no retry of a 5xx or a timeout; 429
-    and 401/403 are still waited out and refreshed, since the vendor carried nothing out then."""
-    single = copy.copy(session)
-    single.policy = dataclasses.replace(session.policy, max_attempts=1)
-    return single
 
 
 def _first(found: Any) -> Any:

@@ -188,13 +188,20 @@ class VendorSession:
                         f"means a login page, a proxy or a sleeping instance answers in place of the API: "
                         f"check the {self.vendor} base URL ({_origin(self.base_url)}); a body cut off is a network "
                         "fault: retry the sync", response.status_code) from None
-                self._backoff(attempts, where, "body is not JSON")
+                self.backoff(attempts, where, "body is not JSON")
 
-    def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
-        """Send a request, retrying as the policy says; return a 2xx/3xx response or raise."""
+    def request(self, method: str, path_or_url: str, *, attempts_allowed: int | None = None,
+                **kwargs: Any) -> requests.Response:
+        """Send a request, retrying as the policy says; return a 2xx/3xx response or raise.
+
+        ``attempts_allowed`` caps the sends after a 5xx or no answer (default: the policy's
+        ``max_attempts``); 1 for a write the vendor may have carried out although it answered so
+        (the caller looks it up before sending again). 429 waits and auth refreshes are not capped by it:
+        the vendor did nothing then."""
         url = self.url(path_or_url)
         where = f"{method} {urlsplit(url).path}"
         p = self.policy
+        most = attempts_allowed or p.max_attempts
         kwargs.setdefault("timeout", (p.connect_timeout_seconds, p.read_timeout_seconds))
         # Per request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session-level CA path.
         kwargs.setdefault("verify", self.http.verify)
@@ -214,12 +221,12 @@ class VendorSession:
                 response = self.http.request(method, url, headers=headers, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 attempts += 1
-                if attempts >= p.max_attempts:
+                if attempts >= most:
                     raise VendorError(
                         f"{self.vendor}: {where} failed after {attempts} attempts: {type(exc).__name__}. "
                         f"Check that the {self.vendor} base URL is reachable{self._hint()}"
                     ) from None
-                self._backoff(attempts, where, type(exc).__name__)
+                self.backoff(attempts, where, type(exc).__name__)
                 continue
             status = response.status_code
             if status < 400:
@@ -259,19 +266,20 @@ class VendorSession:
             if status in RETRYABLE_STATUSES:
                 attempts += 1
                 self._count("retries_5xx")
-                if attempts >= p.max_attempts:
+                if attempts >= most:
                     raise VendorError(
                         f"{self.vendor}: {where} answered {status} on all {attempts} attempts; "
                         "the vendor is failing, retry later",
                         status,
                     )
-                self._backoff(attempts, where, str(status))
+                self.backoff(attempts, where, str(status))
                 continue
             raise VendorError(
                 f"{self.vendor}: {where} answered {status}: {_error_detail(response)}", status
             )
 
-    def _backoff(self, attempt: int, where: str, why: str) -> None:
+    def backoff(self, attempt: int, where: str, why: str) -> None:
+        """Sleep before attempt ``attempt + 1``: exponential with jitter, capped by the policy."""
         p = self.policy
         delay = min(p.backoff_max_seconds, p.backoff_base_seconds * 2 ** (attempt - 1))
         delay *= 0.5 + random.random() / 2  # jitter so parallel workers do not retry in lockstep
