@@ -31,8 +31,6 @@ from standardwebhooks.webhooks import Webhook
 
 Verifier = Callable[[str, bytes, Mapping[str, str], float, int], "str | None"]
 MAX_SIGNATURES = 8  # v1 entries looked at in one webhook-signature header
-
-
 MAX_TIMESTAMP_DIGITS = 12  # unix seconds: 10 digits until the year 2286
 
 
