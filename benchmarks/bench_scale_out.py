@@ -140,6 +140,63 @@ def critical_path(run_id: str) -> tuple[float, list[str], float]:
 PROFILES: list[str] = []
 BOUNDS: list[tuple[float, list[str], float]] = []
 CPU: list[float] = []  # CPU-seconds the whole machine spent during each timed run
+SHARES: list[dict[str, float]] = []  # the same CPU-seconds by who spent them (cpu_by_role)
+WORKER_PIDS: set[int] = set()  # the Celery workers' launcher processes while they run
+
+ROLES = ("run process (Dagster + dbt)", "Celery workers (steps + dbt)", "PostgreSQL", "RabbitMQ",
+         "benchmark + sandboxes (this process)", "other processes")
+
+
+def _role(proc, parents: dict[int, int]) -> str:
+    """Who a live process works for: this benchmark (its sandboxes are threads of it), a worker (or a
+    process a worker started), the database, the broker, or something else on the machine (noise the
+    benchmark did not cause). The run's own process is counted once it ends (cpu_by_role)."""
+    me = os.getpid()
+    if proc.pid == me:
+        return ROLES[4]
+    pid = proc.pid
+    while pid > 1:
+        if pid in WORKER_PIDS:
+            return ROLES[1]
+        if pid == me:
+            return ROLES[0]
+        pid = parents.get(pid, 0)
+    name = proc.info["name"] or ""
+    if name.startswith("postgres"):
+        return ROLES[2]
+    if name in ("beam.smp", "erl_child_setup", "epmd", "inet_gethost") or "rabbitmq" in name:
+        return ROLES[3]
+    return ROLES[5]
+
+
+def cpu_by_role() -> dict[int, tuple[str, float]]:
+    """pid -> (role, CPU-seconds it has spent, its reaped children's included). A process that ends
+    meanwhile moves into its parent's children times, so the difference of two snapshots gives each
+    role its share; this process's reaped children are the run's process and what it started."""
+    import psutil
+
+    procs = list(psutil.process_iter(["pid", "ppid", "name"]))
+    parents = {p.info["pid"]: p.info["ppid"] or 0 for p in procs}
+    out: dict[int, tuple[str, float]] = {}
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        role = _role(proc, parents)
+        if proc.pid == os.getpid():  # reaped children: the run's process and its dbt
+            out[-1] = (ROLES[0], t.children_user + t.children_system)
+            out[proc.pid] = (role, t.user + t.system)
+        else:
+            out[proc.pid] = (role, t.user + t.system + t.children_user + t.children_system)
+    return out
+
+
+def role_shares(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    shares = dict.fromkeys(ROLES, 0.0)
+    for pid, (role, seconds) in after.items():
+        shares[role] += max(0.0, seconds - before.get(pid, (role, 0.0))[1])
+    return shares
 
 
 def machine_cpu_seconds() -> float:
@@ -176,10 +233,11 @@ def _project_parse_kept():
 
 def _timed(tags: dict[str, str] | None = None) -> float:
     """One full_sync in a fresh process (its definitions load this configuration); wall seconds."""
-    started, cpu = time.monotonic(), machine_cpu_seconds()
+    started, cpu, by_role = time.monotonic(), machine_cpu_seconds(), cpu_by_role()
     run_id, success = scale_out.run_in_subprocess(tags)
     elapsed = time.monotonic() - started
     CPU.append(machine_cpu_seconds() - cpu)
+    SHARES.append(role_shares(by_role, cpu_by_role()))
     if not success:
         from dagster import DagsterInstance
 
@@ -218,9 +276,11 @@ def run(config: str, workers: int, args, work: Path) -> tuple[float, float]:
         try:
             scale_out.configure(work / f"{tag}-home", dbs[0], dbs[1], work / f"{tag}-data")
             _parse_for_this_warehouse()
-            with scale_out.workers(worker_spec(workers)):
+            with scale_out.workers(worker_spec(workers)) as started:
+                WORKER_PIDS.update(w.process.pid for w in started)
                 return _timed(), _timed(_backfill_tags(args.backfill_days))
         finally:
+            WORKER_PIDS.clear()
             for db in dbs:
                 scale_out.drop_database(db)
 
@@ -251,6 +311,10 @@ def main() -> None:
                   f"(backfill {cpu_backfill:.0f} CPU-s, "
                   f"{cpu_backfill / (cores * backfill):.0%}); no schedule of this work on {cores} cores takes less "
                   f"than {cpu_cycle / cores:.1f} s", flush=True)
+            shares = SHARES[-2]
+            print("      the full cycle's CPU-seconds by who spent them: "
+                  + ", ".join(f"{role} {sec:.1f}" for role, sec in sorted(shares.items(), key=lambda x: -x[1])),
+                  flush=True)
             for line in PROFILES:
                 print(f"      {line}", flush=True)
             if config == "embedded":
@@ -263,6 +327,7 @@ def main() -> None:
             PROFILES.clear()
             BOUNDS.clear()
             CPU.clear()
+            SHARES.clear()
     base_cycle, base_backfill = rows[0][1], rows[0][2]
     print(f"\n{'configuration':<40} {'full cycle':>11} {'speed-up':>9} {'backfill':>10} {'speed-up':>9} "
           f"{'CPU-s':>6} {'CPU bound':>10}")
