@@ -97,7 +97,7 @@ class AttachmentAPI:
         with self.store.lock:
             if self.store.locate(table_name, table_sys_id) is None:
                 raise HTTPError(400, "Invalid table or record", f"{table_name}/{table_sys_id} does not exist")
-            sys_id = self.store._new_sys_id()
+            sys_id = self.store.new_sys_id()
             _, row = self.store.insert("sys_attachment", {
                 "sys_id": sys_id, "file_name": file_name, "content_type": content_type or "application/octet-stream",
                 "size_bytes": str(len(data)), "size_compressed": str(len(data)), "table_name": table_name,

@@ -20,6 +20,7 @@ from sandbox.core.clock import SandboxClock
 from sandbox.core.http import HTTPError
 from sandbox.servicenow.data import Dataset, generate
 from sandbox.servicenow.engine import QueryEngine
+from sandbox.servicenow.import_tables import IMPORT_SCHEMAS
 from sandbox.servicenow.rules import apply_rules
 from sandbox.servicenow.schema import SCHEMAS, SYSTEM_FIELDS, TASK_CHILDREN
 from sandbox.servicenow.tables import Table, TaskView
@@ -60,7 +61,8 @@ class Store:
 
     def load(self, ds: Dataset) -> None:
         with self.lock:
-            self.tables = {name: Table(SCHEMAS[name], ds.rows.get(name, []), self) for name in SCHEMAS}
+            schemas = {**SCHEMAS, **IMPORT_SCHEMAS}
+            self.tables = {name: Table(schemas[name], ds.rows.get(name, []), self) for name in schemas}
             self.view = TaskView(self.tables["task"], [self.tables[c] for c in TASK_CHILDREN])
             self.files: dict[str, bytes] = dict(ds.files)
             self.counters = dict(ds.counters)
@@ -128,7 +130,7 @@ class Store:
     def _clean(self, table: Table, values: dict[str, Any]) -> dict[str, str]:
         return {k: to_text(v) for k, v in values.items() if k in table.pos and k not in SYSTEM_FIELDS}
 
-    def _new_sys_id(self) -> str:
+    def new_sys_id(self) -> str:
         return f"{self._rng.getrandbits(128):032x}"
 
     def insert(self, name: str, values: dict[str, Any], user: str) -> tuple[Table, int]:
@@ -139,7 +141,7 @@ class Store:
         if sys_id and (not _SYS_ID.match(sys_id) or self.locate("task", sys_id) or table.row_of(sys_id) is not None):
             raise HTTPError(403, "Operation Failed", f"Cannot insert: invalid or duplicate sys_id {sys_id}")
         rec = {**table.schema.defaults, **self._clean(table, values)}
-        rec.update(sys_id=sys_id or self._new_sys_id(), sys_class_name=name, sys_created_on=now,
+        rec.update(sys_id=sys_id or self.new_sys_id(), sys_class_name=name, sys_created_on=now,
                    sys_updated_on=now, sys_created_by=user, sys_updated_by=user, sys_mod_count="0")
         if table.schema.prefix and not rec.get("number"):
             seq = self.counters.get(name, 10001)
@@ -183,7 +185,7 @@ class Store:
         self.deleted.append({"table": table.name, "sys_id": rec["sys_id"], "deleted_at": now})
         audit = self.tables["sys_audit_delete"]
         if self.audit_deletes:
-            audit.append({"sys_id": self._new_sys_id(), "tablename": table.name, "documentkey": rec["sys_id"],
+            audit.append({"sys_id": self.new_sys_id(), "tablename": table.name, "documentkey": rec["sys_id"],
                           "display_value": rec.get(table.schema.display, ""), "payload": "",
                           "sys_created_on": now, "sys_created_by": user, "sys_updated_on": now,
                           "sys_updated_by": user, "sys_mod_count": "0"})
