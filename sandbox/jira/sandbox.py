@@ -27,8 +27,10 @@ from sandbox.jira import (
     admin,
     ops,
     routes_agile,
+    routes_config,
     routes_issues,
     routes_platform,
+    routes_roles,
     routes_search,
     routes_social,
     routes_work,
@@ -105,6 +107,8 @@ class JiraSandbox(Sandbox):
         routes_social.register(self)
         routes_issues.register(self)
         routes_agile.register(self)
+        routes_config.register(self)
+        routes_roles.register(self)
         admin.register_public(self)
         router.add("GET", r"/authorize", self.oauth.authorize, auth_faults=False)
         router.add("POST", r"/oauth/token", self.oauth.token, auth_faults=False)

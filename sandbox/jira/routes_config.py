@@ -1,0 +1,195 @@
+"""Site configuration read one at a time, dashboards and board configuration.
+
+- Lookups: GET `/priority/{id}`, `/status/{idOrName}`, `/statuscategory/{idOrKey}`, `/resolution/{id}`,
+  `/issuetype/{id}`, `/issueLinkType/{id}` (404 with Jira's message when unknown).
+- Dashboards: GET `/dashboard?filter=favourite|my&startAt&maxResults` (`{"startAt","maxResults","total",
+  "prev"?,"next"?,"dashboards"}`, default 20 per page), GET `/dashboard/search` (PageBean,
+  `dashboardName` partial match), GET/PUT/DELETE `/dashboard/{id}`, POST `/dashboard` (name required).
+  Seeded: the system "Default dashboard" (10000, not writable) and the API user's "Security posture" (10001).
+- Agile: GET `/board/{id}/configuration` (filter, columns mapped to statuses, Story point estimation on
+  scrum boards, `subQuery` on kanban ones, rank field). A board's filter is a saved filter
+  (`project = KEY ORDER BY Rank ASC`) created on first use, so GET `/filter/{id}` finds it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira import catalog as C
+from sandbox.jira.call import Call, paged
+from sandbox.jira.errors import fail
+from sandbox.jira.routes_platform import _type_details
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+COLUMNS = (("To Do", ("10000",)), ("In Progress", ("3",)), ("In Review", ("10001",)), ("Done", ("10002",)))
+
+
+def register(sb: JiraSandbox) -> None:
+    def lookup(table: Any, message: str, render: Any, by_name: dict[str, str] | None = None) -> Any:
+        def handler(c: Call) -> Response:
+            ident = c.p["ident"]
+            ident = (by_name or {}).get(ident.lower(), ident)
+            if ident not in table:
+                raise fail(404, message.format(c.p["ident"]))
+            return json_response(render(c, ident))
+        return handler
+
+    def category(c: Call, ident: str) -> dict[str, Any]:
+        return c.r.category(ident)
+
+    def link_type(c: Call, ident: str) -> dict[str, Any]:
+        name, inward, outward = C.LINK_TYPES[ident]
+        return {"id": ident, "name": name, "inward": inward, "outward": outward,
+                "self": f"{c.r.api}/issueLinkType/{ident}"}
+
+    cat_by_id = {str(v[0]): k for k, v in C.CATEGORIES.items()}
+    sb.route("GET", r"/priority/(?P<ident>[^/]+)", lookup(C.PRIORITIES, "The priority with id '{}' does not exist",
+                                                           lambda c, i: c.r.priority(i)))
+    sb.route("GET", r"/status/(?P<ident>[^/]+)", lookup(C.STATUSES, "The status with id '{}' does not exist",
+                                                         lambda c, i: c.r.status(i), C.STATUS_BY_NAME))
+    sb.route("GET", r"/statuscategory/(?P<ident>[^/]+)", lookup(
+        C.CATEGORIES, "The status category with id '{}' does not exist", category, cat_by_id))
+    sb.route("GET", r"/resolution/(?P<ident>[^/]+)", lookup(
+        C.RESOLUTIONS, "The resolution with ID '{}' does not exist.", lambda c, i: c.r.resolution(i)))
+    sb.route("GET", r"/issuetype/(?P<ident>[^/]+)", lookup(C.ISSUE_TYPES, "The issue type with ID '{}' does not exist.",
+                                                            _type_details))
+    sb.route("GET", r"/issueLinkType/(?P<ident>[^/]+)", lookup(C.LINK_TYPES, "No issue link type with id '{}' found.",
+                                                                link_type))
+
+    # --- dashboards -------------------------------------------------------------------------------
+    def dashboards() -> dict[int, dict[str, Any]]:
+        table = sb.store.work.setdefault("dashboards", {})
+        if not table:
+            me = sb.store.me.account_id
+            table[10000] = {"id": 10000, "name": "Default dashboard", "description": "", "owner": None,
+                            "fans": [], "system": True, "share": [{"type": "global"}]}
+            table[10001] = {"id": 10001, "name": "Security posture", "description": "Open SEC work by priority",
+                            "owner": me, "fans": [me], "system": False, "share": [{"type": "loggedin"}]}
+        return table
+
+    def dashboard_bean(c: Call, d: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": str(d["id"]), "isFavourite": c.user in d["fans"], "name": d["name"]}
+        if d["description"]:
+            out["description"] = d["description"]
+        if d["owner"]:
+            user = c.r.user(d["owner"]) or {}
+            out["owner"] = {"key": d["owner"], "accountId": d["owner"], "displayName": user.get("displayName"),
+                            "active": True, "avatarUrls": user.get("avatarUrls")}
+        out.update(popularity=len(d["fans"]), self=f"{c.r.api}/dashboard/{d['id']}", sharePermissions=d["share"],
+                   editPermissions=[], isWritable=d["owner"] == c.user, systemDashboard=d["system"],
+                   view=f"{c.base}/jira/dashboards/{d['id']}")
+        return out
+
+    def find(c: Call) -> dict[str, Any]:
+        raw = c.p["dashboard"]
+        d = dashboards().get(int(raw)) if raw.isdigit() else None
+        if d is None:
+            raise fail(404, f"The dashboard with id '{raw}' does not exist.")
+        return d
+
+    def list_dashboards(c: Call) -> Response:
+        which = c.q("filter")
+        items = list(dashboards().values())
+        if which == "favourite":
+            items = [d for d in items if c.user in d["fans"]]
+        elif which == "my":
+            items = [d for d in items if d["owner"] == c.user]
+        elif which:
+            raise fail(400, f"The filter '{which}' is not valid. Valid filters are 'favourite' and 'my'.")
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 20, 1, 1000)
+        out: dict[str, Any] = {"startAt": start, "maxResults": limit, "total": len(items)}
+        if start > 0:
+            out["prev"] = f"{c.r.api}/dashboard?startAt={max(0, start - limit)}&maxResults={limit}"
+        if start + limit < len(items):
+            out["next"] = f"{c.r.api}/dashboard?startAt={start + limit}&maxResults={limit}"
+        out["dashboards"] = [dashboard_bean(c, d) for d in items[start:start + limit]]
+        return json_response(out)
+
+    def search_dashboards(c: Call) -> Response:
+        name = (c.q("dashboardName") or "").lower()
+        items = [dashboard_bean(c, d) for d in dashboards().values() if name in d["name"].lower()]
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
+        return json_response(paged(items, start, limit, f"{c.r.api}/dashboard/search?startAt={start}"))
+
+    def read(c: Call, current: dict[str, Any] | None) -> dict[str, Any]:
+        body = c.obj()
+        name = str(body.get("name", current["name"] if current else "") or "").strip()
+        if not name:
+            raise fail(400, None, {"name": "You must specify a dashboard name."})
+        share = body.get("sharePermissions", current["share"] if current else [])
+        if not isinstance(share, list):
+            raise fail(400, None, {"sharePermissions": "data was not an array"})
+        return {"name": name, "description": str(body.get("description", current["description"] if current else "")
+                                                  or ""), "share": share}
+
+    def create(c: Call) -> Response:
+        data = read(c, None)
+        with sb.store.lock:
+            ident = max(dashboards()) + 1
+            d = dashboards()[ident] = {"id": ident, "owner": c.user, "fans": [c.user], "system": False, **data}
+        return json_response(dashboard_bean(c, d))
+
+    def edit(c: Call) -> Response:
+        d = find(c)
+        if d["owner"] != c.user:
+            raise fail(400, None, {"dashboard": "You do not have permission to edit this dashboard."})
+        data = read(c, d)
+        with sb.store.lock:
+            d.update(data)
+        return json_response(dashboard_bean(c, d))
+
+    def delete(c: Call) -> Response:
+        d = find(c)
+        if d["owner"] != c.user:
+            raise fail(400, None, {"dashboard": "You do not have permission to delete this dashboard."})
+        with sb.store.lock:
+            dashboards().pop(d["id"], None)
+        return Response(204)
+
+    sb.route("GET", r"/dashboard", list_dashboards)
+    sb.route("POST", r"/dashboard", create, "write")
+    sb.route("GET", r"/dashboard/search", search_dashboards)
+    sb.route("GET", r"/dashboard/(?P<dashboard>[^/]+)", lambda c: json_response(dashboard_bean(c, find(c))))
+    sb.route("PUT", r"/dashboard/(?P<dashboard>[^/]+)", edit, "write")
+    sb.route("DELETE", r"/dashboard/(?P<dashboard>[^/]+)", delete, "write")
+
+    # --- board configuration --------------------------------------------------------------------------
+    def board_filter(board: Any) -> int:
+        links = sb.store.work.setdefault("board_filters", {})
+        if board.id not in links:
+            filters = sb.store.work.setdefault("filters", {})
+            ident = sb.store.new_id()
+            filters[ident] = {"id": ident, "owner": sb.store.projects[board.project].lead, "fans": [],
+                              "name": f"Filter for {board.name}", "description": None,
+                              "jql": f"project = {board.project} ORDER BY Rank ASC"}
+            links[board.id] = ident
+        return links[board.id]
+
+    def configuration(c: Call) -> Response:
+        board = sb.store.boards.get(int(c.p["board"]))
+        if board is None:
+            raise fail(404, "Board does not exist or you do not have permission to see it.")
+        with sb.store.lock:
+            fid = board_filter(board)
+        api2 = f"{c.base}/rest/api/2"
+        out: dict[str, Any] = {
+            "id": board.id, "name": board.name, "type": board.type,
+            "self": f"{c.base}/rest/agile/1.0/board/{board.id}/configuration",
+            "location": {"type": "project", "projectKeyOrId": sb.store.projects[board.project].id},
+            "filter": {"id": str(fid), "self": f"{api2}/filter/{fid}"},
+            "columnConfig": {"columns": [{"name": name, "statuses": [{"id": s, "self": f"{api2}/status/{s}"}
+                                                                     for s in ids]} for name, ids in COLUMNS],
+                             "constraintType": "none"},
+            "ranking": {"rankCustomFieldId": int(C.RANK.rsplit("_", 1)[1])},
+        }
+        if board.type == "kanban":
+            out["subQuery"] = {"query": "fixVersion in unreleasedVersions() OR fixVersion is EMPTY"}
+        else:
+            out["estimation"] = {"type": "field", "field": {"fieldId": C.STORY_POINTS,
+                                                            "displayName": "Story point estimate"}}
+        return json_response(out)
+
+    sb.route("GET", r"/board/(?P<board>\d+)/configuration", configuration, prefix="agile")

@@ -1,0 +1,248 @@
+"""Project roles and permissions.
+
+- Roles: GET `/role` and `/role/{id}` (the site's roles), GET `/project/{key}/role` (`{"<name>": "<self url>"}`),
+  `/project/{key}/roledetails` (`currentMember=true`: roles the caller is in), and per project
+  GET `/project/{key}/role/{id}` (ProjectRole with `actors`), POST (add `{"user":[accountId],
+  "group":[name], "groupId":[id]}`; an actor already in the role is a 400), PUT (`categorisedActors`
+  replaces every actor), DELETE `?user=` | `?group=` | `?groupId=` (204; 404 when not an actor).
+  Seeded actors: Administrators = group jira-admins + the project lead; Member = jira-software-users.
+- Permissions: GET `/permissions` (every permission key), GET `/mypermissions?permissions=KEY,..`
+  [`&projectKey|projectId|issueKey|issueId`] -> `{"permissions": {KEY: {"id","key","name","type",
+  "description","havePermission"}}}`. The `permissions` parameter is required (Cloud); project
+  permissions follow the caller's roles in that project (any project when none is named), global
+  ones the caller's groups.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira.call import Call
+from sandbox.jira.errors import fail, not_found_issue
+from sandbox.jira.routes_social import GROUPS, group_id, group_members
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+ADMINS, MEMBER, VIEWER, ADDONS = 10002, 10003, 10004, 10005
+ROLES = {ADMINS: ("Administrators", "A project role that represents administrators in a project"),
+         MEMBER: ("Member", "A project role that represents members in a project"),
+         VIEWER: ("Viewer", "A project role that can browse and comment on work items"),
+         ADDONS: ("atlassian-addons-project-access", "A project role that represents Connect add-ons declaring "
+                  "a scope that requires more than read issue permissions")}
+USER_ACTOR, GROUP_ACTOR = "atlassian-user-role-actor", "atlassian-group-role-actor"
+
+# key -> (id, name, type); project permissions by the least role that holds them
+_PROJECT = {
+    "BROWSE_PROJECTS": ("10", "Browse Projects", VIEWER), "ADD_COMMENTS": ("15", "Add Comments", VIEWER),
+    "VIEW_VOTERS_AND_WATCHERS": ("31", "View Voters and Watchers", VIEWER),
+    "VIEW_READONLY_WORKFLOW": ("45", "View Read-Only Workflow", VIEWER),
+    "CREATE_ISSUES": ("11", "Create Issues", MEMBER), "EDIT_ISSUES": ("12", "Edit Issues", MEMBER),
+    "ASSIGN_ISSUES": ("13", "Assign Issues", MEMBER), "RESOLVE_ISSUES": ("14", "Resolve Issues", MEMBER),
+    "ASSIGNABLE_USER": ("17", "Assignable User", MEMBER), "CLOSE_ISSUES": ("18", "Close Issues", MEMBER),
+    "CREATE_ATTACHMENTS": ("19", "Create Attachments", MEMBER), "WORK_ON_ISSUES": ("20", "Work On Issues", MEMBER),
+    "LINK_ISSUES": ("21", "Link Issues", MEMBER), "SCHEDULE_ISSUES": ("28", "Schedule Issues", MEMBER),
+    "TRANSITION_ISSUES": ("46", "Transition Issues", MEMBER), "MANAGE_WATCHERS": ("32", "Manage Watchers", MEMBER),
+    "EDIT_OWN_COMMENTS": ("35", "Edit Own Comments", MEMBER), "DELETE_OWN_COMMENTS": ("37", "Delete Own Comments",
+                                                                                    MEMBER),
+    "DELETE_OWN_ATTACHMENTS": ("39", "Delete Own Attachments", MEMBER),
+    "EDIT_OWN_WORKLOGS": ("40", "Edit Own Worklogs", MEMBER), "DELETE_OWN_WORKLOGS": ("42", "Delete Own Worklogs",
+                                                                                    MEMBER),
+    "VIEW_DEV_TOOLS": ("29", "View Development Tools", MEMBER),
+    "ADMINISTER_PROJECTS": ("23", "Administer Projects", ADMINS), "DELETE_ISSUES": ("16", "Delete Issues", ADMINS),
+    "MOVE_ISSUES": ("25", "Move Issues", ADMINS), "SET_ISSUE_SECURITY": ("26", "Set Issue Security", ADMINS),
+    "MODIFY_REPORTER": ("30", "Modify Reporter", ADMINS), "EDIT_ALL_COMMENTS": ("34", "Edit All Comments", ADMINS),
+    "DELETE_ALL_COMMENTS": ("36", "Delete All Comments", ADMINS),
+    "DELETE_ALL_ATTACHMENTS": ("38", "Delete All Attachments", ADMINS),
+    "EDIT_ALL_WORKLOGS": ("41", "Edit All Worklogs", ADMINS), "DELETE_ALL_WORKLOGS": ("43", "Delete All Worklogs",
+                                                                                    ADMINS),
+}
+# key -> (id, name, group that holds it)
+_GLOBAL = {
+    "ADMINISTER": ("0", "Administer Jira", "jira-admins"), "SYSTEM_ADMIN": ("44", "Jira System Administrators",
+                                                                             "site-admins"),
+    "USER_PICKER": ("27", "Browse users and groups", "jira-software-users"),
+    "CREATE_SHARED_OBJECTS": ("22", "Share dashboards and filters", "jira-software-users"),
+    "MANAGE_GROUP_FILTER_SUBSCRIPTIONS": ("24", "Manage group filter subscriptions", "jira-software-users"),
+    "BULK_CHANGE": ("33", "Make bulk changes", "jira-software-users"),
+}
+_RANK = {ADMINS: 3, MEMBER: 2, VIEWER: 1, ADDONS: 0}
+
+
+def register(sb: JiraSandbox) -> None:
+    def actors(project: str, role: int) -> list[tuple[str, str]]:
+        """(USER_ACTOR, accountId) | (GROUP_ACTOR, group name) pairs, seeded on first use."""
+        table = sb.store.work.setdefault("role_actors", {})
+        key = (project, role)
+        if key not in table:
+            lead = sb.store.projects[project].lead
+            table[key] = {ADMINS: [(GROUP_ACTOR, "jira-admins"), (USER_ACTOR, lead)],
+                          MEMBER: [(GROUP_ACTOR, "jira-software-users")]}.get(role, [])
+        return table[key]
+
+    def project_of(ref: str) -> str:
+        for p in sb.store.projects.values():
+            if ref.upper() == p.key or ref == p.id:
+                return p.key
+        raise fail(404, f"No project could be found with key '{ref}'.")
+
+    def role_of(c: Call) -> int:
+        raw = c.p["role"]
+        if not raw.isdigit() or int(raw) not in ROLES:
+            raise fail(404, f"The project role with id '{raw}' does not exist.")
+        return int(raw)
+
+    def in_role(user: str, project: str, role: int) -> bool:
+        return any((kind == USER_ACTOR and who == user) or (kind == GROUP_ACTOR and user in group_members(sb, who))
+                   for kind, who in actors(project, role))
+
+    def actor_bean(c: Call, n: int, kind: str, who: str) -> dict[str, Any]:
+        if kind == USER_ACTOR:
+            u = c.r.user(who) or {}
+            return {"id": n, "displayName": u.get("displayName", who), "type": kind,
+                    "actorUser": {"accountId": who}, "avatarUrl": (u.get("avatarUrls") or {}).get("48x48", "")}
+        return {"id": n, "displayName": who, "type": kind, "name": who,
+                "actorGroup": {"name": who, "displayName": who, "groupId": group_id(who)}}
+
+    def role_bean(c: Call, role: int, project: str | None = None) -> dict[str, Any]:
+        name, description = ROLES[role]
+        pid = sb.store.projects[project].id if project else None
+        out: dict[str, Any] = {"self": f"{c.r.api}/project/{pid}/role/{role}" if pid else f"{c.r.api}/role/{role}",
+                               "name": name, "id": role, "description": description}
+        if project is not None:
+            out["actors"] = [actor_bean(c, 20000 + 100 * role + n, kind, who)
+                             for n, (kind, who) in enumerate(actors(project, role))]
+        else:
+            out.update(scope=None, translatedName=name, admin=role == ADMINS, default=role == MEMBER,
+                       roleConfigurable=True)
+        return out
+
+    def project_roles(c: Call) -> Response:
+        key = project_of(c.p["project"])
+        return json_response({ROLES[r][0]: role_bean(c, r, key)["self"] for r in ROLES})
+
+    def role_details(c: Call) -> Response:
+        key = project_of(c.p["project"])
+        mine = (c.q("currentMember") or "").lower() == "true"
+        out = []
+        for r in ROLES:
+            if mine and not in_role(c.user, key, r):
+                continue
+            bean = role_bean(c, r)
+            bean["self"] = f"{c.r.api}/project/{sb.store.projects[key].id}/role/{r}"
+            out.append(bean)
+        return json_response(out)
+
+    def read_actors(body: dict[str, Any], users: str, groups: str, group_ids: str) -> list[tuple[str, str]]:
+        by_id = {group_id(g): g for g in GROUPS}
+        out: list[tuple[str, str]] = []
+        for account in body.get(users) or []:
+            if account not in sb.store.users:
+                raise fail(404, f"We couldn't find the user with account ID '{account}'.")
+            out.append((USER_ACTOR, account))
+        for name in body.get(groups) or []:
+            if name not in GROUPS:
+                raise fail(404, f"Group '{name}' does not exist.")
+            out.append((GROUP_ACTOR, name))
+        for gid in body.get(group_ids) or []:
+            if gid not in by_id:
+                raise fail(404, f"Group with id '{gid}' does not exist.")
+            out.append((GROUP_ACTOR, by_id[gid]))
+        return out
+
+    def add_actors(c: Call) -> Response:
+        key, role = project_of(c.p["project"]), role_of(c)
+        new = read_actors(c.obj(), "user", "group", "groupId")
+        if not new:
+            raise fail(400, "You must specify at least one user or group to add to the project role.")
+        with sb.store.lock:
+            current = actors(key, role)
+            for actor in new:
+                if actor in current:
+                    raise fail(400, f"'{actor[1]}' is already a member of the project role.")
+            current.extend(dict.fromkeys(new))
+        return json_response(role_bean(c, role, key))
+
+    def set_actors(c: Call) -> Response:
+        key, role = project_of(c.p["project"]), role_of(c)
+        body = c.obj()
+        categorised = body.get("categorisedActors")
+        if not isinstance(categorised, dict):
+            raise fail(400, "The 'categorisedActors' object is required.")
+        new = read_actors(categorised, USER_ACTOR, GROUP_ACTOR, "atlassian-group-role-actor-id")
+        with sb.store.lock:
+            actors(key, role)[:] = list(dict.fromkeys(new))
+        return json_response(role_bean(c, role, key))
+
+    def remove_actor(c: Call) -> Response:
+        key, role = project_of(c.p["project"]), role_of(c)
+        by_id = {group_id(g): g for g in GROUPS}
+        wanted = [(USER_ACTOR, c.q("user")), (GROUP_ACTOR, c.q("group")),
+                  (GROUP_ACTOR, by_id.get(c.q("groupId") or ""))]
+        wanted = [(k, w) for k, w in wanted if w]
+        if len(wanted) != 1:
+            raise fail(400, "Specify exactly one of the 'user', 'group' or 'groupId' query parameters.")
+        with sb.store.lock:
+            current = actors(key, role)
+            if wanted[0] not in current:
+                raise fail(404, f"'{wanted[0][1]}' is not a member of the project role.")
+            current.remove(wanted[0])
+        return Response(204)
+
+    # --- permissions ----------------------------------------------------------------------------
+    def permission_bean(key: str, have: bool | None = None) -> dict[str, Any]:
+        if key in _PROJECT:
+            pid, name, _role = _PROJECT[key]
+            kind = "PROJECT"
+        else:
+            pid, name, _group = _GLOBAL[key]
+            kind = "GLOBAL"
+        out: dict[str, Any] = {"id": pid, "key": key, "name": name, "type": kind,
+                               "description": f"Ability to {name[0].lower()}{name[1:]}."}
+        if have is not None:
+            out["havePermission"] = have
+        return out
+
+    def holds(user: str, key: str, projects: list[str]) -> bool:
+        if key in _GLOBAL:
+            return user in group_members(sb, _GLOBAL[key][2])
+        least = _RANK[_PROJECT[key][2]]
+        return any(any(_RANK[r] >= least and in_role(user, p, r) for r in (ADMINS, MEMBER, VIEWER)) for p in projects)
+
+    def my_permissions(c: Call) -> Response:
+        raw = ",".join(c.qlist("permissions"))
+        keys = [k.strip().upper() for k in raw.split(",") if k.strip()]
+        if not keys:
+            raise fail(400, "The 'permissions' query parameter is required.")
+        unknown = [k for k in keys if k not in _PROJECT and k not in _GLOBAL]
+        if unknown:
+            raise fail(400, f"Permission key '{unknown[0]}' does not exist.")
+        projects = list(sb.store.projects)
+        if c.q("issueKey") or c.q("issueId"):
+            issue = sb.store.resolve(c.q("issueKey") or c.q("issueId"))
+            if issue is None:
+                raise not_found_issue()
+            projects = [issue.project]
+        elif c.q("projectKey") or c.q("projectId"):
+            projects = [project_of(c.q("projectKey") or c.q("projectId") or "")]
+        return json_response({"permissions": {k: permission_bean(k, holds(c.user, k, projects)) for k in keys}})
+
+    def all_permissions(c: Call) -> Response:
+        return json_response({"permissions": {k: permission_bean(k) for k in (*_PROJECT, *_GLOBAL)}})
+
+    def one_role(c: Call) -> Response:
+        return json_response(role_bean(c, role_of(c)))
+
+    project = r"/project/(?P<project>[^/]+)"
+    sb.route("GET", r"/role", lambda c: json_response([role_bean(c, r) for r in ROLES]))
+    sb.route("GET", r"/role/(?P<role>[^/]+)", one_role)
+    sb.route("GET", project + r"/role", project_roles)
+    sb.route("GET", project + r"/roledetails", role_details)
+    sb.route("GET", project + r"/role/(?P<role>[^/]+)", lambda c: json_response(
+        role_bean(c, role_of(c), project_of(c.p["project"]))))
+    sb.route("POST", project + r"/role/(?P<role>[^/]+)", add_actors, "write")
+    sb.route("PUT", project + r"/role/(?P<role>[^/]+)", set_actors, "write")
+    sb.route("DELETE", project + r"/role/(?P<role>[^/]+)", remove_actor, "write")
+    sb.route("GET", r"/mypermissions", my_permissions)
+    sb.route("GET", r"/permissions", all_permissions)
