@@ -14,6 +14,7 @@ from typing import Any
 from sandbox.jira import catalog as C
 from sandbox.jira.adf import as_version
 from sandbox.jira.model import Attachment, Comment, History, Issue, Sprint
+from sandbox.jira.rendered import rendered_fields, schemas
 from sandbox.jira.timefmt import format_duration, jira_ts, sprint_ts
 
 ALL_FIELDS = ["summary", "description", "environment", "status", "issuetype", "project", "priority", "assignee",
@@ -265,6 +266,10 @@ class Renderer:
                                 "histories": [self.history(h) for h in hist]}
         if "names" in expand.split(","):
             out["names"] = field_names(list(values))
+        if "renderedFields" in expand.split(","):
+            out["renderedFields"] = rendered_fields(issue, values)
+        if "schema" in expand.split(","):
+            out["schema"] = schemas(list(values))
         variant = self.malformed(issue.id)
         if variant is not None:
             corrupt(out, variant)

@@ -160,3 +160,21 @@ def test_new_v3_answers_match_the_official_schema(sb):
         added = s.post(sb.url + "/rest/api/3/project/SEC/role/10004", json={"group": ["site-admins"]})
         assert added.status_code == 200
         spec.validate_response(RequestsOpenAPIRequest(added.request), RequestsOpenAPIResponse(added))
+
+
+def test_rendered_fields_and_schema_expansions(pyc, sb):
+    """expand=renderedFields,schema on an issue and on search/jql with fields and ORDER BY."""
+    issue = pyc.issue("SEC-2", expand="renderedFields,schema")
+    rendered, schema = issue.raw["renderedFields"], issue.raw["schema"]
+    assert rendered["description"].startswith("<p>") and rendered["summary"] is None
+    assert rendered["created"][2] == "/" and rendered["created"].endswith(("AM", "PM"))
+    assert schema["created"] == {"type": "datetime", "system": "created"}
+    found = pyc.search_issues("project = SEC ORDER BY key DESC", fields="summary,comment",
+                              expand="renderedFields", maxResults=2)
+    keys = sorted((i.key for i in sb.store.issues.values() if i.project == "SEC"),
+                  key=lambda k: int(k.split("-")[1]), reverse=True)
+    assert [i.key for i in found] == keys[:2]
+    assert set(found[0].raw["fields"]) == {"summary", "comment"} and set(found[0].raw["renderedFields"]) == {
+        "summary", "comment"}
+    bodies = [c["body"] for c in found[0].raw["renderedFields"]["comment"]["comments"]]
+    assert all(b is None or b.startswith("<p>") for b in bodies)
