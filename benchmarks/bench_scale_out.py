@@ -21,7 +21,10 @@ side but cannot shorten that chain, so its ratio to the embedded cycle bounds th
 number of workers can reach while the steps themselves stay as they are. Each run also prints the
 CPU-seconds the whole machine spent meanwhile (every process: the run's, the workers', the sandboxes',
 PostgreSQL's): below that figure divided by the cores, no schedule of the same work finishes, and a
-run far above it was waiting (on vendors, or on a chain of steps), not short of cores.
+run far above it was waiting (on vendors, or on a chain of steps), not short of cores. The same
+CPU-seconds are split by who spent them (the run's process and the dbt it started, the Celery workers
+and theirs, PostgreSQL, RabbitMQ, this process with its sandbox threads, and every other process: noise
+from outside the benchmark, which makes a run's figures unreliable when it is large).
 """
 
 from __future__ import annotations
