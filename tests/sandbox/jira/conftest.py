@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import requests
+from atlassian import Jira as AtlassianJira
+from jira import JIRA
 
 from sandbox.jira.fixtures import *  # noqa: F403
 
@@ -17,3 +19,18 @@ def jira_session(jira_sandbox) -> requests.Session:
         s.headers["Accept"] = "application/json"
         yield s
 
+
+
+@pytest.fixture
+def pyc(sb) -> JIRA:
+    """The pycontribs client on a test module's own sandbox (its ``sb`` fixture), no retries."""
+    client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def atl(sb) -> AtlassianJira:
+    """atlassian-python-api's client on a test module's own sandbox (its ``sb`` fixture)."""
+    return AtlassianJira(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"],
+                         cloud=True)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from atlassian import Jira as AtlassianJira
-from jira import JIRA, JIRAError
+from jira import JIRAError
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from tests.sandbox.jira.helpers import openapi, session_for
@@ -18,19 +17,6 @@ ADF = {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content":
 @pytest.fixture
 def sb(make_jira_sandbox):
     return make_jira_sandbox(size=40)
-
-
-@pytest.fixture
-def pyc(sb) -> JIRA:
-    client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def atl(sb) -> AtlassianJira:
-    return AtlassianJira(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"],
-                         cloud=True)
 
 
 def test_worklog_add_read_update_delete(pyc, sb):
