@@ -13,6 +13,7 @@ counts, and a missing key stops the start-up with an error naming the path and t
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -75,6 +76,18 @@ class WebhookSettings:
     # period, so deliveries signed before the vendor side was updated are not lost.
     secret_refresh_seconds: float = 60.0
     secret_grace_seconds: float = 3600.0
+    # A signed body already accepted this recently is a replay whatever delivery id it carries (on the
+    # endpoints whose id is not signed: ServiceNow, Jira). At least twice tolerance_seconds: a ServiceNow
+    # timestamp is accepted up to that far from its own, so a copy lives that long.
+    replay_window_seconds: float = 30 * 86400.0
+    # Per sender (endpoint x client address) token buckets; a rate of 0 turns that limit off.
+    rate_per_second: float = 100.0  # verified deliveries: sustained rate (the receiver takes 500+/s) ...
+    rate_burst: int = 2000  # ... and the burst a vendor may send at once (a bulk update)
+    failure_rate_per_second: float = 0.2  # requests refused before verification, or replays: 12 a minute ...
+    failure_burst: int = 20  # ... after a first 20
+    rate_max_senders: int = 10_000  # senders tracked per bucket kind; the least recently seen is forgotten
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none by default
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides) -> WebhookSettings:
@@ -88,8 +101,20 @@ class WebhookSettings:
             max_body_bytes=int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", MIB)),
             secret_refresh_seconds=float(os.environ.get("WEBHOOK_SECRET_REFRESH_SECONDS", 60)),
             secret_grace_seconds=float(os.environ.get("WEBHOOK_SECRET_GRACE_SECONDS", 3600)),
+            replay_window_seconds=_number("PROJECTX_WEBHOOK_REPLAY_WINDOW_SECONDS", cls.replay_window_seconds),
+            rate_per_second=_number("PROJECTX_WEBHOOK_RATE_PER_SECOND", cls.rate_per_second),
+            rate_burst=int(_number("PROJECTX_WEBHOOK_RATE_BURST", cls.rate_burst)),
+            failure_rate_per_second=_number("PROJECTX_WEBHOOK_FAILURE_RATE_PER_SECOND", cls.failure_rate_per_second),
+            failure_burst=int(_number("PROJECTX_WEBHOOK_FAILURE_BURST", cls.failure_burst)),
+            rate_max_senders=int(_number("PROJECTX_WEBHOOK_RATE_MAX_SENDERS", cls.rate_max_senders)),
+            trusted_proxies=_networks("PROJECTX_WEBHOOK_TRUSTED_PROXIES"),
         )
-        return replace(settings, **overrides) if overrides else settings
+        settings = replace(settings, **overrides) if overrides else settings
+        if settings.replay_window_seconds < 2 * settings.tolerance_seconds:
+            raise ValueError(f"PROJECTX_WEBHOOK_REPLAY_WINDOW_SECONDS={settings.replay_window_seconds:g} is shorter "
+                             f"than a signed timestamp stays valid: use at least {2 * settings.tolerance_seconds} "
+                             "(twice the timestamp tolerance), or unset it for 30 days")
+        return settings
 
     def resolved(self) -> WebhookSettings:
         """These settings with the endpoint secrets read (:func:`load_secrets`), unless already given."""
@@ -99,3 +124,29 @@ class WebhookSettings:
         where = self.sqlite_path if self.inbox_kind == "sqlite" else f"postgres {self.pg.pg_database} (schema webhooks)"
         configured = ", ".join(f"{k} {'set' if v else 'MISSING'}" for k, v in sorted((self.secrets or {}).items()))
         return f"inbox {self.inbox_kind} at {where}; secrets: {configured}"
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"{name}={raw!r}: use a number of 0 or more")
+    return value
+
+
+def _networks(name: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR networks, each checked here so a typo stops the start-up."""
+    out = []
+    for item in filter(None, (part.strip() for part in os.environ.get(name, "").split(","))):
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.0/8, 192.0.2.7)") \
+                from None
+        out.append(item)
+    return tuple(out)

@@ -86,7 +86,10 @@ if HttpToolsProtocol is not None:
 
 
 def server_options() -> dict[str, Any]:
-    """Keyword arguments for ``uvicorn.run``/``uvicorn.Config`` that bound request heads."""
+    """Keyword arguments for ``uvicorn.run``/``uvicorn.Config`` that bound request heads, and leave the
+    client address alone: uvicorn's own proxy-header handling would take it from X-Forwarded-For for any
+    request from 127.0.0.1 (its default ``FORWARDED_ALLOW_IPS``), so one local sender could pose as many.
+    The receiver reads that header itself, only from ``PROJECTX_WEBHOOK_TRUSTED_PROXIES``."""
     if HttpToolsProtocol is None:
-        return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEAD_BYTES}
-    return {"http": BoundedHttpToolsProtocol}
+        return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEAD_BYTES, "proxy_headers": False}
+    return {"http": BoundedHttpToolsProtocol, "proxy_headers": False}
