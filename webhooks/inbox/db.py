@@ -11,6 +11,9 @@ Tables (grain):
 - ``webhook_quarantine``: one row per signed delivery whose payload broke its contract (kept as evidence).
 - ``webhook_rejections``: one row per rejected request (no valid signature, too big, wrong type...);
   only a bounded prefix of the body is kept.
+- ``webhook_digests``: one row per signed message (sha256 of what the signature covers) accepted on an
+  endpoint whose delivery id is not signed (ServiceNow, Jira), with the id it came under: the same
+  message under another id within the replay window is a replay. Pruned past the window.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ create table if not exists webhook_rejections (
     id {serial} primary key, received_at double precision not null, endpoint varchar not null,
     remote_addr varchar, reason varchar not null, content_length bigint, body_prefix_b64 text);
 create index if not exists webhook_rejections_time on webhook_rejections (received_at);
+create table if not exists webhook_digests (
+    source varchar not null, digest varchar not null, delivery_id varchar not null,
+    received_at double precision not null, primary key (source, digest));
+create index if not exists webhook_digests_time on webhook_digests (received_at);
 """
 
 

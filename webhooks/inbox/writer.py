@@ -5,6 +5,11 @@ far (up to ``max_batch``), runs them in one transaction and commits it (SQLite `
 fsyncs the WAL; PostgreSQL fsyncs its WAL on commit) before any future resolves. Concurrent
 senders therefore share fsyncs instead of queuing behind one each. If the commit fails, every
 future of the batch fails and the handler answers 503, so the sender retries: nothing is lost.
+
+Replays: for endpoints whose delivery id is not signed the receiver passes the digest of what the
+signature covers. The digest is claimed in ``webhook_digests`` in the same transaction as the event, so
+of two copies under different ids only one gets in, even from two receivers on one PostgreSQL inbox
+(the second insert waits on the first's unique key, then sees it).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any
 
@@ -29,6 +35,15 @@ INSERT_QUARANTINE = ("insert into webhook_quarantine (source, delivery_id, event
                      " values (?, ?, ?, ?, ?, ?) on conflict (source, delivery_id) do nothing")
 SELECT_BODY = "select body from webhook_events where source = ? and delivery_id = ?"
 CONFLICT = "conflict"  # add_event's result for a stored delivery id arriving with a different body
+REPLAY = "replay"  # add_event's result for a signed message accepted within the window under another id
+EVENT = "event"  # the queue's marker for add_event (several statements, decided in the writer)
+CLAIM_DIGEST = ("insert into webhook_digests (source, digest, delivery_id, received_at) values (?, ?, ?, ?) "
+                "on conflict (source, digest) do nothing")
+SELECT_DIGEST = "select delivery_id, received_at from webhook_digests where source = ? and digest = ?"
+MOVE_DIGEST = "update webhook_digests set delivery_id = ?, received_at = ? where source = ? and digest = ?"
+DROP_DIGEST = "delete from webhook_digests where source = ? and digest = ?"
+PRUNE_DIGESTS = "delete from webhook_digests where received_at < ?"
+PRUNE_EVERY = 60.0  # seconds between prunes of digests past the replay window
 INSERT_REJECTION = ("insert into webhook_rejections (received_at, endpoint, remote_addr, reason, content_length,"
                     " body_prefix_b64) values (?, ?, ?, ?, ?, ?)")
 
@@ -40,14 +55,18 @@ class InboxWriter:
         self.settings, self.max_batch = settings, max_batch
         self._queue: queue.Queue[tuple[str, tuple, Future] | None] = queue.Queue()
         self._db: Database | None = open_database(settings)
+        self._pruned_at = 0.0
         self._thread = threading.Thread(target=self._run, name="webhook-inbox-writer", daemon=True)
         self._thread.start()
 
-    def add_event(self, source: str, delivery_id: str, event_type: str, body: str, received_at: float) -> Future:
+    def add_event(self, source: str, delivery_id: str, event_type: str, body: str, received_at: float,
+                  replay_digest: str | None = None, replay_window: float = 0.0) -> Future:
         """Future of True when stored, False when this delivery id was already in the inbox with this body,
         ``CONFLICT`` when it was there with another body: the new body is then kept in quarantine (in the
-        same transaction) under ``<delivery id>#sha256:<its digest>``, never dropped."""
-        return self.submit(INSERT_EVENT, (source, delivery_id, event_type, received_at, body, received_at))
+        same transaction) under ``<delivery id>#sha256:<its digest>``, never dropped. With a
+        ``replay_digest``: ``REPLAY`` when that signed message was accepted under another delivery id less
+        than ``replay_window`` seconds before ``received_at`` (nothing is stored)."""
+        return self.submit(EVENT, (source, delivery_id, event_type, received_at, body, replay_digest, replay_window))
 
     def add_quarantine(self, source: str, delivery_id: str, event_type: str | None, reason: str, body_b64: str,
                        received_at: float) -> Future:
@@ -99,12 +118,14 @@ class InboxWriter:
             if self._db is None:
                 self._db = open_database(self.settings)
             self._db.begin()
+            self._prune()
             for statement, params, _ in batch:
+                if statement is EVENT:
+                    results.append(self._event(*params))
+                    continue
                 cur = self._db.execute(statement, params)
                 results.append(cur.rowcount == 1)
                 cur.close()
-                if statement is INSERT_EVENT and not results[-1]:
-                    results[-1] = self._redelivery(params)
             self._db.commit()
         except Exception as exc:
             log.error("The webhook inbox could not commit %d writes (%s): senders get 503 and retry; check the "
@@ -116,6 +137,38 @@ class InboxWriter:
             return
         for (_, _, future), result in zip(batch, results, strict=True):
             future.set_result(result)
+
+    def _event(self, source: str, delivery_id: str, event_type: str, received_at: float, body: str,
+               digest: str | None, window: float) -> bool | str:
+        claimed = False
+        if digest is not None:
+            cur = self._db.execute(CLAIM_DIGEST, (source, digest, delivery_id, received_at))
+            claimed = cur.rowcount == 1
+            cur.close()
+            if not claimed:
+                rows = self._db.query(SELECT_DIGEST, (source, digest))
+                owner, seen_at = rows[0] if rows else (delivery_id, received_at)
+                if owner != delivery_id:
+                    if seen_at >= received_at - window:
+                        return REPLAY
+                    self._db.execute(MOVE_DIGEST, (delivery_id, received_at, source, digest)).close()
+                    claimed = True  # the last copy was accepted before the window: this is a new delivery
+        params = (source, delivery_id, event_type, received_at, body, received_at)
+        cur = self._db.execute(INSERT_EVENT, params)
+        stored = cur.rowcount == 1
+        cur.close()
+        if stored:
+            return True
+        result = self._redelivery(params)
+        if result == CONFLICT and claimed:  # that body was quarantined, not accepted: it claims nothing
+            self._db.execute(DROP_DIGEST, (source, digest)).close()
+        return result
+
+    def _prune(self) -> None:
+        now = time.time()
+        if now - self._pruned_at >= PRUNE_EVERY:
+            self._db.execute(PRUNE_DIGESTS, (now - self.settings.replay_window_seconds,)).close()
+            self._pruned_at = now
 
     def _redelivery(self, params: tuple) -> bool | str:
         """A delivery id already in the inbox: False for a retry (same body), CONFLICT for another body."""
