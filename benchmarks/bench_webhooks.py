@@ -104,7 +104,8 @@ def free_port() -> int:
 
 def receiver_scenario(label: str, env: dict[str, str], n: int, senders: int, tmp: Path) -> list[dict] | None:
     port = free_port()
-    full_env = {**os.environ, "GENERIC_WEBHOOK_SECRET": SECRET, **env}
+    # all senders are one loopback address: the per-sender delivery limit would measure itself
+    full_env = {**os.environ, "GENERIC_WEBHOOK_SECRET": SECRET, "PROJECTX_WEBHOOK_RATE_PER_SECOND": "0", **env}
     proc = subprocess.Popen([sys.executable, "-m", "webhooks", "--port", str(port), "--log-level", "warning"],
                             cwd=ROOT, env=full_env, stdout=(tmp / f"{label}.log").open("wb"), stderr=subprocess.STDOUT)
     try:

@@ -1,14 +1,20 @@
 """``Receiver``: the request pipeline shared by every endpoint.
 
 Order, cheapest and safest first: size (413) and a body sent too slowly (408) → content type (400)
-→ signature and timestamp window (401) → only now is the body parsed (strict RFC 8259 JSON):
+→ signature and timestamp window (401) → the sender's budget of verified deliveries (429 with
+Retry-After) → only now is the body parsed (strict RFC 8259 JSON):
 unparseable (400), contract (400) or no delivery id (400) sends the signed body to quarantine, kept
 as evidence → the delivery is committed to the inbox (fsync'd) and only then answered 200; a
 redelivery of a stored id with the same body is answered 200 and stores nothing; the stored id with
-another body is answered 409 and that body goes to quarantine. Answers to rejected requests say only
+another body is answered 409 and that body goes to quarantine; on ServiceNow and Jira, whose delivery id
+is not signed, a signed message already accepted under another id within the replay window is a
+replay, answered 401 like a stale timestamp (the other replay defence) and stored nowhere but in
+``webhook_rejections``. Answers to rejected requests say only
 "unauthorized", "bad request", "payload too large" or how to fix a timeout or conflict; the reason
 goes to the counters and, bounded per minute, to ``webhook_rejections`` (source address, endpoint,
-reason and the first 256 bytes of the body, never more).
+reason and the first 256 bytes of the body, never more). A request refused before its signature
+verified (or a replay) spends its sender's small failure budget; past it the answer is 429 and no
+row is written (``webhooks.receiver.limits``).
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from starlette.routing import Route
 
 from webhooks import contracts
 from webhooks.inbox import InboxWriter
-from webhooks.inbox.writer import CONFLICT
+from webhooks.inbox.writer import CONFLICT, REPLAY
 from webhooks.receiver.endpoints import ENDPOINTS, Endpoint, MissingDeliveryId
-from webhooks.receiver.metrics import ACCEPTED, DUPLICATES, FAILURES, LATENCY
+from webhooks.receiver.limits import SenderLimits, client_address, retry_after, sender_key
+from webhooks.receiver.metrics import ACCEPTED, DUPLICATES, FAILURES, LATENCY, RATE_LIMITED
 from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings, load_secrets
 
 log = logging.getLogger(__name__)
@@ -37,13 +44,20 @@ PREFIX_BYTES = 256
 COMMIT_TIMEOUT = 10.0  # seconds a request waits for the inbox commit before answering 503 (the sender retries)
 ANSWERS = {400: "bad request", 401: "unauthorized", 408: "request timeout: the body came too slowly; send it "
              "at once", 409: "conflict: this delivery id was already accepted with a different body; "
-             "send a new body under a new delivery id", 413: "payload too large", 503: "try again later"}
+             "send a new body under a new delivery id", 413: "payload too large",
+           429: "too many requests: send again after Retry-After seconds", 503: "try again later"}
+PRE_VERIFY_400 = ("content_type", "content_length", "disconnected")
 
 
 class Reject(Exception):
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, wait: float = 0.0) -> None:
         super().__init__(reason)
-        self.status, self.reason = status, reason
+        self.status, self.reason, self.wait = status, reason, wait
+
+    @property
+    def failed(self) -> bool:
+        """Refused before its signature verified, or a replay: spends the sender's failure budget."""
+        return self.status in (401, 408, 413) or self.reason in PRE_VERIFY_400
 
 
 class Receiver:
@@ -60,6 +74,7 @@ class Receiver:
         self._refresher: threading.Thread | None = None
         self._writer: InboxWriter | None = None
         self._minute, self._recorded = 0, 0
+        self.limits = SenderLimits(self.settings)
         for name, env in SECRET_ENV.items():
             if not self._secrets.get(name):
                 log.warning("%s (Vault key %s) is not set: the %s webhook endpoint rejects every request until "
@@ -138,13 +153,26 @@ class Receiver:
 
     async def handle(self, ep: Endpoint, request: Request) -> Response:
         body = b""
+        address = client_address(request.client.host if request.client else None,
+                                 ",".join(request.headers.getlist("x-forwarded-for")) or None,
+                                 self.settings.trusted_proxies)
+        sender = (ep.name, sender_key(address))
         try:
             body = await self._read(request)
-            response = await self._accept(ep, request, body)
+            response = await self._accept(ep, request, body, sender)
         except Reject as rejected:
             FAILURES.labels(ep.name, rejected.reason).inc()
+            if rejected.failed:
+                wait = self.limits.failures.take(sender)
+                if wait:  # over the failure budget: no row, and the connection closes
+                    RATE_LIMITED.labels(ep.name, "failures").inc()
+                    return JSONResponse({"error": ANSWERS[429]}, 429,
+                                        headers={"retry-after": retry_after(wait), "connection": "close"})
+            if rejected.status == 429:
+                RATE_LIMITED.labels(ep.name, "deliveries").inc()
+                return JSONResponse({"error": ANSWERS[429]}, 429, headers={"retry-after": retry_after(rejected.wait)})
             if rejected.status in (401, 408, 413) or rejected.reason == "content_type":
-                self._record_rejection(ep, request, rejected.reason, body)
+                self._record_rejection(ep, request, address, rejected.reason, body)
             # 408/413 answer before the body is all read: close the connection rather than parse its rest
             close = {"connection": "close"} if rejected.status in (408, 413) else None
             return JSONResponse({"error": ANSWERS[rejected.status]}, rejected.status, headers=close)
@@ -169,7 +197,7 @@ class Receiver:
             raise Reject(408, "slow_body") from None
         return b"".join(chunks)
 
-    async def _accept(self, ep: Endpoint, request: Request, body: bytes) -> Response:
+    async def _accept(self, ep: Endpoint, request: Request, body: bytes, sender: tuple[str, str]) -> Response:
         started = time.perf_counter()
         headers = request.headers
         if headers.get("content-type", "").split(";")[0].strip().lower() != ep.content_type:
@@ -184,6 +212,9 @@ class Receiver:
                 break
         if reason:
             raise Reject(401, reason)
+        wait = self.limits.deliveries.take(sender)
+        if wait:
+            raise Reject(429, "rate_limited", wait)
         # Signed from here on: whatever is wrong with the payload is kept as evidence, not dropped.
         try:
             payload = ep.parse(body)
@@ -202,11 +233,15 @@ class Receiver:
             await self._quarantine(ep, headers, body, None, str(exc))
             raise Reject(400, "missing_delivery_id") from None
         event_type = ep.event_type(payload)
+        digest = hashlib.sha256(ep.signed_message(body, headers)).hexdigest() if ep.signed_message else None
         try:
             new = await asyncio.wait_for(asyncio.wrap_future(self.writer.add_event(
-                ep.source, delivery_id, event_type, body.decode("utf-8"), time.time())), COMMIT_TIMEOUT)
+                ep.source, delivery_id, event_type, body.decode("utf-8"), time.time(), digest,
+                self.settings.replay_window_seconds)), COMMIT_TIMEOUT)
         except Exception:
             raise Reject(503, "inbox_unavailable") from None
+        if new == REPLAY:
+            raise Reject(401, "replayed_body")
         if new == CONFLICT:  # the other body is in quarantine (same transaction), so it is not lost
             raise Reject(409, "conflicting_body")
         (ACCEPTED if new else DUPLICATES).labels(ep.name).inc()
@@ -221,7 +256,8 @@ class Receiver:
         except Exception:
             raise Reject(503, "inbox_unavailable") from None
 
-    def _record_rejection(self, ep: Endpoint, request: Request, reason: str, body: bytes) -> None:
+    def _record_rejection(self, ep: Endpoint, request: Request, address: str | None, reason: str,
+                          body: bytes) -> None:
         """Keep evidence for the security alert, at most ``rejections_per_minute`` rows a minute."""
         minute = int(time.time() // 60)
         if minute != self._minute:
@@ -230,6 +266,6 @@ class Receiver:
             return
         self._recorded += 1
         declared = request.headers.get("content-length")
-        self.writer.add_rejection(time.time(), ep.name, request.client.host if request.client else None, reason,
+        self.writer.add_rejection(time.time(), ep.name, address, reason,
                                   int(declared) if declared and declared.isdigit() else len(body),
                                   base64.b64encode(body[:PREFIX_BYTES]).decode())

@@ -87,6 +87,10 @@ class Endpoint:
     contract: str
     delivery_id: Callable[[Any, Mapping[str, str], bytes], str]
     event_type: Callable[[Any], str]
+    # Where the delivery id is not covered by the signature: the bytes the signature covers, whose digest
+    # is remembered so that a copy under a new id is known as a replay. None where the id is signed
+    # (Standard Webhooks signs webhook-id; Slack's ids are in the signed body).
+    signed_message: Callable[[bytes, Mapping[str, str]], bytes] | None = None
 
 
 def _servicenow_type(p: dict) -> str:
@@ -102,13 +106,17 @@ def _slack_interaction_id(payload: Any, headers: Mapping[str, str], body: bytes)
     return payload["trigger_id"][:MAX_ID] or hashlib.sha256(body).hexdigest()
 
 
+def _servicenow_signed(body: bytes, headers: Mapping[str, str]) -> bytes:
+    return headers.get("x-servicenow-timestamp", "").encode() + b"." + body  # as verify_servicenow checked it
+
+
 ENDPOINTS = (
     Endpoint("servicenow", "servicenow", "/api/integrations/servicenow/webhook", "application/json", "servicenow",
              verify.verify_servicenow, parse_json, "servicenow.record_change",
-             header_id("x-servicenow-delivery"), _servicenow_type),
+             header_id("x-servicenow-delivery"), _servicenow_type, _servicenow_signed),
     Endpoint("jira", "jira", "/api/integrations/jira/webhook", "application/json", "jira", verify.verify_jira,
              parse_json, "jira.issue_event", header_id("x-atlassian-webhook-identifier"),
-             lambda p: p["webhookEvent"]),
+             lambda p: p["webhookEvent"], lambda body, headers: body),
     Endpoint("generic", "generic", "/api/integrations/generic/webhook", "application/json", "generic",
              verify.verify_generic, parse_json, "generic.event", header_id("webhook-id"), lambda p: p["type"]),
     Endpoint("slack_events", "slack", "/api/integrations/slack/events", "application/json", "slack",

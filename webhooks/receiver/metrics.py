@@ -3,13 +3,18 @@
 - ``webhook_failures_total{endpoint,reason}``: requests not accepted, by why (spec §3.3's metric);
   reasons: oversize, slow_body (408), content_type, content_length (not a number), disconnected,
   missing_signature, bad_signature, bad_timestamp (not ASCII digits, or over 12 of them), stale_timestamp,
-  not_configured, conflicting_body (409: a stored delivery id with another body, kept in quarantine),
+  not_configured, replayed_body (401: a signed ServiceNow/Jira message already accepted under another
+  delivery id within the replay window), conflicting_body (409: a stored delivery id with another body,
+  kept in quarantine), rate_limited (429: a verified delivery over its sender's budget),
   missing_delivery_id, malformed (signed, unparseable), contract (signed, breaks its JSON Schema),
   inbox_unavailable (the commit failed; the sender retries). The security alert
   (``WebhookSignatureFailures`` in operations/alert_rules.yml) counts the signature and timestamp reasons.
 - ``webhook_deliveries_accepted_total{endpoint}``: deliveries committed to the inbox (new ones).
 - ``webhook_deliveries_duplicate_total{endpoint}``: redeliveries of an id already in the inbox (2xx, nothing stored).
 - ``webhook_request_seconds{endpoint}``: time to answer a request that passed verification.
+- ``webhook_rate_limited_total{endpoint,limit}``: requests answered 429, by the sender budget they were
+  over: ``deliveries`` (verified) or ``failures`` (refused before verification, or replays; these are also
+  counted in ``webhook_failures_total`` under their own reason). See ``webhooks.receiver.limits``.
 """
 
 from prometheus_client import Counter, Histogram
@@ -21,3 +26,5 @@ DUPLICATES = Counter("webhook_deliveries_duplicate_total",
                      "Webhook redeliveries of an id already in the inbox (answered 2xx, nothing stored).", ["endpoint"])
 LATENCY = Histogram("webhook_request_seconds", "Seconds to answer a verified webhook request.", ["endpoint"],
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
+RATE_LIMITED = Counter("webhook_rate_limited_total", "Webhook requests answered 429 because their sender was over "
+                       "its budget, by endpoint and budget (deliveries, failures).", ["endpoint", "limit"])
