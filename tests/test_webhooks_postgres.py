@@ -74,3 +74,29 @@ def test_receive_dedupe_process_dead_letter_and_replay_on_postgres(pg_settings):
     assert len(seen) == 300 and queue.dead_letters() == []
     assert queue.health()["generic"] == {"done": 300}
     db.close()
+
+
+def test_two_receivers_on_one_postgres_inbox_let_one_copy_of_a_replayed_message_in(pg_settings):
+    """Copies of one signed Jira message under distinct ids, raced through two receivers (two writer
+    connections): the digest's unique key makes the second claim wait for the first and see it."""
+    from tests.webhook_helpers import JIRA, jira_body, jira_request
+
+    body = jira_body(50001)
+    captured = jira_request(body, "pg-copy-0")
+
+    async def go():
+        apps = [create_app(pg_settings), create_app(pg_settings)]
+        async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]), \
+                asgi_client(apps[0]) as a, asgi_client(apps[1]) as b:
+            def copy(i):
+                return {**captured, "headers": {**captured["headers"],
+                                                "X-Atlassian-Webhook-Identifier": f"pg-copy-{i}"}}
+            return await asyncio.gather(*((a if i % 2 else b).post(JIRA, **copy(i)) for i in range(12)))
+
+    answers = asyncio.run(go())
+    assert sorted(r.status_code for r in answers) == [200] + [401] * 11
+    db = open_database(pg_settings)
+    try:
+        assert db.query("select count(*) from webhook_events where source = 'jira'") == [(1,)]
+    finally:
+        db.close()
