@@ -321,12 +321,14 @@ def test_no_secret_in_any_answer_log_record_or_metric(live, caplog):
 def test_the_security_alert_fires_on_the_reasons_the_receiver_counts(tmp_path):
     """WebhookSignatureFailures matched reason=~"signature.*|timestamp.*|replay.*", anchored by
     PromQL, while the receiver counts bad_signature, missing_signature, stale_timestamp: it could
-    never fire. promtool now checks it fires on each of them and not on oversize."""
+    never fire. promtool now checks it fires on each of them (and on replays under a fresh delivery id)
+    and not on oversize."""
     promtool = require_tool("promtool", "prometheus")
     series = [{"series": f'webhook_failures_total{{endpoint="jira",reason="{r}"}}', "values": "0+5x10"}
-              for r in ("bad_signature", "missing_signature", "stale_timestamp", "bad_timestamp", "oversize")]
+              for r in ("bad_signature", "missing_signature", "stale_timestamp", "bad_timestamp", "replayed_body",
+                        "oversize")]
     alerts = [{"exp_labels": {"severity": "security", "endpoint": "jira"},
-               "exp_annotations": {"summary": "100 webhook deliveries to jira failed signature checks in 5 minutes: "
+               "exp_annotations": {"summary": "125 webhook deliveries to jira failed signature checks in 5 minutes: "
                                               "notify the security team (spec 2.5)"}}]
     test = {"rule_files": [RULES], "evaluation_interval": "1m", "tests": [{
         "interval": "1m", "input_series": series,
