@@ -2,7 +2,9 @@
 ``secret_refresh_seconds`` (a rotated secret takes effect without a restart; the old one verifies for
 ``secret_grace_seconds``).
 
-Grain: one process. Secrets are held in memory only; ``describe()`` never shows them.
+Grain: one process. Secrets are held in memory only; ``describe()`` never shows them. Limits and the
+replay window: ``PROJECTX_WEBHOOK_RATE_*``, ``_FAILURE_*``, ``_TRUSTED_PROXIES``, ``_REPLAY_WINDOW_SECONDS``
+(see the fields below and ``webhooks.receiver.limits``); a malformed value stops the start-up naming it.
 
 Secrets (:func:`load_secrets`): the receiver's own Vault path ``integrations/<env>/webhooks``, one key per
 endpoint (``VAULT_KEYS``: the env var's name in lower case), read with the ``webhooks`` AppRole
