@@ -85,8 +85,11 @@ class WebhookSettings:
     # Per sender (endpoint x client address) token buckets; a rate of 0 turns that limit off.
     rate_per_second: float = 100.0  # verified deliveries: sustained rate (the receiver takes 500+/s) ...
     rate_burst: int = 2000  # ... and the burst a vendor may send at once (a bulk update)
-    failure_rate_per_second: float = 0.2  # requests refused before verification, or replays: 12 a minute ...
-    failure_burst: int = 20  # ... after a first 20
+    # Requests refused before verification, or replays: one a second after a first 200. Enough for an
+    # operator (or a scanner of our own) probing the endpoint with malformed requests to get the real
+    # 400/401/413 answers; a flood gets 429 and costs a counter, not a rejection row, per request.
+    failure_rate_per_second: float = 1.0
+    failure_burst: int = 200
     rate_max_senders: int = 10_000  # senders tracked per bucket kind; the least recently seen is forgotten
     # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none by default
     trusted_proxies: tuple[str, ...] = ()
