@@ -31,7 +31,7 @@ def test_google_client_unchanged_against_the_emulator(gdrive):
     listed = service.files().list(q=f"'{gdrive.evidence_folder}' in parents and name = 'hello.txt'").execute()
     assert [f["id"] for f in listed["files"]] == [created["id"]]
     with pytest.raises(HttpError) as err:
-        service.files().list(q="fullText contains 'x'").execute()
+        service.files().list(q="title = 'x'").execute()  # Drive v2's name for it: v3 refuses it
     assert err.value.resp.status == 400
     with pytest.raises(HttpError) as err:  # readers may not add files
         service.files().create(body={"name": "x", "parents": [gdrive.inbox_folder]},

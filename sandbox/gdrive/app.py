@@ -9,14 +9,19 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 - Uploads: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI in ``Location``,
   chunks with ``Content-Range``, ``308`` with ``Range`` until complete); downloads with ``alt=media``
   honour ``Range`` (206).
-- Files carry ``appProperties``, ``md5Checksum`` and ``sha256Checksum``; ``q`` as in ``query.py``.
-- ``changes.getStartPageToken`` / ``changes.list``: every create, update, trash and delete.
+- Files carry ``appProperties``, ``properties``, ``md5Checksum``, ``sha256Checksum``, ``capabilities``,
+  ``permissions`` ...; every method honours ``fields`` (``fields.py``: partial responses, Drive's default
+  sets, 400 "Invalid field selection"); ``q`` as in ``query.py``; ``orderBy`` on files.list (``name``,
+  ``name_natural``, ``createdTime``, ``modifiedTime``, ``folder``, ``starred``, ``quotaBytesUsed``, each with
+  ``desc``); files.update replaces content too (``PATCH /upload/drive/v3/files/{id}``).
+- ``changes.getStartPageToken`` / ``changes.list``: every create, update, trash, share and delete.
+- ``permissions.list/get/create/update/delete`` (``permissions.py``); ``about.get`` (``fields`` required).
 - Permissions: a service account writes only into folders shared with it as writer
   (403 insufficientFilePermissions); uploads past ``quota_bytes`` fail with 403 storageQuotaExceeded.
 - Google-native files (``application/vnd.google-apps.*``: Docs, Sheets, Slides, shortcuts ...) have no
   binary content, as on Drive: no ``size``/``md5Checksum``, ``alt=media`` is 403 fileNotDownloadable;
-  Docs Editors files export (``files/{id}/export?mimeType=application/pdf``; the emulator serves the
-  file's ``content`` as the export), anything else is 403 fileNotExportable.
+  Docs Editors files export to their formats (``export.py``; 400 for a conversion Drive does not offer),
+  anything else is 403 fileNotExportable.
 - Faults (``sb.faults``): 429 rateLimitExceeded + Retry-After, 5xx backendError, 401 authError,
   403 insufficientFilePermissions; ``expire_tokens`` / ``revoke_tokens`` as elsewhere.
 """
@@ -24,9 +29,11 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 from __future__ import annotations
 
 import json
+import re
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
+from urllib.parse import urlencode
 
 from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
@@ -34,16 +41,44 @@ from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.gdrive.auth import ServiceAccounts
 from sandbox.gdrive.errors import DriveError, drive_error
+from sandbox.gdrive.export import export
+from sandbox.gdrive.fields import select
+from sandbox.gdrive.permissions import Permissions
 from sandbox.gdrive.query import compile_query
-from sandbox.gdrive.store import FOLDER, DriveFile, DriveStore, now_rfc3339
+from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, DriveStore, now_rfc3339, user
 
 FILES = r"/drive/v3/files"
-GOOGLE_APPS = "application/vnd.google-apps."
-EXPORTABLE = {GOOGLE_APPS + kind for kind in ("document", "spreadsheet", "presentation", "drawing")}
 UPLOAD = r"/upload/drive/v3/files"
+ORDER_KEYS = {"name": lambda f: (f.name.casefold(), f.name), "name_natural": lambda f: _natural(f.name),
+              "createdTime": lambda f: f.created, "modifiedTime": lambda f: f.modified,
+              "modifiedByMeTime": lambda f: f.modified, "viewedByMeTime": lambda f: f.modified,
+              "recency": lambda f: f.modified, "folder": lambda f: f.mime_type != FOLDER,
+              "starred": lambda f: not f.starred, "quotaBytesUsed": lambda f: 0 if f.native else len(f.content),
+              "sharedWithMeTime": lambda f: f.created}
+READ_ONLY = {"id", "size", "md5Checksum", "sha1Checksum", "sha256Checksum", "owners", "createdTime", "version",
+             "capabilities", "permissions", "permissionIds", "webViewLink", "webContentLink", "exportLinks",
+             "quotaBytesUsed", "headRevisionId", "fileExtension", "fullFileExtension", "lastModifyingUser",
+             "ownedByMe", "shared", "spaces", "iconLink", "explicitlyTrashed", "driveId"}
 
 
-class DriveSandbox(Sandbox):
+def _natural(name: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
+
+
+def _sort(files: list[DriveFile], order_by: str) -> list[DriveFile]:
+    """``orderBy`` as Drive takes it: comma-separated keys, each optionally followed by ``desc``."""
+    keys = []
+    for part in [p.strip() for p in order_by.split(",") if p.strip()]:
+        words = part.split()
+        if words[0] not in ORDER_KEYS or len(words) > 2 or words[1:] not in ([], ["asc"], ["desc"]):
+            raise DriveError(400, "invalid", f"Invalid Value: orderBy {part!r}", location="orderBy")
+        keys.append((ORDER_KEYS[words[0]], words[1:] == ["desc"]))
+    for key, desc in reversed(keys):  # stable sorts, last key first
+        files = sorted(files, key=key, reverse=desc)
+    return files
+
+
+class DriveSandbox(Permissions, Sandbox):
     vendor = "gdrive"
     server_header = "ESF"
 
@@ -90,6 +125,14 @@ class DriveSandbox(Sandbox):
         router.add("GET", one, self._authed(self.get_file))
         router.add("GET", one + r"/export", self._authed(self.export_file))
         router.add("PATCH", one, self._authed(self.update_file))
+        perms, perm = one + r"/permissions", one + r"/permissions/(?P<perm_id>[A-Za-z0-9_-]+)"
+        router.add("GET", perms, self._authed(self.list_permissions))
+        router.add("POST", perms, self._authed(self.create_permission))
+        router.add("GET", perm, self._authed(self.get_permission))
+        router.add("PATCH", perm, self._authed(self.update_permission))
+        router.add("DELETE", perm, self._authed(self.delete_permission))
+        router.add("PATCH", UPLOAD + r"/(?P<file_id>[A-Za-z0-9_-]+)", self._authed(self.upload))
+        router.add("PUT", UPLOAD + r"/(?P<file_id>[A-Za-z0-9_-]+)", self._authed(self.resume))
         router.add("DELETE", one, self._authed(self.delete_file))
         router.add("POST", one + r"/copy", self._authed(self.copy_file))
         router.add("POST", UPLOAD, self._authed(self.upload))
@@ -104,15 +147,32 @@ class DriveSandbox(Sandbox):
                 return drive_error(401, "authError", f"Request had invalid authentication credentials ({why}).",
                                    [("WWW-Authenticate", 'Bearer realm="https://accounts.google.com/"')])
             req.principal = who
-            return handler(req)
+            try:
+                return handler(req)
+            except DriveError as exc:
+                return exc.response()
+            except ValueError:  # a body that is not JSON
+                return drive_error(400, "parseError", "Parse Error")
         return wrapped
 
     # -- helpers --------------------------------------------------------------------------------
     def _file(self, req: Request) -> DriveFile:
         f = self.store.files.get(req.params["file_id"])
         if f is None or not self.store.can_read(f, req.principal):
-            raise DriveError(404, "notFound", f"File not found: {req.params['file_id']}.")
+            raise DriveError(404, "notFound", f"File not found: {req.params['file_id']}.", location="fileId")
         return f
+
+    def _view(self, f: DriveFile, req: Request) -> dict[str, Any]:
+        return f.resource(req.principal, req.base_url, self.store.role(f, req.principal))
+
+    def _answer(self, f: DriveFile, req: Request) -> Response:
+        return json_response(select(self._view(f, req), "file", req.query.get("fields")))
+
+    def _changed(self, f: DriveFile) -> None:
+        with self.store.lock:
+            f.modified = now_rfc3339()
+            f.version += 1
+            self.store.record(f.id)
 
     def _check_parent(self, parent: str, who: str) -> None:
         if not self.store.can_write_into(parent, who):
@@ -131,20 +191,32 @@ class DriveSandbox(Sandbox):
             f = DriveFile(self.store.new_id(), str(meta.get("name") or "Untitled"),
                           str(meta.get("mimeType") or mime or "application/octet-stream"), parents, who, content,
                           {str(k): str(v) for k, v in (meta.get("appProperties") or {}).items()},
-                          meta.get("description"))
+                          meta.get("description"), starred=bool(meta.get("starred", False)),
+                          properties={str(k): str(v) for k, v in (meta.get("properties") or {}).items()},
+                          shortcut_target=(meta.get("shortcutDetails") or {}).get("targetId"))
             return self.store.add(f)
 
     # -- handlers -------------------------------------------------------------------------------
     def about(self, req: Request) -> Response:
         used = self.store.used_bytes(req.principal)
-        return json_response({"kind": "drive#about", "user": {"emailAddress": req.principal},
-                              "storageQuota": {"limit": str(self.store.quota_bytes), "usage": str(used)}})
+        trash = sum(len(f.content) for f in self.store.files.values() if f.owner == req.principal and f.trashed)
+        body = {"kind": "drive#about", "user": user(req.principal, req.principal),
+                "storageQuota": {"limit": str(self.store.quota_bytes), "usage": str(used),
+                                 "usageInDrive": str(used), "usageInDriveTrash": str(trash)},
+                "exportFormats": {k: list(v) for k, v in EXPORT_FORMATS.items()},
+                "importFormats": {"text/plain": [GOOGLE_APPS + "document"], "text/csv": [GOOGLE_APPS + "spreadsheet"],
+                                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
+                                      [GOOGLE_APPS + "document"]},
+                "maxImportSizes": {GOOGLE_APPS + "document": "10485760", GOOGLE_APPS + "spreadsheet": "104857600"},
+                "maxUploadSize": str(5 * 1024**4), "appInstalled": False, "canCreateDrives": False,
+                "folderColorPalette": ["#ac725e", "#d06b64", "#f83a22", "#fa573c", "#ff7537", "#ffad46"]}
+        return json_response(select(body, "about", req.query.get("fields")))
 
     def list_files(self, req: Request) -> Response:
         try:
             match = compile_query(req.query.get("q", ""))
-        except ValueError as exc:
-            raise DriveError(400, "invalid", str(exc)) from None
+        except ValueError:
+            raise DriveError(400, "invalid", "Invalid Value", location="q") from None
         try:
             size = int(req.query.get("pageSize") or 100)
         except ValueError:
@@ -158,22 +230,23 @@ class DriveSandbox(Sandbox):
             return drive_error(400, "invalid", "Invalid Value", location="pageToken")
         offset = int(token)
         with self.store.lock:
-            hits = [f for f in self.store.files.values() if self.store.can_read(f, req.principal) and match(f)]
-        page = hits[offset:offset + size]
-        body: dict[str, Any] = {"kind": "drive#fileList", "incompleteSearch": False,
-                                "files": [f.resource() for f in page]}
+            hits = [f for f in self.store.files.values()
+                    if self.store.can_read(f, req.principal) and match(f, req.principal)]
+            hits = _sort(hits, req.query.get("orderBy") or "")
+            page = [self._view(f, req) for f in hits[offset:offset + size]]
+        body: dict[str, Any] = {"kind": "drive#fileList", "incompleteSearch": False, "files": page}
         if offset + size < len(hits):
             body["nextPageToken"] = str(offset + size)
-        return json_response(body)
+        return json_response(select(body, "fileList", req.query.get("fields")))
 
     def create_metadata(self, req: Request) -> Response:
         meta = req.json() or {}
-        return json_response(self._new_file(req.principal, meta, b"", meta.get("mimeType") or FOLDER).resource())
+        return self._answer(self._new_file(req.principal, meta, b"", meta.get("mimeType") or FOLDER), req)
 
     def get_file(self, req: Request) -> Response:
         f = self._file(req)
         if req.query.get("alt") != "media":
-            return json_response(f.resource())
+            return self._answer(f, req)
         if f.mime_type.startswith(GOOGLE_APPS):  # folders, Docs, Sheets, shortcuts ...
             raise DriveError(403, "fileNotDownloadable", "Only files with binary content can be downloaded. Use "
                              "Export with Docs Editors files.")
@@ -190,35 +263,51 @@ class DriveSandbox(Sandbox):
 
     def export_file(self, req: Request) -> Response:
         f = self._file(req)
-        if f.mime_type not in EXPORTABLE:
-            raise DriveError(403, "fileNotExportable", "Export only supports Docs Editors files.")
         mime = req.query.get("mimeType") or ""
-        if not mime:
-            raise DriveError(400, "required", "Required parameter: mimeType")
-        return Response(200, f.content, mime)
+        return Response(200, export(f, mime), mime)
 
     def update_file(self, req: Request) -> Response:
         f = self._file(req)
-        meta = req.json() or {}
-        if "parents" in meta:
+        meta = req.json() if req.body else {}
+        self._update(f, meta or {}, req)
+        return self._answer(f, req)
+
+    def _update(self, f: DriveFile, meta: dict[str, Any], req: Request, content: bytes | None = None) -> None:
+        """files.update: metadata from ``meta``, parents from addParents/removeParents, content if given."""
+        if self.store.role(f, req.principal) not in ("owner", "writer"):
+            raise DriveError(403, "insufficientFilePermissions",
+                             f"The user does not have sufficient permissions for file {f.id}.")
+        bad = sorted(set(meta) & (READ_ONLY | {"parents"}))
+        if bad:
             raise DriveError(403, "fieldNotWritable", "The resource body includes fields which are not directly "
-                             "writable.")
+                             f"writable: {', '.join(bad)}.")
         add = [p for p in (req.query.get("addParents") or "").split(",") if p]
         remove = [p for p in (req.query.get("removeParents") or "").split(",") if p]
         for parent in add:
             self._check_parent(parent, req.principal)
         with self.store.lock:
-            for key, attr in (("name", "name"), ("description", "description"), ("trashed", "trashed")):
-                if key in meta:
+            for key, attr in (("name", "name"), ("description", "description"), ("trashed", "trashed"),
+                              ("starred", "starred"), ("mimeType", "mime_type")):
+                if key in meta and meta[key] is not None:
                     setattr(f, attr, meta[key])
-            f.app_properties.update({str(k): str(v) for k, v in (meta.get("appProperties") or {}).items()})
+            for key, attr in (("appProperties", "app_properties"), ("properties", "properties")):
+                for k, v in (meta.get(key) or {}).items():  # null removes the property, as in Drive
+                    if v is None:
+                        getattr(f, attr).pop(str(k), None)
+                    else:
+                        getattr(f, attr)[str(k)] = str(v)
             if add:
                 f.parents = [*f.parents, *(p for p in add if p not in f.parents)]
             if remove:
                 f.parents = [p for p in f.parents if p not in remove]
-            f.modified = now_rfc3339()
-            self.store.record(f.id)
-        return json_response(f.resource())
+            if content is not None:
+                if self.store.used_bytes(f.owner) - len(f.content) + len(content) > self.store.quota_bytes:
+                    raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been "
+                                     "exceeded.")
+                f.content = content
+            self._changed(f)
+            if meta.get("modifiedTime"):
+                f.modified = str(meta["modifiedTime"])
 
     def copy_file(self, req: Request) -> Response:
         """files.copy: a new file with the source's content ("Copy of <name>" unless named); parents default
@@ -226,13 +315,15 @@ class DriveSandbox(Sandbox):
         f = self._file(req)
         if f.mime_type == FOLDER:
             raise DriveError(403, "cannotCopyFile", "This file cannot be copied by the user.")
-        meta = req.json() or {}
+        meta = req.json() if req.body else {}
+        meta = meta or {}
         copy_meta = {"name": meta.get("name") or f"Copy of {f.name}",
                      "parents": meta.get("parents") or list(f.parents),
                      "appProperties": {**f.app_properties, **(meta.get("appProperties") or {})},
-                     "description": meta.get("description", f.description)}
-        return json_response(self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type
-                                            ).resource())
+                     "properties": {**f.properties, **(meta.get("properties") or {})},
+                     "description": meta.get("description", f.description), "starred": meta.get("starred")}
+        return self._answer(self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type),
+                            req)
 
     def delete_file(self, req: Request) -> Response:
         f = self._file(req)
@@ -240,13 +331,27 @@ class DriveSandbox(Sandbox):
             raise DriveError(403, "insufficientFilePermissions",
                              f"The user does not have sufficient permissions for file {f.id}.")
         self.store.delete(f.id)
-        return Response(204, b"")
+        return Response(204, b"", "text/plain")
+
+    def _store_upload(self, req: Request, meta: dict[str, Any], data: bytes, mime: str | None,
+                      file_id: str | None, who: str) -> Response:
+        """Create a file, or (files.update with media) replace an existing file's content."""
+        if file_id is None:
+            return self._answer(self._new_file(who, meta, data, mime), req)
+        f = self.store.files.get(file_id)
+        if f is None:
+            raise DriveError(404, "notFound", f"File not found: {file_id}.", location="fileId")
+        self._update(f, meta, req, data)
+        return self._answer(f, req)
 
     def upload(self, req: Request) -> Response:
         kind = req.query.get("uploadType", "media")
         ctype = req.header("Content-Type", "application/octet-stream")
+        target = req.params.get("file_id")
+        if target is not None:
+            self._file(req)
         if kind == "media":
-            return json_response(self._new_file(req.principal, {}, req.body, ctype.split(";")[0]).resource())
+            return self._store_upload(req, {}, req.body, ctype.split(";")[0], target, req.principal)
         if kind == "multipart":
             msg = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + req.body)
             parts = list(msg.iter_parts()) if msg.is_multipart() else []
@@ -254,17 +359,19 @@ class DriveSandbox(Sandbox):
                 raise DriveError(400, "badContent", "Multipart upload needs a metadata part and a media part.")
             meta = json.loads(parts[0].get_payload(decode=True) or b"{}")
             data = parts[1].get_payload(decode=True) or b""
-            return json_response(self._new_file(req.principal, meta, data, parts[1].get_content_type()).resource())
+            return self._store_upload(req, meta, data, parts[1].get_content_type(), target, req.principal)
         if kind == "resumable":
             meta = req.json() if req.body else {}
             upload_id = self.store.new_id()
             total = req.header("X-Upload-Content-Length")
             self.store.uploads[upload_id] = {"meta": meta or {}, "data": bytearray(), "who": req.principal,
                                              "mime": req.header("X-Upload-Content-Type") or None,
-                                             "total": int(total) if total else None}
-            location = f"{req.base_url}{UPLOAD}?uploadType=resumable&upload_id={upload_id}"
+                                             "total": int(total) if total else None, "file_id": target,
+                                             "query": dict(req.query)}
+            where = UPLOAD + (f"/{target}" if target else "")
+            location = f"{req.base_url}{where}?uploadType=resumable&upload_id={upload_id}"
             return Response(200, b"", "text/plain", [("Location", location), ("X-GUploader-UploadID", upload_id)])
-        raise DriveError(400, "invalid", f"Invalid value for uploadType: {kind}")
+        raise DriveError(400, "invalid", f"Invalid value for uploadType: {kind}", location="uploadType")
 
     def resume(self, req: Request) -> Response:
         session = self.store.uploads.get(req.query.get("upload_id", ""))
@@ -285,20 +392,29 @@ class DriveSandbox(Sandbox):
             session["total"] = len(session["data"])
         if session["total"] is not None and len(session["data"]) >= session["total"]:
             del self.store.uploads[req.query["upload_id"]]
-            f = self._new_file(session["who"], session["meta"], bytes(session["data"]), session["mime"])
-            return json_response(f.resource())
+            req.raw_query = urlencode({k: v for k, v in session["query"].items() if k != "uploadType"})
+            return self._store_upload(req, session["meta"], bytes(session["data"]), session["mime"],
+                                      session["file_id"], session["who"])
         headers = [("Range", f"bytes=0-{len(session['data']) - 1}")] if session["data"] else []
         return Response(308, b"", "text/plain", headers)
 
     def start_token(self, req: Request) -> Response:
-        return json_response({"kind": "drive#startPageToken", "startPageToken": str(len(self.store.changes) + 1)})
+        body = {"kind": "drive#startPageToken", "startPageToken": str(len(self.store.changes) + 1)}
+        return json_response(select(body, "startPageToken", req.query.get("fields")))
 
     def list_changes(self, req: Request) -> Response:
         token = req.query.get("pageToken")
-        if not token or not token.isdigit():
-            raise DriveError(400, "invalid", "Invalid Value: pageToken is required")
-        size = min(max(int(req.query.get("pageSize") or 100), 1), 1000)
-        out, number = [], int(token)
+        if not token:
+            raise DriveError(400, "required", "Required parameter: pageToken", location="pageToken")
+        if not token.isdigit() or int(token) < 1:
+            raise DriveError(400, "invalid", f"Invalid Value: pageToken {token!r}", location="pageToken")
+        raw = req.query.get("pageSize") or "100"
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
+                             location="pageSize")
+        size, number = int(raw), int(token)
+        with_removed = req.query.get("includeRemoved", "true") != "false"
+        out: list[dict[str, Any]] = []
         with self.store.lock:
             pending = [c for c in self.store.changes if c.number >= number]
             for change in pending[:size]:
@@ -306,14 +422,17 @@ class DriveSandbox(Sandbox):
                 # Drive: "removed ... for example by deletion or loss of access": a file the caller can no
                 # longer read is reported removed, without its resource
                 lost = f is not None and not self.store.can_read(f, req.principal)
-                item: dict[str, Any] = {"kind": "drive#change", "changeType": "file", "time": change.time,
-                                        "fileId": change.file_id, "removed": f is None or change.removed or lost}
-                if f is not None and not change.removed and not lost:
-                    item["file"] = f.resource()
+                removed = f is None or change.removed or lost
+                if removed and not with_removed:
+                    continue
+                item: dict[str, Any] = {"kind": "drive#change", "changeType": "file", "type": "file",
+                                        "time": change.time, "fileId": change.file_id, "removed": removed}
+                if not removed:
+                    item["file"] = self._view(f, req)
                 out.append(item)
             body: dict[str, Any] = {"kind": "drive#changeList", "changes": out}
             if len(pending) > size:
                 body["nextPageToken"] = str(pending[size].number)
             else:
                 body["newStartPageToken"] = str(len(self.store.changes) + 1)
-        return json_response(body)
+        return json_response(select(body, "changeList", req.query.get("fields")))

@@ -23,5 +23,12 @@ def drive_error(code: int, reason: str, message: str, headers: list[tuple[str, s
 
 
 class DriveError(HTTPError):
-    def __init__(self, code: int, reason: str, message: str):
+    """Raised by handlers; ``location`` names the bad parameter (the API routes answer it with
+    ``response()``, which keeps the location)."""
+
+    def __init__(self, code: int, reason: str, message: str, location: str | None = None):
         super().__init__(code, reason, message)
+        self.location = location
+
+    def response(self) -> Response:
+        return drive_error(self.status, self.message, self.detail or self.message, self.headers, self.location)

@@ -1,65 +1,174 @@
-"""The part of Drive's ``q`` search language the evidence store and clients use: clauses joined by
-``and``: ``'<id>' in parents``, ``name = '…'`` / ``name contains '…'``, ``mimeType = '…'`` /
-``!=``, ``trashed = true|false``, ``modifiedTime > '<RFC 3339>'``,
-``appProperties has { key='k' and value='v' }``. Anything else is a 400 "Invalid Value", as Drive
-answers for a query it cannot parse."""
+"""Drive's ``q`` search language (v3 "search query terms"): terms joined by ``and`` / ``or``, negated
+by ``not``, grouped in parentheses.
+
+- ``name`` =, !=, contains (contains is a case-insensitive prefix match on the name or one of its
+  words, as Drive documents: ``'Hello'`` finds ``HelloWorld``, ``'World'`` does not);
+- ``fullText contains`` (name, description or text content); ``mimeType`` =, !=, contains;
+- ``createdTime`` / ``modifiedTime`` / ``viewedByMeTime`` with <, <=, =, !=, >, >= and an RFC 3339 value
+  (UTC when it has no offset);
+- ``trashed`` / ``starred`` / ``sharedWithMe`` =, != ``true|false``; ``visibility`` =, !=;
+- ``'<id>' in parents``, ``'<email>' in owners|writers|readers``;
+- ``properties`` / ``appProperties has { key='k' and value='v' }``.
+
+Anything else (an unknown field, an operator the field does not take, a syntax error) is a
+``ValueError``: Drive's 400 "Invalid Value" on ``q``."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sandbox.gdrive.store import DriveFile
 
-S = r"'((?:[^'\\]|\\.)*)'"
-CLAUSES: list[tuple[re.Pattern, Callable[..., Callable[[DriveFile], bool]]]] = [
-    (re.compile(rf"^{S}\s+in\s+parents$"), lambda v: lambda f: _u(v) in f.parents),
-    (re.compile(rf"^name\s*=\s*{S}$"), lambda v: lambda f: f.name == _u(v)),
-    (re.compile(rf"^name\s+contains\s+{S}$"), lambda v: lambda f: _u(v) in f.name),
-    (re.compile(rf"^mimeType\s*=\s*{S}$"), lambda v: lambda f: f.mime_type == _u(v)),
-    (re.compile(rf"^mimeType\s*!=\s*{S}$"), lambda v: lambda f: f.mime_type != _u(v)),
-    (re.compile(r"^trashed\s*=\s*(true|false)$"), lambda v: lambda f: f.trashed == (v == "true")),
-    (re.compile(rf"^modifiedTime\s*>\s*{S}$"), lambda v: lambda f: f.modified > _u(v)),
-    (re.compile(rf"^appProperties\s+has\s+\{{\s*key\s*=\s*{S}\s+and\s+value\s*=\s*{S}\s*\}}$"),
-     lambda k, v: lambda f: f.app_properties.get(_u(k)) == _u(v)),
-]
+Pred = Callable[[DriveFile, str], bool]  # (file, caller) -> matches
+LEX = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><=|>=|!=|=|<|>)|(?P<p>[(){}])
+                      |(?P<word>[A-Za-z_][\w.]*))""", re.X)
+COMPARE = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+           "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+TIMES = {"createdTime": "created", "modifiedTime": "modified", "viewedByMeTime": "modified"}
+FLAGS = {"trashed": lambda f, who: f.trashed, "starred": lambda f, who: f.starred,
+         "sharedWithMe": lambda f, who: f.owner != who}
+ROLES = {"owners": lambda f: {f.owner}, "writers": lambda f: {f.owner, *f.writers},
+         "readers": lambda f: {f.owner, *f.writers, *f.readers, *f.commenters}}
 
 
-def _u(value: str) -> str:
-    return re.sub(r"\\(.)", r"\1", value)
+def _time(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _split(q: str) -> list[str]:
-    parts, depth, quoted, start = [], 0, False, 0
-    i = 0
-    while i < len(q):
-        c = q[i]
-        if c == "\\" and quoted:
-            i += 2
-            continue
-        if c == "'":
-            quoted = not quoted
-        elif not quoted and c in "{}":
-            depth += 1 if c == "{" else -1
-        elif not quoted and depth == 0 and q[i:i + 5].lower() == " and ":
-            parts.append(q[start:i].strip())
-            start = i + 5
-            i += 5
-            continue
-        i += 1
-    parts.append(q[start:].strip())
-    return [p for p in parts if p]
+def _words_start(name: str, prefix: str) -> bool:
+    name, prefix = name.casefold(), prefix.casefold()
+    return name.startswith(prefix) or any(w.startswith(prefix) for w in re.split(r"[^\w]+|_", name) if w)
 
 
-def compile_query(q: str) -> Callable[[DriveFile], bool]:
-    """A predicate for ``q``; ValueError names the clause Drive would refuse."""
-    tests = []
-    for clause in _split(q or ""):
-        for pattern, build in CLAUSES:
-            m = pattern.match(clause)
-            if m:
-                tests.append(build(*m.groups()))
-                break
-        else:
-            raise ValueError(f"Invalid Value: unsupported query clause {clause!r}")
-    return lambda f: all(t(f) for t in tests)
+def _text(f: DriveFile) -> str:
+    return " ".join([f.name, f.description or "", f.content[:1 << 20].decode("utf-8", "ignore")]).casefold()
+
+
+class _Parser:
+    def __init__(self, q: str):
+        self.tokens: list[tuple[str, str]] = []
+        pos, q = 0, q.strip()
+        while pos < len(q):
+            m = LEX.match(q, pos)
+            if m is None:
+                raise ValueError(f"cannot read {q[pos:]!r}")
+            kind = m.lastgroup or ""
+            self.tokens.append((kind, m.group(kind)))
+            pos = m.end()
+            while pos < len(q) and q[pos].isspace():
+                pos += 1
+
+    def peek(self, word: str) -> bool:
+        if not self.tokens:
+            return False
+        kind, value = self.tokens[0]
+        return value.lower() == word if kind == "word" else kind == "p" and value == word
+
+    def take(self, kind: str | None = None, value: str | None = None) -> str:
+        if not self.tokens:
+            raise ValueError("unexpected end of query")
+        k, v = self.tokens.pop(0)
+        if (kind and k != kind) or (value and v.lower() != value.lower()):
+            raise ValueError(f"unexpected {v!r}")
+        return v
+
+    def string(self) -> str:
+        raw = self.take("str")
+        return re.sub(r"\\(.)", r"\1", raw[1:-1])
+
+    def expr(self) -> Pred:
+        left = self.conj()
+        while self.peek("or"):
+            self.take()
+            right, prev = self.conj(), left
+            left = lambda f, w, a=prev, b=right: a(f, w) or b(f, w)  # noqa: E731
+        return left
+
+    def conj(self) -> Pred:
+        left = self.neg()
+        while self.peek("and"):
+            self.take()
+            right, prev = self.neg(), left
+            left = lambda f, w, a=prev, b=right: a(f, w) and b(f, w)  # noqa: E731
+        return left
+
+    def neg(self) -> Pred:
+        if self.peek("not"):
+            self.take()
+            inner = self.neg()
+            return lambda f, w: not inner(f, w)
+        if self.peek("("):
+            self.take()
+            inner = self.expr()
+            self.take("p", ")")
+            return inner
+        return self.term()
+
+    def term(self) -> Pred:
+        if self.tokens and self.tokens[0][0] == "str":
+            value = self.string()
+            self.take("word", "in")
+            field = self.take("word")
+            if field == "parents":
+                return lambda f, w: value in f.parents
+            if field in ROLES:
+                return lambda f, w: value in ROLES[field](f)
+            raise ValueError(f"'in' is not supported on {field!r}")
+        field = self.take("word")
+        if field in ("properties", "appProperties"):
+            self.take("word", "has")
+            self.take("p", "{")
+            self.take("word", "key")
+            self.take("op", "=")
+            key = self.string()
+            self.take("word", "and")
+            self.take("word", "value")
+            self.take("op", "=")
+            value = self.string()
+            self.take("p", "}")
+            attr = "app_properties" if field == "appProperties" else "properties"
+            return lambda f, w: getattr(f, attr).get(key) == value
+        op = self.take("word", "contains").lower() if self.peek("contains") else self.take("op")
+        return self.compare(field, op)
+
+    def compare(self, field: str, op: str) -> Pred:
+        if field in FLAGS and op in ("=", "!="):
+            flag = self.take("word").lower()
+            if flag not in ("true", "false"):
+                raise ValueError(f"{field} takes true or false")
+            return lambda f, w: COMPARE[op](FLAGS[field](f, w), flag == "true")
+        value = self.string()
+        if field == "name" and op in ("=", "!=", "contains"):
+            return (lambda f, w: _words_start(f.name, value)) if op == "contains" else \
+                (lambda f, w: COMPARE[op](f.name, value))
+        if field == "mimeType" and op in ("=", "!=", "contains"):
+            return (lambda f, w: value in f.mime_type) if op == "contains" else \
+                (lambda f, w: COMPARE[op](f.mime_type, value))
+        if field == "fullText" and op == "contains":
+            needle = value.casefold()
+            return lambda f, w: needle in _text(f)
+        if field in TIMES and op in COMPARE:
+            when = _time(value)
+            return lambda f, w: COMPARE[op](_time(getattr(f, TIMES[field])), when)
+        if field == "visibility" and op in ("=", "!="):
+            return lambda f, w: COMPARE[op](f.visibility(), value)
+        if field == "shortcutDetails.targetId" and op in ("=", "!="):
+            return lambda f, w: COMPARE[op](f.shortcut_target or "", value)
+        raise ValueError(f"{field} {op} is not a Drive search term")
+
+
+def compile_query(q: str) -> Callable[[DriveFile, str], bool]:
+    """A predicate ``(file, caller) -> bool`` for ``q``; ValueError when Drive would refuse it."""
+    if not (q or "").strip():
+        return lambda f, w: True
+    parser = _Parser(q)
+    try:
+        pred = parser.expr()
+    except (IndexError, KeyError) as exc:
+        raise ValueError(str(exc)) from None
+    if parser.tokens:
+        raise ValueError(f"unexpected {parser.tokens[0][1]!r}")
+    return pred

@@ -14,7 +14,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-FOLDER = "application/vnd.google-apps.folder"
+GOOGLE_APPS = "application/vnd.google-apps."
+FOLDER = GOOGLE_APPS + "folder"
+OOXML = "application/vnd.openxmlformats-officedocument."
+EXPORT_FORMATS: dict[str, tuple[str, ...]] = {  # Drive's about.exportFormats for Docs Editors files
+    GOOGLE_APPS + "document": ("text/plain", "text/html", "application/rtf", "application/pdf", "text/markdown",
+                               "application/vnd.oasis.opendocument.text", "application/epub+zip", "application/zip",
+                               OOXML + "wordprocessingml.document"),
+    GOOGLE_APPS + "spreadsheet": ("text/csv", "text/tab-separated-values", "application/pdf", "application/zip",
+                                  "application/x-vnd.oasis.opendocument.spreadsheet",
+                                  "application/vnd.oasis.opendocument.spreadsheet", OOXML + "spreadsheetml.sheet"),
+    GOOGLE_APPS + "presentation": ("text/plain", "application/pdf", "image/jpeg", "image/png", "image/svg+xml",
+                                   "application/vnd.oasis.opendocument.presentation",
+                                   OOXML + "presentationml.presentation"),
+    GOOGLE_APPS + "drawing": ("application/pdf", "image/jpeg", "image/png", "image/svg+xml"),
+    GOOGLE_APPS + "script": ("application/vnd.google-apps.script+json",),
+}
+EXPORTABLE_KINDS = {mime[len(GOOGLE_APPS):] for mime in EXPORT_FORMATS}
 
 
 def now_rfc3339() -> str:
@@ -36,20 +52,99 @@ class DriveFile:
     modified: str = field(default_factory=now_rfc3339)
     writers: set[str] = field(default_factory=set)  # folders: who may add files
     readers: set[str] = field(default_factory=set)
+    commenters: set[str] = field(default_factory=set)
+    properties: dict[str, str] = field(default_factory=dict)
+    starred: bool = False
+    version: int = 1
+    shortcut_target: str | None = None
+    link_shares: dict[str, dict[str, Any]] = field(default_factory=dict)  # anyone / domain permissions by id
 
-    def resource(self) -> dict[str, Any]:
+    @property
+    def native(self) -> bool:
+        return self.mime_type.startswith(GOOGLE_APPS)
+
+    def visibility(self) -> str:
+        kinds = {p["type"] for p in self.link_shares.values()}
+        return "anyoneWithLink" if "anyone" in kinds else "domainWithLink" if "domain" in kinds else "limited"
+
+    def role_of(self, who: str) -> str | None:
+        if who == self.owner:
+            return "owner"
+        return next((role for role, people in (("writer", self.writers), ("commenter", self.commenters),
+                                               ("reader", self.readers)) if who in people), None)
+
+    def permissions(self) -> list[dict[str, Any]]:
+        """The file's permissions as Drive lists them: the owner first, then users, then link shares."""
+        people = [(self.owner, "owner"), *((w, "writer") for w in sorted(self.writers)),
+                  *((c, "commenter") for c in sorted(self.commenters)), *((r, "reader") for r in sorted(self.readers))]
+        out = [{"kind": "drive#permission", "id": permission_id(email), "type": "user", "emailAddress": email,
+                "role": role, "displayName": display_name(email), "deleted": False, "pendingOwner": False}
+               for email, role in people]
+        return out + [dict(p) for p in self.link_shares.values()]
+
+    def resource(self, who: str | None = None, base: str = "", role: str | None = None) -> dict[str, Any]:
+        """Every property the emulator keeps, as Drive v3 names them (``fields`` cuts it down); ``role``:
+        the caller's, inherited from a folder when not given on the file."""
+        who = who or self.owner
+        role = role or self.role_of(who) or "reader"
+        can_write = role in ("owner", "writer")
+        folder = self.mime_type == FOLDER
+        kind = self.mime_type[len(GOOGLE_APPS):] if self.native else ""
         out: dict[str, Any] = {
             "kind": "drive#file", "id": self.id, "name": self.name, "mimeType": self.mime_type,
-            "parents": list(self.parents), "trashed": self.trashed, "createdTime": self.created,
-            "modifiedTime": self.modified, "appProperties": dict(self.app_properties),
-            "owners": [{"kind": "drive#user", "emailAddress": self.owner}],
+            "parents": list(self.parents), "trashed": self.trashed, "explicitlyTrashed": self.trashed,
+            "starred": self.starred, "createdTime": self.created, "modifiedTime": self.modified,
+            "appProperties": dict(self.app_properties), "properties": dict(self.properties),
+            "owners": [user(self.owner, who)], "lastModifyingUser": user(self.owner, who),
+            "ownedByMe": self.owner == who, "modifiedByMe": self.owner == who, "viewedByMe": self.owner == who,
+            "shared": len(self.permissions()) > 1, "spaces": ["drive"], "version": str(self.version),
+            "webViewLink": (f"https://drive.google.com/drive/folders/{self.id}" if folder else
+                            f"https://docs.google.com/{kind}/d/{self.id}/edit?usp=drivesdk" if self.native else
+                            f"https://drive.google.com/file/d/{self.id}/view?usp=drivesdk"),
+            "iconLink": f"https://drive-thirdparty.googleusercontent.com/16/type/{self.mime_type}",
+            "hasThumbnail": False, "thumbnailVersion": "0", "viewersCanCopyContent": True,
+            "copyRequiresWriterPermission": False, "writersCanShare": True, "isAppAuthorized": False,
+            "quotaBytesUsed": "0" if self.native else str(len(self.content)),
+            "capabilities": {"canEdit": can_write, "canComment": role != "reader", "canShare": can_write,
+                             "canCopy": not folder, "canDownload": not self.native or kind in EXPORTABLE_KINDS,
+                             "canDelete": role == "owner", "canTrash": role == "owner", "canRename": can_write,
+                             "canAddChildren": folder and can_write, "canListChildren": folder,
+                             "canRemoveChildren": folder and can_write, "canModifyContent": can_write,
+                             "canReadRevisions": can_write, "canChangeCopyRequiresWriterPermission": can_write},
         }
+        if can_write:
+            out["permissions"] = self.permissions()
+            out["permissionIds"] = [p["id"] for p in out["permissions"]]
         if self.description is not None:
             out["description"] = self.description
-        if not self.mime_type.startswith("application/vnd.google-apps."):  # native files have no bytes
+        if self.native:  # native files have no bytes
+            if kind in EXPORTABLE_KINDS:
+                out["exportLinks"] = {mime: f"{base}/drive/v3/files/{self.id}/export?mimeType={mime}"
+                                      for mime in EXPORT_FORMATS[self.mime_type]}
+            if self.shortcut_target:
+                out["shortcutDetails"] = {"targetId": self.shortcut_target}
+        else:
+            ext = self.name.rsplit(".", 1)[1] if "." in self.name.strip(".") else ""
             out.update(size=str(len(self.content)), md5Checksum=hashlib.md5(self.content).hexdigest(),
-                       sha256Checksum=hashlib.sha256(self.content).hexdigest())
+                       sha1Checksum=hashlib.sha1(self.content).hexdigest(),
+                       sha256Checksum=hashlib.sha256(self.content).hexdigest(), originalFilename=self.name,
+                       fileExtension=ext, fullFileExtension=ext, headRevisionId=f"0B{self.id[:20]}{self.version}",
+                       webContentLink=f"https://drive.google.com/uc?id={self.id}&export=download")
         return out
+
+
+def user(email: str, who: str | None = None) -> dict[str, Any]:
+    return {"kind": "drive#user", "displayName": display_name(email), "emailAddress": email, "me": email == who,
+            "permissionId": permission_id(email)}
+
+
+def display_name(email: str) -> str:
+    return email.split("@")[0].replace(".", " ").replace("-", " ").title()
+
+
+def permission_id(key: str) -> str:
+    """A user's permission id is the same on every file (Drive: ``user.permissionId``); 20 digits."""
+    return str(int(hashlib.sha256(key.lower().encode()).hexdigest()[:16], 16)).rjust(20, "0")[:20]
 
 
 @dataclass
@@ -90,9 +185,16 @@ class DriveStore:
                                   readers=set(readers)))
 
     def can_read(self, f: DriveFile, who: str) -> bool:
-        if f.owner == who or who in f.readers or who in f.writers:
+        if f.role_of(who) is not None:
             return True
         return any(p in self.files and self.can_read(self.files[p], who) for p in f.parents)
+
+    def role(self, f: DriveFile, who: str) -> str | None:
+        """The caller's role on ``f``: its own, else the strongest inherited from a parent folder."""
+        rank = ["reader", "commenter", "writer", "owner"]
+        found = [f.role_of(who), *(self.role(self.files[p], who) for p in f.parents if p in self.files)]
+        roles = [r if r != "owner" or f.owner == who else "writer" for r in found if r]
+        return max(roles, key=rank.index) if roles else None
 
     def can_write_into(self, folder_id: str, who: str) -> bool:
         folder = self.files.get(folder_id)

@@ -44,7 +44,7 @@ def test_paging_move_copy_and_bad_page_token(drive, gdrive):
         drive.files().update(fileId=moved["id"], addParents=gdrive.inbox_folder).execute()
     assert err.value.resp.status == 403
 
-    copy = drive.files().copy(fileId=moved["id"], body={"name": "copy.txt"}).execute()
+    copy = drive.files().copy(fileId=moved["id"], body={"name": "copy.txt"}, fields="id,name,parents").execute()
     assert copy["name"] == "copy.txt" and copy["id"] != moved["id"] and copy["parents"] == [sub["id"]]
     original = drive.files().get_media(fileId=moved["id"]).execute()
     assert drive.files().get_media(fileId=copy["id"]).execute() == original
