@@ -7,9 +7,11 @@ Graph accept only https, so run it with ``tls=True``.
 - Sites by id or by path (``sites/{hostname}:/sites/{name}:``), their ``drives`` (those the app was
   granted) and default ``drive``; the site and its drive are 403 accessDenied without any grant there.
 - Drive items by id or by path (``items/{id}:/{path}:``, ``root:/{path}:``), percent-encoded or not;
-  ``$expand=listItem($expand=fields)``; ``$select`` (unknown properties 400); ``children`` paged by ``$top``
+  ``$expand`` (``listItem($expand=fields)``, ``children($select=…)``); ``$select`` (unknown properties 400);
+  ``children`` and ``search(q='…')`` (drive, root or any folder: names and text content) paged by ``$top``
   and ``@odata.nextLink``, ordered by ``$orderby`` (name, createdDateTime, lastModifiedDateTime, size;
-  ``desc``); files carry a pre-authenticated ``@microsoft.graph.downloadUrl``. ``$filter`` is ignored.
+  ``desc``), kept by ``$filter``, counted by ``$count=true`` (``odata.py``; options Graph refuses are 400);
+  files carry a pre-authenticated ``@microsoft.graph.downloadUrl``.
 - ``PATCH`` of an item renames it (``name``) or moves it (``parentReference.id`` or ``.path``); 409 on a clash.
 - Simple upload ``PUT …:/{name}:/content`` (missing folders on the path are created, as Graph does);
   ``createUploadSession`` then ``PUT`` of byte ranges to the returned ``uploadUrl`` (no bearer token:
@@ -46,12 +48,14 @@ from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.sharepoint.auth import Directory
 from sandbox.sharepoint.errors import GraphError, graph_error
+from sandbox.sharepoint.odata import check_options, compile_filter, parse_expand, top
 from sandbox.sharepoint.store import Drive, GraphStore, Item, Tombstone, now_iso
 from sandbox.sharepoint.uploads import UploadSessions
 
 ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem")
 REF = re.compile(r"^(?:root|items/(?P<id>[^/:]+))(?::/(?P<path>.*?)(?::|$))?(?P<action>/[A-Za-z/]+)?/?$")
 DELTA = re.compile(r"^(?P<base>.*?)/delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/?$")
+SEARCH = re.compile(r"^(?:(?P<base>.*?)/)?search\(q='(?P<q>(?:[^']|'')*)'\)/?$")
 TOKEN = re.compile(r"^s(?P<since>x|\d+)(?:u(?P<upto>\d+)a(?P<after>\d+))?$")
 ITEM_PROPERTIES = {  # driveItem's properties and relationships ($select accepts these, Graph 400s others)
     "id", "name", "eTag", "cTag", "createdDateTime", "lastModifiedDateTime", "webUrl", "size", "parentReference",
@@ -182,21 +186,36 @@ class GraphSandbox(UploadSessions, Sandbox):
                 out["root"] = {}
         else:
             out["file"] = {"mimeType": "application/octet-stream"}
-        if "listItem" in req.query.get("$expand", ""):
+        if "listItem" in parse_expand(req.query.get("$expand")):
             out["listItem"] = {"id": str(item.list_item_id), "fields": self._fields(item)}
         return out
 
-    def _shown(self, item: Item, drive: Drive, req: Request) -> dict[str, Any]:
-        """The item as GET item and children show it: with a pre-authenticated
-        ``@microsoft.graph.downloadUrl`` for files, cut to ``$select``."""
+    def _shown(self, item: Item, drive: Drive, req: Request, opts: dict[str, str] | None = None) -> dict[str, Any]:
+        """The item as GET item, children and search show it: with a pre-authenticated
+        ``@microsoft.graph.downloadUrl`` for files, ``$expand``ed (``opts``: the query options, the
+        request's unless nested in ``children(...)``) and cut to ``$select``."""
+        opts = req.query if opts is None else opts
+        expand = parse_expand(opts.get("$expand"))
         out = self._item_resource(item, drive, req)
+        out.pop("listItem", None)
+        if "listItem" in expand:
+            out["listItem"] = {"id": str(item.list_item_id), "fields": self._fields(item)}
         if item.content is not None:
             out["@microsoft.graph.downloadUrl"] = self._download_url(item, req)
-        return self._select(out, req)
+        if "children" in expand:
+            sub = expand["children"]
+            check_options(sub, "children")
+            kids = self._listed(self.store.children(item.id), drive, req, sub)
+            out["children"] = [self._shown(k, drive, req, sub) for k in kids[:top(sub)]]
+        for empty in ("thumbnails", "permissions", "versions"):
+            if empty in expand:
+                out[empty] = []
+        return self._select(out, req, opts)
 
     @staticmethod
-    def _select(out: dict[str, Any], req: Request) -> dict[str, Any]:
-        raw = req.query.get("$select")
+    def _select(out: dict[str, Any], req: Request, opts: dict[str, str] | None = None) -> dict[str, Any]:
+        opts = req.query if opts is None else opts
+        raw = opts.get("$select")
         if not raw:
             return out
         wanted = [p.strip() for p in raw.split(",") if p.strip()]
@@ -204,8 +223,18 @@ class GraphSandbox(UploadSessions, Sandbox):
             if name not in ITEM_PROPERTIES:
                 raise GraphError(400, "BadRequest", f"Could not find a property named '{name}' on type "
                                  "'microsoft.graph.driveItem'.")
-        return {k: v for k, v in out.items() if k in wanted or (k == "listItem" and "listItem" in
-                                                                  req.query.get("$expand", ""))}
+        expanded = parse_expand(opts.get("$expand"))
+        return {k: v for k, v in out.items() if k in wanted or k in expanded}
+
+    def _listed(self, items: list[Item], drive: Drive, req: Request, opts: dict[str, str]) -> list[Item]:
+        """``items`` kept by ``$filter`` and sorted by ``$orderby`` (default: by name)."""
+        order = (opts.get("$orderby") or "name").split(",")[0].split()
+        if order[0] not in ORDERABLE or len(order) > 2 or order[1:] not in ([], ["asc"], ["desc"]):
+            raise GraphError(400, "invalidRequest", f"Invalid request: $orderby {opts['$orderby']!r} is not "
+                             "supported")
+        keep = compile_filter(opts.get("$filter"))
+        items = [i for i in items if keep(self._item_resource(i, drive, req))]
+        return sorted(items, key=ORDERABLE[order[0]], reverse=order[1:] == ["desc"])
 
     def _download_url(self, item: Item, req: Request) -> str:
         token = secrets.token_urlsafe(24)
@@ -220,7 +249,9 @@ class GraphSandbox(UploadSessions, Sandbox):
     def _resolve(self, drive: Drive, tail: str, create: bool = False) -> tuple[Item | None, Item, str, str]:
         """(the item or None, its parent, its name, the action) for ``tail`` after ``/drives/{id}/``."""
         m = REF.match(unquote(tail))
-        if m is None or (m.group("action") and m.group("action") not in ACTIONS):
+        # office365-rest-python-client writes ``root:/a://children``: Graph reads the doubled slash as one
+        action = re.sub(r"/+", "/", m.group("action") or "") if m else ""
+        if m is None or (action and action not in ACTIONS):
             raise GraphError(400, "invalidRequest", f"Invalid request: unsupported segment in {tail!r}")
         start = self.store.items.get(drive.root_id if m.group("id") in (None, "root") else m.group("id"))
         if start is None or start.drive_id != drive.id:
@@ -234,7 +265,7 @@ class GraphSandbox(UploadSessions, Sandbox):
             if item.content is not None:
                 raise GraphError(400, "invalidRequest", f"'{item.name}' is a file, not a folder.")
             parent, name, item = item, part, self.store.child(item.id, part)
-        return item, parent or start, name, m.group("action") or ""
+        return item, parent or start, name, action
 
     # -- handlers ------------------------------------------------------------------------------------
     def _site(self, ref: str) -> str:
@@ -299,9 +330,16 @@ class GraphSandbox(UploadSessions, Sandbox):
             if action:
                 raise GraphError(400, "invalidRequest", f"Invalid request: unsupported segment in {req.path!r}")
             return self.delta(self._exists(folder), drive, req, delta.group("token"))
+        search = SEARCH.match(unquote(req.params["tail"]))
+        if search is not None and method == "GET":
+            folder, _, _, action = self._resolve(drive, search.group("base") or "root")
+            if action:
+                raise GraphError(400, "invalidRequest", f"Invalid request: unsupported segment in {req.path!r}")
+            return self.search(self._exists(folder), drive, req, search.group("q").replace("''", "'"))
         upload = method in ("PUT", "POST") and re.search(r"/(content|createUploadSession)/?$", req.params["tail"])
         item, parent, name, action = self._resolve(drive, req.params["tail"], create=bool(upload))
         if method == "GET" and action == "":
+            check_options(req.query, "item")
             return self._found(item, drive, req)
         if method == "GET" and action == "/children":
             return self.children(self._exists(item), drive, req)
@@ -348,27 +386,55 @@ class GraphSandbox(UploadSessions, Sandbox):
             raise GraphError(507, "quotaLimitReached", "Insufficient Space Available")
 
     def children(self, folder: Item, drive: Drive, req: Request) -> Response:
-        top = min(max(int(req.query.get("$top") or 200), 1), 1000)
-        skip = int(req.query.get("$skiptoken") or 0)
-        order = (req.query.get("$orderby") or "name").split(",")[0].split()
-        if order[0] not in ORDERABLE or len(order) > 2 or order[1:] not in ([], ["asc"], ["desc"]):
-            raise GraphError(400, "invalidRequest", f"Invalid request: $orderby {req.query['$orderby']!r} is not "
-                             "supported on children")
-        kids = sorted(self.store.children(folder.id), key=ORDERABLE[order[0]], reverse=order[1:] == ["desc"])
-        body: dict[str, Any] = {"value": [self._shown(i, drive, req) for i in kids[skip:skip + top]]}
-        if skip + top < len(kids):
-            keep = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select", "$orderby")
-                           if req.query.get(k))
-            body["@odata.nextLink"] = (f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/children"
-                                       f"?$top={top}&$skiptoken={skip + top}{keep}")
+        check_options(req.query, "children")
+        link = f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/children"
+        return self._page(self.store.children(folder.id), drive, req, link)
+
+    def search(self, folder: Item, drive: Drive, req: Request, q: str) -> Response:
+        """``search(q='…')``: the items under ``folder`` (not itself) whose name, or text content, holds every
+        word of ``q`` (case-insensitive), with the ``searchResult`` facet and no ``parentReference.path``."""
+        check_options(req.query, "search")
+        words = q.casefold().split()
+
+        def hit(i: Item) -> bool:
+            text = i.name.casefold() + " " + (i.content or b"")[:1 << 20].decode("utf-8", "ignore").casefold()
+            return all(w in text for w in words)
+
+        found = [i for i in self.store.items.values() if i.drive_id == drive.id and i.id != folder.id
+                 and folder.id in self.store.ancestors(i) and hit(i)]
+        link = f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/search(q='{quote(q)}')"
+        return self._page(found, drive, req, link, search=True)
+
+    def _page(self, items: list[Item], drive: Drive, req: Request, link: str, search: bool = False) -> Response:
+        """One page of a collection: ``$filter``, ``$orderby``, ``$top`` and ``$skiptoken``; ``@odata.count``
+        with ``$count=true``; ``@odata.nextLink`` carries the options."""
+        listed = self._listed(items, drive, req, req.query)
+        size, skip = top(req.query), int(req.query.get("$skiptoken") or 0)
+        value = []
+        for i in listed[skip:skip + size]:
+            shown = self._shown(i, drive, req)
+            if search:
+                shown.setdefault("searchResult", {})
+                if isinstance(shown.get("parentReference"), dict):
+                    shown["parentReference"].pop("path", None)
+            value.append(shown)
+        body: dict[str, Any] = {"@odata.context": f"{req.base_url}/v1.0/$metadata#Collection(driveItem)"}
+        if (req.query.get("$count") or "").lower() == "true":
+            body["@odata.count"] = len(listed)
+        body["value"] = value
+        if skip + size < len(listed):
+            keep = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select", "$orderby", "$filter",
+                                                                     "$count") if req.query.get(k))
+            body["@odata.nextLink"] = f"{link}?$top={size}&$skiptoken={skip + size}{keep}"
         return json_response(body)
 
     def delta(self, folder: Item, drive: Drive, req: Request, path_token: str | None) -> Response:
         """Changes under ``folder`` since the token (everything when none), in change order."""
         raw = path_token if path_token is not None else req.query.get("token")
-        top = min(max(int(req.query.get("$top") or 200), 1), 1000)
+        check_options(req.query, "delta")
+        size = top(req.query)
         base = f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/delta"
-        keep = f"&$top={top}" if req.query.get("$top") else ""
+        keep = f"&$top={size}" if req.query.get("$top") else ""
         keep += f"&$select={quote(req.query['$select'])}" if req.query.get("$select") else ""
         with self.store.lock:
             if raw == "latest":
@@ -385,7 +451,7 @@ class GraphSandbox(UploadSessions, Sandbox):
             gone = [t for t in self.store.tombstones.values() if since is not None and t.drive_id == drive.id
                     and after < t.seq <= upto and folder.id in t.ancestors]
             changes = sorted([*under, *gone], key=lambda c: c.seq)
-            page, more = changes[:top], len(changes) > top
+            page, more = changes[:size], len(changes) > size
             value = [self._select(self._delta_resource(c, drive, req), req) for c in page]
         body: dict[str, Any] = {"value": value}
         if more:
