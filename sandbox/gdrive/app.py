@@ -28,12 +28,8 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 
 from __future__ import annotations
 
-import json
 import re
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
-from urllib.parse import urlencode
 
 from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
@@ -46,9 +42,9 @@ from sandbox.gdrive.fields import select
 from sandbox.gdrive.permissions import Permissions
 from sandbox.gdrive.query import compile_query
 from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, DriveStore, now_rfc3339, user
+from sandbox.gdrive.uploads import UPLOAD, Uploads
 
 FILES = r"/drive/v3/files"
-UPLOAD = r"/upload/drive/v3/files"
 ORDER_KEYS = {"name": lambda f: (f.name.casefold(), f.name), "name_natural": lambda f: _natural(f.name),
               "createdTime": lambda f: f.created, "modifiedTime": lambda f: f.modified,
               "modifiedByMeTime": lambda f: f.modified, "viewedByMeTime": lambda f: f.modified,
@@ -78,7 +74,7 @@ def _sort(files: list[DriveFile], order_by: str) -> list[DriveFile]:
     return files
 
 
-class DriveSandbox(Permissions, Sandbox):
+class DriveSandbox(Uploads, Permissions, Sandbox):
     vendor = "gdrive"
     server_header = "ESF"
 
@@ -332,71 +328,6 @@ class DriveSandbox(Permissions, Sandbox):
                              f"The user does not have sufficient permissions for file {f.id}.")
         self.store.delete(f.id)
         return Response(204, b"", "text/plain")
-
-    def _store_upload(self, req: Request, meta: dict[str, Any], data: bytes, mime: str | None,
-                      file_id: str | None, who: str) -> Response:
-        """Create a file, or (files.update with media) replace an existing file's content."""
-        if file_id is None:
-            return self._answer(self._new_file(who, meta, data, mime), req)
-        f = self.store.files.get(file_id)
-        if f is None:
-            raise DriveError(404, "notFound", f"File not found: {file_id}.", location="fileId")
-        self._update(f, meta, req, data)
-        return self._answer(f, req)
-
-    def upload(self, req: Request) -> Response:
-        kind = req.query.get("uploadType", "media")
-        ctype = req.header("Content-Type", "application/octet-stream")
-        target = req.params.get("file_id")
-        if target is not None:
-            self._file(req)
-        if kind == "media":
-            return self._store_upload(req, {}, req.body, ctype.split(";")[0], target, req.principal)
-        if kind == "multipart":
-            msg = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + req.body)
-            parts = list(msg.iter_parts()) if msg.is_multipart() else []
-            if len(parts) != 2:
-                raise DriveError(400, "badContent", "Multipart upload needs a metadata part and a media part.")
-            meta = json.loads(parts[0].get_payload(decode=True) or b"{}")
-            data = parts[1].get_payload(decode=True) or b""
-            return self._store_upload(req, meta, data, parts[1].get_content_type(), target, req.principal)
-        if kind == "resumable":
-            meta = req.json() if req.body else {}
-            upload_id = self.store.new_id()
-            total = req.header("X-Upload-Content-Length")
-            self.store.uploads[upload_id] = {"meta": meta or {}, "data": bytearray(), "who": req.principal,
-                                             "mime": req.header("X-Upload-Content-Type") or None,
-                                             "total": int(total) if total else None, "file_id": target,
-                                             "query": dict(req.query)}
-            where = UPLOAD + (f"/{target}" if target else "")
-            location = f"{req.base_url}{where}?uploadType=resumable&upload_id={upload_id}"
-            return Response(200, b"", "text/plain", [("Location", location), ("X-GUploader-UploadID", upload_id)])
-        raise DriveError(400, "invalid", f"Invalid value for uploadType: {kind}", location="uploadType")
-
-    def resume(self, req: Request) -> Response:
-        session = self.store.uploads.get(req.query.get("upload_id", ""))
-        if session is None or session["who"] != req.principal:
-            raise DriveError(404, "notFound", "No such upload session.")
-        span = req.header("Content-Range")  # "bytes a-b/total", "bytes */total" or "bytes a-b/*"
-        if span.startswith("bytes "):
-            where, _, total = span[len("bytes "):].partition("/")
-            if total != "*":
-                session["total"] = int(total)
-            if where != "*":
-                start = int(where.split("-")[0])
-                if start != len(session["data"]):
-                    raise DriveError(400, "badContent", f"Chunk starts at {start}, expected {len(session['data'])}.")
-                session["data"] += req.body
-        else:
-            session["data"] += req.body
-            session["total"] = len(session["data"])
-        if session["total"] is not None and len(session["data"]) >= session["total"]:
-            del self.store.uploads[req.query["upload_id"]]
-            req.raw_query = urlencode({k: v for k, v in session["query"].items() if k != "uploadType"})
-            return self._store_upload(req, session["meta"], bytes(session["data"]), session["mime"],
-                                      session["file_id"], session["who"])
-        headers = [("Range", f"bytes=0-{len(session['data']) - 1}")] if session["data"] else []
-        return Response(308, b"", "text/plain", headers)
 
     def start_token(self, req: Request) -> Response:
         body = {"kind": "drive#startPageToken", "startPageToken": str(len(self.store.changes) + 1)}

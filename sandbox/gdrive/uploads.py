@@ -1,0 +1,86 @@
+"""Drive uploads for ``DriveSandbox``: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI
+in ``Location``, chunks with ``Content-Range``, ``308`` with ``Range`` until complete), to create a file
+(``POST``) or to replace a file's content with files.update (``PATCH …/files/{id}``; metadata,
+addParents/removeParents and ``fields`` as on files.update)."""
+
+from __future__ import annotations
+
+import json
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+from urllib.parse import urlencode
+
+from sandbox.core.http import Request, Response
+from sandbox.gdrive.errors import DriveError
+
+UPLOAD = r"/upload/drive/v3/files"
+
+
+class Uploads:
+    """Uses the sandbox's ``store``, ``_file``, ``_new_file``, ``_update`` and ``_answer``."""
+
+    def _store_upload(self, req: Request, meta: dict[str, Any], data: bytes, mime: str | None,
+                      file_id: str | None, who: str) -> Response:
+        """Create a file, or (files.update with media) replace an existing file's content."""
+        if file_id is None:
+            return self._answer(self._new_file(who, meta, data, mime), req)
+        f = self.store.files.get(file_id)
+        if f is None:
+            raise DriveError(404, "notFound", f"File not found: {file_id}.", location="fileId")
+        self._update(f, meta, req, data)
+        return self._answer(f, req)
+
+    def upload(self, req: Request) -> Response:
+        kind = req.query.get("uploadType", "media")
+        ctype = req.header("Content-Type", "application/octet-stream")
+        target = req.params.get("file_id")
+        if target is not None:
+            self._file(req)
+        if kind == "media":
+            return self._store_upload(req, {}, req.body, ctype.split(";")[0], target, req.principal)
+        if kind == "multipart":
+            msg = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + req.body)
+            parts = list(msg.iter_parts()) if msg.is_multipart() else []
+            if len(parts) != 2:
+                raise DriveError(400, "badContent", "Multipart upload needs a metadata part and a media part.")
+            meta = json.loads(parts[0].get_payload(decode=True) or b"{}")
+            data = parts[1].get_payload(decode=True) or b""
+            return self._store_upload(req, meta, data, parts[1].get_content_type(), target, req.principal)
+        if kind == "resumable":
+            meta = req.json() if req.body else {}
+            upload_id = self.store.new_id()
+            total = req.header("X-Upload-Content-Length")
+            self.store.uploads[upload_id] = {"meta": meta or {}, "data": bytearray(), "who": req.principal,
+                                             "mime": req.header("X-Upload-Content-Type") or None,
+                                             "total": int(total) if total else None, "file_id": target,
+                                             "query": dict(req.query)}
+            where = UPLOAD + (f"/{target}" if target else "")
+            location = f"{req.base_url}{where}?uploadType=resumable&upload_id={upload_id}"
+            return Response(200, b"", "text/plain", [("Location", location), ("X-GUploader-UploadID", upload_id)])
+        raise DriveError(400, "invalid", f"Invalid value for uploadType: {kind}", location="uploadType")
+
+    def resume(self, req: Request) -> Response:
+        session = self.store.uploads.get(req.query.get("upload_id", ""))
+        if session is None or session["who"] != req.principal:
+            raise DriveError(404, "notFound", "No such upload session.")
+        span = req.header("Content-Range")  # "bytes a-b/total", "bytes */total" or "bytes a-b/*"
+        if span.startswith("bytes "):
+            where, _, total = span[len("bytes "):].partition("/")
+            if total != "*":
+                session["total"] = int(total)
+            if where != "*":
+                start = int(where.split("-")[0])
+                if start != len(session["data"]):
+                    raise DriveError(400, "badContent", f"Chunk starts at {start}, expected {len(session['data'])}.")
+                session["data"] += req.body
+        else:
+            session["data"] += req.body
+            session["total"] = len(session["data"])
+        if session["total"] is not None and len(session["data"]) >= session["total"]:
+            del self.store.uploads[req.query["upload_id"]]
+            req.raw_query = urlencode({k: v for k, v in session["query"].items() if k != "uploadType"})
+            return self._store_upload(req, session["meta"], bytes(session["data"]), session["mime"],
+                                      session["file_id"], session["who"])
+        headers = [("Range", f"bytes=0-{len(session['data']) - 1}")] if session["data"] else []
+        return Response(308, b"", "text/plain", headers)
