@@ -117,6 +117,8 @@ class DriveSandbox(Uploads, Permissions, Sandbox):
         router.add("POST", r"/token", lambda r: self.accounts.token(r, self.token_url), faults=False)
         router.add("GET", r"/drive/v3/about", self._authed(self.about))
         router.add("GET", FILES, self._authed(self.list_files))
+        router.add("GET", FILES + r"/generateIds", self._authed(self.generate_ids))
+        router.add("DELETE", FILES + r"/trash", self._authed(self.empty_trash))
         router.add("POST", FILES, self._authed(self.create_metadata))
         router.add("GET", one, self._authed(self.get_file))
         router.add("GET", one + r"/export", self._authed(self.export_file))
@@ -184,7 +186,11 @@ class DriveSandbox(Uploads, Permissions, Sandbox):
         with self.store.lock:
             if self.store.used_bytes(who) + len(content) > self.store.quota_bytes:
                 raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been exceeded.")
-            f = DriveFile(self.store.new_id(), str(meta.get("name") or "Untitled"),
+            wanted = meta.get("id")
+            if wanted is not None and (wanted not in self.store.generated or wanted in self.store.files):
+                raise DriveError(400, "invalid", "The provided file ID is not usable.", location="file.id")
+            self.store.generated.discard(wanted)
+            f = DriveFile(wanted or self.store.new_id(), str(meta.get("name") or "Untitled"),
                           str(meta.get("mimeType") or mime or "application/octet-stream"), parents, who, content,
                           {str(k): str(v) for k, v in (meta.get("appProperties") or {}).items()},
                           meta.get("description"), starred=bool(meta.get("starred", False)),
@@ -320,6 +326,21 @@ class DriveSandbox(Uploads, Permissions, Sandbox):
                      "description": meta.get("description", f.description), "starred": meta.get("starred")}
         return self._answer(self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type),
                             req)
+
+    def generate_ids(self, req: Request) -> Response:
+        raw = req.query.get("count") or "10"
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
+                             location="count")
+        ids = [self.store.new_id() for _ in range(int(raw))]
+        self.store.generated.update(ids)
+        return json_response({"kind": "drive#generatedIds", "space": "drive", "ids": ids})
+
+    def empty_trash(self, req: Request) -> Response:
+        """files.emptyTrash: deletes every trashed file the caller owns."""
+        for f in [f for f in self.store.files.values() if f.trashed and f.owner == req.principal]:
+            self.store.delete(f.id)
+        return Response(204, b"", "text/plain")
 
     def delete_file(self, req: Request) -> Response:
         f = self._file(req)

@@ -162,6 +162,7 @@ class DriveStore:
         self.changes: list[Change] = []
         self.quota_bytes = quota_bytes
         self.uploads: dict[str, dict[str, Any]] = {}
+        self.generated: set[str] = set()  # files.generateIds, not used yet
 
     @staticmethod
     def new_id() -> str:

@@ -178,3 +178,16 @@ def test_about_update_content_and_changes(drive, gdrive):
     assert "nextPageToken" not in changes and changes["newStartPageToken"] != start
     status, detail = _error(drive.changes().list(pageToken="abc"))
     assert status == 400 and detail["location"] == "pageToken"
+
+
+def test_generate_ids_and_empty_trash(drive, gdrive):
+    wanted = drive.files().generateIds(count=2).execute()["ids"]
+    made = drive.files().create(body={"id": wanted[0], "name": "fixed-id", "mimeType": FOLDER,
+                                      "parents": [gdrive.evidence_folder]}).execute()
+    assert made["id"] == wanted[0]
+    status, detail = _error(drive.files().create(body={"id": wanted[0], "name": "again"}))
+    assert status == 400 and detail["location"] == "file.id"
+    drive.files().update(fileId=made["id"], body={"trashed": True}).execute()
+    drive.files().emptyTrash().execute()
+    status, _ = _error(drive.files().get(fileId=made["id"]))
+    assert status == 404
