@@ -9,7 +9,8 @@ query and PySNC's default order) is answered from the table's sorted indexes, as
   then bisect the order field's range conditions on that list. Keyset paging
   (`sys_id>last^sys_id<end`) then costs a bisect per page instead of a scan.
 Anything else scans the rows in insertion order and sorts (stable). Results (row lists) are cached
-per (table, table version, parsed query), so paging a large result by offset costs a slice per page.
+per (table, table version, parsed query, versions of the tables it joins), so paging a large result
+by offset costs a slice per page. Queries with JOIN/RLQUERY/SUBQUERY parts are evaluated by `related`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.servicenow import related
 from sandbox.servicenow.query import Condition, Query, predicate
 
 RANGE_OPS = frozenset({"=", ">", ">=", "<", "<="})
@@ -60,7 +62,8 @@ class QueryEngine:
 
     def run(self, source: Any, query: Query) -> list[int]:
         """Matching rows in result order (callers must not mutate the list)."""
-        key = (source.cache_key(), query)
+        key = (source.cache_key(), query, related.dependencies(source.store, query) if query.related or query.joins
+               else ())
         with self._lock:
             rows = self._cache.get(key)
             if rows is not None:
@@ -87,6 +90,9 @@ class QueryEngine:
             terms = [tuple(c for c in term if source.has_field(c.field)) for term in block]
             blocks.append([t for t in terms if t])
         order = tuple((f, d) for f, d in query.order if source.has_field(f))
+        if query.joins or query.related:
+            rows = related.filter_rows(source, blocks, query, compile_condition, self._filter)
+            return _sorted(source, rows, order)
         planned = _INDEX_ORDERS.get(order)
         if len(blocks) == 1 and planned is not None:
             field, desc = planned
@@ -104,11 +110,7 @@ class QueryEngine:
             for block in blocks:
                 matched.update(self._filter(source, base, block))
             rows = [r for r in base if r in matched]
-        for field, desc in reversed(order):
-            get = source.getter(field)
-            key = _num_key(get) if source.kinds.get(field) == "integer" else get
-            rows.sort(key=key, reverse=desc)
-        return rows
+        return _sorted(source, rows, order)
 
     def _indexed(self, source: Any, index: Any, field: str, terms: list[tuple[Condition, ...]]) -> list[int]:
         """Rows of one AND-block in ``index`` order (ascending), using the cheaper index (module doc)."""
@@ -156,18 +158,27 @@ class QueryEngine:
     def _filter(source: Any, rows: list[int], terms: list[tuple[Condition, ...]]) -> list[int]:
         rows = list(rows)
         for term in terms:
-            preds = []
-            for c in term:
-                other = source.getter(c.value) if c.op in ("SAMEAS", "NSAMEAS") and source.has_field(c.value) \
-                    else None
-                numeric = source.kinds.get(c.field) == "integer"
-                preds.append(predicate(c, source.getter(c.field), numeric, other))
+            preds = [compile_condition(source, c) for c in term]
             if len(preds) == 1:
                 p = preds[0]
                 rows = [r for r in rows if p(r)]
             else:
                 rows = [r for r in rows if any(p(r) for p in preds)]
         return rows
+
+
+def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
+    """One condition on `source` as row -> bool."""
+    other = source.getter(c.value) if c.op in ("SAMEAS", "NSAMEAS") and source.has_field(c.value) else None
+    return predicate(c, source.getter(c.field), source.kinds.get(c.field) == "integer", other)
+
+
+def _sorted(source: Any, rows: list[int], order: tuple[tuple[str, bool], ...]) -> list[int]:
+    for field, desc in reversed(order):
+        get = source.getter(field)
+        key = _num_key(get) if source.kinds.get(field) == "integer" else get
+        rows.sort(key=key, reverse=desc)
+    return rows
 
 
 def _is_range(term: tuple[Condition, ...], field: str) -> bool:

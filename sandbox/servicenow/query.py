@@ -2,7 +2,19 @@
 
 Grammar handled: conditions `<field><op><value>` joined by `^` (AND), `^OR` (OR with the previous
 condition), `^NQ` (new OR'ed block), `ORDERBY<f>` / `ORDERBYDESC<f>`, trailing `^EQ`; `^^` escapes a
-literal caret. Operators: = != > >= < <= IN, NOT IN, LIKE, NOTLIKE, STARTSWITH, ENDSWITH, ISEMPTY,
+literal caret. Queries across tables (evaluated by `related`):
+- `JOIN<table>.<field>=<other>.<other_field>!<cond>^^<cond>`: an inner join; the conditions after `!`
+  (separated by `^^`, `^^OR` for an alternative) are on the joined table, and a single `^` ends them.
+  Like the platform, every JOIN applies whatever `^OR`/`^NQ` precedes it (a row needs a match), while its
+  conditions take their place in the AND/OR structure (`a^ORJOIN...!c` = has a match, and a or c).
+- `RLQUERY<related>.<field>,<op><n>[,m2m][,<cond>][^<cond>...]^ENDRLQUERY`: the number of `related`
+  rows whose `field` holds this row's sys_id (and that match the conditions) compared to n.
+- `SUBQUERY<field>,<other_field>,<other>^<cond>...^ENDSUBQUERY`: field IN (other_field of the
+  matching rows of `other`).
+RLQUERY and SUBQUERY always AND with the whole query (`^OR`/`^NQ` before them are ignored, as on the
+platform). What the sandbox cannot evaluate faithfully (a JOIN from an already joined table, queries
+nested in RLQUERY/SUBQUERY, malformed segments) raises a 400 instead of returning wrong rows.
+Operators: = != > >= < <= IN, NOT IN, LIKE, NOTLIKE, STARTSWITH, ENDSWITH, ISEMPTY,
 ISNOTEMPTY, ANYTHING, EMPTYSTRING, BETWEEN (a@b), SAMEAS, NSAMEAS, plus CONTAINS / DOES NOT CONTAIN.
 `javascript:gs.dateGenerate('d','t')` and a few relative helpers are resolved (UTC). As on a real
 instance, conditions on unknown fields and unknown operators are ignored, not errors.
@@ -17,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sandbox.core.http import HTTPError
+
 _OPS = ("NOT IN", "NOTLIKE", "NOT LIKE", "DOES NOT CONTAIN", "ISNOTEMPTY", "ISEMPTY", "ANYTHING",
         "EMPTYSTRING", "STARTSWITH", "ENDSWITH", "NSAMEAS", "SAMEAS", "BETWEEN", "CONTAINS", "LIKE", "IN",
         "!=", ">=", "<=", "=", ">", "<")
@@ -24,21 +38,62 @@ _COND = re.compile(r"([a-z0-9_.]+)(" + "|".join(re.escape(o) for o in _OPS) + r"
 _DATE_GENERATE = re.compile(r"javascript:\s*gs\.dateGenerate\(\s*'([^']*)'\s*,\s*'([^']*)'\s*\)")
 _RELATIVE = re.compile(r"javascript:\s*gs\.(\w+)\(\s*(-?\d*)\s*\)")
 _CARET = "\x00"
+_JOIN = re.compile(r"JOIN([a-z0-9_]+)\.([a-z0-9_.]+)=([a-z0-9_]+)\.([a-z0-9_.]+)!(.*)\Z", re.S)
+_SEGMENT = re.compile(r"(?:\^(?:OR|NQ)?|\A)(RLQUERY|SUBQUERY)(.*?)(?:\^END\1|\Z)", re.S)
+_COUNT = re.compile(r"(>=|<=|!=|=|>|<)(\d+)\Z")
 
 
 @dataclass(frozen=True)
 class Condition:
+    """One comparison; op "JOIN" stands for "a row of Query.joins[join] matches" (its field is unused)."""
+
     field: str
     op: str
     value: str
+    join: int = -1
+
+
+Terms = tuple[tuple[Condition, ...], ...]
+
+
+@dataclass(frozen=True)
+class Join:
+    """`JOIN<table>.<field>=<other>.<other_field>!<where>`; where: AND'ed terms on `other`."""
+
+    table: str
+    field: str
+    other: str
+    other_field: str
+    where: Terms
+
+
+@dataclass(frozen=True)
+class Related:
+    """An RLQUERY (kind "RL": count of `other` rows whose other_field is this sys_id, op count) or a
+    SUBQUERY (kind "SUB": field IN other_field of matching `other` rows); where: OR'ed blocks of terms."""
+
+    kind: str
+    field: str
+    other: str
+    other_field: str
+    op: str
+    count: int
+    where: tuple[Terms, ...]
 
 
 @dataclass(frozen=True)
 class Query:
-    """blocks (OR'ed, from ^NQ) of terms (AND'ed) of alternatives (OR'ed, from ^OR); then ordering."""
+    """blocks (OR'ed, from ^NQ) of terms (AND'ed) of alternatives (OR'ed, from ^OR); then ordering;
+    joins referenced by JOIN conditions; related-list and sub-queries AND'ed with everything."""
 
-    blocks: tuple[tuple[tuple[Condition, ...], ...], ...]
+    blocks: tuple[Terms, ...]
     order: tuple[tuple[str, bool], ...]  # (field, descending)
+    joins: tuple[Join, ...] = ()
+    related: tuple[Related, ...] = ()
+
+
+def invalid(detail: str) -> HTTPError:
+    return HTTPError(400, "Invalid encoded query", detail)
 
 
 def resolve_value(value: str, now: datetime) -> str:
@@ -67,15 +122,18 @@ def resolve_value(value: str, now: datetime) -> str:
 
 
 def parse(text: str, now: datetime) -> Query:
-    """Parse an encoded query; unparseable parts are dropped like ServiceNow does."""
+    """Parse an encoded query; unparseable conditions are dropped like ServiceNow does."""
     text = (text or "").replace("^^", _CARET)
-    blocks: list[tuple[tuple[Condition, ...], ...]] = []
+    related: list[Related] = []
+    text = _SEGMENT.sub(lambda m: related.append(_related(m.group(1), m.group(2), now)) or "", text)
+    blocks: list[Terms] = []
     order: list[tuple[str, bool]] = []
+    joins: list[Join] = []
     for block_text in text.split("^NQ"):
         terms: list[list[Condition]] = []
         for raw in block_text.split("^"):
-            part = raw.replace(_CARET, "^").strip()
-            if not part or part == "EQ" or part.startswith(("GROUPBY", "RLQUERY", "ENDRLQUERY", "JOIN")):
+            part = raw.strip()
+            if not part or part == "EQ" or part.startswith(("GROUPBY", "ENDRLQUERY", "ENDSUBQUERY")):
                 continue
             if part.startswith("ORDERBYDESC"):
                 order.append((part[11:], True))
@@ -83,17 +141,72 @@ def parse(text: str, now: datetime) -> Query:
             if part.startswith("ORDERBY"):
                 order.append((part[7:], False))
                 continue
-            is_or = part.startswith("OR") and terms
-            m = _COND.match(part[2:] if is_or else part)
-            if m is None:
+            is_or = part.startswith("OR") and bool(terms)
+            body = part[2:] if part.startswith("OR") else part
+            if body.startswith("JOIN"):
+                joins.append(_join(body, now))
+                cond: Condition | None = Condition(joins[-1].field, "JOIN", "", len(joins) - 1)
+            else:
+                cond = _condition(body if is_or else part, now)
+            if cond is None:
                 continue
-            cond = Condition(m.group(1), m.group(2), resolve_value(m.group(3), now))
             if is_or:
                 terms[-1].append(cond)
             else:
                 terms.append([cond])
         blocks.append(tuple(tuple(t) for t in terms))
-    return Query(tuple(b for b in blocks if b) or ((),), tuple(order))
+    return Query(tuple(b for b in blocks if b) or ((),), tuple(order), tuple(joins), tuple(related))
+
+
+def _condition(part: str, now: datetime) -> Condition | None:
+    m = _COND.match(part.replace(_CARET, "^"))
+    return None if m is None else Condition(m.group(1), m.group(2), resolve_value(m.group(3), now))
+
+
+def _terms(pieces: list[str], now: datetime) -> Terms:
+    """AND'ed terms from condition strings, a leading "OR" adding an alternative to the previous term."""
+    terms: list[list[Condition]] = []
+    for piece in (p.strip() for p in pieces):
+        if piece.startswith(("JOIN", "ORJOIN", "RLQUERY", "SUBQUERY", "ORDERBY")):
+            raise invalid(f"{piece[:40]!r} cannot be nested here; the sandbox evaluates only plain "
+                          "conditions inside JOIN, RLQUERY and SUBQUERY")
+        is_or = piece.startswith("OR") and bool(terms)
+        cond = _condition(piece[2:] if is_or else piece, now)
+        if cond is not None:
+            (terms[-1].append(cond) if is_or else terms.append([cond]))
+    return tuple(tuple(t) for t in terms)
+
+
+def _join(part: str, now: datetime) -> Join:
+    m = _JOIN.match(part)
+    if m is None:
+        raise invalid(f"{part[:60]!r}: expected JOIN<table>.<field>=<table>.<field>!<condition> "
+                      "(the ! is required even without a condition)")
+    where = _terms(m.group(5).split(_CARET), now) if m.group(5) else ()
+    return Join(m.group(1), m.group(2), m.group(3), m.group(4), where)
+
+
+def _related(kind: str, body: str, now: datetime) -> Related:
+    head, _, rest = body.partition("^")
+    pieces = rest.split("^") if rest else []
+    if kind == "SUBQUERY":
+        spec = head.split(",")
+        if len(spec) != 3 or not all(spec):
+            raise invalid(f"SUBQUERY{head!r}: expected SUBQUERY<field>,<other_field>,<table>^<condition>")
+        where = tuple(_terms(b.split("^"), now) for b in "^".join(pieces).split("^NQ"))
+        return Related("SUB", spec[0], spec[2], spec[1], "", 0, where)
+    ident, _, tail = head.partition(",")
+    other, _, other_field = ident.partition(".")
+    comparison, _, extra = tail.partition(",")
+    count = _COUNT.match(comparison)
+    if not other or not other_field or count is None:
+        raise invalid(f"RLQUERY{head!r}: expected RLQUERY<table>.<field>,<op><count>[,m2m]^<condition>^ENDRLQUERY")
+    if extra == "m2m" or extra.startswith("m2m,"):
+        extra = extra[4:]
+    if extra:
+        pieces.insert(0, extra)
+    where = tuple(_terms(b.split("^"), now) for b in "^".join(pieces).split("^NQ"))
+    return Related("RL", "sys_id", other, other_field, count.group(1), int(count.group(2)), where)
 
 
 def _number(value: str) -> float | None:
