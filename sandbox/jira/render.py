@@ -193,7 +193,7 @@ class Renderer:
                            "priority": self.priority(issue.priority_id), "issuetype": self.issuetype(issue.type_id)}}
 
     def link(self, lk: Any, issue_id: int) -> dict[str, Any] | None:
-        name, inward, outward = C.LINK_TYPES[lk.type_id]
+        name, inward, outward = self.store.link_types[lk.type_id]
         other_id, side = (lk.outward_id, "outwardIssue") if lk.inward_id == issue_id else (lk.inward_id, "inwardIssue")
         other = self.store.issues.get(other_id)
         if other is None:

@@ -14,7 +14,6 @@ from email.parser import BytesParser
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
-from sandbox.jira import catalog as C
 from sandbox.jira import ops
 from sandbox.jira.adf import is_adf
 from sandbox.jira.call import Call
@@ -113,7 +112,7 @@ def register(sb: JiraSandbox, key: str) -> None:
     def add_link(c: Call) -> Response:
         body = c.obj()
         tref = str(_ref(body.get("type")) or "")
-        type_id = next((k for k, v in C.LINK_TYPES.items() if tref in (k, v[0])), None)
+        type_id = next((k for k, v in sb.store.link_types.items() if tref in (k, v[0])), None)
         if type_id is None:
             raise fail(404, f"No issue link type with name '{tref}' found.")
         inward = sb.store.resolve(_ref(body.get("inwardIssue")))
@@ -129,7 +128,7 @@ def register(sb: JiraSandbox, key: str) -> None:
         link = sb.store.links.get(int(c.p["link"])) if c.p["link"].isdigit() else None
         if link is None:
             raise fail(404, "No issue link with id '" + c.p["link"] + "' exists.")
-        name, inward, outward = C.LINK_TYPES[link.type_id]
+        name, inward, outward = sb.store.link_types[link.type_id]
         return json_response({
             "id": str(link.id), "self": f"{c.r.api}/issueLink/{link.id}",
             "type": {"id": link.type_id, "name": name, "inward": inward, "outward": outward,

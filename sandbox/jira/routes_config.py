@@ -1,7 +1,7 @@
 """Site configuration read one at a time, dashboards and board configuration.
 
 - Lookups: GET `/priority/{id}`, `/status/{idOrName}`, `/statuscategory/{idOrKey}`, `/resolution/{id}`,
-  `/issuetype/{id}`, `/issueLinkType/{id}` (404 with Jira's message when unknown).
+  `/issuetype/{id}` (404 with Jira's message when unknown); `/issueLinkType/{id}` is in `routes_schemes`.
 - Dashboards: GET `/dashboard?filter=favourite|my&startAt&maxResults` (`{"startAt","maxResults","total",
   "prev"?,"next"?,"dashboards"}`, default 20 per page), GET `/dashboard/search` (PageBean,
   `dashboardName` partial match), GET/PUT/DELETE `/dashboard/{id}`, POST `/dashboard` (name required).
@@ -40,11 +40,6 @@ def register(sb: JiraSandbox) -> None:
     def category(c: Call, ident: str) -> dict[str, Any]:
         return c.r.category(ident)
 
-    def link_type(c: Call, ident: str) -> dict[str, Any]:
-        name, inward, outward = C.LINK_TYPES[ident]
-        return {"id": ident, "name": name, "inward": inward, "outward": outward,
-                "self": f"{c.r.api}/issueLinkType/{ident}"}
-
     cat_by_id = {str(v[0]): k for k, v in C.CATEGORIES.items()}
     sb.route("GET", r"/priority/(?P<ident>[^/]+)", lookup(C.PRIORITIES, "The priority with id '{}' does not exist",
                                                            lambda c, i: c.r.priority(i)))
@@ -56,8 +51,6 @@ def register(sb: JiraSandbox) -> None:
         C.RESOLUTIONS, "The resolution with ID '{}' does not exist.", lambda c, i: c.r.resolution(i)))
     sb.route("GET", r"/issuetype/(?P<ident>[^/]+)", lookup(C.ISSUE_TYPES, "The issue type with ID '{}' does not exist.",
                                                             _type_details))
-    sb.route("GET", r"/issueLinkType/(?P<ident>[^/]+)", lookup(C.LINK_TYPES, "No issue link type with id '{}' found.",
-                                                                link_type))
 
     # --- dashboards -------------------------------------------------------------------------------
     def dashboards() -> dict[int, dict[str, Any]]:

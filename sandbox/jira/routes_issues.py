@@ -62,9 +62,32 @@ def register(sb: JiraSandbox) -> None:
         fields = select_fields(c.qlist("fields"), ["*all"])
         expand = ",".join(c.qlist("expand"))
         bean = c.r.issue(issue, fields, expand)
-        if "transitions" in expand.split(","):
+        wanted = expand.split(",")
+        if "transitions" in wanted:
             bean["transitions"] = transitions_of(c.r, issue)
+        if "editmeta" in wanted:
+            bean["editmeta"] = sb.edit_meta(c, issue)  # type: ignore[attr-defined]
+        if "operations" in wanted:
+            bean["operations"] = operations(c, issue)
         return json_response(bean)
+
+    def operations(c: Call, issue: Issue) -> dict[str, Any]:
+        """The view-issue operations bar: edit/assign/comment, then one link per available transition."""
+        def link(ident: str, label: str, title: str, href: str, weight: int, style: str = "") -> dict[str, Any]:
+            return {"id": ident, "styleClass": style or f"issueaction-{ident}", "label": label, "title": title,
+                    "href": f"{c.base}{href}", "weight": weight}
+
+        edit = [link("edit-issue", "Edit", "Edit this issue", f"/secure/EditIssue!default.jspa?id={issue.id}", 1),
+                link("assign-issue", "Assign", "Assign this issue to someone",
+                     f"/secure/AssignIssue!default.jspa?id={issue.id}", 5),
+                link("comment-issue", "Comment", "Comment on this issue",
+                     f"/secure/AddComment!default.jspa?id={issue.id}", 10)]
+        moves = [link(f"action_id_{t['id']}", t["name"], t["name"],
+                      f"/secure/WorkflowUIDispatcher.jspa?id={issue.id}&action={t['id']}", 10 * (n + 1),
+                      "issueaction-workflow-transition") for n, t in enumerate(transitions_of(c.r, issue))]
+        return {"linkGroups": [{"id": "view.issue.opsbar", "links": [], "groups": [
+            {"id": "edit-issue_container", "links": edit, "groups": []},
+            {"id": "transitions-all", "links": moves, "groups": []}]}]}
 
     def create(c: Call) -> Response:
         issue = _create(sb, c.obj(), c.version, c.user)

@@ -106,7 +106,7 @@ def register(sb: JiraSandbox) -> None:
     def link_types(c: Call) -> Response:
         return json_response({"issueLinkTypes": [
             {"id": k, "name": n, "inward": i, "outward": o, "self": f"{c.r.api}/issueLinkType/{k}"}
-            for k, (n, i, o) in C.LINK_TYPES.items()]})
+            for k, (n, i, o) in sb.store.link_types.items()]})
 
     def simple(items: Any) -> Any:
         return lambda c: json_response(items(c))

@@ -418,7 +418,10 @@ def register(sb: JiraSandbox) -> None:
         return json_response({"expand": "projects", "projects": out})
 
     def editmeta(c: Call) -> Response:
-        issue = issue_of(sb, c.p["issue"])
+        return json_response(edit_meta(c, issue_of(sb, c.p["issue"])))
+
+    def edit_meta(c: Call, issue: Any) -> dict[str, Any]:
+        """GET /issue/{key}/editmeta's body, also what `expand=editmeta` puts in an issue bean."""
         fields = field_meta(c, issue.project, issue.type_id)
         out = {}
         for f in fields:
@@ -428,7 +431,9 @@ def register(sb: JiraSandbox) -> None:
             out[f["key"]]["required"] = f["key"] == "summary"
         out["comment"] = {"required": False, "schema": {"type": "comments-page", "system": "comment"},
                           "name": "Comment", "key": "comment", "operations": ["add", "edit", "remove"]}
-        return json_response({"fields": out})
+        return {"fields": out}
+
+    sb.edit_meta = edit_meta  # type: ignore[attr-defined]  # for `expand=editmeta` in routes_issues
 
     # --- assignable users ---------------------------------------------------------------------
     def assignable(c: Call) -> Response:

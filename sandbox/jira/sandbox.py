@@ -31,6 +31,7 @@ from sandbox.jira import (
     routes_issues,
     routes_platform,
     routes_roles,
+    routes_schemes,
     routes_search,
     routes_social,
     routes_work,
@@ -109,6 +110,7 @@ class JiraSandbox(Sandbox):
         routes_agile.register(self)
         routes_config.register(self)
         routes_roles.register(self)
+        routes_schemes.register(self)
         admin.register_public(self)
         router.add("GET", r"/authorize", self.oauth.authorize, auth_faults=False)
         router.add("POST", r"/oauth/token", self.oauth.token, auth_faults=False)

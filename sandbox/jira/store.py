@@ -62,6 +62,8 @@ class JiraStore:
         self.work: dict[str, dict[int, Any]] = {"worklogs": {}, "remote": {}, "watchers": {}, "components": {},
                                                 "versions": {}}
         self.rng = random.Random(seed ^ 0x5EED)
+        # issue link types: id -> (name, inward, outward); `routes_schemes` creates, renames and deletes them
+        self.link_types: dict[str, tuple[str, str, str]] = dict(C.LINK_TYPES)
         self.index = SearchIndex(data.issues)
 
     # --- reads ----------------------------------------------------------------------------
