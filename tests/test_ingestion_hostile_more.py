@@ -707,6 +707,58 @@ def test_jira_lists_sent_as_a_string_are_quarantined_then_load_once_an_array(mak
         assert {rid: values[rid] for rid in spoil} == {rid: list(sb.store.issues[int(rid)].labels) for rid in spoil}
 
 
+@pytest.mark.parametrize(("sent", "shown"), [
+    ("7", 'string "7"'), (7, "number 7"), ({"id": 7, "name": "Sprint 7"}, 'object {"id": 7, "name": "Sprint 7"}'),
+    ("null", 'string "null"'), ("", 'string ""'), (False, "boolean false")])
+def test_jira_sprint_field_that_is_not_an_array_is_quarantined_then_loads_once_an_array(
+        make_jira_sandbox, duckdb_warehouse, sent, shown):
+    """The Sprint custom field (found via GET /field; ``customfield_10020`` here) sent as a string, a
+    number, an object or other garbage became ``sprint_ids = []`` in silence: the issue was stored as in
+    no sprint and its ``sprint_issues`` rows were deleted. It is quarantined with the field and the JSON
+    type instead (like labels), and loads with its sprints once Jira sends an array. ``null`` or no field
+    at all is an issue in no sprint: loaded, not quarantined."""
+    from sandbox.jira.catalog import SPRINT
+
+    sb = make_jira_sandbox(size=30)
+    in_sprints = sorted(i for i, issue in sb.store.issues.items() if issue.sprints)
+    outside = sorted(i for i, issue in sb.store.issues.items() if not issue.sprints)
+    assert len(in_sprints) >= 2 and len(outside) >= 2
+    spoil = {str(in_sprints[0]), str(outside[0])}  # garbage in place of a sprint list, or of null
+    null, missing = str(in_sprints[1]), str(outside[1])
+
+    def garble(req, resp):
+        body = json.loads(resp.body)
+        for issue in body.get("issues") or []:
+            rid = str(issue.get("id"))
+            if rid in spoil:
+                issue["fields"][SPRINT] = sent
+            elif rid == null:
+                issue["fields"][SPRINT] = None
+            elif rid == missing:
+                issue["fields"].pop(SPRINT, None)
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, garble)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    ids = sorted(sb.store.issues)
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == {str(i) for i in ids} - spoil
+    reasons = dict(_rows(duckdb_warehouse, "select record_id, reason from jira.quarantine"))
+    expected = f"sprint_ids (the Sprint field {SPRINT}): expected an array, got {shown}"
+    assert {rid: reasons.get(rid) for rid in spoil} == dict.fromkeys(spoil, expected)
+    assert null not in reasons and missing not in reasons
+    stored_sprints = dict(_rows(duckdb_warehouse, f"select id, sprint_ids from jira.issues where id in ('{null}', "
+                                                  f"'{missing}')"))
+    assert {k: json.loads(v) if isinstance(v, str) else list(v) for k, v in stored_sprints.items()} == \
+        {null: [], missing: []}
+
+    sb.rewrite_responses(None)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    rows = _rows(duckdb_warehouse, "select id from jira.issues")
+    assert len(rows) == len(ids) == len({r[0] for r in rows})
+    members = set(_rows(duckdb_warehouse, "select sprint_id, issue_id from jira.sprint_issues"))
+    assert {(str(s), rid) for rid in spoil for s in sb.store.issues[int(rid)].sprints} <= members
+    assert {issue for _, issue in members} >= {str(in_sprints[0])}
+
+
 def test_onetrust_assessment_uuids_are_lower_cased_and_other_values_kept_as_sent():
     """An assessment's own id and the UUIDs it points to are stored lower-cased, whatever case they came
     in; a value that is not a UUID is kept as sent (validation judges it)."""

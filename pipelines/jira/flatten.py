@@ -75,10 +75,15 @@ def issue_row(bean: dict[str, Any], fm: FieldMap) -> dict[str, Any]:
     }
 
 
-def sprint_ids(bean: dict[str, Any], fm: FieldMap) -> list[str]:
+def sprint_ids(bean: dict[str, Any], fm: FieldMap) -> Any:
+    """The ids of the issue's sprints (the discovered Sprint field): ``[]`` when the field is null or
+    absent (an issue in no sprint); a value that is not a list (a string, a number, an object) is passed
+    on as it came, for validation to quarantine (``schemas.LISTS``) rather than stored as "no sprint"."""
     value = _obj(bean.get("fields")).get(fm.sprint) if fm.sprint else None
-    if not isinstance(value, list):
+    if value is None:
         return []
+    if not isinstance(value, list):
+        return value
     return [str(s["id"]) for s in value if isinstance(s, dict) and s.get("id") is not None]
 
 

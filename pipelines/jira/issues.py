@@ -147,7 +147,8 @@ class IssuePass:
                                       self.run_id)
             beans = [b for b in beans if isinstance(b, dict)]
         rows = [flatten.issue_row(b, self.fields) for b in beans]
-        valid, rejected = checked("issues", rows, self.run_id, raw=beans, requeue=self.requeue)
+        sources = {"sprint_ids": f"the Sprint field {self.fields.sprint}"} if self.fields.sprint else None
+        valid, rejected = checked("issues", rows, self.run_id, raw=beans, requeue=self.requeue, sources=sources)
         yield from rejected
         bean_of = {id(r): b for r, b in zip(rows, beans, strict=True)}
         issues: list[dict[str, Any]] = []

@@ -4,15 +4,16 @@ What we reject (to ``jira.quarantine`` with the reason): an id that is not numer
 is not ``PROJ-123``, a timestamp that does not parse (``2026-10-01T12:34:56.789+0000``; sprints use
 ``...Z``), a story-point value that is not a number, a missing summary, status or issue type, a
 sprint state or status category Jira does not have, a list column (``LISTS``: labels, components,
-fix versions) that is not a JSON array (``"labels": "a,b"`` became ``[]`` in silence). Staging casts
-what passes, so a bad value never breaks dbt.
+fix versions, the Sprint field's ids) that is not a JSON array (``"labels": "a,b"`` became ``[]`` in
+silence, and so did a Sprint field sent as ``"7"``). Staging casts what passes, so a bad value never
+breaks dbt.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandera.polars as pa
@@ -86,17 +87,21 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 
 
 # Per entity: columns that must be JSON arrays (their items are not checked here).
-LISTS: dict[str, tuple[str, ...]] = {"issues": ("labels", "components", "fix_versions")}
+LISTS: dict[str, tuple[str, ...]] = {"issues": ("labels", "components", "fix_versions", "sprint_ids")}
 
 
-def list_problem(entity: str, row: dict[str, Any]) -> str | None:
-    """Why a list column of ``row`` cannot be stored (a value that is not a JSON array), or None."""
+def list_problem(entity: str, row: dict[str, Any], sources: Mapping[str, str] | None = None) -> str | None:
+    """Why a list column of ``row`` cannot be stored (a value that is not a JSON array), or None.
+
+    ``sources``: per column, the vendor field it comes from when the column name does not say (the
+    Sprint field's id differs per site: ``{"sprint_ids": "the Sprint field customfield_10020"}``)."""
     problems = []
     for column in LISTS.get(entity, ()):
         value = row.get(column)
         if value is not None and not isinstance(value, list):
             shown = json.dumps(value, default=str, ensure_ascii=True)
-            problems.append(f"{column}: expected an array, got {json_type(value)} "
+            named = f"{column} ({sources[column]})" if sources and column in sources else column
+            problems.append(f"{named}: expected an array, got {json_type(value)} "
                             f"{shown[:60] + '...' if len(shown) > 60 else shown}")
     return "; ".join(problems) or None
 
@@ -107,19 +112,20 @@ def columns(entity: str) -> Sequence[str]:
 
 
 def checked(entity: str, rows: list[dict[str, Any]], run_id: str,
-            raw: list[Any] | None = None, requeue: Requeue | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
+            raw: list[Any] | None = None, requeue: Requeue | None = None,
+            sources: Mapping[str, str] | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
     """Split ``rows`` into the valid ones (same dicts, same order) and quarantine items for the rest.
 
     ``raw`` (parallel to ``rows``) is what the vendor sent; it is what the quarantine keeps.
     ``requeue``: the re-read ledger of ``entity`` (rejected keys are read again next run; a record
-    already quarantined as it is now is not written again).
+    already quarantined as it is now is not written again). ``sources``: see :func:`list_problem`.
     """
     if not rows:
         return [], []
     check = validate_page(rows, SCHEMAS[entity], columns(entity), raw=raw)
     bad = {id(record): reason for record, reason in check.rejected}
     for row in rows:
-        problem = list_problem(entity, row)
+        problem = list_problem(entity, row, sources)
         if problem:
             bad[id(row)] = f"{bad[id(row)]}; {problem}" if id(row) in bad else problem
     if not bad:
