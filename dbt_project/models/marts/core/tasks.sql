@@ -3,15 +3,21 @@
 -- loaded since the last run (ServiceNow: staged, its staging being incremental too); remediation
 -- and evidence renewal tasks depend on the clock, so the pre-hook drops them and every run inserts
 -- the current set. After editing a seed that drives due dates, run a full refresh.
+-- OneTrust tasks built before staging lower-cased OneTrust ids (macros/onetrust.sql) are keyed by the
+-- id as it was stored: while any is left, the second pre-hook drops the OneTrust slices, which this
+-- run then rebuilds whole from staging (their cursor is empty), one task per record. Once, then a no-op.
 {{ config(
     materialized='incremental',
     unique_key='task_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    pre_hook=(
+    pre_hook=[
         "{% if is_incremental() %}delete from {{ this }}"
-        ~ " where task_type in ('control_remediation', 'evidence_renewal', 'reconciliation_drift'){% endif %}"
-    ),
+        ~ " where task_type in ('control_remediation', 'evidence_renewal', 'reconciliation_drift'){% endif %}",
+        "{% if is_incremental() %}delete from {{ this }} where task_type in ('pia_review', 'vendor_follow_up')"
+        ~ " and exists (select 1 from {{ this }} as t where t.source_system = 'onetrust'"
+        ~ " and t.source_record_id <> lower(t.source_record_id)){% endif %}",
+    ],
 ) }}
 
 with

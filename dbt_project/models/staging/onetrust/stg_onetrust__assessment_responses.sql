@@ -1,5 +1,6 @@
 -- dlt writes an assessment's answers as its child table and replaces them when the assessment
--- changes; _dlt_parent_id is the parent row's _dlt_id.
+-- changes; _dlt_parent_id is the parent row's _dlt_id. Only the answers of the assessment row staged
+-- (the newest, whatever case its id was stored in: macros/onetrust.sql) are kept.
 
 with
 
@@ -16,7 +17,13 @@ source as (
 assessments as (
 
     {{ source_or_empty('onetrust', 'assessments', {
-        'assessment_id': 'varchar', '_dlt_id': 'varchar', '_dlt_load_id': 'varchar'}) }}
+        'assessment_id': 'varchar', 'updated_at': 'varchar', '_dlt_id': 'varchar', '_dlt_load_id': 'varchar'}) }}
+
+),
+
+latest as (
+
+    {{ onetrust_latest('assessments', 'assessment_id') }}
 
 ),
 
@@ -24,7 +31,7 @@ renamed as (
 
     select
         source._dlt_id as assessment_response_id,
-        assessments.assessment_id,
+        lower(latest.assessment_id) as assessment_id,
         source._dlt_list_idx as response_index,
         source.section_id,
         source.section_name,
@@ -35,9 +42,9 @@ renamed as (
         source.response,
         source.response_type,
         nullif(source.justification, '') as justification,
-        {{ dlt_loaded_at('assessments._dlt_load_id') }} as loaded_at
+        {{ dlt_loaded_at('latest._dlt_load_id') }} as loaded_at
     from source
-    inner join assessments on source._dlt_parent_id = assessments._dlt_id
+    inner join latest on source._dlt_parent_id = latest._dlt_id
 
 )
 

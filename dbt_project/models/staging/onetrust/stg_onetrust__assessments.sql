@@ -19,30 +19,45 @@ deletions as (
 
 ),
 
+latest as (
+
+    -- one row per record, whatever case its id was stored in (macros/onetrust.sql)
+    {{ onetrust_latest('source', 'assessment_id') }}
+
+),
+
+record_deletions as (
+
+    {{ onetrust_row_deletions('latest', 'assessment_id', 'deletions') }}
+
+),
+
 renamed as (
 
     select
-        source.assessment_id,
-        cast(source.number as integer) as assessment_number,
-        source.name as assessment_name,
-        source.status,
-        source.template_type,
-        source.template_name,
-        source.risk_level,
-        source.approval_state,
-        source.owner_id,
-        source.owner_name,
-        source.approver_name,
-        source.primary_inventory_id,
-        source.primary_inventory_name,
-        source.attestation_required,
-        {{ iso_timestamp('source.deadline') }} as deadline_at,
-        {{ iso_timestamp('source.created_at') }} as created_at,
-        {{ iso_timestamp('source.updated_at') }} as updated_at,
-        {{ iso_timestamp('source.completed_on') }} as completed_at,
-        {{ deleted_and_loaded_columns(updated_at=iso_timestamp('source.updated_at')) }}
-    from source
-    left join deletions on source.assessment_id = deletions.record_id
+        lower(latest.assessment_id) as assessment_id,
+        cast(latest.number as integer) as assessment_number,
+        latest.name as assessment_name,
+        latest.status,
+        latest.template_type,
+        latest.template_name,
+        latest.risk_level,
+        latest.approval_state,
+        {{ onetrust_uuid('latest.owner_id') }} as owner_id,
+        latest.owner_name,
+        latest.approver_name,
+        {{ onetrust_uuid('latest.primary_inventory_id') }} as primary_inventory_id,
+        latest.primary_inventory_name,
+        latest.attestation_required,
+        {{ iso_timestamp('latest.deadline') }} as deadline_at,
+        {{ iso_timestamp('latest.created_at') }} as created_at,
+        {{ iso_timestamp('latest.updated_at') }} as updated_at,
+        {{ iso_timestamp('latest.completed_on') }} as completed_at,
+        {{ deleted_and_loaded_columns(
+            relation='latest', deletions='record_deletions', updated_at=iso_timestamp('latest.updated_at')
+        ) }}
+    from latest
+    left join record_deletions on latest.assessment_id = record_deletions.row_id
 
 )
 

@@ -18,29 +18,44 @@ deletions as (
 
 ),
 
+latest as (
+
+    -- one row per record, whatever case its id was stored in (macros/onetrust.sql)
+    {{ onetrust_latest('source', 'risk_id') }}
+
+),
+
+record_deletions as (
+
+    {{ onetrust_row_deletions('latest', 'risk_id', 'deletions') }}
+
+),
+
 renamed as (
 
     select
-        source.risk_id,
-        cast(source.number as integer) as risk_number,
-        source.name as risk_name,
-        source.description,
-        source.level as risk_level,
-        source.state as risk_state,
-        source.type as risk_type,
-        source.source_type,
-        source.source_id,
-        source.source_name,
-        source.category,
-        source.owner_id,
-        source.owner_name,
-        {{ iso_timestamp('source.deadline') }} as deadline_at,
-        {{ iso_timestamp('source.mitigated_date') }} as mitigated_at,
-        {{ iso_timestamp('source.created_at') }} as created_at,
-        {{ iso_timestamp('source.updated_at') }} as updated_at,
-        {{ deleted_and_loaded_columns(updated_at=iso_timestamp('source.updated_at')) }}
-    from source
-    left join deletions on source.risk_id = deletions.record_id
+        lower(latest.risk_id) as risk_id,
+        cast(latest.number as integer) as risk_number,
+        latest.name as risk_name,
+        latest.description,
+        latest.level as risk_level,
+        latest.state as risk_state,
+        latest.type as risk_type,
+        latest.source_type,
+        {{ onetrust_uuid('latest.source_id') }} as source_id,
+        latest.source_name,
+        latest.category,
+        {{ onetrust_uuid('latest.owner_id') }} as owner_id,
+        latest.owner_name,
+        {{ iso_timestamp('latest.deadline') }} as deadline_at,
+        {{ iso_timestamp('latest.mitigated_date') }} as mitigated_at,
+        {{ iso_timestamp('latest.created_at') }} as created_at,
+        {{ iso_timestamp('latest.updated_at') }} as updated_at,
+        {{ deleted_and_loaded_columns(
+            relation='latest', deletions='record_deletions', updated_at=iso_timestamp('latest.updated_at')
+        ) }}
+    from latest
+    left join record_deletions on latest.risk_id = record_deletions.row_id
 
 )
 

@@ -17,24 +17,39 @@ deletions as (
 
 ),
 
+latest as (
+
+    -- one row per record, whatever case its id was stored in (macros/onetrust.sql)
+    {{ onetrust_latest('source', 'assessment_id') }}
+
+),
+
+record_deletions as (
+
+    {{ onetrust_row_deletions('latest', 'assessment_id', 'deletions') }}
+
+),
+
 renamed as (
 
     select
-        source.assessment_id,
-        source.vendor_id,
-        source.vendor_name,
-        source.assessment_name,
-        source.template_name,
-        source.status,
-        source.approval_state,
-        source.risk_level,
-        {{ iso_timestamp('source.deadline') }} as deadline_at,
-        {{ iso_timestamp('source.created_at') }} as created_at,
-        {{ iso_timestamp('source.updated_at') }} as updated_at,
-        {{ iso_timestamp('source.completed_on') }} as completed_at,
-        {{ deleted_and_loaded_columns(updated_at=iso_timestamp('source.updated_at')) }}
-    from source
-    left join deletions on source.assessment_id = deletions.record_id
+        lower(latest.assessment_id) as assessment_id,
+        {{ onetrust_uuid('latest.vendor_id') }} as vendor_id,
+        latest.vendor_name,
+        latest.assessment_name,
+        latest.template_name,
+        latest.status,
+        latest.approval_state,
+        latest.risk_level,
+        {{ iso_timestamp('latest.deadline') }} as deadline_at,
+        {{ iso_timestamp('latest.created_at') }} as created_at,
+        {{ iso_timestamp('latest.updated_at') }} as updated_at,
+        {{ iso_timestamp('latest.completed_on') }} as completed_at,
+        {{ deleted_and_loaded_columns(
+            relation='latest', deletions='record_deletions', updated_at=iso_timestamp('latest.updated_at')
+        ) }}
+    from latest
+    left join record_deletions on latest.assessment_id = record_deletions.row_id
 
 )
 

@@ -17,25 +17,40 @@ deletions as (
 
 ),
 
+latest as (
+
+    -- one row per record, whatever case its id was stored in (macros/onetrust.sql)
+    {{ onetrust_latest('source', 'vendor_id') }}
+
+),
+
+record_deletions as (
+
+    {{ onetrust_row_deletions('latest', 'vendor_id', 'deletions') }}
+
+),
+
 renamed as (
 
     select
-        source.vendor_id,
-        cast(source.number as integer) as vendor_number,
-        source.name as vendor_name,
-        source.type as vendor_type,
-        source.status as vendor_status,
-        source.criticality,
-        source.tier,
-        source.country,
-        source.owner_id,
-        source.owner_name,
-        source.contact_email,
-        {{ iso_timestamp('source.created_at') }} as created_at,
-        {{ iso_timestamp('source.updated_at') }} as updated_at,
-        {{ deleted_and_loaded_columns(updated_at=iso_timestamp('source.updated_at')) }}
-    from source
-    left join deletions on source.vendor_id = deletions.record_id
+        lower(latest.vendor_id) as vendor_id,
+        cast(latest.number as integer) as vendor_number,
+        latest.name as vendor_name,
+        latest.type as vendor_type,
+        latest.status as vendor_status,
+        latest.criticality,
+        latest.tier,
+        latest.country,
+        {{ onetrust_uuid('latest.owner_id') }} as owner_id,
+        latest.owner_name,
+        latest.contact_email,
+        {{ iso_timestamp('latest.created_at') }} as created_at,
+        {{ iso_timestamp('latest.updated_at') }} as updated_at,
+        {{ deleted_and_loaded_columns(
+            relation='latest', deletions='record_deletions', updated_at=iso_timestamp('latest.updated_at')
+        ) }}
+    from latest
+    left join record_deletions on latest.vendor_id = record_deletions.row_id
 
 )
 

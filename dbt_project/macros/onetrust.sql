@@ -1,0 +1,61 @@
+{#-
+    OneTrust ids are UUIDs, and UUIDs are case-insensitive. The pipeline stores them lower-cased
+    (pipelines/onetrust/rows.py, uuid_key), but loads from before it did may hold a record under an
+    upper-case id beside its lower-case twin (dlt merged on the exact string). The raw tables stay as
+    loaded; staging keeps one row per record, keyed lower-case, so every layer above sees it once.
+-#}
+
+{#- A UUID in its canonical (lower-case) form; any other value as it is, as the pipeline does. -#}
+{% macro onetrust_uuid(column) -%}
+    case
+        when {{ column }} similar to '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}'
+            then lower({{ column }})
+        else {{ column }}
+    end
+{%- endmacro %}
+
+{#- The rows of `relation`, one per record (`id_column` compared case-insensitively): the newest by
+    OneTrust's modified time, then the later load, then the lower-case spelling. Deterministic, and
+    the same on every run: nothing is rewritten. -#}
+{% macro onetrust_latest(relation, id_column, updated_at='updated_at') -%}
+    select *
+    from (
+        select
+            {{ relation }}.*,
+            row_number() over (
+                partition by lower({{ relation }}.{{ id_column }})
+                order by
+                    {{ iso_timestamp(relation ~ '.' ~ updated_at) }} desc nulls last,
+                    {{ dlt_loaded_at(relation ~ '._dlt_load_id') }} desc,
+                    case when {{ relation }}.{{ id_column }} = lower({{ relation }}.{{ id_column }}) then 0 else 1 end
+            ) as version_rank
+        from {{ relation }}
+    ) as versions
+    where version_rank = 1
+{%- endmacro %}
+
+{#- The delete recorded for each row of `latest` (at most one: the latest loaded), as `row_id` and
+    the columns of `deletions`. A delete recorded under the lower-case id is the record's, whatever
+    spelling its row has; one under another spelling belongs to that spelling's row only: a full pass
+    after ids were lower-cased finds the old upper-case id missing from the listing (which now lists
+    the lower-case one) and records it deleted, while the record itself lives on. -#}
+{% macro onetrust_row_deletions(latest, id_column, deletions) -%}
+    select *
+    from (
+        select
+            {{ latest }}.{{ id_column }} as row_id,
+            {{ deletions }}.*,
+            row_number() over (
+                partition by {{ latest }}.{{ id_column }} order by {{ deletions }}.loaded_at desc
+            ) as deletion_rank
+        from {{ latest }}
+        inner join {{ deletions }}
+            on
+                lower({{ deletions }}.record_id) = lower({{ latest }}.{{ id_column }})
+                and (
+                    {{ deletions }}.record_id = lower({{ deletions }}.record_id)
+                    or {{ deletions }}.record_id = {{ latest }}.{{ id_column }}
+                )
+    ) as matched
+    where deletion_rank = 1
+{%- endmacro %}
