@@ -8,8 +8,10 @@ library opens every zip (docx, xlsx, jar ... included), gzip, bzip2, xz and tar 
 too, and refuses what a scanner may have skipped:
 
 - a zip bomb: more than ``max_ratio`` times the file's own size once decompressed, past
-  ``ratio_floor`` bytes (all levels counted: 150 KB expanding to 150 MB). Ordinary files are far
-  below it (Office XML compresses 5-20x); it is settled (quarantined);
+  ``ratio_floor`` bytes (all levels counted: 150 KB expanding to 150 MB; ``PROJECTX_EVIDENCE_MAX_RATIO``,
+  default 200, and ``PROJECTX_EVIDENCE_RATIO_FLOOR_BYTES``, default 100 MiB, read by
+  :mod:`resources.evidence.limits`). Ordinary files are far below it (Office XML compresses 5-20x); it
+  is settled (quarantined);
 - more than ``max_expanded_bytes`` once decompressed, all levels counted (the budget,
   ``PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES``): not settled, the file waits (``pending``) for the
   budget to be raised (``Problem.pending``);
@@ -86,8 +88,8 @@ class _Budget:
         self.expanded += n
         if self.expanded > self.cap:
             raise Refused(f"{where} expands to more than {self.cap} bytes from a {self.size}-byte file (over "
-                          f"{self.max_ratio} times its size): a zip bomb, which a virus scanner stops reading "
-                          "short of: send the files unpacked, or in smaller archives")
+                          f"{self.max_ratio} times its size, PROJECTX_EVIDENCE_MAX_RATIO): a zip bomb, which a "
+                          "virus scanner stops reading short of: send the files unpacked, or in smaller archives")
         if self.expanded > self.limit:
             raise OverBudget(f"{where} expands to more than {self.limit} bytes (PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES), "
                              "more than a virus scanner is sure to read: it waits, pending; send the files unpacked "

@@ -43,8 +43,10 @@ from resources.evidence.base import (
     safe_name,
 )
 from resources.evidence.classify import classify, load_rules
+from resources.evidence.containers import MAX_RATIO, RATIO_FLOOR
 from resources.evidence.containers import problem as container_problem
 from resources.evidence.ledger import Ledger
+from resources.evidence.limits import env_int
 from resources.evidence.metadata import extract
 from resources.evidence.scan import ClamdScanner, ScannerUnavailable
 from resources.evidence.select import store_from_env
@@ -61,7 +63,8 @@ CONFIG_VARS = ("PROJECTX_ENV", "PROJECTX_DATA_DIR", "PROJECTX_EVIDENCE_DIR", "PR
                "PROJECTX_EVIDENCE_REQUIRE_SCAN", "EVIDENCE_S3_BUCKET", "AWS_ROLE_ARN", "AWS_EXTERNAL_ID",
                "EVIDENCE_GOOGLE_DRIVE_FOLDER_ID", "GOOGLE_APPLICATION_CREDENTIALS", "TENANT_ID", "CLIENT_ID",
                "CERT_PATH", "SHAREPOINT_SITE_ID", "SHAREPOINT_LIBRARY_ID", "SHAREPOINT_EVIDENCE_FOLDER",
-               "PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES")
+               "PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES", "PROJECTX_EVIDENCE_MAX_RATIO",
+               "PROJECTX_EVIDENCE_RATIO_FLOOR_BYTES")
 _CACHE: dict[tuple, EvidenceLibrary] = {}
 
 
@@ -91,16 +94,20 @@ class EvidenceLibrary:
 
     def __init__(self, store: EvidenceStore, scanner: ClamdScanner | None, ledger: Ledger, work_dir: Path,
                  max_bytes: int = DEFAULT_MAX_BYTES, require_scan: bool = True,
-                 blocked_types: Sequence[str] = BLOCKED_TYPES, max_expanded_bytes: int | None = None):
+                 blocked_types: Sequence[str] = BLOCKED_TYPES, max_expanded_bytes: int | None = None,
+                 max_ratio: int = MAX_RATIO, ratio_floor: int = RATIO_FLOOR):
         """``max_expanded_bytes``: what an archive may expand to, all levels (default ``max(10 x max_bytes,
         1 GiB)``, as clamd's ``MaxScanSize``-style limits: Office files are zips of XML compressing 5-20x,
-        so the size limit itself would refuse ordinary spreadsheets)."""
+        so the size limit itself would refuse ordinary spreadsheets). ``max_ratio`` / ``ratio_floor``:
+        an archive expanding past ``max_ratio`` times its size, once past ``ratio_floor`` bytes, is a zip
+        bomb (``containers.py``)."""
         self.store, self.scanner, self.ledger = store, scanner, ledger
         self.quarantine_dir = work_dir / "evidence-quarantine"
         self.pending_dir = work_dir / "evidence-pending"
         self.damaged_dir = work_dir / "evidence-pending-damaged"
         self.max_bytes, self.require_scan, self.blocked_types = max_bytes, require_scan, tuple(blocked_types)
         self._max_expanded_bytes = max_expanded_bytes
+        self.max_ratio, self.ratio_floor = max_ratio, ratio_floor
 
     @property
     def max_expanded_bytes(self) -> int:
@@ -119,10 +126,17 @@ class EvidenceLibrary:
         # Local runs without PROJECTX_CLAMD_ADDRESS store files unscanned (recorded as not_scanned);
         # staging and production hold them as pending until a scanner is configured.
         require = os.environ.get("PROJECTX_EVIDENCE_REQUIRE_SCAN", "false" if env == "local" else "true") == "true"
-        max_bytes = int(os.environ.get("PROJECTX_EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES))
-        expanded = os.environ.get("PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES")
+        # the limits first: a bad value stops here, naming the variable (resources/evidence/limits.py)
+        max_bytes = env_int("PROJECTX_EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES, unit="a size in bytes",
+                            example="104857600 (100 MiB)")
+        expanded = env_int("PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES", None, unit="a size in bytes",
+                           example="1073741824 (1 GiB; keep it within clamd's MaxScanSize)")
+        ratio = env_int("PROJECTX_EVIDENCE_MAX_RATIO", MAX_RATIO, unit="a ratio (times the archive's size)",
+                        example="200")
+        floor = env_int("PROJECTX_EVIDENCE_RATIO_FLOOR_BYTES", RATIO_FLOOR, unit="a size in bytes",
+                        example="104857600 (100 MiB)", minimum=0)
         return cls(store_from_env(local_root), ClamdScanner.from_env(), Ledger(), _data_dir(), max_bytes, require,
-                   max_expanded_bytes=int(expanded) if expanded else None)
+                   max_expanded_bytes=expanded, max_ratio=ratio, ratio_floor=floor)
 
     @classmethod
     def cached(cls, local_root: Path | None = None) -> EvidenceLibrary:
@@ -162,7 +176,8 @@ class EvidenceLibrary:
         elif self.require_scan:
             return self._pending(content, base, "no virus scanner is configured: set PROJECTX_CLAMD_ADDRESS "
                                  "to a clamd socket", meta)
-        unscanned = container_problem(content, self.max_expanded_bytes, blocked_types=self.blocked_types)
+        unscanned = container_problem(content, self.max_expanded_bytes, blocked_types=self.blocked_types,
+                                      max_ratio=self.max_ratio, ratio_floor=self.ratio_floor)
         if unscanned is not None and unscanned.pending:  # over the budget: waits for it to be raised
             return self._pending(content, base, unscanned.reason[:500], {**meta, "scan_status": scan_status})
         if unscanned is not None:
