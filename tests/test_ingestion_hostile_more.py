@@ -759,6 +759,51 @@ def test_jira_sprint_field_that_is_not_an_array_is_quarantined_then_loads_once_a
     assert {issue for _, issue in members} >= {str(in_sprints[0])}
 
 
+def test_jira_sprint_items_server_text_is_read_and_unreadable_items_quarantine_the_issue(
+        make_jira_sandbox, duckdb_warehouse):
+    """Items of the Sprint list: Cloud's sprint objects, bare numbers and Jira Server's Java text
+    ("com.atlassian.greenhopper.service.sprint.Sprint@1a2b[id=7,...]") all give the sprint's id. An
+    item with no id to read (an object without one, a name, a boolean) was dropped in silence, the
+    issue stored as outside that sprint; it quarantines the issue, naming the item, instead."""
+    from sandbox.jira.catalog import SPRINT
+
+    sb = make_jira_sandbox(size=30)
+    in_sprints = sorted(i for i, issue in sb.store.issues.items() if issue.sprints)
+    assert len(in_sprints) >= 4
+    as_text, as_number, as_nameless, as_word = (str(i) for i in in_sprints[:4])
+
+    def text(sid: int) -> str:
+        return (f"com.atlassian.greenhopper.service.sprint.Sprint@5e3f1a[rapidViewId=1,state=ACTIVE,"
+                f"name=Sprint {sid},id={sid},startDate=2026-11-01T00:00:00.000Z]")
+
+    def garble(req, resp):
+        body = json.loads(resp.body)
+        for issue in body.get("issues") or []:
+            rid, sprints = str(issue.get("id")), issue["fields"].get(SPRINT) or []
+            if rid == as_text:
+                issue["fields"][SPRINT] = [text(s["id"]) for s in sprints]
+            elif rid == as_number:
+                issue["fields"][SPRINT] = [s["id"] for s in sprints]
+            elif rid == as_nameless:
+                issue["fields"][SPRINT] = [*sprints, {"name": "Sprint without an id"}]
+            elif rid == as_word:
+                issue["fields"][SPRINT] = ["Sprint 7"]
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, garble)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    reasons = dict(_rows(duckdb_warehouse, "select record_id, reason from jira.quarantine"))
+    named = f"sprint_ids (the Sprint field {SPRINT})"
+    assert reasons.get(as_nameless) == \
+        f"{named}: item {len(sb.store.issues[int(as_nameless)].sprints)} is not a sprint with an id: got null"
+    assert reasons.get(as_word) == f'{named}: item 0 is not a sprint with an id: got string "Sprint 7"'
+    assert as_text not in reasons and as_number not in reasons
+    members = set(_rows(duckdb_warehouse, "select sprint_id, issue_id from jira.sprint_issues"))
+    for rid in (as_text, as_number):
+        assert {(str(s), rid) for s in sb.store.issues[int(rid)].sprints} <= members
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} >= {as_text, as_number}
+    assert not {as_nameless, as_word} & {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")}
+
+
 def test_onetrust_assessment_uuids_are_lower_cased_and_other_values_kept_as_sent():
     """An assessment's own id and the UUIDs it points to are stored lower-cased, whatever case they came
     in; a value that is not a UUID is kept as sent (validation judges it)."""

@@ -10,6 +10,7 @@ entry; ``comments`` / ``attachments`` one row per comment / attachment; ``sprint
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pipelines.jira.helpers import FieldMap
@@ -84,7 +85,28 @@ def sprint_ids(bean: dict[str, Any], fm: FieldMap) -> Any:
         return []
     if not isinstance(value, list):
         return value
-    return [str(s["id"]) for s in value if isinstance(s, dict) and s.get("id") is not None]
+    return [_sprint_id(item) for item in value]
+
+
+# Jira Server / Data Center (and old Cloud responses) send each sprint as the text of a Java object:
+# "com.atlassian.greenhopper.service.sprint.Sprint@1a2b3c[id=7,rapidViewId=3,state=ACTIVE,name=S 7,...]"
+_GREENHOPPER_ID = re.compile(r"^com\.atlassian\.greenhopper\.service\.sprint\.Sprint@\w*\[(?:[^\]]*,)?id=(\d+)[,\]]")
+
+
+def _sprint_id(item: Any) -> Any:
+    """A sprint's id as text: from a sprint object (Cloud), a bare number, or Server's Java text; any
+    other item is returned as it came, for validation to quarantine the issue (``schemas.list_problem``)
+    rather than drop the sprint silently."""
+    if isinstance(item, dict):
+        item = item.get("id")
+    if isinstance(item, int) and not isinstance(item, bool) and item >= 0:
+        return str(item)
+    if isinstance(item, str):
+        if item.isascii() and item.isdigit():
+            return item
+        if match := _GREENHOPPER_ID.match(item):
+            return match.group(1)
+    return item
 
 
 def sprint_issue_rows(issue: dict[str, Any]) -> list[dict[str, Any]]:

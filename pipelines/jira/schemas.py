@@ -98,12 +98,26 @@ def list_problem(entity: str, row: dict[str, Any], sources: Mapping[str, str] | 
     problems = []
     for column in LISTS.get(entity, ()):
         value = row.get(column)
+        named = f"{column} ({sources[column]})" if sources and column in sources else column
         if value is not None and not isinstance(value, list):
-            shown = json.dumps(value, default=str, ensure_ascii=True)
-            named = f"{column} ({sources[column]})" if sources and column in sources else column
-            problems.append(f"{named}: expected an array, got {json_type(value)} "
-                            f"{shown[:60] + '...' if len(shown) > 60 else shown}")
+            problems.append(f"{named}: expected an array, got {json_type(value)} {_shown(value)}")
+        elif value and column in ID_LISTS:
+            bad = next(((i, item) for i, item in enumerate(value)
+                        if not (isinstance(item, str) and item.isascii() and item.isdigit())), None)
+            if bad is not None:
+                shown = "" if bad[1] is None else f" {_shown(bad[1])}"
+                problems.append(f"{named}: item {bad[0]} is not a sprint with an id: got {json_type(bad[1])}{shown}")
     return "; ".join(problems) or None
+
+
+# List columns whose items are ids (digits) once flattened: any other item is one the flattening could not
+# read (a sprint object without an id, a boolean, a name), which would otherwise be a lost membership.
+ID_LISTS = frozenset({"sprint_ids"})
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    shown = json.dumps(value, default=str, ensure_ascii=True)
+    return shown[:limit] + "..." if len(shown) > limit else shown
 
 
 def columns(entity: str) -> Sequence[str]:
