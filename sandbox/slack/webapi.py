@@ -4,11 +4,13 @@ Arguments come from the query string, a form-encoded body or a JSON body (`appli
 the bot token from `Authorization: Bearer xoxb-…` (or a `token` form/query field). Failures are
 HTTP 200 with `{"ok": false, "error": "<code>"}`, as in Slack: not_authed, invalid_auth,
 token_revoked, channel_not_found, not_in_channel, is_archived, no_text, msg_too_long,
-invalid_blocks, too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, users_not_found,
+invalid_blocks (Block Kit limits, see `sandbox.slack.blocks`),
+too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, users_not_found,
 user_not_found, invalid_json, unknown_method (HTTP 404).
 
 Methods: api.test, auth.test, chat.postMessage, chat.update, chat.delete, chat.getPermalink,
-chat.postEphemeral, conversations.list, conversations.info, conversations.history, conversations.open,
+chat.postEphemeral, conversations.list, conversations.info, conversations.history (top-level messages and
+broadcast replies only), conversations.replies (a thread), conversations.open,
 users.info, users.list, users.lookupByEmail, reactions.add / reactions.remove / reactions.get / reactions.list
 (the bot user's reactions on stored messages: message_not_found, already_reacted, no_reaction, invalid_name,
 no_item_specified; conversations.history shows `reactions`). chat.update / chat.delete act on the bot's own messages
@@ -25,6 +27,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request
+from sandbox.slack.blocks import check_blocks
 
 if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
@@ -118,6 +121,7 @@ class WebApi:
             "api.test": self.api_test, "auth.test": self.auth_test, "chat.postMessage": self.post_message,
             "conversations.list": self.conversations_list, "conversations.info": self.conversations_info,
             "conversations.history": self.conversations_history, "conversations.open": self.conversations_open,
+            "conversations.replies": self.conversations_replies,
             "users.info": self.users_info, "users.list": self.users_list,
             "users.lookupByEmail": self.users_lookup_by_email, "chat.update": self.update_message,
             "chat.delete": self.delete_message, "chat.getPermalink": self.permalink,
@@ -158,6 +162,8 @@ class WebApi:
         attachments = _json_arg(args.get("attachments"), "invalid_attachments")
         if not text and not blocks and not attachments:
             raise SlackError("no_text")
+        if blocks:
+            check_blocks(blocks, SlackError)
         if text and len(str(text)) > MAX_TEXT:
             raise SlackError("msg_too_long")
         if attachments and len(attachments) > 100:
@@ -358,10 +364,31 @@ class WebApi:
         if channel["is_private"] and not channel["is_member"]:
             raise SlackError("not_in_channel")
         limit = min(max(int(args.get("limit") or 100), 1), 999)
-        msgs = [m["message"] for m in reversed(self.sb.messages(channel["id"])) if not m.get("deleted")]
+        # thread replies are not in the channel's history (Slack: conversations.replies), broadcasts are
+        msgs = [m["message"] for m in reversed(self.sb.messages(channel["id"])) if not m.get("deleted")
+                and (not m["thread_ts"] or m["thread_ts"] == m["ts"] or _flag(m["args"].get("reply_broadcast")))]
         if not _flag(args.get("include_all_metadata")):
             msgs = [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
         return {"messages": msgs[:limit], "has_more": len(msgs) > limit, "pin_count": 0,
+                "response_metadata": {"next_cursor": ""}}
+
+    def conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent message first, then the replies oldest first (thread_not_found otherwise)."""
+        channel = self._channel(args)
+        if channel["is_private"] and not channel["is_member"]:
+            raise SlackError("not_in_channel")
+        ts = str(args.get("ts") or "")
+        if not ts:
+            raise SlackError("invalid_arguments")
+        limit = min(max(int(args.get("limit") or 1000), 1), 1000)
+        stored = [m for m in self.sb.messages(channel["id"]) if not m.get("deleted")]
+        parent = [m["message"] for m in stored if m["ts"] == ts]
+        if not parent:
+            raise SlackError("thread_not_found")
+        msgs = parent + [m["message"] for m in stored if m["thread_ts"] == ts and m["ts"] != ts]
+        if not _flag(args.get("include_all_metadata")):
+            msgs = [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
+        return {"messages": msgs[:limit], "has_more": len(msgs) > limit,
                 "response_metadata": {"next_cursor": ""}}
 
     def conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:

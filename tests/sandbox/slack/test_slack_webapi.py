@@ -22,7 +22,9 @@ def test_post_message_is_kept_and_readable(slack_sandbox, slack_client):
     assert slack_sandbox.messages("#alerts-servicenow") == slack_sandbox.messages(resp["channel"])
     assert slack_sandbox.messages("compliance-delivery") == []
     history = slack_client.conversations_history(channel=resp["channel"])
-    assert [m["text"] for m in history["messages"]] == ["second", "Sync failed"]
+    assert [m["text"] for m in history["messages"]] == ["Sync failed"]  # as in Slack: replies are in the thread
+    thread = slack_client.conversations_replies(channel=resp["channel"], ts=resp["ts"])
+    assert [m["text"] for m in thread["messages"]] == ["Sync failed", "second"]
 
 
 def test_form_encoded_call_with_token_field(slack_sandbox):
