@@ -9,14 +9,16 @@ arrive late or without a clicker change nothing.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from assets.notifications import deliver_channel_type
+from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
 from resources.notifications import NotificationsResource
 from resources.warehouse import WarehouseResource
-from tests.notify_helpers import delivery_env
+from tests.notify_helpers import delivery_env, outbox_row, write_outbox
 
 AMELIA = "amelia.hart@projectx.example"
 INJECTIONS = ["<!channel>", "<!here>", "<!everyone>", "<@U0123ABCD>", "<#C0123ABCD>", "<!subteam^S0123|@admins>",
@@ -87,6 +89,72 @@ def hostile_row(key: str, **extra) -> dict:
 
 # --- Slack text -----------------------------------------------------------------------------------
 
+def test_vendor_text_cannot_mention_broadcast_or_link_in_slack():
+    single = Message([hostile_row("a", link_url="https://sn.example/inc?id=1")], "slack_channel", "#alerts")
+    summary = Message([hostile_row("a", link_url="https://sn.example/inc?id=1"), hostile_row("b")],
+                      "slack_channel", "#alerts")
+    for msg in (single, summary):
+        blocks = slack_blocks(msg, "corr-1")
+        for text in [*mrkdwn_texts(blocks), slack_text(msg)]:
+            assert_no_control_sequences(text)
+        assert "&lt;!channel&gt;" in json.dumps(blocks)  # shown, escaped, not dropped
+    assert "&lt;!here&gt;" in slack_text(single)
+
+
+@pytest.mark.parametrize("url", [
+    "https://sn.example/a|<!channel>", "https://sn.example/a><!here>", "https://sn.example/a b|x",
+    "javascript:alert(document.cookie)", "data:text/html,<script>alert(1)</script>", "//evil.example/x",
+    "https://sn.example/" + "a" * 4000])
+def test_a_vendor_url_cannot_break_out_of_its_link(url):
+    rows = [hostile_row("a", link_url=url, title="INC1 database down"), hostile_row("b", title="INC2")]
+    blocks = slack_blocks(Message(rows, "slack_channel", "#alerts"), "corr-1")
+    for text in mrkdwn_texts(blocks):
+        assert_no_control_sequences(text)
+    assert "INC1 database down" in json.dumps(blocks)  # the line stays, only the link may go
+    single = slack_blocks(Message(rows[:1], "slack_channel", "#alerts"), "corr-1")
+    buttons = [e for b in single if b["type"] == "actions" for e in b["elements"] if "url" in e]
+    for button in buttons:  # Slack refuses the whole message for a button URL it cannot take
+        assert re.fullmatch(r"https?://\S+", button["url"]) and len(button["url"]) <= 3000
+    text, page = email_bodies(Message(rows[:1], "email", "x@projectx.io"), "corr-1")
+    assert "javascript:" not in page and "data:text" not in page and "<script" not in page
+
+
+def test_truncation_never_cuts_an_entity_or_a_link_and_respects_slack_limits():
+    amp = "R&D " * 2000  # escapes to 'R&amp;D ' ...: a cut at the limit used to leave '&am'
+    single = slack_blocks(Message([hostile_row("a", title=amp, body=amp, subject_id="T" * 5000,
+                                               action_kind="approval")], "slack_channel", "#x"), "c")
+    rows = [hostile_row(f"r{n:02}", title=f"{n} " + "Q&A <b> " * 60, link_url=f"https://sn.example/{n}?a=1&b=2")
+            for n in range(30)]
+    summary = slack_blocks(Message(rows, "slack_channel", "#x"), "c")
+    for blocks in (single, summary):
+        assert len(blocks) <= 50
+        for text in mrkdwn_texts(blocks):
+            assert len(text) <= 3000
+            assert not re.search(r"&[a-z]{0,4}$", text) and not re.search(r"&[a-z]{0,4}[^a-z;]", text), \
+                "an escape was cut in half"
+            assert text.count("<") == text.count(">")
+            assert_no_control_sequences(text)
+        for block in blocks:
+            assert len(block.get("block_id", "")) <= 255
+            for element in block.get("elements", []):
+                assert len(element.get("value", "")) <= 2000
+    assert len(slack_text(Message([hostile_row("a", title=amp, body=amp * 10)], "slack_channel", "#x"))) <= 4000
+    assert "more" in json.dumps(summary)  # the rows that did not fit are counted, not silently lost
+
+
+def test_invisible_and_invalid_characters_are_removed():
+    nasty = "INC\u202egnp.exe\u202c \u2066x\u2069 nul\x00 bell\x07 lone\ud800surrogate zero\u200bwidth"
+    msg = Message([hostile_row("a", title=nasty, body=nasty)], "slack_channel", "#x")
+    payload = json.dumps({"text": slack_text(msg), "blocks": slack_blocks(msg, "c")}, ensure_ascii=False)
+    payload.encode("utf-8")  # a lone surrogate made the body unencodable
+    for char in ("\u202e", "\u202c", "\u2066", "\u2069", "\x00", "\x07", "\u200b"):
+        assert char not in payload
+    assert "gnp.exe" in payload and "surrogate" in payload
+    text, page = email_bodies(msg, "c")
+    for char in ("\u202e", "\x00", "\ud800"):
+        assert char not in text + page
+
+
 def test_the_sandbox_refuses_blocks_slack_refuses(slack_client):
     from slack_sdk.errors import SlackApiError
 
@@ -98,5 +166,17 @@ def test_the_sandbox_refuses_blocks_slack_refuses(slack_client):
         with pytest.raises(SlackApiError) as exc:
             slack_client.chat_postMessage(channel="alerts-servicenow", text="t", blocks=blocks)
         assert exc.value.response["error"] == "invalid_blocks"
+
+
+def test_a_huge_hostile_incident_is_posted_to_slack_not_pushed_to_email(sandboxes):
+    slack, smtp = sandboxes
+    write_outbox([outbox_row("p1:a", "servicenow_p1_incident", "slack_channel", "#alerts-servicenow",
+                             title="DB & cache down " * 400 + "<!channel>", body="stack & trace " * 5000,
+                             link_url="https://sn.example/x|<!here>")])
+    result = deliver("slack_channel")
+    [posted] = slack.messages("alerts-servicenow")
+    assert result["sent"] == 1 and smtp.messages() == []
+    for text in [*mrkdwn_texts(posted["blocks"]), posted["text"]]:
+        assert_no_control_sequences(text)
 
 

@@ -12,10 +12,18 @@ import hashlib
 import html
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
+
+from assets.notifications import safe_text
+from assets.notifications.safe_text import clean, fit, mrkdwn, mrkdwn_link, one_line, safe_url
 
 APPROVE_ACTION = "projectx_task_approve"
 DENY_ACTION = "projectx_task_deny"
 MAX_LINES = 20  # a section's text is capped at 3000 characters by Slack
+MAX_TITLE = 300  # one item of a summary: the rest of a long vendor title is cut
+MAX_SUBJECT = 250  # an e-mail subject and the bold first line in Slack
+MAX_FALLBACK_TEXT = 3000  # a message's `text` (what a phone shows); Slack refuses 40000+
+MAX_BUTTON_VALUE = 2000  # Slack: a button's value; block_id at most 255
 RUNBOOK_URL = "https://runbooks.projectx.io/{runbook_id}"
 
 
@@ -47,70 +55,90 @@ class Message:
 
     @property
     def subject(self) -> str:
+        """One line, vendor text cleaned (no CR/LF, controls or bidi overrides), at most MAX_SUBJECT long."""
         if len(self.rows) == 1:
-            return str(self.first["title"])
-        return f"{self.first.get('summary_title') or self.first['event_type']}: {len(self.rows)} new"
+            subject = one_line(self.first["title"])
+        else:
+            subject = f"{one_line(self.first.get('summary_title') or self.first['event_type'])}: {len(self.rows)} new"
+        return subject if len(subject) <= MAX_SUBJECT else subject[:MAX_SUBJECT - 1] + "…"
 
     def lines(self) -> list[tuple[str, str | None]]:
+        """(title, safe URL or None) per row, oldest first; a URL that is not plain http(s) is dropped."""
         ordered = sorted(self.rows, key=lambda r: (str(r.get("occurred_at") or ""), r["notification_key"]))
-        return [(str(r["title"]), r.get("link_url")) for r in ordered]
-
-
-def _mrkdwn_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return [(one_line(r["title"]), safe_url(r.get("link_url"))) for r in ordered]
 
 
 def slack_text(msg: Message) -> str:
-    """The notification fallback text (what a phone shows)."""
-    return msg.subject if len(msg.rows) > 1 else f"{msg.first['title']}: {msg.first.get('body') or ''}".strip(": ")
+    """The notification fallback text (what a phone shows): mrkdwn-escaped, so it cannot mention anyone."""
+    text = msg.subject if len(msg.rows) > 1 else f"{msg.subject}: {one_line(msg.first.get('body'))}".strip(": ")
+    return fit(mrkdwn(text), MAX_FALLBACK_TEXT)
 
 
 def slack_blocks(msg: Message, correlation_id: str) -> list[dict[str, Any]]:
     """Block Kit: a header line, the items with deep links, runbook and correlation id as context."""
     first = msg.first
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn",
-                                                                 "text": f"*{_mrkdwn_escape(msg.subject)}*"}}]
+                                                                 "text": f"*{mrkdwn(msg.subject)}*"}}]
     if len(msg.rows) == 1:
-        body = _mrkdwn_escape(str(first.get("body") or ""))
+        body = mrkdwn(clean(first.get("body")).strip())
         if body:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}})
-        if first.get("link_url"):
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": fit(body)}})
+        url = safe_url(first.get("link_url"))
+        if url:
             blocks.append({"type": "actions", "elements": [
-                {"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": first["link_url"],
+                {"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": url,
                  "action_id": "projectx_open_link"}]})
     else:
-        items = msg.lines()
-        shown = [f"• <{url}|{_mrkdwn_escape(t)}>" if url else f"• {_mrkdwn_escape(t)}" for t, url in items[:MAX_LINES]]
-        if len(items) > MAX_LINES:
-            shown.append(f"…and {len(items) - MAX_LINES} more")
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(shown)[:2990]}})
-    if first.get("action_kind") == "approval" and len(msg.rows) == 1:
-        value = str(first.get("subject_id") or "")
-        blocks.append({"type": "actions", "block_id": f"approval:{value}", "elements": [
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _summary_lines(msg.lines())}})
+    value = clean(first.get("subject_id"))
+    if first.get("action_kind") == "approval" and len(msg.rows) == 1 and 0 < len(value) <= MAX_BUTTON_VALUE:
+        block_id = "approval:" + (value if len(value) <= 200 else hashlib.sha256(value.encode()).hexdigest())
+        blocks.append({"type": "actions", "block_id": block_id, "elements": [
             {"type": "button", "style": "primary", "text": {"type": "plain_text", "text": "Approve"},
              "action_id": APPROVE_ACTION, "value": value},
             {"type": "button", "style": "danger", "text": {"type": "plain_text", "text": "Deny"},
              "action_id": DENY_ACTION, "value": value}]})
-    context = [f"correlation id `{correlation_id}`"]
-    if first.get("runbook_id"):
-        context.insert(0, f"runbook <{RUNBOOK_URL.format(runbook_id=first['runbook_id'])}|{first['runbook_id']}>")
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
+    context = [f"correlation id `{mrkdwn(correlation_id)}`"]
+    runbook = one_line(first.get("runbook_id"))[:100]
+    if runbook:
+        context.insert(0, "runbook " + mrkdwn_link(safe_url(_runbook_url(runbook)), mrkdwn(runbook)))
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": fit(" · ".join(context))}]})
     return blocks
+
+
+def _summary_lines(items: list[tuple[str, str | None]]) -> str:
+    """Bullets with deep links, whole lines only, within Slack's section limit; the rest is counted."""
+    shown: list[str] = []
+    for title, url in items[:MAX_LINES]:
+        line = "• " + mrkdwn_link(url if url and len(url) <= 1000 else None, fit(mrkdwn(title), MAX_TITLE))
+        # keep room for the "…and N more" line
+        if safe_text.utf16_len("\n".join([*shown, line])) > safe_text.SECTION_LIMIT - 40:
+            break
+        shown.append(line)
+    if len(shown) < len(items):
+        shown.append(f"…and {len(items) - len(shown)} more")
+    return "\n".join(shown)
+
+
+def _runbook_url(runbook_id: str) -> str:
+    return RUNBOOK_URL.format(runbook_id=quote(runbook_id, safe=""))
 
 
 def email_bodies(msg: Message, correlation_id: str) -> tuple[str, str]:
     """(plain text, HTML) for the e-mail route or the Slack fallback."""
     first = msg.first
+    body_text = clean(first.get("body")).strip()
     lines = [msg.subject, ""]
-    if len(msg.rows) == 1 and first.get("body"):
-        lines += [str(first["body"]), ""]
+    if len(msg.rows) == 1 and body_text:
+        lines += [body_text, ""]
     lines += [f"- {t}{f' <{u}>' if u else ''}" for t, u in msg.lines()]
-    if first.get("runbook_id"):
-        lines.append(f"Runbook {first['runbook_id']}: {RUNBOOK_URL.format(runbook_id=first['runbook_id'])}")
+    runbook = one_line(first.get("runbook_id"))[:100]
+    if runbook:
+        lines.append(f"Runbook {runbook}: {_runbook_url(runbook)}")
     lines.append(f"Correlation id: {correlation_id}")
     text = "\n".join(lines)
     items = "".join(f"<li>{_html_link(t, u)}</li>" for t, u in msg.lines())
-    body = f"<p>{html.escape(str(first.get('body') or ''))}</p>" if len(msg.rows) == 1 else ""
+    body = f"<p>{html.escape(body_text)}</p>" if len(msg.rows) == 1 else ""
     page = (f"<h3>{html.escape(msg.subject)}</h3>{body}<ul>{items}</ul>"
             f"<p style=\"color:#666\">Correlation id: {html.escape(correlation_id)}</p>")
     return text, page
