@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
 from datetime import timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, getaddresses
 
 RETRY_AFTER = timedelta(minutes=10)
 CONFIG_HINT = ("SMTP_HOST / SMTP_PORT / SMTP_USERNAME / SMTP_PASSWORD / SMTP_FROM_ADDRESS "
@@ -28,6 +30,61 @@ CONFIG_HINT = ("SMTP_HOST / SMTP_PORT / SMTP_USERNAME / SMTP_PASSWORD / SMTP_FRO
 
 class EmailDeliveryError(Exception):
     """SMTP refused or failed the message; the text names the setting to check, never the password."""
+
+
+class EmailAddressError(EmailDeliveryError):
+    """An address that is not one plain mailbox (vendor data): never sent to, never retried."""
+
+
+class EmailPartlyRefused(EmailDeliveryError):
+    """The relay took the message for some recipients and refused others: it was sent (``message_id``),
+    so a resend would reach the accepted recipients twice."""
+
+    def __init__(self, message: str, message_id: str, refused: list[str]) -> None:
+        super().__init__(message)
+        self.message_id, self.refused = message_id, refused
+
+
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def mailbox(entry: str) -> str:
+    """One recipient as a header value (``Name <local@domain>``, domain in IDNA), or EmailAddressError.
+
+    Recipients come from vendor data (owners' e-mails, routing lists): a comma, CR/LF or a second
+    address inside one entry would add recipients or headers, so anything but one mailbox is refused."""
+    shown = entry if len(entry) <= 80 else entry[:77] + "..."
+    if any(c in entry for c in "\r\n\x00") or not entry.strip():
+        raise EmailAddressError(f"invalid e-mail address {shown!r}: line breaks or empty")
+    pairs = getaddresses([entry])
+    if len(pairs) != 1 or not pairs[0][1] or pairs[0][1].count("@") != 1:
+        raise EmailAddressError(f"invalid e-mail address {shown!r}: expected one mailbox like name@example.com")
+    name, addr = pairs[0]
+    local, _, domain = addr.rpartition("@")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii") if not domain.isascii() else domain
+    except UnicodeError:
+        raise EmailAddressError(f"invalid e-mail address {shown!r}: the domain is not a valid host name") from None
+    if not _LOCAL.fullmatch(local) or len(local) > 64 or "." not in ascii_domain or \
+            not all(_LABEL.fullmatch(label) for label in ascii_domain.split(".")):
+        raise EmailAddressError(f"invalid e-mail address {shown!r}: expected one mailbox like name@example.com "
+                                "(ASCII before the @)")
+    return str(Address(display_name=" ".join(name.split()), username=local, domain=ascii_domain.lower()))
+
+
+def valid_recipients(entries: list[str]) -> tuple[list[str], list[str]]:
+    """(mailboxes to send to, one error per entry refused)."""
+    good, errors = [], []
+    for entry in entries:
+        try:
+            box = mailbox(entry)
+        except EmailAddressError as exc:
+            errors.append(str(exc))
+            continue
+        if box not in good:
+            good.append(box)
+    return good, errors
 
 
 @dataclass
@@ -47,10 +104,11 @@ class EmailSender:
         """Send one message; returns its Message-ID."""
         if not to:
             raise EmailDeliveryError("no e-mail recipient: add one to the notification_routing seed")
+        boxes = [mailbox(entry) for entry in to]  # EmailAddressError: a vendor's address is never trusted
         msg = EmailMessage()
         msg["From"] = self.from_address
-        msg["To"] = ", ".join(to)
-        msg["Subject"] = subject
+        msg["To"] = ", ".join(boxes)
+        msg["Subject"] = " ".join(subject.split())  # a CR/LF from vendor text would start a new header
         msg["Date"] = formatdate(usegmt=True)
         domain = self.from_address.rpartition("@")[2] or "localhost"
         msg["Message-ID"] = f"<{hashlib.sha256(delivery_key.encode()).hexdigest()[:32]}@{domain}>"
@@ -75,9 +133,10 @@ class EmailSender:
         except (smtplib.SMTPException, OSError) as exc:
             raise EmailDeliveryError(f"SMTP delivery to {self.host}:{self.port} failed "
                                      f"({type(exc).__name__}: {_reply(exc)}); resending in 10 minutes") from None
-        if refused:
-            raise EmailDeliveryError(f"SMTP refused recipient(s) {sorted(refused)}: fix the address in the "
-                                     "notification_routing seed")
+        if refused:  # smtplib raises when every recipient is refused: these got it, the refused did not
+            raise EmailPartlyRefused(f"SMTP refused recipient(s) {sorted(refused)}: fix the address in the "
+                                     "notification_routing seed (or the owner's e-mail at the vendor)",
+                                     str(msg["Message-ID"]), sorted(refused))
         return str(msg["Message-ID"])
 
 

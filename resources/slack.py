@@ -2,8 +2,8 @@
 
 Grain: one call of :meth:`SlackSender.post` is one Slack message (a channel post or a DM). The
 sender resolves people to Slack ids with ``users.lookupByEmail`` (cached for the sender's life),
-waits exactly ``Retry-After`` on a 429, retries 5xx answers, timeouts and connection errors with
-jittered backoff up to ``MAX_ATTEMPTS`` (spec §2.4: at most 6), and classifies what is left:
+waits exactly ``Retry-After`` on a 429 (up to ``MAX_RETRY_AFTER``), retries 5xx answers, timeouts and
+connection errors with jittered backoff up to ``MAX_ATTEMPTS`` (spec §2.4: at most 6), and classifies what is left:
 
 - :class:`SlackTokenRevoked` — the bot token is revoked, expired or invalid: stop Slack entirely;
 - :class:`SlackUnavailable` — Slack kept failing after every attempt: use the e-mail fallback;
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+MAX_RETRY_AFTER = 120.0  # seconds; a longer (or absurd) Retry-After sends this run's messages by e-mail
 METADATA_EVENT = "projectx_notification"
 TOKEN_ERRORS = frozenset({"token_revoked", "token_expired", "invalid_auth", "not_authed", "account_inactive"})
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
@@ -62,6 +64,7 @@ class SlackSender:
     max_attempts: int = MAX_ATTEMPTS
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
+    max_retry_after: float = MAX_RETRY_AFTER
     sleep: Callable[[float], None] = time.sleep
     retries: int = 0
     rate_limited_waits: list[float] = field(default_factory=list)
@@ -75,19 +78,21 @@ class SlackSender:
                                 retry_handlers=[])
 
     # --- calls ------------------------------------------------------------------------------
-    def call(self, method: str, _after_timeout: Callable[[], dict[str, Any] | None] | None = None,
+    def call(self, method: str, _before_retry: Callable[[], dict[str, Any] | None] | None = None,
              _attempts: int | None = None, **kwargs: Any) -> dict[str, Any]:
         """One Web API call with the retry policy; returns the response body.
 
-        ``_after_timeout`` runs before a retry that follows a timeout (Slack may have acted on a call
-        whose answer never came); a non-None result ends the call with it."""
-        last, timed_out, attempts = "", False, _attempts or self.max_attempts
+        ``_before_retry`` runs before a retry that follows an answer that does not say whether Slack
+        acted (a timeout, a dropped connection, a 5xx, a body that is not Slack's JSON: Slack may have
+        stored a post and failed afterwards); a non-None result ends the call with it. A 429 is a
+        refusal, so no check is needed after one."""
+        last, unsure, attempts = "", False, _attempts or self.max_attempts
         for attempt in range(1, attempts + 1):
-            if timed_out and _after_timeout is not None:
-                found = _after_timeout()
+            if unsure and _before_retry is not None:
+                found = _before_retry()
                 if found is not None:
                     return found
-            timed_out = False
+            unsure = False
             try:
                 return self.client.api_call(method, json=kwargs).data  # type: ignore[return-value]
             except SlackApiError as exc:
@@ -96,18 +101,23 @@ class SlackSender:
                     raise SlackTokenRevoked(f"Slack answered {error} to {method}: {TOKEN_HINT}") from None
                 if status == 429:
                     wait = _retry_after(exc)
+                    if not wait <= self.max_retry_after:  # also NaN/inf: this run does not wait that long
+                        raise SlackUnavailable(f"Slack rate limited {method} with Retry-After {wait:g}s, longer than "
+                                               f"the {self.max_retry_after:g}s a run waits; delivering by e-mail "
+                                               "instead") from None
                     self.rate_limited_waits.append(wait)
                     last = f"429 ratelimited (Retry-After {wait:g}s)"
                     if attempt < attempts:
                         self.retries += 1
                         self.sleep(wait)
                     continue
-                if status < 500 and error not in TRANSIENT_ERRORS:
+                if error and status < 500 and error not in TRANSIENT_ERRORS:
                     raise SlackRejected(f"Slack refused {method}: {error}") from None
-                last = f"HTTP {status} {error}"
+                last = f"HTTP {status} {error or 'answer that is not Slack JSON'}"
+                unsure = True
             except (TimeoutError, OSError) as exc:  # socket timeouts, refused connections, URLError
                 last = f"{type(exc).__name__}: {exc}"
-                timed_out = "timed out" in str(exc).lower() or isinstance(exc, TimeoutError)
+                unsure = True
             if attempt < attempts:
                 self.retries += 1
                 self.sleep(self._backoff(attempt))
@@ -141,20 +151,26 @@ class SlackSender:
             kwargs["thread_ts"] = thread_ts
         def already_posted() -> dict[str, Any] | None:
             try:
-                return self.find_posted(channel, delivery_key, attempts=1)
+                return self.find_posted(channel, delivery_key, attempts=1, thread_ts=thread_ts)
             except SlackDeliveryError:
                 return None
 
-        data = self.call("chat.postMessage", _after_timeout=already_posted, **kwargs)
+        data = self.call("chat.postMessage", _before_retry=already_posted, **kwargs)
         return {"channel": data["channel"], "ts": data["ts"]}
 
     def find_posted(self, channel: str, delivery_key: str, limit: int = 200,
-                    attempts: int | None = None) -> dict[str, Any] | None:
-        """The message already posted with this delivery key (after a crash or a timeout), or None."""
+                    attempts: int | None = None, thread_ts: str | None = None) -> dict[str, Any] | None:
+        """The message already posted with this delivery key (after a crash or a timeout), or None.
+
+        A reply is looked for in its thread: conversations.history lists top-level messages only."""
         if channel.startswith("U"):  # a DM is posted to the user; its history lives in the IM channel
             channel = self.call("conversations.open", _attempts=attempts, users=channel)["channel"]["id"]
-        data = self.call("conversations.history", _attempts=attempts, channel=channel, limit=limit,
-                         include_all_metadata=True)
+        if thread_ts:
+            data = self.call("conversations.replies", _attempts=attempts, channel=channel, ts=thread_ts,
+                             limit=limit, include_all_metadata=True)
+        else:
+            data = self.call("conversations.history", _attempts=attempts, channel=channel, limit=limit,
+                             include_all_metadata=True)
         for msg in data.get("messages", []):
             meta = msg.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and \
@@ -168,9 +184,14 @@ class SlackSender:
 
 
 def _error_of(exc: SlackApiError) -> tuple[str, int]:
+    """(Slack's error code, HTTP status); the code is "" when the body was not Slack's JSON (a proxy's
+    page): nothing says Slack refused, so the call counts as failed and is retried."""
     resp = exc.response
     data = resp.data if isinstance(getattr(resp, "data", None), dict) else {}
-    return str(data.get("error") or "unknown_error"), int(getattr(resp, "status_code", 0) or 0)
+    error = str(data.get("error") or "")
+    if not re.fullmatch(r"[a-z0-9_.]{1,100}", error):  # slack_sdk's "Received a response in a non-JSON format"
+        error = ""
+    return error, int(getattr(resp, "status_code", 0) or 0)
 
 
 def _retry_after(exc: SlackApiError) -> float:
@@ -179,9 +200,10 @@ def _retry_after(exc: SlackApiError) -> float:
     if isinstance(value, list):
         value = value[0] if value else None
     try:
-        return max(0.0, float(value))  # type: ignore[arg-type]
+        wait = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return 1.0
+    return wait if wait != wait else max(0.0, wait)  # NaN stays NaN: refused by the caller's bound
 
 
 def sender_from_env(vault_prefix: str, **kwargs: Any) -> SlackSender:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
@@ -18,7 +19,7 @@ from assets.notifications import deliver_channel_type
 from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
 from resources.notifications import NotificationsResource
 from resources.warehouse import WarehouseResource
-from tests.notify_helpers import delivery_env, outbox_row, write_outbox
+from tests.notify_helpers import delivery_env, ledger, outbox_row, write_outbox
 
 AMELIA = "amelia.hart@projectx.example"
 INJECTIONS = ["<!channel>", "<!here>", "<!everyone>", "<@U0123ABCD>", "<#C0123ABCD>", "<!subteam^S0123|@admins>",
@@ -178,5 +179,244 @@ def test_a_huge_hostile_incident_is_posted_to_slack_not_pushed_to_email(sandboxe
     assert result["sent"] == 1 and smtp.messages() == []
     for text in [*mrkdwn_texts(posted["blocks"]), posted["text"]]:
         assert_no_control_sequences(text)
+
+
+# --- e-mail ---------------------------------------------------------------------------------------
+
+def test_crlf_in_a_vendor_title_adds_no_header_and_does_not_stop_the_batch(sandboxes):
+    _, smtp = sandboxes
+    write_outbox([
+        outbox_row("v:1", "onetrust_vendor_issue", "email", "vendors@projectx.io",
+                   title="Acme\r\nBcc: spy@evil.example\r\nX-Injected: 1\n\nbody"),
+        outbox_row("v:2", "onetrust_vendor_issue", "email", "vendors@projectx.io", title="Globex overdue")])
+    result = deliver("email")
+    mails = smtp.messages()
+    assert len(mails) == 2 and result["sent"] == 2
+    for mail in mails:
+        assert mail.rcpt_tos == ["vendors@projectx.io"]
+        assert mail.message["Bcc"] is None and mail.message["X-Injected"] is None
+        assert "\n" not in mail.subject and "\r" not in mail.subject
+    assert any("Acme" in m.subject and "spy@evil.example" in m.subject for m in mails)  # shown, harmless
+
+
+@pytest.mark.parametrize("target", [
+    "vendors@projectx.io, spy@evil.example", "Vendors <vendors@projectx.io>, spy@evil.example",
+    "vendors@projectx.io\r\nBcc: spy@evil.example", "\"spy@evil.example\" <vendors@projectx.io>,spy@evil.example"])
+def test_a_vendor_address_cannot_add_recipients(sandboxes, target):
+    _, smtp = sandboxes
+    write_outbox([outbox_row("v:1", "onetrust_vendor_issue", "email", "risk@projectx.io;" + target)])
+    deliver("email")
+    recipients = {r for m in smtp.messages() for r in m.rcpt_tos}
+    assert "spy@evil.example" not in recipients and "risk@projectx.io" in recipients
+    [row] = ledger()
+    assert row["status"] == "sent" and "invalid e-mail address" in (row["error"] or "")
+
+
+def test_only_invalid_addresses_is_a_dead_letter_with_the_reason(sandboxes):
+    _, smtp = sandboxes
+    write_outbox([outbox_row("v:1", "onetrust_vendor_issue", "email", "not-an-address;@;a@b@c"),
+                  outbox_row("v:2", "onetrust_vendor_issue", "email", "vendors@projectx.io")])
+    result = deliver("email")
+    rows = {r["notification_key"]: r for r in ledger()}
+    assert rows["v:1"]["status"] == "failed" and "not-an-address" in rows["v:1"]["error"]
+    assert "notification_routing" in rows["v:1"]["error"]  # the error names the fix
+    assert rows["v:2"]["status"] == "sent" and len(smtp.messages()) == 1
+    assert result["failed"] == 1 and deliver("email")["failed"] == 0  # recorded once, not retried forever
+
+
+def test_non_ascii_subjects_names_and_long_lines_arrive_intact(sandboxes):
+    _, smtp = sandboxes
+    subject = "Überfällige Prüfung \u2013 監査 ✅ " + "ß" * 200
+    word = "x" * 5000
+    write_outbox([outbox_row("v:1", "onetrust_vendor_issue", "email",
+                             "José Müller <owner@projectx.io>;ops@bücher.example",
+                             title=subject, body=f"start {word} end")])
+    deliver("email")
+    [mail] = smtp.messages()
+    assert mail.subject == subject
+    assert all(len(line) <= 998 for line in mail.raw.split(b"\r\n"))
+    raw_headers = mail.raw.split(b"\r\n\r\n", 1)[0]
+    assert raw_headers.isascii()  # RFC 2047 / IDNA, not raw UTF-8 an old relay mangles
+    assert word in mail.text
+    assert sorted(mail.rcpt_tos) == ["ops@xn--bcher-kva.example", "owner@projectx.io"]
+
+
+def test_html_part_escapes_vendor_markup(sandboxes):
+    _, smtp = sandboxes
+    write_outbox([outbox_row("v:1", "onetrust_vendor_issue", "email", "vendors@projectx.io",
+                             title="<script>alert(1)</script><img src=x onerror=alert(2)>",
+                             body="<a href='https://phish.example'>reset</a>",
+                             link_url="javascript:alert(3)")])
+    deliver("email")
+    [mail] = smtp.messages()
+    page = mail.message.get_body(("html",)).get_content()
+    assert "<script" not in page and "<img" not in page and "<a href='https://phish" not in page
+    assert "javascript:" not in page
+    assert "&lt;script&gt;" in page
+
+
+def test_partly_refused_recipients_are_not_sent_the_message_twice(sandboxes):
+    _, smtp = sandboxes
+    write_outbox([outbox_row("v:1", "onetrust_vendor_issue", "email", "vendors@projectx.io;gone@projectx.io")])
+    smtp.faults.set(reject_recipients=["gone@*"])
+    deliver("email")
+    with WarehouseResource.from_env().connect() as conn:  # ten minutes later
+        conn.execute("update notifications.delivery_ledger set next_attempt_at = next_attempt_at - interval 11 minute")
+    deliver("email")
+    delivered = [r for m in smtp.messages() for r in m.rcpt_tos]
+    assert delivered.count("vendors@projectx.io") == 1
+    [row] = ledger()
+    assert "gone@projectx.io" in (row["error"] or "")
+
+
+# --- Slack failures over HTTP ---------------------------------------------------------------------
+
+def p1_rows(n: int) -> list[dict]:
+    return [outbox_row(f"p1:{i}", "servicenow_p1_incident", "slack_channel", "#alerts-servicenow", title=f"INC{i}")
+            for i in range(n)]
+
+
+def posted_keys(slack) -> list[str]:
+    return [m["message"]["metadata"]["event_payload"]["delivery_key"] for m in slack.messages()]
+
+
+def test_429_mid_batch_waits_and_sends_each_once(sandboxes):
+    slack, smtp = sandboxes
+    write_outbox(p1_rows(4))
+    waits: list[float] = []
+    posts = {"n": 0}
+    original = slack.api.methods["chat.postMessage"]
+
+    def post(args):  # the third post of the batch is rate limited once
+        posts["n"] += 1
+        if posts["n"] == 2:
+            slack.faults.set(rate_429=1.0, retry_after=1, paths=[r"/api/chat\.postMessage"])
+        return original(args)
+
+    slack.api.methods["chat.postMessage"] = post
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        slack.faults.clear()
+
+    result = deliver("slack_channel", sleep=sleep)
+    assert waits == [1.0] and result["sent"] == 4 and smtp.messages() == []
+    assert len(posted_keys(slack)) == 4 == len(set(posted_keys(slack)))
+
+
+@pytest.mark.parametrize("retry_after", ["3600", "inf", "1e309"])
+def test_an_absurd_retry_after_does_not_hang_the_run(sandboxes, retry_after):
+    slack, smtp = sandboxes
+    write_outbox(p1_rows(1))
+    slack.faults.set(rate_429=1.0)
+    import sandbox.slack.app as app_module
+
+    original = app_module.SlackSandbox.fault_response
+
+    def with_header(self, decision):
+        resp = original(self, decision)
+        resp.headers = [(k, retry_after if k == "Retry-After" else v) for k, v in resp.headers]
+        return resp
+
+    slept: list[float] = []
+    app_module.SlackSandbox.fault_response = with_header
+    started = time.monotonic()
+    try:
+        result = deliver("slack_channel", sleep=slept.append)
+    finally:
+        app_module.SlackSandbox.fault_response = original
+    assert time.monotonic() - started < 10 and all(s <= 120 for s in slept)
+    assert result["fallback"] == 1 and len(smtp.messages()) == 1  # Slack is unusable for now: by e-mail
+    [row] = ledger()
+    assert row["status"] == "fallback" and "Retry-After" in row["error"]
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "msg_too_long", "is_archived",
+                                   "invalid_blocks"])
+def test_a_refused_post_goes_by_email_once_with_the_reason(sandboxes, error):
+    slack, smtp = sandboxes
+    write_outbox(p1_rows(2))
+    slack.set_method_error("chat.postMessage", error)
+    result = deliver("slack_channel")
+    assert result["fallback"] == 2 and len(smtp.messages()) == 2
+    assert {r["status"] for r in ledger()} == {"fallback"} and all(error in r["error"] for r in ledger())
+    assert slack.method_calls("chat.postMessage") == 2  # a refusal is not retried
+    slack.set_method_error("chat.postMessage", None)
+    deliver("slack_channel")
+    assert slack.messages() == [] and len(smtp.messages()) == 2
+
+
+def test_invalid_auth_stops_slack_and_keeps_the_token_out_of_errors(sandboxes):
+    slack, smtp = sandboxes
+    write_outbox(p1_rows(3))
+    slack.faults.set(rate_401=1.0)
+    result = deliver("slack_channel")
+    assert slack.method_calls("chat.postMessage") == 1 and result["fallback"] == 3 and len(smtp.messages()) == 3
+    text = json.dumps([r["error"] for r in ledger()]) + json.dumps(result["errors"])
+    assert slack.bot_token not in text and "mail-secret" not in text
+    assert "invalid_auth" in text
+
+
+def test_a_5xx_after_slack_stored_the_post_does_not_post_it_twice(sandboxes):
+    slack, smtp = sandboxes
+    write_outbox(p1_rows(3))
+    slack.faults.set(rate_lost_reply=1.0, paths=[r"/api/chat\.postMessage"])
+
+    def sleep(seconds: float) -> None:
+        slack.faults.clear()
+
+    result = deliver("slack_channel", sleep=sleep)
+    keys = posted_keys(slack)
+    assert len(keys) == 3 == len(set(keys)) and smtp.messages() == []
+    assert result["sent"] == 3
+
+
+def test_a_non_json_answer_is_retried_not_taken_as_a_refusal(sandboxes):
+    slack, smtp = sandboxes
+    write_outbox(p1_rows(1))
+    slack.faults.set(rate_html=1.0, paths=[r"/api/chat\.postMessage"])
+
+    def sleep(seconds: float) -> None:
+        slack.faults.clear()
+
+    deliver("slack_channel", sleep=sleep)
+    assert len(posted_keys(slack)) == 1 and smtp.messages() == []  # stored once, found, not e-mailed as well
+
+
+def test_a_threaded_follow_up_posted_before_a_crash_is_found_not_posted_again(sandboxes):
+    slack, _ = sandboxes
+    first = outbox_row("anomaly:1", "servicenow_sync_anomaly", "slack_channel", "#alerts-servicenow",
+                       thread_key="sn:2026-01-01")
+    reply = outbox_row("anomaly:2", "servicenow_sync_anomaly", "slack_channel", "#alerts-servicenow",
+                       thread_key="sn:2026-01-01")
+    write_outbox([first])
+    deliver("slack_channel")
+    write_outbox([first, reply])
+    deliver("slack_channel")
+    assert len(slack.messages()) == 2 and slack.messages()[1]["thread_ts"] == slack.messages()[0]["ts"]
+    with WarehouseResource.from_env().connect() as conn:  # the run died after the post, before the ledger write
+        conn.execute("update notifications.delivery_ledger set status = 'sending' where notification_key = 'anomaly:2'")
+    result = deliver("slack_channel")
+    assert len(slack.messages()) == 2 and result["deduplicated"] == 1
+
+
+def test_one_broken_message_does_not_stop_the_batch(sandboxes, monkeypatch):
+    slack, _ = sandboxes
+    write_outbox(p1_rows(3))
+    import assets.notifications.delivery as delivery
+
+    original = delivery.slack_blocks
+
+    def explode(msg, correlation_id):
+        if msg.first["notification_key"] == "p1:0":
+            raise RuntimeError("template bug")
+        return original(msg, correlation_id)
+
+    monkeypatch.setattr(delivery, "slack_blocks", explode)
+    result = deliver("slack_channel")
+    rows = {r["notification_key"]: r for r in ledger()}
+    assert rows["p1:0"]["status"] == "failed" and "template bug" in rows["p1:0"]["error"]
+    assert rows["p1:1"]["status"] == rows["p1:2"]["status"] == "sent" and len(slack.messages()) == 2
+    assert result["failed"] == 1
 
 

@@ -8,6 +8,7 @@ rerun after a kill re-sends only what never left, and finds by Slack metadata wh
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections import Counter
@@ -19,7 +20,7 @@ from typing import Any
 from assets.notifications import ledger
 from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
 from resources.audit import new_correlation_id, record_event
-from resources.email import RETRY_AFTER, EmailDeliveryError, EmailSender
+from resources.email import RETRY_AFTER, EmailDeliveryError, EmailPartlyRefused, EmailSender, valid_recipients
 from resources.slack import SlackRejected, SlackSender, SlackTokenRevoked, SlackUnavailable
 from resources.warehouse import Connection
 
@@ -61,8 +62,22 @@ class Deliverer:
         """Deliver every row not yet done (and e-mail retries that are due)."""
         ledger.ensure_ledger(self.conn)
         for msg in self.plan(rows):
-            self._deliver_one(msg)
+            try:
+                self._deliver_one(msg)
+            except Exception as exc:  # one broken message (a template bug, odd data) must not stop the batch
+                self._dead_letter(msg, exc)
         return self.report
+
+    def _dead_letter(self, msg: Message, exc: Exception) -> None:
+        """Record a message whose delivery raised as failed, with the reason; the run goes on."""
+        log.exception("notification %s could not be delivered", msg.delivery_key)
+        with contextlib.suppress(Exception):  # no transaction open is fine; PostgreSQL needs it after an error
+            self.conn.raw.rollback()
+        why = f"not delivered: {type(exc).__name__}: {str(exc)[:300]} (a bug or data the notifier cannot send; " \
+              "fix it and delete the ledger row to resend)"
+        ledger.mark_done(self.conn, msg.delivery_key, "failed", error=why)
+        self.report.counts["failed"] += 1
+        self.report.errors.append(why)
 
     def plan(self, rows: list[dict[str, Any]]) -> list[Message]:
         """Messages for the rows still to send: interrupted ones keep their recorded delivery key."""
@@ -115,13 +130,14 @@ class Deliverer:
         before = self.slack.retries
         try:
             channel = self._slack_channel(msg)
-            if resume:
-                found = self.slack.find_posted(channel, msg.delivery_key)
+            thread = ledger.thread_of(self.conn, msg.thread_key)
+            if resume:  # a follow-up is looked for in its thread, where it was posted
+                found = self.slack.find_posted(channel, msg.delivery_key,
+                                               thread_ts=thread["slack_ts"] if thread else None)
                 if found:
                     ledger.mark_done(self.conn, msg.delivery_key, "deduplicated", slack_channel=found["channel"],
                                      slack_ts=found["ts"])
                     return "deduplicated", {"found_after_restart": True}
-            thread = ledger.thread_of(self.conn, msg.thread_key)
             posted = self.slack.post(channel, slack_text(msg), slack_blocks(msg, correlation_id), msg.delivery_key,
                                      thread_ts=thread["slack_ts"] if thread else None)
         except SlackTokenRevoked as exc:
@@ -159,11 +175,15 @@ class Deliverer:
         to = msg.fallback_email
         if msg.channel_type == "slack_dm":
             person = self._person_email(msg.target)
-            to = [person] if person else to
+            to = [person] if person and valid_recipients([person])[0] else to  # a vendor's bad address: the route
         return self._by_email(msg, to, correlation_id, "fallback", reason)
 
     def _by_email(self, msg: Message, to: list[str], correlation_id: str, ok_status: str,
                   reason: str | None = None) -> tuple[str, dict]:
+        to, bad = valid_recipients(to)  # vendor addresses: one mailbox each, never extra recipients or headers
+        if bad:
+            self.report.errors.extend(bad)
+            reason = "; ".join([*([reason] if reason else []), *bad])
         if not to:  # nowhere to deliver it: counted as failed, kept in the ledger with the reason
             why = (f"{reason or ''} no e-mail recipient: add one to the notification_routing seed "
                    "(or the person's e-mail to the vendor directory)").strip()
@@ -179,6 +199,12 @@ class Deliverer:
         text, page = email_bodies(msg, correlation_id)
         try:
             message_id = self.email.send(to, msg.subject, text, page, msg.delivery_key)
+        except EmailPartlyRefused as exc:  # sent to the others: a resend would reach them twice
+            self.report.counts["email_failures"] += 1
+            self.report.errors.append(str(exc))
+            error = "; ".join([*([reason] if reason else []), str(exc)])
+            ledger.mark_done(self.conn, msg.delivery_key, ok_status, message_id=exc.message_id, error=error)
+            return ok_status, {"recipients": len(to) - len(exc.refused), "refused": exc.refused}
         except EmailDeliveryError as exc:
             self.report.counts["email_failures"] += 1
             self.report.counts["retried"] += 1
