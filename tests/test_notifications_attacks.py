@@ -16,7 +16,8 @@ import time
 import pytest
 
 from assets.notifications import deliver_channel_type
-from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
+from assets.notifications.actions import SlackActionError, apply_slack_action
+from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION, Message, email_bodies, slack_blocks, slack_text
 from resources.notifications import NotificationsResource
 from resources.warehouse import WarehouseResource
 from tests.notify_helpers import delivery_env, ledger, outbox_row, write_outbox
@@ -420,3 +421,42 @@ def test_one_broken_message_does_not_stop_the_batch(sandboxes, monkeypatch):
     assert result["failed"] == 1
 
 
+# --- approve / deny -------------------------------------------------------------------------------
+
+def _click(action_id: str, task_id: str, action_ts: str, user: dict | None = None) -> dict:
+    return {"type": "block_actions", "user": {"id": "U1", "username": "amelia.hart"} if user is None else user,
+            "container": {"channel_id": "C1", "message_ts": "1700000000.000100"},
+            "actions": [{"action_id": action_id, "value": task_id, "action_ts": action_ts}]}
+
+
+@pytest.fixture
+def task_conn(duckdb_warehouse):
+    with WarehouseResource.from_env().connect() as conn:
+        conn.execute("create schema marts")
+        conn.execute("create table marts.tasks as select 'task-1' as task_id, 'open' as status")
+        yield conn
+
+
+def test_a_stale_click_delivered_late_does_not_override_a_newer_decision(task_conn):
+    apply_slack_action(task_conn, _click(DENY_ACTION, "task-1", "1700000005.000200"))
+    late = apply_slack_action(task_conn, _click(APPROVE_ACTION, "task-1", "1700000001.000100"))
+    assert late.replayed and late.decision == "denied"
+    assert task_conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "closed"
+    assert task_conn.scalar("select decision from notifications.task_decisions") == "denied"
+
+
+def test_a_click_without_a_user_or_timestamp_is_refused(task_conn):
+    for payload in (_click(APPROVE_ACTION, "task-1", "1700000001.1", user={}),
+                    _click(APPROVE_ACTION, "task-1", "")):
+        with pytest.raises(SlackActionError):
+            apply_slack_action(task_conn, payload)
+    assert task_conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "open"
+
+
+def test_a_hostile_task_id_or_user_name_is_stored_as_data(task_conn):
+    evil = "task-1' or '1'='1"
+    with pytest.raises(SlackActionError, match="does not exist"):
+        apply_slack_action(task_conn, _click(DENY_ACTION, evil, "1700000001.1"))
+    result = apply_slack_action(task_conn, _click(DENY_ACTION, "task-1", "1700000002.1",
+                                                  user={"id": "U1", "username": "<!channel> x'); drop table x;--"}))
+    assert result.task_status == "closed" and "<!channel>" not in result.text

@@ -3,7 +3,9 @@
 The webhook receiver verifies Slack's signature and keeps the interaction in its inbox; the inbox
 consumer (which holds a warehouse connection) calls :func:`apply_slack_action` with the parsed
 ``block_actions`` payload. Grain of ``notifications.task_decisions``: one row per task, the latest
-decision; a replayed interaction (same ``action_ts``) changes nothing. A denied request closes the
+decision by Slack's ``action_ts``; a replayed interaction (same ``action_ts``) or a stale one (an older
+click the inbox delivers late, e.g. after a retry) changes nothing. A click without the clicking user
+or its ``action_ts`` is refused: the decision must say who decided and when. A denied request closes the
 task in ``marts.tasks``; an approved one keeps it open with the approval recorded. dbt reads the
 table as a source (``stg_notifications__task_decisions``), so the decision survives every rebuild of
 ``marts.tasks``; its on-run-start hook ``create_task_decisions`` creates the same table (keep the two
@@ -12,11 +14,14 @@ DDLs alike) and the ``notifications/task_decisions`` asset creates it before dbt
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from assets.notifications.ledger import SCHEMA, now
 from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION
+from assets.notifications.safe_text import mrkdwn, one_line
 from resources.audit import new_correlation_id, record_event
 from resources.warehouse import Connection
 
@@ -61,13 +66,22 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any]) -> ActionResul
         raise SlackActionError(f"task {task_id!r} does not exist (anymore) in marts.tasks")
     decision = DECISIONS[action["action_id"]]
     action_ts = str(action.get("action_ts") or "")
-    user = payload.get("user") or {}
-    who = str(user.get("username") or user.get("name") or user.get("id") or "unknown")
+    if _ts(action_ts) is None:
+        raise SlackActionError(f"the click carries no valid action_ts ({action_ts[:40]!r}): cannot order decisions")
+    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+    if not user.get("id"):
+        raise SlackActionError("the click carries no user id: a decision must record who decided")
+    who = one_line(user.get("username") or user.get("name") or user["id"])[:100]
     ensure_table(conn)
-    previous = conn.query(f"select decision, action_ts from {SCHEMA}.task_decisions where task_id = %s", (task_id,))
+    previous = conn.query(f"select decision, decided_by, action_ts from {SCHEMA}.task_decisions where task_id = %s",
+                          (task_id,))
     status = "closed" if decision == "denied" else "open"
-    replayed = bool(previous and action_ts and previous[0]["action_ts"] == action_ts)
-    if not replayed:
+    before = _ts(previous[0]["action_ts"]) if previous else None
+    replayed = before is not None and _ts(action_ts) <= before  # type: ignore[operator]
+    if replayed:  # the same click again, or an older one arriving late: the newer decision stands
+        decision, who = previous[0]["decision"], previous[0]["decided_by"] or who
+        status = "closed" if decision == "denied" else "open"
+    else:
         container = payload.get("container") or {}
         conn.execute(f"delete from {SCHEMA}.task_decisions where task_id = %s", (task_id,))
         conn.execute(f"insert into {SCHEMA}.task_decisions values (%s, %s, %s, %s, %s, %s, %s)",
@@ -78,8 +92,16 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any]) -> ActionResul
                      operation=f"task_{decision}", object_id=task_id, status=status,
                      detail={"decided_by": who, "action_ts": action_ts})
     conn.raw.commit()
-    text = f"{decision.capitalize()} by {who}: task {task_id} is {status}."
+    text = f"{decision.capitalize()} by {mrkdwn(who)}: task {mrkdwn(task_id)} is {status}."
     return ActionResult(task_id, decision, status, replayed, text)
+
+
+def _ts(value: str | None) -> Decimal | None:
+    """Slack's ``action_ts`` ("1700000000.123456") as an exact number, or None when it is not one."""
+    text = str(value or "")
+    if not re.fullmatch(r"\d{1,11}(\.\d{1,9})?", text):
+        return None
+    return Decimal(text)
 
 
 def task_decisions_asset():
