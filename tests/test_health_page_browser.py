@@ -88,3 +88,54 @@ def _store_history(settings, t0) -> None:
             findings = [measure.lag(c, {"t": (at - timedelta(minutes=4 * i + (9 if c == "jira" else 3)), m)}, at)
                         for c, m in (("servicenow", 15), ("jira", 30), ("onetrust", 360))]
             history.record(conn, "local", findings, at, "test")
+
+
+HOSTILE = ('"><img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+           '<a id="evil" href="javascript:window.__pwned=3">click</a><svg onload="window.__pwned=4">')
+
+
+def test_hostile_text_stays_text_in_chromium(duckdb_warehouse, monkeypatch):
+    """Vendor-derived text (a stored check message, a breaker state, a flag's value) with markup in it:
+    shown as text, no script runs, nothing is fetched, and the long text wraps instead of widening the page."""
+    chromium = require_tool("/usr/bin/chromium", "chromium")
+    from playwright.sync_api import sync_playwright
+
+    from assets.health import history, measure
+    from assets.reverse_sync.engine import ensure_tables
+    from resources.warehouse import WarehouseResource
+
+    monkeypatch.setenv("PROJECTX_ENV", "local")
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    monkeypatch.setenv("INTEGRATION_ONETRUST_ENABLED", HOSTILE)
+    t0 = datetime.now(UTC)
+    with WarehouseResource.from_env().connect() as conn:
+        ensure_tables(conn)
+        history.record(conn, "local", [measure.Finding("slack", "secret_expiry", "yellow", 86400.0 * 20, None,
+                                                       HOSTILE + "W" * 5000)], t0, "test")
+        conn.execute("insert into reverse_sync.circuit_breakers values ('jira', %s, 0, null, null, now())",
+                     (HOSTILE + "x" * 3000,))
+    with instance_for_test() as instance:
+        for connector in ("servicenow", "jira", "onetrust"):
+            record_sync(instance, LOCAL, connector, t0)
+        reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL)
+        with serve(create_app(operations=reader)) as url, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1500, "height": 600})
+                dialogs, requests = [], []
+                page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+                page.on("request", lambda r: requests.append(r.url))
+                response = page.goto(f"{url}/integration-health")
+                assert response.status == 200
+                assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+                page.wait_for_timeout(300)
+                assert page.evaluate("window.__pwned") is None
+                assert page.locator("script, img, a#evil, iframe").count() == 0
+                assert dialogs == [] and requests == [f"{url}/integration-health"]
+                assert "<script>window.__pwned=2</script>" in page.locator(".problem").first.inner_text()
+                assert page.locator("#degraded").is_visible() and "INTEGRATION_ONETRUST_ENABLED" in page.content()
+                assert page.locator("tr.connector").count() == 3 and page.locator("#health").is_visible()
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width < 3000, f"the page is {width}px wide: long vendor text must wrap"
+            finally:
+                browser.close()

@@ -207,7 +207,7 @@ def test_the_receivers_own_signing_secrets_are_graded_alerted_shown_and_exported
     assert [(c, n, status) for c, n, _, status in alerts] == [("partners", "secret_expiry", "queued")]
     assert "generic_webhook_secret" in alerts[0][2] and "Runbook None" not in alerts[0][2]
     assert 'data-owner="partners" data-light="red"' in html and 'data-owner="slack" data-light="green"' in html
-    expiry = {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
-              if line.startswith("secret_expiry_days{")}
+    expiry = {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) / 86400 for line in metrics.splitlines()
+              if line.startswith("secret_expiry_seconds{")}
     assert 3 < expiry["partners"] < 5 and 89 < expiry["slack"] <= 90
     assert "g-0" not in html + metrics and "s-0" not in html + metrics

@@ -109,6 +109,9 @@ def integration_health(context: AssetExecutionContext, warehouse: WarehouseResou
     health, findings, alerts = run_health(context, env, warehouse)
     for key in alerts:
         context.log.warning("health alert raised for %s: %s", env.alert_channel, key)
+    for h in health.values():
+        for problem in h.problems:  # e.g. a flag set to neither true nor false: graded as enabled
+            context.log.warning("integration health: %s: %s", h.connector, problem)
     lights = {c: h.light for c, h in health.items()}
     context.log.info("integration health: %s", lights)
     return MaterializeResult(

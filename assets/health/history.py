@@ -10,6 +10,7 @@ runbook id; the notification outbox delivers it where that exists, otherwise it 
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,9 +86,12 @@ def lag_history(conn: Connection, env_name: str, now: datetime,
         (env_name, _naive(now - timedelta(days=days))))
     out: dict[str, list[tuple[datetime, float]]] = {}
     for r in rows:
-        ratio = (json.loads(r["detail"] or "{}")).get("lag_ratio")
-        if ratio is not None:
-            out.setdefault(r["connector"], []).append((r["checked_at"], float(ratio)))
+        try:  # a row written by hand or by another version is left out of the chart, not fatal to the page
+            ratio = float(json.loads(r["detail"] or "{}").get("lag_ratio"))
+        except (ValueError, TypeError, AttributeError):
+            continue
+        if math.isfinite(ratio) and isinstance(r["checked_at"], datetime):
+            out.setdefault(r["connector"], []).append((r["checked_at"], ratio))
     return out
 
 

@@ -9,6 +9,8 @@ readers in ``BACKLOG_READERS`` (connector -> callable returning a count, or None
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from resources.environment import Environment
 from resources.flags import Flag, flag
 from resources.warehouse import Connection
 
+log = logging.getLogger(__name__)
+
 CONNECTORS = ("servicenow", "jira", "onetrust")
 # Readers other parts may register: "webhook" -> {connector: {"backlog": n, "dead": n}}; "notification" -> n.
 BACKLOG_READERS: dict[str, Callable[[], Any]] = {}
@@ -29,7 +33,12 @@ def _default_readers() -> dict[str, Callable[[], Any]]:
     return {"webhook": lambda: inbox_figures()}
 
 
-class WarehouseBusy(RuntimeError):
+class WarehouseUnreadable(RuntimeError):
+    """The warehouse cannot be read now (missing, damaged, unreachable); the message names the fix and
+    holds no path or secret, since the Integration Health page shows it."""
+
+
+class WarehouseBusy(WarehouseUnreadable):
     """The DuckDB file is locked by a writer (a sync): read again later, or show the last figures."""
 
 
@@ -77,10 +86,13 @@ def read_only(settings) -> Iterator[Connection]:
     if settings.kind == "duckdb":
         import duckdb
 
+        if not os.path.exists(settings.duckdb_path):
+            raise WarehouseUnreadable("there is no warehouse file yet at PROJECTX_DUCKDB_PATH: run a sync first "
+                                      "(make demo, or a vendor job in Dagster), or check PROJECTX_DUCKDB_PATH")
         try:
             raw = duckdb.connect(settings.duckdb_path, read_only=True)
         except duckdb.Error as exc:
-            raise WarehouseBusy(f"the warehouse {settings.duckdb_path} cannot be read now ({str(exc)[:120]})") from None
+            raise _duckdb_unreadable(exc) from None
     else:
         import psycopg2
 
@@ -96,6 +108,19 @@ def read_only(settings) -> Iterator[Connection]:
         yield Connection(raw, settings.kind)
     finally:
         raw.close()
+
+
+def _duckdb_unreadable(exc: Exception) -> WarehouseUnreadable:
+    """What a failed read-only DuckDB open means, without the file's path (the page shows this)."""
+    text = str(exc).lower()
+    if "lock" in text or "different configuration" in text or "conflicting" in text:
+        return WarehouseBusy("the warehouse cannot be read now: a sync holds its write lock; the figures "
+                             "refresh when it finishes")
+    if "not a valid" in text or "corrupt" in text or "checksum" in text:
+        return WarehouseUnreadable("the warehouse file at PROJECTX_DUCKDB_PATH is not a valid DuckDB database: "
+                                   "restore it from a backup or point PROJECTX_DUCKDB_PATH at the right file")
+    return WarehouseUnreadable(f"the warehouse at PROJECTX_DUCKDB_PATH cannot be read now ({type(exc).__name__}): "
+                               "check the file's permissions and PROJECTX_DUCKDB_PATH")
 
 
 def warehouse_figures(conn: Connection) -> dict[str, dict[str, Any]]:
@@ -151,6 +176,8 @@ class ConnectorHealth:
     flag: Flag
     findings: list[measure.Finding]
     figures: dict[str, Any] = field(default_factory=dict)
+    # What could not be read for this connector (a flag set to neither true nor false), as sentences
+    problems: list[str] = field(default_factory=list)
 
     @property
     def light(self) -> str:
@@ -160,25 +187,55 @@ class ConnectorHealth:
         return next((f for f in self.findings if f.check == check), None)
 
 
+INBOX_UNREADABLE = ("the webhook inbox cannot be read ({error}): check PROJECTX_WEBHOOK_INBOX (the SQLite file) or, "
+                    "for PostgreSQL, PGHOST/PGDATABASE; `python -m cli webhooks status` shows the error")
+
+
 def _reader(name: str) -> Any:
+    return _read(name)[0]
+
+
+def _read(name: str) -> tuple[Any, str | None]:
+    """(value, None), or (None, the exception's type name) when the reader failed."""
     fn = BACKLOG_READERS.get(name, DEFAULT_READERS.get(name))
     try:
-        return fn() if fn else None
-    except Exception:  # a queue we cannot read is unknown, not a crash of the health run
-        return None
+        return (fn() if fn else None), None
+    except Exception as exc:  # a queue we cannot read is unknown, not a crash of the health run
+        log.warning("health: the %s backlog cannot be read: %s", name, type(exc).__name__)
+        return None, type(exc).__name__
+
+
+class Unreadable:
+    """Why an input of :func:`collect` could not be read (``syncs=Unreadable(...)``: the Dagster instance)."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _flag(connector: str, env_name: str) -> tuple[Flag, str | None]:
+    """The connector's flag; a value that is neither true nor false counts as enabled (the default) and
+    is reported, so the page still shows the connector instead of failing."""
+    try:
+        return flag(connector, env_name), None
+    except ValueError as exc:
+        return Flag(connector, True, "invalid setting"), f"{' '.join(str(exc).split())[:300]} (treated as enabled)"
 
 
 def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, now: datetime | None = None,
-            secrets: Callable[[str], dict[str, tuple[datetime, int]]] | None = None) -> dict[str, ConnectorHealth]:
+            secrets: Callable[[str], dict[str, tuple[datetime, int]]] | None = None,
+            syncs: dict | Unreadable | None = None) -> dict[str, ConnectorHealth]:
     """Grade every connector now. ``wh``: :func:`warehouse_figures` (None: unknown, the warehouse is
-    busy); ``secrets``: connector -> {key: (set date, lifetime days)}, None where Vault is not at hand."""
+    busy); ``secrets``: connector -> {key: (set date, lifetime days)}, None where Vault is not at hand;
+    ``syncs``: :func:`last_syncs` read by the caller, or :class:`Unreadable` (default: read ``instance``)."""
     now = now or datetime.now(UTC)
-    syncs = last_syncs(instance, tracked_tables(env))
+    if syncs is None:
+        syncs = last_syncs(instance, tracked_tables(env))
     wh = wh or {}
-    inbox = _reader("webhook")
+    inbox, inbox_error = _read("webhook")
     webhook = {c: v["backlog"] for c, v in inbox.items()} if inbox is not None else {}
     out = {}
     for connector in CONNECTORS:
+        connector_flag, flag_problem = _flag(connector, env.name)
         figures = wh.get(connector, {})
         secret_dates = {}
         if secrets is not None:
@@ -187,15 +244,18 @@ def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, no
             except Exception:  # unreadable metadata leaves expiry unknown; the check says so
                 secret_dates = {}
         findings = [
-            measure.lag(connector, syncs[connector], now),
-            measure.backlog(connector, "webhook_backlog", webhook.get(connector, 0 if inbox is not None else None),
-                            "webhook deliveries"),
+            measure.unknown(connector, "sync_lag", syncs.message) if isinstance(syncs, Unreadable)
+            else measure.lag(connector, syncs[connector], now),
+            measure.unknown(connector, "webhook_backlog", INBOX_UNREADABLE.format(error=inbox_error)) if inbox_error
+            else measure.backlog(connector, "webhook_backlog", webhook.get(connector, 0 if inbox is not None else None),
+                                 "webhook deliveries"),
             measure.dead_letters(connector, _dead(figures.get("dead_letters"), inbox, connector),
                                  figures.get("oldest_dead_letter")),
             measure.breaker(connector, figures.get("breaker"), env.circuit_breakers),
             measure.secret_expiry(connector, secret_dates, now),
         ]
-        out[connector] = ConnectorHealth(connector, flag(connector, env.name), findings, figures)
+        out[connector] = ConnectorHealth(connector, connector_flag, findings, figures,
+                                         [flag_problem] if flag_problem else [])
     return out
 
 

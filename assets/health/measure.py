@@ -73,6 +73,11 @@ def lag(connector: str, tables: dict[str, tuple[datetime | None, int]], now: dat
                    msg, {"tables": rows, "worst_table": worst_table, "lag_ratio": w["lag_ratio"]})
 
 
+def unknown(connector: str, check: str, why: str) -> Finding:
+    """A check whose input could not be read now: unknown, with the reason and its fix as the message."""
+    return Finding(connector, check, UNKNOWN, None, None, why)
+
+
 def backlog(connector: str, check: str, count: int | None, what: str) -> Finding:
     if count is None:
         return Finding(connector, check, UNKNOWN, None, BACKLOG_RED, f"no {what} is configured here")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -9,29 +11,42 @@ from starlette.routing import Route
 from webhooks.operations.state import HealthReader
 
 
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
 def operations_routes(reader: HealthReader | None = None) -> list[Route]:
-    """``GET /integration-health`` (page), ``/integration-health.json``, ``/metrics`` (Prometheus)."""
+    """``GET /integration-health`` (page), ``/integration-health.json``, ``/metrics`` (Prometheus).
+
+    Each answers 200 while an input it reads is down (the page says which and how to fix it; the JSON's
+    ``status`` is ``degraded``; ``integration_health_input_up`` is 0), so a broken dependency is shown,
+    not hidden behind a 500."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
     from webhooks.operations.metrics import Metrics
-    from webhooks.operations.page import render
+    from webhooks.operations.page import SECURITY_HEADERS, clean, render
 
     reader = reader or HealthReader()
     metrics = Metrics(reader)
 
     async def page(_request) -> HTMLResponse:
-        return HTMLResponse(render(await run_in_threadpool(reader.snapshot)))
+        html = render(await run_in_threadpool(reader.snapshot))
+        return HTMLResponse(html.encode("utf-8", "replace"), headers=SECURITY_HEADERS)
 
     async def as_json(_request) -> JSONResponse:
         snap = await run_in_threadpool(reader.snapshot)
         return JSONResponse({"checked_at": snap.now.isoformat(), "environment": snap.env.name,
+                             "status": snap.status, "problems": {k: clean(v) for k, v in snap.problems.items()},
+                             "warehouse_read_at": snap.warehouse_read_at.isoformat() if snap.warehouse_read_at
+                             else None,
                              "connectors": {c: {"light": h.light, "enabled": h.flag.enabled,
-                                                "checks": {f.check: {"light": f.light, "value": f.value,
-                                                                     "message": f.message} for f in h.findings}}
-                                            for c, h in snap.connectors.items()}})
+                                                "checks": {f.check: {"light": f.light, "value": _number(f.value),
+                                                                     "message": clean(f.message)} for f in h.findings}}
+                                            for c, h in snap.connectors.items()}}, headers=SECURITY_HEADERS)
 
     async def scrape(_request) -> Response:
-        return Response(await run_in_threadpool(metrics.render), media_type=CONTENT_TYPE_LATEST)
+        return Response(await run_in_threadpool(metrics.render), media_type=CONTENT_TYPE_LATEST,
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
 
     return [Route("/integration-health", page), Route("/integration-health.json", as_json),
             Route("/metrics", scrape)]

@@ -9,11 +9,19 @@ receiver's own counters (spec §3.3: ``integration_status``, ``sync_latency_seco
   materialization's ``duration_seconds`` (the first scrape reads the last 7 days).
 - ``integration_rows_synced_total`` / ``integration_rows_quarantined_total`` ``{connector,table}``.
 - ``integration_dead_letters{connector}`` (waiting now) and ``integration_rows_dead_lettered_total``.
-- ``integration_backlog{connector,queue}``, ``jira_sync_backlog``, ``secret_expiry_days{connector}``.
+- ``integration_backlog{connector,queue}``, ``jira_sync_backlog``, ``secret_expiry_seconds{connector}`` (in
+  seconds, Prometheus' base unit, so ``promtool check metrics`` passes; negative once expired).
+- ``integration_health_input_up{input}``: 1 when the input (dagster, warehouse, inbox, flags) was read at
+  this scrape, 0 when it could not be (the Integration Health page says why and what to do).
+
+Every label value comes from a fixed list (connectors, their tables, checks, inputs), never from a
+request or a vendor's data, so no caller can grow the number of series.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 from datetime import timedelta
 
@@ -22,16 +30,27 @@ from prometheus_client.core import GaugeMetricFamily
 
 from assets.health import measure
 from assets.health.inputs import latest_materializations, tracked_tables
-from webhooks.operations.state import HealthReader
+from webhooks.operations.state import INPUTS, HealthReader
+
+log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, float("inf"))
 REVERSE_SYNC = {("reverse_sync", "servicenow_remediation_tasks"): "servicenow"}
 
 
+def _amount(md, name: str) -> float:
+    """A materialization's count as a counter increment: 0 unless a finite number of 0 or more."""
+    try:
+        value = float(getattr(md.get(name), "value", 0) or 0)
+    except (TypeError, ValueError):
+        return 0.0
+    return value if math.isfinite(value) and value >= 0 else 0.0
+
+
 class SyncEventReader:
     """Feeds new materializations into real histograms and counters, each event exactly once."""
 
-    def __init__(self, registry: CollectorRegistry, reader: HealthReader):
+    def __init__(self, registry: CollectorRegistry | None, reader: HealthReader):
         self.reader = reader
         self.latency = Histogram("sync_latency_seconds", "Duration of each table's sync, from Dagster.",
                                  ["connector", "table"], buckets=LATENCY_BUCKETS, registry=registry)
@@ -56,6 +75,13 @@ class SyncEventReader:
             yield record.asset_materialization.metadata if record.asset_materialization else {}
 
     def update(self, now) -> None:
+        """Feed what is new; a Dagster instance that cannot be read now is read again at the next scrape."""
+        try:
+            self._update(now)
+        except Exception as exc:
+            log.warning("metrics: sync events cannot be read from the Dagster instance: %s", type(exc).__name__)
+
+    def _update(self, now) -> None:
         with self._lock:
             keys = [(c, t) for c, tables in tracked_tables(self.reader.env).items() for t in tables]
             latest = latest_materializations(self.reader.instance, [*keys, *REVERSE_SYNC])
@@ -66,15 +92,14 @@ class SyncEventReader:
                 for md in self._records((connector, table), now):
                         labels = (connector, table)
                         if "duration_seconds" in md:
-                            self.latency.labels(*labels).observe(float(md["duration_seconds"].value))
-                        self.synced.labels(*labels).inc(float(getattr(md.get("rows_loaded"), "value", 0) or 0))
-                        self.quarantined.labels(*labels).inc(
-                            float(getattr(md.get("rows_quarantined"), "value", 0) or 0))
+                            self.latency.labels(*labels).observe(_amount(md, "duration_seconds"))
+                        self.synced.labels(*labels).inc(_amount(md, "rows_loaded"))
+                        self.quarantined.labels(*labels).inc(_amount(md, "rows_quarantined"))
             for key, connector in REVERSE_SYNC.items():
                 if key not in fresh:
                     continue
                 for md in self._records(key, now):
-                    self.dead_lettered.labels(connector).inc(float(getattr(md.get("dead_lettered"), "value", 0) or 0))
+                    self.dead_lettered.labels(connector).inc(_amount(md, "dead_lettered"))
 
 
 class HealthCollector:
@@ -84,7 +109,18 @@ class HealthCollector:
         self.reader, self.events = reader, events
 
     def collect(self):
-        snap = self.reader.snapshot()
+        up = GaugeMetricFamily("integration_health_input_up", "1 when the health input was read at this scrape, "
+                               "0 when it could not be (the Integration Health page names the fix).", labels=["input"])
+        try:
+            snap = self.reader.snapshot()
+        except Exception as exc:  # never a 500 for a scrape: the receiver's counters still go out
+            log.warning("metrics: the health snapshot failed: %r", exc)
+            up.add_metric(["snapshot"], 0)
+            yield up
+            return
+        for name in INPUTS:
+            up.add_metric([name], 0 if name in snap.problems else 1)
+        yield up
         self.events.update(snap.now)
         status = GaugeMetricFamily("integration_status", "Connector light: 0 green or disabled, 1 yellow, 2 red.",
                                    labels=["connector"])
@@ -99,7 +135,7 @@ class HealthCollector:
         dead = GaugeMetricFamily("integration_dead_letters", "Writes and deliveries in dead-letter tables now.",
                                  labels=["connector"])
         backlog = GaugeMetricFamily("integration_backlog", "Messages waiting per queue.", labels=["connector", "queue"])
-        expiry = GaugeMetricFamily("secret_expiry_days", "Days until the connector's soonest secret expires.",
+        expiry = GaugeMetricFamily("secret_expiry_seconds", "Seconds until the connector's soonest secret expires.",
                                    labels=["connector"])
         jira_backlog = 0.0
         for c, h in snap.connectors.items():
@@ -119,10 +155,10 @@ class HealthCollector:
                     backlog.add_metric([c, "webhooks"], f.value)
                     jira_backlog += f.value if c == "jira" else 0
                 if f.check == "secret_expiry" and f.value is not None:
-                    expiry.add_metric([c], f.value / 86400)
+                    expiry.add_metric([c], f.value)
         for owner, f in snap.other_secrets.items():  # Slack's and the partners' signing secrets
             if f.value is not None:
-                expiry.add_metric([owner], f.value / 86400)
+                expiry.add_metric([owner], f.value)
         if snap.notifications.value is not None:
             backlog.add_metric(["notifications", "notifications"], snap.notifications.value)
         jira = GaugeMetricFamily("jira_sync_backlog", "Jira work waiting: webhook deliveries in the inbox plus "
@@ -136,8 +172,12 @@ class Metrics:
 
     def __init__(self, reader: HealthReader):
         self.registry = CollectorRegistry()
-        self.events = SyncEventReader(self.registry, reader)
+        self.events = SyncEventReader(None, reader)
+        # The gauges first: collecting them feeds the new sync events into the counters collected after
+        # them, so a scrape (the first one too) carries what was synced up to that scrape.
         self.registry.register(HealthCollector(reader, self.events))
+        for metric in (self.events.latency, self.events.synced, self.events.quarantined, self.events.dead_lettered):
+            self.registry.register(metric)
 
     def render(self) -> bytes:
         import webhooks.receiver.metrics  # noqa: F401  (defines webhook_failures_total on REGISTRY)

@@ -14,6 +14,31 @@ from webhooks.operations.state import Snapshot
 COLOURS = {measure.GREEN: "#2e9d4a", measure.YELLOW: "#e0b000", measure.RED: "#d0312d",
            measure.DISABLED: "#9a9a9a", measure.UNKNOWN: "#c8c8c8"}
 W, H = 280, 60
+MAX_TEXT = 400  # characters of one message shown; vendor-derived text can be any length
+# The page runs no script and loads nothing: a message that slipped past escaping still could not run.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+INPUT_NAMES = {"dagster": "Dagster instance", "warehouse": "Warehouse", "inbox": "Webhook inbox",
+               "flags": "Feature flags"}
+
+
+def clean(text: object, limit: int = MAX_TEXT) -> str:
+    """Text safe to put in a page or a JSON answer: valid UTF-8 (lone surrogates, as from an environment
+    variable holding invalid bytes, become U+FFFD), no control characters, at most ``limit`` characters."""
+    value = str(text).encode("utf-8", "replace").decode("utf-8")
+    value = "".join(ch if ch.isprintable() else " " for ch in value)
+    return value if len(value) <= limit else value[: limit - 1] + "\u2026"
+
+
+def _t(text: object, limit: int = MAX_TEXT) -> str:
+    """Escaped for HTML text and quoted attributes."""
+    return escape(clean(text, limit), quote=True)
 
 
 def chart(points: list[tuple[datetime, float]], now: datetime, connector: str) -> str:
@@ -31,6 +56,7 @@ def chart(points: list[tuple[datetime, float]], now: datetime, connector: str) -
     path = " ".join(xy(ts, v) for ts, v in points)
     body = (f'<polyline fill="none" stroke="#1f5fa8" stroke-width="1.5" points="{path}"/>' if len(points) > 1 else
             f'<text x="8" y="{H // 2}" font-size="11" fill="#666">{len(points)} check(s) stored</text>')
+    connector = _t(connector, 60)
     return (f'<svg class="lag-chart" data-connector="{connector}" data-points="{len(points)}" width="{W}" '
             f'height="{H}" viewBox="0 0 {W} {H}" role="img" aria-label="{connector} lag over 7 days">'
             f'<rect width="{W}" height="{H}" fill="#fafafa" stroke="#ddd"/>{lines}{body}</svg>')
@@ -41,8 +67,12 @@ def _cell(h: ConnectorHealth, check: str) -> str:
     if f is None:
         return "<td>-</td>"
     light = f.light if h.flag.enabled else measure.DISABLED
-    return (f'<td class="check" data-check="{check}" data-light="{light}" title="{escape(f.message)}">'
-            f'<span class="dot" style="background:{COLOURS[light]}"></span>{escape(_figure(f))}</td>')
+    return (f'<td class="check" data-check="{check}" data-light="{_t(light)}" title="{_t(f.message)}">'
+            f'<span class="dot" style="background:{_colour(light)}"></span>{_t(_figure(f), 60)}</td>')
+
+
+def _colour(light: str) -> str:
+    return COLOURS.get(light, COLOURS[measure.UNKNOWN])
 
 
 def _figure(f: measure.Finding) -> str:
@@ -54,7 +84,7 @@ def _figure(f: measure.Finding) -> str:
     if f.check == "secret_expiry":
         return f"{f.value / 86400:.0f} days"
     if f.check == "circuit_breaker":
-        return f.detail.get("state", "closed")
+        return str(f.detail.get("state", "closed"))
     return f"{f.value:.0f}"
 
 
@@ -65,36 +95,51 @@ def _row(h: ConnectorHealth, snap: Snapshot) -> str:
     light = h.light
     label = "disabled" if light == measure.DISABLED else light
     flag_note = ("" if h.flag.enabled else
-                 f'<div class="flag">{escape(h.flag.name)} = false ({escape(h.flag.source)})</div>')
-    return (f'<tr class="connector" data-connector="{h.connector}" data-light="{light}">'
-            f'<th>{h.connector}{flag_note}</th>'
-            f'<td class="light"><span class="lamp" style="background:{COLOURS[light]}"></span>{label}</td>'
-            f'<td class="last-sync">{escape(last[:19].replace("T", " ")) if last else "never"}</td>'
+                 f'<div class="flag">{_t(h.flag.name)} = false ({_t(h.flag.source)})</div>')
+    flag_note += "".join(f'<div class="flag problem">{_t(p)}</div>' for p in h.problems)
+    return (f'<tr class="connector" data-connector="{_t(h.connector, 60)}" data-light="{_t(light)}">'
+            f'<th>{_t(h.connector, 60)}{flag_note}</th>'
+            f'<td class="light"><span class="lamp" style="background:{_colour(light)}"></span>{_t(label)}</td>'
+            f'<td class="last-sync">{_t(last[:19].replace("T", " ")) if last else "never"}</td>'
             + "".join(_cell(h, c) for c in measure.CHECKS)
             + f'<td>{chart(snap.lag_history.get(h.connector, []), snap.now, h.connector)}</td></tr>')
 
 
+def _problems(snap: Snapshot) -> str:
+    """The banner of a degraded page: which input could not be read, and what to do about it."""
+    if not snap.problems:
+        return ""
+    items = "".join(f'<li data-input="{_t(name, 40)}"><b>{_t(INPUT_NAMES.get(name, name), 40)}</b>: {_t(text)}</li>'
+                    for name, text in sorted(snap.problems.items()))
+    return (f'<div class="degraded" id="degraded" role="alert"><b>Degraded:</b> some figures could not be read '
+            f'now; lights that depend on them show unknown.<ul>{items}</ul></div>')
+
+
 def render(snap: Snapshot) -> str:
     rows = "".join(_row(h, snap) for h in snap.connectors.values())
-    note = f'<p class="note">Warehouse busy: {escape(snap.warehouse_note)}</p>' if snap.warehouse_note else ""
+    note = f'<p class="note">{_t(snap.warehouse_note)}</p>' if snap.warehouse_note else ""
     n = snap.notifications
     others = "".join(
-        f'<span class="secret" data-owner="{escape(owner)}" data-light="{f.light}" title="{escape(f.message)}">'
-        f'<span class="dot" style="background:{COLOURS[f.light]}"></span>{escape(owner)} {escape(_figure(f))}</span> '
+        f'<span class="secret" data-owner="{_t(owner, 60)}" data-light="{_t(f.light)}" title="{_t(f.message)}">'
+        f'<span class="dot" style="background:{_colour(f.light)}"></span>{_t(owner, 60)} {_t(_figure(f), 60)}</span> '
         for owner, f in sorted(snap.other_secrets.items()))
     others = f"<p>Receiver signing secrets without a connector: {others}</p>" if others else ""
+    note = _problems(snap) or note
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Integration Health - {snap.env.name}</title><meta http-equiv="refresh" content="60">
+<title>Integration Health - {_t(snap.env.name)}</title><meta http-equiv="refresh" content="60">
 <style>body{{font:14px system-ui,sans-serif;margin:24px;color:#222}}table{{border-collapse:collapse}}
 th,td{{border-bottom:1px solid #e4e4e4;padding:6px 10px;text-align:left;vertical-align:middle}}
 .lamp{{display:inline-block;width:16px;height:16px;border-radius:50%;margin-right:6px;vertical-align:-3px}}
 .dot{{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:5px}}
-.flag{{font-weight:normal;font-size:12px;color:#777}}.note{{color:#a15c00}}</style></head><body>
-<h1>Integration Health <small>({snap.env.name})</small></h1>
+.flag{{font-weight:normal;font-size:12px;color:#777}}.note{{color:#a15c00}}.problem{{color:#a15c00}}
+.degraded{{border:1px solid #e0b000;background:#fff8e0;padding:6px 12px;margin:12px 0;overflow-wrap:anywhere}}
+td,th{{overflow-wrap:anywhere;max-width:360px}}</style></head><body>
+<h1>Integration Health <small>({_t(snap.env.name)})</small> <span class="status" id="status"
+data-status="{snap.status}">{snap.status}</span></h1>
 <p>Checked {snap.now:%Y-%m-%d %H:%M:%S} UTC. Lights: green; yellow past 1x the interval, a backlog over 50, a
 dead letter or a secret within 30 days of expiry; red past 2x, a backlog over 100, 10 dead letters, an open
-breaker or a secret within 7 days. Notification backlog: {escape(_figure(n))}
-<span class="dot" style="background:{COLOURS[n.light]}"></span></p>{others}{note}
+breaker or a secret within 7 days. Notification backlog: {_t(_figure(n), 60)}
+<span class="dot" style="background:{_colour(n.light)}"></span></p>{others}{note}
 <table id="health"><thead><tr><th>connector</th><th>light</th><th>last sync (UTC)</th><th>lag vs 2x interval</th>
 <th>webhook backlog</th><th>dead letters</th><th>breaker</th><th>token expiry</th><th>lag, last 7 days</th></tr>
 </thead><tbody>{rows}</tbody></table></body></html>"""

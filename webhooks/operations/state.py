@@ -8,6 +8,8 @@ served again, marked with their age, instead of an error.
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,8 +17,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from assets.health import history, measure
-from assets.health.inputs import ConnectorHealth, WarehouseBusy, collect, read_only, warehouse_figures
+from assets.health.inputs import (
+    ConnectorHealth,
+    Unreadable,
+    WarehouseUnreadable,
+    collect,
+    last_syncs,
+    read_only,
+    tracked_tables,
+    warehouse_figures,
+)
 from resources.environment import Environment, current_environment
+
+log = logging.getLogger(__name__)
+# The inputs the page and /metrics read; each is up (read now) or has a problem (Snapshot.problems).
+INPUTS = ("dagster", "warehouse", "inbox", "flags")
+DAGSTER_UNREADABLE = ("the Dagster instance cannot be read ({error}), so sync times are unknown: check DAGSTER_HOME "
+                      "and the storage its dagster.yaml names (is that database up?)")
+WAREHOUSE_TABLES_UNREADABLE = ("the warehouse's health tables cannot be read ({error}): they may be from another "
+                               "version; run the integration_health job (or `make demo`) to bring them up to date")
 
 
 @dataclass
@@ -33,6 +52,12 @@ class Snapshot:
     # The receiver's secrets owned by no connector (Slack's, the partners'), as the last health run graded
     # them (this service reads no secret metadata itself); owner -> finding.
     other_secrets: dict[str, measure.Finding] = field(default_factory=dict)
+    # input (one of INPUTS) -> what is wrong with it and how to fix it; empty when everything was read
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return "degraded" if self.problems else "ok"
 
 
 class HealthReader:
@@ -70,28 +95,61 @@ class HealthReader:
                     "secrets": history.latest(conn, self.env.name, "secret_expiry"),
                     "read_at": now}
 
+    def _syncs(self) -> dict | Unreadable:
+        try:
+            return last_syncs(self.instance, tracked_tables(self.env))
+        except Exception as exc:  # unset DAGSTER_HOME, storage down or damaged: the page still answers
+            log.warning("health: the Dagster instance cannot be read: %s", type(exc).__name__)
+            return Unreadable(DAGSTER_UNREADABLE.format(error=type(exc).__name__))
+
     def snapshot(self) -> Snapshot:
         now = self.clock()
         note = ""
         with self._lock:
             try:
                 self._cached = self._read_warehouse(now)
-            except (WarehouseBusy, FileNotFoundError) as exc:
-                note = f"{exc}; showing figures read at " + (
+            except (WarehouseUnreadable, FileNotFoundError) as exc:
+                note = (str(exc) if isinstance(exc, WarehouseUnreadable)
+                        else "the warehouse file is missing: check PROJECTX_DUCKDB_PATH")
+            except Exception as exc:  # a table of another shape, a stored row the reader cannot parse
+                log.warning("health: the warehouse's health tables cannot be read: %r", exc)
+                note = WAREHOUSE_TABLES_UNREADABLE.format(error=type(exc).__name__)
+            if note:
+                note += "; showing figures read at " + (
                     self._cached["read_at"].isoformat(timespec="seconds") if self._cached else "no time yet")
             cached = self._cached or {"figures": None, "history": {}, "secrets": {}, "read_at": None}
-        connectors = collect(self.env, self.instance, cached["figures"], now)
+        syncs = self._syncs()
+        connectors = collect(self.env, None, cached["figures"], now, syncs=syncs)
+        problems = {"dagster": syncs.message} if isinstance(syncs, Unreadable) else {}
+        if note:
+            problems["warehouse"] = note
+        inbox = next((f.message for h in connectors.values() for f in h.findings
+                      if f.check == "webhook_backlog" and f.value is None and "cannot be read" in f.message), None)
+        if inbox:
+            problems["inbox"] = inbox
+        flags = "; ".join(p for h in connectors.values() for p in h.problems)
+        if flags:
+            problems["flags"] = flags
         for connector, row in cached["secrets"].items():
             if connector in connectors and row["light"] not in (measure.DISABLED,):
                 h = connectors[connector]
-                stored = measure.Finding(connector, "secret_expiry", row["light"], row["value"], row["threshold"],
-                                         f"{row['message']} (checked {row['checked_at']:%Y-%m-%d %H:%M})")
+                stored = _stored_finding(connector, row)
                 h.findings = [stored if f.check == "secret_expiry" else f for f in h.findings]
         from assets.health.inputs import notification_backlog
         from resources.secret_rotation import OTHER_SECRET_OWNERS
 
-        others = {owner: measure.Finding(owner, "secret_expiry", row["light"], row["value"], row["threshold"],
-                                         f"{row['message']} (checked {row['checked_at']:%Y-%m-%d %H:%M})")
+        others = {owner: _stored_finding(owner, row)
                   for owner, row in cached["secrets"].items() if owner in OTHER_SECRET_OWNERS}
         return Snapshot(now, self.env, connectors, notification_backlog(cached["figures"]), cached["history"],
-                        cached["read_at"], note, others)
+                        cached["read_at"], note, others, problems)
+
+
+def _stored_finding(owner: str, row: dict[str, Any]) -> measure.Finding:
+    """A stored secret_expiry row as a finding; a row this version cannot grade is shown as unknown."""
+    light = row.get("light") if row.get("light") in measure.ORDER else measure.UNKNOWN
+    value = row.get("value")
+    value = float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+    checked = row.get("checked_at")
+    when = f" (checked {checked:%Y-%m-%d %H:%M})" if isinstance(checked, datetime) else ""
+    return measure.Finding(owner, "secret_expiry", light, value, row.get("threshold"),
+                           f"{row.get('message') or ''}{when}")
