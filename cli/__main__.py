@@ -3,14 +3,17 @@
 import argparse
 import sys
 
+from cli.errors import count, failure_line
+from pipelines.common.entrypoint import debug_requested
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cli", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="one full sync cycle against the vendor sandbox (embedded default)")
-    demo.add_argument("--size", type=int, default=None,
+    demo.add_argument("--size", type=count(1), default=None,
                       help="incidents in the sandbox (first run only; default 2000, then what the first run seeded)")
-    demo.add_argument("--changes", type=int, default=None,
+    demo.add_argument("--changes", type=count(0), default=None,
                       help="incidents the 'vendor' updates before a rerun (default: 1%% of the data)")
     demo.add_argument("--reset", action="store_true", help="forget the sandbox, warehouse and run history")
     rsync = sub.add_parser("reverse-sync", help="push one vendor's outbound mart (or --dry-run: print the plan)")
@@ -18,8 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     rsync.add_argument("--dry-run", action="store_true", help="write nothing; print and record the plan")
     rsync.add_argument("--confirm-mass-change", action="store_true", help="let the run pass the mass-change guard")
     scale = sub.add_parser("scale-demo", help="one full cycle on Celery workers, PostgreSQL and RabbitMQ (scale-out)")
-    scale.add_argument("--size", type=int, default=1000, help="incidents in the sandbox")
-    scale.add_argument("--workers", type=int, default=2, help="Celery workers to start (default 2)")
+    scale.add_argument("--size", type=count(1), default=1000, help="incidents in the sandbox")
+    scale.add_argument("--workers", type=count(1), default=2, help="Celery workers to start (default 2)")
     from cli.webhooks import add_parser as add_webhooks_parser
 
     add_webhooks_parser(sub)
@@ -32,6 +35,19 @@ def main(argv: list[str] | None = None) -> int:
     vault.add_argument("--env", required=True, choices=["dev", "stg", "prod"], help="the Vault path's environment")
     vault.add_argument("--out", required=True, help="file (0600) to write each connector's role and secret id to")
     args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one sentence naming the fix, not a traceback (PROJECTX_DEBUG=1: the traceback)
+        if debug_requested([]):
+            raise
+        print(failure_line(args.command, exc), file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "scale-demo":
         from cli.scale_demo import run_scale_demo
 

@@ -6,6 +6,7 @@ secret injection. Nothing secret is printed."""
 from __future__ import annotations
 
 import os
+import sys
 
 
 def setup(env: str, out: str) -> int:
@@ -15,7 +16,13 @@ def setup(env: str, out: str) -> int:
 
     addr, token = os.environ.get("VAULT_ADDR"), os.environ.get("VAULT_TOKEN")
     if not addr or not token:
-        print("set VAULT_ADDR and VAULT_TOKEN (an operator token allowed to write policies and AppRoles)")
+        print("set VAULT_ADDR and VAULT_TOKEN (an operator token allowed to write policies and AppRoles)",
+              file=sys.stderr)
+        return 2
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK) or os.path.isdir(out):
+        print(f"--out {out}: cannot write a file there (is its folder missing or read-only?); nothing was installed",
+              file=sys.stderr)
         return 2
     roles = install(hvac.Client(url=addr, token=token), env, mount=os.environ.get("VAULT_KV_MOUNT", "secret"))
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

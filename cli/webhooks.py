@@ -12,6 +12,7 @@ import argparse
 import json
 import time
 
+from cli.errors import count
 from webhooks.inbox import EventQueue, open_database
 from webhooks.settings import WebhookSettings
 
@@ -22,7 +23,7 @@ def add_parser(sub) -> None:
     cmds.add_parser("status", help="events per source and state")
     cmds.add_parser("dead-letters", help="events that failed 10 processing attempts")
     replay = cmds.add_parser("replay", help="put dead letters back in line for the sensor")
-    replay.add_argument("--seq", type=int, nargs="*", help="only these events (default: every dead letter)")
+    replay.add_argument("--seq", type=count(1), nargs="*", help="only these events (default: every dead letter)")
 
 
 def run(args: argparse.Namespace, settings: WebhookSettings | None = None) -> int:
