@@ -114,7 +114,9 @@ class SecretStore:
         if self._explicit_token:
             import hvac
 
-            return hvac.Client(url=self.vault_addr, token=self._token)
+            from resources.vault_auth import vault_timeout
+
+            return hvac.Client(url=self.vault_addr, token=self._token, timeout=vault_timeout())
         return vault_client(self.vault_addr, role=role, token=self._token)
 
     def _vault_values(self, vendor: str, role: str | None = None) -> dict[str, str]:

@@ -43,7 +43,7 @@ class VaultLogin:
         import hvac
         import hvac.exceptions
 
-        client = hvac.Client(url=self.addr)
+        client = hvac.Client(url=self.addr, timeout=vault_timeout())
         try:
             auth = client.auth.approle.login(role_id=self._creds[0], secret_id=self._creds[1])["auth"]
         except hvac.exceptions.VaultError as exc:
@@ -72,13 +72,27 @@ class VaultLogin:
         return self._client
 
 
+def vault_timeout() -> float:
+    """Seconds one Vault request may take (``VAULT_TIMEOUT_SECONDS``, default 5; hvac's own is 30), so a
+    Vault that accepts connections and never answers stalls a flag read or the health page that long only."""
+    raw = os.environ.get("VAULT_TIMEOUT_SECONDS", "").strip()
+    try:
+        value = float(raw) if raw else 5.0
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 300:
+        raise ValueError(f"VAULT_TIMEOUT_SECONDS={raw!r}: use a number of seconds above 0 (default 5)")
+    return value
+
+
 def vault_client(addr: str, role: str | None = None, token: str | None = None):
     """A logged-in hvac client: AppRole for ``role`` when configured, else ``token`` / VAULT_TOKEN."""
     creds = approle_credentials(role)
     if creds is None:
         import hvac
 
-        return hvac.Client(url=addr, token=token if token is not None else os.environ.get("VAULT_TOKEN"))
+        return hvac.Client(url=addr, token=token if token is not None else os.environ.get("VAULT_TOKEN"),
+                           timeout=vault_timeout())
     key = (addr, creds[0])
     with _LOCK:
         login = _SESSIONS.get(key)

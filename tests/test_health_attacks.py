@@ -17,6 +17,7 @@ import duckdb
 import pytest
 import uvicorn
 from dagster import AssetKey, AssetMaterialization, MetadataValue, instance_for_test
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from assets.health import history, measure
@@ -25,6 +26,7 @@ from resources.warehouse import WarehouseResource
 from tests.conftest import require_tool
 from tests.ops_helpers import free_port, record_sync
 from webhooks.app import create_app
+from webhooks.operations import operations_routes
 from webhooks.operations.state import HealthReader
 
 LOCAL = ENVIRONMENTS["local"]
@@ -227,10 +229,6 @@ def test_a_damaged_inbox_names_its_setting(instance, duckdb_warehouse, monkeypat
     bad.write_bytes(b"garbage " * 4096)
     monkeypatch.setenv("PROJECTX_WEBHOOK_INBOX", str(bad))
     reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL)
-    from starlette.applications import Starlette
-
-    from webhooks.operations import operations_routes
-
     # only the operations routes: a receiver would refuse to start on a damaged inbox, as it should
     with TestClient(Starlette(routes=operations_routes(reader)), raise_server_exceptions=False) as client:
         page, body, metrics = (client.get(p) for p in PAGES)
@@ -322,3 +320,27 @@ def test_raw_traversal_and_huge_headers_on_the_served_app(instance, duckdb_wareh
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_a_vault_that_never_answers_stalls_the_page_only_briefly(instance, duckdb_warehouse, monkeypatch):
+    """A Vault that accepts connections and never answers (hvac waits 30 s by default) while the page
+    reads the feature flags from it: bounded by VAULT_TIMEOUT_SECONDS (default 5)."""
+    from resources import flags
+    from resources.vault_auth import vault_timeout
+
+    assert vault_timeout() == 5.0
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        monkeypatch.setenv("VAULT_ADDR", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setenv("VAULT_TOKEN", "t")
+        monkeypatch.setenv("VAULT_TIMEOUT_SECONDS", "1")
+        monkeypatch.setattr(flags, "_VAULT_CACHE", {})
+        reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL)
+        # the operations routes alone: the receiver itself refuses to start without its Vault secrets
+        with TestClient(Starlette(routes=operations_routes(reader)), raise_server_exceptions=False) as client:
+            started = time.monotonic()
+            response = client.get("/integration-health.json")
+            elapsed = time.monotonic() - started
+    assert response.status_code == 200 and elapsed < 4, elapsed
+    assert response.json()["connectors"]["jira"]["enabled"] is True  # the file's value stands
