@@ -139,6 +139,19 @@ class SlackSender:
             self._users[key] = self.call("users.lookupByEmail", email=key)["user"]["id"]
         return self._users[key]
 
+    def user_email(self, user_id: str, attempts: int = 2) -> str:
+        """The e-mail of a Slack user (``users.info``; the bot needs ``users:read.email``), for deciding
+        who clicked a button. SlackRejected for an unknown, deactivated or bot user, or one without an
+        e-mail; at most ``attempts`` calls (a person is waiting for the click's answer)."""
+        user = self.call("users.info", _attempts=attempts, user=user_id).get("user") or {}
+        if user.get("deleted") or user.get("is_bot"):
+            raise SlackRejected(f"Slack user {user_id} is {'deactivated' if user.get('deleted') else 'a bot'}")
+        email = str((user.get("profile") or {}).get("email") or "").strip()
+        if not email:
+            raise SlackRejected(f"Slack shows no e-mail for user {user_id}: the bot needs the users:read.email "
+                                "scope (reinstall the app with it)")
+        return email
+
     def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None, delivery_key: str,
              thread_ts: str | None = None) -> dict[str, Any]:
         """Post one message with the delivery key in its metadata; returns {channel, ts}."""

@@ -48,3 +48,56 @@ def delivery_env(monkeypatch, slack, smtp) -> None:
 def ledger(conn_settings=None) -> list[dict[str, Any]]:
     with WarehouseResource.from_env().connect() as conn:
         return conn.query("select * from notifications.delivery_ledger order by notification_key")
+
+
+# --- approval requests really sent through the Slack sandbox, and clicks on them -------------------
+
+APPROVER = "approver@projectx.io"
+
+
+def slack_sender(slack):
+    """A SlackSender bound to the sandbox (fast retries): sends, and looks up who clicked."""
+    from resources.slack import SlackSender
+
+    return SlackSender(token=slack.bot_token, base_url=slack.url + "/api/", backoff_base=0.01, timeout=5)
+
+
+def make_tasks(*task_ids: str) -> None:
+    """A ``marts.tasks`` with these open tasks (the columns the handler reads)."""
+    with WarehouseResource.from_env().connect() as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute("create table marts.tasks (task_id varchar, status varchar)")
+        for task_id in task_ids:
+            conn.execute("insert into marts.tasks values (%s, 'open')", (task_id,))
+        conn.raw.commit()
+
+
+def send_approval(slack, task_id: str, channel_type: str = "slack_channel",
+                  target: str = "#compliance-delivery") -> dict[str, Any]:
+    """Send ``task_id``'s evidence renewal request (Approve/Deny buttons) through the Slack sandbox over
+    HTTP with the delivery code, which writes the ledger; returns the message as the sandbox keeps it."""
+    from assets.notifications.delivery import Deliverer
+
+    row = outbox_row(f"evidence_requested:{task_id}@{channel_type}:{target}", "evidence_requested", channel_type,
+                     target, subject_id=task_id, action_kind="approval", title=f"Renew the evidence of {task_id}")
+    with WarehouseResource.from_env().connect() as conn:
+        report = Deliverer(conn, slack_sender(slack), None).deliver([row])
+        assert report.counts["sent"] == 1, report
+        [sent] = conn.query("select slack_channel, slack_ts from notifications.delivery_ledger "
+                            "where notification_key = %s", (row["notification_key"],))
+    [message] = [m for m in slack.messages(sent["slack_channel"]) if m["ts"] == sent["slack_ts"]]
+    return message
+
+
+def click(message: dict[str, Any], action_id: str, user_id: str, action_ts: str = "1700000001.000100",
+          value: str | None = None, username: str = "clicker") -> dict[str, Any]:
+    """The block_actions payload Slack sends when ``user_id`` clicks ``action_id`` on ``message``
+    (``value`` replaces the button's value, as a forged payload would)."""
+    block, button = next((b, e) for b in message["blocks"] or [] if b["type"] == "actions"
+                         for e in b["elements"] if e.get("action_id") == action_id)
+    return {"type": "block_actions", "user": {"id": user_id, "username": username},
+            "container": {"type": "message", "channel_id": message["channel"], "message_ts": message["ts"],
+                          "is_ephemeral": False},
+            "channel": {"id": message["channel"]}, "message": message["message"],
+            "actions": [{"type": "button", "action_id": action_id, "block_id": block["block_id"],
+                         "value": button["value"] if value is None else value, "action_ts": action_ts}]}

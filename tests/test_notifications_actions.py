@@ -6,10 +6,10 @@ import pytest
 from dagster import DagsterInstance, build_run_status_sensor_context, job, op
 
 from assets.notifications.actions import SlackActionError, apply_slack_action
-from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION, Message, slack_blocks
+from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION
 from resources.audit import CORRELATION_TAG
 from resources.warehouse import WarehouseResource
-from tests.notify_helpers import delivery_env
+from tests.notify_helpers import APPROVER, click, delivery_env, make_tasks, send_approval, slack_sender
 
 
 @op
@@ -63,52 +63,68 @@ def test_run_failure_is_posted_once_with_correlation_id_and_runbook(make_slack_s
         assert "integrations-oncall@projectx.io" in mails[0].rcpt_tos
 
 
-def _payload(action_id: str, task_id: str, action_ts: str = "1700000000.1") -> dict:
-    return {"type": "block_actions", "user": {"id": "U1", "username": "amelia.hart"},
-            "container": {"channel_id": "C1", "message_ts": "1700000000.000100"},
-            "actions": [{"action_id": action_id, "value": task_id, "action_ts": action_ts}]}
+@pytest.fixture
+def approval(make_slack_sandbox, duckdb_warehouse, monkeypatch):
+    """task-1's approval request posted to #compliance-delivery over HTTP; an approver's Slack id."""
+    slack = make_slack_sandbox()
+    monkeypatch.setenv("PROJECTX_SLACK_APPROVERS", APPROVER)
+    make_tasks("task-1")
+    return slack, send_approval(slack, "task-1"), slack.add_user(APPROVER, "Amelia Hart")
 
 
-def test_approve_and_deny_buttons_update_the_task(duckdb_warehouse):
-    msg = Message([{"notification_key": "k", "event_type": "evidence_requested", "title": "Renew evidence",
-                    "body": "b", "action_kind": "approval", "subject_id": "task-1"}], "slack_channel", "#x")
-    actions = [e for b in slack_blocks(msg, "c") if b["type"] == "actions" for e in b["elements"]]
+def test_approve_and_deny_buttons_update_the_task(approval):
+    slack, message, approver = approval
+    actions = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert {(a["action_id"], a["value"]) for a in actions} == {(APPROVE_ACTION, "task-1"), (DENY_ACTION, "task-1")}
+    sender = slack_sender(slack)
     with WarehouseResource.from_env().connect() as conn:
-        conn.execute("create schema marts")
-        conn.execute("create table marts.tasks as select 'task-1' as task_id, 'open' as status")
-        approved = apply_slack_action(conn, _payload(APPROVE_ACTION, "task-1"))
+        approved = apply_slack_action(conn, click(message, APPROVE_ACTION, approver, username="amelia.hart"), sender)
         assert (approved.decision, approved.task_status, approved.replayed) == ("approved", "open", False)
-        denied = apply_slack_action(conn, _payload(DENY_ACTION, "task-1", "1700000001.2"))
+        deny = click(message, DENY_ACTION, approver, "1700000001.200000", username="amelia.hart")
+        denied = apply_slack_action(conn, deny, sender)
         assert denied.task_status == "closed" and "amelia.hart" in denied.text
         assert conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "closed"
-        replay = apply_slack_action(conn, _payload(DENY_ACTION, "task-1", "1700000001.2"))
+        replay = apply_slack_action(conn, deny, sender)
         assert replay.replayed
         assert conn.scalar("select count(*) from notifications.task_decisions") == 1
-        assert conn.scalar("select count(*) from audit.events where operation like 'task_%'") == 2
+        assert conn.scalar("select slack_channel || ' ' || message_ts from notifications.task_decisions") == \
+            f"{message['channel']} {message['ts']}"
+        assert conn.scalar("select count(*) from audit.events where operation in ('task_approved', 'task_denied')") == 2
+        other = dict(deny, actions=[dict(deny["actions"][0], action_id="something_else")])
         with pytest.raises(SlackActionError, match="no approval action"):
-            apply_slack_action(conn, _payload("something_else", "task-1"))
+            apply_slack_action(conn, other, sender)
         with pytest.raises(SlackActionError, match="does not exist"):
-            apply_slack_action(conn, _payload(APPROVE_ACTION, "task-404"))
+            apply_slack_action(conn, click(message, APPROVE_ACTION, approver, value="task-404"), sender)
         with pytest.raises(SlackActionError, match="not block_actions"):
-            apply_slack_action(conn, {"type": "view_submission"})
+            apply_slack_action(conn, {"type": "view_submission"}, sender)
 
 
-def test_inbox_handler_applies_a_click_from_the_receivers_inbox(duckdb_warehouse):
+def test_inbox_handler_applies_a_click_from_the_receivers_inbox(approval, monkeypatch):
     import json
     from urllib.parse import urlencode
 
     from webhooks.handlers import handler_for
     from webhooks.inbox.queue import InboxEvent
 
-    with WarehouseResource.from_env().connect() as conn:
-        conn.execute("create schema marts")
-        conn.execute("create table marts.tasks as select 'task-9' as task_id, 'open' as status")
+    slack, message, approver = approval
+    monkeypatch.delenv("VAULT_ADDR", raising=False)  # the handler's bot token comes from the environment
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
+    monkeypatch.setenv("SLACK_API_URL", slack.url + "/api/")
+    stranger = slack.add_user("intern@projectx.io")
     handler = handler_for("slack", "interaction:block_actions")
-    form = urlencode({"payload": json.dumps(_payload(DENY_ACTION, "task-9"))})
-    assert handler(InboxEvent(1, "slack", "d1", "interaction:block_actions", 0.0, form)) is None
-    unknown = json.dumps(_payload(APPROVE_ACTION, "task-404"))
-    assert handler(InboxEvent(2, "slack", "d2", "interaction:block_actions", 0.0, unknown)) is None
+    refused = json.dumps(click(message, APPROVE_ACTION, stranger, "1700000001.1"))
+    assert handler(InboxEvent(1, "slack", "d1", "interaction:block_actions", 0.0, refused)) is None
     with WarehouseResource.from_env().connect() as conn:
-        assert conn.scalar("select status from marts.tasks where task_id = 'task-9'") == "closed"
+        assert conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "open"
+        assert not conn.table_exists("notifications", "task_decisions") or \
+            conn.scalar("select count(*) from notifications.task_decisions") == 0
+    form = urlencode({"payload": json.dumps(click(message, DENY_ACTION, approver, "1700000002.1"))})
+    assert handler(InboxEvent(2, "slack", "d2", "interaction:block_actions", 0.0, form)) is None
+    unknown = json.dumps(click(message, APPROVE_ACTION, approver, "1700000003.1", value="task-404"))
+    assert handler(InboxEvent(3, "slack", "d3", "interaction:block_actions", 0.0, unknown)) is None
+    with WarehouseResource.from_env().connect() as conn:
+        assert conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "closed"
         assert conn.scalar("select count(*) from notifications.task_decisions") == 1
+        [audit] = conn.query("select detail from audit.events where operation = 'task_decision_refused'")
+        assert "intern@projectx.io" in audit["detail"] and "not an approver" in audit["detail"]
+    assert slack.bot_token not in audit["detail"]

@@ -5,7 +5,13 @@ consumer (which holds a warehouse connection) calls :func:`apply_slack_action` w
 ``block_actions`` payload. Grain of ``notifications.task_decisions``: one row per task, the latest
 decision by Slack's ``action_ts``; a replayed interaction (same ``action_ts``) or a stale one (an older
 click the inbox delivers late, e.g. after a retry) changes nothing. A click without the clicking user
-or its ``action_ts`` is refused: the decision must say who decided and when. A denied request closes the
+or its ``action_ts`` is refused: the decision must say who decided and when. Whoever decides must be
+entitled to (a compliance control, :mod:`assets.notifications.approvers`): the click must be on the
+approval request the product sent for that very task (the delivery ledger), by the DM's recipient or,
+in a channel, by a Slack user whose e-mail is in ``PROJECTX_SLACK_APPROVERS``. A refused click changes
+nothing, is recorded in ``audit.events`` (operation ``task_decision_refused``: who tried, on which
+message, why) and raises :class:`SlackActionRefused`, a :class:`SlackActionError` the inbox handler
+logs and finishes like any other unusable click. A denied request closes the
 task in ``marts.tasks``; an approved one keeps it open with the approval recorded. dbt reads the
 table as a source (``stg_notifications__task_decisions``), so the decision survives every rebuild of
 ``marts.tasks``; its on-run-start hook ``create_task_decisions`` creates the same table (keep the two
@@ -19,10 +25,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from assets.notifications.approvers import check_click
 from assets.notifications.ledger import SCHEMA, now
 from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION
 from assets.notifications.safe_text import mrkdwn, one_line
 from resources.audit import new_correlation_id, record_event
+from resources.slack import SlackSender
 from resources.warehouse import Connection
 
 DECISIONS = {APPROVE_ACTION: "approved", DENY_ACTION: "denied"}
@@ -34,6 +42,10 @@ DDL = f"""create table if not exists {SCHEMA}.task_decisions (
 
 class SlackActionError(ValueError):
     """The payload is not an approval action this handler knows; the text says what was wrong."""
+
+
+class SlackActionRefused(SlackActionError):
+    """The clicker may not decide this task (or not from this message); recorded in the audit log."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,11 @@ def ensure_table(conn: Connection) -> None:
     conn.execute(DDL)
 
 
-def apply_slack_action(conn: Connection, payload: dict[str, Any]) -> ActionResult:
-    """Apply one Approve/Deny click to its task; idempotent per (task, action_ts)."""
+def apply_slack_action(conn: Connection, payload: dict[str, Any], slack: SlackSender | None = None) -> ActionResult:
+    """Apply one Approve/Deny click to its task; idempotent per (task, action_ts).
+
+    ``slack`` looks up who clicked in a channel (``users.info``); without it only a DM's recipient
+    can decide."""
     if payload.get("type") != "block_actions":
         raise SlackActionError(f"payload type {payload.get('type')!r} is not block_actions")
     action = next((a for a in payload.get("actions") or [] if a.get("action_id") in DECISIONS), None)
@@ -72,6 +87,9 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any]) -> ActionResul
     if not user.get("id"):
         raise SlackActionError("the click carries no user id: a decision must record who decided")
     who = one_line(user.get("username") or user.get("name") or user["id"])[:100]
+    verdict = check_click(conn, payload, task_id, str(user["id"]), slack)
+    if not verdict.allowed:
+        _refuse(conn, payload, task_id, decision, who, verdict.reason, verdict.channel_type, verdict.email)
     ensure_table(conn)
     previous = conn.query(f"select decision, decided_by, action_ts from {SCHEMA}.task_decisions where task_id = %s",
                           (task_id,))
@@ -94,6 +112,20 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any]) -> ActionResul
     conn.raw.commit()
     text = f"{decision.capitalize()} by {mrkdwn(who)}: task {mrkdwn(task_id)} is {status}."
     return ActionResult(task_id, decision, status, replayed, text)
+
+
+def _refuse(conn: Connection, payload: dict[str, Any], task_id: str, decision: str, who: str, reason: str,
+            channel_type: str | None, email: str | None) -> None:
+    """Record a refused click in the audit log (who tried, where, why), commit, and raise."""
+    container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
+    detail = {"slack_user_id": one_line(payload["user"]["id"])[:40], "slack_user": who, "decision": decision,
+              "reason": reason, "channel_id": one_line(container.get("channel_id"))[:40],
+              "message_ts": one_line(container.get("message_ts"))[:40], "channel_type": channel_type,
+              **({"email": email} if email else {})}
+    record_event(conn, action="notification", system="slack", correlation_id=new_correlation_id(),
+                 operation="task_decision_refused", object_id=task_id, status="refused", detail=detail)
+    conn.raw.commit()
+    raise SlackActionRefused(f"{decision} of task {task_id[:100]} by {who} refused: {reason}")
 
 
 def _ts(value: str | None) -> Decimal | None:

@@ -130,13 +130,14 @@ class Deliverer:
         before = self.slack.retries
         try:
             channel = self._slack_channel(msg)
+            recipient = channel if msg.channel_type == "slack_dm" else None  # who may answer a DM's buttons
             thread = ledger.thread_of(self.conn, msg.thread_key)
             if resume:  # a follow-up is looked for in its thread, where it was posted
                 found = self.slack.find_posted(channel, msg.delivery_key,
                                                thread_ts=thread["slack_ts"] if thread else None)
                 if found:
                     ledger.mark_done(self.conn, msg.delivery_key, "deduplicated", slack_channel=found["channel"],
-                                     slack_ts=found["ts"])
+                                     slack_ts=found["ts"], slack_user=recipient)
                     return "deduplicated", {"found_after_restart": True}
             posted = self.slack.post(channel, slack_text(msg), slack_blocks(msg, correlation_id), msg.delivery_key,
                                      thread_ts=thread["slack_ts"] if thread else None)
@@ -151,7 +152,8 @@ class Deliverer:
             return self._fallback(msg, correlation_id, str(exc))
         self.report.counts["retried"] += self.slack.retries - before
         ledger.remember_thread(self.conn, msg.thread_key, posted["channel"], posted["ts"])
-        ledger.mark_done(self.conn, msg.delivery_key, "sent", slack_channel=posted["channel"], slack_ts=posted["ts"])
+        ledger.mark_done(self.conn, msg.delivery_key, "sent", slack_channel=posted["channel"], slack_ts=posted["ts"],
+                         slack_user=recipient)
         return "sent", {"slack_channel": posted["channel"], "threaded": bool(thread)}
 
     def _slack_channel(self, msg: Message) -> str:

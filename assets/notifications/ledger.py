@@ -11,6 +11,14 @@ carries several notifications). Status:
 - ``retrying`` — e-mail failed; resent once ``next_attempt_at`` (10 minutes later) has passed;
 - ``failed``   — nowhere to deliver it (no recipient); counted, never silently dropped.
 
+Approval requests (Approve/Deny buttons) are clicked long after they were sent, when the outbox row
+may be gone: the ledger keeps what a click is checked against (``assets.notifications.approvers``):
+``subject_id`` and ``action_kind`` (copied from the outbox row when the attempt is recorded: the task
+an approval is for) and ``slack_user`` (a DM's recipient, the Slack user id it was posted to).
+:func:`migrate_ledger` adds these columns to a ledger created before them and fills
+``subject_id``/``action_kind`` from the outbox rows still there; it is idempotent on DuckDB and
+PostgreSQL (run by :func:`ensure_ledger`).
+
 ``notifications.slack_threads`` keeps the first message per anomaly (follow-ups thread under it)
 and ``notifications.slack_state`` whether Slack works: ``revoked`` (the bot token: Slack stops until
 auth.test passes again) or ``unavailable`` (every attempt failed: a circuit breaker, e-mail only for a
@@ -32,7 +40,8 @@ DDL = (
         notification_key varchar primary key, delivery_key varchar not null, event_type varchar,
         channel_type varchar not null, target varchar, status varchar not null, attempts integer not null,
         slack_channel varchar, slack_ts varchar, message_id varchar, error varchar, correlation_id varchar,
-        first_attempt_at timestamp not null, updated_at timestamp not null, next_attempt_at timestamp)""",
+        first_attempt_at timestamp not null, updated_at timestamp not null, next_attempt_at timestamp,
+        subject_id varchar, action_kind varchar, slack_user varchar)""",
     f"""create table if not exists {SCHEMA}.slack_threads (
         thread_key varchar primary key, slack_channel varchar not null, slack_ts varchar not null,
         created_at timestamp not null)""",
@@ -42,6 +51,11 @@ DDL = (
 )
 
 
+# Columns added after the first release: (name, type) added by migrate_ledger to older ledgers.
+ADDED_COLUMNS = (("subject_id", "varchar"), ("action_kind", "varchar"), ("slack_user", "varchar"))
+SENT = ("sent", "deduplicated")  # a Slack message that really is in the channel
+
+
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -49,7 +63,33 @@ def now() -> datetime:
 def ensure_ledger(conn: Connection) -> None:
     for statement in DDL:
         conn.execute(statement)
+    migrate_ledger(conn)
     commit(conn)
+
+
+def _columns(conn: Connection, schema: str, table: str) -> set[str]:
+    return {r["column_name"] for r in conn.query(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+        (schema, table))}
+
+
+def migrate_ledger(conn: Connection) -> None:
+    """Bring a ledger created before ``ADDED_COLUMNS`` up to date; a no-op on a current one.
+
+    ``add column if not exists`` (DuckDB and PostgreSQL) runs only for a missing column. Approval rows
+    without ``subject_id`` get it from the outbox row with the same ``notification_key``, if the outbox
+    (as dbt builds it, with ``subject_id`` and ``action_kind``) still has one; an approval sent before
+    this migration whose outbox row is gone cannot be approved from Slack (the click is refused)."""
+    have = _columns(conn, SCHEMA, "delivery_ledger")
+    for name, kind in ADDED_COLUMNS:
+        if name not in have:
+            conn.execute(f"alter table {SCHEMA}.delivery_ledger add column if not exists {name} {kind}")
+    if {"notification_key", "subject_id", "action_kind"} <= _columns(conn, "marts", "notification_outbox"):
+        conn.execute(
+            f"""update {SCHEMA}.delivery_ledger set subject_id = o.subject_id, action_kind = o.action_kind
+                from marts.notification_outbox as o
+                where {SCHEMA}.delivery_ledger.notification_key = o.notification_key
+                and {SCHEMA}.delivery_ledger.subject_id is null and o.action_kind = 'approval'""")
 
 
 def commit(conn: Connection) -> None:
@@ -75,25 +115,35 @@ def mark_sending(conn: Connection, rows: list[dict[str, Any]], delivery_key: str
     for row in rows:
         conn.execute(
             f"""insert into {SCHEMA}.delivery_ledger (notification_key, delivery_key, event_type, channel_type,
-                target, status, attempts, correlation_id, first_attempt_at, updated_at)
-                values (%s, %s, %s, %s, %s, 'sending', 1, %s, %s, %s)
+                target, status, attempts, correlation_id, first_attempt_at, updated_at, subject_id, action_kind)
+                values (%s, %s, %s, %s, %s, 'sending', 1, %s, %s, %s, %s, %s)
                 on conflict (notification_key) do update set status = 'sending',
                 attempts = {SCHEMA}.delivery_ledger.attempts + 1,
                 delivery_key = excluded.delivery_key, updated_at = excluded.updated_at,
-                correlation_id = excluded.correlation_id""",
+                correlation_id = excluded.correlation_id, subject_id = excluded.subject_id,
+                action_kind = excluded.action_kind""",
             (row["notification_key"], delivery_key, row["event_type"], row["channel_type"], row["target"],
-             correlation_id, stamp, stamp))
+             correlation_id, stamp, stamp, row.get("subject_id"), row.get("action_kind")))
     commit(conn)
 
 
 def mark_done(conn: Connection, delivery_key: str, status: str, *, slack_channel: str | None = None,
               slack_ts: str | None = None, message_id: str | None = None, error: str | None = None,
-              next_attempt_at: datetime | None = None) -> None:
-    """Record the outcome AFTER the send, and commit."""
+              next_attempt_at: datetime | None = None, slack_user: str | None = None) -> None:
+    """Record the outcome AFTER the send, and commit. ``slack_user``: the recipient of a Slack DM."""
     conn.execute(
         f"""update {SCHEMA}.delivery_ledger set status = %s, slack_channel = %s, slack_ts = %s, message_id = %s,
-            error = %s, next_attempt_at = %s, updated_at = %s where delivery_key = %s""",
-        (status, slack_channel, slack_ts, message_id, error, next_attempt_at, now(), delivery_key))
+            error = %s, next_attempt_at = %s, updated_at = %s, slack_user = %s where delivery_key = %s""",
+        (status, slack_channel, slack_ts, message_id, error, next_attempt_at, now(), slack_user, delivery_key))
+
+
+def sent_messages(conn: Connection, slack_channel: str, slack_ts: str) -> list[dict[str, Any]]:
+    """The ledger rows of the Slack message posted at (channel, ts) that really is in Slack."""
+    if not conn.table_exists(SCHEMA, "delivery_ledger"):
+        return []
+    marks = ", ".join(["%s"] * len(SENT))
+    return conn.query(f"select * from {SCHEMA}.delivery_ledger where slack_channel = %s and slack_ts = %s "
+                      f"and status in ({marks}) order by notification_key", (slack_channel, slack_ts, *SENT))
     commit(conn)
 
 
