@@ -3,8 +3,9 @@
 Incident titles, Jira summaries, OneTrust names, URLs and e-mail addresses come from vendors; none of
 them may mention people in Slack, add links, add e-mail headers or recipients, or stop the rest of a
 batch. Slack failures (429, 5xx after the post was stored, refusals) are retried or delivered by
-e-mail with the reason in the ledger, never lost and never sent twice. Approve/Deny clicks that
-arrive late or without a clicker change nothing.
+e-mail with the reason in the ledger, never lost and never sent twice. Approve/Deny clicks (on
+requests really posted to the Slack sandbox) that arrive late or without a clicker change nothing;
+who may click at all is tested in test_notifications_approvers.
 """
 
 from __future__ import annotations
@@ -20,7 +21,17 @@ from assets.notifications.actions import SlackActionError, apply_slack_action
 from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION, Message, email_bodies, slack_blocks, slack_text
 from resources.notifications import NotificationsResource
 from resources.warehouse import WarehouseResource
-from tests.notify_helpers import delivery_env, ledger, outbox_row, write_outbox
+from tests.notify_helpers import (
+    APPROVER,
+    click,
+    delivery_env,
+    ledger,
+    make_tasks,
+    outbox_row,
+    send_approval,
+    slack_sender,
+    write_outbox,
+)
 
 AMELIA = "amelia.hart@projectx.example"
 INJECTIONS = ["<!channel>", "<!here>", "<!everyone>", "<@U0123ABCD>", "<#C0123ABCD>", "<!subteam^S0123|@admins>",
@@ -423,40 +434,45 @@ def test_one_broken_message_does_not_stop_the_batch(sandboxes, monkeypatch):
 
 # --- approve / deny -------------------------------------------------------------------------------
 
-def _click(action_id: str, task_id: str, action_ts: str, user: dict | None = None) -> dict:
-    return {"type": "block_actions", "user": {"id": "U1", "username": "amelia.hart"} if user is None else user,
-            "container": {"channel_id": "C1", "message_ts": "1700000000.000100"},
-            "actions": [{"action_id": action_id, "value": task_id, "action_ts": action_ts}]}
-
-
 @pytest.fixture
-def task_conn(duckdb_warehouse):
+def task_conn(make_slack_sandbox, duckdb_warehouse, monkeypatch):
+    """task-1's approval request really posted to #compliance-delivery; clicks by a listed approver."""
+    slack = make_slack_sandbox()
+    monkeypatch.setenv("PROJECTX_SLACK_APPROVERS", APPROVER)
+    make_tasks("task-1")
+    message, approver = send_approval(slack, "task-1"), slack.add_user(APPROVER)
     with WarehouseResource.from_env().connect() as conn:
-        conn.execute("create schema marts")
-        conn.execute("create table marts.tasks as select 'task-1' as task_id, 'open' as status")
-        yield conn
+        def apply(action_id: str, action_ts: str, user: dict | None = None, value: str | None = None):
+            payload = click(message, action_id, approver, action_ts, value, username="amelia.hart")
+            if user is not None:
+                payload["user"] = user
+            return apply_slack_action(conn, payload, slack_sender(slack))
+
+        yield conn, apply, approver
 
 
 def test_a_stale_click_delivered_late_does_not_override_a_newer_decision(task_conn):
-    apply_slack_action(task_conn, _click(DENY_ACTION, "task-1", "1700000005.000200"))
-    late = apply_slack_action(task_conn, _click(APPROVE_ACTION, "task-1", "1700000001.000100"))
+    conn, apply, _ = task_conn
+    apply(DENY_ACTION, "1700000005.000200")
+    late = apply(APPROVE_ACTION, "1700000001.000100")
     assert late.replayed and late.decision == "denied"
-    assert task_conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "closed"
-    assert task_conn.scalar("select decision from notifications.task_decisions") == "denied"
+    assert conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "closed"
+    assert conn.scalar("select decision from notifications.task_decisions") == "denied"
 
 
 def test_a_click_without_a_user_or_timestamp_is_refused(task_conn):
-    for payload in (_click(APPROVE_ACTION, "task-1", "1700000001.1", user={}),
-                    _click(APPROVE_ACTION, "task-1", "")):
-        with pytest.raises(SlackActionError):
-            apply_slack_action(task_conn, payload)
-    assert task_conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "open"
+    conn, apply, _ = task_conn
+    with pytest.raises(SlackActionError, match="no user id"):
+        apply(APPROVE_ACTION, "1700000001.1", user={})
+    with pytest.raises(SlackActionError, match="action_ts"):
+        apply(APPROVE_ACTION, "")
+    assert conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "open"
 
 
 def test_a_hostile_task_id_or_user_name_is_stored_as_data(task_conn):
-    evil = "task-1' or '1'='1"
+    conn, apply, approver = task_conn
     with pytest.raises(SlackActionError, match="does not exist"):
-        apply_slack_action(task_conn, _click(DENY_ACTION, evil, "1700000001.1"))
-    result = apply_slack_action(task_conn, _click(DENY_ACTION, "task-1", "1700000002.1",
-                                                  user={"id": "U1", "username": "<!channel> x'); drop table x;--"}))
+        apply(DENY_ACTION, "1700000001.1", value="task-1' or '1'='1")
+    result = apply(DENY_ACTION, "1700000002.1", user={"id": approver, "username": "<!channel> x'); drop table x;--"})
     assert result.task_status == "closed" and "<!channel>" not in result.text
+    assert "drop table x" in conn.scalar("select decided_by from notifications.task_decisions")  # data, not SQL

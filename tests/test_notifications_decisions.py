@@ -11,6 +11,7 @@ import pytest
 
 from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION
 from tests.dbt_helpers import dbt
+from tests.notify_helpers import APPROVER, click, send_approval
 from tests.test_dbt_marts import _load, _q
 from tests.webhook_helpers import SLACK_ACTIONS, asgi_client, settings_for, slack_request
 from webhooks.app import create_app
@@ -23,10 +24,9 @@ def _build(settings, target) -> None:
     assert result.returncode == 0, result.stdout[-4000:]
 
 
-def _click(action_id: str, task_id: str, n: int) -> bytes:
-    payload = {"type": "block_actions", "trigger_id": f"1.2.click{n}", "user": {"id": "U1", "username": "amelia.hart"},
-               "container": {"channel_id": "C1", "message_ts": "1700000000.000100"},
-               "actions": [{"action_id": action_id, "value": task_id, "action_ts": f"170000000{n}.1"}]}
+def _click(message: dict, action_id: str, user_id: str, n: int) -> bytes:
+    payload = click(message, action_id, user_id, f"170000000{n}.1", username="amelia.hart")
+    payload["trigger_id"] = f"1.2.click{n}"
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
@@ -48,7 +48,8 @@ def warehouse(any_warehouse):
 
 @pytest.mark.slow
 def test_a_denied_renewal_stays_closed_and_an_approved_one_open_across_builds(
-        make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox, warehouse, tmp_path):
+        make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox, make_slack_sandbox, warehouse, tmp_path,
+        monkeypatch):
     sandboxes = make_servicenow_sandbox(size=60), make_jira_sandbox(size=50), make_onetrust_sandbox(size=20)
     _load(warehouse, sandboxes)
     _build(warehouse, tmp_path / "target")  # a fresh warehouse: no decision was ever recorded
@@ -57,8 +58,16 @@ def test_a_denied_renewal_stays_closed_and_an_approved_one_open_across_builds(
     assert len(renewals) >= 2, "the sandbox data has evidence to renew"
     denied, approved = renewals[:2]
 
+    slack = make_slack_sandbox()  # the requests go to #compliance-delivery (prod's route) over HTTP
+    deny_request, approve_request = send_approval(slack, denied), send_approval(slack, approved)
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)  # the handler looks the clicker up in Slack
+    monkeypatch.setenv("SLACK_API_URL", slack.url + "/api/")
+    monkeypatch.setenv("PROJECTX_SLACK_APPROVERS", APPROVER)
+    approver = slack.add_user(APPROVER)
     settings = settings_for(tmp_path)
-    assert _post_clicks(settings, [_click(DENY_ACTION, denied, 1), _click(APPROVE_ACTION, approved, 2)]) == [200, 200]
+    clicks = [_click(deny_request, DENY_ACTION, approver, 1), _click(approve_request, APPROVE_ACTION, approver, 2)]
+    assert _post_clicks(settings, clicks) == [200, 200]
     db = open_database(settings)
     try:
         result = process(EventQueue(db), lambda key: None)  # what the webhook_inbox sensor runs
