@@ -96,6 +96,13 @@ class SecretStore:
                 f"PROJECTX_ENV={os.environ.get('PROJECTX_ENV')} reads {vendor} secrets only from Vault: set "
                 f"VAULT_ADDR and the AppRole (VAULT_ROLE_ID / VAULT_SECRET_ID) for {self.vault_prefix}/{vendor}")
         stored = self._vault_values(vendor) if self.vault_addr else {}
+        if self.strict:
+            ignored = sorted(env for key, env in names.items() if key in SECRET_KEYS and os.environ.get(env))
+            if ignored:  # names only: the value is a credential
+                log.warning("%s %s set in the environment, ignored: PROJECTX_ENV=%s reads secrets only from Vault "
+                            "(%s/%s/%s); remove it from the deployment", ", ".join(ignored),
+                            "is" if len(ignored) == 1 else "are", os.environ.get("PROJECTX_ENV"), self.kv_mount,
+                            self.vault_prefix, vendor)
         return {key: stored.get(key) or self._env_fallback(key, env) for key, env in names.items()}
 
     def _env_fallback(self, key: str, env: str) -> str | None:
@@ -123,25 +130,78 @@ class SecretStore:
         import hvac.exceptions  # imported here: local runs without Vault never need it
 
         path = f"{self.vault_prefix}/{vendor}"
-        client = self.client(role or vendor)
+        for attempt in (1, 2):
+            try:
+                client = self.client(role or vendor)
+                secret = client.secrets.kv.v2.read_secret_version(
+                    path=path, mount_point=self.kv_mount, raise_on_deleted_version=True
+                )
+                break
+            except hvac.exceptions.InvalidPath:
+                self._refuse_kv_v1(client)
+                log.info("Vault has no secret at %s/%s%s", self.kv_mount, path,
+                         "" if self.strict else "; using environment variables")
+                return {}
+            except hvac.exceptions.Forbidden:
+                # An AppRole token revoked by an operator, or forgotten by a restarted Vault, is refused
+                # long before its renewal is due: log in again once before calling it a policy problem.
+                if attempt == 1 and self._forget_login(role or vendor):
+                    continue
+                raise PermissionError(
+                    f"Vault denied reading {self.kv_mount}/{path}: check the policy of VAULT_TOKEN or of the "
+                    f"{vendor} AppRole (resources/vault_policies/{vendor}.hcl)"
+                ) from None
+            except (PermissionError, ValueError):
+                raise  # ours, already naming the fix (AppRole login refused, VAULT_TIMEOUT_SECONDS)
+            except hvac.exceptions.VaultDown:
+                raise ConnectionError(
+                    "Vault at VAULT_ADDR is sealed (or a standby answered): unseal it (bao operator unseal / "
+                    "vault operator unseal) or point VAULT_ADDR at the active node"
+                ) from None
+            except Exception as exc:  # requests' and hvac's text carries the address: only the type leaves
+                raise ConnectionError(
+                    f"Vault at VAULT_ADDR is unreachable or failing ({type(exc).__name__}): "
+                    "start it, or unset VAULT_ADDR to use environment variables"
+                ) from None
+        return {k: v for k, v in ((k, _text(v, k, f"{self.kv_mount}/{path}"))
+                                  for k, v in secret["data"]["data"].items()) if v is not None}
+
+    def _forget_login(self, role: str) -> bool:
+        """Drop this role's cached AppRole login (True if there was one to redo)."""
+        if self._explicit_token:
+            return False
+        from resources.vault_auth import forget_login
+
+        return forget_login(self.vault_addr, role)
+
+    def _refuse_kv_v1(self, client) -> None:
+        """A KV v1 mount answers every v2 read with 404, which looked like "no secrets here"."""
         try:
-            secret = client.secrets.kv.v2.read_secret_version(
-                path=path, mount_point=self.kv_mount, raise_on_deleted_version=True
-            )
-        except hvac.exceptions.InvalidPath:
-            log.info("Vault has no secret at %s/%s%s", self.kv_mount, path,
-                     "" if self.strict else "; using environment variables")
-            return {}
-        except hvac.exceptions.Forbidden:
-            raise PermissionError(
-                f"Vault denied reading {self.kv_mount}/{path}: check the policy of VAULT_TOKEN or of the "
-                f"{vendor} AppRole (resources/vault_policies/{vendor}.hcl)"
-            ) from None
-        except PermissionError:
-            raise
-        except Exception as exc:
-            raise ConnectionError(
-                f"Vault at VAULT_ADDR is unreachable or failing ({type(exc).__name__}): "
-                "start it, or unset VAULT_ADDR to use environment variables"
-            ) from None
-        return {k: str(v) for k, v in secret["data"]["data"].items()}
+            mount = client.adapter.get(f"/v1/sys/internal/ui/mounts/{self.kv_mount}")["data"]
+        except Exception:
+            return  # cannot tell (no such mount, or no permission): keep the plain "not found"
+        if mount.get("type") == "kv" and str((mount.get("options") or {}).get("version", "1")) == "1":
+            raise ValueError(
+                f"VAULT_KV_MOUNT={self.kv_mount} is a KV version 1 mount; the integrations read KV version 2 "
+                f"(set dates live in its metadata): upgrade it (vault kv enable-versioning {self.kv_mount}) "
+                "or point VAULT_KV_MOUNT at a KV v2 mount")
+
+
+def _text(value, key: str, where: str) -> str | None:
+    """A KV value as the text the clients use: null or blank is no value, numbers and booleans are their
+    text, surrounding whitespace (a pasted trailing newline) is dropped. A nested object, or a control
+    character inside (CR/LF would break or inject an HTTP header), is refused naming the key, never the value."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"Vault {where} key {key} holds a {type(value).__name__}, not a string: "
+                         "write it as plain text")
+    value = value.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"Vault {where} key {key} contains a control character (a line break, tab or NUL) "
+                         "inside its value: write it again as one line")
+    return value or None

@@ -85,6 +85,16 @@ def vault_timeout() -> float:
     return value
 
 
+def forget_login(addr: str | None, role: str | None) -> bool:
+    """Forget the cached login of ``role``'s AppRole so the next :func:`vault_client` logs in afresh (its
+    token was revoked, or Vault restarted); False when that role does not log in by AppRole."""
+    creds = approle_credentials(role)
+    if creds is None or addr is None:
+        return False
+    with _LOCK:
+        return _SESSIONS.pop((addr, creds[0]), None) is not None
+
+
 def vault_client(addr: str, role: str | None = None, token: str | None = None):
     """A logged-in hvac client: AppRole for ``role`` when configured, else ``token`` / VAULT_TOKEN."""
     creds = approle_credentials(role)

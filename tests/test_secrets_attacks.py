@@ -1,0 +1,278 @@
+"""Attacks on the secrets and feature-flag layer against a real OpenBao (loopback): wrong-shaped KV values,
+a KV v1 mount, one denied path, a revoked token, a sealed or unreachable Vault, secrets in the
+environment of stg/prod, values that would break headers, and flag values an operator may type. Every
+error must name the fix, and no secret, token or AppRole id may appear in an error or a log line."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import hvac
+import pytest
+
+from resources import flags, vault_auth, vault_setup
+from resources.secrets import SecretStore
+
+
+def _path(client, env: str, vendor: str, secret: dict) -> None:
+    client.secrets.kv.v2.create_or_update_secret(path=f"integrations/{env}/{vendor}", mount_point="secret",
+                                                 secret=secret)
+
+
+def _env() -> str:
+    return f"a{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ("VAULT_ADDR", "VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID", "VAULT_SERVICENOW_ROLE_ID",
+                 "VAULT_SERVICENOW_SECRET_ID", "VAULT_FLAGS_ROLE_ID", "VAULT_FLAGS_SECRET_ID", "VAULT_KV_MOUNT",
+                 "SERVICENOW_BASE_URL", "SERVICENOW_OAUTH_CLIENT_ID", "SERVICENOW_OAUTH_CLIENT_SECRET",
+                 "SERVICENOW_USER", "SERVICENOW_PASSWORD", "ONETRUST_API_TOKEN", "INTEGRATION_JIRA_ENABLED",
+                 "INTEGRATION_SERVICENOW_ENABLED", "INTEGRATION_ONETRUST_ENABLED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PROJECTX_ENV", "local")
+    vault_auth._SESSIONS.clear()
+    flags._VAULT_CACHE.clear()
+    yield monkeypatch
+    vault_auth._SESSIONS.clear()
+    flags._VAULT_CACHE.clear()
+
+
+@pytest.fixture
+def own_vault():
+    """A private OpenBao dev server this test may seal or stop: (address, root token, client, process)."""
+    bao = shutil.which("bao") or str(Path(sys.executable).parent / "bao")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = uuid.uuid4().hex
+    proc = subprocess.Popen([bao, "server", "-dev", f"-dev-root-token-id={token}",
+                             f"-dev-listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    addr = f"http://127.0.0.1:{port}"
+    client = hvac.Client(url=addr, token=token, timeout=5)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if client.sys.is_initialized():
+                break
+        except Exception:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail("OpenBao dev server did not start")
+        time.sleep(0.2)
+    try:
+        yield addr, token, client, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+# --- the shape of what Vault holds -------------------------------------------------------------------------
+
+def test_null_number_empty_and_padded_values(vault, clean_env, caplog):
+    """JSON null is no value (not the string "None"), a number is its text, an empty string is unset, and
+    a secret pasted with a trailing newline or spaces is used without them (else it breaks headers)."""
+    addr, root, client = vault
+    env = _env()
+    _path(client, env, "servicenow", {"base_url": "https://sn.example\n", "client_id": 12345,
+                                      "client_secret": "  padded-secret-value\r\n", "username": None,
+                                      "password": ""})
+    clean_env.setenv("SERVICENOW_USER", "env-user")
+    clean_env.setenv("SERVICENOW_PASSWORD", "env-password")
+    caplog.set_level(logging.DEBUG)
+    local = SecretStore(f"integrations/{env}", vault_addr=addr, vault_token=root, strict=False).vendor("servicenow")
+    assert local["base_url"] == "https://sn.example"
+    assert local["client_id"] == "12345"
+    assert local["client_secret"] == "padded-secret-value"
+    assert local["username"] == "env-user"  # null in Vault: missing, the local fallback applies
+    assert local["password"] == "env-password"  # empty in Vault: missing too
+    strict = SecretStore(f"integrations/{env}", vault_addr=addr, vault_token=root, strict=True).vendor("servicenow")
+    assert strict["password"] is None and strict["username"] == "env-user"  # username is not a secret key
+    assert "padded-secret-value" not in caplog.text
+
+
+@pytest.mark.parametrize("value", [{"nested": "object-secret-value"}, ["list-secret-value"]])
+def test_a_nested_value_is_an_error_naming_the_key_and_path_not_the_value(vault, clean_env, value):
+    addr, root, client = vault
+    env = _env()
+    _path(client, env, "servicenow", {"base_url": "https://sn.example", "client_secret": value})
+    with pytest.raises(ValueError) as info:
+        SecretStore(f"integrations/{env}", vault_addr=addr, vault_token=root).vendor("servicenow")
+    text = str(info.value)
+    assert "client_secret" in text and f"integrations/{env}/servicenow" in text, text
+    assert "secret-value" not in text
+
+
+@pytest.mark.parametrize("bad", ["tok\r\nX-Injected: 1", "tok\nen", "to\x00ken", "tok\ten"])
+def test_control_characters_inside_a_secret_are_refused_before_any_header_is_built(vault, clean_env, bad):
+    """A CR/LF inside a bearer token would make requests raise InvalidHeader with the token in its text
+    (or, with a laxer client, inject a header): the store refuses it, naming the key and path only."""
+    from resources.onetrust import OneTrustResource
+
+    addr, root, client = vault
+    env = _env()
+    _path(client, env, "onetrust", {"base_url": "https://ot.example", "api_token": f"SECRETVAL-{bad}"})
+    clean_env.setenv("VAULT_ADDR", addr)
+    clean_env.setenv("VAULT_TOKEN", root)
+    with pytest.raises(ValueError) as info:
+        OneTrustResource(vault_prefix=f"integrations/{env}").client()
+    text = "".join(__import__("traceback").format_exception(info.value))
+    assert "api_token" in str(info.value) and f"integrations/{env}/onetrust" in str(info.value)
+    assert "SECRETVAL" not in text and "X-Injected" not in text
+
+
+def test_urlish_and_non_ascii_characters_pass_through_unchanged(vault, clean_env):
+    addr, root, client = vault
+    env = _env()
+    value = "p@ss:w/rd?#%&=+ é密 '\"`;"
+    _path(client, env, "servicenow", {"password": value, "client_secret": value})
+    got = SecretStore(f"integrations/{env}", vault_addr=addr, vault_token=root).vendor("servicenow")
+    assert got["password"] == value and got["client_secret"] == value
+
+
+def test_a_kv_version_1_mount_is_named_not_read_as_empty(vault, clean_env, caplog):
+    """Reading KV v2 paths on a KV v1 mount finds nothing: in prod that looked like 'no secrets' and the
+    vendor answered 401. The error names the mount and the fix."""
+    addr, root, client = vault
+    mount = f"kv1{uuid.uuid4().hex[:6]}"
+    client.sys.enable_secrets_engine("kv", path=mount, options={"version": "1"})
+    client.secrets.kv.v1.create_or_update_secret(path="integrations/prod/servicenow", mount_point=mount,
+                                                 secret={"client_secret": "kv1-secret-value"})
+    with pytest.raises(ValueError) as info:
+        SecretStore("integrations/prod", vault_addr=addr, vault_token=root, kv_mount=mount,
+                    strict=True).vendor("servicenow")
+    text = str(info.value)
+    assert mount in text and "version 1" in text and "VAULT_KV_MOUNT" in text, text
+    assert "kv1-secret-value" not in text + caplog.text
+
+
+# --- permissions and tokens ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def roles(vault):
+    _, _, client = vault
+    env = _env()
+    for connector in ("servicenow", "jira"):
+        _path(client, env, connector, {"base_url": "https://x.invalid",
+                                       "client_secret": f"{connector}-SECRETVAL-{uuid.uuid4().hex}"})
+    _path(client, env, "flags", {"integration.jira.enabled": "false"})
+    return env, vault_setup.install(client, env)
+
+
+def test_denied_on_one_path_names_the_path_and_policy_not_the_value(vault, roles, clean_env):
+    addr, _, _ = vault
+    env, creds = roles
+    clean_env.setenv("VAULT_ADDR", addr)
+    clean_env.setenv("VAULT_ROLE_ID", creds["servicenow"]["role_id"])  # the worker's role: servicenow only
+    clean_env.setenv("VAULT_SECRET_ID", creds["servicenow"]["secret_id"])
+    store = SecretStore(f"integrations/{env}", strict=True)
+    assert store.vendor("servicenow")["client_secret"].startswith("servicenow-SECRETVAL")
+    with pytest.raises(PermissionError) as info:
+        store.vendor("jira")
+    text = str(info.value)
+    assert f"secret/integrations/{env}/jira" in text and "vault_policies/jira.hcl" in text, text
+    assert "SECRETVAL" not in text and creds["servicenow"]["secret_id"] not in text
+    assert creds["servicenow"]["role_id"] not in text
+
+
+def test_a_token_revoked_mid_run_is_replaced_by_a_fresh_login(vault, roles, clean_env):
+    """An operator revokes the worker's token (or Vault restarts and forgets it) long before half its TTL:
+    the next read logs in again with the AppRole instead of failing until the renewal window."""
+    addr, root, _ = vault
+    env, creds = roles
+    clean_env.setenv("VAULT_ADDR", addr)
+    clean_env.setenv("VAULT_SERVICENOW_ROLE_ID", creds["servicenow"]["role_id"])
+    clean_env.setenv("VAULT_SERVICENOW_SECRET_ID", creds["servicenow"]["secret_id"])
+    store = SecretStore(f"integrations/{env}", strict=True)
+    assert store.vendor("servicenow")["client_secret"]
+    token = store.client("servicenow").token
+    hvac.Client(url=addr, token=root).auth.token.revoke(token)
+    assert store.vendor("servicenow")["client_secret"].startswith("servicenow-SECRETVAL")
+    assert store.client("servicenow").token != token
+
+
+def test_a_refused_approle_login_names_the_variables_without_their_values(vault, roles, clean_env):
+    addr, _, _ = vault
+    env, creds = roles
+    clean_env.setenv("VAULT_ADDR", addr)
+    clean_env.setenv("VAULT_SERVICENOW_ROLE_ID", creds["servicenow"]["role_id"])
+    clean_env.setenv("VAULT_SERVICENOW_SECRET_ID", "wrong-secret-id-VALUE")
+    with pytest.raises(PermissionError) as info:
+        SecretStore(f"integrations/{env}", strict=True).vendor("servicenow")
+    text = str(info.value)
+    assert "VAULT_SERVICENOW_ROLE_ID" in text and "wrong-secret-id-VALUE" not in text
+    assert creds["servicenow"]["role_id"] not in text
+
+
+def test_unreachable_vault_during_login_is_a_clear_error_without_credentials(clean_env, caplog):
+    """Vault down when the AppRole logs in: a ConnectionError naming VAULT_ADDR, not requests' raw error
+    carrying the address (here with credentials in it); flags fall back to the file with a warning."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens
+    clean_env.setenv("VAULT_ADDR", f"http://ops:ADDRPASSWORD@127.0.0.1:{port}")
+    clean_env.setenv("VAULT_ROLE_ID", "ROLEIDVALUE")
+    clean_env.setenv("VAULT_SECRET_ID", "SECRETIDVALUE")
+    clean_env.setenv("VAULT_TIMEOUT_SECONDS", "2")
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(ConnectionError) as info:
+        SecretStore("integrations/prod", strict=True).vendor("servicenow")
+    text = "".join(__import__("traceback").format_exception(info.value))
+    assert "VAULT_ADDR" in str(info.value)
+    f = flags.flag("jira", "prod")
+    assert f.enabled and f.source == "feature_flags.yml"
+    assert "unreadable" in caplog.text
+    for needle in ("ADDRPASSWORD", "ROLEIDVALUE", "SECRETIDVALUE"):
+        assert needle not in text and needle not in caplog.text
+
+
+def test_vault_sealed_mid_run_names_the_fix(own_vault, clean_env, caplog):
+    addr, root, client, _ = own_vault
+    _path(client, "prod", "servicenow", {"client_secret": "sealed-SECRETVAL"})
+    store = SecretStore("integrations/prod", vault_addr=addr, vault_token=root, strict=True)
+    assert store.vendor("servicenow")["client_secret"] == "sealed-SECRETVAL"
+    client.sys.seal()
+    with pytest.raises(ConnectionError) as info:
+        store.vendor("servicenow")
+    text = str(info.value)
+    assert "sealed" in text and "unseal" in text, text
+    assert root not in text and "SECRETVAL" not in text
+
+
+def test_vault_stopped_mid_run_names_the_fix(own_vault, clean_env):
+    addr, root, client, proc = own_vault
+    _path(client, "prod", "servicenow", {"client_secret": "stopped-SECRETVAL"})
+    store = SecretStore("integrations/prod", vault_addr=addr, vault_token=root, strict=True)
+    assert store.vendor("servicenow")["client_secret"]
+    proc.terminate()
+    proc.wait(timeout=10)
+    with pytest.raises(ConnectionError) as info:
+        store.vendor("servicenow")
+    assert "VAULT_ADDR" in str(info.value) and root not in str(info.value)
+
+
+# --- the environment in stg/prod ----------------------------------------------------------------------------
+
+def test_stg_ignores_a_secret_in_the_environment_and_says_so_without_the_value(vault, clean_env, caplog):
+    addr, root, client = vault
+    env = _env()
+    _path(client, env, "servicenow", {"base_url": "https://sn.example", "client_secret": "from-vault"})
+    clean_env.setenv("PROJECTX_ENV", "stg")
+    clean_env.setenv("SERVICENOW_OAUTH_CLIENT_SECRET", "ENVSECRETVALUE")
+    clean_env.setenv("SERVICENOW_PASSWORD", "ENVPASSWORDVALUE")
+    caplog.set_level(logging.DEBUG)
+    values = SecretStore(f"integrations/{env}", vault_addr=addr, vault_token=root).vendor("servicenow")
+    assert values["client_secret"] == "from-vault" and values["password"] is None
+    assert "SERVICENOW_PASSWORD" in caplog.text and "only from Vault" in caplog.text, caplog.text
+    assert "ENVSECRETVALUE" not in caplog.text and "ENVPASSWORDVALUE" not in caplog.text
