@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 FLAGS_FILE = Path(__file__).with_name("feature_flags.yml")
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 _VAULT_CACHE: dict[str, tuple[float, dict[str, Any]]] = {}
+_WARNED: set[tuple[str, str]] = set()  # (env, misspelt integration) already logged
 VAULT_CACHE_SECONDS = 30.0
 # pilot scope -> the outbound mart column that reverse sync compares with it
 PILOT_COLUMNS = {"assignment_groups": "assignment_group", "jira_project_keys": "jira_project_key"}
@@ -93,17 +94,52 @@ def _vault_flags(env_name: str) -> dict[str, Any]:
     hit = _VAULT_CACHE.get(env_name)
     if hit and time.monotonic() - hit[0] < VAULT_CACHE_SECONDS:
         return hit[1]
-    from resources.environment import ENVIRONMENTS
     from resources.secrets import SecretStore
 
-    prefix = ENVIRONMENTS[env_name].vault_prefix if env_name in ENVIRONMENTS else f"integrations/{env_name}"
+    prefix = _vault_prefix(env_name)
     try:
         values = SecretStore(prefix).read_path("flags", role="flags")
     except Exception as exc:  # a flag read must not stop a schedule: the file's value stands
         log.warning("feature flags: Vault at %s/flags unreadable (%s); using %s", prefix, exc, FLAGS_FILE.name)
         values = {}
     _VAULT_CACHE[env_name] = (time.monotonic(), values)
+    _warn_unknown(env_name, {k.split(".")[1]: f"the Vault key {k} at {prefix}/flags" for k in values
+                             if k.startswith("integration.") and k.count(".") >= 2})
     return values
+
+
+def _vault_prefix(env_name: str) -> str:
+    from resources.environment import ENVIRONMENTS
+
+    return ENVIRONMENTS[env_name].vault_prefix if env_name in ENVIRONMENTS else f"integrations/{env_name}"
+
+
+def known_integrations() -> set[str]:
+    """Every integration with a block in ``feature_flags.yml``, in any environment."""
+    data = yaml.safe_load(FLAGS_FILE.read_text()) or {}
+    return {name for block in data.values() if isinstance(block, dict) for name in block}
+
+
+def _warn_unknown(env_name: str, names: dict[str, str]) -> None:
+    """A misspelt override (``integration.servicenw.enabled``) pauses nothing while the operator believes
+    it did: say so, once per name, naming the integrations that exist."""
+    known = known_integrations()
+    for name in sorted(set(names) - known):
+        if (env_name, name) not in _WARNED:
+            _WARNED.add((env_name, name))
+            log.warning("feature flags: %s names no integration (known: %s); it changes nothing: fix the name",
+                        names[name], ", ".join(sorted(known)))
+
+
+def _env_overrides() -> dict[str, str]:
+    """integration name -> the INTEGRATION_<NAME>_ENABLED / _PILOT_<SCOPE> variable set in the environment."""
+    names = {}
+    for var in os.environ:
+        if var.startswith("INTEGRATION_"):
+            for tail in ("_ENABLED", *(f"_PILOT_{scope.upper()}" for scope in PILOT_COLUMNS)):
+                if var.endswith(tail) and len(var) > len("INTEGRATION_") + len(tail):
+                    names[var[len("INTEGRATION_"):-len(tail)].lower()] = f"the environment variable {var}"
+    return names
 
 
 def flag(integration: str, env_name: str | None = None) -> Flag:
@@ -113,7 +149,9 @@ def flag(integration: str, env_name: str | None = None) -> Flag:
     enabled, source = bool(block.get("enabled", True)), FLAGS_FILE.name
     vault_value = _vault_flags(env_name).get(flag_name(integration))
     if vault_value is not None:
-        enabled, source = _parse(vault_value, f"Vault key {flag_name(integration)}"), "Vault"
+        enabled, source = _parse(vault_value, f"Vault key {flag_name(integration)} at "
+                                              f"{_vault_prefix(env_name)}/flags"), "Vault"
+    _warn_unknown(env_name, _env_overrides())
     env_value = os.environ.get(env_var_name(integration))
     if env_value not in (None, ""):
         enabled, source = _parse(env_value, env_var_name(integration)), env_var_name(integration)

@@ -276,3 +276,72 @@ def test_stg_ignores_a_secret_in_the_environment_and_says_so_without_the_value(v
     assert values["client_secret"] == "from-vault" and values["password"] is None
     assert "SERVICENOW_PASSWORD" in caplog.text and "only from Vault" in caplog.text, caplog.text
     assert "ENVSECRETVALUE" not in caplog.text and "ENVPASSWORDVALUE" not in caplog.text
+
+
+# --- feature flags ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "expected"), [("TRUE ", True), ("1", True), (" off\n", False), ("No", False),
+                                                ("", True)])
+def test_flag_values_from_the_environment(clean_env, raw, expected):
+    clean_env.setenv("INTEGRATION_JIRA_ENABLED", raw)
+    f = flags.flag("jira", "prod")
+    assert f.enabled is expected
+    assert f.source == ("feature_flags.yml" if raw == "" else "INTEGRATION_JIRA_ENABLED")
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "enabled", "ture"])
+def test_an_unparseable_flag_names_the_variable(clean_env, raw):
+    clean_env.setenv("INTEGRATION_JIRA_ENABLED", raw)
+    with pytest.raises(ValueError, match=r"INTEGRATION_JIRA_ENABLED.*true or false"):
+        flags.flag("jira", "prod")
+
+
+def test_flags_from_vault_shapes_precedence_and_a_toggle_mid_run(vault, clean_env):
+    addr, root, client = vault
+    env = _env()
+    clean_env.setenv("VAULT_ADDR", addr)
+    clean_env.setenv("VAULT_TOKEN", root)
+    clean_env.setattr(flags, "VAULT_CACHE_SECONDS", 0.0)
+    _path(client, env, "flags", {"integration.jira.enabled": False, "integration.servicenow.enabled": None,
+                                 "integration.onetrust.enabled": " TRUE\n"})
+    assert flags.flag("jira", env).source == "Vault" and not flags.enabled("jira", env)  # JSON false
+    assert flags.flag("servicenow", env).source == "feature_flags.yml"  # null: not set
+    assert flags.enabled("onetrust", env)
+    clean_env.setenv("INTEGRATION_JIRA_ENABLED", "true")  # the env var beats Vault
+    assert flags.flag("jira", env).source == "INTEGRATION_JIRA_ENABLED" and flags.enabled("jira", env)
+    clean_env.delenv("INTEGRATION_JIRA_ENABLED")
+    _path(client, env, "flags", {"integration.jira.enabled": "true"})  # toggled by an operator mid-run
+    assert flags.enabled("jira", env)
+    _path(client, env, "flags", {"integration.jira.enabled": "maybe"})
+    with pytest.raises(ValueError) as info:
+        flags.flag("jira", env)
+    assert "integration.jira.enabled" in str(info.value) and f"integrations/{env}/flags" in str(info.value)
+
+
+def test_flag_cache_serves_a_toggle_only_after_it_expires(vault, clean_env):
+    addr, root, client = vault
+    env = _env()
+    clean_env.setenv("VAULT_ADDR", addr)
+    clean_env.setenv("VAULT_TOKEN", root)
+    _path(client, env, "flags", {"integration.jira.enabled": "true"})
+    assert flags.enabled("jira", env)
+    _path(client, env, "flags", {"integration.jira.enabled": "false"})
+    assert flags.enabled("jira", env)  # cached for VAULT_CACHE_SECONDS
+    clean_env.setattr(flags, "VAULT_CACHE_SECONDS", 0.0)
+    assert not flags.enabled("jira", env)
+
+
+def test_a_misspelt_flag_in_vault_or_the_environment_is_warned_about(vault, clean_env, caplog):
+    """integration.servicenw.enabled=false silences nothing: the operator believes ServiceNow is paused.
+    The unknown name is logged as a warning naming the known integrations."""
+    addr, root, client = vault
+    env = _env()
+    clean_env.setenv("VAULT_ADDR", addr)
+    clean_env.setenv("VAULT_TOKEN", root)
+    _path(client, env, "flags", {"integration.servicenw.enabled": "false"})
+    clean_env.setenv("INTEGRATION_JIRRA_ENABLED", "false")
+    caplog.set_level(logging.WARNING)
+    assert flags.enabled("servicenow", env)
+    assert "integration.servicenw.enabled" in caplog.text and "INTEGRATION_JIRRA_ENABLED" in caplog.text
+    assert "servicenow" in caplog.text
+
