@@ -18,6 +18,7 @@ import hvac
 import pytest
 
 from resources import flags, vault_auth, vault_setup
+from resources.secret_rotation import secret_dates
 from resources.secrets import SecretStore
 
 
@@ -200,6 +201,8 @@ def test_a_token_revoked_mid_run_is_replaced_by_a_fresh_login(vault, roles, clea
     hvac.Client(url=addr, token=root).auth.token.revoke(token)
     assert store.vendor("servicenow")["client_secret"].startswith("servicenow-SECRETVAL")
     assert store.client("servicenow").token != token
+    hvac.Client(url=addr, token=root).auth.token.revoke(store.client("servicenow").token)
+    assert "client_secret" in secret_dates(store, "servicenow")  # the expiry check's read, too
 
 
 def test_a_refused_approle_login_names_the_variables_without_their_values(vault, roles, clean_env):
@@ -345,3 +348,35 @@ def test_a_misspelt_flag_in_vault_or_the_environment_is_warned_about(vault, clea
     assert "integration.servicenw.enabled" in caplog.text and "INTEGRATION_JIRRA_ENABLED" in caplog.text
     assert "servicenow" in caplog.text
 
+
+
+def test_secrets_with_url_and_header_characters_authenticate_and_never_reach_a_log(
+        vault, make_servicenow_sandbox, clean_env, caplog):
+    """A client secret and password holding ``@ : / % & = + #`` and non-Latin-1 text, read in prod through
+    the servicenow AppRole, reach the (real HTTP) ServiceNow sandbox intact through the OAuth form body,
+    and no log line carries them, the root token or the AppRole ids."""
+    from resources.servicenow import ServiceNowResource
+
+    addr, root, client = vault
+    env = _env()
+    tag = uuid.uuid4().hex[:10]
+    secret, password = f"cs@{tag}:/%2F&x=1+y#é", f"pw@{tag}:/?a=b&c%20d 密"
+    sandbox = make_servicenow_sandbox(size=5, client_secret=secret, password=password)
+    _path(client, env, "servicenow", {"base_url": sandbox.url, "client_id": sandbox.credentials.client_id,
+                                      "client_secret": secret, "username": sandbox.credentials.username,
+                                      "password": password})
+    creds = vault_setup.install(client, env)["servicenow"]
+    clean_env.setenv("PROJECTX_ENV", "prod")
+    clean_env.setenv("VAULT_ADDR", addr)
+    clean_env.setenv("VAULT_SERVICENOW_ROLE_ID", creds["role_id"])
+    clean_env.setenv("VAULT_SERVICENOW_SECRET_ID", creds["secret_id"])
+    if sandbox.ca_bundle:
+        clean_env.setenv("REQUESTS_CA_BUNDLE", str(sandbox.ca_bundle))
+    caplog.set_level(logging.DEBUG)
+    sn = ServiceNowResource(vault_prefix=f"integrations/{env}", backoff_base_seconds=0.0).client()
+    try:
+        assert len(sn.find("incident", "", limit=2)) == 2  # authenticated with the exact values
+    finally:
+        sn.close()
+    for needle in (secret, password, tag, root, creds["role_id"], creds["secret_id"]):
+        assert needle not in caplog.text
