@@ -26,6 +26,7 @@ def setup(env: str, out: str) -> int:
         return 2
     roles = install(hvac.Client(url=addr, token=token), env, mount=os.environ.get("VAULT_KV_MOUNT", "secret"))
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # the mode above applies to a new file only: an existing one keeps its own
     with os.fdopen(fd, "w") as f:
         for connector, ids in roles.items():
             f.write(f"VAULT_{connector.upper()}_ROLE_ID={ids['role_id']}\n")

@@ -380,3 +380,24 @@ def test_secrets_with_url_and_header_characters_authenticate_and_never_reach_a_l
         sn.close()
     for needle in (secret, password, tag, root, creds["role_id"], creds["secret_id"]):
         assert needle not in caplog.text
+
+
+def test_vault_setup_never_leaves_the_role_ids_in_a_readable_file(vault, clean_env, tmp_path, capsys):
+    """--out pointing at an existing world-readable file (an old copy, a touch'ed placeholder): the ids
+    are written with mode 0600 all the same, and nothing secret is printed."""
+    import os
+    import stat
+
+    from cli.vault import setup
+
+    addr, root, _ = vault
+    out = tmp_path / "approles.env"
+    out.write_text("old\n")
+    out.chmod(0o644)
+    clean_env.setenv("VAULT_ADDR", addr)
+    clean_env.setenv("VAULT_TOKEN", root)
+    assert setup(_env(), str(out)) == 0
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    ids = [line.split("=", 1)[1] for line in out.read_text().splitlines()]
+    printed = capsys.readouterr()
+    assert ids and not any(i in printed.out + printed.err for i in ids) and root not in printed.out + printed.err
