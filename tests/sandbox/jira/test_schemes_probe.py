@@ -5,8 +5,7 @@ the official OpenAPI spec."""
 from __future__ import annotations
 
 import pytest
-from atlassian import Jira as AtlassianJira
-from jira import JIRA, JIRAError
+from jira import JIRAError
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from requests import HTTPError
 
@@ -16,19 +15,6 @@ from tests.sandbox.jira.helpers import openapi, session_for
 @pytest.fixture
 def sb(make_jira_sandbox):
     return make_jira_sandbox(size=30)
-
-
-@pytest.fixture
-def pyc(sb) -> JIRA:
-    client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def atl(sb) -> AtlassianJira:
-    return AtlassianJira(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"],
-                         cloud=True)
 
 
 def test_permission_schemes(pyc, atl, sb):
