@@ -77,6 +77,26 @@ def test_every_endpoint_accepts_its_signed_delivery_once(tmp_path):
                     ("slack", "1.2.abc", "interaction:block_actions", "pending")]
 
 
+def test_every_answer_says_nosniff_and_no_store(tmp_path):
+    """Accepted, refused and health answers alike: a browser never sniffs a 4xx body into a page, and no
+    cache or proxy keeps an answer; the health page keeps its own stricter headers."""
+    settings = settings_for(tmp_path)
+
+    async def go(client):
+        return [await client.post(SERVICENOW, **servicenow_request(SN_BODY, "incident:h:1:update")),
+                await client.post(JIRA, content=b"{}", headers={"content-type": "application/json"}),
+                await client.get("/healthz"), await client.get("/no-such-path"),
+                await client.get("/integration-health")]
+
+    answers = run(_with_app(settings, go))
+    assert [r.status_code for r in answers[:4]] == [200, 401, 200, 404]
+    for answer in answers:
+        assert answer.headers["x-content-type-options"] == "nosniff", answer.request.url
+        assert answer.headers["cache-control"] == "no-store", answer.request.url
+        assert len(answer.headers.get_list("cache-control")) == 1
+    assert "default-src 'none'" in answers[4].headers["content-security-policy"]
+
+
 def test_slack_url_verification_answers_the_challenge_and_stores_nothing(tmp_path):
     settings = settings_for(tmp_path)
     body = json.dumps({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",

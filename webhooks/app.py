@@ -17,10 +17,37 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from webhooks.email_bridge import start_email_bridge, stop_email_bridge
 from webhooks.receiver import Receiver
 from webhooks.settings import WebhookSettings
+
+# Every answer of the service, unless its route set its own (the health page sets a stricter set): no
+# content sniffing (a 4xx body is text, never a page), and nothing kept by a cache or a proxy.
+BASELINE_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"))
+
+
+class BaselineHeaders:
+    """ASGI middleware adding :data:`BASELINE_HEADERS` to every HTTP response that lacks them."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in BASELINE_HEADERS if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(settings: WebhookSettings | None = None, *, operations=None) -> Starlette:
@@ -47,7 +74,7 @@ def create_app(settings: WebhookSettings | None = None, *, operations=None) -> S
             for hook in shutdown:
                 hook()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BaselineHeaders)])
     app.state.settings = receiver.settings  # with the secrets it read
     app.state.receiver = receiver
     return app
