@@ -40,9 +40,10 @@ class EmailPartlyRefused(EmailDeliveryError):
     """The relay took the message for some recipients and refused others: it was sent (``message_id``),
     so a resend would reach the accepted recipients twice."""
 
-    def __init__(self, message: str, message_id: str, refused: list[str]) -> None:
+    def __init__(self, message: str, message_id: str, refused: list[str], temporary: list[str] | None = None) -> None:
         super().__init__(message)
         self.message_id, self.refused = message_id, refused
+        self.temporary = temporary or []  # refused with a 4xx reply (try again later): worth a resend
 
 
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -136,8 +137,17 @@ class EmailSender:
         if refused:  # smtplib raises when every recipient is refused: these got it, the refused did not
             raise EmailPartlyRefused(f"SMTP refused recipient(s) {sorted(refused)}: fix the address in the "
                                      "notification_routing seed (or the owner's e-mail at the vendor)",
-                                     str(msg["Message-ID"]), sorted(refused))
+                                     str(msg["Message-ID"]), sorted(refused),
+                                     sorted(a for a, reply in refused.items() if 400 <= _code(reply) < 500))
         return str(msg["Message-ID"])
+
+
+def _code(reply: object) -> int:
+    """The SMTP code of one refused recipient's reply (smtplib: ``(code, message)``), 0 if unreadable."""
+    try:
+        return int(reply[0])  # type: ignore[index]
+    except (TypeError, ValueError, IndexError):
+        return 0
 
 
 def _reply(exc: Exception) -> str:

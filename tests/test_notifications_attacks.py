@@ -281,6 +281,54 @@ def test_partly_refused_recipients_are_not_sent_the_message_twice(sandboxes):
     assert "gone@projectx.io" in (row["error"] or "")
 
 
+def _ten_minutes_later() -> None:
+    with WarehouseResource.from_env().connect() as conn:
+        conn.execute("update notifications.delivery_ledger set next_attempt_at = next_attempt_at - interval 11 minute")
+        conn.raw.commit()
+
+
+def test_deferred_recipients_alone_get_the_resend_ten_minutes_later(sandboxes):
+    """Spec 2.5: a delivery failure is resent after 10 minutes. The relay took the message for one
+    recipient, refused one for good (550) and deferred one (450, a full mailbox): only the deferred one
+    gets the resend, once it is due, and the accepted one never gets it twice."""
+    _, smtp = sandboxes
+    write_outbox([outbox_row("v:2", "onetrust_vendor_issue", "email",
+                             "vendors@projectx.io;busy@projectx.io;gone@projectx.io")])
+    smtp.faults.set(reject_recipients=["gone@*"], defer_recipients=["busy@*"])
+    deliver("email")
+    [row] = ledger()
+    assert (row["status"], row["resend_to"]) == ("retrying", "busy@projectx.io")
+    assert "gone@projectx.io" in row["error"] and "busy@projectx.io" in row["error"]
+    deliver("email")  # not due yet
+    assert [r for m in smtp.messages() for r in m.rcpt_tos] == ["vendors@projectx.io"]
+    smtp.faults.set(defer_recipients=[])  # the mailbox has room again
+    _ten_minutes_later()
+    deliver("email")
+    delivered = sorted(r for m in smtp.messages() for r in m.rcpt_tos)
+    assert delivered == ["busy@projectx.io", "vendors@projectx.io"]
+    [row] = ledger()
+    assert (row["status"], row["resend_to"], row["attempts"]) == ("sent", None, 2)
+    _ten_minutes_later()
+    deliver("email")
+    assert len(smtp.messages()) == 2  # done: nothing more
+
+
+def test_a_recipient_deferred_every_time_is_given_up_after_the_last_attempt(sandboxes):
+    from assets.notifications.delivery import EMAIL_RESEND_ATTEMPTS
+
+    _, smtp = sandboxes
+    write_outbox([outbox_row("v:3", "onetrust_vendor_issue", "email", "vendors@projectx.io;busy@projectx.io")])
+    smtp.faults.set(defer_recipients=["busy@*"])
+    for _ in range(EMAIL_RESEND_ATTEMPTS + 2):
+        deliver("email")
+        _ten_minutes_later()
+    delivered = [r for m in smtp.messages() for r in m.rcpt_tos]
+    assert delivered == ["vendors@projectx.io"]
+    [row] = ledger()
+    assert (row["status"], row["attempts"]) == ("sent", EMAIL_RESEND_ATTEMPTS)
+    assert f"not resent to busy@projectx.io after {EMAIL_RESEND_ATTEMPTS} attempts" in row["error"]
+
+
 # --- Slack failures over HTTP ---------------------------------------------------------------------
 
 def p1_rows(n: int) -> list[dict]:

@@ -27,6 +27,10 @@ from resources.warehouse import Connection
 log = logging.getLogger(__name__)
 BREAKER_COOL_DOWN = timedelta(minutes=5)  # after Slack failed every attempt, e-mail only for this long
 DEVELOPER = "developer"  # the local environment's Developer DM (PROJECTX_DEVELOPER_EMAIL)
+# Attempts in all for an e-mail the relay deferred some recipients of (4xx): the first send, then one resend
+# to just those every RETRY_AFTER (10 minutes, spec 2.5) until they take it; after the last, the ledger
+# row is done and its error names who never got it.
+EMAIL_RESEND_ATTEMPTS = 6
 
 
 @dataclass
@@ -93,7 +97,11 @@ class Deliverer:
                 key: tuple = ("resume", done["delivery_key"])
             else:
                 key = (row["channel_type"], row["target"], row.get("group_key") or row["notification_key"])
-            groups.setdefault(key, []).append(dict(row, _resume=bool(done and done["status"] == "sending")))
+            groups.setdefault(key, []).append(dict(
+                row, _resume=bool(done and done["status"] == "sending"),
+                # kept while a resend is under way, so a crash mid-resend still resends to those only
+                _resend_to=done.get("resend_to") if done and done["status"] in ("sending", "retrying") else None,
+                _attempt=int((done or {}).get("attempts") or 0) + 1))
         plans = []
         for key, items in sorted(groups.items(), key=lambda kv: str(kv[0])):
             first = items[0]
@@ -111,7 +119,11 @@ class Deliverer:
         if msg.channel_type != "email" and not self._state_checked:
             self._state_checked = True
             self._check_slack_state()
-        if msg.channel_type == "email":
+        resend_to = _split(msg.first.get("_resend_to"))
+        if resend_to:  # the relay deferred these recipients last time; the others have it already
+            status, detail = self._by_email(msg, resend_to, correlation_id,
+                                            "sent" if msg.channel_type == "email" else "fallback", resend=True)
+        elif msg.channel_type == "email":
             status, detail = self._by_email(msg, _split(msg.target), correlation_id, "sent")
         elif self.slack is None or self.slack_down:
             why = self.slack_down or "Slack is disabled or not configured"
@@ -181,7 +193,8 @@ class Deliverer:
         return self._by_email(msg, to, correlation_id, "fallback", reason)
 
     def _by_email(self, msg: Message, to: list[str], correlation_id: str, ok_status: str,
-                  reason: str | None = None) -> tuple[str, dict]:
+                  reason: str | None = None, resend: bool = False) -> tuple[str, dict]:
+        """E-mail ``msg`` to ``to``. ``resend``: only to the recipients the relay deferred last time."""
         to, bad = valid_recipients(to)  # vendor addresses: one mailbox each, never extra recipients or headers
         if bad:
             self.report.errors.extend(bad)
@@ -201,21 +214,32 @@ class Deliverer:
         text, page = email_bodies(msg, correlation_id)
         try:
             message_id = self.email.send(to, msg.subject, text, page, msg.delivery_key)
-        except EmailPartlyRefused as exc:  # sent to the others: a resend would reach them twice
+        except EmailPartlyRefused as exc:  # sent to the others: only the deferred ones get a resend
             self.report.counts["email_failures"] += 1
             self.report.errors.append(str(exc))
             error = "; ".join([*([reason] if reason else []), str(exc)])
+            detail = {"recipients": len(to) - len(exc.refused), "refused": exc.refused}
+            if exc.temporary and msg.first.get("_attempt", 1) < EMAIL_RESEND_ATTEMPTS:
+                self.report.counts["retried"] += 1
+                ledger.mark_done(self.conn, msg.delivery_key, "retrying", message_id=exc.message_id, error=error,
+                                 next_attempt_at=ledger.now() + RETRY_AFTER, resend_to="; ".join(exc.temporary))
+                return "retrying", {**detail, "resend_to": exc.temporary}
             ledger.mark_done(self.conn, msg.delivery_key, ok_status, message_id=exc.message_id, error=error)
-            return ok_status, {"recipients": len(to) - len(exc.refused), "refused": exc.refused}
+            return ok_status, detail
         except EmailDeliveryError as exc:
             self.report.counts["email_failures"] += 1
-            self.report.counts["retried"] += 1
             self.report.errors.append(str(exc))
+            if resend and msg.first.get("_attempt", 1) >= EMAIL_RESEND_ATTEMPTS:  # the others have it: stop here
+                why = f"{exc}; not resent to {', '.join(to)} after {EMAIL_RESEND_ATTEMPTS} attempts"
+                ledger.mark_done(self.conn, msg.delivery_key, ok_status, error=why)
+                return ok_status, {"error": why}
+            self.report.counts["retried"] += 1
             ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=str(exc),
-                             next_attempt_at=ledger.now() + RETRY_AFTER)
+                             next_attempt_at=ledger.now() + RETRY_AFTER, resend_to="; ".join(to) if resend else None)
             return "retrying", {"error": str(exc)}
         ledger.mark_done(self.conn, msg.delivery_key, ok_status, message_id=message_id, error=reason)
-        return ok_status, {"recipients": len(to), **({"slack_error": reason} if reason else {})}
+        return ok_status, {"recipients": len(to), **({"slack_error": reason} if reason else {}),
+                           **({"resent_to": to} if resend else {})}
 
     # --- token state -----------------------------------------------------------------------
     def _check_slack_state(self) -> None:

@@ -8,7 +8,9 @@ carries several notifications). Status:
   next run looks for the message (Slack metadata) before sending it again;
 - ``sent`` / ``deduplicated`` (found already posted after a crash) / ``fallback`` (Slack failed,
   delivered by e-mail) — done;
-- ``retrying`` — e-mail failed; resent once ``next_attempt_at`` (10 minutes later) has passed;
+- ``retrying`` — e-mail failed; resent once ``next_attempt_at`` (10 minutes later) has passed; when the
+  relay took it for some recipients and deferred others (a 4xx reply), ``resend_to`` lists those, and
+  only they get the resend (spec 2.5), up to ``EMAIL_RESEND_ATTEMPTS`` attempts in all;
 - ``failed``   — nowhere to deliver it (no recipient); counted, never silently dropped.
 
 Approval requests (Approve/Deny buttons) are clicked long after they were sent, when the outbox row
@@ -41,7 +43,7 @@ DDL = (
         channel_type varchar not null, target varchar, status varchar not null, attempts integer not null,
         slack_channel varchar, slack_ts varchar, message_id varchar, error varchar, correlation_id varchar,
         first_attempt_at timestamp not null, updated_at timestamp not null, next_attempt_at timestamp,
-        subject_id varchar, action_kind varchar, slack_user varchar)""",
+        subject_id varchar, action_kind varchar, slack_user varchar, resend_to varchar)""",
     f"""create table if not exists {SCHEMA}.slack_threads (
         thread_key varchar primary key, slack_channel varchar not null, slack_ts varchar not null,
         created_at timestamp not null)""",
@@ -52,7 +54,8 @@ DDL = (
 
 
 # Columns added after the first release: (name, type) added by migrate_ledger to older ledgers.
-ADDED_COLUMNS = (("subject_id", "varchar"), ("action_kind", "varchar"), ("slack_user", "varchar"))
+ADDED_COLUMNS = (("subject_id", "varchar"), ("action_kind", "varchar"), ("slack_user", "varchar"),
+                 ("resend_to", "varchar"))
 SENT = ("sent", "deduplicated")  # a Slack message that really is in the channel
 
 
@@ -129,12 +132,16 @@ def mark_sending(conn: Connection, rows: list[dict[str, Any]], delivery_key: str
 
 def mark_done(conn: Connection, delivery_key: str, status: str, *, slack_channel: str | None = None,
               slack_ts: str | None = None, message_id: str | None = None, error: str | None = None,
-              next_attempt_at: datetime | None = None, slack_user: str | None = None) -> None:
-    """Record the outcome AFTER the send, and commit. ``slack_user``: the recipient of a Slack DM."""
+              next_attempt_at: datetime | None = None, slack_user: str | None = None,
+              resend_to: str | None = None) -> None:
+    """Record the outcome AFTER the send, and commit. ``slack_user``: the recipient of a Slack DM;
+    ``resend_to``: the addresses a ``retrying`` e-mail is resent to (None: all of its recipients)."""
     conn.execute(
         f"""update {SCHEMA}.delivery_ledger set status = %s, slack_channel = %s, slack_ts = %s, message_id = %s,
-            error = %s, next_attempt_at = %s, updated_at = %s, slack_user = %s where delivery_key = %s""",
-        (status, slack_channel, slack_ts, message_id, error, next_attempt_at, now(), slack_user, delivery_key))
+            error = %s, next_attempt_at = %s, updated_at = %s, slack_user = %s, resend_to = %s
+            where delivery_key = %s""",
+        (status, slack_channel, slack_ts, message_id, error, next_attempt_at, now(), slack_user, resend_to,
+         delivery_key))
 
 
 def sent_messages(conn: Connection, slack_channel: str, slack_ts: str) -> list[dict[str, Any]]:

@@ -4,6 +4,8 @@
   `550 5.1.1 <addr>: Recipient address rejected: User unknown` (smtplib: SMTPRecipientsRefused, or
   the address in `send_message`'s refused dict when other recipients were accepted).
 - `rate_550`: fraction of RCPT TO commands refused the same way.
+- `defer_recipients`: fnmatch patterns; matching RCPT TO answers `450 4.2.1 ... try again later` (a
+  temporary refusal: a full mailbox, greylisting).
 - `rate_451`: fraction of DATA commands answered `451 4.3.0 Temporary failure` (smtplib: SMTPDataError).
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 @dataclass
 class SmtpFaultSettings:
     reject_recipients: list[str] = field(default_factory=list)
+    defer_recipients: list[str] = field(default_factory=list)  # 450: mailbox busy, try again later
     rate_550: float = 0.0
     rate_451: float = 0.0
 
@@ -39,7 +42,7 @@ class SmtpFaults:
             raise ValueError(f"unknown SMTP fault setting(s) {unknown}; known: {sorted(known)}")
         with self._lock:
             for name, value in changes.items():
-                if name == "reject_recipients":
+                if name in ("reject_recipients", "defer_recipients"):
                     value = [value] if isinstance(value, str) else list(value or [])
                 else:
                     value = float(value)
@@ -61,6 +64,8 @@ class SmtpFaults:
             hit = any(fnmatch.fnmatch(address.lower(), p.lower()) for p in s.reject_recipients)
             if hit or (s.rate_550 > 0 and self._rng.random() < s.rate_550):
                 return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+            if any(fnmatch.fnmatch(address.lower(), p.lower()) for p in s.defer_recipients):
+                return f"450 4.2.1 <{address}>: Mailbox temporarily unavailable, try again later"
         return None
 
     def data(self) -> str | None:
