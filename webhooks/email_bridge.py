@@ -13,6 +13,11 @@ reason and raw bytes: never dropped; so does each part the library quarantines (
 limits: its bytes stay in the library's quarantine folder, no evidence row, nothing links it). When the
 library cannot finish a part (scanner or store down), the message is refused with 451 and the
 partner's mail server retries it. Mail to an unmapped address is refused (550) at RCPT.
+Inbound mail is hostile input: MIME past the limits of ``webhooks/email_mime.py`` (parts, nesting,
+header bytes) is quarantined before it costs time; a Message-ID seen before is stored once when its
+content matches (a retry) and quarantined when it does not (the first copy stands); a From that differs
+from the envelope sender is tagged ``envelope_from:<address>`` (there is no sender allow-list: spec 2.5
+names none); evidence types are what the library sniffed, never what the sender declared.
 
     bridge = EmailBridge(addresses={"servicenow-ingest@projectx.io": "servicenow"}).start()
     ... bridge.port ...; bridge.stop()
@@ -20,6 +25,7 @@ partner's mail server retries it. Mail to an unmapped address is refused (550) a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -40,6 +46,7 @@ from aiosmtpd.smtp import SMTP
 
 from pipelines.common.evidence import evidence_root, store_evidence
 from resources.evidence.library import EvidenceLibrary
+from webhooks import email_mime
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 FATAL_DEFECTS = ("StartBoundaryNotFoundDefect", "CloseBoundaryNotFoundDefect", "MultipartInvariantViolationDefect",
@@ -52,6 +59,8 @@ SCHEMA = (
        storage_uri text not null, tags text not null, received_at text not null)""",
     """create table if not exists quarantine (quarantine_id text primary key, bridge_address text,
        source_email text, reason text not null, sha256 text not null, storage_uri text not null,
+       received_at text not null)""",
+    """create table if not exists messages (message_key text primary key, fingerprint text not null,
        received_at text not null)""",
 )
 
@@ -119,7 +128,8 @@ class _Handler:
         raw = envelope.original_content or envelope.content
         raw = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "surrogateescape")
         try:
-            self.bridge.receive(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+            # off the event loop: a large message must not stall every other SMTP session
+            await asyncio.to_thread(self.bridge.receive, raw, envelope.mail_from or "", list(envelope.rcpt_tos))
         except Exception:  # spool unwritable or library unavailable: the sender retries, nothing is lost
             return "451 4.3.0 Could not store the message, try again later"
         return "250 2.0.0 Message accepted"
@@ -176,26 +186,46 @@ class EmailBridge:
         """Turn one message into evidence rows (or a quarantine row); returns the evidence ids."""
         received = _now()
         try:
+            email_mime.precheck(raw)
             msg = BytesParser(policy=policy.default).parsebytes(raw)
+            email_mime.check_structure(msg)  # type: ignore[arg-type]
             problem = parse_problem(msg)  # type: ignore[arg-type]
-            parts = None if problem else self._parts(msg)  # type: ignore[arg-type]
+            parts = None if problem else email_mime.parts(msg)  # type: ignore[arg-type]
+        except email_mime.MimeLimit as exc:
+            problem, parts = str(exc), None
+        except RecursionError:
+            problem, parts = (f"MIME parts nested too deep to parse (limit {email_mime.MAX_DEPTH}): resend it flat",
+                              None)
         except Exception as exc:  # a header or part the parser cannot decode
             problem, parts = f"unparseable message ({type(exc).__name__}): resend it as standard MIME", None
         if problem is None and not parts:
             problem = "no body text and no attachments: nothing to keep as evidence"
         if problem is not None or parts is None:
             return self._quarantine(raw, mail_from, rcpt_tos, str(problem), received)
-        sender = parseaddr(str(msg.get("From", "")))[1].lower() or mail_from.lower()
-        message_key = str(msg.get("Message-ID") or "").strip() or "sha256:" + hashlib.sha256(raw).hexdigest()
-        ids = []
+        sender = email_mime.clean_text(parseaddr(str(msg.get("From", "")))[1].lower() or mail_from.lower())
+        envelope = email_mime.clean_text(mail_from.lower())
+        # the From header is whatever the sender wrote: the envelope sender is kept beside it when they differ
+        spoof = (f"envelope_from:{envelope}",) if envelope and envelope != sender else ()
+        subject = email_mime.clean_text(msg.get("Subject", ""))
+        message_key = (email_mime.clean_text(str(msg.get("Message-ID") or "").strip())
+                       or "sha256:" + hashlib.sha256(raw).hexdigest())
+        print_ = email_mime.fingerprint(sender, subject, parts)
         with self._lock:
+            seen = self._db.execute("select fingerprint from messages where message_key = ?", (message_key,)).fetchone()
+        if seen is not None and seen[0] != print_:
+            reason = (f"Message-ID {message_key} was already received with different content: held for review, "
+                      "the first copy stands (a partner reusing Message-IDs, or a forgery)")
+            return self._quarantine(raw, mail_from, rcpt_tos, reason, received)
+        ids = []
+        with self._lock:  # the first copy's fingerprint commits with its rows (or with the parts done before a 451)
+            self._db.execute("insert or ignore into messages values (?, ?, ?)", (message_key, print_, received))
             for rcpt in rcpt_tos:
                 adapter = self.addresses[rcpt.lower()]
                 for index, (kind, title, ctype, content) in enumerate(parts):
                     seed = f"{message_key}|{rcpt.lower()}|{index}"
                     evidence_id = "email-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
                     outcome = self.library.ingest(content, title, "email", (f"source_email:{sender}",
-                                                  f"adapter:{adapter}"), source_ref=evidence_id)
+                                                  f"adapter:{adapter}", *spoof), source_ref=evidence_id)
                     if outcome.status == "quarantined":
                         self._quarantine_part(outcome, evidence_id, rcpt, sender, received)
                         continue
@@ -204,8 +234,8 @@ class EmailBridge:
                         raise LibraryUnavailable(f"{title!r} from {sender} not stored: {outcome.reason}")
                     self._db.execute(
                         "insert or ignore into evidence values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (evidence_id, message_key, rcpt.lower(), adapter, sender, str(msg.get("Subject", "")),
-                         kind, title, ctype, len(content), outcome.sha256, outcome.storage_uri,
+                        (evidence_id, message_key, rcpt.lower(), adapter, sender, subject, kind, title,
+                         self._stored_type(ctype, outcome), len(content), outcome.sha256, outcome.storage_uri,
                          ",".join(outcome.tags), received))
                     ids.append(evidence_id)
             self._db.commit()
@@ -220,19 +250,11 @@ class EmailBridge:
                           outcome.sha256, where, received))
 
     @staticmethod
-    def _parts(msg: EmailMessage) -> list[tuple[str, str, str, bytes]]:
-        """(evidence_type, title, content type, bytes): the body first, then each attachment."""
-        parts: list[tuple[str, str, str, bytes]] = []
-        body = msg.get_body(preferencelist=("plain", "html"))
-        if body is not None:
-            text = body.get_content()
-            if text.strip():
-                parts.append(("email_body", str(msg.get("Subject") or "(no subject)"), body.get_content_type(),
-                              text.encode("utf-8")))
-        for att in msg.iter_attachments():
-            content = att.get_payload(decode=True) or b""
-            parts.append(("email_attachment", att.get_filename() or "attachment", att.get_content_type(), content))
-        return parts
+    def _stored_type(declared: str, outcome) -> str:
+        """The type the library sniffed from the bytes, not the one the sender declared (an HTML body is
+        stored as text, never served as a page); a forwarded message stays ``message/rfc822``."""
+        sniffed = outcome.metadata.get("mime_type") or "application/octet-stream"
+        return declared if declared == "message/rfc822" else sniffed
 
     def _quarantine(self, raw: bytes, mail_from: str, rcpt_tos: list[str], reason: str, received: str) -> list[str]:
         digest, uri = store_evidence("email-quarantine", raw, self.evidence_dir)
