@@ -209,17 +209,19 @@ class EmailBridge:
         subject = email_mime.clean_text(msg.get("Subject", ""))
         message_key = (email_mime.clean_text(str(msg.get("Message-ID") or "").strip())
                        or "sha256:" + hashlib.sha256(raw).hexdigest())
-        print_ = email_mime.fingerprint(sender, subject, parts)
+        fingerprint = email_mime.fingerprint(sender, subject, parts)
+        ids: list[str] = []
+        # Checked and claimed under one hold of the lock: messages are received on worker threads, so two
+        # copies with one Message-ID and different content may arrive together; the first claims the key,
+        # the other is quarantined. The fingerprint commits with the first copy's rows (or with the parts
+        # done before a 451).
         with self._lock:
             seen = self._db.execute("select fingerprint from messages where message_key = ?", (message_key,)).fetchone()
-        if seen is not None and seen[0] != print_:
-            reason = (f"Message-ID {message_key} was already received with different content: held for review, "
-                      "the first copy stands (a partner reusing Message-IDs, or a forgery)")
-            return self._quarantine(raw, mail_from, rcpt_tos, reason, received)
-        ids = []
-        with self._lock:  # the first copy's fingerprint commits with its rows (or with the parts done before a 451)
-            self._db.execute("insert or ignore into messages values (?, ?, ?)", (message_key, print_, received))
-            for rcpt in rcpt_tos:
+            reused = seen is not None and seen[0] != fingerprint
+            if not reused:
+                self._db.execute("insert or ignore into messages values (?, ?, ?)",
+                                 (message_key, fingerprint, received))
+            for rcpt in () if reused else rcpt_tos:
                 adapter = self.addresses[rcpt.lower()]
                 for index, (kind, title, ctype, content) in enumerate(parts):
                     seed = f"{message_key}|{rcpt.lower()}|{index}"
@@ -239,6 +241,10 @@ class EmailBridge:
                          ",".join(outcome.tags), received))
                     ids.append(evidence_id)
             self._db.commit()
+        if reused:
+            reason = (f"Message-ID {message_key} was already received with different content: held for review, "
+                      "the first copy stands (a partner reusing Message-IDs, or a forgery)")
+            return self._quarantine(raw, mail_from, rcpt_tos, reason, received)
         return ids
 
     def _quarantine_part(self, outcome, evidence_id: str, rcpt: str, sender: str, received: str) -> None:
