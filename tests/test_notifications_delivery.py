@@ -3,6 +3,7 @@ Retry-After, revoked tokens, e-mail retries, threads."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -325,3 +326,20 @@ def test_a_person_nobody_can_reach_is_failed_with_the_fix_not_retried_forever(sa
     assert result["failed"] == 1 and row["status"] == "failed" and "notification_routing" in row["error"]
     assert slack.messages() == [] and smtp.messages() == []
     assert deliver()["failed"] == 0  # recorded once, not retried every cycle
+
+
+def test_an_outcome_is_durable_as_soon_as_it_is_recorded(any_warehouse):
+    """mark_done commits: a process killed right after recording a send (before the batch's own commit)
+    must not find the message unsent on its rerun and post it twice."""
+    from assets.notifications import ledger as L
+
+    row = outbox_row("durable:1", "task_assigned", "slack_dm", AMELIA)
+    with WarehouseResource.from_env().connect() as conn:
+        L.ensure_ledger(conn)
+        L.mark_sending(conn, [row], "delivery-durable-1", "corr-1")
+        L.mark_done(conn, "delivery-durable-1", "sent", slack_channel="D1", slack_ts="1700000000.000100")
+        with contextlib.suppress(Exception):  # nothing pending is fine: the outcome was committed
+            conn.raw.rollback()  # what a kill before any later commit amounts to
+        status = conn.scalar(f"select status from {L.SCHEMA}.delivery_ledger where delivery_key = %s",
+                             ("delivery-durable-1",))
+    assert status == "sent"

@@ -142,6 +142,7 @@ def mark_done(conn: Connection, delivery_key: str, status: str, *, slack_channel
             where delivery_key = %s""",
         (status, slack_channel, slack_ts, message_id, error, next_attempt_at, now(), slack_user, resend_to,
          delivery_key))
+    commit(conn)
 
 
 def sent_messages(conn: Connection, slack_channel: str, slack_ts: str) -> list[dict[str, Any]]:
@@ -151,7 +152,6 @@ def sent_messages(conn: Connection, slack_channel: str, slack_ts: str) -> list[d
     marks = ", ".join(["%s"] * len(SENT))
     return conn.query(f"select * from {SCHEMA}.delivery_ledger where slack_channel = %s and slack_ts = %s "
                       f"and status in ({marks}) order by notification_key", (slack_channel, slack_ts, *SENT))
-    commit(conn)
 
 
 def thread_of(conn: Connection, thread_key: str | None) -> dict[str, Any] | None:
