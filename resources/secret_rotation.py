@@ -43,20 +43,20 @@ def secret_dates(store: SecretStore, connector: str) -> dict[str, tuple[datetime
     import hvac.exceptions
 
     path = f"{store.vault_prefix}/{connector}"
-    for attempt in (1, 2):
-        client = store.client(connector)
-        try:
-            meta = client.secrets.kv.v2.read_secret_metadata(path=path, mount_point=store.kv_mount)["data"]
-            keys = client.secrets.kv.v2.read_secret_version(
-                path=path, mount_point=store.kv_mount, raise_on_deleted_version=True)["data"]["data"].keys()
-            break
-        except hvac.exceptions.InvalidPath:
-            return {}
-        except hvac.exceptions.Forbidden:
-            if attempt == 1 and store._forget_login(connector):  # a revoked AppRole token: log in again once
-                continue
-            raise PermissionError(f"Vault denied reading the metadata of {store.kv_mount}/{path}: the {connector} "
-                                  f"policy (resources/vault_policies/{connector}.hcl) must allow it") from None
+
+    def read(client) -> tuple[dict, Any]:
+        meta = client.secrets.kv.v2.read_secret_metadata(path=path, mount_point=store.kv_mount)["data"]
+        keys = client.secrets.kv.v2.read_secret_version(
+            path=path, mount_point=store.kv_mount, raise_on_deleted_version=True)["data"]["data"].keys()
+        return meta, keys
+
+    try:
+        meta, keys = store.read(connector, read)  # a revoked AppRole token logs in again once
+    except hvac.exceptions.InvalidPath:
+        return {}
+    except hvac.exceptions.Forbidden:
+        raise PermissionError(f"Vault denied reading the metadata of {store.kv_mount}/{path}: the {connector} "
+                              f"policy (resources/vault_policies/{connector}.hcl) must allow it") from None
     custom = meta.get("custom_metadata") or {}
     current = meta["versions"][str(meta["current_version"])]["created_time"]
     lifetimes = LIFETIME_DAYS.get(connector, {})

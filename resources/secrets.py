@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Vault key -> spec env var, per vendor (spec §2.x "Configuration Steps").
 ENV_NAMES: dict[str, dict[str, str]] = {
@@ -130,41 +133,46 @@ class SecretStore:
         import hvac.exceptions  # imported here: local runs without Vault never need it
 
         path = f"{self.vault_prefix}/{vendor}"
-        for attempt in (1, 2):
-            try:
-                client = self.client(role or vendor)
-                secret = client.secrets.kv.v2.read_secret_version(
-                    path=path, mount_point=self.kv_mount, raise_on_deleted_version=True
-                )
-                break
-            except hvac.exceptions.InvalidPath:
-                self._refuse_kv_v1(client)
-                log.info("Vault has no secret at %s/%s%s", self.kv_mount, path,
-                         "" if self.strict else "; using environment variables")
-                return {}
-            except hvac.exceptions.Forbidden:
-                # An AppRole token revoked by an operator, or forgotten by a restarted Vault, is refused
-                # long before its renewal is due: log in again once before calling it a policy problem.
-                if attempt == 1 and self._forget_login(role or vendor):
-                    continue
-                raise PermissionError(
-                    f"Vault denied reading {self.kv_mount}/{path}: check the policy of VAULT_TOKEN or of the "
-                    f"{vendor} AppRole (resources/vault_policies/{vendor}.hcl)"
-                ) from None
-            except (PermissionError, ValueError):
-                raise  # ours, already naming the fix (AppRole login refused, VAULT_TIMEOUT_SECONDS)
-            except hvac.exceptions.VaultDown:
-                raise ConnectionError(
-                    "Vault at VAULT_ADDR is sealed (or a standby answered): unseal it (bao operator unseal / "
-                    "vault operator unseal) or point VAULT_ADDR at the active node"
-                ) from None
-            except Exception as exc:  # requests' and hvac's text carries the address: only the type leaves
-                raise ConnectionError(
-                    f"Vault at VAULT_ADDR is unreachable or failing ({type(exc).__name__}): "
-                    "start it, or unset VAULT_ADDR to use environment variables"
-                ) from None
+        try:
+            secret = self.read(role or vendor, lambda client: client.secrets.kv.v2.read_secret_version(
+                path=path, mount_point=self.kv_mount, raise_on_deleted_version=True))
+        except hvac.exceptions.InvalidPath:
+            self._refuse_kv_v1(self.client(role or vendor))
+            log.info("Vault has no secret at %s/%s%s", self.kv_mount, path,
+                     "" if self.strict else "; using environment variables")
+            return {}
+        except hvac.exceptions.Forbidden:
+            raise PermissionError(
+                f"Vault denied reading {self.kv_mount}/{path}: check the policy of VAULT_TOKEN or of the "
+                f"{vendor} AppRole (resources/vault_policies/{vendor}.hcl)"
+            ) from None
+        except (PermissionError, ValueError):
+            raise  # ours, already naming the fix (AppRole login refused, VAULT_TIMEOUT_SECONDS)
+        except hvac.exceptions.VaultDown:
+            raise ConnectionError(
+                "Vault at VAULT_ADDR is sealed (or a standby answered): unseal it (bao operator unseal / "
+                "vault operator unseal) or point VAULT_ADDR at the active node"
+            ) from None
+        except Exception as exc:  # requests' and hvac's text carries the address: only the type leaves
+            raise ConnectionError(
+                f"Vault at VAULT_ADDR is unreachable or failing ({type(exc).__name__}): "
+                "start it, or unset VAULT_ADDR to use environment variables"
+            ) from None
         return {k: v for k, v in ((k, _text(v, k, f"{self.kv_mount}/{path}"))
                                   for k, v in secret["data"]["data"].items()) if v is not None}
+
+    def read(self, role: str, request: Callable[[Any], T]) -> T:
+        """``request(client)`` with ``role``'s logged-in client. An AppRole token revoked by an operator, or
+        forgotten by a restarted Vault, is refused (403) long before its renewal is due: on a 403 the
+        role logs in again once before the refusal is raised (then it is the policy's)."""
+        import hvac.exceptions
+
+        try:
+            return request(self.client(role))
+        except hvac.exceptions.Forbidden:
+            if not self._forget_login(role):
+                raise
+        return request(self.client(role))
 
     def _forget_login(self, role: str) -> bool:
         """Drop this role's cached AppRole login (True if there was one to redo)."""
