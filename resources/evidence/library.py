@@ -130,7 +130,8 @@ class EvidenceLibrary:
         max_bytes = env_int("PROJECTX_EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES, unit="a size in bytes",
                             example="104857600 (100 MiB)")
         expanded = env_int("PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES", None, unit="a size in bytes",
-                           example="1073741824 (1 GiB; keep it within clamd's MaxScanSize)")
+                           example="1073741824 (1 GiB; keep it within clamd's MaxScanSize)",
+                           default_text="max(10 x the size limit, 1 GiB)")
         ratio = env_int("PROJECTX_EVIDENCE_MAX_RATIO", MAX_RATIO, unit="a ratio (times the archive's size)",
                         example="200")
         floor = env_int("PROJECTX_EVIDENCE_RATIO_FLOOR_BYTES", RATIO_FLOOR, unit="a size in bytes",

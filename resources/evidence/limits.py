@@ -21,15 +21,17 @@ import re
 _WHOLE = re.compile(r"\d+")
 
 
-def env_int(name: str, default: int | None, *, unit: str, example: str, minimum: int = 1) -> int | None:
+def env_int(name: str, default: int | None, *, unit: str, example: str, minimum: int = 1,
+            default_text: str | None = None) -> int | None:
     """``name`` from the environment as a whole number of at least ``minimum``; ``default`` when unset
-    or empty. Only plain digits: ``1.5``, ``2e9``, ``100MB`` or ``1_000`` are refused, not guessed at."""
+    or empty (``default_text`` says what it is when it is computed later, e.g. from another limit).
+    Only plain digits: ``1.5``, ``2e9``, ``100MB`` or ``1_000`` are refused, not guessed at."""
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
     value = raw.strip()
     if not _WHOLE.fullmatch(value) or int(value) < minimum:
-        shown = "max(10 x the size limit, 1 GiB)" if default is None else str(default)
+        shown = default_text or str(default)
         raise ValueError(f"{name}={raw!r} is not {unit} of at least {minimum}: set a whole number, e.g. "
                          f"{example}, or unset it for the default ({shown})")
     return int(value)
