@@ -75,7 +75,6 @@ class SenderLimits:
         self.deliveries = TokenBuckets(settings.rate_per_second, settings.rate_burst, settings.rate_max_senders, clock)
         self.failures = TokenBuckets(settings.failure_rate_per_second, settings.failure_burst,
                                      settings.rate_max_senders, clock)
-        self.trusted = settings.trusted_proxies
 
     def __len__(self) -> int:
         return len(self.deliveries) + len(self.failures)
