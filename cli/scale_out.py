@@ -285,19 +285,10 @@ def step_failures(instance, run_id: str) -> list[str]:
     from dagster import DagsterEventType, EventRecordsFilter
 
     records = instance.get_event_records(EventRecordsFilter(DagsterEventType.STEP_FAILURE), limit=1000)
-    return [f"{r.event_log_entry.step_key}: {_failure_text(r.event_log_entry.dagster_event)[:500]}"
+    from cli.summary import failure_text
+
+    return [f"{r.event_log_entry.step_key}: {failure_text(r.event_log_entry.dagster_event)[:500]}"
             for r in records if r.event_log_entry.run_id == run_id]
-
-
-def _failure_text(event) -> str:
-    """The step's own message, then the innermost cause of its error (what actually went wrong)."""
-    text = event.message or ""
-    error = getattr(event.event_specific_data, "error", None)
-    while error is not None and error.cause is not None:
-        error = error.cause
-    if error is not None and error.message and error.message.strip() not in text:
-        text += f" Cause: {error.message.strip()}"
-    return text
 
 
 def steps_by_worker(instance, run_id: str) -> dict[str, str]:

@@ -83,6 +83,18 @@ def _query(settings: WarehouseSettings, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
+def failure_text(event) -> str:
+    """A failed step's own message, then the innermost cause of its error: what actually went wrong (a
+    setting's error naming its fix), not Dagster's "Error occurred while executing op" around it."""
+    text = event.message or ""
+    error = getattr(event.event_specific_data, "error", None)
+    while error is not None and error.cause is not None:
+        error = error.cause
+    if error is not None and error.message and error.message.strip() not in text:
+        text += f" Cause: {error.message.strip()}"
+    return text
+
+
 def print_summary(result, settings: WarehouseSettings, sandbox, elapsed: float) -> None:
     mats = _materializations(result)
     passed, failed = _checks(result)
@@ -94,8 +106,7 @@ def print_summary(result, settings: WarehouseSettings, sandbox, elapsed: float) 
     if not result.success:
         for event in result.all_events:
             if event.event_type == DagsterEventType.STEP_FAILURE:
-                error = event.event_specific_data.error
-                print(f"  step {event.step_key} failed: {error.message.strip()[:400] if error else ''}")
+                print(f"  step {event.step_key} failed: {failure_text(event)[:600]}")
         print("  Open the run in the UI (make ui) for the full logs.")
     synced = {k: v for k, v in mats.items() if k.split("/")[0] in ("servicenow", "jira", "onetrust")}
     if synced:
