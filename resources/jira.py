@@ -69,8 +69,7 @@ class JiraResource(ConfigurableResource):
         kwargs = source_kwargs_from_env(environ)
         vault = os.environ.get("VAULT_ADDR", "").strip()
         if vault and "token_store" not in kwargs:  # the rotated refresh token lives beside the other Jira secrets
-            token = SecretStore(self.vault_prefix).client("jira").token  # the jira AppRole's, else VAULT_TOKEN
-            kwargs["token_store"] = VaultRefreshTokenStore(vault, token,
-                                                           f"{self.vault_prefix}/jira",
-                                                           mount=os.environ.get("VAULT_KV_MOUNT") or "secret")
+            # no fixed token: the store logs in with the jira AppRole (else VAULT_TOKEN), and again if revoked
+            kwargs["token_store"] = VaultRefreshTokenStore(vault, None, f"{self.vault_prefix}/jira",
+                                                          mount=os.environ.get("VAULT_KV_MOUNT") or "secret")
         return kwargs

@@ -165,6 +165,14 @@ class SecretStore:
         """``request(client)`` with ``role``'s logged-in client. An AppRole token revoked by an operator, or
         forgotten by a restarted Vault, is refused (403) long before its renewal is due: on a 403 the
         role logs in again once before the refusal is raised (then it is the policy's)."""
+        return self._once_more_after_login(role, request)
+
+    def write(self, role: str, request: Callable[[Any], T]) -> T:
+        """A write by ``request(client)``, with the same one new login after a 403 as :meth:`read`. Vault
+        refuses a revoked token before it writes anything, so sending the write again cannot apply it twice."""
+        return self._once_more_after_login(role, request)
+
+    def _once_more_after_login(self, role: str, request: Callable[[Any], T]) -> T:
         import hvac.exceptions
 
         try:

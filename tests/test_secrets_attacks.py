@@ -30,7 +30,8 @@ def _env() -> str:
 @pytest.fixture
 def clean_env(monkeypatch):
     for name in ("VAULT_ADDR", "VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID", "VAULT_SERVICENOW_ROLE_ID",
-                 "VAULT_SERVICENOW_SECRET_ID", "VAULT_FLAGS_ROLE_ID", "VAULT_FLAGS_SECRET_ID", "VAULT_KV_MOUNT",
+                 "VAULT_SERVICENOW_SECRET_ID", "VAULT_JIRA_ROLE_ID", "VAULT_JIRA_SECRET_ID", "VAULT_FLAGS_ROLE_ID",
+                 "VAULT_FLAGS_SECRET_ID", "VAULT_KV_MOUNT",
                  "SERVICENOW_BASE_URL", "SERVICENOW_OAUTH_CLIENT_ID", "SERVICENOW_OAUTH_CLIENT_SECRET",
                  "SERVICENOW_USER", "SERVICENOW_PASSWORD", "ONETRUST_API_TOKEN", "INTEGRATION_JIRA_ENABLED",
                  "INTEGRATION_SERVICENOW_ENABLED", "INTEGRATION_ONETRUST_ENABLED"):
@@ -174,6 +175,56 @@ def test_a_token_revoked_mid_run_is_replaced_by_a_fresh_login(vault, roles, clea
     assert store.client("servicenow").token != token
     hvac.Client(url=addr, token=root).auth.token.revoke(store.client("servicenow").token)
     assert "client_secret" in secret_dates(store, "servicenow")  # the expiry check's read, too
+
+
+def test_the_jira_refresh_token_store_logs_in_again_after_a_revocation(vault, roles, clean_env):
+    """The rotating Jira refresh token is read and written with the jira AppRole: a revoked token is
+    replaced by one new login for the read and for the check-and-set write alike, not a 403 forever."""
+    from pipelines.jira.vault_tokens import vault_token_store
+
+    addr, root, client = vault
+    env, creds = roles
+    clean_env.setenv("VAULT_ADDR", addr)
+    clean_env.setenv("VAULT_JIRA_ROLE_ID", creds["jira"]["role_id"])
+    clean_env.setenv("VAULT_JIRA_SECRET_ID", creds["jira"]["secret_id"])
+    store = vault_token_store(environment=env)
+    session = SecretStore(f"integrations/{env}")  # the same cached AppRole login the store uses
+
+    def revoke() -> str:
+        token = session.client("jira").token
+        hvac.Client(url=addr, token=root).auth.token.revoke(token)
+        return token
+
+    assert store.get() is None  # the path holds the app's secrets, no refresh token yet
+    revoked = revoke()
+    store.put("rt-1-TOKENVALUE")  # a write after the revocation
+    assert session.client("jira").token != revoked
+    revoke()
+    assert store.get() == "rt-1-TOKENVALUE"  # a read after the revocation
+    revoke()
+    store.put("rt-2-TOKENVALUE")
+    stored = client.secrets.kv.v2.read_secret_version(path=f"integrations/{env}/jira", mount_point="secret",
+                                                      raise_on_deleted_version=True)["data"]["data"]
+    assert stored["refresh_token"] == "rt-2-TOKENVALUE" and stored["client_secret"].startswith("jira-SECRETVAL")
+    assert store.conflicts == 0
+
+
+def test_the_jira_refresh_token_store_names_the_policy_when_vault_still_refuses(vault, roles, clean_env):
+    """A refusal that a new login does not cure is the policy's: the error names it, never the token."""
+    from pipelines.jira.vault_tokens import VaultRefreshTokenStore
+
+    addr, _, _ = vault
+    env, creds = roles
+    clean_env.setenv("VAULT_ADDR", addr)
+    clean_env.setenv("VAULT_JIRA_ROLE_ID", creds["servicenow"]["role_id"])  # a role without the jira path
+    clean_env.setenv("VAULT_JIRA_SECRET_ID", creds["servicenow"]["secret_id"])
+    store = VaultRefreshTokenStore(addr, None, f"integrations/{env}/jira")
+    for attempt in (store.get, lambda: store.put("rt-DENIED-TOKENVALUE")):
+        with pytest.raises(PermissionError) as info:
+            attempt()
+        text = str(info.value)
+        assert f"secret/integrations/{env}/jira" in text and "vault_policies/jira.hcl" in text, text
+        assert "TOKENVALUE" not in text and creds["servicenow"]["secret_id"] not in text
 
 
 def test_a_refused_approle_login_names_the_variables_without_their_values(vault, roles, clean_env):

@@ -9,6 +9,10 @@ run keeps its fresh access token while the stored token stays theirs; if only ot
 (an admin edited the client secret, say), the token is written again on top of their version.
 Within one process a lock serialises refreshes; across processes check-and-set does.
 
+Reads and writes go through :class:`resources.secrets.SecretStore` with the ``jira`` AppRole (else
+``VAULT_TOKEN``): a token revoked by an operator or forgotten by a restarted Vault is answered with 403
+long before its renewal is due, and the store logs in again once instead of failing every refresh after.
+
 The token never reaches logs, exception messages or ``repr``; Vault errors are re-raised with a
 message naming the path and the setting to fix.
 """
@@ -22,6 +26,8 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from resources.secrets import SecretStore
+
 log = logging.getLogger(__name__)
 
 TOKEN_KEY = "refresh_token"
@@ -30,34 +36,33 @@ VAULT_PREFIXES = {"local": "integrations/dev"}
 
 
 class VaultRefreshTokenStore:
-    """One refresh token in one Vault KV v2 secret, written back with check-and-set."""
+    """One refresh token in one Vault KV v2 secret, written back with check-and-set.
+
+    ``token``: a fixed Vault token (an operator's); None logs in with ``role``'s AppRole, else uses
+    ``VAULT_TOKEN`` (:func:`resources.vault_auth.vault_client`), so a revoked token is replaced."""
 
     def __init__(self, addr: str, token: str | None, path: str, *, mount: str = "secret",
-                 key: str = TOKEN_KEY, client: Any = None):
-        self.addr, self.path, self.mount, self.key = addr, path, mount, key
-        self._token = token
-        self._client = client
+                 key: str = TOKEN_KEY, role: str = "jira"):
+        self.addr, self.path, self.mount, self.key, self.role = addr, path, mount, key, role
+        self._vault = SecretStore(path.rpartition("/")[0], vault_addr=addr, vault_token=token, kv_mount=mount,
+                                  strict=False)
         self._version = 0  # 0: the secret does not exist yet (cas=0 creates it only if still absent)
         self._data: dict[str, Any] = {}
         self._lock = threading.RLock()
         self.conflicts = 0
 
-    def _kv(self) -> Any:
-        if self._client is None:
-            import hvac  # imported here: runs without Vault never need it
-
-            self._client = hvac.Client(url=self.addr, token=self._token)
-        return self._client.secrets.kv.v2
-
     def _where(self) -> str:
         return f"{self.mount}/{self.path}"
 
-    def _fail(self, action: str, exc: Exception) -> RuntimeError:
+    def _fail(self, action: str, exc: Exception) -> Exception:
         import hvac.exceptions
 
+        if isinstance(exc, PermissionError | ValueError):
+            return exc  # ours, already naming the fix (AppRole login refused, VAULT_TIMEOUT_SECONDS)
         if isinstance(exc, hvac.exceptions.Forbidden):
-            return PermissionError(f"Vault denied {action} {self._where()}: VAULT_TOKEN's policy needs read "
-                                   "and write (create/update) on that path")
+            return PermissionError(f"Vault denied {action} {self._where()} (after logging in again): the policy of "
+                                   f"the {self.role} AppRole (resources/vault_policies/{self.role}.hcl) or of "
+                                   "VAULT_TOKEN needs read and write (create/update) on that path")
         return ConnectionError(f"Vault failed {action} {self._where()} ({type(exc).__name__}): check VAULT_ADDR "
                                "and that the KV v2 mount exists (VAULT_KV_MOUNT)")
 
@@ -66,8 +71,8 @@ class VaultRefreshTokenStore:
 
         with self._lock:
             try:
-                secret = self._kv().read_secret_version(path=self.path, mount_point=self.mount,
-                                                        raise_on_deleted_version=False)
+                secret = self._vault.read(self.role, lambda client: client.secrets.kv.v2.read_secret_version(
+                    path=self.path, mount_point=self.mount, raise_on_deleted_version=False))
             except hvac.exceptions.InvalidPath:
                 self._version, self._data = 0, {}
                 return None
@@ -87,8 +92,7 @@ class VaultRefreshTokenStore:
             for _ in range(5):
                 data = {**self._data, self.key: token}
                 try:
-                    written = self._kv().create_or_update_secret(path=self.path, secret=data, cas=self._version,
-                                                                 mount_point=self.mount)
+                    written = self._write(data)
                 except hvac.exceptions.InvalidRequest as exc:
                     if "check-and-set" not in str(exc):
                         raise self._fail("writing", exc) from None
@@ -108,6 +112,12 @@ class VaultRefreshTokenStore:
             raise ConnectionError(f"Vault {self._where()} kept changing while we wrote the rotated Jira refresh "
                                   "token; retry the sync")
 
+    def _write(self, data: dict[str, Any]) -> Any:
+        """One check-and-set write of ``data`` on the version last read."""
+        cas = self._version
+        return self._vault.write(self.role, lambda client: client.secrets.kv.v2.create_or_update_secret(
+            path=self.path, secret=data, cas=cas, mount_point=self.mount))
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         with self._lock:
@@ -119,12 +129,14 @@ class VaultRefreshTokenStore:
 
 def vault_token_store(environ: Mapping[str, str] | None = None,
                       environment: str | None = None) -> VaultRefreshTokenStore | None:
-    """The Vault store of this environment when ``VAULT_ADDR`` is set, else None."""
+    """The Vault store of this environment when ``VAULT_ADDR`` is set, else None. From the process
+    environment it logs in with the jira AppRole when one is configured (else ``VAULT_TOKEN``); from
+    a given ``environ`` it uses that mapping's ``VAULT_TOKEN``."""
     env = os.environ if environ is None else environ
     addr = (env.get("VAULT_ADDR") or "").strip()
     if not addr:
         return None
     name = (environment or env.get("PROJECTX_ENV") or "local").lower()
     prefix = VAULT_PREFIXES.get(name, f"integrations/{name}")
-    return VaultRefreshTokenStore(addr, env.get("VAULT_TOKEN"), f"{prefix}/jira",
+    return VaultRefreshTokenStore(addr, None if environ is None else env.get("VAULT_TOKEN"), f"{prefix}/jira",
                                   mount=env.get("VAULT_KV_MOUNT") or "secret")
