@@ -107,17 +107,44 @@ def rotate(store: SecretStore, connector: str, key: str, value: str, *, correlat
     """Write a new value for one key, stamp its set date, and record the rotation in the audit log.
 
     ``record``: ``resources.audit.record_event`` bound to a warehouse connection (or any callable with
-    its keyword arguments). The audit row names the path and key, never the value."""
+    its keyword arguments). The audit row names the path and key, never the value. Rotation replaces one
+    key of a secret that exists: a missing path is an error naming the command that creates it."""
+    import hvac.exceptions
+
     now = now or datetime.now(UTC)
     path = f"{store.vault_prefix}/{connector}"
-    client = store.client(connector)
-    kv = client.secrets.kv.v2
-    kv.patch(path=path, secret={key: value}, mount_point=store.kv_mount)
-    meta = kv.read_secret_metadata(path=path, mount_point=store.kv_mount)["data"]
-    custom = {**(meta.get("custom_metadata") or {}), SET_AT + key: now.isoformat().replace("+00:00", "Z")}
-    kv.update_metadata(path=path, custom_metadata=custom, mount_point=store.kv_mount)
+    stamp = now.isoformat().replace("+00:00", "Z")
+
+    def write(client) -> None:  # all of it again after a new login is harmless: the same value and date
+        kv = client.secrets.kv.v2
+        kv.patch(path=path, secret={key: value}, mount_point=store.kv_mount)
+        meta = kv.read_secret_metadata(path=path, mount_point=store.kv_mount)["data"]
+        custom = {**(meta.get("custom_metadata") or {}), SET_AT + key: stamp}
+        kv.update_metadata(path=path, custom_metadata=custom, mount_point=store.kv_mount)
+
+    try:
+        store.write(connector, write)  # a revoked AppRole token logs in again once
+    except hvac.exceptions.InvalidPath:  # hvac's "patch only works on existing data" names no fix
+        raise LookupError(missing_secret_message(store, connector, key)) from None
+    except hvac.exceptions.Forbidden:
+        raise PermissionError(f"Vault denied rotating {key} at {store.kv_mount}/{path}: the {connector} policy "
+                              f"(resources/vault_policies/{connector}.hcl) or the operator's VAULT_TOKEN must allow "
+                              "patch and metadata update there") from None
     if record is not None:
         record(action="secret", system=connector, correlation_id=correlation_id, operation="rotate",
                object_id=f"{store.kv_mount}/{path}#{key}", status="rotated",
                detail={"key": key, "set_at": now.isoformat(),
                        "lifetime_days": LIFETIME_DAYS.get(connector, {}).get(key, STATIC_DAYS)})
+
+
+def missing_secret_message(store: SecretStore, connector: str, key: str) -> str:
+    """Why :func:`rotate` found nothing to rotate, and the command that creates the secret (reading the
+    value from stdin, so it stays out of shell history and of this message)."""
+    path = f"{store.vault_prefix}/{connector}"
+    env = store.vault_prefix.rsplit("/", 1)[-1]
+    return (f"cannot rotate {key}: Vault has no secret at {store.kv_mount}/{path} (or its latest version is "
+            "deleted), and rotation only replaces a key of an existing secret. Create it first with "
+            f"`vault kv put -mount={store.kv_mount} {path} {key}=-` (`bao kv put` on OpenBao; `=-` reads the "
+            f"value from stdin); `python -m cli vault setup --env {env} --out roles.env` installs the policies "
+            f"and AppRoles that read it but writes no secret. Or check VAULT_KV_MOUNT={store.kv_mount} and the "
+            "environment, if the path itself is wrong")

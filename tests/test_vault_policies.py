@@ -122,6 +122,34 @@ def test_rotation_dates_the_key_and_writes_the_audit_log_without_the_value(vault
     assert new_value not in repr(events)
 
 
+@pytest.mark.parametrize("how", ["never written", "latest version deleted", "no such mount"])
+def test_rotating_a_missing_secret_names_the_path_and_the_command_that_creates_it(vault, how):
+    """hvac's own InvalidPath ("patch only works on existing data") names no fix: the error says which path
+    is missing and how to create it, and holds neither the new value nor an older one."""
+    import traceback
+
+    addr, root, client = vault
+    env, mount = f"m{uuid.uuid4().hex[:6]}", "secret"
+    path = f"integrations/{env}/servicenow"
+    if how == "latest version deleted":
+        client.secrets.kv.v2.create_or_update_secret(path=path, mount_point=mount, secret={"client_secret": "OLDVALUE"})
+        client.secrets.kv.v2.delete_latest_version_of_secret(path=path, mount_point=mount)
+    if how == "no such mount":
+        mount = f"nomount{uuid.uuid4().hex[:6]}"
+    store = SecretStore(f"integrations/{env}", vault_addr=addr, vault_token=root, kv_mount=mount, strict=False)
+    new_value = f"NEWVALUE-{uuid.uuid4().hex}"
+    events = []
+    with pytest.raises(LookupError) as info:
+        rotate(store, "servicenow", "client_secret", new_value, correlation_id="c-missing",
+               record=lambda **kw: events.append(kw))
+    text = str(info.value)
+    assert f"{mount}/{path}" in text and f"vault kv put -mount={mount} {path} client_secret=-" in text, text
+    assert f"python -m cli vault setup --env {env}" in text and "VAULT_KV_MOUNT" in text
+    everything = "".join(traceback.format_exception(info.value))
+    assert new_value not in everything and "OLDVALUE" not in everything and root not in everything
+    assert events == []  # nothing rotated, nothing audited as rotated
+
+
 def test_a_vendor_expiry_check_counts_its_webhook_signing_secret(vault, roles, monkeypatch):
     """The jira connector's dates include jira_webhook_secret from the receiver's path (read with the
     webhooks AppRole), not the other endpoints' secrets; without that role only its own secrets count."""
