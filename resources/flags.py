@@ -94,15 +94,23 @@ def _vault_flags(env_name: str) -> dict[str, Any]:
     hit = _VAULT_CACHE.get(env_name)
     if hit and time.monotonic() - hit[0] < VAULT_CACHE_SECONDS:
         return hit[1]
+    try:
+        values = read_vault_flags(env_name)
+    except Exception as exc:  # a flag read must not stop a schedule: the file's value stands
+        log.warning("feature flags: Vault at %s/flags unreadable (%s); using %s", _vault_prefix(env_name), exc,
+                    FLAGS_FILE.name)
+        values = {}
+    _VAULT_CACHE[env_name] = (time.monotonic(), values)
+    return values
+
+
+def read_vault_flags(env_name: str) -> dict[str, Any]:
+    """The flags at integrations/<env>/flags read now, uncached; raises what :class:`SecretStore` raises
+    (each error names its fix). The health page reads them with this in the background (its own cache)."""
     from resources.secrets import SecretStore
 
     prefix = _vault_prefix(env_name)
-    try:
-        values = SecretStore(prefix).read_path("flags", role="flags")
-    except Exception as exc:  # a flag read must not stop a schedule: the file's value stands
-        log.warning("feature flags: Vault at %s/flags unreadable (%s); using %s", prefix, exc, FLAGS_FILE.name)
-        values = {}
-    _VAULT_CACHE[env_name] = (time.monotonic(), values)
+    values = SecretStore(prefix).read_path("flags", role="flags")
     _warn_unknown(env_name, {k.split(".")[1]: f"the Vault key {k} at {prefix}/flags" for k in values
                              if k.startswith("integration.") and k.count(".") >= 2})
     return values
@@ -142,12 +150,14 @@ def _env_overrides() -> dict[str, str]:
     return names
 
 
-def flag(integration: str, env_name: str | None = None) -> Flag:
-    """The flag of one integration in an environment (default: ``PROJECTX_ENV``)."""
+def flag(integration: str, env_name: str | None = None, vault: dict[str, Any] | None = None) -> Flag:
+    """The flag of one integration in an environment (default: ``PROJECTX_ENV``). ``vault``: the Vault
+    flags already read (the health page's, which must not wait for Vault); default: read them (cached)."""
     env_name = env_name or os.environ.get("PROJECTX_ENV", "local").lower()
     block = _file_flags(env_name).get(integration) or {}
     enabled, source = bool(block.get("enabled", True)), FLAGS_FILE.name
-    vault_value = _vault_flags(env_name).get(flag_name(integration))
+    vault = _vault_flags(env_name) if vault is None else vault
+    vault_value = vault.get(flag_name(integration))
     if vault_value is not None:
         enabled, source = _parse(vault_value, f"Vault key {flag_name(integration)} at "
                                               f"{_vault_prefix(env_name)}/flags"), "Vault"
@@ -157,7 +167,7 @@ def flag(integration: str, env_name: str | None = None) -> Flag:
         enabled, source = _parse(env_value, env_var_name(integration)), env_var_name(integration)
     pilot = {k: [str(v) for v in (vals or [])] for k, vals in (block.get("pilot") or {}).items()}
     for scope in PILOT_COLUMNS:  # overrides, env var > Vault > file, as for the switch
-        for value in (_vault_flags(env_name).get(f"integration.{integration}.pilot.{scope}"),
+        for value in (vault.get(f"integration.{integration}.pilot.{scope}"),
                       os.environ.get(f"{env_var_name(integration)[:-len('ENABLED')]}PILOT_{scope.upper()}")):
             if value not in (None, ""):
                 pilot[scope] = [v.strip() for v in str(value).split(",") if v.strip()]

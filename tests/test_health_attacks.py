@@ -324,7 +324,8 @@ def test_raw_traversal_and_huge_headers_on_the_served_app(instance, duckdb_wareh
 
 def test_a_vault_that_never_answers_stalls_the_page_only_briefly(instance, duckdb_warehouse, monkeypatch):
     """A Vault that accepts connections and never answers (hvac waits 30 s by default) while the page
-    reads the feature flags from it: bounded by VAULT_TIMEOUT_SECONDS (default 5)."""
+    reads the feature flags from it: each read is bounded by VAULT_TIMEOUT_SECONDS (default 5), and the
+    page does not wait for it (the next test)."""
     from resources import flags
     from resources.vault_auth import vault_timeout
 
@@ -344,3 +345,91 @@ def test_a_vault_that_never_answers_stalls_the_page_only_briefly(instance, duckd
             elapsed = time.monotonic() - started
     assert response.status_code == 200 and elapsed < 4, elapsed
     assert response.json()["connectors"]["jira"]["enabled"] is True  # the file's value stands
+
+
+def _timed(client: TestClient, path: str):
+    """``path``'s answer, asserting 200 within a second (loopback: nothing here may wait for Vault)."""
+    started = time.monotonic()
+    response = client.get(path)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200 and elapsed < 1.0, (path, elapsed)
+    return response
+
+
+def test_a_vault_that_never_answers_never_holds_a_page_request(instance, duckdb_warehouse, monkeypatch):
+    """The flags' Vault read runs in the background: against a Vault that accepts connections and never
+    answers, every request answers within a second, Vault shows as checking and then unreachable once
+    the read timed out, and when the flags are due again one new read starts while pages go on at once."""
+    from resources import flags
+    from webhooks.operations.vault_probe import VaultProbe
+
+    skew = [0.0]
+    probe = VaultProbe("local", clock=lambda: time.monotonic() + skew[0])
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        monkeypatch.setenv("VAULT_ADDR", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setenv("VAULT_TOKEN", "t")
+        monkeypatch.setenv("VAULT_TIMEOUT_SECONDS", "1")
+        monkeypatch.setattr(flags, "_VAULT_CACHE", {})
+        reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL, vault=probe)
+        with TestClient(Starlette(routes=operations_routes(reader)), raise_server_exceptions=False) as client:
+            first = _timed(client, "/integration-health.json").json()
+            assert first["vault"]["state"] == "checking" and "vault" not in first["problems"]
+            assert first["connectors"]["jira"]["enabled"] is True  # the file's value meanwhile
+            deadline = time.monotonic() + 10
+            while probe.status().state != "unreachable":
+                assert time.monotonic() < deadline, probe.status()
+                time.sleep(0.05)
+            page = _timed(client, "/integration-health").text
+            assert 'data-vault="unreachable"' in page and '<li data-input="vault"><b>Vault</b>' in page
+            answer = _timed(client, "/integration-health.json").json()
+            assert answer["status"] == "degraded" and "VAULT_ADDR" in answer["problems"]["vault"]
+            assert _input_up(_timed(client, "/metrics").text)["vault"] == 0
+            assert "t" not in answer["problems"]["vault"].split()  # never the token
+            skew[0] += 31  # the flags are due again: one new read in the background, the pages go on at once
+            for _ in range(5):
+                assert _timed(client, "/integration-health.json").json()["vault"]["state"] == "unreachable"
+    assert probe.probes == 2
+
+
+def test_the_flags_last_read_from_vault_are_served_with_their_age_while_read_again(instance, duckdb_warehouse,
+                                                                                  monkeypatch):
+    """A read in flight does not hide what Vault said last: its flags stand, marked stale with their age,
+    and no second read starts beside it."""
+    import threading
+
+    from webhooks.operations.page import render
+    from webhooks.operations.vault_probe import VaultProbe
+
+    monkeypatch.setenv("VAULT_ADDR", "http://127.0.0.1:9")  # never contacted: the read is injected
+    monkeypatch.delenv("VAULT_TIMEOUT_SECONDS", raising=False)
+    gate, calls = threading.Event(), []
+
+    def read(env_name: str) -> dict[str, str]:
+        calls.append(env_name)
+        if len(calls) > 1:
+            gate.wait(10)  # the second read hangs until released
+        return {"integration.jira.enabled": "false"}
+
+    skew = [0.0]
+    probe = VaultProbe("local", read=read, clock=lambda: time.monotonic() + skew[0])
+    reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL, vault=probe)
+    snap = reader.snapshot()  # the first request waits a moment for a Vault that answers at once
+    assert snap.vault.state == "ok" and snap.connectors["jira"].flag.source == "Vault"
+    assert not snap.connectors["jira"].flag.enabled
+    skew[0] += 40
+    try:
+        for _ in range(3):
+            snap = reader.snapshot()
+            assert snap.vault.state == "stale" and snap.vault.age_seconds >= 40, snap.vault
+            assert not snap.connectors["jira"].flag.enabled and "vault" not in snap.problems
+        assert re.search(r'data-vault="stale" data-age="4\d"', render(snap))
+        assert calls == ["local", "local"]
+    finally:
+        gate.set()
+    deadline = time.monotonic() + 5
+    while probe.status().state != "ok":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert probe.status().age_seconds < 5 and len(calls) == 2

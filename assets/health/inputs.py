@@ -212,21 +212,23 @@ class Unreadable:
         self.message = message
 
 
-def _flag(connector: str, env_name: str) -> tuple[Flag, str | None]:
+def _flag(connector: str, env_name: str, vault: dict[str, Any] | None = None) -> tuple[Flag, str | None]:
     """The connector's flag; a value that is neither true nor false counts as enabled (the default) and
     is reported, so the page still shows the connector instead of failing."""
     try:
-        return flag(connector, env_name), None
+        return flag(connector, env_name, vault), None
     except ValueError as exc:
         return Flag(connector, True, "invalid setting"), f"{' '.join(str(exc).split())[:300]} (treated as enabled)"
 
 
 def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, now: datetime | None = None,
             secrets: Callable[[str], dict[str, tuple[datetime, int]]] | None = None,
-            syncs: dict | Unreadable | None = None) -> dict[str, ConnectorHealth]:
+            syncs: dict | Unreadable | None = None,
+            vault_flags: dict[str, Any] | None = None) -> dict[str, ConnectorHealth]:
     """Grade every connector now. ``wh``: :func:`warehouse_figures` (None: unknown, the warehouse is
     busy); ``secrets``: connector -> {key: (set date, lifetime days)}, None where Vault is not at hand;
-    ``syncs``: :func:`last_syncs` read by the caller, or :class:`Unreadable` (default: read ``instance``)."""
+    ``syncs``: :func:`last_syncs` read by the caller, or :class:`Unreadable` (default: read ``instance``);
+    ``vault_flags``: the feature flags as last read from Vault (default: read them now)."""
     now = now or datetime.now(UTC)
     if syncs is None:
         syncs = last_syncs(instance, tracked_tables(env))
@@ -235,7 +237,7 @@ def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, no
     webhook = {c: v["backlog"] for c, v in inbox.items()} if inbox is not None else {}
     out = {}
     for connector in CONNECTORS:
-        connector_flag, flag_problem = _flag(connector, env.name)
+        connector_flag, flag_problem = _flag(connector, env.name, vault_flags)
         figures = wh.get(connector, {})
         secret_dates = {}
         if secrets is not None:

@@ -39,6 +39,8 @@ def operations_routes(reader: HealthReader | None = None) -> list[Route]:
                              "status": snap.status, "problems": {k: clean(v) for k, v in snap.problems.items()},
                              "warehouse_read_at": snap.warehouse_read_at.isoformat() if snap.warehouse_read_at
                              else None,
+                             "vault": {"state": snap.vault.state, "flags_age_seconds": _number(snap.vault.age_seconds),
+                                       "message": clean(snap.vault.message)},
                              "connectors": {c: {"light": h.light, "enabled": h.flag.enabled,
                                                 "checks": {f.check: {"light": f.light, "value": _number(f.value),
                                                                      "message": clean(f.message)} for f in h.findings}}

@@ -25,7 +25,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 INPUT_NAMES = {"dagster": "Dagster instance", "warehouse": "Warehouse", "inbox": "Webhook inbox",
-               "flags": "Feature flags"}
+               "flags": "Feature flags", "vault": "Vault"}
 
 
 def clean(text: object, limit: int = MAX_TEXT) -> str:
@@ -115,6 +115,16 @@ def _problems(snap: Snapshot) -> str:
             f'now; lights that depend on them show unknown.<ul>{items}</ul></div>')
 
 
+def _vault(snap: Snapshot) -> str:
+    """Vault's line: read in the background, so the flags shown may be some seconds old (it says so)."""
+    v = snap.vault
+    if v.state == "off":
+        return ""
+    age = "" if v.age_seconds is None else f' data-age="{v.age_seconds:.0f}"'
+    state = _t(v.state, 20)
+    return f'<p class="vault" id="vault" data-vault="{state}"{age}>Vault: {state} ({_t(v.message)})</p>'
+
+
 def render(snap: Snapshot) -> str:
     rows = "".join(_row(h, snap) for h in snap.connectors.values())
     note = f'<p class="note">{_t(snap.warehouse_note)}</p>' if snap.warehouse_note else ""
@@ -139,7 +149,7 @@ data-status="{snap.status}">{snap.status}</span></h1>
 <p>Checked {snap.now:%Y-%m-%d %H:%M:%S} UTC. Lights: green; yellow past 1x the interval, a backlog over 50, a
 dead letter or a secret within 30 days of expiry; red past 2x, a backlog over 100, 10 dead letters, an open
 breaker or a secret within 7 days. Notification backlog: {_t(_figure(n), 60)}
-<span class="dot" style="background:{_colour(n.light)}"></span></p>{others}{note}
+<span class="dot" style="background:{_colour(n.light)}"></span></p>{_vault(snap)}{others}{note}
 <table id="health"><thead><tr><th>connector</th><th>light</th><th>last sync (UTC)</th><th>lag vs 2x interval</th>
 <th>webhook backlog</th><th>dead letters</th><th>breaker</th><th>token expiry</th><th>lag, last 7 days</th></tr>
 </thead><tbody>{rows}</tbody></table></body></html>"""

@@ -3,7 +3,8 @@
 Sync lag comes from the Dagster instance on every request. Warehouse figures (dead letters,
 breakers, the stored history, the last secret-expiry check) come from a read-only connection; a
 DuckDB writer (a running sync) holds the file's lock, so while it does the last figures read are
-served again, marked with their age, instead of an error.
+served again, marked with their age, instead of an error. The feature flags in Vault are read in the
+background (:mod:`webhooks.operations.vault_probe`): a Vault that never answers never holds a request.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from assets.health.inputs import (
     warehouse_figures,
 )
 from resources.environment import Environment, current_environment
+from webhooks.operations.vault_probe import OFF, UNREACHABLE, VaultProbe, VaultStatus
 
 log = logging.getLogger(__name__)
 # The inputs the page and /metrics read; each is up (read now) or has a problem (Snapshot.problems).
-INPUTS = ("dagster", "warehouse", "inbox", "flags")
+INPUTS = ("dagster", "warehouse", "inbox", "flags", "vault")
 DAGSTER_UNREADABLE = ("the Dagster instance cannot be read ({error}), so sync times are unknown: check DAGSTER_HOME "
                       "and the storage its dagster.yaml names (is that database up?)")
 WAREHOUSE_TABLES_UNREADABLE = ("the warehouse's health tables cannot be read ({error}): they may be from another "
@@ -54,6 +56,7 @@ class Snapshot:
     other_secrets: dict[str, measure.Finding] = field(default_factory=dict)
     # input (one of INPUTS) -> what is wrong with it and how to fix it; empty when everything was read
     problems: dict[str, str] = field(default_factory=dict)
+    vault: VaultStatus = field(default_factory=lambda: VaultStatus(OFF))
 
     @property
     def status(self) -> str:
@@ -64,11 +67,12 @@ class HealthReader:
     """Reads health for the long-running service; every input is injectable for tests."""
 
     def __init__(self, *, instance=None, warehouse_settings=None, env: Environment | None = None,
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Callable[[], datetime] | None = None, vault: VaultProbe | None = None):
         self._instance = instance
         self._settings = warehouse_settings
         self.env = env or current_environment()
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.vault = vault or VaultProbe(self.env.name)
         self._lock = threading.Lock()
         self._cached: dict[str, Any] | None = None
 
@@ -119,8 +123,11 @@ class HealthReader:
                     self._cached["read_at"].isoformat(timespec="seconds") if self._cached else "no time yet")
             cached = self._cached or {"figures": None, "history": {}, "secrets": {}, "read_at": None}
         syncs = self._syncs()
-        connectors = collect(self.env, None, cached["figures"], now, syncs=syncs)
+        vault = self.vault.status()  # never waits for Vault: the flags last read, and their age
+        connectors = collect(self.env, None, cached["figures"], now, syncs=syncs, vault_flags=vault.flags or {})
         problems = {"dagster": syncs.message} if isinstance(syncs, Unreadable) else {}
+        if vault.state == UNREACHABLE:
+            problems["vault"] = vault.message
         if note:
             problems["warehouse"] = note
         inbox = next((f.message for h in connectors.values() for f in h.findings
@@ -141,7 +148,7 @@ class HealthReader:
         others = {owner: _stored_finding(owner, row)
                   for owner, row in cached["secrets"].items() if owner in OTHER_SECRET_OWNERS}
         return Snapshot(now, self.env, connectors, notification_backlog(cached["figures"]), cached["history"],
-                        cached["read_at"], note, others, problems)
+                        cached["read_at"], note, others, problems, vault)
 
 
 def _stored_finding(owner: str, row: dict[str, Any]) -> measure.Finding:
