@@ -202,6 +202,21 @@ def test_the_same_message_twice_is_stored_once_and_a_different_one_under_its_id_
     assert b"a forged review" in Path(url2pathname(urlparse(held["storage_uri"]).path)).read_bytes()
 
 
+def test_a_message_without_message_id_resent_through_another_relay_is_stored_once(bridge):
+    def plain(body: str, date: str = "Thu, 03 Dec 2026 09:00:00 +0000") -> bytes:
+        raw = _review(body)
+        return raw.replace(b"Message-ID: <dup@partner.example>\n", f"Date: {date}\n".encode())
+
+    assert b"Message-ID" not in plain("q4 review")
+    _receive(bridge, plain("q4 review"))
+    _receive(bridge, b"Received: from relay2.example by mx.projectx\r\n" + plain("q4 review"))
+    first = _rows(bridge, "evidence")
+    assert len(first) == 2 and first[0]["message_key"].startswith("content:")
+    _receive(bridge, plain("q4 review", date="Fri, 04 Dec 2026 09:00:00 +0000"))  # the same text sent again later
+    _receive(bridge, plain("q1 review"))  # other content, same Date
+    assert len(_rows(bridge, "evidence")) == 6 and _rows(bridge, "quarantine") == []
+
+
 def test_a_spoofed_from_is_recorded_beside_the_envelope_sender(bridge):
     bridge.receive(_review("spoof", "<spoof@x>"), "mallory@attacker.example", [INGEST])
     for row in _rows(bridge, "evidence"):

@@ -207,9 +207,13 @@ class EmailBridge:
         # the From header is whatever the sender wrote: the envelope sender is kept beside it when they differ
         spoof = (f"envelope_from:{envelope}",) if envelope and envelope != sender else ()
         subject = email_mime.clean_text(msg.get("Subject", ""))
-        message_key = (email_mime.clean_text(str(msg.get("Message-ID") or "").strip())
-                       or "sha256:" + hashlib.sha256(raw).hexdigest())
         fingerprint = email_mime.fingerprint(sender, subject, parts)
+        # Without a Message-ID the key is what the sender wrote (sender, subject, parts, Date), not the raw
+        # bytes: a copy resent through another relay differs only in the headers relays add, and is one message.
+        message_key = (email_mime.clean_text(str(msg.get("Message-ID") or "").strip())
+                       or "content:" + hashlib.sha256(
+                           f"{fingerprint}|{email_mime.clean_text(str(msg.get('Date') or '')).strip()}".encode(
+                               "utf-8", "surrogatepass")).hexdigest())
         ids: list[str] = []
         # Checked and claimed under one hold of the lock: messages are received on worker threads, so two
         # copies with one Message-ID and different content may arrive together; the first claims the key,
