@@ -1,4 +1,5 @@
-"""Google Drive v3 emulator (files, uploads, changes) with Google's service-account token endpoint."""
+"""Google Drive v3 emulator (files, uploads, changes, revisions, comments, shared drives) with Google's
+service-account token endpoint."""
 
 from sandbox.gdrive.app import DriveSandbox
 

@@ -1,6 +1,6 @@
-"""`DriveSandbox`: Google Drive API v3 (files, uploads, changes) and Google's OAuth token endpoint
-for service accounts, on ``sandbox.core``. ``google-api-python-client`` works against it unchanged:
-``build("drive", "v3", credentials=service_account.Credentials.from_service_account_info(info),
+"""`DriveSandbox`: Google Drive API v3 (files, uploads, changes, revisions, comments, shared drives) and
+Google's OAuth token endpoint for service accounts, on ``sandbox.core``. ``google-api-python-client`` works
+against it unchanged: ``build("drive", "v3", credentials=service_account.Credentials.from_service_account_info(info),
 client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri"] = sb.token_url``.
 
 - ``files.update`` moves files with ``addParents``/``removeParents`` (``parents`` in the body is 403
@@ -14,8 +14,12 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   sets, 400 "Invalid field selection"); ``q`` as in ``query.py``; ``orderBy`` on files.list (``name``,
   ``name_natural``, ``createdTime``, ``modifiedTime``, ``folder``, ``starred``, ``quotaBytesUsed``, each with
   ``desc``); files.update replaces content too (``PATCH /upload/drive/v3/files/{id}``).
-- ``changes.getStartPageToken`` / ``changes.list``: every create, update, trash, share and delete.
+- ``files.list``, ``changes.getStartPageToken`` / ``changes.list`` (``listing.py``): every create, update,
+  trash, share and delete.
 - ``permissions.list/get/create/update/delete`` (``permissions.py``); ``about.get`` (``fields`` required).
+- ``revisions.*`` (``revisions.py``): every content upload is a new head revision; ``comments.*`` and
+  ``replies.*`` (``comments.py``, ``fields`` required); shared drives, ``drives.*`` (``drives.py``): their
+  items need ``supportsAllDrives=true`` (else 404 notFound, as Drive) and carry ``driveId``.
 - Permissions: a service account writes only into folders shared with it as writer
   (403 insufficientFilePermissions); uploads past ``quota_bytes`` fail with 403 storageQuotaExceeded.
 - Google-native files (``application/vnd.google-apps.*``: Docs, Sheets, Slides, shortcuts ...) have no
@@ -28,7 +32,6 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sandbox.core.base import Sandbox
@@ -36,45 +39,25 @@ from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.gdrive.auth import ServiceAccounts
+from sandbox.gdrive.comments import COMMENT_ROUTES, Comments
+from sandbox.gdrive.drives import DRIVE_ROUTES, Drives
 from sandbox.gdrive.errors import DriveError, drive_error
 from sandbox.gdrive.export import export
 from sandbox.gdrive.fields import select
+from sandbox.gdrive.listing import Listing, all_drives
 from sandbox.gdrive.permissions import Permissions
-from sandbox.gdrive.query import compile_query
+from sandbox.gdrive.revisions import REVISION_ROUTES, Revisions
 from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, DriveStore, now_rfc3339, user
 from sandbox.gdrive.uploads import UPLOAD, Uploads
 
 FILES = r"/drive/v3/files"
-ORDER_KEYS = {"name": lambda f: (f.name.casefold(), f.name), "name_natural": lambda f: _natural(f.name),
-              "createdTime": lambda f: f.created, "modifiedTime": lambda f: f.modified,
-              "modifiedByMeTime": lambda f: f.modified, "viewedByMeTime": lambda f: f.modified,
-              "recency": lambda f: f.modified, "folder": lambda f: f.mime_type != FOLDER,
-              "starred": lambda f: not f.starred, "quotaBytesUsed": lambda f: 0 if f.native else len(f.content),
-              "sharedWithMeTime": lambda f: f.created}
 READ_ONLY = {"id", "size", "md5Checksum", "sha1Checksum", "sha256Checksum", "owners", "createdTime", "version",
              "capabilities", "permissions", "permissionIds", "webViewLink", "webContentLink", "exportLinks",
              "quotaBytesUsed", "headRevisionId", "fileExtension", "fullFileExtension", "lastModifyingUser",
              "ownedByMe", "shared", "spaces", "iconLink", "explicitlyTrashed", "driveId"}
 
 
-def _natural(name: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
-
-
-def _sort(files: list[DriveFile], order_by: str) -> list[DriveFile]:
-    """``orderBy`` as Drive takes it: comma-separated keys, each optionally followed by ``desc``."""
-    keys = []
-    for part in [p.strip() for p in order_by.split(",") if p.strip()]:
-        words = part.split()
-        if words[0] not in ORDER_KEYS or len(words) > 2 or words[1:] not in ([], ["asc"], ["desc"]):
-            raise DriveError(400, "invalid", f"Invalid Value: orderBy {part!r}", location="orderBy")
-        keys.append((ORDER_KEYS[words[0]], words[1:] == ["desc"]))
-    for key, desc in reversed(keys):  # stable sorts, last key first
-        files = sorted(files, key=key, reverse=desc)
-    return files
-
-
-class DriveSandbox(Uploads, Permissions, Sandbox):
+class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, Sandbox):
     vendor = "gdrive"
     server_header = "ESF"
 
@@ -137,6 +120,10 @@ class DriveSandbox(Uploads, Permissions, Sandbox):
         router.add("PUT", UPLOAD, self._authed(self.resume))
         router.add("GET", r"/drive/v3/changes/startPageToken", self._authed(self.start_token))
         router.add("GET", r"/drive/v3/changes", self._authed(self.list_changes))
+        for method, path, name in REVISION_ROUTES + COMMENT_ROUTES:
+            router.add(method, one + path, self._authed(getattr(self, name)))
+        for method, path, name in DRIVE_ROUTES:
+            router.add(method, path, self._authed(getattr(self, name)))
 
     def _authed(self, handler):
         def wrapped(req: Request) -> Response:
@@ -154,14 +141,17 @@ class DriveSandbox(Uploads, Permissions, Sandbox):
         return wrapped
 
     # -- helpers --------------------------------------------------------------------------------
-    def _file(self, req: Request) -> DriveFile:
+    def _file(self, req: Request, any_drive: bool = False) -> DriveFile:
+        """The path's file, 404 when the caller cannot read it or, as Drive, when it is in a shared drive and
+        the request lacks supportsAllDrives=true (``any_drive``: methods without that parameter)."""
         f = self.store.files.get(req.params["file_id"])
-        if f is None or not self.store.can_read(f, req.principal):
+        if f is None or not self.store.can_read(f, req.principal) or (
+                not any_drive and not all_drives(req) and self.store.drive_of(f) is not None):
             raise DriveError(404, "notFound", f"File not found: {req.params['file_id']}.", location="fileId")
         return f
 
     def _view(self, f: DriveFile, req: Request) -> dict[str, Any]:
-        return f.resource(req.principal, req.base_url, self.store.role(f, req.principal))
+        return f.resource(req.principal, req.base_url, self.store.role(f, req.principal), self.store.drive_of(f))
 
     def _answer(self, f: DriveFile, req: Request) -> Response:
         return json_response(select(self._view(f, req), "file", req.query.get("fields")))
@@ -172,19 +162,27 @@ class DriveSandbox(Uploads, Permissions, Sandbox):
             f.version += 1
             self.store.record(f.id)
 
-    def _check_parent(self, parent: str, who: str) -> None:
+    def _check_parent(self, parent: str, who: str, any_drive: bool) -> None:
+        """A shared drive, or a folder in one, is not found without supportsAllDrives=true, as in Drive."""
+        in_drive = self.store.drive_of_parents([parent]) is not None
+        if in_drive and not any_drive:
+            raise DriveError(404, "notFound", f"File not found: {parent}.")
         if not self.store.can_write_into(parent, who):
-            if parent in self.store.files:
+            seen = (self.store.can_read(self.store.files[parent], who) if in_drive else True
+                    ) if parent in self.store.files else self.store.member_role(parent, who) is not None
+            if seen:
                 raise DriveError(403, "insufficientFilePermissions",
                                  f"The user does not have sufficient permissions for file {parent}.")
             raise DriveError(404, "notFound", f"File not found: {parent}.")
 
-    def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None) -> DriveFile:
+    def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None,
+                  any_drive: bool = False) -> DriveFile:
         parents = list(meta.get("parents") or [])
         for parent in parents:
-            self._check_parent(parent, who)
+            self._check_parent(parent, who, any_drive)
+        in_drive = self.store.drive_of_parents(parents) is not None  # shared drive bytes are not the user's
         with self.store.lock:
-            if self.store.used_bytes(who) + len(content) > self.store.quota_bytes:
+            if not in_drive and self.store.used_bytes(who) + len(content) > self.store.quota_bytes:
                 raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been exceeded.")
             wanted = meta.get("id")
             if wanted is not None and (wanted not in self.store.generated or wanted in self.store.files):
@@ -210,40 +208,14 @@ class DriveSandbox(Uploads, Permissions, Sandbox):
                                   "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
                                       [GOOGLE_APPS + "document"]},
                 "maxImportSizes": {GOOGLE_APPS + "document": "10485760", GOOGLE_APPS + "spreadsheet": "104857600"},
-                "maxUploadSize": str(5 * 1024**4), "appInstalled": False, "canCreateDrives": False,
+                "maxUploadSize": str(5 * 1024**4), "appInstalled": False, "canCreateDrives": True,
                 "folderColorPalette": ["#ac725e", "#d06b64", "#f83a22", "#fa573c", "#ff7537", "#ffad46"]}
         return json_response(select(body, "about", req.query.get("fields")))
 
-    def list_files(self, req: Request) -> Response:
-        try:
-            match = compile_query(req.query.get("q", ""))
-        except ValueError:
-            raise DriveError(400, "invalid", "Invalid Value", location="q") from None
-        try:
-            size = int(req.query.get("pageSize") or 100)
-        except ValueError:
-            return drive_error(400, "invalid", f"Invalid value '{req.query.get('pageSize')}'. Values must be "
-                               "within the range: [1, 1000]", location="pageSize")
-        if not 1 <= size <= 1000:
-            return drive_error(400, "invalid", f"Invalid value '{size}'. Values must be within the range: [1, 1000]",
-                               location="pageSize")
-        token = req.query.get("pageToken") or "0"
-        if not token.isdigit():
-            return drive_error(400, "invalid", "Invalid Value", location="pageToken")
-        offset = int(token)
-        with self.store.lock:
-            hits = [f for f in self.store.files.values()
-                    if self.store.can_read(f, req.principal) and match(f, req.principal)]
-            hits = _sort(hits, req.query.get("orderBy") or "")
-            page = [self._view(f, req) for f in hits[offset:offset + size]]
-        body: dict[str, Any] = {"kind": "drive#fileList", "incompleteSearch": False, "files": page}
-        if offset + size < len(hits):
-            body["nextPageToken"] = str(offset + size)
-        return json_response(select(body, "fileList", req.query.get("fields")))
-
     def create_metadata(self, req: Request) -> Response:
         meta = req.json() or {}
-        return self._answer(self._new_file(req.principal, meta, b"", meta.get("mimeType") or FOLDER), req)
+        return self._answer(self._new_file(req.principal, meta, b"", meta.get("mimeType") or FOLDER,
+                                           all_drives(req)), req)
 
     def get_file(self, req: Request) -> Response:
         f = self._file(req)
@@ -286,7 +258,7 @@ class DriveSandbox(Uploads, Permissions, Sandbox):
         add = [p for p in (req.query.get("addParents") or "").split(",") if p]
         remove = [p for p in (req.query.get("removeParents") or "").split(",") if p]
         for parent in add:
-            self._check_parent(parent, req.principal)
+            self._check_parent(parent, req.principal, all_drives(req))
         with self.store.lock:
             for key, attr in (("name", "name"), ("description", "description"), ("trashed", "trashed"),
                               ("starred", "starred"), ("mimeType", "mime_type")):
@@ -306,7 +278,7 @@ class DriveSandbox(Uploads, Permissions, Sandbox):
                 if self.store.used_bytes(f.owner) - len(f.content) + len(content) > self.store.quota_bytes:
                     raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been "
                                      "exceeded.")
-                f.content = content
+                f.new_revision(content, req.principal)
             self._changed(f)
             if meta.get("modifiedTime"):
                 f.modified = str(meta["modifiedTime"])
@@ -324,8 +296,8 @@ class DriveSandbox(Uploads, Permissions, Sandbox):
                      "appProperties": {**f.app_properties, **(meta.get("appProperties") or {})},
                      "properties": {**f.properties, **(meta.get("properties") or {})},
                      "description": meta.get("description", f.description), "starred": meta.get("starred")}
-        return self._answer(self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type),
-                            req)
+        return self._answer(self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type,
+                                           all_drives(req)), req)
 
     def generate_ids(self, req: Request) -> Response:
         raw = req.query.get("count") or "10"
@@ -338,53 +310,15 @@ class DriveSandbox(Uploads, Permissions, Sandbox):
 
     def empty_trash(self, req: Request) -> Response:
         """files.emptyTrash: deletes every trashed file the caller owns."""
-        for f in [f for f in self.store.files.values() if f.trashed and f.owner == req.principal]:
+        for f in [f for f in self.store.files.values()
+                  if f.trashed and f.owner == req.principal and self.store.drive_of(f) is None]:
             self.store.delete(f.id)
         return Response(204, b"", "text/plain")
 
     def delete_file(self, req: Request) -> Response:
         f = self._file(req)
-        if f.owner != req.principal:
+        if self.store.role(f, req.principal) != "owner":  # in a shared drive: organizers and file organizers
             raise DriveError(403, "insufficientFilePermissions",
                              f"The user does not have sufficient permissions for file {f.id}.")
         self.store.delete(f.id)
         return Response(204, b"", "text/plain")
-
-    def start_token(self, req: Request) -> Response:
-        body = {"kind": "drive#startPageToken", "startPageToken": str(len(self.store.changes) + 1)}
-        return json_response(select(body, "startPageToken", req.query.get("fields")))
-
-    def list_changes(self, req: Request) -> Response:
-        token = req.query.get("pageToken")
-        if not token:
-            raise DriveError(400, "required", "Required parameter: pageToken", location="pageToken")
-        if not token.isdigit() or int(token) < 1:
-            raise DriveError(400, "invalid", f"Invalid Value: pageToken {token!r}", location="pageToken")
-        raw = req.query.get("pageSize") or "100"
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-            raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
-                             location="pageSize")
-        size, number = int(raw), int(token)
-        with_removed = req.query.get("includeRemoved", "true") != "false"
-        out: list[dict[str, Any]] = []
-        with self.store.lock:
-            pending = [c for c in self.store.changes if c.number >= number]
-            for change in pending[:size]:
-                f = self.store.files.get(change.file_id)
-                # Drive: "removed ... for example by deletion or loss of access": a file the caller can no
-                # longer read is reported removed, without its resource
-                lost = f is not None and not self.store.can_read(f, req.principal)
-                removed = f is None or change.removed or lost
-                if removed and not with_removed:
-                    continue
-                item: dict[str, Any] = {"kind": "drive#change", "changeType": "file", "type": "file",
-                                        "time": change.time, "fileId": change.file_id, "removed": removed}
-                if not removed:
-                    item["file"] = self._view(f, req)
-                out.append(item)
-            body: dict[str, Any] = {"kind": "drive#changeList", "changes": out}
-            if len(pending) > size:
-                body["nextPageToken"] = str(pending[size].number)
-            else:
-                body["newStartPageToken"] = str(len(self.store.changes) + 1)
-        return json_response(select(body, "changeList", req.query.get("fields")))

@@ -1,7 +1,8 @@
 """Drive's partial responses (``fields=``): ``nextPageToken,files(id,name,owners(emailAddress))``,
 ``capabilities/canEdit``, ``*``. A name the resource does not have is 400 ``invalidParameter``
 "Invalid field selection <name>" on ``fields``, as Drive answers; without ``fields`` a method gives
-its default set (a file: ``kind,id,name,mimeType``; ``about.get`` requires ``fields``).
+its default set (a file: ``kind,id,name,mimeType``); ``about.get``, comments and replies require
+``fields`` (400 required).
 
 Grain: one ``Schema`` per resource type: property name -> the schema of its value (``None``: any
 sub-selection is accepted, e.g. ``capabilities`` or ``appProperties``)."""
@@ -36,6 +37,18 @@ PERMISSION: Schema = _names(
     "teamDrivePermissionDetails permissionDetails deleted pendingOwner inheritedPermissionsDisabled")
 CHANGE: Schema = {"kind": None, "removed": None, "file": FILE, "fileId": None, "time": None, "driveId": None,
                   "changeType": None, "drive": None, "teamDriveId": None, "teamDrive": None, "type": None}
+REVISION: Schema = _names(
+    "kind id mimeType modifiedTime keepForever published publishedLink publishAuto publishedOutsideDomain "
+    "lastModifyingUser originalFilename md5Checksum size exportLinks")
+REPLY: Schema = _names(
+    "kind id createdTime modifiedTime action author deleted htmlContent content assigneeEmailAddress "
+    "mentionedEmailAddresses")
+COMMENT: Schema = {**_names(
+    "kind id createdTime modifiedTime resolved anchor author deleted htmlContent content quotedFileContent "
+    "assigneeEmailAddress mentionedEmailAddresses"), "replies": REPLY}
+DRIVE: Schema = _names(
+    "kind id name themeId colorRgb backgroundImageFile backgroundImageLink capabilities createdTime hidden "
+    "restrictions orgUnitId")
 RESOURCES: dict[str, Schema] = {
     "file": FILE,
     "fileList": {"kind": None, "nextPageToken": None, "incompleteSearch": None, "files": FILE},
@@ -43,6 +56,14 @@ RESOURCES: dict[str, Schema] = {
     "permissionList": {"kind": None, "nextPageToken": None, "permissions": PERMISSION},
     "changeList": {"kind": None, "nextPageToken": None, "newStartPageToken": None, "changes": CHANGE},
     "startPageToken": {"kind": None, "startPageToken": None},
+    "revision": REVISION,
+    "revisionList": {"kind": None, "nextPageToken": None, "revisions": REVISION},
+    "comment": COMMENT,
+    "commentList": {"kind": None, "nextPageToken": None, "comments": COMMENT},
+    "reply": REPLY,
+    "replyList": {"kind": None, "nextPageToken": None, "replies": REPLY},
+    "drive": DRIVE,
+    "driveList": {"kind": None, "nextPageToken": None, "drives": DRIVE},
     "about": _names(
         "kind user storageQuota importFormats exportFormats maxImportSizes maxUploadSize appInstalled "
         "folderColorPalette driveThemes canCreateDrives canCreateTeamDrives teamDriveThemes"),
@@ -53,7 +74,13 @@ DEFAULTS = {"file": BASIC_FILE, "fileList": f"kind,nextPageToken,incompleteSearc
             "permissionList": "kind,nextPageToken,permissions(kind,id,type,role)",
             "changeList": f"kind,nextPageToken,newStartPageToken,changes(kind,removed,fileId,time,changeType,"
                           f"file({BASIC_FILE}))",
-            "startPageToken": "kind,startPageToken"}
+            "startPageToken": "kind,startPageToken",
+            "revision": "kind,id,mimeType,modifiedTime",
+            "revisionList": "kind,nextPageToken,revisions(kind,id,mimeType,modifiedTime)",
+            "drive": "kind,id,name", "driveList": "kind,nextPageToken,drives(kind,id,name)"}
+# no default set: Drive answers 400 required without ``fields`` (comments and replies, as the Manage comments
+# guide says for every method but delete; about.get)
+REQUIRED_FOR = {"about": "method"}
 TOKEN = re.compile(r"\s*([A-Za-z_@][\w@.-]*|\*|[(),/])")
 
 
@@ -128,8 +155,8 @@ def select(body: dict[str, Any], resource: str, fields: str | None) -> dict[str,
     """``body`` cut to ``fields`` (or the method's default set), after checking each name exists."""
     if fields is None or not fields.strip():
         if resource not in DEFAULTS:
-            raise DriveError(400, "required", "The 'fields' parameter is required for this method.",
-                             location="fields")
+            raise DriveError(400, "required", "The 'fields' parameter is required for this "
+                             f"{REQUIRED_FOR.get(resource, 'operation')}.", location="fields")
         fields = DEFAULTS[resource]
     tree = parse(fields)
     _check(tree, RESOURCES[resource], "")

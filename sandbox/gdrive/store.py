@@ -1,8 +1,12 @@
-"""The Drive emulator's state: files and folders, who may write where, storage quota, change log.
+"""The Drive emulator's state: files and folders, their revisions and comments, shared drives, who may
+write where, storage quota, change log.
 
-Grain: one ``DriveFile`` per Drive file id (folders are files with the folder MIME type). Every
-create, content update, trash and delete appends a change, numbered from 1; a page token is the
-number of the next change, as Drive's ``changes.list`` works.
+Grain: one ``DriveFile`` per Drive file id (folders are files with the folder MIME type); one
+``Revision`` per stored content of a file (the last is the head: ``content``, ``md5Checksum`` and
+``headRevisionId`` follow it). Every create, content update, trash and delete appends a change,
+numbered from 1; a page token is the number of the next change, as Drive's ``changes.list`` works.
+A file is in a shared drive when its parent chain reaches a shared drive's id (``drive_of``); there
+the caller's role comes from drive membership (organizer / fileOrganizer act as owner).
 """
 
 from __future__ import annotations
@@ -31,10 +35,29 @@ EXPORT_FORMATS: dict[str, tuple[str, ...]] = {  # Drive's about.exportFormats fo
     GOOGLE_APPS + "script": ("application/vnd.google-apps.script+json",),
 }
 EXPORTABLE_KINDS = {mime[len(GOOGLE_APPS):] for mime in EXPORT_FORMATS}
+# a shared drive member's role on the drive's items: organizers and file organizers may delete, as owners do
+DRIVE_ROLES = {"organizer": "owner", "fileOrganizer": "owner", "writer": "writer", "commenter": "commenter",
+               "reader": "reader"}
 
 
 def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class Revision:
+    """One stored content of a file, as revisions.get shows it."""
+
+    id: str
+    content: bytes
+    mime_type: str
+    name: str
+    who: str
+    modified: str = field(default_factory=now_rfc3339)
+    keep_forever: bool = False
+    published: bool = False
+    publish_auto: bool = False
+    published_outside_domain: bool = False
 
 
 @dataclass
@@ -58,10 +81,30 @@ class DriveFile:
     version: int = 1
     shortcut_target: str | None = None
     link_shares: dict[str, dict[str, Any]] = field(default_factory=dict)  # anyone / domain permissions by id
+    revisions: list[Revision] = field(default_factory=list)  # oldest first; folders have none
+    revision_seq: int = 0
+    comments: list[Any] = field(default_factory=list)  # comments.Comment, oldest first
 
     @property
     def native(self) -> bool:
         return self.mime_type.startswith(GOOGLE_APPS)
+
+    def head_revision(self) -> Revision | None:
+        """The head revision (None for a folder). ``content`` written straight into the store (as tests
+        and fixtures do) becomes a new head by the owner, so revisions always end at the file's bytes."""
+        if self.mime_type == FOLDER:
+            return None
+        if not self.revisions or self.revisions[-1].content != self.content:
+            self.new_revision(self.content, self.owner)
+        return self.revisions[-1]
+
+    def new_revision(self, content: bytes, who: str) -> Revision:
+        """files.update with media: the new bytes become the head revision."""
+        self.revision_seq += 1
+        rev_id = str(self.revision_seq) if self.native else f"0B{self.id[1:21]}{self.revision_seq:04d}"
+        self.content = content
+        self.revisions.append(Revision(rev_id, content, self.mime_type, self.name, who))
+        return self.revisions[-1]
 
     def visibility(self) -> str:
         kinds = {p["type"] for p in self.link_shares.values()}
@@ -82,9 +125,11 @@ class DriveFile:
                for email, role in people]
         return out + [dict(p) for p in self.link_shares.values()]
 
-    def resource(self, who: str | None = None, base: str = "", role: str | None = None) -> dict[str, Any]:
+    def resource(self, who: str | None = None, base: str = "", role: str | None = None,
+                 drive_id: str | None = None) -> dict[str, Any]:
         """Every property the emulator keeps, as Drive v3 names them (``fields`` cuts it down); ``role``:
-        the caller's, inherited from a folder when not given on the file."""
+        the caller's, inherited from a folder when not given on the file; ``drive_id``: the shared drive
+        the file is in (its items have ``driveId`` and no ``owners``, as in Drive)."""
         who = who or self.owner
         role = role or self.role_of(who) or "reader"
         can_write = role in ("owner", "writer")
@@ -112,6 +157,9 @@ class DriveFile:
                              "canRemoveChildren": folder and can_write, "canModifyContent": can_write,
                              "canReadRevisions": can_write, "canChangeCopyRequiresWriterPermission": can_write},
         }
+        if drive_id is not None:
+            del out["owners"]
+            out.update(driveId=drive_id, ownedByMe=False)
         if can_write:
             out["permissions"] = self.permissions()
             out["permissionIds"] = [p["id"] for p in out["permissions"]]
@@ -128,7 +176,7 @@ class DriveFile:
             out.update(size=str(len(self.content)), md5Checksum=hashlib.md5(self.content).hexdigest(),
                        sha1Checksum=hashlib.sha1(self.content).hexdigest(),
                        sha256Checksum=hashlib.sha256(self.content).hexdigest(), originalFilename=self.name,
-                       fileExtension=ext, fullFileExtension=ext, headRevisionId=f"0B{self.id[:20]}{self.version}",
+                       fileExtension=ext, fullFileExtension=ext, headRevisionId=self.head_revision().id,
                        webContentLink=f"https://drive.google.com/uc?id={self.id}&export=download")
         return out
 
@@ -163,13 +211,15 @@ class DriveStore:
         self.quota_bytes = quota_bytes
         self.uploads: dict[str, dict[str, Any]] = {}
         self.generated: set[str] = set()  # files.generateIds, not used yet
+        self.drives: dict[str, Any] = {}  # drives.SharedDrive by id
 
     @staticmethod
     def new_id() -> str:
         return "1" + secrets.token_urlsafe(24).replace("-", "A").replace("_", "B")
 
     def used_bytes(self, owner: str) -> int:
-        return sum(len(f.content) for f in self.files.values() if f.owner == owner)
+        """My Drive bytes only: shared drive items count against the drive, not their creator."""
+        return sum(len(f.content) for f in self.files.values() if f.owner == owner and self.drive_of(f) is None)
 
     def record(self, file_id: str, removed: bool = False) -> None:
         self.changes.append(Change(len(self.changes) + 1, file_id, removed, now_rfc3339()))
@@ -185,20 +235,50 @@ class DriveStore:
         return self.add(DriveFile(self.new_id(), name, FOLDER, [], owner, writers=set(writers),
                                   readers=set(readers)))
 
+    def drive_of(self, f: DriveFile) -> str | None:
+        """The id of the shared drive ``f`` is in (its parent chain reaches the drive's id), else None."""
+        return self.drive_of_parents(f.parents)
+
+    def drive_of_parents(self, parents: list[str]) -> str | None:
+        seen, todo = set(), list(parents)
+        while todo:
+            parent = todo.pop()
+            if parent in self.drives:
+                return parent
+            if parent in self.files and parent not in seen:
+                seen.add(parent)
+                todo.extend(self.files[parent].parents)
+        return None
+
+    def member_role(self, drive_id: str, who: str) -> str | None:
+        """The caller's role on a shared drive (organizer, fileOrganizer, writer, commenter, reader) or None."""
+        drive = self.drives.get(drive_id)
+        return None if drive is None else drive.members.get(who)
+
     def can_read(self, f: DriveFile, who: str) -> bool:
+        if self.drive_of(f) is not None:
+            return self.role(f, who) is not None
         if f.role_of(who) is not None:
             return True
         return any(p in self.files and self.can_read(self.files[p], who) for p in f.parents)
 
     def role(self, f: DriveFile, who: str) -> str | None:
-        """The caller's role on ``f``: its own, else the strongest inherited from a parent folder."""
+        """The caller's role on ``f``: in a shared drive, from membership (organizers act as owner); else its
+        own, or the strongest inherited from a parent folder."""
+        drive = self.drive_of(f)
+        if drive is not None:
+            return DRIVE_ROLES.get(self.member_role(drive, who) or "")
         rank = ["reader", "commenter", "writer", "owner"]
         found = [f.role_of(who), *(self.role(self.files[p], who) for p in f.parents if p in self.files)]
         roles = [r if r != "owner" or f.owner == who else "writer" for r in found if r]
         return max(roles, key=rank.index) if roles else None
 
     def can_write_into(self, folder_id: str, who: str) -> bool:
+        if folder_id in self.drives:
+            return self.member_role(folder_id, who) in ("organizer", "fileOrganizer", "writer")
         folder = self.files.get(folder_id)
+        if folder is not None and self.drive_of(folder) is not None:
+            return folder.mime_type == FOLDER and self.role(folder, who) in ("owner", "writer")
         return folder is not None and (folder.owner == who or who in folder.writers)
 
     def delete(self, file_id: str) -> None:

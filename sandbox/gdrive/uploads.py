@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from sandbox.core.http import Request, Response
 from sandbox.gdrive.errors import DriveError
+from sandbox.gdrive.listing import all_drives
 
 UPLOAD = r"/upload/drive/v3/files"
 
@@ -24,7 +25,7 @@ class Uploads:
                       file_id: str | None, who: str) -> Response:
         """Create a file, or (files.update with media) replace an existing file's content."""
         if file_id is None:
-            return self._answer(self._new_file(who, meta, data, mime), req)
+            return self._answer(self._new_file(who, meta, data, mime, all_drives(req)), req)
         f = self.store.files.get(file_id)
         if f is None:
             raise DriveError(404, "notFound", f"File not found: {file_id}.", location="fileId")

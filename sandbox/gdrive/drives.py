@@ -1,0 +1,208 @@
+"""``drives.create/list/get/update/delete/hide/unhide`` (shared drives), mixed into ``DriveSandbox``.
+
+A shared drive's id is also the id of its top folder: files are created in it with
+``parents=[driveId]`` (and ``supportsAllDrives=true``, see ``app.py``). Its creator is its organizer;
+``add_shared_drive`` seeds drives with other members. As in Drive:
+
+- ``requestId`` is required; the same user repeating a ``requestId`` creates nothing and gets 409
+  ``teamDriveAlreadyExists`` (the discovery document: "If the shared drive already exists a 409 error
+  will be returned"; the reason is one Google's tools handle on create, the message is guessed);
+- a drive the caller is not a member of is 404 notFound on ``driveId``; only organizers update or delete
+  (403 insufficientFilePermissions); a drive holding untrashed items is not deleted (403
+  ``cannotDeleteResourceWithChildren``, message guessed), its trashed items go with it;
+- ``hidden`` is per user (``hide`` / ``unhide``); ``drives.list`` lists hidden drives too and takes ``q``
+  on ``name`` (=, !=, contains), ``createdTime`` and ``hidden`` (anything else: 400 invalid on ``q``);
+  pageSize 1..100 (default 10)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.core.http import Request, Response, json_response
+from sandbox.gdrive.errors import DriveError
+from sandbox.gdrive.fields import select
+from sandbox.gdrive.paging import page
+from sandbox.gdrive.query import COMPARE, _Parser
+from sandbox.gdrive.store import DriveStore, now_rfc3339
+
+DRIVES = r"/drive/v3/drives"
+ONE = DRIVES + r"/(?P<drive_id>[A-Za-z0-9_-]+)"
+DRIVE_ROUTES = (("POST", DRIVES, "create_drive"), ("GET", DRIVES, "list_drives"), ("GET", ONE, "get_drive"),
+                ("PATCH", ONE, "update_drive"), ("DELETE", ONE, "delete_drive"), ("POST", ONE + "/hide", "hide_drive"),
+                ("POST", ONE + "/unhide", "unhide_drive"))
+READ_ONLY = {"kind", "id", "capabilities", "createdTime", "orgUnitId", "backgroundImageLink", "hidden"}
+RESTRICTIONS = ("adminManagedRestrictions", "copyRequiresWriterPermission", "domainUsersOnly", "driveMembersOnly",
+                "sharingFoldersRequiresOrganizerPermission")
+
+
+@dataclass
+class SharedDrive:
+    id: str
+    name: str
+    members: dict[str, str]  # email -> organizer, fileOrganizer, writer, commenter, reader
+    request: tuple[str, str] | None = None  # (creator, requestId) of drives.create
+    created: str = field(default_factory=now_rfc3339)
+    hidden_for: set[str] = field(default_factory=set)
+    color_rgb: str = "#4285f4"
+    theme_id: str | None = None
+    restrictions: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(RESTRICTIONS, False))
+
+    def resource(self, who: str) -> dict[str, Any]:
+        role = self.members.get(who)
+        organizer, edit = role == "organizer", role in ("organizer", "fileOrganizer", "writer")
+        caps = {"canAddChildren": edit, "canComment": role != "reader", "canCopy": True, "canDownload": True,
+                "canEdit": edit, "canListChildren": True, "canReadRevisions": edit, "canRename": edit,
+                "canShare": organizer, "canManageMembers": organizer, "canRenameDrive": organizer,
+                "canChangeDriveBackground": organizer, "canDeleteDrive": organizer,
+                "canDeleteChildren": role in ("organizer", "fileOrganizer"), "canTrashChildren": edit,
+                "canResetDriveRestrictions": organizer, "canChangeCopyRequiresWriterPermissionRestriction": organizer,
+                "canChangeDomainUsersOnlyRestriction": organizer, "canChangeDriveMembersOnlyRestriction": organizer,
+                "canChangeSharingFoldersRequiresOrganizerPermissionRestriction": organizer}
+        out = {"kind": "drive#drive", "id": self.id, "name": self.name, "colorRgb": self.color_rgb,
+               "createdTime": self.created, "hidden": who in self.hidden_for, "capabilities": caps,
+               "restrictions": dict(self.restrictions)}
+        if self.theme_id:
+            out["themeId"] = self.theme_id
+        return out
+
+
+def add_shared_drive(store: DriveStore, name: str, organizer: str, members: dict[str, str] | None = None,
+                     request: tuple[str, str] | None = None) -> SharedDrive:
+    """A shared drive organized by ``organizer``, with other ``members`` (email -> role)."""
+    drive = SharedDrive("0A" + secrets.token_urlsafe(12).replace("-", "A").replace("_", "B") + "Uk9PVA", name,
+                        {**(members or {}), organizer: "organizer"}, request)
+    with store.lock:
+        store.drives[drive.id] = drive
+    return drive
+
+
+class _DriveQuery(_Parser):
+    """``q`` of drives.list: the files query language cut to the shared-drive terms."""
+
+    def term(self):
+        if not self.tokens or self.tokens[0][0] != "word" or self.peek("properties") or self.peek("appProperties"):
+            raise ValueError("not a shared drive search term")
+        return super().term()
+
+    def compare(self, field: str, op: str):
+        if field == "hidden" and op in ("=", "!="):
+            flag = self.take("word").lower()
+            if flag not in ("true", "false"):
+                raise ValueError("hidden takes true or false")
+            return lambda d, who: COMPARE[op](who in d.hidden_for, flag == "true")
+        if field in ("name", "createdTime"):
+            return super().compare(field, op)
+        raise ValueError(f"{field} {op} is not a shared drive search term")
+
+
+def _drive_query(q: str):
+    if not q.strip():
+        return lambda d, who: True
+    parser = _DriveQuery(q)
+    try:
+        pred = parser.expr()
+    except (ValueError, IndexError, KeyError):
+        raise DriveError(400, "invalid", "Invalid Value", location="q") from None
+    if parser.tokens:
+        raise DriveError(400, "invalid", "Invalid Value", location="q")
+    return pred
+
+
+class Drives:
+    """Uses the sandbox's ``store``."""
+
+    def _drive(self, req: Request, organizer: bool = False) -> SharedDrive:
+        drive_id = req.params["drive_id"]
+        role = self.store.member_role(drive_id, req.principal)
+        if role is None:
+            raise DriveError(404, "notFound", f"Shared drive not found: {drive_id}", location="driveId")
+        if organizer and role != "organizer":
+            raise DriveError(403, "insufficientFilePermissions", "The user does not have sufficient permissions "
+                             f"for shared drive {drive_id}.")
+        return self.store.drives[drive_id]
+
+    def _drive_answer(self, drive: SharedDrive, req: Request) -> Response:
+        return json_response(select(drive.resource(req.principal), "drive", req.query.get("fields")))
+
+    @staticmethod
+    def _check_drive_body(body: dict[str, Any]) -> None:
+        bad = sorted(set(body) & READ_ONLY)
+        if bad:
+            raise DriveError(403, "fieldNotWritable", "The resource body includes fields which are not directly "
+                             f"writable: {', '.join(bad)}.")
+        unknown = sorted(set(body.get("restrictions") or {}) - set(RESTRICTIONS))
+        if unknown:
+            raise DriveError(400, "invalid", f"Invalid value for: drive.restrictions.{unknown[0]}",
+                             location=f"drive.restrictions.{unknown[0]}")
+
+    def _edit_drive(self, drive: SharedDrive, body: dict[str, Any]) -> None:
+        self._check_drive_body(body)
+        with self.store.lock:
+            if body.get("name"):
+                drive.name = str(body["name"])
+            if body.get("colorRgb"):
+                drive.color_rgb = str(body["colorRgb"])
+            if body.get("themeId"):
+                drive.theme_id = str(body["themeId"])
+            for key, value in (body.get("restrictions") or {}).items():
+                drive.restrictions[key] = bool(value)
+
+    def create_drive(self, req: Request) -> Response:
+        request_id = req.query.get("requestId")
+        if not request_id:
+            raise DriveError(400, "required", "Required parameter: requestId", location="requestId")
+        body = (req.json() if req.body else None) or {}
+        if not body.get("name"):
+            raise DriveError(400, "required", "Required parameter: drive.name", location="drive.name")
+        select({}, "drive", req.query.get("fields"))
+        self._check_drive_body(body)
+        with self.store.lock:
+            if any(d.request == (req.principal, request_id) for d in self.store.drives.values()):
+                raise DriveError(409, "teamDriveAlreadyExists", "A shared drive with this requestId already exists.")
+            drive = add_shared_drive(self.store, str(body["name"]), req.principal, request=(req.principal, request_id))
+            self._edit_drive(drive, {k: v for k, v in body.items() if k != "name"})
+        return self._drive_answer(drive, req)
+
+    def list_drives(self, req: Request) -> Response:
+        match = _drive_query(req.query.get("q") or "")
+        with self.store.lock:
+            mine = [d for d in self.store.drives.values() if req.principal in d.members and match(d, req.principal)]
+            chunk, token = page(req, mine, 10, 100)
+            body: dict[str, Any] = {"kind": "drive#driveList", "drives": [d.resource(req.principal) for d in chunk]}
+        if token:
+            body["nextPageToken"] = token
+        return json_response(select(body, "driveList", req.query.get("fields")))
+
+    def get_drive(self, req: Request) -> Response:
+        return self._drive_answer(self._drive(req), req)
+
+    def update_drive(self, req: Request) -> Response:
+        drive = self._drive(req, organizer=True)
+        self._edit_drive(drive, (req.json() if req.body else None) or {})
+        return self._drive_answer(drive, req)
+
+    def delete_drive(self, req: Request) -> Response:
+        drive = self._drive(req, organizer=True)
+        with self.store.lock:
+            items = [f for f in self.store.files.values() if self.store.drive_of(f) == drive.id]
+            if any(not f.trashed for f in items):
+                raise DriveError(403, "cannotDeleteResourceWithChildren", "The shared drive cannot be deleted "
+                                 "because it contains one or more untrashed items.")
+            for f in items:
+                self.store.delete(f.id)
+            del self.store.drives[drive.id]
+        return Response(204, b"", "text/plain")
+
+    def hide_drive(self, req: Request) -> Response:
+        drive = self._drive(req)
+        with self.store.lock:
+            drive.hidden_for.add(req.principal)
+        return self._drive_answer(drive, req)
+
+    def unhide_drive(self, req: Request) -> Response:
+        drive = self._drive(req)
+        with self.store.lock:
+            drive.hidden_for.discard(req.principal)
+        return self._drive_answer(drive, req)

@@ -1,0 +1,159 @@
+"""``files.list`` and the change feed (``changes.getStartPageToken`` / ``changes.list``), mixed into
+``DriveSandbox``.
+
+files.list: ``q`` (``query.py``), ``orderBy`` (``name``, ``name_natural``, ``createdTime``,
+``modifiedTime``, ``folder``, ``starred``, ``quotaBytesUsed``, each with ``desc``), pageSize 1..1000.
+Shared drive items are listed only with ``includeItemsFromAllDrives=true`` and ``supportsAllDrives=true``;
+``corpora=drive`` lists one shared drive (``driveId``), as Drive answers:
+
+- ``driveId`` without ``corpora=drive`` or the reverse: 400 ``teamDriveIdRequiresTeamDriveCorpora``
+  "The driveId parameter must be specified if and only if corpora is set to drive." (Drive's words);
+- ``corpora`` drive/allDrives without ``includeItemsFromAllDrives=true``: 403 "The
+  includeItemsFromAllDrives parameter must be set to true when driveId is specified or corpora contains
+  drive or allDrives." (Drive's words; the reason ``teamDriveIncludeItemsRequired`` is guessed);
+- ``includeItemsFromAllDrives=true`` without ``supportsAllDrives=true``: 403 (reason and message guessed);
+- a shared drive the caller is not a member of: 404 notFound on ``driveId``.
+
+changes.list reports shared drive items only with both flags too."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sandbox.core.http import Request, Response, json_response
+from sandbox.gdrive.errors import DriveError
+from sandbox.gdrive.fields import select
+from sandbox.gdrive.query import compile_query
+from sandbox.gdrive.store import FOLDER, DriveFile
+
+ORDER_KEYS = {"name": lambda f: (f.name.casefold(), f.name), "name_natural": lambda f: _natural(f.name),
+              "createdTime": lambda f: f.created, "modifiedTime": lambda f: f.modified,
+              "modifiedByMeTime": lambda f: f.modified, "viewedByMeTime": lambda f: f.modified,
+              "recency": lambda f: f.modified, "folder": lambda f: f.mime_type != FOLDER,
+              "starred": lambda f: not f.starred, "quotaBytesUsed": lambda f: 0 if f.native else len(f.content),
+              "sharedWithMeTime": lambda f: f.created}
+CORPORA = ("user", "domain", "drive", "allDrives")
+
+
+def _natural(name: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
+
+
+def _sort(files: list[DriveFile], order_by: str) -> list[DriveFile]:
+    """``orderBy`` as Drive takes it: comma-separated keys, each optionally followed by ``desc``."""
+    keys = []
+    for part in [p.strip() for p in order_by.split(",") if p.strip()]:
+        words = part.split()
+        if words[0] not in ORDER_KEYS or len(words) > 2 or words[1:] not in ([], ["asc"], ["desc"]):
+            raise DriveError(400, "invalid", f"Invalid Value: orderBy {part!r}", location="orderBy")
+        keys.append((ORDER_KEYS[words[0]], words[1:] == ["desc"]))
+    for key, desc in reversed(keys):  # stable sorts, last key first
+        files = sorted(files, key=key, reverse=desc)
+    return files
+
+
+def all_drives(req: Request) -> bool:
+    """``supportsAllDrives=true`` (or the deprecated ``supportsTeamDrives``)."""
+    return "true" in (req.query.get("supportsAllDrives"), req.query.get("supportsTeamDrives"))
+
+
+def _include_items(req: Request) -> bool:
+    return "true" in (req.query.get("includeItemsFromAllDrives"), req.query.get("includeTeamDriveItems"))
+
+
+class Listing:
+    """Uses the sandbox's ``store`` and ``_view``."""
+
+    def _scope(self, req: Request) -> tuple[bool, str | None]:
+        """(shared drive items wanted, the one drive of corpora=drive), after Drive's checks."""
+        corpora, drive = req.query.get("corpora") or "user", req.query.get("driveId") or None
+        if any(c not in CORPORA for c in corpora.split(",")):
+            raise DriveError(400, "invalid", f"Invalid Value: corpora {corpora!r}", location="corpora")
+        if (corpora == "drive") != (drive is not None):
+            raise DriveError(400, "teamDriveIdRequiresTeamDriveCorpora", "The driveId parameter must be specified "
+                             "if and only if corpora is set to drive.")
+        include = _include_items(req)
+        if corpora in ("drive", "allDrives") and not include:
+            raise DriveError(403, "teamDriveIncludeItemsRequired", "The includeItemsFromAllDrives parameter must be "
+                             "set to true when driveId is specified or corpora contains drive or allDrives.",
+                             location="includeItemsFromAllDrives")
+        if include and not all_drives(req):
+            raise DriveError(403, "teamDriveItemsRequireTeamDriveSupport", "The includeItemsFromAllDrives parameter "
+                             "can only be set to true when supportsAllDrives is also set to true.",
+                             location="supportsAllDrives")
+        if drive is not None and self.store.member_role(drive, req.principal) is None:
+            raise DriveError(404, "notFound", f"Shared drive not found: {drive}", location="driveId")
+        return include, drive
+
+    def list_files(self, req: Request) -> Response:
+        try:
+            match = compile_query(req.query.get("q", ""))
+        except ValueError:
+            raise DriveError(400, "invalid", "Invalid Value", location="q") from None
+        raw = req.query.get("pageSize") or "100"
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
+                             location="pageSize")
+        size = int(raw)
+        token = req.query.get("pageToken") or "0"
+        if not token.isdigit():
+            raise DriveError(400, "invalid", "Invalid Value", location="pageToken")
+        offset = int(token)
+        include, only = self._scope(req)
+        with self.store.lock:
+            hits = []
+            for f in self.store.files.values():
+                drive = self.store.drive_of(f)
+                if (only is not None and drive != only) or (drive is not None and not include):
+                    continue
+                if self.store.can_read(f, req.principal) and match(f, req.principal):
+                    hits.append(f)
+            hits = _sort(hits, req.query.get("orderBy") or "")
+            page = [self._view(f, req) for f in hits[offset:offset + size]]
+        body: dict[str, Any] = {"kind": "drive#fileList", "incompleteSearch": False, "files": page}
+        if offset + size < len(hits):
+            body["nextPageToken"] = str(offset + size)
+        return json_response(select(body, "fileList", req.query.get("fields")))
+
+    def start_token(self, req: Request) -> Response:
+        body = {"kind": "drive#startPageToken", "startPageToken": str(len(self.store.changes) + 1)}
+        return json_response(select(body, "startPageToken", req.query.get("fields")))
+
+    def list_changes(self, req: Request) -> Response:
+        token = req.query.get("pageToken")
+        if not token:
+            raise DriveError(400, "required", "Required parameter: pageToken", location="pageToken")
+        if not token.isdigit() or int(token) < 1:
+            raise DriveError(400, "invalid", f"Invalid Value: pageToken {token!r}", location="pageToken")
+        raw = req.query.get("pageSize") or "100"
+        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+            raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
+                             location="pageSize")
+        size, number = int(raw), int(token)
+        with_removed = req.query.get("includeRemoved", "true") != "false"
+        with_drives = _include_items(req) and all_drives(req)
+        out: list[dict[str, Any]] = []
+        with self.store.lock:
+            pending = [c for c in self.store.changes if c.number >= number]
+            for change in pending[:size]:
+                f = self.store.files.get(change.file_id)
+                if f is not None and not with_drives and self.store.drive_of(f) is not None:
+                    continue
+                # Drive: "removed ... for example by deletion or loss of access": a file the caller can no
+                # longer read is reported removed, without its resource
+                lost = f is not None and not self.store.can_read(f, req.principal)
+                removed = f is None or change.removed or lost
+                if removed and not with_removed:
+                    continue
+                item: dict[str, Any] = {"kind": "drive#change", "changeType": "file", "type": "file",
+                                        "time": change.time, "fileId": change.file_id, "removed": removed}
+                if not removed:
+                    item["file"] = self._view(f, req)
+                out.append(item)
+            body: dict[str, Any] = {"kind": "drive#changeList", "changes": out}
+            if len(pending) > size:
+                body["nextPageToken"] = str(pending[size].number)
+            else:
+                body["newStartPageToken"] = str(len(self.store.changes) + 1)
+        return json_response(select(body, "changeList", req.query.get("fields")))
