@@ -9,7 +9,8 @@ A shared drive's id is also the id of its top folder: files are created in it wi
   will be returned"; the reason is one Google's tools handle on create, the message is guessed);
 - a drive the caller is not a member of is 404 notFound on ``driveId``; only organizers update or delete
   (403 insufficientFilePermissions); a drive holding untrashed items is not deleted (403
-  ``cannotDeleteResourceWithChildren``, message guessed), its trashed items go with it;
+  ``cannotDeleteResourceWithChildren``, message guessed; what is inside a trashed folder counts as
+  trashed), its trashed items go with it;
 - ``hidden`` is per user (``hide`` / ``unhide``); ``drives.list`` lists hidden drives too and takes ``q``
   on ``name`` (=, !=, contains), ``createdTime`` and ``hidden`` (anything else: 400 invalid on ``q``);
   pageSize 1..100 (default 10)."""
@@ -149,6 +150,14 @@ class Drives:
             for key, value in (body.get("restrictions") or {}).items():
                 drive.restrictions[key] = bool(value)
 
+    def _in_trash(self, f) -> bool:
+        """Trashed, or inside a trashed folder (Drive trashes a folder's contents with it)."""
+        while f is not None:
+            if f.trashed:
+                return True
+            f = next((self.store.files[p] for p in f.parents if p in self.store.files), None)
+        return False
+
     def create_drive(self, req: Request) -> Response:
         request_id = req.query.get("requestId")
         if not request_id:
@@ -187,7 +196,7 @@ class Drives:
         drive = self._drive(req, organizer=True)
         with self.store.lock:
             items = [f for f in self.store.files.values() if self.store.drive_of(f) == drive.id]
-            if any(not f.trashed for f in items):
+            if not all(self._in_trash(f) for f in items):
                 raise DriveError(403, "cannotDeleteResourceWithChildren", "The shared drive cannot be deleted "
                                  "because it contains one or more untrashed items.")
             for f in items:
