@@ -45,15 +45,20 @@ def ensure_audit_table(conn: Connection) -> None:
 
 def record_event(conn: Connection, *, action: str, system: str, correlation_id: str,
                  operation: str | None = None, object_id: str | None = None, status: str | int | None = None,
-                 run_id: str | None = None, detail: dict[str, Any] | None = None) -> str:
-    """Append one event; returns its id. ``action`` is one of ``ACTIONS``."""
+                 run_id: str | None = None, detail: dict[str, Any] | None = None,
+                 event_id: str | None = None) -> str:
+    """Append one event; returns its id. ``action`` is one of ``ACTIONS``.
+
+    ``event_id``: the caller's id for an event that may be recorded more than once (the same vendor
+    delivery handed over again); a second event with that id is not added (the first one stands)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}: use one of {', '.join(ACTIONS)}")
     ensure_audit_table(conn)
-    event_id = str(uuid.uuid4())
+    event_id = event_id or str(uuid.uuid4())
     conn.execute(
         f"insert into {SCHEMA}.events (event_id, occurred_at, correlation_id, action, system, operation,"
-        " object_id, status, run_id, detail) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " object_id, status, run_id, detail) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " on conflict (event_id) do nothing",
         (event_id, datetime.now(UTC).replace(tzinfo=None), correlation_id, action, system, operation,
          object_id, None if status is None else str(status), run_id,
          None if detail is None else json.dumps(detail, sort_keys=True, default=str)),

@@ -20,11 +20,21 @@ from resources.warehouse import WarehouseResource
 from tests.notify_helpers import APPROVER, click, make_tasks, send_approval, slack_sender
 
 
-@pytest.fixture
-def slack(make_slack_sandbox, duckdb_warehouse, monkeypatch):
+def _slack(make_slack_sandbox, monkeypatch):
     monkeypatch.setenv("PROJECTX_SLACK_APPROVERS", f"Risk.Lead@projectx.io; {APPROVER.upper()}, ciso@projectx.io")
     make_tasks("task-1", "task-2")
     return make_slack_sandbox()
+
+
+@pytest.fixture
+def slack(make_slack_sandbox, duckdb_warehouse, monkeypatch):
+    return _slack(make_slack_sandbox, monkeypatch)
+
+
+@pytest.fixture
+def slack_any(make_slack_sandbox, any_warehouse, monkeypatch):
+    """``slack`` on DuckDB and on PostgreSQL."""
+    return _slack(make_slack_sandbox, monkeypatch)
 
 
 def apply(slack, payload: dict, with_slack: bool = True):
@@ -72,6 +82,33 @@ def test_a_user_who_is_no_approver_is_refused_and_audited(slack):
     assert detail["email"] == "intern@projectx.io" and detail["decision"] == "approved"
     assert (detail["channel_id"], detail["message_ts"]) == (message["channel"], message["ts"])
     assert "ciso@projectx.io" not in json.dumps(detail)  # the refusal does not list who may approve
+
+
+def refusals() -> list[dict]:
+    with WarehouseResource.from_env().connect() as conn:
+        return conn.query("select event_id, correlation_id, detail from audit.events "
+                          "where operation = 'task_decision_refused' order by occurred_at")
+
+
+@pytest.mark.parametrize("any_warehouse", ["duckdb", "postgres"], indirect=True)
+def test_a_redelivered_refused_click_is_audited_once(slack_any):
+    """The inbox may hand the same click over again (a crash after the audit row's commit, a redelivery):
+    it is refused again, but the audit log keeps one row per click. Another click by the same person
+    (a new action_ts and trigger_id) is a new attempt and gets its own row."""
+    slack = slack_any
+    message = send_approval(slack, "task-1")
+    intern = slack.add_user("intern@projectx.io")
+    payload = click(message, APPROVE_ACTION, intern, "1700000003.000100", username="intern")
+    payload["trigger_id"] = "1700000003.1234.abcdef"
+    refused(slack, payload, "intern@projectx.io is not")
+    refused(slack, json.loads(json.dumps(payload)), "intern@projectx.io is not")  # the same delivery again
+    assert len(refusals()) == 1
+    again = click(message, APPROVE_ACTION, intern, "1700000009.000100", username="intern")
+    again["trigger_id"] = "1700000009.5678.abcdef"
+    refused(slack, again, "intern@projectx.io is not")
+    rows = refusals()
+    assert len(rows) == 2 and rows[0]["correlation_id"] != rows[1]["correlation_id"]
+    assert [json.loads(r["detail"])["action_ts"] for r in rows] == ["1700000003.000100", "1700000009.000100"]
 
 
 def test_nobody_may_decide_in_a_channel_when_no_approver_is_configured(slack, monkeypatch):

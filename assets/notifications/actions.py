@@ -10,7 +10,8 @@ entitled to (a compliance control, :mod:`assets.notifications.approvers`): the c
 approval request the product sent for that very task (the delivery ledger), by the DM's recipient or,
 in a channel, by a Slack user whose e-mail is in ``PROJECTX_SLACK_APPROVERS``. A refused click changes
 nothing, is recorded in ``audit.events`` (operation ``task_decision_refused``: who tried, on which
-message, why) and raises :class:`SlackActionRefused`, a :class:`SlackActionError` the inbox handler
+message, why; one row per click, however often the same delivery is handed over) and raises
+:class:`SlackActionRefused`, a :class:`SlackActionError` the inbox handler
 logs and finishes like any other unusable click. A denied request closes the
 task in ``marts.tasks``; an approved one keeps it open with the approval recorded. dbt reads the
 table as a source (``stg_notifications__task_decisions``), so the decision survives every rebuild of
@@ -20,7 +21,9 @@ DDLs alike) and the ``notifications/task_decisions`` asset creates it before dbt
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -118,12 +121,20 @@ def _refuse(conn: Connection, payload: dict[str, Any], task_id: str, decision: s
             channel_type: str | None, email: str | None) -> None:
     """Record a refused click in the audit log (who tried, where, why), commit, and raise."""
     container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
+    action = next(a for a in payload["actions"] if a.get("action_id") in DECISIONS)
     detail = {"slack_user_id": one_line(payload["user"]["id"])[:40], "slack_user": who, "decision": decision,
               "reason": reason, "channel_id": one_line(container.get("channel_id"))[:40],
               "message_ts": one_line(container.get("message_ts"))[:40], "channel_type": channel_type,
-              **({"email": email} if email else {})}
-    record_event(conn, action="notification", system="slack", correlation_id=new_correlation_id(),
-                 operation="task_decision_refused", object_id=task_id, status="refused", detail=detail)
+              "action_ts": one_line(action.get("action_ts"))[:40],
+              "trigger_id": one_line(payload.get("trigger_id"))[:100], **({"email": email} if email else {})}
+    # One row per click: the same delivery handed over again (the inbox after a crash, a replay) is
+    # refused again but not audited twice. Its id and correlation id derive from the click's identity.
+    click_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "slack-click:" + json.dumps(
+        [payload.get("trigger_id"), payload["user"]["id"], action.get("action_id"), action.get("value"),
+         action.get("action_ts"), container.get("channel_id"), container.get("message_ts")], default=str)))
+    record_event(conn, action="notification", system="slack", correlation_id=click_id,
+                 operation="task_decision_refused", object_id=task_id, status="refused", detail=detail,
+                 event_id=f"task_decision_refused:{click_id}")
     conn.raw.commit()
     raise SlackActionRefused(f"{decision} of task {task_id[:100]} by {who} refused: {reason}")
 
