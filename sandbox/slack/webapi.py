@@ -15,7 +15,8 @@ users.info, users.list, users.lookupByEmail, reactions.add / reactions.remove / 
 (the bot user's reactions on stored messages: message_not_found, already_reacted, no_reaction, invalid_name,
 no_item_specified; conversations.history shows `reactions`). chat.update / chat.delete act on the bot's own messages
 (message_not_found, cant_update_message, cant_delete_message). chat.postMessage keeps `metadata`;
-conversations.history returns it with `include_all_metadata=true`, as Slack does.
+conversations.history returns it with `include_all_metadata=true`, as Slack does. conversations.history
+and conversations.replies page by `cursor` and take `oldest` / `latest` / `inclusive`, as Slack does.
 """
 
 from __future__ import annotations
@@ -110,6 +111,42 @@ def _offset(cursor: str) -> int:
         return int(n)
     except ValueError as exc:
         raise SlackError("invalid_cursor") from exc
+
+
+def _limit(args: dict[str, Any], default: int, most: int) -> int:
+    try:
+        return min(max(int(args.get("limit") or default), 1), most)
+    except ValueError as exc:
+        raise SlackError("invalid_limit") from exc
+
+
+def _ts_arg(args: dict[str, Any], name: str) -> float | None:
+    value = args.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise SlackError("invalid_ts_" + name) from exc
+
+
+def _in_window(ts: str, args: dict[str, Any]) -> bool:
+    """Whether a message's ts lies between `oldest` and `latest` (both exclusive unless `inclusive`)."""
+    at, oldest, latest = float(ts), _ts_arg(args, "oldest"), _ts_arg(args, "latest")
+    inclusive = _flag(args.get("inclusive"))
+    if oldest is not None and (at < oldest or (at == oldest and not inclusive)):
+        return False
+    return latest is None or at < latest or (at == latest and inclusive)
+
+
+def _page(msgs: list[dict[str, Any]], args: dict[str, Any], limit: int) -> dict[str, Any]:
+    """One page of `msgs` from the request's `cursor`, metadata only with `include_all_metadata`."""
+    start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+    page, more = msgs[start:start + limit], start + limit < len(msgs)
+    if not _flag(args.get("include_all_metadata")):
+        page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+    return {"messages": page, "has_more": more,
+            "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
 
 
 class WebApi:
@@ -360,36 +397,36 @@ class WebApi:
         return {"channel": dict(self._channel(args))}
 
     def conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages newest first, between `oldest` and `latest` (exclusive unless `inclusive`),
+        `limit` (1-999, default 100) a page, paged by `cursor` (`response_metadata.next_cursor`)."""
         channel = self._channel(args)
         if channel["is_private"] and not channel["is_member"]:
             raise SlackError("not_in_channel")
-        limit = min(max(int(args.get("limit") or 100), 1), 999)
+        limit = _limit(args, 100, 999)
         # thread replies are not in the channel's history (Slack: conversations.replies), broadcasts are
         msgs = [m["message"] for m in reversed(self.sb.messages(channel["id"])) if not m.get("deleted")
-                and (not m["thread_ts"] or m["thread_ts"] == m["ts"] or _flag(m["args"].get("reply_broadcast")))]
-        if not _flag(args.get("include_all_metadata")):
-            msgs = [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
-        return {"messages": msgs[:limit], "has_more": len(msgs) > limit, "pin_count": 0,
-                "response_metadata": {"next_cursor": ""}}
+                and (not m["thread_ts"] or m["thread_ts"] == m["ts"] or _flag(m["args"].get("reply_broadcast")))
+                and _in_window(m["ts"], args)]
+        return {**_page(msgs, args, limit), "pin_count": 0}
 
     def conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
-        """A thread: its parent message first, then the replies oldest first (thread_not_found otherwise)."""
+        """A thread: its parent message first, then the replies oldest first (thread_not_found otherwise);
+        `oldest` / `latest` / `inclusive` bound the replies (the parent always leads the first page), paged
+        by `cursor`."""
         channel = self._channel(args)
         if channel["is_private"] and not channel["is_member"]:
             raise SlackError("not_in_channel")
         ts = str(args.get("ts") or "")
         if not ts:
             raise SlackError("invalid_arguments")
-        limit = min(max(int(args.get("limit") or 1000), 1), 1000)
+        limit = _limit(args, 1000, 1000)
         stored = [m for m in self.sb.messages(channel["id"]) if not m.get("deleted")]
         parent = [m["message"] for m in stored if m["ts"] == ts]
         if not parent:
             raise SlackError("thread_not_found")
-        msgs = parent + [m["message"] for m in stored if m["thread_ts"] == ts and m["ts"] != ts]
-        if not _flag(args.get("include_all_metadata")):
-            msgs = [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
-        return {"messages": msgs[:limit], "has_more": len(msgs) > limit,
-                "response_metadata": {"next_cursor": ""}}
+        msgs = parent + [m["message"] for m in stored if m["thread_ts"] == ts and m["ts"] != ts
+                         and _in_window(m["ts"], args)]
+        return _page(msgs, args, limit)
 
     def conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         """Open (or find) the DM with one user: `users=U…` -> `{"channel": {"id": "D…"}}`."""

@@ -142,3 +142,34 @@ def test_messages_over_admin_http(slack_sandbox, slack_client):
     assert [m["text"] for m in got.json()["messages"]] == ["via admin"]
     assert requests.delete(slack_sandbox.url + "/_sandbox/messages", timeout=10).status_code == 204
     assert slack_sandbox.messages() == []
+
+
+def test_history_and_replies_page_by_cursor_within_oldest_and_latest(slack_sandbox, slack_client):
+    first = slack_client.chat_postMessage(channel="#alerts-servicenow", text="m0")
+    channel = first["channel"]
+    posted = [first] + [slack_client.chat_postMessage(channel=channel, text=f"m{i}") for i in range(1, 7)]
+    pages, cursor = [], None
+    while True:
+        page = slack_client.conversations_history(channel=channel, limit=3, cursor=cursor)
+        pages.append([m["text"] for m in page["messages"]])
+        cursor = page["response_metadata"]["next_cursor"]
+        assert page["has_more"] == bool(cursor)
+        if not cursor:
+            break
+    assert pages == [["m6", "m5", "m4"], ["m3", "m2", "m1"], ["m0"]]  # newest first, as in Slack
+    window = slack_client.conversations_history(channel=channel, oldest=posted[2]["ts"], latest=posted[5]["ts"])
+    assert [m["text"] for m in window["messages"]] == ["m4", "m3"]  # both bounds exclusive by default
+    window = slack_client.conversations_history(channel=channel, oldest=posted[2]["ts"], latest=posted[5]["ts"],
+                                                inclusive=True)
+    assert [m["text"] for m in window["messages"]] == ["m5", "m4", "m3", "m2"]
+    replies = [slack_client.chat_postMessage(channel=channel, text=f"r{i}", thread_ts=first["ts"]) for i in range(4)]
+    thread = slack_client.conversations_replies(channel=channel, ts=first["ts"], limit=3)
+    assert [m["text"] for m in thread["messages"]] == ["m0", "r0", "r1"] and thread["has_more"]
+    rest = slack_client.conversations_replies(channel=channel, ts=first["ts"], limit=3,
+                                              cursor=thread["response_metadata"]["next_cursor"])
+    assert [m["text"] for m in rest["messages"]] == ["r2", "r3"] and not rest["has_more"]
+    late = slack_client.conversations_replies(channel=channel, ts=first["ts"], oldest=replies[1]["ts"])
+    assert [m["text"] for m in late["messages"]] == ["m0", "r2", "r3"]
+    with pytest.raises(SlackApiError) as info:
+        slack_client.conversations_history(channel=channel, cursor="bm90LWEtY3Vyc29y")
+    assert info.value.response["error"] == "invalid_cursor"
