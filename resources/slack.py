@@ -10,7 +10,8 @@ connection errors with jittered backoff up to ``MAX_ATTEMPTS`` (spec §2.4: at m
 - :class:`SlackRejected` — Slack refused this message for good (unknown channel, no such user).
 
 Every message carries ``metadata`` with its delivery key, so a run killed between the post and the
-ledger write finds the message in the channel's history instead of posting it again.
+ledger write finds the message in the channel's history instead of posting it again
+(:meth:`SlackSender.find_posted`: every page back to the first attempt, at most ``HISTORY_PAGES``).
 The token comes from Vault ``integrations/<env>/slack`` (key ``bot_token``) or ``SLACK_BOT_TOKEN``.
 """
 
@@ -35,6 +36,11 @@ METADATA_EVENT = "projectx_notification"
 TOKEN_ERRORS = frozenset({"token_revoked", "token_expired", "invalid_auth", "not_authed", "account_inactive"})
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
                               "ratelimited"})
+# Looking for a message already posted: pages of HISTORY_PAGE messages back to the first attempt less
+# CLOCK_MARGIN seconds (Slack's clock stamps ts, ours the attempt), at most HISTORY_PAGES pages.
+HISTORY_PAGE = 200  # Slack's recommended page size (it may answer with fewer: the cursor goes on)
+HISTORY_PAGES = 50  # 10,000 messages since the attempt; beyond that the message is posted (see find_posted)
+CLOCK_MARGIN = 120.0
 TOKEN_HINT = "reinstall the Slack app and store the new bot token in Vault integrations/<env>/slack (SLACK_BOT_TOKEN)"
 
 
@@ -162,33 +168,50 @@ class SlackSender:
             kwargs["blocks"] = blocks
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
+        started = time.time()  # a post this call stored cannot be older
+
         def already_posted() -> dict[str, Any] | None:
             try:
-                return self.find_posted(channel, delivery_key, attempts=1, thread_ts=thread_ts)
+                return self.find_posted(channel, delivery_key, oldest=started, attempts=1, thread_ts=thread_ts)
             except SlackDeliveryError:
                 return None
 
         data = self.call("chat.postMessage", _before_retry=already_posted, **kwargs)
         return {"channel": data["channel"], "ts": data["ts"]}
 
-    def find_posted(self, channel: str, delivery_key: str, limit: int = 200,
+    def find_posted(self, channel: str, delivery_key: str, oldest: float | None = None,
                     attempts: int | None = None, thread_ts: str | None = None) -> dict[str, Any] | None:
         """The message already posted with this delivery key (after a crash or a timeout), or None.
 
-        A reply is looked for in its thread: conversations.history lists top-level messages only."""
+        ``oldest``: when the first attempt to post it began (epoch seconds, our clock): the history is
+        read page by page (cursor) back to that moment less ``CLOCK_MARGIN``, however many messages came
+        after it; None reads back from the newest message, page after page. A reply is looked for in its
+        thread: conversations.history lists top-level messages only.
+
+        At most ``HISTORY_PAGES`` pages are read. A message not found by then counts as not posted and
+        the caller posts it: a duplicate is possible in a channel that busy, a lost notification is not.
+        That is the choice this client made from the start (a failed look-up, too, lets the post go
+        ahead); it is logged as a warning."""
         if channel.startswith("U"):  # a DM is posted to the user; its history lives in the IM channel
             channel = self.call("conversations.open", _attempts=attempts, users=channel)["channel"]["id"]
-        if thread_ts:
-            data = self.call("conversations.replies", _attempts=attempts, channel=channel, ts=thread_ts,
-                             limit=limit, include_all_metadata=True)
-        else:
-            data = self.call("conversations.history", _attempts=attempts, channel=channel, limit=limit,
-                             include_all_metadata=True)
-        for msg in data.get("messages", []):
-            meta = msg.get("metadata") or {}
-            if meta.get("event_type") == METADATA_EVENT and \
-                    (meta.get("event_payload") or {}).get("delivery_key") == delivery_key:
-                return {"channel": data.get("channel_id") or channel, "ts": msg["ts"]}
+        method, kwargs = ("conversations.replies", {"ts": thread_ts}) if thread_ts else ("conversations.history", {})
+        if oldest is not None:
+            kwargs["oldest"] = f"{max(0.0, oldest - CLOCK_MARGIN):.6f}"
+        cursor = ""
+        for _ in range(HISTORY_PAGES):
+            data = self.call(method, _attempts=attempts, channel=channel, limit=HISTORY_PAGE,
+                             include_all_metadata=True, **kwargs, **({"cursor": cursor} if cursor else {}))
+            for msg in data.get("messages", []):
+                meta = msg.get("metadata") or {}
+                if meta.get("event_type") == METADATA_EVENT and \
+                        (meta.get("event_payload") or {}).get("delivery_key") == delivery_key:
+                    return {"channel": data.get("channel_id") or channel, "ts": msg["ts"]}
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return None
+        log.warning("message %s not found in the latest %d pages of %s's history since %s: posting it (it may be "
+                    "a duplicate, never a loss)", delivery_key, HISTORY_PAGES, channel,
+                    "the start" if oldest is None else time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(oldest)))
         return None
 
     def open_dm(self, email: str) -> str:

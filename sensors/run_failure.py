@@ -52,8 +52,9 @@ def failure_message(run_id: str, job_name: str, step_key: str, error: str, corre
     return Message([row], kind, target or ";".join(emails), delivery_key=f"run-failure-{run_id}")
 
 
-def announce(msg: Message, correlation_id: str, notifications: NotificationsResource) -> str:
-    """Post to Slack (unless already posted), else e-mail; returns how it went out."""
+def announce(msg: Message, correlation_id: str, notifications: NotificationsResource,
+             since: float | None = None) -> str:
+    """Post to Slack (unless already posted since ``since``, epoch seconds), else e-mail; returns how it went out."""
     import os
 
     slack, reason = notifications.slack(), "Slack is not configured"
@@ -61,7 +62,7 @@ def announce(msg: Message, correlation_id: str, notifications: NotificationsReso
         try:
             channel = msg.target if msg.channel_type == "slack_channel" else \
                 slack.user_id(os.environ.get("PROJECTX_DEVELOPER_EMAIL") or "")
-            if slack.find_posted(channel, msg.delivery_key):
+            if slack.find_posted(channel, msg.delivery_key, oldest=since):
                 return "deduplicated"
             slack.post(channel, slack_text(msg), slack_blocks(msg, correlation_id), msg.delivery_key)
             return "slack"
@@ -90,7 +91,8 @@ def build_run_failure_sensor(notifications: NotificationsResource | None = None)
         correlation_id = run.tags.get(CORRELATION_TAG) or run.run_id
         msg = failure_message(run.run_id, run.job_name, step, error, correlation_id, env.name)
         resource = notifications or NotificationsResource(vault_prefix=env.vault_prefix)
-        how = announce(msg, correlation_id, resource)
+        record = context.instance.get_run_record_by_id(run.run_id)  # its failure is announced after it began
+        how = announce(msg, correlation_id, resource, record.create_timestamp.timestamp() if record else None)
         context.log.info(f"run {run.run_id} failure announced by {how}")
         if how == "deduplicated":
             return SkipReason(f"The failure of run {run.run_id} was already announced in Slack.")

@@ -3,7 +3,9 @@
 Grain of the input: one outbox row per notification and target (``marts.notification_outbox``).
 Rows sharing ``channel_type``, ``target`` and ``group_key`` go out as one message (a summary).
 Each message is recorded ``sending`` before the send and done after it (see ``ledger``), so a
-rerun after a kill re-sends only what never left, and finds by Slack metadata what left unrecorded.
+rerun after a kill re-sends only what never left, and finds by Slack metadata what left unrecorded:
+it reads the channel's (or thread's) history page by page back to the ledger's ``first_attempt_at``
+(``resources.slack.SlackSender.find_posted``), so a busy channel does not hide it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from assets.notifications import ledger
@@ -101,6 +103,7 @@ class Deliverer:
                 row, _resume=bool(done and done["status"] == "sending"),
                 # kept while a resend is under way, so a crash mid-resend still resends to those only
                 _resend_to=done.get("resend_to") if done and done["status"] in ("sending", "retrying") else None,
+                _first_attempt=(done or {}).get("first_attempt_at"),  # a crashed post cannot be older
                 _attempt=int((done or {}).get("attempts") or 0) + 1))
         plans = []
         for key, items in sorted(groups.items(), key=lambda kv: str(kv[0])):
@@ -145,7 +148,7 @@ class Deliverer:
             recipient = channel if msg.channel_type == "slack_dm" else None  # who may answer a DM's buttons
             thread = ledger.thread_of(self.conn, msg.thread_key)
             if resume:  # a follow-up is looked for in its thread, where it was posted
-                found = self.slack.find_posted(channel, msg.delivery_key,
+                found = self.slack.find_posted(channel, msg.delivery_key, oldest=_first_attempt(msg),
                                                thread_ts=thread["slack_ts"] if thread else None)
                 if found:
                     ledger.mark_done(self.conn, msg.delivery_key, "deduplicated", slack_channel=found["channel"],
@@ -280,6 +283,12 @@ class Deliverer:
             ledger.set_slack_state(self.conn, "revoked", reason, admin_notified=True)
         except EmailDeliveryError as exc:
             log.error("could not e-mail the Slack admins: %s", exc)
+
+
+def _first_attempt(msg: Message) -> float | None:
+    """When the ledger first recorded an attempt of this message (epoch seconds): a post it made is newer."""
+    stamps = [r["_first_attempt"] for r in msg.rows if r.get("_first_attempt")]
+    return min(stamps).replace(tzinfo=UTC).timestamp() if stamps else None
 
 
 def _split(value: str | None) -> list[str]:
