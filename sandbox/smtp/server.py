@@ -8,6 +8,9 @@ Auth: with `username`/`password` the server offers AUTH PLAIN and LOGIN and requ
 (530 otherwise; 535 on wrong credentials); plain-text AUTH is allowed unless `require_tls=True`.
 TLS: `starttls=True` offers STARTTLS with the sandbox certificate (`ca_bundle` is the CA to trust);
 `require_tls=True` also refuses mail (and AUTH) before STARTTLS.
+SMTPUTF8 (RFC 6531): `smtputf8=True` advertises it and takes non-ASCII addresses and headers sent with
+`MAIL FROM:<...> SMTPUTF8`; off by default, as on many relays (smtplib then refuses such addresses
+before sending). `ReceivedMessage.mail_options` shows what the client asked for.
 
 Faults (`sb.faults.set(...)` / `clear()`, switchable while running; seeded like `sandbox.core.faults`):
 - `reject_recipients`: fnmatch patterns; matching RCPT TO answers `550 5.1.1 ... User unknown`.
@@ -21,7 +24,7 @@ import ssl
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -45,6 +48,7 @@ class ReceivedMessage:
     peer: str
     auth_user: str | None
     received_at: float
+    mail_options: list[str] = field(default_factory=list)  # MAIL FROM parameters, e.g. SMTPUTF8
 
     @property
     def subject(self) -> str:
@@ -92,7 +96,7 @@ class _Handler:
         self.sb._received(ReceivedMessage(
             mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos), message=message,  # type: ignore[arg-type]
             raw=raw, peer=str(session.peer[0]) if session.peer else "", auth_user=session.auth_data,
-            received_at=time.time()))
+            received_at=time.time(), mail_options=list(envelope.mail_options)))
         return "250 2.0.0 Message accepted for delivery"
 
 
@@ -103,13 +107,14 @@ class SmtpSandbox:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, username: str | None = None,
                  password: str | None = None, *, starttls: bool = False, require_tls: bool = False,
-                 seed: int = 42, server_hostname: str = "smtp.sandbox.local") -> None:
+                 seed: int = 42, server_hostname: str = "smtp.sandbox.local", smtputf8: bool = False) -> None:
         if (username is None) != (password is None):
             raise ValueError("give both username and password, or neither")
         self.host, self.port = host, port
         self.username, self.password = username, password
         self.starttls = starttls or require_tls
         self.require_tls = require_tls
+        self.smtputf8 = smtputf8
         self.server_hostname = server_hostname
         self.ca_bundle: str | None = None
         self.faults = SmtpFaults(seed)
@@ -121,7 +126,8 @@ class SmtpSandbox:
     def start(self) -> SmtpSandbox:
         if self._controller is not None:
             return self
-        kwargs: dict[str, Any] = {"server_hostname": self.server_hostname, "decode_data": False}
+        kwargs: dict[str, Any] = {"server_hostname": self.server_hostname, "decode_data": False,
+                                  "enable_SMTPUTF8": self.smtputf8}
         if self.username is not None:
             kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=self.require_tls)
         if self.starttls:

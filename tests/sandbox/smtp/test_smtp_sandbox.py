@@ -100,3 +100,25 @@ def test_stop_frees_the_port(make_smtp_sandbox):
     sb.stop()
     with pytest.raises(OSError):
         smtplib.SMTP(sb.host, port, timeout=2)
+
+
+def test_smtputf8_is_advertised_only_when_switched_on(make_smtp_sandbox):
+    from email import policy
+
+    plain, utf8 = make_smtp_sandbox(), make_smtp_sandbox(smtputf8=True)
+    msg = _message(to="jörg.müller@projectx.example", subject="Prüfung überfällig")
+    msg.policy = policy.SMTPUTF8
+    with smtplib.SMTP(plain.host, plain.port, timeout=10) as client:
+        client.ehlo()
+        assert not client.has_extn("smtputf8")
+        with pytest.raises(smtplib.SMTPNotSupportedError):  # smtplib refuses before sending
+            client.send_message(msg)
+    with smtplib.SMTP(utf8.host, utf8.port, timeout=10) as client:
+        client.ehlo()
+        assert client.has_extn("smtputf8")
+        assert client.send_message(msg) == {}
+    [got] = utf8.messages()
+    assert got.rcpt_tos == ["jörg.müller@projectx.example"] and "SMTPUTF8" in got.mail_options
+    assert got.message["To"] == "jörg.müller@projectx.example" and got.subject == "Prüfung überfällig"
+    assert "jörg.müller@projectx.example".encode() in got.raw  # raw UTF-8 headers, as RFC 6531 allows
+    assert plain.messages() == []
