@@ -27,7 +27,7 @@ import warnings
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesParser, Parser
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -92,7 +92,10 @@ class _Handler:
             return refusal
         raw = envelope.original_content or envelope.content
         raw = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        if envelope.smtp_utf8:  # RFC 6531: the headers are UTF-8 (BytesParser would keep them as escapes)
+            message = Parser(policy=policy.SMTPUTF8).parsestr(raw.decode("utf-8", "surrogateescape"))
+        else:
+            message = BytesParser(policy=policy.default).parsebytes(raw)
         self.sb._received(ReceivedMessage(
             mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos), message=message,  # type: ignore[arg-type]
             raw=raw, peer=str(session.peer[0]) if session.peer else "", auth_user=session.auth_data,
