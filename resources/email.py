@@ -3,7 +3,11 @@
 Grain: one :meth:`EmailSender.send` is one message (plain text plus an HTML alternative) to a list
 of recipients. STARTTLS is used whenever the server offers it, and required unless
 ``SMTP_STARTTLS=false`` (a local relay on loopback). The ``Message-ID`` derives from the delivery
-key, so a recipient's mail client folds a resend after a crash into one message.
+key, so a recipient's mail client folds a resend after a crash into one message. An address with
+non-ASCII before the @ (RFC 6531) goes out only over SMTPUTF8: when the server advertises it, the
+message is sent with it (UTF-8 headers); when it does not, those recipients are refused with the
+reason (:class:`EmailAddressError` when nobody else is left, else :class:`EmailPartlyRefused`), never
+dropped silently. A non-ASCII domain is sent as its IDNA form, which any server takes.
 A failure raises :class:`EmailDeliveryError`; the delivery ledger schedules the resend 10 minutes
 later (``RETRY_AFTER``) and the delivery asset reports it as an alert.
 Settings: Vault ``integrations/<env>/smtp`` or ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USERNAME``,
@@ -17,8 +21,10 @@ import html
 import re
 import smtplib
 import ssl
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
@@ -46,6 +52,20 @@ class EmailPartlyRefused(EmailDeliveryError):
         self.temporary = temporary or []  # refused with a 4xx reply (try again later): worth a resend
 
 
+def _local_ok(local: str) -> bool:
+    """An unquoted local part: ASCII atext, or (RFC 6531) UTF-8 letters, marks, digits, symbols and
+    punctuation beyond ASCII; never a control, format (bidi, zero-width) or space character."""
+    if len(local.encode("utf-8")) > 64:
+        return False
+    shown = "".join("a" if not c.isascii() and unicodedata.category(c)[0] not in "CZ" else c for c in local)
+    return bool(_LOCAL.fullmatch(shown))
+
+
+def needs_smtputf8(box: str) -> bool:
+    """Whether a mailbox (as :func:`mailbox` returns it) has non-ASCII before the @: SMTPUTF8 only."""
+    return not getaddresses([box])[0][1].isascii()
+
+
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
@@ -67,10 +87,10 @@ def mailbox(entry: str) -> str:
         ascii_domain = domain.encode("idna").decode("ascii") if not domain.isascii() else domain
     except UnicodeError:
         raise EmailAddressError(f"invalid e-mail address {shown!r}: the domain is not a valid host name") from None
-    if not _LOCAL.fullmatch(local) or len(local) > 64 or "." not in ascii_domain or \
+    if not _local_ok(local) or "." not in ascii_domain or \
             not all(_LABEL.fullmatch(label) for label in ascii_domain.split(".")):
         raise EmailAddressError(f"invalid e-mail address {shown!r}: expected one mailbox like name@example.com "
-                                "(ASCII before the @)")
+                                "(letters, digits and !#$%&'*+-/=?^_`{|}~. before the @)")
     return str(Address(display_name=" ".join(name.split()), username=local, domain=ascii_domain.lower()))
 
 
@@ -106,16 +126,7 @@ class EmailSender:
         if not to:
             raise EmailDeliveryError("no e-mail recipient: add one to the notification_routing seed")
         boxes = [mailbox(entry) for entry in to]  # EmailAddressError: a vendor's address is never trusted
-        msg = EmailMessage()
-        msg["From"] = self.from_address
-        msg["To"] = ", ".join(boxes)
-        msg["Subject"] = " ".join(subject.split())  # a CR/LF from vendor text would start a new header
-        msg["Date"] = formatdate(usegmt=True)
-        domain = self.from_address.rpartition("@")[2] or "localhost"
-        msg["Message-ID"] = f"<{hashlib.sha256(delivery_key.encode()).hexdigest()[:32]}@{domain}>"
-        msg["X-ProjectX-Delivery-Key"] = delivery_key
-        msg.set_content(text)
-        msg.add_alternative(html_body or f"<pre>{html.escape(text)}</pre>", subtype="html")
+        unsendable: list[str] = []
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.ehlo()
@@ -126,20 +137,50 @@ class EmailSender:
                     raise EmailDeliveryError(f"SMTP server {self.host}:{self.port} does not offer STARTTLS: "
                                              "point SMTP_HOST at a relay that does, or set SMTP_STARTTLS=false "
                                              "for a loopback relay")
+                if not smtp.has_extn("smtputf8"):
+                    unsendable = [getaddresses([b])[0][1] for b in boxes if needs_smtputf8(b)]
+                    boxes = [b for b in boxes if not needs_smtputf8(b)]
+                    if not boxes:
+                        raise EmailAddressError(self._no_smtputf8(unsendable))
                 if self.username:
                     smtp.login(self.username, self.password or "")
+                msg = self._message(boxes, subject, text, html_body, delivery_key)
+                # smtplib sees the non-ASCII addresses and itself adds SMTPUTF8 (and BODY=8BITMIME) to MAIL
+                # FROM, writing the headers as UTF-8 (mail_options=["SMTPUTF8"] here would send it twice)
                 refused = smtp.send_message(msg)
         except smtplib.SMTPAuthenticationError:
             raise EmailDeliveryError(f"SMTP login refused: check {CONFIG_HINT}") from None
         except (smtplib.SMTPException, OSError) as exc:
             raise EmailDeliveryError(f"SMTP delivery to {self.host}:{self.port} failed "
                                      f"({type(exc).__name__}: {_reply(exc)}); resending in 10 minutes") from None
-        if refused:  # smtplib raises when every recipient is refused: these got it, the refused did not
-            raise EmailPartlyRefused(f"SMTP refused recipient(s) {sorted(refused)}: fix the address in the "
-                                     "notification_routing seed (or the owner's e-mail at the vendor)",
-                                     str(msg["Message-ID"]), sorted(refused),
+        if refused or unsendable:  # smtplib raises when every recipient is refused: these got it, the refused did not
+            why = [f"SMTP refused recipient(s) {sorted(refused)}: fix the address in the notification_routing seed "
+                   "(or the owner's e-mail at the vendor)"] if refused else []
+            raise EmailPartlyRefused("; ".join([*why, *([self._no_smtputf8(unsendable)] if unsendable else [])]),
+                                     str(msg["Message-ID"]), sorted([*refused, *unsendable]),
                                      sorted(a for a, reply in refused.items() if 400 <= _code(reply) < 500))
         return str(msg["Message-ID"])
+
+    def _message(self, boxes: list[str], subject: str, text: str, html_body: str | None,
+                 delivery_key: str) -> EmailMessage:
+        """The message to ``boxes``: RFC 2047 / IDNA headers, or UTF-8 ones (policy SMTPUTF8) when an
+        address needs it (only sent over SMTPUTF8)."""
+        msg = EmailMessage(policy=policy.SMTPUTF8 if any(map(needs_smtputf8, boxes)) else policy.default)
+        msg["From"] = self.from_address
+        msg["To"] = ", ".join(boxes)
+        msg["Subject"] = " ".join(subject.split())  # a CR/LF from vendor text would start a new header
+        msg["Date"] = formatdate(usegmt=True)
+        domain = self.from_address.rpartition("@")[2] or "localhost"
+        msg["Message-ID"] = f"<{hashlib.sha256(delivery_key.encode()).hexdigest()[:32]}@{domain}>"
+        msg["X-ProjectX-Delivery-Key"] = delivery_key
+        msg.set_content(text)
+        msg.add_alternative(html_body or f"<pre>{html.escape(text)}</pre>", subtype="html")
+        return msg
+
+    def _no_smtputf8(self, addresses: list[str]) -> str:
+        return (f"SMTP server {self.host}:{self.port} does not offer SMTPUTF8, which {sorted(addresses)} need "
+                "(non-ASCII before the @): not sent to them; point SMTP_HOST at a relay that offers SMTPUTF8 "
+                "(RFC 6531) or give them an ASCII address in the notification_routing seed (or at the vendor)")
 
 
 def _code(reply: object) -> int:

@@ -22,7 +22,14 @@ from typing import Any
 from assets.notifications import ledger
 from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
 from resources.audit import new_correlation_id, record_event
-from resources.email import RETRY_AFTER, EmailDeliveryError, EmailPartlyRefused, EmailSender, valid_recipients
+from resources.email import (
+    RETRY_AFTER,
+    EmailAddressError,
+    EmailDeliveryError,
+    EmailPartlyRefused,
+    EmailSender,
+    valid_recipients,
+)
 from resources.slack import SlackRejected, SlackSender, SlackTokenRevoked, SlackUnavailable
 from resources.warehouse import Connection
 
@@ -229,6 +236,12 @@ class Deliverer:
                 return "retrying", {**detail, "resend_to": exc.temporary}
             ledger.mark_done(self.conn, msg.delivery_key, ok_status, message_id=exc.message_id, error=error)
             return ok_status, detail
+        except EmailAddressError as exc:  # no recipient the relay can take (no SMTPUTF8): a dead letter, with why
+            why = "; ".join([*([reason] if reason else []), str(exc)])
+            self.report.errors.append(why)
+            status = ok_status if resend else "failed"  # a resend: the others have it already
+            ledger.mark_done(self.conn, msg.delivery_key, status, error=why)
+            return status, {"error": why}
         except EmailDeliveryError as exc:
             self.report.counts["email_failures"] += 1
             self.report.errors.append(str(exc))
