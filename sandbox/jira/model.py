@@ -93,6 +93,7 @@ class Comment:
     created: int
     updated: int
     update_author: str
+    visibility: dict[str, Any] | None = None  # {"type": "role"|"group", "value"|"identifier": ...}
 
 
 @dataclass(slots=True)

@@ -56,13 +56,17 @@ def find_comment(store: JiraStore, issue_id: int, comment_id: str) -> Comment | 
     return next((c for c in store.comments_of(issue) if str(c.id) == str(comment_id)), None)
 
 
-def edit_comment(store: JiraStore, issue_id: int, comment_id: str, body: Any, actor: str) -> Comment | None:
+def edit_comment(store: JiraStore, issue_id: int, comment_id: str, body: Any, actor: str,
+                 visibility: Any = ...) -> Comment | None:
+    """Replace a comment's body (and its visibility when one is given; None makes it public)."""
     with store.lock:
         store.issues[issue_id] = store._freeze(store.issues[issue_id])
         comment = find_comment(store, issue_id, comment_id)
         if comment is None:
             return None
         comment.body, comment.updated, comment.update_author = body, store.now_ms(), actor
+        if visibility is not ...:
+            comment.visibility = visibility
     store.update(issue_id, {}, actor, "issue_comment_edited", comment=comment)
     return comment
 

@@ -110,10 +110,13 @@ class Renderer:
         return {k: v for k, v in out.items() if v is not None}
 
     def comment(self, c: Comment) -> dict[str, Any]:
-        return {"self": f"{self.api}/issue/{c.issue_id}/comment/{c.id}", "id": str(c.id),
-                "author": self.user(c.author), "body": as_version(c.body, self.version),
-                "updateAuthor": self.user(c.update_author), "created": jira_ts(c.created),
-                "updated": jira_ts(c.updated), "jsdPublic": True}
+        out = {"self": f"{self.api}/issue/{c.issue_id}/comment/{c.id}", "id": str(c.id),
+               "author": self.user(c.author), "body": as_version(c.body, self.version),
+               "updateAuthor": self.user(c.update_author), "created": jira_ts(c.created),
+               "updated": jira_ts(c.updated), "jsdPublic": True}
+        if c.visibility:
+            out["visibility"] = c.visibility
+        return out
 
     def attachment(self, a: Attachment, meta: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"self": f"{self.api}/attachment/{a.id}", "id": a.id if meta else str(a.id),

@@ -33,6 +33,17 @@ def _body_ok(c: Call, body: Any) -> Any:
     return body
 
 
+def _visibility(body: dict[str, Any]) -> dict[str, Any] | None:
+    """A comment's `visibility` ({"type": "role"|"group", "value" or "identifier"}), or None (public)."""
+    vis = body.get("visibility")
+    if vis is None:
+        return None
+    if not isinstance(vis, dict) or vis.get("type") not in ("role", "group") or not (
+            vis.get("value") or vis.get("identifier")):
+        raise fail(400, None, {"commentLevel": "Visibility must have a type ('group' or 'role') and a value."})
+    return {k: vis[k] for k in ("type", "value", "identifier") if vis.get(k)}
+
+
 def register(sb: JiraSandbox, key: str) -> None:
     from sandbox.jira.routes_issues import issue_of
 
@@ -47,7 +58,8 @@ def register(sb: JiraSandbox, key: str) -> None:
 
     def add_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
-        comment = sb.store.add_comment(issue.id, _body_ok(c, c.obj().get("body")), c.user)
+        body = c.obj()
+        comment = sb.store.add_comment(issue.id, _body_ok(c, body.get("body")), c.user, _visibility(body))
         return json_response(c.r.comment(comment), 201)
 
     def one_comment(c: Call) -> Response:
@@ -59,7 +71,9 @@ def register(sb: JiraSandbox, key: str) -> None:
 
     def edit_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
-        comment = ops.edit_comment(sb.store, issue.id, c.p["comment"], _body_ok(c, c.obj().get("body")), c.user)
+        body = c.obj()
+        vis = _visibility(body) if "visibility" in body else ...
+        comment = ops.edit_comment(sb.store, issue.id, c.p["comment"], _body_ok(c, body.get("body")), c.user, vis)
         if comment is None:
             raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
         return json_response(c.r.comment(comment))

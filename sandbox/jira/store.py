@@ -207,14 +207,15 @@ class JiraStore:
         self._emit("jira:issue_deleted", "issue_deleted", issue, actor)
         return issue
 
-    def add_comment(self, issue_id: int, body: Any, actor: str) -> Comment:
+    def add_comment(self, issue_id: int, body: Any, actor: str,
+                    visibility: dict[str, Any] | None = None) -> Comment:
         with self.lock:
             issue = self.issues[issue_id]
             frozen = self._freeze(issue)
             if frozen is not issue:
                 self.issues[issue_id] = frozen
             now = self.now_ms()
-            comment = Comment(self.new_id(), issue_id, actor, body, now, now, actor)
+            comment = Comment(self.new_id(), issue_id, actor, body, now, now, actor, visibility)
             self._comments[issue_id].append(comment)
         self.update(issue_id, {}, actor, "issue_commented", comment=comment)
         self._emit("comment_created", "issue_commented", self.issues[issue_id], actor, comment=comment)
