@@ -263,6 +263,9 @@ def register(sb: JiraSandbox) -> None:
                    for r, i in zip(refs, found, strict=True)]
         return json_response({"entries": entries}, 207)
 
+    # shared with `routes_agile_more` (looked up per request, so registration order does not matter)
+    sb.agile = {"issue_page": issue_page, "board_of": board_of, "epic_of": epic_of,  # type: ignore[attr-defined]
+                "board_bean": board_bean, "issues_of": issues_of}
     sb.route("GET", r"/board", boards, prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)", lambda c: json_response(board_bean(c, board_of(c))), prefix="agile")
     sb.route("GET", r"/board/(?P<board>\d+)/sprint", board_sprints, prefix="agile")

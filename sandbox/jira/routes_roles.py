@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail, not_found_issue
-from sandbox.jira.routes_social import GROUPS, group_id, group_members
+from sandbox.jira.routes_groups import group_id, group_members, group_names
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -135,14 +135,14 @@ def register(sb: JiraSandbox) -> None:
         return json_response(out)
 
     def read_actors(body: dict[str, Any], users: str, groups: str, group_ids: str) -> list[tuple[str, str]]:
-        by_id = {group_id(g): g for g in GROUPS}
+        by_id = {group_id(g): g for g in group_names(sb)}
         out: list[tuple[str, str]] = []
         for account in body.get(users) or []:
             if account not in sb.store.users:
                 raise fail(404, f"We couldn't find the user with account ID '{account}'.")
             out.append((USER_ACTOR, account))
         for name in body.get(groups) or []:
-            if name not in GROUPS:
+            if name not in group_names(sb):
                 raise fail(404, f"Group '{name}' does not exist.")
             out.append((GROUP_ACTOR, name))
         for gid in body.get(group_ids) or []:
@@ -177,7 +177,7 @@ def register(sb: JiraSandbox) -> None:
 
     def remove_actor(c: Call) -> Response:
         key, role = project_of(c.p["project"]), role_of(c)
-        by_id = {group_id(g): g for g in GROUPS}
+        by_id = {group_id(g): g for g in group_names(sb)}
         wanted = [(USER_ACTOR, c.q("user")), (GROUP_ACTOR, c.q("group")),
                   (GROUP_ACTOR, by_id.get(c.q("groupId") or ""))]
         wanted = [(k, w) for k, w in wanted if w]

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.routes_groups import group_id, group_names
 from sandbox.jira.routes_roles import _PROJECT, _RANK, ROLES
-from sandbox.jira.routes_social import GROUPS, group_id
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -107,8 +107,8 @@ def register(sb: JiraSandbox) -> None:
         kind, param = holder["type"], holder.get("parameter", holder.get("value"))
         if kind == "projectRole" and not (str(param).isdigit() and int(param) in ROLES):
             raise fail(400, f"The project role with id '{param}' does not exist.")
-        if kind == "group" and param not in GROUPS:
-            named = next((g for g in GROUPS if group_id(g) == param), None)
+        if kind == "group" and param not in group_names(sb):
+            named = next((g for g in group_names(sb) if group_id(g) == param), None)
             if named is None:
                 raise fail(400, f"Group '{param}' does not exist.")
             param = named

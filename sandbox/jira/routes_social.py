@@ -1,10 +1,8 @@
-"""Votes, groups, saved filters and issue properties.
+"""Votes, saved filters and issue properties.
 
 - Votes: GET `/issue/{key}/votes` (`{"self","votes","hasVoted","voters"}`), POST (204; 404 on your own
   issue: Jira does not let reporters vote), DELETE (204; 404 when the caller has not voted).
-- Groups: GET `/groups/picker` (`{"header","total","groups":[{"name","html","labels","groupId"}]}`),
-  GET `/group/member` (paged users; 404 for an unknown group), GET `/user/groups?accountId=`.
-  Three fixed groups: `jira-software-users` (everyone), `jira-admins` and `site-admins` (the API user).
+- Groups live in `routes_groups` (`GROUPS`, `group_id`, `group_members` are re-exported here).
 - Filters: POST `/filter` (200, the filter), GET/PUT/DELETE `/filter/{id}` (an unknown id answers 400,
   as the spec says), GET `/filter/favourite`, `/filter/my`, `/filter/search` (paged, `filterName` is a
   case-insensitive partial match), PUT/DELETE `/filter/{id}/favourite`. JQL `filter = <id or name>`
@@ -15,9 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import html
-import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -25,23 +20,14 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
+from sandbox.jira.routes_groups import GROUPS, group_id, group_members
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Issue
     from sandbox.jira.sandbox import JiraSandbox
 
-GROUPS = ("jira-software-users", "jira-admins", "site-admins")
+__all__ = ["GROUPS", "filter_bean", "group_id", "group_members", "register"]
 NO_FILTER = "The selected filter is not available to you, perhaps it has been deleted or had its permissions changed."
-
-
-def group_id(name: str) -> str:
-    return str(uuid.UUID(bytes=hashlib.blake2b(f"jira-group:{name}".encode(), digest_size=16).digest(), version=4))
-
-
-def group_members(sb: JiraSandbox, name: str) -> list[str]:
-    if name == "jira-software-users":
-        return [u.account_id for u in sb.store.users.values() if u.account_type == "atlassian"]
-    return [sb.store.me.account_id] if name in GROUPS else []
 
 
 def filter_bean(c: Call, f: dict[str, Any], me: str) -> dict[str, Any]:
@@ -92,66 +78,6 @@ def register(sb: JiraSandbox) -> None:
                 raise fail(404, "Cannot remove a vote for an issue that the user has not already voted for.")
             people.remove(c.user)
         return Response(status=204)
-
-    # --- groups ---------------------------------------------------------------------------------
-    def groups_picker(c: Call) -> Response:
-        query = (c.q("query") or "").lower()
-        excluded = set(c.qlist("exclude"))
-        limit = c.qint("maxResults", 20, 0, 1000)
-        names = [g for g in GROUPS if query in g and g not in excluded]
-        account = c.q("accountId")
-        if account:
-            names = [g for g in names if account in group_members(sb, g)]
-        shown = names[:limit]
-
-        def highlight(name: str) -> str:
-            if not query:
-                return html.escape(name)
-            at = name.find(query)
-            return (html.escape(name[:at]) + "<b>" + html.escape(name[at:at + len(query)]) + "</b>"
-                    + html.escape(name[at + len(query):]))
-
-        return json_response({"header": f"Showing {len(shown)} of {len(names)} matching groups", "total": len(names),
-                              "groups": [{"name": g, "html": highlight(g), "labels": [], "groupId": group_id(g)}
-                                         for g in shown]})
-
-    def find_group(c: Call) -> str:
-        name, gid = c.q("groupname"), c.q("groupId")
-        if not name and not gid:
-            raise fail(400, "You must specify a group name or a group ID.")
-        hit = next((g for g in GROUPS if g == name or group_id(g) == gid), None)
-        if hit is None:
-            raise fail(404, "Specified group does not exist.")
-        return hit
-
-    def members(c: Call) -> Response:
-        group = find_group(c)
-        start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 50)
-        people = [c.r.user(a) for a in group_members(sb, group)]
-        self_url = f"{c.r.api}/group/member?groupId={group_id(group)}&startAt={start}&maxResults={limit}"
-        out = paged(people, start, limit, self_url)
-        if not out["isLast"]:
-            out["nextPage"] = (f"{c.r.api}/group/member?groupId={group_id(group)}&startAt={start + limit}"
-                               f"&maxResults={limit}")
-        return json_response(out)
-
-    def group(c: Call) -> Response:
-        name = find_group(c)
-        people = [c.r.user(a) for a in group_members(sb, name)]
-        return json_response({"name": name, "groupId": group_id(name), "self": f"{c.r.api}/group?groupId="
-                              f"{group_id(name)}", "users": {"size": len(people), "items": people[:50],
-                                                             "max-results": 50, "start-index": 0,
-                                                             "end-index": min(len(people), 50) - 1},
-                              "expand": "users"})
-
-    def user_groups(c: Call) -> Response:
-        account = c.q("accountId")
-        if not account:
-            raise fail(400, "The 'accountId' query parameter needs to be provided.")
-        if account not in sb.store.users:
-            raise fail(404, "The user with the specified accountId doesn't exist.")
-        return json_response([{"name": g, "groupId": group_id(g), "self": f"{c.r.api}/group?groupId={group_id(g)}"}
-                              for g in GROUPS if account in group_members(sb, g)])
 
     # --- filters --------------------------------------------------------------------------------
     def filters() -> dict[int, dict[str, Any]]:
@@ -297,10 +223,6 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", key + r"/properties/(?P<prop>[^/]+)", get_prop)
     sb.route("PUT", key + r"/properties/(?P<prop>[^/]+)", put_prop, "write")
     sb.route("DELETE", key + r"/properties/(?P<prop>[^/]+)", delete_prop, "write")
-    sb.route("GET", r"/groups/picker", groups_picker)
-    sb.route("GET", r"/group/member", members)
-    sb.route("GET", r"/group", group)
-    sb.route("GET", r"/user/groups", user_groups)
     sb.route("POST", r"/filter", create_filter, "write")
     sb.route("GET", r"/filter/favourite", favourites)
     sb.route("GET", r"/filter/my", my_filters)

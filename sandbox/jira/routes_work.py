@@ -146,6 +146,7 @@ def register(sb: JiraSandbox) -> None:
         issue, w = find_worklog(c)
         with sb.store.lock:
             worklogs_of(issue).remove(w)
+            sb.store.work.setdefault("worklogs_deleted", []).append({"id": w["id"], "time": sb.store.now_ms()})
         return Response(status=204)
 
     # --- remote links -------------------------------------------------------------------------

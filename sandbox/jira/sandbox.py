@@ -27,8 +27,11 @@ from sandbox.jira import (
     admin,
     ops,
     routes_agile,
+    routes_agile_more,
     routes_config,
+    routes_groups,
     routes_issues,
+    routes_more,
     routes_platform,
     routes_roles,
     routes_schemes,
@@ -106,7 +109,10 @@ class JiraSandbox(Sandbox):
         routes_search.register(self)
         routes_work.register(self)
         routes_social.register(self)
+        routes_groups.register(self)
+        routes_more.register(self)
         routes_issues.register(self)
+        routes_agile_more.register(self)
         routes_agile.register(self)
         routes_config.register(self)
         routes_roles.register(self)

@@ -1,0 +1,188 @@
+"""Version/component issue counts and ordering, worklog change feeds, project properties, attachment
+settings and filter share permissions.
+
+- GET `/version/{id}/relatedIssueCounts` (`issuesFixedCount`, `issuesAffectedCount`, ...),
+  GET `/version/{id}/unresolvedIssueCount`, POST `/version/{id}/move` (`{"position": "Earlier|Later|First|
+  Last"}` or `{"after": <version URL>}`; 200, the version), GET `/component/{id}/relatedIssueCounts`.
+- GET `/worklog/updated?since=` and `/worklog/deleted?since=` (ChangedWorklogs: `values` of
+  `{"worklogId","updatedTime","properties"}`, `since`, `until`, `lastPage`, `nextPage` while more; 1000 a
+  page), POST `/worklog/list` `{"ids"}` (at most 1000; unknown ids are left out).
+- Project properties: GET `/project/{p}/properties` (`{"keys"}`), GET/PUT (201 created, 200 replaced)/DELETE
+  (204) `/project/{p}/properties/{key}`.
+- GET `/attachment/meta` (`{"enabled","uploadLimit"}`), GET `/filter/{id}/permission` (the filter's share
+  permissions, always `[]` here).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira.call import Call
+from sandbox.jira.errors import fail
+from sandbox.jira.routes_work import version_bean
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+WORKLOG_PAGE = 1000
+UPLOAD_LIMIT = 10_485_760
+
+
+def register(sb: JiraSandbox) -> None:
+    """Register before `routes_issues`: its `GET /attachment/{id}` would otherwise match `/attachment/meta`."""
+    # the store is replaced on reset: always read `sb.store.work` at call time
+    def thing(kind: str, label: str, ident: str) -> dict[str, Any]:
+        item = sb.store.work[kind].get(int(ident)) if ident.isdigit() else None
+        if item is None:
+            raise fail(404, f"The {label} with id {ident} does not exist.")
+        return item
+
+    # --- versions and components ----------------------------------------------------------------
+    def version_counts(c: Call) -> Response:
+        v = thing("versions", "version", c.p["id"])
+        issues = list(sb.store.issues.values())
+        return json_response({"self": f"{c.r.api}/version/{v['id']}",
+                              "issuesFixedCount": sum(v["id"] in i.fix_versions for i in issues),
+                              "issuesAffectedCount": sum(v["id"] in i.versions for i in issues),
+                              "issueCountWithCustomFieldsShowingVersion": 0, "customFieldUsage": []})
+
+    def version_unresolved(c: Call) -> Response:
+        v = thing("versions", "version", c.p["id"])
+        fixed = [i for i in list(sb.store.issues.values()) if v["id"] in i.fix_versions]
+        return json_response({"self": f"{c.r.api}/version/{v['id']}", "issuesCount": len(fixed),
+                              "issuesUnresolvedCount": sum(i.resolution_id is None for i in fixed)})
+
+    def move_version(c: Call) -> Response:
+        v = thing("versions", "version", c.p["id"])
+        body = c.obj()
+        position, after = body.get("position"), body.get("after")
+        if bool(position) == bool(after):
+            raise fail(400, "You must specify either 'position' or 'after' (but not both).")
+        with sb.store.lock:
+            versions = sb.store.work["versions"]
+            mine = [x for x in versions.values() if x["project"] == v["project"]]
+            at = mine.index(v)
+            mine.remove(v)
+            if after:
+                ident = str(after).rstrip("/").rsplit("/", 1)[-1]
+                target = versions.get(int(ident)) if ident.isdigit() else None
+                if target is None or target is v or target["project"] != v["project"]:
+                    raise fail(400, f"Version '{after}' is not a valid version to move after.")
+                mine.insert(mine.index(target) + 1, v)
+            else:
+                spots = {"first": 0, "last": len(mine), "earlier": max(0, at - 1), "later": min(len(mine), at + 1)}
+                where = spots.get(str(position).lower())
+                if where is None:
+                    raise fail(400, f"Invalid position '{position}'. Expected one of Earlier, Later, First, Last.")
+                mine.insert(where, v)
+            others = {k: x for k, x in versions.items() if x["project"] != v["project"]}
+            versions.clear()
+            versions.update(others)
+            versions.update({x["id"]: x for x in mine})
+        return json_response(version_bean(c, v))
+
+    def component_counts(c: Call) -> Response:
+        comp = thing("components", "component", c.p["id"])
+        count = sum(comp["id"] in i.components for i in list(sb.store.issues.values()))
+        return json_response({"self": f"{c.r.api}/component/{comp['id']}/relatedIssueCounts", "issueCount": count})
+
+    # --- worklog change feeds -------------------------------------------------------------------
+    def since_of(c: Call) -> int:
+        return c.qint("since", 0, 0, 1 << 62)
+
+    def feed(c: Call, rows: list[tuple[int, int]], path: str) -> Response:
+        since = since_of(c)
+        rows = sorted(r for r in rows if r[0] >= since)
+        page = rows[:WORKLOG_PAGE]
+        last = len(rows) <= WORKLOG_PAGE
+        until = page[-1][0] if page else since
+        out: dict[str, Any] = {"values": [{"worklogId": wid, "updatedTime": t, "properties": []} for t, wid in page],
+                               "since": since, "until": until, "self": f"{c.r.api}/worklog/{path}?since={since}",
+                               "lastPage": last}
+        if not last:
+            out["nextPage"] = f"{c.r.api}/worklog/{path}?since={until + 1}"
+        return json_response(out)
+
+    def worklogs_updated(c: Call) -> Response:
+        rows = [(w["updated"], w["id"]) for logs in list(sb.store.work["worklogs"].values()) for w in list(logs)]
+        return feed(c, rows, "updated")
+
+    def worklogs_deleted(c: Call) -> Response:
+        rows = [(d["time"], d["id"]) for d in list(sb.store.work.get("worklogs_deleted", []))]
+        return feed(c, rows, "deleted")
+
+    def worklog_list(c: Call) -> Response:
+        ids = c.obj().get("ids")
+        if not isinstance(ids, list):
+            raise fail(400, None, {"ids": "Worklog ids must be provided."})
+        if len(ids) > WORKLOG_PAGE:
+            raise fail(400, f"The number of worklog ids must not exceed {WORKLOG_PAGE}.")
+        wanted = {int(x) for x in ids if str(x).isdigit()}
+        out = []
+        for issue_id, logs in list(sb.store.work["worklogs"].items()):
+            issue = sb.store.issues.get(issue_id)
+            if issue is not None:
+                out += [c.r.worklog(issue, w) for w in list(logs) if w["id"] in wanted]
+        return json_response(out)
+
+    # --- project properties ---------------------------------------------------------------------
+    def project_props(c: Call) -> tuple[str, dict[str, Any]]:
+        ref = c.p["project"]
+        project = next((p for p in sb.store.projects.values() if ref.upper() == p.key or ref == p.id), None)
+        if project is None:
+            raise fail(404, f"No project could be found with key '{ref}'.")
+        return project.key, sb.store.work.setdefault("project_properties", {}).setdefault(project.key, {})
+
+    def list_project_props(c: Call) -> Response:
+        key, props = project_props(c)
+        return json_response({"keys": [{"self": f"{c.r.api}/project/{key}/properties/{quote(k)}", "key": k}
+                                       for k in props]})
+
+    def get_project_prop(c: Call) -> Response:
+        _, props = project_props(c)
+        if c.p["prop"] not in props:
+            raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
+        return json_response({"key": c.p["prop"], "value": props[c.p["prop"]]})
+
+    def put_project_prop(c: Call) -> Response:
+        _, props = project_props(c)
+        name = c.p["prop"]
+        if len(name) > 255:
+            raise fail(400, "The property key is too long. Maximum length is 255 characters.")
+        value = c.body()
+        with sb.store.lock:
+            created = name not in props
+            props[name] = value
+        return json_response({}, 201 if created else 200)
+
+    def delete_project_prop(c: Call) -> Response:
+        _, props = project_props(c)
+        with sb.store.lock:
+            if c.p["prop"] not in props:
+                raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
+            del props[c.p["prop"]]
+        return Response(status=204)
+
+    # --- settings -------------------------------------------------------------------------------
+    def filter_permissions(c: Call) -> Response:
+        ident = c.p["filter"]
+        if not ident.isdigit() or int(ident) not in sb.store.work.get("filters", {}):
+            raise fail(404, f"The filter with id '{ident}' does not exist.")
+        return json_response([])
+
+    sb.route("GET", r"/version/(?P<id>\d+)/relatedIssueCounts", version_counts)
+    sb.route("GET", r"/version/(?P<id>\d+)/unresolvedIssueCount", version_unresolved)
+    sb.route("POST", r"/version/(?P<id>\d+)/move", move_version, "write")
+    sb.route("GET", r"/component/(?P<id>\d+)/relatedIssueCounts", component_counts)
+    sb.route("GET", r"/worklog/updated", worklogs_updated)
+    sb.route("GET", r"/worklog/deleted", worklogs_deleted)
+    sb.route("POST", r"/worklog/list", worklog_list)
+    project = r"/project/(?P<project>[^/]+)/properties"
+    sb.route("GET", project, list_project_props)
+    sb.route("GET", project + r"/(?P<prop>[^/]+)", get_project_prop)
+    sb.route("PUT", project + r"/(?P<prop>[^/]+)", put_project_prop, "write")
+    sb.route("DELETE", project + r"/(?P<prop>[^/]+)", delete_project_prop, "write")
+    sb.route("GET", r"/attachment/meta", lambda c: json_response({"enabled": True, "uploadLimit": UPLOAD_LIMIT}))
+    sb.route("GET", r"/filter/(?P<filter>\d+)/permission", filter_permissions)
