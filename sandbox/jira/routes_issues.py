@@ -112,9 +112,12 @@ def register(sb: JiraSandbox) -> None:
                                                c.version, issue)
         if errors:
             raise fail(400, None, errors)
+        logs = worklog_adds(body)
         sb.store.update(issue.id, attrs, c.user)
         for text in comments:
             sb.store.add_comment(issue.id, text, c.user)
+        for log in logs:
+            sb.log_work(c, sb.store.issues[issue.id], log)  # type: ignore[attr-defined]
         if c.q("returnIssue") == "true":
             return json_response(c.r.issue(sb.store.issues[issue.id], ALL_FIELDS), 200)
         return Response(status=204)
@@ -157,10 +160,23 @@ def register(sb: JiraSandbox) -> None:
                                                c.version, issue)
         if errors:
             raise fail(400, None, errors)
+        logs = worklog_adds(body)
         ops.transition(sb.store, issue.id, C.TRANSITIONS[tid], attrs, c.user)
         for text in comments:
             sb.store.add_comment(issue.id, text, c.user)
+        for log in logs:
+            sb.log_work(c, sb.store.issues[issue.id], log)  # type: ignore[attr-defined]
         return Response(status=204)
+
+    def worklog_adds(body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The `update.worklog[{"add": {...}}]` operations of an edit or transition."""
+        ops_ = (body.get("update") or {}).get("worklog") or []
+        adds = [op["add"] for op in (ops_ if isinstance(ops_, list) else [ops_])
+                if isinstance(op, dict) and isinstance(op.get("add"), dict)]
+        for add in adds:
+            if not add.get("timeSpent") and add.get("timeSpentSeconds") is None:
+                raise fail(400, None, {"worklog": "You must indicate the time spent working."})
+        return adds
 
     def changelog(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])

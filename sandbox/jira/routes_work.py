@@ -115,14 +115,20 @@ def register(sb: JiraSandbox) -> None:
 
     def add_worklog(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
-        data = read_worklog(c, c.obj(), partial=False)
+        return json_response(c.r.worklog(issue, log_work(c, issue, c.obj())), 201)
+
+    def log_work(c: Call, issue: Issue, body: dict[str, Any]) -> dict[str, Any]:
+        """A new worklog on `issue` (also `update.worklog[{"add": ...}]` on edits and transitions)."""
+        data = read_worklog(c, body, partial=False)
         now = sb.store.now_ms()
         w = {"id": sb.store.new_id(), "author": c.user, "update_author": c.user, "created": now, "updated": now,
              "started": now, "comment": None, **data}
         with sb.store.lock:
             worklogs_of(issue).append(w)
         sb.store.update(issue.id, {}, c.user, "issue_work_logged", comment=None)
-        return json_response(c.r.worklog(issue, w), 201)
+        return w
+
+    sb.log_work = log_work  # type: ignore[attr-defined]  # for `update.worklog` in routes_issues
 
     def find_worklog(c: Call) -> tuple[Issue, dict[str, Any]]:
         issue = issue_of(sb, c.p["issue"])
