@@ -272,3 +272,17 @@ def test_search_json_result_and_changelog_paging(pyc, atl, sb):
     rest = atl.get_issue_changelog(issue.key, start=2, limit=2)
     assert rest["isLast"] is True and rest["values"][0]["items"][0]["toString"] == "log 2"
     assert pyc.issue(issue.key, expand="changelog").changelog.total == 3
+
+
+def test_transition_and_edit_log_work(pyc, atl):
+    """`update.worklog` add operations (pycontribs `transition_issue(worklog=...)`) used to be dropped."""
+    pyc.transition_issue("SEC-3", "Done", worklog="1h 30m", comment="closing",
+                         fields={"resolution": {"name": "Done"}})
+    assert [w.timeSpentSeconds for w in pyc.worklogs("SEC-3")] == [5400]
+    assert pyc.comments("SEC-3")[-1].body == "closing" and pyc.issue("SEC-3").fields.resolution.name == "Done"
+    atl.edit_issue("SEC-4", {"worklog": [{"add": {"timeSpent": "2h", "started": "2026-10-01T09:00:00.000+0000"}}]})
+    [log] = atl.issue_get_worklog("SEC-4")["worklogs"]
+    assert (log["timeSpentSeconds"], log["started"]) == (7200, "2026-10-01T09:00:00.000+0000")
+    with pytest.raises(HTTPError) as bad:
+        atl.edit_issue("SEC-4", {"worklog": [{"add": {"comment": "no time"}}]})
+    assert bad.value.response.status_code == 400
