@@ -171,6 +171,30 @@ def test_replay_detection_survives_a_restart_and_expires_after_the_window(tmp_pa
         writer.close()
 
 
+def test_a_jira_body_signed_longer_ago_than_the_replay_window_is_refused_as_stale(live):
+    """Jira signs no timestamp header, and body digests are kept for the replay window only: a body
+    captured earlier than that would pass as new. Its own signed ``timestamp`` dates it."""
+    import json
+
+    settings, client = live
+    window = settings.replay_window_seconds
+
+    def body(age: float, issue: int) -> bytes:
+        return json.dumps({"timestamp": int((time.time() - age) * 1000), "webhookEvent": "jira:issue_updated",
+                           "issue": {"id": str(issue), "key": f"PX-{issue}", "fields": {}}}).encode()
+
+    old = client.post(JIRA, **jira_request(body(window + 60, 40300), "jira-old-1"))
+    assert old.status_code == 401 and old.json() == {"error": "unauthorized"}
+    assert rejections(settings, "stale_timestamp")
+    within = client.post(JIRA, **jira_request(body(window - 3600, 40301), "jira-late-1"))
+    assert within.text == "accepted"  # a vendor retry late within the window still gets in
+    ahead = client.post(JIRA, **jira_request(body(-600, 40302), "jira-ahead-1"))
+    assert ahead.text == "accepted"  # a sender clock ahead of ours is not a replay
+    assert inbox_rows(settings, "select delivery_id from webhook_events where delivery_id like 'jira-%-1' "
+                                "and delivery_id in ('jira-old-1', 'jira-late-1', 'jira-ahead-1') order by 1") == \
+        [("jira-ahead-1",), ("jira-late-1",)]
+
+
 # --- 2. per-sender rate limits --------------------------------------------------------------------------
 
 def _limited(tmp_path, **limits) -> WebhookSettings:

@@ -9,7 +9,8 @@ redelivery of a stored id with the same body is answered 200 and stores nothing;
 another body is answered 409 and that body goes to quarantine; on ServiceNow and Jira, whose delivery id
 is not signed, a signed message already accepted under another id within the replay window is a
 replay, answered 401 like a stale timestamp (the other replay defence) and stored nowhere but in
-``webhook_rejections``. Answers to rejected requests say only
+``webhook_rejections``; a Jira body whose signed ``timestamp`` is older than that window (its digest
+forgotten) is refused the same way, as ``stale_timestamp``. Answers to rejected requests say only
 "unauthorized", "bad request", "payload too large" or how to fix a timeout or conflict; the reason
 goes to the counters and, bounded per minute, to ``webhook_rejections`` (source address, endpoint,
 reason and the first 256 bytes of the body, never more). A request refused before its signature
@@ -227,6 +228,8 @@ class Receiver:
         if problem:
             await self._quarantine(ep, headers, body, None, problem)
             raise Reject(400, "contract")
+        if ep.signed_at is not None and self.clock() - ep.signed_at(payload) > self.settings.replay_window_seconds:
+            raise Reject(401, "stale_timestamp")  # older than the digests kept against replays
         try:
             delivery_id = ep.delivery_id(payload, headers, body)
         except MissingDeliveryId as exc:

@@ -91,6 +91,10 @@ class Endpoint:
     # is remembered so that a copy under a new id is known as a replay. None where the id is signed
     # (Standard Webhooks signs webhook-id; Slack's ids are in the signed body).
     signed_message: Callable[[bytes, Mapping[str, str]], bytes] | None = None
+    # Where no signed header carries the time: when the sender says it sent the event, read from the
+    # signed body (epoch seconds). The body digests above are kept for the replay window only, so an
+    # older copy would be new again: it is refused as a stale replay instead.
+    signed_at: Callable[[Any], float] | None = None
 
 
 def _servicenow_type(p: dict) -> str:
@@ -116,7 +120,8 @@ ENDPOINTS = (
              header_id("x-servicenow-delivery"), _servicenow_type, _servicenow_signed),
     Endpoint("jira", "jira", "/api/integrations/jira/webhook", "application/json", "jira", verify.verify_jira,
              parse_json, "jira.issue_event", header_id("x-atlassian-webhook-identifier"),
-             lambda p: p["webhookEvent"], lambda body, headers: body),
+             lambda p: p["webhookEvent"], lambda body, headers: body,
+             lambda p: p["timestamp"] / 1000),  # Jira's epoch milliseconds (the contract requires them)
     Endpoint("generic", "generic", "/api/integrations/generic/webhook", "application/json", "generic",
              verify.verify_generic, parse_json, "generic.event", header_id("webhook-id"), lambda p: p["type"]),
     Endpoint("slack_events", "slack", "/api/integrations/slack/events", "application/json", "slack",

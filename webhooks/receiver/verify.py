@@ -8,9 +8,10 @@ the sender). Every comparison is constant-time. Schemes:
   delivery id in ``X-ServiceNow-Delivery`` (stable across retries). A business rule computes it with
   ``GlideCertificateEncryption``/``GlideDigest`` or an IntegrationHub signing credential; see README.
 - Jira admin webhooks: ``X-Hub-Signature: sha256=<hex HMAC-SHA256(JIRA_WEBHOOK_SECRET, raw body)>``.
-  Jira signs no timestamp, so there is no timestamp window: redeliveries dedupe on
-  ``X-Atlassian-Webhook-Identifier``, and a copy of a signed body under a new identifier is refused as
-  a replay within ``replay_window_seconds`` (the receiver; ServiceNow's unsigned id the same way).
+  Jira signs no timestamp header, so there is no 5-minute window: redeliveries dedupe on
+  ``X-Atlassian-Webhook-Identifier``, a copy of a signed body under a new identifier is refused as
+  a replay within ``replay_window_seconds``, and a body whose own (signed) ``timestamp`` is older than
+  that window is refused as stale (the receiver; ServiceNow's unsigned id the same way).
 - Generic partners: Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``)
   signed by the ``standardwebhooks`` package with ``GENERIC_WEBHOOK_SECRET`` (``whsec_<base64>``) and
   compared here against every ``v1,<base64>`` entry of ``webhook-signature`` (see ``_v1_signatures``).
