@@ -22,7 +22,7 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.model import Issue
 from sandbox.jira.render import ALL_FIELDS, select_fields
-from sandbox.jira.routes_work import version_bean
+from sandbox.jira.routes_versions import version_bean
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
-from sandbox.jira.routes_work import version_bean
+from sandbox.jira.routes_versions import version_bean
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox

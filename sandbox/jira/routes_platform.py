@@ -8,8 +8,8 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
-from sandbox.jira.routes_work import component_bean as _component
-from sandbox.jira.routes_work import version_bean as _version
+from sandbox.jira.routes_versions import component_bean as _component
+from sandbox.jira.routes_versions import version_bean as _version
 from sandbox.jira.timefmt import jira_ts
 
 if TYPE_CHECKING:

@@ -31,12 +31,14 @@ from sandbox.jira import (
     routes_config,
     routes_groups,
     routes_issues,
+    routes_meta,
     routes_more,
     routes_platform,
     routes_roles,
     routes_schemes,
     routes_search,
     routes_social,
+    routes_versions,
     routes_work,
 )
 from sandbox.jira.auth import OAuthServer, RotatingTokenStore, authenticate
@@ -108,6 +110,8 @@ class JiraSandbox(Sandbox):
         routes_platform.register(self)
         routes_search.register(self)
         routes_work.register(self)
+        routes_versions.register(self)
+        routes_meta.register(self)
         routes_social.register(self)
         routes_groups.register(self)
         routes_more.register(self)

@@ -58,7 +58,7 @@ class JiraStore:
         self._history: dict[int, list[History]] = {}
         self._attachments: dict[int, list[Attachment]] = {}
         self.deleted: dict[int, Issue] = {}
-        # worklogs / remote links / watchers by issue id, components / versions by id (`routes_work`)
+        # worklogs / remote links / watchers by issue id, components / versions by id (`routes_work`, `routes_versions`)
         self.work: dict[str, dict[int, Any]] = {"worklogs": {}, "remote": {}, "watchers": {}, "components": {},
                                                 "versions": {}}
         self.rng = random.Random(seed ^ 0x5EED)

@@ -1,0 +1,140 @@
+"""Components and versions of a project.
+
+- GET `/project/{p}/components|versions` (arrays), `/project/{p}/component|version` (paged),
+  POST `/component` / `/version` (201; 400 on an empty or duplicate name, an unknown lead),
+  GET/PUT/DELETE `/component/{id}` / `/version/{id}` (DELETE 204).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira.call import Call, paged
+from sandbox.jira.errors import fail
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+
+def _state(sb: JiraSandbox) -> dict[str, Any]:
+    """This store's components and versions (replaced on reset)."""
+    return sb.store.work
+
+
+def find_project(sb: JiraSandbox, ref: str) -> str:
+    """A project key from a key (any case) or id; 404 as Jira words it."""
+    for p in sb.store.projects.values():
+        if str(ref).upper() == p.key or str(ref) == p.id:
+            return p.key
+    raise fail(404, f"No project could be found with key '{ref}'.")
+
+
+def project_things(sb: JiraSandbox, kind: str, project: str) -> list[dict[str, Any]]:
+    """`kind` ("components" or "versions") of one project, in creation (or moved) order."""
+    return [x for x in _state(sb)[kind].values() if x["project"] == project]
+
+
+def component_bean(c: Call, comp: dict[str, Any]) -> dict[str, Any]:
+    project = c.r.store.projects[comp["project"]]
+    out = {"self": f"{c.r.api}/component/{comp['id']}", "id": str(comp["id"]), "name": comp["name"],
+           "description": comp.get("description") or "", "assigneeType": "PROJECT_DEFAULT",
+           "realAssigneeType": "PROJECT_DEFAULT", "isAssigneeTypeValid": False, "project": project.key,
+           "projectId": int(project.id)}
+    if comp.get("lead"):
+        out["lead"] = c.r.user(comp["lead"])
+    return out
+
+def version_bean(c: Call, v: dict[str, Any]) -> dict[str, Any]:
+    project = c.r.store.projects[v["project"]]
+    out = {"self": f"{c.r.api}/version/{v['id']}", "id": str(v["id"]), "name": v["name"],
+           "archived": bool(v.get("archived")), "released": bool(v.get("released")),
+           "projectId": int(project.id)}
+    for name in ("description", "startDate", "releaseDate"):
+        if v.get(name):
+            out[name] = v[name]
+    return out
+
+
+def register(sb: JiraSandbox) -> None:
+    def list_components(c: Call) -> Response:
+        project = find_project(sb, c.p["project"])
+        return json_response([component_bean(c, x) for x in project_things(sb, "components", project)])
+
+    def list_versions(c: Call) -> Response:
+        project = find_project(sb, c.p["project"])
+        return json_response([version_bean(c, x) for x in project_things(sb, "versions", project)])
+
+    def paged_things(kind: str, bean: Any) -> Any:
+        def handler(c: Call) -> Response:
+            project = find_project(sb, c.p["project"])
+            items = [bean(c, x) for x in project_things(sb, kind, project)]
+            start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)
+            return json_response(paged(items, start, limit))
+        return handler
+
+    def create_thing(kind: str, bean: Any) -> Any:
+        def handler(c: Call) -> Response:
+            body = c.obj()
+            ref = body.get("project") or body.get("projectId")
+            if ref is None:
+                raise fail(400, None, {"project": "Project must be specified."})
+            project = find_project(sb, str(ref))
+            name = str(body.get("name") or "").strip()
+            if not name:
+                raise fail(400, None, {"name": f"The {kind[:-1]} name must not be empty."})
+            if any(x["name"].lower() == name.lower() for x in project_things(sb, kind, project)):
+                what = "A component" if kind == "components" else "A version"
+                raise fail(400, None, {"name": f"{what} with this name already exists in this project."})
+            lead = body.get("leadAccountId")
+            if lead is not None and lead not in sb.store.users:
+                raise fail(400, None, {"leadAccountId": "The user does not exist."})
+            item = {k: v for k, v in body.items() if k in ("description", "startDate", "releaseDate", "archived",
+                                                           "released")}
+            with sb.store.lock:
+                item.update(id=sb.store.new_id(), project=project, name=name, lead=lead)
+                _state(sb)[kind][item["id"]] = item
+            return json_response(bean(c, item), 201)
+        return handler
+
+    def one_thing(kind: str, bean: Any, label: str) -> Any:
+        def find(c: Call) -> dict[str, Any]:
+            ident = c.p["thing"]
+            item = _state(sb)[kind].get(int(ident)) if ident.isdigit() else None
+            if item is None:
+                raise fail(404, f"The {label} with id {ident} does not exist.")
+            return item
+
+        def get(c: Call) -> Response:
+            return json_response(bean(c, find(c)))
+
+        def put(c: Call) -> Response:
+            item = find(c)
+            body = c.obj()
+            with sb.store.lock:
+                for name in ("name", "description", "startDate", "releaseDate", "archived", "released"):
+                    if name in body:
+                        item[name] = body[name]
+                if "leadAccountId" in body:
+                    item["lead"] = body["leadAccountId"]
+            return json_response(bean(c, item))
+
+        def delete(c: Call) -> Response:
+            item = find(c)
+            with sb.store.lock:
+                _state(sb)[kind].pop(item["id"], None)
+            return Response(status=204)
+        return get, put, delete
+
+    project = r"/project/(?P<project>[^/]+)"
+    sb.route("GET", project + r"/components", list_components)
+    sb.route("GET", project + r"/component", paged_things("components", component_bean))
+    sb.route("GET", project + r"/versions", list_versions)
+    sb.route("GET", project + r"/version", paged_things("versions", version_bean))
+    for kind, bean, path, label in (("components", component_bean, "component", "component"),
+                                    ("versions", version_bean, "version", "version")):
+        sb.route("POST", "/" + path, create_thing(kind, bean), "write")
+        get, put, delete = one_thing(kind, bean, label)
+        sb.route("GET", "/" + path + r"/(?P<thing>[^/]+)", get)
+        sb.route("PUT", "/" + path + r"/(?P<thing>[^/]+)", put, "write")
+        sb.route("DELETE", "/" + path + r"/(?P<thing>[^/]+)", delete, "write")
