@@ -166,6 +166,8 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
         elif name == "resolution":
             ref = (_ref(value) or "").lower()
             attrs["resolution_id"] = next((k for k, v in C.RESOLUTIONS.items() if ref in (k, v[0].lower())), None)
+            if ref and attrs["resolution_id"] is None:  # [unc] wording
+                errors[name] = f"Could not find resolution with name or id '{_ref(value)}'."
         elif name in MULTI:
             continue  # below, once the project is known
         else:

@@ -1,4 +1,4 @@
-"""Issue routes: get/create/bulk/edit/delete, assignee, transitions, changelog, bulkfetch.
+"""Issue routes: get/create/bulk/edit/delete, assignee, transitions (see `screens`), changelog, bulkfetch.
 
 Comments, attachments and links live in `routes_children`. Writes validate like Jira (field errors in
 `errors`, 400), answer 201/204 and change state that later reads return. v3 rich text must be ADF,
@@ -17,7 +17,8 @@ from sandbox.jira.call import Call
 from sandbox.jira.changes import parse_fields
 from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.model import Issue
-from sandbox.jira.render import ALL_FIELDS, Renderer, select_fields
+from sandbox.jira.render import ALL_FIELDS, select_fields
+from sandbox.jira.screens import transitions_of, wants_fields
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -63,8 +64,8 @@ def register(sb: JiraSandbox) -> None:
         expand = ",".join(c.qlist("expand"))
         bean = c.r.issue(issue, fields, expand)
         wanted = expand.split(",")
-        if "transitions" in wanted:
-            bean["transitions"] = transitions_of(c.r, issue)
+        if "transitions" in wanted or "transitions.fields" in wanted:
+            bean["transitions"] = transitions_of(c.r, issue, "transitions.fields" in wanted)
         if "editmeta" in wanted:
             bean["editmeta"] = sb.edit_meta(c, issue)  # type: ignore[attr-defined]
         if "operations" in wanted:
@@ -145,7 +146,7 @@ def register(sb: JiraSandbox) -> None:
 
     def get_transitions(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
-        items = transitions_of(c.r, issue)
+        items = transitions_of(c.r, issue, wants_fields(c.qlist("expand")))
         wanted = c.q("transitionId")
         return json_response({"expand": "transitions", "transitions": [t for t in items
                                                                        if not wanted or t["id"] == wanted]})
@@ -217,11 +218,3 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", key + r"/changelog", changelog)
     routes_children.register(sb, key)
 
-
-def transitions_of(r: Renderer, issue: Issue) -> list[dict[str, Any]]:
-    out = []
-    for tid, target in C.TRANSITIONS.items():
-        out.append({"id": tid, "name": C.STATUSES[target][0], "to": r.status(target), "hasScreen": False,
-                    "isGlobal": True, "isInitial": False, "isAvailable": True, "isConditional": False,
-                    "isLooped": target == issue.status_id, "fields": {}})
-    return out

@@ -23,7 +23,7 @@ from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
 from sandbox.jira.render import field_names, select_fields
-from sandbox.jira.routes_issues import transitions_of
+from sandbox.jira.screens import transitions_of
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -78,9 +78,10 @@ def register(sb: JiraSandbox) -> None:
             issues = [{"id": str(i.id), **({"key": i.key} if "key" in fields else {})} for i in chunk]
         else:
             issues = [c.r.issue(i, fields, expand) for i in chunk]
-            if "transitions" in expand.split(","):  # as on GET /issue: Jira Cloud lists them per issue
+            wanted = expand.split(",")
+            if "transitions" in wanted or "transitions.fields" in wanted:  # as on GET /issue: listed per issue
                 for bean, issue in zip(issues, chunk, strict=True):
-                    bean["transitions"] = transitions_of(c.r, issue)
+                    bean["transitions"] = transitions_of(c.r, issue, "transitions.fields" in wanted)
         out: dict[str, Any] = {"issues": issues}
         if more and chunk:
             out["nextPageToken"] = _encode(jql, compiled.sort_values(chunk[-1]))

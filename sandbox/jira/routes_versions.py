@@ -14,6 +14,7 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 
 if TYPE_CHECKING:
+    from sandbox.jira.render import Renderer
     from sandbox.jira.sandbox import JiraSandbox
 
 
@@ -36,18 +37,27 @@ def project_things(sb: JiraSandbox, kind: str, project: str) -> list[dict[str, A
 
 
 def component_bean(c: Call, comp: dict[str, Any]) -> dict[str, Any]:
-    project = c.r.store.projects[comp["project"]]
-    out = {"self": f"{c.r.api}/component/{comp['id']}", "id": str(comp["id"]), "name": comp["name"],
+    return component_json(c.r, comp)
+
+
+def version_bean(c: Call, v: dict[str, Any]) -> dict[str, Any]:
+    return version_json(c.r, v)
+
+
+def component_json(r: Renderer, comp: dict[str, Any]) -> dict[str, Any]:
+    project = r.store.projects[comp["project"]]
+    out = {"self": f"{r.api}/component/{comp['id']}", "id": str(comp["id"]), "name": comp["name"],
            "description": comp.get("description") or "", "assigneeType": "PROJECT_DEFAULT",
            "realAssigneeType": "PROJECT_DEFAULT", "isAssigneeTypeValid": False, "project": project.key,
            "projectId": int(project.id)}
     if comp.get("lead"):
-        out["lead"] = c.r.user(comp["lead"])
+        out["lead"] = r.user(comp["lead"])
     return out
 
-def version_bean(c: Call, v: dict[str, Any]) -> dict[str, Any]:
-    project = c.r.store.projects[v["project"]]
-    out = {"self": f"{c.r.api}/version/{v['id']}", "id": str(v["id"]), "name": v["name"],
+
+def version_json(r: Renderer, v: dict[str, Any]) -> dict[str, Any]:
+    project = r.store.projects[v["project"]]
+    out = {"self": f"{r.api}/version/{v['id']}", "id": str(v["id"]), "name": v["name"],
            "archived": bool(v.get("archived")), "released": bool(v.get("released")),
            "projectId": int(project.id)}
     for name in ("description", "startDate", "releaseDate"):
