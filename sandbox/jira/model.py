@@ -37,7 +37,8 @@ class Board:
     id: int
     name: str
     type: str
-    project: str  # project key
+    project: str  # project key (the board's issues); for a board created from a filter, its project
+    owner: str | None = None  # accountId when the board is located under a user rather than a project
 
 
 @dataclass(slots=True)

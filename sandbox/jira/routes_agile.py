@@ -25,11 +25,17 @@ if TYPE_CHECKING:
 def register(sb: JiraSandbox) -> None:
     def board_bean(c: Call, b: Board) -> dict[str, Any]:
         p = sb.store.projects[b.project]
-        return {"id": b.id, "self": f"{c.base}/rest/agile/1.0/board/{b.id}", "name": b.name, "type": b.type,
-                "location": {"projectId": int(p.id), "displayName": f"{p.name} ({p.key})", "projectName": p.name,
-                             "projectKey": p.key, "projectTypeKey": "software",
-                             "avatarURI": f"{c.base}/secure/projectavatar?size=small&pid={p.id}", "name":
-                             f"{p.name} ({p.key})"}}
+        out = {"id": b.id, "self": f"{c.base}/rest/agile/1.0/board/{b.id}", "name": b.name, "type": b.type,
+               "location": {"projectId": int(p.id), "displayName": f"{p.name} ({p.key})", "projectName": p.name,
+                            "projectKey": p.key, "projectTypeKey": "software",
+                            "avatarURI": f"{c.base}/secure/projectavatar?size=small&pid={p.id}", "name":
+                            f"{p.name} ({p.key})"}}
+        if b.owner is not None:  # a board located under a user
+            who = c.r.user(b.owner) or {}
+            out["location"] = {"userAccountId": b.owner, "displayName": who.get("displayName", ""),
+                               "name": who.get("displayName", ""),
+                               "avatarURI": (who.get("avatarUrls") or {}).get("24x24", "")}
+        return out
 
     def board_of(c: Call) -> Board:
         board = sb.store.boards.get(int(c.p["board"]))

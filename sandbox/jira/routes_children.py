@@ -3,12 +3,16 @@
 - Comments: GET list (startAt/maxResults/orderBy), POST (201), GET/PUT/DELETE one.
 - Attachments: POST multipart (part `file`, header `X-Atlassian-Token: no-check` or 403 "XSRF check
   failed"), answered 200 with a JSON array; GET `/attachment/{id}` metadata; GET
-  `/attachment/content/{id}` bytes; DELETE.
+  `/attachment/content/{id}` bytes; DELETE. GET `/secure/issueAttachments/{issueId}.zip` (site path, not
+  under /rest): a zip of the issue's attachments (an empty zip, 22 bytes, when it has none; a repeated
+  file name gets a " (n)" suffix [unc]).
 - Links: POST `/issueLink` (201, empty body), GET/DELETE `/issueLink/{id}`.
 """
 
 from __future__ import annotations
 
+import io
+import zipfile
 from email import policy
 from email.parser import BytesParser
 from typing import TYPE_CHECKING, Any
@@ -119,6 +123,22 @@ def register(sb: JiraSandbox, key: str) -> None:
         return Response(status=200, body=att.data, content_type=att.mime_type,
                         headers=[("Content-Disposition", f'attachment; filename="{att.filename}"')])
 
+    def attachments_zip(c: Call) -> Response:
+        issue = sb.store.resolve(c.p["issue"])
+        if issue is None:
+            raise fail(404, "Issue does not exist or you do not have permission to see it.")
+        buf, seen = io.BytesIO(), set()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for att in sb.store.attachments_of(issue):
+                name, n = att.filename, 1
+                stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+                while name in seen:
+                    name, n = f"{stem} ({n}){dot}{ext}", n + 1
+                seen.add(name)
+                zf.writestr(name, att.data)
+        return Response(status=200, body=buf.getvalue(), content_type="application/zip",
+                        headers=[("Content-Disposition", f'attachment; filename="{issue.key}.zip"')])
+
     def attachment_delete(c: Call) -> Response:
         ops.delete_attachment(sb.store, attachment_or_404(c), c.user)
         return Response(status=204)
@@ -164,6 +184,7 @@ def register(sb: JiraSandbox, key: str) -> None:
     sb.route("GET", r"/attachment/(?P<attachment>[^/]+)", attachment_meta)
     sb.route("DELETE", r"/attachment/(?P<attachment>[^/]+)", attachment_delete, "write")
     sb.route("GET", r"/attachment/content/(?P<attachment>[^/]+)", attachment_content)
+    sb.route("GET", r"/secure/issueAttachments/(?P<issue>\d+)\.zip", attachments_zip, prefix="none")
     sb.route("POST", r"/issueLink", add_link, "write")
     sb.route("GET", r"/issueLink/(?P<link>[^/]+)", get_link)
     sb.route("DELETE", r"/issueLink/(?P<link>[^/]+)", delete_link, "write")

@@ -171,7 +171,8 @@ def register(sb: JiraSandbox) -> None:
         out: dict[str, Any] = {
             "id": board.id, "name": board.name, "type": board.type,
             "self": f"{c.base}/rest/agile/1.0/board/{board.id}/configuration",
-            "location": {"type": "project", "projectKeyOrId": sb.store.projects[board.project].id},
+            "location": ({"type": "user"} if board.owner else
+                         {"type": "project", "projectKeyOrId": sb.store.projects[board.project].id}),
             "filter": {"id": str(fid), "self": f"{api2}/filter/{fid}"},
             "columnConfig": {"columns": [{"name": name, "statuses": [{"id": s, "self": f"{api2}/status/{s}"}
                                                                      for s in ids]} for name, ids in COLUMNS],

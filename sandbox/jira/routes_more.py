@@ -1,4 +1,4 @@
-"""Version/component issue counts and ordering, worklog change feeds, project properties, attachment
+"""Version/component issue counts and ordering, worklog change feeds, project and user properties, attachment
 settings and filter share permissions.
 
 - GET `/version/{id}/relatedIssueCounts` (`issuesFixedCount`, `issuesAffectedCount`, ...),
@@ -9,6 +9,9 @@ settings and filter share permissions.
   page), POST `/worklog/list` `{"ids"}` (at most 1000; unknown ids are left out).
 - Project properties: GET `/project/{p}/properties` (`{"keys"}`), GET/PUT (201 created, 200 replaced)/DELETE
   (204) `/project/{p}/properties/{key}`.
+- User properties (`?accountId=`, required: 400 without it, and for `username`/`userKey` as in GDPR strict
+  mode; 404 for an unknown user): GET `/user/properties` (`{"keys"}`), GET/PUT (201 created, 200 replaced;
+  a non-empty JSON value of at most 32768 bytes)/DELETE (204) `/user/properties/{key}`.
 - GET `/attachment/meta` (`{"enabled","uploadLimit"}`), GET `/filter/{id}/permission` (the filter's share
   permissions, always `[]` here).
 """
@@ -165,6 +168,53 @@ def register(sb: JiraSandbox) -> None:
             del props[c.p["prop"]]
         return Response(status=204)
 
+    # --- user properties ------------------------------------------------------------------------
+    def user_props(c: Call) -> tuple[str, dict[str, Any]]:
+        account = c.q("accountId")
+        if not account:
+            if c.q("username") or c.q("userKey"):
+                which = "username" if c.q("username") else "userKey"
+                raise fail(400, f"The query parameter '{which}' is not supported in GDPR strict mode.")
+            raise fail(400, "The accountId query parameter needs to be provided.")  # [unc] wording
+        if account not in sb.store.users:
+            raise fail(404, f"The user with account ID '{account}' does not exist.")  # [unc] wording
+        return account, sb.store.work.setdefault("user_properties", {}).setdefault(account, {})
+
+    def list_user_props(c: Call) -> Response:
+        account, props = user_props(c)
+        return json_response({"keys": [{"self": f"{c.r.api}/user/properties/{quote(k)}?accountId={account}",
+                                        "key": k} for k in props]})
+
+    def get_user_prop(c: Call) -> Response:
+        _, props = user_props(c)
+        if c.p["prop"] not in props:
+            raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
+        return json_response({"key": c.p["prop"], "value": props[c.p["prop"]]})
+
+    def put_user_prop(c: Call) -> Response:
+        _, props = user_props(c)
+        name = c.p["prop"]
+        if len(name) > 255:
+            raise fail(400, "The property key is too long. Maximum length is 255 characters.")
+        raw = c.req.body or b""
+        if not raw.strip():
+            raise fail(400, "The property value must be a valid, non-empty JSON value.")
+        if len(raw) > 32768:
+            raise fail(400, "The property value is too long. Maximum length is 32768 bytes.")
+        value = c.body()
+        with sb.store.lock:
+            created = name not in props
+            props[name] = value
+        return json_response({}, 201 if created else 200)
+
+    def delete_user_prop(c: Call) -> Response:
+        _, props = user_props(c)
+        with sb.store.lock:
+            if c.p["prop"] not in props:
+                raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
+            del props[c.p["prop"]]
+        return Response(status=204)
+
     # --- settings -------------------------------------------------------------------------------
     def filter_permissions(c: Call) -> Response:
         ident = c.p["filter"]
@@ -184,5 +234,9 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", project + r"/(?P<prop>[^/]+)", get_project_prop)
     sb.route("PUT", project + r"/(?P<prop>[^/]+)", put_project_prop, "write")
     sb.route("DELETE", project + r"/(?P<prop>[^/]+)", delete_project_prop, "write")
+    sb.route("GET", r"/user/properties", list_user_props)
+    sb.route("GET", r"/user/properties/(?P<prop>[^/]+)", get_user_prop)
+    sb.route("PUT", r"/user/properties/(?P<prop>[^/]+)", put_user_prop, "write")
+    sb.route("DELETE", r"/user/properties/(?P<prop>[^/]+)", delete_user_prop, "write")
     sb.route("GET", r"/attachment/meta", lambda c: json_response({"enabled": True, "uploadLimit": UPLOAD_LIMIT}))
     sb.route("GET", r"/filter/(?P<filter>\d+)/permission", filter_permissions)

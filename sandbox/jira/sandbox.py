@@ -28,6 +28,7 @@ from sandbox.jira import (
     ops,
     routes_agile,
     routes_agile_more,
+    routes_boards,
     routes_config,
     routes_groups,
     routes_issues,
@@ -117,6 +118,7 @@ class JiraSandbox(Sandbox):
         routes_more.register(self)
         routes_issues.register(self)
         routes_agile_more.register(self)
+        routes_boards.register(self)
         routes_agile.register(self)
         routes_config.register(self)
         routes_roles.register(self)

@@ -4,6 +4,9 @@ rename and the issue attachments zip."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 from jira import JIRAError
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
@@ -90,3 +93,137 @@ def test_transition_screen_matches_the_official_schema(pyc, sb):
             r = s.get(sb.url + path)
             assert r.status_code == 200, r.text
             platform.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+
+
+# --- 2. boards ------------------------------------------------------------------------------------------
+def test_create_and_delete_boards(pyc, atl, sb):
+    flt = pyc.create_filter("GRC work", jql="project = GRC ORDER BY Rank ASC")
+    before = {b.id for b in pyc.boards()}
+    mine = pyc.create_board("My GRC board", flt.id)  # Cloud: located under the calling user
+    assert mine.name == "My GRC board" and mine.type == "scrum"
+    assert mine.raw["location"]["userAccountId"] == sb.store.me.account_id
+    kanban = pyc.create_board("SEC flow", flt.id, preset="kanban", location_type="project", location_id="SEC")
+    assert kanban.raw["location"]["projectKey"] == "SEC" and kanban.type == "kanban"
+    assert {b.id for b in pyc.boards()} == before | {mine.id, kanban.id}
+    assert [b.id for b in pyc.boards(name="SEC flow")] == [kanban.id]
+    assert kanban.id in {b.id for b in pyc.boards(projectKeyOrID="SEC")}
+
+    config = atl.get_agile_board_configuration(mine.id)
+    assert config["filter"]["id"] == str(flt.id) and config["location"] == {"type": "user"}
+    assert atl.get_agile_board_configuration(kanban.id)["location"]["type"] == "project"
+    assert "subQuery" in atl.get_agile_board_configuration(kanban.id)
+    assert {i.fields.project.key for i in pyc.search_issues("project = GRC", maxResults=5)} == {"GRC"}
+    issues = atl.get(f"rest/agile/1.0/board/{mine.id}/issue", params={"maxResults": 5})["issues"]
+    assert issues and {i["fields"]["project"]["key"] for i in issues} == {"GRC"}  # from the filter's project
+
+    made = atl.create_agile_board("atl board", "scrum", flt.id, location={"type": "project",
+                                                                           "projectKeyOrId": "GRC"})
+    assert atl.get_agile_board(made["id"])["name"] == "atl board"
+    sprint = pyc.create_sprint("new board sprint", made["id"])
+    assert sprint.originBoardId == made["id"]
+    atl.delete_agile_board(made["id"])
+    with pytest.raises(HTTPError) as err:
+        atl.get_agile_board(made["id"])
+    assert err.value.response.status_code == 404
+    mine.delete()
+    assert {b.id for b in pyc.boards()} == before | {kanban.id}
+    with pytest.raises(HTTPError):
+        atl.delete_agile_board(mine.id)
+
+    for bad in ({"name": "", "type": "scrum", "filterId": flt.id}, {"name": "x", "type": "list", "filterId": flt.id},
+                {"name": "x", "type": "scrum", "filterId": 999999},
+                {"name": "x", "type": "scrum", "filterId": flt.id, "location": {"type": "project",
+                                                                               "projectKeyOrId": "NOPE"}}):
+        with pytest.raises(JIRAError) as jerr:
+            pyc._session.post(pyc._get_url("board", base=pyc.AGILE_BASE_URL), json=bad)
+        assert jerr.value.status_code == 400 and jerr.value.response.json()["errors"]
+
+
+def test_board_answers_match_the_official_schema(pyc, sb):
+    agile = openapi("jira-software-agile.json", sb.url)
+    flt = pyc.create_filter("SEC work", jql="project = SEC")
+    with session_for(sb) as s:
+        for body in ({"name": "b1", "type": "scrum", "filterId": int(flt.id)},
+                     {"name": "b2", "type": "kanban", "filterId": int(flt.id),
+                      "location": {"type": "project", "projectKeyOrId": "SEC"}}):
+            r = s.post(sb.url + "/rest/agile/1.0/board", json=body)
+            assert r.status_code == 201, r.text
+            agile.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+            for path in (f"/rest/agile/1.0/board/{r.json()['id']}", f"/rest/agile/1.0/board/{r.json()['id']}"
+                                                                   "/configuration", "/rest/agile/1.0/board"):
+                got = s.get(sb.url + path)
+                agile.validate_response(RequestsOpenAPIRequest(got.request), RequestsOpenAPIResponse(got))
+            r = s.delete(f"{sb.url}/rest/agile/1.0/board/{r.json()['id']}")
+            assert r.status_code == 204
+            agile.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+
+
+# --- 3. user properties ---------------------------------------------------------------------------------
+def test_user_properties(pyc, atl, sb):
+    me, other = sb.store.me.account_id, sb.person()
+    assert atl.user_properties(account_id=other) == {"keys": []}
+    atl.user_set_property(account_id=other, key_property="onboarding", value_property={"step": 2})
+    atl.user_set_property(account_id=other, key_property="theme", value_property="dark")
+    keys = atl.user_properties(account_id=other)["keys"]
+    assert [k["key"] for k in keys] == ["onboarding", "theme"] and "accountId=" in keys[0]["self"]
+    assert atl.user_property(account_id=other, key_property="onboarding") == {"key": "onboarding",
+                                                                              "value": {"step": 2}}
+    atl.user_set_property(account_id=other, key_property="onboarding", value_property={"step": 3})
+    assert atl.user_property(account_id=other, key_property="onboarding")["value"] == {"step": 3}
+    atl.user_delete_property(account_id=other, key_property="theme")
+    assert [k["key"] for k in atl.user_properties(account_id=other)["keys"]] == ["onboarding"]
+    assert atl.user_properties(account_id=me) == {"keys": []}  # per user
+
+    with session_for(sb) as s:
+        v3 = f"{sb.url}/rest/api/3/user/properties"
+        r = s.put(f"{v3}/fresh", params={"accountId": me}, json=[1, 2])
+        assert r.status_code == 201
+        assert s.put(f"{v3}/fresh", params={"accountId": me}, json=[3]).status_code == 200
+        assert s.get(f"{v3}/fresh", params={"accountId": me}).json() == {"key": "fresh", "value": [3]}
+        platform = openapi("jira-platform-v3.json", sb.url)
+        for got in (s.get(v3, params={"accountId": me}), s.get(f"{v3}/fresh", params={"accountId": me})):
+            platform.validate_response(RequestsOpenAPIRequest(got.request), RequestsOpenAPIResponse(got))
+        assert s.get(v3).status_code == 400  # accountId is required
+        assert s.get(v3, params={"username": "admin"}).status_code == 400
+        assert s.get(v3, params={"accountId": "nobody"}).status_code == 404
+        assert s.get(f"{v3}/missing", params={"accountId": me}).status_code == 404
+        assert s.delete(f"{v3}/missing", params={"accountId": me}).status_code == 404
+        assert s.put(f"{v3}/empty", params={"accountId": me}, data=b"").status_code == 400
+        assert s.delete(f"{v3}/fresh", params={"accountId": me}).status_code == 204
+    with pytest.raises(HTTPError):
+        atl.user_property(account_id="nobody", key_property="x")
+
+
+# --- optional: legacy sprint rename, attachments zip ----------------------------------------------------
+def test_rename_sprint_through_greenhopper(pyc, atl, sb):
+    board = pyc.boards(projectKeyOrID="SEC")[0]
+    future = pyc.create_sprint("Sprint X", board.id)
+    out = atl.rename_sprint(future.id, "Sprint Y", "2026-11-02T09:00:00.000+0000", "2026-11-16T09:00:00.000+0000")
+    assert out["name"] == "Sprint Y" and out["startDate"].startswith("2026-11-02")
+    got = pyc.sprint(future.id)
+    assert (got.name, got.endDate[:10]) == ("Sprint Y", "2026-11-16")
+    with pytest.raises(HTTPError) as err:
+        atl.rename_sprint(987654, "nope", None, None)
+    assert err.value.response.status_code == 404 and err.value.response.json()["errorMessages"]
+    closed = next(s for s in pyc.sprints(board.id, state="closed"))
+    with pytest.raises(HTTPError) as err:
+        atl.rename_sprint(closed.id, "rewrite history", None, None)
+    assert err.value.response.status_code == 400
+
+
+def test_download_issue_attachments_zip(pyc, atl, sb, tmp_path):
+    key = _open_issue(pyc, "with files")
+    pyc.add_attachment(key, attachment=io.BytesIO(b"first"), filename="notes.txt")
+    pyc.add_attachment(key, attachment=io.BytesIO(b"second"), filename="notes.txt")
+    pyc.add_attachment(key, attachment=io.BytesIO(b"%PDF-1.4"), filename="report.pdf")
+    assert atl.download_issue_attachments(key, path=str(tmp_path)) == "Attachments downloaded successfully"
+    issue_id = pyc.issue(key).id
+    with zipfile.ZipFile(tmp_path / f"{issue_id}_attachments.zip") as zf:
+        assert sorted(zf.namelist()) == ["notes (1).txt", "notes.txt", "report.pdf"]
+        assert zf.read("notes.txt") == b"first" and zf.read("notes (1).txt") == b"second"
+    empty = _open_issue(pyc, "no files")
+    assert atl.download_issue_attachments(empty, path=str(tmp_path)) == "No attachments found on the Jira issue"
+    with session_for(sb) as s:
+        assert s.get(f"{sb.url}/secure/issueAttachments/999999.zip").status_code == 404
+        s.auth = None
+        assert s.get(f"{sb.url}/secure/issueAttachments/{issue_id}.zip").status_code == 401
