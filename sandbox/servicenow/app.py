@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sandbox.core.http import HTTPError, Request, Response, Router
-from sandbox.servicenow.query import parse
+from sandbox.servicenow.query import Query, parse
+from sandbox.servicenow.query_ops import personalize
 from sandbox.servicenow.render import MALFORMED_VARIANTS, Mode, render_rows
 from sandbox.servicenow.tables import Table, TaskView
 
 if TYPE_CHECKING:
     from sandbox.servicenow.sandbox import ServiceNowSandbox
+    from sandbox.servicenow.store import Store
 
 TABLE = r"/api/now(?:/(?P<version>v[12]))?/table/(?P<table>[A-Za-z0-9_]+)"
 
@@ -52,6 +54,20 @@ def check_accept(req: Request) -> None:
     accept = req.header("Accept").lower()
     if accept and not any(x in accept for x in ("json", "*/*", "application/*")):
         raise HTTPError(406, "Requested response format is not supported", f"Accept: {accept}")
+
+
+def build_query(store: Store, req: Request, source: Table | TaskView, user: str) -> Query:
+    """sysparm_query AND the name=value filters, which take choice labels and reference display
+    values too (`priority=1 - Critical`); the calling user fills gs.getUserID() and "Me"."""
+    pairs = [(k, v) for k, v in req.query_pairs if not k.startswith("sysparm_")]
+    with store.lock:
+        if pairs:
+            raw = store.from_display(source if isinstance(source, Table) else source.parts[0], dict(pairs))
+            pairs = [(k, str(raw.get(k, v)) if v != "" else v) for k, v in pairs]
+        extra = [f"{k}={v.replace('^', '^^')}" for k, v in pairs]
+        text = personalize("^".join(filter(None, [req.query.get("sysparm_query", ""), *extra])),
+                           user, store.user_sys_id(user))
+    return parse(text, store.clock.now())
 
 
 class TableAPI:
@@ -117,15 +133,13 @@ class TableAPI:
 
     # --- handlers --------------------------------------------------------------------------------
     def list_records(self, req: Request) -> Response:
-        self.sb.auth.authenticate(req)
+        user = self.sb.auth.authenticate(req)
         check_accept(req)
         source, q = self._source(req), req.query
         limit, offset = int_param(q, "sysparm_limit", 10000), int_param(q, "sysparm_offset", 0)
         if offset < 0 or limit < 0:
             raise HTTPError(400, "Invalid pagination parameters", "sysparm_offset/sysparm_limit must be >= 0")
-        text = q.get("sysparm_query", "")
-        extra = [f"{k}={v.replace('^', '^^')}" for k, v in req.query_pairs if not k.startswith("sysparm_")]
-        query = parse("^".join(filter(None, [text, *extra])), self.store.clock.now())
+        query = build_query(self.store, req, source, user)
         mode = mode_of(q)
         with self.store.lock:
             self._faults_while_paging(source)

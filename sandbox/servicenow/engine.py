@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.servicenow import related
+from sandbox.servicenow import query_ops, related
 from sandbox.servicenow.query import Condition, Query, predicate
 
 RANGE_OPS = frozenset({"=", ">", ">=", "<", "<="})
@@ -169,7 +169,10 @@ class QueryEngine:
 
 def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
     """One condition on `source` as row -> bool."""
-    other = source.getter(c.value) if c.op in ("SAMEAS", "NSAMEAS") and source.has_field(c.value) else None
+    if c.op == "INSTANCEOF":
+        family, get = query_ops.class_family(source.store, c.value), source.getter(c.field)
+        return lambda r: get(r) in family
+    other = source.getter(c.value) if c.op in query_ops.FIELD_OPS and source.has_field(c.value) else None
     return predicate(c, source.getter(c.field), source.kinds.get(c.field) == "integer", other)
 
 

@@ -15,8 +15,9 @@ RLQUERY and SUBQUERY always AND with the whole query (`^OR`/`^NQ` before them ar
 platform). What the sandbox cannot evaluate faithfully (a JOIN from an already joined table, queries
 nested in RLQUERY/SUBQUERY, malformed segments) raises a 400 instead of returning wrong rows.
 Operators: = != > >= < <= IN, NOT IN, LIKE, NOTLIKE, STARTSWITH, ENDSWITH, ISEMPTY,
-ISNOTEMPTY, ANYTHING, EMPTYSTRING, BETWEEN (a@b), SAMEAS, NSAMEAS, plus CONTAINS / DOES NOT CONTAIN.
-`javascript:gs.dateGenerate('d','t')` and a few relative helpers are resolved (UTC). As on a real
+ISNOTEMPTY, ANYTHING, EMPTYSTRING, BETWEEN (a@b), SAMEAS, NSAMEAS, CONTAINS / DOES NOT CONTAIN,
+INSTANCEOF, field comparisons (GT_FIELD...; `query_ops`) and the date operators ON / NOTON,
+RELATIVE.., DATEPART with the `javascript:gs.*` date helpers (resolved in UTC; `dates`). As on a real
 instance, conditions on unknown fields and unknown operators are ignored, not errors.
 Integer fields compare numerically, everything else (datetimes too) as strings; LIKE-style
 operators ignore case.
@@ -27,16 +28,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sandbox.core.http import HTTPError
+from sandbox.servicenow import dates, query_ops
 
-_OPS = ("NOT IN", "NOTLIKE", "NOT LIKE", "DOES NOT CONTAIN", "ISNOTEMPTY", "ISEMPTY", "ANYTHING",
-        "EMPTYSTRING", "STARTSWITH", "ENDSWITH", "NSAMEAS", "SAMEAS", "BETWEEN", "CONTAINS", "LIKE", "IN",
-        "!=", ">=", "<=", "=", ">", "<")
+_OPS = ("NOT IN", "NOTLIKE", "NOT LIKE", "NOTON", "DOES NOT CONTAIN", "ISNOTEMPTY", "ISEMPTY", "ANYTHING",
+        "EMPTYSTRING", "STARTSWITH", "ENDSWITH", "NSAMEAS", "SAMEAS", "BETWEEN", "CONTAINS", "LIKE", "INSTANCEOF",
+        "IN", "ON", "RELATIVEGT", "RELATIVEGE", "RELATIVELT", "RELATIVELE", "RELATIVEEE", "DATEPART",
+        "GT_OR_EQUALS_FIELD", "LT_OR_EQUALS_FIELD", "GT_FIELD", "LT_FIELD", "!=", ">=", "<=", "=", ">", "<")
+_DATE_OPS = frozenset({"ON", "NOTON", "RELATIVEGT", "RELATIVEGE", "RELATIVELT", "RELATIVELE", "RELATIVEEE",
+                       "DATEPART"})
 _COND = re.compile(r"([a-z0-9_.]+)(" + "|".join(re.escape(o) for o in _OPS) + r")(.*)\Z", re.S)
-_DATE_GENERATE = re.compile(r"javascript:\s*gs\.dateGenerate\(\s*'([^']*)'\s*,\s*'([^']*)'\s*\)")
-_RELATIVE = re.compile(r"javascript:\s*gs\.(\w+)\(\s*(-?\d*)\s*\)")
 _CARET = "\x00"
 _JOIN = re.compile(r"JOIN([a-z0-9_]+)\.([a-z0-9_.]+)=([a-z0-9_]+)\.([a-z0-9_.]+)!(.*)\Z", re.S)
 _SEGMENT = re.compile(r"(?:\^(?:OR|NQ)?|\A)(RLQUERY|SUBQUERY)(.*?)(?:\^END\1|\Z)", re.S)
@@ -97,28 +100,8 @@ def invalid(detail: str) -> HTTPError:
 
 
 def resolve_value(value: str, now: datetime) -> str:
-    """Evaluate the javascript: helpers connectors use; other values pass through."""
-    if not value.startswith("javascript:"):
-        return value
-    m = _DATE_GENERATE.match(value)
-    if m:
-        return f"{m.group(1)} {m.group(2) or '00:00:00'}".strip()
-    m = _RELATIVE.match(value)
-    if not m:
-        return value
-    name, n = m.group(1), int(m.group(2) or 0)
-    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    moments = {
-        "nowNoTZ": now, "nowDateTime": now, "now": now,
-        "minutesAgo": now - timedelta(minutes=n), "minutesAgoStart": now - timedelta(minutes=n),
-        "hoursAgo": now - timedelta(hours=n), "hoursAgoStart": now - timedelta(hours=n),
-        "daysAgo": now - timedelta(days=n), "daysAgoStart": day - timedelta(days=n),
-        "daysAgoEnd": day - timedelta(days=n) + timedelta(seconds=86399),
-        "beginningOfToday": day, "endOfToday": day + timedelta(seconds=86399),
-        "beginningOfYesterday": day - timedelta(days=1),
-    }
-    moment = moments.get(name)
-    return value if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+    """Evaluate the javascript: date helpers connectors use (`dates.resolve`); other values pass through."""
+    return dates.resolve(value, now)
 
 
 def parse(text: str, now: datetime) -> Query:
@@ -160,7 +143,16 @@ def parse(text: str, now: datetime) -> Query:
 
 def _condition(part: str, now: datetime) -> Condition | None:
     m = _COND.match(part.replace(_CARET, "^"))
-    return None if m is None else Condition(m.group(1), m.group(2), resolve_value(m.group(3), now))
+    if m is None:
+        return None
+    field, op, value = m.group(1), m.group(2), m.group(3)
+    if op in _DATE_OPS:
+        rewritten = dates.rewrite(op, value, now)
+        return None if rewritten is None else Condition(field, *rewritten)
+    if op == "BETWEEN":
+        lo, _, hi = value.partition("@")
+        return Condition(field, op, f"{resolve_value(lo, now)}@{resolve_value(hi, now)}")
+    return Condition(field, op, resolve_value(value, now))
 
 
 def _terms(pieces: list[str], now: datetime) -> Terms:
@@ -256,10 +248,10 @@ def predicate(cond: Condition, get: Callable[[int], str], numeric: bool,
         "ISNOTEMPTY": lambda r: get(r) != "",
         "ANYTHING": lambda r: True,
     }
-    if op == "BETWEEN":
-        lo, _, hi = v.partition("@")
-        return lambda r: lo <= get(r) <= hi
-    if op in ("SAMEAS", "NSAMEAS") and other is not None:
-        same = op == "SAMEAS"
-        return lambda r: (get(r) == other(r)) is same
+    if op in ("BETWEEN", "NOTBETWEEN"):
+        return query_ops.between(v, get, op == "BETWEEN")
+    if op == "DATEPART":
+        return query_ops.datepart(v, get)
+    if op in query_ops.FIELD_OPS and other is not None:
+        return query_ops.field_compare(op, get, other)
     return simple.get(op, lambda r: True)

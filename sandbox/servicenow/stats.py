@@ -19,8 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.servicenow.app import check_accept, flag
-from sandbox.servicenow.query import parse
+from sandbox.servicenow.app import build_query, check_accept, flag
 
 if TYPE_CHECKING:
     from sandbox.servicenow.sandbox import ServiceNowSandbox
@@ -73,14 +72,13 @@ class StatsAPI:
         router.add("GET", r"/api/now(?:/v[12])?/stats/(?P<table>[A-Za-z0-9_]+)", self.stats)
 
     def stats(self, req: Request) -> Response:
-        self.sb.auth.authenticate(req)
+        user = self.sb.auth.authenticate(req)
         check_accept(req)
         q = req.query
         source = self.store.source(req.params["table"])
         if source is None:
             raise HTTPError(400, f"Invalid table {req.params['table']}", None)
-        extra = [f"{k}={v.replace('^', '^^')}" for k, v in req.query_pairs if not k.startswith("sysparm_")]
-        query = parse("^".join(filter(None, [q.get("sysparm_query", ""), *extra])), self.store.clock.now())
+        query = build_query(self.store, req, source, user)
         wanted = {kind: _list(q, f"sysparm_{kind}_fields", source) for kind in AGGREGATES}
         count = flag(q.get("sysparm_count"))
         group_by = _list(q, "sysparm_group_by", source)

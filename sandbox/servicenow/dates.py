@@ -1,0 +1,189 @@
+"""Date parts of encoded queries: `javascript:gs.*` moments and the date operators the condition
+builder (and PySNC users copying its queries) emit.
+
+- moments: gs.dateGenerate('d','t'|'start'|'end'), nowNoTZ/nowDateTime, minutes/hours/days/months/
+  quarters/years AgoStart/AgoEnd(n), beginningOf*/endOf* for Today, Yesterday, Tomorrow,
+  {This,Last,Next,Current}{Minute,Hour,Week,Month,Quarter,Year}, Last<n>{Minutes,Hours,Days,Months}.
+- `ON<label>@<start>@<end>` / `NOTON...`: inside / outside [start, end] (labels without the two
+  javascript bounds: Today, Yesterday, Tomorrow, This/Last/Next week|month|quarter|year,
+  Last 7|30|90 days, Current hour|minute).
+- `RELATIVE{GT,GE,LT,LE,EE}@<unit>@<ago|ahead>@<n>`: compared with now -/+ n units (EE: within that
+  unit, e.g. the whole day). Units minute, hour, day/dayofweek, week, month, quarter, year.
+- `DATEPART<label>@javascript:gs.datePart('<part>','<value>','<EE|GT|GE|LT|LE|NE>')`: parts dayofweek
+  (monday..sunday), month (january..december), year, quarter, hour, dayofmonth, week.
+Everything is evaluated in UTC (an integration user in GMT). Guessed where the vendor documents
+nothing: weeks start on Monday; "Last 7 days" runs from the start of the day six days ago to the end
+of today; RELATIVE with day units compares with the exact moment (not the day's start); the datePart
+values accepted are the ones listed above.
+"""
+
+from __future__ import annotations
+
+import re
+from calendar import monthrange
+from datetime import datetime, timedelta
+
+FMT = "%Y-%m-%d %H:%M:%S"
+_CALL = re.compile(r"javascript:\s*gs\.(\w+)\(\s*(.*?)\s*\)\s*;?\s*\Z", re.S)
+_ARG = re.compile(r"""'([^']*)'|"([^"]*)"|(-?\d+)""")
+_PERIOD = re.compile(r"(beginning|end)Of(This|Last|Next|Current)?(Today|Yesterday|Tomorrow|Minute|Hour|Week|Month"
+                     r"|Quarter|Year|(\d+)(Minutes|Hours|Days|Months))\Z")
+_AGO = re.compile(r"(minutes|hours|days|months|quarters|years)Ago(Start|End)?\Z")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+_STEP = {"minute": "minute", "minutes": "minute", "hour": "hour", "hours": "hour", "day": "day", "days": "day",
+         "dayofweek": "day", "week": "week", "weeks": "week", "month": "month", "months": "month",
+         "quarter": "quarter", "quarters": "quarter", "year": "year", "years": "year"}
+_LABELS = {"today": ("day", 0), "yesterday": ("day", -1), "tomorrow": ("day", 1), "current minute": ("minute", 0),
+           "current hour": ("hour", 0), "this week": ("week", 0), "last week": ("week", -1),
+           "next week": ("week", 1), "this month": ("month", 0), "last month": ("month", -1),
+           "next month": ("month", 1), "this quarter": ("quarter", 0), "last quarter": ("quarter", -1),
+           "next quarter": ("quarter", 1), "this year": ("year", 0), "last year": ("year", -1),
+           "next year": ("year", 1)}
+
+
+def shift(moment: datetime, unit: str, n: int) -> datetime:
+    """moment moved by n units (months clamp the day, as calendars do)."""
+    if unit in ("minute", "hour", "day", "week"):
+        return moment + timedelta(**{unit + "s": n})
+    months = n * {"month": 1, "quarter": 3, "year": 12}[unit]
+    y, m = divmod(moment.month - 1 + months, 12)
+    year, month = moment.year + y, m + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
+
+
+def start_of(moment: datetime, unit: str) -> datetime:
+    m = moment.replace(microsecond=0)
+    if unit == "minute":
+        return m.replace(second=0)
+    if unit == "hour":
+        return m.replace(minute=0, second=0)
+    day = m.replace(hour=0, minute=0, second=0)
+    if unit == "day":
+        return day
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    if unit == "quarter":
+        return day.replace(day=1, month=(day.month - 1) // 3 * 3 + 1)
+    return day.replace(day=1, month=1)
+
+
+def window(now: datetime, unit: str, n: int) -> tuple[datetime, datetime]:
+    """[start, end] (end inclusive, to the second) of the unit n units from the one holding now."""
+    begin = start_of(shift(start_of(now, unit), unit, n), unit)
+    return begin, shift(begin, unit, 1) - timedelta(seconds=1)
+
+
+def _args(text: str) -> list[str]:
+    return [a or b or c for a, b, c in _ARG.findall(text)]
+
+
+def moment(value: str, now: datetime) -> datetime | None:
+    """The instant a `javascript:gs.<helper>(...)` value stands for, or None if not understood."""
+    m = _CALL.match(value)
+    if m is None:
+        return None
+    name, args = m.group(1), _args(m.group(2))
+    if name == "dateGenerate" and args:
+        when = (args[1] if len(args) > 1 else "") or "00:00:00"
+        when = {"start": "00:00:00", "end": "23:59:59"}.get(when, when)
+        try:
+            return datetime.strptime(f"{args[0]} {when}", FMT).replace(tzinfo=now.tzinfo)
+        except ValueError:
+            return None
+    if name in ("nowNoTZ", "nowDateTime", "now"):
+        return now.replace(microsecond=0)
+    n = int(args[0]) if args and args[0].lstrip("-").isdigit() else 0
+    ago = _AGO.match(name)
+    if ago:
+        unit, edge = _STEP[ago.group(1)], ago.group(2)
+        then = shift(now.replace(microsecond=0), unit, -n)
+        if edge is None:
+            return then
+        begin, end = window(then, unit, 0)
+        return begin if edge == "Start" else end
+    period = _PERIOD.match(name)
+    if period is None:
+        return None
+    edge, which, what = period.group(1), period.group(2), period.group(3)
+    if period.group(4):  # beginningOfLast7Days / endOfLast15Minutes: a span ending now (or today)
+        unit, count = _STEP[period.group(5).lower()], int(period.group(4))
+        if edge == "end":
+            return window(now, unit, 0)[1] if unit in ("day", "month") else now.replace(microsecond=0)
+        base = start_of(now, unit) if unit in ("day", "month") else now.replace(microsecond=0)
+        return shift(base, unit, -(count - 1) if unit in ("day", "month") else -count)
+    if what in ("Today", "Yesterday", "Tomorrow"):
+        unit, n = "day", {"Today": 0, "Yesterday": -1, "Tomorrow": 1}[what]
+    else:
+        unit, n = what.lower(), {"Last": -1, "Next": 1}.get(which or "", 0)
+    begin, end = window(now, unit, n)
+    return begin if edge == "beginning" else end
+
+
+def resolve(value: str, now: datetime) -> str:
+    """A javascript: date helper as its UTC "YYYY-MM-DD HH:MM:SS" literal; other values unchanged."""
+    if not value.startswith("javascript:"):
+        return value
+    at = moment(value, now)
+    return value if at is None else at.strftime(FMT)
+
+
+def rewrite(op: str, value: str, now: datetime) -> tuple[str, str] | None:
+    """A date operator as a plain one (BETWEEN / NOTBETWEEN / > >= < <= / DATEPART), or None."""
+    if op in ("ON", "NOTON"):
+        label, _, bounds = value.partition("@")
+        lo, _, hi = bounds.partition("@")
+        if not hi:
+            found = _LABELS.get(label.strip().lower())
+            last = re.fullmatch(r"last (\d+) days", label.strip().lower())
+            if found is None and last is None:
+                return None
+            if last is not None:
+                begin = start_of(now, "day") - timedelta(days=int(last.group(1)) - 1)
+                span = (begin, window(now, "day", 0)[1])
+            else:
+                span = window(now, *found)  # type: ignore[misc]
+            lo, hi = (x.strftime(FMT) for x in span)
+        return ("BETWEEN" if op == "ON" else "NOTBETWEEN"), f"{resolve(lo, now)}@{resolve(hi, now)}"
+    if op.startswith("RELATIVE"):
+        parts = value.split("@")
+        if len(parts) != 4 or parts[1].lower() not in _STEP or not parts[3].lstrip("-").isdigit():
+            return None
+        unit, n = _STEP[parts[1].lower()], int(parts[3]) * (-1 if parts[2].lower() == "ago" else 1)
+        then = shift(now.replace(microsecond=0), unit, n)
+        cmp = op[8:]
+        if cmp == "EE":
+            begin, end = window(then, unit, 0)
+            return "BETWEEN", f"{begin.strftime(FMT)}@{end.strftime(FMT)}"
+        symbol = {"GT": ">", "GE": ">=", "LT": "<", "LE": "<="}.get(cmp)
+        return None if symbol is None else (symbol, then.strftime(FMT))
+    if op == "DATEPART":
+        call = value.partition("@")[2]
+        m = _CALL.match(call)
+        args = _args(m.group(2)) if m and m.group(1) == "datePart" else []
+        if len(args) != 3:
+            return None
+        return "DATEPART", "@".join(a.lower() for a in args)
+    return None
+
+
+def date_part(text: str, part: str) -> int | None:
+    """The part of a "YYYY-MM-DD[ HH:MM:SS]" value as a number (None when empty or unparseable)."""
+    try:
+        when = datetime.strptime(text, FMT) if len(text) > 10 else datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return None
+    return {"dayofweek": when.weekday(), "month": when.month - 1, "year": when.year, "hour": when.hour,
+            "quarter": (when.month - 1) // 3 + 1, "dayofmonth": when.day,
+            "week": when.isocalendar()[1]}.get(part)
+
+
+def part_value(part: str, value: str) -> int | None:
+    if part == "dayofweek" and value in WEEKDAYS:
+        return WEEKDAYS.index(value)
+    if part == "month" and value in MONTHS:
+        return MONTHS.index(value)
+    return int(value) if value.lstrip("-").isdigit() else None

@@ -1,0 +1,86 @@
+"""Encoded-query operators beyond the comparison basics (see `query` for the grammar, `dates` for the
+date operators, which `query` rewrites into BETWEEN / NOTBETWEEN / DATEPART / plain comparisons).
+
+- BETWEEN / NOTBETWEEN `a@b`, both ends inclusive; each end may be a `javascript:` date helper; a date
+  field ("YYYY-MM-DD") is compared with the date part of datetime bounds.
+- DATEPART `part@value@op` (from `gs.datePart`).
+- Field comparisons: SAMEAS, NSAMEAS, GT_FIELD, LT_FIELD, GT_OR_EQUALS_FIELD, LT_OR_EQUALS_FIELD
+  (`opened_atGT_FIELDsys_created_on`).
+- INSTANCEOF on sys_class_name: the class or any class extending it.
+- The calling user: `javascript:gs.getUserID()` / `gs.getUserName()` and the "Me" dynamic filter
+  (`assigned_toDYNAMIC90d1921e5f510100a9ad2572f2b477fe`) are substituted before parsing.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+
+from sandbox.servicenow.dates import date_part, part_value
+
+FIELD_OPS = {"SAMEAS": operator.eq, "NSAMEAS": operator.ne, "GT_FIELD": operator.gt, "LT_FIELD": operator.lt,
+             "GT_OR_EQUALS_FIELD": operator.ge, "LT_OR_EQUALS_FIELD": operator.le}
+_DATEPART_CMP = {"ee": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt,
+                 "le": operator.le}
+ME = "90d1921e5f510100a9ad2572f2b477fe"  # the sys_dynamic_filter_option "Me" (out-of-box sys_id)
+_USER_ID = re.compile(r"javascript:\s*gs\.getUserID\(\s*\)")
+_USER_NAME = re.compile(r"javascript:\s*gs\.getUserName\(\s*\)")
+
+
+def personalize(text: str, user_name: str, user_sys_id: str) -> str:
+    """Put the calling user into the query text (before parsing, so every segment sees it)."""
+    if "javascript" not in text and "DYNAMIC" not in text:
+        return text
+    text = _USER_ID.sub(lambda _: user_sys_id, text)
+    text = _USER_NAME.sub(lambda _: user_name, text)
+    return text.replace("DYNAMIC" + ME, "=" + user_sys_id)
+
+
+def between(value: str, get: Callable[[int], str], inside: bool) -> Callable[[int], bool]:
+    lo, _, hi = value.partition("@")
+
+    def test(r: int) -> bool:
+        x = get(r)
+        if x == "":
+            return False
+        a, b = (lo[:10], hi[:10]) if len(x) == 10 and len(lo) > 10 else (lo, hi)
+        return (a <= x <= b) is inside
+
+    return test
+
+
+def datepart(value: str, get: Callable[[int], str]) -> Callable[[int], bool]:
+    part, _, rest = value.partition("@")
+    wanted, _, cmp_name = rest.partition("@")
+    target, cmp = part_value(part, wanted), _DATEPART_CMP.get(cmp_name, operator.eq)
+    if target is None:
+        return lambda r: True  # not understood: ignored, like other invalid conditions
+
+    def test(r: int) -> bool:
+        got = date_part(get(r), part)
+        return got is not None and cmp(got, target)
+
+    return test
+
+
+def field_compare(op: str, get: Callable[[int], str], other: Callable[[int], str]) -> Callable[[int], bool]:
+    compare = FIELD_OPS[op]
+    if op in ("SAMEAS", "NSAMEAS"):
+        return lambda r: compare(get(r), other(r))
+    return lambda r: get(r) != "" and other(r) != "" and compare(get(r), other(r))
+
+
+def class_family(store: object, name: str) -> frozenset[str]:
+    """`name` and every table extending it (directly or not), from the schemas' parent links."""
+    parents = {t.name: t.schema.parent for t in store.tables.values()}  # type: ignore[attr-defined]
+    family = {name}
+    for table in parents:
+        seen, at = set(), table
+        while at and at not in seen:
+            if at == name:
+                family.add(table)
+                break
+            seen.add(at)
+            at = parents.get(at)
+    return frozenset(family)
