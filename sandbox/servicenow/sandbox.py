@@ -58,6 +58,7 @@ class ServiceNowSandbox(Sandbox):
         self.outbound = OutboundMessages()
         self.store.listeners.append(self.outbound.on_change)
         self._sessions: OrderedDict[str, threading.Lock] = OrderedDict()
+        self._session_users: dict[str, str] = {}
         self._sessions_lock = threading.Lock()
         self._busy = 0
         self.concurrency_peak = 0  # the most vendor requests served at once
@@ -72,6 +73,9 @@ class ServiceNowSandbox(Sandbox):
     # Like the real instance: a request without a session cookie starts a session (``Set-Cookie:
     # JSESSIONID``); requests that send one back run one at a time, in the order they arrive. A client
     # that keeps cookies therefore gets no parallelism however many requests it sends at once.
+    # A session that has authenticated stays so: a request that sends its cookie and no Authorization
+    # header runs as that user (pysnc's OAuth refresh sends its next request that way). A request with
+    # an Authorization header is judged on the header alone (guessed precedence).
     SESSIONS_KEPT = 10_000
 
     def _slow_call(self, req: Request) -> Response:
@@ -83,7 +87,12 @@ class ServiceNowSandbox(Sandbox):
         if lock is None:
             return self._counted(req, set_session=True)
         with lock:
-            return self._counted(req, set_session=False)
+            if not req.header("Authorization") and self._session_users.get(session):  # type: ignore[arg-type]
+                req.principal = self._session_users[session]  # type: ignore[index]
+            resp = self._counted(req, set_session=False)
+            if req.principal:
+                self._session_users.setdefault(session, str(req.principal))  # type: ignore[arg-type]
+            return resp
 
     def _counted(self, req: Request, *, set_session: bool) -> Response:
         with self._sessions_lock:
@@ -98,8 +107,10 @@ class ServiceNowSandbox(Sandbox):
             session = secrets.token_hex(16).upper()
             with self._sessions_lock:
                 self._sessions[session] = threading.Lock()
+                if req.principal:
+                    self._session_users[session] = str(req.principal)
                 while len(self._sessions) > self.SESSIONS_KEPT:
-                    self._sessions.popitem(last=False)
+                    self._session_users.pop(self._sessions.popitem(last=False)[0], None)
             secure = "; Secure" if self.tls else ""  # a Secure cookie never comes back over plain HTTP
             resp.headers.append(("Set-Cookie", f"JSESSIONID={session}; Path=/{secure}; HttpOnly"))
         return resp
