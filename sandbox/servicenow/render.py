@@ -74,8 +74,22 @@ class Plan:
         return (self.tmpl % tuple(out)).encode("ascii")
 
 
+def field_of(table: Table, name: str, store: Store) -> Any:
+    """The schema Field a (possibly dot-walked) name ends at: `assigned_to.manager` is sys_user.manager,
+    rendered as the reference it is (link, display value), as the platform does."""
+    head, _, rest = name.partition(".")
+    field = table.schema.get(head)
+    while rest and field is not None and field.kind == "reference":
+        target = store.tables.get(field.ref)
+        if target is None:
+            return None
+        head, _, rest = rest.partition(".")
+        field = target.schema.get(head)
+    return None if rest else field
+
+
 def _converter(table: Table, name: str, mode: Mode, base: str, store: Store) -> Callable[[str], str]:
-    schema_field = table.schema.get(name)
+    schema_field = field_of(table, name, store)
     kind = schema_field.kind if schema_field else "string"
     if kind == "url":
         return lambda v: esc(base + v) if v else '""'
