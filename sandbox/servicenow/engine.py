@@ -185,7 +185,9 @@ def _sorted(source: Any, rows: list[int], order: tuple[tuple[str, bool], ...]) -
 
 
 def _is_range(term: tuple[Condition, ...], field: str) -> bool:
-    return len(term) == 1 and term[0].field == field and term[0].op in RANGE_OPS
+    """A bound the index can bisect (an "=" with letters in another case is left to the case-blind filter)."""
+    c = term[0]
+    return len(term) == 1 and c.field == field and c.op in RANGE_OPS and (c.op != "=" or c.value == c.value.lower())
 
 
 def _bounds(terms: list[tuple[Condition, ...]], field: str) -> list[tuple[str, str]]:

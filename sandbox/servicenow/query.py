@@ -130,7 +130,7 @@ def parse(text: str, now: datetime) -> Query:
                 joins.append(_join(body, now))
                 cond: Condition | None = Condition(joins[-1].field, "JOIN", "", len(joins) - 1)
             else:
-                cond = _condition(body if is_or else part, now)
+                cond = _condition(body, now)  # a leading ^OR (nothing before it) is a plain condition
             if cond is None:
                 continue
             if is_or:
@@ -213,11 +213,14 @@ def predicate(cond: Condition, get: Callable[[int], str], numeric: bool,
     """Compile one condition into row -> bool."""
     op, v = cond.op, cond.value
     low = v.lower()
-    if op in ("IN", "NOT IN"):
-        members = frozenset(x.strip() for x in v.split(","))
-        if op == "IN":
-            return lambda r: get(r) in members
-        return lambda r: get(r) not in members
+    if op in ("IN", "NOT IN", "=", "!=") and not (numeric and op in ("=", "!=") and _number(v) is not None):
+        # string equality ignores case, as the instance's database collation does [obs]
+        members = frozenset(x.strip() for x in v.split(",")) if op in ("IN", "NOT IN") else frozenset((v,))
+        want = op in ("IN", "=")
+        if all(m == m.lower() == m.upper() for m in members):  # nothing case-sensitive to fold
+            return lambda r: (get(r) in members) is want
+        folded = frozenset(m.lower() for m in members)
+        return lambda r: (get(r).lower() in folded) is want
     if op in (">", ">=", "<", "<=", "=", "!=") and numeric and _number(v) is not None:
         n = _number(v)
         cmp = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__,
