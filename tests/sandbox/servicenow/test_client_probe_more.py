@@ -187,3 +187,18 @@ def test_session_cookie_without_credentials(env):
         assert ok.status_code == 200 and ok.headers["X-Total-Count"] == str(len(sb.records("sys_user_group")))
         bad = s.get(url, auth=("integration.user", "wrong"), headers={"Accept": "application/json"})
         assert bad.status_code == 401  # a header is judged on its own
+
+
+def test_string_equality_ignores_case_and_a_leading_or(env):
+    sb, c = env
+    rec = sb.records("incident")[0]
+    same = {r["sys_id"] for r in sb.records("incident") if r["short_description"] == rec["short_description"]}
+    gr = c.GlideRecord("incident")
+    gr.add_query("short_description", rec["short_description"].upper())
+    gr.query()
+    assert {r.sys_id.get_value() for r in gr} == same
+    assert _ids(c, f"numberIN{rec['number'].lower()},nothing") == {rec["sys_id"]}
+    assert rec["sys_id"] not in _ids(c, f"short_description!={rec['short_description'].lower()}")
+    assert _ids(c, f"sys_id={rec['sys_id'].upper()}") == {rec["sys_id"]}  # with pysnc's ORDERBYsys_id
+    active = {r["sys_id"] for r in sb.records("incident") if r["active"] == "true"}
+    assert _ids(c, "^ORactive=true") == active
