@@ -7,8 +7,8 @@ settings and filter share permissions.
 - GET `/worklog/updated?since=` and `/worklog/deleted?since=` (ChangedWorklogs: `values` of
   `{"worklogId","updatedTime","properties"}`, `since`, `until`, `lastPage`, `nextPage` while more; 1000 a
   page), POST `/worklog/list` `{"ids"}` (at most 1000; unknown ids are left out).
-- Project properties: GET `/project/{p}/properties` (`{"keys"}`), GET/PUT (201 created, 200 replaced)/DELETE
-  (204) `/project/{p}/properties/{key}`.
+- Project properties: GET `/project/{p}/properties` (`{"keys"}`), GET/PUT (201 created, 200 replaced; a
+  non-empty JSON value of at most 32768 bytes)/DELETE (204) `/project/{p}/properties/{key}`.
 - User properties (`?accountId=`, required: 400 without it, and for `username`/`userKey` as in GDPR strict
   mode; 404 for an unknown user): GET `/user/properties` (`{"keys"}`), GET/PUT (201 created, 200 replaced;
   a non-empty JSON value of at most 32768 bytes)/DELETE (204) `/user/properties/{key}`.
@@ -18,6 +18,7 @@ settings and filter share permissions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -138,36 +139,6 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"No project could be found with key '{ref}'.")
         return project.key, sb.store.work.setdefault("project_properties", {}).setdefault(project.key, {})
 
-    def list_project_props(c: Call) -> Response:
-        key, props = project_props(c)
-        return json_response({"keys": [{"self": f"{c.r.api}/project/{key}/properties/{quote(k)}", "key": k}
-                                       for k in props]})
-
-    def get_project_prop(c: Call) -> Response:
-        _, props = project_props(c)
-        if c.p["prop"] not in props:
-            raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
-        return json_response({"key": c.p["prop"], "value": props[c.p["prop"]]})
-
-    def put_project_prop(c: Call) -> Response:
-        _, props = project_props(c)
-        name = c.p["prop"]
-        if len(name) > 255:
-            raise fail(400, "The property key is too long. Maximum length is 255 characters.")
-        value = c.body()
-        with sb.store.lock:
-            created = name not in props
-            props[name] = value
-        return json_response({}, 201 if created else 200)
-
-    def delete_project_prop(c: Call) -> Response:
-        _, props = project_props(c)
-        with sb.store.lock:
-            if c.p["prop"] not in props:
-                raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
-            del props[c.p["prop"]]
-        return Response(status=204)
-
     # --- user properties ------------------------------------------------------------------------
     def user_props(c: Call) -> tuple[str, dict[str, Any]]:
         account = c.q("accountId")
@@ -179,41 +150,6 @@ def register(sb: JiraSandbox) -> None:
         if account not in sb.store.users:
             raise fail(404, f"The user with account ID '{account}' does not exist.")  # [unc] wording
         return account, sb.store.work.setdefault("user_properties", {}).setdefault(account, {})
-
-    def list_user_props(c: Call) -> Response:
-        account, props = user_props(c)
-        return json_response({"keys": [{"self": f"{c.r.api}/user/properties/{quote(k)}?accountId={account}",
-                                        "key": k} for k in props]})
-
-    def get_user_prop(c: Call) -> Response:
-        _, props = user_props(c)
-        if c.p["prop"] not in props:
-            raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
-        return json_response({"key": c.p["prop"], "value": props[c.p["prop"]]})
-
-    def put_user_prop(c: Call) -> Response:
-        _, props = user_props(c)
-        name = c.p["prop"]
-        if len(name) > 255:
-            raise fail(400, "The property key is too long. Maximum length is 255 characters.")
-        raw = c.req.body or b""
-        if not raw.strip():
-            raise fail(400, "The property value must be a valid, non-empty JSON value.")
-        if len(raw) > 32768:
-            raise fail(400, "The property value is too long. Maximum length is 32768 bytes.")
-        value = c.body()
-        with sb.store.lock:
-            created = name not in props
-            props[name] = value
-        return json_response({}, 201 if created else 200)
-
-    def delete_user_prop(c: Call) -> Response:
-        _, props = user_props(c)
-        with sb.store.lock:
-            if c.p["prop"] not in props:
-                raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
-            del props[c.p["prop"]]
-        return Response(status=204)
 
     # --- settings -------------------------------------------------------------------------------
     def filter_permissions(c: Call) -> Response:
@@ -229,14 +165,53 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/worklog/updated", worklogs_updated)
     sb.route("GET", r"/worklog/deleted", worklogs_deleted)
     sb.route("POST", r"/worklog/list", worklog_list)
-    project = r"/project/(?P<project>[^/]+)/properties"
-    sb.route("GET", project, list_project_props)
-    sb.route("GET", project + r"/(?P<prop>[^/]+)", get_project_prop)
-    sb.route("PUT", project + r"/(?P<prop>[^/]+)", put_project_prop, "write")
-    sb.route("DELETE", project + r"/(?P<prop>[^/]+)", delete_project_prop, "write")
-    sb.route("GET", r"/user/properties", list_user_props)
-    sb.route("GET", r"/user/properties/(?P<prop>[^/]+)", get_user_prop)
-    sb.route("PUT", r"/user/properties/(?P<prop>[^/]+)", put_user_prop, "write")
-    sb.route("DELETE", r"/user/properties/(?P<prop>[^/]+)", delete_user_prop, "write")
+    property_routes(sb, r"/project/(?P<project>[^/]+)/properties", project_props,
+                    lambda c, key, name: f"{c.r.api}/project/{key}/properties/{quote(name)}")
+    property_routes(sb, r"/user/properties", user_props,
+                    lambda c, account, name: f"{c.r.api}/user/properties/{quote(name)}?accountId={account}")
     sb.route("GET", r"/attachment/meta", lambda c: json_response({"enabled": True, "uploadLimit": UPLOAD_LIMIT}))
     sb.route("GET", r"/filter/(?P<filter>\d+)/permission", filter_permissions)
+
+
+def property_routes(sb: JiraSandbox, base: str, scope: Callable[[Call], tuple[str, dict[str, Any]]],
+                    link: Callable[[Call, str, str], str]) -> None:
+    """list / get / set / delete of one kind of entity property, under Jira's shared rules: a key of at
+    most 255 characters, a non-empty JSON value of at most 32768 bytes, 201 when created and 200 when
+    replaced. ``scope(call)``: (the owner as the ``self`` link names it, its properties), or a 4xx."""
+
+    def existing(c: Call) -> dict[str, Any]:
+        props = scope(c)[1]
+        if c.p["prop"] not in props:
+            raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
+        return props
+
+    def list_props(c: Call) -> Response:
+        owner, props = scope(c)
+        return json_response({"keys": [{"self": link(c, owner, k), "key": k} for k in props]})
+
+    def get_prop(c: Call) -> Response:
+        return json_response({"key": c.p["prop"], "value": existing(c)[c.p["prop"]]})
+
+    def put_prop(c: Call) -> Response:
+        props, name, raw = scope(c)[1], c.p["prop"], c.req.body or b""
+        if len(name) > 255:
+            raise fail(400, "The property key is too long. Maximum length is 255 characters.")
+        if not raw.strip():
+            raise fail(400, "The property value must be a valid, non-empty JSON value.")
+        if len(raw) > 32768:
+            raise fail(400, "The property value is too long. Maximum length is 32768 bytes.")
+        value = c.body()
+        with sb.store.lock:
+            created = name not in props
+            props[name] = value
+        return json_response({}, 201 if created else 200)
+
+    def delete_prop(c: Call) -> Response:
+        with sb.store.lock:
+            del existing(c)[c.p["prop"]]
+        return Response(status=204)
+
+    sb.route("GET", base, list_props)
+    sb.route("GET", base + r"/(?P<prop>[^/]+)", get_prop)
+    sb.route("PUT", base + r"/(?P<prop>[^/]+)", put_prop, "write")
+    sb.route("DELETE", base + r"/(?P<prop>[^/]+)", delete_prop, "write")
