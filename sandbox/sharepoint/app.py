@@ -36,6 +36,7 @@ Graph accept only https, so run it with ``tls=True``.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import threading
@@ -47,23 +48,29 @@ from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.sharepoint.auth import Directory
+from sandbox.sharepoint.copying import Copying, conflict_behavior
 from sandbox.sharepoint.errors import GraphError, graph_error
 from sandbox.sharepoint.listing import Listing
 from sandbox.sharepoint.odata import check_options, parse_expand, top
+from sandbox.sharepoint.sharing import Sharing
+from sandbox.sharepoint.sites import Sites
 from sandbox.sharepoint.store import Drive, GraphStore, Item, Tombstone, now_iso
 from sandbox.sharepoint.uploads import UploadSessions
+from sandbox.sharepoint.versions import Versions
 
 ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem")
 REF = re.compile(r"^(?:root|items/(?P<id>[^/:]+))(?::/(?P<path>.*?)(?::|$))?(?P<action>/[A-Za-z/]+)?/?$")
 DELTA = re.compile(r"^(?P<base>.*?)/delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/?$")
 SEARCH = re.compile(r"^(?:(?P<base>.*?)/)?search\(q='(?P<q>(?:[^']|'')*)'\)/?$")
+SUB = re.compile(r"^(?P<ref>root|items/[^/:]+|(?:root|items/[^/:]+):/.*:)/(?P<op>versions|permissions|thumbnails|copy|"
+                 r"createLink|invite)(?P<rest>/.*)?$")
 TOKEN = re.compile(r"^s(?P<since>x|\d+)(?:u(?P<upto>\d+)a(?P<after>\d+))?$")
 CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied", 404: "itemNotFound",
          405: "invalidRequest", 409: "nameAlreadyExists", 429: "tooManyRequests", 500: "generalException",
          503: "serviceNotAvailable", 507: "quotaLimitReached"}
 
 
-class GraphSandbox(Listing, UploadSessions, Sandbox):
+class GraphSandbox(Listing, UploadSessions, Versions, Sharing, Copying, Sites, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 
@@ -72,7 +79,9 @@ class GraphSandbox(Listing, UploadSessions, Sandbox):
         self.store = GraphStore()
         self.tokens = TokenStore(ttl_seconds=token_ttl_seconds)
         self.directory = Directory(self.tokens)
-        self.downloads: dict[str, str] = {}  # tempauth -> item id
+        self.downloads: dict[str, str] = {}  # tempauth -> item id (``id@label`` for an older version)
+        self.thumbs: dict[str, bytes] = {}  # thumbnail token -> PNG
+        self.monitors: dict[str, dict[str, Any]] = {}  # copy monitor id -> its job
         self.scripted: list[dict[str, Any]] = []
         self._scripted_lock = threading.Lock()
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
@@ -99,8 +108,25 @@ class GraphSandbox(Listing, UploadSessions, Sandbox):
                 if rule["count"] > 0 and (rule["method"] is None or rule["method"] == req.method) and (
                         rule["path"] is None or re.search(rule["path"], req.path)) and "/oauth2/" not in req.path:
                     rule["count"] -= 1
-                    return self.fault_response(Decision(status=rule["status"], retry_after=rule["retry_after"]))
-        return super()._slow_call(req)
+                    return self._echo(req, self.fault_response(Decision(status=rule["status"],
+                                                                        retry_after=rule["retry_after"])))
+        return self._echo(req, super()._slow_call(req))
+
+    @staticmethod
+    def _echo(req: Request, resp: Response) -> Response:
+        """Graph answers the caller's ``client-request-id`` in a header and in an error's ``innerError``."""
+        cid = req.header("client-request-id")
+        if not cid:
+            return resp
+        resp.headers = [h for h in resp.headers if h[0].lower() != "client-request-id"] + [("client-request-id", cid)]
+        if resp.status >= 400 and resp.body.startswith(b'{"error"'):
+            try:
+                body = json.loads(resp.body)
+                body["error"]["innerError"]["client-request-id"] = cid
+                resp.body = json.dumps(body, separators=(",", ":")).encode()
+            except (ValueError, KeyError, TypeError):
+                pass
+        return resp
 
     def error(self, status: int, message: str, detail: str | None = None,
               headers: list[tuple[str, str]] | None = None) -> Response:
@@ -126,6 +152,7 @@ class GraphSandbox(Listing, UploadSessions, Sandbox):
         router.add("GET", r"/(?P<tenant>[^/_][^/]*)/v2\.0/\.well-known/openid-configuration",
                    d.openid_configuration, faults=False)
         router.add("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", d.token, faults=False)
+        self.site_routes(router, self._authed)
         router.add("GET", r"/v1\.0/sites/(?P<site>.+?)(?P<rest>/drives|/drive)?/?", self._authed(self.site_route))
         router.add("GET", r"/v1\.0/drives/(?P<drive>[^/]+)", self._authed(self.get_drive))
         tail = r"/v1\.0/drives/(?P<drive>[^/]+)/(?P<tail>.+)"
@@ -136,6 +163,8 @@ class GraphSandbox(Listing, UploadSessions, Sandbox):
                                 ("DELETE", self.cancel_session)):
             router.add(method, session, handler, auth_faults=False)
         router.add("GET", r"/_layouts/15/download\.aspx", self.download, auth_faults=False)
+        router.add("GET", r"/_api/v2\.0/monitor/(?P<mid>[A-Za-z0-9-]+)", self.monitor, auth_faults=False)
+        router.add("GET", r"/_api/v2\.0/thumbnail/(?P<token>[A-Za-z0-9_-]+)\.png", self.thumbnail, auth_faults=False)
 
     def _authed(self, handler):
         def wrapped(req: Request) -> Response:
@@ -263,13 +292,22 @@ class GraphSandbox(Listing, UploadSessions, Sandbox):
     def drive_item(self, req: Request) -> Response:
         method = req.method
         drive = self._drive(req, "read" if method == "GET" else "write")
-        fields = re.fullmatch(r"list/items/(\d+)/fields", unquote(req.params["tail"]))
-        if fields is not None and method in ("GET", "PATCH"):
-            target = next((i for i in self.store.items.values()
-                           if i.drive_id == drive.id and str(i.list_item_id) == fields.group(1)), None)
-            if target is None:
-                raise GraphError(404, "itemNotFound", "The list item was not found.")
-            return self.patch_fields(drive, target, req) if method == "PATCH" else json_response(self._fields(target))
+        tail = unquote(req.params["tail"])
+        if tail == "list" or tail.startswith("list/"):
+            return self.list_route(drive, [p for p in tail.split("/")[1:] if p], req)
+        sub = SUB.match(tail)
+        if sub is not None:
+            target = self._exists(self._resolve(drive, sub.group("ref"))[0])
+            op, rest = sub.group("op"), sub.group("rest") or ""
+            if op == "versions":
+                return self.versions_route(drive, target, rest, req)
+            if op == "thumbnails":
+                return self.thumbnails_route(target, rest, req)
+            if op == "copy" and method == "POST" and not rest:
+                return self.copy_item(drive, target, req)
+            if op != "copy":
+                return self.permissions_route(target, op, rest, req)
+            raise GraphError(400, "invalidRequest", f"{method} is not supported on {req.path}")
         delta = DELTA.match(unquote(req.params["tail"]))
         if delta is not None and method == "GET":
             folder, _, _, action = self._resolve(drive, delta.group("base"))
@@ -300,9 +338,15 @@ class GraphSandbox(Listing, UploadSessions, Sandbox):
         if method == "PUT" and action == "/content":
             if len(req.body) > 250 * 1024 * 1024:
                 raise GraphError(413, "invalidRequest", "Maximum request length exceeded; use an upload session.")
-            self._room(drive, len(req.body), item)
-            created = item is None
-            stored = self.store.add(drive.id, parent.id, name, req.body)
+            behavior = conflict_behavior(req, None, "replace")
+            if item is not None and item.content is None:
+                raise GraphError(409, "nameAlreadyExists", "A folder with the specified name already exists.")
+            with self.store.lock:
+                name = self.settle_name(parent, name, behavior) if behavior != "replace" else name
+                item = self.store.child(parent.id, name)
+                self._room(drive, len(req.body), item)
+                created = item is None
+                stored = self.store.add(drive.id, parent.id, name, req.body)
             return json_response(self._item_resource(stored, drive, req), 201 if created else 200)
         if method == "POST" and action == "/createUploadSession":
             return self.create_session(drive, parent, name, item, req)
@@ -382,12 +426,11 @@ class GraphSandbox(Listing, UploadSessions, Sandbox):
         name = str(body.get("name") or "")
         if not name or "folder" not in body:
             raise GraphError(400, "invalidRequest", "A folder needs a name and a folder facet.")
-        existing = self.store.child(parent.id, name)
-        if existing is not None:
-            if body.get("@microsoft.graph.conflictBehavior", "fail") == "fail":
-                raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
-            return json_response(self._item_resource(existing, drive, req))
-        return json_response(self._item_resource(self.store.add(drive.id, parent.id, name, None), drive, req), 201)
+        behavior = conflict_behavior(req, body, "fail")
+        with self.store.lock:
+            name = self.settle_name(parent, name, behavior)
+            made = self.store.add(drive.id, parent.id, name, None)
+        return json_response(self._item_resource(made, drive, req), 201)
 
     def update_item(self, drive: Drive, item: Item, req: Request) -> Response:
         """PATCH a drive item: rename (``name``) and/or move (``parentReference.id``, or ``path`` as
@@ -413,10 +456,9 @@ class GraphSandbox(Listing, UploadSessions, Sandbox):
                              "The destination is not a folder.")
         if target.id == item.id or item.id in self.store.ancestors(target):
             raise GraphError(400, "invalidRequest", "A folder cannot be moved into itself.")
+        behavior = conflict_behavior(req, body, "fail")
         with self.store.lock:
-            clash = self.store.child(target.id, name)
-            if clash is not None and clash.id != item.id:
-                raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
+            name = self.settle_name(target, name, behavior, moving=item)
             item.name, item.parent_id = name, target.id
             item.version += 1
             item.modified = now_iso()

@@ -24,7 +24,7 @@ ORDERABLE = {"name": lambda i: i.name.lower(), "lastModifiedDateTime": lambda i:
 
 
 class Listing:
-    """Uses the sandbox's ``store``, ``_item_resource``, ``_fields`` and ``_download_url``."""
+    """Uses the sandbox's ``store``, ``_item_resource``, ``_fields``, ``_download_url`` and ``Versions``."""
 
     def _shown(self, item: Item, drive: Drive, req: Request, opts: dict[str, str] | None = None) -> dict[str, Any]:
         """The item as GET item, children and search show it: with a pre-authenticated
@@ -43,9 +43,13 @@ class Listing:
             check_options(sub, "children")
             kids = self._listed(self.store.children(item.id), drive, req, sub)
             out["children"] = [self._shown(k, drive, req, sub) for k in kids[:top(sub)]]
-        for empty in ("thumbnails", "permissions", "versions"):
-            if empty in expand:
-                out[empty] = []
+        if "thumbnails" in expand:
+            out["thumbnails"] = self.thumbnail_sets(item, req)
+        if "permissions" in expand:
+            out["permissions"] = list(item.permissions)
+        if "versions" in expand:
+            out["versions"] = ([self._version_resource(*v) for v in self._versions(item)]
+                               if item.content is not None else [])
         return self._select(out, req, opts)
 
     @staticmethod

@@ -42,6 +42,13 @@ class Item:
     seq: int = 0  # change number of the item's last create, content or field change
     listed_size: int | None = None  # fault hook: the ``size`` Graph lists, when not the bytes' (as it does
     # for some Office, PDF and OneNote files, intact); None: the bytes' length
+    history: list[tuple[bytes, str]] = field(default_factory=list)  # earlier contents and their dates (versions)
+    permissions: list[dict[str, Any]] = field(default_factory=list)  # sharing links and invitations
+
+    @property
+    def label(self) -> str:
+        """The current version's id, as SharePoint numbers major versions (``1.0``, ``2.0``, …)."""
+        return f"{len(self.history) + 1}.0"
 
 
 @dataclass
@@ -117,6 +124,16 @@ class GraphStore:
         lname = name.lower()  # SharePoint names are case-insensitive
         return next((i for i in self.items.values() if i.parent_id == parent_id and i.name.lower() == lname), None)
 
+    def free_name(self, parent_id: str, name: str) -> str:
+        """``name``, or the first of ``stem 1.ext``, ``stem 2.ext``… not taken in the folder, as SharePoint
+        picks for ``@microsoft.graph.conflictBehavior=rename``."""
+        stem, dot, ext = name.rpartition(".") if "." in name.strip(".") else (name, "", "")
+        candidate, n = name, 0
+        while self.child(parent_id, candidate) is not None:
+            n += 1
+            candidate = f"{stem} {n}{dot}{ext}"
+        return candidate
+
     def path_of(self, item: Item) -> str:
         parts = []
         while item.parent_id is not None:
@@ -129,6 +146,7 @@ class GraphStore:
         with self.lock:
             existing = self.child(parent_id, name)
             if existing is not None and content is not None and existing.content is not None:
+                existing.history.append((existing.content, existing.modified))
                 existing.content, existing.modified = content, now_iso()
                 existing.version += 1
                 self.touch(existing)

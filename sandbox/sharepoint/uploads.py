@@ -29,20 +29,31 @@ class UploadSessions:
     def create_session(self, drive: Drive, parent: Item, name: str, item: Item | None, req: Request) -> Response:
         body = (req.json() if req.body else None) or {}
         spec = body.get("item") or {}
-        if item is not None and spec.get("@microsoft.graph.conflictBehavior") == "fail":
+        behavior = spec.get("@microsoft.graph.conflictBehavior") or req.query.get(
+            "@microsoft.graph.conflictBehavior") or "replace"
+        if behavior not in ("fail", "replace", "rename"):
+            raise GraphError(400, "invalidRequest", f"Invalid value '{behavior}' for "
+                             "@microsoft.graph.conflictBehavior (fail, replace or rename).")
+        if item is not None and item.content is None:
+            raise GraphError(409, "nameAlreadyExists", "A folder with the specified name already exists.")
+        if item is not None and behavior == "fail":
             raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
         if spec.get("fileSize") is not None:
             self._room(drive, int(spec["fileSize"]), item)
         sid = secrets.token_urlsafe(24)
         expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         self.store.uploads[sid] = {"drive": drive.id, "parent": parent.id, "name": name, "data": bytearray(),
-                                   "total": None, "expires": expires, "who": req.principal}
+                                   "total": None, "expires": expires, "who": req.principal,
+                                   "behavior": behavior}
         return json_response({"uploadUrl": f"{req.base_url}/_api/v2.0/uploadSession/{sid}?tempauth="
                               f"{secrets.token_urlsafe(32)}", "expirationDateTime": expires,
                               "nextExpectedRanges": ["0-"]})
 
     def _session(self, req: Request) -> dict[str, Any]:
         session = self.store.uploads.get(req.params["sid"])
+        if session is not None and session["expires"] < datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"):
+            self.store.uploads.pop(req.params["sid"], None)  # an expired session is gone, as its fragments
+            session = None
         if session is None or not req.query.get("tempauth"):
             raise GraphError(404, "itemNotFound", "The upload session was not found or has expired.")
         return session
@@ -86,15 +97,25 @@ class UploadSessions:
             return json_response({"expirationDateTime": s["expires"], "nextExpectedRanges": [self._next_range(s)]},
                                  202)
         content = bytes(s["data"] + req.body)
-        self._room(drive, len(content), self.store.child(s["parent"], s["name"]))
-        created = self.store.child(s["parent"], s["name"]) is None
-        del self.store.uploads[req.params["sid"]]
-        stored = self.store.add(drive.id, s["parent"], s["name"], content)
+        with self.store.lock:
+            name, existing = s["name"], self.store.child(s["parent"], s["name"])
+            if existing is not None and (s.get("behavior") == "fail" or existing.content is None):
+                del self.store.uploads[req.params["sid"]]  # the commit failed: the session is spent
+                raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
+            if existing is not None and s.get("behavior") == "rename":
+                name, existing = self.store.free_name(s["parent"], name), None
+            self._room(drive, len(content), existing)
+            created = existing is None
+            del self.store.uploads[req.params["sid"]]
+            stored = self.store.add(drive.id, s["parent"], name, content)
         return json_response(self._item_resource(stored, drive, req), 201 if created else 200)
 
     def download(self, req: Request) -> Response:
-        item_id = self.downloads.get(req.query.get("tempauth", ""))
-        item = self.store.items.get(item_id or "")
+        item_id, _, label = (self.downloads.get(req.query.get("tempauth", "")) or "").partition("@")
+        item = self.store.items.get(item_id)
         if item is None or item.id != req.query.get("UniqueId") or item.content is None:
             return graph_error(401, "unauthenticated", "The tempauth token is invalid or has expired.")
-        return Response(200, item.content, "application/octet-stream")
+        data = self.version_bytes(item, label) if label else item.content
+        if data is None:
+            return graph_error(404, "itemNotFound", "The version was not found.")
+        return Response(200, data, "application/octet-stream")

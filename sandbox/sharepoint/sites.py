@@ -1,0 +1,171 @@
+"""Sites, their lists and list items, for ``GraphSandbox``.
+
+- ``GET /sites?search=…`` (or ``$search``): the sites whose name holds the text (all with ``*`` or
+  nothing); ``GET /sites/root``: the tenant's first site.
+- A site's drives by the site: ``/sites/{site}/drive/…`` (the default library) and
+  ``/sites/{site}/drives/{id}[/…]`` answer as ``/drives/{id}/…``; ``{site}`` is an id or a path
+  (``{host}:/sites/{name}:``; the closing colon may be left out before ``/drive``, as
+  office365-rest-python-client writes it).
+- ``/sites/{site}/lists``: one ``documentLibrary`` list per library the app was granted; a list by id
+  or by name; ``lists/{id}/drive``; ``lists/{id}/items`` (``$top`` / ``@odata.nextLink``, ``$expand=fields``
+  with ``($select=…)``), ``items/{n}``, ``items/{n}/fields`` (GET, PATCH) and ``items/{n}/driveItem``;
+  ``/drives/{id}/list`` and ``/drives/{id}/list/items…`` are the same list.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+from urllib.parse import quote, unquote
+
+from sandbox.core.http import Request, Response, json_response
+from sandbox.sharepoint.errors import GraphError
+from sandbox.sharepoint.odata import top
+from sandbox.sharepoint.store import Drive, Item
+
+SITE = r"(?P<site>[^/:]+(?::/(?:sites|teams)/[^/:]+:?)?)"
+
+
+def list_id(drive: Drive) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, drive.id))
+
+
+class Sites:
+    """Mixed into ``GraphSandbox`` (uses ``store``, ``_site``, ``_drive``, ``drive_item``, ``get_drive`` …)."""
+
+    def site_routes(self, router, authed) -> None:
+        router.add("GET", r"/v1\.0/sites/?", authed(self.search_sites))
+        router.add("GET", r"/v1\.0/sites/root", authed(self.root_site))
+        for method in ("GET", "PUT", "POST", "PATCH", "DELETE"):
+            router.add(method, rf"/v1\.0/sites/{SITE}/drive/(?P<tail>.+)", authed(self.site_drive))
+            router.add(method, rf"/v1\.0/sites/{SITE}/drives/(?P<drive>[^/]+)(?:/(?P<tail>.+))?",
+                       authed(self.site_drive))
+            router.add(method, rf"/v1\.0/sites/{SITE}/lists(?:/(?P<tail>.*))?", authed(self.site_lists))
+
+    def site_resource(self, site: str) -> dict[str, Any]:
+        host, name = site.split(",")[0], self.store.sites[site]
+        return {"id": site, "name": name, "displayName": name, "createdDateTime": "2024-01-01T00:00:00Z",
+                "webUrl": f"https://{host}/sites/{quote(name.replace(' ', ''))}",
+                "siteCollection": {"hostname": host}}
+
+    def search_sites(self, req: Request) -> Response:
+        text = (req.query.get("search") or req.query.get("$search") or "").strip().strip('"').casefold()
+        found = [self.site_resource(s) for s, name in self.store.sites.items()
+                 if text in ("", "*") or text in name.casefold() or text in s.casefold()]
+        return json_response({"@odata.context": f"{req.base_url}/v1.0/$metadata#sites", "value": found})
+
+    def root_site(self, req: Request) -> Response:
+        if not self.store.sites:
+            raise GraphError(404, "itemNotFound", "Requested site could not be found")
+        site = next(iter(self.store.sites))
+        return json_response({**self.site_resource(site), "root": {}})
+
+    def _site_drives(self, req: Request) -> tuple[str, list[Drive]]:
+        site = self._site(req.params["site"].rstrip(":") + (":" if ":" in req.params["site"] else ""))
+        return site, [d for d in self.store.drives.values() if d.site_id == site]
+
+    def site_drive(self, req: Request) -> Response:
+        site, visible = self._site_drives(req)
+        if "drive" in req.params:
+            drive = self.store.drives.get(unquote(req.params["drive"]))
+            if drive is None or drive.site_id != site:
+                raise GraphError(404, "itemNotFound", "The requested drive was not found.")
+        else:
+            if not visible:
+                raise GraphError(404, "itemNotFound", "The requested drive was not found.")
+            drive = visible[0]
+        req.params["drive"] = drive.id
+        if not req.params.get("tail"):
+            if req.method != "GET":
+                raise GraphError(405, "invalidRequest", f"{req.method} is not supported on a drive.")
+            return self.get_drive(req)
+        return self.drive_item(req)
+
+    # -- lists -------------------------------------------------------------------------------------------
+    def _list_resource(self, drive: Drive, req: Request) -> dict[str, Any]:
+        root = self.store.items[drive.root_id]
+        return {"@odata.etag": f'"{list_id(drive)},1"', "id": list_id(drive), "name": drive.name,
+                "displayName": drive.name, "createdDateTime": root.created, "lastModifiedDateTime": root.modified,
+                "webUrl": f"{req.base_url}/sites/{drive.name}", "eTag": f'"{list_id(drive)},1"',
+                "list": {"template": "documentLibrary", "hidden": False, "contentTypesEnabled": False},
+                "parentReference": {"siteId": drive.site_id}}
+
+    def site_lists(self, req: Request) -> Response:
+        _, visible = self._site_drives(req)
+        granted = [d for d in visible if req.principal in d.grants]
+        parts = [unquote(p) for p in (req.params.get("tail") or "").split("/") if p]
+        if not parts:
+            if req.method != "GET":
+                raise GraphError(405, "invalidRequest", f"{req.method} is not supported on lists.")
+            return json_response({"@odata.context": f"{req.base_url}/v1.0/$metadata#lists",
+                                  "value": [self._list_resource(d, req) for d in granted]})
+        drive = next((d for d in visible if parts[0].lower() in (list_id(d), d.name.lower())), None)
+        if drive is None:
+            raise GraphError(404, "itemNotFound", f"List '{parts[0]}' does not exist at this site.")
+        req.params["drive"] = drive.id
+        return self.list_route(self._drive(req, "read" if req.method == "GET" else "write"), parts[1:], req)
+
+    def list_route(self, drive: Drive, parts: list[str], req: Request) -> Response:
+        """``parts`` after the list: [], ["drive"], ["items"], ["items", n, ("fields"|"driveItem")?]."""
+        if not parts and req.method == "GET":
+            return json_response(self._list_resource(drive, req))
+        if parts == ["drive"] and req.method == "GET":
+            return json_response(self._drive_resource(drive, req))
+        if parts and parts[0] == "items" and len(parts) == 1 and req.method == "GET":
+            return self.list_items(drive, req)
+        if parts and parts[0] == "items" and len(parts) in (2, 3):
+            row = next((i for i in self.store.items.values()
+                        if i.drive_id == drive.id and i.parent_id and str(i.list_item_id) == parts[1]), None)
+            if row is None:
+                raise GraphError(404, "itemNotFound", "The list item was not found.")
+            rest = parts[2] if len(parts) == 3 else ""
+            if rest == "" and req.method == "GET":
+                return json_response(self._list_item(row, drive, req, req.query))
+            if rest == "" and req.method == "DELETE":
+                self.store.delete(row)
+                return Response(204, b"")
+            if rest == "fields" and req.method == "GET":
+                return json_response(self._fields(row))
+            if rest == "fields" and req.method == "PATCH":
+                return self.patch_fields(drive, row, req)
+            if rest == "driveItem" and req.method == "GET":
+                return json_response(self._shown(row, drive, req))
+        raise GraphError(400, "invalidRequest", f"{req.method} is not supported on {req.path}")
+
+    def _list_item(self, item: Item, drive: Drive, req: Request, opts: dict[str, str]) -> dict[str, Any]:
+        folder = item.content is None
+        out: dict[str, Any] = {
+            "@odata.etag": f'"{item.id},{item.version}"', "id": str(item.list_item_id),
+            "eTag": f'"{item.id},{item.version}"', "createdDateTime": item.created,
+            "lastModifiedDateTime": item.modified,
+            "webUrl": f"{req.base_url}/sites/evidence/{quote(self.store.path_of(item))}",
+            "contentType": {"id": "0x0120" if folder else "0x0101", "name": "Folder" if folder else "Document"},
+            "parentReference": {"id": item.parent_id, "siteId": drive.site_id},
+            "createdBy": {"user": {"displayName": "SharePoint App"}}}
+        m = re.search(r"(?:^|,)\s*fields(?:\((?P<opts>[^)]*)\))?\s*(?:,|$)", opts.get("$expand") or "")
+        if m is not None:  # $expand=fields, or fields($select=A,B)
+            sel = re.search(r"\$?select=(?P<cols>[^;]*)", m.group("opts") or "")
+            wanted = [p.strip() for p in (sel.group("cols") if sel else "").split(",") if p.strip()]
+            out["fields"] = {k: v for k, v in self._fields(item).items()
+                             if not wanted or k in wanted or k in ("@odata.etag", "id")}
+        return out
+
+    def list_items(self, drive: Drive, req: Request) -> Response:
+        for key in req.query:
+            if key.startswith("$") and key not in ("$expand", "$top", "$skiptoken", "$select", "$filter",
+                                                   "$orderby"):
+                raise GraphError(400, "invalidRequest", f"Query option '{key}' is not supported on this API.")
+        token = req.query.get("$skiptoken") or "0"
+        if not token.isdigit():
+            raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used.")
+        rows = sorted((i for i in self.store.items.values() if i.drive_id == drive.id and i.parent_id),
+                      key=lambda i: i.list_item_id)
+        size, skip = top(req.query), int(token)
+        body: dict[str, Any] = {"@odata.context": f"{req.base_url}/v1.0/$metadata#listItems",
+                                "value": [self._list_item(r, drive, req, req.query) for r in rows[skip:skip + size]]}
+        if skip + size < len(rows):
+            keep = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select") if req.query.get(k))
+            body["@odata.nextLink"] = (f"{req.base_url}/v1.0/sites/{quote(drive.site_id)}/lists/{list_id(drive)}"
+                                       f"/items?$top={size}&$skiptoken={skip + size}{keep}")
+        return json_response(body)
