@@ -160,7 +160,7 @@ class GraphSandbox(Listing, UploadSessions, Versions, Sharing, Copying, Sites, S
             router.add(method, tail, self._authed(self.drive_item))
         session = r"/_api/v2\.0/uploadSession/(?P<sid>[A-Za-z0-9_-]+)"
         for method, handler in (("PUT", self.upload_fragment), ("GET", self.session_status),
-                                ("DELETE", self.cancel_session)):
+                                ("DELETE", self.cancel_session), ("POST", self.commit_session)):
             router.add(method, session, handler, auth_faults=False)
         router.add("GET", r"/_layouts/15/download\.aspx", self.download, auth_faults=False)
         router.add("GET", r"/_api/v2\.0/monitor/(?P<mid>[A-Za-z0-9-]+)", self.monitor, auth_faults=False)

@@ -159,13 +159,45 @@ class Sites:
         token = req.query.get("$skiptoken") or "0"
         if not token.isdigit():
             raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used.")
-        rows = sorted((i for i in self.store.items.values() if i.drive_id == drive.id and i.parent_id),
-                      key=lambda i: i.list_item_id)
+        keep = self._row_filter(req)
+        rows = sorted((i for i in self.store.items.values() if i.drive_id == drive.id and i.parent_id
+                       and keep(self._fields(i))), key=lambda i: i.list_item_id)
         size, skip = top(req.query), int(token)
         body: dict[str, Any] = {"@odata.context": f"{req.base_url}/v1.0/$metadata#listItems",
                                 "value": [self._list_item(r, drive, req, req.query) for r in rows[skip:skip + size]]}
         if skip + size < len(rows):
-            keep = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select") if req.query.get(k))
+            keep = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select", "$filter")
+                           if req.query.get(k))
             body["@odata.nextLink"] = (f"{req.base_url}/v1.0/sites/{quote(drive.site_id)}/lists/{list_id(drive)}"
                                        f"/items?$top={size}&$skiptoken={skip + size}{keep}")
         return json_response(body)
+
+    @staticmethod
+    def _row_filter(req: Request):
+        """``$filter`` on list items: ``fields/{Column} eq|ne '…'`` (or ``startswith(fields/{Column},'…')``)
+        joined by ``and`` or ``or`` (not both). The library's columns are not indexed, so Graph wants
+        ``Prefer: HonorNonIndexedQueriesWarningMayFailRandomly`` (400 without it)."""
+        text = (req.query.get("$filter") or "").strip()
+        if not text:
+            return lambda f: True
+        joiner = " or " if re.search(r"\s+or\s+", text) else " and "
+        if joiner == " or " and re.search(r"\s+and\s+", text):
+            raise GraphError(400, "invalidRequest", "Invalid filter clause: mixing 'and' and 'or' is not supported.")
+        tests = []
+        for clause in re.split(r"\s+(?:and|or)\s+", text):
+            m = (re.fullmatch(r"fields/(?P<col>\w+)\s+(?P<op>eq|ne)\s+'(?P<v>(?:[^']|'')*)'", clause.strip())
+                 or re.fullmatch(r"startswith\(fields/(?P<col>\w+),\s*'(?P<v>(?:[^']|'')*)'\)", clause.strip()))
+            if m is None:
+                raise GraphError(400, "invalidRequest", f"Invalid filter clause: {clause.strip()!r}")
+            if "honornonindexedquerieswarningmayfailrandomly" not in req.header("Prefer").lower():
+                raise GraphError(400, "invalidRequest", f"Field '{m.group('col')}' cannot be referenced in filter "
+                                 "or orderby as it is not indexed. Provide the 'Prefer: "
+                                 "HonorNonIndexedQueriesWarningMayFailRandomly' header to allow this, but be "
+                                 "warned that such queries may fail on large lists.")
+            col, value, op = m.group("col"), m.group("v").replace("''", "'"), m.groupdict().get("op")
+            if op is None:
+                tests.append(lambda f, c=col, v=value: str(f.get(c, "")).startswith(v))
+            else:
+                tests.append(lambda f, c=col, v=value, o=op: (str(f.get(c, "")) == v) == (o == "eq"))
+        combine = any if joiner == " or " else all
+        return lambda f: combine(t(f) for t in tests)

@@ -2,10 +2,14 @@
 
 ``createUploadSession`` answers an ``uploadUrl`` (no bearer token needed: it carries ``tempauth``);
 fragments are ``PUT`` there with ``Content-Range``, in order, none over 60 MiB; ``202`` with
-``nextExpectedRanges`` until the last, then ``201`` and the item. Once the total is known the range is
-``"{next}-{total - 1}"``, as SharePoint writes it (msgraph-core's ``LargeFileUploadTask`` reads both
-ends). Graph asks for fragments in multiples of 320 KiB but commits others too (that task sends
-320 KiB + 1 bytes after the first), so the size is not checked beyond the 60 MiB cap.
+``nextExpectedRanges`` until the last, then ``201`` (``200`` when it replaced a file) and the item.
+With ``deferCommit: true`` the last fragment is ``202`` with no ranges left and a ``POST`` to the upload
+URL commits. ``GET`` the URL for the ranges still expected; ``DELETE`` cancels (``204``); an expired or
+finished session is 404. ``item.@microsoft.graph.conflictBehavior`` (``replace`` by default) is checked
+when the session is made and again at the commit (``fail``: 409; ``rename``: ``name 1.ext``).
+Once the total is known the range is ``"{next}-{total - 1}"``, as SharePoint writes it (msgraph-core's
+``LargeFileUploadTask`` reads both ends). Graph asks for fragments in multiples of 320 KiB but commits
+others too (that task sends 320 KiB + 1 bytes after the first), so the size is not checked beyond the 60 MiB cap.
 The quota is checked when the session is created (if ``fileSize`` is given) and at the last fragment.
 """
 
@@ -44,7 +48,7 @@ class UploadSessions:
         expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         self.store.uploads[sid] = {"drive": drive.id, "parent": parent.id, "name": name, "data": bytearray(),
                                    "total": None, "expires": expires, "who": req.principal,
-                                   "behavior": behavior}
+                                   "behavior": behavior, "defer": bool(body.get("deferCommit"))}
         return json_response({"uploadUrl": f"{req.base_url}/_api/v2.0/uploadSession/{sid}?tempauth="
                               f"{secrets.token_urlsafe(32)}", "expirationDateTime": expires,
                               "nextExpectedRanges": ["0-"]})
@@ -90,13 +94,23 @@ class UploadSessions:
         last = end + 1 == total
         if size > MAX_FRAGMENT:
             raise GraphError(400, "invalidRange", "Fragments must be at most 60 MiB.")
-        drive = self.store.drives[s["drive"]]
-        if not last:
+        if not last or s["defer"]:
             s["total"] = total
             s["data"] += req.body
-            return json_response({"expirationDateTime": s["expires"], "nextExpectedRanges": [self._next_range(s)]},
-                                 202)
-        content = bytes(s["data"] + req.body)
+            ranges = [self._next_range(s)] if not last else []  # deferCommit: all there, waiting for the POST
+            return json_response({"expirationDateTime": s["expires"], "nextExpectedRanges": ranges}, 202)
+        return self._commit(s, bytes(s["data"] + req.body), req)
+
+    def commit_session(self, req: Request) -> Response:
+        """``POST`` to the upload URL (empty body) commits a ``deferCommit`` session once every byte is in."""
+        s = self._session(req)
+        if not s["defer"] or s["total"] is None or len(s["data"]) != s["total"]:
+            raise GraphError(400, "invalidRequest", "The upload session is not complete or was not created with "
+                             "deferCommit.")
+        return self._commit(s, bytes(s["data"]), req)
+
+    def _commit(self, s: dict[str, Any], content: bytes, req: Request) -> Response:
+        drive = self.store.drives[s["drive"]]
         with self.store.lock:
             name, existing = s["name"], self.store.child(s["parent"], s["name"])
             if existing is not None and (s.get("behavior") == "fail" or existing.content is None):
