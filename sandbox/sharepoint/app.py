@@ -12,17 +12,17 @@ Graph accept only https, so run it with ``tls=True``.
   and ``@odata.nextLink``, ordered by ``$orderby`` (name, createdDateTime, lastModifiedDateTime, size;
   ``desc``), kept by ``$filter``, counted by ``$count=true`` (``odata.py``; options Graph refuses are 400);
   files carry a pre-authenticated ``@microsoft.graph.downloadUrl``.
-- ``PATCH`` of an item renames it (``name``) or moves it (``parentReference.id`` or ``.path``); 409 on a clash.
+- ``PATCH`` of an item renames it (``name``) or moves it (``parentReference.id`` or ``.path``); 409 on a clash
+  unless ``@microsoft.graph.conflictBehavior`` says ``rename`` or ``replace``.
 - Simple upload ``PUT …:/{name}:/content`` (missing folders on the path are created, as Graph does);
   ``createUploadSession`` then ``PUT`` of byte ranges to the returned ``uploadUrl`` (no bearer token:
   the URL carries its own ``tempauth``) with ``Content-Range``, each fragment at most 60 MiB, ``202``
   with ``nextExpectedRanges`` (``"next-last"``) until the last one, then ``201`` and the item.
-- ``delta`` (``items/{id}/delta()``, ``root/delta``, ``delta(token='…')``): the first call lists every
-  item under the folder (the folder included), later calls with the token of the ``@odata.deltaLink``
-  only what was created, changed (content or fields) or deleted since; a deleted item comes with the
-  ``deleted`` facet. Pages of ``$top`` (default 200) chained by ``@odata.nextLink``, the last page
-  carries ``@odata.deltaLink``; ``token=latest`` gives a deltaLink without items; a token the
-  emulator never issued is 410 resyncRequired. As in SharePoint, ``parentReference`` has no ``path``.
+- ``delta`` (``delta.py``): changes since a token, deletions with the ``deleted`` facet.
+- Elsewhere: upload sessions (``uploads.py``: resume, cancel, expiry, ``deferCommit``), ``versions`` and
+  ``thumbnails`` (``versions.py``), sharing (``sharing.py``: ``createLink``, ``invite``, ``permissions``),
+  ``copy`` with its monitor URL and ``@microsoft.graph.conflictBehavior`` (``copying.py``), new folders,
+  moves and fields (``writes.py``), sites, lists and list items (``sites.py``).
 - ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does.
 - List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
   library's custom columns only (others: 400 "Field '…' is not recognized").
@@ -32,6 +32,8 @@ Graph accept only https, so run it with ``tls=True``.
   429 tooManyRequests + Retry-After, 5xx serviceNotAvailable/generalException, 401
   InvalidAuthenticationToken, 403 accessDenied, 507 quotaLimitReached. ``Item.listed_size`` makes an
   item list another ``size`` than its bytes, as Graph does for some Office, PDF and OneNote files.
+- Errors are ``{"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}``;
+  a caller's ``client-request-id`` header is echoed (header and ``innerError``).
 """
 
 from __future__ import annotations
@@ -49,14 +51,16 @@ from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.sharepoint.auth import Directory
 from sandbox.sharepoint.copying import Copying, conflict_behavior
+from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
 from sandbox.sharepoint.listing import Listing
-from sandbox.sharepoint.odata import check_options, parse_expand, top
+from sandbox.sharepoint.odata import check_options, parse_expand
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
-from sandbox.sharepoint.store import Drive, GraphStore, Item, Tombstone, now_iso
+from sandbox.sharepoint.store import Drive, GraphStore, Item
 from sandbox.sharepoint.uploads import UploadSessions
 from sandbox.sharepoint.versions import Versions
+from sandbox.sharepoint.writes import Writes
 
 ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem")
 REF = re.compile(r"^(?:root|items/(?P<id>[^/:]+))(?::/(?P<path>.*?)(?::|$))?(?P<action>/[A-Za-z/]+)?/?$")
@@ -64,13 +68,12 @@ DELTA = re.compile(r"^(?P<base>.*?)/delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/
 SEARCH = re.compile(r"^(?:(?P<base>.*?)/)?search\(q='(?P<q>(?:[^']|'')*)'\)/?$")
 SUB = re.compile(r"^(?P<ref>root|items/[^/:]+|(?:root|items/[^/:]+):/.*:)/(?P<op>versions|permissions|thumbnails|copy|"
                  r"createLink|invite)(?P<rest>/.*)?$")
-TOKEN = re.compile(r"^s(?P<since>x|\d+)(?:u(?P<upto>\d+)a(?P<after>\d+))?$")
 CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied", 404: "itemNotFound",
          405: "invalidRequest", 409: "nameAlreadyExists", 429: "tooManyRequests", 500: "generalException",
          503: "serviceNotAvailable", 507: "quotaLimitReached"}
 
 
-class GraphSandbox(Listing, UploadSessions, Versions, Sharing, Copying, Sites, Sandbox):
+class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 
@@ -243,52 +246,6 @@ class GraphSandbox(Listing, UploadSessions, Versions, Sharing, Copying, Sites, S
         return item, parent or start, name, action
 
     # -- handlers ------------------------------------------------------------------------------------
-    def _site(self, ref: str) -> str:
-        """A site id from an id (``host,guid,guid``) or a path (``{hostname}:/sites/{name}[:]``)."""
-        ref = unquote(ref)
-        if ref in self.store.sites:
-            return ref
-        host, sep, path = ref.partition(":")
-        if sep:
-            name = path.strip(":").strip("/")
-            key = name.split("/", 1)[1] if name.lower().startswith(("sites/", "teams/")) else name
-            for site_id, display in self.store.sites.items():
-                if site_id.split(",")[0].lower() == host.lower() and key.lower() in (
-                        display.lower(), display.lower().replace(" ", "")):
-                    return site_id
-        raise GraphError(404, "itemNotFound", "Requested site could not be found")
-
-    def site_route(self, req: Request) -> Response:
-        """GET a site (by id or by path), its drives, or its default document library (``/drive``)."""
-        site = self._site(req.params["site"])
-        visible = [d for d in self.store.drives.values() if d.site_id == site]
-        rest = req.params.get("rest")
-        if rest == "/drives":  # the libraries this app was granted (none: an empty list, as before)
-            return json_response({"value": [self._drive_resource(d, req) for d in visible
-                                            if req.principal in d.grants]})
-        if not any(req.principal in d.grants for d in visible):
-            raise GraphError(403, "accessDenied", "Access denied")
-        if rest == "/drive":  # the first library made for the site stands for "Documents"
-            default = visible[0]
-            if req.principal not in default.grants:
-                raise GraphError(403, "accessDenied", "Access denied")
-            return json_response(self._drive_resource(default, req))
-        host = site.split(",")[0]
-        name = self.store.sites[site]
-        return json_response({"id": site, "name": name, "displayName": name,
-                              "webUrl": f"https://{host}/sites/{quote(name.replace(' ', ''))}",
-                              "siteCollection": {"hostname": host}})
-
-    def _drive_resource(self, d: Drive, req: Request) -> dict[str, Any]:
-        used = self.store.used_bytes(d.id)
-        state = "exceeded" if used >= d.quota_bytes else "normal"
-        return {"id": d.id, "name": d.name, "driveType": "documentLibrary", "webUrl": f"{req.base_url}/sites/{d.name}",
-                "quota": {"total": d.quota_bytes, "used": used, "remaining": max(0, d.quota_bytes - used),
-                          "deleted": 0, "state": state}}
-
-    def get_drive(self, req: Request) -> Response:
-        return json_response(self._drive_resource(self._drive(req), req))
-
     def drive_item(self, req: Request) -> Response:
         method = req.method
         drive = self._drive(req, "read" if method == "GET" else "write")
@@ -374,107 +331,6 @@ class GraphSandbox(Listing, UploadSessions, Versions, Sharing, Copying, Sites, S
         freed = len(replacing.content) if replacing is not None and replacing.content is not None else 0
         if self.store.used_bytes(drive.id) - freed + size > drive.quota_bytes:
             raise GraphError(507, "quotaLimitReached", "Insufficient Space Available")
-
-    def delta(self, folder: Item, drive: Drive, req: Request, path_token: str | None) -> Response:
-        """Changes under ``folder`` since the token (everything when none), in change order."""
-        raw = path_token if path_token is not None else req.query.get("token")
-        check_options(req.query, "delta")
-        size = top(req.query)
-        base = f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/delta"
-        keep = f"&$top={size}" if req.query.get("$top") else ""
-        keep += f"&$select={quote(req.query['$select'])}" if req.query.get("$select") else ""
-        with self.store.lock:
-            if raw == "latest":
-                return json_response({"value": [], "@odata.deltaLink": f"{base}?token=s{self.store.seq}"})
-            m = TOKEN.match(raw or "sx")
-            if m is None or (m.group("since") != "x" and int(m.group("since")) > self.store.seq):
-                raise GraphError(410, "resyncRequired", "The delta token is not valid: resync from the start "
-                                 "(call delta without a token).")
-            since = None if m.group("since") == "x" else int(m.group("since"))
-            upto = int(m.group("upto")) if m.group("upto") else self.store.seq
-            after = int(m.group("after")) if m.group("after") else (since or 0)
-            under = [i for i in self.store.items.values() if i.drive_id == drive.id and after < i.seq <= upto
-                     and (i.id == folder.id or folder.id in self.store.ancestors(i))]
-            gone = [t for t in self.store.tombstones.values() if since is not None and t.drive_id == drive.id
-                    and after < t.seq <= upto and folder.id in t.ancestors]
-            changes = sorted([*under, *gone], key=lambda c: c.seq)
-            page, more = changes[:size], len(changes) > size
-            value = [self._select(self._delta_resource(c, drive, req), req) for c in page]
-        body: dict[str, Any] = {"value": value}
-        if more:
-            body["@odata.nextLink"] = (f"{base}?token=s{'x' if since is None else since}u{upto}a{page[-1].seq}"
-                                       f"{keep}")
-        else:
-            body["@odata.deltaLink"] = f"{base}?token=s{upto}"
-        return json_response(body)
-
-    def _delta_resource(self, change: Item | Tombstone, drive: Drive, req: Request) -> dict[str, Any]:
-        if isinstance(change, Tombstone):
-            out: dict[str, Any] = {"id": change.id, "name": change.name, "deleted": {"state": "deleted"},
-                                   "size": 0}
-            if change.parent_id is not None:
-                out["parentReference"] = {"driveType": "documentLibrary", "driveId": drive.id, "id": change.parent_id}
-            out["folder" if change.is_folder else "file"] = {"childCount": 0} if change.is_folder else {}
-            return out
-        out = self._item_resource(change, drive, req)
-        if "parentReference" in out:
-            out["parentReference"].pop("path", None)  # SharePoint's delta leaves it out: track items by id
-        return out
-
-    def create_folder(self, drive: Drive, parent: Item, req: Request) -> Response:
-        body = req.json() or {}
-        name = str(body.get("name") or "")
-        if not name or "folder" not in body:
-            raise GraphError(400, "invalidRequest", "A folder needs a name and a folder facet.")
-        behavior = conflict_behavior(req, body, "fail")
-        with self.store.lock:
-            name = self.settle_name(parent, name, behavior)
-            made = self.store.add(drive.id, parent.id, name, None)
-        return json_response(self._item_resource(made, drive, req), 201)
-
-    def update_item(self, drive: Drive, item: Item, req: Request) -> Response:
-        """PATCH a drive item: rename (``name``) and/or move (``parentReference.id``, or ``path`` as
-        ``/drives/{id}/root:/folder``) within the drive; 409 nameAlreadyExists on a clash."""
-        body = req.json() or {}
-        if item.parent_id is None:
-            raise GraphError(400, "invalidRequest", "The root folder cannot be renamed or moved.")
-        name = str(body.get("name") or item.name)
-        parent_id = item.parent_id
-        ref = body.get("parentReference") or {}
-        if ref.get("id"):
-            parent_id = str(ref["id"])
-        elif ref.get("path"):
-            m = re.fullmatch(r"/drives?/(?:[^/]+/)?root:(?P<path>/.*)?", str(ref["path"]))
-            if m is None:
-                raise GraphError(400, "invalidRequest", f"Invalid parentReference path {ref['path']!r}")
-            found, _, _, _ = self._resolve(drive, "root" + (f":{m.group('path')}:" if m.group("path") else ""))
-            parent_id = self._exists(found).id
-        target = self.store.items.get(parent_id)
-        if target is None or target.drive_id != drive.id or target.content is not None:
-            raise GraphError(404 if target is None else 400, "itemNotFound" if target is None else "invalidRequest",
-                             "The destination folder was not found." if target is None else
-                             "The destination is not a folder.")
-        if target.id == item.id or item.id in self.store.ancestors(target):
-            raise GraphError(400, "invalidRequest", "A folder cannot be moved into itself.")
-        behavior = conflict_behavior(req, body, "fail")
-        with self.store.lock:
-            name = self.settle_name(target, name, behavior, moving=item)
-            item.name, item.parent_id = name, target.id
-            item.version += 1
-            item.modified = now_iso()
-            self.store.touch(item)
-        return json_response(self._item_resource(item, drive, req))
-
-    def patch_fields(self, drive: Drive, item: Item, req: Request) -> Response:
-        body = req.json() or {}
-        for key in body:
-            if key not in drive.columns:
-                raise GraphError(400, "invalidRequest", f"Field '{key}' is not recognized")
-        with self.store.lock:
-            item.fields.update({k: "" if v is None else str(v) for k, v in body.items()})
-            item.version += 1
-            self.store.touch(item)
-        return json_response(self._fields(item))
 
     def reset(self) -> None:
         super().reset()

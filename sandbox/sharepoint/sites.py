@@ -34,6 +34,52 @@ def list_id(drive: Drive) -> str:
 class Sites:
     """Mixed into ``GraphSandbox`` (uses ``store``, ``_site``, ``_drive``, ``drive_item``, ``get_drive`` …)."""
 
+    def _site(self, ref: str) -> str:
+        """A site id from an id (``host,guid,guid``) or a path (``{hostname}:/sites/{name}[:]``)."""
+        ref = unquote(ref)
+        if ref in self.store.sites:
+            return ref
+        host, sep, path = ref.partition(":")
+        if sep:
+            name = path.strip(":").strip("/")
+            key = name.split("/", 1)[1] if name.lower().startswith(("sites/", "teams/")) else name
+            for site_id, display in self.store.sites.items():
+                if site_id.split(",")[0].lower() == host.lower() and key.lower() in (
+                        display.lower(), display.lower().replace(" ", "")):
+                    return site_id
+        raise GraphError(404, "itemNotFound", "Requested site could not be found")
+
+    def site_route(self, req: Request) -> Response:
+        """GET a site (by id or by path), its drives, or its default document library (``/drive``)."""
+        site = self._site(req.params["site"])
+        visible = [d for d in self.store.drives.values() if d.site_id == site]
+        rest = req.params.get("rest")
+        if rest == "/drives":  # the libraries this app was granted (none: an empty list, as before)
+            return json_response({"value": [self._drive_resource(d, req) for d in visible
+                                            if req.principal in d.grants]})
+        if not any(req.principal in d.grants for d in visible):
+            raise GraphError(403, "accessDenied", "Access denied")
+        if rest == "/drive":  # the first library made for the site stands for "Documents"
+            default = visible[0]
+            if req.principal not in default.grants:
+                raise GraphError(403, "accessDenied", "Access denied")
+            return json_response(self._drive_resource(default, req))
+        host = site.split(",")[0]
+        name = self.store.sites[site]
+        return json_response({"id": site, "name": name, "displayName": name,
+                              "webUrl": f"https://{host}/sites/{quote(name.replace(' ', ''))}",
+                              "siteCollection": {"hostname": host}})
+
+    def _drive_resource(self, d: Drive, req: Request) -> dict[str, Any]:
+        used = self.store.used_bytes(d.id)
+        state = "exceeded" if used >= d.quota_bytes else "normal"
+        return {"id": d.id, "name": d.name, "driveType": "documentLibrary", "webUrl": f"{req.base_url}/sites/{d.name}",
+                "quota": {"total": d.quota_bytes, "used": used, "remaining": max(0, d.quota_bytes - used),
+                          "deleted": 0, "state": state}}
+
+    def get_drive(self, req: Request) -> Response:
+        return json_response(self._drive_resource(self._drive(req), req))
+
     def site_routes(self, router, authed) -> None:
         router.add("GET", r"/v1\.0/sites/?", authed(self.search_sites))
         router.add("GET", r"/v1\.0/sites/root", authed(self.root_site))

@@ -1,0 +1,72 @@
+"""``delta`` for ``GraphSandbox``: ``items/{id}/delta()``, ``root/delta``, ``delta(token='…')`` or ``?token=``.
+
+The first call lists every item under the folder (the folder included), later calls with the token of
+the ``@odata.deltaLink`` only what was created, changed (content or fields) or deleted since; a deleted
+item comes with the ``deleted`` facet. Pages of ``$top`` (default 200) chained by ``@odata.nextLink``,
+the last page carries ``@odata.deltaLink``; ``token=latest`` gives a deltaLink without items; a token
+the emulator never issued is 410 resyncRequired. As in SharePoint, ``parentReference`` has no ``path``.
+A token is the change number it was issued at (``s{n}``; next pages ``s{since}u{upto}a{after}``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from sandbox.core.http import Request, Response, json_response
+from sandbox.sharepoint.errors import GraphError
+from sandbox.sharepoint.odata import check_options, top
+from sandbox.sharepoint.store import Drive, Item, Tombstone
+
+TOKEN = re.compile(r"^s(?P<since>x|\d+)(?:u(?P<upto>\d+)a(?P<after>\d+))?$")
+
+
+class Delta:
+    """Mixed into ``GraphSandbox`` (uses its ``store``, ``_item_resource`` and ``_select``)."""
+
+    def delta(self, folder: Item, drive: Drive, req: Request, path_token: str | None) -> Response:
+        """Changes under ``folder`` since the token (everything when none), in change order."""
+        raw = path_token if path_token is not None else req.query.get("token")
+        check_options(req.query, "delta")
+        size = top(req.query)
+        base = f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/delta"
+        keep = f"&$top={size}" if req.query.get("$top") else ""
+        keep += f"&$select={quote(req.query['$select'])}" if req.query.get("$select") else ""
+        with self.store.lock:
+            if raw == "latest":
+                return json_response({"value": [], "@odata.deltaLink": f"{base}?token=s{self.store.seq}"})
+            m = TOKEN.match(raw or "sx")
+            if m is None or (m.group("since") != "x" and int(m.group("since")) > self.store.seq):
+                raise GraphError(410, "resyncRequired", "The delta token is not valid: resync from the start "
+                                 "(call delta without a token).")
+            since = None if m.group("since") == "x" else int(m.group("since"))
+            upto = int(m.group("upto")) if m.group("upto") else self.store.seq
+            after = int(m.group("after")) if m.group("after") else (since or 0)
+            under = [i for i in self.store.items.values() if i.drive_id == drive.id and after < i.seq <= upto
+                     and (i.id == folder.id or folder.id in self.store.ancestors(i))]
+            gone = [t for t in self.store.tombstones.values() if since is not None and t.drive_id == drive.id
+                    and after < t.seq <= upto and folder.id in t.ancestors]
+            changes = sorted([*under, *gone], key=lambda c: c.seq)
+            page, more = changes[:size], len(changes) > size
+            value = [self._select(self._delta_resource(c, drive, req), req) for c in page]
+        body: dict[str, Any] = {"value": value}
+        if more:
+            body["@odata.nextLink"] = (f"{base}?token=s{'x' if since is None else since}u{upto}a{page[-1].seq}"
+                                       f"{keep}")
+        else:
+            body["@odata.deltaLink"] = f"{base}?token=s{upto}"
+        return json_response(body)
+
+    def _delta_resource(self, change: Item | Tombstone, drive: Drive, req: Request) -> dict[str, Any]:
+        if isinstance(change, Tombstone):
+            out: dict[str, Any] = {"id": change.id, "name": change.name, "deleted": {"state": "deleted"},
+                                   "size": 0}
+            if change.parent_id is not None:
+                out["parentReference"] = {"driveType": "documentLibrary", "driveId": drive.id, "id": change.parent_id}
+            out["folder" if change.is_folder else "file"] = {"childCount": 0} if change.is_folder else {}
+            return out
+        out = self._item_resource(change, drive, req)
+        if "parentReference" in out:
+            out["parentReference"].pop("path", None)  # SharePoint's delta leaves it out: track items by id
+        return out

@@ -1,0 +1,72 @@
+"""Writes to drive items for ``GraphSandbox``: a new folder (``POST children``), rename and move
+(``PATCH`` of the item) and list-item fields (``PATCH …/fields``), with ``conflictBehavior``
+(``copying.py``): a clash is 409 nameAlreadyExists unless ``rename`` or ``replace`` is asked for."""
+
+from __future__ import annotations
+
+import re
+
+from sandbox.core.http import Request, Response, json_response
+from sandbox.sharepoint.copying import conflict_behavior
+from sandbox.sharepoint.errors import GraphError
+from sandbox.sharepoint.store import Drive, Item, now_iso
+
+
+class Writes:
+    """Mixed into ``GraphSandbox`` (uses ``store``, ``_item_resource``, ``_resolve``, ``_exists``, ``_fields``
+    and ``settle_name``)."""
+
+    def create_folder(self, drive: Drive, parent: Item, req: Request) -> Response:
+        body = req.json() or {}
+        name = str(body.get("name") or "")
+        if not name or "folder" not in body:
+            raise GraphError(400, "invalidRequest", "A folder needs a name and a folder facet.")
+        behavior = conflict_behavior(req, body, "fail")
+        with self.store.lock:
+            name = self.settle_name(parent, name, behavior)
+            made = self.store.add(drive.id, parent.id, name, None)
+        return json_response(self._item_resource(made, drive, req), 201)
+
+    def update_item(self, drive: Drive, item: Item, req: Request) -> Response:
+        """PATCH a drive item: rename (``name``) and/or move (``parentReference.id``, or ``path`` as
+        ``/drives/{id}/root:/folder``) within the drive; 409 nameAlreadyExists on a clash."""
+        body = req.json() or {}
+        if item.parent_id is None:
+            raise GraphError(400, "invalidRequest", "The root folder cannot be renamed or moved.")
+        name = str(body.get("name") or item.name)
+        parent_id = item.parent_id
+        ref = body.get("parentReference") or {}
+        if ref.get("id"):
+            parent_id = str(ref["id"])
+        elif ref.get("path"):
+            m = re.fullmatch(r"/drives?/(?:[^/]+/)?root:(?P<path>/.*)?", str(ref["path"]))
+            if m is None:
+                raise GraphError(400, "invalidRequest", f"Invalid parentReference path {ref['path']!r}")
+            found, _, _, _ = self._resolve(drive, "root" + (f":{m.group('path')}:" if m.group("path") else ""))
+            parent_id = self._exists(found).id
+        target = self.store.items.get(parent_id)
+        if target is None or target.drive_id != drive.id or target.content is not None:
+            raise GraphError(404 if target is None else 400, "itemNotFound" if target is None else "invalidRequest",
+                             "The destination folder was not found." if target is None else
+                             "The destination is not a folder.")
+        if target.id == item.id or item.id in self.store.ancestors(target):
+            raise GraphError(400, "invalidRequest", "A folder cannot be moved into itself.")
+        behavior = conflict_behavior(req, body, "fail")
+        with self.store.lock:
+            name = self.settle_name(target, name, behavior, moving=item)
+            item.name, item.parent_id = name, target.id
+            item.version += 1
+            item.modified = now_iso()
+            self.store.touch(item)
+        return json_response(self._item_resource(item, drive, req))
+
+    def patch_fields(self, drive: Drive, item: Item, req: Request) -> Response:
+        body = req.json() or {}
+        for key in body:
+            if key not in drive.columns:
+                raise GraphError(400, "invalidRequest", f"Field '{key}' is not recognized")
+        with self.store.lock:
+            item.fields.update({k: "" if v is None else str(v) for k, v in body.items()})
+            item.version += 1
+            self.store.touch(item)
+        return json_response(self._fields(item))
