@@ -53,6 +53,7 @@ from sandbox.sharepoint.auth import Directory
 from sandbox.sharepoint.copying import Copying, conflict_behavior
 from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
+from sandbox.sharepoint.facets import mime_type, quick_xor_hash
 from sandbox.sharepoint.listing import Listing
 from sandbox.sharepoint.odata import check_options, parse_expand
 from sandbox.sharepoint.sharing import Sharing
@@ -68,6 +69,8 @@ DELTA = re.compile(r"^(?P<base>.*?)/delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/
 SEARCH = re.compile(r"^(?:(?P<base>.*?)/)?search\(q='(?P<q>(?:[^']|'')*)'\)/?$")
 SUB = re.compile(r"^(?P<ref>root|items/[^/:]+|(?:root|items/[^/:]+):/.*:)/(?P<op>versions|permissions|thumbnails|copy|"
                  r"createLink|invite)(?P<rest>/.*)?$")
+BY = {"application": {"id": "00000000-0000-0000-0000-000000000000", "displayName": "SharePoint App"},
+      "user": {"displayName": "SharePoint App"}}
 CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied", 404: "itemNotFound",
          405: "invalidRequest", 409: "nameAlreadyExists", 429: "tooManyRequests", 500: "generalException",
          503: "serviceNotAvailable", 507: "quotaLimitReached"}
@@ -195,11 +198,13 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
         path = self.store.path_of(self.store.items[item.parent_id]) if item.parent_id else ""
         out: dict[str, Any] = {
             "id": item.id, "name": item.name, "eTag": f'"{{{item.id}}},{item.version}"',
-            "cTag": f'"c:{{{item.id}}},{item.version}"', "createdDateTime": item.created,
+            "cTag": f'"c:{{{item.id}}},{item.label[:-2]}"', "createdDateTime": item.created,
             "lastModifiedDateTime": item.modified,
             "webUrl": f"{base}/sites/evidence/{quote(self.store.path_of(item), errors='surrogatepass')}",
             "size": (item.listed_size if item.listed_size is not None else
                      len(item.content) if item.content is not None else 0),
+            "createdBy": dict(BY), "lastModifiedBy": dict(BY),
+            "fileSystemInfo": {"createdDateTime": item.created, "lastModifiedDateTime": item.modified},
         }
         if item.parent_id is not None:
             out["parentReference"] = {"driveType": "documentLibrary", "driveId": drive.id, "id": item.parent_id,
@@ -209,7 +214,7 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
             if item.parent_id is None:
                 out["root"] = {}
         else:
-            out["file"] = {"mimeType": "application/octet-stream"}
+            out["file"] = {"mimeType": mime_type(item.name), "hashes": {"quickXorHash": quick_xor_hash(item.content)}}
         if "listItem" in parse_expand(req.query.get("$expand")):
             out["listItem"] = {"id": str(item.list_item_id), "fields": self._fields(item)}
         return out
@@ -292,6 +297,8 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
         if method == "GET" and action in ("/listItem", "/listItem/fields"):
             fields = self._fields(self._exists(item))
             return json_response(fields if action.endswith("fields") else {"id": fields["id"], "fields": fields})
+        if method in ("PUT", "PATCH", "DELETE") and action in ("", "/content") and item is not None:
+            self._precondition(item, req)
         if method == "PUT" and action == "/content":
             if len(req.body) > 250 * 1024 * 1024:
                 raise GraphError(413, "invalidRequest", "Maximum request length exceeded; use an upload session.")
@@ -317,6 +324,19 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
             self.store.delete(self._exists(item))
             return Response(204, b"")
         raise GraphError(400, "invalidRequest", f"{method} is not supported on {req.path}")
+
+    def _precondition(self, item: Item, req: Request) -> None:
+        """``If-Match`` (an eTag or cTag as GET gave it, or ``*``): 412 resourceModified when it no longer
+        matches; ``If-None-Match: *`` on an existing item is 412 too."""
+        wanted = req.header("If-Match").strip()
+        if req.header("If-None-Match").strip() == "*":
+            raise GraphError(412, "resourceModified", "The item already exists (If-None-Match: *).")
+        if not wanted or wanted == "*":
+            return
+        shown = self._item_resource(item, self.store.drives[item.drive_id], req)
+        tags = {t.strip('"') for t in re.findall(r'"[^"]*"', wanted)} or {wanted.strip('"')}  # tags hold commas
+        if not tags & {shown["eTag"].strip('"'), shown["cTag"].strip('"')}:
+            raise GraphError(412, "resourceModified", "ETag does not match current item's value")
 
     @staticmethod
     def _exists(item: Item | None) -> Item:

@@ -132,4 +132,13 @@ class UploadSessions:
         data = self.version_bytes(item, label) if label else item.content
         if data is None:
             return graph_error(404, "itemNotFound", "The version was not found.")
-        return Response(200, data, "application/octet-stream")
+        ranged = re.fullmatch(r"bytes=(\d*)-(\d*)", req.header("Range").strip())
+        if ranged is None or not any(ranged.groups()):
+            return Response(200, data, "application/octet-stream", [("Accept-Ranges", "bytes")])
+        first, last = ranged.groups()
+        start = int(first) if first else max(0, len(data) - int(last))  # "bytes=-N": the last N bytes
+        end = min(int(last), len(data) - 1) if first and last else len(data) - 1
+        if start >= len(data) or start > end:
+            return Response(416, b"", "text/plain", [("Content-Range", f"bytes */{len(data)}")])
+        return Response(206, data[start:end + 1], "application/octet-stream",
+                        [("Content-Range", f"bytes {start}-{end}/{len(data)}"), ("Accept-Ranges", "bytes")])

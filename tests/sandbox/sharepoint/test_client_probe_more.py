@@ -652,3 +652,28 @@ def test_list_items_filter_by_fields_and_deferred_commit(graph):
     assert s.get(f"{base}/root:/deferred.bin:").status_code == 404
     done = requests.post(url, data=b"", timeout=10)
     assert done.status_code == 201 and done.json()["size"] == 4
+
+
+def test_hashes_etags_if_match_and_ranged_downloads(graph):
+    from sandbox.sharepoint.facets import quick_xor_hash
+
+    _, s, base = graph
+    assert quick_xor_hash(b"") == "AAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    assert quick_xor_hash(bytes.fromhex("a9a029123eba97")) == "qQBFCiTgA11cAgAABwAAAAAAAAA="  # rclone's vectors
+    assert quick_xor_hash(bytes.fromhex("fda373cc214f4bf0")) == "/RjFHJgRgicsAR4ACAAAAAAAAAA="
+    item = s.put(f"{base}/root:/h.pdf:/content", data=b"%PDF-1.7 evidence").json()
+    assert item["file"] == {"mimeType": "application/pdf", "hashes": {"quickXorHash": quick_xor_hash(
+        b"%PDF-1.7 evidence")}}
+    assert item["createdBy"]["application"]["displayName"] and item["fileSystemInfo"]["createdDateTime"]
+    renamed = s.patch(f"{base}/items/{item['id']}", json={"name": "h2.pdf"}).json()
+    assert renamed["eTag"] != item["eTag"] and renamed["cTag"] == item["cTag"]  # cTag: content only
+    stale = s.patch(f"{base}/items/{item['id']}", json={"name": "h3.pdf"}, headers={"If-Match": item["eTag"]})
+    assert stale.status_code == 412 and stale.json()["error"]["code"] == "resourceModified"
+    fresh = s.patch(f"{base}/items/{item['id']}", json={"name": "h3.pdf"}, headers={"If-Match": renamed["eTag"]})
+    assert fresh.status_code == 200
+    assert s.delete(f"{base}/items/{item['id']}", headers={"If-Match": item["eTag"]}).status_code == 412
+    url = s.get(f"{base}/items/{item['id']}").json()["@microsoft.graph.downloadUrl"]
+    part = requests.get(url, headers={"Range": "bytes=0-3"}, timeout=10)
+    assert part.status_code == 206 and part.content == b"%PDF" and part.headers["Content-Range"] == "bytes 0-3/17"
+    assert requests.get(url, headers={"Range": "bytes=-8"}, timeout=10).content == b"evidence"
+    assert requests.get(url, headers={"Range": "bytes=99-"}, timeout=10).status_code == 416
