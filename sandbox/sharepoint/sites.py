@@ -83,6 +83,9 @@ class Sites:
     def site_routes(self, router, authed) -> None:
         router.add("GET", r"/v1\.0/sites/?", authed(self.search_sites))
         router.add("GET", r"/v1\.0/sites/root", authed(self.root_site))
+        router.add("GET", r"/v1\.0/sites/getAllSites\(\)", authed(self.search_sites))
+        router.add("GET", r"/v1\.0/sites/(?P<host>[^/:,%]+\.[^/:,%]+)", authed(self.root_site))
+        router.add("GET", r"/v1\.0/sites/(?P<host>[^/:,]+)/getByPath\(path='(?P<path>[^']*)'\)", authed(self.by_path))
         for method in ("GET", "PUT", "POST", "PATCH", "DELETE"):
             router.add(method, rf"/v1\.0/sites/{SITE}/drive/(?P<tail>.+)", authed(self.site_drive))
             router.add(method, rf"/v1\.0/sites/{SITE}/drives/(?P<drive>[^/]+)(?:/(?P<tail>.+))?",
@@ -102,10 +105,19 @@ class Sites:
         return json_response({"@odata.context": f"{req.base_url}/v1.0/$metadata#sites", "value": found})
 
     def root_site(self, req: Request) -> Response:
-        if not self.store.sites:
+        """``/sites/root``, or ``/sites/{hostname}``: the (first) site of the tenant or of that host."""
+        host = req.params.get("host", "").lower()
+        site = next((s for s in self.store.sites if not host or s.split(",")[0].lower() == host), None)
+        if site is None:
             raise GraphError(404, "itemNotFound", "Requested site could not be found")
-        site = next(iter(self.store.sites))
         return json_response({**self.site_resource(site), "root": {}})
+
+    def by_path(self, req: Request) -> Response:
+        """``/sites/{hostname}/getByPath(path='/sites/{name}')``."""
+        site = self._site(f"{unquote(req.params['host'])}:{unquote(req.params['path'])}:")
+        if not any(req.principal in d.grants for d in self.store.drives.values() if d.site_id == site):
+            raise GraphError(403, "accessDenied", "Access denied")
+        return json_response(self.site_resource(site))
 
     def _site_drives(self, req: Request) -> tuple[str, list[Drive]]:
         site = self._site(req.params["site"].rstrip(":") + (":" if ":" in req.params["site"] else ""))

@@ -353,6 +353,16 @@ def test_copy_through_office365_and_msgraph(sharepoint, monkeypatch):
     result = items[src["id"]].copy(name="o365.txt", parent=items[dest["id"]]).execute_query()
     copied = result.wait_for_item(interval=0.1, timeout=10)
     assert copied.name == "o365.txt"
+    w.sandbox.copy_pending_polls = 2  # the monitor says inProgress (202) twice before completed
+    slow = items[src["id"]].copy(name="slow.txt", parent=items[dest["id"]]).execute_query()
+    assert slow.wait_for_item(interval=0.05, timeout=10).name == "slow.txt"
+    monitor_polls = [r["status"] for r in w.sandbox.request_log if "/monitor/" in r["path"]]
+    assert monitor_polls[-3:] == [202, 202, 200]
+    import io
+
+    sink = io.BytesIO()
+    client.drives[w.library_id].root.get_by_path("Out/slow.txt").download_session(sink, chunk_size=1).execute_query()
+    assert sink.getvalue() == b"x"
 
     async def run(client, drive):
         return await drive.items.by_drive_item_id(src["id"]).copy.post(CopyPostRequestBody(
@@ -427,9 +437,13 @@ def test_lists_through_msgraph_and_office365(sharepoint, monkeypatch):
         rows = await site.lists.by_list_id(lib.id).items.get(RequestConfiguration(
             query_parameters=ItemsRequestBuilder.ItemsRequestBuilderGetQueryParameters(expand=["fields"])))
         by_path = await client.sites.by_site_id("contoso.sharepoint.com:/sites/GRC:").get()
-        return rows, by_path
+        host = client.sites.by_site_id("contoso.sharepoint.com")
+        via_get_by_path = await host.get_by_path_with_path("/sites/GRC").get()
+        root = await host.get()
+        return rows, by_path, via_get_by_path, root
 
-    rows, by_path = _sdk(w, run)
+    rows, by_path, via_get_by_path, root = _sdk(w, run)
+    assert via_get_by_path.id == w.site_id and root.site_collection.hostname == "contoso.sharepoint.com"
     assert "row.txt" in {r.fields.additional_data.get("FileLeafRef") for r in rows.value}
     assert by_path.id == w.site_id
 
@@ -452,6 +466,10 @@ def test_sites_search_root_and_drive_paths(graph):
     assert w.site_id in {v["id"] for v in found.json()["value"]}
     assert s.get(f"{root}/sites", params={"search": "nothing-like-it"}).json()["value"] == []
     assert s.get(f"{root}/sites/root").status_code == 200
+    host = s.get(f"{root}/sites/contoso.sharepoint.com").json()
+    assert host["siteCollection"]["hostname"] == "contoso.sharepoint.com"
+    assert s.get(f"{root}/sites/contoso.sharepoint.com/getByPath(path='/sites/GRC')").json()["id"] == w.site_id
+    assert w.site_id in {v["id"] for v in s.get(f"{root}/sites/getAllSites()").json()["value"]}
     s.put(f"{root}/drives/{w.library_id}/root:/via-site.txt:/content", data=b"v")
     for prefix in (f"sites/{w.site_id}/drive", "sites/contoso.sharepoint.com:/sites/GRC:/drive",
                    f"sites/{w.site_id}/drives/{w.library_id}"):
