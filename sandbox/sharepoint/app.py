@@ -297,7 +297,8 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
         if method == "GET" and action in ("/listItem", "/listItem/fields"):
             fields = self._fields(self._exists(item))
             return json_response(fields if action.endswith("fields") else {"id": fields["id"], "fields": fields})
-        if method in ("PUT", "PATCH", "DELETE") and action in ("", "/content") and item is not None:
+        if method in ("PUT", "PATCH", "DELETE", "POST") and action in ("", "/content", "/createUploadSession") and (
+                item is not None):
             self._precondition(item, req)
         if method == "PUT" and action == "/content":
             if len(req.body) > 250 * 1024 * 1024:
@@ -326,16 +327,18 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
         raise GraphError(400, "invalidRequest", f"{method} is not supported on {req.path}")
 
     def _precondition(self, item: Item, req: Request) -> None:
-        """``If-Match`` (an eTag or cTag as GET gave it, or ``*``): 412 resourceModified when it no longer
-        matches; ``If-None-Match: *`` on an existing item is 412 too."""
-        wanted = req.header("If-Match").strip()
-        if req.header("If-None-Match").strip() == "*":
-            raise GraphError(412, "resourceModified", "The item already exists (If-None-Match: *).")
-        if not wanted or wanted == "*":
-            return
+        """``If-Match`` (an eTag or cTag as GET gave it, or ``*``): 412 when it no longer matches;
+        ``If-None-Match`` (``*``, or a tag): 412 when it does."""
         shown = self._item_resource(item, self.store.drives[item.drive_id], req)
-        tags = {t.strip('"') for t in re.findall(r'"[^"]*"', wanted)} or {wanted.strip('"')}  # tags hold commas
-        if not tags & {shown["eTag"].strip('"'), shown["cTag"].strip('"')}:
+        current = {shown["eTag"].strip('"'), shown["cTag"].strip('"')}
+
+        def tags(value: str) -> set[str]:  # quoted tags hold commas: '"{id},3", "c:{id},2"'
+            return {t.strip('"') for t in re.findall(r'"[^"]*"', value)} or {value.strip('"')}
+
+        wanted, unwanted = req.header("If-Match").strip(), req.header("If-None-Match").strip()
+        if unwanted and (unwanted == "*" or tags(unwanted) & current):
+            raise GraphError(412, "resourceModified", "The item matches the If-None-Match condition.")
+        if wanted and wanted != "*" and not tags(wanted) & current:
             raise GraphError(412, "resourceModified", "ETag does not match current item's value")
 
     @staticmethod

@@ -45,13 +45,17 @@ class UploadSessions:
         if spec.get("fileSize") is not None:
             self._room(drive, int(spec["fileSize"]), item)
         sid = secrets.token_urlsafe(24)
-        expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        expires = self._expiry()
         self.store.uploads[sid] = {"drive": drive.id, "parent": parent.id, "name": name, "data": bytearray(),
                                    "total": None, "expires": expires, "who": req.principal,
                                    "behavior": behavior, "defer": bool(body.get("deferCommit"))}
         return json_response({"uploadUrl": f"{req.base_url}/_api/v2.0/uploadSession/{sid}?tempauth="
                               f"{secrets.token_urlsafe(32)}", "expirationDateTime": expires,
                               "nextExpectedRanges": ["0-"]})
+
+    @staticmethod
+    def _expiry() -> str:
+        return (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     def _session(self, req: Request) -> dict[str, Any]:
         session = self.store.uploads.get(req.params["sid"])
@@ -94,6 +98,7 @@ class UploadSessions:
         last = end + 1 == total
         if size > MAX_FRAGMENT:
             raise GraphError(400, "invalidRange", "Fragments must be at most 60 MiB.")
+        s["expires"] = self._expiry()  # each fragment extends the session, as Graph documents
         if not last or s["defer"]:
             s["total"] = total
             s["data"] += req.body

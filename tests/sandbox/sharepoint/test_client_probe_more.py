@@ -47,6 +47,8 @@ def test_upload_session_resume_cancel_and_conflicts(graph):
     assert session.json()["expirationDateTime"].endswith("Z")
     ok = requests.put(url, data=b"a" * 100, headers={"Content-Range": "bytes 0-99/300"}, timeout=10)
     assert ok.status_code == 202 and ok.json()["nextExpectedRanges"] == ["100-299"]
+    again = requests.put(url, data=b"a" * 100, headers={"Content-Range": "bytes 0-99/300"}, timeout=10)
+    assert again.status_code == 416  # a fragment the server already has
     skipped = requests.put(url, data=b"c" * 100, headers={"Content-Range": "bytes 200-299/300"}, timeout=10)
     assert skipped.status_code == 416 and skipped.json()["error"]["code"] == "invalidRange"
     status = requests.get(url, timeout=10)
@@ -690,6 +692,10 @@ def test_hashes_etags_if_match_and_ranged_downloads(graph):
     fresh = s.patch(f"{base}/items/{item['id']}", json={"name": "h3.pdf"}, headers={"If-Match": renamed["eTag"]})
     assert fresh.status_code == 200
     assert s.delete(f"{base}/items/{item['id']}", headers={"If-Match": item["eTag"]}).status_code == 412
+    session = s.post(f"{base}/items/{item['id']}/createUploadSession", headers={"If-Match": item["eTag"]})
+    assert session.status_code == 412
+    unchanged = s.put(f"{base}/items/{item['id']}/content", data=b"x", headers={"If-None-Match": renamed["cTag"]})
+    assert unchanged.status_code == 412
     url = s.get(f"{base}/items/{item['id']}").json()["@microsoft.graph.downloadUrl"]
     part = requests.get(url, headers={"Range": "bytes=0-3"}, timeout=10)
     assert part.status_code == 206 and part.content == b"%PDF" and part.headers["Content-Range"] == "bytes 0-3/17"
