@@ -6,6 +6,7 @@ security headers, is fast, names the fix when something is down, and never a 500
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -322,14 +323,12 @@ def test_raw_traversal_and_huge_headers_on_the_served_app(instance, duckdb_wareh
         thread.join(timeout=10)
 
 
-def test_a_vault_that_never_answers_stalls_the_page_only_briefly(instance, duckdb_warehouse, monkeypatch):
-    """A Vault that accepts connections and never answers (hvac waits 30 s by default) while the page
-    reads the feature flags from it: each read is bounded by VAULT_TIMEOUT_SECONDS (default 5), and the
-    page does not wait for it (the next test)."""
+@contextlib.contextmanager
+def silent_vault(monkeypatch):
+    """VAULT_ADDR at a loopback socket that accepts connections and never answers (reads time out at 1 s),
+    with the flags' cache empty."""
     from resources import flags
-    from resources.vault_auth import vault_timeout
 
-    assert vault_timeout() == 5.0
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
@@ -337,6 +336,17 @@ def test_a_vault_that_never_answers_stalls_the_page_only_briefly(instance, duckd
         monkeypatch.setenv("VAULT_TOKEN", "t")
         monkeypatch.setenv("VAULT_TIMEOUT_SECONDS", "1")
         monkeypatch.setattr(flags, "_VAULT_CACHE", {})
+        yield
+
+
+def test_a_vault_that_never_answers_stalls_the_page_only_briefly(instance, duckdb_warehouse, monkeypatch):
+    """A Vault that accepts connections and never answers (hvac waits 30 s by default) while the page
+    reads the feature flags from it: each read is bounded by VAULT_TIMEOUT_SECONDS (default 5), and the
+    page does not wait for it (the next test)."""
+    from resources.vault_auth import vault_timeout
+
+    assert vault_timeout() == 5.0
+    with silent_vault(monkeypatch):
         reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL)
         # the operations routes alone: the receiver itself refuses to start without its Vault secrets
         with TestClient(Starlette(routes=operations_routes(reader)), raise_server_exceptions=False) as client:
@@ -360,18 +370,11 @@ def test_a_vault_that_never_answers_never_holds_a_page_request(instance, duckdb_
     """The flags' Vault read runs in the background: against a Vault that accepts connections and never
     answers, every request answers within a second, Vault shows as checking and then unreachable once
     the read timed out, and when the flags are due again one new read starts while pages go on at once."""
-    from resources import flags
     from webhooks.operations.vault_probe import VaultProbe
 
     skew = [0.0]
     probe = VaultProbe("local", clock=lambda: time.monotonic() + skew[0])
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(16)
-        monkeypatch.setenv("VAULT_ADDR", f"http://127.0.0.1:{silent.getsockname()[1]}")
-        monkeypatch.setenv("VAULT_TOKEN", "t")
-        monkeypatch.setenv("VAULT_TIMEOUT_SECONDS", "1")
-        monkeypatch.setattr(flags, "_VAULT_CACHE", {})
+    with silent_vault(monkeypatch):
         reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL, vault=probe)
         with TestClient(Starlette(routes=operations_routes(reader)), raise_server_exceptions=False) as client:
             first = _timed(client, "/integration-health.json").json()
