@@ -6,12 +6,11 @@ addParents/removeParents and ``fields`` as on files.update)."""
 from __future__ import annotations
 
 import json
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 from urllib.parse import urlencode
 
 from sandbox.core.http import Request, Response
+from sandbox.core.multipart import MultipartError, boundary_of, split_parts
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.listing import all_drives
 
@@ -41,13 +40,16 @@ class Uploads:
         if kind == "media":
             return self._store_upload(req, {}, req.body, ctype.split(";")[0], target, req.principal)
         if kind == "multipart":
-            msg = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + req.body)
-            parts = list(msg.iter_parts()) if msg.is_multipart() else []
+            boundary = boundary_of(ctype) if ctype.lower().startswith("multipart/") else None
+            try:  # byte for byte: googleapiclient writes LF line breaks (sandbox/core/multipart.py)
+                parts = split_parts(req.body, boundary) if boundary else []
+            except MultipartError:
+                parts = []
             if len(parts) != 2:
                 raise DriveError(400, "badContent", "Multipart upload needs a metadata part and a media part.")
-            meta = json.loads(parts[0].get_payload(decode=True) or b"{}")
-            data = parts[1].get_payload(decode=True) or b""
-            return self._store_upload(req, meta, data, parts[1].get_content_type(), target, req.principal)
+            meta = json.loads(parts[0][1] or b"{}")
+            media_type = parts[1][0].get("content-type", "application/octet-stream").split(";")[0].strip().lower()
+            return self._store_upload(req, meta, parts[1][1], media_type, target, req.principal)
         if kind == "resumable":
             meta = req.json() if req.body else {}
             upload_id = self.store.new_id()

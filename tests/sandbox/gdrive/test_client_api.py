@@ -191,3 +191,12 @@ def test_generate_ids_and_empty_trash(drive, gdrive):
     drive.files().emptyTrash().execute()
     status, _ = _error(drive.files().get(fileId=made["id"]))
     assert status == 404
+
+
+@pytest.mark.parametrize("tail", [b"\r", b"\n", b"\r\n", b"x"])
+def test_multipart_uploads_round_trip_whatever_the_last_byte_is(drive, gdrive, tail):
+    data = bytes(range(256)) * 4 + tail
+    f = upload(drive, gdrive.evidence_folder, "tail.bin", data)
+    got = drive.files().get(fileId=f["id"], fields="size,md5Checksum").execute()
+    assert int(got["size"]) == len(data)
+    assert drive.files().get_media(fileId=f["id"]).execute() == data
