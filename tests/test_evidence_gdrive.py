@@ -82,3 +82,29 @@ def test_drive_faults_map_to_store_errors(gdrive):
     gdrive.sandbox.store.quota_bytes = 10
     with pytest.raises(StoreQuotaError, match="paused"):
         store.put(b"more than ten bytes")
+
+
+def test_a_copy_damaged_in_transit_is_deleted_and_sent_again_as_raw_chunks(gdrive, monkeypatch):
+    """Drive's reported size and md5Checksum are checked after each upload: a multipart copy that lost a
+    byte (as googleapiclient's LF-framed bodies once did at the emulator) is deleted, since it carries
+    the content's sha256, and the content is sent again by resumable upload; damaged twice, nothing stays."""
+    from sandbox.gdrive import uploads
+
+    store, data = _store(gdrive), os.urandom(4096) + b"\r"
+    real = uploads.split_parts
+    monkeypatch.setattr(uploads, "split_parts", lambda body, boundary: [
+        (head, content[:-1] if i else content) for i, (head, content) in enumerate(real(body, boundary))])
+    obj = store.put(data, {"filename": "report.pdf"})
+    assert obj.size == len(data) and store.get(obj.sha256) == data
+    assert [o.sha256 for o in store.list()] == [obj.sha256]  # the damaged copy is gone
+    methods = [(r["method"], "resumable" in r["query"]) for r in gdrive.sandbox.request_log
+               if r["path"].startswith(("/upload/drive/v3/files", "/drive/v3/files/"))]
+    assert ("DELETE", False) in methods and ("POST", True) in methods
+
+    real_store = uploads.Uploads._store_upload
+    monkeypatch.setattr(uploads.Uploads, "_store_upload",
+                        lambda self, req, meta, body, *rest: real_store(self, req, meta, body[:-1], *rest))
+    other = os.urandom(2048)
+    with pytest.raises(StoreUnavailable, match="damaged in transit twice"):
+        store.put(other)
+    assert [o.sha256 for o in store.list()] == [obj.sha256]

@@ -5,8 +5,10 @@ another Drive (the sandbox); unset, it is Google's.
 
 Each object is one file in the folder, named by its sha256 and carrying ``appProperties`` (``sha256``
 and the metadata, each value cut to Drive's 124-byte key+value limit). Files up to 5 MiB go in one
-multipart request; larger ones by resumable upload in 8 MiB chunks. Every request is retried 3 times
-by the client (5xx, 429, rate-limit 403s) before the error is mapped to the store errors of ``base``.
+multipart request; larger ones by resumable upload in 8 MiB chunks. What Drive reports it stored (size
+and md5Checksum) is checked against the content: a damaged copy is deleted and the content sent again
+as raw chunks (resumable), once. Every request is retried 3 times by the client (5xx, 429, rate-limit
+403s) before the error is mapped to the store errors of ``base``.
 """
 
 from __future__ import annotations
@@ -118,8 +120,6 @@ class DriveStore:
                             f"gdrive://{self.folder}/{f['id']}", props, modified)
 
     def put(self, content: bytes, metadata: Mapping[str, str] | None = None) -> StoredObject:
-        from googleapiclient.http import MediaIoBaseUpload
-
         sha = content_address(content)
         existing = self._find(sha)
         if existing is not None:
@@ -129,18 +129,42 @@ class DriveStore:
             props.setdefault(key, value.encode()[:max(0, 124 - len(key.encode()))].decode("utf-8", "ignore"))
         body = {"name": sha, "parents": [self.folder], "appProperties": props}
         resumable = len(content) > SIMPLE_MAX
+        stored = self._upload(body, content, resumable)
+        problem = self._damaged(stored, content)
+        if problem and not resumable:  # a multipart body's framing can cost bytes: raw chunks cannot
+            stored = self._upload(body, content, True)
+            problem = self._damaged(stored, content)
+        if problem:
+            raise StoreUnavailable(f"Google Drive stored {problem} (file {stored.get('id')}, removed): the upload "
+                                   "was damaged in transit twice; retry, and check any proxy between here and Drive")
+        return self._object(stored)
+
+    def _upload(self, body: dict[str, Any], content: bytes, resumable: bool) -> dict[str, Any]:
+        from googleapiclient.http import MediaIoBaseUpload
+
         media = MediaIoBaseUpload(io.BytesIO(content), mimetype="application/octet-stream", chunksize=CHUNK,
                                   resumable=resumable)
         request = self.service.files().create(body=body, media_body=media, fields=FIELDS)
         if not resumable:
-            return self._object(self._run(request, "files.create"))
+            return self._run(request, "files.create")
         try:
             response = None
             while response is None:
                 _, response = request.next_chunk(num_retries=RETRIES)
         except Exception as exc:
             raise drive_error(exc, "resumable upload", self.folder, self.who) from None
-        return self._object(response)
+        return response
+
+    def _damaged(self, f: dict[str, Any], content: bytes) -> str | None:
+        """What Drive kept, if not ``content`` (its size and md5Checksum, when it reports them); a damaged
+        file is deleted at once: it carries the content's sha256, so it would pass for the object."""
+        import hashlib
+
+        size, md5 = f.get("size"), f.get("md5Checksum")
+        if (size is None or int(size) == len(content)) and (md5 is None or md5 == hashlib.md5(content).hexdigest()):
+            return None
+        self._run(self.service.files().delete(fileId=f["id"]), "files.delete")
+        return f"{size} bytes with md5 {md5} for {len(content)} bytes with md5 {hashlib.md5(content).hexdigest()}"
 
     def get(self, sha256: str) -> bytes:
         from googleapiclient.http import MediaIoBaseDownload
