@@ -1,7 +1,11 @@
 """Block Kit limits Slack enforces on chat.postMessage / chat.update: one bad block refuses the whole
-message with ``invalid_blocks`` (https://api.slack.com/reference/block-kit): at most 50 blocks, section
-and context text 1-3000 characters, header text 150, button text 75, a button URL http(s) and at most
-3000 characters, a value at most 2000, block and action ids at most 255.
+message with ``invalid_blocks`` (https://api.slack.com/reference/block-kit): at most 50 blocks, each an
+object with a known ``type``, section and context text 1-3000 characters, header text 150, button text 75,
+a button URL http(s) and at most 3000 characters, a value at most 2000, block and action ids at most 255.
+
+Slack names the offending place in ``errors`` and ``response_metadata.messages``, e.g.
+``"[ERROR] must be more than 0 characters [json-pointer:/blocks/0/text/text]"``; the wording of each
+message here is modelled on ones seen in practice, not on a published list (guessed).
 """
 
 from __future__ import annotations
@@ -11,40 +15,80 @@ from typing import Any
 
 MAX_BLOCKS, MAX_SECTION_TEXT, MAX_HEADER_TEXT, MAX_BUTTON_TEXT = 50, 3000, 150, 75
 MAX_URL, MAX_VALUE, MAX_ID = 3000, 2000, 255
+# block types Slack accepts in messages (Block Kit reference); anything else is refused
+BLOCK_TYPES = {"actions", "context", "divider", "file", "header", "image", "input", "markdown", "rich_text",
+               "section", "video", "table", "context_actions", "call", "plan", "task_card"}
 
 
-def _text_ok(obj: Any, limit: int) -> bool:
-    return isinstance(obj, dict) and isinstance(obj.get("text"), str) and bool(obj["text"].strip()) \
-        and len(obj["text"]) <= limit
+def _text_problem(obj: Any, limit: int, where: str) -> str | None:
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        return f"failed to match all allowed schemas [json-pointer:{where}]"
+    if not obj["text"].strip():
+        return f"must be more than 0 characters [json-pointer:{where}/text]"
+    if len(obj["text"]) > limit:
+        return f"must be less than {limit + 1} characters [json-pointer:{where}/text]"
+    return None
+
+
+def block_problem(blocks: list[Any]) -> str | None:
+    """The first reason Slack would refuse these blocks, or None."""
+    if len(blocks) > MAX_BLOCKS:
+        return f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"
+    for n, block in enumerate(blocks):
+        at = f"/blocks/{n}"
+        if not isinstance(block, dict):
+            return f"expected object [json-pointer:{at}]"
+        kind = block.get("type")
+        if not isinstance(kind, str) or not kind:
+            return f"missing required field: type [json-pointer:{at}]"
+        if kind not in BLOCK_TYPES:
+            return f"unsupported type: {kind} [json-pointer:{at}/type]"
+        if len(str(block.get("block_id", ""))) > MAX_ID:
+            return f"must be less than {MAX_ID + 1} characters [json-pointer:{at}/block_id]"
+        problem = _block_problem(block, kind, at)
+        if problem:
+            return problem
+    return None
+
+
+def _block_problem(block: dict[str, Any], kind: str, at: str) -> str | None:
+    if kind == "section":
+        if "text" not in block and "fields" not in block:
+            return f"must provide either 'text' or 'fields' [json-pointer:{at}]"
+        if "text" in block:
+            return _text_problem(block["text"], MAX_SECTION_TEXT, f"{at}/text")
+    if kind == "header":
+        return _text_problem(block.get("text"), MAX_HEADER_TEXT, f"{at}/text")
+    elements = block.get("elements") or []
+    if kind == "context":
+        if not elements or len(elements) > 10:
+            return f"must provide 1-10 elements [json-pointer:{at}/elements]"
+        for i, e in enumerate(elements):
+            if isinstance(e, dict) and e.get("type") in ("mrkdwn", "plain_text"):
+                problem = _text_problem(e, MAX_SECTION_TEXT, f"{at}/elements/{i}")
+                if problem:
+                    return problem
+    if kind == "actions":
+        if not elements or len(elements) > 25:
+            return f"must provide 1-25 elements [json-pointer:{at}/elements]"
+        for i, element in enumerate(elements):
+            if isinstance(element, dict) and element.get("type") == "button" and not _button_ok(element):
+                return f"failed to match all allowed schemas [json-pointer:{at}/elements/{i}]"
+    return None
 
 
 def check_blocks(blocks: list[Any], error: type[Exception]) -> None:
-    """The limits Slack checks on chat.postMessage / chat.update: one bad block refuses the message."""
-    if len(blocks) > MAX_BLOCKS:
-        raise error("invalid_blocks")
-    for block in blocks:
-        if not isinstance(block, dict) or len(str(block.get("block_id", ""))) > MAX_ID:
-            raise error("invalid_blocks")
-        kind = block.get("type")
-        if kind == "section" and "text" in block and not _text_ok(block["text"], MAX_SECTION_TEXT):
-            raise error("invalid_blocks")
-        if kind == "header" and not _text_ok(block.get("text"), MAX_HEADER_TEXT):
-            raise error("invalid_blocks")
-        elements = block.get("elements") or []
-        if kind == "context" and (len(elements) > 10 or not all(_text_ok(e, MAX_SECTION_TEXT) for e in elements
-                                                                 if e.get("type") in ("mrkdwn", "plain_text"))):
-            raise error("invalid_blocks")
-        if kind == "actions":
-            if not elements or len(elements) > 25:
-                raise error("invalid_blocks")
-            for element in elements:
-                if element.get("type") == "button" and not _button_ok(element):
-                    raise error("invalid_blocks")
+    """Raise `error("invalid_blocks", errors=[..], response_metadata={"messages": ["[ERROR] .."]})` as Slack
+    answers chat.postMessage / chat.update when a block breaks the limits."""
+    problem = block_problem(blocks)
+    if problem:
+        raise error("invalid_blocks", errors=[problem],  # type: ignore[call-arg]
+                    response_metadata={"messages": [f"[ERROR] {problem}"]})
 
 
 def _button_ok(button: dict[str, Any]) -> bool:
     url = button.get("url")
     if url is not None and not (isinstance(url, str) and re.fullmatch(r"https?://[^\s]+", url) and len(url) <= MAX_URL):
         return False
-    return _text_ok(button.get("text"), MAX_BUTTON_TEXT) and len(str(button.get("value", ""))) <= MAX_VALUE \
-        and len(str(button.get("action_id", ""))) <= MAX_ID
+    return _text_problem(button.get("text"), MAX_BUTTON_TEXT, "") is None \
+        and len(str(button.get("value", ""))) <= MAX_VALUE and len(str(button.get("action_id", ""))) <= MAX_ID

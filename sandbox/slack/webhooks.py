@@ -2,7 +2,8 @@
 
 Body: JSON `{"text", "blocks", "attachments", "thread_ts", "username"}` or the legacy form field
 `payload=<json>`. Answers are plain text, as Slack's: 200 `ok`; 400 `invalid_payload` (unparseable),
-`no_text` (no text, blocks or attachments), `invalid_blocks`; 404 `no_service` (unknown URL);
+`no_text` (no text, blocks or attachments), `invalid_blocks` (blocks breaking the Block Kit limits
+in `sandbox.slack.blocks`); 404 `no_service` (unknown URL);
 410 `channel_is_archived`; 403 `invalid_token` after the workspace token was revoked or expired.
 """
 
@@ -12,6 +13,7 @@ import json
 from typing import TYPE_CHECKING
 
 from sandbox.core.http import Request, Response
+from sandbox.slack.blocks import block_problem
 
 if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
@@ -38,7 +40,7 @@ def handle_webhook(sb: SlackSandbox, req: Request) -> Response:
     if channel["is_archived"]:
         return text_response(410, "channel_is_archived")
     blocks, attachments = body.get("blocks"), body.get("attachments")
-    if blocks is not None and not isinstance(blocks, list):
+    if blocks is not None and (not isinstance(blocks, list) or block_problem(blocks)):
         return text_response(400, "invalid_blocks")
     if not body.get("text") and not blocks and not attachments:
         return text_response(400, "no_text")
