@@ -10,6 +10,9 @@
   webhooks `{"retry_after":N,"ok":false,"error":"rate_limited"}`), rate_5xx -> internal_error /
   rollup_error, rate_401 -> invalid_auth, rate_403 -> missing_scope; `revoke_tokens` -> token_revoked,
   `expire_tokens` -> token_expired. Slack-only: `archive(channel)`, `set_method_error(method, code)`.
+- File uploads (files_upload_v2): bytes go to `<url>/upload/v1/<ticket>`, `url_private` serves them back.
+  `sb.new_trigger_id()` (or `POST /_sandbox/trigger_ids`) gives views.open / views.push a trigger;
+  `sb.views()` lists the views.
 - Every accepted message is kept: `sb.messages(channel=None)` (channel id or name, '#' optional); over
   HTTP (sandbox run by the CLI) `GET /_sandbox/messages[?channel=]`, `DELETE /_sandbox/messages`.
 """
@@ -78,6 +81,7 @@ class SlackSandbox(Sandbox):
         self.admin.add("GET", r"/_sandbox/messages", lambda r: json_response(
             {"messages": self.messages(r.query.get("channel") or None)}))
         self.admin.add("DELETE", r"/_sandbox/messages", lambda r: (self.clear_messages(), Response(status=204))[1])
+        self.admin.add("POST", r"/_sandbox/trigger_ids", lambda r: json_response({"trigger_id": self.new_trigger_id()}))
 
     # --- Python API ------------------------------------------------------------------------------
     @property
@@ -100,7 +104,9 @@ class SlackSandbox(Sandbox):
 
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Messages accepted so far, oldest first: channel, channel_name, ts, text, blocks, attachments,
-        thread_ts, via ("chat.postMessage" or "webhook"), args (what the client sent), message."""
+        thread_ts, via ("chat.postMessage", "webhook", "chat.scheduleMessage", "files.completeUploadExternal"),
+        args (what the client sent), message. Scheduled messages whose time has come are posted first."""
+        self.api.scheduled.deliver_due()
         with self._lock:
             rows = list(self._messages)
         if channel is not None:
@@ -120,6 +126,14 @@ class SlackSandbox(Sandbox):
         user["profile"]["email"] = email
         self.workspace.users[uid] = user
         return uid
+
+    def new_trigger_id(self) -> str:
+        """A fresh trigger_id for views.open / views.push, good for 3 seconds and one use (as Slack's)."""
+        return self.api.views.new_trigger_id()
+
+    def views(self) -> list[dict[str, Any]]:
+        """Every view opened, pushed, updated or published (latest state), oldest first."""
+        return copy.deepcopy(list(self.api.views.views.values()))
 
     def method_calls(self, method: str) -> int:
         """How many requests reached a Web API method (faulted ones included), from the request log."""
@@ -146,6 +160,7 @@ class SlackSandbox(Sandbox):
     def reset(self) -> None:
         super().reset()
         self.workspace = build_workspace(self.seed, self.team)
+        self.api = WebApi(self)
         self.token.state = "ok"
         with self._lock:
             self._messages.clear()
@@ -197,6 +212,9 @@ class SlackSandbox(Sandbox):
         for method in ("GET", "POST"):
             router.add(method, r"/api/(?P<method>[A-Za-z0-9_.]+)", self._web_api)
         router.add("POST", r"/services/(?P<hook>T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+)", self._webhook)
+        router.add("POST", r"/upload/v1/(?P<ticket>[A-Za-z0-9_-]+)", lambda r: self.api.files.receive(r))
+        router.add("GET", r"/files-pri/(?P<key>[A-Z0-9-]+)/(?:download/)?(?P<name>[^/]+)",
+                   lambda r: self.api.files.download(r))
 
     def _hook_path(self, channel: str) -> str:
         found = self.workspace.channel(channel)
@@ -224,6 +242,7 @@ class SlackSandbox(Sandbox):
             args = call_args(req)
             if method != "api.test":
                 self._check_token(req, args)
+            self.api.scheduled.deliver_due()
             with self._lock:
                 forced = self._method_errors.get(method)
             if forced:

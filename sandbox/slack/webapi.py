@@ -17,6 +17,10 @@ no_item_specified; conversations.history shows `reactions`). chat.update / chat.
 (message_not_found, cant_update_message, cant_delete_message). chat.postMessage keeps `metadata`;
 conversations.history returns it with `include_all_metadata=true`, as Slack does. conversations.history
 and conversations.replies page by `cursor` and take `oldest` / `latest` / `inclusive`, as Slack does.
+api.test echoes `args` (and fails with `error=<code>`); conversations.open gives the whole DM with `return_im`.
+More methods live in their own modules: files.* (`sandbox.slack.files`), conversations admin and pins.*
+(`sandbox.slack.channels`), scheduled messages and chat.unfurl (`sandbox.slack.scheduled`), views.*
+(`sandbox.slack.views`), team.info / bots.info / users.profile.get (`sandbox.slack.directory`).
 """
 
 from __future__ import annotations
@@ -166,9 +170,23 @@ class WebApi:
             "reactions.remove": self.reactions_remove, "reactions.get": self.reactions_get,
             "reactions.list": self.reactions_list,
         }
+        from sandbox.slack.channels import ChannelsApi
+        from sandbox.slack.directory import DirectoryApi
+        from sandbox.slack.files import FilesApi
+        from sandbox.slack.scheduled import ScheduledApi
+        from sandbox.slack.views import ViewsApi
+
+        self.files, self.channels = FilesApi(self), ChannelsApi(self)
+        self.scheduled, self.views = ScheduledApi(self), ViewsApi(self)
+        for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self)):
+            self.methods.update(ext.methods)
 
     def api_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"args": {k: v for k, v in args.items() if k != "token"}}
+        """Echo the arguments; `error=<code>` makes it fail with that code, as Slack's does."""
+        echoed = {k: v for k, v in args.items() if k != "token"}
+        if args.get("error"):
+            raise SlackError(str(args["error"]), args=echoed)
+        return {"args": echoed}
 
     def auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         ws = self.sb.workspace
@@ -195,7 +213,7 @@ class WebApi:
     @staticmethod
     def _content(args: dict[str, Any]) -> tuple[Any, list[Any] | None, list[Any] | None]:
         text = args.get("text")
-        blocks = _json_arg(args.get("blocks"), "invalid_blocks")
+        blocks = _json_arg(args.get("blocks"), "invalid_blocks_format")
         attachments = _json_arg(args.get("attachments"), "invalid_attachments")
         if not text and not blocks and not attachments:
             raise SlackError("no_text")
@@ -355,7 +373,7 @@ class WebApi:
         return {"members": [dict(u) for u in rows[start:start + limit]], "cache_ts": int(time.time()),
                 "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
 
-    def post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+    def post_message(self, args: dict[str, Any], via: str = "chat.postMessage") -> dict[str, Any]:
         channel = self._writable(args)
         text, blocks, attachments = self._content(args)
         ws = self.sb.workspace
@@ -367,7 +385,7 @@ class WebApi:
         metadata = _metadata(args.get("metadata"))
         if metadata:
             message["metadata"] = metadata
-        stored = self.sb.record_message(channel, message, "chat.postMessage", args)
+        stored = self.sb.record_message(channel, message, via, args)
         message["ts"] = stored["ts"]
         message["bot_profile"] = {"id": ws.bot_id, "app_id": ws.app_id, "name": "Project X Integrations",
                                   "deleted": False, "team_id": ws.team_id}
@@ -435,7 +453,13 @@ class WebApi:
             raise SlackError("users_list_not_supplied" if not users else "not_implemented")
         if users[0] not in self.sb.workspace.users:
             raise SlackError("user_not_found")
-        return {"channel": {"id": self.sb.dm_channel(users[0])["id"]}}
+        cid = "D" + users[0][1:]
+        existed = cid in self.sb.workspace.channels
+        channel = self.sb.dm_channel(users[0])
+        out: dict[str, Any] = {"channel": dict(channel) if _flag(args.get("return_im")) else {"id": channel["id"]}}
+        if existed:
+            out.update(no_op=True, already_open=True)
+        return out
 
     def users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.sb.workspace.users.get(str(args.get("user") or ""))

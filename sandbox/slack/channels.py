@@ -1,0 +1,251 @@
+"""Channel administration and pins: conversations.create / join / leave / invite / kick / archive /
+unarchive / setTopic / setPurpose / members and pins.add / remove / list, with Slack's error codes.
+
+Membership: every person is in every seeded channel, the bot only where `is_member` (seed.py); a created
+channel starts with the bot alone. Names follow Slack's rule (lowercase letters, digits, `-`, `_`, at most
+80 characters): invalid_name_required, invalid_name_maxlength, invalid_name_punctuation (only `-`/`_`),
+invalid_name_specials (anything else, upper case included), name_taken (archived channels too).
+conversations.join on a channel the bot is in succeeds with `warning: already_in_channel` (as Slack does).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from sandbox.slack.seed import slack_id
+from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
+
+if TYPE_CHECKING:
+    from sandbox.slack.webapi import WebApi
+
+_NAME = re.compile(r"[a-z0-9_\-]+")
+MAX_TOPIC = 250
+
+
+class ChannelsApi:
+    def __init__(self, api: WebApi) -> None:
+        self.api, self.sb = api, api.sb
+        self._lock = threading.Lock()
+        self._members: dict[str, list[str]] = {}
+        self._pins: dict[str, list[dict[str, Any]]] = {}  # channel id -> [{"ts", "created", "created_by"}]
+        self.methods = {
+            "conversations.create": self.create, "conversations.join": self.join, "conversations.leave": self.leave,
+            "conversations.invite": self.invite, "conversations.kick": self.kick,
+            "conversations.archive": self.archive, "conversations.unarchive": self.unarchive,
+            "conversations.setTopic": self.set_topic, "conversations.setPurpose": self.set_purpose,
+            "conversations.members": self.members, "pins.add": self.pins_add, "pins.remove": self.pins_remove,
+            "pins.list": self.pins_list,
+        }
+
+    # --- membership ---------------------------------------------------------------------------------
+    def member_ids(self, channel: dict[str, Any]) -> list[str]:
+        with self._lock:
+            if channel["id"] not in self._members:
+                bot = self.sb.workspace.bot_user_id
+                if channel.get("is_im"):
+                    ids = [bot, channel["user"]]
+                else:
+                    ids = [u for u in self.sb.workspace.users if u != bot or channel["is_member"]]
+                self._members[channel["id"]] = ids
+            return self._members[channel["id"]]
+
+    def _set_member(self, channel: dict[str, Any], uid: str, present: bool) -> None:
+        ids = self.member_ids(channel)
+        with self._lock:
+            if present and uid not in ids:
+                ids.append(uid)
+            elif not present and uid in ids:
+                ids.remove(uid)
+            channel["num_members"] = len(ids)
+            if uid == self.sb.workspace.bot_user_id:
+                channel["is_member"] = present
+
+    def _joined(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        if not channel["is_member"]:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def create(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args.get("name") or "")
+        if not name:
+            raise SlackError("invalid_name_required")
+        if len(name) > 80:
+            raise SlackError("invalid_name_maxlength")
+        if not _NAME.fullmatch(name):
+            raise SlackError("invalid_name_specials")
+        if not name.strip("-_"):
+            raise SlackError("invalid_name_punctuation")
+        ws = self.sb.workspace
+        if ws.channel(name) is not None:
+            raise SlackError("name_taken")
+        private = _flag(args.get("is_private"))
+        cid = slack_id("G" if private else "C", self.sb.seed, f"created:{name}:{time.time_ns()}")
+        now = int(time.time())
+        channel = {
+            "id": cid, "name": name, "is_channel": not private, "is_group": private, "is_im": False,
+            "is_mpim": False, "is_private": private, "created": now, "is_archived": False, "is_general": False,
+            "unlinked": 0, "name_normalized": name, "is_shared": False, "is_org_shared": False,
+            "is_pending_ext_shared": False, "is_ext_shared": False, "context_team_id": ws.team_id,
+            "creator": ws.bot_user_id, "is_member": True, "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0}, "num_members": 1, "last_read": "0000000000.000000",
+        }
+        ws.channels[cid] = channel
+        with self._lock:
+            self._members[cid] = [ws.bot_user_id]
+        return {"channel": dict(channel)}
+
+    def join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        if channel["is_private"] or channel.get("is_im"):
+            raise SlackError("method_not_supported_for_channel_type")
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        if channel["is_member"]:
+            return {"channel": dict(channel), "warning": "already_in_channel",
+                    "response_metadata": {"warnings": ["already_in_channel"]}}
+        self._set_member(channel, self.sb.workspace.bot_user_id, True)
+        return {"channel": dict(channel)}
+
+    def leave(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        if channel.get("is_general"):
+            raise SlackError("cant_leave_general")
+        if channel.get("is_im"):
+            raise SlackError("method_not_supported_for_channel_type")
+        if not channel["is_member"]:
+            return {"not_in_channel": True}
+        self._set_member(channel, self.sb.workspace.bot_user_id, False)
+        return {}
+
+    def invite(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._joined(args)
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if not users:
+            raise SlackError("no_user")
+        members = self.member_ids(channel)
+        for uid in users:
+            if uid == self.sb.workspace.bot_user_id:
+                raise SlackError("cant_invite_self")
+            if uid not in self.sb.workspace.users:
+                raise SlackError("user_not_found")
+            if uid in members:
+                raise SlackError("already_in_channel")
+        for uid in users:
+            self._set_member(channel, uid, True)
+        return {"channel": dict(channel)}
+
+    def kick(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._joined(args)
+        uid = str(args.get("user") or "")
+        if uid == self.sb.workspace.bot_user_id:
+            raise SlackError("cant_kick_self")
+        if channel.get("is_general"):
+            raise SlackError("cant_kick_from_general")
+        if uid not in self.sb.workspace.users:
+            raise SlackError("user_not_found")
+        if uid not in self.member_ids(channel):
+            raise SlackError("not_in_channel")
+        self._set_member(channel, uid, False)
+        return {}
+
+    def archive(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        if channel.get("is_general"):
+            raise SlackError("cant_archive_general")
+        if channel["is_archived"]:
+            raise SlackError("already_archived")
+        if not channel["is_member"]:
+            raise SlackError("not_in_channel")
+        channel["is_archived"] = True
+        return {}
+
+    def unarchive(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        if not channel["is_archived"]:
+            raise SlackError("not_archived")
+        channel["is_archived"] = False
+        return {}
+
+    def _set_text(self, args: dict[str, Any], field: str) -> dict[str, Any]:
+        channel = self._joined(args)
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        value = str(args.get(field) or "")
+        if len(value) > MAX_TOPIC:
+            raise SlackError("too_long")
+        channel[field] = {"value": value, "creator": self.sb.workspace.bot_user_id, "last_set": int(time.time())}
+        return {"channel": dict(channel)}
+
+    def set_topic(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._set_text(args, "topic")
+
+    def set_purpose(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._set_text(args, "purpose")
+
+    def members(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        if channel["is_private"] and not channel["is_member"]:
+            raise SlackError("channel_not_found")  # private channels are invisible to non-members
+        limit = _limit(args, 100, 1000)
+        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+        ids = list(self.member_ids(channel))
+        more = start + limit < len(ids)
+        return {"members": ids[start:start + limit],
+                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+
+    # --- pins ---------------------------------------------------------------------------------------
+    def _pin_target(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        if not args.get("timestamp"):
+            raise SlackError("no_item_specified")
+        channel = self.api._channel(args)
+        if channel["is_private"] and not channel["is_member"]:
+            raise SlackError("not_in_channel")
+        stored = self.sb.find_message(channel["id"], str(args["timestamp"]))
+        if stored is None:
+            raise SlackError("message_not_found")
+        return channel, stored
+
+    def pins_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, stored = self._pin_target(args)
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        with self._lock:
+            pins = self._pins.setdefault(channel["id"], [])
+            if any(p["ts"] == stored["ts"] for p in pins):
+                raise SlackError("already_pinned")
+            pins.append({"ts": stored["ts"], "created": int(time.time()),
+                         "created_by": self.sb.workspace.bot_user_id})
+            stored["message"]["pinned_to"] = [channel["id"]]
+        return {}
+
+    def pins_remove(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, stored = self._pin_target(args)
+        with self._lock:
+            pins = self._pins.get(channel["id"], [])
+            hit = next((p for p in pins if p["ts"] == stored["ts"]), None)
+            if hit is None:
+                raise SlackError("no_pin")
+            pins.remove(hit)
+            stored["message"].pop("pinned_to", None)
+        return {}
+
+    def pins_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        with self._lock:
+            pins = list(self._pins.get(channel["id"], []))
+        items = []
+        for pin in reversed(pins):
+            stored = self.sb.find_message(channel["id"], pin["ts"])
+            if stored is None:
+                continue
+            message = {k: v for k, v in stored["message"].items() if k != "metadata"}
+            message["permalink"] = self.api._link(channel["id"], pin["ts"])
+            items.append({"type": "message", "created": pin["created"], "created_by": pin["created_by"],
+                          "channel": channel["id"], "message": message})
+        return {"items": items}

@@ -1,0 +1,208 @@
+"""Slack file uploads the way slack_sdk's `files_upload_v2` does them, plus files.info / list / delete.
+
+1. `files.getUploadURLExternal(filename, length)` -> `{"upload_url", "file_id"}`; the URL is this sandbox's
+   `/upload/v1/<ticket>` (Slack's is https://files.slack.com/upload/v1/…).
+2. `POST <upload_url>` with the raw bytes -> 200 `OK - <bytes>` (plain text, as files.slack.com answers).
+3. `files.completeUploadExternal(files=[{"id","title"}], channel_id | channels, initial_comment, thread_ts)`
+   -> `{"files": [file, …]}`; shared files land in the channel as one message with `files` and `upload: true`
+   (kept in `sb.messages()` with via "files.completeUploadExternal").
+Errors: invalid_arguments (no filename / length), file_not_found (unknown id, bytes never uploaded:
+guessed, Slack's exact code for the latter is undocumented), file_deleted, channel_not_found, not_in_channel,
+is_archived. `files.upload` (v1) answers method_deprecated: Slack retired it in November 2025 (guessed code).
+`url_private` serves the bytes to a request with the bot token.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Request, Response
+from sandbox.slack.seed import slack_id
+from sandbox.slack.webapi import SlackError
+
+if TYPE_CHECKING:
+    from sandbox.slack.webapi import WebApi
+
+
+class FilesApi:
+    def __init__(self, api: WebApi) -> None:
+        self.api, self.sb = api, api.sb
+        self._lock = threading.Lock()
+        self._files: dict[str, dict[str, Any]] = {}  # id -> file object (+ "_data", "_state")
+        self._tickets: dict[str, str] = {}  # upload ticket -> file id
+        self.methods = {
+            "files.getUploadURLExternal": self.get_upload_url, "files.completeUploadExternal": self.complete,
+            "files.info": self.info, "files.list": self.list_files, "files.delete": self.delete,
+            "files.upload": self.upload_v1,
+        }
+
+    def upload_v1(self, args: dict[str, Any]) -> dict[str, Any]:
+        raise SlackError("method_deprecated")
+
+    def get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename = str(args.get("filename") or "")
+        try:
+            length = int(args.get("length") or 0)
+        except ValueError as exc:
+            raise SlackError("invalid_arguments") from exc
+        if not filename or length < 1:
+            raise SlackError("invalid_arguments", response_metadata={"messages": [
+                "[ERROR] missing required field: " + ("filename" if not filename else "length")]})
+        ws = self.sb.workspace
+        with self._lock:
+            n = len(self._files) + 1
+            fid = slack_id("F", self.sb.seed, f"file:{n}:{filename}:{time.time_ns()}")
+            ticket = f"{ws.team_id}-{fid}-{n:06d}"
+            mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            self._files[fid] = {
+                "id": fid, "created": int(time.time()), "timestamp": int(time.time()), "name": filename,
+                "title": filename, "mimetype": mime, "filetype": filename.rsplit(".", 1)[-1] if "." in filename
+                else "binary", "pretty_type": mime, "user": ws.bot_user_id, "user_team": ws.team_id,
+                "editable": False, "size": length, "mode": "hosted", "is_external": False, "external_type": "",
+                "is_public": False, "public_url_shared": False, "display_as_bot": False, "username": "",
+                "url_private": f"{self.sb.url}/files-pri/{ws.team_id}-{fid}/{filename}",
+                "url_private_download": f"{self.sb.url}/files-pri/{ws.team_id}-{fid}/download/{filename}",
+                "permalink": f"https://{ws.domain}.slack.com/files/{ws.bot_user_id}/{fid}/{filename}",
+                "alt_txt": args.get("alt_txt") or None, "channels": [], "groups": [], "ims": [], "shares": {},
+                "comments_count": 0, "has_rich_preview": False, "file_access": "visible",
+                "_data": None, "_state": "pending"}
+            if not self._files[fid]["alt_txt"]:
+                del self._files[fid]["alt_txt"]
+            self._tickets[ticket] = fid
+        return {"upload_url": f"{self.sb.url}/upload/v1/{ticket}", "file_id": fid}
+
+    def receive(self, req: Request) -> Response:
+        """`POST /upload/v1/<ticket>`: the file's bytes (raw, or a multipart `file` part)."""
+        with self._lock:
+            fid = self._tickets.get(req.params["ticket"])
+            if fid is None:
+                return Response(404, b"invalid_upload_url", "text/plain; charset=utf-8")
+            data = req.body
+            if req.header("Content-Type").lower().startswith("multipart/form-data"):
+                data = _multipart_file(req)
+            self._files[fid]["_data"], self._files[fid]["size"] = data, len(data)
+            self._files[fid]["_state"] = "uploaded"
+        return Response(200, f"OK - {len(data)}".encode(), "text/plain; charset=utf-8")
+
+    def complete(self, args: dict[str, Any]) -> dict[str, Any]:
+        wanted = args.get("files")
+        try:
+            wanted = json.loads(wanted) if isinstance(wanted, str) else wanted
+        except ValueError as exc:
+            raise SlackError("invalid_arguments") from exc
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(f, dict) for f in wanted):
+            raise SlackError("invalid_arguments", response_metadata={"messages": [
+                "[ERROR] missing required field: files"]})
+        refs = [str(args["channel_id"])] if args.get("channel_id") else \
+            [c.strip() for c in str(args.get("channels") or "").split(",") if c.strip()]
+        channels = [self.api._writable({"channel": ref}) for ref in refs]
+        with self._lock:
+            picked = []
+            for want in wanted:
+                f = self._files.get(str(want.get("id")))
+                if f is None or f["_state"] == "pending":
+                    raise SlackError("file_not_found")
+                if f["_state"] == "deleted":
+                    raise SlackError("file_deleted")
+                if want.get("title"):
+                    f["title"] = str(want["title"])
+                f["_state"] = "complete"
+                picked.append(f)
+        for channel in channels:
+            self._share(channel, picked, args)
+        return {"files": [_public(f) for f in picked]}
+
+    def _share(self, channel: dict[str, Any], files: list[dict[str, Any]], args: dict[str, Any]) -> None:
+        ws = self.sb.workspace
+        message: dict[str, Any] = {"type": "message", "text": str(args.get("initial_comment") or ""),
+                                   "user": ws.bot_user_id, "bot_id": ws.bot_id, "app_id": ws.app_id,
+                                   "team": ws.team_id, "upload": True, "display_as_bot": False,
+                                   "files": [_public(f) for f in files]}
+        if args.get("thread_ts"):
+            message["thread_ts"] = str(args["thread_ts"])
+        stored = self.sb.record_message(channel, message, "files.completeUploadExternal", args)
+        kind = "private" if channel["is_private"] or channel.get("is_im") else "public"
+        share = {"ts": stored["ts"], "channel_name": channel["name"], "team_id": ws.team_id,
+                 "share_user_id": ws.bot_user_id, "reply_users": [], "reply_count": 0}
+        if args.get("thread_ts"):
+            share["thread_ts"] = str(args["thread_ts"])
+        with self._lock:
+            for f in files:
+                f["shares"].setdefault(kind, {}).setdefault(channel["id"], []).append(share)
+                bucket = "ims" if channel.get("is_im") else "groups" if channel["is_private"] else "channels"
+                if channel["id"] not in f[bucket]:
+                    f[bucket].append(channel["id"])
+                f["is_public"] = f["is_public"] or kind == "public"
+
+    def _file(self, args: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            f = self._files.get(str(args.get("file") or ""))
+        if f is None or f["_state"] == "pending":
+            raise SlackError("file_not_found")
+        if f["_state"] == "deleted":
+            raise SlackError("file_deleted")
+        return f
+
+    def info(self, args: dict[str, Any]) -> dict[str, Any]:
+        f = self._file(args)
+        return {"file": _public(f), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    def delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        f = self._file(args)
+        with self._lock:
+            f["_state"], f["_data"] = "deleted", None
+        return {}
+
+    def list_files(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, filtered by channel / user / ts_from / ts_to, paged by `count` + `page`."""
+        channel = self.api._channel(args)["id"] if args.get("channel") else None
+        with self._lock:
+            rows = [f for f in self._files.values() if f["_state"] == "complete"]
+        rows = [f for f in rows if (channel is None or channel in f["channels"] + f["groups"] + f["ims"])
+                and (not args.get("user") or f["user"] == args["user"])
+                and f["created"] >= float(args.get("ts_from") or 0)
+                and f["created"] <= float(args.get("ts_to") or "inf")]
+        rows.reverse()
+        try:
+            count, page = max(int(args.get("count") or 100), 1), max(int(args.get("page") or 1), 1)
+        except ValueError as exc:
+            raise SlackError("invalid_arguments") from exc
+        pages = max((len(rows) + count - 1) // count, 1)
+        return {"files": [_public(f) for f in rows[(page - 1) * count:page * count]],
+                "paging": {"count": count, "total": len(rows), "page": page, "pages": pages}}
+
+    def download(self, req: Request) -> Response:
+        """`GET /files-pri/<team>-<id>/…`: the bytes with the bot token; without it Slack serves its sign-in
+        page with HTTP 200 (a common surprise for downloaders, reported by practitioners)."""
+        header = req.header("Authorization")
+        fid = req.params["key"].split("-", 1)[-1]
+        with self._lock:
+            f = self._files.get(fid)
+        if f is None or f["_data"] is None:
+            return Response(404, b"file_not_found", "text/plain; charset=utf-8")
+        if header != f"Bearer {self.sb.bot_token}" or self.sb.token.state != "ok":
+            return Response(200, b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in"
+                            b"</body></html>", "text/html; charset=utf-8")
+        return Response(200, f["_data"], f["mimetype"])
+
+
+def _public(f: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in f.items() if not k.startswith("_")}
+    out["shares"] = json.loads(json.dumps(f["shares"]))
+    for key in ("channels", "groups", "ims"):
+        out[key] = list(f[key])
+    return out
+
+
+def _multipart_file(req: Request) -> bytes:
+    """The first part's content of a multipart/form-data body (uploads sent as a form)."""
+    boundary = req.header("Content-Type").split("boundary=", 1)[-1].strip('"').encode()
+    for part in req.body.split(b"--" + boundary)[1:]:
+        head, _, content = part.partition(b"\r\n\r\n")
+        if head.strip() and content:
+            return content[:-2] if content.endswith(b"\r\n") else content
+    return b""

@@ -1,0 +1,120 @@
+"""chat.scheduleMessage / chat.scheduledMessages.list / chat.deleteScheduledMessage, and chat.unfurl.
+
+A scheduled message is checked like chat.postMessage (channel, text/blocks) and posted when its `post_at`
+has passed: due messages are delivered before each Web API call and before `sb.messages()` reads, kept
+with via "chat.scheduleMessage". Errors: invalid_time (not a number), time_in_past, time_too_far (over
+120 days ahead, Slack's documented limit), invalid_scheduled_message_id (unknown, already posted or
+deleted, or another channel's). chat.unfurl needs channel + ts of a kept message (or source + unfurl_id)
+and an `unfurls` JSON object: cannot_find_channel, message_not_found (guessed), invalid_unfurls_format
+(guessed), missing_unfurls (guessed); accepted unfurls are kept on the message as `sb_unfurls`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from sandbox.slack.seed import slack_id
+from sandbox.slack.webapi import SlackError, _cursor, _limit, _metadata, _offset
+
+if TYPE_CHECKING:
+    from sandbox.slack.webapi import WebApi
+
+MAX_AHEAD = 120 * 86_400
+
+
+class ScheduledApi:
+    def __init__(self, api: WebApi) -> None:
+        self.api, self.sb = api, api.sb
+        self._lock = threading.Lock()
+        self._pending: dict[str, dict[str, Any]] = {}
+        self.methods = {"chat.scheduleMessage": self.schedule, "chat.scheduledMessages.list": self.list_scheduled,
+                        "chat.deleteScheduledMessage": self.delete, "chat.unfurl": self.unfurl}
+
+    def schedule(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            post_at = int(float(args.get("post_at")))  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise SlackError("invalid_time") from exc
+        now = int(time.time())
+        if post_at <= now:
+            raise SlackError("time_in_past")
+        if post_at > now + MAX_AHEAD:
+            raise SlackError("time_too_far")
+        channel = self.api._writable(args)
+        text, blocks, attachments = self.api._content(args)
+        _metadata(args.get("metadata"))
+        ws = self.sb.workspace
+        sid = slack_id("Q", self.sb.seed, f"scheduled:{time.time_ns()}:{len(self._pending)}")
+        message: dict[str, Any] = {"bot_id": ws.bot_id, "type": "delayed_message", "text": text or "",
+                                   "user": ws.bot_user_id, "team": ws.team_id, "app_id": ws.app_id}
+        for key, value in (("blocks", blocks), ("attachments", attachments)):
+            if value:
+                message[key] = value
+        with self._lock:
+            self._pending[sid] = {"id": sid, "channel_id": channel["id"], "post_at": post_at, "date_created": now,
+                                  "text": text or "", "args": {k: v for k, v in args.items() if k != "token"}}
+        return {"channel": channel["id"], "scheduled_message_id": sid, "post_at": post_at, "message": message}
+
+    def deliver_due(self) -> None:
+        """Post every scheduled message whose time has come (through chat.postMessage's own path)."""
+        now = time.time()
+        with self._lock:
+            due = sorted((s for s in self._pending.values() if s["post_at"] <= now), key=lambda s: s["post_at"])
+            for item in due:
+                del self._pending[item["id"]]
+        for item in due:
+            channel = self.sb.workspace.channels.get(item["channel_id"])
+            if channel is None or channel["is_archived"]:
+                continue  # Slack drops it silently (guessed)
+            args = {**item["args"], "channel": channel["id"]}
+            self.api.post_message(args, via="chat.scheduleMessage")
+
+    def list_scheduled(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)["id"] if args.get("channel") else None
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        with self._lock:
+            rows = sorted(self._pending.values(), key=lambda s: (s["post_at"], s["id"]))
+        rows = [{k: v for k, v in s.items() if k != "args"} for s in rows
+                if (channel is None or s["channel_id"] == channel) and oldest <= s["post_at"] <= latest]
+        limit = _limit(args, 100, 1000)
+        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+        more = start + limit < len(rows)
+        return {"scheduled_messages": rows[start:start + limit],
+                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+
+    def delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        sid = str(args.get("scheduled_message_id") or "")
+        with self._lock:
+            item = self._pending.get(sid)
+            if item is None or item["channel_id"] != channel["id"]:
+                raise SlackError("invalid_scheduled_message_id")
+            del self._pending[sid]
+        return {}
+
+    def unfurl(self, args: dict[str, Any]) -> dict[str, Any]:
+        unfurls = args.get("unfurls")
+        if unfurls in (None, "") and not args.get("metadata"):
+            raise SlackError("missing_unfurls")
+        if isinstance(unfurls, str):
+            try:
+                unfurls = json.loads(unfurls)
+            except ValueError as exc:
+                raise SlackError("invalid_unfurls_format") from exc
+        if unfurls is not None and not isinstance(unfurls, dict):
+            raise SlackError("invalid_unfurls_format")
+        if args.get("source") and args.get("unfurl_id"):
+            return {}  # composer / link-shared unfurls: nothing kept to attach them to
+        ref = str(args.get("channel") or "")
+        channel = self.sb.workspace.channel(ref) if ref else None
+        if channel is None:
+            raise SlackError("cannot_find_channel")
+        stored = self.sb.find_message(channel["id"], str(args.get("ts") or ""))
+        if stored is None:
+            raise SlackError("message_not_found")
+        with self.sb._lock:
+            stored.setdefault("sb_unfurls", {}).update(unfurls or {})
+        return {}
