@@ -205,3 +205,18 @@ def test_setup_mistakes_name_the_fix(sp_env, monkeypatch):
     monkeypatch.setenv("SHAREPOINT_SITE_ID", "contoso.sharepoint.com,unknown,site")
     with pytest.raises(StoreError, match="check SHAREPOINT_SITE_ID"):
         _store()
+
+
+def test_a_file_kept_short_is_removed_and_the_put_fails_naming_it(sp_env, monkeypatch):
+    """What Graph reports it kept is checked: a file named by the content's sha256 but shorter would pass
+    for the evidence, so it is deleted and the put fails; the retry stores the whole file."""
+    store, data = _store(), os.urandom(2048)
+    real = sp_env.sandbox.store.add
+    monkeypatch.setattr(sp_env.sandbox.store, "add", lambda drive, parent, name, content: real(
+        drive, parent, name, content[:-1]))
+    with pytest.raises(StoreUnavailable, match=r"kept 2047 bytes for the 2048-byte evidence file"):
+        store.put(data)
+    assert list(store.list()) == [] and store.head(content_address(data)) is None
+    monkeypatch.setattr(sp_env.sandbox.store, "add", real)
+    obj = store.put(data, {"filename": "retry.pdf"})
+    assert obj.size == 2048 and store.get(obj.sha256) == data

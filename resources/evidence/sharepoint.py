@@ -26,6 +26,7 @@ from typing import Any
 from resources.evidence.base import (
     StoredObject,
     StoreError,
+    StoreUnavailable,
     check_address,
     clean_metadata,
     content_address,
@@ -130,6 +131,14 @@ class SharePointStore:
                 self._upload_session(ref, content)
         # a file whose metadata write failed last time is completed now rather than stored again
         item = self._item(sha)
+        if item is None or int(item.size or 0) != len(content):  # named by the sha256, it would pass for it
+            kept = "no file" if item is None else f"{int(item.size or 0)} bytes"
+            if item is not None:
+                self._run(lambda: self.drive.items.by_drive_item_id(item.id).delete(), "deleting a damaged upload",
+                          missing_ok=True)
+            raise StoreUnavailable(f"SharePoint kept {kept} for the {len(content)}-byte evidence file {sha} "
+                                   "(removed): the upload was damaged in transit; retry, and check any proxy "
+                                   "between here and Graph")
         self._set_fields(item, sha, meta)
         return self._object(self._item(sha))
 
