@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust.api_risk import body_json
+from sandbox.onetrust.draw import fold_uuid
 from sandbox.onetrust.pages import page_params, spring_page
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ MAX_ATTACHMENT = 10 * 1024 * 1024
 
 
 def library_control(sb: OneTrustSandbox, ref: Any) -> dict[str, Any] | None:
+    ref = fold_uuid(ref)
     controls = sb.store.tables["controls"]
     return next((controls.row(i) for i in range(len(controls.rows))
                  if ref in (controls.row(i)["id"], controls.row(i)["identifier"])), None)
@@ -71,7 +73,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
     def one(req: Request) -> Response:
         sb.authorize(req, "CONTROL")
         with sb.store.lock:
-            old = sb.implementations.get(req.params["id"])
+            old = sb.implementations.get(fold_uuid(req.params["id"]))
             if old is None:
                 raise HTTPError(404, "Not Found", f"Control implementation {req.params['id']} not found")
             if req.method == "PUT":
@@ -92,20 +94,22 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
             raise HTTPError(400, "Bad Request", "No file part: the multipart part must be named 'file'")
         data = parts[0].get_payload(decode=True) or b""
         with sb.store.lock:
-            if sb.store.get("attestations", req.params["id"]) is None:
+            att = sb.store.get("attestations", req.params["id"])
+            if att is None:
                 raise HTTPError(404, "Not Found", f"Attestation {req.params['id']} not found")
-            rec = {"id": str(uuid.uuid4()), "attestationId": req.params["id"],
+            rec = {"id": str(uuid.uuid4()), "attestationId": att["id"],
                    "fileName": parts[0].get_filename() or "evidence", "contentType": parts[0].get_content_type(),
                    "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "createdDate": sb.store.now()}
-            sb.attachments.setdefault(req.params["id"], []).append(rec)
+            sb.attachments.setdefault(att["id"], []).append(rec)
         return json_response(rec, 201)
 
     def attachments(req: Request) -> Response:
         sb.authorize(req, "CONTROL")
         with sb.store.lock:
-            if sb.store.get("attestations", req.params["id"]) is None:
+            att = sb.store.get("attestations", req.params["id"])
+            if att is None:
                 raise HTTPError(404, "Not Found", f"Attestation {req.params['id']} not found")
-            return json_response({"content": copy.deepcopy(sb.attachments.get(req.params["id"], []))})
+            return json_response({"content": copy.deepcopy(sb.attachments.get(att["id"], []))})
 
     router.add("POST", IMPL, upsert)
     router.add("GET", IMPL, listing)

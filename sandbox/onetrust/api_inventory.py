@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust import vocab as V
 from sandbox.onetrust.api_risk import body_json
-from sandbox.onetrust.draw import parse_iso
+from sandbox.onetrust.draw import fold_uuid, parse_iso
 from sandbox.onetrust.pages import MALFORMED_VARIANTS, inventory_page, page_params, parse_sort, public, spring_page
 from sandbox.onetrust.store import Table
 
@@ -142,7 +142,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
         page, size = page_params(req, 20, 2000)
         _, field, desc = parse_sort(req.query.get("sort"), ATT_SORTS, "lastModifiedDate,desc")
         q = req.query
-        wanted = {k: q[k] for k in ("controlId", "controlIdentifier", "externalId", "result") if q.get(k)}
+        wanted = {k: fold_uuid(q[k]) for k in ("controlId", "controlIdentifier", "externalId", "result") if q.get(k)}
         since = parse_iso(q["updatedSince"]) if q.get("updatedSince") else None
         if q.get("updatedSince") and since is None:
             raise HTTPError(400, "Bad Request", "updatedSince must be an ISO date-time")
@@ -181,10 +181,10 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
 def _attestation(sb: OneTrustSandbox, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Validate an attestation body; returns (record to save, created?)."""
     controls = sb.store.tables["controls"]
-    ref = body.get("controlId") or body.get("controlIdentifier")
+    ref = fold_uuid(body.get("controlId") or body.get("controlIdentifier"))
     control = next((controls.row(i) for i in range(len(controls.rows))
                     if ref in (controls.row(i)["id"], controls.row(i)["identifier"])), None)
-    impl = sb.implementations.get(str(body.get("controlImplementationId") or ""))
+    impl = sb.implementations.get(fold_uuid(str(body.get("controlImplementationId") or "")))
     if body.get("controlImplementationId") and impl is None:
         raise HTTPError(400, "Bad Request", f"Unknown control implementation {body['controlImplementationId']!r}")
     if control is None and impl is not None and not ref:  # an implementation of no library control

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust import vocab as V
-from sandbox.onetrust.draw import parse_iso
+from sandbox.onetrust.draw import fold_uuid, parse_iso
 from sandbox.onetrust.pages import MALFORMED_VARIANTS, page_params, parse_sort, public, spring_page
 from sandbox.onetrust.store import Table
 
@@ -63,6 +63,7 @@ def _get(t: Table, i: int, path: str) -> Any:
 
 
 def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
+    a, b = fold_uuid(a), fold_uuid(b)
     if isinstance(a, str) and isinstance(b, str) and "T" in a:
         ta, tb = parse_iso(a), parse_iso(b)
         if ta is not None and tb is not None:
@@ -117,7 +118,7 @@ def apply_body(sb: OneTrustSandbox, rec: dict[str, Any], body: dict[str, Any]) -
         if key in body:
             rec[key] = copy.deepcopy(body[key])
     if "orgGroupId" in body:
-        org = next((o for o in store.seeder.org_groups if o["id"] == body["orgGroupId"]), None)
+        org = next((o for o in store.seeder.org_groups if o["id"] == fold_uuid(body["orgGroupId"])), None)
         if org is None:
             raise HTTPError(400, "Bad Request", f"Unknown orgGroupId {body['orgGroupId']}")
         rec["orgGroup"], rec["_orgGroupId"] = dict(org), org["id"]
@@ -135,7 +136,7 @@ def apply_body(sb: OneTrustSandbox, rec: dict[str, Any], body: dict[str, Any]) -
         rec["riskOwnersName"] = ", ".join(str(o.get("name")) for o in owners if isinstance(o, dict))
     if isinstance(body.get("categoryIds"), list):
         cats = {c["id"]: c for c in store.seeder.categories}
-        rec["categories"] = [dict(cats[c]) for c in body["categoryIds"] if c in cats]
+        rec["categories"] = [dict(cats[fold_uuid(c)]) for c in body["categoryIds"] if fold_uuid(c) in cats]
     rec["updatedBy"] = {"id": None, "name": "API Key User"}
     return rec
 
@@ -164,8 +165,8 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
         body = body_json(req)
         tests = [_predicate(p) for p in body.get("predicates") or [] if isinstance(p, dict)]
         for key, want in (body.get("filters") or {}).items():
-            wanted = want if isinstance(want, list) else [want]
-            tests.append(lambda t, i, k=key, w=wanted: _get(t, i, k) in w)
+            wanted = [fold_uuid(w) for w in (want if isinstance(want, list) else [want])]
+            tests.append(lambda t, i, k=key, w=wanted: fold_uuid(_get(t, i, k)) in w)
         text = str(body.get("fullTextSearch") or "").lower()
         if text:
             tests.append(lambda t, i: text in f"{t.value(i, 'name')} {t.value(i, 'description')}".lower())

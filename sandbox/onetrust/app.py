@@ -11,13 +11,16 @@ Errors (undocumented by OneTrust, so configurable with `error_style`): "spring" 
 `{"timestamp","status","error","message","path"}`; "text" answers the message as plain text. 401s are
 always OAuth resource-server bodies `{"error":"invalid_token","error_description":..}`.
 429s carry `Retry-After`, `ot-period`, `ot-ratelimit-event-id`, `ot-request-made`, `ot-requests-allowed`,
-from the shared `rate_429` fault or the optional fixed-window `rate_limit_per_minute`.
+from the shared `rate_429` fault or the fixed windows `rate_limit_per_minute` / `rate_limit_per_hour`
+(default OneTrust's production limits, 20,000 and 200,000; None turns one off; see `ratelimit`).
+
+Tokens: `token_ttl_seconds` defaults to OneTrust's documented example lifetime, 31535999 s (about a
+year, the maximum a credential may be configured with; more is refused).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from datetime import datetime
 from http import HTTPStatus
@@ -28,7 +31,8 @@ from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.faults import Decision
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust import api_controls, api_inventory, api_privacy, api_risk
-from sandbox.onetrust.auth import OneTrustAuth, Principal
+from sandbox.onetrust.auth import MAX_TOKEN_TTL, OneTrustAuth, Principal
+from sandbox.onetrust.ratelimit import RateLimiter
 from sandbox.onetrust.store import Store
 from sandbox.onetrust.vocab import ALL_SCOPES, REGION_HOSTS
 
@@ -44,13 +48,16 @@ class OneTrustSandbox(Sandbox):
     server_header = "OneTrust-Sandbox"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 42, size: int = 200,
-                 tls: bool = False, latency_ms: float = 0, region: str = "us", token_ttl_seconds: int = 3600,
+                 tls: bool = False, latency_ms: float = 0, region: str = "us", token_ttl_seconds: int = 31_535_999,
                  client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
                  scopes: tuple[str, ...] = ALL_SCOPES, attestation_path: str = "/api/controls/v1/attestations",
-                 error_style: str = "spring", rate_limit_per_minute: int | None = None,
+                 error_style: str = "spring", rate_limit_per_minute: int | None = 20_000,
+                 rate_limit_per_hour: int | None = 200_000,
                  anchor: str | datetime | None = None, **kwargs: Any) -> None:
         if region not in REGION_HOSTS and not region.endswith(".onetrust.com"):
             raise ValueError(f"unknown region {region!r}; known: {sorted(REGION_HOSTS)} or a *.onetrust.com host")
+        if not 0 < token_ttl_seconds <= MAX_TOKEN_TTL:
+            raise ValueError(f"token_ttl_seconds must be 1..{MAX_TOKEN_TTL} (OneTrust allows at most one year)")
         if error_style not in ("spring", "text"):
             raise ValueError("error_style must be 'spring' or 'text'")
         self.region = region
@@ -58,12 +65,13 @@ class OneTrustSandbox(Sandbox):
         self.size = size
         self.error_style = error_style
         self.rate_limit_per_minute = rate_limit_per_minute
+        self.rate_limit_per_hour = rate_limit_per_hour
+        self.limiter = RateLimiter()
         self.attestation_path = "/" + attestation_path.strip("/")
         self.clock = SandboxClock(parse_anchor(anchor))
         self._store: Store | None = None
         self._store_lock = threading.Lock()
         self._local = threading.local()
-        self._window: list[float] = [-60.0, 0]  # [window start (monotonic), requests made in it]
         self.implementations: dict[str, dict[str, Any]] = {}  # control implementations by id (api_controls)
         self.attachments: dict[str, list[dict[str, Any]]] = {}  # attestation id -> evidence attachments
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
@@ -103,6 +111,7 @@ class OneTrustSandbox(Sandbox):
             self._store = None
         self.implementations.clear()
         self.attachments.clear()
+        self.limiter.reset()
 
     def add_client(self, client_id: str, client_secret: str, scopes: set[str] | tuple[str, ...]) -> None:
         """Register another API client (e.g. one without the RISK scope, to see 403s)."""
@@ -179,18 +188,11 @@ class OneTrustSandbox(Sandbox):
 
     def dispatch(self, req: Request) -> Response:
         self._local.path = req.path
-        limit = self.rate_limit_per_minute
-        if limit and req.path.startswith("/api/"):
-            now = time.monotonic()
-            with self._store_lock:
-                if now - self._window[0] >= 60:  # a minute window opens with its first request
-                    self._window = [now, 0]
-                self._window[1] += 1
-                started, made = self._window
-            if made > limit:
-                return self.error(429, "Too Many Requests", "API rate limit exceeded for this minute",
-                                  [("Retry-After", str(max(1, int(60 - (now - started))))),
-                                   ("ot-request-made", str(made)), ("ot-requests-allowed", str(limit))])
+        if req.path.startswith("/api/"):
+            over = self.limiter.hit({"MINUTE": self.rate_limit_per_minute, "HOUR": self.rate_limit_per_hour})
+            if over is not None:
+                period = over[1][1].lower()
+                return self.error(429, "Too Many Requests", f"API rate limit exceeded for this {period}", over)
         return super().dispatch(req)
 
     def error(self, status: int, message: str, detail: str | None = None,
@@ -198,11 +200,17 @@ class OneTrustSandbox(Sandbox):
         headers = list(headers or [])
         if status == 400 and message == "Requested URI does not represent any resource":
             status, detail = 404, "No message available"  # Spring's answer for a path no handler maps
-        if status == 429 and not any(k.lower() == "ot-period" for k, _ in headers):
+        names = {k.lower() for k, _ in headers}
+        if status == 429:  # every 429 carries OneTrust's five rate-limit headers
             limit = self.rate_limit_per_minute or 20_000
-            headers += [("ot-period", "MINUTE"), ("ot-ratelimit-event-id", str(uuid.uuid4()))]
-            if not any(k.lower() == "ot-request-made" for k, _ in headers):
+            if "ot-period" not in names:
+                headers.append(("ot-period", "MINUTE"))
+            if "ot-ratelimit-event-id" not in names:
+                headers.append(("ot-ratelimit-event-id", str(uuid.uuid4())))
+            if "ot-request-made" not in names:
                 headers += [("ot-request-made", str(limit + 1)), ("ot-requests-allowed", str(limit))]
+            if "retry-after" not in names:
+                headers.append(("Retry-After", "60"))
         if status == 401 and message in ("invalid_token", "unauthorized"):
             resp = self.auth.oauth_error(401, message, detail or message)
             resp.headers.extend(headers)

@@ -4,12 +4,14 @@ Token request: `grant_type=client_credentials`, `client_id`, `client_secret` as 
 (what the OAS declares) or x-www-form-urlencoded (what many clients send); query-string fields and
 HTTP Basic client authentication are also accepted. Response fields follow OneTrust's example:
 `access_token` (a JWT, HS256, signed with a sandbox key), `token_type` "bearer", `expires_in`, `scope`
-"read", `ot-scopes` (comma list), `jti`, `guid`, `sessionId`, `tenantId`, `tenantGuid`, `orgGroupId`,
-`orgGroupGuid`, `languageId`, `role` "Api Key User", `email`, `user_name`. No refresh token.
+"read", `ot-scopes` (comma list; also as `ot_scopes`, the name OneTrust's schema gives it), `jti`,
+`guid`, `sessionId`, `tenantId`, `tenantGuid`, `orgGroupId`, `orgGroupGuid`, `languageId`, `role`
+"Api Key User", `email`, `user_name`. No refresh token.
 
 Lifetime and revocation use `sandbox.core.tokens.TokenStore` (so the shared `expire_tokens`,
 `revoke_tokens` and `token_ttl_seconds` fault actions work); the JWT is mapped to the store's opaque
-token. Scopes are per client; a token without any scope an endpoint accepts gets 403.
+token. Scopes are per client; a token without any scope an endpoint accepts gets 403. An account
+holds at most 500 client credentials (`add_client` refuses the 501st).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from typing import Any
 from sandbox.core.http import HTTPError, Request, Response, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.onetrust.draw import stable_uuid
+
+MAX_TOKEN_TTL = 31_536_000  # one year: the longest lifetime a OneTrust credential can be configured with
+MAX_CLIENTS = 500  # client credentials per OneTrust account
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class OneTrustAuth:
         self._lock = threading.Lock()
 
     def add_client(self, client_id: str, client_secret: str, scopes: set[str] | frozenset[str]) -> None:
+        if client_id not in self.clients and len(self.clients) >= MAX_CLIENTS:
+            raise ValueError(f"OneTrust allows at most {MAX_CLIENTS} client credentials per account")
         self.clients[client_id] = Client(client_id, client_secret, frozenset(scopes))
 
     # --- token endpoint -------------------------------------------------------------------------
@@ -116,7 +123,8 @@ class OneTrustAuth:
             self._jwts[token] = (str(grant["access_token"]), Principal(client.client_id, client.scopes))
         return {
             "access_token": token, "token_type": "bearer", "expires_in": ttl, "scope": "read",
-            "ot-scopes": scopes, "jti": jti, "guid": stable_uuid(self.seed, "apiuser", client.client_id),
+            "ot-scopes": scopes, "ot_scopes": scopes, "jti": jti,
+            "guid": stable_uuid(self.seed, "apiuser", client.client_id),
             "sessionId": session, "tenantId": 1000 + self.seed % 9000, "tenantGuid": self.tenant_guid,
             "orgGroupId": self.org_group["id"], "orgGroupGuid": self.org_group["id"], "languageId": 1,
             "role": "Api Key User", "email": email, "user_name": email,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from bisect import bisect
 from datetime import UTC, datetime
 from typing import Any
@@ -76,3 +77,12 @@ def cumulative(weights: tuple) -> list[float]:
         total += w
         out.append(total)
     return out
+
+
+_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+
+
+def fold_uuid(value: Any) -> Any:
+    """A UUID string lower-cased (OneTrust parses ids as UUIDs, so their case never matters); any other
+    value unchanged."""
+    return value.lower() if isinstance(value, str) and _UUID_RE.match(value) else value

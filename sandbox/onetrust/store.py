@@ -49,8 +49,11 @@ class Table:
         return self._ids
 
     def find(self, record_id: str) -> int | None:
-        """Position of `record_id` (removed rows included), or None."""
-        return self._index().get(record_id)
+        """Position of `record_id` (removed rows included), or None. OneTrust ids are UUIDs, which
+        OneTrust parses as such: an id sent upper-cased (or mixed) finds the same record."""
+        index = self._index()
+        hit = index.get(record_id)
+        return index.get(record_id.lower()) if hit is None and isinstance(record_id, str) else hit
 
     def value(self, i: int, field: str) -> Any:
         if self.rows[i] is None and field in self.cheap:

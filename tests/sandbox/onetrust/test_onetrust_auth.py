@@ -28,7 +28,7 @@ def test_token_multipart_and_urlencoded(onetrust_sandbox):
         "client_secret": (None, c["client_secret"])})
     assert multipart.status_code == 200
     body = multipart.json()
-    assert body["token_type"] == "bearer" and body["expires_in"] == 3600 and body["scope"] == "read"
+    assert body["token_type"] == "bearer" and body["expires_in"] == 31535999 and body["scope"] == "read"
     assert "RISK" in body["ot-scopes"].split(",") and body["role"] == "Api Key User"
     assert body["email"].endswith("@api.onetrust.com") and "refresh_token" not in body
     claims = json.loads(base64.urlsafe_b64decode(body["access_token"].split(".")[1] + "=="))

@@ -1,0 +1,100 @@
+"""OneTrust sandbox against vendor-apis.md §3/§6, one test per documented behaviour, all over HTTP with
+plain `requests` as a customer script would. Most were missing or wrong before; a few guard behaviour
+that already held (marked "guard")."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from sandbox.onetrust import OneTrustSandbox
+from sandbox.onetrust.app import TOKEN_PATH
+
+ASSESSMENTS = "/api/assessment/v2/assessments"
+RISKS = "/api/risk/v2/risks"
+VENDORS = "/api/inventory/v2/inventories/vendors"
+
+
+@pytest.fixture
+def sb(make_onetrust_sandbox):
+    return make_onetrust_sandbox(size=30)
+
+
+def _token(sb, **extra) -> requests.Response:
+    return requests.post(sb.url + TOKEN_PATH, timeout=10, files={
+        "grant_type": (None, "client_credentials"), "client_id": (None, sb.client_id),
+        "client_secret": (None, sb.client_secret), **extra})
+
+
+@pytest.fixture
+def s(sb):
+    with requests.Session() as session:
+        session.headers["Authorization"] = "Bearer " + _token(sb).json()["access_token"]
+        session.headers["Accept"] = "application/json"
+        session.base_url = sb.url  # type: ignore[attr-defined]
+        yield session
+
+
+# --- 3.2 authentication ------------------------------------------------------------------------------------
+def test_token_lifetime_defaults_to_the_documented_year_and_cannot_exceed_it(sb):
+    body = _token(sb).json()
+    assert body["expires_in"] == 31535999 and "refresh_token" not in body
+    with pytest.raises(ValueError):
+        OneTrustSandbox(token_ttl_seconds=31_536_001)
+
+
+def test_token_names_scopes_both_ways_the_oas_does(sb):
+    body = _token(sb).json()
+    assert body["ot-scopes"] == body["ot_scopes"] and "ASSESSMENT" in body["ot_scopes"].split(",")
+    assert isinstance(body["tenantId"], int) and body["user_name"] == f"{body['tenantGuid']}@api.onetrust.com"
+
+
+def test_token_errors_400_for_grant_type_401_for_credentials(sb):  # guard
+    url = sb.url + TOKEN_PATH
+    assert requests.post(url, data={"grant_type": "refresh_token", "refresh_token": "x"}, timeout=10).status_code == 400
+    bad = requests.post(url, data={"grant_type": "client_credentials", "client_id": sb.client_id,
+                                   "client_secret": "nope"}, timeout=10)
+    assert bad.status_code == 401
+
+
+def test_at_most_500_client_credentials_per_account(sb):
+    for n in range(499):
+        sb.add_client(f"c{n}", "s", {"RISK"})
+    with pytest.raises(ValueError):
+        sb.add_client("one-too-many", "s", {"RISK"})
+
+
+# --- ids: UUIDs ---------------------------------------------------------------------------------------------
+def test_uuid_path_ids_and_filters_ignore_case(sb, s):
+    risk, vendor, assessment = sb.risks()[0], sb.vendors()[0], sb.assessments()[0]
+    assert s.get(sb.url + f"{RISKS}/{risk['id'].upper()}").json()["id"] == risk["id"]
+    assert s.get(sb.url + f"{VENDORS}/{vendor['id'].upper()}").json()["data"]["id"] == vendor["id"]
+    export = s.get(sb.url + f"{ASSESSMENTS}/{assessment['assessmentId'].upper()}/export")
+    assert export.status_code == 200 and export.json()["assessmentId"] == assessment["assessmentId"]
+    pred = {"predicates": [{"field": "id", "operator": "EQUAL_TO", "value": risk["id"].upper()}]}
+    assert [r["id"] for r in s.post(sb.url + RISKS + "/pages", json=pred).json()["content"]] == [risk["id"]]
+    org = s.post(sb.url + RISKS + "/pages", json={"filters": {"orgGroup.id": risk["orgGroup"]["id"].upper()}}).json()
+    assert org["totalElements"] > 0 and {r["orgGroup"]["id"] for r in org["content"]} == {risk["orgGroup"]["id"]}
+
+
+# --- 3.7 rate limits ----------------------------------------------------------------------------------------
+def test_production_limits_by_default_and_hourly_429_says_hour(make_onetrust_sandbox):
+    sb = make_onetrust_sandbox(size=5)
+    assert (sb.rate_limit_per_minute, sb.rate_limit_per_hour) == (20_000, 200_000)
+    hourly = make_onetrust_sandbox(size=5, rate_limit_per_minute=None, rate_limit_per_hour=2)
+    _token(hourly)
+    _token(hourly)
+    r = _token(hourly)  # the token endpoint is rate limited too
+    assert r.status_code == 429 and r.headers["ot-period"] == "HOUR"
+    assert 60 < int(r.headers["Retry-After"]) <= 3600 and r.headers["ot-requests-allowed"] == "2"
+    assert r.headers["ot-request-made"] == "3" and uuid.UUID(r.headers["ot-ratelimit-event-id"])
+
+
+def test_minute_429_carries_all_five_headers(make_onetrust_sandbox):  # guard
+    sb = make_onetrust_sandbox(size=5, rate_limit_per_minute=1)
+    _token(sb)
+    r = _token(sb)
+    assert r.status_code == 429 and r.headers["ot-period"] == "MINUTE" and int(r.headers["Retry-After"]) <= 60
+    assert {"ot-ratelimit-event-id", "ot-request-made", "ot-requests-allowed"} <= {k.lower() for k in r.headers}
