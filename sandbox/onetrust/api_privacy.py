@@ -2,17 +2,22 @@
 
 - `GET /api/assessment/v2/assessments` - list in OneTrust's nested page shape; `page` (0-based), `size`
   (default 20, max 2000, clamped), `sort` (`createdDate,desc` default; also number, name, status,
-  result, orgGroupName, deadline, openRiskCount, lastUpdated), `templateTypes` (PIA, VENDOR, ITRM,
+  result, orgGroupName, deadline, openRiskCount, openInfoRequestCount, lastUpdated), `templateTypes` (PIA, VENDOR, ITRM,
   CONTROL; repeated or comma list), `assessmentStatuses` (NOT_STARTED..COMPLETED),
   `assessmentArchivalState` (ALL, ARCHIVED, NON_ARCHIVED default).
-- `GET .../assessments/{id}/export` and `GET .../assessments/{id}` - detail with sections, questions,
-  responses, approvers, risk counts and `riskLevel` (the export shape).
+- `GET .../assessments/{id}/export[?ExcludeSkippedQuestions=true]` and `GET .../assessments/{id}` -
+  detail with sections, questions, responses, approvers, risk counts and `riskLevel` (the export
+  shape), plus the richer-view fields `attestationCompleted`, `assessmentDeleteStatus`, `deletedDT`,
+  `updatedDT`, `workflowName`, `approvalStageName`. `ExcludeSkippedQuestions=true` leaves out
+  questions without a response [unc: what OneTrust counts as skipped].
+- Launch, tags and question responses: :mod:`sandbox.onetrust.api_assessment_writes`.
 - `GET .../assessments/assessment-results` - result options; `GET .../assessments/activities/types/
   assessmentdelete` - deleted-assessment audit log (delete detection); `DELETE .../assessments/{id}`.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
@@ -28,7 +33,8 @@ BASE = "/api/assessment/v2/assessments"
 READ = ("ASSESSMENT", "ASSESSMENT_READ")
 SORTS = {"createdDate": "createDt", "number": "number", "name": "name", "status": "status",
          "result": "resultName", "orgGroupName": "orgGroupName", "deadline": "deadline",
-         "openRiskCount": "openRiskCount", "lastUpdated": "lastUpdated"}
+         "openRiskCount": "openRiskCount", "openInfoRequestCount": "_openInfoRequestCount",
+         "lastUpdated": "lastUpdated"}
 TEMPLATE_TYPES = {"PIA", "VENDOR", "ITRM", "CONTROL", "INCIDENT", "EXCHANGE", "ESG", "DISCLOSURE", "DISCLOSURE_YOY",
                   "ERM", "TPDD", "AIGOVERNANCE"}
 
@@ -71,7 +77,8 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
             rec = sb.store.get("assessments", req.params["id"])
             if rec is None:
                 raise HTTPError(404, "Not Found", f"Assessment {req.params['id']} not found")
-            return json_response(build_export(sb, rec))
+            skip = req.query.get("ExcludeSkippedQuestions", "false").lower() == "true"
+            return json_response(build_export(sb, rec, skip))
 
     def delete(req: Request) -> Response:
         sb.authorize(req, "ASSESSMENT")
@@ -106,24 +113,29 @@ def _view(sb: OneTrustSandbox, rec: dict[str, Any]) -> dict[str, Any]:
     return public(rec, "assessmentId", "lastUpdated", variant)
 
 
-def build_export(sb: OneTrustSandbox, rec: dict[str, Any]) -> dict[str, Any]:
-    """The `/export` detail of one assessment: sections -> questions -> responses (seeded per number)."""
+def build_export(sb: OneTrustSandbox, rec: dict[str, Any], exclude_skipped: bool = False) -> dict[str, Any]:
+    """The `/export` detail of one assessment: sections -> questions -> responses (seeded per number,
+    then any answers given over the API)."""
     seed = sb.seed
     d = Draw(seed, 4, rec["number"])
-    answered = rec["status"] != "Not Started"
+    answered = rec["status"] != "Not Started" and not rec.get("_launched")
+    given = rec.get("_answers") or {}
     sections: dict[str, dict[str, Any]] = {}
     for q_no, (section, text, options) in enumerate(V.QUESTIONS, start=1):
         sec = sections.setdefault(section, {"header": {
             "sectionId": stable_uuid(seed, "section", section), "name": section, "description": None,
             "sequence": len(sections) + 1}, "questions": []})
-        answer = d.pick(options)
+        answer, qid = d.pick(options), stable_uuid(seed, "question", text)
+        responses = [{"responses": [{"responseId": stable_uuid(seed, "option", answer), "response": answer,
+                                     "type": "OPTION"}], "justification": None}] if answered else []
+        if qid in given:
+            responses = [copy.deepcopy(given[qid])]
+        if exclude_skipped and not responses:
+            continue
         sec["questions"].append({
-            "question": {"id": stable_uuid(seed, "question", text), "content": text, "sequence": q_no,
-                         "questionType": "MULTICHOICE", "options": list(options)},
-            "questionResponses": [{"responses": [{"responseId": stable_uuid(seed, "option", answer),
-                                                  "response": answer, "type": "OPTION"}],
-                                   "justification": None}] if answered else [],
-            "risks": [],
+            "question": {"id": qid, "content": text, "sequence": q_no, "questionType": "MULTICHOICE",
+                         "options": list(options)},
+            "questionResponses": responses, "risks": [],
         })
     approver, respondent = rec["_approver"], rec["_respondent"]
     level = rec["_riskLevel"]
@@ -154,5 +166,9 @@ def build_export(sb: OneTrustSandbox, rec: dict[str, Any]) -> dict[str, Any]:
                                   "number": inv.get("primaryInventoryNumber")}] if inv else [],
         "primaryRecordType": "VENDORS" if rec["_templateType"] == "VENDOR" else "PROCESSING_ACTIVITIES",
         "tags": list(rec["tags"]), "templateType": rec["_templateType"],
-        "attestationRequired": rec["attestationRequired"], "profileScoreInformationList": [],
+        "attestationRequired": rec["attestationRequired"],
+        "attestationCompleted": completed if rec["attestationRequired"] else None,
+        "assessmentDeleteStatus": rec.get("assessmentDeleteStatus", "ACTIVE"), "deletedDT": None,
+        "updatedDT": rec["lastUpdated"], "workflowName": "Default Workflow",  # [unc] a name OneTrust would show
+        "approvalStageName": None if completed else "Approval", "profileScoreInformationList": [],
     }

@@ -30,7 +30,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.faults import Decision
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.onetrust import api_controls, api_inventory, api_privacy, api_risk
+from sandbox.onetrust import api_assessment_writes, api_controls, api_inventory, api_privacy, api_risk
 from sandbox.onetrust.auth import MAX_TOKEN_TTL, OneTrustAuth, Principal
 from sandbox.onetrust.ratelimit import RateLimiter
 from sandbox.onetrust.store import Store
@@ -170,6 +170,7 @@ class OneTrustSandbox(Sandbox):
     # --- pipeline hooks ----------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:
         router.add("POST", TOKEN_PATH, lambda r: self.auth.token_endpoint(r), auth_faults=False)
+        api_assessment_writes.register(self, router)
         api_privacy.register(self, router)
         api_risk.register(self, router)
         api_inventory.register(self, router)

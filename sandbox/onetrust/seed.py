@@ -166,6 +166,7 @@ class Seeder:
             "_orgGroupId": org["id"], "_respondent": d.pick(self.people), "_approver": d.pick(self.people),
             "_completedOn": iso(min(self.now, created + d.uniform(10, 100) * DAY)) if result else None,
             "_archived": archived,
+            "_openInfoRequestCount": 0 if status == "Completed" else (j * 40503 >> 4) % 3,
         }
 
     def risk(self, k: int) -> dict[str, Any]:

@@ -98,3 +98,60 @@ def test_minute_429_carries_all_five_headers(make_onetrust_sandbox):  # guard
     r = _token(sb)
     assert r.status_code == 429 and r.headers["ot-period"] == "MINUTE" and int(r.headers["Retry-After"]) <= 60
     assert {"ot-ratelimit-event-id", "ot-request-made", "ot-requests-allowed"} <= {k.lower() for k in r.headers}
+
+
+# --- 3.3 assessments --------------------------------------------------------------------------------------
+def test_every_documented_assessment_sort_is_accepted(s):
+    for prop in ("number", "status", "name", "result", "orgGroupName", "deadline", "openRiskCount",
+                 "openInfoRequestCount", "createdDate"):
+        for direction in ("asc", "desc"):
+            r = s.get(s.base_url + ASSESSMENTS, params={"sort": f"{prop},{direction}", "size": 5})
+            assert r.status_code == 200, (prop, direction, r.text)
+    assert s.get(s.base_url + ASSESSMENTS, params={"sort": "bogus,asc"}).status_code == 400  # guard
+
+
+def test_assessment_page_defaults_and_clamp(s):  # guard
+    body = s.get(s.base_url + ASSESSMENTS, params={"size": 5000}).json()
+    assert set(body) == {"content", "page"} and set(body["page"]) == {"number", "size", "totalElements", "totalPages"}
+    assert body["page"]["size"] == 2000 and body["page"]["number"] == 0
+    assert s.get(s.base_url + ASSESSMENTS).json()["page"]["size"] == 20
+
+
+def test_assessment_tags_list(s):
+    tags = s.get(s.base_url + "/api/assessment/v2/assessment-tags")
+    assert tags.status_code == 200 and isinstance(tags.json(), list) and {"id", "name"} <= set(tags.json()[0])
+
+
+def test_launch_assessment_then_answer_a_section(sb, s):
+    seeded = sb.assessments()[0]
+    launched = s.post(s.base_url + ASSESSMENTS, json={
+        "name": "Launched over the API", "templateRootVersionId": seeded["templateRootVersionId"],
+        "orgGroupId": sb.risks()[0]["orgGroup"]["id"], "deadline": "2027-01-31T00:00:00.000Z",
+        "respondents": [{"respondentId": str(uuid.uuid4()), "respondentName": "Ext Person"}],
+        "creationSource": "API", "checkForInFlightAssessments": False})
+    assert launched.status_code == 201
+    aid = launched.json()["assessmentId"]
+    listed = s.get(s.base_url + ASSESSMENTS, params={"size": 2000, "sort": "createdDate,desc"}).json()["content"]
+    assert listed[0]["assessmentId"] == aid and listed[0]["status"] == "Not Started"
+    export = s.get(s.base_url + f"{ASSESSMENTS}/{aid}/export").json()
+    assert export["status"] == "NOT_STARTED" and export["template"]["id"] == seeded["templateId"]
+    section = export["sections"][0]
+    question = section["questions"][0]["question"]
+    url = s.base_url + f"{ASSESSMENTS}/{aid}/sections/{section['header']['sectionId']}/questions/responses"
+    answered = s.post(url, json=[{"questionId": question["id"], "responses": [{"response": question["options"][0]}],
+                                  "justification": "per DPA"}])
+    assert answered.status_code == 200
+    export = s.get(s.base_url + f"{ASSESSMENTS}/{aid}/export", params={"ExcludeSkippedQuestions": "true"}).json()
+    assert export["status"] == "IN_PROGRESS"
+    kept = [q for sec in export["sections"] for q in sec["questions"]]
+    assert [q["question"]["id"] for q in kept] == [question["id"]]
+    assert kept[0]["questionResponses"][0]["responses"][0]["response"] == question["options"][0]
+    assert s.post(s.base_url + ASSESSMENTS, json={"name": "no template"}).status_code == 400
+    assert s.post(url, json=[{"questionId": str(uuid.uuid4()), "responses": [{"response": "x"}]}]).status_code == 404
+
+
+def test_export_carries_the_richer_view_fields(sb, s):
+    export = s.get(s.base_url + f"{ASSESSMENTS}/{sb.assessments()[0]['assessmentId']}/export").json()
+    assert {"attestationRequired", "attestationCompleted", "assessmentDeleteStatus", "deletedDT", "updatedDT",
+            "workflowName", "approvalStageName"} <= set(export)
+    assert export["assessmentDeleteStatus"] in ("ACTIVE", "SOFT_DELETED", "HARD_DELETED")
