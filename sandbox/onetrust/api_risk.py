@@ -7,11 +7,12 @@
   GREATER_THAN_EQUAL_TO|LESS_THAN|LESS_THAN_EQUAL_TO|BETWEEN, value, toValue}] (dotted fields allowed;
   timestamps compared as instants), `fullTextSearch` (name/description substring).
   Incremental sync: predicate `lastModifiedUTCDateTime GREATER_THAN <cursor>`.
-- `GET /api/risk/v2/risks/{id}`; `POST /api/risk/v2/risks` (needs `orgGroupId` and `type`) -> 201
-  RiskInformation; `POST /api/risk/v3/risks` (needs `orgGroupId`) -> 201 with the new id as a JSON string.
+- `GET /api/risk/v2/risks/{id}`; `POST /api/risk/v2/risks` (needs `type`, `source`, `associatedInventory`
+  and `orgGroupId`, as the OAS requires) -> 201 RiskInformation; `POST /api/risk/v3/risks` (needs
+  `orgGroupId`) -> 201 with the new id as a JSON string.
 - `PUT /api/risk/v2/risks/{id}` - sandbox upsert [unc: OneTrust documents no upsert]: merges the body
   into an existing risk (200) or creates the risk under that id (201). `DELETE` -> 204.
-- `GET /api/risk/v2/risk-categories`.
+- `GET /api/risk/v2/risk-categories`. Settings, linked risks, unlink, views: :mod:`api_risk_more`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust import vocab as V
-from sandbox.onetrust.draw import fold_uuid, parse_iso
+from sandbox.onetrust.draw import fold_uuid, parse_iso, stable_uuid
 from sandbox.onetrust.pages import MALFORMED_VARIANTS, page_params, parse_sort, public, spring_page
 from sandbox.onetrust.store import Table
 
@@ -37,7 +38,8 @@ OPS = {"EQUAL_TO", "NOT_EQUAL_TO", "GREATER_THAN", "GREATER_THAN_EQUAL_TO", "LES
        "BETWEEN"}
 TYPES = {"ASSESSMENTS", "ASSETS", "PROCESSING_ACTIVITIES", "VENDORS", "ENTITIES", "INCIDENTS", "ESG", "GENERAL"}
 WRITABLE = ("name", "description", "recommendation", "remediationProposal", "requestedException", "mitigation",
-            "justification", "deadline", "mitigatedDate", "state", "type", "source", "references", "treatment")
+            "justification", "deadline", "mitigatedDate", "state", "type", "source", "references", "treatment",
+            "associatedInventory")
 
 
 def body_json(req: Request) -> dict[str, Any]:
@@ -128,7 +130,8 @@ def apply_body(sb: OneTrustSandbox, rec: dict[str, Any], body: dict[str, Any]) -
         raise HTTPError(400, "Bad Request", f"Invalid type {rec.get('type')}; one of {sorted(TYPES)}")
     level = _level(body.get("inherentRiskLevel", body.get("level")), rec.get("level") or "Medium")
     if level != rec.get("level") or "inherentRiskLevel" not in rec:
-        lvl = {"levelId": V.LEVEL_IDS[level], "level": level, "colorCode": V.LEVEL_COLORS[level]}
+        lvl = {"levelId": V.LEVEL_IDS[level], "level": level, "colorCode": V.LEVEL_COLORS[level],
+               "levelGuid": stable_uuid(sb.seed, "level", level)}
         rec.update(level=level, levelId=V.LEVEL_IDS[level], inherentRiskLevel=lvl, residualRiskLevel=dict(lvl))
     owners = body.get("riskOwners")
     if isinstance(owners, list) and owners:
@@ -152,7 +155,8 @@ def new_risk(sb: OneTrustSandbox, body: dict[str, Any], risk_id: str | None = No
         "source": None, "recommendation": None, "mitigation": None, "justification": None, "deadline": None,
         "mitigatedDate": None, "riskOwnersId": [], "riskOwnersName": None, "riskApproversId": [],
         "references": [], "categories": [], "createdUTCDateTime": now, "lastModifiedUTCDateTime": now,
-        "createdBy": None, "targetRiskLevel": None,
+        "createdBy": None, "targetRiskLevel": None, "remediationProposal": None, "requestedException": None,
+        "riskType": None, "riskSourceType": None,
     }
     return apply_body(sb, rec, body)
 
@@ -190,8 +194,10 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
     def create(req: Request) -> Response:
         sb.authorize(req, "RISK")
         body = body_json(req)
-        if req.path.startswith("/api/risk/v2/") and not body.get("type"):
-            raise HTTPError(400, "Bad Request", "type is required")
+        if req.path.startswith("/api/risk/v2/"):
+            missing = [k for k in ("type", "source", "associatedInventory", "orgGroupId") if not body.get(k)]
+            if missing:
+                raise HTTPError(400, "Bad Request", f"Required: {', '.join(missing)}")
         with sb.store.lock:
             rec = new_risk(sb, body)
             sb.store.save("risks", rec)
@@ -230,6 +236,9 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
     router.add("PUT", BASE + r"/(?P<id>[^/]+)", upsert)
     router.add("DELETE", BASE + r"/(?P<id>[^/]+)", delete)
     router.add("GET", "/api/risk/v2/risk-categories", categories)
+    from sandbox.onetrust import api_risk_more
+
+    api_risk_more.register(sb, router, pages)
 
 
 def _view(sb: OneTrustSandbox, rec: dict[str, Any]) -> dict[str, Any]:

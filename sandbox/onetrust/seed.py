@@ -184,7 +184,7 @@ class Seeder:
         level = V.level_for_score(prob * imp)
         lvl = {"levelId": V.LEVEL_IDS[level], "level": level, "impactLevel": V.AXIS[imp - 1],
                "probabilityLevel": V.AXIS[prob - 1], "riskScore": float(prob * imp),
-               "colorCode": V.LEVEL_COLORS[level]}
+               "colorCode": V.LEVEL_COLORS[level], "levelGuid": stable_uuid(self.seed, "level", level)}
         state = d.weighted(V.RISK_STATES, RSTATE_W)
         created = self.created("risks", k)
         modified = self.updated("risks", k)
@@ -197,6 +197,12 @@ class Seeder:
             "riskScore": float(prob * imp), "state": state,
             "previousState": "IDENTIFIED" if state != "IDENTIFIED" else None,
             "type": rtype, "sourceType": source["type"], "source": source,
+            # entity-type objects [unc: the reference names them, not their fields]
+            "riskType": {"id": stable_uuid(self.seed, "etype", rtype), "name": rtype.replace("_", " ").title(),
+                         "type": rtype},
+            "riskSourceType": {"id": stable_uuid(self.seed, "stype", source["type"]), "name": source["type"].title(),
+                               "type": source["type"]},
+            "remediationProposal": None, "requestedException": None,
             "recommendation": d.pick(V.RECOMMENDATIONS), "mitigation": None, "justification": None,
             "deadline": iso(created + d.uniform(30, 180) * DAY),
             "mitigatedDate": iso(modified) if state == "REDUCED" else None,

@@ -95,7 +95,9 @@ def test_risk_upsert_create_and_update_read_back(onetrust_session, onetrust_sand
     assert got["lastModifiedUTCDateTime"] >= got["createdUTCDateTime"]
     listed = s.post(s.base_url + RISK_PAGES, json={"fullTextSearch": "renamed"}).json()
     assert [r["id"] for r in listed["content"]] == [rid]
-    v2 = s.post(s.base_url + "/api/risk/v2/risks", json={"orgGroupId": org, "type": "GENERAL", "name": "v2"})
+    v2 = s.post(s.base_url + "/api/risk/v2/risks", json={"orgGroupId": org, "type": "GENERAL", "name": "v2",
+                                                         "source": {"type": "GENERIC"},
+                                                         "associatedInventory": {"id": org}})
     assert v2.status_code == 201 and v2.json()["name"] == "v2"
     v3 = s.post(s.base_url + "/api/risk/v3/risks", json={"orgGroupId": org, "name": "v3"})
     assert v3.status_code == 201 and isinstance(v3.json(), str)

@@ -155,3 +155,48 @@ def test_export_carries_the_richer_view_fields(sb, s):
     assert {"attestationRequired", "attestationCompleted", "assessmentDeleteStatus", "deletedDT", "updatedDT",
             "workflowName", "approvalStageName"} <= set(export)
     assert export["assessmentDeleteStatus"] in ("ACTIVE", "SOFT_DELETED", "HARD_DELETED")
+
+
+# --- 3.4 risks -------------------------------------------------------------------------------------------
+def test_risk_information_fields(sb, s):
+    risk = s.get(s.base_url + f"{RISKS}/{sb.risks()[0]['id']}").json()
+    assert {"id", "number", "name", "description", "level", "probabilityLevel", "impactLevel", "levelId",
+            "probabilityLevelId", "impactLevelId", "riskScore", "state", "previousState", "type", "riskType",
+            "riskSourceType", "sourceType", "source", "recommendation", "remediationProposal", "requestedException",
+            "mitigation", "justification", "deadline", "mitigatedDate", "orgGroup", "riskOwnersId", "riskOwnersName",
+            "riskApproversId", "references", "createdUTCDateTime", "lastModifiedUTCDateTime", "createdBy",
+            "updatedBy", "inherentRiskLevel", "residualRiskLevel", "targetRiskLevel", "categories"} <= set(risk)
+    assert {"levelId", "level", "impactLevel", "probabilityLevel", "riskScore", "levelGuid",
+            "colorCode"} <= set(risk["inherentRiskLevel"])
+
+
+def test_v2_create_requires_type_source_inventory_and_org_group(sb, s):
+    org = sb.risks()[0]["orgGroup"]["id"]
+    full = {"orgGroupId": org, "type": "VENDORS", "name": "v2 risk", "source": {"type": "INVENTORY"},
+            "associatedInventory": {"id": sb.vendors()[0]["id"]}}
+    for key in ("type", "source", "associatedInventory", "orgGroupId"):
+        assert s.post(s.base_url + RISKS, json={k: v for k, v in full.items() if k != key}).status_code == 400, key
+    made = s.post(s.base_url + RISKS, json=full)
+    assert made.status_code == 201 and made.json()["name"] == "v2 risk"
+    v3 = s.post(s.base_url + "/api/risk/v3/risks", json={"orgGroupId": org})  # guard: v3 needs only orgGroupId
+    assert v3.status_code == 201 and uuid.UUID(v3.json())
+
+
+def test_risk_grid_is_a_spring_page_on_both_grid_endpoints(s):
+    for path in (RISKS + "/pages", RISKS + "/views/pages"):
+        body = s.post(s.base_url + path, params={"size": 500}, json={}).json()
+        assert body["size"] == 100 and body["pageable"]["pageSize"] == 100 and body["first"] is True, path
+        assert set(body["sort"]) == {"empty", "sorted", "unsorted"}
+
+
+def test_risk_settings_linked_risks_and_unlink(sb, s):
+    for kind in ("matrix", "standard"):
+        assert s.get(s.base_url + f"/api/risk/v2/risk-settings/{kind}").status_code == 200
+    risk = next(r for r in sb.risks() if r["type"] == "VENDORS")
+    vendor = risk["source"]["id"]
+    url = s.base_url + f"{RISKS}/VENDORS/{vendor}/risks"
+    assert risk["id"] in {r["id"] for r in s.post(url, json={}).json()["content"]}
+    gone = s.post(s.base_url + "/api/risk/v2/entities/risks/unlink", json={"entityId": vendor, "riskIds": [risk["id"]]})
+    assert gone.status_code in (200, 204)
+    assert risk["id"] not in {r["id"] for r in s.post(url, json={}).json()["content"]}
+    assert s.post(s.base_url + f"{RISKS}/NOPE/{vendor}/risks", json={}).status_code == 400
