@@ -30,7 +30,14 @@ from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.faults import Decision
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.onetrust import api_assessment_writes, api_controls, api_inventory, api_privacy, api_risk
+from sandbox.onetrust import (
+    api_assessment_writes,
+    api_controls,
+    api_inventory,
+    api_library,
+    api_privacy,
+    api_risk,
+)
 from sandbox.onetrust.auth import MAX_TOKEN_TTL, OneTrustAuth, Principal
 from sandbox.onetrust.ratelimit import RateLimiter
 from sandbox.onetrust.store import Store
@@ -73,7 +80,9 @@ class OneTrustSandbox(Sandbox):
         self._store_lock = threading.Lock()
         self._local = threading.local()
         self.implementations: dict[str, dict[str, Any]] = {}  # control implementations by id (api_controls)
-        self.attachments: dict[str, list[dict[str, Any]]] = {}  # attestation id -> evidence attachments
+        self.attachments: dict[str, list[dict[str, Any]]] = {}  # attestation/inventory id -> attachments
+        self.contracts: dict[str, list[dict[str, Any]]] = {}  # vendor id -> TPRM contracts (api_library)
+        self.webhook_calls: list[dict[str, Any]] = []  # payloads posted to Integration Manager webhooks
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         root = {"id": self.store.seeder.org_groups[0]["id"], "name": self.store.seeder.org_groups[0]["name"]}
         self.auth = OneTrustAuth(seed, self.hostname, token_ttl_seconds, root)
@@ -111,6 +120,8 @@ class OneTrustSandbox(Sandbox):
             self._store = None
         self.implementations.clear()
         self.attachments.clear()
+        self.contracts.clear()
+        self.webhook_calls.clear()
         self.limiter.reset()
 
     def add_client(self, client_id: str, client_secret: str, scopes: set[str] | tuple[str, ...]) -> None:
@@ -175,6 +186,7 @@ class OneTrustSandbox(Sandbox):
         api_risk.register(self, router)
         api_inventory.register(self, router)
         api_controls.register(self, router)
+        api_library.register(self, router)
 
     def authorize(self, req: Request, *scopes: str) -> Principal:
         return self.auth.principal(req, scopes)

@@ -223,7 +223,8 @@ class Seeder:
                 "description": f"{name} ({framework}).", "status": "Active",
                 "frameworkId": stable_uuid(self.seed, "framework", framework), "frameworkName": framework,
                 "categoryId": stable_uuid(self.seed, "ccat", category), "categoryName": category,
-                "createdDate": iso(created), "lastModifiedDate": iso(created + 30 * DAY),
+                "implementationGuidance": f"Document how {name.lower()} is operated and evidenced.",
+                "attributes": {}, "createdDate": iso(created), "lastModifiedDate": iso(created + 30 * DAY),
             })
         return out
 

@@ -200,3 +200,68 @@ def test_risk_settings_linked_risks_and_unlink(sb, s):
     assert gone.status_code in (200, 204)
     assert risk["id"] not in {r["id"] for r in s.post(url, json={}).json()["content"]}
     assert s.post(s.base_url + f"{RISKS}/NOPE/{vendor}/risks", json={}).status_code == 400
+
+
+# --- 3.5 inventory and TPRM, 3.6 controls, 3.9 webhooks -----------------------------------------------------
+def test_inventory_page_envelope_and_cap(s):  # guard
+    body = s.get(s.base_url + VENDORS, params={"size": 80}).json()
+    assert set(body) == {"data", "meta"} and body["meta"]["page"]["size"] == 50
+    assert {"first", "last", "number", "size", "totalElements", "totalPages", "sort"} == set(body["meta"]["page"])
+    assert {"id", "name", "organization", "type", "status", "number", "isParent"} <= set(body["data"][0])
+
+
+def test_inventory_attachment_upload(sb, s):
+    vendor = sb.vendors()[0]["id"]
+    up = s.post(s.base_url + f"/api/inventory/v2/inventories/{vendor}/attachments",
+                files={"file": ("dpa.pdf", b"%PDF", "application/pdf")})
+    assert up.status_code == 201 and up.json()["fileName"] == "dpa.pdf"
+    missing = s.post(s.base_url + f"/api/inventory/v2/inventories/{uuid.uuid4()}/attachments",
+                     files={"file": ("a", b"a")})
+    assert missing.status_code == 404
+
+
+def test_tprm_contracts_add_and_list_as_flat_spring_page(sb, s):
+    vendor = sb.vendors()[1]["id"]
+    for n in range(3):
+        made = s.post(s.base_url + "/api/vendor/v1/contracts/add", json={"name": f"MSA {n}", "vendorId": vendor})
+        assert made.status_code in (200, 201)
+    page = s.post(s.base_url + f"/api/vendor/v1/contracts/vendors/{vendor}/contracts", params={"size": 5000}).json()
+    assert {"content", "first", "last", "number", "numberOfElements", "size", "sort", "totalElements", "totalPages",
+            "empty"} <= set(page)
+    assert page["size"] == 2000 and page["totalElements"] == 3 and page["last"] is True
+
+
+def test_controls_library_create_update_delete_and_entity_types(s):
+    made = s.post(s.base_url + "/api/controls/v1/controls", json={
+        "identifier": "PX-1", "name": "Quarterly access review", "status": "Pending",
+        "implementationGuidance": "Review all admin grants", "attributes": {"owner": "IT"}})
+    assert made.status_code in (200, 201)
+    cid = made.json()["id"]
+    assert s.post(s.base_url + "/api/controls/v1/controls", json={"name": "x", "status": "Done"}).status_code == 400
+    updated = s.put(s.base_url + f"/api/controls/v1/controls/{cid}", json={"status": "Active"})
+    assert updated.json()["status"] == "Active"
+    listed = s.post(s.base_url + "/api/controls/v1/controls/pages",
+                    params={"size": 2000, "sort": "lastModifiedDate,desc"}).json()
+    assert listed["content"][0]["id"] == cid and {"implementationGuidance", "attributes"} <= set(listed["content"][0])
+    assert s.delete(s.base_url + f"/api/controls/v1/controls/{cid}").status_code in (200, 204)
+    assert s.get(s.base_url + "/api/controls/v2/control-entity-types").status_code == 200
+
+
+def test_integration_manager_webhook_takes_the_bearer_as_header_or_query(sb, s):
+    hook = sb.url + f"/integrationmanager/api/v1/webhook/{uuid.uuid4()}"
+    token = s.headers["Authorization"].split(" ", 1)[1]
+    assert requests.post(hook, json={"event": "a"}, timeout=10).status_code == 401
+    assert requests.post(hook, json={"event": "b"}, headers={"Authorization": f"Bearer {token}"},
+                         timeout=10).status_code == 200
+    assert requests.post(hook + f"?Authorization=Bearer%20{token}", json={"event": "c"}, timeout=10).status_code == 200
+    assert [c["payload"]["event"] for c in sb.webhook_calls] == ["b", "c"]
+
+
+def test_missing_module_scope_is_403_everywhere_in_that_module(sb):  # guard
+    sb.add_client("no-risk", "pw", {"ASSESSMENT_READ"})
+    token = requests.post(sb.url + TOKEN_PATH, data={"grant_type": "client_credentials", "client_id": "no-risk",
+                                                     "client_secret": "pw"}, timeout=10).json()["access_token"]
+    h = {"Authorization": f"Bearer {token}"}
+    assert requests.post(sb.url + RISKS + "/pages", json={}, headers=h, timeout=10).status_code == 403
+    assert requests.get(sb.url + f"{RISKS}/{sb.risks()[0]['id']}", headers=h, timeout=10).status_code == 403
+    assert requests.get(sb.url + ASSESSMENTS, headers=h, timeout=10).status_code == 200
