@@ -115,26 +115,39 @@ def rotate(store: SecretStore, connector: str, key: str, value: str, *, correlat
     path = f"{store.vault_prefix}/{connector}"
     stamp = now.isoformat().replace("+00:00", "Z")
 
-    def write(client) -> None:  # all of it again after a new login is harmless: the same value and date
+    def patch(client) -> None:  # one request: a 403 (revoked token) wrote nothing, so sending it again is safe
+        client.secrets.kv.v2.patch(path=path, secret={key: value}, mount_point=store.kv_mount)
+
+    def stamp_set_date(client) -> None:  # the same date again after a new login: harmless
         kv = client.secrets.kv.v2
-        kv.patch(path=path, secret={key: value}, mount_point=store.kv_mount)
         meta = kv.read_secret_metadata(path=path, mount_point=store.kv_mount)["data"]
         custom = {**(meta.get("custom_metadata") or {}), SET_AT + key: stamp}
         kv.update_metadata(path=path, custom_metadata=custom, mount_point=store.kv_mount)
 
+    where = f"{store.kv_mount}/{path}"
     try:
-        store.write(connector, write)  # a revoked AppRole token logs in again once
+        store.write(connector, patch)  # a revoked AppRole token logs in again once
     except hvac.exceptions.InvalidPath:  # hvac's "patch only works on existing data" names no fix
         raise LookupError(missing_secret_message(store, connector, key)) from None
     except hvac.exceptions.Forbidden:
-        raise PermissionError(f"Vault denied rotating {key} at {store.kv_mount}/{path}: the {connector} policy "
+        raise PermissionError(f"Vault denied rotating {key} at {where}: the {connector} policy "
                               f"(resources/vault_policies/{connector}.hcl) or the operator's VAULT_TOKEN must allow "
                               "patch and metadata update there") from None
+    refused = None
+    try:
+        store.write(connector, stamp_set_date)
+    except hvac.exceptions.Forbidden:
+        refused = (f"{key} at {where} was rotated (the new value is live) but Vault denied recording its set date "
+                   f"in the secret's metadata: the {connector} policy (resources/vault_policies/{connector}.hcl) "
+                   "or the operator's VAULT_TOKEN must allow updating metadata there; until then its expiry "
+                   "counts from the previous date")
     if record is not None:
         record(action="secret", system=connector, correlation_id=correlation_id, operation="rotate",
-               object_id=f"{store.kv_mount}/{path}#{key}", status="rotated",
+               object_id=f"{where}#{key}", status="rotated" if refused is None else "rotated_date_not_recorded",
                detail={"key": key, "set_at": now.isoformat(),
                        "lifetime_days": LIFETIME_DAYS.get(connector, {}).get(key, STATIC_DAYS)})
+    if refused is not None:
+        raise PermissionError(refused)
 
 
 def missing_secret_message(store: SecretStore, connector: str, key: str) -> str:

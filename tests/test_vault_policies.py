@@ -122,6 +122,28 @@ def test_rotation_dates_the_key_and_writes_the_audit_log_without_the_value(vault
     assert new_value not in repr(events)
 
 
+def test_a_rotation_whose_date_stamp_is_refused_writes_once_and_says_the_value_is_live(vault, roles):
+    """The jira AppRole may patch its secret but only read its metadata: the value is written once (one
+    new version, not one more per re-login), the audit row says the date was not recorded, and the
+    error says the new value is live and what the policy lacks."""
+    addr, _, client = vault
+    env, creds = roles
+    jira = _login(addr, creds["jira"])
+    store = SecretStore(f"integrations/{env}", vault_addr=addr, vault_token=jira.token, strict=False)
+    path = f"integrations/{env}/jira"
+    before = client.secrets.kv.v2.read_secret_metadata(path=path, mount_point="secret")["data"]["current_version"]
+    new_value, events = f"rotated-{uuid.uuid4().hex}", []
+    with pytest.raises(PermissionError, match="the new value is live") as info:
+        rotate(store, "jira", "client_secret", new_value, correlation_id="c-stamp",
+               record=lambda **kw: events.append(kw))
+    after = client.secrets.kv.v2.read_secret_metadata(path=path, mount_point="secret")["data"]["current_version"]
+    assert after == before + 1
+    assert client.secrets.kv.v2.read_secret_version(path=path, mount_point="secret")["data"]["data"][
+        "client_secret"] == new_value
+    assert [e["status"] for e in events] == ["rotated_date_not_recorded"]
+    assert new_value not in str(info.value) + repr(events) and "jira.hcl" in str(info.value)
+
+
 @pytest.mark.parametrize("how", ["never written", "latest version deleted", "no such mount"])
 def test_rotating_a_missing_secret_names_the_path_and_the_command_that_creates_it(vault, how):
     """hvac's own InvalidPath ("patch only works on existing data") names no fix: the error says which path
