@@ -55,7 +55,7 @@ class EmailPartlyRefused(EmailDeliveryError):
 def _local_ok(local: str) -> bool:
     """An unquoted local part: ASCII atext, or (RFC 6531) UTF-8 letters, marks, digits, symbols and
     punctuation beyond ASCII; never a control, format (bidi, zero-width) or space character."""
-    if len(local.encode("utf-8")) > 64:
+    if len(local.encode("utf-8", "surrogatepass")) > 64:  # a lone surrogate is refused below, not here
         return False
     shown = "".join("a" if not c.isascii() and unicodedata.category(c)[0] not in "CZ" else c for c in local)
     return bool(_LOCAL.fullmatch(shown))

@@ -238,6 +238,7 @@ class Deliverer:
             return ok_status, detail
         except EmailAddressError as exc:  # no recipient the relay can take (no SMTPUTF8): a dead letter, with why
             why = "; ".join([*([reason] if reason else []), str(exc)])
+            self.report.counts["email_failures"] += 1  # alerted like any failed e-mail
             self.report.errors.append(why)
             status = ok_status if resend else "failed"  # a resend: the others have it already
             ledger.mark_done(self.conn, msg.delivery_key, status, error=why)
