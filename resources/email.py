@@ -152,7 +152,8 @@ class EmailSender:
             raise EmailDeliveryError(f"SMTP login refused: check {CONFIG_HINT}") from None
         except (smtplib.SMTPException, OSError) as exc:
             raise EmailDeliveryError(f"SMTP delivery to {self.host}:{self.port} failed "
-                                     f"({type(exc).__name__}: {_reply(exc)}); resending in 10 minutes") from None
+                                     f"({type(exc).__name__}: {_reply(exc)}); resending in 10 minutes"
+                                     + (f"; {self._no_smtputf8(unsendable)}" if unsendable else "")) from None
         if refused or unsendable:  # smtplib raises when every recipient is refused: these got it, the refused did not
             why = [f"SMTP refused recipient(s) {sorted(refused)}: fix the address in the notification_routing seed "
                    "(or the owner's e-mail at the vendor)"] if refused else []

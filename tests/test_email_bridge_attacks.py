@@ -215,6 +215,11 @@ def test_a_message_without_message_id_resent_through_another_relay_is_stored_onc
     _receive(bridge, plain("q4 review", date="Fri, 04 Dec 2026 09:00:00 +0000"))  # the same text sent again later
     _receive(bridge, plain("q1 review"))  # other content, same Date
     assert len(_rows(bridge, "evidence")) == 6 and _rows(bridge, "quarantine") == []
+    undated = plain("weekly report").replace(b"Date: Thu, 03 Dec 2026 09:00:00 +0000\n", b"")
+    assert b"Date:" not in undated
+    _receive(bridge, undated)
+    _receive(bridge, b"Received: from cron.vendor.example\r\n" + undated)  # next week's identical report
+    assert len(_rows(bridge, "evidence")) == 10  # without a Date, two deliveries are two messages
 
 
 def test_a_spoofed_from_is_recorded_beside_the_envelope_sender(bridge):

@@ -210,10 +210,11 @@ class EmailBridge:
         fingerprint = email_mime.fingerprint(sender, subject, parts)
         # Without a Message-ID the key is what the sender wrote (sender, subject, parts, Date), not the raw
         # bytes: a copy resent through another relay differs only in the headers relays add, and is one message.
+        # Without a Date either, nothing tells a resend from next week's identical report: the raw bytes then.
+        date = email_mime.clean_text(str(msg.get("Date") or "")).strip()
         message_key = (email_mime.clean_text(str(msg.get("Message-ID") or "").strip())
-                       or "content:" + hashlib.sha256(
-                           f"{fingerprint}|{email_mime.clean_text(str(msg.get('Date') or '')).strip()}".encode(
-                               "utf-8", "surrogatepass")).hexdigest())
+                       or ("content:" + hashlib.sha256(f"{fingerprint}|{date}".encode("utf-8", "surrogatepass"))
+                           .hexdigest() if date else "sha256:" + hashlib.sha256(raw).hexdigest()))
         ids: list[str] = []
         # Checked and claimed under one hold of the lock: messages are received on worker threads, so two
         # copies with one Message-ID and different content may arrive together; the first claims the key,
