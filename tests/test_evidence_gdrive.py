@@ -108,3 +108,10 @@ def test_a_copy_damaged_in_transit_is_deleted_and_sent_again_as_raw_chunks(gdriv
     with pytest.raises(StoreUnavailable, match="damaged in transit twice"):
         store.put(other)
     assert [o.sha256 for o in store.list()] == [obj.sha256]
+    damaged = gdrive.sandbox.store.files[obj.uri.rsplit("/", 1)[1]]
+    damaged.content = damaged.content[:-1]  # kept short since (a delete that failed, a restore gone wrong)
+    monkeypatch.setattr(uploads.Uploads, "_store_upload", real_store)
+    again = store.put(data)
+    assert again.uri != obj.uri and store.get(again.sha256) == data  # replaced, not trusted
+    assert [o.uri for o in store.list()] == [again.uri]
+

@@ -122,7 +122,7 @@ class DriveStore:
     def put(self, content: bytes, metadata: Mapping[str, str] | None = None) -> StoredObject:
         sha = content_address(content)
         existing = self._find(sha)
-        if existing is not None:
+        if existing is not None and not self._damaged(existing, content):  # a damaged one is deleted: stored anew
             return self._object(existing)
         props = {"sha256": sha}
         for key, value in clean_metadata(metadata).items():
@@ -163,7 +163,11 @@ class DriveStore:
         size, md5 = f.get("size"), f.get("md5Checksum")
         if (size is None or int(size) == len(content)) and (md5 is None or md5 == hashlib.md5(content).hexdigest()):
             return None
-        self._run(self.service.files().delete(fileId=f["id"]), "files.delete")
+        try:
+            self.service.files().delete(fileId=f["id"]).execute(num_retries=RETRIES)
+        except Exception as exc:
+            if getattr(getattr(exc, "resp", None), "status", None) != 404:  # 404: gone already (a retried delete)
+                raise drive_error(exc, "files.delete", self.folder, self.who) from None
         return f"{size} bytes with md5 {md5} for {len(content)} bytes with md5 {hashlib.md5(content).hexdigest()}"
 
     def get(self, sha256: str) -> bytes:
