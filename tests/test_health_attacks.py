@@ -436,3 +436,54 @@ def test_the_flags_last_read_from_vault_are_served_with_their_age_while_read_aga
         assert time.monotonic() < deadline
         time.sleep(0.02)
     assert probe.status().age_seconds < 5 and len(calls) == 2
+
+
+def test_a_read_that_never_finishes_is_left_behind_and_another_starts(monkeypatch):
+    """VAULT_TIMEOUT_SECONDS bounds each socket read, so a Vault trickling bytes could hold the one read
+    allowed in flight for ever. After ABANDON_AFTER timeouts that read is left behind (its late answer
+    ignored) and a new one starts; at most MAX_ABANDONED are left at a time."""
+    import threading
+
+    from webhooks.operations import vault_probe
+    from webhooks.operations.vault_probe import VaultProbe
+
+    monkeypatch.setenv("VAULT_ADDR", "http://127.0.0.1:9")  # never contacted: the read is injected
+    monkeypatch.setenv("VAULT_TIMEOUT_SECONDS", "1")
+    gate, calls = threading.Event(), []
+
+    def read(env_name: str) -> dict[str, str]:
+        calls.append(env_name)
+        n = len(calls)
+        gate.wait(10)  # every read is stuck until released
+        # the ones left behind answer too late to count; the last one, never left behind, does count
+        return {"integration.jira.enabled": "stuck" if n <= vault_probe.MAX_ABANDONED else "false"}
+
+    def started(count: int) -> bool:
+        """Whether ``count`` reads have started (a new thread may take a moment on a busy machine)."""
+        deadline = time.monotonic() + 5
+        while len(calls) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return len(calls) == count
+
+    skew = [0.0]
+    probe = VaultProbe("local", read=read, clock=lambda: time.monotonic() + skew[0])
+    try:
+        assert probe.status().state == "checking" and started(1)
+        skew[0] += 2.5  # past 2 timeouts (a login and a read): unreachable, and still the one read
+        assert probe.status().state == "unreachable" and len(calls) == 1
+        for n in range(vault_probe.MAX_ABANDONED):
+            skew[0] += vault_probe.ABANDON_AFTER + 1
+            status = probe.status()
+            assert status.state == "unreachable" and "did not finish a read" in status.message, status
+            assert started(n + 2)  # the stuck read left behind, a new one started
+        skew[0] += vault_probe.ABANDON_AFTER + 1
+        probe.status()
+        time.sleep(0.2)
+        assert started(vault_probe.MAX_ABANDONED + 1)  # no more threads left behind than that
+    finally:
+        gate.set()
+    deadline = time.monotonic() + 5
+    while probe.status().state == "unreachable" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    status = probe.status()
+    assert status.state == "ok" and status.flags == {"integration.jira.enabled": "false"}, status

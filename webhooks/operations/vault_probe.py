@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 
 OFF, OK, CHECKING, STALE, UNREACHABLE = "off", "ok", "checking", "stale", "unreachable"
 FIRST_WAIT_SECONDS = 0.2
+# VAULT_TIMEOUT_SECONDS bounds each socket read, not a whole flags read (a login and a read, and a Vault
+# trickling bytes keeps every socket read short): a read still running after this many timeouts is left
+# behind, its answer ignored, and a new one may start; at most MAX_ABANDONED such threads at a time.
+ABANDON_AFTER = 3
+MAX_ABANDONED = 4
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class VaultProbe:
         self._flags_at: float | None = None
         self._error: str | None = None  # the last read's failure (None: it succeeded), and when it ended
         self._tried_at: float | None = None
+        self._generation = 0  # of the read in flight: an abandoned read's answer is ignored
+        self._abandoned: list[threading.Thread] = []
         self.probes = 0
 
     def status(self) -> VaultStatus:
@@ -74,19 +81,30 @@ class VaultProbe:
     def _start_if_due(self) -> threading.Thread | None:
         """Start a read if none is in flight and the last ended ``max_age`` ago; called under the lock."""
         now = self._clock()
+        self._abandoned = [t for t in self._abandoned if t.is_alive()]
+        if self._thread is not None and self._started_at is not None and \
+                now - self._started_at > ABANDON_AFTER * _timeout() and len(self._abandoned) < MAX_ABANDONED:
+            self._abandoned.append(self._thread)
+            self._error = (f"Vault at VAULT_ADDR did not finish a read in {now - self._started_at:.0f} s "
+                           f"(VAULT_TIMEOUT_SECONDS={_timeout():g} per request): check VAULT_ADDR and Vault's health")
+            self._thread = self._started_at = None
+            self._tried_at = None  # due again at once
         if self._thread is None and (self._tried_at is None or now - self._tried_at >= self.max_age):
-            self._started_at, self.probes = now, self.probes + 1
-            self._thread = threading.Thread(target=self._probe, name="health-vault-probe", daemon=True)
+            self._started_at, self.probes, self._generation = now, self.probes + 1, self._generation + 1
+            self._thread = threading.Thread(target=self._probe, args=(self._generation,), name="health-vault-probe",
+                                            daemon=True)
             self._thread.start()
         return self._thread
 
-    def _probe(self) -> None:
+    def _probe(self, generation: int = 0) -> None:
         try:
             flags, error = self._read(self.env_name), None
         except Exception as exc:  # its text names the fix and no secret (resources.secrets), never the address
             flags, error = None, " ".join(str(exc).split())[:300] or type(exc).__name__
             log.warning("health: Vault flags unreadable: %s", type(exc).__name__)
         with self._lock:
+            if generation != self._generation:
+                return  # left behind as stuck: a newer read owns the state
             now = self._clock()
             if flags is not None:
                 self._flags, self._flags_at = flags, now
@@ -101,7 +119,7 @@ class VaultProbe:
         served = (f"feature flags as read from Vault {age:.0f} s ago" if age is not None
                   else "feature flags from feature_flags.yml and the environment")
         waited = None if started is None else max(0.0, self._clock() - started)
-        if waited is not None and waited > _timeout():
+        if waited is not None and waited > 2 * _timeout():  # a login and a read, each bounded by the timeout
             return VaultStatus(UNREACHABLE, flags, age, (
                 f"Vault at VAULT_ADDR has not answered for {waited:.0f} s (VAULT_TIMEOUT_SECONDS={_timeout():g}); "
                 f"showing {served}: start or unseal it, or check VAULT_ADDR"))
