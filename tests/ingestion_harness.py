@@ -207,9 +207,18 @@ def kill_loop(vendor: str, via: str, sb, settings, kills: int, seed: int, on_kil
 
 
 def dlt_leftovers(settings, vendor: str) -> str:
-    """Which step a killed sync was in, from what it left in dlt's working folder."""
+    """Which step a killed sync was in, from what it left in dlt's working folder. Also read while the
+    sync still runs (to kill it in a given step): a folder dlt moves or removes meanwhile is read again."""
     root = Path(settings.data_dir) / "dlt" / settings.pipeline_name(vendor)
+    for _ in range(20):
+        try:
+            return _leftovers(root)
+        except FileNotFoundError:  # a live sync moved its package between two looks
+            time.sleep(0.01)
+    return _leftovers(root)
 
+
+def _leftovers(root: Path) -> str:
     def has(folder: Path) -> bool:
         return folder.is_dir() and any(folder.iterdir())
     normalized = root / "load" / "normalized"
