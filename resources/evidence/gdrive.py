@@ -160,15 +160,17 @@ class DriveStore:
         file is deleted at once: it carries the content's sha256, so it would pass for the object."""
         import hashlib
 
-        size, md5 = f.get("size"), f.get("md5Checksum")
-        if (size is None or int(size) == len(content)) and (md5 is None or md5 == hashlib.md5(content).hexdigest()):
+        from googleapiclient.errors import HttpError
+
+        size, md5, ours = f.get("size"), f.get("md5Checksum"), hashlib.md5(content).hexdigest()
+        if (size is None or int(size) == len(content)) and md5 in (None, ours):
             return None
         try:
             self.service.files().delete(fileId=f["id"]).execute(num_retries=RETRIES)
         except Exception as exc:
-            if getattr(getattr(exc, "resp", None), "status", None) != 404:  # 404: gone already (a retried delete)
+            if not (isinstance(exc, HttpError) and exc.resp.status == 404):  # 404: gone already (a retried delete)
                 raise drive_error(exc, "files.delete", self.folder, self.who) from None
-        return f"{size} bytes with md5 {md5} for {len(content)} bytes with md5 {hashlib.md5(content).hexdigest()}"
+        return f"{size} bytes with md5 {md5} for {len(content)} bytes with md5 {ours}"
 
     def get(self, sha256: str) -> bytes:
         from googleapiclient.http import MediaIoBaseDownload
