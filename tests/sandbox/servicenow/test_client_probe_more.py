@@ -37,8 +37,13 @@ def _ids(client, query, table="incident"):
 
 @pytest.fixture
 def dated(env):
-    """Six incidents opened at known distances from now: name -> (sys_id, opened_at)."""
+    """Six incidents opened at known distances from now: name -> (sys_id, opened_at). The clock is
+    first moved on to the next noon (UTC), so which rows fall on "today" or "yesterday" does not
+    depend on the hour the suite runs (at 00:40 the 2h_ago row is yesterday's)."""
     sb, _ = env
+    at = sb.clock.now()
+    noon = at.replace(hour=12, minute=0, second=0, microsecond=0)
+    sb.clock.advance(((noon if noon > at else noon + timedelta(days=1)) - at).total_seconds())
     now = sb.clock.now().replace(microsecond=0, tzinfo=None)
     offsets = {"2h_ago": -timedelta(hours=2), "5h_ago": -timedelta(hours=5), "2d_ago": -timedelta(days=2),
                "10d_ago": -timedelta(days=10), "40d_ago": -timedelta(days=40), "3d_ahead": timedelta(days=3)}
