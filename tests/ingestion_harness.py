@@ -182,6 +182,7 @@ def kill_loop(vendor: str, via: str, sb, settings, kills: int, seed: int, on_kil
     instant after its first vendor request), so kills land in every step however slow the machine."""
     rng = random.Random(seed)
     struck: list[str] = []
+    attempts: list[str] = []  # what each attempt did, for the failure message
     for _ in range(max_attempts):
         if len(struck) >= kills:
             break
@@ -189,20 +190,24 @@ def kill_loop(vendor: str, via: str, sb, settings, kills: int, seed: int, on_kil
         sb.clear_request_log()
         proc = subprocess.Popen(command(vendor, via), cwd=ROOT, env=os.environ.copy(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 180
+        started = time.monotonic()
+        deadline = started + 180
         while proc.poll() is None and time.monotonic() < deadline:
             if sb.request_log and PHASES.index(dlt_leftovers(settings, vendor)) >= target:
                 break
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 1.5 if target == 0 else 0.2))
         if proc.poll() is not None:
-            continue  # it finished first
+            attempts.append(f"{PHASES[target]}: ended first (rc {proc.returncode}, "
+                            f"{time.monotonic() - started:.1f} s, {len(sb.request_log)} requests)")
+            continue
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         struck.append(dlt_leftovers(settings, vendor))
+        attempts.append(f"{PHASES[target]}: killed in {struck[-1]} after {time.monotonic() - started:.1f} s")
         if on_kill is not None:
             on_kill(len(struck) - 1)
-    assert len(struck) >= kills, f"only {len(struck)} of {kills} syncs could be killed"
+    assert len(struck) >= kills, f"only {len(struck)} of {kills} syncs could be killed: " + "; ".join(attempts)
     return struck
 
 
