@@ -56,11 +56,11 @@ def bootstrap_sensor(env: Environment):
                          if graph.get(k).is_materializable and k.path[0] not in names]
             context.log.info("full_sync without %s: %s", ", ".join(sorted(names)),
                              "; ".join(f.skip_reason() for f in off))
-        today = datetime.now(UTC).date().isoformat()
+        today = current_partition_key(datetime.now(UTC))  # one reading: the run key's day is its partition
         digest = hashlib.sha256(",".join(missing).encode()).hexdigest()[:12]
         context.log.info("vendor jobs read %d dbt models never built here (%s): launching full_sync",
                          len(missing), first_few(missing, 3))
-        return RunRequest(run_key=f"warehouse-bootstrap:{today}:{digest}", partition_key=current_partition_key(),
+        return RunRequest(run_key=f"warehouse-bootstrap:{today}:{digest}", partition_key=today,
                           tags={LIVE_SYNC_TAG: "true", "projectx/trigger": "warehouse_bootstrap"},
                           asset_selection=selection)
 

@@ -138,6 +138,39 @@ def test_a_new_deployment_builds_everything_once_before_vendor_jobs_run():
         assert not tick(sensor, instance).run_requests, "nothing left to build"
 
 
+def test_bootstrap_run_key_names_the_day_of_its_partition_at_midnight(monkeypatch):
+    """A tick that reads the clock at 23:59:59.9 and again just after midnight: the run key's day and
+    the partition it launches are the same day (one reading of the clock, not two)."""
+    from datetime import UTC, datetime, timedelta
+
+    from dagster import build_sensor_context
+
+    import assets.ingestion
+    import definitions
+    import sensors.bootstrap
+
+    # last midnight (Dagster itself checks the partition against the real clock, so no later day)
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    class Midnight(datetime):  # the first reading is before midnight, every later one after it
+        readings = 0
+
+        @classmethod
+        def now(cls, tz=None):
+            cls.readings += 1
+            return midnight + timedelta(seconds=-0.1 if cls.readings == 1 else 0.1)
+
+    monkeypatch.setattr(assets.ingestion, "datetime", Midnight)
+    monkeypatch.setattr(sensors.bootstrap, "datetime", Midnight)
+    defs = definitions.build_definitions()
+    sensor = defs.resolve_sensor_def("warehouse_bootstrap")
+    with instance_for_test() as instance, build_sensor_context(instance=instance,
+                                                               repository_def=defs.get_repository_def()) as ctx:
+        Midnight.readings = 0
+        [request] = sensor.evaluate_tick(ctx).run_requests
+    assert request.run_key.split(":")[1] == request.partition_key == (midnight - timedelta(days=1)).strftime("%Y-%m-%d")
+
+
 def test_ingestion_is_partitioned_by_day_and_schedules_target_the_live_partition():
     from datetime import UTC, datetime
 
