@@ -8,7 +8,7 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from assets.ingestion import DEFAULT_PARTITIONS_START, current_partition_key
+from assets.ingestion import DEFAULT_PARTITIONS_START, LIVE_SYNC_TAG, current_partition_key
 from assets.reverse_sync.servicenow import remediation_table
 from resources.servicenow import ServiceNowResource
 
@@ -17,12 +17,13 @@ pytestmark = pytest.mark.slow
 
 def _run_full_sync(job_name: str = "full_sync", partition_key: str | None = None, tags=None, run_config=None,
                    **resources):
-    """Run a job in process; the partition defaults to today's (the live sync, as the schedules do)."""
+    """Run a job in process; the partition defaults to today's (the live sync, as the schedules do: with
+    their tag, so a run that starts after midnight is not a re-read of yesterday's window)."""
     import definitions
 
     job = definitions.build_definitions(**resources).resolve_job_def(job_name)
     if partition_key is None and not tags:
-        partition_key = current_partition_key()
+        partition_key, tags = current_partition_key(), {LIVE_SYNC_TAG: "true"}
     result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False,
                                     partition_key=partition_key, tags=tags, run_config=run_config)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
