@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import duckdb
 import psycopg2
@@ -62,17 +63,56 @@ def _one(settings, sql):
     return _q(settings, sql)[0][0]
 
 
+SIZES = {"servicenow": 300, "jira": 200, "onetrust": 200}
+
+
+@pytest.fixture(scope="module")
+def _golden(_dbt_parse_home, tmp_path_factory):
+    """The three vendors (seeded, so a new sandbox of the same size holds the same records) loaded and
+    built once per module; ``loaded`` gives each test a copy of the warehouse file, the dlt working
+    folders and dbt's target (a load and a build cost ~45 s of CPU, five tests used to repeat them)."""
+    from sandbox.jira import JiraSandbox
+    from sandbox.onetrust import OneTrustSandbox
+    from sandbox.servicenow import ServiceNowSandbox
+
+    root = tmp_path_factory.mktemp("dbt_marts_golden")
+    path = _dbt_parse_home / "warehouse.duckdb"  # dbt's partial parse holds for this path only
+    made = [ServiceNowSandbox(port=0, size=SIZES["servicenow"]), JiraSandbox(port=0, size=SIZES["jira"]),
+            OneTrustSandbox(size=SIZES["onetrust"])]
+    for sb in made:
+        sb.start()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for leftover in (path, path.with_name(path.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            mp.setenv("PROJECTX_WAREHOUSE", "duckdb")
+            mp.setenv("PROJECTX_DUCKDB_PATH", str(path))
+            mp.setenv("DBT_TARGET_PATH", str(_dbt_parse_home / "dbt_target"))
+            mp.setenv("PROJECTX_DATA_DIR", str(root / "data"))
+            settings = WarehouseSettings.from_env()
+            _load(settings, made)
+            _build(settings, root / "target")
+    finally:
+        for sb in made:
+            sb.stop()
+    shutil.copyfile(path, root / "warehouse.duckdb")  # closed by dbt and dlt: no WAL left to copy
+    return root
+
+
 @pytest.fixture
 def sandboxes(make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox):
-    return make_servicenow_sandbox(size=300), make_jira_sandbox(size=200), make_onetrust_sandbox(size=200)
+    return (make_servicenow_sandbox(size=SIZES["servicenow"]), make_jira_sandbox(size=SIZES["jira"]),
+            make_onetrust_sandbox(size=SIZES["onetrust"]))
 
 
 @pytest.fixture
-def loaded(sandboxes, duckdb_warehouse, tmp_path):
-    """All vendors loaded into DuckDB and the project built once; yields (settings, sandboxes, target)."""
-    _load(duckdb_warehouse, sandboxes)
+def loaded(_golden, sandboxes, duckdb_warehouse, tmp_path):
+    """All vendors loaded into DuckDB and the project built once (a copy of the module's build, with
+    new sandboxes of the same seed and size); yields (settings, sandboxes, target)."""
+    shutil.copyfile(_golden / "warehouse.duckdb", duckdb_warehouse.duckdb_path)
+    shutil.copytree(_golden / "data", duckdb_warehouse.data_dir)
     target = tmp_path / "target"
-    _build(duckdb_warehouse, target)
+    shutil.copytree(_golden / "target", target)
     return duckdb_warehouse, sandboxes, target
 
 
