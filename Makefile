@@ -29,9 +29,12 @@ scale-demo: setup ## one full cycle on the scale-out profile: Celery workers on 
 ui: setup ## open the Dagster UI on http://127.0.0.1:$(PORT) (`make ui PORT=3001`; run `make demo` first for data)
 	@$(UV) run --frozen dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
+# sqlfluff's dbt templater opens the warehouse: a scratch DuckDB file, so lint works on a fresh
+# checkout (no data/ yet) and never holds the lock on data/warehouse.duckdb that `make demo` needs.
 lint: setup ## ruff, sqlfluff
 	@$(UV) run --frozen ruff check .
-	@$(UV) run --frozen sqlfluff lint dbt_project/models
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+		PROJECTX_DUCKDB_PATH="$$scratch/lint.duckdb" $(UV) run --frozen sqlfluff lint dbt_project/models
 
 sandbox: setup ## run the vendor sandbox in the foreground
 	@$(UV) run --frozen python -m sandbox $(ARGS)
