@@ -8,6 +8,8 @@ the next normal sync must load it: a quarantined key is re-read until it loads o
 
 from __future__ import annotations
 
+import json
+
 import pandera.polars as pa
 import pytest
 
@@ -149,6 +151,46 @@ def test_a_key_no_warehouse_can_store_never_reaches_the_resource_state():
     dlt_json.typed_dumpb(state)  # raises JSONEncodeError when a hostile key is kept
     assert state["quarantined"] == {}
     assert Requeue(state, "risks", "run-2").floor() == "2026-01-02 03:04:05"
+
+
+def test_quarantine_rows_of_a_load_that_never_completed_are_not_written_again(tmp_path):
+    """A sync killed while dlt loaded its package can leave the quarantine rows committed and the
+    state (the re-read ledger) not; the next run discards the package and re-reads from the last
+    committed state. Those rows count as known: the same record version is not quarantined twice
+    (seen in the SIGKILL crash loop on a hostile ServiceNow). A version only a completed load
+    quarantined, with a ledger that lost it, and a new version are still written."""
+    import dlt
+
+    from pipelines.common.quarantine import quarantined
+    from pipelines.common.requeue import Requeue, digest
+
+    pipeline = dlt.pipeline("requeue_orphans", destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
+                            dataset_name="vendor", pipelines_dir=str(tmp_path / "dlt"))
+    completed, partial, new = ({"sys_id": f"{n:032x}", "priority": n} for n in (1, 2, 3))
+
+    @dlt.resource(name="incidents")
+    def first():
+        yield quarantined("incidents", completed, "priority: expected a string, got int", "run-1", completed["sys_id"])
+
+    pipeline.run(first())
+    with pipeline.sql_client() as client:  # a later run's partial load: its quarantine row, no _dlt_loads row
+        client.execute_sql("insert into vendor.quarantine (entity, record_id, reason, run_id, record, quarantined_at,"
+                           " _dlt_load_id, _dlt_id) select entity, %s, reason, 'run-2', %s, quarantined_at,"
+                           " '9999999999.0', 'orphan' from vendor.quarantine", partial["sys_id"],
+                           json.dumps(partial, sort_keys=True))
+    written = {}
+
+    @dlt.resource(name="incidents")
+    def again():
+        ledger = Requeue({}, "incidents", "run-3")  # the state of the last completed load: empty ledger
+        for record in (completed, partial, new):
+            written[record["sys_id"]] = ledger.reject(record, "priority: expected a string, got int",
+                                                      record["sys_id"]) is not None
+        yield from ()
+
+    pipeline.run(again())
+    assert written == {completed["sys_id"]: True, partial["sys_id"]: False, new["sys_id"]: True}
+    assert digest(partial) != digest(completed)
 
 
 def test_keyset_paging_never_continues_from_a_key_it_cannot_send():

@@ -13,6 +13,11 @@ identical record is not written to quarantine a second time), or not returned by
 (:meth:`gone`: deleted there; the source's delete capture marks it). Records rejected without a usable
 key cannot be read by id: their update times are kept (:meth:`floor`) and the source reads from the
 oldest of them until a run sees none of them rejected again.
+
+After a crash: a run killed while dlt loaded its package may have committed the quarantine rows and
+not the state (the package never completes, and the next run discards it: ``recovery``). The ledger
+then lacks what those rows hold, and the re-read would quarantine the same records again. So the
+ledger also counts as known the quarantine rows of loads that never completed (:func:`orphaned`).
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import json
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
+import dlt
+
 from pipelines.common.pages import text_problem
-from pipelines.common.quarantine import quarantined
+from pipelines.common.quarantine import QUARANTINE_TABLE, quarantined
 
 STATE_KEY = "quarantined"
 UNKEYED_KEY = "quarantined_unkeyed"
@@ -31,8 +38,27 @@ UNKEYED_KEY = "quarantined_unkeyed"
 
 def digest(record: Any) -> str:
     """A short fingerprint of what the vendor sent (to not quarantine the same record twice)."""
-    text = json.dumps(record, sort_keys=True, default=str)  # ASCII: lone surrogates come out escaped
+    # the same text as the quarantine table's ``record`` column: ASCII, lone surrogates come out escaped
+    return _digest_text(json.dumps(record, sort_keys=True, default=str))
+
+
+def _digest_text(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def orphaned(entity: str) -> set[str]:
+    """Digests of ``entity``'s quarantine rows written by loads that never completed (not in
+    ``_dlt_loads``): a crashed run's partly loaded package, discarded since, whose state was lost."""
+    try:
+        with dlt.current.pipeline().sql_client() as client:
+            table = client.make_qualified_table_name(QUARANTINE_TABLE)
+            loads = client.make_qualified_table_name("_dlt_loads")
+            rows = client.execute_sql(
+                f"select record from {table} where entity = %s and _dlt_load_id not in "
+                f"(select load_id from {loads} where status = 0)", entity)
+    except Exception:  # no quarantine table (or no destination) yet
+        return set()
+    return {_digest_text(record) for (record,) in rows or [] if isinstance(record, str)}
 
 
 class Requeue:
@@ -45,6 +71,7 @@ class Requeue:
         self._old_unkeyed: dict[str, str] = dict(state.get(UNKEYED_KEY) or {})
         self._unkeyed: dict[str, str] = {}
         self._loaded: dict[str, str] = {}  # keys loaded this run, with what they were quarantined as
+        self._orphaned = orphaned(entity)  # already in quarantine, from a crashed run's partial load
 
     def due(self) -> list[str]:
         """Keys quarantined by earlier runs and not loaded since: read them by id this run."""
@@ -67,11 +94,11 @@ class Requeue:
             # after the listing): it is the same quarantined record if the ledger had it as such.
             known = self.pending.get(key) or self._loaded.get(key)
             self.pending[key] = fingerprint
-            if known == fingerprint:
+            if known == fingerprint or fingerprint in self._orphaned:
                 return None
         elif stamp:
             self._unkeyed[fingerprint] = stamp
-            if fingerprint in self._old_unkeyed:
+            if fingerprint in self._old_unkeyed or fingerprint in self._orphaned:
                 return None
         return quarantined(self.entity, record, reason, self.run_id, record_id or None)
 
