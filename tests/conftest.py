@@ -57,17 +57,23 @@ def _dbt_parse_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("dbt_parse_home", numbered=False)
 
 
+def fresh_duckdb(mp: pytest.MonkeyPatch, parse_home: Path, data_dir: Path) -> WarehouseSettings:
+    """An empty DuckDB warehouse at the process's one path (``_dbt_parse_home``) and a dlt state folder
+    at ``data_dir``, exported to env (through ``mp``) for dbt and Dagster."""
+    path = parse_home / "warehouse.duckdb"
+    for leftover in (path, path.with_name(path.name + ".wal")):  # the previous test's warehouse
+        leftover.unlink(missing_ok=True)
+    mp.setenv("PROJECTX_WAREHOUSE", "duckdb")
+    mp.setenv("PROJECTX_DUCKDB_PATH", str(path))
+    mp.setenv("DBT_TARGET_PATH", str(parse_home / "dbt_target"))
+    mp.setenv("PROJECTX_DATA_DIR", str(data_dir))
+    return WarehouseSettings.from_env()
+
+
 @pytest.fixture
 def duckdb_warehouse(tmp_path, monkeypatch, _dbt_parse_home) -> WarehouseSettings:
     """A fresh DuckDB warehouse and dlt state folder, exported to env for dbt and Dagster."""
-    path = _dbt_parse_home / "warehouse.duckdb"
-    for leftover in (path, path.with_name(path.name + ".wal")):  # the previous test's warehouse
-        leftover.unlink(missing_ok=True)
-    monkeypatch.setenv("PROJECTX_WAREHOUSE", "duckdb")
-    monkeypatch.setenv("PROJECTX_DUCKDB_PATH", str(path))
-    monkeypatch.setenv("DBT_TARGET_PATH", str(_dbt_parse_home / "dbt_target"))
-    monkeypatch.setenv("PROJECTX_DATA_DIR", str(tmp_path / "data"))
-    return WarehouseSettings.from_env()
+    return fresh_duckdb(monkeypatch, _dbt_parse_home, tmp_path / "data")
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from assets.dbt import DBT_PROJECT_DIR
 from pipelines.common.warehouse import WarehouseSettings
 from pipelines.jira import jira_source
 from pipelines.onetrust import onetrust_source
-from tests.conftest import fresh_postgres
+from tests.conftest import fresh_duckdb, fresh_postgres
 from tests.dbt_helpers import dbt
 from tests.test_servicenow_source import _source as servicenow_source_for
 
@@ -76,26 +76,19 @@ def _golden(_dbt_parse_home, tmp_path_factory):
     from sandbox.servicenow import ServiceNowSandbox
 
     root = tmp_path_factory.mktemp("dbt_marts_golden")
-    path = _dbt_parse_home / "warehouse.duckdb"  # dbt's partial parse holds for this path only
     made = [ServiceNowSandbox(port=0, size=SIZES["servicenow"]), JiraSandbox(port=0, size=SIZES["jira"]),
             OneTrustSandbox(size=SIZES["onetrust"])]
     for sb in made:
         sb.start()
     try:
-        with pytest.MonkeyPatch.context() as mp:
-            for leftover in (path, path.with_name(path.name + ".wal")):
-                leftover.unlink(missing_ok=True)
-            mp.setenv("PROJECTX_WAREHOUSE", "duckdb")
-            mp.setenv("PROJECTX_DUCKDB_PATH", str(path))
-            mp.setenv("DBT_TARGET_PATH", str(_dbt_parse_home / "dbt_target"))
-            mp.setenv("PROJECTX_DATA_DIR", str(root / "data"))
-            settings = WarehouseSettings.from_env()
+        with pytest.MonkeyPatch.context() as mp:  # at the process's path: dbt's partial parse holds for it
+            settings = fresh_duckdb(mp, _dbt_parse_home, root / "data")
             _load(settings, made)
             _build(settings, root / "target")
     finally:
         for sb in made:
             sb.stop()
-    shutil.copyfile(path, root / "warehouse.duckdb")  # closed by dbt and dlt: no WAL left to copy
+    shutil.copyfile(settings.duckdb_path, root / "warehouse.duckdb")  # closed by dbt and dlt: no WAL to copy
     return root
 
 
