@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,15 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._add_admin_routes()
         self.build_routes(self.router)
+
+    def http_date(self) -> str:
+        """The ``Date`` header: the vendor's own clock, as a real vendor's is the clock of its records.
+
+        Emulators with a `SandboxClock` (``self.clock``, which tests move forward) answer on it, so a
+        client taking the server's time as its "as of" (ServiceNow's incremental cursor does) sees the
+        same clock as ``sys_updated_on``; the others answer on the wall clock."""
+        clock = getattr(self, "clock", None)
+        return formatdate(clock.now().timestamp() if clock is not None else None, usegmt=True)
 
     # --- vendor hooks ------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:

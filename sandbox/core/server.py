@@ -12,7 +12,6 @@ import socket
 import ssl
 import sys
 import threading
-from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
@@ -134,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         head = [
             f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Status')}",
             f"Server: {self.server.sandbox.server_header}",
-            f"Date: {formatdate(usegmt=True)}",
+            f"Date: {self.server.sandbox.http_date()}",
         ]
         if resp.status not in (204, 304):  # RFC 9110: no Content-Length/Type on 204/304
             head.append(f"Content-Length: {len(resp.body)}")
