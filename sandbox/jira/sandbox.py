@@ -32,6 +32,7 @@ from sandbox.jira import (
     routes_config,
     routes_groups,
     routes_issues,
+    routes_lookup,
     routes_meta,
     routes_more,
     routes_platform,
@@ -109,6 +110,7 @@ class JiraSandbox(Sandbox):
     # --- routing ---------------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:
         routes_platform.register(self)
+        routes_lookup.register(self)
         routes_search.register(self)
         routes_work.register(self)
         routes_versions.register(self)
