@@ -1,6 +1,7 @@
 """Comment, attachment and issue-link routes.
 
-- Comments: GET list (startAt/maxResults/orderBy), POST (201), GET/PUT/DELETE one.
+- Comments: GET list (startAt/maxResults/orderBy), POST (201), GET/PUT/DELETE one; `expand=renderedBody`
+  adds the body as HTML, `expand=properties` the (always empty) entity properties.
 - Attachments: POST multipart (part `file`, header `X-Atlassian-Token: no-check` or 403 "XSRF check
   failed"), answered 200 with a JSON array; GET `/attachment/{id}` metadata; GET
   `/attachment/content/{id}` bytes; DELETE. GET `/secure/issueAttachments/{issueId}.zip` (site path, not
@@ -19,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import ops
-from sandbox.jira.adf import is_adf
+from sandbox.jira.adf import as_version, is_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.rendered import to_html
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -48,6 +50,17 @@ def _visibility(body: dict[str, Any]) -> dict[str, Any] | None:
     return {k: vis[k] for k in ("type", "value", "identifier") if vis.get(k)}
 
 
+def _comment_bean(c: Call, comment: Any) -> dict[str, Any]:
+    """A comment bean with the `expand` Jira accepts on every comment route: renderedBody, properties."""
+    bean = c.r.comment(comment)
+    wanted = {e.strip() for item in c.qlist("expand") for e in item.split(",")}
+    if "renderedBody" in wanted:
+        bean["renderedBody"] = to_html(as_version(comment.body, "2")) or ""
+    if "properties" in wanted:
+        bean["properties"] = []
+    return bean
+
+
 def register(sb: JiraSandbox, key: str) -> None:
     from sandbox.jira.routes_issues import issue_of
 
@@ -57,21 +70,21 @@ def register(sb: JiraSandbox, key: str) -> None:
         if (c.q("orderBy") or "created").startswith("-"):
             comments.reverse()
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 100, 0, 5000)
-        return json_response({"comments": [c.r.comment(x) for x in comments[start:start + limit]],
+        return json_response({"comments": [_comment_bean(c, x) for x in comments[start:start + limit]],
                               "maxResults": limit, "total": len(comments), "startAt": start})
 
     def add_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
         body = c.obj()
         comment = sb.store.add_comment(issue.id, _body_ok(c, body.get("body")), c.user, _visibility(body))
-        return json_response(c.r.comment(comment), 201)
+        return json_response(_comment_bean(c, comment), 201)
 
     def one_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
         comment = ops.find_comment(sb.store, issue.id, c.p["comment"])
         if comment is None:
             raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
-        return json_response(c.r.comment(comment))
+        return json_response(_comment_bean(c, comment))
 
     def edit_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
@@ -80,7 +93,7 @@ def register(sb: JiraSandbox, key: str) -> None:
         comment = ops.edit_comment(sb.store, issue.id, c.p["comment"], _body_ok(c, body.get("body")), c.user, vis)
         if comment is None:
             raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
-        return json_response(c.r.comment(comment))
+        return json_response(_comment_bean(c, comment))
 
     def delete_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])

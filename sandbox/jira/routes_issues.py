@@ -18,6 +18,7 @@ from sandbox.jira.changes import parse_fields
 from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.model import Issue
 from sandbox.jira.render import ALL_FIELDS, select_fields
+from sandbox.jira.routes_lookup import properties_of
 from sandbox.jira.screens import transitions_of, wants_fields
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ def register(sb: JiraSandbox) -> None:
             bean["editmeta"] = sb.edit_meta(c, issue)  # type: ignore[attr-defined]
         if "operations" in wanted:
             bean["operations"] = operations(c, issue)
+        if c.qlist("properties"):
+            bean["properties"] = properties_of(sb, issue, c.qlist("properties"))
         return json_response(bean)
 
     def operations(c: Call, issue: Issue) -> dict[str, Any]:

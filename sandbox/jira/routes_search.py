@@ -5,8 +5,8 @@ Paging is keyset-based: `nextPageToken` carries the sort values of the last row 
 unchanged result set pages every issue exactly once, issues updated while a client pages move behind
 its cursor (and show up again under ORDER BY updated), and deleted ones simply vanish. Results come
 from the eventually consistent search index (see `faults.search_lag_seconds`); `reconcileIssues`
-forces the live version of up to 50 issue ids. maxResults: default 50, at most 5000 when only
-`id`/`key` are requested, else 100.
+forces the live version of up to 50 issue ids; `properties` adds the named issue properties to each
+issue. maxResults: default 50, at most 5000 when only `id`/`key` are requested, else 100.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
 from sandbox.jira.render import field_names, select_fields
+from sandbox.jira.routes_lookup import properties_of
 from sandbox.jira.screens import transitions_of
 
 if TYPE_CHECKING:
@@ -82,6 +83,9 @@ def register(sb: JiraSandbox) -> None:
             if "transitions" in wanted or "transitions.fields" in wanted:  # as on GET /issue: listed per issue
                 for bean, issue in zip(issues, chunk, strict=True):
                     bean["transitions"] = transitions_of(c.r, issue, "transitions.fields" in wanted)
+            if params.get("properties"):
+                for bean, issue in zip(issues, chunk, strict=True):
+                    bean["properties"] = properties_of(sb, issue, params["properties"])
         out: dict[str, Any] = {"issues": issues}
         if more and chunk:
             out["nextPageToken"] = _encode(jql, compiled.sort_values(chunk[-1]))
@@ -93,13 +97,15 @@ def register(sb: JiraSandbox) -> None:
     def search_get(c: Call) -> Response:
         params: dict[str, Any] = dict(c.req.query)
         params["fields"] = c.qlist("fields")
+        params["properties"] = c.qlist("properties")
         params["reconcileIssues"] = [x for item in c.qlist("reconcileIssues") for x in item.split(",")]
         return run(c, params)
 
     def search_post(c: Call) -> Response:
         body = c.obj()
-        if isinstance(body.get("fields"), str):
-            body["fields"] = [body["fields"]]
+        for name in ("fields", "properties"):
+            if isinstance(body.get(name), str):
+                body[name] = [body[name]]
         return run(c, body)
 
     def approximate_count(c: Call) -> Response:
