@@ -63,7 +63,8 @@ def load(store: Store, directory: Path) -> bool:
             if row is not None:
                 table.remove(row)
         store.deleted = list(state["deleted"])
-        store.counters = dict(state["counters"])
+        # A state saved before a table existed keeps that table's seeded counter.
+        store.counters = {**store.counters, **state["counters"]}
         store.touches = int(state["touches"])
         rng_state = state["rng"]
         store._rng = random.Random()

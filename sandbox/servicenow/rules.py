@@ -2,7 +2,9 @@
 
 - incident: priority follows the impact x urgency matrix unless the caller set priority;
   incident_state mirrors state; resolving (6/7) stamps resolved_at/resolved_by.
-- every task table: a closed state (incident 7/8, change 3/4, others 3/4/7) sets active=false and
+- problem: Resolved/Closed (106/107) stamps resolved_at/resolved_by.
+- every task table: a closed state (incident 7/8, change and change_task 3/4, problem 107,
+  problem_task 157, others 3/4/7) sets active=false and
   stamps closed_at/closed_by; reopening sets active=true and clears them.
 """
 
@@ -39,6 +41,9 @@ def apply_rules(table: str, old: dict[str, str] | None, rec: dict[str, str], sen
             if rec.get("state") in ("6", "7"):
                 rec["resolved_at"] = rec.get("resolved_at") or now
                 rec["resolved_by"] = rec.get("resolved_by") or user_sys_id
+    if table == "problem" and changed("state") and rec.get("state") in ("106", "107"):
+        rec["resolved_at"] = rec.get("resolved_at") or now
+        rec["resolved_by"] = rec.get("resolved_by") or user_sys_id
     if not changed("state"):
         return
     if rec.get("state") in CLOSED_STATES.get(table, DEFAULT_CLOSED):

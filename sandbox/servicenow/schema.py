@@ -58,6 +58,13 @@ OPERATIONAL = {"1": "Operational", "2": "Non-Operational", "3": "Repair in Progr
                "5": "Ready", "6": "Retired"}
 INSTALL = {"1": "Installed", "2": "On Order", "3": "In Maintenance", "6": "In Stock", "7": "Retired",
            "100": "Absent"}
+PROBLEM_STATE = {"101": "New", "102": "Assess", "103": "Root Cause Analysis", "104": "Fix in Progress",
+                 "106": "Resolved", "107": "Closed"}
+PROBLEM_TASK_STATE = {"151": "New", "152": "Assess", "154": "Work in Progress", "157": "Closed"}
+CHANGE_TASK_STATE = {"-5": "Pending", "1": "Open", "2": "In Progress", "3": "Closed", "4": "Canceled"}
+ITEM_STAGE = {"waiting_for_approval": "Waiting for Approval", "request_approved": "Request Approved",
+              "fulfillment": "Fulfillment", "delivery": "Delivery", "complete": "Completed",
+              "Request Cancelled": "Request Cancelled"}
 REQUEST_STATE = {"requested": "Pending Approval", "in_process": "Approved", "closed_complete": "Closed Complete",
                  "closed_incomplete": "Closed Incomplete", "closed_cancelled": "Closed Cancelled",
                  "closed_rejected": "Closed Rejected"}
@@ -113,6 +120,40 @@ REQUEST_EXTRA = (
     _f("delivery_address"), _f("special_instructions"),
 )
 SC_TASK_EXTRA = (_ref("request", "sc_request"), _ref("request_item", "sc_req_item"))
+# problem with the state model of new instances since Madrid (101..107) beside the legacy problem_state.
+PROBLEM_EXTRA = (
+    _f("problem_state", "integer", choices={"1": "Open", "2": "Known Error", "3": "Pending Change",
+                                            "4": "Closed/Resolved"}),
+    _f("category"), _f("subcategory"), _ref("first_reported_by_task", "task"), _f("known_error", "boolean"),
+    _f("related_incidents", "integer"), _f("cause_notes"), _f("fix_notes"), _f("workaround"),
+    _f("resolution_code", choices={"fix_applied": "Fix Applied", "risk_accepted": "Risk Accepted",
+                                   "duplicate": "Duplicate", "canceled": "Canceled"}),
+    _f("resolved_at", "datetime"), _ref("resolved_by", "sys_user"), _ref("rfc", "change_request"),
+    _ref("duplicate_of", "problem"), _ref("business_service", "cmdb_ci_service"),
+)
+PROBLEM_TASK_EXTRA = (
+    _ref("problem", "problem"), _f("problem_task_type", choices={"rca": "Root Cause Analysis", "general": "General"}),
+    _f("cause_code"), _f("cause_notes"), _f("fix_notes"), _f("workaround"),
+    _f("close_code", choices={"completed": "Completed", "canceled": "Canceled"}), _f("close_notes"),
+    _f("started_at", "datetime"), _ref("started_by", "sys_user"),
+)
+CHANGE_TASK_EXTRA = (
+    _ref("change_request", "change_request"),
+    _f("change_task_type", choices={"planning": "Planning", "implementation": "Implementation",
+                                    "testing": "Testing", "review": "Review"}),
+    _f("planned_start_date", "datetime"), _f("planned_end_date", "datetime"), _f("on_hold", "boolean"),
+    _f("close_code", choices={"successful": "Successful", "successful_issues": "Successful with issues",
+                              "unsuccessful": "Unsuccessful"}), _f("close_notes"),
+)
+REQ_ITEM_EXTRA = (
+    _ref("request", "sc_request"), _ref("cat_item", "sc_cat_item"), _ref("requested_for", "sys_user"),
+    _f("stage", choices=ITEM_STAGE), _f("quantity", "integer"), _f("price"), _f("recurring_price"),
+    _f("backordered", "boolean"), _ref("configuration_item", "cmdb_ci"),
+)
+SC_CAT_ITEM = (
+    _f("sys_id"), _f("name"), _f("short_description"), _f("category"), _f("price"), _f("active", "boolean"),
+    _f("order", "integer"), *SYS_FIELDS,
+)
 SYS_USER = (
     _f("sys_id"), _f("user_name"), _f("first_name"), _f("last_name"), _f("name"), _f("email"), _f("title"),
     _ref("department", "cmn_department"), _ref("manager", "sys_user"), _f("active", "boolean"),
@@ -162,6 +203,18 @@ SCHEMAS: dict[str, TableSchema] = {
         TableSchema("sc_task", task_fields(TASK_STATE) + SC_TASK_EXTRA, "SCTASK", "number", "task",
                     _TASK_DEFAULTS),
         TableSchema(REMEDIATION_TABLE, task_fields(TASK_STATE), "RTASK", "number", "task", _TASK_DEFAULTS),
+        TableSchema("problem", task_fields(PROBLEM_STATE) + PROBLEM_EXTRA, "PRB", "number", "task",
+                    {**_TASK_DEFAULTS, "state": "101", "priority": "5", "problem_state": "1",
+                     "known_error": "false", "related_incidents": "0"}),
+        TableSchema("problem_task", task_fields(PROBLEM_TASK_STATE) + PROBLEM_TASK_EXTRA, "PTASK", "number",
+                    "task", {**_TASK_DEFAULTS, "state": "151", "problem_task_type": "general"}),
+        TableSchema("change_task", task_fields(CHANGE_TASK_STATE) + CHANGE_TASK_EXTRA, "CTASK", "number", "task",
+                    {**_TASK_DEFAULTS, "change_task_type": "planning", "on_hold": "false"}),
+        TableSchema("sc_req_item", task_fields(TASK_STATE) + REQ_ITEM_EXTRA, "RITM", "number", "task",
+                    {**_TASK_DEFAULTS, "stage": "request_approved", "quantity": "1", "price": "0",
+                     "recurring_price": "0", "backordered": "false"}),
+        TableSchema("sc_cat_item", SC_CAT_ITEM, None, "name", None,
+                    {"active": "true", "price": "0", "order": "0", "sys_domain": "global"}),
         TableSchema("cmdb_ci", CMDB_CI, None, "name", None,
                     {"operational_status": "1", "install_status": "1", "sys_domain": "global"}),
         TableSchema("sys_user", SYS_USER, None, "name", None,
@@ -173,9 +226,12 @@ SCHEMAS: dict[str, TableSchema] = {
     )
 }
 
-TASK_CHILDREN = ("incident", "change_request", "sc_request", "sc_task", REMEDIATION_TABLE)
+# New children go last: `task` lists its own rows, then each child's, so earlier rows keep their order.
+TASK_CHILDREN = ("incident", "change_request", "sc_request", "sc_task", REMEDIATION_TABLE, "problem",
+                 "problem_task", "change_task", "sc_req_item")
 # Fields the system owns: ignored when a client writes them (sys_id only honoured on insert).
 SYSTEM_FIELDS = frozenset({"sys_id", "sys_class_name", "sys_created_on", "sys_created_by", "sys_updated_on",
                            "sys_updated_by", "sys_mod_count"})
-CLOSED_STATES = {"incident": {"7", "8"}, "change_request": {"3", "4"}}
+CLOSED_STATES = {"incident": {"7", "8"}, "change_request": {"3", "4"}, "change_task": {"3", "4"},
+                 "problem": {"107"}, "problem_task": {"157"}}
 DEFAULT_CLOSED = {"3", "4", "7"}
