@@ -39,6 +39,7 @@ from sandbox.jira import (
     routes_roles,
     routes_schemes,
     routes_search,
+    routes_site,
     routes_social,
     routes_versions,
     routes_work,
@@ -111,6 +112,7 @@ class JiraSandbox(Sandbox):
     def build_routes(self, router: Router) -> None:
         routes_platform.register(self)
         routes_lookup.register(self)
+        routes_site.register(self)
         routes_search.register(self)
         routes_work.register(self)
         routes_versions.register(self)
