@@ -15,6 +15,13 @@
   `sb.views()` lists the views.
 - Every accepted message is kept: `sb.messages(channel=None)` (channel id or name, '#' optional); over
   HTTP (sandbox run by the CLI) `GET /_sandbox/messages[?channel=]`, `DELETE /_sandbox/messages`.
+- Interactivity (`sandbox.slack.interactivity`): `sb.click(channel, ts, action_id, user=None)` presses a
+  button of a kept message and POSTs Slack's signed `block_actions` payload to the app's Request URL
+  (`SlackSandbox(interactivity_url=..., signing_secret=...)` or `sb.configure_interactivity()`); the
+  answer and payload are returned and kept (`sb.interactions()`). The payload's `response_url`
+  (`<url>/actions/T…/…/…`, `sandbox.slack.response_urls`) replaces, deletes or adds messages, 5 times
+  in 30 minutes (`sb.advance_clock(seconds)` moves that time). Over HTTP: `GET|PUT
+  /_sandbox/interactivity`, `POST /_sandbox/clicks`, `GET|DELETE /_sandbox/interactions`.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from typing import Any
 from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
+from sandbox.slack.interactivity import Interactivity, add_admin_routes
+from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
 from sandbox.slack.seed import _user as _person
 from sandbox.slack.webapi import SlackError, WebApi, call_args
@@ -60,7 +69,8 @@ class SlackSandbox(Sandbox):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 42, tls: bool = False,
                  latency_ms: float = 0, team: str = "Project X", bot_token: str | None = None,
-                 webhook_channel: str = "alerts-servicenow", **kwargs: Any) -> None:
+                 webhook_channel: str = "alerts-servicenow", interactivity_url: str | None = None,
+                 signing_secret: str | None = None, **kwargs: Any) -> None:
         self.team = team
         self.workspace: Workspace = build_workspace(seed, team)
         digest = hashlib.sha256(f"slack-sandbox:{seed}".encode()).hexdigest()
@@ -75,6 +85,9 @@ class SlackSandbox(Sandbox):
         self._hooks: dict[str, str] = {}  # "/services/T/B/secret" -> channel id
         self._method_errors: dict[str, str] = {}
         self._local = threading.local()
+        self._interactivity_args = interactivity_url, signing_secret or \
+            hashlib.sha256(f"slack-sandbox:{seed}:signing".encode()).hexdigest()[:32]
+        self.interactivity = Interactivity(self, *self._interactivity_args)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         self.faults.tokens = self.token
         self._default_hook = self._hook_path(webhook_channel)
@@ -82,6 +95,7 @@ class SlackSandbox(Sandbox):
             {"messages": self.messages(r.query.get("channel") or None)}))
         self.admin.add("DELETE", r"/_sandbox/messages", lambda r: (self.clear_messages(), Response(status=204))[1])
         self.admin.add("POST", r"/_sandbox/trigger_ids", lambda r: json_response({"trigger_id": self.new_trigger_id()}))
+        add_admin_routes(self, self.admin)
 
     # --- Python API ------------------------------------------------------------------------------
     @property
@@ -96,7 +110,7 @@ class SlackSandbox(Sandbox):
     @property
     def credentials(self) -> dict[str, Any]:
         return {"bot_token": self.bot_token, "webhook_url": self.webhook_url, "api_url": self.url + "/api/",
-                "team_id": self.workspace.team_id}
+                "team_id": self.workspace.team_id, "signing_secret": self.interactivity.signing_secret}
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "credentials": self.credentials,
@@ -135,6 +149,25 @@ class SlackSandbox(Sandbox):
         """Every view opened, pushed, updated or published (latest state), oldest first."""
         return copy.deepcopy(list(self.api.views.views.values()))
 
+    def configure_interactivity(self, request_url: str | None = None, signing_secret: str | None = None) -> None:
+        """Set the app's Interactivity Request URL and/or signing secret (None keeps the current one)."""
+        self.interactivity.configure(request_url, signing_secret)
+
+    def click(self, channel: str, ts: str, action_id: str, user: str | None = None) -> dict[str, Any]:
+        """`user` (Slack id, e-mail or handle; default the workspace's first person) presses the button
+        `action_id` on message `ts`: Slack's signed block_actions POST to the Request URL, once. Returns
+        `{at, request_url, payload, status, body, elapsed, ok, error}`; raises `ClickError` when the
+        message, button or user does not exist or no Request URL is set."""
+        return self.interactivity.click(channel, ts, action_id, user)
+
+    def interactions(self) -> list[dict[str, Any]]:
+        """Every interaction sent to the app, oldest first (as `click` returned them)."""
+        return self.interactivity.sent()
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the sandbox's time forward for response_url expiry (30 minutes)."""
+        self.interactivity.response_urls.advance(seconds)
+
     def method_calls(self, method: str) -> int:
         """How many requests reached a Web API method (faulted ones included), from the request log."""
         return sum(1 for r in self.request_log if r["path"] == f"/api/{method}")
@@ -162,6 +195,7 @@ class SlackSandbox(Sandbox):
         self.workspace = build_workspace(self.seed, self.team)
         self.api = WebApi(self)
         self.token.state = "ok"
+        self.interactivity = Interactivity(self, *self._interactivity_args)
         with self._lock:
             self._messages.clear()
             self._method_errors.clear()
@@ -173,7 +207,7 @@ class SlackSandbox(Sandbox):
             "user": user_id, "is_channel": False, "is_group": False, "is_mpim": False, "created": 1_700_000_000})
 
     def record_message(self, channel: dict[str, Any], message: dict[str, Any], via: str,
-                       args: dict[str, Any]) -> dict[str, Any]:
+                       args: dict[str, Any], ephemeral_user: str | None = None) -> dict[str, Any]:
         with self._lock:
             self._seq += 1
             ts = f"{int(time.time())}.{self._seq % 1_000_000:06d}"
@@ -182,6 +216,8 @@ class SlackSandbox(Sandbox):
                       "text": message.get("text", ""), "blocks": message.get("blocks"),
                       "attachments": message.get("attachments"), "thread_ts": message.get("thread_ts"),
                       "via": via, "args": {k: v for k, v in args.items() if k != "token"}, "message": message}
+            if ephemeral_user:  # seen by that user only: never in conversations.history
+                stored.update(ephemeral=True, ephemeral_user=ephemeral_user)
             self._messages.append(stored)
         return stored
 
@@ -215,6 +251,7 @@ class SlackSandbox(Sandbox):
         router.add("POST", r"/upload/v1/(?P<ticket>[A-Za-z0-9_-]+)", lambda r: self.api.files.receive(r))
         router.add("GET", r"/files-pri/(?P<key>[A-Z0-9-]+)/(?:download/)?(?P<name>[^/]+)",
                    lambda r: self.api.files.download(r))
+        router.add("POST", RESPONSE_URL_PATH, lambda r: self.interactivity.response_urls.serve(r))
 
     def _hook_path(self, channel: str) -> str:
         found = self.workspace.channel(channel)

@@ -422,7 +422,8 @@ class WebApi:
             raise SlackError("not_in_channel")
         limit = _limit(args, 100, 999)
         # thread replies are not in the channel's history (Slack: conversations.replies), broadcasts are
-        msgs = [m["message"] for m in reversed(self.sb.messages(channel["id"])) if not m.get("deleted")
+        msgs = [m["message"] for m in reversed(self.sb.messages(channel["id"]))
+                if not m.get("deleted") and not m.get("ephemeral")
                 and (not m["thread_ts"] or m["thread_ts"] == m["ts"] or _flag(m["args"].get("reply_broadcast")))
                 and _in_window(m["ts"], args)]
         return {**_page(msgs, args, limit), "pin_count": 0}
@@ -438,7 +439,7 @@ class WebApi:
         if not ts:
             raise SlackError("invalid_arguments")
         limit = _limit(args, 1000, 1000)
-        stored = [m for m in self.sb.messages(channel["id"]) if not m.get("deleted")]
+        stored = [m for m in self.sb.messages(channel["id"]) if not m.get("deleted") and not m.get("ephemeral")]
         parent = [m["message"] for m in stored if m["ts"] == ts]
         if not parent:
             raise SlackError("thread_not_found")
