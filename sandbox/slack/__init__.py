@@ -1,11 +1,13 @@
-"""Slack emulator: Web API (chat.postMessage, auth.test, conversations.*, users.*) and incoming
-webhooks, keeping every message for tests.
+"""Slack emulator: Web API (chat.postMessage, auth.test, conversations.*, users.*), incoming
+webhooks and interactivity (button clicks POSTed to the app, response_urls), keeping every message for tests.
 
     from sandbox.slack import SlackSandbox
     with SlackSandbox() as sb:
         client = WebClient(token=sb.bot_token, base_url=sb.url + "/api/")
         client.chat_postMessage(channel="#alerts-servicenow", text="hi")
         sb.messages("alerts-servicenow")
+        sb.configure_interactivity("http://127.0.0.1:8080/slack/interactions", signing_secret="...")
+        sb.click("alerts-servicenow", ts, "approve", user="amelia.hart")  # the app's answer + the payload
 """
 
 from sandbox.slack.app import SlackSandbox
