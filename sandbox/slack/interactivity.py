@@ -90,7 +90,8 @@ class Interactivity:
         block_id, button = _button(stored, action_id)
         clicker = self._user(user)
         payload = self.payload(stored, block_id, button, clicker)
-        body = urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
+        # Slack's JSON escapes "/" ("https:\/\/hooks.slack.com\/actions\/…"): valid JSON, and a parser's job
+        body = urlencode({"payload": json.dumps(payload, separators=(",", ":")).replace("/", "\\/")}).encode()
         record = {"at": time.time(), "request_url": url, "payload": payload,
                   **_post(url, body, self.signing_secret)}
         with self._lock:

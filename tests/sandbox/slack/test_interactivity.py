@@ -93,6 +93,7 @@ def test_a_click_is_a_signed_block_actions_form_post_built_from_the_real_message
     assert got["headers"]["content-type"] == "application/x-www-form-urlencoded"
     assert abs(int(got["headers"]["x-slack-request-timestamp"]) - time.time()) < 10
     assert list(got["fields"]) == ["payload"]
+    assert "\\/actions\\/" in got["fields"]["payload"][0], "slashes escaped, as in Slack's JSON"
     payload = got["payload"]
     assert payload == result["payload"]
     ws = sb.workspace
