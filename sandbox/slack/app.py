@@ -119,8 +119,9 @@ class SlackSandbox(Sandbox):
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Messages accepted so far, oldest first: channel, channel_name, ts, text, blocks, attachments,
         thread_ts, via ("chat.postMessage", "webhook", "chat.scheduleMessage", "files.completeUploadExternal",
-        "response_url"), args (what the client sent), message; `ephemeral` / `ephemeral_user` on a response_url's
-        ephemeral message. Scheduled messages whose time has come are posted first."""
+        "response_url", "chat.postEphemeral"), args (what the client sent), message; `ephemeral` /
+        `ephemeral_user` on an ephemeral message (chat.postEphemeral, or a response_url's). Scheduled
+        messages whose time has come are posted first."""
         self.api.scheduled.deliver_due()
         with self._lock:
             rows = list(self._messages)

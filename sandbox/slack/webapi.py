@@ -260,15 +260,21 @@ class WebApi:
         return {"channel": channel["id"], "permalink": link}
 
     def post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        """chat.postEphemeral: shown to one user, never in conversations.history (nothing is stored)."""
-        self._writable(args)
-        if str(args.get("user") or "") not in self.sb.workspace.users:
+        """chat.postEphemeral: shown to one user, never in conversations.history; kept in `sb.messages()`
+        flagged ``ephemeral`` with ``ephemeral_user`` (as a response_url's ephemeral message is)."""
+        channel = self._writable(args)
+        user = str(args.get("user") or "")
+        if user not in self.sb.workspace.users:
             raise SlackError("user_not_found")
-        self._content(args)
-        with self.sb._lock:
-            self.sb._seq += 1
-            ts = f"{int(time.time())}.{self.sb._seq % 1_000_000:06d}"
-        return {"message_ts": ts}
+        text, blocks, attachments = self._content(args)
+        ws = self.sb.workspace
+        message: dict[str, Any] = {"type": "message", "subtype": "bot_message", "text": text or "",
+                                   "bot_id": ws.bot_id, "app_id": ws.app_id}
+        for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", args.get("thread_ts"))):
+            if value:
+                message[key] = value
+        stored = self.sb.record_message(channel, message, "chat.postEphemeral", args, ephemeral_user=user)
+        return {"message_ts": stored["ts"]}
 
     # --- reactions ------------------------------------------------------------------------------
     def _reaction_target(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
