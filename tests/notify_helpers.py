@@ -73,13 +73,15 @@ def make_tasks(*task_ids: str) -> None:
 
 
 def send_approval(slack, task_id: str, channel_type: str = "slack_channel",
-                  target: str = "#compliance-delivery") -> dict[str, Any]:
+                  target: str = "#compliance-delivery", **extra: Any) -> dict[str, Any]:
     """Send ``task_id``'s evidence renewal request (Approve/Deny buttons) through the Slack sandbox over
-    HTTP with the delivery code, which writes the ledger; returns the message as the sandbox keeps it."""
+    HTTP with the delivery code, which writes the ledger; returns the message as the sandbox keeps it.
+    ``extra``: more outbox columns (``link_url`` adds an "Open" button)."""
     from assets.notifications.delivery import Deliverer
 
     row = outbox_row(f"evidence_requested:{task_id}@{channel_type}:{target}", "evidence_requested", channel_type,
-                     target, subject_id=task_id, action_kind="approval", title=f"Renew the evidence of {task_id}")
+                     target, subject_id=task_id, action_kind="approval", title=f"Renew the evidence of {task_id}",
+                     **extra)
     with WarehouseResource.from_env().connect() as conn:
         report = Deliverer(conn, slack_sender(slack), None).deliver([row])
         assert report.counts["sent"] == 1, report

@@ -4,8 +4,12 @@ block_actions form payload and POSTs it; the inbox consumer then applies the dec
 
 from __future__ import annotations
 
-from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION
+import json
+import logging
+
+from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION, OPEN_LINK_ACTION
 from resources.warehouse import WarehouseResource
+from tests.notify_helpers import APPROVER, make_tasks, send_approval
 from tests.webhook_helpers import SECRETS, SLACK_ACTIONS, LiveReceiver, inbox_rows, settings_for
 from webhooks.app import create_app
 from webhooks.inbox import EventQueue, open_database
@@ -44,3 +48,68 @@ def test_a_click_the_sandbox_sends_lands_as_the_tasks_decision_and_a_forged_one_
     assert (decision["task_id"], decision["decision"], decision["decided_by"]) == ("task-1", "denied", "approver")
     assert (decision["slack_channel"], decision["message_ts"]) == (message["channel"], message["ts"])
     assert decision["action_ts"] == denied["payload"]["actions"][0]["action_ts"]
+
+
+def _buttons(slack, message) -> list[str]:
+    """The action ids of the buttons the message shows now (after any chat.update)."""
+    [kept] = [m for m in slack.messages(message["channel"]) if m["ts"] == message["ts"] and not m.get("ephemeral")]
+    return [e.get("action_id") for b in kept["message"].get("blocks") or [] if b.get("type") == "actions"
+            for e in b.get("elements") or []]
+
+
+def _clicks_through_the_receiver(slack, tmp_path, monkeypatch, *clicks) -> list[dict]:
+    """Each (message, action_id, user) clicked in the sandbox, delivered to a live receiver, then
+    processed by the inbox consumer; returns what the sandbox reported per click."""
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
+    monkeypatch.setenv("SLACK_API_URL", slack.url + "/api/")
+    settings = settings_for(tmp_path)
+    with LiveReceiver(create_app(settings)) as served:
+        slack.configure_interactivity(served.url + SLACK_ACTIONS, SECRETS["slack"])
+        sent = [slack.click(m["channel"], m["ts"], action_id, user=user) for m, action_id, user in clicks]
+    assert all(s["ok"] for s in sent), [s["body"] for s in sent]
+    db = open_database(settings)
+    try:
+        result = process(EventQueue(db), lambda key: None)
+    finally:
+        db.close()
+    assert (result.done, result.failed) == (len(clicks), 0)
+    return sent
+
+
+def test_a_decision_replaces_the_requests_buttons_with_who_decided(approval, tmp_path, monkeypatch):
+    slack, message, approver = approval
+    assert {APPROVE_ACTION, DENY_ACTION} <= set(_buttons(slack, message))
+    _clicks_through_the_receiver(slack, tmp_path, monkeypatch, (message, APPROVE_ACTION, approver))
+    assert not {APPROVE_ACTION, DENY_ACTION} & set(_buttons(slack, message)), "nobody clicks a decided request"
+    [kept] = [m for m in slack.messages(message["channel"]) if m["ts"] == message["ts"]]
+    shown = json.dumps(kept["message"]["blocks"])
+    assert "Approved by approver: task task-1 is open." in shown and kept["message"].get("edited")
+    assert "Renew the evidence of task-1" in shown, "the request itself stays as it was sent"
+    assert [b["type"] for b in kept["message"]["blocks"]][-1] == "context", "runbook and correlation id stay last"
+
+
+def test_a_refused_click_is_told_why_in_private_and_the_request_keeps_its_buttons(approval, tmp_path, monkeypatch):
+    slack, message, _ = approval
+    outsider = slack.add_user("outsider@projectx.io", "Olly Outsider")
+    _clicks_through_the_receiver(slack, tmp_path, monkeypatch, (message, APPROVE_ACTION, outsider))
+    with WarehouseResource.from_env().connect() as conn:
+        assert conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "open"
+    assert {APPROVE_ACTION, DENY_ACTION} <= set(_buttons(slack, message))
+    [reply] = [m for m in slack.messages(message["channel"]) if m.get("ephemeral")]
+    assert reply["ephemeral_user"] == outsider and reply["via"] == "chat.postEphemeral"
+    assert "task-1 changed nothing" in reply["text"] and "outsider@projectx.io is not an approver" in reply["text"]
+
+
+def test_a_click_on_the_open_link_is_finished_quietly(make_slack_sandbox, duckdb_warehouse, tmp_path, monkeypatch,
+                                                       caplog):
+    slack = make_slack_sandbox()
+    monkeypatch.setenv("PROJECTX_SLACK_APPROVERS", APPROVER)
+    make_tasks("task-2")
+    message = send_approval(slack, "task-2", link_url="https://projectx.example/tasks/task-2")
+    approver = slack.add_user(APPROVER, "Amelia Hart")
+    assert OPEN_LINK_ACTION in _buttons(slack, message)
+    with caplog.at_level(logging.WARNING, logger="webhooks"):
+        _clicks_through_the_receiver(slack, tmp_path, monkeypatch, (message, OPEN_LINK_ACTION, approver))
+    assert not [r for r in caplog.records if "not applied" in r.getMessage()]
+    assert {APPROVE_ACTION, DENY_ACTION} <= set(_buttons(slack, message)), "a link click decides nothing"

@@ -48,7 +48,12 @@ class SlackActionError(ValueError):
 
 
 class SlackActionRefused(SlackActionError):
-    """The clicker may not decide this task (or not from this message); recorded in the audit log."""
+    """The clicker may not decide this task (or not from this message); recorded in the audit log.
+    ``reason`` is what the clicker is told (why the click changed nothing)."""
+
+    def __init__(self, message: str, *, task_id: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.task_id, self.reason = task_id, reason
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,8 @@ def _refuse(conn: Connection, payload: dict[str, Any], task_id: str, decision: s
                  operation="task_decision_refused", object_id=task_id, status="refused", detail=detail,
                  event_id=f"task_decision_refused:{click_id}")
     conn.raw.commit()
-    raise SlackActionRefused(f"{decision} of task {task_id[:100]} by {who} refused: {reason}")
+    raise SlackActionRefused(f"{decision} of task {task_id[:100]} by {who} refused: {reason}", task_id=task_id,
+                             reason=reason)
 
 
 def _ts(value: str | None) -> Decimal | None:

@@ -19,6 +19,8 @@ from assets.notifications.safe_text import clean, fit, mrkdwn, mrkdwn_link, one_
 
 APPROVE_ACTION = "projectx_task_approve"
 DENY_ACTION = "projectx_task_deny"
+OPEN_LINK_ACTION = "projectx_open_link"  # a link button: Slack reports its clicks too, nothing to apply
+MAX_BLOCKS = 50  # Slack: blocks in one message
 MAX_LINES = 20  # a section's text is capped at 3000 characters by Slack
 MAX_TITLE = 300  # one item of a summary: the rest of a long vendor title is cut
 MAX_SUBJECT = 250  # an e-mail subject and the bold first line in Slack
@@ -87,7 +89,7 @@ def slack_blocks(msg: Message, correlation_id: str) -> list[dict[str, Any]]:
         if url:
             blocks.append({"type": "actions", "elements": [
                 {"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": url,
-                 "action_id": "projectx_open_link"}]})
+                 "action_id": OPEN_LINK_ACTION}]})
     else:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _summary_lines(msg.lines())}})
     value = clean(first.get("subject_id"))
@@ -104,6 +106,31 @@ def slack_blocks(msg: Message, correlation_id: str) -> list[dict[str, Any]]:
         context.insert(0, "runbook " + mrkdwn_link(safe_url(_runbook_url(runbook)), mrkdwn(runbook)))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": fit(" · ".join(context))}]})
     return blocks
+
+
+def decided_blocks(blocks: Any, line: str) -> list[dict[str, Any]]:
+    """An approval request once decided: its Approve/Deny buttons give way to ``line`` (who decided
+    what), the rest stays as sent. ``blocks`` are the message's, as Slack returns them with a click."""
+    kept: list[dict[str, Any]] = []
+    at = None
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, dict):
+            continue
+        if _is_approval(block):
+            at = len(kept) if at is None else at
+            continue
+        kept.append(block)
+    decided = {"type": "section", "text": {"type": "mrkdwn", "text": fit(line)}}
+    if at is None:  # no buttons (another app's layout): say it before the context line, if any
+        at = len(kept) - 1 if kept and kept[-1].get("type") == "context" else len(kept)
+    kept.insert(at, decided)
+    return kept[:MAX_BLOCKS]
+
+
+def _is_approval(block: dict[str, Any]) -> bool:
+    elements = block.get("elements") if block.get("type") == "actions" else None
+    return isinstance(elements, list) and any(
+        isinstance(e, dict) and e.get("action_id") in (APPROVE_ACTION, DENY_ACTION) for e in elements)
 
 
 def _summary_lines(items: list[tuple[str, str | None]]) -> str:

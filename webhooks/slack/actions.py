@@ -8,6 +8,13 @@ task, another button) is logged and finished, not retried: Slack will not resend
 click refused because the clicker may not decide (``SlackActionRefused``: the audit log has who tried
 and why; see :mod:`assets.notifications.approvers`). The handler looks the clicker up in Slack with
 the environment's bot token (at most two ``users.info`` calls).
+
+The clicker sees what the click did, as Slack users expect of a button: once a decision is recorded
+the request's Approve/Deny buttons are replaced (``chat.update`` on the message, so it works however
+late the inbox hands the click over; a response_url expires after 30 minutes) by who decided what;
+a refused click gets an ephemeral reply, to the clicker only, saying why it changed nothing. That
+feedback is best effort: the decision is committed before it, and a Slack failure is logged, not
+retried. A click on the request's "Open" link button (Slack reports those too) is finished quietly.
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
-from assets.notifications.actions import SlackActionError
+from assets.notifications.actions import SlackActionError, SlackActionRefused
 from assets.notifications.actions import apply_slack_action as apply_to_warehouse
+from assets.notifications.messages import OPEN_LINK_ACTION, decided_blocks
+from assets.notifications.safe_text import mrkdwn, one_line
 from resources.environment import current_environment
 from resources.notifications import NotificationsResource
 from resources.slack import SlackDeliveryError, SlackSender
@@ -44,15 +53,61 @@ def interaction_payload(body: str) -> dict[str, Any]:
 def apply_slack_action(event: Any) -> None:
     """Inbox handler: apply one block_actions event; returns None (no sync to run)."""
     payload = interaction_payload(event.body)
+    if _only_links(payload):
+        log.debug("Slack interaction %s: a link button; nothing to apply", getattr(event, "delivery_id", "?"))
+        return None
     slack = _slack()
     with WarehouseResource.from_env().connect() as conn:
         try:
             result = apply_to_warehouse(conn, payload, slack)
+        except SlackActionRefused as exc:
+            log.warning("Slack interaction %s not applied: %s", getattr(event, "delivery_id", "?"), exc)
+            _tell_clicker(slack, payload, f"Your click on task {mrkdwn(one_line(exc.task_id)[:200])} changed "
+                                          f"nothing: {mrkdwn(one_line(exc.reason)[:500])}.")
+            return None
         except SlackActionError as exc:
             log.warning("Slack interaction %s not applied: %s", getattr(event, "delivery_id", "?"), exc)
             return None
     log.info("%s", result.text)
+    if not result.replayed:
+        _mark_decided(slack, payload, result.text)
     return None
+
+
+def _only_links(payload: dict[str, Any]) -> bool:
+    actions = payload.get("actions") if isinstance(payload.get("actions"), list) else []
+    return bool(actions) and all(isinstance(a, dict) and a.get("action_id") == OPEN_LINK_ACTION for a in actions)
+
+
+def _where(payload: dict[str, Any]) -> tuple[str, str]:
+    """The clicked message's channel id and ts (the container Slack names)."""
+    container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
+    return str(container.get("channel_id") or ""), str(container.get("message_ts") or "")
+
+
+def _mark_decided(slack: SlackSender | None, payload: dict[str, Any], line: str) -> None:
+    """Replace the request's buttons by who decided what (``chat.update``; best effort)."""
+    channel, ts = _where(payload)
+    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    if slack is None or not channel or not ts or not message:  # an ephemeral request has no message
+        return
+    try:
+        slack.call("chat.update", channel=channel, ts=ts, text=line, blocks=decided_blocks(message.get("blocks"), line),
+                   _attempts=2)
+    except SlackDeliveryError as exc:
+        log.warning("Slack: the decided request %s/%s still shows its buttons: %s", channel, ts, exc)
+
+
+def _tell_clicker(slack: SlackSender | None, payload: dict[str, Any], text: str) -> None:
+    """An ephemeral reply to whoever clicked, in the message's channel (best effort)."""
+    channel, _ = _where(payload)
+    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+    if slack is None or not channel or not user.get("id"):
+        return
+    try:
+        slack.call("chat.postEphemeral", channel=channel, user=str(user["id"]), text=text, _attempts=2)
+    except SlackDeliveryError as exc:
+        log.warning("Slack: could not tell %s why the click was refused: %s", one_line(user["id"])[:40], exc)
 
 
 def _slack() -> SlackSender | None:
