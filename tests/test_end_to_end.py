@@ -15,17 +15,23 @@ from resources.servicenow import ServiceNowResource
 pytestmark = pytest.mark.slow
 
 
+PUSH = AssetKey(["reverse_sync", "servicenow_remediation_tasks"])
+
+
 def _run_full_sync(job_name: str = "full_sync", partition_key: str | None = None, tags=None, run_config=None,
-                   **resources):
+                   asset_selection=None, **resources):
     """Run a job in process; the partition defaults to today's (the live sync, as the schedules do: with
-    their tag, so a run that starts after midnight is not a re-read of yesterday's window)."""
+    their tag, so a run that starts after midnight is not a re-read of yesterday's window).
+    ``asset_selection``: only these assets of the job (and their checks), as an operator's
+    "materialize selected" does; e.g. ``[PUSH]`` to push again what the last build computed."""
     import definitions
 
     job = definitions.build_definitions(**resources).resolve_job_def(job_name)
     if partition_key is None and not tags:
         partition_key, tags = current_partition_key(), {LIVE_SYNC_TAG: "true"}
     result = job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False,
-                                    partition_key=partition_key, tags=tags, run_config=run_config)
+                                    partition_key=partition_key, tags=tags, run_config=run_config,
+                                    asset_selection=asset_selection)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return result
 
@@ -121,7 +127,7 @@ def test_lost_link_is_adopted_not_duplicated(vendors, duckdb_warehouse):
     created = len(sandbox.records(remediation_table()))
     with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
         con.execute("delete from reverse_sync.external_links where vendor = 'servicenow'")
-    result = _run_full_sync()
+    result = _run_full_sync(asset_selection=[PUSH])
     meta = _metadata(result, "reverse_sync/servicenow_remediation_tasks")
     assert meta["created"] == 0 and meta["adopted"] == created
     assert len(sandbox.records(remediation_table())) == created
@@ -138,7 +144,7 @@ def test_vendor_failures_are_dead_lettered_then_retried(vendors, duckdb_warehous
     sandbox.faults.set(rate_5xx=1.0, methods=["POST"])
     op = "reverse_sync__servicenow_remediation_tasks"
     breakers_on = {"ops": {op: {"config": {"circuit_breakers": True}}}}  # as in prod (off locally)
-    failed = _run_full_sync(run_config=breakers_on, **fast_retries)
+    failed = _run_full_sync(run_config=breakers_on, asset_selection=[PUSH], **fast_retries)
     meta = _metadata(failed, "reverse_sync/servicenow_remediation_tasks")
     assert meta["created"] == 0 and meta["dead_lettered"] >= 1
     # the failures opened the (persisted) circuit: the writes behind them wait in dead letters too
@@ -148,7 +154,8 @@ def test_vendor_failures_are_dead_lettered_then_retried(vendors, duckdb_warehous
     sandbox.faults.clear()
     # after the cool-down (0 here) the next run is half-open: its first success closes the circuit
     healed = _run_full_sync(run_config={"ops": {op: {"config": {"breaker_cooldown_seconds": 0,
-                                                                "circuit_breakers": True}}}})
+                                                                "circuit_breakers": True}}}},
+                            asset_selection=[PUSH])
     meta = _metadata(healed, "reverse_sync/servicenow_remediation_tasks")
     assert meta["dead_lettered"] == 0 and meta["created"] > 0 and meta["breaker_state"] == "closed"
     assert _q(duckdb_warehouse, "select count(*) from reverse_sync.dead_letters where vendor = 'servicenow'")[0][0] == 0
