@@ -113,3 +113,29 @@ def test_a_click_on_the_open_link_is_finished_quietly(make_slack_sandbox, duckdb
         _clicks_through_the_receiver(slack, tmp_path, monkeypatch, (message, OPEN_LINK_ACTION, approver))
     assert not [r for r in caplog.records if "not applied" in r.getMessage()]
     assert {APPROVE_ACTION, DENY_ACTION} <= set(_buttons(slack, message)), "a link click decides nothing"
+
+
+class _RecordingSlack:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def call(self, method: str, **kwargs) -> dict:
+        self.calls.append((method, kwargs))
+        return {"ok": True}
+
+
+def test_a_decision_never_writes_another_messages_blocks_into_the_request():
+    """Only the container was checked against the ledger: the payload's message must be that very one."""
+    from webhooks.slack.actions import _mark_decided
+
+    request = {"type": "actions", "elements": [{"type": "button", "action_id": APPROVE_ACTION, "value": "task-1"}]}
+    other = {"type": "section", "text": {"type": "mrkdwn", "text": "<https://evil.example|click me>"}}
+    payload = {"container": {"channel_id": "C1", "message_ts": "1700000000.000100"},
+               "message": {"ts": "1700000000.000200", "blocks": [other, request]}}
+    slack = _RecordingSlack()
+    _mark_decided(slack, payload, "Approved by a: task task-1 is open.")
+    assert slack.calls == []
+    payload["message"]["ts"] = "1700000000.000100"
+    _mark_decided(slack, payload, "Approved by a: task task-1 is open.")
+    [(method, args)] = slack.calls
+    assert (method, args["channel"], args["ts"]) == ("chat.update", "C1", "1700000000.000100")

@@ -86,10 +86,18 @@ def _where(payload: dict[str, Any]) -> tuple[str, str]:
 
 
 def _mark_decided(slack: SlackSender | None, payload: dict[str, Any], line: str) -> None:
-    """Replace the request's buttons by who decided what (``chat.update``; best effort)."""
+    """Replace the request's buttons by who decided what (``chat.update``; best effort).
+
+    The blocks re-posted are the payload's ``message``; only the container was checked against the
+    ledger, so they are used only when that message is the container's (same ts): blocks of another
+    message must never be written into the approval request."""
     channel, ts = _where(payload)
     message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
     if slack is None or not channel or not ts or not message:  # an ephemeral request has no message
+        return
+    if str(message.get("ts") or "") != ts:
+        log.warning("Slack: the click's message (ts %s) is not the message clicked (%s/%s): its buttons stay",
+                    one_line(message.get("ts"))[:40], one_line(channel)[:40], one_line(ts)[:40])
         return
     try:
         slack.call("chat.update", channel=channel, ts=ts, text=line, blocks=decided_blocks(message.get("blocks"), line),
