@@ -223,11 +223,13 @@ class SlackSandbox(Sandbox):
             self._messages.append(stored)
         return stored
 
-    def find_message(self, channel_id: str, ts: str) -> dict[str, Any] | None:
-        """The stored (live) message with this channel id and ts, or None."""
+    def find_message(self, channel_id: str, ts: str, ephemeral: bool = False) -> dict[str, Any] | None:
+        """The stored (live) message with this channel id and ts, or None. An ephemeral message only with
+        ``ephemeral=True`` (a click, its response_url): the Web API cannot reach one (Slack answers
+        message_not_found to chat.update/delete, reactions, pins and permalinks on it)."""
         with self._lock:
             return next((m for m in self._messages if m["channel"] == channel_id and m["ts"] == ts
-                         and not m.get("deleted")), None)
+                         and not m.get("deleted") and (ephemeral or not m.get("ephemeral"))), None)
 
     def edit_message(self, stored: dict[str, Any], message: dict[str, Any], args: dict[str, Any]) -> None:
         """chat.update: replace text/blocks/attachments of a stored message and mark it edited."""

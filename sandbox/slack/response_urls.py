@@ -87,7 +87,7 @@ class ResponseUrls:
         body = _body(req)
         if body is None:
             return _answer(400, "invalid_payload")
-        stored = self.sb.find_message(entry["channel"], entry["ts"])
+        stored = self.sb.find_message(entry["channel"], entry["ts"], ephemeral=True)
         if _flag(body.get("delete_original")):
             if stored is None:
                 return _answer(404, "message_not_found")

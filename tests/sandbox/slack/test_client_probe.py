@@ -44,6 +44,24 @@ def test_chat_delete_permalink_and_ephemeral(slack_client, slack_sandbox):
     assert [m["text"] for m in slack_client.conversations_history(channel=keep["channel"])["messages"]] == ["keep"]
 
 
+def test_the_web_api_cannot_reach_an_ephemeral_message(slack_client, slack_sandbox):
+    """Slack keeps an ephemeral message out of the bot's reach: only a response_url may change it."""
+    channel = slack_client.chat_postMessage(channel="#alerts-servicenow", text="keep")["channel"]
+    user = slack_client.users_list()["members"][0]["id"]
+    ts = slack_client.chat_postEphemeral(channel=channel, user=user, text="only you")["message_ts"]
+    calls = [lambda: slack_client.chat_update(channel=channel, ts=ts, text="edited"),
+             lambda: slack_client.chat_delete(channel=channel, ts=ts),
+             lambda: slack_client.chat_getPermalink(channel=channel, message_ts=ts),
+             lambda: slack_client.reactions_add(channel=channel, timestamp=ts, name="eyes"),
+             lambda: slack_client.pins_add(channel=channel, timestamp=ts)]
+    for call in calls:
+        with pytest.raises(SlackApiError) as err:
+            call()
+        assert err.value.response["error"] == "message_not_found"
+    [kept] = [m for m in slack_sandbox.messages(channel) if m.get("ephemeral")]
+    assert kept["text"] == "only you" and not kept.get("deleted") and not kept["message"].get("reactions")
+
+
 def test_users_list_pages_with_cursor(slack_client, slack_sandbox):
     everyone = slack_client.users_list()["members"]
     assert len(everyone) == len(slack_sandbox.workspace.users)
