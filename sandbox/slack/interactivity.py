@@ -14,7 +14,7 @@ Slack waits 3 seconds and never retries an interaction: an answer that is not 2x
 "http_error"), comes later (`http_timeout`, the socket gives up at 3 s) or never (`connection_failed`)
 is recorded and returned with `ok` False, as Slack would show the user a warning (the error names are
 the sandbox's). Every click sent is kept: `sb.interactions()`, each `{at, request_url, payload, status,
-body, elapsed, ok, error}`.
+body, elapsed, ok, error}` (`body`: the answer's first 64 KiB, read within the 3 seconds).
 
 Configure with `SlackSandbox(interactivity_url=..., signing_secret=...)`, `sb.configure_interactivity()`
 or over HTTP (the CLI-run sandbox): `GET|PUT /_sandbox/interactivity` `{"request_url", "signing_secret"}`,
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import http.client
 import json
 import threading
 import time
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
 
 ANSWER_WITHIN = 3.0  # seconds Slack waits for the app's 200
+MAX_ANSWER = 64 * 1024  # bytes of the app's answer read and kept; Slack ignores a block_actions answer's body
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 
 
@@ -131,7 +133,7 @@ class Interactivity:
     def _message(self, channel: str, ts: str) -> dict[str, Any]:
         found = self.sb.workspace.channel(channel)
         cid = found["id"] if found else channel
-        stored = self.sb.find_message(cid, ts)
+        stored = self.sb.find_message(cid, ts, ephemeral=True)
         if stored is None:
             raise ClickError(f"No message {ts} in channel {channel!r} (deleted, or never posted): see sb.messages()")
         return copy.deepcopy(stored)
@@ -176,22 +178,42 @@ def _post(url: str, body: bytes, secret: str) -> dict[str, Any]:
     started = time.monotonic()
     status: int | None = None
     text, error = "", None
+    deadline = started + ANSWER_WITHIN
     try:
         with opener.open(request, timeout=ANSWER_WITHIN) as resp:
-            status, text = resp.status, resp.read().decode("utf-8", "replace")
+            status, text = resp.status, _read(resp, deadline)
     except urllib.error.HTTPError as exc:
-        status, text = exc.code, exc.read().decode("utf-8", "replace")
+        status, text = exc.code, _read(exc, deadline)
     except TimeoutError:
         error = "http_timeout"
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         error = "http_timeout" if isinstance(reason, TimeoutError) else f"connection_failed: {reason}"
-    elapsed = round(time.monotonic() - started, 3)
-    if error is None and elapsed > ANSWER_WITHIN:
+    took = time.monotonic() - started
+    elapsed = round(took, 3)
+    if error is None and took >= ANSWER_WITHIN:
         error = "http_timeout"  # an answer after Slack stopped waiting does not count
     elif error is None and not 200 <= int(status or 0) < 300:
         error = "http_error"
     return {"status": status, "body": text, "elapsed": elapsed, "ok": error is None, "error": error}
+
+
+def _read(stream: Any, deadline: float) -> str:
+    """At most MAX_ANSWER bytes of the answer, read until `deadline` (monotonic): a huge or trickling body
+    neither fills the sandbox's memory nor holds the click past Slack's wait (the caller sees the time)."""
+    read = getattr(stream, "read1", None) or stream.read
+    chunks: list[bytes] = []
+    size = 0
+    while size < MAX_ANSWER and time.monotonic() < deadline:
+        try:
+            chunk = read(min(16384, MAX_ANSWER - size))
+        except (OSError, http.client.HTTPException):  # a socket timeout or a cut body: what came is the answer
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 def add_admin_routes(sb: SlackSandbox, admin: Router) -> None:

@@ -145,6 +145,45 @@ def test_refused_slow_or_absent_apps_are_reported_as_slack_treats_them_and_never
     assert [r["error"] for r in sb.interactions()] == ["http_error", "http_timeout", gone["error"]]
 
 
+def test_a_huge_or_trickling_answer_is_cut_at_64_kib_and_at_slacks_wait(posted, monkeypatch):
+    """The app's answer is read only as far as Slack would: a bounded body, within the wait."""
+    sb, _, sent = posted
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            trickle = self.path.endswith("/slow")
+            self.send_response(200)
+            self.send_header("Content-Length", str(100 if trickle else 8 * 1024 * 1024))
+            self.end_headers()
+            try:
+                for _ in range(100 if trickle else 128):
+                    self.wfile.write(b"x" if trickle else b"y" * 65536)
+                    self.wfile.flush()
+                    time.sleep(0.05 if trickle else 0)
+            except OSError:  # the sandbox stopped reading
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        sb.configure_interactivity(base + "/big")
+        big = sb.click("compliance-delivery", sent["ts"], "approve")
+        assert (big["ok"], big["status"], len(big["body"])) == (True, 200, 64 * 1024)
+        monkeypatch.setattr("sandbox.slack.interactivity.ANSWER_WITHIN", 0.5)  # Slack's 3 s, shortened
+        sb.configure_interactivity(base + "/slow")  # 100 bytes over 5 s
+        slow = sb.click("compliance-delivery", sent["ts"], "approve")
+        assert (slow["ok"], slow["status"], slow["error"]) == (False, 200, "http_timeout")
+        assert slow["elapsed"] < 2.0 and len(slow["body"]) < 100
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_only_buttons_that_exist_can_be_clicked(posted, make_slack_sandbox):
     sb, _, sent = posted
     with pytest.raises(ClickError, match=r"No button with action_id 'approve_all'.*'approve', 'deny'"):
