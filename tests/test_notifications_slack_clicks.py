@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from types import SimpleNamespace
+from urllib.parse import quote
 
 from assets.notifications.messages import APPROVE_ACTION, DENY_ACTION, OPEN_LINK_ACTION
 from resources.warehouse import WarehouseResource
@@ -19,9 +22,7 @@ from webhooks.processing import process
 def test_a_click_the_sandbox_sends_lands_as_the_tasks_decision_and_a_forged_one_is_refused(
         approval, tmp_path, monkeypatch):
     slack, message, approver = approval
-    monkeypatch.delenv("VAULT_ADDR", raising=False)  # the handler looks the clicker up with this bot token
-    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
-    monkeypatch.setenv("SLACK_API_URL", slack.url + "/api/")
+    _handler_env(slack, monkeypatch)
     settings = settings_for(tmp_path)
     with LiveReceiver(create_app(settings)) as served:
         slack.configure_interactivity(served.url + SLACK_ACTIONS, SECRETS["slack"])
@@ -57,12 +58,17 @@ def _buttons(slack, message) -> list[str]:
             for e in b.get("elements") or []]
 
 
-def _clicks_through_the_receiver(slack, tmp_path, monkeypatch, *clicks) -> list[dict]:
-    """Each (message, action_id, user) clicked in the sandbox, delivered to a live receiver, then
-    processed by the inbox consumer; returns what the sandbox reported per click."""
+def _handler_env(slack, monkeypatch) -> None:
+    """The inbox handler's Slack client (who clicked, the feedback) on the sandbox's bot token."""
     monkeypatch.delenv("VAULT_ADDR", raising=False)
     monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
     monkeypatch.setenv("SLACK_API_URL", slack.url + "/api/")
+
+
+def _clicks_through_the_receiver(slack, tmp_path, monkeypatch, *clicks) -> list[dict]:
+    """Each (message, action_id, user) clicked in the sandbox, delivered to a live receiver, then
+    processed by the inbox consumer; returns what the sandbox reported per click."""
+    _handler_env(slack, monkeypatch)
     settings = settings_for(tmp_path)
     with LiveReceiver(create_app(settings)) as served:
         slack.configure_interactivity(served.url + SLACK_ACTIONS, SECRETS["slack"])
@@ -139,3 +145,39 @@ def test_a_decision_never_writes_another_messages_blocks_into_the_request():
     _mark_decided(slack, payload, "Approved by a: task task-1 is open.")
     [(method, args)] = slack.calls
     assert (method, args["channel"], args["ts"]) == ("chat.update", "C1", "1700000000.000100")
+
+
+def test_a_click_handed_over_again_after_a_failed_update_fixes_the_message(approval, tmp_path, monkeypatch):
+    """The decision commits before chat.update: when Slack fails the update, the inbox handing the
+    same click over again (after a crash, say) still ends with the request showing who decided."""
+    from webhooks.slack.actions import apply_slack_action
+
+    slack, message, approver = approval
+    slack.set_method_error("chat.update", "internal_error")
+    [sent] = _clicks_through_the_receiver(slack, tmp_path, monkeypatch, (message, APPROVE_ACTION, approver))
+    assert {APPROVE_ACTION, DENY_ACTION} <= set(_buttons(slack, message)), "Slack refused the update"
+    with WarehouseResource.from_env().connect() as conn:
+        assert conn.scalar("select decision from notifications.task_decisions where task_id = 'task-1'") == "approved"
+    slack.set_method_error("chat.update", None)
+    apply_slack_action(SimpleNamespace(body="payload=" + quote(json.dumps(sent["payload"])), delivery_id="again"))
+    assert not {APPROVE_ACTION, DENY_ACTION} & set(_buttons(slack, message))
+
+
+def test_a_long_rate_limit_refuses_the_click_instead_of_stalling_the_inbox(approval, tmp_path, monkeypatch):
+    """The click's Slack calls run in the inbox sensor's tick: a 429 asking for a minute is not waited
+    out; the lookup fails, the click is refused (the person clicks again) and the handler returns."""
+    from webhooks.slack.actions import MAX_RETRY_AFTER_S, apply_slack_action
+
+    slack, message, approver = approval
+    _handler_env(slack, monkeypatch)
+    slack.configure_interactivity("http://127.0.0.1:9/unused", SECRETS["slack"])  # the payload is what counts
+    payload = slack.click(message["channel"], message["ts"], APPROVE_ACTION, user=approver)["payload"]
+    slack.faults.set(rate_429=1.0, retry_after=int(MAX_RETRY_AFTER_S * 12))
+    started = time.monotonic()
+    apply_slack_action(SimpleNamespace(body="payload=" + quote(json.dumps(payload)), delivery_id="limited"))
+    assert time.monotonic() - started < MAX_RETRY_AFTER_S * 6, "the handler waited out Slack's minute"
+    slack.faults.clear()
+    with WarehouseResource.from_env().connect() as conn:
+        assert conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "open"
+        [refused] = conn.query("select detail from audit.events where operation = 'task_decision_refused'")
+    assert "rate limited" in str(refused["detail"])

@@ -34,6 +34,7 @@ from resources.slack import SlackDeliveryError, SlackSender
 from resources.warehouse import WarehouseResource
 
 log = logging.getLogger(__name__)
+MAX_RETRY_AFTER_S = 5.0  # the longest Retry-After a click's Slack calls wait (the sensor tick has 60 s)
 
 
 def interaction_payload(body: str) -> dict[str, Any]:
@@ -57,20 +58,25 @@ def apply_slack_action(event: Any) -> None:
         log.debug("Slack interaction %s: a link button; nothing to apply", getattr(event, "delivery_id", "?"))
         return None
     slack = _slack()
-    with WarehouseResource.from_env().connect() as conn:
+    with WarehouseResource.from_env().connect() as conn:  # closed before Slack is told anything
         try:
             result = apply_to_warehouse(conn, payload, slack)
         except SlackActionRefused as exc:
-            log.warning("Slack interaction %s not applied: %s", getattr(event, "delivery_id", "?"), exc)
-            _tell_clicker(slack, payload, f"Your click on task {mrkdwn(one_line(exc.task_id)[:200])} changed "
-                                          f"nothing: {mrkdwn(one_line(exc.reason)[:500])}.")
-            return None
+            refused: SlackActionRefused | None = exc
         except SlackActionError as exc:
             log.warning("Slack interaction %s not applied: %s", getattr(event, "delivery_id", "?"), exc)
             return None
+        else:
+            refused = None
+    if refused is not None:
+        log.warning("Slack interaction %s not applied: %s", getattr(event, "delivery_id", "?"), refused)
+        _tell_clicker(slack, payload, f"Your click on task {mrkdwn(one_line(refused.task_id)[:200])} changed "
+                                      f"nothing: {mrkdwn(one_line(refused.reason)[:500])}.")
+        return None
     log.info("%s", result.text)
-    if not result.replayed:
-        _mark_decided(slack, payload, result.text)
+    # Also on a replay (the inbox handing the click over again after a crash before chat.update): the
+    # line states the decision that stands, so the message ends right however often this runs.
+    _mark_decided(slack, payload, result.text)
     return None
 
 
@@ -119,11 +125,17 @@ def _tell_clicker(slack: SlackSender | None, payload: dict[str, Any], text: str)
 
 
 def _slack() -> SlackSender | None:
-    """The bot-token client that looks up who clicked; None when Slack is not configured (then only a
-    DM's recipient can decide, and a click in a channel is refused with that reason)."""
+    """The bot-token client that looks up who clicked and gives the feedback; None when Slack is not
+    configured (then only a DM's recipient can decide, and a click in a channel is refused with that
+    reason). It runs inside the inbox sensor's tick, so it waits out a 429 only when Slack asks for
+    at most ``MAX_RETRY_AFTER_S`` (a lookup that cannot wait refuses the click with that reason: the
+    person clicks again; feedback that cannot wait is logged)."""
     try:
-        return NotificationsResource(vault_prefix=current_environment().vault_prefix, max_attempts=2,
-                                     slack_timeout_seconds=5.0, backoff_base_seconds=0.2).slack()
+        sender = NotificationsResource(vault_prefix=current_environment().vault_prefix, max_attempts=2,
+                                       slack_timeout_seconds=5.0, backoff_base_seconds=0.2).slack()
     except SlackDeliveryError as exc:
         log.warning("Slack interactions: no Slack client (%s)", exc)
         return None
+    if sender is not None:
+        sender.max_retry_after = MAX_RETRY_AFTER_S
+    return sender
