@@ -106,6 +106,9 @@ def register(sb: JiraSandbox) -> None:
         for name in ("fields", "properties"):
             if isinstance(body.get(name), str):
                 body[name] = [body[name]]
+            if body.get(name) is not None and not (
+                    isinstance(body[name], list) and all(isinstance(x, str) for x in body[name])):
+                raise fail(400, "Invalid request payload. Refer to the REST API documentation and try again.")
         return run(c, body)
 
     def approximate_count(c: Call) -> Response:

@@ -20,6 +20,8 @@ schemes and project avatars.
 from __future__ import annotations
 
 import re
+from re import _constants as _sre  # the parse tree's opcodes (Python's own regex parser)
+from re import _parser as _sre_parse
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
@@ -120,6 +122,41 @@ def _avatar(c: Call, aid: str, selected: bool) -> dict[str, Any]:
                      "48x48": view}}
 
 
+MAX_FILTER = 200  # characters of a keyFilter
+_REPEATS = {_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT}
+
+
+def _key_filter(pattern: str) -> re.Pattern[str]:
+    """``keyFilter`` compiled, or a 400. This server's threads face the network and Python's regex
+    engine backtracks without limit, so a pattern that could take exponential time on a key (a
+    repetition inside a repetition or over an alternation, as ``(.|.)*!``), a bound over 1,000 or a
+    pattern over 200 characters is refused instead of run (Jira's own engine has its own guards)."""
+    try:
+        if len(pattern) > MAX_FILTER or _explosive(_sre_parse.parse(pattern)):
+            raise fail(400, f"The keyFilter is too complex: use at most {MAX_FILTER} characters and no "
+                            "repetition inside a repeated group.")
+        return re.compile(pattern)
+    except (re.error, OverflowError, RecursionError):
+        raise fail(400, f"The keyFilter '{pattern[:MAX_FILTER]}' is not a valid regular expression.") from None
+
+
+def _explosive(items: Any, repeated: bool = False) -> bool:
+    for op, av in items:
+        if op in _REPEATS:
+            low, high, sub = av
+            if repeated or low > 1000 or (high is not _sre.MAXREPEAT and high > 1000) or _explosive(sub, True):
+                return True
+        elif op is _sre.BRANCH:
+            if repeated or any(_explosive(alt, repeated) for alt in av[1]):
+                return True
+        elif op is _sre.SUBPATTERN:
+            if _explosive(av[-1], repeated):
+                return True
+        elif op in (_sre.ASSERT, _sre.ASSERT_NOT) and _explosive(av[1], repeated):
+            return True
+    return False
+
+
 def register(sb: JiraSandbox) -> None:
     def properties(c: Call) -> Response:
         key = c.q("key")
@@ -130,11 +167,7 @@ def register(sb: JiraSandbox) -> None:
         keys = list(PROPERTIES)
         pattern = c.q("keyFilter")
         if pattern:
-            try:
-                rx = re.compile(pattern)
-            except re.error:
-                raise fail(400, f"The keyFilter '{pattern}' is not a valid regular expression.") from None
-            keys = [k for k in keys if rx.fullmatch(k)]
+            keys = [k for k in keys if _key_filter(pattern).fullmatch(k)]
         return json_response([_property(sb, k) for k in keys])
 
     def advanced(c: Call) -> Response:

@@ -140,7 +140,11 @@ class Interactivity:
 
     def _user(self, ref: str | None) -> dict[str, Any]:
         people = [u for u in self.sb.workspace.users.values() if not u["is_bot"] and not u["deleted"]]
+        if ref is not None and not isinstance(ref, str):
+            raise ClickError(f"user must be a Slack id, e-mail or handle (a string), not {type(ref).__name__}")
         if ref is None:
+            if not people:
+                raise ClickError("No person in the workspace to click: add one with sb.add_user(email)")
             return people[0]
         want = ref.lower()
         found = next((u for u in people if want in (u["id"].lower(), u["name"].lower(),
@@ -226,6 +230,8 @@ def add_admin_routes(sb: SlackSandbox, admin: Router) -> None:
 
     def click(req: Request) -> Response:
         body = req.json() or {}
+        if not isinstance(body, dict):
+            return json_response({"error": "the body is a JSON object: {channel, ts, action_id, user?}"}, 400)
         try:
             return json_response(sb.click(str(body.get("channel") or ""), str(body.get("ts") or ""),
                                           str(body.get("action_id") or ""), body.get("user")))

@@ -31,6 +31,21 @@ def test_application_properties_read_one_all_and_filtered(pyc, atl):
     assert missing.value.status_code == 404
 
 
+@pytest.mark.parametrize("pattern", ["(.|.)*!", "(a+)+b", "a{99999999999}", "x" * 201, "jira.(["])
+def test_a_key_filter_that_could_hang_the_server_or_is_invalid_is_refused(sb, pattern):
+    """keyFilter runs on the server's threads with a backtracking engine: nested repetition (exponential
+    on a 40-character key), huge bounds and long patterns are refused with 400, as bad ones are."""
+    with session_for(sb) as s:
+        r = s.get(sb.url + "/rest/api/3/application-properties", params={"keyFilter": pattern}, timeout=10)
+    assert r.status_code == 400 and r.json()["errorMessages"], r.text
+
+
+def test_search_post_refuses_properties_that_are_not_strings(sb):
+    with session_for(sb) as s:
+        r = s.post(sb.url + "/rest/api/3/search/jql", json={"jql": "project = ENG", "properties": [1]}, timeout=10)
+    assert r.status_code == 400 and "Invalid request payload" in r.json()["errorMessages"][0], r.text
+
+
 def test_set_application_property_checks_the_type(pyc, atl):
     assert pyc.set_application_property("jira.clone.prefix", "Clone -").status_code == 200
     assert pyc.application_properties("jira.clone.prefix")["value"] == "Clone -"
@@ -49,7 +64,8 @@ def test_issue_type_schemes_page(pyc, atl, sb):
     assert (page["startAt"], page["total"], page["isLast"]) == (0, 2, True)
     default, eng = page["values"]
     assert (default["id"], default["name"], default["isDefault"]) == ("10000", "Default Issue Type Scheme", True)
-    assert eng["name"] == "ENG: Scrum Issue Type Scheme" and "isDefault" not in eng  # team-managed: no scheme
+    # the classic project's own scheme (team-managed projects have none)
+    assert eng["name"] == "ENG: Scrum Issue Type Scheme" and "isDefault" not in eng
     assert "projects" not in eng and "issueTypes" not in eng
     page = atl.get("rest/api/2/issuetypescheme", params={"expand": "projects,issueTypes", "orderBy": "-name",
                                                          "maxResults": 1})

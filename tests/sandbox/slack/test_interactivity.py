@@ -211,6 +211,9 @@ def test_the_control_endpoints_configure_click_and_list(posted, app):
     missing = requests.post(admin + "clicks", json={"channel": sent["channel"], "ts": sent["ts"],
                                                     "action_id": "nope"}, timeout=10)
     assert missing.status_code == 400 and "No button" in missing.json()["error"]
+    for odd in ({"channel": sent["channel"], "ts": sent["ts"], "action_id": "deny", "user": 42}, ["not", "an object"]):
+        refused = requests.post(admin + "clicks", json=odd, timeout=10)
+        assert refused.status_code == 400 and refused.json()["error"], odd
     assert len(requests.get(admin + "interactions", timeout=10).json()["interactions"]) == 1
     assert requests.delete(admin + "interactions", timeout=10).status_code == 204
     assert sb.interactions() == []
