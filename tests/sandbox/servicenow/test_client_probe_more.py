@@ -14,17 +14,15 @@ import pysnc
 import pytest
 import requests
 
-AUTH = ("integration.user", "sandbox-password")
+from tests.sandbox.conftest import AUTH
+
 FMT = "%Y-%m-%d %H:%M:%S"
 ME = "90d1921e5f510100a9ad2572f2b477fe"
 
 
 @pytest.fixture
-def env(make_servicenow_sandbox, monkeypatch):
-    sb = make_servicenow_sandbox(size=60, tls=True)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sb.ca_bundle)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    return sb, pysnc.ServiceNowClient(sb.url, AUTH, verify=sb.ca_bundle)
+def env(pysnc_client):
+    return pysnc_client(60)
 
 
 def _ids(client, query, table="incident"):

@@ -4,20 +4,14 @@ display values, get_link_list, to_pandas, and the Batch API's GET/POST/PATCH wit
 
 from __future__ import annotations
 
-import pysnc
 import pytest
 
 from sandbox.servicenow import REMEDIATION_TABLE
 
-AUTH = ("integration.user", "sandbox-password")
-
 
 @pytest.fixture
-def client(make_servicenow_sandbox, monkeypatch):
-    sb = make_servicenow_sandbox(size=40, tls=True)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sb.ca_bundle)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    return sb, pysnc.ServiceNowClient(sb.url, AUTH, verify=sb.ca_bundle)
+def client(pysnc_client):
+    return pysnc_client(40)
 
 
 def test_or_conditions_limits_and_rewind(client):
