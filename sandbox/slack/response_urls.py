@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.slack.blocks import block_problem
+from sandbox.slack.webapi import bot_message
 
 if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
@@ -119,10 +120,7 @@ class ResponseUrls:
     def _post(self, entry: dict[str, Any], content: dict[str, Any], body: dict[str, Any]) -> None:
         ws = self.sb.workspace
         channel = ws.channels.get(entry["channel"]) or self.sb.dm_channel(entry["user"])
-        message = {"user": ws.bot_user_id, "type": "message", "bot_id": ws.bot_id, "app_id": ws.app_id,
-                   "team": ws.team_id, **{k: v for k, v in content.items() if v is not None}}
-        if body.get("thread_ts"):
-            message["thread_ts"] = str(body["thread_ts"])
+        message = bot_message(ws, content["text"], content["blocks"], content["attachments"], body.get("thread_ts"))
         in_channel = body.get("response_type") == "in_channel"
         self.sb.record_message(channel, message, "response_url", body,
                                ephemeral_user=None if in_channel else entry["user"])

@@ -49,6 +49,17 @@ class SlackError(Exception):
         self.error, self.status, self.extra = error, status, extra
 
 
+def bot_message(ws: Any, text: str | None, blocks: Any = None, attachments: Any = None,
+                thread_ts: Any = None) -> dict[str, Any]:
+    """A message as the app's bot posts it (chat.postMessage, chat.postEphemeral, a response_url)."""
+    message: dict[str, Any] = {"user": ws.bot_user_id, "type": "message", "text": text or "",
+                               "bot_id": ws.bot_id, "app_id": ws.app_id, "team": ws.team_id}
+    for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", thread_ts)):
+        if value:
+            message[key] = str(value) if key == "thread_ts" else value
+    return message
+
+
 def call_args(req: Request) -> dict[str, Any]:
     args: dict[str, Any] = dict(req.query)
     if not req.body:
@@ -266,13 +277,7 @@ class WebApi:
         user = str(args.get("user") or "")
         if user not in self.sb.workspace.users:
             raise SlackError("user_not_found")
-        text, blocks, attachments = self._content(args)
-        ws = self.sb.workspace
-        message: dict[str, Any] = {"type": "message", "subtype": "bot_message", "text": text or "",
-                                   "bot_id": ws.bot_id, "app_id": ws.app_id}
-        for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", args.get("thread_ts"))):
-            if value:
-                message[key] = value
+        message = bot_message(self.sb.workspace, *self._content(args), args.get("thread_ts"))
         stored = self.sb.record_message(channel, message, "chat.postEphemeral", args, ephemeral_user=user)
         return {"message_ts": stored["ts"]}
 
@@ -381,13 +386,8 @@ class WebApi:
 
     def post_message(self, args: dict[str, Any], via: str = "chat.postMessage") -> dict[str, Any]:
         channel = self._writable(args)
-        text, blocks, attachments = self._content(args)
         ws = self.sb.workspace
-        message: dict[str, Any] = {"user": ws.bot_user_id, "type": "message", "text": text or "",
-                                   "bot_id": ws.bot_id, "app_id": ws.app_id, "team": ws.team_id}
-        for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", args.get("thread_ts"))):
-            if value:
-                message[key] = value
+        message = bot_message(ws, *self._content(args), args.get("thread_ts"))
         metadata = _metadata(args.get("metadata"))
         if metadata:
             message["metadata"] = metadata
