@@ -181,3 +181,66 @@ def test_a_long_rate_limit_refuses_the_click_instead_of_stalling_the_inbox(appro
         assert conn.scalar("select status from marts.tasks where task_id = 'task-1'") == "open"
         [refused] = conn.query("select detail from audit.events where operation = 'task_decision_refused'")
     assert "rate limited" in str(refused["detail"])
+
+
+def test_kill_dash_nine_between_the_decision_and_chat_update_then_the_inbox_finishes_it(
+        approval, tmp_path, monkeypatch):
+    """A real crash, not an injected error: the inbox consumer runs in its own process and is killed with
+    SIGKILL while Slack holds its chat.update open (the decision is committed, the request still shows its
+    buttons). The click stays in the inbox; the next consumer pass records nothing twice and fixes the
+    message."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from sandbox.core.faults import Decision
+
+    slack, message, approver = approval
+    _handler_env(slack, monkeypatch)
+    settings = settings_for(tmp_path)
+    with LiveReceiver(create_app(settings)) as served:
+        slack.configure_interactivity(served.url + SLACK_ACTIONS, SECRETS["slack"])
+        assert slack.click(message["channel"], message["ts"], APPROVE_ACTION, user=approver)["ok"]
+
+    arrived, release, real_decide = threading.Event(), threading.Event(), slack.faults.decide
+
+    def hold_the_update(auth_faults: bool = True, method: str = "", path: str = "") -> Decision:
+        if path.endswith("/chat.update"):  # Slack has the request; its answer never reaches the killed process
+            arrived.set()
+            release.wait(60)
+            return Decision(status=503)
+        return real_decide(auth_faults, method, path)
+
+    monkeypatch.setattr(slack.faults, "decide", hold_the_update)
+    consumer = ("import sys; from pathlib import Path; from tests.webhook_helpers import settings_for; "
+                "from webhooks.inbox import EventQueue, open_database; from webhooks.processing import process; "
+                "process(EventQueue(open_database(settings_for(Path(sys.argv[1])))), lambda key: None)")
+    proc = subprocess.Popen([sys.executable, "-c", consumer, str(tmp_path)], cwd=os.getcwd(), env=dict(os.environ))
+    try:
+        assert arrived.wait(120), "the consumer never reached chat.update"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+        release.set()
+    assert proc.returncode == -signal.SIGKILL
+    monkeypatch.setattr(slack.faults, "decide", real_decide)
+
+    with WarehouseResource.from_env().connect() as conn:
+        assert conn.scalar("select count(*) from notifications.task_decisions") == 1, "committed before Slack"
+    assert {APPROVE_ACTION, DENY_ACTION} <= set(_buttons(slack, message)), "the update never landed"
+    assert inbox_rows(settings, "select status from webhook_events") == [("pending",)], "the click is not lost"
+
+    db = open_database(settings)
+    try:
+        result = process(EventQueue(db), lambda key: None)
+    finally:
+        db.close()
+    assert (result.done, result.failed) == (1, 0)
+    assert inbox_rows(settings, "select status from webhook_events") == [("done",)]
+    assert not {APPROVE_ACTION, DENY_ACTION} & set(_buttons(slack, message)), "the replay fixed the message"
+    with WarehouseResource.from_env().connect() as conn:
+        assert conn.query("select task_id, decision from notifications.task_decisions") == [
+            {"task_id": "task-1", "decision": "approved"}]
+        assert conn.scalar("select count(*) from audit.events where operation = 'task_approved'") == 1
