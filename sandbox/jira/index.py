@@ -33,7 +33,7 @@ class SearchIndex:
         self._seq = 0
         self._applied: dict[int, int] = {}
         self._lock = threading.RLock()
-        self._cache: OrderedDict[tuple[int, str], list[int]] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, str, str], list[int]] = OrderedDict()
         self._cache_entries = cache_entries
 
     # --- writes ---------------------------------------------------------------------------
@@ -81,7 +81,7 @@ class SearchIndex:
         """Ids of matching indexed issues in result order (do not mutate the list)."""
         with self._lock:
             self.sync()
-            key = (self.version, cache_key)
+            key = (self.version, cache_key, compiled.scope)
             rows = self._cache.get(key)
             if rows is not None:
                 self._cache.move_to_end(key)

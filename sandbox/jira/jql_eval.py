@@ -16,14 +16,17 @@ from sandbox.jira import catalog as C
 from sandbox.jira.adf import plain
 from sandbox.jira.jql import BoolOp, Clause, Func, JQLError, Not, Query, Value, parse
 from sandbox.jira.jql_fields import CMP, PRIORITY_RANK, match, missing, ordered, scalar_field, unsupported, values_of
-from sandbox.jira.model import Issue, Project, Sprint, User
-from sandbox.jira.timefmt import jql_time, start_of_day
+from sandbox.jira.jql_more import special
+from sandbox.jira.model import Issue, Link, Project, Sprint, User
+from sandbox.jira.timefmt import jql_time, start_of, start_of_day
 
-_ALIASES = {"issuekey": "key", "label": "labels", "type": "issuetype", "cf[10020]": "sprint", "epic link": "parent",
+_ALIASES = {"issuekey": "key", "issue": "key", "label": "labels", "type": "issuetype", "cf[10020]": "sprint",
+            "epic link": "parent",
             "createddate": "created", "updateddate": "updated", "resolutiondate": "resolved", "duedate": "due",
             "cf[10016]": "story point estimate", "story points": "story point estimate", "cf[10019]": "rank",
             "statuscategorychangeddate": "statuscategorychangeddate", "components": "component",
             "fixversions": "fixversion", "affectedversions": "affectedversion"}
+_PERIODS = {f"{edge}of{unit}": (unit, edge == "end") for edge in ("start", "end") for unit in ("week", "month", "year")}
 _DATES = {"created": "created", "updated": "updated", "resolved": "resolved",
           "statuscategorychangeddate": "status_changed"}
 
@@ -37,7 +40,15 @@ class Context(Protocol):
     users: dict[str, User]
     work: dict[str, dict[int, Any]]  # components / versions by id (see `JiraStore.work`)
 
+    link_types: dict[str, tuple[str, str, str]]
+    relations_version: int  # watchers/votes/links version; `volatile` is set when the query reads them
+    volatile: bool
+
     def resolve_issue(self, ref: str) -> Issue | None: ...
+
+    def links_of(self, issue_id: int) -> list[Link]: ...
+
+    def reported_by(self, account_id: str) -> list[Issue]: ...
 
 
 class Desc:
@@ -67,6 +78,7 @@ class Compiled:
     index_order: str | None  # "asc"/"desc" when the order equals the index order (updated, id)
     plain: Callable[[Issue], tuple]  # sort key without direction wrappers (for uniform directions)
     uniform: bool | None  # True/False when every sort component is DESC/ASC, else None
+    scope: str = ""  # what else the result depends on besides the query text (user, watchers/votes/links)
 
     def key(self, issue: Issue) -> tuple:
         return self.wrap(self.sort_values(issue))
@@ -80,6 +92,7 @@ def _sortable(field: str) -> Callable[[Issue], Any]:
         "priority": lambda i: PRIORITY_RANK.get(i.priority_id or ""), "summary": lambda i: i.summary.lower(),
         "status": lambda i: C.STATUSES[i.status_id][0], "project": lambda i: i.project,
         "issuetype": lambda i: C.ISSUE_TYPES[i.type_id][0], "assignee": lambda i: i.assignee,
+        "reporter": lambda i: i.reporter, "creator": lambda i: i.creator, "resolution": lambda i: i.resolution_id,
         "rank": lambda i: i.rank, "story point estimate": lambda i: i.points,
         "statuscategorychangeddate": lambda i: i.status_changed,
     }
@@ -121,7 +134,8 @@ def compile_query(q: Query, ctx: Context) -> Compiled:
     if names in (["updated"], ["updated", "id"]) and len({d for _, d in order}) == 1:
         index_order = "desc" if order[0][1] else "asc"
     uniform = descs[0] if len(set(descs)) == 1 else None
-    return Compiled(pred, values, wrap, _updated_range(q.where, ctx), index_order, plain, uniform)
+    scope = ctx.me + (f"#{ctx.relations_version}" if ctx.volatile else "")  # currentUser(), watchedIssues()
+    return Compiled(pred, values, wrap, _updated_range(q.where, ctx), index_order, plain, uniform, scope)
 
 
 def _updated_range(where: object, ctx: Context) -> tuple[int | None, bool, int | None, bool] | None:
@@ -162,6 +176,12 @@ def _time(c: Clause, ctx: Context, v: Value | Func | None = None) -> int:
             return ctx.now_ms
         if v.name in ("startofday", "endofday"):
             return start_of_day(ctx.now_ms, ctx.tz, arg + (1 if v.name == "endofday" else 0))
+        period = _PERIODS.get(v.name)
+        if period is not None:
+            ms = start_of(period[0], ctx.now_ms, ctx.tz, v.args[0] if v.args else None, period[1])
+            if ms is None:
+                raise JQLError(f"Function '{v.name}' has an invalid argument '{v.args[0]}'.")  # [unc] wording
+            return ms
         raise JQLError(f"Function '{v.name}' is not supported by the sandbox for field '{c.field}'.")
     ms = jql_time(v.text, ctx.tz, ctx.now_ms) if isinstance(v, Value) else None
     if ms is None:
@@ -182,6 +202,9 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
             raise unsupported(c)
         t, cmp = _time(c, ctx), CMP[c.op]
         return lambda i: getattr(i, attr) is not None and cmp(getattr(i, attr), t)
+    extra = special(c, field, ctx)
+    if extra is not None:
+        return extra
     if field in ("summary", "description", "text", "comment"):
         if c.op not in ("~", "!~"):
             raise unsupported(c)

@@ -68,6 +68,7 @@ def register(sb: JiraSandbox) -> None:
             people = voters_of(issue)
             if c.user not in people:
                 people.append(c.user)
+                sb.store.relations_version += 1
         return Response(status=204)
 
     def remove_vote(c: Call) -> Response:
@@ -77,6 +78,7 @@ def register(sb: JiraSandbox) -> None:
             if c.user not in people:
                 raise fail(404, "Cannot remove a vote for an issue that the user has not already voted for.")
             people.remove(c.user)
+            sb.store.relations_version += 1
         return Response(status=204)
 
     # --- filters --------------------------------------------------------------------------------

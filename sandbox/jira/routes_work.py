@@ -234,6 +234,7 @@ def register(sb: JiraSandbox) -> None:
             people = watchers_of(issue)
             if account not in people:
                 people.append(account)
+                sb.store.relations_version += 1
         return Response(status=204)
 
     def remove_watcher(c: Call) -> Response:
@@ -245,6 +246,7 @@ def register(sb: JiraSandbox) -> None:
             people = watchers_of(issue)
             if account in people:
                 people.remove(account)
+                sb.store.relations_version += 1
         return Response(status=204)
 
     sb.route("GET", key + r"/worklog", list_worklogs)

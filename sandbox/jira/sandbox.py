@@ -70,7 +70,11 @@ class JqlContext:
         self.store, self.tz, self.me = store, tz, me
         self.now_ms = store.now_ms()
         self.projects, self.sprints, self.users = store.projects, store.sprints, store.users
-        self.work = store.work
+        self.work, self.link_types, self.links_of = store.work, store.link_types, store.links_of
+        self.relations_version, self.volatile = store.relations_version, False
+
+    def reported_by(self, account_id: str) -> list[Any]:
+        return [i for i in list(self.store.issues.values()) if i.reporter == account_id]
 
     def resolve_issue(self, ref: str) -> Any:
         return self.store.resolve(ref) or self.store.index.get(int(ref) if ref.isdigit() else

@@ -49,6 +49,7 @@ class JiraStore:
         self._links_by: dict[int, set[int]] = {}
         for lk in data.links:
             self._index_link(lk)
+        self.relations_version = 0  # bumped by every watcher, vote and link change (JQL result caches key on it)
         self.next_num = {k: 0 for k in self.projects}
         for i in data.issues:
             self.next_num[i.project] = max(self.next_num[i.project], i.num)
@@ -119,6 +120,7 @@ class JiraStore:
         with self.lock:
             link = self.links.pop(link_id, None)
             if link is not None:
+                self.relations_version += 1
                 for side in (link.inward_id, link.outward_id):
                     self._links_by.get(side, set()).discard(link_id)
             return link
@@ -236,4 +238,5 @@ class JiraStore:
         with self.lock:
             link = Link(self.new_id(), type_id, inward_id, outward_id)
             self._index_link(link)
+            self.relations_version += 1
         return link

@@ -87,6 +87,37 @@ def start_of_day(now_ms: int, tz_name: str, offset_days: int = 0) -> int:
     return to_ms(start)
 
 
+_PERIOD_OFFSET = re.compile(r"^\s*([+-]?)(\d+)\s*([yMwdhm]?)\s*$")
+
+
+def start_of(unit: str, now_ms: int, tz_name: str, offset: str | None = None, end: bool = False) -> int | None:
+    """JQL startOfWeek/Month/Year([offset]) (endOf...: the next one's start) in the user's zone, or None
+    when the offset is not one.
+
+    `offset` counts in the function's own unit ("-1": last month) or carries one ("+15d", "2w"). Weeks
+    start on Sunday, as in Jira's default (en_US) locale [unc]."""
+    m = _PERIOD_OFFSET.match(offset or "0")
+    if m is None:
+        return None
+    local = from_ms(now_ms).astimezone(ZoneInfo(tz_name)).replace(hour=0, minute=0, second=0, microsecond=0)
+    own = {"week": "w", "month": "M", "year": "y"}[unit]
+    if unit == "week":
+        start = local - timedelta(days=(local.weekday() + 1) % 7)
+    else:
+        start = local.replace(day=1) if unit == "month" else local.replace(month=1, day=1)
+    if end:
+        start = _shift(start, 1, own)
+    return to_ms(_shift(start, int(m.group(2)) * (-1 if m.group(1) == "-" else 1), m.group(3) or own))
+
+
+def _shift(t: datetime, n: int, unit: str) -> datetime:
+    if unit in ("y", "M"):
+        months = t.month - 1 + n * (12 if unit == "y" else 1)
+        return t.replace(year=t.year + months // 12, month=months % 12 + 1)
+    return t + {"w": timedelta(weeks=n), "d": timedelta(days=n), "h": timedelta(hours=n),
+                "m": timedelta(minutes=n)}[unit]
+
+
 _UNITS = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*([wdhm])\s*)+$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhm])")

@@ -1,0 +1,118 @@
+"""JQL clauses beyond the field table of `jql_fields`: `resolution = Unresolved`, `watcher`/`voter`, issue
+functions (`issue in linkedIssues(K[, linkType])`, `watchedIssues()`, `votedIssues()`) and `IS [NOT] EMPTY`
+on text fields. `special(c, field, ctx)` answers a predicate, or None when the clause is not one of these.
+
+Watchers follow `routes_work` (an issue nobody changed the watchers of is watched by its reporter); votes
+follow `routes_social`. Links are read from the issue's side, by the link type's inward/outward description:
+`linkedIssues(K, "blocks")` are the issues K blocks (as K's `issuelinks` show them), `"is blocked by"` the
+ones blocking it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sandbox.jira.adf import plain
+from sandbox.jira.jql import Clause, Func, JQLError, Value
+from sandbox.jira.jql_fields import match, scalar_field, unsupported, values_of
+from sandbox.jira.model import Issue
+
+if TYPE_CHECKING:
+    from sandbox.jira.jql_eval import Context
+
+USER_LISTS = ("watcher", "watchers", "voter", "voters")
+ISSUE_FUNCTIONS = ("linkedissues", "watchedissues", "votedissues")
+
+
+def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | None:
+    values = values_of(c)
+    if field in USER_LISTS or (field == "key" and any(isinstance(v, Func) for v in values)):
+        ctx.volatile = True  # reads watchers, votes or links: not in the index's version
+    if field == "resolution" and any(isinstance(v, Value) and v.text.lower() == "unresolved" for v in values):
+        return _unresolved(c, ctx)
+    if field in USER_LISTS:
+        _, resolve_user, _ = scalar_field(c, "assignee", ctx)
+        return match(c, _watchers(ctx) if field.startswith("watcher") else _voters(ctx), resolve_user, True)
+    if field == "key" and any(isinstance(v, Func) for v in values):
+        return _issue_function(c, ctx)
+    if field in ("description", "summary", "environment") and c.op in ("is", "is not"):
+        def text(i: Issue) -> str:
+            return i.summary if field == "summary" else plain(i.description) if field == "description" else ""
+
+        want_empty = c.op == "is"
+        return lambda i: (not text(i).strip()) == want_empty
+    return None
+
+
+def _unresolved(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
+    """"Unresolved" is the empty resolution (Jira's own value for it, usable with = != IN NOT IN)."""
+    if c.op not in ("=", "!=", "in", "not in"):
+        raise unsupported(c)
+    _, resolve, _ = scalar_field(c, "resolution", ctx)
+    wanted: set[str | None] = {None}
+    for v in values_of(c):
+        if not (isinstance(v, Value) and v.text.lower() == "unresolved"):
+            wanted.add(resolve(v))
+    if c.op in ("!=", "not in"):
+        return lambda i: i.resolution_id is not None and i.resolution_id not in wanted
+    return lambda i: i.resolution_id in wanted
+
+
+def _watchers(ctx: Context) -> Callable[[Issue], list[str]]:
+    table = ctx.work.setdefault("watchers", {})
+    return lambda i: list(table.get(i.id, [i.reporter] if i.reporter else []))
+
+
+def _voters(ctx: Context) -> Callable[[Issue], list[str]]:
+    table = ctx.work.setdefault("votes", {})
+    return lambda i: list(table.get(i.id, []))
+
+
+def _issue_function(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
+    if c.op not in ("in", "not in"):
+        raise JQLError(f"The operator '{c.op.upper()}' is not supported by the '{c.field}' field when used with "
+                       "a function.")  # [unc] wording
+    ids: set[int] = set()
+    for v in values_of(c):
+        if isinstance(v, Value):
+            issue = ctx.resolve_issue(v.text)
+            if issue is None:
+                raise JQLError(f"An issue with key '{v.text}' does not exist for field '{c.field}'.")
+            ids.add(issue.id)
+        else:
+            ids |= _function_ids(c, v, ctx)
+    negate = c.op == "not in"
+    return lambda i: (i.id in ids) != negate
+
+
+def _function_ids(c: Clause, f: Func, ctx: Context) -> set[int]:
+    if f.name not in ISSUE_FUNCTIONS:
+        raise JQLError(f"Unable to find JQL function '{f.name}()'.")  # [unc] Jira keeps the typed case
+    if f.name == "linkedissues":
+        if not 1 <= len(f.args) <= 2:
+            raise JQLError("Function 'linkedIssues' expects between '1' and '2' arguments, but got "
+                           f"'{len(f.args)}'.")
+        issue = ctx.resolve_issue(f.args[0])
+        if issue is None:
+            raise JQLError(f"Issue '{f.args[0]}' could not be found in function 'linkedIssues'.")
+        return _linked(issue, f.args[1].lower() if len(f.args) > 1 else None, ctx)
+    if f.args:
+        raise JQLError(f"Function '{f.name}' expects '0' arguments, but got '{len(f.args)}'.")
+    table = ctx.work.get("votes", {}) if f.name == "votedissues" else ctx.work.get("watchers", {})
+    got = {iid for iid, people in list(table.items()) if ctx.me in people}
+    if f.name == "watchedissues":  # issues whose watchers nobody changed are watched by their reporter
+        got |= {i.id for i in ctx.reported_by(ctx.me) if i.id not in table}
+    return got
+
+
+def _linked(issue: Issue, kind: str | None, ctx: Context) -> set[int]:
+    out = set()
+    for lk in ctx.links_of(issue.id):
+        _name, inward, outward = ctx.link_types.get(lk.type_id, ("", "", ""))
+        mine = outward if lk.inward_id == issue.id else inward  # as the issue's own `issuelinks` read
+        if kind is None or kind == mine.lower():
+            out.add(lk.outward_id if lk.inward_id == issue.id else lk.inward_id)
+    if kind is not None and not any(kind in (i.lower(), o.lower()) for _n, i, o in ctx.link_types.values()):
+        raise JQLError(f"Issue link type '{kind}' could not be found in function 'linkedIssues'.")
+    return out

@@ -1,0 +1,107 @@
+"""Round five of vendor-client probes: JQL a checker types every day (`resolution = Unresolved`, `issue`,
+`watcher`/`voter`, issue functions, start/end of week/month/year, more ORDER BY fields, text IS EMPTY),
+through pycontribs `jira` and atlassian-python-api."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from jira import JIRAError
+
+from sandbox.jira.timefmt import from_ms
+
+
+@pytest.fixture
+def sb(make_jira_sandbox):
+    return make_jira_sandbox(size=40)
+
+
+def keys(pyc, jql: str) -> set[str]:
+    return {i.key for i in pyc.enhanced_search_issues(jql, maxResults=False, fields="key")}
+
+
+def test_resolution_unresolved(pyc, atl, sb):
+    unresolved = {i["key"] for i in sb.issues() if i["fields"].get("resolution") is None}
+    resolved = {i["key"] for i in sb.issues()} - unresolved
+    assert unresolved and resolved
+    assert keys(pyc, "resolution = Unresolved") == unresolved == keys(pyc, "resolution IS EMPTY")
+    assert keys(pyc, "resolution != Unresolved") == resolved
+    assert keys(pyc, "resolution in (Unresolved, Done)") == unresolved | keys(pyc, "resolution = Done")
+    assert keys(pyc, 'resolution not in (Unresolved, "Won\'t Do")') == keys(pyc, "resolution = Done")
+    assert {i["key"] for i in atl.enhanced_jql("project = ENG AND resolution = unresolved", limit=100)["issues"]} \
+        == {k for k in unresolved if k.startswith("ENG-")}
+    with pytest.raises(JIRAError) as bad:
+        pyc.enhanced_search_issues("resolution = Unresolvable")
+    assert bad.value.status_code == 400 and "'Unresolvable' does not exist" in bad.value.text
+
+
+def test_issue_field_and_issue_functions(pyc, sb):
+    a = pyc.create_issue(project="ENG", summary="blocker", issuetype={"name": "Task"})
+    b = pyc.create_issue(project="ENG", summary="blocked", issuetype={"name": "Task"})
+    c = pyc.create_issue(project="SEC", summary="related", issuetype={"name": "Task"})
+    pyc.create_issue_link("Blocks", a.key, b.key)
+    pyc.create_issue_link("Relates", c.key, a.key)
+    assert keys(pyc, f"issue = {a.key}") == {a.key} == keys(pyc, f"issue in ({a.key})")
+    assert keys(pyc, f"issue in linkedIssues({a.key})") == {b.key, c.key}
+    # read from the issue's own side, as its issuelinks show the link
+    [shown] = [lk for lk in pyc.issue(a.key).fields.issuelinks if lk.type.name == "Blocks"]
+    assert (shown.type.outward, shown.outwardIssue.key) == ("blocks", b.key)
+    assert keys(pyc, f'issue in linkedIssues({a.key}, "blocks")') == {b.key}
+    assert keys(pyc, f'issue in linkedIssues({b.key}, "is blocked by")') == {a.key}
+    assert keys(pyc, f'issue in linkedIssues({b.key}, "blocks")') == set()
+    assert a.key not in keys(pyc, f"project = ENG AND issue not in linkedIssues({b.key})")
+    with pytest.raises(JIRAError) as bad:
+        pyc.enhanced_search_issues(f'issue in linkedIssues({a.key}, "eats")')
+    assert bad.value.status_code == 400
+
+
+def test_watcher_voter_and_their_functions(pyc, sb):
+    me = pyc.myself()["accountId"]
+    other = next(u for u in sb.store.users.values() if u.account_id != me)
+    mine = {i.key for i in pyc.enhanced_search_issues("reporter = currentUser()", maxResults=False)}
+    # the reporter watches an issue until its watchers change
+    assert keys(pyc, "watcher = currentUser()") == mine == keys(pyc, "issue in watchedIssues()")
+    theirs = next(i for i in sb.issues() if i["fields"]["reporter"]["accountId"] == other.account_id)["key"]
+    pyc.add_watcher(theirs, me)
+    ours = next(iter(mine))
+    pyc.remove_watcher(ours, me)
+    assert keys(pyc, "watcher = currentUser()") == mine - {ours} | {theirs} == keys(pyc, "issue in watchedIssues()")
+    assert theirs in keys(pyc, f'watcher = "{other.account_id}"')
+    assert keys(pyc, "voter = currentUser()") == set() == keys(pyc, "issue in votedIssues()")
+    pyc.add_vote(theirs)
+    assert keys(pyc, "voter = currentUser()") == {theirs} == keys(pyc, "issue in votedIssues()")
+    assert theirs not in keys(pyc, "project in (ENG, SEC, GRC) AND voter is EMPTY")
+
+
+def test_start_and_end_of_week_month_year(pyc, sb):
+    tz = ZoneInfo(sb.user_time_zone)
+    now = from_ms(sb.store.now_ms()).astimezone(tz)
+    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last_month = (month - timedelta(days=1)).replace(day=1)
+    sunday = (now - timedelta(days=(now.weekday() + 1) % 7)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def literal(t: datetime) -> str:
+        return t.strftime('"%Y-%m-%d %H:%M"')
+
+    assert keys(pyc, "created >= startOfYear()") == keys(pyc, f"created >= {now.year}-01-01")
+    assert keys(pyc, "created >= startOfMonth(-1) AND created < endOfMonth(-1)") == keys(
+        pyc, f"created >= {literal(last_month)} AND created < {literal(month)}")
+    assert keys(pyc, "updated >= startOfWeek(-8)") == keys(pyc, f"updated >= {literal(sunday - timedelta(weeks=8))}")
+    assert keys(pyc, 'created >= startOfYear("-1")') == keys(pyc, f"created >= {now.year - 1}-01-01")
+    assert keys(pyc, "created < endOfYear()") == keys(pyc, "project in (ENG, SEC, GRC)")
+
+
+def test_more_order_by_fields_and_empty_text(pyc, atl, sb):
+    by_reporter = [i["fields"]["reporter"]["accountId"] for i in
+                   atl.enhanced_jql("project = SEC ORDER BY reporter ASC", fields="reporter", limit=100)["issues"]]
+    assert by_reporter == sorted(by_reporter)
+    resolved = [i.fields.resolution for i in pyc.enhanced_search_issues("project = ENG ORDER BY resolution DESC",
+                                                                        maxResults=False, fields="resolution")]
+    assert resolved[0] is None and resolved[-1] is not None  # DESC: empty values first, as for dates
+    blank = pyc.create_issue(project="GRC", summary="no description", issuetype={"name": "Task"})
+    assert blank.key in keys(pyc, "project = GRC AND description IS EMPTY")
+    assert blank.key not in keys(pyc, "project = GRC AND description IS NOT EMPTY")
+    assert keys(pyc, "summary IS NOT EMPTY") == {i["key"] for i in sb.issues()}
+
