@@ -90,9 +90,10 @@ def register(sb: JiraSandbox) -> None:
         return json_response(users[start:start + limit])
 
     def user_search(c: Call) -> Response:
-        q = (c.q("query") or c.q("username") or "").lower()
+        q, account = (c.q("query") or c.q("username") or "").lower(), c.q("accountId")
         hits = [c.r.user(u.account_id) for u in store().users.values()
-                if q and (q in u.display_name.lower() or q in u.email.lower() or q == u.account_id)]
+                if (q or account) and (not account or u.account_id == account)  # accountId: exact match
+                and (not q or q in u.display_name.lower() or q in u.email.lower() or q == u.account_id)]
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
         return json_response(hits[start:start + limit])
 

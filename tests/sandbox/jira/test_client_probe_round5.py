@@ -1,6 +1,6 @@
 """Round five of vendor-client probes: JQL a checker types every day (`resolution = Unresolved`, `issue`,
-`watcher`/`voter`, issue functions, start/end of week/month/year, more ORDER BY fields, text IS EMPTY),
-through pycontribs `jira` and atlassian-python-api."""
+`watcher`/`voter`, issue functions, start/end of week/month/year, more ORDER BY fields, text IS EMPTY) and
+user search by accountId, through pycontribs `jira` and atlassian-python-api."""
 
 from __future__ import annotations
 
@@ -104,4 +104,11 @@ def test_more_order_by_fields_and_empty_text(pyc, atl, sb):
     assert blank.key in keys(pyc, "project = GRC AND description IS EMPTY")
     assert blank.key not in keys(pyc, "project = GRC AND description IS NOT EMPTY")
     assert keys(pyc, "summary IS NOT EMPTY") == {i["key"] for i in sb.issues()}
+
+
+def test_user_search_by_account_id(pyc, atl, sb):
+    me = pyc.myself()["accountId"]
+    other = next(u for u in sb.store.users.values() if u.account_id != me)
+    assert [u["accountId"] for u in atl.user_find_by_user_string(account_id=other.account_id)] == [other.account_id]
+    assert atl.user_find_by_user_string(account_id="no-such-account") == []
 
