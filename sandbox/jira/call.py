@@ -28,6 +28,12 @@ class Call:
     def q(self, name: str, default: str | None = None) -> str | None:
         return self.req.query.get(name, default)
 
+    def qbool(self, name: str) -> bool | None:
+        """A boolean query parameter as Jira's JAX-RS reads it: "true" in any case (Python clients send
+        "True"); None when absent."""
+        raw = self.req.query.get(name)
+        return None if raw is None else raw.strip().lower() == "true"
+
     def qlist(self, name: str) -> list[str]:
         return [v for k, v in self.req.query_pairs if k == name]
 

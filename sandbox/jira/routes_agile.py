@@ -135,9 +135,9 @@ def register(sb: JiraSandbox) -> None:
         board = board_of(c)
         epics = [c.r.epic(i) for i in list(sb.store.issues.values())
                  if i.project == board.project and i.type_id == C.EPIC]
-        done = c.q("done")
-        if done in ("true", "false"):
-            epics = [e for e in epics if e["done"] == (done == "true")]
+        done = c.qbool("done")
+        if done is not None:
+            epics = [e for e in epics if e["done"] == done]
         return json_response(paged(epics, c.qint("startAt", 0), c.qint("maxResults", 50, 1, 50)))
 
     def epic_of(c: Call) -> Issue:

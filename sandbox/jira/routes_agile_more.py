@@ -131,9 +131,9 @@ def register(sb: JiraSandbox) -> None:
 
     def board_versions(c: Call) -> Response:
         board = shared("board_of")(c)
-        released = c.q("released")
+        released = c.qbool("released")
         items = [x for x in list(sb.store.work["versions"].values()) if x["project"] == board.project
-                 and (released not in ("true", "false") or bool(x.get("released")) == (released == "true"))]
+                 and (released is None or bool(x.get("released")) == released)]
         beans = [version_bean(c, x) for x in items]
         return json_response(paged(beans, c.qint("startAt", 0), c.qint("maxResults", 50, 1, 50)))
 

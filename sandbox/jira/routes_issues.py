@@ -122,7 +122,7 @@ def register(sb: JiraSandbox) -> None:
             sb.store.add_comment(issue.id, text, c.user)
         for log in logs:
             sb.log_work(c, sb.store.issues[issue.id], log)  # type: ignore[attr-defined]
-        if c.q("returnIssue") == "true":
+        if c.qbool("returnIssue"):
             return json_response(c.r.issue(sb.store.issues[issue.id], ALL_FIELDS), 200)
         return Response(status=204)
 
@@ -130,7 +130,7 @@ def register(sb: JiraSandbox) -> None:
         issue = issue_of(sb, c.p["issue"])
         subtasks = [k for k in sb.store.children.get(issue.id, ()) if k in sb.store.issues
                     and sb.store.issues[k].type_id == C.SUBTASK]
-        if subtasks and c.q("deleteSubtasks") != "true":
+        if subtasks and not c.qbool("deleteSubtasks"):
             raise fail(400, f"The issue '{issue.key}' has subtasks. You must specify the 'deleteSubtasks' "
                             "parameter to delete this issue and all its subtasks.")
         for k in subtasks:

@@ -124,7 +124,7 @@ def register(sb: JiraSandbox) -> None:
 
     def role_details(c: Call) -> Response:
         key = project_of(c.p["project"])
-        mine = (c.q("currentMember") or "").lower() == "true"
+        mine = bool(c.qbool("currentMember"))
         out = []
         for r in ROLES:
             if mine and not in_role(c.user, key, r):

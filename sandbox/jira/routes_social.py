@@ -155,13 +155,13 @@ def register(sb: JiraSandbox) -> None:
         return json_response([filter_bean(c, f, c.user) for f in list(filters().values()) if c.user in f["fans"]])
 
     def my_filters(c: Call) -> Response:
-        with_fans = c.q("includeFavourites") == "true"
+        with_fans = bool(c.qbool("includeFavourites"))
         return json_response([filter_bean(c, f, c.user) for f in list(filters().values())
                               if f["owner"] == c.user or (with_fans and c.user in f["fans"])])
 
     def search_filters(c: Call) -> Response:
         name = (c.q("filterName") or "").lower()
-        exact = c.q("isSubstringMatch") == "false" and bool(name)  # [unc] exact match when substring is off
+        exact = c.qbool("isSubstringMatch") is False and bool(name)  # [unc] exact match when substring is off
         owner = c.q("accountId")
         ids = {int(x) for item in c.qlist("id") for x in item.split(",") if x.isdigit()}
         found = [f for f in list(filters().values())

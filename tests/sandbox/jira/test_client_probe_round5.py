@@ -11,6 +11,7 @@ import pytest
 from jira import JIRAError
 
 from sandbox.jira.timefmt import from_ms
+from tests.sandbox.jira.helpers import session_for
 
 
 @pytest.fixture
@@ -112,3 +113,16 @@ def test_user_search_by_account_id(pyc, atl, sb):
     assert [u["accountId"] for u in atl.user_find_by_user_string(account_id=other.account_id)] == [other.account_id]
     assert atl.user_find_by_user_string(account_id="no-such-account") == []
 
+
+def test_boolean_parameters_in_any_case(pyc, atl, sb):
+    """pycontribs sends Python's `True` as "True"; Jira reads booleans case-insensitively."""
+    parent = pyc.create_issue(project="ENG", summary="parent", issuetype={"name": "Task"})
+    sub = pyc.create_issue(project="ENG", summary="sub", issuetype={"name": "Subtask"}, parent={"key": parent.key})
+    with pytest.raises(JIRAError) as refused:
+        pyc.issue(parent.key).delete(deleteSubtasks=False)
+    assert refused.value.status_code == 400 and "deleteSubtasks" in refused.value.text
+    pyc.issue(parent.key).delete(deleteSubtasks=True)  # ?deleteSubtasks=True
+    assert not atl.issue_exists(parent.key) and not atl.issue_exists(sub.key)
+    with session_for(sb) as s:
+        r = s.put(f"{sb.url}/rest/api/2/issue/ENG-1", params={"returnIssue": "True"}, json={"fields": {"labels": []}})
+    assert r.status_code == 200 and r.json()["key"] == "ENG-1"
