@@ -54,6 +54,7 @@ class Clause:
     field: str
     op: str  # "=", "!=", ">", ">=", "<", "<=", "~", "!~", "in", "not in", "is", "is not"
     operand: Operand
+    predicates: tuple = ()  # WAS/CHANGED: ((word, operand), ...), see `jql_history`
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,9 @@ class _Parser:
             self.i += 1
             return Clause(name, op, Empty())
         if low in ("was", "changed"):
-            raise JQLError(f"The operator '{t[1].upper()}' is not supported by this sandbox.")
+            from sandbox.jira.jql_history import parse as history  # it builds on this module
+
+            return history(self, name)
         raise self.fail("operator")
 
     def operand(self) -> Operand:

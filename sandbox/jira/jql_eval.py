@@ -10,14 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sandbox.jira import catalog as C
 from sandbox.jira.adf import plain
 from sandbox.jira.jql import BoolOp, Clause, Func, JQLError, Not, Query, Value, parse
-from sandbox.jira.jql_fields import CMP, PRIORITY_RANK, match, missing, ordered, scalar_field, unsupported, values_of
+from sandbox.jira.jql_fields import (
+    CMP,
+    PRIORITY_RANK,
+    Context,
+    match,
+    missing,
+    ordered,
+    scalar_field,
+    unsupported,
+    values_of,
+)
+from sandbox.jira.jql_history import compile_history
 from sandbox.jira.jql_more import special
-from sandbox.jira.model import Issue, Link, Project, Sprint, User
+from sandbox.jira.model import Issue
 from sandbox.jira.timefmt import jql_time, start_of, start_of_day
 
 _ALIASES = {"issuekey": "key", "issue": "key", "label": "labels", "type": "issuetype", "cf[10020]": "sprint",
@@ -29,26 +40,6 @@ _ALIASES = {"issuekey": "key", "issue": "key", "label": "labels", "type": "issue
 _PERIODS = {f"{edge}of{unit}": (unit, edge == "end") for edge in ("start", "end") for unit in ("week", "month", "year")}
 _DATES = {"created": "created", "updated": "updated", "resolved": "resolved",
           "statuscategorychangeddate": "status_changed"}
-
-
-class Context(Protocol):
-    tz: str
-    now_ms: int
-    me: str
-    projects: dict[str, Project]
-    sprints: dict[int, Sprint]
-    users: dict[str, User]
-    work: dict[str, dict[int, Any]]  # components / versions by id (see `JiraStore.work`)
-
-    link_types: dict[str, tuple[str, str, str]]
-    relations_version: int  # watchers/votes/links version; `volatile` is set when the query reads them
-    volatile: bool
-
-    def resolve_issue(self, ref: str) -> Issue | None: ...
-
-    def links_of(self, issue_id: int) -> list[Link]: ...
-
-    def reported_by(self, account_id: str) -> list[Issue]: ...
 
 
 class Desc:
@@ -202,6 +193,8 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
             raise unsupported(c)
         t, cmp = _time(c, ctx), CMP[c.op]
         return lambda i: getattr(i, attr) is not None and cmp(getattr(i, attr), t)
+    if c.op.startswith("was") or c.op == "changed":
+        return compile_history(c, field, ctx, lambda v: _time(c, ctx, v))
     extra = special(c, field, ctx)
     if extra is not None:
         return extra

@@ -8,14 +8,35 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sandbox.jira import catalog as C
 from sandbox.jira.jql import Clause, Empty, Func, JQLError, Value
-from sandbox.jira.model import Issue
+from sandbox.jira.model import Issue, Link, Project, Sprint, User
 
-if TYPE_CHECKING:
-    from sandbox.jira.jql_eval import Context
+
+class Context(Protocol):
+    tz: str
+    now_ms: int
+    me: str
+    projects: dict[str, Project]
+    sprints: dict[int, Sprint]
+    users: dict[str, User]
+    work: dict[str, dict[int, Any]]  # components / versions by id (see `JiraStore.work`)
+    link_types: dict[str, tuple[str, str, str]]
+    relations_version: int  # watchers/votes/links version; `volatile` is set when the query reads them
+    volatile: bool
+
+    def resolve_issue(self, ref: str) -> Issue | None: ...
+
+    def links_of(self, issue_id: int) -> list[Link]: ...
+
+    def reported_by(self, account_id: str) -> list[Issue]: ...
+
+    def group_members(self, name: str) -> list[str] | None: ...
+
+    def history_of(self, issue: Issue) -> list[Any]: ...
+
 
 CMP = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt,
        "<=": operator.le}
@@ -75,6 +96,8 @@ def ordered(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool]:
 
 def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue], Any], Callable, bool]:
     def lookup(table: dict[str, str], v: Value | Func) -> str:
+        if isinstance(v, Func):
+            raise JQLError(f"Function '{v.name}' is not supported for field '{c.field}'.")
         text = str(getattr(v, "text", "")).lower()
         if text in table.values():
             return text
@@ -82,11 +105,36 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
             raise missing(c, str(getattr(v, "text", v)))
         return table[text]
 
+    def resolve_user(v: Value | Func) -> Any:
+        if isinstance(v, Func):
+            if v.name == "currentuser":
+                return ctx.me
+            if v.name == "membersof" and len(v.args) == 1:
+                members = ctx.group_members(v.args[0])
+                if members is None:
+                    raise JQLError(f"Function 'membersOf' can not generate a list of usernames for group "
+                                   f"'{v.args[0]}'; the group does not exist.")
+                ctx.volatile = True  # group membership is not in the index's version
+                return set(members)
+            raise JQLError(f"Function '{v.name}' is not supported for field '{c.field}'.")
+        for u in ctx.users.values():
+            if v.text in (u.account_id, u.email) or v.text.lower() == u.display_name.lower():
+                return u.account_id
+        raise missing(c, v.text)
+
     if field == "project":
         names = {}
         for p in ctx.projects.values():
             names.update({p.key.lower(): p.key, p.id: p.key, p.name.lower(): p.key})
-        return (lambda i: i.project), (lambda v: lookup(names, v)), False
+
+        def resolve_project(v: Value | Func) -> Any:
+            if isinstance(v, Func) and v.name in ("projectswhereuserhaspermission", "projectsleadbyuser"):
+                lead = resolve_user(Value(v.args[0])) if v.name == "projectsleadbyuser" and v.args else ctx.me
+                # the sandbox's users hold every permission in every project [unc]
+                return {p.key for p in ctx.projects.values() if v.name.endswith("permission") or p.lead == lead}
+            return lookup(names, v)
+
+        return (lambda i: i.project), resolve_project, False
     if field == "status":
         table = {**C.STATUS_BY_NAME, **{k: k for k in C.STATUSES}}
         return (lambda i: i.status_id), (lambda v: lookup(table, v)), False
@@ -152,16 +200,6 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
 
         return (lambda i, a=attr: getattr(i, a)), resolve_thing, True
     if field in ("assignee", "reporter", "creator"):
-        def resolve_user(v: Value | Func) -> Any:
-            if isinstance(v, Func):
-                if v.name == "currentuser":
-                    return ctx.me
-                raise JQLError(f"Function '{v.name}' is not supported for field '{c.field}'.")
-            for u in ctx.users.values():
-                if v.text in (u.account_id, u.email) or v.text.lower() == u.display_name.lower():
-                    return u.account_id
-            raise missing(c, v.text)
-
         return (lambda i, f=field: getattr(i, f)), resolve_user, False
     raise JQLError(f"Field '{c.field}' does not exist or you do not have permission to view it.")
 

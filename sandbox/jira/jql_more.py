@@ -19,7 +19,7 @@ from sandbox.jira.jql_fields import match, scalar_field, unsupported, values_of
 from sandbox.jira.model import Issue
 
 if TYPE_CHECKING:
-    from sandbox.jira.jql_eval import Context
+    from sandbox.jira.jql_fields import Context
 
 USER_LISTS = ("watcher", "watchers", "voter", "voters")
 ISSUE_FUNCTIONS = ("linkedissues", "watchedissues", "votedissues")

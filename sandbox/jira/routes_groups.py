@@ -119,6 +119,7 @@ def register(sb: JiraSandbox) -> None:
             if any(g.lower() == name.lower() for g in group_names(sb)):
                 raise fail(400, "A group or user with this name already exists.")
             groups_of(sb)[name] = []
+            sb.store.relations_version += 1
         return json_response(group_bean(c, name), 201)
 
     def delete_group(c: Call) -> Response:
@@ -127,6 +128,7 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, f"You cannot delete the group '{name}': it grants access to Jira.")
         with sb.store.lock:
             groups_of(sb).pop(name, None)
+            sb.store.relations_version += 1
         return Response(status=200)
 
     def account_of(c: Call, given: Any) -> str:
@@ -145,6 +147,7 @@ def register(sb: JiraSandbox) -> None:
             if account in people:
                 raise fail(400, f"Cannot add user. User is already a member of '{name}'.")
             people.append(account)
+            sb.store.relations_version += 1
         return json_response(group_bean(c, name), 201)
 
     def remove_member(c: Call) -> Response:
@@ -155,6 +158,7 @@ def register(sb: JiraSandbox) -> None:
             if account not in people:
                 raise fail(400, f"Cannot remove user. User is not a member of '{name}'.")
             people.remove(account)
+            sb.store.relations_version += 1
         return Response(status=200)
 
     def user_groups(c: Call) -> Response:

@@ -72,6 +72,13 @@ class JqlContext:
         self.projects, self.sprints, self.users = store.projects, store.sprints, store.users
         self.work, self.link_types, self.links_of = store.work, store.link_types, store.links_of
         self.relations_version, self.volatile = store.relations_version, False
+        self.history_of = store.history_of
+
+    def group_members(self, name: str) -> list[str] | None:
+        """A group's members (matched case-insensitively, as Jira's group names are), or None."""
+        groups = routes_groups.groups_of(self)  # type: ignore[arg-type]  # reads only `.store`
+        found = next((g for g in list(groups) if g.lower() == name.lower()), None)
+        return None if found is None else list(groups[found])
 
     def reported_by(self, account_id: str) -> list[Any]:
         return [i for i in list(self.store.issues.values()) if i.reporter == account_id]

@@ -126,3 +126,46 @@ def test_boolean_parameters_in_any_case(pyc, atl, sb):
     with session_for(sb) as s:
         r = s.put(f"{sb.url}/rest/api/2/issue/ENG-1", params={"returnIssue": "True"}, json={"fields": {"labels": []}})
     assert r.status_code == 200 and r.json()["key"] == "ENG-1"
+
+
+def test_was_and_changed_read_the_changelog(pyc, atl, sb):
+    every = keys(pyc, "project in (ENG, SEC, GRC)")
+    moved = {i["key"] for i in sb.issues() if i["fields"]["status"]["name"] != "To Do"}
+    assert moved and keys(pyc, "status CHANGED") == moved
+    assert keys(pyc, 'status WAS "To Do"') == every  # every issue starts in To Do
+    assert keys(pyc, "status CHANGED TO Done") == keys(pyc, "status = Done")
+    assert keys(pyc, 'status WAS NOT "In Progress"') == every - keys(pyc, 'status WAS "In Progress"')
+    issue = pyc.create_issue(project="ENG", summary="history", issuetype={"name": "Task"})
+    pyc.transition_issue(issue.key, "21")
+    pyc.transition_issue(issue.key, "41", fields={"resolution": {"name": "Done"}})
+    mine = f"key = {issue.key} AND "
+    assert keys(pyc, mine + 'status CHANGED FROM "To Do" TO "In Progress" BY currentUser() AFTER -1h') == {issue.key}
+    assert keys(pyc, mine + 'status WAS IN ("In Progress", "In Review") DURING ("2020/01/01", "2020/12/31")') == set()
+    assert keys(pyc, mine + 'status WAS "In Progress" AFTER -5m') == {issue.key}
+    assert keys(pyc, mine + "resolution CHANGED FROM Unresolved TO Done") == {issue.key}
+    assert keys(pyc, mine + "status CHANGED BEFORE -1d") == set()
+    assert [i["key"] for i in atl.enhanced_jql(mine + 'status WAS "To Do" ON startOfDay()')["issues"]] == [issue.key]
+    for bad in ("labels WAS x", "status CHANGED FROM Nope", "status WAS Done FROM Done"):
+        with pytest.raises(JIRAError) as refused:
+            pyc.enhanced_search_issues(bad)
+        assert refused.value.status_code == 400, bad
+
+
+def test_members_of_and_project_functions(pyc, atl, sb):
+    me = pyc.myself()["accountId"]
+    pyc.add_group("probe-team")
+    assert keys(pyc, 'assignee in membersOf("probe-team")') == set()
+    someone = next(i for i in sb.issues() if i["fields"].get("assignee"))
+    pyc.add_user_to_group(someone["fields"]["assignee"]["accountId"], "probe-team")
+    assert someone["key"] in keys(pyc, 'assignee in membersOf("probe-team")')  # not a stale cached answer
+    assert keys(pyc, 'reporter in membersOf("jira-admins")') == keys(pyc, "reporter = currentUser()")
+    with pytest.raises(JIRAError) as missing:
+        pyc.enhanced_search_issues('assignee in membersOf("no-such-group")')
+    assert missing.value.status_code == 400 and "no-such-group" in missing.value.text
+    every = keys(pyc, "project in (ENG, SEC, GRC)")
+    assert keys(pyc, 'project in projectsWhereUserHasPermission("Browse Projects")') == every
+    led = {p.key for p in sb.store.projects.values() if p.lead == me}
+    assert keys(pyc, "project in projectsLeadByUser()") == {k for k in every if k.split("-")[0] in led}
+    with pytest.raises(JIRAError) as bad:
+        pyc.enhanced_search_issues("status in nosuchFunction()")
+    assert bad.value.status_code == 400 and "Func(" not in bad.value.text
