@@ -117,7 +117,28 @@ def system_fields() -> list[tuple[str, str, str, dict, list[str]]]:
         ("fixVersions", "Fix versions", "array", {"items": "version", "system": "fixVersions"}, ["fixVersion"]),
         ("statusCategory", "Status Category", "statusCategory", {"system": "statusCategory"},
          ["statusCategory"]),
+        ("environment", "Environment", "string", {"system": "environment"}, ["environment"]),
+        ("lastViewed", "Last Viewed", "datetime", {"system": "lastViewed"}, ["lastViewed"]),
+        ("versions", "Affects versions", "array", {"items": "version", "system": "versions"}, ["affectedVersion"]),
+        ("watches", "Watchers", "watches", {"system": "watches"}, ["watchers"]),
+        ("votes", "Votes", "votes", {"system": "votes"}, ["votes"]),
+        ("timetracking", "Time tracking", "timetracking", {"system": "timetracking"}, []),
+        ("worklog", "Log Work", "array", {"items": "worklog", "system": "worklog"}, []),
+        *TIME_FIELDS,
+        ("security", "Security Level", "securitylevel", {"system": "security"}, ["level"]),
     ]
+
+
+TIME_FIELDS = [(fid, name, typ, {"system": fid}, clauses) for fid, name, typ, clauses in (
+    ("timespent", "Time Spent", "number", ["timespent"]),
+    ("aggregatetimespent", "Σ Time Spent", "number", []),
+    ("timeoriginalestimate", "Original estimate", "number", ["originalEstimate", "timeoriginalestimate"]),
+    ("aggregatetimeoriginalestimate", "Σ Original Estimate", "number", []),
+    ("timeestimate", "Remaining Estimate", "number", ["remainingEstimate", "timeestimate"]),
+    ("aggregatetimeestimate", "Σ Remaining Estimate", "number", []),
+    ("progress", "Progress", "progress", ["progress"]),
+    ("aggregateprogress", "Σ Progress", "progress", []),
+    ("workratio", "Work Ratio", "number", ["workratio"]))]
 
 
 def custom_fields() -> list[tuple[str, str, str, dict, list[str]]]:

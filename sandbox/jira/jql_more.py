@@ -1,6 +1,8 @@
 """JQL clauses beyond the field table of `jql_fields`: `resolution = Unresolved`, `watcher`/`voter`, issue
-functions (`issue in linkedIssues(K[, linkType])`, `watchedIssues()`, `votedIssues()`) and `IS [NOT] EMPTY`
-on text fields. `special(c, field, ctx)` answers a predicate, or None when the clause is not one of these.
+functions (`issue in linkedIssues(K[, linkType])`, `watchedIssues()`, `votedIssues()`), the numbers
+`watchers`, `votes` and `timespent` (a duration: "90m", "1h 30m"; a bare number is minutes) and `IS [NOT] EMPTY`
+on text fields and `lastViewed`. `special(c, field, ctx)` answers a predicate, or None when the clause is
+not one of these.
 
 Watchers follow `routes_work` (an issue nobody changed the watchers of is watched by its reporter); votes
 follow `routes_social`. Links are read from the issue's side, by the link type's inward/outward description:
@@ -15,19 +17,21 @@ from typing import TYPE_CHECKING
 
 from sandbox.jira.adf import plain
 from sandbox.jira.jql import Clause, Func, JQLError, Value
-from sandbox.jira.jql_fields import match, scalar_field, unsupported, values_of
+from sandbox.jira.jql_fields import CMP, match, scalar_field, unsupported, values_of
 from sandbox.jira.model import Issue
+from sandbox.jira.timefmt import parse_duration
 
 if TYPE_CHECKING:
     from sandbox.jira.jql_fields import Context
 
-USER_LISTS = ("watcher", "watchers", "voter", "voters")
+USER_LISTS = ("watcher", "voter")
+COUNTS = ("watchers", "votes", "timespent")  # numbers: counts, and seconds logged (a duration operand)
 ISSUE_FUNCTIONS = ("linkedissues", "watchedissues", "votedissues")
 
 
 def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | None:
     values = values_of(c)
-    if field in USER_LISTS or (field == "key" and any(isinstance(v, Func) for v in values)):
+    if field in (*USER_LISTS, "watchers", "votes") or (field == "key" and any(isinstance(v, Func) for v in values)):
         ctx.volatile = True  # reads watchers, votes or links: not in the index's version
     if field == "resolution" and any(isinstance(v, Value) and v.text.lower() == "unresolved" for v in values):
         return _unresolved(c, ctx)
@@ -36,6 +40,10 @@ def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | No
         return match(c, _watchers(ctx) if field.startswith("watcher") else _voters(ctx), resolve_user, True)
     if field == "key" and any(isinstance(v, Func) for v in values):
         return _issue_function(c, ctx)
+    if field in COUNTS:
+        return _count(c, field, ctx)
+    if field == "lastviewed" and c.op in ("is", "is not"):  # nobody's views are recorded
+        return lambda i: c.op == "is"
     if field in ("description", "summary", "environment") and c.op in ("is", "is not"):
         def text(i: Issue) -> str:
             return i.summary if field == "summary" else plain(i.description) if field == "description" else ""
@@ -43,6 +51,25 @@ def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | No
         want_empty = c.op == "is"
         return lambda i: (not text(i).strip()) == want_empty
     return None
+
+
+def _count(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool]:
+    if field == "timespent":
+        logs = ctx.work.setdefault("worklogs", {})
+        get: Callable[[Issue], int | None] = lambda i: sum(w["seconds"] for w in logs.get(i.id, ())) or None  # noqa: E731
+    else:
+        people = _watchers(ctx) if field == "watchers" else _voters(ctx)
+        get = lambda i: len(people(i))  # noqa: E731
+    if c.op in ("is", "is not"):
+        return lambda i: (get(i) is None) == (c.op == "is")
+    if c.op not in CMP or not isinstance(c.operand, Value):
+        raise unsupported(c)
+    text = c.operand.text
+    target = parse_duration(text) if field == "timespent" else int(text) if text.strip().isdigit() else None
+    if target is None:
+        raise JQLError(f"The value '{text}' is not valid for the field '{c.field}'.")  # [unc] wording
+    cmp = CMP[c.op]
+    return lambda i: (value := get(i)) is not None and cmp(value, target)
 
 
 def _unresolved(c: Clause, ctx: Context) -> Callable[[Issue], bool]:

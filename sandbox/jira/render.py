@@ -14,14 +14,14 @@ from typing import Any
 from sandbox.jira import catalog as C
 from sandbox.jira.adf import as_version
 from sandbox.jira.model import Attachment, Comment, History, Issue, Sprint
-from sandbox.jira.rendered import rendered_fields, schemas
+from sandbox.jira.rendered import TIME_FIELDS, rendered_fields, schemas, time_field
 from sandbox.jira.timefmt import format_duration, jira_ts, sprint_ts
 
 ALL_FIELDS = ["summary", "description", "environment", "status", "issuetype", "project", "priority", "assignee",
               "reporter", "creator", "labels", "parent", "created", "updated", "lastViewed", "resolution",
               "resolutiondate", "statuscategorychangedate", "duedate", "comment", "attachment", "issuelinks",
               "subtasks", "components", "fixVersions", "versions", "watches", "votes", "timetracking", "worklog",
-              C.STORY_POINTS, C.SPRINT, C.RANK]
+              *(f[0] for f in C.TIME_FIELDS), "security", C.STORY_POINTS, C.SPRINT, C.RANK]
 NAVIGABLE = [f for f in ALL_FIELDS if f not in ("comment", "worklog")]  # [unc] exact *navigable set
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
@@ -230,6 +230,8 @@ class Renderer:
         }
         if f in simple:
             return simple[f]()
+        if f in TIME_FIELDS or f == "security":  # from the worklogs; no estimates or security levels are kept
+            return time_field(f, sum(w["seconds"] for w in s.work["worklogs"].get(issue.id, ())))
         if f == "comment":
             comments = s.comments_of(issue)
             return {"comments": [self.comment(c) for c in comments], "self": f"{self.api}/issue/{issue.id}/comment",

@@ -169,3 +169,32 @@ def test_members_of_and_project_functions(pyc, atl, sb):
     with pytest.raises(JIRAError) as bad:
         pyc.enhanced_search_issues("status in nosuchFunction()")
     assert bad.value.status_code == 400 and "Func(" not in bad.value.text
+
+
+def test_time_tracking_fields_and_count_clauses(pyc, atl, sb):
+    issue = pyc.create_issue(project="GRC", summary="logged", issuetype={"name": "Task"})
+    fresh = pyc.issue(issue.key).fields
+    assert (fresh.timespent, fresh.timeoriginalestimate, fresh.workratio, fresh.security) == (None, None, -1, None)
+    assert (fresh.progress.progress, fresh.progress.total) == (0, 0)
+    pyc.add_worklog(issue.key, timeSpent="1h 30m")
+    logged = pyc.issue(issue.key).fields
+    assert (logged.timespent, logged.aggregatetimespent, logged.timetracking.timeSpentSeconds) == (5400, 5400, 5400)
+    assert (logged.progress.progress, logged.progress.total, logged.progress.percent) == (5400, 5400, 100)
+    ids = {f["id"]: f for f in pyc.fields()}
+    assert {"timespent", "timetracking", "worklog", "votes", "watches", "versions", "environment"} <= set(ids)
+    assert ids["timeoriginalestimate"]["clauseNames"] == ["originalEstimate", "timeoriginalestimate"]
+    assert keys(pyc, "timespent > 1h") == {issue.key} == keys(pyc, "timespent = 90")  # a bare number is minutes
+    assert keys(pyc, "project = GRC AND timespent IS EMPTY") == keys(pyc, "project = GRC") - {issue.key}
+    me = pyc.myself()["accountId"]
+    pyc.add_watcher(issue.key, next(u for u in sb.store.users.values() if u.account_id != me).account_id)
+    assert issue.key in keys(pyc, "project = GRC AND watchers >= 2")
+    assert keys(pyc, "project = GRC AND watchers > 1") == {i for i in keys(pyc, "project = GRC")
+                                                           if pyc.watchers(i).watchCount > 1}
+    assert keys(pyc, "votes > 0") == set()
+    theirs = next(i["key"] for i in sb.issues() if i["fields"]["reporter"]["accountId"] != me)
+    pyc.add_vote(theirs)
+    assert keys(pyc, "votes > 0") == {theirs} == keys(pyc, "votes = 1")
+    assert keys(pyc, "lastViewed IS EMPTY") == keys(pyc, "project in (ENG, SEC, GRC)")
+    schema = atl.get_issue(issue.key, fields="progress,timespent", expand="schema")["schema"]
+    assert schema == {"progress": {"type": "progress", "system": "progress"},
+                      "timespent": {"type": "number", "system": "timespent"}}
