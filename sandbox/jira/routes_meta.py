@@ -3,7 +3,8 @@
 - `GET /issue/createmeta/{p}/issuetypes[/{typeId}]` (paged) and the older `GET /issue/createmeta`
   (`projectKeys`, `expand=projects.issuetypes.fields`), `GET /issue/{key}/editmeta` (also what
   `expand=editmeta` puts in an issue bean).
-- `GET /user/assignable/search` (`project` or `issueKey`, `query`).
+- `GET /user/assignable/search` (`project` or `issueKey`, `query`) and `/user/assignable/multiProjectSearch`
+  (`projectKeys`, comma-separated; every user may be assigned in every project here).
 """
 
 from __future__ import annotations
@@ -125,6 +126,17 @@ def register(sb: JiraSandbox) -> None:
             find_project(sb, project)
         if issue_key:
             issue_of(sb, issue_key)
+        return assignable_users(c)
+
+    def multi_project(c: Call) -> Response:
+        keys = [k.strip() for item in c.qlist("projectKeys") for k in item.split(",") if k.strip()]
+        if not keys:
+            raise fail(400, "The 'projectKeys' parameter is required.")  # [unc] wording
+        for k in keys:
+            find_project(sb, k)
+        return assignable_users(c)
+
+    def assignable_users(c: Call) -> Response:
         q = (c.q("query") or c.q("username") or "").lower()
         wanted = c.q("accountId")
         hits = [c.r.user(u.account_id) for u in sb.store.users.values() if u.active and u.account_type == "atlassian"
@@ -138,3 +150,4 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/issue/createmeta/(?P<project>[^/]+)/issuetypes", createmeta_types)
     sb.route("GET", r"/issue/createmeta/(?P<project>[^/]+)/issuetypes/(?P<type>[^/]+)", createmeta_fields)
     sb.route("GET", r"/user/assignable/search", assignable)
+    sb.route("GET", r"/user/assignable/multiProjectSearch", multi_project)

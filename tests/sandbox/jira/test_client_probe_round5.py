@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from jira import JIRAError
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from sandbox.jira.timefmt import from_ms
-from tests.sandbox.jira.helpers import session_for
+from tests.sandbox.jira.helpers import openapi, session_for
 
 
 @pytest.fixture
@@ -198,3 +199,29 @@ def test_time_tracking_fields_and_count_clauses(pyc, atl, sb):
     schema = atl.get_issue(issue.key, fields="progress,timespent", expand="schema")["schema"]
     assert schema == {"progress": {"type": "progress", "system": "progress"},
                       "timespent": {"type": "number", "system": "timespent"}}
+
+
+def test_assignable_users_for_several_projects(pyc, atl, sb):
+    found = pyc.search_assignable_users_for_projects("kim", "ENG,SEC")  # sends username=, as for Server
+    assert {u.displayName for u in found} == {"Ana Kim"}
+    every = atl.get("rest/api/3/user/assignable/multiProjectSearch", params={"projectKeys": "GRC", "maxResults": 3})
+    assert len(every) == 3 and all(u["accountType"] == "atlassian" and u["active"] for u in every)
+    with pytest.raises(JIRAError) as missing:
+        pyc.search_assignable_users_for_projects("ana", "ENG,NOPE")
+    assert missing.value.status_code == 404
+
+
+def test_new_answers_match_the_official_schema(sb):
+    spec = openapi("jira-platform-v3.json", sb.url)
+    with session_for(sb) as s:
+        me = s.get(sb.url + "/rest/api/3/myself").json()["accountId"]
+        for path in ("/rest/api/3/user/assignable/multiProjectSearch?projectKeys=ENG,SEC&query=kim",
+                     f"/rest/api/3/user/search?accountId={me}", "/rest/api/3/field",
+                     "/rest/api/3/issue/ENG-1?fields=timespent,progress,workratio,security,timetracking"):
+            r = s.get(sb.url + path)
+            assert r.status_code == 200, (path, r.text)
+            spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+        r = s.post(sb.url + "/rest/api/3/search/jql", json={"jql": 'status WAS "To Do" AND resolution = Unresolved',
+                                                             "fields": ["timespent", "progress"]})
+        assert r.status_code == 200 and r.json()["issues"], r.text
+        spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
