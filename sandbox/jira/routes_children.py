@@ -17,6 +17,7 @@ import zipfile
 from email import policy
 from email.parser import BytesParser
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import ops
@@ -59,6 +60,15 @@ def _comment_bean(c: Call, comment: Any) -> dict[str, Any]:
     if "properties" in wanted:
         bean["properties"] = []
     return bean
+
+
+def disposition(filename: str) -> str:
+    """`attachment; filename="..."` with an ASCII fallback and the exact name in RFC 6266's `filename*` (a
+    header is Latin-1 on the wire: a name like "résumé ✓.txt" written raw broke the response)."""
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename)
+    if fallback == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def register(sb: JiraSandbox, key: str) -> None:
@@ -134,7 +144,7 @@ def register(sb: JiraSandbox, key: str) -> None:
     def attachment_content(c: Call) -> Response:
         att = attachment_or_404(c)
         return Response(status=200, body=att.data, content_type=att.mime_type,
-                        headers=[("Content-Disposition", f'attachment; filename="{att.filename}"')])
+                        headers=[("Content-Disposition", disposition(att.filename))])
 
     def attachments_zip(c: Call) -> Response:
         issue = sb.store.resolve(c.p["issue"])

@@ -4,6 +4,7 @@ user search by accountId, through pycontribs `jira` and atlassian-python-api."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -225,3 +226,17 @@ def test_new_answers_match_the_official_schema(sb):
                                                              "fields": ["timespent", "progress"]})
         assert r.status_code == 200 and r.json()["issues"], r.text
         spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+
+
+def test_attachment_with_a_non_latin1_name_downloads(pyc, atl, sb):
+    """The content answer's Content-Disposition carried the raw name: the server could not write a header
+    with "✓" and dropped the connection."""
+    issue = pyc.create_issue(project="SEC", summary="evidence", issuetype={"name": "Task"})
+    att = pyc.add_attachment(issue.key, io.BytesIO(b"proof"), filename="r\u00e9sum\u00e9 \u2713.txt")
+    assert att.filename == "r\u00e9sum\u00e9 \u2713.txt"
+    assert pyc.issue(issue.key).fields.attachment[0].get() == b"proof"
+    assert atl.get_attachment_content(att.id) == b"proof"
+    with session_for(sb) as s:
+        r = s.get(f"{sb.url}/rest/api/3/attachment/content/{att.id}")
+    assert r.headers["Content-Disposition"] == (
+        "attachment; filename=\"r_sum_ _.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%E2%9C%93.txt")
