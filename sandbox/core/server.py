@@ -141,6 +141,18 @@ class _Handler(BaseHTTPRequestHandler):
         head.extend(f"{k}: {v}" for k, v in resp.headers)
         if self.close_connection:
             head.append("Connection: close")
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        self.wfile.write(b"".join(_header_bytes(line) + b"\r\n" for line in head) + b"\r\n")
         if body:
             self.wfile.write(body)
+
+
+def _header_bytes(line: str) -> bytes:
+    """One header line as bytes: Latin-1 where it fits (HTTP's historical charset); otherwise UTF-8
+    octets, which HTTP carries as obs-text, rather than failing the write and dropping the connection
+    (a record's non-Latin-1 name in a header). CR and LF never reach the wire: a value taken from data
+    cannot split the response into two."""
+    line = line.replace("\r", " ").replace("\n", " ")
+    try:
+        return line.encode("latin-1")
+    except UnicodeEncodeError:
+        return line.encode("utf-8")
