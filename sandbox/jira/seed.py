@@ -46,6 +46,9 @@ def _users(seed: int, user_tz: str) -> list[User]:
     for i in range(1, 25):
         first, last = C.FIRST[(i * 7) % len(C.FIRST)], C.LAST[(i * 11 + 3) % len(C.LAST)]
         email = f"{first.lower()}.{last.lower()}@example.com"
+        n = 2
+        while any(u.email == email for u in users):  # a namesake: Atlassian accounts never share an email
+            email, n = f"{first.lower()}.{last.lower()}{n}@example.com", n + 1
         users.append(User(account_id(seed, i), f"{first} {last}", email, rng.choice(C.TIME_ZONES), active=i % 13 != 0))
     return users
 

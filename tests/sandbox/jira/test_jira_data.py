@@ -39,6 +39,16 @@ def test_dataset_looks_like_a_real_site(jira_sandbox):
     assert any(r["fields"]["customfield_10020"] for r in rendered)
 
 
+def test_every_seeded_account_has_its_own_email(jira_sandbox, jira_session):
+    """Namesakes exist (two Ana Kims), but an Atlassian account's email is its own: a lookup by email
+    (user search, the product mapping assignees) finds one person."""
+    users = jira_session.get(f"{jira_sandbox.url}/rest/api/3/users/search", params={"maxResults": 100}).json()
+    emails = [u["emailAddress"] for u in users if u.get("accountType") == "atlassian"]
+    assert len(emails) >= 25 and len(set(emails)) == len(emails), Counter(emails).most_common(3)
+    names = Counter(u["displayName"] for u in users)
+    assert names.most_common(1)[0][1] > 1, "the namesakes the seed has are kept"
+
+
 def test_seed_determinism():
     a, b, c = (JiraSandbox(size=50, seed=s) for s in (7, 7, 8))
     assert a.issues() == b.issues()
