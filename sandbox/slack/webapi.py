@@ -9,7 +9,7 @@ too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, us
 user_not_found, invalid_json, unknown_method (HTTP 404).
 
 Methods: api.test, auth.test, chat.postMessage, chat.update, chat.delete, chat.getPermalink,
-chat.postEphemeral, conversations.list, conversations.info, conversations.history (top-level messages and
+chat.postEphemeral, conversations.info, conversations.history (top-level messages and
 broadcast replies only), conversations.replies (a thread), conversations.open,
 users.info, users.list, users.lookupByEmail, reactions.add / reactions.remove / reactions.get / reactions.list
 (the bot user's reactions on stored messages: message_not_found, already_reacted, no_reaction, invalid_name,
@@ -20,7 +20,8 @@ and conversations.replies page by `cursor` and take `oldest` / `latest` / `inclu
 api.test echoes `args` (and fails with `error=<code>`); conversations.open gives the whole DM with `return_im`.
 More methods live in their own modules: files.* (`sandbox.slack.files`), conversations admin and pins.*
 (`sandbox.slack.channels`), scheduled messages and chat.unfurl (`sandbox.slack.scheduled`), views.*
-(`sandbox.slack.views`), team.info / bots.info / users.profile.get (`sandbox.slack.directory`).
+(`sandbox.slack.views`), team.info / bots.info / users.profile.get (`sandbox.slack.directory`),
+conversations.list / users.conversations (`sandbox.slack.listing`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
 
 MAX_TEXT = 40_000
-CHANNEL_TYPES = {"public_channel", "private_channel", "mpim", "im"}
 
 
 class SlackError(Exception):
@@ -171,7 +171,7 @@ class WebApi:
         self.sb = sb
         self.methods = {
             "api.test": self.api_test, "auth.test": self.auth_test, "chat.postMessage": self.post_message,
-            "conversations.list": self.conversations_list, "conversations.info": self.conversations_info,
+            "conversations.info": self.conversations_info,
             "conversations.history": self.conversations_history, "conversations.open": self.conversations_open,
             "conversations.replies": self.conversations_replies,
             "users.info": self.users_info, "users.list": self.users_list,
@@ -184,12 +184,13 @@ class WebApi:
         from sandbox.slack.channels import ChannelsApi
         from sandbox.slack.directory import DirectoryApi
         from sandbox.slack.files import FilesApi
+        from sandbox.slack.listing import ListingApi
         from sandbox.slack.scheduled import ScheduledApi
         from sandbox.slack.views import ViewsApi
 
         self.files, self.channels = FilesApi(self), ChannelsApi(self)
         self.scheduled, self.views = ScheduledApi(self), ViewsApi(self)
-        for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self)):
+        for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self)):
             self.methods.update(ext.methods)
 
     def api_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -396,26 +397,6 @@ class WebApi:
         message["bot_profile"] = {"id": ws.bot_id, "app_id": ws.app_id, "name": "Project X Integrations",
                                   "deleted": False, "team_id": ws.team_id}
         return {"channel": channel["id"], "ts": stored["ts"], "message": message}
-
-    def conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        types = {t.strip() for t in str(args.get("types") or "public_channel").split(",") if t.strip()}
-        if types - CHANNEL_TYPES:
-            raise SlackError("invalid_types")
-        try:
-            limit = int(args.get("limit") or 100)
-        except ValueError as exc:
-            raise SlackError("invalid_limit") from exc
-        if limit < 1:
-            raise SlackError("invalid_limit")
-        limit = min(limit, 1000)
-        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
-        rows = [c for c in self.sb.workspace.channels.values()
-                if ("private_channel" if c["is_private"] else "public_channel") in types
-                and not (_flag(args.get("exclude_archived")) and c["is_archived"])]
-        page = rows[start:start + limit]
-        more = start + limit < len(rows)
-        return {"channels": [dict(c) for c in page],
-                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
 
     def conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"channel": dict(self._channel(args))}

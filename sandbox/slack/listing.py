@@ -1,0 +1,74 @@
+"""Conversation lists as the bot sees them: conversations.list and users.conversations.
+
+`types` (comma-separated public_channel, private_channel, mpim, im; default public_channel; invalid_types
+otherwise), `exclude_archived`, `limit` (1-1000, default 100; invalid_limit) and `cursor`
+(`response_metadata.next_cursor`; invalid_cursor). As in Slack a bot token sees every public channel but
+only the private channels it is a member of, and DMs (type im) it has opened (`conversations.open`, or a
+chat.postMessage to a user id). users.conversations lists the conversations `user` (default the bot) is a
+member of, limited to those the bot can see (user_not_found for an unknown user).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.slack.webapi import SlackError, _cursor, _flag, _offset
+
+if TYPE_CHECKING:
+    from sandbox.slack.webapi import WebApi
+
+CHANNEL_TYPES = {"public_channel", "private_channel", "mpim", "im"}
+
+
+def channel_type(channel: dict[str, Any]) -> str:
+    if channel.get("is_im"):
+        return "im"
+    if channel.get("is_mpim"):
+        return "mpim"
+    return "private_channel" if channel["is_private"] else "public_channel"
+
+
+class ListingApi:
+    def __init__(self, api: WebApi) -> None:
+        self.api, self.sb = api, api.sb
+        self.methods = {"conversations.list": self.conversations_list,
+                        "users.conversations": self.users_conversations}
+
+    @staticmethod
+    def _types(args: dict[str, Any]) -> set[str]:
+        types = {t.strip() for t in str(args.get("types") or "public_channel").split(",") if t.strip()}
+        if not types or types - CHANNEL_TYPES:
+            raise SlackError("invalid_types")
+        return types
+
+    @staticmethod
+    def _page(rows: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            limit = int(args.get("limit") or 100)
+        except ValueError as exc:
+            raise SlackError("invalid_limit") from exc
+        if limit < 1:
+            raise SlackError("invalid_limit")
+        limit = min(limit, 1000)
+        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+        more = start + limit < len(rows)
+        return {"channels": [dict(c) for c in rows[start:start + limit]],
+                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+
+    def _visible(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """Channels of the requested types the bot can see (private ones only as a member)."""
+        types = self._types(args)
+        return [c for c in list(self.sb.workspace.channels.values())
+                if channel_type(c) in types and (not c["is_private"] or c["is_member"])
+                and not (_flag(args.get("exclude_archived")) and c["is_archived"])]
+
+    def conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._page(self._visible(args), args)
+
+    def users_conversations(self, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self.sb.workspace
+        uid = str(args.get("user") or ws.bot_user_id)
+        if uid not in ws.users:
+            raise SlackError("user_not_found")
+        rows = [c for c in self._visible(args) if uid in self.api.channels.member_ids(c)]
+        return self._page(rows, args)
