@@ -17,6 +17,9 @@ no_item_specified; conversations.history shows `reactions`). chat.update / chat.
 (message_not_found, cant_update_message, cant_delete_message). chat.postMessage keeps `metadata`;
 conversations.history returns it with `include_all_metadata=true`, as Slack does. conversations.history
 and conversations.replies page by `cursor` and take `oldest` / `latest` / `inclusive`, as Slack does.
+Reading a channel (conversations.history / replies) needs the bot in it (not_in_channel, as Slack's bot
+tokens); a private channel it is not in is channel_not_found to conversations.info. Read-back messages carry
+Slack's thread fields (`sandbox.slack.threads`: reply_count, latest_reply, parent_user_id, thread_broadcast).
 api.test echoes `args` (and fails with `error=<code>`); conversations.open gives the whole DM with `return_im`.
 More methods live in their own modules: files.* (`sandbox.slack.files`), conversations admin and pins.*
 (`sandbox.slack.channels`), scheduled messages and chat.unfurl (`sandbox.slack.scheduled`), views.*
@@ -34,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request
 from sandbox.slack.blocks import check_blocks
+from sandbox.slack.threads import with_threads
 
 if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
@@ -389,6 +393,8 @@ class WebApi:
         channel = self._writable(args)
         ws = self.sb.workspace
         message = bot_message(ws, *self._content(args), args.get("thread_ts"))
+        if message.get("thread_ts") and _flag(args.get("reply_broadcast")):
+            message["subtype"] = "thread_broadcast"
         metadata = _metadata(args.get("metadata"))
         if metadata:
             message["metadata"] = metadata
@@ -399,18 +405,28 @@ class WebApi:
         return {"channel": channel["id"], "ts": stored["ts"], "message": message}
 
     def conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"channel": dict(self._channel(args))}
+        channel = self._channel(args)
+        if channel["is_private"] and not channel["is_member"]:
+            raise SlackError("channel_not_found")  # private channels are invisible to non-members
+        return {"channel": dict(channel)}
+
+    def _readable(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A channel whose messages the bot may read: a bot token must be a member, public channel or not
+        (Slack answers not_in_channel until conversations.join; chat:write.public only covers posting)."""
+        channel = self._channel(args)
+        if not channel["is_member"]:
+            raise SlackError("not_in_channel")
+        return channel
 
     def conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         """Top-level messages newest first, between `oldest` and `latest` (exclusive unless `inclusive`),
         `limit` (1-999, default 100) a page, paged by `cursor` (`response_metadata.next_cursor`)."""
-        channel = self._channel(args)
-        if channel["is_private"] and not channel["is_member"]:
-            raise SlackError("not_in_channel")
+        channel = self._readable(args)
         limit = _limit(args, 100, 999)
+        rows = self.sb.messages(channel["id"])
+        shown = with_threads(rows)
         # thread replies are not in the channel's history (Slack: conversations.replies), broadcasts are
-        msgs = [m["message"] for m in reversed(self.sb.messages(channel["id"]))
-                if not m.get("deleted") and not m.get("ephemeral")
+        msgs = [shown[m["ts"]] for m in reversed(rows) if m["ts"] in shown
                 and (not m["thread_ts"] or m["thread_ts"] == m["ts"] or _flag(m["args"].get("reply_broadcast")))
                 and _in_window(m["ts"], args)]
         return {**_page(msgs, args, limit), "pin_count": 0}
@@ -419,20 +435,18 @@ class WebApi:
         """A thread: its parent message first, then the replies oldest first (thread_not_found otherwise);
         `oldest` / `latest` / `inclusive` bound the replies (the parent always leads the first page), paged
         by `cursor`."""
-        channel = self._channel(args)
-        if channel["is_private"] and not channel["is_member"]:
-            raise SlackError("not_in_channel")
+        channel = self._readable(args)
         ts = str(args.get("ts") or "")
         if not ts:
             raise SlackError("invalid_arguments")
         limit = _limit(args, 1000, 1000)
-        stored = [m for m in self.sb.messages(channel["id"]) if not m.get("deleted") and not m.get("ephemeral")]
-        parent = [m["message"] for m in stored if m["ts"] == ts]
-        if not parent:
+        rows = self.sb.messages(channel["id"])
+        shown = with_threads(rows)
+        if ts not in shown:
             raise SlackError("thread_not_found")
-        msgs = parent + [m["message"] for m in stored if m["thread_ts"] == ts and m["ts"] != ts
-                         and _in_window(m["ts"], args)]
-        return _page(msgs, args, limit)
+        replies = [{k: v for k, v in shown[m["ts"]].items() if k != "root"} for m in rows
+                   if m["ts"] in shown and m["thread_ts"] == ts and m["ts"] != ts and _in_window(m["ts"], args)]
+        return _page([shown[ts], *replies], args, limit)
 
     def conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         """Open (or find) the DM with one user: `users=U…` -> `{"channel": {"id": "D…"}}`."""

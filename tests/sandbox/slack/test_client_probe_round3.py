@@ -1,5 +1,6 @@
 """slack_sdk calls that answered wrongly or unknown_method before round 3 of the client probe:
-conversation lists (types, private channels, DMs, users.conversations), ..."""
+conversation lists (types, private channels, DMs, users.conversations), thread fields on read, reading
+channels the bot is not in, ..."""
 
 from __future__ import annotations
 
@@ -41,3 +42,37 @@ def test_users_conversations(slack_client, slack_sandbox):
     theirs = [c["name"] for c in slack_client.users_conversations(user=_human(slack_sandbox))["channels"]]
     assert "random" in theirs and "secops-private" not in theirs  # private and without the bot: hidden
     fails(slack_client.users_conversations, "user_not_found", user="U000NOPE")
+
+
+def test_thread_fields_on_history_and_replies(slack_client, slack_sandbox):
+    channel = slack_sandbox.workspace.channel("alerts-jira")["id"]
+    parent = slack_client.chat_postMessage(channel=channel, text="PROJ-1 moved to Done")
+    first = slack_client.chat_postMessage(channel=channel, text="r1", thread_ts=parent["ts"])
+    broadcast = slack_client.chat_postMessage(channel=channel, text="r2", thread_ts=parent["ts"], reply_broadcast=True)
+    assert broadcast["message"]["subtype"] == "thread_broadcast"
+    top, shown_parent = slack_client.conversations_history(channel=channel)["messages"]
+    me = slack_sandbox.workspace.bot_user_id
+    assert shown_parent["ts"] == parent["ts"] and shown_parent["thread_ts"] == parent["ts"]
+    assert shown_parent["reply_count"] == 2 and shown_parent["reply_users"] == [me]
+    assert shown_parent["reply_users_count"] == 1 and shown_parent["latest_reply"] == broadcast["ts"]
+    assert top["ts"] == broadcast["ts"] and top["subtype"] == "thread_broadcast"
+    assert top["root"]["ts"] == parent["ts"] and top["root"]["reply_count"] == 2
+    thread = slack_client.conversations_replies(channel=channel, ts=parent["ts"])["messages"]
+    assert [m["ts"] for m in thread] == [parent["ts"], first["ts"], broadcast["ts"]]
+    assert thread[0]["reply_count"] == 2 and all(m["parent_user_id"] == me for m in thread[1:])
+    slack_client.chat_delete(channel=channel, ts=first["ts"])
+    again = slack_client.conversations_replies(channel=channel, ts=parent["ts"])["messages"][0]
+    assert again["reply_count"] == 1
+    plain = slack_client.chat_postMessage(channel=channel, text="no thread")
+    assert "reply_count" not in slack_client.conversations_history(channel=channel, limit=1)["messages"][0]
+    assert plain["message"].get("subtype") is None
+
+
+def test_reading_needs_membership_and_private_channels_stay_hidden(slack_client, slack_sandbox):
+    posted = slack_client.chat_postMessage(channel="#random", text="chat:write.public posts without joining")
+    fails(slack_client.conversations_history, "not_in_channel", channel=posted["channel"])
+    fails(slack_client.conversations_replies, "not_in_channel", channel=posted["channel"], ts=posted["ts"])
+    slack_client.conversations_join(channel=posted["channel"])
+    assert slack_client.conversations_history(channel=posted["channel"])["messages"][0]["ts"] == posted["ts"]
+    secret = slack_sandbox.workspace.channel("secops-private")["id"]
+    fails(slack_client.conversations_info, "channel_not_found", channel=secret)
