@@ -185,7 +185,8 @@ class SlackSandbox(Sandbox):
         found["is_archived"] = archived
 
     def set_method_error(self, method: str, error: str | None) -> None:
-        """Make every call of a Web API method fail with `error` (None switches it off)."""
+        """Make every call of a Web API method fail with `error` (None switches it off); "ratelimited"
+        answers HTTP 429 with `Retry-After: 1`, as Slack's rate limit does (other codes HTTP 200)."""
         with self._lock:
             if error is None:
                 self._method_errors.pop(method, None)
@@ -287,10 +288,11 @@ class SlackSandbox(Sandbox):
             with self._lock:
                 forced = self._method_errors.get(method)
             if forced:
-                raise SlackError(forced)
+                raise SlackError(forced, 429 if forced == "ratelimited" else 200)
             return self._slack_json({"ok": True, **fn(args)})
         except SlackError as exc:
-            return self._slack_json({"ok": False, "error": exc.error, **exc.extra}, exc.status)
+            retry = [("Retry-After", "1")] if exc.status == 429 else None  # Slack's 429 always says when
+            return self._slack_json({"ok": False, "error": exc.error, **exc.extra}, exc.status, retry)
 
     def _check_token(self, req: Request, args: dict[str, Any]) -> None:
         header = req.header("Authorization")
