@@ -36,6 +36,7 @@ from typing import Any
 from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
+from sandbox.slack.blocks import with_block_ids
 from sandbox.slack.interactivity import Interactivity, add_admin_routes
 from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
@@ -215,6 +216,8 @@ class SlackSandbox(Sandbox):
             self._seq += 1
             ts = f"{int(time.time())}.{self._seq % 1_000_000:06d}"
             message = {**message, "ts": ts}
+            if message.get("blocks"):
+                message["blocks"] = with_block_ids(message["blocks"], ts)
             stored = {"channel": channel["id"], "channel_name": channel["name"], "ts": ts,
                       "text": message.get("text", ""), "blocks": message.get("blocks"),
                       "attachments": message.get("attachments"), "thread_ts": message.get("thread_ts"),
@@ -236,6 +239,8 @@ class SlackSandbox(Sandbox):
         """chat.update: replace text/blocks/attachments of a stored message and mark it edited."""
         with self._lock:
             self._seq += 1
+            if message.get("blocks"):
+                message = {**message, "blocks": with_block_ids(message["blocks"], stored["ts"])}
             stored["message"] = {**stored["message"], **message,
                                  "edited": {"user": self.workspace.bot_user_id,
                                             "ts": f"{int(time.time())}.{self._seq % 1_000_000:06d}"}}

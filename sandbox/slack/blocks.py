@@ -10,6 +10,7 @@ message here is modelled on ones seen in practice, not on a published list (gues
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -92,3 +93,12 @@ def _button_ok(button: dict[str, Any]) -> bool:
         return False
     return _text_problem(button.get("text"), MAX_BUTTON_TEXT, "") is None \
         and len(str(button.get("value", ""))) <= MAX_VALUE and len(str(button.get("action_id", ""))) <= MAX_ID
+
+
+def with_block_ids(blocks: Any, ts: str) -> Any:
+    """The blocks as Slack keeps them: each block without a `block_id` gets one (derived from the message's
+    ts and the block's place, as `interactivity` assumes), copies only, so the caller's blocks stay as sent."""
+    if not isinstance(blocks, list):
+        return blocks
+    return [{**b, "block_id": hashlib.sha256(f"{ts}:{n}".encode()).hexdigest()[:5]}
+            if isinstance(b, dict) and not b.get("block_id") else b for n, b in enumerate(blocks)]

@@ -399,7 +399,7 @@ class WebApi:
         if metadata:
             message["metadata"] = metadata
         stored = self.sb.record_message(channel, message, via, args)
-        message["ts"] = stored["ts"]
+        message = dict(stored["message"])  # with its ts and the block_ids Slack gave the blocks
         message["bot_profile"] = {"id": ws.bot_id, "app_id": ws.app_id, "name": "Project X Integrations",
                                   "deleted": False, "team_id": ws.team_id}
         return {"channel": channel["id"], "ts": stored["ts"], "message": message}

@@ -1,6 +1,7 @@
 """slack_sdk calls that answered wrongly or unknown_method before round 3 of the client probe:
 conversation lists (types, private channels, DMs, users.conversations), thread fields on read, reading
-channels the bot is not in, user groups / presence / emoji, a forced ratelimited error..."""
+channels the bot is not in, user groups / presence / emoji, a forced ratelimited error,
+block_ids Slack gives blocks without one."""
 
 from __future__ import annotations
 
@@ -104,3 +105,16 @@ def test_a_forced_ratelimited_error_is_a_429_the_retry_handler_waits_out(slack_s
                         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
     fails(patient.chat_postMessage, "ratelimited", 429, channel="alerts-jira", text="x")
     assert slack_sandbox.method_calls("chat.postMessage") == 3  # the handler retried once
+
+
+def test_blocks_without_block_id_get_one_and_keep_it(slack_client, slack_sandbox):
+    sent = [{"type": "section", "text": {"type": "mrkdwn", "text": "*INC0010001*"}}, {"type": "divider"},
+            {"type": "actions", "block_id": "decide", "elements": [
+                {"type": "button", "action_id": "approve", "text": {"type": "plain_text", "text": "Approve"}}]}]
+    posted = slack_client.chat_postMessage(channel="alerts-servicenow", text="INC0010001", blocks=sent)
+    ids = [b["block_id"] for b in posted["message"]["blocks"]]
+    assert all(ids) and len(set(ids)) == 3 and ids[2] == "decide" and "block_id" not in sent[0]
+    [shown] = slack_client.conversations_history(channel=posted["channel"])["messages"]
+    assert [b["block_id"] for b in shown["blocks"]] == ids
+    updated = slack_client.chat_update(channel=posted["channel"], ts=posted["ts"], text="INC0010001", blocks=sent)
+    assert [b["block_id"] for b in updated["message"]["blocks"]] == ids  # same place, same id
