@@ -1,5 +1,5 @@
-"""Channel administration and pins: conversations.create / join / leave / invite / kick / archive /
-unarchive / setTopic / setPurpose / members and pins.add / remove / list, with Slack's error codes.
+"""Channel administration: conversations.create / join / leave / invite / kick / archive / unarchive /
+rename / setTopic / setPurpose / members / mark / close, with Slack's error codes (pins.*: `sandbox.slack.pins`).
 
 Membership: every person is in every seeded channel, the bot only where `is_member` (seed.py); a created
 channel starts with the bot alone. Names follow Slack's rule (lowercase letters, digits, `-`, `_`, at most
@@ -30,14 +30,13 @@ class ChannelsApi:
         self.api, self.sb = api, api.sb
         self._lock = threading.Lock()
         self._members: dict[str, list[str]] = {}
-        self._pins: dict[str, list[dict[str, Any]]] = {}  # channel id -> [{"ts", "created", "created_by"}]
         self.methods = {
             "conversations.create": self.create, "conversations.join": self.join, "conversations.leave": self.leave,
             "conversations.invite": self.invite, "conversations.kick": self.kick,
             "conversations.archive": self.archive, "conversations.unarchive": self.unarchive,
             "conversations.setTopic": self.set_topic, "conversations.setPurpose": self.set_purpose,
-            "conversations.members": self.members, "pins.add": self.pins_add, "pins.remove": self.pins_remove,
-            "pins.list": self.pins_list,
+            "conversations.members": self.members, "conversations.rename": self.rename,
+            "conversations.mark": self.mark, "conversations.close": self.close,
         }
 
     # --- membership ---------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ class ChannelsApi:
             raise SlackError("not_in_channel")
         return channel
 
-    def create(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _new_name(self, args: dict[str, Any]) -> str:
         name = str(args.get("name") or "")
         if not name:
             raise SlackError("invalid_name_required")
@@ -79,9 +78,13 @@ class ChannelsApi:
             raise SlackError("invalid_name_specials")
         if not name.strip("-_"):
             raise SlackError("invalid_name_punctuation")
-        ws = self.sb.workspace
-        if ws.channel(name) is not None:
+        if self.sb.workspace.channel(name) is not None:
             raise SlackError("name_taken")
+        return name
+
+    def create(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = self._new_name(args)
+        ws = self.sb.workspace
         private = _flag(args.get("is_private"))
         cid = slack_id("G" if private else "C", self.sb.seed, f"created:{name}:{time.time_ns()}")
         now = int(time.time())
@@ -97,6 +100,29 @@ class ChannelsApi:
         with self._lock:
             self._members[cid] = [ws.bot_user_id]
         return {"channel": dict(channel)}
+
+    def find_mpim(self, users: list[str]) -> dict[str, Any] | None:
+        with self._lock:
+            return next((self.sb.workspace.channels[cid] for cid, ids in self._members.items()
+                         if self.sb.workspace.channels[cid].get("is_mpim") and sorted(ids[1:]) == users), None)
+
+    def new_mpim(self, users: list[str]) -> dict[str, Any]:
+        """A group DM of the bot and `users` (conversations.open with 2-8 users), named as Slack names them."""
+        ws = self.sb.workspace
+        cid = slack_id("G", self.sb.seed, "mpim:" + ",".join(users))
+        handles = [ws.users[u]["name"] for u in [ws.bot_user_id, *users]]
+        name = "mpdm-" + "--".join(handles) + "-1"
+        channel = {"id": cid, "name": name, "is_channel": False, "is_group": False, "is_im": False, "is_mpim": True,
+                   "is_private": True, "created": int(time.time()), "is_archived": False, "is_general": False,
+                   "name_normalized": name, "is_member": True, "is_open": True, "creator": ws.bot_user_id,
+                   "context_team_id": ws.team_id, "num_members": len(users) + 1,
+                   "topic": {"value": "Group messaging", "creator": ws.bot_user_id, "last_set": int(time.time())},
+                   "purpose": {"value": "Group messaging with: " + " ".join("@" + h for h in handles),
+                               "creator": ws.bot_user_id, "last_set": int(time.time())}}
+        ws.channels[cid] = channel
+        with self._lock:
+            self._members[cid] = [ws.bot_user_id, *users]
+        return channel
 
     def join(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)
@@ -199,53 +225,32 @@ class ChannelsApi:
         return {"members": ids[start:start + limit],
                 "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
 
-    # --- pins ---------------------------------------------------------------------------------------
-    def _pin_target(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        if not args.get("timestamp"):
-            raise SlackError("no_item_specified")
-        channel = self.api._channel(args)
-        if channel["is_private"] and not channel["is_member"]:
-            raise SlackError("not_in_channel")
-        stored = self.sb.find_message(channel["id"], str(args["timestamp"]))
-        if stored is None:
-            raise SlackError("message_not_found")
-        return channel, stored
-
-    def pins_add(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel, stored = self._pin_target(args)
+    def rename(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A bot may rename only a channel it created (not_authorized otherwise; Slack needs an admin)."""
+        channel = self._joined(args)
+        if channel.get("is_im"):
+            raise SlackError("method_not_supported_for_channel_type")
         if channel["is_archived"]:
             raise SlackError("is_archived")
-        with self._lock:
-            pins = self._pins.setdefault(channel["id"], [])
-            if any(p["ts"] == stored["ts"] for p in pins):
-                raise SlackError("already_pinned")
-            pins.append({"ts": stored["ts"], "created": int(time.time()),
-                         "created_by": self.sb.workspace.bot_user_id})
-            stored["message"]["pinned_to"] = [channel["id"]]
+        if channel.get("creator") != self.sb.workspace.bot_user_id:
+            raise SlackError("not_authorized")
+        name = self._new_name(args)
+        channel.update(name=name, name_normalized=name)
+        return {"channel": dict(channel)}
+
+    def mark(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._joined(args)
+        if not args.get("ts"):
+            raise SlackError("invalid_timestamp")
+        channel["last_read"] = str(args["ts"])
         return {}
 
-    def pins_remove(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel, stored = self._pin_target(args)
-        with self._lock:
-            pins = self._pins.get(channel["id"], [])
-            hit = next((p for p in pins if p["ts"] == stored["ts"]), None)
-            if hit is None:
-                raise SlackError("no_pin")
-            pins.remove(hit)
-            stored["message"].pop("pinned_to", None)
-        return {}
-
-    def pins_list(self, args: dict[str, Any]) -> dict[str, Any]:
+    def close(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Close a DM: Slack answers `no_op` / `already_closed` when it was not open."""
         channel = self.api._channel(args)
-        with self._lock:
-            pins = list(self._pins.get(channel["id"], []))
-        items = []
-        for pin in reversed(pins):
-            stored = self.sb.find_message(channel["id"], pin["ts"])
-            if stored is None:
-                continue
-            message = {k: v for k, v in stored["message"].items() if k != "metadata"}
-            message["permalink"] = self.api._link(channel["id"], pin["ts"])
-            items.append({"type": "message", "created": pin["created"], "created_by": pin["created_by"],
-                          "channel": channel["id"], "message": message})
-        return {"items": items}
+        if not channel.get("is_im"):
+            raise SlackError("method_not_supported_for_channel_type")
+        if channel.get("is_open") is False:
+            return {"no_op": True, "already_closed": True}
+        channel["is_open"] = False
+        return {}

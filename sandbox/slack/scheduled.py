@@ -1,4 +1,5 @@
-"""chat.scheduleMessage / chat.scheduledMessages.list / chat.deleteScheduledMessage, and chat.unfurl.
+"""chat.scheduleMessage / chat.scheduledMessages.list / chat.deleteScheduledMessage, chat.meMessage and
+chat.unfurl.
 
 A scheduled message is checked like chat.postMessage (channel, text/blocks) and posted when its `post_at`
 has passed: due messages are delivered before each Web API call and before `sb.messages()` reads, kept
@@ -7,6 +8,7 @@ with via "chat.scheduleMessage". Errors: invalid_time (not a number), time_in_pa
 deleted, or another channel's). chat.unfurl needs channel + ts of a kept message (or source + unfurl_id)
 and an `unfurls` JSON object: cannot_find_channel, message_not_found (guessed), invalid_unfurls_format
 (guessed), missing_unfurls (guessed); accepted unfurls are kept on the message as `sb_unfurls`.
+chat.meMessage posts a `me_message` (text only, checked as chat.postMessage's) and answers `{channel, ts}`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class ScheduledApi:
         self._lock = threading.Lock()
         self._pending: dict[str, dict[str, Any]] = {}
         self.methods = {"chat.scheduleMessage": self.schedule, "chat.scheduledMessages.list": self.list_scheduled,
-                        "chat.deleteScheduledMessage": self.delete, "chat.unfurl": self.unfurl}
+                        "chat.deleteScheduledMessage": self.delete, "chat.unfurl": self.unfurl,
+                        "chat.meMessage": self.me_message}
 
     def schedule(self, args: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -118,3 +121,15 @@ class ScheduledApi:
         with self.sb._lock:
             stored.setdefault("sb_unfurls", {}).update(unfurls or {})
         return {}
+
+    def me_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._writable(args)
+        text = args.get("text")
+        if not text:
+            raise SlackError("no_text")
+        self.api._content({"text": text})
+        ws = self.sb.workspace
+        message = {"type": "message", "subtype": "me_message", "text": str(text), "user": ws.bot_user_id,
+                   "bot_id": ws.bot_id, "app_id": ws.app_id, "team": ws.team_id}
+        stored = self.sb.record_message(channel, message, "chat.meMessage", args)
+        return {"channel": channel["id"], "ts": stored["ts"]}

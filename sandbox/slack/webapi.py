@@ -21,9 +21,10 @@ Reading a channel (conversations.history / replies) needs the bot in it (not_in_
 tokens); a private channel it is not in is channel_not_found to conversations.info. Read-back messages carry
 Slack's thread fields (`sandbox.slack.threads`: reply_count, latest_reply, parent_user_id, thread_broadcast).
 api.test echoes `args` (and fails with `error=<code>`); conversations.open gives the whole DM with `return_im`.
-More methods live in their own modules: files.* (`sandbox.slack.files`), conversations admin and pins.*
-(`sandbox.slack.channels`), scheduled messages and chat.unfurl (`sandbox.slack.scheduled`), views.*
-(`sandbox.slack.views`), team.info / bots.info / users.profile.get (`sandbox.slack.directory`),
+More methods live in their own modules: files.* (`sandbox.slack.files`), conversations admin
+(`sandbox.slack.channels`), pins.* (`sandbox.slack.pins`), scheduled messages, chat.meMessage and chat.unfurl
+(`sandbox.slack.scheduled`), views.* (`sandbox.slack.views`), team.info / bots.info / users.profile.get /
+users.getPresence / emoji.list / usergroups.* (`sandbox.slack.directory`),
 conversations.list / users.conversations (`sandbox.slack.listing`).
 """
 
@@ -189,12 +190,14 @@ class WebApi:
         from sandbox.slack.directory import DirectoryApi
         from sandbox.slack.files import FilesApi
         from sandbox.slack.listing import ListingApi
+        from sandbox.slack.pins import PinsApi
         from sandbox.slack.scheduled import ScheduledApi
         from sandbox.slack.views import ViewsApi
 
         self.files, self.channels = FilesApi(self), ChannelsApi(self)
         self.scheduled, self.views = ScheduledApi(self), ViewsApi(self)
-        for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self)):
+        for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
+                    PinsApi(self)):
             self.methods.update(ext.methods)
 
     def api_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -449,15 +452,30 @@ class WebApi:
         return _page([shown[ts], *replies], args, limit)
 
     def conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Open (or find) the DM with one user: `users=U…` -> `{"channel": {"id": "D…"}}`."""
+        """Open (or find) a DM: `users=U…` -> `{"channel": {"id": "D…"}}`; 2-8 users open a group DM (mpim,
+        `G…`, the bot and them); `channel=D…|G…` resumes one (the whole object with `return_im`)."""
         users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
-        if len(users) != 1:
-            raise SlackError("users_list_not_supplied" if not users else "not_implemented")
-        if users[0] not in self.sb.workspace.users:
-            raise SlackError("user_not_found")
-        cid = "D" + users[0][1:]
-        existed = cid in self.sb.workspace.channels
-        channel = self.sb.dm_channel(users[0])
+        if args.get("channel") and not users:
+            channel = self._channel(args)
+            if not channel.get("is_im") and not channel.get("is_mpim"):
+                raise SlackError("method_not_supported_for_channel_type")
+            existed = channel.get("is_open", True)
+        elif not users:
+            raise SlackError("users_list_not_supplied")
+        elif len(users) > 8:
+            raise SlackError("too_many_users")
+        else:
+            for uid in users:
+                if uid not in self.sb.workspace.users:
+                    raise SlackError("user_not_found")
+            ids = sorted(set(users) - {self.sb.workspace.bot_user_id})
+            if not ids:
+                raise SlackError("cannot_dm_bot")
+            cid = "D" + ids[0][1:] if len(ids) == 1 else None
+            found = self.sb.workspace.channels.get(cid) if cid else self.channels.find_mpim(ids)
+            existed = found is not None and found.get("is_open", True)
+            channel = self.sb.dm_channel(ids[0]) if cid else found or self.channels.new_mpim(ids)
+        channel["is_open"] = True
         out: dict[str, Any] = {"channel": dict(channel) if _flag(args.get("return_im")) else {"id": channel["id"]}}
         if existed:
             out.update(no_op=True, already_open=True)

@@ -1,7 +1,7 @@
 """slack_sdk calls that answered wrongly or unknown_method before round 3 of the client probe:
 conversation lists (types, private channels, DMs, users.conversations), thread fields on read, reading
 channels the bot is not in, user groups / presence / emoji, a forced ratelimited error,
-block_ids Slack gives blocks without one."""
+block_ids Slack gives blocks without one, group DMs, conversations.rename / mark / close and chat.meMessage."""
 
 from __future__ import annotations
 
@@ -118,3 +118,37 @@ def test_blocks_without_block_id_get_one_and_keep_it(slack_client, slack_sandbox
     assert [b["block_id"] for b in shown["blocks"]] == ids
     updated = slack_client.chat_update(channel=posted["channel"], ts=posted["ts"], text="INC0010001", blocks=sent)
     assert [b["block_id"] for b in updated["message"]["blocks"]] == ids  # same place, same id
+
+
+def test_group_dms_resume_and_close(slack_client, slack_sandbox):
+    amelia, chen = _human(slack_sandbox), _human(slack_sandbox, "chen.wei")
+    group = slack_client.conversations_open(users=[amelia, chen], return_im=True)
+    assert group["channel"]["is_mpim"] and "no_op" not in group and group["channel"]["name"].startswith("mpdm-")
+    again = slack_client.conversations_open(users=f"{chen},{amelia}")
+    assert again["channel"]["id"] == group["channel"]["id"] and again["already_open"]
+    posted = slack_client.chat_postMessage(channel=group["channel"]["id"], text="both of you")
+    assert posted["channel"] == group["channel"]["id"]
+    assert [c["id"] for c in slack_client.conversations_list(types="mpim")["channels"]] == [group["channel"]["id"]]
+    assert sorted(slack_client.conversations_members(channel=group["channel"]["id"])["members"]) == sorted(
+        [slack_sandbox.workspace.bot_user_id, amelia, chen])
+    dm = slack_client.conversations_open(users=amelia)["channel"]["id"]
+    assert slack_client.conversations_close(channel=dm)["ok"]
+    assert slack_client.conversations_close(channel=dm)["already_closed"]
+    resumed = slack_client.conversations_open(channel=dm, return_im=True)
+    assert resumed["channel"]["id"] == dm and "no_op" not in resumed
+    fails(slack_client.conversations_close, "method_not_supported_for_channel_type", channel="alerts-jira")
+    fails(slack_client.conversations_open, "user_not_found", users="U000NOPE")
+
+
+def test_rename_mark_and_me_message(slack_client, slack_sandbox):
+    cid = slack_client.conversations_create(name="probe-room")["channel"]["id"]
+    renamed = slack_client.conversations_rename(channel=cid, name="probe-room-2")["channel"]
+    assert renamed["id"] == cid and renamed["name"] == "probe-room-2"
+    fails(slack_client.conversations_rename, "name_taken", channel=cid, name="general")
+    fails(slack_client.conversations_rename, "not_authorized", channel="alerts-jira", name="jira-alerts")
+    me = slack_client.chat_meMessage(channel=cid, text="is deploying")
+    assert me["channel"] == cid and me["ts"]
+    [shown] = slack_client.conversations_history(channel=cid)["messages"]
+    assert shown["subtype"] == "me_message" and shown["text"] == "is deploying"
+    assert slack_client.conversations_mark(channel=cid, ts=me["ts"])["ok"]
+    fails(slack_client.conversations_mark, "not_in_channel", channel="random", ts=me["ts"])
