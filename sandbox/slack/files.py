@@ -158,14 +158,15 @@ class FilesApi:
         return {}
 
     def list_files(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Newest first, filtered by channel / user / ts_from / ts_to, paged by `count` + `page`."""
+        """Newest first, filtered by channel / user / ts_from / ts_to / types (comma list of Slack's file kinds:
+        all, images, pdfs, zips, snippets, gdocs, spaces), paged by `count` + `page`."""
         channel = self.api._channel(args)["id"] if args.get("channel") else None
         with self._lock:
             rows = [f for f in self._files.values() if f["_state"] == "complete"]
         rows = [f for f in rows if (channel is None or channel in f["channels"] + f["groups"] + f["ims"])
                 and (not args.get("user") or f["user"] == args["user"])
                 and f["created"] >= float(args.get("ts_from") or 0)
-                and f["created"] <= float(args.get("ts_to") or "inf")]
+                and f["created"] <= float(args.get("ts_to") or "inf") and _of_types(f, args.get("types"))]
         rows.reverse()
         try:
             count, page = max(int(args.get("count") or 100), 1), max(int(args.get("page") or 1), 1)
@@ -196,6 +197,15 @@ def _public(f: dict[str, Any]) -> dict[str, Any]:
     for key in ("channels", "groups", "ims"):
         out[key] = list(f[key])
     return out
+
+
+def _of_types(f: dict[str, Any], types: Any) -> bool:
+    """Whether a file is of one of the `types` files.list filters by (none or `all`: every file)."""
+    wanted = {t.strip() for t in str(types or "all").split(",") if t.strip()} or {"all"}
+    kinds = {"all", "images" if f["mimetype"].startswith("image/") else "", "pdfs" if f["filetype"] == "pdf" else "",
+             "zips" if f["filetype"] == "zip" else "", "snippets" if f["mode"] == "snippet" else "",
+             "gdocs" if f["filetype"].startswith("gdoc") else "", "spaces" if f["mode"] in ("space", "post") else ""}
+    return bool(wanted & kinds)
 
 
 def _multipart_file(req: Request) -> bytes:

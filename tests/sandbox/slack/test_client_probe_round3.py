@@ -1,7 +1,8 @@
 """slack_sdk calls that answered wrongly or unknown_method before round 3 of the client probe:
 conversation lists (types, private channels, DMs, users.conversations), thread fields on read, reading
 channels the bot is not in, user groups / presence / emoji, a forced ratelimited error,
-block_ids Slack gives blocks without one, group DMs, conversations.rename / mark / close and chat.meMessage."""
+block_ids Slack gives blocks without one, group DMs, conversations.rename / mark / close and chat.meMessage,
+files.list by types."""
 
 from __future__ import annotations
 
@@ -152,3 +153,14 @@ def test_rename_mark_and_me_message(slack_client, slack_sandbox):
     assert shown["subtype"] == "me_message" and shown["text"] == "is deploying"
     assert slack_client.conversations_mark(channel=cid, ts=me["ts"])["ok"]
     fails(slack_client.conversations_mark, "not_in_channel", channel="random", ts=me["ts"])
+
+
+def test_files_list_filters_by_types(slack_client, slack_sandbox):
+    channel = slack_sandbox.workspace.channel("compliance-delivery")["id"]
+    pdf = slack_client.files_upload_v2(channel=channel, content=b"%PDF-1.4", filename="evidence.pdf")["file"]
+    png = slack_client.files_upload_v2(channel=channel, content=b"\x89PNG", filename="shot.png")["file"]
+    slack_client.files_upload_v2(channel=channel, content="a,b", filename="rows.csv")
+    assert [f["id"] for f in slack_client.files_list(types="pdfs")["files"]] == [pdf["id"]]
+    assert [f["id"] for f in slack_client.files_list(types="images,pdfs")["files"]] == [png["id"], pdf["id"]]
+    assert len(slack_client.files_list(types="all")["files"]) == len(slack_client.files_list()["files"]) == 3
+    assert slack_client.files_list(types="zips")["files"] == []
