@@ -45,7 +45,11 @@ from sandbox.slack.webapi import SlackError, WebApi, call_args
 from sandbox.slack.webhooks import WEBHOOK_CODES, handle_webhook, text_response
 
 SLACK_JSON = "application/json; charset=utf-8"
-SCOPES = "chat:write,chat:write.public,channels:read,groups:read,users:read,users:read.email,channels:history"
+# the bot's granted scopes (X-OAuth-Scopes on every Web API answer): those of the methods served
+SCOPES = ("chat:write,chat:write.public,commands,channels:read,groups:read,im:read,mpim:read,channels:history,"
+          "groups:history,im:history,mpim:history,channels:join,channels:manage,groups:write,im:write,mpim:write,"
+          "users:read,users:read.email,usergroups:read,team:read,emoji:read,files:read,files:write,reactions:read,"
+          "reactions:write,pins:read,pins:write,links:write")
 
 
 class _BotToken:

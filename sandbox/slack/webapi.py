@@ -275,7 +275,9 @@ class WebApi:
 
     def permalink(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, stored = self._own_message(args, "message_ts", "")
-        link = f"https://{self.sb.workspace.domain}.slack.com/archives/{channel['id']}/p{stored['ts'].replace('.', '')}"
+        link = self._link(channel["id"], stored["ts"])
+        if stored["thread_ts"] and stored["thread_ts"] != stored["ts"]:  # a reply links into its thread
+            link += f"?thread_ts={stored['thread_ts']}&cid={channel['id']}"
         return {"channel": channel["id"], "permalink": link}
 
     def post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -285,6 +287,8 @@ class WebApi:
         user = str(args.get("user") or "")
         if user not in self.sb.workspace.users:
             raise SlackError("user_not_found")
+        if user not in self.channels.member_ids(channel):
+            raise SlackError("user_not_in_channel")
         message = bot_message(self.sb.workspace, *self._content(args), args.get("thread_ts"))
         stored = self.sb.record_message(channel, message, "chat.postEphemeral", args, ephemeral_user=user)
         return {"message_ts": stored["ts"]}

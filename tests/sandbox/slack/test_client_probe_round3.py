@@ -2,7 +2,7 @@
 conversation lists (types, private channels, DMs, users.conversations), thread fields on read, reading
 channels the bot is not in, user groups / presence / emoji, a forced ratelimited error,
 block_ids Slack gives blocks without one, group DMs, conversations.rename / mark / close and chat.meMessage,
-files.list by types."""
+files.list by types, thread permalinks, chat.postEphemeral to a non-member, the granted scopes header."""
 
 from __future__ import annotations
 
@@ -164,3 +164,19 @@ def test_files_list_filters_by_types(slack_client, slack_sandbox):
     assert [f["id"] for f in slack_client.files_list(types="images,pdfs")["files"]] == [png["id"], pdf["id"]]
     assert len(slack_client.files_list(types="all")["files"]) == len(slack_client.files_list()["files"]) == 3
     assert slack_client.files_list(types="zips")["files"] == []
+
+
+def test_thread_permalink_ephemeral_membership_and_scopes(slack_client, slack_sandbox):
+    parent = slack_client.chat_postMessage(channel="alerts-jira", text="parent")
+    reply = slack_client.chat_postMessage(channel="alerts-jira", text="reply", thread_ts=parent["ts"])
+    top = slack_client.chat_getPermalink(channel=parent["channel"], message_ts=parent["ts"])["permalink"]
+    link = slack_client.chat_getPermalink(channel=parent["channel"], message_ts=reply["ts"])["permalink"]
+    assert "?" not in top and link == top.replace(parent["ts"].replace(".", ""), reply["ts"].replace(".", "")) + \
+        f"?thread_ts={parent['ts']}&cid={parent['channel']}"
+    room = slack_client.conversations_create(name="probe-ephemeral")["channel"]["id"]
+    fails(slack_client.chat_postEphemeral, "user_not_in_channel", channel=room, user=_human(slack_sandbox), text="x")
+    slack_client.conversations_invite(channel=room, users=_human(slack_sandbox))
+    assert slack_client.chat_postEphemeral(channel=room, user=_human(slack_sandbox), text="x")["message_ts"]
+    headers = {k.lower(): v for k, v in slack_client.auth_test().headers.items()}
+    scopes = headers["x-oauth-scopes"].split(",")
+    assert {"chat:write", "files:write", "commands", "users:read.email", "reactions:write"} <= set(scopes)
