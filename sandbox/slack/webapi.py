@@ -8,13 +8,13 @@ invalid_blocks (Block Kit limits, see `sandbox.slack.blocks`),
 too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, users_not_found,
 user_not_found, invalid_json, unknown_method (HTTP 404).
 
-Methods: api.test, auth.test, chat.postMessage, chat.update, chat.delete, chat.getPermalink,
+Methods: api.test, auth.test, auth.revoke, chat.postMessage, chat.update, chat.delete, chat.getPermalink,
 chat.postEphemeral, conversations.info, conversations.history (top-level messages and
 broadcast replies only), conversations.replies (a thread), conversations.open,
 users.info, users.list, users.lookupByEmail, reactions.add / reactions.remove / reactions.get / reactions.list
 (the bot user's reactions on stored messages: message_not_found, already_reacted, no_reaction, invalid_name,
 no_item_specified; conversations.history shows `reactions`). chat.update / chat.delete act on the bot's own messages
-(message_not_found, cant_update_message, cant_delete_message). chat.postMessage keeps `metadata`;
+(message_not_found, cant_update_message, cant_delete_message). chat.postMessage / chat.update keep `metadata`;
 conversations.history returns it with `include_all_metadata=true`, as Slack does. conversations.history
 and conversations.replies page by `cursor` and take `oldest` / `latest` / `inclusive`, as Slack does.
 Reading a channel (conversations.history / replies) needs the bot in it (not_in_channel, as Slack's bot
@@ -175,7 +175,8 @@ class WebApi:
     def __init__(self, sb: SlackSandbox) -> None:
         self.sb = sb
         self.methods = {
-            "api.test": self.api_test, "auth.test": self.auth_test, "chat.postMessage": self.post_message,
+            "api.test": self.api_test, "auth.test": self.auth_test, "auth.revoke": self.auth_revoke,
+            "chat.postMessage": self.post_message,
             "conversations.info": self.conversations_info,
             "conversations.history": self.conversations_history, "conversations.open": self.conversations_open,
             "conversations.replies": self.conversations_replies,
@@ -206,6 +207,13 @@ class WebApi:
         if args.get("error"):
             raise SlackError(str(args["error"]), args=echoed)
         return {"args": echoed}
+
+    def auth_revoke(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Revoke the bot token (every later call answers token_revoked); `test=true` only pretends."""
+        if _flag(args.get("test")):
+            return {"revoked": False}
+        self.sb.token.revoke_all()
+        return {"revoked": True}
 
     def auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         ws = self.sb.workspace
@@ -264,6 +272,9 @@ class WebApi:
             changes["blocks"] = blocks
         if attachments is not None:
             changes["attachments"] = attachments
+        metadata = _metadata(args.get("metadata"))
+        if metadata:
+            changes["metadata"] = metadata
         self.sb.edit_message(stored, changes, args)
         message = {k: v for k, v in stored["message"].items() if k not in ("ts", "metadata")}
         return {"channel": channel["id"], "ts": stored["ts"], "text": message["text"], "message": message}

@@ -2,7 +2,8 @@
 conversation lists (types, private channels, DMs, users.conversations), thread fields on read, reading
 channels the bot is not in, user groups / presence / emoji, a forced ratelimited error,
 block_ids Slack gives blocks without one, group DMs, conversations.rename / mark / close and chat.meMessage,
-files.list by types, thread permalinks, chat.postEphemeral to a non-member, the granted scopes header."""
+files.list by types, thread permalinks, chat.postEphemeral to a non-member, the granted scopes header,
+chat.update's metadata and auth.revoke."""
 
 from __future__ import annotations
 
@@ -180,3 +181,20 @@ def test_thread_permalink_ephemeral_membership_and_scopes(slack_client, slack_sa
     headers = {k.lower(): v for k, v in slack_client.auth_test().headers.items()}
     scopes = headers["x-oauth-scopes"].split(",")
     assert {"chat:write", "files:write", "commands", "users:read.email", "reactions:write"} <= set(scopes)
+
+
+def test_chat_update_replaces_metadata(slack_client, slack_sandbox):
+    posted = slack_client.chat_postMessage(channel="alerts-jira", text="PROJ-1", metadata={
+        "event_type": "ticket_opened", "event_payload": {"key": "PROJ-1"}})
+    slack_client.chat_update(channel=posted["channel"], ts=posted["ts"], text="PROJ-1 done", metadata={
+        "event_type": "ticket_closed", "event_payload": {"key": "PROJ-1"}})
+    [shown] = slack_client.conversations_history(channel=posted["channel"], include_all_metadata=True)["messages"]
+    assert shown["metadata"]["event_type"] == "ticket_closed" and shown["text"] == "PROJ-1 done"
+
+
+def test_auth_revoke(slack_client, slack_sandbox):
+    assert slack_client.auth_revoke(test=True)["revoked"] is False
+    assert slack_client.auth_test()["ok"]
+    assert slack_client.auth_revoke()["revoked"] is True
+    fails(slack_client.auth_test, "token_revoked")
+    fails(slack_client.chat_postMessage, "token_revoked", channel="alerts-jira", text="x")
