@@ -11,9 +11,7 @@ user_not_found, invalid_json, unknown_method (HTTP 404).
 Methods: api.test, auth.test, auth.revoke, chat.postMessage, chat.update, chat.delete, chat.getPermalink,
 chat.postEphemeral, conversations.info, conversations.history (top-level messages and
 broadcast replies only), conversations.replies (a thread), conversations.open,
-users.info, users.list, users.lookupByEmail, reactions.add / reactions.remove / reactions.get / reactions.list
-(the bot user's reactions on stored messages: message_not_found, already_reacted, no_reaction, invalid_name,
-no_item_specified; conversations.history shows `reactions`). chat.update / chat.delete act on the bot's own messages
+users.info, users.list, users.lookupByEmail. chat.update / chat.delete act on the bot's own messages
 (message_not_found, cant_update_message, cant_delete_message). chat.postMessage / chat.update keep `metadata`;
 conversations.history returns it with `include_all_metadata=true`, as Slack does. conversations.history
 and conversations.replies page by `cursor` and take `oldest` / `latest` / `inclusive`, as Slack does.
@@ -22,17 +20,16 @@ tokens); a private channel it is not in is channel_not_found to conversations.in
 Slack's thread fields (`sandbox.slack.threads`: reply_count, latest_reply, parent_user_id, thread_broadcast).
 api.test echoes `args` (and fails with `error=<code>`); conversations.open gives the whole DM with `return_im`.
 More methods live in their own modules: files.* (`sandbox.slack.files`), conversations admin
-(`sandbox.slack.channels`), pins.* (`sandbox.slack.pins`), scheduled messages, chat.meMessage and chat.unfurl
-(`sandbox.slack.scheduled`), views.* (`sandbox.slack.views`), team.info / bots.info / users.profile.get /
-users.getPresence / emoji.list / usergroups.* (`sandbox.slack.directory`),
-conversations.list / users.conversations (`sandbox.slack.listing`).
+(`sandbox.slack.channels`), pins.* (`sandbox.slack.pins`), reactions.* (`sandbox.slack.reactions`), scheduled
+messages, chat.meMessage and chat.unfurl (`sandbox.slack.scheduled`), views.* (`sandbox.slack.views`),
+team.info / bots.info / users.profile.get / users.getPresence / emoji.list / usergroups.*
+(`sandbox.slack.directory`), conversations.list / users.conversations (`sandbox.slack.listing`).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -111,10 +108,6 @@ def _metadata(value: Any) -> dict[str, Any] | None:
     return value
 
 
-_EMOJI = re.compile(r"[a-z0-9_+'\-]{1,100}")
-_TONE = re.compile(r"skin-tone-[2-6]")
-
-
 def _flag(value: Any) -> bool:
     return str(value).lower() in ("1", "true", "yes")
 
@@ -183,22 +176,21 @@ class WebApi:
             "users.info": self.users_info, "users.list": self.users_list,
             "users.lookupByEmail": self.users_lookup_by_email, "chat.update": self.update_message,
             "chat.delete": self.delete_message, "chat.getPermalink": self.permalink,
-            "chat.postEphemeral": self.post_ephemeral, "reactions.add": self.reactions_add,
-            "reactions.remove": self.reactions_remove, "reactions.get": self.reactions_get,
-            "reactions.list": self.reactions_list,
+            "chat.postEphemeral": self.post_ephemeral,
         }
         from sandbox.slack.channels import ChannelsApi
         from sandbox.slack.directory import DirectoryApi
         from sandbox.slack.files import FilesApi
         from sandbox.slack.listing import ListingApi
         from sandbox.slack.pins import PinsApi
+        from sandbox.slack.reactions import ReactionsApi
         from sandbox.slack.scheduled import ScheduledApi
         from sandbox.slack.views import ViewsApi
 
         self.files, self.channels = FilesApi(self), ChannelsApi(self)
         self.scheduled, self.views = ScheduledApi(self), ViewsApi(self)
         for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
-                    PinsApi(self)):
+                    PinsApi(self), ReactionsApi(self)):
             self.methods.update(ext.methods)
 
     def api_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -303,94 +295,6 @@ class WebApi:
         message = bot_message(self.sb.workspace, *self._content(args), args.get("thread_ts"))
         stored = self.sb.record_message(channel, message, "chat.postEphemeral", args, ephemeral_user=user)
         return {"message_ts": stored["ts"]}
-
-    # --- reactions ------------------------------------------------------------------------------
-    def _reaction_target(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        if not args.get("timestamp") and not args.get("file") and not args.get("file_comment"):
-            raise SlackError("no_item_specified")
-        if not args.get("timestamp"):
-            raise SlackError("file_not_found")  # files are not emulated
-        channel = self._channel(args)
-        if channel["is_private"] and not channel["is_member"]:
-            raise SlackError("not_in_channel")
-        stored = self.sb.find_message(channel["id"], str(args.get("timestamp")))
-        if stored is None:
-            raise SlackError("message_not_found")
-        return channel, stored
-
-    @staticmethod
-    def _reaction_name(args: dict[str, Any]) -> str:
-        name = str(args.get("name") or "").strip(":")
-        base, _, tone = name.partition("::")
-        if not base or not _EMOJI.fullmatch(base) or (tone and not _TONE.fullmatch(tone)):
-            raise SlackError("invalid_name")
-        return name
-
-    def reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel, stored = self._reaction_target(args)
-        name = self._reaction_name(args)
-        if channel["is_archived"]:
-            raise SlackError("is_archived")
-        me = self.sb.workspace.bot_user_id
-        with self.sb._lock:
-            reactions = stored["message"].setdefault("reactions", [])
-            hit = next((r for r in reactions if r["name"] == name), None)
-            if hit is not None and me in hit["users"]:
-                raise SlackError("already_reacted")
-            if hit is None:
-                if len(reactions) >= 50:
-                    raise SlackError("too_many_emoji")
-                hit = {"name": name, "users": [], "count": 0}
-                reactions.append(hit)
-            hit["users"].append(me)
-            hit["count"] += 1
-        return {}
-
-    def reactions_remove(self, args: dict[str, Any]) -> dict[str, Any]:
-        _channel, stored = self._reaction_target(args)
-        name = self._reaction_name(args)
-        me = self.sb.workspace.bot_user_id
-        with self.sb._lock:
-            reactions = stored["message"].get("reactions") or []
-            hit = next((r for r in reactions if r["name"] == name and me in r["users"]), None)
-            if hit is None:
-                raise SlackError("no_reaction")
-            hit["users"].remove(me)
-            hit["count"] -= 1
-            if not hit["count"]:
-                reactions.remove(hit)
-            if not reactions:
-                stored["message"].pop("reactions", None)
-        return {}
-
-    def reactions_get(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel, stored = self._reaction_target(args)
-        message = {k: v for k, v in stored["message"].items() if k != "metadata"}
-        if message.get("reactions"):
-            message["reactions"] = [dict(r, users=list(r["users"])) for r in message["reactions"]]
-        return {"type": "message", "channel": channel["id"], "message": {**message, "permalink": self._link(
-            channel["id"], stored["ts"])}}
-
-    def reactions_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Items the bot user (or `user`) reacted to, newest first, paged by cursor."""
-        user = str(args.get("user") or self.sb.workspace.bot_user_id)
-        if user not in self.sb.workspace.users and user != self.sb.workspace.bot_user_id:
-            raise SlackError("user_not_found")
-        items = []
-        for stored in reversed(self.sb.messages()):
-            reactions = stored["message"].get("reactions") or []
-            if not stored.get("deleted") and any(user in r["users"] for r in reactions):
-                message = {k: v for k, v in stored["message"].items() if k != "metadata"}
-                items.append({"type": "message", "channel": stored["channel"], "message": message})
-        try:
-            limit = int(args.get("limit") or args.get("count") or 100)
-        except ValueError as exc:
-            raise SlackError("invalid_limit") from exc
-        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
-        limit = max(1, min(limit, 1000))
-        more = start + limit < len(items)
-        return {"items": items[start:start + limit],
-                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
 
     def _link(self, channel_id: str, ts: str) -> str:
         return f"https://{self.sb.workspace.domain}.slack.com/archives/{channel_id}/p{ts.replace('.', '')}"

@@ -1,0 +1,110 @@
+"""reactions.add / reactions.remove / reactions.get / reactions.list: the bot user's reactions on kept messages
+(message_not_found, already_reacted, no_reaction, invalid_name, no_item_specified, too_many_emoji, is_archived;
+files are not reacted to: file_not_found). conversations.history shows a message's `reactions`."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from sandbox.slack.webapi import SlackError, _cursor, _offset
+
+if TYPE_CHECKING:
+    from sandbox.slack.webapi import WebApi
+
+_EMOJI = re.compile(r"[a-z0-9_+'\-]{1,100}")
+_TONE = re.compile(r"skin-tone-[2-6]")
+
+
+class ReactionsApi:
+    def __init__(self, api: WebApi) -> None:
+        self.api, self.sb = api, api.sb
+        self.methods = {"reactions.add": self.reactions_add, "reactions.remove": self.reactions_remove,
+                        "reactions.get": self.reactions_get, "reactions.list": self.reactions_list}
+
+    def _reaction_target(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        if not args.get("timestamp") and not args.get("file") and not args.get("file_comment"):
+            raise SlackError("no_item_specified")
+        if not args.get("timestamp"):
+            raise SlackError("file_not_found")  # files are not emulated
+        channel = self.api._channel(args)
+        if channel["is_private"] and not channel["is_member"]:
+            raise SlackError("not_in_channel")
+        stored = self.sb.find_message(channel["id"], str(args.get("timestamp")))
+        if stored is None:
+            raise SlackError("message_not_found")
+        return channel, stored
+
+    @staticmethod
+    def _reaction_name(args: dict[str, Any]) -> str:
+        name = str(args.get("name") or "").strip(":")
+        base, _, tone = name.partition("::")
+        if not base or not _EMOJI.fullmatch(base) or (tone and not _TONE.fullmatch(tone)):
+            raise SlackError("invalid_name")
+        return name
+
+    def reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, stored = self._reaction_target(args)
+        name = self._reaction_name(args)
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        me = self.sb.workspace.bot_user_id
+        with self.sb._lock:
+            reactions = stored["message"].setdefault("reactions", [])
+            hit = next((r for r in reactions if r["name"] == name), None)
+            if hit is not None and me in hit["users"]:
+                raise SlackError("already_reacted")
+            if hit is None:
+                if len(reactions) >= 50:
+                    raise SlackError("too_many_emoji")
+                hit = {"name": name, "users": [], "count": 0}
+                reactions.append(hit)
+            hit["users"].append(me)
+            hit["count"] += 1
+        return {}
+
+    def reactions_remove(self, args: dict[str, Any]) -> dict[str, Any]:
+        _channel, stored = self._reaction_target(args)
+        name = self._reaction_name(args)
+        me = self.sb.workspace.bot_user_id
+        with self.sb._lock:
+            reactions = stored["message"].get("reactions") or []
+            hit = next((r for r in reactions if r["name"] == name and me in r["users"]), None)
+            if hit is None:
+                raise SlackError("no_reaction")
+            hit["users"].remove(me)
+            hit["count"] -= 1
+            if not hit["count"]:
+                reactions.remove(hit)
+            if not reactions:
+                stored["message"].pop("reactions", None)
+        return {}
+
+    def reactions_get(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, stored = self._reaction_target(args)
+        message = {k: v for k, v in stored["message"].items() if k != "metadata"}
+        if message.get("reactions"):
+            message["reactions"] = [dict(r, users=list(r["users"])) for r in message["reactions"]]
+        return {"type": "message", "channel": channel["id"], "message": {**message, "permalink": self.api._link(
+            channel["id"], stored["ts"])}}
+
+    def reactions_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Items the bot user (or `user`) reacted to, newest first, paged by cursor."""
+        user = str(args.get("user") or self.sb.workspace.bot_user_id)
+        if user not in self.sb.workspace.users and user != self.sb.workspace.bot_user_id:
+            raise SlackError("user_not_found")
+        items = []
+        for stored in reversed(self.sb.messages()):
+            reactions = stored["message"].get("reactions") or []
+            if not stored.get("deleted") and any(user in r["users"] for r in reactions):
+                message = {k: v for k, v in stored["message"].items() if k != "metadata"}
+                items.append({"type": "message", "channel": stored["channel"], "message": message})
+        try:
+            limit = int(args.get("limit") or args.get("count") or 100)
+        except ValueError as exc:
+            raise SlackError("invalid_limit") from exc
+        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+        limit = max(1, min(limit, 1000))
+        more = start + limit < len(items)
+        return {"items": items[start:start + limit],
+                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
