@@ -298,14 +298,16 @@ class SlackSandbox(Sandbox):
                 forced = self._method_errors.get(method)
             if forced:
                 raise SlackError(forced, 429 if forced == "ratelimited" else 200)
-            return self._slack_json({"ok": True, **fn(args)})
+            return self._slack_json(_with_charset_warning(req, {"ok": True, **fn(args)}))
         except SlackError as exc:
             retry = [("Retry-After", "1")] if exc.status == 429 else None  # Slack's 429 always says when
             return self._slack_json({"ok": False, "error": exc.error, **exc.extra}, exc.status, retry)
 
     def _check_token(self, req: Request, args: dict[str, Any]) -> None:
         header = req.header("Authorization")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else str(args.get("token") or "")
+        # a JSON body's `token` is not read (Slack: send it as a bearer token with JSON); query / form ones are
+        field = req.query.get("token") if _is_json(req) else args.get("token")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else str(field or "")
         if not token:
             raise SlackError("not_authed")
         if token != self.bot_token:
@@ -355,3 +357,17 @@ class SlackSandbox(Sandbox):
         status = int(decision.status or 500)
         return text_response(status, "rollup_error") if webhook else \
             self._slack_json({"ok": False, "error": "internal_error"}, status)
+
+
+def _is_json(req: Request) -> bool:
+    return bool(req.body) and req.header("Content-Type").lower().startswith("application/json")
+
+
+def _with_charset_warning(req: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """Slack warns `missing_charset` on a JSON body sent without `charset=utf-8` (the call still succeeds)."""
+    if not _is_json(req) or "charset" in req.header("Content-Type").lower():
+        return body
+    warnings = [w for w in str(body.get("warning") or "").split(",") if w]
+    meta = dict(body.get("response_metadata") or {})
+    meta["warnings"] = ["missing_charset", *meta.get("warnings", [])]
+    return {**body, "warning": ",".join(["missing_charset", *warnings]), "response_metadata": meta}

@@ -1,7 +1,8 @@
 """Slack Web API methods a notifier needs, served at `POST|GET /api/<method>`.
 
 Arguments come from the query string, a form-encoded body or a JSON body (`application/json`);
-the bot token from `Authorization: Bearer xoxb-…` (or a `token` form/query field). Failures are
+the bot token from `Authorization: Bearer xoxb-…` (or a `token` form/query field; never a JSON body's, as
+Slack; a JSON body without `charset=utf-8` gets Slack's `missing_charset` warning). Failures are
 HTTP 200 with `{"ok": false, "error": "<code>"}`, as in Slack: not_authed, invalid_auth,
 token_revoked, channel_not_found, not_in_channel, is_archived, no_text, msg_too_long,
 invalid_blocks (Block Kit limits, see `sandbox.slack.blocks`),

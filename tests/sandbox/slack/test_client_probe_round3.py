@@ -3,11 +3,12 @@ conversation lists (types, private channels, DMs, users.conversations), thread f
 channels the bot is not in, user groups / presence / emoji, a forced ratelimited error,
 block_ids Slack gives blocks without one, group DMs, conversations.rename / mark / close and chat.meMessage,
 files.list by types, thread permalinks, chat.postEphemeral to a non-member, the granted scopes header,
-chat.update's metadata and auth.revoke."""
+chat.update's metadata and auth.revoke, JSON bodies as Slack reads them (no token field, missing_charset)."""
 
 from __future__ import annotations
 
 import pytest
+import requests
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -198,3 +199,20 @@ def test_auth_revoke(slack_client, slack_sandbox):
     assert slack_client.auth_revoke()["revoked"] is True
     fails(slack_client.auth_test, "token_revoked")
     fails(slack_client.chat_postMessage, "token_revoked", channel="alerts-jira", text="x")
+
+
+def test_json_bodies_need_the_bearer_header_and_warn_without_charset(slack_client, slack_sandbox):
+    url, token = slack_sandbox.url + "/api/chat.postMessage", slack_sandbox.bot_token
+    in_body = requests.post(url, json={"channel": "alerts-jira", "text": "x", "token": token}, timeout=10).json()
+    assert in_body == {"ok": False, "error": "not_authed"}
+    bare = requests.post(url, json={"channel": "alerts-jira", "text": "x"}, timeout=10,
+                         headers={"Authorization": f"Bearer {token}"}).json()
+    assert bare["ok"] and bare["warning"] == "missing_charset"
+    assert bare["response_metadata"]["warnings"] == ["missing_charset"]
+    assert "warning" not in slack_client.chat_postMessage(channel="alerts-jira", text="x", blocks=[
+        {"type": "divider"}])  # the SDK says charset=utf-8
+    form = requests.post(url, data={"channel": "alerts-jira", "text": "x", "token": token}, timeout=10).json()
+    assert form["ok"] and "warning" not in form
+    joined = requests.post(slack_sandbox.url + "/api/conversations.join", json={"channel": form["channel"]},
+                           headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    assert joined["response_metadata"]["warnings"] == ["missing_charset", "already_in_channel"]
