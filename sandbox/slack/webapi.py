@@ -12,7 +12,8 @@ user_not_found, invalid_json, unknown_method (HTTP 404).
 Methods: api.test, auth.test, auth.revoke, chat.postMessage, chat.update, chat.delete, chat.getPermalink,
 chat.postEphemeral, conversations.info, conversations.history (top-level messages and
 broadcast replies only), conversations.replies (a thread), conversations.open,
-users.info, users.list, users.lookupByEmail. chat.update / chat.delete act on the bot's own messages
+users.info, users.list, users.lookupByEmail; user-token methods (USER_TOKEN_ONLY: search.*, reminders.*,
+stars.*, ...) answer not_allowed_token_type to the bot token. chat.update / chat.delete act on the bot's own messages
 (message_not_found, cant_update_message, cant_delete_message). chat.postMessage / chat.update keep `metadata`;
 conversations.history returns it with `include_all_metadata=true`, as Slack does. conversations.history
 and conversations.replies page by `cursor` and take `oldest` / `latest` / `inclusive`, as Slack does.
@@ -42,6 +43,11 @@ if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
 
 MAX_TEXT = 40_000
+# methods Slack serves to user tokens only: a bot token gets not_allowed_token_type
+USER_TOKEN_ONLY = ("search.messages", "search.all", "search.files", "reminders.add", "reminders.list",
+                   "reminders.info", "reminders.delete", "reminders.complete", "stars.add", "stars.list",
+                   "stars.remove", "users.profile.set", "users.setPhoto", "dnd.setSnooze", "dnd.endSnooze",
+                   "dnd.endDnd", "users.identity")
 
 
 class SlackError(Exception):
@@ -193,6 +199,11 @@ class WebApi:
         for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
                     PinsApi(self), ReactionsApi(self)):
             self.methods.update(ext.methods)
+        self.methods.update(dict.fromkeys(USER_TOKEN_ONLY, self.user_token_only))
+
+    @staticmethod
+    def user_token_only(args: dict[str, Any]) -> dict[str, Any]:
+        raise SlackError("not_allowed_token_type")
 
     def api_test(self, args: dict[str, Any]) -> dict[str, Any]:
         """Echo the arguments; `error=<code>` makes it fail with that code, as Slack's does."""

@@ -3,7 +3,8 @@ conversation lists (types, private channels, DMs, users.conversations), thread f
 channels the bot is not in, user groups / presence / emoji, a forced ratelimited error,
 block_ids Slack gives blocks without one, group DMs, conversations.rename / mark / close and chat.meMessage,
 files.list by types, thread permalinks, chat.postEphemeral to a non-member, the granted scopes header,
-chat.update's metadata and auth.revoke, JSON bodies as Slack reads them (no token field, missing_charset)."""
+chat.update's metadata and auth.revoke, JSON bodies as Slack reads them (no token field, missing_charset),
+user-token-only methods."""
 
 from __future__ import annotations
 
@@ -216,3 +217,10 @@ def test_json_bodies_need_the_bearer_header_and_warn_without_charset(slack_clien
     joined = requests.post(slack_sandbox.url + "/api/conversations.join", json={"channel": form["channel"]},
                            headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
     assert joined["response_metadata"]["warnings"] == ["missing_charset", "already_in_channel"]
+
+
+def test_user_token_methods_refuse_the_bot_token(slack_client):
+    fails(slack_client.search_messages, "not_allowed_token_type", query="INC0010001")
+    fails(slack_client.reminders_add, "not_allowed_token_type", text="review", time="in 5 minutes")
+    fails(slack_client.users_profile_set, "not_allowed_token_type", name="status_text", value="x")
+    fails(slack_client.api_call, "unknown_method", 404, api_method="nothing.here")
