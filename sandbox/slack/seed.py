@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EMAIL_DOMAIN = "projectx.example"
 # (name, private, archived, bot is member, purpose)
@@ -59,6 +61,15 @@ class Workspace:
         return next((c for c in self.channels.values() if c["name"] == name), None)
 
 
+def _tz_offset(tz: str) -> int:
+    """Seconds east of UTC in `tz` now, as Slack's `tz_offset` (0 for an unknown zone)."""
+    try:
+        offset = datetime.now(ZoneInfo(tz)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return 0
+    return int(offset.total_seconds()) if offset else 0
+
+
 def _user(ws: Workspace, uid: str, name: str, handle: str, tz: str, bot: bool = False) -> dict[str, Any]:
     email = None if bot else f"{handle}@{EMAIL_DOMAIN}"
     profile = {"real_name": name, "display_name": handle, "real_name_normalized": name,
@@ -69,7 +80,7 @@ def _user(ws: Workspace, uid: str, name: str, handle: str, tz: str, bot: bool = 
     if bot:
         profile["bot_id"] = ws.bot_id
     return {"id": uid, "team_id": ws.team_id, "name": handle, "deleted": False, "real_name": name, "tz": tz,
-            "tz_label": tz, "tz_offset": 0, "profile": profile, "is_admin": False, "is_owner": False,
+            "tz_label": tz, "tz_offset": _tz_offset(tz), "profile": profile, "is_admin": False, "is_owner": False,
             "is_bot": bot, "is_app_user": False, "updated": 1_760_000_000}
 
 

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from sandbox.slack.blocks import BLOCK_TYPES
+from sandbox.slack.blocks import BLOCK_TYPES, with_block_ids
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError
 
@@ -102,7 +102,8 @@ class ViewsApi:
         with self._lock:
             if external and any(v["external_id"] == external and v["id"] != vid for v in self.views.values()):
                 raise SlackError("duplicate_external_id")
-            out = {"id": vid, "team_id": ws.team_id, "type": view["type"], "blocks": view.get("blocks", []),
+            out = {"id": vid, "team_id": ws.team_id, "type": view["type"],
+                   "blocks": with_block_ids(view.get("blocks", []), vid),  # as Slack names unnamed blocks
                    "private_metadata": str(view.get("private_metadata") or ""),
                    "callback_id": str(view.get("callback_id") or ""), "state": {"values": {}},
                    "hash": f"{int(time.time())}.{hashlib.sha1(str(time.time_ns()).encode()).hexdigest()[:8]}",

@@ -4,7 +4,7 @@ channels the bot is not in, user groups / presence / emoji, a forced ratelimited
 block_ids Slack gives blocks without one, group DMs, conversations.rename / mark / close and chat.meMessage,
 files.list by types, thread permalinks, chat.postEphemeral to a non-member, the granted scopes header,
 chat.update's metadata and auth.revoke, JSON bodies as Slack reads them (no token field, missing_charset),
-user-token-only methods."""
+user-token-only methods, block_ids in views, users' tz_offset."""
 
 from __future__ import annotations
 
@@ -224,3 +224,15 @@ def test_user_token_methods_refuse_the_bot_token(slack_client):
     fails(slack_client.reminders_add, "not_allowed_token_type", text="review", time="in 5 minutes")
     fails(slack_client.users_profile_set, "not_allowed_token_type", name="status_text", value="x")
     fails(slack_client.api_call, "unknown_method", 404, api_method="nothing.here")
+
+
+def test_view_blocks_get_block_ids_and_users_carry_their_tz_offset(slack_client, slack_sandbox):
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Evidence"}, "blocks": [
+        {"type": "input", "label": {"type": "plain_text", "text": "Note"},
+         "element": {"type": "plain_text_input", "action_id": "note"}},
+        {"type": "section", "block_id": "mine", "text": {"type": "mrkdwn", "text": "x"}}]}
+    opened = slack_client.views_open(trigger_id=slack_sandbox.new_trigger_id(), view=view)["view"]
+    assert opened["blocks"][0]["block_id"] and opened["blocks"][1]["block_id"] == "mine"
+    assert "block_id" not in view["blocks"][0]
+    priya = slack_client.users_info(user=_human(slack_sandbox, "priya.nair"))["user"]
+    assert priya["tz"] == "Asia/Kolkata" and priya["tz_offset"] == 19800  # India keeps no summer time
