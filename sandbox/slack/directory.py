@@ -1,7 +1,9 @@
-"""Workspace look-ups: team.info, bots.info, users.profile.get, users.getPresence, emoji.list, usergroups.list
-and usergroups.users.list (team_not_found, bot_not_found, user_not_found, no_such_subteam), shaped after
-Slack's documented examples. Two user groups are seeded (GROUPS: @secops, @compliance); presence is
-fixed per person (the bot is away, as a bot user without Socket Mode is)."""
+"""Workspace look-ups: team.info, team.profile.get, auth.teams.list, bots.info, users.profile.get,
+users.getPresence / users.setPresence, dnd.info / dnd.teamInfo, emoji.list, usergroups.list and
+usergroups.users.list (team_not_found, bot_not_found, user_not_found, no_such_subteam, invalid_presence),
+shaped after Slack's documented examples. Two user groups are seeded (GROUPS: @secops, @compliance);
+presence is fixed per person (the bot is away, as a bot user without Socket Mode is, whatever it sets);
+nobody has Do Not Disturb on (Slack's `next_dnd_*_ts` are then 1)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ class DirectoryApi:
         self.methods = {"team.info": self.team_info, "bots.info": self.bots_info,
                         "users.profile.get": self.profile_get, "users.getPresence": self.presence,
                         "emoji.list": self.emoji_list, "usergroups.list": self.usergroups_list,
-                        "usergroups.users.list": self.usergroup_users}
+                        "usergroups.users.list": self.usergroup_users, "users.setPresence": self.set_presence,
+                        "dnd.info": self.dnd_info, "dnd.teamInfo": self.dnd_team_info,
+                        "auth.teams.list": self.teams_list, "team.profile.get": self.team_profile}
 
     def team_info(self, args: dict[str, Any]) -> dict[str, Any]:
         ws = self.sb.workspace
@@ -60,6 +64,34 @@ class DirectoryApi:
             raise SlackError("user_not_found")
         away = uid == ws.bot_user_id or sum(uid.encode()) % 3 == 0
         return {"presence": "away" if away else "active"}
+
+    def set_presence(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("presence") not in ("auto", "away"):
+            raise SlackError("invalid_presence")
+        return {}
+
+    @staticmethod
+    def _dnd() -> dict[str, Any]:
+        return {"dnd_enabled": False, "next_dnd_start_ts": 1, "next_dnd_end_ts": 1}
+
+    def dnd_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        uid = str(args.get("user") or self.sb.workspace.bot_user_id)
+        if uid not in self.sb.workspace.users:
+            raise SlackError("user_not_found")
+        return {**self._dnd(), "snooze_enabled": False}
+
+    def dnd_team_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        ids = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if any(u not in self.sb.workspace.users for u in ids):
+            raise SlackError("user_not_found")
+        return {"users": {u: self._dnd() for u in ids}}
+
+    def teams_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        ws = self.sb.workspace
+        return {"teams": [{"id": ws.team_id, "name": ws.team}], "response_metadata": {"next_cursor": ""}}
+
+    def team_profile(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"profile": {"fields": [], "sections": []}}
 
     def emoji_list(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"emoji": dict(EMOJI), "cache_ts": "1760000000.000000"}

@@ -22,9 +22,9 @@ tokens); a private channel it is not in is channel_not_found to conversations.in
 Slack's thread fields (`sandbox.slack.threads`: reply_count, latest_reply, parent_user_id, thread_broadcast).
 api.test echoes `args` (and fails with `error=<code>`); conversations.open gives the whole DM with `return_im`.
 More methods live in their own modules: files.* (`sandbox.slack.files`), conversations admin
-(`sandbox.slack.channels`), pins.* (`sandbox.slack.pins`), reactions.* (`sandbox.slack.reactions`), scheduled
-messages, chat.meMessage and chat.unfurl (`sandbox.slack.scheduled`), views.* (`sandbox.slack.views`),
-team.info / bots.info / users.profile.get / users.getPresence / emoji.list / usergroups.*
+(`sandbox.slack.channels`), pins.* (`sandbox.slack.pins`), reactions.* (`sandbox.slack.reactions`), bookmarks.*
+(`sandbox.slack.bookmarks`), scheduled messages, chat.meMessage and chat.unfurl (`sandbox.slack.scheduled`),
+views.* (`sandbox.slack.views`), team / bot / profile / presence / dnd / emoji / usergroups look-ups
 (`sandbox.slack.directory`), conversations.list / users.conversations (`sandbox.slack.listing`).
 """
 
@@ -47,7 +47,8 @@ MAX_TEXT = 40_000
 USER_TOKEN_ONLY = ("search.messages", "search.all", "search.files", "reminders.add", "reminders.list",
                    "reminders.info", "reminders.delete", "reminders.complete", "stars.add", "stars.list",
                    "stars.remove", "users.profile.set", "users.setPhoto", "dnd.setSnooze", "dnd.endSnooze",
-                   "dnd.endDnd", "users.identity")
+                   "dnd.endDnd", "users.identity", "files.sharedPublicURL", "files.revokePublicURL",
+                   "team.accessLogs", "team.billableInfo")
 
 
 class SlackError(Exception):
@@ -185,6 +186,7 @@ class WebApi:
             "chat.delete": self.delete_message, "chat.getPermalink": self.permalink,
             "chat.postEphemeral": self.post_ephemeral,
         }
+        from sandbox.slack.bookmarks import BookmarksApi
         from sandbox.slack.channels import ChannelsApi
         from sandbox.slack.directory import DirectoryApi
         from sandbox.slack.files import FilesApi
@@ -197,7 +199,7 @@ class WebApi:
         self.files, self.channels = FilesApi(self), ChannelsApi(self)
         self.scheduled, self.views = ScheduledApi(self), ViewsApi(self)
         for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
-                    PinsApi(self), ReactionsApi(self)):
+                    PinsApi(self), ReactionsApi(self), BookmarksApi(self)):
             self.methods.update(ext.methods)
         self.methods.update(dict.fromkeys(USER_TOKEN_ONLY, self.user_token_only))
 
