@@ -216,8 +216,6 @@ class ChannelsApi:
 
     def members(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)
-        if channel["is_private"] and not channel["is_member"]:
-            raise SlackError("channel_not_found")  # private channels are invisible to non-members
         limit = _limit(args, 100, 1000)
         start = _offset(str(args["cursor"])) if args.get("cursor") else 0
         ids = list(self.member_ids(channel))

@@ -24,8 +24,6 @@ class PinsApi:
         if not args.get("timestamp"):
             raise SlackError("no_item_specified")
         channel = self.api._channel(args)
-        if channel["is_private"] and not channel["is_member"]:
-            raise SlackError("not_in_channel")
         stored = self.sb.find_message(channel["id"], str(args["timestamp"]))
         if stored is None:
             raise SlackError("message_not_found")

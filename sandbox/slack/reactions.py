@@ -28,8 +28,6 @@ class ReactionsApi:
         if not args.get("timestamp"):
             raise SlackError("file_not_found")  # files are not emulated
         channel = self.api._channel(args)
-        if channel["is_private"] and not channel["is_member"]:
-            raise SlackError("not_in_channel")
         stored = self.sb.find_message(channel["id"], str(args.get("timestamp")))
         if stored is None:
             raise SlackError("message_not_found")

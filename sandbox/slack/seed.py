@@ -2,7 +2,8 @@
 
 Ids look like Slack's (T…, U…, B…, C…, G… for private channels) and depend only on the seed.
 Channel flags that drive Web API errors: `is_archived` (is_archived / channel_is_archived),
-`is_private` with `is_member` False (not_in_channel). The bot is a member of every other channel.
+`is_private` with `is_member` False (channel_not_found: invisible to the bot). The bot is a member of every
+channel but #random (public: it may post there, not read it) and #secops-private.
 """
 
 from __future__ import annotations

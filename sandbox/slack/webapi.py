@@ -18,7 +18,8 @@ stars.*, ...) answer not_allowed_token_type to the bot token. chat.update / chat
 conversations.history returns it with `include_all_metadata=true`, as Slack does. conversations.history
 and conversations.replies page by `cursor` and take `oldest` / `latest` / `inclusive`, as Slack does.
 Reading a channel (conversations.history / replies) needs the bot in it (not_in_channel, as Slack's bot
-tokens); a private channel it is not in is channel_not_found to conversations.info. Read-back messages carry
+tokens); a private channel it is not in is channel_not_found to every method, as Slack hides it from
+non-members (chat.postMessage too; public channels take posts without joining). Read-back messages carry
 Slack's thread fields (`sandbox.slack.threads`: reply_count, latest_reply, parent_user_id, thread_broadcast).
 api.test echoes `args` (and fails with `error=<code>`); conversations.open gives the whole DM with `return_im`.
 More methods live in their own modules: files.* (`sandbox.slack.files`), conversations admin
@@ -231,16 +232,14 @@ class WebApi:
         channel = self.sb.workspace.channel(ref) if ref else None
         if channel is None and ref.startswith("U") and ref in self.sb.workspace.users:
             channel = self.sb.dm_channel(ref)
-        if channel is None:
-            raise SlackError("channel_not_found")
+        if channel is None or (channel["is_private"] and not channel["is_member"]):
+            raise SlackError("channel_not_found")  # a private channel is invisible to a bot not in it
         return channel
 
     def _writable(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
         if channel["is_archived"]:
             raise SlackError("is_archived")
-        if channel["is_private"] and not channel["is_member"]:
-            raise SlackError("not_in_channel")
         return channel
 
     @staticmethod
@@ -341,10 +340,7 @@ class WebApi:
         return {"channel": channel["id"], "ts": stored["ts"], "message": message}
 
     def conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(args)
-        if channel["is_private"] and not channel["is_member"]:
-            raise SlackError("channel_not_found")  # private channels are invisible to non-members
-        return {"channel": dict(channel)}
+        return {"channel": dict(self._channel(args))}
 
     def _readable(self, args: dict[str, Any]) -> dict[str, Any]:
         """A channel whose messages the bot may read: a bot token must be a member, public channel or not

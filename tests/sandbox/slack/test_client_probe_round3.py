@@ -82,7 +82,10 @@ def test_reading_needs_membership_and_private_channels_stay_hidden(slack_client,
     slack_client.conversations_join(channel=posted["channel"])
     assert slack_client.conversations_history(channel=posted["channel"])["messages"][0]["ts"] == posted["ts"]
     secret = slack_sandbox.workspace.channel("secops-private")["id"]
-    fails(slack_client.conversations_info, "channel_not_found", channel=secret)
+    for call, extra in ((slack_client.conversations_info, {}), (slack_client.conversations_history, {}),
+                        (slack_client.chat_postMessage, {"text": "x"}), (slack_client.pins_list, {}),
+                        (slack_client.conversations_members, {}), (slack_client.conversations_leave, {})):
+        fails(call, "channel_not_found", channel=secret, **extra)  # invisible, not just closed to the bot
 
 
 def test_a_forced_ratelimited_error_is_a_429_the_retry_handler_waits_out(slack_sandbox):
