@@ -15,7 +15,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from sandbox.slack.seed import slack_id
+from sandbox.slack.seed import channel_extras, slack_id
 from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ class ChannelsApi:
             "is_pending_ext_shared": False, "is_ext_shared": False, "context_team_id": ws.team_id,
             "creator": ws.bot_user_id, "is_member": True, "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": "", "creator": "", "last_set": 0}, "num_members": 1, "last_read": "0000000000.000000",
+            **channel_extras(ws, now),
         }
         ws.channels[cid] = channel
         with self._lock:
@@ -115,7 +116,7 @@ class ChannelsApi:
         channel = {"id": cid, "name": name, "is_channel": False, "is_group": False, "is_im": False, "is_mpim": True,
                    "is_private": True, "created": int(time.time()), "is_archived": False, "is_general": False,
                    "name_normalized": name, "is_member": True, "is_open": True, "creator": ws.bot_user_id,
-                   "context_team_id": ws.team_id, "num_members": len(users) + 1,
+                   "context_team_id": ws.team_id, "num_members": len(users) + 1, **channel_extras(ws, int(time.time())),
                    "topic": {"value": "Group messaging", "creator": ws.bot_user_id, "last_set": int(time.time())},
                    "purpose": {"value": "Group messaging with: " + " ".join("@" + h for h in handles),
                                "creator": ws.bot_user_id, "last_set": int(time.time())}}
@@ -233,7 +234,7 @@ class ChannelsApi:
         if channel.get("creator") != self.sb.workspace.bot_user_id:
             raise SlackError("not_authorized")
         name = self._new_name(args)
-        channel.update(name=name, name_normalized=name)
+        channel.update(name=name, name_normalized=name, previous_names=[channel["name"], *channel["previous_names"]])
         return {"channel": dict(channel)}
 
     def mark(self, args: dict[str, Any]) -> dict[str, Any]:

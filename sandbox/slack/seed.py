@@ -72,17 +72,31 @@ def _tz_offset(tz: str) -> int:
 
 
 def _user(ws: Workspace, uid: str, name: str, handle: str, tz: str, bot: bool = False) -> dict[str, Any]:
+    """A user object with the fields of Slack's users.info example (profile images, status, color, ...)."""
     email = None if bot else f"{handle}@{EMAIL_DOMAIN}"
-    profile = {"real_name": name, "display_name": handle, "real_name_normalized": name,
-               "display_name_normalized": handle, "team": ws.team_id,
-               "image_48": f"https://avatars.slack-edge.example/{uid}_48.png"}
+    first, _, last = name.partition(" ")
+    digest = hashlib.sha256(uid.encode()).hexdigest()
+    profile: dict[str, Any] = {
+        "title": "", "phone": "", "skype": "", "real_name": name, "real_name_normalized": name,
+        "display_name": handle, "display_name_normalized": handle, "fields": None, "status_text": "",
+        "status_emoji": "", "status_emoji_display_info": [], "status_expiration": 0, "avatar_hash": digest[:12],
+        "first_name": first, "last_name": last, "team": ws.team_id,
+        **{f"image_{n}": f"https://avatars.slack-edge.example/{uid}_{n}.png" for n in (24, 32, 48, 72, 192, 512)}}
     if email:
         profile["email"] = email
     if bot:
-        profile["bot_id"] = ws.bot_id
-    return {"id": uid, "team_id": ws.team_id, "name": handle, "deleted": False, "real_name": name, "tz": tz,
-            "tz_label": tz, "tz_offset": _tz_offset(tz), "profile": profile, "is_admin": False, "is_owner": False,
-            "is_bot": bot, "is_app_user": False, "updated": 1_760_000_000}
+        profile.update(bot_id=ws.bot_id, api_app_id=ws.app_id, always_active=False)
+    return {"id": uid, "team_id": ws.team_id, "name": handle, "deleted": False, "color": digest[12:18],
+            "real_name": name, "tz": tz, "tz_label": tz, "tz_offset": _tz_offset(tz), "profile": profile,
+            "is_admin": False, "is_owner": False, "is_primary_owner": False, "is_restricted": False,
+            "is_ultra_restricted": False, "is_bot": bot, "is_app_user": False, "updated": 1_760_000_000,
+            "is_email_confirmed": not bot, "who_can_share_contact_card": "EVERYONE"}
+
+
+def channel_extras(ws: Workspace, created: int) -> dict[str, Any]:
+    """Fields Slack's conversation objects carry that nothing here changes (besides `previous_names`)."""
+    return {"updated": created * 1000, "parent_conversation": None, "shared_team_ids": [ws.team_id],
+            "pending_shared": [], "pending_connected_team_ids": [], "previous_names": []}
 
 
 def build_workspace(seed: int, team: str = "Project X") -> Workspace:
@@ -105,6 +119,6 @@ def build_workspace(seed: int, team: str = "Project X") -> Workspace:
             ws.team_id, "creator": creator, "is_member": member,
             "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": purpose, "creator": creator, "last_set": created},
-            "num_members": len(ws.users) if member else len(ws.users) - 1,
+            "num_members": len(ws.users) if member else len(ws.users) - 1, **channel_extras(ws, created),
         }
     return ws

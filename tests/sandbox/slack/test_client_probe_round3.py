@@ -135,7 +135,7 @@ def test_group_dms_resume_and_close(slack_client, slack_sandbox):
 def test_rename_mark_and_me_message(slack_client, slack_sandbox):
     cid = slack_client.conversations_create(name="probe-room")["channel"]["id"]
     renamed = slack_client.conversations_rename(channel=cid, name="probe-room-2")["channel"]
-    assert renamed["id"] == cid and renamed["name"] == "probe-room-2"
+    assert renamed["id"] == cid and renamed["name"] == "probe-room-2" and renamed["previous_names"] == ["probe-room"]
     fails(slack_client.conversations_rename, "name_taken", channel=cid, name="general")
     fails(slack_client.conversations_rename, "not_authorized", channel="alerts-jira", name="jira-alerts")
     me = slack_client.chat_meMessage(channel=cid, text="is deploying")

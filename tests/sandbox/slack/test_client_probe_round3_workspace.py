@@ -1,5 +1,6 @@
 """Round 3 of the slack_sdk client probe, workspace look-ups that answered unknown_method before: user groups,
-presence, Do Not Disturb, emoji, auth.teams.list, team.profile.get and channel bookmarks."""
+presence, Do Not Disturb, emoji, auth.teams.list, team.profile.get and channel bookmarks; the user and
+channel fields Slack's examples show that were missing."""
 
 from __future__ import annotations
 
@@ -62,3 +63,15 @@ def test_channel_bookmarks(slack_client, slack_sandbox):
     fails(slack_client.bookmarks_add, "invalid_arguments", channel_id=channel, title="x", type="link",
           link="javascript:alert(1)")
     fails(slack_client.bookmarks_list, "not_in_channel", channel_id=slack_sandbox.workspace.channel("random")["id"])
+
+
+def test_user_and_channel_objects_carry_slacks_fields(slack_client, slack_sandbox):
+    user = slack_client.users_info(user=_human(slack_sandbox, "dana.okafor"))["user"]
+    assert user["profile"]["first_name"] == "Dana" and user["profile"]["last_name"] == "Okafor"
+    assert user["profile"]["image_72"].endswith("_72.png") and user["profile"]["status_text"] == ""
+    assert user["is_restricted"] is False and user["is_email_confirmed"] and len(user["color"]) == 6
+    bot = slack_client.users_info(user=slack_sandbox.workspace.bot_user_id)["user"]
+    assert bot["is_bot"] and bot["profile"]["api_app_id"] == slack_sandbox.workspace.app_id
+    channel = slack_client.conversations_info(channel="alerts-jira")["channel"]
+    assert channel["previous_names"] == [] and channel["shared_team_ids"] == [slack_sandbox.workspace.team_id]
+    assert channel["updated"] == channel["created"] * 1000 and channel["parent_conversation"] is None
