@@ -33,6 +33,7 @@ from sandbox.core.http import HTTPError, Request, Response, Router, json_respons
 from sandbox.onetrust import (
     api_assessment_writes,
     api_controls,
+    api_engagements,
     api_inventory,
     api_library,
     api_privacy,
@@ -82,6 +83,7 @@ class OneTrustSandbox(Sandbox):
         self.implementations: dict[str, dict[str, Any]] = {}  # control implementations by id (api_controls)
         self.attachments: dict[str, list[dict[str, Any]]] = {}  # attestation/inventory id -> attachments
         self.contracts: dict[str, list[dict[str, Any]]] = {}  # vendor id -> TPRM contracts (api_library)
+        self.engagements: dict[str, dict[str, Any]] = {}  # engagement id -> TPRM engagement (api_engagements)
         self.webhook_calls: list[dict[str, Any]] = []  # payloads posted to Integration Manager webhooks
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         root = {"id": self.store.seeder.org_groups[0]["id"], "name": self.store.seeder.org_groups[0]["name"]}
@@ -121,6 +123,7 @@ class OneTrustSandbox(Sandbox):
         self.implementations.clear()
         self.attachments.clear()
         self.contracts.clear()
+        self.engagements.clear()
         self.webhook_calls.clear()
         self.limiter.reset()
 
@@ -187,6 +190,7 @@ class OneTrustSandbox(Sandbox):
         api_inventory.register(self, router)
         api_controls.register(self, router)
         api_library.register(self, router)
+        api_engagements.register(self, router)
 
     def authorize(self, req: Request, *scopes: str) -> Principal:
         return self.auth.principal(req, scopes)
