@@ -6,7 +6,9 @@ Inventory (scopes INVENTORY / INVENTORY_READ / INVENTORY_WRITE):
   default 20 and at most 50 (larger values clamped), `sort` name|number|createdDate|lastUpdatedDate
   (default `name,asc`), `filter=searchText=<text>`, `markForDelete=true` includes deleted records.
 - `POST .../{schemaName}` creates (name required) -> 201 `{"data": record}`; `GET|PUT|PATCH|DELETE
-  .../{schemaName}/{id}` read, merge-update and mark for deletion.
+  .../{schemaName}/{id}` read, merge-update and mark for deletion. Every record belongs to an
+  organization: `organization.id` must name one (400 otherwise; its `value` is filled in), a record created
+  without one gets the root organization [unc: OneTrust may insist on it].
 
 Controls (scope CONTROL): `POST /api/controls/v1/controls/pages` -> flat Spring page of the library.
 
@@ -86,6 +88,17 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
             data = [_vendor_view(sb, t.row(i), i in t.removed) for i in rows[page * size:(page + 1) * size]]
         return json_response(inventory_page(data, page, size, len(rows), prop, desc))
 
+    def organization(body: dict[str, Any], rec: dict[str, Any]) -> None:
+        given = body.get("organization")
+        if given is None and rec.get("organization"):
+            return
+        org_id = given.get("id") if isinstance(given, dict) else None
+        orgs = sb.store.seeder.org_groups
+        org = next((o for o in orgs if o["id"] == fold_uuid(org_id)), None) if given is not None else orgs[0]
+        if org is None:
+            raise HTTPError(400, "Bad Request", f"Invalid organization {org_id}")
+        rec["organization"] = {"id": org["id"], "value": org["name"]}
+
     def create_inventory(req: Request) -> Response:
         sb.authorize(req, *INV_WRITE)
         if _schema(req) != "vendors":
@@ -99,6 +112,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
                    "status": {"key": "active", "value": "Active"}, "isParent": False, "isEditable": True,
                    "isDeletable": True, "canViewDetails": True, "createdDate": now}
             rec.update({k: copy.deepcopy(body[k]) for k in VENDOR_FIELDS if k in body})
+            organization(body, rec)
             sb.store.save("vendors", rec)
         return json_response({"data": _vendor_view(sb, rec)}, 201)
 
@@ -116,6 +130,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
                 body = body_json(req)
                 rec = copy.deepcopy(rec)
                 rec.update({k: copy.deepcopy(body[k]) for k in VENDOR_FIELDS if k in body})
+                organization(body, rec)
                 sb.store.save("vendors", rec)
             return json_response({"data": _vendor_view(sb, rec)})
 

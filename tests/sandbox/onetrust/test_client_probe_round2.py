@@ -1,5 +1,6 @@
 """OneTrust probe round 2, with requests as OneTrust's developer docs show: TPRM engagements (the
-Third-Party Risk Management OAS's Engagements tag), which answered 404 before."""
+Third-Party Risk Management OAS's Engagements tag), which answered 404 before, and vendors' organizations
+(an unknown one was stored as sent, a missing one left the record without any)."""
 
 from __future__ import annotations
 
@@ -81,3 +82,20 @@ def test_engagements_search_pages_sorts_and_filters(onetrust_session):
     schema = s.get(f"{url}/engagement-schemas").json()
     assert {"name", "startDate", "aggregateRiskLevel"} <= {a["fieldName"] for a in schema}
     assert all(a["schemaName"] == "EngagementSchema" for a in schema)
+
+
+def test_vendor_organization_is_checked_and_defaulted(onetrust_session, onetrust_sandbox):
+    s, url = onetrust_session, onetrust_session.base_url + "/api/inventory/v2/inventories/vendors"
+    orgs = onetrust_sandbox.store.seeder.org_groups
+    bad = s.post(url, json={"name": "Probe Vendor", "organization": {"id": "00000000-0000-4000-8000-000000000000"}})
+    assert bad.status_code == 400 and bad.json()["error"] == "Bad Request"
+    plain = s.post(url, json={"name": "Probe Vendor"})
+    assert plain.status_code == 201 and plain.json()["data"]["organization"] == {"id": orgs[0]["id"],
+                                                                                 "value": orgs[0]["name"]}
+    chosen = s.post(url, json={"name": "Probe Two", "organization": {"id": orgs[2]["id"].upper(), "value": "?"}})
+    assert chosen.json()["data"]["organization"] == {"id": orgs[2]["id"], "value": orgs[2]["name"]}
+    vid = plain.json()["data"]["id"]
+    assert s.patch(f"{url}/{vid}", json={"organization": {"id": "nope"}}).status_code == 400
+    assert s.patch(f"{url}/{vid}", json={"name": "Renamed"}).json()["data"]["organization"]["id"] == orgs[0]["id"]
+    eng = s.post(onetrust_session.base_url + BASE + "/vendor-engagements", json={"name": "x", "vendor": {"id": vid}})
+    assert eng.status_code == 201 and eng.json()["orgGroupName"] == orgs[0]["name"]
