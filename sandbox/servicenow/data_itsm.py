@@ -3,8 +3,9 @@ their tasks, change tasks, requested items (RITM) and the catalog items they ord
 
 Grain: one problem per 50 incidents (at least 5) with one problem task each; one change task per change
 request; one requested item per request (same state, item and requester). Each table draws from its own
-RNG, so adding these tables leaves the rows of incident, change_request, sc_request and sc_task as they
-were for the same seed. sc_task.request_item stays empty for the same reason.
+RNG, so adding these tables leaves the rows of incident, change_request and sc_request as they were for
+the same seed; sc_task rows change only in request_item, which links each catalog task to the RITM of its
+request (as an instance always does: the item's fulfilment workflow creates the task).
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ def requested_items(g: Gen, ds: Dataset, items: dict[str, str]) -> list[tuple[st
         "backordered": "false", **_born_with(ds, "sc_request", "sc_req_item"),
     }
     return to_rows("sc_req_item", cols, n)
+
+
+def link_catalog_tasks(ds: Dataset) -> None:
+    """sc_task.request_item = the RITM ordered by the task's request (one RITM per request)."""
+    ritm = dict(zip(_column(ds, "sc_req_item", "request"), _column(ds, "sc_req_item", "sys_id"), strict=True))
+    req, item = SCHEMAS["sc_task"].names.index("request"), SCHEMAS["sc_task"].names.index("request_item")
+    ds.rows["sc_task"] = [(*t[:item], ritm.get(t[req], t[item]), *t[item + 1:]) for t in ds.rows["sc_task"]]
 
 
 def change_tasks(g: Gen, ds: Dataset) -> list[tuple[str, ...]]:
@@ -172,6 +180,7 @@ def add_itsm_tables(g: Gen, ds: Dataset, size: int, people: list[str]) -> None:
     """Add the tables above to `ds` (after the task tables they refer to) and their number counters."""
     ds.rows["sc_cat_item"], items = catalog_items(g)
     ds.rows["sc_req_item"] = requested_items(g, ds, items)
+    link_catalog_tasks(ds)
     ds.rows["change_task"] = change_tasks(g, ds)
     ds.rows["problem"], ds.rows["problem_task"] = problems(g, ds, max(5, size // 50), people)
     for table in ("sc_req_item", "change_task", "problem", "problem_task"):
