@@ -8,7 +8,8 @@ for an empty result, v2 and unversioned answer 200 with []. Single records: GET,
 Location), PATCH/PUT (200, both a partial update), DELETE (204). `X-no-response-body: true` empties
 write responses. Writes take `sysparm_input_display_value=true` (choice labels and reference display
 values in the body) and updates `sysparm_suppress_auto_sys_field=true` (sys_updated_on/_by and
-sys_mod_count left as they were).
+sys_mod_count left as they were). Answers are XML for `Accept: application/xml` and bodies may be XML
+(`xml_format`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sandbox.servicenow.query import Query, parse
 from sandbox.servicenow.query_ops import personalize
 from sandbox.servicenow.render import MALFORMED_VARIANTS, Mode, render_rows
 from sandbox.servicenow.tables import Table, TaskView
+from sandbox.servicenow.xml_format import parse_body, sends_xml
 
 if TYPE_CHECKING:
     from sandbox.servicenow.sandbox import ServiceNowSandbox
@@ -52,7 +54,7 @@ def mode_of(query: dict[str, str]) -> Mode:
 
 def check_accept(req: Request) -> None:
     accept = req.header("Accept").lower()
-    if accept and not any(x in accept for x in ("json", "*/*", "application/*")):
+    if accept and not any(x in accept for x in ("json", "xml", "*/*", "application/*")):
         raise HTTPError(406, "Requested response format is not supported", f"Accept: {accept}")
 
 
@@ -185,6 +187,8 @@ class TableAPI:
             return self._record_response(req, found[0], found[1])
 
     def _body(self, req: Request) -> dict[str, Any]:
+        if sends_xml(req):
+            return parse_body(req)
         try:
             body = req.json()
         except ValueError as exc:

@@ -21,7 +21,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
-from sandbox.servicenow import persistence
+from sandbox.servicenow import persistence, xml_format
 from sandbox.servicenow.app import TableAPI
 from sandbox.servicenow.attachments import AttachmentAPI
 from sandbox.servicenow.auth import Authenticator, Credentials
@@ -99,7 +99,7 @@ class ServiceNowSandbox(Sandbox):
             self._busy += 1
             self.concurrency_peak = max(self.concurrency_peak, self._busy)
         try:
-            resp = super()._slow_call(req)
+            resp = xml_format.convert(req, super()._slow_call(req))
         finally:
             with self._sessions_lock:
                 self._busy -= 1

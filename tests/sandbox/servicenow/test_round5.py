@@ -3,6 +3,8 @@ items, the Table API in XML, and the JSONv2 processor."""
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import pytest
 
 
@@ -33,3 +35,39 @@ def test_catalog_tasks_link_to_their_requested_item(client, sn_session):
     first = ritms[tasks[0]["request_item"]]
     assert row["request_item"]["display_value"] == first["number"]
     assert row["request_item.cat_item"]["display_value"] == first["short_description"]
+
+
+def test_table_api_answers_and_reads_xml(client, sn_session):
+    sb, _ = client
+    sn_session.verify = sb.ca_bundle
+    xml = {"Accept": "application/xml"}
+    url = f"{sb.url}/api/now/table/incident"
+    rec = next(r for r in sb.records("incident") if r["assigned_to"] and not r["parent"])
+    r = sn_session.get(url, params={"sysparm_query": f"number={rec['number']}",
+                                    "sysparm_fields": "number,assigned_to,parent,state"}, headers=xml)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/xml")
+    assert r.headers["X-Total-Count"] == "1"
+    root = ElementTree.fromstring(r.content)
+    [result] = root.findall("result")
+    assert (root.tag, result.findtext("number"), result.findtext("state")) == ("response", rec["number"], rec["state"])
+    assert result.find("assigned_to/value").text == rec["assigned_to"]
+    assert result.find("assigned_to/link").text.endswith(f"/api/now/table/sys_user/{rec['assigned_to']}")
+    assert result.find("parent").text is None and len(result.find("parent")) == 0
+    r = sn_session.get(url, params={"sysparm_limit": 3, "sysparm_fields": "number,state",
+                                    "sysparm_display_value": "all"}, headers=xml)
+    results = ElementTree.fromstring(r.content).findall("result")
+    assert len(results) == 3 and results[0].find("state/display_value").text
+    r = sn_session.get(f"{url}/{'0' * 32}", headers=xml)
+    error = ElementTree.fromstring(r.content)
+    assert r.status_code == 404 and error.findtext("error/message") == "No Record found"
+    assert error.findtext("status") == "failure"
+    body = "<request><entry><short_description>Printer &amp; scanner down</short_description>" \
+           "<urgency>1</urgency></entry></request>"
+    r = sn_session.post(url, data=body, headers={**xml, "Content-Type": "application/xml"})
+    created = ElementTree.fromstring(r.content).find("result")
+    assert r.status_code == 201 and created.findtext("short_description") == "Printer & scanner down"
+    assert sb.get("incident", created.findtext("sys_id"))["urgency"] == "1"
+    r = sn_session.get(f"{sb.url}/api/now/stats/incident", params={"sysparm_count": "true"}, headers=xml)
+    assert ElementTree.fromstring(r.content).findtext("result/stats/count") == str(len(sb.records("incident")))
+    r = sn_session.get(url, params={"sysparm_limit": 1}, headers={"Accept": "application/json"})
+    assert r.json()["result"]
