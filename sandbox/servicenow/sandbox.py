@@ -1,7 +1,8 @@
 """`ServiceNowSandbox`: a stateful ServiceNow instance over real HTTP(S).
 
-Serves the Table API, Attachment API, Batch API, Aggregate API (`stats`), Import Set API and
-`/oauth_token.do` from a seeded dataset, plus the shared admin API under /_sandbox/ and ServiceNow admin extras:
+Serves the Table API, Attachment API, Batch API, Aggregate API (`stats`), Import Set API, the JSONv2
+processor (`/<table>.do?JSONv2`) and `/oauth_token.do` from a seeded dataset, plus the shared admin API
+under /_sandbox/ and ServiceNow admin extras:
 POST /_sandbox/servicenow/touch {"table","n"}, POST /_sandbox/servicenow/delete {"table","sys_ids"},
 GET /_sandbox/servicenow/deleted, and the outbound REST messages (signed webhooks on task changes,
 ``sandbox.servicenow.outbound``): POST|GET|DELETE /_sandbox/servicenow/webhooks.
@@ -27,6 +28,7 @@ from sandbox.servicenow.attachments import AttachmentAPI
 from sandbox.servicenow.auth import Authenticator, Credentials
 from sandbox.servicenow.batch import BatchAPI
 from sandbox.servicenow.imports import ImportSetAPI
+from sandbox.servicenow.jsonv2 import JSONv2, is_jsonv2
 from sandbox.servicenow.outbound import OutboundMessages
 from sandbox.servicenow.stats import StatsAPI
 from sandbox.servicenow.store import Store
@@ -129,6 +131,8 @@ class ServiceNowSandbox(Sandbox):
     def build_routes(self, router: Router) -> None:
         router.add("POST", r"/oauth_token\.do", self.auth.token_endpoint, auth_faults=False)
         router.add("GET", r"/(?P<form>[a-z0-9_]+)\.do", self._form_view)
+        router.add("POST", r"/(?P<form>[a-z0-9_]+)\.do", self._form_view)
+        self.jsonv2 = JSONv2(self)
         TableAPI(self).register(router)
         AttachmentAPI(self).register(router)
         BatchAPI(self).register(router)
@@ -144,7 +148,12 @@ class ServiceNowSandbox(Sandbox):
         self.admin.add("DELETE", r"/_sandbox/servicenow/webhooks", self._admin_clear_webhooks)
 
     def _form_view(self, req: Request) -> Response:
-        """The record form a person's deep link opens (`/incident.do?sys_id=...`): 200 HTML or 404."""
+        """The record form a person's deep link opens (`/incident.do?sys_id=...`): 200 HTML or 404;
+        with `?JSONv2` the JSONv2 processor (`jsonv2`)."""
+        if is_jsonv2(req):
+            return self.jsonv2.handle(req, self.auth.authenticate(req))
+        if req.method != "GET":
+            raise HTTPError(405, "Method not Supported", f"{req.method} {req.path}")
         table, sys_id = req.params["form"], req.query.get("sys_id", "")
         record = self.get(table, sys_id) if sys_id and self.store.source(table) is not None else None
         if record is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from xml.etree import ElementTree
 
 import pytest
+import requests
 
 
 @pytest.fixture
@@ -71,3 +72,33 @@ def test_table_api_answers_and_reads_xml(client, sn_session):
     assert ElementTree.fromstring(r.content).findtext("result/stats/count") == str(len(sb.records("incident")))
     r = sn_session.get(url, params={"sysparm_limit": 1}, headers={"Accept": "application/json"})
     assert r.json()["result"]
+
+
+def test_jsonv2_processor_reads_and_writes(client, sn_session):
+    sb, _ = client
+    sn_session.verify = sb.ca_bundle
+    url = f"{sb.url}/incident.do?JSONv2"
+    p1 = sorted((r for r in sb.records("incident") if r["priority"] == "1"), key=lambda r: r["number"])
+    r = sn_session.get(url, params={"sysparm_action": "getRecords", "sysparm_query": "priority=1^ORDERBYnumber",
+                                    "sysparm_record_count": 2})
+    records = r.json()["records"]
+    assert r.status_code == 200 and [x["number"] for x in records] == [x["number"] for x in p1[:2]]
+    assert records[0]["assignment_group"] == p1[0]["assignment_group"]  # a reference is its sys_id
+    r = sn_session.get(url, params={"sysparm_action": "getKeys", "sysparm_query": "priority=1"})
+    assert sorted(r.json()["records"]) == sorted(x["sys_id"] for x in p1)
+    r = sn_session.get(url, params={"sysparm_action": "get", "sysparm_sys_id": p1[0]["sys_id"], "displayvalue": "all"})
+    [rec] = r.json()["records"]
+    assert (rec["priority"], rec["dv_priority"]) == ("1", "1 - Critical")
+    r = sn_session.post(f"{url}&sysparm_action=insert", json={"short_description": "Badge reader offline"})
+    sys_id = r.json()["records"][0]["sys_id"]
+    assert sb.get("incident", sys_id)["short_description"] == "Badge reader offline"
+    r = sn_session.post(f"{url}&sysparm_action=update&sysparm_sys_id={sys_id}", json={"state": "2"})
+    assert r.json()["records"][0]["state"] == "2" == sb.get("incident", sys_id)["state"]
+    r = sn_session.post(f"{url}&sysparm_action=insertMultiple", json={"records": [{"short_description": "a"},
+                                                                                  {"short_description": "b"}]})
+    assert [x["short_description"] for x in r.json()["records"]] == ["a", "b"]
+    r = sn_session.post(f"{url}&sysparm_action=deleteMultiple", params={"sysparm_query": "short_descriptionINa,b"})
+    assert len(r.json()["records"]) == 2 and not any(x["short_description"] in ("a", "b") for x in sb.records("incident"))
+    r = sn_session.post(f"{url}&sysparm_action=deleteRecord&sysparm_sys_id={sys_id}")
+    assert r.json()["records"][0]["sys_id"] == sys_id and sb.get("incident", sys_id) is None
+    assert requests.get(url, verify=sb.ca_bundle).status_code == 401
