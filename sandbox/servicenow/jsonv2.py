@@ -1,6 +1,7 @@
 """The JSONv2 processor: `/<table>.do?JSONv2&sysparm_action=<action>`, the web service older scripts use.
 
-Actions: getRecords (sysparm_query, sysparm_record_count), get and deleteRecord (sysparm_sys_id),
+Actions: getRecords (sysparm_query, sysparm_record_count), get and deleteRecord (sysparm_sys_id; a GET
+without sysparm_action is get with a sysparm_sys_id, getRecords without),
 getKeys (sysparm_query; sys_ids), insert (body: one record), insertMultiple (body: {"records": [...]}),
 update (sysparm_sys_id or sysparm_query; body: the changes), deleteMultiple (sysparm_query). Every answer
 is `{"records": [...]}` of raw values (a reference is its sys_id); `displayvalue=true` gives display
@@ -40,7 +41,8 @@ class JSONv2:
 
     def handle(self, req: Request, user: str) -> Response:
         q = req.query
-        action = q.get("sysparm_action", "getRecords" if req.method == "GET" else "")
+        default = ("get" if q.get("sysparm_sys_id") else "getRecords") if req.method == "GET" else ""
+        action = q.get("sysparm_action", default)
         table = self.store.tables.get(req.params["form"])
         if action not in READS + WRITES:
             return json_response({"records": [], "error": f"Invalid sysparm_action {action!r}"})

@@ -89,6 +89,8 @@ def test_jsonv2_processor_reads_and_writes(client, sn_session):
     r = sn_session.get(url, params={"sysparm_action": "get", "sysparm_sys_id": p1[0]["sys_id"], "displayvalue": "all"})
     [rec] = r.json()["records"]
     assert (rec["priority"], rec["dv_priority"]) == ("1", "1 - Critical")
+    r = sn_session.get(url, params={"sysparm_sys_id": p1[1]["sys_id"]})  # no action: get
+    assert [x["number"] for x in r.json()["records"]] == [p1[1]["number"]]
     r = sn_session.post(f"{url}&sysparm_action=insert", json={"short_description": "Badge reader offline"})
     sys_id = r.json()["records"][0]["sys_id"]
     assert sb.get("incident", sys_id)["short_description"] == "Badge reader offline"
@@ -98,7 +100,8 @@ def test_jsonv2_processor_reads_and_writes(client, sn_session):
                                                                                   {"short_description": "b"}]})
     assert [x["short_description"] for x in r.json()["records"]] == ["a", "b"]
     r = sn_session.post(f"{url}&sysparm_action=deleteMultiple", params={"sysparm_query": "short_descriptionINa,b"})
-    assert len(r.json()["records"]) == 2 and not any(x["short_description"] in ("a", "b") for x in sb.records("incident"))
+    assert len(r.json()["records"]) == 2
+    assert not any(x["short_description"] in ("a", "b") for x in sb.records("incident"))
     r = sn_session.post(f"{url}&sysparm_action=deleteRecord&sysparm_sys_id={sys_id}")
     assert r.json()["records"][0]["sys_id"] == sys_id and sb.get("incident", sys_id) is None
     assert requests.get(url, verify=sb.ca_bundle).status_code == 401
