@@ -2,7 +2,8 @@
 
 Modes (`sysparm_display_value`): "false" raw values; "true" display values (choice labels, the
 referenced record's display field); "all" `{"display_value","value"}` per field. Reference fields
-carry `link` unless `sysparm_exclude_reference_link=true`; an empty reference is "" in raw mode.
+carry `link` unless `sysparm_exclude_reference_link=true`; an empty reference is "" in raw mode. Journal
+fields are "" but for their display value.
 Rendered bytes are cached per (table row, mode) and dropped when the row changes, so serving a
 page of unchanged records is a bytes join. Malformed-record faults bypass the cache.
 """
@@ -93,6 +94,10 @@ def _converter(table: Table, name: str, mode: Mode, base: str, store: Store) -> 
     kind = schema_field.kind if schema_field else "string"
     if kind == "url":
         return lambda v: esc(base + v) if v else '""'
+    if kind == "journal":  # the entries show only as a display value (`journal`)
+        if mode.display == "all":
+            return lambda v: f'{{"display_value":{esc(v)},"value":""}}'
+        return esc if mode.display == "true" else (lambda v: '""')
     if kind == "reference":
         assert schema_field is not None and schema_field.ref is not None
         prefix = f"{base}/api/now/table/{schema_field.ref}/"

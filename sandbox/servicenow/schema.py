@@ -13,7 +13,7 @@ REMEDIATION_TABLE = "x_pjx_grc_remediation_task"
 
 @dataclass(frozen=True)
 class Field:
-    """One column. kind: string | integer | boolean | datetime | date | reference | url."""
+    """One column. kind: string | integer | boolean | datetime | date | reference | url | journal."""
 
     name: str
     kind: str = "string"
@@ -94,8 +94,9 @@ def task_fields(state: dict[str, str]) -> tuple[Field, ...]:
         _f("urgency", "integer", choices=IMPACT), _ref("assignment_group", "sys_user_group"),
         _ref("assigned_to", "sys_user"), _ref("opened_by", "sys_user"), _f("opened_at", "datetime"),
         _f("closed_at", "datetime"), _ref("closed_by", "sys_user"), _f("due_date", "datetime"),
-        _f("work_notes"), _f("comments"), _ref("cmdb_ci", "cmdb_ci"), _ref("company", "core_company"),
-        _ref("location", "cmn_location"), _f("approval", choices=APPROVAL), _f("correlation_id"),
+        _f("work_notes", "journal"), _f("comments", "journal"), _ref("cmdb_ci", "cmdb_ci"),
+        _ref("company", "core_company"), _ref("location", "cmn_location"), _f("approval", choices=APPROVAL),
+        _f("correlation_id"),
         _f("correlation_display"), _f("watch_list"), _ref("parent", "task"), *SYS_FIELDS,
     )
 
@@ -184,6 +185,11 @@ SYS_AUDIT_DELETE = (
     _f("sys_created_on", "datetime"), _f("sys_created_by"), _f("sys_updated_on", "datetime"),
     _f("sys_updated_by"), _f("sys_mod_count", "integer"),
 )
+SYS_JOURNAL_FIELD = (
+    _f("sys_id"), _f("element"), _f("element_id"), _f("name"), _f("value"), _f("sys_created_on", "datetime"),
+    _f("sys_created_by"), _f("sys_updated_on", "datetime"), _f("sys_updated_by"), _f("sys_mod_count", "integer"),
+    _f("sys_tags"),
+)
 
 _TASK_DEFAULTS = {"state": "1", "active": "true", "priority": "4", "impact": "3", "urgency": "3",
                   "approval": "not requested", "sys_domain": "global"}
@@ -223,6 +229,7 @@ SCHEMAS: dict[str, TableSchema] = {
         TableSchema("sys_attachment", SYS_ATTACHMENT, None, "file_name", None,
                     {"compressed": "true", "state": "available"}),
         TableSchema("sys_audit_delete", SYS_AUDIT_DELETE, None, "documentkey"),
+        TableSchema("sys_journal_field", SYS_JOURNAL_FIELD, None, "value"),
     )
 }
 

@@ -2,9 +2,10 @@
 
 Writes behave like the platform: the system owns sys_* fields (`sys_updated_on` = clock now,
 `sys_mod_count` + 1, `sys_updated_by` = caller), an update that changes nothing is not saved,
-inserts get a sys_id and the table's next number, and task business rules keep
-active/closed_at/resolved_at consistent with state. Deletes are remembered (`deleted`) and written to
-`sys_audit_delete`, and cascade to the record's attachments. Callers hold `lock`.
+inserts get a sys_id and the table's next number, task business rules keep
+active/closed_at/resolved_at consistent with state, and journal fields take entries (`journal`).
+Deletes are remembered (`deleted`) and written to `sys_audit_delete`, and cascade to the record's
+attachments. Callers hold `lock`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sandbox.core.http import HTTPError
 from sandbox.servicenow.data import Dataset, generate
 from sandbox.servicenow.engine import QueryEngine
 from sandbox.servicenow.import_tables import IMPORT_SCHEMAS
+from sandbox.servicenow.journal import add_entries
 from sandbox.servicenow.rules import apply_rules
 from sandbox.servicenow.schema import SCHEMAS, SYSTEM_FIELDS, TASK_CHILDREN
 from sandbox.servicenow.tables import Table, TaskView
@@ -147,6 +149,7 @@ class Store:
             seq = self.counters.get(name, 10001)
             self.counters[name] = seq + 1
             rec["number"] = f"{table.schema.prefix}{seq:07d}"
+        add_entries(self, table, rec, None, self._clean(table, values), user, now)
         if table.schema.parent == "task" or name == "task":
             rec.setdefault("opened_at", now)
             rec["opened_at"] = rec["opened_at"] or now
@@ -162,7 +165,9 @@ class Store:
         leaves sys_updated_on, sys_updated_by and sys_mod_count as they were."""
         old = table.record(row)
         now = self.clock.now_str()
-        rec = {**old, **self._clean(table, values)}
+        clean = self._clean(table, values)
+        rec = {**old, **clean}
+        add_entries(self, table, rec, old, clean, user, now)
         apply_rules(table.name, old, rec, values, now, self.user_sys_id(user))
         diff = {k: v for k, v in rec.items() if old.get(k) != v}
         if not diff:

@@ -105,3 +105,33 @@ def test_jsonv2_processor_reads_and_writes(client, sn_session):
     r = sn_session.post(f"{url}&sysparm_action=deleteRecord&sysparm_sys_id={sys_id}")
     assert r.json()["records"][0]["sys_id"] == sys_id and sb.get("incident", sys_id) is None
     assert requests.get(url, verify=sb.ca_bundle).status_code == 401
+
+
+def test_journal_fields_take_entries(client, sn_session):
+    sb, c = client
+    sn_session.verify = sb.ca_bundle
+    url = f"{sb.url}/api/now/table/incident"
+    sid = sb.records("incident")[7]["sys_id"]
+    r = sn_session.patch(f"{url}/{sid}", json={"work_notes": "checked the logs"},
+                         params={"sysparm_fields": "work_notes"})
+    assert r.json()["result"] == {"work_notes": ""}  # a journal field's raw value is empty
+    sb.clock.advance(60)
+    gr = c.GlideRecord("incident")
+    assert gr.get(sid)
+    gr.work_notes = "restarted the service"
+    gr.comments = "Fixed, please confirm"
+    gr.update()
+    r = sn_session.get(f"{url}/{sid}", params={"sysparm_fields": "work_notes,comments", "sysparm_display_value": "all"})
+    notes, comments = r.json()["result"]["work_notes"], r.json()["result"]["comments"]
+    assert notes["value"] == comments["value"] == ""
+    first, second = notes["display_value"].split("\n\n")[:2]
+    assert first.endswith(" - Integration User (Work notes)\nrestarted the service")
+    assert second.endswith(" - Integration User (Work notes)\nchecked the logs") and first > second
+    assert comments["display_value"].endswith("(Additional comments)\nFixed, please confirm\n\n")
+    journal = c.GlideRecord("sys_journal_field")
+    journal.add_query("element_id", sid)
+    journal.order_by("sys_created_on")
+    journal.query()
+    rows = [(j.element.get_value(), j.name.get_value(), j.value.get_value()) for j in journal]
+    assert rows[0] == ("work_notes", "incident", "checked the logs") and len(rows) == 3
+    assert {x[2] for x in rows[1:]} == {"restarted the service", "Fixed, please confirm"}

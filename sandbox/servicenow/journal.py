@@ -1,0 +1,43 @@
+"""Journal fields (`comments`, `work_notes`): a write adds an entry, it does not replace a value.
+
+As on an instance: each non-empty value written to a journal field becomes a `sys_journal_field` row
+(element, element_id, name = table, value, sys_created_on/by) and the field reads as its history,
+newest first, `"<time> - <user's name> (Additional comments)\\n<text>\\n\\n"` per entry. The Table API
+shows that history only as a display value (`sysparm_display_value=true|all`); the raw value is ""
+(`render`). The record keeps the history text, so a write that adds an entry is a change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sandbox.servicenow.store import Store
+    from sandbox.servicenow.tables import Table
+
+LABELS = {"comments": "Additional comments", "work_notes": "Work notes"}
+JOURNAL_TABLE = "sys_journal_field"
+
+
+def add_entries(store: Store, table: Table, rec: dict[str, str], old: dict[str, str] | None,
+                sent: dict[str, str], user: str, now: str) -> None:
+    """Turn journal values in `sent` into entries: rows of sys_journal_field and `rec`'s history text."""
+    for name, label in LABELS.items():
+        if table.kinds.get(name) != "journal":
+            continue
+        history = (old or {}).get(name, "")
+        text = sent.get(name, "")
+        rec[name] = history
+        if not text.strip():
+            continue
+        rec[name] = f"{now} - {user_full_name(store, user)} ({label})\n{text}\n\n{history}"
+        store.tables[JOURNAL_TABLE].append({
+            "sys_id": store.new_sys_id(), "element": name, "element_id": rec["sys_id"], "name": table.name,
+            "value": text, "sys_created_on": now, "sys_created_by": user, "sys_updated_on": now,
+            "sys_updated_by": user, "sys_mod_count": "0"})
+
+
+def user_full_name(store: Store, user: str) -> str:
+    users = store.tables["sys_user"]
+    row = users.row_of(store.user_sys_id(user))
+    return user if row is None else users.record(row).get("name") or user
