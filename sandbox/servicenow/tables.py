@@ -123,12 +123,23 @@ class Table:
         return target is not None and target.has_field(rest)
 
     def getter(self, name: str) -> Getter:
-        """Function row -> value; supports one or more dot-walks through reference fields."""
+        """Function row -> value; supports one or more dot-walks through reference fields (a reference
+        to `task` walks to the record in whichever task table holds it)."""
         head, _, rest = name.partition(".")
         i, data = self.pos[head], self.rows
         if not rest:
             return lambda r: data[r][i]  # type: ignore[index]
-        target = self.store.tables[self.schema.get(head).ref]  # type: ignore[union-attr,index]
+        ref = self.schema.get(head).ref  # type: ignore[union-attr]
+        if ref == "task":
+            view = self.store.view
+            inners = {id(part): part.getter(rest) for part in view.parts}
+
+            def walk_task(r: int) -> str:
+                found = view.locate(data[r][i])  # type: ignore[index]
+                return "" if found is None else inners[id(found[0])](found[1])
+
+            return walk_task
+        target = self.store.tables[ref]  # type: ignore[index]
         inner, lookup = target.getter(rest), target.by_id
 
         def walk(r: int) -> str:
