@@ -23,8 +23,10 @@ from typing import Any
 
 from sandbox.servicenow import query_ops, related
 from sandbox.servicenow.query import Condition, Query, predicate
+from sandbox.servicenow.render import field_of
 
 RANGE_OPS = frozenset({"=", ">", ">=", "<", "<="})
+TEXT_OPS = frozenset({"LIKE", "NOTLIKE", "NOT LIKE", "STARTSWITH", "ENDSWITH", "CONTAINS", "DOES NOT CONTAIN"})
 _INDEX_ORDERS = {
     (("sys_updated_on", False),): ("sys_updated_on", False),
     (("sys_updated_on", False), ("sys_id", False)): ("sys_updated_on", False),
@@ -63,7 +65,7 @@ class QueryEngine:
     def run(self, source: Any, query: Query) -> list[int]:
         """Matching rows in result order (callers must not mutate the list)."""
         key = (source.cache_key(), query, related.dependencies(source.store, query) if query.related or query.joins
-               else ())
+               else (), _other_tables(source.store, query))
         with self._lock:
             rows = self._cache.get(key)
             if rows is not None:
@@ -130,7 +132,7 @@ class QueryEngine:
                 key, data = index.key, source.rows
                 rows.sort(key=lambda r: key(data[r]))
                 return rows
-        cache_key = (source.cache_key(), field, tuple(rest))
+        cache_key = (source.cache_key(), field, tuple(rest), _other_tables(source.store, None, rest))
         with self._lock:
             filtered = self._filtered.get(cache_key)
             if filtered is not None:
@@ -168,12 +170,31 @@ class QueryEngine:
 
 
 def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
-    """One condition on `source` as row -> bool."""
+    """One condition on `source` as row -> bool. The text operators (LIKE, STARTSWITH, ...) test a
+    reference field's display value, as the condition builder's "starts with" on "Assigned to" does."""
     if c.op == "INSTANCEOF":
         family, get = query_ops.class_family(source.store, c.value), source.getter(c.field)
         return lambda r: get(r) in family
     other = source.getter(c.value) if c.op in query_ops.FIELD_OPS and source.has_field(c.value) else None
-    return predicate(c, source.getter(c.field), source.kinds.get(c.field) == "integer", other)
+    field = c.field
+    if c.op in TEXT_OPS:
+        schema_field = field_of(source, field, source.store)
+        is_ref = schema_field is not None and schema_field.kind == "reference"
+        target = source.store.tables.get(schema_field.ref) if is_ref else None  # type: ignore[union-attr]
+        if target is not None and source.has_field(f"{field}.{target.schema.display}"):
+            field = f"{field}.{target.schema.display}"
+    return predicate(c, source.getter(field), source.kinds.get(c.field) == "integer", other)
+
+
+def _other_tables(store: Any, query: Query | None, terms: Any = None) -> tuple[int, ...]:
+    """Versions of every table when a condition (of `terms`, else of the query) may read another
+    table's records (a dot-walk, or a text operator on a reference's display value), so a change
+    there is not answered from a cache."""
+    terms = [t for b in query.blocks for t in b] if terms is None and query is not None else terms or []
+    reads = any("." in c.field or c.op in TEXT_OPS for t in terms for c in t)
+    if not reads and (query is None or not any("." in f for f, _ in query.order)):
+        return ()
+    return tuple(t.version for t in store.tables.values())
 
 
 def _sorted(source: Any, rows: list[int], order: tuple[tuple[str, bool], ...]) -> list[int]:

@@ -5,7 +5,8 @@ referenced record's display field); "all" `{"display_value","value"}` per field.
 carry `link` unless `sysparm_exclude_reference_link=true`; an empty reference is "" in raw mode. Journal
 fields are "" but for their display value.
 Rendered bytes are cached per (table row, mode) and dropped when the row changes, so serving a
-page of unchanged records is a bytes join. Malformed-record faults bypass the cache.
+page of unchanged records is a bytes join; records with dot-walked fields are rendered each time.
+Malformed-record faults bypass the cache.
 """
 
 from __future__ import annotations
@@ -156,7 +157,9 @@ def render_rows(table: Table, rows: list[int], mode: Mode, base: str, store: Sto
             continue
         b = cache[r]
         if b is None:
-            b = cache[r] = plan.render(table, r, data[r])  # type: ignore[arg-type]
+            b = plan.render(table, r, data[r])  # type: ignore[arg-type]
+            if plan.dotted is None:  # a dot-walked value changes with the other record: not cached
+                cache[r] = b
         out.append(b)
     return out
 
