@@ -204,7 +204,7 @@ class TableAPI:
         source = self._source(req)
         body = self._body(req)
         with self.store.lock:
-            target = self.store.tables.get(source.name)
+            target = source if isinstance(source, Table) else source.parts[0]
             if flag(req.query.get("sysparm_input_display_value")) and target is not None:
                 body = self.store.from_display(target, body)
             table, row = self.store.insert(source.name, body, user)

@@ -6,7 +6,7 @@ date operators, which `query` rewrites into BETWEEN / NOTBETWEEN / DATEPART / pl
 - DATEPART `part@value@op` (from `gs.datePart`).
 - Field comparisons: SAMEAS, NSAMEAS, GT_FIELD, LT_FIELD, GT_OR_EQUALS_FIELD, LT_OR_EQUALS_FIELD
   (`opened_atGT_FIELDsys_created_on`).
-- INSTANCEOF on sys_class_name: the class or any class extending it.
+- INSTANCEOF on sys_class_name: the class or any class extending it (CMDB classes: `ci_classes`).
 - The calling user: `javascript:gs.getUserID()` / `gs.getUserName()` and the "Me" dynamic filter
   (`assigned_toDYNAMIC90d1921e5f510100a9ad2572f2b477fe`) are substituted before parsing.
 """
@@ -17,6 +17,7 @@ import operator
 import re
 from collections.abc import Callable
 
+from sandbox.servicenow.ci_classes import CI_PARENTS
 from sandbox.servicenow.dates import date_part, part_value
 
 FIELD_OPS = {"SAMEAS": operator.eq, "NSAMEAS": operator.ne, "GT_FIELD": operator.gt, "LT_FIELD": operator.lt,
@@ -73,7 +74,7 @@ def field_compare(op: str, get: Callable[[int], str], other: Callable[[int], str
 
 def class_family(store: object, name: str) -> frozenset[str]:
     """`name` and every table extending it (directly or not), from the schemas' parent links."""
-    parents = {t.name: t.schema.parent for t in store.tables.values()}  # type: ignore[attr-defined]
+    parents = {**{t.name: t.schema.parent for t in store.tables.values()}, **CI_PARENTS}  # type: ignore[attr-defined]
     family = {name}
     for table in parents:
         seen, at = set(), table

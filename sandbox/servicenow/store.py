@@ -19,6 +19,7 @@ from typing import Any
 
 from sandbox.core.clock import SandboxClock
 from sandbox.core.http import HTTPError
+from sandbox.servicenow.ci_classes import CI_PARENTS, ClassView
 from sandbox.servicenow.data import Dataset, generate
 from sandbox.servicenow.engine import QueryEngine
 from sandbox.servicenow.import_tables import IMPORT_SCHEMAS
@@ -66,6 +67,7 @@ class Store:
             schemas = {**SCHEMAS, **IMPORT_SCHEMAS}
             self.tables = {name: Table(schemas[name], ds.rows.get(name, []), self) for name in schemas}
             self.view = TaskView(self.tables["task"], [self.tables[c] for c in TASK_CHILDREN])
+            self.class_views = {name: ClassView(self.tables["cmdb_ci"], name) for name in CI_PARENTS}
             self.files: dict[str, bytes] = dict(ds.files)
             self.counters = dict(ds.counters)
             self.deleted: list[dict[str, str]] = []
@@ -80,11 +82,14 @@ class Store:
 
     # --- lookups -------------------------------------------------------------------------------
     def source(self, name: str) -> Table | TaskView | None:
-        return self.view if name == "task" else self.tables.get(name)
+        if name == "task":
+            return self.view
+        table = self.tables.get(name)  # (an empty Table is falsy)
+        return self.class_views.get(name) if table is None else table
 
     def locate(self, name: str, sys_id: str) -> tuple[Table, int] | None:
-        if name == "task":
-            return self.view.locate(sys_id)
+        if name == "task" or name in self.class_views:
+            return self.source(name).locate(sys_id)  # type: ignore[union-attr]
         table = self.tables.get(name)
         row = table.row_of(sys_id) if table is not None else None
         return None if row is None else (table, row)  # type: ignore[return-value]
@@ -136,8 +141,9 @@ class Store:
         return f"{self._rng.getrandbits(128):032x}"
 
     def insert(self, name: str, values: dict[str, Any], user: str) -> tuple[Table, int]:
-        """Create a record like POST does; returns (table, row)."""
-        table = self.tables[name]
+        """Create a record like POST does (through a CMDB class table: a cmdb_ci of that class); returns
+        (table, row)."""
+        table = self.class_views[name].parts[0] if name in self.class_views else self.tables[name]
         now = self.clock.now_str()
         sys_id = to_text(values.get("sys_id", "")).lower()
         if sys_id and (not _SYS_ID.match(sys_id) or self.locate("task", sys_id) or table.row_of(sys_id) is not None):

@@ -1,5 +1,5 @@
 """Round 5 of probes with pysnc 1.2.1 and plain requests: catalog tasks linked to their requested
-items, the Table API in XML, and the JSONv2 processor."""
+items, the Table API in XML, the JSONv2 processor, journal fields and CMDB class tables."""
 
 from __future__ import annotations
 
@@ -135,3 +135,31 @@ def test_journal_fields_take_entries(client, sn_session):
     rows = [(j.element.get_value(), j.name.get_value(), j.value.get_value()) for j in journal]
     assert rows[0] == ("work_notes", "incident", "checked the logs") and len(rows) == 3
     assert {x[2] for x in rows[1:]} == {"restarted the service", "Fixed, please confirm"}
+
+
+def test_cmdb_class_tables_show_the_cis_of_their_class_family(client, sn_session):
+    sb, c = client
+    sn_session.verify = sb.ca_bundle
+    cis = sb.records("cmdb_ci")
+    servers = {r["sys_id"] for r in cis if r["sys_class_name"] in (
+        "cmdb_ci_server", "cmdb_ci_linux_server", "cmdb_ci_win_server")}
+    gr = c.GlideRecord("cmdb_ci_server")
+    gr.query()
+    assert {x.sys_id.get_value() for x in gr} == servers and servers
+    unowned = c.GlideRecord("cmdb_ci_server")
+    unowned.add_null_query("owned_by")
+    unowned.query()
+    assert len(unowned) == sum(1 for r in cis if r["sys_id"] in servers and not r["owned_by"])
+    r = sn_session.get(f"{sb.url}/api/now/table/cmdb_ci", params={
+        "sysparm_query": "sys_class_nameINSTANCEOFcmdb_ci_hardware", "sysparm_fields": "sys_class_name"})
+    assert {x["sys_class_name"] for x in r.json()["result"]} == {
+        "cmdb_ci_server", "cmdb_ci_linux_server", "cmdb_ci_win_server", "cmdb_ci_computer", "cmdb_ci_netgear"}
+    linux = next(r for r in cis if r["sys_class_name"] == "cmdb_ci_linux_server")
+    url = f"{sb.url}/api/now/table"
+    assert sn_session.get(f"{url}/cmdb_ci_server/{linux['sys_id']}").json()["result"]["name"] == linux["name"]
+    assert sn_session.get(f"{url}/cmdb_ci_appl/{linux['sys_id']}").status_code == 404
+    r = sn_session.post(f"{url}/cmdb_ci_linux_server", json={"name": "lnx-new-01"})
+    new = r.json()["result"]
+    assert r.status_code == 201 and sb.get("cmdb_ci", new["sys_id"])["sys_class_name"] == "cmdb_ci_linux_server"
+    r = sn_session.get(f"{sb.url}/api/now/stats/cmdb_ci_server", params={"sysparm_count": "true"})
+    assert r.json()["result"]["stats"]["count"] == str(len(servers) + 1)
