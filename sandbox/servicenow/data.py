@@ -209,7 +209,7 @@ def cmdb_cis(g: Gen, n: int, user_ids: list[str], group_ids: list[str],
 def generate(seed: int = 42, size: int = 200, anchor: datetime | None = None,
              integration_user: str = "integration.user") -> Dataset:
     """Build the whole instance. Deterministic for (seed, size, anchor)."""
-    from sandbox.servicenow import data_itsm, data_tasks  # local import: they import this module
+    from sandbox.servicenow import data_access, data_itsm, data_tasks  # local: they import this module
 
     anchor = anchor or datetime(2026, 11, 1, tzinfo=UTC)
     g = Gen(seed, anchor)
@@ -224,6 +224,7 @@ def generate(seed: int = 42, size: int = 200, anchor: datetime | None = None,
         ds = Dataset(rows={"sys_user": user_rows, "sys_user_group": group_rows, "cmdb_ci": ci_rows})
         data_tasks.add_task_tables(g, ds, size, refs)
         data_itsm.add_itsm_tables(g, ds, size, people)
+        data_access.add_access_tables(g, ds, people)
     finally:
         if was_enabled:
             gc.enable()

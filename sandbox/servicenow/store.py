@@ -30,7 +30,7 @@ from sandbox.servicenow.tables import Table, TaskView
 
 _SYS_ID = re.compile(r"[0-9a-f]{32}\Z")
 REFERENCED = frozenset({"sys_user", "sys_user_group", "cmdb_ci", "change_request", "incident", "task",
-                        "sc_request", "sc_cat_item", *TASK_CHILDREN})
+                        "sc_request", "sc_cat_item", "sys_user_role", *TASK_CHILDREN})
 STATIC_DISPLAY = {"global": "global"}
 
 
