@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.servicenow import query_ops, related
+from sandbox.servicenow import query_ops, related, roles
 from sandbox.servicenow.query import Condition, Query, predicate
 from sandbox.servicenow.render import field_of
 
@@ -183,6 +183,10 @@ def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
         target = source.store.tables.get(schema_field.ref) if is_ref else None  # type: ignore[union-attr]
         if target is not None and source.has_field(f"{field}.{target.schema.display}"):
             field = f"{field}.{target.schema.display}"
+    if field.rpartition(".")[2] == roles.FIELD and field_of(source, field, source.store) is None:
+        test = roles.membership(c.op, c.value, source.getter(field))
+        if test is not None:
+            return test
     return predicate(c, source.getter(field), source.kinds.get(c.field) == "integer", other)
 
 
@@ -191,7 +195,7 @@ def _other_tables(store: Any, query: Query | None, terms: Any = None) -> tuple[i
     table's records (a dot-walk, or a text operator on a reference's display value), so a change
     there is not answered from a cache."""
     terms = [t for b in query.blocks for t in b] if terms is None and query is not None else terms or []
-    reads = any("." in c.field or c.op in TEXT_OPS for t in terms for c in t)
+    reads = any("." in c.field or c.op in TEXT_OPS or c.field == roles.FIELD for t in terms for c in t)
     if not reads and (query is None or not any("." in f for f, _ in query.order)):
         return ()
     return tuple(t.version for t in store.tables.values())

@@ -42,7 +42,8 @@ class Plan:
         wanted = mode.fields or tuple(table.fields)
         names = [n for n in dict.fromkeys(wanted) if table.has_field(n) and n != drop]
         self.tmpl = "{" + ",".join(f"{esc(n)}:%s" for n in names) + "}"
-        self.dotted = [table.getter(n) for n in names] if any("." in n for n in names) else None
+        computed = any("." in n or n not in table.pos for n in names)  # dot-walks, sys_user.roles
+        self.dotted = [table.getter(n) for n in names] if computed else None
         idx = [table.pos.get(n, -1) for n in names]
         if names == table.fields:
             self.select: Callable[[Any], Any] = lambda t: t

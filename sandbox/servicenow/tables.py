@@ -11,6 +11,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sandbox.servicenow import roles
 from sandbox.servicenow.schema import TableSchema
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class Table:
     def has_field(self, name: str) -> bool:
         head, _, rest = name.partition(".")
         if not rest:
-            return head in self.pos
+            return head in self.pos or roles.is_virtual(self, head)
         target = self.store.tables.get(self.schema.get(head).ref or "") if head in self.pos else None
         return target is not None and target.has_field(rest)
 
@@ -126,6 +127,8 @@ class Table:
         """Function row -> value; supports one or more dot-walks through reference fields (a reference
         to `task` walks to the record in whichever task table holds it)."""
         head, _, rest = name.partition(".")
+        if roles.is_virtual(self, head):
+            return roles.getter(self)
         i, data = self.pos[head], self.rows
         if not rest:
             return lambda r: data[r][i]  # type: ignore[index]

@@ -53,3 +53,31 @@ def test_an_access_review_with_pysnc(client, sn_session):
     assert [g["groupby_fields"][0]["value"] for g in r.json()["result"]] == ["itil"]
     role = c.GlideRecord("sys_user_role")
     assert role.get("name", "security_admin") and role.elevated_privilege.get_value() == "true"
+
+
+def test_roles_of_a_user_in_queries_as_documented(client, sn_session):
+    """The platform's encoded-query example `assigned_to.roles=itil`; it matched every incident (the
+    unknown field was ignored)."""
+    sb, c = client
+    role_names = {r["sys_id"]: r["name"] for r in sb.records("sys_user_role")}
+    held: dict[str, set[str]] = {}
+    for g in sb.records("sys_user_has_role"):
+        held.setdefault(g["user"], set()).add(role_names[g["role"]])
+    admins = {u for u, names in held.items() if "admin" in names}
+    gr = c.GlideRecord("incident")
+    gr.add_encoded_query("assigned_to.roles=admin")
+    gr.query()
+    assert sorted(x.number.get_value() for x in gr) == sorted(
+        r["number"] for r in sb.records("incident") if r["assigned_to"] in admins) != []
+    sn_session.verify = sb.ca_bundle
+    r = sn_session.get(f"{sb.url}/api/now/table/sys_user", params={
+        "sysparm_query": "rolesINadmin,security_admin^ORDERBYname", "sysparm_fields": "sys_id,roles"})
+    rows = r.json()["result"]
+    assert {x["sys_id"] for x in rows} == {u for u, n in held.items() if n & {"admin", "security_admin"}}
+    assert all(x["roles"] == ",".join(sorted(held[x["sys_id"]])) for x in rows)
+    user = next(iter(admins))
+    grant = next(g for g in sb.records("sys_user_has_role") if g["user"] == user and role_names[g["role"]] == "admin")
+    sn_session.delete(f"{sb.url}/api/now/table/sys_user_has_role/{grant['sys_id']}")
+    r = sn_session.get(f"{sb.url}/api/now/table/sys_user", params={"sysparm_query": "roles=admin",
+                                                                   "sysparm_fields": "sys_id"})
+    assert {x["sys_id"] for x in r.json()["result"]} == admins - {user}
