@@ -89,7 +89,7 @@ class QueryEngine:
     def _evaluate(self, source: Any, query: Query) -> list[int]:
         blocks = []
         for block in query.blocks:
-            terms = [tuple(c for c in term if source.has_field(c.field)) for term in block]
+            terms = [tuple(c for c in term if source.has_field(c.field) or c.op == "TEXTQUERY") for term in block]
             blocks.append([t for t in terms if t])
         order = tuple((f, d) for f, d in query.order if source.has_field(f))
         if query.joins or query.related:
@@ -172,6 +172,8 @@ class QueryEngine:
 def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
     """One condition on `source` as row -> bool. The text operators (LIKE, STARTSWITH, ...) test a
     reference field's display value, as the condition builder's "starts with" on "Assigned to" does."""
+    if c.op == "TEXTQUERY":
+        return query_ops.text_search(source, c.value)
     if c.op == "INSTANCEOF":
         family, get = query_ops.class_family(source.store, c.value), source.getter(c.field)
         return lambda r: get(r) in family

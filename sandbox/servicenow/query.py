@@ -16,7 +16,8 @@ platform). What the sandbox cannot evaluate faithfully (a JOIN from an already j
 nested in RLQUERY/SUBQUERY, malformed segments) raises a 400 instead of returning wrong rows.
 Operators: = != > >= < <= IN, NOT IN, LIKE, NOTLIKE, STARTSWITH, ENDSWITH, ISEMPTY,
 ISNOTEMPTY, ANYTHING, EMPTYSTRING, BETWEEN (a@b), SAMEAS, NSAMEAS, CONTAINS / DOES NOT CONTAIN,
-INSTANCEOF, field comparisons (GT_FIELD...; `query_ops`) and the date operators ON / NOTON,
+INSTANCEOF, field comparisons (GT_FIELD...; `query_ops`), the search term `123TEXTQUERY321=<words>`
+(`query_ops`) and the date operators ON / NOTON,
 RELATIVE.., DATEPART with the `javascript:gs.*` date helpers (resolved in UTC; `dates`). As on a real
 instance, conditions on unknown fields and unknown operators are ignored, not errors.
 Integer fields compare numerically, everything else (datetimes too) as strings; LIKE-style
@@ -39,7 +40,7 @@ _OPS = ("NOT IN", "NOTLIKE", "NOT LIKE", "NOTON", "DOES NOT CONTAIN", "ISNOTEMPT
         "GT_OR_EQUALS_FIELD", "LT_OR_EQUALS_FIELD", "GT_FIELD", "LT_FIELD", "!=", ">=", "<=", "=", ">", "<")
 _DATE_OPS = frozenset({"ON", "NOTON", "RELATIVEGT", "RELATIVEGE", "RELATIVELT", "RELATIVELE", "RELATIVEEE",
                        "DATEPART"})
-_COND = re.compile(r"([a-z0-9_.]+)(" + "|".join(re.escape(o) for o in _OPS) + r")(.*)\Z", re.S)
+_COND = re.compile(r"([A-Za-z0-9_][a-z0-9_.]*)(" + "|".join(re.escape(o) for o in _OPS) + r")(.*)\Z", re.S)
 _CARET = "\x00"
 _JOIN = re.compile(r"JOIN([a-z0-9_]+)\.([a-z0-9_.]+)=([a-z0-9_]+)\.([a-z0-9_.]+)!(.*)\Z", re.S)
 _SEGMENT = re.compile(r"(?:\^(?:OR|NQ)?|\A)(RLQUERY|SUBQUERY)(.*?)(?:\^END\1|\Z)", re.S)
@@ -142,10 +143,12 @@ def parse(text: str, now: datetime) -> Query:
 
 
 def _condition(part: str, now: datetime) -> Condition | None:
+    if part.startswith(query_ops.TEXT_QUERY + "="):
+        return Condition(query_ops.TEXT_QUERY, "TEXTQUERY", part[len(query_ops.TEXT_QUERY) + 1:])
     m = _COND.match(part.replace(_CARET, "^"))
     if m is None:
         return None
-    field, op, value = m.group(1), m.group(2), m.group(3)
+    field, op, value = m.group(1).lower(), m.group(2), m.group(3)  # `Assigned_to.roles` (as documented)
     if op in _DATE_OPS:
         rewritten = dates.rewrite(op, value, now)
         return None if rewritten is None else Condition(field, *rewritten)

@@ -6,6 +6,9 @@ date operators, which `query` rewrites into BETWEEN / NOTBETWEEN / DATEPART / pl
 - DATEPART `part@value@op` (from `gs.datePart`).
 - Field comparisons: SAMEAS, NSAMEAS, GT_FIELD, LT_FIELD, GT_OR_EQUALS_FIELD, LT_OR_EQUALS_FIELD
   (`opened_atGT_FIELDsys_created_on`).
+- `123TEXTQUERY321=<words>` (the documented search term): records whose text fields (string and
+  journal fields but sys_*) hold every word, case ignored; `word*` matches a word's start. Guessed:
+  the instance's text index also stems words and weighs them, which the sandbox does not.
 - INSTANCEOF on sys_class_name: the class or any class extending it (CMDB classes: `ci_classes`).
 - The calling user: `javascript:gs.getUserID()` / `gs.getUserName()` and the "Me" dynamic filter
   (`assigned_toDYNAMIC90d1921e5f510100a9ad2572f2b477fe`) are substituted before parsing.
@@ -85,3 +88,23 @@ def class_family(store: object, name: str) -> frozenset[str]:
             seen.add(at)
             at = parents.get(at)
     return frozenset(family)
+
+
+TEXT_QUERY = "123TEXTQUERY321"
+_WORD = re.compile(r"\w+")
+
+
+def text_search(source: object, value: str) -> Callable[[int], bool]:
+    """Rows whose text fields hold every word of `value` (see the module docstring)."""
+    kinds = source.kinds  # type: ignore[attr-defined]
+    getters = [source.getter(f) for f in source.fields  # type: ignore[attr-defined]
+               if kinds.get(f) in ("string", "journal") and not f.startswith("sys_")]
+    words = [w.lower() for w in value.split() if w.strip("*")]
+    if not words:
+        return lambda r: True
+
+    def test(r: int) -> bool:
+        found = set(_WORD.findall(" ".join(g(r) for g in getters).lower()))
+        return all(any(f.startswith(w[:-1]) for f in found) if w.endswith("*") else w in found for w in words)
+
+    return test

@@ -42,7 +42,8 @@ def _where(source: Any, rows: list[int], blocks: tuple[Terms, ...], run: Filter)
     """Rows of `source` matching OR'ed blocks of terms (unknown fields ignored, as in the main query)."""
     matched: set[int] = set()
     for block in blocks:
-        terms = [t for t in (tuple(c for c in term if source.has_field(c.field)) for term in block) if t]
+        terms = [t for t in (tuple(c for c in term if source.has_field(c.field) or c.op == "TEXTQUERY")
+                             for term in block) if t]
         matched.update(run(source, rows, terms))
     return [r for r in rows if r in matched] if len(blocks) > 1 else sorted(matched)
 

@@ -86,3 +86,29 @@ def test_answers_follow_changes_to_the_records_a_dot_walk_reads(client, sn_sessi
     assert numbers(f"assigned_to.name={user['name']}") == [] == numbers(f"assigned_toLIKE{user['name']}")
     assert numbers("assigned_to.name=Renamed Person") == mine
     assert shown() == {"assigned_to.title": "Chief Auditor", "assigned_to.active": "false"}
+
+
+def test_documented_search_term_and_capitalised_field(client, sn_session):
+    """The encoded-query page's examples `123TEXTQUERY321=email` and `Assigned_to.roles=itil`: both
+    conditions were dropped as unparseable, so each matched every record."""
+    sb, c = client
+    sn_session.verify = sb.ca_bundle
+    text_fields = ("number", "short_description", "description", "category", "subcategory", "close_code",
+                   "close_notes", "contact_type", "approval", "correlation_id", "correlation_display")
+
+    def words(r):
+        return " ".join(r[f] for f in text_fields).lower().replace(":", " ").split()
+
+    incidents = sb.records("incident")
+    gr = c.GlideRecord("incident")
+    gr.add_encoded_query("active=true^123TEXTQUERY321=email")
+    gr.query()
+    expected = sorted(r["number"] for r in incidents if r["active"] == "true" and "email" in words(r))
+    assert sorted(x.number.get_value() for x in gr) == expected != []
+    r = sn_session.get(f"{sb.url}/api/now/table/incident", params={
+        "sysparm_query": "123TEXTQUERY321=VPN office", "sysparm_fields": "short_description"})
+    assert {x["short_description"] for x in r.json()["result"]} == {"Unable to connect to VPN from home office"}
+    assigned = [r for r in incidents if r["assigned_to"]]
+    r = sn_session.get(f"{sb.url}/api/now/table/incident", params={"sysparm_query": "Assigned_to.roles=itil",
+                                                                   "sysparm_fields": "number"})
+    assert r.headers["X-Total-Count"] == str(len(assigned)) != str(len(incidents))
