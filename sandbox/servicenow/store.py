@@ -24,6 +24,7 @@ from sandbox.servicenow.data import Dataset, generate
 from sandbox.servicenow.engine import QueryEngine
 from sandbox.servicenow.import_tables import IMPORT_SCHEMAS
 from sandbox.servicenow.journal import add_entries
+from sandbox.servicenow.meta_tables import META_SCHEMAS, meta_rows
 from sandbox.servicenow.rules import apply_rules
 from sandbox.servicenow.schema import SCHEMAS, SYSTEM_FIELDS, TASK_CHILDREN
 from sandbox.servicenow.tables import Table, TaskView
@@ -65,7 +66,9 @@ class Store:
     def load(self, ds: Dataset) -> None:
         with self.lock:
             schemas = {**SCHEMAS, **IMPORT_SCHEMAS}
-            self.tables = {name: Table(schemas[name], ds.rows.get(name, []), self) for name in schemas}
+            rows = {**meta_rows(schemas.values()), **ds.rows}
+            schemas.update(META_SCHEMAS)
+            self.tables = {name: Table(schemas[name], rows.get(name, []), self) for name in schemas}
             self.view = TaskView(self.tables["task"], [self.tables[c] for c in TASK_CHILDREN])
             self.class_views = {name: ClassView(self.tables["cmdb_ci"], name) for name in CI_PARENTS}
             self.files: dict[str, bytes] = dict(ds.files)

@@ -1,0 +1,46 @@
+"""Round 5, metadata: sys_choice, sys_dictionary and sys_db_object (an integration reads them to map
+choice values to labels and to learn a table's fields) answered 400 Invalid table."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.servicenow.schema import INCIDENT_STATE, PRIORITY
+
+
+@pytest.fixture
+def client(pysnc_client):
+    return pysnc_client(40)
+
+
+def test_choice_labels_fields_and_tables(client, sn_session):
+    sb, c = client
+    gr = c.GlideRecord("sys_choice")
+    gr.add_query("name", "incident")
+    gr.add_query("element", "state")
+    gr.order_by("sequence")
+    gr.query()
+    assert {x.value.get_value(): x.label.get_value() for x in gr} == INCIDENT_STATE
+    sn_session.verify = sb.ca_bundle
+    url = f"{sb.url}/api/now/table"
+    r = sn_session.get(f"{url}/sys_choice", params={"sysparm_query": "name=task^element=priority",
+                                                    "sysparm_fields": "value,label"})
+    assert {x["value"]: x["label"] for x in r.json()["result"]} == PRIORITY
+    r = sn_session.get(f"{url}/sys_choice", params={"sysparm_query": "name=incident^element=priority"})
+    assert r.json()["result"] == []  # inherited from task, as on an instance
+    r = sn_session.get(f"{url}/sys_dictionary", params={
+        "sysparm_query": "name=incident^elementINcaller_id,short_description,work_notes,rfc",
+        "sysparm_fields": "element,internal_type,reference"})
+    assert {x["element"]: (x["internal_type"], x["reference"]) for x in r.json()["result"]} == {
+        "caller_id": ("reference", "sys_user"), "rfc": ("reference", "change_request")}
+    r = sn_session.get(f"{url}/sys_dictionary", params={
+        "sysparm_query": "name=task^elementINshort_description,work_notes", "sysparm_fields": "element,internal_type"})
+    assert {x["element"]: x["internal_type"] for x in r.json()["result"]} == {
+        "short_description": "string", "work_notes": "journal_input"}
+    r = sn_session.get(f"{url}/sys_db_object", params={"sysparm_query": "super_class.name=task",
+                                                       "sysparm_fields": "name"})
+    children = {x["name"] for x in r.json()["result"]}
+    assert {"incident", "change_request", "sc_task", "problem", "sc_req_item"} <= children
+    obj = c.GlideRecord("sys_db_object")
+    assert obj.get("name", "cmdb_ci_linux_server")
+    assert obj.super_class.get_display_value() == "Server" and obj.label.get_value() == "Linux Server"
