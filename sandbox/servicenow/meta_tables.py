@@ -75,7 +75,7 @@ def meta_rows(schemas: Iterable[TableSchema]) -> dict[str, list[tuple[str, ...]]
         parent = every.get(s.parent or "")
         objects.append(_row(META_SCHEMAS["sys_db_object"], {
             "sys_id": _id("sys_db_object", name), "name": name,
-            "label": TABLE_LABELS.get(name) or name.replace("_", " ").title(),
+            "label": class_label(name),
             "super_class": _id("sys_db_object", parent.name) if parent else "",
             "is_extendable": "true" if name in ("task", "cmdb_ci") else "false",
             "number_ref": f"{s.prefix}" if s.prefix else ""}))
@@ -104,3 +104,8 @@ def meta_rows(schemas: Iterable[TableSchema]) -> dict[str, list[tuple[str, ...]]
             "sys_id": _id("sys_db_object", cls), "name": cls, "label": CI_LABELS[cls],
             "super_class": _id("sys_db_object", parent_name), "is_extendable": "true"}))
     return {"sys_db_object": objects, "sys_dictionary": fields, "sys_choice": choices}
+
+
+def class_label(name: str) -> str:
+    """A table's label, the display value of sys_class_name ("Incident", "Linux Server")."""
+    return TABLE_LABELS.get(name) or CI_LABELS.get(name) or name.replace("_", " ").title()

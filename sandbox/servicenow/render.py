@@ -3,7 +3,7 @@
 Modes (`sysparm_display_value`): "false" raw values; "true" display values (choice labels, the
 referenced record's display field); "all" `{"display_value","value"}` per field. Reference fields
 carry `link` unless `sysparm_exclude_reference_link=true`; an empty reference is "" in raw mode. Journal
-fields are "" but for their display value.
+fields are "" but for their display value; sys_class_name displays as the class's label.
 Rendered bytes are cached per (table row, mode) and dropped when the row changes, so serving a
 page of unchanged records is a bytes join; records with dot-walked fields are rendered each time.
 Malformed-record faults bypass the cache.
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as esc
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
+
+from sandbox.servicenow.meta_tables import class_label
 
 if TYPE_CHECKING:
     from sandbox.servicenow.store import Store
@@ -118,6 +120,10 @@ def _converter(table: Table, name: str, mode: Mode, base: str, store: Store) -> 
             return lambda v: (f'{{"display_value":{display(v)},"link":{esc(prefix + v)},"value":{esc(v)}}}'
                               if v else '{"display_value":"","value":""}')
         return lambda v: f'{{"display_value":{display(v) if v else chr(34) * 2},"value":{esc(v)}}}'
+    if schema_field is not None and schema_field.name == "sys_class_name" and mode.display != "false":
+        if mode.display == "true":  # the class's label, as on an instance
+            return lambda v: esc(class_label(v))
+        return lambda v: f'{{"display_value":{esc(class_label(v))},"value":{esc(v)}}}'
     choices = schema_field.choices if schema_field else None
     if mode.display == "true":
         return (lambda v: esc(choices.get(v, v))) if choices else esc

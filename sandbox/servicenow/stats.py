@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.servicenow.app import build_query, check_accept, flag
+from sandbox.servicenow.meta_tables import class_label
 
 if TYPE_CHECKING:
     from sandbox.servicenow.sandbox import ServiceNowSandbox
@@ -170,7 +171,9 @@ class StatsAPI:
             return {"value": value, "field": field}
         schema_field = source.schema.get(field)
         label = value
-        if schema_field is not None and schema_field.choices:
+        if field == "sys_class_name":
+            label = class_label(value)
+        elif schema_field is not None and schema_field.choices:
             label = schema_field.choices.get(value, value)
         elif schema_field is not None and schema_field.kind == "reference" and schema_field.ref and value:
             label = self.store.display_of(schema_field.ref, value)

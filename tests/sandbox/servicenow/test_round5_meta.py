@@ -44,3 +44,20 @@ def test_choice_labels_fields_and_tables(client, sn_session):
     obj = c.GlideRecord("sys_db_object")
     assert obj.get("name", "cmdb_ci_linux_server")
     assert obj.super_class.get_display_value() == "Server" and obj.label.get_value() == "Linux Server"
+
+
+def test_a_class_displays_as_its_label(client, sn_session):
+    sb, c = client
+    sn_session.verify = sb.ca_bundle
+    r = sn_session.get(f"{sb.url}/api/now/table/task", params={
+        "sysparm_query": "sys_class_nameINincident,sc_task", "sysparm_fields": "sys_class_name",
+        "sysparm_display_value": "all"})
+    assert {(x["sys_class_name"]["value"], x["sys_class_name"]["display_value"]) for x in r.json()["result"]} == {
+        ("incident", "Incident"), ("sc_task", "Catalog Task")}
+    gr = c.GlideRecord("cmdb_ci")
+    gr.add_query("sys_class_name", "cmdb_ci_linux_server")
+    gr.query()
+    assert gr.next() and gr.sys_class_name.get_display_value() == "Linux Server"
+    r = sn_session.get(f"{sb.url}/api/now/stats/task", params={
+        "sysparm_count": "true", "sysparm_group_by": "sys_class_name", "sysparm_display_value": "true"})
+    assert {"Incident", "Change Request", "Problem"} <= {g["groupby_fields"][0]["value"] for g in r.json()["result"]}
