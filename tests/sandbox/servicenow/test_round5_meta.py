@@ -61,3 +61,16 @@ def test_a_class_displays_as_its_label(client, sn_session):
     r = sn_session.get(f"{sb.url}/api/now/stats/task", params={
         "sysparm_count": "true", "sysparm_group_by": "sys_class_name", "sysparm_display_value": "true"})
     assert {"Incident", "Change Request", "Problem"} <= {g["groupby_fields"][0]["value"] for g in r.json()["result"]}
+
+
+def test_the_integration_users_time_zone_is_the_one_its_display_values_use(client):
+    """Display values of date-times are in the caller's time zone on an instance; the emulator's are in
+    GMT, and the integration user's profile said Europe/Berlin."""
+    _, c = client
+    me = c.GlideRecord("sys_user")
+    assert me.get("user_name", "integration.user") and me.time_zone.get_value() == "GMT"
+    gr = c.GlideRecord("incident")
+    gr.display_value = "all"
+    gr.limit = 1
+    gr.query()
+    assert gr.next() and gr.opened_at.get_display_value() == gr.opened_at.get_value() != ""
