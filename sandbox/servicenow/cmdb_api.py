@@ -1,0 +1,104 @@
+"""CMDB Instance API: /api/now[/v1]/cmdb/instance/{classname}[/{sys_id}] over cmdb_ci and its class
+tables (`ci_classes`).
+
+GET list: `{"result": [{"sys_id", "name"}]}` (sysparm_query, sysparm_limit default 1000,
+sysparm_offset; X-Total-Count). GET one: `{"result": {"attributes": {...}, "outbound_relations": [],
+"inbound_relations": []}}`, attributes as the Table API renders raw values. POST (201) and PATCH/PUT
+take `{"attributes": {...}, "source": "..."}`; `source` is required, as documented. The sandbox keeps
+no CI relationships (cmdb_rel_ci), so both relation lists are always empty. Another table's name
+answers 400.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.servicenow.app import check_accept, int_param
+from sandbox.servicenow.ci_classes import CI_PARENTS
+from sandbox.servicenow.query import parse
+from sandbox.servicenow.render import Mode, render_rows
+from sandbox.servicenow.tables import Table, TaskView
+
+if TYPE_CHECKING:
+    from sandbox.servicenow.sandbox import ServiceNowSandbox
+
+BASE = r"/api/now(?:/v1)?/cmdb/instance/(?P<cls>[A-Za-z0-9_]+)"
+
+
+class CmdbInstanceAPI:
+    """Route handlers bound to one ServiceNowSandbox."""
+
+    def __init__(self, sandbox: ServiceNowSandbox) -> None:
+        self.sb = sandbox
+        self.store = sandbox.store
+
+    def register(self, router: Router) -> None:
+        one = BASE + r"/(?P<sys_id>[0-9a-f]{32})"
+        router.add("GET", BASE, self.list_cis)
+        router.add("POST", BASE, self.create)
+        router.add("GET", one, self.get)
+        router.add("PATCH", one, self.update)
+        router.add("PUT", one, self.update)
+
+    def _source(self, req: Request) -> Table | TaskView:
+        name = req.params["cls"]
+        source = self.store.source(name) if name == "cmdb_ci" or name in CI_PARENTS else None
+        if source is None:
+            raise HTTPError(400, "Invalid class", f"{name} is not a CMDB class")
+        return source
+
+    def _one(self, req: Request, table: Table, row: int, status: int = 200) -> Response:
+        attributes = json.loads(render_rows(table, [row], Mode("false"), req.base_url, self.store)[0])
+        return json_response({"result": {"outbound_relations": [], "attributes": attributes,
+                                         "inbound_relations": []}}, status)
+
+    def _body(self, req: Request) -> dict[str, Any]:
+        try:
+            body = req.json()
+        except ValueError as exc:
+            raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
+        if not isinstance(body, dict) or not isinstance(body.get("attributes", {}), dict):
+            raise HTTPError(400, "Exception while reading request", 'expected {"attributes": {...}, "source": ...}')
+        if not body.get("source"):
+            raise HTTPError(400, "source is required", "Provide the data source of the change in 'source'")
+        return body
+
+    def list_cis(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        source, q = self._source(req), req.query
+        limit, offset = int_param(q, "sysparm_limit", 1000), int_param(q, "sysparm_offset", 0)
+        with self.store.lock:
+            rows = self.store.engine.run(source, parse(q.get("sysparm_query", ""), self.store.clock.now()))
+            ids, names = source.getter("sys_id"), source.getter("name")
+            result = [{"sys_id": ids(r), "name": names(r)} for r in rows[offset:offset + limit]]
+        return json_response({"result": result}, 200, [("X-Total-Count", str(len(rows)))])
+
+    def get(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        source = self._source(req)
+        with self.store.lock:
+            found = self.store.locate(source.name, req.params["sys_id"])
+            if found is None:
+                raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+            return self._one(req, *found)
+
+    def create(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        source, body = self._source(req), self._body(req)
+        with self.store.lock:
+            table, row = self.store.insert(source.name, body.get("attributes") or {}, user)
+            return self._one(req, table, row, 201)
+
+    def update(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        source, body = self._source(req), self._body(req)
+        with self.store.lock:
+            found = self.store.locate(source.name, req.params["sys_id"])
+            if found is None:
+                raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+            self.store.update(found[0], found[1], body.get("attributes") or {}, user)
+            return self._one(req, *found)
