@@ -1,14 +1,19 @@
 """Generated access records every instance has: roles (sys_user_role), group memberships
-(sys_user_grmember) and role grants (sys_user_has_role), what an access review reads.
+(sys_user_grmember) and role grants (sys_user_has_role), what an access review reads; and the approvals
+(sysapproval_approver) of changes and requests, what a change-control review reads.
 
 Grain: the base system's roles below; each user belongs to 1-3 groups (inactive users too: leavers
 keep access until someone removes it, the finding an access review looks for); every member of a
 group holds `itil` through it (inherited, granted_by the group); about 3% of users hold `admin`
 directly and 2% `security_admin` (elevated). The integration user holds `rest_api_explorer` and
-`itil`. Each table draws from its own RNG, so the other tables' rows are unchanged for a seed.
+`itil`. A change whose approval was requested has one approver (two for a normal change) in the
+change's approval state (a rejected change: the first approver rejected); a request has one, approved.
+Each table draws from its own RNG, so the other tables' rows are unchanged for a seed.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sandbox.servicenow.data import Dataset, Gen, sys_columns, to_rows
 from sandbox.servicenow.schema import SCHEMAS
@@ -71,3 +76,32 @@ def add_access_tables(g: Gen, ds: Dataset, people: list[str]) -> None:
         "inherited": [x[2] for x in grants], "granted_by": [x[3] for x in grants], "state": "active",
         **sys_columns(g, hrng, "sys_user_has_role", g.times(hrng, k), people),
     }, k)
+    ds.rows["sysapproval_approver"] = approvals(g, ds, people)
+
+
+def _epoch(text: str) -> int:
+    return int(datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp())
+
+
+def approvals(g: Gen, ds: Dataset, people: list[str]) -> list[tuple[str, ...]]:
+    rng = g.rng("sysapproval_approver")
+    users = [u for u, a in zip(_column(ds, "sys_user", "sys_id"), _column(ds, "sys_user", "active"), strict=True)
+             if a == "true"]
+    cols: dict[str, list[str]] = {f: [] for f in ("sysapproval", "source_table", "approver", "state")}
+    opened: list[int] = []
+    for table in ("change_request", "sc_request"):
+        kinds = _column(ds, table, "type") if table == "change_request" else None
+        for i, (sid, approval, at) in enumerate(zip(_column(ds, table, "sys_id"), _column(ds, table, "approval"),
+                                                    _column(ds, table, "opened_at"), strict=True)):
+            if approval not in ("approved", "rejected", "requested"):
+                continue
+            k = 2 if kinds is not None and kinds[i] == "normal" else 1
+            for n, approver in enumerate(rng.sample(users, k)):
+                state = "approved" if approval == "rejected" and n else approval
+                for key, value in (("sysapproval", sid), ("source_table", table), ("approver", approver),
+                                   ("state", state)):
+                    cols[key].append(value)
+                opened.append(min(_epoch(at) + int(rng.random() * 86400), g.end - 1))
+    n = len(opened)
+    return to_rows("sysapproval_approver", {**cols, "sys_id": g.sys_ids(rng, n), "document_id": cols["sysapproval"],
+                                            **sys_columns(g, rng, "sysapproval_approver", opened, people)}, n)

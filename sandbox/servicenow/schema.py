@@ -190,13 +190,18 @@ SYS_JOURNAL_FIELD = (
     _f("sys_created_by"), _f("sys_updated_on", "datetime"), _f("sys_updated_by"), _f("sys_mod_count", "integer"),
     _f("sys_tags"),
 )
-ACCESS = {  # roles, group memberships and role grants (`data_access`)
+ACCESS = {  # roles, group memberships, role grants and approvals (`data_access`)
     "sys_user_role": (_f("sys_id"), _f("name"), _f("description"), _f("elevated_privilege", "boolean"),
                       _f("assignable_by"), _f("suffix"), *SYS_FIELDS),
     "sys_user_grmember": (_f("sys_id"), _ref("user", "sys_user"), _ref("group", "sys_user_group"), *SYS_FIELDS),
     "sys_user_has_role": (_f("sys_id"), _ref("user", "sys_user"), _ref("role", "sys_user_role"),
                           _f("inherited", "boolean"), _ref("granted_by", "sys_user_group"), _f("state"),
                           *SYS_FIELDS),
+    "sysapproval_approver": (_f("sys_id"), _ref("sysapproval", "task"), _f("document_id"), _f("source_table"),
+                             _ref("approver", "sys_user"), _f("state", choices={
+                                 **APPROVAL, "cancelled": "Cancelled", "not_required": "No Longer Required",
+                                 "duplicate": "Duplicate"}), _f("due_date", "datetime"), _f("comments", "journal"),
+                             *SYS_FIELDS),
 }
 
 _TASK_DEFAULTS = {"state": "1", "active": "true", "priority": "4", "impact": "3", "urgency": "3",
@@ -242,6 +247,8 @@ SCHEMAS: dict[str, TableSchema] = {
         TableSchema("sys_user_grmember", ACCESS["sys_user_grmember"], None, "sys_id"),
         TableSchema("sys_user_has_role", ACCESS["sys_user_has_role"], None, "sys_id", None,
                     {"inherited": "false", "state": "active"}),
+        TableSchema("sysapproval_approver", ACCESS["sysapproval_approver"], None, "sys_id", None,
+                    {"state": "requested"}),
     )
 }
 

@@ -1,5 +1,6 @@
 """Round 5, access: the role, group membership and role grant tables an access review reads
-(sys_user_role, sys_user_grmember, sys_user_has_role) answered 400 Invalid table."""
+(sys_user_role, sys_user_grmember, sys_user_has_role) and the approvals a change-control review reads
+(sysapproval_approver) answered 400 Invalid table."""
 
 from __future__ import annotations
 
@@ -81,3 +82,29 @@ def test_roles_of_a_user_in_queries_as_documented(client, sn_session):
     r = sn_session.get(f"{sb.url}/api/now/table/sys_user", params={"sysparm_query": "roles=admin",
                                                                    "sysparm_fields": "sys_id"})
     assert {x["sys_id"] for x in r.json()["result"]} == admins - {user}
+
+
+def test_change_approvals_for_a_change_control_review(client, sn_session):
+    sb, c = client
+    changes = {r["sys_id"]: r for r in sb.records("change_request")}
+    approvals = sb.records("sysapproval_approver")
+    decided = {a["sysapproval"] for a in approvals if a["source_table"] == "change_request"}
+    assert decided == {s for s, r in changes.items() if r["approval"] in ("approved", "rejected", "requested")}
+    for a in approvals:
+        if a["source_table"] == "change_request" and changes[a["sysapproval"]]["approval"] == "approved":
+            assert a["state"] == "approved"
+    gr = c.GlideRecord("sysapproval_approver")
+    gr.add_query("sysapproval.sys_class_name", "change_request")
+    gr.add_query("state", "rejected")
+    gr.display_value = "all"
+    gr.query()
+    rejected = [(x.sysapproval.get_display_value(), x.state.get_display_value()) for x in gr]
+    assert sorted(rejected) == sorted((changes[a["sysapproval"]]["number"], "Rejected") for a in approvals
+                                      if a["state"] == "rejected") != []
+    sn_session.verify = sb.ca_bundle
+    r = sn_session.get(f"{sb.url}/api/now/table/change_request", params={
+        "sysparm_query": "state=3^RLQUERYsysapproval_approver.sysapproval,=0,state=approved^ENDRLQUERY",
+        "sysparm_fields": "number"})
+    closed = {s for s, x in changes.items() if x["state"] == "3"}
+    approved = {a["sysapproval"] for a in approvals if a["state"] == "approved"}
+    assert sorted(x["number"] for x in r.json()["result"]) == sorted(changes[s]["number"] for s in closed - approved)
