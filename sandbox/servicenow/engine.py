@@ -184,7 +184,9 @@ def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
         is_ref = schema_field is not None and schema_field.kind == "reference"
         target = source.store.tables.get(schema_field.ref) if is_ref else None  # type: ignore[union-attr]
         if target is not None and source.has_field(f"{field}.{target.schema.display}"):
-            field = f"{field}.{target.schema.display}"
+            shown, raw = source.getter(f"{field}.{target.schema.display}"), source.getter(field)
+            # a value with no record behind it shows as itself (sys_domain "global")
+            return predicate(c, lambda r: shown(r) or raw(r), False, other)
     if field.rpartition(".")[2] == roles.FIELD and field_of(source, field, source.store) is None:
         test = roles.membership(c.op, c.value, source.getter(field))
         if test is not None:

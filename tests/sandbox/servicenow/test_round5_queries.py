@@ -60,6 +60,9 @@ def test_text_operators_on_a_reference_test_its_display_value(client, sn_session
     r = sn_session.get(f"{sb.url}/api/now/table/task", params={
         "sysparm_query": "parentSTARTSWITHREQ", "sysparm_fields": "number"})
     assert {x["number"][:6] for x in r.json()["result"]} == {"SCTASK"}
+    r = sn_session.get(f"{sb.url}/api/now/table/incident", params={"sysparm_query": "sys_domainLIKEglob",
+                                                                   "sysparm_limit": 1})
+    assert r.headers["X-Total-Count"] == str(len(incidents))  # "global" has no record: shown as itself
 
 
 def test_answers_follow_changes_to_the_records_a_dot_walk_reads(client, sn_session):
