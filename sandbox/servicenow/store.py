@@ -3,7 +3,8 @@
 Writes behave like the platform: the system owns sys_* fields (`sys_updated_on` = clock now,
 `sys_mod_count` + 1, `sys_updated_by` = caller), an update that changes nothing is not saved,
 inserts get a sys_id and the table's next number, task business rules keep
-active/closed_at/resolved_at consistent with state, and journal fields take entries (`journal`).
+active/closed_at/resolved_at consistent with state, journal fields take entries (`journal`) and
+updates leave field history (`audit`).
 Deletes are remembered (`deleted`) and written to `sys_audit_delete`, and cascade to the record's
 attachments. Callers hold `lock`.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 from sandbox.core.clock import SandboxClock
 from sandbox.core.http import HTTPError
+from sandbox.servicenow import audit
 from sandbox.servicenow.ci_classes import CI_PARENTS, ClassView
 from sandbox.servicenow.data import Dataset, generate
 from sandbox.servicenow.engine import QueryEngine
@@ -65,7 +67,7 @@ class Store:
 
     def load(self, ds: Dataset) -> None:
         with self.lock:
-            schemas = {**SCHEMAS, **IMPORT_SCHEMAS}
+            schemas = {**SCHEMAS, **IMPORT_SCHEMAS, "sys_audit": audit.AUDIT_SCHEMA}
             rows = {**meta_rows(schemas.values()), **ds.rows}
             schemas.update(META_SCHEMAS)
             self.tables = {name: Table(schemas[name], rows.get(name, []), self) for name in schemas}
@@ -185,6 +187,7 @@ class Store:
             diff.update(sys_updated_on=now, sys_updated_by=user,
                         sys_mod_count=str(int(old["sys_mod_count"] or 0) + 1))
         table.replace(row, diff)
+        audit.record(self, table, old, diff, clean, user, now)
         if table.name in REFERENCED and table.schema.display in diff:
             self.display_epoch += 1
         self.notify(table, "update", row)

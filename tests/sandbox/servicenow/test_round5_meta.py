@@ -1,5 +1,6 @@
 """Round 5, metadata: sys_choice, sys_dictionary and sys_db_object (an integration reads them to map
-choice values to labels and to learn a table's fields) answered 400 Invalid table."""
+choice values to labels and to learn a table's fields) and sys_audit (field history) answered 400
+Invalid table; class labels and the integration user's time zone."""
 
 from __future__ import annotations
 
@@ -74,3 +75,26 @@ def test_the_integration_users_time_zone_is_the_one_its_display_values_use(clien
     gr.limit = 1
     gr.query()
     assert gr.next() and gr.opened_at.get_display_value() == gr.opened_at.get_value() != ""
+
+
+def test_updates_leave_field_history(client, sn_session):
+    sb, c = client
+    inc = sb.records("incident")[3]
+    gr = c.GlideRecord("incident")
+    assert gr.get(inc["sys_id"])
+    gr.state = "2" if inc["state"] != "2" else "3"
+    gr.work_notes = "picked up"
+    gr.update()
+    audit = c.GlideRecord("sys_audit")
+    audit.add_query("documentkey", inc["sys_id"])
+    audit.query()
+    rows = {x.fieldname.get_value(): (x.oldvalue.get_value(), x.newvalue.get_value(), x.user.get_value(),
+                                      x.record_checkpoint.get_value()) for x in audit}
+    checkpoint = sb.get("incident", inc["sys_id"])["sys_mod_count"]
+    assert rows["state"] == (inc["state"], gr.state.get_value(), "integration.user", checkpoint)
+    assert rows["work_notes"] == ("JOURNAL FIELD ADDITION", "picked up", "integration.user", checkpoint)
+    assert not any(name.startswith("sys_") for name in rows)
+    sn_session.verify = sb.ca_bundle
+    r = sn_session.get(f"{sb.url}/api/now/table/sys_audit", params={
+        "sysparm_query": "tablename=incident^fieldname=state", "sysparm_fields": "documentkey"})
+    assert [x["documentkey"] for x in r.json()["result"]] == [inc["sys_id"]]
