@@ -4,7 +4,7 @@ Out: the JSON answer as ServiceNow writes it in XML: `<response>` around the JSO
 list as its element repeated (`{"result":[a, b]}` is `<result>a</result><result>b</result>`), an empty
 value as an empty element (`<parent/>`), a reference as `<link>`/`<value>` children. Errors keep their
 envelope (`<response><error><message>...`). The answer is XML when the first JSON or XML media type in
-Accept is XML; other answers (attachment files, HTML) are left alone.
+Accept is XML; other answers (attachment files, HTML, the JSONv2 processor's) are left alone.
 In: `<request><entry><field>value</field>...</entry></request>` (the REST API Explorer's XML body), or
 any root element whose children are the fields.
 """
@@ -59,7 +59,8 @@ def to_xml(doc: Any) -> bytes:
 
 def convert(req: Request, resp: Response) -> Response:
     """The JSON answer `resp` as XML when the client asked for XML (see module docstring)."""
-    if not resp.body or not resp.content_type.startswith("application/json") or not wants_xml(req):
+    if not req.path.startswith("/api/") or not resp.body or not resp.content_type.startswith("application/json") \
+            or not wants_xml(req):
         return resp
     try:
         doc = json.loads(resp.body)
