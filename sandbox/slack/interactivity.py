@@ -139,19 +139,24 @@ class Interactivity:
         return copy.deepcopy(stored)
 
     def _user(self, ref: str | None) -> dict[str, Any]:
-        people = [u for u in self.sb.workspace.users.values() if not u["is_bot"] and not u["deleted"]]
-        if ref is not None and not isinstance(ref, str):
-            raise ClickError(f"user must be a Slack id, e-mail or handle (a string), not {type(ref).__name__}")
-        if ref is None:
-            if not people:
-                raise ClickError("No person in the workspace to click: add one with sb.add_user(email)")
-            return people[0]
-        want = ref.lower()
-        found = next((u for u in people if want in (u["id"].lower(), u["name"].lower(),
-                                                    u["profile"].get("email", "").lower())), None)
-        if found is None:
-            raise ClickError(f"No person {ref!r} in the workspace to click: add one with sb.add_user(email)")
-        return found
+        return person(self.sb, ref, ClickError, "click")
+
+
+def person(sb: SlackSandbox, ref: str | None, error: type[LookupError], doing: str) -> dict[str, Any]:
+    """The workspace's person `ref` (Slack id, e-mail or handle; None: the first person), else `error`."""
+    people = [u for u in sb.workspace.users.values() if not u["is_bot"] and not u["deleted"]]
+    if ref is not None and not isinstance(ref, str):
+        raise error(f"user must be a Slack id, e-mail or handle (a string), not {type(ref).__name__}")
+    if ref is None:
+        if not people:
+            raise error(f"No person in the workspace to {doing}: add one with sb.add_user(email)")
+        return people[0]
+    want = ref.lower()
+    found = next((u for u in people if want in (u["id"].lower(), u["name"].lower(),
+                                                u["profile"].get("email", "").lower())), None)
+    if found is None:
+        raise error(f"No person {ref!r} in the workspace to {doing}: add one with sb.add_user(email)")
+    return found
 
 
 def _button(stored: dict[str, Any], action_id: str) -> tuple[str, dict[str, Any]]:
@@ -175,19 +180,28 @@ def _button(stored: dict[str, Any], action_id: str) -> tuple[str, dict[str, Any]
 
 def _post(url: str, body: bytes, secret: str) -> dict[str, Any]:
     """POST a signed interaction once (Slack does not retry) and report how the app answered."""
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT,
+    return post_signed(url, body, secret)[0]
+
+
+def post_signed(url: str, body: bytes, secret: str, content_type: str = "application/x-www-form-urlencoded",
+                extra: dict[str, str] | None = None, within: float | None = None
+                ) -> tuple[dict[str, Any], dict[str, str]]:
+    """POST `body` signed as Slack signs (fresh timestamp) once, waiting `within` seconds (Slack's 3 s):
+    `{status, body, elapsed, ok, error}` and the answer's headers (lower-case names)."""
+    within = ANSWER_WITHIN if within is None else within
+    headers = {"Content-Type": content_type, "User-Agent": USER_AGENT, **(extra or {}),
                **slack_headers(secret, body)}
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # Slack reaches the app directly
     started = time.monotonic()
     status: int | None = None
-    text, error = "", None
-    deadline = started + ANSWER_WITHIN
+    text, error, answer = "", None, {}
+    deadline = started + within
     try:
-        with opener.open(request, timeout=ANSWER_WITHIN) as resp:
-            status, text = resp.status, _read(resp, deadline)
+        with opener.open(request, timeout=within) as resp:
+            status, text, answer = resp.status, _read(resp, deadline), dict(resp.headers.items())
     except urllib.error.HTTPError as exc:
-        status, text = exc.code, _read(exc, deadline)
+        status, text, answer = exc.code, _read(exc, deadline), dict(exc.headers.items())
     except TimeoutError:
         error = "http_timeout"
     except (urllib.error.URLError, OSError) as exc:
@@ -195,11 +209,12 @@ def _post(url: str, body: bytes, secret: str) -> dict[str, Any]:
         error = "http_timeout" if isinstance(reason, TimeoutError) else f"connection_failed: {reason}"
     took = time.monotonic() - started
     elapsed = round(took, 3)
-    if error is None and took >= ANSWER_WITHIN:
+    if error is None and took >= within:
         error = "http_timeout"  # an answer after Slack stopped waiting does not count
     elif error is None and not 200 <= int(status or 0) < 300:
         error = "http_error"
-    return {"status": status, "body": text, "elapsed": elapsed, "ok": error is None, "error": error}
+    record = {"status": status, "body": text, "elapsed": elapsed, "ok": error is None, "error": error}
+    return record, {k.lower(): v for k, v in answer.items()}
 
 
 def _read(stream: Any, deadline: float) -> str:
