@@ -37,6 +37,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.slack.blocks import with_block_ids
+from sandbox.slack.events import Events, add_event_routes
 from sandbox.slack.interactivity import Interactivity, add_admin_routes
 from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
@@ -93,6 +94,7 @@ class SlackSandbox(Sandbox):
         self._interactivity_args = interactivity_url, signing_secret or \
             hashlib.sha256(f"slack-sandbox:{seed}:signing".encode()).hexdigest()[:32]
         self.interactivity = Interactivity(self, *self._interactivity_args)
+        self.events = Events(self)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         self.faults.tokens = self.token
         self._default_hook = self._hook_path(webhook_channel)
@@ -101,6 +103,7 @@ class SlackSandbox(Sandbox):
         self.admin.add("DELETE", r"/_sandbox/messages", lambda r: (self.clear_messages(), Response(status=204))[1])
         self.admin.add("POST", r"/_sandbox/trigger_ids", lambda r: json_response({"trigger_id": self.new_trigger_id()}))
         add_admin_routes(self, self.admin)
+        add_event_routes(self, self.admin)
 
     # --- Python API ------------------------------------------------------------------------------
     @property
@@ -171,6 +174,29 @@ class SlackSandbox(Sandbox):
         """Every interaction sent to the app, oldest first (as `click` returned them)."""
         return self.interactivity.sent()
 
+    def configure_events(self, request_url: str | None = None, signing_secret: str | None = None,
+                         events: list[str] | None = None, retry_waits: list[float] | None = None,
+                         answer_within: float | None = None) -> dict[str, Any]:
+        """Event Subscriptions (`sandbox.slack.events`): a new Request URL must answer Slack's challenge;
+        returns that attempt with `verified`."""
+        return self.events.configure(request_url, signing_secret, events, retry_waits, answer_within)
+
+    def post_as_user(self, channel: str, text: str, user: str | None = None) -> dict[str, Any]:
+        """A person posts in `channel`: `{channel, ts, event_ids}`; `message` / `app_mention` events."""
+        return self.events.post_as_user(channel, text, user)
+
+    def react_as_user(self, channel: str, ts: str, name: str, user: str | None = None) -> str | None:
+        """A person reacts to message `ts`: the `reaction_added` event id (None when none is sent)."""
+        return self.events.react_as_user(channel, ts, name, user)
+
+    def event_deliveries(self) -> list[dict[str, Any]]:
+        """Every Events API request sent to the app (verification, attempts, retries), oldest first."""
+        return self.events.deliveries()
+
+    def wait_for_events(self, timeout: float = 30.0) -> bool:
+        """Wait until no event is being delivered or retried; False if some still are after `timeout`."""
+        return self.events.wait(timeout)
+
     def advance_clock(self, seconds: float) -> None:
         """Move the sandbox's time forward for response_url expiry (30 minutes)."""
         self.interactivity.response_urls.advance(seconds)
@@ -198,12 +224,18 @@ class SlackSandbox(Sandbox):
             else:
                 self._method_errors[method] = error
 
+    def stop(self) -> None:
+        self.events.stop()  # retries still waiting give up
+        super().stop()
+
     def reset(self) -> None:
         super().reset()
         self.workspace = build_workspace(self.seed, self.team)
         self.api = WebApi(self)
         self.token.state = "ok"
         self.interactivity = Interactivity(self, *self._interactivity_args)
+        self.events.stop()
+        self.events = Events(self)
         with self._lock:
             self._messages.clear()
             self._method_errors.clear()

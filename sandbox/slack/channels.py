@@ -54,13 +54,16 @@ class ChannelsApi:
     def _set_member(self, channel: dict[str, Any], uid: str, present: bool) -> None:
         ids = self.member_ids(channel)
         with self._lock:
-            if present and uid not in ids:
+            joined = present and uid not in ids
+            if joined:
                 ids.append(uid)
             elif not present and uid in ids:
                 ids.remove(uid)
             channel["num_members"] = len(ids)
             if uid == self.sb.workspace.bot_user_id:
                 channel["is_member"] = present
+        if joined:  # member_joined_channel for an app subscribed to it (sandbox.slack.events)
+            self.sb.events.member_joined(channel, uid)
 
     def _joined(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)

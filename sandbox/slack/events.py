@@ -1,0 +1,285 @@
+"""Events API: the sandbox POSTs signed `event_callback` envelopes to the app's Events Request URL, as Slack.
+
+`sb.configure_events(url, signing_secret=None, events=[...])` first sends Slack's signed
+`{"token", "challenge", "type": "url_verification"}` and keeps the URL only if the app answers 200 within
+3 seconds with the challenge (plain text, JSON `{"challenge"}` or form `challenge=`); it returns the
+attempt (`verified` True/False) and a refused URL delivers nothing. Without a URL it changes the other
+settings only (Slack asks for the challenge when a URL is entered). The signing secret is the app's one,
+shared with interactivity (`sb.configure_interactivity`). Then, for each event the app
+subscribed to (`message.channels` public, `message.groups` private, `message.im`, `message.mpim`,
+`app_mention`, `reaction_added`, `member_joined_channel`) in a conversation the bot is a member of, an
+envelope `{token, team_id, api_app_id, event, type: "event_callback", event_id, event_time,
+authorizations, is_ext_shared_channel, event_context}` is POSTed as JSON, signed like interactivity
+(`sandbox.slack.interactivity.post_signed`), from a background thread: the user's post returns at once.
+
+A non-2xx answer (`http_error`), none within 3 s (`http_timeout`) or no connection (`connection_failed`)
+is retried 3 times, same body and event_id, with `X-Slack-Retry-Num: 1..3` and `X-Slack-Retry-Reason`;
+Slack waits 0 s, 1 min and 5 min before the retries (`retry_waits`, shorten it in tests). An answer with
+`X-Slack-No-Retry: 1` is not retried. Slack's disabling of an app that keeps failing is not emulated.
+
+Events come from `sb.post_as_user(channel, text, user=None)` (a person's message: `message`, and
+`app_mention` when it names the bot as `<@U…>`), `sb.react_as_user(channel, ts, name, user=None)`
+(`reaction_added`) and the bot joining a conversation (`member_joined_channel`). Every attempt is kept:
+`sb.event_deliveries()`, each `{event_id, event_type, attempt, retry_reason, at, request_url, envelope,
+status, body, elapsed, ok, error, no_retry}` (`attempt` 0 is the first, 1..3 retries; the verification
+has event_type "url_verification"); `sb.wait_for_events(timeout)` waits until none is pending.
+
+Over HTTP: `GET|PUT /_sandbox/events` `{"request_url", "signing_secret"?, "events"?, "retry_waits"?,
+"answer_within"?}` (PUT answers the verification attempt), `POST /_sandbox/events/messages` `{"channel",
+"text", "user"?}`, `POST /_sandbox/events/reactions` `{"channel", "ts", "name", "user"?}`,
+`GET /_sandbox/event_deliveries[?wait=seconds]`, `DELETE /_sandbox/event_deliveries`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import secrets
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from sandbox.core.http import Request, Response, Router, json_response
+from sandbox.slack.interactivity import person, post_signed
+from sandbox.slack.seed import slack_id
+
+if TYPE_CHECKING:
+    from sandbox.slack.app import SlackSandbox
+
+RETRY_WAITS = (0.0, 60.0, 300.0)  # Slack: a retry at once, after 1 minute, after 5 minutes
+EVENT_TYPES = ("message.channels", "message.groups", "message.im", "message.mpim", "app_mention",
+               "reaction_added", "member_joined_channel")
+
+
+class EventError(LookupError):
+    """An event the sandbox cannot make: unknown channel, user or message, or an archived channel."""
+
+
+class Events:
+    """The app's Event Subscriptions (Request URL, signing secret, events) and every delivery attempt."""
+
+    def __init__(self, sb: SlackSandbox) -> None:
+        self.sb = sb
+        self.request_url: str | None = None
+        self.events: list[str] = []
+        self.retry_waits, self.answer_within = RETRY_WAITS, 3.0
+        self._lock = threading.Condition()
+        self._attempts: list[dict[str, Any]] = []
+        self._pending, self._seq = 0, 0
+        self._stop = threading.Event()
+
+    @property
+    def signing_secret(self) -> str:
+        """The app's one signing secret, shared with interactivity."""
+        return self.sb.interactivity.signing_secret
+
+    def settings(self) -> dict[str, Any]:
+        return {"request_url": self.request_url, "signing_secret": self.signing_secret, "events": self.events,
+                "retry_waits": list(self.retry_waits), "answer_within": self.answer_within}
+
+    def configure(self, request_url: str | None = None, signing_secret: str | None = None,
+                  events: list[str] | None = None, retry_waits: list[float] | None = None,
+                  answer_within: float | None = None) -> dict[str, Any]:
+        unknown = sorted(set(events or []) - set(EVENT_TYPES))
+        if unknown:
+            raise EventError(f"No event type {unknown} to subscribe to: the sandbox sends {list(EVENT_TYPES)}")
+        if retry_waits is not None and len(retry_waits) != 3:
+            raise EventError("retry_waits are the 3 waits before Slack's 3 retries, e.g. [0, 60, 300]")
+        if signing_secret:
+            self.sb.interactivity.configure(signing_secret=signing_secret)
+        with self._lock:
+            self.events = list(events) if events is not None else self.events
+            self.retry_waits = tuple(float(w) for w in retry_waits) if retry_waits is not None else self.retry_waits
+            self.answer_within = float(answer_within) if answer_within is not None else self.answer_within
+            if request_url is None:  # Slack asks a URL for the challenge when it is entered, not after
+                return {"verified": self.request_url is not None, **self.settings()}
+            self.request_url = None  # until the new URL answers the challenge
+        challenge = secrets.token_urlsafe(36)
+        envelope = {"token": self.sb.interactivity.verification_token, "challenge": challenge,
+                    "type": "url_verification"}
+        record = self._attempt(request_url, "url_verification", envelope, _dumps(envelope), 0, None)
+        with self._lock:
+            record["verified"] = record["ok"] = record["ok"] and _answers(record["body"], challenge)
+            if not record["ok"] and record["error"] is None:
+                record["error"] = "challenge_failed"
+            self.request_url = request_url if record["verified"] else None
+        return copy.deepcopy(record)
+
+    # --- events ------------------------------------------------------------------------------------
+    def post_as_user(self, channel: str, text: str, user: str | None = None) -> dict[str, Any]:
+        """A person posts `text`: kept like any message; `message` (and `app_mention`) events for the app."""
+        found, who = self._channel(channel), person(self.sb, user, EventError, "post")
+        if found["is_archived"]:
+            raise EventError(f"#{found['name']} is archived: nobody can post there")
+        message = {"type": "message", "user": who["id"], "text": text, "client_msg_id": str(uuid.uuid4()),
+                   "team": self.sb.workspace.team_id, "blocks": [{"type": "rich_text", "block_id": uuid.uuid4().hex[:5],
+                   "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}]}
+        stored = self.sb.record_message(found, message, "user", {"channel": found["id"], "text": text,
+                                                                 "user": who["id"]})
+        event = {**copy.deepcopy(stored["message"]), "event_ts": stored["ts"], "channel": found["id"]}
+        kind = _kind(found)
+        ids = [self.emit(found, f"message.{kind[0]}", {**event, "channel_type": kind[1]})]
+        if f"<@{self.sb.workspace.bot_user_id}>" in text and kind[1] != "im":
+            ids.append(self.emit(found, "app_mention", {**{k: v for k, v in event.items() if k != "client_msg_id"},
+                                                        "type": "app_mention"}))
+        return {"channel": found["id"], "ts": stored["ts"], "event_ids": [i for i in ids if i]}
+
+    def react_as_user(self, channel: str, ts: str, name: str, user: str | None = None) -> str | None:
+        """A person adds reaction `name` to a kept message: `reaction_added` for the app (its event id)."""
+        found, who = self._channel(channel), person(self.sb, user, EventError, "react")
+        stored = self.sb.find_message(found["id"], ts)
+        if stored is None:
+            raise EventError(f"No message {ts} in channel {channel!r} to react to: see sb.messages()")
+        name = name.strip(":")
+        with self.sb._lock:
+            reactions = stored["message"].setdefault("reactions", [])
+            hit = next((r for r in reactions if r["name"] == name), None)
+            if hit is None:
+                reactions.append(hit := {"name": name, "users": [], "count": 0})
+            if who["id"] in hit["users"]:
+                return None  # already_reacted: Slack sends nothing
+            hit["users"].append(who["id"])
+            hit["count"] += 1
+        item_user = stored["message"].get("user") or self.sb.workspace.bot_user_id
+        return self.emit(found, "reaction_added", {
+            "type": "reaction_added", "user": who["id"], "reaction": name, "item_user": item_user,
+            "item": {"type": "message", "channel": found["id"], "ts": ts}, "event_ts": _now_ts()})
+
+    def member_joined(self, channel: dict[str, Any], uid: str) -> str | None:
+        return self.emit(channel, "member_joined_channel", {
+            "type": "member_joined_channel", "user": uid, "channel": channel["id"],
+            "channel_type": "G" if channel.get("is_private") else "C", "team": self.sb.workspace.team_id,
+            "event_ts": _now_ts()})
+
+    def emit(self, channel: dict[str, Any], subscription: str, event: dict[str, Any]) -> str | None:
+        """Queue one event for delivery if the app subscribed and the bot is in `channel`; its event id."""
+        with self._lock:
+            url, wanted = self.request_url, subscription in self.events
+            if not url or not wanted or not (channel.get("is_member") or channel.get("is_im")):
+                return None
+            self._seq += 1
+            event_id = slack_id("Ev", self.sb.seed, f"event:{self._seq}:{time.time()}", 12)
+            self._pending += 1
+        ws = self.sb.workspace
+        context = {"et": event["type"], "tid": ws.team_id, "aid": ws.app_id, "cid": channel["id"]}
+        envelope = {"token": self.sb.interactivity.verification_token, "team_id": ws.team_id,
+                    "context_team_id": ws.team_id, "context_enterprise_id": None, "api_app_id": ws.app_id,
+                    "event": event, "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
+                    "authorizations": [{"enterprise_id": None, "team_id": ws.team_id, "user_id": ws.bot_user_id,
+                                        "is_bot": True, "is_enterprise_install": False}],
+                    "is_ext_shared_channel": False,
+                    "event_context": "4-" + base64.urlsafe_b64encode(_dumps(context)).decode().rstrip("=")}
+        threading.Thread(target=self._deliver, args=(url, envelope), name=f"slack-event-{event_id}",
+                         daemon=True).start()
+        return event_id
+
+    # --- delivery ----------------------------------------------------------------------------------
+    def _deliver(self, url: str, envelope: dict[str, Any]) -> None:
+        body = _dumps(envelope)  # the same bytes on every retry
+        reason = None
+        try:
+            for attempt in range(4):
+                if attempt and self._stop.wait(self.retry_waits[attempt - 1]):
+                    return
+                record = self._attempt(url, envelope["event"]["type"], envelope, body, attempt, reason)
+                if record["ok"] or record["no_retry"]:
+                    return
+                reason = str(record["error"]).split(":")[0]
+        finally:
+            with self._lock:
+                self._pending -= 1
+                self._lock.notify_all()
+
+    def _attempt(self, url: str, event_type: str, envelope: dict[str, Any], body: bytes, attempt: int,
+                 reason: str | None) -> dict[str, Any]:
+        extra = {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": str(reason)} if attempt else {}
+        at = time.time()
+        answer, headers = post_signed(url, body, self.signing_secret, "application/json", extra, self.answer_within)
+        record = {"event_id": envelope.get("event_id"), "event_type": event_type, "attempt": attempt,
+                  "retry_reason": reason, "at": at, "request_url": url, "envelope": envelope, **answer,
+                  "no_retry": headers.get("x-slack-no-retry") == "1"}
+        with self._lock:
+            self._attempts.append(record)
+        return record  # the kept one (callers copy it out)
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._attempts)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._attempts.clear()
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued event was delivered or given up on; False if some still are after `timeout`."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._pending == 0, timeout)
+
+    def stop(self) -> None:
+        self._stop.set()  # pending retries give up
+
+    def _channel(self, ref: str) -> dict[str, Any]:
+        found = self.sb.workspace.channel(ref)
+        if found is None:
+            raise EventError(f"No channel {ref!r} in the workspace")
+        return found
+
+
+def _kind(channel: dict[str, Any]) -> tuple[str, str]:
+    """(subscription suffix, event channel_type) of a conversation."""
+    if channel.get("is_im"):
+        return "im", "im"
+    if channel.get("is_mpim"):
+        return "mpim", "mpim"
+    return ("groups", "group") if channel.get("is_private") else ("channels", "channel")
+
+
+def _answers(body: str, challenge: str) -> bool:
+    """Slack takes the challenge back as plain text, JSON {"challenge"} or form challenge=."""
+    if body.strip() == challenge:
+        return True
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return parse_qs(body).get("challenge") == [challenge]
+    return isinstance(answer, dict) and answer.get("challenge") == challenge
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _now_ts() -> str:
+    return f"{time.time():.6f}"
+
+
+def add_event_routes(sb: SlackSandbox, admin: Router) -> None:
+    """`/_sandbox/events…` and `/_sandbox/event_deliveries` (module docstring)."""
+
+    def call(fn: Any, *fields: str) -> Any:
+        def handle(req: Request) -> Response:
+            body = req.json() or {}
+            if not isinstance(body, dict):
+                return json_response({"error": f"the body is a JSON object with {list(fields)}"}, 400)
+            try:
+                return json_response(fn(**{k: body[k] for k in fields if k in body}))
+            except (EventError, TypeError, ValueError) as exc:
+                return json_response({"error": str(exc)}, 400)
+        return handle
+
+    def deliveries(req: Request) -> Response:
+        if req.query.get("wait"):
+            sb.wait_for_events(float(req.query["wait"]))
+        return json_response({"deliveries": sb.event_deliveries()})
+
+    admin.add("GET", r"/_sandbox/events", lambda r: json_response(sb.events.settings()))
+    admin.add("PUT", r"/_sandbox/events", call(sb.configure_events, "request_url", "signing_secret", "events",
+                                               "retry_waits", "answer_within"))
+    admin.add("POST", r"/_sandbox/events/messages", call(sb.post_as_user, "channel", "text", "user"))
+    admin.add("POST", r"/_sandbox/events/reactions", call(
+        lambda **kw: {"event_id": sb.react_as_user(**kw)}, "channel", "ts", "name", "user"))
+    admin.add("GET", r"/_sandbox/event_deliveries", deliveries)
+    admin.add("DELETE", r"/_sandbox/event_deliveries", lambda r: (sb.events.clear(), Response(status=204))[1])
