@@ -1,5 +1,5 @@
 """Slack emulator: Web API (chat.postMessage, auth.test, conversations.*, users.*), incoming
-webhooks and interactivity (button clicks POSTed to the app, response_urls), keeping every message for tests.
+webhooks, interactivity (button clicks POSTed to the app, response_urls) and the Events API, keeping every message for tests.
 
     from sandbox.slack import SlackSandbox
     with SlackSandbox() as sb:
@@ -8,6 +8,8 @@ webhooks and interactivity (button clicks POSTed to the app, response_urls), kee
         sb.messages("alerts-servicenow")
         sb.configure_interactivity("http://127.0.0.1:8080/slack/interactions", signing_secret="...")
         sb.click("alerts-servicenow", ts, "approve", user="amelia.hart")  # the app's answer + the payload
+        sb.configure_events("http://127.0.0.1:8080/slack/events", events=["message.channels"])
+        sb.post_as_user("general", "hello", user="amelia.hart")  # a signed event_callback to the app
 """
 
 from sandbox.slack.app import SlackSandbox

@@ -22,6 +22,10 @@
   (`<url>/actions/T…/…/…`, `sandbox.slack.response_urls`) replaces, deletes or adds messages, 5 times
   in 30 minutes (`sb.advance_clock(seconds)` moves that time). Over HTTP: `GET|PUT
   /_sandbox/interactivity`, `POST /_sandbox/clicks`, `GET|DELETE /_sandbox/interactions`.
+- Events API (`sandbox.slack.events`): `sb.configure_events(url, events=[...])` verifies the Request URL
+  with Slack's challenge; `sb.post_as_user(channel, text, user)` / `sb.react_as_user(...)` / the bot
+  joining send signed `event_callback`s from a background thread, retried as Slack retries
+  (`sb.event_deliveries()`, `sb.wait_for_events()`; over HTTP `/_sandbox/events…`).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.slack.blocks import with_block_ids
-from sandbox.slack.events import Events, add_event_routes
+from sandbox.slack.event_routes import add_event_routes
+from sandbox.slack.events import Events
 from sandbox.slack.interactivity import Interactivity, add_admin_routes
 from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
 from sandbox.slack.seed import Workspace, build_workspace, slack_id

@@ -24,10 +24,10 @@ Events come from `sb.post_as_user(channel, text, user=None)` (a person's message
 status, body, elapsed, ok, error, no_retry}` (`attempt` 0 is the first, 1..3 retries; the verification
 has event_type "url_verification"); `sb.wait_for_events(timeout)` waits until none is pending.
 
-Over HTTP: `GET|PUT /_sandbox/events` `{"request_url", "signing_secret"?, "events"?, "retry_waits"?,
-"answer_within"?}` (PUT answers the verification attempt), `POST /_sandbox/events/messages` `{"channel",
-"text", "user"?}`, `POST /_sandbox/events/reactions` `{"channel", "ts", "name", "user"?}`,
-`GET /_sandbox/event_deliveries[?wait=seconds]`, `DELETE /_sandbox/event_deliveries`.
+Over HTTP (`sandbox.slack.event_routes`): `GET|PUT /_sandbox/events` `{"request_url", "signing_secret"?,
+"events"?, "retry_waits"?, "answer_within"?}` (PUT answers the verification attempt), `POST
+/_sandbox/events/messages` `{"channel", "text", "user"?}`, `POST /_sandbox/events/reactions` `{"channel",
+"ts", "name", "user"?}`, `GET /_sandbox/event_deliveries[?wait=seconds]`, `DELETE /_sandbox/event_deliveries`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.slack.interactivity import person, post_signed
 from sandbox.slack.seed import slack_id
 
@@ -254,32 +253,3 @@ def _dumps(value: Any) -> bytes:
 
 def _now_ts() -> str:
     return f"{time.time():.6f}"
-
-
-def add_event_routes(sb: SlackSandbox, admin: Router) -> None:
-    """`/_sandbox/events…` and `/_sandbox/event_deliveries` (module docstring)."""
-
-    def call(fn: Any, *fields: str) -> Any:
-        def handle(req: Request) -> Response:
-            body = req.json() or {}
-            if not isinstance(body, dict):
-                return json_response({"error": f"the body is a JSON object with {list(fields)}"}, 400)
-            try:
-                return json_response(fn(**{k: body[k] for k in fields if k in body}))
-            except (EventError, TypeError, ValueError) as exc:
-                return json_response({"error": str(exc)}, 400)
-        return handle
-
-    def deliveries(req: Request) -> Response:
-        if req.query.get("wait"):
-            sb.wait_for_events(float(req.query["wait"]))
-        return json_response({"deliveries": sb.event_deliveries()})
-
-    admin.add("GET", r"/_sandbox/events", lambda r: json_response(sb.events.settings()))
-    admin.add("PUT", r"/_sandbox/events", call(sb.configure_events, "request_url", "signing_secret", "events",
-                                               "retry_waits", "answer_within"))
-    admin.add("POST", r"/_sandbox/events/messages", call(sb.post_as_user, "channel", "text", "user"))
-    admin.add("POST", r"/_sandbox/events/reactions", call(
-        lambda **kw: {"event_id": sb.react_as_user(**kw)}, "channel", "ts", "name", "user"))
-    admin.add("GET", r"/_sandbox/event_deliveries", deliveries)
-    admin.add("DELETE", r"/_sandbox/event_deliveries", lambda r: (sb.events.clear(), Response(status=204))[1])
