@@ -1,5 +1,6 @@
 """Slack emulator: Web API (chat.postMessage, auth.test, conversations.*, users.*), incoming
-webhooks, interactivity (button clicks POSTed to the app, response_urls) and the Events API, keeping every message for tests.
+webhooks, interactivity (button clicks POSTed to the app, response_urls) and the Events API, keeping
+every message for tests.
 
     from sandbox.slack import SlackSandbox
     with SlackSandbox() as sb:
