@@ -107,6 +107,37 @@ def test_slack_url_verification_answers_the_challenge_and_stores_nothing(tmp_pat
     assert inbox_rows(settings, "select count(*) from webhook_events") == [(0,)]
 
 
+def test_slacks_app_rate_limited_notice_is_accepted_once_and_warned_about(tmp_path, caplog):
+    """Slack sends this (no event, no event id) when it drops an app's events over 30,000 an hour in a
+    workspace: it must be taken like any Slack request, not quarantined as a broken contract, and the
+    warning says events are missing."""
+    import logging
+
+    from webhooks.inbox import EventQueue, open_database
+    from webhooks.processing import process
+
+    settings = settings_for(tmp_path)
+    body = json.dumps({"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "type": "app_rate_limited", "team_id": "T123456",
+                       "minute_rate_limited": 1518467820, "api_app_id": "A123456"}).encode()
+
+    async def twice(client):
+        return [await client.post(SLACK_EVENTS, **slack_request(body)) for _ in range(2)]
+
+    first, again = run(_with_app(settings, twice))
+    assert (first.status_code, again.status_code) == (200, 200), (first.text, again.text)
+    assert inbox_rows(settings, "select source, delivery_id, event_type from webhook_events") == [
+        ("slack", "app_rate_limited:T123456:A123456:1518467820", "app_rate_limited")]
+    assert inbox_rows(settings, "select count(*) from webhook_quarantine") == [(0,)]
+    db = open_database(settings)
+    try:
+        with caplog.at_level(logging.WARNING, logger="webhooks.handlers"):
+            result = process(EventQueue(db), lambda key: None)
+    finally:
+        db.close()
+    assert (result.done, result.failed) == (1, 0)
+    assert any("Slack dropped events" in r.getMessage() and "T123456" in r.getMessage() for r in caplog.records)
+
+
 def test_signed_payload_breaking_its_contract_is_quarantined_with_its_reason(tmp_path):
     settings = settings_for(tmp_path)
     bad = json.dumps({"timestamp": 1, "webhookEvent": "jira:issue_updated", "issue": {"id": "x", "key": "PX-1"}})

@@ -14,10 +14,13 @@ imported on first use, so this module does not depend on them.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from webhooks.inbox.queue import InboxEvent
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,18 @@ def servicenow_record_changed(event: InboxEvent) -> list[SyncRequest]:
 def jira_issue_changed(event: InboxEvent) -> list[SyncRequest]:
     """An issue or its comments changed: the Jira live sync picks it up."""
     return [SyncRequest("jira_sync", "issues")]
+
+
+@register("slack", "app_rate_limited")
+def slack_dropped_events(event: InboxEvent) -> None:
+    """Slack stopped sending this app events for a while (over 30,000 an hour in one workspace): the
+    events of that window are gone at Slack, so say so loudly; nothing here depends on them to be
+    correct (syncs read the vendors themselves), but whoever reads the inbox for them should know."""
+    payload = event.payload()
+    log.warning("Slack rate-limited this app's events (team %s, app %s, from minute %s): Slack dropped "
+                "events of that window; they are not in the inbox", payload.get("team_id"),
+                payload.get("api_app_id"), payload.get("minute_rate_limited"))
+    return None
 
 
 @register("slack", "event_callback:*")

@@ -102,7 +102,13 @@ def _servicenow_type(p: dict) -> str:
 
 
 def _slack_event_id(payload: Any, headers: Mapping[str, str], body: bytes) -> str:
+    if payload["type"] == "app_rate_limited":  # no event id: one notice per workspace, app and minute
+        return f"app_rate_limited:{payload['team_id']}:{payload.get('api_app_id', '')}:{payload['minute_rate_limited']}"
     return payload["event_id"]
+
+
+def _slack_event_type(payload: Any) -> str:
+    return "app_rate_limited" if payload["type"] == "app_rate_limited" else f"event_callback:{payload['event']['type']}"
 
 
 def _slack_interaction_id(payload: Any, headers: Mapping[str, str], body: bytes) -> str:
@@ -125,8 +131,7 @@ ENDPOINTS = (
     Endpoint("generic", "generic", "/api/integrations/generic/webhook", "application/json", "generic",
              verify.verify_generic, parse_json, "generic.event", header_id("webhook-id"), lambda p: p["type"]),
     Endpoint("slack_events", "slack", "/api/integrations/slack/events", "application/json", "slack",
-             verify.verify_slack, parse_json, "slack.event", _slack_event_id,
-             lambda p: f"event_callback:{p['event']['type']}"),
+             verify.verify_slack, parse_json, "slack.event", _slack_event_id, _slack_event_type),
     Endpoint("slack_interactions", "slack", "/api/integrations/slack/interactions",
              "application/x-www-form-urlencoded", "slack", verify.verify_slack, parse_slack_form,
              "slack.interaction", _slack_interaction_id, lambda p: f"interaction:{p['type']}"),
