@@ -3,6 +3,8 @@ Google's OAuth token endpoint for service accounts, on ``sandbox.core``. ``googl
 against it unchanged: ``build("drive", "v3", credentials=service_account.Credentials.from_service_account_info(info),
 client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri"] = sb.token_url``.
 
+- ``files.get(fileId="root")`` is the caller's My Drive root (where files created without parents go; ``root``
+  also in ``parents``, ``addParents``, ``removeParents`` and ``q``).
 - ``files.update`` moves files with ``addParents``/``removeParents`` (``parents`` in the body is 403
   fieldNotWritable, as in Drive); ``files.copy``; a page token or page size Drive would not accept is 400
   ``invalid`` with its ``location``.
@@ -47,7 +49,7 @@ from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import Listing, all_drives
 from sandbox.gdrive.permissions import Permissions
 from sandbox.gdrive.revisions import REVISION_ROUTES, Revisions
-from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, DriveStore, now_rfc3339, user
+from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, DriveStore, now_rfc3339, root_id, user
 from sandbox.gdrive.uploads import UPLOAD, Uploads
 
 FILES = r"/drive/v3/files"
@@ -177,7 +179,7 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, S
 
     def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None,
                   any_drive: bool = False) -> DriveFile:
-        parents = list(meta.get("parents") or [])
+        parents = [root_id(who) if p == "root" else p for p in meta.get("parents") or ["root"]]  # My Drive's root
         for parent in parents:
             self._check_parent(parent, who, any_drive)
         in_drive = self.store.drive_of_parents(parents) is not None  # shared drive bytes are not the user's
@@ -218,6 +220,10 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, S
                                            all_drives(req)), req)
 
     def get_file(self, req: Request) -> Response:
+        if req.params["file_id"] in ("root", root_id(req.principal)):  # My Drive's root: a folder without parents
+            mine = DriveFile(root_id(req.principal), "My Drive", FOLDER, [], req.principal)
+            return json_response(select({k: v for k, v in self._view(mine, req).items() if k != "parents"}, "file",
+                                        req.query.get("fields")))
         f = self._file(req)
         if req.query.get("alt") != "media":
             return self._answer(f, req)
@@ -255,8 +261,9 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, S
         if bad:
             raise DriveError(403, "fieldNotWritable", "The resource body includes fields which are not directly "
                              f"writable: {', '.join(bad)}.")
-        add = [p for p in (req.query.get("addParents") or "").split(",") if p]
-        remove = [p for p in (req.query.get("removeParents") or "").split(",") if p]
+        mine = root_id(req.principal)  # 'root': the caller's My Drive
+        add, remove = ([mine if p == "root" else p for p in (req.query.get(key) or "").split(",") if p]
+                       for key in ("addParents", "removeParents"))
         for parent in add:
             self._check_parent(parent, req.principal, all_drives(req))
         with self.store.lock:

@@ -7,7 +7,8 @@ by ``not``, grouped in parentheses.
 - ``createdTime`` / ``modifiedTime`` / ``viewedByMeTime`` with <, <=, =, !=, >, >= and an RFC 3339 value
   (UTC when it has no offset);
 - ``trashed`` / ``starred`` / ``sharedWithMe`` =, != ``true|false``; ``visibility`` =, !=;
-- ``'<id>' in parents``, ``'<email>' in owners|writers|readers``;
+- ``'<id>' in parents`` (``'root'``: the caller's My Drive), ``'<email>' in owners|writers|readers`` (``'me'``:
+  the caller);
 - ``properties`` / ``appProperties has { key='k' and value='v' }``.
 
 Anything else (an unknown field, an operator the field does not take, a syntax error) is a
@@ -19,7 +20,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sandbox.gdrive.store import DriveFile
+from sandbox.gdrive.store import DriveFile, root_id
 
 Pred = Callable[[DriveFile, str], bool]  # (file, caller) -> matches
 LEX = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><=|>=|!=|=|<|>)|(?P<p>[(){}])
@@ -112,10 +113,10 @@ class _Parser:
             value = self.string()
             self.take("word", "in")
             field = self.take("word")
-            if field == "parents":
-                return lambda f, w: value in f.parents
-            if field in ROLES:
-                return lambda f, w: value in ROLES[field](f)
+            if field == "parents":  # 'root': the caller's My Drive root
+                return lambda f, w: (root_id(w) if value == "root" else value) in f.parents
+            if field in ROLES:  # 'me': the caller
+                return lambda f, w: (w if value == "me" else value) in ROLES[field](f)
             raise ValueError(f"'in' is not supported on {field!r}")
         field = self.take("word")
         if field in ("properties", "appProperties"):

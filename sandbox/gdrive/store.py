@@ -190,6 +190,12 @@ def display_name(email: str) -> str:
     return email.split("@")[0].replace(".", " ").replace("-", " ").title()
 
 
+def root_id(who: str) -> str:
+    """The id of ``who``'s My Drive root folder (``files.get(fileId='root')``; the parent of the files they create
+    without one), shaped as Drive's: ``0A`` ... ``Uk9PVA``."""
+    return "0A" + hashlib.sha256(who.lower().encode()).hexdigest()[:13].upper() + "Uk9PVA"
+
+
 def permission_id(key: str) -> str:
     """A user's permission id is the same on every file (Drive: ``user.permissionId``); 20 digits."""
     return str(int(hashlib.sha256(key.lower().encode()).hexdigest()[:16], 16)).rjust(20, "0")[:20]
@@ -274,6 +280,8 @@ class DriveStore:
         return max(roles, key=rank.index) if roles else None
 
     def can_write_into(self, folder_id: str, who: str) -> bool:
+        if folder_id == root_id(who):
+            return True
         if folder_id in self.drives:
             return self.member_role(folder_id, who) in ("organizer", "fileOrganizer", "writer")
         folder = self.files.get(folder_id)

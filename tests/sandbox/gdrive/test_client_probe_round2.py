@@ -1,0 +1,41 @@
+"""Probe round 2: google-api-python-client calls a checker makes against the Drive emulator that it got
+wrong before, each through the official client against the running sandbox."""
+
+from __future__ import annotations
+
+from googleapiclient.http import MediaInMemoryUpload
+
+from tests.sandbox.gdrive.test_client_probe import drive
+
+__all__ = ["drive"]
+
+
+def test_my_drive_root_alias_and_me_in_owners(drive, gdrive):
+    """files.get(fileId='root') was 404 and ``'root' in parents`` / ``'me' in owners`` matched nothing: a file
+    created without parents lands in the caller's My Drive root, as in Drive."""
+    files = drive.files()
+    root = files.get(fileId="root", fields="id,name,mimeType,parents").execute()
+    assert root["name"] == "My Drive" and root["mimeType"].endswith(".folder") and "parents" not in root
+    assert files.get(fileId=root["id"], fields="id").execute() == {"id": root["id"]}
+
+    loose = files.create(body={"name": "loose.txt"}, media_body=MediaInMemoryUpload(b"x", mimetype="text/plain"),
+                         fields="id,parents").execute()
+    assert loose["parents"] == [root["id"]]
+    named = files.create(body={"name": "named.txt", "parents": ["root"]}, fields="id,parents").execute()
+    assert named["parents"] == [root["id"]]
+    kept = files.create(body={"name": "kept.txt", "parents": [gdrive.evidence_folder]}, fields="id").execute()
+
+    def names(q: str) -> set[str]:
+        return {f["name"] for f in files.list(q=q, fields="files(name)").execute()["files"]}
+
+    assert names("'root' in parents and trashed = false") == {"loose.txt", "named.txt"}
+    assert names(f"'{root['id']}' in parents") == {"loose.txt", "named.txt"}
+    # the evidence folders belong to the GRC admin, not the service account
+    assert names("'me' in owners") == {"loose.txt", "named.txt", "kept.txt"}
+    assert "kept.txt" in names("'me' in writers") and "Audit evidence inbox" in names("'me' in readers")
+
+    moved = files.update(fileId=loose["id"], addParents=gdrive.evidence_folder, removeParents="root",
+                         fields="parents").execute()
+    assert moved["parents"] == [gdrive.evidence_folder]
+    assert names("'root' in parents") == {"named.txt"}
+    assert kept["id"] not in {f["id"] for f in files.list(q="'root' in parents").execute()["files"]}
