@@ -22,7 +22,7 @@ Graph accept only https, so run it with ``tls=True``.
 - Elsewhere: upload sessions (``uploads.py``: resume, cancel, expiry, ``deferCommit``), ``versions`` and
   ``thumbnails`` (``versions.py``), sharing (``sharing.py``: ``createLink``, ``invite``, ``permissions``),
   ``copy`` with its monitor URL and ``@microsoft.graph.conflictBehavior`` (``copying.py``), new folders,
-  moves and fields (``writes.py``), sites, lists and list items (``sites.py``).
+  moves, fields, ``checkout`` and ``checkin`` (``writes.py``), sites, lists and list items (``sites.py``).
 - ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does.
 - List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
   library's custom columns only (others: 400 "Field '…' is not recognized").
@@ -63,7 +63,7 @@ from sandbox.sharepoint.uploads import UploadSessions
 from sandbox.sharepoint.versions import Versions
 from sandbox.sharepoint.writes import Writes
 
-ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem")
+ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem", "/checkout", "/checkin")
 REF = re.compile(r"^(?:root|items/(?P<id>[^/:]+))(?::/(?P<path>.*?)(?::|$))?(?P<action>/[A-Za-z/]+)?/?$")
 DELTA = re.compile(r"^(?P<base>.*?)/delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/?$")
 SEARCH = re.compile(r"^(?:(?P<base>.*?)/)?search\(q='(?P<q>(?:[^']|'')*)'\)/?$")
@@ -206,9 +206,10 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
             "createdBy": dict(BY), "lastModifiedBy": dict(BY),
             "fileSystemInfo": {"createdDateTime": item.created, "lastModifiedDateTime": item.modified},
         }
+        out["parentReference"] = {"driveType": "documentLibrary", "driveId": drive.id}  # all a root has
         if item.parent_id is not None:
-            out["parentReference"] = {"driveType": "documentLibrary", "driveId": drive.id, "id": item.parent_id,
-                                      "path": f"/drives/{drive.id}/root:" + (f"/{path}" if path else "")}
+            out["parentReference"].update(id=item.parent_id,
+                                          path=f"/drives/{drive.id}/root:" + (f"/{path}" if path else ""))
         if item.content is None:
             out["folder"] = {"childCount": len(self.store.children(item.id))}
             if item.parent_id is None:
@@ -317,6 +318,8 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
             return self.create_session(drive, parent, name, item, req)
         if method == "POST" and action == "/children":
             return self.create_folder(drive, self._exists(item), req)
+        if method == "POST" and action in ("/checkout", "/checkin"):
+            return self.check_out_or_in(self._exists(item), action == "/checkout", req)
         if method == "PATCH" and action == "/listItem/fields":
             return self.patch_fields(drive, self._exists(item), req)
         if method == "PATCH" and action == "":

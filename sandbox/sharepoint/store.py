@@ -44,6 +44,7 @@ class Item:
     # for some Office, PDF and OneNote files, intact); None: the bytes' length
     history: list[tuple[bytes, str]] = field(default_factory=list)  # earlier contents and their dates (versions)
     permissions: list[dict[str, Any]] = field(default_factory=list)  # sharing links and invitations
+    checked_out: bool = False  # checkout … checkin
 
     @property
     def label(self) -> str:

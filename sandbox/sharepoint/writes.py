@@ -1,6 +1,9 @@
 """Writes to drive items for ``GraphSandbox``: a new folder (``POST children``), rename and move
 (``PATCH`` of the item) and list-item fields (``PATCH …/fields``), with ``conflictBehavior``
-(``copying.py``): a clash is 409 nameAlreadyExists unless ``rename`` or ``replace`` is asked for."""
+(``copying.py``): a clash is 409 nameAlreadyExists unless ``rename`` or ``replace`` is asked for.
+``POST …/checkout`` and ``…/checkin`` (body ``comment``, ``checkInAs``) answer 204, as Graph does; a folder, or
+checkin of a file not checked out, is 400 invalidRequest (SharePoint refuses both; Graph's exact words are
+guessed)."""
 
 from __future__ import annotations
 
@@ -70,3 +73,15 @@ class Writes:
             item.version += 1
             self.store.touch(item)
         return json_response(self._fields(item))
+
+    def check_out_or_in(self, item: Item, out: bool, req: Request) -> Response:
+        if item.content is None:
+            raise GraphError(400, "invalidRequest", "Only files can be checked out or checked in.")
+        if not out:
+            body = req.json() if req.body else {}
+            if (body or {}).get("checkInAs") not in (None, "", "published", "unspecified"):
+                raise GraphError(400, "invalidRequest", f"Invalid checkInAs value {body['checkInAs']!r}.")
+            if not item.checked_out:
+                raise GraphError(400, "invalidRequest", f"The file \"{self.store.path_of(item)}\" is not checked out.")
+        item.checked_out = out
+        return Response(204, b"")
