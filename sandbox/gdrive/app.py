@@ -49,7 +49,17 @@ from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import Listing, all_drives
 from sandbox.gdrive.permissions import Permissions
 from sandbox.gdrive.revisions import REVISION_ROUTES, Revisions
-from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, DriveStore, now_rfc3339, root_id, user
+from sandbox.gdrive.store import (
+    EXPORT_FORMATS,
+    FOLDER,
+    GOOGLE_APPS,
+    DriveFile,
+    DriveStore,
+    as_rfc3339,
+    now_rfc3339,
+    root_id,
+    user,
+)
 from sandbox.gdrive.uploads import UPLOAD, Uploads
 
 FILES = r"/drive/v3/files"
@@ -57,6 +67,16 @@ READ_ONLY = {"id", "size", "md5Checksum", "sha1Checksum", "sha256Checksum", "own
              "capabilities", "permissions", "permissionIds", "webViewLink", "webContentLink", "exportLinks",
              "quotaBytesUsed", "headRevisionId", "fileExtension", "fullFileExtension", "lastModifyingUser",
              "ownedByMe", "shared", "spaces", "iconLink", "explicitlyTrashed", "driveId"}
+
+
+def _time(meta: dict[str, Any], key: str) -> str | None:
+    """``meta[key]`` (createdTime, modifiedTime) as Drive stores it; 400 invalid when it is not RFC 3339."""
+    if not meta.get(key):
+        return None
+    try:
+        return as_rfc3339(meta[key])
+    except (ValueError, TypeError):
+        raise DriveError(400, "invalid", f"Invalid value for: {key}: {meta[key]}", location=key) from None
 
 
 class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, Sandbox):
@@ -183,6 +203,7 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, S
         for parent in parents:
             self._check_parent(parent, who, any_drive)
         in_drive = self.store.drive_of_parents(parents) is not None  # shared drive bytes are not the user's
+        created, modified = _time(meta, "createdTime"), _time(meta, "modifiedTime")  # writable on create, as in Drive
         with self.store.lock:
             if not in_drive and self.store.used_bytes(who) + len(content) > self.store.quota_bytes:
                 raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been exceeded.")
@@ -196,6 +217,7 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, S
                           meta.get("description"), starred=bool(meta.get("starred", False)),
                           properties={str(k): str(v) for k, v in (meta.get("properties") or {}).items()},
                           shortcut_target=(meta.get("shortcutDetails") or {}).get("targetId"))
+            f.created, f.modified = created or f.created, modified or f.modified
             return self.store.add(f)
 
     # -- handlers -------------------------------------------------------------------------------
@@ -264,6 +286,7 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, S
         mine = root_id(req.principal)  # 'root': the caller's My Drive
         add, remove = ([mine if p == "root" else p for p in (req.query.get(key) or "").split(",") if p]
                        for key in ("addParents", "removeParents"))
+        modified = _time(meta, "modifiedTime")
         for parent in add:
             self._check_parent(parent, req.principal, all_drives(req))
         with self.store.lock:
@@ -287,8 +310,7 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, S
                                      "exceeded.")
                 f.new_revision(content, req.principal)
             self._changed(f)
-            if meta.get("modifiedTime"):
-                f.modified = str(meta["modifiedTime"])
+            f.modified = modified or f.modified
 
     def copy_file(self, req: Request) -> Response:
         """files.copy: a new file with the source's content ("Copy of <name>" unless named); parents default

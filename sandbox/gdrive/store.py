@@ -44,6 +44,13 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def as_rfc3339(text: str) -> str:
+    """A client's RFC 3339 time as Drive echoes it (UTC, milliseconds, ``Z``); ValueError when it is none."""
+    value = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 @dataclass
 class Revision:
     """One stored content of a file, as revisions.get shows it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from googleapiclient.http import MediaInMemoryUpload
 
+from tests.sandbox.gdrive.calls import refused
 from tests.sandbox.gdrive.test_client_probe import drive
 
 __all__ = ["drive"]
@@ -39,3 +40,23 @@ def test_my_drive_root_alias_and_me_in_owners(drive, gdrive):
     assert moved["parents"] == [gdrive.evidence_folder]
     assert names("'root' in parents") == {"named.txt"}
     assert kept["id"] not in {f["id"] for f in files.list(q="'root' in parents").execute()["files"]}
+
+
+def test_created_and_modified_time_are_writable_on_create(drive, gdrive):
+    """files.create ignored createdTime and modifiedTime (Drive takes both, as sync tools use to keep a
+    document's own dates); files.update echoed modifiedTime as sent instead of Drive's UTC form."""
+    files = drive.files()
+    made = files.create(body={"name": "2019-soc2.pdf", "parents": [gdrive.evidence_folder],
+                              "createdTime": "2019-03-01T10:00:00Z", "modifiedTime": "2019-03-02T10:00:00+02:00"},
+                        media_body=MediaInMemoryUpload(b"%PDF", mimetype="application/pdf"),
+                        fields="id,createdTime,modifiedTime").execute()
+    assert (made["createdTime"], made["modifiedTime"]) == ("2019-03-01T10:00:00.000Z", "2019-03-02T08:00:00.000Z")
+    old = files.list(q=f"'{gdrive.evidence_folder}' in parents and modifiedTime < '2020-01-01T00:00:00'",
+                     fields="files(id)").execute()["files"]
+    assert old == [{"id": made["id"]}]
+    touched = files.update(fileId=made["id"], body={"modifiedTime": "2021-06-01T12:00:00.5-04:00"},
+                           fields="modifiedTime").execute()
+    assert touched["modifiedTime"] == "2021-06-01T16:00:00.500Z"
+    status, error = refused(files.create(body={"name": "x", "parents": [gdrive.evidence_folder],
+                                               "modifiedTime": "yesterday"}))
+    assert status == 400 and error["reason"] == "invalid"
