@@ -18,7 +18,8 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   ``desc``); files.update replaces content too (``PATCH /upload/drive/v3/files/{id}``).
 - ``files.list``, ``changes.getStartPageToken`` / ``changes.list`` (``listing.py``): every create, update,
   trash, share and delete.
-- ``permissions.list/get/create/update/delete`` (``permissions.py``); ``about.get`` (``fields`` required).
+- ``permissions.list/get/create/update/delete`` (``permissions.py``); ``about.get`` (``fields`` required);
+  batch requests, ``POST /batch/drive/v3`` (``batch.py``).
 - ``revisions.*`` (``revisions.py``): every content upload is a new head revision; ``comments.*`` and
   ``replies.*`` (``comments.py``, ``fields`` required); shared drives, ``drives.*`` (``drives.py``): their
   items need ``supportsAllDrives=true`` (else 404 notFound, as Drive) and carry ``driveId``.
@@ -41,6 +42,7 @@ from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.gdrive.auth import ServiceAccounts
+from sandbox.gdrive.batch import BATCH_ROUTES, Batch
 from sandbox.gdrive.comments import COMMENT_ROUTES, Comments
 from sandbox.gdrive.drives import DRIVE_ROUTES, Drives
 from sandbox.gdrive.errors import DriveError, drive_error
@@ -79,7 +81,7 @@ def _time(meta: dict[str, Any], key: str) -> str | None:
         raise DriveError(400, "invalid", f"Invalid value for: {key}: {meta[key]}", location=key) from None
 
 
-class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, Sandbox):
+class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, Batch, Sandbox):
     vendor = "gdrive"
     server_header = "ESF"
 
@@ -146,6 +148,8 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, S
             router.add(method, one + path, self._authed(getattr(self, name)))
         for method, path, name in DRIVE_ROUTES:
             router.add(method, path, self._authed(getattr(self, name)))
+        for method, path, name in BATCH_ROUTES:  # each call in it carries its own Authorization
+            router.add(method, path, getattr(self, name), auth_faults=False)
 
     def _authed(self, handler):
         def wrapped(req: Request) -> Response:

@@ -3,7 +3,9 @@ wrong before, each through the official client against the running sandbox."""
 
 from __future__ import annotations
 
-from googleapiclient.http import MediaInMemoryUpload
+import pytest
+from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest, MediaInMemoryUpload
 
 from tests.sandbox.gdrive.calls import refused
 from tests.sandbox.gdrive.test_client_probe import drive
@@ -60,3 +62,34 @@ def test_created_and_modified_time_are_writable_on_create(drive, gdrive):
     status, error = refused(files.create(body={"name": "x", "parents": [gdrive.evidence_folder],
                                                "modifiedTime": "yesterday"}))
     assert status == 400 and error["reason"] == "invalid"
+
+
+def test_batch_requests(drive, gdrive):
+    """POST /batch/drive/v3 was 404: googleapiclient's BatchHttpRequest (pointed at the emulator with
+    batch_uri, as it posts to www.googleapis.com otherwise) runs each call with its own auth and answer."""
+    files = drive.files()
+    made = [files.create(body={"name": f"b{n}.txt", "parents": [gdrive.evidence_folder]}, fields="id").execute()["id"]
+            for n in range(3)]
+    answers: dict[str, tuple] = {}
+    batch = BatchHttpRequest(callback=lambda rid, resp, exc: answers.setdefault(rid, (resp, exc)),
+                             batch_uri=gdrive.sandbox.url + "/batch/drive/v3")
+    for n, file_id in enumerate(made):
+        batch.add(drive.permissions().create(fileId=file_id, body={"type": "user", "role": "reader",
+                                                                   "emailAddress": f"auditor{n}@example.com"},
+                                             sendNotificationEmail=False, fields="id,role"), request_id=f"p{n}")
+    batch.add(files.get(fileId="missing", fields="id"), request_id="missing")
+    batch.add(files.update(fileId=made[0], body={"name": "renamed.txt"}, fields="name"), request_id="rename")
+    batch.execute()
+    assert [answers[f"p{n}"][0]["role"] for n in range(3)] == ["reader"] * 3
+    missing = answers["missing"][1]
+    assert isinstance(missing, HttpError) and missing.resp.status == 404 and missing.reason.startswith("File not")
+    assert answers["rename"] == ({"name": "renamed.txt"}, None)
+    readers = drive.permissions().list(fileId=made[2], fields="permissions(emailAddress,role)").execute()
+    assert {"emailAddress": "auditor2@example.com", "role": "reader"} in readers["permissions"]
+
+    too_many = BatchHttpRequest(batch_uri=gdrive.sandbox.url + "/batch/drive/v3")
+    for _ in range(101):
+        too_many.add(files.get(fileId=made[1], fields="id"))
+    with pytest.raises(HttpError) as err:
+        too_many.execute()
+    assert err.value.resp.status == 400 and err.value.error_details[0]["reason"] == "batchSizeTooLarge"
