@@ -22,7 +22,8 @@ Graph accept only https, so run it with ``tls=True``.
 - Elsewhere: upload sessions (``uploads.py``: resume, cancel, expiry, ``deferCommit``), ``versions`` and
   ``thumbnails`` (``versions.py``), sharing (``sharing.py``: ``createLink``, ``invite``, ``permissions``),
   ``copy`` with its monitor URL and ``@microsoft.graph.conflictBehavior`` (``copying.py``), new folders,
-  moves, fields, ``checkout`` and ``checkin`` (``writes.py``), sites, lists and list items (``sites.py``).
+  moves, fields, ``checkout`` and ``checkin`` (``writes.py``), sites, lists and list items (``sites.py``);
+  names SharePoint refuses (``names.py``: illegal characters, reserved names) are 400 invalidRequest.
 - ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does.
 - List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
   library's custom columns only (others: 400 "Field '…' is not recognized").
@@ -55,6 +56,7 @@ from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
 from sandbox.sharepoint.facets import mime_type, quick_xor_hash
 from sandbox.sharepoint.listing import Listing
+from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.odata import check_options, parse_expand
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
@@ -242,6 +244,8 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
             raise GraphError(404, "itemNotFound", "The resource could not be found.")
         item, parent, name = start, self.store.items.get(start.parent_id or ""), start.name
         for part in [p for p in (m.group("path") or "").split("/") if p]:
+            if create and (item is None or self.store.child(item.id, part) is None):
+                check_name(part)  # a name the upload would create
             if item is None and create:  # an upload to a path makes its missing folders, as Graph does
                 item = self.store.add(drive.id, parent.id, name, None)
             if item is None:

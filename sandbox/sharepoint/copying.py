@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import GraphError
+from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.store import Drive, Item
 
 BEHAVIORS = ("fail", "replace", "rename")
@@ -43,6 +44,7 @@ class Copying:
 
     def settle_name(self, parent: Item, name: str, behavior: str, moving: Item | None = None) -> str:
         """The name to create ``name`` under in ``parent`` by ``behavior``; ``replace`` deletes the clash."""
+        check_name(name)
         clash = self.store.child(parent.id, name)
         if clash is None or (moving is not None and clash.id == moving.id):
             return name

@@ -50,3 +50,32 @@ def test_root_carries_its_drive_in_parent_reference(sharepoint, graph):
         return await drive.root.get()
 
     assert _sdk(sharepoint, run).parent_reference.drive_id == sharepoint.library_id
+
+
+@pytest.mark.parametrize("name", ['SOC2 "final".pdf', "a|b.txt", "why?.pdf", "CON", "~$draft.docx", "x_vti_y.txt"])
+def test_names_sharepoint_refuses(sharepoint, name):
+    """Uploads, new folders, renames and copies took names SharePoint refuses (" * : < > ? / \\ |, reserved
+    names): a product passing here would fail on the real service with 400 invalidRequest."""
+    from msgraph.generated.drives.item.items.item.copy.copy_post_request_body import CopyPostRequestBody
+    from msgraph.generated.models.drive_item import DriveItem
+    from msgraph.generated.models.folder import Folder
+    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+    async def run(client, drive):
+        item = await drive.items.by_drive_item_id("root:/Audit/ok #1 & 50%.pdf:").content.put(b"%PDF")
+        calls = [lambda: drive.items.by_drive_item_id("root").children.post(DriveItem(name=name, folder=Folder())),
+                 lambda: drive.items.by_drive_item_id(item.id).patch(DriveItem(name=name)),
+                 lambda: drive.items.by_drive_item_id(item.id).copy.post(CopyPostRequestBody(name=name))]
+        if "?" not in name:  # a '?' in a path starts the query string
+            calls.append(lambda: drive.items.by_drive_item_id(f"root:/Audit/{name}:").content.put(b"x"))
+        codes = []
+        for call in calls:
+            with pytest.raises(ODataError) as err:
+                await call()
+            codes.append((err.value.response_status_code, err.value.error.code))
+        return item.name, codes
+
+    kept, codes = _sdk(sharepoint, run)
+    assert kept == "ok #1 & 50%.pdf" and set(codes) == {(400, "invalidRequest")}
+    names = {i.name for i in sharepoint.sandbox.store.items.values()}
+    assert name not in names
