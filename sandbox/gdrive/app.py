@@ -6,8 +6,8 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 - ``files.get(fileId="root")`` is the caller's My Drive root (where files created without parents go; ``root``
   also in ``parents``, ``addParents``, ``removeParents`` and ``q``).
 - ``files.update`` moves files with ``addParents``/``removeParents`` (``parents`` in the body is 403
-  fieldNotWritable, as in Drive); ``files.copy``; a page token or page size Drive would not accept is 400
-  ``invalid`` with its ``location``.
+  fieldNotWritable; a second parent is 403 cannotAddParent, as files have one parent since 2020);
+  ``files.copy``; a page token or page size Drive would not accept is 400 ``invalid`` with its ``location``.
 - Uploads: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI in ``Location``,
   chunks with ``Content-Range``, ``308`` with ``Range`` until complete); downloads with ``alt=media``
   honour ``Range`` (206).
@@ -204,6 +204,8 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, B
     def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None,
                   any_drive: bool = False) -> DriveFile:
         parents = [root_id(who) if p == "root" else p for p in meta.get("parents") or ["root"]]  # My Drive's root
+        if len(parents) > 1:  # one parent per file (Drive's words for an update; here guessed the same)
+            raise DriveError(403, "cannotAddParent", "Increasing the number of parents is not allowed")
         for parent in parents:
             self._check_parent(parent, who, any_drive)
         in_drive = self.store.drive_of_parents(parents) is not None  # shared drive bytes are not the user's
@@ -293,6 +295,9 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, B
         modified = _time(meta, "modifiedTime")
         for parent in add:
             self._check_parent(parent, req.principal, all_drives(req))
+        after = [p for p in f.parents if p not in remove] + [p for p in add if p not in f.parents and p not in remove]
+        if len(after) > max(1, len(f.parents)):  # one parent per file since 2020: a move must remove the old one
+            raise DriveError(403, "cannotAddParent", "Increasing the number of parents is not allowed")
         with self.store.lock:
             for key, attr in (("name", "name"), ("description", "description"), ("trashed", "trashed"),
                               ("starred", "starred"), ("mimeType", "mime_type")):

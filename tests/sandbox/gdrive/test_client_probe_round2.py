@@ -93,3 +93,19 @@ def test_batch_requests(drive, gdrive):
     with pytest.raises(HttpError) as err:
         too_many.execute()
     assert err.value.resp.status == 400 and err.value.error_details[0]["reason"] == "batchSizeTooLarge"
+
+
+def test_a_file_has_one_parent(drive, gdrive):
+    """addParents without removeParents gave a file two parents; Drive allows one since 2020 and answers 403
+    cannotAddParent, so a move that forgets removeParents failed only on the real service."""
+    files = drive.files()
+    sub = files.create(body={"name": "2024", "mimeType": "application/vnd.google-apps.folder",
+                             "parents": [gdrive.evidence_folder]}, fields="id").execute()["id"]
+    f = files.create(body={"name": "e.txt", "parents": [gdrive.evidence_folder]}, fields="id").execute()["id"]
+    status, error = refused(files.update(fileId=f, addParents=sub, fields="parents"))
+    assert (status, error["reason"]) == (403, "cannotAddParent")
+    assert files.get(fileId=f, fields="parents").execute()["parents"] == [gdrive.evidence_folder]
+    status, error = refused(files.create(body={"name": "two.txt", "parents": [gdrive.evidence_folder, sub]}))
+    assert (status, error["reason"]) == (403, "cannotAddParent")
+    moved = files.update(fileId=f, addParents=sub, removeParents=gdrive.evidence_folder, fields="parents").execute()
+    assert moved["parents"] == [sub]
