@@ -23,7 +23,8 @@ Graph accept only https, so run it with ``tls=True``.
   ``thumbnails`` (``versions.py``), sharing (``sharing.py``: ``createLink``, ``invite``, ``permissions``),
   ``copy`` with its monitor URL and ``@microsoft.graph.conflictBehavior`` (``copying.py``), new folders,
   moves, fields, ``checkout`` and ``checkin`` (``writes.py``), sites, lists and list items (``sites.py``);
-  names SharePoint refuses (``names.py``: illegal characters, reserved names) are 400 invalidRequest.
+  names SharePoint refuses (``names.py``: illegal characters, reserved names) are 400 invalidRequest;
+  JSON batching, ``POST /v1.0/$batch`` (``batch.py``).
 - ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does.
 - List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
   library's custom columns only (others: 400 "Field '…' is not recognized").
@@ -51,6 +52,7 @@ from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.sharepoint.auth import Directory
+from sandbox.sharepoint.batch import Batch
 from sandbox.sharepoint.copying import Copying, conflict_behavior
 from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
@@ -78,7 +80,7 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
          503: "serviceNotAvailable", 507: "quotaLimitReached"}
 
 
-class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Sandbox):
+class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 
@@ -161,6 +163,7 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
                    d.openid_configuration, faults=False)
         router.add("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", d.token, faults=False)
         self.site_routes(router, self._authed)
+        router.add("POST", r"/v1\.0/\$batch", self._authed(self.batch))
         router.add("GET", r"/v1\.0/sites/(?P<site>.+?)(?P<rest>/drives|/drive)?/?", self._authed(self.site_route))
         router.add("GET", r"/v1\.0/drives/(?P<drive>[^/]+)", self._authed(self.get_drive))
         tail = r"/v1\.0/drives/(?P<drive>[^/]+)/(?P<tail>.+)"

@@ -1,0 +1,102 @@
+"""JSON batching (``POST /v1.0/$batch``) for ``GraphSandbox``, as msgraph-sdk's ``client.batch.post`` and
+scripts send it: ``{"requests": [{"id", "method", "url", "headers"?, "body"?, "dependsOn"?}]}``, each ``url``
+relative to the version (``/drives/…``; an absolute URL, as msgraph-core writes it, is cut to its path);
+the answer is ``{"responses": [{"id", "status", "headers", "body"}]}``.
+
+Each request runs as if sent alone with the batch's own token (its errors, throttling, 302s). As Graph:
+more than 20 requests, a repeated or missing id, or a request without method or url is 400 BadRequest for
+the whole batch; a request whose ``dependsOn`` names one that failed (or a later one) gets 424
+failedDependency. JSON bodies go as JSON objects, others base64, both ways.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from email.message import Message
+from typing import Any
+from urllib.parse import urlsplit
+
+from sandbox.core.http import Request, Response, json_response
+from sandbox.sharepoint.errors import GraphError, graph_error
+
+MAX_REQUESTS = 20
+
+
+def _bad(message: str) -> GraphError:
+    return GraphError(400, "BadRequest", message)
+
+
+class Batch:
+    """Mixed into ``GraphSandbox`` (uses ``dispatch``)."""
+
+    def batch(self, req: Request) -> Response:
+        try:
+            steps = (req.json() or {}).get("requests")
+        except (ValueError, AttributeError):
+            raise _bad("Unable to read JSON request payload.") from None
+        if not isinstance(steps, list) or not steps:
+            raise _bad("The batch request must have a 'requests' array.")
+        if len(steps) > MAX_REQUESTS:
+            raise _bad(f"Number of batch request steps exceeds the maximum of {MAX_REQUESTS}.")
+        ids = [str(s.get("id") or "") if isinstance(s, dict) else "" for s in steps]
+        if "" in ids or len(set(ids)) != len(ids):
+            raise _bad("Every batch request needs a unique 'id'.")
+        if any(not s.get("method") or not s.get("url") for s in steps):
+            raise _bad("Every batch request needs a 'method' and a 'url'.")
+        status: dict[str, int] = {}
+        out = []
+        for step in steps:
+            sid = str(step["id"])
+            needs = step.get("dependsOn") or []
+            if any(status.get(str(n), 424) >= 400 for n in needs):
+                resp = graph_error(424, "failedDependency", "The request depends on a request that failed.")
+            else:
+                resp = self.dispatch(self._step(req, step))
+            status[sid] = resp.status
+            out.append({"id": sid, "status": resp.status, "headers": self._step_headers(resp),
+                        **self._step_body(resp)})
+        return json_response({"responses": out})
+
+    @staticmethod
+    def _step(outer: Request, step: dict[str, Any]) -> Request:
+        url = urlsplit(str(step["url"]))
+        path = url.path if url.path.startswith("/") else "/" + url.path
+        path = path[len("/v1.0"):] if path.startswith("/v1.0/") else path
+        headers = Message()
+        for name in ("Authorization", "client-request-id"):
+            if outer.header(name):
+                headers[name] = outer.header(name)
+        for name, value in (step.get("headers") or {}).items():
+            headers[str(name)] = str(value)
+        body = step.get("body")
+        if isinstance(body, str):
+            try:
+                raw = base64.b64decode(body, validate=True)
+            except (binascii.Error, ValueError):
+                raw = body.encode()
+        else:
+            raw = b"" if body is None else json.dumps(body).encode()
+            if body is not None and not headers.get("Content-Type"):
+                headers["Content-Type"] = "application/json"
+        return Request(method=str(step["method"]).upper(), path="/v1.0" + path, raw_query=url.query,
+                       headers=headers, body=raw, client=outer.client, base_url=outer.base_url, internal=True)
+
+    @staticmethod
+    def _step_headers(resp: Response) -> dict[str, str]:
+        heads = {k: v for k, v in resp.headers if k.lower() not in ("content-length", "server", "date")}
+        if resp.body:
+            heads["Content-Type"] = resp.content_type
+        return heads
+
+    @staticmethod
+    def _step_body(resp: Response) -> dict[str, Any]:
+        if not resp.body:
+            return {}
+        if "json" in resp.content_type.lower():
+            try:
+                return {"body": json.loads(resp.body)}
+            except ValueError:
+                pass
+        return {"body": base64.b64encode(resp.body).decode("ascii")}
