@@ -29,6 +29,7 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   binary content, as on Drive: no ``size``/``md5Checksum``, ``alt=media`` is 403 fileNotDownloadable;
   Docs Editors files export to their formats (``export.py``; 400 for a conversion Drive does not offer),
   anything else is 403 fileNotExportable.
+- Token scopes bound what a token may do and ``with_subject`` needs ``accounts.delegate(...)`` (``auth.py``).
 - Faults (``sb.faults``): 429 rateLimitExceeded + Retry-After, 5xx backendError, 401 authError,
   403 insufficientFilePermissions; ``expire_tokens`` / ``revoke_tokens`` as elsewhere.
 """
@@ -41,7 +42,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
-from sandbox.gdrive.auth import ServiceAccounts
+from sandbox.gdrive.auth import ServiceAccounts, allows
 from sandbox.gdrive.batch import BATCH_ROUTES, Batch
 from sandbox.gdrive.comments import COMMENT_ROUTES, Comments
 from sandbox.gdrive.drives import DRIVE_ROUTES, Drives
@@ -158,6 +159,8 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, B
                 return drive_error(401, "authError", f"Request had invalid authentication credentials ({why}).",
                                    [("WWW-Authenticate", 'Bearer realm="https://accounts.google.com/"')])
             req.principal = who
+            if not allows(self.accounts.scopes.get(req.header("Authorization")[len("Bearer "):].strip()), req):
+                return drive_error(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
             try:
                 return handler(req)
             except DriveError as exc:

@@ -1,7 +1,16 @@
 """Google OAuth for service accounts, as ``google-auth`` speaks it: the client signs a JWT with the
 service account's private key (RS256) and posts it to ``token_uri`` with the JWT-bearer grant; the
 emulator checks the signature against the registered public key, the audience (Google's token URL, or its own)
-and the expiry, and issues a bearer token (``sandbox.core.tokens``)."""
+and the expiry, and issues a bearer token (``sandbox.core.tokens``).
+
+Scopes (the JWT's ``scope``) bound what the token may do, as Drive checks them (``allows``): ``drive`` and
+``drive.file`` everything (``drive.file`` is not narrowed to the app's own files here), ``drive.readonly``
+reads, ``drive.metadata`` metadata reads and writes, ``drive.metadata.readonly`` metadata reads; any other
+scope nothing. Anything else is 403 insufficientPermissions "Request had insufficient authentication
+scopes.". A token asked for without scopes, or issued straight from the store (tests), may do everything.
+
+Domain-wide delegation (the JWT's ``sub``, ``Credentials.with_subject``): refused with Google's 401
+``unauthorized_client`` unless ``delegate(client_email)`` allowed it, then the token acts as the subject."""
 
 from __future__ import annotations
 
@@ -16,6 +25,11 @@ from sandbox.core.tokens import TokenStore
 GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # google-auth signs assertions for Google's token URL whatever token_uri it posts to; Google accepts both.
 GOOGLE_AUDIENCES = ("https://oauth2.googleapis.com/token", "https://accounts.google.com/o/oauth2/token")
+SCOPE = "https://www.googleapis.com/auth/"
+WRITE = {SCOPE + "drive", SCOPE + "drive.file"}
+CONTENT = WRITE | {SCOPE + "drive.readonly"}  # may read file bytes (alt=media, export)
+METADATA = CONTENT | {SCOPE + "drive.metadata", SCOPE + "drive.metadata.readonly"}  # may read metadata
+METADATA_WRITE = WRITE | {SCOPE + "drive.metadata"}
 
 
 class ServiceAccounts:
@@ -24,6 +38,12 @@ class ServiceAccounts:
     def __init__(self, tokens: TokenStore):
         self.tokens = tokens
         self.public_keys: dict[str, bytes] = {}
+        self.scopes: dict[str, set[str]] = {}  # access token -> the scopes it was issued for
+        self.delegated: set[str] = set()  # service accounts allowed domain-wide delegation
+
+    def delegate(self, client_email: str) -> None:
+        """Allow ``client_email`` domain-wide delegation (tokens for a ``sub`` act as that user)."""
+        self.delegated.add(client_email)
 
     def register(self, client_email: str, public_key_pem: bytes) -> None:
         self.public_keys[client_email] = public_key_pem
@@ -46,7 +66,14 @@ class ServiceAccounts:
             claims = jwt.decode(assertion, certs=key.decode(), audience=[token_url, *GOOGLE_AUDIENCES])
         except (ValueError, GoogleAuthError) as exc:
             return json_response({"error": "invalid_grant", "error_description": f"Invalid JWT: {exc}"}, 400)
-        pair = self.tokens.issue(claims["iss"], claims["iss"], str(claims.get("scope", "")))
+        who = str(claims.get("sub") or claims["iss"])
+        if who != claims["iss"] and claims["iss"] not in self.delegated:
+            return json_response({"error": "unauthorized_client", "error_description": "Client is unauthorized to "
+                                  "retrieve access tokens using this method, or client not authorized for any of "
+                                  "the scopes requested."}, 401)
+        pair = self.tokens.issue(who, claims["iss"], str(claims.get("scope", "")))
+        if str(claims.get("scope", "")).split():
+            self.scopes[str(pair["access_token"])] = set(str(claims["scope"]).split())
         return json_response({"access_token": pair["access_token"], "expires_in": pair["expires_in"],
                               "token_type": "Bearer"})
 
@@ -55,6 +82,16 @@ class ServiceAccounts:
         if not header.startswith("Bearer "):
             return None, "missing"
         return self.tokens.check(header[len("Bearer "):].strip())
+
+
+def allows(scopes: set[str] | None, req: Request) -> bool:
+    """Whether a token of ``scopes`` (None: issued without any) may make this Drive call."""
+    if scopes is None:
+        return True
+    content = req.query.get("alt") == "media" or req.path.endswith("/export") or req.path.startswith("/upload/")
+    if req.method in ("GET", "HEAD"):
+        return bool(scopes & (CONTENT if content else METADATA))
+    return bool(scopes & (WRITE if content else METADATA_WRITE))
 
 
 def verify_key_pair(private_pem: str, public_pem: bytes) -> bool:

@@ -109,3 +109,52 @@ def test_a_file_has_one_parent(drive, gdrive):
     assert (status, error["reason"]) == (403, "cannotAddParent")
     moved = files.update(fileId=f, addParents=sub, removeParents=gdrive.evidence_folder, fields="parents").execute()
     assert moved["parents"] == [sub]
+
+
+def _as(gdrive, scopes: list[str], subject: str | None = None):
+    from google.oauth2 import service_account
+    from googleapiclient.discovery import build
+
+    creds = service_account.Credentials.from_service_account_file(str(gdrive.key_file), scopes=scopes)
+    creds = creds.with_subject(subject) if subject else creds
+    return build("drive", "v3", credentials=creds, client_options={"api_endpoint": gdrive.api_endpoint},
+                 cache_discovery=False, static_discovery=True)
+
+
+def test_token_scopes_bound_what_it_may_do(drive, gdrive):
+    """Every token could do everything whatever its scopes: a drive.readonly token created files and a
+    drive.metadata.readonly one downloaded bytes, where Drive answers 403 insufficientPermissions."""
+    scope = "https://www.googleapis.com/auth/"
+    f = drive.files().create(body={"name": "s.txt", "parents": [gdrive.evidence_folder]},
+                             media_body=MediaInMemoryUpload(b"bytes", mimetype="text/plain"), fields="id").execute()
+    readonly = _as(gdrive, [scope + "drive.readonly"])
+    assert readonly.files().get_media(fileId=f["id"]).execute() == b"bytes"
+    for call in (readonly.files().create(body={"name": "x", "parents": [gdrive.evidence_folder]}),
+                 readonly.files().update(fileId=f["id"], body={"name": "y"}),
+                 readonly.files().delete(fileId=f["id"])):
+        status, error = refused(call)
+        assert (status, error["reason"], error["message"]) == (
+            403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+    metadata = _as(gdrive, [scope + "drive.metadata.readonly"])
+    assert metadata.files().get(fileId=f["id"], fields="name").execute() == {"name": "s.txt"}
+    assert refused(metadata.files().get_media(fileId=f["id"]))[0] == 403
+    assert refused(_as(gdrive, [scope + "drive.metadata"]).files().update(
+        fileId=f["id"], media_body=MediaInMemoryUpload(b"new", mimetype="text/plain")))[0] == 403
+    assert refused(_as(gdrive, ["https://www.googleapis.com/auth/cloud-platform"]).files().list())[0] == 403
+    assert _as(gdrive, [scope + "drive.file"]).files().get_media(fileId=f["id"]).execute() == b"bytes"
+
+
+def test_domain_wide_delegation(gdrive):
+    """Credentials.with_subject(user) got a token for the service account itself; Google refuses it (401
+    unauthorized_client) unless the account has domain-wide delegation, and then the token is the user's."""
+    from google.auth.exceptions import RefreshError
+
+    full = ["https://www.googleapis.com/auth/drive"]
+    with pytest.raises(RefreshError, match="unauthorized_client"):
+        _as(gdrive, full, "grc-admin@example.com").about().get(fields="user").execute()
+    gdrive.sandbox.accounts.delegate(gdrive.client_email)
+    admin = _as(gdrive, full, "grc-admin@example.com")
+    assert admin.about().get(fields="user(emailAddress)").execute() == {"user": {"emailAddress":
+                                                                                 "grc-admin@example.com"}}
+    owned = admin.files().list(q="'me' in owners", fields="files(name)").execute()["files"]
+    assert {f["name"] for f in owned} == {"Project X Evidence Library", "Audit evidence inbox"}
