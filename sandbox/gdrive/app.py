@@ -52,37 +52,14 @@ from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import Listing, all_drives
 from sandbox.gdrive.permissions import Permissions
 from sandbox.gdrive.revisions import REVISION_ROUTES, Revisions
-from sandbox.gdrive.store import (
-    EXPORT_FORMATS,
-    FOLDER,
-    GOOGLE_APPS,
-    DriveFile,
-    DriveStore,
-    as_rfc3339,
-    now_rfc3339,
-    root_id,
-    user,
-)
+from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, DriveStore, now_rfc3339, root_id, user
 from sandbox.gdrive.uploads import UPLOAD, Uploads
+from sandbox.gdrive.writes import Writes
 
 FILES = r"/drive/v3/files"
-READ_ONLY = {"id", "size", "md5Checksum", "sha1Checksum", "sha256Checksum", "owners", "createdTime", "version",
-             "capabilities", "permissions", "permissionIds", "webViewLink", "webContentLink", "exportLinks",
-             "quotaBytesUsed", "headRevisionId", "fileExtension", "fullFileExtension", "lastModifyingUser",
-             "ownedByMe", "shared", "spaces", "iconLink", "explicitlyTrashed", "driveId"}
 
 
-def _time(meta: dict[str, Any], key: str) -> str | None:
-    """``meta[key]`` (createdTime, modifiedTime) as Drive stores it; 400 invalid when it is not RFC 3339."""
-    if not meta.get(key):
-        return None
-    try:
-        return as_rfc3339(meta[key])
-    except (ValueError, TypeError):
-        raise DriveError(400, "invalid", f"Invalid value for: {key}: {meta[key]}", location=key) from None
-
-
-class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, Batch, Sandbox):
+class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, Drives, Batch, Sandbox):
     vendor = "gdrive"
     server_header = "ESF"
 
@@ -191,44 +168,6 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, B
             f.version += 1
             self.store.record(f.id)
 
-    def _check_parent(self, parent: str, who: str, any_drive: bool) -> None:
-        """A shared drive, or a folder in one, is not found without supportsAllDrives=true, as in Drive."""
-        in_drive = self.store.drive_of_parents([parent]) is not None
-        if in_drive and not any_drive:
-            raise DriveError(404, "notFound", f"File not found: {parent}.")
-        if not self.store.can_write_into(parent, who):
-            seen = (self.store.can_read(self.store.files[parent], who) if in_drive else True
-                    ) if parent in self.store.files else self.store.member_role(parent, who) is not None
-            if seen:
-                raise DriveError(403, "insufficientFilePermissions",
-                                 f"The user does not have sufficient permissions for file {parent}.")
-            raise DriveError(404, "notFound", f"File not found: {parent}.")
-
-    def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None,
-                  any_drive: bool = False) -> DriveFile:
-        parents = [root_id(who) if p == "root" else p for p in meta.get("parents") or ["root"]]  # My Drive's root
-        if len(parents) > 1:  # one parent per file (Drive's words for an update; here guessed the same)
-            raise DriveError(403, "cannotAddParent", "Increasing the number of parents is not allowed")
-        for parent in parents:
-            self._check_parent(parent, who, any_drive)
-        in_drive = self.store.drive_of_parents(parents) is not None  # shared drive bytes are not the user's
-        created, modified = _time(meta, "createdTime"), _time(meta, "modifiedTime")  # writable on create, as in Drive
-        with self.store.lock:
-            if not in_drive and self.store.used_bytes(who) + len(content) > self.store.quota_bytes:
-                raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been exceeded.")
-            wanted = meta.get("id")
-            if wanted is not None and (wanted not in self.store.generated or wanted in self.store.files):
-                raise DriveError(400, "invalid", "The provided file ID is not usable.", location="file.id")
-            self.store.generated.discard(wanted)
-            f = DriveFile(wanted or self.store.new_id(), str(meta.get("name") or "Untitled"),
-                          str(meta.get("mimeType") or mime or "application/octet-stream"), parents, who, content,
-                          {str(k): str(v) for k, v in (meta.get("appProperties") or {}).items()},
-                          meta.get("description"), starred=bool(meta.get("starred", False)),
-                          properties={str(k): str(v) for k, v in (meta.get("properties") or {}).items()},
-                          shortcut_target=(meta.get("shortcutDetails") or {}).get("targetId"))
-            f.created, f.modified = created or f.created, modified or f.modified
-            return self.store.add(f)
-
     # -- handlers -------------------------------------------------------------------------------
     def about(self, req: Request) -> Response:
         used = self.store.used_bytes(req.principal)
@@ -276,69 +215,6 @@ class DriveSandbox(Uploads, Permissions, Listing, Revisions, Comments, Drives, B
         f = self._file(req)
         mime = req.query.get("mimeType") or ""
         return Response(200, export(f, mime), mime)
-
-    def update_file(self, req: Request) -> Response:
-        f = self._file(req)
-        meta = req.json() if req.body else {}
-        self._update(f, meta or {}, req)
-        return self._answer(f, req)
-
-    def _update(self, f: DriveFile, meta: dict[str, Any], req: Request, content: bytes | None = None) -> None:
-        """files.update: metadata from ``meta``, parents from addParents/removeParents, content if given."""
-        if self.store.role(f, req.principal) not in ("owner", "writer"):
-            raise DriveError(403, "insufficientFilePermissions",
-                             f"The user does not have sufficient permissions for file {f.id}.")
-        bad = sorted(set(meta) & (READ_ONLY | {"parents"}))
-        if bad:
-            raise DriveError(403, "fieldNotWritable", "The resource body includes fields which are not directly "
-                             f"writable: {', '.join(bad)}.")
-        mine = root_id(req.principal)  # 'root': the caller's My Drive
-        add, remove = ([mine if p == "root" else p for p in (req.query.get(key) or "").split(",") if p]
-                       for key in ("addParents", "removeParents"))
-        modified = _time(meta, "modifiedTime")
-        for parent in add:
-            self._check_parent(parent, req.principal, all_drives(req))
-        after = [p for p in f.parents if p not in remove] + [p for p in add if p not in f.parents and p not in remove]
-        if len(after) > max(1, len(f.parents)):  # one parent per file since 2020: a move must remove the old one
-            raise DriveError(403, "cannotAddParent", "Increasing the number of parents is not allowed")
-        with self.store.lock:
-            for key, attr in (("name", "name"), ("description", "description"), ("trashed", "trashed"),
-                              ("starred", "starred"), ("mimeType", "mime_type")):
-                if key in meta and meta[key] is not None:
-                    setattr(f, attr, meta[key])
-            for key, attr in (("appProperties", "app_properties"), ("properties", "properties")):
-                for k, v in (meta.get(key) or {}).items():  # null removes the property, as in Drive
-                    if v is None:
-                        getattr(f, attr).pop(str(k), None)
-                    else:
-                        getattr(f, attr)[str(k)] = str(v)
-            if add:
-                f.parents = [*f.parents, *(p for p in add if p not in f.parents)]
-            if remove:
-                f.parents = [p for p in f.parents if p not in remove]
-            if content is not None:
-                if self.store.used_bytes(f.owner) - len(f.content) + len(content) > self.store.quota_bytes:
-                    raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been "
-                                     "exceeded.")
-                f.new_revision(content, req.principal)
-            self._changed(f)
-            f.modified = modified or f.modified
-
-    def copy_file(self, req: Request) -> Response:
-        """files.copy: a new file with the source's content ("Copy of <name>" unless named); parents default
-        to the source's."""
-        f = self._file(req)
-        if f.mime_type == FOLDER:
-            raise DriveError(403, "cannotCopyFile", "This file cannot be copied by the user.")
-        meta = req.json() if req.body else {}
-        meta = meta or {}
-        copy_meta = {"name": meta.get("name") or f"Copy of {f.name}",
-                     "parents": meta.get("parents") or list(f.parents),
-                     "appProperties": {**f.app_properties, **(meta.get("appProperties") or {})},
-                     "properties": {**f.properties, **(meta.get("properties") or {})},
-                     "description": meta.get("description", f.description), "starred": meta.get("starred")}
-        return self._answer(self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type,
-                                           all_drives(req)), req)
 
     def generate_ids(self, req: Request) -> Response:
         raw = req.query.get("count") or "10"
