@@ -171,7 +171,7 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
     # -- handlers -------------------------------------------------------------------------------
     def about(self, req: Request) -> Response:
         used = self.store.used_bytes(req.principal)
-        trash = sum(len(f.content) for f in self.store.files.values() if f.owner == req.principal and f.trashed)
+        trash = sum(len(f.content) for f in self.store.files.values() if f.owner == req.principal and f.in_trash)
         body = {"kind": "drive#about", "user": user(req.principal, req.principal),
                 "storageQuota": {"limit": str(self.store.quota_bytes), "usage": str(used),
                                  "usageInDrive": str(used), "usageInDriveTrash": str(trash)},
@@ -229,7 +229,8 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
         """files.emptyTrash: deletes every trashed file the caller owns."""
         for f in [f for f in self.store.files.values()
                   if f.trashed and f.owner == req.principal and self.store.drive_of(f) is None]:
-            self.store.delete(f.id)
+            if f.id in self.store.files:  # not gone already with a trashed folder above it
+                self.store.delete_tree(f.id, req.principal)
         return Response(204, b"", "text/plain")
 
     def delete_file(self, req: Request) -> Response:
@@ -237,5 +238,5 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
         if self.store.role(f, req.principal) != "owner":  # in a shared drive: organizers and file organizers
             raise DriveError(403, "insufficientFilePermissions",
                              f"The user does not have sufficient permissions for file {f.id}.")
-        self.store.delete(f.id)
+        self.store.delete_tree(f.id, req.principal)  # a folder's descendants go with it
         return Response(204, b"", "text/plain")

@@ -28,7 +28,7 @@ LEX = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><
 COMPARE = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 TIMES = {"createdTime": "created", "modifiedTime": "modified", "viewedByMeTime": "modified"}
-FLAGS = {"trashed": lambda f, who: f.trashed, "starred": lambda f, who: f.starred,
+FLAGS = {"trashed": lambda f, who: f.in_trash, "starred": lambda f, who: f.starred,
          "sharedWithMe": lambda f, who: f.owner != who}
 ROLES = {"owners": lambda f: {f.owner}, "writers": lambda f: {f.owner, *f.writers},
          "readers": lambda f: {f.owner, *f.writers, *f.readers, *f.commenters}}

@@ -77,7 +77,8 @@ class DriveFile:
     content: bytes = b""
     app_properties: dict[str, str] = field(default_factory=dict)
     description: str | None = None
-    trashed: bool = False
+    trashed: bool = False  # trashed itself (explicitlyTrashed)
+    parent_trashed: bool = False  # inside a trashed folder: trashed too, not explicitly (DriveStore.retrash)
     created: str = field(default_factory=now_rfc3339)
     modified: str = field(default_factory=now_rfc3339)
     writers: set[str] = field(default_factory=set)  # folders: who may add files
@@ -91,6 +92,10 @@ class DriveFile:
     revisions: list[Revision] = field(default_factory=list)  # oldest first; folders have none
     revision_seq: int = 0
     comments: list[Any] = field(default_factory=list)  # comments.Comment, oldest first
+
+    @property
+    def in_trash(self) -> bool:
+        return self.trashed or self.parent_trashed
 
     @property
     def native(self) -> bool:
@@ -144,7 +149,7 @@ class DriveFile:
         kind = self.mime_type[len(GOOGLE_APPS):] if self.native else ""
         out: dict[str, Any] = {
             "kind": "drive#file", "id": self.id, "name": self.name, "mimeType": self.mime_type,
-            "parents": list(self.parents), "trashed": self.trashed, "explicitlyTrashed": self.trashed,
+            "parents": list(self.parents), "trashed": self.in_trash, "explicitlyTrashed": self.trashed,
             "starred": self.starred, "createdTime": self.created, "modifiedTime": self.modified,
             "appProperties": dict(self.app_properties), "properties": dict(self.properties),
             "owners": [user(self.owner, who)], "lastModifyingUser": user(self.owner, who),
@@ -300,3 +305,30 @@ class DriveStore:
         with self.lock:
             self.files.pop(file_id, None)
             self.record(file_id, removed=True)
+
+    def delete_tree(self, file_id: str, who: str) -> None:
+        """files.delete: the file and, for a folder, every descendant ``who`` owns (all of them in a shared
+        drive); others' files inside lose that parent, as Drive documents."""
+        with self.lock:
+            shared = file_id in self.files and self.drive_of(self.files[file_id]) is not None
+            for child in [c for c in self.files.values() if file_id in c.parents]:
+                if shared or child.owner == who:
+                    self.delete_tree(child.id, who)
+                else:
+                    child.parents = [p for p in child.parents if p != file_id]
+                    self.record(child.id)
+            self.delete(file_id)
+
+    def retrash(self, root: DriveFile) -> None:
+        """After ``root`` was trashed, restored or moved: its descendants are trashed exactly when a folder
+        above them is (Drive trashes a folder's contents with it); each one that flips is a change."""
+        with self.lock:
+            todo = [root]
+            while todo:
+                parent = todo.pop()
+                for child in [c for c in self.files.values() if parent.id in c.parents]:
+                    inherited = parent.in_trash
+                    if child.parent_trashed != inherited:
+                        child.parent_trashed = inherited
+                        self.record(child.id)
+                    todo.append(child)

@@ -3,6 +3,8 @@
 
 - ``parents`` default to the caller's My Drive root (``root`` is its alias, also in add/removeParents);
   a file has one parent (a second is 403 cannotAddParent, as Drive since 2020).
+- Trashing a folder trashes what is in it (``trashed``, not ``explicitlyTrashed``; a change each), restoring it
+  restores them; files.delete of a folder deletes what the caller owns in it (``store.delete_tree``).
 - ``createdTime`` and ``modifiedTime`` are writable on create, ``modifiedTime`` on update (stored in Drive's
   UTC form; not RFC 3339: 400 invalid); other read-only fields are 403 fieldNotWritable.
 - Writing into a folder the caller may only read is 403 insufficientFilePermissions; one it cannot see, or
@@ -114,6 +116,8 @@ class Writes:
                 f.parents = [*f.parents, *(p for p in add if p not in f.parents)]
             if remove:
                 f.parents = [p for p in f.parents if p not in remove]
+            if add or remove:  # in a trashed folder now, or out of one
+                f.parent_trashed = any(self.store.files[p].in_trash for p in f.parents if p in self.store.files)
             if content is not None:
                 if self.store.used_bytes(f.owner) - len(f.content) + len(content) > self.store.quota_bytes:
                     raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been "
@@ -121,6 +125,8 @@ class Writes:
                 f.new_revision(content, req.principal)
             self._changed(f)
             f.modified = modified or f.modified
+            if f.mime_type == FOLDER and ("trashed" in meta or add or remove):
+                self.store.retrash(f)  # its contents follow it into (or out of) the trash
 
     def copy_file(self, req: Request) -> Response:
         """files.copy: a new file with the source's content ("Copy of <name>" unless named); parents default

@@ -158,3 +158,35 @@ def test_domain_wide_delegation(gdrive):
                                                                                  "grc-admin@example.com"}}
     owned = admin.files().list(q="'me' in owners", fields="files(name)").execute()["files"]
     assert {f["name"] for f in owned} == {"Project X Evidence Library", "Audit evidence inbox"}
+
+
+def test_a_folder_takes_its_contents_to_the_trash_and_away(drive, gdrive):
+    """Trashing a folder left its files untrashed (``trashed = false`` still listed them, changes.list said
+    nothing) and deleting it left them alive under a parent that was gone; Drive trashes and deletes a
+    folder's contents with it."""
+    files, folder = drive.files(), "application/vnd.google-apps.folder"
+    a = files.create(body={"name": "A", "mimeType": folder, "parents": [gdrive.evidence_folder]}).execute()["id"]
+    b = files.create(body={"name": "B", "mimeType": folder, "parents": [a]}).execute()["id"]
+    x = files.create(body={"name": "x.txt", "parents": [b]}, media_body=MediaInMemoryUpload(b"x"),
+                     fields="id").execute()["id"]
+    token = drive.changes().getStartPageToken().execute()["startPageToken"]
+    files.update(fileId=a, body={"trashed": True}).execute()
+    assert files.get(fileId=x, fields="trashed,explicitlyTrashed").execute() == {"trashed": True,
+                                                                               "explicitlyTrashed": False}
+    assert files.list(q=f"'{b}' in parents and trashed = false").execute()["files"] == []
+    changed = drive.changes().list(pageToken=token, fields="changes(fileId,file(trashed))").execute()["changes"]
+    assert {"fileId": x, "file": {"trashed": True}} in changed
+
+    files.update(fileId=b, body={"trashed": True}).execute()  # B on its own: stays when A comes back
+    files.update(fileId=a, body={"trashed": False}).execute()
+    assert files.get(fileId=b, fields="trashed").execute() == {"trashed": True}
+    assert files.get(fileId=x, fields="trashed").execute() == {"trashed": True}
+    files.update(fileId=b, body={"trashed": False}).execute()
+    assert files.get(fileId=x, fields="trashed").execute() == {"trashed": False}
+
+    token = drive.changes().getStartPageToken().execute()["startPageToken"]
+    files.delete(fileId=a).execute()
+    for gone in (a, b, x):
+        assert refused(files.get(fileId=gone))[0] == 404
+    removed = drive.changes().list(pageToken=token, fields="changes(fileId,removed)").execute()["changes"]
+    assert {c["fileId"] for c in removed if c["removed"]} == {a, b, x}
