@@ -42,10 +42,9 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import threading
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
@@ -56,10 +55,10 @@ from sandbox.sharepoint.batch import Batch
 from sandbox.sharepoint.copying import Copying, conflict_behavior
 from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
-from sandbox.sharepoint.facets import mime_type, quick_xor_hash
+from sandbox.sharepoint.items import Items
 from sandbox.sharepoint.listing import Listing
 from sandbox.sharepoint.names import check_name
-from sandbox.sharepoint.odata import check_options, parse_expand
+from sandbox.sharepoint.odata import check_options
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
 from sandbox.sharepoint.store import Drive, GraphStore, Item
@@ -73,14 +72,13 @@ DELTA = re.compile(r"^(?P<base>.*?)/delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/
 SEARCH = re.compile(r"^(?:(?P<base>.*?)/)?search\(q='(?P<q>(?:[^']|'')*)'\)/?$")
 SUB = re.compile(r"^(?P<ref>root|items/[^/:]+|(?:root|items/[^/:]+):/.*:)/(?P<op>versions|permissions|thumbnails|copy|"
                  r"createLink|invite)(?P<rest>/.*)?$")
-BY = {"application": {"id": "00000000-0000-0000-0000-000000000000", "displayName": "SharePoint App"},
-      "user": {"displayName": "SharePoint App"}}
 CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied", 404: "itemNotFound",
          405: "invalidRequest", 409: "nameAlreadyExists", 429: "tooManyRequests", 500: "generalException",
          503: "serviceNotAvailable", 507: "quotaLimitReached"}
 
 
-class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, Sandbox):
+class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch,
+                   Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 
@@ -198,43 +196,6 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
             raise GraphError(403, "accessDenied", "Access denied")
         return drive
 
-    def _item_resource(self, item: Item, drive: Drive, req: Request) -> dict[str, Any]:
-        base = req.base_url
-        path = self.store.path_of(self.store.items[item.parent_id]) if item.parent_id else ""
-        out: dict[str, Any] = {
-            "id": item.id, "name": item.name, "eTag": f'"{{{item.id}}},{item.version}"',
-            "cTag": f'"c:{{{item.id}}},{item.label[:-2]}"', "createdDateTime": item.created,
-            "lastModifiedDateTime": item.modified,
-            "webUrl": f"{base}/sites/evidence/{quote(self.store.path_of(item), errors='surrogatepass')}",
-            "size": (item.listed_size if item.listed_size is not None else
-                     len(item.content) if item.content is not None else 0),
-            "createdBy": dict(BY), "lastModifiedBy": dict(BY),
-            "fileSystemInfo": {"createdDateTime": item.created, "lastModifiedDateTime": item.modified},
-        }
-        out["parentReference"] = {"driveType": "documentLibrary", "driveId": drive.id}  # all a root has
-        if item.parent_id is not None:
-            out["parentReference"].update(id=item.parent_id,
-                                          path=f"/drives/{drive.id}/root:" + (f"/{path}" if path else ""))
-        if item.content is None:
-            out["folder"] = {"childCount": len(self.store.children(item.id))}
-            if item.parent_id is None:
-                out["root"] = {}
-        else:
-            out["file"] = {"mimeType": mime_type(item.name), "hashes": {"quickXorHash": quick_xor_hash(item.content)}}
-        if "listItem" in parse_expand(req.query.get("$expand")):
-            out["listItem"] = {"id": str(item.list_item_id), "fields": self._fields(item)}
-        return out
-
-    def _download_url(self, item: Item, req: Request) -> str:
-        token = secrets.token_urlsafe(24)
-        self.downloads[token] = item.id
-        return f"{req.base_url}/_layouts/15/download.aspx?UniqueId={item.id}&tempauth={token}"
-
-    @staticmethod
-    def _fields(item: Item) -> dict[str, Any]:
-        return {"@odata.etag": f'"{item.id},{item.version}"', "id": str(item.list_item_id),
-                "FileLeafRef": item.name, "Created": item.created, "Modified": item.modified, **item.fields}
-
     def _resolve(self, drive: Drive, tail: str, create: bool = False) -> tuple[Item | None, Item, str, str]:
         """(the item or None, its parent, its name, the action) for ``tail`` after ``/drives/{id}/``."""
         m = REF.match(unquote(tail))
@@ -335,35 +296,6 @@ class GraphSandbox(Listing, Delta, Writes, UploadSessions, Versions, Sharing, Co
             self.store.delete(self._exists(item))
             return Response(204, b"")
         raise GraphError(400, "invalidRequest", f"{method} is not supported on {req.path}")
-
-    def _precondition(self, item: Item, req: Request) -> None:
-        """``If-Match`` (an eTag or cTag as GET gave it, or ``*``): 412 when it no longer matches;
-        ``If-None-Match`` (``*``, or a tag): 412 when it does."""
-        shown = self._item_resource(item, self.store.drives[item.drive_id], req)
-        current = {shown["eTag"].strip('"'), shown["cTag"].strip('"')}
-
-        def tags(value: str) -> set[str]:  # quoted tags hold commas: '"{id},3", "c:{id},2"'
-            return {t.strip('"') for t in re.findall(r'"[^"]*"', value)} or {value.strip('"')}
-
-        wanted, unwanted = req.header("If-Match").strip(), req.header("If-None-Match").strip()
-        if unwanted and (unwanted == "*" or tags(unwanted) & current):
-            raise GraphError(412, "resourceModified", "The item matches the If-None-Match condition.")
-        if wanted and wanted != "*" and not tags(wanted) & current:
-            raise GraphError(412, "resourceModified", "ETag does not match current item's value")
-
-    @staticmethod
-    def _exists(item: Item | None) -> Item:
-        if item is None:
-            raise GraphError(404, "itemNotFound", "The resource could not be found.")
-        return item
-
-    def _found(self, item: Item | None, drive: Drive, req: Request) -> Response:
-        return json_response(self._shown(self._exists(item), drive, req))
-
-    def _room(self, drive: Drive, size: int, replacing: Item | None = None) -> None:
-        freed = len(replacing.content) if replacing is not None and replacing.content is not None else 0
-        if self.store.used_bytes(drive.id) - freed + size > drive.quota_bytes:
-            raise GraphError(507, "quotaLimitReached", "Insufficient Space Available")
 
     def reset(self) -> None:
         super().reset()
