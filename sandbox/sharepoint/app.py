@@ -24,7 +24,7 @@ Graph accept only https, so run it with ``tls=True``.
   ``copy`` with its monitor URL and ``@microsoft.graph.conflictBehavior`` (``copying.py``), new folders,
   moves, fields, ``checkout`` and ``checkin`` (``writes.py``), sites, lists and list items (``sites.py``);
   names SharePoint refuses (``names.py``: illegal characters, reserved names) are 400 invalidRequest;
-  JSON batching, ``POST /v1.0/$batch`` (``batch.py``).
+  JSON batching, ``POST /v1.0/$batch`` (``batch.py``); ``/shares/{id}/driveItem`` (``sharing.py``).
 - ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does.
 - List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
   library's custom columns only (others: 400 "Field '…' is not recognized").
@@ -162,6 +162,8 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
         router.add("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", d.token, faults=False)
         self.site_routes(router, self._authed)
         router.add("POST", r"/v1\.0/\$batch", self._authed(self.batch))
+        router.add("GET", r"/v1\.0/shares/(?P<share>[^/]+)/driveItem(?P<rest>/content)?/?",
+                   self._authed(self.shared_item))
         router.add("GET", r"/v1\.0/sites/(?P<site>.+?)(?P<rest>/drives|/drive)?/?", self._authed(self.site_route))
         router.add("GET", r"/v1\.0/drives/(?P<drive>[^/]+)", self._authed(self.get_drive))
         tail = r"/v1\.0/drives/(?P<drive>[^/]+)/(?P<tail>.+)"

@@ -9,13 +9,19 @@
   ``grantedTo``/``grantedToV2`` and ``invitation``. No recipients or roles: 400.
 - ``GET permissions`` (and ``$expand=permissions`` on the item), ``GET``/``PATCH`` (``roles``, and
   ``expirationDateTime``)/``DELETE`` ``permissions/{id}`` (``204``); an unknown id is 404.
+- ``GET /shares/{shareId}/driveItem[/content]``: the item a link shares, by the link's ``shareId`` or by its
+  URL encoded as Graph asks (``u!`` + unpadded base64url of ``link.webUrl``); the app still needs a grant on
+  the drive (403 accessDenied), and an unknown or deleted link is 404 itemNotFound.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 import uuid
 from typing import Any
+from urllib.parse import unquote
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import GraphError
@@ -27,7 +33,7 @@ ROLES = {"read", "write", "owner"}
 
 
 class Sharing:
-    """Mixed into ``GraphSandbox`` (uses its ``store``)."""
+    """Mixed into ``GraphSandbox`` (uses its ``store``, ``_item_resource`` and ``_download_url``)."""
 
     def permissions_route(self, item: Item, op: str, rest: str, req: Request) -> Response:
         if op == "createLink" and req.method == "POST" and not rest:
@@ -61,6 +67,23 @@ class Sharing:
                 perm["expirationDateTime"] = str(body["expirationDateTime"])
             return json_response(perm)
         raise GraphError(405, "invalidRequest", f"{req.method} is not supported on a permission.")
+
+    def shared_item(self, req: Request) -> Response:
+        ref = unquote(req.params["share"])
+        try:
+            url = base64.urlsafe_b64decode(ref[2:] + "=" * (-len(ref[2:]) % 4)).decode() if ref[:2] == "u!" else None
+        except (binascii.Error, ValueError):
+            url = None
+        for item in list(self.store.items.values()):
+            if any(p.get("shareId") == ref or (url and (p.get("link") or {}).get("webUrl") == url)
+                   for p in item.permissions):
+                drive = self.store.drives[item.drive_id]
+                if req.principal not in drive.grants:
+                    raise GraphError(403, "accessDenied", "Access denied")
+                if req.params.get("rest") and item.content is not None:
+                    return Response(302, b"", "text/plain", [("Location", self._download_url(item, req))])
+                return json_response(self._item_resource(item, drive, req))
+        raise GraphError(404, "itemNotFound", "The sharing link could not be found.")
 
     @staticmethod
     def _body(req: Request) -> dict[str, Any]:

@@ -122,3 +122,25 @@ def test_json_batching_through_msgraph_and_http(sharepoint, graph):
     assert too_many.status_code == 400 and too_many.json()["error"]["code"] == "BadRequest"
     unauthenticated = requests.post(f"{sharepoint.sandbox.graph_url}/$batch", json={"requests": []}, timeout=10)
     assert unauthenticated.status_code == 401
+
+
+def test_shares_resolve_a_sharing_link(sharepoint, graph):
+    """GET /shares/{id}/driveItem was 400 (no route): a checker holding a link from createLink resolves it
+    by its shareId or by the link URL encoded as u!base64url, through msgraph-sdk's client.shares."""
+    import base64
+
+    _, s, base = graph
+    item = s.put(f"{base}/root:/Audit/shared.pdf:/content", data=b"%PDF shared").json()
+    link = s.post(f"{base}/items/{item['id']}/createLink", json={"type": "view", "scope": "organization"}).json()
+    encoded = "u!" + base64.urlsafe_b64encode(link["link"]["webUrl"].encode()).decode().rstrip("=")
+
+    async def run(client, drive):
+        by_id = await client.shares.by_shared_drive_item_id(link["shareId"]).drive_item.get()
+        by_url = await client.shares.by_shared_drive_item_id(encoded).drive_item.get()
+        content = await client.shares.by_shared_drive_item_id(encoded).drive_item.content.get()
+        return by_id.id, by_url.id, content
+
+    assert _sdk(sharepoint, run) == (item["id"], item["id"], b"%PDF shared")
+    s.delete(f"{base}/items/{item['id']}/permissions/{link['id']}")
+    gone = s.get(f"{sharepoint.sandbox.graph_url}/shares/{encoded}/driveItem")
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "itemNotFound"
