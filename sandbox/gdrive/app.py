@@ -25,6 +25,9 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   items need ``supportsAllDrives=true`` (else 404 notFound, as Drive) and carry ``driveId``.
 - Permissions: a service account writes only into folders shared with it as writer
   (403 insufficientFilePermissions); uploads past ``quota_bytes`` fail with 403 storageQuotaExceeded.
+  ``service_account_quota=False``: as Google's service accounts since April 2025, a service account can own
+  nothing outside shared drives (every create, upload and copy there is 403 storageQuotaExceeded "Service
+  Accounts do not have storage quota…"; updates of existing files work); the default keeps the old accounts.
 - Google-native files (``application/vnd.google-apps.*``: Docs, Sheets, Slides, shortcuts ...) have no
   binary content, as on Drive: no ``size``/``md5Checksum``, ``alt=media`` is 403 fileNotDownloadable;
   Docs Editors files export to their formats (``export.py``; 400 for a conversion Drive does not offer),
@@ -65,8 +68,8 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 42, tls: bool = False,
                  latency_ms: float = 0, quota_bytes: int = 10 * 1024**3, token_ttl_seconds: int = 3600,
-                 **kwargs: Any) -> None:
-        self.store = DriveStore(quota_bytes)
+                 service_account_quota: bool = True, **kwargs: Any) -> None:
+        self.store = DriveStore(quota_bytes, service_account_quota)
         self.tokens = TokenStore(ttl_seconds=token_ttl_seconds)
         self.accounts = ServiceAccounts(self.tokens)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
@@ -173,8 +176,8 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
         used = self.store.used_bytes(req.principal)
         trash = sum(len(f.content) for f in self.store.files.values() if f.owner == req.principal and f.in_trash)
         body = {"kind": "drive#about", "user": user(req.principal, req.principal),
-                "storageQuota": {"limit": str(self.store.quota_bytes), "usage": str(used),
-                                 "usageInDrive": str(used), "usageInDriveTrash": str(trash)},
+                "storageQuota": {"limit": str(self.store.quota_bytes if self._has_storage(req.principal) else 0),
+                                 "usage": str(used), "usageInDrive": str(used), "usageInDriveTrash": str(trash)},
                 "exportFormats": {k: list(v) for k, v in EXPORT_FORMATS.items()},
                 "importFormats": {"text/plain": [GOOGLE_APPS + "document"], "text/csv": [GOOGLE_APPS + "spreadsheet"],
                                   "application/vnd.openxmlformats-officedocument.wordprocessingml.document":

@@ -222,11 +222,13 @@ class Change:
 
 
 class DriveStore:
-    def __init__(self, quota_bytes: int = 10 * 1024**3):
+    def __init__(self, quota_bytes: int = 10 * 1024**3, service_account_quota: bool = True):
         self.lock = threading.RLock()
         self.files: dict[str, DriveFile] = {}
         self.changes: list[Change] = []
         self.quota_bytes = quota_bytes
+        # False: as Google's service accounts since April 2025, which have no storage and own no My Drive files
+        self.service_account_quota = service_account_quota
         self.uploads: dict[str, dict[str, Any]] = {}
         self.generated: set[str] = set()  # files.generateIds, not used yet
         self.drives: dict[str, Any] = {}  # drives.SharedDrive by id

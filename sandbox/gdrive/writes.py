@@ -8,7 +8,8 @@
 - ``createdTime`` and ``modifiedTime`` are writable on create, ``modifiedTime`` on update (stored in Drive's
   UTC form; not RFC 3339: 400 invalid); other read-only fields are 403 fieldNotWritable.
 - Writing into a folder the caller may only read is 403 insufficientFilePermissions; one it cannot see, or
-  a shared drive's without ``supportsAllDrives=true``, 404 notFound; past the quota 403 storageQuotaExceeded.
+  a shared drive's without ``supportsAllDrives=true``, 404 notFound; past the quota 403 storageQuotaExceeded,
+  as is any create by a service account outside shared drives with ``service_account_quota=False``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ READ_ONLY = {"id", "size", "md5Checksum", "sha1Checksum", "sha256Checksum", "own
              "ownedByMe", "shared", "spaces", "iconLink", "explicitlyTrashed", "driveId"}
 
 
+NO_STORAGE = ("Service Accounts do not have storage quota. Leverage shared drives "
+              "(https://developers.google.com/workspace/drive/api/guides/about-shareddrives), or use OAuth delegation "
+              "(http://support.google.com/a/answer/7281227) instead.")
+
+
 def _time(meta: dict[str, Any], key: str) -> str | None:
     """``meta[key]`` (createdTime, modifiedTime) as Drive stores it; 400 invalid when it is not RFC 3339."""
     if not meta.get(key):
@@ -38,6 +44,10 @@ def _time(meta: dict[str, Any], key: str) -> str | None:
 
 class Writes:
     """Uses the sandbox's ``store``, ``_file``, ``_answer`` and ``_changed``."""
+
+    def _has_storage(self, who: str) -> bool:
+        """False for a service account when the sandbox plays Google's accounts since April 2025."""
+        return self.store.service_account_quota or not who.endswith(".gserviceaccount.com")
 
     def _check_parent(self, parent: str, who: str, any_drive: bool) -> None:
         """A shared drive, or a folder in one, is not found without supportsAllDrives=true, as in Drive."""
@@ -62,6 +72,8 @@ class Writes:
         in_drive = self.store.drive_of_parents(parents) is not None  # shared drive bytes are not the user's
         created, modified = _time(meta, "createdTime"), _time(meta, "modifiedTime")  # writable on create, as in Drive
         with self.store.lock:
+            if not in_drive and not self._has_storage(who):
+                raise DriveError(403, "storageQuotaExceeded", NO_STORAGE)
             if not in_drive and self.store.used_bytes(who) + len(content) > self.store.quota_bytes:
                 raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been exceeded.")
             wanted = meta.get("id")

@@ -190,3 +190,38 @@ def test_a_folder_takes_its_contents_to_the_trash_and_away(drive, gdrive):
         assert refused(files.get(fileId=gone))[0] == 404
     removed = drive.changes().list(pageToken=token, fields="changes(fileId,removed)").execute()["changes"]
     assert {c["fileId"] for c in removed if c["removed"]} == {a, b, x}
+
+
+def test_service_accounts_without_storage(make_gdrive_sandbox, tmp_path, monkeypatch):
+    """Google's service accounts own nothing outside shared drives since April 2025: an upload into a user's
+    folder shared with the account as writer is 403 storageQuotaExceeded. The sandbox let every account own
+    files; service_account_quota=False plays the new accounts (the default keeps the old ones)."""
+    import json
+
+    import httplib2
+    from google.oauth2 import service_account
+    from googleapiclient.discovery import build
+
+    from sandbox.gdrive.auth import service_account_info
+    from sandbox.gdrive.fixtures import SERVICE_ACCOUNT, new_key
+
+    sb = make_gdrive_sandbox(tls=True, service_account_quota=False)
+    monkeypatch.setattr(httplib2, "CA_CERTS", sb.ca_bundle)
+    private, public = new_key()
+    sb.accounts.register(SERVICE_ACCOUNT, public)
+    key_file = tmp_path / "sa.json"
+    key_file.write_text(json.dumps(service_account_info(SERVICE_ACCOUNT, private, sb.token_url)))
+    folder = sb.store.folder("Evidence", "grc-admin@example.com", writers={SERVICE_ACCOUNT}).id
+    creds = service_account.Credentials.from_service_account_file(
+        str(key_file), scopes=["https://www.googleapis.com/auth/drive"])
+    drive = build("drive", "v3", credentials=creds, client_options={"api_endpoint": sb.url + "/drive/v3/"},
+                  cache_discovery=False, static_discovery=True)
+    status, error = refused(drive.files().create(body={"name": "e.pdf", "parents": [folder]},
+                                                 media_body=MediaInMemoryUpload(b"%PDF")))
+    assert (status, error["reason"]) == (403, "storageQuotaExceeded")
+    assert error["message"].startswith("Service Accounts do not have storage quota.")
+    assert drive.about().get(fields="storageQuota(limit)").execute() == {"storageQuota": {"limit": "0"}}
+    team = drive.drives().create(requestId="r1", body={"name": "Evidence (shared drive)"}).execute()["id"]
+    made = drive.files().create(body={"name": "e.pdf", "parents": [team]}, media_body=MediaInMemoryUpload(b"%PDF"),
+                                supportsAllDrives=True, fields="id,driveId").execute()
+    assert made["driveId"] == team
