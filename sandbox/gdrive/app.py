@@ -5,9 +5,10 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 
 - ``files.get(fileId="root")`` is the caller's My Drive root (where files created without parents go; ``root``
   also in ``parents``, ``addParents``, ``removeParents`` and ``q``).
-- ``files.update`` moves files with ``addParents``/``removeParents`` (``parents`` in the body is 403
-  fieldNotWritable; a second parent is 403 cannotAddParent, as files have one parent since 2020);
-  ``files.copy``; a page token or page size Drive would not accept is 400 ``invalid`` with its ``location``.
+- ``files.create``/``update``/``copy`` (``writes.py``): moves with ``addParents``/``removeParents``
+  (``parents`` in the body is 403 fieldNotWritable; a second parent is 403 cannotAddParent, as files have
+  one parent since 2020); a folder takes its contents into the trash and away.
+- A page token or page size Drive would not accept is 400 ``invalid`` with its ``location``.
 - Uploads: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI in ``Location``,
   chunks with ``Content-Range``, ``308`` with ``Range`` until complete); downloads with ``alt=media``
   honour ``Range`` (206).
