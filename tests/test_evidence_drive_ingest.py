@@ -425,3 +425,32 @@ def test_files_moved_out_of_the_watched_folders_are_deleted_and_back_in_are_new(
     _run(duckdb_warehouse, gdrive, lib)
     assert status() == before
     assert _downloads(gdrive) == []
+
+
+def test_an_evidence_folder_in_a_shared_drive_is_read_and_followed_like_any_other(gdrive, clamd, duckdb_warehouse,
+                                                                                     tmp_path):
+    """Teams keep evidence in shared drives (and service accounts created since April 2025 can only write
+    there): without supportsAllDrives / includeItemsFromAllDrives Drive hides their files (404, or missing
+    from listings and the change feed)."""
+    from sandbox.gdrive.drives import add_shared_drive
+
+    store = gdrive.sandbox.store
+    drive = add_shared_drive(store, "Audit 2026", "auditor@example.com", members={gdrive.client_email: "reader"})
+    folder = store.add(DriveFile(store.new_id(), "Evidence inbox", FOLDER, [drive.id], "auditor@example.com")).id
+    first = store.add(DriveFile(store.new_id(), "access review.txt", "text/plain", [folder], "auditor@example.com",
+                                b"quarterly access review of the ERP: 14 users removed")).id
+    lib = make_library(tmp_path, clamd)
+
+    def run() -> None:
+        duckdb_warehouse.pipeline("evidence_stores").run(evidence_stores_source(
+            ledger_path=str(lib.ledger.path), drive_folders=[folder], drive_credentials_file=str(gdrive.key_file),
+            drive_api_endpoint=gdrive.api_endpoint, library=lib))
+
+    run()
+    second = store.add(DriveFile(store.new_id(), "firewall rules.txt", "text/plain", [folder], "auditor@example.com",
+                                 b"firewall rule review: 3 stale rules closed")).id
+    store.record(second)
+    run()  # the change feed
+    status = dict(_rows(duckdb_warehouse, "select file_id, status from evidence_stores.drive_files"))
+    assert status == {first: "stored", second: "stored"}
+    assert {o.metadata["filename"] for o in lib.store.list()} == {"access review.txt", "firewall rules.txt"}

@@ -115,3 +115,34 @@ def test_a_copy_damaged_in_transit_is_deleted_and_sent_again_as_raw_chunks(gdriv
     assert again.uri != obj.uri and store.get(again.sha256) == data  # replaced, not trusted
     assert [o.uri for o in store.list()] == [again.uri]
 
+
+
+def _shared_drive_folder(gdrive, name: str) -> str:
+    """A folder in a shared drive the service account belongs to as Content manager, as Google asks of
+    service accounts created since April 2025 (they own no storage anywhere else)."""
+    from sandbox.gdrive.drives import add_shared_drive
+    from sandbox.gdrive.store import FOLDER, DriveFile
+
+    store = gdrive.sandbox.store
+    drive = add_shared_drive(store, "Compliance evidence", "grc-admin@example.com",
+                             members={gdrive.client_email: "fileOrganizer"})
+    return store.add(DriveFile(store.new_id(), name, FOLDER, [drive.id], "grc-admin@example.com")).id
+
+
+def test_a_service_account_without_storage_is_told_to_use_a_shared_drive_and_works_there(gdrive):
+    gdrive.sandbox.store.service_account_quota = False  # Google's service accounts since April 2025
+    with pytest.raises(StoreQuotaError) as refused:
+        _store(gdrive).put(b"evidence in a user's folder")
+    text = str(refused.value)
+    assert "shared drive" in text and gdrive.evidence_folder in text and "Content manager" in text
+
+    store = _store(gdrive, _shared_drive_folder(gdrive, "Evidence Library"))
+    data = os.urandom(6 * 1024 * 1024)  # resumable, in chunks
+    small = store.put(b"a small one", {"filename": "policy.pdf"})
+    big = store.put(data, {"filename": "export.zip"})
+    assert store.get(big.sha256) == data and store.head(small.sha256).metadata["filename"] == "policy.pdf"
+    assert sorted(o.sha256 for o in store.list()) == sorted([small.sha256, big.sha256])
+    assert store.put(data).uri == big.uri  # found again in the shared drive: stored once
+    asked = [r["query"] for r in gdrive.sandbox.request_log if r["path"].startswith(("/drive/v3/files",
+                                                                                     "/upload/drive/v3/files"))]
+    assert asked and all("supportsAllDrives=true" in q for q in asked), asked

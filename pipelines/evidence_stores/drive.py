@@ -33,7 +33,7 @@ from dlt.sources import DltResource
 
 from pipelines.common.evidence import storable_text, stored_files, with_note
 from resources.evidence.base import StoreError, StorePermissionError
-from resources.evidence.gdrive import RETRIES, drive_error, drive_service
+from resources.evidence.gdrive import ALL_DRIVES, LISTING, RETRIES, drive_error, drive_service
 from resources.evidence.library import EvidenceLibrary
 
 FOLDER = "application/vnd.google-apps.folder"
@@ -64,7 +64,7 @@ class DriveIngest:
             while True:
                 page = self._exec(self.service.files().list(
                     q=f"'{folder}' in parents and trashed = false", pageSize=200, pageToken=token,
-                    fields=f"nextPageToken,files({FIELDS})"), "files.list")
+                    fields=f"nextPageToken,files({FIELDS})", **LISTING), "files.list")
                 yield from page.get("files", [])
                 token = page.get("nextPageToken")
                 if not token:
@@ -73,7 +73,7 @@ class DriveIngest:
     def changes(self, token: str) -> tuple[list[dict[str, Any]], str]:
         out: list[dict[str, Any]] = []
         while True:
-            page = self._exec(self.service.changes().list(pageToken=token, pageSize=200, includeRemoved=True,
+            page = self._exec(self.service.changes().list(pageToken=token, pageSize=200, includeRemoved=True, **LISTING,
                                                            fields=f"nextPageToken,newStartPageToken,changes("
                                                                   f"fileId,removed,file({FIELDS}))"),
                               "changes.list")
@@ -114,7 +114,7 @@ class DriveIngest:
                 content = self._exec(self.service.files().export_media(fileId=f["id"], mimeType="application/pdf"),
                                      "export as PDF")
             else:
-                content = self._exec(self.service.files().get_media(fileId=f["id"]), "download")
+                content = self._exec(self.service.files().get_media(fileId=f["id"], **ALL_DRIVES), "download")
         except StoreError as exc:
             self.alert(exc, name)
             return {**base, "status": "pending", "reason": str(exc)[:500], "source_ref": ref}
@@ -139,7 +139,7 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
         known, retry = stored_files("drive_files", KEPT, state, deleted=True)
         token = state.get("page_token")
         if token is None:
-            start = ingest._exec(ingest.service.changes().getStartPageToken(), "changes.getStartPageToken")
+            start = ingest._exec(ingest.service.changes().getStartPageToken(**ALL_DRIVES), "changes.getStartPageToken")
             files, token = list(ingest.folder_files()), start["startPageToken"]
             # the listing is whole: a file of its folders the table holds as present but not listed is gone (the
             # table can hold rows no committed page token covers: a run killed while loading, a reset state)
@@ -161,7 +161,8 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
             if file_id in seen or file_id in removed:
                 continue
             try:
-                files.append(ingest._exec(ingest.service.files().get(fileId=file_id, fields=FIELDS), "files.get"))
+                request = ingest.service.files().get(fileId=file_id, fields=FIELDS, **ALL_DRIVES)
+                files.append(ingest._exec(request, "files.get"))
             except StoreError as exc:  # still unreadable: it stays pending, with the reason
                 ingest.alert(exc, known.get(file_id, {}).get("name"))
                 yield {**known.get(file_id, {}), "file_id": file_id, "status": "pending", "reason": str(exc)[:500],

@@ -9,6 +9,11 @@ multipart request; larger ones by resumable upload in 8 MiB chunks. What Drive r
 and md5Checksum) is checked against the content: a damaged copy is deleted and the content sent again
 as raw chunks (resumable), once. Every request is retried 3 times by the client (5xx, 429, rate-limit
 403s) before the error is mapped to the store errors of ``base``.
+
+The folder may be in a shared drive, which is where it has to be for a service account created since
+April 2025: those own no storage, so Drive refuses their uploads anywhere else (403 storageQuotaExceeded,
+"Service Accounts do not have storage quota"). Every call says ``supportsAllDrives`` (and listings
+``includeItemsFromAllDrives``): without them Drive answers 404 for a shared drive's folder and files.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ SIMPLE_MAX = 5 * 1024 * 1024
 CHUNK = 8 * 1024 * 1024
 RETRIES = 3
 FIELDS = "id,name,size,modifiedTime,appProperties,parents,trashed,md5Checksum,mimeType"
+ALL_DRIVES = {"supportsAllDrives": True}  # the folder may be in a shared drive (see the module docstring)
+LISTING = {**ALL_DRIVES, "includeItemsFromAllDrives": True}
 
 
 def drive_service(credentials_file: str, api_endpoint: str | None = None):
@@ -70,6 +77,11 @@ def drive_error(exc: Exception, action: str, folder: str, who: str) -> StoreErro
                                 "and EVIDENCE_GOOGLE_DRIVE_API_ENDPOINT")
     status = exc.resp.status
     reasons = {d.get("reason") for d in (exc.error_details or []) if isinstance(d, dict)}
+    if "storageQuotaExceeded" in reasons and "service accounts do not have storage quota" in str(exc).lower():
+        return StoreQuotaError(f"Google Drive refused {action}: {who} is a service account, which owns no storage "
+                               f"outside shared drives; put EVIDENCE_GOOGLE_DRIVE_FOLDER_ID ({folder}) in a shared "
+                               "drive with the account as Content manager (or use domain-wide delegation); evidence "
+                               "ingestion to Google Drive is paused until then")
     if "storageQuotaExceeded" in reasons:
         return StoreQuotaError(f"Google Drive storage quota of {who} is exhausted ({action}): free space or "
                                "raise the quota; evidence ingestion to Google Drive is paused until then")
@@ -109,7 +121,8 @@ class DriveStore:
     def _find(self, sha256: str) -> dict[str, Any] | None:
         q = (f"'{self.folder}' in parents and appProperties has {{ key='sha256' and value='{check_address(sha256)}' }}"
              " and trashed = false")
-        found = self._run(self.service.files().list(q=q, fields=f"files({FIELDS})", pageSize=10), "files.list")
+        found = self._run(self.service.files().list(q=q, fields=f"files({FIELDS})", pageSize=10, **LISTING),
+                          "files.list")
         files = found.get("files", [])
         return files[0] if files else None
 
@@ -144,7 +157,7 @@ class DriveStore:
 
         media = MediaIoBaseUpload(io.BytesIO(content), mimetype="application/octet-stream", chunksize=CHUNK,
                                   resumable=resumable)
-        request = self.service.files().create(body=body, media_body=media, fields=FIELDS)
+        request = self.service.files().create(body=body, media_body=media, fields=FIELDS, **ALL_DRIVES)
         if not resumable:
             return self._run(request, "files.create")
         try:
@@ -166,7 +179,7 @@ class DriveStore:
         if (size is None or int(size) == len(content)) and md5 in (None, ours):
             return None
         try:
-            self.service.files().delete(fileId=f["id"]).execute(num_retries=RETRIES)
+            self.service.files().delete(fileId=f["id"], **ALL_DRIVES).execute(num_retries=RETRIES)
         except Exception as exc:
             if not (isinstance(exc, HttpError) and exc.resp.status == 404):  # 404: gone already (a retried delete)
                 raise drive_error(exc, "files.delete", self.folder, self.who) from None
@@ -180,7 +193,8 @@ class DriveStore:
             raise KeyError(sha256)
         buf = io.BytesIO()
         if int(f.get("size") or 0):
-            downloader = MediaIoBaseDownload(buf, self.service.files().get_media(fileId=f["id"]), chunksize=CHUNK)
+            request = self.service.files().get_media(fileId=f["id"], **ALL_DRIVES)
+            downloader = MediaIoBaseDownload(buf, request, chunksize=CHUNK)
             try:
                 done = False
                 while not done:
@@ -203,7 +217,7 @@ class DriveStore:
         token = None
         while True:
             page = self._run(self.service.files().list(q=q, fields=f"nextPageToken,files({FIELDS})", pageSize=100,
-                                                       pageToken=token), "files.list")
+                                                       pageToken=token, **LISTING), "files.list")
             for f in page.get("files", []):
                 if (f.get("appProperties") or {}).get("sha256"):
                     yield self._object(f)
