@@ -146,3 +146,21 @@ def test_a_service_account_without_storage_is_told_to_use_a_shared_drive_and_wor
     asked = [r["query"] for r in gdrive.sandbox.request_log if r["path"].startswith(("/drive/v3/files",
                                                                                      "/upload/drive/v3/files"))]
     assert asked and all("supportsAllDrives=true" in q for q in asked), asked
+
+
+def test_a_damaged_copy_in_a_shared_drive_is_trashed_by_a_content_manager(gdrive, monkeypatch):
+    """files.delete is permanent and, in a shared drive, for its Managers only: a Content manager's damaged
+    copy goes to the trash instead (where no lookup finds it), and the content is sent again."""
+    from sandbox.gdrive import uploads
+
+    folder = _shared_drive_folder(gdrive, "Evidence Library")
+    store, data = _store(gdrive, folder), os.urandom(4096) + b"\r"
+    real = uploads.split_parts
+    monkeypatch.setattr(uploads, "split_parts", lambda body, boundary: [
+        (head, content[:-1] if i else content) for i, (head, content) in enumerate(real(body, boundary))])
+    obj = store.put(data, {"filename": "report.pdf"})
+    assert store.get(obj.sha256) == data and [o.uri for o in store.list()] == [obj.uri]
+    calls = [(r["method"], r["status"]) for r in gdrive.sandbox.request_log if r["path"].startswith("/drive/v3/files/")]
+    assert ("DELETE", 403) in calls and ("PATCH", 200) in calls, calls
+    trashed = [f for f in gdrive.sandbox.store.files.values() if folder in f.parents and f.trashed]
+    assert len(trashed) == 1 and len(trashed[0].content) == len(data) - 1  # the damaged one, out of sight

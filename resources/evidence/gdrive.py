@@ -80,16 +80,18 @@ def drive_error(exc: Exception, action: str, folder: str, who: str) -> StoreErro
     if "storageQuotaExceeded" in reasons and "service accounts do not have storage quota" in str(exc).lower():
         return StoreQuotaError(f"Google Drive refused {action}: {who} is a service account, which owns no storage "
                                f"outside shared drives; put EVIDENCE_GOOGLE_DRIVE_FOLDER_ID ({folder}) in a shared "
-                               "drive with the account as Content manager (or use domain-wide delegation); evidence "
-                               "ingestion to Google Drive is paused until then")
+                               "drive with the account as Content manager; evidence ingestion to Google Drive is "
+                               "paused until then")
     if "storageQuotaExceeded" in reasons:
-        return StoreQuotaError(f"Google Drive storage quota of {who} is exhausted ({action}): free space or "
-                               "raise the quota; evidence ingestion to Google Drive is paused until then")
+        return StoreQuotaError(f"Google Drive storage quota of {who} is exhausted ({action}): free space or raise "
+                               "the quota, or move the folder to a shared drive (a service account's own quota "
+                               "may be none); evidence ingestion to Google Drive is paused until then")
     if status in (401, 403, 404) and not reasons & {"rateLimitExceeded", "userRateLimitExceeded"}:
         return StorePermissionError(
             f"Google Drive refused {action} ({status} {', '.join(sorted(r for r in reasons if r)) or ''}): share "
-            f"folder {folder} with {who} as editor, or check EVIDENCE_GOOGLE_DRIVE_FOLDER_ID and "
-            "GOOGLE_APPLICATION_CREDENTIALS", resource=f"Drive folder {folder}")
+            f"folder {folder} with {who} as editor (in a shared drive: add it to the drive as Content manager), or "
+            "check EVIDENCE_GOOGLE_DRIVE_FOLDER_ID and GOOGLE_APPLICATION_CREDENTIALS",
+            resource=f"Drive folder {folder}")
     return StoreUnavailable(f"Google Drive {action} failed after {RETRIES} retries ({status}): retry later")
 
 
@@ -181,7 +183,10 @@ class DriveStore:
         try:
             self.service.files().delete(fileId=f["id"], **ALL_DRIVES).execute(num_retries=RETRIES)
         except Exception as exc:
-            if not (isinstance(exc, HttpError) and exc.resp.status == 404):  # 404: gone already (a retried delete)
+            if isinstance(exc, HttpError) and exc.resp.status == 403:  # a shared drive's Content manager: trash it
+                self._run(self.service.files().update(fileId=f["id"], body={"trashed": True}, fields="id",
+                                                      **ALL_DRIVES), "files.update (trash)")
+            elif not (isinstance(exc, HttpError) and exc.resp.status == 404):  # 404: gone already (a retried delete)
                 raise drive_error(exc, "files.delete", self.folder, self.who) from None
         return f"{size} bytes with md5 {md5} for {len(content)} bytes with md5 {ours}"
 

@@ -239,7 +239,12 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
 
     def delete_file(self, req: Request) -> Response:
         f = self._file(req)
-        if self.store.role(f, req.principal) != "owner":  # in a shared drive: organizers and file organizers
+        drive = self.store.drive_of(f)
+        # files.delete is permanent: in a shared drive only its organizers (Managers) may, as Drive's reference
+        # says; a file organizer (Content manager) moves items to the trash instead (files.update trashed)
+        allowed = (self.store.member_role(drive, req.principal) == "organizer" if drive is not None
+                   else self.store.role(f, req.principal) == "owner")
+        if not allowed:
             raise DriveError(403, "insufficientFilePermissions",
                              f"The user does not have sufficient permissions for file {f.id}.")
         self.store.delete_tree(f.id, req.principal)  # a folder's descendants go with it
