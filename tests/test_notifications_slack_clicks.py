@@ -219,11 +219,18 @@ def test_kill_dash_nine_between_the_decision_and_chat_update_then_the_inbox_fini
                 "process(EventQueue(open_database(settings_for(Path(sys.argv[1])))), lambda key: None)")
     proc = subprocess.Popen([sys.executable, "-c", consumer, str(tmp_path)], cwd=os.getcwd(), env=dict(os.environ))
     try:
-        assert arrived.wait(120), "the consumer never reached chat.update"
+        deadline = time.monotonic() + 120
+        while not arrived.wait(0.2):
+            assert proc.poll() is None, f"the consumer exited ({proc.returncode}) before chat.update"
+            assert time.monotonic() < deadline, "the consumer never reached chat.update"
         proc.send_signal(signal.SIGKILL)
     finally:
-        proc.wait(timeout=30)
-        release.set()
+        if proc.poll() is None:
+            proc.kill()  # never leave it holding the warehouse and the inbox for the next tests
+        try:
+            proc.wait(timeout=30)
+        finally:
+            release.set()
     assert proc.returncode == -signal.SIGKILL
     monkeypatch.setattr(slack.faults, "decide", real_decide)
 

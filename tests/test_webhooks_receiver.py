@@ -138,6 +138,36 @@ def test_slacks_app_rate_limited_notice_is_accepted_once_and_warned_about(tmp_pa
     assert any("Slack dropped events" in r.getMessage() and "T123456" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.parametrize("notice", [
+    {"team_id": "T1", "api_app_id": "A1", "minute_rate_limited": int("9" * 4000)},  # a 4,000-digit id
+    {"team_id": "T1\nCRITICAL forged log line", "api_app_id": "A1", "minute_rate_limited": 1},
+    {"team_id": "T1:A2", "api_app_id": "", "minute_rate_limited": 1},  # would collide with T1 / A2:
+    {"team_id": 7, "api_app_id": "A1", "minute_rate_limited": 1},
+    {"api_app_id": "A1", "minute_rate_limited": 1},
+    {"team_id": "T1", "api_app_id": "A1", "minute_rate_limited": True},
+], ids=["huge-minute", "newline", "separator", "number-team", "no-team", "bool-minute"])
+def test_a_signed_but_malformed_rate_limit_notice_is_quarantined_not_stored(tmp_path, notice):
+    settings = settings_for(tmp_path)
+    body = json.dumps({"type": "app_rate_limited", **notice}).encode()
+    resp = run(_with_app(settings, lambda c: c.post(SLACK_EVENTS, **slack_request(body))))
+    assert (resp.status_code, resp.json()) == (400, {"error": "bad request"})
+    assert inbox_rows(settings, "select count(*) from webhook_events") == [(0,)]
+    [(reason,)] = inbox_rows(settings, "select reason from webhook_quarantine")
+    assert reason.startswith("contract slack.event") and len(reason) < 1000
+
+
+def test_one_rate_limit_minute_is_one_delivery_however_the_number_is_written(tmp_path):
+    settings = settings_for(tmp_path)
+    bodies = [json.dumps({"type": "app_rate_limited", "team_id": "T1", "api_app_id": "A1",
+                          "minute_rate_limited": minute}).encode() for minute in (1518467820, 1518467820.0)]
+
+    async def both(client):
+        return [await client.post(SLACK_EVENTS, **slack_request(b)) for b in bodies]
+
+    assert [r.status_code for r in run(_with_app(settings, both))] == [200, 409]  # same id, another body
+    assert inbox_rows(settings, "select delivery_id from webhook_events") == [("app_rate_limited:T1:A1:1518467820",)]
+
+
 def test_signed_payload_breaking_its_contract_is_quarantined_with_its_reason(tmp_path):
     settings = settings_for(tmp_path)
     bad = json.dumps({"timestamp": 1, "webhookEvent": "jira:issue_updated", "issue": {"id": "x", "key": "PX-1"}})

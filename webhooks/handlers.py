@@ -98,7 +98,7 @@ def slack_dropped_events(event: InboxEvent) -> None:
     events of that window are gone at Slack, so say so loudly; nothing here depends on them to be
     correct (syncs read the vendors themselves), but whoever reads the inbox for them should know."""
     payload = event.payload()
-    log.warning("Slack rate-limited this app's events (team %s, app %s, from minute %s): Slack dropped "
+    log.warning("Slack rate-limited this app's events (team %r, app %r, from minute %r): Slack dropped "
                 "events of that window; they are not in the inbox", payload.get("team_id"),
                 payload.get("api_app_id"), payload.get("minute_rate_limited"))
     return None

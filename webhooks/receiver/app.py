@@ -35,7 +35,7 @@ from starlette.routing import Route
 from webhooks import contracts
 from webhooks.inbox import InboxWriter
 from webhooks.inbox.writer import CONFLICT, REPLAY
-from webhooks.receiver.endpoints import ENDPOINTS, Endpoint, MissingDeliveryId
+from webhooks.receiver.endpoints import ENDPOINTS, MAX_ID, Endpoint, MissingDeliveryId
 from webhooks.receiver.limits import SenderLimits, client_address, retry_after, sender_key
 from webhooks.receiver.metrics import ACCEPTED, DUPLICATES, FAILURES, LATENCY, RATE_LIMITED
 from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings, load_secrets
@@ -232,6 +232,8 @@ class Receiver:
             raise Reject(401, "stale_timestamp")  # older than the digests kept against replays
         try:
             delivery_id = ep.delivery_id(payload, headers, body)
+            if not delivery_id or len(delivery_id) > MAX_ID:  # one bound for every endpoint's id, however derived
+                raise MissingDeliveryId(f"the delivery id is empty or longer than {MAX_ID} characters")
         except MissingDeliveryId as exc:
             await self._quarantine(ep, headers, body, None, str(exc))
             raise Reject(400, "missing_delivery_id") from None

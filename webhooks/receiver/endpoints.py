@@ -103,7 +103,8 @@ def _servicenow_type(p: dict) -> str:
 
 def _slack_event_id(payload: Any, headers: Mapping[str, str], body: bytes) -> str:
     if payload["type"] == "app_rate_limited":  # no event id: one notice per workspace, app and minute
-        return f"app_rate_limited:{payload['team_id']}:{payload.get('api_app_id', '')}:{payload['minute_rate_limited']}"
+        minute = int(payload["minute_rate_limited"])  # JSON Schema's integer admits 1.0: one id for one minute
+        return f"app_rate_limited:{payload['team_id']}:{payload.get('api_app_id', '')}:{minute}"
     return payload["event_id"]
 
 
