@@ -1,8 +1,9 @@
 """`ServiceNowSandbox`: a stateful ServiceNow instance over real HTTP(S).
 
 Serves the Table API, Attachment API, Batch API, Aggregate API (`stats`), Import Set API, CMDB Instance
-API (`cmdb_api`), the JSONv2 processor (`/<table>.do?JSONv2`) and `/oauth_token.do` from a seeded
-dataset, plus the shared admin API under /_sandbox/ and ServiceNow admin extras:
+API (`cmdb_api`), Change Management API (`change_api`), the JSONv2
+processor (`/<table>.do?JSONv2`) and `/oauth_token.do` from a seeded dataset, plus the shared admin API
+under /_sandbox/ and ServiceNow admin extras:
 POST /_sandbox/servicenow/touch {"table","n"}, POST /_sandbox/servicenow/delete {"table","sys_ids"},
 GET /_sandbox/servicenow/deleted, and the outbound REST messages (signed webhooks on task changes,
 ``sandbox.servicenow.outbound``): POST|GET|DELETE /_sandbox/servicenow/webhooks.
@@ -27,6 +28,7 @@ from sandbox.servicenow.app import TableAPI
 from sandbox.servicenow.attachments import AttachmentAPI
 from sandbox.servicenow.auth import Authenticator, Credentials
 from sandbox.servicenow.batch import BatchAPI
+from sandbox.servicenow.change_api import ChangeAPI
 from sandbox.servicenow.cmdb_api import CmdbInstanceAPI
 from sandbox.servicenow.imports import ImportSetAPI
 from sandbox.servicenow.jsonv2 import JSONv2, is_jsonv2
@@ -140,6 +142,7 @@ class ServiceNowSandbox(Sandbox):
         StatsAPI(self).register(router)
         ImportSetAPI(self).register(router)
         CmdbInstanceAPI(self).register(router)
+        ChangeAPI(self).register(router)
         self.admin.add("POST", r"/_sandbox/servicenow/touch", self._admin_touch)
         self.admin.add("POST", r"/_sandbox/servicenow/delete", self._admin_delete)
         self.admin.add("GET", r"/_sandbox/servicenow/deleted", lambda r: json_response({"deleted": self.deleted}))

@@ -1,0 +1,245 @@
+"""Change Management API: /api/sn_chg_rest[/v1]/change over the change_request and change_task tables the
+Table API serves (a change made here is a change_request record there, and back).
+
+Every field answers as `{"value", "display_value"}` (the Table API's `sysparm_display_value=all` without
+reference links [unc: links]). GET list (name=value filters, sysparm_query, textSearch over number,
+short_description and description, sysparm_limit default 500 [unc], sysparm_offset; X-Total-Count);
+GET/PATCH/DELETE /change[/{type}]/{sys_id} (a type path answers 404 for another type [unc]); POST
+/change/normal, /change/emergency and /change/standard/{template} (fields from the JSON body or as
+name=value query parameters; `type` follows the path and is never written by PATCH); POST/PATCH answer
+200 with `__meta.ignoredAttributes`, the fields the table has not [unc]. /change/{sys_id}/task lists and
+creates change tasks; /nextstates gives the state model's next states [unc]; PATCH /approvals
+approves or rejects (the caller's pending approvals, the change's `approval`; approved in Authorize
+moves it to Scheduled, rejected back to New [unc]). State moves by PATCH are not checked against the model.
+Standard change templates are a fixed list (GET /change/standard/template), not a seeded table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.servicenow.app import check_accept, int_param
+from sandbox.servicenow.query import parse
+from sandbox.servicenow.render import Mode, render_rows
+from sandbox.servicenow.schema import CHANGE_STATE
+from sandbox.servicenow.tables import Table
+
+if TYPE_CHECKING:
+    from sandbox.servicenow.sandbox import ServiceNowSandbox
+
+BASE = r"/api/sn_chg_rest(?:/v1)?/change"
+SID = r"(?P<sys_id>[0-9a-f]{32})"
+KIND = r"(?:/(?P<type>normal|standard|emergency))?"
+API_MODE = Mode("all", True)
+NOT_FOUND = ("No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+TEXT_FIELDS = ("number", "short_description", "description")
+MODEL = {  # state -> the states a change of that type may move to next (Canceled from any open state)
+    "normal": {"-5": ["-4"], "-4": ["-3", "-5"], "-3": ["-2", "-5"], "-2": ["-1"], "-1": ["0"], "0": ["3"]},
+    "emergency": {"-5": ["-3"], "-3": ["-2", "-5"], "-2": ["-1"], "-1": ["0"], "0": ["3"]},
+    "standard": {"-5": ["-2"], "-2": ["-1"], "-1": ["0"], "0": ["3"]},
+}
+
+
+def _template(name: str, category: str, plan: str) -> dict[str, str]:
+    return {"sys_id": hashlib.md5(f"std_change:{name}".encode()).hexdigest(), "name": name,
+            "short_description": name, "description": f"Pre-approved standard change: {name}",
+            "category": category, "implementation_plan": plan, "backout_plan": "Revert to the previous state.",
+            "test_plan": "Verify the service after the change.", "risk": "4"}
+
+
+TEMPLATES = [_template("Clear disk space on a server", "Hardware", "Remove rotated logs and temp files."),
+             _template("Reboot a Windows server", "Hardware", "Drain, reboot and re-enable the server."),
+             _template("Add a user to a distribution list", "Other", "Add the member in the mail admin console."),
+             _template("Patch an application server", "Software", "Apply the approved monthly patch bundle.")]
+
+
+class ChangeAPI:
+    """Route handlers bound to one ServiceNowSandbox."""
+
+    def __init__(self, sandbox: ServiceNowSandbox) -> None:
+        self.sb = sandbox
+        self.store = sandbox.store
+
+    def register(self, router: Router) -> None:
+        one = BASE + KIND + "/" + SID
+        router.add("GET", BASE + r"/standard/template", self.templates)
+        router.add("GET", BASE + KIND, self.list_changes)
+        router.add("POST", BASE + r"/(?P<type>normal|emergency)", self.create)
+        router.add("POST", BASE + r"/(?P<type>standard)/(?P<template>[0-9a-f]{32})", self.create)
+        router.add("GET", one, self.get)
+        router.add("PATCH", one, self.update)
+        router.add("DELETE", one, self.delete)
+        router.add("GET", BASE + "/" + SID + "/task", self.list_tasks)
+        router.add("POST", BASE + "/" + SID + "/task", self.create_task)
+        router.add("GET", BASE + "/" + SID + "/nextstates", self.next_states)
+        router.add("PATCH", BASE + "/" + SID + "/approvals", self.approve)
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _render(self, req: Request, table: Table, rows: list[int]) -> list[bytes]:
+        return render_rows(table, rows, API_MODE, req.base_url, self.store)
+
+    def _record(self, req: Request, table: Table, row: int, ignored: list[str] | None = None) -> Response:
+        rec = json.loads(self._render(req, table, [row])[0])
+        if ignored is not None:
+            rec["__meta"] = {"ignoredAttributes": ignored}
+        return json_response({"result": rec})
+
+    def _change(self, req: Request) -> tuple[Table, int]:
+        found = self.store.locate("change_request", req.params["sys_id"])
+        kind = req.params.get("type")
+        if found is None or (kind and found[0].record(found[1]).get("type") != kind):
+            raise HTTPError(404, *NOT_FOUND)
+        return found
+
+    def _fields(self, req: Request) -> dict[str, Any]:
+        """The record's fields: name=value query parameters, then the JSON body's."""
+        values: dict[str, Any] = {k: v for k, v in req.query_pairs if not k.startswith("sysparm_")}
+        if req.body.strip():
+            try:
+                body = req.json()
+            except ValueError as exc:
+                raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
+            if not isinstance(body, dict):
+                raise HTTPError(400, "Exception while reading request", "The payload is not a JSON object.")
+            values.update(body)
+        return values
+
+    def _split(self, table: Table, values: dict[str, Any], fixed: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
+        ignored = [k for k in values if k not in table.pos or k in fixed]
+        return {k: v for k, v in values.items() if k not in ignored}, ignored
+
+    def _query(self, req: Request, table: Table, extra: list[str]) -> list[int]:
+        q = req.query
+        pairs = {k: v for k, v in req.query_pairs if not k.startswith("sysparm_") and k != "textSearch"}
+        raw = self.store.from_display(table, pairs)
+        terms = [q.get("sysparm_query", ""), *extra, *(f"{k}={str(raw[k]).replace('^', '^^')}" for k in pairs)]
+        rows = self.store.engine.run(table, parse("^".join(filter(None, terms)), self.store.clock.now()))
+        text = q.get("textSearch", "").strip().lower()
+        if text:
+            getters = [table.getter(f) for f in TEXT_FIELDS]
+            rows = [r for r in rows if any(text in g(r).lower() for g in getters)]
+        return rows
+
+    def _page(self, req: Request, table: Table, rows: list[int]) -> Response:
+        limit, offset = int_param(req.query, "sysparm_limit", 500), int_param(req.query, "sysparm_offset", 0)
+        if offset < 0 or limit < 0:
+            raise HTTPError(400, "Invalid pagination parameters", "sysparm_offset/sysparm_limit must be >= 0")
+        parts = self._render(req, table, rows[offset:offset + limit])
+        return Response(200, b'{"result":[' + b",".join(parts) + b"]}",
+                        headers=[("X-Total-Count", str(len(rows)))])
+
+    # --- changes ---------------------------------------------------------------------------------
+    def templates(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        fields = ("sys_id", "name", "short_description", "category")
+        return json_response({"result": [{f: {"value": t[f], "display_value": t[f]} for f in fields}
+                                         for t in TEMPLATES]})
+
+    def list_changes(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        kind = req.params.get("type")
+        with self.store.lock:
+            table = self.store.tables["change_request"]
+            return self._page(req, table, self._query(req, table, [f"type={kind}"] if kind else []))
+
+    def get(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        with self.store.lock:
+            return self._record(req, *self._change(req))
+
+    def create(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        kind, values = req.params["type"], self._fields(req)
+        base: dict[str, Any] = {}
+        if kind == "standard":
+            template = next((t for t in TEMPLATES if t["sys_id"] == req.params["template"]), None)
+            if template is None:
+                raise HTTPError(404, "No Record found", f"Standard change template {req.params['template']} not found")
+            base = {k: v for k, v in template.items() if k not in ("sys_id", "name")}
+            base["approval"] = "approved"  # pre-approved [unc]
+        with self.store.lock:
+            table = self.store.tables["change_request"]
+            clean, ignored = self._split(table, values, ("type", "sys_id"))
+            table, row = self.store.insert("change_request", {**base, **clean, "type": kind}, user)
+            return self._record(req, table, row, ignored)
+
+    def update(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        values = self._fields(req)
+        with self.store.lock:
+            table, row = self._change(req)
+            clean, ignored = self._split(table, values, ("type", "sys_id"))
+            self.store.update(table, row, clean, user)
+            return self._record(req, table, row, ignored)
+
+    def delete(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        with self.store.lock:
+            table, row = self._change(req)
+            self.store.delete(table, row, user)
+        return Response(204)
+
+    # --- tasks, state model, approvals -----------------------------------------------------------
+    def list_tasks(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        with self.store.lock:
+            self._change(req)
+            table = self.store.tables["change_task"]
+            return self._page(req, table, self._query(req, table, [f"change_request={req.params['sys_id']}"]))
+
+    def create_task(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        values = self._fields(req)
+        with self.store.lock:
+            chg, chg_row = self._change(req)
+            table = self.store.tables["change_task"]
+            clean, ignored = self._split(table, values, ("sys_id", "change_request", "parent"))
+            sys_id = req.params["sys_id"]
+            inherited = {k: chg.record(chg_row)[k] for k in ("cmdb_ci", "assignment_group") if k not in clean}
+            table, row = self.store.insert("change_task", {**inherited, **clean, "change_request": sys_id,
+                                                           "parent": sys_id}, user)
+            return self._record(req, table, row, ignored)
+
+    def next_states(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        check_accept(req)
+        with self.store.lock:
+            table, row = self._change(req)
+            rec = table.record(row)
+        state, model = rec["state"], MODEL.get(rec["type"], MODEL["normal"])
+        nxt = [*model.get(state, []), *([] if state in ("3", "4") else ["4"])]
+        available = [state, *nxt]
+        return json_response({"result": {
+            "available_states": available,
+            "state_transitions": [{"from_state": state, "to_state": s, "display_value": CHANGE_STATE.get(s, s),
+                                   "automatic_transition": False, "conditions": []} for s in nxt],
+            "state_label": {s: CHANGE_STATE.get(s, s) for s in available}}})
+
+    def approve(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        values = self._fields(req)
+        decision = str(values.get("state", "")).lower()
+        if decision not in ("approved", "rejected"):
+            raise HTTPError(400, "Invalid state", "state must be 'approved' or 'rejected'")
+        with self.store.lock:
+            table, row = self._change(req)
+            approvals, me = self.store.tables["sysapproval_approver"], self.store.user_sys_id(user)
+            for r in approvals.alive_rows():
+                a = approvals.record(r)
+                if a["sysapproval"] == req.params["sys_id"] and a["approver"] == me and a["state"] == "requested":
+                    self.store.update(approvals, r, {"state": decision, "comments": values.get("comments", "")}, user)
+            change: dict[str, str] = {"approval": decision}
+            state = table.record(row)["state"]
+            if decision == "approved" and state == "-3":
+                change["state"] = "-2"
+            elif decision == "rejected" and state in ("-4", "-3"):
+                change["state"] = "-5"
+            self.store.update(table, row, change, user)
+            return self._record(req, table, row)

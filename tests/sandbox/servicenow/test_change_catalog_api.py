@@ -1,0 +1,113 @@
+"""Change Management API (/api/sn_chg_rest/change), which answered 400 "Requested URI does not represent any
+resource"; its records are the Table API's."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.servicenow.change_api import TEMPLATES
+
+
+@pytest.fixture
+def env(pysnc_client, sn_session):
+    sb, client = pysnc_client(200)
+    sn_session.verify = sb.ca_bundle
+    return sb, client, sn_session
+
+
+def test_change_list_filters_pages_and_answers_value_display_value_pairs(env):
+    sb, _, s = env
+    url = f"{sb.url}/api/sn_chg_rest/change"
+    changes = sb.records("change_request")
+    r = s.get(url, params={"sysparm_limit": 5, "sysparm_offset": 2})
+    assert r.status_code == 200 and int(r.headers["X-Total-Count"]) == len(changes)
+    rows = r.json()["result"]
+    assert [x["sys_id"]["value"] for x in rows] == [c["sys_id"] for c in changes[2:7]]
+    first = rows[0]
+    assert first["number"] == {"display_value": changes[2]["number"], "value": changes[2]["number"]}
+    assert set(first["state"]) == {"value", "display_value"} and first["state"]["value"] == changes[2]["state"]
+    assert first["assignment_group"]["value"] == changes[2]["assignment_group"]
+    assert "link" not in first["assignment_group"]
+    target = changes[3]
+    r = s.get(f"{sb.url}/api/sn_chg_rest/v1/change", params={"sysparm_query": f"number={target['number']}"})
+    assert [x["sys_id"]["value"] for x in r.json()["result"]] == [target["sys_id"]]
+    word = target["short_description"].split()[-1].upper()
+    r = s.get(url, params={"textSearch": word})
+    expected = [c["sys_id"] for c in changes if any(word.lower() in c[f].lower()
+                                                     for f in ("number", "short_description", "description"))]
+    assert [x["sys_id"]["value"] for x in r.json()["result"]] == expected and target["sys_id"] in expected
+    r = s.get(url, params={"state": target["state"], "sysparm_limit": 1000})
+    assert {x["state"]["value"] for x in r.json()["result"]} == {target["state"]}
+
+
+def test_change_create_read_update_delete_is_the_table_apis_change_request(env):
+    sb, client, s = env
+    url = f"{sb.url}/api/sn_chg_rest/change"
+    r = s.post(f"{url}/normal", json={"short_description": "Rotate TLS certs", "risk": "2", "chg_model": "x"})
+    assert r.status_code == 200
+    created = r.json()["result"]
+    sys_id = created["sys_id"]["value"]
+    assert created["type"]["value"] == "normal" and created["number"]["value"].startswith("CHG")
+    assert created["risk"] == {"display_value": "High", "value": "2"}
+    assert created["__meta"]["ignoredAttributes"] == ["chg_model"]
+    gr = client.GlideRecord("change_request")
+    assert gr.get(sys_id) and gr.short_description == "Rotate TLS certs" and gr.type == "normal"
+    r = s.post(f"{url}/emergency", params={"short_description": "Hotfix"})
+    emergency = r.json()["result"]
+    assert emergency["type"]["value"] == "emergency" and emergency["short_description"]["value"] == "Hotfix"
+    r = s.patch(f"{url}/{sys_id}", json={"state": "-4", "type": "emergency"})
+    assert r.json()["result"]["state"] == {"display_value": "Assess", "value": "-4"}
+    assert r.json()["result"]["__meta"]["ignoredAttributes"] == ["type"]
+    assert sb.get("change_request", sys_id)["state"] == "-4" and sb.get("change_request", sys_id)["type"] == "normal"
+    assert s.patch(f"{url}/normal/{sys_id}", json={"justification": "expiry"}).status_code == 200
+    assert s.get(f"{url}/emergency/{sys_id}").status_code == 404
+    assert s.get(f"{url}/normal/{sys_id}").json()["result"]["justification"]["value"] == "expiry"
+    table = s.get(f"{sb.url}/api/now/table/change_request/{sys_id}").json()["result"]
+    assert table["justification"] == "expiry"
+    assert s.delete(f"{url}/{sys_id}").status_code == 204
+    assert sb.get("change_request", sys_id) is None and s.get(f"{url}/{sys_id}").status_code == 404
+    seeded = sb.records("change_request")[0]
+    assert s.get(f"{url}/{seeded['sys_id']}").json()["result"]["number"]["value"] == seeded["number"]
+
+
+def test_standard_change_from_a_template_and_unknown_template(env):
+    sb, _, s = env
+    url = f"{sb.url}/api/sn_chg_rest/change/standard"
+    listed = s.get(f"{url}/template").json()["result"]
+    assert [t["sys_id"]["value"] for t in listed] == [t["sys_id"] for t in TEMPLATES]
+    tpl = TEMPLATES[0]
+    r = s.post(f"{url}/{tpl['sys_id']}", json={"cmdb_ci": sb.records("cmdb_ci")[0]["sys_id"]})
+    rec = r.json()["result"]
+    assert r.status_code == 200 and rec["type"]["value"] == "standard"
+    assert rec["short_description"]["value"] == tpl["short_description"] and rec["approval"]["value"] == "approved"
+    assert sb.get("change_request", rec["sys_id"]["value"])["implementation_plan"] == tpl["implementation_plan"]
+    assert s.post(f"{url}/{'0' * 32}", json={}).status_code == 404
+    r = s.get(url, params={"sysparm_limit": 1000})
+    assert rec["sys_id"]["value"] in [x["sys_id"]["value"] for x in r.json()["result"]]
+    assert {x["type"]["value"] for x in r.json()["result"]} == {"standard"}
+
+
+def test_change_tasks_next_states_and_approvals(env):
+    sb, client, s = env
+    url = f"{sb.url}/api/sn_chg_rest/change"
+    chg = s.post(f"{url}/normal", json={"short_description": "DB upgrade"}).json()["result"]["sys_id"]["value"]
+    r = s.post(f"{url}/{chg}/task", json={"short_description": "Backup", "change_task_type": "implementation"})
+    task = r.json()["result"]
+    assert r.status_code == 200 and task["change_request"]["value"] == chg
+    assert task["number"]["value"].startswith("CTASK")
+    tasks = s.get(f"{url}/{chg}/task").json()["result"]
+    assert [t["sys_id"]["value"] for t in tasks] == [task["sys_id"]["value"]]
+    gr = client.GlideRecord("change_task")
+    gr.add_query("change_request", chg)
+    gr.query()
+    assert [t.number for t in gr] == [task["number"]["value"]]
+    seeded = next(t for t in sb.records("change_task"))
+    listed = s.get(f"{url}/{seeded['change_request']}/task").json()["result"]
+    assert seeded["sys_id"] in [t["sys_id"]["value"] for t in listed]
+    nxt = s.get(f"{url}/{chg}/nextstates").json()["result"]
+    assert nxt["available_states"] == ["-5", "-4", "4"] and nxt["state_label"]["-4"] == "Assess"
+    s.patch(f"{url}/{chg}", json={"state": "-3"})
+    assert s.patch(f"{url}/{chg}/approvals", json={"state": "maybe"}).status_code == 400
+    r = s.patch(f"{url}/{chg}/approvals", json={"state": "approved", "comments": "ok"})
+    assert r.json()["result"]["approval"]["value"] == "approved" and r.json()["result"]["state"]["value"] == "-2"
+    assert s.get(f"{url}/{'f' * 32}/task").status_code == 404
