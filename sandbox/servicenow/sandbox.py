@@ -1,7 +1,7 @@
 """`ServiceNowSandbox`: a stateful ServiceNow instance over real HTTP(S).
 
 Serves the Table API, Attachment API, Batch API, Aggregate API (`stats`), Import Set API, CMDB Instance
-API (`cmdb_api`), Change Management API (`change_api`), the JSONv2
+API (`cmdb_api`), Change Management API (`change_api`), Service Catalog API (`catalog_api`), the JSONv2
 processor (`/<table>.do?JSONv2`) and `/oauth_token.do` from a seeded dataset, plus the shared admin API
 under /_sandbox/ and ServiceNow admin extras:
 POST /_sandbox/servicenow/touch {"table","n"}, POST /_sandbox/servicenow/delete {"table","sys_ids"},
@@ -28,6 +28,7 @@ from sandbox.servicenow.app import TableAPI
 from sandbox.servicenow.attachments import AttachmentAPI
 from sandbox.servicenow.auth import Authenticator, Credentials
 from sandbox.servicenow.batch import BatchAPI
+from sandbox.servicenow.catalog_api import ServiceCatalogAPI
 from sandbox.servicenow.change_api import ChangeAPI
 from sandbox.servicenow.cmdb_api import CmdbInstanceAPI
 from sandbox.servicenow.imports import ImportSetAPI
@@ -143,6 +144,7 @@ class ServiceNowSandbox(Sandbox):
         ImportSetAPI(self).register(router)
         CmdbInstanceAPI(self).register(router)
         ChangeAPI(self).register(router)
+        ServiceCatalogAPI(self).register(router)
         self.admin.add("POST", r"/_sandbox/servicenow/touch", self._admin_touch)
         self.admin.add("POST", r"/_sandbox/servicenow/delete", self._admin_delete)
         self.admin.add("GET", r"/_sandbox/servicenow/deleted", lambda r: json_response({"deleted": self.deleted}))

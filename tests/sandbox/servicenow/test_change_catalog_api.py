@@ -1,10 +1,11 @@
-"""Change Management API (/api/sn_chg_rest/change), which answered 400 "Requested URI does not represent any
-resource"; its records are the Table API's."""
+"""Change Management API (/api/sn_chg_rest/change) and Service Catalog API (/api/sn_sc/servicecatalog), which
+answered 400 "Requested URI does not represent any resource"; their records are the Table API's."""
 
 from __future__ import annotations
 
 import pytest
 
+from sandbox.servicenow.catalog_api import CATALOG, category_id
 from sandbox.servicenow.change_api import TEMPLATES
 
 
@@ -111,3 +112,64 @@ def test_change_tasks_next_states_and_approvals(env):
     r = s.patch(f"{url}/{chg}/approvals", json={"state": "approved", "comments": "ok"})
     assert r.json()["result"]["approval"]["value"] == "approved" and r.json()["result"]["state"]["value"] == "-2"
     assert s.get(f"{url}/{'f' * 32}/task").status_code == 404
+
+
+def test_change_api_keeps_auth_faults_and_the_request_log(env):
+    sb, _, s = env
+    url = f"{sb.url}/api/sn_chg_rest/change"
+    assert s.get(url, auth=("integration.user", "wrong")).status_code == 401
+    sb.clear_request_log()
+    sb.faults.set(rate_429=1.0)
+    assert s.get(url).status_code == 429
+    assert s.get(f"{sb.url}/api/sn_sc/servicecatalog/items").status_code == 429
+    sb.faults.clear()
+    assert [e["path"] for e in sb.request_log][-2:] == ["/api/sn_chg_rest/change", "/api/sn_sc/servicecatalog/items"]
+
+
+def test_catalog_lists_catalogs_categories_and_items(env):
+    sb, _, s = env
+    url = f"{sb.url}/api/sn_sc/servicecatalog"
+    assert s.get(f"{url}/catalogs").json()["result"][0]["sys_id"] == CATALOG["sys_id"]
+    items = sorted(sb.records("sc_cat_item"), key=lambda r: int(r["order"]))
+    r = s.get(f"{sb.url}/api/sn_sc/v1/servicecatalog/items", params={"sysparm_limit": 3, "sysparm_offset": 1})
+    assert [x["sys_id"] for x in r.json()["result"]] == [x["sys_id"] for x in items[1:4]]
+    assert r.headers["X-Total-Count"] == str(len(items))
+    hardware = [x["sys_id"] for x in items if x["category"] == "Hardware"]
+    r = s.get(f"{url}/items", params={"sysparm_category": category_id("Hardware"), "sysparm_limit": 100})
+    assert [x["sys_id"] for x in r.json()["result"]] == hardware
+    assert r.json()["result"][0]["category"] == {"sys_id": category_id("Hardware"), "title": "Hardware"}
+    r = s.get(f"{url}/items", params={"sysparm_text": "LAPTOP"})
+    assert [x["name"] for x in r.json()["result"]] == ["New laptop"]
+    one = s.get(f"{url}/items/{items[0]['sys_id']}").json()["result"]
+    assert one["name"] == items[0]["name"] and one["variables"] == []
+    cat = s.get(f"{url}/categories/{category_id('Hardware')}").json()["result"]
+    assert cat["title"] == "Hardware" and cat["count"] == len(hardware)
+    assert s.get(f"{url}/categories/{'0' * 32}").status_code == 404
+    titles = [c["title"] for c in s.get(f"{url}/catalogs/{CATALOG['sys_id']}/categories").json()["result"]]
+    assert "Hardware" in titles and s.get(f"{url}/items/{'0' * 32}").status_code == 404
+
+
+def test_order_now_creates_request_item_and_task_in_the_tables(env):
+    sb, client, s = env
+    url = f"{sb.url}/api/sn_sc/servicecatalog/items"
+    item = next(x for x in sb.records("sc_cat_item") if x["name"] == "New laptop")
+    user = sb.records("sys_user")[5]["sys_id"]
+    before = len(sb.records("sc_request"))
+    r = s.post(f"{url}/{item['sys_id']}/order_now",
+               json={"sysparm_quantity": "2", "sysparm_requested_for": user, "variables": {"ram": "32GB"}})
+    out = r.json()["result"]
+    assert r.status_code == 200 and out["table"] == "sc_request" and out["request_number"].startswith("REQ")
+    assert out["sys_id"] == out["request_id"] and out["number"] == out["request_number"]
+    assert len(sb.records("sc_request")) == before + 1
+    gr = client.GlideRecord("sc_req_item")
+    gr.add_query("request", out["request_id"])
+    gr.query()
+    ritms = list(gr)
+    assert len(ritms) == 1 and ritms[0].cat_item == item["sys_id"] and ritms[0].quantity == "2"
+    assert ritms[0].requested_for == user and "ram: 32GB" in ritms[0].description
+    req = sb.get("sc_request", out["request_id"])
+    assert req["requested_for"] == user and float(req["price"]) == pytest.approx(2 * float(item["price"] or 0))
+    tasks = [t for t in sb.records("sc_task") if t["request"] == out["request_id"]]
+    assert len(tasks) == 1 and tasks[0]["request_item"] == ritms[0].sys_id
+    assert s.post(f"{url}/{item['sys_id']}/order_now", json={"sysparm_quantity": "x"}).status_code == 400
+    assert s.post(f"{url}/{'0' * 32}/order_now", json={}).status_code == 404
