@@ -8,20 +8,21 @@ GET/PATCH/DELETE /change[/{type}]/{sys_id} (a type path answers 404 for another 
 /change/normal, /change/emergency and /change/standard/{template} (fields from the JSON body or as
 name=value query parameters; `type` follows the path and is never written by PATCH); POST/PATCH answer
 200 with `__meta.ignoredAttributes`, the fields the table has not [unc]. /change/{sys_id}/task lists and
-creates change tasks; /nextstates gives the state model's next states [unc]; PATCH /approvals
-approves or rejects (the caller's pending approvals, the change's `approval`; approved in Authorize
-moves it to Scheduled, rejected back to New [unc]). State moves by PATCH are not checked against the model.
-Standard change templates are a fixed list (GET /change/standard/template), not a seeded table.
+creates change tasks, /task/{task_sys_id} reads, patches and deletes one; /nextstates gives the next
+states of `change_model` [unc]; PATCH /approvals approves or rejects (the caller's pending approvals,
+the change's `approval`; approved in Authorize moves it to Scheduled, rejected back to New [unc]).
+State moves by PATCH are not checked against the model. Standard change templates are `change_model`'s
+fixed list (GET /change/standard/template).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.servicenow.app import check_accept, int_param
+from sandbox.servicenow.change_model import TEMPLATES, next_states
 from sandbox.servicenow.query import parse
 from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.schema import CHANGE_STATE
@@ -36,24 +37,6 @@ KIND = r"(?:/(?P<type>normal|standard|emergency))?"
 API_MODE = Mode("all", True)
 NOT_FOUND = ("No Record found", "Record doesn't exist or ACL restricts the record retrieval")
 TEXT_FIELDS = ("number", "short_description", "description")
-MODEL = {  # state -> the states a change of that type may move to next (Canceled from any open state)
-    "normal": {"-5": ["-4"], "-4": ["-3", "-5"], "-3": ["-2", "-5"], "-2": ["-1"], "-1": ["0"], "0": ["3"]},
-    "emergency": {"-5": ["-3"], "-3": ["-2", "-5"], "-2": ["-1"], "-1": ["0"], "0": ["3"]},
-    "standard": {"-5": ["-2"], "-2": ["-1"], "-1": ["0"], "0": ["3"]},
-}
-
-
-def _template(name: str, category: str, plan: str) -> dict[str, str]:
-    return {"sys_id": hashlib.md5(f"std_change:{name}".encode()).hexdigest(), "name": name,
-            "short_description": name, "description": f"Pre-approved standard change: {name}",
-            "category": category, "implementation_plan": plan, "backout_plan": "Revert to the previous state.",
-            "test_plan": "Verify the service after the change.", "risk": "4"}
-
-
-TEMPLATES = [_template("Clear disk space on a server", "Hardware", "Remove rotated logs and temp files."),
-             _template("Reboot a Windows server", "Hardware", "Drain, reboot and re-enable the server."),
-             _template("Add a user to a distribution list", "Other", "Add the member in the mail admin console."),
-             _template("Patch an application server", "Software", "Apply the approved monthly patch bundle.")]
 
 
 class ChangeAPI:
@@ -74,6 +57,8 @@ class ChangeAPI:
         router.add("DELETE", one, self.delete)
         router.add("GET", BASE + "/" + SID + "/task", self.list_tasks)
         router.add("POST", BASE + "/" + SID + "/task", self.create_task)
+        for method in ("GET", "PATCH", "DELETE"):
+            router.add(method, BASE + "/" + SID + r"/task/(?P<task_id>[0-9a-f]{32})", self.task)
         router.add("GET", BASE + "/" + SID + "/nextstates", self.next_states)
         router.add("PATCH", BASE + "/" + SID + "/approvals", self.approve)
 
@@ -207,14 +192,31 @@ class ChangeAPI:
                                                            "parent": sys_id}, user)
             return self._record(req, table, row, ignored)
 
+    def task(self, req: Request) -> Response:
+        """GET, PATCH or DELETE one of the change's tasks."""
+        user = self.sb.auth.authenticate(req)
+        values = self._fields(req) if req.method == "PATCH" else {}
+        with self.store.lock:
+            self._change(req)
+            found = self.store.locate("change_task", req.params["task_id"])
+            if found is None or found[0].record(found[1])["change_request"] != req.params["sys_id"]:
+                raise HTTPError(404, *NOT_FOUND)
+            if req.method == "DELETE":
+                self.store.delete(*found, user)
+                return Response(204)
+            clean, ignored = self._split(found[0], values, ("sys_id", "change_request", "parent"))
+            if req.method == "PATCH":
+                self.store.update(*found, clean, user)
+            return self._record(req, *found, ignored if req.method == "PATCH" else None)
+
     def next_states(self, req: Request) -> Response:
         self.sb.auth.authenticate(req)
         check_accept(req)
         with self.store.lock:
             table, row = self._change(req)
             rec = table.record(row)
-        state, model = rec["state"], MODEL.get(rec["type"], MODEL["normal"])
-        nxt = [*model.get(state, []), *([] if state in ("3", "4") else ["4"])]
+        state = rec["state"]
+        nxt = next_states(rec["type"], state)
         available = [state, *nxt]
         return json_response({"result": {
             "available_states": available,

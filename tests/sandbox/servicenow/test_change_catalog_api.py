@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.servicenow.catalog_api import CATALOG, category_id
-from sandbox.servicenow.change_api import TEMPLATES
+from sandbox.servicenow.change_model import TEMPLATES
 
 
 @pytest.fixture
@@ -102,16 +102,28 @@ def test_change_tasks_next_states_and_approvals(env):
     gr.add_query("change_request", chg)
     gr.query()
     assert [t.number for t in gr] == [task["number"]["value"]]
+    one = f"{url}/{chg}/task/{task['sys_id']['value']}"
+    assert s.patch(one, json={"close_notes": "done"}).json()["result"]["close_notes"]["value"] == "done"
+    assert s.get(one).json()["result"]["number"] == task["number"]
+    assert s.get(f"{url}/{'e' * 32}/task/{task['sys_id']['value']}").status_code == 404
     seeded = next(t for t in sb.records("change_task"))
+    assert s.get(f"{url}/{chg}/task/{seeded['sys_id']}").status_code == 404  # another change's task
     listed = s.get(f"{url}/{seeded['change_request']}/task").json()["result"]
     assert seeded["sys_id"] in [t["sys_id"]["value"] for t in listed]
+    assert s.delete(f"{url}/{seeded['change_request']}/task/{seeded['sys_id']}").status_code == 204
+    assert sb.get("change_task", seeded["sys_id"]) is None
     nxt = s.get(f"{url}/{chg}/nextstates").json()["result"]
     assert nxt["available_states"] == ["-5", "-4", "4"] and nxt["state_label"]["-4"] == "Assess"
     s.patch(f"{url}/{chg}", json={"state": "-3"})
+    me = next(u["sys_id"] for u in sb.records("sys_user") if u["user_name"] == "integration.user")
+    mine = sb.insert("sysapproval_approver", {"sysapproval": chg, "document_id": chg, "approver": me,
+                                              "source_table": "change_request", "state": "requested"})
     assert s.patch(f"{url}/{chg}/approvals", json={"state": "maybe"}).status_code == 400
     r = s.patch(f"{url}/{chg}/approvals", json={"state": "approved", "comments": "ok"})
     assert r.json()["result"]["approval"]["value"] == "approved" and r.json()["result"]["state"]["value"] == "-2"
-    assert s.get(f"{url}/{'f' * 32}/task").status_code == 404
+    assert sb.get("sysapproval_approver", mine["sys_id"])["state"] == "approved"
+    r = s.get(f"{url}/{'f' * 32}/task")
+    assert r.status_code == 404 and r.json()["status"] == "failure" and r.json()["error"]["message"]
 
 
 def test_change_api_keeps_auth_faults_and_the_request_log(env):
