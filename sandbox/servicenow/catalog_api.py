@@ -1,17 +1,17 @@
 """Service Catalog API: /api/sn_sc[/v1]/servicecatalog over the seeded sc_cat_item table, ordering into the
 sc_request, sc_req_item and sc_task tables the Table API serves.
 
-One catalog, "Service Catalog", under the sys_id an instance ships it with [unc]. The instance keeps
-categories as sc_category records; here sc_cat_item.category is a title, so each distinct title is a
-category whose sys_id derives from it (md5 of "sc_category:<title>"); sysparm_category takes that
+One catalog, "Service Catalog", under the sys_id and description an instance ships it with. The instance
+keeps categories as sc_category records; here sc_cat_item.category is a title, so each distinct title is
+a category whose sys_id derives from it (md5 of "sc_category:<title>"); sysparm_category takes that
 sys_id or the title. GET /catalogs[/{sys_id}], /catalogs/{sys_id}/categories, /categories/{sys_id};
 GET /items (active items by `order`; sysparm_text over name and short_description, sysparm_category,
 sysparm_catalog, sysparm_limit default 10 [unc], sysparm_offset) and /items/{sys_id} (no variables:
-the sandbox keeps none). POST /items/{sys_id}/order_now {"sysparm_quantity", "sysparm_requested_for",
-"variables"} creates the request, its requested item (the variables written to its description as
-"name: value" lines) and one catalog task (what the default fulfilment flow creates [unc]), and
-answers {sys_id, number, request_number, request_id, table, parent_id, parent_table}. Prices show as
-"$12.34" [unc].
+the sandbox keeps none). An unknown catalog, category or item sys_id answers 400, as documented.
+POST /items/{sys_id}/order_now {"sysparm_quantity", "sysparm_requested_for", "variables"} creates the
+request, its requested item (the variables written to its description as "name: value" lines) and one
+catalog task (what the default fulfilment flow creates [unc]), and answers {sys_id, number,
+request_number, request_id, table, parent_id, parent_table}. Prices show as "$12.34" [unc].
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ SID = r"(?P<sys_id>[0-9a-f]{32})"
 CATALOG = {"sys_id": "e0d08b13c3330100c8b837659bba8fb4", "title": "Service Catalog",
            "description": "Service Catalog - IT Now", "has_categories": True, "has_items": True,
            "desktop_image": ""}
-NOT_FOUND = ("No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+# The documented answer to an unknown (or inaccessible) catalog, category or item sys_id is 400 [unc: wording].
+INVALID = ("Invalid sys_id", "The record does not exist or the user has no access to it")
 
 
 def category_id(title: str) -> str:
@@ -91,13 +92,13 @@ class ServiceCatalogAPI:
     def _item(self, sys_id: str) -> dict[str, str]:
         found = self.store.locate("sc_cat_item", sys_id)
         if found is None or found[0].record(found[1])["active"] != "true":
-            raise HTTPError(404, *NOT_FOUND)
+            raise HTTPError(400, *INVALID)
         return found[0].record(found[1])
 
     @staticmethod
     def _catalog_of(req: Request) -> None:
         if req.params["sys_id"] != CATALOG["sys_id"]:
-            raise HTTPError(404, *NOT_FOUND)
+            raise HTTPError(400, *INVALID)
 
     # --- reads -----------------------------------------------------------------------------------
     def catalogs(self, req: Request) -> Response:
@@ -124,7 +125,7 @@ class ServiceCatalogAPI:
         with self.store.lock:
             cat = next((c for c in self._categories() if c["sys_id"] == req.params["sys_id"]), None)
         if cat is None:
-            raise HTTPError(404, *NOT_FOUND)
+            raise HTTPError(400, *INVALID)
         return json_response({"result": cat})
 
     def items(self, req: Request) -> Response:

@@ -156,9 +156,9 @@ def test_catalog_lists_catalogs_categories_and_items(env):
     assert one["name"] == items[0]["name"] and one["variables"] == []
     cat = s.get(f"{url}/categories/{category_id('Hardware')}").json()["result"]
     assert cat["title"] == "Hardware" and cat["count"] == len(hardware)
-    assert s.get(f"{url}/categories/{'0' * 32}").status_code == 404
+    assert s.get(f"{url}/categories/{'0' * 32}").status_code == 400  # documented: invalid sys_id
     titles = [c["title"] for c in s.get(f"{url}/catalogs/{CATALOG['sys_id']}/categories").json()["result"]]
-    assert "Hardware" in titles and s.get(f"{url}/items/{'0' * 32}").status_code == 404
+    assert "Hardware" in titles and s.get(f"{url}/items/{'0' * 32}").status_code == 400
 
 
 def test_order_now_creates_request_item_and_task_in_the_tables(env):
@@ -184,4 +184,4 @@ def test_order_now_creates_request_item_and_task_in_the_tables(env):
     tasks = [t for t in sb.records("sc_task") if t["request"] == out["request_id"]]
     assert len(tasks) == 1 and tasks[0]["request_item"] == ritms[0].sys_id
     assert s.post(f"{url}/{item['sys_id']}/order_now", json={"sysparm_quantity": "x"}).status_code == 400
-    assert s.post(f"{url}/{'0' * 32}/order_now", json={}).status_code == 404
+    assert s.post(f"{url}/{'0' * 32}/order_now", json={}).status_code == 400
