@@ -14,7 +14,11 @@ Shared drive items are listed only with ``includeItemsFromAllDrives=true`` and `
 - ``includeItemsFromAllDrives=true`` without ``supportsAllDrives=true``: 403 (reason and message guessed);
 - a shared drive the caller is not a member of: 404 notFound on ``driveId``.
 
-changes.list reports shared drive items only with both flags too."""
+changes: the user's change log (no ``driveId``) holds no changes to shared drive items: each shared
+drive has its own, read with ``driveId`` (and ``supportsAllDrives=true``; a drive the caller is not a
+member of is 404 notFound on ``driveId``), whose entries carry ``driveId``. Google: "certain changes
+are reflected only in the shared drive's change log". Changes of the drives themselves
+(``changeType: "drive"``) are not reported."""
 
 from __future__ import annotations
 
@@ -116,30 +120,43 @@ class Listing:
             body["nextPageToken"] = str(offset + size)
         return json_response(select(body, "fileList", req.query.get("fields")))
 
+    def _change_log(self, req: Request) -> str | None:
+        """The change log a changes call reads: a shared drive's (``driveId``, which needs
+        ``supportsAllDrives=true`` and membership) or the user's (None)."""
+        drive = req.query.get("driveId") or req.query.get("teamDriveId") or None
+        if drive is not None and not all_drives(req):  # reason and message guessed
+            raise DriveError(403, "teamDriveItemsRequireTeamDriveSupport", "The driveId parameter can only be "
+                             "used when supportsAllDrives is set to true.", location="supportsAllDrives")
+        if drive is not None and self.store.member_role(drive, req.principal) is None:
+            raise DriveError(404, "notFound", f"Shared drive not found: {drive}", location="driveId")
+        return drive
+
     def start_token(self, req: Request) -> Response:
-        body = {"kind": "drive#startPageToken", "startPageToken": str(len(self.store.changes) + 1)}
+        token = _token(len(self.store.changes) + 1, self._change_log(req))
+        body = {"kind": "drive#startPageToken", "startPageToken": token}
         return json_response(select(body, "startPageToken", req.query.get("fields")))
 
     def list_changes(self, req: Request) -> Response:
         token = req.query.get("pageToken")
         if not token:
             raise DriveError(400, "required", "Required parameter: pageToken", location="pageToken")
-        if not token.isdigit() or int(token) < 1:
+        log = self._change_log(req)
+        number, _, of = token.partition(".")
+        if not number.isdigit() or int(number) < 1 or (of or None) != log:  # or a token of another log
             raise DriveError(400, "invalid", f"Invalid Value: pageToken {token!r}", location="pageToken")
         raw = req.query.get("pageSize") or "100"
         if not raw.isdigit() or not 1 <= int(raw) <= 1000:
             raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
                              location="pageSize")
-        size, number = int(raw), int(token)
+        size, number = int(raw), int(number)
         with_removed = req.query.get("includeRemoved", "true") != "false"
-        with_drives = _include_items(req) and all_drives(req)
         out: list[dict[str, Any]] = []
         with self.store.lock:
-            pending = [c for c in self.store.changes if c.number >= number]
+            pending = [c for c in self.store.changes if c.number >= number and c.drive == log]
             for change in pending[:size]:
                 f = self.store.files.get(change.file_id)
-                if f is not None and not with_drives and self.store.drive_of(f) is not None:
-                    continue
+                if f is not None and self.store.drive_of(f) != log and not change.removed:
+                    continue  # an older change of a file that has left this log since (its leaving is reported)
                 # Drive: "removed ... for example by deletion or loss of access": a file the caller can no
                 # longer read is reported removed, without its resource
                 lost = f is not None and not self.store.can_read(f, req.principal)
@@ -148,12 +165,20 @@ class Listing:
                     continue
                 item: dict[str, Any] = {"kind": "drive#change", "changeType": "file", "type": "file",
                                         "time": change.time, "fileId": change.file_id, "removed": removed}
+                if log is not None:
+                    item.update(driveId=log, teamDriveId=log)
                 if not removed:
                     item["file"] = self._view(f, req)
                 out.append(item)
             body: dict[str, Any] = {"kind": "drive#changeList", "changes": out}
             if len(pending) > size:
-                body["nextPageToken"] = str(pending[size].number)
+                body["nextPageToken"] = _token(pending[size].number, log)
             else:
-                body["newStartPageToken"] = str(len(self.store.changes) + 1)
+                body["newStartPageToken"] = _token(len(self.store.changes) + 1, log)
         return json_response(select(body, "changeList", req.query.get("fields")))
+
+
+def _token(number: int, log: str | None) -> str:
+    """A page token of the user's change log is the next change's number; a shared drive's carries the
+    drive id too, so a token is refused by another log (Drive's tokens are opaque: its answer is guessed)."""
+    return str(number) if log is None else f"{number}.{log}"

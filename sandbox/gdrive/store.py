@@ -5,6 +5,9 @@ Grain: one ``DriveFile`` per Drive file id (folders are files with the folder MI
 ``Revision`` per stored content of a file (the last is the head: ``content``, ``md5Checksum`` and
 ``headRevisionId`` follow it). Every create, content update, trash and delete appends a change,
 numbered from 1; a page token is the number of the next change, as Drive's ``changes.list`` works.
+Each change belongs to one change log: the user's (``drive`` None) or, for a file in a shared drive,
+that drive's (Drive keeps one per shared drive); a file that moves between them is also reported
+removed in the log it left (Drive's exact entries for such a move are guessed).
 A file is in a shared drive when its parent chain reaches a shared drive's id (``drive_of``); there
 the caller's role comes from drive membership (organizer / fileOrganizer act as owner).
 """
@@ -219,6 +222,7 @@ class Change:
     file_id: str
     removed: bool
     time: str
+    drive: str | None = None  # the shared drive whose change log holds it; None: the user's
 
 
 class DriveStore:
@@ -232,6 +236,7 @@ class DriveStore:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.generated: set[str] = set()  # files.generateIds, not used yet
         self.drives: dict[str, Any] = {}  # drives.SharedDrive by id
+        self.file_drives: dict[str, str | None] = {}  # the log of each file's last change (it may be deleted)
 
     @staticmethod
     def new_id() -> str:
@@ -242,7 +247,13 @@ class DriveStore:
         return sum(len(f.content) for f in self.files.values() if f.owner == owner and self.drive_of(f) is None)
 
     def record(self, file_id: str, removed: bool = False) -> None:
-        self.changes.append(Change(len(self.changes) + 1, file_id, removed, now_rfc3339()))
+        with self.lock:
+            f, before = self.files.get(file_id), self.file_drives.get(file_id)
+            drive = self.drive_of(f) if f is not None else before
+            if file_id in self.file_drives and drive != before:  # moved into, out of or between shared drives
+                self.changes.append(Change(len(self.changes) + 1, file_id, True, now_rfc3339(), before))
+            self.file_drives[file_id] = drive
+            self.changes.append(Change(len(self.changes) + 1, file_id, removed, now_rfc3339(), drive))
 
     def add(self, f: DriveFile) -> DriveFile:
         with self.lock:
@@ -305,7 +316,9 @@ class DriveStore:
 
     def delete(self, file_id: str) -> None:
         with self.lock:
-            self.files.pop(file_id, None)
+            f = self.files.pop(file_id, None)
+            if f is not None:  # the log it is deleted from is the one it is in now
+                self.file_drives[file_id] = self.drive_of(f)
             self.record(file_id, removed=True)
 
     def delete_tree(self, file_id: str, who: str) -> None:

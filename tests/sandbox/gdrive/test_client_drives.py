@@ -122,3 +122,42 @@ def test_files_in_a_shared_drive(drive, gdrive):
     status, _ = refused(drive.drives().get(driveId=team))
     assert status == 404
     assert not ids(includeItemsFromAllDrives=True, supportsAllDrives=True) & in_drive
+
+
+def test_each_shared_drive_has_its_own_change_log(drive, gdrive):
+    """Changes to shared drive items are in that drive's change log only (``driveId``, with
+    ``supportsAllDrives``), never in the user's; a token of one log is refused by another; a file moved out
+    of the drive is reported removed in the drive's log and arrives in the user's."""
+    team = _new_drive(drive, "Audit", "log-1")["id"]
+    user_start = drive.changes().getStartPageToken().execute()["startPageToken"]
+    team_start = drive.changes().getStartPageToken(driveId=team, supportsAllDrives=True).execute()["startPageToken"]
+    f = drive.files().create(body={"name": "sox.txt", "parents": [team]}, media_body=MediaInMemoryUpload(b"sox"),
+                             supportsAllDrives=True, fields="id").execute()["id"]
+    mine = drive.files().create(body={"name": "mine.txt", "parents": [gdrive.evidence_folder]}).execute()["id"]
+    fields = "newStartPageToken,changes(fileId,removed,driveId,changeType,file(id,driveId))"
+
+    def changes(token: str, **kwargs) -> tuple[list[dict], str]:
+        got = drive.changes().list(pageToken=token, fields=fields, includeItemsFromAllDrives=True,
+                                   supportsAllDrives=True, **kwargs).execute()
+        return got["changes"], got["newStartPageToken"]
+
+    user, user_next = changes(user_start)
+    assert [c["fileId"] for c in user] == [mine]  # not the shared drive's file, even with both flags
+    team_changes, team_next = changes(team_start, driveId=team)
+    assert team_changes == [{"fileId": f, "removed": False, "driveId": team, "changeType": "file",
+                             "file": {"id": f, "driveId": team}}]
+    for token, kwargs in ((user_start, {"driveId": team}), (team_start, {})):
+        status, detail = refused(drive.changes().list(pageToken=token, supportsAllDrives=True, **kwargs))
+        assert (status, detail["reason"], detail["location"]) == (400, "invalid", "pageToken")
+    status, detail = refused(drive.changes().list(pageToken=team_start, driveId=team))
+    assert status == 403 and detail["location"] == "supportsAllDrives"
+    other = add_shared_drive(gdrive.sandbox.store, "Elsewhere", "someone@example.com").id
+    for call in (drive.changes().getStartPageToken(driveId=other, supportsAllDrives=True),
+                 drive.changes().list(pageToken=team_start, driveId=other, supportsAllDrives=True)):
+        status, detail = refused(call)
+        assert (status, detail["reason"], detail["location"]) == (404, "notFound", "driveId")
+
+    drive.files().update(fileId=f, addParents=gdrive.evidence_folder, removeParents=team,
+                         supportsAllDrives=True).execute()
+    assert [(c["fileId"], c["removed"]) for c in changes(team_next, driveId=team)[0]] == [(f, True)]
+    assert [(c["fileId"], c["removed"]) for c in changes(user_next)[0]] == [(f, False)]
