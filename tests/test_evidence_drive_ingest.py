@@ -127,14 +127,17 @@ def _build(wh, tmp_path, *select: str) -> None:
 def test_drive_faults_lose_nothing(gdrive, clamd, duckdb_warehouse, tmp_path, make_servicenow_sandbox):
     lib = make_library(tmp_path, clamd, store=_drive(gdrive))
     files = {_drop(gdrive, f"evidence-{n}.txt", f"asset inventory extract {n}".encode()) for n in range(3)}
-    # downloads fail (5xx after the client's retries, then a permission error on one)
-    gdrive.sandbox.faults.set(rate_5xx=1.0, methods=["GET"], paths=[r"/drive/v3/files/[^/]+$"])
+    # downloads fail (5xx after the client's retries, then a permission error on one); not the folder's own
+    # files.get: a first run that cannot tell which change log the folder is in fails whole (nothing to follow)
+    gdrive.sandbox.faults.set(rate_5xx=1.0, methods=["GET"],
+                              paths=[rf"/drive/v3/files/(?!{gdrive.inbox_folder}$)[^/]+$"])
     _run(duckdb_warehouse, gdrive, lib)
     rows = _rows(duckdb_warehouse, "select file_id, status, reason from evidence_stores.drive_files")
     assert {r[0] for r in rows} == files and {r[1] for r in rows} == {"pending"} and all(r[2] for r in rows)
     assert {k for (k,) in _rows(duckdb_warehouse, "select kind from evidence_stores.library_alerts")} == {"error_event"}
 
-    # then the account loses access to the folder: a task to share it, the files still pending
+    # then the account loses access to the folder (its own files.get too: followed by the log it was in, with
+    # the same task): a task to share it, the files still pending
     gdrive.sandbox.faults.replace(rate_403=1.0, methods=["GET"], paths=[r"/drive/v3/files/[^/]+$"])
     _run(duckdb_warehouse, gdrive, lib)
     assert {s for (s,) in _rows(duckdb_warehouse, "select status from evidence_stores.drive_files")} == {"pending"}
@@ -176,21 +179,32 @@ def _downloads(gdrive) -> list[dict]:
     return [r for r in gdrive.sandbox.request_log if "alt=media" in r["query"]]
 
 
+STATE = {"page_tokens", "folder_logs"}  # a page token per change log, and which log each folder is in
+
+
+def _listings(gdrive) -> list[dict]:
+    return [r for r in gdrive.sandbox.request_log if r["method"] == "GET" and r["path"] == "/drive/v3/files"]
+
+
 def test_drive_state_keeps_only_the_page_token(gdrive, clamd, duckdb_warehouse, tmp_path):
-    """What each file last was comes from drive_files, not dlt state; a re-run still downloads nothing."""
+    """What each file last was comes from drive_files, not dlt state, which keeps only page tokens (one per
+    change log: here the account's own) and each folder's log; a re-run still downloads nothing."""
     lib = make_library(tmp_path, clamd)
     for n in range(4):
         _drop(gdrive, f"evidence-{n}.txt", f"asset inventory extract {n}".encode())
     _run(duckdb_warehouse, gdrive, lib)
-    assert set(_drive_state(duckdb_warehouse)) == {"page_token"}
+    state = _drive_state(duckdb_warehouse)
+    assert set(state) == STATE and set(state["page_tokens"]) == {"user"}
+    assert state["folder_logs"] == {gdrive.inbox_folder: "user"}
     gdrive.sandbox.clear_request_log()
     counts = _run(duckdb_warehouse, gdrive, lib)
-    assert _downloads(gdrive) == [] and "drive_files" not in counts
-    assert set(_drive_state(duckdb_warehouse)) == {"page_token"}
+    assert _downloads(gdrive) == [] and "drive_files" not in counts and _listings(gdrive) == []
+    assert set(_drive_state(duckdb_warehouse)) == STATE
 
 
 def test_drive_old_state_is_migrated(gdrive, clamd, duckdb_warehouse, tmp_path):
-    """State from the version that kept ``known``/``retry`` is used once (united with the table) and removed."""
+    """State from the version that kept ``known``/``retry`` is used once (united with the table) and removed;
+    the single ``page_token`` of earlier versions becomes the account's log's: followed, not read whole."""
     from pipelines.evidence_stores.drive import KEPT
 
     wh = duckdb_warehouse
@@ -203,7 +217,10 @@ def test_drive_old_state_is_migrated(gdrive, clamd, duckdb_warehouse, tmp_path):
     known[ghost] = {**known[files[0]], "name": "ghost.txt"}
     pipeline = wh.pipeline("evidence_stores")
     with pipeline.managed_state() as state:  # what the old version left
-        state["sources"]["evidence_stores"]["resources"]["drive_files"].update(known=known, retry=[files[1]])
+        drive_state = state["sources"]["evidence_stores"]["resources"]["drive_files"]
+        token = drive_state.pop("page_tokens")["user"]
+        drive_state.pop("folder_logs")
+        drive_state.update(known=known, retry=[files[1]], page_token=token)
     gdrive.sandbox.store.record(ghost, removed=True)
 
     gdrive.sandbox.clear_request_log()
@@ -214,7 +231,8 @@ def test_drive_old_state_is_migrated(gdrive, clamd, duckdb_warehouse, tmp_path):
         **dict.fromkeys(files, "stored"), ghost: "deleted"}
     assert _rows(wh, f"select name, sha256 is not null from evidence_stores.drive_files where file_id = '{ghost}'") \
         == [("ghost.txt", True)]
-    assert set(_drive_state(wh)) == {"page_token"}
+    assert _listings(gdrive) == []  # the old token was followed: no folder read whole
+    assert set(_drive_state(wh)) == STATE and set(_drive_state(wh)["page_tokens"]) == {"user"}
     counts = _run(wh, gdrive, lib)
     assert _downloads(gdrive) == [] and "drive_files" not in counts
 
@@ -427,30 +445,95 @@ def test_files_moved_out_of_the_watched_folders_are_deleted_and_back_in_are_new(
     assert _downloads(gdrive) == []
 
 
+def _shared_inbox(gdrive, name: str = "Audit 2026") -> tuple[str, str]:
+    """A shared drive the service account is a member of, with an inbox folder: (drive id, folder id)."""
+    from sandbox.gdrive.drives import add_shared_drive
+
+    store = gdrive.sandbox.store
+    drive = add_shared_drive(store, name, "auditor@example.com", members={gdrive.client_email: "reader"})
+    return drive.id, store.add(DriveFile(store.new_id(), "Evidence inbox", FOLDER, [drive.id],
+                                         "auditor@example.com")).id
+
+
+def _put(gdrive, folder: str, name: str, content: bytes) -> str:
+    store = gdrive.sandbox.store
+    return store.add(DriveFile(store.new_id(), name, "text/plain", [folder], "auditor@example.com", content)).id
+
+
+def _run_folders(wh, gdrive, lib, folders: list[str]) -> dict[str, int]:
+    pipeline = wh.pipeline("evidence_stores")
+    pipeline.run(evidence_stores_source(ledger_path=str(lib.ledger.path), drive_folders=folders,
+                                        drive_credentials_file=str(gdrive.key_file),
+                                        drive_api_endpoint=gdrive.api_endpoint, library=lib))
+    return dict(pipeline.last_trace.last_normalize_info.row_counts)
+
+
 def test_an_evidence_folder_in_a_shared_drive_is_read_and_followed_like_any_other(gdrive, clamd, duckdb_warehouse,
                                                                                      tmp_path):
     """Teams keep evidence in shared drives (and service accounts created since April 2025 can only write
     there): without supportsAllDrives / includeItemsFromAllDrives Drive hides their files (404, or missing
-    from listings and the change feed)."""
-    from sandbox.gdrive.drives import add_shared_drive
-
-    store = gdrive.sandbox.store
-    drive = add_shared_drive(store, "Audit 2026", "auditor@example.com", members={gdrive.client_email: "reader"})
-    folder = store.add(DriveFile(store.new_id(), "Evidence inbox", FOLDER, [drive.id], "auditor@example.com")).id
-    first = store.add(DriveFile(store.new_id(), "access review.txt", "text/plain", [folder], "auditor@example.com",
-                                b"quarterly access review of the ERP: 14 users removed")).id
+    from listings). And each shared drive has its own change log: what colleagues add, trash or delete there
+    is never in the account's own, so the folder's drive log (changes.list with driveId) is followed."""
+    wh, store = duckdb_warehouse, gdrive.sandbox.store
+    drive, folder = _shared_inbox(gdrive)
+    first = _put(gdrive, folder, "access review.txt", b"quarterly access review of the ERP: 14 users removed")
     lib = make_library(tmp_path, clamd)
 
-    def run() -> None:
-        duckdb_warehouse.pipeline("evidence_stores").run(evidence_stores_source(
-            ledger_path=str(lib.ledger.path), drive_folders=[folder], drive_credentials_file=str(gdrive.key_file),
-            drive_api_endpoint=gdrive.api_endpoint, library=lib))
+    def rows() -> dict:
+        return {r[0]: r[1:] for r in _rows(wh, "select file_id, status, is_deleted from evidence_stores.drive_files")}
 
-    run()
-    second = store.add(DriveFile(store.new_id(), "firewall rules.txt", "text/plain", [folder], "auditor@example.com",
-                                 b"firewall rule review: 3 stale rules closed")).id
-    store.record(second)
-    run()  # the change feed
-    status = dict(_rows(duckdb_warehouse, "select file_id, status from evidence_stores.drive_files"))
-    assert status == {first: "stored", second: "stored"}
+    _run_folders(wh, gdrive, lib, [folder])
+    assert set(_drive_state(wh)["page_tokens"]) == {drive}
+    second = _put(gdrive, folder, "firewall rules.txt", b"firewall rule review: 3 stale rules closed")
+    _run_folders(wh, gdrive, lib, [folder])  # the change feed
+    assert rows() == {first: ("stored", False), second: ("stored", False)}
     assert {o.metadata["filename"] for o in lib.store.list()} == {"access review.txt", "firewall rules.txt"}
+
+    _trash(gdrive, first)
+    _run_folders(wh, gdrive, lib, [folder])
+    assert rows() == {first: ("deleted", True), second: ("stored", False)}
+    store.delete(second)
+    _run_folders(wh, gdrive, lib, [folder])
+    assert rows() == {first: ("deleted", True), second: ("deleted", True)}
+    gdrive.sandbox.clear_request_log()
+    assert "drive_files" not in _run_folders(wh, gdrive, lib, [folder]) and _downloads(gdrive) == []
+    logs = {tuple(sorted(k for k in ("driveId", "pageToken") if f"{k}=" in r["query"]))
+            for r in gdrive.sandbox.request_log if r["path"].endswith("/changes")}
+    assert logs == {("driveId", "pageToken")}  # only the drive's log: the folder needs no other
+
+
+def test_a_my_drive_folder_and_a_shared_drive_folder_are_followed_together(gdrive, clamd, duckdb_warehouse,
+                                                                          tmp_path):
+    """Both change logs are read each run, each from its own token; a file moved from one folder to the
+    other (out of the drive's log, into the user's) ends present, in its new folder."""
+    wh = duckdb_warehouse
+    drive, shared = _shared_inbox(gdrive)
+    mine = gdrive.inbox_folder
+    a = _put(gdrive, mine, "a.txt", b"access review sign-off, Q3")
+    b = _put(gdrive, shared, "b.txt", b"backup restore test, Q3")
+    lib = make_library(tmp_path, clamd)
+    folders = [mine, shared]
+
+    def rows() -> dict:
+        return {r[0]: r[1:] for r in _rows(wh, "select file_id, folder_id, status, is_deleted "
+                                               "from evidence_stores.drive_files")}
+
+    _run_folders(wh, gdrive, lib, folders)
+    assert set(_drive_state(wh)["page_tokens"]) == {"user", drive}
+    c = _put(gdrive, mine, "c.txt", b"change approval for CHG0042")
+    d = _put(gdrive, shared, "d.txt", b"data retention review")
+    _trash(gdrive, a)
+    _run_folders(wh, gdrive, lib, folders)
+    assert rows() == {a: (mine, "deleted", True), b: (shared, "stored", False), c: (mine, "stored", False),
+                      d: (shared, "stored", False)}
+    store = gdrive.sandbox.store
+    with store.lock:
+        store.files[b].parents = [mine]
+        store.record(b)
+        store.files[c].parents = [shared]
+        store.record(c)
+    gdrive.sandbox.clear_request_log()
+    _run_folders(wh, gdrive, lib, folders)
+    assert rows() == {a: (mine, "deleted", True), b: (mine, "stored", False), c: (shared, "stored", False),
+                      d: (shared, "stored", False)}
+    assert _downloads(gdrive) == []  # moved, not changed: the library holds their bytes

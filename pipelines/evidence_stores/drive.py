@@ -1,15 +1,19 @@
 """Evidence folders in Google Drive as evidence: every file dropped in a watched folder passes the
 Evidence Library (scan, metadata, classification, store) and becomes a ``drive_files`` row.
 
-Grain: one row per Drive file id, merged on it. Incremental by Drive's change feed: the first run reads
-the folders whole and keeps the ``startPageToken`` taken before it; later runs read ``changes.list``
-from the stored token. A file trashed, deleted or moved out of every watched folder is captured
-(``is_deleted``); so is, when a run reads the folders whole, a file ``drive_files`` holds as present that
-they no longer list. What each file last was (and which are pending) is read from ``drive_files`` itself,
-not kept in dlt state, which would grow with the drive (``pipelines.common.evidence.stored_files``); the
-state keeps only the page token. A file whose version (id + md5) the library already handled is not
-downloaded again, so a re-run stores nothing twice; a file left ``pending`` (scanner, store or download
-failed) is read again on the next run.
+Grain: one row per Drive file id, merged on it. Incremental by Drive's change feeds: one log for the
+account (My Drive, what is shared with it) and one per shared drive, which alone carries its items'
+changes. Each run finds each folder's log (``files.get`` ``driveId``) and follows each log its folders
+need from its own token (state ``page_tokens`` by log, ``"user"`` the account's, which takes an earlier
+version's single ``page_token``; ``folder_logs``). A new log or folder is read whole (``corpora=drive``
+for a shared drive) after taking the log's ``startPageToken``; a folder moved to another drive is an
+error event and read whole there; a folder or drive the account cannot read is an alert each run, its
+token kept. A file trashed, deleted or moved out of every watched folder is captured (``is_deleted``);
+so is, when a folder is read whole, a file ``drive_files`` holds as present in it that it no longer
+lists. What each file last was (and which are pending) is read from ``drive_files`` itself, not dlt
+state, which would grow with the drive (``pipelines.common.evidence.stored_files``). A version (id +
+md5) the library already handled is not downloaded again: a re-run stores nothing twice; a file left
+``pending`` (scanner, store or download failed) is read again on the next run.
 
 Google-native files have no bytes to download (``alt=media`` is 403 fileNotDownloadable, which read as
 a permission error: a task to share the folder, and the file pending forever): Docs, Sheets, Slides
@@ -48,39 +52,106 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+USER = "user"  # the account's own change log, in ``page_tokens`` (the others are keyed by shared drive id)
+
+
+def _where(log: str) -> str:
+    return "My Drive (or shared with the account)" if log == USER else f"shared drive {log}"
+
+
 class DriveIngest:
     def __init__(self, service, folders: list[str], library: EvidenceLibrary):
         self.service, self.folders, self.library = service, folders, library
 
-    def _exec(self, request, action: str):
+    def _exec(self, request, action: str, folders: list[str] | None = None):
         try:
             return request.execute(num_retries=RETRIES)
         except Exception as exc:
-            raise drive_error(exc, action, ", ".join(self.folders), "the service account") from None
+            raise drive_error(exc, action, ", ".join(folders or self.folders), "the service account") from None
 
-    def folder_files(self) -> Iterator[dict[str, Any]]:
-        for folder in self.folders:
-            token = None
-            while True:
-                page = self._exec(self.service.files().list(
-                    q=f"'{folder}' in parents and trashed = false", pageSize=200, pageToken=token,
-                    fields=f"nextPageToken,files({FIELDS})", **LISTING), "files.list")
-                yield from page.get("files", [])
-                token = page.get("nextPageToken")
-                if not token:
-                    break
+    def folder_log(self, folder: str) -> str:
+        """The change log that carries the folder's files: its shared drive's, or the account's."""
+        got = self._exec(self.service.files().get(fileId=folder, fields="id,driveId", **ALL_DRIVES), "files.get",
+                         [folder])
+        return got.get("driveId") or USER
 
-    def changes(self, token: str) -> tuple[list[dict[str, Any]], str]:
+    @staticmethod
+    def _log_args(log: str) -> dict[str, Any]:
+        return {} if log == USER else {"driveId": log}
+
+    def start_token(self, log: str, folders: list[str]) -> str:
+        request = self.service.changes().getStartPageToken(**ALL_DRIVES, **self._log_args(log))
+        return self._exec(request, "changes.getStartPageToken", folders)["startPageToken"]
+
+    def folder_files(self, folder: str, log: str) -> Iterator[dict[str, Any]]:
+        scope = LISTING if log == USER else {**LISTING, "corpora": "drive", "driveId": log}
+        token = None
+        while True:
+            page = self._exec(self.service.files().list(
+                q=f"'{folder}' in parents and trashed = false", pageSize=200, pageToken=token,
+                fields=f"nextPageToken,files({FIELDS})", **scope), "files.list", [folder])
+            yield from page.get("files", [])
+            token = page.get("nextPageToken")
+            if not token:
+                break
+
+    def changes(self, token: str, log: str, folders: list[str]) -> tuple[list[dict[str, Any]], str]:
         out: list[dict[str, Any]] = []
         while True:
             page = self._exec(self.service.changes().list(pageToken=token, pageSize=200, includeRemoved=True, **LISTING,
+                                                           **self._log_args(log),
                                                            fields=f"nextPageToken,newStartPageToken,changes("
                                                                   f"fileId,removed,file({FIELDS}))"),
-                              "changes.list")
+                              "changes.list", folders)
             out += page.get("changes", [])
             if page.get("newStartPageToken"):
                 return out, page["newStartPageToken"]
             token = page["nextPageToken"]
+
+    def logs(self, was: dict[str, str], tokens: dict[str, str], default: str | None
+             ) -> tuple[dict[str, str], list[str], set[str]]:
+        """Each folder's change log now; the folders to read whole (new, moved, or in a log without a token);
+        the logs whose folders could not be looked up (alerted already). ``was``: each folder's log last run
+        (``default`` for those it lacks: the account's, after an earlier version's single token)."""
+        logs, whole, alerted = {}, [], set()
+        for folder in self.folders:
+            before = was.get(folder, default)
+            try:
+                logs[folder] = self.folder_log(folder)
+            except StoreError as exc:  # gone, moved where the account cannot see, access lost, Drive failing
+                if before is None:
+                    raise  # nothing to follow it by: the run fails with the reason
+                self.alert(exc, None)
+                logs[folder] = before
+                alerted.add(before)
+                continue
+            if folder in was and was[folder] != logs[folder]:
+                self.alert(StoreError(
+                    f"Google Drive folder {folder} moved from {_where(was[folder])} to {_where(logs[folder])}: "
+                    "it is read whole where it is now"), None)
+            if logs[folder] not in tokens or before != logs[folder]:
+                whole.append(folder)
+        return logs, whole, alerted
+
+    def follow(self, follow: dict[str, str], by_log: dict[str, list[str]], tokens: dict[str, str],
+               alerted: set[str]) -> dict[str, tuple[dict[str, Any] | None, bool]]:
+        """Each followed log's changes (its new token into ``tokens``): file id -> (the file or None when
+        removed, whether it is in a watched folder). A log that cannot be read (drive deleted, access lost)
+        keeps its token and is alerted each run."""
+        latest: dict[str, tuple[dict[str, Any] | None, bool]] = {}
+        for log, token in follow.items():
+            try:
+                changes, tokens[log] = self.changes(token, log, by_log[log])
+            except StoreError as exc:
+                if log not in alerted:
+                    self.alert(exc, None)
+                continue
+            last = {c["fileId"]: None if c.get("removed") else c.get("file") for c in changes}  # the last wins
+            for file_id, f in last.items():
+                inside = f is not None and bool(set(f.get("parents", [])) & set(self.folders))
+                if inside or file_id not in latest:  # in one log's watched folder, gone from another's: moved
+                    latest[file_id] = (f, inside)
+        return latest
 
     def alert(self, exc: StoreError, filename: str | None) -> None:
         """A permission error is a task (someone must share the folder); anything else an error event."""
@@ -137,25 +208,29 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
                              library or EvidenceLibrary.from_env())
         # what each file last was (so a deleted file's row still says which stored bytes went away)
         known, retry = stored_files("drive_files", KEPT, state, deleted=True)
-        token = state.get("page_token")
-        if token is None:
-            start = ingest._exec(ingest.service.changes().getStartPageToken(**ALL_DRIVES), "changes.getStartPageToken")
-            files, token = list(ingest.folder_files()), start["startPageToken"]
-            # the listing is whole: a file of its folders the table holds as present but not listed is gone (the
-            # table can hold rows no committed page token covers: a run killed while loading, a reset state)
-            listed = {f["id"] for f in files}
-            removed = [i for i, e in known.items() if i not in listed and e.get("folder_id") in folders
-                       and not e.get("is_deleted")]
-        else:
-            changes, token = ingest.changes(token)
-            files, removed = [], []
-            for c in changes:
-                f = None if c.get("removed") else c.get("file")
-                if f is not None and set(f.get("parents", [])) & set(folders):
-                    if f["mimeType"] != FOLDER:
-                        files.append(f)
-                elif c["fileId"] in known and (f is None or not known[c["fileId"]].get("is_deleted")):
-                    removed.append(c["fileId"])  # removed, or moved out of every watched folder (back in: new)
+        tokens = dict(state.get("page_tokens") or {})
+        if state.get("page_token") is not None:  # an earlier version's: the account's log, its folders followed
+            tokens.setdefault(USER, state["page_token"])
+        logs, whole, alerted = ingest.logs(dict(state.get("folder_logs") or {}), tokens,
+                                           USER if state.get("page_token") is not None else None)
+        by_log = {log: [f for f in folders if logs[f] == log] for log in dict.fromkeys(logs.values())}
+        # a log read for the first time starts from the token taken before the listing; the others follow
+        follow = {log: tokens[log] for log in by_log if log in tokens}
+        tokens = {log: follow.get(log) or ingest.start_token(log, by_log[log]) for log in by_log}
+        found: dict[str, dict[str, Any]] = {}
+        for folder in whole:
+            found.update((f["id"], f) for f in ingest.folder_files(folder, logs[folder]))
+        # the listing is whole: a file of its folders the table holds as present but not listed is gone (the
+        # table can hold rows no committed page token covers: a run killed while loading, a reset state)
+        removed = [i for i, e in known.items() if i not in found and e.get("folder_id") in whole
+                   and not e.get("is_deleted")]
+        for file_id, (f, inside) in ingest.follow(follow, by_log, tokens, alerted).items():
+            if inside and f["mimeType"] != FOLDER:
+                found[file_id] = f
+            elif not inside and file_id in known and (f is None or not known[file_id].get("is_deleted")):
+                removed.append(file_id)  # removed, or moved out of every watched folder (back in: new)
+        removed = [i for i in dict.fromkeys(removed) if i not in found]
+        files = list(found.values())
         seen = {f["id"] for f in files}
         for file_id in retry:
             if file_id in seen or file_id in removed:
@@ -177,7 +252,8 @@ def drive_files_resource(folders: list[str], credentials_file: str, api_endpoint
             yield row
         for file_id in removed:
             yield {**known[file_id], "file_id": file_id, "status": "deleted", "is_deleted": True, "seen_at": _now()}
-        state.update(page_token=token)
+        state.pop("page_token", None)
+        state.update(page_tokens=tokens, folder_logs=logs)
 
     text = {c: {"data_type": "text", "nullable": True} for c in
             ("folder_id", "name", "drive_mime_type", "modified_time", "md5", "sha256", "storage_uri", "reason",
