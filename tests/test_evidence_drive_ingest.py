@@ -537,3 +537,46 @@ def test_a_my_drive_folder_and_a_shared_drive_folder_are_followed_together(gdriv
     assert rows() == {a: (mine, "deleted", True), b: (mine, "stored", False), c: (shared, "stored", False),
                       d: (shared, "stored", False)}
     assert _downloads(gdrive) == []  # moved, not changed: the library holds their bytes
+
+
+def test_a_shared_drive_lost_or_a_folder_moved_between_drives_is_alerted_never_missed(gdrive, clamd,
+                                                                                       duckdb_warehouse, tmp_path):
+    """The account taken off the shared drive: its log cannot be read (404), which is a task each run, the
+    log's token kept, so what changed meanwhile arrives once access is back. The folder moved out of the
+    shared drive into My Drive: an error event, the folder read whole where it is now and followed there."""
+    wh, store = duckdb_warehouse, gdrive.sandbox.store
+    drive, folder = _shared_inbox(gdrive)
+    a = _put(gdrive, folder, "a.txt", b"access review sign-off, Q3")
+    lib = make_library(tmp_path, clamd)
+
+    def rows() -> dict:
+        return {r[0]: r[1:] for r in _rows(wh, "select file_id, status, is_deleted from evidence_stores.drive_files")}
+
+    def alerts() -> list[tuple[str, str]]:
+        return [(r["kind"], r["message"]) for r in lib.ledger.rows("alerts")]
+
+    _run_folders(wh, gdrive, lib, [folder])
+    role = store.drives[drive].members.pop(gdrive.client_email)
+    b = _put(gdrive, folder, "b.txt", b"backup restore test, Q3")
+    _run_folders(wh, gdrive, lib, [folder])
+    assert rows() == {a: ("stored", False)}  # nothing taken as deleted, nothing silently skipped:
+    assert [k for k, m in alerts() if folder in m] == ["permission_task"]  # one task for the folder and its log
+    store.drives[drive].members[gdrive.client_email] = role
+    _run_folders(wh, gdrive, lib, [folder])
+    assert rows() == {a: ("stored", False), b: ("stored", False)}
+    assert set(_drive_state(wh)["page_tokens"]) == {drive}
+
+    archive = store.folder("Archive", "auditor@example.com", readers={gdrive.client_email}).id
+    with store.lock:
+        store.files[folder].parents = [archive]
+        store.record(folder)
+    gdrive.sandbox.clear_request_log()
+    _run_folders(wh, gdrive, lib, [folder])
+    assert [m for k, m in alerts() if k == "error_event" and f"folder {folder} moved from shared drive {drive} "
+            "to My Drive" in m]
+    assert rows() == {a: ("stored", False), b: ("stored", False)} and _downloads(gdrive) == []
+    assert _drive_state(wh)["folder_logs"] == {folder: "user"} and set(_drive_state(wh)["page_tokens"]) == {"user"}
+    c = _put(gdrive, folder, "c.txt", b"change approval for CHG0042")
+    _trash(gdrive, a)
+    _run_folders(wh, gdrive, lib, [folder])
+    assert rows() == {a: ("deleted", True), b: ("stored", False), c: ("stored", False)}
