@@ -52,6 +52,19 @@ def mode_of(query: dict[str, str]) -> Mode:
                 flag(query.get("sysparm_exclude_reference_link")), fields)
 
 
+def json_object(req: Request, empty: bool = False) -> dict[str, Any]:
+    """The request's JSON object body (``{}`` for an empty body when ``empty``), or ServiceNow's 400."""
+    if empty and not req.body.strip():
+        return {}
+    try:
+        body = req.json()
+    except ValueError as exc:
+        raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise HTTPError(400, "Exception while reading request", "The payload is not a JSON object.")
+    return body
+
+
 def check_accept(req: Request) -> None:
     accept = req.header("Accept").lower()
     if accept and not any(x in accept for x in ("json", "xml", "*/*", "application/*")):

@@ -20,7 +20,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.servicenow.app import check_accept, int_param
+from sandbox.servicenow.app import check_accept, int_param, json_object
 
 if TYPE_CHECKING:
     from sandbox.servicenow.sandbox import ServiceNowSandbox
@@ -159,12 +159,7 @@ class ServiceCatalogAPI:
     # --- ordering --------------------------------------------------------------------------------
     def order_now(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)
-        try:
-            body = req.json() if req.body.strip() else {}
-        except ValueError as exc:
-            raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
-        if not isinstance(body, dict):
-            raise HTTPError(400, "Exception while reading request", "The payload is not a JSON object.")
+        body = json_object(req, empty=True)
         try:
             quantity = int(body.get("sysparm_quantity") or 1)
         except (TypeError, ValueError) as exc:

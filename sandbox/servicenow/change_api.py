@@ -21,7 +21,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.servicenow.app import check_accept, int_param
+from sandbox.servicenow.app import check_accept, int_param, json_object
 from sandbox.servicenow.change_model import TEMPLATES, next_states
 from sandbox.servicenow.query import parse
 from sandbox.servicenow.render import Mode, render_rows
@@ -82,14 +82,7 @@ class ChangeAPI:
     def _fields(self, req: Request) -> dict[str, Any]:
         """The record's fields: name=value query parameters, then the JSON body's."""
         values: dict[str, Any] = {k: v for k, v in req.query_pairs if not k.startswith("sysparm_")}
-        if req.body.strip():
-            try:
-                body = req.json()
-            except ValueError as exc:
-                raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
-            if not isinstance(body, dict):
-                raise HTTPError(400, "Exception while reading request", "The payload is not a JSON object.")
-            values.update(body)
+        values.update(json_object(req, empty=True))
         return values
 
     def _split(self, table: Table, values: dict[str, Any], fixed: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:

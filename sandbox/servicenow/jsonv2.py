@@ -16,6 +16,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, json_response
+from sandbox.servicenow.app import json_object
 from sandbox.servicenow.query import parse
 from sandbox.servicenow.query_ops import personalize
 from sandbox.servicenow.render import Mode, render_rows
@@ -77,13 +78,7 @@ class JSONv2:
         return list(rows)
 
     def _body(self, req: Request) -> dict[str, Any]:
-        try:
-            body = req.json()
-        except ValueError as exc:
-            raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
-        if not isinstance(body, dict):
-            raise HTTPError(400, "Exception while reading request", "The payload is not a JSON object.")
-        return body
+        return json_object(req)
 
     def _insert(self, table: Table, req: Request, user: str, many: bool) -> list[int]:
         body = self._body(req)
