@@ -36,6 +36,8 @@ Graph accept only https, so run it with ``tls=True``.
   item list another ``size`` than its bytes, as Graph does for some Office, PDF and OneNote files.
 - Errors are ``{"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}``;
   a caller's ``client-request-id`` header is echoed (header and ``innerError``).
+- SharePoint REST v1 (``{sb.url}/sites/{name}/_api/…``, ``rest.py``, ``rest_files.py``) over the same items,
+  for office365-rest-python-client's ``ClientContext``; its tokens are for ``https://{host}/.default``.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ from sandbox.sharepoint.items import Items
 from sandbox.sharepoint.listing import Listing
 from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.odata import check_options
+from sandbox.sharepoint.rest import RestApi
+from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
 from sandbox.sharepoint.store import Drive, GraphStore, Item
@@ -77,8 +81,8 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
          503: "serviceNotAvailable", 507: "quotaLimitReached"}
 
 
-class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch,
-                   Sandbox):
+class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, RestApi,
+                   RestFiles, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 
@@ -161,6 +165,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    d.openid_configuration, faults=False)
         router.add("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", d.token, faults=False)
         self.site_routes(router, self._authed)
+        self.rest_routes(router)  # SharePoint REST v1, <site>/_api/… (rest.py)
         router.add("POST", r"/v1\.0/\$batch", self._authed(self.batch))
         router.add("GET", r"/v1\.0/shares/(?P<share>[^/]+)/driveItem(?P<rest>/content)?/?",
                    self._authed(self.shared_item))

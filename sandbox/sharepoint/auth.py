@@ -58,6 +58,16 @@ class Directory:
         self.tenants: set[str] = set()
         self.apps: dict[tuple[str, str], dict[str, bytes]] = {}  # (tenant, client) -> thumbprint -> cert PEM
         self.secrets: dict[tuple[str, str], set[str]] = {}  # (tenant, client) -> its client secrets
+        self.scopes: dict[str, str] = {}  # access token -> the scope it was issued for (its audience)
+
+    def _issue(self, tenant: str, client: str, scope: str) -> dict[str, object]:
+        pair = self.tokens.issue(f"{tenant}/{client}", client, scope)
+        self.scopes[str(pair["access_token"])] = scope
+        return pair
+
+    def scope_of(self, access_token: str) -> str:
+        """The scope an access token was issued for (``https://graph.microsoft.com/.default``, …); "" if unknown."""
+        return self.scopes.get(access_token, "")
 
     def register(self, tenant_id: str, client_id: str, cert_pem: bytes) -> None:
         """Register an app in a tenant and upload a certificate (its public part) to it."""
@@ -122,7 +132,7 @@ class Directory:
             if not scope.endswith("/.default"):
                 return _aad_error(400, "invalid_scope", "AADSTS1002012", f"The provided value for scope {scope} "
                                   "is not valid. Client credential flows must have a scope value with /.default.")
-            pair = self.tokens.issue(f"{tenant}/{client}", client, scope)
+            pair = self._issue(tenant, client, scope)
             return json_response({"token_type": "Bearer", "expires_in": pair["expires_in"],
                                   "ext_expires_in": pair["expires_in"], "access_token": pair["access_token"]})
         if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
@@ -154,7 +164,7 @@ class Directory:
                               f"validation ({type(exc).__name__}).")
         if claims.get("sub") != client:
             return _aad_error(401, "invalid_client", "AADSTS700021", "Client assertion subject is not the app.")
-        pair = self.tokens.issue(f"{tenant}/{client}", client, scope)
+        pair = self._issue(tenant, client, scope)
         return json_response({"token_type": "Bearer", "expires_in": pair["expires_in"],
                               "ext_expires_in": pair["expires_in"], "access_token": pair["access_token"]})
 

@@ -1,0 +1,256 @@
+"""SharePoint REST API v1 (``<site>/_api/...``) over the same store as Graph, as
+office365-rest-python-client's ``ClientContext`` speaks it (files and folders in ``rest_files.py``).
+
+- The site URL is ``{sb.url}/sites/{name}`` (the name as ``store.site`` got it, spaces dropped); each library
+  the site has is a list titled by its name at ``/sites/{name}/{library}``; the site's first library also
+  answers as ``Documents`` / ``Shared Documents`` (as Graph's ``/drive`` does) [unc: real URLs differ].
+- ``POST _api/contextinfo`` (FormDigestValue), ``GET _api/web``, ``web/lists``, ``lists/GetByTitle('…')``
+  (``/RootFolder``, ``/items`` with ``$select``, ``$filter`` (``Id eq n``, ``FSObjType eq 0|1``), ``$top``,
+  ``items/GetById(n)``, ``/File``, ``/Folder``).
+- Auth: a bearer token from the emulator's Entra ID for ``https://{host}/.default`` (the site's host);
+  missing, unknown, expired or other-audience tokens are 401 with ``WWW-Authenticate: Bearer realm=…``
+  and SharePoint's ``{"error_description": …}`` body; a library the app was not granted is 403.
+  ``X-RequestDigest`` is not checked: SharePoint does not check it for OAuth bearer requests [unc].
+- Answers follow ``Accept``: ``odata=verbose`` wraps in ``{"d": …}`` with ``__metadata`` and collections
+  in ``results``; otherwise (nometadata, minimalmetadata, none) plain objects and ``value`` [unc: minimal
+  adds ``odata.metadata``]. Errors: ``{"error": {"code": "<hresult>, <type>", "message": {"lang", "value"}}}``
+  for verbose, the same under ``odata.error`` otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from sandbox.core.http import Request, Response
+from sandbox.sharepoint.errors import GraphError
+from sandbox.sharepoint.store import Drive, Item
+
+SEGMENT = re.compile(r"(?P<name>[A-Za-z_$][\w.$]*)(?:\((?P<args>(?:[^()']|'(?:[^']|'')*')*)\))?(?:/|$)")
+NOT_FOUND = ("-2147024894, System.IO.FileNotFoundException", "File Not Found.")
+DENIED = ("-2147024891, System.UnauthorizedAccessException", "Access denied.")
+BAD = ("-1, Microsoft.SharePoint.Client.InvalidClientQueryException", "The expression is not valid.")
+DOCS = ("documents", "shared documents")
+
+
+class RestError(Exception):
+    def __init__(self, status: int, code_message: tuple[str, str]):
+        super().__init__(code_message[1])
+        self.status, self.code, self.text = status, code_message[0], code_message[1]
+
+
+def segments(tail: str) -> list[tuple[str, str | None]]:
+    """``web/GetFolderByServerRelativeUrl('/a')/Files`` -> [(web, None), (getfolderbyserverrelativeurl, "'/a'"), …]."""
+    out, pos = [], 0
+    while pos < len(tail):
+        m = SEGMENT.match(tail, pos)
+        if m is None or m.end() == pos:
+            raise RestError(400, BAD)
+        out.append((m.group("name").lower(), m.group("args")))
+        pos = m.end()
+    return out
+
+
+def args(raw: str | None) -> dict[str, str]:
+    """``'x'`` -> {"": "x"}; ``url='a',overwrite=true`` -> {"url": "a", "overwrite": "true"}; guid'…' kept bare."""
+    out: dict[str, str] = {}
+    for m in re.finditer(r"(?:(\w+)\s*=\s*)?(?:(?:guid)?'((?:[^']|'')*)'|([^,']+))", raw or ""):
+        out[(m.group(1) or "").lower()] = (m.group(2).replace("''", "'") if m.group(2) is not None
+                                           else m.group(3).strip())
+    return out
+
+
+def iso(stamp: str) -> str:
+    return stamp[:19] + "Z"
+
+
+class RestApi:
+    """Mixed into ``GraphSandbox`` (uses ``store``, ``directory``); file handlers from ``RestFiles``."""
+
+    def rest_routes(self, router) -> None:
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            router.add(method, r"/(?P<kind>sites|teams)/(?P<site>[^/]+)/_api(?:/(?P<tail>.*))?", self.rest)
+
+    # -- the envelope: auth, format, errors ------------------------------------------------------------
+    def rest(self, req: Request) -> Response:
+        verbose = "odata=verbose" in req.header("Accept").lower()
+        try:
+            site = self._rest_site(req)
+            refused = self._rest_auth(req, site)
+            if refused is not None:
+                return refused
+            return self._rest_dispatch(req, site, segments(unquote(req.params.get("tail") or "")), verbose)
+        except GraphError as exc:  # a name or quota check shared with Graph [unc: SharePoint's codes for them]
+            exc = RestError(exc.status, ("-2130575245, Microsoft.SharePoint.SPException", exc.detail or ""))
+            err = {"code": exc.code, "message": {"lang": "en-US", "value": exc.text}}
+            return self._rest_json({"error" if verbose else "odata.error": err}, verbose, exc.status, raw=True)
+        except RestError as exc:
+            err = {"code": exc.code, "message": {"lang": "en-US", "value": exc.text}}
+            return self._rest_json({"error" if verbose else "odata.error": err}, verbose, exc.status, raw=True)
+
+    def _rest_json(self, obj: Any, verbose: bool, status: int = 200, raw: bool = False) -> Response:
+        body = obj if raw else ({"d": obj} if verbose else obj)
+        kind = "verbose" if verbose else "nometadata"
+        return Response(status, json.dumps(body, separators=(",", ":")).encode(),
+                        f"application/json;odata={kind};streaming=true;charset=utf-8",
+                        [("SPRequestGuid", str(uuid.uuid4())), ("X-SharePointHealthScore", "0")])
+
+    def _rest_entity(self, props: dict[str, Any], kind: str, uri: str, verbose: bool) -> dict[str, Any]:
+        if not verbose:
+            return props
+        return {"__metadata": {"id": uri, "uri": uri, "type": kind}, **props}
+
+    def _rest_collection(self, items: list[dict[str, Any]], verbose: bool) -> dict[str, Any]:
+        return {"results": items} if verbose else {"value": items}
+
+    def _rest_site(self, req: Request) -> str:
+        key = unquote(req.params["site"]).lower()
+        for site_id, name in self.store.sites.items():
+            if key in (name.lower(), name.lower().replace(" ", "")):
+                return site_id
+        raise RestError(404, NOT_FOUND)  # [unc] SharePoint answers an unknown site with an HTML 404
+
+    def _rest_auth(self, req: Request, site: str) -> Response | None:
+        header = req.header("Authorization")
+        token = header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
+        audience = f"https://{site.split(',')[0]}"
+        who, why = self.directory.principal(req) if token else (None, "missing")
+        scope = self.directory.scope_of(token) if who else ""
+        if who is not None and scope.lower().rstrip("/").removesuffix("/.default") == audience.lower():
+            req.principal = who
+            return None
+        if who is not None:
+            text = f"Invalid audience Uri '{scope.removesuffix('/.default')}'."
+        else:
+            text = {"missing": "Unsupported security token.", "expired": "The token is expired."}.get(
+                why, "Invalid issuer or signature.")  # [unc] SharePoint's exact texts per reason
+        realm = who.split("/")[0] if who else ""
+        challenge = (f'Bearer realm="{realm}",client_id="00000003-0000-0ff1-ce00-000000000000",'
+                     'trusted_issuers="00000001-0000-0000-c000-000000000000@*",'
+                     'authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"')
+        return Response(401, json.dumps({"error_description": text}).encode(), "application/json",
+                        [("WWW-Authenticate", challenge), ("x-ms-diagnostics", f'3000003;reason="{text}"')])
+
+    # -- resources ---------------------------------------------------------------------------------------
+    def _rest_web_url(self, req: Request) -> tuple[str, str]:
+        """(absolute site URL, server-relative URL) as the caller addressed the site."""
+        rel = f"/{req.params['kind']}/{unquote(req.params['site'])}"
+        return req.base_url + rel, rel
+
+    def _rest_drives(self, site: str) -> list[Drive]:
+        return [d for d in self.store.drives.values() if d.site_id == site]
+
+    def _rest_drive(self, req: Request, site: str, title: str, need: str = "read") -> Drive:
+        drives = self._rest_drives(site)
+        lib = next((d for d in drives if d.name.lower() == title.lower()), None)
+        if lib is None and title.lower() in DOCS and drives:
+            lib = drives[0]
+        if lib is None:
+            raise RestError(404, ("-1, System.ArgumentException",
+                                  f"List '{title}' does not exist at site with URL '{self._rest_web_url(req)[0]}'."))
+        grant = lib.grants.get(req.principal)
+        if grant is None or (need == "write" and grant != "write"):
+            raise RestError(403, DENIED)
+        return lib
+
+    def _rest_list(self, req: Request, d: Drive, verbose: bool) -> dict[str, Any]:
+        abs_url, rel = self._rest_web_url(req)
+        lid = str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))
+        count = sum(1 for i in self.store.items.values() if i.drive_id == d.id and i.parent_id is not None)
+        props = {"Id": lid, "Title": d.name, "BaseTemplate": 101, "BaseType": 1, "ItemCount": count,
+                 "Hidden": False, "EntityTypeName": d.name.replace(" ", "_x0020_"),
+                 "ParentWebUrl": rel, "Created": iso(self.store.items[d.root_id].created)}
+        return self._rest_entity(props, "SP.List", f"{abs_url}/_api/Web/Lists(guid'{lid}')", verbose)
+
+    def _rest_item(self, req: Request, d: Drive, item: Item, verbose: bool, select: str = "") -> dict[str, Any]:
+        folder = item.content is None
+        props = {"Id": item.list_item_id, "ID": item.list_item_id, "FileLeafRef": item.name,
+                 "FileRef": self.rest_path(req, d, item), "FSObjType": 1 if folder else 0,
+                 "Title": None, "Created": iso(item.created), "Modified": iso(item.modified),
+                 "GUID": str(uuid.uuid5(uuid.NAMESPACE_OID, item.id)), "UniqueId": item.id,
+                 "OData__UIVersionString": item.label, "File_x0020_Size": None if folder else len(item.content),
+                 **item.fields}
+        if select:
+            keep = {s.strip().lower() for s in select.split(",")}
+            props = {k: v for k, v in props.items() if k.lower() in keep}
+        uri = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{uuid.uuid5(uuid.NAMESPACE_URL, d.id)}')" \
+              f"/Items({item.list_item_id})"
+        return self._rest_entity(props, f"SP.Data.{d.name.replace(' ', '_x0020_')}Item", uri, verbose)
+
+    def _rest_items(self, req: Request, d: Drive, verbose: bool) -> Response:
+        items = sorted((i for i in self.store.items.values() if i.drive_id == d.id and i.parent_id is not None),
+                       key=lambda i: i.list_item_id)
+        flt = req.query.get("$filter", "").strip()
+        if flt:
+            m = re.fullmatch(r"(Id|ID|FSObjType)\s+eq\s+(\d+)", flt)
+            if m is None:  # [unc] SharePoint accepts far more; the rest is refused here rather than ignored
+                raise RestError(400, BAD)
+            want = int(m.group(2))
+            items = [i for i in items if (i.list_item_id if m.group(1) != "FSObjType"
+                                          else int(i.content is None)) == want]
+        top = req.query.get("$top")
+        if top is not None:
+            if not top.isdigit():
+                raise RestError(400, BAD)
+            items = items[:int(top)]
+        select = req.query.get("$select", "")
+        return self._rest_json(self._rest_collection([self._rest_item(req, d, i, verbose, select) for i in items],
+                                                     verbose), verbose)
+
+    # -- dispatch -----------------------------------------------------------------------------------------
+    def _rest_dispatch(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+        names = [n for n, _ in segs]
+        if names in (["contextinfo"], ["web", "contextinfo"]) and req.method == "POST":
+            digest = f"0x{secrets.token_hex(64).upper()},{datetime.now(UTC).strftime('%d %b %Y %H:%M:%S')} -0000"
+            info = {"FormDigestTimeoutSeconds": 1800, "FormDigestValue": digest, "LibraryVersion": "16.0.0.0",
+                    "SiteFullUrl": self._rest_web_url(req)[0], "WebFullUrl": self._rest_web_url(req)[0],
+                    "SupportedSchemaVersions": ["14.0.0.0", "15.0.0.0"]}
+            body = {"GetContextWebInformation": self._rest_entity(info, "SP.ContextWebInformation", "", verbose)}
+            return self._rest_json(body if verbose else info, verbose)
+        if not names or names[0] != "web":
+            raise RestError(404, ("-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
+                                  f"Cannot find resource for the request {names[0] if names else ''}."))
+        if names == ["web"] and req.method == "GET":
+            abs_url, rel = self._rest_web_url(req)
+            props = {"Id": site.split(",")[1], "Title": self.store.sites[site], "Url": abs_url,
+                     "ServerRelativeUrl": rel, "WebTemplate": "STS", "Language": 1033}
+            return self._rest_json(self._rest_entity(props, "SP.Web", f"{abs_url}/_api/Web", verbose), verbose)
+        if names == ["web", "lists"] and req.method == "GET":
+            lists = [self._rest_list(req, d, verbose) for d in self._rest_drives(site) if req.principal in d.grants]
+            return self._rest_json(self._rest_collection(lists, verbose), verbose)
+        if names[:3] == ["web", "lists", "getbytitle"]:
+            need = "read" if req.method == "GET" else "write"
+            d = self._rest_drive(req, site, args(segs[2][1]).get("", ""), need)
+            return self.rest_list_route(req, d, segs[3:], verbose)
+        return self.rest_files(req, site, segs[1:], verbose)
+
+    def rest_list_route(self, req: Request, d: Drive, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+        names = [n for n, _ in segs]
+        if not names and req.method == "GET":
+            return self._rest_json(self._rest_list(req, d, verbose), verbose)
+        if names == ["items"] and req.method == "GET":
+            return self._rest_items(req, d, verbose)
+        if names[:1] == ["rootfolder"]:
+            return self.rest_folder_route(req, d, self.store.items[d.root_id], segs[1:], verbose)
+        if names[:1] == ["items"] and (names[1:2] == ["getbyid"] or segs[0][1]):
+            by_call = names[1:2] == ["getbyid"]
+            key = args(segs[1][1] if by_call else segs[0][1]).get("", "")
+            n = int(key) if key.isdigit() else 0
+            item = next((i for i in self.store.items.values() if i.drive_id == d.id and i.list_item_id == n
+                         and i.parent_id is not None), None)
+            if item is None:
+                raise RestError(404, ("-2147024809, System.ArgumentException",
+                                      "Item does not exist. It may have been deleted by another user."))
+            rest = segs[2:] if by_call else segs[1:]
+            if not rest and req.method == "GET":
+                return self._rest_json(self._rest_item(req, d, item, verbose, req.query.get("$select", "")),
+                                       verbose)
+            if rest and rest[0][0] in ("file", "folder"):
+                return (self.rest_file_route if rest[0][0] == "file" else self.rest_folder_route)(
+                    req, d, item, rest[1:], verbose)
+        raise RestError(400, BAD)

@@ -1,0 +1,200 @@
+"""SharePoint REST v1 files and folders (``rest.py`` has the envelope), over the Graph store's items.
+
+- ``web/GetFolderByServerRelativeUrl('<path>')`` (or ``…Path(decodedurl='…')``), ``/Files``, ``/Folders``,
+  ``/ListItemAllFields``, ``/ParentFolder``; ``Folders/add('<url>')`` and ``POST web/folders`` with
+  ``ServerRelativeUrl`` (missing parents are created [unc]); ``/recycle()``, ``DELETE`` (or ``POST`` with
+  ``X-HTTP-Method: DELETE``).
+- ``…/Files/add(url='<name>',overwrite=true)`` with the bytes as body (an existing file without
+  ``overwrite=true`` is 400 SPFileExistsException [unc: the exact code]); ``Files/GetByUrl('<name>')``.
+- ``web/GetFileByServerRelativeUrl('<path>')`` (or ``…Path``), ``/$value`` (GET bytes, PUT/POST replace),
+  ``/ListItemAllFields``, ``/recycle()``, ``DELETE``. ``recycle`` deletes outright: there is no recycle bin
+  here [unc], and Graph's delta sees it as a deletion either way.
+- A path is server-relative (``/sites/GRC/Evidence/a/b.txt``) or web-relative (``Evidence/a/b.txt``); the
+  first segment after the site is the library (its name, or ``Shared Documents`` for the first library).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+from sandbox.core.http import Request, Response
+from sandbox.sharepoint.names import check_name
+from sandbox.sharepoint.rest import BAD, NOT_FOUND, RestError, args, iso
+from sandbox.sharepoint.store import Drive, Item
+
+FILE_EXISTS = ("-2130575257, Microsoft.SharePoint.SPFileExistsException", "A file with the name {} already exists.")
+
+
+class RestFiles:
+    """Mixed into ``GraphSandbox`` with ``RestApi``."""
+
+    def rest_path(self, req: Request, d: Drive, item: Item) -> str:
+        rel = self._rest_web_url(req)[1]
+        inner = self.store.path_of(item)
+        return f"{rel}/{d.name}" + (f"/{inner}" if inner else "")
+
+    def _rest_locate(self, req: Request, site: str, path: str, need: str) -> tuple[Drive, list[str]]:
+        """The library and the names under its root for a server- or web-relative ``path``."""
+        rel = self._rest_web_url(req)[1].lower()
+        path = unquote(path)
+        if path.lower().startswith("http"):  # [unc] absolute URLs are accepted by SharePoint in some calls
+            path = "/" + path.split("/", 3)[-1]
+        if path.lower().startswith(rel + "/") or path.lower() == rel:
+            path = path[len(rel):]
+        elif path.startswith("/"):
+            raise RestError(404, NOT_FOUND)
+        parts = [p for p in path.split("/") if p]
+        if not parts:
+            raise RestError(404, NOT_FOUND)
+        try:
+            return self._rest_drive(req, site, parts[0], need), parts[1:]
+        except RestError as exc:
+            raise RestError(404, NOT_FOUND) if exc.status == 404 else exc from None
+
+    def _rest_walk(self, d: Drive, parts: list[str]) -> Item | None:
+        item = self.store.items[d.root_id]
+        for part in parts:
+            if item is None or item.content is not None:
+                return None
+            item = self.store.child(item.id, part)
+        return item
+
+    def _rest_folder(self, req: Request, d: Drive, item: Item, verbose: bool) -> dict[str, Any]:
+        path = self.rest_path(req, d, item)
+        props = {"Name": item.name if item.parent_id else d.name, "ServerRelativeUrl": path, "Exists": True,
+                 "ServerRelativePath": {"DecodedUrl": path},
+                 "ItemCount": len(self.store.children(item.id)),
+                 "UniqueId": str(uuid.uuid5(uuid.NAMESPACE_OID, item.id)),
+                 "TimeCreated": iso(item.created), "TimeLastModified": iso(item.modified), "WelcomePage": ""}
+        uri = f"{self._rest_web_url(req)[0]}/_api/Web/GetFolderByServerRelativePath(decodedurl='{path}')"
+        return self._rest_entity(props, "SP.Folder", uri, verbose)
+
+    def _rest_file(self, req: Request, d: Drive, item: Item, verbose: bool) -> dict[str, Any]:
+        path = self.rest_path(req, d, item)
+        guid = str(uuid.uuid5(uuid.NAMESPACE_OID, item.id))
+        props = {"Name": item.name, "ServerRelativeUrl": path, "Exists": True,
+                 "ServerRelativePath": {"DecodedUrl": path},
+                 "Length": str(len(item.content or b"")),  # Edm.Int64: a string in OData v3 JSON [unc]
+                 "UniqueId": guid, "ETag": f'"{{{guid.upper()}}},{item.version}"', "Title": None,
+                 "TimeCreated": iso(item.created), "TimeLastModified": iso(item.modified),
+                 "UIVersionLabel": item.label, "MajorVersion": len(item.history) + 1, "MinorVersion": 0,
+                 "CheckOutType": 0 if item.checked_out else 2, "Level": 1, "LinkingUrl": ""}
+        uri = f"{self._rest_web_url(req)[0]}/_api/Web/GetFileByServerRelativePath(decodedurl='{path}')"
+        return self._rest_entity(props, "SP.File", uri, verbose)
+
+    def _rest_deleting(self, req: Request) -> bool:
+        return req.method == "DELETE" or (req.method == "POST" and req.header("X-HTTP-Method").upper() == "DELETE")
+
+    def _rest_make_folder(self, d: Drive, parent: Item, parts: list[str]) -> Item:
+        for part in parts:
+            check_name(part)
+            found = self.store.child(parent.id, part)
+            if found is not None and found.content is not None:
+                raise RestError(400, (FILE_EXISTS[0], FILE_EXISTS[1].format(part)))
+            parent = found or self.store.add(d.id, parent.id, part, None)
+        return parent
+
+    # -- routes ------------------------------------------------------------------------------------------
+    def rest_files(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+        names = [n for n, _ in segs]
+        need = "read" if req.method == "GET" else "write"
+        if names and names[0] in ("getfolderbyserverrelativeurl", "getfolderbyserverrelativepath",
+                                  "getfilebyserverrelativeurl", "getfilebyserverrelativepath"):
+            a = args(segs[0][1])
+            d, parts = self._rest_locate(req, site, a.get("decodedurl", a.get("", "")), need)
+            item = self._rest_walk(d, parts)
+            want_folder = "folder" in names[0]
+            if item is None or (item.content is None) != want_folder:
+                raise RestError(404, NOT_FOUND)  # [unc] a missing folder is the same FileNotFoundException
+            route = self.rest_folder_route if want_folder else self.rest_file_route
+            return route(req, d, item, segs[1:], verbose)
+        if names[:1] in (["getfilebyid"], ["getfolderbyid"]):
+            guid = args(segs[0][1]).get("", "").lower()
+            item = next((i for i in self.store.items.values() if str(uuid.uuid5(uuid.NAMESPACE_OID, i.id)) == guid
+                         and (i.content is None) == (names[0] == "getfolderbyid")), None)
+            d = self.store.drives.get(item.drive_id) if item is not None else None
+            if item is None or d is None or d.site_id != site:
+                raise RestError(404, NOT_FOUND)
+            d = self._rest_drive(req, site, d.name, need)
+            route = self.rest_file_route if item.content is not None else self.rest_folder_route
+            return route(req, d, item, segs[1:], verbose)
+        if names[:1] == ["folders"] and req.method == "POST":
+            if len(segs) == 2 and names[1] == "add":
+                url = args(segs[1][1]).get("", "") or args(segs[1][1]).get("url", "")
+            else:
+                body = req.json() if req.body else {}
+                url = str((body or {}).get("ServerRelativeUrl", ""))
+            d, parts = self._rest_locate(req, site, url, "write")
+            made = self._rest_make_folder(d, self.store.items[d.root_id], parts)
+            return self._rest_json(self._rest_folder(req, d, made, verbose), verbose, 201)
+        raise RestError(400, BAD)
+
+    def rest_folder_route(self, req: Request, d: Drive, folder: Item, segs: list[tuple[str, str | None]],
+                          verbose: bool) -> Response:
+        names = [n for n, _ in segs]
+        kids = sorted(self.store.children(folder.id), key=lambda i: i.name.lower())
+        if not names and req.method == "GET":
+            return self._rest_json(self._rest_folder(req, d, folder, verbose), verbose)
+        if (not names and self._rest_deleting(req)) or (names == ["recycle"] and req.method == "POST"):
+            if folder.parent_id is None:
+                raise RestError(400, ("-2147024809, System.ArgumentException", "Cannot delete a list's root folder."))
+            self.store.delete(folder)
+            return self._rest_deleted(names, verbose)
+        if names == ["files"] and req.method == "GET":
+            files = [self._rest_file(req, d, i, verbose) for i in kids if i.content is not None]
+            return self._rest_json(self._rest_collection(files, verbose), verbose)
+        if names == ["folders"] and req.method == "GET":
+            subs = [self._rest_folder(req, d, i, verbose) for i in kids if i.content is None]
+            return self._rest_json(self._rest_collection(subs, verbose), verbose)
+        if names == ["files", "add"] and req.method == "POST":
+            a = args(segs[1][1])
+            name = a.get("url", a.get("", ""))
+            check_name(name)
+            existing = self.store.child(folder.id, name)
+            if existing is not None and (existing.content is None or a.get("overwrite", "false").lower() != "true"):
+                raise RestError(400, (FILE_EXISTS[0], FILE_EXISTS[1].format(self.rest_path(req, d, existing))))
+            self._room(d, len(req.body), existing)
+            item = self.store.add(d.id, folder.id, name, req.body)
+            return self._rest_json(self._rest_file(req, d, item, verbose), verbose)
+        if names[:2] == ["files", "getbyurl"]:
+            item = self.store.child(folder.id, args(segs[1][1]).get("", "").rsplit("/", 1)[-1])
+            if item is None or item.content is None:
+                raise RestError(404, NOT_FOUND)
+            return self.rest_file_route(req, d, item, segs[2:], verbose)
+        if names == ["folders", "add"] and req.method == "POST":
+            parts = [p for p in unquote(args(segs[1][1]).get("", "") or args(segs[1][1]).get("url", "")).split("/")
+                     if p]
+            made = self._rest_make_folder(d, folder, parts)
+            return self._rest_json(self._rest_folder(req, d, made, verbose), verbose)
+        if names == ["listitemallfields"] and req.method == "GET":
+            return self._rest_json(self._rest_item(req, d, folder, verbose, req.query.get("$select", "")), verbose)
+        if names[:1] == ["parentfolder"] and folder.parent_id is not None:
+            return self.rest_folder_route(req, d, self.store.items[folder.parent_id], segs[1:], verbose)
+        raise RestError(400, BAD)
+
+    def rest_file_route(self, req: Request, d: Drive, item: Item, segs: list[tuple[str, str | None]],
+                        verbose: bool) -> Response:
+        names = [n for n, _ in segs]
+        if not names and req.method == "GET":
+            return self._rest_json(self._rest_file(req, d, item, verbose), verbose)
+        if names == ["$value"] and req.method == "GET":
+            return Response(200, item.content or b"", "application/octet-stream",
+                            [("ETag", f'"{{{uuid.uuid5(uuid.NAMESPACE_OID, item.id)}}},{item.version}"')])
+        if names == ["$value"] and req.method in ("PUT", "POST"):
+            self._room(d, len(req.body), item)
+            self.store.add(d.id, item.parent_id, item.name, req.body)
+            return Response(204, b"")
+        if names == ["listitemallfields"] and req.method == "GET":
+            return self._rest_json(self._rest_item(req, d, item, verbose, req.query.get("$select", "")), verbose)
+        if (not names and self._rest_deleting(req)) or (names == ["recycle"] and req.method == "POST"):
+            self.store.delete(item)
+            return self._rest_deleted(names, verbose)
+        raise RestError(400, BAD)
+
+    def _rest_deleted(self, names: list[str], verbose: bool) -> Response:
+        if names == ["recycle"]:  # the recycle bin item's id [unc: nothing can be restored with it here]
+            guid = str(uuid.uuid4())
+            return self._rest_json({"Recycle": guid} if verbose else {"value": guid}, verbose)
+        return Response(200, b"")
