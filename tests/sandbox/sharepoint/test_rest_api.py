@@ -1,0 +1,138 @@
+"""SharePoint REST v1 (``<site>/_api/…``) on the Graph sandbox, driven by office365-rest-python-client's
+``ClientContext`` unchanged, over the same items Graph serves."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import requests
+from office365.runtime.auth.token_response import TokenResponse
+from office365.runtime.client_request_exception import ClientRequestException
+from office365.sharepoint.client_context import ClientContext
+
+SP_SCOPE = "https://contoso.sharepoint.com/.default"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+
+def _secret_token(w, scope: str) -> str:
+    w.sandbox.directory.add_secret(w.tenant_id, w.client_id, "rest~secret")
+    r = requests.post(f"{w.sandbox.url}/{w.tenant_id}/oauth2/v2.0/token",
+                      data={"grant_type": "client_credentials", "client_id": w.client_id,
+                            "client_secret": "rest~secret", "scope": scope}, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+def _cert_token(w) -> str:
+    """The app's certificate credential (as azure-identity gets it) for SharePoint's audience."""
+    from azure.identity import CertificateCredential
+
+    cred = CertificateCredential(w.tenant_id, w.client_id, certificate_path=str(w.cert_path),
+                                 password=w.cert_password, authority=w.sandbox.url, disable_instance_discovery=True)
+    with cred:
+        return cred.get_token(SP_SCOPE).token
+
+
+def _ctx(w, token: str) -> ClientContext:
+    return ClientContext(f"{w.sandbox.url}/sites/GRC").with_access_token(
+        lambda: TokenResponse(access_token=token, token_type="Bearer"))
+
+
+@pytest.fixture
+def rest(sharepoint):
+    return sharepoint, _ctx(sharepoint, _cert_token(sharepoint))
+
+
+def test_web_lists_and_context_info(rest):
+    w, ctx = rest
+    web = ctx.web.get().execute_query()
+    assert (web.title, web.server_relative_url, web.url) == ("GRC", "/sites/GRC", f"{w.sandbox.url}/sites/GRC")
+    assert web.id == w.site_id.split(",")[1]
+    assert sorted(lst.title for lst in ctx.web.lists.get().execute_query()) == ["Evidence", "Policies"]
+    root = ctx.web.lists.get_by_title("Evidence").root_folder.get().execute_query()
+    assert root.server_relative_url == "/sites/GRC/Evidence"
+    token = _secret_token(w, SP_SCOPE)
+    info = requests.post(f"{w.sandbox.url}/sites/GRC/_api/contextinfo", timeout=10,
+                         headers={"Authorization": f"Bearer {token}", "Accept": "application/json;odata=nometadata"})
+    assert info.status_code == 200 and info.json()["FormDigestValue"].startswith("0x")
+
+
+def test_graph_upload_is_visible_through_rest(rest):
+    w, ctx = rest
+    graph = requests.Session()
+    graph.headers["Authorization"] = "Bearer " + _secret_token(w, GRAPH_SCOPE)
+    base = f"{w.sandbox.graph_url}/drives/{w.library_id}"
+    assert graph.put(f"{base}/root:/audit/q1.csv:/content", data=b"a,b\n1,2\n", timeout=10).status_code == 201
+    folder = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence/audit")
+    assert [f.name for f in folder.files.get().execute_query()] == ["q1.csv"]
+    assert [f.name for f in ctx.web.get_folder_by_server_relative_url("Evidence").folders.get().execute_query()] \
+        == ["audit"]
+    buf = io.BytesIO()
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/audit/q1.csv").download(buf).execute_query()
+    assert buf.getvalue() == b"a,b\n1,2\n"
+    f = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/audit/q1.csv").get().execute_query()
+    assert (f.name, f.length, f.read()) == ("q1.csv", 8, b"a,b\n1,2\n")
+    fields = f.list_item_all_fields.get().execute_query()
+    assert fields.properties["FileRef"] == "/sites/GRC/Evidence/audit/q1.csv"
+    items = ctx.web.lists.get_by_title("Documents").items.filter("FSObjType eq 0").select(["FileLeafRef"]) \
+        .get().execute_query()
+    assert [i.properties["FileLeafRef"] for i in items] == ["q1.csv"]
+
+
+def test_rest_writes_are_visible_through_graph(rest):
+    w, ctx = rest
+    graph = requests.Session()
+    graph.headers["Authorization"] = "Bearer " + _secret_token(w, GRAPH_SCOPE)
+    base = f"{w.sandbox.graph_url}/drives/{w.library_id}"
+    root = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence")
+    root.add("reports").execute_query()
+    folder = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence/reports")
+    up = folder.upload_file("r.txt", b"report one").execute_query()
+    assert up.server_relative_url == "/sites/GRC/Evidence/reports/r.txt"
+    got = graph.get(f"{base}/root:/reports/r.txt", timeout=10).json()
+    assert got["size"] == 10 and got["name"] == "r.txt"
+    folder.upload_file("r.txt", b"report two").execute_query()  # overwrite=true: a new version
+    assert graph.get(f"{base}/root:/reports/r.txt:/content", timeout=10).content == b"report two"
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/reports/r.txt").recycle().execute_query()
+    assert graph.get(f"{base}/root:/reports/r.txt", timeout=10).status_code == 404
+    folder.upload_file("s.txt", b"x").execute_query()
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/reports/s.txt").delete_object().execute_query()
+    assert graph.get(f"{base}/root:/reports:/children", timeout=10).json()["value"] == []
+
+
+def test_missing_file_error_shapes(rest):
+    w, ctx = rest
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/nope.txt").get().execute_query()
+    assert info.value.code == "-2147024894, System.IO.FileNotFoundException"
+    token = _secret_token(w, SP_SCOPE)
+    url = f"{w.sandbox.url}/sites/GRC/_api/web/GetFileByServerRelativeUrl('/sites/GRC/Evidence/nope.txt')"
+    error = {"code": "-2147024894, System.IO.FileNotFoundException",
+             "message": {"lang": "en-US", "value": "File Not Found."}}
+    verbose = requests.get(url, headers={"Authorization": f"Bearer {token}",
+                                         "Accept": "application/json;odata=verbose"}, timeout=10)
+    assert (verbose.status_code, verbose.json()) == (404, {"error": error})
+    plain = requests.get(url, headers={"Authorization": f"Bearer {token}",
+                                       "Accept": "application/json;odata=nometadata"}, timeout=10)
+    assert (plain.status_code, plain.json()) == (404, {"odata.error": error})
+
+
+def test_refused_tokens_and_read_only_library(sharepoint):
+    w = sharepoint
+    url = f"{w.sandbox.url}/sites/GRC/_api/web"
+    missing = requests.get(url, timeout=10)
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer realm=")
+    graph_token = _secret_token(w, GRAPH_SCOPE)  # a Graph token is not for SharePoint's audience
+    wrong = requests.get(url, headers={"Authorization": f"Bearer {graph_token}"}, timeout=10)
+    assert wrong.status_code == 401 and "audience" in wrong.json()["error_description"]
+    with pytest.raises(ClientRequestException) as info:
+        _ctx(w, "not-a-token").web.get().execute_query()
+    assert info.value.response.status_code == 401
+    ctx = _ctx(w, _secret_token(w, SP_SCOPE))
+    policies = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Policies")
+    assert policies.files.get().execute_query() is not None  # read is granted
+    with pytest.raises(ClientRequestException) as denied:
+        policies.upload_file("x.txt", b"x").execute_query()
+    assert denied.value.response.status_code == 403
+    assert denied.value.code == "-2147024891, System.UnauthorizedAccessException"
