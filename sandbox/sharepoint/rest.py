@@ -176,8 +176,9 @@ class RestApi:
                  "OData__UIVersionString": item.label, "File_x0020_Size": None if folder else len(item.content),
                  **item.fields}
         if select:
-            keep = {s.strip().lower() for s in select.split(",")}
-            props = {k: v for k, v in props.items() if k.lower() in keep}
+            names = [n.strip() for n in select.split(",") if n.strip()]  # exact name, else any case [unc]
+            keys = [n if n in props else next((k for k in props if k.lower() == n.lower()), None) for n in names]
+            props = {k: props[k] for k in keys if k is not None}
         uri = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{uuid.uuid5(uuid.NAMESPACE_URL, d.id)}')" \
               f"/Items({item.list_item_id})"
         return self._rest_entity(props, f"SP.Data.{d.name.replace(' ', '_x0020_')}Item", uri, verbose)

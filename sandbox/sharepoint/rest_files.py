@@ -191,7 +191,36 @@ class RestFiles:
         if (not names and self._rest_deleting(req)) or (names == ["recycle"] and req.method == "POST"):
             self.store.delete(item)
             return self._rest_deleted(names, verbose)
+        if len(names) == 1 and names[0] in ("startupload", "continueupload", "finishupload") and req.method == "POST":
+            return self._rest_chunk(req, d, item, names[0], args(segs[0][1]), verbose)
         raise RestError(400, BAD)
+
+    def _rest_chunk(self, req: Request, d: Drive, item: Item, op: str, a: dict[str, str], verbose: bool) -> Response:
+        """``StartUpload(uploadId=guid'…')``, ``ContinueUpload(uploadId=…,fileOffset=n)``, ``FinishUpload(…)``:
+        fragments staged per upload id; the file keeps its bytes until ``FinishUpload`` [unc: SharePoint
+        locks the file meanwhile]. An offset other than the bytes received so far is 400 [unc: the code]."""
+        sessions: dict[str, dict[str, Any]] = self.__dict__.setdefault("rest_sessions", {})
+        uid = a.get("uploadid", "").lower()
+        if op == "startupload":
+            sessions[uid] = {"item": item.id, "data": bytearray()}
+        session = sessions.get(uid)
+        if session is None or session["item"] != item.id:
+            raise RestError(404, ("-2130575338, Microsoft.SharePoint.SPFileSessionNotFoundException",
+                                  "The upload session was not found."))
+        offset = a.get("fileoffset", "0")
+        if op != "startupload" and (not offset.isdigit() or int(offset) != len(session["data"])):
+            raise RestError(400, ("-2147024809, System.ArgumentOutOfRangeException",
+                                  "Specified argument was out of the range of valid values. "
+                                  "Parameter name: fileOffset"))
+        session["data"] += req.body
+        if op != "finishupload":
+            key = "StartUpload" if op == "startupload" else "ContinueUpload"
+            size = str(len(session["data"]))  # Edm.Int64 bytes received so far
+            return self._rest_json({key: size} if verbose else {"value": size}, verbose)
+        del sessions[uid]
+        self._room(d, len(session["data"]), item)
+        done = self.store.add(d.id, item.parent_id, item.name, bytes(session["data"]))
+        return self._rest_json(self._rest_file(req, d, done, verbose), verbose)
 
     def _rest_deleted(self, names: list[str], verbose: bool) -> Response:
         if names == ["recycle"]:  # the recycle bin item's id [unc: nothing can be restored with it here]

@@ -136,3 +136,31 @@ def test_refused_tokens_and_read_only_library(sharepoint):
         policies.upload_file("x.txt", b"x").execute_query()
     assert denied.value.response.status_code == 403
     assert denied.value.code == "-2147024891, System.UnauthorizedAccessException"
+
+
+def test_chunked_upload_web_folders_and_items(rest):
+    """upload_file above chunk_size goes Files/add, then StartUpload/ContinueUpload/FinishUpload by file id."""
+    w, ctx = rest
+    content = bytes(range(256)) * 3
+    folder = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence")
+    done = folder.upload_file("big.bin", content, chunk_size=200).execute_query()
+    assert done.length == len(content)
+    assert ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/big.bin").get().execute_query().read() \
+        == content
+    token = _secret_token(w, SP_SCOPE)
+    s = requests.Session()
+    s.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json;odata=nometadata"})
+    api = f"{w.sandbox.url}/sites/GRC/_api/web"
+    made = s.post(f"{api}/folders", json={"ServerRelativeUrl": "/sites/GRC/Evidence/2026/q1"}, timeout=10)
+    assert made.status_code == 201 and made.json()["ServerRelativeUrl"] == "/sites/GRC/Evidence/2026/q1"
+    file_id = done.properties["UniqueId"]
+    bad = s.post(f"{api}/GetFileById('{file_id}')/ContinueUpload(uploadId=guid'{file_id}',fileOffset=5)",
+                 data=b"x", timeout=10)
+    assert bad.status_code == 404 and "SPFileSessionNotFoundException" in bad.json()["odata.error"]["code"]
+    items = s.get(f"{api}/lists/GetByTitle('Evidence')/items", params={"$top": "2", "$select": "Id,FileLeafRef"},
+                  timeout=10).json()["value"]
+    assert [i["FileLeafRef"] for i in items] == ["big.bin", "2026"] and set(items[0]) == {"Id", "FileLeafRef"}
+    one = s.get(f"{api}/lists/GetByTitle('Evidence')/items/GetById({items[0]['Id']})/File", timeout=10)
+    assert one.json()["Name"] == "big.bin" and one.json()["Length"] == str(len(content))
+    gone = s.get(f"{api}/lists/GetByTitle('Evidence')/items/GetById(999)", timeout=10)
+    assert gone.status_code == 404 and gone.json()["odata.error"]["message"]["lang"] == "en-US"
