@@ -36,7 +36,7 @@ Graph accept only https, so run it with ``tls=True``.
   item list another ``size`` than its bytes, as Graph does for some Office, PDF and OneNote files.
 - Errors are ``{"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}``;
   a caller's ``client-request-id`` header is echoed (header and ``innerError``).
-- SharePoint REST v1 (``{sb.url}/sites/{name}/_api/…``, ``rest.py``, ``rest_files.py``) over the same items,
+- SharePoint REST v1 (``{sb.url}/sites/{name}/_api/…``, ``rest*.py``) over the same items,
   for office365-rest-python-client's ``ClientContext``; its tokens are for ``https://{host}/.default``.
 """
 
@@ -63,6 +63,8 @@ from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.odata import check_options
 from sandbox.sharepoint.rest import RestApi
 from sandbox.sharepoint.rest_files import RestFiles
+from sandbox.sharepoint.rest_lists import RestLists
+from sandbox.sharepoint.rest_uploads import RestUploads
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
 from sandbox.sharepoint.store import Drive, GraphStore, Item
@@ -82,7 +84,7 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, RestApi,
-                   RestFiles, Sandbox):
+                   RestLists, RestFiles, RestUploads, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 

@@ -4,9 +4,8 @@ office365-rest-python-client's ``ClientContext`` speaks it (files and folders in
 - The site URL is ``{sb.url}/sites/{name}`` (the name as ``store.site`` got it, spaces dropped); each library
   the site has is a list titled by its name at ``/sites/{name}/{library}``; the site's first library also
   answers as ``Documents`` / ``Shared Documents`` (as Graph's ``/drive`` does) [unc: real URLs differ].
-- ``POST _api/contextinfo`` (FormDigestValue), ``GET _api/web``, ``web/lists``, ``lists/GetByTitle('…')``
-  (``/RootFolder``, ``/items`` with ``$select``, ``$filter`` (``Id eq n``, ``FSObjType eq 0|1``), ``$top``,
-  ``items/GetById(n)``, ``/File``, ``/Folder``).
+- ``POST _api/contextinfo`` (FormDigestValue), ``GET _api/web``, ``web/RootFolder`` (its ``Folders`` are the
+  libraries' root folders, as ``ensure_folder_path`` walks them); lists and items in ``rest_lists.py``.
 - Auth: a bearer token from the emulator's Entra ID for ``https://{host}/.default`` (the site's host);
   missing, unknown, expired or other-audience tokens are 401 with ``WWW-Authenticate: Bearer realm=…``
   and SharePoint's ``{"error_description": …}`` body; a library the app was not granted is 403.
@@ -29,7 +28,7 @@ from urllib.parse import unquote
 
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.errors import GraphError
-from sandbox.sharepoint.store import Drive, Item
+from sandbox.sharepoint.store import Drive
 
 SEGMENT = re.compile(r"(?P<name>[A-Za-z_$][\w.$]*)(?:\((?P<args>(?:[^()']|'(?:[^']|'')*')*)\))?(?:/|$)")
 NOT_FOUND = ("-2147024894, System.IO.FileNotFoundException", "File Not Found.")
@@ -158,51 +157,6 @@ class RestApi:
             raise RestError(403, DENIED)
         return lib
 
-    def _rest_list(self, req: Request, d: Drive, verbose: bool) -> dict[str, Any]:
-        abs_url, rel = self._rest_web_url(req)
-        lid = str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))
-        count = sum(1 for i in self.store.items.values() if i.drive_id == d.id and i.parent_id is not None)
-        props = {"Id": lid, "Title": d.name, "BaseTemplate": 101, "BaseType": 1, "ItemCount": count,
-                 "Hidden": False, "EntityTypeName": d.name.replace(" ", "_x0020_"),
-                 "ParentWebUrl": rel, "Created": iso(self.store.items[d.root_id].created)}
-        return self._rest_entity(props, "SP.List", f"{abs_url}/_api/Web/Lists(guid'{lid}')", verbose)
-
-    def _rest_item(self, req: Request, d: Drive, item: Item, verbose: bool, select: str = "") -> dict[str, Any]:
-        folder = item.content is None
-        props = {"Id": item.list_item_id, "ID": item.list_item_id, "FileLeafRef": item.name,
-                 "FileRef": self.rest_path(req, d, item), "FSObjType": 1 if folder else 0,
-                 "Title": None, "Created": iso(item.created), "Modified": iso(item.modified),
-                 "GUID": str(uuid.uuid5(uuid.NAMESPACE_OID, item.id)), "UniqueId": item.id,
-                 "OData__UIVersionString": item.label, "File_x0020_Size": None if folder else len(item.content),
-                 **item.fields}
-        if select:
-            names = [n.strip() for n in select.split(",") if n.strip()]  # exact name, else any case [unc]
-            keys = [n if n in props else next((k for k in props if k.lower() == n.lower()), None) for n in names]
-            props = {k: props[k] for k in keys if k is not None}
-        uri = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{uuid.uuid5(uuid.NAMESPACE_URL, d.id)}')" \
-              f"/Items({item.list_item_id})"
-        return self._rest_entity(props, f"SP.Data.{d.name.replace(' ', '_x0020_')}Item", uri, verbose)
-
-    def _rest_items(self, req: Request, d: Drive, verbose: bool) -> Response:
-        items = sorted((i for i in self.store.items.values() if i.drive_id == d.id and i.parent_id is not None),
-                       key=lambda i: i.list_item_id)
-        flt = req.query.get("$filter", "").strip()
-        if flt:
-            m = re.fullmatch(r"(Id|ID|FSObjType)\s+eq\s+(\d+)", flt)
-            if m is None:  # [unc] SharePoint accepts far more; the rest is refused here rather than ignored
-                raise RestError(400, BAD)
-            want = int(m.group(2))
-            items = [i for i in items if (i.list_item_id if m.group(1) != "FSObjType"
-                                          else int(i.content is None)) == want]
-        top = req.query.get("$top")
-        if top is not None:
-            if not top.isdigit():
-                raise RestError(400, BAD)
-            items = items[:int(top)]
-        select = req.query.get("$select", "")
-        return self._rest_json(self._rest_collection([self._rest_item(req, d, i, verbose, select) for i in items],
-                                                     verbose), verbose)
-
     # -- dispatch -----------------------------------------------------------------------------------------
     def _rest_dispatch(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
         names = [n for n, _ in segs]
@@ -224,34 +178,45 @@ class RestApi:
         if names == ["web", "lists"] and req.method == "GET":
             lists = [self._rest_list(req, d, verbose) for d in self._rest_drives(site) if req.principal in d.grants]
             return self._rest_json(self._rest_collection(lists, verbose), verbose)
+        need = "read" if req.method == "GET" else "write"
         if names[:3] == ["web", "lists", "getbytitle"]:
-            need = "read" if req.method == "GET" else "write"
             d = self._rest_drive(req, site, args(segs[2][1]).get("", ""), need)
             return self.rest_list_route(req, d, segs[3:], verbose)
+        if names[:2] == ["web", "defaultdocumentlibrary"]:
+            return self.rest_list_route(req, self._rest_drive(req, site, "Documents", need), segs[2:], verbose)
         return self.rest_files(req, site, segs[1:], verbose)
 
-    def rest_list_route(self, req: Request, d: Drive, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+    def _rest_web_root(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+        """``web/RootFolder``: the site's own folder, whose subfolders are the libraries' root folders (as
+        ``ensure_folder_path`` walks it). ``Folders/Add('<library>')`` answers that library's root folder;
+        another name is 403 here [unc: SharePoint makes a folder in the web's root]."""
         names = [n for n, _ in segs]
+        need = "read" if req.method == "GET" else "write"
         if not names and req.method == "GET":
-            return self._rest_json(self._rest_list(req, d, verbose), verbose)
-        if names == ["items"] and req.method == "GET":
-            return self._rest_items(req, d, verbose)
-        if names[:1] == ["rootfolder"]:
-            return self.rest_folder_route(req, d, self.store.items[d.root_id], segs[1:], verbose)
-        if names[:1] == ["items"] and (names[1:2] == ["getbyid"] or segs[0][1]):
-            by_call = names[1:2] == ["getbyid"]
-            key = args(segs[1][1] if by_call else segs[0][1]).get("", "")
-            n = int(key) if key.isdigit() else 0
-            item = next((i for i in self.store.items.values() if i.drive_id == d.id and i.list_item_id == n
-                         and i.parent_id is not None), None)
-            if item is None:
-                raise RestError(404, ("-2147024809, System.ArgumentException",
-                                      "Item does not exist. It may have been deleted by another user."))
-            rest = segs[2:] if by_call else segs[1:]
-            if not rest and req.method == "GET":
-                return self._rest_json(self._rest_item(req, d, item, verbose, req.query.get("$select", "")),
-                                       verbose)
-            if rest and rest[0][0] in ("file", "folder"):
-                return (self.rest_file_route if rest[0][0] == "file" else self.rest_folder_route)(
-                    req, d, item, rest[1:], verbose)
+            abs_url, rel = self._rest_web_url(req)
+            props = {"Name": "", "ServerRelativeUrl": rel, "ServerRelativePath": {"DecodedUrl": rel}, "Exists": True,
+                     "ItemCount": 0, "WelcomePage": "SitePages/Home.aspx"}
+            return self._rest_json(self._rest_entity(props, "SP.Folder", f"{abs_url}/_api/Web/RootFolder", verbose),
+                                   verbose)
+        if names == ["folders"] and not segs[0][1] and req.method == "GET":
+            roots = [self._rest_folder(req, d, self.store.items[d.root_id], verbose) for d in self._rest_drives(site)
+                     if req.principal in d.grants]
+            return self._rest_json(self._rest_collection(roots, verbose), verbose)
+        if names[:1] == ["folders"] and (segs[0][1] or names[1:2] == ["add"]):
+            by_call = names[1:2] == ["add"]
+            parts = [p for p in args(segs[1][1] if by_call else segs[0][1]).get("", "").split("/") if p]
+            if not parts:
+                raise RestError(400, BAD)
+            try:
+                d = self._rest_drive(req, site, parts[0], need)
+            except RestError as exc:
+                raise RestError(403 if by_call else 404, DENIED if by_call else NOT_FOUND) if exc.status == 404 \
+                    else exc from None
+            if by_call and req.method == "POST":
+                made = self._rest_make_folder(d, self.store.items[d.root_id], parts[1:])
+                return self._rest_json(self._rest_folder(req, d, made, verbose), verbose)
+            folder = self._rest_walk(d, parts[1:])
+            if by_call or folder is None or folder.content is not None:
+                raise RestError(404, NOT_FOUND)
+            return self.rest_folder_route(req, d, folder, segs[1:], verbose)
         raise RestError(400, BAD)

@@ -1,12 +1,14 @@
 """SharePoint REST v1 files and folders (``rest.py`` has the envelope), over the Graph store's items.
 
-- ``web/GetFolderByServerRelativeUrl('<path>')`` (or ``…Path(decodedurl='…')``), ``/Files``, ``/Folders``,
+- ``web/GetFolderByServerRelativeUrl('<path>')`` (or ``…Path(decodedurl='…')``, ``GetFolderById('<guid>')``),
+  ``/Files``, ``/Folders``, ``Folders('<name>')``, ``Files('<name>')``, ``Files/GetByUrl('<relative path>')``,
   ``/ListItemAllFields``, ``/ParentFolder``; ``Folders/add('<url>')`` and ``POST web/folders`` with
   ``ServerRelativeUrl`` (missing parents are created [unc]); ``/recycle()``, ``DELETE`` (or ``POST`` with
   ``X-HTTP-Method: DELETE``).
 - ``…/Files/add(url='<name>',overwrite=true)`` with the bytes as body (an existing file without
   ``overwrite=true`` is 400 SPFileExistsException [unc: the exact code]); ``Files/GetByUrl('<name>')``.
-- ``web/GetFileByServerRelativeUrl('<path>')`` (or ``…Path``), ``/$value`` (GET bytes, PUT/POST replace),
+- ``web/GetFileByServerRelativeUrl('<path>')`` (or ``…Path``, ``GetFileById('<guid>')``; chunked upload in
+  ``rest_uploads.py``), ``/$value`` (GET bytes, PUT/POST replace),
   ``/ListItemAllFields``, ``/recycle()``, ``DELETE``. ``recycle`` deletes outright: there is no recycle bin
   here [unc], and Graph's delta sees it as a deletion either way.
 - A path is server-relative (``/sites/GRC/Evidence/a/b.txt``) or web-relative (``Evidence/a/b.txt``); the
@@ -54,7 +56,9 @@ class RestFiles:
             raise RestError(404, NOT_FOUND) if exc.status == 404 else exc from None
 
     def _rest_walk(self, d: Drive, parts: list[str]) -> Item | None:
-        item = self.store.items[d.root_id]
+        return self._rest_walk_from(self.store.items[d.root_id], parts)
+
+    def _rest_walk_from(self, item: Item | None, parts: list[str]) -> Item | None:
         for part in parts:
             if item is None or item.content is not None:
                 return None
@@ -120,6 +124,8 @@ class RestFiles:
             d = self._rest_drive(req, site, d.name, need)
             route = self.rest_file_route if item.content is not None else self.rest_folder_route
             return route(req, d, item, segs[1:], verbose)
+        if names[:1] == ["rootfolder"]:
+            return self._rest_web_root(req, site, segs[1:], verbose)
         if names[:1] == ["folders"] and req.method == "POST":
             if len(segs) == 2 and names[1] == "add":
                 url = args(segs[1][1]).get("", "") or args(segs[1][1]).get("url", "")
@@ -158,11 +164,14 @@ class RestFiles:
             self._room(d, len(req.body), existing)
             item = self.store.add(d.id, folder.id, name, req.body)
             return self._rest_json(self._rest_file(req, d, item, verbose), verbose)
-        if names[:2] == ["files", "getbyurl"]:
-            item = self.store.child(folder.id, args(segs[1][1]).get("", "").rsplit("/", 1)[-1])
-            if item is None or item.content is None:
+        if names[:2] == ["files", "getbyurl"] or (names[:1] in (["files"], ["folders"]) and segs[0][1]):
+            by_call = names[1:2] == ["getbyurl"]
+            rel = args(segs[1][1] if by_call else segs[0][1]).get("", "")  # a name, or a path under the folder
+            item = self._rest_walk_from(folder, [p for p in rel.split("/") if p])
+            if item is None or (item.content is None) != (names[0] == "folders"):
                 raise RestError(404, NOT_FOUND)
-            return self.rest_file_route(req, d, item, segs[2:], verbose)
+            route = self.rest_folder_route if item.content is None else self.rest_file_route
+            return route(req, d, item, segs[2 if by_call else 1:], verbose)
         if names == ["folders", "add"] and req.method == "POST":
             parts = [p for p in unquote(args(segs[1][1]).get("", "") or args(segs[1][1]).get("url", "")).split("/")
                      if p]
@@ -194,33 +203,6 @@ class RestFiles:
         if len(names) == 1 and names[0] in ("startupload", "continueupload", "finishupload") and req.method == "POST":
             return self._rest_chunk(req, d, item, names[0], args(segs[0][1]), verbose)
         raise RestError(400, BAD)
-
-    def _rest_chunk(self, req: Request, d: Drive, item: Item, op: str, a: dict[str, str], verbose: bool) -> Response:
-        """``StartUpload(uploadId=guid'…')``, ``ContinueUpload(uploadId=…,fileOffset=n)``, ``FinishUpload(…)``:
-        fragments staged per upload id; the file keeps its bytes until ``FinishUpload`` [unc: SharePoint
-        locks the file meanwhile]. An offset other than the bytes received so far is 400 [unc: the code]."""
-        sessions: dict[str, dict[str, Any]] = self.__dict__.setdefault("rest_sessions", {})
-        uid = a.get("uploadid", "").lower()
-        if op == "startupload":
-            sessions[uid] = {"item": item.id, "data": bytearray()}
-        session = sessions.get(uid)
-        if session is None or session["item"] != item.id:
-            raise RestError(404, ("-2130575338, Microsoft.SharePoint.SPFileSessionNotFoundException",
-                                  "The upload session was not found."))
-        offset = a.get("fileoffset", "0")
-        if op != "startupload" and (not offset.isdigit() or int(offset) != len(session["data"])):
-            raise RestError(400, ("-2147024809, System.ArgumentOutOfRangeException",
-                                  "Specified argument was out of the range of valid values. "
-                                  "Parameter name: fileOffset"))
-        session["data"] += req.body
-        if op != "finishupload":
-            key = "StartUpload" if op == "startupload" else "ContinueUpload"
-            size = str(len(session["data"]))  # Edm.Int64 bytes received so far
-            return self._rest_json({key: size} if verbose else {"value": size}, verbose)
-        del sessions[uid]
-        self._room(d, len(session["data"]), item)
-        done = self.store.add(d.id, item.parent_id, item.name, bytes(session["data"]))
-        return self._rest_json(self._rest_file(req, d, done, verbose), verbose)
 
     def _rest_deleted(self, names: list[str], verbose: bool) -> Response:
         if names == ["recycle"]:  # the recycle bin item's id [unc: nothing can be restored with it here]

@@ -164,3 +164,25 @@ def test_chunked_upload_web_folders_and_items(rest):
     assert one.json()["Name"] == "big.bin" and one.json()["Length"] == str(len(content))
     gone = s.get(f"{api}/lists/GetByTitle('Evidence')/items/GetById(999)", timeout=10)
     assert gone.status_code == 404 and gone.json()["odata.error"]["message"]["lang"] == "en-US"
+
+
+def test_nested_paths_web_root_and_item_paging(rest):
+    """upload_file('a/b/c') walks Folders('a')/Folders/Add('b'); ensure_folder_path starts at web/RootFolder;
+    items.get_all follows __next ($skiptoken=Paged=TRUE&p_ID=n)."""
+    _, ctx = rest
+    docs = ctx.web.get_folder_by_server_relative_url("Shared Documents")  # the site's first library
+    up = docs.upload_file("x/y/z.txt", b"zz").execute_query()
+    assert up.server_relative_url == "/sites/GRC/Evidence/x/y/z.txt"
+    assert docs.files.get_by_url("x/y/z.txt").get().execute_query().length == 2
+    made = ctx.web.ensure_folder_path("Evidence/p/q").execute_query()
+    assert made.server_relative_url == "/sites/GRC/Evidence/p/q"
+    assert ctx.web.default_document_library().root_folder.get().execute_query().server_relative_url \
+        == "/sites/GRC/Evidence"
+    assert [f.name for f in docs.get_files(True).execute_query()] == ["z.txt"]
+    for n in range(3):
+        docs.upload_file(f"f{n}.txt", b"n").execute_query()
+    items = ctx.web.lists.get_by_title("Evidence").items.get_all(page_size=2).execute_query()
+    names = sorted(i.properties["FileLeafRef"] for i in items)
+    assert names == sorted(["x", "y", "z.txt", "p", "q", "f0.txt", "f1.txt", "f2.txt"])
+    ids = [i.properties["Id"] for i in items]
+    assert ids == sorted(ids) and len(set(ids)) == 8
