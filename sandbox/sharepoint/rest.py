@@ -64,6 +64,16 @@ def args(raw: str | None) -> dict[str, str]:
     return out
 
 
+def pick(props: dict[str, Any], select: str) -> dict[str, Any]:
+    """``$select``: the named properties (the exact name, else one in another case [unc]); unknown names are
+    left out [unc: SharePoint refuses some]; nothing selected: all of them."""
+    names = [n.strip() for n in select.split(",") if n.strip()]
+    if not names:
+        return props
+    keys = [n if n in props else next((k for k in props if k.lower() == n.lower()), None) for n in names]
+    return {k: props[k] for k in keys if k is not None}
+
+
 def iso(stamp: str) -> str:
     return stamp[:19] + "Z"
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.names import check_name
-from sandbox.sharepoint.rest import BAD, NOT_FOUND, RestError, args, iso
+from sandbox.sharepoint.rest import BAD, NOT_FOUND, RestError, args, iso, pick
 from sandbox.sharepoint.store import Drive, Item
 
 FILE_EXISTS = ("-2130575257, Microsoft.SharePoint.SPFileExistsException", "A file with the name {} already exists.")
@@ -73,7 +73,7 @@ class RestFiles:
                  "UniqueId": str(uuid.uuid5(uuid.NAMESPACE_OID, item.id)),
                  "TimeCreated": iso(item.created), "TimeLastModified": iso(item.modified), "WelcomePage": ""}
         uri = f"{self._rest_web_url(req)[0]}/_api/Web/GetFolderByServerRelativePath(decodedurl='{path}')"
-        return self._rest_entity(props, "SP.Folder", uri, verbose)
+        return self._rest_entity(pick(props, req.query.get("$select", "")), "SP.Folder", uri, verbose)
 
     def _rest_file(self, req: Request, d: Drive, item: Item, verbose: bool) -> dict[str, Any]:
         path = self.rest_path(req, d, item)
@@ -86,7 +86,7 @@ class RestFiles:
                  "UIVersionLabel": item.label, "MajorVersion": len(item.history) + 1, "MinorVersion": 0,
                  "CheckOutType": 0 if item.checked_out else 2, "Level": 1, "LinkingUrl": ""}
         uri = f"{self._rest_web_url(req)[0]}/_api/Web/GetFileByServerRelativePath(decodedurl='{path}')"
-        return self._rest_entity(props, "SP.File", uri, verbose)
+        return self._rest_entity(pick(props, req.query.get("$select", "")), "SP.File", uri, verbose)
 
     def _rest_deleting(self, req: Request) -> bool:
         return req.method == "DELETE" or (req.method == "POST" and req.header("X-HTTP-Method").upper() == "DELETE")
@@ -177,8 +177,8 @@ class RestFiles:
                      if p]
             made = self._rest_make_folder(d, folder, parts)
             return self._rest_json(self._rest_folder(req, d, made, verbose), verbose)
-        if names == ["listitemallfields"] and req.method == "GET":
-            return self._rest_json(self._rest_item(req, d, folder, verbose, req.query.get("$select", "")), verbose)
+        if names[:1] == ["listitemallfields"]:
+            return self.rest_item_route(req, d, folder, segs[1:], verbose)
         if names[:1] == ["parentfolder"] and folder.parent_id is not None:
             return self.rest_folder_route(req, d, self.store.items[folder.parent_id], segs[1:], verbose)
         raise RestError(400, BAD)
@@ -195,8 +195,8 @@ class RestFiles:
             self._room(d, len(req.body), item)
             self.store.add(d.id, item.parent_id, item.name, req.body)
             return Response(204, b"")
-        if names == ["listitemallfields"] and req.method == "GET":
-            return self._rest_json(self._rest_item(req, d, item, verbose, req.query.get("$select", "")), verbose)
+        if names[:1] == ["listitemallfields"]:
+            return self.rest_item_route(req, d, item, segs[1:], verbose)
         if (not names and self._rest_deleting(req)) or (names == ["recycle"] and req.method == "POST"):
             self.store.delete(item)
             return self._rest_deleted(names, verbose)

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sandbox.core.http import Request, Response
-from sandbox.sharepoint.rest import BAD, RestError, args, iso
+from sandbox.sharepoint.rest import BAD, RestError, args, iso, pick
 from sandbox.sharepoint.store import Drive, Item
 
 PAGE = 100  # [unc] SharePoint's default page of list items
@@ -30,7 +30,9 @@ class RestLists:
         count = sum(1 for i in self.store.items.values() if i.drive_id == d.id and i.parent_id is not None)
         props = {"Id": lid, "Title": d.name, "BaseTemplate": 101, "BaseType": 1, "ItemCount": count,
                  "Hidden": False, "EntityTypeName": d.name.replace(" ", "_x0020_"),
-                 "ParentWebUrl": rel, "Created": iso(self.store.items[d.root_id].created)}
+                 "ParentWebUrl": rel,
+                 "ListItemEntityTypeFullName": f"SP.Data.{d.name.replace(' ', '_x0020_')}Item",
+                 "Created": iso(self.store.items[d.root_id].created)}
         return self._rest_entity(props, "SP.List", f"{abs_url}/_api/Web/Lists(guid'{lid}')", verbose)
 
     def _rest_item(self, req: Request, d: Drive, item: Item, verbose: bool, select: str = "") -> dict[str, Any]:
@@ -40,11 +42,8 @@ class RestLists:
                  "Title": None, "Created": iso(item.created), "Modified": iso(item.modified),
                  "GUID": str(uuid.uuid5(uuid.NAMESPACE_OID, item.id)), "UniqueId": item.id,
                  "OData__UIVersionString": item.label, "File_x0020_Size": None if folder else len(item.content),
-                 **item.fields}
-        if select:
-            names = [n.strip() for n in select.split(",") if n.strip()]  # exact name, else any case [unc]
-            keys = [n if n in props else next((k for k in props if k.lower() == n.lower()), None) for n in names]
-            props = {k: props[k] for k in keys if k is not None}
+                 **dict.fromkeys(sorted(d.columns)), **item.fields}
+        props = pick(props, select)
         uri = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{uuid.uuid5(uuid.NAMESPACE_URL, d.id)}')" \
               f"/Items({item.list_item_id})"
         return self._rest_entity(props, f"SP.Data.{d.name.replace(' ', '_x0020_')}Item", uri, verbose)
@@ -92,10 +91,43 @@ class RestLists:
                 raise RestError(404, ("-2147024809, System.ArgumentException",
                                       "Item does not exist. It may have been deleted by another user."))
             rest = segs[2:] if by_call else segs[1:]
-            if not rest and req.method == "GET":
-                return self._rest_json(self._rest_item(req, d, item, verbose, req.query.get("$select", "")),
-                                       verbose)
-            if rest and rest[0][0] in ("file", "folder"):
-                return (self.rest_file_route if rest[0][0] == "file" else self.rest_folder_route)(
-                    req, d, item, rest[1:], verbose)
+            return self.rest_item_route(req, d, item, rest, verbose)
         raise RestError(400, BAD)
+
+    def rest_item_route(self, req: Request, d: Drive, item: Item, segs: list[tuple[str, str | None]],
+                        verbose: bool) -> Response:
+        """A list item (``items(n)``, ``items/GetById(n)``, ``…/ListItemAllFields``): GET; an update (``POST`` with
+        ``X-HTTP-Method: MERGE``, or ``PATCH``/``MERGE``) sets the library's custom columns only, answering
+        204, as Graph's ``fields`` PATCH does; ``Title`` is taken and dropped [unc]; DELETE removes the item."""
+        names = [n for n, _ in segs]
+        if names[:1] == ["parentlist"]:
+            return self.rest_list_route(req, d, segs[1:], verbose)
+        if names[:1] == ["file" if item.content is not None else "folder"]:
+            route = self.rest_file_route if item.content is not None else self.rest_folder_route
+            return route(req, d, item, segs[1:], verbose)
+        if names:
+            raise RestError(400, BAD)
+        method = req.header("X-HTTP-Method").upper() or req.method
+        if method == "GET":
+            return self._rest_json(self._rest_item(req, d, item, verbose, req.query.get("$select", "")), verbose)
+        self._rest_drive(req, d.site_id, d.name, "write")  # 403 in a library the app may only read
+        if method == "DELETE":
+            self.store.delete(item)
+            return Response(200, b"")
+        if method not in ("MERGE", "PATCH", "PUT"):
+            raise RestError(400, BAD)
+        body = req.json() if req.body else {}
+        if not isinstance(body, dict):
+            raise RestError(400, BAD)
+        changes = {k: v for k, v in body.items() if k not in ("__metadata", "Title")}
+        kind = f"SP.Data.{d.name.replace(' ', '_x0020_')}Item"
+        for key in changes:
+            if key not in d.columns:
+                raise RestError(400, ("-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+                                      f"The property '{key}' does not exist on type '{kind}'. Make sure to only use "
+                                      "property names that are defined by the type."))
+        with self.store.lock:
+            item.fields.update({k: "" if v is None else str(v) for k, v in changes.items()})
+            item.version += 1
+            self.store.touch(item)
+        return Response(204, b"")

@@ -186,3 +186,29 @@ def test_nested_paths_web_root_and_item_paging(rest):
     assert names == sorted(["x", "y", "z.txt", "p", "q", "f0.txt", "f1.txt", "f2.txt"])
     ids = [i.properties["Id"] for i in items]
     assert ids == sorted(ids) and len(set(ids)) == 8
+
+
+def test_list_item_fields_both_ways(rest):
+    """ListItemAllFields set_property().update() (POST, X-HTTP-Method: MERGE) sets the library's custom columns,
+    seen by Graph's listItem fields; a column Graph set is seen through REST; an unknown column is 400."""
+    w, ctx = rest
+    graph = requests.Session()
+    graph.headers["Authorization"] = "Bearer " + _secret_token(w, GRAPH_SCOPE)
+    base = f"{w.sandbox.graph_url}/drives/{w.library_id}"
+    folder = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence")
+    f = folder.upload_file("e.pdf", b"%PDF").execute_query()
+    f.listItemAllFields.set_property("EvidenceSha256", "abc123").update().execute_query()
+    fields = graph.get(f"{base}/root:/e.pdf:/listItem/fields", timeout=10).json()
+    assert fields["EvidenceSha256"] == "abc123"
+    patched = graph.patch(f"{base}/root:/e.pdf:/listItem/fields", json={"EvidenceMetadata": "{\"k\":1}"}, timeout=10)
+    assert patched.status_code == 200
+    item = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/e.pdf").listItemAllFields.get() \
+        .execute_query()
+    assert (item.properties["EvidenceSha256"], item.properties["EvidenceMetadata"]) == ("abc123", "{\"k\":1}")
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/e.pdf").listItemAllFields \
+            .set_property("Nope", "x").update().execute_query()
+    assert info.value.response.status_code == 400 and "'Nope' does not exist" in str(info.value)
+    picked = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/e.pdf").get().select(["Name", "Length"]) \
+        .execute_query()
+    assert picked.properties == {"Name": "e.pdf", "Length": 4}
