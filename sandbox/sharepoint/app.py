@@ -62,6 +62,7 @@ from sandbox.sharepoint.listing import Listing
 from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.odata import check_options
 from sandbox.sharepoint.rest import RestApi
+from sandbox.sharepoint.rest_errors import rest_shape
 from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.rest_lists import RestLists
 from sandbox.sharepoint.rest_uploads import RestUploads
@@ -122,9 +123,9 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                 if rule["count"] > 0 and (rule["method"] is None or rule["method"] == req.method) and (
                         rule["path"] is None or re.search(rule["path"], req.path)) and "/oauth2/" not in req.path:
                     rule["count"] -= 1
-                    return self._echo(req, self.fault_response(Decision(status=rule["status"],
-                                                                        retry_after=rule["retry_after"])))
-        return self._echo(req, super()._slow_call(req))
+                    return rest_shape(req, self._echo(req, self.fault_response(
+                        Decision(status=rule["status"], retry_after=rule["retry_after"]))))
+        return rest_shape(req, self._echo(req, super()._slow_call(req)))
 
     @staticmethod
     def _echo(req: Request, resp: Response) -> Response:

@@ -28,19 +28,11 @@ from urllib.parse import unquote
 
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.errors import GraphError
+from sandbox.sharepoint.rest_errors import BAD, DENIED, NOT_FOUND, RestError, error_response, unauthorized, verbose_of
 from sandbox.sharepoint.store import Drive
 
 SEGMENT = re.compile(r"(?P<name>[A-Za-z_$][\w.$]*)(?:\((?P<args>(?:[^()']|'(?:[^']|'')*')*)\))?(?:/|$)")
-NOT_FOUND = ("-2147024894, System.IO.FileNotFoundException", "File Not Found.")
-DENIED = ("-2147024891, System.UnauthorizedAccessException", "Access denied.")
-BAD = ("-1, Microsoft.SharePoint.Client.InvalidClientQueryException", "The expression is not valid.")
 DOCS = ("documents", "shared documents")
-
-
-class RestError(Exception):
-    def __init__(self, status: int, code_message: tuple[str, str]):
-        super().__init__(code_message[1])
-        self.status, self.code, self.text = status, code_message[0], code_message[1]
 
 
 def segments(tail: str) -> list[tuple[str, str | None]]:
@@ -87,7 +79,7 @@ class RestApi:
 
     # -- the envelope: auth, format, errors ------------------------------------------------------------
     def rest(self, req: Request) -> Response:
-        verbose = "odata=verbose" in req.header("Accept").lower()
+        verbose = verbose_of(req)
         try:
             site = self._rest_site(req)
             refused = self._rest_auth(req, site)
@@ -95,12 +87,12 @@ class RestApi:
                 return refused
             return self._rest_dispatch(req, site, segments(unquote(req.params.get("tail") or "")), verbose)
         except GraphError as exc:  # a name or quota check shared with Graph [unc: SharePoint's codes for them]
-            exc = RestError(exc.status, ("-2130575245, Microsoft.SharePoint.SPException", exc.detail or ""))
-            err = {"code": exc.code, "message": {"lang": "en-US", "value": exc.text}}
-            return self._rest_json({"error" if verbose else "odata.error": err}, verbose, exc.status, raw=True)
+            return error_response(req, exc.status, "-2130575245, Microsoft.SharePoint.SPException", exc.detail or "")
         except RestError as exc:
-            err = {"code": exc.code, "message": {"lang": "en-US", "value": exc.text}}
-            return self._rest_json({"error" if verbose else "odata.error": err}, verbose, exc.status, raw=True)
+            return error_response(req, exc.status, exc.code, exc.text)
+        except ValueError:  # a body that is not JSON
+            return error_response(req, 400, "-1, Microsoft.OData.ODataException", "Invalid JSON. A token was not "
+                                  "recognized in the JSON content.")  # [unc] the text
 
     def _rest_json(self, obj: Any, verbose: bool, status: int = 200, raw: bool = False) -> Response:
         body = obj if raw else ({"d": obj} if verbose else obj)
@@ -138,12 +130,7 @@ class RestApi:
         else:
             text = {"missing": "Unsupported security token.", "expired": "The token is expired."}.get(
                 why, "Invalid issuer or signature.")  # [unc] SharePoint's exact texts per reason
-        realm = who.split("/")[0] if who else ""
-        challenge = (f'Bearer realm="{realm}",client_id="00000003-0000-0ff1-ce00-000000000000",'
-                     'trusted_issuers="00000001-0000-0000-c000-000000000000@*",'
-                     'authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"')
-        return Response(401, json.dumps({"error_description": text}).encode(), "application/json",
-                        [("WWW-Authenticate", challenge), ("x-ms-diagnostics", f'3000003;reason="{text}"')])
+        return unauthorized(text, who.split("/")[0] if who else "")
 
     # -- resources ---------------------------------------------------------------------------------------
     def _rest_web_url(self, req: Request) -> tuple[str, str]:

@@ -23,7 +23,8 @@ from urllib.parse import unquote
 
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.names import check_name
-from sandbox.sharepoint.rest import BAD, NOT_FOUND, RestError, args, iso, pick
+from sandbox.sharepoint.rest import args, iso, pick
+from sandbox.sharepoint.rest_errors import BAD, NOT_FOUND, RestError
 from sandbox.sharepoint.store import Drive, Item
 
 FILE_EXISTS = ("-2130575257, Microsoft.SharePoint.SPFileExistsException", "A file with the name {} already exists.")

@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sandbox.core.http import Request, Response
-from sandbox.sharepoint.rest import BAD, RestError, args, iso, pick
+from sandbox.sharepoint.rest import args, iso, pick
+from sandbox.sharepoint.rest_errors import BAD, RestError
 from sandbox.sharepoint.store import Drive, Item
 
 PAGE = 100  # [unc] SharePoint's default page of list items

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core.http import Request, Response
-from sandbox.sharepoint.rest import RestError
+from sandbox.sharepoint.rest_errors import RestError
 from sandbox.sharepoint.store import Drive, Item
 
 

@@ -212,3 +212,23 @@ def test_list_item_fields_both_ways(rest):
     picked = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/e.pdf").get().select(["Name", "Length"]) \
         .execute_query()
     assert picked.properties == {"Name": "e.pdf", "Length": 4}
+
+
+def test_injected_faults_answer_in_sharepoint_shape(sharepoint):
+    """fail_next on a REST path answered Graph's error body; now SharePoint's, keeping Retry-After."""
+    w = sharepoint
+    s = requests.Session()
+    s.headers.update({"Authorization": "Bearer " + _secret_token(w, SP_SCOPE),
+                      "Accept": "application/json;odata=verbose"})
+    url = f"{w.sandbox.url}/sites/GRC/_api/web"
+    w.sandbox.fail_next(429, 1, "GET", r"/_api/web$", retry_after=7)
+    throttled = s.get(url, timeout=10)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "7"
+    assert set(throttled.json()["error"]) == {"code", "message"} and throttled.json()["error"]["message"]["lang"]
+    w.sandbox.fail_next(401, 1, "GET", r"/_api/web$")
+    expired = s.get(url, timeout=10)
+    assert expired.status_code == 401 and "error_description" in expired.json()
+    assert expired.headers["WWW-Authenticate"].startswith("Bearer realm=")
+    assert s.get(url, timeout=10).json()["d"]["Title"] == "GRC"
+    bad = s.post(f"{url}/folders", data=b"{not json", timeout=10)
+    assert bad.status_code == 400 and bad.json()["error"]["code"].startswith("-1, ")
