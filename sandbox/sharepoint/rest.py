@@ -122,7 +122,9 @@ class RestApi:
         audience = f"https://{site.split(',')[0]}"
         who, why = self.directory.principal(req) if token else (None, "missing")
         scope = self.directory.scope_of(token) if who else ""
-        if who is not None and scope.lower().rstrip("/").removesuffix("/.default") == audience.lower():
+        resource = scope.lower().removesuffix("/.default")
+        # SharePoint's resource by its host, or by its app id (``00000003-0000-0ff1-ce00-000000000000``) [unc]
+        if who is not None and resource in (audience.lower(), "00000003-0000-0ff1-ce00-000000000000"):
             req.principal = who
             return None
         if who is not None:

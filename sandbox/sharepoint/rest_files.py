@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import unquote
 
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.names import check_name
@@ -40,8 +39,7 @@ class RestFiles:
 
     def _rest_locate(self, req: Request, site: str, path: str, need: str) -> tuple[Drive, list[str]]:
         """The library and the names under its root for a server- or web-relative ``path``."""
-        rel = self._rest_web_url(req)[1].lower()
-        path = unquote(path)
+        rel = self._rest_web_url(req)[1].lower()  # ``path`` was percent-decoded with the request path
         if path.lower().startswith("http"):  # [unc] absolute URLs are accepted by SharePoint in some calls
             path = "/" + path.split("/", 3)[-1]
         if path.lower().startswith(rel + "/") or path.lower() == rel:
@@ -108,7 +106,10 @@ class RestFiles:
         if names and names[0] in ("getfolderbyserverrelativeurl", "getfolderbyserverrelativepath",
                                   "getfilebyserverrelativeurl", "getfilebyserverrelativepath"):
             a = args(segs[0][1])
-            d, parts = self._rest_locate(req, site, a.get("decodedurl", a.get("", "")), need)
+            path = a.get("decodedurl", a.get("", ""))
+            if "folder" in names[0] and path.rstrip("/").lower() in ("", self._rest_web_url(req)[1].lower()):
+                return self._rest_web_root(req, site, segs[1:], verbose)  # the site's own folder
+            d, parts = self._rest_locate(req, site, path, need)
             item = self._rest_walk(d, parts)
             want_folder = "folder" in names[0]
             if item is None or (item.content is None) != want_folder:
@@ -174,8 +175,7 @@ class RestFiles:
             route = self.rest_folder_route if item.content is None else self.rest_file_route
             return route(req, d, item, segs[2 if by_call else 1:], verbose)
         if names == ["folders", "add"] and req.method == "POST":
-            parts = [p for p in unquote(args(segs[1][1]).get("", "") or args(segs[1][1]).get("url", "")).split("/")
-                     if p]
+            parts = [p for p in (args(segs[1][1]).get("", "") or args(segs[1][1]).get("url", "")).split("/") if p]
             made = self._rest_make_folder(d, folder, parts)
             return self._rest_json(self._rest_folder(req, d, made, verbose), verbose)
         if names[:1] == ["listitemallfields"]:

@@ -232,3 +232,19 @@ def test_injected_faults_answer_in_sharepoint_shape(sharepoint):
     assert s.get(url, timeout=10).json()["d"]["Title"] == "GRC"
     bad = s.post(f"{url}/folders", data=b"{not json", timeout=10)
     assert bad.status_code == 400 and bad.json()["error"]["code"].startswith("-1, ")
+
+
+def test_names_with_percent_hash_and_quote(rest):
+    """Names with %, # and ' round-trip (the path was percent-decoded twice: '100%25' became '100%');
+    the site's own folder answers GetFolderByServerRelativeUrl('/sites/GRC')."""
+    w, ctx = rest
+    folder = ctx.web.get_folder_by_server_relative_url("Evidence")
+    assert folder.upload_file("100%25 done #1.txt", b"p").execute_query().name == "100%25 done #1.txt"
+    folder.upload_file("it's.txt", b"q").execute_query()
+    assert ctx.web.get_file_by_server_relative_path("/sites/GRC/Evidence/100%25 done #1.txt").get() \
+        .execute_query().length == 1
+    assert ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/it's.txt").get().execute_query().length == 1
+    names = {i.name for i in w.sandbox.store.items.values() if i.drive_id == w.library_id}
+    assert {"100%25 done #1.txt", "it's.txt"} <= names
+    roots = ctx.web.get_folder_by_server_relative_url("/sites/GRC").folders.get().execute_query()
+    assert sorted(f.name for f in roots) == ["Evidence", "Policies"]
