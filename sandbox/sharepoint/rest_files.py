@@ -24,6 +24,7 @@ from sandbox.core.http import Request, Response
 from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.rest import args, iso, pick
 from sandbox.sharepoint.rest_errors import BAD, NOT_FOUND, RestError
+from sandbox.sharepoint.rest_file_ops import OPS
 from sandbox.sharepoint.store import Drive, Item
 
 FILE_EXISTS = ("-2130575257, Microsoft.SharePoint.SPFileExistsException", "A file with the name {} already exists.")
@@ -201,6 +202,8 @@ class RestFiles:
         if (not names and self._rest_deleting(req)) or (names == ["recycle"] and req.method == "POST"):
             self.store.delete(item)
             return self._rest_deleted(names, verbose)
+        if len(names) == 1 and names[0] in OPS:
+            return self.rest_file_op(req, d, item, names[0], args(segs[0][1]), verbose)
         if len(names) == 1 and names[0] in ("startupload", "continueupload", "finishupload") and req.method == "POST":
             return self._rest_chunk(req, d, item, names[0], args(segs[0][1]), verbose)
         raise RestError(400, BAD)

@@ -248,3 +248,35 @@ def test_names_with_percent_hash_and_quote(rest):
     assert {"100%25 done #1.txt", "it's.txt"} <= names
     roots = ctx.web.get_folder_by_server_relative_url("/sites/GRC").folders.get().execute_query()
     assert sorted(f.name for f in roots) == ["Evidence", "Policies"]
+
+
+def test_checkout_move_and_copy(rest):
+    """CheckOut/CheckIn, MoveTo within the library (the same drive item for Graph), CopyTo; a copy into the
+    library the app may only read is 403."""
+    from office365.sharepoint.files.checkin_type import CheckinType
+
+    w, ctx = rest
+    graph = requests.Session()
+    graph.headers["Authorization"] = "Bearer " + _secret_token(w, GRAPH_SCOPE)
+    base = f"{w.sandbox.graph_url}/drives/{w.library_id}"
+    folder = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence")
+    f = folder.upload_file("m.txt", b"move me").execute_query()
+    before = graph.get(f"{base}/root:/m.txt", timeout=10).json()["id"]
+    f.checkout().execute_query()
+    assert [i.checked_out for i in w.sandbox.store.items.values() if i.id == before] == [True]
+    f.checkin("done", CheckinType.MajorCheckIn).execute_query()
+    with pytest.raises(ClientRequestException) as info:
+        again = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/m.txt")
+        again.checkin("again", CheckinType.MajorCheckIn).execute_query()
+    assert "SPFileCheckOutException" in info.value.code
+    folder.add("moved").execute_query()
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/m.txt").moveto("Evidence/moved", 1).execute_query()
+    assert graph.get(f"{base}/root:/moved/m.txt", timeout=10).json()["id"] == before
+    assert graph.get(f"{base}/root:/m.txt", timeout=10).status_code == 404
+    src = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/moved/m.txt")
+    src.copyto("Evidence", True, "copy.txt").execute_query()
+    assert graph.get(f"{base}/root:/copy.txt:/content", timeout=10).content == b"move me"
+    with pytest.raises(ClientRequestException) as denied:
+        ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/moved/m.txt").copyto("Policies", True) \
+            .execute_query()
+    assert denied.value.response.status_code == 403
