@@ -8,7 +8,7 @@ office365-rest-python-client's ``ClientContext`` speaks it (files and folders in
   libraries' root folders, as ``ensure_folder_path`` walks them); lists and items in ``rest_lists.py``.
 - Auth: a bearer token from the emulator's Entra ID for ``https://{host}/.default`` (the site's host);
   missing, unknown, expired or other-audience tokens are 401 with ``WWW-Authenticate: Bearer realm=…``
-  and SharePoint's ``{"error_description": …}`` body; a library the app was not granted is 403.
+  and SharePoint's ``{"error_description": …}`` body; a site or library the app was not granted is 403.
   ``X-RequestDigest`` is not checked: SharePoint does not check it for OAuth bearer requests [unc].
 - Answers follow ``Accept``: ``odata=verbose`` wraps in ``{"d": …}`` with ``__metadata`` and collections
   in ``results``; otherwise (nometadata, minimalmetadata, none) plain objects and ``value`` [unc: minimal
@@ -85,6 +85,8 @@ class RestApi:
             refused = self._rest_auth(req, site)
             if refused is not None:
                 return refused
+            if not any(req.principal in d.grants for d in self._rest_drives(site)):
+                raise RestError(403, DENIED)  # an app granted nothing on the site (Sites.Selected), as Graph's site
             return self._rest_dispatch(req, site, segments(unquote(req.params.get("tail") or "")), verbose)
         except GraphError as exc:  # a name or quota check shared with Graph [unc: SharePoint's codes for them]
             return error_response(req, exc.status, "-2130575245, Microsoft.SharePoint.SPException", exc.detail or "")

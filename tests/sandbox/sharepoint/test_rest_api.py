@@ -129,6 +129,13 @@ def test_refused_tokens_and_read_only_library(sharepoint):
     with pytest.raises(ClientRequestException) as info:
         _ctx(w, "not-a-token").web.get().execute_query()
     assert info.value.response.status_code == 401
+    w.sandbox.directory.add_secret(w.tenant_id, "other-app", "other~secret")  # granted nothing on the site
+    other = requests.post(f"{w.sandbox.url}/{w.tenant_id}/oauth2/v2.0/token", timeout=10,
+                          data={"grant_type": "client_credentials", "client_id": "other-app",
+                                "client_secret": "other~secret", "scope": SP_SCOPE}).json()["access_token"]
+    with pytest.raises(ClientRequestException) as ungranted:
+        _ctx(w, other).web.get().execute_query()
+    assert ungranted.value.response.status_code == 403
     ctx = _ctx(w, _secret_token(w, SP_SCOPE))
     policies = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Policies")
     assert policies.files.get().execute_query() is not None  # read is granted
