@@ -126,7 +126,9 @@ class RestApi:
         scope = self.directory.scope_of(token) if who else ""
         resource = scope.lower().removesuffix("/.default")
         # SharePoint's resource by its host, or by its app id (``00000003-0000-0ff1-ce00-000000000000``) [unc]
-        if who is not None and resource in (audience.lower(), "00000003-0000-0ff1-ce00-000000000000"):
+        # or by the origin the client reached it at (``ClientContext`` asks for ``{its site's origin}/.default``)
+        if who is not None and resource in (audience.lower(), "00000003-0000-0ff1-ce00-000000000000",
+                                            req.base_url.lower().rstrip("/")):
             req.principal = who
             return None
         if who is not None:

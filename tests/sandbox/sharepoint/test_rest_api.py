@@ -136,6 +136,8 @@ def test_refused_tokens_and_read_only_library(sharepoint):
     with pytest.raises(ClientRequestException) as ungranted:
         _ctx(w, other).web.get().execute_query()
     assert ungranted.value.response.status_code == 403
+    # ClientContext's own credential helpers ask for {the site URL's origin}/.default: the sandbox's origin
+    assert _ctx(w, _secret_token(w, f"{w.sandbox.url}/.default")).web.get().execute_query().title == "GRC"
     ctx = _ctx(w, _secret_token(w, SP_SCOPE))
     policies = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Policies")
     assert policies.files.get().execute_query() is not None  # read is granted
