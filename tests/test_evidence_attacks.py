@@ -648,11 +648,11 @@ def test_drive_file_changed_between_listing_and_download_is_read_again(gdrive, c
     real = drive_ingest.DriveIngest._exec
     swapped = []
 
-    def swap_before_download(self, request, action):
+    def swap_before_download(self, request, action, *rest):
         if action == "download" and not swapped:
             store.files[fid].content = b"access control policy v2, edited meanwhile"
             swapped.append(fid)
-        return real(self, request, action)
+        return real(self, request, action, *rest)
 
     monkeypatch.setattr(drive_ingest.DriveIngest, "_exec", swap_before_download)
     lib = make_library(tmp_path, clamd)
