@@ -17,11 +17,12 @@ import requests
 SCOPE = "https://graph.microsoft.com/.default"
 
 
-def _token(w) -> str:
+def _token(w, scope: str = SCOPE) -> str:
+    """An app-only token by client secret, for Graph unless ``scope`` names another audience."""
     w.sandbox.directory.add_secret(w.tenant_id, w.client_id, "probe~secret")
     r = requests.post(f"{w.sandbox.url}/{w.tenant_id}/oauth2/v2.0/token",
                       data={"grant_type": "client_credentials", "client_id": w.client_id,
-                            "client_secret": "probe~secret", "scope": SCOPE}, timeout=10)
+                            "client_secret": "probe~secret", "scope": scope}, timeout=10)
     assert r.status_code == 200, r.text
     return r.json()["access_token"]
 

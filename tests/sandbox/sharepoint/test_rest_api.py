@@ -11,17 +11,17 @@ from office365.runtime.auth.token_response import TokenResponse
 from office365.runtime.client_request_exception import ClientRequestException
 from office365.sharepoint.client_context import ClientContext
 
+from tests.sandbox.sharepoint.test_client_probe import SCOPE as GRAPH_SCOPE
+from tests.sandbox.sharepoint.test_client_probe import _token
+
 SP_SCOPE = "https://contoso.sharepoint.com/.default"
-GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
 
-def _secret_token(w, scope: str) -> str:
-    w.sandbox.directory.add_secret(w.tenant_id, w.client_id, "rest~secret")
-    r = requests.post(f"{w.sandbox.url}/{w.tenant_id}/oauth2/v2.0/token",
-                      data={"grant_type": "client_credentials", "client_id": w.client_id,
-                            "client_secret": "rest~secret", "scope": scope}, timeout=10)
-    assert r.status_code == 200, r.text
-    return r.json()["access_token"]
+def _graph(w) -> tuple[requests.Session, str]:
+    """A Graph session on the app's secret and the base URL of the library's drive."""
+    graph = requests.Session()
+    graph.headers["Authorization"] = "Bearer " + _token(w, GRAPH_SCOPE)
+    return graph, f"{w.sandbox.graph_url}/drives/{w.library_id}"
 
 
 def _cert_token(w) -> str:
@@ -52,7 +52,7 @@ def test_web_lists_and_context_info(rest):
     assert sorted(lst.title for lst in ctx.web.lists.get().execute_query()) == ["Evidence", "Policies"]
     root = ctx.web.lists.get_by_title("Evidence").root_folder.get().execute_query()
     assert root.server_relative_url == "/sites/GRC/Evidence"
-    token = _secret_token(w, SP_SCOPE)
+    token = _token(w, SP_SCOPE)
     info = requests.post(f"{w.sandbox.url}/sites/GRC/_api/contextinfo", timeout=10,
                          headers={"Authorization": f"Bearer {token}", "Accept": "application/json;odata=nometadata"})
     assert info.status_code == 200 and info.json()["FormDigestValue"].startswith("0x")
@@ -60,9 +60,7 @@ def test_web_lists_and_context_info(rest):
 
 def test_graph_upload_is_visible_through_rest(rest):
     w, ctx = rest
-    graph = requests.Session()
-    graph.headers["Authorization"] = "Bearer " + _secret_token(w, GRAPH_SCOPE)
-    base = f"{w.sandbox.graph_url}/drives/{w.library_id}"
+    graph, base = _graph(w)
     assert graph.put(f"{base}/root:/audit/q1.csv:/content", data=b"a,b\n1,2\n", timeout=10).status_code == 201
     folder = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence/audit")
     assert [f.name for f in folder.files.get().execute_query()] == ["q1.csv"]
@@ -82,9 +80,7 @@ def test_graph_upload_is_visible_through_rest(rest):
 
 def test_rest_writes_are_visible_through_graph(rest):
     w, ctx = rest
-    graph = requests.Session()
-    graph.headers["Authorization"] = "Bearer " + _secret_token(w, GRAPH_SCOPE)
-    base = f"{w.sandbox.graph_url}/drives/{w.library_id}"
+    graph, base = _graph(w)
     root = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence")
     root.add("reports").execute_query()
     folder = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence/reports")
@@ -106,7 +102,7 @@ def test_missing_file_error_shapes(rest):
     with pytest.raises(ClientRequestException) as info:
         ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/nope.txt").get().execute_query()
     assert info.value.code == "-2147024894, System.IO.FileNotFoundException"
-    token = _secret_token(w, SP_SCOPE)
+    token = _token(w, SP_SCOPE)
     url = f"{w.sandbox.url}/sites/GRC/_api/web/GetFileByServerRelativeUrl('/sites/GRC/Evidence/nope.txt')"
     error = {"code": "-2147024894, System.IO.FileNotFoundException",
              "message": {"lang": "en-US", "value": "File Not Found."}}
@@ -123,7 +119,7 @@ def test_refused_tokens_and_read_only_library(sharepoint):
     url = f"{w.sandbox.url}/sites/GRC/_api/web"
     missing = requests.get(url, timeout=10)
     assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer realm=")
-    graph_token = _secret_token(w, GRAPH_SCOPE)  # a Graph token is not for SharePoint's audience
+    graph_token = _token(w, GRAPH_SCOPE)  # a Graph token is not for SharePoint's audience
     wrong = requests.get(url, headers={"Authorization": f"Bearer {graph_token}"}, timeout=10)
     assert wrong.status_code == 401 and "audience" in wrong.json()["error_description"]
     with pytest.raises(ClientRequestException) as info:
@@ -137,8 +133,8 @@ def test_refused_tokens_and_read_only_library(sharepoint):
         _ctx(w, other).web.get().execute_query()
     assert ungranted.value.response.status_code == 403
     # ClientContext's own credential helpers ask for {the site URL's origin}/.default: the sandbox's origin
-    assert _ctx(w, _secret_token(w, f"{w.sandbox.url}/.default")).web.get().execute_query().title == "GRC"
-    ctx = _ctx(w, _secret_token(w, SP_SCOPE))
+    assert _ctx(w, _token(w, f"{w.sandbox.url}/.default")).web.get().execute_query().title == "GRC"
+    ctx = _ctx(w, _token(w, SP_SCOPE))
     policies = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Policies")
     assert policies.files.get().execute_query() is not None  # read is granted
     with pytest.raises(ClientRequestException) as denied:
@@ -156,7 +152,7 @@ def test_chunked_upload_web_folders_and_items(rest):
     assert done.length == len(content)
     assert ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/big.bin").get().execute_query().read() \
         == content
-    token = _secret_token(w, SP_SCOPE)
+    token = _token(w, SP_SCOPE)
     s = requests.Session()
     s.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json;odata=nometadata"})
     api = f"{w.sandbox.url}/sites/GRC/_api/web"
@@ -201,9 +197,7 @@ def test_list_item_fields_both_ways(rest):
     """ListItemAllFields set_property().update() (POST, X-HTTP-Method: MERGE) sets the library's custom columns,
     seen by Graph's listItem fields; a column Graph set is seen through REST; an unknown column is 400."""
     w, ctx = rest
-    graph = requests.Session()
-    graph.headers["Authorization"] = "Bearer " + _secret_token(w, GRAPH_SCOPE)
-    base = f"{w.sandbox.graph_url}/drives/{w.library_id}"
+    graph, base = _graph(w)
     folder = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence")
     f = folder.upload_file("e.pdf", b"%PDF").execute_query()
     f.listItemAllFields.set_property("EvidenceSha256", "abc123").update().execute_query()
@@ -227,7 +221,7 @@ def test_injected_faults_answer_in_sharepoint_shape(sharepoint):
     """fail_next on a REST path answered Graph's error body; now SharePoint's, keeping Retry-After."""
     w = sharepoint
     s = requests.Session()
-    s.headers.update({"Authorization": "Bearer " + _secret_token(w, SP_SCOPE),
+    s.headers.update({"Authorization": "Bearer " + _token(w, SP_SCOPE),
                       "Accept": "application/json;odata=verbose"})
     url = f"{w.sandbox.url}/sites/GRC/_api/web"
     w.sandbox.fail_next(429, 1, "GET", r"/_api/web$", retry_after=7)
@@ -265,9 +259,7 @@ def test_checkout_move_and_copy(rest):
     from office365.sharepoint.files.checkin_type import CheckinType
 
     w, ctx = rest
-    graph = requests.Session()
-    graph.headers["Authorization"] = "Bearer " + _secret_token(w, GRAPH_SCOPE)
-    base = f"{w.sandbox.graph_url}/drives/{w.library_id}"
+    graph, base = _graph(w)
     folder = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence")
     f = folder.upload_file("m.txt", b"move me").execute_query()
     before = graph.get(f"{base}/root:/m.txt", timeout=10).json()["id"]
