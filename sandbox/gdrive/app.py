@@ -33,6 +33,8 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   binary content, as on Drive: no ``size``/``md5Checksum``, ``alt=media`` is 403 fileNotDownloadable;
   Docs Editors files export to their formats (``export.py``; 400 for a conversion Drive does not offer),
   anything else is 403 fileNotExportable.
+- Push notifications (``watch.py``, ``push.py``): ``files.watch``, ``changes.watch`` and ``channels.stop``;
+  the emulator POSTs Drive's notifications to the channel's https address from a background thread.
 - Token scopes bound what a token may do and ``with_subject`` needs ``accounts.delegate(...)`` (``auth.py``).
 - Faults (``sb.faults``): 429 rateLimitExceeded + Retry-After, 5xx backendError, 401 authError,
   403 insufficientFilePermissions; ``expire_tokens`` / ``revoke_tokens`` as elsewhere.
@@ -55,22 +57,27 @@ from sandbox.gdrive.export import export
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import Listing, all_drives
 from sandbox.gdrive.permissions import Permissions
+from sandbox.gdrive.push import PushHub
 from sandbox.gdrive.revisions import REVISION_ROUTES, Revisions
-from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, DriveStore, now_rfc3339, root_id, user
+from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, now_rfc3339, root_id, user
 from sandbox.gdrive.uploads import UPLOAD, Uploads
+from sandbox.gdrive.watch import WATCH_ROUTES, NotifyingStore, Watches
 from sandbox.gdrive.writes import Writes
 
 FILES = r"/drive/v3/files"
 
 
-class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, Drives, Batch, Sandbox):
+class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, Drives, Batch, Watches, Sandbox):
     vendor = "gdrive"
     server_header = "ESF"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, seed: int = 42, tls: bool = False,
                  latency_ms: float = 0, quota_bytes: int = 10 * 1024**3, token_ttl_seconds: int = 3600,
-                 service_account_quota: bool = True, **kwargs: Any) -> None:
-        self.store = DriveStore(quota_bytes, service_account_quota)
+                 service_account_quota: bool = True, http_webhooks: bool = False, **kwargs: Any) -> None:
+        self.store = NotifyingStore(quota_bytes, service_account_quota)
+        self.push = PushHub()  # push notifications (watch.py, push.py)
+        self.http_webhooks = http_webhooks  # True: watch channels may post to plain-http addresses
+        self.store.listeners.append(self._on_changes)
         self.tokens = TokenStore(ttl_seconds=token_ttl_seconds)
         self.accounts = ServiceAccounts(self.tokens)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
@@ -79,6 +86,10 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
     @property
     def token_url(self) -> str:
         return self.url + "/token"
+
+    def stop(self) -> None:
+        self.push.close()
+        super().stop()
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "token_uri": self.token_url, "api_endpoint": self.url + "/drive/v3/"}
@@ -128,7 +139,7 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
         router.add("GET", r"/drive/v3/changes", self._authed(self.list_changes))
         for method, path, name in REVISION_ROUTES + COMMENT_ROUTES:
             router.add(method, one + path, self._authed(getattr(self, name)))
-        for method, path, name in DRIVE_ROUTES:
+        for method, path, name in DRIVE_ROUTES + WATCH_ROUTES:
             router.add(method, path, self._authed(getattr(self, name)))
         for method, path, name in BATCH_ROUTES:  # each call in it carries its own Authorization
             router.add(method, path, getattr(self, name), auth_faults=False)

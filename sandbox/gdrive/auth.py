@@ -89,7 +89,7 @@ def allows(scopes: set[str] | None, req: Request) -> bool:
     if scopes is None:
         return True
     content = req.query.get("alt") == "media" or req.path.endswith("/export") or req.path.startswith("/upload/")
-    if req.method in ("GET", "HEAD"):
+    if req.method in ("GET", "HEAD") or req.path.endswith(("/watch", "/channels/stop")):  # watching is reading
         return bool(scopes & (CONTENT if content else METADATA))
     return bool(scopes & (WRITE if content else METADATA_WRITE))
 
