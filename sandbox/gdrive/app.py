@@ -11,7 +11,7 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 - A page token or page size Drive would not accept is 400 ``invalid`` with its ``location``.
 - Uploads: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI in ``Location``,
   chunks with ``Content-Range``, ``308`` with ``Range`` until complete); downloads with ``alt=media``
-  honour ``Range`` (206).
+  honour ``Range`` (``media.py``).
 - Files carry ``appProperties``, ``properties``, ``md5Checksum``, ``sha256Checksum``, ``capabilities``,
   ``permissions`` ...; every method honours ``fields`` (``fields.py``: partial responses, Drive's default
   sets, 400 "Invalid field selection"); ``q`` as in ``query.py``; ``orderBy`` on files.list (``name``,
@@ -36,8 +36,9 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 - Push notifications (``watch.py``, ``push.py``): ``files.watch``, ``changes.watch`` and ``channels.stop``;
   the emulator POSTs Drive's notifications to the channel's https address from a background thread.
 - Token scopes bound what a token may do and ``with_subject`` needs ``accounts.delegate(...)`` (``auth.py``).
-- Faults (``sb.faults``): 429 rateLimitExceeded + Retry-After, 5xx backendError, 401 authError,
-  403 insufficientFilePermissions; ``expire_tokens`` / ``revoke_tokens`` as elsewhere.
+- Faults (``sb.faults``): 429 rateLimitExceeded + Retry-After (with ``sb.user_rate_limit = True``: 403
+  userRateLimitExceeded "User Rate Limit Exceeded", Drive's other answer, which googleapiclient retries too),
+  5xx backendError, 401 authError, 403 insufficientFilePermissions; ``expire_tokens`` / ``revoke_tokens`` as elsewhere.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from sandbox.gdrive.errors import DriveError, drive_error
 from sandbox.gdrive.export import export
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import Listing, all_drives
+from sandbox.gdrive.media import download
 from sandbox.gdrive.permissions import Permissions
 from sandbox.gdrive.push import PushHub
 from sandbox.gdrive.revisions import REVISION_ROUTES, Revisions
@@ -77,6 +79,7 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
         self.store = NotifyingStore(quota_bytes, service_account_quota)
         self.push = PushHub()  # push notifications (watch.py, push.py)
         self.http_webhooks = http_webhooks  # True: watch channels may post to plain-http addresses
+        self.user_rate_limit = False  # True: the 429 fault answers as Drive's 403 userRateLimitExceeded
         self.store.listeners.append(self._on_changes)
         self.tokens = TokenStore(ttl_seconds=token_ttl_seconds)
         self.accounts = ServiceAccounts(self.tokens)
@@ -101,6 +104,8 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
         return drive_error(status, reason, detail or message, headers)
 
     def fault_response(self, decision: Decision) -> Response:
+        if decision.status == 429 and self.user_rate_limit:  # Drive's other answer to a per-user rate limit
+            return drive_error(403, "userRateLimitExceeded", "User Rate Limit Exceeded")
         if decision.status == 429:
             return drive_error(429, "rateLimitExceeded", "Rate Limit Exceeded",
                                [("Retry-After", str(decision.retry_after))])
@@ -215,16 +220,7 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
         if f.mime_type.startswith(GOOGLE_APPS):  # folders, Docs, Sheets, shortcuts ...
             raise DriveError(403, "fileNotDownloadable", "Only files with binary content can be downloaded. Use "
                              "Export with Docs Editors files.")
-        data, total = f.content, len(f.content)
-        rng = req.header("Range")
-        if rng.startswith("bytes=") and total:
-            start_s, _, end_s = rng[len("bytes="):].partition("-")
-            start, end = int(start_s or 0), min(int(end_s or total - 1), total - 1)
-            if start >= total:
-                return drive_error(416, "requestedRangeNotSatisfiable", "Request range not satisfiable")
-            return Response(206, data[start:end + 1], f.mime_type,
-                            [("Content-Range", f"bytes {start}-{end}/{total}")])
-        return Response(200, data, f.mime_type)
+        return download(f.content, f.mime_type, req.header("Range"))
 
     def export_file(self, req: Request) -> Response:
         f = self._file(req)

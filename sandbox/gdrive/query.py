@@ -3,10 +3,12 @@ by ``not``, grouped in parentheses.
 
 - ``name`` =, !=, contains (contains is a case-insensitive prefix match on the name or one of its
   words, as Drive documents: ``'Hello'`` finds ``HelloWorld``, ``'World'`` does not);
-- ``fullText contains`` (name, description or text content); ``mimeType`` =, !=, contains;
+- ``fullText contains`` (name, description or text content; ``'"a phrase"'`` in double quotes: that
+  phrase); ``mimeType`` =, !=, contains;
 - ``createdTime`` / ``modifiedTime`` / ``viewedByMeTime`` with <, <=, =, !=, >, >= and an RFC 3339 value
   (UTC when it has no offset);
-- ``trashed`` / ``starred`` / ``sharedWithMe`` =, != ``true|false``; ``visibility`` =, !=;
+- ``trashed`` / ``starred`` / ``sharedWithMe`` =, != ``true|false``, or bare (``q=sharedWithMe``: true);
+  ``visibility`` =, !=;
 - ``'<id>' in parents`` (``'root'``: the caller's My Drive), ``'<email>' in owners|writers|readers`` (``'me'``:
   the caller);
 - ``properties`` / ``appProperties has { key='k' and value='v' }``.
@@ -132,6 +134,8 @@ class _Parser:
             self.take("p", "}")
             attr = "app_properties" if field == "appProperties" else "properties"
             return lambda f, w: getattr(f, attr).get(key) == value
+        if field in FLAGS and not (self.tokens and self.tokens[0][0] == "op"):  # bare: ``sharedWithMe``
+            return FLAGS[field]
         op = self.take("word", "contains").lower() if self.peek("contains") else self.take("op")
         return self.compare(field, op)
 
@@ -148,8 +152,8 @@ class _Parser:
         if field == "mimeType" and op in ("=", "!=", "contains"):
             return (lambda f, w: value in f.mime_type) if op == "contains" else \
                 (lambda f, w: COMPARE[op](f.mime_type, value))
-        if field == "fullText" and op == "contains":
-            needle = value.casefold()
+        if field == "fullText" and op == "contains":  # '"exact phrase"': the phrase, quotes aside
+            needle = (value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else value).casefold()
             return lambda f, w: needle in _text(f)
         if field in TIMES and op in COMPARE:
             when = _time(value)

@@ -23,6 +23,7 @@ from typing import Any
 from sandbox.core.http import Request, Response, json_response
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
+from sandbox.gdrive.media import download
 from sandbox.gdrive.paging import page
 from sandbox.gdrive.store import EXPORT_FORMATS, GOOGLE_APPS, DriveFile, Revision, user
 
@@ -93,7 +94,7 @@ class Revisions:
         if f.native:
             raise DriveError(403, "fileNotDownloadable", "Only files with binary content can be downloaded. Use "
                              "Export with Docs Editors files.")
-        return Response(200, rev.content, rev.mime_type)
+        return download(rev.content, rev.mime_type, req.header("Range"))
 
     def update_revision(self, req: Request) -> Response:
         f = self._revisable(req)

@@ -1,5 +1,7 @@
 """Drive uploads for ``DriveSandbox``: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI
-in ``Location``, chunks with ``Content-Range``, ``308`` with ``Range`` until complete), to create a file
+in ``Location``, chunks with ``Content-Range``, ``308`` with ``Range`` until complete; a chunk sent again
+counts once, one past the received bytes is 400; a complete session answers the file again, as a client
+whose last reply was lost asks for it), to create a file
 (``POST``) or to replace a file's content with files.update (``PATCH …/files/{id}``; metadata,
 addParents/removeParents and ``fields`` as on files.update)."""
 
@@ -67,23 +69,28 @@ class Uploads:
         session = self.store.uploads.get(req.query.get("upload_id", ""))
         if session is None or session["who"] != req.principal:
             raise DriveError(404, "notFound", "No such upload session.")
+        if "answer" in session:  # complete: a client whose last reply was lost asks again and gets the file
+            done = session["answer"]
+            return Response(done.status, done.body, done.content_type, list(done.headers))
         span = req.header("Content-Range")  # "bytes a-b/total", "bytes */total" or "bytes a-b/*"
         if span.startswith("bytes "):
             where, _, total = span[len("bytes "):].partition("/")
             if total != "*":
                 session["total"] = int(total)
             if where != "*":
-                start = int(where.split("-")[0])
-                if start != len(session["data"]):
-                    raise DriveError(400, "badContent", f"Chunk starts at {start}, expected {len(session['data'])}.")
-                session["data"] += req.body
+                start, have = int(where.split("-")[0]), len(session["data"])
+                if start > have:
+                    raise DriveError(400, "badRequest", "Invalid request. According to the Content-Range header, the "
+                                     f"upload offset is {start} byte(s), which exceeds already uploaded size of "
+                                     f"{have} byte(s).")
+                session["data"] += req.body[have - start:]  # bytes sent again (a retried chunk) count once
         else:
             session["data"] += req.body
             session["total"] = len(session["data"])
         if session["total"] is not None and len(session["data"]) >= session["total"]:
-            del self.store.uploads[req.query["upload_id"]]
             req.raw_query = urlencode({k: v for k, v in session["query"].items() if k != "uploadType"})
-            return self._store_upload(req, session["meta"], bytes(session["data"]), session["mime"],
-                                      session["file_id"], session["who"])
+            session["answer"] = self._store_upload(req, session["meta"], bytes(session["data"][:session["total"]]),
+                                                   session["mime"], session["file_id"], session["who"])
+            return session["answer"]
         headers = [("Range", f"bytes=0-{len(session['data']) - 1}")] if session["data"] else []
         return Response(308, b"", "text/plain", headers)

@@ -100,7 +100,10 @@ class Writes:
         if self.store.role(f, req.principal) not in ("owner", "writer"):
             raise DriveError(403, "insufficientFilePermissions",
                              f"The user does not have sufficient permissions for file {f.id}.")
-        bad = sorted(set(meta) & (READ_ONLY | {"parents"}))
+        if "parents" in meta:  # Drive's own words for this one
+            raise DriveError(403, "fieldNotWritable", "The parents field is not directly writable in update requests. "
+                             "Use the addParents and removeParents parameters instead.")
+        bad = sorted(set(meta) & READ_ONLY)
         if bad:
             raise DriveError(403, "fieldNotWritable", "The resource body includes fields which are not directly "
                              f"writable: {', '.join(bad)}.")

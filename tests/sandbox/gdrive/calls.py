@@ -14,8 +14,10 @@ def refused(call) -> tuple[int, dict]:
     return err.value.resp.status, err.value.error_details[0]
 
 
-def raw(gdrive, method: str, path: str, **kwargs) -> requests.Response:
-    """``method path`` on the emulator as the service account, outside googleapiclient."""
+def raw(gdrive, method: str, path: str, headers: dict[str, str] | None = None, **kwargs) -> requests.Response:
+    """``method path`` on the emulator as the service account (with ``headers`` besides), outside
+    googleapiclient."""
     token = gdrive.sandbox.tokens.issue(gdrive.client_email, gdrive.client_email, "")["access_token"]
-    return requests.request(method, gdrive.sandbox.url + path, headers={"Authorization": f"Bearer {token}"},
+    return requests.request(method, gdrive.sandbox.url + path, headers={"Authorization": f"Bearer {token}",
+                                                                        **(headers or {})},
                             verify=gdrive.sandbox.ca_bundle, timeout=10, **kwargs)

@@ -1,0 +1,41 @@
+"""Downloads (``files.get`` / ``revisions.get`` with ``alt=media``) and their ``Range`` header, as HTTP
+(RFC 9110) and Google's download servers answer it:
+
+- ``bytes=a-b``, ``bytes=a-`` and the suffix form ``bytes=-n`` (the last n bytes) are 206 with
+  ``Content-Range: bytes a-b/total``;
+- a range starting past the end is 416 ``requestedRangeNotSatisfiable`` with ``Content-Range: bytes */total``;
+- a header that is not a single valid byte range (several ranges, ``bytes=5-2``, garbage) is ignored:
+  200 with the whole content, as HTTP allows."""
+
+from __future__ import annotations
+
+import re
+
+from sandbox.core.http import Response
+from sandbox.gdrive.errors import drive_error
+
+RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*\Z", re.I)
+
+
+def download(data: bytes, mime: str, range_header: str) -> Response:
+    total = len(data)
+    m = RANGE.match(range_header or "")
+    if m is None or not total or m.group(1) == m.group(2) == "":
+        return Response(200, data, mime)
+    first, last = m.group(1), m.group(2)
+    if first == "":  # the last n bytes
+        if int(last) == 0:
+            return _unsatisfiable(total)
+        start, end = max(0, total - int(last)), total - 1
+    else:
+        start, end = int(first), min(int(last) if last else total - 1, total - 1)
+        if last and int(last) < start:
+            return Response(200, data, mime)
+        if start >= total:
+            return _unsatisfiable(total)
+    return Response(206, data[start:end + 1], mime, [("Content-Range", f"bytes {start}-{end}/{total}")])
+
+
+def _unsatisfiable(total: int) -> Response:
+    return drive_error(416, "requestedRangeNotSatisfiable", "Request range not satisfiable",
+                       [("Content-Range", f"bytes */{total}")])

@@ -1,0 +1,115 @@
+"""Probe round 6: google-api-python-client calls the Drive emulator answered differently from Drive, each
+through the official client (raw HTTP only where the client cannot send the request)."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from googleapiclient.errors import HttpError
+from googleapiclient.http import MediaFileUpload, MediaIoBaseDownload
+
+from tests.sandbox.gdrive.calls import raw, refused
+from tests.sandbox.gdrive.test_client_probe import drive, upload
+
+__all__ = ["drive"]
+
+
+def test_download_ranges(drive, gdrive):
+    """A suffix range (``bytes=-5``) served the first bytes, a malformed Range header was a 400 parseError,
+    and the 416 had no ``Content-Range: bytes */size``; MediaIoBaseDownload's chunked ranges work."""
+    data = bytes(range(256)) * 40
+    f = upload(drive, gdrive.evidence_folder, "r.bin", data)
+    out = io.BytesIO()
+    loader = MediaIoBaseDownload(out, drive.files().get_media(fileId=f["id"], acknowledgeAbuse=True), chunksize=3000)
+    done, calls = False, 0
+    while not done:
+        _, done = loader.next_chunk()
+        calls += 1
+    assert out.getvalue() == data and calls == 4
+    path = f"/drive/v3/files/{f['id']}?alt=media"
+    tail = raw(gdrive, "GET", path, headers={"Range": "bytes=-5"})
+    assert (tail.status_code, tail.headers["Content-Range"], tail.content) == (206, "bytes 10235-10239/10240",
+                                                                               data[-5:])
+    past = raw(gdrive, "GET", path, headers={"Range": "bytes=20000-"})
+    assert (past.status_code, past.headers["Content-Range"]) == (416, "bytes */10240")
+    assert past.json()["error"]["errors"][0]["reason"] == "requestedRangeNotSatisfiable"
+    for ignored in ("bytes=abc", "bytes=9-2", "bytes=0-1,5-6"):
+        whole = raw(gdrive, "GET", path, headers={"Range": ignored})
+        assert (whole.status_code, whole.content) == (200, data)
+    rev = drive.revisions().list(fileId=f["id"]).execute()["revisions"][0]["id"]
+    part = raw(gdrive, "GET", f"/drive/v3/files/{f['id']}/revisions/{rev}?alt=media",
+               headers={"Range": "bytes=1-2"})
+    assert (part.status_code, part.content) == (206, data[1:3])
+
+
+def test_query_terms_real_apps_write(drive, gdrive):
+    """``q=sharedWithMe`` (bare, as Google's samples write it) was 400; ``fullText contains '"a phrase"'``
+    matched nothing."""
+    files = drive.files()
+    upload(drive, gdrive.evidence_folder, "minutes.txt", b"the quarterly access review was done")
+    shared = files.list(q="sharedWithMe", fields="files(name)").execute()["files"]
+    assert {"name": "Project X Evidence Library"} in shared and {"name": "minutes.txt"} not in shared
+    mine = files.list(q="not sharedWithMe and trashed = false", fields="files(name)").execute()["files"]
+    assert mine == [{"name": "minutes.txt"}]
+    phrase = files.list(q="fullText contains '\"access review\"'", fields="files(name)").execute()["files"]
+    assert phrase == [{"name": "minutes.txt"}]
+    assert files.list(q="fullText contains '\"review access\"'").execute()["files"] == []
+
+
+def test_parents_in_update_body_is_drives_message(drive, gdrive):
+    f = upload(drive, gdrive.evidence_folder, "p.txt", b"x")
+    status, error = refused(drive.files().update(fileId=f["id"], body={"parents": [gdrive.inbox_folder]}))
+    assert (status, error["reason"], error["message"]) == (
+        403, "fieldNotWritable", "The parents field is not directly writable in update requests. Use the "
+        "addParents and removeParents parameters instead.")
+
+
+def test_user_rate_limit_is_403_and_retried(drive, gdrive):
+    sb = gdrive.sandbox
+    sb.user_rate_limit = True
+    sb.faults.set(rate_429=1.0)
+    status, error = refused(drive.files().list(fields="files(id)"))
+    assert (status, error["reason"], error["domain"], error["message"]) == (
+        403, "userRateLimitExceeded", "usageLimits", "User Rate Limit Exceeded")
+    sb.faults.clear()
+
+
+def test_resumable_upload_whose_last_reply_was_lost(drive, gdrive, tmp_path):
+    """The final chunk was stored but its reply lost (a 5xx after the work): googleapiclient asks the session
+    where it stands (``Content-Range: bytes */size``) and Drive answers the file; the emulator had dropped the
+    session (404) so the upload failed after it had succeeded."""
+    data = os.urandom(600 * 1024)
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    media = MediaFileUpload(str(path), mimetype="application/octet-stream", resumable=True, chunksize=256 * 1024)
+    req = drive.files().create(body={"name": "big.bin", "parents": [gdrive.evidence_folder]}, media_body=media,
+                               fields="id,size,name")
+    assert req.next_chunk()[1] is None and req.next_chunk()[1] is None
+    gdrive.sandbox.faults.set(rate_lost_reply=1.0, methods=["PUT"])
+    with pytest.raises(HttpError) as err:
+        req.next_chunk()
+    assert err.value.resp.status == 503
+    gdrive.sandbox.faults.clear()
+    _, done = req.next_chunk()
+    assert done["size"] == str(len(data))
+    listed = drive.files().list(q="name = 'big.bin'", fields="files(id)").execute()["files"]
+    assert listed == [{"id": done["id"]}]
+    assert drive.files().get_media(fileId=done["id"]).execute() == data
+
+
+def test_resumable_chunk_sent_again_counts_once(drive, gdrive):
+    start = raw(gdrive, "POST", "/upload/drive/v3/files?uploadType=resumable",
+                json={"name": "again.txt", "parents": [gdrive.evidence_folder]},
+                headers={"X-Upload-Content-Length": "10"})
+    session = start.headers["Location"][len(gdrive.sandbox.url):]
+    first = raw(gdrive, "PUT", session, data=b"01234", headers={"Content-Range": "bytes 0-4/10"})
+    assert (first.status_code, first.headers["Range"]) == (308, "bytes=0-4")
+    again = raw(gdrive, "PUT", session, data=b"234567", headers={"Content-Range": "bytes 2-7/10"})
+    assert (again.status_code, again.headers["Range"]) == (308, "bytes=0-7")
+    gap = raw(gdrive, "PUT", session, data=b"9", headers={"Content-Range": "bytes 9-9/10"})
+    assert gap.status_code == 400
+    last = raw(gdrive, "PUT", session, data=b"89", headers={"Content-Range": "bytes 8-9/10"})
+    assert last.status_code == 200
+    assert drive.files().get_media(fileId=last.json()["id"]).execute() == b"0123456789"
