@@ -61,6 +61,7 @@ from sandbox.gdrive.media import download
 from sandbox.gdrive.permissions import Permissions
 from sandbox.gdrive.push import PushHub
 from sandbox.gdrive.revisions import REVISION_ROUTES, Revisions
+from sandbox.gdrive.spaces import APPDATA, alias, appdata_id, space_of
 from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, now_rfc3339, root_id, user
 from sandbox.gdrive.uploads import UPLOAD, Uploads
 from sandbox.gdrive.watch import WATCH_ROUTES, NotifyingStore, Watches
@@ -177,7 +178,9 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
         return f
 
     def _view(self, f: DriveFile, req: Request) -> dict[str, Any]:
-        return f.resource(req.principal, req.base_url, self.store.role(f, req.principal), self.store.drive_of(f))
+        out = f.resource(req.principal, req.base_url, self.store.role(f, req.principal), self.store.drive_of(f))
+        out["spaces"] = [space_of(self.store, f)]
+        return out
 
     def _answer(self, f: DriveFile, req: Request) -> Response:
         return json_response(select(self._view(f, req), "file", req.query.get("fields")))
@@ -210,9 +213,12 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
                                            all_drives(req)), req)
 
     def get_file(self, req: Request) -> Response:
-        if req.params["file_id"] in ("root", root_id(req.principal)):  # My Drive's root: a folder without parents
-            mine = DriveFile(root_id(req.principal), "My Drive", FOLDER, [], req.principal)
-            return json_response(select({k: v for k, v in self._view(mine, req).items() if k != "parents"}, "file",
+        special = {root_id(req.principal): "My Drive", appdata_id(req.principal): APPDATA}
+        folder = alias(req.params["file_id"], req.principal)
+        if folder in special:  # My Drive's root, the app data folder: folders without parents
+            view = self._view(DriveFile(folder, special[folder], FOLDER, [], req.principal), req)
+            view["spaces"] = ["drive" if special[folder] == "My Drive" else APPDATA]
+            return json_response(select({k: v for k, v in view.items() if k != "parents"}, "file",
                                         req.query.get("fields")))
         f = self._file(req)
         if req.query.get("alt") != "media":

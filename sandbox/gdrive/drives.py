@@ -101,8 +101,8 @@ class _DriveQuery(_Parser):
 def _drive_query(q: str):
     if not q.strip():
         return lambda d, who: True
-    parser = _DriveQuery(q)
-    try:
+    try:  # a term the lexer cannot read (``foo = 1``) is Drive's 400 invalid on q too, not a parseError
+        parser = _DriveQuery(q)
         pred = parser.expr()
     except (ValueError, IndexError, KeyError):
         raise DriveError(400, "invalid", "Invalid Value", location="q") from None

@@ -29,6 +29,7 @@ from sandbox.core.http import Request, Response, json_response
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.query import compile_query
+from sandbox.gdrive.spaces import space_of, wanted_spaces
 from sandbox.gdrive.store import FOLDER, DriveFile
 
 ORDER_KEYS = {"name": lambda f: (f.name.casefold(), f.name), "name_natural": lambda f: _natural(f.name),
@@ -105,11 +106,14 @@ class Listing:
             raise DriveError(400, "invalid", "Invalid Value", location="pageToken")
         offset = int(token)
         include, only = self._scope(req)
+        spaces = wanted_spaces(req)
         with self.store.lock:
             hits = []
             for f in self.store.files.values():
                 drive = self.store.drive_of(f)
                 if (only is not None and drive != only) or (drive is not None and not include):
+                    continue
+                if space_of(self.store, f) not in spaces:  # app data files only with spaces=appDataFolder
                     continue
                 if self.store.can_read(f, req.principal) and match(f, req.principal):
                     hits.append(f)
@@ -150,6 +154,7 @@ class Listing:
                              location="pageSize")
         size, number = int(raw), int(number)
         with_removed = req.query.get("includeRemoved", "true") != "false"
+        spaces = wanted_spaces(req)
         out: list[dict[str, Any]] = []
         with self.store.lock:
             pending = [c for c in self.store.changes if c.number >= number and c.drive == log]
@@ -159,6 +164,8 @@ class Listing:
                     continue  # an older change of a file that has left this log since (its leaving is reported)
                 # Drive: "removed ... for example by deletion or loss of access": a file the caller can no
                 # longer read is reported removed, without its resource
+                if f is not None and space_of(self.store, f) not in spaces:
+                    continue  # an app data file, outside spaces=appDataFolder
                 lost = f is not None and not self.store.can_read(f, req.principal)
                 removed = f is None or change.removed or lost
                 if removed and not with_removed:

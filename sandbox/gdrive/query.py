@@ -22,7 +22,8 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sandbox.gdrive.store import DriveFile, root_id
+from sandbox.gdrive.spaces import alias
+from sandbox.gdrive.store import DriveFile
 
 Pred = Callable[[DriveFile, str], bool]  # (file, caller) -> matches
 LEX = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><=|>=|!=|=|<|>)|(?P<p>[(){}])
@@ -115,8 +116,8 @@ class _Parser:
             value = self.string()
             self.take("word", "in")
             field = self.take("word")
-            if field == "parents":  # 'root': the caller's My Drive root
-                return lambda f, w: (root_id(w) if value == "root" else value) in f.parents
+            if field == "parents":  # 'root': the caller's My Drive root; 'appDataFolder' its app data folder
+                return lambda f, w: alias(value, w) in f.parents
             if field in ROLES:  # 'me': the caller
                 return lambda f, w: (w if value == "me" else value) in ROLES[field](f)
             raise ValueError(f"'in' is not supported on {field!r}")

@@ -26,12 +26,12 @@ class Uploads:
                       file_id: str | None, who: str) -> Response:
         """Create a file, or (files.update with media) replace an existing file's content."""
         if file_id is None:
-            return self._answer(self._new_file(who, meta, data, mime, all_drives(req)), req)
+            return self._answer(self._pinned(self._new_file(who, meta, data, mime, all_drives(req)), req), req)
         f = self.store.files.get(file_id)
         if f is None:
             raise DriveError(404, "notFound", f"File not found: {file_id}.", location="fileId")
         self._update(f, meta, req, data)
-        return self._answer(f, req)
+        return self._answer(self._pinned(f, req), req)
 
     def upload(self, req: Request) -> Response:
         kind = req.query.get("uploadType", "media")

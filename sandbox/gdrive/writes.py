@@ -19,7 +19,8 @@ from typing import Any
 from sandbox.core.http import Request, Response
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.listing import all_drives
-from sandbox.gdrive.store import FOLDER, DriveFile, as_rfc3339, root_id
+from sandbox.gdrive.spaces import alias, appdata_id
+from sandbox.gdrive.store import FOLDER, DriveFile, as_rfc3339
 
 READ_ONLY = {"id", "size", "md5Checksum", "sha1Checksum", "sha256Checksum", "owners", "createdTime", "version",
              "capabilities", "permissions", "permissionIds", "webViewLink", "webContentLink", "exportLinks",
@@ -51,6 +52,8 @@ class Writes:
 
     def _check_parent(self, parent: str, who: str, any_drive: bool) -> None:
         """A shared drive, or a folder in one, is not found without supportsAllDrives=true, as in Drive."""
+        if parent == appdata_id(who):  # the caller's application data folder
+            return
         in_drive = self.store.drive_of_parents([parent]) is not None
         if in_drive and not any_drive:
             raise DriveError(404, "notFound", f"File not found: {parent}.")
@@ -64,7 +67,7 @@ class Writes:
 
     def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None,
                   any_drive: bool = False) -> DriveFile:
-        parents = [root_id(who) if p == "root" else p for p in meta.get("parents") or ["root"]]  # My Drive's root
+        parents = [alias(p, who) for p in meta.get("parents") or ["root"]]  # My Drive's root, appDataFolder
         if len(parents) > 1:  # one parent per file (Drive's words for an update; here guessed the same)
             raise DriveError(403, "cannotAddParent", "Increasing the number of parents is not allowed")
         for parent in parents:
@@ -93,7 +96,16 @@ class Writes:
         f = self._file(req)
         meta = req.json() if req.body else {}
         self._update(f, meta or {}, req)
-        return self._answer(f, req)
+        return self._answer(self._pinned(f, req), req)
+
+    @staticmethod
+    def _pinned(f: DriveFile, req: Request) -> DriveFile:
+        """``keepRevisionForever=true`` (create, update, copy): the head revision of a binary file is kept
+        forever (``keepForever``), as Drive does; Docs Editors files ignore it."""
+        head = f.head_revision()
+        if req.query.get("keepRevisionForever") == "true" and head is not None and not f.native:
+            head.keep_forever = True
+        return f
 
     def _update(self, f: DriveFile, meta: dict[str, Any], req: Request, content: bytes | None = None) -> None:
         """files.update: metadata from ``meta``, parents from addParents/removeParents, content if given."""
@@ -107,8 +119,7 @@ class Writes:
         if bad:
             raise DriveError(403, "fieldNotWritable", "The resource body includes fields which are not directly "
                              f"writable: {', '.join(bad)}.")
-        mine = root_id(req.principal)  # 'root': the caller's My Drive
-        add, remove = ([mine if p == "root" else p for p in (req.query.get(key) or "").split(",") if p]
+        add, remove = ([alias(p, req.principal) for p in (req.query.get(key) or "").split(",") if p]
                        for key in ("addParents", "removeParents"))
         modified = _time(meta, "modifiedTime")
         for parent in add:
@@ -156,5 +167,5 @@ class Writes:
                      "appProperties": {**f.app_properties, **(meta.get("appProperties") or {})},
                      "properties": {**f.properties, **(meta.get("properties") or {})},
                      "description": meta.get("description", f.description), "starred": meta.get("starred")}
-        return self._answer(self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type,
-                                           all_drives(req)), req)
+        copy = self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type, all_drives(req))
+        return self._answer(self._pinned(copy, req), req)

@@ -8,7 +8,7 @@ import os
 
 import pytest
 from googleapiclient.errors import HttpError
-from googleapiclient.http import MediaFileUpload, MediaIoBaseDownload
+from googleapiclient.http import MediaFileUpload, MediaInMemoryUpload, MediaIoBaseDownload
 
 from tests.sandbox.gdrive.calls import raw, refused
 from tests.sandbox.gdrive.test_client_probe import drive, upload
@@ -113,3 +113,49 @@ def test_resumable_chunk_sent_again_counts_once(drive, gdrive):
     last = raw(gdrive, "PUT", session, data=b"89", headers={"Content-Range": "bytes 8-9/10"})
     assert last.status_code == 200
     assert drive.files().get_media(fileId=last.json()["id"]).execute() == b"0123456789"
+
+
+def test_keep_revision_forever(drive, gdrive):
+    """keepRevisionForever=true on create, update and copy was ignored: the head revision stays
+    ``keepForever: false`` where Drive pins it."""
+    files, media = drive.files(), MediaInMemoryUpload(b"v1", mimetype="text/plain")
+    f = files.create(body={"name": "pinned.txt", "parents": [gdrive.evidence_folder]}, media_body=media,
+                     keepRevisionForever=True, fields="id").execute()["id"]
+    files.update(fileId=f, media_body=MediaInMemoryUpload(b"v2", mimetype="text/plain")).execute()
+    files.update(fileId=f, media_body=MediaInMemoryUpload(b"v3", mimetype="text/plain"),
+                 keepRevisionForever=True).execute()
+    revs = drive.revisions().list(fileId=f, fields="revisions(keepForever)").execute()["revisions"]
+    assert [r["keepForever"] for r in revs] == [True, False, True]
+    copy = files.copy(fileId=f, keepRevisionForever=True, fields="id").execute()["id"]
+    assert drive.revisions().list(fileId=copy, fields="revisions(keepForever)").execute()["revisions"] == [
+        {"keepForever": True}]
+
+
+def test_drives_list_query_it_cannot_read_is_invalid(drive):
+    status, error = refused(drive.drives().list(q="memberCount = 1"))
+    assert (status, error["reason"], error["location"]) == (400, "invalid", "q")
+
+
+def test_app_data_folder(drive, gdrive):
+    """parents=['appDataFolder'] was 404 and spaces=appDataFolder listed the whole Drive: app data files
+    live in their own space, out of the default listing and change feed."""
+    files = drive.files()
+    token = drive.changes().getStartPageToken().execute()["startPageToken"]
+    cfg = files.create(body={"name": "state.json", "parents": ["appDataFolder"]},
+                       media_body=MediaInMemoryUpload(b"{}", mimetype="application/json"),
+                       fields="id,parents,spaces").execute()
+    folder = files.get(fileId="appDataFolder", fields="id,name,spaces").execute()
+    assert cfg["parents"] == [folder["id"]] and cfg["spaces"] == ["appDataFolder"]
+    assert folder == {"id": folder["id"], "name": "appDataFolder", "spaces": ["appDataFolder"]}
+    upload(drive, gdrive.evidence_folder, "e.txt", b"e")
+    listed = files.list(spaces="appDataFolder", fields="files(id)").execute()["files"]
+    assert listed == [{"id": cfg["id"]}]
+    assert files.list(spaces="appDataFolder", q="'appDataFolder' in parents", fields="files(id)").execute()[
+        "files"] == [{"id": cfg["id"]}]
+    assert cfg["id"] not in {f["id"] for f in files.list(fields="files(id)").execute()["files"]}
+    changed = {c["fileId"] for c in drive.changes().list(pageToken=token).execute()["changes"]}
+    assert cfg["id"] not in changed and len(changed) == 1
+    assert {c["fileId"] for c in drive.changes().list(pageToken=token, spaces="appDataFolder").execute()[
+        "changes"]} == {cfg["id"]}
+    status, error = refused(files.list(spaces="bogus"))
+    assert (status, error["location"]) == (400, "spaces")
