@@ -68,6 +68,9 @@ from sandbox.gdrive.watch import WATCH_ROUTES, NotifyingStore, Watches
 from sandbox.gdrive.writes import Writes
 
 FILES = r"/drive/v3/files"
+INVALID_CREDENTIALS = ("Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or "
+                       "other valid authentication credential. See "
+                       "https://developers.google.com/identity/sign-in/web/devconsole-project.")
 
 
 class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, Drives, Batch, Watches, Sandbox):
@@ -111,7 +114,8 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
             return drive_error(429, "rateLimitExceeded", "Rate Limit Exceeded",
                                [("Retry-After", str(decision.retry_after))])
         if decision.status == 401:
-            return drive_error(401, "authError", "Invalid Credentials")
+            return drive_error(401, "authError", INVALID_CREDENTIALS, location="Authorization", location_type="header",
+                               item_message="Invalid Credentials")
         if decision.status == 403:
             return drive_error(403, "insufficientFilePermissions",
                                "The user does not have sufficient permissions for this file.")
@@ -152,13 +156,15 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
 
     def _authed(self, handler):
         def wrapped(req: Request) -> Response:
-            who, why = self.accounts.principal(req)
-            if who is None:
-                return drive_error(401, "authError", f"Request had invalid authentication credentials ({why}).",
-                                   [("WWW-Authenticate", 'Bearer realm="https://accounts.google.com/"')])
+            who, _ = self.accounts.principal(req)
+            if who is None:  # Google's words, whatever was wrong (missing, expired, revoked, unknown)
+                return drive_error(401, "authError", INVALID_CREDENTIALS, [("WWW-Authenticate", 'Bearer realm='
+                                   '"https://accounts.google.com/", error="invalid_token"')], location="Authorization",
+                                   location_type="header", item_message="Invalid Credentials")
             req.principal = who
             if not allows(self.accounts.scopes.get(req.header("Authorization")[len("Bearer "):].strip()), req):
-                return drive_error(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+                return drive_error(403, "insufficientPermissions", "Request had insufficient authentication scopes.",
+                                   item_message="Insufficient Permission")
             try:
                 return handler(req)
             except DriveError as exc:

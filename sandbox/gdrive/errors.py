@@ -13,11 +13,14 @@ DOMAIN = {"rateLimitExceeded": "usageLimits", "userRateLimitExceeded": "usageLim
 
 
 def drive_error(code: int, reason: str, message: str, headers: list[tuple[str, str]] | None = None,
-                location: str | None = None) -> Response:
-    """`location` names the bad query parameter (`"locationType": "parameter"`), as Drive's 400s do."""
-    item = {"domain": DOMAIN.get(reason, "global"), "reason": reason, "message": message}
+                location: str | None = None, location_type: str = "parameter", item_message: str | None = None
+                ) -> Response:
+    """`location` names the bad query parameter (`"locationType": "parameter"`), as Drive's 400s do, or the
+    header (`location_type="header"`, 401s); `item_message`: the ``errors[]`` item's own message when it is
+    not the top-level one (Google's auth errors: "Invalid Credentials", "Insufficient Permission")."""
+    item = {"domain": DOMAIN.get(reason, "global"), "reason": reason, "message": item_message or message}
     if location:
-        item.update(locationType="parameter", location=location)
+        item.update(locationType=location_type, location=location)
     body = {"error": {"code": code, "message": message, "status": STATUS.get(code, "UNKNOWN"), "errors": [item]}}
     return json_response(body, code, headers)
 

@@ -133,8 +133,8 @@ def test_token_scopes_bound_what_it_may_do(drive, gdrive):
                  readonly.files().update(fileId=f["id"], body={"name": "y"}),
                  readonly.files().delete(fileId=f["id"])):
         status, error = refused(call)
-        assert (status, error["reason"], error["message"]) == (
-            403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+        assert (status, error["reason"], error["message"]) == (403, "insufficientPermissions",
+                                                               "Insufficient Permission")
     metadata = _as(gdrive, [scope + "drive.metadata.readonly"])
     assert metadata.files().get(fileId=f["id"], fields="name").execute() == {"name": "s.txt"}
     assert refused(metadata.files().get_media(fileId=f["id"]))[0] == 403

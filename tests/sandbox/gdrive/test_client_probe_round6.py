@@ -159,3 +159,16 @@ def test_app_data_folder(drive, gdrive):
         "changes"]} == {cfg["id"]}
     status, error = refused(files.list(spaces="bogus"))
     assert (status, error["location"]) == (400, "spaces")
+
+
+def test_auth_error_bodies_are_googles(drive, gdrive):
+    """The 401 said "(expired)" in its own words and had no location; Google's names the Authorization
+    header and its errors[] item says "Invalid Credentials" (and "Insufficient Permission" on a 403 for
+    scopes, as googleapiclient shows in HttpError.error_details)."""
+    answer = raw(gdrive, "GET", "/drive/v3/files", headers={"Authorization": "Bearer nope"})
+    error = answer.json()["error"]
+    assert answer.status_code == 401 and error["status"] == "UNAUTHENTICATED"
+    assert error["message"].startswith("Request had invalid authentication credentials. Expected OAuth 2 access")
+    assert error["errors"] == [{"domain": "global", "reason": "authError", "message": "Invalid Credentials",
+                                "locationType": "header", "location": "Authorization"}]
+    assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"]
