@@ -249,9 +249,17 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
         return json_response({"kind": "drive#generatedIds", "space": "drive", "ids": ids})
 
     def empty_trash(self, req: Request) -> Response:
-        """files.emptyTrash: deletes every trashed file the caller owns."""
-        for f in [f for f in self.store.files.values()
-                  if f.trashed and f.owner == req.principal and self.store.drive_of(f) is None]:
+        """files.emptyTrash: deletes every trashed file the caller owns in My Drive or, with ``driveId``, every
+        trashed item of that shared drive (its organizers only: 403 insufficientFilePermissions, guessed; not a
+        member: 404 notFound on driveId)."""
+        drive = req.query.get("driveId") or None
+        if drive is not None and self.store.member_role(drive, req.principal) is None:
+            raise DriveError(404, "notFound", f"Shared drive not found: {drive}", location="driveId")
+        if drive is not None and self.store.member_role(drive, req.principal) != "organizer":
+            raise DriveError(403, "insufficientFilePermissions", "The user does not have sufficient permissions for "
+                             f"file {drive}.")
+        for f in [f for f in self.store.files.values() if f.trashed and self.store.drive_of(f) == drive and (
+                drive is not None or f.owner == req.principal)]:
             if f.id in self.store.files:  # not gone already with a trashed folder above it
                 self.store.delete_tree(f.id, req.principal)
         return Response(204, b"", "text/plain")

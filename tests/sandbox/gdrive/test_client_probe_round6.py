@@ -172,3 +172,21 @@ def test_auth_error_bodies_are_googles(drive, gdrive):
     assert error["errors"] == [{"domain": "global", "reason": "authError", "message": "Invalid Credentials",
                                 "locationType": "header", "location": "Authorization"}]
     assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"]
+
+
+def test_empty_trash_of_a_shared_drive(drive, gdrive):
+    """emptyTrash(driveId=...) answered 204 and left the shared drive's trash as it was."""
+    from sandbox.gdrive.drives import add_shared_drive
+
+    team = drive.drives().create(requestId="t1", body={"name": "Team"}).execute()["id"]
+    files = drive.files()
+    gone = files.create(body={"name": "old.txt", "parents": [team]}, supportsAllDrives=True, fields="id").execute()
+    kept = files.create(body={"name": "new.txt", "parents": [team]}, supportsAllDrives=True, fields="id").execute()
+    files.update(fileId=gone["id"], body={"trashed": True}, supportsAllDrives=True).execute()
+    files.emptyTrash(driveId=team).execute()
+    assert refused(files.get(fileId=gone["id"], supportsAllDrives=True))[0] == 404
+    assert files.get(fileId=kept["id"], supportsAllDrives=True, fields="id").execute() == kept
+    other = add_shared_drive(gdrive.sandbox.store, "Other", "grc-admin@example.com",
+                             {gdrive.client_email: "writer"}).id
+    assert refused(files.emptyTrash(driveId=other))[0] == 403
+    assert refused(files.emptyTrash(driveId="0Anope"))[0] == 404

@@ -170,3 +170,54 @@ def test_failing_receiver_is_retried_then_dropped_without_blocking(drive, gdrive
     assert [d["status"] for d in sync] == [503, 503, 503] and sync[-1]["dropped"]
     update = [d for d in log if d["number"] == 2]
     assert len(update) == 1 and update[0]["status"] == 404 and update[0]["dropped"]
+
+
+def test_shared_drive_change_log_channel(drive, gdrive, receiver):
+    """changes.watch with driveId watches that shared drive's log: its changes notify, My Drive's do not."""
+    team = drive.drives().create(requestId="w1", body={"name": "Team"}).execute()["id"]
+    token = drive.changes().getStartPageToken(driveId=team, supportsAllDrives=True).execute()["startPageToken"]
+    channel = drive.changes().watch(pageToken=token, driveId=team, supportsAllDrives=True, body={
+        "id": "team-log", "type": "web_hook", "address": receiver.url}).execute()
+    assert f"driveId={team}" in channel["resourceUri"]
+    _settled(gdrive)
+    drive.files().create(body={"name": "mine.txt", "parents": [gdrive.evidence_folder]}).execute()
+    _settled(gdrive)
+    assert receiver.states("team-log") == ["sync"]
+    drive.files().create(body={"name": "team.txt", "parents": [team]}, supportsAllDrives=True).execute()
+    _settled(gdrive)
+    assert receiver.states("team-log") == ["sync", "change"]
+
+
+def test_plain_http_receivers_only_when_the_sandbox_allows_them(make_gdrive_sandbox):
+    """http_webhooks=True: a plain-http loopback address is taken (for receivers without TLS)."""
+    import http.server
+
+    got: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(self.headers["X-Goog-Resource-State"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        sb = make_gdrive_sandbox(http_webhooks=True)
+        folder = sb.store.folder("F", "someone@example.com")
+        who = "someone@example.com"
+        token = sb.tokens.issue(who, who, "")["access_token"]
+        import requests
+
+        answer = requests.post(f"{sb.url}/drive/v3/files/{folder.id}/watch", timeout=10,
+                               headers={"Authorization": f"Bearer {token}"},
+                               json={"id": "plain", "type": "web_hook",
+                                     "address": f"http://127.0.0.1:{server.server_address[1]}/n"})
+        assert answer.status_code == 200 and answer.json()["kind"] == "api#channel"
+        assert sb.push.flush(10) and got == ["sync"]
+    finally:
+        server.shutdown()
+        server.server_close()
