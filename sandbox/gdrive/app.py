@@ -58,6 +58,7 @@ from sandbox.gdrive.export import export
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import Listing, all_drives
 from sandbox.gdrive.media import download
+from sandbox.gdrive.members import DriveMembers
 from sandbox.gdrive.permissions import Permissions
 from sandbox.gdrive.push import PushHub
 from sandbox.gdrive.revisions import REVISION_ROUTES, Revisions
@@ -73,7 +74,8 @@ INVALID_CREDENTIALS = ("Request had invalid authentication credentials. Expected
                        "https://developers.google.com/identity/sign-in/web/devconsole-project.")
 
 
-class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, Drives, Batch, Watches, Sandbox):
+class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revisions, Comments, Drives, Batch, Watches,
+                   Sandbox):
     vendor = "gdrive"
     server_header = "ESF"
 
@@ -132,6 +134,7 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
         router.add("POST", FILES, self._authed(self.create_metadata))
         router.add("GET", one, self._authed(self.get_file))
         router.add("GET", one + r"/export", self._authed(self.export_file))
+        router.add("GET", one + r"/listLabels", self._authed(self.list_labels))
         router.add("PATCH", one, self._authed(self.update_file))
         perms, perm = one + r"/permissions", one + r"/permissions/(?P<perm_id>[A-Za-z0-9_-]+)"
         router.add("GET", perms, self._authed(self.list_permissions))
@@ -215,8 +218,8 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
 
     def create_metadata(self, req: Request) -> Response:
         meta = req.json() or {}
-        return self._answer(self._new_file(req.principal, meta, b"", meta.get("mimeType") or FOLDER,
-                                           all_drives(req)), req)
+        return self._answer(self._pinned(self._new_file(req.principal, meta, b"", meta.get("mimeType"),
+                                                        all_drives(req)), req), req)
 
     def get_file(self, req: Request) -> Response:
         special = {root_id(req.principal): "My Drive", appdata_id(req.principal): APPDATA}
@@ -226,6 +229,8 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
             view["spaces"] = ["drive" if special[folder] == "My Drive" else APPDATA]
             return json_response(select({k: v for k, v in view.items() if k != "parents"}, "file",
                                         req.query.get("fields")))
+        if req.params["file_id"] in self.store.drives:  # a shared drive's top folder (members.py)
+            return json_response(select(self.drive_root(req), "file", req.query.get("fields")))
         f = self._file(req)
         if req.query.get("alt") != "media":
             return self._answer(f, req)
@@ -235,9 +240,14 @@ class DriveSandbox(Writes, Uploads, Permissions, Listing, Revisions, Comments, D
         return download(f.content, f.mime_type, req.header("Range"))
 
     def export_file(self, req: Request) -> Response:
-        f = self._file(req)
+        f = self._file(req, any_drive=True)  # files.export takes no supportsAllDrives: any drive
         mime = req.query.get("mimeType") or ""
         return Response(200, export(f, mime), mime)
+
+    def list_labels(self, req: Request) -> Response:
+        """files.listLabels: the emulator keeps no Drive labels, so every file has none."""
+        self._file(req, any_drive=True)
+        return json_response({"kind": "drive#labelList", "labels": []})
 
     def generate_ids(self, req: Request) -> Response:
         raw = req.query.get("count") or "10"

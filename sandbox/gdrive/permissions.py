@@ -5,7 +5,8 @@ the emulator checks on reads and writes (a folder's readers read what is inside)
 ``domain`` shares are kept and listed (their ids ``anyoneWithLink`` / ``<hash>k``). Only the owner or a
 writer may change sharing (403 insufficientFilePermissions); the owner's permission cannot be removed
 or downgraded without ``transferOwnership`` (403 cannotRemoveOwner); an unknown id is 404 notFound on
-``permissionId``; a bad ``type``/``role`` is 400 invalid, a missing one 400 required."""
+``permissionId``; a bad ``type``/``role`` is 400 invalid, a missing one 400 required. A shared drive's id as
+``fileId`` manages its members, and items in shared drives list the members' permissions (``members.py``)."""
 
 from __future__ import annotations
 
@@ -31,23 +32,33 @@ class Permissions:
                              f"The user does not have sufficient permissions for file {f.id}.")
         return f
 
-    @staticmethod
-    def _find(f: DriveFile, perm_id: str) -> dict[str, Any]:
-        found = next((p for p in f.permissions() if p["id"] == perm_id), None)
+    def _perms(self, f: DriveFile) -> list[dict[str, Any]]:
+        """``f``'s permissions; in a shared drive, its members' and its own (``members.py``)."""
+        drive = self.store.drive_of(f)
+        return f.permissions() if drive is None else self.item_permissions(f, drive)
+
+    def _find(self, f: DriveFile, perm_id: str) -> dict[str, Any]:
+        found = next((p for p in self._perms(f) if p["id"] == perm_id), None)
         if found is None:
             raise DriveError(404, "notFound", f"Permission not found: {perm_id}.", location="permissionId")
         return found
 
     def list_permissions(self, req: Request) -> Response:
+        if req.params["file_id"] in self.store.drives:  # a shared drive: its members
+            return self.member_call(req, "list")
         f = self._sharer(req)
-        body = {"kind": "drive#permissionList", "permissions": f.permissions()}
+        body = {"kind": "drive#permissionList", "permissions": self._perms(f)}
         return json_response(select(body, "permissionList", req.query.get("fields")))
 
     def get_permission(self, req: Request) -> Response:
+        if req.params["file_id"] in self.store.drives:  # a shared drive: its members
+            return self.member_call(req, "get")
         f = self._file(req)
         return json_response(select(self._find(f, req.params["perm_id"]), "permission", req.query.get("fields")))
 
     def create_permission(self, req: Request) -> Response:
+        if req.params["file_id"] in self.store.drives:  # a shared drive: its members
+            return self.member_call(req, "create")
         f = self._sharer(req)
         body = req.json() or {}
         kind, role = body.get("type"), body.get("role")
@@ -104,6 +115,8 @@ class Permissions:
             people.discard(email)
 
     def update_permission(self, req: Request) -> Response:
+        if req.params["file_id"] in self.store.drives:  # a shared drive: its members
+            return self.member_call(req, "update")
         f = self._sharer(req)
         perm = self._find(f, req.params["perm_id"])
         role = (req.json() or {}).get("role")
@@ -122,6 +135,8 @@ class Permissions:
         return json_response(select(perm, "permission", req.query.get("fields")))
 
     def delete_permission(self, req: Request) -> Response:
+        if req.params["file_id"] in self.store.drives:  # a shared drive: its members
+            return self.member_call(req, "delete")
         f = self._sharer(req)
         perm = self._find(f, req.params["perm_id"])
         if perm["role"] == "owner":

@@ -122,8 +122,9 @@ class DriveFile:
         return self.revisions[-1]
 
     def visibility(self) -> str:
-        kinds = {p["type"] for p in self.link_shares.values()}
-        return "anyoneWithLink" if "anyone" in kinds else "domainWithLink" if "domain" in kinds else "limited"
+        kinds = {x["type"] + ("CanFind" if x.get("allowFileDiscovery") else "WithLink")
+                 for x in self.link_shares.values()}
+        return min(kinds, key=lambda k: (not k.startswith("anyone"), "WithLink" in k), default="limited")
 
     def role_of(self, who: str) -> str | None:
         if who == self.owner:
