@@ -187,8 +187,12 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
         return f
 
     def _view(self, f: DriveFile, req: Request) -> dict[str, Any]:
-        out = f.resource(req.principal, req.base_url, self.store.role(f, req.principal), self.store.drive_of(f))
+        drive = self.store.drive_of(f)
+        out = f.resource(req.principal, req.base_url, self.store.role(f, req.principal), drive)
         out["spaces"] = [space_of(self.store, f)]
+        if drive is not None and "permissions" in out:  # a shared drive's members, no owner (members.py)
+            out["permissions"] = self.item_permissions(f, drive)
+            out["permissionIds"] = [p["id"] for p in out["permissions"]]
         return out
 
     def _answer(self, f: DriveFile, req: Request) -> Response:

@@ -42,6 +42,8 @@ def test_shared_drive_id_as_a_file(drive, gdrive):
     assert [p["role"] for p in item] == ["organizer", "reader"]  # the members, no owner
     assert item[0]["permissionDetails"] == [{"permissionType": "member", "role": "organizer", "inherited": True,
                                              "inheritedFrom": team}]
+    shown = drive.files().get(fileId=f, supportsAllDrives=True, fields="permissions(role)").execute()
+    assert shown == {"permissions": [{"role": "organizer"}, {"role": "reader"}]}
     perms.delete(fileId=team, permissionId=added["id"], supportsAllDrives=True).execute()
     assert len(perms.list(fileId=team, supportsAllDrives=True).execute()["permissions"]) == 1
 
