@@ -33,6 +33,8 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   binary content, as on Drive: no ``size``/``md5Checksum``, ``alt=media`` is 403 fileNotDownloadable;
   Docs Editors files export to their formats (``export.py``; 400 for a conversion Drive does not offer),
   anything else is 403 fileNotExportable.
+- Spaces (``spaces.py``): ``appDataFolder`` as a folder alias and a space of its own; a shared drive's id is
+  also its top folder's and permissions on it manage members (``members.py``).
 - Push notifications (``watch.py``, ``push.py``): ``files.watch``, ``changes.watch`` and ``channels.stop``;
   the emulator POSTs Drive's notifications to the channel's https address from a background thread.
 - Token scopes bound what a token may do and ``with_subject`` needs ``accounts.delegate(...)`` (``auth.py``).
@@ -258,9 +260,13 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
         if not raw.isdigit() or not 1 <= int(raw) <= 1000:
             raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
                              location="count")
+        space = req.query.get("space") or "drive"
+        if space not in ("drive", APPDATA):  # the spaces Drive generates ids for (message guessed)
+            raise DriveError(400, "invalid", f"Invalid Value: space {space!r}", location="space")
         ids = [self.store.new_id() for _ in range(int(raw))]
         self.store.generated.update(ids)
-        return json_response({"kind": "drive#generatedIds", "space": "drive", "ids": ids})
+        return json_response(select({"kind": "drive#generatedIds", "space": space, "ids": ids}, "generatedIds",
+                                    req.query.get("fields")))
 
     def empty_trash(self, req: Request) -> Response:
         """files.emptyTrash: deletes every trashed file the caller owns in My Drive or, with ``driveId``, every

@@ -63,6 +63,7 @@ RESOURCES: dict[str, Schema] = {
     "reply": REPLY,
     "replyList": {"kind": None, "nextPageToken": None, "replies": REPLY},
     "drive": DRIVE,
+    "generatedIds": {"kind": None, "space": None, "ids": None},
     "driveList": {"kind": None, "nextPageToken": None, "drives": DRIVE},
     "about": _names(
         "kind user storageQuota importFormats exportFormats maxImportSizes maxUploadSize appInstalled "
@@ -77,7 +78,8 @@ DEFAULTS = {"file": BASIC_FILE, "fileList": f"kind,nextPageToken,incompleteSearc
             "startPageToken": "kind,startPageToken",
             "revision": "kind,id,mimeType,modifiedTime",
             "revisionList": "kind,nextPageToken,revisions(kind,id,mimeType,modifiedTime)",
-            "drive": "kind,id,name", "driveList": "kind,nextPageToken,drives(kind,id,name)"}
+            "drive": "kind,id,name", "driveList": "kind,nextPageToken,drives(kind,id,name)",
+            "generatedIds": "kind,space,ids"}
 # no default set: Drive answers 400 required without ``fields`` (comments and replies, as the Manage comments
 # guide says for every method but delete; about.get)
 REQUIRED_FOR = {"about": "method"}

@@ -190,3 +190,16 @@ def test_empty_trash_of_a_shared_drive(drive, gdrive):
                              {gdrive.client_email: "writer"}).id
     assert refused(files.emptyTrash(driveId=other))[0] == 403
     assert refused(files.emptyTrash(driveId="0Anope"))[0] == 404
+
+
+def test_generate_ids_for_a_space_and_fields(drive, gdrive):
+    """generateIds answered space 'drive' whatever was asked and ignored fields; an id generated for the app
+    data space makes a file there."""
+    made = drive.files().generateIds(count=2, space="appDataFolder").execute()
+    assert made["space"] == "appDataFolder" and len(made["ids"]) == 2
+    assert set(drive.files().generateIds(count=1, fields="ids").execute()) == {"ids"}
+    f = drive.files().create(body={"id": made["ids"][0], "name": "s.json", "parents": ["appDataFolder"]},
+                             fields="id,spaces").execute()
+    assert f == {"id": made["ids"][0], "spaces": ["appDataFolder"]}
+    status, error = refused(drive.files().generateIds(space="photos"))
+    assert (status, error["location"]) == (400, "space")
