@@ -29,7 +29,7 @@ from sandbox.core.http import Request, Response, json_response
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.query import compile_query
-from sandbox.gdrive.spaces import space_of, wanted_spaces
+from sandbox.gdrive.spaces import in_my_drive, space_of, wanted_spaces
 from sandbox.gdrive.store import FOLDER, DriveFile
 
 ORDER_KEYS = {"name": lambda f: (f.name.casefold(), f.name), "name_natural": lambda f: _natural(f.name),
@@ -155,6 +155,7 @@ class Listing:
         size, number = int(raw), int(number)
         with_removed = req.query.get("includeRemoved", "true") != "false"
         spaces = wanted_spaces(req)
+        my_drive = req.query.get("restrictToMyDrive") == "true" and log is None
         out: list[dict[str, Any]] = []
         with self.store.lock:
             pending = [c for c in self.store.changes if c.number >= number and c.drive == log]
@@ -166,6 +167,8 @@ class Listing:
                 # longer read is reported removed, without its resource
                 if f is not None and space_of(self.store, f) not in spaces:
                     continue  # an app data file, outside spaces=appDataFolder
+                if f is not None and my_drive and not in_my_drive(self.store, f, req.principal):
+                    continue  # restrictToMyDrive: a shared file not added to My Drive
                 lost = f is not None and not self.store.can_read(f, req.principal)
                 removed = f is None or change.removed or lost
                 if removed and not with_removed:

@@ -7,6 +7,8 @@ folder each user has for an app's own files (hidden from the user's Drive).
 - files under it are in the ``appDataFolder`` space (``spaces: ["appDataFolder"]``) and ``files.list``
   lists them only with ``spaces=appDataFolder``; the default ``spaces=drive`` leaves them out. A value
   that is not a space is 400 invalid on ``spaces`` (Drive's reason; message guessed).
+- ``changes.list(restrictToMyDrive=true)`` leaves out changes to files outside the caller's My Drive
+  hierarchy (shared files not under their root, app data).
 - Not modelled: the ``drive.appdata`` scope (the token's other scopes decide, see ``auth.py``), the
   ``photos`` space (accepted, empty)."""
 
@@ -32,17 +34,27 @@ def alias(folder: str, who: str) -> str:
     return root_id(who) if folder == "root" else appdata_id(who) if folder == APPDATA else folder
 
 
-def space_of(store: DriveStore, f: DriveFile) -> str:
-    """``appDataFolder`` when ``f``'s parent chain reaches its owner's application data folder."""
-    mine, seen, todo = appdata_id(f.owner), set(), list(f.parents)
+def _reaches(store: DriveStore, f: DriveFile, folder: str) -> bool:
+    seen, todo = set(), list(f.parents)
     while todo:
         parent = todo.pop()
-        if parent == mine:
-            return APPDATA
+        if parent == folder:
+            return True
         if parent in store.files and parent not in seen:
             seen.add(parent)
             todo.extend(store.files[parent].parents)
-    return "drive"
+    return False
+
+
+def space_of(store: DriveStore, f: DriveFile) -> str:
+    """``appDataFolder`` when ``f``'s parent chain reaches its owner's application data folder."""
+    return APPDATA if _reaches(store, f, appdata_id(f.owner)) else "drive"
+
+
+def in_my_drive(store: DriveStore, f: DriveFile, who: str) -> bool:
+    """Whether ``f`` is in ``who``'s My Drive hierarchy (changes.list ``restrictToMyDrive=true``): under their
+    root, not a file shared with them from someone else's folders."""
+    return _reaches(store, f, root_id(who))
 
 
 def wanted_spaces(req: Request) -> set[str]:

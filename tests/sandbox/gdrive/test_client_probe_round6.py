@@ -203,3 +203,15 @@ def test_generate_ids_for_a_space_and_fields(drive, gdrive):
     assert f == {"id": made["ids"][0], "spaces": ["appDataFolder"]}
     status, error = refused(drive.files().generateIds(space="photos"))
     assert (status, error["location"]) == (400, "space")
+
+
+def test_changes_restricted_to_my_drive(drive, gdrive):
+    """restrictToMyDrive=true was ignored: changes to files in folders others shared (not in the caller's My
+    Drive hierarchy) were listed."""
+    token = drive.changes().getStartPageToken().execute()["startPageToken"]
+    mine = drive.files().create(body={"name": "mine.txt"}, fields="id").execute()["id"]
+    shared = upload(drive, gdrive.evidence_folder, "shared.txt", b"s")["id"]
+    every = {c["fileId"] for c in drive.changes().list(pageToken=token).execute()["changes"]}
+    assert every == {mine, shared}
+    restricted = drive.changes().list(pageToken=token, restrictToMyDrive=True).execute()["changes"]
+    assert [c["fileId"] for c in restricted] == [mine]
