@@ -57,6 +57,7 @@ from sandbox.gdrive.comments import COMMENT_ROUTES, Comments
 from sandbox.gdrive.drives import DRIVE_ROUTES, Drives
 from sandbox.gdrive.errors import DriveError, drive_error
 from sandbox.gdrive.export import export
+from sandbox.gdrive.extras import show
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import Listing, all_drives
 from sandbox.gdrive.media import download
@@ -189,9 +190,10 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
         return f
 
     def _view(self, f: DriveFile, req: Request) -> dict[str, Any]:
-        drive = self.store.drive_of(f)
-        out = f.resource(req.principal, req.base_url, self.store.role(f, req.principal), drive)
+        drive, role = self.store.drive_of(f), self.store.role(f, req.principal)
+        out = f.resource(req.principal, req.base_url, role, drive)
         out["spaces"] = [space_of(self.store, f)]
+        show(f, out, role)  # writersCanShare, copyRequiresWriterPermission, folderColorRgb (extras.py)
         if drive is not None and "permissions" in out:  # a shared drive's members, no owner (members.py)
             out["permissions"] = self.item_permissions(f, drive)
             out["permissionIds"] = [p["id"] for p in out["permissions"]]

@@ -14,6 +14,7 @@ from typing import Any
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.gdrive.errors import DriveError
+from sandbox.gdrive.extras import check_share
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.store import DriveFile, permission_id
 
@@ -27,9 +28,11 @@ class Permissions:
 
     def _sharer(self, req: Request) -> DriveFile:
         f = self._file(req)
-        if self.store.role(f, req.principal) not in ("owner", "writer"):
+        role = self.store.role(f, req.principal)
+        if role not in ("owner", "writer"):
             raise DriveError(403, "insufficientFilePermissions",
                              f"The user does not have sufficient permissions for file {f.id}.")
+        check_share(f, role)  # writersCanShare=false
         return f
 
     def _perms(self, f: DriveFile) -> list[dict[str, Any]]:

@@ -3,8 +3,8 @@ by ``not``, grouped in parentheses.
 
 - ``name`` =, !=, contains (contains is a case-insensitive prefix match on the name or one of its
   words, as Drive documents: ``'Hello'`` finds ``HelloWorld``, ``'World'`` does not);
-- ``fullText contains`` (name, description or text content; ``'"a phrase"'`` in double quotes: that
-  phrase); ``mimeType`` =, !=, contains;
+- ``fullText contains`` (name, description, text content or ``contentHints.indexableText``;
+  ``'"a phrase"'`` in double quotes: that phrase); ``mimeType`` =, !=, contains;
 - ``createdTime`` / ``modifiedTime`` / ``viewedByMeTime`` with <, <=, =, !=, >, >= and an RFC 3339 value
   (UTC when it has no offset);
 - ``trashed`` / ``starred`` / ``sharedWithMe`` =, != ``true|false``, or bare (``q=sharedWithMe``: true);
@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sandbox.gdrive.extras import indexable_text
 from sandbox.gdrive.spaces import alias
 from sandbox.gdrive.store import DriveFile
 
@@ -48,7 +49,8 @@ def _words_start(name: str, prefix: str) -> bool:
 
 
 def _text(f: DriveFile) -> str:
-    return " ".join([f.name, f.description or "", f.content[:1 << 20].decode("utf-8", "ignore")]).casefold()
+    return " ".join([f.name, f.description or "", f.content[:1 << 20].decode("utf-8", "ignore"),
+                     indexable_text(f)]).casefold()
 
 
 class _Parser:

@@ -95,6 +95,7 @@ class DriveFile:
     revisions: list[Revision] = field(default_factory=list)  # oldest first; folders have none
     revision_seq: int = 0
     comments: list[Any] = field(default_factory=list)  # comments.Comment, oldest first
+    extra: dict[str, Any] = field(default_factory=dict)  # settings kept as written (extras.py)
 
     @property
     def in_trash(self) -> bool:

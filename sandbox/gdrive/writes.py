@@ -18,6 +18,7 @@ from typing import Any
 
 from sandbox.core.http import Request, Response
 from sandbox.gdrive.errors import DriveError
+from sandbox.gdrive.extras import KEPT, check_copy, keep
 from sandbox.gdrive.listing import all_drives
 from sandbox.gdrive.spaces import alias, appdata_id
 from sandbox.gdrive.store import FOLDER, DriveFile, as_rfc3339
@@ -90,6 +91,7 @@ class Writes:
                           properties={str(k): str(v) for k, v in (meta.get("properties") or {}).items()},
                           shortcut_target=(meta.get("shortcutDetails") or {}).get("targetId"))
             f.created, f.modified = created or f.created, modified or f.modified
+            keep(f, meta)
             return self.store.add(f)
 
     def update_file(self, req: Request) -> Response:
@@ -132,6 +134,7 @@ class Writes:
                               ("starred", "starred"), ("mimeType", "mime_type")):
                 if key in meta and meta[key] is not None:
                     setattr(f, attr, meta[key])
+            keep(f, meta)
             for key, attr in (("appProperties", "app_properties"), ("properties", "properties")):
                 for k, v in (meta.get(key) or {}).items():  # null removes the property, as in Drive
                     if v is None:
@@ -160,12 +163,15 @@ class Writes:
         f = self._file(req)
         if f.mime_type == FOLDER:
             raise DriveError(403, "cannotCopyFile", "This file cannot be copied by the user.")
+        check_copy(f, self.store.role(f, req.principal))  # copyRequiresWriterPermission
         meta = req.json() if req.body else {}
         meta = meta or {}
         copy_meta = {"name": meta.get("name") or f"Copy of {f.name}",
                      "parents": meta.get("parents") or list(f.parents),
                      "appProperties": {**f.app_properties, **(meta.get("appProperties") or {})},
                      "properties": {**f.properties, **(meta.get("properties") or {})},
-                     "description": meta.get("description", f.description), "starred": meta.get("starred")}
+                     "description": meta.get("description", f.description), "starred": meta.get("starred"),
+                     **{k: v for k, v in f.extra.items() if k != "contentHints"},
+                     **{k: meta[k] for k in KEPT if k in meta}}
         copy = self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type, all_drives(req))
         return self._answer(self._pinned(copy, req), req)

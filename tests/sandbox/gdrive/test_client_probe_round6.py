@@ -10,6 +10,7 @@ import pytest
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaFileUpload, MediaInMemoryUpload, MediaIoBaseDownload
 
+from sandbox.gdrive.store import DriveFile
 from tests.sandbox.gdrive.calls import raw, refused
 from tests.sandbox.gdrive.test_client_probe import drive, upload
 
@@ -215,3 +216,37 @@ def test_changes_restricted_to_my_drive(drive, gdrive):
     assert every == {mine, shared}
     restricted = drive.changes().list(pageToken=token, restrictToMyDrive=True).execute()["changes"]
     assert [c["fileId"] for c in restricted] == [mine]
+
+
+def test_sharing_and_copy_settings_are_kept(drive, gdrive):
+    """writersCanShare, copyRequiresWriterPermission, folderColorRgb and contentHints.indexableText were
+    dropped on update (the file kept answering the defaults) and never enforced."""
+    files = drive.files()
+    f = upload(drive, gdrive.evidence_folder, "locked.txt", b"x")["id"]
+    got = files.update(fileId=f, body={"writersCanShare": False, "copyRequiresWriterPermission": True,
+                                       "contentHints": {"indexableText": "quarterly attestation"}},
+                       fields="writersCanShare,copyRequiresWriterPermission,viewersCanCopyContent,contentHints"
+                       ).execute()
+    assert got == {"writersCanShare": False, "copyRequiresWriterPermission": True, "viewersCanCopyContent": False}
+    assert files.list(q="fullText contains 'attestation'", fields="files(id)").execute()["files"] == [{"id": f}]
+    folder = files.create(body={"name": "red", "mimeType": "application/vnd.google-apps.folder",
+                                "parents": [gdrive.evidence_folder], "folderColorRgb": "#ff0000"},
+                          fields="id,folderColorRgb").execute()
+    assert folder["folderColorRgb"] == "#ff0000"
+    # the admin's inbox file: the service account reads it; the admin makes copying need writer access
+    sb = gdrive.sandbox
+    inbox_file = sb.store.add(DriveFile(sb.store.new_id(), "evidence.pdf", "application/pdf", [gdrive.inbox_folder],
+                                        "grc-admin@example.com", b"%PDF"))
+    assert files.copy(fileId=inbox_file.id, body={"parents": [gdrive.evidence_folder]}, fields="id").execute()
+    inbox_file.extra["copyRequiresWriterPermission"] = True
+    caps = files.get(fileId=inbox_file.id, fields="capabilities(canCopy,canDownload)").execute()["capabilities"]
+    assert caps == {"canCopy": False, "canDownload": False}
+    status, error = refused(files.copy(fileId=inbox_file.id, body={"parents": [gdrive.evidence_folder]}))
+    assert (status, error["reason"]) == (403, "cannotCopyFile")
+    theirs = sb.store.add(DriveFile(sb.store.new_id(), "policy.pdf", "application/pdf", [gdrive.evidence_folder],
+                                    "grc-admin@example.com", b"%PDF"))
+    share = {"type": "user", "role": "reader", "emailAddress": "auditor@example.com"}
+    assert drive.permissions().create(fileId=theirs.id, body=share, fields="role").execute() == {"role": "reader"}
+    theirs.extra["writersCanShare"] = False
+    status, error = refused(drive.permissions().create(fileId=theirs.id, body=share))
+    assert (status, error["reason"]) == (403, "insufficientFilePermissions")
