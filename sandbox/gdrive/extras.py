@@ -5,7 +5,7 @@
   insufficientFilePermissions on permissions.create/update/delete; ``capabilities.canShare`` false);
 - ``copyRequiresWriterPermission`` (default false): true keeps readers and commenters from copying and
   downloading (``viewersCanCopyContent`` false, ``capabilities.canCopy`` / ``canDownload`` false, files.copy
-  403 cannotCopyFile);
+  403 cannotCopyFile; ``alt=media`` downloads are not refused: Drive's answer to them is not known here);
 - ``folderColorRgb`` (folders; ``#8f8f8f`` until set);
 - ``contentHints.indexableText``: searched by ``fullText contains``; ``contentHints`` is never returned,
   as Drive documents ("these fields are never populated in responses")."""
