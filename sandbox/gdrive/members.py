@@ -19,6 +19,7 @@ from sandbox.core.http import Request, Response, json_response
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import all_drives
+from sandbox.gdrive.paging import page
 from sandbox.gdrive.store import DRIVE_ROLES, FOLDER, DriveFile, display_name, permission_id
 
 MEMBER_ROLES = ("organizer", "fileOrganizer", "writer", "commenter", "reader")
@@ -72,7 +73,8 @@ class DriveMembers:
         drive = self._member_drive(req, organizer=action in ("create", "update", "delete"))
         fields = req.query.get("fields")
         if action == "list":
-            body = {"kind": "drive#permissionList", "permissions": self._drive_permissions(drive.id, False)}
+            found, token = page(req, self._drive_permissions(drive.id, False), 100, 100)
+            body = {"kind": "drive#permissionList", "permissions": found, **({"nextPageToken": token} if token else {})}
             return json_response(select(body, "permissionList", fields))
         if action == "create":
             body = req.json() or {}

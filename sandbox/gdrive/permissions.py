@@ -16,6 +16,7 @@ from sandbox.core.http import Request, Response, json_response
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.extras import check_share
 from sandbox.gdrive.fields import select
+from sandbox.gdrive.paging import page
 from sandbox.gdrive.store import DriveFile, permission_id
 
 TYPES = {"user", "group", "domain", "anyone"}
@@ -26,13 +27,14 @@ PEOPLE = {"writer": "writers", "commenter": "commenters", "reader": "readers"}
 class Permissions:
     """Uses the sandbox's ``store``, ``_file`` and ``_changed``."""
 
-    def _sharer(self, req: Request) -> DriveFile:
+    def _sharer(self, req: Request, changing: bool = True) -> DriveFile:
         f = self._file(req)
         role = self.store.role(f, req.principal)
         if role not in ("owner", "writer"):
             raise DriveError(403, "insufficientFilePermissions",
                              f"The user does not have sufficient permissions for file {f.id}.")
-        check_share(f, role)  # writersCanShare=false
+        if changing:
+            check_share(f, role)  # writersCanShare=false
         return f
 
     def _perms(self, f: DriveFile) -> list[dict[str, Any]]:
@@ -49,8 +51,11 @@ class Permissions:
     def list_permissions(self, req: Request) -> Response:
         if req.params["file_id"] in self.store.drives:  # a shared drive: its members
             return self.member_call(req, "list")
-        f = self._sharer(req)
-        body = {"kind": "drive#permissionList", "permissions": self._perms(f)}
+        f = self._sharer(req, changing=False)
+        found, token = page(req, self._perms(f), 100, 100)
+        body: dict[str, Any] = {"kind": "drive#permissionList", "permissions": found}
+        if token:
+            body["nextPageToken"] = token
         return json_response(select(body, "permissionList", req.query.get("fields")))
 
     def get_permission(self, req: Request) -> Response:

@@ -250,3 +250,16 @@ def test_sharing_and_copy_settings_are_kept(drive, gdrive):
     theirs.extra["writersCanShare"] = False
     status, error = refused(drive.permissions().create(fileId=theirs.id, body=share))
     assert (status, error["reason"]) == (403, "insufficientFilePermissions")
+
+
+def test_permissions_list_pages(drive, gdrive):
+    """permissions.list ignored pageSize (every permission in one answer, no nextPageToken)."""
+    f = upload(drive, gdrive.evidence_folder, "shared.txt", b"s")["id"]
+    for n in range(3):
+        drive.permissions().create(fileId=f, sendNotificationEmail=False, body={
+            "type": "user", "role": "reader", "emailAddress": f"r{n}@example.com"}).execute()
+    first = drive.permissions().list(fileId=f, pageSize=3, fields="nextPageToken,permissions(role)").execute()
+    rest = drive.permissions().list(fileId=f, pageSize=3, pageToken=first["nextPageToken"],
+                                    fields="nextPageToken,permissions(role)").execute()
+    assert len(first["permissions"]) == 3 and rest == {"permissions": [{"role": "reader"}]}
+    assert first["permissions"][0] == {"role": "owner"}
