@@ -221,3 +221,27 @@ def test_plain_http_receivers_only_when_the_sandbox_allows_them(make_gdrive_sand
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_losing_and_regaining_access_is_remove_then_add(drive, gdrive, receiver):
+    """A file channel tells the watcher when the file is unshared with it (remove) and shared again (add)."""
+    import requests
+
+    sb, admin = gdrive.sandbox, "grc-admin@example.com"
+    token = sb.tokens.issue(admin, admin, "")["access_token"]
+
+    def as_admin(method: str, path: str, **kwargs) -> requests.Response:
+        return requests.request(method, sb.url + path, headers={"Authorization": f"Bearer {token}"},
+                                verify=sb.ca_bundle, timeout=10, **kwargs)
+
+    made = as_admin("POST", "/drive/v3/files", json={"name": "memo.txt"}).json()["id"]
+    perm = as_admin("POST", f"/drive/v3/files/{made}/permissions", json={
+        "type": "user", "role": "reader", "emailAddress": gdrive.client_email}).json()["id"]
+    drive.files().watch(fileId=made, body={"id": "memo", "type": "web_hook", "address": receiver.url}).execute()
+    _settled(gdrive)
+    assert as_admin("DELETE", f"/drive/v3/files/{made}/permissions/{perm}").status_code == 204
+    _settled(gdrive)
+    as_admin("POST", f"/drive/v3/files/{made}/permissions", json={
+        "type": "user", "role": "writer", "emailAddress": gdrive.client_email})
+    _settled(gdrive)
+    assert receiver.states("memo") == ["sync", "remove", "add"]
