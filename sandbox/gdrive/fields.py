@@ -32,6 +32,7 @@ FILE: Schema = _names(
     "size quotaBytesUsed headRevisionId contentHints imageMediaMetadata videoMediaMetadata isAppAuthorized "
     "exportLinks shortcutDetails contentRestrictions resourceKey linkShareMetadata labelInfo "
     "trashedTime trashingUser inheritedPermissionsDisabled downloadRestrictions")
+USER: Schema = _names("kind displayName photoLink me permissionId emailAddress")
 PERMISSION: Schema = _names(
     "kind id type emailAddress domain role view allowFileDiscovery displayName photoLink expirationTime "
     "teamDrivePermissionDetails permissionDetails deleted pendingOwner inheritedPermissionsDisabled")
@@ -69,6 +70,9 @@ RESOURCES: dict[str, Schema] = {
         "kind user storageQuota importFormats exportFormats maxImportSizes maxUploadSize appInstalled "
         "folderColorPalette driveThemes canCreateDrives canCreateTeamDrives teamDriveThemes"),
 }
+# a user's sub-selection (``owners(emailAddress)``) is checked as Drive checks it: 400 on a name a User lacks
+FILE.update(owners=USER, lastModifyingUser=USER, sharingUser=USER, trashingUser=USER)
+REVISION["lastModifyingUser"] = REPLY["author"] = COMMENT["author"] = RESOURCES["about"]["user"] = USER
 BASIC_FILE = "kind,id,name,mimeType"
 DEFAULTS = {"file": BASIC_FILE, "fileList": f"kind,nextPageToken,incompleteSearch,files({BASIC_FILE})",
             "permission": "kind,id,type,role",

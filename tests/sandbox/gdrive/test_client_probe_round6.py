@@ -263,3 +263,16 @@ def test_permissions_list_pages(drive, gdrive):
                                     fields="nextPageToken,permissions(role)").execute()
     assert len(first["permissions"]) == 3 and rest == {"permissions": [{"role": "reader"}]}
     assert first["permissions"][0] == {"role": "owner"}
+
+
+def test_user_sub_selections_are_checked(drive, gdrive):
+    """``owners(nope)`` was accepted (any name under a user); Drive answers 400 Invalid field selection."""
+    f = upload(drive, gdrive.evidence_folder, "u.txt", b"u")["id"]
+    got = drive.files().list(q=f"'{gdrive.evidence_folder}' in parents",
+                             fields="files(id,name,owners(emailAddress,me)),nextPageToken").execute()
+    assert got == {"files": [{"id": f, "name": "u.txt", "owners": [{"emailAddress": gdrive.client_email,
+                                                                     "me": True}]}]}
+    status, error = refused(drive.files().get(fileId=f, fields="owners(emailAddress,nope)"))
+    assert (status, error["reason"], error["message"]) == (400, "invalidParameter",
+                                                           "Invalid field selection owners/nope")
+    assert refused(drive.about().get(fields="user(colour)"))[0] == 400
