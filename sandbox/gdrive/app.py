@@ -53,6 +53,7 @@ from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.gdrive.auth import ServiceAccounts, allows
 from sandbox.gdrive.batch import BATCH_ROUTES, Batch
+from sandbox.gdrive.capabilities import complete
 from sandbox.gdrive.comments import COMMENT_ROUTES, Comments
 from sandbox.gdrive.drives import DRIVE_ROUTES, Drives
 from sandbox.gdrive.errors import DriveError, drive_error
@@ -194,6 +195,7 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
         out = f.resource(req.principal, req.base_url, role, drive)
         out["spaces"] = [space_of(self.store, f)]
         show(f, out, role)  # writersCanShare, copyRequiresWriterPermission, folderColorRgb (extras.py)
+        complete(out["capabilities"], role, f.mime_type == FOLDER, drive is not None)
         if drive is not None and "permissions" in out:  # a shared drive's members, no owner (members.py)
             out["permissions"] = self.item_permissions(f, drive)
             out["permissionIds"] = [p["id"] for p in out["permissions"]]

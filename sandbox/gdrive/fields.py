@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sandbox.gdrive.capabilities import NAMES as CAPABILITIES
 from sandbox.gdrive.errors import DriveError
 
 Schema = dict[str, Any]
@@ -31,7 +32,7 @@ FILE: Schema = _names(
     "folderColorRgb originalFilename fullFileExtension fileExtension md5Checksum sha1Checksum sha256Checksum "
     "size quotaBytesUsed headRevisionId contentHints imageMediaMetadata videoMediaMetadata isAppAuthorized "
     "exportLinks shortcutDetails contentRestrictions resourceKey linkShareMetadata labelInfo "
-    "trashedTime trashingUser inheritedPermissionsDisabled downloadRestrictions")
+    "trashedTime trashingUser inheritedPermissionsDisabled downloadRestrictions teamDriveId clientEncryptionDetails")
 USER: Schema = _names("kind displayName photoLink me permissionId emailAddress")
 PERMISSION: Schema = _names(
     "kind id type emailAddress domain role view allowFileDiscovery displayName photoLink expirationTime "
@@ -70,6 +71,7 @@ RESOURCES: dict[str, Schema] = {
         "kind user storageQuota importFormats exportFormats maxImportSizes maxUploadSize appInstalled "
         "folderColorPalette driveThemes canCreateDrives canCreateTeamDrives teamDriveThemes"),
 }
+FILE["capabilities"] = dict.fromkeys(CAPABILITIES)
 # a user's sub-selection (``owners(emailAddress)``) is checked as Drive checks it: 400 on a name a User lacks
 FILE.update(owners=USER, lastModifyingUser=USER, sharingUser=USER, trashingUser=USER)
 REVISION["lastModifyingUser"] = REPLY["author"] = COMMENT["author"] = RESOURCES["about"]["user"] = USER

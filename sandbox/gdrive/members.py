@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core.http import Request, Response, json_response
+from sandbox.gdrive.capabilities import complete
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import all_drives
@@ -53,6 +54,7 @@ class DriveMembers:
         view = DriveFile(drive.id, drive.name, FOLDER, [], req.principal, created=drive.created).resource(
             req.principal, req.base_url, role, drive.id)
         view.pop("parents", None)
+        complete(view["capabilities"], role, True, True)
         view["permissions"] = self._drive_permissions(drive.id, inherited=False)
         view["permissionIds"] = [p["id"] for p in view["permissions"]]
         return view

@@ -276,3 +276,15 @@ def test_user_sub_selections_are_checked(drive, gdrive):
     assert (status, error["reason"], error["message"]) == (400, "invalidParameter",
                                                            "Invalid field selection owners/nope")
     assert refused(drive.about().get(fields="user(colour)"))[0] == 400
+
+
+def test_every_capability_is_answered_and_checked(drive, gdrive):
+    """capabilities lacked canUntrash, canMoveItemWithinDrive … (clients found None) and any name under
+    capabilities was accepted in fields."""
+    f = upload(drive, gdrive.evidence_folder, "c.txt", b"c")["id"]
+    caps = drive.files().get(fileId=f, fields="capabilities").execute()["capabilities"]
+    assert caps["canUntrash"] is True and caps["canMoveItemWithinDrive"] is True and caps["canReadDrive"] is False
+    assert all(isinstance(v, bool) for v in caps.values()) and len(caps) >= 40
+    status, error = refused(drive.files().get(fileId=f, fields="capabilities/canFly"))
+    assert (status, error["message"]) == (400, "Invalid field selection capabilities/canFly")
+    assert drive.files().get(fileId=f, fields="teamDriveId,id").execute() == {"id": f}
