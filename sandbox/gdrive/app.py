@@ -36,7 +36,8 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 - Spaces (``spaces.py``): ``appDataFolder`` as a folder alias and a space of its own; a shared drive's id is
   also its top folder's and permissions on it manage members (``members.py``).
 - Push notifications (``watch.py``, ``push.py``): ``files.watch``, ``changes.watch`` and ``channels.stop``;
-  the emulator POSTs Drive's notifications to the channel's https address from a background thread.
+  the emulator POSTs Drive's notifications to the channel's https address from a background thread;
+  ``GET /_sandbox/gdrive/push?wait=N`` shows the channels and every delivery attempt.
 - Token scopes bound what a token may do and ``with_subject`` needs ``accounts.delegate(...)`` (``auth.py``).
 - Faults (``sb.faults``): 429 rateLimitExceeded + Retry-After (with ``sb.user_rate_limit = True``: 403
   userRateLimitExceeded "User Rate Limit Exceeded", Drive's other answer, which googleapiclient retries too),
@@ -95,6 +96,16 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
         self.accounts = ServiceAccounts(self.tokens)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         self.faults.tokens = self.tokens
+        self.admin.add("GET", r"/_sandbox/gdrive/push", self._admin_push)
+
+    def _admin_push(self, req: Request) -> Response:
+        """GET /_sandbox/gdrive/push[?wait=seconds]: open channels and the delivery log (after waiting up to
+        ``wait`` seconds for queued notifications), for checks from outside the process."""
+        wait = req.query.get("wait") or "0"
+        settled = self.push.flush(min(float(wait), 30.0)) if wait.replace(".", "", 1).isdigit() else False
+        channels = [{**c.resource(), "address": c.address, "messages": c.messages, "live": c.live()}
+                    for c in list(self.push.channels.values())]
+        return json_response({"settled": settled, "channels": channels, "deliveries": list(self.push.deliveries)})
 
     @property
     def token_url(self) -> str:

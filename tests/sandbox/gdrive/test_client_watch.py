@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 from googleapiclient.http import MediaInMemoryUpload
 
 from sandbox.core.tls import server_context
@@ -170,6 +171,10 @@ def test_failing_receiver_is_retried_then_dropped_without_blocking(drive, gdrive
     assert [d["status"] for d in sync] == [503, 503, 503] and sync[-1]["dropped"]
     update = [d for d in log if d["number"] == 2]
     assert len(update) == 1 and update[0]["status"] == 404 and update[0]["dropped"]
+    admin = requests.get(gdrive.sandbox.url + "/_sandbox/gdrive/push?wait=5", verify=gdrive.sandbox.ca_bundle,
+                         timeout=10).json()
+    assert admin["settled"] and [c["id"] for c in admin["channels"]] == ["flaky"]
+    assert [d["status"] for d in admin["deliveries"]] == [503, 503, 503, 404]
 
 
 def test_shared_drive_change_log_channel(drive, gdrive, receiver):
@@ -210,8 +215,6 @@ def test_plain_http_receivers_only_when_the_sandbox_allows_them(make_gdrive_sand
         folder = sb.store.folder("F", "someone@example.com")
         who = "someone@example.com"
         token = sb.tokens.issue(who, who, "")["access_token"]
-        import requests
-
         answer = requests.post(f"{sb.url}/drive/v3/files/{folder.id}/watch", timeout=10,
                                headers={"Authorization": f"Bearer {token}"},
                                json={"id": "plain", "type": "web_hook",
@@ -225,8 +228,6 @@ def test_plain_http_receivers_only_when_the_sandbox_allows_them(make_gdrive_sand
 
 def test_losing_and_regaining_access_is_remove_then_add(drive, gdrive, receiver):
     """A file channel tells the watcher when the file is unshared with it (remove) and shared again (add)."""
-    import requests
-
     sb, admin = gdrive.sandbox, "grc-admin@example.com"
     token = sb.tokens.issue(admin, admin, "")["access_token"]
 
