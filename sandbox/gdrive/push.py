@@ -7,11 +7,14 @@ A notification is a ``POST`` with an empty body to the channel's ``address`` car
 file updates ``X-Goog-Changed`` (``content``, ``properties``, ``parents``, ``children``, ``permissions``).
 
 Deliveries never block the API: notifications are queued and sent by a background scheduler thread
-through a small pool of sender threads. As Google's push service documents, 102/200/201/202/204 is
-success; 500/502/503/504 and a failed connection are retried with exponential backoff (``backoff_seconds``
-* 2**n between attempts, ``attempts`` in all) and then dropped; any other status is a message failure,
-dropped at once. ``deliveries`` logs every attempt. A message of a channel stopped (``channels.stop``)
-or expired before its turn is not sent.
+through a small pool of sender threads, one message of a channel at a time (its next waits until the
+previous is delivered or dropped), so a receiver sees ``sync`` first and message numbers in order.
+
+As Google's push service documents, 102/200/201/202/204 is success; 500/502/503/504 and a failed
+connection are retried with exponential backoff (``backoff_seconds`` * 2**n between attempts,
+``attempts`` in all) and then dropped; any other status is a message failure, dropped at once.
+``deliveries`` logs every attempt. A message of a channel stopped (``channels.stop``) or expired before
+its turn is not sent.
 
 Addresses: Drive requires ``https`` (``watch.py`` answers 400 ``push.webhookUrlNotHttps`` otherwise).
 The emulator trusts the sandbox CA (``sandbox.core.tls``: receivers use ``server_context()``) and the
@@ -55,6 +58,8 @@ class Channel:
     log: str | None = None  # changes.watch: the shared drive whose change log it watches (None: the user's)
     messages: int = 0
     stopped: bool = False
+    waiting: collections.deque[dict[str, Any]] = field(default_factory=collections.deque)  # after the one in flight
+    sending: bool = False  # a message of this channel is being sent or retried
     last: dict[str, Any] = field(default_factory=dict)  # files.watch: the file as last notified (watch.py)
 
     def live(self) -> bool:
@@ -109,7 +114,12 @@ class PushHub:
                 headers["X-Goog-Channel-Token"] = channel.token
             if changed:
                 headers["X-Goog-Changed"] = ",".join(changed)
-            self._schedule(time.monotonic(), {"channel": channel, "headers": headers, "attempt": 1})
+            job = {"channel": channel, "headers": headers, "attempt": 1}
+            if channel.sending:  # one message of a channel at a time: sync first, numbers in order
+                channel.waiting.append(job)
+            else:
+                channel.sending = True
+                self._schedule(time.monotonic(), job)
             self._busy += 1
             if self._thread is None:
                 self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gdrive-push")
@@ -149,7 +159,7 @@ class PushHub:
         else:
             try:
                 status = self._post(channel.address, headers)
-            except (OSError, ValueError, http.client.HTTPException) as exc:
+            except Exception as exc:  # refused, reset, TLS, a bad answer …: a failed connection, retried
                 error = f"{type(exc).__name__}: {exc}"
             retry = (status in RETRY or (status is None and error is not None)) and job["attempt"] < self.attempts
         self.deliveries.append({"channel": channel.id, "address": channel.address, "attempt": job["attempt"],
@@ -162,6 +172,10 @@ class PushHub:
                 self._schedule(time.monotonic() + delay, {**job, "attempt": job["attempt"] + 1})
             else:
                 self._busy -= 1
+                if channel.waiting:
+                    self._schedule(time.monotonic(), channel.waiting.popleft())
+                else:
+                    channel.sending = False
                 self._cond.notify_all()
 
     def _post(self, address: str, headers: dict[str, str]) -> int:

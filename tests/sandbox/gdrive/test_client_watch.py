@@ -101,6 +101,7 @@ def test_files_watch_sync_update_trash_remove_and_stop(drive, gdrive, receiver):
     status, error = refused(drive.channels().stop(body={"id": "chan-1", "resourceId": channel["resourceId"]}))
     assert (status, error["reason"]) == (404, "notFound") and "chan-1" in error["message"]
 
+    receiver.delay = 0.3  # a slow answer to the sync: the remove still comes after it
     files.watch(fileId=f, body={"id": "chan-2", "type": "web_hook", "address": receiver.url}).execute()
     files.delete(fileId=f).execute()
     _settled(gdrive)
