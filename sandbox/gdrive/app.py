@@ -7,7 +7,9 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   also in ``parents``, ``addParents``, ``removeParents`` and ``q``).
 - ``files.create``/``update``/``copy`` (``writes.py``): moves with ``addParents``/``removeParents``
   (``parents`` in the body is 403 fieldNotWritable; a second parent is 403 cannotAddParent, as files have
-  one parent since 2020); a folder takes its contents into the trash and away.
+  one parent since 2020); a folder takes its contents into the trash and away; metadata alone makes an
+  empty ``application/octet-stream`` file (a folder only with the folder mimeType); ``keepRevisionForever``;
+  sharing and copy settings (``extras.py``); every capability (``capabilities.py``).
 - A page token or page size Drive would not accept is 400 ``invalid`` with its ``location``.
 - Uploads: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI in ``Location``,
   chunks with ``Content-Range``, ``308`` with ``Range`` until complete); downloads with ``alt=media``
