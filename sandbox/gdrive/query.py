@@ -7,7 +7,9 @@ by ``not``, grouped in parentheses.
   ``'"a phrase"'`` in double quotes: that phrase); ``mimeType`` =, !=, contains;
 - ``createdTime`` / ``modifiedTime`` / ``viewedByMeTime`` with <, <=, =, !=, >, >= and an RFC 3339 value
   (UTC when it has no offset);
-- ``trashed`` / ``starred`` / ``sharedWithMe`` =, != ``true|false``, or bare (``q=sharedWithMe``: true);
+- ``trashed`` / ``starred`` / ``sharedWithMe`` =, != ``true|false``, or bare (``q=sharedWithMe``: true;
+  items shared with the caller themselves, not what they reach through a shared folder, as Drive's
+  "Shared with me");
   ``visibility`` =, !=;
 - ``'<id>' in parents`` (``'root'``: the caller's My Drive), ``'<email>' in owners|writers|readers`` (``'me'``:
   the caller);
@@ -33,7 +35,7 @@ COMPARE = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b
            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 TIMES = {"createdTime": "created", "modifiedTime": "modified", "viewedByMeTime": "modified"}
 FLAGS = {"trashed": lambda f, who: f.in_trash, "starred": lambda f, who: f.starred,
-         "sharedWithMe": lambda f, who: f.owner != who}
+         "sharedWithMe": lambda f, who: f.owner != who and f.role_of(who) is not None}  # shared itself, not inherited
 ROLES = {"owners": lambda f: {f.owner}, "writers": lambda f: {f.owner, *f.writers},
          "readers": lambda f: {f.owner, *f.writers, *f.readers, *f.commenters}}
 

@@ -54,6 +54,10 @@ def test_query_terms_real_apps_write(drive, gdrive):
     assert {"name": "Project X Evidence Library"} in shared and {"name": "minutes.txt"} not in shared
     mine = files.list(q="not sharedWithMe and trashed = false", fields="files(name)").execute()["files"]
     assert mine == [{"name": "minutes.txt"}]
+    # inside a shared folder is not "shared with me" (only what was shared itself)
+    gdrive.sandbox.store.add(DriveFile("1inboxfile", "dropped.pdf", "application/pdf", [gdrive.inbox_folder],
+                                       "grc-admin@example.com", b"%PDF"))
+    assert {"name": "dropped.pdf"} not in files.list(q="sharedWithMe", fields="files(name)").execute()["files"]
     phrase = files.list(q="fullText contains '\"access review\"'", fields="files(name)").execute()["files"]
     assert phrase == [{"name": "minutes.txt"}]
     assert files.list(q="fullText contains '\"review access\"'").execute()["files"] == []
