@@ -24,6 +24,7 @@ from sandbox.servicenow.app import check_accept, int_param, json_object
 
 if TYPE_CHECKING:
     from sandbox.servicenow.sandbox import ServiceNowSandbox
+    from sandbox.servicenow.store import Store
 
 BASE = r"/api/sn_sc(?:/v1)?/servicecatalog"
 SID = r"(?P<sys_id>[0-9a-f]{32})"
@@ -90,10 +91,7 @@ class ServiceCatalogAPI:
                 "catalogs": [{"sys_id": CATALOG["sys_id"], "title": CATALOG["title"], "active": True}]}
 
     def _item(self, sys_id: str) -> dict[str, str]:
-        found = self.store.locate("sc_cat_item", sys_id)
-        if found is None or found[0].record(found[1])["active"] != "true":
-            raise HTTPError(400, *INVALID)
-        return found[0].record(found[1])
+        return catalog_item(self.store, sys_id)
 
     @staticmethod
     def _catalog_of(req: Request) -> None:
@@ -160,37 +158,61 @@ class ServiceCatalogAPI:
     def order_now(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)
         body = json_object(req, empty=True)
-        try:
-            quantity = int(body.get("sysparm_quantity") or 1)
-        except (TypeError, ValueError) as exc:
-            raise HTTPError(400, "Invalid quantity", f"{body.get('sysparm_quantity')!r} is not a number") from exc
-        if quantity < 1:
-            raise HTTPError(400, "Invalid quantity", "sysparm_quantity must be at least 1")
-        variables = body.get("variables") or {}
-        if not isinstance(variables, dict):
-            raise HTTPError(400, "Exception while reading request", "variables must be an object")
+        quantity, variables = order_line(body)
         with self.store.lock:
             item = self._item(req.params["sys_id"])
             me = self.store.user_sys_id(user)
             who = str(body.get("sysparm_requested_for") or me)
             if self.store.locate("sys_user", who) is None:
                 raise HTTPError(400, "Invalid requested for", f"No user with sys_id {who}")
-            price = f"{float(item['price'] or 0) * quantity:.2f}"
-            title = item["name"]
-            _, req_row = self.store.insert("sc_request", {
-                "short_description": title, "requested_for": who, "price": price, "request_state": "in_process",
-                "approval": "approved", "stage": "requested", "opened_by": me}, user)
-            request = self.store.tables["sc_request"].record(req_row)
-            _, ritm_row = self.store.insert("sc_req_item", {
-                "short_description": title, "request": request["sys_id"], "cat_item": item["sys_id"],
-                "requested_for": who, "quantity": str(quantity), "price": item["price"] or "0",
-                "description": "\n".join(f"{k}: {v}" for k, v in variables.items()), "approval": "approved",
-                "parent": request["sys_id"], "opened_by": me}, user)
-            ritm = self.store.tables["sc_req_item"].record(ritm_row)
-            self.store.insert("sc_task", {"short_description": title, "request": request["sys_id"],
-                                          "request_item": ritm["sys_id"], "parent": ritm["sys_id"],
-                                          "opened_by": me}, user)
+            request = place_order(self.store, [(item, quantity, variables)], who, user)
         return json_response({"result": {
             "sys_id": request["sys_id"], "number": request["number"], "request_number": request["number"],
             "request_id": request["sys_id"], "table": "sc_request", "parent_id": None, "parent_table": "task",
             "redirect_portal_url": "", "redirect_url": "", "redirect_to": "generated_record"}})
+
+
+def catalog_item(store: Store, sys_id: str) -> dict[str, str]:
+    """The active sc_cat_item with this sys_id, or the documented 400."""
+    found = store.locate("sc_cat_item", sys_id)
+    if found is None or found[0].record(found[1])["active"] != "true":
+        raise HTTPError(400, *INVALID)
+    return found[0].record(found[1])
+
+
+def order_line(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """sysparm_quantity (1 when absent) and variables of an order body, or the 400 for bad ones."""
+    try:
+        raw = body.get("sysparm_quantity")
+        quantity = 1 if raw is None or raw == "" else int(raw)
+    except (TypeError, ValueError) as exc:
+        raise HTTPError(400, "Invalid quantity", f"{body.get('sysparm_quantity')!r} is not a number") from exc
+    if quantity < 1:
+        raise HTTPError(400, "Invalid quantity", "sysparm_quantity must be at least 1")
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise HTTPError(400, "Exception while reading request", "variables must be an object")
+    return quantity, variables
+
+
+def place_order(store: Store, lines: list[tuple[dict[str, str], int, dict[str, Any]]], who: str,
+                user: str) -> dict[str, str]:
+    """One sc_request for `who` holding a requested item (the variables written to its description as
+    "name: value" lines) and one catalog task per (catalog item, quantity, variables) line; the request."""
+    me = store.user_sys_id(user)
+    total = sum(float(item["price"] or 0) * quantity for item, quantity, _ in lines)
+    title = lines[0][0]["name"] if len(lines) == 1 else f"{lines[0][0]['name']} and {len(lines) - 1} more"
+    _, req_row = store.insert("sc_request", {
+        "short_description": title, "requested_for": who, "price": f"{total:.2f}", "request_state": "in_process",
+        "approval": "approved", "stage": "requested", "opened_by": me}, user)
+    request = store.tables["sc_request"].record(req_row)
+    for item, quantity, variables in lines:
+        _, ritm_row = store.insert("sc_req_item", {
+            "short_description": item["name"], "request": request["sys_id"], "cat_item": item["sys_id"],
+            "requested_for": who, "quantity": str(quantity), "price": item["price"] or "0",
+            "description": "\n".join(f"{k}: {v}" for k, v in variables.items()), "approval": "approved",
+            "parent": request["sys_id"], "opened_by": me}, user)
+        ritm = store.tables["sc_req_item"].record(ritm_row)
+        store.insert("sc_task", {"short_description": item["name"], "request": request["sys_id"],
+                                 "request_item": ritm["sys_id"], "parent": ritm["sys_id"], "opened_by": me}, user)
+    return request

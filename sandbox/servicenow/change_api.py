@@ -11,7 +11,8 @@ name=value query parameters; `type` follows the path and is never written by PAT
 creates change tasks, /task/{task_sys_id} reads, patches and deletes one; /nextstates gives the next
 states of `change_model` [unc]; PATCH /approvals approves or rejects (the caller's pending approvals,
 the change's `approval`; approved in Authorize moves it to Scheduled, rejected back to New [unc]).
-State moves by PATCH are not checked against the model. Standard change templates are `change_model`'s
+A PATCH moving the state where the model does not allow answers 400
+"Invalid state transition" [unc: wording] and changes nothing. Standard change templates are `change_model`'s
 fixed list (GET /change/standard/template).
 """
 
@@ -109,6 +110,18 @@ class ChangeAPI:
         return Response(200, b'{"result":[' + b",".join(parts) + b"]}",
                         headers=[("X-Total-Count", str(len(rows)))])
 
+    @staticmethod
+    def _legal_move(rec: dict[str, str], wanted: str) -> str:
+        """The state to write (a label such as "Assess" taken as its value), or the 400 for a move the
+        change's model does not allow from its current state."""
+        state = next((v for v, label in CHANGE_STATE.items() if label.lower() == wanted.lower()), wanted)
+        if state != rec["state"] and state not in next_states(rec["type"], rec["state"]):
+            allowed = ", ".join(CHANGE_STATE.get(s, s) for s in next_states(rec["type"], rec["state"])) or "none"
+            raise HTTPError(400, "Invalid state transition",
+                            f"{rec['number']} cannot move from {CHANGE_STATE.get(rec['state'], rec['state'])} to "
+                            f"{CHANGE_STATE.get(state, state)}; the next states are: {allowed}")
+        return state
+
     # --- changes ---------------------------------------------------------------------------------
     def templates(self, req: Request) -> Response:
         self.sb.auth.authenticate(req)
@@ -153,6 +166,8 @@ class ChangeAPI:
         with self.store.lock:
             table, row = self._change(req)
             clean, ignored = self._split(table, values, ("type", "sys_id"))
+            if "state" in clean:
+                clean["state"] = self._legal_move(table.record(row), str(clean["state"]))
             self.store.update(table, row, clean, user)
             return self._record(req, table, row, ignored)
 

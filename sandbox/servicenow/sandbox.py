@@ -29,7 +29,9 @@ from sandbox.servicenow.attachments import AttachmentAPI
 from sandbox.servicenow.auth import Authenticator, Credentials
 from sandbox.servicenow.batch import BatchAPI
 from sandbox.servicenow.catalog_api import ServiceCatalogAPI
+from sandbox.servicenow.catalog_cart import CartAPI
 from sandbox.servicenow.change_api import ChangeAPI
+from sandbox.servicenow.change_conflict import ChangeConflictAPI
 from sandbox.servicenow.cmdb_api import CmdbInstanceAPI
 from sandbox.servicenow.imports import ImportSetAPI
 from sandbox.servicenow.jsonv2 import JSONv2, is_jsonv2
@@ -143,8 +145,10 @@ class ServiceNowSandbox(Sandbox):
         StatsAPI(self).register(router)
         ImportSetAPI(self).register(router)
         CmdbInstanceAPI(self).register(router)
+        ChangeConflictAPI(self).register(router)
         ChangeAPI(self).register(router)
         ServiceCatalogAPI(self).register(router)
+        CartAPI(self).register(router)
         self.admin.add("POST", r"/_sandbox/servicenow/touch", self._admin_touch)
         self.admin.add("POST", r"/_sandbox/servicenow/delete", self._admin_delete)
         self.admin.add("GET", r"/_sandbox/servicenow/deleted", lambda r: json_response({"deleted": self.deleted}))

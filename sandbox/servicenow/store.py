@@ -21,6 +21,8 @@ from typing import Any
 from sandbox.core.clock import SandboxClock
 from sandbox.core.http import HTTPError
 from sandbox.servicenow import audit
+from sandbox.servicenow.catalog_cart import CART_SCHEMAS
+from sandbox.servicenow.change_conflict import CONFLICT_SCHEMAS
 from sandbox.servicenow.ci_classes import CI_PARENTS, ClassView
 from sandbox.servicenow.data import Dataset, generate
 from sandbox.servicenow.engine import QueryEngine
@@ -67,7 +69,7 @@ class Store:
 
     def load(self, ds: Dataset) -> None:
         with self.lock:
-            schemas = {**SCHEMAS, **IMPORT_SCHEMAS, "sys_audit": audit.AUDIT_SCHEMA}
+            schemas = {**SCHEMAS, **IMPORT_SCHEMAS, "sys_audit": audit.AUDIT_SCHEMA, **CONFLICT_SCHEMAS, **CART_SCHEMAS}
             rows = {**meta_rows(schemas.values()), **ds.rows}
             schemas.update(META_SCHEMAS)
             self.tables = {name: Table(schemas[name], rows.get(name, []), self) for name in schemas}

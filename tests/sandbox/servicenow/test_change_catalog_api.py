@@ -114,7 +114,8 @@ def test_change_tasks_next_states_and_approvals(env):
     assert sb.get("change_task", seeded["sys_id"]) is None
     nxt = s.get(f"{url}/{chg}/nextstates").json()["result"]
     assert nxt["available_states"] == ["-5", "-4", "4"] and nxt["state_label"]["-4"] == "Assess"
-    s.patch(f"{url}/{chg}", json={"state": "-3"})
+    assert s.patch(f"{url}/{chg}", json={"state": "-4"}).status_code == 200  # New -> Assess -> Authorize
+    assert s.patch(f"{url}/{chg}", json={"state": "-3"}).status_code == 200
     me = next(u["sys_id"] for u in sb.records("sys_user") if u["user_name"] == "integration.user")
     mine = sb.insert("sysapproval_approver", {"sysapproval": chg, "document_id": chg, "approver": me,
                                               "source_table": "change_request", "state": "requested"})

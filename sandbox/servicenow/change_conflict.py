@@ -1,0 +1,184 @@
+"""Change conflict detection: POST|GET|DELETE /api/sn_chg_rest[/v1]/change/{sys_id}/conflict and
+GET /change/worker/{worker_sys_id}, over the `conflict`, `cmn_schedule_blackout` and `cmn_schedule_span`
+tables the Table API serves (created empty: blackout windows are whatever a client inserts).
+
+A check compares the change's configuration item (cmdb_ci) and planned window [start_date, end_date] with
+- every other active change (not Closed or Canceled) on the same CI whose window overlaps it: a conflict of
+  type `ci_already_scheduled` naming the conflicting change;
+- every blackout schedule whose `condition` (an encoded query on cmdb_ci; empty: every CI) holds the CI
+  and one of whose spans (cmn_schedule_span.schedule = the blackout; start_date_time/end_date_time as
+  "YYYY-MM-DD HH:MM:SS" or the schedule format "YYYYMMDDTHHMMSS", repeats not expanded) overlaps the window:
+  type `blackout` naming the schedule.
+Windows overlap when each starts before the other ends (touching ends do not conflict).
+The instance runs the check as a background worker; here it completes when started. POST answers 200
+with the worker (`{"sysId", "link"}` to GET /change/worker/{sys_id}), `request_status` and the
+conflicts; the conflicts replace the change's previous `conflict` records. GET answers the last check's
+request_status and the change's conflict records (status "Not Run" before any check); DELETE cancels and
+removes them (204; status "Canceled"). A change without a CI or planned dates answers 400.
+[unc: the type values and labels, the status words, the 400 wording and the worker body are guessed from
+the documentation's prose; an instance also checks maintenance windows, CI relations and the assignee.]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import TYPE_CHECKING
+
+from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.servicenow.query import parse
+from sandbox.servicenow.render import Mode, render_rows
+from sandbox.servicenow.schema import SYS_FIELDS, Field, TableSchema
+
+if TYPE_CHECKING:
+    from sandbox.servicenow.sandbox import ServiceNowSandbox
+    from sandbox.servicenow.tables import Table
+
+BASE = r"/api/sn_chg_rest(?:/v1)?/change"
+SID = r"(?P<sys_id>[0-9a-f]{32})"
+API_MODE = Mode("all", True)
+CONFLICT_TYPES = {"ci_already_scheduled": "CI Already Scheduled", "blackout": "Blackout",
+                  "not_in_maintenance_window": "Not in Maintenance Window"}
+CONFLICT_SCHEMAS = {s.name: s for s in (
+    TableSchema("conflict", (
+        Field("sys_id"), Field("change", "reference", "change_request"),
+        Field("conflicting_change", "reference", "change_request"),
+        Field("configuration_item", "reference", "cmdb_ci"),
+        Field("schedule", "reference", "cmn_schedule_blackout"),
+        Field("type", choices=CONFLICT_TYPES), Field("last_checked", "datetime"), *SYS_FIELDS), None, "sys_id"),
+    TableSchema("cmn_schedule_blackout", (
+        Field("sys_id"), Field("name"), Field("description"), Field("type"), Field("time_zone"),
+        Field("applies_to"), Field("condition"), *SYS_FIELDS), None, "name",
+        defaults={"type": "blackout", "applies_to": "ci", "time_zone": "GMT", "sys_domain": "global"}),
+    TableSchema("cmn_schedule_span", (
+        Field("sys_id"), Field("name"), Field("schedule", "reference", "cmn_schedule_blackout"),
+        Field("start_date_time"), Field("end_date_time"), Field("all_day", "boolean"),
+        Field("repeat_type"), *SYS_FIELDS), None, "name", defaults={"all_day": "false", "sys_domain": "global"}),
+)}
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z?\Z")
+
+
+def moment(text: str) -> str:
+    """A span bound as "YYYY-MM-DD HH:MM:SS" (the schedule format "20250101T020000" converted)."""
+    m = _COMPACT.match(text.strip())
+    return f"{m[1]}-{m[2]}-{m[3]} {m[4]}:{m[5]}:{m[6]}" if m else text.strip()
+
+
+def overlaps(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    return bool(a[0] and a[1] and b[0] and b[1]) and a[0] < b[1] and b[0] < a[1]
+
+
+class ChangeConflictAPI:
+    """Route handlers bound to one ServiceNowSandbox."""
+
+    def __init__(self, sandbox: ServiceNowSandbox) -> None:
+        self.sb = sandbox
+        self.store = sandbox.store
+        self.checks: dict[str, tuple[str, str]] = {}  # change sys_id -> (worker sys_id, status)
+
+    def register(self, router: Router) -> None:
+        one = BASE + "/" + SID + "/conflict"
+        router.add("POST", one, self.start)
+        router.add("GET", one, self.result)
+        router.add("DELETE", one, self.cancel)
+        router.add("GET", BASE + r"/worker/(?P<worker>[0-9a-f]{32})", self.worker)
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _change(self, req: Request) -> tuple[Table, int]:
+        found = self.store.locate("change_request", req.params["sys_id"])
+        if found is None:
+            raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+        return found
+
+    def _records(self, change: str) -> list[int]:
+        table = self.store.tables["conflict"]
+        get = table.getter("change")
+        return [r for r in table.alive_rows() if get(r) == change]
+
+    def _body(self, req: Request, change: str) -> dict[str, object]:
+        worker, status = self.checks.get(change, ("", "Not Run"))
+        table = self.store.tables["conflict"]
+        conflicts = [json.loads(b) for b in render_rows(table, self._records(change), API_MODE, req.base_url,
+                                                        self.store)]
+        out: dict[str, object] = {"request_status": {"status": status, "error": ""}, "conflicts": conflicts}
+        if worker:
+            out["worker"] = {"sysId": worker, "link": f"{req.base_url}/api/sn_chg_rest/change/worker/{worker}"}
+        return out
+
+    def _blackouts(self, ci: str, window: tuple[str, str]) -> list[str]:
+        schedules, spans = self.store.tables["cmn_schedule_blackout"], self.store.tables["cmn_schedule_span"]
+        cis, now = self.store.tables["cmdb_ci"], self.store.clock.now()
+        found = []
+        for r in schedules.alive_rows():
+            rec = schedules.record(r)
+            if rec["condition"] and ci not in {cis.rows[x][0] for x in  # type: ignore[index]
+                                               self.store.engine.run(cis, parse(rec["condition"], now))}:
+                continue
+            if any(s["schedule"] == rec["sys_id"] and overlaps(window, (moment(s["start_date_time"]),
+                                                                         moment(s["end_date_time"])))
+                   for s in (spans.record(x) for x in spans.alive_rows())):
+                found.append(rec["sys_id"])
+        return found
+
+    def _detect(self, rec: dict[str, str]) -> list[dict[str, str]]:
+        window = (rec["start_date"], rec["end_date"])
+        changes = self.store.tables["change_request"]
+        found = []
+        for r in changes.alive_rows():
+            other = changes.record(r)
+            if (other["sys_id"] != rec["sys_id"] and other["cmdb_ci"] == rec["cmdb_ci"]
+                    and other["state"] not in ("3", "4") and other["active"] != "false"
+                    and overlaps(window, (other["start_date"], other["end_date"]))):
+                found.append({"type": "ci_already_scheduled", "conflicting_change": other["sys_id"]})
+        found += [{"type": "blackout", "schedule": s} for s in self._blackouts(rec["cmdb_ci"], window)]
+        return found
+
+    def _clear(self, change: str, user: str) -> None:
+        table = self.store.tables["conflict"]
+        for r in self._records(change):
+            self.store.delete(table, r, user)
+
+    # --- handlers --------------------------------------------------------------------------------
+    def start(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        with self.store.lock:
+            table, row = self._change(req)
+            rec = table.record(row)
+            missing = [f for f in ("cmdb_ci", "start_date", "end_date") if not rec[f]]
+            if missing:
+                raise HTTPError(400, "Conflict checking could not be started",
+                                f"The change request needs a configuration item and planned start and end "
+                                f"dates; missing: {', '.join(missing)}")
+            change, now = rec["sys_id"], self.store.clock.now_str()
+            self._clear(change, user)
+            for found in self._detect(rec):
+                self.store.insert("conflict", {"change": change, "configuration_item": rec["cmdb_ci"],
+                                               "last_checked": now, **found}, user)
+            worker = hashlib.md5(f"conflict:{change}:{now}:{len(self.checks)}".encode()).hexdigest()
+            self.checks[change] = (worker, "Completed")
+            return json_response({"result": self._body(req, change)})
+
+    def result(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        with self.store.lock:
+            table, row = self._change(req)
+            return json_response({"result": self._body(req, table.record(row)["sys_id"])})
+
+    def cancel(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        with self.store.lock:
+            table, row = self._change(req)
+            change = table.record(row)["sys_id"]
+            self._clear(change, user)
+            self.checks[change] = (self.checks.get(change, ("", ""))[0], "Canceled")
+        return Response(204)
+
+    def worker(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        with self.store.lock:
+            hit = next(((c, s) for c, (w, s) in self.checks.items() if w == req.params["worker"]), None)
+        if hit is None:
+            raise HTTPError(404, "No Record found", f"Worker {req.params['worker']} not found")
+        return json_response({"result": {"sys_id": req.params["worker"], "state": hit[1], "type": "conflict",
+                                         "change_request": hit[0], "messages": {"errorMessages": []}}})
