@@ -9,7 +9,8 @@ Location), PATCH/PUT (200, both a partial update), DELETE (204). `X-no-response-
 write responses. Writes take `sysparm_input_display_value=true` (choice labels and reference display
 values in the body) and updates `sysparm_suppress_auto_sys_field=true` (sys_updated_on/_by and
 sys_mod_count left as they were). Answers are XML for `Accept: application/xml` and bodies may be XML
-(`xml_format`).
+(`xml_format`). Users without roles see and write only what `acl` lets them; a sys_user written with
+`user_password` can sign in with it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sandbox.core.http import HTTPError, Request, Response, Router
+from sandbox.servicenow import acl
 from sandbox.servicenow.query import Query, parse
 from sandbox.servicenow.query_ops import personalize
 from sandbox.servicenow.render import MALFORMED_VARIANTS, Mode, render_rows
@@ -159,6 +161,9 @@ class TableAPI:
         with self.store.lock:
             self._faults_while_paging(source)
             rows = self.store.engine.run(source, query)
+            allowed = acl.row_filter(self.store, source, user)
+            if allowed is not None:
+                rows = [r for r in rows if allowed(r)]
             total = len(rows)
             parts = self.render(source, rows[offset:offset + limit], mode, req.base_url)
         if req.params.get("version") == "v1" and total == 0:
@@ -187,12 +192,13 @@ class TableAPI:
         return ",".join(links)
 
     def get(self, req: Request) -> Response:
-        self.sb.auth.authenticate(req)
+        user = self.sb.auth.authenticate(req)
         check_accept(req)
         source = self._source(req)
         with self.store.lock:
             found = self.store.locate(source.name, req.params["sys_id"])
-            if found is None:
+            allowed = acl.row_filter(self.store, found[0], user) if found else None
+            if found is None or (allowed is not None and not allowed(found[1])):
                 raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
             if isinstance(source, TaskView):  # render through the view: task fields only
                 table, row = found
@@ -218,9 +224,12 @@ class TableAPI:
         body = self._body(req)
         with self.store.lock:
             target = source if isinstance(source, Table) else source.parts[0]
+            acl.check_write(self.store, target.name, "Insert", user)
+            login = self.sb.logins.take_password(self.store, target, body)
             if flag(req.query.get("sysparm_input_display_value")) and target is not None:
                 body = self.store.from_display(target, body)
             table, row = self.store.insert(source.name, body, user)
+            login(row)
             location = f"{req.base_url}/api/now/table/{table.name}/{table.rows[row][0]}"  # type: ignore[index]
             return self._record_response(req, table, row, 201, [("Location", location)])
 
@@ -232,10 +241,13 @@ class TableAPI:
             found = self.store.locate(source.name, req.params["sys_id"])
             if found is None:
                 raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+            acl.check_write(self.store, found[0].name, "Update", user)
+            login = self.sb.logins.take_password(self.store, found[0], body)
             if flag(req.query.get("sysparm_input_display_value")):
                 body = self.store.from_display(found[0], body)
             self.store.update(found[0], found[1], body, user,
                               auto_sys_fields=not flag(req.query.get("sysparm_suppress_auto_sys_field")))
+            login(found[1])
             return self._record_response(req, found[0], found[1])
 
     def delete(self, req: Request) -> Response:
@@ -245,5 +257,6 @@ class TableAPI:
             found = self.store.locate(source.name, req.params["sys_id"])
             if found is None:
                 raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+            acl.check_write(self.store, found[0].name, "Delete", user)
             self.store.delete(found[0], found[1], user)
         return Response(204)

@@ -5,7 +5,8 @@ urn:ietf:params:oauth:grant-type:jwt-bearer. client_credentials can be switched 
 instance property glide.oauth.inbound.client.credential.grant_type.enabled does. Client
 credentials come from the form or from an HTTP Basic header (requests-oauthlib sends them that way). Failures answer 401
 `{"error_description":"access_denied","error":"server_error"}` like a real instance.
-API calls accept `Authorization: Bearer <token>` or Basic user:password; anything else gets 401 with
+API calls accept `Authorization: Bearer <token>` or Basic user:password (the integration user's, or
+those of the users `acl.Logins` knows); anything else gets 401 with
 the Table API error envelope (PySNC reads its "error" key).
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from sandbox.core.http import HTTPError, Request, Response, json_response
 from sandbox.core.tokens import TokenStore
+from sandbox.servicenow.acl import Logins
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -56,9 +58,11 @@ def _denied(status: int = 401) -> Response:
 class Authenticator:
     """Issues tokens and authenticates API requests for one sandbox."""
 
-    def __init__(self, tokens: TokenStore, credentials: Credentials, client_credentials_enabled: bool = True) -> None:
+    def __init__(self, tokens: TokenStore, credentials: Credentials, client_credentials_enabled: bool = True,
+                 logins: Logins | None = None) -> None:
         self.tokens = tokens
         self.credentials = credentials
+        self.logins = logins or Logins()  # users other than the integration user (`acl`)
         # glide.oauth.inbound.client.credential.grant_type.enabled (false by default on a real instance)
         self.client_credentials_enabled = client_credentials_enabled
 
@@ -73,9 +77,9 @@ class Authenticator:
             return _denied()
         grant = form.get("grant_type", "")
         if grant == "password":
-            if (form.get("username"), form.get("password")) != (c.username, c.password):
+            if not self._known(form.get("username", ""), form.get("password", "")):
                 return _denied()
-            issued = self.tokens.issue(c.username, client_id)
+            issued = self.tokens.issue(form.get("username", ""), client_id)
         elif grant == "client_credentials":
             if not self.client_credentials_enabled:
                 return _denied()
@@ -94,6 +98,10 @@ class Authenticator:
                                   "error": "unsupported_grant_type"}, 400)
         return json_response(issued, 200, [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
 
+    def _known(self, user: str, password: str) -> bool:
+        return (user, password) == (self.credentials.username, self.credentials.password) or \
+            self.logins.check(user, password)
+
     def authenticate(self, req: Request) -> str:
         """The calling user's user_name, or HTTPError 401."""
         if req.principal:
@@ -106,7 +114,7 @@ class Authenticator:
                 return principal
         else:
             pair = basic_pair(header)
-            if pair is not None and pair == (self.credentials.username, self.credentials.password):
+            if pair is not None and self._known(*pair):
                 req.principal = pair[0]
                 return pair[0]
         raise HTTPError(401, "User Not Authenticated", "Required to provide Auth information",

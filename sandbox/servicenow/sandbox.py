@@ -24,6 +24,7 @@ from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
 from sandbox.servicenow import persistence, xml_format
+from sandbox.servicenow.acl import Logins
 from sandbox.servicenow.app import TableAPI
 from sandbox.servicenow.attachments import AttachmentAPI
 from sandbox.servicenow.auth import Authenticator, Credentials
@@ -59,7 +60,8 @@ class ServiceNowSandbox(Sandbox):
                  client_credentials_enabled: bool = True) -> None:
         self.credentials = Credentials(client_id, client_secret, username, password)
         self.tokens = TokenStore(token_ttl_seconds)
-        self.auth = Authenticator(self.tokens, self.credentials, client_credentials_enabled)
+        self.logins = Logins()
+        self.auth = Authenticator(self.tokens, self.credentials, client_credentials_enabled, self.logins)
         self.clock = SandboxClock(parse_anchor(anchor))
         self.size = size
         self.store = Store(seed, size, self.clock.anchor, self.clock, username)
@@ -227,6 +229,18 @@ class ServiceNowSandbox(Sandbox):
         with self.store.lock:
             t, row = self.store.insert(table, values, self.credentials.username)
             return t.record(row)
+
+    def add_user(self, user_name: str, password: str, roles: tuple[str, ...] = ()) -> dict[str, str]:
+        """A sys_user who can sign in with `password` and holds the named roles (none: a self-service
+        user the ACLs restrict, `acl`); returns the record."""
+        user = self.insert("sys_user", {"user_name": user_name, "name": user_name})
+        with self.store.lock:
+            known = {r["name"]: r["sys_id"] for r in self.records("sys_user_role")}
+            for role in roles:
+                self.store.insert("sys_user_has_role", {"user": user["sys_id"], "role": known[role]},
+                                  self.credentials.username)
+            self.logins.passwords[user_name] = password
+        return user
 
     def update(self, table: str, sys_id: str, values: dict[str, Any], *,
                auto_sys_fields: bool = True) -> dict[str, str]:

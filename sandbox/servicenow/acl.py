@@ -1,0 +1,94 @@
+"""Access control for users without roles, and the logins of users other than the integration user.
+
+Logins: a sys_user written through the Table API with `user_password` (or made by
+`ServiceNowSandbox.add_user`) can then sign in with that user_name and password (Basic, or the OAuth
+password grant); the password itself is never stored in or answered from the table.
+
+ACLs (a subset of the base system's, enough for the "user without roles" case): a user who holds no role
+but snc_internal (sys_user_has_role, read live) is a self-service user. For such a user
+- the Table API lists and reads only the records the ACLs let it read: the task records it opened, is
+  the caller of or the requested_for of; sys_user, sys_user_group, sc_cat_item and its own sc_cart /
+  sc_cart_item rows; nothing of other tables. A list answers the rows it may read (X-Total-Count counts
+  those), a single record it may not read answers 404 "Record doesn't exist or ACL restricts the record
+  retrieval", like a missing one;
+- it may insert incidents (self-service) and nothing else; updates and deletes answer 403
+  {"error": {"message": "Operation Failed", "detail": "ACL Exception Update Failed due to security
+  constraints"}, "status": "failure"} (Insert / Delete likewise).
+A user with any other role (the integration user holds itil) passes every check, as before.
+[unc: an instance's ACLs are configurable and far finer; the row filter stands for the self-service
+read rules of the base system.]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import HTTPError
+from sandbox.servicenow import roles
+from sandbox.servicenow.schema import TASK_CHILDREN
+
+if TYPE_CHECKING:
+    from sandbox.servicenow.store import Store
+    from sandbox.servicenow.tables import Table, TaskView
+
+OPEN_TABLES = frozenset({"sys_user", "sys_user_group", "sc_cat_item"})
+OWN_FIELDS = ("opened_by", "caller_id", "requested_for", "user")
+SELF_SERVICE_INSERT = frozenset({"incident"})
+
+
+def self_service(store: Store, user: str) -> str | None:
+    """The caller's sys_user sys_id when it holds no role but snc_internal, else None."""
+    if user == store.integration_user:
+        return None
+    me = store.user_sys_id(user)
+    held = {r for r in roles.names_by_user(store).get(me, "").split(",") if r} - {"snc_internal"}
+    return None if held else me
+
+
+def row_filter(store: Store, source: Table | TaskView, user: str) -> Callable[[int], bool] | None:
+    """None when the caller may read every row of `source`, else the test of a row it may read."""
+    me = self_service(store, user)
+    if me is None or source.name in OPEN_TABLES:
+        return None
+    if source.name in ("task", *TASK_CHILDREN, "sc_cart", "sc_cart_item"):
+        if source.name == "sc_cart_item":
+            carts = store.tables["sc_cart"]
+            mine = {carts.rows[r][0] for r in carts.alive_rows()  # type: ignore[index]
+                    if carts.record(r)["user"] == me}
+            cart = source.getter("cart")
+            return lambda r: cart(r) in mine
+        getters = [source.getter(f) for f in OWN_FIELDS if source.has_field(f)]
+        return lambda r: any(g(r) == me for g in getters)
+    return lambda r: False
+
+
+def check_write(store: Store, table: str, operation: str, user: str) -> None:
+    """403 when a self-service caller may not `operation` ("Insert", "Update", "Delete") on `table`."""
+    if self_service(store, user) is None or (operation == "Insert" and table in SELF_SERVICE_INSERT):
+        return
+    raise HTTPError(403, "Operation Failed", f"ACL Exception {operation} Failed due to security constraints")
+
+
+class Logins:
+    """user_name -> password of the users who may sign in besides the integration user."""
+
+    def __init__(self) -> None:
+        self.passwords: dict[str, str] = {}
+
+    def check(self, user_name: str, password: str) -> bool:
+        return bool(user_name) and self.passwords.get(user_name) == password
+
+    def take_password(self, store: Store, table: Table, body: dict[str, Any]) -> Callable[[int], None]:
+        """Remove `user_password` from a sys_user write body; the returned callback, given the written
+        row, makes that user's login."""
+        if table.name != "sys_user" or "user_password" not in body:
+            return lambda row: None
+        password = str(body.pop("user_password") or "")
+
+        def remember(row: int) -> None:
+            name = table.record(row)["user_name"]
+            if name and password:
+                self.passwords[name] = password
+
+        return remember

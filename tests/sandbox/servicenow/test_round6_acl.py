@@ -1,0 +1,79 @@
+"""Round 6: a user without roles, made through the Table API with a password, signs in (Basic and OAuth
+password grant) and meets the ACLs: only its own task records, 404 for others, 403 "Operation Failed"
+for writes it may not make; a user with itil is not restricted."""
+
+from __future__ import annotations
+
+import pysnc
+import pytest
+import requests
+from pysnc.auth import ServiceNowPasswordGrantFlow
+
+
+@pytest.fixture
+def env(pysnc_client, sn_session):
+    sb, client = pysnc_client(200)
+    sn_session.verify = sb.ca_bundle
+    return sb, client, sn_session
+
+
+def test_a_user_without_roles_reads_only_its_own_records_and_may_not_write(env):
+    sb, client, s = env
+    r = s.post(f"{sb.url}/api/now/table/sys_user", json={"user_name": "ess.user", "name": "Ess User",
+                                                          "user_password": "Secret-1"})
+    assert r.status_code == 201 and "user_password" not in r.json()["result"]
+    me = r.json()["result"]["sys_id"]
+    mine = sb.insert("incident", {"short_description": "My laptop", "caller_id": me})
+    ess = pysnc.ServiceNowClient(sb.url, ("ess.user", "Secret-1"), verify=sb.ca_bundle)
+    gr = ess.GlideRecord("incident")
+    gr.query()
+    assert [x.sys_id.get_value() for x in gr] == [mine["sys_id"]]
+    other = sb.records("incident")[0]["sys_id"]
+    assert not ess.GlideRecord("incident").get(other)
+    with requests.Session() as raw:
+        raw.auth, raw.verify = ("ess.user", "Secret-1"), sb.ca_bundle
+        r = raw.get(f"{sb.url}/api/now/table/incident/{other}")
+        assert r.status_code == 404 and r.json()["error"]["message"] == "No Record found"
+        r = raw.get(f"{sb.url}/api/now/table/incident", params={"sysparm_limit": 5})
+        assert r.headers["X-Total-Count"] == "1"
+        assert raw.get(f"{sb.url}/api/now/table/sys_user_has_role").json()["result"] == []
+        assert raw.get(f"{sb.url}/api/now/table/sys_user", params={"sysparm_limit": 2}).json()["result"]
+        r = raw.patch(f"{sb.url}/api/now/table/incident/{mine['sys_id']}", json={"short_description": "x"})
+        assert r.status_code == 403
+        assert r.json() == {"error": {"message": "Operation Failed",
+                                      "detail": "ACL Exception Update Failed due to security constraints"},
+                            "status": "failure"}
+        assert raw.delete(f"{sb.url}/api/now/table/incident/{mine['sys_id']}").status_code == 403
+        assert raw.post(f"{sb.url}/api/now/table/change_request", json={"short_description": "x"}).status_code == 403
+        r = raw.post(f"{sb.url}/api/now/table/incident", json={"short_description": "Printer jam"})
+        assert r.status_code == 201  # self-service users raise incidents
+        assert raw.get(f"{sb.url}/api/now/table/incident", auth=("ess.user", "wrong")).status_code == 401
+    assert sb.get("incident", mine["sys_id"])["short_description"] == "My laptop"
+    # the integration user and a user holding itil are not restricted
+    gr = client.GlideRecord("incident")
+    gr.get(other)
+    assert gr.sys_id.get_value() == other
+    sb.add_user("fulfiller", "Pw-2", roles=("itil",))
+    with requests.Session() as raw:
+        raw.auth, raw.verify = ("fulfiller", "Pw-2"), sb.ca_bundle
+        assert raw.patch(f"{sb.url}/api/now/table/incident/{other}", json={"urgency": "1"}).status_code == 200
+
+
+def test_a_user_without_roles_signs_in_with_the_password_grant(env):
+    sb, _, s = env
+    user = sb.add_user("ess.oauth", "Pw-3")
+    s.patch(f"{sb.url}/api/now/table/sys_user/{user['sys_id']}", json={"user_password": "Pw-4"})
+    c = sb.credentials
+    flow = ServiceNowPasswordGrantFlow("ess.oauth", "Pw-4", c.client_id, c.client_secret)
+    ess = pysnc.ServiceNowClient(sb.url, flow, verify=sb.ca_bundle)
+    gr = ess.GlideRecord("change_request")
+    gr.query()
+    assert len(gr) == 0
+    gr = ess.GlideRecord("incident")
+    gr.initialize()
+    gr.short_description = "Raised through OAuth"
+    assert gr.insert()
+    assert sb.get("incident", str(gr.sys_id))["opened_by"] == user["sys_id"]
+    bad = ServiceNowPasswordGrantFlow("ess.oauth", "Pw-3", c.client_id, c.client_secret)
+    with pytest.raises(Exception):  # noqa: B017 - pysnc raises its own on a refused grant
+        pysnc.ServiceNowClient(sb.url, bad, verify=sb.ca_bundle).GlideRecord("incident").query()
