@@ -82,8 +82,9 @@ def build_query(store: Store, req: Request, source: Table | TaskView, user: str)
             raw = store.from_display(source if isinstance(source, Table) else source.parts[0], dict(pairs))
             pairs = [(k, str(raw.get(k, v)) if v != "" else v) for k, v in pairs]
         extra = [f"{k}={v.replace('^', '^^')}" for k, v in pairs]
+        me = store.user_sys_id(user)
         text = personalize("^".join(filter(None, [req.query.get("sysparm_query", ""), *extra])),
-                           user, store.user_sys_id(user))
+                           user, me, lambda: store.groups_of(me))
     return parse(text, store.clock.now())
 
 

@@ -8,9 +8,10 @@ query and PySNC's default order) is answered from the table's sorted indexes, as
 - otherwise filter the non-range conditions over the whole index once (cached per table version),
   then bisect the order field's range conditions on that list. Keyset paging
   (`sys_id>last^sys_id<end`) then costs a bisect per page instead of a scan.
-Anything else scans the rows in insertion order and sorts (stable). Results (row lists) are cached
-per (table, table version, parsed query, versions of the tables it joins), so paging a large result
-by offset costs a slice per page. Queries with JOIN/RLQUERY/SUBQUERY parts are evaluated by `related`.
+Anything else scans the rows in insertion order and sorts (stable; a reference field by its display
+value). Results (row lists) are cached per (table, table version, parsed query, versions of the tables it
+joins), so paging a large result by offset costs a slice per page. Queries with JOIN/RLQUERY/SUBQUERY
+parts are evaluated by `related`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sandbox.servicenow import query_ops, related, roles
@@ -64,6 +66,7 @@ class QueryEngine:
 
     def run(self, source: Any, query: Query) -> list[int]:
         """Matching rows in result order (callers must not mutate the list)."""
+        query = by_display(source, query)
         key = (source.cache_key(), query, related.dependencies(source.store, query) if query.related or query.joins
                else (), _other_tables(source.store, query))
         with self._lock:
@@ -203,6 +206,19 @@ def _other_tables(store: Any, query: Query | None, terms: Any = None) -> tuple[i
     if not reads and (query is None or not any("." in f for f, _ in query.order)):
         return ()
     return tuple(t.version for t in store.tables.values())
+
+
+def by_display(source: Any, query: Query) -> Query:
+    """ORDERBY a reference field sorts by the referenced record's display value, as the platform does
+    (`ORDERBYassigned_to` orders by the assignee's name); the order reads as that dot-walk."""
+    schema = getattr(source, "schema", None) or source.parts[0].schema
+    order = []
+    for name, desc in query.order:
+        f = schema.get(name)
+        target = source.store.tables.get(f.ref) if f is not None and f.kind == "reference" and f.ref else None
+        display = target.schema.display if target is not None else "sys_id"
+        order.append((f"{name}.{display}" if display != "sys_id" else name, desc))
+    return query if tuple(order) == query.order else replace(query, order=tuple(order))
 
 
 def _sorted(source: Any, rows: list[int], order: tuple[tuple[str, bool], ...]) -> list[int]:

@@ -70,7 +70,8 @@ class JSONv2:
         return json_response({"records": records})
 
     def _select(self, table: Table, q: dict[str, str], user: str, action: str) -> list[int]:
-        text = personalize(q.get("sysparm_query", ""), user, self.store.user_sys_id(user))
+        me = self.store.user_sys_id(user)
+        text = personalize(q.get("sysparm_query", ""), user, me, lambda: self.store.groups_of(me))
         rows = self.store.engine.run(table, parse(text, self.store.clock.now()))
         limit = q.get("sysparm_record_count", "")
         if action == "getRecords" and limit.isdigit():

@@ -11,7 +11,10 @@ date operators, which `query` rewrites into BETWEEN / NOTBETWEEN / DATEPART / pl
   the instance's text index also stems words and weighs them, which the sandbox does not.
 - INSTANCEOF on sys_class_name: the class or any class extending it (CMDB classes: `ci_classes`).
 - The calling user: `javascript:gs.getUserID()` / `gs.getUserName()` and the "Me" dynamic filter
-  (`assigned_toDYNAMIC90d1921e5f510100a9ad2572f2b477fe`) are substituted before parsing.
+  (`assigned_toDYNAMIC90d1921e5f510100a9ad2572f2b477fe`) are substituted before parsing, and so are the
+  user's groups (sys_user_grmember) for the "One of My Groups" dynamic filter
+  (`assignment_groupDYNAMICd6435e965f510100a9ad2572f2b47744`) and `=javascript:getMyGroups()` /
+  `INjavascript:gs.getMyGroups()`: an IN list of the group sys_ids.
 """
 
 from __future__ import annotations
@@ -30,15 +33,23 @@ _DATEPART_CMP = {"ee": operator.eq, "ne": operator.ne, "gt": operator.gt, "ge": 
 ME = "90d1921e5f510100a9ad2572f2b477fe"  # the sys_dynamic_filter_option "Me" (out-of-box sys_id)
 _USER_ID = re.compile(r"javascript:\s*gs\.getUserID\(\s*\)")
 _USER_NAME = re.compile(r"javascript:\s*gs\.getUserName\(\s*\)")
+MY_GROUPS = "d6435e965f510100a9ad2572f2b47744"  # the sys_dynamic_filter_option "One of My Groups"
+_MY_GROUPS = re.compile(r"(?:=|IN)javascript:\s*(?:gs\.)?getMyGroups\(\s*\)")
+NO_GROUP = "-none-"  # an IN list that matches nothing (a user in no group)
 
 
-def personalize(text: str, user_name: str, user_sys_id: str) -> str:
-    """Put the calling user into the query text (before parsing, so every segment sees it)."""
+def personalize(text: str, user_name: str, user_sys_id: str,
+                my_groups: Callable[[], list[str]] = lambda: []) -> str:
+    """Put the calling user (and its groups) into the query text (before parsing, so every segment sees it)."""
     if "javascript" not in text and "DYNAMIC" not in text:
         return text
     text = _USER_ID.sub(lambda _: user_sys_id, text)
     text = _USER_NAME.sub(lambda _: user_name, text)
-    return text.replace("DYNAMIC" + ME, "=" + user_sys_id)
+    text = text.replace("DYNAMIC" + ME, "=" + user_sys_id)
+    if "DYNAMIC" + MY_GROUPS in text or _MY_GROUPS.search(text):
+        groups = "IN" + (",".join(my_groups()) or NO_GROUP)
+        text = _MY_GROUPS.sub(lambda _: groups, text.replace("DYNAMIC" + MY_GROUPS, groups))
+    return text
 
 
 def between(value: str, get: Callable[[int], str], inside: bool) -> Callable[[int], bool]:

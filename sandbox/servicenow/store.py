@@ -140,6 +140,12 @@ class Store:
             self._user_ids[key] = found
         return self._user_ids[key]
 
+    def groups_of(self, user_sys_id: str) -> list[str]:
+        """sys_ids of the groups the user is a member of (sys_user_grmember)."""
+        members = self.tables["sys_user_grmember"]
+        user, group = members.getter("user"), members.getter("group")
+        return sorted({group(r) for r in members.alive_rows() if user(r) == user_sys_id})
+
     # --- writes --------------------------------------------------------------------------------
     def _clean(self, table: Table, values: dict[str, Any]) -> dict[str, str]:
         return {k: to_text(v) for k, v in values.items() if k in table.pos and k not in SYSTEM_FIELDS}
