@@ -55,9 +55,12 @@ def mode_of(query: dict[str, str]) -> Mode:
 
 
 def json_object(req: Request, empty: bool = False) -> dict[str, Any]:
-    """The request's JSON object body (``{}`` for an empty body when ``empty``), or ServiceNow's 400."""
+    """The request's JSON (or XML, `xml_format`) object body (``{}`` for an empty body when ``empty``),
+    or ServiceNow's 400."""
     if empty and not req.body.strip():
         return {}
+    if sends_xml(req):
+        return parse_body(req)
     try:
         body = req.json()
     except ValueError as exc:

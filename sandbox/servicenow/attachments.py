@@ -3,7 +3,9 @@
 Metadata lives in the `sys_attachment` table (so sysparm_query works over table_name/table_sys_id),
 bytes in `Store.files`. List default limit is 1000 and answers X-Total-Count. Uploads: raw body to
 POST .../file?table_name&table_sys_id&file_name (Content-Type = file type), or multipart/form-data to
-POST .../upload (fields table_name, table_sys_id, then the file part). Both answer 201 + Location.
+POST .../upload (fields table_name, table_sys_id, then the file part, which must come last: fields after
+it are not read, and without the file or those fields the upload answers 400 "Failed to create the
+attachment. File part might be missing in the request."). Both answer 201 + Location.
 """
 
 from __future__ import annotations
@@ -129,7 +131,9 @@ class AttachmentAPI:
             payload = part.get_payload(decode=True) or b""
             if part.get_filename():
                 file_name, file_type, data = part.get_filename(), part.get_content_type(), payload
-            else:
-                fields[str(name)] = payload.decode("utf-8")
+                break  # the instance reads the form up to the file part: fields after it go unseen
+            fields[str(name)] = payload.decode("utf-8")
+        if not file_name or not (fields.get("table_name") and fields.get("table_sys_id")):
+            raise HTTPError(400, "Failed to create the attachment. File part might be missing in the request.", None)
         return self._create(req, fields.get("table_name", ""), fields.get("table_sys_id", ""), file_name,
                             file_type, data, user)

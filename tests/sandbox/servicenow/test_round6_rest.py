@@ -1,0 +1,62 @@
+"""Round 6, raw REST: XML request bodies reach the Change and Service Catalog APIs too, and a multipart
+upload reads the form only up to its file part, as the instance does."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+import pytest
+
+XML = {"Accept": "application/xml", "Content-Type": "application/xml"}
+
+
+@pytest.fixture
+def env(pysnc_client, sn_session):
+    sb, client = pysnc_client(200)
+    sn_session.verify = sb.ca_bundle
+    return sb, client, sn_session
+
+
+def test_xml_bodies_create_changes_and_cart_items(env):
+    sb, client, s = env
+    r = s.post(f"{sb.url}/api/sn_chg_rest/change/normal", headers=XML,
+               data="<request><entry><short_description>XML change</short_description><risk>2</risk>"
+                    "</entry></request>")
+    assert r.status_code == 200, r.text
+    root = ElementTree.fromstring(r.content)
+    sys_id = root.findtext("result/sys_id/value")
+    assert root.findtext("result/short_description/value") == "XML change"
+    gr = client.GlideRecord("change_request")
+    assert gr.get(sys_id) and gr.risk == "2"
+    r = s.patch(f"{sb.url}/api/sn_chg_rest/change/{sys_id}", headers=XML,
+                data="<request><entry><state>-4</state></entry></request>")
+    assert ElementTree.fromstring(r.content).findtext("result/state/value") == "-4"
+    item = next(x for x in sb.records("sc_cat_item") if x["active"] == "true")
+    r = s.post(f"{sb.url}/api/sn_sc/servicecatalog/items/{item['sys_id']}/add_to_cart", headers=XML,
+               data="<request><sysparm_quantity>4</sysparm_quantity></request>")
+    assert r.status_code == 200 and ElementTree.fromstring(r.content).findtext("result/items/quantity") == "4"
+
+
+def _multipart(*parts: tuple[str, str | None, bytes]) -> bytes:
+    out = b""
+    for name, filename, payload in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        kind = "Content-Type: text/plain\r\n" if filename else ""
+        out += f"--XX\r\nContent-Disposition: {disposition}\r\n{kind}\r\n".encode() + payload + b"\r\n"
+    return out + b"--XX--\r\n"
+
+
+def test_multipart_upload_reads_the_form_up_to_the_file_part(env):
+    sb, _, s = env
+    inc = sb.records("incident")[0]["sys_id"]
+    url, ctype = f"{sb.url}/api/now/attachment/upload", {"Content-Type": "multipart/form-data; boundary=XX"}
+    fields = [("table_name", None, b"incident"), ("table_sys_id", None, inc.encode())]
+    before = len(sb.records("sys_attachment"))
+    r = s.post(url, headers=ctype, data=_multipart(("file", "late.txt", b"x"), *fields))
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == "Failed to create the attachment. File part might be missing in the request."
+    assert s.post(url, headers=ctype, data=_multipart(*fields)).status_code == 400
+    assert len(sb.records("sys_attachment")) == before
+    r = s.post(url, headers=ctype, data=_multipart(*fields, ("file", "ok.txt", b"fine")))
+    assert r.status_code == 201 and r.json()["result"]["file_name"] == "ok.txt"
+    assert s.get(f"{sb.url}/api/now/attachment/{r.json()['result']['sys_id']}/file").content == b"fine"
