@@ -97,6 +97,9 @@ def _converter(table: Table, name: str, mode: Mode, base: str, store: Store) -> 
     schema_field = field_of(table, name, store)
     kind = schema_field.kind if schema_field else "string"
     if kind == "url":
+        if mode.display == "all":  # every field is a pair in this mode, a URL too
+            return lambda v: f'{{"display_value":{esc(base + v)},"value":{esc(base + v)}}}' if v else (
+                '{"display_value":"","value":""}')
         return lambda v: esc(base + v) if v else '""'
     if kind == "journal":  # the entries show only as a display value (`journal`)
         if mode.display == "all":

@@ -111,7 +111,8 @@ INCIDENT_EXTRA = (
     _f("made_sla", "boolean"), _f("escalation", "integer"),
 )
 CHANGE_EXTRA = (
-    _f("type"), _f("phase"), _f("risk", "integer", choices={"2": "High", "3": "Moderate", "4": "Low"}),
+    _f("type", choices={"standard": "Standard", "normal": "Normal", "emergency": "Emergency"}), _f("phase"),
+    _f("risk", "integer", choices={"2": "High", "3": "Moderate", "4": "Low"}),
     _f("category"), _ref("requested_by", "sys_user"), _f("start_date", "datetime"), _f("end_date", "datetime"),
     _f("cab_date", "date"), _f("justification"), _f("implementation_plan"), _f("backout_plan"),
     _f("test_plan"), _ref("business_service", "cmdb_ci_service"), _f("close_code"), _f("close_notes"),

@@ -60,3 +60,21 @@ def test_multipart_upload_reads_the_form_up_to_the_file_part(env):
     r = s.post(url, headers=ctype, data=_multipart(*fields, ("file", "ok.txt", b"fine")))
     assert r.status_code == 201 and r.json()["result"]["file_name"] == "ok.txt"
     assert s.get(f"{sb.url}/api/now/attachment/{r.json()['result']['sys_id']}/file").content == b"fine"
+
+
+def test_display_value_all_pairs_every_field_and_change_types_have_labels(env):
+    sb, client, s = env
+    r = s.get(f"{sb.url}/api/now/table/sys_attachment", params={
+        "sysparm_display_value": "all", "sysparm_limit": 1, "sysparm_fields": "download_link,file_name"})
+    [row] = r.json()["result"]
+    link = row["download_link"]
+    assert set(link) == {"display_value", "value"} and link["value"].endswith("/file")
+    assert link["display_value"] == link["value"] and link["value"].startswith(sb.url)
+    gr = client.GlideRecord("change_request")
+    gr.display_value = "all"
+    gr.add_query("type", "standard")
+    gr.query()
+    assert gr.next() and gr.type.get_value() == "standard" and gr.type.get_display_value() == "Standard"
+    r = s.get(f"{sb.url}/api/now/table/change_request", params={"type": "Standard", "sysparm_fields": "type",
+                                                                "sysparm_display_value": "true"})
+    assert r.json()["result"] and {x["type"] for x in r.json()["result"]} == {"Standard"}
