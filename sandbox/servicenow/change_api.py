@@ -12,7 +12,8 @@ creates change tasks, /task/{task_sys_id} reads, patches and deletes one; /nexts
 states of `change_model` [unc]; PATCH /approvals approves or rejects (the caller's pending approvals,
 the change's `approval`; approved in Authorize moves it to Scheduled, rejected back to New [unc]).
 A PATCH moving the state where the model does not allow answers 400
-"Invalid state transition" [unc: wording] and changes nothing. Standard change templates are `change_model`'s
+"Invalid state transition" [unc: wording] and changes nothing. A user without roles
+sees only the changes `acl` lets it read and may not write (403). Standard change templates are `change_model`'s
 fixed list (GET /change/standard/template).
 """
 
@@ -22,6 +23,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.servicenow import acl
 from sandbox.servicenow.app import check_accept, int_param, json_object
 from sandbox.servicenow.change_model import TEMPLATES, next_states
 from sandbox.servicenow.query import parse
@@ -76,9 +78,13 @@ class ChangeAPI:
     def _change(self, req: Request) -> tuple[Table, int]:
         found = self.store.locate("change_request", req.params["sys_id"])
         kind = req.params.get("type")
-        if found is None or (kind and found[0].record(found[1]).get("type") != kind):
+        if found is None or (kind and found[0].record(found[1]).get("type") != kind) or not self._visible(req, *found):
             raise HTTPError(404, *NOT_FOUND)
         return found
+
+    def _visible(self, req: Request, table: Table, row: int) -> bool:
+        allowed = acl.row_filter(self.store, table, str(req.principal))
+        return allowed is None or allowed(row)
 
     def _fields(self, req: Request) -> dict[str, Any]:
         """The record's fields: name=value query parameters, then the JSON body's."""
@@ -106,6 +112,8 @@ class ChangeAPI:
         limit, offset = int_param(req.query, "sysparm_limit", 500), int_param(req.query, "sysparm_offset", 0)
         if offset < 0 or limit < 0:
             raise HTTPError(400, "Invalid pagination parameters", "sysparm_offset/sysparm_limit must be >= 0")
+        allowed = acl.row_filter(self.store, table, str(req.principal))
+        rows = rows if allowed is None else [r for r in rows if allowed(r)]
         parts = self._render(req, table, rows[offset:offset + limit])
         return Response(200, b'{"result":[' + b",".join(parts) + b"]}",
                         headers=[("X-Total-Count", str(len(rows)))])
@@ -155,6 +163,7 @@ class ChangeAPI:
             base = {k: v for k, v in template.items() if k not in ("sys_id", "name")}
             base["approval"] = "approved"  # pre-approved [unc]
         with self.store.lock:
+            acl.check_write(self.store, "change_request", "Insert", user)
             table = self.store.tables["change_request"]
             clean, ignored = self._split(table, values, ("type", "sys_id"))
             table, row = self.store.insert("change_request", {**base, **clean, "type": kind}, user)
@@ -165,6 +174,7 @@ class ChangeAPI:
         values = self._fields(req)
         with self.store.lock:
             table, row = self._change(req)
+            acl.check_write(self.store, "change_request", "Update", user)
             clean, ignored = self._split(table, values, ("type", "sys_id"))
             if "state" in clean:
                 clean["state"] = self._legal_move(table.record(row), str(clean["state"]))
@@ -175,6 +185,7 @@ class ChangeAPI:
         user = self.sb.auth.authenticate(req)
         with self.store.lock:
             table, row = self._change(req)
+            acl.check_write(self.store, "change_request", "Delete", user)
             self.store.delete(table, row, user)
         return Response(204)
 
@@ -192,6 +203,7 @@ class ChangeAPI:
         values = self._fields(req)
         with self.store.lock:
             chg, chg_row = self._change(req)
+            acl.check_write(self.store, "change_task", "Insert", user)
             table = self.store.tables["change_task"]
             clean, ignored = self._split(table, values, ("sys_id", "change_request", "parent"))
             sys_id = req.params["sys_id"]
@@ -209,6 +221,8 @@ class ChangeAPI:
             found = self.store.locate("change_task", req.params["task_id"])
             if found is None or found[0].record(found[1])["change_request"] != req.params["sys_id"]:
                 raise HTTPError(404, *NOT_FOUND)
+            if req.method != "GET":
+                acl.check_write(self.store, "change_task", "Delete" if req.method == "DELETE" else "Update", user)
             if req.method == "DELETE":
                 self.store.delete(*found, user)
                 return Response(204)

@@ -27,6 +27,7 @@ import re
 from typing import TYPE_CHECKING
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.servicenow import acl
 from sandbox.servicenow.query import parse
 from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.schema import SYS_FIELDS, Field, TableSchema
@@ -144,6 +145,7 @@ class ChangeConflictAPI:
         user = self.sb.auth.authenticate(req)
         with self.store.lock:
             table, row = self._change(req)
+            acl.check_write(self.store, "conflict", "Insert", user)
             rec = table.record(row)
             missing = [f for f in ("cmdb_ci", "start_date", "end_date") if not rec[f]]
             if missing:

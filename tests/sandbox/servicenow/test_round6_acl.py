@@ -77,3 +77,22 @@ def test_a_user_without_roles_signs_in_with_the_password_grant(env):
     bad = ServiceNowPasswordGrantFlow("ess.oauth", "Pw-3", c.client_id, c.client_secret)
     with pytest.raises(Exception):  # noqa: B017 - pysnc raises its own on a refused grant
         pysnc.ServiceNowClient(sb.url, bad, verify=sb.ca_bundle).GlideRecord("incident").query()
+
+
+def test_the_change_api_applies_the_same_acls(env):
+    sb, _, s = env
+    user = sb.add_user("ess.change", "Pw-5")
+    mine = sb.insert("change_request", {"short_description": "Mine", "opened_by": user["sys_id"]})
+    other = sb.records("change_request")[0]["sys_id"]
+    url = f"{sb.url}/api/sn_chg_rest/change"
+    with requests.Session() as raw:
+        raw.auth, raw.verify = ("ess.change", "Pw-5"), sb.ca_bundle
+        r = raw.get(url)
+        assert [x["sys_id"]["value"] for x in r.json()["result"]] == [mine["sys_id"]]
+        assert r.headers["X-Total-Count"] == "1"
+        assert raw.get(f"{url}/{other}").status_code == 404
+        r = raw.post(f"{url}/normal", json={"short_description": "x"})
+        assert r.status_code == 403 and r.json()["error"]["message"] == "Operation Failed"
+        assert raw.patch(f"{url}/{mine['sys_id']}", json={"state": "-4"}).status_code == 403
+        assert raw.post(f"{url}/{mine['sys_id']}/task", json={"short_description": "t"}).status_code == 403
+    assert s.patch(f"{url}/{mine['sys_id']}", json={"state": "-4"}).status_code == 200  # itil may
