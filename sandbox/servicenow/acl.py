@@ -8,12 +8,13 @@ ACLs (a subset of the base system's, enough for the "user without roles" case): 
 but snc_internal (sys_user_has_role, read live) is a self-service user. For such a user
 - the Table API lists and reads only the records the ACLs let it read: the task records it opened, is
   the caller of or the requested_for of; sys_user, sys_user_group, sc_cat_item and its own sc_cart /
-  sc_cart_item rows; nothing of other tables. A list answers the rows it may read (X-Total-Count counts
-  those), a single record it may not read answers 404 "Record doesn't exist or ACL restricts the record
-  retrieval", like a missing one;
-- it may insert incidents (self-service) and nothing else; updates and deletes answer 403
-  {"error": {"message": "Operation Failed", "detail": "ACL Exception Update Failed due to security
-  constraints"}, "status": "failure"} (Insert / Delete likewise).
+  sc_cart_item rows; the attachments of the records it may read; nothing of other tables. A list
+  answers the rows it may read (X-Total-Count counts those), a single record it may not read answers
+  404 "Record doesn't exist or ACL restricts the record retrieval", like a missing one;
+- it may insert incidents (self-service) and attach files to the records it may read, and nothing
+  else; updates and deletes answer 403 {"error": {"message": "Operation Failed", "detail": "ACL
+  Exception Update Failed due to security constraints"}, "status": "failure"} (Insert / Delete
+  likewise).
 A user with any other role (the integration user holds itil) passes every check, as before.
 [unc: an instance's ACLs are configurable and far finer; the row filter stands for the self-service
 read rules of the base system.]
@@ -51,6 +52,15 @@ def row_filter(store: Store, source: Table | TaskView, user: str) -> Callable[[i
     me = self_service(store, user)
     if me is None or source.name in OPEN_TABLES:
         return None
+    if source.name == "sys_attachment":  # an attachment is readable with the record it is attached to
+        names, ids = source.getter("table_name"), source.getter("table_sys_id")
+
+        def parent_visible(r: int) -> bool:
+            found = store.locate(names(r), ids(r)) if names(r) in store.tables else None
+            test = row_filter(store, found[0], user) if found else None
+            return found is not None and (test is None or test(found[1]))
+
+        return parent_visible
     if source.name in ("task", *TASK_CHILDREN, "sc_cart", "sc_cart_item"):
         if source.name == "sc_cart_item":
             carts = store.tables["sc_cart"]

@@ -17,6 +17,7 @@ from email.policy import HTTP
 from typing import TYPE_CHECKING
 
 from sandbox.core.http import HTTPError, Request, Response, Router
+from sandbox.servicenow import acl
 from sandbox.servicenow.app import check_accept, int_param
 from sandbox.servicenow.query import parse
 from sandbox.servicenow.render import Mode, render_rows
@@ -50,33 +51,36 @@ class AttachmentAPI:
         return self.store.tables["sys_attachment"]
 
     def list_metadata(self, req: Request) -> Response:
-        self.sb.auth.authenticate(req)
+        user = self.sb.auth.authenticate(req)
         check_accept(req)
         q = req.query
         limit, offset = int_param(q, "sysparm_limit", 1000), int_param(q, "sysparm_offset", 0)
         query = parse(q.get("sysparm_query", ""), self.store.clock.now())
         with self.store.lock:
             rows = self.store.engine.run(self.table, query)
+            allowed = acl.row_filter(self.store, self.table, user)
+            rows = rows if allowed is None else [r for r in rows if allowed(r)]
             parts = render_rows(self.table, rows[offset:offset + limit], RAW, req.base_url, self.store)
         return Response(200, b'{"result":[' + b",".join(parts) + b"]}", headers=[("X-Total-Count", str(len(rows)))])
 
-    def _row(self, sys_id: str) -> int:
-        row = self.table.row_of(sys_id)
-        if row is None:
+    def _row(self, req: Request) -> int:
+        row = self.table.row_of(req.params["sys_id"])
+        allowed = acl.row_filter(self.store, self.table, str(req.principal))
+        if row is None or (allowed is not None and not allowed(row)):
             raise HTTPError(404, "Record doesn't exist or ACL restricts the record retrieval", None)
         return row
 
     def metadata(self, req: Request) -> Response:
         self.sb.auth.authenticate(req)
         with self.store.lock:
-            row = self._row(req.params["sys_id"])
+            row = self._row(req)
             body = render_rows(self.table, [row], RAW, req.base_url, self.store)[0]
         return Response(200, b'{"result":' + body + b"}")
 
     def download(self, req: Request) -> Response:
         self.sb.auth.authenticate(req)
         with self.store.lock:
-            row = self._row(req.params["sys_id"])
+            row = self._row(req)
             rec = self.table.record(row)
             content = self.store.files.get(rec["sys_id"], b"")
         meta = json.dumps({k: rec[k] for k in ("sys_id", "file_name", "content_type", "size_bytes", "table_name",
@@ -87,7 +91,8 @@ class AttachmentAPI:
     def delete(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)
         with self.store.lock:
-            row = self._row(req.params["sys_id"])
+            row = self._row(req)
+            acl.check_write(self.store, "sys_attachment", "Delete", user)
             self.store.files.pop(req.params["sys_id"], None)
             self.store.delete(self.table, row, user)
         return Response(204)
@@ -97,7 +102,9 @@ class AttachmentAPI:
         if not (table_name and table_sys_id and file_name):
             raise HTTPError(400, "Missing parameter", "table_name, table_sys_id and file_name are required")
         with self.store.lock:
-            if self.store.locate(table_name, table_sys_id) is None:
+            found = self.store.locate(table_name, table_sys_id)
+            allowed = acl.row_filter(self.store, found[0], user) if found else None
+            if found is None or (allowed is not None and not allowed(found[1])):
                 raise HTTPError(400, "Invalid table or record", f"{table_name}/{table_sys_id} does not exist")
             sys_id = self.store.new_sys_id()
             _, row = self.store.insert("sys_attachment", {

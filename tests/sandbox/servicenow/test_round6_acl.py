@@ -96,3 +96,27 @@ def test_the_change_api_applies_the_same_acls(env):
         assert raw.patch(f"{url}/{mine['sys_id']}", json={"state": "-4"}).status_code == 403
         assert raw.post(f"{url}/{mine['sys_id']}/task", json={"short_description": "t"}).status_code == 403
     assert s.patch(f"{url}/{mine['sys_id']}", json={"state": "-4"}).status_code == 200  # itil may
+
+
+def test_attachments_follow_the_record_they_belong_to(env):
+    sb, client, _ = env
+    user = sb.add_user("ess.files", "Pw-6")
+    mine = sb.insert("incident", {"short_description": "Mine", "caller_id": user["sys_id"]})
+    ess = pysnc.ServiceNowClient(sb.url, ("ess.files", "Pw-6"), verify=sb.ca_bundle)
+    gr = ess.GlideRecord("incident")
+    assert gr.get(mine["sys_id"])
+    gr.add_attachment("mine.txt", b"my file", "text/plain")
+    listed = ess.Attachment("incident")
+    listed.query()
+    assert [a.file_name for a in listed] == ["mine.txt"]
+    theirs = sb.records("sys_attachment")[0]
+    assert theirs["table_sys_id"] != mine["sys_id"]
+    with pytest.raises(pysnc.exceptions.NotFoundException):
+        ess.attachment_api.get(theirs["sys_id"])
+    assert client.attachment_api.get(theirs["sys_id"]).status_code == 200
+    other = sb.records("incident")[0]["sys_id"]
+    with pytest.raises(pysnc.exceptions.RequestException):  # another's record: as if it did not exist
+        ess.attachment_api.upload_file("x.txt", "incident", other, b"x", "text/plain")
+    own = next(a for a in sb.records("sys_attachment") if a["file_name"] == "mine.txt")
+    with pytest.raises(pysnc.exceptions.RoleException):
+        ess.attachment_api.delete(own["sys_id"])
