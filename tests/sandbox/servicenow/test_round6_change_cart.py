@@ -153,3 +153,18 @@ def test_cart_remove_empty_and_checkout(env):
     out = s.post(f"{url}/cart/checkout").json()["result"]
     assert sb.get("sc_request", out["request_id"])["number"] == out["request_number"]
     assert s.post(f"{url}/items/{'0' * 32}/add_to_cart", json={}).status_code == 400
+
+
+def test_the_new_tables_describe_themselves(env):
+    _, client, _ = env
+    gr = client.GlideRecord("sys_db_object")
+    gr.add_query("name", "IN", "conflict,cmn_schedule_blackout,cmn_schedule_span,sc_cart,sc_cart_item")
+    gr.query()
+    assert {x.name.get_value(): x.label.get_value() for x in gr} == {
+        "conflict": "Conflict", "cmn_schedule_blackout": "Blackout Schedule", "cmn_schedule_span": "Schedule Entry",
+        "sc_cart": "Cart", "sc_cart_item": "Cart Item"}
+    choice = client.GlideRecord("sys_choice")
+    choice.add_query("name", "conflict")
+    choice.add_query("element", "type")
+    choice.query()
+    assert {x.value.get_value() for x in choice} == {"ci_already_scheduled", "blackout", "not_in_maintenance_window"}
