@@ -69,6 +69,13 @@ REQUEST_STATE = {"requested": "Pending Approval", "in_process": "Approved", "clo
                  "closed_incomplete": "Closed Incomplete", "closed_cancelled": "Closed Cancelled",
                  "closed_rejected": "Closed Rejected"}
 
+CATEGORY = {"inquiry": "Inquiry / Help", "software": "Software", "hardware": "Hardware", "network": "Network",
+            "database": "Database"}
+CONTACT_TYPE = {"email": "Email", "phone": "Phone", "self-service": "Self-service", "walk-in": "Walk-in",
+                "chat": "Chat", "monitoring": "Monitoring", "virtual_agent": "Virtual Agent"}
+CHANGE_CLOSE = {"successful": "Successful", "successful_issues": "Successful with issues",
+                "unsuccessful": "Unsuccessful"}
+
 
 def _f(name: str, kind: str = "string", ref: str | None = None, choices: dict[str, str] | None = None) -> Field:
     return Field(name, kind, ref, choices)
@@ -102,20 +109,21 @@ def task_fields(state: dict[str, str]) -> tuple[Field, ...]:
 
 
 INCIDENT_EXTRA = (
-    _ref("caller_id", "sys_user"), _f("category"), _f("subcategory"),
+    _ref("caller_id", "sys_user"), _f("category", choices=CATEGORY), _f("subcategory"),
     _f("incident_state", "integer", choices=INCIDENT_STATE), _f("hold_reason", "integer", choices=HOLD_REASON),
     _f("severity", "integer", choices=IMPACT), _ref("problem_id", "problem"), _ref("rfc", "change_request"),
     _ref("caused_by", "change_request"), _f("close_code"), _f("close_notes"), _f("resolved_at", "datetime"),
     _ref("resolved_by", "sys_user"), _f("reopen_count", "integer"), _f("reassignment_count", "integer"),
-    _ref("business_service", "cmdb_ci_service"), _f("contact_type"), _ref("parent_incident", "incident"),
-    _f("made_sla", "boolean"), _f("escalation", "integer"),
+    _ref("business_service", "cmdb_ci_service"), _f("contact_type", choices=CONTACT_TYPE),
+    _ref("parent_incident", "incident"), _f("made_sla", "boolean"), _f("escalation", "integer"),
 )
 CHANGE_EXTRA = (
     _f("type", choices={"standard": "Standard", "normal": "Normal", "emergency": "Emergency"}), _f("phase"),
     _f("risk", "integer", choices={"2": "High", "3": "Moderate", "4": "Low"}),
     _f("category"), _ref("requested_by", "sys_user"), _f("start_date", "datetime"), _f("end_date", "datetime"),
     _f("cab_date", "date"), _f("justification"), _f("implementation_plan"), _f("backout_plan"),
-    _f("test_plan"), _ref("business_service", "cmdb_ci_service"), _f("close_code"), _f("close_notes"),
+    _f("test_plan"), _ref("business_service", "cmdb_ci_service"), _f("close_code", choices=CHANGE_CLOSE),
+    _f("close_notes"),
 )
 REQUEST_EXTRA = (
     _f("request_state", choices=REQUEST_STATE), _ref("requested_for", "sys_user"), _f("stage"), _f("price"),
@@ -126,7 +134,8 @@ SC_TASK_EXTRA = (_ref("request", "sc_request"), _ref("request_item", "sc_req_ite
 PROBLEM_EXTRA = (
     _f("problem_state", "integer", choices={"1": "Open", "2": "Known Error", "3": "Pending Change",
                                             "4": "Closed/Resolved"}),
-    _f("category"), _f("subcategory"), _ref("first_reported_by_task", "task"), _f("known_error", "boolean"),
+    _f("category", choices=CATEGORY), _f("subcategory"), _ref("first_reported_by_task", "task"),
+    _f("known_error", "boolean"),
     _f("related_incidents", "integer"), _f("cause_notes"), _f("fix_notes"), _f("workaround"),
     _f("resolution_code", choices={"fix_applied": "Fix Applied", "risk_accepted": "Risk Accepted",
                                    "duplicate": "Duplicate", "canceled": "Canceled"}),
@@ -144,8 +153,7 @@ CHANGE_TASK_EXTRA = (
     _f("change_task_type", choices={"planning": "Planning", "implementation": "Implementation",
                                     "testing": "Testing", "review": "Review"}),
     _f("planned_start_date", "datetime"), _f("planned_end_date", "datetime"), _f("on_hold", "boolean"),
-    _f("close_code", choices={"successful": "Successful", "successful_issues": "Successful with issues",
-                              "unsuccessful": "Unsuccessful"}), _f("close_notes"),
+    _f("close_code", choices=CHANGE_CLOSE), _f("close_notes"),
 )
 REQ_ITEM_EXTRA = (
     _ref("request", "sc_request"), _ref("cat_item", "sc_cat_item"), _ref("requested_for", "sys_user"),

@@ -78,3 +78,17 @@ def test_display_value_all_pairs_every_field_and_change_types_have_labels(env):
     r = s.get(f"{sb.url}/api/now/table/change_request", params={"type": "Standard", "sysparm_fields": "type",
                                                                 "sysparm_display_value": "true"})
     assert r.json()["result"] and {x["type"] for x in r.json()["result"]} == {"Standard"}
+
+
+def test_choice_fields_show_the_base_systems_labels(env):
+    sb, client, _ = env
+    inc = next(r for r in sb.records("incident") if r["category"] == "inquiry" and r["contact_type"] == "walk-in")
+    gr = client.GlideRecord("incident")
+    gr.display_value = "all"
+    assert gr.get(inc["sys_id"])
+    assert (gr.category.get_value(), gr.category.get_display_value()) == ("inquiry", "Inquiry / Help")
+    assert gr.contact_type.get_display_value() == "Walk-in"
+    chg = next(r for r in sb.records("change_request") if r["close_code"] == "successful_issues")
+    gr = client.GlideRecord("change_request")
+    gr.display_value = True
+    assert gr.get(chg["sys_id"]) and gr.close_code.get_display_value() == "Successful with issues"
