@@ -50,7 +50,11 @@ class CartAPI:
     def __init__(self, sandbox: ServiceNowSandbox) -> None:
         self.sb = sandbox
         self.store = sandbox.store
-        self.variables: dict[str, dict[str, Any]] = {}  # cart item sys_id -> its variables
+
+    @property
+    def variables(self) -> dict[str, dict[str, Any]]:
+        """cart item sys_id -> its variables."""
+        return self.store.scratch("cart_variables")
 
     def register(self, router: Router) -> None:
         router.add("POST", BASE + r"/items/" + SID + "/add_to_cart", self.add)

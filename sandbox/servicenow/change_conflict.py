@@ -76,7 +76,11 @@ class ChangeConflictAPI:
     def __init__(self, sandbox: ServiceNowSandbox) -> None:
         self.sb = sandbox
         self.store = sandbox.store
-        self.checks: dict[str, tuple[str, str]] = {}  # change sys_id -> (worker sys_id, status)
+
+    @property
+    def checks(self) -> dict[str, tuple[str, str]]:
+        """change sys_id -> (worker sys_id, status) of its last check."""
+        return self.store.scratch("conflict_checks")
 
     def register(self, router: Router) -> None:
         one = BASE + "/" + SID + "/conflict"

@@ -82,10 +82,16 @@ class Store:
             self.touches = 0
             self._rng = random.Random(f"{self.seed}:writes")
             self._user_ids: dict[tuple[str, int], str] = {}
+            self._scratch: dict[str, dict[str, Any]] = {}
             self.engine.clear()
 
     def reset(self) -> None:
         self.load(generate(self.seed, self.size, self.anchor, self.integration_user))
+
+    def scratch(self, name: str) -> dict[str, Any]:
+        """A named dict of API state kept beside the tables (conflict checks, cart item variables),
+        emptied with them by a reset."""
+        return self._scratch.setdefault(name, {})
 
     # --- lookups -------------------------------------------------------------------------------
     def source(self, name: str) -> Table | TaskView | None:

@@ -70,6 +70,10 @@ def test_conflicts_from_overlapping_changes_on_the_ci_and_blackout_windows(env):
     r = s.post(f"{url}/{bare}/conflict")
     assert r.status_code == 400 and r.json()["status"] == "failure" and "cmdb_ci" in r.json()["error"]["detail"]
     assert s.post(f"{url}/{'f' * 32}/conflict").status_code == 404
+    seeded = next(c["sys_id"] for c in sb.records("change_request") if c["cmdb_ci"] and c["start_date"])
+    assert s.post(f"{url}/{seeded}/conflict").json()["result"]["request_status"]["status"] == "Completed"
+    sb.reset()  # a reset forgets the checks with the records
+    assert s.get(f"{url}/{seeded}/conflict").json()["result"]["request_status"]["status"] == "Not Run"
 
 
 def test_the_change_model_refuses_illegal_state_moves(env):
