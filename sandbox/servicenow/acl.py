@@ -2,7 +2,8 @@
 
 Logins: a sys_user written through the Table API with `user_password` (or made by
 `ServiceNowSandbox.add_user`) can then sign in with that user_name and password (Basic, or the OAuth
-password grant); the password itself is never stored in or answered from the table.
+password grant); the password itself is never stored in or answered from the table, and a reset of
+the instance forgets it with the user.
 
 ACLs (a subset of the base system's, enough for the "user without roles" case): a user who holds no role
 but snc_internal (sys_user_has_role, read live) is a self-service user. For such a user
@@ -83,8 +84,13 @@ def check_write(store: Store, table: str, operation: str, user: str) -> None:
 class Logins:
     """user_name -> password of the users who may sign in besides the integration user."""
 
-    def __init__(self) -> None:
-        self.passwords: dict[str, str] = {}
+    def __init__(self, passwords: Callable[[], dict[str, str]] | None = None) -> None:
+        own: dict[str, str] = {}
+        self._passwords = passwords or (lambda: own)
+
+    @property
+    def passwords(self) -> dict[str, str]:
+        return self._passwords()
 
     def check(self, user_name: str, password: str) -> bool:
         return bool(user_name) and self.passwords.get(user_name) == password

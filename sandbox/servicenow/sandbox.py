@@ -60,11 +60,11 @@ class ServiceNowSandbox(Sandbox):
                  client_credentials_enabled: bool = True) -> None:
         self.credentials = Credentials(client_id, client_secret, username, password)
         self.tokens = TokenStore(token_ttl_seconds)
-        self.logins = Logins()
-        self.auth = Authenticator(self.tokens, self.credentials, client_credentials_enabled, self.logins)
         self.clock = SandboxClock(parse_anchor(anchor))
         self.size = size
         self.store = Store(seed, size, self.clock.anchor, self.clock, username)
+        self.logins = Logins(lambda: self.store.scratch("passwords"))
+        self.auth = Authenticator(self.tokens, self.credentials, client_credentials_enabled, self.logins)
         self.outbound = OutboundMessages()
         self.store.listeners.append(self.outbound.on_change)
         self._sessions: OrderedDict[str, threading.Lock] = OrderedDict()

@@ -120,3 +120,13 @@ def test_attachments_follow_the_record_they_belong_to(env):
     own = next(a for a in sb.records("sys_attachment") if a["file_name"] == "mine.txt")
     with pytest.raises(pysnc.exceptions.RoleException):
         ess.attachment_api.delete(own["sys_id"])
+
+
+def test_a_reset_forgets_the_users_logins(env):
+    sb, _, s = env
+    sb.add_user("short.lived", "Pw-7")
+    url = f"{sb.url}/api/now/table/sys_user"
+    assert s.get(url, auth=("short.lived", "Pw-7"), params={"sysparm_limit": 1}).status_code == 200
+    sb.reset()
+    assert s.get(url, auth=("short.lived", "Pw-7"), params={"sysparm_limit": 1}).status_code == 401
+    assert s.get(url, params={"sysparm_limit": 1}).status_code == 200
