@@ -15,6 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.servicenow import acl
 from sandbox.servicenow.app import check_accept, int_param
 from sandbox.servicenow.ci_classes import CI_PARENTS
 from sandbox.servicenow.query import parse
@@ -66,23 +67,26 @@ class CmdbInstanceAPI:
         return body
 
     def list_cis(self, req: Request) -> Response:
-        self.sb.auth.authenticate(req)
+        user = self.sb.auth.authenticate(req)
         check_accept(req)
         source, q = self._source(req), req.query
         limit, offset = int_param(q, "sysparm_limit", 1000), int_param(q, "sysparm_offset", 0)
         with self.store.lock:
             rows = self.store.engine.run(source, parse(q.get("sysparm_query", ""), self.store.clock.now()))
+            allowed = acl.row_filter(self.store, source, user)
+            rows = rows if allowed is None else [r for r in rows if allowed(r)]
             ids, names = source.getter("sys_id"), source.getter("name")
             result = [{"sys_id": ids(r), "name": names(r)} for r in rows[offset:offset + limit]]
         return json_response({"result": result}, 200, [("X-Total-Count", str(len(rows)))])
 
     def get(self, req: Request) -> Response:
-        self.sb.auth.authenticate(req)
+        user = self.sb.auth.authenticate(req)
         check_accept(req)
         source = self._source(req)
         with self.store.lock:
             found = self.store.locate(source.name, req.params["sys_id"])
-            if found is None:
+            allowed = acl.row_filter(self.store, found[0], user) if found else None
+            if found is None or (allowed is not None and not allowed(found[1])):
                 raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
             return self._one(req, *found)
 
@@ -90,6 +94,7 @@ class CmdbInstanceAPI:
         user = self.sb.auth.authenticate(req)
         source, body = self._source(req), self._body(req)
         with self.store.lock:
+            acl.check_write(self.store, "cmdb_ci", "Insert", user)
             table, row = self.store.insert(source.name, body.get("attributes") or {}, user)
             return self._one(req, table, row, 201)
 
@@ -100,5 +105,6 @@ class CmdbInstanceAPI:
             found = self.store.locate(source.name, req.params["sys_id"])
             if found is None:
                 raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
+            acl.check_write(self.store, "cmdb_ci", "Update", user)
             self.store.update(found[0], found[1], body.get("attributes") or {}, user)
             return self._one(req, *found)

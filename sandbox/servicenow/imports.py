@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.servicenow import acl
 from sandbox.servicenow.app import check_accept
 from sandbox.servicenow.import_tables import TRANSFORM_MAPS, TransformMap
 from sandbox.servicenow.store import to_text
@@ -47,6 +48,7 @@ class ImportSetAPI:
         user = self.sb.auth.authenticate(req)
         check_accept(req)
         tmap = self._map(req.params["table"])
+        acl.check_write(self.store, tmap.source, "Insert", user)
         body = self._json(req)
         if not isinstance(body, dict):
             raise HTTPError(400, "Exception while reading request",
@@ -60,6 +62,7 @@ class ImportSetAPI:
     def insert_multiple(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)
         tmap = self._map(req.params["table"])
+        acl.check_write(self.store, tmap.source, "Insert", user)
         body = self._json(req)
         records = body.get("records") if isinstance(body, dict) else None
         if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):

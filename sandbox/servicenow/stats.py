@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.servicenow import acl
 from sandbox.servicenow.app import build_query, check_accept, flag
 from sandbox.servicenow.meta_tables import class_label
 
@@ -86,6 +87,8 @@ class StatsAPI:
         display = (q.get("sysparm_display_value") or "false").strip().lower()
         with self.store.lock:
             rows = self.store.engine.run(source, query)
+            allowed = acl.row_filter(self.store, source, user)  # aggregates count what the caller may read
+            rows = rows if allowed is None else [r for r in rows if allowed(r)]
             getters = {f: source.getter(f) for f in {*group_by, *(f for fs in wanted.values() for f in fs)}}
             if not group_by:
                 return json_response({"result": {"stats": self._stats(source, rows, wanted, count, getters)}})

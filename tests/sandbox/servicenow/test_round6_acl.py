@@ -130,3 +130,23 @@ def test_a_reset_forgets_the_users_logins(env):
     sb.reset()
     assert s.get(url, auth=("short.lived", "Pw-7"), params={"sysparm_limit": 1}).status_code == 401
     assert s.get(url, params={"sysparm_limit": 1}).status_code == 200
+
+
+def test_aggregates_cmdb_and_imports_apply_the_acls(env):
+    sb, _, s = env
+    user = sb.add_user("ess.more", "Pw-8")
+    for n in range(3):
+        sb.insert("incident", {"short_description": f"Mine {n}", "caller_id": user["sys_id"], "priority": "1"})
+    with requests.Session() as raw:
+        raw.auth, raw.verify = ("ess.more", "Pw-8"), sb.ca_bundle
+        r = raw.get(f"{sb.url}/api/now/stats/incident", params={"sysparm_count": "true"})
+        assert r.json()["result"]["stats"]["count"] == "3"
+        cmdb = f"{sb.url}/api/now/cmdb/instance/cmdb_ci_server"
+        assert raw.get(cmdb).json()["result"] == []
+        ci = sb.records("cmdb_ci")[0]["sys_id"]
+        assert raw.get(f"{sb.url}/api/now/cmdb/instance/cmdb_ci/{ci}").status_code == 404
+        r = raw.post(cmdb, json={"attributes": {"name": "x"}, "source": "ServiceNow"})
+        assert r.status_code == 403 and r.json()["error"]["message"] == "Operation Failed"
+        assert raw.post(f"{sb.url}/api/now/import/u_imp_incident", json={"u_short_description": "x"}).status_code == 403
+    total = s.get(f"{sb.url}/api/now/stats/incident", params={"sysparm_count": "true"}).json()["result"]
+    assert int(total["stats"]["count"]) == len(sb.records("incident"))
