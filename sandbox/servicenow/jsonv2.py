@@ -13,9 +13,11 @@ Writes take GET or POST, as the processor does not look at the method.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, json_response
+from sandbox.servicenow import acl
 from sandbox.servicenow.app import json_object
 from sandbox.servicenow.query import parse
 from sandbox.servicenow.query_ops import personalize
@@ -50,11 +52,15 @@ class JSONv2:
         if table is None:
             return json_response({"records": [], "error": f"Invalid table {req.params['form']}"})
         with self.store.lock:
+            if action in WRITES:
+                operation = "Update" if action == "update" else "Delete" if action.startswith("delete") else "Insert"
+                acl.check_write(self.store, table.name, operation, user)
+            allowed = acl.row_filter(self.store, table, user)
             if action in ("get", "deleteRecord") or (action == "update" and q.get("sysparm_sys_id")):
                 row = table.row_of(q.get("sysparm_sys_id", ""))
-                rows = [] if row is None else [row]
+                rows = [] if row is None or (allowed is not None and not allowed(row)) else [row]
             elif action in ("getRecords", "getKeys", "update", "deleteMultiple"):
-                rows = self._select(table, q, user, action)
+                rows = self._select(table, q, user, action, allowed)
             else:
                 rows = self._insert(table, req, user, action == "insertMultiple")
             if action == "getKeys":
@@ -69,10 +75,12 @@ class JSONv2:
                     self.store.delete(table, row, user)
         return json_response({"records": records})
 
-    def _select(self, table: Table, q: dict[str, str], user: str, action: str) -> list[int]:
+    def _select(self, table: Table, q: dict[str, str], user: str, action: str,
+                allowed: Callable[[int], bool] | None) -> list[int]:
         me = self.store.user_sys_id(user)
         text = personalize(q.get("sysparm_query", ""), user, me, lambda: self.store.groups_of(me))
         rows = self.store.engine.run(table, parse(text, self.store.clock.now()))
+        rows = rows if allowed is None else [r for r in rows if allowed(r)]
         limit = q.get("sysparm_record_count", "")
         if action == "getRecords" and limit.isdigit():
             rows = rows[:int(limit)]

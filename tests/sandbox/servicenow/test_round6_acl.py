@@ -150,3 +150,19 @@ def test_aggregates_cmdb_and_imports_apply_the_acls(env):
         assert raw.post(f"{sb.url}/api/now/import/u_imp_incident", json={"u_short_description": "x"}).status_code == 403
     total = s.get(f"{sb.url}/api/now/stats/incident", params={"sysparm_count": "true"}).json()["result"]
     assert int(total["stats"]["count"]) == len(sb.records("incident"))
+
+
+def test_the_jsonv2_processor_applies_the_acls(env):
+    sb, _, _ = env
+    user = sb.add_user("ess.json", "Pw-9")
+    mine = sb.insert("incident", {"short_description": "Mine", "caller_id": user["sys_id"]})
+    other = sb.records("incident")[0]["sys_id"]
+    url = f"{sb.url}/incident.do?JSONv2"
+    with requests.Session() as raw:
+        raw.auth, raw.verify = ("ess.json", "Pw-9"), sb.ca_bundle
+        r = raw.get(url, params={"sysparm_action": "getRecords", "sysparm_record_count": "5"})
+        assert [x["sys_id"] for x in r.json()["records"]] == [mine["sys_id"]]
+        assert raw.get(url, params={"sysparm_sys_id": other}).json()["records"] == []
+        r = raw.post(f"{url}&sysparm_action=update&sysparm_sys_id={mine['sys_id']}", json={"urgency": "1"})
+        assert r.status_code == 403
+        assert raw.post(f"{url}&sysparm_action=insert", json={"short_description": "ok"}).status_code == 200
