@@ -28,6 +28,7 @@ from sandbox.servicenow.query import Condition, Query, predicate
 from sandbox.servicenow.render import field_of
 
 RANGE_OPS = frozenset({"=", ">", ">=", "<", "<="})
+_BOOLEAN = {"1": "true", "0": "false", "true": "true", "false": "false"}  # `active=1` is `active=true`
 TEXT_OPS = frozenset({"LIKE", "NOTLIKE", "NOT LIKE", "STARTSWITH", "ENDSWITH", "CONTAINS", "DOES NOT CONTAIN"})
 _INDEX_ORDERS = {
     (("sys_updated_on", False),): ("sys_updated_on", False),
@@ -194,6 +195,8 @@ def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
         test = roles.membership(c.op, c.value, source.getter(field))
         if test is not None:
             return test
+    if source.kinds.get(field) == "boolean" and c.op in ("=", "!=", "IN", "NOT IN"):  # stored as 1/0
+        c = replace(c, value=",".join(_BOOLEAN.get(v.strip().lower(), v) for v in c.value.split(",")))
     return predicate(c, source.getter(field), source.kinds.get(c.field) == "integer", other)
 
 

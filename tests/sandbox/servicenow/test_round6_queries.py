@@ -65,3 +65,17 @@ def test_one_of_my_groups(env):
     r = s.get(f"{sb.url}/api/now/table/incident", auth=("loner", "pw"), params={
         "sysparm_query": "assignment_groupDYNAMICd6435e965f510100a9ad2572f2b47744"})
     assert r.status_code == 200 and r.json()["result"] == [] and ess["sys_id"]
+
+
+def test_boolean_fields_take_1_and_0(env):
+    sb, client, s = env
+    active = sum(r["active"] == "true" for r in sb.records("incident"))
+    assert 0 < active < len(sb.records("incident"))
+    for query, expected in (("active=1", active), ("active=0", len(sb.records("incident")) - active),
+                            ("active!=1", len(sb.records("incident")) - active), ("activeIN1,0", 200)):
+        r = s.get(f"{sb.url}/api/now/table/incident", params={"sysparm_query": query, "sysparm_limit": 1})
+        assert int(r.headers["X-Total-Count"]) == expected, query
+    gr = client.GlideRecord("incident")
+    gr.add_query("active", 1)
+    gr.query()
+    assert len(gr) == active
