@@ -91,6 +91,24 @@ def build_query(store: Store, req: Request, source: Table | TaskView, user: str)
     return parse(text, store.clock.now())
 
 
+def pagination_links(req: Request, total: int, limit: int, offset: int) -> str:
+    """The Link header of a page: first, prev (past the first page), next (before the last), last."""
+    pairs = [(k, v) for k, v in req.query_pairs if k not in ("sysparm_offset", "sysparm_limit")]
+    step = max(limit, 1)
+
+    def url(at: int) -> str:
+        return f"{req.base_url}{req.path}?" + urlencode([*pairs, ("sysparm_limit", str(limit)),
+                                                         ("sysparm_offset", str(at))])
+
+    links = [f'<{url(0)}>;rel="first"']
+    if offset > 0:
+        links.append(f'<{url(max(offset - step, 0))}>;rel="prev"')
+    if offset + step < total:
+        links.append(f'<{url(offset + step)}>;rel="next"')
+    links.append(f'<{url(max(total - step, 0))}>;rel="last"')
+    return ",".join(links)
+
+
 class TableAPI:
     """Route handlers bound to one ServiceNowSandbox."""
 
@@ -175,25 +193,8 @@ class TableAPI:
                             "Records matching query not found. Check query parameter or offset parameter")
         headers = [] if flag(q.get("sysparm_no_count")) else [("X-Total-Count", str(total))]
         if not flag(q.get("sysparm_suppress_pagination_header")) and (offset > 0 or total > limit):
-            headers.append(("Link", self._links(req, total, limit, offset)))
+            headers.append(("Link", pagination_links(req, total, limit, offset)))
         return Response(200, b'{"result":[' + b",".join(parts) + b"]}", headers=headers)
-
-    @staticmethod
-    def _links(req: Request, total: int, limit: int, offset: int) -> str:
-        pairs = [(k, v) for k, v in req.query_pairs if k not in ("sysparm_offset", "sysparm_limit")]
-        step = max(limit, 1)
-
-        def url(at: int) -> str:
-            return f"{req.base_url}{req.path}?" + urlencode([*pairs, ("sysparm_limit", str(limit)),
-                                                             ("sysparm_offset", str(at))])
-
-        links = [f'<{url(0)}>;rel="first"']
-        if offset > 0:
-            links.append(f'<{url(max(offset - step, 0))}>;rel="prev"')
-        if offset + step < total:
-            links.append(f'<{url(offset + step)}>;rel="next"')
-        links.append(f'<{url(max(total - step, 0))}>;rel="last"')
-        return ",".join(links)
 
     def get(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)

@@ -1,7 +1,8 @@
 """Attachment API: /api/now[/v1]/attachment — metadata list/get, file download, upload, delete.
 
 Metadata lives in the `sys_attachment` table (so sysparm_query works over table_name/table_sys_id),
-bytes in `Store.files`. List default limit is 1000 and answers X-Total-Count. Uploads: raw body to
+bytes in `Store.files`. The list's default limit is 10000 (as documented); it answers X-Total-Count and
+the Table API's Link header (sysparm_suppress_pagination_header drops it). Uploads: raw body to
 POST .../file?table_name&table_sys_id&file_name (Content-Type = file type), or multipart/form-data to
 POST .../upload (fields table_name, table_sys_id, then the file part, which must come last: fields after
 it are not read, and without the file or those fields the upload answers 400 "Failed to create the
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from sandbox.core.http import HTTPError, Request, Response, Router
 from sandbox.servicenow import acl
-from sandbox.servicenow.app import check_accept, int_param
+from sandbox.servicenow.app import check_accept, flag, int_param, pagination_links
 from sandbox.servicenow.query import parse
 from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.tables import Table
@@ -54,14 +55,17 @@ class AttachmentAPI:
         user = self.sb.auth.authenticate(req)
         check_accept(req)
         q = req.query
-        limit, offset = int_param(q, "sysparm_limit", 1000), int_param(q, "sysparm_offset", 0)
+        limit, offset = int_param(q, "sysparm_limit", 10000), int_param(q, "sysparm_offset", 0)
         query = parse(q.get("sysparm_query", ""), self.store.clock.now())
         with self.store.lock:
             rows = self.store.engine.run(self.table, query)
             allowed = acl.row_filter(self.store, self.table, user)
             rows = rows if allowed is None else [r for r in rows if allowed(r)]
             parts = render_rows(self.table, rows[offset:offset + limit], RAW, req.base_url, self.store)
-        return Response(200, b'{"result":[' + b",".join(parts) + b"]}", headers=[("X-Total-Count", str(len(rows)))])
+        headers = [("X-Total-Count", str(len(rows)))]
+        if not flag(q.get("sysparm_suppress_pagination_header")) and (offset > 0 or len(rows) > limit):
+            headers.append(("Link", pagination_links(req, len(rows), limit, offset)))
+        return Response(200, b'{"result":[' + b",".join(parts) + b"]}", headers=headers)
 
     def _row(self, req: Request) -> int:
         row = self.table.row_of(req.params["sys_id"])

@@ -92,3 +92,22 @@ def test_choice_fields_show_the_base_systems_labels(env):
     gr = client.GlideRecord("change_request")
     gr.display_value = True
     assert gr.get(chg["sys_id"]) and gr.close_code.get_display_value() == "Successful with issues"
+
+
+def test_attachment_list_pages_like_the_table_api(env):
+    sb, _, s = env
+    url = f"{sb.url}/api/now/attachment"
+    total = len(sb.records("sys_attachment"))
+    r = s.get(url, params={"sysparm_limit": 5, "sysparm_offset": 5, "sysparm_query": "ORDERBYfile_name"})
+    assert r.headers["X-Total-Count"] == str(total) and len(r.json()["result"]) == 5
+    links = dict(reversed(part.split(";rel=")) for part in r.headers["Link"].split(","))
+    assert set(links) == {'"first"', '"prev"', '"next"', '"last"'}
+    assert "sysparm_offset=10" in links['"next"'] and "sysparm_query=ORDERBYfile_name" in links['"next"']
+    names = sorted(a["file_name"] for a in sb.records("sys_attachment"))
+    assert [a["file_name"] for a in r.json()["result"]] == names[5:10]
+    r = s.get(url, params={"sysparm_limit": 5, "sysparm_offset": total - 5})
+    assert '"next"' not in r.headers["Link"] and '"prev"' in r.headers["Link"]
+    r = s.get(url, params={"sysparm_limit": 5, "sysparm_suppress_pagination_header": "true"})
+    assert "Link" not in r.headers
+    r = s.get(url)  # the documented default limit (10000) holds every attachment: one page, no Link
+    assert len(r.json()["result"]) == total and "Link" not in r.headers
