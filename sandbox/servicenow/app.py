@@ -3,7 +3,8 @@
 List: sysparm_query / name=value filters, sysparm_limit (default 10000), sysparm_offset,
 sysparm_fields, sysparm_display_value, sysparm_exclude_reference_link,
 sysparm_suppress_pagination_header, sysparm_no_count; answers with X-Total-Count and a Link header
-(first/prev/next/last; next omitted on the last page, no header for a single page). v1 answers 404
+(first/prev/next/last; prev is offset - limit, negative on the first page as on an instance; next
+omitted on the last page; no header for a single page). v1 answers 404
 for an empty result, v2 and unversioned answer 200 with []. Single records: GET, POST (201 +
 Location), PATCH/PUT (200, both a partial update), DELETE (204). `X-no-response-body: true` empties
 write responses. Writes take `sysparm_input_display_value=true` (choice labels and reference display
@@ -92,7 +93,9 @@ def build_query(store: Store, req: Request, source: Table | TaskView, user: str)
 
 
 def pagination_links(req: Request, total: int, limit: int, offset: int) -> str:
-    """The Link header of a page: first, prev (past the first page), next (before the last), last."""
+    """The Link header of a page: first, prev, next (before the last page), last. Like the instance's
+    header (captured from real instances), prev is always there, offset - limit, even when that is
+    negative on the first page."""
     pairs = [(k, v) for k, v in req.query_pairs if k not in ("sysparm_offset", "sysparm_limit")]
     step = max(limit, 1)
 
@@ -100,9 +103,7 @@ def pagination_links(req: Request, total: int, limit: int, offset: int) -> str:
         return f"{req.base_url}{req.path}?" + urlencode([*pairs, ("sysparm_limit", str(limit)),
                                                          ("sysparm_offset", str(at))])
 
-    links = [f'<{url(0)}>;rel="first"']
-    if offset > 0:
-        links.append(f'<{url(max(offset - step, 0))}>;rel="prev"')
+    links = [f'<{url(0)}>;rel="first"', f'<{url(offset - step)}>;rel="prev"']
     if offset + step < total:
         links.append(f'<{url(offset + step)}>;rel="next"')
     links.append(f'<{url(max(total - step, 0))}>;rel="last"')

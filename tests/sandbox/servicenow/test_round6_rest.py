@@ -111,3 +111,14 @@ def test_attachment_list_pages_like_the_table_api(env):
     assert "Link" not in r.headers
     r = s.get(url)  # the documented default limit (10000) holds every attachment: one page, no Link
     assert len(r.json()["result"]) == total and "Link" not in r.headers
+
+
+def test_the_first_pages_link_header_has_a_negative_prev_like_an_instance(env):
+    sb, _, s = env
+    r = s.get(f"{sb.url}/api/now/v2/table/incident", params={"sysparm_limit": 1, "sysparm_query": "active=true"})
+    parts = r.headers["Link"].split(",")
+    assert [p.rsplit(";rel=", 1)[1] for p in parts] == ['"first"', '"prev"', '"next"', '"last"']
+    assert parts[1].endswith('sysparm_limit=1&sysparm_offset=-1>;rel="prev"')
+    assert parts[0].startswith(f"<{sb.url}/api/now/v2/table/incident?sysparm_query=active%3Dtrue&sysparm_limit=1")
+    total = int(r.headers["X-Total-Count"])
+    assert parts[3].endswith(f'sysparm_offset={total - 1}>;rel="last"')
