@@ -41,6 +41,9 @@ from sandbox.servicenow.stats import StatsAPI
 from sandbox.servicenow.store import Store
 from sandbox.servicenow.tables import Table
 
+NO_CACHE = (("Pragma", "no-store,no-cache"), ("Cache-control", "no-cache,no-store,must-revalidate,max-age=-1"),
+            ("Expires", "0"))
+
 
 class ServiceNowSandbox(Sandbox):
     """Emulated ServiceNow instance. `size` = number of incidents; other tables scale from it.
@@ -113,6 +116,9 @@ class ServiceNowSandbox(Sandbox):
         finally:
             with self._sessions_lock:
                 self._busy -= 1
+        if req.path.startswith("/api/"):  # what every REST answer of an instance carries
+            resp.headers.extend([*NO_CACHE, ("X-Is-Logged-In", "true" if req.principal else "false"),
+                                 ("X-Transaction-ID", secrets.token_hex(6))])
         if set_session:
             session = secrets.token_hex(16).upper()
             with self._sessions_lock:

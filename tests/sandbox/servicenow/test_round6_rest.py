@@ -122,3 +122,15 @@ def test_the_first_pages_link_header_has_a_negative_prev_like_an_instance(env):
     assert parts[0].startswith(f"<{sb.url}/api/now/v2/table/incident?sysparm_query=active%3Dtrue&sysparm_limit=1")
     total = int(r.headers["X-Total-Count"])
     assert parts[3].endswith(f'sysparm_offset={total - 1}>;rel="last"')
+
+
+def test_rest_answers_carry_the_instances_cache_and_transaction_headers(env):
+    sb, _, s = env
+    r = s.get(f"{sb.url}/api/now/table/incident", params={"sysparm_limit": 1})
+    assert r.headers["Cache-control"] == "no-cache,no-store,must-revalidate,max-age=-1"
+    h = r.headers
+    assert (h["Pragma"], h["Expires"], h["X-Is-Logged-In"]) == ("no-store,no-cache", "0", "true")
+    first = r.headers["X-Transaction-ID"]
+    assert len(first) == 12 and s.get(f"{sb.url}/api/now/table/incident").headers["X-Transaction-ID"] != first
+    denied = s.get(f"{sb.url}/api/now/table/incident", auth=("nobody", "nothing"))
+    assert denied.status_code == 401 and denied.headers["X-Is-Logged-In"] == "false"
