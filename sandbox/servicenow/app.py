@@ -48,11 +48,11 @@ def int_param(query: dict[str, str], name: str, default: int) -> int:
         raise HTTPError(400, f"Invalid value for {name}", f"{raw!r} is not an integer") from exc
 
 
-def mode_of(query: dict[str, str]) -> Mode:
+def mode_of(query: dict[str, str], version: str = "") -> Mode:
     display = (query.get("sysparm_display_value") or "false").strip().lower()
     fields = tuple(f.strip() for f in query.get("sysparm_fields", "").split(",") if f.strip()) or None
     return Mode(display if display in ("true", "all") else "false",
-                flag(query.get("sysparm_exclude_reference_link")), fields)
+                flag(query.get("sysparm_exclude_reference_link")), fields, version)
 
 
 def json_object(req: Request, empty: bool = False) -> dict[str, Any]:
@@ -143,14 +143,15 @@ class TableAPI:
         if isinstance(source, Table):
             return render_rows(source, rows, mode, base, self.store, self.malformed())
         fields = tuple(f for f in mode.fields if source.has_field(f)) if mode.fields else tuple(source.fields)
-        mode = Mode(mode.display, mode.exclude_links, fields)
+        mode = Mode(mode.display, mode.exclude_links, fields, mode.version)
         return [render_rows(t, [r], mode, base, self.store, self.malformed())[0] for t, r in source.split(rows)]
 
     def _record_response(self, req: Request, table: Table | TaskView, row: int, status: int = 200,
                          headers: list[tuple[str, str]] | None = None) -> Response:
         if flag(req.header("X-no-response-body")) and req.method != "GET":
             return Response(status, b"", headers=list(headers or []))
-        body = b'{"result":' + self.render(table, [row], mode_of(req.query), req.base_url)[0] + b"}"
+        mode = mode_of(req.query, req.params.get("version") or "")
+        body = b'{"result":' + self.render(table, [row], mode, req.base_url)[0] + b"}"
         return Response(status, body, headers=list(headers or []))
 
     def _faults_while_paging(self, source: Table | TaskView) -> None:
@@ -180,7 +181,7 @@ class TableAPI:
         if offset < 0 or limit < 0:
             raise HTTPError(400, "Invalid pagination parameters", "sysparm_offset/sysparm_limit must be >= 0")
         query = build_query(self.store, req, source, user)
-        mode = mode_of(q)
+        mode = mode_of(q, req.params.get("version") or "")
         with self.store.lock:
             self._faults_while_paging(source)
             rows = self.store.engine.run(source, query)

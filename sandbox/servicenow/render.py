@@ -30,11 +30,13 @@ _UNSAFE = re.compile(r'["\\\x00-\x1f]').search  # characters JSON strings must e
 
 @dataclass(frozen=True)
 class Mode:
-    """How to render: display_value mode, reference links on/off, optional field list."""
+    """How to render: display_value mode, reference links on/off, optional field list, and the API version
+    the request named (`v1`, `v2` or ""), which reference links repeat as an instance's do."""
 
     display: str = "false"
     exclude_links: bool = False
     fields: tuple[str, ...] | None = None
+    version: str = ""
 
 
 class Plan:
@@ -107,7 +109,7 @@ def _converter(table: Table, name: str, mode: Mode, base: str, store: Store) -> 
         return esc if mode.display == "true" else (lambda v: '""')
     if kind == "reference":
         assert schema_field is not None and schema_field.ref is not None
-        prefix = f"{base}/api/now/table/{schema_field.ref}/"
+        prefix = f"{base}/api/now/{mode.version + '/' if mode.version else ''}table/{schema_field.ref}/"
         ref, links = schema_field.ref, not mode.exclude_links
 
         def display(v: str) -> str:

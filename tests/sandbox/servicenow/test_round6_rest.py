@@ -134,3 +134,16 @@ def test_rest_answers_carry_the_instances_cache_and_transaction_headers(env):
     assert len(first) == 12 and s.get(f"{sb.url}/api/now/table/incident").headers["X-Transaction-ID"] != first
     denied = s.get(f"{sb.url}/api/now/table/incident", auth=("nobody", "nothing"))
     assert denied.status_code == 401 and denied.headers["X-Is-Logged-In"] == "false"
+
+
+def test_reference_links_repeat_the_api_version_the_request_named(env):
+    sb, _, s = env
+    inc = next(r for r in sb.records("incident") if r["assigned_to"])
+    for version, prefix in (("v2/", "/api/now/v2/table/sys_user/"), ("v1/", "/api/now/v1/table/sys_user/"),
+                            ("", "/api/now/table/sys_user/")):
+        r = s.get(f"{sb.url}/api/now/{version}table/incident/{inc['sys_id']}", params={"sysparm_fields": "assigned_to"})
+        assert r.json()["result"]["assigned_to"]["link"] == f"{sb.url}{prefix}{inc['assigned_to']}", version
+        listed = s.get(f"{sb.url}/api/now/{version}table/task", params={
+            "sysparm_query": f"sys_id={inc['sys_id']}", "sysparm_fields": "assigned_to",
+            "sysparm_display_value": "all"})
+        assert listed.json()["result"][0]["assigned_to"]["link"].startswith(f"{sb.url}{prefix}")
