@@ -4,7 +4,8 @@ Table API serves (a change made here is a change_request record there, and back)
 Every field answers as `{"value", "display_value"}` (the Table API's `sysparm_display_value=all` without
 reference links [unc: links]). GET list (name=value filters, sysparm_query, textSearch over number,
 short_description and description, sysparm_limit default 500 [unc], sysparm_offset; X-Total-Count);
-GET/PATCH/DELETE /change[/{type}]/{sys_id} (a type path answers 404 for another type [unc]); POST
+GET/PATCH/DELETE /change[/{type}]/{sys_id} (a type path answers 404 for another type [unc]; DELETE answers
+200 with the record as it was, as documented, and so does a task's); POST
 /change/normal, /change/emergency and /change/standard/{template} (fields from the JSON body or as
 name=value query parameters; `type` follows the path and is never written by PATCH); POST/PATCH answer
 200 with `__meta.ignoredAttributes`, the fields the table has not [unc]. /change/{sys_id}/task lists and
@@ -186,8 +187,9 @@ class ChangeAPI:
         with self.store.lock:
             table, row = self._change(req)
             acl.check_write(self.store, "change_request", "Delete", user)
+            gone = self._record(req, table, row)  # the answer is the record as it was
             self.store.delete(table, row, user)
-        return Response(204)
+        return gone
 
     # --- tasks, state model, approvals -----------------------------------------------------------
     def list_tasks(self, req: Request) -> Response:
@@ -224,8 +226,9 @@ class ChangeAPI:
             if req.method != "GET":
                 acl.check_write(self.store, "change_task", "Delete" if req.method == "DELETE" else "Update", user)
             if req.method == "DELETE":
+                gone = self._record(req, *found)
                 self.store.delete(*found, user)
-                return Response(204)
+                return gone
             clean, ignored = self._split(found[0], values, ("sys_id", "change_request", "parent"))
             if req.method == "PATCH":
                 self.store.update(*found, clean, user)

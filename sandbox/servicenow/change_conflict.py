@@ -14,7 +14,7 @@ The instance runs the check as a background worker; here it completes when start
 with the worker (`{"sysId", "link"}` to GET /change/worker/{sys_id}), `request_status` and the
 conflicts; the conflicts replace the change's previous `conflict` records. GET answers the last check's
 request_status and the change's conflict records (status "Not Run" before any check); DELETE cancels and
-removes them (204; status "Canceled"). A change without a CI or planned dates answers 400.
+removes them (200 without a body, as documented; status "Canceled"). A change without a CI or planned dates answers 400.
 [unc: the type values and labels, the status words, the 400 wording and the worker body are guessed from
 the documentation's prose; an instance also checks maintenance windows, CI relations and the assignee.]
 """
@@ -178,7 +178,7 @@ class ChangeConflictAPI:
             change = table.record(row)["sys_id"]
             self._clear(change, user)
             self.checks[change] = (self.checks.get(change, ("", ""))[0], "Canceled")
-        return Response(204)
+        return Response(200, b"")  # documented: 200, no body
 
     def worker(self, req: Request) -> Response:
         self.sb.auth.authenticate(req)
