@@ -8,7 +8,7 @@ GET/PATCH/DELETE /change[/{type}]/{sys_id} (a type path answers 404 for another 
 200 with the record as it was, as documented, and so does a task's); POST
 /change/normal, /change/emergency and /change/standard/{template} (fields from the JSON body or as
 name=value query parameters; `type` follows the path and is never written by PATCH); POST/PATCH answer
-200 with `__meta.ignoredAttributes`, the fields the table has not [unc]. /change/{sys_id}/task lists and
+200 with `__meta.ignoredFields` (as documented), the fields the table has not. /change/{sys_id}/task lists and
 creates change tasks, /task/{task_sys_id} reads, patches and deletes one; /nextstates gives the next
 states of `change_model` [unc]; PATCH /approvals approves or rejects (the caller's pending approvals,
 the change's `approval`; approved in Authorize moves it to Scheduled, rejected back to New [unc]).
@@ -73,7 +73,7 @@ class ChangeAPI:
     def _record(self, req: Request, table: Table, row: int, ignored: list[str] | None = None) -> Response:
         rec = json.loads(self._render(req, table, [row])[0])
         if ignored is not None:
-            rec["__meta"] = {"ignoredAttributes": ignored}
+            rec["__meta"] = {"ignoredFields": ignored}
         return json_response({"result": rec})
 
     def _change(self, req: Request) -> tuple[Table, int]:

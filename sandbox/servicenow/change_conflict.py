@@ -10,11 +10,14 @@ A check compares the change's configuration item (cmdb_ci) and planned window [s
   "YYYY-MM-DD HH:MM:SS" or the schedule format "YYYYMMDDTHHMMSS", repeats not expanded) overlaps the window:
   type `blackout` naming the schedule.
 Windows overlap when each starts before the other ends (touching ends do not conflict).
-The instance runs the check as a background worker; here it completes when started. POST answers 200
-with the worker (`{"sysId", "link"}` to GET /change/worker/{sys_id}), `request_status` and the
-conflicts; the conflicts replace the change's previous `conflict` records. GET answers the last check's
-request_status and the change's conflict records (status "Not Run" before any check); DELETE cancels and
-removes them (200 without a body, as documented; status "Canceled"). A change without a CI or planned dates answers 400.
+The instance runs the check as a background worker; here it completes when started. As documented:
+POST answers 200 {"result": "<sys_id of the checking process>"} (a worker: GET /change/worker/{sys_id}
+answers its state, Complete); GET answers {"status", "last_run", "record_count", "job_status",
+"conflicts": [the change's `conflict` records, fields as value/display_value pairs]} where status is
+"Conflict" once a check ran, with conflicts or without (the documented quirk), and "Not Run" before;
+DELETE cancels: 200 without a body, the change's conflict records removed, status "Canceled" [unc].
+The conflicts of a check replace the change's previous `conflict` records. A change without a CI or
+planned dates answers 400.
 [unc: the type values and labels, the status words, the 400 wording and the worker body are guessed from
 the documentation's prose; an instance also checks maintenance windows, CI relations and the assignee.]
 """
@@ -40,7 +43,8 @@ BASE = r"/api/sn_chg_rest(?:/v1)?/change"
 SID = r"(?P<sys_id>[0-9a-f]{32})"
 API_MODE = Mode("all", True)
 CONFLICT_TYPES = {"ci_already_scheduled": "CI Already Scheduled", "blackout": "Blackout",
-                  "not_in_maintenance_window": "Not in Maintenance Window"}
+                  "not_in_maintenance_window": "Not In Maintenance Window"}
+JOB_DONE = "2"  # the conflict job's status once it has run, as the documented answers show it [unc: meaning]
 CONFLICT_SCHEMAS = {s.name: s for s in (
     TableSchema("conflict", (
         Field("sys_id"), Field("change", "reference", "change_request"),
@@ -78,8 +82,8 @@ class ChangeConflictAPI:
         self.store = sandbox.store
 
     @property
-    def checks(self) -> dict[str, tuple[str, str]]:
-        """change sys_id -> (worker sys_id, status) of its last check."""
+    def checks(self) -> dict[str, dict[str, str]]:
+        """change sys_id -> its last check: {"worker", "status", "last_run"}."""
         return self.store.scratch("conflict_checks")
 
     def register(self, router: Router) -> None:
@@ -102,14 +106,13 @@ class ChangeConflictAPI:
         return [r for r in table.alive_rows() if get(r) == change]
 
     def _body(self, req: Request, change: str) -> dict[str, object]:
-        worker, status = self.checks.get(change, ("", "Not Run"))
+        check = self.checks.get(change, {"status": "Not Run", "last_run": ""})
         table = self.store.tables["conflict"]
         conflicts = [json.loads(b) for b in render_rows(table, self._records(change), API_MODE, req.base_url,
                                                         self.store)]
-        out: dict[str, object] = {"request_status": {"status": status, "error": ""}, "conflicts": conflicts}
-        if worker:
-            out["worker"] = {"sysId": worker, "link": f"{req.base_url}/api/sn_chg_rest/change/worker/{worker}"}
-        return out
+        ran = check["status"] == "Conflict"
+        return {"status": check["status"], "last_run": check["last_run"], "record_count": "1" if ran else "0",
+                "job_status": JOB_DONE if ran else "", "conflicts": conflicts}
 
     def _blackouts(self, ci: str, window: tuple[str, str]) -> list[str]:
         schedules, spans = self.store.tables["cmn_schedule_blackout"], self.store.tables["cmn_schedule_span"]
@@ -162,8 +165,8 @@ class ChangeConflictAPI:
                 self.store.insert("conflict", {"change": change, "configuration_item": rec["cmdb_ci"],
                                                "last_checked": now, **found}, user)
             worker = hashlib.md5(f"conflict:{change}:{now}:{len(self.checks)}".encode()).hexdigest()
-            self.checks[change] = (worker, "Completed")
-            return json_response({"result": self._body(req, change)})
+            self.checks[change] = {"worker": worker, "status": "Conflict", "last_run": now}
+        return json_response({"result": worker})
 
     def result(self, req: Request) -> Response:
         self.sb.auth.authenticate(req)
@@ -177,14 +180,17 @@ class ChangeConflictAPI:
             table, row = self._change(req)
             change = table.record(row)["sys_id"]
             self._clear(change, user)
-            self.checks[change] = (self.checks.get(change, ("", ""))[0], "Canceled")
+            self.checks[change] = {**self.checks.get(change, {"worker": "", "last_run": ""}), "status": "Canceled"}
         return Response(200, b"")  # documented: 200, no body
 
     def worker(self, req: Request) -> Response:
         self.sb.auth.authenticate(req)
+        worker = req.params["worker"]
         with self.store.lock:
-            hit = next(((c, s) for c, (w, s) in self.checks.items() if w == req.params["worker"]), None)
+            hit = next((c for c, check in self.checks.items() if check["worker"] == worker), None)
         if hit is None:
-            raise HTTPError(404, "No Record found", f"Worker {req.params['worker']} not found")
-        return json_response({"result": {"sys_id": req.params["worker"], "state": hit[1], "type": "conflict",
-                                         "change_request": hit[0], "messages": {"errorMessages": []}}})
+            raise HTTPError(404, "No Record found", f"Worker {worker} not found")
+        return json_response({"result": {
+            "worker": {"sysId": worker, "link": f"{req.base_url}/api/sn_chg_rest/change/worker/{worker}"},
+            "request": json.dumps({"change_sys_id": hit}), "state": {"value": 3, "display_value": "Complete"},
+            "type": "conflict", "messages": {"errorMessages": [], "warningMessages": [], "infoMessages": []}}})

@@ -50,7 +50,7 @@ def test_change_create_read_update_delete_is_the_table_apis_change_request(env):
     sys_id = created["sys_id"]["value"]
     assert created["type"]["value"] == "normal" and created["number"]["value"].startswith("CHG")
     assert created["risk"] == {"display_value": "High", "value": "2"}
-    assert created["__meta"]["ignoredAttributes"] == ["chg_model"]
+    assert created["__meta"]["ignoredFields"] == ["chg_model"]
     gr = client.GlideRecord("change_request")
     assert gr.get(sys_id) and gr.short_description == "Rotate TLS certs" and gr.type == "normal"
     r = s.post(f"{url}/emergency", params={"short_description": "Hotfix"})
@@ -58,7 +58,7 @@ def test_change_create_read_update_delete_is_the_table_apis_change_request(env):
     assert emergency["type"]["value"] == "emergency" and emergency["short_description"]["value"] == "Hotfix"
     r = s.patch(f"{url}/{sys_id}", json={"state": "-4", "type": "emergency"})
     assert r.json()["result"]["state"] == {"display_value": "Assess", "value": "-4"}
-    assert r.json()["result"]["__meta"]["ignoredAttributes"] == ["type"]
+    assert r.json()["result"]["__meta"]["ignoredFields"] == ["type"]
     assert sb.get("change_request", sys_id)["state"] == "-4" and sb.get("change_request", sys_id)["type"] == "normal"
     assert s.patch(f"{url}/normal/{sys_id}", json={"justification": "expiry"}).status_code == 200
     assert s.get(f"{url}/emergency/{sys_id}").status_code == 404

@@ -29,18 +29,21 @@ def test_conflicts_from_overlapping_changes_on_the_ci_and_blackout_windows(env):
     canceled = _change(s, url, ci, "2031-03-01 09:00:00", "2031-03-01 11:00:00")
     assert s.patch(f"{url}/{canceled}", json={"state": "4"}).status_code == 200
     r = s.get(f"{url}/{mine}/conflict")
-    assert r.status_code == 200 and r.json()["result"]["request_status"]["status"] == "Not Run"
+    assert r.status_code == 200 and r.json()["result"]["status"] == "Not Run"
     assert r.json()["result"]["conflicts"] == []
 
-    r = s.post(f"{url}/{mine}/conflict")
+    r = s.post(f"{url}/{mine}/conflict")  # documented answer: the checking process's sys_id
     assert r.status_code == 200, r.text
-    out = r.json()["result"]
-    assert out["request_status"]["status"] == "Completed"
+    worker_id = r.json()["result"]
+    assert isinstance(worker_id, str) and len(worker_id) == 32
+    out = s.get(f"{url}/{mine}/conflict").json()["result"]
+    assert out["status"] == "Conflict" and out["last_run"] and out["job_status"]
     [found] = out["conflicts"]
     assert found["conflicting_change"]["value"] == clash and found["type"]["value"] == "ci_already_scheduled"
     assert found["configuration_item"]["value"] == ci and found["change"]["value"] == mine
-    worker = s.get(out["worker"]["link"])
-    assert worker.status_code == 200 and worker.json()["result"]["state"] == "Completed"
+    worker = s.get(f"{url}/worker/{worker_id}")
+    assert worker.status_code == 200 and worker.json()["result"]["state"] == {"value": 3, "display_value": "Complete"}
+    assert worker.json()["result"]["worker"]["sysId"] == worker_id
 
     # a blackout window on every server-like CI named like ours, inserted through the Table API
     name = sb.get("cmdb_ci", ci)["name"]
@@ -53,7 +56,8 @@ def test_conflicts_from_overlapping_changes_on_the_ci_and_blackout_windows(env):
     span.name, span.schedule = "freeze", blackout
     span.start_date_time, span.end_date_time = "20310301T120000", "20310302T000000"
     assert span.insert()
-    out = s.post(f"{url}/{mine}/conflict").json()["result"]
+    assert s.post(f"{url}/{mine}/conflict").status_code == 200
+    out = s.get(f"{url}/{mine}/conflict").json()["result"]
     assert sorted(c["type"]["value"] for c in out["conflicts"]) == ["blackout", "ci_already_scheduled"]
     assert next(c for c in out["conflicts"] if c["type"]["value"] == "blackout")["schedule"]["value"] == str(blackout)
     listed = client.GlideRecord("conflict")
@@ -61,20 +65,23 @@ def test_conflicts_from_overlapping_changes_on_the_ci_and_blackout_windows(env):
     listed.query()
     assert len(listed) == 2  # a second check replaced the first one's records
     far = _change(s, url, other_ci, "2031-03-01 12:00:00", "2031-03-01 13:00:00")
-    assert s.post(f"{url}/{far}/conflict").json()["result"]["conflicts"] == []  # the condition names our CI
+    assert s.post(f"{url}/{far}/conflict").status_code == 200
+    none = s.get(f"{url}/{far}/conflict").json()["result"]
+    assert none["conflicts"] == [] and none["status"] == "Conflict"  # the documented quirk: no conflicts either
 
     cancel = s.delete(f"{url}/{mine}/conflict")
     assert cancel.status_code == 200 and cancel.content == b""  # documented: 200, no body
     after = s.get(f"{url}/{mine}/conflict").json()["result"]
-    assert after["request_status"]["status"] == "Canceled" and after["conflicts"] == []
+    assert after["status"] == "Canceled" and after["conflicts"] == []
     bare = s.post(f"{url}/normal", json={"short_description": "No CI"}).json()["result"]["sys_id"]["value"]
     r = s.post(f"{url}/{bare}/conflict")
     assert r.status_code == 400 and r.json()["status"] == "failure" and "cmdb_ci" in r.json()["error"]["detail"]
     assert s.post(f"{url}/{'f' * 32}/conflict").status_code == 404
     seeded = next(c["sys_id"] for c in sb.records("change_request") if c["cmdb_ci"] and c["start_date"])
-    assert s.post(f"{url}/{seeded}/conflict").json()["result"]["request_status"]["status"] == "Completed"
+    assert s.post(f"{url}/{seeded}/conflict").status_code == 200
+    assert s.get(f"{url}/{seeded}/conflict").json()["result"]["status"] == "Conflict"
     sb.reset()  # a reset forgets the checks with the records
-    assert s.get(f"{url}/{seeded}/conflict").json()["result"]["request_status"]["status"] == "Not Run"
+    assert s.get(f"{url}/{seeded}/conflict").json()["result"]["status"] == "Not Run"
 
 
 def test_the_change_model_refuses_illegal_state_moves(env):
