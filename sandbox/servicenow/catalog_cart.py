@@ -3,9 +3,11 @@ sc_cart and sc_cart_item tables the Table API serves (one "DEFAULT" cart per use
 
 - POST /items/{sys_id}/add_to_cart {"sysparm_quantity" (1 when absent), "variables",
   "sysparm_requested_for"}: 200 with the cart.
-- GET /cart: the caller's cart {cart_id, subtotal, items: [{cart_item_id, catalog_item_id, item_name,
-  quantity, price, localized_price, recurring_price, localized_recurring_price, recurring_frequency}]}
-  (price: the line's total [unc]).
+- GET /cart: the caller's cart in the documented shape: {cart_id, subtotal_price ("$1,598.00"),
+  subtotal_recurring_frequency, subtotal_recurring_price, total_title, show_subtotal_price, subtotal_title,
+  "none": {the same totals, frequency_label, items: [{cart_item_id, catalog_item_id, item_name, quantity,
+  price (the unit price), subtotal_price (price x quantity), subtotal, variables, ...}]}} (every item has
+  the recurring frequency "none": the sandbox's catalog has no recurring prices).
 - PUT (or POST, the older form) /cart/{cart_item_id} {"sysparm_quantity", "variables"}: 200 with the cart;
   DELETE /cart/{cart_item_id}: 204. Another user's or an unknown cart item: 400.
 - DELETE /cart/{cart_id}/empty: 204 (the cart's items removed; another user's or an unknown cart: 400).
@@ -81,19 +83,33 @@ class CartAPI:
         return [r for r in items.alive_rows() if get(r) == cart]
 
     def _view(self, cart: dict[str, str]) -> dict[str, Any]:
+        """The documented cart: totals, and the items grouped by recurring frequency ("none" here)."""
         items, cat = self.store.tables["sc_cart_item"], self.store.tables["sc_cat_item"]
         out, total = [], 0.0
         for r in self._lines(cart["sys_id"]):
             line = items.record(r)
             found = self.store.locate("sc_cat_item", line["cat_item"])
-            item = cat.record(found[1]) if found else {"name": "", "price": "0"}
-            price = float(item["price"] or 0) * int(line["quantity"] or 1)
-            total += price
-            out.append({"cart_item_id": line["sys_id"], "catalog_item_id": line["cat_item"],
-                        "item_name": item["name"], "quantity": line["quantity"], "price": money(str(price)),
-                        "localized_price": money(str(price)), "recurring_price": money("0"),
-                        "localized_recurring_price": money("0"), "recurring_frequency": None})
-        return {"cart_id": cart["sys_id"], "subtotal": money(str(total)), "items": out}
+            item = cat.record(found[1]) if found else {"name": "", "price": "0", "short_description": ""}
+            unit, quantity = float(item["price"] or 0), int(line["quantity"] or 1)
+            total += unit * quantity
+            out.append({
+                "cart_item_id": line["sys_id"], "sys_id": line["sys_id"], "catalog_item_id": line["cat_item"],
+                "item_id": line["cat_item"], "item_name": item["name"], "name": item["name"],
+                "short_description": item["short_description"], "sys_class_name": "sc_cat_item",
+                "quantity": line["quantity"], "price": money(str(unit)), "localized_price": money(str(unit)),
+                "subtotal_price": money(str(unit * quantity)), "subtotal": unit * quantity,
+                "recurring_price": money("0"), "localized_recurring_price": money("0"),
+                "recurring_subtotal_price": money("0"), "recurring_subtotal": 0, "recurring_frequency": None,
+                "variables": dict(self.variables.get(line["sys_id"], {})), "delivery_time": "",
+                "show_price": True, "show_quantity": True, "show_recurring_price": False, "picture": "",
+                "order_guide": "", "created_by": line["sys_created_by"], "created_on": line["sys_created_on"],
+                "updated_by": line["sys_updated_by"], "updated_on": line["sys_updated_on"]})
+        totals = {"subtotal_price": money(str(total)), "subtotal_recurring_frequency": "",
+                  "subtotal_recurring_price": money("0"), "total_title": "Total"}
+        return {"cart_id": cart["sys_id"], **totals,
+                "none": {**totals, "frequency_label": None, "items": out, "show_subtotal_price": "true",
+                         "subtotal_title": "Subtotal"},
+                "show_subtotal_price": "true", "subtotal_title": "Subtotal"}
 
     def _own_line(self, user: str, sys_id: str) -> int:
         found = self.store.locate("sc_cart_item", sys_id)

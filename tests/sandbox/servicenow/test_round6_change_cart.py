@@ -111,15 +111,18 @@ def test_cart_add_edit_remove_and_submit_make_a_request_the_table_api_shows(env)
     r = s.post(f"{url}/items/{first['sys_id']}/add_to_cart", json={"sysparm_quantity": 2, "variables": {"a": "1"}})
     assert r.status_code == 200, r.text
     cart = r.json()["result"]
-    [line] = cart["items"]
+    [line] = cart["none"]["items"]  # documented: items grouped by recurring frequency
     assert line["catalog_item_id"] == first["sys_id"] and line["quantity"] == "2" and line["item_name"] == first["name"]
+    assert line["price"] == f"${float(first['price'] or 0):,.2f}" and line["variables"] == {"a": "1"}
+    assert line["subtotal_price"] == f"${2 * float(first['price'] or 0):,.2f}"
     r = s.post(f"{url}/items/{second['sys_id']}/add_to_cart", json={"sysparm_quantity": "1"})
     cart = s.get(f"{url}/cart").json()["result"]
-    assert len(cart["items"]) == 2 and cart["cart_id"] == r.json()["result"]["cart_id"]
+    assert len(cart["none"]["items"]) == 2 and cart["cart_id"] == r.json()["result"]["cart_id"]
     total = 2 * float(first["price"] or 0) + float(second["price"] or 0)
-    assert cart["subtotal"] == f"${total:,.2f}"
+    assert cart["subtotal_price"] == cart["none"]["subtotal_price"] == f"${total:,.2f}"
+    assert cart["total_title"] == "Total" and cart["subtotal_title"] == "Subtotal"
     r = s.put(f"{url}/cart/{line['cart_item_id']}", json={"sysparm_quantity": 3})
-    assert r.status_code == 200 and r.json()["result"]["items"][0]["quantity"] == "3"
+    assert r.status_code == 200 and r.json()["result"]["none"]["items"][0]["quantity"] == "3"
     assert s.put(f"{url}/cart/{'0' * 32}", json={"sysparm_quantity": 1}).status_code == 400
     assert s.put(f"{url}/cart/{line['cart_item_id']}", json={"sysparm_quantity": 0}).status_code == 400
     gr = client.GlideRecord("sc_cart_item")
@@ -141,7 +144,7 @@ def test_cart_add_edit_remove_and_submit_make_a_request_the_table_api_shows(env)
     assert got == {(first["sys_id"], "3"), (second["sys_id"], "1")}
     assert any("a: 1" in x.description.get_value() for x in ritm)
     assert float(req.price.get_value()) == pytest.approx(3 * float(first["price"] or 0) + float(second["price"] or 0))
-    assert s.get(f"{url}/cart").json()["result"]["items"] == []
+    assert s.get(f"{url}/cart").json()["result"]["none"]["items"] == []
     r = s.post(f"{url}/cart/submit_order")
     assert r.status_code == 400 and r.json()["status"] == "failure"
 
@@ -151,15 +154,15 @@ def test_cart_remove_empty_and_checkout(env):
     url = f"{sb.url}/api/sn_sc/servicecatalog"
     item = next(x for x in sb.records("sc_cat_item") if x["active"] == "true")
     cart = s.post(f"{url}/items/{item['sys_id']}/add_to_cart", json={}).json()["result"]
-    [line] = cart["items"]
+    [line] = cart["none"]["items"]
     assert line["quantity"] == "1"
     assert s.delete(f"{url}/cart/{line['cart_item_id']}").status_code == 204
     assert s.delete(f"{url}/cart/{line['cart_item_id']}").status_code == 400
-    assert s.get(f"{url}/cart").json()["result"]["items"] == []
+    assert s.get(f"{url}/cart").json()["result"]["none"]["items"] == []
     s.post(f"{url}/items/{item['sys_id']}/add_to_cart", json={"sysparm_quantity": 1})
     assert s.delete(f"{url}/cart/{'1' * 32}/empty").status_code == 400
     assert s.delete(f"{url}/cart/{cart['cart_id']}/empty").status_code == 204
-    assert s.get(f"{url}/cart").json()["result"]["items"] == []
+    assert s.get(f"{url}/cart").json()["result"]["none"]["items"] == []
     assert s.post(f"{url}/cart/checkout").status_code == 400
     s.post(f"{url}/items/{item['sys_id']}/add_to_cart", json={"sysparm_quantity": 1})
     out = s.post(f"{url}/cart/checkout").json()["result"]
