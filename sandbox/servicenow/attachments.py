@@ -6,7 +6,8 @@ the Table API's Link header (sysparm_suppress_pagination_header drops it). Uploa
 POST .../file?table_name&table_sys_id&file_name (Content-Type = file type), or multipart/form-data to
 POST .../upload (fields table_name, table_sys_id, then the file part, which must come last: fields after
 it are not read, and without the file or those fields the upload answers 400 "Failed to create the
-attachment. File part might be missing in the request."). Both answer 201 + Location.
+attachment. File part might be missing in the request." [unc: wording, from users' reports]). Both
+answer 201 + Location.
 """
 
 from __future__ import annotations
