@@ -166,3 +166,23 @@ def test_the_jsonv2_processor_applies_the_acls(env):
         r = raw.post(f"{url}&sysparm_action=update&sysparm_sys_id={mine['sys_id']}", json={"urgency": "1"})
         assert r.status_code == 403
         assert raw.post(f"{url}&sysparm_action=insert", json={"short_description": "ok"}).status_code == 200
+
+
+def test_pysnc_writes_of_a_user_without_roles_raise_its_exceptions(env):
+    sb, _, _ = env
+    user = sb.add_user("ess.pysnc", "Pw-10")
+    mine = sb.insert("incident", {"short_description": "Mine", "caller_id": user["sys_id"]})
+    ess = pysnc.ServiceNowClient(sb.url, ("ess.pysnc", "Pw-10"), verify=sb.ca_bundle)
+    gr = ess.GlideRecord("change_request")
+    gr.initialize()
+    gr.short_description = "Not allowed"
+    with pytest.raises(pysnc.exceptions.RoleException) as denied:  # pysnc's mapping of a 403
+        gr.insert()
+    assert denied.value.args[0]["error"]["detail"] == "ACL Exception Insert Failed due to security constraints"
+    gr = ess.GlideRecord("incident")
+    assert gr.get(mine["sys_id"])
+    gr.short_description = "Changed"
+    with pytest.raises(pysnc.exceptions.RoleException) as denied:
+        gr.update()
+    assert denied.value.args[0]["error"]["message"] == "Operation Failed"
+    assert sb.get("incident", mine["sys_id"])["short_description"] == "Mine"
