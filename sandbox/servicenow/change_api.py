@@ -2,8 +2,9 @@
 Table API serves (a change made here is a change_request record there, and back).
 
 Every field answers as `{"value", "display_value"}` (the Table API's `sysparm_display_value=all` without
-reference links [unc: links]). GET list (name=value filters, sysparm_query, textSearch over number,
-short_description and description, sysparm_limit default 500 [unc], sysparm_offset; X-Total-Count);
+reference links [unc: links]). GET list (name=value filters, sysparm_query, `order` (a field; number by
+default), textSearch over number, short_description and description, sysparm_limit default 500 (as documented),
+sysparm_offset; X-Total-Count);
 GET/PATCH/DELETE /change[/{type}]/{sys_id} (a type path answers 404 for another type [unc]; DELETE answers
 200 with the record as it was, as documented, and so does a task's); POST
 /change/normal, /change/emergency and /change/standard/{template} (fields from the JSON body or as
@@ -99,9 +100,10 @@ class ChangeAPI:
 
     def _query(self, req: Request, table: Table, extra: list[str]) -> list[int]:
         q = req.query
-        pairs = {k: v for k, v in req.query_pairs if not k.startswith("sysparm_") and k != "textSearch"}
+        pairs = {k: v for k, v in req.query_pairs if not k.startswith("sysparm_") and k not in ("textSearch", "order")}
         raw = self.store.from_display(table, pairs)
-        terms = [q.get("sysparm_query", ""), *extra, *(f"{k}={str(raw[k]).replace('^', '^^')}" for k in pairs)]
+        terms = [q.get("sysparm_query", ""), *extra, *(f"{k}={str(raw[k]).replace('^', '^^')}" for k in pairs),
+                 f"ORDERBY{q.get('order') or 'number'}"]  # documented: `order`, by number by default
         rows = self.store.engine.run(table, parse("^".join(filter(None, terms)), self.store.clock.now()))
         text = q.get("textSearch", "").strip().lower()
         if text:

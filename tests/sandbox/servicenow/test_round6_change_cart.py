@@ -183,3 +183,15 @@ def test_the_new_tables_describe_themselves(env):
     choice.add_query("element", "type")
     choice.query()
     assert {x.value.get_value() for x in choice} == {"ci_already_scheduled", "blackout", "not_in_maintenance_window"}
+
+
+def test_change_lists_sort_by_number_or_the_documented_order_parameter(env):
+    sb, _, s = env
+    url = f"{sb.url}/api/sn_chg_rest/change"
+    late = s.post(f"{url}/normal", json={"short_description": "zz"}).json()["result"]["number"]["value"]
+    rows = s.get(url, params={"sysparm_limit": 1000}).json()["result"]
+    numbers = [x["number"]["value"] for x in rows]
+    assert numbers == sorted(numbers) and numbers[-1] == late
+    rows = s.get(url, params={"sysparm_limit": 1000, "order": "short_description"}).json()["result"]
+    texts = [x["short_description"]["value"].lower() for x in rows]
+    assert texts == sorted(texts) and rows[-1]["number"]["value"] == late
