@@ -125,8 +125,10 @@ class Store:
             if field is None or raw is None or isinstance(raw, dict | list):
                 continue
             text = to_text(raw)
-            if field.choices:
-                out[name] = next((v for v, label in field.choices.items() if label == text), text)
+            if field.choices:  # the label as written, else in any case (`state=closed`, as documented)
+                out[name] = next((v for v, label in field.choices.items() if label == text),
+                                 next((v for v, label in field.choices.items() if label.lower() == text.lower()),
+                                      text))
             elif field.kind == "reference" and field.ref and text and self.locate(field.ref, text) is None:
                 ref = self.tables.get(field.ref)
                 if ref is not None and ref.schema.display in ref.pos:

@@ -195,3 +195,14 @@ def test_change_lists_sort_by_number_or_the_documented_order_parameter(env):
     rows = s.get(url, params={"sysparm_limit": 1000, "order": "short_description"}).json()["result"]
     texts = [x["short_description"]["value"].lower() for x in rows]
     assert texts == sorted(texts) and rows[-1]["number"]["value"] == late
+
+
+def test_change_filters_take_state_labels_in_any_case(env):
+    sb, _, s = env
+    closed = [c["number"] for c in sb.records("change_request") if c["state"] == "3"]
+    assert closed
+    r = s.get(f"{sb.url}/api/sn_chg_rest/change", params={"state": "closed", "sysparm_limit": 1000})
+    assert [x["number"]["value"] for x in r.json()["result"]] == closed
+    chg = s.post(f"{sb.url}/api/sn_chg_rest/change/normal", params={"short_description": "x"}).json()["result"]
+    r = s.patch(f"{sb.url}/api/sn_chg_rest/change/normal/{chg['sys_id']['value']}", params={"state": "assess"})
+    assert r.json()["result"]["state"] == {"display_value": "Assess", "value": "-4"}
