@@ -7,7 +7,9 @@ POST .../file?table_name&table_sys_id&file_name (Content-Type = file type), or m
 POST .../upload (fields table_name, table_sys_id, then the file part, which must come last: fields after
 it are not read, and without the file or those fields the upload answers 400 "Failed to create the
 attachment. File part might be missing in the request." [unc: wording, from users' reports]). Both
-answer 201 + Location.
+answer 201 + Location. PATCH /{sys_id} {"file_name"} renames (204); /{sys_id}/attributes lists (GET) and
+adds (POST {"key", "value"}, 201) the attachment's key-value attributes, /attributes/{key} reads (GET) or
+removes (DELETE, 204) one, as documented.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import TYPE_CHECKING
 
-from sandbox.core.http import HTTPError, Request, Response, Router
+from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.servicenow import acl
-from sandbox.servicenow.app import check_accept, flag, int_param, pagination_links
+from sandbox.servicenow.app import check_accept, flag, int_param, json_object, pagination_links
 from sandbox.servicenow.query import parse
 from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.tables import Table
@@ -47,6 +49,11 @@ class AttachmentAPI:
         router.add("GET", one, self.metadata)
         router.add("GET", one + r"/file", self.download)
         router.add("DELETE", one, self.delete)
+        router.add("PATCH", one, self.rename)
+        router.add("GET", one + r"/attributes", self.attributes)
+        router.add("POST", one + r"/attributes", self.add_attribute)
+        router.add("GET", one + r"/attributes/(?P<key>[^/]+)", self.attribute)
+        router.add("DELETE", one + r"/attributes/(?P<key>[^/]+)", self.attribute)
 
     @property
     def table(self) -> Table:
@@ -101,6 +108,54 @@ class AttachmentAPI:
             self.store.files.pop(req.params["sys_id"], None)
             self.store.delete(self.table, row, user)
         return Response(204)
+
+    def rename(self, req: Request) -> Response:
+        """PATCH {"file_name"}: renames the attachment; 204 as documented."""
+        user = self.sb.auth.authenticate(req)
+        name = str(json_object(req, empty=True).get("file_name") or "").strip()
+        if not name:
+            raise HTTPError(400, "Missing parameter", "file_name is required")
+        with self.store.lock:
+            row = self._row(req)
+            acl.check_write(self.store, "sys_attachment", "Update", user)
+            self.store.update(self.table, row, {"file_name": name}, user)
+        return Response(204)
+
+    def _attributes(self, req: Request) -> dict[str, str]:
+        """The attachment's attributes (sys_attachment_attribute on an instance; kept beside the table)."""
+        self._row(req)
+        return self.store.scratch("attachment_attributes").setdefault(req.params["sys_id"], {})
+
+    def attributes(self, req: Request) -> Response:
+        self.sb.auth.authenticate(req)
+        with self.store.lock:
+            pairs = self._attributes(req)
+            return json_response({"result": [{"key": k, "value": v} for k, v in pairs.items()]})
+
+    def add_attribute(self, req: Request) -> Response:
+        user = self.sb.auth.authenticate(req)
+        body = json_object(req)
+        key, value = str(body.get("key") or ""), body.get("value")
+        if not key or value is None:
+            raise HTTPError(400, "Missing parameter", "key and value are required")
+        with self.store.lock:
+            pairs = self._attributes(req)
+            acl.check_write(self.store, "sys_attachment", "Update", user)
+            pairs[key] = str(value)
+        return json_response({"result": {"key": key, "value": str(value)}}, 201)
+
+    def attribute(self, req: Request) -> Response:
+        """GET (200 {"key", "value"}) or DELETE (204) one attribute; 404 when the attachment has none by that key."""
+        user = self.sb.auth.authenticate(req)
+        with self.store.lock:
+            pairs, key = self._attributes(req), req.params["key"]
+            if key not in pairs:
+                raise HTTPError(404, "No Record found", f"The attachment has no attribute {key!r}")
+            if req.method == "DELETE":
+                acl.check_write(self.store, "sys_attachment", "Update", user)
+                del pairs[key]
+                return Response(204)
+            return json_response({"result": {"key": key, "value": pairs[key]}})
 
     def _create(self, req: Request, table_name: str, table_sys_id: str, file_name: str, content_type: str,
                 data: bytes, user: str) -> Response:

@@ -147,3 +147,21 @@ def test_reference_links_repeat_the_api_version_the_request_named(env):
             "sysparm_query": f"sys_id={inc['sys_id']}", "sysparm_fields": "assigned_to",
             "sysparm_display_value": "all"})
         assert listed.json()["result"][0]["assigned_to"]["link"].startswith(f"{sb.url}{prefix}")
+
+
+def test_attachments_rename_and_carry_attributes(env):
+    sb, client, s = env
+    att = sb.records("sys_attachment")[0]
+    url = f"{sb.url}/api/now/attachment/{att['sys_id']}"
+    r = s.patch(url, json={"file_name": "renamed.txt"})
+    assert r.status_code == 204 and sb.get("sys_attachment", att["sys_id"])["file_name"] == "renamed.txt"
+    assert client.attachment_api.get(att["sys_id"]).json()["result"]["file_name"] == "renamed.txt"
+    assert s.patch(url, json={}).status_code == 400
+    assert s.get(f"{url}/attributes").json()["result"] == []
+    r = s.post(f"{url}/attributes", json={"key": "alt_text", "value": "A diagram"})
+    assert r.status_code == 201 and r.json()["result"] == {"key": "alt_text", "value": "A diagram"}
+    assert s.get(f"{url}/attributes").json()["result"] == [{"key": "alt_text", "value": "A diagram"}]
+    assert s.get(f"{url}/attributes/alt_text").json()["result"]["value"] == "A diagram"
+    assert s.delete(f"{url}/attributes/alt_text").status_code == 204
+    assert s.get(f"{url}/attributes/alt_text").status_code == 404
+    assert s.get(f"{sb.url}/api/now/attachment/{'0' * 32}/attributes").status_code == 404
