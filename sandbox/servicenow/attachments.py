@@ -1,15 +1,15 @@
 """Attachment API: /api/now[/v1]/attachment — metadata list/get, file download, upload, delete.
 
 Metadata lives in the `sys_attachment` table (so sysparm_query works over table_name/table_sys_id),
-bytes in `Store.files`. The list's default limit is 10000 (as documented); it answers X-Total-Count and
+bytes in `Store.files`. The list's default limit is 1000 (the current reference); it answers X-Total-Count and
 the Table API's Link header (sysparm_suppress_pagination_header drops it). Uploads: raw body to
 POST .../file?table_name&table_sys_id&file_name (Content-Type = file type), or multipart/form-data to
 POST .../upload (fields table_name, table_sys_id, then the file part, which must come last: fields after
 it are not read, and without the file or those fields the upload answers 400 "Failed to create the
 attachment. File part might be missing in the request." [unc: wording, from users' reports]). Both
 answer 201 + Location. PATCH /{sys_id} {"file_name"} renames (204); /{sys_id}/attributes lists (GET) and
-adds (POST {"key", "value"}, 201) the attachment's key-value attributes, /attributes/{key} reads (GET) or
-removes (DELETE, 204) one, as documented.
+adds (POST {"key", "value"}, 201) and removes (DELETE, 204) the attachment's key-value attributes,
+/attributes/{key} reads (GET), changes (PUT {"value"}) or removes (DELETE, 204) one, as documented.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ class AttachmentAPI:
         router.add("PATCH", one, self.rename)
         router.add("GET", one + r"/attributes", self.attributes)
         router.add("POST", one + r"/attributes", self.add_attribute)
+        router.add("DELETE", one + r"/attributes", self.clear_attributes)
+        router.add("PUT", one + r"/attributes/(?P<key>[^/]+)", self.attribute)
         router.add("GET", one + r"/attributes/(?P<key>[^/]+)", self.attribute)
         router.add("DELETE", one + r"/attributes/(?P<key>[^/]+)", self.attribute)
 
@@ -63,7 +65,7 @@ class AttachmentAPI:
         user = self.sb.auth.authenticate(req)
         check_accept(req)
         q = req.query
-        limit, offset = int_param(q, "sysparm_limit", 10000), int_param(q, "sysparm_offset", 0)
+        limit, offset = int_param(q, "sysparm_limit", 1000), int_param(q, "sysparm_offset", 0)
         query = parse(q.get("sysparm_query", ""), self.store.clock.now())
         with self.store.lock:
             rows = self.store.engine.run(self.table, query)
@@ -144,17 +146,32 @@ class AttachmentAPI:
             pairs[key] = str(value)
         return json_response({"result": {"key": key, "value": str(value)}}, 201)
 
-    def attribute(self, req: Request) -> Response:
-        """GET (200 {"key", "value"}) or DELETE (204) one attribute; 404 when the attachment has none by that key."""
+    def clear_attributes(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)
+        with self.store.lock:
+            pairs = self._attributes(req)
+            acl.check_write(self.store, "sys_attachment", "Update", user)
+            pairs.clear()
+        return Response(204)
+
+    def attribute(self, req: Request) -> Response:
+        """GET (200 {"key", "value"}), PUT {"value"} (200, the new pair) or DELETE (204) one attribute; 404
+        when the attachment has none by that key."""
+        user = self.sb.auth.authenticate(req)
+        value = json_object(req).get("value") if req.method == "PUT" else None
+        if req.method == "PUT" and value is None:
+            raise HTTPError(400, "Missing parameter", "value is required")
         with self.store.lock:
             pairs, key = self._attributes(req), req.params["key"]
             if key not in pairs:
                 raise HTTPError(404, "No Record found", f"The attachment has no attribute {key!r}")
-            if req.method == "DELETE":
+            if req.method != "GET":
                 acl.check_write(self.store, "sys_attachment", "Update", user)
+            if req.method == "DELETE":
                 del pairs[key]
                 return Response(204)
+            if req.method == "PUT":
+                pairs[key] = str(value)
             return json_response({"result": {"key": key, "value": pairs[key]}})
 
     def _create(self, req: Request, table_name: str, table_sys_id: str, file_name: str, content_type: str,

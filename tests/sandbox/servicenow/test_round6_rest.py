@@ -109,7 +109,7 @@ def test_attachment_list_pages_like_the_table_api(env):
     assert '"next"' not in r.headers["Link"] and '"prev"' in r.headers["Link"]
     r = s.get(url, params={"sysparm_limit": 5, "sysparm_suppress_pagination_header": "true"})
     assert "Link" not in r.headers
-    r = s.get(url)  # the documented default limit (10000) holds every attachment: one page, no Link
+    r = s.get(url)  # the documented default limit (1000) holds every attachment: one page, no Link
     assert len(r.json()["result"]) == total and "Link" not in r.headers
 
 
@@ -162,6 +162,10 @@ def test_attachments_rename_and_carry_attributes(env):
     assert r.status_code == 201 and r.json()["result"] == {"key": "alt_text", "value": "A diagram"}
     assert s.get(f"{url}/attributes").json()["result"] == [{"key": "alt_text", "value": "A diagram"}]
     assert s.get(f"{url}/attributes/alt_text").json()["result"]["value"] == "A diagram"
+    r = s.put(f"{url}/attributes/alt_text", json={"value": "A better diagram"})
+    assert r.status_code == 200 and r.json()["result"]["value"] == "A better diagram"
     assert s.delete(f"{url}/attributes/alt_text").status_code == 204
     assert s.get(f"{url}/attributes/alt_text").status_code == 404
+    s.post(f"{url}/attributes", json={"key": "a", "value": "1"})
+    assert s.delete(f"{url}/attributes").status_code == 204 and s.get(f"{url}/attributes").json()["result"] == []
     assert s.get(f"{sb.url}/api/now/attachment/{'0' * 32}/attributes").status_code == 404
