@@ -82,8 +82,10 @@ class ServiceCatalogAPI:
         title = rec["category"]
         return {"sys_id": rec["sys_id"], "name": rec["name"], "short_description": rec["short_description"],
                 "description": rec["short_description"], "sys_class_name": rec["sys_class_name"] or "sc_cat_item",
-                "type": "item", "order": int(rec["order"] or 0), "price": money(rec["price"]),
-                "recurring_price": money("0"), "recurring_frequency": "", "show_price": True,
+                "type": "catalog_item", "order": int(rec["order"] or 0), "price": money(rec["price"]),
+                "localized_price": money(rec["price"]), "price_currency": "USD", "recurring_price": money("0"),
+                "localized_recurring_price": money("0"), "recurring_price_currency": "USD",
+                "recurring_frequency": None, "show_price": True,
                 "show_quantity": True, "show_wishlist": True, "local_currency": "USD", "picture": "", "icon": "",
                 "mandatory_attachment": False, "request_method": "", "visible_standalone": True,
                 "content_type": "", "url": "", "kb_article": "",
@@ -151,7 +153,7 @@ class ServiceCatalogAPI:
             rec = self._item(req.params["sys_id"])
         out = self._summary(rec)
         out.update(variables=[], categories=[out["category"]] if out["category"] else [],
-                   client_script={"onLoad": [], "onSubmit": [], "onChange": []}, ui_policy=[])
+                   client_script={"onLoad": [], "onSubmit": [], "onChange": []}, ui_policy=[], data_lookup=[])
         return json_response({"result": out})
 
     # --- ordering --------------------------------------------------------------------------------

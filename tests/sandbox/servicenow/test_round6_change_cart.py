@@ -206,3 +206,14 @@ def test_change_filters_take_state_labels_in_any_case(env):
     chg = s.post(f"{sb.url}/api/sn_chg_rest/change/normal", params={"short_description": "x"}).json()["result"]
     r = s.patch(f"{sb.url}/api/sn_chg_rest/change/normal/{chg['sys_id']['value']}", params={"state": "assess"})
     assert r.json()["result"]["state"] == {"display_value": "Assess", "value": "-4"}
+
+
+def test_catalog_items_answer_the_documented_fields(env):
+    sb, _, s = env
+    item = next(x for x in sb.records("sc_cat_item") if x["active"] == "true")
+    got = s.get(f"{sb.url}/api/sn_sc/servicecatalog/items/{item['sys_id']}").json()["result"]
+    assert got["type"] == "catalog_item" and got["recurring_frequency"] is None and got["data_lookup"] == []
+    assert got["localized_price"] == got["price"] == f"${float(item['price'] or 0):,.2f}"
+    assert (got["price_currency"], got["recurring_price_currency"]) == ("USD", "USD")
+    listed = s.get(f"{sb.url}/api/sn_sc/servicecatalog/items", params={"sysparm_limit": 3}).json()["result"]
+    assert {x["type"] for x in listed} == {"catalog_item"}
