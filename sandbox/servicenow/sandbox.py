@@ -1,8 +1,10 @@
 """`ServiceNowSandbox`: a stateful ServiceNow instance over real HTTP(S).
 
 Serves the Table API, Attachment API, Batch API, Aggregate API (`stats`), Import Set API, CMDB Instance
-API (`cmdb_api`), Change Management API (`change_api`), Service Catalog API (`catalog_api`), the JSONv2
-processor (`/<table>.do?JSONv2`) and `/oauth_token.do` from a seeded dataset, plus the shared admin API
+API (`cmdb_api`), Change Management API (`change_api`, conflict checking: `change_conflict`), Service
+Catalog API (`catalog_api`, the cart: `catalog_cart`), the JSONv2 processor (`/<table>.do?JSONv2`) and
+`/oauth_token.do` from a seeded dataset (users besides the integration user and ACLs: `acl`,
+`add_user`), plus the shared admin API
 under /_sandbox/ and ServiceNow admin extras:
 POST /_sandbox/servicenow/touch {"table","n"}, POST /_sandbox/servicenow/delete {"table","sys_ids"},
 GET /_sandbox/servicenow/deleted, and the outbound REST messages (signed webhooks on task changes,
