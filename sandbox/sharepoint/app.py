@@ -62,10 +62,13 @@ from sandbox.sharepoint.listing import Listing
 from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.odata import check_options
 from sandbox.sharepoint.rest import RestApi
+from sandbox.sharepoint.rest_batch import RestBatch
+from sandbox.sharepoint.rest_caml import RestCaml
 from sandbox.sharepoint.rest_errors import rest_shape
 from sandbox.sharepoint.rest_file_ops import RestFileOps
 from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.rest_lists import RestLists
+from sandbox.sharepoint.rest_search import RestSearch
 from sandbox.sharepoint.rest_uploads import RestUploads
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
@@ -86,7 +89,7 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, RestApi,
-                   RestLists, RestFiles, RestFileOps, RestUploads, Sandbox):
+                   RestBatch, RestCaml, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 

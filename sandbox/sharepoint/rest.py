@@ -5,7 +5,8 @@ office365-rest-python-client's ``ClientContext`` speaks it (files and folders in
   the site has is a list titled by its name at ``/sites/{name}/{library}``; the site's first library also
   answers as ``Documents`` / ``Shared Documents`` (as Graph's ``/drive`` does) [unc: real URLs differ].
 - ``POST _api/contextinfo`` (FormDigestValue), ``GET _api/web``, ``web/RootFolder`` (its ``Folders`` are the
-  libraries' root folders, as ``ensure_folder_path`` walks them); lists and items in ``rest_lists.py``.
+  libraries' root folders, as ``ensure_folder_path`` walks them); lists and items in ``rest_lists.py``, CAML
+  queries in ``rest_caml.py``; ``POST _api/$batch`` in ``rest_batch.py``; ``_api/search`` in ``rest_search.py``.
 - Auth: a bearer token from the emulator's Entra ID for ``https://{host}/.default`` (the site's host);
   missing, unknown, expired or other-audience tokens are 401 with ``WWW-Authenticate: Bearer realm=…``
   and SharePoint's ``{"error_description": …}`` body; a site or library the app was not granted is 403.
@@ -33,6 +34,7 @@ from sandbox.sharepoint.store import Drive
 
 SEGMENT = re.compile(r"(?P<name>[A-Za-z_$][\w.$]*)(?:\((?P<args>(?:[^()']|'(?:[^']|'')*')*)\))?(?:/|$)")
 DOCS = ("documents", "shared documents")
+READS = ("getitems", "renderlistdataasstream", "getchanges")  # POSTed service operations that only read
 
 
 def segments(tail: str) -> list[tuple[str, str | None]]:
@@ -170,6 +172,10 @@ class RestApi:
                     "SupportedSchemaVersions": ["14.0.0.0", "15.0.0.0"]}
             body = {"GetContextWebInformation": self._rest_entity(info, "SP.ContextWebInformation", "", verbose)}
             return self._rest_json(body if verbose else info, verbose)
+        if names == ["$batch"] and req.method == "POST":
+            return self.rest_batch(req)  # rest_batch.py
+        if names[:1] in (["search"], ["microsoft.office.server.search.rest.searchservice"]):
+            return self.rest_search(req, segs[1:], verbose)  # rest_search.py
         if not names or names[0] != "web":
             raise RestError(404, ("-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
                                   f"Cannot find resource for the request {names[0] if names else ''}."))
@@ -181,7 +187,7 @@ class RestApi:
         if names == ["web", "lists"] and req.method == "GET":
             lists = [self._rest_list(req, d, verbose) for d in self._rest_drives(site) if req.principal in d.grants]
             return self._rest_json(self._rest_collection(lists, verbose), verbose)
-        need = "read" if req.method == "GET" else "write"
+        need = "read" if req.method == "GET" or names[-1] in READS else "write"
         if names[:3] == ["web", "lists", "getbytitle"]:
             d = self._rest_drive(req, site, args(segs[2][1]).get("", ""), need)
             return self.rest_list_route(req, d, segs[3:], verbose)

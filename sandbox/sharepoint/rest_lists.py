@@ -80,6 +80,10 @@ class RestLists:
             return self._rest_json(self._rest_list(req, d, verbose), verbose)
         if names == ["items"] and req.method == "GET":
             return self._rest_items(req, d, verbose)
+        if names == ["getitems"] and req.method == "POST":
+            return self.rest_get_items(req, d, verbose)  # rest_caml.py
+        if names == ["renderlistdataasstream"] and req.method == "POST":
+            return self.rest_render_stream(req, d)
         if names[:1] == ["rootfolder"]:
             return self.rest_folder_route(req, d, self.store.items[d.root_id], segs[1:], verbose)
         if names[:1] == ["items"] and (names[1:2] == ["getbyid"] or segs[0][1]):

@@ -1,0 +1,139 @@
+"""Probe round 6 of SharePoint REST (``<site>/_api``) through office365-rest-python-client's ``ClientContext``,
+unchanged: ``$batch``, CAML queries (``GetItems``, ``RenderListDataAsStream``) and search, each of which
+answered 400/404 before."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import requests
+from office365.runtime.client_request_exception import ClientRequestException
+from office365.sharepoint.listitems.caml.query import CamlQuery
+
+from tests.sandbox.sharepoint.test_client_probe import _token
+from tests.sandbox.sharepoint.test_rest_api import SP_SCOPE, _graph, rest
+
+__all__ = ["rest"]
+
+
+def _names(items) -> list[str]:
+    return [i.properties["FileLeafRef"] for i in items]
+
+
+def _seed(ctx) -> None:
+    folder = ctx.web.get_folder_by_server_relative_url("Evidence")
+    folder.upload_file("audit report.pdf", b"quarterly controls evidence").execute_query()
+    folder.upload_file("notes.txt", b"nothing to see here").execute_query()
+    folder.upload_file("2026/controls.csv", b"id,control\n1,AC-1\n").execute_query()
+
+
+def _session(w) -> tuple[requests.Session, str]:
+    s = requests.Session()
+    s.headers.update({"Authorization": "Bearer " + _token(w, SP_SCOPE), "Accept": "application/json;odata=nometadata"})
+    return s, f"{w.sandbox.url}/sites/GRC/_api"
+
+
+def test_execute_batch_reads_and_changesets(rest):
+    """ctx.execute_batch() POSTs _api/$batch (multipart/mixed, a changeset for the writes): it was 404
+    'Cannot find resource for the request $batch'. Each sub-request answers on its own (a 404 among them)."""
+    w, ctx = rest
+    _seed(ctx)
+    web, items = ctx.web.get(), ctx.web.lists.get_by_title("Evidence").items.get()
+    ctx.execute_batch()
+    assert web.title == "GRC" and sorted(_names(items)) == ["2026", "audit report.pdf", "controls.csv", "notes.txt"]
+    notes = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/notes.txt")
+    notes.listItemAllFields.set_property("EvidenceSha256", "f00d").update()  # MERGE inside the changeset
+    ctx.web.get_folder_by_server_relative_url("Evidence").add("batched")
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/audit report.pdf").delete_object()
+    ctx.execute_batch()
+    graph, base = _graph(w)
+    assert graph.get(f"{base}/root:/notes.txt:/listItem/fields", timeout=10).json()["EvidenceSha256"] == "f00d"
+    assert graph.get(f"{base}/root:/batched", timeout=10).json()["folder"] == {"childCount": 0}
+    assert graph.get(f"{base}/root:/audit report.pdf", timeout=10).status_code == 404
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/nope.txt").get()
+    ctx.web.get()
+    with pytest.raises(ClientRequestException) as info:
+        ctx.execute_batch()
+    assert info.value.code == "-2147024894, System.IO.FileNotFoundException"
+    s, api = _session(w)
+    bad = s.post(f"{api}/$batch", data=b"{}", headers={"Content-Type": "application/json"}, timeout=10)
+    assert bad.status_code == 400 and "odata.error" in bad.json()
+
+
+def test_caml_get_items(rest):
+    """list.get_items(CamlQuery) POSTs GetItems with ViewXml: it was 400. Where (Eq/Contains/Geq/Or/IsNull),
+    OrderBy, Scope, RowLimit, paging by ListItemCollectionPosition; an unknown FieldRef is SharePoint's SPException."""
+    _, ctx = rest
+    _seed(ctx)
+    lst = ctx.web.lists.get_by_title("Evidence")
+    warnings.simplefilter("ignore")  # the client warns about unpaged queries
+    eq = CamlQuery.parse('<Where><Eq><FieldRef Name="FileLeafRef"/><Value Type="Text">NOTES.txt</Value></Eq></Where>')
+    assert _names(lst.get_items(eq).execute_query()) == ["notes.txt"]
+    assert _names(lst.get_items(CamlQuery.create_all_folders_query()).execute_query()) == ["2026"]
+    assert _names(lst.get_items(CamlQuery.create_all_files_query()).execute_query()) == ["audit report.pdf",
+                                                                                         "notes.txt"]
+    deep = CamlQuery(ViewXml="<View Scope='RecursiveAll'><Query><Where><Or><Contains><FieldRef Name='FileLeafRef'/>"
+                             "<Value Type='Text'>CONTROL</Value></Contains><Geq><FieldRef Name='File_x0020_Size'/>"
+                             "<Value Type='Number'>19</Value></Geq></Or></Where><OrderBy>"
+                             "<FieldRef Name='FileLeafRef' Ascending='FALSE'/></OrderBy></Query></View>")
+    assert _names(lst.get_items(deep).execute_query()) == ["notes.txt", "controls.csv", "audit report.pdf"]
+    files = CamlQuery(ViewXml="<View Scope='Recursive'><Query><Where><IsNull><FieldRef Name='EvidenceSha256'/>"
+                              "</IsNull></Where></Query></View>")
+    assert sorted(_names(lst.get_items(files).execute_query())) == ["audit report.pdf", "controls.csv", "notes.txt"]
+    paged = CamlQuery(ViewXml="<View Scope='RecursiveAll'><Query><OrderBy><FieldRef Name='ID'/></OrderBy></Query>"
+                              "<RowLimit Paged='TRUE'>2</RowLimit></View>")
+    first = lst.get_items(paged).execute_query()
+    assert _names(first) == ["audit report.pdf", "notes.txt"]
+    every = lst.get_items(CamlQuery(ViewXml=paged.ViewXml), page_size=2).execute_query()  # follows the pages
+    assert _names(every) == ["audit report.pdf", "notes.txt", "2026", "controls.csv"]
+    bad = CamlQuery.parse('<Where><Eq><FieldRef Name="Nope"/><Value Type="Text">x</Value></Eq></Where>')
+    with pytest.raises(ClientRequestException) as info:
+        lst.get_items(bad).execute_query()
+    assert "field types are not installed properly" in str(info.value)
+    ro = ctx.web.lists.get_by_title("Policies").get_items(CamlQuery.create_all_files_query()).execute_query()
+    assert _names(ro) == []  # GetItems is a read: the read-only library answers it
+
+
+def test_render_list_data_as_stream_pages_by_next_href(rest):
+    """RenderListDataAsStream answers the raw {"Row": [...], "NextHref"} the list views use (it was 400)."""
+    w, ctx = rest
+    _seed(ctx)
+    ctx.web.lists.get_by_title("Evidence").render_list_data_as_stream("<View/>").execute_query()  # the client
+    s, api = _session(w)
+    url = f"{api}/web/lists/GetByTitle('Evidence')/RenderListDataAsStream"
+    view = ("<View Scope='RecursiveAll'><Query><OrderBy><FieldRef Name='ID'/></OrderBy></Query>"
+            "<RowLimit>3</RowLimit></View>")
+    page = s.post(url, json={"parameters": {"ViewXml": view}}, timeout=10).json()
+    assert [r["FileLeafRef"] for r in page["Row"]] == ["audit report.pdf", "notes.txt", "2026"]
+    assert page["Row"][0]["FSObjType"] == "0" and page["Row"][2]["FSObjType"] == "1"
+    assert (page["FirstRow"], page["LastRow"], page["RowLimit"]) == (1, 3, 3)
+    rest_page = s.post(url + page["NextHref"], json={"parameters": {"ViewXml": view}}, timeout=10).json()
+    assert [r["FileLeafRef"] for r in rest_page["Row"]] == ["controls.csv"] and "NextHref" not in rest_page
+    assert rest_page["FirstRow"] == 4
+
+
+def test_search_query_and_postquery(rest):
+    """ctx.search.query / post_query and GET _api/search/query?querytext='…' (404 before): KQL over the libraries'
+    files, PrimaryQueryResult.RelevantResults.Table.Rows of Cells."""
+    w, ctx = rest
+    _seed(ctx)
+    result = ctx.search.query("controls", select_properties=["Title", "Path", "Size"], row_limit=5).execute_query()
+    relevant = result.value.PrimaryQueryResult.RelevantResults
+    rows = sorted((r.get("Title"), r.get("Size")) for r in relevant.Table.Rows)
+    assert rows == [("audit report", 27), ("controls", 18)] and relevant.TotalRows == 2
+    path = f"{w.sandbox.url}/sites/GRC/Evidence/2026/controls.csv"
+    assert path in [r.get("Path") for r in relevant.Table.Rows]
+    posted = ctx.search.post_query("FileExtension:pdf OR filename:notes*", select_properties=["Path"]).execute_query()
+    assert sorted(r.get("Path").rsplit("/", 1)[1] for r in posted.value.rows) == ["audit report.pdf", "notes.txt"]
+    assert sorted(r.get("Filename") for r in ctx.search.query("IsDocument:1 -notes").execute_query().value.rows) \
+        == ["audit report.pdf", "controls.csv"]
+    s, api = _session(w)
+    plain = s.get(f"{api}/search/query", params={"querytext": "'controls'", "selectproperties": "'Title'",
+                                                 "rowlimit": "1", "sortlist": "'Size:ascending'"}, timeout=10).json()
+    table = plain["PrimaryQueryResult"]["RelevantResults"]
+    assert table["TotalRows"] == 2 and table["RowCount"] == 1
+    cells = {c["Key"]: (c["Value"], c["ValueType"]) for c in table["Table"]["Rows"][0]["Cells"]}
+    assert cells["Title"] == ("controls", "Edm.String") and cells["DocId"][1] == "Edm.Int64"
+    empty = s.get(f"{api}/search/query", params={"querytext": "''"}, timeout=10)
+    assert empty.status_code == 400 and "SearchServiceException" in empty.json()["odata.error"]["code"]
