@@ -70,6 +70,7 @@ from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.rest_lists import RestLists
 from sandbox.sharepoint.rest_search import RestSearch
 from sandbox.sharepoint.rest_uploads import RestUploads
+from sandbox.sharepoint.rest_versions import RestVersions
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
 from sandbox.sharepoint.store import Drive, GraphStore, Item
@@ -89,7 +90,8 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, RestApi,
-                   RestBatch, RestCaml, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads, Sandbox):
+                   RestBatch, RestCaml, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads, RestVersions,
+                   Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 

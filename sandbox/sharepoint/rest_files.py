@@ -202,6 +202,8 @@ class RestFiles:
         if (not names and self._rest_deleting(req)) or (names == ["recycle"] and req.method == "POST"):
             self.store.delete(item)
             return self._rest_deleted(names, verbose)
+        if names[:1] == ["versions"]:
+            return self.rest_file_versions(req, d, item, segs, verbose)  # rest_versions.py
         if len(names) == 1 and names[0] in OPS:
             return self.rest_file_op(req, d, item, names[0], args(segs[0][1]), verbose)
         if len(names) == 1 and names[0] in ("startupload", "continueupload", "finishupload") and req.method == "POST":

@@ -86,6 +86,9 @@ class RestLists:
             return self.rest_render_stream(req, d)
         if names[:1] == ["rootfolder"]:
             return self.rest_folder_route(req, d, self.store.items[d.root_id], segs[1:], verbose)
+        if names[:1] == ["getitembyid"] and segs[0][1]:  # List.get_item_by_id: lists/…/getItemById(n)
+            segs = [("items", None), ("getbyid", segs[0][1]), *segs[1:]]
+            names = [n for n, _ in segs]
         if names[:1] == ["items"] and (names[1:2] == ["getbyid"] or segs[0][1]):
             by_call = names[1:2] == ["getbyid"]
             key = args(segs[1][1] if by_call else segs[0][1]).get("", "")
@@ -107,6 +110,8 @@ class RestLists:
         names = [n for n, _ in segs]
         if names[:1] == ["parentlist"]:
             return self.rest_list_route(req, d, segs[1:], verbose)
+        if names == ["versions"] and req.method == "GET":
+            return self.rest_item_versions(req, d, item, verbose)  # rest_versions.py
         if names[:1] == ["file" if item.content is not None else "folder"]:
             route = self.rest_file_route if item.content is not None else self.rest_folder_route
             return route(req, d, item, segs[1:], verbose)

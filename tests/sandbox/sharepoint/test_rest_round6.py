@@ -4,6 +4,7 @@ answered 400/404 before."""
 
 from __future__ import annotations
 
+import io
 import warnings
 
 import pytest
@@ -137,3 +138,34 @@ def test_search_query_and_postquery(rest):
     assert cells["Title"] == ("controls", "Edm.String") and cells["DocId"][1] == "Edm.Int64"
     empty = s.get(f"{api}/search/query", params={"querytext": "''"}, timeout=10)
     assert empty.status_code == 400 and "SearchServiceException" in empty.json()["odata.error"]["code"]
+
+
+def test_file_and_list_item_versions(rest):
+    """File.versions, versions.get_by_id/get_by_label, a version's download, restore_by_label and delete_by_id, and
+    list_item.versions (all were 400), over the versions Graph lists."""
+    w, ctx = rest
+    folder = ctx.web.get_folder_by_server_relative_url("Evidence")
+    for body in (b"one", b"two!", b"three"):
+        folder.upload_file("policy.txt", body).execute_query()
+    f = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/policy.txt")
+    older = [(v.version_label, v.id, v.properties["Size"], v.is_current_version)
+             for v in f.versions.get().execute_query()]
+    assert older == [("1.0", 512, 3, False), ("2.0", 1024, 4, False)]  # the current version is the file itself
+    assert f.versions.get_by_id(1024).get().execute_query().version_label == "2.0"
+    assert f.versions.get_by_label("1.0").execute_query().id == 512
+    buf = io.BytesIO()
+    f.versions.get_by_id(512).download(buf).execute_query()
+    assert buf.getvalue() == b"one"
+    with pytest.raises(ClientRequestException) as info:
+        f.versions.get_by_id(51200).get().execute_query()
+    assert info.value.response.status_code == 404
+    f.versions.restore_by_label("1.0").execute_query()
+    graph, base = _graph(w)
+    assert graph.get(f"{base}/root:/policy.txt:/content", timeout=10).content == b"one"
+    assert [v["id"] for v in graph.get(f"{base}/root:/policy.txt:/versions", timeout=10).json()["value"]] \
+        == ["4.0", "3.0", "2.0", "1.0"]
+    f.versions.delete_by_id(1024).execute_query()
+    assert [v.version_label for v in f.versions.get().execute_query()] == ["1.0", "2.0"]
+    item = ctx.web.lists.get_by_title("Evidence").get_item_by_id(f.listItemAllFields.get().execute_query().id)
+    assert [(v.version_label, v.properties["IsCurrentVersion"]) for v in item.versions.get().execute_query()] \
+        == [("3.0", True), ("2.0", False), ("1.0", False)]
