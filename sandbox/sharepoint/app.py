@@ -64,6 +64,7 @@ from sandbox.sharepoint.odata import check_options
 from sandbox.sharepoint.rest import RestApi
 from sandbox.sharepoint.rest_batch import RestBatch
 from sandbox.sharepoint.rest_caml import RestCaml
+from sandbox.sharepoint.rest_changes import RestChanges
 from sandbox.sharepoint.rest_errors import rest_shape
 from sandbox.sharepoint.rest_file_ops import RestFileOps
 from sandbox.sharepoint.rest_files import RestFiles
@@ -90,8 +91,8 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, RestApi,
-                   RestBatch, RestCaml, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads, RestVersions,
-                   Sandbox):
+                   RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
+                   RestVersions, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 

@@ -176,16 +176,36 @@ class RestApi:
             return self.rest_batch(req)  # rest_batch.py
         if names[:1] in (["search"], ["microsoft.office.server.search.rest.searchservice"]):
             return self.rest_search(req, segs[1:], verbose)  # rest_search.py
-        if not names or names[0] != "web":
+        if len(names) == 1 and names[0].startswith("sp.movecopyutil."):
+            return self.rest_move_copy_util(req, site, names[0].rsplit(".", 1)[1], verbose)  # rest_file_ops.py
+        if not names or names[0] not in ("web", "site"):
             raise RestError(404, ("-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
                                   f"Cannot find resource for the request {names[0] if names else ''}."))
+        granted = [d for d in self._rest_drives(site) if req.principal in d.grants]
+        if names in (["web", "getchanges"], ["site", "getchanges"]) and req.method == "POST":  # rest_changes.py
+            return self.rest_get_changes(req, site, (2 if names[0] == "web" else 1, site.split(",")[1]), granted,
+                                         verbose)
+        if names == ["site"] and req.method == "GET":
+            abs_url, rel = self._rest_web_url(req)
+            props = {"Id": site.split(",")[1], "Url": abs_url, "ServerRelativeUrl": rel, "ReadOnly": False,
+                     "PrimaryUri": abs_url, "HubSiteId": str(uuid.UUID(int=0))}
+            return self._rest_json(self._rest_entity(props, "SP.Site", f"{abs_url}/_api/Site", verbose), verbose)
+        if names == ["web", "currentuser"] and req.method == "GET":  # the app itself, app-only [unc: its fields]
+            tenant, client = str(req.principal).split("/", 1)
+            props = {"Id": 1073741823, "IsHiddenInUI": False, "LoginName": f"i:0i.t|ms.sp.ext|{client}@{tenant}",
+                     "Title": "SharePoint App", "PrincipalType": 1, "Email": "", "IsSiteAdmin": False,
+                     "UserId": None, "UserPrincipalName": None}
+            return self._rest_json(self._rest_entity(props, "SP.User", f"{self._rest_web_url(req)[0]}/_api/Web/"
+                                                     "GetUserById(1073741823)", verbose), verbose)
+        if names == ["web", "recyclebin"] and req.method == "GET":  # recycle() deletes outright here (rest_files)
+            return self._rest_json(self._rest_collection([], verbose), verbose)
         if names == ["web"] and req.method == "GET":
             abs_url, rel = self._rest_web_url(req)
             props = {"Id": site.split(",")[1], "Title": self.store.sites[site], "Url": abs_url,
                      "ServerRelativeUrl": rel, "WebTemplate": "STS", "Language": 1033}
             return self._rest_json(self._rest_entity(props, "SP.Web", f"{abs_url}/_api/Web", verbose), verbose)
         if names == ["web", "lists"] and req.method == "GET":
-            lists = [self._rest_list(req, d, verbose) for d in self._rest_drives(site) if req.principal in d.grants]
+            lists = [self._rest_list(req, d, verbose) for d in granted]
             return self._rest_json(self._rest_collection(lists, verbose), verbose)
         need = "read" if req.method == "GET" or names[-1] in READS else "write"
         if names[:3] == ["web", "lists", "getbytitle"]:

@@ -24,7 +24,7 @@ from sandbox.core.http import Request, Response
 from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.rest import args, iso, pick
 from sandbox.sharepoint.rest_errors import BAD, NOT_FOUND, RestError
-from sandbox.sharepoint.rest_file_ops import OPS
+from sandbox.sharepoint.rest_file_ops import FOLDER_OPS, OPS
 from sandbox.sharepoint.store import Drive, Item
 
 FILE_EXISTS = ("-2130575257, Microsoft.SharePoint.SPFileExistsException", "A file with the name {} already exists.")
@@ -181,6 +181,8 @@ class RestFiles:
             return self._rest_json(self._rest_folder(req, d, made, verbose), verbose)
         if names[:1] == ["listitemallfields"]:
             return self.rest_item_route(req, d, folder, segs[1:], verbose)
+        if len(names) == 1 and names[0] in FOLDER_OPS and folder.parent_id is not None:
+            return self.rest_file_op(req, d, folder, names[0], segs[0][1], verbose)  # rest_file_ops.py
         if names[:1] == ["parentfolder"] and folder.parent_id is not None:
             return self.rest_folder_route(req, d, self.store.items[folder.parent_id], segs[1:], verbose)
         raise RestError(400, BAD)
@@ -205,7 +207,7 @@ class RestFiles:
         if names[:1] == ["versions"]:
             return self.rest_file_versions(req, d, item, segs, verbose)  # rest_versions.py
         if len(names) == 1 and names[0] in OPS:
-            return self.rest_file_op(req, d, item, names[0], args(segs[0][1]), verbose)
+            return self.rest_file_op(req, d, item, names[0], segs[0][1], verbose)
         if len(names) == 1 and names[0] in ("startupload", "continueupload", "finishupload") and req.method == "POST":
             return self._rest_chunk(req, d, item, names[0], args(segs[0][1]), verbose)
         raise RestError(400, BAD)

@@ -45,6 +45,7 @@ class Item:
     history: list[tuple[bytes, str]] = field(default_factory=list)  # earlier contents and their dates (versions)
     permissions: list[dict[str, Any]] = field(default_factory=list)  # sharing links and invitations
     checked_out: bool = False  # checkout … checkin
+    created_seq: int = 0  # change number of its creation (SharePoint's change log tells an add from an update)
 
     @property
     def label(self) -> str:
@@ -63,6 +64,8 @@ class Tombstone:
     ancestors: tuple[str, ...]
     is_folder: bool
     seq: int
+    list_item_id: int = 0
+    deleted: str = ""  # when (ISO)
 
 
 @dataclass
@@ -156,6 +159,7 @@ class GraphStore:
             item = Item(new_id(), name, drive_id, parent_id, content, list_item_id=self._list_ids)
             self.items[item.id] = item
             self.touch(item)
+            item.created_seq = item.seq
             return item
 
     def delete(self, item: Item) -> None:
@@ -164,5 +168,6 @@ class GraphStore:
                 self.delete(child)
             self.seq += 1
             self.tombstones[item.id] = Tombstone(item.id, item.name, item.drive_id, item.parent_id,
-                                                 self.ancestors(item), item.content is None, self.seq)
+                                                 self.ancestors(item), item.content is None, self.seq,
+                                                 item.list_item_id, now_iso())
             self.items.pop(item.id, None)

@@ -169,3 +169,77 @@ def test_file_and_list_item_versions(rest):
     item = ctx.web.lists.get_by_title("Evidence").get_item_by_id(f.listItemAllFields.get().execute_query().id)
     assert [(v.version_label, v.properties["IsCurrentVersion"]) for v in item.versions.get().execute_query()] \
         == [("3.0", True), ("2.0", False), ("1.0", False)]
+
+
+def test_move_and_copy_by_path_and_folder_moves(rest):
+    """File.move_to_using_path, copy_to_using_path (parameters in the body), move_by_path (SP.MoveCopyUtil) and a
+    folder's move_to / move_to_using_path were 400 or 404; a folder moved within the library keeps its drive item
+    and its files go with it."""
+    from office365.sharepoint.files.move_operations import MoveOperations
+    from office365.sharepoint.utilities.move_copy_options import MoveCopyOptions
+    from office365.sharepoint.utilities.move_copy_util import MoveCopyUtil
+
+    w, ctx = rest
+    graph, base = _graph(w)
+    folder = ctx.web.get_folder_by_server_relative_url("Evidence")
+    folder.upload_file("a #1.txt", b"alpha").execute_query()
+    before = graph.get(f"{base}/root:/a %231.txt", timeout=10).json()["id"]
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/a #1.txt") \
+        .move_to_using_path("Evidence/in", MoveOperations.overwrite).execute_query()
+    assert graph.get(f"{base}/root:/in/a %231.txt", timeout=10).json()["id"] == before
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/in/a #1.txt") \
+        .copy_to_using_path("/sites/GRC/Evidence/copy.txt", True).execute_query()
+    assert graph.get(f"{base}/root:/copy.txt:/content", timeout=10).content == b"alpha"
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/copy.txt").move_by_path("Evidence/out") \
+        .execute_query()
+    assert graph.get(f"{base}/root:/out/copy.txt", timeout=10).status_code == 200
+    MoveCopyUtil.copy_file_by_path(ctx, "/sites/GRC/Evidence/out/copy.txt", "/sites/GRC/Evidence/in/a #1.txt",
+                                   False, MoveCopyOptions(KeepBoth=True))
+    ctx.execute_query()
+    assert sorted(c["name"] for c in graph.get(f"{base}/root:/in:/children", timeout=10).json()["value"]) \
+        == ["a #1 1.txt", "a #1.txt"]
+    with pytest.raises(ClientRequestException) as info:
+        MoveCopyUtil.copy_file_by_path(ctx, "/sites/GRC/Evidence/out/copy.txt", "/sites/GRC/Evidence/in/a #1.txt",
+                                       False, MoveCopyOptions(KeepBoth=False))
+        ctx.execute_query()
+    assert "SPFileExistsException" in info.value.code
+    in_id = graph.get(f"{base}/root:/in", timeout=10).json()["id"]
+    ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence/in").move_to("Evidence/out").execute_query()
+    moved = graph.get(f"{base}/root:/out/in", timeout=10).json()
+    assert moved["id"] == in_id and moved["folder"]["childCount"] == 2
+    ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence/out").move_to_using_path("Evidence/last") \
+        .execute_query()
+    assert graph.get(f"{base}/root:/last/out/in/a %231.txt:/content", timeout=10).content == b"alpha"
+
+
+def test_change_log_site_and_current_user(rest):
+    """list/web/site get_changes(ChangeQuery(Item=True)) with a ChangeTokenStart (400 before): adds, updates and
+    deletions since the token; _api/site (404 before), web/CurrentUser and web/RecycleBin (400 before)."""
+    from office365.sharepoint.changes.query import ChangeQuery
+
+    w, ctx = rest
+    folder = ctx.web.get_folder_by_server_relative_url("Evidence")
+    folder.upload_file("a.txt", b"a").execute_query()
+    folder.upload_file("b.txt", b"b").execute_query()
+    lst = ctx.web.lists.get_by_title("Evidence")
+    first = lst.get_changes(ChangeQuery(Item=True)).execute_query()
+    assert [(c.change_type.value, c.properties["ItemId"]) for c in first] == [(1, 1), (1, 2)]
+    token = first[-1].change_token
+    folder.upload_file("a.txt", b"a2").execute_query()
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/b.txt").delete_object().execute_query()
+    folder.upload_file("c.txt", b"c").execute_query()
+    since = lst.get_changes(ChangeQuery(Item=True, ChangeTokenStart=token)).execute_query()
+    assert [(c.change_type.value, c.properties["ItemId"]) for c in since] == [(2, 1), (3, 2), (1, 3)]
+    assert since[0].properties["ServerRelativeUrl"] == "/sites/GRC/Evidence/a.txt"
+    assert [c.change_type.value for c in ctx.web.get_changes(ChangeQuery(Item=True, Add=False)).execute_query()] \
+        == [2, 3]
+    assert len(ctx.site.get_changes(ChangeQuery(Item=True)).execute_query()) == 4
+    assert len(lst.get_changes(ChangeQuery(List=True)).execute_query()) == 0  # item changes only
+    with pytest.raises(ClientRequestException) as info:
+        lst.get_changes(ChangeQuery(Item=True, ChangeTokenStart="1;2;nope;1;1")).execute_query()
+    assert info.value.response.status_code == 400
+    site = ctx.site.get().execute_query()
+    assert (site.url, site.server_relative_url) == (f"{w.sandbox.url}/sites/GRC", "/sites/GRC")
+    me = ctx.web.current_user.get().execute_query()
+    assert me.title == "SharePoint App" and w.client_id in me.login_name
+    assert len(ctx.web.recycle_bin.get().execute_query()) == 0

@@ -1,0 +1,97 @@
+"""SharePoint REST v1 change log: ``POST lists/…/getChanges``, ``web/getChanges`` and ``site/getChanges`` with
+``{"query": {SP.ChangeQuery}}`` (as ``List.get_changes(ChangeQuery(Item=True))`` sends it), over the change
+numbers the store stamps for Graph's ``delta`` (``store.py``).
+
+- Item changes only (``Item: true``; other object types answer nothing here [unc]): ``ChangeType`` 1 (Add: an
+  item created since the start token), 2 (Update) or 3 (DeleteObject), kept by the query's ``Add``,
+  ``Update`` and ``DeleteObject`` flags; each ``SP.ChangeItem`` has ``ChangeToken.StringValue``, ``ItemId``,
+  ``ListId``, ``WebId``, ``SiteId``, ``UniqueId``, ``Time``, ``ServerRelativeUrl``, oldest first. An item's
+  updates collapse into its latest one (SharePoint logs every one) [unc].
+- Tokens are ``1;<scope: 1 site, 2 web, 3 list>;<scope id>;<ticks>;<change number>``; ``ChangeTokenStart``
+  (a string or ``{"StringValue"}``) returns changes after it, ``ChangeTokenEnd`` up to it, ``FetchLimit`` caps
+  the count (1000 by default [unc]); a token another object issued is 400 [unc: the code].
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sandbox.core.http import Request, Response
+from sandbox.sharepoint.rest import iso
+from sandbox.sharepoint.rest_errors import RestError
+from sandbox.sharepoint.store import Drive, now_iso
+
+BAD_TOKEN = ("-2147024809, System.ArgumentException", "The change token refers to a different list or site.")
+EPOCH_TICKS = 621355968000000000  # .NET ticks at 1970-01-01
+
+
+def _token_value(raw: Any) -> str:
+    return str(raw.get("StringValue") or "") if isinstance(raw, dict) else str(raw or "")
+
+
+class RestChanges:
+    """Mixed into ``GraphSandbox`` with ``RestApi``."""
+
+    def rest_get_changes(self, req: Request, site: str, scope: tuple[int, str], drives: list[Drive],
+                         verbose: bool) -> Response:
+        query = (req.json() if req.body else {}) or {}
+        query = query.get("query") or {} if isinstance(query, dict) else {}
+        start, end = (self._change_number(_token_value(query.get(k)), scope) for k in ("ChangeTokenStart",
+                                                                                        "ChangeTokenEnd"))
+        limit = int(query.get("FetchLimit") or 1000)
+        want = {1: query.get("Add", True), 2: query.get("Update", True), 3: query.get("DeleteObject", True)}
+        changes: list[tuple[int, dict[str, Any]]] = []
+        if query.get("Item"):
+            ids = {d.id: d for d in drives}
+            web_id, site_id = site.split(",")[1], site.split(",")[1]
+            for item in list(self.store.items.values()):
+                d = ids.get(item.drive_id)
+                if d is None or item.parent_id is None:
+                    continue
+                path = self.rest_path(req, d, item)
+                for kind, seq in ((1, item.created_seq), (2, item.seq)):
+                    if start < seq <= (end or seq) and (kind == 1 or seq > item.created_seq):
+                        changes.append((seq, self._change(req, d, kind, seq, item.list_item_id, item.id,
+                                                          item.modified, path, web_id, site_id, scope)))
+            for gone in list(self.store.tombstones.values()):
+                d = ids.get(gone.drive_id)
+                if d is None or gone.list_item_id == 0 or not start < gone.seq <= (end or gone.seq):
+                    continue
+                changes.append((gone.seq, self._change(req, d, 3, gone.seq, gone.list_item_id, gone.id,
+                                                       gone.deleted or now_iso(), None, web_id, site_id, scope)))
+        changes.sort(key=lambda c: c[0])
+        rows = [c for _, c in changes if want.get(c["ChangeType"])][:limit]
+        base = f"{self._rest_web_url(req)[0]}/_api"
+        out = [self._rest_entity(c, "SP.ChangeItem", f"{base}/SP.ChangeItem{n}", verbose) for n, c in enumerate(rows)]
+        return self._rest_json(self._rest_collection(out, verbose), verbose)
+
+    @staticmethod
+    def _token(scope: tuple[int, str], seq: int, when: str) -> str:
+        try:
+            stamp = datetime.strptime(when[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            stamp = datetime.now(UTC)
+        ticks = EPOCH_TICKS + int(stamp.timestamp()) * 10_000_000
+        return f"1;{scope[0]};{scope[1]};{ticks};{seq}"
+
+    @staticmethod
+    def _change_number(token: str, scope: tuple[int, str]) -> int:
+        if not token:
+            return 0
+        m = re.fullmatch(r"1;(\d);([0-9a-fA-F-]+);(\d+);(-?\d+)", token.strip())
+        if m is None or (int(m.group(1)), m.group(2).lower()) != (scope[0], scope[1].lower()):
+            raise RestError(400, BAD_TOKEN)
+        return max(0, int(m.group(4)))
+
+    def _change(self, req: Request, d: Drive, kind: int, seq: int, list_item_id: int, item_id: str, when: str,
+                path: str | None, web_id: str, site_id: str, scope: tuple[int, str]) -> dict[str, Any]:
+        out = {"ChangeToken": {"StringValue": self._token(scope, seq, when)}, "ChangeType": kind,
+               "SiteId": site_id, "Time": iso(when), "ItemId": list_item_id,
+               "ListId": str(uuid.uuid5(uuid.NAMESPACE_URL, d.id)), "ListTemplate": 101, "WebId": web_id,
+               "UniqueId": str(uuid.uuid5(uuid.NAMESPACE_OID, item_id))}
+        if path is not None:
+            out["ServerRelativeUrl"] = path
+        return out
