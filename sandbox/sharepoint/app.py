@@ -66,6 +66,7 @@ from sandbox.sharepoint.rest_batch import RestBatch
 from sandbox.sharepoint.rest_caml import RestCaml
 from sandbox.sharepoint.rest_changes import RestChanges
 from sandbox.sharepoint.rest_errors import rest_shape
+from sandbox.sharepoint.rest_expand import RestExpand
 from sandbox.sharepoint.rest_file_ops import RestFileOps
 from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.rest_lists import RestLists
@@ -92,7 +93,7 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, RestApi,
                    RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
-                   RestVersions, Sandbox):
+                   RestVersions, RestExpand, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 

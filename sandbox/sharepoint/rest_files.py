@@ -65,7 +65,8 @@ class RestFiles:
             item = self.store.child(item.id, part)
         return item
 
-    def _rest_folder(self, req: Request, d: Drive, item: Item, verbose: bool) -> dict[str, Any]:
+    def _rest_folder(self, req: Request, d: Drive, item: Item, verbose: bool, select: str | None = None,
+                     expand: bool = True) -> dict[str, Any]:
         path = self.rest_path(req, d, item)
         props = {"Name": item.name if item.parent_id else d.name, "ServerRelativeUrl": path, "Exists": True,
                  "ServerRelativePath": {"DecodedUrl": path},
@@ -73,9 +74,11 @@ class RestFiles:
                  "UniqueId": str(uuid.uuid5(uuid.NAMESPACE_OID, item.id)),
                  "TimeCreated": iso(item.created), "TimeLastModified": iso(item.modified), "WelcomePage": ""}
         uri = f"{self._rest_web_url(req)[0]}/_api/Web/GetFolderByServerRelativePath(decodedurl='{path}')"
-        return self._rest_entity(pick(props, req.query.get("$select", "")), "SP.Folder", uri, verbose)
+        props = pick(props, req.query.get("$select", "") if select is None else select)
+        return self._rest_expanded(req, d, item, self._rest_entity(props, "SP.Folder", uri, verbose), verbose, expand)
 
-    def _rest_file(self, req: Request, d: Drive, item: Item, verbose: bool) -> dict[str, Any]:
+    def _rest_file(self, req: Request, d: Drive, item: Item, verbose: bool, select: str | None = None,
+                   expand: bool = True) -> dict[str, Any]:
         path = self.rest_path(req, d, item)
         guid = str(uuid.uuid5(uuid.NAMESPACE_OID, item.id))
         props = {"Name": item.name, "ServerRelativeUrl": path, "Exists": True,
@@ -86,7 +89,8 @@ class RestFiles:
                  "UIVersionLabel": item.label, "MajorVersion": len(item.history) + 1, "MinorVersion": 0,
                  "CheckOutType": 0 if item.checked_out else 2, "Level": 1, "LinkingUrl": ""}
         uri = f"{self._rest_web_url(req)[0]}/_api/Web/GetFileByServerRelativePath(decodedurl='{path}')"
-        return self._rest_entity(pick(props, req.query.get("$select", "")), "SP.File", uri, verbose)
+        props = pick(props, req.query.get("$select", "") if select is None else select)
+        return self._rest_expanded(req, d, item, self._rest_entity(props, "SP.File", uri, verbose), verbose, expand)
 
     def _rest_deleting(self, req: Request) -> bool:
         return req.method == "DELETE" or (req.method == "POST" and req.header("X-HTTP-Method").upper() == "DELETE")
@@ -151,12 +155,8 @@ class RestFiles:
                 raise RestError(400, ("-2147024809, System.ArgumentException", "Cannot delete a list's root folder."))
             self.store.delete(folder)
             return self._rest_deleted(names, verbose)
-        if names == ["files"] and req.method == "GET":
-            files = [self._rest_file(req, d, i, verbose) for i in kids if i.content is not None]
-            return self._rest_json(self._rest_collection(files, verbose), verbose)
-        if names == ["folders"] and req.method == "GET":
-            subs = [self._rest_folder(req, d, i, verbose) for i in kids if i.content is None]
-            return self._rest_json(self._rest_collection(subs, verbose), verbose)
+        if names in (["files"], ["folders"]) and not segs[0][1] and req.method == "GET":  # rest_expand.py
+            return self._rest_json(self._rest_listing(req, d, kids, names[0] == "folders", verbose), verbose)
         if names == ["files", "add"] and req.method == "POST":
             a = args(segs[1][1])
             name = a.get("url", a.get("", ""))

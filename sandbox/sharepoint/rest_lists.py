@@ -1,6 +1,6 @@
 """SharePoint REST v1 lists and list items (``rest.py`` has the envelope): ``web/lists``,
 ``lists/GetByTitle('…')`` and ``web/DefaultDocumentLibrary`` (the site's first library), ``/RootFolder``,
-``/items`` with ``$select``, ``$filter`` (``Id eq n``, ``FSObjType eq 0|1``), ``$top`` and paging by
+``/items`` with ``$select``, ``$filter`` and ``$orderby`` (``rest_filter.py``), ``$top`` and paging by
 ``$skiptoken=Paged=TRUE&p_ID=n`` (``__next`` / ``odata.nextLink``; 100 a page without ``$top``),
 ``items/GetById(n)`` (or ``items(n)``) with ``/File``, ``/Folder``. An item is a drive item of the library;
 its fields are SharePoint's usual ones (``FileLeafRef``, ``FileRef``, ``FSObjType``, …) and the library's
@@ -17,9 +17,19 @@ from urllib.parse import urlencode
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.rest import args, iso, pick
 from sandbox.sharepoint.rest_errors import BAD, RestError
+from sandbox.sharepoint.rest_filter import compile_filter, order_rows, query_rows
 from sandbox.sharepoint.store import Drive, Item
 
 PAGE = 100  # [unc] SharePoint's default page of list items
+# a document library's usual fields: (internal name, title, type, kind, hidden, read only) [unc: the selection]
+FIELDS = [("ID", "ID", "Counter", 5, False, True), ("Title", "Title", "Text", 2, False, False),
+          ("FileLeafRef", "Name", "File", 18, False, False), ("FileRef", "URL Path", "Lookup", 7, True, True),
+          ("FileDirRef", "Path", "Lookup", 7, True, True), ("FSObjType", "Item Type", "Lookup", 7, True, True),
+          ("Created", "Created", "DateTime", 4, False, True), ("Modified", "Modified", "DateTime", 4, False, True),
+          ("Author", "Created By", "User", 20, False, True), ("Editor", "Modified By", "User", 20, False, True),
+          ("File_x0020_Size", "File Size", "Lookup", 7, True, True), ("UniqueId", "Unique Id", "Lookup", 7, True, True),
+          ("GUID", "GUID", "Guid", 14, True, True), ("ContentType", "Content Type", "Computed", 12, False, False),
+          ("_UIVersionString", "Version", "Text", 2, False, True)]
 
 
 class RestLists:
@@ -52,19 +62,24 @@ class RestLists:
     def _rest_items(self, req: Request, d: Drive, verbose: bool) -> Response:
         items = sorted((i for i in self.store.items.values() if i.drive_id == d.id and i.parent_id is not None),
                        key=lambda i: i.list_item_id)
-        flt = req.query.get("$filter", "").strip()
-        if flt:
-            m = re.fullmatch(r"(Id|ID|FSObjType)\s+eq\s+(\d+)", flt)
-            if m is None:  # [unc] SharePoint accepts far more; the rest is refused here rather than ignored
-                raise RestError(400, BAD)
-            want = int(m.group(2))
-            items = [i for i in items if (i.list_item_id if m.group(1) != "FSObjType"
-                                          else int(i.content is None)) == want]
+        flt, orderby = req.query.get("$filter", "").strip(), req.query.get("$orderby", "").strip()
+        if flt or orderby:  # rest_filter.py
+            rows = [(self._rest_item(req, d, i, False), i) for i in items]
+            known = set(rows[0][0]) if rows else set(self._rest_item(req, d, self.store.items[d.root_id], False))
+            if flt:
+                keep = compile_filter(flt, known)
+                rows = [r for r in rows if keep(r[0])]
+            if orderby:
+                order = {id(f): n for n, f in enumerate(order_rows([f for f, _ in rows], orderby, known))}
+                rows.sort(key=lambda r: order[id(r[0])])
+            items = [i for _, i in rows]
         top = req.query.get("$top", str(PAGE))
-        skip = re.fullmatch(r"Paged=TRUE&p_ID=(\d+)", req.query.get("$skiptoken", "Paged=TRUE&p_ID=0"))
+        skip = re.fullmatch(r"Paged=TRUE(?:&p_\w+=[^&]*)*&p_ID=(\d+)", req.query.get("$skiptoken", "Paged=TRUE&p_ID=0"))
         if not top.isdigit() or skip is None:
             raise RestError(400, BAD)
-        items = [i for i in items if i.list_item_id > int(skip.group(1))]
+        after = int(skip.group(1))  # the page goes on after that item, in the query's order
+        at = next((n for n, i in enumerate(items) if i.list_item_id == after), None) if orderby else None
+        items = items[at + 1:] if at is not None else [i for i in items if i.list_item_id > after]
         page, more = items[:int(top)], len(items) > int(top)
         select = req.query.get("$select", "")
         body = self._rest_collection([self._rest_item(req, d, i, verbose, select) for i in page], verbose)
@@ -84,6 +99,8 @@ class RestLists:
             return self.rest_get_items(req, d, verbose)  # rest_caml.py
         if names == ["renderlistdataasstream"] and req.method == "POST":
             return self.rest_render_stream(req, d)
+        if names[:1] == ["fields"] and req.method == "GET":
+            return self._rest_fields(req, d, segs, verbose)
         if names == ["getchanges"] and req.method == "POST":  # rest_changes.py
             return self.rest_get_changes(req, d.site_id, (3, str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))), [d], verbose)
         if names[:1] == ["rootfolder"]:
@@ -103,6 +120,37 @@ class RestLists:
             rest = segs[2:] if by_call else segs[1:]
             return self.rest_item_route(req, d, item, rest, verbose)
         raise RestError(400, BAD)
+
+    def _rest_fields(self, req: Request, d: Drive, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+        """``Fields`` (``$filter``, ``$select``), ``Fields/GetByInternalNameOrTitle('…')``, ``GetByTitle``,
+        ``GetById``: the library's usual fields and its custom columns (Note) [unc]; unknown: 404 ArgumentException."""
+        rows = [{"Id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{d.id}/{name}")), "InternalName": name,
+                 "StaticName": name, "EntityPropertyName": name, "Title": title, "TypeAsString": kind,
+                 "FieldTypeKind": num, "Hidden": hidden, "ReadOnlyField": ro, "Required": False,
+                 "Indexed": name == "ID", "CanBeDeleted": False, "Group": "_Hidden" if hidden else "Base Columns"}
+                for name, title, kind, num, hidden, ro in FIELDS]
+        rows += [{**rows[1], "Id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{d.id}/{c}")), "InternalName": c,
+                  "StaticName": c, "EntityPropertyName": c, "Title": c, "TypeAsString": "Note", "FieldTypeKind": 3,
+                  "CanBeDeleted": True, "Group": "Custom Columns"} for c in sorted(d.columns)]
+        base = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{uuid.uuid5(uuid.NAMESPACE_URL, d.id)}')/Fields"
+        kind = {"Text": "SP.FieldText", "Note": "SP.FieldMultiLineText", "DateTime": "SP.FieldDateTime",
+                "Counter": "SP.Field", "User": "SP.FieldUser", "Lookup": "SP.FieldLookup"}
+
+        def entity(row: dict[str, Any]) -> dict[str, Any]:
+            return self._rest_entity(pick(row, req.query.get("$select", "")), kind.get(row["TypeAsString"], "SP.Field"),
+                                     f"{base}(guid'{row['Id']}')", verbose)
+
+        if len(segs) == 1 and not segs[0][1]:
+            return self._rest_json(self._rest_collection([entity(r) for r in query_rows(rows, req.query)], verbose),
+                                   verbose)
+        by, key = (segs[1][0], args(segs[1][1]).get("", "")) if len(segs) == 2 \
+            else ("getbyid", args(segs[0][1]).get("", ""))
+        match = {"getbyinternalnameortitle": ("InternalName", "Title"), "getbytitle": ("Title",), "getbyid": ("Id",)}
+        found = next((r for r in rows for k in match.get(by, ()) if str(r[k]).lower() == str(key).lower()), None)
+        if found is None:
+            raise RestError(404, ("-2147024809, System.ArgumentException", f"Column '{key}' does not exist. It may "
+                                  "have been deleted by another user."))
+        return self._rest_json(entity(found), verbose)
 
     def rest_item_route(self, req: Request, d: Drive, item: Item, segs: list[tuple[str, str | None]],
                         verbose: bool) -> Response:

@@ -243,3 +243,43 @@ def test_change_log_site_and_current_user(rest):
     me = ctx.web.current_user.get().execute_query()
     assert me.title == "SharePoint App" and w.client_id in me.login_name
     assert len(ctx.web.recycle_bin.get().execute_query()) == 0
+
+
+def test_item_filters_orderby_expand_and_fields(rest):
+    """items.filter on custom columns, and/or, startswith/substringof, datetime (only Id/FSObjType before, the rest
+    400), order_by with paging; a folder's files.filter/top (ignored before), expand(Files, ListItemAllFields)
+    (empty before); list.fields (400 before)."""
+    w, ctx = rest
+    folder = ctx.web.get_folder_by_server_relative_url("Evidence")
+    for n in range(5):
+        f = folder.upload_file(f"f{n}.txt", b"x" * n).execute_query()
+        f.listItemAllFields.set_property("EvidenceSha256", f"sha{n % 2}").update().execute_query()
+    items = ctx.web.lists.get_by_title("Evidence").items
+    assert _names(items.filter("EvidenceSha256 eq 'SHA1'").get().execute_query()) == ["f1.txt", "f3.txt"]
+    either = "(EvidenceSha256 eq 'sha0' and Id gt 1) or FileLeafRef eq 'f1.txt'"
+    assert _names(items.filter(either).get().execute_query()) == ["f1.txt", "f2.txt", "f4.txt"]
+    assert _names(items.filter("startswith(FileLeafRef,'f3')").get().execute_query()) == ["f3.txt"]
+    assert _names(items.filter("substringof('4',FileLeafRef)").get().execute_query()) == ["f4.txt"]
+    assert len(items.filter("Modified ge datetime'2020-01-01T00:00:00Z'").get().execute_query()) == 5
+    s, api = _session(w)  # the client writes $order_by, so by hand; its __next pages in that order
+    url, seen = f"{api}/web/lists/GetByTitle('Evidence')/items?$orderby=File_x0020_Size desc&$top=2", []
+    while url:
+        page = s.get(url, timeout=10).json()
+        seen, url = seen + [i["FileLeafRef"] for i in page["value"]], page.get("odata.nextLink")
+    assert seen == ["f4.txt", "f3.txt", "f2.txt", "f1.txt", "f0.txt"]
+    with pytest.raises(ClientRequestException) as info:
+        items.filter("Nope eq 1").get().execute_query()
+    assert info.value.response.status_code == 400 and "Column 'Nope' does not exist" in str(info.value)
+    assert [f.name for f in folder.files.filter("Name eq 'f1.txt'").get().execute_query()] == ["f1.txt"]
+    assert [f.name for f in folder.files.top(2).get().execute_query()] == ["f0.txt", "f1.txt"]
+    by_name = s.get(f"{api}/web/GetFolderByServerRelativeUrl('Evidence')/Files?$orderby=Name desc&$top=2", timeout=10)
+    assert [f["Name"] for f in by_name.json()["value"]] == ["f4.txt", "f3.txt"]
+    expanded = ctx.web.get_folder_by_server_relative_url("Evidence").expand(["Files"]).get().execute_query()
+    assert sorted(f.name for f in expanded.files) == [f"f{n}.txt" for n in range(5)]
+    one = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/f3.txt").expand(["ListItemAllFields"]).get() \
+        .execute_query()
+    assert one.listItemAllFields.properties["EvidenceSha256"] == "sha1"
+    fields = ctx.web.lists.get_by_title("Evidence").fields
+    assert {"FileLeafRef", "EvidenceSha256"} <= {f.internal_name for f in fields.filter("Hidden eq false").get()
+                                                 .execute_query()}
+    assert fields.get_by_internal_name_or_title("Created").get().execute_query().type_as_string == "DateTime"
