@@ -23,14 +23,21 @@ BY = {"application": {"id": "00000000-0000-0000-0000-000000000000", "displayName
 class Items:
     """Mixed into ``GraphSandbox`` (uses ``store``, ``downloads`` and ``_shown``)."""
 
+    def web_url(self, item: Item, drive: Drive, req: Request) -> str:
+        """Where SharePoint shows the item: ``https://<tenant host>/sites/<site>/<library>/<path>`` (the site's own
+        ``webUrl`` and the paths this sandbox's REST API serves), percent-encoded as Graph writes it."""
+        site = self.store.sites.get(drive.site_id, "").replace(" ", "")
+        inner = self.store.path_of(item)
+        return f"https://{drive.site_id.split(',')[0]}/sites/{quote(site)}/{quote(drive.name)}" + (
+            f"/{quote(inner, errors='surrogatepass')}" if inner else "")
+
     def _item_resource(self, item: Item, drive: Drive, req: Request) -> dict[str, Any]:
-        base = req.base_url
         path = self.store.path_of(self.store.items[item.parent_id]) if item.parent_id else ""
         out: dict[str, Any] = {
             "id": item.id, "name": item.name, "eTag": f'"{{{item.id}}},{item.version}"',
             "cTag": f'"c:{{{item.id}}},{item.label[:-2]}"', "createdDateTime": item.created,
             "lastModifiedDateTime": item.modified,
-            "webUrl": f"{base}/sites/evidence/{quote(self.store.path_of(item), errors='surrogatepass')}",
+            "webUrl": self.web_url(item, drive, req),
             "size": (item.listed_size if item.listed_size is not None else
                      len(item.content) if item.content is not None else 0),
             "createdBy": dict(BY), "lastModifiedBy": dict(BY),

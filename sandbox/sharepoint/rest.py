@@ -93,7 +93,10 @@ class RestApi:
         except GraphError as exc:  # a name or quota check shared with Graph [unc: SharePoint's codes for them]
             return error_response(req, exc.status, "-2130575245, Microsoft.SharePoint.SPException", exc.detail or "")
         except RestError as exc:
-            return error_response(req, exc.status, exc.code, exc.text)
+            text = exc.text
+            if (exc.code, text) == BAD:  # SharePoint names the expression it could not read
+                text = f'The expression "{unquote(req.params.get("tail") or "")}" is not valid.'
+            return error_response(req, exc.status, exc.code, text)
         except ValueError:  # a body that is not JSON
             return error_response(req, 400, "-1, Microsoft.OData.ODataException", "Invalid JSON. A token was not "
                                   "recognized in the JSON content.")  # [unc] the text

@@ -197,7 +197,7 @@ class Sites:
             "@odata.etag": f'"{item.id},{item.version}"', "id": str(item.list_item_id),
             "eTag": f'"{item.id},{item.version}"', "createdDateTime": item.created,
             "lastModifiedDateTime": item.modified,
-            "webUrl": f"{req.base_url}/sites/evidence/{quote(self.store.path_of(item))}",
+            "webUrl": self.web_url(item, drive, req),
             "contentType": {"id": "0x0120" if folder else "0x0101", "name": "Folder" if folder else "Document"},
             "parentReference": {"id": item.parent_id, "siteId": drive.site_id},
             "createdBy": {"user": {"displayName": "SharePoint App"}}}

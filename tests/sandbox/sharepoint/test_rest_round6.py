@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -13,7 +14,7 @@ from office365.runtime.client_request_exception import ClientRequestException
 from office365.sharepoint.listitems.caml.query import CamlQuery
 
 from tests.sandbox.sharepoint.test_client_probe import _token
-from tests.sandbox.sharepoint.test_rest_api import SP_SCOPE, _graph, rest
+from tests.sandbox.sharepoint.test_rest_api import SP_SCOPE, _ctx, _graph, rest
 
 __all__ = ["rest"]
 
@@ -60,6 +61,8 @@ def test_execute_batch_reads_and_changesets(rest):
     s, api = _session(w)
     bad = s.post(f"{api}/$batch", data=b"{}", headers={"Content-Type": "application/json"}, timeout=10)
     assert bad.status_code == 400 and "odata.error" in bad.json()
+    unknown = s.get(f"{api}/web/Nope", timeout=10)  # SharePoint names the expression it could not read
+    assert unknown.json()["odata.error"]["message"]["value"] == 'The expression "web/Nope" is not valid.'
 
 
 def test_caml_get_items(rest):
@@ -283,3 +286,24 @@ def test_item_filters_orderby_expand_and_fields(rest):
     assert {"FileLeafRef", "EvidenceSha256"} <= {f.internal_name for f in fields.filter("Hidden eq false").get()
                                                  .execute_query()}
     assert fields.get_by_internal_name_or_title("Created").get().execute_query().type_as_string == "DateTime"
+
+
+def test_graph_client_path_addressed_subresources_and_web_url(sharepoint, monkeypatch):
+    """office365's GraphClient writes root:/<path>://permissions (and thumbnails): 400 "unsupported segment"
+    before; webUrl was https://<sandbox>/sites/evidence/<path> for every library and site, now the library's
+    own URL under its site, as the REST API serves it (FileRef)."""
+    from tests.sandbox.sharepoint.test_client_probe_more import _o365
+
+    w = sharepoint
+    client = _o365(w, monkeypatch)
+    root = client.drives[w.library_id].root
+    root.upload("Prüf 100%.txt", b"evidence").execute_query()
+    item = root.get_by_path("Prüf 100%.txt")
+    assert len(item.permissions.get().execute_query()) == 0
+    assert len(item.thumbnails.get().execute_query()) == 1
+    web_url = item.get().execute_query().web_url
+    assert web_url == "https://contoso.sharepoint.com/sites/GRC/Evidence/Pr%C3%BCf%20100%25.txt"
+    rest_ctx = _ctx(w, _token(w, SP_SCOPE))
+    ref = rest_ctx.web.get_file_by_server_relative_path("/sites/GRC/Evidence/Prüf 100%.txt").listItemAllFields.get() \
+        .execute_query().properties["FileRef"]
+    assert web_url.endswith(quote(ref))
