@@ -165,6 +165,16 @@ class RestApi:
             raise RestError(403, DENIED)
         return lib
 
+    def rest_app_user(self, req: Request, verbose: bool) -> dict[str, Any]:
+        """The app, as SharePoint shows an app-only caller: ``CurrentUser``, and every file's author and editor
+        here (the app wrote them all) [unc: its fields]."""
+        tenant, _, client = str(req.principal).partition("/")
+        props = {"Id": 1073741823, "IsHiddenInUI": False, "LoginName": f"i:0i.t|ms.sp.ext|{client}@{tenant}",
+                 "Title": "SharePoint App", "PrincipalType": 1, "Email": "", "IsSiteAdmin": False,
+                 "UserId": None, "UserPrincipalName": None}
+        return self._rest_entity(props, "SP.User", f"{self._rest_web_url(req)[0]}/_api/Web/GetUserById(1073741823)",
+                                 verbose)
+
     # -- dispatch -----------------------------------------------------------------------------------------
     def _rest_dispatch(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
         names = [n for n, _ in segs]
@@ -193,13 +203,8 @@ class RestApi:
             props = {"Id": site.split(",")[1], "Url": abs_url, "ServerRelativeUrl": rel, "ReadOnly": False,
                      "PrimaryUri": abs_url, "HubSiteId": str(uuid.UUID(int=0))}
             return self._rest_json(self._rest_entity(props, "SP.Site", f"{abs_url}/_api/Site", verbose), verbose)
-        if names == ["web", "currentuser"] and req.method == "GET":  # the app itself, app-only [unc: its fields]
-            tenant, client = str(req.principal).split("/", 1)
-            props = {"Id": 1073741823, "IsHiddenInUI": False, "LoginName": f"i:0i.t|ms.sp.ext|{client}@{tenant}",
-                     "Title": "SharePoint App", "PrincipalType": 1, "Email": "", "IsSiteAdmin": False,
-                     "UserId": None, "UserPrincipalName": None}
-            return self._rest_json(self._rest_entity(props, "SP.User", f"{self._rest_web_url(req)[0]}/_api/Web/"
-                                                     "GetUserById(1073741823)", verbose), verbose)
+        if names == ["web", "currentuser"] and req.method == "GET":
+            return self._rest_json(self.rest_app_user(req, verbose), verbose)
         if names == ["web", "recyclebin"] and req.method == "GET":  # recycle() deletes outright here (rest_files)
             return self._rest_json(self._rest_collection([], verbose), verbose)
         if names == ["web"] and req.method == "GET":
@@ -214,6 +219,22 @@ class RestApi:
         if names[:3] == ["web", "lists", "getbytitle"]:
             d = self._rest_drive(req, site, args(segs[2][1]).get("", ""), need)
             return self.rest_list_route(req, d, segs[3:], verbose)
+        by_id = names[:3] == ["web", "lists", "getbyid"]
+        if by_id or (names[:2] == ["web", "lists"] and segs[1][1]):  # lists/GetById('…'), lists(guid'…')
+            key = args(segs[2][1] if by_id else segs[1][1]).get("", "").lower()
+            d = next((d for d in self._rest_drives(site) if str(uuid.uuid5(uuid.NAMESPACE_URL, d.id)) == key), None)
+            if d is None:
+                raise RestError(404, ("-1, System.ArgumentException", "List does not exist.\n\nThe page you "
+                                      "selected contains a list that does not exist.  It may have been deleted by "
+                                      "another user."))
+            return self.rest_list_route(req, self._rest_drive(req, site, d.name, need), segs[3 if by_id else 2:],
+                                        verbose)
+        if names[:2] in (["web", "getlist"], ["web", "getlistusingpath"]):  # by its URL
+            a = args(segs[1][1])
+            d, parts = self._rest_locate(req, site, a.get("decodedurl", a.get("", "")), need)
+            if parts:
+                raise RestError(404, NOT_FOUND)
+            return self.rest_list_route(req, d, segs[2:], verbose)
         if names[:2] == ["web", "defaultdocumentlibrary"]:
             return self.rest_list_route(req, self._rest_drive(req, site, "Documents", need), segs[2:], verbose)
         return self.rest_files(req, site, segs[1:], verbose)

@@ -7,10 +7,11 @@
   ``X-HTTP-Method: DELETE``).
 - ``…/Files/add(url='<name>',overwrite=true)`` with the bytes as body (an existing file without
   ``overwrite=true`` is 400 SPFileExistsException [unc: the exact code]); ``Files/GetByUrl('<name>')``.
-- ``web/GetFileByServerRelativeUrl('<path>')`` (or ``…Path``, ``GetFileById('<guid>')``; chunked upload in
-  ``rest_uploads.py``), ``/$value`` (GET bytes, PUT/POST replace),
-  ``/ListItemAllFields``, ``/recycle()``, ``DELETE``. ``recycle`` deletes outright: there is no recycle bin
-  here [unc], and Graph's delta sees it as a deletion either way.
+- ``web/GetFileByServerRelativeUrl('<path>')`` (or ``…Path``, ``GetFileById('<guid>')``,
+  ``GetFileByUrl(fileUrl='<absolute url>')``; chunked upload in ``rest_uploads.py``), ``/$value`` (GET bytes,
+  PUT/POST replace), ``/ListItemAllFields``, ``/Author`` and ``/ModifiedBy`` (the app), ``/Publish`` (a no-op:
+  major versions only), ``/recycle()``, ``DELETE``; ``web/Folders`` (the libraries' root folders). ``recycle``
+  deletes outright: there is no recycle bin here [unc], and Graph's delta sees it as a deletion either way.
 - A path is server-relative (``/sites/GRC/Evidence/a/b.txt``) or web-relative (``Evidence/a/b.txt``); the
   first segment after the site is the library (its name, or ``Shared Documents`` for the first library).
 """
@@ -109,9 +110,9 @@ class RestFiles:
         names = [n for n, _ in segs]
         need = "read" if req.method == "GET" else "write"
         if names and names[0] in ("getfolderbyserverrelativeurl", "getfolderbyserverrelativepath",
-                                  "getfilebyserverrelativeurl", "getfilebyserverrelativepath"):
+                                  "getfilebyserverrelativeurl", "getfilebyserverrelativepath", "getfilebyurl"):
             a = args(segs[0][1])
-            path = a.get("decodedurl", a.get("", ""))
+            path = a.get("decodedurl", a.get("fileurl", a.get("", "")))
             if "folder" in names[0] and path.rstrip("/").lower() in ("", self._rest_web_url(req)[1].lower()):
                 return self._rest_web_root(req, site, segs[1:], verbose)  # the site's own folder
             d, parts = self._rest_locate(req, site, path, need)
@@ -119,6 +120,8 @@ class RestFiles:
             want_folder = "folder" in names[0]
             if item is None or (item.content is None) != want_folder:
                 raise RestError(404, NOT_FOUND)  # [unc] a missing folder is the same FileNotFoundException
+            if names == ["getfilebyurl"] and req.method == "POST":  # the client POSTs this function [unc]
+                return self._rest_json(self._rest_file(req, d, item, verbose), verbose)
             route = self.rest_folder_route if want_folder else self.rest_file_route
             return route(req, d, item, segs[1:], verbose)
         if names[:1] in (["getfilebyid"], ["getfolderbyid"]):
@@ -133,6 +136,8 @@ class RestFiles:
             return route(req, d, item, segs[1:], verbose)
         if names[:1] == ["rootfolder"]:
             return self._rest_web_root(req, site, segs[1:], verbose)
+        if names == ["folders"] and req.method == "GET":  # the web's folders: here its libraries' root folders
+            return self._rest_web_root(req, site, segs, verbose)
         if names[:1] == ["folders"] and req.method == "POST":
             if len(segs) == 2 and names[1] == "add":
                 url = args(segs[1][1]).get("", "") or args(segs[1][1]).get("url", "")
@@ -201,6 +206,10 @@ class RestFiles:
             return Response(204, b"")
         if names[:1] == ["listitemallfields"]:
             return self.rest_item_route(req, d, item, segs[1:], verbose)
+        if names in (["author"], ["modifiedby"]) and req.method == "GET":
+            return self._rest_json(self.rest_app_user(req, verbose), verbose)
+        if names in (["publish"], ["unpublish"], ["approve"]) and req.method == "POST":
+            return self._rest_void(names[0], verbose)  # major versions only here: nothing to publish [unc]
         if (not names and self._rest_deleting(req)) or (names == ["recycle"] and req.method == "POST"):
             self.store.delete(item)
             return self._rest_deleted(names, verbose)

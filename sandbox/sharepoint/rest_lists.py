@@ -1,8 +1,11 @@
 """SharePoint REST v1 lists and list items (``rest.py`` has the envelope): ``web/lists``,
-``lists/GetByTitle('…')`` and ``web/DefaultDocumentLibrary`` (the site's first library), ``/RootFolder``,
+``lists/GetByTitle('…')``, ``lists/GetById('<guid>')``, ``lists(guid'…')``, ``web/GetList('<url>')`` and
+``web/DefaultDocumentLibrary`` (the site's first library), ``/RootFolder``, ``/Fields``,
 ``/items`` with ``$select``, ``$filter`` and ``$orderby`` (``rest_filter.py``), ``$top`` and paging by
 ``$skiptoken=Paged=TRUE&p_ID=n`` (``__next`` / ``odata.nextLink``; 100 a page without ``$top``),
-``items/GetById(n)`` (or ``items(n)``) with ``/File``, ``/Folder``. An item is a drive item of the library;
+``items/GetById(n)`` (or ``items(n)``, ``getItemById(n)``) with ``/File``, ``/Folder``; ``$expand=File,Folder,
+Author,Editor`` (``$select=File/Name``); a POST to ``items`` is refused (a library's items are its files). An
+item is a drive item of the library;
 its fields are SharePoint's usual ones (``FileLeafRef``, ``FileRef``, ``FSObjType``, …) and the library's
 custom columns.
 """
@@ -51,13 +54,27 @@ class RestLists:
         props = {"Id": item.list_item_id, "ID": item.list_item_id, "FileLeafRef": item.name,
                  "FileRef": self.rest_path(req, d, item), "FSObjType": 1 if folder else 0,
                  "Title": None, "Created": iso(item.created), "Modified": iso(item.modified),
-                 "GUID": str(uuid.uuid5(uuid.NAMESPACE_OID, item.id)), "UniqueId": item.id,
+                 "GUID": str(uuid.uuid5(uuid.NAMESPACE_X500, item.id)),
+                 "UniqueId": str(uuid.uuid5(uuid.NAMESPACE_OID, item.id)),  # the file's or folder's UniqueId
                  "OData__UIVersionString": item.label, "File_x0020_Size": None if folder else len(item.content),
                  **dict.fromkeys(sorted(d.columns)), **item.fields}
-        props = pick(props, select)
+        picked = pick(props, select)
+        for nav in [n for n in ("File", "Folder", "Author", "Editor") if n.lower() in self._rest_expands(req)]:
+            inner = [s.split("/", 1)[1] for s in select.split(",") if s.strip().lower().startswith(nav.lower() + "/")]
+            if select.strip() and not inner and nav not in [s.strip() for s in select.split(",")]:
+                continue  # with $select, SharePoint shows an expanded property only if it is selected
+            if nav in ("Author", "Editor"):
+                picked[nav] = self.rest_app_user(req, verbose)
+            elif (nav == "File") == (item.content is not None):
+                build = self._rest_file if nav == "File" else self._rest_folder
+                picked[nav] = build(req, d, item, verbose, ",".join(inner), False)
         uri = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{uuid.uuid5(uuid.NAMESPACE_URL, d.id)}')" \
               f"/Items({item.list_item_id})"
-        return self._rest_entity(props, f"SP.Data.{d.name.replace(' ', '_x0020_')}Item", uri, verbose)
+        return self._rest_entity(picked, f"SP.Data.{d.name.replace(' ', '_x0020_')}Item", uri, verbose)
+
+    @staticmethod
+    def _rest_expands(req: Request) -> set[str]:
+        return {n.strip().lower() for n in req.query.get("$expand", "").split(",") if n.strip()}
 
     def _rest_items(self, req: Request, d: Drive, verbose: bool) -> Response:
         items = sorted((i for i in self.store.items.values() if i.drive_id == d.id and i.parent_id is not None),
@@ -95,6 +112,9 @@ class RestLists:
             return self._rest_json(self._rest_list(req, d, verbose), verbose)
         if names == ["items"] and req.method == "GET":
             return self._rest_items(req, d, verbose)
+        if names == ["items"] and req.method == "POST":  # a library's items are its files and folders
+            raise RestError(400, ("-2147024809, System.ArgumentException", "To add an item to a document library, "
+                                  "use SPFileCollection.Add()"))
         if names == ["getitems"] and req.method == "POST":
             return self.rest_get_items(req, d, verbose)  # rest_caml.py
         if names == ["renderlistdataasstream"] and req.method == "POST":
