@@ -5,7 +5,7 @@
 "SelectProperties", "RowLimit", "StartRow", "SortList"}}`` (``ctx.search.post_query``).
 
 - Over every file and folder of every library the app was granted (search is tenant-wide).
-- KQL: words and ``"phrases"`` (all must match the name or the text content; ``word*`` a prefix), ``AND``,
+- KQL: ``*`` (everything), words and ``"phrases"`` (all must match the name or the text content; ``word*`` a prefix), ``AND``,
   ``OR``, ``NOT``/``-``, parentheses, and property restrictions ``Prop:v`` (contains; ``v*`` a prefix),
   ``Prop=v``, ``Prop>v``, ``>=``, ``<``, ``<=``, ``<>`` on FileName, FileExtension/FileType, Title, Path
   (prefix), SPSiteURL/SiteName (prefix), IsDocument, IsContainer, ContentType, contentclass, Size,
@@ -222,6 +222,8 @@ def _eval(node: Any, doc: dict[str, Any]) -> float:
 
 
 def _term(tok: str, doc: dict[str, Any]) -> float:
+    if tok == "*":  # everything
+        return 1.0
     m = re.fullmatch(r'([\w.]+)(<>|>=|<=|[:=<>])(.*)', tok)
     if m is None:
         word, prefix = tok.strip('"').rstrip("*").casefold(), tok.endswith("*")

@@ -132,6 +132,7 @@ def test_search_query_and_postquery(rest):
     assert sorted(r.get("Path").rsplit("/", 1)[1] for r in posted.value.rows) == ["audit report.pdf", "notes.txt"]
     assert sorted(r.get("Filename") for r in ctx.search.query("IsDocument:1 -notes").execute_query().value.rows) \
         == ["audit report.pdf", "controls.csv"]
+    assert ctx.search.query("*").execute_query().value.PrimaryQueryResult.RelevantResults.TotalRows == 4
     s, api = _session(w)
     plain = s.get(f"{api}/search/query", params={"querytext": "'controls'", "selectproperties": "'Title'",
                                                  "rowlimit": "1", "sortlist": "'Size:ascending'"}, timeout=10).json()
