@@ -70,6 +70,7 @@ from sandbox.sharepoint.rest_expand import RestExpand
 from sandbox.sharepoint.rest_file_ops import RestFileOps
 from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.rest_lists import RestLists
+from sandbox.sharepoint.rest_recycle import RestRecycle
 from sandbox.sharepoint.rest_search import RestSearch
 from sandbox.sharepoint.rest_uploads import RestUploads
 from sandbox.sharepoint.rest_versions import RestVersions
@@ -93,7 +94,7 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, RestApi,
                    RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
-                   RestVersions, RestExpand, Sandbox):
+                   RestVersions, RestExpand, RestRecycle, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 

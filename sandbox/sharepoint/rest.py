@@ -205,8 +205,8 @@ class RestApi:
             return self._rest_json(self._rest_entity(props, "SP.Site", f"{abs_url}/_api/Site", verbose), verbose)
         if names == ["web", "currentuser"] and req.method == "GET":
             return self._rest_json(self.rest_app_user(req, verbose), verbose)
-        if names == ["web", "recyclebin"] and req.method == "GET":  # recycle() deletes outright here (rest_files)
-            return self._rest_json(self._rest_collection([], verbose), verbose)
+        if names[:2] in (["web", "recyclebin"], ["site", "recyclebin"]):
+            return self.rest_recycle_bin(req, site, segs[1:], verbose)  # rest_recycle.py
         if names == ["web"] and req.method == "GET":
             abs_url, rel = self._rest_web_url(req)
             props = {"Id": site.split(",")[1], "Title": self.store.sites[site], "Url": abs_url,

@@ -10,8 +10,8 @@
 - ``web/GetFileByServerRelativeUrl('<path>')`` (or ``…Path``, ``GetFileById('<guid>')``,
   ``GetFileByUrl(fileUrl='<absolute url>')``; chunked upload in ``rest_uploads.py``), ``/$value`` (GET bytes,
   PUT/POST replace), ``/ListItemAllFields``, ``/Author`` and ``/ModifiedBy`` (the app), ``/Publish`` (a no-op:
-  major versions only), ``/recycle()``, ``DELETE``; ``web/Folders`` (the libraries' root folders). ``recycle``
-  deletes outright: there is no recycle bin here [unc], and Graph's delta sees it as a deletion either way.
+  major versions only), ``/recycle()`` (``rest_recycle.py``), ``DELETE``; ``web/Folders`` (the libraries' root
+  folders).
 - A path is server-relative (``/sites/GRC/Evidence/a/b.txt``) or web-relative (``Evidence/a/b.txt``); the
   first segment after the site is the library (its name, or ``Shared Documents`` for the first library).
 """
@@ -158,8 +158,10 @@ class RestFiles:
         if (not names and self._rest_deleting(req)) or (names == ["recycle"] and req.method == "POST"):
             if folder.parent_id is None:
                 raise RestError(400, ("-2147024809, System.ArgumentException", "Cannot delete a list's root folder."))
+            if names == ["recycle"]:
+                return self.rest_recycle(req, d, folder, verbose)  # rest_recycle.py
             self.store.delete(folder)
-            return self._rest_deleted(names, verbose)
+            return Response(200, b"")
         if names in (["files"], ["folders"]) and not segs[0][1] and req.method == "GET":  # rest_expand.py
             return self._rest_json(self._rest_listing(req, d, kids, names[0] == "folders", verbose), verbose)
         if names == ["files", "add"] and req.method == "POST":
@@ -210,9 +212,11 @@ class RestFiles:
             return self._rest_json(self.rest_app_user(req, verbose), verbose)
         if names in (["publish"], ["unpublish"], ["approve"]) and req.method == "POST":
             return self._rest_void(names[0], verbose)  # major versions only here: nothing to publish [unc]
-        if (not names and self._rest_deleting(req)) or (names == ["recycle"] and req.method == "POST"):
+        if names == ["recycle"] and req.method == "POST":
+            return self.rest_recycle(req, d, item, verbose)  # rest_recycle.py
+        if not names and self._rest_deleting(req):
             self.store.delete(item)
-            return self._rest_deleted(names, verbose)
+            return Response(200, b"")
         if names[:1] == ["versions"]:
             return self.rest_file_versions(req, d, item, segs, verbose)  # rest_versions.py
         if len(names) == 1 and names[0] in OPS:
@@ -220,9 +224,3 @@ class RestFiles:
         if len(names) == 1 and names[0] in ("startupload", "continueupload", "finishupload") and req.method == "POST":
             return self._rest_chunk(req, d, item, names[0], args(segs[0][1]), verbose)
         raise RestError(400, BAD)
-
-    def _rest_deleted(self, names: list[str], verbose: bool) -> Response:
-        if names == ["recycle"]:  # the recycle bin item's id [unc: nothing can be restored with it here]
-            guid = str(uuid.uuid4())
-            return self._rest_json({"Recycle": guid} if verbose else {"value": guid}, verbose)
-        return Response(200, b"")

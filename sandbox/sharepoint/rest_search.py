@@ -5,9 +5,9 @@
 "SelectProperties", "RowLimit", "StartRow", "SortList"}}`` (``ctx.search.post_query``).
 
 - Over every file and folder of every library the app was granted (search is tenant-wide).
-- KQL: ``*`` (everything), words and ``"phrases"`` (all must match the name or the text content; ``word*`` a prefix), ``AND``,
-  ``OR``, ``NOT``/``-``, parentheses, and property restrictions ``Prop:v`` (contains; ``v*`` a prefix),
-  ``Prop=v``, ``Prop>v``, ``>=``, ``<``, ``<=``, ``<>`` on FileName, FileExtension/FileType, Title, Path
+- KQL: ``*`` (everything), words and ``"phrases"`` (all must match the name or the text content; ``word*`` a
+  prefix), ``AND``, ``OR``, ``NOT``/``-``, parentheses, and property restrictions ``Prop:v`` (contains; ``v*``
+  a prefix), ``Prop=v``, ``Prop>v``, ``>=``, ``<``, ``<=``, ``<>`` on FileName, FileExtension/FileType, Title, Path
   (prefix), SPSiteURL/SiteName (prefix), IsDocument, IsContainer, ContentType, contentclass, Size,
   LastModifiedTime, Created, ListItemID, UniqueId, ListId. An unknown property matches nothing (as
   SharePoint's search answers it); an empty query is 400 [unc: the text].

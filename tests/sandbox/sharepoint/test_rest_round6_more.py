@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from office365.runtime.client_request_exception import ClientRequestException
 
-from tests.sandbox.sharepoint.test_rest_api import rest
+from tests.sandbox.sharepoint.test_rest_api import _graph, rest
 
 __all__ = ["rest"]
 
@@ -37,3 +37,41 @@ def test_lists_by_id_and_url_files_by_url_and_expanded_items(rest):
     with pytest.raises(ClientRequestException) as info:
         lst.add_item({"Title": "loose"}).execute_query()
     assert info.value.response.status_code == 400 and "SPFileCollection.Add()" in str(info.value)
+
+
+def test_batch_retries_only_the_throttled_sub_request(rest):
+    """A sub-request throttled inside _api/$batch answers 429 with Retry-After in its own part, SharePoint-shaped;
+    execute_batch resends only that one."""
+    w, ctx = rest
+    w.sandbox.fail_next(429, 1, "GET", r"/_api/Web$", retry_after=1)
+    web, lists = ctx.web.get(), ctx.web.lists.get()
+    ctx.execute_batch()
+    assert web.title == "GRC" and sorted(x.title for x in lists) == ["Evidence", "Policies"]
+    assert len([e for e in w.sandbox.request_log if e["path"].endswith("/$batch")]) == 2
+
+
+def test_recycle_bin_lists_restores_and_purges(rest):
+    """recycle() answered a GUID nothing could use and the bin was 400: now the bin lists the recycled file and
+    folder, restore() puts a folder back with its files and its drive item id (Graph sees it again), and
+    delete_all() purges."""
+    w, ctx = rest
+    graph, base = _graph(w)
+    folder = ctx.web.get_folder_by_server_relative_url("Evidence")
+    folder.upload_file("sub/a.txt", b"alpha").execute_query()
+    folder.upload_file("b.txt", b"beta").execute_query()
+    sub_id = graph.get(f"{base}/root:/sub", timeout=10).json()["id"]
+    file_bin = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/b.txt").recycle().execute_query().value
+    sub_bin = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence/sub").recycle().execute_query().value
+    assert graph.get(f"{base}/root:/sub/a.txt", timeout=10).status_code == 404
+    listed = [(i.properties["LeafName"], i.properties["DirName"], i.properties["ItemType"])
+              for i in ctx.web.recycle_bin.get().execute_query()]
+    assert listed == [("sub", "sites/GRC/Evidence", 5), ("b.txt", "sites/GRC/Evidence", 1)]
+    assert ctx.web.recycle_bin.get_by_id(file_bin).get().execute_query().properties["Size"] == 4
+    ctx.web.recycle_bin.get_by_id(sub_bin).restore().execute_query()
+    assert graph.get(f"{base}/root:/sub", timeout=10).json()["id"] == sub_id
+    assert graph.get(f"{base}/root:/sub/a.txt:/content", timeout=10).content == b"alpha"
+    ctx.web.recycle_bin.delete_all().execute_query()
+    assert len(ctx.web.recycle_bin.get().execute_query()) == 0
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.recycle_bin.get_by_id(file_bin).restore().execute_query()
+    assert info.value.response.status_code == 404

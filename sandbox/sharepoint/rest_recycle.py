@@ -1,0 +1,106 @@
+"""SharePoint REST v1 recycle bin (``rest_files.py`` sends ``recycle()`` here; ``rest.py`` routes
+``web/RecycleBin`` and ``site/RecycleBin``):
+
+- ``File/recycle()`` and ``Folder/recycle()`` take the item (a folder with everything under it) out of the
+  library, as a deletion does (Graph's ``delta`` reports it deleted), keep it in the site's bin and answer the
+  bin item's id; ``DELETE`` deletes for good.
+- ``RecycleBin`` lists ``SP.RecycleBinItem``s (``Id``, ``LeafName``, ``DirName`` without the leading slash,
+  ``ItemType`` 1 file / 5 folder, ``ItemState`` 1 (first stage), ``DeletedDate``, ``Size`` text, ``Title``,
+  ``DeletedByName``), newest first; ``RecycleBin('<id>')`` or ``RecycleBin/GetById('<id>')`` one of them.
+- ``…/Restore()`` puts the item back where it was, with its ids and versions (Graph's ``delta`` reports it
+  again); a name taken there meanwhile, or a parent folder gone, is 400 [unc: the codes]. ``RestoreAll()``,
+  ``…/DeleteObject()``, ``DeleteByIds`` (``{"ids": […]}``) and ``DeleteAll()``; an unknown id is 404 [unc].
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sandbox.core.http import Request, Response
+from sandbox.sharepoint.rest import args, iso
+from sandbox.sharepoint.rest_errors import BAD, RestError
+from sandbox.sharepoint.store import Drive, Item, now_iso
+
+GONE = ("-2147024809, System.ArgumentException", "Value does not fall within the expected range.")  # [unc]
+
+
+class RestRecycle:
+    """Mixed into ``GraphSandbox`` with ``RestFiles``."""
+
+    def _bin(self, site: str) -> list[dict[str, Any]]:
+        bins: dict[str, list[dict[str, Any]]] = self.__dict__.setdefault("rest_bins", {})
+        return bins.setdefault(site, [])
+
+    def rest_recycle(self, req: Request, d: Drive, item: Item, verbose: bool) -> Response:
+        with self.store.lock:
+            subtree, todo = [], [item]
+            while todo:
+                node = todo.pop()
+                subtree.append(node)
+                todo.extend(self.store.children(node.id))
+            path = self.rest_path(req, d, item)
+            entry = {"Id": str(uuid.uuid4()), "item": item, "subtree": subtree, "drive": d.id,
+                     "LeafName": item.name, "DirName": path.rsplit("/", 1)[0].lstrip("/"),
+                     "ItemType": 5 if item.content is None else 1, "DeletedDate": now_iso(),
+                     "Size": str(sum(len(i.content or b"") for i in subtree))}
+            self.store.delete(item)
+            self._bin(d.site_id).insert(0, entry)
+        guid = entry["Id"]
+        return self._rest_json({"Recycle": guid} if verbose else {"value": guid}, verbose)
+
+    def _bin_entity(self, req: Request, e: dict[str, Any], verbose: bool) -> dict[str, Any]:
+        props = {"Id": e["Id"], "AuthorName": "SharePoint App", "DeletedByName": "SharePoint App",
+                 "DeletedDate": iso(e["DeletedDate"]), "DirName": e["DirName"],
+                 "DirNamePath": {"DecodedUrl": e["DirName"]}, "ItemState": 1, "ItemType": e["ItemType"],
+                 "LeafName": e["LeafName"], "LeafNamePath": {"DecodedUrl": e["LeafName"]}, "Size": e["Size"],
+                 "Title": e["LeafName"]}
+        uri = f"{self._rest_web_url(req)[0]}/_api/Web/RecycleBin('{e['Id']}')"
+        return self._rest_entity(props, "SP.RecycleBinItem", uri, verbose)
+
+    def rest_recycle_bin(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+        """``segs`` from ``RecycleBin`` on."""
+        names = [n for n, _ in segs]
+        entries = [e for e in self._bin(site) if req.principal in self.store.drives[e["drive"]].grants]
+        if names == ["recyclebin"] and not segs[0][1] and req.method == "GET":
+            return self._rest_json(self._rest_collection([self._bin_entity(req, e, verbose) for e in entries],
+                                                         verbose), verbose)
+        if len(names) == 2 and names[1] in ("restoreall", "deleteall", "deletebyids") and req.method == "POST":
+            body = req.json() if req.body else {}
+            ids = body.get("ids") if isinstance(body, dict) else None
+            ids = ids.get("results") if isinstance(ids, dict) else ids
+            chosen = entries if names[1] != "deletebyids" else [e for e in entries if e["Id"] in (ids or [])]
+            for e in reversed(chosen):
+                self._bin_act(req, site, e, "restore" if names[1] == "restoreall" else "deleteobject")
+            return Response(200, b"")
+        by_call = names[1:2] == ["getbyid"]
+        key = args(segs[1][1] if by_call else segs[0][1]).get("", "").strip("{}").lower()
+        found = next((e for e in entries if e["Id"] == key), None)
+        if not key or found is None:
+            raise RestError(404, GONE)
+        rest = names[2:] if by_call else names[1:]
+        if not rest and req.method == "GET":
+            return self._rest_json(self._bin_entity(req, found, verbose), verbose)
+        if (rest in (["restore"], ["deleteobject"]) and req.method == "POST") or (not rest and req.method == "DELETE"):
+            self._bin_act(req, site, found, rest[0] if rest else "deleteobject")
+            return Response(200, b"")
+        raise RestError(400, BAD)
+
+    def _bin_act(self, req: Request, site: str, e: dict[str, Any], act: str) -> None:
+        d = self.store.drives[e["drive"]]
+        self._rest_drive(req, d.site_id, d.name, "write")  # restoring or purging needs write, as recycling did
+        with self.store.lock:
+            if act == "restore":
+                item = e["item"]
+                if item.parent_id not in self.store.items:
+                    raise RestError(400, ("-2147024809, System.ArgumentException", "The parent folder of "
+                                          f"'{item.name}' no longer exists. Restore it first."))
+                if self.store.child(item.parent_id, item.name) is not None:
+                    raise RestError(400, ("-2130575257, Microsoft.SharePoint.SPFileExistsException",
+                                          f"A file or folder with the name {e['DirName']}/{item.name} already "
+                                          "exists."))
+                for node in e["subtree"]:
+                    self.store.items[node.id] = node
+                    self.store.tombstones.pop(node.id, None)
+                    self.store.touch(node)
+            self._bin(site).remove(e)
