@@ -27,7 +27,7 @@ Graph accept only https, so run it with ``tls=True``.
   JSON batching, ``POST /v1.0/$batch`` (``batch.py``); ``/shares/{id}/driveItem`` (``sharing.py``).
 - ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does.
 - List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
-  library's custom columns only (others: 400 "Field '…' is not recognized").
+  library's ``Title`` and custom columns only (others: 400 "Field '…' is not recognized").
 - Permissions per drive and app (``read``/``write``, as ``Sites.Selected`` grants): 403 accessDenied.
   Quota per drive: an upload past it is 507 quotaLimitReached.
 - Faults (``sb.faults``, and ``sb.fail_next(status, count, method, path)`` for exact sequences):

@@ -94,7 +94,7 @@ class Copying:
 
     def _copy_tree(self, item: Item, drive: Drive, parent: Item, name: str) -> Item:
         made = self.store.add(drive.id, parent.id, name, item.content)
-        made.fields = {k: v for k, v in item.fields.items() if k in drive.columns}
+        made.fields = {k: v for k, v in item.fields.items() if k in drive.columns or k == "Title"}
         for kid in self.store.children(item.id):
             if kid.id != made.id:
                 self._copy_tree(kid, drive, made, kid.name)

@@ -175,8 +175,8 @@ class RestLists:
     def rest_item_route(self, req: Request, d: Drive, item: Item, segs: list[tuple[str, str | None]],
                         verbose: bool) -> Response:
         """A list item (``items(n)``, ``items/GetById(n)``, ``…/ListItemAllFields``): GET; an update (``POST`` with
-        ``X-HTTP-Method: MERGE``, or ``PATCH``/``MERGE``) sets the library's custom columns only, answering
-        204, as Graph's ``fields`` PATCH does; ``Title`` is taken and dropped [unc]; DELETE removes the item."""
+        ``X-HTTP-Method: MERGE``, or ``PATCH``/``MERGE``) sets ``Title`` and the library's custom columns only,
+        answering 204, as Graph's ``fields`` PATCH does; DELETE removes the item, ``recycle()`` bins it."""
         names = [n for n, _ in segs]
         if names[:1] == ["parentlist"]:
             return self.rest_list_route(req, d, segs[1:], verbose)
@@ -185,6 +185,9 @@ class RestLists:
         if names[:1] == ["file" if item.content is not None else "folder"]:
             route = self.rest_file_route if item.content is not None else self.rest_folder_route
             return route(req, d, item, segs[1:], verbose)
+        if names == ["recycle"] and req.method == "POST":
+            self._rest_drive(req, d.site_id, d.name, "write")
+            return self.rest_recycle(req, d, item, verbose)  # rest_recycle.py
         if names:
             raise RestError(400, BAD)
         method = req.header("X-HTTP-Method").upper() or req.method
@@ -199,10 +202,10 @@ class RestLists:
         body = req.json() if req.body else {}
         if not isinstance(body, dict):
             raise RestError(400, BAD)
-        changes = {k: v for k, v in body.items() if k not in ("__metadata", "Title")}
+        changes = {k: v for k, v in body.items() if k != "__metadata"}
         kind = f"SP.Data.{d.name.replace(' ', '_x0020_')}Item"
         for key in changes:
-            if key not in d.columns:
+            if key not in d.columns and key != "Title":  # the library's Title column, and its custom ones
                 raise RestError(400, ("-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
                                       f"The property '{key}' does not exist on type '{kind}'. Make sure to only use "
                                       "property names that are defined by the type."))

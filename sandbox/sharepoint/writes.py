@@ -66,7 +66,7 @@ class Writes:
     def patch_fields(self, drive: Drive, item: Item, req: Request) -> Response:
         body = req.json() or {}
         for key in body:
-            if key not in drive.columns:
+            if key not in drive.columns and key != "Title":  # Title is every library's own column
                 raise GraphError(400, "invalidRequest", f"Field '{key}' is not recognized")
         with self.store.lock:
             item.fields.update({k: "" if v is None else str(v) for k, v in body.items()})

@@ -75,3 +75,18 @@ def test_recycle_bin_lists_restores_and_purges(rest):
     with pytest.raises(ClientRequestException) as info:
         ctx.web.recycle_bin.get_by_id(file_bin).restore().execute_query()
     assert info.value.response.status_code == 404
+
+
+def test_title_is_a_column_both_ways_and_items_recycle(rest):
+    """A list item's Title was taken and dropped through REST (and 400 'not recognized' through Graph's fields):
+    every library has a Title column. ListItem.recycle() was 400."""
+    w, ctx = rest
+    graph, base = _graph(w)
+    ctx.web.get_folder_by_server_relative_url("Evidence").upload_file("t.txt", b"t").execute_query()
+    item = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/t.txt").listItemAllFields
+    item.set_property("Title", "Quarterly access review").update().execute_query()
+    assert graph.get(f"{base}/root:/t.txt:/listItem/fields", timeout=10).json()["Title"] == "Quarterly access review"
+    assert graph.patch(f"{base}/root:/t.txt:/listItem/fields", json={"Title": "Renamed"}, timeout=10).status_code == 200
+    assert item.get().execute_query().properties["Title"] == "Renamed"
+    item.recycle().execute_query()
+    assert [i.properties["LeafName"] for i in ctx.web.recycle_bin.get().execute_query()] == ["t.txt"]
