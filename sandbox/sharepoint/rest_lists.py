@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sandbox.core.http import Request, Response
+from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.rest import args, iso, pick
 from sandbox.sharepoint.rest_errors import BAD, RestError
 from sandbox.sharepoint.rest_filter import compile_filter, order_rows, query_rows
@@ -175,8 +176,9 @@ class RestLists:
     def rest_item_route(self, req: Request, d: Drive, item: Item, segs: list[tuple[str, str | None]],
                         verbose: bool) -> Response:
         """A list item (``items(n)``, ``items/GetById(n)``, ``…/ListItemAllFields``): GET; an update (``POST`` with
-        ``X-HTTP-Method: MERGE``, or ``PATCH``/``MERGE``) sets ``Title`` and the library's custom columns only,
-        answering 204, as Graph's ``fields`` PATCH does; DELETE removes the item, ``recycle()`` bins it."""
+        ``X-HTTP-Method: MERGE``, or ``PATCH``/``MERGE``) sets ``Title`` and the library's custom columns only
+        (``FileLeafRef`` renames the file or folder; a taken name is 400 SPFileExistsException), answering 204,
+        as Graph's ``fields`` PATCH does; DELETE removes the item, ``recycle()`` bins it."""
         names = [n for n, _ in segs]
         if names[:1] == ["parentlist"]:
             return self.rest_list_route(req, d, segs[1:], verbose)
@@ -203,6 +205,7 @@ class RestLists:
         if not isinstance(body, dict):
             raise RestError(400, BAD)
         changes = {k: v for k, v in body.items() if k != "__metadata"}
+        new_name = changes.pop("FileLeafRef", None)  # a rename, as File.rename and Folder.rename send it
         kind = f"SP.Data.{d.name.replace(' ', '_x0020_')}Item"
         for key in changes:
             if key not in d.columns and key != "Title":  # the library's Title column, and its custom ones
@@ -210,6 +213,14 @@ class RestLists:
                                       f"The property '{key}' does not exist on type '{kind}'. Make sure to only use "
                                       "property names that are defined by the type."))
         with self.store.lock:
+            if new_name is not None and str(new_name) != item.name:
+                name = check_name(str(new_name))
+                clash = self.store.child(item.parent_id or "", name)
+                if clash is not None and clash.id != item.id:
+                    raise RestError(400, ("-2130575257, Microsoft.SharePoint.SPFileExistsException",
+                                          f"A file or folder with the name {self.rest_path(req, d, clash)} already "
+                                          "exists."))
+                item.name = name
             item.fields.update({k: "" if v is None else str(v) for k, v in changes.items()})
             item.version += 1
             self.store.touch(item)

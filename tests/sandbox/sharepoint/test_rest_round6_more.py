@@ -90,3 +90,20 @@ def test_title_is_a_column_both_ways_and_items_recycle(rest):
     assert item.get().execute_query().properties["Title"] == "Renamed"
     item.recycle().execute_query()
     assert [i.properties["LeafName"] for i in ctx.web.recycle_bin.get().execute_query()] == ["t.txt"]
+
+
+def test_rename_file_and_folder_through_list_item(rest):
+    """File.rename and Folder.rename MERGE FileLeafRef on the list item: 400 'does not exist on type' before.
+    The drive item keeps its id; a taken name is SPFileExistsException."""
+    w, ctx = rest
+    graph, base = _graph(w)
+    folder = ctx.web.get_folder_by_server_relative_url("Evidence")
+    folder.upload_file("old/a.txt", b"a").execute_query()
+    folder.upload_file("old/b.txt", b"b").execute_query()
+    file_id = graph.get(f"{base}/root:/old/a.txt", timeout=10).json()["id"]
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/old/a.txt").rename("c.txt").execute_query()
+    ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence/old").rename("new").execute_query()
+    assert graph.get(f"{base}/root:/new/c.txt", timeout=10).json()["id"] == file_id
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/new/c.txt").rename("B.txt").execute_query()
+    assert "SPFileExistsException" in info.value.code
