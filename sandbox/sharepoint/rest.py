@@ -58,14 +58,20 @@ def args(raw: str | None) -> dict[str, str]:
     return out
 
 
-def pick(props: dict[str, Any], select: str) -> dict[str, Any]:
-    """``$select``: the named properties (the exact name, else one in another case [unc]); unknown names are
-    left out [unc: SharePoint refuses some]; nothing selected: all of them."""
-    names = [n.strip() for n in select.split(",") if n.strip()]
+def pick(props: dict[str, Any], select: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``$select``: the named properties (the exact name, else one in another case [unc]); ``*`` all the
+    default ones; ``extra`` those shown only when named; unknown names are left out [unc: SharePoint refuses
+    some]; nothing selected: the default ones."""
+    names = [n.strip() for n in select.split(",") if n.strip() and "/" not in n]
     if not names:
         return props
-    keys = [n if n in props else next((k for k in props if k.lower() == n.lower()), None) for n in names]
-    return {k: props[k] for k in keys if k is not None}
+    every = {**props, **(extra or {})}
+    out = dict(props) if "*" in names else {}
+    for n in names:
+        key = n if n in every else next((k for k in every if k.lower() == n.lower()), None)
+        if key is not None:
+            out[key] = every[key]
+    return out
 
 
 def iso(stamp: str) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.rest_errors import RestError
+from sandbox.sharepoint.rest_lists import EVERY
 from sandbox.sharepoint.store import Drive, Item
 
 FIELD_TYPES = ("-2146232832, Microsoft.SharePoint.SPException",
@@ -38,7 +39,8 @@ BAD_XML = ("-2147467259, Microsoft.SharePoint.SPException", "Cannot complete thi
 COMPARE = {"Eq", "Neq", "Gt", "Geq", "Lt", "Leq", "Contains", "BeginsWith", "IsNull", "IsNotNull", "In"}
 NUMERIC = {"integer", "counter", "number", "currency", "modstat", "attachments"}
 RENDER_PAGE = 30  # [unc] the default view's row limit
-BUILTIN = {"ID", "Id", "FileLeafRef", "FileRef", "FSObjType", "Title", "Created", "Modified", "GUID", "UniqueId",
+BUILTIN = {"FileSystemObjectType", "ContentTypeId", "EncodedAbsUrl", "AuthorId", "EditorId", "CheckoutUserId",
+           "ID", "Id", "FileLeafRef", "FileRef", "FSObjType", "Title", "Created", "Modified", "GUID", "UniqueId",
            "OData__UIVersionString", "_UIVersionString", "File_x0020_Size", "FileDirRef", "ContentType",
            "File_x0020_Type", "BaseName", "LinkFilename", "FolderChildCount", "ItemChildCount", "Editor", "Author",
            "_ModerationStatus", "CheckoutUser"}
@@ -52,12 +54,9 @@ class RestCaml:
     """Mixed into ``GraphSandbox`` with ``RestLists``."""
 
     def _caml_fields(self, req: Request, d: Drive, item: Item) -> dict[str, Any]:
-        props = self._rest_item(req, d, item, False)
-        path = props["FileRef"]
-        props.update({"FileDirRef": path.rsplit("/", 1)[0], "ContentType": "Folder" if item.content is None
-                      else "Document", "File_x0020_Type": item.name.rsplit(".", 1)[1] if "." in item.name
-                      and item.content is not None else "", "BaseName": item.name.rsplit(".", 1)[0],
-                      "LinkFilename": item.name, "FolderChildCount": None, "ItemChildCount": None})
+        props = self._rest_item(req, d, item, False, EVERY)
+        props.update({"ContentType": "Folder" if item.content is None else "Document", "LinkFilename": item.name,
+                      "FolderChildCount": None, "ItemChildCount": None})
         return props
 
     def _caml_view(self, xml: str) -> ET.Element:

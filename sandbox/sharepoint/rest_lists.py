@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.names import check_name
@@ -25,6 +25,7 @@ from sandbox.sharepoint.rest_filter import compile_filter, order_rows, query_row
 from sandbox.sharepoint.store import Drive, Item
 
 PAGE = 100  # [unc] SharePoint's default page of list items
+EVERY = "*,FileDirRef,EncodedAbsUrl,File_x0020_Type,BaseName"  # $select of every field an item has here
 # a document library's usual fields: (internal name, title, type, kind, hidden, read only) [unc: the selection]
 FIELDS = [("ID", "ID", "Counter", 5, False, True), ("Title", "Title", "Text", 2, False, False),
           ("FileLeafRef", "Name", "File", 18, False, False), ("FileRef", "URL Path", "Lookup", 7, True, True),
@@ -52,14 +53,21 @@ class RestLists:
 
     def _rest_item(self, req: Request, d: Drive, item: Item, verbose: bool, select: str = "") -> dict[str, Any]:
         folder = item.content is None
-        props = {"Id": item.list_item_id, "ID": item.list_item_id, "FileLeafRef": item.name,
-                 "FileRef": self.rest_path(req, d, item), "FSObjType": 1 if folder else 0,
+        path = self.rest_path(req, d, item)
+        props = {"FileSystemObjectType": 1 if folder else 0, "Id": item.list_item_id, "ID": item.list_item_id,
+                 "ContentTypeId": "0x0120" if folder else "0x0101", "FileLeafRef": item.name,
+                 "FileRef": path, "FSObjType": 1 if folder else 0, "ServerRedirectedEmbedUri": None,
                  "Title": None, "Created": iso(item.created), "Modified": iso(item.modified),
+                 "AuthorId": 1073741823, "EditorId": 1073741823, "CheckoutUserId": 1073741823 if item.checked_out
+                 else None,
                  "GUID": str(uuid.uuid5(uuid.NAMESPACE_X500, item.id)),
                  "UniqueId": str(uuid.uuid5(uuid.NAMESPACE_OID, item.id)),  # the file's or folder's UniqueId
                  "OData__UIVersionString": item.label, "File_x0020_Size": None if folder else len(item.content),
                  **dict.fromkeys(sorted(d.columns)), **item.fields}
-        picked = pick(props, select)
+        extra = {"FileDirRef": path.rsplit("/", 1)[0], "EncodedAbsUrl": self._rest_web_url(req)[0].rsplit(
+                     "/sites/", 1)[0] + quote(path), "File_x0020_Type": item.name.rsplit(".", 1)[1] if "." in item.name
+                 and not folder else None, "BaseName": item.name.rsplit(".", 1)[0] if not folder else item.name}
+        picked = pick(props, select, extra)
         for nav in [n for n in ("File", "Folder", "Author", "Editor") if n.lower() in self._rest_expands(req)]:
             inner = [s.split("/", 1)[1] for s in select.split(",") if s.strip().lower().startswith(nav.lower() + "/")]
             if select.strip() and not inner and nav not in [s.strip() for s in select.split(",")]:
@@ -82,8 +90,9 @@ class RestLists:
                        key=lambda i: i.list_item_id)
         flt, orderby = req.query.get("$filter", "").strip(), req.query.get("$orderby", "").strip()
         if flt or orderby:  # rest_filter.py
-            rows = [(self._rest_item(req, d, i, False), i) for i in items]
-            known = set(rows[0][0]) if rows else set(self._rest_item(req, d, self.store.items[d.root_id], False))
+            rows = [(self._rest_item(req, d, i, False, EVERY), i) for i in items]
+            known = set(rows[0][0]) if rows else set(self._rest_item(req, d, self.store.items[d.root_id], False,
+                                                                      EVERY))
             if flt:
                 keep = compile_filter(flt, known)
                 rows = [r for r in rows if keep(r[0])]

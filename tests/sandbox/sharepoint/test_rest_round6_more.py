@@ -107,3 +107,19 @@ def test_rename_file_and_folder_through_list_item(rest):
     with pytest.raises(ClientRequestException) as info:
         ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/new/c.txt").rename("B.txt").execute_query()
     assert "SPFileExistsException" in info.value.code
+
+
+def test_item_default_fields_and_select_star(rest):
+    """List items lacked FileSystemObjectType (what ListItem.file_system_object_type reads), ContentTypeId and
+    AuthorId/EditorId; $select=*,FileDirRef,EncodedAbsUrl gave only the named ones; $filter on FileDirRef was
+    400."""
+    w, ctx = rest
+    ctx.web.get_folder_by_server_relative_url("Evidence").upload_file("d/a b.txt", b"x").execute_query()
+    lst = ctx.web.lists.get_by_title("Evidence")
+    assert sorted(i.file_system_object_type for i in lst.items.get().execute_query()) == [0, 1]
+    rows = lst.items.select(["*", "FileDirRef", "EncodedAbsUrl"]).filter("FileDirRef eq '/sites/GRC/Evidence/d'") \
+        .get().execute_query()
+    [row] = [r.properties for r in rows]
+    assert row["EncodedAbsUrl"] == f"{w.sandbox.url}/sites/GRC/Evidence/d/a%20b.txt"
+    assert (row["FileLeafRef"], row["ContentTypeId"], row["FileDirRef"]) \
+        == ("a b.txt", "0x0101", "/sites/GRC/Evidence/d")
