@@ -29,7 +29,16 @@ from urllib.parse import unquote
 
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.errors import GraphError
-from sandbox.sharepoint.rest_errors import BAD, DENIED, NOT_FOUND, RestError, error_response, unauthorized, verbose_of
+from sandbox.sharepoint.rest_errors import (
+    BAD,
+    DENIED,
+    NOT_FOUND,
+    RestError,
+    error_response,
+    request_ids,
+    unauthorized,
+    verbose_of,
+)
 from sandbox.sharepoint.store import Drive
 
 SEGMENT = re.compile(r"(?P<name>[A-Za-z_$][\w.$]*)(?:\((?P<args>(?:[^()']|'(?:[^']|'')*')*)\))?(?:/|$)")
@@ -112,7 +121,7 @@ class RestApi:
         kind = "verbose" if verbose else "nometadata"
         return Response(status, json.dumps(body, separators=(",", ":")).encode(),
                         f"application/json;odata={kind};streaming=true;charset=utf-8",
-                        [("SPRequestGuid", str(uuid.uuid4())), ("X-SharePointHealthScore", "0")])
+                        [*request_ids(), ("X-SharePointHealthScore", "0")])
 
     def _rest_entity(self, props: dict[str, Any], kind: str, uri: str, verbose: bool) -> dict[str, Any]:
         if not verbose:
@@ -213,11 +222,14 @@ class RestApi:
             return self._rest_json(self.rest_app_user(req, verbose), verbose)
         if names[:2] in (["web", "recyclebin"], ["site", "recyclebin"]):
             return self.rest_recycle_bin(req, site, segs[1:], verbose)  # rest_recycle.py
-        if names == ["web"] and req.method == "GET":
+        if names in (["web"], ["site", "rootweb"]) and req.method == "GET":  # the site's only web here
             abs_url, rel = self._rest_web_url(req)
             props = {"Id": site.split(",")[1], "Title": self.store.sites[site], "Url": abs_url,
                      "ServerRelativeUrl": rel, "WebTemplate": "STS", "Language": 1033}
-            return self._rest_json(self._rest_entity(props, "SP.Web", f"{abs_url}/_api/Web", verbose), verbose)
+            return self._rest_json(self._rest_entity(pick(props, req.query.get("$select", "")), "SP.Web",
+                                                     f"{abs_url}/_api/Web", verbose), verbose)
+        if names == ["web", "webs"] and req.method == "GET":  # no subsites here
+            return self._rest_json(self._rest_collection([], verbose), verbose)
         if names == ["web", "lists"] and req.method == "GET":
             lists = [self._rest_list(req, d, verbose) for d in granted]
             return self._rest_json(self._rest_collection(lists, verbose), verbose)

@@ -22,7 +22,7 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from sandbox.core.http import Request, Response
-from sandbox.sharepoint.rest_errors import RestError
+from sandbox.sharepoint.rest_errors import RestError, request_ids
 
 # the URL runs from the first space to the last (OData's batch reader splits so: the client sends names with spaces)
 LINE = re.compile(r"^(?P<method>[A-Z]+) (?P<url>\S.*?) HTTP/1\.[01]$")
@@ -57,7 +57,7 @@ class RestBatch:
                     + "\r\n".join(head) + "\r\n\r\n").encode() + resp.body + b"\r\n"
         out += f"--{boundary}--\r\n".encode()
         return Response(200, bytes(out), f"multipart/mixed; boundary={boundary}",
-                        [("SPRequestGuid", str(uuid.uuid4()))])
+                        request_ids())
 
     @staticmethod
     def _reason(status: int) -> str:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.core.http import Request, Response
-from sandbox.sharepoint.rest_errors import RestError
+from sandbox.sharepoint.rest_errors import RestError, request_ids
 from sandbox.sharepoint.rest_lists import EVERY
 from sandbox.sharepoint.store import Drive, Item
 
@@ -195,7 +195,7 @@ class RestCaml:
                                 f"&View={uuid.UUID(int=0)}")
         body.update({"FilterLink": "?", "ForceNoHierarchy": "1", "HierarchyHasIndention": ""})
         return Response(200, json.dumps(body, separators=(",", ":")).encode(),
-                        "application/json;odata=verbose;charset=utf-8", [("SPRequestGuid", str(uuid.uuid4()))])
+                        "application/json;odata=verbose;charset=utf-8", request_ids())
 
     def _render_row(self, req: Request, d: Drive, item: Item) -> dict[str, str]:
         """A row as the list view renders it: every value text, dates local-looking plus ``Name.`` in ISO."""

@@ -34,6 +34,12 @@ class RestError(Exception):
         self.status, self.code, self.text = status, code_message[0], code_message[1]
 
 
+def request_ids() -> list[tuple[str, str]]:
+    """SharePoint's correlation id, as both ``SPRequestGuid`` and ``request-id`` (the same GUID)."""
+    guid = str(uuid.uuid4())
+    return [("SPRequestGuid", guid), ("request-id", guid)]
+
+
 def verbose_of(req: Request) -> bool:
     return "odata=verbose" in req.header("Accept").lower()
 
@@ -45,7 +51,7 @@ def error_response(req: Request, status: int, code: str, text: str,
     body = json.dumps({"error" if verbose else "odata.error": err}, separators=(",", ":")).encode()
     kind = "verbose" if verbose else "nometadata"
     return Response(status, body, f"application/json;odata={kind};streaming=true;charset=utf-8",
-                    [("SPRequestGuid", str(uuid.uuid4())), *(headers or [])])
+                    [*request_ids(), *(headers or [])])
 
 
 def unauthorized(text: str, realm: str = "") -> Response:

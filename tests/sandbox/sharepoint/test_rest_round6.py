@@ -63,6 +63,8 @@ def test_execute_batch_reads_and_changesets(rest):
     assert bad.status_code == 400 and "odata.error" in bad.json()
     unknown = s.get(f"{api}/web/Nope", timeout=10)  # SharePoint names the expression it could not read
     assert unknown.json()["odata.error"]["message"]["value"] == 'The expression "web/Nope" is not valid.'
+    assert unknown.headers["request-id"] == unknown.headers["SPRequestGuid"]  # SharePoint sends both
+    assert ctx.site.root_web.get().execute_query().title == "GRC" and len(ctx.web.webs.get().execute_query()) == 0
 
 
 def test_caml_get_items(rest):
