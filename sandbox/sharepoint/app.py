@@ -24,7 +24,8 @@ Graph accept only https, so run it with ``tls=True``.
   ``copy`` with its monitor URL and ``@microsoft.graph.conflictBehavior`` (``copying.py``), new folders,
   moves, fields, ``checkout`` and ``checkin`` (``writes.py``), sites, lists and list items (``sites.py``);
   names SharePoint refuses (``names.py``: illegal characters, reserved names) are 400 invalidRequest;
-  JSON batching, ``POST /v1.0/$batch`` (``batch.py``); ``/shares/{id}/driveItem`` (``sharing.py``).
+  JSON batching, ``POST /v1.0/$batch`` (``batch.py``); ``/shares/{id}/driveItem`` (``sharing.py``);
+  Microsoft Search, ``POST /v1.0/search/query`` (``graph_search.py``).
 - ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does.
 - List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
   library's ``Title`` and custom columns only (others: 400 "Field '…' is not recognized").
@@ -57,6 +58,7 @@ from sandbox.sharepoint.batch import Batch
 from sandbox.sharepoint.copying import Copying, conflict_behavior
 from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
+from sandbox.sharepoint.graph_search import GraphSearch
 from sandbox.sharepoint.items import Items
 from sandbox.sharepoint.listing import Listing
 from sandbox.sharepoint.names import check_name
@@ -92,7 +94,8 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
          503: "serviceNotAvailable", 507: "quotaLimitReached"}
 
 
-class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, RestApi,
+class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
+                   RestApi,
                    RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
                    RestVersions, RestExpand, RestRecycle, Sandbox):
     vendor = "sharepoint"
@@ -179,6 +182,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
         self.site_routes(router, self._authed)
         self.rest_routes(router)  # SharePoint REST v1, <site>/_api/… (rest.py)
         router.add("POST", r"/v1\.0/\$batch", self._authed(self.batch))
+        router.add("POST", r"/v1\.0/search/query", self._authed(self.graph_search))  # graph_search.py
         router.add("GET", r"/v1\.0/shares/(?P<share>[^/]+)/driveItem(?P<rest>/content)?/?",
                    self._authed(self.shared_item))
         router.add("GET", r"/v1\.0/sites/(?P<site>.+?)(?P<rest>/drives|/drive)?/?", self._authed(self.site_route))
