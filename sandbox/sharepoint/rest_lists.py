@@ -22,7 +22,7 @@ from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.rest import args, iso, pick
 from sandbox.sharepoint.rest_errors import BAD, RestError
 from sandbox.sharepoint.rest_filter import compile_filter, order_rows, query_rows
-from sandbox.sharepoint.store import Drive, Item
+from sandbox.sharepoint.store import Drive, Item, now_iso
 
 PAGE = 100  # [unc] SharePoint's default page of list items
 EVERY = "*,FileDirRef,EncodedAbsUrl,File_x0020_Type,BaseName"  # $select of every field an item has here
@@ -43,13 +43,18 @@ class RestLists:
     def _rest_list(self, req: Request, d: Drive, verbose: bool) -> dict[str, Any]:
         abs_url, rel = self._rest_web_url(req)
         lid = str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))
-        count = sum(1 for i in self.store.items.values() if i.drive_id == d.id and i.parent_id is not None)
-        props = {"Id": lid, "Title": d.name, "BaseTemplate": 101, "BaseType": 1, "ItemCount": count,
+        items = [i for i in self.store.items.values() if i.drive_id == d.id and i.parent_id is not None]
+        root = self.store.items[d.root_id]
+        last = max([root.created, *(i.modified for i in items)])
+        props = {"Id": lid, "Title": d.name, "BaseTemplate": 101, "BaseType": 1, "ItemCount": len(items),
                  "Hidden": False, "EntityTypeName": d.name.replace(" ", "_x0020_"),
-                 "ParentWebUrl": rel,
+                 "ParentWebUrl": rel, "EnableVersioning": True, "EnableMinorVersions": False,
+                 "MajorVersionLimit": 500, "LastItemModifiedDate": iso(last),
+                 "CurrentChangeToken": {"StringValue": self._token((3, lid), self.store.seq, now_iso())},
                  "ListItemEntityTypeFullName": f"SP.Data.{d.name.replace(' ', '_x0020_')}Item",
-                 "Created": iso(self.store.items[d.root_id].created)}
-        return self._rest_entity(props, "SP.List", f"{abs_url}/_api/Web/Lists(guid'{lid}')", verbose)
+                 "Created": iso(root.created)}
+        return self._rest_entity(pick(props, req.query.get("$select", "")), "SP.List",
+                                 f"{abs_url}/_api/Web/Lists(guid'{lid}')", verbose)
 
     def _rest_item(self, req: Request, d: Drive, item: Item, verbose: bool, select: str = "") -> dict[str, Any]:
         folder = item.content is None

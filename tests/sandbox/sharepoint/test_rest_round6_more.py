@@ -123,3 +123,20 @@ def test_item_default_fields_and_select_star(rest):
     assert row["EncodedAbsUrl"] == f"{w.sandbox.url}/sites/GRC/Evidence/d/a%20b.txt"
     assert (row["FileLeafRef"], row["ContentTypeId"], row["FileDirRef"]) \
         == ("a b.txt", "0x0101", "/sites/GRC/Evidence/d")
+
+
+def test_list_current_change_token_starts_a_change_query(rest):
+    """The list had no CurrentChangeToken (nor LastItemModifiedDate) for a sync to start get_changes from."""
+    from office365.sharepoint.changes.query import ChangeQuery
+
+    _, ctx = rest
+    folder = ctx.web.get_folder_by_server_relative_url("Evidence")
+    folder.upload_file("a.txt", b"a").execute_query()
+    lst = ctx.web.lists.get_by_title("Evidence").get().select(["CurrentChangeToken", "LastItemModifiedDate"]) \
+        .execute_query()
+    token = lst.properties["CurrentChangeToken"]
+    assert token.StringValue.startswith("1;3;") and lst.properties["LastItemModifiedDate"].year >= 2024
+    folder.upload_file("b.txt", b"b").execute_query()
+    since = ctx.web.lists.get_by_title("Evidence").get_changes(ChangeQuery(Item=True, ChangeTokenStart=token)) \
+        .execute_query()
+    assert [(c.change_type.value, c.properties["ItemId"]) for c in since] == [(1, 2)]
