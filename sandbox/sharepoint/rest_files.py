@@ -5,7 +5,8 @@
   ``/ListItemAllFields``, ``/ParentFolder``; ``Folders/add('<url>')`` and ``POST web/folders`` with
   ``ServerRelativeUrl`` (missing parents are created [unc]); ``/recycle()``, ``DELETE`` (or ``POST`` with
   ``X-HTTP-Method: DELETE``).
-- ``…/Files/add(url='<name>',overwrite=true)`` with the bytes as body (an existing file without
+- ``…/Files/add(url='<name>',overwrite=true)`` (or ``AddUsingPath(DecodedUrl='<name>',Overwrite=true)``, and
+  ``Folders/AddUsingPath``, for names with ``#`` and ``%``) with the bytes as body (an existing file without
   ``overwrite=true`` is 400 SPFileExistsException [unc: the exact code]); ``Files/GetByUrl('<name>')``.
 - ``web/GetFileByServerRelativeUrl('<path>')`` (or ``…Path``, ``GetFileById('<guid>')``,
   ``GetFileByUrl(fileUrl='<absolute url>')``; chunked upload in ``rest_uploads.py``), ``/$value`` (GET bytes,
@@ -164,9 +165,9 @@ class RestFiles:
             return Response(200, b"")
         if names in (["files"], ["folders"]) and not segs[0][1] and req.method == "GET":  # rest_expand.py
             return self._rest_json(self._rest_listing(req, d, kids, names[0] == "folders", verbose), verbose)
-        if names == ["files", "add"] and req.method == "POST":
+        if names in (["files", "add"], ["files", "addusingpath"]) and req.method == "POST":
             a = args(segs[1][1])
-            name = a.get("url", a.get("", ""))
+            name = a.get("url", a.get("decodedurl", a.get("", "")))
             check_name(name)
             existing = self.store.child(folder.id, name)
             if existing is not None and (existing.content is None or a.get("overwrite", "false").lower() != "true"):
@@ -182,8 +183,9 @@ class RestFiles:
                 raise RestError(404, NOT_FOUND)
             route = self.rest_folder_route if item.content is None else self.rest_file_route
             return route(req, d, item, segs[2 if by_call else 1:], verbose)
-        if names == ["folders", "add"] and req.method == "POST":
-            parts = [p for p in (args(segs[1][1]).get("", "") or args(segs[1][1]).get("url", "")).split("/") if p]
+        if names in (["folders", "add"], ["folders", "addusingpath"]) and req.method == "POST":
+            a = args(segs[1][1])
+            parts = [p for p in (a.get("", "") or a.get("url", "") or a.get("decodedurl", "")).split("/") if p]
             made = self._rest_make_folder(d, folder, parts)
             return self._rest_json(self._rest_folder(req, d, made, verbose), verbose)
         if names[:1] == ["listitemallfields"]:

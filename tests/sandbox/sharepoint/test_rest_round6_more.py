@@ -4,9 +4,11 @@ and their people (each was 400 before)."""
 from __future__ import annotations
 
 import pytest
+import requests
 from office365.runtime.client_request_exception import ClientRequestException
 
-from tests.sandbox.sharepoint.test_rest_api import _graph, rest
+from tests.sandbox.sharepoint.test_client_probe import _token
+from tests.sandbox.sharepoint.test_rest_api import SP_SCOPE, _graph, rest
 
 __all__ = ["rest"]
 
@@ -140,3 +142,18 @@ def test_list_current_change_token_starts_a_change_query(rest):
     since = ctx.web.lists.get_by_title("Evidence").get_changes(ChangeQuery(Item=True, ChangeTokenStart=token)) \
         .execute_query()
     assert [(c.change_type.value, c.properties["ItemId"]) for c in since] == [(1, 2)]
+
+
+def test_add_using_path_for_folders_and_files(rest):
+    """folders.add_using_path and Files/AddUsingPath (the *UsingPath forms clients use for names with # and %)
+    were 400."""
+    w, ctx = rest
+    graph, base = _graph(w)
+    folder = ctx.web.get_folder_by_server_relative_url("Evidence")
+    assert folder.folders.add_using_path("Q1 #1", overwrite=True).execute_query().name == "Q1 #1"
+    s = requests.Session()
+    s.headers.update({"Authorization": "Bearer " + _token(w, SP_SCOPE), "Accept": "application/json;odata=nometadata"})
+    url = f"{w.sandbox.url}/sites/GRC/_api/web/GetFolderByServerRelativePath(decodedurl='/sites/GRC/Evidence/Q1 %231')"
+    made = s.post(f"{url}/Files/AddUsingPath(DecodedUrl='50%25 done.txt',Overwrite=true)", data=b"half", timeout=10)
+    assert made.status_code == 200 and made.json()["ServerRelativeUrl"] == "/sites/GRC/Evidence/Q1 #1/50% done.txt"
+    assert graph.get(f"{base}/root:/Q1 %231/50%25 done.txt:/content", timeout=10).content == b"half"
