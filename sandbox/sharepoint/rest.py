@@ -6,7 +6,11 @@ office365-rest-python-client's ``ClientContext`` speaks it (files and folders in
   answers as ``Documents`` / ``Shared Documents`` (as Graph's ``/drive`` does) [unc: real URLs differ].
 - ``POST _api/contextinfo`` (FormDigestValue), ``GET _api/web``, ``web/RootFolder`` (its ``Folders`` are the
   libraries' root folders, as ``ensure_folder_path`` walks them); lists and items in ``rest_lists.py``, CAML
-  queries in ``rest_caml.py``; ``POST _api/$batch`` in ``rest_batch.py``; ``_api/search`` in ``rest_search.py``.
+  queries in ``rest_caml.py``; ``POST _api/$batch`` in ``rest_batch.py``; ``_api/search`` in ``rest_search.py``;
+  ``getChanges`` in ``rest_changes.py``; ``RecycleBin`` in ``rest_recycle.py``; ``SP.MoveCopyUtil`` in
+  ``rest_file_ops.py``. ``_api/site`` (and ``site/RootWeb``), ``web/CurrentUser`` (the app), ``web/Webs`` (none).
+- Every answer carries ``SPRequestGuid`` and ``request-id`` (the same GUID); an expression SharePoint cannot
+  read is 400 ``The expression "web/…" is not valid.``
 - Auth: a bearer token from the emulator's Entra ID for ``https://{host}/.default`` (the site's host);
   missing, unknown, expired or other-audience tokens are 401 with ``WWW-Authenticate: Bearer realm=…``
   and SharePoint's ``{"error_description": …}`` body; a site or library the app was not granted is 403.
