@@ -97,6 +97,34 @@ class RestApi:
     def rest_routes(self, router) -> None:
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             router.add(method, r"/(?P<kind>sites|teams)/(?P<site>[^/]+)/_api(?:/(?P<tail>.*))?", self.rest)
+        router.add("POST", r"/_api/(?P<tail>(?i:contextinfo|SP\.Web\.GetWebUrlFromPageUrl))", self.rest_root)
+
+    def rest_root(self, req: Request) -> Response:
+        """The tenant's root site, as far as ``ClientContext.from_url`` / ``File.from_url`` reach it: ``POST
+        _api/contextinfo`` and ``SP.Web.GetWebUrlFromPageUrl`` (``{"pageFullUrl"}``: the URL of the site the page
+        is in, or 404 [unc]). A token for SharePoint's audience is enough; the root site has no content here."""
+        verbose = verbose_of(req)
+        sites = list(self.store.sites)
+        refused = self._rest_auth(req, sites[0]) if sites else unauthorized("Unsupported security token.")
+        if refused is not None:
+            return refused
+        if req.params["tail"].lower() == "contextinfo":
+            digest = f"0x{secrets.token_hex(64).upper()},{datetime.now(UTC).strftime('%d %b %Y %H:%M:%S')} -0000"
+            info = {"FormDigestTimeoutSeconds": 1800, "FormDigestValue": digest, "LibraryVersion": "16.0.0.0",
+                    "SiteFullUrl": req.base_url, "WebFullUrl": req.base_url,
+                    "SupportedSchemaVersions": ["14.0.0.0", "15.0.0.0"]}
+            body = {"GetContextWebInformation": self._rest_entity(info, "SP.ContextWebInformation", "", verbose)}
+            return self._rest_json(body if verbose else info, verbose)
+        try:
+            page = str((req.json() or {}).get("pageFullUrl") or "")
+        except ValueError:
+            page = ""
+        m = re.match(r"^(?:https?://[^/]+)?/(sites|teams)/([^/?#]+)", page)
+        names = {n.lower().replace(" ", ""): n for n in self.store.sites.values()}
+        if m is None or unquote(m.group(2)).lower() not in names:
+            return error_response(req, 404, *NOT_FOUND)
+        url = f"{req.base_url}/{m.group(1)}/{m.group(2)}"
+        return self._rest_json({"GetWebUrlFromPageUrl": url} if verbose else {"value": url}, verbose)
 
     # -- the envelope: auth, format, errors ------------------------------------------------------------
     def rest(self, req: Request) -> Response:

@@ -157,3 +157,22 @@ def test_add_using_path_for_folders_and_files(rest):
     made = s.post(f"{url}/Files/AddUsingPath(DecodedUrl='50%25 done.txt',Overwrite=true)", data=b"half", timeout=10)
     assert made.status_code == 200 and made.json()["ServerRelativeUrl"] == "/sites/GRC/Evidence/Q1 #1/50% done.txt"
     assert graph.get(f"{base}/root:/Q1 %231/50%25 done.txt:/content", timeout=10).content == b"half"
+
+
+def test_file_from_absolute_url(rest):
+    """File.from_url(<absolute url>) asks the root site's _api/contextinfo and SP.Web.GetWebUrlFromPageUrl for the
+    web the file is in (both were 404 'Resource not found'), then reads the file there."""
+    from office365.runtime.auth.token_response import TokenResponse
+    from office365.sharepoint.files.file import File
+
+    w, ctx = rest
+    ctx.web.get_folder_by_server_relative_url("Evidence").upload_file("a b.txt", b"alpha").execute_query()
+    token = _token(w, SP_SCOPE)
+    f = File.from_url(f"{w.sandbox.url}/sites/GRC/Evidence/a b.txt")
+    f.context.with_access_token(lambda: TokenResponse(access_token=token, token_type="Bearer"))
+    assert f.get().execute_query().length == 5
+    s = requests.Session()
+    s.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json;odata=nometadata"})
+    missing = s.post(f"{w.sandbox.url}/_api/SP.Web.GetWebUrlFromPageUrl", json={"pageFullUrl": "/sites/Nope/x"},
+                     timeout=10)
+    assert missing.status_code == 404
