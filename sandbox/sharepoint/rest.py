@@ -47,7 +47,8 @@ from sandbox.sharepoint.store import Drive
 
 SEGMENT = re.compile(r"(?P<name>[A-Za-z_$][\w.$]*)(?:\((?P<args>(?:[^()']|'(?:[^']|'')*')*)\))?(?:/|$)")
 DOCS = ("documents", "shared documents")
-READS = ("getitems", "renderlistdataasstream", "getchanges")  # POSTed service operations that only read
+# POSTed service operations that only read
+READS = ("getitems", "renderlistdataasstream", "getchanges", "getcheckedoutfiles")
 
 
 def segments(tail: str) -> list[tuple[str, str | None]]:

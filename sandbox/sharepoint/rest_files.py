@@ -192,6 +192,8 @@ class RestFiles:
             return self.rest_item_route(req, d, folder, segs[1:], verbose)
         if len(names) == 1 and names[0] in FOLDER_OPS and folder.parent_id is not None:
             return self.rest_file_op(req, d, folder, names[0], segs[0][1], verbose)  # rest_file_ops.py
+        if names == ["storagemetrics"] and req.method == "GET":  # rest_expand.py
+            return self._rest_json(self.rest_storage_metrics(req, d, folder, verbose), verbose)
         if names[:1] == ["parentfolder"] and folder.parent_id is not None:
             return self.rest_folder_route(req, d, self.store.items[folder.parent_id], segs[1:], verbose)
         raise RestError(400, BAD)

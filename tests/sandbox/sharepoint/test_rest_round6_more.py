@@ -176,3 +176,14 @@ def test_file_from_absolute_url(rest):
     missing = s.post(f"{w.sandbox.url}/_api/SP.Web.GetWebUrlFromPageUrl", json={"pageFullUrl": "/sites/Nope/x"},
                      timeout=10)
     assert missing.status_code == 404
+
+
+def test_folder_storage_metrics_and_checked_out_files(rest):
+    """Folder.storage_metrics and List.get_checked_out_files were 400."""
+    _, ctx = rest
+    folder = ctx.web.get_folder_by_server_relative_url("Evidence")
+    for path, body in (("a.txt", b"aaaa"), ("d/b.txt", b"bb"), ("d/b.txt", b"bbb")):
+        folder.upload_file(path, body).execute_query()
+    metrics = folder.storage_metrics.get().execute_query()
+    assert (metrics.total_file_count, metrics.total_file_stream_size, metrics.total_size) == (2, 7, 9)
+    assert len(ctx.web.lists.get_by_title("Evidence").get_checked_out_files().execute_query()) == 0
