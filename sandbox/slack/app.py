@@ -23,8 +23,9 @@
   in 30 minutes (`sb.advance_clock(seconds)` moves that time). Over HTTP: `GET|PUT
   /_sandbox/interactivity`, `POST /_sandbox/clicks`, `GET|DELETE /_sandbox/interactions`.
 - Events API (`sandbox.slack.events`): `sb.configure_events(url, events=[...])` verifies the Request URL
-  with Slack's challenge; `sb.post_as_user(channel, text, user)` / `sb.react_as_user(...)` / the bot
-  joining send signed `event_callback`s from a background thread, retried as Slack retries
+  with Slack's challenge; `sb.post_as_user(channel, text, user)` / `sb.react_as_user(...)`, the bot's own
+  posts, edits, deletions and reactions, members joining or leaving send signed `event_callback`s (only
+  the subscribed types) from a background thread, retried as Slack retries
   (`sb.event_deliveries()`, `sb.wait_for_events()`; over HTTP `/_sandbox/events…`).
 """
 
@@ -33,20 +34,19 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
-import time
 import uuid
 from typing import Any
 
 from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
-from sandbox.slack.blocks import with_block_ids
 from sandbox.slack.event_routes import add_event_routes
 from sandbox.slack.events import Events
 from sandbox.slack.interactivity import Interactivity, add_admin_routes
 from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
 from sandbox.slack.seed import _user as _person
+from sandbox.slack.store import MessageStore
 from sandbox.slack.webapi import SlackError, WebApi, call_args
 from sandbox.slack.webhooks import WEBHOOK_CODES, handle_webhook, text_response
 
@@ -72,7 +72,7 @@ class _BotToken:
         self.state = "token_expired"
 
 
-class SlackSandbox(Sandbox):
+class SlackSandbox(MessageStore, Sandbox):
     """A Slack workspace: bot token, channels, users, Web API, incoming webhooks and a message log."""
 
     vendor = "slack"
@@ -190,9 +190,11 @@ class SlackSandbox(Sandbox):
         """A person posts in `channel`: `{channel, ts, event_ids}`; `message` / `app_mention` events."""
         return self.events.post_as_user(channel, text, user)
 
-    def react_as_user(self, channel: str, ts: str, name: str, user: str | None = None) -> str | None:
-        """A person reacts to message `ts`: the `reaction_added` event id (None when none is sent)."""
-        return self.events.react_as_user(channel, ts, name, user)
+    def react_as_user(self, channel: str, ts: str, name: str, user: str | None = None,
+                      added: bool = True) -> str | None:
+        """A person reacts to message `ts` (`added=False` takes the reaction back): the `reaction_added` /
+        `reaction_removed` event id (None when none is sent)."""
+        return self.events.react_as_user(channel, ts, name, user, added)
 
     def event_deliveries(self) -> list[dict[str, Any]]:
         """Every Events API request sent to the app (verification, attempts, retries), oldest first."""
@@ -244,55 +246,6 @@ class SlackSandbox(Sandbox):
         with self._lock:
             self._messages.clear()
             self._method_errors.clear()
-
-    def dm_channel(self, user_id: str) -> dict[str, Any]:
-        cid = "D" + user_id[1:]
-        return self.workspace.channels.setdefault(cid, {
-            "id": cid, "name": cid, "is_im": True, "is_private": True, "is_member": True, "is_archived": False,
-            "user": user_id, "is_channel": False, "is_group": False, "is_mpim": False, "created": 1_700_000_000})
-
-    def record_message(self, channel: dict[str, Any], message: dict[str, Any], via: str,
-                       args: dict[str, Any], ephemeral_user: str | None = None) -> dict[str, Any]:
-        with self._lock:
-            self._seq += 1
-            ts = f"{int(time.time())}.{self._seq % 1_000_000:06d}"
-            message = {**message, "ts": ts}
-            if message.get("blocks"):
-                message["blocks"] = with_block_ids(message["blocks"], ts)
-            stored = {"channel": channel["id"], "channel_name": channel["name"], "ts": ts,
-                      "text": message.get("text", ""), "blocks": message.get("blocks"),
-                      "attachments": message.get("attachments"), "thread_ts": message.get("thread_ts"),
-                      "via": via, "args": {k: v for k, v in args.items() if k != "token"}, "message": message}
-            if ephemeral_user:  # seen by that user only: never in conversations.history
-                stored.update(ephemeral=True, ephemeral_user=ephemeral_user)
-            self._messages.append(stored)
-        return stored
-
-    def find_message(self, channel_id: str, ts: str, ephemeral: bool = False) -> dict[str, Any] | None:
-        """The stored (live) message with this channel id and ts, or None. An ephemeral message only with
-        ``ephemeral=True`` (a click, its response_url): the Web API cannot reach one (Slack answers
-        message_not_found to chat.update/delete, reactions, pins and permalinks on it)."""
-        with self._lock:
-            return next((m for m in self._messages if m["channel"] == channel_id and m["ts"] == ts
-                         and not m.get("deleted") and (ephemeral or not m.get("ephemeral"))), None)
-
-    def edit_message(self, stored: dict[str, Any], message: dict[str, Any], args: dict[str, Any]) -> None:
-        """chat.update: replace text/blocks/attachments of a stored message and mark it edited."""
-        with self._lock:
-            self._seq += 1
-            if message.get("blocks"):
-                message = {**message, "blocks": with_block_ids(message["blocks"], stored["ts"])}
-            stored["message"] = {**stored["message"], **message,
-                                 "edited": {"user": self.workspace.bot_user_id,
-                                            "ts": f"{int(time.time())}.{self._seq % 1_000_000:06d}"}}
-            for key in ("text", "blocks", "attachments"):
-                stored[key] = stored["message"].get(key)
-            stored.setdefault("updates", []).append({k: v for k, v in args.items() if k != "token"})
-
-    def delete_message(self, stored: dict[str, Any]) -> None:
-        """chat.delete: the message leaves conversations.history (kept in `messages()` with deleted=True)."""
-        with self._lock:
-            stored["deleted"] = True
 
     # --- HTTP -----------------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:

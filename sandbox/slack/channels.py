@@ -51,19 +51,19 @@ class ChannelsApi:
                 self._members[channel["id"]] = ids
             return self._members[channel["id"]]
 
-    def _set_member(self, channel: dict[str, Any], uid: str, present: bool) -> None:
+    def _set_member(self, channel: dict[str, Any], uid: str, present: bool, inviter: str | None = None) -> None:
         ids = self.member_ids(channel)
         with self._lock:
-            joined = present and uid not in ids
+            joined, left = present and uid not in ids, not present and uid in ids
             if joined:
                 ids.append(uid)
-            elif not present and uid in ids:
+            elif left:
                 ids.remove(uid)
             channel["num_members"] = len(ids)
             if uid == self.sb.workspace.bot_user_id:
                 channel["is_member"] = present
-        if joined:  # member_joined_channel for an app subscribed to it (sandbox.slack.events)
-            self.sb.events.member_joined(channel, uid)
+        if joined or left:  # member_joined_channel / member_left_channel (sandbox.slack.events)
+            self.sb.events.membership(channel, uid, joined, inviter)
 
     def _joined(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)
@@ -167,7 +167,7 @@ class ChannelsApi:
             if uid in members:
                 raise SlackError("already_in_channel")
         for uid in users:
-            self._set_member(channel, uid, True)
+            self._set_member(channel, uid, True, inviter=self.sb.workspace.bot_user_id)
         return {"channel": dict(channel)}
 
     def kick(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,8 @@ attempt (`verified` True/False) and a refused URL delivers nothing. Without a UR
 settings only (Slack asks for the challenge when a URL is entered). The signing secret is the app's one,
 shared with interactivity (`sb.configure_interactivity`). Then, for each event the app
 subscribed to (`message.channels` public, `message.groups` private, `message.im`, `message.mpim`,
-`app_mention`, `reaction_added`, `member_joined_channel`) in a conversation the bot is a member of, an
+`app_mention`, `reaction_added`, `reaction_removed`, `member_joined_channel`, `member_left_channel`) in a
+conversation the bot is a member of (only those: Slack sends no other type), an
 envelope `{token, team_id, api_app_id, event, type: "event_callback", event_id, event_time,
 authorizations, is_ext_shared_channel, event_context}` is POSTed as JSON, signed like interactivity
 (`sandbox.slack.interactivity.post_signed`), from a background thread: the user's post returns at once.
@@ -18,8 +19,10 @@ Slack waits 0 s, 1 min and 5 min before the retries (`retry_waits`, shorten it i
 `X-Slack-No-Retry: 1` is not retried. Slack's disabling of an app that keeps failing is not emulated.
 
 Events come from `sb.post_as_user(channel, text, user=None)` (a person's message: `message`, and
-`app_mention` when it names the bot as `<@U…>`), `sb.react_as_user(channel, ts, name, user=None)`
-(`reaction_added`) and the bot joining a conversation (`member_joined_channel`). Every attempt is kept:
+`app_mention` when it names the bot as `<@U…>`), `sb.react_as_user(channel, ts, name, user=None,
+added=True)` (`reaction_added` / `reaction_removed`), the bot's own reactions.add / remove, anyone joining
+or leaving a conversation (`member_joined_channel` with `inviter` for an invite, `member_left_channel`),
+and the bot's own messages, edits and deletions (`sandbox.slack.message_events`). Every attempt is kept:
 `sb.event_deliveries()`, each `{event_id, event_type, attempt, retry_reason, at, request_url, envelope,
 status, body, elapsed, ok, error, no_retry}` (`attempt` 0 is the first, 1..3 retries; the verification
 has event_type "url_verification"); `sb.wait_for_events(timeout)` waits until none is pending.
@@ -50,7 +53,7 @@ if TYPE_CHECKING:
 
 RETRY_WAITS = (0.0, 60.0, 300.0)  # Slack: a retry at once, after 1 minute, after 5 minutes
 EVENT_TYPES = ("message.channels", "message.groups", "message.im", "message.mpim", "app_mention",
-               "reaction_added", "member_joined_channel")
+               "reaction_added", "reaction_removed", "member_joined_channel", "member_left_channel")
 
 
 class EventError(LookupError):
@@ -126,32 +129,51 @@ class Events:
                                                         "type": "app_mention"}))
         return {"channel": found["id"], "ts": stored["ts"], "event_ids": [i for i in ids if i]}
 
-    def react_as_user(self, channel: str, ts: str, name: str, user: str | None = None) -> str | None:
-        """A person adds reaction `name` to a kept message: `reaction_added` for the app (its event id)."""
+    def react_as_user(self, channel: str, ts: str, name: str, user: str | None = None,
+                      added: bool = True) -> str | None:
+        """A person adds (or, `added=False`, removes) reaction `name` on a kept message: `reaction_added` /
+        `reaction_removed` for the app (its event id; None when nothing changed, as Slack sends nothing)."""
         found, who = self._channel(channel), person(self.sb, user, EventError, "react")
         stored = self.sb.find_message(found["id"], ts)
         if stored is None:
             raise EventError(f"No message {ts} in channel {channel!r} to react to: see sb.messages()")
         name = name.strip(":")
         with self.sb._lock:
-            reactions = stored["message"].setdefault("reactions", [])
+            reactions = stored["message"].setdefault("reactions", []) if added else \
+                stored["message"].get("reactions") or []
             hit = next((r for r in reactions if r["name"] == name), None)
-            if hit is None:
+            if added and hit is None:
                 reactions.append(hit := {"name": name, "users": [], "count": 0})
-            if who["id"] in hit["users"]:
-                return None  # already_reacted: Slack sends nothing
-            hit["users"].append(who["id"])
-            hit["count"] += 1
-        item_user = stored["message"].get("user") or self.sb.workspace.bot_user_id
-        return self.emit(found, "reaction_added", {
-            "type": "reaction_added", "user": who["id"], "reaction": name, "item_user": item_user,
-            "item": {"type": "message", "channel": found["id"], "ts": ts}, "event_ts": _now_ts()})
+            if hit is None or (who["id"] in hit["users"]) == added:
+                return None  # already_reacted / no_reaction
+            (hit["users"].append if added else hit["users"].remove)(who["id"])
+            hit["count"] += 1 if added else -1
+            if not hit["count"]:
+                reactions.remove(hit)
+            if not reactions:
+                stored["message"].pop("reactions", None)
+        return self.reaction(found, stored, who["id"], name, added)
 
-    def member_joined(self, channel: dict[str, Any], uid: str) -> str | None:
-        return self.emit(channel, "member_joined_channel", {
-            "type": "member_joined_channel", "user": uid, "channel": channel["id"],
-            "channel_type": "G" if channel.get("is_private") else "C", "team": self.sb.workspace.team_id,
-            "event_ts": _now_ts()})
+    def reaction(self, channel: dict[str, Any], stored: dict[str, Any], uid: str, name: str, added: bool
+                 ) -> str | None:
+        """`reaction_added` / `reaction_removed` by `uid` (a person's, or the bot's reactions.add/remove)."""
+        kind = "reaction_added" if added else "reaction_removed"
+        item_user = stored["message"].get("user") or self.sb.workspace.bot_user_id
+        return self.emit(channel, kind, {
+            "type": kind, "user": uid, "reaction": name, "item_user": item_user,
+            "item": {"type": "message", "channel": channel["id"], "ts": stored["ts"]}, "event_ts": _now_ts()})
+
+    def membership(self, channel: dict[str, Any], uid: str, joined: bool, inviter: str | None = None
+                   ) -> str | None:
+        """`member_joined_channel` (with `inviter` for an invite) or `member_left_channel`; the bot's own
+        leaving is still sent (it was a member when it left)."""
+        kind = "member_joined_channel" if joined else "member_left_channel"
+        event = {"type": kind, "user": uid, "channel": channel["id"],
+                 "channel_type": "G" if channel.get("is_private") else "C", "team": self.sb.workspace.team_id}
+        if inviter and joined:
+            event["inviter"] = inviter
+        return self.emit({**channel, "is_member": True} if not joined else channel, kind,
+                         {**event, "event_ts": _now_ts()})
 
     def emit(self, channel: dict[str, Any], subscription: str, event: dict[str, Any]) -> str | None:
         """Queue one event for delivery if the app subscribed and the bot is in `channel`; its event id."""

@@ -59,10 +59,11 @@ class ReactionsApi:
                 reactions.append(hit)
             hit["users"].append(me)
             hit["count"] += 1
+        self.sb.events.reaction(channel, stored, me, name, True)  # the app hears its own reactions too
         return {}
 
     def reactions_remove(self, args: dict[str, Any]) -> dict[str, Any]:
-        _channel, stored = self._reaction_target(args)
+        channel, stored = self._reaction_target(args)
         name = self._reaction_name(args)
         me = self.sb.workspace.bot_user_id
         with self.sb._lock:
@@ -76,6 +77,7 @@ class ReactionsApi:
                 reactions.remove(hit)
             if not reactions:
                 stored["message"].pop("reactions", None)
+        self.sb.events.reaction(channel, stored, me, name, False)
         return {}
 
     def reactions_get(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ Time: the Slack sandbox has no record clock, so expiry runs on the wall clock pl
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import threading
@@ -111,11 +112,13 @@ class ResponseUrls:
     def _replace(self, stored: dict[str, Any], content: dict[str, Any], body: dict[str, Any]) -> None:
         """Slack swaps the whole message (what the body leaves out is gone) under the same ts."""
         with self.sb._lock:
+            previous = copy.deepcopy(stored["message"])
             message = {k: v for k, v in stored["message"].items() if k not in content}
             stored["message"] = {**message, **{k: v for k, v in content.items() if v is not None}}
             for key, value in content.items():
                 stored[key] = value
             stored.setdefault("updates", []).append({"via": "response_url", **body})
+        self.sb.message_changed(stored, previous)  # message_changed for an app subscribed to it
 
     def _post(self, entry: dict[str, Any], content: dict[str, Any], body: dict[str, Any]) -> None:
         ws = self.sb.workspace

@@ -64,11 +64,19 @@ def bot_message(ws: Any, text: str | None, blocks: Any = None, attachments: Any 
                 thread_ts: Any = None) -> dict[str, Any]:
     """A message as the app's bot posts it (chat.postMessage, chat.postEphemeral, a response_url)."""
     message: dict[str, Any] = {"user": ws.bot_user_id, "type": "message", "text": text or "",
-                               "bot_id": ws.bot_id, "app_id": ws.app_id, "team": ws.team_id}
+                               "bot_id": ws.bot_id, "app_id": ws.app_id, "team": ws.team_id,
+                               "bot_profile": bot_profile(ws)}
     for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", thread_ts)):
         if value:
             message[key] = str(value) if key == "thread_ts" else value
     return message
+
+
+def bot_profile(ws: Any) -> dict[str, Any]:
+    """The app's bot as Slack describes it on each message the bot posts."""
+    icons = {f"image_{n}": f"https://avatars.slack-edge.example/{ws.bot_id}_{n}.png" for n in (36, 48, 72)}
+    return {"id": ws.bot_id, "deleted": False, "name": "Project X Integrations", "updated": 1_700_000_000,
+            "app_id": ws.app_id, "icons": icons, "team_id": ws.team_id}
 
 
 def call_args(req: Request) -> dict[str, Any]:
@@ -335,8 +343,6 @@ class WebApi:
             message["metadata"] = metadata
         stored = self.sb.record_message(channel, message, via, args)
         message = dict(stored["message"])  # with its ts and the block_ids Slack gave the blocks
-        message["bot_profile"] = {"id": ws.bot_id, "app_id": ws.app_id, "name": "Project X Integrations",
-                                  "deleted": False, "team_id": ws.team_id}
         return {"channel": channel["id"], "ts": stored["ts"], "message": message}
 
     def conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,54 @@
+"""Events API `message` events for changes to kept messages (`sandbox.slack.store`), as Slack sends them to
+an app subscribed to `message.channels` / `message.groups` / `message.im` / `message.mpim`:
+
+- the bot's own posts (chat.postMessage, files, scheduled, response_url in_channel, incoming webhooks):
+  a `message` event carrying `bot_id` (and `bot_profile`, `app_id`); apps tell their own messages apart
+  by these (Bolt's ignoring_self_events does), so they are sent like anyone's;
+- chat.update or a response_url's replace_original: `subtype: message_changed`, `hidden: true`, the new
+  `message` (with `edited`) and the `previous_message`, under a new `ts` / `event_ts`;
+- chat.delete or delete_original: `subtype: message_deleted`, `hidden: true`, `deleted_ts`,
+  `previous_message`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from sandbox.slack.events import Events, _kind, _now_ts
+
+
+def _message(stored: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in copy.deepcopy(stored["message"]).items() if k != "metadata"}
+
+
+def posted(events: Events, channel: dict[str, Any], stored: dict[str, Any],
+           find: Callable[[str, str], dict[str, Any] | None]) -> str | None:
+    """A message the bot (or a webhook) posted: the same event a person's post makes."""
+    event = {**_message(stored), "channel": channel["id"], "event_ts": stored["ts"]}
+    thread_ts = event.get("thread_ts")
+    if thread_ts and thread_ts != stored["ts"]:
+        parent = find(channel["id"], thread_ts)
+        if parent is not None:
+            event["parent_user_id"] = parent["message"].get("user") or parent["message"].get("bot_id")
+    kind = _kind(channel)
+    return events.emit(channel, f"message.{kind[0]}", {**event, "channel_type": kind[1]})
+
+
+def changed(events: Events, channel: dict[str, Any], stored: dict[str, Any], previous: dict[str, Any]
+            ) -> str | None:
+    kind, ts = _kind(channel), _now_ts()
+    previous = {k: v for k, v in previous.items() if k != "metadata"}
+    return events.emit(channel, f"message.{kind[0]}", {
+        "type": "message", "subtype": "message_changed", "message": _message(stored),
+        "previous_message": previous, "channel": channel["id"], "hidden": True, "ts": ts, "event_ts": ts,
+        "channel_type": kind[1]})
+
+
+def deleted(events: Events, channel: dict[str, Any], stored: dict[str, Any]) -> str | None:
+    kind, ts = _kind(channel), _now_ts()
+    return events.emit(channel, f"message.{kind[0]}", {
+        "type": "message", "subtype": "message_deleted", "previous_message": _message(stored),
+        "channel": channel["id"], "hidden": True, "deleted_ts": stored["ts"], "ts": ts, "event_ts": ts,
+        "channel_type": kind[1]})

@@ -1,0 +1,122 @@
+"""Events API for what the app itself does through slack_sdk, as Slack sends it: the bot's own posts arrive
+as `message` events with `bot_id` / `bot_profile` (apps filter them out by these), chat.update is
+`message_changed`, chat.delete `message_deleted`, reactions.add/remove `reaction_added` / `reaction_removed`,
+invites and kicks `member_joined_channel` (with `inviter`) / `member_left_channel`; only subscribed types."""
+
+from __future__ import annotations
+
+import requests
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+
+from tests.sandbox.slack import test_events_api
+from tests.sandbox.slack.test_events_api import _subscribe
+
+app, sb = test_events_api.app, test_events_api.sb  # the Events app and sandbox fixtures
+
+
+def _client(sb) -> WebClient:
+    return WebClient(token=sb.bot_token, base_url=sb.url + "/api/")
+
+
+def _events(sb, app) -> list[dict]:
+    """The events the app received, by `event_ts` (deliveries run in parallel, as Slack's, so they may land
+    in any order)."""
+    assert sb.wait_for_events(5)
+    assert all(r["valid"] for r in app.events())
+    return sorted((r["payload"]["event"] for r in app.events()), key=lambda e: float(e["event_ts"]))
+
+
+def _human(sb, handle: str = "amelia.hart") -> str:
+    return next(u for u, p in sb.workspace.users.items() if p["name"] == handle)
+
+
+def test_the_bots_own_post_is_a_message_event_with_bot_id_and_bot_profile(sb, app):
+    _subscribe(sb, app, "message.channels")
+    client, ws = _client(sb), sb.workspace
+    posted = client.chat_postMessage(channel="#general", text="build green")
+    reply = client.chat_postMessage(channel="#general", text="details", thread_ts=posted["ts"])
+    client.chat_postEphemeral(channel="#general", user=_human(sb), text="only you see this")
+    WebhookClient(sb.webhook_url_for("general")).send(text="from a webhook")
+    own, threaded, hooked = _events(sb, app)
+    assert (own["type"], own["text"], own["ts"], own["channel"]) == ("message", "build green", posted["ts"],
+                                                                     posted["channel"])
+    assert "subtype" not in own and own["channel_type"] == "channel" and own["event_ts"] == posted["ts"]
+    assert (own["bot_id"], own["user"], own["app_id"]) == (ws.bot_id, ws.bot_user_id, ws.app_id)
+    assert own["bot_profile"]["id"] == ws.bot_id and own["bot_profile"]["app_id"] == ws.app_id
+    assert set(own["bot_profile"]["icons"]) == {"image_36", "image_48", "image_72"}
+    assert (threaded["ts"], threaded["thread_ts"], threaded["parent_user_id"]) == (reply["ts"], posted["ts"],
+                                                                                   ws.bot_user_id)
+    assert (hooked["subtype"], hooked["text"], hooked["bot_id"]) == ("bot_message", "from a webhook", ws.bot_id)
+    # what a Bolt-style app does with them: every one is its own, none is a person's
+    assert [e for e in (own, threaded, hooked) if not e.get("bot_id")] == []
+
+
+def test_chat_update_is_message_changed_and_chat_delete_message_deleted(sb, app):
+    client = _client(sb)
+    posted = client.chat_postMessage(channel="#alerts-jira", text="PROJ-1 open")
+    _subscribe(sb, app, "message.channels")
+    client.chat_update(channel=posted["channel"], ts=posted["ts"], text="PROJ-1 done")
+    client.chat_delete(channel=posted["channel"], ts=posted["ts"])
+    changed, deleted = _events(sb, app)
+    assert (changed["type"], changed["subtype"], changed["hidden"], changed["channel"]) == (
+        "message", "message_changed", True, posted["channel"])
+    assert (changed["message"]["text"], changed["message"]["ts"]) == ("PROJ-1 done", posted["ts"])
+    assert changed["message"]["edited"]["user"] == sb.workspace.bot_user_id
+    assert changed["previous_message"]["text"] == "PROJ-1 open" and "edited" not in changed["previous_message"]
+    assert changed["ts"] == changed["event_ts"] and float(changed["ts"]) >= float(posted["ts"])
+    assert (deleted["subtype"], deleted["deleted_ts"], deleted["hidden"]) == ("message_deleted", posted["ts"], True)
+    assert deleted["previous_message"]["text"] == "PROJ-1 done" and deleted["channel_type"] == "channel"
+
+
+def test_a_message_event_subscription_is_per_conversation_type(sb, app):
+    _subscribe(sb, app, "message.im")
+    client = _client(sb)
+    client.chat_postMessage(channel="#general", text="not subscribed: message.channels")
+    dm = client.conversations_open(users=_human(sb))["channel"]["id"]
+    client.chat_postMessage(channel=dm, text="to the DM")
+    [event] = _events(sb, app)
+    assert (event["channel"], event["channel_type"], event["text"]) == (dm, "im", "to the DM")
+
+
+def test_reactions_of_the_bot_and_of_people_are_added_and_removed_events(sb, app):
+    client = _client(sb)
+    posted = client.chat_postMessage(channel="#general", text="react to me")
+    _subscribe(sb, app, "reaction_added", "reaction_removed")
+    client.reactions_add(channel=posted["channel"], timestamp=posted["ts"], name="eyes")
+    client.reactions_remove(channel=posted["channel"], timestamp=posted["ts"], name="eyes")
+    assert sb.react_as_user("general", posted["ts"], "tada", user="chen.wei")
+    assert sb.react_as_user("general", posted["ts"], "tada", user="chen.wei", added=False)
+    assert sb.react_as_user("general", posted["ts"], "tada", user="chen.wei", added=False) is None  # not there
+    events = _events(sb, app)
+    bot, chen = sb.workspace.bot_user_id, _human(sb, "chen.wei")
+    assert [(e["type"], e["user"], e["reaction"]) for e in events] == [
+        ("reaction_added", bot, "eyes"), ("reaction_removed", bot, "eyes"),
+        ("reaction_added", chen, "tada"), ("reaction_removed", chen, "tada")]
+    assert {e["item"]["ts"] for e in events} == {posted["ts"]} and {e["item_user"] for e in events} == {bot}
+    assert "reactions" not in client.conversations_history(channel=posted["channel"])["messages"][0]
+    # reaction_removed no longer subscribed: only the added one is sent
+    app.received.clear()
+    sb.configure_events(events=["reaction_added"])
+    client.reactions_add(channel=posted["channel"], timestamp=posted["ts"], name="eyes")
+    client.reactions_remove(channel=posted["channel"], timestamp=posted["ts"], name="eyes")
+    assert [e["type"] for e in _events(sb, app)] == ["reaction_added"]
+
+
+def test_invite_and_kick_are_member_joined_with_inviter_and_member_left(sb, app):
+    client = _client(sb)
+    created = client.conversations_create(name="incident-42")["channel"]["id"]
+    _subscribe(sb, app, "member_joined_channel", "member_left_channel")
+    dana = _human(sb, "dana.okafor")
+    client.conversations_invite(channel=created, users=dana)
+    client.conversations_kick(channel=created, user=dana)
+    client.conversations_leave(channel=created)
+    joined, left, bot_left = _events(sb, app)
+    assert (joined["type"], joined["user"], joined["inviter"], joined["channel"], joined["channel_type"]) == (
+        "member_joined_channel", dana, sb.workspace.bot_user_id, created, "C")
+    assert (left["type"], left["user"], left["channel"]) == ("member_left_channel", dana, created)
+    assert "inviter" not in left
+    assert (bot_left["type"], bot_left["user"]) == ("member_left_channel", sb.workspace.bot_user_id)
+    # once out, the bot hears nothing from the channel
+    assert requests.post(sb.url + "/_sandbox/events/messages", json={"channel": "incident-42", "text": "x"}
+                         ).json()["event_ids"] == []
