@@ -44,6 +44,7 @@ from sandbox.slack.event_routes import add_event_routes
 from sandbox.slack.events import Events
 from sandbox.slack.interactivity import Interactivity, add_admin_routes
 from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
+from sandbox.slack.scopes import SCOPES, accepted, missing_scope
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
 from sandbox.slack.seed import _user as _person
 from sandbox.slack.store import MessageStore
@@ -51,11 +52,7 @@ from sandbox.slack.webapi import SlackError, WebApi, call_args
 from sandbox.slack.webhooks import WEBHOOK_CODES, handle_webhook, text_response
 
 SLACK_JSON = "application/json; charset=utf-8"
-# the bot's granted scopes (X-OAuth-Scopes on every Web API answer): those of the methods served
-SCOPES = ("chat:write,chat:write.public,commands,channels:read,groups:read,im:read,mpim:read,channels:history,"
-          "groups:history,im:history,mpim:history,channels:join,channels:manage,groups:write,im:write,mpim:write,"
-          "users:read,users:read.email,usergroups:read,team:read,emoji:read,files:read,files:write,reactions:read,"
-          "reactions:write,pins:read,pins:write,links:write")
+
 
 
 class _BotToken:
@@ -271,8 +268,14 @@ class SlackSandbox(MessageStore, Sandbox):
                     ) -> Response:
         resp = json_response(body, status, headers)
         resp.content_type = SLACK_JSON
-        resp.headers += [("X-Slack-Req-Id", uuid.uuid4().hex), ("X-OAuth-Scopes", SCOPES)]
+        resp.headers += [("X-Slack-Req-Id", uuid.uuid4().hex), ("X-OAuth-Scopes", SCOPES),
+                         ("X-Accepted-OAuth-Scopes", accepted(self._method()))]
         return resp
+
+    def _method(self) -> str:
+        """The Web API method of the request being served ("" off /api/)."""
+        path = str(getattr(self._local, "path", ""))
+        return path[5:] if path.startswith("/api/") else ""
 
     def _web_api(self, req: Request) -> Response:
         method = req.params["method"]
@@ -287,7 +290,8 @@ class SlackSandbox(MessageStore, Sandbox):
             with self._lock:
                 forced = self._method_errors.get(method)
             if forced:
-                raise SlackError(forced, 429 if forced == "ratelimited" else 200)
+                extra = missing_scope(method) if forced == "missing_scope" else {}
+                raise SlackError(forced, 429 if forced == "ratelimited" else 200, **extra)
             return self._slack_json(_with_charset_warning(req, {"ok": True, **fn(args)}))
         except SlackError as exc:
             retry = [("Retry-After", "1")] if exc.status == 429 else None  # Slack's 429 always says when
@@ -342,8 +346,7 @@ class SlackSandbox(MessageStore, Sandbox):
                 return text_response(403, "invalid_token" if decision.status == 401 else "action_prohibited")
             if decision.status == 401:
                 return self._slack_json({"ok": False, "error": "invalid_auth"})
-            return self._slack_json({"ok": False, "error": "missing_scope", "needed": "chat:write",
-                                     "provided": "channels:read"})
+            return self._slack_json({"ok": False, "error": "missing_scope", **missing_scope(self._method())})
         status = int(decision.status or 500)
         return text_response(status, "rollup_error") if webhook else \
             self._slack_json({"ok": False, "error": "internal_error"}, status)

@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.seed import slack_id
-from sandbox.slack.webapi import SlackError
+from sandbox.slack.webapi import SlackError, bad_args
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -39,20 +39,18 @@ class BookmarksApi:
     @staticmethod
     def _check(args: dict[str, Any], title_needed: bool) -> None:
         if title_needed and not str(args.get("title") or "").strip():
-            raise SlackError("invalid_arguments", response_metadata={"messages": [
-                "[ERROR] missing required field: title"]})
+            raise bad_args("missing required field: title")
         if "type" in args and args["type"] != "link":
-            raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] type must be link"]})
+            raise bad_args("type must be link")
         link = args.get("link")
         if link is not None and not str(link).startswith(("https://", "http://")):
-            raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] invalid link"]})
+            raise bad_args("invalid link")
 
     def add(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
         self._check(args, True)
         if not args.get("link"):
-            raise SlackError("invalid_arguments", response_metadata={"messages": [
-                "[ERROR] missing required field: link"]})
+            raise bad_args("missing required field: link")
         ws, now = self.sb.workspace, int(time.time())
         with self._lock:
             marks = self._marks.setdefault(channel["id"], [])

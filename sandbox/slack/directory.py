@@ -1,23 +1,19 @@
 """Workspace look-ups: team.info, team.profile.get, auth.teams.list, bots.info, users.profile.get,
-users.getPresence / users.setPresence, dnd.info / dnd.teamInfo, emoji.list, usergroups.list and
-usergroups.users.list (team_not_found, bot_not_found, user_not_found, no_such_subteam, invalid_presence),
-shaped after Slack's documented examples. Two user groups are seeded (GROUPS: @secops, @compliance);
-presence is fixed per person (the bot is away, as a bot user without Socket Mode is, whatever it sets);
-nobody has Do Not Disturb on (Slack's `next_dnd_*_ts` are then 1)."""
+users.getPresence / users.setPresence, dnd.info / dnd.teamInfo, emoji.list (team_not_found,
+bot_not_found, user_not_found, invalid_presence), shaped after Slack's documented examples (user groups:
+`sandbox.slack.usergroups`); presence is fixed per person (the bot is away, as a bot user without
+Socket Mode is, whatever it sets); nobody has Do Not Disturb on (Slack's `next_dnd_*_ts` are then 1)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sandbox.slack.seed import EMAIL_DOMAIN, slack_id
+from sandbox.slack.seed import EMAIL_DOMAIN
 from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
 
-# (handle, name, description, members' handles)
-GROUPS = (("secops", "Security Operations", "Security on-call", ("amelia.hart", "chen.wei")),
-          ("compliance", "Compliance Team", "Compliance deliverables", ("dana.okafor", "farah.haddad", "priya.nair")))
 EMOJI = {"projectx": "https://emoji.slack-edge.example/projectx.png", "approved": "alias:white_check_mark"}
 
 
@@ -26,8 +22,7 @@ class DirectoryApi:
         self.api, self.sb = api, api.sb
         self.methods = {"team.info": self.team_info, "bots.info": self.bots_info,
                         "users.profile.get": self.profile_get, "users.getPresence": self.presence,
-                        "emoji.list": self.emoji_list, "usergroups.list": self.usergroups_list,
-                        "usergroups.users.list": self.usergroup_users, "users.setPresence": self.set_presence,
+                        "emoji.list": self.emoji_list, "users.setPresence": self.set_presence,
                         "dnd.info": self.dnd_info, "dnd.teamInfo": self.dnd_team_info,
                         "auth.teams.list": self.teams_list, "team.profile.get": self.team_profile}
 
@@ -95,32 +90,3 @@ class DirectoryApi:
 
     def emoji_list(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"emoji": dict(EMOJI), "cache_ts": "1760000000.000000"}
-
-    def _groups(self) -> list[dict[str, Any]]:
-        ws = self.sb.workspace
-        by_handle = {u["name"]: uid for uid, u in ws.users.items()}
-        creator = next(u for u in ws.users if u != ws.bot_user_id)
-        return [{"id": slack_id("S", self.sb.seed, handle), "team_id": ws.team_id, "is_usergroup": True,
-                 "is_subteam": True, "name": name, "description": description, "handle": handle,
-                 "is_external": False, "date_create": 1_700_000_000, "date_update": 1_700_000_000,
-                 "date_delete": 0, "auto_type": None, "auto_provision": False, "enterprise_subteam_id": "",
-                 "created_by": creator, "updated_by": creator, "deleted_by": None,
-                 "prefs": {"channels": [], "groups": []}, "users": [by_handle[h] for h in members if h in by_handle]}
-                for handle, name, description, members in GROUPS]
-
-    def usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Every group; `users` only with include_users, `user_count` only with include_count (as Slack)."""
-        out = []
-        for group in self._groups():
-            if str(args.get("include_count")).lower() in ("1", "true"):
-                group["user_count"] = len(group["users"])
-            if str(args.get("include_users")).lower() not in ("1", "true"):
-                del group["users"]
-            out.append(group)
-        return {"usergroups": out}
-
-    def usergroup_users(self, args: dict[str, Any]) -> dict[str, Any]:
-        group = next((g for g in self._groups() if g["id"] == args.get("usergroup")), None)
-        if group is None:
-            raise SlackError("no_such_subteam")
-        return {"users": group["users"]}

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request, Response
 from sandbox.slack.seed import slack_id
-from sandbox.slack.webapi import SlackError
+from sandbox.slack.webapi import SlackError, bad_args
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -48,10 +48,9 @@ class FilesApi:
         try:
             length = int(args.get("length") or 0)
         except ValueError as exc:
-            raise SlackError("invalid_arguments") from exc
+            raise bad_args("must be an integer [json-pointer:/length]") from exc
         if not filename or length < 1:
-            raise SlackError("invalid_arguments", response_metadata={"messages": [
-                "[ERROR] missing required field: " + ("filename" if not filename else "length")]})
+            raise bad_args("missing required field: " + ("filename" if not filename else "length"))
         ws = self.sb.workspace
         with self._lock:
             n = len(self._files) + 1
@@ -93,10 +92,9 @@ class FilesApi:
         try:
             wanted = json.loads(wanted) if isinstance(wanted, str) else wanted
         except ValueError as exc:
-            raise SlackError("invalid_arguments") from exc
+            raise bad_args("invalid JSON [json-pointer:/files]") from exc
         if not isinstance(wanted, list) or not wanted or not all(isinstance(f, dict) for f in wanted):
-            raise SlackError("invalid_arguments", response_metadata={"messages": [
-                "[ERROR] missing required field: files"]})
+            raise bad_args("missing required field: files")
         refs = [str(args["channel_id"])] if args.get("channel_id") else \
             [c.strip() for c in str(args.get("channels") or "").split(",") if c.strip()]
         channels = [self.api._writable({"channel": ref}) for ref in refs]

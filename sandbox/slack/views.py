@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.blocks import BLOCK_TYPES, with_block_ids
 from sandbox.slack.seed import slack_id
-from sandbox.slack.webapi import SlackError
+from sandbox.slack.webapi import SlackError, bad_args
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -30,8 +30,6 @@ TRIGGER_TTL = 3.0
 _TRIGGER = re.compile(r"\d+\.\d+\.[0-9a-fA-F]+")
 
 
-def _bad(message: str) -> SlackError:
-    return SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {message}"]})
 
 
 class ViewsApi:
@@ -55,7 +53,7 @@ class ViewsApi:
     def _take_trigger(self, args: dict[str, Any]) -> dict[str, Any]:
         tid = str(args.get("trigger_id") or args.get("interactivity_pointer") or "")
         if not tid:
-            raise _bad("missing required field: trigger_id")
+            raise bad_args("missing required field: trigger_id")
         if not _TRIGGER.fullmatch(tid):
             raise SlackError("invalid_trigger_id")
         with self._lock:
@@ -73,25 +71,25 @@ class ViewsApi:
             try:
                 view = json.loads(view)
             except ValueError as exc:
-                raise _bad("invalid JSON [json-pointer:/view]") from exc
+                raise bad_args("invalid JSON [json-pointer:/view]") from exc
         if not isinstance(view, dict):
-            raise _bad("missing required field: view")
+            raise bad_args("missing required field: view")
         if view.get("type") not in kinds:
-            raise _bad(f"must be one of {', '.join(kinds)} [json-pointer:/view/type]")
+            raise bad_args(f"must be one of {', '.join(kinds)} [json-pointer:/view/type]")
         if view["type"] == "modal":
             title = view.get("title")
             if not isinstance(title, dict) or title.get("type") != "plain_text" or not str(title.get("text", "")):
-                raise _bad("missing required field: title [json-pointer:/view/title]")
+                raise bad_args("missing required field: title [json-pointer:/view/title]")
             if len(str(title["text"])) > 24:
-                raise _bad("must be less than 25 characters [json-pointer:/view/title/text]")
+                raise bad_args("must be less than 25 characters [json-pointer:/view/title/text]")
         blocks = view.get("blocks")
         if not isinstance(blocks, list) or len(blocks) > 100:
-            raise _bad("must provide an array of at most 100 blocks [json-pointer:/view/blocks]")
+            raise bad_args("must provide an array of at most 100 blocks [json-pointer:/view/blocks]")
         for n, block in enumerate(blocks):
             if not isinstance(block, dict) or block.get("type") not in BLOCK_TYPES:
-                raise _bad(f"unsupported type [json-pointer:/view/blocks/{n}/type]")
+                raise bad_args(f"unsupported type [json-pointer:/view/blocks/{n}/type]")
         if len(str(view.get("private_metadata", ""))) > 3000:
-            raise _bad("must be less than 3001 characters [json-pointer:/view/private_metadata]")
+            raise bad_args("must be less than 3001 characters [json-pointer:/view/private_metadata]")
         return view
 
     def _make(self, view: dict[str, Any], root: str | None = None, previous: str | None = None,
@@ -140,7 +138,7 @@ class ViewsApi:
         view = self._view_arg(args, ("modal", "home"))
         vid, external = str(args.get("view_id") or ""), str(args.get("external_id") or "")
         if not vid and not external:
-            raise _bad("view_id or external_id is required")
+            raise bad_args("view_id or external_id is required")
         with self._lock:
             old = self.views.get(vid) if vid else next(
                 (v for v in self.views.values() if v["external_id"] == external), None)

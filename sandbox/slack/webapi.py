@@ -25,8 +25,9 @@ api.test echoes `args` (and fails with `error=<code>`); conversations.open gives
 More methods live in their own modules: files.* (`sandbox.slack.files`), conversations admin
 (`sandbox.slack.channels`), pins.* (`sandbox.slack.pins`), reactions.* (`sandbox.slack.reactions`), bookmarks.*
 (`sandbox.slack.bookmarks`), scheduled messages, chat.meMessage and chat.unfurl (`sandbox.slack.scheduled`),
-views.* (`sandbox.slack.views`), team / bot / profile / presence / dnd / emoji / usergroups look-ups
-(`sandbox.slack.directory`), conversations.list / users.conversations (`sandbox.slack.listing`).
+views.* (`sandbox.slack.views`), team / bot / profile / presence / dnd / emoji look-ups
+(`sandbox.slack.directory`), usergroups.* (`sandbox.slack.usergroups`), conversations.list /
+users.conversations (`sandbox.slack.listing`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request
+from sandbox.slack.authorship import bot_message, customized
 from sandbox.slack.blocks import check_blocks
 from sandbox.slack.threads import with_threads
 
@@ -44,12 +46,14 @@ if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
 
 MAX_TEXT = 40_000
-# methods Slack serves to user tokens only: a bot token gets not_allowed_token_type
+# methods Slack serves to other token types only: a bot token gets not_allowed_token_type
 USER_TOKEN_ONLY = ("search.messages", "search.all", "search.files", "reminders.add", "reminders.list",
                    "reminders.info", "reminders.delete", "reminders.complete", "stars.add", "stars.list",
                    "stars.remove", "users.profile.set", "users.setPhoto", "dnd.setSnooze", "dnd.endSnooze",
                    "dnd.endDnd", "users.identity", "files.sharedPublicURL", "files.revokePublicURL",
-                   "team.accessLogs", "team.billableInfo")
+                   "team.accessLogs", "team.billableInfo",
+                   # classic-app RTM and the app-level (xapp-) token's Socket Mode: not for a granular bot token
+                   "rtm.connect", "rtm.start", "apps.connections.open")
 
 
 class SlackError(Exception):
@@ -60,23 +64,9 @@ class SlackError(Exception):
         self.error, self.status, self.extra = error, status, extra
 
 
-def bot_message(ws: Any, text: str | None, blocks: Any = None, attachments: Any = None,
-                thread_ts: Any = None) -> dict[str, Any]:
-    """A message as the app's bot posts it (chat.postMessage, chat.postEphemeral, a response_url)."""
-    message: dict[str, Any] = {"user": ws.bot_user_id, "type": "message", "text": text or "",
-                               "bot_id": ws.bot_id, "app_id": ws.app_id, "team": ws.team_id,
-                               "bot_profile": bot_profile(ws)}
-    for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", thread_ts)):
-        if value:
-            message[key] = str(value) if key == "thread_ts" else value
-    return message
-
-
-def bot_profile(ws: Any) -> dict[str, Any]:
-    """The app's bot as Slack describes it on each message the bot posts."""
-    icons = {f"image_{n}": f"https://avatars.slack-edge.example/{ws.bot_id}_{n}.png" for n in (36, 48, 72)}
-    return {"id": ws.bot_id, "deleted": False, "name": "Project X Integrations", "updated": 1_700_000_000,
-            "app_id": ws.app_id, "icons": icons, "team_id": ws.team_id}
+def bad_args(*messages: str) -> SlackError:
+    """Slack's `invalid_arguments`, each problem in `response_metadata.messages` as `[ERROR] …`."""
+    return SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {m}" for m in messages]})
 
 
 def call_args(req: Request) -> dict[str, Any]:
@@ -203,12 +193,13 @@ class WebApi:
         from sandbox.slack.pins import PinsApi
         from sandbox.slack.reactions import ReactionsApi
         from sandbox.slack.scheduled import ScheduledApi
+        from sandbox.slack.usergroups import UsergroupsApi
         from sandbox.slack.views import ViewsApi
 
         self.files, self.channels = FilesApi(self), ChannelsApi(self)
         self.scheduled, self.views = ScheduledApi(self), ViewsApi(self)
         for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
-                    PinsApi(self), ReactionsApi(self), BookmarksApi(self)):
+                    PinsApi(self), ReactionsApi(self), BookmarksApi(self), UsergroupsApi(self)):
             self.methods.update(ext.methods)
         self.methods.update(dict.fromkeys(USER_TOKEN_ONLY, self.user_token_only))
 
@@ -335,7 +326,7 @@ class WebApi:
     def post_message(self, args: dict[str, Any], via: str = "chat.postMessage") -> dict[str, Any]:
         channel = self._writable(args)
         ws = self.sb.workspace
-        message = bot_message(ws, *self._content(args), args.get("thread_ts"))
+        message = customized(bot_message(ws, *self._content(args), args.get("thread_ts")), args)
         if message.get("thread_ts") and _flag(args.get("reply_broadcast")):
             message["subtype"] = "thread_broadcast"
         metadata = _metadata(args.get("metadata"))
@@ -376,7 +367,7 @@ class WebApi:
         channel = self._readable(args)
         ts = str(args.get("ts") or "")
         if not ts:
-            raise SlackError("invalid_arguments")
+            raise bad_args("missing required field: ts")
         limit = _limit(args, 1000, 1000)
         rows = self.sb.messages(channel["id"])
         shown = with_threads(rows)

@@ -1,0 +1,50 @@
+"""OAuth scopes: what the sandbox's bot token was granted (`X-OAuth-Scopes` on every Web API answer) and
+what each method accepts (`X-Accepted-OAuth-Scopes`, and `needed` in a `missing_scope` error), as Slack
+sends them. A `missing_scope` answer (a 403 fault or `sb.set_method_error(method, "missing_scope")`) says
+`needed` (the method's scopes) and `provided` (the granted ones without them), as Slack's does."""
+
+from __future__ import annotations
+
+# the bot's granted scopes: those of the methods served
+GRANTED = ("chat:write", "chat:write.public", "chat:write.customize", "commands", "channels:read", "groups:read",
+           "im:read", "mpim:read", "channels:history", "groups:history", "im:history", "mpim:history",
+           "channels:join", "channels:manage", "groups:write", "im:write", "mpim:write", "users:read",
+           "users:read.email", "users:write", "users.profile:read", "usergroups:read", "usergroups:write",
+           "team:read", "emoji:read", "files:read", "files:write", "reactions:read", "reactions:write", "pins:read",
+           "pins:write", "bookmarks:read", "bookmarks:write", "links:write", "dnd:read")
+SCOPES = ",".join(GRANTED)
+
+_HISTORY = "channels:history,groups:history,im:history,mpim:history"
+_READ = "channels:read,groups:read,im:read,mpim:read"
+_MANAGE = "channels:manage,groups:write,im:write,mpim:write"
+# method (or method family, the longest prefix wins) -> accepted scopes; "" needs none
+ACCEPTED = {
+    "api.test": "", "auth.": "", "views.": "", "bots.info": "users:read", "chat.": "chat:write",
+    "chat.unfurl": "links:write", "conversations.": _READ, "conversations.history": _HISTORY,
+    "conversations.replies": _HISTORY, "conversations.join": "channels:join", "conversations.create": _MANAGE,
+    "conversations.archive": _MANAGE, "conversations.unarchive": _MANAGE, "conversations.rename": _MANAGE,
+    "conversations.invite": _MANAGE, "conversations.kick": _MANAGE, "conversations.leave": _MANAGE,
+    "conversations.setTopic": _MANAGE, "conversations.setPurpose": _MANAGE, "conversations.open": _MANAGE,
+    "conversations.close": _MANAGE, "conversations.mark": _MANAGE, "users.": "users:read",
+    "users.lookupByEmail": "users:read.email", "users.setPresence": "users:write",
+    "users.profile.get": "users.profile:read", "usergroups.": "usergroups:write",
+    "usergroups.list": "usergroups:read", "usergroups.users.list": "usergroups:read", "team.": "team:read",
+    "emoji.list": "emoji:read", "dnd.": "dnd:read", "files.": "files:write", "files.info": "files:read",
+    "files.list": "files:read", "reactions.": "reactions:write", "reactions.get": "reactions:read",
+    "reactions.list": "reactions:read", "pins.": "pins:write", "pins.list": "pins:read",
+    "bookmarks.": "bookmarks:write", "bookmarks.list": "bookmarks:read",
+}
+
+
+def accepted(method: str) -> str:
+    """The scopes a method accepts (comma-separated, as Slack's header), "" when it needs none."""
+    best = max((k for k in ACCEPTED if method == k or (k.endswith(".") and method.startswith(k))),
+               key=len, default=None)
+    return ACCEPTED[best] if best is not None else ""
+
+
+def missing_scope(method: str) -> dict[str, str]:
+    """The `needed` / `provided` fields of a missing_scope answer for `method`."""
+    needed = accepted(method) or "chat:write"
+    lacking = set(needed.split(","))
+    return {"needed": needed, "provided": ",".join(s for s in GRANTED if s not in lacking)}
