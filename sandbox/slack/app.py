@@ -193,6 +193,11 @@ class SlackSandbox(MessageStore, Sandbox):
         `reaction_removed` event id (None when none is sent)."""
         return self.events.react_as_user(channel, ts, name, user, added)
 
+    def open_app_home(self, user: str | None = None, tab: str = "home") -> str | None:
+        """A person opens the app's Home (or "messages") tab: `app_home_opened` with their published Home
+        view (`sandbox.slack.workspace_events`); the event id, None when none is sent."""
+        return self.events.open_app_home(user, tab)
+
     def event_deliveries(self) -> list[dict[str, Any]]:
         """Every Events API request sent to the app (verification, attempts, retries), oldest first."""
         return self.events.deliveries()

@@ -15,6 +15,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack import workspace_events
 from sandbox.slack.seed import channel_extras, slack_id
 from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
 
@@ -103,6 +104,7 @@ class ChannelsApi:
         ws.channels[cid] = channel
         with self._lock:
             self._members[cid] = [ws.bot_user_id]
+        workspace_events.created(self.sb.events, channel)
         return {"channel": dict(channel)}
 
     def find_mpim(self, users: list[str]) -> dict[str, Any] | None:
@@ -193,6 +195,7 @@ class ChannelsApi:
         if not channel["is_member"]:
             raise SlackError("not_in_channel")
         channel["is_archived"] = True
+        workspace_events.archived(self.sb.events, channel, True, self.sb.workspace.bot_user_id)
         return {}
 
     def unarchive(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +203,7 @@ class ChannelsApi:
         if not channel["is_archived"]:
             raise SlackError("not_archived")
         channel["is_archived"] = False
+        workspace_events.archived(self.sb.events, channel, False, self.sb.workspace.bot_user_id)
         return {}
 
     def _set_text(self, args: dict[str, Any], field: str) -> dict[str, Any]:
@@ -238,6 +242,7 @@ class ChannelsApi:
             raise SlackError("not_authorized")
         name = self._new_name(args)
         channel.update(name=name, name_normalized=name, previous_names=[channel["name"], *channel["previous_names"]])
+        workspace_events.renamed(self.sb.events, channel)
         return {"channel": dict(channel)}
 
     def mark(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """HTTP control routes of the Slack sandbox's Events API (`sandbox.slack.events`), for the CLI-run sandbox:
 `GET|PUT /_sandbox/events`, `POST /_sandbox/events/messages`, `POST /_sandbox/events/reactions`
-(`"added": false` takes a reaction back), `GET|DELETE /_sandbox/event_deliveries` (`?wait=seconds` waits
-for pending deliveries first)."""
+(`"added": false` takes a reaction back), `POST /_sandbox/events/app_home` (`{"user"?, "tab"?}`),
+`GET|DELETE /_sandbox/event_deliveries` (`?wait=seconds` waits for pending deliveries first)."""
 
 from __future__ import annotations
 
@@ -39,5 +39,7 @@ def add_event_routes(sb: SlackSandbox, admin: Router) -> None:
     admin.add("POST", r"/_sandbox/events/messages", call(sb.post_as_user, "channel", "text", "user"))
     admin.add("POST", r"/_sandbox/events/reactions", call(
         lambda **kw: {"event_id": sb.react_as_user(**kw)}, "channel", "ts", "name", "user", "added"))
+    admin.add("POST", r"/_sandbox/events/app_home", call(
+        lambda **kw: {"event_id": sb.open_app_home(**kw)}, "user", "tab"))
     admin.add("GET", r"/_sandbox/event_deliveries", deliveries)
     admin.add("DELETE", r"/_sandbox/event_deliveries", lambda r: (sb.events.clear(), Response(status=204))[1])

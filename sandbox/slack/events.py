@@ -7,8 +7,9 @@ attempt (`verified` True/False) and a refused URL delivers nothing. Without a UR
 settings only (Slack asks for the challenge when a URL is entered). The signing secret is the app's one,
 shared with interactivity (`sb.configure_interactivity`). Then, for each event the app
 subscribed to (`message.channels` public, `message.groups` private, `message.im`, `message.mpim`,
-`app_mention`, `reaction_added`, `reaction_removed`, `member_joined_channel`, `member_left_channel`) in a
-conversation the bot is a member of (only those: Slack sends no other type), an
+`app_mention`, `reaction_added`, `reaction_removed`, `member_joined_channel`, `member_left_channel`; the
+channel, token and App Home events of `sandbox.slack.workspace_events`) in a conversation the bot is a
+member of (or workspace-wide ones; only subscribed types: Slack sends no other), an
 envelope `{token, team_id, api_app_id, event, type: "event_callback", event_id, event_time,
 authorizations, is_ext_shared_channel, event_context}` is POSTed as JSON, signed like interactivity
 (`sandbox.slack.interactivity.post_signed`), from a background thread: the user's post returns at once.
@@ -45,15 +46,18 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from sandbox.slack import workspace_events
 from sandbox.slack.interactivity import person, post_signed
 from sandbox.slack.seed import slack_id
+from sandbox.slack.workspace_events import WORKSPACE_EVENTS
 
 if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
 
 RETRY_WAITS = (0.0, 60.0, 300.0)  # Slack: a retry at once, after 1 minute, after 5 minutes
 EVENT_TYPES = ("message.channels", "message.groups", "message.im", "message.mpim", "app_mention",
-               "reaction_added", "reaction_removed", "member_joined_channel", "member_left_channel")
+               "reaction_added", "reaction_removed", "member_joined_channel", "member_left_channel",
+               *WORKSPACE_EVENTS)
 
 
 class EventError(LookupError):
@@ -175,17 +179,27 @@ class Events:
         return self.emit({**channel, "is_member": True} if not joined else channel, kind,
                          {**event, "event_ts": _now_ts()})
 
-    def emit(self, channel: dict[str, Any], subscription: str, event: dict[str, Any]) -> str | None:
-        """Queue one event for delivery if the app subscribed and the bot is in `channel`; its event id."""
+    def open_app_home(self, user: str | None, tab: str = "home") -> str | None:
+        if tab not in ("home", "messages"):
+            raise EventError(f"No App Home tab {tab!r}: 'home' or 'messages'")
+        who = person(self.sb, user, EventError, "open the App Home")
+        view = self.sb.api.views.home_of(who["id"])
+        return workspace_events.app_home_opened(self, self.sb.dm_channel(who["id"]), who["id"], tab, view)
+
+    def emit(self, channel: dict[str, Any] | None, subscription: str, event: dict[str, Any]) -> str | None:
+        """Queue one event for delivery if the app subscribed and the bot is in `channel` (None: a
+        workspace-wide event, e.g. a public channel created); its event id."""
         with self._lock:
             url, wanted = self.request_url, subscription in self.events
-            if not url or not wanted or not (channel.get("is_member") or channel.get("is_im")):
+            if not url or not wanted or (channel is not None and not (channel.get("is_member")
+                                                                      or channel.get("is_im"))):
                 return None
             self._seq += 1
             event_id = slack_id("Ev", self.sb.seed, f"event:{self._seq}:{time.time()}", 12)
             self._pending += 1
         ws = self.sb.workspace
-        context = {"et": event["type"], "tid": ws.team_id, "aid": ws.app_id, "cid": channel["id"]}
+        context = {"et": event["type"], "tid": ws.team_id, "aid": ws.app_id,
+                   **({"cid": channel["id"]} if channel else {})}
         envelope = {"token": self.sb.interactivity.verification_token, "team_id": ws.team_id,
                     "context_team_id": ws.team_id, "context_enterprise_id": None, "api_app_id": ws.app_id,
                     "event": event, "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),

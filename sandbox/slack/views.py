@@ -12,6 +12,7 @@ A bad view answers invalid_arguments with `response_metadata.messages` naming th
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -148,6 +149,12 @@ class ViewsApi:
             raise SlackError("hash_conflict")
         view = {**view, "external_id": view.get("external_id") or old["external_id"]}
         return {"view": self._make(view, old["root_view_id"], old["previous_view_id"], old["id"])}
+
+    def home_of(self, uid: str) -> dict[str, Any] | None:
+        """The Home view published for this person (None before views.publish)."""
+        with self._lock:
+            found = self.views.get(self._homes.get(uid, ""))
+            return copy.deepcopy(found) if found else None
 
     def publish(self, args: dict[str, Any]) -> dict[str, Any]:
         uid = str(args.get("user_id") or "")

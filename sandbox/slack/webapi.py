@@ -38,6 +38,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request
+from sandbox.slack import workspace_events
 from sandbox.slack.authorship import bot_message, customized
 from sandbox.slack.blocks import check_blocks
 from sandbox.slack.threads import with_threads
@@ -219,6 +220,7 @@ class WebApi:
         if _flag(args.get("test")):
             return {"revoked": False}
         self.sb.token.revoke_all()
+        workspace_events.tokens_revoked(self.sb.events, self.sb.workspace.bot_user_id)
         return {"revoked": True}
 
     def auth_test(self, args: dict[str, Any]) -> dict[str, Any]:

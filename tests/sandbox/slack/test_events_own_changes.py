@@ -1,7 +1,8 @@
 """Events API for what the app itself does through slack_sdk, as Slack sends it: the bot's own posts arrive
 as `message` events with `bot_id` / `bot_profile` (apps filter them out by these), chat.update is
 `message_changed`, chat.delete `message_deleted`, reactions.add/remove `reaction_added` / `reaction_removed`,
-invites and kicks `member_joined_channel` (with `inviter`) / `member_left_channel`; only subscribed types."""
+invites and kicks `member_joined_channel` (with `inviter`) / `member_left_channel`, channel admin
+`channel_*` / `group_*`, auth.revoke `tokens_revoked`, the App Home `app_home_opened`; only subscribed types."""
 
 from __future__ import annotations
 
@@ -120,3 +121,46 @@ def test_invite_and_kick_are_member_joined_with_inviter_and_member_left(sb, app)
     # once out, the bot hears nothing from the channel
     assert requests.post(sb.url + "/_sandbox/events/messages", json={"channel": "incident-42", "text": "x"}
                          ).json()["event_ids"] == []
+
+
+def test_channel_events_are_workspace_wide_for_public_and_members_only_for_private(sb, app):
+    _subscribe(sb, app, "channel_created", "channel_archive", "channel_rename", "group_rename", "group_archive")
+    client, bot = _client(sb), sb.workspace.bot_user_id
+    public = client.conversations_create(name="release-train")["channel"]
+    client.conversations_rename(channel=public["id"], name="release-train-2")
+    client.conversations_archive(channel=public["id"])
+    client.conversations_unarchive(channel=public["id"])  # not subscribed: nothing
+    private = client.conversations_create(name="war-room", is_private=True)["channel"]  # no event for it
+    client.conversations_rename(channel=private["id"], name="war-room-2")
+    client.conversations_archive(channel=private["id"])
+    made, renamed, archived, group_renamed, group_archived = _events(sb, app)
+    assert (made["type"], made["channel"]["id"], made["channel"]["name"], made["channel"]["creator"]) == (
+        "channel_created", public["id"], "release-train", bot)
+    assert (renamed["type"], renamed["channel"]["id"], renamed["channel"]["name"]) == (
+        "channel_rename", public["id"], "release-train-2")
+    assert (archived["type"], archived["channel"], archived["user"]) == ("channel_archive", public["id"], bot)
+    assert (group_renamed["type"], group_renamed["channel"]["name"]) == ("group_rename", "war-room-2")
+    assert (group_archived["type"], group_archived["channel"]) == ("group_archive", private["id"])
+
+
+def test_auth_revoke_sends_tokens_revoked(sb, app):
+    _subscribe(sb, app, "tokens_revoked")
+    assert _client(sb).auth_revoke()["revoked"] is True
+    [revoked] = _events(sb, app)
+    assert revoked["type"] == "tokens_revoked" and revoked["tokens"] == {"bot": [sb.workspace.bot_user_id]}
+
+
+def test_opening_the_app_home_sends_app_home_opened_with_the_published_view(sb, app):
+    _subscribe(sb, app, "app_home_opened")
+    amelia = _human(sb)
+    assert sb.open_app_home("amelia.hart", tab="messages")
+    published = _client(sb).views_publish(user_id=amelia, view={"type": "home", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Your approvals"}}]})["view"]
+    assert requests.post(sb.url + "/_sandbox/events/app_home", json={"user": amelia}).json()["event_id"]
+    messages_tab, home = _events(sb, app)
+    assert (messages_tab["type"], messages_tab["tab"], messages_tab["user"]) == ("app_home_opened", "messages",
+                                                                               amelia)
+    assert "view" not in messages_tab and messages_tab["channel"].startswith("D")
+    assert (home["tab"], home["view"]["id"], home["view"]["hash"]) == ("home", published["id"], published["hash"])
+    sb.configure_events(events=["message.im"])
+    assert sb.open_app_home("amelia.hart") is None  # no longer subscribed
