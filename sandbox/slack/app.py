@@ -22,6 +22,8 @@
   (`<url>/actions/T…/…/…`, `sandbox.slack.response_urls`) replaces, deletes or adds messages, 5 times
   in 30 minutes (`sb.advance_clock(seconds)` moves that time). Over HTTP: `GET|PUT
   /_sandbox/interactivity`, `POST /_sandbox/clicks`, `GET|DELETE /_sandbox/interactions`.
+- Modals (`sandbox.slack.submissions`): `sb.submit_view(view_id, values, user)` / `sb.close_view(...)` send
+  Slack's signed view_submission / view_closed; the app's response_action (errors, update, push, clear) applies.
 - Events API (`sandbox.slack.events`): `sb.configure_events(url, events=[...])` verifies the Request URL
   with Slack's challenge; `sb.post_as_user(channel, text, user)` / `sb.react_as_user(...)`, the bot's own
   posts, edits, deletions and reactions, members joining or leaving send signed `event_callback`s (only
@@ -48,6 +50,7 @@ from sandbox.slack.scopes import SCOPES, accepted, missing_scope
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
 from sandbox.slack.seed import _user as _person
 from sandbox.slack.store import MessageStore
+from sandbox.slack.submissions import Submissions, add_view_routes
 from sandbox.slack.webapi import SlackError, WebApi, call_args
 from sandbox.slack.webhooks import WEBHOOK_CODES, handle_webhook, text_response
 
@@ -97,6 +100,7 @@ class SlackSandbox(MessageStore, Sandbox):
             hashlib.sha256(f"slack-sandbox:{seed}:signing".encode()).hexdigest()[:32]
         self.interactivity = Interactivity(self, *self._interactivity_args)
         self.events = Events(self)
+        self.submissions = Submissions(self)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         self.faults.tokens = self.token
         self._default_hook = self._hook_path(webhook_channel)
@@ -106,6 +110,7 @@ class SlackSandbox(MessageStore, Sandbox):
         self.admin.add("POST", r"/_sandbox/trigger_ids", lambda r: json_response({"trigger_id": self.new_trigger_id()}))
         add_admin_routes(self, self.admin)
         add_event_routes(self, self.admin)
+        add_view_routes(self, self.admin)
 
     # --- Python API ------------------------------------------------------------------------------
     @property
@@ -171,6 +176,16 @@ class SlackSandbox(MessageStore, Sandbox):
         `{at, request_url, payload, status, body, elapsed, ok, error}`; raises `ClickError` when the
         message, button or user does not exist or no Request URL is set."""
         return self.interactivity.click(channel, ts, action_id, user)
+
+    def submit_view(self, view_id: str, values: dict[str, Any] | None = None, user: str | None = None
+                    ) -> dict[str, Any]:
+        """A person submits the modal `view_id` with `values` (action_id -> entry): Slack's signed
+        view_submission to the Request URL; the app's response_action applies (`sandbox.slack.submissions`)."""
+        return self.submissions.submit(view_id, values, user)
+
+    def close_view(self, view_id: str, user: str | None = None) -> dict[str, Any] | None:
+        """A person closes the modal: `view_closed` if it was opened with notify_on_close (else None)."""
+        return self.submissions.close(view_id, user)
 
     def interactions(self) -> list[dict[str, Any]]:
         """Every interaction sent to the app, oldest first (as `click` returned them)."""

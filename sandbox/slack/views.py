@@ -40,6 +40,7 @@ class ViewsApi:
         self._triggers: dict[str, dict[str, Any]] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self._homes: dict[str, str] = {}  # user id -> home view id
+        self.closed: set[str] = set()  # modals the person closed or submitted (sandbox.slack.submissions)
         self.methods = {"views.open": self.open, "views.push": self.push, "views.update": self.update,
                         "views.publish": self.publish}
 
@@ -126,7 +127,7 @@ class ViewsApi:
         view = self._view_arg(args, ("modal",))
         self._take_trigger(args)
         with self._lock:
-            modals = [v for v in self.views.values() if v["type"] == "modal"]
+            modals = [v for v in self.views.values() if v["type"] == "modal" and v["id"] not in self.closed]
             top = modals[-1] if modals else None
             depth = sum(1 for v in modals if top and v["root_view_id"] == top["root_view_id"])
         if top is None:
@@ -143,12 +144,20 @@ class ViewsApi:
         with self._lock:
             old = self.views.get(vid) if vid else next(
                 (v for v in self.views.values() if v["external_id"] == external), None)
-        if old is None:
+        if old is None or old["id"] in self.closed:
             raise SlackError("not_found")
         if args.get("hash") and str(args["hash"]) != old["hash"]:
             raise SlackError("hash_conflict")
         view = {**view, "external_id": view.get("external_id") or old["external_id"]}
         return {"view": self._make(view, old["root_view_id"], old["previous_view_id"], old["id"])}
+
+    def close(self, view_id: str, whole_stack: bool = False) -> None:
+        """The person closed (or submitted) a modal; `whole_stack` closes its whole stack (response_action
+        clear). A closed modal is gone: views.update / push on it answer not_found."""
+        with self._lock:
+            root = self.views[view_id]["root_view_id"]
+            self.closed.update(v for v in self.views if v == view_id or (whole_stack and
+                                                                         self.views[v]["root_view_id"] == root))
 
     def home_of(self, uid: str) -> dict[str, Any] | None:
         """The Home view published for this person (None before views.publish)."""

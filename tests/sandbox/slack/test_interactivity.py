@@ -32,10 +32,12 @@ BLOCKS = [
 
 
 class App:
-    """A tiny interactivity endpoint: verifies each request with slack_sdk, keeps it, answers `status`."""
+    """A tiny interactivity endpoint: verifies each request with slack_sdk, keeps it, answers `status` with
+    the JSON `answer` (None: an empty body)."""
 
     def __init__(self, secret: str = SECRET) -> None:
         self.verifier, self.received, self.status, self.delay = SignatureVerifier(secret), [], 200, 0.0
+        self.answer: dict | None = None
         app = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,9 +50,12 @@ class App:
                                      "payload": json.loads(fields["payload"][0])})
                 time.sleep(app.delay)
                 status = app.status if valid else 401
+                out = json.dumps(app.answer).encode() if app.answer is not None else b""
                 self.send_response(status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
+                self.wfile.write(out)
 
             def log_message(self, *args: object) -> None:
                 pass
