@@ -1,15 +1,17 @@
-"""Workspace look-ups: team.info, team.profile.get, auth.teams.list, bots.info, users.profile.get,
-users.getPresence / users.setPresence, dnd.info / dnd.teamInfo, emoji.list (team_not_found,
-bot_not_found, user_not_found, invalid_presence), shaped after Slack's documented examples (user groups:
-`sandbox.slack.usergroups`); presence is fixed per person (the bot is away, as a bot user without
-Socket Mode is, whatever it sets); nobody has Do Not Disturb on (Slack's `next_dnd_*_ts` are then 1)."""
+"""Workspace look-ups: users.info / users.list / users.lookupByEmail (`locale` with include_locale), team.info,
+team.profile.get, auth.teams.list, bots.info, users.profile.get, users.getPresence / users.setPresence,
+dnd.info / dnd.teamInfo, emoji.list (team_not_found, bot_not_found, user_not_found, invalid_presence),
+shaped after Slack's documented examples (user groups: `sandbox.slack.usergroups`); presence is fixed per
+person (the bot is away, as a bot user without Socket Mode is, whatever it sets); nobody has Do Not Disturb
+on (Slack's `next_dnd_*_ts` are then 1)."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.seed import EMAIL_DOMAIN
-from sandbox.slack.webapi import SlackError
+from sandbox.slack.webapi import SlackError, _cursor, _flag, _offset
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -20,7 +22,9 @@ EMOJI = {"projectx": "https://emoji.slack-edge.example/projectx.png", "approved"
 class DirectoryApi:
     def __init__(self, api: WebApi) -> None:
         self.api, self.sb = api, api.sb
-        self.methods = {"team.info": self.team_info, "bots.info": self.bots_info,
+        self.methods = {"users.info": self.users_info, "users.list": self.users_list,
+                        "users.lookupByEmail": self.users_lookup_by_email, "team.info": self.team_info,
+                        "bots.info": self.bots_info,
                         "users.profile.get": self.profile_get, "users.getPresence": self.presence,
                         "emoji.list": self.emoji_list, "users.setPresence": self.set_presence,
                         "dnd.info": self.dnd_info, "dnd.teamInfo": self.dnd_team_info,
@@ -90,3 +94,33 @@ class DirectoryApi:
 
     def emoji_list(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"emoji": dict(EMOJI), "cache_ts": "1760000000.000000"}
+
+    @staticmethod
+    def _person(user: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+        """A user object as answered; `locale` only with include_locale, as Slack."""
+        return {**user, "locale": "en-US"} if _flag(args.get("include_locale")) else dict(user)
+
+    def users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            limit = int(args.get("limit") or 0)
+        except ValueError as exc:
+            raise SlackError("invalid_limit") from exc
+        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+        rows = list(self.sb.workspace.users.values())
+        limit = min(limit, 1000) if limit > 0 else len(rows)
+        more = start + limit < len(rows)
+        return {"members": [self._person(u, args) for u in rows[start:start + limit]], "cache_ts": int(time.time()),
+                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+
+    def users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.sb.workspace.users.get(str(args.get("user") or ""))
+        if user is None:
+            raise SlackError("user_not_found")
+        return {"user": self._person(user, args)}
+
+    def users_lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+        email = str(args.get("email") or "").lower()
+        for user in self.sb.workspace.users.values():
+            if user["profile"].get("email", "").lower() == email and email:
+                return {"user": dict(user)}
+        raise SlackError("users_not_found")

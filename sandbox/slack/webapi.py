@@ -10,10 +10,10 @@ too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, us
 user_not_found, invalid_json, unknown_method (HTTP 404).
 
 Methods: api.test, auth.test, auth.revoke, chat.postMessage, chat.update, chat.delete, chat.getPermalink,
-chat.postEphemeral, conversations.info, conversations.history (top-level messages and
-broadcast replies only), conversations.replies (a thread), conversations.open,
-users.info, users.list, users.lookupByEmail; user-token methods (USER_TOKEN_ONLY: search.*, reminders.*,
-stars.*, ...) answer not_allowed_token_type to the bot token. chat.update / chat.delete act on the bot's own messages
+chat.postEphemeral, conversations.info, conversations.history (top-level messages and broadcast replies only),
+conversations.replies (a thread), conversations.open (users.*: `sandbox.slack.directory`); user-token methods
+(USER_TOKEN_ONLY: search.*, reminders.*, stars.*, ...) answer not_allowed_token_type to the bot token.
+chat.update / chat.delete act on the bot's own messages
 (message_not_found, cant_update_message, cant_delete_message). chat.postMessage / chat.update keep `metadata`;
 conversations.history returns it with `include_all_metadata=true`, as Slack does. conversations.history
 and conversations.replies page by `cursor` and take `oldest` / `latest` / `inclusive`, as Slack does.
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request
@@ -181,8 +180,7 @@ class WebApi:
             "conversations.info": self.conversations_info,
             "conversations.history": self.conversations_history, "conversations.open": self.conversations_open,
             "conversations.replies": self.conversations_replies,
-            "users.info": self.users_info, "users.list": self.users_list,
-            "users.lookupByEmail": self.users_lookup_by_email, "chat.update": self.update_message,
+            "chat.update": self.update_message,
             "chat.delete": self.delete_message, "chat.getPermalink": self.permalink,
             "chat.postEphemeral": self.post_ephemeral,
         }
@@ -313,18 +311,6 @@ class WebApi:
     def _link(self, channel_id: str, ts: str) -> str:
         return f"https://{self.sb.workspace.domain}.slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
 
-    def users_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            limit = int(args.get("limit") or 0)
-        except ValueError as exc:
-            raise SlackError("invalid_limit") from exc
-        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
-        rows = list(self.sb.workspace.users.values())
-        limit = min(limit, 1000) if limit > 0 else len(rows)
-        more = start + limit < len(rows)
-        return {"members": [dict(u) for u in rows[start:start + limit]], "cache_ts": int(time.time()),
-                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
-
     def post_message(self, args: dict[str, Any], via: str = "chat.postMessage") -> dict[str, Any]:
         channel = self._writable(args)
         ws = self.sb.workspace
@@ -408,16 +394,3 @@ class WebApi:
         if existed:
             out.update(no_op=True, already_open=True)
         return out
-
-    def users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = self.sb.workspace.users.get(str(args.get("user") or ""))
-        if user is None:
-            raise SlackError("user_not_found")
-        return {"user": user}
-
-    def users_lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
-        email = str(args.get("email") or "").lower()
-        for user in self.sb.workspace.users.values():
-            if user["profile"].get("email", "").lower() == email and email:
-                return {"user": user}
-        raise SlackError("users_not_found")

@@ -99,3 +99,11 @@ def test_rtm_and_socket_mode_refuse_a_bot_token(slack_client, method):
     with pytest.raises(SlackApiError) as info:
         slack_client.api_call(method)
     assert (info.value.response.status_code, info.value.response["error"]) == (200, "not_allowed_token_type")
+
+
+def test_include_locale_adds_the_users_locale(slack_client, slack_sandbox):
+    amelia = _human(slack_sandbox)
+    assert "locale" not in slack_client.users_info(user=amelia)["user"]
+    assert slack_client.users_info(user=amelia, include_locale=True)["user"]["locale"] == "en-US"
+    members = slack_client.users_list(limit=2, include_locale=True)["members"]
+    assert [m["locale"] for m in members] == ["en-US", "en-US"]
