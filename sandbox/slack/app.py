@@ -198,9 +198,10 @@ class SlackSandbox(MessageStore, Sandbox):
         returns that attempt with `verified`."""
         return self.events.configure(request_url, signing_secret, events, retry_waits, answer_within)
 
-    def post_as_user(self, channel: str, text: str, user: str | None = None) -> dict[str, Any]:
+    def post_as_user(self, channel: str, text: str, user: str | None = None,
+                     thread_ts: str | None = None) -> dict[str, Any]:
         """A person posts in `channel`: `{channel, ts, event_ids}`; `message` / `app_mention` events."""
-        return self.events.post_as_user(channel, text, user)
+        return self.events.post_as_user(channel, text, user, thread_ts)
 
     def react_as_user(self, channel: str, ts: str, name: str, user: str | None = None,
                       added: bool = True) -> str | None:

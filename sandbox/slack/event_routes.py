@@ -36,7 +36,7 @@ def add_event_routes(sb: SlackSandbox, admin: Router) -> None:
     admin.add("GET", r"/_sandbox/events", lambda r: json_response(sb.events.settings()))
     admin.add("PUT", r"/_sandbox/events", call(sb.configure_events, "request_url", "signing_secret", "events",
                                                "retry_waits", "answer_within"))
-    admin.add("POST", r"/_sandbox/events/messages", call(sb.post_as_user, "channel", "text", "user"))
+    admin.add("POST", r"/_sandbox/events/messages", call(sb.post_as_user, "channel", "text", "user", "thread_ts"))
     admin.add("POST", r"/_sandbox/events/reactions", call(
         lambda **kw: {"event_id": sb.react_as_user(**kw)}, "channel", "ts", "name", "user", "added"))
     admin.add("POST", r"/_sandbox/events/app_home", call(

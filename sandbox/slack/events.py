@@ -30,7 +30,7 @@ has event_type "url_verification"); `sb.wait_for_events(timeout)` waits until no
 
 Over HTTP (`sandbox.slack.event_routes`): `GET|PUT /_sandbox/events` `{"request_url", "signing_secret"?,
 "events"?, "retry_waits"?, "answer_within"?}` (PUT answers the verification attempt), `POST
-/_sandbox/events/messages` `{"channel", "text", "user"?}`, `POST /_sandbox/events/reactions` `{"channel",
+/_sandbox/events/messages` `{"channel", "text", "user"?, "thread_ts"?}`, `POST /_sandbox/events/reactions` `{"channel",
 "ts", "name", "user"?}`, `GET /_sandbox/event_deliveries[?wait=seconds]`, `DELETE /_sandbox/event_deliveries`.
 """
 
@@ -115,17 +115,26 @@ class Events:
         return copy.deepcopy(record)
 
     # --- events ------------------------------------------------------------------------------------
-    def post_as_user(self, channel: str, text: str, user: str | None = None) -> dict[str, Any]:
-        """A person posts `text`: kept like any message; `message` (and `app_mention`) events for the app."""
+    def post_as_user(self, channel: str, text: str, user: str | None = None,
+                     thread_ts: str | None = None) -> dict[str, Any]:
+        """A person posts `text` (a reply in thread `thread_ts`): kept like any message; `message` (and
+        `app_mention`) events for the app, a reply's with `thread_ts` and `parent_user_id`."""
         found, who = self._channel(channel), person(self.sb, user, EventError, "post")
         if found["is_archived"]:
             raise EventError(f"#{found['name']} is archived: nobody can post there")
+        parent = self.sb.find_message(found["id"], str(thread_ts)) if thread_ts else None
+        if thread_ts and parent is None:
+            raise EventError(f"No message {thread_ts} in channel {channel!r} to reply to: see sb.messages()")
         message = {"type": "message", "user": who["id"], "text": text, "client_msg_id": str(uuid.uuid4()),
                    "team": self.sb.workspace.team_id, "blocks": [{"type": "rich_text", "block_id": uuid.uuid4().hex[:5],
                    "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}]}
+        if parent is not None:
+            message["thread_ts"] = parent["thread_ts"] or parent["ts"]
         stored = self.sb.record_message(found, message, "user", {"channel": found["id"], "text": text,
                                                                  "user": who["id"]})
         event = {**copy.deepcopy(stored["message"]), "event_ts": stored["ts"], "channel": found["id"]}
+        if parent is not None:
+            event["parent_user_id"] = parent["message"].get("user") or parent["message"].get("bot_id")
         kind = _kind(found)
         ids = [self.emit(found, f"message.{kind[0]}", {**event, "channel_type": kind[1]})]
         if f"<@{self.sb.workspace.bot_user_id}>" in text and kind[1] != "im":

@@ -6,10 +6,12 @@ invites and kicks `member_joined_channel` (with `inviter`) / `member_left_channe
 
 from __future__ import annotations
 
+import pytest
 import requests
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from sandbox.slack.events import EventError
 from tests.sandbox.slack import test_events_api
 from tests.sandbox.slack.test_events_api import _subscribe
 
@@ -164,3 +166,17 @@ def test_opening_the_app_home_sends_app_home_opened_with_the_published_view(sb, 
     assert (home["tab"], home["view"]["id"], home["view"]["hash"]) == ("home", published["id"], published["hash"])
     sb.configure_events(events=["message.im"])
     assert sb.open_app_home("amelia.hart") is None  # no longer subscribed
+
+
+def test_a_persons_reply_in_the_bots_thread_carries_thread_ts_and_parent_user_id(sb, app):
+    client = _client(sb)
+    parent = client.chat_postMessage(channel="#alerts-jira", text="Approve PROJ-9?")
+    _subscribe(sb, app, "message.channels")
+    reply = sb.post_as_user("alerts-jira", "approved", user="dana.okafor", thread_ts=parent["ts"])
+    [event] = _events(sb, app)
+    assert (event["ts"], event["thread_ts"], event["parent_user_id"]) == (reply["ts"], parent["ts"],
+                                                                          sb.workspace.bot_user_id)
+    thread = client.conversations_replies(channel=parent["channel"], ts=parent["ts"])["messages"]
+    assert [m["text"] for m in thread] == ["Approve PROJ-9?", "approved"]
+    with pytest.raises(EventError):
+        sb.post_as_user("alerts-jira", "x", thread_ts="1.000001")
