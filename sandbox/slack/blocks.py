@@ -102,3 +102,20 @@ def with_block_ids(blocks: Any, ts: str) -> Any:
         return blocks
     return [{**b, "block_id": hashlib.sha256(f"{ts}:{n}".encode()).hexdigest()[:5]}
             if isinstance(b, dict) and not b.get("block_id") else b for n, b in enumerate(blocks)]
+
+
+MAX_MARKDOWN_TEXT = 12_000
+
+
+def markdown_content(args: dict[str, Any], error: Any) -> tuple[str, list[dict[str, Any]]] | None:
+    """chat.postMessage / postEphemeral / update's `markdown_text` (standard markdown Slack renders itself):
+    the message's text and one `markdown` block; markdown_text_conflict beside `text` or `blocks`,
+    msg_too_long past 12,000 characters, as Slack. None without it."""
+    markdown = args.get("markdown_text")
+    if markdown in (None, ""):
+        return None
+    if args.get("text") or args.get("blocks"):
+        raise error("markdown_text_conflict")
+    if len(str(markdown)) > MAX_MARKDOWN_TEXT:
+        raise error("msg_too_long")
+    return str(markdown), [{"type": "markdown", "text": str(markdown)}]

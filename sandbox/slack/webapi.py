@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Request
 from sandbox.slack import workspace_events
 from sandbox.slack.authorship import bot_message, customized
-from sandbox.slack.blocks import check_blocks
+from sandbox.slack.blocks import check_blocks, markdown_content
 from sandbox.slack.threads import with_threads
 
 if TYPE_CHECKING:
@@ -243,6 +243,9 @@ class WebApi:
 
     @staticmethod
     def _content(args: dict[str, Any]) -> tuple[Any, list[Any] | None, list[Any] | None]:
+        markdown = markdown_content(args, SlackError)
+        if markdown:
+            return *markdown, _json_arg(args.get("attachments"), "invalid_attachments")
         text = args.get("text")
         blocks = _json_arg(args.get("blocks"), "invalid_blocks_format")
         attachments = _json_arg(args.get("attachments"), "invalid_attachments")

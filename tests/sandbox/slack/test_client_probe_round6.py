@@ -107,3 +107,15 @@ def test_include_locale_adds_the_users_locale(slack_client, slack_sandbox):
     assert slack_client.users_info(user=amelia, include_locale=True)["user"]["locale"] == "en-US"
     members = slack_client.users_list(limit=2, include_locale=True)["members"]
     assert [m["locale"] for m in members] == ["en-US", "en-US"]
+
+
+def test_markdown_text_posts_a_markdown_block_and_conflicts_with_text_or_blocks(slack_client, slack_sandbox):
+    posted = slack_client.chat_postMessage(channel="#general", markdown_text="**Done**: `deploy`")
+    assert posted["message"]["text"] == "**Done**: `deploy`"
+    assert [(b["type"], b["text"]) for b in posted["message"]["blocks"]] == [("markdown", "**Done**: `deploy`")]
+    edited = slack_client.chat_update(channel=posted["channel"], ts=posted["ts"], markdown_text="_rolled back_")
+    assert edited["message"]["blocks"][0]["text"] == "_rolled back_"
+    fails(slack_client.chat_postMessage, "markdown_text_conflict", channel="#general", markdown_text="**a**", text="a")
+    fails(slack_client.chat_postMessage, "markdown_text_conflict", channel="#general", markdown_text="**a**",
+          blocks=[{"type": "divider"}])
+    fails(slack_client.chat_postMessage, "msg_too_long", channel="#general", markdown_text="x" * 12_001)
