@@ -11,7 +11,7 @@ GRANTED = ("chat:write", "chat:write.public", "chat:write.customize", "commands"
            "channels:join", "channels:manage", "groups:write", "im:write", "mpim:write", "users:read",
            "users:read.email", "users:write", "users.profile:read", "usergroups:read", "usergroups:write",
            "team:read", "emoji:read", "files:read", "files:write", "reactions:read", "reactions:write", "pins:read",
-           "pins:write", "bookmarks:read", "bookmarks:write", "links:write", "dnd:read")
+           "pins:write", "bookmarks:read", "bookmarks:write", "links:write", "dnd:read", "assistant:write")
 SCOPES = ",".join(GRANTED)
 
 _HISTORY = "channels:history,groups:history,im:history,mpim:history"
@@ -32,7 +32,7 @@ ACCEPTED = {
     "emoji.list": "emoji:read", "dnd.": "dnd:read", "files.": "files:write", "files.info": "files:read",
     "files.list": "files:read", "reactions.": "reactions:write", "reactions.get": "reactions:read",
     "reactions.list": "reactions:read", "pins.": "pins:write", "pins.list": "pins:read",
-    "bookmarks.": "bookmarks:write", "bookmarks.list": "bookmarks:read",
+    "bookmarks.": "bookmarks:write", "bookmarks.list": "bookmarks:read", "assistant.": "assistant:write",
 }
 
 

@@ -26,7 +26,8 @@ More methods live in their own modules: files.* (`sandbox.slack.files`), convers
 (`sandbox.slack.channels`), pins.* (`sandbox.slack.pins`), reactions.* (`sandbox.slack.reactions`), bookmarks.*
 (`sandbox.slack.bookmarks`), scheduled messages, chat.meMessage and chat.unfurl (`sandbox.slack.scheduled`),
 views.* (`sandbox.slack.views`), team / bot / profile / presence / dnd / emoji look-ups
-(`sandbox.slack.directory`), usergroups.* (`sandbox.slack.usergroups`), conversations.list /
+(`sandbox.slack.directory`), usergroups.* (`sandbox.slack.usergroups`), assistant.threads.* and
+chat.*Stream (`sandbox.slack.assistant`), conversations.list /
 users.conversations (`sandbox.slack.listing`).
 """
 
@@ -184,6 +185,7 @@ class WebApi:
             "chat.delete": self.delete_message, "chat.getPermalink": self.permalink,
             "chat.postEphemeral": self.post_ephemeral,
         }
+        from sandbox.slack.assistant import AssistantApi
         from sandbox.slack.bookmarks import BookmarksApi
         from sandbox.slack.channels import ChannelsApi
         from sandbox.slack.directory import DirectoryApi
@@ -197,8 +199,10 @@ class WebApi:
 
         self.files, self.channels = FilesApi(self), ChannelsApi(self)
         self.scheduled, self.views = ScheduledApi(self), ViewsApi(self)
+        self.assistant = AssistantApi(self)
         for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
-                    PinsApi(self), ReactionsApi(self), BookmarksApi(self), UsergroupsApi(self)):
+                    PinsApi(self), ReactionsApi(self), BookmarksApi(self), UsergroupsApi(self),
+                    self.assistant):
             self.methods.update(ext.methods)
         self.methods.update(dict.fromkeys(USER_TOKEN_ONLY, self.user_token_only))
 
