@@ -6,8 +6,9 @@
 3. `files.completeUploadExternal(files=[{"id","title"}], channel_id | channels, initial_comment, thread_ts)`
    -> `{"files": [file, …]}`; shared files land in the channel as one message with `files` and `upload: true`
    (kept in `sb.messages()` with via "files.completeUploadExternal").
-Errors: invalid_arguments (no filename / length), file_not_found (unknown id, bytes never uploaded:
-guessed, Slack's exact code for the latter is undocumented), file_deleted, channel_not_found, not_in_channel,
+Errors: invalid_arguments (no filename / length; a `channel_id` that is a name or user id, not a C/G/D/Z id),
+not_in_channel (sharing needs the bot in the conversation), file_not_found (unknown id, bytes never uploaded:
+guessed, Slack's exact code for the latter is undocumented), file_deleted, channel_not_found,
 is_archived. `files.upload` (v1) answers method_deprecated: Slack retired it in November 2025 (guessed code).
 `url_private` serves the bytes to a request with the bot token.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,8 @@ from sandbox.slack.webapi import SlackError, bad_args
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
+
+_CONVERSATION_ID = re.compile(r"^[CGDZ][A-Z0-9]{8,}$")
 
 
 class FilesApi:
@@ -97,7 +101,7 @@ class FilesApi:
             raise bad_args("missing required field: files")
         refs = [str(args["channel_id"])] if args.get("channel_id") else \
             [c.strip() for c in str(args.get("channels") or "").split(",") if c.strip()]
-        channels = [self.api._writable({"channel": ref}) for ref in refs]
+        channels = [self._share_target(ref, "channel_id" if args.get("channel_id") else "channels") for ref in refs]
         with self._lock:
             picked = []
             for want in wanted:
@@ -113,6 +117,16 @@ class FilesApi:
         for channel in channels:
             self._share(channel, picked, args)
         return {"files": [_public(f) for f in picked]}
+
+    def _share_target(self, ref: str, field: str) -> dict[str, Any]:
+        """A conversation to share into: an encoded id (a name or a user id is invalid_arguments, as Slack's
+        schema check answers), live, with the bot in it (not_in_channel: chat:write.public covers posts only)."""
+        if not _CONVERSATION_ID.fullmatch(ref):
+            raise bad_args(f"input must match regex pattern: {_CONVERSATION_ID.pattern} [json-pointer:/{field}]")
+        channel = self.api._writable({"channel": ref})
+        if not channel["is_member"]:
+            raise SlackError("not_in_channel")
+        return channel
 
     def _share(self, channel: dict[str, Any], files: list[dict[str, Any]], args: dict[str, Any]) -> None:
         ws = self.sb.workspace

@@ -59,8 +59,9 @@ def test_files_info_list_delete_and_upload_errors(slack_client, slack_sandbox):
     assert slack_client.files_delete(file=fid)["ok"]
     fails(slack_client.files_info, "file_deleted", file=fid)
     fails(slack_client.files_info, "file_not_found", file="F000NOPE")
-    fails(slack_client.files_upload_v2, "channel_not_found", channel="C000NOPE", content="x", filename="x.txt")
-    fails(slack_client.files_upload_v2, "is_archived", channel="legacy-alerts", content="x", filename="x.txt")
+    fails(slack_client.files_upload_v2, "channel_not_found", channel="C0000000NOPE", content="x", filename="x.txt")
+    archived = slack_sandbox.workspace.channel("legacy-alerts")["id"]
+    fails(slack_client.files_upload_v2, "is_archived", channel=archived, content="x", filename="x.txt")
 
 
 def test_scheduled_message_is_listed_posted_when_due_and_deletable(slack_client, slack_sandbox):

@@ -119,3 +119,17 @@ def test_markdown_text_posts_a_markdown_block_and_conflicts_with_text_or_blocks(
     fails(slack_client.chat_postMessage, "markdown_text_conflict", channel="#general", markdown_text="**a**",
           blocks=[{"type": "divider"}])
     fails(slack_client.chat_postMessage, "msg_too_long", channel="#general", markdown_text="x" * 12_001)
+
+
+def test_a_file_is_shared_only_by_conversation_id_and_only_where_the_bot_is(slack_client, slack_sandbox):
+    answer = fails(slack_client.files_upload_v2, "invalid_arguments", channel="alerts-jira", content="x",
+                   filename="x.txt")
+    assert answer["response_metadata"]["messages"] == [
+        "[ERROR] input must match regex pattern: ^[CGDZ][A-Z0-9]{8,}$ [json-pointer:/channel_id]"]
+    fails(slack_client.files_upload_v2, "invalid_arguments", channel=_human(slack_sandbox), content="x",
+          filename="x.txt")
+    random = slack_sandbox.workspace.channel("random")["id"]  # public, the bot not in it: posting works, sharing not
+    assert slack_client.chat_postMessage(channel=random, text="chat:write.public")["ok"]
+    fails(slack_client.files_upload_v2, "not_in_channel", channel=random, content="x", filename="x.txt")
+    slack_client.conversations_join(channel=random)
+    assert slack_client.files_upload_v2(channel=random, content="x", filename="x.txt")["file"]["channels"] == [random]
