@@ -180,3 +180,16 @@ def test_a_persons_reply_in_the_bots_thread_carries_thread_ts_and_parent_user_id
     assert [m["text"] for m in thread] == ["Approve PROJ-9?", "approved"]
     with pytest.raises(EventError):
         sb.post_as_user("alerts-jira", "x", thread_ts="1.000001")
+
+
+def test_response_url_replace_and_delete_are_message_changed_and_message_deleted(sb, app):
+    posted = _client(sb).chat_postMessage(channel="#compliance-delivery", text="Approve task-1?")
+    _subscribe(sb, app, "message.channels")
+    hook = WebhookClient(sb.interactivity.response_urls.new(posted["channel"], posted["ts"], _human(sb)))
+    assert hook.send(text="Approved by Amelia", replace_original=True).status_code == 200
+    assert hook.send(text="only Amelia sees this").status_code == 200  # ephemeral: no event
+    assert hook.send(delete_original=True).status_code == 200
+    changed, deleted = _events(sb, app)
+    assert (changed["subtype"], changed["message"]["text"], changed["previous_message"]["text"]) == (
+        "message_changed", "Approved by Amelia", "Approve task-1?")
+    assert (deleted["subtype"], deleted["deleted_ts"]) == ("message_deleted", posted["ts"])
