@@ -183,6 +183,11 @@ class SlackSandbox(MessageStore, Sandbox):
         view_submission to the Request URL; the app's response_action applies (`sandbox.slack.submissions`)."""
         return self.submissions.submit(view_id, values, user)
 
+    def click_view(self, view_id: str, action_id: str, user: str | None = None,
+                   values: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A person presses a button inside a modal or Home tab: Slack's block_actions from a view."""
+        return self.submissions.click(view_id, action_id, user, values)
+
     def close_view(self, view_id: str, user: str | None = None) -> dict[str, Any] | None:
         """A person closes the modal: `view_closed` if it was opened with notify_on_close (else None)."""
         return self.submissions.close(view_id, user)

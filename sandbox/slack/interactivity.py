@@ -89,9 +89,9 @@ class Interactivity:
             raise ClickError("No Interactivity Request URL: pass SlackSandbox(interactivity_url=...), call "
                              "sb.configure_interactivity(url) or PUT /_sandbox/interactivity {\"request_url\": ...}")
         stored = self._message(channel, ts)
-        block_id, button = _button(stored, action_id)
+        block_id, pressed = button(stored, action_id)
         clicker = self._user(user)
-        payload = self.payload(stored, block_id, button, clicker)
+        payload = self.payload(stored, block_id, pressed, clicker)
         # Slack's JSON escapes "/" ("https:\/\/hooks.slack.com\/actions\/…"): valid JSON, and a parser's job
         body = urlencode({"payload": json.dumps(payload, separators=(",", ":")).replace("/", "\\/")}).encode()
         record = {"at": time.time(), "request_url": url, "payload": payload,
@@ -108,11 +108,6 @@ class Interactivity:
         name = "directmessage" if channel.get("is_im") else "privategroup" if channel.get("is_private") \
             else channel["name"]
         ephemeral = bool(stored.get("ephemeral"))
-        text = button.get("text") or {}
-        action = {"action_id": button["action_id"], "block_id": block_id,
-                  "text": {"emoji": True, **text} if text.get("type") == "plain_text" else text,
-                  "value": button.get("value"), "style": button.get("style"), "type": "button",
-                  "action_ts": f"{time.time():.6f}"}
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": {"id": clicker["id"], "username": clicker["name"], "name": clicker["name"],
@@ -124,7 +119,7 @@ class Interactivity:
             "enterprise": None, "is_enterprise_install": False, "channel": {"id": channel["id"], "name": name},
             "message": copy.deepcopy(stored["message"]), "state": {"values": {}},
             "response_url": self.response_urls.new(channel["id"], stored["ts"], clicker["id"]),
-            "actions": [{k: v for k, v in action.items() if v is not None}],
+            "actions": [button_action(block_id, button)],
         }
         if ephemeral:  # Slack does not send an ephemeral message back to the app
             del payload["message"]
@@ -159,7 +154,17 @@ def person(sb: SlackSandbox, ref: str | None, error: type[LookupError], doing: s
     return found
 
 
-def _button(stored: dict[str, Any], action_id: str) -> tuple[str, dict[str, Any]]:
+def button_action(block_id: str, button: dict[str, Any]) -> dict[str, Any]:
+    """The `actions` entry of a block_actions payload for a pressed button, as Slack sends it."""
+    text = button.get("text") or {}
+    action = {"action_id": button["action_id"], "block_id": block_id,
+              "text": {"emoji": True, **text} if text.get("type") == "plain_text" else text,
+              "value": button.get("value"), "style": button.get("style"), "type": "button",
+              "action_ts": f"{time.time():.6f}"}
+    return {k: v for k, v in action.items() if v is not None}
+
+
+def button(stored: dict[str, Any], action_id: str) -> tuple[str, dict[str, Any]]:
     """(block_id, element) of the button `action_id` in an actions block or a section's accessory."""
     for n, block in enumerate(stored.get("blocks") or []):
         elements = block.get("elements") if block.get("type") == "actions" else [block.get("accessory")]

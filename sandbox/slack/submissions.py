@@ -16,9 +16,13 @@ closes every view of the stack. Any other body (or a non-2xx) leaves the modal o
 record `{at, request_url, payload, status, body, elapsed, ok, error, response_action, errors, view}` is
 returned and kept with the clicks (`sb.interactions()`).
 
+`sb.click_view(view_id, action_id, user=None, values=None)`: a button pressed inside a modal or Home tab,
+`block_actions` with `container.type` "view" (the record, as a click's).
+
 `sb.close_view(view_id, user=None)`: the person closes the modal; a view opened with `notify_on_close`
 sends `view_closed` (`is_cleared` false), others nothing (None). Over HTTP: `POST /_sandbox/view_submissions`
-`{"view_id", "values"?, "user"?}`, `POST /_sandbox/view_closures` `{"view_id", "user"?}` (400 `{"error"}`).
+`{"view_id", "values"?, "user"?}`, `POST /_sandbox/view_closures` `{"view_id", "user"?}`, `POST
+/_sandbox/view_clicks` `{"view_id", "action_id", "user"?, "values"?}` (400 `{"error"}`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sandbox.core.http import Request, Response, Router, json_response
-from sandbox.slack.interactivity import ClickError, _post, person
+from sandbox.slack.interactivity import ClickError, _post, button, button_action, person
 from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
@@ -57,10 +61,11 @@ def _state(element: dict[str, Any], value: Any) -> dict[str, Any]:
     kind = str(element.get("type"))
     out: dict[str, Any] = {"type": kind}
     if kind in ("static_select", "radio_buttons", "external_select"):
-        out["selected_option"] = _option(element, str(value)) if kind != "external_select" else \
-            {"text": {"type": "plain_text", "text": str(value)}, "value": str(value)}
+        out["selected_option"] = None if value is None else _option(element, str(value)) \
+            if kind != "external_select" else {"text": {"type": "plain_text", "text": str(value)}, "value": str(value)}
     elif kind in ("checkboxes", "multi_static_select"):
-        out["selected_options"] = [_option(element, str(v)) for v in (value if isinstance(value, list) else [value])]
+        picked = [] if value is None else value if isinstance(value, list) else [value]
+        out["selected_options"] = [_option(element, str(v)) for v in picked]
     elif kind in _SELECTED:
         out[_SELECTED[kind]] = value
     else:  # plain_text_input, email_text_input, url_text_input, number_input, rich text as text
@@ -68,7 +73,7 @@ def _state(element: dict[str, Any], value: Any) -> dict[str, Any]:
     return out
 
 
-def _values(view: dict[str, Any], given: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _values(view: dict[str, Any], given: dict[str, Any], required: bool = True) -> dict[str, dict[str, Any]]:
     values: dict[str, dict[str, Any]] = {}
     for block in view.get("blocks") or []:
         element = block.get("element") if block.get("type") == "input" else None
@@ -77,7 +82,7 @@ def _values(view: dict[str, Any], given: dict[str, Any]) -> dict[str, dict[str, 
         bid, aid = block["block_id"], str(element.get("action_id") or "")
         nested = given.get(bid)
         value = nested.get(aid) if isinstance(nested, dict) else given.get(aid)
-        if value in (None, "", []) and not block.get("optional"):
+        if value in (None, "", []) and not block.get("optional") and required:
             raise ClickError(f"The input {aid!r} (block {bid!r}) is required: Slack would not let the person "
                              "submit without it")
         values[bid] = {aid: _state(element, value if value not in ("", []) else None)}
@@ -153,6 +158,23 @@ class Submissions:
         else:
             record.update(ok=False, error="invalid_response")  # Slack shows the person an error, keeps the modal
 
+    def click(self, view_id: str, action_id: str, user: str | None = None,
+              values: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A person presses button `action_id` in an open modal or a Home tab: `block_actions` with
+        `container.type` "view", the view (its inputs so far in `state.values`, none required yet) and a
+        trigger_id (views.push / views.update follow); no response_url, as Slack."""
+        views = self.sb.api.views
+        with views._lock:
+            view = copy.deepcopy(views.views.get(view_id))
+        if not view or view_id in views.closed:
+            raise ClickError(f"No open view {view_id!r}: see sb.views()")
+        block_id, pressed = button({"blocks": view["blocks"], "ts": view_id}, action_id)
+        view["state"] = {"values": _values(view, values or {}, required=False)}
+        record = self._send("block_actions", view, user, {
+            "container": {"type": "view", "view_id": view_id}, "trigger_id": self.sb.new_trigger_id(),
+            "actions": [button_action(block_id, pressed)]})
+        return copy.deepcopy(record)
+
     def close(self, view_id: str, user: str | None = None) -> dict[str, Any] | None:
         view = self._view(view_id)
         self.sb.api.views.close(view_id)
@@ -175,3 +197,4 @@ def add_view_routes(sb: SlackSandbox, admin: Router) -> None:
 
     admin.add("POST", r"/_sandbox/view_submissions", call(sb.submit_view, "view_id", "values", "user"))
     admin.add("POST", r"/_sandbox/view_closures", call(sb.close_view, "view_id", "user"))
+    admin.add("POST", r"/_sandbox/view_clicks", call(sb.click_view, "view_id", "action_id", "user", "values"))

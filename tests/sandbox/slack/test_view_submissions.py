@@ -115,3 +115,26 @@ def test_submissions_over_the_sandbox_http_routes(opened, app):
     assert sent["ok"] and sent["payload"]["type"] == "view_submission"
     assert requests.post(sb.url + "/_sandbox/view_submissions", json={"view_id": view["id"]}).status_code == 400
     assert requests.post(sb.url + "/_sandbox/view_closures", json={"view_id": "V0NOPE"}).status_code == 400
+
+
+def test_a_button_in_a_modal_or_home_tab_is_block_actions_from_the_view(opened, app):
+    sb, client, _view = opened
+    buttons = {"type": "actions", "block_id": "more", "elements": [
+        {"type": "button", "action_id": "add_row", "text": {"type": "plain_text", "text": "Add"}, "value": "row"}]}
+    modal = client.views_open(trigger_id=sb.new_trigger_id(), view={**MODAL, "blocks": [*MODAL["blocks"], buttons]})
+    pressed = sb.click_view(modal["view"]["id"], "add_row", user="chen.wei", values={"reason": "half typed"})
+    payload = pressed["payload"]
+    assert pressed["ok"] and app.received[-1]["valid"]
+    assert (payload["type"], payload["container"]) == ("block_actions", {"type": "view",
+                                                                         "view_id": modal["view"]["id"]})
+    assert [(a["action_id"], a["block_id"], a["value"]) for a in payload["actions"]] == [("add_row", "more", "row")]
+    assert payload["view"]["state"]["values"]["why"] == {"reason": {"type": "plain_text_input", "value": "half typed"}}
+    assert "response_url" not in payload and "message" not in payload
+    # the app answers by pushing a view with the click's trigger_id
+    assert client.views_push(trigger_id=payload["trigger_id"], view=MODAL)["view"]["previous_view_id"] == \
+        modal["view"]["id"]
+    amelia = next(u for u, p in sb.workspace.users.items() if p["name"] == "amelia.hart")
+    home = client.views_publish(user_id=amelia, view={"type": "home", "blocks": [buttons]})["view"]
+    assert sb.click_view(home["id"], "add_row", user=amelia)["payload"]["view"]["type"] == "home"
+    with pytest.raises(ClickError):
+        sb.click_view(home["id"], "no_such_button")
