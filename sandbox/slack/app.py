@@ -22,6 +22,7 @@
   (`<url>/actions/T…/…/…`, `sandbox.slack.response_urls`) replaces, deletes or adds messages, 5 times
   in 30 minutes (`sb.advance_clock(seconds)` moves that time). Over HTTP: `GET|PUT
   /_sandbox/interactivity`, `POST /_sandbox/clicks`, `GET|DELETE /_sandbox/interactions`.
+- Slash commands (`sandbox.slack.commands`): `sb.configure_command("/x", url)`, `sb.run_command("/x", text, channel)`.
 - Modals (`sandbox.slack.submissions`): `sb.submit_view(view_id, values, user)` / `sb.close_view(...)` send
   Slack's signed view_submission / view_closed; the app's response_action (errors, update, push, clear) applies.
 - Events API (`sandbox.slack.events`): `sb.configure_events(url, events=[...])` verifies the Request URL
@@ -42,6 +43,8 @@ from typing import Any
 from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
+from sandbox.slack.app_side import AppSide
+from sandbox.slack.commands import Commands, add_command_routes
 from sandbox.slack.event_routes import add_event_routes
 from sandbox.slack.events import Events
 from sandbox.slack.interactivity import Interactivity, add_admin_routes
@@ -72,7 +75,7 @@ class _BotToken:
         self.state = "token_expired"
 
 
-class SlackSandbox(MessageStore, Sandbox):
+class SlackSandbox(MessageStore, AppSide, Sandbox):
     """A Slack workspace: bot token, channels, users, Web API, incoming webhooks and a message log."""
 
     vendor = "slack"
@@ -101,6 +104,7 @@ class SlackSandbox(MessageStore, Sandbox):
         self.interactivity = Interactivity(self, *self._interactivity_args)
         self.events = Events(self)
         self.submissions = Submissions(self)
+        self.commands = Commands(self)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         self.faults.tokens = self.token
         self._default_hook = self._hook_path(webhook_channel)
@@ -111,6 +115,7 @@ class SlackSandbox(MessageStore, Sandbox):
         add_admin_routes(self, self.admin)
         add_event_routes(self, self.admin)
         add_view_routes(self, self.admin)
+        add_command_routes(self, self.admin)
 
     # --- Python API ------------------------------------------------------------------------------
     @property
@@ -165,67 +170,6 @@ class SlackSandbox(MessageStore, Sandbox):
     def views(self) -> list[dict[str, Any]]:
         """Every view opened, pushed, updated or published (latest state), oldest first."""
         return copy.deepcopy(list(self.api.views.views.values()))
-
-    def configure_interactivity(self, request_url: str | None = None, signing_secret: str | None = None) -> None:
-        """Set the app's Interactivity Request URL and/or signing secret (None keeps the current one)."""
-        self.interactivity.configure(request_url, signing_secret)
-
-    def click(self, channel: str, ts: str, action_id: str, user: str | None = None) -> dict[str, Any]:
-        """`user` (Slack id, e-mail or handle; default the workspace's first person) presses the button
-        `action_id` on message `ts`: Slack's signed block_actions POST to the Request URL, once. Returns
-        `{at, request_url, payload, status, body, elapsed, ok, error}`; raises `ClickError` when the
-        message, button or user does not exist or no Request URL is set."""
-        return self.interactivity.click(channel, ts, action_id, user)
-
-    def submit_view(self, view_id: str, values: dict[str, Any] | None = None, user: str | None = None
-                    ) -> dict[str, Any]:
-        """A person submits the modal `view_id` with `values` (action_id -> entry): Slack's signed
-        view_submission to the Request URL; the app's response_action applies (`sandbox.slack.submissions`)."""
-        return self.submissions.submit(view_id, values, user)
-
-    def click_view(self, view_id: str, action_id: str, user: str | None = None,
-                   values: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A person presses a button inside a modal or Home tab: Slack's block_actions from a view."""
-        return self.submissions.click(view_id, action_id, user, values)
-
-    def close_view(self, view_id: str, user: str | None = None) -> dict[str, Any] | None:
-        """A person closes the modal: `view_closed` if it was opened with notify_on_close (else None)."""
-        return self.submissions.close(view_id, user)
-
-    def interactions(self) -> list[dict[str, Any]]:
-        """Every interaction sent to the app, oldest first (as `click` returned them)."""
-        return self.interactivity.sent()
-
-    def configure_events(self, request_url: str | None = None, signing_secret: str | None = None,
-                         events: list[str] | None = None, retry_waits: list[float] | None = None,
-                         answer_within: float | None = None) -> dict[str, Any]:
-        """Event Subscriptions (`sandbox.slack.events`): a new Request URL must answer Slack's challenge;
-        returns that attempt with `verified`."""
-        return self.events.configure(request_url, signing_secret, events, retry_waits, answer_within)
-
-    def post_as_user(self, channel: str, text: str, user: str | None = None,
-                     thread_ts: str | None = None) -> dict[str, Any]:
-        """A person posts in `channel`: `{channel, ts, event_ids}`; `message` / `app_mention` events."""
-        return self.events.post_as_user(channel, text, user, thread_ts)
-
-    def react_as_user(self, channel: str, ts: str, name: str, user: str | None = None,
-                      added: bool = True) -> str | None:
-        """A person reacts to message `ts` (`added=False` takes the reaction back): the `reaction_added` /
-        `reaction_removed` event id (None when none is sent)."""
-        return self.events.react_as_user(channel, ts, name, user, added)
-
-    def open_app_home(self, user: str | None = None, tab: str = "home") -> str | None:
-        """A person opens the app's Home (or "messages") tab: `app_home_opened` with their published Home
-        view (`sandbox.slack.workspace_events`); the event id, None when none is sent."""
-        return self.events.open_app_home(user, tab)
-
-    def event_deliveries(self) -> list[dict[str, Any]]:
-        """Every Events API request sent to the app (verification, attempts, retries), oldest first."""
-        return self.events.deliveries()
-
-    def wait_for_events(self, timeout: float = 30.0) -> bool:
-        """Wait until no event is being delivered or retried; False if some still are after `timeout`."""
-        return self.events.wait(timeout)
 
     def advance_clock(self, seconds: float) -> None:
         """Move the sandbox's time forward for response_url expiry (30 minutes)."""

@@ -1,0 +1,93 @@
+"""What the Slack sandbox does to the app under test, as Slack would (a mixin of `SlackSandbox`): people
+clicking buttons, submitting modals, running slash commands, posting, reacting and opening the App Home,
+each delivered to the app's Request URLs (`sandbox.slack.interactivity`, `submissions`, `commands`,
+`events`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.slack.commands import Commands
+    from sandbox.slack.events import Events
+    from sandbox.slack.interactivity import Interactivity
+    from sandbox.slack.submissions import Submissions
+
+
+class AppSide:
+    """Thin entry points; the sandbox provides the fields annotated here."""
+
+    interactivity: Interactivity
+    submissions: Submissions
+    commands: Commands
+    events: Events
+
+    def configure_interactivity(self, request_url: str | None = None, signing_secret: str | None = None) -> None:
+        """Set the app's Interactivity Request URL and/or signing secret (None keeps the current one)."""
+        self.interactivity.configure(request_url, signing_secret)
+
+    def click(self, channel: str, ts: str, action_id: str, user: str | None = None) -> dict[str, Any]:
+        """`user` (Slack id, e-mail or handle; default the workspace's first person) presses the button
+        `action_id` on message `ts`: Slack's signed block_actions POST to the Request URL, once. Returns
+        `{at, request_url, payload, status, body, elapsed, ok, error}`; raises `ClickError` when the
+        message, button or user does not exist or no Request URL is set."""
+        return self.interactivity.click(channel, ts, action_id, user)
+
+    def submit_view(self, view_id: str, values: dict[str, Any] | None = None, user: str | None = None
+                    ) -> dict[str, Any]:
+        """A person submits the modal `view_id` with `values` (action_id -> entry): Slack's signed
+        view_submission to the Request URL; the app's response_action applies (`sandbox.slack.submissions`)."""
+        return self.submissions.submit(view_id, values, user)
+
+    def click_view(self, view_id: str, action_id: str, user: str | None = None,
+                   values: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A person presses a button inside a modal or Home tab: Slack's block_actions from a view."""
+        return self.submissions.click(view_id, action_id, user, values)
+
+    def close_view(self, view_id: str, user: str | None = None) -> dict[str, Any] | None:
+        """A person closes the modal: `view_closed` if it was opened with notify_on_close (else None)."""
+        return self.submissions.close(view_id, user)
+
+    def configure_command(self, command: str, url: str | None) -> dict[str, str]:
+        """Set (or, url None, remove) a slash command's Request URL (`sandbox.slack.commands`)."""
+        return self.commands.configure(command, url)
+
+    def run_command(self, command: str, text: str = "", channel: str = "general",
+                    user: str | None = None) -> dict[str, Any]:
+        """A person runs `/command text` in `channel`: Slack's signed form POST; the app's answer is shown."""
+        return self.commands.run(command, text, channel, user)
+
+    def interactions(self) -> list[dict[str, Any]]:
+        """Every interaction sent to the app, oldest first (as `click` returned them)."""
+        return self.interactivity.sent()
+
+    def configure_events(self, request_url: str | None = None, signing_secret: str | None = None,
+                         events: list[str] | None = None, retry_waits: list[float] | None = None,
+                         answer_within: float | None = None) -> dict[str, Any]:
+        """Event Subscriptions (`sandbox.slack.events`): a new Request URL must answer Slack's challenge;
+        returns that attempt with `verified`."""
+        return self.events.configure(request_url, signing_secret, events, retry_waits, answer_within)
+
+    def post_as_user(self, channel: str, text: str, user: str | None = None,
+                     thread_ts: str | None = None) -> dict[str, Any]:
+        """A person posts in `channel`: `{channel, ts, event_ids}`; `message` / `app_mention` events."""
+        return self.events.post_as_user(channel, text, user, thread_ts)
+
+    def react_as_user(self, channel: str, ts: str, name: str, user: str | None = None,
+                      added: bool = True) -> str | None:
+        """A person reacts to message `ts` (`added=False` takes the reaction back): the `reaction_added` /
+        `reaction_removed` event id (None when none is sent)."""
+        return self.events.react_as_user(channel, ts, name, user, added)
+
+    def open_app_home(self, user: str | None = None, tab: str = "home") -> str | None:
+        """A person opens the app's Home (or "messages") tab: `app_home_opened` with their published Home
+        view (`sandbox.slack.workspace_events`); the event id, None when none is sent."""
+        return self.events.open_app_home(user, tab)
+
+    def event_deliveries(self) -> list[dict[str, Any]]:
+        """Every Events API request sent to the app (verification, attempts, retries), oldest first."""
+        return self.events.deliveries()
+
+    def wait_for_events(self, timeout: float = 30.0) -> bool:
+        """Wait until no event is being delivered or retried; False if some still are after `timeout`."""
+        return self.events.wait(timeout)
