@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack import message_events
+
 if TYPE_CHECKING:
     from sandbox.slack.commands import Commands
     from sandbox.slack.events import Events
@@ -78,6 +80,14 @@ class AppSide:
         """A person reacts to message `ts` (`added=False` takes the reaction back): the `reaction_added` /
         `reaction_removed` event id (None when none is sent)."""
         return self.events.react_as_user(channel, ts, name, user, added)
+
+    def edit_as_user(self, channel: str, ts: str, text: str) -> None:
+        """The person who posted message `ts` edits it (`message_changed`, `sandbox.slack.message_events`)."""
+        message_events.edit_as_user(self, channel, ts, text)
+
+    def delete_as_user(self, channel: str, ts: str) -> None:
+        """The person who posted message `ts` deletes it (`message_deleted`)."""
+        message_events.delete_as_user(self, channel, ts)
 
     def open_app_home(self, user: str | None = None, tab: str = "home") -> str | None:
         """A person opens the app's Home (or "messages") tab: `app_home_opened` with their published Home

@@ -1,6 +1,7 @@
 """HTTP control routes of the Slack sandbox's Events API (`sandbox.slack.events`), for the CLI-run sandbox:
 `GET|PUT /_sandbox/events`, `POST /_sandbox/events/messages`, `POST /_sandbox/events/reactions`
 (`"added": false` takes a reaction back), `POST /_sandbox/events/app_home` (`{"user"?, "tab"?}`),
+`POST /_sandbox/events/edits` (`{"channel", "ts", "text"}`), `POST /_sandbox/events/deletions` (`{"channel", "ts"}`),
 `GET|DELETE /_sandbox/event_deliveries` (`?wait=seconds` waits for pending deliveries first)."""
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def add_event_routes(sb: SlackSandbox, admin: Router) -> None:
     admin.add("POST", r"/_sandbox/events/messages", call(sb.post_as_user, "channel", "text", "user", "thread_ts"))
     admin.add("POST", r"/_sandbox/events/reactions", call(
         lambda **kw: {"event_id": sb.react_as_user(**kw)}, "channel", "ts", "name", "user", "added"))
+    admin.add("POST", r"/_sandbox/events/edits", call(
+        lambda **kw: (sb.edit_as_user(**kw), {"edited": True})[1], "channel", "ts", "text"))
+    admin.add("POST", r"/_sandbox/events/deletions", call(
+        lambda **kw: (sb.delete_as_user(**kw), {"deleted": True})[1], "channel", "ts"))
     admin.add("POST", r"/_sandbox/events/app_home", call(
         lambda **kw: {"event_id": sb.open_app_home(**kw)}, "user", "tab"))
     admin.add("GET", r"/_sandbox/event_deliveries", deliveries)

@@ -7,7 +7,8 @@ an app subscribed to `message.channels` / `message.groups` / `message.im` / `mes
 - chat.update or a response_url's replace_original: `subtype: message_changed`, `hidden: true`, the new
   `message` (with `edited`) and the `previous_message`, under a new `ts` / `event_ts`;
 - chat.delete or delete_original: `subtype: message_deleted`, `hidden: true`, `deleted_ts`,
-  `previous_message`.
+  `previous_message`;
+- a person editing or deleting their own message (`sb.edit_as_user`, `sb.delete_as_user`): the same two.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.slack.events import Events, _kind, _now_ts
+from sandbox.slack.events import EventError, Events, _kind
 
 
 def _message(stored: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def posted(events: Events, channel: dict[str, Any], stored: dict[str, Any],
 
 def changed(events: Events, channel: dict[str, Any], stored: dict[str, Any], previous: dict[str, Any]
             ) -> str | None:
-    kind, ts = _kind(channel), _now_ts()
+    kind, ts = _kind(channel), events.sb.next_ts()
     previous = {k: v for k, v in previous.items() if k != "metadata"}
     return events.emit(channel, f"message.{kind[0]}", {
         "type": "message", "subtype": "message_changed", "message": _message(stored),
@@ -47,8 +48,35 @@ def changed(events: Events, channel: dict[str, Any], stored: dict[str, Any], pre
 
 
 def deleted(events: Events, channel: dict[str, Any], stored: dict[str, Any]) -> str | None:
-    kind, ts = _kind(channel), _now_ts()
+    kind, ts = _kind(channel), events.sb.next_ts()
     return events.emit(channel, f"message.{kind[0]}", {
         "type": "message", "subtype": "message_deleted", "previous_message": _message(stored),
         "channel": channel["id"], "hidden": True, "deleted_ts": stored["ts"], "ts": ts, "event_ts": ts,
         "channel_type": kind[1]})
+
+
+def _persons_message(sb: Any, channel: str, ts: str) -> dict[str, Any]:
+    found = sb.workspace.channel(channel)
+    stored = sb.find_message(found["id"], ts) if found else None
+    if stored is None:
+        raise EventError(f"No message {ts} in channel {channel!r}: see sb.messages()")
+    if stored["message"].get("bot_id") or not stored["message"].get("user"):
+        raise EventError(f"Message {ts} is the bot's: a person edits or deletes only their own")
+    return stored
+
+
+def edit_as_user(sb: Any, channel: str, ts: str, text: str) -> None:
+    """The person who posted message `ts` edits it: `message_changed` (edited by them)."""
+    stored = _persons_message(sb, channel, ts)
+    with sb._lock:
+        previous = copy.deepcopy(stored["message"])
+        block = {"type": "rich_text", "block_id": previous.get("blocks", [{}])[0].get("block_id", "edit"),
+                 "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}
+        stored["message"].update(text=text, blocks=[block], edited={"user": previous["user"], "ts": sb._next_ts()})
+        stored.update(text=text, blocks=[block])
+    sb.message_changed(stored, previous)
+
+
+def delete_as_user(sb: Any, channel: str, ts: str) -> None:
+    """The person who posted message `ts` deletes it: `message_deleted`."""
+    sb.delete_message(_persons_message(sb, channel, ts))

@@ -33,6 +33,11 @@ class MessageStore:
             "id": cid, "name": cid, "is_im": True, "is_private": True, "is_member": True, "is_archived": False,
             "user": user_id, "is_channel": False, "is_group": False, "is_mpim": False, "created": 1_700_000_000})
 
+    def next_ts(self) -> str:
+        """A fresh message-style ts, after every one given so far (an edit's, an event's)."""
+        with self._lock:
+            return self._next_ts()
+
     def _next_ts(self) -> str:
         self._seq += 1
         return f"{int(time.time())}.{self._seq % 1_000_000:06d}"

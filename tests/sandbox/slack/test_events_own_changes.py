@@ -193,3 +193,21 @@ def test_response_url_replace_and_delete_are_message_changed_and_message_deleted
     assert (changed["subtype"], changed["message"]["text"], changed["previous_message"]["text"]) == (
         "message_changed", "Approved by Amelia", "Approve task-1?")
     assert (deleted["subtype"], deleted["deleted_ts"]) == ("message_deleted", posted["ts"])
+
+
+def test_a_person_editing_or_deleting_their_message_is_message_changed_and_deleted(sb, app):
+    _subscribe(sb, app, "message.channels")
+    posted = sb.post_as_user("general", "/deploy prod", user="bruno.keller")
+    sb.edit_as_user("general", posted["ts"], "/deploy staging")
+    assert requests.post(sb.url + "/_sandbox/events/deletions", json={"channel": "general", "ts": posted["ts"]}
+                         ).json() == {"deleted": True}
+    _message, changed, deleted = _events(sb, app)
+    bruno = _human(sb, "bruno.keller")
+    assert (changed["subtype"], changed["message"]["text"], changed["message"]["edited"]["user"]) == (
+        "message_changed", "/deploy staging", bruno)
+    assert changed["previous_message"]["text"] == "/deploy prod"
+    assert (deleted["subtype"], deleted["deleted_ts"], deleted["previous_message"]["text"]) == (
+        "message_deleted", posted["ts"], "/deploy staging")
+    bots = _client(sb).chat_postMessage(channel="#general", text="mine")
+    with pytest.raises(EventError):
+        sb.edit_as_user("general", bots["ts"], "not theirs")
