@@ -1,6 +1,6 @@
 """Slack emulator: Web API (chat.postMessage, auth.test, conversations.*, users.*), incoming
-webhooks, interactivity (button clicks POSTed to the app, response_urls) and the Events API, keeping
-every message for tests.
+webhooks, interactivity (button clicks, modal submissions and slash commands POSTed to the app,
+response_urls) and the Events API, keeping every message for tests.
 
     from sandbox.slack import SlackSandbox
     with SlackSandbox() as sb:
@@ -11,6 +11,7 @@ every message for tests.
         sb.click("alerts-servicenow", ts, "approve", user="amelia.hart")  # the app's answer + the payload
         sb.configure_events("http://127.0.0.1:8080/slack/events", events=["message.channels"])
         sb.post_as_user("general", "hello", user="amelia.hart")  # a signed event_callback to the app
+        sb.submit_view(view_id, {"reason": "..."}); sb.run_command("/approve", "task-1", channel="general")
 """
 
 from sandbox.slack.app import SlackSandbox
