@@ -46,7 +46,9 @@ def handle_webhook(sb: SlackSandbox, req: Request) -> Response:
         return text_response(400, "no_text")
     ws = sb.workspace
     message = {"type": "message", "subtype": "bot_message", "text": body.get("text") or "", "bot_id": ws.bot_id,
-               "username": body.get("username") or "incoming-webhook"}
+               "app_id": ws.app_id, "username": body.get("username") or "incoming-webhook"}
+    if body.get("icon_emoji") or body.get("icon_url"):  # the override icon, as chat.postMessage's
+        message["icons"] = {"emoji": body["icon_emoji"]} if body.get("icon_emoji") else {"image_64": body["icon_url"]}
     for key in ("blocks", "attachments", "thread_ts"):
         if body.get(key):
             message[key] = body[key]

@@ -40,7 +40,7 @@ def test_the_bots_own_post_is_a_message_event_with_bot_id_and_bot_profile(sb, ap
     posted = client.chat_postMessage(channel="#general", text="build green")
     reply = client.chat_postMessage(channel="#general", text="details", thread_ts=posted["ts"])
     client.chat_postEphemeral(channel="#general", user=_human(sb), text="only you see this")
-    WebhookClient(sb.webhook_url_for("general")).send(text="from a webhook")
+    WebhookClient(sb.webhook_url_for("general")).send_dict({"text": "from a webhook", "icon_emoji": ":bell:"})
     own, threaded, hooked = _events(sb, app)
     assert (own["type"], own["text"], own["ts"], own["channel"]) == ("message", "build green", posted["ts"],
                                                                      posted["channel"])
@@ -51,6 +51,7 @@ def test_the_bots_own_post_is_a_message_event_with_bot_id_and_bot_profile(sb, ap
     assert (threaded["ts"], threaded["thread_ts"], threaded["parent_user_id"]) == (reply["ts"], posted["ts"],
                                                                                    ws.bot_user_id)
     assert (hooked["subtype"], hooked["text"], hooked["bot_id"]) == ("bot_message", "from a webhook", ws.bot_id)
+    assert (hooked["app_id"], hooked["icons"]) == (ws.app_id, {"emoji": ":bell:"})
     # what a Bolt-style app does with them: every one is its own, none is a person's
     assert [e for e in (own, threaded, hooked) if not e.get("bot_id")] == []
 
