@@ -1,5 +1,6 @@
 """Channel administration: conversations.create / join / leave / invite / kick / archive / unarchive /
-rename / setTopic / setPurpose / members / mark / close, with Slack's error codes (pins.*: `sandbox.slack.pins`).
+rename / setTopic / setPurpose / members / mark / close / open (DMs, group DMs), with Slack's error codes
+(pins.*: `sandbox.slack.pins`).
 
 Membership: every person is in every seeded channel, the bot only where `is_member` (seed.py); a created
 channel starts with the bot alone. Names follow Slack's rule (lowercase letters, digits, `-`, `_`, at most
@@ -37,7 +38,7 @@ class ChannelsApi:
             "conversations.archive": self.archive, "conversations.unarchive": self.unarchive,
             "conversations.setTopic": self.set_topic, "conversations.setPurpose": self.set_purpose,
             "conversations.members": self.members, "conversations.rename": self.rename,
-            "conversations.mark": self.mark, "conversations.close": self.close,
+            "conversations.mark": self.mark, "conversations.close": self.close, "conversations.open": self.open,
         }
 
     # --- membership ---------------------------------------------------------------------------------
@@ -261,3 +262,33 @@ class ChannelsApi:
             return {"no_op": True, "already_closed": True}
         channel["is_open"] = False
         return {}
+
+    def open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Open (or find) a DM: `users=U…` -> `{"channel": {"id": "D…"}}`; 2-8 users open a group DM (mpim,
+        `G…`, the bot and them); `channel=D…|G…` resumes one (the whole object with `return_im`)."""
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if args.get("channel") and not users:
+            channel = self.api._channel(args)
+            if not channel.get("is_im") and not channel.get("is_mpim"):
+                raise SlackError("method_not_supported_for_channel_type")
+            existed = channel.get("is_open", True)
+        elif not users:
+            raise SlackError("users_list_not_supplied")
+        elif len(users) > 8:
+            raise SlackError("too_many_users")
+        else:
+            for uid in users:
+                if uid not in self.sb.workspace.users:
+                    raise SlackError("user_not_found")
+            ids = sorted(set(users) - {self.sb.workspace.bot_user_id})
+            if not ids:
+                raise SlackError("cannot_dm_bot")
+            cid = "D" + ids[0][1:] if len(ids) == 1 else None
+            found = self.sb.workspace.channels.get(cid) if cid else self.find_mpim(ids)
+            existed = found is not None and found.get("is_open", True)
+            channel = self.sb.dm_channel(ids[0]) if cid else found or self.new_mpim(ids)
+        channel["is_open"] = True
+        out: dict[str, Any] = {"channel": dict(channel) if _flag(args.get("return_im")) else {"id": channel["id"]}}
+        if existed:
+            out.update(no_op=True, already_open=True)
+        return out

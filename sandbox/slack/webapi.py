@@ -11,7 +11,7 @@ user_not_found, invalid_json, unknown_method (HTTP 404).
 
 Methods: api.test, auth.test, auth.revoke, chat.postMessage, chat.update, chat.delete, chat.getPermalink,
 chat.postEphemeral, conversations.info, conversations.history (top-level messages and broadcast replies only),
-conversations.replies (a thread), conversations.open (users.*: `sandbox.slack.directory`); user-token methods
+conversations.replies (a thread) (users.*: `sandbox.slack.directory`); user-token methods
 (USER_TOKEN_ONLY: search.*, reminders.*, stars.*, ...) answer not_allowed_token_type to the bot token.
 chat.update / chat.delete act on the bot's own messages
 (message_not_found, cant_update_message, cant_delete_message). chat.postMessage / chat.update keep `metadata`;
@@ -21,7 +21,7 @@ Reading a channel (conversations.history / replies) needs the bot in it (not_in_
 tokens); a private channel it is not in is channel_not_found to every method, as Slack hides it from
 non-members (chat.postMessage too; public channels take posts without joining). Read-back messages carry
 Slack's thread fields (`sandbox.slack.threads`: reply_count, latest_reply, parent_user_id, thread_broadcast).
-api.test echoes `args` (and fails with `error=<code>`); conversations.open gives the whole DM with `return_im`.
+api.test echoes `args` (and fails with `error=<code>`).
 More methods live in their own modules: files.* (`sandbox.slack.files`), conversations admin
 (`sandbox.slack.channels`), pins.* (`sandbox.slack.pins`), reactions.* (`sandbox.slack.reactions`), bookmarks.*
 (`sandbox.slack.bookmarks`), scheduled messages, chat.meMessage and chat.unfurl (`sandbox.slack.scheduled`),
@@ -179,7 +179,7 @@ class WebApi:
             "api.test": self.api_test, "auth.test": self.auth_test, "auth.revoke": self.auth_revoke,
             "chat.postMessage": self.post_message,
             "conversations.info": self.conversations_info,
-            "conversations.history": self.conversations_history, "conversations.open": self.conversations_open,
+            "conversations.history": self.conversations_history,
             "conversations.replies": self.conversations_replies,
             "chat.update": self.update_message,
             "chat.delete": self.delete_message, "chat.getPermalink": self.permalink,
@@ -371,33 +371,3 @@ class WebApi:
         replies = [{k: v for k, v in shown[m["ts"]].items() if k != "root"} for m in rows
                    if m["ts"] in shown and m["thread_ts"] == ts and m["ts"] != ts and _in_window(m["ts"], args)]
         return _page([shown[ts], *replies], args, limit)
-
-    def conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Open (or find) a DM: `users=U…` -> `{"channel": {"id": "D…"}}`; 2-8 users open a group DM (mpim,
-        `G…`, the bot and them); `channel=D…|G…` resumes one (the whole object with `return_im`)."""
-        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
-        if args.get("channel") and not users:
-            channel = self._channel(args)
-            if not channel.get("is_im") and not channel.get("is_mpim"):
-                raise SlackError("method_not_supported_for_channel_type")
-            existed = channel.get("is_open", True)
-        elif not users:
-            raise SlackError("users_list_not_supplied")
-        elif len(users) > 8:
-            raise SlackError("too_many_users")
-        else:
-            for uid in users:
-                if uid not in self.sb.workspace.users:
-                    raise SlackError("user_not_found")
-            ids = sorted(set(users) - {self.sb.workspace.bot_user_id})
-            if not ids:
-                raise SlackError("cannot_dm_bot")
-            cid = "D" + ids[0][1:] if len(ids) == 1 else None
-            found = self.sb.workspace.channels.get(cid) if cid else self.channels.find_mpim(ids)
-            existed = found is not None and found.get("is_open", True)
-            channel = self.sb.dm_channel(ids[0]) if cid else found or self.channels.new_mpim(ids)
-        channel["is_open"] = True
-        out: dict[str, Any] = {"channel": dict(channel) if _flag(args.get("return_im")) else {"id": channel["id"]}}
-        if existed:
-            out.update(no_op=True, already_open=True)
-        return out
