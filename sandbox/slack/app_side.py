@@ -81,6 +81,12 @@ class AppSide:
         `reaction_removed` event id (None when none is sent)."""
         return self.events.react_as_user(channel, ts, name, user, added)
 
+    def upload_as_user(self, channel: str, filename: str, content: str | bytes, user: str | None = None,
+                       text: str = "") -> dict[str, Any]:
+        """A person uploads a file into `channel`: `{channel, ts, file_id, event_ids}`; `message` (subtype
+        file_share) and `file_shared` events."""
+        return self.events.upload_as_user(channel, filename, content, user, text)
+
     def edit_as_user(self, channel: str, ts: str, text: str) -> None:
         """The person who posted message `ts` edits it (`message_changed`, `sandbox.slack.message_events`)."""
         message_events.edit_as_user(self, channel, ts, text)

@@ -2,6 +2,7 @@
 `GET|PUT /_sandbox/events`, `POST /_sandbox/events/messages`, `POST /_sandbox/events/reactions`
 (`"added": false` takes a reaction back), `POST /_sandbox/events/app_home` (`{"user"?, "tab"?}`),
 `POST /_sandbox/events/edits` (`{"channel", "ts", "text"}`), `POST /_sandbox/events/deletions` (`{"channel", "ts"}`),
+`POST /_sandbox/events/files` (`{"channel", "filename", "content", "user"?, "text"?}`),
 `GET|DELETE /_sandbox/event_deliveries` (`?wait=seconds` waits for pending deliveries first)."""
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def add_event_routes(sb: SlackSandbox, admin: Router) -> None:
     admin.add("POST", r"/_sandbox/events/messages", call(sb.post_as_user, "channel", "text", "user", "thread_ts"))
     admin.add("POST", r"/_sandbox/events/reactions", call(
         lambda **kw: {"event_id": sb.react_as_user(**kw)}, "channel", "ts", "name", "user", "added"))
+    admin.add("POST", r"/_sandbox/events/files", call(sb.upload_as_user, "channel", "filename", "content", "user",
+                                                      "text"))
     admin.add("POST", r"/_sandbox/events/edits", call(
         lambda **kw: (sb.edit_as_user(**kw), {"edited": True})[1], "channel", "ts", "text"))
     admin.add("POST", r"/_sandbox/events/deletions", call(

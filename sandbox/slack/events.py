@@ -7,7 +7,8 @@ attempt (`verified` True/False) and a refused URL delivers nothing. Without a UR
 settings only (Slack asks for the challenge when a URL is entered). The signing secret is the app's one,
 shared with interactivity (`sb.configure_interactivity`). Then, for each event the app
 subscribed to (`message.channels` public, `message.groups` private, `message.im`, `message.mpim`,
-`app_mention`, `reaction_added`, `reaction_removed`, `member_joined_channel`, `member_left_channel`; the
+`app_mention`, `reaction_added`, `reaction_removed`, `member_joined_channel`, `member_left_channel`,
+`file_shared` (the bot's shares and `sb.upload_as_user(channel, filename, content, user, text)`); the
 channel, token and App Home events of `sandbox.slack.workspace_events`) in a conversation the bot is a
 member of (or workspace-wide ones; only subscribed types: Slack sends no other), an
 envelope `{token, team_id, api_app_id, event, type: "event_callback", event_id, event_time,
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
 RETRY_WAITS = (0.0, 60.0, 300.0)  # Slack: a retry at once, after 1 minute, after 5 minutes
 EVENT_TYPES = ("message.channels", "message.groups", "message.im", "message.mpim", "app_mention",
                "reaction_added", "reaction_removed", "member_joined_channel", "member_left_channel",
-               *WORKSPACE_EVENTS)
+               "file_shared", *WORKSPACE_EVENTS)
 
 
 class EventError(LookupError):
@@ -132,15 +133,33 @@ class Events:
             message["thread_ts"] = parent["thread_ts"] or parent["ts"]
         stored = self.sb.record_message(found, message, "user", {"channel": found["id"], "text": text,
                                                                  "user": who["id"]})
-        event = {**copy.deepcopy(stored["message"]), "event_ts": stored["ts"], "channel": found["id"]}
+        event = self._message_event(found, stored)
         if parent is not None:
             event["parent_user_id"] = parent["message"].get("user") or parent["message"].get("bot_id")
         kind = _kind(found)
-        ids = [self.emit(found, f"message.{kind[0]}", {**event, "channel_type": kind[1]})]
+        ids = [self.emit(found, f"message.{kind[0]}", event)]
         if f"<@{self.sb.workspace.bot_user_id}>" in text and kind[1] != "im":
-            ids.append(self.emit(found, "app_mention", {**{k: v for k, v in event.items() if k != "client_msg_id"},
-                                                        "type": "app_mention"}))
+            mention = {k: v for k, v in event.items() if k not in ("client_msg_id", "channel_type")}
+            ids.append(self.emit(found, "app_mention", {**mention, "type": "app_mention"}))
         return {"channel": found["id"], "ts": stored["ts"], "event_ids": [i for i in ids if i]}
+
+    @staticmethod
+    def _message_event(channel: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+        return {**copy.deepcopy(stored["message"]), "event_ts": stored["ts"], "channel": channel["id"],
+                "channel_type": _kind(channel)[1]}
+
+    def upload_as_user(self, channel: str, filename: str, content: str | bytes, user: str | None = None,
+                       text: str = "") -> dict[str, Any]:
+        """A person uploads a file: a `file_share` message (`message` event) and `file_shared` for the app;
+        files.info and `url_private` (with the bot token) give it back."""
+        found, who = self._channel(channel), person(self.sb, user, EventError, "upload")
+        if found["is_archived"]:
+            raise EventError(f"#{found['name']} is archived: nobody can upload there")
+        data = content.encode() if isinstance(content, str) else bytes(content)
+        stored = self.sb.api.files.upload_as_user(found, who["id"], filename, data, text)
+        event_id = self.emit(found, f"message.{_kind(found)[0]}", self._message_event(found, stored))
+        return {"channel": found["id"], "ts": stored["ts"], "file_id": stored["message"]["files"][0]["id"],
+                "event_ids": [event_id] if event_id else []}
 
     def react_as_user(self, channel: str, ts: str, name: str, user: str | None = None,
                       added: bool = True) -> str | None:

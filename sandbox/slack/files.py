@@ -20,6 +20,7 @@ import mimetypes
 import re
 import threading
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request, Response
@@ -128,18 +129,26 @@ class FilesApi:
             raise SlackError("not_in_channel")
         return channel
 
-    def _share(self, channel: dict[str, Any], files: list[dict[str, Any]], args: dict[str, Any]) -> None:
+    def _share(self, channel: dict[str, Any], files: list[dict[str, Any]], args: dict[str, Any],
+               person: str | None = None) -> dict[str, Any]:
+        """One message with `files` in `channel` (the bot's, or `person`'s: subtype file_share), their
+        shares, and a `file_shared` event per file for a subscribed app."""
         ws = self.sb.workspace
+        sharer = person or ws.bot_user_id
         message: dict[str, Any] = {"type": "message", "text": str(args.get("initial_comment") or ""),
-                                   "user": ws.bot_user_id, "bot_id": ws.bot_id, "app_id": ws.app_id,
-                                   "team": ws.team_id, "upload": True, "display_as_bot": False,
+                                   "user": sharer, "team": ws.team_id, "upload": True, "display_as_bot": False,
                                    "files": [_public(f) for f in files]}
+        if person:
+            message.update(subtype="file_share", client_msg_id=str(uuid.uuid4()))
+        else:
+            message.update(bot_id=ws.bot_id, app_id=ws.app_id)
         if args.get("thread_ts"):
             message["thread_ts"] = str(args["thread_ts"])
-        stored = self.sb.record_message(channel, message, "files.completeUploadExternal", args)
+        stored = self.sb.record_message(channel, message, "user" if person else "files.completeUploadExternal",
+                                        args)
         kind = "private" if channel["is_private"] or channel.get("is_im") else "public"
         share = {"ts": stored["ts"], "channel_name": channel["name"], "team_id": ws.team_id,
-                 "share_user_id": ws.bot_user_id, "reply_users": [], "reply_count": 0}
+                 "share_user_id": sharer, "reply_users": [], "reply_count": 0}
         if args.get("thread_ts"):
             share["thread_ts"] = str(args["thread_ts"])
         with self._lock:
@@ -149,6 +158,22 @@ class FilesApi:
                 if channel["id"] not in f[bucket]:
                     f[bucket].append(channel["id"])
                 f["is_public"] = f["is_public"] or kind == "public"
+        for f in files:
+            self.sb.events.emit(channel, "file_shared", {
+                "type": "file_shared", "channel_id": channel["id"], "file_id": f["id"], "user_id": sharer,
+                "file": {"id": f["id"]}, "event_ts": stored["ts"]})
+        return stored
+
+    def upload_as_user(self, channel: dict[str, Any], uid: str, filename: str, data: bytes,
+                       text: str = "") -> dict[str, Any]:
+        """A person uploads a file into `channel` (`sb.upload_as_user`): the kept message."""
+        fid = self.get_upload_url({"filename": filename, "length": max(len(data), 1)})["file_id"]
+        ws = self.sb.workspace
+        with self._lock:
+            f = self._files[fid]
+            f.update(_data=data, size=len(data), _state="complete", user=uid,
+                     permalink=f"https://{ws.domain}.slack.com/files/{uid}/{fid}/{filename}")
+        return self._share(channel, [f], {"initial_comment": text}, person=uid)
 
     def _file(self, args: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

@@ -212,3 +212,27 @@ def test_a_person_editing_or_deleting_their_message_is_message_changed_and_delet
     bots = _client(sb).chat_postMessage(channel="#general", text="mine")
     with pytest.raises(EventError):
         sb.edit_as_user("general", bots["ts"], "not theirs")
+
+
+def test_a_person_uploading_a_file_is_file_share_and_file_shared_the_app_can_download(sb, app):
+    _subscribe(sb, app, "message.channels", "file_shared")
+    up = sb.upload_as_user("alerts-jira", "export.csv", "key,status\nPROJ-1,Done\n", user="priya.nair",
+                           text="this week's export")
+    events = {e["type"]: e for e in _events(sb, app)}
+    priya = _human(sb, "priya.nair")
+    message, shared = events["message"], events["file_shared"]
+    assert (message["subtype"], message["user"], message["text"], message["upload"]) == (
+        "file_share", priya, "this week's export", True)
+    assert "bot_id" not in message and message["files"][0]["id"] == up["file_id"]
+    assert (shared["file_id"], shared["user_id"], shared["channel_id"], shared["file"]) == (
+        up["file_id"], priya, up["channel"], {"id": up["file_id"]})
+    # what an app does next: files.info, then the bytes with its bot token
+    info = _client(sb).files_info(file=shared["file_id"])["file"]
+    assert (info["name"], info["user"], info["size"]) == ("export.csv", priya, 23)
+    got = requests.get(info["url_private_download"], headers={"Authorization": f"Bearer {sb.bot_token}"}, timeout=5)
+    assert got.content == b"key,status\nPROJ-1,Done\n"
+    # the bot's own upload is file_shared too (and its message event, as any bot post)
+    app.received.clear()
+    mine = _client(sb).files_upload_v2(channel=up["channel"], content="x", filename="x.txt")["file"]
+    assert {e["type"] for e in _events(sb, app)} == {"message", "file_shared"}
+    assert [e["file_id"] for e in _events(sb, app) if e["type"] == "file_shared"] == [mine["id"]]
