@@ -70,7 +70,7 @@ def edit_as_user(sb: Any, channel: str, ts: str, text: str) -> None:
     stored = _persons_message(sb, channel, ts)
     with sb._lock:
         previous = copy.deepcopy(stored["message"])
-        block = {"type": "rich_text", "block_id": previous.get("blocks", [{}])[0].get("block_id", "edit"),
+        block = {"type": "rich_text", "block_id": (previous.get("blocks") or [{}])[0].get("block_id", "edit"),
                  "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}
         stored["message"].update(text=text, blocks=[block], edited={"user": previous["user"], "ts": sb._next_ts()})
         stored.update(text=text, blocks=[block])
