@@ -10,6 +10,8 @@
   webhooks `{"retry_after":N,"ok":false,"error":"rate_limited"}`), rate_5xx -> internal_error /
   rollup_error, rate_401 -> invalid_auth, rate_403 -> missing_scope; `revoke_tokens` -> token_revoked,
   `expire_tokens` -> token_expired. Slack-only: `archive(channel)`, `set_method_error(method, code)`.
+- Scopes (`sandbox.slack.scopes`): every scope the methods need is granted (X-OAuth-Scopes);
+  `sb.set_scopes([...])` (or `PUT /_sandbox/scopes`) narrows them: missing_scope with needed/provided.
 - File uploads (files_upload_v2): bytes go to `<url>/upload/v1/<ticket>`, `url_private` serves them back.
   `sb.new_trigger_id()` (or `POST /_sandbox/trigger_ids`) gives views.open / views.push a trigger;
   `sb.views()` lists the views.
@@ -49,7 +51,7 @@ from sandbox.slack.event_routes import add_event_routes
 from sandbox.slack.events import Events
 from sandbox.slack.interactivity import Interactivity, add_admin_routes
 from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
-from sandbox.slack.scopes import SCOPES, accepted, missing_scope
+from sandbox.slack.scopes import Grants, accepted
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
 from sandbox.slack.seed import _user as _person
 from sandbox.slack.store import MessageStore
@@ -93,6 +95,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         self.token = _BotToken()
         self.webhook_channel = webhook_channel
         self.api = WebApi(self)
+        self.grants = Grants()
         self._lock = threading.Lock()
         self._messages: list[dict[str, Any]] = []
         self._seq = 0
@@ -111,6 +114,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         self.admin.add("GET", r"/_sandbox/messages", lambda r: json_response(
             {"messages": self.messages(r.query.get("channel") or None)}))
         self.admin.add("DELETE", r"/_sandbox/messages", lambda r: (self.clear_messages(), Response(status=204))[1])
+        self.admin.add("PUT", r"/_sandbox/scopes", self._put_scopes)
         self.admin.add("POST", r"/_sandbox/trigger_ids", lambda r: json_response({"trigger_id": self.new_trigger_id()}))
         add_admin_routes(self, self.admin)
         add_event_routes(self, self.admin)
@@ -189,6 +193,10 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
             raise KeyError(channel)
         found["is_archived"] = archived
 
+    def set_scopes(self, scopes: list[str] | None) -> list[str]:
+        """Narrow the bot token's granted scopes (None: all the sandbox serves), `sandbox.slack.scopes`."""
+        return self.grants.set(scopes)
+
     def set_method_error(self, method: str, error: str | None) -> None:
         """Make every call of a Web API method fail with `error` (None switches it off); "ratelimited"
         answers HTTP 429 with `Retry-After: 1`, as Slack's rate limit does (other codes HTTP 200)."""
@@ -207,12 +215,19 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         self.workspace = build_workspace(self.seed, self.team)
         self.api = WebApi(self)
         self.token.state = "ok"
+        self.grants = Grants()
         self.interactivity = Interactivity(self, *self._interactivity_args)
         self.events.stop()
         self.events = Events(self)
         with self._lock:
             self._messages.clear()
             self._method_errors.clear()
+
+    def _put_scopes(self, req: Request) -> Response:
+        try:
+            return json_response({"scopes": self.set_scopes((req.json() or {}).get("scopes"))})
+        except (ValueError, AttributeError) as exc:
+            return json_response({"error": str(exc)}, 400)
 
     # --- HTTP -----------------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:
@@ -238,7 +253,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
                     ) -> Response:
         resp = json_response(body, status, headers)
         resp.content_type = SLACK_JSON
-        resp.headers += [("X-Slack-Req-Id", uuid.uuid4().hex), ("X-OAuth-Scopes", SCOPES),
+        resp.headers += [("X-Slack-Req-Id", uuid.uuid4().hex), ("X-OAuth-Scopes", self.grants.header()),
                          ("X-Accepted-OAuth-Scopes", accepted(self._method()))]
         return resp
 
@@ -256,11 +271,13 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
             args = call_args(req)
             if method != "api.test":
                 self._check_token(req, args)
+            if method != "api.test" and self.grants.lacks(method):
+                raise SlackError("missing_scope", **self.grants.missing(method))
             self.api.scheduled.deliver_due()
             with self._lock:
                 forced = self._method_errors.get(method)
             if forced:
-                extra = missing_scope(method) if forced == "missing_scope" else {}
+                extra = self.grants.missing(method) if forced == "missing_scope" else {}
                 raise SlackError(forced, 429 if forced == "ratelimited" else 200, **extra)
             return self._slack_json(_with_charset_warning(req, {"ok": True, **fn(args)}))
         except SlackError as exc:
@@ -316,7 +333,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
                 return text_response(403, "invalid_token" if decision.status == 401 else "action_prohibited")
             if decision.status == 401:
                 return self._slack_json({"ok": False, "error": "invalid_auth"})
-            return self._slack_json({"ok": False, "error": "missing_scope", **missing_scope(self._method())})
+            return self._slack_json({"ok": False, "error": "missing_scope", **self.grants.missing(self._method())})
         status = int(decision.status or 500)
         return text_response(status, "rollup_error") if webhook else \
             self._slack_json({"ok": False, "error": "internal_error"}, status)

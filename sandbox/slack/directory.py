@@ -95,10 +95,13 @@ class DirectoryApi:
     def emoji_list(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"emoji": dict(EMOJI), "cache_ts": "1760000000.000000"}
 
-    @staticmethod
-    def _person(user: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
-        """A user object as answered; `locale` only with include_locale, as Slack."""
-        return {**user, "locale": "en-US"} if _flag(args.get("include_locale")) else dict(user)
+    def _person(self, user: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+        """A user object as answered; `locale` only with include_locale, the e-mail only with the
+        users:read.email scope, as Slack."""
+        out = {**user, "locale": "en-US"} if _flag(args.get("include_locale")) else dict(user)
+        if not self.sb.grants.has("users:read.email") and "email" in user["profile"]:
+            out["profile"] = {k: v for k, v in user["profile"].items() if k != "email"}
+        return out
 
     def users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -1,7 +1,8 @@
 """OAuth scopes: what the sandbox's bot token was granted (`X-OAuth-Scopes` on every Web API answer) and
 what each method accepts (`X-Accepted-OAuth-Scopes`, and `needed` in a `missing_scope` error), as Slack
-sends them. A `missing_scope` answer (a 403 fault or `sb.set_method_error(method, "missing_scope")`) says
-`needed` (the method's scopes) and `provided` (the granted ones without them), as Slack's does."""
+sends them. A `missing_scope` answer (a method the granted scopes do not cover, a 403 fault or
+`sb.set_method_error(method, "missing_scope")`) says `needed` (the method's scopes) and `provided` (the
+granted ones without them), as Slack's does."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ GRANTED = ("chat:write", "chat:write.public", "chat:write.customize", "commands"
            "users:read.email", "users:write", "users.profile:read", "usergroups:read", "usergroups:write",
            "team:read", "emoji:read", "files:read", "files:write", "reactions:read", "reactions:write", "pins:read",
            "pins:write", "bookmarks:read", "bookmarks:write", "links:write", "dnd:read", "assistant:write")
-SCOPES = ",".join(GRANTED)
 
 _HISTORY = "channels:history,groups:history,im:history,mpim:history"
 _READ = "channels:read,groups:read,im:read,mpim:read"
@@ -43,8 +43,34 @@ def accepted(method: str) -> str:
     return ACCEPTED[best] if best is not None else ""
 
 
-def missing_scope(method: str) -> dict[str, str]:
-    """The `needed` / `provided` fields of a missing_scope answer for `method`."""
-    needed = accepted(method) or "chat:write"
-    lacking = set(needed.split(","))
-    return {"needed": needed, "provided": ",".join(s for s in GRANTED if s not in lacking)}
+class Grants:
+    """The bot token's granted scopes: all of GRANTED unless `sb.set_scopes([...])` narrows them. A method
+    whose accepted scopes are all missing answers missing_scope (`needed`, `provided`), as Slack; without
+    chat:write.public, chat.postMessage into a public channel the bot is not in is not_in_channel; without
+    users:read.email, user profiles carry no `email`."""
+
+    def __init__(self) -> None:
+        self.scopes: tuple[str, ...] = GRANTED
+
+    def set(self, scopes: list[str] | None) -> list[str]:
+        if scopes is not None and (not isinstance(scopes, list) or not all(isinstance(x, str) for x in scopes)):
+            raise ValueError("scopes are a list of scope names, e.g. ['chat:write', 'channels:read']")
+        self.scopes = GRANTED if scopes is None else tuple(dict.fromkeys(scopes))
+        return list(self.scopes)
+
+    def header(self) -> str:
+        return ",".join(self.scopes)
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def missing(self, method: str) -> dict[str, str]:
+        """The `needed` / `provided` fields of a missing_scope answer for `method`."""
+        needed = accepted(method) or "chat:write"
+        lacking = set(needed.split(","))
+        return {"needed": needed, "provided": ",".join(x for x in self.scopes if x not in lacking)}
+
+    def lacks(self, method: str) -> bool:
+        """Whether the token has none of the scopes `method` accepts."""
+        needed = accepted(method)
+        return bool(needed) and not set(needed.split(",")) & set(self.scopes)

@@ -320,6 +320,8 @@ class WebApi:
 
     def post_message(self, args: dict[str, Any], via: str = "chat.postMessage") -> dict[str, Any]:
         channel = self._writable(args)
+        if not channel["is_member"] and not self.sb.grants.has("chat:write.public"):
+            raise SlackError("not_in_channel")  # a public channel the bot is not in needs chat:write.public
         ws = self.sb.workspace
         message = customized(bot_message(ws, *self._content(args), args.get("thread_ts")), args)
         if message.get("thread_ts") and _flag(args.get("reply_broadcast")):

@@ -6,6 +6,7 @@ username / icon overrides (ignored), rtm.connect and apps.connections.open with 
 from __future__ import annotations
 
 import pytest
+import requests
 from slack_sdk.errors import SlackApiError
 
 from tests.sandbox.slack.test_client_probe_round3 import _human, fails
@@ -133,3 +134,22 @@ def test_a_file_is_shared_only_by_conversation_id_and_only_where_the_bot_is(slac
     fails(slack_client.files_upload_v2, "not_in_channel", channel=random, content="x", filename="x.txt")
     slack_client.conversations_join(channel=random)
     assert slack_client.files_upload_v2(channel=random, content="x", filename="x.txt")["file"]["channels"] == [random]
+
+
+def test_narrowed_scopes_refuse_what_they_do_not_cover(slack_client, slack_sandbox):
+    amelia = _human(slack_sandbox)
+    slack_sandbox.set_scopes(["chat:write", "channels:read", "users:read"])
+    answer = fails(slack_client.conversations_history, "missing_scope", channel=slack_sandbox.workspace.channel(
+        "general")["id"])
+    assert answer["needed"] == "channels:history,groups:history,im:history,mpim:history"
+    assert answer["provided"] == "chat:write,channels:read,users:read"
+    assert _headers(answer)["x-oauth-scopes"] == "chat:write,channels:read,users:read"
+    fails(slack_client.users_lookupByEmail, "missing_scope", email="amelia.hart@projectx.example")
+    assert "email" not in slack_client.users_info(user=amelia)["user"]["profile"]  # no users:read.email
+    fails(slack_client.chat_postMessage, "not_in_channel", channel="#random", text="no chat:write.public")
+    assert slack_client.chat_postMessage(channel="#general", text="a member may post")["ok"]
+    assert slack_client.auth_test()["ok"]  # needs no scope
+    assert requests.put(slack_sandbox.url + "/_sandbox/scopes", json={"scopes": None}).json()["scopes"][0] == \
+        "chat:write"
+    assert slack_client.users_info(user=amelia)["user"]["profile"]["email"] == "amelia.hart@projectx.example"
+    assert requests.put(slack_sandbox.url + "/_sandbox/scopes", json={"scopes": "chat:write"}).status_code == 400
