@@ -41,6 +41,11 @@ TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavaila
 HISTORY_PAGE = 200  # Slack's recommended page size (it may answer with fewer: the cursor goes on)
 HISTORY_PAGES = 50  # 10,000 messages since the attempt; beyond that the message is posted (see find_posted)
 CLOCK_MARGIN = 120.0
+# Slack's conversation ids: channels (C), private channels of old (G), DMs (D). conversations.* methods take
+# nothing else (a name is channel_not_found there), while chat.postMessage takes a channel's name too.
+CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
+CHANNEL_LIST_PAGE = 1000  # conversations.list's most per page
+CHANNEL_LIST_PAGES = 100  # 100,000 channels: a name not found by then is reported as not found
 TOKEN_HINT = "reinstall the Slack app and store the new bot token in Vault integrations/<env>/slack (SLACK_BOT_TOKEN)"
 
 
@@ -75,6 +80,7 @@ class SlackSender:
     retries: int = 0
     rate_limited_waits: list[float] = field(default_factory=list)
     _users: dict[str, str] = field(default_factory=dict)
+    _channels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -177,7 +183,37 @@ class SlackSender:
                 return None
 
         data = self.call("chat.postMessage", _before_retry=already_posted, **kwargs)
+        if not CONVERSATION_ID.fullmatch(channel) and not _is_user(channel):
+            self._channels.setdefault(_channel_name(channel), str(data["channel"]))  # spares a look-up
         return {"channel": data["channel"], "ts": data["ts"]}
+
+    def conversation_id(self, channel: str, attempts: int | None = None) -> str:
+        """The id that conversations.* methods need for ``channel``: an id as is; a user id (U/W) opens
+        the DM (``conversations.open``, scope ``im:write``); a channel name (``#alerts`` or ``alerts``, as
+        owners.yaml writes them) is looked up in ``conversations.list`` (public channels and the private
+        ones the bot is in; scopes ``channels:read``, ``groups:read``) and cached for the sender's life.
+        SlackRejected, naming the fix, for a name the bot cannot see."""
+        if CONVERSATION_ID.fullmatch(channel):
+            return channel
+        if _is_user(channel):
+            return str(self.call("conversations.open", _attempts=attempts, users=channel)["channel"]["id"])
+        name = _channel_name(channel)
+        if name not in self._channels:
+            cursor = ""
+            for _ in range(CHANNEL_LIST_PAGES):
+                data = self.call("conversations.list", _attempts=attempts, types="public_channel,private_channel",
+                                 exclude_archived=True, limit=CHANNEL_LIST_PAGE,
+                                 **({"cursor": cursor} if cursor else {}))
+                for found in data.get("channels") or []:
+                    if isinstance(found, dict) and found.get("name") and found.get("id"):
+                        self._channels.setdefault(str(found["name"]).lower(), str(found["id"]))
+                cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+                if name in self._channels or not cursor:
+                    break
+        if name not in self._channels:
+            raise SlackRejected(f"Slack shows the bot no channel named #{name}: fix the channel in "
+                                "resources/owners.yaml, or invite the bot to the private channel (/invite @Project X)")
+        return self._channels[name]
 
     def find_posted(self, channel: str, delivery_key: str, oldest: float | None = None,
                     attempts: int | None = None, thread_ts: str | None = None) -> dict[str, Any] | None:
@@ -192,8 +228,7 @@ class SlackSender:
         the caller posts it: a duplicate is possible in a channel that busy, a lost notification is not.
         That is the choice this client made from the start (a failed look-up, too, lets the post go
         ahead); it is logged as a warning."""
-        if channel.startswith("U"):  # a DM is posted to the user; its history lives in the IM channel
-            channel = self.call("conversations.open", _attempts=attempts, users=channel)["channel"]["id"]
+        channel = self.conversation_id(channel, attempts)  # a name or a user (DM) becomes the conversation's id
         method, kwargs = ("conversations.replies", {"ts": thread_ts}) if thread_ts else ("conversations.history", {})
         if oldest is not None:
             kwargs["oldest"] = f"{max(0.0, oldest - CLOCK_MARGIN):.6f}"
@@ -217,6 +252,16 @@ class SlackSender:
     def open_dm(self, email: str) -> str:
         """The channel to post a DM to: the user id (chat.postMessage opens the IM)."""
         return self.user_id(email)
+
+
+def _is_user(channel: str) -> bool:
+    """A Slack user id (U…, or W… on Enterprise Grid): a DM to that person. Channel names are lower case."""
+    return bool(re.fullmatch(r"[UW][A-Z0-9]{6,}", channel))
+
+
+def _channel_name(channel: str) -> str:
+    """A channel's name as Slack lists it: no '#', lower case (Slack's channel names are)."""
+    return channel.strip().lstrip("#").lower()
 
 
 def _error_of(exc: SlackApiError) -> tuple[str, int]:

@@ -124,3 +124,29 @@ def test_past_the_page_cap_the_message_is_posted_with_a_warning(slack, monkeypat
         result = deliver()
     assert result["sent"] == 1 and len(ours(slack)) == 2
     assert any("not found in the latest 2 pages" in r.getMessage() for r in caplog.records)
+
+
+def test_channels_named_in_the_outbox_are_read_by_id_and_looked_up_once_a_run(slack):
+    """conversations.history takes a conversation id, never a name (Slack answers channel_not_found, and the
+    crash look-up then sent the message by e-mail). The sender finds the id in conversations.list once a
+    run, however many messages it looks for, and after a post Slack's answer names it."""
+    write_outbox([outbox_row(f"p1:{i}", "servicenow_p1_incident", "slack_channel", "#alerts-servicenow")
+                  for i in range(3)])
+    assert deliver()["sent"] == 3
+    for i in range(3):
+        crash_after_post(f"p1:{i}")
+    lists = slack.method_calls("conversations.list")
+    result = deliver()
+    assert (result["deduplicated"], result["sent"], result["fallback"]) == (3, 0, 0)
+    assert slack.method_calls("conversations.list") - lists == 1 and len(ours(slack)) == 3
+
+
+def test_a_channel_the_bot_cannot_see_is_refused_naming_the_fix(slack):
+    from resources.slack import SlackRejected, SlackSender
+
+    sender = SlackSender(token=slack.bot_token, base_url=slack.url + "/api/")
+    for name in ("#no-such-channel", "secops-private"):  # private, the bot not in it
+        with pytest.raises(SlackRejected, match=r"owners\.yaml.*invite the bot"):
+            sender.conversation_id(name)
+    assert sender.conversation_id("#Alerts-ServiceNow") == slack.workspace.channel("alerts-servicenow")["id"]
+    assert sender.conversation_id(slack.workspace.channel("general")["id"]).startswith("C")

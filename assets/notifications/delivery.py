@@ -313,6 +313,10 @@ def reinstall_url() -> str:
     """Where an admin reinstalls the Slack app (spec §2.4: the OAuth redirect of Project X)."""
     base = os.environ.get("PROJECTX_BASE_URL", "https://projectx.local").rstrip("/")
     client_id = os.environ.get("SLACK_CLIENT_ID", "")
-    scopes = "chat:write,commands,users:read,users:read.email,files:write,channels:read"
+    # The spec's scopes (§2.4) and what the sender also calls: users:read.email (who clicked, whom to DM),
+    # groups:read (a private channel's id by its name), *:history (conversations.history/replies: a post a
+    # crash interrupted is found instead of sent twice), im:write (conversations.open: a DM's history).
+    scopes = ("chat:write,commands,users:read,users:read.email,files:write,channels:read,groups:read,"
+              "channels:history,groups:history,im:history,im:write")
     return (f"https://slack.com/oauth/v2/authorize?client_id={client_id}&scope={scopes}"
             f"&redirect_uri={base}/oauth/callback/slack")

@@ -46,7 +46,7 @@ class ScheduledApi:
             raise SlackError("time_in_past")
         if post_at > now + MAX_AHEAD:
             raise SlackError("time_too_far")
-        channel = self.api._writable(args)
+        channel = self.api._writable(args, names=True)
         text, blocks, attachments = self.api._content(args)
         _metadata(args.get("metadata"))
         ws = self.sb.workspace
@@ -123,7 +123,7 @@ class ScheduledApi:
         return {}
 
     def me_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self.api._writable(args)
+        channel = self.api._writable(args, names=True)
         text = args.get("text")
         if not text:
             raise SlackError("no_text")

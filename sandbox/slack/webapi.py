@@ -230,17 +230,22 @@ class WebApi:
         return {"url": f"https://{ws.domain}.slack.com/", "team": ws.team, "user": "projectx-bot",
                 "team_id": ws.team_id, "user_id": ws.bot_user_id, "bot_id": ws.bot_id, "is_enterprise_install": False}
 
-    def _channel(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _channel(self, args: dict[str, Any], names: bool = False) -> dict[str, Any]:
+        """The conversation ``channel`` names. By id only, as Slack's conversations.*, chat.update/delete and
+        most methods take it (a name there is ``channel_not_found``); ``names``: also by name (``#x`` or
+        ``x``), as the posting methods (chat.postMessage, postEphemeral, scheduleMessage, meMessage) do."""
         ref = str(args.get("channel") or "")
-        channel = self.sb.workspace.channel(ref) if ref else None
+        channel = None
+        if ref and (names or ref in self.sb.workspace.channels):
+            channel = self.sb.workspace.channel(ref)
         if channel is None and ref.startswith("U") and ref in self.sb.workspace.users:
             channel = self.sb.dm_channel(ref)
         if channel is None or (channel["is_private"] and not channel["is_member"]):
             raise SlackError("channel_not_found")  # a private channel is invisible to a bot not in it
         return channel
 
-    def _writable(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(args)
+    def _writable(self, args: dict[str, Any], names: bool = False) -> dict[str, Any]:
+        channel = self._channel(args, names)
         if channel["is_archived"]:
             raise SlackError("is_archived")
         return channel
@@ -305,7 +310,7 @@ class WebApi:
     def post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         """chat.postEphemeral: shown to one user, never in conversations.history; kept in `sb.messages()`
         flagged ``ephemeral`` with ``ephemeral_user`` (as a response_url's ephemeral message is)."""
-        channel = self._writable(args)
+        channel = self._writable(args, names=True)
         user = str(args.get("user") or "")
         if user not in self.sb.workspace.users:
             raise SlackError("user_not_found")
@@ -319,7 +324,7 @@ class WebApi:
         return f"https://{self.sb.workspace.domain}.slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
 
     def post_message(self, args: dict[str, Any], via: str = "chat.postMessage") -> dict[str, Any]:
-        channel = self._writable(args)
+        channel = self._writable(args, names=True)
         if not channel["is_member"] and not self.sb.grants.has("chat:write.public"):
             raise SlackError("not_in_channel")  # a public channel the bot is not in needs chat:write.public
         ws = self.sb.workspace

@@ -128,7 +128,9 @@ def test_group_dms_resume_and_close(slack_client, slack_sandbox):
     assert slack_client.conversations_close(channel=dm)["already_closed"]
     resumed = slack_client.conversations_open(channel=dm, return_im=True)
     assert resumed["channel"]["id"] == dm and "no_op" not in resumed
-    fails(slack_client.conversations_close, "method_not_supported_for_channel_type", channel="alerts-jira")
+    jira = slack_sandbox.workspace.channel("alerts-jira")["id"]
+    fails(slack_client.conversations_close, "method_not_supported_for_channel_type", channel=jira)
+    fails(slack_client.conversations_close, "channel_not_found", channel="alerts-jira")  # ids only, as Slack
     fails(slack_client.conversations_open, "user_not_found", users="U000NOPE")
 
 
@@ -137,13 +139,15 @@ def test_rename_mark_and_me_message(slack_client, slack_sandbox):
     renamed = slack_client.conversations_rename(channel=cid, name="probe-room-2")["channel"]
     assert renamed["id"] == cid and renamed["name"] == "probe-room-2" and renamed["previous_names"] == ["probe-room"]
     fails(slack_client.conversations_rename, "name_taken", channel=cid, name="general")
-    fails(slack_client.conversations_rename, "not_authorized", channel="alerts-jira", name="jira-alerts")
+    jira = slack_sandbox.workspace.channel("alerts-jira")["id"]
+    fails(slack_client.conversations_rename, "not_authorized", channel=jira, name="jira-alerts")
     me = slack_client.chat_meMessage(channel=cid, text="is deploying")
     assert me["channel"] == cid and me["ts"]
     [shown] = slack_client.conversations_history(channel=cid)["messages"]
     assert shown["subtype"] == "me_message" and shown["text"] == "is deploying"
     assert slack_client.conversations_mark(channel=cid, ts=me["ts"])["ok"]
-    fails(slack_client.conversations_mark, "not_in_channel", channel="random", ts=me["ts"])
+    fails(slack_client.conversations_mark, "not_in_channel", channel=slack_sandbox.workspace.channel("random")["id"],
+          ts=me["ts"])
 
 
 def test_files_list_filters_by_types(slack_client, slack_sandbox):

@@ -72,6 +72,6 @@ def test_user_and_channel_objects_carry_slacks_fields(slack_client, slack_sandbo
     assert user["is_restricted"] is False and user["is_email_confirmed"] and len(user["color"]) == 6
     bot = slack_client.users_info(user=slack_sandbox.workspace.bot_user_id)["user"]
     assert bot["is_bot"] and bot["profile"]["api_app_id"] == slack_sandbox.workspace.app_id
-    channel = slack_client.conversations_info(channel="alerts-jira")["channel"]
+    channel = slack_client.conversations_info(channel=slack_sandbox.workspace.channel("alerts-jira")["id"])["channel"]
     assert channel["previous_names"] == [] and channel["shared_team_ids"] == [slack_sandbox.workspace.team_id]
     assert channel["updated"] == channel["created"] * 1000 and channel["parent_conversation"] is None

@@ -50,7 +50,8 @@ def test_invalid_arguments_lists_what_is_wrong(slack_client, slack_sandbox):
 def test_usergroups_are_created_updated_filled_disabled_and_enabled(slack_client, slack_sandbox):
     amelia, dana = _human(slack_sandbox), _human(slack_sandbox, "dana.okafor")
     created = slack_client.usergroups_create(name="On-call", handle="oncall", description="Pager",
-                                             channels=["alerts-jira"], include_count=True)["usergroup"]
+                                             channels=[slack_sandbox.workspace.channel("alerts-jira")["id"]],
+                                             include_count=True)["usergroup"]
     assert (created["name"], created["handle"], created["user_count"], created["date_delete"]) == (
         "On-call", "oncall", 0, 0)
     assert created["prefs"]["channels"] == [slack_sandbox.workspace.channel("alerts-jira")["id"]]
