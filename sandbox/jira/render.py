@@ -94,9 +94,9 @@ class Renderer:
 
     def project_ref(self, key: str) -> dict[str, Any]:
         p = self.store.projects[key]
+        kind = self.store.work.get("project_meta", {}).get(key, {}).get("projectTypeKey", "software")
         return {"self": f"{self.api}/project/{p.id}", "id": p.id, "key": p.key, "name": p.name,
-                "projectTypeKey": "software", "simplified": p.simplified,
-                "avatarUrls": self.avatars("project", p.id)}
+                "projectTypeKey": kind, "simplified": p.simplified, "avatarUrls": self.avatars("project", p.id)}
 
     def sprint_field(self, s: Sprint) -> dict[str, Any]:
         out = {"id": s.id, "name": s.name, "state": s.state, "boardId": s.board_id, "goal": s.goal,

@@ -36,15 +36,6 @@ def register(sb: JiraSandbox) -> None:
             out.append(entry)
         return json_response(out)
 
-    def project_bean(c: Call, key: str, expand: str = "") -> dict[str, Any]:
-        p = store().projects[key]
-        out = {**c.r.project_ref(key), "description": p.description, "lead": c.r.user(p.lead),
-               "assigneeType": "UNASSIGNED", "style": "next-gen" if p.simplified else "classic", "isPrivate": False,
-               "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight"}
-        if "issueTypes" in expand.split(",") or "issueTypes" in c.qlist("expand"):
-            out["issueTypes"] = [_type_details(c, t) for t in C.ISSUE_TYPES]
-        return out
-
     def find_project(ref: str) -> str:
         for p in store().projects.values():
             if ref.upper() == p.key or ref == p.id:
@@ -52,7 +43,7 @@ def register(sb: JiraSandbox) -> None:
         raise fail(404, f"No project could be found with key '{ref}'.")
 
     def projects(c: Call) -> Response:
-        return json_response([project_bean(c, k, c.q("expand") or "") for k in store().projects])
+        return json_response([project_bean(sb, c, k, c.q("expand") or "") for k in store().projects])
 
     def project_search(c: Call) -> Response:
         query = (c.q("query") or "").lower()
@@ -61,7 +52,7 @@ def register(sb: JiraSandbox) -> None:
         wanted = {k.upper() for item in c.qlist("keys") for k in item.split(",")}
         if wanted:
             keys = [k for k in keys if k in wanted]
-        beans = [project_bean(c, k, c.q("expand") or "") for k in keys]
+        beans = [project_bean(sb, c, k, c.q("expand") or "") for k in keys]
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)
         page = paged(beans, start, limit, f"{c.r.api}/project/search?startAt={start}&maxResults={limit}")
         if not page["isLast"]:
@@ -69,14 +60,7 @@ def register(sb: JiraSandbox) -> None:
         return json_response(page)
 
     def project(c: Call) -> Response:
-        """One project: unlike the lists, Jira returns its issue types, components and versions unasked."""
-        key = find_project(c.p["project"])
-        out = project_bean(c, key, c.q("expand") or "")
-        out["issueTypes"] = [_type_details(c, t) for t in C.ISSUE_TYPES]
-        work = store().work
-        out["components"] = [_component(c, x) for x in work["components"].values() if x["project"] == key]
-        out["versions"] = [_version(c, x) for x in work["versions"].values() if x["project"] == key]
-        return json_response(out)
+        return json_response(project_full(sb, c, find_project(c.p["project"])))
 
     def project_statuses(c: Call) -> Response:
         find_project(c.p["project"])
@@ -129,6 +113,28 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/user/search", user_search)
     sb.route("GET", r"/user", user)
     sb.route("GET", r"/issueLinkType", link_types)
+
+
+def project_bean(sb: JiraSandbox, c: Call, key: str, expand: str = "") -> dict[str, Any]:
+    p = sb.store.projects[key]
+    out = {**c.r.project_ref(key), "description": p.description, "lead": c.r.user(p.lead),
+           "assigneeType": "UNASSIGNED", "style": "next-gen" if p.simplified else "classic", "isPrivate": False,
+           "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight"}
+    meta = sb.store.work.get("project_meta", {}).get(key, {})  # `routes_project_admin` (created/edited projects)
+    out.update({k: v for k, v in meta.items() if k in ("assigneeType", "url")})
+    if "issueTypes" in expand.split(",") or "issueTypes" in c.qlist("expand"):
+        out["issueTypes"] = [_type_details(c, t) for t in C.ISSUE_TYPES]
+    return out
+
+
+def project_full(sb: JiraSandbox, c: Call, key: str) -> dict[str, Any]:
+    """One project: unlike the lists, Jira returns its issue types, components and versions unasked."""
+    out = project_bean(sb, c, key, c.q("expand") or "")
+    out["issueTypes"] = [_type_details(c, t) for t in C.ISSUE_TYPES]
+    work = sb.store.work
+    out["components"] = [_component(c, x) for x in work["components"].values() if x["project"] == key]
+    out["versions"] = [_version(c, x) for x in work["versions"].values() if x["project"] == key]
+    return out
 
 
 def _type_details(c: Call, tid: str) -> dict[str, Any]:

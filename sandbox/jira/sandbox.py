@@ -29,6 +29,7 @@ from sandbox.jira import (
     routes_agile,
     routes_agile_more,
     routes_boards,
+    routes_catalog_search,
     routes_config,
     routes_groups,
     routes_issues,
@@ -36,11 +37,13 @@ from sandbox.jira import (
     routes_meta,
     routes_more,
     routes_platform,
+    routes_project_admin,
     routes_roles,
     routes_schemes,
     routes_search,
     routes_site,
     routes_social,
+    routes_version_swap,
     routes_versions,
     routes_work,
 )
@@ -121,6 +124,9 @@ class JiraSandbox(Sandbox):
 
     # --- routing ---------------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:
+        routes_project_admin.register(self)
+        routes_catalog_search.register(self)
+        routes_version_swap.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)
         routes_site.register(self)

@@ -1,0 +1,202 @@
+"""Project administration: create, edit and delete projects, and the schemes a project create names.
+
+- POST `/project` (201 `{"self","id","key"}`): `key` (uppercase letter then uppercase letters/digits, at most
+  10), `name`, `projectTypeKey` (software | business | service_desk) with a `projectTemplateKey` of that type,
+  `leadAccountId` (or the deprecated `lead`), optional `description`, `url`, `assigneeType`, `categoryId`,
+  `issueSecurityScheme`. Field errors answer 400 `{"errorMessages": [], "errors": {"projectKey": ...}}`.
+  Projects made here are company-managed (`simplified: false`), like every project the REST API creates.
+- PUT `/project/{key|id}` (200, the project): name, description, lead, url, assigneeType, categoryId.
+  A new `key` is refused (400): the sandbox does not re-key issues.
+- DELETE `/project/{key|id}` (204; `enableUndo` moves it to the trash, which the API cannot read either):
+  the project, its issues, components and versions disappear.
+- GET `/issuesecurityschemes`, `/issuesecurityschemes/{id}`, `/project/{p}/issuesecuritylevelscheme` (404 when
+  the project has none), `/notificationscheme` (paged), `/notificationscheme/{id}`, `/project/{p}/notificationscheme`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira.call import Call, paged
+from sandbox.jira.errors import fail
+from sandbox.jira.model import Project
+from sandbox.jira.routes_platform import project_full
+from sandbox.jira.routes_versions import find_project
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+KEY = re.compile(r"[A-Z][A-Z0-9]+\Z")
+TEMPLATE_PREFIX = {"software": "com.pyxis.greenhopper.jira:", "business": "com.atlassian.jira-core-project-templates:",
+                   "service_desk": "com.atlassian.servicedesk:"}
+SECURITY = {"id": 10000, "name": "Default Issue Security Scheme", "defaultSecurityLevelId": 10000,
+            "description": "Description for the default issue security scheme",
+            "levels": [(10000, "Internal", "Only internal staff can see this issue."),
+                       (10001, "Reporter Only", "Only the reporter and internal staff can see this issue.")]}
+NOTIFY = {"id": 10000, "name": "Default Notification Scheme", "description": ""}
+
+
+def meta(sb: JiraSandbox) -> dict[str, dict[str, Any]]:
+    """Per-project settings the `Project` record does not hold (type, url, assignee type, schemes)."""
+    return sb.store.work.setdefault("project_meta", {})
+
+
+def _security_bean(c: Call, levels: bool = True) -> dict[str, Any]:
+    out = {k: SECURITY[k] for k in ("id", "name", "description", "defaultSecurityLevelId")}
+    out["self"] = f"{c.r.api}/issuesecurityschemes/{SECURITY['id']}"
+    if levels:
+        out["levels"] = [{"self": f"{c.r.api}/securitylevel/{i}", "id": str(i), "name": n, "description": d,
+                          "isDefault": i == SECURITY["defaultSecurityLevelId"],
+                          "issueSecuritySchemeId": str(SECURITY["id"])} for i, n, d in SECURITY["levels"]]
+    return out
+
+
+def _notify_bean(c: Call) -> dict[str, Any]:
+    return {**NOTIFY, "self": f"{c.r.api}/notificationscheme/{NOTIFY['id']}", "expand": "notificationSchemeEvents,user,"
+            "group,projectRole,field,all", "notificationSchemeEvents": []}
+
+
+def _category(sb: JiraSandbox, raw: Any, errors: dict[str, str]) -> int | None:
+    if raw in (None, ""):
+        return None
+    cats = sb.store.work.get("categories")
+    known = set(cats) if cats is not None else {10000, 10001}  # `routes_schemes` seeds these on first use
+    if not str(raw).isdigit() or int(raw) not in known:
+        errors["categoryId"] = f"The project category with id '{raw}' does not exist."
+        return None
+    return int(raw)
+
+
+def _lead(sb: JiraSandbox, body: dict[str, Any], errors: dict[str, str], required: bool) -> str | None:
+    lead = body.get("leadAccountId") or body.get("lead")
+    if lead is None and not required:
+        return None
+    if lead not in sb.store.users:
+        errors["projectLead"] = "You must specify a valid project lead."
+        return None
+    return str(lead)
+
+
+def _name_errors(sb: JiraSandbox, name: str, errors: dict[str, str], own: str | None = None) -> None:
+    if not name:
+        errors["projectName"] = "You must specify a valid project name."
+    elif len(name) > 80:
+        errors["projectName"] = "The project name must not exceed 80 characters in length."
+    elif any(p.name.lower() == name.lower() and p.key != own for p in sb.store.projects.values()):
+        errors["projectName"] = "A project with that name already exists."
+
+
+def register(sb: JiraSandbox) -> None:
+    def create(c: Call) -> Response:
+        body, errors = c.obj(), {}
+        key, name = str(body.get("key") or "").strip(), str(body.get("name") or "").strip()
+        if not key or not KEY.match(key):
+            errors["projectKey"] = ("Project keys must start with an uppercase letter, followed by one or more "
+                                    "uppercase alphanumeric characters.")
+        elif len(key) > 10:
+            errors["projectKey"] = "The project key must not exceed 10 characters in length."
+        elif key in sb.store.projects or key in sb.store.work.get("deleted_projects", {}):
+            holder = sb.store.projects.get(key)
+            errors["projectKey"] = f"Project '{holder.name if holder else key}' uses this project key."
+        _name_errors(sb, name, errors)
+        kind = body.get("projectTypeKey")
+        template = body.get("projectTemplateKey")
+        if kind not in TEMPLATE_PREFIX:
+            errors["projectTypeKey"] = "The project type key is invalid."
+        elif template is not None and not str(template).startswith(TEMPLATE_PREFIX[kind]):
+            raise fail(400, f"The project template '{template}' is not valid for the project type '{kind}'.")
+        lead = _lead(sb, body, errors, True)
+        category = _category(sb, body.get("categoryId"), errors)
+        if body.get("assigneeType") not in (None, "PROJECT_LEAD", "UNASSIGNED"):
+            errors["assigneeType"] = "Invalid assignee type."
+        security = body.get("issueSecurityScheme")
+        if security not in (None, "") and str(security) != str(SECURITY["id"]):
+            errors["issueSecurityScheme"] = f"The issue security scheme with id '{security}' does not exist."
+        if errors:
+            raise fail(400, None, errors)
+        with sb.store.lock:
+            pid = str(max([int(p.id) for p in sb.store.projects.values()] +
+                          [int(p.id) for p in sb.store.work.get("deleted_projects", {}).values()] + [9999]) + 1)
+            sb.store.projects[key] = Project(key, pid, name, str(body.get("description") or ""), False, str(lead))
+            sb.store.next_num.setdefault(key, 0)
+            meta(sb)[key] = {"projectTypeKey": kind, "assigneeType": body.get("assigneeType") or "UNASSIGNED",
+                             "url": body.get("url") or None, "categoryId": category,
+                             "issueSecurityScheme": SECURITY["id"] if security not in (None, "") else None}
+        return json_response({"self": f"{c.r.api}/project/{pid}", "id": int(pid), "key": key}, 201)
+
+    def update(c: Call) -> Response:
+        key = find_project(sb, c.p["project"])
+        body, errors = c.obj(), {}
+        project = sb.store.projects[key]
+        if body.get("key") not in (None, key):
+            raise fail(400, None, {"projectKey": "Changing a project key is not supported by this sandbox."})
+        name = str(body["name"]).strip() if "name" in body else project.name
+        _name_errors(sb, name, errors, own=key)
+        lead = _lead(sb, body, errors, False)
+        category = _category(sb, body.get("categoryId"), errors)
+        if body.get("assigneeType") not in (None, "PROJECT_LEAD", "UNASSIGNED"):
+            errors["assigneeType"] = "Invalid assignee type."
+        if errors:
+            raise fail(400, None, errors)
+        with sb.store.lock:
+            sb.store.projects[key] = dataclasses.replace(
+                project, name=name, lead=lead or project.lead,
+                description=str(body["description"]) if "description" in body else project.description)
+            extra = meta(sb).setdefault(key, {})
+            extra.update({k: body[k] for k in ("url", "assigneeType") if k in body})
+            if category is not None:
+                extra["categoryId"] = category
+        return json_response(project_full(sb, c, key))
+
+    def delete(c: Call) -> Response:
+        key = find_project(sb, c.p["project"])
+        store = sb.store
+        with store.lock:
+            gone = [iid for iid, issue in store.issues.items() if issue.project == key]
+            for iid in gone:
+                issue = store.issues.pop(iid)
+                store.by_key.pop(issue.key, None)
+                store.deleted[iid] = issue
+                store.index.submit(iid, None, store.lag())
+            for kind in ("components", "versions"):
+                for ident in [i for i, x in store.work[kind].items() if x["project"] == key]:
+                    del store.work[kind][ident]
+            store.work.setdefault("deleted_projects", {})[key] = store.projects.pop(key)
+            store.relations_version += 1
+        return Response(status=204)
+
+    def project_security(c: Call) -> Response:
+        key = find_project(sb, c.p["project"])
+        if meta(sb).get(key, {}).get("issueSecurityScheme") is None:
+            raise fail(404, "No issue security scheme is associated with this project.")
+        return json_response(_security_bean(c))
+
+    def security_scheme(c: Call) -> Response:
+        if c.p["scheme"] != str(SECURITY["id"]):
+            raise fail(404, f"Issue security scheme with id {c.p['scheme']} not found.")
+        return json_response(_security_bean(c))
+
+    def notification_scheme(c: Call) -> Response:
+        if c.p["scheme"] != str(NOTIFY["id"]):
+            raise fail(404, f"Notification scheme with id {c.p['scheme']} not found.")
+        return json_response(_notify_bean(c))
+
+    def notification_schemes(c: Call) -> Response:
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 50)
+        return json_response(paged([_notify_bean(c)], start, limit))
+
+    project = r"/project/(?P<project>[^/]+)"
+    sb.route("POST", r"/project", create, "write")
+    sb.route("PUT", project, update, "write")
+    sb.route("DELETE", project, delete, "write")
+    sb.route("GET", project + r"/issuesecuritylevelscheme", project_security)
+    sb.route("GET", project + r"/notificationscheme",
+             lambda c: (find_project(sb, c.p["project"]), json_response(_notify_bean(c)))[1])
+    sb.route("GET", r"/issuesecurityschemes",
+             lambda c: json_response({"issueSecuritySchemes": [_security_bean(c, levels=False)]}))
+    sb.route("GET", r"/issuesecurityschemes/(?P<scheme>[^/]+)", security_scheme)
+    sb.route("GET", r"/notificationscheme", notification_schemes)
+    sb.route("GET", r"/notificationscheme/(?P<scheme>[^/]+)", notification_scheme)

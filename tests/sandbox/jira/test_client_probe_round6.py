@@ -1,0 +1,122 @@
+"""Round six of vendor-client probes: administration real apps call (project create/edit/delete, version merge
+and swap, component delete with a replacement, paged priority/resolution/status/workflow searches), through
+pycontribs `jira` and atlassian-python-api, answers checked against the official schema."""
+
+from __future__ import annotations
+
+import pytest
+from jira import JIRAError
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from requests import HTTPError
+
+from tests.sandbox.jira.helpers import openapi, session_for
+
+SCRUM = "com.pyxis.greenhopper.jira:gh-simplified-scrum-classic"
+
+
+@pytest.fixture
+def sb(make_jira_sandbox):
+    return make_jira_sandbox(size=40)
+
+
+def test_create_edit_delete_project(pyc, atl, sb):
+    me = pyc.myself()["accountId"]
+    made = pyc.create_project("OPS", name="Operations Desk", assignee=me)  # finds the schemes it needs first
+    assert made["key"] == "OPS" and made["self"].endswith(f"/project/{made['id']}")
+    project = pyc.project("OPS")
+    assert (project.name, project.lead.accountId, project.projectTypeKey, project.simplified) == \
+        ("Operations Desk", me, "software", False)
+    assert pyc.create_issue(project="OPS", summary="first", issuetype={"name": "Task"}).key == "OPS-1"
+    assert [i.key for i in pyc.enhanced_search_issues("project = OPS")] == ["OPS-1"]
+
+    other = atl.create_project_from_raw_json({"key": "BIZ", "name": "Business", "projectTypeKey": "business",
+                                              "leadAccountId": me, "url": "https://wiki.example.com/biz"})
+    assert other["key"] == "BIZ"
+    edited = atl.update_project("BIZ", {"name": "Business Ops", "description": "Back office"})
+    assert (edited["name"], edited["description"], edited["url"], edited["projectTypeKey"]) == \
+        ("Business Ops", "Back office", "https://wiki.example.com/biz", "business")
+    assert {p.key for p in pyc.projects()} == {"SEC", "GRC", "ENG", "OPS", "BIZ"}
+
+    for body, field in (({"key": "SEC", "name": "Again"}, "projectKey"), ({"key": "ok", "name": "x"}, "projectKey"),
+                        ({"key": "NEWX", "name": "Business Ops"}, "projectName"),
+                        ({"key": "NEWX", "name": "x", "leadAccountId": "nobody"}, "projectLead")):
+        with pytest.raises(HTTPError) as bad:
+            atl.create_project_from_raw_json({"projectTypeKey": "software", "leadAccountId": me, **body})
+        assert bad.value.response.status_code == 400 and field in bad.value.response.json()["errors"]
+    with pytest.raises(HTTPError) as wrong_template:
+        atl.create_project_from_raw_json({"key": "SVC", "name": "Svc", "projectTypeKey": "business",
+                                          "projectTemplateKey": SCRUM, "leadAccountId": me})
+    assert wrong_template.value.response.status_code == 400
+
+    assert pyc.delete_project("OPS") is True
+    with pytest.raises(JIRAError) as gone:
+        pyc.project("OPS")
+    assert gone.value.status_code == 404
+    assert pyc.enhanced_search_issues("project = BIZ") == []
+    with pytest.raises(JIRAError) as bad_jql:  # its issues went with it: the project name no longer resolves
+        pyc.enhanced_search_issues("project = OPS")
+    assert bad_jql.value.status_code == 400
+
+
+def test_merge_and_swap_versions_and_components(pyc, atl, sb):
+    v1, v2, v3 = (pyc.create_version(n, "SEC") for n in ("1.0", "1.1", "2.0"))
+    a = pyc.create_issue(project="SEC", summary="a", issuetype={"name": "Task"}, fixVersions=[{"id": v1.id}],
+                         versions=[{"id": v1.id}])
+    b = pyc.create_issue(project="SEC", summary="b", issuetype={"name": "Task"}, fixVersions=[{"id": v2.id}])
+    atl.put(f"rest/api/3/version/{v1.id}/mergeto/{v2.id}")
+    assert [v.name for v in pyc.issue(a.key).fields.fixVersions] == ["1.1"]
+    assert [v.name for v in pyc.issue(a.key).fields.versions] == ["1.1"]
+    assert [v.name for v in pyc.project_versions("SEC")] == ["1.1", "2.0"]
+    assert {i.key for i in pyc.enhanced_search_issues('fixVersion = "1.1"')} == {a.key, b.key}
+    atl.post(f"rest/api/3/version/{v2.id}/removeAndSwap", data={"moveFixIssuesTo": int(v3.id)})
+    assert [v.name for v in pyc.issue(b.key).fields.fixVersions] == ["2.0"]
+    assert pyc.issue(a.key).fields.versions == []  # affected issues were not moved anywhere
+    history = pyc.issue(b.key, expand="changelog").changelog.histories
+    assert any(item.field == "Fix Version" for h in history for item in h.items)
+    with pytest.raises(HTTPError) as missing:
+        atl.put(f"rest/api/3/version/{v3.id}/mergeto/99999")
+    assert missing.value.response.status_code == 404
+
+    c1 = pyc.create_component("Auth", "SEC")
+    c2 = pyc.create_component("Edge", "SEC")
+    issue = pyc.create_issue(project="SEC", summary="c", issuetype={"name": "Task"}, components=[{"id": c1.id}])
+    with session_for(sb) as s:
+        assert s.delete(f"{sb.url}/rest/api/3/component/{c1.id}", params={"moveIssuesTo": c2.id}).status_code == 204
+    assert [c.name for c in pyc.issue(issue.key).fields.components] == ["Edge"]
+    c2.delete()
+    assert pyc.issue(issue.key).fields.components == []
+
+
+def test_paged_catalog_searches(atl, sb):
+    priorities = atl.get("rest/api/3/priority/search")
+    assert [p["name"] for p in priorities["values"]] == ["Highest", "High", "Medium", "Low", "Lowest"]
+    assert [p["name"] for p in atl.get("rest/api/3/priority/search", params={"onlyDefault": "true"})["values"]] \
+        == ["Medium"]
+    two = atl.get("rest/api/3/priority/search", params={"maxResults": 2, "startAt": 2})
+    assert ([p["id"] for p in two["values"]], two["total"], two["isLast"]) == (["3", "4"], 5, False)
+    assert "startAt=4" in two["nextPage"]
+    assert [r["name"] for r in atl.get("rest/api/3/resolution/search", params={"id": "10001"})["values"]] == \
+        ["Won't Do"]
+    done = atl.get("rest/api/3/statuses/search", params={"statusCategory": "DONE"})
+    assert [(s["name"], s["statusCategory"], s["scope"]) for s in done["values"]] == \
+        [("Done", "DONE", {"type": "GLOBAL"})]
+    assert [s["name"] for s in atl.get("rest/api/3/statuses/search", params={"searchString": "in "})["values"]] \
+        == ["In Progress", "In Review"]
+    flows = atl.get("rest/api/3/workflows/search", params={"expand": "values.transitions"})
+    [flow] = flows["values"]
+    assert {t["toStatusReference"] for t in flow["transitions"]} == {"10000", "3", "10001", "10002"}
+    assert {s["statusReference"] for s in flow["statuses"]} == {s["id"] for s in flows["statuses"]}
+    assert atl.get("rest/api/3/workflows/search", params={"queryString": "nothing"})["values"] == []
+
+    spec = openapi("jira-platform-v3.json", sb.url)
+    with session_for(sb) as s:
+        for path in ("/priority/search", "/resolution/search", "/statuses/search", "/workflows/search",
+                     "/issuesecurityschemes", "/notificationscheme", "/project/SEC/notificationscheme",
+                     "/statuses?id=3,10002"):
+            r = s.get(f"{sb.url}/rest/api/3{path}")
+            assert r.status_code == 200, (path, r.text)
+            spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+        r = s.post(f"{sb.url}/rest/api/3/project", json={"key": "NEWP", "name": "N", "projectTypeKey": "software",
+                                                           "leadAccountId": sb.store.me.account_id})
+        assert r.status_code == 201
+        spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
