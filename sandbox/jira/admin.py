@@ -40,7 +40,7 @@ def register_public(sb: JiraSandbox) -> None:
 
     def hook_of(c: Call) -> dict[str, Any]:
         hook = sb.webhooks.hooks.get(int(c.p["hook"]))
-        if hook is None:
+        if hook is None or "app" in hook:  # dynamic webhooks (`dynamic_webhooks`) are the app's, not the admin's
             raise fail(404, f"Webhook with id {c.p['hook']} does not exist.")
         return hook
 
@@ -55,11 +55,12 @@ def register_public(sb: JiraSandbox) -> None:
         return json_response(_hook_bean(sb, c, hook))
 
     def delete(c: Call) -> Response:
-        if not sb.webhooks.delete(int(c.p["hook"])):
+        if not sb.webhooks.delete(hook_of(c)["id"]):
             raise fail(404, f"Webhook with id {c.p['hook']} does not exist.")
         return Response(status=204)
 
-    sb.route("GET", HOOKS, lambda c: json_response([_hook_bean(sb, c, h) for h in sb.webhooks.hooks.values()]),
+    sb.route("GET", HOOKS, lambda c: json_response([_hook_bean(sb, c, h) for h in sb.webhooks.hooks.values()
+                                                        if "app" not in h]),
              "webhook", prefix="none")
     sb.route("POST", HOOKS, create, "webhook", prefix="none")
     sb.route("GET", HOOKS + r"/(?P<hook>\d+)", lambda c: json_response(_hook_bean(sb, c, hook_of(c))), "webhook",

@@ -25,6 +25,7 @@ from sandbox.core.faults import Decision
 from sandbox.core.http import HTTPError, Request, Response, Router
 from sandbox.jira import (
     admin,
+    dynamic_webhooks,
     ops,
     routes_agile,
     routes_agile_more,
@@ -109,6 +110,7 @@ class JiraSandbox(Sandbox):
         self.webhooks = WebhookHub(self._render_event, self._webhook_filter, webhook_attempts,
                                    webhook_backoff_seconds)
         self.store = self._new_store(seed)
+        self.webhooks.now = lambda: self.store.now_ms()
         self.oauth = OAuthServer(self.tokens, self.credentials, self.store.me.account_id, lambda: self.url)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms,
                          max_concurrent_per_client=max_concurrent_per_client)
@@ -126,6 +128,7 @@ class JiraSandbox(Sandbox):
     def build_routes(self, router: Router) -> None:
         routes_project_admin.register(self)
         routes_catalog_search.register(self)
+        dynamic_webhooks.register(self)
         routes_version_swap.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)

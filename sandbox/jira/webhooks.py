@@ -7,6 +7,11 @@ time). Headers: `X-Atlassian-Webhook-Identifier` (stable across retries), `X-Atl
 `X-Atlassian-Webhook-Retry: <n>` on retries, and with a secret `X-Hub-Signature: sha256=<hex HMAC of raw body>`.
 Deliveries run on one background thread; like Jira they retry on 408/409/425/429/5xx and connection
 errors, `attempts` times in all with exponential `backoff_seconds`. `deliveries` is the attempt log.
+
+Dynamic webhooks (`dynamic_webhooks`) are hooks with an `app`: they stop firing after `expires` (epoch ms, read
+from `now`), `fieldIdsFilter` narrows `jira:issue_updated` to changes of those fields, the matching hooks of
+one app and URL share one delivery that lists them in `matchedWebhookIds`, and the delivery carries
+`Authorization: Bearer <bearer()>` (a JWT) instead of a signature.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 RETRY_STATUSES = {408, 409, 425, 429}
+DYNAMIC = ("app", "expires", "fieldIdsFilter", "issuePropertyKeysFilter", "bearer")  # `dynamic_webhooks`
 EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created"}  # the ones emitted
 
 
@@ -42,14 +48,15 @@ class WebhookHub:
         self._busy = 0
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self.now: Callable[[], int] = lambda: int(time.time() * 1000)
 
     # --- registry ---------------------------------------------------------------------------
-    def register(self, spec: dict[str, Any]) -> dict[str, Any]:
+    def register(self, spec: dict[str, Any], allowed: frozenset[str] | set[str] = EVENTS) -> dict[str, Any]:
         """Validate and store a hook; raises ValueError with Jira-like text."""
         url, events = spec.get("url"), spec.get("events") or []
         if not url or not str(url).startswith(("http://", "https://")):
             raise ValueError("Webhook URL must be a valid http(s) URL.")
-        bad = [e for e in events if e not in EVENTS]
+        bad = [e for e in events if e not in allowed]
         if not events or bad:
             raise ValueError(f"Unsupported webhook event(s): {bad or 'none given'}")
         jql = (spec.get("filters") or {}).get("issue-related-events-section") or ""
@@ -60,7 +67,8 @@ class WebhookHub:
             self.hooks[hook_id] = {"id": hook_id, "name": spec.get("name") or f"webhook {hook_id}", "url": url,
                                    "events": list(events), "filters": {"issue-related-events-section": jql},
                                    "excludeBody": bool(spec.get("excludeBody", False)),
-                                   "secret": spec.get("secret"), "enabled": bool(spec.get("enabled", True))}
+                                   "secret": spec.get("secret"), "enabled": bool(spec.get("enabled", True)),
+                                   **{k: spec[k] for k in DYNAMIC if k in spec}}
             self._filters[hook_id] = pred
         return self.hooks[hook_id]
 
@@ -78,17 +86,26 @@ class WebhookHub:
     # --- events -----------------------------------------------------------------------------
     def on_event(self, event: dict[str, Any]) -> None:
         """Store listener: enqueue one delivery per matching enabled hook."""
-        matching = []
+        matching, apps = [], {}
+        now = self.now()
         with self._lock:
             for hook_id, hook in self.hooks.items():
                 pred = self._filters.get(hook_id)
                 if hook["enabled"] and event["webhookEvent"] in hook["events"] and (pred is None or
                                                                                    pred(event["issue"])):
-                    matching.append(hook)
-        if not matching:
+                    if "app" not in hook:
+                        matching.append(hook)
+                    elif hook["expires"] > now and _fields_match(hook, event):
+                        apps.setdefault((hook["app"], hook["url"]), []).append(hook)
+        if not matching and not apps:
             return
-        payload = json.dumps(self.render_event(event), separators=(",", ":")).encode()
+        rendered = self.render_event(event)
+        payload = json.dumps(rendered, separators=(",", ":")).encode()
         issue = event["issue"]
+        for hooks in apps.values():
+            body = json.dumps({**rendered, "matchedWebhookIds": [h["id"] for h in hooks]}, separators=(",", ":"))
+            ident = f"{hooks[0]['id']}-{event['timestamp']}-{issue.id}-{time.monotonic_ns()}"
+            self._enqueue((hooks[0], body.encode(), hooks[0]["url"], ident, event["webhookEvent"]))
         for hook in matching:
             url = (hook["url"].replace("${issue.key}", issue.key).replace("${issue.id}", str(issue.id))
                    .replace("${project.key}", issue.project))
@@ -136,6 +153,8 @@ class WebhookHub:
         if hook.get("secret"):
             digest = hmac.new(str(hook["secret"]).encode(), body, hashlib.sha256).hexdigest()
             headers["X-Hub-Signature"] = f"sha256={digest}"
+        if hook.get("bearer"):
+            headers["Authorization"] = f"Bearer {hook['bearer']()}"
         for attempt in range(max(1, self.attempts)):
             if attempt:
                 headers["X-Atlassian-Webhook-Retry"] = str(attempt)
@@ -154,3 +173,12 @@ class WebhookHub:
                                     "signature": headers.get("X-Hub-Signature"), "body": body.decode()})
             if status is not None and (200 <= status < 300 or (status < 500 and status not in RETRY_STATUSES)):
                 return
+
+
+def _fields_match(hook: dict[str, Any], event: dict[str, Any]) -> bool:
+    """A dynamic hook's `fieldIdsFilter`: an issue update must change one of those fields."""
+    wanted = hook.get("fieldIdsFilter")
+    if not wanted or event["webhookEvent"] != "jira:issue_updated":
+        return True
+    changelog = event.get("changelog")
+    return changelog is not None and any(item.get("fieldId") in wanted for item in changelog.items)
