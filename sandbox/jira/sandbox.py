@@ -30,10 +30,12 @@ from sandbox.jira import (
     routes_agile,
     routes_agile_more,
     routes_boards,
+    routes_bulk_reads,
     routes_catalog_search,
     routes_config,
     routes_groups,
     routes_issues,
+    routes_jql_tools,
     routes_lookup,
     routes_meta,
     routes_more,
@@ -129,6 +131,8 @@ class JiraSandbox(Sandbox):
         routes_project_admin.register(self)
         routes_catalog_search.register(self)
         dynamic_webhooks.register(self)
+        routes_bulk_reads.register(self)
+        routes_jql_tools.register(self)
         routes_version_swap.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)
