@@ -23,6 +23,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.routes_field_admin import created_fields
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Issue
@@ -62,7 +63,7 @@ def register(sb: JiraSandbox) -> None:
         query = (c.q("query") or "").lower()
         expand = {e.strip() for e in (c.q("expand") or "").split(",")}
         out = []
-        for fid, name, typ, extra, _clauses in C.system_fields() + C.custom_fields():
+        for fid, name, typ, extra, _clauses in C.system_fields() + C.custom_fields() + created_fields(sb):
             custom = fid.startswith("customfield_")
             if kinds and ("custom" if custom else "system") not in kinds:
                 continue

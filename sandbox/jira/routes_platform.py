@@ -8,6 +8,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.routes_field_admin import created_fields
 from sandbox.jira.routes_versions import component_bean as _component
 from sandbox.jira.routes_versions import version_bean as _version
 from sandbox.jira.timefmt import jira_ts
@@ -28,7 +29,7 @@ def register(sb: JiraSandbox) -> None:
 
     def fields(c: Call) -> Response:
         out = []
-        for fid, name, typ, extra, clauses in C.system_fields() + C.custom_fields():
+        for fid, name, typ, extra, clauses in C.system_fields() + C.custom_fields() + created_fields(sb):
             custom = fid.startswith("customfield_")
             schema = {"type": typ, **extra}
             entry: dict[str, Any] = {"id": fid, "key": fid, "name": name, "custom": custom, "orderable": True,

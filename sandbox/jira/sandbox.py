@@ -33,6 +33,7 @@ from sandbox.jira import (
     routes_bulk_reads,
     routes_catalog_search,
     routes_config,
+    routes_field_admin,
     routes_groups,
     routes_issues,
     routes_jql_tools,
@@ -133,6 +134,7 @@ class JiraSandbox(Sandbox):
         dynamic_webhooks.register(self)
         routes_bulk_reads.register(self)
         routes_jql_tools.register(self)
+        routes_field_admin.register(self)
         routes_version_swap.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)
