@@ -161,7 +161,9 @@ def authenticate(req: Request, creds: dict[str, str], tokens: RotatingTokenStore
     if pair is not None:
         if pair == (creds["email"], creds["api_token"]):
             return me
-        raise HTTPError(401, "Client must be authenticated to access this resource.")
+        # Jira Cloud goes on anonymously and says why (`identity`): a route needing a user answers 401
+        raise HTTPError(401, "Client must be authenticated to access this resource.", None,
+                        [("X-Seraph-LoginReason", "AUTHENTICATED_FAILED")])
     token = bearer(req)
     if token is None:
         raise HTTPError(401, "Client must be authenticated to access this resource.")

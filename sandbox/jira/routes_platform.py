@@ -8,6 +8,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.identity import full_user
 from sandbox.jira.routes_field_admin import created_fields
 from sandbox.jira.routes_versions import component_bean as _component
 from sandbox.jira.routes_versions import version_bean as _version
@@ -83,7 +84,7 @@ def register(sb: JiraSandbox) -> None:
         return json_response(hits[start:start + limit])
 
     def user(c: Call) -> Response:
-        found = c.r.user(c.q("accountId") or "", full=True)
+        found = full_user(sb, c, c.q("accountId") or "")
         if found is None:
             raise fail(404, f"Specified user does not exist or you do not have required permissions: "
                             f"{c.q('accountId')}")
@@ -98,7 +99,7 @@ def register(sb: JiraSandbox) -> None:
         return lambda c: json_response(items(c))
 
     sb.route("GET", r"/serverInfo", server_info, anonymous=True)
-    sb.route("GET", r"/myself", lambda c: json_response(c.r.user(c.user, full=True)))
+    sb.route("GET", r"/myself", lambda c: json_response(full_user(sb, c, c.user)))
     sb.route("GET", r"/field", fields)
     sb.route("GET", r"/project", projects)
     sb.route("GET", r"/project/search", project_search)

@@ -56,6 +56,7 @@ from sandbox.jira.call import AGILE, API, Call
 from sandbox.jira.errors import body as error_body
 from sandbox.jira.errors import html as html_body
 from sandbox.jira.faults import JiraFaults
+from sandbox.jira.identity import LOGIN_REASON
 from sandbox.jira.jql import parse
 from sandbox.jira.jql_eval import compile_query
 from sandbox.jira.render import ALL_FIELDS, Renderer
@@ -166,7 +167,16 @@ class JiraSandbox(Sandbox):
         default_ver = "2" if prefix == "agile" else "3"  # Agile beans carry v2-style (string) rich text
 
         def wrapped(req: Request) -> Response:
-            return handler(self.context(req, need, anonymous, default_ver))
+            try:
+                call = self.context(req, need, anonymous, default_ver)
+            except HTTPError as exc:  # failed Basic login on a route anonymous callers may use: go on as anonymous
+                if not (anonymous and exc.status == 401 and LOGIN_REASON in exc.headers):
+                    raise
+                del req.headers["Authorization"]
+                out = handler(self.context(req, need, anonymous, default_ver))
+                out.headers.append(LOGIN_REASON)
+                return out
+            return handler(call)
 
         self.router.add(method, pattern, wrapped)
 

@@ -120,3 +120,29 @@ def test_paged_catalog_searches(atl, sb):
                                                            "leadAccountId": sb.store.me.account_id})
         assert r.status_code == 201
         spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+
+
+def test_myself_expands_groups_and_failed_logins_say_why(pyc, atl, sb):
+    me = atl.get("rest/api/3/myself", params={"expand": "groups,applicationRoles"})
+    assert me["groups"]["size"] == 3 == len(me["groups"]["items"])
+    assert {g["name"] for g in me["groups"]["items"]} == {"jira-software-users", "jira-admins", "site-admins"}
+    assert me["applicationRoles"]["items"] == [{"key": "jira-software", "name": "Jira Software"}]
+    plain = atl.myself()
+    assert (plain["groups"], plain["applicationRoles"]["size"]) == ({"size": 3, "items": []}, 1)
+    other = pyc._get_json("user", params={"accountId": sb.person(), "expand": "groups"})
+    assert [g["name"] for g in other["groups"]["items"]] == ["jira-software-users"]
+
+    with session_for(sb) as s:
+        s.auth = (sb.credentials["email"], "not-the-token")
+        denied = s.get(f"{sb.url}/rest/api/3/myself")
+        assert denied.status_code == 401 and denied.headers["X-Seraph-LoginReason"] == "AUTHENTICATED_FAILED"
+        assert denied.json() == {"errorMessages": ["Client must be authenticated to access this resource."],
+                                 "errors": {}}
+        info = s.get(f"{sb.url}/rest/api/3/serverInfo")  # anonymous access still works, with the reason
+        assert info.status_code == 200 and info.headers["X-Seraph-LoginReason"] == "AUTHENTICATED_FAILED"
+        s.auth = None
+        anonymous = s.get(f"{sb.url}/rest/api/3/myself")
+        assert anonymous.status_code == 401 and "X-Seraph-LoginReason" not in anonymous.headers
+    with pytest.raises(JIRAError) as bad:
+        type(pyc)(server=sb.url, basic_auth=(sb.credentials["email"], "wrong"), max_retries=0).myself()
+    assert bad.value.status_code == 401
