@@ -80,6 +80,19 @@ def _lead(sb: JiraSandbox, body: dict[str, Any], errors: dict[str, str], require
     return str(lead)
 
 
+def key_error(sb: JiraSandbox, key: str) -> str | None:
+    """Why `key` cannot name a new project (Jira's words), or None."""
+    if not key or not KEY.match(key):
+        return ("Project keys must start with an uppercase letter, followed by one or more uppercase alphanumeric "
+                "characters.")
+    if len(key) > 10:
+        return "The project key must not exceed 10 characters in length."
+    if key in sb.store.projects or key in sb.store.work.get("deleted_projects", {}):
+        holder = sb.store.projects.get(key)
+        return f"Project '{holder.name if holder else key}' uses this project key."
+    return None
+
+
 def _name_errors(sb: JiraSandbox, name: str, errors: dict[str, str], own: str | None = None) -> None:
     if not name:
         errors["projectName"] = "You must specify a valid project name."
@@ -93,14 +106,9 @@ def register(sb: JiraSandbox) -> None:
     def create(c: Call) -> Response:
         body, errors = c.obj(), {}
         key, name = str(body.get("key") or "").strip(), str(body.get("name") or "").strip()
-        if not key or not KEY.match(key):
-            errors["projectKey"] = ("Project keys must start with an uppercase letter, followed by one or more "
-                                    "uppercase alphanumeric characters.")
-        elif len(key) > 10:
-            errors["projectKey"] = "The project key must not exceed 10 characters in length."
-        elif key in sb.store.projects or key in sb.store.work.get("deleted_projects", {}):
-            holder = sb.store.projects.get(key)
-            errors["projectKey"] = f"Project '{holder.name if holder else key}' uses this project key."
+        problem = key_error(sb, key)
+        if problem:
+            errors["projectKey"] = problem
         _name_errors(sb, name, errors)
         kind = body.get("projectTypeKey")
         template = body.get("projectTemplateKey")
@@ -188,7 +196,28 @@ def register(sb: JiraSandbox) -> None:
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 50)
         return json_response(paged([_notify_bean(c)], start, limit))
 
+    def security_levels(c: Call) -> Response:
+        levels = _security_bean(c)["levels"]
+        for lv in levels:
+            lv["self"] = f"{c.r.api}/issuesecurityscheme/level?id={lv['id']}"
+        ids = {x for item in c.qlist("id") for x in item.split(",") if x}
+        schemes = {x for item in c.qlist("schemeId") for x in item.split(",") if x}
+        levels = [lv for lv in levels if (not ids or lv["id"] in ids) and (not schemes or lv["issueSecuritySchemeId"]
+                                                                           in schemes)
+                  and (not c.qbool("onlyDefault") or lv["isDefault"])]
+        return json_response(paged(levels, c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)))
+
+    def notification_projects(c: Call) -> Response:
+        rows = [{"notificationSchemeId": str(NOTIFY["id"]), "projectId": p.id} for p in sb.store.projects.values()]
+        ids = {x for item in c.qlist("projectId") for x in item.split(",") if x}
+        schemes = {x for item in c.qlist("notificationSchemeId") for x in item.split(",") if x}
+        rows = [r for r in rows if (not ids or r["projectId"] in ids)
+                and (not schemes or r["notificationSchemeId"] in schemes)]
+        return json_response(paged(rows, c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)))
+
     project = r"/project/(?P<project>[^/]+)"
+    sb.route("GET", r"/issuesecurityschemes/level", security_levels)
+    sb.route("GET", r"/notificationscheme/project", notification_projects)
     sb.route("POST", r"/project", create, "write")
     sb.route("PUT", project, update, "write")
     sb.route("DELETE", project, delete, "write")

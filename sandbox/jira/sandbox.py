@@ -46,6 +46,7 @@ from sandbox.jira import (
     routes_schemes,
     routes_search,
     routes_site,
+    routes_site_config,
     routes_social,
     routes_version_swap,
     routes_versions,
@@ -130,6 +131,7 @@ class JiraSandbox(Sandbox):
 
     # --- routing ---------------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:
+        routes_site_config.register(self)
         routes_project_admin.register(self)
         routes_catalog_search.register(self)
         dynamic_webhooks.register(self)

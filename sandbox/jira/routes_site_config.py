@@ -1,0 +1,185 @@
+"""Site-wide settings apps read before they work: project types, application roles, global configuration,
+time tracking, the caller's locale, the licence, issue events, project key/name validation, bulk "is watching".
+
+- GET `/project/type`, `/project/type/accessible`, `/project/type/{key}` (`/accessible`): software, business,
+  service_desk (404 for others). Registered before `GET /project/{key}`.
+- GET `/applicationrole`, `/applicationrole/{key}` (jira-software; its groups are `jira-software-users`).
+- GET `/configuration` (voting, watching, sub-tasks, linking, time tracking and attachments on; 8 h days, 5 day
+  weeks), `/configuration/timetracking` (the Jira provider), `/configuration/timetracking/list`,
+  `/configuration/timetracking/options`; GET `/mypreferences/locale` (`en_US`); GET `/instance/license`;
+  GET `/events`.
+- GET `/projectvalidate/key?key=` (an ErrorCollection, 200 either way), `/projectvalidate/validProjectKey?key=`
+  and `/validProjectName?name=` (a free key/name derived from the one given, as a JSON string).
+- POST `/issue/watching` `{"issueIds"}`: `{"issuesIsWatching": {id: bool}}` for the caller (unknown ids left out).
+- GET `/project/recent` (every project, as project beans), GET `/issuetype/project?projectId=` (the site's
+  issue types; scoped to a team-managed project), GET|PUT `/filter/defaultShareScope` (`PRIVATE` until set),
+  GET `/issue/picker?query=&currentJQL=` (a "History Search" section of up to 20 issues whose key or summary
+  matches, and a "Current Search" one from `currentJQL`).
+- GET `/rest/applinks/latest/listApplicationlinks`: `[]` (no linked Confluence), which pycontribs reads before
+  adding remote links.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira import catalog as C
+from sandbox.jira.call import Call
+from sandbox.jira.errors import fail
+from sandbox.jira.jql import JQLError
+from sandbox.jira.routes_groups import group_id, groups_of
+from sandbox.jira.routes_platform import _type_details, project_bean
+from sandbox.jira.routes_project_admin import key_error
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+TYPES = {"software": ("Software", "#8777D9"), "business": ("Business", "#FFFFFF"),
+         "service_desk": ("Service Desk", "#FFAB00")}
+EVENTS = ["Issue Created", "Issue Updated", "Issue Assigned", "Issue Resolved", "Issue Closed", "Issue Commented",
+          "Issue Comment Edited", "Issue Reopened", "Issue Deleted", "Issue Moved", "Work Logged On Issue",
+          "Work Started On Issue", "Work Stopped On Issue", "Issue Worklog Updated", "Issue Worklog Deleted",
+          "Generic Event", "Issue Comment Deleted"]
+TRACKING = {"key": "JIRA", "name": "JIRA provided time tracking"}
+TRACKING_OPTIONS = {"workingHoursPerDay": 8.0, "workingDaysPerWeek": 5.0, "timeFormat": "pretty",
+                    "defaultUnit": "minute"}
+
+
+def _type_bean(key: str) -> dict[str, Any]:
+    name, color = TYPES[key]
+    return {"key": key, "formattedKey": name, "descriptionI18nKey": f"jira.project.type.{key}.description",
+            "icon": "", "color": color}
+
+
+def register(sb: JiraSandbox) -> None:
+    def project_type(c: Call) -> Response:
+        if c.p["kind"] not in TYPES:
+            raise fail(404, f"The project type '{c.p['kind']}' does not exist.")
+        return json_response(_type_bean(c.p["kind"]))
+
+    def role_bean(c: Call) -> dict[str, Any]:
+        group = "jira-software-users"
+        details = [{"name": group, "groupId": group_id(group), "self": f"{c.r.api}/group?groupId={group_id(group)}"}]
+        users = len(groups_of(sb).get(group, ()))
+        return {"key": "jira-software", "name": "Jira Software", "groups": [group], "groupDetails": details,
+                "defaultGroups": [group], "defaultGroupsDetails": details, "selectedByDefault": False,
+                "defined": True, "numberOfSeats": 35000, "remainingSeats": 35000 - users, "userCount": users,
+                "userCountDescription": "users", "hasUnlimitedSeats": False, "platform": False}
+
+    def application_role(c: Call) -> Response:
+        if c.p["role"] != "jira-software":
+            raise fail(404, f"The application role '{c.p['role']}' does not exist.")
+        return json_response(role_bean(c))
+
+    def validate_key(c: Call) -> Response:
+        problem = key_error(sb, (c.q("key") or "").strip())
+        if problem and "uses this project key" in problem:
+            problem = "A project with that project key already exists."
+        return json_response({"errorMessages": [], "errors": {"projectKey": problem} if problem else {}})
+
+    def valid_key(c: Call) -> Response:
+        base = re.sub(r"[^A-Z0-9]", "", (c.q("key") or "").upper())
+        base = base if base[:1].isalpha() else "P" + base
+        base = (base + "X")[:10] if len(base) < 2 else base[:10]
+        candidate, n = base, 1
+        while key_error(sb, candidate):
+            n += 1
+            candidate = f"{base[:10 - len(str(n))]}{n}"
+        return json_response(candidate)
+
+    def valid_name(c: Call) -> Response:
+        base = (c.q("name") or "").strip() or "Project"
+        taken = {p.name.lower() for p in sb.store.projects.values()}
+        candidate, n = base, 1
+        while candidate.lower() in taken:
+            n += 1
+            candidate = f"{base} {n}"
+        return json_response(candidate)
+
+    def watching(c: Call) -> Response:
+        ids = c.obj().get("issueIds")
+        if not isinstance(ids, list):
+            raise fail(400, None, {"issueIds": "Issue IDs must be provided."})
+        out = {}
+        for ref in ids:
+            issue = sb.store.resolve(ref)
+            if issue is not None:
+                people = sb.store.work["watchers"].get(issue.id)
+                people = [issue.reporter] if people is None and issue.reporter else people or []
+                out[str(issue.id)] = c.user in people
+        return json_response({"issuesIsWatching": out})
+
+    def issue_types_of(c: Call) -> Response:
+        ref = c.q("projectId")
+        if not ref:
+            raise fail(400, "The projectId parameter is required.")
+        project = next((p for p in sb.store.projects.values() if p.id == ref), None)
+        if project is None:
+            raise fail(404, f"No project could be found with id '{ref}'.")
+        scope = {"scope": {"type": "PROJECT", "project": {"id": project.id}}} if project.simplified else {}
+        level = c.q("level")
+        return json_response([{**_type_details(c, t), **scope} for t in C.ISSUE_TYPES
+                              if level is None or str(C.ISSUE_TYPES[t][1]) == level])
+
+    def share_scope(c: Call) -> Response:
+        scopes = sb.store.work.setdefault("share_scope", {})
+        if c.req.method == "PUT":
+            scope = c.obj().get("scope")
+            if scope not in ("GLOBAL", "AUTHENTICATED", "PRIVATE"):
+                raise fail(400, f"Invalid share scope: {scope}.")
+            scopes[c.user] = scope
+        return json_response({"scope": scopes.get(c.user, "PRIVATE")})
+
+    def picker(c: Call) -> Response:
+        text = (c.q("query") or "").strip().lower()
+        issues = sorted(list(sb.store.issues.values()), key=lambda i: -i.updated)
+
+        def suggestion(i: Any) -> dict[str, Any]:
+            return {"key": i.key, "keyHtml": i.key, "img": f"/images/icons/issuetypes/{C.ISSUE_TYPES[i.type_id][0]}"
+                    ".svg", "summary": i.summary, "summaryText": i.summary, "id": i.id}
+
+        hits = [i for i in issues if not text or i.key.lower().startswith(text) or text in i.summary.lower()]
+        sections = [{"label": "History Search", "sub": f"Showing {min(20, len(hits))} of {len(hits)} matching issues",
+                     "id": "hs", "issues": [suggestion(i) for i in hits[:20]]}]
+        current = c.q("currentJQL")
+        if current:
+            try:
+                pred = sb.jql(current, c.user).pred
+            except JQLError as exc:
+                raise fail(400, str(exc)) from None
+            found = [i for i in hits if pred(i)]
+            sections.append({"label": "Current Search", "sub": f"Showing {min(20, len(found))} of {len(found)} "
+                             "matching issues", "id": "cs", "issues": [suggestion(i) for i in found[:20]]})
+        return json_response({"sections": sections})
+
+    configuration = {"votingEnabled": True, "watchingEnabled": True, "unassignedIssuesAllowed": True,
+                     "subTasksEnabled": True, "issueLinkingEnabled": True, "timeTrackingEnabled": True,
+                     "attachmentsEnabled": True, "timeTrackingConfiguration": TRACKING_OPTIONS}
+    sb.route("GET", r"/project/type", lambda c: json_response([_type_bean(k) for k in TYPES]))
+    sb.route("GET", r"/project/type/accessible", lambda c: json_response([_type_bean(k) for k in TYPES]))
+    sb.route("GET", r"/project/type/(?P<kind>[^/]+)", project_type)
+    sb.route("GET", r"/project/type/(?P<kind>[^/]+)/accessible", project_type)
+    sb.route("GET", r"/applicationrole", lambda c: json_response([role_bean(c)]))
+    sb.route("GET", r"/applicationrole/(?P<role>[^/]+)", application_role)
+    sb.route("GET", r"/configuration", lambda c: json_response(configuration))
+    sb.route("GET", r"/configuration/timetracking", lambda c: json_response(TRACKING))
+    sb.route("GET", r"/configuration/timetracking/list", lambda c: json_response([TRACKING]))
+    sb.route("GET", r"/configuration/timetracking/options", lambda c: json_response(TRACKING_OPTIONS))
+    sb.route("GET", r"/mypreferences/locale", lambda c: json_response({"locale": "en_US"}))
+    sb.route("GET", r"/instance/license", lambda c: json_response({"applications": [
+        {"id": "jira-core", "plan": "PAID"}, {"id": "jira-software", "plan": "PAID"}]}))
+    sb.route("GET", r"/events", lambda c: json_response([{"id": n, "name": e} for n, e in enumerate(EVENTS, 1)]))
+    sb.route("GET", r"/projectvalidate/key", validate_key)
+    sb.route("GET", r"/projectvalidate/validProjectKey", valid_key)
+    sb.route("GET", r"/projectvalidate/validProjectName", valid_name)
+    sb.route("POST", r"/issue/watching", watching)
+    sb.route("GET", r"/project/recent", lambda c: json_response([project_bean(sb, c, k, c.q("expand") or "")
+                                                                 for k in list(sb.store.projects)[:20]]))
+    sb.route("GET", r"/issuetype/project", issue_types_of)
+    sb.route("GET", r"/filter/defaultShareScope", share_scope)
+    sb.route("PUT", r"/filter/defaultShareScope", share_scope, "write")
+    sb.route("GET", r"/issue/picker", picker)
+    sb.route("GET", r"/rest/applinks/(?:latest|\d+\.\d+)/listApplicationlinks", lambda c: json_response([]),
+             prefix="none")

@@ -1,0 +1,86 @@
+"""Site settings apps read first (project types, application roles, configuration, licence, events, project key
+and name validation, recent projects, issue types of a project, share scope, issue picker, bulk "is watching",
+security levels, notification scheme mappings), through atlassian-python-api's JiraCloud and pycontribs `jira`,
+answers checked against the official schema."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from atlassian.jira import JiraCloud
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from requests import HTTPError
+
+from tests.sandbox.jira.helpers import openapi, session_for
+
+
+@pytest.fixture
+def sb(make_jira_sandbox):
+    return make_jira_sandbox(size=30)
+
+
+@pytest.fixture
+def jc(sb) -> JiraCloud:
+    return JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+
+
+def test_site_settings(jc, pyc, sb):
+    assert [t["key"] for t in jc.get_all_project_types()] == ["software", "business", "service_desk"]
+    assert [r["key"] for r in jc.get_all_application_roles()] == ["jira-software"]
+    config = jc.get_configuration()
+    assert config["timeTrackingEnabled"] and config["timeTrackingConfiguration"]["workingHoursPerDay"] == 8.0
+    assert jc.get_selected_time_tracking_implementation()["key"] == "JIRA"
+    assert jc.get_locale() == {"locale": "en_US"}
+    assert {a["id"] for a in jc.get_license()["applications"]} >= {"jira-software"}
+    assert jc.get_events()[0] == {"id": 1, "name": "Issue Created"}
+    assert [p["key"] for p in jc.get_recent()] == ["SEC", "GRC", "ENG"]
+    sec = next(p for p in pyc.projects() if p.key == "SEC")
+    types = jc.get_issue_types_for_project(project_id=sec.id)
+    assert {t["name"] for t in types} >= {"Epic", "Task", "Subtask"}
+    assert types[0]["scope"] == {"type": "PROJECT", "project": {"id": sec.id}}  # SEC is team-managed
+    with pytest.raises(HTTPError) as unknown:
+        jc.get_issue_types_for_project(project_id="99999")
+    assert unknown.value.response.status_code == 404
+
+    with session_for(sb) as s:
+        taken = s.get(f"{sb.url}/rest/api/3/projectvalidate/key", params={"key": "SEC"}).json()
+        assert taken == {"errorMessages": [],
+                         "errors": {"projectKey": "A project with that project key already exists."}}
+        assert s.get(f"{sb.url}/rest/api/3/projectvalidate/key", params={"key": "FRESH"}).json()["errors"] == {}
+        assert s.get(f"{sb.url}/rest/api/3/projectvalidate/validProjectKey", params={"key": "SEC"}).json() == "SEC2"
+        assert s.get(f"{sb.url}/rest/api/3/projectvalidate/validProjectName",
+                     params={"name": "Security Operations"}).json() == "Security Operations 2"
+        assert s.get(f"{sb.url}/rest/api/3/filter/defaultShareScope").json() == {"scope": "PRIVATE"}
+        assert s.put(f"{sb.url}/rest/api/3/filter/defaultShareScope", json={"scope": "GLOBAL"}).json() == \
+            {"scope": "GLOBAL"}
+        assert jc.get_default_share_scope() == {"scope": "GLOBAL"}
+
+        spec = openapi("jira-platform-v3.json", sb.url)
+        for path in ("/project/type", "/project/type/business", "/applicationrole", "/configuration",
+                     "/configuration/timetracking/options", "/instance/license", "/events", "/project/recent",
+                     f"/issuetype/project?projectId={sec.id}", "/issuesecurityschemes/level",
+                     "/notificationscheme/project?projectId=10000",
+                     "/issue/picker?query=sec-1&currentJQL=project%3DSEC",
+                     "/projectvalidate/key?key=sec"):
+            r = s.get(f"{sb.url}/rest/api/3{path}")
+            assert r.status_code == 200, (path, r.text)
+            spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+
+
+def test_picker_watching_levels_and_applinks(jc, pyc, sb):
+    picked = jc.get_issue_picker_resource(query="SEC-1", current_jql="project = SEC")["sections"]
+    assert [s["id"] for s in picked] == ["hs", "cs"]
+    assert "SEC-1" in [i["key"] for i in picked[0]["issues"]]
+    assert all(i["key"].startswith("SEC-") for i in picked[1]["issues"])
+    mine = pyc.create_issue(project="ENG", summary="watch me", issuetype={"name": "Task"})  # reporter watches
+    other = next(i for i in sb.store.issues.values() if i.reporter != sb.store.me.account_id)
+    watching = jc.get_is_watching_issue_bulk(data={"issueIds": [mine.id, str(other.id), "424242"]})
+    assert watching == {"issuesIsWatching": {mine.id: True, str(other.id): False}}
+    levels = jc.get_security_levels(only_default=True)["values"]
+    assert [lv["name"] for lv in levels] == ["Internal"]
+    assert jc.get_notification_scheme_to_project_mappings(project_id=["10001"])["values"] == [
+        {"notificationSchemeId": "10000", "projectId": "10001"}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pycontribs warns when it cannot list application links
+        assert pyc.applicationlinks() == []
