@@ -15,6 +15,8 @@ time tracking, the caller's locale, the licence, issue events, project key/name 
   issue types; scoped to a team-managed project), GET|PUT `/filter/defaultShareScope` (`PRIVATE` until set),
   GET `/issue/picker?query=&currentJQL=` (a "History Search" section of up to 20 issues whose key or summary
   matches, and a "Current Search" one from `currentJQL`).
+- GET `/screens` (paged; `id`, `queryString`): Default, Workflow and Resolve Issue screens; GET
+  `/avatar/{issuetype|project|user|priority}/system` (`{"system": [...]}`, three system avatars each).
 - GET `/rest/applinks/latest/listApplicationlinks`: `[]` (no linked Confluence), which pycontribs reads before
   adding remote links.
 """
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
-from sandbox.jira.call import Call
+from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
 from sandbox.jira.routes_groups import group_id, groups_of
@@ -42,6 +44,11 @@ EVENTS = ["Issue Created", "Issue Updated", "Issue Assigned", "Issue Resolved", 
           "Issue Comment Edited", "Issue Reopened", "Issue Deleted", "Issue Moved", "Work Logged On Issue",
           "Work Started On Issue", "Work Stopped On Issue", "Issue Worklog Updated", "Issue Worklog Deleted",
           "Generic Event", "Issue Comment Deleted"]
+SCREENS = [(1, "Default Screen", "Provides for the update all system fields."),
+           (2, "Workflow Screen", "This screen is used in the workflow and enables you to assign issues."),
+           (3, "Resolve Issue Screen", "Offers the ability to set resolution, change fix versions, and assign an "
+                                       "issue.")]
+AVATAR_TYPES = {"issuetype", "project", "user", "priority"}
 TRACKING = {"key": "JIRA", "name": "JIRA provided time tracking"}
 TRACKING_OPTIONS = {"workingHoursPerDay": 8.0, "workingDaysPerWeek": 5.0, "timeFormat": "pretty",
                     "defaultUnit": "minute"}
@@ -154,6 +161,26 @@ def register(sb: JiraSandbox) -> None:
                              "matching issues", "id": "cs", "issues": [suggestion(i) for i in found[:20]]})
         return json_response({"sections": sections})
 
+    def screens(c: Call) -> Response:
+        ids = {x for item in c.qlist("id") for x in item.split(",") if x}
+        text = (c.q("queryString") or "").lower()
+        rows = [{"id": n, "name": name, "description": desc} for n, name, desc in SCREENS
+                if (not ids or str(n) in ids) and text in name.lower()]
+        if (c.q("orderBy") or "").lstrip("+-") == "name":
+            rows.sort(key=lambda r: r["name"], reverse=(c.q("orderBy") or "").startswith("-"))
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 100, 1, 100)
+        return json_response(paged(rows, start, limit, f"{c.r.api}/screens"))
+
+    def system_avatars(c: Call) -> Response:
+        kind = c.p["kind"]
+        if kind not in AVATAR_TYPES:
+            raise fail(400, f"Avatar type '{kind}' is not supported.")
+        sizes = {"16x16": "xsmall", "24x24": "small", "32x32": "medium", "48x48": None}
+        return json_response({"system": [
+            {"id": str(n), "isSystemAvatar": True, "isSelected": False, "isDeletable": False, "urls": {
+                k: f"{c.base}/secure/viewavatar?{f'size={v}&' if v else ''}avatarId={n}&avatarType={kind}"
+                for k, v in sizes.items()}} for n in (10300, 10301, 10302)]})
+
     configuration = {"votingEnabled": True, "watchingEnabled": True, "unassignedIssuesAllowed": True,
                      "subTasksEnabled": True, "issueLinkingEnabled": True, "timeTrackingEnabled": True,
                      "attachmentsEnabled": True, "timeTrackingConfiguration": TRACKING_OPTIONS}
@@ -181,5 +208,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/filter/defaultShareScope", share_scope)
     sb.route("PUT", r"/filter/defaultShareScope", share_scope, "write")
     sb.route("GET", r"/issue/picker", picker)
+    sb.route("GET", r"/screens", screens)
+    sb.route("GET", r"/avatar/(?P<kind>[^/]+)/system", system_avatars)
     sb.route("GET", r"/rest/applinks/(?:latest|\d+\.\d+)/listApplicationlinks", lambda c: json_response([]),
              prefix="none")

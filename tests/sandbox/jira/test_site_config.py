@@ -62,7 +62,8 @@ def test_site_settings(jc, pyc, sb):
                      f"/issuetype/project?projectId={sec.id}", "/issuesecurityschemes/level",
                      "/notificationscheme/project?projectId=10000",
                      "/issue/picker?query=sec-1&currentJQL=project%3DSEC",
-                     "/projectvalidate/key?key=sec"):
+                     "/projectvalidate/key?key=sec", "/screens?queryString=screen&orderBy=name",
+                     "/avatar/user/system"):
             r = s.get(f"{sb.url}/rest/api/3{path}")
             assert r.status_code == 200, (path, r.text)
             spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
@@ -81,6 +82,8 @@ def test_picker_watching_levels_and_applinks(jc, pyc, sb):
     assert [lv["name"] for lv in levels] == ["Internal"]
     assert jc.get_notification_scheme_to_project_mappings(project_id=["10001"])["values"] == [
         {"notificationSchemeId": "10000", "projectId": "10001"}]
+    assert [x["name"] for x in pyc.screens()] == ["Default Screen", "Workflow Screen", "Resolve Issue Screen"]
+    assert len(pyc.avatars("project")) == 3 and all(a["isSystemAvatar"] for a in pyc.avatars("issuetype"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # pycontribs warns when it cannot list application links
         assert pyc.applicationlinks() == []
