@@ -116,7 +116,7 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
     for name, value in fields.items():
         if name == "issuetype":
             ref = (_ref(value) or "").lower()
-            type_id = C.TYPE_BY_NAME.get(ref, ref if ref in C.ISSUE_TYPES else None)
+            type_id = store.type_id(ref)
             if type_id is None:
                 errors[name] = "Specify a valid issue type"
             attrs["type_id"] = type_id
@@ -224,7 +224,7 @@ def diff_items(old: Issue, changes: dict[str, Any], store: JiraStore) -> list[di
         elif attr == "status_id":
             add("status", "status", cur, C.STATUSES[cur][0], new, C.STATUSES[new][0])
         elif attr == "type_id":
-            add("issuetype", "issuetype", cur, C.ISSUE_TYPES[cur][0], new, C.ISSUE_TYPES[new][0])
+            add("issuetype", "issuetype", cur, store.issue_types[cur][0], new, store.issue_types[new][0])
         elif attr == "priority_id":
             add("priority", "priority", cur, C.PRIORITIES.get(cur or ""), new, C.PRIORITIES.get(new or ""))
         elif attr == "resolution_id":

@@ -75,14 +75,14 @@ class Compiled:
         return self.wrap(self.sort_values(issue))
 
 
-def _sortable(field: str) -> Callable[[Issue], Any]:
+def _sortable(field: str, ctx: Context) -> Callable[[Issue], Any]:
     f = _ALIASES.get(field.lower(), field.lower())
     getters: dict[str, Callable[[Issue], Any]] = {
         "updated": lambda i: i.updated, "created": lambda i: i.created, "id": lambda i: i.id,
         "key": lambda i: (i.project, i.num), "resolved": lambda i: i.resolved, "due": lambda i: i.duedate,
         "priority": lambda i: PRIORITY_RANK.get(i.priority_id or ""), "summary": lambda i: i.summary.lower(),
         "status": lambda i: C.STATUSES[i.status_id][0], "project": lambda i: i.project,
-        "issuetype": lambda i: C.ISSUE_TYPES[i.type_id][0], "assignee": lambda i: i.assignee,
+        "issuetype": lambda i: ctx.issue_types[i.type_id][0], "assignee": lambda i: i.assignee,
         "reporter": lambda i: i.reporter, "creator": lambda i: i.creator, "resolution": lambda i: i.resolution_id,
         "rank": lambda i: i.rank, "story point estimate": lambda i: i.points,
         "statuscategorychangeddate": lambda i: i.status_changed,
@@ -97,7 +97,7 @@ def compile_query(q: Query, ctx: Context) -> Compiled:
         raise JQLError("Unbounded JQL queries are not allowed here. Please add a search restriction to your query.")
     pred = _node(q.where, ctx)
     order = list(q.order) or [("key", True)]  # [unc] default order when none is given
-    getters = [(_sortable(f), d) for f, d in order]
+    getters = [(_sortable(f, ctx), d) for f, d in order]
     if _ALIASES.get(order[-1][0].lower(), order[-1][0].lower()) not in ("id", "key"):
         getters.append((lambda i: i.id, order[-1][1]))
 

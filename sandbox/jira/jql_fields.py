@@ -24,6 +24,7 @@ class Context(Protocol):
     users: dict[str, User]
     work: dict[str, dict[int, Any]]  # components / versions by id (see `JiraStore.work`)
     link_types: dict[str, tuple[str, str, str]]
+    issue_types: dict[str, tuple[str, int, bool, str]]  # id -> (name, hierarchyLevel, subtask, description)
     relations_version: int  # watchers/votes/links version; `volatile` is set when the query reads them
     volatile: bool
 
@@ -144,12 +145,13 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
             table.update({key: key, str(cid): key, name.lower(): key})
         return (lambda i: C.STATUSES[i.status_id][1]), (lambda v: lookup(table, v)), False
     if field == "issuetype":
-        table = {**C.TYPE_BY_NAME, **{k: k for k in C.ISSUE_TYPES}}
+        table = {"sub-task": C.SUBTASK, **{t[0].lower(): k for k, t in ctx.issue_types.items()},
+                 **{k: k for k in ctx.issue_types}}
 
         def resolve_type(v: Value | Func) -> Any:
             if isinstance(v, Func):
                 subtask = v.name == "subtaskissuetypes"
-                return {k for k, t in C.ISSUE_TYPES.items() if t[2] == subtask}
+                return {k for k, t in ctx.issue_types.items() if t[2] == subtask}
             return lookup(table, v)
 
         return (lambda i: i.type_id), resolve_type, False

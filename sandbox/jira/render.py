@@ -75,7 +75,7 @@ class Renderer:
                 f"statuses/generic.png", "name": name, "id": sid, "statusCategory": self.category(cat)}
 
     def issuetype(self, tid: str) -> dict[str, Any]:
-        name, level, subtask, desc = C.ISSUE_TYPES[tid]
+        name, level, subtask, desc = self.store.issue_types[tid]
         return {"self": f"{self.api}/issuetype/{tid}", "id": tid, "description": desc,
                 "iconUrl": f"{self.base}/rest/api/2/universal_avatar/view/type/issuetype/avatar/{tid}",
                 "name": name, "subtask": subtask, "avatarId": 10300 + int(tid) % 100, "hierarchyLevel": level}

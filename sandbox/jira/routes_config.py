@@ -29,10 +29,11 @@ COLUMNS = (("To Do", ("10000",)), ("In Progress", ("3",)), ("In Review", ("10001
 
 def register(sb: JiraSandbox) -> None:
     def lookup(table: Any, message: str, render: Any, by_name: dict[str, str] | None = None) -> Any:
+        """`table` is a dict, or a callable giving one at request time (per-store tables)."""
         def handler(c: Call) -> Response:
             ident = c.p["ident"]
             ident = (by_name or {}).get(ident.lower(), ident)
-            if ident not in table:
+            if ident not in (table() if callable(table) else table):
                 raise fail(404, message.format(c.p["ident"]))
             return json_response(render(c, ident))
         return handler
@@ -49,8 +50,8 @@ def register(sb: JiraSandbox) -> None:
         C.CATEGORIES, "The status category with id '{}' does not exist", category, cat_by_id))
     sb.route("GET", r"/resolution/(?P<ident>[^/]+)", lookup(
         C.RESOLUTIONS, "The resolution with ID '{}' does not exist.", lambda c, i: c.r.resolution(i)))
-    sb.route("GET", r"/issuetype/(?P<ident>[^/]+)", lookup(C.ISSUE_TYPES, "The issue type with ID '{}' does not exist.",
-                                                            _type_details))
+    sb.route("GET", r"/issuetype/(?P<ident>[^/]+)", lookup(
+        lambda: sb.store.issue_types, "The issue type with ID '{}' does not exist.", _type_details))
 
     # --- dashboards -------------------------------------------------------------------------------
     def dashboards() -> dict[int, dict[str, Any]]:

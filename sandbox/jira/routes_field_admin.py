@@ -180,7 +180,7 @@ def register(sb: JiraSandbox) -> None:
         known = {p.id for p in sb.store.projects.values()}
         if any(p not in known for p in projects):
             raise fail(404, "The project was not found.")
-        if any(t not in C.ISSUE_TYPES for t in types):
+        if any(t not in sb.store.issue_types for t in types):
             raise fail(404, "The issue type was not found.")
         return projects, types
 

@@ -156,7 +156,7 @@ def register(sb: JiraSandbox) -> None:
         elif field == "status":
             pairs = [(v[0], v[0]) for v in C.STATUSES.values()]
         elif field in ("issuetype", "type"):
-            pairs = [(v[0], v[0]) for v in C.ISSUE_TYPES.values()]
+            pairs = [(v[0], v[0]) for v in sb.store.issue_types.values()]
         elif field == "priority":
             pairs = [(v, v) for v in C.PRIORITIES.values()]
         elif field == "resolution":

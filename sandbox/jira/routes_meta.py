@@ -61,7 +61,7 @@ def register(sb: JiraSandbox) -> None:
 
     def createmeta_types(c: Call) -> Response:
         find_project(sb, c.p["project"])
-        types = [meta_type(c, t) for t in C.ISSUE_TYPES]
+        types = [meta_type(c, t) for t in sb.store.issue_types]
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 200)
         return json_response({"issueTypes": types[start:start + limit], "maxResults": limit, "startAt": start,
                               "total": len(types)})
@@ -69,7 +69,7 @@ def register(sb: JiraSandbox) -> None:
     def createmeta_fields(c: Call) -> Response:
         project = find_project(sb, c.p["project"])
         tid = c.p["type"]
-        if tid not in C.ISSUE_TYPES:
+        if tid not in sb.store.issue_types:
             raise fail(404, "Issue type with id '" + tid + "' not found in project '" + project + "'.")
         fields = field_meta(c, project, tid)
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 200)
@@ -87,8 +87,8 @@ def register(sb: JiraSandbox) -> None:
         out = []
         for p in projects:
             types = []
-            for t in C.ISSUE_TYPES:
-                if (type_ids and t not in type_ids) or (type_names and C.ISSUE_TYPES[t][0].lower() not in type_names):
+            for t, spec in list(sb.store.issue_types.items()):
+                if (type_ids and t not in type_ids) or (type_names and spec[0].lower() not in type_names):
                     continue
                 bean = {**meta_type(c, t), "expand": "fields"}
                 if with_fields:

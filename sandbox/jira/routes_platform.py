@@ -67,8 +67,9 @@ def register(sb: JiraSandbox) -> None:
     def project_statuses(c: Call) -> Response:
         find_project(c.p["project"])
         statuses = [c.r.status(s) for s in C.STATUSES]
-        return json_response([{"self": f"{c.r.api}/issuetype/{t}", "id": t, "name": C.ISSUE_TYPES[t][0],
-                               "subtask": C.ISSUE_TYPES[t][2], "statuses": statuses} for t in C.ISSUE_TYPES])
+        types = sb.store.issue_types
+        return json_response([{"self": f"{c.r.api}/issuetype/{t}", "id": t, "name": types[t][0],
+                               "subtask": types[t][2], "statuses": statuses} for t in types])
 
     def users_list(c: Call) -> Response:
         users = [c.r.user(u) for u in store().users]
@@ -105,7 +106,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/project/search", project_search)
     sb.route("GET", r"/project/(?P<project>[^/]+)", project)
     sb.route("GET", r"/project/(?P<project>[^/]+)/statuses", project_statuses)
-    sb.route("GET", r"/issuetype", simple(lambda c: [_type_details(c, t) for t in C.ISSUE_TYPES]))
+    sb.route("GET", r"/issuetype", simple(lambda c: [_type_details(c, t) for t in list(sb.store.issue_types)]))
     sb.route("GET", r"/status", simple(lambda c: [c.r.status(s) for s in C.STATUSES]))
     sb.route("GET", r"/statuscategory", simple(lambda c: [c.r.category(k) for k in C.CATEGORIES]))
     sb.route("GET", r"/priority", simple(lambda c: [c.r.priority(p) for p in C.PRIORITIES]))
@@ -125,14 +126,14 @@ def project_bean(sb: JiraSandbox, c: Call, key: str, expand: str = "") -> dict[s
     meta = sb.store.work.get("project_meta", {}).get(key, {})  # `routes_project_admin` (created/edited projects)
     out.update({k: v for k, v in meta.items() if k in ("assigneeType", "url")})
     if "issueTypes" in expand.split(",") or "issueTypes" in c.qlist("expand"):
-        out["issueTypes"] = [_type_details(c, t) for t in C.ISSUE_TYPES]
+        out["issueTypes"] = [_type_details(c, t) for t in list(sb.store.issue_types)]
     return out
 
 
 def project_full(sb: JiraSandbox, c: Call, key: str) -> dict[str, Any]:
     """One project: unlike the lists, Jira returns its issue types, components and versions unasked."""
     out = project_bean(sb, c, key, c.q("expand") or "")
-    out["issueTypes"] = [_type_details(c, t) for t in C.ISSUE_TYPES]
+    out["issueTypes"] = [_type_details(c, t) for t in list(sb.store.issue_types)]
     work = sb.store.work
     out["components"] = [_component(c, x) for x in work["components"].values() if x["project"] == key]
     out["versions"] = [_version(c, x) for x in work["versions"].values() if x["project"] == key]

@@ -206,7 +206,7 @@ def register(sb: JiraSandbox) -> None:
             if "projects" in expand and s["_projects"]:
                 bean["projects"] = paged([c.r.project_ref(p.key) for p in s["_projects"]], 0, 100)
             if "issueTypes" in expand:
-                bean["issueTypes"] = paged([c.r.issuetype(t) for t in C.ISSUE_TYPES], 0, 100)
+                bean["issueTypes"] = paged([c.r.issuetype(t) for t in list(sb.store.issue_types)], 0, 100)
             values.append(bean)
         page["values"] = values
         return json_response(page)

@@ -27,7 +27,6 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
-from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
@@ -127,8 +126,8 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"No project could be found with id '{ref}'.")
         scope = {"scope": {"type": "PROJECT", "project": {"id": project.id}}} if project.simplified else {}
         level = c.q("level")
-        return json_response([{**_type_details(c, t), **scope} for t in C.ISSUE_TYPES
-                              if level is None or str(C.ISSUE_TYPES[t][1]) == level])
+        return json_response([{**_type_details(c, t), **scope} for t in sb.store.issue_types
+                              if level is None or str(sb.store.issue_types[t][1]) == level])
 
     def share_scope(c: Call) -> Response:
         scopes = sb.store.work.setdefault("share_scope", {})
@@ -144,8 +143,9 @@ def register(sb: JiraSandbox) -> None:
         issues = sorted(list(sb.store.issues.values()), key=lambda i: -i.updated)
 
         def suggestion(i: Any) -> dict[str, Any]:
-            return {"key": i.key, "keyHtml": i.key, "img": f"/images/icons/issuetypes/{C.ISSUE_TYPES[i.type_id][0]}"
-                    ".svg", "summary": i.summary, "summaryText": i.summary, "id": i.id}
+            icon = f"/images/icons/issuetypes/{sb.store.issue_types[i.type_id][0]}.svg"
+            return {"key": i.key, "keyHtml": i.key, "img": icon, "summary": i.summary, "summaryText": i.summary,
+                    "id": i.id}
 
         hits = [i for i in issues if not text or i.key.lower().startswith(text) or text in i.summary.lower()]
         sections = [{"label": "History Search", "sub": f"Showing {min(20, len(hits))} of {len(hits)} matching issues",

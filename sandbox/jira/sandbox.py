@@ -36,6 +36,7 @@ from sandbox.jira import (
     routes_field_admin,
     routes_groups,
     routes_issues,
+    routes_issuetypes,
     routes_jql_tools,
     routes_lookup,
     routes_meta,
@@ -80,6 +81,7 @@ class JqlContext:
         self.now_ms = store.now_ms()
         self.projects, self.sprints, self.users = store.projects, store.sprints, store.users
         self.work, self.link_types, self.links_of = store.work, store.link_types, store.links_of
+        self.issue_types = store.issue_types
         self.relations_version, self.volatile = store.relations_version, False
         self.history_of = store.history_of
 
@@ -138,6 +140,7 @@ class JiraSandbox(Sandbox):
         routes_bulk_reads.register(self)
         routes_jql_tools.register(self)
         routes_field_admin.register(self)
+        routes_issuetypes.register(self)
         routes_version_swap.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)

@@ -65,9 +65,19 @@ class JiraStore:
         self.rng = random.Random(seed ^ 0x5EED)
         # issue link types: id -> (name, inward, outward); `routes_schemes` creates, renames and deletes them
         self.link_types: dict[str, tuple[str, str, str]] = dict(C.LINK_TYPES)
+        # issue types: id -> (name, hierarchyLevel, subtask, description); `routes_issuetypes` adds, edits, deletes
+        self.issue_types: dict[str, tuple[str, int, bool, str]] = dict(C.ISSUE_TYPES)
         self.index = SearchIndex(data.issues)
 
     # --- reads ----------------------------------------------------------------------------
+    def type_id(self, ref: str | None) -> str | None:
+        """An issue type id from its id or name (any case; "Sub-task" names the subtask type)."""
+        text = (ref or "").strip().lower()
+        if text in self.issue_types:
+            return text
+        found = next((k for k, t in self.issue_types.items() if t[0].lower() == text), None)
+        return found or (C.SUBTASK if text == "sub-task" and C.SUBTASK in self.issue_types else None)
+
     def now_ms(self) -> int:
         return to_ms(self.clock.now())
 

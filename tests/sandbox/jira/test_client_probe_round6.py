@@ -1,10 +1,12 @@
 """Round six of vendor-client probes: administration real apps call (project create/edit/delete, version merge
-and swap, component delete with a replacement, paged priority/resolution/status/workflow searches), through
+and swap, component delete with a replacement, paged priority/resolution/status/workflow searches, issue type
+CRUD, /myself expands and failed-login headers), through
 pycontribs `jira` and atlassian-python-api, answers checked against the official schema."""
 
 from __future__ import annotations
 
 import pytest
+from atlassian.jira import JiraCloud
 from jira import JIRAError
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from requests import HTTPError
@@ -146,3 +148,32 @@ def test_myself_expands_groups_and_failed_logins_say_why(pyc, atl, sb):
     with pytest.raises(JIRAError) as bad:
         type(pyc)(server=sb.url, basic_auth=(sb.credentials["email"], "wrong"), max_retries=0).myself()
     assert bad.value.status_code == 401
+
+
+def test_issue_type_crud(pyc, atl, sb):
+    jc = JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+    made = jc.create_issue_type(data={"name": "Incident", "description": "Ops incident", "hierarchyLevel": 0})
+    assert (made["name"], made["subtask"], made["hierarchyLevel"]) == ("Incident", False, 0)
+    assert "Incident" in {t.name for t in pyc.issue_types()}
+    assert "Incident" in {t["name"] for t in atl.issue_createmeta_issuetypes("SEC")["issueTypes"]}
+    issue = pyc.create_issue(project="SEC", summary="outage", issuetype={"name": "Incident"})
+    assert [i.key for i in pyc.enhanced_search_issues("issuetype = Incident")] == [issue.key]
+    with pytest.raises(HTTPError) as taken:
+        jc.create_issue_type(data={"name": "incident"})
+    assert taken.value.response.status_code == 409
+    assert jc.update_issue_type(made["id"], data={"name": "Major Incident"})["name"] == "Major Incident"
+    assert pyc.issue(issue.key).fields.issuetype.name == "Major Incident"
+    assert {t["name"] for t in jc.get_alternative_issue_types(made["id"])} == {"Story", "Task", "Bug"}
+    with pytest.raises(HTTPError) as in_use:
+        jc.delete_issue_type(made["id"])
+    assert in_use.value.response.status_code == 400
+    jc.delete_issue_type(made["id"], alternative_issue_type_id="10003")
+    moved = pyc.issue(issue.key, expand="changelog")
+    assert moved.fields.issuetype.name == "Bug"
+    assert [(i.field, i.fromString, i.toString) for h in moved.changelog.histories for i in h.items] == \
+        [("issuetype", "Major Incident", "Bug")]
+    with pytest.raises(JIRAError) as gone:
+        pyc.issue_type(made["id"])
+    assert gone.value.status_code == 404
+    sub = jc.create_issue_type(data={"name": "Checklist item", "type": "subtask"})
+    assert (sub["subtask"], sub["hierarchyLevel"]) == (True, -1)
