@@ -7,6 +7,8 @@
   have one, are returned. Unknown issues are left out.
 - POST `/comment/list` `{"ids"}` (at most 1000; `expand=renderedBody,properties`): a page of the comments that
   exist, by id.
+- POST `/issue/{key}/changelog/list` `{"changelogIds"}` (at most 1000): `{"histories", "startAt": 0,
+  "maxResults", "total"}`, the issue's changelogs with those ids, oldest first.
 - GET `/user/bulk?accountId=..` (repeatable, at most 90 ids; `startAt`, `maxResults` default 10): a page of the
   users found. GET `/label` (`startAt`, `maxResults` default 1000): every label in use, sorted.
 - POST `/issue/{key}/notify` (204): needs a `subject`-less or subject'd body with at least one recipient in
@@ -92,6 +94,19 @@ def register(sb: JiraSandbox) -> None:
             out["nextPageToken"] = _token(start + limit)
         return json_response(out)
 
+    def changelog_list(c: Call) -> Response:
+        issue = sb.store.resolve(c.p["issue"])
+        if issue is None:
+            raise not_found_issue()
+        ids = c.obj().get("changelogIds")
+        if not isinstance(ids, list) or not ids:
+            raise fail(400, None, {"changelogIds": "Changelog IDs must be provided."})
+        if len(ids) > 1000:
+            raise fail(400, "The number of changelog IDs must not exceed 1000.")
+        wanted = {int(x) for x in ids if str(x).isdigit()}
+        found = [c.r.history(h) for h in sb.store.history_of(issue) if h.id in wanted]
+        return json_response({"startAt": 0, "maxResults": len(found), "total": len(found), "histories": found})
+
     def comment_list(c: Call) -> Response:
         ids = c.obj().get("ids")
         if not isinstance(ids, list) or not ids:
@@ -152,6 +167,7 @@ def register(sb: JiraSandbox) -> None:
 
     sb.route("POST", r"/changelog/bulkfetch", changelogs)
     sb.route("POST", r"/comment/list", comment_list)
+    sb.route("POST", r"/issue/(?P<issue>[A-Za-z0-9_-]+)/changelog/list", changelog_list)
     sb.route("GET", r"/user/bulk", user_bulk)
     sb.route("GET", r"/label", labels)
     sb.route("POST", r"/issue/(?P<issue>[A-Za-z0-9_-]+)/notify", notify, "write")

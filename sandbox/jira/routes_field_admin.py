@@ -72,24 +72,31 @@ def created_fields(sb: JiraSandbox) -> list[tuple[str, str, str, dict, list[str]
     return out
 
 
+def field_num(sb: JiraSandbox, ref: str, own: bool = True) -> int:
+    """The custom id of `customfield_N` (or N): 404 when unknown; `own` needs a field made here (400 for a
+    seeded or system field)."""
+    state, raw = _state(sb), ref.removeprefix("customfield_")
+    num = int(raw) if raw.isdigit() else -1
+    if num in state["fields"] and (not state["fields"][num].get("trashed") or not own):
+        return num
+    if not own and num in state["field_contexts"]:
+        return num
+    if any(x[0] == ref for x in C.system_fields()) or num in state["field_contexts"]:
+        raise fail(400, "Only custom fields created through this API can be changed here.")
+    raise fail(404, "The custom field was not found.")
+
+
+def field_contexts(sb: JiraSandbox, num: int) -> dict[int, dict[str, Any]]:
+    """A custom field's contexts by id (every custom field has at least its global default)."""
+    return _state(sb)["field_contexts"][num]
+
+
 def register(sb: JiraSandbox) -> None:
     def details(f: dict[str, Any]) -> dict[str, Any]:
         [(fid, name, typ, schema, clauses)] = [x for x in created_fields(sb) if x[3]["customId"] == f["num"]]
         return {"id": fid, "key": fid, "name": name, "custom": True, "orderable": True,
                 "navigable": True, "searchable": True, "clauseNames": clauses, "schema": {"type": typ, **schema},
                 **({"description": f["description"]} if f.get("description") else {})}
-
-    def num_of(ref: str, own: bool = True) -> int:
-        """The custom id of `customfield_N` (or N): 404 when unknown; `own` needs a field made here."""
-        state, raw = _state(sb), ref.removeprefix("customfield_")
-        num = int(raw) if raw.isdigit() else -1
-        if num in state["fields"] and (not state["fields"][num].get("trashed") or not own):
-            return num
-        if not own and num in state["field_contexts"]:
-            return num
-        if any(x[0] == ref for x in C.system_fields()) or num in state["field_contexts"]:
-            raise fail(400, "Only custom fields created through this API can be changed here.")
-        raise fail(404, "The custom field was not found.")
 
     def create(c: Call) -> Response:
         body, state = c.obj(), _state(sb)
@@ -111,7 +118,7 @@ def register(sb: JiraSandbox) -> None:
         return json_response(details(field), 201)
 
     def update(c: Call) -> Response:
-        field, body = _state(sb)["fields"][num_of(c.p["field"])], c.obj()
+        field, body = _state(sb)["fields"][field_num(sb, c.p["field"])], c.obj()
         if "name" in body and not str(body["name"]).strip():
             raise fail(400, None, {"name": "The custom field name must not be empty."})
         field.update({k: body[k] for k in ("name", "description", "searcherKey") if k in body})
@@ -119,7 +126,7 @@ def register(sb: JiraSandbox) -> None:
 
     def trash(flag: bool) -> Any:
         def handler(c: Call) -> Response:
-            num = num_of(c.p["field"], own=False)
+            num = field_num(sb, c.p["field"], own=False)
             field = _state(sb)["fields"].get(num)
             if field is None or bool(field.get("trashed")) == flag:
                 raise fail(400, f"The custom field {c.p['field']} is {'already' if flag else 'not'} in the trash.")
@@ -129,7 +136,7 @@ def register(sb: JiraSandbox) -> None:
 
     def delete(c: Call) -> Response:
         state = _state(sb)
-        num = num_of(c.p["field"], own=False)
+        num = field_num(sb, c.p["field"], own=False)
         if num not in state["fields"]:
             raise fail(400, "Only custom fields created through this API can be changed here.")
         with sb.store.lock:
@@ -151,7 +158,7 @@ def register(sb: JiraSandbox) -> None:
 
     # --- contexts ------------------------------------------------------------------------------------
     def contexts_of(c: Call) -> tuple[int, dict[int, dict[str, Any]]]:
-        num = num_of(c.p["field"], own=False)
+        num = field_num(sb, c.p["field"], own=False)
         return num, _state(sb)["field_contexts"][num]
 
     def context_of(c: Call) -> tuple[int, dict[str, Any]]:

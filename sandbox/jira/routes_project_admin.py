@@ -9,6 +9,7 @@
   A new `key` is refused (400): the sandbox does not re-key issues.
 - DELETE `/project/{key|id}` (204; `enableUndo` moves it to the trash, which the API cannot read either):
   the project, its issues, components and versions disappear.
+- GET `/project/{p}/securitylevel` (`{"levels"}`, none without a scheme), `/securitylevel/{id}`.
 - GET `/issuesecurityschemes`, `/issuesecurityschemes/{id}`, `/project/{p}/issuesecuritylevelscheme` (404 when
   the project has none), `/notificationscheme` (paged), `/notificationscheme/{id}`, `/project/{p}/notificationscheme`.
 """
@@ -215,7 +216,20 @@ def register(sb: JiraSandbox) -> None:
                 and (not schemes or r["notificationSchemeId"] in schemes)]
         return json_response(paged(rows, c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)))
 
+    def project_levels(c: Call) -> Response:
+        key = find_project(sb, c.p["project"])
+        has = meta(sb).get(key, {}).get("issueSecurityScheme") is not None
+        return json_response({"levels": _security_bean(c)["levels"] if has else []})
+
+    def security_level(c: Call) -> Response:
+        found = next((lv for lv in _security_bean(c)["levels"] if lv["id"] == c.p["level"]), None)
+        if found is None:
+            raise fail(404, f"Issue security level with id {c.p['level']} not found.")
+        return json_response(found)
+
     project = r"/project/(?P<project>[^/]+)"
+    sb.route("GET", project + r"/securitylevel", project_levels)
+    sb.route("GET", r"/securitylevel/(?P<level>[^/]+)", security_level)
     sb.route("GET", r"/issuesecurityschemes/level", security_levels)
     sb.route("GET", r"/notificationscheme/project", notification_projects)
     sb.route("POST", r"/project", create, "write")

@@ -15,6 +15,7 @@ time tracking, the caller's locale, the licence, issue events, project key/name 
   issue types; scoped to a team-managed project), GET|PUT `/filter/defaultShareScope` (`PRIVATE` until set),
   GET `/issue/picker?query=&currentJQL=` (a "History Search" section of up to 20 issues whose key or summary
   matches, and a "Current Search" one from `currentJQL`).
+- GET `/project/{id}/hierarchy`: the project's issue types by hierarchy level (Subtask -1, Base 0, Epic 1).
 - GET `/screens` (paged; `id`, `queryString`): Default, Workflow and Resolve Issue screens; GET
   `/avatar/{issuetype|project|user|priority}/system` (`{"system": [...]}`, three system avatars each).
 - GET `/rest/applinks/latest/listApplicationlinks`: `[]` (no linked Confluence), which pycontribs reads before
@@ -24,6 +25,7 @@ time tracking, the caller's locale, the licence, issue events, project key/name 
 from __future__ import annotations
 
 import re
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
@@ -51,6 +53,10 @@ AVATAR_TYPES = {"issuetype", "project", "user", "priority"}
 TRACKING = {"key": "JIRA", "name": "JIRA provided time tracking"}
 TRACKING_OPTIONS = {"workingHoursPerDay": 8.0, "workingDaysPerWeek": 5.0, "timeFormat": "pretty",
                     "defaultUnit": "minute"}
+
+
+def _entity(seed: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"jira-sandbox:{seed}"))
 
 
 def _type_bean(key: str) -> dict[str, Any]:
@@ -161,6 +167,18 @@ def register(sb: JiraSandbox) -> None:
                              "matching issues", "id": "cs", "issues": [suggestion(i) for i in found[:20]]})
         return json_response({"sections": sections})
 
+    def hierarchy(c: Call) -> Response:
+        project = next((p for p in sb.store.projects.values() if c.p["project"] in (p.id, p.key)), None)
+        if project is None:
+            raise fail(404, f"No project could be found with id '{c.p['project']}'.")
+        levels: dict[int, list[dict[str, Any]]] = {}
+        for tid, (name, level, _sub, _desc) in list(sb.store.issue_types.items()):
+            levels.setdefault(level, []).append({"id": int(tid), "name": name, "avatarId": 10300 + int(tid) % 100})
+        names = {-1: "Subtask", 0: "Base", 1: "Epic"}
+        return json_response({"projectId": int(project.id), "hierarchy": [
+            {"entityId": _entity(f"level{n}"), "level": n, "name": names.get(n, f"Level {n}"), "issueTypes": types}
+            for n, types in sorted(levels.items())]})
+
     def screens(c: Call) -> Response:
         ids = {x for item in c.qlist("id") for x in item.split(",") if x}
         text = (c.q("queryString") or "").lower()
@@ -209,6 +227,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("PUT", r"/filter/defaultShareScope", share_scope, "write")
     sb.route("GET", r"/issue/picker", picker)
     sb.route("GET", r"/screens", screens)
+    sb.route("GET", r"/project/(?P<project>[^/]+)/hierarchy", hierarchy)
     sb.route("GET", r"/avatar/(?P<kind>[^/]+)/system", system_avatars)
     sb.route("GET", r"/rest/applinks/(?:latest|\d+\.\d+)/listApplicationlinks", lambda c: json_response([]),
              prefix="none")

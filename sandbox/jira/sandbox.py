@@ -34,6 +34,7 @@ from sandbox.jira import (
     routes_catalog_search,
     routes_config,
     routes_field_admin,
+    routes_field_contexts,
     routes_groups,
     routes_issues,
     routes_issuetypes,
@@ -139,6 +140,7 @@ class JiraSandbox(Sandbox):
         dynamic_webhooks.register(self)
         routes_bulk_reads.register(self)
         routes_jql_tools.register(self)
+        routes_field_contexts.register(self)
         routes_field_admin.register(self)
         routes_issuetypes.register(self)
         routes_version_swap.register(self)

@@ -40,6 +40,9 @@ def test_changelog_bulkfetch_pages_oldest_first(jc, pyc, sb):
     only = jc.get_bulk_changelogs(data={"issueIdsOrKeys": keys, "fieldIds": ["resolution"]})["issueChangeLogs"]
     assert only and all(item["fieldId"] == "resolution" for x in only for h in x["changeHistories"]
                         for item in h["items"])
+    first = pyc.issue(keys[0], expand="changelog").changelog.histories
+    listed = jc.get_change_logs_by_ids(keys[0], data={"changelogIds": [int(first[-1].id), 1]})
+    assert ([h["id"] for h in listed["histories"]], listed["total"]) == ([first[-1].id], 1)
     with pytest.raises(HTTPError) as bad:
         jc.get_bulk_changelogs(data={"issueIdsOrKeys": []})
     assert bad.value.response.status_code == 400

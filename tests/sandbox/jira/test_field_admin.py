@@ -81,3 +81,28 @@ def test_select_field_contexts_and_options(atl, jc, pyc, sb):
         assert (task["status"], task["progress"]) == ("COMPLETE", 100)
         assert text["id"] not in {f["id"] for f in pyc.fields()}
         assert s.delete(f"{sb.url}/rest/api/3/field/customfield_10016").status_code == 400  # a seeded field
+
+
+def test_context_mappings(atl, jc, sb):
+    fid = atl.create_custom_field("Team", TYPES + "select")["id"]
+    [default] = jc.get_contexts_for_field(fid)["values"]
+    scoped = jc.create_custom_field_context(fid, data={"name": "SEC bugs", "projectIds": ["10000"],
+                                                       "issueTypeIds": ["10003"]})
+    assert jc.get_project_context_mapping(fid)["values"] == [
+        {"contextId": default["id"], "isGlobalContext": True}, {"contextId": scoped["id"], "projectId": "10000"}]
+    assert jc.get_issue_type_mappings_for_contexts(fid, context_id=[scoped["id"]])["values"] == [
+        {"contextId": scoped["id"], "issueTypeId": "10003"}]
+    assert jc.get_default_values(fid)["values"] == []
+    found = jc.get_custom_field_contexts_for_projects_and_issue_types(fid, data={"mappings": [
+        {"projectId": "10000", "issueTypeId": "10003"}, {"projectId": "10000", "issueTypeId": "10002"},
+        {"projectId": "10001", "issueTypeId": "10003"}]})["values"]
+    assert [v["contextId"] for v in found] == [scoped["id"], default["id"], default["id"]]
+    with pytest.raises(HTTPError) as missing:
+        jc.get_custom_field_contexts_for_projects_and_issue_types(fid, data={"mappings": [
+            {"projectId": "10999", "issueTypeId": "10003"}]})
+    assert missing.value.response.status_code == 404
+    spec = openapi("jira-platform-v3.json", sb.url)
+    with session_for(sb) as s:
+        for path in ("projectmapping", "issuetypemapping", "defaultValue"):
+            r = s.get(f"{sb.url}/rest/api/3/field/{fid}/context/{path}")
+            spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))

@@ -63,7 +63,7 @@ def test_site_settings(jc, pyc, sb):
                      "/notificationscheme/project?projectId=10000",
                      "/issue/picker?query=sec-1&currentJQL=project%3DSEC",
                      "/projectvalidate/key?key=sec", "/screens?queryString=screen&orderBy=name",
-                     "/avatar/user/system"):
+                     "/avatar/user/system", "/project/10000/hierarchy", "/securitylevel/10000"):
             r = s.get(f"{sb.url}/rest/api/3{path}")
             assert r.status_code == 200, (path, r.text)
             spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
@@ -84,6 +84,14 @@ def test_picker_watching_levels_and_applinks(jc, pyc, sb):
         {"notificationSchemeId": "10000", "projectId": "10001"}]
     assert [x["name"] for x in pyc.screens()] == ["Default Screen", "Workflow Screen", "Resolve Issue Screen"]
     assert len(pyc.avatars("project")) == 3 and all(a["isSystemAvatar"] for a in pyc.avatars("issuetype"))
+    hierarchy = jc.get_hierarchy("10002")
+    assert [(h["level"], h["name"]) for h in hierarchy["hierarchy"]] == [(-1, "Subtask"), (0, "Base"), (1, "Epic")]
+    assert [t["name"] for t in hierarchy["hierarchy"][1]["issueTypes"]] == ["Story", "Task", "Bug"]
+    assert jc.get_security_levels_for_project("SEC") == {"levels": []}  # no issue security scheme
+    made = pyc.create_project("SAFE", name="Safe", assignee=sb.store.me.account_id)  # takes the default scheme
+    assert [lv["name"] for lv in jc.get_security_levels_for_project(made["key"])["levels"]] == \
+        ["Internal", "Reporter Only"]
+    assert jc.get_issue_security_level("10001")["name"] == "Reporter Only"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # pycontribs warns when it cannot list application links
         assert pyc.applicationlinks() == []
