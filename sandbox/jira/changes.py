@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.jira import catalog as C
+from sandbox.jira import custom_values
 from sandbox.jira.adf import is_adf, plain
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
     comments: list[Any] = []
     labels = list(issue.labels) if issue else []
     multi_ops: dict[str, list[Any]] = {}
+    custom: dict[str, Any] = {}  # created custom fields' new stored values
     for name, ops in (update or {}).items():
         for op in ops if isinstance(ops, list) else [ops]:
             if name == "comment" and isinstance(op, dict) and "add" in op:
@@ -170,8 +172,15 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 errors[name] = f"Could not find resolution with name or id '{_ref(value)}'."
         elif name in MULTI:
             continue  # below, once the project is known
+        elif custom_values.created(store, name) is not None:
+            try:
+                custom[name] = custom_values.parse(store, name, value)
+            except ValueError as exc:
+                errors[name] = str(exc)
         else:
             errors[name] = _UNKNOWN.format(name)
+    if custom:
+        attrs["custom"] = custom_values.merged(issue, custom)
     project_key = attrs.get("project") if creating else issue.project  # type: ignore[union-attr]
     for name, (attr, *_rest) in MULTI.items():
         if name not in fields and name not in multi_ops:
@@ -218,6 +227,16 @@ def diff_items(old: Issue, changes: dict[str, Any], store: JiraStore) -> list[di
             continue
         cur = getattr(old, attr)
         if cur == new:
+            continue
+        if attr == "custom":
+            before, after = dict(cur), dict(new)
+            for fid in sorted(set(before) | set(after)):
+                if before.get(fid) != after.get(fid):
+                    field = custom_values.created(store, fid) or {"name": fid}
+                    raw = [str(x) if isinstance(x, int | str) and not isinstance(x, bool) else None
+                           for x in (before.get(fid), after.get(fid))]
+                    add(field["name"], fid, raw[0], custom_values.display(store, fid, before.get(fid)), raw[1],
+                        custom_values.display(store, fid, after.get(fid)), "custom")
             continue
         if attr in ("summary", "description"):
             add(attr, attr, None, plain(cur) or None, None, plain(new) or None)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.jira import catalog as C
+from sandbox.jira import custom_values
 from sandbox.jira.adf import plain
 from sandbox.jira.jql import BoolOp, Clause, Func, JQLError, Not, Query, Value, parse
 from sandbox.jira.jql_fields import (
@@ -195,6 +196,9 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
         return lambda i: getattr(i, attr) is not None and cmp(getattr(i, attr), t)
     if c.op.startswith("was") or c.op == "changed":
         return compile_history(c, field, ctx, lambda v: _time(c, ctx, v))
+    made = custom_values.clause(c, ctx.store) if hasattr(ctx, "store") else None
+    if made is not None:
+        return made
     extra = special(c, field, ctx)
     if extra is not None:
         return extra

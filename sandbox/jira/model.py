@@ -83,6 +83,7 @@ class Issue:
     components: tuple[int, ...] = ()  # component ids (`JiraStore.work["components"]`)
     fix_versions: tuple[int, ...] = ()  # version ids (`JiraStore.work["versions"]`)
     versions: tuple[int, ...] = ()  # affected version ids
+    custom: tuple[tuple[str, Any], ...] = ()  # values of API-made custom fields, sorted (`custom_values`)
 
 
 @dataclass(slots=True)

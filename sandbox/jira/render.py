@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.jira import catalog as C
+from sandbox.jira import custom_values
 from sandbox.jira.adf import as_version
 from sandbox.jira.model import Attachment, Comment, History, Issue, Sprint
 from sandbox.jira.rendered import TIME_FIELDS, rendered_fields, schemas, time_field
@@ -256,6 +257,11 @@ class Renderer:
                     values["parent"] = self.issue_ref(parent)
             elif f in ALL_FIELDS:
                 values[f] = self.field_value(issue, f)
+            elif custom_values.created(self.store, f) is not None:
+                values[f] = custom_values.render(self, f, dict(issue.custom).get(f))
+        if set(NAVIGABLE) <= set(fields):  # *all / *navigable: the API-made custom fields too
+            for f in custom_values.created_ids(self.store):
+                values.setdefault(f, custom_values.render(self, f, dict(issue.custom).get(f)))
         if agile:
             sprints = [self.store.sprints[x] for x in issue.sprints]
             current = next((x for x in reversed(sprints) if x.state != "closed"), None)

@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
+from sandbox.jira import custom_values
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.routes_field_admin import OPTION_KINDS, created_fields, field_contexts
+from sandbox.jira.routes_field_contexts import applying
 from sandbox.jira.routes_versions import component_bean, find_project, project_things, version_bean
 
 if TYPE_CHECKING:
@@ -39,6 +42,17 @@ def register(sb: JiraSandbox) -> None:
         wanted = ["summary", "issuetype", "project", "description", "priority", "assignee", "reporter", "labels",
                   "duedate", "parent", "components", "fixVersions", C.STORY_POINTS, C.SPRINT]
         meta = {f[0]: f for f in C.system_fields() + C.custom_fields()}
+        pid = sb.store.projects[project].id
+        for made in created_fields(sb):  # API-made custom fields whose contexts cover this project and type
+            num = made[3]["customId"]
+            if applying(list(field_contexts(sb, num).values()), pid, type_id) is not None:
+                meta[made[0]] = made
+                wanted.append(made[0])
+                if made[3]["custom"].split(":")[-1] in OPTION_KINDS:
+                    field = custom_values.created(sb.store, made[0]) or {}
+                    allowed[made[0]] = [custom_values.render(r, made[0], o) for o in sorted(
+                        custom_values.options_of(sb.store, field)) if not
+                        custom_values.options_of(sb.store, field)[o]["disabled"]]
         out = []
         for fid in wanted:
             _, name, typ, extra, _clauses = meta[fid]
