@@ -24,6 +24,7 @@ ALL_FIELDS = ["summary", "description", "environment", "status", "issuetype", "p
               "subtasks", "components", "fixVersions", "versions", "watches", "votes", "timetracking", "worklog",
               *(f[0] for f in C.TIME_FIELDS), "security", C.STORY_POINTS, C.SPRINT, C.RANK]
 NAVIGABLE = [f for f in ALL_FIELDS if f not in ("comment", "worklog")]  # [unc] exact *navigable set
+_NAVIGABLE_SET = frozenset(NAVIGABLE)
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
 
@@ -259,7 +260,7 @@ class Renderer:
                 values[f] = self.field_value(issue, f)
             elif custom_values.created(self.store, f) is not None:
                 values[f] = custom_values.render(self, f, dict(issue.custom).get(f))
-        if set(NAVIGABLE) <= set(fields):  # *all / *navigable: the API-made custom fields too
+        if len(fields) >= len(NAVIGABLE) and _NAVIGABLE_SET.issubset(fields):  # *all / *navigable: made fields too
             for f in custom_values.created_ids(self.store):
                 values.setdefault(f, custom_values.render(self, f, dict(issue.custom).get(f)))
         if agile:

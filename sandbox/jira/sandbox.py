@@ -59,7 +59,7 @@ from sandbox.jira.call import AGILE, API, Call
 from sandbox.jira.errors import body as error_body
 from sandbox.jira.errors import html as html_body
 from sandbox.jira.faults import JiraFaults
-from sandbox.jira.identity import LOGIN_REASON
+from sandbox.jira.identity import LOGIN_REASON, xsrf_refusal
 from sandbox.jira.jql import parse
 from sandbox.jira.jql_eval import compile_query
 from sandbox.jira.render import ALL_FIELDS, Renderer
@@ -183,7 +183,7 @@ class JiraSandbox(Sandbox):
                 out = handler(self.context(req, need, anonymous, default_ver))
                 out.headers.append(LOGIN_REASON)
                 return out
-            return handler(call)
+            return xsrf_refusal(req) or handler(call)
 
         self.router.add(method, pattern, wrapped)
 

@@ -5,6 +5,8 @@ pycontribs `jira` and atlassian-python-api, answers checked against the official
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from atlassian.jira import JiraCloud
 from jira import JIRAError
@@ -177,3 +179,18 @@ def test_issue_type_crud(pyc, atl, sb):
     assert gone.value.status_code == 404
     sub = jc.create_issue_type(data={"name": "Checklist item", "type": "subtask"})
     assert (sub["subtask"], sub["hierarchyLevel"]) == (True, -1)
+
+
+def test_form_posts_need_the_xsrf_token_and_json(sb, pyc):
+    url = f"{sb.url}/rest/api/3/issue"
+    with session_for(sb) as s:
+        form = s.post(url, data={"summary": "x"})
+        assert (form.status_code, form.text) == (403, "XSRF check failed")
+        token = {"X-Atlassian-Token": "no-check"}
+        assert s.post(url, data={"summary": "x"}, headers=token).status_code == 415
+        assert s.post(url, data="x", headers={**token, "Content-Type": "text/plain"}).status_code == 415
+        upload = s.post(f"{url}/SEC-1/attachments", files={"file": ("a.txt", b"a")}, headers=token)
+        assert upload.status_code == 200
+        assert s.post(url, json={"fields": {"project": {"key": "SEC"}, "summary": "json",
+                                            "issuetype": {"name": "Task"}}}).status_code == 201
+    assert pyc.add_attachment("SEC-1", io.BytesIO(b"x"), filename="b.txt").filename == "b.txt"
