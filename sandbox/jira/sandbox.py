@@ -33,6 +33,7 @@ from sandbox.jira import (
     routes_bulk_reads,
     routes_catalog_search,
     routes_config,
+    routes_export,
     routes_field_admin,
     routes_field_contexts,
     routes_groups,
@@ -143,6 +144,7 @@ class JiraSandbox(Sandbox):
         routes_field_contexts.register(self)
         routes_field_admin.register(self)
         routes_issuetypes.register(self)
+        routes_export.register(self)
         routes_version_swap.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)
