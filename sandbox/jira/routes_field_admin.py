@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira import audit
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
@@ -115,6 +116,8 @@ def register(sb: JiraSandbox) -> None:
                      "searcherKey": searcher}
             state["fields"][num] = field
             state["field_contexts"][num] = {num + 10000: _context(num + 10000, name)}
+        audit.record(sb, c, "Custom field created", "fields", (f"customfield_{num}", name, "CUSTOM_FIELD"),
+                     [("Name", None, name), ("Type", None, kind)])
         return json_response(details(field), 201)
 
     def update(c: Call) -> Response:
@@ -139,6 +142,8 @@ def register(sb: JiraSandbox) -> None:
         num = field_num(sb, c.p["field"], own=False)
         if num not in state["fields"]:
             raise fail(400, "Only custom fields created through this API can be changed here.")
+        audit.record(sb, c, "Custom field deleted", "fields",
+                     (f"customfield_{num}", state["fields"][num]["name"], "CUSTOM_FIELD"))
         with sb.store.lock:
             del state["fields"][num]
             state["field_contexts"].pop(num, None)

@@ -21,6 +21,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira import audit
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 
@@ -120,6 +121,7 @@ def register(sb: JiraSandbox) -> None:
                 raise fail(400, "A group or user with this name already exists.")
             groups_of(sb)[name] = []
             sb.store.relations_version += 1
+        audit.record(sb, c, "Group created", "group management", (group_id(name), name, "GROUP"))
         return json_response(group_bean(c, name), 201)
 
     def delete_group(c: Call) -> Response:
@@ -129,6 +131,7 @@ def register(sb: JiraSandbox) -> None:
         with sb.store.lock:
             groups_of(sb).pop(name, None)
             sb.store.relations_version += 1
+        audit.record(sb, c, "Group deleted", "group management", (group_id(name), name, "GROUP"))
         return Response(status=200)
 
     def account_of(c: Call, given: Any) -> str:
@@ -148,6 +151,8 @@ def register(sb: JiraSandbox) -> None:
                 raise fail(400, f"Cannot add user. User is already a member of '{name}'.")
             people.append(account)
             sb.store.relations_version += 1
+        audit.record(sb, c, "User added to group", "group management", (account, account, "USER"),
+                     associated=[(group_id(name), name, "GROUP")])
         return json_response(group_bean(c, name), 201)
 
     def remove_member(c: Call) -> Response:
@@ -159,6 +164,8 @@ def register(sb: JiraSandbox) -> None:
                 raise fail(400, f"Cannot remove user. User is not a member of '{name}'.")
             people.remove(account)
             sb.store.relations_version += 1
+        audit.record(sb, c, "User removed from group", "group management", (account, account, "USER"),
+                     associated=[(group_id(name), name, "GROUP")])
         return Response(status=200)
 
     def user_groups(c: Call) -> Response:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira import audit
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
@@ -54,6 +55,7 @@ def register(sb: JiraSandbox) -> None:
         with sb.store.lock:
             tid = str(max([int(k) for k in sb.store.issue_types] + [10099]) + 1)
             sb.store.issue_types[tid] = (name, level, level == -1, str(body.get("description") or ""))
+        audit.record(sb, c, "Issue type created", "issue types", (tid, name, "ISSUE_TYPE"))
         return json_response(_type_details(c, tid), 201)
 
     def update(c: Call) -> Response:
@@ -63,7 +65,10 @@ def register(sb: JiraSandbox) -> None:
             name = str(body["name"] or "").strip()
             check_name(name, tid)
         with sb.store.lock:
+            old = sb.store.issue_types[tid][0]
             sb.store.issue_types[tid] = (name, level, subtask, str(body.get("description", desc) or ""))
+        audit.record(sb, c, "Issue type updated", "issue types", (tid, name, "ISSUE_TYPE"),
+                     [("Name", old, name)] if old != name else [])
         return json_response(_type_details(c, tid))
 
     def alternatives_of(tid: str) -> list[str]:
@@ -83,6 +88,7 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, "The issue type is in use. Provide an alternative issue type (alternativeIssueTypeId).")
         for issue in using:
             sb.store.update(issue.id, {"type_id": alternative}, c.user)
+        audit.record(sb, c, "Issue type deleted", "issue types", (tid, sb.store.issue_types[tid][0], "ISSUE_TYPE"))
         with sb.store.lock:
             del sb.store.issue_types[tid]
         return Response(status=204)

@@ -21,6 +21,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira import audit
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.model import Project
@@ -134,6 +135,8 @@ def register(sb: JiraSandbox) -> None:
             meta(sb)[key] = {"projectTypeKey": kind, "assigneeType": body.get("assigneeType") or "UNASSIGNED",
                              "url": body.get("url") or None, "categoryId": category,
                              "issueSecurityScheme": SECURITY["id"] if security not in (None, "") else None}
+        audit.record(sb, c, "Project created", "projects", (pid, name, "PROJECT"),
+                     [("Name", None, name), ("Key", None, key), ("Project type", None, kind)])
         return json_response({"self": f"{c.r.api}/project/{pid}", "id": int(pid), "key": key}, 201)
 
     def update(c: Call) -> Response:
@@ -158,6 +161,10 @@ def register(sb: JiraSandbox) -> None:
             extra.update({k: body[k] for k in ("url", "assigneeType") if k in body})
             if category is not None:
                 extra["categoryId"] = category
+        new = sb.store.projects[key]
+        changes = [(f, a, b) for f, a, b in (("Name", project.name, new.name), ("Lead", project.lead, new.lead),
+                                             ("Description", project.description, new.description)) if a != b]
+        audit.record(sb, c, "Project updated", "projects", (project.id, new.name, "PROJECT"), changes)
         return json_response(project_full(sb, c, key))
 
     def delete(c: Call) -> Response:
@@ -175,6 +182,8 @@ def register(sb: JiraSandbox) -> None:
                     del store.work[kind][ident]
             store.work.setdefault("deleted_projects", {})[key] = store.projects.pop(key)
             store.relations_version += 1
+        gone_project = store.work["deleted_projects"][key]
+        audit.record(sb, c, "Project deleted", "projects", (gone_project.id, gone_project.name, "PROJECT"))
         return Response(status=204)
 
     def project_security(c: Call) -> Response:

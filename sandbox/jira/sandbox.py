@@ -25,6 +25,7 @@ from sandbox.core.faults import Decision
 from sandbox.core.http import HTTPError, Request, Response, Router
 from sandbox.jira import (
     admin,
+    audit,
     dynamic_webhooks,
     ops,
     routes_agile,
@@ -145,6 +146,7 @@ class JiraSandbox(Sandbox):
         routes_field_admin.register(self)
         routes_issuetypes.register(self)
         routes_export.register(self)
+        audit.register(self)
         routes_version_swap.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)
