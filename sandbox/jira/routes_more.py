@@ -174,7 +174,7 @@ def register(sb: JiraSandbox) -> None:
 
 
 def property_routes(sb: JiraSandbox, base: str, scope: Callable[[Call], tuple[str, dict[str, Any]]],
-                    link: Callable[[Call, str, str], str]) -> None:
+                    link: Callable[[Call, str, str], str], prefix: str = "api") -> None:
     """list / get / set / delete of one kind of entity property, under Jira's shared rules: a key of at
     most 255 characters, a non-empty JSON value of at most 32768 bytes, 201 when created and 200 when
     replaced. ``scope(call)``: (the owner as the ``self`` link names it, its properties), or a 4xx."""
@@ -211,7 +211,7 @@ def property_routes(sb: JiraSandbox, base: str, scope: Callable[[Call], tuple[st
             del existing(c)[c.p["prop"]]
         return Response(status=204)
 
-    sb.route("GET", base, list_props)
-    sb.route("GET", base + r"/(?P<prop>[^/]+)", get_prop)
-    sb.route("PUT", base + r"/(?P<prop>[^/]+)", put_prop, "write")
-    sb.route("DELETE", base + r"/(?P<prop>[^/]+)", delete_prop, "write")
+    sb.route("GET", base, list_props, prefix=prefix)
+    sb.route("GET", base + r"/(?P<prop>[^/]+)", get_prop, prefix=prefix)
+    sb.route("PUT", base + r"/(?P<prop>[^/]+)", put_prop, "write", prefix=prefix)
+    sb.route("DELETE", base + r"/(?P<prop>[^/]+)", delete_prop, "write", prefix=prefix)

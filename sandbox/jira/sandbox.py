@@ -34,6 +34,7 @@ from sandbox.jira import (
     routes_bulk_reads,
     routes_catalog_search,
     routes_config,
+    routes_entity_props,
     routes_export,
     routes_field_admin,
     routes_field_contexts,
@@ -147,6 +148,7 @@ class JiraSandbox(Sandbox):
         routes_issuetypes.register(self)
         routes_export.register(self)
         audit.register(self)
+        routes_entity_props.register(self)
         routes_version_swap.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)

@@ -1,7 +1,7 @@
 """Site settings apps read first (project types, application roles, configuration, licence, events, project key
 and name validation, recent projects, issue types of a project, share scope, issue picker, bulk "is watching",
-security levels, notification scheme mappings), through atlassian-python-api's JiraCloud and pycontribs `jira`,
-answers checked against the official schema."""
+security levels, notification scheme mappings, board/sprint/comment/issue type properties), through
+atlassian-python-api's JiraCloud and pycontribs `jira`, answers checked against the official schema."""
 
 from __future__ import annotations
 
@@ -95,3 +95,26 @@ def test_picker_watching_levels_and_applinks(jc, pyc, sb):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # pycontribs warns when it cannot list application links
         assert pyc.applicationlinks() == []
+
+
+def test_board_sprint_comment_and_issue_type_properties(jc, pyc, atl, sb):
+    board = next(iter(sb.store.boards))
+    sprint = next(iter(sb.store.sprints))
+    with session_for(sb) as s:
+        agile = f"{sb.url}/rest/agile/1.0"
+        assert s.put(f"{agile}/board/{board}/properties/team", json={"name": "blue"}).status_code == 201
+        assert s.put(f"{agile}/board/{board}/properties/team", json={"name": "red"}).status_code == 200
+        assert s.put(f"{agile}/sprint/{sprint}/properties/goal", json=["ship"]).status_code == 201
+        assert s.get(f"{agile}/sprint/{sprint}/properties/goal").json() == {"key": "goal", "value": ["ship"]}
+        assert s.get(f"{agile}/board/99999/properties").status_code == 404
+        assert s.delete(f"{agile}/sprint/{sprint}/properties/goal").status_code == 204
+    assert [k["key"] for k in atl.get_agile_board_properties(board)["keys"]] == ["team"]
+    comment = pyc.add_comment("SEC-1", "with a property")
+    jc.set_comment_property(comment.id, "review", data={"ok": True})
+    assert jc.get_comment_property(comment.id, "review") == {"key": "review", "value": {"ok": True}}
+    assert [k["key"] for k in jc.get_comment_property_keys(comment.id)["keys"]] == ["review"]
+    jc.set_issue_type_property("10002", "colour", data="green")
+    assert jc.get_issue_type_property("10002", "colour")["value"] == "green"
+    with pytest.raises(HTTPError) as missing:
+        jc.get_comment_property_keys("424242")
+    assert missing.value.response.status_code == 404

@@ -1,0 +1,60 @@
+"""More entity properties, under `routes_more.property_routes`' shared rules (list `{"keys"}`, get, PUT 201/200,
+DELETE 204; key at most 255 characters, a non-empty JSON value of at most 32768 bytes):
+
+- Agile: `/rest/agile/1.0/board/{id}/properties[/{key}]` and `/rest/agile/1.0/sprint/{id}/properties[/{key}]`
+  (404 for an unknown board or sprint, in the Agile wording).
+- Platform: `/comment/{id}/properties[/{key}]` (404 "Can not find a comment for the id" when it is not there)
+  and `/issuetype/{id}/properties[/{key}]`.
+Registered before the routes that would read `properties` as an id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.jira.call import Call
+from sandbox.jira.errors import fail
+from sandbox.jira.routes_bulk_reads import find_comment
+from sandbox.jira.routes_more import property_routes
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+
+def register(sb: JiraSandbox) -> None:
+    def table(kind: str, owner: Any) -> dict[str, Any]:
+        return sb.store.work.setdefault(f"{kind}_properties", {}).setdefault(owner, {})
+
+    def board(c: Call) -> tuple[str, dict[str, Any]]:
+        ident = c.p["board"]
+        if not ident.isdigit() or int(ident) not in sb.store.boards:
+            raise fail(404, "Board does not exist or you do not have permission to see it.")
+        return ident, table("board", int(ident))
+
+    def sprint(c: Call) -> tuple[str, dict[str, Any]]:
+        ident = c.p["sprint"]
+        if not ident.isdigit() or int(ident) not in sb.store.sprints:
+            raise fail(404, f"Sprint with id {ident} does not exist or you do not have permission to see it.")
+        return ident, table("sprint", int(ident))
+
+    def comment(c: Call) -> tuple[str, dict[str, Any]]:
+        ident = c.p["comment"]
+        found = find_comment(sb, int(ident)) if ident.isdigit() else None
+        if found is None or found.issue_id not in sb.store.issues:
+            raise fail(404, f"Can not find a comment for the id: {ident}.")
+        return ident, table("comment", found.id)
+
+    def issue_type(c: Call) -> tuple[str, dict[str, Any]]:
+        ident = c.p["type"]
+        if ident not in sb.store.issue_types:
+            raise fail(404, f"The issue type with ID '{ident}' does not exist.")
+        return ident, table("issuetype", ident)
+
+    property_routes(sb, r"/board/(?P<board>[^/]+)/properties", board,
+                    lambda c, o, k: f"{c.base}/rest/agile/1.0/board/{o}/properties/{k}", prefix="agile")
+    property_routes(sb, r"/sprint/(?P<sprint>[^/]+)/properties", sprint,
+                    lambda c, o, k: f"{c.base}/rest/agile/1.0/sprint/{o}/properties/{k}", prefix="agile")
+    property_routes(sb, r"/comment/(?P<comment>[^/]+)/properties", comment,
+                    lambda c, o, k: f"{c.r.api}/comment/{o}/properties/{k}")
+    property_routes(sb, r"/issuetype/(?P<type>[^/]+)/properties", issue_type,
+                    lambda c, o, k: f"{c.r.api}/issuetype/{o}/properties/{k}")
