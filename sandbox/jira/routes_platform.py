@@ -9,6 +9,7 @@ from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.identity import full_user
+from sandbox.jira.project_views import arrange, insight
 from sandbox.jira.routes_field_admin import created_fields
 from sandbox.jira.routes_versions import component_bean as _component
 from sandbox.jira.routes_versions import version_bean as _version
@@ -54,7 +55,11 @@ def register(sb: JiraSandbox) -> None:
         wanted = {k.upper() for item in c.qlist("keys") for k in item.split(",")}
         if wanted:
             keys = [k for k in keys if k in wanted]
-        beans = [project_bean(sb, c, k, c.q("expand") or "") for k in keys]
+        expand = c.q("expand") or ""
+        beans = [project_bean(sb, c, k, expand) for k in arrange(sb, c, keys)]
+        if "insight" in expand.split(","):
+            for bean in beans:
+                bean["insight"] = insight(sb, bean["key"])
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)
         page = paged(beans, start, limit, f"{c.r.api}/project/search?startAt={start}&maxResults={limit}")
         if not page["isLast"]:

@@ -194,3 +194,22 @@ def test_form_posts_need_the_xsrf_token_and_json(sb, pyc):
         assert s.post(url, json={"fields": {"project": {"key": "SEC"}, "summary": "json",
                                             "issuetype": {"name": "Task"}}}).status_code == 201
     assert pyc.add_attachment("SEC-1", io.BytesIO(b"x"), filename="b.txt").filename == "b.txt"
+
+
+def test_project_search_orders_filters_and_expands_insight(atl, pyc, sb):
+    def keys(**params) -> list[str]:
+        return [p["key"] for p in atl.get("rest/api/3/project/search", params=params)["values"]]
+
+    assert keys() == ["ENG", "GRC", "SEC"] == keys(orderBy="+key")  # Jira's default order is by key
+    assert keys(orderBy="-key") == ["SEC", "GRC", "ENG"]
+    assert keys(orderBy="name") == ["GRC", "ENG", "SEC"]  # Governance.., Platform.., Security..
+    counts = {p.key: len(pyc.enhanced_search_issues(f"project = {p.key}", maxResults=False)) for p in pyc.projects()}
+    assert keys(orderBy="issueCount") == sorted(counts, key=lambda k: (counts[k], k))
+    atl.create_project_from_raw_json({"key": "BIZ", "name": "Back office", "projectTypeKey": "business",
+                                      "leadAccountId": sb.store.me.account_id})
+    assert keys(typeKey="business") == ["BIZ"] and keys(status="archived") == []
+    page = atl.get("rest/api/3/project/search", params={"expand": "insight", "keys": "SEC"})
+    assert page["values"][0]["insight"]["totalIssueCount"] == counts["SEC"]
+    with pytest.raises(HTTPError) as bad:
+        keys(orderBy="colour")
+    assert bad.value.response.status_code == 400
