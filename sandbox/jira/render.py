@@ -277,7 +277,7 @@ class Renderer:
             out["changelog"] = {"startAt": 0, "maxResults": len(hist), "total": len(hist),
                                 "histories": [self.history(h) for h in hist]}
         if "names" in expand.split(","):
-            out["names"] = field_names(list(values))
+            out["names"] = field_names(list(values), self.store)
         if "renderedFields" in expand.split(","):
             out["renderedFields"] = rendered_fields(issue, values)
         if "schema" in expand.split(","):
@@ -293,8 +293,11 @@ class Renderer:
                 "done": C.STATUSES[e.status_id][1] == "done"}
 
 
-def field_names(ids: list[str]) -> dict[str, str]:
+def field_names(ids: list[str], store: Any = None) -> dict[str, str]:
+    """Display names of field ids (API-made custom fields too when `store` is given)."""
     names = {f[0]: f[1] for f in C.system_fields() + C.custom_fields()}
+    for fid in custom_values.created_ids(store) if store is not None else []:
+        names[fid] = (custom_values.created(store, fid) or {}).get("name", fid)
     return {i: names.get(i, i) for i in ids}
 
 

@@ -23,6 +23,7 @@ from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
 from sandbox.jira.render import field_names, select_fields
+from sandbox.jira.rendered import schemas
 from sandbox.jira.routes_lookup import properties_of
 from sandbox.jira.screens import transitions_of
 
@@ -90,8 +91,14 @@ def register(sb: JiraSandbox) -> None:
         if more and chunk:
             out["nextPageToken"] = _encode(jql, compiled.sort_values(chunk[-1]))
         out["isLast"] = "nextPageToken" not in out
-        if "names" in expand.split(","):
-            out["names"] = field_names(fields)
+        wanted = expand.split(",")
+        for bean in issues:  # a search names its fields once, at the top, not in every issue
+            bean.pop("names", None)
+            bean.pop("schema", None)
+        if "names" in wanted:
+            out["names"] = field_names(fields, sb.store)
+        if "schema" in wanted:
+            out["schema"] = schemas(fields)
         return json_response(out)
 
     def search_get(c: Call) -> Response:

@@ -59,3 +59,15 @@ def test_custom_field_values(pyc, atl, sb):
         with pytest.raises(JIRAError) as refused:
             pyc.create_issue(project="SEC", summary="bad", issuetype={"name": "Task"}, **bad)
         assert refused.value.status_code == 400 and set(refused.value.response.json()["errors"]) == set(bad)
+
+
+def test_search_names_and_schema_once_at_the_top(atl, pyc, sb):
+    fid = atl.create_custom_field("Severity", TYPES + "textfield")["id"]
+    pyc.create_issue(project="SEC", summary="named", issuetype={"name": "Task"}, **{fid: "high"})
+    page = pyc.enhanced_search_issues("summary ~ named", fields=f"summary,{fid}", expand="names,schema",
+                                      json_result=True)
+    assert page["names"] == {"summary": "Summary", fid: "Severity"}
+    assert page["schema"]["summary"]["type"] == "string"
+    assert all("names" not in i and "schema" not in i for i in page["issues"])
+    one = atl.get(f"rest/api/3/issue/{page['issues'][0]['key']}", params={"fields": fid, "expand": "names"})
+    assert one["names"] == {fid: "Severity"}  # a single issue still carries its own
