@@ -4,11 +4,12 @@
   10), `name`, `projectTypeKey` (software | business | service_desk) with a `projectTemplateKey` of that type,
   `leadAccountId` (or the deprecated `lead`), optional `description`, `url`, `assigneeType`, `categoryId`,
   `issueSecurityScheme`. Field errors answer 400 `{"errorMessages": [], "errors": {"projectKey": ...}}`.
-  Projects made here are company-managed (`simplified: false`), like every project the REST API creates.
+  Projects made here are company-managed (`simplified: false`), like every project the REST API creates; a
+  scrum or kanban template also creates the project's board ("<KEY> board").
 - PUT `/project/{key|id}` (200, the project): name, description, lead, url, assigneeType, categoryId.
   A new `key` is refused (400): the sandbox does not re-key issues.
 - DELETE `/project/{key|id}` (204; `enableUndo` moves it to the trash, which the API cannot read either):
-  the project, its issues, components and versions disappear.
+  the project, its issues, components, versions, boards and their sprints disappear.
 - GET `/project/{p}/securitylevel` (`{"levels"}`, none without a scheme), `/securitylevel/{id}`.
 - GET `/issuesecurityschemes`, `/issuesecurityschemes/{id}`, `/project/{p}/issuesecuritylevelscheme` (404 when
   the project has none), `/notificationscheme` (paged), `/notificationscheme/{id}`, `/project/{p}/notificationscheme`.
@@ -24,7 +25,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import audit
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
-from sandbox.jira.model import Project
+from sandbox.jira.model import Board, Project
 from sandbox.jira.routes_platform import project_full
 from sandbox.jira.routes_versions import find_project
 
@@ -135,6 +136,10 @@ def register(sb: JiraSandbox) -> None:
             meta(sb)[key] = {"projectTypeKey": kind, "assigneeType": body.get("assigneeType") or "UNASSIGNED",
                              "url": body.get("url") or None, "categoryId": category,
                              "issueSecurityScheme": SECURITY["id"] if security not in (None, "") else None}
+            kind_of_board = next((b for b in ("scrum", "kanban") if b in str(template or "")), None)
+            if kind_of_board:
+                ident = max(sb.store.boards, default=0) + 1
+                sb.store.boards[ident] = Board(ident, f"{key} board", kind_of_board, key)
         audit.record(sb, c, "Project created", "projects", (pid, name, "PROJECT"),
                      [("Name", None, name), ("Key", None, key), ("Project type", None, kind)])
         return json_response({"self": f"{c.r.api}/project/{pid}", "id": int(pid), "key": key}, 201)
@@ -180,6 +185,10 @@ def register(sb: JiraSandbox) -> None:
             for kind in ("components", "versions"):
                 for ident in [i for i, x in store.work[kind].items() if x["project"] == key]:
                     del store.work[kind][ident]
+            for board in [b for b in store.boards.values() if b.project == key]:
+                del store.boards[board.id]
+                for sid in [s.id for s in store.sprints.values() if s.board_id == board.id]:
+                    del store.sprints[sid]
             store.work.setdefault("deleted_projects", {})[key] = store.projects.pop(key)
             store.relations_version += 1
         gone_project = store.work["deleted_projects"][key]

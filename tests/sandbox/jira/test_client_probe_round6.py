@@ -213,3 +213,24 @@ def test_project_search_orders_filters_and_expands_insight(atl, pyc, sb):
     with pytest.raises(HTTPError) as bad:
         keys(orderBy="colour")
     assert bad.value.response.status_code == 400
+
+
+def test_scrum_and_kanban_templates_make_a_board(atl, pyc, sb):
+    me = sb.store.me.account_id
+    atl.create_project_from_raw_json({"key": "SCR", "name": "Scrum team", "projectTypeKey": "software",
+                                      "projectTemplateKey": SCRUM, "leadAccountId": me})
+    atl.create_project_from_raw_json({"key": "PLAIN", "name": "Plain", "projectTypeKey": "software",
+                                      "projectTemplateKey": "com.pyxis.greenhopper.jira:gh-simplified-basic",
+                                      "leadAccountId": me})
+    [board] = pyc.boards(projectKeyOrID="SCR")
+    assert (board.name, board.type) == ("SCR board", "scrum")
+    assert pyc.boards(projectKeyOrID="PLAIN") == []
+    sprint = pyc.create_sprint("Sprint 1", board.id)
+    issue = pyc.create_issue(project="SCR", summary="in a sprint", issuetype={"name": "Story"})
+    pyc.add_issues_to_sprint(sprint.id, [issue.key])
+    assert [i.key for i in pyc.enhanced_search_issues(f"sprint = {sprint.id}")] == [issue.key]
+    pyc.delete_project("SCR")
+    assert board.id not in {b.id for b in pyc.boards()}
+    with pytest.raises(JIRAError) as gone:
+        pyc.sprint(sprint.id)
+    assert gone.value.status_code == 404
