@@ -3,7 +3,7 @@
 - GET `/groups/picker` (`{"header","total","groups":[{"name","html","labels","groupId"}]}`),
   GET `/group/member` (paged users, `nextPage` while more; 404 for an unknown group),
   GET `/group` (`expand=users[a:b]` pages its `users` list, as pycontribs' `group_members` asks),
-  GET `/user/groups?accountId=`.
+  GET `/user/groups?accountId=`, GET `/group/bulk` (`groupId`/`groupName` filters, paged).
 - POST `/group` `{"name"}` (201, the group; 400 when the name is taken), DELETE `/group?groupname=|groupId=`
   (200), POST `/group/user?groupname=|groupId=` `{"accountId"}` (201, the group), DELETE
   `/group/user?...&accountId=` (200). Older clients send `name`/`username` instead of `accountId`: an
@@ -177,6 +177,16 @@ def register(sb: JiraSandbox) -> None:
         return json_response([{"name": g, "groupId": group_id(g), "self": f"{c.r.api}/group?groupId={group_id(g)}"}
                               for g in group_names(sb) if account in group_members(sb, g)])
 
+    def bulk(c: Call) -> Response:
+        """GET /group/bulk: every group, or those named by `groupId`/`groupName` (repeatable), paged."""
+        ids = {x for item in c.qlist("groupId") for x in item.split(",") if x}
+        names = {x.lower() for item in c.qlist("groupName") for x in item.split(",") if x}
+        found = [{"name": g, "groupId": group_id(g)} for g in group_names(sb)
+                 if (not ids and not names) or group_id(g) in ids or g.lower() in names]
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
+        return json_response(paged(found, start, limit, f"{c.r.api}/group/bulk?startAt={start}&maxResults={limit}"))
+
+    sb.route("GET", r"/group/bulk", bulk)
     sb.route("GET", r"/groups/picker", groups_picker)
     sb.route("GET", r"/group/member", members)
     sb.route("GET", r"/group", group)

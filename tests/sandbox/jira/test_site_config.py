@@ -118,3 +118,13 @@ def test_board_sprint_comment_and_issue_type_properties(jc, pyc, atl, sb):
     with pytest.raises(HTTPError) as missing:
         jc.get_comment_property_keys("424242")
     assert missing.value.response.status_code == 404
+
+
+def test_group_bulk(jc, pyc, sb):
+    pyc.add_group("auditors")
+    every = jc.bulk_get_groups()
+    assert [g["name"] for g in every["values"]] == ["jira-software-users", "jira-admins", "site-admins", "auditors"]
+    with session_for(sb) as s:
+        some = s.get(f"{sb.url}/rest/api/3/group/bulk", params={"groupName": ["AUDITORS", "site-admins"],
+                                                                 "maxResults": 1}).json()
+    assert (some["total"], [g["name"] for g in some["values"]], some["isLast"]) == (2, ["site-admins"], False)
