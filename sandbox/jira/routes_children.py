@@ -57,8 +57,9 @@ def _comment_bean(c: Call, comment: Any) -> dict[str, Any]:
     wanted = {e.strip() for item in c.qlist("expand") for e in item.split(",")}
     if "renderedBody" in wanted:
         bean["renderedBody"] = to_html(as_version(comment.body, "2")) or ""
-    if "properties" in wanted:
-        bean["properties"] = []
+    if "properties" in wanted:  # set on create or through /comment/{id}/properties (`routes_entity_props`)
+        props = c.r.store.work.get("comment_properties", {}).get(comment.id, {})
+        bean["properties"] = [{"key": k, "value": v} for k, v in props.items()]
     return bean
 
 
@@ -86,7 +87,14 @@ def register(sb: JiraSandbox, key: str) -> None:
     def add_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
         body = c.obj()
+        props = body.get("properties") or []
+        if not isinstance(props, list) or any(not isinstance(p, dict) or not p.get("key") for p in props):
+            raise fail(400, None, {"properties": "Each comment property needs a key and a value."})
         comment = sb.store.add_comment(issue.id, _body_ok(c, body.get("body")), c.user, _visibility(body))
+        if props:
+            with sb.store.lock:
+                table = sb.store.work.setdefault("comment_properties", {}).setdefault(comment.id, {})
+                table.update({str(p["key"]): p.get("value") for p in props})
         return json_response(_comment_bean(c, comment), 201)
 
     def one_comment(c: Call) -> Response:

@@ -123,7 +123,8 @@ def register(sb: JiraSandbox) -> None:
         for log in logs:
             sb.log_work(c, sb.store.issues[issue.id], log)  # type: ignore[attr-defined]
         if c.qbool("returnIssue"):
-            return json_response(c.r.issue(sb.store.issues[issue.id], ALL_FIELDS), 200)
+            expand = ",".join(c.qlist("expand"))  # returnIssue honours expand, as GET /issue does
+            return json_response(c.r.issue(sb.store.issues[issue.id], ALL_FIELDS, expand), 200)
         return Response(status=204)
 
     def delete(c: Call) -> Response:

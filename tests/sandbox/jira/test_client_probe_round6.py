@@ -234,3 +234,15 @@ def test_scrum_and_kanban_templates_make_a_board(atl, pyc, sb):
     with pytest.raises(JIRAError) as gone:
         pyc.sprint(sprint.id)
     assert gone.value.status_code == 404
+
+
+def test_comment_properties_on_create_and_return_issue_expand(atl, pyc, sb):
+    jc = JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+    made = atl.post("rest/api/3/issue/SEC-2/comment", data={
+        "body": {"type": "doc", "version": 1, "content": []}, "properties": [{"key": "review", "value": {"ok": 1}}]})
+    listed = atl.get("rest/api/3/issue/SEC-2/comment", params={"expand": "properties"})["comments"]
+    assert [x["properties"] for x in listed if x["id"] == made["id"]] == [[{"key": "review", "value": {"ok": 1}}]]
+    assert jc.get_comment_property(made["id"], "review")["value"] == {"ok": 1}
+    back = jc.edit_issue("SEC-2", return_issue=True, expand="changelog", data={"fields": {"summary": "renamed"}})
+    assert back["fields"]["summary"] == "renamed" and back["changelog"]["histories"][-1]["items"][0]["field"] == \
+        "summary"
