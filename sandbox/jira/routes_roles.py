@@ -6,7 +6,9 @@
   "group":[name], "groupId":[id]}`; an actor already in the role is a 400), PUT (`categorisedActors`
   replaces every actor), DELETE `?user=` | `?group=` | `?groupId=` (204; 404 when not an actor).
   Seeded actors: Administrators = group jira-admins + the project lead; Member = jira-software-users.
-- Permissions: GET `/permissions` (every permission key), GET `/mypermissions?permissions=KEY,..`
+- Permissions: GET `/permissions` (every permission key), POST `/permissions/project` (projects where every
+  listed project permission is held), POST `/permissions/check` (bulk: global grants, and per project
+  permission the asked projects/issues where it is held), GET `/mypermissions?permissions=KEY,..`
   [`&projectKey|projectId|issueKey|issueId`] -> `{"permissions": {KEY: {"id","key","name","type",
   "description","havePermission"}}}`. The `permissions` parameter is required (Cloud); project
   permissions follow the caller's roles in that project (any project when none is named), global
@@ -228,6 +230,44 @@ def register(sb: JiraSandbox) -> None:
             projects = [project_of(c.q("projectKey") or c.q("projectId") or "")]
         return json_response({"permissions": {k: permission_bean(k, holds(c.user, k, projects)) for k in keys}})
 
+    def permitted_projects(c: Call) -> Response:
+        """POST /permissions/project: the projects where the caller holds every listed project permission."""
+        keys = c.obj().get("permissions")
+        if not isinstance(keys, list) or not keys:
+            raise fail(400, None, {"permissions": "At least one permission must be provided."})
+        bad = [k for k in keys if k not in _PROJECT]
+        if bad:
+            raise fail(400, None, {str(k): "Unrecognized permission" for k in bad})
+        return json_response({"projects": [
+            {"id": int(p.id), "key": p.key} for p in list(sb.store.projects.values())
+            if all(holds(c.user, k, [p.key]) for k in keys)]})
+
+    def check_permissions(c: Call) -> Response:
+        """POST /permissions/check: granted global permissions, and per project permission the projects and
+        issues (of those asked about) where it is granted; for `accountId` or the caller."""
+        body = c.obj()
+        user = body.get("accountId") or c.user
+        if user not in sb.store.users:
+            raise fail(400, f"The user with account ID '{user}' does not exist.")
+        asked = body.get("projectPermissions") or []
+        wanted = [*(body.get("globalPermissions") or []), *(k for e in asked for k in (e or {}).get("permissions", []))]
+        bad = [k for k in wanted if k not in _PROJECT and k not in _GLOBAL]
+        if bad:
+            raise fail(400, None, {str(k): "Unrecognized permission" for k in bad})
+        by_id = {p.id: p.key for p in sb.store.projects.values()}
+        grants = []
+        for entry in asked:
+            projects = [int(x) for x in entry.get("projects") or [] if str(x) in by_id]
+            issues = [i for i in (sb.store.issues.get(int(x)) for x in entry.get("issues") or []
+                                  if str(x).isdigit()) if i is not None]
+            for key in entry["permissions"]:
+                grants.append({"permission": key,
+                               "projects": [p for p in projects if holds(user, key, [by_id[str(p)]])],
+                               "issues": [i.id for i in issues if holds(user, key, [i.project])]})
+        return json_response({"globalPermissions": [k for k in body.get("globalPermissions") or []
+                                                    if holds(user, k, list(sb.store.projects))],
+                              "projectPermissions": grants})
+
     def all_permissions(c: Call) -> Response:
         return json_response({"permissions": {k: permission_bean(k) for k in (*_PROJECT, *_GLOBAL)}})
 
@@ -246,3 +286,5 @@ def register(sb: JiraSandbox) -> None:
     sb.route("DELETE", project + r"/role/(?P<role>[^/]+)", remove_actor, "write")
     sb.route("GET", r"/mypermissions", my_permissions)
     sb.route("GET", r"/permissions", all_permissions)
+    sb.route("POST", r"/permissions/project", permitted_projects)
+    sb.route("POST", r"/permissions/check", check_permissions)

@@ -128,3 +128,20 @@ def test_group_bulk(jc, pyc, sb):
         some = s.get(f"{sb.url}/rest/api/3/group/bulk", params={"groupName": ["AUDITORS", "site-admins"],
                                                                  "maxResults": 1}).json()
     assert (some["total"], [g["name"] for g in some["values"]], some["isLast"]) == (2, ["site-admins"], False)
+
+
+def test_permitted_projects_and_bulk_permission_check(jc, sb):
+    assert [p["key"] for p in jc.get_permitted_projects(data={"permissions": ["BROWSE_PROJECTS"]})["projects"]] == \
+        ["SEC", "GRC", "ENG"]
+    lead = sb.store.projects["SEC"].lead  # administers SEC only
+    checked = jc.get_bulk_permissions(data={
+        "accountId": lead, "globalPermissions": ["ADMINISTER"],
+        "projectPermissions": [{"permissions": ["ADMINISTER_PROJECTS"], "projects": [10000, 10001, 10002]}]})
+    assert checked["globalPermissions"] == [] and checked["projectPermissions"][0]["projects"] == [10000]
+    mine = jc.get_bulk_permissions(data={"globalPermissions": ["ADMINISTER"], "projectPermissions": [
+        {"permissions": ["EDIT_ISSUES"], "issues": [10000, 424242]}]})
+    assert mine == {"globalPermissions": ["ADMINISTER"],
+                    "projectPermissions": [{"permission": "EDIT_ISSUES", "projects": [], "issues": [10000]}]}
+    with pytest.raises(HTTPError) as bad:
+        jc.get_permitted_projects(data={"permissions": ["NOPE"]})
+    assert bad.value.response.json()["errors"] == {"NOPE": "Unrecognized permission"}
