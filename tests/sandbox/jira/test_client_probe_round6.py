@@ -246,3 +246,24 @@ def test_comment_properties_on_create_and_return_issue_expand(atl, pyc, sb):
     back = jc.edit_issue("SEC-2", return_issue=True, expand="changelog", data={"fields": {"summary": "renamed"}})
     assert back["fields"]["summary"] == "renamed" and back["changelog"]["histories"][-1]["items"][0]["field"] == \
         "summary"
+
+
+def test_workflow_schemes(sb, pyc):
+    jc = JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+    assert [s["id"] for s in jc.get_all_workflow_schemes()["values"]] == [10000]
+    [assoc] = jc.get_project_workflow_scheme_associations(["10000", "10002", "99999"])["values"]
+    assert assoc["projectIds"] == ["10002"]  # SEC is team-managed, 99999 does not exist
+    assert assoc["workflowScheme"]["defaultWorkflow"] == "Software Simplified Workflow"
+    made = pyc.create_project("EMPTY", name="Empty", assignee=sb.store.me.account_id)
+    assert jc.assign_project_workflow_scheme(made["id"], 10000) is None
+    with pytest.raises(HTTPError) as busy:
+        jc.assign_project_workflow_scheme("10002", 10000)
+    assert busy.value.response.status_code == 400
+    spec = openapi("jira-platform-v3.json", sb.url)
+    with session_for(sb) as s:
+        for path in ("/workflowscheme", "/workflowscheme/10000", "/workflowscheme/project?projectId=10002",
+                     "/permissions/project"):
+            r = s.post(f"{sb.url}/rest/api/3{path}", json={"permissions": ["BROWSE_PROJECTS"]}) \
+                if path.startswith("/permissions") else s.get(f"{sb.url}/rest/api/3{path}")
+            assert r.status_code == 200, (path, r.text)
+            spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
