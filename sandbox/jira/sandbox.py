@@ -29,6 +29,7 @@ from sandbox.jira import (
     dynamic_webhooks,
     ops,
     routes_agile,
+    routes_agile_board_more,
     routes_agile_more,
     routes_boards,
     routes_bulk_reads,
@@ -149,6 +150,7 @@ class JiraSandbox(Sandbox):
         routes_export.register(self)
         audit.register(self)
         routes_entity_props.register(self)
+        routes_agile_board_more.register(self)
         routes_version_swap.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)

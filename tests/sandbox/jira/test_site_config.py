@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
-from atlassian.jira import JiraCloud
+from atlassian.jira import JiraCloud, JiraSoftware
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from requests import HTTPError
 
@@ -145,3 +145,23 @@ def test_permitted_projects_and_bulk_permission_check(jc, sb):
     with pytest.raises(HTTPError) as bad:
         jc.get_permitted_projects(data={"permissions": ["NOPE"]})
     assert bad.value.response.json()["errors"] == {"NOPE": "Unrecognized permission"}
+
+
+def test_board_quick_filters_features_reports_projects(sb):
+    js = JiraSoftware(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+    scrum = next(b for b in sb.store.boards.values() if b.type == "scrum")
+    filters = js.get_all_quick_filters(scrum.id)["values"]
+    assert [f["name"] for f in filters] == ["Only My Issues", "Recently Updated"]
+    assert js.get_quick_filter(scrum.id, filters[0]["id"])["jql"] == "assignee = currentUser()"
+    states = {f["boardFeature"]: f["state"] for f in js.get_features_for_board(scrum.id)["features"]}
+    assert states["SPRINTS"] == "ENABLED" and states["SIMPLE_ROADMAP"] == "DISABLED"
+    js.toggle_features(scrum.id, data={"boardId": scrum.id, "feature": "SIMPLE_ROADMAP", "enabling": True})
+    assert {f["boardFeature"]: f["state"] for f in js.get_features_for_board(scrum.id)["features"]}[
+        "SIMPLE_ROADMAP"] == "ENABLED"
+    assert js.get_reports_for_board(scrum.id) == {"reports": []}
+    assert [p["key"] for p in js.get_projects_full(scrum.id)] == [scrum.project]
+    spec = openapi("jira-software-agile.json", sb.url)
+    with session_for(sb) as s:
+        for path in ("quickfilter", "features", "reports"):
+            r = s.get(f"{sb.url}/rest/agile/1.0/board/{scrum.id}/{path}")
+            spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
