@@ -8,6 +8,7 @@
 - POST `/field/{id}/context/mapping` `{"mappings": [{"projectId", "issueTypeId"}]}`: the context that applies
   to each pair (a project context before a global one; an issue-type-specific one before "any"), or
   `contextId: null`. Unknown projects or issue types are a 404, a repeated pair a 400.
+- GET `/field/search/trashed` (`id`, `query` on the name, paged): the custom fields in the trash.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
-from sandbox.jira.routes_field_admin import field_contexts, field_num
+from sandbox.jira.routes_field_admin import KINDS, PREFIX, field_contexts, field_num
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -80,6 +81,22 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"These issue types were not found: {', '.join(unknown)}.")
         return page(c, [{"projectId": p, "issueTypeId": t, "contextId": applying(contexts, p, t)} for p, t in keys])
 
+    def trashed(c: Call) -> Response:
+        ids = {x for item in c.qlist("id") for x in item.split(",") if x}
+        text = (c.q("query") or "").lower()
+        rows = []
+        for f in list(sb.store.work.get("fields", {}).values()):
+            fid = f"customfield_{f['num']}"
+            if not f.get("trashed") or (ids and fid not in ids) or text not in f["name"].lower():
+                continue
+            typ, items = KINDS[f["kind"]]
+            rows.append({"id": fid, "key": fid, "name": f["name"], "description": f.get("description") or "",
+                         "schema": {"type": typ, "custom": PREFIX + f["kind"], "customId": f["num"],
+                                    **({"items": items} if items else {})},
+                         **({"searcherKey": f["searcherKey"]} if f.get("searcherKey") else {})})
+        return page(c, rows)
+
+    sb.route("GET", r"/field/search/trashed", trashed)
     base = r"/field/(?P<field>[^/]+)/context"
     sb.route("GET", base + r"/projectmapping", project_mapping)
     sb.route("GET", base + r"/issuetypemapping", type_mapping)

@@ -73,6 +73,9 @@ def test_select_field_contexts_and_options(atl, jc, pyc, sb):
 
         jc.trash_custom_field(text["id"])
         assert text["id"] not in {f["id"] for f in pyc.fields()}
+        assert [f["name"] for f in jc.get_trashed_fields_paginated()["values"]] == ["Notes"]
+        r = s.get(f"{sb.url}/rest/api/3/field/search/trashed", params={"query": "not"})
+        spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
         jc.restore_custom_field(text["id"])
         assert text["id"] in {f["id"] for f in pyc.fields()}
         gone = s.delete(f"{sb.url}/rest/api/3/field/{text['id']}", allow_redirects=False)
