@@ -68,6 +68,7 @@ def edit_comment(store: JiraStore, issue_id: int, comment_id: str, body: Any, ac
         if visibility is not ...:
             comment.visibility = visibility
     store.update(issue_id, {}, actor, "issue_comment_edited", comment=comment)
+    store._emit("comment_updated", "issue_comment_edited", store.issues[issue_id], actor, comment=comment)
     return comment
 
 
@@ -79,6 +80,7 @@ def delete_comment(store: JiraStore, issue_id: int, comment_id: str, actor: str)
             return False
         store._comments[issue_id].remove(comment)
     store.update(issue_id, {}, actor, "issue_comment_deleted", comment=comment)
+    store._emit("comment_deleted", "issue_comment_deleted", store.issues[issue_id], actor, comment=comment)
     return True
 
 

@@ -30,7 +30,8 @@ from typing import Any
 
 RETRY_STATUSES = {408, 409, 425, 429}
 DYNAMIC = ("app", "expires", "fieldIdsFilter", "issuePropertyKeysFilter", "bearer")  # `dynamic_webhooks`
-EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created"}  # the ones emitted
+EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created", "comment_updated",
+          "comment_deleted"}  # the ones emitted
 
 
 class WebhookHub:

@@ -97,3 +97,21 @@ def test_basic_auth_callers_are_not_apps(sb):
             call()
         assert refused.value.response.status_code == 403
         assert refused.value.response.json()["errorMessages"]
+
+
+def test_comment_updated_and_deleted_events(sb, app, pyc):
+    with Receiver() as rx:
+        [made] = app.register_dynamic_webhooks(data={"url": rx.url, "webhooks": [
+            {"events": ["comment_created", "comment_updated", "comment_deleted"],
+             "jqlFilter": "project = SEC"}]})["webhookRegistrationResult"]
+        comment = pyc.add_comment("SEC-1", "first")
+        comment.update(body="second")
+        comment.delete()
+        pyc.add_comment("ENG-1", "other project")
+        assert sb.wait_for_webhooks()
+        bodies = [json.loads(c["body"]) for c in rx.calls]
+    assert [(b["webhookEvent"], b["comment"]["id"], b["matchedWebhookIds"]) for b in bodies] == [
+        ("comment_created", comment.id, [made["createdWebhookId"]]),
+        ("comment_updated", comment.id, [made["createdWebhookId"]]),
+        ("comment_deleted", comment.id, [made["createdWebhookId"]])]
+    assert bodies[1]["comment"]["body"] == "second"
