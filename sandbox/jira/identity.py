@@ -10,7 +10,7 @@ failed Basic logins look.
 - XSRF: a POST/PUT/DELETE whose body is a form (`application/x-www-form-urlencoded`, `multipart/form-data`,
   `text/plain`) is what a browser could send cross-site, so Jira refuses it with 403 "XSRF check failed" unless
   `X-Atlassian-Token: no-check` comes with it; with the token, a form sent to a JSON resource is a 415
-  (multipart goes through to attachment uploads).
+  (multipart goes through to attachment uploads and column settings, text/plain to preferences).
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ def xsrf_refusal(req: Request) -> Response | None:
         return None
     if req.header("X-Atlassian-Token").lower() != "no-check":
         return Response(status=403, body=b"XSRF check failed", content_type="text/plain;charset=UTF-8")
-    if kind == "multipart/form-data" and req.path.rstrip("/").endswith("/attachments"):
+    path = req.path.rstrip("/")
+    if kind == "multipart/form-data" and path.endswith(("/attachments", "/user/columns", "/settings/columns")):
+        return None
+    if kind == "text/plain" and path.endswith("/mypreferences"):
         return None
     return error_body(415, "Unsupported Media Type: the request body must be application/json.")

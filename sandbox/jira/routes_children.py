@@ -63,6 +63,12 @@ def _comment_bean(c: Call, comment: Any) -> dict[str, Any]:
     return bean
 
 
+def multipart_parts(ctype: str, body: bytes, name: str) -> list[Any]:
+    """The parts of a multipart/form-data body whose form field is `name` (email.message parts)."""
+    msg = BytesParser(policy=policy.HTTP).parsebytes(b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + body)
+    return [p for p in msg.iter_parts() if p.get_param("name", header="content-disposition") == name]
+
+
 def disposition(filename: str) -> str:
     """`attachment; filename="..."` with an ASCII fallback and the exact name in RFC 6266's `filename*` (a
     header is Latin-1 on the wire: a name like "résumé ✓.txt" written raw broke the response)."""
@@ -126,9 +132,7 @@ def register(sb: JiraSandbox, key: str) -> None:
         ctype = c.req.header("Content-Type")
         if "multipart/form-data" not in ctype.lower():
             raise fail(415, "Unsupported media type: attachments must be multipart/form-data.")
-        msg = BytesParser(policy=policy.HTTP).parsebytes(
-            b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + c.req.body)
-        parts = [p for p in msg.iter_parts() if p.get_param("name", header="content-disposition") == "file"]
+        parts = multipart_parts(ctype, c.req.body, "file")
         if not parts:
             raise fail(400, "No file was attached: the multipart part must be named 'file'.")
         out = []

@@ -18,6 +18,9 @@ time tracking, the caller's locale, the licence, issue events, project key/name 
 - GET `/project/{id}/hierarchy`: the project's issue types by hierarchy level (Subtask -1, Base 0, Epic 1).
 - GET `/screens` (paged; `id`, `queryString`): Default, Workflow and Resolve Issue screens; GET
   `/avatar/{issuetype|project|user|priority}/system` (`{"system": [...]}`, three system avatars each).
+- Issue navigator columns: GET `/settings/columns` (the site default), GET|PUT `/user/columns` (`accountId`,
+  default the caller; PUT takes `columns=` form values or a JSON list; unknown fields are a 400).
+- GET|PUT|DELETE `/mypreferences?key=` (the caller's preference strings; 404 for a key never set).
 - GET `/rest/applinks/latest/listApplicationlinks`: `[]` (no linked Confluence), which pycontribs reads before
   adding remote links.
 """
@@ -27,11 +30,14 @@ from __future__ import annotations
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
+from sandbox.jira.routes_children import multipart_parts
 from sandbox.jira.routes_groups import group_id, groups_of
 from sandbox.jira.routes_platform import _type_details, project_bean
 from sandbox.jira.routes_project_admin import key_error
@@ -49,6 +55,8 @@ SCREENS = [(1, "Default Screen", "Provides for the update all system fields."),
            (2, "Workflow Screen", "This screen is used in the workflow and enables you to assign issues."),
            (3, "Resolve Issue Screen", "Offers the ability to set resolution, change fix versions, and assign an "
                                        "issue.")]
+DEFAULT_COLUMNS = ["issuetype", "issuekey", "summary", "assignee", "reporter", "priority", "status", "resolution",
+                   "created", "updated", "duedate"]
 AVATAR_TYPES = {"issuetype", "project", "user", "priority"}
 TRACKING = {"key": "JIRA", "name": "JIRA provided time tracking"}
 TRACKING_OPTIONS = {"workingHoursPerDay": 8.0, "workingDaysPerWeek": 5.0, "timeFormat": "pretty",
@@ -199,6 +207,49 @@ def register(sb: JiraSandbox) -> None:
                 k: f"{c.base}/secure/viewavatar?{f'size={v}&' if v else ''}avatarId={n}&avatarType={kind}"
                 for k, v in sizes.items()}} for n in (10300, 10301, 10302)]})
 
+    def columns_of(ids: list[str]) -> list[dict[str, str]]:
+        names = {f[0]: f[1] for f in C.system_fields() + C.custom_fields()}
+        names["issuekey"] = "Key"
+        return [{"label": names[i], "value": i} for i in ids]
+
+    def user_columns(c: Call) -> Response:
+        account = c.q("accountId") or c.user
+        if account not in sb.store.users:
+            raise fail(404, f"The user with account ID '{account}' does not exist.")
+        table = sb.store.work.setdefault("user_columns", {})
+        if c.req.method == "PUT":
+            kind = c.req.header("Content-Type").lower()
+            if kind.startswith("application/json"):
+                wanted = c.body()
+            elif kind.startswith("multipart/form-data"):
+                wanted = [(p.get_payload(decode=True) or b"").decode() for p in
+                          multipart_parts(c.req.header("Content-Type"), c.req.body, "columns")]
+            else:
+                wanted = [v for k, v in parse_qsl(c.req.body.decode()) if k == "columns"]
+            known = {f[0] for f in C.system_fields() + C.custom_fields()} | {"issuekey"}
+            if not isinstance(wanted, list) or any(w not in known for w in wanted):
+                raise fail(400, "Invalid column configuration.")
+            table[account] = list(wanted)
+            return Response(status=200)
+        return json_response(columns_of(table.get(account, DEFAULT_COLUMNS)))
+
+    def preference(c: Call) -> Response:
+        key = c.q("key")
+        if not key:
+            raise fail(400, "The key parameter is required.")
+        prefs = sb.store.work.setdefault("preferences", {}).setdefault(c.user, {})
+        if c.req.method == "PUT":
+            raw = c.req.body.decode()
+            value = c.body() if c.req.header("Content-Type").lower().startswith("application/json") else raw
+            prefs[key] = value if isinstance(value, str) else raw
+            return Response(status=204)
+        if key not in prefs:
+            raise fail(404, f"The preference with key '{key}' does not exist.")
+        if c.req.method == "DELETE":
+            del prefs[key]
+            return Response(status=204)
+        return json_response(prefs[key])
+
     configuration = {"votingEnabled": True, "watchingEnabled": True, "unassignedIssuesAllowed": True,
                      "subTasksEnabled": True, "issueLinkingEnabled": True, "timeTrackingEnabled": True,
                      "attachmentsEnabled": True, "timeTrackingConfiguration": TRACKING_OPTIONS}
@@ -227,6 +278,11 @@ def register(sb: JiraSandbox) -> None:
     sb.route("PUT", r"/filter/defaultShareScope", share_scope, "write")
     sb.route("GET", r"/issue/picker", picker)
     sb.route("GET", r"/screens", screens)
+    sb.route("GET", r"/settings/columns", lambda c: json_response(columns_of(DEFAULT_COLUMNS)))
+    sb.route("GET", r"/user/columns", user_columns)
+    sb.route("PUT", r"/user/columns", user_columns, "write")
+    for verb in ("GET", "PUT", "DELETE"):
+        sb.route(verb, r"/mypreferences", preference, "read" if verb == "GET" else "write")
     sb.route("GET", r"/project/(?P<project>[^/]+)/hierarchy", hierarchy)
     sb.route("GET", r"/avatar/(?P<kind>[^/]+)/system", system_avatars)
     sb.route("GET", r"/rest/applinks/(?:latest|\d+\.\d+)/listApplicationlinks", lambda c: json_response([]),

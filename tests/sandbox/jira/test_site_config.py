@@ -165,3 +165,21 @@ def test_board_quick_filters_features_reports_projects(sb):
         for path in ("quickfilter", "features", "reports"):
             r = s.get(f"{sb.url}/rest/agile/1.0/board/{scrum.id}/{path}")
             spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+
+
+def test_columns_and_preferences(jc, sb):
+    assert [col["value"] for col in jc.get_issue_navigator_default_columns()][:3] == ["issuetype", "issuekey",
+                                                                                      "summary"]
+    jc.set_user_columns(data=["issuekey", "summary", "status"])
+    assert [col["label"] for col in jc.get_user_default_columns()] == ["Key", "Summary", "Status"]
+    with session_for(sb) as s:
+        token = {"X-Atlassian-Token": "no-check"}
+        form = s.put(f"{sb.url}/rest/api/3/user/columns", files=[("columns", (None, "assignee")),
+                                                                 ("columns", (None, "created"))], headers=token)
+        assert form.status_code == 200
+        assert s.put(f"{sb.url}/rest/api/3/user/columns", json=["nope"]).status_code == 400
+        assert s.put(f"{sb.url}/rest/api/3/mypreferences", params={"key": "theme"}, data="dark",
+                     headers={**token, "Content-Type": "text/plain"}).status_code == 204
+        assert s.get(f"{sb.url}/rest/api/3/mypreferences", params={"key": "nothing"}).status_code == 404
+    assert [col["value"] for col in jc.get_user_default_columns()] == ["assignee", "created"]
+    assert jc.get_preference(key="theme") == "dark"
