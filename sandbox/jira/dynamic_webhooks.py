@@ -10,8 +10,8 @@ expire 30 days (sandbox clock) after registration or the last refresh (`{"expira
 `{"webhookIds"}` answers 202 and ignores ids that are not the app's. `/webhook/failed` is for Connect apps
 only: an OAuth app gets 403 there, as on Jira.
 
-Events fired: issue created/updated/deleted and comment created/updated/deleted; `issue_property_set|deleted`
-are accepted at registration but never fired here. Deliveries POST the usual event body plus
+Events fired: issue created/updated/deleted, comment created/updated/deleted and `issue_property_set|deleted`
+(with `property: {"key", "value"?}`; `issuePropertyKeysFilter` narrows them). Deliveries POST the usual event body plus
 `matchedWebhookIds` to the registered URL, with `Authorization: Bearer <JWT>` (HS256 with the app's client
 secret; claims `iss` = cloudId, `aud` = client id, `iat`, `exp` three minutes later; the exact claim set is an
 assumption) and no `X-Hub-Signature`.

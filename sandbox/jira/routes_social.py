@@ -207,6 +207,8 @@ def register(sb: JiraSandbox) -> None:
             props = props_of(issue)
             created = name not in props
             props[name] = value
+        sb.store._emit("issue_property_set", "issue_property_set", issue, c.user,
+                       property={"key": name, "value": value})
         return json_response({}, 201) if created else json_response({}, 200)
 
     def delete_prop(c: Call) -> Response:
@@ -216,6 +218,8 @@ def register(sb: JiraSandbox) -> None:
             if c.p["prop"] not in props:
                 raise fail(404, f"The property with key '{c.p['prop']}' does not exist.")
             del props[c.p["prop"]]
+        sb.store._emit("issue_property_deleted", "issue_property_deleted", issue, c.user,
+                       property={"key": c.p["prop"]})
         return Response(status=204)
 
     sb.route("GET", key + r"/votes", get_votes)

@@ -282,6 +282,8 @@ class JiraSandbox(Sandbox):
             out["changelog"] = {"id": str(h.id), "items": h.items}
         if event.get("comment") is not None:
             out["comment"] = r.comment(event["comment"])
+        if event.get("property") is not None:
+            out["property"] = event["property"]
         return out
 
     # --- Python API ------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from typing import Any
 RETRY_STATUSES = {408, 409, 425, 429}
 DYNAMIC = ("app", "expires", "fieldIdsFilter", "issuePropertyKeysFilter", "bearer")  # `dynamic_webhooks`
 EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created", "comment_updated",
-          "comment_deleted"}  # the ones emitted
+          "comment_deleted", "issue_property_set", "issue_property_deleted"}  # the ones emitted
 
 
 class WebhookHub:
@@ -177,7 +177,10 @@ class WebhookHub:
 
 
 def _fields_match(hook: dict[str, Any], event: dict[str, Any]) -> bool:
-    """A dynamic hook's `fieldIdsFilter`: an issue update must change one of those fields."""
+    """A dynamic hook's `fieldIdsFilter` (an issue update must change one of those fields) and
+    `issuePropertyKeysFilter` (a property event must be about one of those keys)."""
+    if event["webhookEvent"].startswith("issue_property_") and hook.get("issuePropertyKeysFilter"):
+        return event["property"]["key"] in hook["issuePropertyKeysFilter"]
     wanted = hook.get("fieldIdsFilter")
     if not wanted or event["webhookEvent"] != "jira:issue_updated":
         return True

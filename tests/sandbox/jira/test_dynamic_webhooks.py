@@ -115,3 +115,18 @@ def test_comment_updated_and_deleted_events(sb, app, pyc):
         ("comment_updated", comment.id, [made["createdWebhookId"]]),
         ("comment_deleted", comment.id, [made["createdWebhookId"]])]
     assert bodies[1]["comment"]["body"] == "second"
+
+
+def test_issue_property_events(sb, app, pyc):
+    with Receiver() as rx:
+        [made] = app.register_dynamic_webhooks(data={"url": rx.url, "webhooks": [
+            {"events": ["issue_property_set", "issue_property_deleted"], "jqlFilter": "project = SEC",
+             "issuePropertyKeysFilter": ["sync"]}]})["webhookRegistrationResult"]
+        pyc.add_issue_property("SEC-1", "sync", {"at": 1})
+        pyc.add_issue_property("SEC-1", "other", {"at": 2})  # not a key the hook asked for
+        app.delete("rest/api/3/issue/SEC-1/properties/sync")
+        assert sb.wait_for_webhooks()
+        bodies = [json.loads(c["body"]) for c in rx.calls]
+    assert [(b["webhookEvent"], b["property"], b["issue"]["key"], b["matchedWebhookIds"]) for b in bodies] == [
+        ("issue_property_set", {"key": "sync", "value": {"at": 1}}, "SEC-1", [made["createdWebhookId"]]),
+        ("issue_property_deleted", {"key": "sync"}, "SEC-1", [made["createdWebhookId"]])]
