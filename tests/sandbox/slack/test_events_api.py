@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -16,46 +14,30 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from sandbox.slack.events import EventError
+from tests.sandbox.slack.receiver import SignedReceiver
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 FAST = [0.05, 0.05, 0.05]  # Slack's 0 s / 1 min / 5 min before the retries, shortened
 
 
-class App:
+class App(SignedReceiver):
     """A tiny Events endpoint: verifies each request with slack_sdk, keeps it, answers the challenge as
     `challenge_as` ("json", "text" or a wrong value) and events with `status` after `delay` seconds."""
 
+    path = "/slack/events"
+
     def __init__(self, secret: str = SECRET) -> None:
-        self.verifier, self.received = SignatureVerifier(secret), []
         self.status, self.delay, self.challenge_as, self.headers = 200, 0.0, "json", {}
-        app = self
+        super().__init__(secret)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                payload = json.loads(body)
-                app.received.append({"headers": headers, "valid": app.verifier.is_valid_request(body, headers),
-                                     "payload": payload, "at": time.monotonic()})
-                out, status = b"", app.status
-                if payload["type"] == "url_verification":
-                    status, out = 200, {"json": json.dumps({"challenge": payload["challenge"]}).encode(),
-                                        "text": payload["challenge"].encode()}.get(app.challenge_as, b"wrong")
-                else:
-                    time.sleep(app.delay)
-                self.send_response(status)
-                for name, value in app.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack/events"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def respond(self, body: bytes, headers: dict[str, str], valid: bool) -> tuple[int, bytes, dict[str, str]]:
+        payload = json.loads(body)
+        self.received.append({"headers": headers, "valid": valid, "payload": payload, "at": time.monotonic()})
+        if payload["type"] == "url_verification":
+            return 200, {"json": json.dumps({"challenge": payload["challenge"]}).encode(),
+                         "text": payload["challenge"].encode()}.get(self.challenge_as, b"wrong"), self.headers
+        time.sleep(self.delay)
+        return self.status, b"", self.headers
 
     def events(self) -> list[dict]:
         return [r for r in self.received if r["payload"]["type"] == "event_callback"]
@@ -65,8 +47,7 @@ class App:
 def app():
     served = App()
     yield served
-    served.server.shutdown()
-    served.server.server_close()
+    served.close()
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from sandbox.slack.interactivity import ClickError
+from tests.sandbox.slack.receiver import SignedReceiver
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BLOCKS = [
@@ -31,42 +31,24 @@ BLOCKS = [
 ]
 
 
-class App:
+class App(SignedReceiver):
     """A tiny interactivity endpoint: verifies each request with slack_sdk, keeps it, answers `status` with
     the JSON `answer` (None: an empty body)."""
 
+    path = "/slack/interactions"
+
     def __init__(self, secret: str = SECRET) -> None:
-        self.verifier, self.received, self.status, self.delay = SignatureVerifier(secret), [], 200, 0.0
+        self.status, self.delay = 200, 0.0
         self.answer: dict | None = None
-        app = self
+        super().__init__(secret)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                valid = app.verifier.is_valid_request(body, headers)
-                fields = parse_qs(body.decode(), strict_parsing=True)
-                app.received.append({"headers": headers, "fields": fields, "valid": valid,
-                                     "payload": json.loads(fields["payload"][0])})
-                time.sleep(app.delay)
-                status = app.status if valid else 401
-                out = json.dumps(app.answer).encode() if app.answer is not None else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack/interactions"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, body: bytes, headers: dict[str, str], valid: bool) -> tuple[int, bytes, dict[str, str]]:
+        fields = parse_qs(body.decode(), strict_parsing=True)
+        self.received.append({"headers": headers, "fields": fields, "valid": valid,
+                              "payload": json.loads(fields["payload"][0])})
+        time.sleep(self.delay)
+        out = json.dumps(self.answer).encode() if self.answer is not None else b""
+        return (self.status if valid else 401), out, {"Content-Type": "application/json"}
 
 
 @pytest.fixture

@@ -5,47 +5,33 @@ follow-ups on the payload's response_url through slack_sdk's WebhookClient."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
 import requests
 from slack_sdk import WebClient
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
 from sandbox.slack.interactivity import ClickError
+from tests.sandbox.slack.receiver import SignedReceiver
 from tests.sandbox.slack.test_interactivity import SECRET
 
 
-class CommandApp:
+class CommandApp(SignedReceiver):
     """Answers each command with `status` and `answer` (a dict as JSON, a str as plain text, None empty)."""
 
+    path = "/slack/commands"
+
     def __init__(self) -> None:
-        self.verifier, self.received, self.status, self.answer = SignatureVerifier(SECRET), [], 200, None
-        app = self
+        self.status, self.answer = 200, None
+        super().__init__(SECRET)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                app.received.append({"valid": app.verifier.is_valid_request(body, headers), "headers": headers,
-                                     "form": {k: v[0] for k, v in parse_qs(body.decode()).items()}})
-                answer = app.answer
-                out = json.dumps(answer).encode() if isinstance(answer, dict) else (answer or "").encode()
-                self.send_response(app.status)
-                self.send_header("Content-Type", "application/json" if isinstance(answer, dict) else "text/plain")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack/commands"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def respond(self, body: bytes, headers: dict[str, str], valid: bool) -> tuple[int, bytes, dict[str, str]]:
+        self.received.append({"valid": valid, "headers": headers,
+                              "form": {k: v[0] for k, v in parse_qs(body.decode()).items()}})
+        reply = self.answer
+        out = json.dumps(reply).encode() if isinstance(reply, dict) else (reply or "").encode()
+        return self.status, out, {"Content-Type": "application/json" if isinstance(reply, dict) else "text/plain"}
 
 
 @pytest.fixture
@@ -54,8 +40,7 @@ def command(make_slack_sandbox):
     sb = make_slack_sandbox(signing_secret=SECRET)
     sb.configure_command("/renew", app.url)
     yield sb, app
-    app.server.shutdown()
-    app.server.server_close()
+    app.close()
 
 
 def test_a_command_is_a_signed_form_post_with_response_url_and_trigger_id(command):
