@@ -8,6 +8,7 @@ from atlassian import Jira as AtlassianJira
 from jira import JIRA
 
 from sandbox.jira.fixtures import *  # noqa: F403
+from tests.sandbox.jira.helpers import jira_cloud
 
 
 @pytest.fixture
@@ -34,3 +35,9 @@ def atl(sb) -> AtlassianJira:
     """atlassian-python-api's client on a test module's own sandbox (its ``sb`` fixture)."""
     return AtlassianJira(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"],
                          cloud=True)
+
+
+@pytest.fixture
+def jc(sb):
+    """atlassian-python-api's JiraCloud on a test module's own sandbox (its ``sb`` fixture)."""
+    return jira_cloud(sb)

@@ -104,3 +104,10 @@ class Receiver:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def jira_cloud(sb):
+    """atlassian-python-api's ``JiraCloud`` (its REST v3 methods) on a sandbox, with Basic auth."""
+    from atlassian.jira import JiraCloud
+
+    return JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])

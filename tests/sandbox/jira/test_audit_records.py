@@ -4,10 +4,9 @@ that pycontribs and atlassian call."""
 from __future__ import annotations
 
 import pytest
-from atlassian.jira import JiraCloud
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from tests.sandbox.jira.helpers import openapi, session_for
+from tests.sandbox.jira.helpers import jira_cloud, openapi, session_for
 
 
 @pytest.fixture
@@ -16,7 +15,7 @@ def sb(make_jira_sandbox):
 
 
 def test_admin_actions_are_audited(pyc, atl, sb):
-    jc = JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+    jc = jira_cloud(sb)
     assert jc.get_audit_records() == {"offset": 0, "limit": 1000, "total": 0, "records": []}
     me = sb.store.me.account_id
     pyc.create_project("AUD", name="Audit trail", assignee=me)

@@ -5,7 +5,6 @@ against the official schema."""
 from __future__ import annotations
 
 import pytest
-from atlassian.jira import JiraCloud
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from requests import HTTPError
 
@@ -15,11 +14,6 @@ from tests.sandbox.jira.helpers import openapi, session_for
 @pytest.fixture
 def sb(make_jira_sandbox):
     return make_jira_sandbox(size=40)
-
-
-@pytest.fixture
-def jc(sb) -> JiraCloud:
-    return JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
 
 
 def test_changelog_bulkfetch_pages_oldest_first(jc, pyc, sb):

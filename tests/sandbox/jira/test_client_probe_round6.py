@@ -8,12 +8,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from atlassian.jira import JiraCloud
 from jira import JIRAError
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from requests import HTTPError
 
-from tests.sandbox.jira.helpers import openapi, session_for
+from tests.sandbox.jira.helpers import jira_cloud, openapi, session_for
 
 SCRUM = "com.pyxis.greenhopper.jira:gh-simplified-scrum-classic"
 
@@ -153,7 +152,7 @@ def test_myself_expands_groups_and_failed_logins_say_why(pyc, atl, sb):
 
 
 def test_issue_type_crud(pyc, atl, sb):
-    jc = JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+    jc = jira_cloud(sb)
     made = jc.create_issue_type(data={"name": "Incident", "description": "Ops incident", "hierarchyLevel": 0})
     assert (made["name"], made["subtask"], made["hierarchyLevel"]) == ("Incident", False, 0)
     assert "Incident" in {t.name for t in pyc.issue_types()}
@@ -237,7 +236,7 @@ def test_scrum_and_kanban_templates_make_a_board(atl, pyc, sb):
 
 
 def test_comment_properties_on_create_and_return_issue_expand(atl, pyc, sb):
-    jc = JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+    jc = jira_cloud(sb)
     made = atl.post("rest/api/3/issue/SEC-2/comment", data={
         "body": {"type": "doc", "version": 1, "content": []}, "properties": [{"key": "review", "value": {"ok": 1}}]})
     listed = atl.get("rest/api/3/issue/SEC-2/comment", params={"expand": "properties"})["comments"]
@@ -249,7 +248,7 @@ def test_comment_properties_on_create_and_return_issue_expand(atl, pyc, sb):
 
 
 def test_workflow_schemes(sb, pyc):
-    jc = JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+    jc = jira_cloud(sb)
     assert [s["id"] for s in jc.get_all_workflow_schemes()["values"]] == [10000]
     [assoc] = jc.get_project_workflow_scheme_associations(["10000", "10002", "99999"])["values"]
     assert assoc["projectIds"] == ["10002"]  # SEC is team-managed, 99999 does not exist

@@ -13,7 +13,7 @@ import pytest
 from atlassian.jira import JiraCloud
 from requests import HTTPError
 
-from tests.sandbox.jira.helpers import Receiver
+from tests.sandbox.jira.helpers import Receiver, jira_cloud
 from tests.sandbox.jira.test_jira_auth import login
 
 SCOPES = "read:jira-work write:jira-work manage:jira-webhook offline_access"
@@ -89,7 +89,7 @@ def test_register_list_deliver_refresh_delete(sb, app, atl):
 
 
 def test_basic_auth_callers_are_not_apps(sb):
-    atl = JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+    atl = jira_cloud(sb)
     for call in (lambda: atl.get_dynamic_webhooks_for_app(),
                  lambda: atl.register_dynamic_webhooks(data={"url": "https://example.com/h", "webhooks": [
                      {"events": ["jira:issue_created"], "jqlFilter": "project = SEC"}]})):

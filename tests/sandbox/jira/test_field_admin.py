@@ -4,7 +4,6 @@ contexts and options, see it in GET /field, trash/restore and delete it (303 to 
 from __future__ import annotations
 
 import pytest
-from atlassian.jira import JiraCloud
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from requests import HTTPError
 
@@ -16,11 +15,6 @@ TYPES = "com.atlassian.jira.plugin.system.customfieldtypes:"
 @pytest.fixture
 def sb(make_jira_sandbox):
     return make_jira_sandbox(size=20)
-
-
-@pytest.fixture
-def jc(sb) -> JiraCloud:
-    return JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
 
 
 def test_select_field_contexts_and_options(atl, jc, pyc, sb):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
-from atlassian.jira import JiraCloud, JiraSoftware
+from atlassian.jira import JiraSoftware
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from requests import HTTPError
 
@@ -18,11 +18,6 @@ from tests.sandbox.jira.helpers import openapi, session_for
 @pytest.fixture
 def sb(make_jira_sandbox):
     return make_jira_sandbox(size=30)
-
-
-@pytest.fixture
-def jc(sb) -> JiraCloud:
-    return JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
 
 
 def test_site_settings(jc, pyc, sb):
