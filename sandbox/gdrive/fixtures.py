@@ -3,45 +3,20 @@
 - ``make_gdrive_sandbox(**kwargs)``: started ``DriveSandbox``es, stopped at teardown.
 - ``gdrive``: a started sandbox with a service account (key file written to a temp dir, its
   ``token_uri`` the emulator's), an evidence folder the account may write and an inbox folder of
-  evidence files dropped by people (``GdriveWorld``).
+  evidence files dropped by people (``GdriveWorld``; ``world.seed_world``, shared with ``python -m sandbox``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sandbox.core.testing import started_sandboxes
 from sandbox.gdrive.app import DriveSandbox
-from sandbox.gdrive.auth import service_account_info
+from sandbox.gdrive.world import SERVICE_ACCOUNT, GdriveWorld, new_key, seed_world
 
-__all__ = ["GdriveWorld", "gdrive", "make_gdrive_sandbox"]
-SERVICE_ACCOUNT = "evidence-sync@projectx-sandbox.iam.gserviceaccount.com"
-
-
-@dataclass
-class GdriveWorld:
-    sandbox: DriveSandbox
-    key_file: Path
-    client_email: str
-    evidence_folder: str  # the library's folder (writer)
-    inbox_folder: str  # where people drop evidence (reader)
-    api_endpoint: str
-
-
-def new_key() -> tuple[str, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
-    return private, public
+__all__ = ["SERVICE_ACCOUNT", "GdriveWorld", "gdrive", "make_gdrive_sandbox", "new_key"]
 
 
 @pytest.fixture
@@ -59,11 +34,4 @@ def gdrive(make_gdrive_sandbox, tmp_path, monkeypatch) -> GdriveWorld:
     sb = make_gdrive_sandbox(tls=True)
     monkeypatch.setenv("HTTPLIB2_CA_CERTS", sb.ca_bundle)
     monkeypatch.setattr(httplib2, "CA_CERTS", sb.ca_bundle)
-    private, public = new_key()
-    sb.accounts.register(SERVICE_ACCOUNT, public)
-    key_file = tmp_path / "service-account.json"
-    key_file.write_text(json.dumps(service_account_info(SERVICE_ACCOUNT, private, sb.token_url)))
-    key_file.chmod(0o600)
-    evidence = sb.store.folder("Project X Evidence Library", "grc-admin@example.com", writers={SERVICE_ACCOUNT})
-    inbox = sb.store.folder("Audit evidence inbox", "grc-admin@example.com", readers={SERVICE_ACCOUNT})
-    return GdriveWorld(sb, key_file, SERVICE_ACCOUNT, evidence.id, inbox.id, sb.url + "/drive/v3/")
+    return seed_world(sb, tmp_path)
