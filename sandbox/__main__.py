@@ -4,17 +4,22 @@
 
 Prints the URL, CA bundle path (with --tls) and the sandbox credentials; Ctrl-C stops it.
 Vendors register in `VENDORS` (name -> factory taking the parsed options); `--vendor all` starts
-servicenow, jira, onetrust, slack and smtp on consecutive ports (port, port+1, ...).
+servicenow, jira, onetrust, slack, smtp, gdrive and sharepoint on consecutive ports (port, port+1, ...).
+gdrive and sharepoint always serve TLS and start seeded as their pytest fixtures are (`world.py`): their
+credential files (service-account key JSON; certificate PEM) go into `--state-dir` (default: a new temp dir).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sandbox.core.base import Sandbox
@@ -55,8 +60,57 @@ def _smtp(opts: argparse.Namespace, port: int) -> Any:
     return SmtpSandbox(host=opts.host, port=port, seed=opts.seed)
 
 
+class Seeded:
+    """A sandbox whose ``start()`` also seeds its world (``seed(sandbox, folder) -> world`` with a
+    ``describe()``) and whose ``describe()`` adds the world's credentials and ids."""
+
+    def __init__(self, sandbox: Sandbox, seed: Callable[[Any, Path], Any], folder: Path) -> None:
+        self.sandbox, self.seed, self.folder, self.world = sandbox, seed, folder, None
+
+    def start(self) -> Seeded:
+        self.sandbox.start()
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.world = self.seed(self.sandbox, self.folder)
+        return self
+
+    def describe(self) -> dict[str, Any]:
+        ca = self.sandbox.ca_bundle
+        return {**self.sandbox.describe(), **self.world.describe(), "state_dir": str(self.folder),
+                "trust_ca_env": f"REQUESTS_CA_BUNDLE={ca} HTTPLIB2_CA_CERTS={ca}"}
+
+    def stop(self) -> None:
+        self.sandbox.stop()
+
+
+def state_dir(opts: argparse.Namespace) -> Path:
+    """``--state-dir``, or (once per run) a new private temp dir, removed at exit (its credentials are
+    only good for this run's emulators)."""
+    if opts.state_dir is None:
+        opts.state_dir = opts.temp_state_dir = tempfile.mkdtemp(prefix="sandbox-state-")
+    return Path(opts.state_dir)
+
+
+def _gdrive(opts: argparse.Namespace, port: int) -> Seeded:
+    from sandbox.gdrive.app import DriveSandbox
+    from sandbox.gdrive.world import seed_world
+
+    sb = DriveSandbox(host=opts.host, port=port, seed=opts.seed, tls=True, latency_ms=opts.latency_ms,
+                      token_ttl_seconds=opts.token_ttl)
+    return Seeded(sb, seed_world, state_dir(opts) / "gdrive")
+
+
+def _sharepoint(opts: argparse.Namespace, port: int) -> Seeded:
+    from sandbox.sharepoint.app import GraphSandbox
+    from sandbox.sharepoint.world import seed_world
+
+    sb = GraphSandbox(host=opts.host, port=port, seed=opts.seed, tls=True, latency_ms=opts.latency_ms,
+                      token_ttl_seconds=opts.token_ttl)
+    return Seeded(sb, seed_world, state_dir(opts) / "sharepoint")
+
+
 VENDORS: dict[str, Callable[[argparse.Namespace, int], Any]] = {
     "servicenow": _servicenow, "jira": _jira, "onetrust": _onetrust, "slack": _slack, "smtp": _smtp,
+    "gdrive": _gdrive, "sharepoint": _sharepoint,
 }
 
 
@@ -67,11 +121,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=8081, help="0 picks a free port; 'all' uses port, port+1, ...")
     p.add_argument("--size", type=int, default=1000, help="main entity count (ServiceNow: incidents)")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--tls", action="store_true", help="serve HTTPS with the local sandbox CA")
+    p.add_argument("--tls", action="store_true",
+                   help="serve HTTPS with the local sandbox CA (gdrive and sharepoint always do)")
     p.add_argument("--latency-ms", type=float, default=0.0, help="added to every response")
     p.add_argument("--token-ttl", type=int, default=1800, help="OAuth access token lifetime (s)")
     p.add_argument("--anchor", default=None, help="seed timestamps end here (default 2026-11-01 00:00:00)")
     p.add_argument("--max-concurrent", type=int, default=None, help="429 above N concurrent requests/client")
+    p.add_argument("--state-dir", default=None, help="where gdrive/sharepoint write their key and certificate "
+                   "files (default: a new temp dir, printed, removed at exit)")
     return p.parse_args(argv)
 
 
@@ -86,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         info: dict[str, Any] = sb.describe()
         print(f"[{name}] ready in {time.monotonic() - started:.1f}s")
         for key, value in info.items():
-            print(f"  {key:14} {value}")
+            print(f"  {key:19} {value}")
     sys.stdout.flush()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -97,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     for sb in sandboxes:
         sb.stop()
+    if getattr(opts, "temp_state_dir", None):
+        shutil.rmtree(opts.temp_state_dir, ignore_errors=True)
     print("stopped")
     return 0
 
