@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
     names = list(VENDORS) if opts.vendor == "all" else [opts.vendor]
     sandboxes: list[Any] = []
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # before starting: a SIGTERM still cleans up
     for i, name in enumerate(names):
         started = time.monotonic()
         sb = VENDORS[name](opts, opts.port + i if opts.port else 0).start()
@@ -145,8 +147,6 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in info.items():
             print(f"  {key:19} {value}")
     sys.stdout.flush()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.wait(0.5):
             pass
