@@ -58,8 +58,14 @@ def _run(command: str, cwd: Path, env: dict[str, str]) -> None:
 
 
 def _run_everywhere(repo: Path, env: dict[str, str]) -> None:
-    for command in readme_dbt_commands():
+    """Every command as written, from the repo root; from dbt_project/ (without the folder flags) every one
+    but the full build, whose paths (profile, warehouse, target) the selective build there resolves the same
+    way: a third of the test's time."""
+    commands = readme_dbt_commands()
+    for command in commands:
         _run(command, repo, env)
+    assert commands[0].startswith("uv run dbt build") and " -s " not in commands[0]  # the full build is first
+    for command in commands[1:]:
         _run(command.replace(DIR_FLAGS, ""), repo / "dbt_project", env)
 
 
@@ -67,7 +73,7 @@ def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("PROJECTX_", "PG", "DBT_"))}
 
 
-@pytest.mark.timeout(1500)  # six dbt runs; minutes on a shared two-core machine
+@pytest.mark.timeout(1500)  # five dbt runs; minutes on a shared two-core machine
 def test_readme_dbt_commands_run_on_duckdb_from_root_and_dbt_project(make_servicenow_sandbox, tmp_path):
     repo = _copy_repo(tmp_path)
     settings = dataclasses.replace(WarehouseSettings(), kind="duckdb",
