@@ -44,8 +44,8 @@ CLOCK_MARGIN = 120.0
 # Slack's conversation ids: channels (C), private channels of old (G), DMs (D). conversations.* methods take
 # nothing else (a name is channel_not_found there), while chat.postMessage takes a channel's name too.
 CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
-CHANNEL_LIST_PAGE = 1000  # conversations.list's most per page
-CHANNEL_LIST_PAGES = 100  # 100,000 channels: a name not found by then is reported as not found
+CHANNEL_LIST_PAGE = 200  # Slack's recommended page (its limit must be under 1000)
+CHANNEL_LIST_PAGES = 100  # 20,000 channels: a name not found by then is reported as not found
 TOKEN_HINT = "reinstall the Slack app and store the new bot token in Vault integrations/<env>/slack (SLACK_BOT_TOKEN)"
 
 
@@ -106,7 +106,7 @@ class SlackSender:
                     return found
             unsure = False
             try:
-                return self.client.api_call(method, json=kwargs).data  # type: ignore[return-value]
+                return self._send(method, kwargs)
             except SlackApiError as exc:
                 error, status = _error_of(exc)
                 if error in TOKEN_ERRORS:
@@ -135,6 +135,14 @@ class SlackSender:
                 self.sleep(self._backoff(attempt))
         raise SlackUnavailable(f"Slack {method} failed {attempts} times (last: {last}); "
                                "delivering by e-mail instead")
+
+    def _send(self, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """chat.* writes as JSON (blocks and metadata are nested); every other method form-encoded, as Slack's
+        read methods (conversations.history, users.lookupByEmail, ...) do not read a JSON body."""
+        if method.startswith("chat."):
+            return self.client.api_call(method, json=kwargs).data  # type: ignore[return-value]
+        form = {k: ("true" if v else "false") if isinstance(v, bool) else v for k, v in kwargs.items()}
+        return self.client.api_call(method, data=form).data  # type: ignore[return-value]
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform(0, min(cap, base * 2^(attempt-1)))."""

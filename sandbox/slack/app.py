@@ -268,7 +268,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         try:
             if fn is None:
                 raise SlackError("unknown_method", 404, req_method=method)
-            args = call_args(req)
+            args = call_args(req, method)
             if method != "api.test":
                 self._check_token(req, args)
             if method != "api.test" and self.grants.lacks(method):

@@ -70,11 +70,24 @@ def bad_args(*messages: str) -> SlackError:
     return SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {m}" for m in messages]})
 
 
-def call_args(req: Request) -> dict[str, Any]:
+# Read methods take query or form arguments only ("most write methods allow arguments with
+# application/json"): a JSON body sent to one is not read, so its arguments are missing (conversations.history
+# then answers channel_not_found, users.lookupByEmail users_not_found), as on Slack.
+READ_VERBS = frozenset({"history", "replies", "list", "info", "members", "lookupByEmail", "getPresence", "get",
+                        "getPermalink", "conversations", "identity"})
+
+
+def reads_json(method: str) -> bool:
+    return method.rsplit(".", 1)[-1] not in READ_VERBS
+
+
+def call_args(req: Request, method: str = "") -> dict[str, Any]:
     args: dict[str, Any] = dict(req.query)
     if not req.body:
         return args
     if req.header("Content-Type").lower().startswith("application/json"):
+        if not reads_json(method):
+            return args  # the token in the Authorization header still counts
         try:
             body = req.json()
         except ValueError as exc:

@@ -211,6 +211,21 @@ def test_json_bodies_need_the_bearer_header_and_warn_without_charset(slack_clien
     assert joined["response_metadata"]["warnings"] == ["missing_charset", "already_in_channel"]
 
 
+def test_read_methods_do_not_read_a_json_body(slack_client, slack_sandbox):
+    """Most write methods take JSON; read methods take query or form arguments only, so a JSON body's
+    arguments are missing there (the channel, the e-mail), while the same ones form-encoded work."""
+    auth = {"Authorization": f"Bearer {slack_sandbox.bot_token}"}
+    channel = slack_sandbox.workspace.channel("alerts-jira")["id"]
+    email = next(p["profile"]["email"] for p in slack_sandbox.workspace.users.values()
+                 if (p.get("profile") or {}).get("email"))
+    for method, args, refused in (("conversations.history", {"channel": channel}, "channel_not_found"),
+                                  ("users.lookupByEmail", {"email": email}, "users_not_found")):
+        url = f"{slack_sandbox.url}/api/{method}"
+        assert requests.post(url, json=args, headers=auth, timeout=10).json()["error"] == refused
+        assert requests.post(url, data=args, headers=auth, timeout=10).json()["ok"]
+    assert slack_client.conversations_history(channel=channel)["ok"]  # slack_sdk sends reads as GET
+
+
 def test_user_token_methods_refuse_the_bot_token(slack_client):
     fails(slack_client.search_messages, "not_allowed_token_type", query="INC0010001")
     fails(slack_client.reminders_add, "not_allowed_token_type", text="review", time="in 5 minutes")
