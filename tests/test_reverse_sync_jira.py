@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date
 
 import pytest
@@ -27,10 +28,13 @@ def _links(settings):
                                                  "from reverse_sync.external_links where vendor = 'jira'")}
 
 
-def test_create_then_reruns_write_nothing_and_close_by_transition(jira, duckdb_warehouse):
+def test_create_then_reruns_write_nothing_and_close_by_transition(jira, duckdb_warehouse, caplog):
     rows = jira_rows(12)
     write_outbound(duckdb_warehouse, "jira", rows)
-    report = run("jira")
+    with caplog.at_level(logging.WARNING, logger="assets.reverse_sync.jira"):
+        report = run("jira")
+    unassigned = [r.getMessage() for r in caplog.records if "created unassigned" in r.getMessage()]
+    assert len(unassigned) == 12 and not any("@" in m for m in unassigned)  # said, without the e-mail
     assert report.created == 12 and report.dead_lettered == 0
     links = _links(duckdb_warehouse)
     issue = _issue(jira, links["rem-00000"][1])

@@ -15,6 +15,7 @@ by the integration account itself are never treated as Jira-side edits.
 """
 
 
+import logging
 from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
@@ -29,6 +30,8 @@ from pipelines.jira.helpers import JiraClient
 from resources.jira import JiraResource
 from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
+
+log = logging.getLogger(__name__)
 
 OUTBOUND = AssetKey(["outbound", "jira_remediation_issues"])
 KEY = AssetKey(["reverse_sync", "jira_remediation_issues"])
@@ -171,9 +174,14 @@ class JiraIssueWriter:
                 "summary": desired["summary"], "description": adf(desired["description"]),
                 "labels": desired["labels"].split(","), "priority": {"name": desired["priority"]},
                 "duedate": desired["duedate"]}
-            account = self.account(self.owners.get(internal_id))
+            owner = self.owners.get(internal_id)
+            account = self.account(owner)
             if account:
                 fields["assignee"] = {"accountId": account}
+            elif owner:  # visible, not silent; the e-mail stays out of the log (personal data)
+                log.warning("Jira issue for %s is created unassigned: no Jira user matches its owner's e-mail "
+                            "exactly (unknown to Jira, or Jira hides that user's e-mail from the integration "
+                            "user: Atlassian profile visibility)", internal_id)
             def parse(response: Any) -> tuple[str, str | None]:
                 created = response.json()
                 if not created.get("id"):
