@@ -139,10 +139,8 @@ class SlackSender:
     def _send(self, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         """chat.* writes as JSON (blocks and metadata are nested); every other method form-encoded, as Slack's
         read methods (conversations.history, users.lookupByEmail, ...) do not read a JSON body."""
-        if method.startswith("chat."):
-            return self.client.api_call(method, json=kwargs).data  # type: ignore[return-value]
-        form = {k: ("true" if v else "false") if isinstance(v, bool) else v for k, v in kwargs.items()}
-        return self.client.api_call(method, data=form).data  # type: ignore[return-value]
+        body = {"json": kwargs} if method.startswith("chat.") else {"data": kwargs}  # slack_sdk: booleans as 1/0
+        return self.client.api_call(method, **body).data  # type: ignore[return-value]
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform(0, min(cap, base * 2^(attempt-1)))."""
