@@ -140,19 +140,25 @@ class Listing:
         body = {"kind": "drive#startPageToken", "startPageToken": token}
         return json_response(select(body, "startPageToken", req.query.get("fields")))
 
-    def list_changes(self, req: Request) -> Response:
+    def _page_token(self, req: Request) -> tuple[str, int, str | None]:
+        """(the pageToken, its position, its change log: None for the user's, else a shared drive's id); 400 for
+        a missing token, one that is not this API's, or one of another log than the request names."""
         token = req.query.get("pageToken")
         if not token:
             raise DriveError(400, "required", "Required parameter: pageToken", location="pageToken")
         log = self._change_log(req)
         number, _, of = token.partition(".")
-        if not number.isdigit() or int(number) < 1 or (of or None) != log:  # or a token of another log
+        if not number.isdigit() or int(number) < 1 or (of or None) != log:
             raise DriveError(400, "invalid", f"Invalid Value: pageToken {token!r}", location="pageToken")
+        return token, int(number), log
+
+    def list_changes(self, req: Request) -> Response:
+        _, number, log = self._page_token(req)
         raw = req.query.get("pageSize") or "100"
         if not raw.isdigit() or not 1 <= int(raw) <= 1000:
             raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
                              location="pageSize")
-        size, number = int(raw), int(number)
+        size = int(raw)
         with_removed = req.query.get("includeRemoved", "true") != "false"
         spaces = wanted_spaces(req)
         my_drive = req.query.get("restrictToMyDrive") == "true" and log is None

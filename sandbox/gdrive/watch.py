@@ -115,13 +115,7 @@ class Watches:
         return json_response(channel.resource())
 
     def watch_changes(self, req: Request) -> Response:
-        token = req.query.get("pageToken")
-        if not token:
-            raise DriveError(400, "required", "Required parameter: pageToken", location="pageToken")
-        log = self._change_log(req)
-        number, _, of = token.partition(".")
-        if not number.isdigit() or int(number) < 1 or (of or None) != log:
-            raise DriveError(400, "invalid", f"Invalid Value: pageToken {token!r}", location="pageToken")
+        token, _, log = self._page_token(req)
         query = {"alt": "json", "pageToken": token, **({"driveId": log, "supportsAllDrives": "true"} if log else {})}
         uri = f"{req.base_url}/drive/v3/changes?{urlencode(query)}"
         channel = self._channel(req, "changes", _resource_id(f"changes:{req.principal}:{log or ''}"), uri, log=log)
