@@ -19,32 +19,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.core.http import Request, Response, json_response
-from sandbox.sharepoint.errors import GraphError, graph_error
+from sandbox.sharepoint.errors import bad_request, graph_error, json_body
 
 MAX_REQUESTS = 20
-
-
-def _bad(message: str) -> GraphError:
-    return GraphError(400, "BadRequest", message)
 
 
 class Batch:
     """Mixed into ``GraphSandbox`` (uses ``dispatch``)."""
 
     def batch(self, req: Request) -> Response:
-        try:
-            steps = (req.json() or {}).get("requests")
-        except (ValueError, AttributeError):
-            raise _bad("Unable to read JSON request payload.") from None
+        body = json_body(req)
+        steps = body.get("requests") if isinstance(body, dict) else None
         if not isinstance(steps, list) or not steps:
-            raise _bad("The batch request must have a 'requests' array.")
+            raise bad_request("The batch request must have a 'requests' array.")
         if len(steps) > MAX_REQUESTS:
-            raise _bad(f"Number of batch request steps exceeds the maximum of {MAX_REQUESTS}.")
+            raise bad_request(f"Number of batch request steps exceeds the maximum of {MAX_REQUESTS}.")
         ids = [str(s.get("id") or "") if isinstance(s, dict) else "" for s in steps]
         if "" in ids or len(set(ids)) != len(ids):
-            raise _bad("Every batch request needs a unique 'id'.")
+            raise bad_request("Every batch request needs a unique 'id'.")
         if any(not s.get("method") or not s.get("url") for s in steps):
-            raise _bad("Every batch request needs a 'method' and a 'url'.")
+            raise bad_request("Every batch request needs a 'method' and a 'url'.")
         status: dict[str, int] = {}
         out = []
         for step in steps:

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sandbox.core.http import Request, Response, json_response
-from sandbox.sharepoint.errors import GraphError
+from sandbox.sharepoint.errors import GraphError, json_body
 from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.store import Drive, Item
 
@@ -56,10 +56,7 @@ class Copying:
         return name
 
     def copy_item(self, drive: Drive, item: Item, req: Request) -> Response:
-        try:
-            body = (req.json() if req.body else None) or {}
-        except ValueError:
-            raise GraphError(400, "BadRequest", "Unable to read JSON request payload.") from None
+        body = json_body(req) or {}
         behavior = conflict_behavior(req, body, "fail")
         ref = body.get("parentReference") or {}
         target_drive = drive

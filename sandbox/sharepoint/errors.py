@@ -5,8 +5,9 @@ quotaLimitReached, tooManyRequests, serviceNotAvailable, InvalidAuthenticationTo
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sandbox.core.http import HTTPError, Response, json_response
+from sandbox.core.http import HTTPError, Request, Response, json_response
 from sandbox.sharepoint.store import now_iso
 
 
@@ -21,3 +22,15 @@ def graph_error(status: int, code: str, message: str, headers: list[tuple[str, s
 class GraphError(HTTPError):
     def __init__(self, status: int, code: str, message: str):
         super().__init__(status, code, message)
+
+
+def bad_request(message: str) -> GraphError:
+    return GraphError(400, "BadRequest", message)
+
+
+def json_body(req: Request) -> Any:
+    """The request's JSON body (None when empty); Graph's 400 when it is not JSON."""
+    try:
+        return req.json() if req.body else None
+    except ValueError:
+        raise bad_request("Unable to read JSON request payload.") from None

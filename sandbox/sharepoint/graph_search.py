@@ -16,26 +16,20 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core.http import Request, Response, json_response
-from sandbox.sharepoint.errors import GraphError
+from sandbox.sharepoint.errors import bad_request, json_body
 from sandbox.sharepoint.rest_search import TOKEN, _eval, _parse
 
 TYPES = {"driveitem": "driveItem", "listitem": "listItem"}
-
-
-def _bad(message: str) -> GraphError:
-    return GraphError(400, "BadRequest", message)
 
 
 class GraphSearch:
     """Mixed into ``GraphSandbox`` (uses ``_search_doc`` of ``RestSearch`` and ``_item_resource``)."""
 
     def graph_search(self, req: Request) -> Response:
-        try:
-            requests = (req.json() or {}).get("requests")
-        except (ValueError, AttributeError):
-            raise _bad("Unable to read JSON request payload.") from None
+        body = json_body(req)
+        requests = body.get("requests") if isinstance(body, dict) else None
         if not isinstance(requests, list) or not requests:
-            raise _bad("Requests must contain at least one request.")
+            raise bad_request("Requests must contain at least one request.")
         return json_response({"@odata.context": f"{req.base_url}/v1.0/$metadata#Collection(microsoft.graph."
                                                 "searchResponse)", "value": [self._search_one(req, r)
                                                                              for r in requests]})
@@ -45,14 +39,14 @@ class GraphSearch:
         kinds = [str(k) for k in ask.get("entityTypes") or []]
         text = str((ask.get("query") or {}).get("queryString") or "").strip()
         if not kinds:
-            raise _bad("EntityTypes must be specified.")
+            raise bad_request("EntityTypes must be specified.")
         if not text:
-            raise _bad("Query string cannot be empty.")
+            raise bad_request("Query string cannot be empty.")
         if not ask.get("region"):
-            raise _bad("Region is required when request with application permission.")
+            raise bad_request("Region is required when request with application permission.")
         start, size = int(ask.get("from") or 0), int(ask.get("size") or 25)
         if size > 500 or size < 0 or start < 0:
-            raise _bad("Size must be between 0 and 500.")
+            raise bad_request("Size must be between 0 and 500.")
         wanted = [TYPES[k.lower()] for k in kinds if k.lower() in TYPES]
         tree = _parse(TOKEN.findall(text))
         found = []
