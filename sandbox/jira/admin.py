@@ -2,7 +2,8 @@
 
 Control routes (no auth, never faulted): GET|DELETE `deliveries` (webhook attempt log), POST `touch`
 `{"n"}`, POST `delete` `{"keys"}`, POST `issues` `{fields}`, POST `index/sync` (end the search lag now),
-POST `clock/advance` `{"seconds"}`, GET `credentials`.
+POST `clock/advance` `{"seconds"}`, GET `credentials`, POST `users` `{"email", "displayName"?, "active"?,
+"accountType"?, "emailVisible"?}` (`JiraSandbox.add_user`; answers `{"accountId"}`).
 """
 
 from __future__ import annotations
@@ -94,6 +95,15 @@ def register(sb: JiraSandbox, admin: Router) -> None:
         sb.advance_clock(float(body(req).get("seconds", 0)))
         return json_response({"now": jira_ts(sb.store.now_ms())})
 
+    def add_user(req: Request) -> Response:
+        data = body(req)
+        if not isinstance(data.get("email"), str) or "@" not in data["email"]:
+            raise HTTPError(400, "Bad request", "'email' (an e-mail address) is required")
+        ident = sb.add_user(data["email"], data.get("displayName"), active=bool(data.get("active", True)),
+                            account_type=str(data.get("accountType", "atlassian")),
+                            email_visible=bool(data.get("emailVisible", True)))
+        return json_response({"accountId": ident}, 201)
+
     def clear_deliveries(req: Request) -> Response:
         sb.webhooks.deliveries.clear()
         return Response(status=204)
@@ -106,4 +116,5 @@ def register(sb: JiraSandbox, admin: Router) -> None:
     admin.add("POST", p + "/issues", create)
     admin.add("POST", p + "/index/sync", sync)
     admin.add("POST", p + "/clock/advance", advance)
+    admin.add("POST", p + "/users", add_user)
     admin.add("GET", p + "/credentials", lambda r: json_response(sb.describe()))

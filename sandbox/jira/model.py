@@ -20,6 +20,14 @@ class User:
     time_zone: str
     active: bool = True
     account_type: str = "atlassian"
+    email_visible: bool = True  # profile visibility: False hides `emailAddress` from everyone but the user
+
+    def found_by(self, query: str) -> bool:
+        """Jira Cloud's user `query` (lower case): a prefix of the e-mail address (hidden or not), of the
+        display name or of one of its words."""
+        name = self.display_name.lower()
+        return name.startswith(query) or self.email.lower().startswith(query) or \
+            any(w.startswith(query) for w in name.split())
 
 
 @dataclass(slots=True)

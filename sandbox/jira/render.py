@@ -4,6 +4,8 @@
 used (site URL or `.../ex/jira/{cloudId}`), so `self` links point back where the client came from.
 Timestamps are "yyyy-MM-ddTHH:mm:ss.SSS+0000". Agile issue beans also carry sprint/closedSprints/
 flagged/epic. `malformed(issue_id)` (the malformed-records fault) picks a corruption per issue.
+`viewer` (the caller's accountId): a user whose profile visibility hides the e-mail address
+(`User.email_visible` False) is rendered without `emailAddress`, except to that user, as Jira Cloud does.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ def select_fields(raw: list[str] | None, default: list[str]) -> list[str]:
 
 class Renderer:
     def __init__(self, store: Any, base_url: str, version: str = "3",
-                 malformed: Callable[[int], int | None] | None = None) -> None:
+                 malformed: Callable[[int], int | None] | None = None, viewer: str | None = None) -> None:
         self.store, self.base, self.version = store, base_url.rstrip("/"), version if version in ("2", "3") else "3"
+        self.viewer = viewer  # the caller's accountId: the one user who always sees their own e-mail address
         self.api = f"{self.base}/rest/api/{self.version}"
         self.malformed = malformed or (lambda _id: None)
 
@@ -62,6 +65,8 @@ class Renderer:
                "emailAddress": u.email, "avatarUrls": self.avatars("user", u.account_id),
                "displayName": u.display_name, "active": u.active, "timeZone": u.time_zone,
                "accountType": u.account_type}
+        if not u.email_visible and u.account_id != self.viewer:  # profile visibility: the field is left out
+            del out["emailAddress"]
         if full:
             out.update(locale="en_US", groups={"size": 1, "items": []}, applicationRoles={"size": 1, "items": []},
                        expand="groups,applicationRoles")

@@ -98,9 +98,7 @@ def register(sb: JiraSandbox) -> None:
         window = list(sb.store.users.values())[:1000][start:start + limit]
         q = (query or "").lower()
         hits = [c.r.user(u.account_id) for u in window if u.active and u.account_type == "atlassian"
-                and (u.account_id == account if account else
-                     u.display_name.lower().startswith(q) or u.email.lower().startswith(q)
-                     or any(w.startswith(q) for w in u.display_name.lower().split()))]
+                and (u.account_id == account if account else u.found_by(q))]
         return json_response(hits)
 
     def archive(c: Call) -> tuple[Any, list[zipfile.ZipInfo]]:

@@ -85,7 +85,7 @@ def register(sb: JiraSandbox) -> None:
         q, account = (c.q("query") or c.q("username") or "").lower(), c.q("accountId")
         hits = [c.r.user(u.account_id) for u in store().users.values()
                 if (q or account) and (not account or u.account_id == account)  # accountId: exact match
-                and (not q or q in u.display_name.lower() or q in u.email.lower() or q == u.account_id)]
+                and (not q or u.found_by(q) or q == u.account_id)]  # hidden e-mails match too
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
         return json_response(hits[start:start + limit])
 

@@ -66,6 +66,7 @@ from sandbox.jira.faults import JiraFaults
 from sandbox.jira.identity import LOGIN_REASON, xsrf_refusal
 from sandbox.jira.jql import parse
 from sandbox.jira.jql_eval import compile_query
+from sandbox.jira.model import User
 from sandbox.jira.render import ALL_FIELDS, Renderer
 from sandbox.jira.store import JiraStore
 from sandbox.jira.webhooks import WebhookHub
@@ -206,13 +207,13 @@ class JiraSandbox(Sandbox):
         ver = "2" if ver == "latest" else ver
         base = f"{req.base_url}/ex/jira/{cloud}" if cloud else req.base_url
         req.principal = user
-        return Call(req, user, ver, base, self.renderer(base, ver))
+        return Call(req, user, ver, base, self.renderer(base, ver, viewer=user))
 
-    def renderer(self, base: str | None = None, version: str = "3") -> Renderer:
+    def renderer(self, base: str | None = None, version: str = "3", viewer: str | None = None) -> Renderer:
         def malformed(issue_id: int) -> int | None:
             return self.faults.malformed_variant(str(issue_id), 4)
 
-        return Renderer(self.store, base or self.url, version, malformed)
+        return Renderer(self.store, base or self.url, version, malformed, viewer)
 
     def jql(self, text: str, user: str | None = None) -> Any:
         """Parse + compile JQL for the calling user (raises JQLError)."""
@@ -320,6 +321,26 @@ class JiraSandbox(Sandbox):
         if issue is None:
             raise KeyError(key)
         self.store.add_comment(issue.id, text, actor or self.person())
+
+    def add_user(self, email: str, name: str | None = None, *, active: bool = True,
+                 account_type: str = "atlassian", email_visible: bool = True) -> str:
+        """Add a Jira user with this e-mail (or return the existing one's accountId, unchanged).
+        `email_visible=False` is profile visibility "Only you and admins": every user bean (search,
+        assignee, reporter, /user, /myself of others) leaves `emailAddress` out, while `/user/search`
+        `query` still matches the address by prefix."""
+        with self.store.lock:
+            for u in self.store.users.values():
+                if u.email.lower() == email.lower():
+                    return u.account_id
+            ident = hashlib.blake2b(f"acct:{self.seed}:extra:{email.lower()}".encode(), digest_size=12).hexdigest()
+            self.store.users[ident] = User(ident, name or email.split("@", 1)[0], email, "UTC", active=active,
+                                           account_type=account_type, email_visible=email_visible)
+            return ident
+
+    def set_email_visible(self, account_id: str, visible: bool) -> None:
+        """Change a user's profile visibility of the e-mail address (see `add_user`)."""
+        with self.store.lock:
+            self.store.users[account_id].email_visible = visible
 
     def person(self) -> str:
         """The account id of a seeded user other than the API account (a human editing in the UI)."""
