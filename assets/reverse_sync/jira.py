@@ -3,10 +3,11 @@
 Out: each task is an issue in its program's project (seed ``program_jira_projects``) with summary,
 ADF description, labels ``projectx``, ``control:<id>`` and ``projectx:<task id>`` (our id: a rerun
 after a crash finds the issue by it), priority, due date and, at creation, the control owner as
-assignee when Jira knows that e-mail (looked up, never guessed). Status moves only by workflow
-transitions (read from the issue, never set directly): Done when the control passes again, back to
-To Do when it fails again. A Project X-side change to an existing issue also adds a comment saying
-what changed.
+assignee when Jira knows that e-mail (looked up: a user showing it, or the only user found by it whose
+e-mail Jira hides; never a guess between candidates, see ``JiraIssueWriter.account``). Status moves
+only by workflow transitions (read from the issue, never set directly): Done when the control passes
+again, back to To Do when it fails again. A Project X-side change to an existing issue also adds a
+comment saying what changed.
 
 Back: Jira-side status, assignee, comments and resolution return through the Jira ingestion
 (``marts.tasks`` via ``int_tasks__control_remediations``). Field owners and the conflict rule are
@@ -98,6 +99,7 @@ class JiraIssueWriter:
         self.owners = owners or {}  # internal id -> owner e-mail, for the assignee at creation
         self._me: str | None = None
         self._accounts: dict[str, str | None] = {}
+        self._by_search: set[str] = set()  # owners whose account Jira found by their hidden e-mail (`account`)
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         self.owners[str(row["remediation_task_id"])] = row.get("assignee_email") or ""
@@ -176,12 +178,16 @@ class JiraIssueWriter:
                 "duedate": desired["duedate"]}
             owner = self.owners.get(internal_id)
             account = self.account(owner)
-            if account:
+            if account:  # the e-mail stays out of the log (personal data)
                 fields["assignee"] = {"accountId": account}
+                if owner in self._by_search:
+                    log.info("Jira issue for %s is assigned to account %s: the only Jira user the search for its "
+                             "owner's e-mail finds, active, whose e-mail Jira hides (Atlassian profile "
+                             "visibility)", internal_id, account)
             elif owner:  # visible, not silent; the e-mail stays out of the log (personal data)
-                log.warning("Jira issue for %s is created unassigned: no Jira user matches its owner's e-mail "
-                            "exactly (unknown to Jira, or Jira hides that user's e-mail from the integration "
-                            "user: Atlassian profile visibility)", internal_id)
+                log.warning("Jira issue for %s is created unassigned: no Jira user shows its owner's e-mail and "
+                            "the search for it finds no single active user with a hidden e-mail (unknown to "
+                            "Jira, inactive, or several candidates: never a guess)", internal_id)
             def parse(response: Any) -> tuple[str, str | None]:
                 created = response.json()
                 if not created.get("id"):
@@ -276,13 +282,39 @@ class JiraIssueWriter:
                           "the project's workflow, or move the issue by hand", 409)
 
     def account(self, email: str | None) -> str | None:
-        """Jira account id of an exact e-mail match, or None (never a guess on a partial match)."""
+        """Jira account id of the owner's e-mail, or None: never a guess between candidates.
+
+        ``user/search?query=<the whole address>`` answers the users whose e-mail address, display name or
+        a word of it starts with the query. Jira Cloud applies profile visibility to the answer: usually
+        ``emailAddress`` is left out (or null), yet the query still matches the hidden address.
+
+        1. One user showing exactly this address (any case) is the owner, whatever else came back.
+        2. Else the answer must be exactly one user, active, of accountType "atlassian", with no address
+           shown. A display name starting with a whole e-mail address is implausible, so that user's
+           hidden address starts with the owner's; it may still be longer (owner a@x.co, user a@x.com or
+           a@x.com.au). So any second user of any kind (hidden, inactive, an app, one showing a longer
+           address) makes the answer ambiguous and nobody is chosen. What remains: an owner unknown to
+           Jira while exactly one hidden address extends theirs; only Jira's e-mail API (approved apps
+           only) could rule that out.
+
+        Cached per writer (one search per owner); owners matched by rule 2 are kept in ``_by_search`` so
+        each issue assigned that way is logged."""
         if not email:
             return None
         if email not in self._accounts:
             users = self.client.get(f"{API}/user/search", query=email) or []
-            match = [u for u in users if str(u.get("emailAddress", "")).lower() == email.lower()]
-            self._accounts[email] = str(match[0]["accountId"]) if len(match) == 1 else None
+            if not isinstance(users, list) or not all(isinstance(u, dict) for u in users):
+                raise VendorError(f"Jira answered the user search for an owner's e-mail with {_shape(users)} "
+                                  "where a list of user objects belongs; check JIRA_BASE_URL points at the "
+                                  "Jira Cloud site", None)
+            shown = [u for u in users if str(u.get("emailAddress") or "").lower() == email.lower()]
+            hidden = [u for u in users if not u.get("emailAddress") and u.get("active") is True
+                      and u.get("accountType") == "atlassian"]
+            found = shown if shown else hidden if len(users) == 1 else []
+            self._accounts[email] = str(found[0]["accountId"]) if len(found) == 1 and found[0].get("accountId") \
+                else None
+            if not shown and self._accounts[email]:
+                self._by_search.add(email)
         return self._accounts[email]
 
 
