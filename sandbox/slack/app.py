@@ -11,7 +11,8 @@
   rollup_error, rate_401 -> invalid_auth, rate_403 -> missing_scope; `revoke_tokens` -> token_revoked,
   `expire_tokens` -> token_expired. Slack-only: `archive(channel)`, `set_method_error(method, code)`.
 - Scopes (`sandbox.slack.scopes`): every scope the methods need is granted (X-OAuth-Scopes);
-  `sb.set_scopes([...])` (or `PUT /_sandbox/scopes`) narrows them: missing_scope with needed/provided.
+  `sb.set_scopes([...])` (or `PUT /_sandbox/scopes`) narrows them: missing_scope with needed/provided
+  (per conversation type too: listing private channels needs groups:read, reading them groups:history).
 - File uploads (files_upload_v2): bytes go to `<url>/upload/v1/<ticket>`, `url_private` serves them back.
   `sb.new_trigger_id()` (or `POST /_sandbox/trigger_ids`) gives views.open / views.push a trigger;
   `sb.views()` lists the views.

@@ -5,27 +5,22 @@ otherwise), `exclude_archived`, `limit` (1-1000, default 100; invalid_limit) and
 (`response_metadata.next_cursor`; invalid_cursor). As in Slack a bot token sees every public channel but
 only the private channels it is a member of, and DMs (type im) it has opened (`conversations.open`, or a
 chat.postMessage to a user id). users.conversations lists the conversations `user` (default the bot) is a
-member of, limited to those the bot can see (user_not_found for an unknown user).
+member of, limited to those the bot can see (user_not_found for an unknown user). Each requested type
+needs its scope (public_channel channels:read, private_channel groups:read, mpim mpim:read, im im:read):
+missing_scope with `needed` naming the lacking one otherwise, as Slack (`sandbox.slack.scopes`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack.scopes import channel_type
 from sandbox.slack.webapi import SlackError, _cursor, _flag, _offset
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
 
 CHANNEL_TYPES = {"public_channel", "private_channel", "mpim", "im"}
-
-
-def channel_type(channel: dict[str, Any]) -> str:
-    if channel.get("is_im"):
-        return "im"
-    if channel.get("is_mpim"):
-        return "mpim"
-    return "private_channel" if channel["is_private"] else "public_channel"
 
 
 class ListingApi:
@@ -56,8 +51,12 @@ class ListingApi:
                 "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
 
     def _visible(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        """Channels of the requested types the bot can see (private ones only as a member)."""
+        """Channels of the requested types the bot can see (private ones only as a member); each type needs
+        its scope (private_channel: groups:read), missing_scope otherwise, as Slack."""
         types = self._types(args)
+        missing = self.sb.grants.lacking(types, "read")
+        if missing:
+            raise SlackError("missing_scope", **missing)
         return [c for c in list(self.sb.workspace.channels.values())
                 if channel_type(c) in types and (not c["is_private"] or c["is_member"])
                 and not (_flag(args.get("exclude_archived")) and c["is_archived"])]

@@ -2,9 +2,14 @@
 what each method accepts (`X-Accepted-OAuth-Scopes`, and `needed` in a `missing_scope` error), as Slack
 sends them. A `missing_scope` answer (a method the granted scopes do not cover, a 403 fault or
 `sb.set_method_error(method, "missing_scope")`) says `needed` (the method's scopes) and `provided` (the
-granted ones without them), as Slack's does."""
+granted ones without them), as Slack's does. A conversation type needs its own family's scope, as on Slack:
+conversations.list / users.conversations with `types=private_channel` need groups:read (channels:read alone
+answers missing_scope, needed groups:read, as an app installed before it asked for groups:read sees), and
+reading a private channel's history needs groups:history (`Grants.lacking`)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 # the bot's granted scopes: those of the methods served
 GRANTED = ("chat:write", "chat:write.public", "chat:write.customize", "commands", "channels:read", "groups:read",
@@ -34,6 +39,19 @@ ACCEPTED = {
     "reactions.list": "reactions:read", "pins.": "pins:write", "pins.list": "pins:read",
     "bookmarks.": "bookmarks:write", "bookmarks.list": "bookmarks:read", "assistant.": "assistant:write",
 }
+
+
+# each conversation type's scope family: `<family>:read` lists it, `<family>:history` reads its messages
+FAMILY = {"public_channel": "channels", "private_channel": "groups", "mpim": "mpim", "im": "im"}
+
+
+def channel_type(channel: dict[str, Any]) -> str:
+    """A conversation's type as conversations.list's `types` names it."""
+    if channel.get("is_im"):
+        return "im"
+    if channel.get("is_mpim"):
+        return "mpim"
+    return "private_channel" if channel["is_private"] else "public_channel"
 
 
 def accepted(method: str) -> str:
@@ -74,3 +92,12 @@ class Grants:
         """Whether the token has none of the scopes `method` accepts."""
         needed = accepted(method)
         return bool(needed) and not set(needed.split(",")) & set(self.scopes)
+
+    def lacking(self, types: set[str], verb: str) -> dict[str, str] | None:
+        """missing_scope's `needed` / `provided` when the token lacks `<family>:<verb>` for one of the
+        conversation `types` (verb "read": listing them, "history": reading their messages), None when it
+        has them all. Slack names the type's own scope (groups:read for private_channel), not the method's
+        whole list, and `provided` is every granted scope."""
+        needed = [f"{family}:{verb}" for kind, family in FAMILY.items()
+                  if kind in types and not self.has(f"{family}:{verb}")]
+        return {"needed": ",".join(needed), "provided": self.header()} if needed else None

@@ -41,6 +41,7 @@ from sandbox.core.http import Request
 from sandbox.slack import workspace_events
 from sandbox.slack.authorship import bot_message, customized
 from sandbox.slack.blocks import check_blocks, markdown_content
+from sandbox.slack.scopes import channel_type
 from sandbox.slack.threads import with_threads
 
 if TYPE_CHECKING:
@@ -356,8 +357,12 @@ class WebApi:
 
     def _readable(self, args: dict[str, Any]) -> dict[str, Any]:
         """A channel whose messages the bot may read: a bot token must be a member, public channel or not
-        (Slack answers not_in_channel until conversations.join; chat:write.public only covers posting)."""
+        (Slack answers not_in_channel until conversations.join; chat:write.public only covers posting), with
+        the history scope of its type (a private channel: groups:history; missing_scope otherwise)."""
         channel = self._channel(args)
+        missing = self.sb.grants.lacking({channel_type(channel)}, "history")
+        if missing:
+            raise SlackError("missing_scope", **missing)
         if not channel["is_member"]:
             raise SlackError("not_in_channel")
         return channel
