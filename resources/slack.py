@@ -7,7 +7,8 @@ connection errors with jittered backoff up to ``MAX_ATTEMPTS`` (spec §2.4: at m
 
 - :class:`SlackTokenRevoked` — the bot token is revoked, expired or invalid: stop Slack entirely;
 - :class:`SlackUnavailable` — Slack kept failing after every attempt: use the e-mail fallback;
-- :class:`SlackRejected` — Slack refused this message for good (unknown channel, no such user).
+- :class:`SlackRejected` — Slack refused this message for good (unknown channel, no such user, a scope
+  the install lacks: missing_scope names it and the fix).
 
 Every message carries ``metadata`` with its delivery key, so a run killed between the post and the
 ledger write finds the message in the channel's history instead of posting it again
@@ -47,6 +48,10 @@ CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
 CHANNEL_LIST_PAGE = 200  # Slack's recommended page (its limit must be under 1000)
 CHANNEL_LIST_PAGES = 100  # 20,000 channels: a name not found by then is reported as not found
 TOKEN_HINT = "reinstall the Slack app and store the new bot token in Vault integrations/<env>/slack (SLACK_BOT_TOKEN)"
+# Slack's missing_scope names the scope (`needed`); the reinstall link (assets.notifications.delivery.reinstall_url)
+# asks for every scope the README's "Bot scopes" lists, so reinstalling with it adds the one missing.
+SCOPE_HINT = "reinstall the Slack app with the {scope} scope (Project X's reinstall link asks for it)"
+SCOPE_NAMES = re.compile(r"[a-z0-9_.:]{1,60}(,[a-z0-9_.:]{1,60}){0,20}")
 
 
 class SlackDeliveryError(Exception):
@@ -62,7 +67,12 @@ class SlackUnavailable(SlackDeliveryError):
 
 
 class SlackRejected(SlackDeliveryError):
-    """Slack refused this one message for good (channel_not_found, users_not_found, ...)."""
+    """Slack refused this one message for good (channel_not_found, users_not_found, ...). ``error`` is Slack's
+    code, ``needed`` the scopes a missing_scope answer named (comma-separated, "" otherwise)."""
+
+    def __init__(self, message: str, error: str = "", needed: str = "") -> None:
+        super().__init__(message)
+        self.error, self.needed = error, needed
 
 
 @dataclass
@@ -81,6 +91,7 @@ class SlackSender:
     rate_limited_waits: list[float] = field(default_factory=list)
     _users: dict[str, str] = field(default_factory=dict)
     _channels: dict[str, str] = field(default_factory=dict)
+    _public_only: bool = False  # the install lacks groups:read: conversations.list lists public channels only
 
     def __post_init__(self) -> None:
         if not self.token:
@@ -123,8 +134,13 @@ class SlackSender:
                         self.retries += 1
                         self.sleep(wait)
                     continue
+                if error == "missing_scope" and status < 500:
+                    needed = _needed(exc)
+                    scope = needed.replace(",", " or ") or "missing"
+                    raise SlackRejected(f"Slack refused {method}: missing_scope{f' ({needed})' if needed else ''}: "
+                                        f"{SCOPE_HINT.format(scope=scope)}", error, needed) from None
                 if error and status < 500 and error not in TRANSIENT_ERRORS:
-                    raise SlackRejected(f"Slack refused {method}: {error}") from None
+                    raise SlackRejected(f"Slack refused {method}: {error}", error) from None
                 last = f"HTTP {status} {error or 'answer that is not Slack JSON'}"
                 unsure = True
             except (TimeoutError, OSError) as exc:  # socket timeouts, refused connections, URLError
@@ -198,28 +214,54 @@ class SlackSender:
         the DM (``conversations.open``, scope ``im:write``); a channel name (``#alerts`` or ``alerts``, as
         owners.yaml writes them) is looked up in ``conversations.list`` (public channels and the private
         ones the bot is in; scopes ``channels:read``, ``groups:read``) and cached for the sender's life.
-        SlackRejected, naming the fix, for a name the bot cannot see."""
+        SlackRejected, naming the fix, for a name the bot cannot see.
+
+        An install made before Project X asked for ``groups:read`` gets missing_scope for private channels:
+        the names are then looked up among public channels only (one warning per sender), so a public
+        channel is still found, and a name not found says it may be a private one and names the fix."""
         if CONVERSATION_ID.fullmatch(channel):
             return channel
         if _is_user(channel):
             return str(self.call("conversations.open", _attempts=attempts, users=channel)["channel"]["id"])
         name = _channel_name(channel)
         if name not in self._channels:
-            cursor = ""
-            for _ in range(CHANNEL_LIST_PAGES):
-                data = self.call("conversations.list", _attempts=attempts, types="public_channel,private_channel",
-                                 exclude_archived=True, limit=CHANNEL_LIST_PAGE,
-                                 **({"cursor": cursor} if cursor else {}))
-                for found in data.get("channels") or []:
-                    if isinstance(found, dict) and found.get("name") and found.get("id"):
-                        self._channels.setdefault(str(found["name"]).lower(), str(found["id"]))
-                cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
-                if name in self._channels or not cursor:
-                    break
-        if name not in self._channels:
-            raise SlackRejected(f"Slack shows the bot no channel named #{name}: fix the channel in "
-                                "resources/owners.yaml, or invite the bot to the private channel (/invite @Project X)")
-        return self._channels[name]
+            self._list_channels(name, attempts)
+        if name in self._channels:
+            return self._channels[name]
+        if self._public_only:
+            raise SlackRejected(f"Slack shows the bot no public channel named #{name}, and this install cannot list "
+                                f"private ones (no groups:read): if #{name} is private, "
+                                f"{SCOPE_HINT.format(scope='groups:read')} and invite the bot to it (/invite "
+                                "@Project X); otherwise fix the channel in resources/owners.yaml", "channel_not_found")
+        raise SlackRejected(f"Slack shows the bot no channel named #{name}: fix the channel in "
+                            "resources/owners.yaml, or invite the bot to the private channel (/invite @Project X)",
+                            "channel_not_found")
+
+    def _list_channels(self, name: str, attempts: int | None) -> None:
+        """Page conversations.list (caching every channel seen) until ``name`` shows or the pages end. A
+        missing_scope naming groups:read switches this sender to public channels and starts over."""
+        cursor, pages = "", 0
+        while pages < CHANNEL_LIST_PAGES:
+            types = "public_channel" if self._public_only else "public_channel,private_channel"
+            try:
+                data = self.call("conversations.list", _attempts=attempts, types=types, exclude_archived=True,
+                                 limit=CHANNEL_LIST_PAGE, **({"cursor": cursor} if cursor else {}))
+            except SlackRejected as exc:
+                if self._public_only or exc.error != "missing_scope" or "groups:read" not in exc.needed.split(","):
+                    raise
+                self._public_only = True
+                log.warning("Slack refused to list private channels: the install lacks the groups:read scope; "
+                            "channel names are looked up among public channels only until you %s",
+                            SCOPE_HINT.format(scope="groups:read"))
+                cursor, pages = "", 0
+                continue
+            pages += 1
+            for found in data.get("channels") or []:
+                if isinstance(found, dict) and found.get("name") and found.get("id"):
+                    self._channels.setdefault(str(found["name"]).lower(), str(found["id"]))
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if name in self._channels or not cursor:
+                return
 
     def find_posted(self, channel: str, delivery_key: str, oldest: float | None = None,
                     attempts: int | None = None, thread_ts: str | None = None) -> dict[str, Any] | None:
@@ -279,6 +321,13 @@ def _error_of(exc: SlackApiError) -> tuple[str, int]:
     if not re.fullmatch(r"[a-z0-9_.]{1,100}", error):  # slack_sdk's "Received a response in a non-JSON format"
         error = ""
     return error, int(getattr(resp, "status_code", 0) or 0)
+
+
+def _needed(exc: SlackApiError) -> str:
+    """The scopes a missing_scope answer says the method needs (``needed``), "" when absent or not scope names."""
+    data = exc.response.data if isinstance(getattr(exc.response, "data", None), dict) else {}
+    needed = str(data.get("needed") or "").replace(" ", "")
+    return needed if SCOPE_NAMES.fullmatch(needed) else ""
 
 
 def _retry_after(exc: SlackApiError) -> float:
