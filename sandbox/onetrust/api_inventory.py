@@ -4,7 +4,9 @@ Inventory (scopes INVENTORY / INVENTORY_READ / INVENTORY_WRITE):
 - `GET /api/inventory/v2/inventories/{schemaName}` (vendors, assets, processing-activities, entities;
   only vendors hold records) -> `{"data": [...], "meta": {"page": {...}}}`; `page` 0-based, `size`
   default 20 and at most 50 (larger values clamped), `sort` name|number|createdDate|lastUpdatedDate
-  (default `name,asc`), `filter=searchText=<text>`, `markForDelete=true` includes deleted records.
+  (default `name,asc`; the order served is echoed as `meta.page.sort` `[{"direction": "ASC|DESC",
+  "property"}]`, the default while the sandbox's `ignore_sort` is on), `filter=searchText=<text>`,
+  `markForDelete=true` includes deleted records.
 - `POST .../{schemaName}` creates (name required) -> 201 `{"data": record}`; `GET|PUT|PATCH|DELETE
   .../{schemaName}/{id}` read, merge-update and mark for deletion. Every record belongs to an
   organization: `organization.id` must name one (400 otherwise; its `value` is filled in), a record created
@@ -74,7 +76,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
         sb.authorize(req, *INV_READ)
         schema = _schema(req)
         page, size = page_params(req, 20, 50)
-        prop, field, desc = parse_sort(req.query.get("sort"), VENDOR_SORTS, "name,asc")
+        prop, field, desc = parse_sort(sb.sort_param(req), VENDOR_SORTS, "name,asc")
         if schema != "vendors":
             return json_response(inventory_page([], page, size, 0, prop, desc))
         text = req.query.get("filter", "")

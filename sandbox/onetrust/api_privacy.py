@@ -47,7 +47,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
     def list_assessments(req: Request) -> Response:
         sb.authorize(req, *READ)
         page, size = page_params(req, 20, 2000)
-        _, field, desc = parse_sort(req.query.get("sort"), SORTS, "createdDate,desc")
+        _, field, desc = parse_sort(sb.sort_param(req), SORTS, "createdDate,desc")
         types, statuses = _multi(req, "templateTypes"), _multi(req, "assessmentStatuses")
         if types - TEMPLATE_TYPES or statuses - set(V.STATUS_ENUM.values()):
             raise HTTPError(400, "Bad Request", "Unknown templateTypes or assessmentStatuses value")

@@ -165,7 +165,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
     def pages(req: Request) -> Response:
         sb.authorize(req, "RISK", "RISK_READ")
         page, size = page_params(req, 20, 100)
-        _, field, desc = parse_sort(req.query.get("sort"), SORTS, "createdDate,desc")
+        _, field, desc = parse_sort(sb.sort_param(req), SORTS, "createdDate,desc")
         body = body_json(req)
         tests = [_predicate(p) for p in body.get("predicates") or [] if isinstance(p, dict)]
         for key, want in (body.get("filters") or {}).items():

@@ -14,6 +14,11 @@ always OAuth resource-server bodies `{"error":"invalid_token","error_description
 from the shared `rate_429` fault or the fixed windows `rate_limit_per_minute` / `rate_limit_per_hour`
 (default OneTrust's production limits, 20,000 and 200,000; None turns one off; see `ratelimit`).
 
+Sort: `ignore_sort=True` (a constructor option, also an attribute that can be flipped while serving) makes
+the assessment, risk and inventory lists serve their default order whatever `sort` asks, and the
+inventory list echo that default in `meta.page.sort`: a tenant or gateway that ignores a sort, so
+clients can prove they do not rely on an undocumented one (e.g. `lastUpdatedDate,desc`).
+
 Tokens: `token_ttl_seconds` defaults to OneTrust's documented example lifetime, 31535999 s (about a
 year, the maximum a credential may be configured with; more is refused).
 """
@@ -61,7 +66,7 @@ class OneTrustSandbox(Sandbox):
                  scopes: tuple[str, ...] = ALL_SCOPES, attestation_path: str = "/api/controls/v1/attestations",
                  error_style: str = "spring", rate_limit_per_minute: int | None = 20_000,
                  rate_limit_per_hour: int | None = 200_000,
-                 anchor: str | datetime | None = None, **kwargs: Any) -> None:
+                 anchor: str | datetime | None = None, ignore_sort: bool = False, **kwargs: Any) -> None:
         if region not in REGION_HOSTS and not region.endswith(".onetrust.com"):
             raise ValueError(f"unknown region {region!r}; known: {sorted(REGION_HOSTS)} or a *.onetrust.com host")
         if not 0 < token_ttl_seconds <= MAX_TOKEN_TTL:
@@ -72,6 +77,7 @@ class OneTrustSandbox(Sandbox):
         self.hostname = REGION_HOSTS.get(region, region)
         self.size = size
         self.error_style = error_style
+        self.ignore_sort = ignore_sort
         self.rate_limit_per_minute = rate_limit_per_minute
         self.rate_limit_per_hour = rate_limit_per_hour
         self.limiter = RateLimiter()
@@ -114,7 +120,7 @@ class OneTrustSandbox(Sandbox):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "credentials": self.credentials, "advertised_url": self.advertised_url,
-                "size": self.size, "attestation_path": self.attestation_path}
+                "size": self.size, "attestation_path": self.attestation_path, "ignore_sort": self.ignore_sort}
 
     def reset(self) -> None:
         super().reset()
@@ -194,6 +200,11 @@ class OneTrustSandbox(Sandbox):
 
     def authorize(self, req: Request, *scopes: str) -> Principal:
         return self.auth.principal(req, scopes)
+
+    def sort_param(self, req: Request) -> str | None:
+        """The `sort` a list endpoint applies: the client's, or None (the endpoint's default) while
+        `ignore_sort` is on."""
+        return None if self.ignore_sort else req.query.get("sort")
 
     def page_faults(self, kind: str) -> None:
         """Shared faults on list pages: records changing (`touch_per_page`) or vanishing (`delete_per_page`)."""

@@ -184,3 +184,28 @@ def test_touch_and_delete_over_admin_http(onetrust_session, onetrust_sandbox):
     assert {v["id"] for v in newest} == set(touched)
     gone = requests.post(sb.url + "/_sandbox/delete", json={"kind": "risk", "ids": [sb.risks()[0]["id"]]}, timeout=10)
     assert gone.json() == {"deleted": 1} and len(sb.risks()) == 199
+
+
+def test_inventory_echoes_the_sort_it_applied_and_ignore_sort_serves_the_default(make_onetrust_sandbox):
+    """`meta.page.sort` names the order actually served; with `ignore_sort` on, every list serves (and
+    the inventory echoes) its default order whatever `sort` asks: a tenant that ignores the sort."""
+    sb = make_onetrust_sandbox(size=30)
+    sb.touch("vendors", 3)
+    h = {"Authorization": f"Bearer {onetrust_token(sb)}"}
+
+    def get(path, sort):
+        return requests.get(sb.url + path, params={"sort": sort, "size": 50}, headers=h, timeout=10).json()
+    by_change = get(VENDORS, "lastUpdatedDate,desc")
+    stamps = [v["lastUpdatedDate"] for v in by_change["data"]]
+    assert stamps == sorted(stamps, reverse=True)
+    assert by_change["meta"]["page"]["sort"] == [{"direction": "DESC", "property": "lastUpdatedDate"}]
+    sb.ignore_sort = True
+    ignored = get(VENDORS, "lastUpdatedDate,desc")
+    names = [v["name"] for v in ignored["data"]]
+    assert names == sorted(names) and [v["lastUpdatedDate"] for v in ignored["data"]] != stamps
+    assert ignored["meta"]["page"]["sort"] == [{"direction": "ASC", "property": "name"}]
+    created = [a["createDt"] for a in get(ASSESSMENTS, "lastUpdated,desc")["content"]]
+    assert created == sorted(created, reverse=True), "assessments: the default createdDate,desc"
+    assert sb.describe()["ignore_sort"] is True
+    sb.ignore_sort = False
+    assert get(VENDORS, "lastUpdatedDate,desc")["data"] == by_change["data"]
