@@ -13,8 +13,10 @@ UUIDs are case-insensitive, see :func:`pipelines.onetrust.rows.uuid_key`):
 - ``vendors`` (``vendor_id`` = inventory ``id``): one row per third party.
 - ``deletions`` / ``quarantine``: see :mod:`pipelines.common.deletions` / :mod:`~.quarantine`.
 
-Incremental: assessments and vendors are listed newest change first and read until the cursor; risks
-are filtered on ``lastModifiedUTCDateTime``. With ``reconcile`` on (the default) every listing is read
+Incremental: assessments are listed in the documented ``createdDate,desc`` and read whole (up to 2,000 a
+request; exports only for the changed ones); vendors are asked for newest change first and read until the
+cursor only while OneTrust proves it served that order (:class:`~pipelines.onetrust.sync.ChangeOrder`),
+else whole; risks are filtered on ``lastModifiedUTCDateTime``. With ``reconcile`` on (the default) every listing is read
 whole instead: records the warehouse lacks are (re)loaded, and deletes of vendors and risks are found
 (vendors flagged ``markForDelete`` = ``feed``; ids gone missing = ``reconciliation``). Deleted
 assessments always come from OneTrust's deleted-assessment log (``feed``). See
@@ -42,7 +44,7 @@ from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
 from pipelines.onetrust.helpers import OneTrustClient, Page, make_auth, resolve_base_url
 from pipelines.onetrust.shared import DeleteLogShare, ExportShare
-from pipelines.onetrust.sync import ScanOutcome, changed_records, finish, normalise, reconcile
+from pipelines.onetrust.sync import ChangeOrder, ScanOutcome, changed_records, finish, normalise, reconcile
 
 Lister = Callable[[OneTrustClient, OverlapCursor], Iterator[Page]]
 # Records -> (rows to load, [(what the vendor sent, reason, its id)] for records a later read or the
@@ -101,8 +103,8 @@ def onetrust_source(
                               detail_workers=detail_workers, auth=auth)
 
     def assessments(template_type: str | None) -> Lister:
-        params = {"sort": S.CREATION_SORT if full else S.ASSESSMENT_CHANGE_SORT,
-                  "assessmentArchivalState": "ALL"}
+        # The documented sort, every pass: no last-modified sort is documented, and a whole list is cheap.
+        params = {"sort": S.CREATION_SORT, "assessmentArchivalState": "ALL"}
         if template_type:
             params["templateTypes"] = template_type
         return lambda c, _: c.pages("GET", S.ASSESSMENTS_PATH, page_size=S.ASSESSMENT_PAGE_SIZE, params=params)
@@ -171,26 +173,27 @@ def onetrust_source(
             return rows, rejected
         return build
 
-    # (entity, lister, mapper, listing sorted newest change first?, delete signal)
+    # (entity, lister, mapper, newest-change-first sort a delta asks for (None: read whole), delete signal)
     specs = {
-        "assessments": (S.ASSESSMENTS, assessments(None), detailed("assessments", R.assessment_row), True, "log"),
+        "assessments": (S.ASSESSMENTS, assessments(None), detailed("assessments", R.assessment_row), None, "log"),
         "vendor_assessments": (S.VENDOR_ASSESSMENTS, assessments(S.VENDOR_TEMPLATE_TYPE),
-                               detailed("vendor_assessments", R.vendor_assessment_row), True, "log"),
+                               detailed("vendor_assessments", R.vendor_assessment_row), None, "log"),
         # risks are filtered server-side but listed in creation order: never stop early (and if the
         # filter is ignored, pitfall 6 in vendor-apis §3.10, the cursor still filters client-side)
-        "risks": (S.RISKS, risks, plain(S.RISKS.id_field, R.risk_row), False, "sweep"),
-        "vendors": (S.VENDORS, vendors, plain(S.VENDORS.id_field, R.vendor_row), True, "sweep"),
+        "risks": (S.RISKS, risks, plain(S.RISKS.id_field, R.risk_row), None, "sweep"),
+        "vendors": (S.VENDORS, vendors, plain(S.VENDORS.id_field, R.vendor_row), S.VENDOR_CHANGE_SORT, "sweep"),
     }
     common = dict(make_client=make_client, overlap=overlap_seconds, run_id=run_id, full=full, window=bounds,
                   share=share, delete_log=delete_log)
     return [_entity_resource(*specs[e], **common) for e in entities]
 
 
-def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_change: bool, deletes: str, *,
+def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_sort: str | None, deletes: str, *,
                      make_client: Callable[[], OneTrustClient], overlap: int, run_id: str,
                      full: bool, window: tuple[str, str] | None, share: ExportShare | None = None,
                      delete_log: DeleteLogShare | None = None) -> DltResource:
-    """``full``: read the whole listing (repair + delete reconciliation); else changes only.
+    """``full``: read the whole listing (repair + delete reconciliation); else changes only, stopping at
+    the cursor if the lister asked for ``change_sort`` and OneTrust proves it served it.
     ``window`` (start, end) in cursor format: only records modified in it, with a throwaway cursor.
     ``share`` / ``delete_log``: exports and the delete log this run's other assessment resource read too
     (see :mod:`pipelines.onetrust.shared`)."""
@@ -208,7 +211,8 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, by_chan
             share.begin(spec.resource)
         try:
             pages = lister(client, cursor)
-            for item in changed_records(spec, pages, cursor, run_id, outcome, stop_early=by_change and not full,
+            order = ChangeOrder(spec, change_sort) if change_sort and not full else None
+            for item in changed_records(spec, pages, cursor, run_id, outcome, order=order,
                                         held=held, requeue=requeue, deleted=deleted):
                 if window and isinstance(item, list):
                     item = [r for r in item if normalise(r[spec.ts_field]) < window[1]]

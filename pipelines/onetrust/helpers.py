@@ -56,11 +56,23 @@ class Page:
     number: int
     total_pages: int | None
     total_elements: int | None
+    # The order the server says it served, as (property, direction) pairs, primary first: the inventory
+    # echoes ``meta.page.sort: [{"direction": "ASC", "property": "name"}]``. None when the page echoes
+    # none (assessments; Spring pages say only whether they are sorted).
+    sort: tuple[tuple[str, str], ...] | None = None
+
+
+def _echoed_sort(raw: Any) -> tuple[tuple[str, str], ...] | None:
+    """``meta.page.sort`` as (property, direction) pairs; entries that are not objects read as ("", "")."""
+    if not isinstance(raw, list):
+        return None
+    return tuple((str(e.get("property") or ""), str(e.get("direction") or "")) if isinstance(e, dict) else ("", "")
+                 for e in raw)
 
 
 def parse_page(body: Any, requested: int) -> Page:
     """Read ``content + page{}`` (assessments), a flat Spring page (risks) or ``data + meta.page{}``
-    (inventory) — vendor-apis §3.10 pitfall 1."""
+    (inventory) — vendor-apis §3.10 pitfall 1 — with the inventory's echo of the sort it applied."""
     if isinstance(body, dict) and isinstance(body.get("data"), list):
         info, items = ((body.get("meta") or {}).get("page") or {}), body["data"]
     elif isinstance(body, dict) and isinstance(body.get("content"), list):
@@ -71,7 +83,7 @@ def parse_page(body: Any, requested: int) -> Page:
                           if isinstance(body, dict) else "OneTrust returned a page that is not a JSON object")
     number = info.get("number")
     return Page(items, requested if number is None else int(number),
-                info.get("totalPages"), info.get("totalElements"))
+                info.get("totalPages"), info.get("totalElements"), _echoed_sort(info.get("sort")))
 
 
 def _policy(policy: RetryPolicy | None, timeout_seconds: float) -> RetryPolicy:

@@ -31,7 +31,11 @@ VENDORS_PATH = "api/inventory/v2/inventories/vendors"
 RECORD_PATHS = {"risks": "api/risk/v2/risks/{id}", "vendors": "api/inventory/v2/inventories/vendors/{id}"}
 
 # Page sizes: OneTrust clamps over-size values silently, so the pager follows the response, not these.
-ASSESSMENT_PAGE_SIZE = 1000  # max 2000
+# Assessments are listed whole on every pass (no documented last-modified sort or filter, see the sort
+# orders below), so the list costs ceil(assessments / 2000) requests a pass, twice (``assessments`` and
+# the VENDOR-only ``vendor_assessments``): 1 + 1 for a tenant of up to 2,000. The exports (one request
+# per assessment) are read only for rows whose ``lastUpdated`` moved past the cursor.
+ASSESSMENT_PAGE_SIZE = 2000  # OneTrust's max
 RISK_PAGE_SIZE = 100  # max 100 (the OAS text says 1..50 in places; the server clamps either way)
 VENDOR_PAGE_CAP = 50  # inventory hard cap
 DELETE_LOG_PAGE_SIZE = 500
@@ -76,11 +80,15 @@ ENTITIES = {s.resource: s for s in (ASSESSMENTS, VENDOR_ASSESSMENTS, RISKS, VEND
 # in an export).
 VENDOR_TEMPLATE_TYPE = "VENDOR"
 
-# Sort orders. Assessments and vendors have no last-modified *filter*, but both list endpoints sort
-# by last change (the sandbox serves `lastUpdated` / `lastUpdatedDate`; [unc] for real OneTrust, see
-# vendor-apis §3.3): newest first lets a delta stop at the first row older than the cursor, and a
-# record updated while we page moves to the top, so rows shift down (re-read), never up (missed).
-ASSESSMENT_CHANGE_SORT = "lastUpdated,desc"
+# Sort orders. Assessments and vendors have no last-modified *filter*, and no last-modified *sort* is
+# documented either (vendor-apis §3.3, §3.5): a delta that stopped at the first row older than the
+# cursor on a listing OneTrust did not sort that way would miss changes until the next full pass.
+# - Assessments: always the documented CREATION_SORT, read whole (cheap, see ASSESSMENT_PAGE_SIZE).
+# - Vendors (50 a request, so a whole read is N/50 requests): a delta still asks for newest change
+#   first and stops at the cursor, but only while every page echoes this sort in ``meta.page.sort``
+#   and its rows really are newest first (sync.ChangeOrder); otherwise it reads the whole listing and
+#   warns once. Newest first also means a record updated while we page moves to the top, so rows shift
+#   down (re-read), never up (missed).
 VENDOR_CHANGE_SORT = "lastUpdatedDate,desc"
 # Full passes (and risks, which have a real filter on lastModifiedUTCDateTime) list in creation
 # order, which no update changes: a record updated mid-pass would otherwise jump to a page already

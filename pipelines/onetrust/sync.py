@@ -58,13 +58,60 @@ class ScanOutcome:
     complete: bool = False  # every page was read (no early stop at the cursor)
 
 
+class ChangeOrder:
+    """Whether a listing asked for newest change first really is in that order, page by page.
+
+    OneTrust documents no last-modified sort (vendor-apis §3.3, §3.5), so a server may serve another
+    order, and a delta that stopped at the first row older than the cursor would then miss every change
+    below it until the next full pass. The order counts as proven only while every page echoes the sort
+    asked for (``meta.page.sort``: same property, descending, case-insensitive) and the stamps read so
+    far never rise. Once not proven it stays so for the pass, which then reads the whole listing; the
+    first failure is logged once (this object lives for one run of one resource)."""
+
+    def __init__(self, spec: EntitySpec, sort: str):
+        self.spec, self.sort = spec, sort
+        prop, _, direction = sort.partition(",")
+        self.want = (prop.strip().lower(), (direction.strip() or "asc").lower())
+        self.proven = True
+        self.lowest: str | None = None  # the oldest stamp read so far
+
+    def check(self, page: Page) -> bool:
+        """Fold in one page; True while the order is still proven."""
+        if not self.proven:
+            return False
+        echoed = page.sort[0] if page.sort else None
+        if echoed is None or (echoed[0].strip().lower(), echoed[1].strip().lower()) != self.want:
+            shown = ", ".join(f"{p} {d}" for p, d in page.sort)[:120] if page.sort else "no sort"
+            return self._fail(page, f"did not confirm sort={self.sort} for {self.spec.resource} (echoed "
+                                    f"{shown!r} on page {page.number})")
+        for record in page.items:
+            stamp = normalise(record.get(self.spec.ts_field)) if isinstance(record, dict) else None
+            if stamp is None:
+                continue
+            if self.lowest is not None and stamp > self.lowest:
+                return self._fail(page, f"echoed sort={self.sort} for {self.spec.resource}, but page "
+                                        f"{page.number} lists {self.spec.ts_field} {stamp} after {self.lowest}: "
+                                        "the rows are not newest first")
+            self.lowest = stamp
+        return True
+
+    def _fail(self, page: Page, what: str) -> bool:
+        self.proven = False
+        pages = page.total_pages if page.total_pages is not None else "?"
+        records = page.total_elements if page.total_elements is not None else "?"
+        log.warning("OneTrust %s; reading the whole listing (%s requests for %s records) instead of stopping at "
+                    "the cursor, so no change is missed", what, pages, records)
+        return False
+
+
 def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCursor, run_id: str,
-                    outcome: ScanOutcome, *, stop_early: bool, held: set[str] | None = None,
+                    outcome: ScanOutcome, *, order: ChangeOrder | None = None, held: set[str] | None = None,
                     requeue: Requeue | None = None, deleted: set[str] | None = None) -> Iterator[Any]:
     """Yield lists of changed, valid raw records and quarantine items, page by page.
 
-    ``stop_early``: the listing is sorted newest change first, so the first page holding a row older
-    than the cursor window is the last one worth reading. ``held``: on a full pass, the ids already
+    ``order``: the listing was asked for newest change first; while :class:`ChangeOrder` finds that
+    proven, the first page holding a row older than the cursor window is the last one worth reading.
+    None: the whole listing is read. ``held``: on a full pass, the ids already
     stored; a listed record outside it is loaded even when older than the cursor. ``requeue``: the
     re-read ledger; a key quarantined earlier and not loaded since is loaded whatever its timestamp
     (so the listing is read to its end while any is due). ``deleted``: ids with a recorded delete; one
@@ -72,7 +119,7 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
     """
     deleted = deleted if deleted is not None else set()
     due = set(requeue.due()) if requeue is not None else set()
-    stop_early = stop_early and not due
+    stop_early = order is not None and not due
 
     def missing(rid: Any) -> bool:
         return isinstance(rid, str) and ((held is not None and rid not in held) or rid in deleted
@@ -86,6 +133,8 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
         if last_total is not None and page.total_elements is not None and page.total_elements < last_total:
             outcome.stable = False
         last_total = page.total_elements if page.total_elements is not None else last_total
+        if stop_early:
+            stop_early = order is not None and order.check(page)
         live = []
         for record in page.items:
             rid = uuid_key(record.get(spec.id_field)) if isinstance(record, dict) else None
