@@ -20,6 +20,8 @@ import requests
 from pipelines.common.http import RetryPolicy
 from pipelines.onetrust import onetrust_source
 from pipelines.onetrust import settings as S
+from pipelines.onetrust.helpers import Page, parse_page
+from pipelines.onetrust.sync import ChangeOrder
 from sandbox.onetrust.fixtures import onetrust_token
 
 FAST = RetryPolicy(backoff_base_seconds=0.01, backoff_max_seconds=0.05)
@@ -160,3 +162,23 @@ def test_the_sort_warning_comes_once_a_run_and_holds_no_secret(auth, make_onetru
     for secret in (token, sb.client_secret):
         assert secret not in everything
     assert requests.utils.quote(sb.client_secret) not in everything
+
+
+def test_only_a_matching_echo_and_falling_stamps_prove_the_order(caplog):
+    def page(sort, *days, number=0):
+        return Page([{"lastUpdatedDate": f"2026-01-{d:02d}T00:00:00Z"} for d in days], number, 3, 120, sort)
+    desc = (("LastUpdatedDate", "desc"),)  # case does not matter
+    with caplog.at_level(logging.WARNING):
+        order = ChangeOrder(S.VENDORS, S.VENDOR_CHANGE_SORT)
+        assert order.check(page(desc, 9, 9, 8)) and order.check(page(desc, 8, 7, number=1))
+        assert not order.check(page(desc, 7, 9, number=2)), "a stamp rising on a later page"
+        assert not order.check(page(desc, 3)), "once not proven, not proven for the pass"
+        for echoed in (None, (), (("lastUpdatedDate", "ASC"),), (("name", "DESC"), ("lastUpdatedDate", "DESC")),
+                       (("", ""),)):
+            assert not ChangeOrder(S.VENDORS, S.VENDOR_CHANGE_SORT).check(page(echoed, 9, 8)), echoed
+    assert len(_sort_warnings(caplog)) == 6, "one warning per pass that is not proven"
+    inventory = {"data": [], "meta": {"page": {"number": 0, "sort": [{"direction": "DESC", "property": "x"}, 5]}}}
+    assert parse_page(inventory, 0).sort == (("x", "DESC"), ("", ""))
+    assert parse_page({"data": [], "meta": {"page": {"sort": "name"}}}, 0).sort is None
+    assert parse_page({"content": [], "page": {"number": 0}}, 0).sort is None
+    assert parse_page({"content": [], "number": 0, "sort": {"sorted": True}}, 0).sort is None

@@ -1,6 +1,8 @@
 """One incremental pass over a OneTrust listing, and the delete capture that follows it.
 
-A pass reads pages newest-change first (or filtered to changes, for risks) and, per page:
+A pass reads a whole listing (assessments, in creation order), one filtered to changes (risks), or one
+asked for newest change first that it leaves at the cursor only while the order is proven (vendors,
+:class:`ChangeOrder`) and, per page:
 checks records against the entity's contract (rejects go to quarantine with their reasons), skips rows
 older than the cursor's overlap window or whose version was loaded before (:class:`OverlapCursor`,
 cursor values normalised to UTC ``YYYY-MM-DD HH:MM:SS``, version ``"{cursor}|{raw last-modified}"``),
