@@ -19,7 +19,7 @@ from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.model import Issue
 from sandbox.jira.render import ALL_FIELDS, select_fields
 from sandbox.jira.routes_lookup import properties_of
-from sandbox.jira.screens import transitions_of, wants_fields
+from sandbox.jira.screens import off_screen, transitions_of, wants_fields
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -161,10 +161,11 @@ def register(sb: JiraSandbox) -> None:
         tid = str(((body.get("transition") or {}).get("id")) or "")
         if tid not in C.TRANSITIONS:
             raise fail(400, f"Transition id '{tid}' is not valid for this issue.")
+        refused = off_screen(tid, body.get("fields"), body.get("update")) if sb.strict_screens else {}
         attrs, comments, errors = parse_fields(sb.store, body.get("fields") or {}, body.get("update") or {},
                                                c.version, issue)
-        if errors:
-            raise fail(400, None, errors)
+        if errors or refused:
+            raise fail(400, None, {**errors, **refused})
         logs = worklog_adds(body)
         ops.transition(sb.store, issue.id, C.TRANSITIONS[tid], attrs, c.user)
         for text in comments:

@@ -113,8 +113,10 @@ class JiraSandbox(Sandbox):
                  tls: bool = False, latency_ms: float = 0, user_time_zone: str = "America/New_York",
                  token_ttl_seconds: int = 3600, anchor: str | datetime | None = None, webhook_attempts: int = 3,
                  webhook_backoff_seconds: float = 0.5, burst_limit: int | None = None,
-                 max_concurrent_per_client: int | None = None, credentials: dict[str, str] | None = None) -> None:
+                 max_concurrent_per_client: int | None = None, credentials: dict[str, str] | None = None,
+                 strict_screens: bool = False) -> None:
         self.size, self.user_time_zone, self.burst_limit = size, user_time_zone, burst_limit
+        self.strict_screens = strict_screens  # transitions hold `fields`/`update` to their screen (see `screens`)
         self.credentials = {**default_credentials(seed), **(credentials or {})}
         self.clock = SandboxClock(parse_anchor(anchor))
         self.tokens = RotatingTokenStore(token_ttl_seconds)
@@ -263,7 +265,7 @@ class JiraSandbox(Sandbox):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "credentials": dict(self.credentials), "size": self.size,
-                "user_time_zone": self.user_time_zone}
+                "user_time_zone": self.user_time_zone, "strict_screens": self.strict_screens}
 
     def stop(self) -> None:
         super().stop()

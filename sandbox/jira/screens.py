@@ -6,8 +6,14 @@ Assignee. With `expand=transitions.fields` each transition carries `fields`, Fie
 (`required`, `schema`, `name`, `key`, `operations`, `allowedValues`, ...); without it there is no `fields`
 key (the OpenAPI spec: "fields will only be returned if expand = 'transitions.fields'").
 
-A transition request is not held to its screen: a missing resolution on Done defaults to "Done" and fields
-outside the screen are applied (real Jira would answer 400 "It is not on the appropriate screen") [unc].
+By default a transition request is not held to its screen: a missing resolution on Done defaults to "Done"
+and fields outside the screen are applied [unc]. With the sandbox's `strict_screens` on (constructor option,
+also an attribute that can be flipped while serving) it is held as Jira holds it (the OpenAPI spec: 400 when "a
+field that isn't included on the transition screen is defined in `fields` or `update`"): every `fields` or
+`update` entry of a transition without a screen, `comment` included, and on a transition with a screen every
+entry that is neither on it nor `comment` (a transition screen shows a comment box whatever fields it has)
+answers 400 `{"errorMessages": [], "errors": {"comment": "Field 'comment' cannot be set. It is not on the
+appropriate screen, or unknown."}}`, one entry per such field.
 """
 
 from __future__ import annotations
@@ -24,6 +30,15 @@ if TYPE_CHECKING:
 DONE_TRANSITION = "41"
 # transition id -> the field ids on its screen (in screen order)
 SCREENS: dict[str, list[str]] = {DONE_TRANSITION: ["resolution", "fixVersions", "assignee"]}
+
+
+def off_screen(tid: str, fields: Any, update: Any) -> dict[str, str]:
+    """Jira's field errors for the `fields` and `update` entries transition `tid`'s screen does not show
+    (`strict_screens`); `{}` when every entry may be set."""
+    allowed = set(SCREENS[tid]) | {"comment"} if tid in SCREENS else set()
+    names = [*(fields if isinstance(fields, dict) else {}), *(update if isinstance(update, dict) else {})]
+    return {name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+            for name in dict.fromkeys(names) if name not in allowed}
 
 
 def transitions_of(r: Renderer, issue: Issue, with_fields: bool = False) -> list[dict[str, Any]]:
