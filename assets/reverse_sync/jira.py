@@ -6,8 +6,9 @@ after a crash finds the issue by it), priority, due date and, at creation, the c
 assignee when Jira knows that e-mail (looked up: a user showing it, or the only user found by it whose
 e-mail Jira hides; never a guess between candidates, see ``JiraIssueWriter.account``). Status moves
 only by workflow transitions (read from the issue, never set directly): Done when the control passes
-again, back to To Do when it fails again. A Project X-side change to an existing issue also adds a
-comment saying what changed.
+again, back to To Do when it fails again, each move with a comment saying why (posted on its own when
+the workflow's transition has no screen: :mod:`assets.reverse_sync.jira_moves`). A Project X-side change
+to an existing issue also adds a comment saying what changed.
 
 Back: Jira-side status, assignee, comments and resolution return through the Jira ingestion
 (``marts.tasks`` via ``int_tasks__control_remediations``). Field owners and the conflict rule are
@@ -23,6 +24,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, OPEN, Snapshot, Step, default_steps
+from assets.reverse_sync.jira_moves import Moves
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
 from pipelines.common.cursor import parse_vendor_ts
@@ -100,6 +102,7 @@ class JiraIssueWriter:
         self._me: str | None = None
         self._accounts: dict[str, str | None] = {}
         self._by_search: set[str] = set()  # owners whose account Jira found by their hidden e-mail (`account`)
+        self.moves = Moves(self)  # close/reopen transitions and their comments (a workflow may have no screen)
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         self.owners[str(row["remediation_task_id"])] = row.get("assignee_email") or ""
@@ -217,15 +220,11 @@ class JiraIssueWriter:
                         parse=lambda response: str(response.json()["id"]),
                         find=lambda: self.find_comment(str(vendor_id), text), what="new comment's id",
                         operation=operation, object_id=str(vendor_id), internal_id=internal_id)
-        elif operation in ("close", "transition"):
-            target = "done" if operation == "close" else "new"
+        elif operation in ("close", "transition"):  # with the comment, or before it without a screen: jira_moves
             note = ("Closed by Project X: the control passes again." if operation == "close"
                     else "Reopened by Project X: the control fails again.")
-            writes.once(self.session, "POST", f"{API}/issue/{vendor_id}/transitions",
-                        json={"transition": {"id": self.transition_to(str(vendor_id), target)},
-                              "update": {"comment": [{"add": {"body": adf(note)}}]}},
-                        parse=lambda response: str(vendor_id), find=lambda: self.in_category(str(vendor_id), target),
-                        what="transition", operation=operation, object_id=str(vendor_id), internal_id=internal_id)
+            self.moves.move(writes, operation, str(vendor_id), internal_id, str(desired.get("project") or ""),
+                            "done" if operation == "close" else "new", note, adf(note))
         return str(vendor_id), None
 
     def find_issue(self, internal_id: str) -> tuple[str, str | None] | None:
@@ -258,6 +257,11 @@ class JiraIssueWriter:
         """The id of the issue's latest comment by the integration account if it says ``text``: a comment
         that may have gone through (each sync's comment names the changes it made, so it differs from the one
         before)."""
+        latest = self.latest_comment(vendor_id)
+        return str(latest["id"]) if latest is not None and adf_text(latest.get("body")) == text else None
+
+    def latest_comment(self, vendor_id: str) -> dict[str, Any] | None:
+        """The integration account's latest comment on the issue (among the 50 newest), or None."""
         listed = _object(self.client.get(f"{API}/issue/{vendor_id}/comment", orderBy="-created", maxResults=50),
                          f"the comments of issue {vendor_id}")
         comments = listed.get("comments") or []
@@ -266,9 +270,9 @@ class JiraIssueWriter:
                               "where a list of comment objects belongs", None)
         mine = [c for c in comments if isinstance(c.get("author"), dict) and c["author"].get("accountId") == self.me()]
         mine.sort(key=lambda c: str(c.get("created") or ""))
-        if mine and adf_text(mine[-1].get("body")) == text:
-            return str(mine[-1]["id"])
-        return None
+        return mine[-1] if mine else None
+
+    comment_text = staticmethod(adf_text)
 
     def transition_to(self, vendor_id: str, category: str) -> str:
         """The id of an available transition into a status of ``category`` (workflows differ per project)."""
