@@ -10,6 +10,11 @@ is refused (someone re-ran the OAuth flow). The site is then found through
 
 PAT (``JIRA_AUTH_MODE=pat``): ``JIRA_PAT`` as a Bearer token (Data Center PATs), else
 ``JIRA_USER_EMAIL`` + ``JIRA_API_TOKEN`` as Basic (Jira Cloud API tokens), against ``JIRA_BASE_URL``.
+Jira Cloud takes no PAT as Bearer (only an e-mail + API token as Basic, or OAuth): with ``JIRA_PAT`` set
+and ``JIRA_BASE_URL`` on a Cloud host (``*.atlassian.net``, ``*.jira.com``, the ``api.atlassian.com``
+gateway) the client is not built and the error names the fix, before any request (Jira would answer every
+call 401 and the run would only say the credentials were refused). Other hosts (Data Center, a proxy, the
+sandbox) are left alone.
 
 No secret appears in logs or exception messages.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
+from urllib.parse import urlsplit
 
 from pipelines.common.bearer import CachedBearerToken
 from pipelines.common.http import RetryPolicy, VendorAuthError, VendorError, VendorSession
@@ -58,9 +64,29 @@ class StaticAuth:
         return "StaticAuth(***)"
 
 
-def pat_auth(pat: str | None = None, user_email: str | None = None, api_token: str | None = None) -> StaticAuth:
-    """Bearer for a PAT, Basic for email + API token."""
+CLOUD_PAT_REFUSED = (
+    "JIRA_BASE_URL is a Jira Cloud site ({host}), and Jira Cloud does not accept a personal access token "
+    "(JIRA_PAT, sent as Bearer; PATs are for Jira Data Center/Server): unset JIRA_PAT and set JIRA_USER_EMAIL "
+    "+ JIRA_API_TOKEN (an Atlassian API token, sent as Basic) with JIRA_AUTH_MODE=pat, or use "
+    "JIRA_AUTH_MODE=oauth with JIRA_OAUTH_CLIENT_ID and JIRA_OAUTH_CLIENT_SECRET"
+)
+
+
+def cloud_host(base_url: str | None) -> str | None:
+    """The host of ``base_url`` when it is clearly Jira Cloud (``*.atlassian.net``, ``*.jira.com``, the
+    ``api.atlassian.com`` gateway), else None."""
+    host = (urlsplit(base_url or "").hostname or "").rstrip(".").lower()
+    return host if host.endswith((".atlassian.net", ".jira.com")) or host == "api.atlassian.com" else None
+
+
+def pat_auth(pat: str | None = None, user_email: str | None = None, api_token: str | None = None, *,
+             base_url: str | None = None) -> StaticAuth:
+    """Bearer for a PAT, Basic for email + API token. A PAT for a Jira Cloud ``base_url`` is a configuration
+    error (:data:`CLOUD_PAT_REFUSED`), raised before any request."""
     if pat:
+        host = cloud_host(base_url)
+        if host:
+            raise VendorAuthError(CLOUD_PAT_REFUSED.format(host=host))
         return StaticAuth(f"Bearer {pat}")
     if user_email and api_token:
         pair = base64.b64encode(f"{user_email}:{api_token}".encode()).decode("ascii")

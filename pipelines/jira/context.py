@@ -46,8 +46,8 @@ class JiraAuthSettings:
             raise ValueError("JIRA_BASE_URL is not set: point it at the site, e.g. https://acme.atlassian.net")
         mode = (self.mode or "oauth").lower()
         if mode == "pat":
-            return JiraClient(self.base_url, pat_auth(self.pat, self.user_email, self.api_token),
-                              verify=verify, policy=policy, config_hint=PAT_HINT)
+            auth = pat_auth(self.pat, self.user_email, self.api_token, base_url=self.base_url)  # Cloud: no PAT
+            return JiraClient(self.base_url, auth, verify=verify, policy=policy, config_hint=PAT_HINT)
         if mode != "oauth":
             raise ValueError(f"JIRA_AUTH_MODE={self.mode!r} is not supported: use 'oauth' or 'pat'")
         auth_url = self.auth_url or DEFAULT_AUTH_URL
