@@ -21,6 +21,7 @@ through ``Writes.once``: an unclear answer is looked up before anything is sent 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,7 @@ class Moves:
         self.writer = writer
         self.screenless: set[tuple[str, str]] = set()  # (project, transition id) Jira refused a comment with
         self.logged = False
+        self.lock = threading.Lock()  # a push moves several records at once, each from its own thread
 
     def move(self, writes: Writes, operation: str, vendor_id: str, internal_id: str, project: str, target: str,
              note: str, body: dict[str, Any]) -> None:
@@ -60,9 +62,10 @@ class Moves:
             except VendorError as exc:
                 if not comment_off_screen(exc, answers[-1] if answers else None):
                     raise
-            self.screenless.add((project, tid))
-            if not self.logged:
-                self.logged = True
+            with self.lock:
+                self.screenless.add((project, tid))
+                first, self.logged = not self.logged, True
+            if first:
                 log.info("Jira workflow transition %s of project %s has no screen, so Jira refuses a comment with "
                          "it: Project X posts its close/reopen comment separately, before the transition (logged "
                          "once a run)", tid, project)
