@@ -119,6 +119,11 @@ class InProcessDbt:
         self.returncode: int | None = None
         self.stdout = _Lines()
         self._env = {**env, "DBT_PROJECT_DIR": str(env.get("DBT_PROJECT_DIR") or cwd)}
+        # dagster-dbt gives the build's folder relative to the project (the subprocess's cwd); this
+        # process keeps its own cwd (other threads use it), so the folder is made absolute instead.
+        for key in ("DBT_TARGET_PATH", "DBT_LOG_PATH"):
+            if self._env.get(key) and not Path(self._env[key]).is_absolute():
+                self._env[key] = str(Path(cwd) / self._env[key])
         floor = str(env.get("DBT_LOG_LEVEL") or "info").lower()
         self._floor = _STDOUT_LEVELS.get(floor, 1)
         self._errors = 0

@@ -85,7 +85,8 @@ def test_in_process_build_gives_the_subprocess_events(tiny, tmp_path):
     assert dict(os.environ) == before  # DBT_TARGET_PATH & co. were the build's only
 
 
-def test_in_process_build_materializes_through_dagster(tiny):
+def test_in_process_build_materializes_through_dagster(tiny, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the build's folder belongs in the project's target/, not the cwd's
 
     @dbt_assets(manifest=tiny / "target" / "manifest.json")
     def tiny_models(context: AssetExecutionContext, dbt: ProjectDbtCliResource):
@@ -96,6 +97,8 @@ def test_in_process_build_materializes_through_dagster(tiny):
     assert {e.asset_key.path[-1] for e in result.get_asset_materialization_events()} == {"a", "b"}
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 2 and all(check.passed for check in checks)
+    assert not (tmp_path / "target").exists()
+    assert [p.name for p in (tiny / "target").glob("tiny_models-*/run_results.json")]
 
 
 def test_a_failing_model_fails_the_build_with_dbts_error(tmp_path, monkeypatch):
