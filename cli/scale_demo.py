@@ -61,9 +61,9 @@ def run_scale_demo(size: int = 1000, workers: int = 2) -> int:
              + "; ".join(f"{name} ({', '.join(queues)})" for name, queues in spec))
         with scale_out.workers(spec) as started:
             names = ", ".join(w.name for w in started)
-            _say(f"workers ready: {names}; running full_sync (ingest -> dbt -> reverse sync)")
+            _say(f"workers ready: {names}; full_sync (ingest -> dbt -> reverse sync) handed to the run worker")
             begun = time.monotonic()
-            run_id, success = scale_out.run_in_subprocess()
+            run_id, success = scale_out.run_on_worker()
             elapsed = time.monotonic() - begun
             with DagsterInstance.get() as instance:
                 by_worker = scale_out.steps_by_worker(instance, run_id)

@@ -31,6 +31,10 @@ from resources.scale_out import BROKER_ENV, DEFAULT_BROKER, EXECUTOR_ENV, QUEUE_
 INSTANCE_TEMPLATE = REPO_ROOT / "resources" / "dagster_scale_out.yaml"
 # Two workers: slow vendor I/O on its own worker, dbt, reverse sync and short steps on the other.
 TWO_WORKERS = (("ingestion", ("ingestion",)), ("transform", ("dbt", "reverse_sync", "default")))
+# The run worker: each run's own process (planning, submitting its steps, waiting for them) is a task on
+# its `runs` queue and holds one of its slots for the run's length (resources/dagster_launcher.py).
+RUN_WORKER = "runs"
+RUN_SLOTS = 4
 
 
 def _pg_admin():
@@ -199,8 +203,11 @@ def prepare_instance() -> None:
 
 @contextmanager
 def workers(spec: Sequence[tuple[str, Sequence[str]]], concurrency: int = WORKER_SLOTS) -> Iterator[list[Worker]]:
+    """The step workers of ``spec`` plus the run worker (``runs``, :data:`RUN_SLOTS` runs at once), which
+    the profile's run launcher sends each run to (resources/dagster_launcher.py)."""
     prepare_instance()
     started = [start_worker(name, queues, concurrency) for name, queues in spec]
+    started.append(start_worker(RUN_WORKER, ("runs",), RUN_SLOTS))
     try:
         wait_for_workers(started)
         yield started
@@ -247,6 +254,44 @@ def execute_full_sync(instance, tags: dict[str, str] | None = None, reexecute_fr
     options = ReexecutionOptions.from_failure(reexecute_from, instance) if reexecute_from else None
     return execute_job(reconstructable(full_sync_job), instance=instance, raise_on_error=False,
                        tags=None if options else (tags or live_sync_tags()), reexecution_options=options)
+
+
+def launch_full_sync(instance, tags: dict[str, str] | None = None) -> str:
+    """Create a full_sync run and hand it to the instance's run launcher (on the scale-out profile, the
+    run worker), as the daemon does with a queued run once the run queue's limits let it start; returns
+    the run id. The caller's process only creates the run: it plans and executes nowhere here."""
+    from dagster import reconstructable
+
+    recon = reconstructable(full_sync_job)
+    run = instance.create_run_for_job(job_def=recon.get_definition(), tags=tags or live_sync_tags(),
+                                      job_code_origin=recon.get_python_origin())
+    instance.launch_run(run.run_id, workspace=None)  # type: ignore[arg-type] - the Celery launcher needs none
+    return run.run_id
+
+
+def wait_for_run(instance, run_id: str, timeout: float = 1800, poll: float = 0.2) -> bool:
+    """Until the run ends; True when it succeeded. A run whose worker died stays STARTED for ever (the
+    daemon's run monitoring would fail it): after ``timeout`` seconds this raises, naming the run."""
+    from dagster import DagsterRunStatus
+
+    ended = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.status in ended:
+            return run.status == DagsterRunStatus.SUCCESS
+        time.sleep(poll)
+    raise TimeoutError(f"run {run_id} did not end within {timeout:.0f} s: is the run worker (queue "
+                       f"{queue_name('runs')}) up? Its log is worker-{RUN_WORKER}.log in DAGSTER_HOME")
+
+
+def run_on_worker(tags: dict[str, str] | None = None, timeout: float = 1800) -> tuple[str, bool]:
+    """full_sync launched onto the run worker (the profile's launcher); (run id, success)."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        run_id = launch_full_sync(instance, tags)
+        return run_id, wait_for_run(instance, run_id, timeout)
 
 
 def run_in_subprocess(tags: dict[str, str] | None = None, reexecute_from: str | None = None,

@@ -7,7 +7,8 @@ the instance on PostgreSQL (``resources/dagster_scale_out.yaml``). Nothing else 
 
 Queues, one per workload class, so slow vendor I/O never starves dbt: ``ingestion`` (dlt syncs and
 their side tables), ``dbt``, ``reverse_sync`` and ``default`` (every other step: checks, health,
-notifications — short ones). ``PROJECTX_CELERY_QUEUE_PREFIX`` prefixes them, so
+notifications — short ones); the runs themselves start on ``runs`` (dagster-celery's run launcher, set
+in ``resources/dagster_scale_out.yaml``). ``PROJECTX_CELERY_QUEUE_PREFIX`` prefixes them, so
 two deployments (or two CI runs) can share one broker.
 
 Pools (each limited to one op at a time by the instance's ``default_limit: 1``):
@@ -38,7 +39,9 @@ PRIORITY_TAG = "dagster-celery/priority"
 # Vendor steps go first (dagster-celery's default is 5): a sync gates the dbt build and a push ends the
 # run, so a free worker slot takes them before the short checks and notifications submitted with them.
 VENDOR_STEP_PRIORITY = 6
-WORKLOADS = ("ingestion", "dbt", "reverse_sync", "default")
+# "runs": the run workers' queue (resources/dagster_launcher.py): each run's own process, the loop that
+# submits its steps, is a task there, on a worker that imported the definitions before forking.
+WORKLOADS = ("ingestion", "dbt", "reverse_sync", "default", "runs")
 EXECUTORS = ("in_process", "multiprocess", "celery")
 BACKFILL_DAYS_ENV = "PROJECTX_BACKFILL_DAYS_PER_RUN"
 SCALE_OUT_BACKFILL_DAYS = 7

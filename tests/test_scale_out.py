@@ -167,8 +167,10 @@ def test_full_sync_on_two_celery_workers_matches_the_embedded_default_and_surviv
     import threading
 
     with scale_out.workers(scale_out.TWO_WORKERS) as started, DagsterInstance.get() as instance:
-        first_run, success = scale_out.run_in_subprocess()
+        # As the profile starts runs: its launcher hands the run to the run worker (a Celery task).
+        first_run, success = scale_out.run_on_worker()
         assert success, scale_out.step_failures(instance, first_run)
+        assert instance.get_run_by_id(first_run).tags.get("dagster-celery/task_id")
         ran_on = scale_out.steps_by_worker(instance, first_run)
         # Each workload class ran on the worker of its queue.
         assert ran_on["projectx_dbt_models"] == "transform"
@@ -203,3 +205,19 @@ def test_full_sync_on_two_celery_workers_matches_the_embedded_default_and_surviv
     links, distinct = _pg(warehouse_db, LINKS)[0]
     assert links == distinct == ref_vendor_tasks
     assert len(sn.records("x_pjx_grc_remediation_task")) == ref_vendor_tasks  # no duplicate vendor record
+
+
+def test_the_run_launcher_follows_the_executors_settings(monkeypatch):
+    """The profile's run launcher (resources/dagster_scale_out.yaml) takes broker, backend and the prefixed
+    `runs` queue from the settings the executor reads, unless dagster.yaml sets them."""
+    from resources.dagster_launcher import ProjectCeleryRunLauncher
+    from resources.scale_out import BACKEND_ENV, BROKER_ENV, QUEUE_PREFIX_ENV
+
+    monkeypatch.setenv(QUEUE_PREFIX_ENV, "team-a-")
+    monkeypatch.setenv(BROKER_ENV, "pyamqp://guest:guest@broker.internal:5672//")
+    monkeypatch.delenv(BACKEND_ENV, raising=False)
+    launcher = ProjectCeleryRunLauncher.from_config_value(None, {"default_queue": None})
+    assert (launcher.default_queue, launcher.broker, launcher.backend) == (
+        "team-a-runs", "pyamqp://guest:guest@broker.internal:5672//", "rpc://")
+    assert ProjectCeleryRunLauncher.from_config_value(None, {"default_queue": "runs-eu"}).default_queue == "runs-eu"
+    assert "resources.dagster_launcher" in (REPO_ROOT / "resources" / "dagster_scale_out.yaml").read_text()
