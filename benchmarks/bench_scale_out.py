@@ -3,14 +3,19 @@ process) beside the scale-out profile (PostgreSQL + Celery workers on the local 
 and 4 workers, against sandboxes that answer every page after a fixed latency (a slow vendor API).
 
     uv run python benchmarks/bench_scale_out.py [--size 1000] [--latency-ms 300] [--workers 1,2,4]
-                                                [--backfill-days 30]
+                                                [--backfill-days 30] [--launch worker[,process]]
+                                                [--dbt-in-process 1[,0]]
 
 Each configuration gets fresh sandboxes (same seed, so the same data), a fresh warehouse and
 instance; worker start-up is not timed (workers are long-lived in production), nor is dbt's parse of
 the project for the new warehouse (``make setup`` does it on a deployment; dbt parses the whole project
 again whenever its connection changes, 3.7 s more than a steady-state build's partial parse). The
 project's own ``dbt_project/target`` files are put back at the end, so the next ``make demo`` does not
-find another warehouse's parse. Timed: ``full_sync``
+find another warehouse's parse. Scale-out runs start as the profile starts them, on the warm run worker
+(``resources/dagster_launcher.py``); ``--launch worker,process`` also times each in a fresh process
+(Dagster's default launcher, and how the embedded default's run starts), side by side; likewise
+``--dbt-in-process 1,0`` times dbt built in the worker's own process (assets/dbt_runner.py, the
+profile's default) beside dbt's own subprocess. Timed: ``full_sync``
 (the live partition: ingest the three vendors -> dbt build -> reverse sync), then ``full_sync`` over
 the last N days' partitions as one backfill run (a window re-read of each vendor, then dbt and
 reverse sync once). Needs PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1:5672.
@@ -42,6 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assets.dbt_runner import IN_PROCESS_ENV  # noqa: E402
 from cli import scale_out  # noqa: E402
 from cli.scale_demo import worker_spec  # noqa: E402
 
@@ -234,10 +240,12 @@ def _project_parse_kept():
             path.write_bytes(content)
 
 
-def _timed(tags: dict[str, str] | None = None) -> float:
-    """One full_sync in a fresh process (its definitions load this configuration); wall seconds."""
+def _timed(tags: dict[str, str] | None = None, launch: str = "process") -> float:
+    """One full_sync, wall seconds. ``launch="process"``: in a fresh process, as Dagster's default run
+    launcher starts a run (its definitions load this configuration); ``"worker"``: handed to the
+    scale-out profile's run launcher, which runs it on the warm run worker."""
     started, cpu, by_role = time.monotonic(), machine_cpu_seconds(), cpu_by_role()
-    run_id, success = scale_out.run_in_subprocess(tags)
+    run_id, success = scale_out.run_on_worker(tags) if launch == "worker" else scale_out.run_in_subprocess(tags)
     elapsed = time.monotonic() - started
     CPU.append(machine_cpu_seconds() - cpu)
     SHARES.append(role_shares(by_role, cpu_by_role()))
@@ -252,7 +260,7 @@ def _timed(tags: dict[str, str] | None = None) -> float:
     return elapsed
 
 
-def run(config: str, workers: int, args, work: Path) -> tuple[float, float]:
+def run(config: str, workers: int, args, work: Path, launch: str = "process") -> tuple[float, float]:
     from sandbox.jira import JiraSandbox
     from sandbox.onetrust import OneTrustSandbox
     from sandbox.servicenow import ServiceNowSandbox
@@ -281,7 +289,7 @@ def run(config: str, workers: int, args, work: Path) -> tuple[float, float]:
             _parse_for_this_warehouse()
             with scale_out.workers(worker_spec(workers)) as started:
                 WORKER_PIDS.update(w.process.pid for w in started)
-                return _timed(), _timed(_backfill_tags(args.backfill_days))
+                return _timed(launch=launch), _timed(_backfill_tags(args.backfill_days), launch=launch)
         finally:
             WORKER_PIDS.clear()
             for db in dbs:
@@ -294,21 +302,41 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=300)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--backfill-days", type=int, default=30)
+    parser.add_argument("--launch", default="worker",
+                        help="how scale-out runs start, comma-separated to compare: worker (the profile's run "
+                             "launcher, on the warm run worker) and/or process (a fresh process, Dagster's default)")
+    parser.add_argument("--dbt-in-process", default="1",
+                        help="scale-out dbt builds in the worker's process (1, the profile's default) or in a "
+                             "subprocess (0); 1,0 compares them")
     args = parser.parse_args()
     scale_out.check_broker(os.environ.get(scale_out.BROKER_ENV, scale_out.DEFAULT_BROKER))
-    configs = [("embedded", 0)] + [("celery", int(n)) for n in args.workers.split(",")]
+    launches = [x.strip() for x in args.launch.split(",") if x.strip()]
+    if not launches or set(launches) - {"worker", "process"}:
+        raise SystemExit(f"--launch {args.launch!r}: use worker, process or worker,process")
+    dbt_modes = [x.strip() for x in args.dbt_in_process.split(",") if x.strip()]
+    if not dbt_modes or set(dbt_modes) - {"1", "0"}:
+        raise SystemExit(f"--dbt-in-process {args.dbt_in_process!r}: use 1, 0 or 1,0")
+    configs = [("embedded", 0, "process", "0")] + [("celery", int(n), how, dbt) for n in args.workers.split(",")
+                                                  for how in launches for dbt in dbt_modes]
     print(f"{args.size:,} incidents, {args.latency_ms} ms per vendor response, backfill {args.backfill_days} days; "
           f"load average at start {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp, _project_parse_kept():
-        for config, workers in configs:
-            label = "embedded default (DuckDB, in process)" if config == "embedded" else \
-                f"scale-out, {workers} worker{'s' if workers > 1 else ''}"
-            cycle, backfill = run(config, workers, args, Path(tmp))
+        for config, workers, launch, dbt in configs:
+            label = "embedded default (DuckDB, in process)"
+            if config != "embedded":
+                label = f"scale-out, {workers} worker{'s' if workers > 1 else ''}"
+                if len(launches) > 1:
+                    label += ", run on the run worker" if launch == "worker" else ", run in a new process"
+                if len(dbt_modes) > 1:
+                    label += ", dbt in the worker" if dbt == "1" else ", dbt in a subprocess"
+                os.environ[IN_PROCESS_ENV] = dbt  # the workers started for this configuration inherit it
+            cycle, backfill = run(config, workers, args, Path(tmp), launch)
+            os.environ.pop(IN_PROCESS_ENV, None)
             cpu_cycle, cpu_backfill = CPU[-2:]
             rows.append((label, cycle, backfill, cpu_cycle))
-            print(f"  {label:<40} full cycle {cycle:7.1f} s   backfill {backfill:7.1f} s", flush=True)
+            print(f"  {label:<58} full cycle {cycle:7.1f} s   backfill {backfill:7.1f} s", flush=True)
             print(f"      machine CPU busy during the full cycle: {cpu_cycle:.0f} CPU-s, "
                   f"{cpu_cycle / (cores * cycle):.0%} of {cores} cores x {cycle:.0f} s "
                   f"(backfill {cpu_backfill:.0f} CPU-s, "
@@ -332,10 +360,10 @@ def main() -> None:
             CPU.clear()
             SHARES.clear()
     base_cycle, base_backfill = rows[0][1], rows[0][2]
-    print(f"\n{'configuration':<40} {'full cycle':>11} {'speed-up':>9} {'backfill':>10} {'speed-up':>9} "
+    print(f"\n{'configuration':<58} {'full cycle':>11} {'speed-up':>9} {'backfill':>10} {'speed-up':>9} "
           f"{'CPU-s':>6} {'CPU bound':>10}")
     for label, cycle, backfill, cpu in rows:
-        print(f"{label:<40} {cycle:9.1f} s {base_cycle / cycle:8.2f}x "
+        print(f"{label:<58} {cycle:9.1f} s {base_cycle / cycle:8.2f}x "
               f"{backfill:8.1f} s {base_backfill / backfill:8.2f}x {cpu:6.0f} {base_cycle / (cpu / cores):9.2f}x")
     print(f"CPU bound: the speed-up the full cycle could reach if its CPU-seconds (every process on the machine) "
           f"kept all {cores} cores busy from start to end")
