@@ -23,7 +23,6 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from dagster_shared.record import replace  # AssetCheckSpec is a record: copy it with one field changed
 
-from assets import dbt_runner
 from resources.owners import owners_for
 from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
@@ -110,16 +109,6 @@ class ProjectDbtCliResource(DbtCliResource):
       come from the manifest. Set ``in_process_adapter=True`` for an asset that calls them."""
 
     in_process_adapter: bool = False
-    # Run dbt in this process (assets/dbt_runner.py): where dbt is already imported, the warm Celery
-    # workers. Default from PROJECTX_DBT_IN_PROCESS / the executor (dbt_runner.in_process_default).
-    in_process: bool = False
-
-    def cli(self, args, **kwargs):
-        if not self.in_process:
-            return super().cli(args, **kwargs)
-        dbt_runner.install()
-        with dbt_runner.active():
-            return super().cli(args, **kwargs)
 
     def _initialize_dbt_core_adapter(self, args):
         return super()._initialize_dbt_core_adapter(args) if self.in_process_adapter else None
@@ -149,8 +138,7 @@ def build_global_flags(environ: Mapping[str, str] = os.environ) -> list[str]:
 
 def dbt_resource() -> DbtCliResource:
     return ProjectDbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                                 dbt_executable=dbt_executable(), global_config_flags=build_global_flags(),
-                                 in_process=dbt_runner.in_process_default())
+                                 dbt_executable=dbt_executable(), global_config_flags=build_global_flags())
 
 
 BUILD_FOLDER_PREFIX = "projectx_dbt_models-"

@@ -4,7 +4,6 @@ and 4 workers, against sandboxes that answer every page after a fixed latency (a
 
     uv run python benchmarks/bench_scale_out.py [--size 1000] [--latency-ms 300] [--workers 1,2,4]
                                                 [--backfill-days 30] [--launch worker[,process]]
-                                                [--dbt-in-process 1[,0]]
 
 Each configuration gets fresh sandboxes (same seed, so the same data), a fresh warehouse and
 instance; worker start-up is not timed (workers are long-lived in production), nor is dbt's parse of
@@ -13,9 +12,7 @@ again whenever its connection changes, 3.7 s more than a steady-state build's pa
 project's own ``dbt_project/target`` files are put back at the end, so the next ``make demo`` does not
 find another warehouse's parse. Scale-out runs start as the profile starts them, on the warm run worker
 (``resources/dagster_launcher.py``); ``--launch worker,process`` also times each in a fresh process
-(Dagster's default launcher, and how the embedded default's run starts), side by side; likewise
-``--dbt-in-process 1,0`` times dbt built in the worker's own process (assets/dbt_runner.py, the
-profile's default) beside dbt's own subprocess. Timed: ``full_sync``
+(Dagster's default launcher, and how the embedded default's run starts), side by side. Timed: ``full_sync``
 (the live partition: ingest the three vendors -> dbt build -> reverse sync), then ``full_sync`` over
 the last N days' partitions as one backfill run (a window re-read of each vendor, then dbt and
 reverse sync once). Needs PostgreSQL on 127.0.0.1:5432 and RabbitMQ on 127.0.0.1:5672.
@@ -47,7 +44,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assets.dbt_runner import IN_PROCESS_ENV  # noqa: E402
 from cli import scale_out  # noqa: E402
 from cli.scale_demo import worker_spec  # noqa: E402
 
@@ -305,35 +301,25 @@ def main() -> None:
     parser.add_argument("--launch", default="worker",
                         help="how scale-out runs start, comma-separated to compare: worker (the profile's run "
                              "launcher, on the warm run worker) and/or process (a fresh process, Dagster's default)")
-    parser.add_argument("--dbt-in-process", default="1",
-                        help="scale-out dbt builds in the worker's process (1, the profile's default) or in a "
-                             "subprocess (0); 1,0 compares them")
     args = parser.parse_args()
     scale_out.check_broker(os.environ.get(scale_out.BROKER_ENV, scale_out.DEFAULT_BROKER))
     launches = [x.strip() for x in args.launch.split(",") if x.strip()]
     if not launches or set(launches) - {"worker", "process"}:
         raise SystemExit(f"--launch {args.launch!r}: use worker, process or worker,process")
-    dbt_modes = [x.strip() for x in args.dbt_in_process.split(",") if x.strip()]
-    if not dbt_modes or set(dbt_modes) - {"1", "0"}:
-        raise SystemExit(f"--dbt-in-process {args.dbt_in_process!r}: use 1, 0 or 1,0")
-    configs = [("embedded", 0, "process", "0")] + [("celery", int(n), how, dbt) for n in args.workers.split(",")
-                                                  for how in launches for dbt in dbt_modes]
+    configs = [("embedded", 0, "process")] + [("celery", int(n), how) for n in args.workers.split(",")
+                                             for how in launches]
     print(f"{args.size:,} incidents, {args.latency_ms} ms per vendor response, backfill {args.backfill_days} days; "
           f"load average at start {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp, _project_parse_kept():
-        for config, workers, launch, dbt in configs:
+        for config, workers, launch in configs:
             label = "embedded default (DuckDB, in process)"
             if config != "embedded":
                 label = f"scale-out, {workers} worker{'s' if workers > 1 else ''}"
                 if len(launches) > 1:
                     label += ", run on the run worker" if launch == "worker" else ", run in a new process"
-                if len(dbt_modes) > 1:
-                    label += ", dbt in the worker" if dbt == "1" else ", dbt in a subprocess"
-                os.environ[IN_PROCESS_ENV] = dbt  # the workers started for this configuration inherit it
             cycle, backfill = run(config, workers, args, Path(tmp), launch)
-            os.environ.pop(IN_PROCESS_ENV, None)
             cpu_cycle, cpu_backfill = CPU[-2:]
             rows.append((label, cycle, backfill, cpu_cycle))
             print(f"  {label:<58} full cycle {cycle:7.1f} s   backfill {backfill:7.1f} s", flush=True)

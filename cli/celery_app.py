@@ -20,17 +20,6 @@ import definitions  # loaded before the fork (see above)
 for _job in definitions.defs.get_repository_def().get_all_jobs():
     definitions.defs.resolve_job_def(_job.name)
 
-# dbt's programmatic runner and the adapters, for builds in the worker's own process
-# (assets/dbt_runner.py): imported once here, not by every build's fresh dbt subprocess (~2 s CPU).
-if definitions.defs.resources["dbt"].in_process:
-    import dbt.adapters.duckdb
-    import dbt.adapters.postgres  # noqa: F401
-    from dbt.cli.main import dbtRunner  # noqa: F401
-
-    from assets.dbt_runner import install as _install_in_process_dbt
-
-    _install_in_process_dbt()
-
 # A run worker (the `runs` queue, resources/dagster_launcher.py) executes a run as a Celery task, and
 # the run's Celery executor waits there for its steps' results. Celery refuses result.get() inside a task
 # (a task waiting on tasks of its own pool can wait for ever), and dagster-celery reads the refusal as a

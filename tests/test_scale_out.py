@@ -5,7 +5,6 @@ default; a worker killed mid-step hands its step to another worker, and re-execu
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -58,21 +57,6 @@ def test_the_worker_app_loads_the_definitions_before_its_pool_forks():
              "print(TASK_EXECUTE_PLAN_NAME in a.app.tasks, 'definitions' in sys.modules, 'dagster_dbt' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["True", "True", "True"], done.stderr[-2000:]
-
-
-@pytest.mark.parametrize(("executor", "in_process"), [("celery", True), ("", False)])
-def test_the_celery_workers_build_dbt_in_their_own_process(executor, in_process):
-    """On the Celery executor the worker app imports dbt's runner and its adapters before the fork and
-    dagster-dbt's builds run in the worker's process (assets/dbt_runner.py); elsewhere nothing changes."""
-    probe = ("import sys; import cli.celery_app as a; import dagster_dbt.core.dbt_cli_invocation as i; "
-             "from assets.dbt_runner import _Subprocess; "
-             "print(a.definitions.defs.resources['dbt'].in_process, 'dbt.cli.main' in sys.modules, "
-             "'dbt.adapters.postgres' in sys.modules, isinstance(i.subprocess, _Subprocess))")
-    env = {**os.environ, "PROJECTX_EXECUTOR": executor, "PROJECTX_WAREHOUSE": "postgres" if executor else "duckdb"}
-    env.pop("PROJECTX_DBT_IN_PROCESS", None)
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=120, env=env)
-    assert done.stdout.split()[-4:] == [str(in_process)] * 4, done.stderr[-2000:]
 
 
 def scale_out_executor():
