@@ -119,17 +119,21 @@ class Worker:
         self.process.wait(timeout=30)
 
 
-def _worker_yaml(home: Path) -> Path:
-    """The worker's executor config: same broker, acks after the step (a task whose worker dies is
-    handed to another worker instead of being lost), one task prefetched at a time."""
-    path = home / "celery_worker.yaml"
+def _worker_yaml(home: Path, runs: bool = False) -> Path:
+    """The worker's executor config: same broker, one task prefetched at a time. A step worker acks after
+    the step (a step whose worker dies is handed to another worker instead of being lost). The run worker
+    acks a run when it starts it: redelivered, a run task only meets Dagster's "duplicate run" guard and
+    ends as if it succeeded, and held unacked for a long run it would reach RabbitMQ's consumer timeout
+    (30 min) and be redelivered anyway. A run whose run worker dies is re-executed from its failure."""
+    path = home / ("celery_run_worker.yaml" if runs else "celery_worker.yaml")
+    late = "false" if runs else "true"
     path.write_text(
         "execution:\n  config:\n"
         f"    broker: {{env: {BROKER_ENV}}}\n"
         "    backend: rpc://\n"
         "    config_source:\n"
-        "      task_acks_late: true\n"
-        "      task_reject_on_worker_lost: true\n"
+        f"      task_acks_late: {late}\n"
+        f"      task_reject_on_worker_lost: {late}\n"
         "      worker_prefetch_multiplier: 1\n"
     )
     return path
@@ -146,7 +150,7 @@ def start_worker(name: str, workloads: Sequence[str], concurrency: int = WORKER_
     home = Path(os.environ["DAGSTER_HOME"])
     queues = tuple(queue_name(w) for w in workloads)
     cmd = [sys.executable, "-m", "dagster_celery.cli", "worker", "start", "-A", "cli.celery_app",
-           "-y", str(_worker_yaml(home)), "-n", f"{name}", "-l", "WARNING",
+           "-y", str(_worker_yaml(home, runs=workloads == ("runs",))), "-n", f"{name}", "-l", "WARNING",
            # One comma-separated -q: the wrapper turns each -q into a -Q, and Celery keeps only the last -Q.
            "-q", ",".join(queues),
            "--", "-c", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat"]
@@ -270,8 +274,10 @@ def launch_full_sync(instance, tags: dict[str, str] | None = None) -> str:
 
 
 def wait_for_run(instance, run_id: str, timeout: float = 1800, poll: float = 0.2) -> bool:
-    """Until the run ends; True when it succeeded. A run whose worker died stays STARTED for ever (the
-    daemon's run monitoring would fail it): after ``timeout`` seconds this raises, naming the run."""
+    """Until the run ends; True when it succeeded. The run's task is watched too (this process sent it,
+    so the rpc:// backend answers here): a task that failed before the run could record its own failure
+    (a worker without the run's settings) ends the wait with False at once. A run whose run worker died
+    stays STARTED until run monitoring's max_runtime: after ``timeout`` seconds this raises, naming it."""
     from dagster import DagsterRunStatus
 
     ended = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
@@ -280,6 +286,10 @@ def wait_for_run(instance, run_id: str, timeout: float = 1800, poll: float = 0.2
         run = instance.get_run_by_id(run_id)
         if run is not None and run.status in ended:
             return run.status == DagsterRunStatus.SUCCESS
+        task_id = run.tags.get("dagster-celery/task_id") if run is not None else None
+        if task_id and instance.run_launcher.celery.AsyncResult(task_id).state == "FAILURE":
+            run = instance.get_run_by_id(run_id)
+            return run is not None and run.status == DagsterRunStatus.SUCCESS
         time.sleep(poll)
     raise TimeoutError(f"run {run_id} did not end within {timeout:.0f} s: is the run worker (queue "
                        f"{queue_name('runs')}) up? Its log is worker-{RUN_WORKER}.log in DAGSTER_HOME")

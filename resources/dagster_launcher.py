@@ -27,6 +27,13 @@ class ProjectCeleryRunLauncher(CeleryRunLauncher):
     executor's settings (``PROJECTX_CELERY_BROKER``, ``PROJECTX_CELERY_BACKEND``, the prefixed ``runs``
     queue) when the instance loads, in every process: webserver, daemon, workers."""
 
+    @property
+    def supports_check_run_worker_health(self) -> bool:
+        """No: the launcher asks the result backend for the run task's state, and ``rpc://`` answers only
+        the process that sent the task, so the daemon's run monitor would read every healthy run as
+        unknown and fail it. Run monitoring bounds runs by time instead (``max_runtime_seconds``)."""
+        return False
+
     @classmethod
     def config_type(cls) -> dict[str, Any]:
         fields = dict(super().config_type())

@@ -205,3 +205,18 @@ def test_the_run_launcher_follows_the_executors_settings(monkeypatch):
         "team-a-runs", "pyamqp://guest:guest@broker.internal:5672//", "rpc://")
     assert ProjectCeleryRunLauncher.from_config_value(None, {"default_queue": "runs-eu"}).default_queue == "runs-eu"
     assert "resources.dagster_launcher" in (REPO_ROOT / "resources" / "dagster_scale_out.yaml").read_text()
+    # rpc:// answers only the sender: the daemon must not read healthy runs as unknown and fail them.
+    assert launcher.supports_check_run_worker_health is False
+
+
+def test_the_run_worker_acks_a_run_when_it_starts_it_and_step_workers_after_the_step(tmp_path):
+    """A run task redelivered after its worker died would only meet Dagster's duplicate-run guard (and a
+    long run held unacked reaches RabbitMQ's consumer timeout); a step is handed to another worker."""
+    import yaml
+
+    from cli.scale_out import _worker_yaml
+
+    run = yaml.safe_load(_worker_yaml(tmp_path, runs=True).read_text())["execution"]["config"]["config_source"]
+    step = yaml.safe_load(_worker_yaml(tmp_path).read_text())["execution"]["config"]["config_source"]
+    assert (run["task_acks_late"], run["task_reject_on_worker_lost"]) == (False, False)
+    assert (step["task_acks_late"], step["task_reject_on_worker_lost"]) == (True, True)
