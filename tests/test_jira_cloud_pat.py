@@ -1,5 +1,6 @@
-"""A Data Center PAT (JIRA_PAT, Bearer) pointed at a Jira Cloud site is a configuration error raised before
-any request, naming the fix and never the token; other hosts (Data Center, proxies, the sandbox) keep it."""
+"""JIRA_PAT on a Jira Cloud site goes with JIRA_USER_EMAIL as Basic (the spec's PAT mode; Cloud takes no
+Bearer token); without the e-mail it is a configuration error raised before any request, naming the fix and
+never the token. Other hosts (Data Center, proxies, the sandbox) keep the PAT as Bearer."""
 
 from __future__ import annotations
 
@@ -27,14 +28,22 @@ def test_a_pat_for_a_cloud_site_is_refused_before_any_request_naming_the_fix(url
     with pytest.raises(VendorAuthError) as refused:
         JiraAuthSettings(base_url=url, mode="pat", pat=SECRET).connect()
     text = str(refused.value)
-    assert "does not accept a personal access token" in text and "unset JIRA_PAT" in text
-    assert "JIRA_USER_EMAIL + JIRA_API_TOKEN" in text and "JIRA_AUTH_MODE=oauth" in text
+    assert "takes a token only with the account's e-mail" in text and "set JIRA_USER_EMAIL" in text
+    assert "JIRA_AUTH_MODE=oauth" in text
     assert SECRET not in text and cloud_host(url) in text
 
 
-def test_a_pat_is_refused_on_cloud_even_beside_an_api_token(no_requests):
-    with pytest.raises(VendorAuthError, match="unset JIRA_PAT"):
-        pat_auth(SECRET, "a@example.com", "api-token", base_url="https://acme.atlassian.net")
+def _basic(auth) -> str:
+    import base64
+
+    return base64.b64decode(auth.auth_header()["Authorization"].removeprefix("Basic ")).decode()
+
+
+def test_a_pat_with_the_email_is_sent_as_basic_on_cloud(no_requests):
+    """The spec's PAT mode (JIRA_PAT and JIRA_USER_EMAIL): on Cloud the token is an API token, sent as Basic."""
+    assert _basic(pat_auth(SECRET, "a@example.com", base_url="https://acme.atlassian.net")) == f"a@example.com:{SECRET}"
+    assert _basic(pat_auth(SECRET, "a@example.com", "api-token", base_url="https://acme.atlassian.net")) == \
+        "a@example.com:api-token"
 
 
 @pytest.mark.parametrize("url", ["https://jira.example.com", "http://127.0.0.1:8080", "https://notatlassian.net",
@@ -53,12 +62,13 @@ def test_the_reverse_sync_client_from_the_environment_is_refused_too(monkeypatch
     from resources.jira import JiraResource
 
     monkeypatch.delenv("VAULT_ADDR", raising=False)
+    monkeypatch.delenv("JIRA_USER_EMAIL", raising=False)
     monkeypatch.setenv("JIRA_BASE_URL", "https://acme.atlassian.net")
     monkeypatch.setenv("JIRA_AUTH_MODE", "pat")
     monkeypatch.setenv("JIRA_PAT", SECRET)
     with pytest.raises(VendorAuthError) as refused:
         JiraResource().client()
-    assert "unset JIRA_PAT" in str(refused.value) and SECRET not in str(refused.value)
+    assert "set JIRA_USER_EMAIL" in str(refused.value) and SECRET not in str(refused.value)
 
 
 def test_the_sandbox_still_takes_a_pat(make_jira_sandbox):

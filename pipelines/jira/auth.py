@@ -10,11 +10,13 @@ is refused (someone re-ran the OAuth flow). The site is then found through
 
 PAT (``JIRA_AUTH_MODE=pat``): ``JIRA_PAT`` as a Bearer token (Data Center PATs), else
 ``JIRA_USER_EMAIL`` + ``JIRA_API_TOKEN`` as Basic (Jira Cloud API tokens), against ``JIRA_BASE_URL``.
-Jira Cloud takes no PAT as Bearer (only an e-mail + API token as Basic, or OAuth): with ``JIRA_PAT`` set
-and ``JIRA_BASE_URL`` on a Cloud host (``*.atlassian.net``, ``*.jira.com``, the ``api.atlassian.com``
-gateway) the client is not built and the error names the fix, before any request (Jira would answer every
-call 401 and the run would only say the credentials were refused). Other hosts (Data Center, a proxy, the
-sandbox) are left alone.
+Jira Cloud takes no token as Bearer: a token there goes with the account's e-mail as Basic. So with
+``JIRA_BASE_URL`` on a Cloud host (``*.atlassian.net``, ``*.jira.com``, the ``api.atlassian.com`` gateway)
+``JIRA_PAT`` with ``JIRA_USER_EMAIL`` (the spec's PAT mode: "provide JIRA_PAT and JIRA_USER_EMAIL") is sent
+as Basic, the token being the Atlassian API token a Cloud user creates (``JIRA_API_TOKEN`` wins when both
+are set); without an e-mail the client is not built and the error names the fix, before any request (Jira
+would answer every call 401 and the run would only say the credentials were refused). Other hosts (Data
+Center, a proxy, the sandbox) keep ``JIRA_PAT`` as Bearer.
 
 No secret appears in logs or exception messages.
 """
@@ -65,9 +67,9 @@ class StaticAuth:
 
 
 CLOUD_PAT_REFUSED = (
-    "JIRA_BASE_URL is a Jira Cloud site ({host}), and Jira Cloud does not accept a personal access token "
-    "(JIRA_PAT, sent as Bearer; PATs are for Jira Data Center/Server): unset JIRA_PAT and set JIRA_USER_EMAIL "
-    "+ JIRA_API_TOKEN (an Atlassian API token, sent as Basic) with JIRA_AUTH_MODE=pat, or use "
+    "JIRA_BASE_URL is a Jira Cloud site ({host}), and Jira Cloud takes a token only with the account's e-mail "
+    "(Basic; a Bearer personal access token is for Jira Data Center/Server): set JIRA_USER_EMAIL to the "
+    "e-mail of the account whose API token JIRA_PAT (or JIRA_API_TOKEN) holds, with JIRA_AUTH_MODE=pat, or use "
     "JIRA_AUTH_MODE=oauth with JIRA_OAUTH_CLIENT_ID and JIRA_OAUTH_CLIENT_SECRET"
 )
 
@@ -81,13 +83,16 @@ def cloud_host(base_url: str | None) -> str | None:
 
 def pat_auth(pat: str | None = None, user_email: str | None = None, api_token: str | None = None, *,
              base_url: str | None = None) -> StaticAuth:
-    """Bearer for a PAT, Basic for email + API token. A PAT for a Jira Cloud ``base_url`` is a configuration
-    error (:data:`CLOUD_PAT_REFUSED`), raised before any request."""
+    """Bearer for a PAT, Basic for email + API token. On a Jira Cloud ``base_url`` a PAT goes with the e-mail
+    as Basic (an API token by another name); without one it is a configuration error
+    (:data:`CLOUD_PAT_REFUSED`), raised before any request."""
     if pat:
         host = cloud_host(base_url)
-        if host:
+        if host and not user_email:
             raise VendorAuthError(CLOUD_PAT_REFUSED.format(host=host))
-        return StaticAuth(f"Bearer {pat}")
+        if not host:
+            return StaticAuth(f"Bearer {pat}")
+        api_token = api_token or pat
     if user_email and api_token:
         pair = base64.b64encode(f"{user_email}:{api_token}".encode()).decode("ascii")
         return StaticAuth(f"Basic {pair}")

@@ -12,7 +12,7 @@
 | ``JIRA_AUTH_URL`` | token host if not ``https://auth.atlassian.com`` (an emulator or proxy) |
 | ``JIRA_GATEWAY_URL`` | API gateway if not ``https://api.atlassian.com``; defaults to ``JIRA_AUTH_URL`` when only
   that is set |
-| ``JIRA_PAT`` | PAT mode: Bearer token (Data Center PAT; refused for a Jira Cloud site, which takes none) |
+| ``JIRA_PAT`` | PAT mode: Bearer token (Data Center PAT); on a Jira Cloud site Basic with ``JIRA_USER_EMAIL`` |
 | ``JIRA_USER_EMAIL`` + ``JIRA_API_TOKEN`` | PAT mode: Basic auth with a Jira Cloud API token |
 | ``JIRA_PROJECT_KEYS`` | comma-separated project keys to sync (default: every visible project) |
 | ``ENABLE_JIRA_DELTA_RECON`` | ``true``: run the deleted-issue id census |
