@@ -83,8 +83,9 @@ def register(sb: JiraSandbox) -> None:
 
     def user_search(c: Call) -> Response:
         q, account = (c.q("query") or c.q("username") or "").lower(), c.q("accountId")
+        # "Returns a list of active users that match" (the OpenAPI text): deactivated accounts never come back.
         hits = [c.r.user(u.account_id) for u in store().users.values()
-                if (q or account) and (not account or u.account_id == account)  # accountId: exact match
+                if u.active and (q or account) and (not account or u.account_id == account)  # accountId: exact
                 and (not q or u.found_by(q) or q == u.account_id)]  # hidden e-mails match too
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
         return json_response(hits[start:start + limit])

@@ -102,3 +102,13 @@ def test_vendor_clients_read_hidden_users_unchanged(sb, hidden, pyc, atl):
     assert [u["accountId"] for u in users] == [hidden] and "emailAddress" not in users[0]
     atl.assign_issue(issue.key, account_id=None)
     assert pyc.issue(issue.key).fields.assignee is None
+
+
+def test_user_search_returns_active_users_only(sb):
+    """The OpenAPI text: "Returns a list of active users that match the search string and property"."""
+    gone = sb.add_user("gone.away@corp.example", "Gone Away", active=False)
+    with session_for(sb) as s:
+        by_query = s.get(sb.url + "/rest/api/3/user/search", params={"query": "gone.away@corp.example"}).json()
+        by_id = s.get(sb.url + "/rest/api/3/user/search", params={"accountId": gone}).json()
+        kept = s.get(sb.url + "/rest/api/3/user/search", params={"query": HIDDEN.split("@")[0]})
+    assert by_query == [] and by_id == [] and kept.status_code == 200
