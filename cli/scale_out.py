@@ -287,7 +287,8 @@ def wait_for_run(instance, run_id: str, timeout: float = 1800, poll: float = 0.2
         if run is not None and run.status in ended:
             return run.status == DagsterRunStatus.SUCCESS
         task_id = run.tags.get("dagster-celery/task_id") if run is not None else None
-        if task_id and instance.run_launcher.celery.AsyncResult(task_id).state == "FAILURE":
+        celery = getattr(instance.run_launcher, "celery", None)  # the Celery launcher's app; None elsewhere
+        if task_id and celery is not None and celery.AsyncResult(task_id).state == "FAILURE":
             run = instance.get_run_by_id(run_id)
             return run is not None and run.status == DagsterRunStatus.SUCCESS
         time.sleep(poll)
