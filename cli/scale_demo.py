@@ -58,7 +58,8 @@ def run_scale_demo(size: int = 1000, workers: int = 2) -> int:
         _configure_vendor_env(jira, onetrust)
         spec = worker_spec(workers)
         _say(f"starting {len(spec)} Celery worker(s) on {env[scale_out.BROKER_ENV].rsplit('@', 1)[-1]}: "
-             + "; ".join(f"{name} ({', '.join(queues)})" for name, queues in spec))
+             + "; ".join(f"{name} ({', '.join(queues)})" for name, queues in spec)
+             + f"; and the run worker {scale_out.RUN_WORKER} (runs, {scale_out.RUN_SLOTS} at once)")
         with scale_out.workers(spec) as started:
             names = ", ".join(w.name for w in started)
             _say(f"workers ready: {names}; full_sync (ingest -> dbt -> reverse sync) handed to the run worker")
@@ -71,7 +72,7 @@ def run_scale_demo(size: int = 1000, workers: int = 2) -> int:
         _say("workers stopped")
     print(f"\nfull_sync {'succeeded' if success else 'FAILED'} in {elapsed:.0f} s on the scale-out profile "
           f"(run {run_id}; `DAGSTER_HOME={home} DAGSTER_PG_URL={env['DAGSTER_PG_URL']} make ui` shows it)")
-    print(f"\n{'step':<45} worker")
+    print(f"\n{'step':<45} worker   (the run itself: {scale_out.RUN_WORKER})")
     for step, worker in sorted(by_worker.items()):
         print(f"{step:<45} {worker}")
     for failure in failures:
