@@ -47,6 +47,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.slack.app_side import AppSide
+from sandbox.slack.assistant_threads import AssistantThreads
 from sandbox.slack.commands import Commands, add_command_routes
 from sandbox.slack.event_routes import add_event_routes
 from sandbox.slack.events import Events
@@ -107,6 +108,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
             hashlib.sha256(f"slack-sandbox:{seed}:signing".encode()).hexdigest()[:32]
         self.interactivity = Interactivity(self, *self._interactivity_args)
         self.events = Events(self)
+        self.assistant_threads = AssistantThreads(self)
         self.submissions = Submissions(self)
         self.commands = Commands(self)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
@@ -220,6 +222,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         self.interactivity = Interactivity(self, *self._interactivity_args)
         self.events.stop()
         self.events = Events(self)
+        self.assistant_threads = AssistantThreads(self)
         with self._lock:
             self._messages.clear()
             self._method_errors.clear()

@@ -1,7 +1,7 @@
 """What the Slack sandbox does to the app under test, as Slack would (a mixin of `SlackSandbox`): people
-clicking buttons, submitting modals, running slash commands, posting, reacting and opening the App Home,
-each delivered to the app's Request URLs (`sandbox.slack.interactivity`, `submissions`, `commands`,
-`events`)."""
+clicking buttons, submitting modals, running slash commands, posting, reacting, opening the App Home and
+the AI assistant container, each delivered to the app's Request URLs (`sandbox.slack.interactivity`,
+`submissions`, `commands`, `events`, `assistant_threads`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.slack import message_events
 
 if TYPE_CHECKING:
+    from sandbox.slack.assistant_threads import AssistantThreads
     from sandbox.slack.commands import Commands
     from sandbox.slack.events import Events
     from sandbox.slack.interactivity import Interactivity
@@ -23,6 +24,7 @@ class AppSide:
     submissions: Submissions
     commands: Commands
     events: Events
+    assistant_threads: AssistantThreads
 
     def configure_interactivity(self, request_url: str | None = None, signing_secret: str | None = None) -> None:
         """Set the app's Interactivity Request URL and/or signing secret (None keeps the current one)."""
@@ -99,6 +101,19 @@ class AppSide:
         """A person opens the app's Home (or "messages") tab: `app_home_opened` with their published Home
         view (`sandbox.slack.workspace_events`); the event id, None when none is sent."""
         return self.events.open_app_home(user, tab)
+
+    def open_assistant_thread(self, user: str | None = None, context_channel: str | None = None) -> dict[str, Any]:
+        """A person opens the app's AI assistant container while viewing `context_channel`: a thread in the
+        app's DM with them and `assistant_thread_started` (`sandbox.slack.assistant_threads`). Returns
+        `{channel, thread_ts, context, event_ids}`; they write in it with `post_as_user(channel, text, user,
+        thread_ts)`."""
+        return self.assistant_threads.open(user, context_channel)
+
+    def change_assistant_context(self, user: str | None, context_channel: str | None,
+                                 thread_ts: str | None = None) -> str | None:
+        """The person moves to `context_channel` with the container open (their latest thread unless
+        `thread_ts`): `assistant_thread_context_changed`; the event id, None when none is sent."""
+        return self.assistant_threads.change_context(user, context_channel, thread_ts)
 
     def event_deliveries(self) -> list[dict[str, Any]]:
         """Every Events API request sent to the app (verification, attempts, retries), oldest first."""

@@ -3,6 +3,8 @@
 (`"added": false` takes a reaction back), `POST /_sandbox/events/app_home` (`{"user"?, "tab"?}`),
 `POST /_sandbox/events/edits` (`{"channel", "ts", "text"}`), `POST /_sandbox/events/deletions` (`{"channel", "ts"}`),
 `POST /_sandbox/events/files` (`{"channel", "filename", "content", "user"?, "text"?}`),
+`POST /_sandbox/events/assistant_threads` (`{"user"?, "context_channel"?}`: `sandbox.slack.assistant_threads`),
+`POST /_sandbox/events/assistant_context` (`{"user", "context_channel", "thread_ts"?}`),
 `GET|DELETE /_sandbox/event_deliveries` (`?wait=seconds` waits for pending deliveries first)."""
 
 from __future__ import annotations
@@ -49,5 +51,9 @@ def add_event_routes(sb: SlackSandbox, admin: Router) -> None:
         lambda **kw: (sb.delete_as_user(**kw), {"deleted": True})[1], "channel", "ts"))
     admin.add("POST", r"/_sandbox/events/app_home", call(
         lambda **kw: {"event_id": sb.open_app_home(**kw)}, "user", "tab"))
+    admin.add("POST", r"/_sandbox/events/assistant_threads", call(sb.open_assistant_thread, "user",
+                                                                   "context_channel"))
+    admin.add("POST", r"/_sandbox/events/assistant_context", call(
+        lambda **kw: {"event_id": sb.change_assistant_context(**kw)}, "user", "context_channel", "thread_ts"))
     admin.add("GET", r"/_sandbox/event_deliveries", deliveries)
     admin.add("DELETE", r"/_sandbox/event_deliveries", lambda r: (sb.events.clear(), Response(status=204))[1])

@@ -9,7 +9,8 @@ shared with interactivity (`sb.configure_interactivity`). Then, for each event t
 subscribed to (`message.channels` public, `message.groups` private, `message.im`, `message.mpim`,
 `app_mention`, `reaction_added`, `reaction_removed`, `member_joined_channel`, `member_left_channel`,
 `file_shared` (the bot's shares and `sb.upload_as_user(channel, filename, content, user, text)`); the
-channel, token and App Home events of `sandbox.slack.workspace_events`) in a conversation the bot is a
+channel, token and App Home events of `sandbox.slack.workspace_events`; the AI-app events of
+`sandbox.slack.assistant_threads`) in a conversation the bot is a
 member of (or workspace-wide ones; only subscribed types: Slack sends no other), an
 envelope `{token, team_id, api_app_id, event, type: "event_callback", event_id, event_time,
 authorizations, is_ext_shared_channel, event_context}` is POSTed as JSON, signed like interactivity
@@ -58,7 +59,8 @@ if TYPE_CHECKING:
 RETRY_WAITS = (0.0, 60.0, 300.0)  # Slack: a retry at once, after 1 minute, after 5 minutes
 EVENT_TYPES = ("message.channels", "message.groups", "message.im", "message.mpim", "app_mention",
                "reaction_added", "reaction_removed", "member_joined_channel", "member_left_channel",
-               "file_shared", *WORKSPACE_EVENTS)
+               "file_shared", *WORKSPACE_EVENTS,
+               "assistant_thread_started", "assistant_thread_context_changed")  # sandbox.slack.assistant_threads
 
 
 class EventError(LookupError):

@@ -56,7 +56,8 @@ class MessageStore:
             if ephemeral_user:  # seen by that user only: never in conversations.history
                 stored.update(ephemeral=True, ephemeral_user=ephemeral_user)
             self._messages.append(stored)
-        if via != "user" and not ephemeral_user:  # a person's post sends its own events (Events.post_as_user)
+        # a person's post sends its own events (Events.post_as_user); an assistant thread's root sends none
+        if via not in ("user", "assistant_thread") and not ephemeral_user:
             message_events.posted(self.events, channel, stored, self.find_message)
         return stored
 
