@@ -12,6 +12,7 @@ response_urls) and the Events API, keeping every message for tests.
         sb.configure_events("http://127.0.0.1:8080/slack/events", events=["message.channels"])
         sb.post_as_user("general", "hello", user="amelia.hart")  # a signed event_callback to the app
         sb.submit_view(view_id, {"reason": "..."}); sb.run_command("/approve", "task-1", channel="general")
+        sb.open_assistant_thread("amelia.hart", "general")  # AI app: assistant_thread_started, a DM thread
 """
 
 from sandbox.slack.app import SlackSandbox

@@ -32,7 +32,9 @@
   with Slack's challenge; `sb.post_as_user(channel, text, user)` / `sb.react_as_user(...)`, the bot's own
   posts, edits, deletions and reactions, members joining or leaving send signed `event_callback`s (only
   the subscribed types) from a background thread, retried as Slack retries
-  (`sb.event_deliveries()`, `sb.wait_for_events()`; over HTTP `/_sandbox/events…`).
+  (`sb.event_deliveries()`, `sb.wait_for_events()`; over HTTP `/_sandbox/events…`);
+  `sb.open_assistant_thread(user, channel)` / `sb.change_assistant_context(...)` are AI apps' events
+  (`sandbox.slack.assistant_threads`).
 """
 
 from __future__ import annotations
@@ -146,9 +148,9 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Messages accepted so far, oldest first: channel, channel_name, ts, text, blocks, attachments,
         thread_ts, via ("chat.postMessage", "webhook", "chat.scheduleMessage", "files.completeUploadExternal",
-        "response_url", "chat.postEphemeral"), args (what the client sent), message; `ephemeral` /
-        `ephemeral_user` on an ephemeral message (chat.postEphemeral, or a response_url's). Scheduled
-        messages whose time has come are posted first."""
+        "response_url", "chat.postEphemeral", "assistant_thread" for an AI-app thread's root), args (what
+        the client sent), message; `ephemeral` / `ephemeral_user` on an ephemeral message (chat.postEphemeral,
+        or a response_url's). Scheduled messages whose time has come are posted first."""
         self.api.scheduled.deliver_due()
         with self._lock:
             rows = list(self._messages)
