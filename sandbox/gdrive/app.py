@@ -20,7 +20,9 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   ``name_natural``, ``createdTime``, ``modifiedTime``, ``folder``, ``starred``, ``quotaBytesUsed``, each with
   ``desc``); files.update replaces content too (``PATCH /upload/drive/v3/files/{id}``).
 - ``files.list``, ``changes.getStartPageToken`` / ``changes.list`` (``listing.py``): every create, update,
-  trash, share and delete; one change log for the user and one per shared drive (``driveId``).
+  trash, share and delete; one change log for the user and one per shared drive (``driveId``); with
+  ``includeItemsFromAllDrives`` the user's also carries their shared drives' items and the drives' own
+  changes (``changeType: "drive"``).
 - ``permissions.list/get/create/update/delete`` (``permissions.py``); ``about.get`` (``fields`` required);
   batch requests, ``POST /batch/drive/v3`` (``batch.py``).
 - ``revisions.*`` (``revisions.py``): every content upload is a new head revision; ``comments.*`` and

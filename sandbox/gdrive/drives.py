@@ -13,7 +13,12 @@ A shared drive's id is also the id of its top folder: files are created in it wi
   trashed), its trashed items go with it;
 - ``hidden`` is per user (``hide`` / ``unhide``); ``drives.list`` lists hidden drives too and takes ``q``
   on ``name`` (=, !=, contains), ``createdTime`` and ``hidden`` (anything else: 400 invalid on ``q``);
-  pageSize 1..100 (default 10)."""
+  pageSize 1..100 (default 10).
+
+Creating, updating, deleting, hiding and unhiding a drive and adding, changing or removing a member are
+changes of the drive (``changeType: "drive"``) in its members' change logs (``listing.py``; a removed member
+gets one with ``removed: true``); which of these Drive logs, beyond creation, deletion and membership, is
+guessed."""
 
 from __future__ import annotations
 
@@ -49,6 +54,16 @@ class SharedDrive:
     color_rgb: str = "#4285f4"
     theme_id: str | None = None
     restrictions: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(RESTRICTIONS, False))
+    joined: dict[str, int] = field(default_factory=dict)  # member -> the change number they joined at
+
+    def join(self, who: str, role: str, store: DriveStore) -> None:
+        """``who`` becomes a member (or changes role): a drive change for them; a new member's change log
+        shows the drive's items from here on, not their earlier changes (``listing.py``)."""
+        new = who not in self.members
+        self.members[who] = role
+        store.record_drive(self.id, audience={who})
+        if new:
+            self.joined[who] = len(store.changes)
 
     def resource(self, who: str) -> dict[str, Any]:
         role = self.members.get(who)
@@ -76,6 +91,8 @@ def add_shared_drive(store: DriveStore, name: str, organizer: str, members: dict
                         {**(members or {}), organizer: "organizer"}, request)
     with store.lock:
         store.drives[drive.id] = drive
+        store.record_drive(drive.id)  # its members' change logs show the new drive (listing.py)
+        drive.joined = dict.fromkeys(drive.members, len(store.changes))
     return drive
 
 
@@ -149,6 +166,8 @@ class Drives:
                 drive.theme_id = str(body["themeId"])
             for key, value in (body.get("restrictions") or {}).items():
                 drive.restrictions[key] = bool(value)
+            if body:
+                self.store.record_drive(drive.id)
 
     def _in_trash(self, f) -> bool:
         """Trashed, or inside a trashed folder (Drive trashes a folder's contents with it)."""
@@ -202,16 +221,19 @@ class Drives:
             for f in items:
                 self.store.delete(f.id)
             del self.store.drives[drive.id]
+            self.store.record_drive(drive.id, removed=True, audience=set(drive.members))
         return Response(204, b"", "text/plain")
 
     def hide_drive(self, req: Request) -> Response:
         drive = self._drive(req)
         with self.store.lock:
             drive.hidden_for.add(req.principal)
+            self.store.record_drive(drive.id, audience={req.principal})  # ``hidden`` is the caller's own
         return self._drive_answer(drive, req)
 
     def unhide_drive(self, req: Request) -> Response:
         drive = self._drive(req)
         with self.store.lock:
             drive.hidden_for.discard(req.principal)
+            self.store.record_drive(drive.id, audience={req.principal})  # ``hidden`` is the caller's own
         return self._drive_answer(drive, req)

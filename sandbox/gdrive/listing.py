@@ -14,11 +14,24 @@ Shared drive items are listed only with ``includeItemsFromAllDrives=true`` and `
 - ``includeItemsFromAllDrives=true`` without ``supportsAllDrives=true``: 403 (reason and message guessed);
 - a shared drive the caller is not a member of: 404 notFound on ``driveId``.
 
-changes: the user's change log (no ``driveId``) holds no changes to shared drive items: each shared
-drive has its own, read with ``driveId`` (and ``supportsAllDrives=true``; a drive the caller is not a
-member of is 404 notFound on ``driveId``), whose entries carry ``driveId``. Google: "certain changes
-are reflected only in the shared drive's change log". Changes of the drives themselves
-(``changeType: "drive"``) are not reported."""
+changes: each shared drive has its own change log, read with ``driveId`` (and ``supportsAllDrives=true``;
+a drive the caller is not a member of is 404 notFound on ``driveId``), whose entries carry ``driveId``.
+The user's log (no ``driveId``) holds the changes to My Drive and what is shared with the caller and, with
+``includeItemsFromAllDrives=true`` and ``supportsAllDrives=true`` (the first without the second is 403, as
+files.list; Drive's answer there is guessed), as Drive's guide says ("A user's change log includes changes
+to shared drives they're a member of"):
+
+- the changes to items of the shared drives the caller is a member of now, since they joined (``driveId``
+  on the change and its file); losing membership or a deleted drive takes the drive's items out of the
+  log (guessed: the drive's removal stands for them); a file moved between logs both shown is reported
+  once, where it is now;
+- the changes of those drives themselves (``drives.py``): ``changeType: "drive"``, ``driveId``, ``drive``
+  (the drive as drives.get shows it) or ``removed: true`` when it is deleted or the caller is no longer a
+  member; ``type: "teamDrive"``, the deprecated name (guessed).
+
+Guessed: Drive says "certain changes are reflected only in the shared drive's change log" without naming
+them; here the user's log carries every change of a member's drive items. ``restrictToMyDrive=true`` and
+``spaces`` without ``drive`` leave shared drive entries out."""
 
 from __future__ import annotations
 
@@ -30,7 +43,7 @@ from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.query import compile_query
 from sandbox.gdrive.spaces import in_my_drive, space_of, wanted_spaces
-from sandbox.gdrive.store import FOLDER, DriveFile
+from sandbox.gdrive.store import FOLDER, Change, DriveFile
 
 ORDER_KEYS = {"name": lambda f: (f.name.casefold(), f.name), "name_natural": lambda f: _natural(f.name),
               "createdTime": lambda f: f.created, "modifiedTime": lambda f: f.modified,
@@ -124,6 +137,16 @@ class Listing:
             body["nextPageToken"] = str(offset + size)
         return json_response(select(body, "fileList", req.query.get("fields")))
 
+    @staticmethod
+    def _shared_items(req: Request) -> bool:
+        """``includeItemsFromAllDrives=true`` on a changes call, which needs ``supportsAllDrives=true`` as on
+        files.list (reason and message guessed)."""
+        if _include_items(req) and not all_drives(req):
+            raise DriveError(403, "teamDriveItemsRequireTeamDriveSupport", "The includeItemsFromAllDrives parameter "
+                             "can only be set to true when supportsAllDrives is also set to true.",
+                             location="supportsAllDrives")
+        return _include_items(req)
+
     def _change_log(self, req: Request) -> str | None:
         """The change log a changes call reads: a shared drive's (``driveId``, which needs
         ``supportsAllDrives=true`` and membership) or the user's (None)."""
@@ -152,37 +175,65 @@ class Listing:
             raise DriveError(400, "invalid", f"Invalid Value: pageToken {token!r}", location="pageToken")
         return token, int(number), log
 
+    def _shows(self, drive: str | None, log: str | None, shared: bool, who: str, number: int) -> bool:
+        """Whether change log ``log`` shows change ``number`` to a file in ``drive`` (None: My Drive and shared
+        files); ``shared``: the user's log was asked for shared drive items too (a member's, since they joined)."""
+        if log is not None or drive is None:
+            return drive == log
+        return shared and self.store.member_role(drive, who) is not None and (
+            number >= self.store.drives[drive].joined.get(who, 0))
+
+    def _drive_change(self, change: Change, who: str, with_removed: bool) -> dict[str, Any] | None:
+        drive = self.store.drives.get(change.drive)
+        removed = change.removed or drive is None or who not in drive.members
+        if removed and not with_removed:
+            return None
+        item = {"kind": "drive#change", "changeType": "drive", "type": "teamDrive", "time": change.time,
+                "driveId": change.drive, "teamDriveId": change.drive, "removed": removed}
+        if not removed:
+            item["drive"] = drive.resource(who)
+        return item
+
     def list_changes(self, req: Request) -> Response:
         _, number, log = self._page_token(req)
         raw = req.query.get("pageSize") or "100"
         if not raw.isdigit() or not 1 <= int(raw) <= 1000:
             raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
                              location="pageSize")
-        size = int(raw)
+        size, who = int(raw), req.principal
         with_removed = req.query.get("includeRemoved", "true") != "false"
         spaces = wanted_spaces(req)
         my_drive = req.query.get("restrictToMyDrive") == "true" and log is None
+        shared = log is None and self._shared_items(req) and "drive" in spaces and not my_drive
         out: list[dict[str, Any]] = []
         with self.store.lock:
-            pending = [c for c in self.store.changes if c.number >= number and c.drive == log]
+            pending = [c for c in self.store.changes if c.number >= number and (
+                self._shows(c.drive, log, shared, who, c.number) if c.kind == "file" else shared and who in c.audience)]
             for change in pending[:size]:
+                if change.kind == "drive":
+                    item = self._drive_change(change, who, with_removed)
+                    out += [item] if item else []
+                    continue
                 f = self.store.files.get(change.file_id)
-                if f is not None and self.store.drive_of(f) != log and not change.removed:
+                here = f is not None and self._shows(self.store.drive_of(f), log, shared, who, change.number)
+                if f is not None and not here and not change.removed:
                     continue  # an older change of a file that has left this log since (its leaving is reported)
+                if change.moved and here:
+                    continue  # it left one drive's log for another this log shows too: reported where it is
                 # Drive: "removed ... for example by deletion or loss of access": a file the caller can no
                 # longer read is reported removed, without its resource
                 if f is not None and space_of(self.store, f) not in spaces:
                     continue  # an app data file, outside spaces=appDataFolder
-                if f is not None and my_drive and not in_my_drive(self.store, f, req.principal):
+                if f is not None and my_drive and not in_my_drive(self.store, f, who):
                     continue  # restrictToMyDrive: a shared file not added to My Drive
-                lost = f is not None and not self.store.can_read(f, req.principal)
+                lost = f is not None and not self.store.can_read(f, who)
                 removed = f is None or change.removed or lost
                 if removed and not with_removed:
                     continue
                 item: dict[str, Any] = {"kind": "drive#change", "changeType": "file", "type": "file",
                                         "time": change.time, "fileId": change.file_id, "removed": removed}
-                if log is not None:
-                    item.update(driveId=log, teamDriveId=log)
+                if change.drive is not None:
+                    item.update(driveId=change.drive, teamDriveId=change.drive)
                 if not removed:
                     item["file"] = self._view(f, req)
                 out.append(item)

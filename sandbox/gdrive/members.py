@@ -92,14 +92,15 @@ class DriveMembers:
             if action == "get":
                 return json_response(select(member_permission(email, drive.members[email], drive.id, False),
                                             "permission", fields))
-            if action == "delete":
+            if action == "delete":  # the member's change log says the drive is gone for them (listing.py)
                 with self.store.lock:
                     drive.members.pop(email, None)
+                    self.store.record_drive(drive.id, removed=True, audience={email})
                 return Response(204, b"", "text/plain")
             role = (req.json() or {}).get("role")
         if role not in MEMBER_ROLES:
             raise DriveError(400, "invalid", f"Invalid value for: permission.role: {role} (shared drive members "
                              "are organizer, fileOrganizer, writer, commenter or reader)", location="permission.role")
         with self.store.lock:
-            drive.members[email] = role
+            drive.join(email, role, self.store)
         return json_response(select(member_permission(email, role, drive.id, False), "permission", fields))

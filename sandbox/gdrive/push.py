@@ -56,6 +56,7 @@ class Channel:
     who: str
     file_id: str | None = None  # files.watch: the file; changes.watch: None
     log: str | None = None  # changes.watch: the shared drive whose change log it watches (None: the user's)
+    shared: bool = False  # changes.watch of the user's log with includeItemsFromAllDrives (listing.py)
     messages: int = 0
     stopped: bool = False
     waiting: collections.deque[dict[str, Any]] = field(default_factory=collections.deque)  # after the one in flight

@@ -7,7 +7,10 @@ Grain: one ``DriveFile`` per Drive file id (folders are files with the folder MI
 numbered from 1; a page token is the number of the next change, as Drive's ``changes.list`` works.
 Each change belongs to one change log: the user's (``drive`` None) or, for a file in a shared drive,
 that drive's (Drive keeps one per shared drive); a file that moves between them is also reported
-removed in the log it left (Drive's exact entries for such a move are guessed).
+removed in the log it left (``moved``; Drive's exact entries for such a move are guessed). Changes of a
+shared drive itself (``kind`` "drive": created, renamed, deleted, a member added or removed) are recorded
+with the members they concern (``audience``); ``listing.py`` shows them, and the file changes of the
+drives the caller is a member of, in the user's log when asked with ``includeItemsFromAllDrives``.
 A file is in a shared drive when its parent chain reaches a shared drive's id (``drive_of``); there
 the caller's role comes from drive membership (organizer / fileOrganizer act as owner).
 """
@@ -224,7 +227,10 @@ class Change:
     file_id: str
     removed: bool
     time: str
-    drive: str | None = None  # the shared drive whose change log holds it; None: the user's
+    drive: str | None = None  # the shared drive whose change log holds it (or, kind "drive", that changed)
+    kind: str = "file"  # "drive": a change of the shared drive itself (Drive's changeType)
+    moved: bool = False  # the file left this log for another (a move into, out of or between shared drives)
+    audience: frozenset[str] = frozenset()  # kind "drive": the users whose change log shows it
 
 
 class DriveStore:
@@ -252,10 +258,24 @@ class DriveStore:
         with self.lock:
             f, before = self.files.get(file_id), self.file_drives.get(file_id)
             drive = self.drive_of(f) if f is not None else before
+            start = len(self.changes)
             if file_id in self.file_drives and drive != before:  # moved into, out of or between shared drives
-                self.changes.append(Change(len(self.changes) + 1, file_id, True, now_rfc3339(), before))
+                self.changes.append(Change(start + 1, file_id, True, now_rfc3339(), before, moved=True))
             self.file_drives[file_id] = drive
             self.changes.append(Change(len(self.changes) + 1, file_id, removed, now_rfc3339(), drive))
+            self.appended(start)
+
+    def record_drive(self, drive_id: str, removed: bool = False, audience: set[str] | None = None) -> None:
+        """A change of shared drive ``drive_id`` itself, for ``audience`` (default: its members now)."""
+        with self.lock:
+            drive = self.drives.get(drive_id)
+            who = frozenset(audience if audience is not None else drive.members if drive is not None else ())
+            start = len(self.changes)
+            self.changes.append(Change(start + 1, "", removed, now_rfc3339(), drive_id, "drive", audience=who))
+            self.appended(start)
+
+    def appended(self, start: int) -> None:
+        """Called (under the lock) after ``changes[start:]`` were added; ``watch.py`` notifies from here."""
 
     def add(self, f: DriveFile) -> DriveFile:
         with self.lock:

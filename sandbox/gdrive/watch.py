@@ -15,7 +15,8 @@
   http too, for receivers that cannot do TLS. A URL without a host is 400 ``push.webhookUrlNoHostOrAddress``;
 - the file is found as ``files.get`` finds it (404 notFound; shared drive items need
   ``supportsAllDrives=true``); ``changes.watch`` takes a ``pageToken`` as ``changes.list`` does (and
-  ``driveId`` for a shared drive's log);
+  ``driveId`` for a shared drive's log; ``includeItemsFromAllDrives`` with ``supportsAllDrives`` for the
+  shared drive entries of the user's log, ``listing.py``);
 - ``channels.stop`` with ``{id, resourceId}``: 204; a channel that is not open (or another resourceId) is 404
   notFound "Channel '<id>' not found for project '<number>'".
 
@@ -56,12 +57,9 @@ class NotifyingStore(DriveStore):
         super().__init__(*args, **kwargs)
         self.listeners: list[Any] = []
 
-    def record(self, file_id: str, removed: bool = False) -> None:
-        with self.lock:
-            before = len(self.changes)
-            super().record(file_id, removed)
-            for listen in self.listeners:
-                listen(self.changes[before:])
+    def appended(self, start: int) -> None:
+        for listen in self.listeners:
+            listen(self.changes[start:])
 
 
 def _resource_id(key: str) -> str:
@@ -70,7 +68,7 @@ def _resource_id(key: str) -> str:
 
 class Watches:
     """Uses the sandbox's ``store`` (a ``NotifyingStore``), ``push``, ``http_webhooks``, ``_file``,
-    ``_change_log``."""
+    ``_page_token``, ``_shared_items`` and ``_shows`` (``listing.py``)."""
 
     def _channel(self, req: Request, kind: str, resource_id: str, uri: str, **where: Any) -> Channel:
         body = (req.json() if req.body else None) or {}
@@ -116,9 +114,12 @@ class Watches:
 
     def watch_changes(self, req: Request) -> Response:
         token, _, log = self._page_token(req)
-        query = {"alt": "json", "pageToken": token, **({"driveId": log, "supportsAllDrives": "true"} if log else {})}
+        shared = log is None and self._shared_items(req)
+        query = {"alt": "json", "pageToken": token, **({"driveId": log, "supportsAllDrives": "true"} if log else {}),
+                 **({"includeItemsFromAllDrives": "true", "supportsAllDrives": "true"} if shared else {})}
         uri = f"{req.base_url}/drive/v3/changes?{urlencode(query)}"
-        channel = self._channel(req, "changes", _resource_id(f"changes:{req.principal}:{log or ''}"), uri, log=log)
+        channel = self._channel(req, "changes", _resource_id(f"changes:{req.principal}:{log or ''}"), uri, log=log,
+                                shared=shared)
         return json_response(channel.resource())
 
     def stop_channel(self, req: Request) -> Response:
@@ -144,16 +145,21 @@ class Watches:
             out["children"] = frozenset(c.id for c in self.store.files.values() if f.id in c.parents)
         return out
 
+    def _in_feed(self, c: Change, channel: Channel) -> bool:
+        """Whether a changes.watch channel's caller sees ``c`` in the log it watches (as ``list_changes``)."""
+        if c.kind == "drive":
+            return channel.shared and channel.who in c.audience
+        f = self.store.files.get(c.file_id)
+        return self._shows(c.drive, channel.log, channel.shared, channel.who, c.number) and (
+            c.removed or f is None or self.store.can_read(f, channel.who))
+
     def _on_changes(self, changes: list[Change]) -> None:
         """Store listener: the notifications the new change-log entries call for."""
         for channel in list(self.push.channels.values()):
             if not channel.live():
                 continue
             if channel.file_id is None:
-                seen = [c for c in changes if c.drive == channel.log and (
-                    c.removed or c.file_id not in self.store.files
-                    or self.store.can_read(self.store.files[c.file_id], channel.who))]
-                if seen:
+                if any(self._in_feed(c, channel) for c in changes):
                     self.push.notify(channel, "change")
                 continue
             watched = self.store.files.get(channel.file_id)

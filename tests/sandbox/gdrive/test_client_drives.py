@@ -125,9 +125,10 @@ def test_files_in_a_shared_drive(drive, gdrive):
 
 
 def test_each_shared_drive_has_its_own_change_log(drive, gdrive):
-    """Changes to shared drive items are in that drive's change log only (``driveId``, with
-    ``supportsAllDrives``), never in the user's; a token of one log is refused by another; a file moved out
-    of the drive is reported removed in the drive's log and arrives in the user's."""
+    """Changes to shared drive items are in that drive's change log (``driveId``, with ``supportsAllDrives``)
+    and in the user's only with ``includeItemsFromAllDrives`` (``test_client_drive_changes.py``); a token of
+    one log is refused by another; a file moved out of the drive is reported removed in the drive's log and
+    once, where it is now, in the user's."""
     team = _new_drive(drive, "Audit", "log-1")["id"]
     user_start = drive.changes().getStartPageToken().execute()["startPageToken"]
     team_start = drive.changes().getStartPageToken(driveId=team, supportsAllDrives=True).execute()["startPageToken"]
@@ -142,7 +143,9 @@ def test_each_shared_drive_has_its_own_change_log(drive, gdrive):
         return got["changes"], got["newStartPageToken"]
 
     user, user_next = changes(user_start)
-    assert [c["fileId"] for c in user] == [mine]  # not the shared drive's file, even with both flags
+    assert [c.get("fileId") for c in user if c["changeType"] == "file"] == [f, mine]
+    plain = drive.changes().list(pageToken=user_start, fields=fields).execute()["changes"]
+    assert [c["fileId"] for c in plain] == [mine]  # without the flags, no shared drive item
     team_changes, team_next = changes(team_start, driveId=team)
     assert team_changes == [{"fileId": f, "removed": False, "driveId": team, "changeType": "file",
                              "file": {"id": f, "driveId": team}}]
