@@ -582,3 +582,17 @@ def test_a_shared_drive_lost_or_a_folder_moved_between_drives_is_alerted_never_m
     _trash(gdrive, a)
     _run_folders(wh, gdrive, lib, [folder])
     assert _file_states(wh) == {a: ("deleted", True), b: ("stored", False), c: ("stored", False)}
+
+
+def test_a_shared_drive_joined_between_runs_is_a_drive_change_not_a_crash(gdrive, clamd, duckdb_warehouse, tmp_path):
+    """The account's own change log also lists changes of the shared drives themselves (changeType drive:
+    the account added to one, a drive renamed or deleted), which carry no fileId. The feed skips them and
+    still follows the files: before, the first such entry stopped the run with KeyError 'fileId'."""
+    wh, mine = duckdb_warehouse, gdrive.inbox_folder
+    lib = make_library(tmp_path, clamd)
+    first = _put(gdrive, mine, "a.txt", b"access review sign-off, Q3")
+    _run_folders(wh, gdrive, lib, [mine])
+    _shared_inbox(gdrive, "Audit 2027")  # the account joins a drive it does not follow: a drive change
+    second = _put(gdrive, mine, "b.txt", b"backup restore test, Q3")
+    _run_folders(wh, gdrive, lib, [mine])
+    assert _file_states(wh) == {first: ("stored", False), second: ("stored", False)}

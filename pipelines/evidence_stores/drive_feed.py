@@ -65,7 +65,7 @@ class DriveFeed:
             page = self._exec(self.service.changes().list(pageToken=token, pageSize=200, includeRemoved=True, **LISTING,
                                                            **self._log_args(log),
                                                            fields=f"nextPageToken,newStartPageToken,changes("
-                                                                  f"fileId,removed,file({FIELDS}))"),
+                                                                  f"changeType,fileId,removed,file({FIELDS}))"),
                               "changes.list", folders)
             out += page.get("changes", [])
             if page.get("newStartPageToken"):
@@ -110,7 +110,10 @@ class DriveFeed:
                 if log not in alerted:
                     self.alert(exc, None)
                 continue
-            last = {c["fileId"]: None if c.get("removed") else c.get("file") for c in changes}  # the last wins
+            # The account's own log also lists changes of shared drives themselves (changeType drive: joined,
+            # renamed, deleted; no fileId): a followed drive lost is found by its own log's read failing.
+            files = [c for c in changes if c.get("changeType", "file") == "file" and isinstance(c.get("fileId"), str)]
+            last = {c["fileId"]: None if c.get("removed") else c.get("file") for c in files}  # the last wins
             for file_id, f in last.items():
                 inside = f is not None and bool(set(f.get("parents", [])) & set(self.folders))
                 if inside or file_id not in latest:  # in one log's watched folder, gone from another's: moved
