@@ -80,3 +80,30 @@ def test_a_hidden_single_user_is_not_taken_when_jira_shows_nothing_to_match(jira
         report = run("jira")
     assert report.created == 1 and _assignees(jira, duckdb_warehouse) == {"rem-00000": None}
     assert any("created unassigned" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("answer", [{"errorMessages": ["nope"]}, "<html>login</html>", [["not", "a", "user"]]])
+def test_a_user_search_of_the_wrong_shape_dead_letters_that_record_and_the_rest_land(jira, duckdb_warehouse,
+                                                                                     monkeypatch, answer):
+    """A proxy's page or an error object where the list of users belongs: that owner's record is
+    dead-lettered with a reason naming the fix (no address in it), the other records are created."""
+    from pipelines.jira.helpers import JiraClient
+
+    real = JiraClient.get
+
+    def get(self, path, **params):
+        if path.endswith("/user/search") and params.get("query") == "bad.owner@corp.example":
+            return answer
+        return real(self, path, **params)
+
+    monkeypatch.setattr(JiraClient, "get", get)
+    rows = jira_rows(3)
+    rows[1] = {**rows[1], "assignee_email": "bad.owner@corp.example"}
+    write_outbound(duckdb_warehouse, "jira", rows)
+    seeded = len(jira.issues())
+    report = run("jira")
+    assert report.created == 2 and report.dead_lettered == 1
+    assert len(jira.issues()) == seeded + 2, "counted at the sandbox: only the two good records were created"
+    reasons = [r[0] for r in query(duckdb_warehouse, "select error from reverse_sync.dead_letters "
+                                                     "where vendor = 'jira'")]
+    assert len(reasons) == 1 and "JIRA_BASE_URL" in reasons[0] and "bad.owner" not in reasons[0]
