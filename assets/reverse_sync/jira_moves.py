@@ -28,9 +28,9 @@ from typing import Any
 from assets.reverse_sync.writes import Writes
 from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.http import VendorError
+from pipelines.jira.settings import API
 
 log = logging.getLogger("assets.reverse_sync.jira")
-API = "rest/api/3"
 
 
 class Moves:
