@@ -302,6 +302,8 @@ def main() -> None:
                         help="how scale-out runs start, comma-separated to compare: worker (the profile's run "
                              "launcher, on the warm run worker) and/or process (a fresh process, Dagster's default)")
     args = parser.parse_args()
+    if args.backfill_days < 1:
+        parser.error("--backfill-days must be 1 or more (the backfill re-reads that many whole days before today)")
     scale_out.check_broker(os.environ.get(scale_out.BROKER_ENV, scale_out.DEFAULT_BROKER))
     launches = [x.strip() for x in args.launch.split(",") if x.strip()]
     if not launches or set(launches) - {"worker", "process"}:
