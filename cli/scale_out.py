@@ -277,7 +277,8 @@ def wait_for_run(instance, run_id: str, timeout: float = 1800, poll: float = 0.2
     """Until the run ends; True when it succeeded. The run's task is watched too (this process sent it,
     so the rpc:// backend answers here): a task that failed before the run could record its own failure
     (a worker without the run's settings) ends the wait with False at once. A run whose run worker died
-    stays STARTED until run monitoring's max_runtime: after ``timeout`` seconds this raises, naming it."""
+    stays STARTED until the daemon's run monitor fails it (resources/dagster_launcher.py), and no daemon
+    runs here: after ``timeout`` seconds this raises, naming the run worker."""
     from dagster import DagsterRunStatus
 
     ended = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}

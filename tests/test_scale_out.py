@@ -18,7 +18,7 @@ from dagster import DagsterInstance
 from cli import scale_out
 from cli.scale_demo import worker_spec
 from pipelines.common.warehouse import REPO_ROOT
-from resources.scale_out import op_tags, pool
+from resources.scale_out import op_tags, pool, queue_name
 from tests.conftest import jira_env, onetrust_env, sandbox_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -205,8 +205,8 @@ def test_the_run_launcher_follows_the_executors_settings(monkeypatch):
         "team-a-runs", "pyamqp://guest:guest@broker.internal:5672//", "rpc://")
     assert ProjectCeleryRunLauncher.from_config_value(None, {"default_queue": "runs-eu"}).default_queue == "runs-eu"
     assert "resources.dagster_launcher" in (REPO_ROOT / "resources" / "dagster_scale_out.yaml").read_text()
-    # rpc:// answers only the sender: the daemon must not read healthy runs as unknown and fail them.
-    assert launcher.supports_check_run_worker_health is False
+    # Health is asked of the workers over the broker, not of rpc:// (which answers only the sender).
+    assert launcher.supports_check_run_worker_health is True
 
 
 def test_the_run_worker_acks_a_run_when_it_starts_it_and_step_workers_after_the_step(tmp_path):
@@ -220,3 +220,54 @@ def test_the_run_worker_acks_a_run_when_it_starts_it_and_step_workers_after_the_
     step = yaml.safe_load(_worker_yaml(tmp_path).read_text())["execution"]["config"]["config_source"]
     assert (run["task_acks_late"], run["task_reject_on_worker_lost"]) == (False, False)
     assert (step["task_acks_late"], step["task_reject_on_worker_lost"]) == (True, True)
+
+
+def test_a_run_whose_run_worker_dies_is_failed_by_the_run_monitor_not_after_six_hours(scale_profile, monkeypatch):
+    """The daemon's run monitor (Dagster's own ``monitor_started_run``) asks the launcher about a started
+    run: held by the run worker, it is running; with that worker SIGKILLed (a lost machine), the run is
+    failed on the second check in a row, with a message naming the re-execution, instead of holding its
+    vendors' one-live-sync slots until max_runtime (6 h). A run started without the launcher is left alone."""
+    import logging
+
+    from dagster import DagsterRunStatus
+    from dagster._core.launcher import WorkerStatus
+    from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+
+    env, _ = scale_profile
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    scale_out.prepare_instance()
+    # Only the run worker: the run plans, hands its first steps to the ingestion queue (no worker
+    # takes them) and waits on them, STARTED, as a run does while its steps run.
+    worker = scale_out.start_worker(scale_out.RUN_WORKER, ("runs",), scale_out.RUN_SLOTS)
+    queues = {queue_name(q) for q in ("runs", "ingestion", "dbt", "reverse_sync", "default")}
+    try:
+        scale_out.wait_for_workers([worker])
+        with DagsterInstance.get() as instance:
+            launcher = instance.run_launcher
+            run_id = scale_out.launch_full_sync(instance)
+            deadline = time.monotonic() + 120
+            while instance.get_run_by_id(run_id).status != DagsterRunStatus.STARTED:
+                assert time.monotonic() < deadline, "the run never started on the run worker"
+                time.sleep(0.2)
+            run = instance.get_run_by_id(run_id)
+            held = launcher.check_run_worker_health(run)
+            assert held.status == WorkerStatus.RUNNING and "runs@" in held.msg
+            monitor_started_run(instance, None, instance.get_run_record_by_id(run_id), logging.getLogger())
+            assert instance.get_run_by_id(run_id).status == DagsterRunStatus.STARTED
+
+            worker.kill()
+            # One miss is not enough (a worker too busy to answer in time), the second fails the run.
+            monitor_started_run(instance, None, instance.get_run_record_by_id(run_id), logging.getLogger())
+            assert instance.get_run_by_id(run_id).status == DagsterRunStatus.STARTED
+            monitor_started_run(instance, None, instance.get_run_record_by_id(run_id), logging.getLogger())
+            assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
+            events = [e.message or "" for e in instance.all_logs(run_id)]
+            assert any("no Celery worker" in m and "Re-execute the run from its failure" in m for m in events)
+
+            # A started run the launcher did not start (no Celery task id) is not judged by it.
+            other = instance.create_run_for_job(job_def=scale_out.full_sync_job(), tags=scale_out.live_sync_tags())
+            assert launcher.check_run_worker_health(other).status == WorkerStatus.RUNNING
+    finally:
+        worker.kill()
+        scale_out.delete_queues(queues)
