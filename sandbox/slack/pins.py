@@ -53,6 +53,12 @@ class PinsApi:
             stored["message"].pop("pinned_to", None)
         return {}
 
+    def count(self, channel_id: str) -> int:
+        """conversations.history's `pin_count`: the channel's pinned messages still there."""
+        with self._lock:
+            pins = list(self._pins.get(channel_id, []))
+        return sum(1 for pin in pins if self.sb.find_message(channel_id, pin["ts"]) is not None)
+
     def pins_list(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)
         with self._lock:

@@ -42,7 +42,7 @@ from sandbox.slack import workspace_events
 from sandbox.slack.authorship import bot_message, customized
 from sandbox.slack.blocks import check_blocks, markdown_content
 from sandbox.slack.scopes import channel_type
-from sandbox.slack.threads import with_threads
+from sandbox.slack.threads import thread_of, with_threads
 
 if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
@@ -213,9 +213,9 @@ class WebApi:
 
         self.files, self.channels = FilesApi(self), ChannelsApi(self)
         self.scheduled, self.views = ScheduledApi(self), ViewsApi(self)
-        self.assistant = AssistantApi(self)
+        self.assistant, self.pins = AssistantApi(self), PinsApi(self)
         for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
-                    PinsApi(self), ReactionsApi(self), BookmarksApi(self), UsergroupsApi(self),
+                    self.pins, ReactionsApi(self), BookmarksApi(self), UsergroupsApi(self),
                     self.assistant):
             self.methods.update(ext.methods)
         self.methods.update(dict.fromkeys(USER_TOKEN_ONLY, self.user_token_only))
@@ -378,18 +378,18 @@ class WebApi:
         msgs = [shown[m["ts"]] for m in reversed(rows) if m["ts"] in shown
                 and (not m["thread_ts"] or m["thread_ts"] == m["ts"] or _flag(m["args"].get("reply_broadcast")))
                 and _in_window(m["ts"], args)]
-        return {**_page(msgs, args, limit), "pin_count": 0}
+        return {**_page(msgs, args, limit), "pin_count": self.pins.count(channel["id"])}
 
     def conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         """A thread: its parent message first, then the replies oldest first (thread_not_found otherwise);
         `oldest` / `latest` / `inclusive` bound the replies (the parent always leads the first page), paged
         by `cursor`."""
         channel = self._readable(args)
-        ts = str(args.get("ts") or "")
-        if not ts:
+        if not args.get("ts"):
             raise bad_args("missing required field: ts")
         limit = _limit(args, 1000, 1000)
         rows = self.sb.messages(channel["id"])
+        ts = thread_of(rows, str(args["ts"]))  # a reply's ts reads its whole thread, as Slack
         shown = with_threads(rows)
         if ts not in shown:
             raise SlackError("thread_not_found")
