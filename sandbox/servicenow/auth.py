@@ -2,7 +2,12 @@
 
 Token endpoint (form-encoded POST): grant_type password | client_credentials | refresh_token |
 urn:ietf:params:oauth:grant-type:jwt-bearer. client_credentials can be switched off, as the
-instance property glide.oauth.inbound.client.credential.grant_type.enabled does. Client
+instance property glide.oauth.inbound.client.credential.grant_type.enabled does. As the instance's
+"OAuth API request parameters" page says: a password grant made while the user's access token (for
+that client) is still live answers that same access token (its expiry renewed, as KB0791140 reports;
+a new refresh token beside it [unc]), and a refresh_token grant answers a new access token with the
+current refresh token, not a rotated one. `/oauth_revoke_token.do?token=<access or refresh token>`
+(GET or POST, no authentication) marks that token expired; it answers 200 with no body [unc]. Client
 credentials come from the form or from an HTTP Basic header (requests-oauthlib sends them that way). Failures answer 401
 `{"error_description":"access_denied","error":"server_error"}` like a real instance.
 API calls accept `Authorization: Bearer <token>` or Basic user:password (the integration user's, or
@@ -14,10 +19,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
+import time
 from dataclasses import dataclass
 
 from sandbox.core.http import HTTPError, Request, Response, json_response
-from sandbox.core.tokens import TokenStore
+from sandbox.core.tokens import Grant, TokenStore
 from sandbox.servicenow.acl import Logins
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -51,6 +58,44 @@ def basic_pair(header: str) -> tuple[str, str] | None:
     return user, password
 
 
+class InstanceTokens(TokenStore):
+    """The core token store with the instance's reuse rules (see the module docstring) and revocation."""
+
+    def issue_current(self, principal: str, client_id: str) -> dict[str, object]:
+        """Password grant: the live access token of this user and client (expiry renewed), else a new one."""
+        now = time.time()
+        with self._lock:
+            live = next((t for t, g in self._access.items() if g.principal == principal and
+                         g.client_id == client_id and not g.revoked and g.expires_at > now), None)
+        out = self.issue(principal, client_id)
+        if live is not None:
+            with self._lock:
+                self._access.pop(str(out["access_token"]), None)
+                self._access[live].expires_at = now + self.ttl_seconds
+            out["access_token"] = live
+        return out
+
+    def refresh(self, refresh_token: str, client_id: str) -> dict[str, object] | None:
+        """A new access token for a live refresh token (of the same client); the refresh token stays."""
+        now = time.time()
+        with self._lock:
+            grant = self._refresh.get(refresh_token)
+            if grant is None or grant.revoked or grant.client_id != client_id or now >= grant.expires_at:
+                return None
+            access = secrets.token_urlsafe(48)
+            self._access[access] = Grant(grant.principal, client_id, grant.scope, now + self.ttl_seconds)
+        return {"access_token": access, "refresh_token": refresh_token, "scope": grant.scope,
+                "token_type": "Bearer", "expires_in": int(self.ttl_seconds)}
+
+    def revoke(self, token: str) -> bool:
+        """Mark one access or refresh token expired; False if it was never issued."""
+        with self._lock:
+            grant = self._access.get(token) or self._refresh.get(token)
+            if grant is not None:
+                grant.revoked = True
+        return grant is not None
+
+
 def _denied(status: int = 401) -> Response:
     return json_response({"error_description": "access_denied", "error": "server_error"}, status)
 
@@ -58,7 +103,7 @@ def _denied(status: int = 401) -> Response:
 class Authenticator:
     """Issues tokens and authenticates API requests for one sandbox."""
 
-    def __init__(self, tokens: TokenStore, credentials: Credentials, client_credentials_enabled: bool = True,
+    def __init__(self, tokens: InstanceTokens, credentials: Credentials, client_credentials_enabled: bool = True,
                  logins: Logins | None = None) -> None:
         self.tokens = tokens
         self.credentials = credentials
@@ -79,7 +124,7 @@ class Authenticator:
         if grant == "password":
             if not self._known(form.get("username", ""), form.get("password", "")):
                 return _denied()
-            issued = self.tokens.issue(form.get("username", ""), client_id)
+            issued = self.tokens.issue_current(form.get("username", ""), client_id)
         elif grant == "client_credentials":
             if not self.client_credentials_enabled:
                 return _denied()
@@ -97,6 +142,13 @@ class Authenticator:
             return json_response({"error_description": f"unsupported grant_type {grant!r}",
                                   "error": "unsupported_grant_type"}, 400)
         return json_response(issued, 200, [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+
+    def revoke_endpoint(self, req: Request) -> Response:
+        """`/oauth_revoke_token.do?token=...` (the token may also come in a form body)."""
+        token = req.query.get("token") or (req.form().get("token") if req.method == "POST" else None)
+        if token:
+            self.tokens.revoke(token)
+        return Response(status=200, body=b"", content_type="text/plain;charset=UTF-8")
 
     def _known(self, user: str, password: str) -> bool:
         return (user, password) == (self.credentials.username, self.credentials.password) or \

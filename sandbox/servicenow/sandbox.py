@@ -24,12 +24,11 @@ from typing import Any
 from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.core.tokens import TokenStore
 from sandbox.servicenow import persistence, xml_format
 from sandbox.servicenow.acl import Logins
 from sandbox.servicenow.app import TableAPI
 from sandbox.servicenow.attachments import AttachmentAPI
-from sandbox.servicenow.auth import Authenticator, Credentials
+from sandbox.servicenow.auth import Authenticator, Credentials, InstanceTokens
 from sandbox.servicenow.batch import BatchAPI
 from sandbox.servicenow.catalog_api import ServiceCatalogAPI
 from sandbox.servicenow.catalog_cart import CartAPI
@@ -64,7 +63,7 @@ class ServiceNowSandbox(Sandbox):
                  max_concurrent_per_client: int | None = None, state_path: str | Path | None = None,
                  client_credentials_enabled: bool = True) -> None:
         self.credentials = Credentials(client_id, client_secret, username, password)
-        self.tokens = TokenStore(token_ttl_seconds)
+        self.tokens = InstanceTokens(token_ttl_seconds)
         self.clock = SandboxClock(parse_anchor(anchor))
         self.size = size
         self.store = Store(seed, size, self.clock.anchor, self.clock, username)
@@ -146,6 +145,8 @@ class ServiceNowSandbox(Sandbox):
 
     def build_routes(self, router: Router) -> None:
         router.add("POST", r"/oauth_token\.do", self.auth.token_endpoint, auth_faults=False)
+        for method in ("GET", "POST"):
+            router.add(method, r"/oauth_revoke_token\.do", self.auth.revoke_endpoint, auth_faults=False)
         router.add("GET", r"/(?P<form>[a-z0-9_]+)\.do", self._form_view)
         router.add("POST", r"/(?P<form>[a-z0-9_]+)\.do", self._form_view)
         self.jsonv2 = JSONv2(self)

@@ -1,0 +1,53 @@
+"""Round 7: pysnc 1.2.1 (unchanged) and plain requests against the TLS ServiceNow sandbox, real HTTP."""
+
+from __future__ import annotations
+
+import pysnc
+import pytest
+import requests
+
+AUTH = ("integration.user", "sandbox-password")
+CLIENT = {"client_id": "sandbox-client", "client_secret": "sandbox-secret"}
+PASSWORD = {**CLIENT, "grant_type": "password", "username": AUTH[0], "password": AUTH[1]}
+
+
+@pytest.fixture
+def tls(make_servicenow_sandbox, monkeypatch):
+    sb = make_servicenow_sandbox(size=60, tls=True)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sb.ca_bundle)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    return sb
+
+
+def _bearer(sb, token: str) -> int:
+    return requests.get(f"{sb.url}/api/now/table/incident", params={"sysparm_limit": "1"}, timeout=10,
+                        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}).status_code
+
+
+def test_password_grant_reuses_the_live_token_refresh_keeps_its_token_and_revocation(tls):
+    token_url = f"{tls.url}/oauth_token.do"
+    first = requests.post(token_url, data=PASSWORD, timeout=10).json()
+    again = requests.post(token_url, data=PASSWORD, timeout=10).json()
+    assert again["access_token"] == first["access_token"] and again["expires_in"] == 1800  # documented reuse
+    refreshed = requests.post(token_url, data={**CLIENT, "grant_type": "refresh_token",
+                                               "refresh_token": first["refresh_token"]}, timeout=10).json()
+    assert refreshed["refresh_token"] == first["refresh_token"] and refreshed["access_token"] != first["access_token"]
+
+    flow = pysnc.ServiceNowPasswordGrantFlow(AUTH[0], AUTH[1], CLIENT["client_id"], CLIENT["client_secret"])
+    client = pysnc.ServiceNowClient(tls.url, flow, verify=tls.ca_bundle)
+    assert client.session.token["access_token"] == first["access_token"]
+    assert client.GlideRecord("incident").get(tls.records("incident")[0]["sys_id"])
+
+    # oauth_revoke_token.do?token=... needs no authentication and marks that one token expired
+    answer = requests.get(f"{tls.url}/oauth_revoke_token.do", params={"token": first["access_token"]}, timeout=10)
+    assert answer.status_code == 200
+    assert _bearer(tls, first["access_token"]) == 401 and _bearer(tls, refreshed["access_token"]) == 200
+    gr = client.GlideRecord("incident")
+    with pytest.raises(pysnc.exceptions.AuthenticationException):
+        gr.query()
+    assert requests.post(f"{tls.url}/oauth_revoke_token.do", data={"token": first["refresh_token"]},
+                         timeout=10).status_code == 200
+    assert requests.post(token_url, data={**CLIENT, "grant_type": "refresh_token",
+                                          "refresh_token": first["refresh_token"]}, timeout=10).status_code == 401
+    fresh = requests.post(token_url, data=PASSWORD, timeout=10).json()  # a revoked token is not reused
+    assert fresh["access_token"] != first["access_token"] and _bearer(tls, fresh["access_token"]) == 200
