@@ -21,14 +21,16 @@ INSTANCEOF, field comparisons (GT_FIELD...; `query_ops`), the search term `123TE
 RELATIVE.., DATEPART with the `javascript:gs.*` date helpers (resolved in UTC; `dates`). As on a real
 instance, conditions on unknown fields and unknown operators are ignored, not errors.
 Integer fields compare numerically, everything else (datetimes too) as strings; LIKE-style
-operators ignore case.
+operators ignore case. An empty field is NULL in the instance's database, so, as KB0715430 says, "is
+not" (!=), "is not one of" (NOT IN), "is same as" and "is different from" (SAMEAS / NSAMEAS) never
+match a row whose compared value is empty (`x!=a` works as `xISNOTEMPTY^x!=a`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sandbox.core.http import HTTPError
@@ -220,10 +222,13 @@ def predicate(cond: Condition, get: Callable[[int], str], numeric: bool,
         # string equality ignores case, as the instance's database collation does [obs]
         members = frozenset(x.strip() for x in v.split(",")) if op in ("IN", "NOT IN") else frozenset((v,))
         want = op in ("IN", "=")
+        if not want:  # "is not" / "is not one of" never match an empty (NULL) field (KB0715430)
+            positive = predicate(replace(cond, op="IN" if op == "NOT IN" else "="), get, numeric)
+            return lambda r: get(r) != "" and not positive(r)
         if all(m == m.lower() == m.upper() for m in members):  # nothing case-sensitive to fold
-            return lambda r: (get(r) in members) is want
+            return lambda r: get(r) in members
         folded = frozenset(m.lower() for m in members)
-        return lambda r: (get(r).lower() in folded) is want
+        return lambda r: get(r).lower() in folded
     if op in (">", ">=", "<", "<=", "=", "!=") and numeric and _number(v) is not None:
         n = _number(v)
         cmp = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__,
@@ -232,12 +237,12 @@ def predicate(cond: Condition, get: Callable[[int], str], numeric: bool,
         def num(r: int) -> bool:
             raw = get(r)
             x = _number(raw) if raw != "" else None
-            return (op == "!=") if x is None else cmp(x, n)  # type: ignore[arg-type]
+            return x is not None and cmp(x, n)  # type: ignore[arg-type]  # NULL matches no comparison
 
         return num
     simple: dict[str, Callable[[int], bool]] = {
         "=": lambda r: get(r) == v,
-        "!=": lambda r: get(r) != v,
+        "!=": lambda r: get(r) != v and get(r) != "",
         ">": lambda r: get(r) > v,
         ">=": lambda r: get(r) >= v,
         "<": lambda r: get(r) < v,

@@ -80,9 +80,7 @@ def datepart(value: str, get: Callable[[int], str]) -> Callable[[int], bool]:
 
 
 def field_compare(op: str, get: Callable[[int], str], other: Callable[[int], str]) -> Callable[[int], bool]:
-    compare = FIELD_OPS[op]
-    if op in ("SAMEAS", "NSAMEAS"):
-        return lambda r: compare(get(r), other(r))
+    compare = FIELD_OPS[op]  # an empty (NULL) value on either side matches none of them (KB0715430)
     return lambda r: get(r) != "" and other(r) != "" and compare(get(r), other(r))
 
 

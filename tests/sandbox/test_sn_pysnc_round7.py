@@ -51,3 +51,33 @@ def test_password_grant_reuses_the_live_token_refresh_keeps_its_token_and_revoca
                                           "refresh_token": first["refresh_token"]}, timeout=10).status_code == 401
     fresh = requests.post(token_url, data=PASSWORD, timeout=10).json()  # a revoked token is not reused
     assert fresh["access_token"] != first["access_token"] and _bearer(tls, fresh["access_token"]) == 200
+
+
+def _numbers(client, build) -> list[str]:
+    gr = client.GlideRecord("incident", batch_size=40)
+    build(gr)
+    gr.query()
+    return sorted(r.number.get_value() for r in gr)
+
+
+def test_is_not_and_is_not_one_of_skip_empty_fields_like_the_instance(tls):
+    client = pysnc.ServiceNowClient(tls.url, AUTH, verify=tls.ca_bundle)
+    rows = tls.records("incident")
+    someone = next(r["assigned_to"] for r in rows if r["assigned_to"])
+    assert any(r["assigned_to"] == "" for r in rows)  # the case KB0715430 is about
+
+    def expect(keep) -> list[str]:
+        return sorted(r["number"] for r in rows if keep(r))
+
+    others = expect(lambda r: r["assigned_to"] not in ("", someone))
+    assert _numbers(client, lambda g: g.add_query("assigned_to", "!=", someone)) == others
+    assert _numbers(client, lambda g: g.add_query("assigned_to", "NOT IN", f"{someone},{'0' * 32}")) == others
+    # what a caller adds to get the empty ones too
+    assert _numbers(client, lambda g: g.add_query("assigned_to", "!=", someone).add_or_condition(
+        "assigned_to", "", "ISEMPTY")) == expect(lambda r: r["assigned_to"] != someone)
+    both = lambda r: r["closed_by"] != "" and r["assigned_to"] != ""  # noqa: E731
+    assert _numbers(client, lambda g: g.add_encoded_query("closed_byNSAMEASassigned_to")) == expect(
+        lambda r: both(r) and r["closed_by"] != r["assigned_to"])
+    assert _numbers(client, lambda g: g.add_encoded_query("closed_bySAMEASassigned_to")) == expect(
+        lambda r: both(r) and r["closed_by"] == r["assigned_to"])
+    assert expect(lambda r: r["closed_by"] == r["assigned_to"] == "")  # both empty: not "the same"
