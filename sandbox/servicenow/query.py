@@ -23,7 +23,8 @@ instance, conditions on unknown fields and unknown operators are ignored, not er
 Integer fields compare numerically, everything else (datetimes too) as strings; LIKE-style
 operators ignore case. An empty field is NULL in the instance's database, so, as KB0715430 says, "is
 not" (!=), "is not one of" (NOT IN), "is same as" and "is different from" (SAMEAS / NSAMEAS) never
-match a row whose compared value is empty (`x!=a` works as `xISNOTEMPTY^x!=a`).
+match a row whose compared value is empty (`x!=a` works as `xISNOTEMPTY^x!=a`), and neither do
+> >= < <= (an empty closed_at is not "before" anything).
 """
 
 from __future__ import annotations
@@ -243,10 +244,10 @@ def predicate(cond: Condition, get: Callable[[int], str], numeric: bool,
     simple: dict[str, Callable[[int], bool]] = {
         "=": lambda r: get(r) == v,
         "!=": lambda r: get(r) != v and get(r) != "",
-        ">": lambda r: get(r) > v,
-        ">=": lambda r: get(r) >= v,
-        "<": lambda r: get(r) < v,
-        "<=": lambda r: get(r) <= v,
+        ">": lambda r: get(r) > v and get(r) != "",  # NULL is neither before nor after anything
+        ">=": lambda r: get(r) >= v and get(r) != "",
+        "<": lambda r: get(r) < v and get(r) != "",
+        "<=": lambda r: get(r) <= v and get(r) != "",
         "LIKE": lambda r: low in get(r).lower(),
         "CONTAINS": lambda r: low in get(r).lower(),
         "NOTLIKE": lambda r: low not in get(r).lower(),

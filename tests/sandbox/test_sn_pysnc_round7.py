@@ -81,3 +81,22 @@ def test_is_not_and_is_not_one_of_skip_empty_fields_like_the_instance(tls):
     assert _numbers(client, lambda g: g.add_encoded_query("closed_bySAMEASassigned_to")) == expect(
         lambda r: both(r) and r["closed_by"] == r["assigned_to"])
     assert expect(lambda r: r["closed_by"] == r["assigned_to"] == "")  # both empty: not "the same"
+
+
+def test_before_and_after_never_match_an_empty_date(tls):
+    client = pysnc.ServiceNowClient(tls.url, AUTH, verify=tls.ca_bundle)
+    rows = tls.records("incident")
+    closed = sorted(r["closed_at"] for r in rows if r["closed_at"])
+    middle = closed[len(closed) // 2]
+    assert closed and any(r["closed_at"] == "" for r in rows)
+
+    def expect(keep) -> list[str]:
+        return sorted(r["number"] for r in rows if r["closed_at"] and keep(r["closed_at"]))
+
+    assert _numbers(client, lambda g: g.add_query("closed_at", "<", middle)) == expect(lambda v: v < middle)
+    assert _numbers(client, lambda g: g.add_query("closed_at", "<=", middle)) == expect(lambda v: v <= middle)
+    assert _numbers(client, lambda g: g.add_query("closed_at", ">", middle)) == expect(lambda v: v > middle)
+    assert _numbers(client, lambda g: g.add_encoded_query("closed_atRELATIVELT@day@ago@0")) == expect(
+        lambda v: True)  # every close is in the past; open incidents are not "before now"
+    assert _numbers(client, lambda g: g.add_encoded_query("closed_at<javascript:gs.endOfToday()")) == expect(
+        lambda v: True)
