@@ -45,6 +45,7 @@ TABLE_LABELS = {"task": "Task", "incident": "Incident", "change_request": "Chang
                 "sc_task": "Catalog Task", "sc_req_item": "Requested Item", "sc_cat_item": "Catalog Item",
                 "problem": "Problem", "problem_task": "Problem Task", "change_task": "Change Task",
                 "cmdb_ci": "Configuration Item", "sys_user": "User", "sys_user_group": "Group",
+                "core_company": "Company", "cmn_location": "Location", "cmn_department": "Department",
                 "sys_attachment": "Attachment", "sys_user_role": "Role", "sys_user_grmember": "Group Member",
                 "sys_user_has_role": "User Role", "sys_journal_field": "Journal Entry", "conflict": "Conflict",
                 "cmn_schedule_blackout": "Blackout Schedule", "cmn_schedule_span": "Schedule Entry", "sc_cart": "Cart",

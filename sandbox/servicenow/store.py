@@ -29,6 +29,7 @@ from sandbox.servicenow.engine import QueryEngine
 from sandbox.servicenow.import_tables import IMPORT_SCHEMAS
 from sandbox.servicenow.journal import add_entries
 from sandbox.servicenow.meta_tables import META_SCHEMAS, meta_rows
+from sandbox.servicenow.reference_data import REFERENCE_SCHEMAS, reference_rows
 from sandbox.servicenow.rules import apply_rules
 from sandbox.servicenow.schema import SCHEMAS, SYSTEM_FIELDS, TASK_CHILDREN
 from sandbox.servicenow.tables import Table, TaskView
@@ -69,8 +70,9 @@ class Store:
 
     def load(self, ds: Dataset) -> None:
         with self.lock:
-            schemas = {**SCHEMAS, **IMPORT_SCHEMAS, "sys_audit": audit.AUDIT_SCHEMA, **CONFLICT_SCHEMAS, **CART_SCHEMAS}
-            rows = {**meta_rows(schemas.values()), **ds.rows}
+            schemas = {**SCHEMAS, **IMPORT_SCHEMAS, "sys_audit": audit.AUDIT_SCHEMA, **CONFLICT_SCHEMAS, **CART_SCHEMAS,
+                       **REFERENCE_SCHEMAS}
+            rows = {**meta_rows(schemas.values()), **reference_rows(), **ds.rows}
             schemas.update(META_SCHEMAS)
             self.tables = {name: Table(schemas[name], rows.get(name, []), self) for name in schemas}
             self.view = TaskView(self.tables["task"], [self.tables[c] for c in TASK_CHILDREN])

@@ -100,3 +100,38 @@ def test_before_and_after_never_match_an_empty_date(tls):
         lambda v: True)  # every close is in the past; open incidents are not "before now"
     assert _numbers(client, lambda g: g.add_encoded_query("closed_at<javascript:gs.endOfToday()")) == expect(
         lambda v: True)
+
+
+def test_companies_locations_and_departments_are_tables_references_can_point_at(tls):
+    client = pysnc.ServiceNowClient(tls.url, AUTH, verify=tls.ca_bundle)
+    for table, label in (("core_company", "Company"), ("cmn_location", "Location"), ("cmn_department", "Department")):
+        gr = client.GlideRecord(table)
+        gr.query()
+        assert len(gr) >= 5 and all(r.sys_class_name.get_display_value() == label for r in gr)
+    makers = client.GlideRecord("core_company")
+    makers.add_query("manufacturer", "true")
+    makers.order_by("name")
+    makers.query()
+    names = [r.name.get_value() for r in makers]
+    assert names == sorted(names) and "Dell Inc." in names
+    german = client.GlideRecord("cmn_location")
+    german.add_query("country", "Germany")
+    german.add_query("company.primary", "true")  # dot-walk into core_company
+    german.query()
+    assert len(german) == 2 and {r.get_display_value("company") for r in german} == {"Project X Corp"}
+
+    vendor = client.GlideRecord("core_company")
+    vendor.initialize()
+    vendor.name = "Acme Hosting"
+    vendor.vendor = True
+    vendor_id = str(vendor.insert())
+    assert tls.get("core_company", vendor_id)["vendor"] == "true"
+    incident = client.GlideRecord("incident")
+    assert incident.get(tls.records("incident")[0]["sys_id"])
+    incident.company = vendor_id
+    incident.update()
+    assert incident.get_display_value("company") == "Acme Hosting"
+    by_company = client.GlideRecord("incident")
+    by_company.add_query("company.name", "Acme Hosting")
+    by_company.query()
+    assert [r.sys_id.get_value() for r in by_company] == [tls.records("incident")[0]["sys_id"]]
