@@ -71,10 +71,12 @@ from sandbox.sharepoint.rest_errors import rest_shape
 from sandbox.sharepoint.rest_expand import RestExpand
 from sandbox.sharepoint.rest_file_ops import RestFileOps
 from sandbox.sharepoint.rest_files import RestFiles
+from sandbox.sharepoint.rest_item_ops import RestItemOps
 from sandbox.sharepoint.rest_lists import RestLists
 from sandbox.sharepoint.rest_recycle import RestRecycle
 from sandbox.sharepoint.rest_search import RestSearch
 from sandbox.sharepoint.rest_uploads import RestUploads
+from sandbox.sharepoint.rest_users import RestUsers
 from sandbox.sharepoint.rest_versions import RestVersions
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
@@ -97,7 +99,7 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
                    RestApi,
                    RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
-                   RestVersions, RestExpand, RestRecycle, Sandbox):
+                   RestVersions, RestExpand, RestRecycle, RestItemOps, RestUsers, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 

@@ -48,7 +48,7 @@ from sandbox.sharepoint.store import Drive
 SEGMENT = re.compile(r"(?P<name>[A-Za-z_$][\w.$]*)(?:\((?P<args>(?:[^()']|'(?:[^']|'')*')*)\))?(?:/|$)")
 DOCS = ("documents", "shared documents")
 # POSTed service operations that only read
-READS = ("getitems", "renderlistdataasstream", "getchanges", "getcheckedoutfiles")
+READS = ("getitems", "renderlistdataasstream", "getchanges", "getcheckedoutfiles", "getlist", "getlistusingpath")
 
 
 def segments(tail: str) -> list[tuple[str, str | None]]:
@@ -60,6 +60,30 @@ def segments(tail: str) -> list[tuple[str, str | None]]:
             raise RestError(400, BAD)
         out.append((m.group("name").lower(), m.group("args")))
         pos = m.end()
+    return out
+
+
+def aliased(segs: list[tuple[str, str | None]], query: dict[str, str]) -> list[tuple[str, str | None]]:
+    """OData parameter aliases put back in place: ``GetListUsingPath(@v)?@v={"DecodedUrl": "/a"}`` (a JSON
+    object: its members as named arguments, as office365's ``SPResPath`` sends them) or ``(url=@a1)?@a1='/a'``."""
+
+    def value(name: str) -> str:
+        raw = query.get("@" + name)
+        if raw is None:
+            raise RestError(400, BAD)
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            return raw  # already a literal ('…', a number, true)
+        if isinstance(parsed, dict):
+            return ",".join(f"{k}='{str(v).replace(chr(39), chr(39) * 2)}'" for k, v in parsed.items())
+        return "'" + str(parsed).replace("'", "''") + "'" if isinstance(parsed, str) else raw
+
+    out = []
+    for name, raw in segs:
+        if raw and "@" in raw:
+            raw = re.sub(r"('(?:[^']|'')*')|@(\w+)", lambda m: m.group(1) or value(m.group(2)), raw)
+        out.append((name, raw))
     return out
 
 
@@ -137,7 +161,8 @@ class RestApi:
                 return refused
             if not any(req.principal in d.grants for d in self._rest_drives(site)):
                 raise RestError(403, DENIED)  # an app granted nothing on the site (Sites.Selected), as Graph's site
-            return self._rest_dispatch(req, site, segments(unquote(req.params.get("tail") or "")), verbose)
+            segs = aliased(segments(unquote(req.params.get("tail") or "")), req.query)
+            return self._rest_dispatch(req, site, segs, verbose)
         except GraphError as exc:  # a name or quota check shared with Graph [unc: SharePoint's codes for them]
             return error_response(req, exc.status, "-2130575245, Microsoft.SharePoint.SPException", exc.detail or "")
         except RestError as exc:
@@ -253,6 +278,8 @@ class RestApi:
             return self._rest_json(self._rest_entity(props, "SP.Site", f"{abs_url}/_api/Site", verbose), verbose)
         if names == ["web", "currentuser"] and req.method == "GET":
             return self._rest_json(self.rest_app_user(req, verbose), verbose)
+        if names[:2] in (["web", "siteusers"], ["web", "getuserbyid"], ["web", "ensureuser"]):
+            return self.rest_users_route(req, site, segs[1:], verbose)  # rest_users.py
         if names[:2] in (["web", "recyclebin"], ["site", "recyclebin"]):
             return self.rest_recycle_bin(req, site, segs[1:], verbose)  # rest_recycle.py
         if names in (["web"], ["site", "rootweb"]) and req.method == "GET":  # the site's only web here
@@ -285,6 +312,8 @@ class RestApi:
             d, parts = self._rest_locate(req, site, a.get("decodedurl", a.get("", "")), need)
             if parts:
                 raise RestError(404, NOT_FOUND)
+            if len(segs) == 2 and req.method == "POST":  # as office365's Web.get_list_using_path calls it
+                return self._rest_json(self._rest_list(req, d, verbose), verbose)
             return self.rest_list_route(req, d, segs[2:], verbose)
         if names[:2] == ["web", "defaultdocumentlibrary"]:
             return self.rest_list_route(req, self._rest_drive(req, site, "Documents", need), segs[2:], verbose)

@@ -214,6 +214,8 @@ class RestFiles:
             return self.rest_item_route(req, d, item, segs[1:], verbose)
         if names in (["author"], ["modifiedby"]) and req.method == "GET":
             return self._rest_json(self.rest_app_user(req, verbose), verbose)
+        if names == ["checkedoutbyuser"] and req.method == "GET":
+            return self.rest_checked_out_by(req, item.checked_out, verbose)  # rest_users.py
         if names in (["publish"], ["unpublish"], ["approve"]) and req.method == "POST":
             return self._rest_void(names[0], verbose)  # major versions only here: nothing to publish [unc]
         if names == ["recycle"] and req.method == "POST":

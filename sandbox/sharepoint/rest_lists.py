@@ -206,6 +206,9 @@ class RestLists:
         if names == ["recycle"] and req.method == "POST":
             self._rest_drive(req, d.site_id, d.name, "write")
             return self.rest_recycle(req, d, item, verbose)  # rest_recycle.py
+        done = self.rest_item_op(req, d, item, names[0], verbose) if len(names) == 1 else None  # rest_item_ops.py
+        if done is not None:
+            return done
         if names:
             raise RestError(400, BAD)
         method = req.header("X-HTTP-Method").upper() or req.method

@@ -1,0 +1,95 @@
+"""Probe round 7 of SharePoint REST (``<site>/_api``) through office365-rest-python-client's ``ClientContext``,
+unchanged: list item field strings, ValidateUpdateListItem / SystemUpdate / UpdateOverwriteVersion, site users
+and EnsureUser, GetListUsingPath (a parameter alias) and File/CheckedOutByUser, each of which answered 400
+"The expression … is not valid." or 404 before."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from office365.runtime.client_request_exception import ClientRequestException
+from office365.sharepoint.files.checkin_type import CheckinType
+
+from tests.sandbox.sharepoint.test_client_probe import _token
+from tests.sandbox.sharepoint.test_rest_api import SP_SCOPE, _graph, rest
+
+__all__ = ["rest"]
+
+
+def _library(ctx):
+    lib = ctx.web.lists.get_by_title("Evidence")
+    ctx.web.get_folder_by_server_relative_url("Evidence").upload_file("soc2 & report.pdf", b"%PDF-1.7").execute_query()
+    return lib, lib.get_item_by_id(1)
+
+
+def test_field_values_as_text_and_html(rest):
+    _w, ctx = rest
+    _lib, item = _library(ctx)
+    text = item.field_values_as_text.get().execute_query().properties
+    assert text["FileLeafRef"] == "soc2 & report.pdf" and text["ID"] == "1" and text["Title"] == ""
+    assert text["FSObjType"] == "0" and text["Author"] == "SharePoint App" and text["Modified"].endswith("M")
+    assert all(isinstance(v, str) for v in text.values())
+    html = item.field_values_as_html.get().execute_query().properties
+    assert html["FileLeafRef"] == "soc2 &amp; report.pdf"
+
+
+def test_validate_update_list_item_and_system_update(rest):
+    """ValidateUpdateListItem sets fields and reports each (a column the list lacks as HasException, not as a
+    failed call); ListItem.system_update (SiteUsers/GetById then ValidateUpdateListItem with Modified and
+    Editor) and update_overwrite_version succeed; ``Modified`` can be set (as sync tools keep a document's
+    date); the values are seen through Graph."""
+    w, ctx = rest
+    lib, item = _library(ctx)
+    result = item.validate_update_list_item({"EvidenceSha256": "ab12", "Title": "SOC 2"}).execute_query().value
+    assert [(v.FieldName, v.HasException, v.ErrorCode) for v in result] == [("EvidenceSha256", False, 0),
+                                                                            ("Title", False, 0)]
+    bad = item.validate_update_list_item({"NoSuchColumn": "x"}, new_document_update=True).execute_query().value
+    assert bad[0].HasException and "NoSuchColumn" in bad[0].ErrorMessage
+    lib.get_item_by_id(1).system_update().execute_query()  # sends Editor (a user value) and Modified back
+    kept = item.validate_update_list_item({"Modified": "2019-03-01T10:00:00Z", "EvidenceMetadata": '{"k": 1}'},
+                                          new_document_update=True, dates_in_utc=True).execute_query().value
+    assert not any(v.HasException for v in kept)
+    lib.get_item_by_id(1).update_overwrite_version().execute_query()  # a POST with no body: nothing to change
+    graph, base = _graph(w)
+    fields = graph.get(f"{base}/root:/soc2 & report.pdf:/listItem/fields", timeout=10).json()
+    assert (fields["EvidenceSha256"], fields["EvidenceMetadata"], fields["Title"]) == ("ab12", '{"k": 1}', "SOC 2")
+    assert lib.get_item_by_id(1).get().execute_query().properties["Modified"] == "2019-03-01T10:00:00Z"
+    s = requests.Session()
+    s.headers.update({"Authorization": "Bearer " + _token(w, SP_SCOPE), "Accept": "application/json;odata=verbose"})
+    r = s.post(f"{w.site_url}/_api/web/lists/GetByTitle('Evidence')/items(1)/ValidateUpdateListItem", timeout=10,
+               json={"formValues": [{"FieldName": "Title", "FieldValue": "v"}], "bNewDocumentUpdate": True})
+    assert r.status_code == 200
+    assert r.json()["d"]["ValidateUpdateListItem"]["results"][0]["FieldValue"] == "v"
+
+
+def test_site_users_and_ensure_user(rest):
+    _w, ctx = rest
+    me = ctx.web.current_user.get().execute_query()
+    assert ctx.web.site_users.get_by_id(me.id).get().execute_query().login_name == me.login_name
+    assert ctx.web.get_user_by_id(me.id).get().execute_query().title == "SharePoint App"
+    alice = ctx.web.ensure_user("i:0#.f|membership|alice.smith@contoso.com").execute_query()
+    again = ctx.web.ensure_user("alice.smith@contoso.com").execute_query()
+    assert alice.id == again.id and alice.login_name == "i:0#.f|membership|alice.smith@contoso.com"
+    assert alice.email == "alice.smith@contoso.com"
+    assert {u.id for u in ctx.web.site_users.get().execute_query()} == {me.id, alice.id}
+    assert ctx.web.site_users.get_by_email("alice.smith@contoso.com").get().execute_query().id == alice.id
+    with pytest.raises(ClientRequestException) as err:
+        ctx.web.get_user_by_id(4242).get().execute_query()
+    assert err.value.response.status_code == 404 and "User cannot be found" in str(err.value)
+
+
+def test_list_using_path_and_checked_out_by_user(rest):
+    """Web.get_list_using_path sends ``GetListUsingPath(@v)?@v={"DecodedUrl": …}`` (an OData parameter
+    alias): it was 404. File.checked_out_by_user is the app while the file is checked out."""
+    w, ctx = rest
+    _library(ctx)
+    assert ctx.web.get_list_using_path("/sites/GRC/Evidence").get().execute_query().title == "Evidence"
+    f = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/soc2 & report.pdf")
+    f.checkout().execute_query()
+    assert f.checked_out_by_user.get().execute_query().title == "SharePoint App"
+    f.checkin("reviewed", CheckinType.MajorCheckIn).execute_query()
+    s = requests.Session()
+    s.headers.update({"Authorization": "Bearer " + _token(w, SP_SCOPE), "Accept": "application/json;odata=nometadata"})
+    r = s.get(f"{w.site_url}/_api/web/GetFolderByServerRelativePath(decodedurl=@a1)/Files",
+              params={"@a1": "'/sites/GRC/Evidence'"}, timeout=10)
+    assert r.status_code == 200 and [f["Name"] for f in r.json()["value"]] == ["soc2 & report.pdf"]
