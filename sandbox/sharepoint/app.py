@@ -189,6 +189,9 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    self._authed(self.shared_item))
         router.add("GET", r"/v1\.0/sites/(?P<site>.+?)(?P<rest>/drives|/drive)?/?", self._authed(self.site_route))
         router.add("GET", r"/v1\.0/drives/(?P<drive>[^/]+)", self._authed(self.get_drive))
+        for method in ("GET", "PUT", "POST", "PATCH", "DELETE"):  # every token here is app-only
+            router.add(method, r"/v1\.0/me(?:/.*)?", self._authed(lambda req: graph_error(
+                400, "BadRequest", "/me request is only valid with delegated authentication flow.")))
         tail = r"/v1\.0/drives/(?P<drive>[^/]+)/(?P<tail>.+)"
         for method in ("GET", "PUT", "POST", "PATCH", "DELETE"):
             router.add(method, tail, self._authed(self.drive_item))
@@ -279,6 +282,8 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
             return self.search(self._exists(folder), drive, req, search.group("q").replace("''", "'"))
         upload = method in ("PUT", "POST") and re.search(r"/(content|createUploadSession)/?$", req.params["tail"])
         item, parent, name, action = self._resolve(drive, req.params["tail"], create=bool(upload))
+        if method == "GET" and action in ("", "/content") and item is not None and self._unchanged(item, req):
+            return Response(304, b"")  # If-None-Match naming its current eTag or cTag, as Graph documents
         if method == "GET" and action == "":
             check_options(req.query, "item")
             return self._found(item, drive, req)

@@ -82,6 +82,15 @@ class Items:
         if wanted and wanted != "*" and not tags(wanted) & current:
             raise GraphError(412, "resourceModified", "ETag does not match current item's value")
 
+    def _unchanged(self, item: Item, req: Request) -> bool:
+        """A GET's ``If-None-Match`` names the item's current eTag or cTag (Graph answers 304 Not Modified)."""
+        unwanted = req.header("If-None-Match").strip()
+        if not unwanted or unwanted == "*":
+            return False
+        shown = self._item_resource(item, self.store.drives[item.drive_id], req)
+        return bool({t.strip('"') for t in re.findall(r'"[^"]*"', unwanted) or [unwanted]}
+                    & {shown["eTag"].strip('"'), shown["cTag"].strip('"')})
+
     @staticmethod
     def _exists(item: Item | None) -> Item:
         if item is None:

@@ -73,7 +73,8 @@ class Sites:
     def _drive_resource(self, d: Drive, req: Request) -> dict[str, Any]:
         used = self.store.used_bytes(d.id)
         state = "exceeded" if used >= d.quota_bytes else "normal"
-        return {"id": d.id, "name": d.name, "driveType": "documentLibrary", "webUrl": f"{req.base_url}/sites/{d.name}",
+        return {"id": d.id, "name": d.name, "driveType": "documentLibrary",
+                "webUrl": self.web_url(self.store.items[d.root_id], d, req),  # the library's root, as Graph shows it
                 "quota": {"total": d.quota_bytes, "used": used, "remaining": max(0, d.quota_bytes - used),
                           "deleted": 0, "state": state}}
 
@@ -145,7 +146,7 @@ class Sites:
         root = self.store.items[drive.root_id]
         return {"@odata.etag": f'"{list_id(drive)},1"', "id": list_id(drive), "name": drive.name,
                 "displayName": drive.name, "createdDateTime": root.created, "lastModifiedDateTime": root.modified,
-                "webUrl": f"{req.base_url}/sites/{drive.name}", "eTag": f'"{list_id(drive)},1"',
+                "webUrl": self.web_url(self.store.items[drive.root_id], drive, req), "eTag": f'"{list_id(drive)},1"',
                 "list": {"template": "documentLibrary", "hidden": False, "contentTypesEnabled": False},
                 "parentReference": {"siteId": drive.site_id}}
 

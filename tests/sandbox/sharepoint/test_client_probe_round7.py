@@ -10,10 +10,10 @@ import requests
 from office365.runtime.client_request_exception import ClientRequestException
 from office365.sharepoint.files.checkin_type import CheckinType
 
-from tests.sandbox.sharepoint.test_client_probe import _token
+from tests.sandbox.sharepoint.test_client_probe import _token, graph
 from tests.sandbox.sharepoint.test_rest_api import SP_SCOPE, _graph, rest
 
-__all__ = ["rest"]
+__all__ = ["graph", "rest"]
 
 
 def _library(ctx):
@@ -93,3 +93,40 @@ def test_list_using_path_and_checked_out_by_user(rest):
     r = s.get(f"{w.site_url}/_api/web/GetFolderByServerRelativePath(decodedurl=@a1)/Files",
               params={"@a1": "'/sites/GRC/Evidence'"}, timeout=10)
     assert r.status_code == 200 and [f["Name"] for f in r.json()["value"]] == ["soc2 & report.pdf"]
+
+
+# -- Graph ----------------------------------------------------------------------------------------------
+def test_graph_if_none_match_is_not_modified(graph):
+    """GET item and GET content with If-None-Match naming the current eTag (or cTag) were answered in full;
+    Graph answers 304 Not Modified (and the item again once it changed)."""
+    _, s, base = graph
+    made = s.put(f"{base}/root:/cache/policy.txt:/content", data=b"v1", timeout=10).json()
+    for tag in (made["eTag"], made["cTag"]):
+        r = s.get(f"{base}/items/{made['id']}", headers={"If-None-Match": tag}, timeout=10)
+        assert (r.status_code, r.content) == (304, b"")
+    r = s.get(f"{base}/items/{made['id']}/content", headers={"If-None-Match": made["cTag"]}, timeout=10,
+              allow_redirects=False)
+    assert r.status_code == 304
+    s.put(f"{base}/items/{made['id']}/content", data=b"v2", timeout=10)
+    r = s.get(f"{base}/items/{made['id']}", headers={"If-None-Match": made["eTag"]}, timeout=10)
+    assert r.status_code == 200 and r.json()["eTag"] != made["eTag"]
+
+
+def test_graph_drive_web_url_and_me_with_an_app_token(sharepoint, graph):
+    """A drive's (and its list's) webUrl was https://<sandbox>/sites/<library>, not the library under its site
+    as every item's webUrl; /me with an app-only token was 'Resource not found for the segment', not Graph's
+    400 '/me request is only valid with delegated authentication flow.'"""
+    from tests.sandbox.sharepoint.test_client_probe_more import _sdk
+
+    async def run(client, drive):
+        lib, root = await drive.get(), await drive.root.get()
+        return lib, root, await client.sites.by_site_id(sharepoint.site_id).lists.get()
+
+    lib, root, lists = _sdk(sharepoint, run)
+    assert lib.web_url == root.web_url == "https://contoso.sharepoint.com/sites/GRC/Evidence"
+    assert "https://contoso.sharepoint.com/sites/GRC/Evidence" in {x.web_url for x in lists.value}
+    _, s, _ = graph
+    for path in ("/me", "/me/drive/root/children"):
+        r = s.get(sharepoint.sandbox.graph_url + path, timeout=10)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest"
+        assert r.json()["error"]["message"] == "/me request is only valid with delegated authentication flow."
