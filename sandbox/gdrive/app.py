@@ -68,6 +68,7 @@ from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import Listing, all_drives
 from sandbox.gdrive.media import download
 from sandbox.gdrive.members import DriveMembers
+from sandbox.gdrive.operations import OPERATION_ROUTES, Operations
 from sandbox.gdrive.permissions import Permissions
 from sandbox.gdrive.push import PushHub
 from sandbox.gdrive.revisions import REVISION_ROUTES, Revisions
@@ -84,7 +85,7 @@ INVALID_CREDENTIALS = ("Request had invalid authentication credentials. Expected
 
 
 class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revisions, Comments, Drives, Batch, Watches,
-                   Sandbox):
+                   Operations, Sandbox):
     vendor = "gdrive"
     server_header = "ESF"
 
@@ -171,7 +172,7 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
         router.add("GET", r"/drive/v3/changes", self._authed(self.list_changes))
         for method, path, name in REVISION_ROUTES + COMMENT_ROUTES:
             router.add(method, one + path, self._authed(getattr(self, name)))
-        for method, path, name in DRIVE_ROUTES + WATCH_ROUTES:
+        for method, path, name in DRIVE_ROUTES + WATCH_ROUTES + OPERATION_ROUTES:
             router.add(method, path, self._authed(getattr(self, name)))
         for method, path, name in BATCH_ROUTES:  # each call in it carries its own Authorization
             router.add(method, path, getattr(self, name), auth_faults=False)

@@ -88,8 +88,10 @@ def allows(scopes: set[str] | None, req: Request) -> bool:
     """Whether a token of ``scopes`` (None: issued without any) may make this Drive call."""
     if scopes is None:
         return True
-    content = req.query.get("alt") == "media" or req.path.endswith("/export") or req.path.startswith("/upload/")
-    if req.method in ("GET", "HEAD") or req.path.endswith(("/watch", "/channels/stop")):  # watching is reading
+    content = req.query.get("alt") == "media" or req.path.endswith(("/export", "/download")) or \
+        req.path.startswith("/upload/")
+    # watching is reading, and so is files.download (a POST that starts a download)
+    if req.method in ("GET", "HEAD") or req.path.endswith(("/watch", "/channels/stop", "/download")):
         return bool(scopes & (CONTENT if content else METADATA))
     return bool(scopes & (WRITE if content else METADATA_WRITE))
 

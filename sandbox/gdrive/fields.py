@@ -70,6 +70,7 @@ RESOURCES: dict[str, Schema] = {
     "about": _names(
         "kind user storageQuota importFormats exportFormats maxImportSizes maxUploadSize appInstalled "
         "folderColorPalette driveThemes canCreateDrives canCreateTeamDrives teamDriveThemes"),
+    "operation": {"name": None, "done": None, "metadata": None, "error": None, "response": None},  # files.download
 }
 FILE["capabilities"] = dict.fromkeys(CAPABILITIES)
 # a user's sub-selection (``owners(emailAddress)``) is checked as Drive checks it: 400 on a name a User lacks
@@ -85,7 +86,7 @@ DEFAULTS = {"file": BASIC_FILE, "fileList": f"kind,nextPageToken,incompleteSearc
             "revision": "kind,id,mimeType,modifiedTime",
             "revisionList": "kind,nextPageToken,revisions(kind,id,mimeType,modifiedTime)",
             "drive": "kind,id,name", "driveList": "kind,nextPageToken,drives(kind,id,name)",
-            "generatedIds": "kind,space,ids"}
+            "generatedIds": "kind,space,ids", "operation": "name,done,metadata,error,response"}
 # no default set: Drive answers 400 required without ``fields`` (comments and replies, as the Manage comments
 # guide says for every method but delete; about.get)
 REQUIRED_FOR = {"about": "method"}
