@@ -177,6 +177,8 @@ class DriveFile:
                              "canRemoveChildren": folder and can_write, "canModifyContent": can_write,
                              "canReadRevisions": can_write, "canChangeCopyRequiresWriterPermission": can_write},
         }
+        if not self.parents:  # a file without a parent the caller may see: Drive leaves ``parents`` out
+            del out["parents"]
         if drive_id is not None:
             del out["owners"]
             out.update(driveId=drive_id, ownedByMe=False)

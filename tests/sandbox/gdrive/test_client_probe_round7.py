@@ -60,3 +60,13 @@ def test_download_operation_exports_docs_and_refuses_folders(drive, gdrive):
     gdrive.sandbox.accounts.delegate(gdrive.client_email)  # domain-wide delegation: act as another user
     other = _as(gdrive, ["https://www.googleapis.com/auth/drive"], subject="grc-admin@example.com")
     assert refused(other.operations().get(name=mine["name"]))[0] == 404  # an operation is its caller's
+
+
+def test_no_parents_is_no_parents_field(drive, gdrive):
+    """A file without a parent the caller can see (a folder shared from another user's My Drive) was answered
+    with ``"parents": []``; Drive leaves the field out, as it does every empty list."""
+    files = drive.files()
+    shared = files.get(fileId=gdrive.inbox_folder, fields="id,name,parents").execute()
+    assert shared == {"id": gdrive.inbox_folder, "name": "Audit evidence inbox"}
+    listed = files.list(q="name = 'Audit evidence inbox'", fields="files(name,parents)").execute()["files"]
+    assert listed == [{"name": "Audit evidence inbox"}]
