@@ -52,7 +52,11 @@ class RestFileOps:
         if op in ("checkout", "checkin", "undocheckout"):
             if op == "checkin" and not item.checked_out:
                 raise RestError(400, (CHECKED, f"The file \"{self.rest_path(req, d, item)}\" is not checked out."))
-            item.checked_out = op == "checkout"
+            if op == "checkin":  # checkInType 0 minor (as major: no minor versions here [unc]), 1 major, 2 overwrite
+                kind = str(a.get("checkintype", 1))
+                self.store.check_in(item, str(a.get("comment") or ""), new_version=kind != "2")
+            else:
+                item.checked_out = op == "checkout"
             return self._rest_void(op, verbose)
         new_url = _path(a.get("newurl") or a.get("strnewurl") or a.get("decodedurl"))
         if op in ("moveto", "movetousingpath") and item.content is not None:

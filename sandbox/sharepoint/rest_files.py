@@ -89,7 +89,8 @@ class RestFiles:
                  "UniqueId": guid, "ETag": f'"{{{guid.upper()}}},{item.version}"', "Title": None,
                  "TimeCreated": iso(item.created), "TimeLastModified": iso(item.modified),
                  "UIVersionLabel": item.label, "MajorVersion": len(item.history) + 1, "MinorVersion": 0,
-                 "CheckOutType": 0 if item.checked_out else 2, "Level": 1, "LinkingUrl": ""}
+                 "CheckOutType": 0 if item.checked_out else 2, "Level": 1, "LinkingUrl": "",
+                 "CheckInComment": item.checkin_comment}
         uri = f"{self._rest_web_url(req)[0]}/_api/Web/GetFileByServerRelativePath(decodedurl='{path}')"
         props = pick(props, req.query.get("$select", "") if select is None else select)
         return self._rest_expanded(req, d, item, self._rest_entity(props, "SP.File", uri, verbose), verbose, expand)

@@ -45,6 +45,7 @@ class Item:
     history: list[tuple[bytes, str]] = field(default_factory=list)  # earlier contents and their dates (versions)
     permissions: list[dict[str, Any]] = field(default_factory=list)  # sharing links and invitations
     checked_out: bool = False  # checkout … checkin
+    checkin_comment: str = ""  # the last check-in's comment (SharePoint's CheckInComment)
     created_seq: int = 0  # change number of its creation (SharePoint's change log tells an add from an update)
 
     @property
@@ -137,6 +138,18 @@ class GraphStore:
             n += 1
             candidate = f"{stem} {n}{dot}{ext}"
         return candidate
+
+    def check_in(self, item: Item, comment: str, new_version: bool = True) -> None:
+        """Check ``item`` in: with versioning on (every library here), a check-in makes a new major version of
+        the file even when its bytes did not change, as SharePoint does; ``new_version`` False: an overwrite
+        check-in (SharePoint's OverwriteCheckIn) keeps the current version."""
+        with self.lock:
+            item.checked_out, item.checkin_comment = False, comment
+            if new_version and item.content is not None:
+                item.history.append((item.content, item.modified))
+                item.modified = now_iso()
+                item.version += 1
+                self.touch(item)
 
     def path_of(self, item: Item) -> str:
         parts = []

@@ -3,7 +3,7 @@
 (``copying.py``): a clash is 409 nameAlreadyExists unless ``rename`` or ``replace`` is asked for.
 ``POST …/checkout`` and ``…/checkin`` (body ``comment``, ``checkInAs``) answer 204, as Graph does; a folder, or
 checkin of a file not checked out, is 400 invalidRequest (SharePoint refuses both; Graph's exact words are
-guessed)."""
+guessed). A check-in makes a new version of the file (``store.check_in``), as in a versioned library."""
 
 from __future__ import annotations
 
@@ -83,5 +83,7 @@ class Writes:
                 raise GraphError(400, "invalidRequest", f"Invalid checkInAs value {body['checkInAs']!r}.")
             if not item.checked_out:
                 raise GraphError(400, "invalidRequest", f"The file \"{self.store.path_of(item)}\" is not checked out.")
-        item.checked_out = out
+            self.store.check_in(item, str((body or {}).get("comment") or ""))  # a new version
+            return Response(204, b"")
+        item.checked_out = True
         return Response(204, b"")

@@ -130,3 +130,29 @@ def test_graph_drive_web_url_and_me_with_an_app_token(sharepoint, graph):
         r = s.get(sharepoint.sandbox.graph_url + path, timeout=10)
         assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest"
         assert r.json()["error"]["message"] == "/me request is only valid with delegated authentication flow."
+
+
+def test_check_in_makes_a_version_with_its_comment(rest):
+    """Checking a file in left it at 1.0 with no versions and no CheckInComment; in a versioned library a
+    (major) check-in makes a new version even when the bytes did not change, an overwrite check-in does not,
+    and Graph's checkin does the same."""
+    from office365.sharepoint.files.checkin_type import CheckinType
+
+    w, ctx = rest
+    _library(ctx)
+    f = ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/soc2 & report.pdf")
+    f.checkout().execute_query()
+    f.checkin("reviewed by audit", CheckinType.MajorCheckIn).execute_query()
+    f.get().select(["UIVersionLabel", "CheckInComment", "CheckOutType"]).execute_query()
+    assert (f.ui_version_label, f.checkin_comment, f.properties["CheckOutType"]) == ("2.0", "reviewed by audit", 2)
+    assert [v.version_label for v in f.versions.get().execute_query()] == ["1.0"]
+    f.checkout().execute_query()
+    f.checkin("typo", CheckinType.OverwriteCheckIn).execute_query()
+    assert f.get().execute_query().ui_version_label == "2.0"
+    graph, base = _graph(w)
+    item = graph.get(f"{base}/root:/soc2 & report.pdf", timeout=10).json()
+    assert graph.post(f"{base}/items/{item['id']}/checkout", timeout=10).status_code == 204
+    assert graph.post(f"{base}/items/{item['id']}/checkin", json={"comment": "final"}, timeout=10).status_code == 204
+    versions = graph.get(f"{base}/items/{item['id']}/versions", timeout=10).json()["value"]
+    assert [v["id"] for v in versions] == ["3.0", "2.0", "1.0"]
+    assert graph.get(f"{base}/items/{item['id']}/content", timeout=10).content == b"%PDF-1.7"
