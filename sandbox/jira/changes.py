@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.jira import catalog as C
 from sandbox.jira import custom_values
 from sandbox.jira.adf import is_adf, plain
+from sandbox.jira.errors import fail
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Issue
@@ -78,9 +79,24 @@ def _thing_ids(store: JiraStore, field: str, project: str | None, value: Any, er
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 
+def check_operations(update: Any) -> None:
+    """Jira reads each `update` operation into a FieldOperation object: a bare value, as pycontribs sends for
+    `issue.update(labels=[...])`, fails the whole request with Jackson's 400 (pycontribs issue #533; the
+    Cloud wording of the message is [unc])."""
+    for ops in (update.values() if isinstance(update, dict) else ()):
+        for op in ops if isinstance(ops, list) else [ops]:
+            if not isinstance(op, dict):
+                kind = "String" if isinstance(op, str) else "value"
+                raise fail(400, f"Can not instantiate value of type [simple type, class com.atlassian.jira.rest.api."
+                                f"issue.FieldOperation] from JSON {kind}; no single-{kind} constructor/factory method"
+                                f" (through reference chain: com.atlassian.jira.rest.v2.issue.IssueUpdateBean"
+                                f"[\"update\"])")
+
+
 def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any], version: str,
                  issue: Issue | None) -> tuple[dict[str, Any], list[Any], dict[str, str]]:
     """Validate a payload; returns (attrs, comment bodies to add, field errors)."""
+    check_operations(update)
     fields = dict(fields or {})
     errors: dict[str, str] = {}
     comments: list[Any] = []

@@ -255,6 +255,9 @@ class Renderer:
     def issue(self, issue: Issue, fields: list[str], expand: str = "", agile: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"expand": ISSUE_EXPAND, "id": str(issue.id), "self": f"{self.api}/issue/{issue.id}",
                                "key": issue.key}
+        versioned = "versionedRepresentations" in expand.split(",")
+        if versioned:  # Jira: "the fields parameter is ignored", every field comes back versioned instead
+            fields = ALL_FIELDS
         values: dict[str, Any] = {}
         for f in fields:
             if f == "parent":
@@ -276,7 +279,10 @@ class Renderer:
             values["flagged"] = False
             parent = self.store.issues.get(issue.parent_id) if issue.parent_id else None
             values["epic"] = self.epic(parent) if parent is not None and parent.type_id == C.EPIC else None
-        out["fields"] = values
+        if versioned:  # {"summary": {"1": ...}}: one representation per field here [unc: v2+ of rich fields]
+            out["versionedRepresentations"] = {f: {"1": v} for f, v in values.items()}
+        else:
+            out["fields"] = values
         if "changelog" in expand.split(","):
             hist = self.store.history_of(issue)
             out["changelog"] = {"startAt": 0, "maxResults": len(hist), "total": len(hist),

@@ -9,6 +9,7 @@
 - Agile: GET `/board/{id}/configuration` (filter, columns mapped to statuses, Story point estimation on
   scrum boards, `subQuery` on kanban ones, rank field). A board's filter is a saved filter
   (`project = KEY ORDER BY Rank ASC`) created on first use, so GET `/filter/{id}` finds it.
+  GET `/board/filter/{filterId}`: the boards using a filter (atlassian `get_agile_board_by_filter_id`).
 """
 
 from __future__ import annotations
@@ -187,4 +188,16 @@ def register(sb: JiraSandbox) -> None:
                                                             "displayName": "Story point estimate"}}
         return json_response(out)
 
+    def boards_by_filter(c: Call) -> Response:
+        """Boards whose saved filter is this one (`{id, self, name}` only, as in the spec). A filter no board
+        uses, or none at all, is an empty page [unc: Jira may 400 an unknown filter id]."""
+        fid = int(c.p["filter"])
+        with sb.store.lock:
+            links = dict(sb.store.work.get("board_filters", {}))
+            boards = [b for bid, b in sorted(sb.store.boards.items()) if links.get(bid) == fid]
+        values = [{"id": b.id, "self": f"{c.base}/rest/agile/1.0/board/{b.id}", "name": b.name} for b in boards]
+        start, limit = max(0, c.qint("startAt", 0)), max(1, min(c.qint("maxResults", 50), 50))
+        return json_response(paged(values, start, limit))
+
     sb.route("GET", r"/board/(?P<board>\d+)/configuration", configuration, prefix="agile")
+    sb.route("GET", r"/board/filter/(?P<filter>\d+)", boards_by_filter, prefix="agile")

@@ -14,7 +14,7 @@ from sandbox.jira import catalog as C
 from sandbox.jira import ops, routes_children
 from sandbox.jira.adf import is_adf
 from sandbox.jira.call import Call
-from sandbox.jira.changes import parse_fields
+from sandbox.jira.changes import check_operations, parse_fields
 from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.model import Issue
 from sandbox.jira.render import ALL_FIELDS, select_fields
@@ -99,7 +99,10 @@ def register(sb: JiraSandbox) -> None:
 
     def bulk_create(c: Call) -> Response:
         created, errors = [], []
-        for n, payload in enumerate(c.obj().get("issueUpdates") or []):
+        payloads = c.obj().get("issueUpdates") or []
+        for payload in payloads:  # a malformed operation fails the whole request's reading, not one element
+            check_operations(payload.get("update") if isinstance(payload, dict) else None)
+        for n, payload in enumerate(payloads):
             try:
                 issue = _create(sb, payload, c.version, c.user)
                 created.append({"id": str(issue.id), "key": issue.key, "self": f"{c.r.api}/issue/{issue.id}"})

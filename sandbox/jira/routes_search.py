@@ -95,6 +95,8 @@ def register(sb: JiraSandbox) -> None:
         for bean in issues:  # a search names its fields once, at the top, not in every issue
             bean.pop("names", None)
             bean.pop("schema", None)
+            if "versionedRepresentations" in bean:  # /search/jql answers it empty (Atlassian KB), no fields
+                bean["versionedRepresentations"] = {}
         if "names" in wanted:
             out["names"] = field_names(fields, sb.store)
         if "schema" in wanted:

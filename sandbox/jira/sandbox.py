@@ -54,6 +54,7 @@ from sandbox.jira import (
     routes_site,
     routes_site_config,
     routes_social,
+    routes_user_admin,
     routes_version_swap,
     routes_versions,
     routes_work,
@@ -164,6 +165,7 @@ class JiraSandbox(Sandbox):
         routes_meta.register(self)
         routes_social.register(self)
         routes_groups.register(self)
+        routes_user_admin.register(self)
         routes_more.register(self)
         routes_issues.register(self)
         routes_agile_more.register(self)

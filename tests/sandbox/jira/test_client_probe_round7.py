@@ -1,0 +1,112 @@
+"""Round seven of vendor-client probes: `expand=versionedRepresentations` (fields come back versioned instead,
+empty on /search/jql), a malformed `update` operation (pycontribs `issue.update(labels=[...])`), the boards
+that use a filter, and creating/deleting site users, through pycontribs `jira` and atlassian-python-api,
+answers checked against the official schema."""
+
+from __future__ import annotations
+
+import pytest
+from jira import JIRAError
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from requests import HTTPError
+
+from tests.sandbox.jira.helpers import jira_cloud, openapi, session_for
+
+
+@pytest.fixture
+def sb(make_jira_sandbox):
+    return make_jira_sandbox(size=40)
+
+
+def test_versioned_representations_replace_fields(pyc, atl):
+    raw = pyc.issue("SEC-1", fields="summary", expand="versionedRepresentations").raw
+    assert "fields" not in raw  # "Instead of fields": and the fields parameter is ignored
+    versions = raw["versionedRepresentations"]
+    assert versions["summary"] == {"1": atl.get_issue("SEC-1", fields="summary")["fields"]["summary"]}
+    assert {"status", "issuetype", "labels", "comment"} <= set(versions)
+    assert versions["status"]["1"]["name"] == pyc.issue("SEC-1").fields.status.name
+    both = atl.get_issue("SEC-1", expand="versionedRepresentations,names")
+    assert "fields" not in both and both["names"]["summary"] == "Summary"
+    found = atl.enhanced_jql("key = SEC-1", fields="summary", expand="versionedRepresentations")["issues"]
+    assert found[0]["key"] == "SEC-1" and found[0]["versionedRepresentations"] == {}  # as Cloud answers it
+    assert "fields" not in found[0]
+
+
+def test_an_update_operation_must_be_an_object(pyc, atl):
+    issue = pyc.create_issue(project="SEC", summary="labels", issuetype={"name": "Task"}, labels=["a"])
+    with pytest.raises(JIRAError) as bad:
+        issue.update(labels=["z"])  # pycontribs sends {"update": {"labels": ["z"]}}: not an operation
+    assert bad.value.status_code == 400 and "FieldOperation" in bad.value.text
+    assert pyc.issue(issue.key).fields.labels == ["a"]  # nothing was half-applied
+    issue.update(update={"labels": [{"add": "z"}, {"remove": "a"}]}, notify=False)
+    assert pyc.issue(issue.key).fields.labels == ["z"]
+    issue.update(fields={"labels": ["x", "y"]})
+    assert pyc.issue(issue.key).fields.labels == ["x", "y"]
+    before = len(pyc.enhanced_search_issues("project = SEC", maxResults=0))
+    with pytest.raises(HTTPError) as whole:  # bulk create: the whole request is unreadable, nothing is made
+        atl.create_issues([{"fields": {"project": {"key": "SEC"}, "summary": "ok", "issuetype": {"name": "Task"}}},
+                           {"fields": {"project": {"key": "SEC"}, "summary": "b", "issuetype": {"name": "Task"}},
+                            "update": {"labels": ["x"]}}])
+    assert whole.value.response.status_code == 400
+    assert len(pyc.enhanced_search_issues("project = SEC", maxResults=0)) == before
+
+
+def test_boards_by_filter(atl, pyc):
+    fid = atl.get_agile_board_configuration(1)["filter"]["id"]
+    page = atl.get_agile_board_by_filter_id(fid)
+    assert page["values"] == [{"id": 1, "self": page["values"][0]["self"], "name": "SEC board"}]
+    assert page["values"][0]["self"].endswith("/rest/agile/1.0/board/1") and page["total"] == 1
+    mine = pyc.create_filter("Ops", jql="project = GRC")
+    made = pyc.create_board("GRC by filter", filter_id=mine.id, location_type="project",
+                            location_id=pyc.project("GRC").id)
+    assert [b["name"] for b in atl.get_agile_board_by_filter_id(mine.id)["values"]] == [made.name]
+    assert atl.get_agile_board_by_filter_id(999999)["values"] == []
+
+
+def test_create_and_delete_users(pyc, atl, sb):
+    with pytest.raises(JIRAError) as legacy:  # pycontribs sends name/password/displayName, not `products`
+        pyc.add_user("newbie", "newbie@example.com", fullname="New Bie")
+    assert legacy.value.status_code == 400 and "products" in legacy.value.response.json()["errors"]
+    with pytest.raises(HTTPError):
+        atl.user_create("newbie", "newbie@example.com", "New Bie")
+    jc = jira_cloud(sb)
+    made = jc.create_user(data={"emailAddress": "mia@example.com", "products": ["jira-software"]})
+    assert made["emailAddress"] == "mia@example.com" and made["active"] is True
+    assert [u.accountId for u in pyc.search_users(query="mia")] == [made["accountId"]]
+    assert made["accountId"] in [u["accountId"] for u in atl.get_all_users_from_group("jira-software-users",
+                                                                                      limit=200)["values"]]
+    again = atl.post("rest/api/3/user", data={"emailAddress": "MIA@example.com", "products": []})
+    assert again["accountId"] == made["accountId"]  # an existing user answers 201 with that user
+    bare = atl.post("rest/api/3/user", data={"emailAddress": "noaccess@example.com", "products": []})
+    assert bare["accountId"] not in [u["accountId"] for u in atl.get_all_users_from_group(
+        "jira-software-users", limit=200)["values"]]
+    for bad in ({"emailAddress": "x@example.com", "products": ["confluence"]}, {"products": []}):
+        with pytest.raises(HTTPError) as refused:
+            atl.post("rest/api/3/user", data=bad)
+        assert refused.value.response.status_code == 400
+
+    jc.remove_user(account_id=made["accountId"])
+    assert pyc.search_users(query="mia") == []
+    assert pyc.user(made["accountId"]).active is False
+    for params, status in (({"accountId": made["accountId"]}, 404), ({}, 400),
+                           ({"accountId": pyc.myself()["accountId"]}, 400)):
+        with pytest.raises(HTTPError) as gone:
+            atl.delete("rest/api/3/user", params=params)
+        assert gone.value.response.status_code == status
+
+
+def test_new_answers_match_the_official_schema(sb):
+    spec = openapi("jira-platform-v3.json", sb.url)
+    with session_for(sb) as s:
+        for method, path, body in (("GET", "/rest/api/3/issue/SEC-1?expand=versionedRepresentations", None),
+                                   ("POST", "/rest/api/3/user", {"emailAddress": "lee@example.com",
+                                                                 "products": ["jira-core"]})):
+            r = s.request(method, sb.url + path, json=body)
+            assert r.status_code in (200, 201), (path, r.text)
+            spec.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
+    agile = openapi("jira-software-agile.json", sb.url)
+    with session_for(sb) as s:
+        fid = s.get(sb.url + "/rest/agile/1.0/board/1/configuration").json()["filter"]["id"]
+        r = s.get(f"{sb.url}/rest/agile/1.0/board/filter/{fid}")
+        assert r.status_code == 200, r.text
+        agile.validate_response(RequestsOpenAPIRequest(r.request), RequestsOpenAPIResponse(r))
