@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.jira import catalog as C
-from sandbox.jira import custom_values
+from sandbox.jira import custom_values, estimates
 from sandbox.jira.adf import is_adf, plain
 from sandbox.jira.errors import fail
 
@@ -117,6 +117,8 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 fields["labels"] = labels
             elif name in MULTI:
                 multi_ops.setdefault(name, []).append(op)
+            elif name == "timetracking" and ("edit" in op or "set" in op):  # Jira's documented op is "edit"
+                fields[name] = op.get("edit", op.get("set"))
             elif isinstance(op, dict) and "set" in op:
                 fields[name] = op["set"]
     attrs: dict[str, Any] = {}
@@ -156,6 +158,8 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
             if bad:
                 errors[name] = f"The label '{bad[0]}' contains spaces which is invalid."
             attrs["labels"] = tuple(dict.fromkeys(value or []))
+        elif name == "timetracking":
+            attrs.update(estimates.read_timetracking(value, issue, errors))
         elif name in ("assignee", "reporter"):
             attrs[name] = _user(store, value, name, errors)
         elif name == "priority":
@@ -269,6 +273,8 @@ def diff_items(old: Issue, changes: dict[str, Any], store: JiraStore) -> list[di
             add(attr, attr, cur, _user_name(store, cur), new, _user_name(store, new))
         elif attr == "labels":
             add("labels", "labels", None, " ".join(cur), None, " ".join(new))
+        elif attr in ("original_estimate", "remaining_estimate"):
+            items.append(estimates.history_items(cur, new, attr))
         elif attr == "parent_id":
             def key(i: int | None) -> str | None:
                 issue = store.issues.get(i) if i else None

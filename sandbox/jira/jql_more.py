@@ -1,8 +1,8 @@
 """JQL clauses beyond the field table of `jql_fields`: `resolution = Unresolved`, `watcher`/`voter`, issue
 functions (`issue in linkedIssues(K[, linkType])`, `watchedIssues()`, `votedIssues()`), the numbers
-`watchers`, `votes` and `timespent` (a duration: "90m", "1h 30m"; a bare number is minutes) and `IS [NOT] EMPTY`
-on text fields and `lastViewed`. `special(c, field, ctx)` answers a predicate, or None when the clause is
-not one of these.
+`watchers`, `votes`, `timespent` and the estimates (a duration: "90m", "1h 30m"; a bare number is minutes)
+and `IS [NOT] EMPTY` on text fields and `lastViewed`. `special(c, field, ctx)` answers a predicate, or None
+when the clause is not one of these.
 
 Watchers follow `routes_work` (an issue nobody changed the watchers of is watched by its reporter); votes
 follow `routes_social`. Links are read from the issue's side, by the link type's inward/outward description:
@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from sandbox.jira.jql_fields import Context
 
 USER_LISTS = ("watcher", "voter")
-COUNTS = ("watchers", "votes", "timespent")  # numbers: counts, and seconds logged (a duration operand)
+ESTIMATES = {"originalestimate": "original_estimate", "timeoriginalestimate": "original_estimate",
+             "remainingestimate": "remaining_estimate", "timeestimate": "remaining_estimate"}
+DURATIONS = ("timespent", *ESTIMATES)  # seconds logged or estimated: a duration operand
+COUNTS = ("watchers", "votes", *DURATIONS)
 ISSUE_FUNCTIONS = ("linkedissues", "watchedissues", "votedissues")
 
 
@@ -57,6 +60,8 @@ def _count(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool]:
     if field == "timespent":
         logs = ctx.work.setdefault("worklogs", {})
         get: Callable[[Issue], int | None] = lambda i: sum(w["seconds"] for w in logs.get(i.id, ())) or None  # noqa: E731
+    elif field in ESTIMATES:
+        get = lambda i: getattr(i, ESTIMATES[field])  # noqa: E731
     else:
         people = _watchers(ctx) if field == "watchers" else _voters(ctx)
         get = lambda i: len(people(i))  # noqa: E731
@@ -65,7 +70,7 @@ def _count(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool]:
     if c.op not in CMP or not isinstance(c.operand, Value):
         raise unsupported(c)
     text = c.operand.text
-    target = parse_duration(text) if field == "timespent" else int(text) if text.strip().isdigit() else None
+    target = parse_duration(text) if field in DURATIONS else int(text) if text.strip().isdigit() else None
     if target is None:
         raise JQLError(f"The value '{text}' is not valid for the field '{c.field}'.")  # [unc] wording
     cmp = CMP[c.op]

@@ -92,6 +92,8 @@ class Issue:
     fix_versions: tuple[int, ...] = ()  # version ids (`JiraStore.work["versions"]`)
     versions: tuple[int, ...] = ()  # affected version ids
     custom: tuple[tuple[str, Any], ...] = ()  # values of API-made custom fields, sorted (`custom_values`)
+    original_estimate: int | None = None  # time tracking, seconds (`estimates`)
+    remaining_estimate: int | None = None
 
 
 @dataclass(slots=True)

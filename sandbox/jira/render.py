@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.jira import catalog as C
-from sandbox.jira import custom_values
+from sandbox.jira import custom_values, estimates
 from sandbox.jira.adf import as_version
 from sandbox.jira.model import Attachment, Comment, History, Issue, Sprint
-from sandbox.jira.rendered import TIME_FIELDS, rendered_fields, schemas, time_field
+from sandbox.jira.rendered import TIME_FIELDS, rendered_fields, schemas
 from sandbox.jira.timefmt import format_duration, jira_ts, sprint_ts
 
 ALL_FIELDS = ["summary", "description", "environment", "status", "issuetype", "project", "priority", "assignee",
@@ -153,8 +153,7 @@ class Renderer:
                 "worklogs": [self.worklog(issue, w) for w in logs[:20]]}
 
     def timetracking(self, issue: Issue) -> dict[str, Any]:
-        spent = sum(w["seconds"] for w in self.store.work["worklogs"].get(issue.id, ()))
-        return {"timeSpent": format_duration(spent), "timeSpentSeconds": spent} if spent else {}
+        return estimates.timetracking(issue, sum(w["seconds"] for w in self.store.work["worklogs"].get(issue.id, ())))
 
     def watches(self, issue: Issue) -> dict[str, Any]:
         people = self.store.work["watchers"].get(issue.id)
@@ -237,8 +236,8 @@ class Renderer:
         }
         if f in simple:
             return simple[f]()
-        if f in TIME_FIELDS or f == "security":  # from the worklogs; no estimates or security levels are kept
-            return time_field(f, sum(w["seconds"] for w in s.work["worklogs"].get(issue.id, ())))
+        if f in TIME_FIELDS or f == "security":  # worklogs and estimates; no security levels are kept
+            return estimates.value(issue, f, sum(w["seconds"] for w in s.work["worklogs"].get(issue.id, ())))
         if f == "comment":
             comments = s.comments_of(issue)
             return {"comments": [self.comment(c) for c in comments], "self": f"{self.api}/issue/{issue.id}/comment",

@@ -3,7 +3,7 @@
 renderedFields: the same keys as `fields`; rich text (description, comment bodies) as the HTML Jira's
 renderer makes of it (escaped paragraphs, `<br/>` line breaks), timestamps as "dd/MMM/yy h:mm a"
 (`09/Jan/26 1:22 PM`) in the site time zone (UTC), due dates as "dd/MMM/yy", everything else null.
-schema: each returned field's schema from GET /field. Also the time-tracking field values (`time_field`).
+schema: each returned field's schema from GET /field. (Time-tracking values: `estimates`.)
 """
 
 from __future__ import annotations
@@ -20,16 +20,6 @@ _STAMPS = {"created": "created", "updated": "updated", "resolutiondate": "resolv
 
 
 TIME_FIELDS = {f[0] for f in C.TIME_FIELDS}
-
-
-def time_field(f: str, spent: int) -> Any:
-    """A time-tracking field of an issue with `spent` seconds logged and no estimates (as Jira fills them:
-    progress totals the spent time, work ratio is -1 without an original estimate)."""
-    if f in ("timespent", "aggregatetimespent"):
-        return spent or None
-    if f in ("progress", "aggregateprogress"):
-        return {"progress": spent, "total": spent, **({"percent": 100} if spent else {})}
-    return -1 if f == "workratio" else None
 
 
 def to_html(text: str | None) -> str | None:

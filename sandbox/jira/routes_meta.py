@@ -40,7 +40,7 @@ def register(sb: JiraSandbox) -> None:
         }
         required = {"summary", "issuetype", "project"} | ({"parent"} if type_id == C.SUBTASK else set())
         wanted = ["summary", "issuetype", "project", "description", "priority", "assignee", "reporter", "labels",
-                  "duedate", "parent", "components", "fixVersions", C.STORY_POINTS, C.SPRINT]
+                  "duedate", "parent", "components", "fixVersions", "timetracking", C.STORY_POINTS, C.SPRINT]
         meta = {f[0]: f for f in C.system_fields() + C.custom_fields()}
         pid = sb.store.projects[project].id
         for made in created_fields(sb):  # API-made custom fields whose contexts cover this project and type
@@ -58,7 +58,8 @@ def register(sb: JiraSandbox) -> None:
             _, name, typ, extra, _clauses = meta[fid]
             entry: dict[str, Any] = {"required": fid in required, "schema": {"type": typ, **extra}, "name": name,
                                      "key": fid, "fieldId": fid, "hasDefaultValue": fid in ("priority", "reporter"),
-                                     "operations": ["set", "add", "remove"] if typ == "array" else ["set"]}
+                                     "operations": ["set", "add", "remove"] if typ == "array" else
+                                     ["set", "edit"] if fid == "timetracking" else ["set"]}
             if fid in allowed:
                 entry["allowedValues"] = allowed[fid]
             if fid in ("assignee", "reporter"):

@@ -2,7 +2,8 @@
 
 - Worklogs: GET `/issue/{key}/worklog` (PageOfWorklogs), POST (201; `timeSpent` "1w 2d 3h 4m" with
   Jira's 5-day week and 8-hour day, or `timeSpentSeconds`; 400 `errors.timeLogged` without either),
-  GET/PUT/DELETE `/issue/{key}/worklog/{id}` (DELETE 204). Rich-text comments: ADF on v3, string on v2.
+  GET/PUT/DELETE `/issue/{key}/worklog/{id}` (DELETE 204); `adjustEstimate` moves the remaining estimate
+  (`estimates`). Rich-text comments: ADF on v3, string on v2.
 - Remote links: GET list (optional `globalId` filter), POST (201 `{"id","self"}`, or 200 when a link with
   the same `globalId` is updated), GET/PUT/DELETE one, DELETE `?globalId=`.
 - Watchers: GET `{"self","isWatching","watchCount","watchers"}`, POST a JSON string accountId (204),
@@ -19,6 +20,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira.adf import is_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.estimates import adjusted
 from sandbox.jira.timefmt import parse_duration, parse_jira_ts
 
 if TYPE_CHECKING:
@@ -89,12 +91,13 @@ def register(sb: JiraSandbox) -> None:
     def log_work(c: Call, issue: Issue, body: dict[str, Any]) -> dict[str, Any]:
         """A new worklog on `issue` (also `update.worklog[{"add": ...}]` on edits and transitions)."""
         data = read_worklog(c, body, partial=False)
+        remaining = adjusted(c, issue, data["seconds"])  # before anything is written: a 400 logs nothing
         now = sb.store.now_ms()
         w = {"id": sb.store.new_id(), "author": c.user, "update_author": c.user, "created": now, "updated": now,
              "started": now, "comment": None, **data}
         with sb.store.lock:
             worklogs_of(issue).append(w)
-        sb.store.update(issue.id, {}, c.user, "issue_work_logged", comment=None)
+        sb.store.update(issue.id, {"remaining_estimate": remaining}, c.user, "issue_work_logged", comment=None)
         return w
 
     sb.log_work = log_work  # type: ignore[attr-defined]  # for `update.worklog` in routes_issues
@@ -113,15 +116,19 @@ def register(sb: JiraSandbox) -> None:
     def edit_worklog(c: Call) -> Response:
         issue, w = find_worklog(c)
         data = read_worklog(c, c.obj(), partial=True)
+        remaining = adjusted(c, issue, data.get("seconds", w["seconds"]) - w["seconds"])
         with sb.store.lock:
             w.update(data, updated=sb.store.now_ms(), update_author=c.user)
+        issue, _ = sb.store.update(issue.id, {"remaining_estimate": remaining}, c.user, "issue_worklog_updated")
         return json_response(c.r.worklog(issue, w))
 
     def delete_worklog(c: Call) -> Response:
         issue, w = find_worklog(c)
+        remaining = adjusted(c, issue, -w["seconds"], deleting=True)
         with sb.store.lock:
             worklogs_of(issue).remove(w)
             sb.store.work.setdefault("worklogs_deleted", []).append({"id": w["id"], "time": sb.store.now_ms()})
+        sb.store.update(issue.id, {"remaining_estimate": remaining}, c.user, "issue_worklog_deleted")
         return Response(status=204)
 
     # --- remote links -------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Round seven of vendor-client probes: `expand=versionedRepresentations` (fields come back versioned instead,
 empty on /search/jql), a malformed `update` operation (pycontribs `issue.update(labels=[...])`), the boards
-that use a filter, and creating/deleting site users, through pycontribs `jira` and atlassian-python-api,
-answers checked against the official schema."""
+that use a filter, creating/deleting site users, and time tracking estimates (the `timetracking` field and
+worklog `adjustEstimate`), through pycontribs `jira` and atlassian-python-api, answers checked against the
+official schema."""
 
 from __future__ import annotations
 
@@ -95,10 +96,61 @@ def test_create_and_delete_users(pyc, atl, sb):
         assert gone.value.response.status_code == status
 
 
+def _time(pyc, key):
+    f = pyc.issue(key, fields="timetracking,timeoriginalestimate,timeestimate,progress,workratio").raw["fields"]
+    return (f["timeoriginalestimate"], f["timeestimate"], f["timetracking"].get("timeSpentSeconds"),
+            f["progress"].get("percent"), f["workratio"])
+
+
+def test_time_tracking_estimates_and_worklog_adjustments(pyc, atl):
+    issue = pyc.create_issue(project="SEC", summary="estimated", issuetype={"name": "Task"},
+                             timetracking={"originalEstimate": "1d"})
+    tracking = pyc.issue(issue.key).fields.timetracking
+    assert (tracking.originalEstimate, tracking.remainingEstimate, tracking.originalEstimateSeconds) == \
+        ("1d", "1d", 28800)  # the remaining estimate starts at the original one
+    assert _time(pyc, issue.key) == (28800, 28800, None, 0, 0)
+    pyc.add_worklog(issue.key, timeSpent="2h")  # adjustEstimate=auto: off the remaining estimate
+    assert _time(pyc, issue.key) == (28800, 21600, 7200, 25, 25)
+    pyc.add_worklog(issue.key, timeSpent="1h", adjustEstimate="new", newEstimate="3h")
+    assert _time(pyc, issue.key)[:3] == (28800, 10800, 10800)
+    pyc.add_worklog(issue.key, timeSpent="1h", adjustEstimate="manual", reduceBy="30m")
+    assert _time(pyc, issue.key)[:3] == (28800, 9000, 14400)
+    last = pyc.add_worklog(issue.key, timeSpent="1h", adjustEstimate="leave")
+    assert _time(pyc, issue.key)[:3] == (28800, 9000, 18000)
+    with pytest.raises(JIRAError) as missing:
+        pyc.add_worklog(issue.key, timeSpent="1h", adjustEstimate="new")
+    assert missing.value.status_code == 400 and "newEstimate" in missing.value.response.json()["errors"]
+    assert len(pyc.worklogs(issue.key)) == 4  # the refused one logged nothing
+    last.delete()  # auto: the hour goes back on the remaining estimate
+    assert _time(pyc, issue.key)[:3] == (28800, 12600, 14400)
+
+    issue.update(fields={"timetracking": {"originalEstimate": "2d", "remainingEstimate": "5h"}})
+    assert _time(pyc, issue.key)[:2] == (57600, 18000)
+    issue.update(update={"timetracking": [{"edit": {"remainingEstimate": "4h"}}]})
+    assert pyc.issue(issue.key).fields.timetracking.remainingEstimate == "4h"
+    items = [(i.field, i.fromString, i.toString) for h in pyc.issue(issue.key, expand="changelog").changelog.histories
+             for i in h.items]
+    assert ("timeoriginalestimate", "28800", "57600") in items and ("timeestimate", "18000", "14400") in items
+    assert [i.key for i in pyc.enhanced_search_issues("originalEstimate > 1d")] == [issue.key]
+    assert [i.key for i in pyc.enhanced_search_issues("remainingEstimate = 4h")] == [issue.key]
+    assert pyc.editmeta(issue.key)["fields"]["timetracking"]["operations"] == ["set", "edit"]
+    with pytest.raises(JIRAError) as bad:
+        pyc.create_issue(project="SEC", summary="bad", issuetype={"name": "Task"},
+                         timetracking={"originalEstimate": "soon"})
+    assert bad.value.status_code == 400 and "timetracking" in bad.value.response.json()["errors"]
+    atl.update_issue_field(issue.key, {"timetracking": None})
+    assert _time(pyc, issue.key) == (None, None, 14400, 100, -1)
+
+
 def test_new_answers_match_the_official_schema(sb):
     spec = openapi("jira-platform-v3.json", sb.url)
     with session_for(sb) as s:
+        estimated = s.post(sb.url + "/rest/api/3/issue", json={"fields": {
+            "project": {"key": "SEC"}, "summary": "e", "issuetype": {"name": "Task"},
+            "timetracking": {"originalEstimate": "3h", "remainingEstimate": "2h"}}}).json()["key"]
+        s.post(f"{sb.url}/rest/api/3/issue/{estimated}/worklog", json={"timeSpent": "1h"})
         for method, path, body in (("GET", "/rest/api/3/issue/SEC-1?expand=versionedRepresentations", None),
+                                   ("GET", f"/rest/api/3/issue/{estimated}", None),
                                    ("POST", "/rest/api/3/user", {"emailAddress": "lee@example.com",
                                                                  "products": ["jira-core"]})):
             r = s.request(method, sb.url + path, json=body)
