@@ -1,7 +1,8 @@
 """Comment, attachment and issue-link routes.
 
 - Comments: GET list (startAt/maxResults/orderBy), POST (201), GET/PUT/DELETE one; `expand=renderedBody`
-  adds the body as HTML, `expand=properties` the (always empty) entity properties.
+  adds the body as HTML, `expand=properties` the (always empty) entity properties. A `visibility` names an
+  existing group or project role the caller belongs to, else 400 `errors.commentLevel` (`routes_roles`).
 - Attachments: POST multipart (part `file`, header `X-Atlassian-Token: no-check` or 403 "XSRF check
   failed"), answered 200 with a JSON array; GET `/attachment/{id}` metadata; GET
   `/attachment/content/{id}` bytes; DELETE. GET `/secure/issueAttachments/{issueId}.zip` (site path, not
@@ -51,6 +52,15 @@ def _visibility(body: dict[str, Any]) -> dict[str, Any] | None:
     return {k: vis[k] for k in ("type", "value", "identifier") if vis.get(k)}
 
 
+def _audience(sb: JiraSandbox, c: Call, issue: Any, vis: Any) -> Any:
+    """The visibility, once Jira would accept it from this caller on this issue's project (else 400)."""
+    if isinstance(vis, dict):
+        why = sb.audience_refusal(c.user, issue.project, vis)  # type: ignore[attr-defined]  # `routes_roles`
+        if why:
+            raise fail(400, None, {"commentLevel": why})
+    return vis
+
+
 def _comment_bean(c: Call, comment: Any) -> dict[str, Any]:
     """A comment bean with the `expand` Jira accepts on every comment route: renderedBody, properties."""
     bean = c.r.comment(comment)
@@ -96,7 +106,8 @@ def register(sb: JiraSandbox, key: str) -> None:
         props = body.get("properties") or []
         if not isinstance(props, list) or any(not isinstance(p, dict) or not p.get("key") for p in props):
             raise fail(400, None, {"properties": "Each comment property needs a key and a value."})
-        comment = sb.store.add_comment(issue.id, _body_ok(c, body.get("body")), c.user, _visibility(body))
+        vis = _audience(sb, c, issue, _visibility(body))
+        comment = sb.store.add_comment(issue.id, _body_ok(c, body.get("body")), c.user, vis)
         if props:
             with sb.store.lock:
                 table = sb.store.work.setdefault("comment_properties", {}).setdefault(comment.id, {})
@@ -113,7 +124,7 @@ def register(sb: JiraSandbox, key: str) -> None:
     def edit_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
         body = c.obj()
-        vis = _visibility(body) if "visibility" in body else ...
+        vis = _audience(sb, c, issue, _visibility(body)) if "visibility" in body else ...
         comment = ops.edit_comment(sb.store, issue.id, c.p["comment"], _body_ok(c, body.get("body")), c.user, vis)
         if comment is None:
             raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")

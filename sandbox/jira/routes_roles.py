@@ -99,6 +99,25 @@ def register(sb: JiraSandbox) -> None:
         return any((kind == USER_ACTOR and who == user) or (kind == GROUP_ACTOR and user in group_members(sb, who))
                    for kind, who in actors(project, role))
 
+    def audience_refusal(user: str, project: str, vis: dict[str, Any]) -> str | None:
+        """Why `user` may not restrict a comment in `project` to this group or role (Jira only lets you pick
+        an existing group or role you belong to), or None. [unc: the wording for a role that does not exist]"""
+        if vis["type"] == "group":
+            ident = vis.get("identifier")
+            name = next((g for g in group_names(sb) if g == vis.get("value") or (ident and group_id(g) == ident)),
+                        None)
+            if name is None:
+                return f"Group: {vis.get('value') or ident} does not exist."
+            return None if user in group_members(sb, name) else f"You are currently not a member of the group: {name}."
+        ident = str(vis.get("identifier") or "")
+        role = next((r for r, (n, _d) in ROLES.items() if n == vis.get("value") or str(r) == ident), None)
+        if role is None:
+            return "Invalid role level specified."
+        name = ROLES[role][0]
+        return None if in_role(user, project, role) else f"You are currently not a member of the project role: {name}."
+
+    sb.audience_refusal = audience_refusal  # type: ignore[attr-defined]  # comment visibility (`routes_children`)
+
     def actor_bean(c: Call, n: int, kind: str, who: str) -> dict[str, Any]:
         if kind == USER_ACTOR:
             u = c.r.user(who) or {}

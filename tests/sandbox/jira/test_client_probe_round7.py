@@ -96,6 +96,28 @@ def test_create_and_delete_users(pyc, atl, sb):
         assert gone.value.response.status_code == status
 
 
+def test_comment_visibility_names_a_group_or_role_you_are_in(pyc, atl):
+    ok = pyc.add_comment("SEC-2", "admins", visibility={"type": "group", "value": "jira-admins"})
+    assert ok.raw["visibility"] == {"type": "group", "value": "jira-admins"}
+    pyc.add_group("auditors")  # the API user is not in it
+    member = "You are currently not a member of the"
+    for vis, why in (({"type": "group", "value": "nosuch"}, "Group: nosuch does not exist."),
+                     ({"type": "group", "value": "auditors"}, f"{member} group: auditors."),
+                     ({"type": "role", "value": "Viewer"}, f"{member} project role: Viewer."),
+                     ({"type": "role", "value": "Nosuch"}, "Invalid role level specified.")):
+        with pytest.raises(JIRAError) as refused:
+            pyc.add_comment("SEC-2", "x", visibility=vis)
+        assert refused.value.status_code == 400
+        assert refused.value.response.json()["errors"] == {"commentLevel": why}
+    with pytest.raises(HTTPError) as edit:
+        atl.issue_edit_comment("SEC-2", ok.id, "y", visibility={"type": "group", "value": "auditors"})
+    assert edit.value.response.status_code == 400
+    assert pyc.comment("SEC-2", ok.id).body == "admins"  # the refused edit changed nothing
+    pyc.add_user_to_group(pyc.myself()["accountId"], "auditors")
+    assert pyc.add_comment("SEC-2", "now", visibility={"type": "group", "value": "auditors"}).visibility.value == \
+        "auditors"
+
+
 def _time(pyc, key):
     f = pyc.issue(key, fields="timetracking,timeoriginalestimate,timeestimate,progress,workratio").raw["fields"]
     return (f["timeoriginalestimate"], f["timeestimate"], f["timetracking"].get("timeSpentSeconds"),
