@@ -14,11 +14,12 @@ from sandbox.jira import catalog as C
 from sandbox.jira import ops, routes_children
 from sandbox.jira.adf import is_adf
 from sandbox.jira.call import Call
-from sandbox.jira.changes import check_operations, parse_fields
+from sandbox.jira.changes import _ref, check_operations, parse_fields
 from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.model import Issue
 from sandbox.jira.render import ALL_FIELDS, select_fields
 from sandbox.jira.routes_lookup import properties_of
+from sandbox.jira.routes_versions import default_assignee
 from sandbox.jira.screens import off_screen, transitions_of, wants_fields
 
 if TYPE_CHECKING:
@@ -40,6 +41,9 @@ def _create(sb: JiraSandbox, payload: dict[str, Any], version: str, actor: str) 
     project = attrs.pop("project")
     if attrs.get("type_id") == C.SUBTASK and attrs.get("parent_id") is None:
         raise fail(400, None, {"parent": "Sub-tasks must have a parent issue."})
+    given = (payload.get("fields") or {}).get("assignee")
+    if "assignee" not in attrs or (given is not None and _ref(given) == "-1"):  # not given, or "-1" (automatic):
+        attrs["assignee"] = default_assignee(sb.store, project, attrs.get("components"))  # components' or project's
     issue = sb.store.create(project, attrs, actor)
     for body in comments:
         sb.store.add_comment(issue.id, body, actor)
@@ -147,8 +151,9 @@ def register(sb: JiraSandbox) -> None:
         account = c.obj().get("accountId")
         if account not in (None, "-1") and account not in sb.store.users:
             raise fail(400, None, {"assignee": f"User '{account}' cannot be assigned issues."})
-        sb.store.update(issue.id, {"assignee": None if account in (None, "-1") else account}, c.user,
-                        "issue_assigned")
+        if account == "-1":  # "assigned to the default assignee for the project" (its components' first)
+            account = default_assignee(sb.store, issue.project, issue.components)
+        sb.store.update(issue.id, {"assignee": account}, c.user, "issue_assigned")
         return Response(status=204)
 
     def get_transitions(c: Call) -> Response:

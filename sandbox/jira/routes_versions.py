@@ -3,6 +3,11 @@
 - GET `/project/{p}/components|versions` (arrays), `/project/{p}/component|version` (paged),
   POST `/component` / `/version` (201; 400 on an empty or duplicate name, an unknown lead),
   GET/PUT/DELETE `/component/{id}` / `/version/{id}` (DELETE 204).
+- A component's `assigneeType` (PROJECT_DEFAULT, COMPONENT_LEAD, PROJECT_LEAD, UNASSIGNED; else 400) names who
+  issues created with it go to: `realAssigneeType`/`realAssignee` say who really does (the project default when
+  the nominal user is missing or inactive), and `default_assignee` applies it to a new issue created without an
+  assignee (the first component, by name, not on PROJECT_DEFAULT decides; else the project's default
+  assignee). [unc: which of several components wins]
 """
 
 from __future__ import annotations
@@ -44,15 +49,57 @@ def version_bean(c: Call, v: dict[str, Any]) -> dict[str, Any]:
     return version_json(c.r, v)
 
 
+ASSIGNEE_TYPES = ("PROJECT_DEFAULT", "COMPONENT_LEAD", "PROJECT_LEAD", "UNASSIGNED")
+
+
+def _project_default(store: Any, project: str) -> str | None:
+    """The project's default assignee: its lead when the project says PROJECT_LEAD (`routes_project_admin`)."""
+    kind = store.work.get("project_meta", {}).get(project, {}).get("assigneeType", "UNASSIGNED")
+    return store.projects[project].lead if kind == "PROJECT_LEAD" else None
+
+
+def real_assignee(store: Any, comp: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """(realAssigneeType, the nominal user, the user really assigned) of a component."""
+    kind = comp.get("assigneeType") or "PROJECT_DEFAULT"
+    nominal = {"COMPONENT_LEAD": comp.get("lead"),
+               "PROJECT_LEAD": store.projects[comp["project"]].lead}.get(kind)
+    user = store.users.get(nominal) if nominal else None
+    if kind == "UNASSIGNED" or (user is not None and user.active):
+        return kind, nominal, nominal
+    return "PROJECT_DEFAULT", nominal, _project_default(store, comp["project"])
+
+
+def default_assignee(store: Any, project: str, component_ids: Any) -> str | None:
+    """Who a new issue with these components and no assignee goes to."""
+    comps = sorted((c for c in (store.work["components"].get(i) for i in component_ids or ()) if c),
+                   key=lambda c: c["name"].lower())
+    for comp in comps:
+        real, _nominal, user = real_assignee(store, comp)
+        if real != "PROJECT_DEFAULT":
+            return user
+    return _project_default(store, project)
+
+
 def component_json(r: Renderer, comp: dict[str, Any]) -> dict[str, Any]:
     project = r.store.projects[comp["project"]]
+    kind = comp.get("assigneeType") or "PROJECT_DEFAULT"
+    real, nominal, user = real_assignee(r.store, comp)
     out = {"self": f"{r.api}/component/{comp['id']}", "id": str(comp["id"]), "name": comp["name"],
-           "description": comp.get("description") or "", "assigneeType": "PROJECT_DEFAULT",
-           "realAssigneeType": "PROJECT_DEFAULT", "isAssigneeTypeValid": False, "project": project.key,
+           "description": comp.get("description") or "", "assigneeType": kind, "realAssigneeType": real,
+           "isAssigneeTypeValid": real == kind != "PROJECT_DEFAULT", "project": project.key,
            "projectId": int(project.id)}
     if comp.get("lead"):
         out["lead"] = r.user(comp["lead"])
+    if nominal:
+        out["assignee"] = r.user(nominal)
+    if user:
+        out["realAssignee"] = r.user(user)
     return out
+
+
+def _assignee_type(body: dict[str, Any]) -> None:
+    if "assigneeType" in body and body["assigneeType"] not in ASSIGNEE_TYPES:
+        raise fail(400, None, {"assigneeType": f"The assignee type must be one of {', '.join(ASSIGNEE_TYPES)}."})
 
 
 def version_json(r: Renderer, v: dict[str, Any]) -> dict[str, Any]:
@@ -99,8 +146,10 @@ def register(sb: JiraSandbox) -> None:
             lead = body.get("leadAccountId")
             if lead is not None and lead not in sb.store.users:
                 raise fail(400, None, {"leadAccountId": "The user does not exist."})
+            if kind == "components":
+                _assignee_type(body)
             item = {k: v for k, v in body.items() if k in ("description", "startDate", "releaseDate", "archived",
-                                                           "released")}
+                                                           "released", "assigneeType")}
             with sb.store.lock:
                 item.update(id=sb.store.new_id(), project=project, name=name, lead=lead)
                 _state(sb)[kind][item["id"]] = item
@@ -121,8 +170,11 @@ def register(sb: JiraSandbox) -> None:
         def put(c: Call) -> Response:
             item = find(c)
             body = c.obj()
+            if kind == "components":
+                _assignee_type(body)
             with sb.store.lock:
-                for name in ("name", "description", "startDate", "releaseDate", "archived", "released"):
+                for name in ("name", "description", "startDate", "releaseDate", "archived", "released",
+                             "assigneeType"):
                     if name in body:
                         item[name] = body[name]
                 if "leadAccountId" in body:

@@ -1,8 +1,8 @@
 """Round seven of vendor-client probes: `expand=versionedRepresentations` (fields come back versioned instead,
 empty on /search/jql), a malformed `update` operation (pycontribs `issue.update(labels=[...])`), the boards
-that use a filter, creating/deleting site users, and time tracking estimates (the `timetracking` field and
-worklog `adjustEstimate`), through pycontribs `jira` and atlassian-python-api, answers checked against the
-official schema."""
+that use a filter, creating/deleting site users, comment visibility checks, component default assignees and
+time tracking estimates (the `timetracking` field and worklog `adjustEstimate`), through pycontribs `jira` and
+atlassian-python-api, answers checked against the official schema."""
 
 from __future__ import annotations
 
@@ -118,6 +118,34 @@ def test_comment_visibility_names_a_group_or_role_you_are_in(pyc, atl):
         "auditors"
 
 
+def test_component_default_assignee(pyc, atl):
+    me, lead = pyc.myself()["accountId"], pyc.project("SEC").lead.accountId
+    other = next(u.accountId for u in pyc.search_users(query="a") if u.accountId not in (me, lead))
+    alpha = atl.create_component({"name": "Alpha", "project": "SEC", "assigneeType": "COMPONENT_LEAD",
+                                  "leadAccountId": other})
+    assert (alpha["realAssigneeType"], alpha["isAssigneeTypeValid"], alpha["realAssignee"]["accountId"]) == \
+        ("COMPONENT_LEAD", True, other)
+    atl.create_component({"name": "Beta", "project": "SEC", "assigneeType": "PROJECT_LEAD"})
+    nobody = pyc.create_component("Delta", "SEC", assigneeType="COMPONENT_LEAD")  # no lead to assign to
+    assert (nobody.assigneeType, nobody.realAssigneeType, nobody.isAssigneeTypeValid) == \
+        ("COMPONENT_LEAD", "PROJECT_DEFAULT", False)
+
+    def made(**fields):
+        return pyc.create_issue(project="SEC", summary="c", issuetype={"name": "Task"}, **fields)
+
+    both = made(components=[{"name": "Beta"}, {"name": "Alpha"}])  # Alpha comes first by name
+    assert both.fields.assignee.accountId == other
+    assert made(components=[{"name": "Beta"}]).fields.assignee.accountId == lead
+    assert made(components=[{"name": "Delta"}]).fields.assignee is None  # the project default: unassigned
+    chosen = made(components=[{"name": "Alpha"}], assignee={"accountId": me})
+    assert chosen.fields.assignee.accountId == me  # an assignee given wins
+    pyc.assign_issue(chosen.key, "-1")  # "-1": the default assignee
+    assert pyc.issue(chosen.key).fields.assignee.accountId == other
+    with pytest.raises(HTTPError) as bad:
+        atl.create_component({"name": "Bad", "project": "SEC", "assigneeType": "BOSS"})
+    assert bad.value.response.status_code == 400
+
+
 def _time(pyc, key):
     f = pyc.issue(key, fields="timetracking,timeoriginalestimate,timeestimate,progress,workratio").raw["fields"]
     return (f["timeoriginalestimate"], f["timeestimate"], f["timetracking"].get("timeSpentSeconds"),
@@ -173,6 +201,8 @@ def test_new_answers_match_the_official_schema(sb):
         s.post(f"{sb.url}/rest/api/3/issue/{estimated}/worklog", json={"timeSpent": "1h"})
         for method, path, body in (("GET", "/rest/api/3/issue/SEC-1?expand=versionedRepresentations", None),
                                    ("GET", f"/rest/api/3/issue/{estimated}", None),
+                                   ("POST", "/rest/api/3/component", {"name": "Ops", "project": "SEC",
+                                                                      "assigneeType": "PROJECT_LEAD"}),
                                    ("POST", "/rest/api/3/user", {"emailAddress": "lee@example.com",
                                                                  "products": ["jira-core"]})):
             r = s.request(method, sb.url + path, json=body)
