@@ -151,8 +151,7 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 errors[name] = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
             elif version != "3" and value is not None and not isinstance(value, str):
                 errors[name] = "Operation value must be a string"
-            if name == "description":
-                attrs["description"] = value
+            attrs[name] = value
         elif name == "labels":
             bad = [x for x in value or [] if not isinstance(x, str) or " " in x or not x]
             if bad:
@@ -258,7 +257,7 @@ def diff_items(old: Issue, changes: dict[str, Any], store: JiraStore) -> list[di
                     add(field["name"], fid, raw[0], custom_values.display(store, fid, before.get(fid)), raw[1],
                         custom_values.display(store, fid, after.get(fid)), "custom")
             continue
-        if attr in ("summary", "description"):
+        if attr in ("summary", "description", "environment"):
             add(attr, attr, None, plain(cur) or None, None, plain(new) or None)
         elif attr == "status_id":
             add("status", "status", cur, C.STATUSES[cur][0], new, C.STATUSES[new][0])

@@ -202,7 +202,7 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
     extra = special(c, field, ctx)
     if extra is not None:
         return extra
-    if field in ("summary", "description", "text", "comment"):
+    if field in ("summary", "description", "environment", "text", "comment"):
         if c.op not in ("~", "!~"):
             raise unsupported(c)
         words = [w.strip("*").lower() for w in (c.operand.text if isinstance(c.operand, Value) else "").split()]
@@ -211,9 +211,9 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
         def text_of(i: Issue) -> str:
             if field == "summary":
                 return i.summary.lower()
-            if field == "description":
-                return plain(i.description).lower()
-            return (i.summary + "\n" + plain(i.description)).lower()
+            if field in ("description", "environment"):
+                return plain(getattr(i, field)).lower()
+            return (i.summary + "\n" + plain(i.description) + "\n" + plain(i.environment)).lower()
 
         return lambda i: all(w in text_of(i) for w in words) != neg
     if field in ("filter", "request", "savedfilter", "searchrequest"):

@@ -49,7 +49,7 @@ def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | No
         return lambda i: c.op == "is"
     if field in ("description", "summary", "environment") and c.op in ("is", "is not"):
         def text(i: Issue) -> str:
-            return i.summary if field == "summary" else plain(i.description) if field == "description" else ""
+            return i.summary if field == "summary" else plain(getattr(i, field))
 
         want_empty = c.op == "is"
         return lambda i: (not text(i).strip()) == want_empty

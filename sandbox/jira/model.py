@@ -94,6 +94,7 @@ class Issue:
     custom: tuple[tuple[str, Any], ...] = ()  # values of API-made custom fields, sorted (`custom_values`)
     original_estimate: int | None = None  # time tracking, seconds (`estimates`)
     remaining_estimate: int | None = None
+    environment: Any = None  # str | ADF dict | None, like the description
 
 
 @dataclass(slots=True)

@@ -216,7 +216,8 @@ class Renderer:
         s = self.store
         simple: dict[str, Callable[[], Any]] = {
             "summary": lambda: issue.summary, "description": lambda: as_version(issue.description, self.version),
-            "environment": lambda: None, "status": lambda: self.status(issue.status_id),
+            "environment": lambda: as_version(issue.environment, self.version),
+            "status": lambda: self.status(issue.status_id),
             "issuetype": lambda: self.issuetype(issue.type_id), "project": lambda: self.project_ref(issue.project),
             "priority": lambda: self.priority(issue.priority_id), "assignee": lambda: self.user(issue.assignee),
             "reporter": lambda: self.user(issue.reporter), "creator": lambda: self.user(issue.creator),

@@ -41,8 +41,8 @@ def rendered_fields(issue: Any, values: dict[str, Any]) -> dict[str, Any]:
     for f, value in values.items():
         if f in _STAMPS:
             out[f] = _stamp(getattr(issue, _STAMPS[f]))
-        elif f == "description":
-            out[f] = to_html(as_version(issue.description, "2"))
+        elif f in ("description", "environment"):
+            out[f] = to_html(as_version(getattr(issue, f), "2"))
         elif f == "duedate" and issue.duedate:
             out[f] = datetime.strptime(issue.duedate, "%Y-%m-%d").strftime("%d/%b/%y")
         elif f == "comment" and isinstance(value, dict):

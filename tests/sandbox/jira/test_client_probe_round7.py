@@ -1,8 +1,8 @@
 """Round seven of vendor-client probes: `expand=versionedRepresentations` (fields come back versioned instead,
 empty on /search/jql), a malformed `update` operation (pycontribs `issue.update(labels=[...])`), the boards
-that use a filter, creating/deleting site users, comment visibility checks, component default assignees and
-time tracking estimates (the `timetracking` field and worklog `adjustEstimate`), through pycontribs `jira` and
-atlassian-python-api, answers checked against the official schema."""
+that use a filter, creating/deleting site users, comment visibility checks, component default assignees, the
+environment field and time tracking estimates (the `timetracking` field and worklog `adjustEstimate`), through
+pycontribs `jira` and atlassian-python-api, answers checked against the official schema."""
 
 from __future__ import annotations
 
@@ -144,6 +144,22 @@ def test_component_default_assignee(pyc, atl):
     with pytest.raises(HTTPError) as bad:
         atl.create_component({"name": "Bad", "project": "SEC", "assigneeType": "BOSS"})
     assert bad.value.response.status_code == 400
+
+
+def test_environment_is_kept(pyc, sb):
+    issue = pyc.create_issue(project="SEC", summary="env", issuetype={"name": "Task"},
+                             environment="Ubuntu 24.04, prod cluster")
+    assert pyc.issue(issue.key).fields.environment == "Ubuntu 24.04, prod cluster"  # it was dropped (null)
+    assert pyc.issue(issue.key, expand="renderedFields").raw["renderedFields"]["environment"] == \
+        "<p>Ubuntu 24.04, prod cluster</p>"
+    v3 = jira_cloud(sb).get_issue(issue.key)["fields"]["environment"]
+    assert v3["type"] == "doc" and "Ubuntu 24.04" in str(v3)
+    assert [i.key for i in pyc.enhanced_search_issues('environment ~ "ubuntu"')] == [issue.key]
+    assert [i.key for i in pyc.enhanced_search_issues('project = SEC AND environment IS NOT EMPTY')] == [issue.key]
+    issue.update(fields={"environment": "Debian 12"})
+    items = [(i.field, i.fromString, i.toString) for h in pyc.issue(issue.key, expand="changelog").changelog.histories
+             for i in h.items]
+    assert items == [("environment", "Ubuntu 24.04, prod cluster", "Debian 12")]
 
 
 def _time(pyc, key):
