@@ -8,6 +8,7 @@ set of attribute changes into changelog items (`field`, `fieldtype`, `fieldId`, 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sandbox.jira import catalog as C
@@ -29,6 +30,14 @@ def _ref(value: Any) -> str | None:
                 return str(value[k])
         return None
     return None if value is None else str(value)
+
+
+def _is_date(value: Any) -> bool:
+    """Jira's REST date form, yyyy-MM-dd (a real calendar day)."""
+    try:
+        return isinstance(value, str) and len(value) == 10 and date.fromisoformat(value) is not None
+    except ValueError:
+        return False
 
 
 def _user(store: JiraStore, value: Any, field: str, errors: dict[str, str]) -> str | None:
@@ -145,6 +154,8 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 errors[name] = "You must specify a summary of the issue."
             elif len(value) > 255:
                 errors[name] = "Summary must be less than 255 characters."
+            elif "\n" in value or "\r" in value:
+                errors[name] = "The summary is invalid because it contains newline characters."
             attrs["summary"] = value
         elif name in ("description", "environment"):
             if version == "3" and value is not None and not is_adf(value):
@@ -183,7 +194,9 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 errors[name] = f"Sprint with id {sid} does not exist."
             attrs["sprints"] = () if sid is None or name in errors else (int(sid),)
         elif name == "duedate":
-            attrs["duedate"] = value
+            if value not in (None, "") and not _is_date(value):
+                errors[name] = f"Error parsing date string: {value}"
+            attrs["duedate"] = value or None
         elif name == "resolution":
             ref = (_ref(value) or "").lower()
             attrs["resolution_id"] = next((k for k, v in C.RESOLUTIONS.items() if ref in (k, v[0].lower())), None)

@@ -33,11 +33,41 @@ def issue_of(sb: JiraSandbox, ref: str) -> Issue:
     return issue
 
 
+def link_adds(sb: JiraSandbox, body: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """The `update.issuelinks[{"add": {"type", "outwardIssue"|"inwardIssue"}}]` operations of a create, edit or
+    transition: (link type id, which side the other issue is on, its id). An unknown type or issue is a 400
+    before anything is written. [unc: the wording]"""
+    ops_ = (body.get("update") or {}).get("issuelinks") or []
+    out = []
+    for op in ops_ if isinstance(ops_, list) else [ops_]:
+        add = op.get("add") if isinstance(op, dict) else None
+        if not isinstance(add, dict):
+            continue
+        tref = str(_ref(add.get("type")) or "")
+        type_id = next((k for k, v in sb.store.link_types.items() if tref in (k, v[0])), None)
+        if type_id is None:
+            raise fail(400, None, {"issuelinks": f"No issue link type with name '{tref}' found."})
+        side = "outward" if add.get("outwardIssue") else "inward"
+        other = sb.store.resolve(_ref(add.get(side + "Issue")))
+        if other is None:
+            raise fail(400, None, {"issuelinks": "Issue does not exist or you do not have permission to see it."})
+        out.append((type_id, side, other.id))
+    return out
+
+
+def apply_links(sb: JiraSandbox, issue_id: int, links: list[tuple[str, str, int]], actor: str) -> None:
+    """Link `issue_id` as the operations asked: its `issuelinks` then show the other issue on that side."""
+    for type_id, side, other in links:
+        inward, outward = (issue_id, other) if side == "outward" else (other, issue_id)
+        sb.store.add_link(type_id, inward, outward, actor)
+
+
 def _create(sb: JiraSandbox, payload: dict[str, Any], version: str, actor: str) -> Issue:
     attrs, comments, errors = parse_fields(sb.store, payload.get("fields") or {}, payload.get("update") or {},
                                            version, None)
     if errors:
         raise fail(400, None, errors)
+    links = link_adds(sb, payload)
     project = attrs.pop("project")
     if attrs.get("type_id") == C.SUBTASK and attrs.get("parent_id") is None:
         raise fail(400, None, {"parent": "Sub-tasks must have a parent issue."})
@@ -47,6 +77,7 @@ def _create(sb: JiraSandbox, payload: dict[str, Any], version: str, actor: str) 
     issue = sb.store.create(project, attrs, actor)
     for body in comments:
         sb.store.add_comment(issue.id, body, actor)
+    apply_links(sb, issue.id, links, actor)
     return sb.store.issues[issue.id]
 
 
@@ -123,10 +154,11 @@ def register(sb: JiraSandbox) -> None:
                                                c.version, issue)
         if errors:
             raise fail(400, None, errors)
-        logs = worklog_adds(body)
+        logs, links = worklog_adds(body), link_adds(sb, body)
         sb.store.update(issue.id, attrs, c.user)
         for text in comments:
             sb.store.add_comment(issue.id, text, c.user)
+        apply_links(sb, issue.id, links, c.user)
         for log in logs:
             sb.log_work(c, sb.store.issues[issue.id], log)  # type: ignore[attr-defined]
         if c.qbool("returnIssue"):
@@ -174,10 +206,11 @@ def register(sb: JiraSandbox) -> None:
                                                c.version, issue)
         if errors or refused:
             raise fail(400, None, {**errors, **refused})
-        logs = worklog_adds(body)
+        logs, links = worklog_adds(body), link_adds(sb, body)
         ops.transition(sb.store, issue.id, C.TRANSITIONS[tid], attrs, c.user)
         for text in comments:
             sb.store.add_comment(issue.id, text, c.user)
+        apply_links(sb, issue.id, links, c.user)
         for log in logs:
             sb.log_work(c, sb.store.issues[issue.id], log)  # type: ignore[attr-defined]
         return Response(status=204)

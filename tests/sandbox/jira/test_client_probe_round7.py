@@ -1,8 +1,9 @@
 """Round seven of vendor-client probes: `expand=versionedRepresentations` (fields come back versioned instead,
 empty on /search/jql), a malformed `update` operation (pycontribs `issue.update(labels=[...])`), the boards
 that use a filter, creating/deleting site users, comment visibility checks, component default assignees, the
-environment field and time tracking estimates (the `timetracking` field and worklog `adjustEstimate`), through
-pycontribs `jira` and atlassian-python-api, answers checked against the official schema."""
+environment field, `update.issuelinks`, summary/due date checks and time tracking estimates (the `timetracking`
+field and worklog `adjustEstimate`), through pycontribs `jira` and atlassian-python-api, answers checked
+against the official schema."""
 
 from __future__ import annotations
 
@@ -160,6 +161,34 @@ def test_environment_is_kept(pyc, sb):
     items = [(i.field, i.fromString, i.toString) for h in pyc.issue(issue.key, expand="changelog").changelog.histories
              for i in h.items]
     assert items == [("environment", "Ubuntu 24.04, prod cluster", "Debian 12")]
+
+
+def test_issue_links_through_update_and_field_checks(pyc, atl):
+    issue = pyc.create_issue(project="SEC", summary="linked", issuetype={"name": "Task"})
+    issue.update(update={"issuelinks": [{"add": {"type": {"name": "Blocks"}, "outwardIssue": {"key": "SEC-1"}}}]})
+    assert [(lk.type.name, lk.outwardIssue.key) for lk in pyc.issue(issue.key).fields.issuelinks] == \
+        [("Blocks", "SEC-1")]  # the operation was ignored
+    assert any(getattr(lk, "inwardIssue", None) and lk.inwardIssue.key == issue.key
+               for lk in pyc.issue("SEC-1").fields.issuelinks)
+    made = atl.create_issue(fields={"project": {"key": "SEC"}, "summary": "n", "issuetype": {"name": "Task"}},
+                            update={"issuelinks": [{"add": {"type": {"name": "Relates"},
+                                                            "inwardIssue": {"key": "SEC-2"}}}],
+                                    "comment": [{"add": {"body": "first"}}]})
+    assert [(lk.type.name, lk.inwardIssue.key) for lk in pyc.issue(made["key"]).fields.issuelinks] == \
+        [("Relates", "SEC-2")]
+    assert [c.body for c in pyc.comments(made["key"])] == ["first"]
+    for fields, field, why in (({"summary": "two\nlines"}, "summary",
+                                "The summary is invalid because it contains newline characters."),
+                               ({"duedate": "24/12/2026"}, "duedate", "Error parsing date string: 24/12/2026"),
+                               ({"duedate": "2026-02-30"}, "duedate", "Error parsing date string: 2026-02-30")):
+        with pytest.raises(JIRAError) as bad:
+            issue.update(fields=fields)
+        assert bad.value.status_code == 400 and bad.value.response.json()["errors"] == {field: why}
+    with pytest.raises(JIRAError) as unknown:
+        issue.update(update={"issuelinks": [{"add": {"type": {"name": "Nope"}, "outwardIssue": {"key": "SEC-1"}}}]})
+    assert unknown.value.status_code == 400 and "issuelinks" in unknown.value.response.json()["errors"]
+    issue.update(fields={"duedate": "2026-12-24", "summary": "one line"})
+    assert (pyc.issue(issue.key).fields.duedate, pyc.issue(issue.key).fields.summary) == ("2026-12-24", "one line")
 
 
 def _time(pyc, key):
