@@ -257,6 +257,13 @@ def diff_items(old: Issue, changes: dict[str, Any], store: JiraStore) -> list[di
         if attr == "_attachment":
             add("Attachment", "attachment", None, None, str(new.id), new.filename)
             continue
+        if attr == "_worklog":  # {"timespent": (from, to), "WorklogId": ...}: seconds and ids as strings
+            for field, (frm, to) in new.items():
+                text = [None if x is None else str(x) for x in (frm, to)]
+                items.append({"field": field, "fieldtype": "jira", **({"fieldId": field} if field == "timespent"
+                                                                        else {}),
+                              "from": text[0], "fromString": text[0], "to": text[1], "toString": text[1]})
+            continue
         cur = getattr(old, attr)
         if cur == new:
             continue

@@ -3,7 +3,9 @@
 - Worklogs: GET `/issue/{key}/worklog` (PageOfWorklogs), POST (201; `timeSpent` "1w 2d 3h 4m" with
   Jira's 5-day week and 8-hour day, or `timeSpentSeconds`; 400 `errors.timeLogged` without either),
   GET/PUT/DELETE `/issue/{key}/worklog/{id}` (DELETE 204); `adjustEstimate` moves the remaining estimate
-  (`estimates`). Rich-text comments: ADF on v3, string on v2.
+  (`estimates`). Each one is a changelog entry: `timespent` (total seconds), `WorklogId` (and, on edit and
+  delete, `WorklogTimeSpent`), plus `timeestimate` when the remaining estimate moved. Rich-text comments:
+  ADF on v3, string on v2.
 - Remote links: GET list (optional `globalId` filter), POST (201 `{"id","self"}`, or 200 when a link with
   the same `globalId` is updated), GET/PUT/DELETE one, DELETE `?globalId=`.
 - Watchers: GET `{"self","isWatching","watchCount","watchers"}`, POST a JSON string accountId (204),
@@ -96,9 +98,14 @@ def register(sb: JiraSandbox) -> None:
         w = {"id": sb.store.new_id(), "author": c.user, "update_author": c.user, "created": now, "updated": now,
              "started": now, "comment": None, **data}
         with sb.store.lock:
+            before = spent(issue)
             worklogs_of(issue).append(w)
-        sb.store.update(issue.id, {"remaining_estimate": remaining}, c.user, "issue_work_logged", comment=None)
+        log = {"timespent": (before or None, spent(issue)), "WorklogId": (None, w["id"])}
+        sb.store.update(issue.id, {"remaining_estimate": remaining, "_worklog": log}, c.user, "issue_work_logged")
         return w
+
+    def spent(issue: Issue) -> int:
+        return sum(x["seconds"] for x in worklogs_of(issue))
 
     sb.log_work = log_work  # type: ignore[attr-defined]  # for `update.worklog` in routes_issues
 
@@ -118,17 +125,25 @@ def register(sb: JiraSandbox) -> None:
         data = read_worklog(c, c.obj(), partial=True)
         remaining = adjusted(c, issue, data.get("seconds", w["seconds"]) - w["seconds"])
         with sb.store.lock:
+            before, old = spent(issue), w["seconds"]
             w.update(data, updated=sb.store.now_ms(), update_author=c.user)
-        issue, _ = sb.store.update(issue.id, {"remaining_estimate": remaining}, c.user, "issue_worklog_updated")
+        changes: dict[str, Any] = {"remaining_estimate": remaining}
+        if w["seconds"] != old:  # [unc] the items Jira logs for a changed worklog
+            changes["_worklog"] = {"timespent": (before, spent(issue)), "WorklogTimeSpent": (old, w["seconds"]),
+                                   "WorklogId": (w["id"], w["id"])}
+        issue, _ = sb.store.update(issue.id, changes, c.user, "issue_worklog_updated")
         return json_response(c.r.worklog(issue, w))
 
     def delete_worklog(c: Call) -> Response:
         issue, w = find_worklog(c)
         remaining = adjusted(c, issue, -w["seconds"], deleting=True)
         with sb.store.lock:
+            before = spent(issue)
             worklogs_of(issue).remove(w)
             sb.store.work.setdefault("worklogs_deleted", []).append({"id": w["id"], "time": sb.store.now_ms()})
-        sb.store.update(issue.id, {"remaining_estimate": remaining}, c.user, "issue_worklog_deleted")
+        log = {"timespent": (before, spent(issue) or None), "WorklogTimeSpent": (w["seconds"], None),
+               "WorklogId": (w["id"], None)}  # [unc] the items of a deleted worklog
+        sb.store.update(issue.id, {"remaining_estimate": remaining, "_worklog": log}, c.user, "issue_worklog_deleted")
         return Response(status=204)
 
     # --- remote links -------------------------------------------------------------------------

@@ -204,8 +204,11 @@ def test_time_tracking_estimates_and_worklog_adjustments(pyc, atl):
     assert (tracking.originalEstimate, tracking.remainingEstimate, tracking.originalEstimateSeconds) == \
         ("1d", "1d", 28800)  # the remaining estimate starts at the original one
     assert _time(pyc, issue.key) == (28800, 28800, None, 0, 0)
-    pyc.add_worklog(issue.key, timeSpent="2h")  # adjustEstimate=auto: off the remaining estimate
+    first = pyc.add_worklog(issue.key, timeSpent="2h")  # adjustEstimate=auto: off the remaining estimate
     assert _time(pyc, issue.key) == (28800, 21600, 7200, 25, 25)
+    logged = pyc.issue(issue.key, expand="changelog").changelog.histories[-1].items
+    assert [(i.field, i.fromString, i.toString) for i in logged] == [
+        ("timeestimate", "28800", "21600"), ("timespent", None, "7200"), ("WorklogId", None, first.id)]
     pyc.add_worklog(issue.key, timeSpent="1h", adjustEstimate="new", newEstimate="3h")
     assert _time(pyc, issue.key)[:3] == (28800, 10800, 10800)
     pyc.add_worklog(issue.key, timeSpent="1h", adjustEstimate="manual", reduceBy="30m")
