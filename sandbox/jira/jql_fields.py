@@ -38,6 +38,8 @@ class Context(Protocol):
 
     def history_of(self, issue: Issue) -> list[Any]: ...
 
+    def attachments_of(self, issue: Issue) -> list[Any]: ...
+
 
 CMP = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt,
        "<=": operator.le}

@@ -1,8 +1,8 @@
 """JQL clauses beyond the field table of `jql_fields`: `resolution = Unresolved`, `watcher`/`voter`, issue
 functions (`issue in linkedIssues(K[, linkType])`, `watchedIssues()`, `votedIssues()`), the numbers
 `watchers`, `votes`, `timespent` and the estimates (a duration: "90m", "1h 30m"; a bare number is minutes)
-and `IS [NOT] EMPTY` on text fields and `lastViewed`. `special(c, field, ctx)` answers a predicate, or None
-when the clause is not one of these.
+and `IS [NOT] EMPTY` on text fields, `lastViewed` and `attachments`. `special(c, field, ctx)` answers a
+predicate, or None when the clause is not one of these.
 
 Watchers follow `routes_work` (an issue nobody changed the watchers of is watched by its reporter); votes
 follow `routes_social`. Links are read from the issue's side, by the link type's inward/outward description:
@@ -47,6 +47,11 @@ def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | No
         return _count(c, field, ctx)
     if field == "lastviewed" and c.op in ("is", "is not"):  # nobody's views are recorded
         return lambda i: c.op == "is"
+    if field in ("attachments", "attachment"):  # Jira: only IS [NOT] EMPTY
+        if c.op not in ("is", "is not"):
+            raise unsupported(c)
+        ctx.volatile = True  # attachments are not issue attributes the index versions
+        return lambda i: (not ctx.attachments_of(i)) == (c.op == "is")
     if field in ("description", "summary", "environment") and c.op in ("is", "is not"):
         def text(i: Issue) -> str:
             return i.summary if field == "summary" else plain(getattr(i, field))

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import io
+import mimetypes
 import zipfile
 from email import policy
 from email.parser import BytesParser
@@ -50,6 +51,15 @@ def _visibility(body: dict[str, Any]) -> dict[str, Any] | None:
             vis.get("value") or vis.get("identifier")):
         raise fail(400, None, {"commentLevel": "Visibility must have a type ('group' or 'role') and a value."})
     return {k: vis[k] for k in ("type", "value", "identifier") if vis.get(k)}
+
+
+def _mime(part: Any, name: str) -> str:
+    """The part's media type; a generic one (none, application/octet-stream, as pycontribs sends every file)
+    is replaced by the type the file name suggests, as Jira's MIME sanitising does. [unc: Cloud's exact rules]"""
+    given = part.get_content_type() if part.get("Content-Type") else ""
+    if given and given not in ("application/octet-stream", "binary/octet-stream", "application/x-unknown"):
+        return given
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def _audience(sb: JiraSandbox, c: Call, issue: Any, vis: Any) -> Any:
@@ -150,7 +160,7 @@ def register(sb: JiraSandbox, key: str) -> None:
         for part in parts:
             data = part.get_payload(decode=True) or b""
             name = part.get_filename() or "attachment"
-            att = sb.store.add_attachment(issue.id, name, part.get_content_type(), data, c.user)
+            att = sb.store.add_attachment(issue.id, name, _mime(part, name), data, c.user)
             out.append(c.r.attachment(att))
         return json_response(out)
 

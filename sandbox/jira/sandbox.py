@@ -90,7 +90,7 @@ class JqlContext:
         self.work, self.link_types, self.links_of = store.work, store.link_types, store.links_of
         self.issue_types = store.issue_types
         self.relations_version, self.volatile = store.relations_version, False
-        self.history_of = store.history_of
+        self.history_of, self.attachments_of = store.history_of, store.attachments_of
 
     def group_members(self, name: str) -> list[str] | None:
         """A group's members (matched case-insensitively, as Jira's group names are), or None."""

@@ -1,11 +1,13 @@
 """Round seven of vendor-client probes: `expand=versionedRepresentations` (fields come back versioned instead,
 empty on /search/jql), a malformed `update` operation (pycontribs `issue.update(labels=[...])`), the boards
 that use a filter, creating/deleting site users, comment visibility checks, component default assignees, the
-environment field, `update.issuelinks`, summary/due date checks and time tracking estimates (the `timetracking`
-field and worklog `adjustEstimate`), through pycontribs `jira` and atlassian-python-api, answers checked
-against the official schema."""
+environment field, `update.issuelinks`, summary/due date checks, attachment media types and `attachments IS
+EMPTY`, time tracking estimates (the `timetracking` field, worklog `adjustEstimate` and their changelog), through
+pycontribs `jira` and atlassian-python-api, answers checked against the official schema."""
 
 from __future__ import annotations
+
+import io
 
 import pytest
 from jira import JIRAError
@@ -189,6 +191,21 @@ def test_issue_links_through_update_and_field_checks(pyc, atl):
     assert unknown.value.status_code == 400 and "issuelinks" in unknown.value.response.json()["errors"]
     issue.update(fields={"duedate": "2026-12-24", "summary": "one line"})
     assert (pyc.issue(issue.key).fields.duedate, pyc.issue(issue.key).fields.summary) == ("2026-12-24", "one line")
+
+
+def test_attachment_media_type_and_jql(pyc):
+    issue = pyc.create_issue(project="SEC", summary="files", issuetype={"name": "Task"})
+    keys = {i.key for i in pyc.enhanced_search_issues("project = SEC AND attachments IS EMPTY", maxResults=0)}
+    assert issue.key in keys  # the clause was "Field 'attachments' does not exist"
+    shot = pyc.add_attachment(issue.key, io.BytesIO(b"\x89PNG\r\n"), filename="shot.png")
+    assert shot.mimeType == "image/png"  # pycontribs sends every file as application/octet-stream
+    assert pyc.attachment(shot.id).mimeType == "image/png"
+    assert pyc.add_attachment(issue.key, io.BytesIO(b"??"), filename="blob").mimeType == "application/octet-stream"
+    found = [i.key for i in pyc.enhanced_search_issues("attachments IS NOT EMPTY", maxResults=0)]
+    assert issue.key in found
+    with pytest.raises(JIRAError) as bad:
+        pyc.enhanced_search_issues("attachments = shot.png")
+    assert bad.value.status_code == 400
 
 
 def _time(pyc, key):
