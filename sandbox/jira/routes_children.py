@@ -8,7 +8,8 @@
   `/attachment/content/{id}` bytes; DELETE. GET `/secure/issueAttachments/{issueId}.zip` (site path, not
   under /rest): a zip of the issue's attachments (an empty zip, 22 bytes, when it has none; a repeated
   file name gets a " (n)" suffix [unc]).
-- Links: POST `/issueLink` (201, empty body), GET/DELETE `/issueLink/{id}`.
+- Links: POST `/issueLink` (201, empty body; linking an issue to itself is a 400, the same link again changes
+  nothing), GET/DELETE `/issueLink/{id}`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def _visibility(body: dict[str, Any]) -> dict[str, Any] | None:
             vis.get("value") or vis.get("identifier")):
         raise fail(400, None, {"commentLevel": "Visibility must have a type ('group' or 'role') and a value."})
     return {k: vis[k] for k in ("type", "value", "identifier") if vis.get(k)}
+
+
+SELF_LINK = "You cannot link an issue to itself."  # [unc] wording
 
 
 def _mime(part: Any, name: str) -> str:
@@ -209,6 +213,8 @@ def register(sb: JiraSandbox, key: str) -> None:
         outward = sb.store.resolve(_ref(body.get("outwardIssue")))
         if inward is None or outward is None:
             raise fail(404, "Issue does not exist or you do not have permission to see it.")
+        if inward.id == outward.id:
+            raise fail(400, SELF_LINK)
         sb.store.add_link(type_id, inward.id, outward.id, c.user)
         if body.get("comment"):
             sb.store.add_comment(inward.id, _body_ok(c, (body["comment"] or {}).get("body")), c.user)

@@ -55,6 +55,11 @@ def link_adds(sb: JiraSandbox, body: dict[str, Any]) -> list[tuple[str, str, int
     return out
 
 
+def no_self_links(issue_id: int, links: list[tuple[str, str, int]]) -> None:
+    if any(other == issue_id for _t, _s, other in links):
+        raise fail(400, None, {"issuelinks": routes_children.SELF_LINK})
+
+
 def apply_links(sb: JiraSandbox, issue_id: int, links: list[tuple[str, str, int]], actor: str) -> None:
     """Link `issue_id` as the operations asked: its `issuelinks` then show the other issue on that side."""
     for type_id, side, other in links:
@@ -155,6 +160,7 @@ def register(sb: JiraSandbox) -> None:
         if errors:
             raise fail(400, None, errors)
         logs, links = worklog_adds(body), link_adds(sb, body)
+        no_self_links(issue.id, links)
         sb.store.update(issue.id, attrs, c.user)
         for text in comments:
             sb.store.add_comment(issue.id, text, c.user)
@@ -207,6 +213,7 @@ def register(sb: JiraSandbox) -> None:
         if errors or refused:
             raise fail(400, None, {**errors, **refused})
         logs, links = worklog_adds(body), link_adds(sb, body)
+        no_self_links(issue.id, links)
         ops.transition(sb.store, issue.id, C.TRANSITIONS[tid], attrs, c.user)
         for text in comments:
             sb.store.add_comment(issue.id, text, c.user)

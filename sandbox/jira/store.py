@@ -246,6 +246,9 @@ class JiraStore:
 
     def add_link(self, type_id: str, inward_id: int, outward_id: int, actor: str) -> Link:
         with self.lock:
+            for same in self.links_of(inward_id):  # Jira keeps one link per type and direction: no duplicate
+                if (same.type_id, same.inward_id, same.outward_id) == (type_id, inward_id, outward_id):
+                    return same
             link = Link(self.new_id(), type_id, inward_id, outward_id)
             self._index_link(link)
             self.relations_version += 1

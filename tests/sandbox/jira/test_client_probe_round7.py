@@ -189,6 +189,15 @@ def test_issue_links_through_update_and_field_checks(pyc, atl):
     with pytest.raises(JIRAError) as unknown:
         issue.update(update={"issuelinks": [{"add": {"type": {"name": "Nope"}, "outwardIssue": {"key": "SEC-1"}}}]})
     assert unknown.value.status_code == 400 and "issuelinks" in unknown.value.response.json()["errors"]
+    pyc.create_issue_link("Blocks", issue.key, "SEC-1")  # the same link again: still one
+    assert len(pyc.issue(issue.key).fields.issuelinks) == 1
+    with pytest.raises(JIRAError) as itself:
+        pyc.create_issue_link("Relates", issue.key, issue.key)
+    assert itself.value.status_code == 400
+    with pytest.raises(JIRAError):
+        issue.update(update={"issuelinks": [{"add": {"type": {"name": "Relates"},
+                                                      "outwardIssue": {"key": issue.key}}}]})
+    assert len(pyc.issue(issue.key).fields.issuelinks) == 1
     issue.update(fields={"duedate": "2026-12-24", "summary": "one line"})
     assert (pyc.issue(issue.key).fields.duedate, pyc.issue(issue.key).fields.summary) == ("2026-12-24", "one line")
 
