@@ -192,7 +192,11 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
             sid = sid.get("id") if isinstance(sid, dict) else sid
             if sid is not None and (not str(sid).isdigit() or int(sid) not in store.sprints):
                 errors[name] = f"Sprint with id {sid} does not exist."
-            attrs["sprints"] = () if sid is None or name in errors else (int(sid),)
+            elif sid is not None and store.sprints[int(sid)].state == "closed":
+                errors[name] = "Issue can be assigned only active or future sprints."
+            closed = tuple(s for s in (issue.sprints if issue else ()) if s in store.sprints
+                           and store.sprints[s].state == "closed")  # the issue's sprint history stays
+            attrs["sprints"] = closed if sid is None or name in errors else (*closed, int(sid))
         elif name == "duedate":
             if value not in (None, "") and not _is_date(value):
                 errors[name] = f"Error parsing date string: {value}"

@@ -154,10 +154,14 @@ def register(sb: JiraSandbox) -> None:
         sid = int(c.p["sprint"])
         if sid not in sb.store.sprints:
             raise fail(404, f"Sprint with id {sid} does not exist.")
+        if sb.store.sprints[sid].state == "closed":  # "Issues can only be moved to open or active sprints"
+            raise fail(400, "Issues can only be moved to open or active sprints.")  # [unc] wording
         for ref in c.obj().get("issues") or []:
             issue = sb.store.resolve(str(ref))
-            if issue is not None:
-                sb.store.update(issue.id, {"sprints": (*[s for s in issue.sprints if s != sid], sid)}, c.user)
+            if issue is not None:  # out of any other open sprint; the closed ones stay in its history
+                kept = [s for s in issue.sprints if s != sid and s in sb.store.sprints
+                        and sb.store.sprints[s].state == "closed"]
+                sb.store.update(issue.id, {"sprints": (*kept, sid)}, c.user)
         return Response(status=204)
 
     def update_sprint(c: Call) -> Response:

@@ -2,8 +2,9 @@
 empty on /search/jql), a malformed `update` operation (pycontribs `issue.update(labels=[...])`), the boards
 that use a filter, creating/deleting site users, comment visibility checks, component default assignees, the
 environment field, `update.issuelinks`, summary/due date checks, attachment media types and `attachments IS
-EMPTY`, time tracking estimates (the `timetracking` field, worklog `adjustEstimate` and their changelog), through
-pycontribs `jira` and atlassian-python-api, answers checked against the official schema."""
+EMPTY`, sprint membership rules, time tracking estimates (the `timetracking` field, worklog `adjustEstimate`
+and their changelog), through pycontribs `jira` and atlassian-python-api, answers checked against the official
+schema."""
 
 from __future__ import annotations
 
@@ -215,6 +216,26 @@ def test_attachment_media_type_and_jql(pyc):
     with pytest.raises(JIRAError) as bad:
         pyc.enhanced_search_issues("attachments = shot.png")
     assert bad.value.status_code == 400
+
+
+def test_sprints_take_open_issues_only_and_keep_the_history(pyc, atl):
+    issue = pyc.create_issue(project="SEC", summary="sprinted", issuetype={"name": "Story"})
+    closed, active, future = (s.id for s in (pyc.sprints(1, state="closed")[0], pyc.sprints(1, state="active")[0],
+                                             pyc.sprints(1, state="future")[0]))
+    with pytest.raises(JIRAError) as shut:
+        pyc.add_issues_to_sprint(closed, [issue.key])  # "Issues can only be moved to open or active sprints"
+    assert shut.value.status_code == 400
+    pyc.add_issues_to_sprint(future, [issue.key])
+    pyc.add_issues_to_sprint(active, [issue.key])  # out of the future sprint: one open sprint at a time
+    assert [s["id"] for s in pyc.issue(issue.key).raw["fields"]["customfield_10020"]] == [active]
+    with pytest.raises(JIRAError) as edit:
+        issue.update(fields={"customfield_10020": closed})
+    assert edit.value.response.json()["errors"] == {
+        "customfield_10020": "Issue can be assigned only active or future sprints."}
+    atl.update_partially_sprint(active, {"state": "closed"})  # the sprint ends with the issue in it
+    issue.update(fields={"customfield_10020": future})
+    assert [s["id"] for s in pyc.issue(issue.key).raw["fields"]["customfield_10020"]] == [active, future]
+    assert atl.get(f"rest/agile/1.0/issue/{issue.key}")["fields"]["sprint"]["id"] == future
 
 
 def _time(pyc, key):
