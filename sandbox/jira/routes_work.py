@@ -44,7 +44,7 @@ def register(sb: JiraSandbox) -> None:
     def worklogs_of(issue: Issue) -> list[dict[str, Any]]:
         return _state(sb)["worklogs"].setdefault(issue.id, [])
 
-    def read_worklog(c: Call, body: dict[str, Any], partial: bool) -> dict[str, Any]:
+    def read_worklog(c: Call, issue: Issue, body: dict[str, Any], partial: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if body.get("timeSpentSeconds") is not None:
             try:
@@ -71,7 +71,12 @@ def register(sb: JiraSandbox) -> None:
                 raise fail(400, None, {"comment": "Comment body is not valid!"})
             out["comment"] = comment
         if "visibility" in body:
-            out["visibility"] = body["visibility"]
+            vis = body["visibility"]
+            if isinstance(vis, dict) and vis.get("type") in ("group", "role"):  # as a comment's (`routes_roles`)
+                why = sb.audience_refusal(c.user, issue.project, vis)  # type: ignore[attr-defined]
+                if why:
+                    raise fail(400, None, {"commentLevel": why})  # [unc] the key Jira files it under
+            out["visibility"] = vis
         return out
 
     def list_worklogs(c: Call) -> Response:
@@ -92,7 +97,7 @@ def register(sb: JiraSandbox) -> None:
 
     def log_work(c: Call, issue: Issue, body: dict[str, Any]) -> dict[str, Any]:
         """A new worklog on `issue` (also `update.worklog[{"add": ...}]` on edits and transitions)."""
-        data = read_worklog(c, body, partial=False)
+        data = read_worklog(c, issue, body, partial=False)
         remaining = adjusted(c, issue, data["seconds"])  # before anything is written: a 400 logs nothing
         now = sb.store.now_ms()
         w = {"id": sb.store.new_id(), "author": c.user, "update_author": c.user, "created": now, "updated": now,
@@ -122,7 +127,7 @@ def register(sb: JiraSandbox) -> None:
 
     def edit_worklog(c: Call) -> Response:
         issue, w = find_worklog(c)
-        data = read_worklog(c, c.obj(), partial=True)
+        data = read_worklog(c, issue, c.obj(), partial=True)
         remaining = adjusted(c, issue, data.get("seconds", w["seconds"]) - w["seconds"])
         with sb.store.lock:
             before, old = spent(issue), w["seconds"]

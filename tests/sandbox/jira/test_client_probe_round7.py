@@ -117,7 +117,13 @@ def test_comment_visibility_names_a_group_or_role_you_are_in(pyc, atl):
         atl.issue_edit_comment("SEC-2", ok.id, "y", visibility={"type": "group", "value": "auditors"})
     assert edit.value.response.status_code == 400
     assert pyc.comment("SEC-2", ok.id).body == "admins"  # the refused edit changed nothing
+    with pytest.raises(HTTPError) as worklog:  # a worklog's visibility is checked the same way
+        atl.post("rest/api/2/issue/SEC-2/worklog", data={"timeSpent": "1h",
+                                                           "visibility": {"type": "group", "value": "auditors"}})
+    assert worklog.value.response.json()["errors"] == {"commentLevel": f"{member} group: auditors."}
     pyc.add_user_to_group(pyc.myself()["accountId"], "auditors")
+    assert atl.post("rest/api/2/issue/SEC-2/worklog", data={
+        "timeSpent": "1h", "visibility": {"type": "group", "value": "auditors"}})["visibility"]["value"] == "auditors"
     assert pyc.add_comment("SEC-2", "now", visibility={"type": "group", "value": "auditors"}).visibility.value == \
         "auditors"
 
