@@ -12,10 +12,8 @@ PASSWORD = {**CLIENT, "grant_type": "password", "username": AUTH[0], "password":
 
 
 @pytest.fixture
-def tls(make_servicenow_sandbox, monkeypatch):
-    sb = make_servicenow_sandbox(size=60, tls=True)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sb.ca_bundle)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+def tls(pysnc_client):
+    sb, _ = pysnc_client(60)
     return sb
 
 
