@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 # holding a run before it is failed (one miss can be a worker too busy to answer in time).
 INSPECT_TIMEOUT_SECONDS = 5.0
 MISSES_BEFORE_FAILED = 2
+MISSES_KEPT = 1000
 
 
 class ProjectCeleryRunLauncher(CeleryRunLauncher):
@@ -81,6 +82,8 @@ class ProjectCeleryRunLauncher(CeleryRunLauncher):
         misses = self._misses.get(run.run_id, 0) + 1
         if misses < MISSES_BEFORE_FAILED:
             self._misses[run.run_id] = misses
+            while len(self._misses) > MISSES_KEPT:  # runs that ended between two checks: drop the oldest
+                del self._misses[next(iter(self._misses))]
             return CheckRunHealthResult(WorkerStatus.RUNNING, "no worker holds its task; checked again next time")
         self._misses.pop(run.run_id, None)
         return CheckRunHealthResult(
