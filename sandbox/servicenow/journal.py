@@ -5,6 +5,10 @@ As on an instance: each non-empty value written to a journal field becomes a `sy
 newest first, `"<time> - <user's name> (Additional comments)\\n<text>\\n\\n"` per entry. The Table API
 shows that history only as a display value (`sysparm_display_value=true|all`); the raw value is ""
 (`render`). The record keeps the history text, so a write that adds an entry is a change.
+
+`comments_and_work_notes` (a task's journal list, type journal_list) reads as both histories merged,
+newest first, the way the form's activity stream shows them; written, it is ignored (it has no entries
+of its own). [unc: an instance's display value of the journal list; taken from the activity formatter]
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ if TYPE_CHECKING:
     from sandbox.servicenow.tables import Table
 
 LABELS = {"comments": "Additional comments", "work_notes": "Work notes"}
+COMBINED = "comments_and_work_notes"
 JOURNAL_TABLE = "sys_journal_field"
 
 
 def add_entries(store: Store, table: Table, rec: dict[str, str], old: dict[str, str] | None,
                 sent: dict[str, str], user: str, now: str) -> None:
     """Turn journal values in `sent` into entries: rows of sys_journal_field and `rec`'s history text."""
+    combined = table.kinds.get(COMBINED) == "journal"
+    if combined:
+        rec[COMBINED] = (old or {}).get(COMBINED, "")
     for name, label in LABELS.items():
         if table.kinds.get(name) != "journal":
             continue
@@ -30,7 +38,10 @@ def add_entries(store: Store, table: Table, rec: dict[str, str], old: dict[str, 
         rec[name] = history
         if not text.strip():
             continue
-        rec[name] = f"{now} - {user_full_name(store, user)} ({label})\n{text}\n\n{history}"
+        entry = f"{now} - {user_full_name(store, user)} ({label})\n{text}\n\n"
+        rec[name] = entry + history
+        if combined:
+            rec[COMBINED] = entry + rec[COMBINED]
         store.tables[JOURNAL_TABLE].append({
             "sys_id": store.new_sys_id(), "element": name, "element_id": rec["sys_id"], "name": table.name,
             "value": text, "sys_created_on": now, "sys_created_by": user, "sys_updated_on": now,
