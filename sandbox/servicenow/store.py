@@ -119,24 +119,42 @@ class Store:
 
     def from_display(self, table: Table, values: dict[str, Any]) -> dict[str, Any]:
         """``sysparm_input_display_value=true``: choice labels become their values and reference display
-        values the sys_id of the referenced record with that display value (a sys_id is taken as is;
-        an unmatched value is stored as given, as the platform does)."""
+        values the sys_id of the referenced record (`resolve_references`)."""
+        out = self.resolve_references(table, values)
+        for name, raw in values.items():
+            field = table.schema.get(name)
+            if field is None or raw is None or isinstance(raw, dict | list) or not field.choices:
+                continue
+            text = to_text(raw)  # the label as written, else in any case (`state=closed`, as documented)
+            out[name] = next((v for v, label in field.choices.items() if label == text),
+                             next((v for v, label in field.choices.items() if label.lower() == text.lower()), text))
+        return out
+
+    def resolve_references(self, table: Table, values: dict[str, Any]) -> dict[str, Any]:
+        """A reference field written with something that is not a sys_id of the referenced table takes
+        the sys_id of the record whose display value it is (`assigned_to: "Beth Anglin"`), with or
+        without sysparm_input_display_value, as GlideElementReference.setValue does; a value that names
+        no record is stored as given (an invalid reference, as the platform does). [unc: with several
+        records of that display value the instance takes one of them; here the first created]"""
         out = dict(values)
         for name, raw in values.items():
             field = table.schema.get(name)
-            if field is None or raw is None or isinstance(raw, dict | list):
+            if field is None or field.kind != "reference" or not field.ref or raw is None or isinstance(raw, list):
                 continue
             text = to_text(raw)
-            if field.choices:  # the label as written, else in any case (`state=closed`, as documented)
-                out[name] = next((v for v, label in field.choices.items() if label == text),
-                                 next((v for v, label in field.choices.items() if label.lower() == text.lower()),
-                                      text))
-            elif field.kind == "reference" and field.ref and text and self.locate(field.ref, text) is None:
-                ref = self.tables.get(field.ref)
-                if ref is not None and ref.schema.display in ref.pos:
-                    col = ref.pos[ref.schema.display]
-                    match = next((t[0] for t in ref.rows if t is not None and t[col] == text), None)
-                    out[name] = match if match is not None else text
+            if not text or self.locate(field.ref, text) is not None:
+                continue
+            source = self.source(field.ref)
+            parts = [] if source is None else [source] if isinstance(source, Table) else source.parts
+            for part in parts:
+                if part.schema.display not in part.pos:
+                    continue
+                col = part.pos[part.schema.display]
+                match = next((t[0] for t in part.rows if t is not None and t[col] == text
+                              and self.locate(field.ref, t[0]) is not None), None)
+                if match is not None:
+                    out[name] = match
+                    break
         return out
 
     def user_sys_id(self, user_name: str) -> str:
@@ -167,6 +185,7 @@ class Store:
         """Create a record like POST does (through a CMDB class table: a cmdb_ci of that class); returns
         (table, row)."""
         table = self.class_views[name].parts[0] if name in self.class_views else self.tables[name]
+        values = self.resolve_references(table, values)
         now = self.clock.now_str()
         sys_id = to_text(values.get("sys_id", "")).lower()
         if sys_id and (not _SYS_ID.match(sys_id) or self.locate("task", sys_id) or table.row_of(sys_id) is not None):
@@ -194,7 +213,7 @@ class Store:
         leaves sys_updated_on, sys_updated_by and sys_mod_count as they were."""
         old = table.record(row)
         now = self.clock.now_str()
-        clean = self._clean(table, values)
+        clean = self._clean(table, self.resolve_references(table, values))
         rec = {**old, **clean}
         add_entries(self, table, rec, old, clean, user, now)
         apply_rules(table.name, old, rec, values, now, self.user_sys_id(user))
