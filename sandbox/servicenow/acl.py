@@ -12,6 +12,8 @@ but snc_internal (sys_user_has_role, read live) is a self-service user. For such
   sc_cart_item rows; the attachments of the records it may read; nothing of other tables. A list
   answers the rows it may read (X-Total-Count counts those), a single record it may not read answers
   404 "Record doesn't exist or ACL restricts the record retrieval", like a missing one;
+- sys_properties (`ADMIN_TABLES`) is every non-admin's "nothing": no rows, 404, writes 403, whatever
+  other roles the caller holds (the integration user too);
 - it may insert incidents (self-service) and attach files to the records it may read, and nothing
   else; updates and deletes answer 403 {"error": {"message": "Operation Failed", "detail": "ACL
   Exception Update Failed due to security constraints"}, "status": "failure"} (Insert / Delete
@@ -37,6 +39,11 @@ if TYPE_CHECKING:
 OPEN_TABLES = frozenset({"sys_user", "sys_user_group", "sc_cat_item"})
 OWN_FIELDS = ("opened_by", "caller_id", "requested_for", "user")
 SELF_SERVICE_INSERT = frozenset({"incident"})
+ADMIN_TABLES = frozenset({"sys_properties"})  # base ACLs: read and write need the admin role
+
+
+def is_admin(store: Store, user: str) -> bool:
+    return "admin" in roles.names_by_user(store).get(store.user_sys_id(user), "").split(",")
 
 
 def self_service(store: Store, user: str) -> str | None:
@@ -50,6 +57,8 @@ def self_service(store: Store, user: str) -> str | None:
 
 def row_filter(store: Store, source: Table | TaskView, user: str) -> Callable[[int], bool] | None:
     """None when the caller may read every row of `source`, else the test of a row it may read."""
+    if source.name in ADMIN_TABLES:
+        return None if is_admin(store, user) else (lambda r: False)
     me = self_service(store, user)
     if me is None or source.name in OPEN_TABLES:
         return None
@@ -75,7 +84,10 @@ def row_filter(store: Store, source: Table | TaskView, user: str) -> Callable[[i
 
 
 def check_write(store: Store, table: str, operation: str, user: str) -> None:
-    """403 when a self-service caller may not `operation` ("Insert", "Update", "Delete") on `table`."""
+    """403 when a self-service caller may not `operation` ("Insert", "Update", "Delete") on `table`, or
+    a caller without admin on an admin-only table."""
+    if table in ADMIN_TABLES and not is_admin(store, user):
+        raise HTTPError(403, "Operation Failed", f"ACL Exception {operation} Failed due to security constraints")
     if self_service(store, user) is None or (operation == "Insert" and table in SELF_SERVICE_INSERT):
         return
     raise HTTPError(403, "Operation Failed", f"ACL Exception {operation} Failed due to security constraints")

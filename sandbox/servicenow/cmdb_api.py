@@ -4,9 +4,10 @@ tables (`ci_classes`).
 GET list: `{"result": [{"sys_id", "name"}]}` (sysparm_query, sysparm_limit default 1000,
 sysparm_offset; X-Total-Count). GET one: `{"result": {"attributes": {...}, "outbound_relations": [],
 "inbound_relations": []}}`, attributes as the Table API renders raw values. POST (201) and PATCH/PUT
-take `{"attributes": {...}, "source": "..."}`; `source` is required, as documented. The sandbox keeps
-no CI relationships (cmdb_rel_ci), so both relation lists are always empty. Another table's name
-answers 400.
+take `{"attributes": {...}, "source": "..."}`; `source` is required, as documented. The relation lists
+come from cmdb_rel_ci: outbound = the CI is the parent, inbound = the child, each
+`{"sys_id", "type": {"link", "value", "display_value"}, "target": {"link", "value", "display_value"}}`
+(the target a link to the other CI's instance record). Another table's name answers 400.
 """
 
 from __future__ import annotations
@@ -52,8 +53,27 @@ class CmdbInstanceAPI:
 
     def _one(self, req: Request, table: Table, row: int, status: int = 200) -> Response:
         attributes = json.loads(render_rows(table, [row], Mode("false"), req.base_url, self.store)[0])
-        return json_response({"result": {"outbound_relations": [], "attributes": attributes,
-                                         "inbound_relations": []}}, status)
+        return json_response({"result": {"outbound_relations": self._relations(req, attributes["sys_id"], "parent"),
+                                         "attributes": attributes,
+                                         "inbound_relations": self._relations(req, attributes["sys_id"], "child")}},
+                             status)
+
+    def _relations(self, req: Request, ci: str, side: str) -> list[dict[str, Any]]:
+        rels = self.store.tables["cmdb_rel_ci"]
+        this, kind = rels.getter(side), rels.getter("type")
+        other = rels.getter("child" if side == "parent" else "parent")
+        out = []
+        for r in rels.alive_rows():
+            if this(r) != ci:
+                continue
+            target = self.store.locate("cmdb_ci", other(r))
+            cls = target[0].record(target[1])["sys_class_name"] if target else "cmdb_ci"
+            out.append({"sys_id": rels.getter("sys_id")(r), "type": {
+                "link": f"{req.base_url}/api/now/table/cmdb_rel_type/{kind(r)}", "value": kind(r),
+                "display_value": self.store.display_of("cmdb_rel_type", kind(r))}, "target": {
+                "link": f"{req.base_url}/api/now/cmdb/instance/{cls}/{other(r)}", "value": other(r),
+                "display_value": self.store.display_of("cmdb_ci", other(r))}})
+        return out
 
     def _body(self, req: Request) -> dict[str, Any]:
         try:

@@ -137,6 +137,18 @@ class ServiceNowSandbox(Sandbox):
         with self._sessions_lock:
             self.concurrency_peak = 0
 
+    def start(self) -> ServiceNowSandbox:
+        """Serve (base class); the instance's glide.servlet.uri property becomes this address."""
+        super().start()
+        with self.store.lock:
+            self.store.instance_uri = f"{self.url}/"
+            props = self.store.tables["sys_properties"]
+            name, value = props.getter("name"), props.pos["value"]
+            for r in props.alive_rows():
+                if name(r) == "glide.servlet.uri" and props.rows[r][value] != self.store.instance_uri:  # type: ignore[index]
+                    props.replace(r, {"value": self.store.instance_uri})
+        return self
+
     def stop(self) -> None:
         self.outbound.stop()
         super().stop()

@@ -32,6 +32,7 @@ from sandbox.servicenow.meta_tables import META_SCHEMAS, meta_rows
 from sandbox.servicenow.reference_data import REFERENCE_SCHEMAS, reference_rows
 from sandbox.servicenow.rules import apply_rules
 from sandbox.servicenow.schema import SCHEMAS, SYSTEM_FIELDS, TASK_CHILDREN
+from sandbox.servicenow.system_tables import DEFAULT_URI, SYSTEM_SCHEMAS, system_rows
 from sandbox.servicenow.tables import Table, TaskView
 
 _SYS_ID = re.compile(r"[0-9a-f]{32}\Z")
@@ -66,13 +67,15 @@ class Store:
         self.seed, self.size, self.anchor, self.integration_user = seed, size, anchor, integration_user
         # (table, operation, record) after each committed write: the outbound REST messages listen here
         self.listeners: list[Callable[[str, str, dict[str, str]], None]] = []
+        self.instance_uri = DEFAULT_URI  # glide.servlet.uri (the sandbox's address once it serves)
         self.load(generate(seed, size, anchor, integration_user))
 
     def load(self, ds: Dataset) -> None:
         with self.lock:
             schemas = {**SCHEMAS, **IMPORT_SCHEMAS, "sys_audit": audit.AUDIT_SCHEMA, **CONFLICT_SCHEMAS, **CART_SCHEMAS,
-                       **REFERENCE_SCHEMAS}
-            rows = {**meta_rows(schemas.values()), **reference_rows(), **ds.rows}
+                       **REFERENCE_SCHEMAS, **SYSTEM_SCHEMAS}
+            system = system_rows(SCHEMAS["cmdb_ci"].names, ds.rows.get("cmdb_ci", []), self.instance_uri)
+            rows = {**meta_rows(schemas.values()), **reference_rows(), **system, **ds.rows}
             schemas.update(META_SCHEMAS)
             self.tables = {name: Table(schemas[name], rows.get(name, []), self) for name in schemas}
             self.view = TaskView(self.tables["task"], [self.tables[c] for c in TASK_CHILDREN])

@@ -22,7 +22,11 @@ def test_cmdb_instance_api_lists_reads_creates_and_updates(client, sn_session):
                                                         "sysparm_limit": 5})
     assert [x["sys_id"] for x in r.json()["result"]] == [linux[0]["sys_id"]]
     one = sn_session.get(f"{url}/cmdb_ci_linux_server/{linux[0]['sys_id']}").json()["result"]
-    assert one["inbound_relations"] == one["outbound_relations"] == []
+    rels = sb.records("cmdb_rel_ci")  # round 8: the relation lists read cmdb_rel_ci
+    assert [x["target"]["value"] for x in one["outbound_relations"]] == [
+        x["child"] for x in rels if x["parent"] == linux[0]["sys_id"]]
+    assert [x["target"]["value"] for x in one["inbound_relations"]] == [
+        x["parent"] for x in rels if x["child"] == linux[0]["sys_id"]]
     assert one["attributes"]["serial_number"] == linux[0]["serial_number"]
     if linux[0]["support_group"]:
         assert one["attributes"]["support_group"]["value"] == linux[0]["support_group"]
