@@ -2,7 +2,8 @@
 
 List: sysparm_query / name=value filters, sysparm_limit (default 10000), sysparm_offset,
 sysparm_fields, sysparm_display_value, sysparm_exclude_reference_link,
-sysparm_suppress_pagination_header, sysparm_no_count; answers with X-Total-Count and a Link header
+sysparm_suppress_pagination_header, sysparm_no_count, sysparm_view (`views`); answers with X-Total-Count
+and a Link header
 (first/prev/next/last; prev is offset - limit, negative on the first page as on an instance; next
 omitted on the last page; no header for a single page). v1 answers 404
 for an empty result, v2 and unversioned answer 200 with []. Single records: GET, POST (201 +
@@ -25,6 +26,7 @@ from sandbox.servicenow.query import Query, parse
 from sandbox.servicenow.query_ops import personalize
 from sandbox.servicenow.render import MALFORMED_VARIANTS, Mode, render_rows
 from sandbox.servicenow.tables import Table, TaskView
+from sandbox.servicenow.views import view_fields
 from sandbox.servicenow.xml_format import parse_body, sends_xml
 
 if TYPE_CHECKING:
@@ -48,9 +50,12 @@ def int_param(query: dict[str, str], name: str, default: int) -> int:
         raise HTTPError(400, f"Invalid value for {name}", f"{raw!r} is not an integer") from exc
 
 
-def mode_of(query: dict[str, str], version: str = "") -> Mode:
+def mode_of(query: dict[str, str], version: str = "", table: str = "") -> Mode:
+    """How records render; without sysparm_fields a sysparm_view picks the fields (`views`)."""
     display = (query.get("sysparm_display_value") or "false").strip().lower()
     fields = tuple(f.strip() for f in query.get("sysparm_fields", "").split(",") if f.strip()) or None
+    if fields is None and query.get("sysparm_view"):
+        fields = view_fields(table, query["sysparm_view"])
     return Mode(display if display in ("true", "all") else "false",
                 flag(query.get("sysparm_exclude_reference_link")), fields, version)
 
@@ -150,7 +155,7 @@ class TableAPI:
                          headers: list[tuple[str, str]] | None = None) -> Response:
         if flag(req.header("X-no-response-body")) and req.method != "GET":
             return Response(status, b"", headers=list(headers or []))
-        mode = mode_of(req.query, req.params.get("version") or "")
+        mode = mode_of(req.query, req.params.get("version") or "", req.params.get("table", ""))
         body = b'{"result":' + self.render(table, [row], mode, req.base_url)[0] + b"}"
         return Response(status, body, headers=list(headers or []))
 
@@ -181,7 +186,7 @@ class TableAPI:
         if offset < 0 or limit < 0:
             raise HTTPError(400, "Invalid pagination parameters", "sysparm_offset/sysparm_limit must be >= 0")
         query = build_query(self.store, req, source, user)
-        mode = mode_of(q, req.params.get("version") or "")
+        mode = mode_of(q, req.params.get("version") or "", req.params["table"])
         with self.store.lock:
             self._faults_while_paging(source)
             rows = self.store.engine.run(source, query)
