@@ -38,6 +38,7 @@ from sandbox.servicenow.cmdb_api import CmdbInstanceAPI
 from sandbox.servicenow.imports import ImportSetAPI
 from sandbox.servicenow.jsonv2 import JSONv2, is_jsonv2
 from sandbox.servicenow.outbound import OutboundMessages
+from sandbox.servicenow.query import parse
 from sandbox.servicenow.stats import StatsAPI
 from sandbox.servicenow.store import Store
 from sandbox.servicenow.tables import Table
@@ -189,6 +190,8 @@ class ServiceNowSandbox(Sandbox):
         if req.method != "GET":
             raise HTTPError(405, "Method not Supported", f"{req.method} {req.path}")
         table, sys_id = req.params["form"], req.query.get("sys_id", "")
+        if table.endswith("_list") and self.store.source(table[:-5]) is not None:
+            return self._list_view(table[:-5], req.query.get("sysparm_query", ""))
         record = self.get(table, sys_id) if sys_id and self.store.source(table) is not None else None
         if record is None:
             return Response(404, b"<html><body>Record not found</body></html>", "text/html")
@@ -196,6 +199,18 @@ class ServiceNowSandbox(Sandbox):
                             f"{record.get('short_description') or ''}")
         return Response(200, f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
                         .encode(), "text/html")
+
+    def _list_view(self, table: str, query: str) -> Response:
+        """The list a link from GlideRecord.get_link_list opens (`/incident_list.do?sysparm_query=`):
+        200 HTML with the matching records' numbers (or names) and their count."""
+        with self.store.lock:
+            source = self.store.source(table)
+            rows = self.store.engine.run(source, parse(query, self.store.clock.now()))
+            label = source.getter("number" if source.has_field("number") else "sys_id")  # type: ignore[union-attr]
+            items = "".join(f"<li>{html.escape(label(r))}</li>" for r in rows[:100])
+        title = html.escape(f"{table} ({len(rows)})")
+        return Response(200, f"<html><head><title>{title}</title></head><body><h1>{title}</h1><ul>{items}</ul>"
+                             f"</body></html>".encode(), "text/html")
 
     # --- Python API ----------------------------------------------------------------------------
     @property
