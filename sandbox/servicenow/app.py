@@ -25,6 +25,7 @@ from sandbox.servicenow import acl
 from sandbox.servicenow.query import Query, parse
 from sandbox.servicenow.query_ops import personalize
 from sandbox.servicenow.render import MALFORMED_VARIANTS, Mode, render_rows
+from sandbox.servicenow.system_tables import matches_nothing
 from sandbox.servicenow.tables import Table, TaskView
 from sandbox.servicenow.views import view_fields
 from sandbox.servicenow.xml_format import parse_body, sends_xml
@@ -189,7 +190,7 @@ class TableAPI:
         mode = mode_of(q, req.params.get("version") or "", req.params["table"])
         with self.store.lock:
             self._faults_while_paging(source)
-            rows = self.store.engine.run(source, query)
+            rows = [] if matches_nothing(self.store, source, query) else self.store.engine.run(source, query)
             allowed = acl.row_filter(self.store, source, user)
             if allowed is not None:
                 rows = [r for r in rows if allowed(r)]

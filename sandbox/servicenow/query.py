@@ -19,7 +19,10 @@ ISNOTEMPTY, ANYTHING, EMPTYSTRING, BETWEEN (a@b), SAMEAS, NSAMEAS, CONTAINS / DO
 INSTANCEOF, field comparisons (GT_FIELD...; `query_ops`), the search term `123TEXTQUERY321=<words>`
 (`query_ops`) and the date operators ON / NOTON,
 RELATIVE.., DATEPART with the `javascript:gs.*` date helpers (resolved in UTC; `dates`). As on a real
-instance, conditions on unknown fields and unknown operators are ignored, not errors.
+instance, conditions on unknown fields and unknown operators are ignored, not errors (unless the system
+property glide.invalid_query.returns_no_rows is true: then such a query matches nothing, `system_tables`).
+The business-rule operators VALCHANGES, CHANGESFROM and CHANGESTO are unknown here: a Table API query
+has no previous value to compare [unc: ignored like any unknown operator].
 Integer fields compare numerically, everything else (datetimes too) as strings; LIKE-style
 operators ignore case. An empty field is NULL in the instance's database, so, as KB0715430 says, "is
 not" (!=), "is not one of" (NOT IN), "is same as" and "is different from" (SAMEAS / NSAMEAS) never
@@ -97,6 +100,7 @@ class Query:
     order: tuple[tuple[str, bool], ...]  # (field, descending)
     joins: tuple[Join, ...] = ()
     related: tuple[Related, ...] = ()
+    ignored: tuple[str, ...] = ()  # conditions dropped as unparseable (unknown operators)
 
 
 def invalid(detail: str) -> HTTPError:
@@ -116,6 +120,7 @@ def parse(text: str, now: datetime) -> Query:
     blocks: list[Terms] = []
     order: list[tuple[str, bool]] = []
     joins: list[Join] = []
+    ignored: list[str] = []
     for block_text in text.split("^NQ"):
         terms: list[list[Condition]] = []
         for raw in block_text.split("^"):
@@ -136,13 +141,14 @@ def parse(text: str, now: datetime) -> Query:
             else:
                 cond = _condition(body, now)  # a leading ^OR (nothing before it) is a plain condition
             if cond is None:
+                ignored.append(body)
                 continue
             if is_or:
                 terms[-1].append(cond)
             else:
                 terms.append([cond])
         blocks.append(tuple(tuple(t) for t in terms))
-    return Query(tuple(b for b in blocks if b) or ((),), tuple(order), tuple(joins), tuple(related))
+    return Query(tuple(b for b in blocks if b) or ((),), tuple(order), tuple(joins), tuple(related), tuple(ignored))
 
 
 def _condition(part: str, now: datetime) -> Condition | None:

@@ -10,16 +10,21 @@ cmdb_rel_type has the base system's common relationship types ("Depends on::Used
 database runs on a server and some applications depend on a database. Rows derive from the seeded CIs
 (MD5 sys_ids of their content, a fixed 2020 date), so they neither depend on nor move the seed's random
 stream. The CMDB Instance API reads its inbound/outbound relations from cmdb_rel_ci (`cmdb_api`).
+Set to true (by an admin), glide.invalid_query.returns_no_rows makes Table API lists answer no rows for
+a query with a condition they would otherwise ignore (`matches_nothing`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
+from sandbox.servicenow.query import Query
 from sandbox.servicenow.schema import SYS_FIELDS, Field, TableSchema
 
 SINCE = "2020-01-01 00:00:00"
 DEFAULT_URI = "https://sandbox.service-now.com/"
+INVALID_QUERY_PROPERTY = "glide.invalid_query.returns_no_rows"
 
 
 def _f(name: str, kind: str = "string", ref: str | None = None) -> Field:
@@ -51,7 +56,7 @@ PROPERTIES = (  # name, value, type, description
     ("glide.sys.date_format", "yyyy-MM-dd", "string", "System date format"),
     ("glide.sys.time_format", "HH:mm:ss", "string", "System time format"),
     ("glide.sys.default.tz", "UTC", "string", "System time zone for all users unless overridden"),
-    ("glide.invalid_query.returns_no_rows", "false", "boolean",
+    (INVALID_QUERY_PROPERTY, "false", "boolean",
      "Return no rows for a query with an invalid condition instead of ignoring the condition"),
     ("glide.rest.query.max_results", "10000", "integer", "Default maximum rows a Table API list returns"),
     ("com.glide.attachment.max_size", "1024", "integer", "Maximum attachment size in megabytes"),
@@ -98,3 +103,20 @@ def system_rows(ci_names: list[str], cis: list[tuple[str, ...]], uri: str = DEFA
     rels = [_row("cmdb_rel_ci", {"sys_id": sys_id("cmdb_rel_ci", p, c, t), "parent": p, "child": c, "type": types[t]})
             for p, c, t in links]
     return {"sys_properties": props, "cmdb_rel_type": rel_types, "cmdb_rel_ci": rels}
+
+
+def property_value(store: Any, name: str, default: str = "") -> str:
+    """The value of the sys_properties row `name` (`default` when there is none)."""
+    props = store.tables["sys_properties"]
+    names, values = props.getter("name"), props.getter("value")
+    return next((values(r) for r in props.alive_rows() if names(r) == name), default)
+
+
+def matches_nothing(store: Any, source: Any, query: Query) -> bool:
+    """glide.invalid_query.returns_no_rows=true: a query with a condition the instance cannot evaluate (an
+    unknown operator, an unknown field) answers no rows instead of ignoring that condition, as the property
+    is documented to do."""
+    if property_value(store, INVALID_QUERY_PROPERTY, "false").strip().lower() != "true":
+        return False
+    fields = [c.field for block in query.blocks for term in block for c in term if c.op not in ("JOIN", "TEXTQUERY")]
+    return bool(query.ignored) or not all(source.has_field(f) for f in fields)

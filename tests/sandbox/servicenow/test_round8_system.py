@@ -91,6 +91,7 @@ def test_sysparm_view_limits_fields_unless_sysparm_fields_is_given(env):
 
 
 def test_change_operators_are_ignored_like_other_conditions_a_query_cannot_evaluate(env):
+    """Unless glide.invalid_query.returns_no_rows is true, as documented for invalid queries."""
     sb, client, _ = env
     total = len(sb.records("incident"))
     active = sum(r["active"] == "true" for r in sb.records("incident"))
@@ -103,6 +104,22 @@ def test_change_operators_are_ignored_like_other_conditions_a_query_cannot_evalu
         gr.add_encoded_query(f"active=true^{condition}")
         gr.query()
         assert gr.get_row_count() == active
+
+    # glide.invalid_query.returns_no_rows=true (an admin's change): such a query matches nothing
+    prop = next(r for r in sb.records("sys_properties") if r["name"] == "glide.invalid_query.returns_no_rows")
+    sb.add_user("sys.admin", "Adm-1", roles=("admin",))
+    r = requests.patch(f"{sb.url}/api/now/table/sys_properties/{prop['sys_id']}", auth=("sys.admin", "Adm-1"),
+                       json={"value": "true"}, verify=sb.ca_bundle, timeout=10)
+    assert r.status_code == 200
+    for query, expected in (("active=true^stateVALCHANGES", 0), ("active=true^no_such_field=1", 0),
+                            ("active=true", active), ("caller_id.name!=x^ORDERBYnumber", None)):
+        gr = client.GlideRecord("incident")
+        gr.add_encoded_query(query)
+        gr.query()
+        if expected is not None:
+            assert gr.get_row_count() == expected, query
+        else:
+            assert gr.get_row_count() > 0, query
 
 
 def test_get_link_and_get_link_list_open_pages(env):
