@@ -9,7 +9,8 @@ ACLs (a subset of the base system's, enough for the "user without roles" case): 
 but snc_internal (sys_user_has_role, read live) is a self-service user. For such a user
 - the Table API lists and reads only the records the ACLs let it read: the task records it opened, is
   the caller of or the requested_for of; sys_user, sys_user_group, sc_cat_item and its own sc_cart /
-  sc_cart_item rows; the attachments of the records it may read; nothing of other tables. A list
+  sc_cart_item rows; the attachments of the records it may read and their additional comments
+  (sys_journal_field rows of element comments, not work_notes); nothing of other tables. A list
   answers the rows it may read (X-Total-Count counts those), a single record it may not read answers
   404 "Record doesn't exist or ACL restricts the record retrieval", like a missing one;
 - sys_properties (`ADMIN_TABLES`) is every non-admin's "nothing": no rows, 404, writes 403, whatever
@@ -71,6 +72,15 @@ def row_filter(store: Store, source: Table | TaskView, user: str) -> Callable[[i
             return found is not None and (test is None or test(found[1]))
 
         return parent_visible
+    if source.name == "sys_journal_field":  # the comments (not work notes) of the records it may read
+        names, ids, element = source.getter("name"), source.getter("element_id"), source.getter("element")
+
+        def comment_visible(r: int) -> bool:
+            found = store.locate(names(r), ids(r)) if element(r) == "comments" and names(r) in store.tables else None
+            test = row_filter(store, found[0], user) if found else None
+            return found is not None and (test is None or test(found[1]))
+
+        return comment_visible
     if source.name in ("task", *TASK_CHILDREN, "sc_cart", "sc_cart_item"):
         if source.name == "sc_cart_item":
             carts = store.tables["sc_cart"]

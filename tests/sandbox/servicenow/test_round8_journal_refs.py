@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pysnc
 import pytest
 
 ENTRY = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - ([^\n]+?) \((Additional comments|Work notes)\)\n(.*?)\n\n"
@@ -106,3 +107,22 @@ def test_reference_fields_take_a_display_value_and_resolve_it_to_the_sys_id(env)
     out = r.json()["result"]
     assert out["assigned_to"]["value"] == one["sys_id"] and out["assigned_to"]["display_value"] == one["name"]
     assert (out["urgency"]["value"], out["state"]["value"]) == ("1", "2")
+
+
+def test_a_user_without_roles_reads_the_comments_of_its_own_records_only(env):
+    sb, client, _ = env
+    me = sb.add_user("ess.journal", "Ess-1")
+    mine = sb.insert("incident", {"short_description": "My screen", "caller_id": me["sys_id"]})
+    other = sb.records("incident")[0]["sys_id"]
+    for sid in (mine["sys_id"], other):
+        sb.update("incident", sid, {"comments": "visible to the caller", "work_notes": "internal"})
+    everything = client.GlideRecord("sys_journal_field")
+    everything.add_query("element_id", "IN", f"{mine['sys_id']},{other}")
+    everything.query()
+    assert everything.get_row_count() == 4
+    ess = pysnc.ServiceNowClient(sb.url, ("ess.journal", "Ess-1"), verify=sb.ca_bundle)
+    gr = ess.GlideRecord("sys_journal_field")
+    gr.add_query("element_id", "IN", f"{mine['sys_id']},{other}")
+    gr.query()
+    assert [(x.element_id.get_value(), x.element.get_value(), x.value.get_value()) for x in gr] == [
+        (mine["sys_id"], "comments", "visible to the caller")]
