@@ -40,6 +40,7 @@ LABELS = {"sys_id": "Sys ID", "sys_created_on": "Created", "sys_created_by": "Cr
           "sys_updated_by": "Updated by", "sys_mod_count": "Updates", "sys_class_name": "Class", "sys_tags": "Tags",
           "sys_domain": "Domain", "cmdb_ci": "Configuration item", "caller_id": "Caller", "opened_at": "Opened",
           "closed_at": "Closed", "work_notes": "Work notes", "comments": "Additional comments",
+          "comments_and_work_notes": "Comments and Work notes",
           "rfc": "Change Request", "problem_id": "Problem", "parent": "Parent"}
 TABLE_LABELS = {"task": "Task", "incident": "Incident", "change_request": "Change Request", "sc_request": "Request",
                 "sc_task": "Catalog Task", "sc_req_item": "Requested Item", "sc_cat_item": "Catalog Item",
@@ -91,7 +92,8 @@ def meta_rows(schemas: Iterable[TableSchema]) -> dict[str, list[tuple[str, ...]]
                 fields.append(_row(META_SCHEMAS["sys_dictionary"], {
                     "sys_id": _id("sys_dictionary", name, f.name), "name": name, "element": f.name,
                     "column_label": _label(f.name),
-                    "internal_type": "GUID" if f.name == "sys_id" else TYPES.get(f.kind, "string"),
+                    "internal_type": "GUID" if f.name == "sys_id" else "journal_list"
+                    if f.name == "comments_and_work_notes" else TYPES.get(f.kind, "string"),
                     "reference": f.ref or "", "max_length": "32" if f.kind == "reference" else "40",
                     "mandatory": "false", "read_only": "true" if f.name.startswith("sys_") else "false",
                     "active": "true", "display": "true" if f.name == s.display else "false",

@@ -65,6 +65,10 @@ def test_journal_writes_add_entries_read_newest_first_and_query_sys_journal_fiel
         ("incident", sid, "integration.user")}
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", x["sys_created_on"]) for x in rows)
 
+    column = s.get(f"{sb.url}/api/now/table/sys_dictionary", params={
+        "sysparm_query": "name=task^element=comments_and_work_notes", "sysparm_fields": "internal_type"})
+    assert column.json()["result"] == [{"internal_type": "journal_list"}]
+
     # the journal list is not written itself: a write to it adds no entry
     s.patch(f"{sb.url}/api/now/table/incident/{sid}", json={"comments_and_work_notes": "ignored"})
     assert len(s.get(f"{sb.url}/api/now/table/sys_journal_field",
