@@ -130,6 +130,8 @@ class Renderer:
                                "filename": a.filename, "author": self.user(a.author), "created": jira_ts(a.created),
                                "size": len(a.data), "mimeType": a.mime_type,
                                "content": f"{self.api}/attachment/content/{a.id}"}
+        if a.mime_type.startswith("image/"):  # images only (`routes_media`)
+            out["thumbnail"] = f"{self.api}/attachment/thumbnail/{a.id}"
         if meta:
             out["properties"] = {}
         return out

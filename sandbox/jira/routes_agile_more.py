@@ -1,7 +1,9 @@
 """More of Jira Software (Agile 1.0): deleting sprints, epics (move issues in and out, issues without an
 epic, a board's epic issues), the Agile issue bean and its estimation, a board's projects and versions.
 
-- DELETE `/sprint/{id}` (204; its issues go back to the backlog).
+- DELETE `/sprint/{id}` (204; its issues go back to the backlog). POST `/sprint/{id}/swap`
+  `{"sprintToSwapWith"}` (204): the two sprints trade places in their board's sprint list (404 when either
+  does not exist, 400 without a sprint id [unc: wording]; sprints of any state and board may be swapped [unc]).
 - POST `/epic/{epic}/issue` `{"issues"}` (204; sub-tasks and epics cannot be moved: 400),
   GET/POST `/epic/none/issue` (issues without an epic / remove issues from their epic),
   GET `/board/{b}/epic/{epic}/issue`, GET `/board/{b}/epic/none/issue`.
@@ -40,6 +42,24 @@ def register(sb: JiraSandbox) -> None:
             sb.store.update(issue.id, {"sprints": tuple(s for s in issue.sprints if s != sid)}, c.user)
         with sb.store.lock:
             sb.store.sprints.pop(sid, None)
+        return Response(status=204)
+
+    def swap_sprint(c: Call) -> Response:
+        sid = int(c.p["sprint"])
+        other = c.obj().get("sprintToSwapWith")
+        if isinstance(other, bool) or not isinstance(other, int | str) or not str(other).isdigit():
+            raise fail(400, None, {"sprintToSwapWith": "The sprint to swap with must be given."})  # [unc]
+        other = int(other)
+        with sb.store.lock:
+            for ident in (sid, other):
+                if ident not in sb.store.sprints:
+                    raise fail(404, f"Sprint with id {ident} does not exist or you do not have permission to see it.")
+            order = list(sb.store.sprints.items())
+            keys = [k for k, _ in order]
+            a, b = keys.index(sid), keys.index(other)
+            order[a], order[b] = order[b], order[a]
+            sb.store.sprints.clear()  # the same dict: JQL contexts and renderers hold it
+            sb.store.sprints.update(order)
         return Response(status=204)
 
     def movable(c: Call) -> list[Issue]:
@@ -138,6 +158,7 @@ def register(sb: JiraSandbox) -> None:
         return json_response(paged(beans, c.qint("startAt", 0), c.qint("maxResults", 50, 1, 50)))
 
     sb.route("DELETE", r"/sprint/(?P<sprint>\d+)", delete_sprint, "write", prefix="agile")
+    sb.route("POST", r"/sprint/(?P<sprint>\d+)/swap", swap_sprint, "write", prefix="agile")
     sb.route("GET", r"/epic/none/issue", issues_without_epic, prefix="agile")
     sb.route("POST", r"/epic/none/issue", remove_from_epic, "write", prefix="agile")
     sb.route("POST", r"/epic/(?P<epic>[A-Za-z0-9_-]+)/issue", move_to_epic, "write", prefix="agile")

@@ -4,9 +4,9 @@
   adds the body as HTML, `expand=properties` the (always empty) entity properties. A `visibility` names an
   existing group or project role the caller belongs to, else 400 `errors.commentLevel` (`routes_roles`).
 - Attachments: POST multipart (part `file`, header `X-Atlassian-Token: no-check` or 403 "XSRF check
-  failed"), answered 200 with a JSON array; GET `/attachment/{id}` metadata; GET
-  `/attachment/content/{id}` bytes; DELETE. GET `/secure/issueAttachments/{issueId}.zip` (site path, not
-  under /rest): a zip of the issue's attachments (an empty zip, 22 bytes, when it has none; a repeated
+  failed"), answered 200 with a JSON array; GET `/attachment/{id}` metadata; DELETE (GET
+  `/attachment/content/{id}` is in `routes_media`). GET `/secure/issueAttachments/{issueId}.zip` (site path,
+  not under /rest): a zip of the issue's attachments (an empty zip, 22 bytes, when it has none; a repeated
   file name gets a " (n)" suffix [unc]).
 - Links: POST `/issueLink` (201, empty body; linking an issue to itself is a 400, the same link again changes
   nothing), GET/DELETE `/issueLink/{id}`.
@@ -178,11 +178,6 @@ def register(sb: JiraSandbox, key: str) -> None:
     def attachment_meta(c: Call) -> Response:
         return json_response(c.r.attachment(attachment_or_404(c), meta=True))
 
-    def attachment_content(c: Call) -> Response:
-        att = attachment_or_404(c)
-        return Response(status=200, body=att.data, content_type=att.mime_type,
-                        headers=[("Content-Disposition", disposition(att.filename))])
-
     def attachments_zip(c: Call) -> Response:
         issue = sb.store.resolve(c.p["issue"])
         if issue is None:
@@ -245,7 +240,6 @@ def register(sb: JiraSandbox, key: str) -> None:
     sb.route("POST", key + r"/attachments", add_attachment, "write")
     sb.route("GET", r"/attachment/(?P<attachment>[^/]+)", attachment_meta)
     sb.route("DELETE", r"/attachment/(?P<attachment>[^/]+)", attachment_delete, "write")
-    sb.route("GET", r"/attachment/content/(?P<attachment>[^/]+)", attachment_content)
     sb.route("GET", r"/secure/issueAttachments/(?P<issue>\d+)\.zip", attachments_zip, prefix="none")
     sb.route("POST", r"/issueLink", add_link, "write")
     sb.route("GET", r"/issueLink/(?P<link>[^/]+)", get_link)

@@ -231,6 +231,8 @@ def register(sb: JiraSandbox) -> None:
         least = _RANK[_PROJECT[key][2]]
         return any(any(_RANK[r] >= least and in_role(user, p, r) for r in (ADMINS, MEMBER, VIEWER)) for p in projects)
 
+    sb.holds = holds  # type: ignore[attr-defined]  # JQL sanitizing (`routes_jql_match`)
+
     def my_permissions(c: Call) -> Response:
         raw = ",".join(c.qlist("permissions"))
         keys = [k.strip().upper() for k in raw.split(",") if k.strip()]

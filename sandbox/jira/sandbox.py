@@ -31,7 +31,9 @@ from sandbox.jira import (
     routes_agile,
     routes_agile_board_more,
     routes_agile_more,
+    routes_archive,
     routes_boards,
+    routes_bulk_edit,
     routes_bulk_reads,
     routes_catalog_search,
     routes_config,
@@ -42,8 +44,10 @@ from sandbox.jira import (
     routes_groups,
     routes_issues,
     routes_issuetypes,
+    routes_jql_match,
     routes_jql_tools,
     routes_lookup,
+    routes_media,
     routes_meta,
     routes_more,
     routes_platform,
@@ -142,6 +146,8 @@ class JiraSandbox(Sandbox):
 
     # --- routing ---------------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:
+        for early in (routes_archive, routes_bulk_edit, routes_jql_match, routes_media):  # before `/issue/{key}` etc.
+            early.register(self)
         routes_site_config.register(self)
         routes_project_admin.register(self)
         routes_catalog_search.register(self)
