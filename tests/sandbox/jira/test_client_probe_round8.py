@@ -188,3 +188,25 @@ def test_attachment_redirects_and_thumbnails(sb, s, pyc, atl):
     missing = s.get(f"{api}/attachment/thumbnail/{text.id}", params={"fallbackToDefault": "false"})
     assert missing.status_code == 404
     assert s.get(f"{api}/attachment/thumbnail/99999999").status_code == 404
+
+
+def test_atlassian_jira_cloud_methods(sb, jc, pyc):
+    """atlassian-python-api's JiraCloud wrappers of the same endpoints (they decode JSON or return text)."""
+    text = pyc.add_attachment("SEC-3", io.BytesIO(b"plain words"), filename="a.txt")
+    assert jc.get_attachment_content(text.id) == "plain words"  # followed the 303
+    assert jc.get_attachment_content(text.id, redirect=False) == "plain words"
+    with pytest.raises(requests.HTTPError) as no_thumb:
+        jc.get_attachment_thumbnail(text.id, fallback_to_default=False)
+    assert no_thumb.value.response.status_code == 404
+    assert jc.match_issues(data={"issueIds": [10000, 10001], "jqls": ["key = SEC-1"]}) == \
+        {"matches": [{"matchedIssues": [10000], "errors": []}]}
+    assert jc.sanitise_jql_queries(data={"queries": [{"query": "project = SEC"}]})["queries"][0]["sanitizedQuery"] \
+        == f"project = {sb.store.projects['SEC'].id}"
+    task = jc.submit_bulk_edit(data={"selectedIssueIdsOrKeys": ["SEC-3"], "selectedActions": ["priority"],
+                                     "editedFieldsInput": {"priority": {"priorityId": "2"}}})["taskId"]
+    assert jc.get_bulk_operation_progress(task)["processedAccessibleIssues"] == [int(pyc.issue("SEC-3").id)]
+    assert pyc.issue("SEC-3").fields.priority.name == "High"
+    assert jc.archive_issues(data={"issueIdsOrKeys": ["SEC-3"]}) == {"errors": {}, "numberOfIssuesUpdated": 1}
+    assert jc.unarchive_issues(data={"issueIdsOrKeys": ["SEC-3"]})["numberOfIssuesUpdated"] == 1
+    with pytest.raises(requests.HTTPError):
+        jc.archive_issues(data={"issueIdsOrKeys": ["NOPE-3"]})
