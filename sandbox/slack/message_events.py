@@ -9,6 +9,9 @@ an app subscribed to `message.channels` / `message.groups` / `message.im` / `mes
 - chat.delete or delete_original: `subtype: message_deleted`, `hidden: true`, `deleted_ts`,
   `previous_message`;
 - a person editing or deleting their own message (`sb.edit_as_user`, `sb.delete_as_user`): the same two.
+
+In message_changed / message_deleted, a thread reply's `message` / `previous_message` carry its `thread_ts`
+and `parent_user_id`, a thread parent's its reply counts (`sandbox.slack.threads.thread_fields`).
 """
 
 from __future__ import annotations
@@ -18,10 +21,17 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.slack.events import EventError, Events, _kind
+from sandbox.slack.threads import thread_fields
 
 
 def _message(stored: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in copy.deepcopy(stored["message"]).items() if k != "metadata"}
+
+
+def _threaded(events: Events, stored: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+    """`message` with the thread fields `stored` shows on read."""
+    rows = [m for m in list(events.sb._messages) if m["channel"] == stored["channel"]]
+    return {**message, **thread_fields(rows, stored["ts"])}
 
 
 def posted(events: Events, channel: dict[str, Any], stored: dict[str, Any],
@@ -42,15 +52,16 @@ def changed(events: Events, channel: dict[str, Any], stored: dict[str, Any], pre
     kind, ts = _kind(channel), events.sb.next_ts()
     previous = {k: v for k, v in previous.items() if k != "metadata"}
     return events.emit(channel, f"message.{kind[0]}", {
-        "type": "message", "subtype": "message_changed", "message": _message(stored),
-        "previous_message": previous, "channel": channel["id"], "hidden": True, "ts": ts, "event_ts": ts,
-        "channel_type": kind[1]})
+        "type": "message", "subtype": "message_changed", "message": _threaded(events, stored, _message(stored)),
+        "previous_message": _threaded(events, stored, previous), "channel": channel["id"], "hidden": True,
+        "ts": ts, "event_ts": ts, "channel_type": kind[1]})
 
 
 def deleted(events: Events, channel: dict[str, Any], stored: dict[str, Any]) -> str | None:
     kind, ts = _kind(channel), events.sb.next_ts()
     return events.emit(channel, f"message.{kind[0]}", {
-        "type": "message", "subtype": "message_deleted", "previous_message": _message(stored),
+        "type": "message", "subtype": "message_deleted",
+        "previous_message": _threaded(events, stored, _message(stored)),
         "channel": channel["id"], "hidden": True, "deleted_ts": stored["ts"], "ts": ts, "event_ts": ts,
         "channel_type": kind[1]})
 

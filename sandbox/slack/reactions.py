@@ -1,12 +1,17 @@
 """reactions.add / reactions.remove / reactions.get / reactions.list: the bot user's reactions on kept messages
 (message_not_found, already_reacted, no_reaction, invalid_name, no_item_specified, too_many_emoji, is_archived;
-files are not reacted to: file_not_found). conversations.history shows a message's `reactions`."""
+files are not reacted to: file_not_found). conversations.history shows a message's `reactions`.
+
+A name must be a standard emoji (`sandbox.slack.emoji_names`) or one of the workspace's custom emoji
+(emoji.list, aliases included), else invalid_name; a skin tone only on a standard one."""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack.directory import EMOJI
+from sandbox.slack.emoji_names import STANDARD
 from sandbox.slack.webapi import SlackError, _cursor, _offset
 
 if TYPE_CHECKING:
@@ -39,6 +44,8 @@ class ReactionsApi:
         base, _, tone = name.partition("::")
         if not base or not _EMOJI.fullmatch(base) or (tone and not _TONE.fullmatch(tone)):
             raise SlackError("invalid_name")
+        if base not in STANDARD and (base not in EMOJI or tone):
+            raise SlackError("invalid_name")  # neither a standard emoji nor the workspace's own
         return name
 
     def reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:

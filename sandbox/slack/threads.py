@@ -60,3 +60,16 @@ def with_threads(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             if reply.get("subtype") == "thread_broadcast":
                 reply["root"] = root
     return out
+
+
+THREAD_KEYS = ("thread_ts", "reply_count", "reply_users", "reply_users_count", "latest_reply", "is_locked",
+               "subscribed", "parent_user_id")
+
+
+def thread_fields(rows: list[dict[str, Any]], ts: str) -> dict[str, Any]:
+    """The thread fields message `ts` shows on read (a reply's `parent_user_id`, a parent's counts), taking it
+    as live even if just deleted: what message_changed / message_deleted events carry in `message` and
+    `previous_message`."""
+    live = [dict(m, deleted=False) if m["ts"] == ts and not m.get("ephemeral") else m for m in rows]
+    shown = with_threads(live).get(ts) or {}
+    return {k: shown[k] for k in THREAD_KEYS if k in shown}

@@ -353,7 +353,9 @@ class WebApi:
         return {"channel": channel["id"], "ts": stored["ts"], "message": message}
 
     def conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"channel": dict(self._channel(args))}
+        channel = dict(self._channel(args))  # the member count only with include_num_members, as Slack
+        return {"channel": channel if _flag(args.get("include_num_members")) else
+                {k: v for k, v in channel.items() if k != "num_members"}}
 
     def _readable(self, args: dict[str, Any]) -> dict[str, Any]:
         """A channel whose messages the bot may read: a bot token must be a member, public channel or not
