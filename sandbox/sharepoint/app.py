@@ -58,6 +58,7 @@ from sandbox.sharepoint.batch import Batch
 from sandbox.sharepoint.copying import Copying, conflict_behavior
 from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
+from sandbox.sharepoint.graph_extras import GraphExtras
 from sandbox.sharepoint.graph_search import GraphSearch
 from sandbox.sharepoint.items import Items
 from sandbox.sharepoint.listing import Listing
@@ -74,6 +75,7 @@ from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.rest_item_ops import RestItemOps
 from sandbox.sharepoint.rest_lists import RestLists
 from sandbox.sharepoint.rest_recycle import RestRecycle
+from sandbox.sharepoint.rest_schema import RestSchema
 from sandbox.sharepoint.rest_search import RestSearch
 from sandbox.sharepoint.rest_uploads import RestUploads
 from sandbox.sharepoint.rest_users import RestUsers
@@ -97,9 +99,9 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
-                   RestApi,
+                   GraphExtras, RestApi,
                    RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
-                   RestVersions, RestExpand, RestRecycle, RestItemOps, RestUsers, Sandbox):
+                   RestVersions, RestExpand, RestRecycle, RestItemOps, RestUsers, RestSchema, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 
@@ -200,6 +202,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                                 ("DELETE", self.cancel_session), ("POST", self.commit_session)):
             router.add(method, session, handler, auth_faults=False)
         router.add("GET", r"/_layouts/15/download\.aspx", self.download, auth_faults=False)
+        self.extras_routes(router)  # graph_extras.py
         router.add("GET", r"/_api/v2\.0/monitor/(?P<mid>[A-Za-z0-9-]+)", self.monitor, auth_faults=False)
         router.add("GET", r"/_api/v2\.0/thumbnail/(?P<token>[A-Za-z0-9_-]+)\.png", self.thumbnail, auth_faults=False)
 
@@ -250,11 +253,15 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
     # -- handlers ------------------------------------------------------------------------------------
     def drive_item(self, req: Request) -> Response:
         method = req.method
-        drive = self._drive(req, "read" if method == "GET" else "write")
+        preview = req.params["tail"].rstrip("/").endswith("/preview")  # a read, as Files.Read.All allows
+        drive = self._drive(req, "read" if method == "GET" or preview else "write")
         # office365 writes ``root:/a.txt://permissions``: Graph reads the doubled slash after the path as one
         tail = re.sub(r"(?<=:)/{2,}", "/", unquote(req.params["tail"]))
         if tail == "list" or tail.startswith("list/"):
             return self.list_route(drive, [p for p in tail.split("/")[1:] if p], req)
+        extra = self.drive_extra(drive, tail, req)  # graph_extras.py: special folders, preview
+        if extra is not None:
+            return extra
         sub = SUB.match(tail)
         if sub is not None:
             target = self._exists(self._resolve(drive, sub.group("ref"))[0])

@@ -288,6 +288,8 @@ class RestApi:
                      "ServerRelativeUrl": rel, "WebTemplate": "STS", "Language": 1033}
             return self._rest_json(self._rest_entity(pick(props, req.query.get("$select", "")), "SP.Web",
                                                      f"{abs_url}/_api/Web", verbose), verbose)
+        if names[:2] in (["web", "roleassignments"], ["web", "roledefinitions"], ["web", "hasuniqueroleassignments"]):
+            return self.rest_roles_route(req, self.store.sites[site], segs[1:], verbose)  # rest_schema.py
         if names == ["web", "webs"] and req.method == "GET":  # no subsites here
             return self._rest_json(self._rest_collection([], verbose), verbose)
         if names == ["web", "lists"] and req.method == "GET":

@@ -49,7 +49,9 @@ class RestLists:
         props = {"Id": lid, "Title": d.name, "BaseTemplate": 101, "BaseType": 1, "ItemCount": len(items),
                  "Hidden": False, "EntityTypeName": d.name.replace(" ", "_x0020_"),
                  "ParentWebUrl": rel, "EnableVersioning": True, "EnableMinorVersions": False,
-                 "MajorVersionLimit": 500, "LastItemModifiedDate": iso(last),
+                 "MajorVersionLimit": 500, "LastItemModifiedDate": iso(last), "EnableAttachments": False,
+                 "ContentTypesEnabled": False, "HasUniqueRoleAssignments": False,
+                 "DefaultViewUrl": f"{rel}/{d.name}/Forms/AllItems.aspx",
                  "CurrentChangeToken": {"StringValue": self._token((3, lid), self.store.seq, now_iso())},
                  "ListItemEntityTypeFullName": f"SP.Data.{d.name.replace(' ', '_x0020_')}Item",
                  "Created": iso(root.created)}
@@ -156,6 +158,9 @@ class RestLists:
                                       "Item does not exist. It may have been deleted by another user."))
             rest = segs[2:] if by_call else segs[1:]
             return self.rest_item_route(req, d, item, rest, verbose)
+        schema = self.rest_schema_route(req, d, segs, verbose)  # rest_schema.py: content types, views, roles
+        if schema is not None:
+            return schema
         raise RestError(400, BAD)
 
     def _rest_fields(self, req: Request, d: Drive, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
@@ -203,6 +208,10 @@ class RestLists:
         if names[:1] == ["file" if item.content is not None else "folder"]:
             route = self.rest_file_route if item.content is not None else self.rest_folder_route
             return route(req, d, item, segs[1:], verbose)
+        if names[:1] == ["attachmentfiles"]:
+            return self.rest_attachments(req, d, item, segs, verbose)  # rest_schema.py
+        if names[:1] == ["roleassignments"] and req.method == "GET":  # inherited from the web
+            return self.rest_roles_route(req, self.store.sites[d.site_id], segs, verbose)
         if names == ["recycle"] and req.method == "POST":
             self._rest_drive(req, d.site_id, d.name, "write")
             return self.rest_recycle(req, d, item, verbose)  # rest_recycle.py
