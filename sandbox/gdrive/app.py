@@ -74,6 +74,7 @@ from sandbox.gdrive.push import PushHub
 from sandbox.gdrive.revisions import REVISION_ROUTES, Revisions
 from sandbox.gdrive.spaces import APPDATA, alias, appdata_id, space_of
 from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, now_rfc3339, root_id, user
+from sandbox.gdrive.teamdrives import TEAMDRIVE_ROUTES, TeamDrives
 from sandbox.gdrive.uploads import UPLOAD, Uploads
 from sandbox.gdrive.watch import WATCH_ROUTES, NotifyingStore, Watches
 from sandbox.gdrive.writes import Writes
@@ -84,8 +85,8 @@ INVALID_CREDENTIALS = ("Request had invalid authentication credentials. Expected
                        "https://developers.google.com/identity/sign-in/web/devconsole-project.")
 
 
-class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revisions, Comments, Drives, Batch, Watches,
-                   Operations, Sandbox):
+class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revisions, Comments, Drives, TeamDrives, Batch,
+                   Watches, Operations, Sandbox):
     vendor = "gdrive"
     server_header = "ESF"
 
@@ -172,7 +173,7 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
         router.add("GET", r"/drive/v3/changes", self._authed(self.list_changes))
         for method, path, name in REVISION_ROUTES + COMMENT_ROUTES:
             router.add(method, one + path, self._authed(getattr(self, name)))
-        for method, path, name in DRIVE_ROUTES + WATCH_ROUTES + OPERATION_ROUTES:
+        for method, path, name in DRIVE_ROUTES + TEAMDRIVE_ROUTES + WATCH_ROUTES + OPERATION_ROUTES:
             router.add(method, path, self._authed(getattr(self, name)))
         for method, path, name in BATCH_ROUTES:  # each call in it carries its own Authorization
             router.add(method, path, getattr(self, name), auth_faults=False)
@@ -239,6 +240,7 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
                                       [GOOGLE_APPS + "document"]},
                 "maxImportSizes": {GOOGLE_APPS + "document": "10485760", GOOGLE_APPS + "spreadsheet": "104857600"},
                 "maxUploadSize": str(5 * 1024**4), "appInstalled": False, "canCreateDrives": True,
+                "canCreateTeamDrives": True,
                 "folderColorPalette": ["#ac725e", "#d06b64", "#f83a22", "#fa573c", "#ff7537", "#ffad46"]}
         return json_response(select(body, "about", req.query.get("fields")))
 
