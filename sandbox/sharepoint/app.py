@@ -56,6 +56,7 @@ from sandbox.core.tokens import TokenStore
 from sandbox.sharepoint.auth import Directory
 from sandbox.sharepoint.batch import Batch
 from sandbox.sharepoint.copying import Copying, conflict_behavior
+from sandbox.sharepoint.custom_lists import CustomLists
 from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
 from sandbox.sharepoint.graph_extras import GraphExtras
@@ -101,7 +102,7 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
                    GraphExtras, RestApi,
                    RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
-                   RestVersions, RestExpand, RestRecycle, RestItemOps, RestUsers, RestSchema, Sandbox):
+                   RestVersions, RestExpand, RestRecycle, RestItemOps, RestUsers, RestSchema, CustomLists, Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 

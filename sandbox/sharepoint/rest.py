@@ -293,15 +293,23 @@ class RestApi:
         if names == ["web", "webs"] and req.method == "GET":  # no subsites here
             return self._rest_json(self._rest_collection([], verbose), verbose)
         if names == ["web", "lists"] and req.method == "GET":
-            lists = [self._rest_list(req, d, verbose) for d in granted]
+            lists = [self._rest_list(req, d, verbose) for d in granted] + [  # custom_lists.py
+                self.rest_custom_entity(req, c, verbose) for c in self.store.custom_lists.values()
+                if c.site_id == site and req.principal in c.grants]
             return self._rest_json(self._rest_collection(lists, verbose), verbose)
         need = "read" if req.method == "GET" or names[-1] in READS else "write"
         if names[:3] == ["web", "lists", "getbytitle"]:
+            custom = self.rest_custom_list(req, site, title=args(segs[2][1]).get("", ""), need=need)
+            if custom is not None:
+                return self.rest_custom_route(req, site, custom, segs[3:], verbose)  # custom_lists.py
             d = self._rest_drive(req, site, args(segs[2][1]).get("", ""), need)
             return self.rest_list_route(req, d, segs[3:], verbose)
         by_id = names[:3] == ["web", "lists", "getbyid"]
         if by_id or (names[:2] == ["web", "lists"] and segs[1][1]):  # lists/GetById('…'), lists(guid'…')
             key = args(segs[2][1] if by_id else segs[1][1]).get("", "").lower()
+            custom = self.rest_custom_list(req, site, lid=key, need=need)
+            if custom is not None:
+                return self.rest_custom_route(req, site, custom, segs[3 if by_id else 2:], verbose)
             d = next((d for d in self._rest_drives(site) if str(uuid.uuid5(uuid.NAMESPACE_URL, d.id)) == key), None)
             if d is None:
                 raise RestError(404, ("-1, System.ArgumentException", "List does not exist.\n\nThe page you "

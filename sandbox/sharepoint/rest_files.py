@@ -117,6 +117,10 @@ class RestFiles:
             path = a.get("decodedurl", a.get("fileurl", a.get("", "")))
             if "folder" in names[0] and path.rstrip("/").lower() in ("", self._rest_web_url(req)[1].lower()):
                 return self._rest_web_root(req, site, segs[1:], verbose)  # the site's own folder
+            attached = None if "folder" in names[0] else self.rest_attachment_by_url(req, site, path, segs[1:],
+                                                                                    verbose)
+            if attached is not None:  # a custom list item's attachment (custom_lists.py)
+                return attached
             d, parts = self._rest_locate(req, site, path, need)
             item = self._rest_walk(d, parts)
             want_folder = "folder" in names[0]

@@ -12,8 +12,8 @@ item attachments, as office365-rest-python-client reads them.
   (``HasUniqueRoleAssignments`` false). An app granted through Sites.Selected is not among them.
 - ``items(n)/AttachmentFiles``: a document library has no attachments (SharePoint: ``EnableAttachments``
   does not apply to libraries), so the collection is empty, ``AttachmentFiles('<name>')`` is 404 and
-  ``AttachmentFiles/add(FileName='…')`` is refused [unc: the error's code and text]. The sandbox has no
-  custom (genericList) lists, the only kind whose items take attachments.
+  ``AttachmentFiles/add(FileName='…')`` is refused [unc: the error's code and text]. A custom list's items
+  take attachments (``custom_lists.py``).
 """
 
 from __future__ import annotations

@@ -88,6 +88,7 @@ class GraphStore:
         self.items: dict[str, Item] = {}
         self.uploads: dict[str, dict[str, Any]] = {}
         self.tombstones: dict[str, Tombstone] = {}
+        self.custom_lists: dict[str, Any] = {}  # id -> custom_lists.CustomList (REST custom lists)
         self._list_ids = 0
         self.seq = 0
 

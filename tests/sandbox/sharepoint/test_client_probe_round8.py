@@ -1,7 +1,8 @@
 """Probe round 8 of SharePoint REST through office365-rest-python-client's ``ClientContext``, unchanged: a
 library's content types, views and view fields, the web's role assignments and role definitions, and list
-item attachments (a document library takes none), each of which answered 400 "The expression … is not
-valid." before; and Graph's special folders and item preview."""
+item attachments (a document library takes none; a custom list's items do, which the sandbox did not have),
+each of which answered 400 "The expression … is not valid." before; and Graph's special folders and item
+preview."""
 
 from __future__ import annotations
 
@@ -119,3 +120,59 @@ def test_graph_item_preview(graph):
     assert s.post(f"{base}/items/NOPE/preview", json={}, timeout=10).status_code == 404
     readonly = f"{w.sandbox.graph_url}/drives/{w.readonly_library_id}"
     assert s.post(f"{readonly}/root/preview", json={}, timeout=10).status_code == 400  # a read: allowed, a folder
+
+
+def _requests_list(w, ctx, grant: str = "write"):
+    app = next(iter(w.sandbox.store.drives[w.library_id].grants))
+    w.sandbox.add_custom_list(w.site_id, "Evidence Requests", grants={app: grant}, columns={"Control"})
+    lst = ctx.web.lists.get_by_title("Evidence Requests")
+    return lst
+
+
+def test_custom_list_items_and_their_attachments(rest, tmp_path):
+    w, ctx = rest
+    lst = _requests_list(w, ctx)
+    props = lst.get().execute_query().properties
+    assert (props["BaseTemplate"], props["EnableAttachments"]) == (100, True)
+    item = lst.add_item({"Title": "SOC 2 CC6.1", "Control": "CC6.1"}).execute_query()
+    assert (item.id, item.properties["Title"], item.properties["Attachments"]) == (1, "SOC 2 CC6.1", False)
+    files = lst.get_item_by_id(1).attachment_files
+    added = files.add({"filename": "a.txt", "content": b"hello"}).execute_query()
+    assert added.server_relative_url == "/sites/GRC/Lists/EvidenceRequests/Attachments/1/a.txt"
+    source = tmp_path / "b.csv"
+    source.write_bytes(b"x,y\n1,2\n")
+    with open(source, "rb") as fh:
+        files.upload(fh).execute_query()  # AddUsingPath
+    assert [a.file_name for a in files.get().execute_query()] == ["a.txt", "b.csv"]
+    assert lst.get_item_by_id(1).get().execute_query().properties["Attachments"] is True
+    assert files.get_by_filename("a.txt").get_content().execute_query().value == b"hello"
+    out = tmp_path / "out.csv"
+    with open(out, "wb") as fh:
+        files.get_by_filename("b.csv").download(fh).execute_query()  # through GetFileByServerRelativePath
+    assert out.read_bytes() == b"x,y\n1,2\n"
+    with pytest.raises(ClientRequestException) as info:
+        files.add({"filename": "A.TXT", "content": b"again"}).execute_query()
+    assert info.value.response.status_code == 400 and "SPFileExistsException" in str(info.value)
+    files.get_by_filename("a.txt").delete_object().execute_query()
+    files.get_by_filename("b.csv").recycle_object().execute_query()
+    assert list(files.get().execute_query()) == []
+    assert lst.get_item_by_id(1).get().execute_query().properties["Attachments"] is False
+    assert "Evidence Requests" in [x.title for x in ctx.web.lists.get().execute_query()]
+    s = requests.Session()
+    s.headers.update({"Authorization": "Bearer " + _token(w, SP_SCOPE), "Accept": "application/json;odata=nometadata"})
+    base = f"{w.site_url}/_api/web/lists/getbytitle('Evidence Requests')/items(1)/AttachmentFiles"
+    assert s.post(f"{base}/add(FileName='raw.bin')", data=b"\x00\x01", timeout=10).status_code == 200
+    assert s.get(f"{base}('raw.bin')/$value", timeout=10).content == b"\x00\x01"
+    assert s.delete(f"{base}('raw.bin')", timeout=10).status_code == 200
+    assert s.get(f"{base}('raw.bin')/$value", timeout=10).status_code == 404
+
+
+def test_custom_list_views_and_a_read_only_grant(rest):
+    w, ctx = rest
+    lst = _requests_list(w, ctx, grant="read")
+    assert [(v.title, v.default_view) for v in lst.views.get().execute_query()] == [("All Items", True)]
+    assert list(lst.views.get_by_title("All Items").view_fields.get().execute_query()) == ["LinkTitle"]
+    assert [t.name for t in lst.content_types.get().execute_query()] == ["Item", "Folder"]
+    with pytest.raises(ClientRequestException) as info:
+        lst.add_item({"Title": "x"}).execute_query()
+    assert info.value.response.status_code == 403

@@ -1,0 +1,304 @@
+"""SharePoint REST v1 custom lists (``genericList``, BaseTemplate 100): the only lists whose items take
+attachments. Made with ``sb.add_custom_list(site_id, title, grants={app: "read"|"write"}, columns=…)`` (none
+are seeded); REST only [unc: Graph's ``/sites/{id}/lists`` does not show them here].
+
+- the list (``web/lists``, ``lists/GetByTitle('…')``, ``lists(guid'…')``) at ``/sites/{site}/Lists/{Title}``
+  (spaces dropped), ``EnableAttachments`` true; ``items`` GET (``$select``, ``$filter``, ``$orderby``, ``$top``),
+  POST (``Title`` and the list's columns; another name is 400 as for a library), ``items(n)`` GET / MERGE /
+  DELETE; ``ContentTypes`` (Item, Folder), ``Views`` / ``DefaultView`` (``All Items``, ViewFields
+  ``LinkTitle``), ``RoleAssignments`` (the web's, ``rest_schema.py``).
+- ``items(n)/AttachmentFiles``: GET; ``add(FileName='…')`` / ``AddUsingPath(DecodedUrl='…')`` POST with the
+  bytes as body (a taken name: 400 SPFileExistsException [unc: the text]); ``AttachmentFiles('…')`` /
+  ``GetByFileName('…')`` GET, ``/$value`` GET and PUT, DELETE (or POST ``X-HTTP-Method: DELETE``),
+  ``RecycleObject``; the item's ``Attachments`` is true while it has one. As office365's ``Attachment`` reads
+  and deletes through ``web/GetFileByServerRelativeUrl('/sites/…/Lists/{T}/Attachments/{n}/{name}')``
+  (and ``…Path``), those URLs answer too (``rest_files.py`` hands them here).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from sandbox.core.http import Request, Response
+from sandbox.sharepoint.rest import args, iso, pick
+from sandbox.sharepoint.rest_errors import BAD, DENIED, NOT_FOUND, RestError
+from sandbox.sharepoint.rest_filter import query_rows
+from sandbox.sharepoint.store import now_iso
+
+APP_USER = 1073741823  # the app, as rest_app_user shows it
+MISSING_ITEM = ("-2147024809, System.ArgumentException", "Item does not exist. It may have been deleted by another "
+                "user.")
+
+
+@dataclass
+class Row:
+    id: int
+    fields: dict[str, str]
+    created: str = field(default_factory=now_iso)
+    modified: str = field(default_factory=now_iso)
+    version: int = 1
+    attachments: dict[str, bytes] = field(default_factory=dict)  # file name -> content, in order added
+
+
+@dataclass
+class CustomList:
+    id: str
+    title: str
+    site_id: str
+    grants: dict[str, str]
+    columns: set[str]
+    rows: dict[int, Row] = field(default_factory=dict)
+    next_id: int = 1
+    created: str = field(default_factory=now_iso)
+
+    @property
+    def url_name(self) -> str:
+        return self.title.replace(" ", "")
+
+    @property
+    def entity(self) -> str:
+        return self.title.replace(" ", "_x0020_")
+
+
+class CustomLists:
+    """Mixed into ``GraphSandbox`` with ``RestApi`` (uses its envelope helpers)."""
+
+    def add_custom_list(self, site_id: str, title: str, grants: dict[str, str] | None = None,
+                        columns: set[str] = frozenset()) -> CustomList:
+        lst = CustomList(str(uuid.uuid4()), title, site_id, dict(grants or {}), set(columns))
+        with self.store.lock:
+            self.store.custom_lists[lst.id] = lst
+        return lst
+
+    def rest_custom_list(self, req: Request, site: str, title: str | None = None, lid: str | None = None,
+                         need: str = "read") -> CustomList | None:
+        """The site's custom list by title or id (None: no such list), checking the app's grant (403)."""
+        lst = next((c for c in self.store.custom_lists.values() if c.site_id == site
+                    and ((title is not None and c.title.lower() == title.lower()) or c.id == lid)), None)
+        if lst is not None:
+            grant = lst.grants.get(req.principal)
+            if grant is None or (need == "write" and grant != "write"):
+                raise RestError(403, DENIED)
+        return lst
+
+    def _c_base(self, req: Request, lst: CustomList) -> str:
+        return f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lst.id}')"
+
+    def rest_custom_entity(self, req: Request, lst: CustomList, verbose: bool) -> dict[str, Any]:
+        rel = self._rest_web_url(req)[1]
+        last = max([lst.created, *(r.modified for r in lst.rows.values())])
+        props = {"Id": lst.id, "Title": lst.title, "BaseTemplate": 100, "BaseType": 0, "ItemCount": len(lst.rows),
+                 "Hidden": False, "EntityTypeName": f"{lst.entity}List", "ParentWebUrl": rel,
+                 "EnableAttachments": True, "EnableVersioning": False, "ContentTypesEnabled": False,
+                 "HasUniqueRoleAssignments": False, "DefaultViewUrl": f"{rel}/Lists/{lst.url_name}/AllItems.aspx",
+                 "ListItemEntityTypeFullName": f"SP.Data.{lst.entity}ListItem", "Created": iso(lst.created),
+                 "LastItemModifiedDate": iso(last)}
+        return self._rest_entity(pick(props, req.query.get("$select", "")), "SP.List", self._c_base(req, lst), verbose)
+
+    def _c_item(self, req: Request, lst: CustomList, row: Row) -> dict[str, Any]:
+        return {"FileSystemObjectType": 0, "Id": row.id, "ID": row.id, "Title": row.fields.get("Title", ""),
+                **{c: row.fields.get(c) for c in sorted(lst.columns)},
+                "ContentTypeId": "0x0100" + uuid.uuid5(uuid.NAMESPACE_URL, lst.id).hex.upper(),
+                "Attachments": bool(row.attachments), "GUID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{lst.id}/{row.id}")),
+                "Created": iso(row.created), "Modified": iso(row.modified), "AuthorId": APP_USER,
+                "EditorId": APP_USER, "OData__UIVersionString": f"{row.version}.0"}
+
+    def _c_item_entity(self, req: Request, lst: CustomList, props: dict[str, Any], verbose: bool) -> dict[str, Any]:
+        return self._rest_entity(props, f"SP.Data.{lst.entity}ListItem",
+                                 f"{self._c_base(req, lst)}/Items({props.get('Id', props.get('ID'))})", verbose)
+
+    def _c_changes(self, req: Request, lst: CustomList) -> dict[str, str]:
+        body = req.json() if req.body else {}
+        if not isinstance(body, dict):
+            raise RestError(400, BAD)
+        changes = {k: v for k, v in body.items() if k != "__metadata"}
+        for key in changes:
+            if key != "Title" and key not in lst.columns:
+                raise RestError(400, ("-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+                                      f"The property '{key}' does not exist on type 'SP.Data.{lst.entity}ListItem'. "
+                                      "Make sure to only use property names that are defined by the type."))
+        return {k: "" if v is None else str(v) for k, v in changes.items()}
+
+    def rest_custom_route(self, req: Request, site: str, lst: CustomList, segs: list[tuple[str, str | None]],
+                          verbose: bool) -> Response:
+        names = [n for n, _ in segs]
+        if not names and req.method == "GET":
+            return self._rest_json(self.rest_custom_entity(req, lst, verbose), verbose)
+        if names == ["items"] and not segs[0][1]:
+            if req.method == "POST":
+                changes = self._c_changes(req, lst)
+                with self.store.lock:
+                    row = Row(lst.next_id, changes)
+                    lst.rows[row.id], lst.next_id = row, lst.next_id + 1
+                return self._rest_json(self._c_item_entity(req, lst, self._c_item(req, lst, row), verbose),
+                                       verbose, 201)
+            rows = query_rows([self._c_item(req, lst, r) for r in lst.rows.values()], req.query)
+            shown = [self._c_item_entity(req, lst, pick(r, req.query.get("$select", "")) | {"Id": r["Id"]}, verbose)
+                     for r in rows]
+            return self._rest_json(self._rest_collection(shown, verbose), verbose)
+        if names[:1] == ["getitembyid"] and segs[0][1]:
+            segs = [("items", segs[0][1]), *segs[1:]]
+            names = [n for n, _ in segs]
+        if names[:1] == ["items"]:
+            by_call = names[1:2] == ["getbyid"]
+            key = args(segs[1][1] if by_call else segs[0][1]).get("", "")
+            row = lst.rows.get(int(key)) if key.isdigit() else None
+            if row is None:
+                raise RestError(404, MISSING_ITEM)
+            return self._c_item_route(req, site, lst, row, segs[2 if by_call else 1:], verbose)
+        if req.method == "GET" and names[0] in ("contenttypes", "views", "defaultview"):
+            return self._c_schema(req, lst, segs, verbose)
+        if req.method == "GET" and names[0] == "roleassignments":
+            return self.rest_roles_route(req, self.store.sites[site], segs, verbose)
+        raise RestError(400, BAD)
+
+    def _c_item_route(self, req: Request, site: str, lst: CustomList, row: Row, segs: list[tuple[str, str | None]],
+                      verbose: bool) -> Response:
+        names = [n for n, _ in segs]
+        method = req.header("X-HTTP-Method").upper() or req.method
+        if names[:1] == ["attachmentfiles"]:
+            return self._c_attachments(req, lst, row, segs, verbose)
+        if names[:1] == ["roleassignments"] and req.method == "GET":
+            return self.rest_roles_route(req, self.store.sites[site], segs, verbose)
+        if names:
+            raise RestError(400, BAD)
+        if method == "GET":
+            props = pick(self._c_item(req, lst, row), req.query.get("$select", ""))
+            return self._rest_json(self._c_item_entity(req, lst, props | {"Id": row.id}, verbose), verbose)
+        self.rest_custom_list(req, site, lid=lst.id, need="write")
+        if method == "DELETE":
+            with self.store.lock:
+                lst.rows.pop(row.id, None)
+            return Response(200, b"")
+        if method not in ("MERGE", "PATCH", "PUT"):
+            raise RestError(400, BAD)
+        changes = self._c_changes(req, lst)
+        with self.store.lock:
+            row.fields.update(changes)
+            row.version += 1
+            row.modified = now_iso()
+        return Response(204, b"")
+
+    # -- attachments -------------------------------------------------------------------------------------
+    def _c_attachment(self, req: Request, lst: CustomList, row: Row, name: str, verbose: bool) -> dict[str, Any]:
+        rel = f"{self._rest_web_url(req)[1]}/Lists/{lst.url_name}/Attachments/{row.id}/{name}"
+        props = {"FileName": name, "FileNameAsPath": {"DecodedUrl": name}, "ServerRelativePath": {"DecodedUrl": rel},
+                 "ServerRelativeUrl": rel}
+        if verbose:
+            for key in ("FileNameAsPath", "ServerRelativePath"):
+                props[key] = {"__metadata": {"type": "SP.ResourcePath"}, **props[key]}
+        return self._rest_entity(props, "SP.Attachment", f"{self._c_base(req, lst)}/Items({row.id})/AttachmentFiles"
+                                 f"('{name}')", verbose)
+
+    def _c_attachments(self, req: Request, lst: CustomList, row: Row, segs: list[tuple[str, str | None]],
+                       verbose: bool) -> Response:
+        names = [n for n, _ in segs]
+        if len(names) == 1 and not segs[0][1]:
+            if req.method != "GET":
+                raise RestError(400, BAD)
+            shown = [self._c_attachment(req, lst, row, n, verbose) for n in row.attachments]
+            return self._rest_json(self._rest_collection(shown, verbose), verbose)
+        if names[1:2] in (["add"], ["addusingpath"]) and req.method == "POST":
+            self.rest_custom_list(req, lst.site_id, lid=lst.id, need="write")
+            a = args(segs[1][1])
+            name = a.get("filename", a.get("decodedurl", a.get("", ""))).strip()
+            if not name or re.search(r'[\\/:*?"<>|#%]', name):
+                raise RestError(400, ("-2130575223, Microsoft.SharePoint.SPException", "The file name is invalid."))
+            with self.store.lock:
+                if any(n.lower() == name.lower() for n in row.attachments):
+                    raise RestError(400, ("-2130575257, Microsoft.SharePoint.SPFileExistsException", "A file with the "
+                                          f"name {self._c_attachment(req, lst, row, name, False)['ServerRelativeUrl']} "
+                                          "already exists."))
+                row.attachments[name] = req.body
+                row.modified = now_iso()
+            return self._rest_json(self._c_attachment(req, lst, row, name, verbose), verbose)
+        by_call = names[1:2] == ["getbyfilename"]
+        name = args(segs[1][1] if by_call else segs[0][1]).get("", "")
+        return self.rest_attachment_file(req, lst, row, name, [n for n in names[2 if by_call else 1:]], verbose)
+
+    def rest_attachment_file(self, req: Request, lst: CustomList, row: Row, name: str, rest: list[str],
+                             verbose: bool, as_file: bool = False) -> Response:
+        """One attachment: its entity (an ``SP.File`` when reached by URL), ``$value`` GET / PUT, DELETE,
+        ``RecycleObject`` / ``recycle``."""
+        key = next((n for n in row.attachments if n.lower() == name.lower()), None)
+        if key is None:
+            raise RestError(404, NOT_FOUND)
+        method = req.header("X-HTTP-Method").upper() or req.method
+        if rest == ["$value"] and method == "GET":
+            return Response(200, row.attachments[key], "application/octet-stream")
+        if method != "GET":
+            self.rest_custom_list(req, lst.site_id, lid=lst.id, need="write")
+        if (rest == ["$value"] and method in ("PUT", "POST")) or (rest == ["savebinarystream"] and method == "POST"):
+            with self.store.lock:
+                row.attachments[key] = req.body
+                row.modified = now_iso()
+            return Response(204, b"")
+        if (not rest and method == "DELETE") or (rest in (["recycleobject"], ["recycle"]) and method == "POST"):
+            with self.store.lock:
+                row.attachments.pop(key, None)
+                row.modified = now_iso()
+            return Response(200, b"")
+        if not rest and method == "GET":
+            shown = self._c_attachment(req, lst, row, key, verbose)
+            if as_file:
+                rel = shown["ServerRelativeUrl"]
+                props = {"Name": key, "ServerRelativeUrl": rel, "Length": str(len(row.attachments[key])),
+                         "Exists": True, "TimeLastModified": iso(row.modified)}
+                shown = self._rest_entity(props, "SP.File", f"{self._rest_web_url(req)[0]}/_api/Web/"
+                                          f"GetFileByServerRelativeUrl('{rel}')", verbose)
+            return self._rest_json(shown, verbose)
+        raise RestError(400, BAD)
+
+    def rest_attachment_by_url(self, req: Request, site: str, path: str, segs: list[tuple[str, str | None]],
+                               verbose: bool) -> Response | None:
+        """``web/GetFileByServerRelativeUrl('<site>/Lists/{T}/Attachments/{n}/{name}')…``, or None."""
+        m = re.fullmatch(r"(?:https?://[^/]+)?/(?:sites|teams)/[^/]+/Lists/([^/]+)/Attachments/(\d+)/([^/]+)",
+                         unquote(path))
+        if m is None:
+            return None
+        lst = next((c for c in self.store.custom_lists.values() if c.site_id == site
+                    and c.url_name.lower() == m.group(1).lower()), None)
+        if lst is None or self.rest_custom_list(req, site, lid=lst.id) is None or int(m.group(2)) not in lst.rows:
+            raise RestError(404, NOT_FOUND)
+        return self.rest_attachment_file(req, lst, lst.rows[int(m.group(2))], m.group(3), [n for n, _ in segs],
+                                         verbose, as_file=True)
+
+    # -- content types and views ------------------------------------------------------------------------
+    def _c_schema(self, req: Request, lst: CustomList, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+        names, base = [n for n, _ in segs], self._c_base(req, lst)
+        if names == ["contenttypes"]:
+            suffix = uuid.uuid5(uuid.NAMESPACE_URL, lst.id).hex.upper()
+            types = []
+            for cid, name, desc in ((f"0x0100{suffix}", "Item", "Create a new list item."),
+                                    (f"0x012000{suffix}", "Folder", "Create a new folder.")):
+                props = {"Id": {"StringValue": cid}, "StringId": cid, "Name": name, "Description": desc,
+                         "Group": "List Content Types", "Hidden": False, "ReadOnly": False, "Sealed": False}
+                types.append(self._rest_entity(props, "SP.ContentType", f"{base}/ContentTypes('{cid}')", verbose))
+            return self._rest_json(self._rest_collection(types, verbose), verbose)
+        vid, rel = str(uuid.uuid5(uuid.NAMESPACE_URL, lst.id + "/view")), self._rest_web_url(req)[1]
+        view = self._rest_entity({"Id": vid, "Title": "All Items", "DefaultView": True, "Hidden": False,
+                                  "PersonalView": False, "ReadOnly": False, "Paged": True, "RowLimit": 30,
+                                  "ViewType": "HTML", "BaseViewId": "1",
+                                  "ServerRelativeUrl": f"{rel}/Lists/{lst.url_name}/AllItems.aspx",
+                                  "ViewQuery": '<OrderBy><FieldRef Name="ID" /></OrderBy>'},
+                                 "SP.View", f"{base}/Views(guid'{vid}')", verbose)
+        if names == ["views"] and not segs[0][1]:
+            return self._rest_json(self._rest_collection([view], verbose), verbose)
+        key = args(segs[1][1] if names[1:2] in (["getbytitle"], ["getbyid"]) else segs[0][1]).get("", "").lower()
+        rest = names[2:] if names[1:2] in (["getbytitle"], ["getbyid"]) else names[1:]
+        if names[0] == "views" and key not in ("all items", vid):
+            raise RestError(404, ("-2147024809, System.ArgumentException", "The specified view is invalid."))
+        if not rest:
+            return self._rest_json(view, verbose)
+        if rest == ["viewfields"]:
+            items: Any = ["LinkTitle"]
+            if verbose:
+                items = {"__metadata": {"type": "Collection(Edm.String)"}, "results": items}
+            return self._rest_json(self._rest_entity({"Items": items, "SchemaXml": '<FieldRef Name="LinkTitle" />'},
+                                                     "SP.ViewFieldCollection", f"{base}/Views(guid'{vid}')/ViewFields",
+                                                     verbose), verbose)
+        raise RestError(400, BAD)
