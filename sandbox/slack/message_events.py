@@ -10,6 +10,7 @@ an app subscribed to `message.channels` / `message.groups` / `message.im` / `mes
   `previous_message`;
 - a person editing or deleting their own message (`sb.edit_as_user`, `sb.delete_as_user`): the same two.
 
+A reply posted with reply_broadcast (`thread_broadcast`) carries its parent as `root`, with the thread's counts.
 In message_changed / message_deleted, a thread reply's `message` / `previous_message` carry its `thread_ts`
 and `parent_user_id`, a thread parent's its reply counts (`sandbox.slack.threads.thread_fields`).
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.slack.events import EventError, Events, _kind
-from sandbox.slack.threads import thread_fields
+from sandbox.slack.threads import thread_fields, with_threads
 
 
 def _message(stored: dict[str, Any]) -> dict[str, Any]:
@@ -43,6 +44,11 @@ def posted(events: Events, channel: dict[str, Any], stored: dict[str, Any],
         parent = find(channel["id"], thread_ts)
         if parent is not None:
             event["parent_user_id"] = parent["message"].get("user") or parent["message"].get("bot_id")
+        if event.get("subtype") == "thread_broadcast":  # a broadcast carries its thread's parent as `root`
+            rows = [m for m in list(events.sb._messages) if m["channel"] == channel["id"]]
+            root = with_threads(rows).get(stored["ts"], {}).get("root")
+            if root is not None:
+                event["root"] = root
     kind = _kind(channel)
     return events.emit(channel, f"message.{kind[0]}", {**event, "channel_type": kind[1]})
 

@@ -1,8 +1,9 @@
 """slack_sdk calls that answered wrongly before round 8 of the client probe: reactions.add / reactions.remove
 took any well-formed name (Slack answers invalid_name unless it is a standard emoji or one of the
 workspace's custom emoji), conversations.info always carried num_members (only with include_num_members),
-and a thread reply's message_changed / message_deleted events lacked its thread_ts' parent_user_id. Also
-pins thread fields on read (parent_user_id, reply_users, latest_reply) as they already answered."""
+a thread reply's message_changed / message_deleted events lacked its thread_ts and parent_user_id, and a
+broadcast reply's message event its `root`. Also pins thread fields on read (parent_user_id, reply_users,
+latest_reply) as they already answered."""
 
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ def test_a_replys_change_and_delete_events_name_its_parents_author(sb, app):
     client.chat_update(channel=reply["channel"], ts=reply["ts"], text="step 1 done")
     client.chat_update(channel=reply["channel"], ts=root, text="deploy 42 (green)")
     client.chat_delete(channel=reply["channel"], ts=reply["ts"])
-    _, posted, changed, root_changed, deleted = _events(sb, app)
+    loud = client.chat_postMessage(channel="#general", text="all green", thread_ts=root, reply_broadcast=True)
+    _, posted, changed, root_changed, deleted, broadcast = _events(sb, app)
     me = sb.workspace.bot_user_id
     assert posted["parent_user_id"] == me and posted["thread_ts"] == root
     assert changed["subtype"] == "message_changed" and changed["message"]["text"] == "step 1 done"
@@ -78,3 +80,6 @@ def test_a_replys_change_and_delete_events_name_its_parents_author(sb, app):
     assert (root_changed["message"]["reply_count"], root_changed["message"]["latest_reply"]) == (1, reply["ts"])
     assert "parent_user_id" not in root_changed["message"]
     assert deleted["subtype"] == "message_deleted" and deleted["deleted_ts"] == reply["ts"]
+    assert (broadcast["subtype"], broadcast["ts"], broadcast["parent_user_id"]) == ("thread_broadcast", loud["ts"], me)
+    assert (broadcast["root"]["ts"], broadcast["root"]["reply_count"], broadcast["root"]["latest_reply"]) == (
+        root, 1, loud["ts"])
