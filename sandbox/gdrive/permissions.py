@@ -4,7 +4,8 @@ Users (``type=user``, ``emailAddress``) become the file's writers / commenters /
 the emulator checks on reads and writes (a folder's readers read what is inside). ``anyone`` and
 ``domain`` shares are kept and listed (their ids ``anyoneWithLink`` / ``<hash>k``). Only the owner or a
 writer may change sharing (403 insufficientFilePermissions); the owner's permission cannot be removed
-or downgraded without ``transferOwnership`` (403 cannotRemoveOwner); an unknown id is 404 notFound on
+or downgraded without ``transferOwnership`` (403 cannotRemoveOwner); ownership goes only to a user (403
+invalidSharingRequest) and not in a shared drive (403, whose items the drive owns); an unknown id is 404 notFound on
 ``permissionId``; a bad ``type``/``role`` is 400 invalid, a missing one 400 required. A shared drive's id as
 ``fileId`` manages its members, and items in shared drives list the members' permissions (``members.py``)."""
 
@@ -105,6 +106,8 @@ class Permissions:
         if role == "owner" and req.query.get("transferOwnership") != "true":
             raise DriveError(403, "forbidden", "The transferOwnership parameter must be enabled when the "
                              "permission role is 'owner'.", location="transferOwnership")
+        if role == "owner" and self.store.drive_of(f) is not None:  # the drive owns its items [unc: the answer]
+            raise DriveError(403, "forbidden", "Ownership transfers are not supported for files in shared drives.")
         if role in ("organizer", "fileOrganizer"):
             raise DriveError(400, "invalid", f"Invalid value for: permission.role: {role} (shared drives only)",
                              location="permission.role")
@@ -135,6 +138,9 @@ class Permissions:
             raise DriveError(403, "cannotRemoveOwner", "The owner of a file cannot be removed or downgraded.")
         if perm["type"] in ("user", "group"):
             perm = self._grant_user(f, perm["emailAddress"], role, req)
+        elif role == "owner":  # as permissions.create answers an anyone / domain owner
+            raise DriveError(403, "invalidSharingRequest", "Bad Request. User message: \"Ownership can only be "
+                             "transferred to a user.\"")
         else:
             with self.store.lock:
                 f.link_shares[perm["id"]]["role"] = role

@@ -1,7 +1,8 @@
 """Probe round 8 through google-api-python-client, unchanged: teamdrives.* (v3's deprecated shared-drive
 resource) and apps.list were 404 and about lacked canCreateTeamDrives; files.list over allDrives and its
 `q` edge cases, files.export per Google type, files.copy and an ownership transfer, which already answered
-as Drive does, are pinned here."""
+as Drive does, are pinned here; an ownership transfer to an anyone link or inside a shared drive went
+through (Drive refuses both)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,25 @@ def test_export_copy_and_transfer_ownership(drive, gdrive):
     roles = {p["emailAddress"]: p["role"] for p in perms.list(fileId=src["id"], fields="permissions(emailAddress,role)")
              .execute()["permissions"]}
     assert roles == {"amelia@example.com": "owner", gdrive.client_email: "writer"}  # the old owner keeps write
+
+
+def test_ownership_goes_to_a_user_outside_shared_drives(drive, gdrive):
+    perms = drive.permissions()
+    mine = drive.files().create(body={"name": "g.txt", "parents": [gdrive.evidence_folder]},
+                                media_body=MediaInMemoryUpload(b"x", mimetype="text/plain")).execute()
+    link = perms.create(fileId=mine["id"], body={"role": "reader", "type": "anyone"}).execute()
+    status, error = refused(perms.update(fileId=mine["id"], permissionId=link["id"], body={"role": "owner"},
+                                         transferOwnership=True))
+    assert (status, error["reason"]) == (403, "invalidSharingRequest")
+    assert perms.get(fileId=mine["id"], permissionId=link["id"]).execute()["role"] == "reader"
+    shared = drive.drives().create(requestId="own-1", body={"name": "SD"}).execute()
+    inside = drive.files().create(body={"name": "in.txt", "parents": [shared["id"]]}, supportsAllDrives=True,
+                                  media_body=MediaInMemoryUpload(b"x", mimetype="text/plain")).execute()
+    writer = perms.create(fileId=inside["id"], body={"role": "writer", "type": "user",
+                                                     "emailAddress": "amelia@example.com"},
+                          supportsAllDrives=True, sendNotificationEmail=False).execute()
+    status, error = refused(perms.update(fileId=inside["id"], permissionId=writer["id"], body={"role": "owner"},
+                                         transferOwnership=True, supportsAllDrives=True))
+    assert status == 403 and "shared drives" in error["message"]
+    assert perms.get(fileId=inside["id"], permissionId=writer["id"], supportsAllDrives=True).execute()["role"] == \
+        "writer"
