@@ -88,5 +88,6 @@ class BookmarksApi:
     def remove(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
         with self._lock:
-            self._marks[channel["id"]].remove(self._find(channel, args))
+            mark = self._find(channel, args)  # not_found in a channel without bookmarks too
+            self._marks[channel["id"]].remove(mark)
         return {}

@@ -2,7 +2,8 @@
 took any well-formed name (Slack answers invalid_name unless it is a standard emoji or one of the
 workspace's custom emoji), conversations.info always carried num_members (only with include_num_members),
 a thread reply's message_changed / message_deleted events lacked its thread_ts and parent_user_id, and a
-broadcast reply's message event its `root`. Also pins thread fields on read (parent_user_id, reply_users,
+broadcast reply's message event its `root`; bookmarks.remove in a channel without bookmarks was a 500
+internal_error (not_found). Also pins thread fields on read (parent_user_id, reply_users,
 latest_reply) as they already answered."""
 
 from __future__ import annotations
@@ -83,3 +84,13 @@ def test_a_replys_change_and_delete_events_name_its_parents_author(sb, app):
     assert (broadcast["subtype"], broadcast["ts"], broadcast["parent_user_id"]) == ("thread_broadcast", loud["ts"], me)
     assert (broadcast["root"]["ts"], broadcast["root"]["reply_count"], broadcast["root"]["latest_reply"]) == (
         root, 1, loud["ts"])
+
+
+def test_bookmarks_remove_in_a_channel_without_bookmarks(slack_client, slack_sandbox):
+    channel = slack_sandbox.workspace.channel("alerts-jira")["id"]
+    fails(slack_client.bookmarks_remove, "not_found", channel_id=channel, bookmark_id="Bk0000000000")  # was a 500
+    mark = slack_client.bookmarks_add(channel_id=channel, title="Runbook", type="link",
+                                      link="https://runbooks.example/sync")["bookmark"]
+    slack_client.bookmarks_remove(channel_id=channel, bookmark_id=mark["id"])
+    fails(slack_client.bookmarks_remove, "not_found", channel_id=channel, bookmark_id=mark["id"])
+    assert slack_client.bookmarks_list(channel_id=channel)["bookmarks"] == []
