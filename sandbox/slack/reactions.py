@@ -3,7 +3,7 @@
 files are not reacted to: file_not_found). conversations.history shows a message's `reactions`.
 
 A name must be a standard emoji (`sandbox.slack.emoji_names`) or one of the workspace's custom emoji
-(emoji.list, aliases included), else invalid_name; a skin tone only on a standard one."""
+(emoji.list, aliases included), else invalid_name; a skin tone only on a standard one that has skin tones."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.directory import EMOJI
-from sandbox.slack.emoji_names import STANDARD
+from sandbox.slack.emoji_names import CANONICAL, SKIN_TONED, STANDARD
 from sandbox.slack.webapi import SlackError, _cursor, _offset
 
 if TYPE_CHECKING:
@@ -46,6 +46,10 @@ class ReactionsApi:
             raise SlackError("invalid_name")
         if base not in STANDARD and (base not in EMOJI or tone):
             raise SlackError("invalid_name")  # neither a standard emoji nor the workspace's own
+        if tone and base not in SKIN_TONED:
+            raise SlackError("invalid_name")  # a skin tone on an emoji that has none (fire::skin-tone-2)
+        if base in CANONICAL and base not in EMOJI:  # thumbsup is kept, and reported, as +1
+            return CANONICAL[base] + (f"::{tone}" if tone else "")
         return name
 
     def reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -20,11 +20,15 @@ def test_reactions_take_standard_and_custom_emoji_only(slack_client, slack_sandb
     channel = slack_sandbox.workspace.channel("alerts-jira")["id"]
     ts = slack_client.chat_postMessage(channel=channel, text="PROJ-8 opened")["ts"]
     assert set(slack_client.emoji_list()["emoji"]) >= {"projectx", "approved"}
-    for name in ("thumbsup", "+1", ":white_check_mark:", "projectx", "approved", "wave::skin-tone-3"):
+    for name in ("thumbsup", ":white_check_mark:", "projectx", "approved", "wave::skin-tone-3", "sweat_smile",
+                 "brain", "octagonal_sign", "man-shrugging", "thumbsdown::skin-tone-2"):
         slack_client.reactions_add(channel=channel, timestamp=ts, name=name)
     names = [r["name"] for r in slack_client.reactions_get(channel=channel, timestamp=ts)["message"]["reactions"]]
-    assert names == ["thumbsup", "+1", "white_check_mark", "projectx", "approved", "wave::skin-tone-3"]
-    for name in ("not_an_emoji_xyz", "projectx::skin-tone-2", "thumbsup::skin-tone-9"):
+    # an alias is kept under the emoji's canonical name (Slack reports thumbsup as +1)
+    assert names == ["+1", "white_check_mark", "projectx", "approved", "wave::skin-tone-3", "sweat_smile", "brain",
+                     "octagonal_sign", "man-shrugging", "-1::skin-tone-2"]
+    fails(slack_client.reactions_add, "already_reacted", channel=channel, timestamp=ts, name="+1")
+    for name in ("not_an_emoji_xyz", "projectx::skin-tone-2", "thumbsup::skin-tone-9", "fire::skin-tone-2"):
         fails(slack_client.reactions_add, "invalid_name", channel=channel, timestamp=ts, name=name)
     fails(slack_client.reactions_remove, "invalid_name", channel=channel, timestamp=ts, name="nope_not_emoji")
     fails(slack_client.reactions_add, "already_reacted", channel=channel, timestamp=ts, name="projectx")
