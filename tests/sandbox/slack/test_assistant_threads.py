@@ -37,8 +37,10 @@ def _subscribe(sb, app, events=ASSISTANT) -> None:
 
 
 def _events(sb, app) -> list[dict]:
+    """The events the app received, in the order they happened: each is delivered on its own thread, as
+    Slack does not promise order either, so under load a later event can arrive first."""
     assert sb.wait_for_events(5)
-    return app.events()
+    return sorted(app.events(), key=lambda e: float(e["payload"]["event"]["event_ts"]))
 
 
 def test_opening_the_container_starts_a_dm_thread_and_sends_assistant_thread_started(sb, app):
