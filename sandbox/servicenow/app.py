@@ -17,6 +17,7 @@ sys_mod_count left as they were). Answers are XML for `Accept: application/xml` 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -51,14 +52,15 @@ def int_param(query: dict[str, str], name: str, default: int) -> int:
         raise HTTPError(400, f"Invalid value for {name}", f"{raw!r} is not an integer") from exc
 
 
-def mode_of(query: dict[str, str], version: str = "", table: str = "") -> Mode:
-    """How records render; without sysparm_fields a sysparm_view picks the fields (`views`)."""
+def mode_of(query: dict[str, str], version: str = "", table: str = "", restricted: bool = False) -> Mode:
+    """How records render; without sysparm_fields a sysparm_view picks the fields (`views`); `restricted`
+    for a self-service caller, whom field ACLs deny work notes (`render`)."""
     display = (query.get("sysparm_display_value") or "false").strip().lower()
     fields = tuple(f.strip() for f in query.get("sysparm_fields", "").split(",") if f.strip()) or None
     if fields is None and query.get("sysparm_view"):
         fields = view_fields(table, query["sysparm_view"])
     return Mode(display if display in ("true", "all") else "false",
-                flag(query.get("sysparm_exclude_reference_link")), fields, version)
+                flag(query.get("sysparm_exclude_reference_link")), fields, version, restricted)
 
 
 def json_object(req: Request, empty: bool = False) -> dict[str, Any]:
@@ -149,14 +151,15 @@ class TableAPI:
         if isinstance(source, Table):
             return render_rows(source, rows, mode, base, self.store, self.malformed())
         fields = tuple(f for f in mode.fields if source.has_field(f)) if mode.fields else tuple(source.fields)
-        mode = Mode(mode.display, mode.exclude_links, fields, mode.version)
+        mode = replace(mode, fields=fields)
         return [render_rows(t, [r], mode, base, self.store, self.malformed())[0] for t, r in source.split(rows)]
 
-    def _record_response(self, req: Request, table: Table | TaskView, row: int, status: int = 200,
+    def _record_response(self, req: Request, table: Table | TaskView, row: int, user: str, status: int = 200,
                          headers: list[tuple[str, str]] | None = None) -> Response:
         if flag(req.header("X-no-response-body")) and req.method != "GET":
             return Response(status, b"", headers=list(headers or []))
-        mode = mode_of(req.query, req.params.get("version") or "", req.params.get("table", ""))
+        mode = mode_of(req.query, req.params.get("version") or "", req.params.get("table", ""),
+                       acl.self_service(self.store, user) is not None)
         body = b'{"result":' + self.render(table, [row], mode, req.base_url)[0] + b"}"
         return Response(status, body, headers=list(headers or []))
 
@@ -187,8 +190,9 @@ class TableAPI:
         if offset < 0 or limit < 0:
             raise HTTPError(400, "Invalid pagination parameters", "sysparm_offset/sysparm_limit must be >= 0")
         query = build_query(self.store, req, source, user)
-        mode = mode_of(q, req.params.get("version") or "", req.params["table"])
         with self.store.lock:
+            mode = mode_of(q, req.params.get("version") or "", req.params["table"],
+                           acl.self_service(self.store, user) is not None)
             self._faults_while_paging(source)
             rows = [] if matches_nothing(self.store, source, query) else self.store.engine.run(source, query)
             allowed = acl.row_filter(self.store, source, user)
@@ -215,8 +219,8 @@ class TableAPI:
                 raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
             if isinstance(source, TaskView):  # render through the view: task fields only
                 table, row = found
-                return self._record_response(req, source, (source.parts.index(table) << 40) | row)
-            return self._record_response(req, found[0], found[1])
+                return self._record_response(req, source, (source.parts.index(table) << 40) | row, user)
+            return self._record_response(req, found[0], found[1], user)
 
     def _body(self, req: Request) -> dict[str, Any]:
         if sends_xml(req):
@@ -244,7 +248,7 @@ class TableAPI:
             table, row = self.store.insert(source.name, body, user)
             login(row)
             location = f"{req.base_url}/api/now/table/{table.name}/{table.rows[row][0]}"  # type: ignore[index]
-            return self._record_response(req, table, row, 201, [("Location", location)])
+            return self._record_response(req, table, row, user, 201, [("Location", location)])
 
     def update(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)
@@ -261,7 +265,7 @@ class TableAPI:
             self.store.update(found[0], found[1], body, user,
                               auto_sys_fields=not flag(req.query.get("sysparm_suppress_auto_sys_field")))
             login(found[1])
-            return self._record_response(req, found[0], found[1])
+            return self._record_response(req, found[0], found[1], user)
 
     def delete(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)

@@ -69,7 +69,8 @@ class JSONv2:
                 changes = self._body(req)
                 for row in rows:
                     self.store.update(table, row, changes, user)
-            records = self._records(table, rows, (q.get("displayvalue") or "false").lower(), req.base_url)
+            records = self._records(table, rows, (q.get("displayvalue") or "false").lower(), req.base_url,
+                                    acl.self_service(self.store, user) is not None)
             if action in ("deleteRecord", "deleteMultiple"):
                 for row in rows:
                     self.store.delete(table, row, user)
@@ -96,11 +97,14 @@ class JSONv2:
             raise HTTPError(400, "Exception while reading request", 'insertMultiple takes {"records": [...]}')
         return [self.store.insert(table.name, record, user)[1] for record in records]
 
-    def _records(self, table: Table, rows: list[int], display: str, base: str) -> list[dict[str, str]]:
-        raw = [json.loads(b) for b in render_rows(table, rows, Mode("false", True), base, self.store)]
+    def _records(self, table: Table, rows: list[int], display: str, base: str,
+                 restricted: bool = False) -> list[dict[str, str]]:
+        raw = [json.loads(b) for b in render_rows(table, rows, Mode("false", True, restricted=restricted), base,
+                                                  self.store)]
         if display not in ("true", "all"):
             return raw
-        shown = [json.loads(b) for b in render_rows(table, rows, Mode("true", True), base, self.store)]
+        shown = [json.loads(b) for b in render_rows(table, rows, Mode("true", True, restricted=restricted), base,
+                                                        self.store)]
         if display == "true":
             return shown
         return [{**r, **{f"dv_{k}": v for k, v in s.items()}} for r, s in zip(raw, shown, strict=True)]

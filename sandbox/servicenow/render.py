@@ -7,6 +7,12 @@ fields are "" but for their display value; sys_class_name displays as the class'
 Rendered bytes are cached per (table row, mode) and dropped when the row changes, so serving a
 page of unchanged records is a bytes join; records with dot-walked fields are rendered each time.
 Malformed-record faults bypass the cache.
+
+Field ACLs (`Mode.restricted`, set for a self-service caller, `acl.self_service`): `work_notes` reads
+"" (`{"display_value":"","value":""}` in "all" mode) and the journal list `comments_and_work_notes`
+shows only the additional comments, as the base system's field read ACLs on work notes (role itil)
+leave them to such a user. [unc: an instance silences a field its ACL denies as an empty value (KB2971488
+"returns empty fields"); whether it drops the key instead was not seen]
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ class Mode:
     exclude_links: bool = False
     fields: tuple[str, ...] | None = None
     version: str = ""
+    restricted: bool = False
+
+
+RESTRICTED_FIELDS = frozenset({"work_notes"})  # field read ACLs a self-service caller fails
 
 
 class Plan:
@@ -45,11 +55,13 @@ class Plan:
     def __init__(self, table: Table, mode: Mode, base: str, store: Store, drop: str | None = None) -> None:
         wanted = mode.fields or tuple(table.fields)
         names = [n for n in dict.fromkeys(wanted) if table.has_field(n) and n != drop]
+        # a restricted caller's journal list is the comments' history (`Mode.restricted`)
+        alias = {"comments_and_work_notes": "comments"} if mode.restricted and "comments" in table.pos else {}
         self.tmpl = "{" + ",".join(f"{esc(n)}:%s" for n in names) + "}"
         computed = any("." in n or n not in table.pos for n in names)  # dot-walks, sys_user.roles
-        self.dotted = [table.getter(n) for n in names] if computed else None
-        idx = [table.pos.get(n, -1) for n in names]
-        if names == table.fields:
+        self.dotted = [table.getter(alias.get(n, n)) for n in names] if computed else None
+        idx = [table.pos.get(alias.get(n, n), -1) for n in names]
+        if names == table.fields and not alias:
             self.select: Callable[[Any], Any] = lambda t: t
         elif len(idx) == 1:
             self.select = lambda t, i=idx[0]: (t[i],)
@@ -98,6 +110,9 @@ def field_of(table: Table, name: str, store: Store) -> Any:
 def _converter(table: Table, name: str, mode: Mode, base: str, store: Store) -> Callable[[str], str]:
     schema_field = field_of(table, name, store)
     kind = schema_field.kind if schema_field else "string"
+    if mode.restricted and name in RESTRICTED_FIELDS:
+        empty = '{"display_value":"","value":""}' if mode.display == "all" else '""'
+        return lambda v: empty
     if kind == "url":
         if mode.display == "all":  # every field is a pair in this mode, a URL too
             return lambda v: f'{{"display_value":{esc(base + v)},"value":{esc(base + v)}}}' if v else (
