@@ -4,6 +4,7 @@ second time unless something new happened."""
 
 from __future__ import annotations
 
+import base64
 import re
 import urllib.request
 
@@ -57,7 +58,10 @@ def test_full_cycle_sends_p1_summary_and_owner_dms_once(vendors, duckdb_warehous
         assert links, "every task DM carries a deep link to its record"
         link = links[0]
         assert link.startswith(sn.url + "/incident.do?sys_id=")
-        with urllib.request.urlopen(link, timeout=10) as page:  # the deep link opens the record
+        # the deep link opens the record for a signed-in person (one who is not is sent to /login.do)
+        signed_in = urllib.request.Request(link, headers={"Authorization": "Basic " + base64.b64encode(
+            f"{sn.credentials.username}:{sn.credentials.password}".encode()).decode()})
+        with urllib.request.urlopen(signed_in, timeout=10) as page:
             assert page.status == 200 and b"INC" in page.read()
         event = instance.get_latest_materialization_event(AssetKey(["notifications", "slack_dms"]))
         slack_dms = event.asset_materialization.metadata

@@ -122,7 +122,7 @@ class Authenticator:
             return _denied()
         grant = form.get("grant_type", "")
         if grant == "password":
-            if not self._known(form.get("username", ""), form.get("password", "")):
+            if not self.known(form.get("username", ""), form.get("password", "")):
                 return _denied()
             issued = self.tokens.issue_current(form.get("username", ""), client_id)
         elif grant == "client_credentials":
@@ -150,7 +150,8 @@ class Authenticator:
             self.tokens.revoke(token)
         return Response(status=200, body=b"", content_type="text/plain;charset=UTF-8")
 
-    def _known(self, user: str, password: str) -> bool:
+    def known(self, user: str, password: str) -> bool:
+        """Whether the user_name and password sign in (the integration user or a login, `acl`)."""
         return (user, password) == (self.credentials.username, self.credentials.password) or \
             self.logins.check(user, password)
 
@@ -166,7 +167,7 @@ class Authenticator:
                 return principal
         else:
             pair = basic_pair(header)
-            if pair is not None and self._known(*pair):
+            if pair is not None and self.known(*pair):
                 req.principal = pair[0]
                 return pair[0]
         raise HTTPError(401, "User Not Authenticated", "Required to provide Auth information",

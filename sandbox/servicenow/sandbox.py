@@ -13,7 +13,6 @@ GET /_sandbox/servicenow/deleted, and the outbound REST messages (signed webhook
 
 from __future__ import annotations
 
-import html
 import secrets
 import threading
 from collections import OrderedDict
@@ -36,12 +35,12 @@ from sandbox.servicenow.change_api import ChangeAPI
 from sandbox.servicenow.change_conflict import ChangeConflictAPI
 from sandbox.servicenow.cmdb_api import CmdbInstanceAPI
 from sandbox.servicenow.imports import ImportSetAPI
-from sandbox.servicenow.jsonv2 import JSONv2, is_jsonv2
+from sandbox.servicenow.jsonv2 import JSONv2
 from sandbox.servicenow.outbound import OutboundMessages
-from sandbox.servicenow.query import parse
 from sandbox.servicenow.stats import StatsAPI
 from sandbox.servicenow.store import Store
 from sandbox.servicenow.tables import Table
+from sandbox.servicenow.ui_pages import UIPages
 
 NO_CACHE = (("Pragma", "no-store,no-cache"), ("Cache-control", "no-cache,no-store,must-revalidate,max-age=-1"),
             ("Expires", "0"))
@@ -160,9 +159,8 @@ class ServiceNowSandbox(Sandbox):
         router.add("POST", r"/oauth_token\.do", self.auth.token_endpoint, auth_faults=False)
         for method in ("GET", "POST"):
             router.add(method, r"/oauth_revoke_token\.do", self.auth.revoke_endpoint, auth_faults=False)
-        router.add("GET", r"/(?P<form>[a-z0-9_]+)\.do", self._form_view)
-        router.add("POST", r"/(?P<form>[a-z0-9_]+)\.do", self._form_view)
         self.jsonv2 = JSONv2(self)
+        UIPages(self).register(router)  # the form, list and login pages (`ui_pages`)
         TableAPI(self).register(router)
         AttachmentAPI(self).register(router)
         BatchAPI(self).register(router)
@@ -181,36 +179,6 @@ class ServiceNowSandbox(Sandbox):
             {"endpoints": [{k: v for k, v in e.items() if k != "secret"} for e in self.outbound.endpoints],
              "deliveries": list(self.outbound.deliveries)[-500:]}))
         self.admin.add("DELETE", r"/_sandbox/servicenow/webhooks", self._admin_clear_webhooks)
-
-    def _form_view(self, req: Request) -> Response:
-        """The record form a person's deep link opens (`/incident.do?sys_id=...`): 200 HTML or 404;
-        with `?JSONv2` the JSONv2 processor (`jsonv2`)."""
-        if is_jsonv2(req):
-            return self.jsonv2.handle(req, self.auth.authenticate(req))
-        if req.method != "GET":
-            raise HTTPError(405, "Method not Supported", f"{req.method} {req.path}")
-        table, sys_id = req.params["form"], req.query.get("sys_id", "")
-        if table.endswith("_list") and self.store.source(table[:-5]) is not None:
-            return self._list_view(table[:-5], req.query.get("sysparm_query", ""))
-        record = self.get(table, sys_id) if sys_id and self.store.source(table) is not None else None
-        if record is None:
-            return Response(404, b"<html><body>Record not found</body></html>", "text/html")
-        title = html.escape(f"{record.get('number') or record.get('name') or sys_id}: "
-                            f"{record.get('short_description') or ''}")
-        return Response(200, f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
-                        .encode(), "text/html")
-
-    def _list_view(self, table: str, query: str) -> Response:
-        """The list a link from GlideRecord.get_link_list opens (`/incident_list.do?sysparm_query=`):
-        200 HTML with the matching records' numbers (or names) and their count."""
-        with self.store.lock:
-            source = self.store.source(table)
-            rows = self.store.engine.run(source, parse(query, self.store.clock.now()))
-            label = source.getter("number" if source.has_field("number") else "sys_id")  # type: ignore[union-attr]
-            items = "".join(f"<li>{html.escape(label(r))}</li>" for r in rows[:100])
-        title = html.escape(f"{table} ({len(rows)})")
-        return Response(200, f"<html><head><title>{title}</title></head><body><h1>{title}</h1><ul>{items}</ul>"
-                             f"</body></html>".encode(), "text/html")
 
     # --- Python API ----------------------------------------------------------------------------
     @property

@@ -1,17 +1,15 @@
-"""ServiceNow sandbox: the record form a deep link opens (`/<table>.do?sys_id=`)."""
+"""ServiceNow sandbox: the record form a deep link opens (`/<table>.do?sys_id=`), for a signed-in user
+(one that is not is sent to /login.do: `servicenow/test_round9_access_ui.py`)."""
 
-import urllib.error
-import urllib.request
-
-import pytest
+import requests
 
 
 def test_form_view_opens_a_record_and_404s_otherwise(servicenow_sandbox):
-    incident = servicenow_sandbox.records("incident")[0]
-    with urllib.request.urlopen(f"{servicenow_sandbox.url}/incident.do?sys_id={incident['sys_id']}") as page:
-        assert page.status == 200 and incident["number"].encode() in page.read()
+    sb = servicenow_sandbox
+    auth = (sb.credentials.username, sb.credentials.password)
+    incident = sb.records("incident")[0]
+    page = requests.get(f"{sb.url}/incident.do?sys_id={incident['sys_id']}", auth=auth, timeout=10)
+    assert page.status_code == 200 and incident["number"] in page.text
     for bad in ("incident.do?sys_id=nope", "incident.do", "no_such_table.do?sys_id=" + incident["sys_id"],
                 "incident.do?sys_id=%3Cscript%3E"):
-        with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(f"{servicenow_sandbox.url}/{bad}")
-        assert err.value.code == 404
+        assert requests.get(f"{sb.url}/{bad}", auth=auth, timeout=10).status_code == 404

@@ -127,11 +127,13 @@ def test_get_link_and_get_link_list_open_pages(env):
     gr = client.GlideRecord("incident")
     gr.add_query("active", "true")
     gr.query()
-    listed = requests.get(gr.get_link_list(), verify=sb.ca_bundle, timeout=10)
+    auth = (sb.credentials.username, sb.credentials.password)  # a UI page wants a signed-in user (round 9)
+    listed = requests.get(gr.get_link_list(), verify=sb.ca_bundle, timeout=10, auth=auth)
     active = [r["number"] for r in sb.records("incident") if r["active"] == "true"]
     assert listed.status_code == 200 and f"incident ({len(active)})" in listed.text
     assert all(n in listed.text for n in active)
     assert gr.next()
-    form = requests.get(gr.get_link(), verify=sb.ca_bundle, timeout=10)
+    form = requests.get(gr.get_link(), verify=sb.ca_bundle, timeout=10, auth=auth)
     assert form.status_code == 200 and gr.number.get_value() in form.text
-    assert requests.get(f"{sb.url}/no_such_table_list.do", verify=sb.ca_bundle, timeout=10).status_code == 404
+    assert requests.get(f"{sb.url}/no_such_table_list.do", verify=sb.ca_bundle, timeout=10,
+                        auth=auth).status_code == 404
