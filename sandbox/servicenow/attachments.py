@@ -10,12 +10,19 @@ attachment. File part might be missing in the request." [unc: wording, from user
 answer 201 + Location. PATCH /{sys_id} {"file_name"} renames (204); /{sys_id}/attributes lists (GET) and
 adds (POST {"key", "value"}, 201) and removes (DELETE, 204) the attachment's key-value attributes,
 /attributes/{key} reads (GET), changes (PUT {"value"}) or removes (DELETE, 204) one, as documented.
+
+The stored content_type is the one the upload names; an upload that names none (`Content-Type: */*`,
+no Content-Type, or a multipart file part without one) gets the type its file name's extension stands
+for (`report.pdf` application/pdf), application/octet-stream when the extension says nothing. pysnc's
+add_attachment without content_type sends application/octet-stream, which is stored as sent.
+[unc: the instance's guess from the extension for */*; its table of extensions is its own]
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import TYPE_CHECKING
@@ -32,6 +39,14 @@ if TYPE_CHECKING:
 
 BASE = r"/api/now(?:/v1)?/attachment"
 RAW = Mode("false", True, None)
+
+
+def content_type_of(named: str, file_name: str) -> str:
+    """The content type to store: `named` unless it names nothing (empty, */*), else the extension's."""
+    named = named.split(";")[0].strip()
+    if named and named != "*/*":
+        return named
+    return mimetypes.guess_type(file_name, strict=False)[0] or "application/octet-stream"
 
 
 class AttachmentAPI:
@@ -198,7 +213,7 @@ class AttachmentAPI:
     def upload_raw(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)
         q = req.query
-        ctype = req.header("Content-Type", "application/octet-stream").split(";")[0].strip()
+        ctype = content_type_of(req.header("Content-Type"), q.get("file_name", ""))
         return self._create(req, q.get("table_name", ""), q.get("table_sys_id", ""), q.get("file_name", ""),
                             ctype, req.body, user)
 
@@ -214,7 +229,8 @@ class AttachmentAPI:
             name = part.get_param("name", header="content-disposition") or ""
             payload = part.get_payload(decode=True) or b""
             if part.get_filename():
-                file_name, file_type, data = part.get_filename(), part.get_content_type(), payload
+                file_name, data = part.get_filename(), payload
+                file_type = content_type_of(part.get("Content-Type", ""), file_name)
                 break  # the instance reads the form up to the file part: fields after it go unseen
             fields[str(name)] = payload.decode("utf-8")
         if not file_name or not (fields.get("table_name") and fields.get("table_sys_id")):
