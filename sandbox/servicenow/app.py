@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sandbox.core.http import HTTPError, Request, Response, Router
 from sandbox.servicenow import acl
@@ -52,15 +53,31 @@ def int_param(query: dict[str, str], name: str, default: int) -> int:
         raise HTTPError(400, f"Invalid value for {name}", f"{raw!r} is not an integer") from exc
 
 
-def mode_of(query: dict[str, str], version: str = "", table: str = "", restricted: bool = False) -> Mode:
+def user_time_zone(store: Store, user: str) -> str:
+    """The caller's time zone for display values: its sys_user.time_zone when it names a zone other than
+    UTC/GMT, else "" (the system's, UTC)."""
+    users = store.tables["sys_user"]
+    row = users.row_of(store.user_sys_id(user))
+    tz = users.record(row).get("time_zone", "") if row is not None else ""
+    if tz in ("", "GMT", "UTC", "Etc/UTC"):
+        return ""
+    try:
+        ZoneInfo(tz)
+    except (ValueError, ZoneInfoNotFoundError):
+        return ""
+    return tz
+
+
+def mode_of(query: dict[str, str], version: str = "", table: str = "", restricted: bool = False,
+            tz: str = "") -> Mode:
     """How records render; without sysparm_fields a sysparm_view picks the fields (`views`); `restricted`
-    for a self-service caller, whom field ACLs deny work notes (`render`)."""
+    for a self-service caller, whom field ACLs deny work notes, `tz` the caller's time zone (`render`)."""
     display = (query.get("sysparm_display_value") or "false").strip().lower()
     fields = tuple(f.strip() for f in query.get("sysparm_fields", "").split(",") if f.strip()) or None
     if fields is None and query.get("sysparm_view"):
         fields = view_fields(table, query["sysparm_view"])
     return Mode(display if display in ("true", "all") else "false",
-                flag(query.get("sysparm_exclude_reference_link")), fields, version, restricted)
+                flag(query.get("sysparm_exclude_reference_link")), fields, version, restricted, tz)
 
 
 def json_object(req: Request, empty: bool = False) -> dict[str, Any]:
@@ -159,7 +176,7 @@ class TableAPI:
         if flag(req.header("X-no-response-body")) and req.method != "GET":
             return Response(status, b"", headers=list(headers or []))
         mode = mode_of(req.query, req.params.get("version") or "", req.params.get("table", ""),
-                       acl.self_service(self.store, user) is not None)
+                       acl.self_service(self.store, user) is not None, user_time_zone(self.store, user))
         body = b'{"result":' + self.render(table, [row], mode, req.base_url)[0] + b"}"
         return Response(status, body, headers=list(headers or []))
 
@@ -192,7 +209,7 @@ class TableAPI:
         query = build_query(self.store, req, source, user)
         with self.store.lock:
             mode = mode_of(q, req.params.get("version") or "", req.params["table"],
-                           acl.self_service(self.store, user) is not None)
+                           acl.self_service(self.store, user) is not None, user_time_zone(self.store, user))
             self._faults_while_paging(source)
             rows = [] if matches_nothing(self.store, source, query) else self.store.engine.run(source, query)
             allowed = acl.row_filter(self.store, source, user)

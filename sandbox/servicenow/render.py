@@ -11,8 +11,11 @@ Malformed-record faults bypass the cache.
 Field ACLs (`Mode.restricted`, set for a self-service caller, `acl.self_service`): `work_notes` reads
 "" (`{"display_value":"","value":""}` in "all" mode) and the journal list `comments_and_work_notes`
 shows only the additional comments, as the base system's field read ACLs on work notes (role itil)
-leave them to such a user. [unc: an instance silences a field its ACL denies as an empty value (KB2971488
-"returns empty fields"); whether it drops the key instead was not seen]
+leave them to such a user. Time zones (`Mode.tz`): date-time display values are in the calling user's
+time zone (sys_user.time_zone, else glide.sys.default.tz, UTC here), the raw value stays UTC, as an
+instance answers sysparm_display_value=true|all.
+[unc: an instance silences a field its ACL denies as an empty value (KB2971488 "returns empty fields");
+whether it drops the key instead was not seen]
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as esc
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sandbox.servicenow.meta_tables import class_label
 
@@ -44,6 +49,7 @@ class Mode:
     fields: tuple[str, ...] | None = None
     version: str = ""
     restricted: bool = False
+    tz: str = ""  # the caller's time zone for date-time display values; "" is UTC
 
 
 RESTRICTED_FIELDS = frozenset({"work_notes"})  # field read ACLs a self-service caller fails
@@ -118,6 +124,11 @@ def _converter(table: Table, name: str, mode: Mode, base: str, store: Store) -> 
             return lambda v: f'{{"display_value":{esc(base + v)},"value":{esc(base + v)}}}' if v else (
                 '{"display_value":"","value":""}')
         return lambda v: esc(base + v) if v else '""'
+    if kind == "datetime" and mode.tz and mode.display != "false":
+        local = _to_zone(mode.tz)
+        if mode.display == "true":
+            return lambda v: esc(local(v))
+        return lambda v: f'{{"display_value":{esc(local(v))},"value":{esc(v)}}}'
     if kind == "journal":  # the entries show only as a display value (`journal`)
         if mode.display == "all":
             return lambda v: f'{{"display_value":{esc(v)},"value":""}}'
@@ -152,6 +163,20 @@ def _converter(table: Table, name: str, mode: Mode, base: str, store: Store) -> 
             return lambda v: f'{{"display_value":{esc(choices.get(v, v))},"value":{esc(v)}}}'
         return lambda v: f'{{"display_value":{esc(v)},"value":{esc(v)}}}'
     return esc
+
+
+def _to_zone(tz: str) -> Callable[[str], str]:
+    """A UTC "YYYY-MM-DD HH:MM:SS" as the same moment in `tz` (values that are no date-time unchanged)."""
+    zone = ZoneInfo(tz)
+
+    def local(v: str) -> str:
+        try:
+            moment = datetime.strptime(v, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            return v
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    return local
 
 
 def _plan(table: Table, mode: Mode, base: str, store: Store) -> Plan:

@@ -119,3 +119,23 @@ def test_an_upload_without_a_content_type_gets_the_extensions(env):
     location = gr.add_attachment("plain.txt", b"hello")  # pysnc names application/octet-stream
     stored = s.get(location).json()["result"]
     assert stored["content_type"] == "application/octet-stream" and stored["file_name"] == "plain.txt"
+
+
+def test_display_values_of_date_times_are_in_the_callers_time_zone(env):
+    sb, _, s = env
+    r = s.post(f"{sb.url}/api/now/table/sys_user", json={"user_name": "ny.agent", "name": "NY Agent",
+                                                          "time_zone": "America/New_York", "user_password": "Secret-9"})
+    assert r.status_code == 201
+    sid = sb.insert("incident", {"short_description": "tz", "caller_id": r.json()["result"]["sys_id"]})["sys_id"]
+    sb.update("incident", sid, {"opened_at": "2026-01-15 12:00:00"})
+    params = {"sysparm_fields": "opened_at", "sysparm_display_value": "all"}
+    mine = requests.get(f"{sb.url}/api/now/table/incident/{sid}", params=params, auth=("ny.agent", "Secret-9"),
+                        verify=sb.ca_bundle, timeout=10).json()["result"]
+    assert mine["opened_at"] == {"display_value": "2026-01-15 07:00:00", "value": "2026-01-15 12:00:00"}
+    summer = sb.update("incident", sid, {"opened_at": "2026-07-15 12:00:00"})
+    assert summer["opened_at"] == "2026-07-15 12:00:00"
+    shown = requests.get(f"{sb.url}/api/now/table/incident", auth=("ny.agent", "Secret-9"), verify=sb.ca_bundle,
+                         params={**params, "sysparm_display_value": "true"}, timeout=10).json()["result"]
+    assert shown == [{"opened_at": "2026-07-15 08:00:00"}]  # daylight saving time
+    assert s.get(f"{sb.url}/api/now/table/incident/{sid}", params=params).json()["result"]["opened_at"] == {
+        "display_value": "2026-07-15 12:00:00", "value": "2026-07-15 12:00:00"}  # the integration user: GMT
