@@ -80,7 +80,7 @@ def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
 
 def _predicate(p: dict[str, Any]) -> Any:
     field, op, value, to = p.get("field"), str(p.get("operator", "EQUAL_TO")).upper(), p.get("value"), p.get("toValue")
-    if not field or op not in OPS:
+    if not field or not isinstance(field, str) or op not in OPS:
         raise HTTPError(400, "Bad Request", f"Invalid predicate {p}; operators: {sorted(OPS)}")
 
     def test(t: Table, i: int) -> bool:
@@ -107,6 +107,18 @@ def _predicate(p: dict[str, Any]) -> Any:
     return test
 
 
+def search_body(req: Request) -> dict[str, Any]:
+    """A `RiskSearchRequest` body: `filters` must be a JSON object and `predicates` an array of objects
+    (400 otherwise, as Jackson refuses a value of the wrong JSON type; a 500 before)."""
+    body = body_json(req)
+    if not isinstance(body.get("filters") or {}, dict):
+        raise HTTPError(400, "Bad Request", "filters must be a JSON object of field: value(s)")
+    preds = body.get("predicates") or []
+    if not isinstance(preds, list) or not all(isinstance(p, dict) for p in preds):
+        raise HTTPError(400, "Bad Request", "predicates must be an array of {field, operator, value, toValue}")
+    return body
+
+
 def _level(value: Any, fallback: str) -> str:
     if isinstance(value, dict):
         value = value.get("level") or value.get("name")
@@ -116,6 +128,13 @@ def _level(value: Any, fallback: str) -> str:
 def apply_body(sb: OneTrustSandbox, rec: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """Merge a create/update body into a risk record (top-level replace; levels and owners normalised)."""
     store = sb.store
+    if body.get("source") is not None and not isinstance(body["source"], dict):
+        raise HTTPError(400, "Bad Request", "source must be an object such as {\"id\": uuid, \"name\": ...}")
+    if "type" in body and not isinstance(body["type"], str):
+        raise HTTPError(400, "Bad Request", f"Invalid type {body['type']!r}; one of {sorted(TYPES)}")
+    cat_ids = body.get("categoryIds")
+    if cat_ids is not None and not (isinstance(cat_ids, list) and all(isinstance(c, str) for c in cat_ids)):
+        raise HTTPError(400, "Bad Request", "categoryIds must be an array of category ids")
     for key in WRITABLE:
         if key in body:
             rec[key] = copy.deepcopy(body[key])
@@ -166,8 +185,8 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
         sb.authorize(req, "RISK", "RISK_READ")
         page, size = page_params(req, 20, 100)
         _, field, desc = parse_sort(sb.sort_param(req), SORTS, "createdDate,desc")
-        body = body_json(req)
-        tests = [_predicate(p) for p in body.get("predicates") or [] if isinstance(p, dict)]
+        body = search_body(req)
+        tests = [_predicate(p) for p in body.get("predicates") or []]
         for key, want in (body.get("filters") or {}).items():
             wanted = [fold_uuid(w) for w in (want if isinstance(want, list) else [want])]
             tests.append(lambda t, i, k=key, w=wanted: fold_uuid(_get(t, i, k)) in w)

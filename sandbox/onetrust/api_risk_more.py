@@ -57,8 +57,8 @@ def register(sb: OneTrustSandbox, router: Router, grid: Any) -> None:
         body_json(req)
 
         def pred(t: Any, i: int) -> bool:
-            r = t.row(i)
-            return r.get("type") == etype and fold_uuid((r.get("source") or {}).get("id")) == entity
+            r, source = t.row(i), t.row(i).get("source")
+            return r.get("type") == etype and isinstance(source, dict) and fold_uuid(source.get("id")) == entity
 
         with sb.store.lock:
             t = sb.store.tables["risks"]
