@@ -19,6 +19,17 @@ the assessment, risk and inventory lists serve their default order whatever `sor
 inventory list echo that default in `meta.page.sort`: a tenant or gateway that ignores a sort, so
 clients can prove they do not rely on an undocumented one (e.g. `lastUpdatedDate,desc`).
 
+HTTP edges the reference leaves open (vendor-apis.md §3 is silent; all [unc], kept as the sandbox has
+them, probed with raw `requests` in tests/sandbox/onetrust/test_client_probe_round3.py):
+- a trailing slash (`/api/assessment/v2/assessments/`) is a different path: 404 (Spring 6 no longer
+  matches it); `OPTIONS` and any method a path does not serve: 405 with `Allow`; `HEAD` answers as `GET`
+  without a body; `TRACE` is refused by the shared server core (501, not OneTrust's doing).
+- `Accept: application/xml` (or any other type) still gets JSON with 200, never 406.
+- unknown query parameters are ignored; `page` < 0, `size` < 1 or a non-integer is 400; a page past the
+  end is 200 with no records, the totals unchanged (and `last: true` where the envelope has it).
+- a path id that is not a UUID is 404 like an unknown one (Spring would probably say 400).
+- the risk grids read a missing or non-JSON-typed body as `{}`; a body of the wrong JSON type is 400.
+
 Tokens: `token_ttl_seconds` defaults to OneTrust's documented example lifetime, 31535999 s (about a
 year, the maximum a credential may be configured with; more is refused).
 """

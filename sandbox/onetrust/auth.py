@@ -6,7 +6,9 @@ HTTP Basic client authentication are also accepted. Response fields follow OneTr
 `access_token` (a JWT, HS256, signed with a sandbox key), `token_type` "bearer", `expires_in`, `scope`
 "read", `ot-scopes` (comma list; also as `ot_scopes`, the name OneTrust's schema gives it), `jti`,
 `guid`, `sessionId`, `tenantId`, `tenantGuid`, `orgGroupId`, `orgGroupGuid`, `languageId`, `role`
-"Api Key User", `email`, `user_name`. No refresh token.
+"Api Key User", `email`, `user_name`. No refresh token. Answered with `Cache-Control: no-store` and
+`Pragma: no-cache`, as RFC 6749 §5.1 requires of a token response [unc: OneTrust documents no headers].
+A body that is not UTF-8 is a 400 `invalid_request`.
 
 Lifetime and revocation use `sandbox.core.tokens.TokenStore` (so the shared `expire_tokens`,
 `revoke_tokens` and `token_ttl_seconds` fault actions work); the JWT is mapped to the store's opaque
@@ -87,7 +89,10 @@ class OneTrustAuth:
 
     # --- token endpoint -------------------------------------------------------------------------
     def token_endpoint(self, req: Request) -> Response:
-        f = form_fields(req)
+        try:
+            f = form_fields(req)
+        except UnicodeDecodeError:  # a body that is not UTF-8: a bad request, never a 500
+            return self.oauth_error(400, "invalid_request", "The request body is not valid UTF-8 form data")
         basic = req.header("Authorization")
         if basic.lower().startswith("basic ") and "client_id" not in f:
             try:
@@ -104,7 +109,7 @@ class OneTrustAuth:
         client = self.clients.get(f.get("client_id", ""))
         if client is None or not hmac.compare_digest(client.client_secret, f.get("client_secret", "")):
             return self.oauth_error(401, "invalid_client", "Bad client credentials")
-        return json_response(self.issue(client))
+        return json_response(self.issue(client), headers=[("Cache-Control", "no-store"), ("Pragma", "no-cache")])
 
     def issue(self, client: Client) -> dict[str, Any]:
         grant = self.store.issue(client.client_id, client.client_id, " ".join(sorted(client.scopes)))
