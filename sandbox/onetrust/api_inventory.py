@@ -71,6 +71,14 @@ def _vendor_view(sb: OneTrustSandbox, rec: dict[str, Any], deleted: bool = False
     return out
 
 
+def _vendor_body(req: Request) -> dict[str, Any]:
+    """A create/update body; `name` given as anything but a string is 400 (it was stored as sent)."""
+    body = body_json(req)
+    if "name" in body and not isinstance(body["name"], str):
+        raise HTTPError(400, "Bad Request", "name must be a string")
+    return body
+
+
 def register(sb: OneTrustSandbox, router: Router) -> None:
     def list_inventory(req: Request) -> Response:
         sb.authorize(req, *INV_READ)
@@ -105,7 +113,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
         sb.authorize(req, *INV_WRITE)
         if _schema(req) != "vendors":
             raise HTTPError(400, "Bad Request", "The sandbox stores vendor inventory records only")
-        body = body_json(req)
+        body = _vendor_body(req)
         if not str(body.get("name") or "").strip():
             raise HTTPError(400, "Bad Request", "name is required")
         with sb.store.lock:
@@ -129,7 +137,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
                 sb.store.delete("vendors", [rec["id"]])
                 return Response(status=204)
             if req.method in ("PUT", "PATCH"):
-                body = body_json(req)
+                body = _vendor_body(req)
                 rec = copy.deepcopy(rec)
                 rec.update({k: copy.deepcopy(body[k]) for k in VENDOR_FIELDS if k in body})
                 organization(body, rec)

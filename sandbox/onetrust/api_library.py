@@ -110,6 +110,8 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
         body = body_json(req)
         if not str(body.get("name") or "").strip() or not body.get("vendorId"):
             raise HTTPError(400, "Bad Request", "name and vendorId are required")
+        if not isinstance(body["vendorId"], str):
+            raise HTTPError(400, "Bad Request", "vendorId must be the vendor's id (a UUID string)")
         with sb.store.lock:
             vendor = vendor_or_404(str(body["vendorId"]))
             now = sb.store.now()

@@ -192,3 +192,15 @@ def _full_token(sb) -> str:
     return requests.post(sb.url + TOKEN_PATH, timeout=10, data={
         "grant_type": "client_credentials", "client_id": sb.client_id,
         "client_secret": sb.client_secret}).json()["access_token"]
+
+
+# --- 3.5 vendors and contracts: wrongly typed ids and names -------------------------------------------
+def test_vendor_name_and_contract_vendor_id_must_be_strings(s, sb):
+    vendor = sb.vendors()[0]
+    _spring_error(s.post(s.base_url + VENDORS, json={"name": ["Acme"]}), 400)  # was stored as a list
+    _spring_error(s.patch(s.base_url + f"{VENDORS}/{vendor['id']}", json={"name": {"value": "Acme"}}), 400)
+    assert s.get(s.base_url + f"{VENDORS}/{vendor['id']}").json()["data"]["name"] == vendor["name"]
+    add = s.base_url + "/api/vendor/v1/contracts/add"
+    _spring_error(s.post(add, json={"name": "MSA", "vendorId": {"id": vendor["id"]}}), 400)  # was a 404
+    made = s.post(add, json={"name": "MSA", "vendorId": vendor["id"].upper()})
+    assert made.status_code == 201 and made.json()["vendorId"] == vendor["id"]
