@@ -102,18 +102,21 @@ def register(sb: JiraSandbox) -> None:
     def get_issue(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
         fields = select_fields(c.qlist("fields"), ["*all"])
-        expand = ",".join(c.qlist("expand"))
+        return json_response(issue_bean(c, issue, fields, ",".join(c.qlist("expand")), c.qlist("properties")))
+
+    def issue_bean(c: Call, issue: Issue, fields: list[str], expand: str, props: list[str]) -> dict[str, Any]:
+        """An issue as GET /issue and POST /issue/bulkfetch return it, with the expands that need routes."""
         bean = c.r.issue(issue, fields, expand)
-        wanted = expand.split(",")
+        wanted = [w.strip() for w in expand.split(",")]
         if "transitions" in wanted or "transitions.fields" in wanted:
             bean["transitions"] = transitions_of(c.r, issue, "transitions.fields" in wanted)
         if "editmeta" in wanted:
             bean["editmeta"] = sb.edit_meta(c, issue)  # type: ignore[attr-defined]
         if "operations" in wanted:
             bean["operations"] = operations(c, issue)
-        if c.qlist("properties"):
-            bean["properties"] = properties_of(sb, issue, c.qlist("properties"))
-        return json_response(bean)
+        if props:
+            bean["properties"] = properties_of(sb, issue, props)
+        return bean
 
     def operations(c: Call, issue: Issue) -> dict[str, Any]:
         """The view-issue operations bar: edit/assign/comment, then one link per available transition."""
@@ -245,18 +248,27 @@ def register(sb: JiraSandbox) -> None:
         return json_response(out)
 
     def bulkfetch(c: Call) -> Response:
+        """POST /issue/bulkfetch as the spec describes it: `expand` and `properties` are lists (a comma string is
+        read too), 400 without refs or past 100, issues in ascending id order (a ref given twice comes once
+        [unc]); refs that match no issue (or one the caller may not see) are left out and NOT listed in
+        `issueErrors`, which carries only retriable errors, so it is always empty here."""
         body = c.obj()
-        fields = select_fields(body.get("fields"), ["*navigable"])
-        issues, errors = [], []
-        for ref in (body.get("issueIdsOrKeys") or [])[:100]:
-            issue = sb.store.resolve(str(ref))
-            if issue is None:
-                errors.append(str(ref))
-            else:
-                issues.append(c.r.issue(issue, fields, str(body.get("expand") or "")))
-        return json_response({"issues": issues, "issueErrors": [
-            {"issueIdOrKey": e, "errorMessages": ["Issue does not exist or you do not have permission to see it."]}
-            for e in errors]} if errors else {"issues": issues, "issueErrors": []})
+        refs = body.get("issueIdsOrKeys")
+        if not isinstance(refs, list) or not refs or len(refs) > 100:
+            raise fail(400, "Provide between 1 and 100 issue IDs or keys.")  # [unc: the wording]
+
+        def listed(name: str) -> list[str]:
+            value = body.get(name)
+            items = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+            return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+
+        props = listed("properties")
+        if len(props) > 5:
+            raise fail(400, "A maximum of 5 issue property keys can be specified.")  # [unc: the wording]
+        fields = select_fields(listed("fields") or None, ["*navigable"])
+        found = {issue.id: issue for ref in refs if (issue := sb.store.resolve(str(ref))) is not None}
+        issues = [issue_bean(c, found[i], fields, ",".join(listed("expand")), props) for i in sorted(found)]
+        return json_response({"issues": issues, "issueErrors": []})
 
     key = r"/issue/(?P<issue>[A-Za-z0-9_-]+)"
     sb.route("POST", r"/issue", create, "write")
