@@ -1,7 +1,8 @@
 """Lookups both python clients call that the other route modules do not serve.
 
 - `GET /field/search` (atlassian-python-api `get_custom_fields`): a page of fields (`startAt`, `maxResults`,
-  `type` custom|system, `id`, `query` on name, `orderBy` name|-name); `key`/`stableId` only when expanded.
+  `type` custom|system, `id`, `query` on name, `orderBy` (`field_search_expand`); `key`/`stableId`, `isLocked`,
+  `searcherKey`, `contextsCount`, `lastUsed` only when expanded.
 - `GET /user/viewissue/search` (pycontribs `search_allowed_users_for_issue`, atlassian
   `get_users_with_browse_permission_to_a_project`): `query` or `accountId` (not both) and `issueKey` or
   `projectKey` are required (400). As Jira documents, the page (`startAt`/`maxResults`) is cut from all users
@@ -23,6 +24,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.field_search_expand import add_expanded, check_order, sort_fields
 from sandbox.jira.routes_field_admin import created_fields
 
 if TYPE_CHECKING:
@@ -74,10 +76,8 @@ def register(sb: JiraSandbox) -> None:
                 entry["key"] = fid
             if "stableId" in expand:
                 entry["stableId"] = f"sfid:{fid}"
-            out.append(entry)
-        order = c.q("orderBy") or ""
-        if order.lstrip("+-") == "name":
-            out.sort(key=lambda f: f["name"].lower(), reverse=order.startswith("-"))
+            out.append(add_expanded(sb, entry, expand))
+        out = sort_fields(out, sb, check_order(c.q("orderBy") or ""))
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
         return json_response(paged(out, start, limit, f"{c.r.api}/field/search?maxResults={limit}&startAt={start}"))
 
