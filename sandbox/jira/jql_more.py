@@ -1,8 +1,9 @@
 """JQL clauses beyond the field table of `jql_fields`: `resolution = Unresolved`, `watcher`/`voter`, issue
-functions (`issue in linkedIssues(K[, linkType])`, `watchedIssues()`, `votedIssues()`), the numbers
-`watchers`, `votes`, `timespent` and the estimates (a duration: "90m", "1h 30m"; a bare number is minutes)
-and `IS [NOT] EMPTY` on text fields, `lastViewed` and `attachments`. `special(c, field, ctx)` answers a
-predicate, or None when the clause is not one of these.
+functions (`issue in linkedIssues(K[, linkType])`, `watchedIssues()`, `votedIssues()`, `issueHistory()`: the
+caller's GET /issue?updateHistory=true views, as `lastViewed` reads them), the numbers `watchers`, `votes`,
+`timespent` and the estimates (a duration: "90m", "1h 30m"; a bare number is minutes) and `IS [NOT] EMPTY`
+on text fields, `lastViewed` and `attachments`. `special(c, field, ctx)` answers a predicate, or None when
+the clause is not one of these.
 
 Watchers follow `routes_work` (an issue nobody changed the watchers of is watched by its reporter); votes
 follow `routes_social`. Links are read from the issue's side, by the link type's inward/outward description:
@@ -29,7 +30,7 @@ ESTIMATES = {"originalestimate": "original_estimate", "timeoriginalestimate": "o
              "remainingestimate": "remaining_estimate", "timeestimate": "remaining_estimate"}
 DURATIONS = ("timespent", *ESTIMATES)  # seconds logged or estimated: a duration operand
 COUNTS = ("watchers", "votes", *DURATIONS)
-ISSUE_FUNCTIONS = ("linkedissues", "watchedissues", "votedissues")
+ISSUE_FUNCTIONS = ("linkedissues", "watchedissues", "votedissues", "issuehistory")
 
 
 def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | None:
@@ -45,8 +46,9 @@ def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | No
         return _issue_function(c, ctx)
     if field in COUNTS:
         return _count(c, field, ctx)
-    if field == "lastviewed" and c.op in ("is", "is not"):  # nobody's views are recorded
-        return lambda i: c.op == "is"
+    if field == "lastviewed" and c.op in ("is", "is not"):  # views: GET /issue?updateHistory=true
+        ctx.volatile = True
+        return lambda i: (ctx.me not in ctx.work.get("views", {}).get(i.id, ())) == (c.op == "is")
     if field in ("attachments", "attachment"):  # Jira: only IS [NOT] EMPTY
         if c.op not in ("is", "is not"):
             raise unsupported(c)
@@ -136,6 +138,8 @@ def _function_ids(c: Clause, f: Func, ctx: Context) -> set[int]:
         return _linked(issue, f.args[1].lower() if len(f.args) > 1 else None, ctx)
     if f.args:
         raise JQLError(f"Function '{f.name}' expects '0' arguments, but got '{len(f.args)}'.")
+    if f.name == "issuehistory":  # the caller's views (GET /issue?updateHistory=true) [unc: Jira keeps 50]
+        return {iid for iid, people in list(ctx.work.get("views", {}).items()) if ctx.me in people}
     table = ctx.work.get("votes", {}) if f.name == "votedissues" else ctx.work.get("watchers", {})
     got = {iid for iid, people in list(table.items()) if ctx.me in people}
     if f.name == "watchedissues":  # issues whose watchers nobody changed are watched by their reporter

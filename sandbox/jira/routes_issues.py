@@ -102,6 +102,10 @@ def register(sb: JiraSandbox) -> None:
     def get_issue(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
         fields = select_fields(c.qlist("fields"), ["*all"])
+        if c.qbool("updateHistory"):  # Jira: feeds the caller's `lastViewed` / `issueHistory()` in JQL
+            with sb.store.lock:
+                sb.store.work.setdefault("views", {}).setdefault(issue.id, set()).add(c.user)
+                sb.store.relations_version += 1
         return json_response(issue_bean(c, issue, fields, ",".join(c.qlist("expand")), c.qlist("properties")))
 
     def issue_bean(c: Call, issue: Issue, fields: list[str], expand: str, props: list[str]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Round nine of vendor-client probes: `POST /issue/bulkfetch` as the platform spec describes it (list-valued
 `expand`/`properties`, unknown refs left out, ascending ids, 1..100 refs) and `GET /field/search`'s expand
 members and `orderBy` enum, called with plain `requests` and checked against the official OpenAPI spec, plus
-the atlassian-python-api calls that ride on them."""
+the atlassian-python-api calls that ride on them; `updateHistory` feeding JQL `issueHistory()`/`lastViewed`."""
 
 from __future__ import annotations
 
@@ -88,3 +88,14 @@ def test_field_search_order_by(sb, s, atl):
     assert names == sorted(names, key=str.lower)
     bad = s.get(f"{api}/field/search", params={"orderBy": "bogus"})
     assert bad.status_code == 400 and "bogus" in bad.json()["errorMessages"][0]
+
+
+def test_update_history_feeds_issue_history_and_last_viewed(atl, pyc):
+    jql = "issue in issueHistory() ORDER BY key"
+    assert pyc.search_issues(jql) == [] and pyc.search_issues("lastViewed IS NOT EMPTY") == []
+    atl.get_issue("SEC-2")  # atlassian-python-api sends updateHistory=true by default
+    pyc.issue("SEC-3")  # pycontribs does not: no view recorded
+    assert [i.key for i in pyc.search_issues(jql)] == ["SEC-2"]
+    assert [i.key for i in pyc.search_issues("project = SEC AND lastViewed IS NOT EMPTY")] == ["SEC-2"]
+    assert "SEC-2" not in {i.key for i in pyc.search_issues("project = SEC AND lastViewed IS EMPTY",
+                                                             maxResults=False)}
