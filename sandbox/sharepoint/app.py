@@ -60,6 +60,7 @@ from sandbox.sharepoint.custom_lists import CustomLists
 from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
 from sandbox.sharepoint.graph_extras import GraphExtras
+from sandbox.sharepoint.graph_lists import GraphLists
 from sandbox.sharepoint.graph_search import GraphSearch
 from sandbox.sharepoint.items import Items
 from sandbox.sharepoint.listing import Listing
@@ -100,7 +101,7 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
-                   GraphExtras, RestApi,
+                   GraphExtras, GraphLists, RestApi,
                    RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
                    RestVersions, RestExpand, RestRecycle, RestItemOps, RestUsers, RestSchema, CustomLists, Sandbox):
     vendor = "sharepoint"

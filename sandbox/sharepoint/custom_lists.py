@@ -1,6 +1,7 @@
 """SharePoint REST v1 custom lists (``genericList``, BaseTemplate 100): the only lists whose items take
 attachments. Made with ``sb.add_custom_list(site_id, title, grants={app: "read"|"write"}, columns=…)`` (none
-are seeded); REST only [unc: Graph's ``/sites/{id}/lists`` does not show them here].
+are seeded); Graph's ``/sites/{id}/lists`` shows and writes the same lists (``graph_lists.py``), and a change
+through either API notifies their subscriptions (``store.changed``).
 
 - the list (``web/lists``, ``lists/GetByTitle('…')``, ``lists(guid'…')``) at ``/sites/{site}/Lists/{Title}``
   (spaces dropped), ``EnableAttachments`` true; ``items`` GET (``$select``, ``$filter``, ``$orderby``, ``$top``),
@@ -54,6 +55,7 @@ class CustomList:
     rows: dict[int, Row] = field(default_factory=dict)
     next_id: int = 1
     created: str = field(default_factory=now_iso)
+    column_defs: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> Graph definition (none: text)
 
     @property
     def url_name(self) -> str:
@@ -134,6 +136,7 @@ class CustomLists:
                 with self.store.lock:
                     row = Row(lst.next_id, changes)
                     lst.rows[row.id], lst.next_id = row, lst.next_id + 1
+                self.store.changed("list", lst.id)
                 return self._rest_json(self._c_item_entity(req, lst, self._c_item(req, lst, row), verbose),
                                        verbose, 201)
             rows = query_rows([self._c_item(req, lst, r) for r in lst.rows.values()], req.query)
@@ -173,6 +176,7 @@ class CustomLists:
         if method == "DELETE":
             with self.store.lock:
                 lst.rows.pop(row.id, None)
+            self.store.changed("list", lst.id)
             return Response(200, b"")
         if method not in ("MERGE", "PATCH", "PUT"):
             raise RestError(400, BAD)
@@ -181,6 +185,7 @@ class CustomLists:
             row.fields.update(changes)
             row.version += 1
             row.modified = now_iso()
+        self.store.changed("list", lst.id)
         return Response(204, b"")
 
     # -- attachments -------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@
 - ``/sites/{site}/lists``: one ``documentLibrary`` list per library the app was granted; a list by id
   or by name; ``lists/{id}/drive``; ``lists/{id}/items`` (``$top`` / ``@odata.nextLink``, ``$expand=fields``
   with ``($select=…)``), ``items/{n}``, ``items/{n}/fields`` (GET, PATCH) and ``items/{n}/driveItem``;
-  ``/drives/{id}/list`` and ``/drives/{id}/list/items…`` are the same list.
+  ``/drives/{id}/list`` and ``/drives/{id}/list/items…`` are the same list; ``lists/{id}/columns`` (GET, POST)
+  and ``contentTypes``. Custom lists (``genericList``), and ``POST lists``, are ``graph_lists.py``'s.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import quote, unquote
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import GraphError
+from sandbox.sharepoint.graph_lists import LIBRARY_BUILT_IN, dollar_options
 from sandbox.sharepoint.odata import top
 from sandbox.sharepoint.store import Drive, Item
 
@@ -151,15 +153,22 @@ class Sites:
                 "parentReference": {"siteId": drive.site_id}}
 
     def site_lists(self, req: Request) -> Response:
-        _, visible = self._site_drives(req)
+        site, visible = self._site_drives(req)
+        dollar_options(req)
         granted = [d for d in visible if req.principal in d.grants]
         parts = [unquote(p) for p in (req.params.get("tail") or "").split("/") if p]
         if not parts:
+            if req.method == "POST":
+                return self.g_create_list(site, visible, req)  # graph_lists.py
             if req.method != "GET":
                 raise GraphError(405, "invalidRequest", f"{req.method} is not supported on lists.")
             return json_response({"@odata.context": f"{req.base_url}/v1.0/$metadata#lists",
-                                  "value": [self._list_resource(d, req) for d in granted]})
+                                  "value": [self._list_resource(d, req) for d in granted]
+                                  + [self.g_list_resource(c) for c in self.g_lists(site, req)]})
         drive = next((d for d in visible if parts[0].lower() in (list_id(d), d.name.lower())), None)
+        custom = self.g_find_list(site, parts[0], req) if drive is None else None
+        if custom is not None:
+            return self.g_list_route(custom, parts[1:], req)
         if drive is None:
             raise GraphError(404, "itemNotFound", f"List '{parts[0]}' does not exist at this site.")
         req.params["drive"] = drive.id
@@ -171,6 +180,10 @@ class Sites:
             return json_response(self._list_resource(drive, req))
         if parts == ["drive"] and req.method == "GET":
             return json_response(self._drive_resource(drive, req))
+        if parts == ["columns"]:
+            return self.g_columns_route(req, list_id(drive), drive.column_defs, drive.columns, LIBRARY_BUILT_IN)
+        if parts == ["contentTypes"] and req.method == "GET":
+            return json_response(self.g_content_types(list_id(drive), True))
         if parts and parts[0] == "items" and len(parts) == 1 and req.method == "GET":
             return self.list_items(drive, req)
         if parts and parts[0] == "items" and len(parts) in (2, 3):
@@ -232,7 +245,7 @@ class Sites:
         return json_response(body)
 
     @staticmethod
-    def _row_filter(req: Request):
+    def _row_filter(req: Request, indexed: set[str] = frozenset()):
         """``$filter`` on list items: ``fields/{Column} eq|ne '…'`` (or ``startswith(fields/{Column},'…')``)
         joined by ``and`` or ``or`` (not both). The library's columns are not indexed, so Graph wants
         ``Prefer: HonorNonIndexedQueriesWarningMayFailRandomly`` (400 without it)."""
@@ -248,7 +261,8 @@ class Sites:
                  or re.fullmatch(r"startswith\(fields/(?P<col>\w+),\s*'(?P<v>(?:[^']|'')*)'\)", clause.strip()))
             if m is None:
                 raise GraphError(400, "invalidRequest", f"Invalid filter clause: {clause.strip()!r}")
-            if "honornonindexedquerieswarningmayfailrandomly" not in req.header("Prefer").lower():
+            if m.group("col") not in indexed and "honornonindexedquerieswarningmayfailrandomly" not in req.header(
+                    "Prefer").lower():
                 raise GraphError(400, "invalidRequest", f"Field '{m.group('col')}' cannot be referenced in filter "
                                  "or orderby as it is not indexed. Provide the 'Prefer: "
                                  "HonorNonIndexedQueriesWarningMayFailRandomly' header to allow this, but be "

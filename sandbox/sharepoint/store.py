@@ -78,6 +78,7 @@ class Drive:
     quota_bytes: int
     grants: dict[str, str] = field(default_factory=dict)
     columns: set[str] = field(default_factory=set)
+    column_defs: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> Graph definition (none: text)
 
 
 class GraphStore:
@@ -91,12 +92,19 @@ class GraphStore:
         self.custom_lists: dict[str, Any] = {}  # id -> custom_lists.CustomList (REST custom lists)
         self._list_ids = 0
         self.seq = 0
+        self.listeners: list[Any] = []  # callables (kind, key): "drive" and a drive id, "list" and a list id
+
+    def changed(self, kind: str, key: str) -> None:
+        """Tell the listeners (change notifications, ``subscriptions.py``) that a drive or list changed."""
+        for listener in list(self.listeners):
+            listener(kind, key)
 
     def touch(self, item: Item) -> None:
         """Stamp ``item`` with the next change number (delta reports it as changed)."""
         with self.lock:
             self.seq += 1
             item.seq = self.seq
+        self.changed("drive", item.drive_id)
 
     def ancestors(self, item: Item) -> tuple[str, ...]:
         out = []
@@ -185,3 +193,4 @@ class GraphStore:
                                                  self.ancestors(item), item.content is None, self.seq,
                                                  item.list_item_id, now_iso())
             self.items.pop(item.id, None)
+        self.changed("drive", item.drive_id)
