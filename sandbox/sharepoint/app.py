@@ -25,7 +25,10 @@ Graph accept only https, so run it with ``tls=True``.
   moves, fields, ``checkout`` and ``checkin`` (``writes.py``), sites, lists and list items (``sites.py``);
   names SharePoint refuses (``names.py``: illegal characters, reserved names) are 400 invalidRequest;
   JSON batching, ``POST /v1.0/$batch`` (``batch.py``); ``/shares/{id}/driveItem`` (``sharing.py``);
-  Microsoft Search, ``POST /v1.0/search/query`` (``graph_search.py``).
+  Microsoft Search, ``POST /v1.0/search/query`` (``graph_search.py``); custom lists (``genericList``) through
+  Graph, ``POST /sites/{id}/lists``, ``columns``, ``contentTypes``, list items with ``fields`` (``graph_lists.py``);
+  change notifications, ``/v1.0/subscriptions`` on a drive's root or a list, validated and delivered to the
+  ``notificationUrl`` (``subscriptions.py``).
 - ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does.
 - List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
   library's ``Title`` and custom columns only (others: 400 "Field '…' is not recognized").
@@ -85,6 +88,7 @@ from sandbox.sharepoint.rest_versions import RestVersions
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
 from sandbox.sharepoint.store import Drive, GraphStore, Item
+from sandbox.sharepoint.subscriptions import Subscriptions
 from sandbox.sharepoint.uploads import UploadSessions
 from sandbox.sharepoint.versions import Versions
 from sandbox.sharepoint.writes import Writes
@@ -101,7 +105,7 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
-                   GraphExtras, GraphLists, RestApi,
+                   GraphExtras, GraphLists, Subscriptions, RestApi,
                    RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
                    RestVersions, RestExpand, RestRecycle, RestItemOps, RestUsers, RestSchema, CustomLists, Sandbox):
     vendor = "sharepoint"
@@ -117,6 +121,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
         self.monitors: dict[str, dict[str, Any]] = {}  # copy monitor id -> its job
         self.scripted: list[dict[str, Any]] = []
         self._scripted_lock = threading.Lock()
+        self.subscriptions_init()  # subscriptions.py: change notifications
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         self.faults.tokens = self.tokens
 
@@ -189,6 +194,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
         self.rest_routes(router)  # SharePoint REST v1, <site>/_api/… (rest.py)
         router.add("POST", r"/v1\.0/\$batch", self._authed(self.batch))
         router.add("POST", r"/v1\.0/search/query", self._authed(self.graph_search))  # graph_search.py
+        self.subscription_routes(router, self._authed)  # subscriptions.py
         router.add("GET", r"/v1\.0/shares/(?P<share>[^/]+)/driveItem(?P<rest>/content)?/?",
                    self._authed(self.shared_item))
         router.add("GET", r"/v1\.0/sites/(?P<site>.+?)(?P<rest>/drives|/drive)?/?", self._authed(self.site_route))
@@ -340,3 +346,4 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
     def reset(self) -> None:
         super().reset()
         self.scripted.clear()
+        self.subscriptions.clear()
