@@ -220,6 +220,7 @@ class CustomLists:
                                           "already exists."))
                 row.attachments[name] = req.body
                 row.modified = now_iso()
+            self.store.changed("list", lst.id)
             return self._rest_json(self._c_attachment(req, lst, row, name, verbose), verbose)
         by_call = names[1:2] == ["getbyfilename"]
         name = args(segs[1][1] if by_call else segs[0][1]).get("", "")
@@ -241,11 +242,13 @@ class CustomLists:
             with self.store.lock:
                 row.attachments[key] = req.body
                 row.modified = now_iso()
+            self.store.changed("list", lst.id)
             return Response(204, b"")
         if (not rest and method == "DELETE") or (rest in (["recycleobject"], ["recycle"]) and method == "POST"):
             with self.store.lock:
                 row.attachments.pop(key, None)
                 row.modified = now_iso()
+            self.store.changed("list", lst.id)
             return Response(200, b"")
         if not rest and method == "GET":
             shown = self._c_attachment(req, lst, row, key, verbose)

@@ -236,8 +236,17 @@ class GraphLists:
     def g_list_route(self, lst: CustomList, parts: list[str], req: Request) -> Response:
         """``parts`` after ``lists/{id}``: [], columns, contentTypes, items, items/{n}[/fields]."""
         method = req.method
-        if not parts and method == "GET":
-            return json_response(self.g_list_resource(lst))
+        if not parts and method == "GET":  # $expand=columns, contentTypes, items(expand=fields) [unc: no paging]
+            shown, expand = self.g_list_resource(lst), req.query.get("$expand", "")
+            if re.search(r"(?:^|,)\s*columns\b", expand):
+                shown["columns"] = self.g_columns(lst.id, lst.column_defs, lst.columns, BUILT_IN)
+            if re.search(r"(?:^|,)\s*contentTypes\b", expand):
+                shown["contentTypes"] = self.g_content_types(lst.id, False)["value"]
+            m = re.search(r"(?:^|,)\s*items(?:\((?P<opts>[^()]*(?:\([^()]*\))?[^()]*)\))?", expand)
+            if m is not None:
+                inner = re.sub(r"^\$?expand=", "", m.group("opts") or "")
+                shown["items"] = [self._g_item(lst, r, inner) for _, r in sorted(lst.rows.items())]
+            return json_response(shown)
         if parts == ["columns"]:
             return self.g_columns_route(req, lst.id, lst.column_defs, lst.columns, BUILT_IN)
         if parts == ["contentTypes"] and method == "GET":

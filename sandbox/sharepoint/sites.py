@@ -231,7 +231,7 @@ class Sites:
         token = req.query.get("$skiptoken") or "0"
         if not token.isdigit():
             raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used.")
-        keep = self._row_filter(req)
+        keep = self._row_filter(req, {n for n, spec in drive.column_defs.items() if spec.get("indexed")})
         rows = sorted((i for i in self.store.items.values() if i.drive_id == drive.id and i.parent_id
                        and keep(self._fields(i))), key=lambda i: i.list_item_id)
         size, skip = top(req.query), int(token)

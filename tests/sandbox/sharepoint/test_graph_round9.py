@@ -166,3 +166,23 @@ def test_library_columns_content_types_and_new_library(graph):
     assert s.post(ro, json={"fields": {"Title": "x"}}).status_code == 403
     w.sandbox.add_custom_list(w.site_id, "Hidden", grants={})
     assert "Hidden" not in [x["displayName"] for x in s.get(lists).json()["value"]]
+
+
+def test_list_expand_and_an_indexed_column(graph):
+    """GET a list with $expand=columns,items(expand=fields); a column created indexed filters without the Prefer
+    header, an unindexed one still needs it."""
+    w, s, _ = graph
+    lists = f"{w.sandbox.graph_url}/sites/{w.site_id}/lists"
+    made = s.post(lists, json={"displayName": "Risks", "columns": [{"name": "Owner", "text": {}, "indexed": True},
+                                                                   {"name": "Level", "text": {}}]}).json()
+    assert made["list"]["template"] == "genericList"  # the default template
+    for owner in ("ann", "bob"):
+        s.post(f"{lists}/{made['id']}/items", json={"fields": {"Title": f"R-{owner}", "Owner": owner}})
+    shown = s.get(f"{lists}/{made['id']}", params={"$expand": "columns,items(expand=fields(select=Owner))"}).json()
+    assert next(c for c in shown["columns"] if c["name"] == "Owner")["indexed"] is True
+    assert [i["fields"]["Owner"] for i in shown["items"]] == ["ann", "bob"]
+    assert "Title" not in shown["items"][0]["fields"]
+    items = f"{lists}/{made['id']}/items"
+    by_owner = s.get(items, params={"$filter": "fields/Owner eq 'bob'", "$expand": "fields"})
+    assert by_owner.status_code == 200 and [v["fields"]["Title"] for v in by_owner.json()["value"]] == ["R-bob"]
+    assert s.get(items, params={"$filter": "fields/Level eq 'high'"}).status_code == 400
