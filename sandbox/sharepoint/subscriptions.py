@@ -8,7 +8,8 @@
   driveItem and list (later, or not in the future: 400 [unc: the text, modelled on Outlook's "Subscription
   expiration can only be 4230 minutes in the future."]); ``clientState`` at most 128 characters. The app needs a
   grant on the drive or list (403 accessDenied).
-- Before answering, the emulator validates ``notificationUrl`` as Graph does: ``POST {url}?validationToken=…``
+- Before answering, the emulator validates ``notificationUrl`` (and ``lifecycleNotificationUrl``, if given; no
+  lifecycle events are sent [unc]) as Graph does: ``POST {url}?validationToken=…``
   (``text/plain``, no body) and wants ``200``, ``Content-Type: text/plain`` [unc: how strictly Graph checks the
   type] and the token as the body within ``validation_timeout`` seconds (10, Graph's); otherwise 400
   ``ValidationError`` "Subscription validation request failed. …" (a timeout: ``InvalidRequest`` "Subscription
@@ -202,6 +203,8 @@ class Subscriptions:
         if state is not None and len(str(state)) > 128:
             raise GraphError(400, "InvalidRequest", "clientState must be at most 128 characters long.")
         self._sub_validate(str(body["notificationUrl"]))
+        if body.get("lifecycleNotificationUrl"):  # validated the same way, as Graph documents
+            self._sub_validate(str(body["lifecycleNotificationUrl"]))
         sub = {"id": str(uuid.uuid4()), "resource": str(body["resource"]), "changeType": "updated",
                "clientState": state, "notificationUrl": str(body["notificationUrl"]),
                "lifecycleNotificationUrl": body.get("lifecycleNotificationUrl"), "expires": expires,

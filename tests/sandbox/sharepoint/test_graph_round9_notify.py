@@ -197,6 +197,7 @@ def test_validation_failures_and_limits(sharepoint, receiver, graph):
     assert sub(ok.url, expirationDateTime=_in(42300 - 5)).status_code == 201
     assert sub(ok.url, expirationDateTime=_in(-1)).status_code == 400
     assert sub(ok.url, changeType="created").status_code == 400
+    assert sub(ok.url, lifecycleNotificationUrl=receiver("wrong").url).status_code == 400  # validated too
     assert sub(ok.url, resource=f"/drives/{w.library_id}/items/abc").status_code == 400
     assert sub("http://example.com/hook").status_code == 400  # Graph wants https
     assert s.get(url).json()["value"][0]["expirationDateTime"].endswith("Z")
