@@ -13,6 +13,7 @@
 - Scopes (`sandbox.slack.scopes`): every scope the methods need is granted (X-OAuth-Scopes);
   `sb.set_scopes([...])` (or `PUT /_sandbox/scopes`) narrows them: missing_scope with needed/provided
   (per conversation type too: listing private channels needs groups:read, reading them groups:history).
+- OAuth (`sandbox.slack.oauth`): /oauth/v2/authorize, oauth.v2.access (rotation), auth.revoke, apps.uninstall.
 - File uploads (files_upload_v2): bytes go to `<url>/upload/v1/<ticket>`, `url_private` serves them back.
   `sb.new_trigger_id()` (or `POST /_sandbox/trigger_ids`) gives views.open / views.push a trigger;
   `sb.views()` lists the views.
@@ -54,6 +55,7 @@ from sandbox.slack.commands import Commands, add_command_routes
 from sandbox.slack.event_routes import add_event_routes
 from sandbox.slack.events import Events
 from sandbox.slack.interactivity import Interactivity, add_admin_routes
+from sandbox.slack.oauth import CLIENT_METHODS, Issued, OAuthApp, add_oauth_routes, client_credentials
 from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
 from sandbox.slack.scopes import Grants, accepted
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
@@ -98,7 +100,8 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
                                       f"{digest[16:40]}"
         self.token = _BotToken()
         self.webhook_channel = webhook_channel
-        self.api = WebApi(self)
+        self.oauth = OAuthApp(self, seed)
+        self._new_api()
         self.grants = Grants()
         self._lock = threading.Lock()
         self._messages: list[dict[str, Any]] = []
@@ -125,6 +128,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         add_event_routes(self, self.admin)
         add_view_routes(self, self.admin)
         add_command_routes(self, self.admin)
+        add_oauth_routes(self, self.admin)
 
     # --- Python API ------------------------------------------------------------------------------
     @property
@@ -183,6 +187,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
     def advance_clock(self, seconds: float) -> None:
         """Move the sandbox's time forward for response_url expiry (30 minutes)."""
         self.interactivity.response_urls.advance(seconds)
+        self.oauth.advance(seconds)  # rotating tokens and OAuth codes expire on it too
 
     def method_calls(self, method: str) -> int:
         """How many requests reached a Web API method (faulted ones included), from the request log."""
@@ -218,7 +223,8 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
     def reset(self) -> None:
         super().reset()
         self.workspace = build_workspace(self.seed, self.team)
-        self.api = WebApi(self)
+        self.oauth = OAuthApp(self, self.seed)
+        self._new_api()
         self.token.state = "ok"
         self.grants = Grants()
         self.interactivity = Interactivity(self, *self._interactivity_args)
@@ -228,6 +234,24 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         with self._lock:
             self._messages.clear()
             self._method_errors.clear()
+
+    def _new_api(self) -> None:
+        self.api = WebApi(self)
+        self.api.methods.update(self.oauth.methods(self.api))
+
+    @property
+    def grants(self) -> Grants:
+        """The scopes of the token calling now: an OAuth-issued token's own, else the preinstalled bot's."""
+        caller = self.caller()
+        return caller.grants if caller is not None else self._grants
+
+    @grants.setter
+    def grants(self, value: Grants) -> None:
+        self._grants = value
+
+    def caller(self) -> Issued | None:
+        """The OAuth-issued token of the Web API call being served (None: the preinstalled `bot_token`)."""
+        return getattr(self._local, "caller", None)
 
     def _put_scopes(self, req: Request) -> Response:
         try:
@@ -243,6 +267,8 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         router.add("POST", r"/upload/v1/(?P<ticket>[A-Za-z0-9_-]+)", lambda r: self.api.files.receive(r))
         router.add("GET", r"/files-pri/(?P<key>[A-Z0-9-]+)/(?:download/)?(?P<name>[^/]+)",
                    lambda r: self.api.files.download(r))
+        for verb in ("GET", "POST"):
+            router.add(verb, r"/oauth/v2/authorize", lambda r: self.oauth.authorize(r))
         router.add("POST", RESPONSE_URL_PATH, lambda r: self.interactivity.response_urls.serve(r))
 
     def _hook_path(self, channel: str) -> str:
@@ -275,8 +301,10 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
             if fn is None:
                 raise SlackError("unknown_method", 404, req_method=method)
             args = call_args(req, method)
-            if method != "api.test":
-                self._check_token(req, args)
+            if method in CLIENT_METHODS:
+                args.update(client_credentials(req.header("Authorization")))
+            elif method != "api.test":
+                self._check_token(req, args, method)
             if method != "api.test" and self.grants.lacks(method):
                 raise SlackError("missing_scope", **self.grants.missing(method))
             self.api.scheduled.deliver_due()
@@ -290,7 +318,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
             retry = [("Retry-After", "1")] if exc.status == 429 else None  # Slack's 429 always says when
             return self._slack_json({"ok": False, "error": exc.error, **exc.extra}, exc.status, retry)
 
-    def _check_token(self, req: Request, args: dict[str, Any]) -> None:
+    def _check_token(self, req: Request, args: dict[str, Any], method: str) -> None:
         header = req.header("Authorization")
         # a JSON body's `token` is not read (Slack: send it as a bearer token with JSON); query / form ones are
         field = req.query.get("token") if _is_json(req) else args.get("token")
@@ -298,7 +326,8 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         if not token:
             raise SlackError("not_authed")
         if token != self.bot_token:
-            raise SlackError("invalid_auth")
+            self._local.caller = self.oauth.check(token, method)  # OAuth-issued tokens (sandbox.slack.oauth)
+            return
         if self.token.state != "ok":
             raise SlackError(self.token.state)
 
@@ -312,7 +341,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
 
     # --- errors and faults ---------------------------------------------------------------------
     def dispatch(self, req: Request) -> Response:
-        self._local.path = req.path
+        self._local.path, self._local.caller = req.path, None
         return super().dispatch(req)
 
     def _is_webhook(self) -> bool:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sandbox.slack.commands import Commands
     from sandbox.slack.events import Events
     from sandbox.slack.interactivity import Interactivity
+    from sandbox.slack.oauth import OAuthApp
     from sandbox.slack.submissions import Submissions
 
 
@@ -25,6 +26,17 @@ class AppSide:
     commands: Commands
     events: Events
     assistant_threads: AssistantThreads
+    oauth: OAuthApp
+
+    def configure_oauth(self, redirect_urls: list[str] | None = None, token_rotation: bool | None = None
+                        ) -> dict[str, Any]:
+        """The app's OAuth settings (`sandbox.slack.oauth`): its registered Redirect URLs and whether token
+        rotation is on (None keeps one); returns them with the app's client_id and client_secret."""
+        return self.oauth.configure(redirect_urls, token_rotation)
+
+    def new_app_token(self, scopes: list[str] | None = None) -> str:
+        """A new app-level token (`xapp-1-…`, scope connections:write), as App settings generate one."""
+        return self.oauth.new_app_token(scopes)
 
     def configure_interactivity(self, request_url: str | None = None, signing_secret: str | None = None) -> None:
         """Set the app's Interactivity Request URL and/or signing secret (None keeps the current one)."""

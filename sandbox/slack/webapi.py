@@ -9,9 +9,9 @@ invalid_blocks (Block Kit limits, see `sandbox.slack.blocks`),
 too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, users_not_found,
 user_not_found, invalid_json, unknown_method (HTTP 404).
 
-Methods: api.test, auth.test, auth.revoke, chat.postMessage, chat.update, chat.delete, chat.getPermalink,
-chat.postEphemeral, conversations.info, conversations.history (top-level messages and broadcast replies only),
-conversations.replies (a thread) (users.*: `sandbox.slack.directory`); user-token methods
+Methods: api.test, auth.test (auth.revoke: `sandbox.slack.oauth`), chat.postMessage, chat.update, chat.delete,
+chat.getPermalink, chat.postEphemeral, conversations.info, conversations.history (top-level messages and broadcast
+replies only), conversations.replies (a thread) (users.*: `sandbox.slack.directory`); user-token methods
 (USER_TOKEN_ONLY: search.*, reminders.*, stars.*, ...) answer not_allowed_token_type to the bot token.
 chat.update / chat.delete act on the bot's own messages
 (message_not_found, cant_update_message, cant_delete_message). chat.postMessage / chat.update keep `metadata`;
@@ -38,7 +38,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request
-from sandbox.slack import workspace_events
 from sandbox.slack.authorship import bot_message, customized
 from sandbox.slack.blocks import check_blocks, markdown_content
 from sandbox.slack.scopes import channel_type
@@ -190,7 +189,7 @@ class WebApi:
     def __init__(self, sb: SlackSandbox) -> None:
         self.sb = sb
         self.methods = {
-            "api.test": self.api_test, "auth.test": self.auth_test, "auth.revoke": self.auth_revoke,
+            "api.test": self.api_test, "auth.test": self.auth_test,
             "chat.postMessage": self.post_message,
             "conversations.info": self.conversations_info,
             "conversations.history": self.conversations_history,
@@ -230,14 +229,6 @@ class WebApi:
         if args.get("error"):
             raise SlackError(str(args["error"]), args=echoed)
         return {"args": echoed}
-
-    def auth_revoke(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Revoke the bot token (every later call answers token_revoked); `test=true` only pretends."""
-        if _flag(args.get("test")):
-            return {"revoked": False}
-        self.sb.token.revoke_all()
-        workspace_events.tokens_revoked(self.sb.events, self.sb.workspace.bot_user_id)
-        return {"revoked": True}
 
     def auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         ws = self.sb.workspace

@@ -3,7 +3,8 @@
 - `channel_created`, `channel_archive`, `channel_unarchive`, `channel_rename` for public channels (sent
   workspace-wide, bot member or not, as Slack sends them under channels:read); a private channel's are
   `group_archive`, `group_unarchive`, `group_rename`, sent only when the bot is in it (groups:read);
-- `tokens_revoked` when auth.revoke revokes the bot token (`tokens: {"bot": [bot user id]}`);
+- `tokens_revoked` when auth.revoke revokes a token (`tokens: {"bot": [bot user id]}`, a user token's
+  `{"oauth": [user id]}`) or apps.uninstall revokes them all, then `app_uninstalled` (`sandbox.slack.oauth`);
 - `app_home_opened` when a person opens the app's Home or Messages tab (`sb.open_app_home(user, tab)`),
   with the Home view the app published for them (views.publish), as Slack sends it.
 """
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from sandbox.slack.events import Events
 
 WORKSPACE_EVENTS = ("channel_created", "channel_archive", "channel_unarchive", "channel_rename", "group_archive",
-                    "group_unarchive", "group_rename", "tokens_revoked", "app_home_opened")
+                    "group_unarchive", "group_rename", "tokens_revoked", "app_home_opened", "app_uninstalled")
 
 
 def _ts() -> str:
@@ -54,9 +55,19 @@ def renamed(events: Events, channel: dict[str, Any]) -> str | None:
         "is_channel": not channel.get("is_private"), "is_mpim": False}, "event_ts": _ts()})
 
 
-def tokens_revoked(events: Events, bot_user_id: str) -> str | None:
-    return events.emit(None, "tokens_revoked", {"type": "tokens_revoked", "tokens": {"bot": [bot_user_id]},
-                                                "event_ts": _ts()})
+def tokens_revoked(events: Events, user_id: str, kind: str = "bot") -> str | None:
+    tokens = {"bot": [user_id]} if kind == "bot" else {"oauth": [user_id]}
+    return events.emit(None, "tokens_revoked", {"type": "tokens_revoked", "tokens": tokens, "event_ts": _ts()})
+
+
+def app_uninstalled(events: Events, user_ids: list[str]) -> list[str]:
+    """apps.uninstall: `tokens_revoked` (every user token's person under `oauth`, the bot under `bot`), then
+    `app_uninstalled`, as Slack sends both to an app subscribed to them [unc: the order]."""
+    tokens: dict[str, list[str]] = {"oauth": user_ids} if user_ids else {}
+    tokens["bot"] = [events.sb.workspace.bot_user_id]
+    ids = [events.emit(None, "tokens_revoked", {"type": "tokens_revoked", "tokens": tokens, "event_ts": _ts()}),
+           events.emit(None, "app_uninstalled", {"type": "app_uninstalled", "event_ts": _ts()})]
+    return [i for i in ids if i]
 
 
 def app_home_opened(events: Events, dm: dict[str, Any], user: str, tab: str,
