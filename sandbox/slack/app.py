@@ -14,6 +14,7 @@
   `sb.set_scopes([...])` (or `PUT /_sandbox/scopes`) narrows them: missing_scope with needed/provided
   (per conversation type too: listing private channels needs groups:read, reading them groups:history).
 - OAuth (`sandbox.slack.oauth`): /oauth/v2/authorize, oauth.v2.access (rotation), auth.revoke, apps.uninstall.
+- Socket Mode (`sandbox.slack.socket_mode`): an xapp- token's apps.connections.open, events over a WebSocket.
 - File uploads (files_upload_v2): bytes go to `<url>/upload/v1/<ticket>`, `url_private` serves them back.
   `sb.new_trigger_id()` (or `POST /_sandbox/trigger_ids`) gives views.open / views.push a trigger;
   `sb.views()` lists the views.
@@ -51,6 +52,8 @@ from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.slack.app_side import AppSide
 from sandbox.slack.assistant_threads import AssistantThreads
+from sandbox.slack.charset import is_json as _is_json
+from sandbox.slack.charset import with_charset_warning as _with_charset_warning
 from sandbox.slack.commands import Commands, add_command_routes
 from sandbox.slack.event_routes import add_event_routes
 from sandbox.slack.events import Events
@@ -60,6 +63,7 @@ from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
 from sandbox.slack.scopes import Grants, accepted
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
 from sandbox.slack.seed import _user as _person
+from sandbox.slack.socket_mode import SocketMode
 from sandbox.slack.store import MessageStore
 from sandbox.slack.submissions import Submissions, add_view_routes
 from sandbox.slack.webapi import SlackError, WebApi, call_args
@@ -116,6 +120,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         self.assistant_threads = AssistantThreads(self)
         self.submissions = Submissions(self)
         self.commands = Commands(self)
+        self.socket_mode = SocketMode(self)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         self.faults.tokens = self.token
         self._default_hook = self._hook_path(webhook_channel)
@@ -218,6 +223,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
 
     def stop(self) -> None:
         self.events.stop()  # retries still waiting give up
+        self.socket_mode.stop()
         super().stop()
 
     def reset(self) -> None:
@@ -229,6 +235,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         self.grants = Grants()
         self.interactivity = Interactivity(self, *self._interactivity_args)
         self.events.stop()
+        self.socket_mode.reset()
         self.events = Events(self)
         self.assistant_threads = AssistantThreads(self)
         with self._lock:
@@ -373,27 +380,3 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         return text_response(status, "rollup_error") if webhook else \
             self._slack_json({"ok": False, "error": "internal_error"}, status)
 
-
-def _is_json(req: Request) -> bool:
-    return bool(req.body) and req.header("Content-Type").lower().startswith("application/json")
-
-
-def _with_charset_warning(req: Request, body: dict[str, Any]) -> dict[str, Any]:
-    """Slack's charset warnings (the call still succeeds): `missing_charset` on a JSON body sent without
-    `charset=utf-8` (with its `[WARN]` message, as observed), `superfluous_charset` on a form body
-    (`application/x-www-form-urlencoded` / `multipart/form-data`) that names one (slack_sdk issue #692)."""
-    kind = req.header("Content-Type").lower()
-    named = "charset" in kind
-    if _is_json(req) and not named:
-        code, message = "missing_charset", "[WARN] A Content-Type HTTP header was presented but did not declare " \
-                                           "a charset, such as a 'utf-8'"
-    elif req.body and named and kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        code, message = "superfluous_charset", None
-    else:
-        return body
-    warnings = [w for w in str(body.get("warning") or "").split(",") if w]
-    meta = dict(body.get("response_metadata") or {})
-    meta["warnings"] = [code, *meta.get("warnings", [])]
-    if message:
-        meta["messages"] = [message, *meta.get("messages", [])]
-    return {**body, "warning": ",".join([code, *warnings]), "response_metadata": meta}

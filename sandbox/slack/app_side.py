@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sandbox.slack.events import Events
     from sandbox.slack.interactivity import Interactivity
     from sandbox.slack.oauth import OAuthApp
+    from sandbox.slack.socket_mode import SocketMode
     from sandbox.slack.submissions import Submissions
 
 
@@ -27,12 +28,18 @@ class AppSide:
     events: Events
     assistant_threads: AssistantThreads
     oauth: OAuthApp
+    socket_mode: SocketMode
 
     def configure_oauth(self, redirect_urls: list[str] | None = None, token_rotation: bool | None = None
                         ) -> dict[str, Any]:
         """The app's OAuth settings (`sandbox.slack.oauth`): its registered Redirect URLs and whether token
         rotation is on (None keeps one); returns them with the app's client_id and client_secret."""
         return self.oauth.configure(redirect_urls, token_rotation)
+
+    def configure_socket_mode(self, enabled: bool = True) -> dict[str, Any]:
+        """Socket Mode on or off (`sandbox.slack.socket_mode`): when on, events go over the app's WebSocket
+        connections (apps.connections.open with an app-level token) instead of its Request URL."""
+        return self.socket_mode.configure(enabled)
 
     def new_app_token(self, scopes: list[str] | None = None) -> str:
         """A new app-level token (`xapp-1-…`, scope connections:write), as App settings generate one."""

@@ -219,9 +219,10 @@ class Events:
     def emit(self, channel: dict[str, Any] | None, subscription: str, event: dict[str, Any]) -> str | None:
         """Queue one event for delivery if the app subscribed and the bot is in `channel` (None: a
         workspace-wide event, e.g. a public channel created); its event id."""
+        socket_mode = self.sb.socket_mode.enabled  # events go over the socket, not to the Request URL
         with self._lock:
-            url, wanted = self.request_url, subscription in self.events
-            if not url or not wanted or (channel is not None and not (channel.get("is_member")
+            url, wanted = None if socket_mode else self.request_url, subscription in self.events
+            if not (url or socket_mode) or not wanted or (channel is not None and not (channel.get("is_member")
                                                                       or channel.get("is_im"))):
                 return None
             self._seq += 1
@@ -242,10 +243,13 @@ class Events:
         return event_id
 
     # --- delivery ----------------------------------------------------------------------------------
-    def _deliver(self, url: str, envelope: dict[str, Any]) -> None:
+    def _deliver(self, url: str | None, envelope: dict[str, Any]) -> None:
         body = _dumps(envelope)  # the same bytes on every retry
         reason = None
         try:
+            if url is None:
+                self.sb.socket_mode.deliver(envelope, self)  # sandbox.slack.socket_mode
+                return
             for attempt in range(4):
                 if attempt and self._stop.wait(self.retry_waits[attempt - 1]):
                     return
@@ -269,6 +273,10 @@ class Events:
         with self._lock:
             self._attempts.append(record)
         return record  # the kept one (callers copy it out)
+
+    def keep(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._attempts.append(record)
 
     def deliveries(self) -> list[dict[str, Any]]:
         with self._lock:

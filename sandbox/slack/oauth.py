@@ -211,7 +211,8 @@ class OAuthApp:
             return body
 
         return {"oauth.v2.access": self.access, "oauth.v2.exchange": self.exchange, "apps.uninstall": self.uninstall,
-                "auth.revoke": self.revoke, "auth.test": test}
+                "auth.revoke": self.revoke, "auth.test": test,
+                "apps.connections.open": lambda args: self.sb.socket_mode.open(args)}
 
     def _client(self, req_args: dict[str, Any]) -> None:
         client_id, secret = req_args.get("client_id"), req_args.get("client_secret")
@@ -355,7 +356,8 @@ def client_credentials(header: str) -> dict[str, str]:
 
 def add_oauth_routes(sb: SlackSandbox, admin: Router) -> None:
     """`GET|PUT /_sandbox/oauth` `{"redirect_urls"?, "token_rotation"?}` (the app's OAuth settings and
-    credentials), `POST /_sandbox/app_tokens` `{"scopes"?}` (a new app-level token: `{"token"}`)."""
+    credentials), `POST /_sandbox/app_tokens` `{"scopes"?}` (a new app-level token: `{"token"}`),
+    `PUT /_sandbox/socket_mode` `{"enabled"}` (`sandbox.slack.socket_mode`)."""
     def put(req: Request) -> Response:
         body = req.json() or {}
         if not isinstance(body, dict):
@@ -363,6 +365,8 @@ def add_oauth_routes(sb: SlackSandbox, admin: Router) -> None:
         return json_response(sb.oauth.configure(body.get("redirect_urls"), body.get("token_rotation")))
 
     admin.add("GET", r"/_sandbox/oauth", lambda r: json_response(sb.oauth.settings()))
+    admin.add("PUT", r"/_sandbox/socket_mode", lambda r: json_response(
+        sb.socket_mode.configure(bool((r.json() or {}).get("enabled")))))
     admin.add("PUT", r"/_sandbox/oauth", put)
     admin.add("POST", r"/_sandbox/app_tokens", lambda r: json_response(
         {"token": sb.oauth.new_app_token((r.json() or {}).get("scopes") if r.body else None)}))
