@@ -13,6 +13,8 @@ response_urls) and the Events API, keeping every message for tests.
         sb.post_as_user("general", "hello", user="amelia.hart")  # a signed event_callback to the app
         sb.submit_view(view_id, {"reason": "..."}); sb.run_command("/approve", "task-1", channel="general")
         sb.open_assistant_thread("amelia.hart", "general")  # AI app: assistant_thread_started, a DM thread
+        sb.configure_oauth(redirect_urls=["http://127.0.0.1:3000/slack/"])  # /oauth/v2/authorize, oauth.v2.access
+        sb.configure_socket_mode(True); sb.new_app_token()  # events over apps.connections.open's WebSocket
 """
 
 from sandbox.slack.app import SlackSandbox

@@ -19,11 +19,16 @@
   token keeps working until it expires [unc]); an expired access token answers `token_expired`
   (`sb.advance_clock(seconds)` moves the time). `oauth.v2.exchange` turns a non-expiring token into a
   rotating pair.
+- The `incoming-webhook` scope adds `incoming_webhook {channel, channel_id, configuration_url, url}` for the
+  channel chosen at consent (`&_sandbox_channel=<name or id>`, the form's channel; default the sandbox's
+  webhook channel); the url posts there (`sb.webhook_url_for`).
 - Issued tokens work on the Web API with exactly their granted scopes (`sandbox.slack.scopes.Grants`);
-  a user token's `auth.test` names the person. `auth.revoke` revokes the calling token (`test=true`
-  does not) and sends `tokens_revoked`; `apps.uninstall` (client credentials) revokes every token of the
-  app in the workspace, the preinstalled `sb.bot_token` too, and sends `app_uninstalled` and
-  `tokens_revoked` to a subscribed app.
+  a user token's `auth.test` names the person [not emulated: otherwise a user token acts with the bot's
+  identity and channel memberships (chat.postMessage posts as the bot), and the user-token-only methods
+  (search.*, reminders.*, ...) still answer not_allowed_token_type]. `auth.revoke` revokes the calling
+  token (`test=true` does not) and sends `tokens_revoked`; `apps.uninstall` (client credentials) revokes
+  every token of the app in the workspace, the preinstalled `sb.bot_token` too, and sends
+  `app_uninstalled` and `tokens_revoked` to a subscribed app.
 - App-level tokens (`sb.new_app_token()`, `xapp-1-…`, scope `connections:write`) are taken by
   `apps.connections.open` only; any other method answers `not_allowed_token_type` [unc for auth.test].
 """
@@ -52,7 +57,7 @@ if TYPE_CHECKING:
 CODE_TTL = 600.0  # Slack: a code is good for 10 minutes
 ROTATING_TTL = 43_200  # 12 hours
 # Web API methods that take client credentials, not a token
-CLIENT_METHODS = ("oauth.v2.access", "oauth.v2.exchange", "oauth.access", "apps.uninstall")
+CLIENT_METHODS = ("oauth.v2.access", "oauth.v2.exchange", "apps.uninstall")
 APP_TOKEN_METHODS = ("apps.connections.open",)
 USER_SCOPES = ("search:read", "chat:write", "channels:read", "channels:history", "groups:read", "groups:history",
                "im:read", "im:history", "mpim:read", "mpim:history", "users:read", "users:read.email",
@@ -191,10 +196,13 @@ class OAuthApp:
             who = person(self.sb, who_ref, LookupError, "install the app")
         except LookupError as exc:
             return _page(str(exc), 400)
+        hook = self.sb.workspace.channel(q.get("_sandbox_channel") or q.get("channel") or self.sb.webhook_channel)
+        if "incoming-webhook" in scopes and (hook is None or hook["is_archived"]):
+            return _page("Please choose a channel the app can post to", 400)
         code = f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**13)}.{secrets.token_hex(32)}"
         with self._lock:
             self._codes[code] = {"user": who["id"], "scopes": scopes, "user_scopes": user_scopes,
-                                 "redirect_uri": redirect_uri, "at": self.now(), "used": False}
+                                 "redirect_uri": redirect_uri, "at": self.now(), "used": False, "hook": hook}
         return _redirect(target, {"code": code, "state": state})
 
     # --- Web API methods -----------------------------------------------------------------------------
@@ -250,6 +258,12 @@ class OAuthApp:
             bot = self._new_token("bot", grant["scopes"], ws.bot_user_id, rotating)
             body.update({"scope": ",".join(bot.scopes), "token_type": "bot", "access_token": bot.token,
                          "bot_user_id": ws.bot_user_id, **self._rotation(bot)})
+        if "incoming-webhook" in grant["scopes"]:
+            hook = grant["hook"]
+            url = self.sb.webhook_url_for(hook["id"])
+            body["incoming_webhook"] = {"channel": "#" + hook["name"], "channel_id": hook["id"], "url": url,
+                                        "configuration_url": f"https://{ws.domain}.slack.com/services/"
+                                                             f"{url.split('/')[-2]}"}
         if grant["user_scopes"]:
             user = self._new_token("user", grant["user_scopes"], grant["user"], rotating)
             body["authed_user"].update({"scope": ",".join(user.scopes), "access_token": user.token,
@@ -328,10 +342,14 @@ def _page(message: str, status: int) -> Response:
 
 def _consent(q: dict[str, str], scopes: tuple[str, ...], user_scopes: tuple[str, ...], sb: SlackSandbox) -> Response:
     hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                     for k, v in q.items() if k not in ("user", "decision"))
+                     for k, v in q.items() if k not in ("user", "decision", "channel"))
     people = "".join(f'<option value="{u["id"]}">{html.escape(u["name"])}</option>'
                      for u in sb.workspace.users.values() if not u["is_bot"] and not u["deleted"])
     items = "".join(f"<li>{html.escape(s)}</li>" for s in (*scopes, *user_scopes))
+    if "incoming-webhook" in scopes:  # Slack asks where the app's webhook posts
+        people += "</select><select name=\"channel\">" + "".join(
+            f'<option value="{c["id"]}">#{html.escape(c["name"])}</option>'
+            for c in sb.workspace.channels.values() if not c["is_archived"] and not c.get("is_im"))
     body = (f"<!DOCTYPE html><html><head><title>Install app | {html.escape(sb.workspace.team)} Slack</title></head>"
             f"<body><h1>The app is requesting permission to access the {html.escape(sb.workspace.team)} Slack "
             f"workspace</h1><ul>{items}</ul><form method=\"post\" action=\"/oauth/v2/authorize\">{hidden}"

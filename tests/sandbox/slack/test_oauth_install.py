@@ -6,12 +6,15 @@ preinstalled bot token."""
 from __future__ import annotations
 
 import http.client
-import time
-from urllib.parse import parse_qs, urlsplit
+import json
+import re
+import urllib.request
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.oauth import AuthorizeUrlGenerator
+from slack_sdk.webhook import WebhookClient
 
 from tests.sandbox.slack.test_client_probe_round3 import fails
 from tests.sandbox.slack.test_client_probe_round6 import _headers
@@ -202,4 +205,58 @@ def test_app_level_tokens_only_open_connections(sb):
     fails(client.chat_postMessage, "not_allowed_token_type", channel="#general", text="x")
     bot = WebClient(token=sb.bot_token, base_url=sb.url + "/api/")
     fails(bot.apps_connections_open, "not_allowed_token_type", app_token=sb.bot_token)
-    time.sleep(0)  # (apps.connections.open with the app token: tests/sandbox/slack/test_socket_mode.py)
+    # (apps.connections.open with the app token: tests/sandbox/slack/test_socket_mode.py)
+
+
+def _post_form(url: str, fields: dict) -> tuple[int, dict[str, str]]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    conn.request("POST", parts.path, body=urlencode(fields),
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}
+
+
+def test_the_consent_form_approves_as_the_chosen_person(sb, oauth_client):
+    _, _, page = _authorize(sb, user=None, state="form-1")
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+    assert fields["client_id"] == sb.oauth.client_id and fields["state"] == "form-1"
+    chen = next(u["id"] for u in sb.workspace.users.values() if u["name"] == "chen.wei")
+    assert f'<option value="{chen}">' in page
+    status, headers = _post_form(sb.url + "/oauth/v2/authorize", {**fields, "user": chen, "decision": "allow"})
+    assert status == 302
+    code = parse_qs(urlsplit(headers["location"]).query)["code"][0]
+    assert _exchange(sb, oauth_client, code)["authed_user"]["id"] == chen
+    status, headers = _post_form(sb.url + "/oauth/v2/authorize", {**fields, "user": chen, "decision": "deny"})
+    assert status == 302 and "error=access_denied" in headers["location"]
+
+
+def test_oauth_settings_over_http(slack_sandbox):
+    base = slack_sandbox.url + "/_sandbox/"
+    put = urllib.request.Request(base + "oauth", method="PUT", data=json.dumps(
+        {"redirect_urls": ["http://127.0.0.1:9/cb"], "token_rotation": True}).encode())
+    with urllib.request.urlopen(put) as resp:
+        settings = json.load(resp)
+    assert settings["redirect_urls"] == ["http://127.0.0.1:9/cb"] and settings["token_rotation"] is True
+    assert settings["client_id"] == slack_sandbox.oauth.client_id
+    with urllib.request.urlopen(urllib.request.Request(base + "app_tokens", method="POST")) as resp:
+        token = json.load(resp)["token"]
+    assert token.startswith("xapp-1-")
+    with urllib.request.urlopen(urllib.request.Request(base + "socket_mode", method="PUT",
+                                                       data=b'{"enabled": true}')) as resp:
+        assert json.load(resp) == {"enabled": True, "connections": 0}
+    assert slack_sandbox.socket_mode.enabled
+
+
+def test_incoming_webhook_scope_gives_a_webhook_for_the_chosen_channel(sb, oauth_client):
+    code = _code(sb, scopes=("incoming-webhook", "chat:write"), extra="&_sandbox_channel=alerts-jira")
+    hook = _exchange(sb, oauth_client, code)["incoming_webhook"]
+    channel = sb.workspace.channel("alerts-jira")
+    assert (hook["channel"], hook["channel_id"]) == ("#alerts-jira", channel["id"])
+    assert hook["configuration_url"].startswith(f"https://{sb.workspace.domain}.slack.com/services/B")
+    assert WebhookClient(hook["url"]).send(text="via the installed webhook").body == "ok"
+    assert [m["text"] for m in sb.messages("alerts-jira")] == ["via the installed webhook"]
+    _, _, page = _authorize(sb, scopes=("incoming-webhook",), user=None)
+    assert f'<option value="{channel["id"]}">#alerts-jira</option>' in page
