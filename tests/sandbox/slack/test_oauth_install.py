@@ -260,3 +260,24 @@ def test_incoming_webhook_scope_gives_a_webhook_for_the_chosen_channel(sb, oauth
     assert [m["text"] for m in sb.messages("alerts-jira")] == ["via the installed webhook"]
     _, _, page = _authorize(sb, scopes=("incoming-webhook",), user=None)
     assert f'<option value="{channel["id"]}">#alerts-jira</option>' in page
+
+
+def test_slack_sdk_token_rotator_rotates_an_installation(sb, oauth_client):
+    from slack_sdk.oauth.installation_store import Installation
+    from slack_sdk.oauth.token_rotation import TokenRotator
+
+    sb.configure_oauth(token_rotation=True)
+    body = _exchange(sb, oauth_client, _code(sb, user_scopes=("search:read",))).data
+    user = body["authed_user"]
+    installation = Installation(
+        app_id=body["app_id"], team_id=body["team"]["id"], user_id=user["id"], bot_token=body["access_token"],
+        bot_refresh_token=body["refresh_token"], bot_token_expires_in=body["expires_in"],
+        bot_user_id=body["bot_user_id"], bot_scopes=body["scope"], user_token=user["access_token"],
+        user_refresh_token=user["refresh_token"], user_token_expires_in=user["expires_in"], user_scopes=user["scope"])
+    rotator = TokenRotator(client_id=sb.oauth.client_id, client_secret=sb.oauth.client_secret, client=oauth_client)
+    assert rotator.perform_token_rotation(installation=installation, minutes_before_expiration=60) is None  # fresh
+    rotated = rotator.perform_token_rotation(installation=installation, minutes_before_expiration=12 * 60 + 1)
+    assert rotated.bot_token != body["access_token"] and rotated.user_token != user["access_token"]
+    assert rotated.bot_refresh_token != body["refresh_token"]
+    assert WebClient(token=rotated.bot_token, base_url=sb.url + "/api/").auth_test()["ok"]
+    assert WebClient(token=rotated.user_token, base_url=sb.url + "/api/").auth_test()["user_id"] == user["id"]
