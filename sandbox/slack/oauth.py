@@ -23,12 +23,13 @@
   channel chosen at consent (`&_sandbox_channel=<name or id>`, the form's channel; default the sandbox's
   webhook channel); the url posts there (`sb.webhook_url_for`).
 - Issued tokens work on the Web API with exactly their granted scopes (`sandbox.slack.scopes.Grants`);
-  a user token's `auth.test` names the person [not emulated: otherwise a user token acts with the bot's
-  identity and channel memberships (chat.postMessage posts as the bot), and the user-token-only methods
-  (search.*, reminders.*, ...) still answer not_allowed_token_type]. `auth.revoke` revokes the calling
-  token (`test=true` does not) and sends `tokens_revoked`; `apps.uninstall` (client credentials) revokes
-  every token of the app in the workspace, the preinstalled `sb.bot_token` too, and sends
-  `app_uninstalled` and `tokens_revoked` to a subscribed app.
+  a user token's `auth.test` names the person and its chat.postMessage posts as them
+  (`sandbox.slack.user_tokens`) [not emulated: other methods act with the bot's identity and channel
+  memberships, and the user-token-only methods (search.*, reminders.*, ...) answer
+  not_allowed_token_type]. `auth.revoke` revokes the calling token (`test=true` does not) and sends
+  `tokens_revoked`; `apps.uninstall` (client credentials) revokes every token of the app in the
+  workspace, the preinstalled `sb.bot_token` too, and sends `app_uninstalled` and `tokens_revoked` to a
+  subscribed app.
 - App-level tokens (`sb.new_app_token()`, `xapp-1-…`, scope `connections:write`) are taken by
   `apps.connections.open` only; any other method answers `not_allowed_token_type` [unc for auth.test].
 """
@@ -49,6 +50,7 @@ from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.slack import workspace_events
 from sandbox.slack.interactivity import person
 from sandbox.slack.scopes import GRANTED, Grants
+from sandbox.slack.user_tokens import user_post
 from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
@@ -220,7 +222,8 @@ class OAuthApp:
 
         return {"oauth.v2.access": self.access, "oauth.v2.exchange": self.exchange, "apps.uninstall": self.uninstall,
                 "auth.revoke": self.revoke, "auth.test": test,
-                "apps.connections.open": lambda args: self.sb.socket_mode.open(args)}
+                "apps.connections.open": lambda args: self.sb.socket_mode.open(args),
+                "chat.postMessage": user_post(self.sb, api, api.methods["chat.postMessage"])}
 
     def _client(self, req_args: dict[str, Any]) -> None:
         client_id, secret = req_args.get("client_id"), req_args.get("client_secret")

@@ -281,3 +281,26 @@ def test_slack_sdk_token_rotator_rotates_an_installation(sb, oauth_client):
     assert rotated.bot_refresh_token != body["refresh_token"]
     assert WebClient(token=rotated.bot_token, base_url=sb.url + "/api/").auth_test()["ok"]
     assert WebClient(token=rotated.user_token, base_url=sb.url + "/api/").auth_test()["user_id"] == user["id"]
+
+
+def test_a_user_token_posts_as_the_person(sb, oauth_client, app):  # noqa: F811
+    _subscribe(sb, app, "message.channels")
+    code = _code(sb, scopes=("channels:read",), user_scopes=("chat:write", "channels:history"), user="chen.wei")
+    user = _exchange(sb, oauth_client, code)["authed_user"]
+    person = WebClient(token=user["access_token"], base_url=sb.url + "/api/")
+    posted = person.chat_postMessage(channel="#general", text="from Chen's own account")
+    message = posted["message"]
+    assert message["user"] == user["id"] and message["text"] == "from Chen's own account"
+    assert not {"bot_id", "app_id", "bot_profile"} & set(message)
+    [kept] = [m for m in sb.messages("general") if m["ts"] == posted["ts"]]
+    assert kept["message"]["user"] == user["id"] and "bot_id" not in kept["message"]
+    assert sb.wait_for_events(5)
+    [event] = [r["payload"]["event"] for r in app.received if r["payload"]["type"] == "event_callback"]
+    assert event["user"] == user["id"] and "bot_id" not in event and event["ts"] == posted["ts"]
+    fails(person.chat_postMessage, "is_archived", channel="#legacy-alerts", text="archived")
+    fails(person.chat_postMessage, "channel_not_found", channel="#no-such-channel", text="nowhere")
+    bot = WebClient(token=sb.bot_token, base_url=sb.url + "/api/")
+    jira = sb.workspace.channel("alerts-jira")["id"]
+    bot.conversations_kick(channel=jira, user=user["id"])
+    fails(person.chat_postMessage, "not_in_channel", channel=jira, text="no longer a member")
+    assert "bot_id" in bot.chat_postMessage(channel="#general", text="the bot still posts as itself")["message"]
