@@ -16,9 +16,10 @@ from tests.sandbox.sharepoint.test_rest_api import SP_SCOPE, _graph, rest
 __all__ = ["graph", "rest"]
 
 
-def _library(ctx):
+def _library(ctx, name: str = "soc2 & report.pdf"):
+    """The Evidence library with one PDF uploaded (item 1)."""
     lib = ctx.web.lists.get_by_title("Evidence")
-    ctx.web.get_folder_by_server_relative_url("Evidence").upload_file("soc2 & report.pdf", b"%PDF-1.7").execute_query()
+    ctx.web.get_folder_by_server_relative_url("Evidence").upload_file(name, b"%PDF-1.7").execute_query()
     return lib, lib.get_item_by_id(1)
 
 

@@ -12,15 +12,14 @@ from office365.runtime.client_request_exception import ClientRequestException
 
 from tests.sandbox.sharepoint.test_client_probe import _token, graph
 from tests.sandbox.sharepoint.test_client_probe_more import _sdk
+from tests.sandbox.sharepoint.test_client_probe_round7 import _library as _evidence_library
 from tests.sandbox.sharepoint.test_rest_api import SP_SCOPE, rest
 
 __all__ = ["graph", "rest"]
 
 
 def _library(ctx):
-    lib = ctx.web.lists.get_by_title("Evidence")
-    ctx.web.get_folder_by_server_relative_url("Evidence").upload_file("soc2.pdf", b"%PDF-1.7").execute_query()
-    return lib, lib.get_item_by_id(1)
+    return _evidence_library(ctx, "soc2.pdf")
 
 
 def test_library_content_types_and_views(rest):
