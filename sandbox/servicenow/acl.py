@@ -19,6 +19,15 @@ but snc_internal (sys_user_has_role, read live) is a self-service user. For such
   else; updates and deletes answer 403 {"error": {"message": "Operation Failed", "detail": "ACL
   Exception Update Failed due to security constraints"}, "status": "failure"} (Insert / Delete
   likewise).
+Field ACLs (the base system's work_notes ACLs want itil): such a user reads `work_notes` as "" (`render`),
+cannot query on it (`readable_query`: a condition on it is dropped like an invalid one, so it neither
+filters the rows nor, under glide.invalid_query.returns_no_rows=true, lets any through; a keyword search
+`123TEXTQUERY321=` does not look into it; an ORDERBY on it is ignored) and cannot write it
+(`drop_unwritable`: an insert or update that sets it is saved without it, silently).
+[unc: since Washington DC, query_match / query_range ACLs fall back to the field's read ACL, so a caller
+cannot filter on a field it cannot read (blind-query protection); whether the instance drops the condition
+or answers no rows was not seen: dropped here, no rows under glide.invalid_query.returns_no_rows.
+A write to a field whose write ACL fails is skipped without an error, as the form and the Table API do.]
 A user with any other role (the integration user holds itil) passes every check, as before.
 [unc: an instance's ACLs are configurable and far finer; the row filter stands for the self-service
 read rules of the base system.]
@@ -27,10 +36,14 @@ read rules of the base system.]
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError
 from sandbox.servicenow import roles
+from sandbox.servicenow.query import Condition, Query
+from sandbox.servicenow.query_ops import TEXT_QUERY
+from sandbox.servicenow.render import RESTRICTED_FIELDS
 from sandbox.servicenow.schema import TASK_CHILDREN
 
 if TYPE_CHECKING:
@@ -41,6 +54,8 @@ OPEN_TABLES = frozenset({"sys_user", "sys_user_group", "sc_cat_item"})
 OWN_FIELDS = ("opened_by", "caller_id", "requested_for", "user")
 SELF_SERVICE_INSERT = frozenset({"incident"})
 ADMIN_TABLES = frozenset({"sys_properties"})  # base ACLs: read and write need the admin role
+# what a restricted caller cannot query: the work notes, and the journal list that holds them too
+UNQUERYABLE = frozenset({*RESTRICTED_FIELDS, "comments_and_work_notes"})
 
 
 def is_admin(store: Store, user: str) -> bool:
@@ -91,6 +106,35 @@ def row_filter(store: Store, source: Table | TaskView, user: str) -> Callable[[i
         getters = [source.getter(f) for f in OWN_FIELDS if source.has_field(f)]
         return lambda r: any(g(r) == me for g in getters)
     return lambda r: False
+
+
+def restricted(store: Store, user: str) -> bool:
+    """Whether field ACLs deny the caller work notes (a self-service caller)."""
+    return self_service(store, user) is not None
+
+
+def readable_query(query: Query, hidden: bool) -> Query:
+    """The query without its conditions (and ORDERBY) on fields the caller may not read (module doc)."""
+    if not hidden:
+        return query
+
+    def unreadable(c: Condition) -> bool:
+        return c.op not in ("JOIN", "TEXTQUERY") and c.field.rpartition(".")[2] in UNQUERYABLE
+
+    dropped = [f"{c.field}{c.op}{c.value}" for b in query.blocks for t in b for c in t if unreadable(c)]
+    blocks = tuple(tuple(term for term in (tuple(replace(c, field=f"{TEXT_QUERY}!{','.join(sorted(UNQUERYABLE))}")
+                                                if c.op == "TEXTQUERY" else c for c in t if not unreadable(c))
+                                          for t in b) if term) for b in query.blocks)
+    order = tuple((f, d) for f, d in query.order if f.rpartition(".")[2] not in UNQUERYABLE)
+    return replace(query, blocks=tuple(b for b in blocks if b) or ((),), order=order,
+                   ignored=(*query.ignored, *dropped))
+
+
+def drop_unwritable(store: Store, user: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The write body without the fields the caller may not write (work notes of a self-service caller)."""
+    if not restricted(store, user):
+        return body
+    return {k: v for k, v in body.items() if k not in UNQUERYABLE}
 
 
 def check_write(store: Store, table: str, operation: str, user: str) -> None:

@@ -5,11 +5,12 @@ sysparm_fields, sysparm_display_value, sysparm_exclude_reference_link,
 sysparm_suppress_pagination_header, sysparm_no_count, sysparm_view (`views`); answers with X-Total-Count
 and a Link header
 (first/prev/next/last; prev is offset - limit, negative on the first page as on an instance; next
-omitted on the last page; no header for a single page). v1 answers 404
+omitted on the last page; no header for a single page, nor for sysparm_limit=0, which answers [] with
+X-Total-Count [unc: no paging links for a page of no rows]). v1 answers 404
 for an empty result, v2 and unversioned answer 200 with []. Single records: GET, POST (201 +
 Location), PATCH/PUT (200, both a partial update), DELETE (204). `X-no-response-body: true` empties
 write responses. Writes take `sysparm_input_display_value=true` (choice labels and reference display
-values in the body) and updates `sysparm_suppress_auto_sys_field=true` (sys_updated_on/_by and
+values in the body, date-times in the caller's time zone) and updates `sysparm_suppress_auto_sys_field=true` (sys_updated_on/_by and
 sys_mod_count left as they were). Answers are XML for `Accept: application/xml` and bodies may be XML
 (`xml_format`). Users without roles see and write only what `acl` lets them; a sys_user written with
 `user_password` can sign in with it.
@@ -18,6 +19,7 @@ sys_mod_count left as they were). Answers are XML for `Accept: application/xml` 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -68,6 +70,13 @@ def user_time_zone(store: Store, user: str) -> str:
     return tz
 
 
+def local_now(store: Store, user: str) -> datetime:
+    """Now in the caller's time zone: the javascript:gs.* date helpers of its queries count its days (`dates`)."""
+    tz = user_time_zone(store, user)
+    now = store.clock.now()
+    return now.astimezone(ZoneInfo(tz)) if tz else now
+
+
 def mode_of(query: dict[str, str], version: str = "", table: str = "", restricted: bool = False,
             tz: str = "") -> Mode:
     """How records render; without sysparm_fields a sysparm_view picks the fields (`views`); `restricted`
@@ -114,7 +123,9 @@ def build_query(store: Store, req: Request, source: Table | TaskView, user: str)
         me = store.user_sys_id(user)
         text = personalize("^".join(filter(None, [req.query.get("sysparm_query", ""), *extra])),
                            user, me, lambda: store.groups_of(me))
-    return parse(text, store.clock.now())
+        hidden = acl.restricted(store, user)
+        now = local_now(store, user)
+    return acl.readable_query(parse(text, now), hidden)
 
 
 def pagination_links(req: Request, total: int, limit: int, offset: int) -> str:
@@ -221,7 +232,7 @@ class TableAPI:
             raise HTTPError(404, "No Record found",
                             "Records matching query not found. Check query parameter or offset parameter")
         headers = [] if flag(q.get("sysparm_no_count")) else [("X-Total-Count", str(total))]
-        if not flag(q.get("sysparm_suppress_pagination_header")) and (offset > 0 or total > limit):
+        if not flag(q.get("sysparm_suppress_pagination_header")) and limit > 0 and (offset > 0 or total > limit):
             headers.append(("Link", pagination_links(req, total, limit, offset)))
         return Response(200, b'{"result":[' + b",".join(parts) + b"]}", headers=headers)
 
@@ -260,8 +271,9 @@ class TableAPI:
             target = source if isinstance(source, Table) else source.parts[0]
             acl.check_write(self.store, target.name, "Insert", user)
             login = self.sb.logins.take_password(self.store, target, body)
+            body = acl.drop_unwritable(self.store, user, body)
             if flag(req.query.get("sysparm_input_display_value")) and target is not None:
-                body = self.store.from_display(target, body)
+                body = self.store.from_display(target, body, user_time_zone(self.store, user))
             table, row = self.store.insert(source.name, body, user)
             login(row)
             location = f"{req.base_url}/api/now/table/{table.name}/{table.rows[row][0]}"  # type: ignore[index]
@@ -277,8 +289,9 @@ class TableAPI:
                 raise HTTPError(404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
             acl.check_write(self.store, found[0].name, "Update", user)
             login = self.sb.logins.take_password(self.store, found[0], body)
+            body = acl.drop_unwritable(self.store, user, body)
             if flag(req.query.get("sysparm_input_display_value")):
-                body = self.store.from_display(found[0], body)
+                body = self.store.from_display(found[0], body, user_time_zone(self.store, user))
             self.store.update(found[0], found[1], body, user,
                               auto_sys_fields=not flag(req.query.get("sysparm_suppress_auto_sys_field")))
             login(found[1])

@@ -11,7 +11,10 @@ builder (and PySNC users copying its queries) emit.
   unit, e.g. the whole day). Units minute, hour, day/dayofweek, week, month, quarter, year.
 - `DATEPART<label>@javascript:gs.datePart('<part>','<value>','<EE|GT|GE|LT|LE|NE>')`: parts dayofweek
   (monday..sunday), month (january..december), year, quarter, hour, dayofmonth, week.
-Everything is evaluated in UTC (an integration user in GMT). Guessed where the vendor documents
+Days, weeks, months... are the calling user's (its sys_user.time_zone; `now` comes in that zone, as
+an instance evaluates the helpers in the session's time zone) and the bounds are compared as the UTC
+values they stand for; gs.dateGenerate's date and time are the user's wall time too. DATEPART reads the
+stored (UTC) value [unc: an instance may take the part in the user's zone]. Guessed where the vendor documents
 nothing: weeks start on Monday; "Last 7 days" runs from the start of the day six days ago to the end
 of today; RELATIVE with day units compares with the exact moment (not the day's start); the datePart
 values accepted are the ones listed above.
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import re
 from calendar import monthrange
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 FMT = "%Y-%m-%d %H:%M:%S"
 _CALL = re.compile(r"javascript:\s*gs\.(\w+)\(\s*(.*?)\s*\)\s*;?\s*\Z", re.S)
@@ -41,6 +44,11 @@ _LABELS = {"today": ("day", 0), "yesterday": ("day", -1), "tomorrow": ("day", 1)
            "next month": ("month", 1), "this quarter": ("quarter", 0), "last quarter": ("quarter", -1),
            "next quarter": ("quarter", 1), "this year": ("year", 0), "last year": ("year", -1),
            "next year": ("year", 1)}
+
+
+def utc(moment: datetime) -> str:
+    """A moment as the stored (UTC) "YYYY-MM-DD HH:MM:SS" value."""
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime(FMT)
 
 
 def shift(moment: datetime, unit: str, n: int) -> datetime:
@@ -128,7 +136,7 @@ def resolve(value: str, now: datetime) -> str:
     if not value.startswith("javascript:"):
         return value
     at = moment(value, now)
-    return value if at is None else at.strftime(FMT)
+    return value if at is None else utc(at)
 
 
 def rewrite(op: str, value: str, now: datetime) -> tuple[str, str] | None:
@@ -146,7 +154,7 @@ def rewrite(op: str, value: str, now: datetime) -> tuple[str, str] | None:
                 span = (begin, window(now, "day", 0)[1])
             else:
                 span = window(now, *found)  # type: ignore[misc]
-            lo, hi = (x.strftime(FMT) for x in span)
+            lo, hi = (utc(x) for x in span)
         return ("BETWEEN" if op == "ON" else "NOTBETWEEN"), f"{resolve(lo, now)}@{resolve(hi, now)}"
     if op.startswith("RELATIVE"):
         parts = value.split("@")
@@ -157,9 +165,9 @@ def rewrite(op: str, value: str, now: datetime) -> tuple[str, str] | None:
         cmp = op[8:]
         if cmp == "EE":
             begin, end = window(then, unit, 0)
-            return "BETWEEN", f"{begin.strftime(FMT)}@{end.strftime(FMT)}"
+            return "BETWEEN", f"{utc(begin)}@{utc(end)}"
         symbol = {"GT": ">", "GE": ">=", "LT": "<", "LE": "<="}.get(cmp)
-        return None if symbol is None else (symbol, then.strftime(FMT))
+        return None if symbol is None else (symbol, utc(then))
     if op == "DATEPART":
         call = value.partition("@")[2]
         m = _CALL.match(call)

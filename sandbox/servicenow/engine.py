@@ -177,7 +177,7 @@ def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
     """One condition on `source` as row -> bool. The text operators (LIKE, STARTSWITH, ...) test a
     reference field's display value, as the condition builder's "starts with" on "Assigned to" does."""
     if c.op == "TEXTQUERY":
-        return query_ops.text_search(source, c.value)
+        return query_ops.text_search(source, c.value, c.field.partition("!")[2].split(","))
     if c.op == "INSTANCEOF":
         family, get = query_ops.class_family(source.store, c.value), source.getter(c.field)
         return lambda r: get(r) in family

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, json_response
 from sandbox.servicenow import acl
-from sandbox.servicenow.app import json_object
+from sandbox.servicenow.app import json_object, local_now, user_time_zone
 from sandbox.servicenow.query import parse
 from sandbox.servicenow.query_ops import personalize
 from sandbox.servicenow.render import Mode, render_rows
@@ -66,11 +66,11 @@ class JSONv2:
             if action == "getKeys":
                 return json_response({"records": [table.rows[r][0] for r in rows]})  # type: ignore[index]
             if action == "update":
-                changes = self._body(req)
+                changes = acl.drop_unwritable(self.store, user, self._body(req))
                 for row in rows:
                     self.store.update(table, row, changes, user)
             records = self._records(table, rows, (q.get("displayvalue") or "false").lower(), req.base_url,
-                                    acl.self_service(self.store, user) is not None)
+                                    acl.restricted(self.store, user), user_time_zone(self.store, user))
             if action in ("deleteRecord", "deleteMultiple"):
                 for row in rows:
                     self.store.delete(table, row, user)
@@ -80,7 +80,8 @@ class JSONv2:
                 allowed: Callable[[int], bool] | None) -> list[int]:
         me = self.store.user_sys_id(user)
         text = personalize(q.get("sysparm_query", ""), user, me, lambda: self.store.groups_of(me))
-        rows = self.store.engine.run(table, parse(text, self.store.clock.now()))
+        query = acl.readable_query(parse(text, local_now(self.store, user)), acl.restricted(self.store, user))
+        rows = self.store.engine.run(table, query)
         rows = rows if allowed is None else [r for r in rows if allowed(r)]
         limit = q.get("sysparm_record_count", "")
         if action == "getRecords" and limit.isdigit():
@@ -95,15 +96,16 @@ class JSONv2:
         records = body.get("records") if many else [body]
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise HTTPError(400, "Exception while reading request", 'insertMultiple takes {"records": [...]}')
-        return [self.store.insert(table.name, record, user)[1] for record in records]
+        return [self.store.insert(table.name, acl.drop_unwritable(self.store, user, record), user)[1]
+                for record in records]
 
     def _records(self, table: Table, rows: list[int], display: str, base: str,
-                 restricted: bool = False) -> list[dict[str, str]]:
+                 restricted: bool = False, tz: str = "") -> list[dict[str, str]]:
         raw = [json.loads(b) for b in render_rows(table, rows, Mode("false", True, restricted=restricted), base,
                                                   self.store)]
         if display not in ("true", "all"):
             return raw
-        shown = [json.loads(b) for b in render_rows(table, rows, Mode("true", True, restricted=restricted), base,
+        shown = [json.loads(b) for b in render_rows(table, rows, Mode("true", True, restricted=restricted, tz=tz), base,
                                                         self.store)]
         if display == "true":
             return shown

@@ -103,11 +103,12 @@ TEXT_QUERY = "123TEXTQUERY321"
 _WORD = re.compile(r"\w+")
 
 
-def text_search(source: object, value: str) -> Callable[[int], bool]:
-    """Rows whose text fields hold every word of `value` (see the module docstring)."""
+def text_search(source: object, value: str, skip: list[str] | None = None) -> Callable[[int], bool]:
+    """Rows whose text fields (but `skip`, the fields the caller may not read) hold every word of `value`
+    (see the module docstring)."""
     kinds = source.kinds  # type: ignore[attr-defined]
     getters = [source.getter(f) for f in source.fields  # type: ignore[attr-defined]
-               if kinds.get(f) in ("string", "journal") and not f.startswith("sys_")]
+               if kinds.get(f) in ("string", "journal") and not f.startswith("sys_") and f not in (skip or ())]
     words = [w.lower() for w in value.split() if w.strip("*")]
     if not words:
         return lambda r: True

@@ -125,7 +125,7 @@ def _converter(table: Table, name: str, mode: Mode, base: str, store: Store) -> 
                 '{"display_value":"","value":""}')
         return lambda v: esc(base + v) if v else '""'
     if kind == "datetime" and mode.tz and mode.display != "false":
-        local = _to_zone(mode.tz)
+        local = to_zone(mode.tz)
         if mode.display == "true":
             return lambda v: esc(local(v))
         return lambda v: f'{{"display_value":{esc(local(v))},"value":{esc(v)}}}'
@@ -165,7 +165,7 @@ def _converter(table: Table, name: str, mode: Mode, base: str, store: Store) -> 
     return esc
 
 
-def _to_zone(tz: str) -> Callable[[str], str]:
+def to_zone(tz: str) -> Callable[[str], str]:
     """A UTC "YYYY-MM-DD HH:MM:SS" as the same moment in `tz` (values that are no date-time unchanged)."""
     zone = ZoneInfo(tz)
 

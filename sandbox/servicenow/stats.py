@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.servicenow import acl
-from sandbox.servicenow.app import build_query, check_accept, flag
+from sandbox.servicenow.app import build_query, check_accept, flag, user_time_zone
 from sandbox.servicenow.meta_tables import class_label
+from sandbox.servicenow.render import to_zone
 
 if TYPE_CHECKING:
     from sandbox.servicenow.sandbox import ServiceNowSandbox
@@ -81,10 +82,14 @@ class StatsAPI:
         if source is None:
             raise HTTPError(400, f"Invalid table {req.params['table']}", None)
         query = build_query(self.store, req, source, user)
-        wanted = {kind: _list(q, f"sysparm_{kind}_fields", source) for kind in AGGREGATES}
+        # fields the caller may not read (work notes, `acl`) are ignored like unknown ones
+        hidden = acl.UNQUERYABLE if acl.restricted(self.store, user) else frozenset()
+        wanted = {kind: [f for f in _list(q, f"sysparm_{kind}_fields", source) if f not in hidden]
+                  for kind in AGGREGATES}
         count = flag(q.get("sysparm_count"))
-        group_by = _list(q, "sysparm_group_by", source)
+        group_by = [f for f in _list(q, "sysparm_group_by", source) if f not in hidden]
         display = (q.get("sysparm_display_value") or "false").strip().lower()
+        tz = user_time_zone(self.store, user)
         with self.store.lock:
             rows = self.store.engine.run(source, query)
             allowed = acl.row_filter(self.store, source, user)  # aggregates count what the caller may read
@@ -102,7 +107,7 @@ class StatsAPI:
                     continue
                 out.append((key, self._stats(source, members, wanted, count, getters)))
             self._order(out, q.get("sysparm_order_by", ""), group_by, source)
-            result = [{"stats": s, "groupby_fields": [self._group_value(source, f, v, display)
+            result = [{"stats": s, "groupby_fields": [self._group_value(source, f, v, display, tz)
                                                       for f, v in zip(group_by, key, strict=True)]}
                       for key, s in out]
         return json_response({"result": result})
@@ -169,12 +174,16 @@ class StatsAPI:
                 i = group_by.index(parts[0])
                 out.sort(key=lambda item: value_key(parts[0], item[0][i]), reverse=desc)
 
-    def _group_value(self, source: Table | TaskView, field: str, value: str, display: str) -> dict[str, str]:
+    def _group_value(self, source: Table | TaskView, field: str, value: str, display: str,
+                     tz: str = "") -> dict[str, str]:
+        """A group's value; its display value as the Table API shows it (a date-time in the caller's zone)."""
         if display not in ("true", "all"):
             return {"value": value, "field": field}
         schema_field = source.schema.get(field)
         label = value
-        if field == "sys_class_name":
+        if schema_field is not None and schema_field.kind == "datetime" and tz:
+            label = to_zone(tz)(value)
+        elif field == "sys_class_name":
             label = class_label(value)
         elif schema_field is not None and schema_field.choices:
             label = schema_field.choices.get(value, value)

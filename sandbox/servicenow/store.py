@@ -15,8 +15,9 @@ import random
 import re
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sandbox.core.clock import SandboxClock
 from sandbox.core.http import HTTPError
@@ -120,12 +121,16 @@ class Store:
         table, row = found
         return table.rows[row][table.pos[table.schema.display]]  # type: ignore[index]
 
-    def from_display(self, table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    def from_display(self, table: Table, values: dict[str, Any], tz: str = "") -> dict[str, Any]:
         """``sysparm_input_display_value=true``: choice labels become their values and reference display
-        values the sys_id of the referenced record (`resolve_references`)."""
+        values the sys_id of the referenced record (`resolve_references`); a date-time is a display value
+        in the caller's time zone `tz` ("" is UTC), stored as the UTC moment, as the instance stores it."""
         out = self.resolve_references(table, values)
         for name, raw in values.items():
             field = table.schema.get(name)
+            if field is not None and field.kind == "datetime" and tz and isinstance(raw, str):
+                out[name] = _local_to_utc(raw, tz)
+                continue
             if field is None or raw is None or isinstance(raw, dict | list) or not field.choices:
                 continue
             text = to_text(raw)  # the label as written, else in any case (`state=closed`, as documented)
@@ -290,3 +295,12 @@ class Store:
         alive = table.alive_rows()
         rng = random.Random(f"{self.seed}:touch:{name}:{self.touches}")
         return self.touch_rows(table, rng.sample(alive, min(n, len(alive))))
+
+
+def _local_to_utc(text: str, tz: str) -> str:
+    """A "YYYY-MM-DD HH:MM:SS" wall time in `tz` as the UTC value (other text unchanged)."""
+    try:
+        local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(tz))
+    except ValueError:
+        return text
+    return local.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
