@@ -10,10 +10,11 @@ X-Total-Count [unc: no paging links for a page of no rows]). v1 answers 404
 for an empty result, v2 and unversioned answer 200 with []. Single records: GET, POST (201 +
 Location), PATCH/PUT (200, both a partial update), DELETE (204). `X-no-response-body: true` empties
 write responses. Writes take `sysparm_input_display_value=true` (choice labels and reference display
-values in the body, date-times in the caller's time zone) and updates `sysparm_suppress_auto_sys_field=true` (sys_updated_on/_by and
-sys_mod_count left as they were). Answers are XML for `Accept: application/xml` and bodies may be XML
-(`xml_format`). Users without roles see and write only what `acl` lets them; a sys_user written with
-`user_password` can sign in with it.
+values in the body, date-times in the caller's time zone) and updates
+`sysparm_suppress_auto_sys_field=true` (sys_updated_on/_by and sys_mod_count left as they were).
+Answers are XML for `Accept: application/xml` and bodies may be XML (`xml_format`). Users without
+roles see and write only what `acl` lets them; a sys_user written with `user_password` can sign in
+with it.
 """
 
 from __future__ import annotations

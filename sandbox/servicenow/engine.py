@@ -181,6 +181,11 @@ def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
     if c.op == "INSTANCEOF":
         family, get = query_ops.class_family(source.store, c.value), source.getter(c.field)
         return lambda r: get(r) in family
+    if c.op in query_ops.RELATIVE_FIELD_OPS:
+        other_field = c.value.partition("@")[0]
+        test = query_ops.relative_field(c.op, c.value, source.getter(c.field), source.getter(other_field)) \
+            if source.has_field(other_field) else None
+        return test or (lambda r: True)  # not understood: ignored, like other invalid conditions
     other = source.getter(c.value) if c.op in query_ops.FIELD_OPS and source.has_field(c.value) else None
     field = c.field
     if c.op in TEXT_OPS:

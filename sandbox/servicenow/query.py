@@ -16,7 +16,7 @@ platform). What the sandbox cannot evaluate faithfully (a JOIN from an already j
 nested in RLQUERY/SUBQUERY, malformed segments) raises a 400 instead of returning wrong rows.
 Operators: = != > >= < <= IN, NOT IN, LIKE, NOTLIKE, STARTSWITH, ENDSWITH, ISEMPTY,
 ISNOTEMPTY, ANYTHING, EMPTYSTRING, BETWEEN (a@b), SAMEAS, NSAMEAS, CONTAINS / DOES NOT CONTAIN,
-INSTANCEOF, field comparisons (GT_FIELD...; `query_ops`), the search term `123TEXTQUERY321=<words>`
+INSTANCEOF, field comparisons (GT_FIELD..., MORETHAN / LESSTHAN; `query_ops`), the search term `123TEXTQUERY321=<words>`
 (`query_ops`) and the date operators ON / NOTON,
 RELATIVE.., DATEPART with the `javascript:gs.*` date helpers (resolved in UTC; `dates`). As on a real
 instance, conditions on unknown fields and unknown operators are ignored, not errors (unless the system
@@ -43,7 +43,8 @@ from sandbox.servicenow import dates, query_ops
 _OPS = ("NOT IN", "NOTLIKE", "NOT LIKE", "NOTON", "DOES NOT CONTAIN", "ISNOTEMPTY", "ISEMPTY", "ANYTHING",
         "EMPTYSTRING", "STARTSWITH", "ENDSWITH", "NSAMEAS", "SAMEAS", "BETWEEN", "CONTAINS", "LIKE", "INSTANCEOF",
         "IN", "ON", "RELATIVEGT", "RELATIVEGE", "RELATIVELT", "RELATIVELE", "RELATIVEEE", "DATEPART",
-        "GT_OR_EQUALS_FIELD", "LT_OR_EQUALS_FIELD", "GT_FIELD", "LT_FIELD", "!=", ">=", "<=", "=", ">", "<")
+        "GT_OR_EQUALS_FIELD", "LT_OR_EQUALS_FIELD", "GT_FIELD", "LT_FIELD", "MORETHAN", "LESSTHAN",
+        "!=", ">=", "<=", "=", ">", "<")
 _DATE_OPS = frozenset({"ON", "NOTON", "RELATIVEGT", "RELATIVEGE", "RELATIVELT", "RELATIVELE", "RELATIVEEE",
                        "DATEPART"})
 _COND = re.compile(r"([A-Za-z0-9_][a-z0-9_.]*)(" + "|".join(re.escape(o) for o in _OPS) + r")(.*)\Z", re.S)
@@ -267,7 +268,7 @@ def predicate(cond: Condition, get: Callable[[int], str], numeric: bool,
         "ANYTHING": lambda r: True,
     }
     if op in ("BETWEEN", "NOTBETWEEN"):
-        return query_ops.between(v, get, op == "BETWEEN")
+        return query_ops.between(v, get, op == "BETWEEN", numeric)
     if op == "DATEPART":
         return query_ops.datepart(v, get)
     if op in query_ops.FIELD_OPS and other is not None:

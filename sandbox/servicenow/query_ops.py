@@ -5,7 +5,8 @@ date operators, which `query` rewrites into BETWEEN / NOTBETWEEN / DATEPART / pl
   field ("YYYY-MM-DD") is compared with the date part of datetime bounds.
 - DATEPART `part@value@op` (from `gs.datePart`).
 - Field comparisons: SAMEAS, NSAMEAS, GT_FIELD, LT_FIELD, GT_OR_EQUALS_FIELD, LT_OR_EQUALS_FIELD
-  (`opened_atGT_FIELDsys_created_on`).
+  (`opened_atGT_FIELDsys_created_on`), and the relative ones MORETHAN / LESSTHAN
+  (`resolved_atMORETHANopened_at@hour@after@1`, `relative_field`).
 - `123TEXTQUERY321=<words>` (the documented search term): records whose text fields (string and
   journal fields but sys_*) hold every word, case ignored; `word*` matches a word's start. Guessed:
   the instance's text index also stems words and weighs them, which the sandbox does not.
@@ -22,9 +23,10 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 from sandbox.servicenow.ci_classes import CI_PARENTS
-from sandbox.servicenow.dates import date_part, part_value
+from sandbox.servicenow.dates import date_part, part_value, shift
 
 FIELD_OPS = {"SAMEAS": operator.eq, "NSAMEAS": operator.ne, "GT_FIELD": operator.gt, "LT_FIELD": operator.lt,
              "GT_OR_EQUALS_FIELD": operator.ge, "LT_OR_EQUALS_FIELD": operator.le}
@@ -52,8 +54,17 @@ def personalize(text: str, user_name: str, user_sys_id: str,
     return text
 
 
-def between(value: str, get: Callable[[int], str], inside: bool) -> Callable[[int], bool]:
+def between(value: str, get: Callable[[int], str], inside: bool, numeric: bool = False) -> Callable[[int], bool]:
+    """Both ends inclusive; an integer field compares as numbers (`reassignment_countBETWEEN2@10`)."""
     lo, _, hi = value.partition("@")
+    if numeric and _num(lo) is not None and _num(hi) is not None:
+        nlo, nhi = _num(lo), _num(hi)
+
+        def number(r: int) -> bool:
+            x = _num(get(r))
+            return x is not None and (nlo <= x <= nhi) is inside  # type: ignore[operator]
+
+        return number
 
     def test(r: int) -> bool:
         x = get(r)
@@ -63,6 +74,53 @@ def between(value: str, get: Callable[[int], str], inside: bool) -> Callable[[in
         return (a <= x <= b) is inside
 
     return test
+
+
+def _num(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+RELATIVE_FIELD_OPS = ("MORETHAN", "LESSTHAN")
+
+
+def relative_field(op: str, value: str, get: Callable[[int], str],
+                   other: Callable[[int], str]) -> Callable[[int], bool] | None:
+    """`resolved_atMORETHANopened_at@hour@after@1` (the condition builder's "is more than 1 Hours after
+    Opened"): the field compared with the other field moved by n units; MORETHAN after: field > other + n,
+    before: field < other - n; LESSTHAN after: field < other + n, before: field > other - n. An empty
+    value on either side matches nothing. None when the value is not understood (the condition is then
+    ignored). [unc: the exact bounds of "less than ... after" (whether the field must also be after)]"""
+    parts = value.split("@")
+    if len(parts) != 4 or parts[1].lower() not in _UNITS or parts[2] not in ("after", "before") \
+            or not parts[3].isdigit():
+        return None
+    unit, n = _UNITS[parts[1].lower()], int(parts[3]) * (1 if parts[2] == "after" else -1)
+    later = (op == "MORETHAN") == (parts[2] == "after")  # the field must lie beyond the moved moment
+
+    def test(r: int) -> bool:
+        mine, theirs = _moment(get(r)), _moment(other(r))
+        if mine is None or theirs is None:
+            return False
+        edge = shift(theirs, unit, n)
+        return mine > edge if later else mine < edge
+
+    return test
+
+
+_UNITS = {"minute": "minute", "hour": "hour", "day": "day", "week": "week", "month": "month",
+          "quarter": "quarter", "year": "year"}
+
+
+def _moment(text: str) -> datetime | None:
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
 
 
 def datepart(value: str, get: Callable[[int], str]) -> Callable[[int], bool]:

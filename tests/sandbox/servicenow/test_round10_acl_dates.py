@@ -173,7 +173,7 @@ def test_gs_date_helpers_count_the_callers_days(env):
     gr = kiri.GlideRecord("incident")
     gr.add_encoded_query(query)
     gr.query()
-    assert [r.sys_id for r in gr] == [after]
+    assert [r.sys_id.get_value() for r in gr] == [after]
     on_today = ("short_descriptionSTARTSWITHtzq^opened_atONToday@javascript:gs.beginningOfToday()"
                 "@javascript:gs.endOfToday()")
     with _as(sb, "kiri.agent", "Secret-10") as k:
@@ -185,4 +185,4 @@ def test_gs_date_helpers_count_the_callers_days(env):
     utc_midnight = now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     expected = {sid for sid, at in ((before, boundary - timedelta(seconds=1)), (after, boundary + timedelta(seconds=1)))
                 if at >= utc_midnight}
-    assert {r.sys_id for r in gmt} == expected
+    assert {r.sys_id.get_value() for r in gmt} == expected
