@@ -9,13 +9,6 @@ from sandbox.servicenow.catalog_api import CATALOG, category_id
 from sandbox.servicenow.change_model import TEMPLATES
 
 
-@pytest.fixture
-def env(pysnc_client, sn_session):
-    sb, client = pysnc_client(200)
-    sn_session.verify = sb.ca_bundle
-    return sb, client, sn_session
-
-
 def test_change_list_filters_pages_and_answers_value_display_value_pairs(env):
     sb, _, s = env
     url = f"{sb.url}/api/sn_chg_rest/change"

@@ -9,17 +9,12 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pysnc
-import pytest
 import requests
 
 FMT = "%Y-%m-%d %H:%M:%S"
 
 
-@pytest.fixture
-def env(pysnc_client, sn_session):
-    sb, client = pysnc_client(30)
-    sn_session.verify = sb.ca_bundle
-    return sb, client, sn_session
+SIZE = 30  # incidents in this module's sandbox (the shared env fixture)
 
 
 def _as(sb, user: str, password: str) -> requests.Session:

@@ -10,13 +10,6 @@ import requests
 from pysnc.auth import ServiceNowPasswordGrantFlow
 
 
-@pytest.fixture
-def env(pysnc_client, sn_session):
-    sb, client = pysnc_client(200)
-    sn_session.verify = sb.ca_bundle
-    return sb, client, sn_session
-
-
 def test_a_user_without_roles_reads_only_its_own_records_and_may_not_write(env):
     sb, client, s = env
     r = s.post(f"{sb.url}/api/now/table/sys_user", json={"user_name": "ess.user", "name": "Ess User",

@@ -6,13 +6,6 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture
-def env(pysnc_client, sn_session):
-    sb, client = pysnc_client(200)
-    sn_session.verify = sb.ca_bundle
-    return sb, client, sn_session
-
-
 def _change(s, url, ci, start, end, **extra):
     body = {"short_description": "Patch", "cmdb_ci": ci, "start_date": start, "end_date": end, **extra}
     return s.post(f"{url}/normal", json=body).json()["result"]["sys_id"]["value"]

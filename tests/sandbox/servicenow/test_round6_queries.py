@@ -3,15 +3,6 @@ record's display value, and the "One of My Groups" dynamic filter / getMyGroups(
 
 from __future__ import annotations
 
-import pytest
-
-
-@pytest.fixture
-def env(pysnc_client, sn_session):
-    sb, client = pysnc_client(200)
-    sn_session.verify = sb.ca_bundle
-    return sb, client, sn_session
-
 
 def test_order_by_a_reference_sorts_by_its_display_value(env):
     sb, client, s = env

@@ -5,16 +5,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-import pytest
-
 XML = {"Accept": "application/xml", "Content-Type": "application/xml"}
-
-
-@pytest.fixture
-def env(pysnc_client, sn_session):
-    sb, client = pysnc_client(200)
-    sn_session.verify = sb.ca_bundle
-    return sb, client, sn_session
 
 
 def test_xml_bodies_create_changes_and_cart_items(env):

@@ -7,17 +7,12 @@ from __future__ import annotations
 import re
 
 import pysnc
-import pytest
 
 ENTRY = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - ([^\n]+?) \((Additional comments|Work notes)\)\n(.*?)\n\n"
                    r"(?=\d{4}-\d\d-\d\d |\Z)", re.S)
 
 
-@pytest.fixture
-def env(pysnc_client, sn_session):
-    sb, client = pysnc_client(60)
-    sn_session.verify = sb.ca_bundle
-    return sb, client, sn_session
+SIZE = 60  # incidents in this module's sandbox (the shared env fixture)
 
 
 def _entries(text: str) -> list[tuple[str, str, str]]:

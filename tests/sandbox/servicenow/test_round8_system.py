@@ -6,15 +6,9 @@ GlideRecord.get_link_list points at. All answered 400 "Invalid table", all field
 from __future__ import annotations
 
 import pysnc
-import pytest
 import requests
 
-
-@pytest.fixture
-def env(pysnc_client, sn_session):
-    sb, client = pysnc_client(120)
-    sn_session.verify = sb.ca_bundle
-    return sb, client, sn_session
+SIZE = 120  # incidents in this module's sandbox (the shared env fixture)
 
 
 def test_sys_properties_are_readable_and_writable_by_admin_only(env):

@@ -6,15 +6,9 @@ file name's extension stands for."""
 from __future__ import annotations
 
 import pysnc
-import pytest
 import requests
 
-
-@pytest.fixture
-def env(pysnc_client, sn_session):
-    sb, client = pysnc_client(40)
-    sn_session.verify = sb.ca_bundle
-    return sb, client, sn_session
+SIZE = 40  # incidents in this module's sandbox (the shared env fixture)
 
 
 def test_a_self_service_caller_reads_comments_but_not_work_notes(env):
