@@ -8,7 +8,7 @@ from atlassian import Jira as AtlassianJira
 from jira import JIRA
 
 from sandbox.jira.fixtures import *  # noqa: F403
-from tests.sandbox.jira.helpers import jira_cloud
+from tests.sandbox.jira.helpers import jira_cloud, session_for
 
 
 @pytest.fixture
@@ -20,6 +20,13 @@ def jira_session(jira_sandbox) -> requests.Session:
         s.headers["Accept"] = "application/json"
         yield s
 
+
+
+@pytest.fixture
+def s(sb) -> requests.Session:
+    """A requests session with Basic auth on a test module's own sandbox (its ``sb`` fixture)."""
+    with session_for(sb) as session:
+        yield session
 
 
 @pytest.fixture

@@ -8,18 +8,12 @@ from __future__ import annotations
 import pytest
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from tests.sandbox.jira.helpers import openapi, session_for
+from tests.sandbox.jira.helpers import openapi
 
 
 @pytest.fixture
 def sb(make_jira_sandbox):
     return make_jira_sandbox(size=30)
-
-
-@pytest.fixture
-def s(sb):
-    with session_for(sb) as session:
-        yield session
 
 
 def _checked(sb, resp):

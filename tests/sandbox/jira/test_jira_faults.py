@@ -17,12 +17,6 @@ def sb(make_jira_sandbox):
     return make_jira_sandbox(size=120)
 
 
-@pytest.fixture
-def s(sb):
-    with session_for(sb) as session:
-        yield session
-
-
 def page_through(s, sb, jql: str, page: int = 10) -> list[dict]:
     out, token = [], None
     for _ in range(500):
