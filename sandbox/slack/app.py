@@ -59,6 +59,7 @@ from sandbox.slack.event_routes import add_event_routes
 from sandbox.slack.events import Events
 from sandbox.slack.interactivity import Interactivity, add_admin_routes
 from sandbox.slack.oauth import CLIENT_METHODS, Issued, OAuthApp, add_oauth_routes, client_credentials
+from sandbox.slack.personal import takes
 from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
 from sandbox.slack.scopes import Grants, accepted
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
@@ -337,6 +338,8 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
             return
         if self.token.state != "ok":
             raise SlackError(self.token.state)
+        if not takes("bot", self.grants.scopes, method):  # search.*, reminders.*, ...: user tokens only
+            raise SlackError("not_allowed_token_type")
 
     def _webhook(self, req: Request) -> Response:
         return handle_webhook(self, req)

@@ -13,6 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack.actor import actor_id, is_member
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, bad_args
 
@@ -30,7 +31,7 @@ class BookmarksApi:
 
     def _channel(self, args: dict[str, Any], writing: bool = True) -> dict[str, Any]:
         channel = self.api._channel({"channel": args.get("channel_id")})
-        if not channel["is_member"]:
+        if not is_member(self.sb, channel):
             raise SlackError("channel_not_found" if channel["is_private"] else "not_in_channel")
         if writing and channel["is_archived"]:
             raise SlackError("is_archived")
@@ -58,7 +59,7 @@ class BookmarksApi:
                     "channel_id": channel["id"], "title": str(args["title"]), "link": str(args["link"]),
                     "emoji": args.get("emoji"), "icon_url": None, "type": "link", "entity_id": args.get("entity_id"),
                     "date_created": now, "date_updated": 0, "rank": chr(ord("U") + len(marks) % 6),
-                    "last_updated_by_user_id": ws.bot_user_id, "last_updated_by_team_id": ws.team_id,
+                    "last_updated_by_user_id": actor_id(self.sb), "last_updated_by_team_id": ws.team_id,
                     "shortcut_id": None, "app_id": ws.app_id, "app_action_id": None, "date_deleted": 0}
             marks.append(mark)
             return {"bookmark": dict(mark)}
@@ -77,7 +78,7 @@ class BookmarksApi:
             for key in ("title", "link", "emoji"):
                 if args.get(key) is not None:
                     mark[key] = str(args[key])
-            mark.update(date_updated=int(time.time()), last_updated_by_user_id=self.sb.workspace.bot_user_id)
+            mark.update(date_updated=int(time.time()), last_updated_by_user_id=actor_id(self.sb))
             return {"bookmark": dict(mark)}
 
     def list_marks(self, args: dict[str, Any]) -> dict[str, Any]:

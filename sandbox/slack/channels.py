@@ -110,8 +110,9 @@ class ChannelsApi:
 
     def find_mpim(self, users: list[str]) -> dict[str, Any] | None:
         with self._lock:
-            return next((self.sb.workspace.channels[cid] for cid, ids in self._members.items()
-                         if self.sb.workspace.channels[cid].get("is_mpim") and sorted(ids[1:]) == users), None)
+            chans = self.sb.workspace.channels  # the bot's own group DMs, not a person's (sandbox.slack.actor)
+            return next((chans[cid] for cid, ids in self._members.items()
+                         if chans[cid].get("is_mpim") and chans[cid]["is_member"] and sorted(ids[1:]) == users), None)
 
     def new_mpim(self, users: list[str]) -> dict[str, Any]:
         """A group DM of the bot and `users` (conversations.open with 2-8 users), named as Slack names them."""

@@ -3,13 +3,14 @@ team.profile.get, auth.teams.list, bots.info, users.profile.get, users.getPresen
 dnd.info / dnd.teamInfo, emoji.list (team_not_found, bot_not_found, user_not_found, invalid_presence),
 shaped after Slack's documented examples (user groups: `sandbox.slack.usergroups`); presence is fixed per
 person (the bot is away, as a bot user without Socket Mode is, whatever it sets); nobody has Do Not Disturb
-on (Slack's `next_dnd_*_ts` are then 1)."""
+on (Slack's `next_dnd_*_ts` are then 1); a person's snooze (dnd.setSnooze): `sandbox.slack.personal`."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack.actor import actor_id
 from sandbox.slack.seed import EMAIL_DOMAIN
 from sandbox.slack.webapi import SlackError, _cursor, _flag, _offset
 
@@ -50,7 +51,7 @@ class DirectoryApi:
                         "app_id": ws.app_id, "user_id": ws.bot_user_id, "icons": icons}}
 
     def profile_get(self, args: dict[str, Any]) -> dict[str, Any]:
-        uid = str(args.get("user") or self.sb.workspace.bot_user_id)
+        uid = str(args.get("user") or actor_id(self.sb))
         user = self.sb.workspace.users.get(uid)
         if user is None:
             raise SlackError("user_not_found")

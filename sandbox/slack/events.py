@@ -222,8 +222,9 @@ class Events:
         socket_mode = self.sb.socket_mode.enabled  # events go over the socket, not to the Request URL
         with self._lock:
             url, wanted = None if socket_mode else self.request_url, subscription in self.events
-            if not (url or socket_mode) or not wanted or (channel is not None and not (channel.get("is_member")
-                                                                      or channel.get("is_im"))):
+            # a person's DM with someone else (sandbox.slack.actor, is_member False) is not the bot's to hear
+            if not (url or socket_mode) or not wanted or (channel is not None and not (
+                    channel.get("is_member") or (channel.get("is_im") and "is_member" not in channel))):
                 return None
             self._seq += 1
             event_id = slack_id("Ev", self.sb.seed, f"event:{self._seq}:{time.time()}", 12)

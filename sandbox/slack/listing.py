@@ -5,8 +5,10 @@ otherwise), `exclude_archived`, `limit` (1-1000, default 100; invalid_limit) and
 (`response_metadata.next_cursor`; invalid_cursor). As in Slack a bot token sees every public channel but
 only the private channels it is a member of, and DMs (type im) it has opened (`conversations.open`, or a
 chat.postMessage to a user id). users.conversations lists the conversations `user` (default the bot) is a
-member of, limited to those the bot can see (user_not_found for an unknown user). Each requested type
-needs its scope (public_channel channels:read, private_channel groups:read, mpim mpim:read, im im:read):
+member of, limited to those the bot can see (user_not_found for an unknown user). With a user token, the
+person's view instead (`sandbox.slack.actor`): their private channels, DMs and group DMs, their `is_member`.
+Each requested type needs its scope (public_channel channels:read, private_channel groups:read, mpim
+mpim:read, im im:read):
 missing_scope with `needed` naming the lacking one otherwise, as Slack (`sandbox.slack.scopes`).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack.actor import actor_id, seen, sees
 from sandbox.slack.scopes import channel_type
 from sandbox.slack.webapi import SlackError, _cursor, _flag, _offset
 
@@ -47,7 +50,7 @@ class ListingApi:
         limit = min(limit, 1000)
         start = _offset(str(args["cursor"])) if args.get("cursor") else 0
         more = start + limit < len(rows)
-        return {"channels": [dict(c) for c in rows[start:start + limit]],
+        return {"channels": rows[start:start + limit],
                 "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
 
     def _visible(self, args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -58,16 +61,16 @@ class ListingApi:
         if missing:
             raise SlackError("missing_scope", **missing)
         return [c for c in list(self.sb.workspace.channels.values())
-                if channel_type(c) in types and (not c["is_private"] or c["is_member"])
+                if channel_type(c) in types and sees(self.sb, c)
                 and not (_flag(args.get("exclude_archived")) and c["is_archived"])]
 
     def conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self._page(self._visible(args), args)
+        return self._page([seen(self.sb, c) for c in self._visible(args)], args)
 
     def users_conversations(self, args: dict[str, Any]) -> dict[str, Any]:
         ws = self.sb.workspace
-        uid = str(args.get("user") or ws.bot_user_id)
+        uid = str(args.get("user") or actor_id(self.sb))
         if uid not in ws.users:
             raise SlackError("user_not_found")
-        rows = [c for c in self._visible(args) if uid in self.api.channels.member_ids(c)]
+        rows = [seen(self.sb, c) for c in self._visible(args) if uid in self.api.channels.member_ids(c)]
         return self._page(rows, args)

@@ -23,13 +23,16 @@
   channel chosen at consent (`&_sandbox_channel=<name or id>`, the form's channel; default the sandbox's
   webhook channel); the url posts there (`sb.webhook_url_for`).
 - Issued tokens work on the Web API with exactly their granted scopes (`sandbox.slack.scopes.Grants`);
-  a user token's `auth.test` names the person and its chat.postMessage posts as them
-  (`sandbox.slack.user_tokens`) [not emulated: other methods act with the bot's identity and channel
-  memberships, and the user-token-only methods (search.*, reminders.*, ...) answer
-  not_allowed_token_type]. `auth.revoke` revokes the calling token (`test=true` does not) and sends
-  `tokens_revoked`; `apps.uninstall` (client credentials) revokes every token of the app in the
-  workspace, the preinstalled `sb.bot_token` too, and sends `app_uninstalled` and `tokens_revoked` to a
-  subscribed app.
+  a user token acts as the person (`sandbox.slack.user_tokens`, `sandbox.slack.actor`): `auth.test` names
+  them; conversations.* with their memberships, DMs and group DMs; chat.*, reactions, pins, bookmarks as
+  them; search.* / reminders.* / stars.* / users.profile.set / dnd.* / users.identity (`sandbox.slack.search`,
+  `sandbox.slack.personal`; not_allowed_token_type to bot tokens). [not emulated for user tokens: channel
+  administration (conversations.create / join / leave / invite / kick / archive / rename / setTopic acts as
+  the bot), files.* uploads, users.setPhoto, files.sharedPublicURL, team.accessLogs / billableInfo
+  (not_allowed_token_type), user-event subscriptions (events from a person's own DMs).]
+- `auth.revoke` revokes the calling token (`test=true` does not) and sends `tokens_revoked`;
+  `apps.uninstall` (client credentials) revokes every token of the app in the workspace, the preinstalled
+  `sb.bot_token` too, and sends `app_uninstalled` and `tokens_revoked` to a subscribed app.
 - App-level tokens (`sb.new_app_token()`, `xapp-1-…`, scope `connections:write`) are taken by
   `apps.connections.open` only; any other method answers `not_allowed_token_type` [unc for auth.test].
 """
@@ -49,8 +52,9 @@ from urllib.parse import urlencode, urlsplit
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.slack import workspace_events
 from sandbox.slack.interactivity import person
+from sandbox.slack.personal import takes
 from sandbox.slack.scopes import GRANTED, Grants
-from sandbox.slack.user_tokens import user_post
+from sandbox.slack.user_tokens import person_methods
 from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
@@ -65,7 +69,9 @@ USER_SCOPES = ("search:read", "chat:write", "channels:read", "channels:history",
                "im:read", "im:history", "mpim:read", "mpim:history", "users:read", "users:read.email",
                "users.profile:read", "users.profile:write", "reactions:read", "reactions:write", "stars:read",
                "stars:write", "reminders:read", "reminders:write", "files:read", "files:write", "pins:read",
-               "pins:write", "dnd:read", "dnd:write", "identity.basic", "team:read", "emoji:read", "links:read")
+               "pins:write", "dnd:read", "dnd:write", "identity.basic", "identity.email", "identity.avatar",
+               "identity.team", "team:read", "emoji:read", "links:read", "bookmarks:read", "bookmarks:write",
+               "groups:write", "im:write", "mpim:write")
 BOT_SCOPES = ("incoming-webhook", "app_mentions:read", "im:history", "links:read", "metadata.message:read",
               "calls:read", "calls:write", "channels:write.invites", "channels:write.topic")
 
@@ -159,7 +165,7 @@ class OAuthApp:
             raise SlackError(issued.state)
         if issued.expires_at is not None and self.now() >= issued.expires_at:
             raise SlackError("token_expired")
-        if (issued.kind == "app") != (method in APP_TOKEN_METHODS):
+        if (issued.kind == "app") != (method in APP_TOKEN_METHODS) or not takes(issued.kind, issued.scopes, method):
             raise SlackError("not_allowed_token_type")
         return issued
 
@@ -220,10 +226,10 @@ class OAuthApp:
                         "user_id": caller.user_id}
             return body
 
-        return {"oauth.v2.access": self.access, "oauth.v2.exchange": self.exchange, "apps.uninstall": self.uninstall,
+        return {**person_methods(self.sb, api),
+                "oauth.v2.access": self.access, "oauth.v2.exchange": self.exchange, "apps.uninstall": self.uninstall,
                 "auth.revoke": self.revoke, "auth.test": test,
-                "apps.connections.open": lambda args: self.sb.socket_mode.open(args),
-                "chat.postMessage": user_post(self.sb, api, api.methods["chat.postMessage"])}
+                "apps.connections.open": lambda args: self.sb.socket_mode.open(args)}
 
     def _client(self, req_args: dict[str, Any]) -> None:
         client_id, secret = req_args.get("client_id"), req_args.get("client_secret")

@@ -7,6 +7,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack.actor import actor_id
 from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class PinsApi:
             if any(p["ts"] == stored["ts"] for p in pins):
                 raise SlackError("already_pinned")
             pins.append({"ts": stored["ts"], "created": int(time.time()),
-                         "created_by": self.sb.workspace.bot_user_id})
+                         "created_by": actor_id(self.sb)})
             stored["message"]["pinned_to"] = [channel["id"]]
         return {}
 

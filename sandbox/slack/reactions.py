@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack.actor import actor_id
 from sandbox.slack.directory import EMOJI
 from sandbox.slack.emoji_names import CANONICAL, SKIN_TONED, STANDARD
 from sandbox.slack.webapi import SlackError, _cursor, _offset
@@ -57,7 +58,7 @@ class ReactionsApi:
         name = self._reaction_name(args)
         if channel["is_archived"]:
             raise SlackError("is_archived")
-        me = self.sb.workspace.bot_user_id
+        me = actor_id(self.sb)  # a user token reacts as the person
         with self.sb._lock:
             reactions = stored["message"].setdefault("reactions", [])
             hit = next((r for r in reactions if r["name"] == name), None)
@@ -76,7 +77,7 @@ class ReactionsApi:
     def reactions_remove(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, stored = self._reaction_target(args)
         name = self._reaction_name(args)
-        me = self.sb.workspace.bot_user_id
+        me = actor_id(self.sb)
         with self.sb._lock:
             reactions = stored["message"].get("reactions") or []
             hit = next((r for r in reactions if r["name"] == name and me in r["users"]), None)
@@ -101,7 +102,7 @@ class ReactionsApi:
 
     def reactions_list(self, args: dict[str, Any]) -> dict[str, Any]:
         """Items the bot user (or `user`) reacted to, newest first, paged by cursor."""
-        user = str(args.get("user") or self.sb.workspace.bot_user_id)
+        user = str(args.get("user") or actor_id(self.sb))
         if user not in self.sb.workspace.users and user != self.sb.workspace.bot_user_id:
             raise SlackError("user_not_found")
         items = []

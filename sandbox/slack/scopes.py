@@ -38,6 +38,11 @@ ACCEPTED = {
     "files.list": "files:read", "reactions.": "reactions:write", "reactions.get": "reactions:read",
     "reactions.list": "reactions:read", "pins.": "pins:write", "pins.list": "pins:read",
     "bookmarks.": "bookmarks:write", "bookmarks.list": "bookmarks:read", "assistant.": "assistant:write",
+    # user-token-only methods (`sandbox.slack.personal`, `sandbox.slack.search`): Slack's user scopes
+    "search.": "search:read", "reminders.": "reminders:write", "reminders.list": "reminders:read",
+    "reminders.info": "reminders:read", "stars.": "stars:write", "stars.list": "stars:read",
+    "users.profile.set": "users.profile:write", "dnd.setSnooze": "dnd:write", "dnd.endSnooze": "dnd:write",
+    "dnd.endDnd": "dnd:write", "users.identity": "identity.basic",
 }
 
 

@@ -69,14 +69,15 @@ class MessageStore:
             return next((m for m in self._messages if m["channel"] == channel_id and m["ts"] == ts
                          and not m.get("deleted") and (ephemeral or not m.get("ephemeral"))), None)
 
-    def edit_message(self, stored: dict[str, Any], message: dict[str, Any], args: dict[str, Any]) -> None:
+    def edit_message(self, stored: dict[str, Any], message: dict[str, Any], args: dict[str, Any],
+                     editor: str | None = None) -> None:
         """chat.update: replace text/blocks/attachments of a stored message and mark it edited."""
         with self._lock:
             previous = copy.deepcopy(stored["message"])
             if message.get("blocks"):
                 message = {**message, "blocks": with_block_ids(message["blocks"], stored["ts"])}
             stored["message"] = {**stored["message"], **message,
-                                 "edited": {"user": self.workspace.bot_user_id, "ts": self._next_ts()}}
+                                 "edited": {"user": editor or self.workspace.bot_user_id, "ts": self._next_ts()}}
             for key in ("text", "blocks", "attachments"):
                 stored[key] = stored["message"].get(key)
             stored.setdefault("updates", []).append({k: v for k, v in args.items() if k != "token"})

@@ -13,7 +13,7 @@ Methods: api.test, auth.test (auth.revoke: `sandbox.slack.oauth`), chat.postMess
 chat.getPermalink, chat.postEphemeral, conversations.info, conversations.history (top-level messages and broadcast
 replies only), conversations.replies (a thread) (users.*: `sandbox.slack.directory`); user-token methods
 (USER_TOKEN_ONLY: search.*, reminders.*, stars.*, ...) answer not_allowed_token_type to the bot token.
-chat.update / chat.delete act on the bot's own messages
+chat.update / chat.delete act on the caller's own messages (a user token acts as the person: `sandbox.slack.actor`)
 (message_not_found, cant_update_message, cant_delete_message). chat.postMessage / chat.update keep `metadata`;
 conversations.history returns it with `include_all_metadata=true`, as Slack does. conversations.history
 and conversations.replies page by `cursor` and take `oldest` / `latest` / `inclusive`, as Slack does.
@@ -38,6 +38,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request
+from sandbox.slack.actor import actor_id, dm_for, is_member, person, seen, sees
 from sandbox.slack.authorship import bot_message, customized
 from sandbox.slack.blocks import check_blocks, markdown_content
 from sandbox.slack.scopes import channel_type
@@ -244,9 +245,9 @@ class WebApi:
         if ref and (names or ref in self.sb.workspace.channels):
             channel = self.sb.workspace.channel(ref)
         if channel is None and ref.startswith("U") and ref in self.sb.workspace.users:
-            channel = self.sb.dm_channel(ref)
-        if channel is None or (channel["is_private"] and not channel["is_member"]):
-            raise SlackError("channel_not_found")  # a private channel is invisible to a bot not in it
+            channel = dm_for(self.sb, ref)  # the caller's DM with that user (sandbox.slack.actor)
+        if channel is None or not sees(self.sb, channel):
+            raise SlackError("channel_not_found")  # a private channel is invisible to a caller not in it
         return channel
 
     def _writable(self, args: dict[str, Any], names: bool = False) -> dict[str, Any]:
@@ -278,7 +279,9 @@ class WebApi:
         stored = self.sb.find_message(channel["id"], str(args.get(ts_arg) or ""))
         if stored is None:
             raise SlackError("message_not_found")
-        if not_ours and stored["message"].get("bot_id") != self.sb.workspace.bot_id:
+        uid = person(self.sb)  # a person may change only their own messages, the bot only its own
+        if not_ours and (stored["message"].get("bot_id") != self.sb.workspace.bot_id if uid is None else
+                         stored["message"].get("bot_id") or stored["message"].get("user") != uid):
             raise SlackError(not_ours)
         return channel, stored
 
@@ -296,7 +299,7 @@ class WebApi:
         metadata = _metadata(args.get("metadata"))
         if metadata:
             changes["metadata"] = metadata
-        self.sb.edit_message(stored, changes, args)
+        self.sb.edit_message(stored, changes, args, actor_id(self.sb))
         message = {k: v for k, v in stored["message"].items() if k not in ("ts", "metadata")}
         return {"channel": channel["id"], "ts": stored["ts"], "text": message["text"], "message": message}
 
@@ -344,7 +347,7 @@ class WebApi:
         return {"channel": channel["id"], "ts": stored["ts"], "message": message}
 
     def conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = dict(self._channel(args))  # the member count only with include_num_members, as Slack
+        channel = seen(self.sb, self._channel(args))  # the member count only with include_num_members, as Slack
         return {"channel": channel if _flag(args.get("include_num_members")) else
                 {k: v for k, v in channel.items() if k != "num_members"}}
 
@@ -356,8 +359,8 @@ class WebApi:
         missing = self.sb.grants.lacking({channel_type(channel)}, "history")
         if missing:
             raise SlackError("missing_scope", **missing)
-        if not channel["is_member"]:
-            raise SlackError("not_in_channel")
+        if not is_member(self.sb, channel) and not (person(self.sb) and not channel["is_private"]):
+            raise SlackError("not_in_channel")  # a person reads any public channel [unc]
         return channel
 
     def conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
