@@ -14,6 +14,12 @@ Shared drive items are listed only with ``includeItemsFromAllDrives=true`` and `
 - ``includeItemsFromAllDrives=true`` without ``supportsAllDrives=true``: 403 (reason and message guessed);
 - a shared drive the caller is not a member of: 404 notFound on ``driveId``.
 
+With ``corpora=user`` (the default) or ``domain`` and ``includeItemsFromAllDrives=true``, a shared drive's
+items are listed only when the caller created one or holds a permission on the item itself: Google's
+reference for ``corpus=user`` says "If a user has permissions on a Shared Drive, the files inside it won't
+be retrieved unless the user has created, opened, or shared the file" [unc: opened / shared by the caller
+are not tracked here]; ``corpora=allDrives`` or ``drive`` list every item of the caller's shared drives.
+
 changes: each shared drive has its own change log, read with ``driveId`` (and ``supportsAllDrives=true``;
 a drive the caller is not a member of is 404 notFound on ``driveId``), whose entries carry ``driveId``.
 The user's log (no ``driveId``) holds the changes to My Drive and what is shared with the caller and, with
@@ -121,11 +127,13 @@ class Listing:
         include, only = self._scope(req)
         spaces = wanted_spaces(req)
         with self.store.lock:
-            hits = []
+            hits, every = [], only is not None or "allDrives" in (req.query.get("corpora") or "").split(",")
             for f in self.store.files.values():
                 drive = self.store.drive_of(f)
                 if (only is not None and drive != only) or (drive is not None and not include):
                     continue
+                if drive is not None and not every and not (f.owner == req.principal or f.role_of(req.principal)):
+                    continue  # corpora=user: a member's drive items they neither created nor were given
                 if space_of(self.store, f) not in spaces:  # app data files only with spaces=appDataFolder
                     continue
                 if self.store.can_read(f, req.principal) and match(f, req.principal):
