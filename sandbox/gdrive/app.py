@@ -23,7 +23,9 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   trash, share and delete; one change log for the user and one per shared drive (``driveId``); with
   ``includeItemsFromAllDrives`` the user's also carries their shared drives' items and the drives' own
   changes (``changeType: "drive"``).
-- ``permissions.list/get/create/update/delete`` (``permissions.py``); ``about.get`` (``fields`` required);
+- ``permissions.list/get/create/update/delete`` (``permissions.py``: ownership transfers by the owner only,
+  consumer accounts through ``pendingOwner``); ``about.get`` (``fields`` required); ``files.listLabels`` /
+  ``modifyLabels`` (no labels exist);
   batch requests, ``POST /batch/drive/v3`` (``batch.py``).
 - ``revisions.*`` (``revisions.py``): every content upload is a new head revision; ``comments.*`` and
   ``replies.*`` (``comments.py``, ``fields`` required); shared drives, ``drives.*`` (``drives.py``): their
@@ -156,6 +158,7 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
         router.add("GET", one, self._authed(self.get_file))
         router.add("GET", one + r"/export", self._authed(self.export_file))
         router.add("GET", one + r"/listLabels", self._authed(self.list_labels))
+        router.add("POST", one + r"/modifyLabels", self._authed(self.modify_labels))
         router.add("PATCH", one, self._authed(self.update_file))
         perms, perm = one + r"/permissions", one + r"/permissions/(?P<perm_id>[A-Za-z0-9_-]+)"
         router.add("GET", perms, self._authed(self.list_permissions))
@@ -276,6 +279,18 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
         """files.listLabels: the emulator keeps no Drive labels, so every file has none."""
         self._file(req, any_drive=True)
         return json_response({"kind": "drive#labelList", "labels": []})
+
+    def modify_labels(self, req: Request) -> Response:
+        """files.modifyLabels: no label exists here, so every modification names an unknown label (404 notFound
+        on ``labelId`` [unc: Google's answer]); none is a no-op; a reader or commenter is 403."""
+        f = self._file(req, any_drive=True)
+        mods = (req.json() or {}).get("labelModifications") or []
+        if self.store.role(f, req.principal) not in ("owner", "writer"):
+            raise DriveError(403, "insufficientFilePermissions", "The user does not have sufficient permissions "
+                             f"for file {f.id}.")
+        if mods:
+            raise DriveError(404, "notFound", f"Label not found: {(mods[0] or {}).get('labelId')}", location="labelId")
+        return json_response({"kind": "drive#modifyLabelsResponse", "modifiedLabels": []})
 
     def generate_ids(self, req: Request) -> Response:
         raw = req.query.get("count") or "10"

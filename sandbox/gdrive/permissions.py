@@ -7,7 +7,20 @@ writer may change sharing (403 insufficientFilePermissions); the owner's permiss
 or downgraded without ``transferOwnership`` (403 cannotRemoveOwner); ownership goes only to a user (403
 invalidSharingRequest) and not in a shared drive (403, whose items the drive owns); an unknown id is 404 notFound on
 ``permissionId``; a bad ``type``/``role`` is 400 invalid, a missing one 400 required. A shared drive's id as
-``fileId`` manages its members, and items in shared drives list the members' permissions (``members.py``)."""
+``fileId`` manages its members, and items in shared drives list the members' permissions (``members.py``).
+
+Ownership, as Drive's "Transfer file ownership" guide has it:
+
+- only the owner transfers ownership (a writer: 403 insufficientFilePermissions [unc: the reason]), and not
+  with ``sendNotificationEmail=false`` ("It must not be disabled for ownership transfers", the reference;
+  403 forbidden on ``sendNotificationEmail`` [unc: status, reason and words]);
+- consumer accounts (the owner a ``gmail.com`` / ``googlemail.com`` address [unc: how Google tells them])
+  cannot hand a file over at once (403 consentRequiredForOwnershipTransfer "Consent is required to transfer
+  ownership of a file to another user."): the owner marks a writer ``pendingOwner: true``
+  (``permissions.update``; only on a user's writer permission, else 400 invalid [unc]) and that user accepts
+  with ``permissions.update`` ``role=owner`` ``transferOwnership=true`` on their own permission; the old
+  owner stays a writer and ``pendingOwner`` goes back to false (also when the permission is downgraded or
+  removed)."""
 
 from __future__ import annotations
 
@@ -19,6 +32,8 @@ from sandbox.gdrive.extras import check_share
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.paging import page
 from sandbox.gdrive.store import DriveFile, permission_id
+
+CONSUMER = ("@gmail.com", "@googlemail.com")  # [unc] consumer accounts, as the emulator tells them
 
 TYPES = {"user", "group", "domain", "anyone"}
 ROLES = {"owner", "organizer", "fileOrganizer", "writer", "commenter", "reader"}
@@ -111,31 +126,66 @@ class Permissions:
         if role in ("organizer", "fileOrganizer"):
             raise DriveError(400, "invalid", f"Invalid value for: permission.role: {role} (shared drives only)",
                              location="permission.role")
+        if role == "owner":
+            self._may_transfer(f, email, req)
         with self.store.lock:
+            pending = role == "writer" and email in f.pending_owners  # still a writer: still offered
             self._drop_user(f, email)
+            f.pending_owners.update([email] if pending else [])
             if role == "owner":
                 previous, f.owner = f.owner, email
                 f.writers.add(previous)  # the previous owner stays a writer, as in Drive
+                f.pending_owners.clear()
             else:
                 getattr(f, PEOPLE[role]).add(email)
         return self._find(f, permission_id(email))
 
     @staticmethod
+    def _may_transfer(f: DriveFile, email: str, req: Request) -> None:
+        """An ownership transfer to ``email``: by the owner (consumer accounts: only through a pending owner),
+        or the pending owner's own acceptance."""
+        if req.query.get("sendNotificationEmail") == "false":  # [unc] status, reason and words
+            raise DriveError(403, "forbidden", "sendNotificationEmail must not be disabled for ownership "
+                             "transfers.", location="sendNotificationEmail")
+        accepting = req.principal == email and email in f.pending_owners
+        if req.principal != f.owner and not accepting:  # [unc] the reason
+            raise DriveError(403, "insufficientFilePermissions", "The user does not have sufficient permissions "
+                             f"for file {f.id}.")
+        if f.owner.lower().endswith(CONSUMER) and not accepting:
+            raise DriveError(403, "consentRequiredForOwnershipTransfer", "Consent is required to transfer "
+                             "ownership of a file to another user.")
+
+    def _offer(self, f: DriveFile, perm: dict[str, Any], role: str, pending: bool, req: Request) -> None:
+        """``pendingOwner`` on permissions.update: the owner offers (True) or withdraws (False) ownership."""
+        if req.principal != f.owner:  # [unc] the reason
+            raise DriveError(403, "insufficientFilePermissions", "The user does not have sufficient permissions "
+                             f"for file {f.id}.")
+        if pending and (perm["type"] != "user" or role != "writer" or self.store.drive_of(f) is not None):
+            raise DriveError(400, "invalid", "Only a user with the writer role can be made a pending owner "
+                             "of a file outside shared drives.", location="permission.pendingOwner")  # [unc]
+        with self.store.lock:
+            (f.pending_owners.add if pending else f.pending_owners.discard)(perm["emailAddress"])
+
+    @staticmethod
     def _drop_user(f: DriveFile, email: str) -> None:
         for people in (f.writers, f.commenters, f.readers):
             people.discard(email)
+        f.pending_owners.discard(email)
 
     def update_permission(self, req: Request) -> Response:
         if req.params["file_id"] in self.store.drives:  # a shared drive: its members
             return self.member_call(req, "update")
         f = self._sharer(req)
         perm = self._find(f, req.params["perm_id"])
-        role = (req.json() or {}).get("role")
+        body = req.json() or {}
+        role = body.get("role") or perm["role"]  # [unc] a body without role keeps it (a pendingOwner change)
         if role not in ROLES:
             raise DriveError(400, "invalid", f"Invalid value for: permission.role: {role}",
                              location="permission.role")
         if perm["role"] == "owner":
             raise DriveError(403, "cannotRemoveOwner", "The owner of a file cannot be removed or downgraded.")
+        if "pendingOwner" in body and role != "owner":
+            self._offer(f, perm, role, bool(body["pendingOwner"]), req)
         if perm["type"] in ("user", "group"):
             perm = self._grant_user(f, perm["emailAddress"], role, req)
         elif role == "owner":  # as permissions.create answers an anyone / domain owner

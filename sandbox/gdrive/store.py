@@ -99,6 +99,7 @@ class DriveFile:
     revision_seq: int = 0
     comments: list[Any] = field(default_factory=list)  # comments.Comment, oldest first
     extra: dict[str, Any] = field(default_factory=dict)  # settings kept as written (extras.py)
+    pending_owners: set[str] = field(default_factory=set)  # writers offered ownership (permissions.py)
 
     @property
     def in_trash(self) -> bool:
@@ -141,8 +142,8 @@ class DriveFile:
         people = [(self.owner, "owner"), *((w, "writer") for w in sorted(self.writers)),
                   *((c, "commenter") for c in sorted(self.commenters)), *((r, "reader") for r in sorted(self.readers))]
         out = [{"kind": "drive#permission", "id": permission_id(email), "type": "user", "emailAddress": email,
-                "role": role, "displayName": display_name(email), "deleted": False, "pendingOwner": False}
-               for email, role in people]
+                "role": role, "displayName": display_name(email), "deleted": False,
+                "pendingOwner": email in self.pending_owners} for email, role in people]
         return out + [dict(p) for p in self.link_shares.values()]
 
     def resource(self, who: str | None = None, base: str = "", role: str | None = None,
