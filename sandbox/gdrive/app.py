@@ -13,7 +13,7 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 - A page token or page size Drive would not accept is 400 ``invalid`` with its ``location``.
 - Uploads: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI in ``Location``,
   chunks with ``Content-Range``, ``308`` with ``Range`` until complete); downloads with ``alt=media``
-  honour ``Range`` (``media.py``).
+  honour ``Range`` (``media.py``); a file flagged ``abusive`` needs ``acknowledgeAbuse=true`` by its owner.
 - Files carry ``appProperties``, ``properties``, ``md5Checksum``, ``sha256Checksum``, ``capabilities``,
   ``permissions`` ...; every method honours ``fields`` (``fields.py``: partial responses, Drive's default
   sets, 400 "Invalid field selection"); ``q`` as in ``query.py``; ``orderBy`` on files.list (``name``,
@@ -268,7 +268,19 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
         if f.mime_type.startswith(GOOGLE_APPS):  # folders, Docs, Sheets, shortcuts ...
             raise DriveError(403, "fileNotDownloadable", "Only files with binary content can be downloaded. Use "
                              "Export with Docs Editors files.")
+        self._abuse(f, req)
         return download(f.content, f.mime_type, req.header("Range"))
+
+    def _abuse(self, f: DriveFile, req: Request) -> None:
+        """A file Drive flagged as malware or spam (``abusive``) downloads only with ``acknowledgeAbuse=true`` by
+        its owner or, in a shared drive, an organizer (Drive's reference); else 403 cannotDownloadAbusiveFile
+        with Drive's words [unc: the answer to a non-owner who acknowledges]."""
+        drive = self.store.drive_of(f)
+        owner = (self.store.member_role(drive, req.principal) == "organizer" if drive is not None
+                 else f.owner == req.principal)
+        if f.abusive and not (owner and req.query.get("acknowledgeAbuse") == "true"):
+            raise DriveError(403, "cannotDownloadAbusiveFile", "This file has been identified as malware or spam "
+                             "and cannot be downloaded.")
 
     def export_file(self, req: Request) -> Response:
         f = self._file(req, any_drive=True)  # files.export takes no supportsAllDrives: any drive

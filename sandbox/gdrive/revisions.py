@@ -94,6 +94,7 @@ class Revisions:
         if f.native:
             raise DriveError(403, "fileNotDownloadable", "Only files with binary content can be downloaded. Use "
                              "Export with Docs Editors files.")
+        self._abuse(f, req)  # app.py
         return download(rev.content, rev.mime_type, req.header("Range"))
 
     def update_revision(self, req: Request) -> Response:

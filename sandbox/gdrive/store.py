@@ -100,6 +100,7 @@ class DriveFile:
     comments: list[Any] = field(default_factory=list)  # comments.Comment, oldest first
     extra: dict[str, Any] = field(default_factory=dict)  # settings kept as written (extras.py)
     pending_owners: set[str] = field(default_factory=set)  # writers offered ownership (permissions.py)
+    abusive: bool = False  # flagged as malware or spam: alt=media needs acknowledgeAbuse (app.py)
 
     @property
     def in_trash(self) -> bool:

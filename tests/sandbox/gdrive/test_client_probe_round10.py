@@ -146,3 +146,23 @@ def test_labels_masks_queries_and_bounds(drive, gdrive):
     kept = drive.revisions().update(fileId=blob, revisionId=rev, body={"keepForever": True},
                                     fields="keepForever").execute()
     assert kept == {"keepForever": True}
+
+
+def test_abusive_files_download_only_acknowledged_by_the_owner(drive, gdrive):
+    files, store = drive.files(), gdrive.sandbox.store
+    mine = files.create(body={"name": "tool.exe", "parents": [gdrive.evidence_folder]},
+                        media_body=MediaInMemoryUpload(b"MZ", mimetype="application/octet-stream"),
+                        fields="id,headRevisionId").execute()
+    store.files[mine["id"]].abusive = True
+    status, error = refused(files.get_media(fileId=mine["id"]))
+    assert (status, error["reason"]) == (403, "cannotDownloadAbusiveFile")
+    assert error["message"] == "This file has been identified as malware or spam and cannot be downloaded."
+    assert files.get_media(fileId=mine["id"], acknowledgeAbuse=True).execute() == b"MZ"
+    revisions = drive.revisions()
+    assert refused(revisions.get_media(fileId=mine["id"], revisionId=mine["headRevisionId"]))[0] == 403
+    assert revisions.get_media(fileId=mine["id"], revisionId=mine["headRevisionId"],
+                               acknowledgeAbuse=True).execute() == b"MZ"
+    theirs = store.add(DriveFile(store.new_id(), "x.exe", "application/octet-stream", [gdrive.inbox_folder],
+                                 "grc-admin@example.com", b"MZ", abusive=True)).id
+    status, error = refused(files.get_media(fileId=theirs, acknowledgeAbuse=True))  # not the owner
+    assert (status, error["reason"]) == (403, "cannotDownloadAbusiveFile")
