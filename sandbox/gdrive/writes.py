@@ -2,7 +2,8 @@
 ``files.update`` (metadata, moves with ``addParents``/``removeParents``, content) and ``files.copy``.
 
 - ``parents`` default to the caller's My Drive root (``root`` is its alias, also in add/removeParents);
-  a file has one parent (a second is 403 cannotAddParent, as Drive since 2020).
+  a file has one parent (a second is 403 cannotAddParent, as Drive since 2020); a move that would leave a
+  shared drive item with no parent or two is 403 teamDrivesParentLimit, as Drive answers.
 - Trashing a folder trashes what is in it (``trashed``, not ``explicitlyTrashed``; a change each), restoring it
   restores them; files.delete of a folder deletes what the caller owns in it (``store.delete_tree``).
 - ``createdTime`` and ``modifiedTime`` are writable on create, ``modifiedTime`` on update (stored in Drive's
@@ -127,6 +128,9 @@ class Writes:
         for parent in add:
             self._check_parent(parent, req.principal, all_drives(req))
         after = [p for p in f.parents if p not in remove] + [p for p in add if p not in f.parents and p not in remove]
+        in_drive = self.store.drive_of(f) is not None or self.store.drive_of_parents(add) is not None
+        if (add or remove) and in_drive and len(after) != 1:  # Drive's words (a move keeps exactly one)
+            raise DriveError(403, "teamDrivesParentLimit", "A shared drive item must have exactly one parent.")
         if len(after) > max(1, len(f.parents)):  # one parent per file since 2020: a move must remove the old one
             raise DriveError(403, "cannotAddParent", "Increasing the number of parents is not allowed")
         with self.store.lock:

@@ -166,3 +166,19 @@ def test_abusive_files_download_only_acknowledged_by_the_owner(drive, gdrive):
                                  "grc-admin@example.com", b"MZ", abusive=True)).id
     status, error = refused(files.get_media(fileId=theirs, acknowledgeAbuse=True))  # not the owner
     assert (status, error["reason"]) == (403, "cannotDownloadAbusiveFile")
+
+
+def test_shared_drive_items_keep_exactly_one_parent(drive, gdrive):
+    files = drive.files()
+    team = drive.drives().create(requestId="p-1", body={"name": "T"}).execute()["id"]
+    sub = files.create(body={"name": "sub", "mimeType": APPS + "folder", "parents": [team]}, supportsAllDrives=True,
+                       fields="id").execute()["id"]
+    item = files.create(body={"name": "i.txt", "parents": [team]}, supportsAllDrives=True, fields="id",
+                        media_body=MediaInMemoryUpload(b"i", mimetype="text/plain")).execute()["id"]
+    for moves in ({"addParents": sub}, {"removeParents": team}):
+        status, error = refused(files.update(fileId=item, supportsAllDrives=True, **moves))
+        assert (status, error["reason"], error["message"]) == (
+            403, "teamDrivesParentLimit", "A shared drive item must have exactly one parent.")
+    moved = files.update(fileId=item, addParents=sub, removeParents=team, supportsAllDrives=True,
+                         fields="parents,driveId").execute()
+    assert moved == {"parents": [sub], "driveId": team}
