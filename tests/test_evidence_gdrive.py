@@ -164,3 +164,22 @@ def test_a_damaged_copy_in_a_shared_drive_is_trashed_by_a_content_manager(gdrive
     assert ("DELETE", 403) in calls and ("PATCH", 200) in calls, calls
     trashed = [f for f in gdrive.sandbox.store.files.values() if folder in f.parents and f.trashed]
     assert len(trashed) == 1 and len(trashed[0].content) == len(data) - 1  # the damaged one, out of sight
+
+
+def test_a_shared_drive_folder_lists_what_other_members_put_there(gdrive):
+    """In a shared drive the store lists with ``corpora=drive`` and the drive's id: the default ``corpora=user``
+    covers only what the account created or was shared on itself, so a copy another member (or an earlier
+    service account) put in the Evidence Library would be missed, and stored a second time."""
+    from sandbox.gdrive.store import DriveFile
+
+    folder = _shared_drive_folder(gdrive, "Evidence Library")
+    store = _store(gdrive, folder)
+    own = store.put(b"uploaded by the service account", {"filename": "mine.pdf"})
+    theirs = b"uploaded by a colleague through the Drive UI"
+    sha = content_address(theirs)
+    sb = gdrive.sandbox.store
+    sb.add(DriveFile(sb.new_id(), "theirs.pdf", "application/pdf", [folder], "grc-admin@example.com",
+                     content=theirs, app_properties={"sha256": sha}))
+    assert sorted(o.sha256 for o in store.list()) == sorted([own.sha256, sha])
+    assert store.exists(sha) and store.put(theirs).uri == store.head(sha).uri  # found: not stored twice
+    assert [f.name for f in sb.files.values() if folder in f.parents and not f.in_trash].count("theirs.pdf") == 1

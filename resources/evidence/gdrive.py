@@ -107,6 +107,7 @@ class DriveStore:
         self.folder = folder_id
         self.service = drive_service(credentials_file, api_endpoint)
         self.who = self.service._http.credentials.service_account_email
+        self._listing: dict[str, Any] | None = None
 
     @classmethod
     def from_env(cls) -> DriveStore:
@@ -120,10 +121,21 @@ class DriveStore:
         except Exception as exc:
             raise drive_error(exc, action, self.folder, self.who) from None
 
+    def listing(self) -> dict[str, Any]:
+        """The files.list parameters for the folder: in a shared drive, that drive's whole corpus
+        (``corpora=drive``), since the default ``corpora=user`` shows a shared drive's items only to whoever
+        created them or was shared on them, so another member's copy would go unseen and be stored twice."""
+        if self._listing is None:
+            folder = self._run(self.service.files().get(fileId=self.folder, fields="id,driveId", **ALL_DRIVES),
+                               "files.get (the folder)")
+            drive = folder.get("driveId")
+            self._listing = {**LISTING, "corpora": "drive", "driveId": drive} if drive else dict(LISTING)
+        return self._listing
+
     def _find(self, sha256: str) -> dict[str, Any] | None:
         q = (f"'{self.folder}' in parents and appProperties has {{ key='sha256' and value='{check_address(sha256)}' }}"
              " and trashed = false")
-        found = self._run(self.service.files().list(q=q, fields=f"files({FIELDS})", pageSize=10, **LISTING),
+        found = self._run(self.service.files().list(q=q, fields=f"files({FIELDS})", pageSize=10, **self.listing()),
                           "files.list")
         files = found.get("files", [])
         return files[0] if files else None
@@ -222,7 +234,7 @@ class DriveStore:
         token = None
         while True:
             page = self._run(self.service.files().list(q=q, fields=f"nextPageToken,files({FIELDS})", pageSize=100,
-                                                       pageToken=token, **LISTING), "files.list")
+                                                       pageToken=token, **self.listing()), "files.list")
             for f in page.get("files", []):
                 if (f.get("appProperties") or {}).get("sha256"):
                     yield self._object(f)
