@@ -29,7 +29,8 @@ Graph accept only https, so run it with ``tls=True``.
   Graph, ``POST /sites/{id}/lists``, ``columns``, ``contentTypes``, list items with ``fields`` (``graph_lists.py``);
   change notifications, ``/v1.0/subscriptions`` on a drive's root or a list, validated and delivered to the
   ``notificationUrl`` (``subscriptions.py``).
-- ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does.
+- ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does;
+  ``?format=pdf`` to one of a PDF conversion (``graph_convert.py``).
 - List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
   library's ``Title`` and custom columns only (others: 400 "Field '…' is not recognized").
 - Permissions per drive and app (``read``/``write``, as ``Sites.Selected`` grants): 403 accessDenied.
@@ -62,6 +63,7 @@ from sandbox.sharepoint.copying import Copying, conflict_behavior
 from sandbox.sharepoint.custom_lists import CustomLists
 from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
+from sandbox.sharepoint.graph_convert import GraphConvert
 from sandbox.sharepoint.graph_extras import GraphExtras
 from sandbox.sharepoint.graph_lists import GraphLists
 from sandbox.sharepoint.graph_search import GraphSearch
@@ -79,6 +81,7 @@ from sandbox.sharepoint.rest_file_ops import RestFileOps
 from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.rest_item_ops import RestItemOps
 from sandbox.sharepoint.rest_lists import RestLists
+from sandbox.sharepoint.rest_props import RestProps
 from sandbox.sharepoint.rest_recycle import RestRecycle
 from sandbox.sharepoint.rest_schema import RestSchema
 from sandbox.sharepoint.rest_search import RestSearch
@@ -105,9 +108,10 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
-                   GraphExtras, GraphLists, Subscriptions, RestApi,
+                   GraphExtras, GraphConvert, GraphLists, Subscriptions, RestApi,
                    RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
-                   RestVersions, RestExpand, RestRecycle, RestItemOps, RestUsers, RestSchema, CustomLists, Sandbox):
+                   RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestSchema, CustomLists,
+                   Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
 
@@ -308,6 +312,8 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
             target = self._exists(item)
             if target.content is None:
                 raise GraphError(400, "invalidRequest", "The item is a folder; only files have content.")
+            if "format" in req.query or "$format" in req.query:  # graph_convert.py: content?format=pdf
+                return self.converted_content(target, req)
             return Response(302, b"", "text/plain", [("Location", self._download_url(target, req))])
         if method == "GET" and action in ("/listItem", "/listItem/fields"):
             fields = self._fields(self._exists(item))

@@ -153,6 +153,8 @@ class CustomLists:
             if row is None:
                 raise RestError(404, MISSING_ITEM)
             return self._c_item_route(req, site, lst, row, segs[2 if by_call else 1:], verbose)
+        if names == ["rootfolder", "properties"]:  # rest_props.py
+            return self.rest_props(req, f"{site}/{lst.title}", f"{req.base_url}/_api/RootFolder/Properties", verbose)
         if req.method == "GET" and names[0] in ("contenttypes", "views", "defaultview"):
             return self._c_schema(req, lst, segs, verbose)
         if req.method == "GET" and names[0] == "roleassignments":

@@ -28,6 +28,7 @@ from urllib.parse import quote
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.custom_lists import APP_USER, CustomList, Row
 from sandbox.sharepoint.errors import GraphError, json_body
+from sandbox.sharepoint.graph_order import order_rows
 from sandbox.sharepoint.odata import top
 from sandbox.sharepoint.rest import iso
 from sandbox.sharepoint.store import Drive, now_iso
@@ -290,7 +291,8 @@ class GraphLists:
 
     def _g_items(self, lst: CustomList, req: Request) -> Response:
         for key in req.query:
-            if key.startswith("$") and key not in ("$expand", "$top", "$skiptoken", "$select", "$filter"):
+            if key.startswith("$") and key not in ("$expand", "$top", "$skiptoken", "$select", "$filter",
+                                                                  "$orderby"):
                 raise GraphError(400, "invalidRequest", f"Query option '{key}' is not supported on this API.")
         token = req.query.get("$skiptoken") or "0"
         if not token.isdigit():
@@ -298,12 +300,15 @@ class GraphLists:
         indexed = {n for n, spec in lst.column_defs.items() if spec.get("indexed")} | {"ID"}
         keep = self._row_filter(req, indexed)
         rows = [r for _, r in sorted(lst.rows.items()) if keep(self._g_fields(lst, r))]
+        rows = order_rows(req, rows, lambda r: ({"createdDateTime": r.created, "lastModifiedDateTime": r.modified},
+                                                self._g_fields(lst, r)), indexed)
         size, skip = top(req.query), int(token)
         body: dict[str, Any] = {"@odata.context": f"{req.base_url}/v1.0/$metadata#listItems",
                                 "value": [self._g_item(lst, r, req.query.get("$expand", ""))
                                           for r in rows[skip:skip + size]]}
         if skip + size < len(rows):
-            more = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select", "$filter") if req.query.get(k))
+            more = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select", "$filter", "$orderby")
+                           if req.query.get(k))
             body["@odata.nextLink"] = (f"{req.base_url}/v1.0/sites/{quote(lst.site_id)}/lists/{lst.id}/items"
                                        f"?$top={size}&$skiptoken={skip + size}{more}")
         return json_response(body)

@@ -112,6 +112,13 @@ def pick(props: dict[str, Any], select: str, extra: dict[str, Any] | None = None
     return out
 
 
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw or b"null")
+    except ValueError:
+        return None
+
+
 def iso(stamp: str) -> str:
     return stamp[:19] + "Z"
 
@@ -282,6 +289,10 @@ class RestApi:
             return self.rest_users_route(req, site, segs[1:], verbose)  # rest_users.py
         if names[:2] in (["web", "recyclebin"], ["site", "recyclebin"]):
             return self.rest_recycle_bin(req, site, segs[1:], verbose)  # rest_recycle.py
+        if names in (["web", "allproperties"], ["web", "rootfolder", "properties"]):  # rest_props.py
+            return self.rest_props(req, site, f"{self._rest_web_url(req)[0]}/_api/web/AllProperties", verbose)
+        if names == ["web"] and req.method == "POST":
+            self.rest_refuse_bag_write(req, _json_or_none(req.body))
         if names in (["web"], ["site", "rootweb"]) and req.method == "GET":  # the site's only web here
             abs_url, rel = self._rest_web_url(req)
             props = {"Id": site.split(",")[1], "Title": self.store.sites[site], "Url": abs_url,

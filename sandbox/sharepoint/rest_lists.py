@@ -142,6 +142,8 @@ class RestLists:
             return self._rest_fields(req, d, segs, verbose)
         if names == ["getchanges"] and req.method == "POST":  # rest_changes.py
             return self.rest_get_changes(req, d.site_id, (3, str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))), [d], verbose)
+        if names == ["rootfolder", "properties"]:  # rest_props.py
+            return self.rest_props(req, f"{d.site_id}/{d.name}", f"{req.base_url}/_api/RootFolder/Properties", verbose)
         if names[:1] == ["rootfolder"]:
             return self.rest_folder_route(req, d, self.store.items[d.root_id], segs[1:], verbose)
         if names[:1] == ["getitembyid"] and segs[0][1]:  # List.get_item_by_id: lists/…/getItemById(n)

@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import GraphError
 from sandbox.sharepoint.graph_lists import LIBRARY_BUILT_IN, dollar_options
+from sandbox.sharepoint.graph_order import order_rows
 from sandbox.sharepoint.odata import top
 from sandbox.sharepoint.store import Drive, Item
 
@@ -231,14 +232,17 @@ class Sites:
         token = req.query.get("$skiptoken") or "0"
         if not token.isdigit():
             raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used.")
-        keep = self._row_filter(req, {n for n, spec in drive.column_defs.items() if spec.get("indexed")})
+        indexed = {n for n, spec in drive.column_defs.items() if spec.get("indexed")}
+        keep = self._row_filter(req, indexed)
         rows = sorted((i for i in self.store.items.values() if i.drive_id == drive.id and i.parent_id
                        and keep(self._fields(i))), key=lambda i: i.list_item_id)
+        rows = order_rows(req, rows, lambda i: ({"createdDateTime": i.created, "lastModifiedDateTime": i.modified},
+                                                self._fields(i)), indexed)
         size, skip = top(req.query), int(token)
         body: dict[str, Any] = {"@odata.context": f"{req.base_url}/v1.0/$metadata#listItems",
                                 "value": [self._list_item(r, drive, req, req.query) for r in rows[skip:skip + size]]}
         if skip + size < len(rows):
-            keep = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select", "$filter")
+            keep = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select", "$filter", "$orderby")
                            if req.query.get(k))
             body["@odata.nextLink"] = (f"{req.base_url}/v1.0/sites/{quote(drive.site_id)}/lists/{list_id(drive)}"
                                        f"/items?$top={size}&$skiptoken={skip + size}{keep}")

@@ -19,7 +19,9 @@
   item added, updated or deleted through Graph or REST), it POSTs ``{"value": [{"subscriptionId",
   "clientState", "changeType": "updated", "resource", "subscriptionExpirationDateTime", "tenantId"}]}`` to the
   URL from a background thread; like Graph for these resources it says nothing about what changed (call
-  ``delta``) [unc: whether ``resourceData`` is present, as null]. Changes that come while one is queued are one
+  ``delta``); a list's notification also carries ``"resourceData": {"@odata.type": "#Microsoft.Graph.ListItem"}``
+  and no item id [unc: as seen in posted payloads], a drive's none [unc]. An ``https`` URL is checked against
+  the system CAs and the sandbox's own CA [sandbox allowance]. Changes that come while one is queued are one
   notification. A non-2xx answer, or none within 3 s, is retried after ``notify_retry_delays`` (0.2, 0.5, 1 s)
   [unc: Graph retries with backoff for up to 4 hours]; ``sb.notifications`` logs every attempt.
 - ``GET /subscriptions`` (the app's own), ``GET``/``PATCH`` (renew: ``expirationDateTime``; a new
@@ -43,6 +45,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from sandbox.core.http import Request, Response, json_response
+from sandbox.core.tls import ensure_certificates
 from sandbox.sharepoint.errors import GraphError, json_body
 
 MAX_MINUTES = 42300  # driveItem and list, as Graph documents
@@ -162,9 +165,12 @@ class Subscriptions:
             raise GraphError(400, "ValidationError", f"{failed}Response must exactly match validationToken query "
                              "parameter.")
 
-    @staticmethod
-    def _sub_tls() -> ssl.SSLContext:
-        return ssl.create_default_context()
+    def _sub_tls(self) -> ssl.SSLContext:
+        """The system CAs and the sandbox's own CA (the one its TLS uses), so a receiver on https://127.0.0.1
+        with a certificate that CA signed is trusted, as Graph trusts a publicly signed one [sandbox allowance]."""
+        ctx = ssl.create_default_context()
+        ctx.load_verify_locations(cafile=str(self.ca_bundle or ensure_certificates()))
+        return ctx
 
     # -- handlers --------------------------------------------------------------------------------------------
     def _sub_shown(self, sub: dict[str, Any], req: Request, entity: bool = True) -> dict[str, Any]:
@@ -278,6 +284,8 @@ class Subscriptions:
             note = {"subscriptionId": sid, "clientState": sub["clientState"], "changeType": "updated",
                     "resource": sub["resource"], "subscriptionExpirationDateTime": _stamp(sub["expires"]),
                     "tenantId": sub["app"].split("/")[0]}
+            if LIST.match(sub["resource"]):  # [unc] Graph's list notifications name the type only, not the item
+                note["resourceData"] = {"@odata.type": "#Microsoft.Graph.ListItem"}
             data = json.dumps({"value": [note]}).encode()
             request = urllib.request.Request(sub["notificationUrl"], data=data, method="POST",
                                              headers={"Content-Type": "application/json; charset=utf-8"})

@@ -134,6 +134,8 @@ class UploadSessions:
         item = self.store.items.get(item_id)
         if item is None or item.id != req.query.get("UniqueId") or item.content is None:
             return graph_error(401, "unauthenticated", "The tempauth token is invalid or has expired.")
+        if label == "pdf":  # content?format=pdf (graph_convert.py)
+            return Response(200, self.pdf_of(item), "application/pdf", [("Accept-Ranges", "bytes")])
         data = self.version_bytes(item, label) if label else item.content
         if data is None:
             return graph_error(404, "itemNotFound", "The version was not found.")
