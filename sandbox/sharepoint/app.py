@@ -65,6 +65,7 @@ from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
 from sandbox.sharepoint.graph_convert import GraphConvert
 from sandbox.sharepoint.graph_extras import GraphExtras
+from sandbox.sharepoint.graph_item_versions import GraphItemVersions
 from sandbox.sharepoint.graph_lists import GraphLists
 from sandbox.sharepoint.graph_search import GraphSearch
 from sandbox.sharepoint.items import Items
@@ -108,7 +109,7 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
-                   GraphExtras, GraphConvert, GraphLists, Subscriptions, RestApi,
+                   GraphExtras, GraphConvert, GraphItemVersions, GraphLists, Subscriptions, RestApi,
                    RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestSchema, CustomLists,
                    Sandbox):

@@ -43,6 +43,7 @@ class Row:
     modified: str = field(default_factory=now_iso)
     version: int = 1
     attachments: dict[str, bytes] = field(default_factory=dict)  # file name -> content, in order added
+    history: list[tuple[dict[str, str], str]] = field(default_factory=list)  # earlier fields and their dates
 
 
 @dataclass
@@ -169,6 +170,8 @@ class CustomLists:
             return self._c_attachments(req, lst, row, segs, verbose)
         if names[:1] == ["roleassignments"] and req.method == "GET":
             return self.rest_roles_route(req, self.store.sites[site], segs, verbose)
+        if names[:1] == ["parentlist"]:  # office365's ListItem.update() reads its ListItemEntityTypeFullName
+            return self.rest_custom_route(req, site, lst, segs[1:], verbose)
         if names:
             raise RestError(400, BAD)
         if method == "GET":
@@ -184,6 +187,7 @@ class CustomLists:
             raise RestError(400, BAD)
         changes = self._c_changes(req, lst)
         with self.store.lock:
+            row.history.append((dict(row.fields), row.modified))  # an older version (graph_item_versions.py)
             row.fields.update(changes)
             row.version += 1
             row.modified = now_iso()

@@ -14,6 +14,7 @@ for SharePoint REST, one store behind both APIs (an item added through one is re
   HonorNonIndexedQueriesWarningMayFailRandomly``, 400 otherwise; ``$top`` pages with ``@odata.nextLink``), POST
   ``{"fields": {…}}`` (201, the item with its ``fields``; another field name is 400 "Field '…' is not
   recognized"), ``items/{n}`` GET / PATCH ``{"fields": …}`` / DELETE (204), ``items/{n}/fields`` GET / PATCH.
+  ``$orderby`` (``graph_order.py``); ``items/{n}/versions`` (``graph_item_versions.py``).
   Field values are kept as SharePoint REST keeps them (text) and shown typed by the column (``number``,
   ``boolean``) [unc: Graph's number formatting].
 """
@@ -28,10 +29,11 @@ from urllib.parse import quote
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.custom_lists import APP_USER, CustomList, Row
 from sandbox.sharepoint.errors import GraphError, json_body
+from sandbox.sharepoint.graph_item_versions import keep_row_version
 from sandbox.sharepoint.graph_order import order_rows
 from sandbox.sharepoint.odata import top
 from sandbox.sharepoint.rest import iso
-from sandbox.sharepoint.store import Drive, now_iso
+from sandbox.sharepoint.store import Drive
 
 TYPES = ("text", "number", "boolean", "dateTime", "choice", "currency", "personOrGroup", "lookup",
          "hyperlinkOrPicture", "calculated")
@@ -263,6 +265,11 @@ class GraphLists:
                 lst.rows[row.id], lst.next_id = row, lst.next_id + 1
             self.store.changed("list", lst.id)
             return json_response(self._g_item(lst, row, "fields"), 201)
+        if parts[:1] == ["items"] and len(parts) >= 3 and parts[2] == "versions":  # graph_item_versions.py
+            row = lst.rows.get(int(parts[1])) if parts[1].isdigit() else None
+            if row is None:
+                raise GraphError(404, "itemNotFound", "The specified list item was not found.")
+            return self.g_item_versions(lst, row, parts[3:], req)
         if parts[:1] == ["items"] and len(parts) in (2, 3):
             row = lst.rows.get(int(parts[1])) if parts[1].isdigit() else None
             if row is None:
@@ -282,9 +289,8 @@ class GraphLists:
                 body = json_body(req)
                 changes = self._g_changes(lst, body if rest else (body or {}).get("fields") or {})
                 with self.store.lock:
+                    keep_row_version(row)
                     row.fields.update(changes)
-                    row.version += 1
-                    row.modified = now_iso()
                 self.store.changed("list", lst.id)
                 return json_response(self._g_fields(lst, row) if rest else self._g_item(lst, row, "fields"))
         raise GraphError(400, "invalidRequest", f"{method} is not supported on {req.path}")

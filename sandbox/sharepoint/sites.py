@@ -187,11 +187,15 @@ class Sites:
             return json_response(self.g_content_types(list_id(drive), True))
         if parts and parts[0] == "items" and len(parts) == 1 and req.method == "GET":
             return self.list_items(drive, req)
-        if parts and parts[0] == "items" and len(parts) in (2, 3):
+        if parts and parts[0] == "items" and len(parts) >= 2:
             row = next((i for i in self.store.items.values()
                         if i.drive_id == drive.id and i.parent_id and str(i.list_item_id) == parts[1]), None)
             if row is None:
                 raise GraphError(404, "itemNotFound", "The list item was not found.")
+            if parts[2:3] == ["versions"]:  # the file's versions (graph_item_versions.py)
+                return self.versions_route(drive, row, "/" + "/".join(parts[3:]), req)
+            if len(parts) > 3:
+                raise GraphError(400, "invalidRequest", f"{req.method} is not supported on {req.path}")
             rest = parts[2] if len(parts) == 3 else ""
             if rest == "" and req.method == "GET":
                 return json_response(self._list_item(row, drive, req, req.query))

@@ -152,3 +152,44 @@ def test_https_receiver_signed_by_sandbox_ca_and_list_resource_data(graph, https
     [note] = https_receiver.wait(1)[0]["value"]
     assert note["resource"] == resource and note["resourceData"] == {"@odata.type": "#Microsoft.Graph.ListItem"}
 
+
+
+def test_list_item_versions_through_msgraph(graph, rest):
+    """A custom list item updated through Graph and through REST has three versions, newest first, each with its
+    fields; restoreVersion (204) makes the first version's fields a fourth, current version."""
+    w, s, _ = graph
+    _, ctx = rest
+    lid = _custom_list(w, s, "Versioned")
+    items = f"{w.sandbox.graph_url}/sites/{w.site_id}/lists/{lid}/items"
+    assert s.post(items, json={"fields": {"Title": "v1", "Score": 1}}).status_code == 201
+    assert s.patch(f"{items}/1/fields", json={"Title": "v2"}).status_code == 200
+    ctx.web.lists.get_by_title("Versioned").get_item_by_id(1).set_property("Title", "v3").update().execute_query()
+
+    async def run(client, _drive):
+        item = client.sites.by_site_id(w.site_id).lists.by_list_id(lid).items.by_list_item_id("1")
+        listed = await item.versions.get()
+        first = await item.versions.by_list_item_version_id("1.0").get()
+        await item.versions.by_list_item_version_id("1.0").restore_version.post()
+        after = await item.versions.get()
+        current = await item.fields.get()
+        return listed, first, after, current
+
+    listed, first, after, current = _sdk(w, run)
+    assert [v.id for v in listed.value] == ["3.0", "2.0", "1.0"]
+    assert [v.fields.additional_data["Title"] for v in listed.value] == ["v3", "v2", "v1"]
+    assert first.id == "1.0" and first.last_modified_date_time is not None
+    assert [v.id for v in after.value] == ["4.0", "3.0", "2.0", "1.0"]
+    assert current.additional_data["Title"] == "v1"
+    assert s.get(f"{items}/1/versions/9.0").status_code == 404
+
+
+def test_library_list_item_versions(graph):
+    w, s, base = graph
+    for body in (b"one", b"two"):
+        assert s.put(f"{base}/root:/Ver/doc.txt:/content", data=body).status_code in (200, 201)
+    n = s.get(f"{base}/root:/Ver/doc.txt:/listItem").json()["id"]
+    lst = s.get(f"{w.sandbox.graph_url}/drives/{w.library_id}/list").json()["id"]
+    url = f"{w.sandbox.graph_url}/sites/{w.site_id}/lists/{lst}/items/{n}/versions"
+    assert [v["id"] for v in s.get(url).json()["value"]] == ["2.0", "1.0"]
+    assert s.post(f"{url}/1.0/restoreVersion").status_code == 204
+    assert s.get(f"{base}/root:/Ver/doc.txt:/content").content == b"one"
