@@ -11,6 +11,11 @@ not_in_channel (sharing needs the bot in the conversation), file_not_found (unkn
 guessed, Slack's exact code for the latter is undocumented), file_deleted, channel_not_found,
 is_archived. `files.upload` (v1) answers method_deprecated: Slack retired it in November 2025 (guessed code).
 `url_private` serves the bytes to a request with the bot token.
+With a user token (`sandbox.slack.actor`) the person uploads: the file's `user` is them, it is shared into
+conversations they are in (not_in_channel otherwise) by a message of theirs (subtype file_share); a file id
+another token asked for is file_not_found [unc]; files.list / files.info show what they can see (their own
+files and those shared where they can read: file_not_found otherwise [unc]); files.delete deletes their own
+files only (cant_delete_file).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request, Response
+from sandbox.slack.actor import actor_id, is_member, person, sees
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, bad_args
 
@@ -56,7 +62,7 @@ class FilesApi:
             raise bad_args("must be an integer [json-pointer:/length]") from exc
         if not filename or length < 1:
             raise bad_args("missing required field: " + ("filename" if not filename else "length"))
-        ws = self.sb.workspace
+        ws, uid = self.sb.workspace, actor_id(self.sb)
         with self._lock:
             n = len(self._files) + 1
             fid = slack_id("F", self.sb.seed, f"file:{n}:{filename}:{time.time_ns()}")
@@ -65,12 +71,12 @@ class FilesApi:
             self._files[fid] = {
                 "id": fid, "created": int(time.time()), "timestamp": int(time.time()), "name": filename,
                 "title": filename, "mimetype": mime, "filetype": filename.rsplit(".", 1)[-1] if "." in filename
-                else "binary", "pretty_type": mime, "user": ws.bot_user_id, "user_team": ws.team_id,
+                else "binary", "pretty_type": mime, "user": uid, "user_team": ws.team_id,
                 "editable": False, "size": length, "mode": "hosted", "is_external": False, "external_type": "",
                 "is_public": False, "public_url_shared": False, "display_as_bot": False, "username": "",
                 "url_private": f"{self.sb.url}/files-pri/{ws.team_id}-{fid}/{filename}",
                 "url_private_download": f"{self.sb.url}/files-pri/{ws.team_id}-{fid}/download/{filename}",
-                "permalink": f"https://{ws.domain}.slack.com/files/{ws.bot_user_id}/{fid}/{filename}",
+                "permalink": f"https://{ws.domain}.slack.com/files/{uid}/{fid}/{filename}",
                 "alt_txt": args.get("alt_txt") or None, "channels": [], "groups": [], "ims": [], "shares": {},
                 "comments_count": 0, "has_rich_preview": False, "file_access": "visible",
                 "_data": None, "_state": "pending"}
@@ -107,7 +113,7 @@ class FilesApi:
             picked = []
             for want in wanted:
                 f = self._files.get(str(want.get("id")))
-                if f is None or f["_state"] == "pending":
+                if f is None or f["_state"] == "pending" or f["user"] != actor_id(self.sb):
                     raise SlackError("file_not_found")
                 if f["_state"] == "deleted":
                     raise SlackError("file_deleted")
@@ -116,7 +122,7 @@ class FilesApi:
                 f["_state"] = "complete"
                 picked.append(f)
         for channel in channels:
-            self._share(channel, picked, args)
+            self._share(channel, picked, args, person(self.sb), via="files.completeUploadExternal")
         return {"files": [_public(f) for f in picked]}
 
     def _share_target(self, ref: str, field: str) -> dict[str, Any]:
@@ -125,12 +131,12 @@ class FilesApi:
         if not _CONVERSATION_ID.fullmatch(ref):
             raise bad_args(f"input must match regex pattern: {_CONVERSATION_ID.pattern} [json-pointer:/{field}]")
         channel = self.api._writable({"channel": ref})
-        if not channel["is_member"]:
+        if not is_member(self.sb, channel):
             raise SlackError("not_in_channel")
         return channel
 
     def _share(self, channel: dict[str, Any], files: list[dict[str, Any]], args: dict[str, Any],
-               person: str | None = None) -> dict[str, Any]:
+               person: str | None = None, via: str | None = None) -> dict[str, Any]:
         """One message with `files` in `channel` (the bot's, or `person`'s: subtype file_share), their
         shares, and a `file_shared` event per file for a subscribed app."""
         ws = self.sb.workspace
@@ -144,7 +150,7 @@ class FilesApi:
             message.update(bot_id=ws.bot_id, app_id=ws.app_id)
         if args.get("thread_ts"):
             message["thread_ts"] = str(args["thread_ts"])
-        stored = self.sb.record_message(channel, message, "user" if person else "files.completeUploadExternal",
+        stored = self.sb.record_message(channel, message, via or ("user" if person else "files.completeUploadExternal"),
                                         args)
         kind = "private" if channel["is_private"] or channel.get("is_im") else "public"
         share = {"ts": stored["ts"], "channel_name": channel["name"], "team_id": ws.team_id,
@@ -175,10 +181,18 @@ class FilesApi:
                      permalink=f"https://{ws.domain}.slack.com/files/{uid}/{fid}/{filename}")
         return self._share(channel, [f], {"initial_comment": text}, person=uid)
 
+    def _visible(self, f: dict[str, Any]) -> bool:
+        """Whether the caller sees file `f`: the bot every file; a person theirs and those shared where they read."""
+        uid = person(self.sb)
+        if uid is None or f["user"] == uid:
+            return True
+        chans = self.sb.workspace.channels
+        return any(c in chans and sees(self.sb, chans[c]) for c in f["channels"] + f["groups"] + f["ims"])
+
     def _file(self, args: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             f = self._files.get(str(args.get("file") or ""))
-        if f is None or f["_state"] == "pending":
+        if f is None or f["_state"] == "pending" or not self._visible(f):
             raise SlackError("file_not_found")
         if f["_state"] == "deleted":
             raise SlackError("file_deleted")
@@ -190,6 +204,8 @@ class FilesApi:
 
     def delete(self, args: dict[str, Any]) -> dict[str, Any]:
         f = self._file(args)
+        if person(self.sb) is not None and f["user"] != person(self.sb):
+            raise SlackError("cant_delete_file")
         with self._lock:
             f["_state"], f["_data"] = "deleted", None
         return {}
@@ -200,6 +216,7 @@ class FilesApi:
         channel = self.api._channel(args)["id"] if args.get("channel") else None
         with self._lock:
             rows = [f for f in self._files.values() if f["_state"] == "complete"]
+        rows = [f for f in rows if self._visible(f)]
         rows = [f for f in rows if (channel is None or channel in f["channels"] + f["groups"] + f["ims"])
                 and (not args.get("user") or f["user"] == args["user"])
                 and f["created"] >= float(args.get("ts_from") or 0)

@@ -24,12 +24,12 @@
   webhook channel); the url posts there (`sb.webhook_url_for`).
 - Issued tokens work on the Web API with exactly their granted scopes (`sandbox.slack.scopes.Grants`);
   a user token acts as the person (`sandbox.slack.user_tokens`, `sandbox.slack.actor`): `auth.test` names
-  them; conversations.* with their memberships, DMs and group DMs; chat.*, reactions, pins, bookmarks as
-  them; search.* / reminders.* / stars.* / users.profile.set / dnd.* / users.identity (`sandbox.slack.search`,
-  `sandbox.slack.personal`; not_allowed_token_type to bot tokens). [not emulated for user tokens: channel
-  administration (conversations.create / join / leave / invite / kick / archive / rename / setTopic acts as
-  the bot), files.* uploads, users.setPhoto, files.sharedPublicURL, team.accessLogs / billableInfo
-  (not_allowed_token_type), user-event subscriptions (events from a person's own DMs).]
+  them; conversations.* with their memberships, DMs and group DMs; channel administration
+  (`sandbox.slack.person_channels`); chat.* (scheduled, /me and ephemeral too), files.*, reactions, pins,
+  bookmarks as them; search.* / reminders.* / stars.* / users.profile.set / dnd.* / users.identity
+  (`sandbox.slack.search`, `sandbox.slack.personal`; not_allowed_token_type to bot tokens). [not emulated for
+  user tokens: users.setPhoto, files.sharedPublicURL, team.accessLogs / billableInfo (not_allowed_token_type),
+  url_private downloads (bot token only), user-event subscriptions (events from a person's own DMs).]
 - `auth.revoke` revokes the calling token (`test=true` does not) and sends `tokens_revoked`;
   `apps.uninstall` (client credentials) revokes every token of the app in the workspace, the preinstalled
   `sb.bot_token` too, and sends `app_uninstalled` and `tokens_revoked` to a subscribed app.
@@ -71,7 +71,7 @@ USER_SCOPES = ("search:read", "chat:write", "channels:read", "channels:history",
                "stars:write", "reminders:read", "reminders:write", "files:read", "files:write", "pins:read",
                "pins:write", "dnd:read", "dnd:write", "identity.basic", "identity.email", "identity.avatar",
                "identity.team", "team:read", "emoji:read", "links:read", "bookmarks:read", "bookmarks:write",
-               "groups:write", "im:write", "mpim:write")
+               "groups:write", "im:write", "mpim:write", "channels:write")
 BOT_SCOPES = ("incoming-webhook", "app_mentions:read", "im:history", "links:read", "metadata.message:read",
               "calls:read", "calls:write", "channels:write.invites", "channels:write.topic")
 

@@ -9,7 +9,10 @@ deleted, or another channel's). chat.unfurl needs channel + ts of a kept message
 and an `unfurls` JSON object: cannot_find_channel, message_not_found (guessed), invalid_unfurls_format
 (guessed), missing_unfurls (guessed); accepted unfurls are kept on the message as `sb_unfurls`.
 chat.meMessage posts a `me_message` (text only, checked as chat.postMessage's) and answers `{channel, ts}`.
-"""
+With a user token (`sandbox.slack.actor`) both act as the person: the scheduled message is theirs (`user`, no
+`bot_id` [unc]), listed by chat.scheduledMessages.list / deleted by chat.deleteScheduledMessage for their
+token only (the bot's list shows the bot's), posted as them when due; their me_message needs them in the
+channel (not_in_channel)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack.actor import is_member, person
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, _cursor, _limit, _metadata, _offset
 
@@ -49,16 +53,21 @@ class ScheduledApi:
         channel = self.api._writable(args, names=True)
         text, blocks, attachments = self.api._content(args)
         _metadata(args.get("metadata"))
-        ws = self.sb.workspace
+        ws, uid = self.sb.workspace, person(self.sb)
+        if uid is not None and not is_member(self.sb, channel):
+            raise SlackError("not_in_channel")
         sid = slack_id("Q", self.sb.seed, f"scheduled:{time.time_ns()}:{len(self._pending)}")
         message: dict[str, Any] = {"bot_id": ws.bot_id, "type": "delayed_message", "text": text or "",
                                    "user": ws.bot_user_id, "team": ws.team_id, "app_id": ws.app_id}
+        if uid is not None:
+            message = {"type": "delayed_message", "text": text or "", "user": uid, "team": ws.team_id}
         for key, value in (("blocks", blocks), ("attachments", attachments)):
             if value:
                 message[key] = value
         with self._lock:
             self._pending[sid] = {"id": sid, "channel_id": channel["id"], "post_at": post_at, "date_created": now,
-                                  "text": text or "", "args": {k: v for k, v in args.items() if k != "token"}}
+                                  "text": text or "", "args": {k: v for k, v in args.items() if k != "token"},
+                                  "by": uid}
         return {"channel": channel["id"], "scheduled_message_id": sid, "post_at": post_at, "message": message}
 
     def deliver_due(self) -> None:
@@ -73,15 +82,24 @@ class ScheduledApi:
             if channel is None or channel["is_archived"]:
                 continue  # Slack drops it silently (guessed)
             args = {**item["args"], "channel": channel["id"]}
-            self.api.post_message(args, via="chat.scheduleMessage")
+            if item["by"] is None:
+                self.api.post_message(args, via="chat.scheduleMessage")
+                continue
+            text, blocks, attachments = self.api._content(args)  # the person's own message
+            message = {"type": "message", "user": item["by"], "text": text or "", "team": self.sb.workspace.team_id}
+            for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", args.get("thread_ts"))):
+                if value:
+                    message[key] = value
+            self.sb.record_message(channel, message, "chat.scheduleMessage", args)
 
     def list_scheduled(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)["id"] if args.get("channel") else None
         oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
         with self._lock:
             rows = sorted(self._pending.values(), key=lambda s: (s["post_at"], s["id"]))
-        rows = [{k: v for k, v in s.items() if k != "args"} for s in rows
-                if (channel is None or s["channel_id"] == channel) and oldest <= s["post_at"] <= latest]
+        rows = [{k: v for k, v in s.items() if k not in ("args", "by")} for s in rows
+                if s["by"] == person(self.sb) and (channel is None or s["channel_id"] == channel)
+                and oldest <= s["post_at"] <= latest]
         limit = _limit(args, 100, 1000)
         start = _offset(str(args["cursor"])) if args.get("cursor") else 0
         more = start + limit < len(rows)
@@ -93,7 +111,7 @@ class ScheduledApi:
         sid = str(args.get("scheduled_message_id") or "")
         with self._lock:
             item = self._pending.get(sid)
-            if item is None or item["channel_id"] != channel["id"]:
+            if item is None or item["channel_id"] != channel["id"] or item["by"] != person(self.sb):
                 raise SlackError("invalid_scheduled_message_id")
             del self._pending[sid]
         return {}
@@ -128,8 +146,12 @@ class ScheduledApi:
         if not text:
             raise SlackError("no_text")
         self.api._content({"text": text})
-        ws = self.sb.workspace
+        ws, uid = self.sb.workspace, person(self.sb)
         message = {"type": "message", "subtype": "me_message", "text": str(text), "user": ws.bot_user_id,
                    "bot_id": ws.bot_id, "app_id": ws.app_id, "team": ws.team_id}
+        if uid is not None:  # a user token: the person's own /me message, in a channel they are in
+            if not is_member(self.sb, channel):
+                raise SlackError("not_in_channel")
+            message = {"type": "message", "subtype": "me_message", "text": str(text), "user": uid, "team": ws.team_id}
         stored = self.sb.record_message(channel, message, "chat.meMessage", args)
         return {"channel": channel["id"], "ts": stored["ts"]}

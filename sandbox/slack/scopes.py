@@ -21,12 +21,13 @@ GRANTED = ("chat:write", "chat:write.public", "chat:write.customize", "commands"
 
 _HISTORY = "channels:history,groups:history,im:history,mpim:history"
 _READ = "channels:read,groups:read,im:read,mpim:read"
-_MANAGE = "channels:manage,groups:write,im:write,mpim:write"
+_MANAGE = "channels:manage,channels:write,groups:write,im:write,mpim:write"  # channels:write: a user token's
 # method (or method family, the longest prefix wins) -> accepted scopes; "" needs none
 ACCEPTED = {
     "api.test": "", "auth.": "", "views.": "", "bots.info": "users:read", "chat.": "chat:write",
     "chat.unfurl": "links:write", "conversations.": _READ, "conversations.history": _HISTORY,
-    "conversations.replies": _HISTORY, "conversations.join": "channels:join", "conversations.create": _MANAGE,
+    "conversations.replies": _HISTORY, "conversations.join": "channels:join,channels:write",
+    "conversations.create": _MANAGE,
     "conversations.archive": _MANAGE, "conversations.unarchive": _MANAGE, "conversations.rename": _MANAGE,
     "conversations.invite": _MANAGE, "conversations.kick": _MANAGE, "conversations.leave": _MANAGE,
     "conversations.setTopic": _MANAGE, "conversations.setPurpose": _MANAGE, "conversations.open": _MANAGE,

@@ -11,8 +11,11 @@ they see and are a member of).
 - chat.update / chat.delete: only their own messages (cant_update_message / cant_delete_message), `edited`
   by them; reactions, pins and bookmarks are theirs; conversations.* read with their memberships (a public
   channel they are not in is readable [unc]; a private one is channel_not_found).
-The user-token-only methods: `sandbox.slack.search` and `sandbox.slack.personal`. Not emulated for user tokens
-(they act as the bot): chat.scheduleMessage / meMessage / postEphemeral, files uploads, channel administration."""
+- chat.postEphemeral posts the ephemeral as the person (`user`, no bot fields [unc]), in a conversation they
+  are in (not_in_channel), to a member of it (user_not_in_channel).
+The user-token-only methods: `sandbox.slack.search` and `sandbox.slack.personal`; channel administration:
+`sandbox.slack.person_channels`; chat.scheduleMessage / meMessage: `sandbox.slack.scheduled`; files.*:
+`sandbox.slack.files`."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import dm_for, is_member, mpim_for, person, seen
+from sandbox.slack.person_channels import person_channel_methods
 from sandbox.slack.personal import PersonalApi
 from sandbox.slack.search import SearchApi
 from sandbox.slack.webapi import SlackError, _flag
@@ -33,8 +37,9 @@ Method = Callable[[dict[str, Any]], dict[str, Any]]
 
 def person_methods(sb: SlackSandbox, api: WebApi) -> dict[str, Method]:
     """The methods a user token acts differently in (each still serves the other tokens as before)."""
-    return {**PersonalApi(api).methods, **SearchApi(api).methods,
+    return {**PersonalApi(api).methods, **SearchApi(api).methods, **person_channel_methods(sb, api),
             "chat.postMessage": user_post(sb, api, api.methods["chat.postMessage"]),
+            "chat.postEphemeral": user_ephemeral(sb, api, api.methods["chat.postEphemeral"]),
             "conversations.open": user_open(sb, api.methods["conversations.open"])}
 
 
@@ -86,3 +91,29 @@ def user_open(sb: SlackSandbox, bot_open: Method) -> Method:
         return out
 
     return open_
+
+
+def user_ephemeral(sb: SlackSandbox, api: WebApi, bot_ephemeral: Method) -> Method:
+    """chat.postEphemeral for every token: a user token's ephemeral is the person's [unc]."""
+
+    def post(args: dict[str, Any]) -> dict[str, Any]:
+        uid = person(sb)
+        if uid is None:
+            return bot_ephemeral(args)
+        channel = api._writable(args, names=True)
+        if not is_member(sb, channel):
+            raise SlackError("not_in_channel")
+        user = str(args.get("user") or "")
+        if user not in sb.workspace.users:
+            raise SlackError("user_not_found")
+        if user not in api.channels.member_ids(channel):
+            raise SlackError("user_not_in_channel")
+        text, blocks, attachments = api._content(args)
+        message: dict[str, Any] = {"type": "message", "user": uid, "text": text or "", "team": sb.workspace.team_id}
+        for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", args.get("thread_ts"))):
+            if value:
+                message[key] = value
+        stored = sb.record_message(channel, message, "chat.postEphemeral", args, ephemeral_user=user)
+        return {"message_ts": stored["ts"]}
+
+    return post

@@ -1,0 +1,217 @@
+"""Channel administration with a user token (xoxp-, `sandbox.slack.oauth`): the person acts, not the bot, as on
+slack.com (a bot token keeps `sandbox.slack.channels`' behaviour). User scope `channels:write` (public) or
+`groups:write` (private), as Slack's user-token scopes for these methods.
+
+- conversations.create: the person is `creator` and the only member (the bot is not in it); name checks as the
+  bot's (invalid_name_*, name_taken).
+- conversations.join: the person joins a public channel (method_not_supported_for_channel_type for private
+  ones, is_archived; `warning: already_in_channel` when already in), with a `channel_join` system message
+  ("<@U…> has joined the channel").
+- conversations.leave: cant_leave_general; not a member: `not_in_channel: true` as the bot's answer [unc: Slack's
+  page shows it with ok false]; otherwise the person leaves (`channel_leave` message).
+- conversations.invite: the person must be in the channel (not_in_channel); inviting themselves is
+  cant_invite_self; inviting the app's bot user adds the bot (`is_member` becomes true).
+- conversations.kick: cant_kick_self; a workspace admin / owner or the channel's creator may remove someone;
+  any other member gets restricted_action [unc: Slack's default for public channels; workspaces can let
+  members remove people from private channels].
+- conversations.archive (member; cant_archive_general, already_archived) / unarchive (not_archived): by the
+  person (`user` of channel_archive / channel_unarchive).
+- conversations.rename: the channel's creator or an admin (not_authorized otherwise [unc: a workspace setting]).
+- conversations.setTopic / setPurpose: a member (not_in_channel); the value's `creator` is the person and a
+  `channel_topic` / `channel_purpose` system message is posted by them ("<@U…> set the channel topic: …")."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sandbox.slack import workspace_events
+from sandbox.slack.actor import person, seen
+from sandbox.slack.channels import MAX_TOPIC
+from sandbox.slack.seed import channel_extras, slack_id
+from sandbox.slack.webapi import SlackError, _flag
+
+if TYPE_CHECKING:
+    from sandbox.slack.app import SlackSandbox
+    from sandbox.slack.webapi import WebApi
+
+Method = Callable[[dict[str, Any]], dict[str, Any]]
+ADMIN_METHODS = ("create", "join", "leave", "invite", "kick", "archive", "unarchive", "rename", "setTopic",
+                 "setPurpose")
+
+
+def person_channel_methods(sb: SlackSandbox, api: WebApi) -> dict[str, Method]:
+    """conversations.<admin> for every token: the person's version for a user token, the bot's otherwise."""
+    admin = PersonChannels(sb, api)
+    out: dict[str, Method] = {}
+    for name in ADMIN_METHODS:
+        method = "conversations." + name
+        out[method] = _either(sb, api.methods[method], getattr(admin, name.lower()))
+    return out
+
+
+def _either(sb: SlackSandbox, bot: Method, mine: Method) -> Method:
+    return lambda args: bot(args) if person(sb) is None else mine(args)
+
+
+class PersonChannels:
+    def __init__(self, sb: SlackSandbox, api: WebApi) -> None:
+        self.sb, self.api, self.ch = sb, api, api.channels
+
+    @property
+    def me(self) -> str:
+        return str(person(self.sb))
+
+    def _is_admin(self) -> bool:
+        user = self.sb.workspace.users.get(self.me, {})
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+    def _in(self, channel: dict[str, Any]) -> bool:
+        return self.me in self.ch.member_ids(channel)
+
+    def _joined(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        if not self._in(channel):
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _system(self, channel: dict[str, Any], subtype: str, text: str, **extra: Any) -> None:
+        message = {"type": "message", "subtype": subtype, "user": self.me, "text": text,
+                   "team": self.sb.workspace.team_id, **extra}
+        self.sb.record_message(channel, message, "conversations." + subtype.split("_")[-1], {})
+
+    def create(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = self.ch._new_name(args)
+        ws, me, private = self.sb.workspace, self.me, _flag(args.get("is_private"))
+        cid = slack_id("G" if private else "C", self.sb.seed, f"created:{name}:{time.time_ns()}")
+        now = int(time.time())
+        channel = {
+            "id": cid, "name": name, "is_channel": not private, "is_group": private, "is_im": False,
+            "is_mpim": False, "is_private": private, "created": now, "is_archived": False, "is_general": False,
+            "unlinked": 0, "name_normalized": name, "is_shared": False, "is_org_shared": False,
+            "is_pending_ext_shared": False, "is_ext_shared": False, "context_team_id": ws.team_id,
+            "creator": me, "is_member": False, "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0}, "num_members": 1,
+            "last_read": "0000000000.000000", **channel_extras(ws, now)}
+        ws.channels[cid] = channel
+        with self.ch._lock:
+            self.ch._members[cid] = [me]
+        workspace_events.created(self.sb.events, channel)
+        return {"channel": seen(self.sb, channel)}
+
+    def join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        if channel["is_private"] or channel.get("is_im"):
+            raise SlackError("method_not_supported_for_channel_type")
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        if self._in(channel):
+            return {"channel": seen(self.sb, channel), "warning": "already_in_channel",
+                    "response_metadata": {"warnings": ["already_in_channel"]}}
+        self.ch._set_member(channel, self.me, True)
+        self._system(channel, "channel_join", f"<@{self.me}> has joined the channel")
+        return {"channel": seen(self.sb, channel)}
+
+    def leave(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        if channel.get("is_general"):
+            raise SlackError("cant_leave_general")
+        if channel.get("is_im"):
+            raise SlackError("method_not_supported_for_channel_type")
+        if not self._in(channel):
+            return {"not_in_channel": True}
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        self._system(channel, "channel_leave", f"<@{self.me}> has left the channel")
+        self.ch._set_member(channel, self.me, False)
+        return {}
+
+    def invite(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._joined(args)
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if not users:
+            raise SlackError("no_user")
+        members = self.ch.member_ids(channel)
+        for uid in users:
+            if uid == self.me:
+                raise SlackError("cant_invite_self")
+            if uid not in self.sb.workspace.users:
+                raise SlackError("user_not_found")
+            if uid in members:
+                raise SlackError("already_in_channel")
+        for uid in users:
+            self.ch._set_member(channel, uid, True, inviter=self.me)
+        return {"channel": seen(self.sb, channel)}
+
+    def kick(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._joined(args)
+        uid = str(args.get("user") or "")
+        if uid == self.me:
+            raise SlackError("cant_kick_self")
+        if channel.get("is_general"):
+            raise SlackError("cant_kick_from_general")
+        if uid not in self.sb.workspace.users:
+            raise SlackError("user_not_found")
+        if channel.get("creator") != self.me and not self._is_admin():
+            raise SlackError("restricted_action")
+        if uid not in self.ch.member_ids(channel):
+            raise SlackError("not_in_channel")
+        self.ch._set_member(channel, uid, False)
+        return {}
+
+    def archive(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        if channel.get("is_general"):
+            raise SlackError("cant_archive_general")
+        if channel["is_archived"]:
+            raise SlackError("already_archived")
+        if not self._in(channel):
+            raise SlackError("not_in_channel")
+        channel["is_archived"] = True
+        workspace_events.archived(self.sb.events, channel, True, self.me)
+        return {}
+
+    def unarchive(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.api._channel(args)
+        if not channel["is_archived"]:
+            raise SlackError("not_archived")
+        channel["is_archived"] = False
+        workspace_events.archived(self.sb.events, channel, False, self.me)
+        return {}
+
+    def rename(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._joined(args)
+        if channel.get("is_im") or channel.get("is_mpim"):
+            raise SlackError("method_not_supported_for_channel_type")
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        if channel.get("creator") != self.me and not self._is_admin():
+            raise SlackError("not_authorized")
+        name = self.ch._new_name(args)
+        old = channel["name"]
+        channel.update(name=name, name_normalized=name, previous_names=[old, *channel.get("previous_names", [])])
+        workspace_events.renamed(self.sb.events, channel)
+        self._system(channel, "channel_name", f"<@{self.me}> renamed the channel from \"{old}\" to \"{name}\"",
+                     old_name=old, name=name)
+        return {"channel": seen(self.sb, channel)}
+
+    def _set_text(self, args: dict[str, Any], field: str) -> dict[str, Any]:
+        channel = self._joined(args)
+        if channel["is_archived"]:
+            raise SlackError("is_archived")
+        value = str(args.get(field) or "")
+        if len(value) > MAX_TOPIC:
+            raise SlackError("too_long")
+        channel[field] = {"value": value, "creator": self.me, "last_set": int(time.time())}
+        said = f"set the channel {field}: {value}" if value else f"cleared the channel {field}"
+        self._system(channel, "channel_" + field, f"<@{self.me}> {said}", **{field: value})
+        return {"channel": seen(self.sb, channel)}
+
+    def settopic(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._set_text(args, "topic")
+
+    def setpurpose(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._set_text(args, "purpose")
