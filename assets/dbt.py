@@ -39,30 +39,81 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
-def _manifest_is_stale() -> bool:
-    if not MANIFEST.exists():
+def _manifest_is_stale(manifest: Path = MANIFEST) -> bool:
+    if not manifest.exists():
         return True
-    built = MANIFEST.stat().st_mtime
+    built = manifest.stat().st_mtime
     sources = [p for d in ("models", "macros", "seeds", "tests") for p in (DBT_PROJECT_DIR / d).rglob("*")]
     sources += [DBT_PROJECT_DIR / "dbt_project.yml"]
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 
-def prepare_manifest(force: bool = False) -> Path:
-    """Parse the dbt project when the manifest is missing or older than any model, macro or seed."""
-    if force or _manifest_is_stale():
-        log.info("dbt manifest missing or stale: running `dbt parse` in %s", DBT_PROJECT_DIR)
-        # With the variables the dbt asset exports (WarehouseResource.export_env): dbt's partial parse
-        # file is only valid for the same connection (the DuckDB file's path as written), so the first
-        # build after `make setup` parses only what changed instead of the whole project (~5 s).
-        from pipelines.common.warehouse import WarehouseSettings
+# What `dbt parse` writes that later readers use, moved into place in this order: the manifest last, since
+# its modification time is what says the parse is current.
+PARSE_ARTIFACTS = ("partial_parse.msgpack", "semantic_manifest.json", "manifest.json")
 
+
+def prepare_manifest(force: bool = False, manifest: Path = MANIFEST) -> Path:
+    """Parse the dbt project when the manifest is missing or older than any model, macro or seed.
+
+    Every process that loads the definitions calls this (the webserver, the daemon, each run and step
+    worker), so several may find the manifest stale at once after an edit: one parses at a time (a lock
+    file beside the manifest; the others then find it current), into a folder of its own, and the files
+    are moved into place whole, so no process ever reads half a manifest (two parses writing into one
+    folder left a corrupt ``manifest.json`` behind)."""
+    if not (force or _manifest_is_stale(manifest)):
+        return manifest
+    target = manifest.parent
+    target.mkdir(parents=True, exist_ok=True)
+    with _parse_lock(target / ".dbt_parse.lock"):
+        if force or _manifest_is_stale(manifest):
+            _parse_into(target, manifest.name)
+    return manifest
+
+
+def _parse_lock(path: Path):
+    """An exclusive lock on ``path`` for the block (POSIX ``flock``; none where fcntl is missing)."""
+    import contextlib
+
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: parse unlocked, as before
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def held():
+        with open(path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    return held()
+
+
+def _parse_into(target: Path, manifest_name: str) -> None:
+    log.info("dbt manifest missing or stale: running `dbt parse` in %s", DBT_PROJECT_DIR)
+    # With the variables the dbt asset exports (WarehouseResource.export_env): dbt's partial parse
+    # file is only valid for the same connection (the DuckDB file's path as written), so the first
+    # build after `make setup` parses only what changed instead of the whole project (~5 s).
+    import tempfile
+
+    from pipelines.common.warehouse import WarehouseSettings
+
+    scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+    try:
+        if (target / "partial_parse.msgpack").is_file():  # dbt parses only what changed since
+            shutil.copyfile(target / "partial_parse.msgpack", scratch / "partial_parse.msgpack")
         subprocess.run(
             [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(MANIFEST.parent)],
+             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(scratch)],
             check=True, env={**os.environ, **WarehouseSettings.from_env().env()},
         )
-    return MANIFEST
+        for name in PARSE_ARTIFACTS:
+            if (scratch / name).is_file():
+                os.replace(scratch / name, target / (manifest_name if name == "manifest.json" else name))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def build_target_root() -> Path:
