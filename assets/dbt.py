@@ -5,6 +5,7 @@ when it is missing (``make setup`` does it ahead of time).
 """
 
 
+import contextlib
 import functools
 import json
 import logging
@@ -12,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -71,24 +73,20 @@ def prepare_manifest(force: bool = False, manifest: Path = MANIFEST) -> Path:
     return manifest
 
 
+@contextlib.contextmanager
 def _parse_lock(path: Path):
     """An exclusive lock on ``path`` for the block (POSIX ``flock``; none where fcntl is missing)."""
-    import contextlib
-
     try:
         import fcntl
     except ImportError:  # not POSIX: parse unlocked, as before
-        return contextlib.nullcontext()
-
-    @contextlib.contextmanager
-    def held():
-        with open(path, "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-    return held()
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _parse_into(target: Path, manifest_name: str) -> None:
@@ -96,8 +94,6 @@ def _parse_into(target: Path, manifest_name: str) -> None:
     # With the variables the dbt asset exports (WarehouseResource.export_env): dbt's partial parse
     # file is only valid for the same connection (the DuckDB file's path as written), so the first
     # build after `make setup` parses only what changed instead of the whole project (~5 s).
-    import tempfile
-
     from pipelines.common.warehouse import WarehouseSettings
 
     scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
