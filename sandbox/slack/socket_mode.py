@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from sandbox.slack.events import Events
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+MAX_FRAME = 1 << 20  # bytes of one client frame; a longer one is a protocol error (close 1002)
 TEXT, CLOSE, PING, PONG, CONT = 0x1, 0x8, 0x9, 0xA, 0x0
 
 
@@ -80,12 +81,15 @@ class _Connection:
         if len(head) < 2:
             return None
         fin, opcode, masked, n = head[0] & 0x80, head[0] & 0x0F, head[1] & 0x80, head[1] & 0x7F
-        if n == 126:
-            n = struct.unpack("!H", self.rfile.read(2))[0]
-        elif n == 127:
-            n = struct.unpack("!Q", self.rfile.read(8))[0]
+        if n in (126, 127):
+            wide = self.rfile.read(2 if n == 126 else 8)
+            if len(wide) < (2 if n == 126 else 8):
+                return None
+            n = struct.unpack("!H" if n == 126 else "!Q", wide)[0]
         if not masked:
             raise ValueError("unmasked client frame")
+        if n > MAX_FRAME:  # an app's acks are small: a huge length is never read into memory
+            raise ValueError("frame too large")
         mask = self.rfile.read(4)
         data = self.rfile.read(n)
         if len(data) < n:

@@ -163,6 +163,12 @@ def test_the_websocket_server_side_by_hand(slack_sandbox):
     sock.sendall(_frame(0x1, b'{"envelope_id":"x"}', masked=False))  # RFC 6455: a client must mask
     assert _read(sock) == (0x8, struct.pack("!H", 1002) + b"protocol error")
     sock.close()
+    huge = web.apps_connections_open(app_token=slack_sandbox.new_app_token())["url"]
+    sock, head = _handshake(huge)
+    _read(sock)  # hello
+    sock.sendall(bytes([0x81, 0x80 | 127]) + struct.pack("!Q", 1 << 40) + b"mask")  # claims a terabyte
+    assert _read(sock) == (0x8, struct.pack("!H", 1002) + b"protocol error")  # refused, nothing allocated
+    sock.close()
 
 
 def test_a_disconnect_message_makes_the_client_reconnect(slack_sandbox, sm_client):
