@@ -98,6 +98,28 @@ def test_syncs_are_batched_per_job_and_settled_by_their_run(tmp_path):
     db.close()
 
 
+def test_a_remediation_task_changed_in_servicenow_requests_the_sync_that_reads_it_back(tmp_path, monkeypatch):
+    """Two-way sync: a remediation task closed (or our own insert echoed) at ServiceNow is announced on its
+    table, configurable as SERVICENOW_REMEDIATION_TABLE; the changes job reads that table back, and the CIs.
+    Neither had a handler, so every such delivery was retried ten times and dead-lettered."""
+    settings = settings_for(tmp_path)
+    db = open_database(settings)
+    monkeypatch.delenv("SERVICENOW_REMEDIATION_TABLE", raising=False)
+    _store(settings, "servicenow", "rem:1:1:insert", "x_pjx_grc_remediation_task.insert", {})
+    _store(settings, "servicenow", "cmdb:1:1:update", "cmdb_ci.update", {})
+    first = process(EventQueue(db), lambda key: None, now=1000.0)
+    assert first.failed == 0 and first.errors == [], first.errors
+    assert [(r.job_name, r.tables) for r in first.runs] == [
+        ("servicenow_changes_sync", ("cmdb_ci", "x_pjx_grc_remediation_task"))]
+    monkeypatch.setenv("SERVICENOW_REMEDIATION_TABLE", "u_grc_fix")  # an instance that named it otherwise
+    _store(settings, "servicenow", "rem:2:1:update", "u_grc_fix.update", {})
+    _store(settings, "servicenow", "rem:3:1:update", "x_pjx_grc_remediation_task.update", {})
+    second = process(EventQueue(db), lambda key: None, now=1001.0)
+    db.close()
+    assert [(r.job_name, r.tables) for r in second.runs] == [("servicenow_changes_sync", ("u_grc_fix",))]
+    assert second.failed == 1 and "x_pjx_grc_remediation_task" in second.errors[0]  # not a table read here
+
+
 @pytest.fixture(scope="module")
 def defs():
     import definitions

@@ -43,7 +43,10 @@ PLUGINS: dict[tuple[str, str], str] = {
     ("slack", "interaction:block_actions"): "webhooks.slack.actions:apply_slack_action",  # approve/deny buttons
 }
 SERVICENOW_JOBS = {"incident": "servicenow_incidents_to_tasks", "change_request": "servicenow_changes_sync",
-                   "sc_request": "servicenow_changes_sync", "sc_task": "servicenow_changes_sync"}
+                   "sc_request": "servicenow_changes_sync", "sc_task": "servicenow_changes_sync",
+                   "cmdb_ci": "servicenow_changes_sync"}
+# ... and the remediation table (SERVICENOW_REMEDIATION_TABLE), read back by the changes job too.
+REMEDIATION_JOB = "servicenow_changes_sync"
 
 
 def register(source: str, event_type: str) -> Callable[[Handler], Handler]:
@@ -77,11 +80,16 @@ def handler_for(source: str, event_type: str) -> Handler:
 
 @register("servicenow", "*")
 def servicenow_record_changed(event: InboxEvent) -> list[SyncRequest]:
-    """A task-family record changed: sync its table's job (incidents alone, or the change tables)."""
+    """A record changed: sync its table's job (incidents alone; or the change tables, CIs and the
+    remediation tasks Project X pushed, which the changes job reads back)."""
+    from pipelines.servicenow.settings import remediation_table
+
     table = event.event_type.split(".")[0]
-    if table not in SERVICENOW_JOBS:
-        raise NoHandler(f"no sync job reads ServiceNow table {table}: add it to SERVICENOW_JOBS in webhooks.handlers")
-    return [SyncRequest(SERVICENOW_JOBS[table], table)]
+    jobs = {**SERVICENOW_JOBS, remediation_table(): REMEDIATION_JOB}
+    if table not in jobs:
+        raise NoHandler(f"no sync job reads ServiceNow table {table}: add it to SERVICENOW_JOBS in webhooks.handlers "
+                        f"(the remediation table here is {remediation_table()}: SERVICENOW_REMEDIATION_TABLE)")
+    return [SyncRequest(jobs[table], table)]
 
 
 @register("jira", "jira:issue_created")
