@@ -14,32 +14,13 @@ from __future__ import annotations
 import secrets
 
 from sandbox.core.http import Request, Response
+from sandbox.core.pdf import text_pdf
 from sandbox.sharepoint.errors import GraphError
 from sandbox.sharepoint.store import Item
 
 TO_PDF = {"doc", "docx", "dot", "dotx", "dotm", "dsn", "dwg", "eml", "epub", "htm", "html", "markdown", "md", "msg",
           "odp", "ods", "odt", "pps", "ppsx", "ppt", "pptx", "rtf", "tif", "tiff", "xls", "xlsm", "xlsx"}
 FORMATS = ("pdf", "html", "jpg", "glb")
-
-
-def tiny_pdf(title: str) -> bytes:
-    """A one-page PDF (valid cross-reference table) showing ``title``."""
-    text = title.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode("latin-1", "replace")
-    stream = b"BT /F1 12 Tf 72 720 Td (" + text + b") Tj ET"
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for n, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 class GraphConvert:
@@ -62,4 +43,4 @@ class GraphConvert:
 
     @staticmethod
     def pdf_of(item: Item) -> bytes:
-        return tiny_pdf(f"{item.name} ({len(item.content or b'')} bytes)")
+        return text_pdf(f"{item.name} ({len(item.content or b'')} bytes)")
