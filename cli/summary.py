@@ -137,8 +137,8 @@ def print_summary(result, settings: WarehouseSettings, sandbox, elapsed: float) 
             print(f"  other checks: {other_passed} passed, {len(other_failed)} failed"
                   + (f" ({', '.join(other_failed[:5])})" if other_failed else ""))
             if any(name.endswith("_webhook_backlog") for name in other_failed):
-                print("  (webhook deliveries wait for the webhook_inbox sensor, which runs with Dagster's daemon\n"
-                      "   (`make ui`): they include the echoes of the previous cycle's pushes; this cycle's\n"
+                print("  (webhook deliveries wait for the webhook_inbox sensor: `make ui`, then turn it on under\n"
+                      "   Automation; they include the echoes of the previous cycle's pushes, and this cycle's\n"
                       "   full sync has read the changes they announce)")
         controls = _query(settings, """
             select control_id, count(*) filter (where status = 'pass'), count(*) filter (where status = 'fail'),
