@@ -61,6 +61,21 @@ def _facet(kind: str) -> dict[str, Any]:
             "boolean": {}, "dateTime": {"displayAs": "default", "format": "dateTime"}}.get(kind, {})
 
 
+ITEM_QUERY_OPTIONS = ("$expand", "$top", "$skiptoken", "$select", "$filter", "$orderby")
+
+
+def items_skiptoken(req: Request) -> str:
+    """A list-items request's ``$skiptoken`` (the offset, "0" first), after refusing query options Graph
+    does not take on list items and tokens it did not hand out (libraries' and custom lists' items alike)."""
+    for key in req.query:
+        if key.startswith("$") and key not in ITEM_QUERY_OPTIONS:
+            raise GraphError(400, "invalidRequest", f"Query option '{key}' is not supported on this API.")
+    token = req.query.get("$skiptoken") or "0"
+    if not token.isdigit():
+        raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used.")
+    return token
+
+
 class GraphLists:
     """Mixed into ``GraphSandbox`` (uses ``store``, ``_site``, ``_list_resource``, ``_row_filter``, ``list_route``)."""
 
@@ -296,13 +311,7 @@ class GraphLists:
         raise GraphError(400, "invalidRequest", f"{method} is not supported on {req.path}")
 
     def _g_items(self, lst: CustomList, req: Request) -> Response:
-        for key in req.query:
-            if key.startswith("$") and key not in ("$expand", "$top", "$skiptoken", "$select", "$filter",
-                                                                  "$orderby"):
-                raise GraphError(400, "invalidRequest", f"Query option '{key}' is not supported on this API.")
-        token = req.query.get("$skiptoken") or "0"
-        if not token.isdigit():
-            raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used.")
+        token = items_skiptoken(req)
         indexed = {n for n, spec in lst.column_defs.items() if spec.get("indexed")} | {"ID"}
         keep = self._row_filter(req, indexed)
         rows = [r for _, r in sorted(lst.rows.items()) if keep(self._g_fields(lst, r))]

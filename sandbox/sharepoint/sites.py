@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import GraphError
-from sandbox.sharepoint.graph_lists import LIBRARY_BUILT_IN, dollar_options
+from sandbox.sharepoint.graph_lists import LIBRARY_BUILT_IN, dollar_options, items_skiptoken
 from sandbox.sharepoint.graph_order import order_rows
 from sandbox.sharepoint.odata import top
 from sandbox.sharepoint.store import Drive, Item
@@ -229,13 +229,7 @@ class Sites:
         return out
 
     def list_items(self, drive: Drive, req: Request) -> Response:
-        for key in req.query:
-            if key.startswith("$") and key not in ("$expand", "$top", "$skiptoken", "$select", "$filter",
-                                                   "$orderby"):
-                raise GraphError(400, "invalidRequest", f"Query option '{key}' is not supported on this API.")
-        token = req.query.get("$skiptoken") or "0"
-        if not token.isdigit():
-            raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used.")
+        token = items_skiptoken(req)
         indexed = {n for n, spec in drive.column_defs.items() if spec.get("indexed")}
         keep = self._row_filter(req, indexed)
         rows = sorted((i for i in self.store.items.values() if i.drive_id == drive.id and i.parent_id
