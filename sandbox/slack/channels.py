@@ -157,6 +157,12 @@ class ChannelsApi:
 
     def invite(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._joined(args)
+        self.add_invited(channel, args, self.sb.workspace.bot_user_id)
+        return {"channel": dict(channel)}
+
+    def add_invited(self, channel: dict[str, Any], args: dict[str, Any], inviter: str) -> None:
+        """conversations.invite's checks and additions for ``args["users"]``, invited by ``inviter`` (the bot,
+        or the person behind a user token), who is in the channel."""
         if channel["is_archived"]:
             raise SlackError("is_archived")
         users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
@@ -164,15 +170,14 @@ class ChannelsApi:
             raise SlackError("no_user")
         members = self.member_ids(channel)
         for uid in users:
-            if uid == self.sb.workspace.bot_user_id:
+            if uid == inviter:
                 raise SlackError("cant_invite_self")
             if uid not in self.sb.workspace.users:
                 raise SlackError("user_not_found")
             if uid in members:
                 raise SlackError("already_in_channel")
         for uid in users:
-            self._set_member(channel, uid, True, inviter=self.sb.workspace.bot_user_id)
-        return {"channel": dict(channel)}
+            self._set_member(channel, uid, True, inviter=inviter)
 
     def kick(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._joined(args)

@@ -129,21 +129,7 @@ class PersonChannels:
 
     def invite(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._joined(args)
-        if channel["is_archived"]:
-            raise SlackError("is_archived")
-        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
-        if not users:
-            raise SlackError("no_user")
-        members = self.ch.member_ids(channel)
-        for uid in users:
-            if uid == self.me:
-                raise SlackError("cant_invite_self")
-            if uid not in self.sb.workspace.users:
-                raise SlackError("user_not_found")
-            if uid in members:
-                raise SlackError("already_in_channel")
-        for uid in users:
-            self.ch._set_member(channel, uid, True, inviter=self.me)
+        self.ch.add_invited(channel, args, self.me)
         return {"channel": seen(self.sb, channel)}
 
     def kick(self, args: dict[str, Any]) -> dict[str, Any]:
