@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack import workspace_events
@@ -180,30 +181,41 @@ class ChannelsApi:
             self._set_member(channel, uid, True, inviter=inviter)
 
     def kick(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._joined(args)
+        self.remove_member(self._joined(args), args, self.sb.workspace.bot_user_id)
+        return {}
+
+    def remove_member(self, channel: dict[str, Any], args: dict[str, Any], actor: str,
+                      allowed: Callable[[], bool] = lambda: True) -> None:
+        """conversations.kick of ``args["user"]`` by ``actor`` (the bot, or a person), a member; ``allowed``
+        says whether this actor may remove others here (else restricted_action)."""
         uid = str(args.get("user") or "")
-        if uid == self.sb.workspace.bot_user_id:
+        if uid == actor:
             raise SlackError("cant_kick_self")
         if channel.get("is_general"):
             raise SlackError("cant_kick_from_general")
         if uid not in self.sb.workspace.users:
             raise SlackError("user_not_found")
+        if not allowed():
+            raise SlackError("restricted_action")
         if uid not in self.member_ids(channel):
             raise SlackError("not_in_channel")
         self._set_member(channel, uid, False)
-        return {}
 
     def archive(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.archive_as(args, self.sb.workspace.bot_user_id, lambda channel: channel["is_member"])
+        return {}
+
+    def archive_as(self, args: dict[str, Any], actor: str, member: Callable[[dict[str, Any]], bool]) -> None:
+        """conversations.archive by ``actor``, who must be a member (``member(channel)``)."""
         channel = self.api._channel(args)
         if channel.get("is_general"):
             raise SlackError("cant_archive_general")
         if channel["is_archived"]:
             raise SlackError("already_archived")
-        if not channel["is_member"]:
+        if not member(channel):
             raise SlackError("not_in_channel")
         channel["is_archived"] = True
-        workspace_events.archived(self.sb.events, channel, True, self.sb.workspace.bot_user_id)
-        return {}
+        workspace_events.archived(self.sb.events, channel, True, actor)
 
     def unarchive(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)

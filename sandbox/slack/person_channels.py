@@ -134,30 +134,12 @@ class PersonChannels:
 
     def kick(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._joined(args)
-        uid = str(args.get("user") or "")
-        if uid == self.me:
-            raise SlackError("cant_kick_self")
-        if channel.get("is_general"):
-            raise SlackError("cant_kick_from_general")
-        if uid not in self.sb.workspace.users:
-            raise SlackError("user_not_found")
-        if channel.get("creator") != self.me and not self._is_admin():
-            raise SlackError("restricted_action")
-        if uid not in self.ch.member_ids(channel):
-            raise SlackError("not_in_channel")
-        self.ch._set_member(channel, uid, False)
+        self.ch.remove_member(channel, args, self.me,
+                              lambda: channel.get("creator") == self.me or self._is_admin())
         return {}
 
     def archive(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self.api._channel(args)
-        if channel.get("is_general"):
-            raise SlackError("cant_archive_general")
-        if channel["is_archived"]:
-            raise SlackError("already_archived")
-        if not self._in(channel):
-            raise SlackError("not_in_channel")
-        channel["is_archived"] = True
-        workspace_events.archived(self.sb.events, channel, True, self.me)
+        self.ch.archive_as(args, self.me, self._in)
         return {}
 
     def unarchive(self, args: dict[str, Any]) -> dict[str, Any]:
