@@ -89,6 +89,10 @@ class ChannelsApi:
         return name
 
     def create(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"channel": dict(self.add_channel(args, self.sb.workspace.bot_user_id))}
+
+    def add_channel(self, args: dict[str, Any], creator: str) -> dict[str, Any]:
+        """conversations.create by ``creator`` (the bot, or a person), its only member: the new channel."""
         name = self._new_name(args)
         ws = self.sb.workspace
         private = _flag(args.get("is_private"))
@@ -99,15 +103,16 @@ class ChannelsApi:
             "is_mpim": False, "is_private": private, "created": now, "is_archived": False, "is_general": False,
             "unlinked": 0, "name_normalized": name, "is_shared": False, "is_org_shared": False,
             "is_pending_ext_shared": False, "is_ext_shared": False, "context_team_id": ws.team_id,
-            "creator": ws.bot_user_id, "is_member": True, "topic": {"value": "", "creator": "", "last_set": 0},
+            "creator": creator, "is_member": creator == ws.bot_user_id,
+            "topic": {"value": "", "creator": "", "last_set": 0},
             "purpose": {"value": "", "creator": "", "last_set": 0}, "num_members": 1, "last_read": "0000000000.000000",
             **channel_extras(ws, now),
         }
         ws.channels[cid] = channel
         with self._lock:
-            self._members[cid] = [ws.bot_user_id]
+            self._members[cid] = [creator]
         workspace_events.created(self.sb.events, channel)
-        return {"channel": dict(channel)}
+        return channel
 
     def find_mpim(self, users: list[str]) -> dict[str, Any] | None:
         with self._lock:

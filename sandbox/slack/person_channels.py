@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.slack import workspace_events
 from sandbox.slack.actor import person, seen
 from sandbox.slack.channels import MAX_TOPIC
-from sandbox.slack.seed import channel_extras, slack_id
-from sandbox.slack.webapi import SlackError, _flag
+from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
@@ -82,23 +81,7 @@ class PersonChannels:
         self.sb.record_message(channel, message, "conversations." + subtype.split("_")[-1], {})
 
     def create(self, args: dict[str, Any]) -> dict[str, Any]:
-        name = self.ch._new_name(args)
-        ws, me, private = self.sb.workspace, self.me, _flag(args.get("is_private"))
-        cid = slack_id("G" if private else "C", self.sb.seed, f"created:{name}:{time.time_ns()}")
-        now = int(time.time())
-        channel = {
-            "id": cid, "name": name, "is_channel": not private, "is_group": private, "is_im": False,
-            "is_mpim": False, "is_private": private, "created": now, "is_archived": False, "is_general": False,
-            "unlinked": 0, "name_normalized": name, "is_shared": False, "is_org_shared": False,
-            "is_pending_ext_shared": False, "is_ext_shared": False, "context_team_id": ws.team_id,
-            "creator": me, "is_member": False, "topic": {"value": "", "creator": "", "last_set": 0},
-            "purpose": {"value": "", "creator": "", "last_set": 0}, "num_members": 1,
-            "last_read": "0000000000.000000", **channel_extras(ws, now)}
-        ws.channels[cid] = channel
-        with self.ch._lock:
-            self.ch._members[cid] = [me]
-        workspace_events.created(self.sb.events, channel)
-        return {"channel": seen(self.sb, channel)}
+        return {"channel": seen(self.sb, self.ch.add_channel(args, self.me))}
 
     def join(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)
