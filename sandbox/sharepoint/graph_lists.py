@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -74,6 +75,19 @@ def items_skiptoken(req: Request) -> str:
     if not token.isdigit():
         raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used.")
     return token
+
+
+def items_page(req: Request, rows: list, token: str, render: Callable[[Any], dict[str, Any]], path: str) -> Response:
+    """One ``$top`` page of list items from ``$skiptoken`` on, with ``@odata.nextLink`` (keeping the query's
+    options) while more are left."""
+    size, skip = top(req.query), int(token)
+    body: dict[str, Any] = {"@odata.context": f"{req.base_url}/v1.0/$metadata#listItems",
+                            "value": [render(r) for r in rows[skip:skip + size]]}
+    if skip + size < len(rows):
+        more = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select", "$filter", "$orderby")
+                       if req.query.get(k))
+        body["@odata.nextLink"] = f"{req.base_url}{path}?$top={size}&$skiptoken={skip + size}{more}"
+    return json_response(body)
 
 
 class GraphLists:
@@ -317,13 +331,5 @@ class GraphLists:
         rows = [r for _, r in sorted(lst.rows.items()) if keep(self._g_fields(lst, r))]
         rows = order_rows(req, rows, lambda r: ({"createdDateTime": r.created, "lastModifiedDateTime": r.modified},
                                                 self._g_fields(lst, r)), indexed)
-        size, skip = top(req.query), int(token)
-        body: dict[str, Any] = {"@odata.context": f"{req.base_url}/v1.0/$metadata#listItems",
-                                "value": [self._g_item(lst, r, req.query.get("$expand", ""))
-                                          for r in rows[skip:skip + size]]}
-        if skip + size < len(rows):
-            more = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select", "$filter", "$orderby")
-                           if req.query.get(k))
-            body["@odata.nextLink"] = (f"{req.base_url}/v1.0/sites/{quote(lst.site_id)}/lists/{lst.id}/items"
-                                       f"?$top={size}&$skiptoken={skip + size}{more}")
-        return json_response(body)
+        return items_page(req, rows, token, lambda r: self._g_item(lst, r, req.query.get("$expand", "")),
+                          f"/v1.0/sites/{quote(lst.site_id)}/lists/{lst.id}/items")

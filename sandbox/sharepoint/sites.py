@@ -22,9 +22,8 @@ from urllib.parse import quote, unquote
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import GraphError
-from sandbox.sharepoint.graph_lists import LIBRARY_BUILT_IN, dollar_options, items_skiptoken
+from sandbox.sharepoint.graph_lists import LIBRARY_BUILT_IN, dollar_options, items_page, items_skiptoken
 from sandbox.sharepoint.graph_order import order_rows
-from sandbox.sharepoint.odata import top
 from sandbox.sharepoint.store import Drive, Item
 
 SITE = r"(?P<site>[^/:]+(?::/(?:sites|teams)/[^/:]+:?)?)"
@@ -236,15 +235,8 @@ class Sites:
                        and keep(self._fields(i))), key=lambda i: i.list_item_id)
         rows = order_rows(req, rows, lambda i: ({"createdDateTime": i.created, "lastModifiedDateTime": i.modified},
                                                 self._fields(i)), indexed)
-        size, skip = top(req.query), int(token)
-        body: dict[str, Any] = {"@odata.context": f"{req.base_url}/v1.0/$metadata#listItems",
-                                "value": [self._list_item(r, drive, req, req.query) for r in rows[skip:skip + size]]}
-        if skip + size < len(rows):
-            keep = "".join(f"&{k}={quote(req.query[k])}" for k in ("$expand", "$select", "$filter", "$orderby")
-                           if req.query.get(k))
-            body["@odata.nextLink"] = (f"{req.base_url}/v1.0/sites/{quote(drive.site_id)}/lists/{list_id(drive)}"
-                                       f"/items?$top={size}&$skiptoken={skip + size}{keep}")
-        return json_response(body)
+        return items_page(req, rows, token, lambda r: self._list_item(r, drive, req, req.query),
+                          f"/v1.0/sites/{quote(drive.site_id)}/lists/{list_id(drive)}/items")
 
     @staticmethod
     def _row_filter(req: Request, indexed: set[str] = frozenset()):
