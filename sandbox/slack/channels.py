@@ -232,13 +232,18 @@ class ChannelsApi:
 
     def _set_text(self, args: dict[str, Any], field: str) -> dict[str, Any]:
         channel = self._joined(args)
+        self.set_text(channel, args, field, self.sb.workspace.bot_user_id)
+        return {"channel": dict(channel)}
+
+    def set_text(self, channel: dict[str, Any], args: dict[str, Any], field: str, setter: str) -> str:
+        """conversations.setTopic / setPurpose (``field``) by ``setter``, a member: the value set."""
         if channel["is_archived"]:
             raise SlackError("is_archived")
         value = str(args.get(field) or "")
         if len(value) > MAX_TOPIC:
             raise SlackError("too_long")
-        channel[field] = {"value": value, "creator": self.sb.workspace.bot_user_id, "last_set": int(time.time())}
-        return {"channel": dict(channel)}
+        channel[field] = {"value": value, "creator": setter, "last_set": int(time.time())}
+        return value
 
     def set_topic(self, args: dict[str, Any]) -> dict[str, Any]:
         return self._set_text(args, "topic")

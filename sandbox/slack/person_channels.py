@@ -22,13 +22,11 @@ slack.com (a bot token keeps `sandbox.slack.channels`' behaviour). User scope `c
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack import workspace_events
 from sandbox.slack.actor import person, seen
-from sandbox.slack.channels import MAX_TOPIC
 from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
@@ -151,12 +149,7 @@ class PersonChannels:
 
     def _set_text(self, args: dict[str, Any], field: str) -> dict[str, Any]:
         channel = self._joined(args)
-        if channel["is_archived"]:
-            raise SlackError("is_archived")
-        value = str(args.get(field) or "")
-        if len(value) > MAX_TOPIC:
-            raise SlackError("too_long")
-        channel[field] = {"value": value, "creator": self.me, "last_set": int(time.time())}
+        value = self.ch.set_text(channel, args, field, self.me)
         said = f"set the channel {field}: {value}" if value else f"cleared the channel {field}"
         self._system(channel, "channel_" + field, f"<@{self.me}> {said}", **{field: value})
         return {"channel": seen(self.sb, channel)}
