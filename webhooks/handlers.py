@@ -84,11 +84,11 @@ def servicenow_record_changed(event: InboxEvent) -> list[SyncRequest]:
     remediation tasks Project X pushed, which the changes job reads back)."""
     from pipelines.servicenow.settings import remediation_table
 
-    table = event.event_type.split(".")[0]
-    jobs = {**SERVICENOW_JOBS, remediation_table(): REMEDIATION_JOB}
+    table, remediation = event.event_type.split(".")[0], remediation_table()
+    jobs = {**SERVICENOW_JOBS, remediation: REMEDIATION_JOB}
     if table not in jobs:
         raise NoHandler(f"no sync job reads ServiceNow table {table}: add it to SERVICENOW_JOBS in webhooks.handlers "
-                        f"(the remediation table here is {remediation_table()}: SERVICENOW_REMEDIATION_TABLE)")
+                        f"(the remediation table here is {remediation}: SERVICENOW_REMEDIATION_TABLE)")
     return [SyncRequest(jobs[table], table)]
 
 
