@@ -20,7 +20,9 @@ data tests, no unit tests); the delta syncs between builds are not timed. The bu
 
 ``--overheads`` instead times the same full build (no ``--full-refresh``) with dbt's defaults (a debug
 log file of every statement, manifest.json and run_results.json written) beside the global flags
-Dagster's builds pass (``assets.dbt.build_global_flags()``), alternating, ``--rounds`` times each.
+Dagster's builds pass (``assets.dbt.build_global_flags()``), and those flags through the launcher
+Dagster's builds start dbt with (``cli/run_dbt.py``: log lines no logger writes are not formatted),
+alternating, ``--rounds`` times each.
 
 Each build prints its wall time split into dbt's start/parse/finish (wall minus the node phase dbt
 reports in run_results.json) and node time by kind (summed over dbt's threads, so it can exceed the
@@ -105,10 +107,13 @@ def report(label: str, seconds: float, run_results: dict, slowest: int = 5) -> N
 
 def overheads(size: int, rounds: int) -> None:
     """dbt's defaults beside Dagster's build flags, alternating (machines are noisy): wall seconds."""
-    from assets.dbt import DBT_PROJECT_DIR, PRODUCTION_BUILD_ARGS, build_global_flags, dbt_executable
+    from assets.dbt import DBT_PROJECT_DIR, PRODUCTION_BUILD_ARGS, build_global_flags, dbt_command, dbt_executable
 
     flags = build_global_flags({})
-    variants = {"dbt defaults (debug log file, JSON artifacts)": [], f"Dagster's flags {' '.join(flags)}": flags}
+    plain, launched = [dbt_executable()], dbt_command()
+    variants = {"dbt defaults (debug log file, JSON artifacts)": [*plain],
+                f"Dagster's flags {' '.join(flags)}": [*plain, *flags],
+                "the same through cli/run_dbt.py (Dagster's builds)": [*launched, *flags]}
     with tempfile.TemporaryDirectory() as work:
         os.environ.update(PROJECTX_WAREHOUSE="duckdb", PROJECTX_DUCKDB_PATH=f"{work}/warehouse.duckdb",
                           PROJECTX_DATA_DIR=f"{work}/data")
@@ -126,7 +131,7 @@ def overheads(size: int, rounds: int) -> None:
             for i, (label, extra) in enumerate(variants.items()):
                 target = f"{work}/target{i}"
                 started = time.perf_counter()
-                subprocess.run([dbt_executable(), *extra, *PRODUCTION_BUILD_ARGS, "--project-dir", str(DBT_PROJECT_DIR),
+                subprocess.run([*extra, *PRODUCTION_BUILD_ARGS, "--project-dir", str(DBT_PROJECT_DIR),
                                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", target, "--log-path", target,
                                 "--log-format", "json"], capture_output=True, check=True)
                 if round_:
