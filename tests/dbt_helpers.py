@@ -7,12 +7,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from assets.dbt import DBT_PROJECT_DIR, build_target_root, dbt_executable, keep_partial_parse
+from assets.dbt import DBT_PROJECT_DIR, build_target_root, dbt_command, keep_partial_parse
 from pipelines.common.warehouse import WarehouseSettings
 
 
 def dbt(settings: WarehouseSettings, target_path, *args: str) -> subprocess.CompletedProcess:
-    """dbt in its own target folder, seeded with (and then keeping) the partial parse the Dagster builds
+    """dbt (as Dagster starts it: cli/run_dbt.py) in its own target folder, seeded with (and then keeping) the partial parse the Dagster builds
     of this test process keep (tests/conftest.py's ``duckdb_warehouse``): dbt checks it against the
     profile and project and parses in full when it does not apply."""
     env = {**os.environ, **settings.env()}
@@ -22,7 +22,7 @@ def dbt(settings: WarehouseSettings, target_path, *args: str) -> subprocess.Comp
         target_path.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(seed, own)
     result = subprocess.run(
-        [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+        [*dbt_command(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
          str(DBT_PROJECT_DIR), "--target-path", str(target_path)],
         env=env, capture_output=True, text=True, check=False,
     )
