@@ -13,8 +13,11 @@ builder (and PySNC users copying its queries) emit.
   (monday..sunday), month (january..december), year, quarter, hour, dayofmonth, week.
 Days, weeks, months... are the calling user's (its sys_user.time_zone; `now` comes in that zone, as
 an instance evaluates the helpers in the session's time zone) and the bounds are compared as the UTC
-values they stand for; gs.dateGenerate's date and time are the user's wall time too. DATEPART reads the
-stored (UTC) value [unc: an instance may take the part in the user's zone]. Guessed where the vendor documents
+values they stand for; gs.dateGenerate's date and time are the user's wall time too. DATEPART takes
+the part of a date-time in the user's zone too (a Sunday-evening incident in New York is a Sunday there
+though stored as Monday UTC; the zone rides in the rewritten value, `part@value@op@zone`), as the
+condition builder's trend ("on Monday", "at 9 am") reads the user's wall clock [unc: documented for
+display only; a date field has no time and no zone]. Guessed where the vendor documents
 nothing: weeks start on Monday; "Last 7 days" runs from the start of the day six days ago to the end
 of today; RELATIVE with day units compares with the exact moment (not the day's start); the datePart
 values accepted are the ones listed above.
@@ -174,7 +177,8 @@ def rewrite(op: str, value: str, now: datetime) -> tuple[str, str] | None:
         args = _args(m.group(2)) if m and m.group(1) == "datePart" else []
         if len(args) != 3:
             return None
-        return "DATEPART", "@".join(a.lower() for a in args)
+        zone = getattr(now.tzinfo, "key", "")  # a ZoneInfo's name; UTC / fixed offsets read as stored
+        return "DATEPART", "@".join([*(a.lower() for a in args), zone])
     return None
 
 

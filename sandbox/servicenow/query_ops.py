@@ -3,7 +3,8 @@ date operators, which `query` rewrites into BETWEEN / NOTBETWEEN / DATEPART / pl
 
 - BETWEEN / NOTBETWEEN `a@b`, both ends inclusive; each end may be a `javascript:` date helper; a date
   field ("YYYY-MM-DD") is compared with the date part of datetime bounds.
-- DATEPART `part@value@op` (from `gs.datePart`).
+- DATEPART `part@value@op[@zone]` (from `gs.datePart`): the part of a date-time in the caller's zone.
+- VALCHANGES / CHANGESFROM / CHANGESTO (`query`): match no row.
 - Field comparisons: SAMEAS, NSAMEAS, GT_FIELD, LT_FIELD, GT_OR_EQUALS_FIELD, LT_OR_EQUALS_FIELD
   (`opened_atGT_FIELDsys_created_on`), and the relative ones MORETHAN / LESSTHAN
   (`resolved_atMORETHANopened_at@hour@after@1`, `relative_field`).
@@ -23,7 +24,8 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sandbox.servicenow.ci_classes import CI_PARENTS
 from sandbox.servicenow.dates import date_part, part_value, shift
@@ -124,17 +126,40 @@ def _moment(text: str) -> datetime | None:
 
 
 def datepart(value: str, get: Callable[[int], str]) -> Callable[[int], bool]:
-    part, _, rest = value.partition("@")
-    wanted, _, cmp_name = rest.partition("@")
+    """`part@value@op[@zone]`: a date-time's part is taken in `zone` (the caller's, `dates.rewrite`);
+    a date field's ("YYYY-MM-DD") as it is."""
+    part, wanted, cmp_name, zone = [*value.split("@"), "", "", ""][:4]
     target, cmp = part_value(part, wanted), _DATEPART_CMP.get(cmp_name, operator.eq)
     if target is None:
         return lambda r: True  # not understood: ignored, like other invalid conditions
+    local = _to_zone(zone)
 
     def test(r: int) -> bool:
-        got = date_part(get(r), part)
+        got = date_part(local(get(r)), part)
         return got is not None and cmp(got, target)
 
     return test
+
+
+def _to_zone(zone: str) -> Callable[[str], str]:
+    """A stored UTC "YYYY-MM-DD HH:MM:SS" as that moment's wall time in `zone` (dates and "" unchanged)."""
+    try:
+        tz = ZoneInfo(zone) if zone else None
+    except (ValueError, ZoneInfoNotFoundError):
+        tz = None
+    if tz is None:
+        return lambda text: text
+
+    def convert(text: str) -> str:
+        if len(text) <= 10:
+            return text
+        try:
+            at = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            return text
+        return at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    return convert
 
 
 def field_compare(op: str, get: Callable[[int], str], other: Callable[[int], str]) -> Callable[[int], bool]:
