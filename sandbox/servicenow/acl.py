@@ -23,7 +23,8 @@ Field ACLs (the base system's work_notes ACLs want itil): such a user reads `wor
 cannot query on it (`readable_query`: a condition on it is dropped like an invalid one, so it neither
 filters the rows nor, under glide.invalid_query.returns_no_rows=true, lets any through; a keyword search
 `123TEXTQUERY321=` does not look into it; an ORDERBY on it is ignored) and cannot write it
-(`drop_unwritable`: an insert or update that sets it is saved without it, silently).
+(`drop_unwritable`: an insert or update that sets it is saved without it, silently). The same holds
+inside JOIN, RLQUERY and SUBQUERY, whose sys_journal_field rows are the comments only (`related_acl`).
 [unc: since Washington DC, query_match / query_range ACLs fall back to the field's read ACL, so a caller
 cannot filter on a field it cannot read (blind-query protection); whether the instance drops the condition
 or answers no rows was not seen: dropped here, no rows under glide.invalid_query.returns_no_rows.
@@ -40,7 +41,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError
-from sandbox.servicenow import roles
+from sandbox.servicenow import related_acl, roles
 from sandbox.servicenow.query import Condition, Query
 from sandbox.servicenow.query_ops import TEXT_QUERY
 from sandbox.servicenow.render import RESTRICTED_FIELDS
@@ -126,8 +127,8 @@ def readable_query(query: Query, hidden: bool) -> Query:
                                                 if c.op == "TEXTQUERY" else c for c in t if not unreadable(c))
                                           for t in b) if term) for b in query.blocks)
     order = tuple((f, d) for f, d in query.order if f.rpartition(".")[2] not in UNQUERYABLE)
-    return replace(query, blocks=tuple(b for b in blocks if b) or ((),), order=order,
-                   ignored=(*query.ignored, *dropped))
+    return related_acl.readable(replace(query, blocks=tuple(b for b in blocks if b) or ((),), order=order,
+                                        ignored=(*query.ignored, *dropped)), UNQUERYABLE)
 
 
 def drop_unwritable(store: Store, user: str, body: dict[str, Any]) -> dict[str, Any]:
