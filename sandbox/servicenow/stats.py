@@ -10,6 +10,11 @@ Shapes, as an instance answers: ungrouped `{"result": {"stats": {"count": "42"}}
 `"avg": {"field": "1.2500"}` etc. beside it); grouped `{"result": [{"stats": {...}, "groupby_fields":
 [{"value": "1", "field": "priority"}]}, ...]}` ordered by the group values. Every number is a
 string; averages carry four decimals; aggregates of no values are "". No aggregate asked: `"stats": {}`.
+Date-time fields: min / max are the earliest / latest value (raw UTC "YYYY-MM-DD HH:MM:SS"; with
+sysparm_display_value=true the caller's wall time, as the Table API displays it), grouped or not, and
+sysparm_order_by `MIN^opened_at` orders by them; avg / sum of date-times are "" (no numbers to add).
+[unc: the docs tie sysparm_display_value to the group-by values; display=all keeps the raw min/max (a
+stats value is a single string); avg/sum of a date-time on an instance not seen.]
 """
 
 from __future__ import annotations
@@ -95,8 +100,9 @@ class StatsAPI:
             allowed = acl.row_filter(self.store, source, user)  # aggregates count what the caller may read
             rows = rows if allowed is None else [r for r in rows if allowed(r)]
             getters = {f: source.getter(f) for f in {*group_by, *(f for fs in wanted.values() for f in fs)}}
+            shown = self._shown(source, display, tz)
             if not group_by:
-                return json_response({"result": {"stats": self._stats(source, rows, wanted, count, getters)}})
+                return json_response({"result": {"stats": shown(self._stats(source, rows, wanted, count, getters))}})
             groups: dict[tuple[str, ...], list[int]] = {}
             for r in rows:
                 groups.setdefault(tuple(getters[f](r) for f in group_by), []).append(r)
@@ -107,7 +113,7 @@ class StatsAPI:
                     continue
                 out.append((key, self._stats(source, members, wanted, count, getters)))
             self._order(out, q.get("sysparm_order_by", ""), group_by, source)
-            result = [{"stats": s, "groupby_fields": [self._group_value(source, f, v, display, tz)
+            result = [{"stats": shown(s), "groupby_fields": [self._group_value(source, f, v, display, tz)
                                                       for f, v in zip(group_by, key, strict=True)]}
                       for key, s in out]
         return json_response({"result": result})
@@ -156,7 +162,8 @@ class StatsAPI:
     def _order(self, out: list[tuple[tuple[str, ...], dict[str, Any]]], text: str, group_by: list[str],
                source: Table | TaskView) -> None:
         def value_key(field: str, value: str) -> tuple[int, float | str]:
-            n = _number(value) if self._numeric(source, field) else None
+            """Empty first, then numbers, then text (date-times); `field` "" for an aggregate's value."""
+            n = _number(value) if not field or self._numeric(source, field) else None
             return (0, "") if value == "" else (1, n) if n is not None else (2, value)
 
         out.sort(key=lambda item: [value_key(f, v) for f, v in zip(group_by, item[0], strict=True)])
@@ -169,10 +176,27 @@ class StatsAPI:
                 out.sort(key=lambda item: int(item[1].get("count", "0")), reverse=desc)
             elif head in AGGREGATES and len(parts) == 2:
                 kind, field = head, parts[1]
-                out.sort(key=lambda item: _number(item[1].get(kind, {}).get(field, "") or "x") or 0.0, reverse=desc)
+                out.sort(key=lambda item: value_key("", item[1].get(kind, {}).get(field, "")), reverse=desc)
             elif parts and parts[0] in group_by:
                 i = group_by.index(parts[0])
                 out.sort(key=lambda item: value_key(parts[0], item[0][i]), reverse=desc)
+
+    @staticmethod
+    def _shown(source: Table | TaskView, display: str, tz: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        """Stats as answered: with display_value=true a date-time min / max in the caller's zone (module doc)."""
+        if display != "true" or not tz:
+            return lambda stats: stats
+        local = to_zone(tz)
+
+        def show(stats: dict[str, Any]) -> dict[str, Any]:
+            for kind in ("min", "max"):
+                for field, value in stats.get(kind, {}).items():
+                    f = source.schema.get(field)
+                    if f is not None and f.kind == "datetime" and value:
+                        stats[kind][field] = local(value)
+            return stats
+
+        return show
 
     def _group_value(self, source: Table | TaskView, field: str, value: str, display: str,
                      tz: str = "") -> dict[str, str]:
