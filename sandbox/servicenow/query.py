@@ -18,14 +18,11 @@ Operators: = != > >= < <= IN, NOT IN, LIKE, NOTLIKE, STARTSWITH, ENDSWITH, ISEMP
 ISNOTEMPTY, ANYTHING, EMPTYSTRING, BETWEEN (a@b), SAMEAS, NSAMEAS, CONTAINS / DOES NOT CONTAIN,
 INSTANCEOF, field comparisons (GT_FIELD..., MORETHAN / LESSTHAN; `query_ops`), the search term `123TEXTQUERY321=<words>`
 (`query_ops`) and the date operators ON / NOTON,
-RELATIVE.., DATEPART with the `javascript:gs.*` date helpers (in the caller's time zone; `dates`). As on a real
+RELATIVE.., DATEPART with the `javascript:gs.*` date helpers (resolved in UTC; `dates`). As on a real
 instance, conditions on unknown fields and unknown operators are ignored, not errors (unless the system
 property glide.invalid_query.returns_no_rows is true: then such a query matches nothing, `system_tables`).
-The business-rule operators VALCHANGES, CHANGESFROM and CHANGESTO ("changes", "changes from", "changes
-to") test a record's pending update against its previous values; a Table API read has no update in
-progress, so nothing "changes" and they match no row (`stateVALCHANGES^ORpriority=1` = the priority 1
-rows) [unc: the REST docs say nothing of them; the condition builder offers them only where a
-previous record exists (business rules, notifications); they were ignored (every row matched)].
+The business-rule operators VALCHANGES, CHANGESFROM and CHANGESTO are unknown here: a Table API query
+has no previous value to compare [unc: ignored like any unknown operator].
 Integer fields compare numerically, everything else (datetimes too) as strings; LIKE-style
 operators ignore case. An empty field is NULL in the instance's database, so, as KB0715430 says, "is
 not" (!=), "is not one of" (NOT IN), "is same as" and "is different from" (SAMEAS / NSAMEAS) never
@@ -43,9 +40,7 @@ from datetime import datetime
 from sandbox.core.http import HTTPError
 from sandbox.servicenow import dates, query_ops
 
-CHANGE_OPS = frozenset({"VALCHANGES", "CHANGESFROM", "CHANGESTO"})  # business-rule conditions: no match here
-_OPS = (*sorted(CHANGE_OPS), "NOT IN", "NOTLIKE", "NOT LIKE", "NOTON", "DOES NOT CONTAIN", "ISNOTEMPTY", "ISEMPTY",
-        "ANYTHING",
+_OPS = ("NOT IN", "NOTLIKE", "NOT LIKE", "NOTON", "DOES NOT CONTAIN", "ISNOTEMPTY", "ISEMPTY", "ANYTHING",
         "EMPTYSTRING", "STARTSWITH", "ENDSWITH", "NSAMEAS", "SAMEAS", "BETWEEN", "CONTAINS", "LIKE", "INSTANCEOF",
         "IN", "ON", "RELATIVEGT", "RELATIVEGE", "RELATIVELT", "RELATIVELE", "RELATIVEEE", "DATEPART",
         "GT_OR_EQUALS_FIELD", "LT_OR_EQUALS_FIELD", "GT_FIELD", "LT_FIELD", "MORETHAN", "LESSTHAN",
@@ -276,8 +271,6 @@ def predicate(cond: Condition, get: Callable[[int], str], numeric: bool,
         return query_ops.between(v, get, op == "BETWEEN", numeric)
     if op == "DATEPART":
         return query_ops.datepart(v, get)
-    if op in CHANGE_OPS:
-        return lambda r: False
     if op in query_ops.FIELD_OPS and other is not None:
         return query_ops.field_compare(op, get, other)
     return simple.get(op, lambda r: True)
