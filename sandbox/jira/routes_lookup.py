@@ -1,8 +1,9 @@
 """Lookups both python clients call that the other route modules do not serve.
 
 - `GET /field/search` (atlassian-python-api `get_custom_fields`): a page of fields (`startAt`, `maxResults`,
-  `type` custom|system, `id`, `query` on name, `orderBy` (`field_search_expand`); `key`/`stableId`, `isLocked`,
-  `searcherKey`, `contextsCount`, `lastUsed` only when expanded.
+  `type` custom|system, `id`, `query` on name or description, `projectIds`, `orderBy` (`field_search_expand`);
+  `key`/`stableId`, `isLocked`, `searcherKey`, `screensCount`, `contextsCount`, `projectsCount`, `lastUsed` only
+  when expanded; `description` when the field has one.
 - `GET /user/viewissue/search` (pycontribs `search_allowed_users_for_issue`, atlassian
   `get_users_with_browse_permission_to_a_project`): `query` or `accountId` (not both) and `issueKey` or
   `projectKey` are required (400). As Jira documents, the page (`startAt`/`maxResults`) is cut from all users
@@ -24,7 +25,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
-from sandbox.jira.field_search_expand import add_expanded, check_order, sort_fields
+from sandbox.jira.field_search_expand import add_expanded, check_order, in_projects, project_filter, sort_fields
 from sandbox.jira.routes_field_admin import created_fields
 
 if TYPE_CHECKING:
@@ -63,15 +64,20 @@ def register(sb: JiraSandbox) -> None:
         kinds = {k.strip().lower() for item in c.qlist("type") for k in item.split(",") if k.strip()}
         ids = {i.strip() for item in c.qlist("id") for i in item.split(",") if i.strip()}
         query = (c.q("query") or "").lower()
-        expand = {e.strip() for e in (c.q("expand") or "").split(",")}
+        expand = {e.strip() for item in c.qlist("expand") for e in item.split(",")}
+        projects, made = project_filter(sb, c.qlist("projectIds")), sb.store.work.get("fields", {})
         out = []
         for fid, name, typ, extra, _clauses in C.system_fields() + C.custom_fields() + created_fields(sb):
             custom = fid.startswith("customfield_")
             if kinds and ("custom" if custom else "system") not in kinds:
                 continue
-            if (ids and fid not in ids) or (query and query not in name.lower()):
+            about = str(made.get(extra.get("customId"), {}).get("description") or "")
+            if (ids and fid not in ids) or (query and query not in name.lower() and query not in about.lower()):
                 continue
-            entry: dict[str, Any] = {"id": fid, "name": name, "schema": {"type": typ, **extra}}
+            if projects is not None and not in_projects(sb, fid, projects):
+                continue
+            entry: dict[str, Any] = {"id": fid, "name": name, "schema": {"type": typ, **extra},
+                                     **({"description": about} if about else {})}
             if "key" in expand:
                 entry["key"] = fid
             if "stableId" in expand:

@@ -55,6 +55,7 @@ from sandbox.jira import (
     routes_roles,
     routes_schemes,
     routes_search,
+    routes_session,
     routes_site,
     routes_site_config,
     routes_social,
@@ -181,6 +182,7 @@ class JiraSandbox(Sandbox):
         routes_roles.register(self)
         routes_schemes.register(self)
         admin.register_public(self)
+        routes_session.register(self)
         router.add("GET", r"/authorize", self.oauth.authorize, auth_faults=False)
         router.add("POST", r"/oauth/token", self.oauth.token, auth_faults=False)
         router.add("GET", r"/oauth/token/accessible-resources", self.oauth.accessible_resources)
@@ -210,8 +212,9 @@ class JiraSandbox(Sandbox):
         cloud = req.params.get("cloud")
         if anonymous and not req.header("Authorization"):
             user = self.store.me.account_id
-        else:
-            user = authenticate(req, self.credentials, self.tokens, self.store.me.account_id, need)
+        else:  # a session cookie (`routes_session`) stands in for credentials
+            user = routes_session.session_user(self, req) or authenticate(
+                req, self.credentials, self.tokens, self.store.me.account_id, need)
         self._check_burst(user)
         ver = req.params.get("ver", default_ver)
         ver = "2" if ver == "latest" else ver
