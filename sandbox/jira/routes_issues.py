@@ -1,8 +1,9 @@
 """Issue routes: get/create/bulk/edit/delete, assignee, transitions (see `screens`), changelog, bulkfetch.
 
 Comments, attachments and links live in `routes_children`. Writes validate like Jira (field errors in
-`errors`, 400), answer 201/204 and change state that later reads return. v3 rich text must be ADF,
-v2 rich text a string.
+`errors`, 400), answer 201/204 and change state that later reads return. POST `/issue/bulk` answers 201 with
+`issues` and per-element `errors` when any issue was made, and 400 with the same body when none was (the spec).
+v3 rich text must be ADF, v2 rich text a string.
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ def register(sb: JiraSandbox) -> None:
                 detail = getattr(exc, "detail", None)
                 errors.append({"status": 400, "elementErrors": {"errorMessages": [], "errors": detail or {}},
                                "failedElementNumber": n})
-        return json_response({"issues": created, "errors": errors}, 201)
+        # the spec: 201 when any issue was made, 400 (same body) when every request was invalid
+        return json_response({"issues": created, "errors": errors}, 201 if created or not errors else 400)
 
     def edit(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])

@@ -9,7 +9,7 @@
 - Remote links: GET list (optional `globalId` filter), POST (201 `{"id","self"}`, or 200 when a link with
   the same `globalId` is updated), GET/PUT/DELETE one, DELETE `?globalId=`.
 - Watchers: GET `{"self","isWatching","watchCount","watchers"}`, POST a JSON string accountId (204),
-  DELETE `?accountId=` (204).
+  DELETE `?accountId=` (204; 400 without it, 404 for an account that does not exist, as the spec says).
 
 Components and versions live in `routes_versions`, create/edit metadata and assignable users in `routes_meta`.
 """
@@ -269,6 +269,8 @@ def register(sb: JiraSandbox) -> None:
         account = c.q("accountId") or c.q("username")
         if not account:
             raise fail(400, "accountId must be provided.")
+        if account not in sb.store.users:
+            raise fail(404, f"The user with account ID '{account}' does not exist.")  # the spec; [unc: wording]
         with sb.store.lock:
             people = watchers_of(issue)
             if account in people:
