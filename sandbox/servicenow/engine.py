@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from sandbox.servicenow import query_ops, related, roles
+from sandbox.servicenow import journal_query, query_ops, related, roles
 from sandbox.servicenow.query import Condition, Query, predicate
 from sandbox.servicenow.render import field_of
 
@@ -186,6 +186,10 @@ def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
         test = query_ops.relative_field(c.op, c.value, source.getter(c.field), source.getter(other_field)) \
             if source.has_field(other_field) else None
         return test or (lambda r: True)  # not understood: ignored, like other invalid conditions
+    if c.op not in query_ops.FIELD_OPS:  # a journal field's condition tests its entries (`journal_query`)
+        journal = journal_query.compile_journal(source, c)
+        if journal is not None:
+            return journal
     other = source.getter(c.value) if c.op in query_ops.FIELD_OPS and source.has_field(c.value) else None
     field = c.field
     if c.op in TEXT_OPS:
@@ -207,10 +211,14 @@ def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
 
 def _other_tables(store: Any, query: Query | None, terms: Any = None) -> tuple[int, ...]:
     """Versions of every table when a condition (of `terms`, else of the query) may read another
-    table's records (a dot-walk, or a text operator on a reference's display value), so a change
-    there is not answered from a cache."""
-    terms = [t for b in query.blocks for t in b] if terms is None and query is not None else terms or []
-    reads = any("." in c.field or c.op in TEXT_OPS or c.field == roles.FIELD for t in terms for c in t)
+    table's records (a dot-walk, a text operator on a reference's display value, a journal field's
+    entries, also inside a JOIN / RLQUERY / SUBQUERY), so a change there is not answered from a cache."""
+    if terms is None and query is not None:
+        terms = [t for b in query.blocks for t in b]
+        terms += [t for j in query.joins for t in j.where] + [t for r in query.related for b in r.where for t in b]
+    terms = terms or []
+    reads = any("." in c.field or c.op in TEXT_OPS or c.field == roles.FIELD or journal_query.names_journal(c.field)
+                for t in terms for c in t)
     if not reads and (query is None or not any("." in f for f, _ in query.order)):
         return ()
     return tuple(t.version for t in store.tables.values())

@@ -23,6 +23,8 @@ instance, conditions on unknown fields and unknown operators are ignored, not er
 property glide.invalid_query.returns_no_rows is true: then such a query matches nothing, `system_tables`).
 The business-rule operators VALCHANGES, CHANGESFROM and CHANGESTO are unknown here: a Table API query
 has no previous value to compare [unc: ignored like any unknown operator].
+A condition on a journal field (work_notes, comments, comments_and_work_notes) tests the entries' own
+text, not the rendered history (`journal_query`).
 Integer fields compare numerically, everything else (datetimes too) as strings; LIKE-style
 operators ignore case. An empty field is NULL in the instance's database, so, as KB0715430 says, "is
 not" (!=), "is not one of" (NOT IN), "is same as" and "is different from" (SAMEAS / NSAMEAS) never
