@@ -121,9 +121,17 @@ def build_query(store: Store, req: Request, source: Table | TaskView, user: str)
             raw = store.from_display(source if isinstance(source, Table) else source.parts[0], dict(pairs))
             pairs = [(k, str(raw.get(k, v)) if v != "" else v) for k, v in pairs]
         extra = [f"{k}={v.replace('^', '^^')}" for k, v in pairs]
+        return caller_query(store, "^".join(filter(None, [req.query.get("sysparm_query", ""), *extra])), user)
+
+
+def caller_query(store: Store, text: str, user: str) -> Query:
+    """An encoded query as the caller asks it, for every API that takes one (Table, Attachment, CMDB,
+    Change Management, the UI's lists): gs.getUserID() / "Me" / its groups filled in (`query_ops`), the
+    javascript:gs.* date helpers and DATEPART in its time zone (`local_now`, `dates`), and without the
+    conditions field ACLs deny it (`acl.readable_query`)."""
+    with store.lock:
         me = store.user_sys_id(user)
-        text = personalize("^".join(filter(None, [req.query.get("sysparm_query", ""), *extra])),
-                           user, me, lambda: store.groups_of(me))
+        text = personalize(text, user, me, lambda: store.groups_of(me))
         hidden = acl.restricted(store, user)
         now = local_now(store, user)
     return acl.readable_query(parse(text, now), hidden)

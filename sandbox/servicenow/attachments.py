@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.servicenow import acl
-from sandbox.servicenow.app import check_accept, flag, int_param, json_object, pagination_links
-from sandbox.servicenow.query import parse
+from sandbox.servicenow.app import caller_query, check_accept, flag, int_param, json_object, pagination_links
 from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.tables import Table
 
@@ -81,7 +80,7 @@ class AttachmentAPI:
         check_accept(req)
         q = req.query
         limit, offset = int_param(q, "sysparm_limit", 1000), int_param(q, "sysparm_offset", 0)
-        query = parse(q.get("sysparm_query", ""), self.store.clock.now())
+        query = caller_query(self.store, q.get("sysparm_query", ""), user)
         with self.store.lock:
             rows = self.store.engine.run(self.table, query)
             allowed = acl.row_filter(self.store, self.table, user)

@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.servicenow import acl
-from sandbox.servicenow.app import check_accept, int_param, json_object
+from sandbox.servicenow.app import caller_query, check_accept, int_param, json_object
 from sandbox.servicenow.change_model import TEMPLATES, next_states
-from sandbox.servicenow.query import parse
 from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.schema import CHANGE_STATE
 from sandbox.servicenow.tables import Table
@@ -98,13 +97,13 @@ class ChangeAPI:
         ignored = [k for k in values if k not in table.pos or k in fixed]
         return {k: v for k, v in values.items() if k not in ignored}, ignored
 
-    def _query(self, req: Request, table: Table, extra: list[str]) -> list[int]:
+    def _query(self, req: Request, table: Table, extra: list[str], user: str) -> list[int]:
         q = req.query
         pairs = {k: v for k, v in req.query_pairs if not k.startswith("sysparm_") and k not in ("textSearch", "order")}
         raw = self.store.from_display(table, pairs)
         terms = [q.get("sysparm_query", ""), *extra, *(f"{k}={str(raw[k]).replace('^', '^^')}" for k in pairs),
                  f"ORDERBY{q.get('order') or 'number'}"]  # documented: `order`, by number by default
-        rows = self.store.engine.run(table, parse("^".join(filter(None, terms)), self.store.clock.now()))
+        rows = self.store.engine.run(table, caller_query(self.store, "^".join(filter(None, terms)), user))
         text = q.get("textSearch", "").strip().lower()
         if text:
             getters = [table.getter(f) for f in TEXT_FIELDS]
@@ -142,12 +141,12 @@ class ChangeAPI:
                                          for t in TEMPLATES]})
 
     def list_changes(self, req: Request) -> Response:
-        self.sb.auth.authenticate(req)
+        user = self.sb.auth.authenticate(req)
         check_accept(req)
         kind = req.params.get("type")
         with self.store.lock:
             table = self.store.tables["change_request"]
-            return self._page(req, table, self._query(req, table, [f"type={kind}"] if kind else []))
+            return self._page(req, table, self._query(req, table, [f"type={kind}"] if kind else [], user))
 
     def get(self, req: Request) -> Response:
         self.sb.auth.authenticate(req)
@@ -195,12 +194,12 @@ class ChangeAPI:
 
     # --- tasks, state model, approvals -----------------------------------------------------------
     def list_tasks(self, req: Request) -> Response:
-        self.sb.auth.authenticate(req)
+        user = self.sb.auth.authenticate(req)
         check_accept(req)
         with self.store.lock:
             self._change(req)
             table = self.store.tables["change_task"]
-            return self._page(req, table, self._query(req, table, [f"change_request={req.params['sys_id']}"]))
+            return self._page(req, table, self._query(req, table, [f"change_request={req.params['sys_id']}"], user))
 
     def create_task(self, req: Request) -> Response:
         user = self.sb.auth.authenticate(req)

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.servicenow import acl
-from sandbox.servicenow.app import check_accept, int_param
+from sandbox.servicenow.app import caller_query, check_accept, int_param
 from sandbox.servicenow.ci_classes import CI_PARENTS
-from sandbox.servicenow.query import parse
 from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.tables import Table, TaskView
 
@@ -92,7 +91,7 @@ class CmdbInstanceAPI:
         source, q = self._source(req), req.query
         limit, offset = int_param(q, "sysparm_limit", 1000), int_param(q, "sysparm_offset", 0)
         with self.store.lock:
-            rows = self.store.engine.run(source, parse(q.get("sysparm_query", ""), self.store.clock.now()))
+            rows = self.store.engine.run(source, caller_query(self.store, q.get("sysparm_query", ""), user))
             allowed = acl.row_filter(self.store, source, user)
             rows = rows if allowed is None else [r for r in rows if allowed(r)]
             ids, names = source.getter("sys_id"), source.getter("name")

@@ -18,9 +18,10 @@ Operators: = != > >= < <= IN, NOT IN, LIKE, NOTLIKE, STARTSWITH, ENDSWITH, ISEMP
 ISNOTEMPTY, ANYTHING, EMPTYSTRING, BETWEEN (a@b), SAMEAS, NSAMEAS, CONTAINS / DOES NOT CONTAIN,
 INSTANCEOF, field comparisons (GT_FIELD..., MORETHAN / LESSTHAN; `query_ops`), the search term `123TEXTQUERY321=<words>`
 (`query_ops`) and the date operators ON / NOTON,
-RELATIVE.., DATEPART with the `javascript:gs.*` date helpers (resolved in UTC; `dates`). As on a real
-instance, conditions on unknown fields and unknown operators are ignored, not errors (unless the system
-property glide.invalid_query.returns_no_rows is true: then such a query matches nothing, `system_tables`).
+RELATIVE.., DATEPART with the `javascript:gs.*` date helpers (in the caller's time zone, as every API
+asks them, `app.caller_query`; `dates`). As on a real instance, conditions on unknown fields and
+unknown operators are ignored, not errors (unless the system property
+glide.invalid_query.returns_no_rows is true: then such a query matches nothing, `system_tables`).
 The business-rule operators VALCHANGES, CHANGESFROM and CHANGESTO are unknown here: a Table API query
 has no previous value to compare [unc: ignored like any unknown operator].
 A condition on a journal field (work_notes, comments, comments_and_work_notes) tests the entries' own

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from sandbox.core.http import HTTPError, Request, Response, Router
 from sandbox.servicenow import acl
+from sandbox.servicenow.app import caller_query
 from sandbox.servicenow.jsonv2 import is_jsonv2
-from sandbox.servicenow.query import parse
 
 if TYPE_CHECKING:
     from sandbox.servicenow.sandbox import ServiceNowSandbox
@@ -99,7 +99,7 @@ class UIPages:
         their count."""
         with self.store.lock:
             source = self.store.source(table)
-            rows = self.store.engine.run(source, parse(query, self.store.clock.now()))  # type: ignore[arg-type]
+            rows = self.store.engine.run(source, caller_query(self.store, query, user))  # type: ignore[arg-type]
             allowed = acl.row_filter(self.store, source, user)  # type: ignore[arg-type]
             if allowed is not None:
                 rows = [r for r in rows if allowed(r)]
