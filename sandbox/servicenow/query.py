@@ -72,13 +72,15 @@ Terms = tuple[tuple[Condition, ...], ...]
 
 @dataclass(frozen=True)
 class Join:
-    """`JOIN<table>.<field>=<other>.<other_field>!<where>`; where: AND'ed terms on `other`."""
+    """`JOIN<table>.<field>=<other>.<other_field>!<where>`; where: AND'ed terms on `other`; scope: AND'ed
+    terms on `other` that bound the rows the join sees at all, its inner-join check too (`related_acl`)."""
 
     table: str
     field: str
     other: str
     other_field: str
     where: Terms
+    scope: Terms = ()
 
 
 @dataclass(frozen=True)

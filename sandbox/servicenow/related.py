@@ -2,8 +2,9 @@
 
 Grain: one pass over the queried table's live rows. Each joined or related table is read once per
 query into a set (or a count) keyed by the joining value, so a row costs a dict lookup per segment:
-- JOIN i: the values of `other_field` over all live `other` rows (a row needs one: an inner join) and
-  over the rows that also match the join's conditions (what its JOIN condition tests);
+- JOIN i: the values of `other_field` over all live `other` rows in the join's scope (a row needs one:
+  an inner join, `^OR` or not) and over the rows that also match the join's conditions (what its JOIN
+  condition tests);
 - RLQUERY: how many matching `other` rows point at each sys_id (0 when none: the platform's LEFT JOIN);
 - SUBQUERY: the values of `other_field` over matching `other` rows.
 Empty values never match, as SQL NULLs do not.
@@ -57,6 +58,8 @@ def _join_sets(source: Any, join: Join, run: Filter) -> tuple[frozenset[str], fr
         raise invalid(f"JOIN: table {source.name!r} has no field {join.field!r}")
     other = _other(source.store, join.other, join.other_field, "JOIN")
     get, alive = other.getter(join.other_field), other.alive_rows()
+    if join.scope:  # the rows the caller may see (`related_acl`): the inner join needs one of them
+        alive = _where(other, alive, (join.scope,), run)
     every = frozenset(v for v in map(get, alive) if v)
     if not join.where:
         return every, every

@@ -8,8 +8,10 @@ counting them:
   RLQUERY's or SUBQUERY's conditions is dropped like an invalid one (listed in `Query.ignored`, so
   glide.invalid_query.returns_no_rows=true answers no rows);
 - a JOIN, RLQUERY or SUBQUERY on sys_journal_field sees only its rows of element `comments`, as the
-  caller's own sys_journal_field query does: `RLQUERYsys_journal_field.element_id,>=1^element=work_notes
-  ^ENDRLQUERY` matches none of its records, `...,=0^element=work_notes...` all of them.
+  caller's own sys_journal_field query does (a JOIN's scope, `query.Join`, so its inner-join check,
+  which holds under `^OR` too, cannot find a work-note row either):
+  `RLQUERYsys_journal_field.element_id,>=1^element=work_notes^ENDRLQUERY` matches none of its records,
+  `...,=0^element=work_notes...` all of them.
 [unc: how an instance applies field and row ACLs to the SQL of a related-list or sub-query was not seen;
 the rules here are the top-level ones carried over.]
 """
@@ -33,12 +35,13 @@ def readable(query: Query, hidden: frozenset[str]) -> Query:
     def unreadable(c: Condition) -> bool:
         return c.op not in ("JOIN", "TEXTQUERY") and c.field.rpartition(".")[2] in hidden
 
-    def keep(terms: Terms, other: str) -> Terms:
+    def keep(terms: Terms, other: str, scoped: bool = False) -> Terms:
         dropped.extend(f"{c.field}{c.op}{c.value}" for t in terms for c in t if unreadable(c))
         kept = tuple(term for term in (tuple(c for c in t if not unreadable(c)) for t in terms) if term)
-        return (*kept, _COMMENTS_ONLY) if other == JOURNAL_TABLE else kept
+        return (*kept, _COMMENTS_ONLY) if other == JOURNAL_TABLE and not scoped else kept
 
-    joins = tuple(replace(j, where=keep(j.where, j.other)) for j in query.joins)
+    joins = tuple(replace(j, where=keep(j.where, j.other, True), scope=(*j.scope, _COMMENTS_ONLY))
+                  if j.other == JOURNAL_TABLE else replace(j, where=keep(j.where, j.other)) for j in query.joins)
     related = tuple(replace(r, where=tuple(keep(b, r.other) for b in r.where)) for r in query.related)
     return replace(query, joins=joins, related=related, ignored=(*query.ignored, *dropped))
 
