@@ -129,10 +129,15 @@ def test_date_helpers_take_the_callers_zone_outside_the_table_api(env):
     with _as(sb, "ny.apis", "Secret-12") as ny:
         assert answers(ny) == {"attachment": True, "cmdb": True, "change": True, "ui": True}
     assert answers(s) == {"attachment": False, "cmdb": False, "change": False, "ui": False}  # UTC: another hour
+    # the UI's list fills in the calling user too, as the Table API does
+    mine = sb.insert("incident", {"short_description": "r12tz mine", "caller_id": sid})["number"]
+    with _as(sb, "ny.apis", "Secret-12") as ny:
+        page = ny.get(f"{sb.url}/incident_list.do", params={"sysparm_query": "caller_id=javascript:gs.getUserID()"})
+    assert page.status_code == 200 and mine in page.text and "(1)" in page.text
 
 
 def test_a_journal_join_under_or_shows_a_self_service_caller_no_work_note(env):
-    sb, client, s = env
+    sb, _, s = env
     me = sb.add_user("ess.or", "Secret-12")["sys_id"]
     noted = sb.insert("incident", {"short_description": "r12or noted", "caller_id": me})["sys_id"]
     commented = sb.insert("incident", {"short_description": "r12or commented", "caller_id": me})["sys_id"]
