@@ -64,6 +64,7 @@ from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
 from sandbox.slack.scopes import Grants, accepted
 from sandbox.slack.seed import Workspace, build_workspace, slack_id
 from sandbox.slack.seed import _user as _person
+from sandbox.slack.shortcuts import add_shortcut_routes
 from sandbox.slack.socket_mode import SocketMode
 from sandbox.slack.store import MessageStore
 from sandbox.slack.submissions import Submissions, add_view_routes
@@ -134,6 +135,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         add_event_routes(self, self.admin)
         add_view_routes(self, self.admin)
         add_command_routes(self, self.admin)
+        add_shortcut_routes(self, self.admin)
         add_oauth_routes(self, self.admin)
 
     # --- Python API ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sandbox.slack import message_events
+from sandbox.slack import message_events, shortcuts
 
 if TYPE_CHECKING:
     from sandbox.slack.assistant_threads import AssistantThreads
@@ -37,8 +37,9 @@ class AppSide:
         return self.oauth.configure(redirect_urls, token_rotation)
 
     def configure_socket_mode(self, enabled: bool = True) -> dict[str, Any]:
-        """Socket Mode on or off (`sandbox.slack.socket_mode`): when on, events go over the app's WebSocket
-        connections (apps.connections.open with an app-level token) instead of its Request URL."""
+        """Socket Mode on or off (`sandbox.slack.socket_mode`): when on, events, interactions, shortcuts and
+        slash commands go over the app's WebSocket connections (apps.connections.open with an app-level
+        token) instead of its Request URLs (`sandbox.slack.socket_interactions`)."""
         return self.socket_mode.configure(enabled)
 
     def new_app_token(self, scopes: list[str] | None = None) -> str:
@@ -79,6 +80,12 @@ class AppSide:
                     user: str | None = None) -> dict[str, Any]:
         """A person runs `/command text` in `channel`: Slack's signed form POST; the app's answer is shown."""
         return self.commands.run(command, text, channel, user)
+
+    def run_shortcut(self, callback_id: str, user: str | None = None, channel: str | None = None,
+                     ts: str | None = None) -> dict[str, Any]:
+        """A person starts the app's global shortcut `callback_id` (or, with `channel` and `ts`, its message
+        shortcut on that message): `shortcut` / `message_action` to the app (`sandbox.slack.shortcuts`)."""
+        return shortcuts.run_shortcut(self, callback_id, user, channel, ts)  # type: ignore[arg-type]
 
     def interactions(self) -> list[dict[str, Any]]:
         """Every interaction sent to the app, oldest first (as `click` returned them)."""

@@ -12,7 +12,9 @@ record's `error` names it). The payload's `response_url` takes up to 5 follow-up
 (`sandbox.slack.response_urls`; replace/delete_original have no original: message_not_found) and its
 `trigger_id` opens a modal. Records (`{at, request_url, payload, status, body, elapsed, ok, error}`) are
 kept with the clicks (`sb.interactions()`). Over HTTP: `PUT /_sandbox/commands` `{"command", "url"}`,
-`POST /_sandbox/commands` `{"command", "text"?, "channel"?, "user"?}` (400 `{"error"}`).
+`POST /_sandbox/commands` `{"command", "text"?, "channel"?, "user"?}` (400 `{"error"}`). With Socket Mode on,
+any `/command` runs without a Request URL and goes over the app's WebSocket as a `slash_commands`
+envelope; the ack's payload is the immediate answer (`sandbox.slack.socket_interactions`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from urllib.parse import urlencode
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.slack.blocks import block_problem
 from sandbox.slack.interactivity import ClickError, person, post_signed
+from sandbox.slack.socket_interactions import deliver, over_socket
 
 if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
@@ -51,8 +54,11 @@ class Commands:
     def run(self, command: str, text: str = "", channel: str = "general", user: str | None = None) -> dict[str, Any]:
         with self._lock:
             url = self.urls.get(command)
-        if url is None:
+        socket = over_socket(self.sb)
+        if not socket and url is None:
             raise ClickError(f"No command {command!r}: sb.configure_command({command!r}, url) first")
+        if socket and not command.startswith("/"):
+            raise ClickError(f"A slash command is '/name', not {command!r}")
         found = self.sb.workspace.channel(channel)
         if found is None or found.get("is_archived"):
             raise ClickError(f"No live conversation {channel!r} to run {command} in")
@@ -64,8 +70,12 @@ class Commands:
                    "command": command, "text": text, "api_app_id": ws.app_id, "is_enterprise_install": "false",
                    "response_url": interactivity.response_urls.new(found["id"], "", who["id"]),
                    "trigger_id": self.sb.new_trigger_id()}
-        answer, headers = post_signed(url, urlencode(payload).encode(), interactivity.signing_secret)
-        record = {"at": time.time(), "request_url": url, "payload": payload, **answer}
+        if socket:
+            answer, headers = deliver(self.sb, "slash_commands", payload)
+        else:
+            answer, headers = post_signed(str(url), urlencode(payload).encode(), interactivity.signing_secret)
+            answer = {"request_url": url, **answer}
+        record = {"at": time.time(), "payload": payload, **answer}
         if record["ok"]:
             self._reply(record, headers.get("content-type", ""), {"channel": found["id"], "user": who["id"]})
         elif record["error"]:

@@ -8,7 +8,8 @@ the app's Interactivity Request URL over real HTTP: `application/x-www-form-urle
 `payload=<json>`, signed with the app's signing secret (`X-Slack-Request-Timestamp`,
 `X-Slack-Signature: v0=<hex HMAC-SHA256(secret, "v0:<ts>:<body>")>`). The payload carries a live
 `trigger_id` (views.open) and a `response_url` (`sandbox.slack.response_urls`). A click on an ephemeral
-message has `container.is_ephemeral` true and no `message`, as Slack sends it.
+message has `container.is_ephemeral` true and no `message`, as Slack sends it. With Socket Mode on the
+payload goes over the app's WebSocket instead (`sandbox.slack.socket_interactions`).
 
 Slack waits 3 seconds and never retries an interaction: an answer that is not 2xx (`error`
 "http_error"), comes later (`http_timeout`, the socket gives up at 3 s) or never (`connection_failed`)
@@ -38,6 +39,7 @@ from urllib.parse import urlencode
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.partner import slack_headers
 from sandbox.slack.response_urls import ResponseUrls
+from sandbox.slack.socket_interactions import deliver, over_socket
 
 if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
@@ -84,21 +86,36 @@ class Interactivity:
             self._sent.clear()
 
     def click(self, channel: str, ts: str, action_id: str, user: str | None = None) -> dict[str, Any]:
-        url = self.request_url
-        if not url:
-            raise ClickError("No Interactivity Request URL: pass SlackSandbox(interactivity_url=...), call "
-                             "sb.configure_interactivity(url) or PUT /_sandbox/interactivity {\"request_url\": ...}")
+        self.url_or_socket()
         stored = self._message(channel, ts)
         block_id, pressed = button(stored, action_id)
         clicker = self._user(user)
-        payload = self.payload(stored, block_id, pressed, clicker)
-        # Slack's JSON escapes "/" ("https:\/\/hooks.slack.com\/actions\/…"): valid JSON, and a parser's job
-        body = urlencode({"payload": json.dumps(payload, separators=(",", ":")).replace("/", "\\/")}).encode()
-        record = {"at": time.time(), "request_url": url, "payload": payload,
-                  **_post(url, body, self.signing_secret)}
+        return copy.deepcopy(self.send(self.payload(stored, block_id, pressed, clicker)))
+
+    def url_or_socket(self) -> str | None:
+        """The Request URL interactions go to (None over Socket Mode); ClickError when there is neither."""
+        if over_socket(self.sb):
+            return None
+        if not self.request_url:
+            raise ClickError("No Interactivity Request URL: pass SlackSandbox(interactivity_url=...), call "
+                             "sb.configure_interactivity(url) or PUT /_sandbox/interactivity {\"request_url\": ...}"
+                             " (or turn Socket Mode on)")
+        return self.request_url
+
+    def send(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Deliver one interaction payload (a signed form POST, or an `interactive` envelope over Socket Mode,
+        `sandbox.slack.socket_interactions`) and keep the record."""
+        url = self.url_or_socket()
+        if url is None:
+            answer = deliver(self.sb, "interactive", payload)[0]
+        else:
+            # Slack's JSON escapes "/" ("https:\/\/hooks.slack.com\/actions\/…"): valid JSON, a parser's job
+            body = urlencode({"payload": json.dumps(payload, separators=(",", ":")).replace("/", "\\/")}).encode()
+            answer = {"request_url": url, **_post(url, body, self.signing_secret)}
+        record = {"at": time.time(), "payload": payload, **answer}
         with self._lock:
             self._sent.append(record)
-        return copy.deepcopy(record)
+        return record
 
     def payload(self, stored: dict[str, Any], block_id: str, button: dict[str, Any],
                 clicker: dict[str, Any]) -> dict[str, Any]:

@@ -18,8 +18,9 @@
   `sb.event_deliveries()` (`request_url` "socket_mode", `envelope_id`, `ok` when acked, `body` the ack).
 - `sb.socket_mode.disconnect_all(reason)` sends Slack's `{"type": "disconnect", "reason": …}` (e.g.
   "refresh_requested", "warning", "link_disabled") and closes the connections, as Slack does before it
-  rotates its servers. Interactivity and slash commands still go to their Request URLs [not emulated
-  over the socket].
+  rotates its servers.
+- Interactivity, shortcuts and slash commands go over the socket too when it is on
+  (`sandbox.slack.socket_interactions`: `interactive` / `slash_commands` envelopes, `exchange` here).
 """
 
 from __future__ import annotations
@@ -274,35 +275,50 @@ class SocketMode:
 
     def _attempt(self, envelope_id: str, envelope: dict[str, Any], attempt: int, reason: str | None,
                  events: Events) -> dict[str, Any]:
-        at = time.time()
         record: dict[str, Any] = {
             "event_id": envelope.get("event_id"), "event_type": envelope["event"]["type"], "attempt": attempt,
-            "retry_reason": reason, "at": at, "request_url": "socket_mode", "envelope": copy.deepcopy(envelope),
-            "envelope_id": envelope_id, "status": None, "body": "", "elapsed": 0.0, "ok": False, "error": None,
-            "no_retry": False}
+            "retry_reason": reason, "at": time.time(), "request_url": "socket_mode",
+            "envelope": copy.deepcopy(envelope), "envelope_id": envelope_id, "status": None, "body": "",
+            "elapsed": 0.0, "ok": False, "error": None, "no_retry": False}
+        sent = self.exchange("events_api", envelope, False, events.answer_within, envelope_id, (attempt, reason))
+        record.update(elapsed=sent["elapsed"], ok=sent["ok"], error=sent["error"])
+        if sent["ok"]:
+            record["body"] = json.dumps(sent["ack"])
+        return record
+
+    def exchange(self, kind: str, payload: dict[str, Any], accepts: bool, within: float,
+                 envelope_id: str | None = None, retry: tuple[int, str | None] | None = None) -> dict[str, Any]:
+        """Send one envelope of `kind` over an open connection (several: in turn) and wait `within` seconds
+        for its ack: `{envelope_id, ok, error, ack, elapsed}`; `error` is "no_connection",
+        "connection_failed: …" or "timeout". `retry` (attempt, reason) adds the Events API's retry fields."""
+        envelope_id = envelope_id or str(uuid.uuid4())
+        at = time.time()
+        out: dict[str, Any] = {"envelope_id": envelope_id, "ok": False, "error": None, "ack": None, "elapsed": 0.0}
         with self._lock:
             conns = [c for c in self._conns if c.open]
             if not conns:
-                record["error"] = "no_connection"
-                return record
+                out["error"] = "no_connection"
+                return out
             self._turn += 1
             conn = conns[self._turn % len(conns)]
+        message: dict[str, Any] = {"envelope_id": envelope_id, "payload": payload, "type": kind,
+                                   "accepts_response_payload": accepts}
+        if retry is not None:
+            message.update(retry_attempt=retry[0], retry_reason=retry[1] or "")
         try:
-            conn.send_json({"envelope_id": envelope_id, "payload": envelope, "type": "events_api",
-                            "accepts_response_payload": False, "retry_attempt": attempt,
-                            "retry_reason": reason or ""})
+            conn.send_json(message)
         except OSError as exc:
-            record["error"] = f"connection_failed: {exc}"
-            return record
+            out["error"] = f"connection_failed: {exc}"
+            return out
         with self._lock:
-            acked = self._lock.wait_for(lambda: envelope_id in self._acks, events.answer_within)
+            acked = self._lock.wait_for(lambda: envelope_id in self._acks, within)
             ack = self._acks.get(envelope_id)
-        record["elapsed"] = round(time.time() - at, 3)
+        out["elapsed"] = round(time.time() - at, 3)
         if acked and ack is not None:
-            record.update(ok=True, body=json.dumps(ack["message"]))
+            out.update(ok=True, ack=ack["message"])
         else:
-            record["error"] = "timeout"
-        return record
+            out["error"] = "timeout"
+        return out
 
     def stop(self) -> None:
         self.disconnect_all("link_disabled")

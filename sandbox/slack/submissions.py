@@ -29,12 +29,10 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from sandbox.core.http import Request, Response, Router, json_response
-from sandbox.slack.interactivity import ClickError, _post, button, button_action, person
+from sandbox.slack.interactivity import ClickError, button, button_action, person
 from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
@@ -105,20 +103,13 @@ class Submissions:
 
     def _send(self, kind: str, view: dict[str, Any], user: str | None, extra: dict[str, Any]) -> dict[str, Any]:
         interactivity = self.sb.interactivity
-        url = interactivity.request_url
-        if not url:
-            raise ClickError("No Interactivity Request URL: sb.configure_interactivity(url)")
+        interactivity.url_or_socket()
         who, ws = person(self.sb, user, ClickError, "submit"), self.sb.workspace
         payload = {"type": kind, "team": {"id": ws.team_id, "domain": ws.domain},
                    "user": {"id": who["id"], "username": who["name"], "name": who["name"], "team_id": ws.team_id},
                    "api_app_id": ws.app_id, "token": interactivity.verification_token,
                    "view": view, "is_enterprise_install": False, "enterprise": None, **extra}
-        body = urlencode({"payload": json.dumps(payload, separators=(",", ":")).replace("/", "\\/")}).encode()
-        record = {"at": time.time(), "request_url": url, "payload": payload,
-                  **_post(url, body, interactivity.signing_secret)}
-        with interactivity._lock:
-            interactivity._sent.append(record)
-        return record
+        return interactivity.send(payload)
 
     def submit(self, view_id: str, values: dict[str, Any] | None = None, user: str | None = None) -> dict[str, Any]:
         view = self._view(view_id)
