@@ -10,7 +10,8 @@ Errors: invalid_arguments (no filename / length; a `channel_id` that is a name o
 not_in_channel (sharing needs the bot in the conversation), file_not_found (unknown id, bytes never uploaded:
 guessed, Slack's exact code for the latter is undocumented), file_deleted, channel_not_found,
 is_archived. `files.upload` (v1) answers method_deprecated: Slack retired it in November 2025 (guessed code).
-`url_private` serves the bytes to a request with the bot token.
+`url_private` / `url_private_download` serve the bytes to a request with the bot token, or a user token of
+someone who can see the file (`sandbox.slack.file_access`).
 With a user token (`sandbox.slack.actor`) the person uploads: the file's `user` is them, it is shared into
 conversations they are in (not_in_channel otherwise) by a message of theirs (subtype file_share); a file id
 another token asked for is file_not_found [unc]; files.list / files.info show what they can see (their own
@@ -29,6 +30,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request, Response
+from sandbox.slack import file_access
 from sandbox.slack.actor import actor_id, is_member, person, sees
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, bad_args
@@ -231,18 +233,15 @@ class FilesApi:
                 "paging": {"count": count, "total": len(rows), "page": page, "pages": pages}}
 
     def download(self, req: Request) -> Response:
-        """`GET /files-pri/<team>-<id>/…`: the bytes with the bot token; without it Slack serves its sign-in
-        page with HTTP 200 (a common surprise for downloaders, reported by practitioners)."""
-        header = req.header("Authorization")
+        """`GET /files-pri/<team>-<id>/…`: the bytes to a bearer token that may see the file
+        (`sandbox.slack.file_access`); Slack's sign-in page or login redirect otherwise, never JSON."""
         fid = req.params["key"].split("-", 1)[-1]
         with self._lock:
             f = self._files.get(fid)
         if f is None or f["_data"] is None:
             return Response(404, b"file_not_found", "text/plain; charset=utf-8")
-        if header != f"Bearer {self.sb.bot_token}" or self.sb.token.state != "ok":
-            return Response(200, b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in"
-                            b"</body></html>", "text/html; charset=utf-8")
-        return Response(200, f["_data"], f["mimetype"])
+        refused = file_access.refusal(self.sb, req, lambda: self._visible(f))
+        return refused or Response(200, f["_data"], f["mimetype"])
 
 
 def _public(f: dict[str, Any]) -> dict[str, Any]:

@@ -25,11 +25,11 @@
 - Issued tokens work on the Web API with exactly their granted scopes (`sandbox.slack.scopes.Grants`);
   a user token acts as the person (`sandbox.slack.user_tokens`, `sandbox.slack.actor`): `auth.test` names
   them; conversations.* with their memberships, DMs and group DMs; channel administration
-  (`sandbox.slack.person_channels`); chat.* (scheduled, /me and ephemeral too), files.*, reactions, pins,
-  bookmarks as them; search.* / reminders.* / stars.* / users.profile.set / dnd.* / users.identity
-  (`sandbox.slack.search`, `sandbox.slack.personal`; not_allowed_token_type to bot tokens). [not emulated for
-  user tokens: users.setPhoto, files.sharedPublicURL, team.accessLogs / billableInfo (not_allowed_token_type),
-  url_private downloads (bot token only), user-event subscriptions (events from a person's own DMs).]
+  (`sandbox.slack.person_channels`); chat.* (scheduled, /me and ephemeral too), files.* and url_private
+  (`sandbox.slack.file_access`), reactions, pins, bookmarks as them; search.* / reminders.* / stars.* /
+  users.profile.set / dnd.* / users.identity (`sandbox.slack.search`, `sandbox.slack.personal`;
+  not_allowed_token_type to bot tokens). [not emulated for user tokens: users.setPhoto, files.sharedPublicURL,
+  team.accessLogs / billableInfo (not_allowed_token_type), user-event subscriptions (a person's own DMs).]
 - `auth.revoke` revokes the calling token (`test=true` does not) and sends `tokens_revoked`;
   `apps.uninstall` (client credentials) revokes every token of the app in the workspace, the preinstalled
   `sb.bot_token` too, and sends `app_uninstalled` and `tokens_revoked` to a subscribed app.
