@@ -55,6 +55,7 @@ from sandbox.slack.assistant_threads import AssistantThreads
 from sandbox.slack.charset import is_json as _is_json
 from sandbox.slack.charset import with_charset_warning as _with_charset_warning
 from sandbox.slack.commands import Commands, add_command_routes
+from sandbox.slack.enterprise import Enterprise, add_enterprise_routes
 from sandbox.slack.event_routes import add_event_routes
 from sandbox.slack.events import Events
 from sandbox.slack.interactivity import Interactivity, add_admin_routes
@@ -123,6 +124,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         self.submissions = Submissions(self)
         self.commands = Commands(self)
         self.socket_mode = SocketMode(self)
+        self.enterprise = Enterprise(self)
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         self.faults.tokens = self.token
         self._default_hook = self._hook_path(webhook_channel)
@@ -136,6 +138,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         add_view_routes(self, self.admin)
         add_command_routes(self, self.admin)
         add_shortcut_routes(self, self.admin)
+        add_enterprise_routes(self, self.admin)
         add_oauth_routes(self, self.admin)
 
     # --- Python API ------------------------------------------------------------------------------
@@ -239,6 +242,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         self.interactivity = Interactivity(self, *self._interactivity_args)
         self.events.stop()
         self.socket_mode.reset()
+        self.enterprise = Enterprise(self)
         self.events = Events(self)
         self.assistant_threads = AssistantThreads(self)
         with self._lock:

@@ -12,6 +12,7 @@ from sandbox.slack import message_events, shortcuts
 if TYPE_CHECKING:
     from sandbox.slack.assistant_threads import AssistantThreads
     from sandbox.slack.commands import Commands
+    from sandbox.slack.enterprise import Enterprise
     from sandbox.slack.events import Events
     from sandbox.slack.interactivity import Interactivity
     from sandbox.slack.oauth import OAuthApp
@@ -29,12 +30,18 @@ class AppSide:
     assistant_threads: AssistantThreads
     oauth: OAuthApp
     socket_mode: SocketMode
+    enterprise: Enterprise
 
     def configure_oauth(self, redirect_urls: list[str] | None = None, token_rotation: bool | None = None
                         ) -> dict[str, Any]:
         """The app's OAuth settings (`sandbox.slack.oauth`): its registered Redirect URLs and whether token
         rotation is on (None keeps one); returns them with the app's client_id and client_secret."""
         return self.oauth.configure(redirect_urls, token_rotation)
+
+    def configure_enterprise(self, org_wide: bool | None = None, name: str | None = None) -> dict[str, Any]:
+        """Enterprise Grid (`sandbox.slack.enterprise`): the app installed org-wide in the workspace's org (None
+        keeps the setting); OAuth answers, auth.test, events and interactions then name the org."""
+        return self.enterprise.configure(org_wide, name)
 
     def configure_socket_mode(self, enabled: bool = True) -> dict[str, Any]:
         """Socket Mode on or off (`sandbox.slack.socket_mode`): when on, events, interactions, shortcuts and
@@ -85,7 +92,7 @@ class AppSide:
                      ts: str | None = None) -> dict[str, Any]:
         """A person starts the app's global shortcut `callback_id` (or, with `channel` and `ts`, its message
         shortcut on that message): `shortcut` / `message_action` to the app (`sandbox.slack.shortcuts`)."""
-        return shortcuts.run_shortcut(self, callback_id, user, channel, ts)  # type: ignore[arg-type]
+        return shortcuts.run_shortcut(self, callback_id, user, channel, ts)
 
     def interactions(self) -> list[dict[str, Any]]:
         """Every interaction sent to the app, oldest first (as `click` returned them)."""

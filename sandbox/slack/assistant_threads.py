@@ -65,7 +65,7 @@ class AssistantThreads:
             if found is None:
                 raise EventError(f"No channel {context_channel!r} in the workspace for the assistant's context")
             context["channel_id"] = found["id"]
-        return {**context, "team_id": self.sb.workspace.team_id, "enterprise_id": None}
+        return {**context, "team_id": self.sb.workspace.team_id, "enterprise_id": self.sb.enterprise.org_id}
 
     def open(self, user: str | None, context_channel: str | None = None) -> dict[str, Any]:
         if not self.sb.grants.has("assistant:write"):

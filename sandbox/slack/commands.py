@@ -67,7 +67,7 @@ class Commands:
         name = "directmessage" if found.get("is_im") else "privategroup" if found.get("is_private") else found["name"]
         payload = {"token": interactivity.verification_token, "team_id": ws.team_id, "team_domain": ws.domain,
                    "channel_id": found["id"], "channel_name": name, "user_id": who["id"], "user_name": who["name"],
-                   "command": command, "text": text, "api_app_id": ws.app_id, "is_enterprise_install": "false",
+                   "command": command, "text": text, "api_app_id": ws.app_id, **self.sb.enterprise.command_fields(),
                    "response_url": interactivity.response_urls.new(found["id"], "", who["id"]),
                    "trigger_id": self.sb.new_trigger_id()}
         if socket:

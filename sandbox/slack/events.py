@@ -232,11 +232,12 @@ class Events:
         ws = self.sb.workspace
         context = {"et": event["type"], "tid": ws.team_id, "aid": ws.app_id,
                    **({"cid": channel["id"]} if channel else {})}
+        org = self.sb.enterprise.org_id  # Enterprise Grid, org-wide install (sandbox.slack.enterprise)
         envelope = {"token": self.sb.interactivity.verification_token, "team_id": ws.team_id,
-                    "context_team_id": ws.team_id, "context_enterprise_id": None, "api_app_id": ws.app_id,
+                    **({"enterprise_id": org} if org else {}),
+                    "context_team_id": ws.team_id, "context_enterprise_id": org, "api_app_id": ws.app_id,
                     "event": event, "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
-                    "authorizations": [{"enterprise_id": None, "team_id": ws.team_id, "user_id": ws.bot_user_id,
-                                        "is_bot": True, "is_enterprise_install": False}],
+                    "authorizations": [self.sb.enterprise.authorization(ws.bot_user_id)],
                     "is_ext_shared_channel": False,
                     "event_context": "4-" + base64.urlsafe_b64encode(_dumps(context)).decode().rstrip("=")}
         threading.Thread(target=self._deliver, args=(url, envelope), name=f"slack-event-{event_id}",

@@ -133,7 +133,7 @@ class Interactivity:
             "container": {"type": "message", "message_ts": stored["ts"], "channel_id": channel["id"],
                           "is_ephemeral": ephemeral},
             "trigger_id": self.sb.new_trigger_id(), "team": {"id": ws.team_id, "domain": ws.domain},
-            "enterprise": None, "is_enterprise_install": False, "channel": {"id": channel["id"], "name": name},
+            **self.sb.enterprise.payload_fields(), "channel": {"id": channel["id"], "name": name},
             "message": copy.deepcopy(stored["message"]), "state": {"values": {}},
             "response_url": self.response_urls.new(channel["id"], stored["ts"], clicker["id"]),
             "actions": [button_action(block_id, button)],

@@ -33,6 +33,7 @@
 - `auth.revoke` revokes the calling token (`test=true` does not) and sends `tokens_revoked`;
   `apps.uninstall` (client credentials) revokes every token of the app in the workspace, the preinstalled
   `sb.bot_token` too, and sends `app_uninstalled` and `tokens_revoked` to a subscribed app.
+- Enterprise Grid org-wide installs (`team` null, `enterprise` set): `sandbox.slack.enterprise`.
 - App-level tokens (`sb.new_app_token()`, `xapp-1-…`, scope `connections:write`) are taken by
   `apps.connections.open` only; any other method answers `not_allowed_token_type` [unc for auth.test].
 """
@@ -239,8 +240,7 @@ class OAuthApp:
             raise SlackError("bad_client_secret")
 
     def _team(self) -> dict[str, Any]:
-        ws = self.sb.workspace
-        return {"team": {"id": ws.team_id, "name": ws.team}, "enterprise": None, "is_enterprise_install": False}
+        return self.sb.enterprise.oauth_fields()  # a standalone workspace, or org-wide (sandbox.slack.enterprise)
 
     def _rotation(self, issued: Issued) -> dict[str, Any]:
         if issued.expires_at is None:

@@ -40,7 +40,7 @@ def run_shortcut(sb: SlackSandbox, callback_id: str, user: str | None = None, ch
         "type": "shortcut", "token": interactivity.verification_token, "action_ts": f"{time.time():.6f}",
         "team": {"id": ws.team_id, "domain": ws.domain},
         "user": {"id": who["id"], "username": who["name"], "team_id": ws.team_id},
-        "is_enterprise_install": False, "enterprise": None, "callback_id": callback_id,
+        **sb.enterprise.payload_fields(), "callback_id": callback_id,
         "trigger_id": sb.new_trigger_id()}
     if channel is not None:
         stored = interactivity._message(channel, str(ts))

@@ -108,7 +108,7 @@ class Submissions:
         payload = {"type": kind, "team": {"id": ws.team_id, "domain": ws.domain},
                    "user": {"id": who["id"], "username": who["name"], "name": who["name"], "team_id": ws.team_id},
                    "api_app_id": ws.app_id, "token": interactivity.verification_token,
-                   "view": view, "is_enterprise_install": False, "enterprise": None, **extra}
+                   "view": view, **self.sb.enterprise.payload_fields(), **extra}
         return interactivity.send(payload)
 
     def submit(self, view_id: str, values: dict[str, Any] | None = None, user: str | None = None) -> dict[str, Any]:

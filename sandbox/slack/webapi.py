@@ -234,7 +234,9 @@ class WebApi:
     def auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         ws = self.sb.workspace
         return {"url": f"https://{ws.domain}.slack.com/", "team": ws.team, "user": "projectx-bot",
-                "team_id": ws.team_id, "user_id": ws.bot_user_id, "bot_id": ws.bot_id, "is_enterprise_install": False}
+                "team_id": ws.team_id, "user_id": ws.bot_user_id, "bot_id": ws.bot_id,
+                **({"enterprise_id": self.sb.enterprise.id} if self.sb.enterprise.org_wide else {}),
+                "is_enterprise_install": self.sb.enterprise.org_wide}
 
     def _channel(self, args: dict[str, Any], names: bool = False) -> dict[str, Any]:
         """The conversation ``channel`` names. By id only, as Slack's conversations.*, chat.update/delete and
