@@ -20,7 +20,12 @@ reference for ``corpus=user`` says "If a user has permissions on a Shared Drive,
 be retrieved unless the user has created, opened, or shared the file" [unc: opened / shared by the caller
 are not tracked here]; ``corpora=allDrives`` or ``drive`` list every item of the caller's shared drives.
 
-changes: each shared drive has its own change log, read with ``driveId`` (and ``supportsAllDrives=true``;
+changes: one entry per file (and per shared drive) between the page token and now, its latest change (Drive's
+guide: the collection shows "the current state of each file"): a file created, updated and trashed reads as
+one change, one created then deleted as one removed change; ``newStartPageToken`` only on the last page.
+``includeRemoved=false`` leaves removed entries out; ``includeCorpusRemovals=true`` adds the file to a removed
+entry when the caller still reads it (a file that left a shared drive's log). Each shared drive has its own
+change log, read with ``driveId`` (and ``supportsAllDrives=true``;
 a drive the caller is not a member of is 404 notFound on ``driveId``), whose entries carry ``driveId``.
 The user's log (no ``driveId``) holds the changes to My Drive and what is shared with the caller and, with
 ``includeItemsFromAllDrives=true`` and ``supportsAllDrives=true`` (the first without the second is 403, as
@@ -210,13 +215,15 @@ class Listing:
                              location="pageSize")
         size, who = int(raw), req.principal
         with_removed = req.query.get("includeRemoved", "true") != "false"
+        corpus = req.query.get("includeCorpusRemovals") == "true"
         spaces = wanted_spaces(req)
         my_drive = req.query.get("restrictToMyDrive") == "true" and log is None
         shared = log is None and self._shared_items(req) and "drive" in spaces and not my_drive
         out: list[dict[str, Any]] = []
         with self.store.lock:
-            pending = [c for c in self.store.changes if c.number >= number and (
-                self._shows(c.drive, log, shared, who, c.number) if c.kind == "file" else shared and who in c.audience)]
+            pending = _latest([c for c in self.store.changes if c.number >= number and (
+                self._shows(c.drive, log, shared, who, c.number) if c.kind == "file"
+                else shared and who in c.audience)])
             for change in pending[:size]:
                 if change.kind == "drive":
                     item = self._drive_change(change, who, with_removed)
@@ -242,7 +249,7 @@ class Listing:
                                         "time": change.time, "fileId": change.file_id, "removed": removed}
                 if change.drive is not None:
                     item.update(driveId=change.drive, teamDriveId=change.drive)
-                if not removed:
+                if not removed or (corpus and f is not None and not lost):  # includeCorpusRemovals
                     item["file"] = self._view(f, req)
                 out.append(item)
             body: dict[str, Any] = {"kind": "drive#changeList", "changes": out}
@@ -251,6 +258,14 @@ class Listing:
             else:
                 body["newStartPageToken"] = _token(len(self.store.changes) + 1, log)
         return json_response(select(body, "changeList", req.query.get("fields")))
+
+
+def _latest(changes: list[Change]) -> list[Change]:
+    """One entry per file (per shared drive for drive changes): its last change between the page token and
+    now, where that change stands, as Drive's guide says the changes collection shows "the current state of
+    each file" (several changes to one file read as one; a file created then deleted reads as removed)."""
+    last = {(c.kind, c.file_id if c.kind == "file" else c.drive): c.number for c in changes}
+    return [c for c in changes if last[(c.kind, c.file_id if c.kind == "file" else c.drive)] == c.number]
 
 
 def _token(number: int, log: str | None) -> str:

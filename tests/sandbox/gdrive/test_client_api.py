@@ -174,7 +174,7 @@ def test_about_update_content_and_changes(drive, gdrive):
     assert status == 403 and detail["reason"] == "fieldNotWritable"
     changes = drive.changes().list(pageToken=start, fields="newStartPageToken,changes(fileId,removed,file(name))"
                                    ).execute()
-    assert [c["fileId"] for c in changes["changes"]] == [f["id"], f["id"]]
+    assert [c["fileId"] for c in changes["changes"]] == [f["id"]]  # created and updated: one entry, as Drive
     assert changes["changes"][0] == {"fileId": f["id"], "removed": False, "file": {"name": "v.txt"}}
     assert "nextPageToken" not in changes and changes["newStartPageToken"] != start
     status, detail = _error(drive.changes().list(pageToken="abc"))
