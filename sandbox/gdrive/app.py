@@ -44,6 +44,7 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 - Push notifications (``watch.py``, ``push.py``): ``files.watch``, ``changes.watch`` and ``channels.stop``;
   the emulator POSTs Drive's notifications to the channel's https address from a background thread;
   ``GET /_sandbox/gdrive/push?wait=N`` shows the channels and every delivery attempt.
+- ``useDomainAdminAccess=true`` (``domain_admin.py``): 403 unless the caller is in ``sb.domain_admins``.
 - Token scopes bound what a token may do and ``with_subject`` needs ``accounts.delegate(...)`` (``auth.py``).
 - Faults (``sb.faults``): 429 rateLimitExceeded + Retry-After (with ``sb.user_rate_limit = True``: 403
   userRateLimitExceeded "User Rate Limit Exceeded", Drive's other answer, which googleapiclient retries too),
@@ -62,6 +63,7 @@ from sandbox.gdrive.auth import ServiceAccounts, allows
 from sandbox.gdrive.batch import BATCH_ROUTES, Batch
 from sandbox.gdrive.capabilities import complete
 from sandbox.gdrive.comments import COMMENT_ROUTES, Comments
+from sandbox.gdrive.domain_admin import DomainAdmin
 from sandbox.gdrive.drives import DRIVE_ROUTES, Drives
 from sandbox.gdrive.errors import DriveError, drive_error
 from sandbox.gdrive.export import export
@@ -87,8 +89,8 @@ INVALID_CREDENTIALS = ("Request had invalid authentication credentials. Expected
                        "https://developers.google.com/identity/sign-in/web/devconsole-project.")
 
 
-class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revisions, Comments, Drives, TeamDrives, Batch,
-                   Watches, Operations, Sandbox):
+class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, Listing, Revisions, Comments, Drives,
+                   TeamDrives, Batch, Watches, Operations, Sandbox):
     vendor = "gdrive"
     server_header = "ESF"
 
@@ -99,6 +101,7 @@ class DriveSandbox(Writes, Uploads, Permissions, DriveMembers, Listing, Revision
         self.push = PushHub()  # push notifications (watch.py, push.py)
         self.http_webhooks = http_webhooks  # True: watch channels may post to plain-http addresses
         self.user_rate_limit = False  # True: the 429 fault answers as Drive's 403 userRateLimitExceeded
+        self.domain_admins: set[str] = set()  # Workspace administrators: useDomainAdminAccess (domain_admin.py)
         self.store.listeners.append(self._on_changes)
         self.tokens = TokenStore(ttl_seconds=token_ttl_seconds)
         self.accounts = ServiceAccounts(self.tokens)
