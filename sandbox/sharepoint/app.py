@@ -28,7 +28,8 @@ Graph accept only https, so run it with ``tls=True``.
   Microsoft Search, ``POST /v1.0/search/query`` (``graph_search.py``); custom lists (``genericList``) through
   Graph, ``POST /sites/{id}/lists``, ``columns``, ``contentTypes``, list items with ``fields`` (``graph_lists.py``);
   change notifications, ``/v1.0/subscriptions`` on a drive's root or a list, validated and delivered to the
-  ``notificationUrl`` (``subscriptions.py``).
+  ``notificationUrl`` (``subscriptions.py``); lifecycle notifications to ``lifecycleNotificationUrl``
+  (``reauthorizationRequired``, ``subscriptionRemoved``) and ``/reauthorize`` (``sub_lifecycle.py``).
 - ``GET …/content`` answers ``302`` to a pre-authenticated ``download.aspx`` URL, as SharePoint does;
   ``?format=pdf`` to one of a PDF conversion (``graph_convert.py``).
 - List-item fields: ``PATCH list/items/{id}/fields`` (or ``items/{id}/listItem/fields``) sets the
@@ -92,6 +93,7 @@ from sandbox.sharepoint.rest_versions import RestVersions
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
 from sandbox.sharepoint.store import Drive, GraphStore, Item
+from sandbox.sharepoint.sub_lifecycle import SubscriptionLifecycle
 from sandbox.sharepoint.subscriptions import Subscriptions
 from sandbox.sharepoint.uploads import UploadSessions
 from sandbox.sharepoint.versions import Versions
@@ -109,8 +111,9 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
-                   GraphExtras, GraphConvert, GraphItemVersions, GraphLists, Subscriptions, RestApi,
-                   RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles, RestFileOps, RestUploads,
+                   GraphExtras, GraphConvert, GraphItemVersions, GraphLists, SubscriptionLifecycle,
+                   Subscriptions, RestApi, RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles,
+                   RestFileOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestSchema, CustomLists,
                    Sandbox):
     vendor = "sharepoint"
@@ -127,6 +130,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
         self.scripted: list[dict[str, Any]] = []
         self._scripted_lock = threading.Lock()
         self.subscriptions_init()  # subscriptions.py: change notifications
+        self.lifecycle_init()  # sub_lifecycle.py: their lifecycle notifications
         super().__init__(host, port, seed=seed, tls=tls, latency_ms=latency_ms, **kwargs)
         self.faults.tokens = self.tokens
 
@@ -354,3 +358,4 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
         super().reset()
         self.scripted.clear()
         self.subscriptions.clear()
+        self.lifecycle_close()

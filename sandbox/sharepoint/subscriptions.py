@@ -8,8 +8,8 @@
   driveItem and list (later, or not in the future: 400 [unc: the text, modelled on Outlook's "Subscription
   expiration can only be 4230 minutes in the future."]); ``clientState`` at most 128 characters. The app needs a
   grant on the drive or list (403 accessDenied).
-- Before answering, the emulator validates ``notificationUrl`` (and ``lifecycleNotificationUrl``, if given; no
-  lifecycle events are sent [unc]) as Graph does: ``POST {url}?validationToken=…``
+- Before answering, the emulator validates ``notificationUrl`` (and ``lifecycleNotificationUrl``, if given: its
+  lifecycle notifications are in ``sub_lifecycle.py``) as Graph does: ``POST {url}?validationToken=…``
   (``text/plain``, no body) and wants ``200``, ``Content-Type: text/plain`` [unc: how strictly Graph checks the
   type] and the token as the body within ``validation_timeout`` seconds (10, Graph's); otherwise 400
   ``ValidationError`` "Subscription validation request failed. …" (a timeout: ``InvalidRequest`` "Subscription
@@ -189,8 +189,11 @@ class Subscriptions:
         now = datetime.now(UTC)
         with self.store.lock:
             for sid in [s for s, sub in self.subscriptions.items() if sub["expires"] <= now]:
-                self.subscriptions.pop(sid, None)
+                self._sub_expired(self.subscriptions.pop(sid))
             return {s: sub for s, sub in self.subscriptions.items() if sub["app"] == req.principal}
+
+    def _sub_expired(self, sub: dict[str, Any]) -> None:
+        """An expired subscription was dropped (``sub_lifecycle.py`` sends subscriptionRemoved)."""
 
     def create_subscription(self, req: Request) -> Response:
         body = json_body(req)
