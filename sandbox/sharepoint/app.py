@@ -70,6 +70,7 @@ from sandbox.sharepoint.graph_item_versions import GraphItemVersions
 from sandbox.sharepoint.graph_lists import GraphLists
 from sandbox.sharepoint.graph_search import GraphSearch
 from sandbox.sharepoint.items import Items
+from sandbox.sharepoint.library_item_versions import LibraryItemVersions
 from sandbox.sharepoint.listing import Listing
 from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.odata import check_options
@@ -111,7 +112,7 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 
 
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
-                   GraphExtras, GraphConvert, GraphItemVersions, GraphLists, SubscriptionLifecycle,
+                   GraphExtras, GraphConvert, GraphItemVersions, GraphLists, LibraryItemVersions, SubscriptionLifecycle,
                    Subscriptions, RestApi, RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles,
                    RestFileOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestSchema, CustomLists,

@@ -8,8 +8,7 @@ libraries' lists.
   ``fields`` without ``$expand``]; ``GET versions/{v}``, ``GET versions/{v}/fields``; ``POST
   versions/{v}/restoreVersion`` (204, as documented: the old fields become a new current version, the others stay;
   restoring the current one changes nothing [unc]). An unknown version is 404 itemNotFound [unc: the text].
-- Libraries: the file's versions (``versions.py``, the same as ``drives/{id}/items/{id}/versions``, with ``size``)
-  [unc: Graph shows them as ``listItemVersion``s with ``fields``].
+- Libraries: the file's versions as ``listItemVersion``s with the ``fields`` each had (``library_item_versions.py``).
 """
 
 from __future__ import annotations

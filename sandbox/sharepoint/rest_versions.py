@@ -60,12 +60,14 @@ class RestVersions:
             a = {**args(segs[1][1]), **{k.lower(): str(v) for k, v in (body if isinstance(body, dict) else {}).items()}}
             if names[1] == "deleteall":
                 item.history.clear()
+                item.history_fields.clear()
             else:
                 n = self._version_number(item, a.get("vid") or a.get("versionlabel") or a.get("", ""))
                 if names[1] == "restorebylabel":
                     self.store.add(d.id, item.parent_id or "", item.name, item.history[n - 1][0])
                 else:  # SharePoint keeps the other versions' labels [unc]; here the later ones move down one
                     del item.history[n - 1]
+                    del item.history_fields[n - 1:n]
             self.store.touch(item)
             return Response(200, b"")
         by_call = names[1:2] == ["getbyid"]

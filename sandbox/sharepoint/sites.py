@@ -191,8 +191,8 @@ class Sites:
                         if i.drive_id == drive.id and i.parent_id and str(i.list_item_id) == parts[1]), None)
             if row is None:
                 raise GraphError(404, "itemNotFound", "The list item was not found.")
-            if parts[2:3] == ["versions"]:  # the file's versions (graph_item_versions.py)
-                return self.versions_route(drive, row, "/" + "/".join(parts[3:]), req)
+            if parts[2:3] == ["versions"]:  # listItemVersions with their fields (library_item_versions.py)
+                return self.library_item_versions(drive, row, parts[3:], req)
             if len(parts) > 3:
                 raise GraphError(400, "invalidRequest", f"{req.method} is not supported on {req.path}")
             rest = parts[2] if len(parts) == 3 else ""

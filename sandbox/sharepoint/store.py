@@ -43,10 +43,16 @@ class Item:
     listed_size: int | None = None  # fault hook: the ``size`` Graph lists, when not the bytes' (as it does
     # for some Office, PDF and OneNote files, intact); None: the bytes' length
     history: list[tuple[bytes, str]] = field(default_factory=list)  # earlier contents and their dates (versions)
+    history_fields: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # each one's name and fields
     permissions: list[dict[str, Any]] = field(default_factory=list)  # sharing links and invitations
     checked_out: bool = False  # checkout … checkin
     checkin_comment: str = ""  # the last check-in's comment (SharePoint's CheckInComment)
     created_seq: int = 0  # change number of its creation (SharePoint's change log tells an add from an update)
+
+    def keep_version(self) -> None:
+        """The current content, date, name and fields become an older version (``library_item_versions.py``)."""
+        self.history.append((self.content, self.modified))
+        self.history_fields.append((self.name, dict(self.fields)))
 
     @property
     def label(self) -> str:
@@ -155,7 +161,7 @@ class GraphStore:
         with self.lock:
             item.checked_out, item.checkin_comment = False, comment
             if new_version and item.content is not None:
-                item.history.append((item.content, item.modified))
+                item.keep_version()
                 item.modified = now_iso()
                 item.version += 1
                 self.touch(item)
@@ -172,7 +178,7 @@ class GraphStore:
         with self.lock:
             existing = self.child(parent_id, name)
             if existing is not None and content is not None and existing.content is not None:
-                existing.history.append((existing.content, existing.modified))
+                existing.keep_version()
                 existing.content, existing.modified = content, now_iso()
                 existing.version += 1
                 self.touch(existing)
