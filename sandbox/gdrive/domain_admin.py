@@ -87,7 +87,8 @@ class DomainAdmin:
     def _member_drive(self, req: Request, organizer: bool = False):
         """A shared drive's id as ``fileId``: an administrator (``useDomainAdminAccess=true``, checked by the
         permissions methods below) manages its members as its organizers do."""
-        if req.query.get("useDomainAdminAccess") == "true" and req.principal in self.domain_admins and all_drives(req):
+        if (req.query.get("useDomainAdminAccess") == "true" and req.principal in self.domain_admins
+                and all_drives(req) and "/permissions" in req.path):  # files.get takes no admin access
             return self._domain_drive(req, req.params["file_id"])
         return super()._member_drive(req, organizer)
 

@@ -5,6 +5,8 @@ manages its members without being one."""
 
 from __future__ import annotations
 
+import requests
+
 from tests.sandbox.gdrive.calls import refused
 from tests.sandbox.gdrive.test_client_probe import drive
 from tests.sandbox.gdrive.test_client_probe_round2 import _as
@@ -58,3 +60,9 @@ def test_an_admin_reaches_every_drive_of_the_domain(drive, gdrive):
         fileId=team, supportsAllDrives=True, fields="permissions(emailAddress,role)").execute()["permissions"]}
     assert roles == {gdrive.client_email: "organizer", "auditor@example.com": "reader"}
     assert ADMIN not in roles  # the admin did not become a member
+    # files.get takes no useDomainAdminAccess: the drive's top folder stays out of a non-member's reach
+    token = gdrive.sandbox.tokens.issue(ADMIN, ADMIN, "")["access_token"]
+    got = requests.get(f"{gdrive.sandbox.url}/drive/v3/files/{team}", headers={"Authorization": f"Bearer {token}"},
+                       params={"supportsAllDrives": "true", "useDomainAdminAccess": "true"},
+                       verify=gdrive.sandbox.ca_bundle, timeout=10)
+    assert got.status_code == 404
