@@ -20,7 +20,8 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   ``name_natural``, ``createdTime``, ``modifiedTime``, ``folder``, ``starred``, ``quotaBytesUsed``, each with
   ``desc``); files.update replaces content too (``PATCH /upload/drive/v3/files/{id}``).
 - ``files.list``, ``changes.getStartPageToken`` / ``changes.list`` (``listing.py``): every create, update,
-  trash, share and delete; one change log for the user and one per shared drive (``driveId``); with
+  trash, share and delete (one entry per file between two page tokens, its latest state); one change log
+  for the user and one per shared drive (``driveId``); with
   ``includeItemsFromAllDrives`` the user's also carries their shared drives' items and the drives' own
   changes (``changeType: "drive"``).
 - ``permissions.list/get/create/update/delete`` (``permissions.py``: ownership transfers by the owner only,
