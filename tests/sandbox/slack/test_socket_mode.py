@@ -36,6 +36,11 @@ def sm_client(slack_sandbox):
         return client
 
     yield make
+    # close() joins the client's reader, which waits in a blocking receive up to 3 s (slack_sdk's receive
+    # timeout) unless the server ends the connection: the sandbox does, as Slack does, with no reconnect.
+    for client in made:
+        client.auto_reconnect_enabled = False
+    slack_sandbox.socket_mode.disconnect_all("link_disabled")
     for client in made:
         client.close()
 

@@ -48,6 +48,8 @@ def socket_app(make_slack_sandbox, app):
     client.connect()
     assert sb.socket_mode.wait_connected(1)
     yield sb, web, got, answers
+    client.auto_reconnect_enabled = False  # the server ends the connection: close() need not wait out a receive
+    sb.socket_mode.disconnect_all("link_disabled")
     client.close()
 
 
