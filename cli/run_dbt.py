@@ -16,10 +16,11 @@ so nothing beside it shadows a module dbt imports, and its name does not start w
 plugin discovery would import as a plugin.
 """
 
+import os
 import sys
 
-if __name__ == "__main__":
-    del sys.path[0]  # this folder: none of its modules are dbt's
+if __name__ == "__main__" and sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    del sys.path[0]  # this folder (absent under `python -P`): none of its modules are dbt's
 
 import logging
 
