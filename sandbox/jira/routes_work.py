@@ -8,8 +8,9 @@
   ADF on v3, string on v2.
 - Remote links: GET list (optional `globalId` filter), POST (201 `{"id","self"}`, or 200 when a link with
   the same `globalId` is updated), GET/PUT/DELETE one, DELETE `?globalId=`.
-- Watchers: GET `{"self","isWatching","watchCount","watchers"}`, POST a JSON string accountId (204),
-  DELETE `?accountId=` (204; 400 without it, 404 for an account that does not exist, as the spec says).
+- Watchers: GET `{"self","isWatching","watchCount","watchers"}`, POST a JSON string accountId (204; 404 for an
+  account that does not exist, 400 for a body that is not a string), DELETE `?accountId=` (204; 400 without
+  it, 404 for an account that does not exist, as the spec says).
 
 Components and versions live in `routes_versions`, create/edit metadata and assignable users in `routes_meta`.
 """
@@ -254,9 +255,10 @@ def register(sb: JiraSandbox) -> None:
         issue = issue_of(sb, c.p["issue"])
         body = c.body()
         account = c.user if body in (None, "") else body
-        if not isinstance(account, str) or account not in sb.store.users:
-            raise fail(400, "The user \"" + str(account) + "\" does not have permission to view this issue. "
-                       "This user will not be added to the watch list.")
+        if not isinstance(account, str):
+            raise fail(400, "The request body must be a JSON string: the accountId of the user.")  # [unc: wording]
+        if account not in sb.store.users:  # the spec: 404 when the user is not found
+            raise fail(404, f"The user with account ID '{account}' does not exist.")  # [unc: wording]
         with sb.store.lock:
             people = watchers_of(issue)
             if account not in people:
