@@ -115,6 +115,7 @@ class History:
     author: str
     created: int
     items: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None  # the write's `historyMetadata` (`issue_body_extras`)
 
 
 @dataclass(slots=True)

@@ -23,11 +23,12 @@ def status_changes(store: JiraStore, current: str, target: str, resolution: str 
     return changes
 
 
-def transition(store: JiraStore, issue_id: int, target: str, attrs: dict[str, Any], actor: str) -> None:
+def transition(store: JiraStore, issue_id: int, target: str, attrs: dict[str, Any], actor: str,
+               metadata: dict[str, Any] | None = None) -> None:
     issue = store.issues[issue_id]
     changes = {**attrs, **status_changes(store, issue.status_id, target, attrs.get("resolution_id"))}
     kind = "issue_resolved" if C.STATUSES[target][1] == "done" else "issue_generic"
-    store.update(issue_id, changes, actor, kind)
+    store.update(issue_id, changes, actor, kind, metadata=metadata)
 
 
 def touch_ids(store: JiraStore, ids: list[int], actor: str | None = None) -> list[str]:

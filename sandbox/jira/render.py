@@ -196,7 +196,10 @@ class Renderer:
                 "hasVoted": self.store.me.account_id in people}
 
     def history(self, h: History) -> dict[str, Any]:
-        return {"id": str(h.id), "author": self.user(h.author), "created": jira_ts(h.created), "items": h.items}
+        out = {"id": str(h.id), "author": self.user(h.author), "created": jira_ts(h.created), "items": h.items}
+        if h.metadata:
+            out["historyMetadata"] = h.metadata
+        return out
 
     def issue_ref(self, issue: Issue) -> dict[str, Any]:
         return {"id": str(issue.id), "key": issue.key, "self": f"{self.api}/issue/{issue.id}",

@@ -3,7 +3,8 @@
 Comments, attachments and links live in `routes_children`. Writes validate like Jira (field errors in
 `errors`, 400), answer 201/204 and change state that later reads return. POST `/issue/bulk` answers 201 with
 `issues` and per-element `errors` when any issue was made, and 400 with the same body when none was (the spec).
-v3 rich text must be ADF, v2 rich text a string.
+v3 rich text must be ADF, v2 rich text a string. Create, edit and transition bodies may carry `properties` and
+`historyMetadata` (`issue_body_extras`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sandbox.jira.adf import is_adf
 from sandbox.jira.call import Call
 from sandbox.jira.changes import _ref, check_operations, parse_fields
 from sandbox.jira.errors import fail, not_found_issue
+from sandbox.jira.issue_body_extras import body_properties, history_metadata, set_properties
 from sandbox.jira.model import Issue
 from sandbox.jira.render import ALL_FIELDS, select_fields
 from sandbox.jira.routes_lookup import properties_of
@@ -73,7 +75,7 @@ def _create(sb: JiraSandbox, payload: dict[str, Any], version: str, actor: str) 
                                            version, None)
     if errors:
         raise fail(400, None, errors)
-    links = link_adds(sb, payload)
+    links, props = link_adds(sb, payload), body_properties(payload)
     project = attrs.pop("project")
     if attrs.get("type_id") == C.SUBTASK and attrs.get("parent_id") is None:
         raise fail(400, None, {"parent": "Sub-tasks must have a parent issue."})
@@ -84,6 +86,7 @@ def _create(sb: JiraSandbox, payload: dict[str, Any], version: str, actor: str) 
     for body in comments:
         sb.store.add_comment(issue.id, body, actor)
     apply_links(sb, issue.id, links, actor)
+    set_properties(sb, issue.id, props)
     return sb.store.issues[issue.id]
 
 
@@ -169,8 +172,10 @@ def register(sb: JiraSandbox) -> None:
         if errors:
             raise fail(400, None, errors)
         logs, links = worklog_adds(body), link_adds(sb, body)
+        props, meta = body_properties(body), history_metadata(body)
         no_self_links(issue.id, links)
-        sb.store.update(issue.id, attrs, c.user)
+        sb.store.update(issue.id, attrs, c.user, metadata=meta)
+        set_properties(sb, issue.id, props)
         for text in comments:
             sb.store.add_comment(issue.id, text, c.user)
         apply_links(sb, issue.id, links, c.user)
@@ -222,8 +227,10 @@ def register(sb: JiraSandbox) -> None:
         if errors or refused:
             raise fail(400, None, {**errors, **refused})
         logs, links = worklog_adds(body), link_adds(sb, body)
+        props, meta = body_properties(body), history_metadata(body)
         no_self_links(issue.id, links)
-        ops.transition(sb.store, issue.id, C.TRANSITIONS[tid], attrs, c.user)
+        ops.transition(sb.store, issue.id, C.TRANSITIONS[tid], attrs, c.user, meta)
+        set_properties(sb, issue.id, props)
         for text in comments:
             sb.store.add_comment(issue.id, text, c.user)
         apply_links(sb, issue.id, links, c.user)

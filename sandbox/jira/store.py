@@ -179,7 +179,8 @@ class JiraStore:
         return issue
 
     def update(self, issue_id: int, changes: dict[str, Any], actor: str, type_name: str = "issue_updated",
-               comment: Comment | None = None) -> tuple[Issue, History | None]:
+               comment: Comment | None = None,
+               metadata: dict[str, Any] | None = None) -> tuple[Issue, History | None]:
         """Apply attribute changes; returns the new record and its changelog entry (None if nothing changed)."""
         with self.lock:
             old = self.issues[issue_id]
@@ -199,7 +200,7 @@ class JiraStore:
                     self.children.setdefault(new.parent_id, set()).add(issue_id)
             history = None
             if items:
-                history = History(self.new_id(), actor, now, items)
+                history = History(self.new_id(), actor, now, items, metadata)
                 self._history[issue_id].append(history)
             self._put(new)
         self._emit("jira:issue_updated", type_name, new, actor, changelog=history, comment=comment)
