@@ -95,7 +95,7 @@ class QueryEngine:
         for block in query.blocks:
             terms = [tuple(c for c in term if source.has_field(c.field) or c.op == "TEXTQUERY") for term in block]
             blocks.append([t for t in terms if t])
-        order = tuple((f, d) for f, d in query.order if source.has_field(f))
+        order = tuple((f, d) for f, d in query.order if source.has_field(f) and journal_query.sortable(source, f))
         if query.joins or query.related:
             rows = related.filter_rows(source, blocks, query, compile_condition, self._filter)
             return _sorted(source, rows, order)
@@ -177,7 +177,8 @@ def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
     """One condition on `source` as row -> bool. The text operators (LIKE, STARTSWITH, ...) test a
     reference field's display value, as the condition builder's "starts with" on "Assigned to" does."""
     if c.op == "TEXTQUERY":
-        return query_ops.text_search(source, c.value, c.field.partition("!")[2].split(","))
+        return query_ops.text_search(source, c.value, c.field.partition("!")[2].split(","),
+                                     lambda f: journal_query.entry_text(source, f))
     if c.op == "INSTANCEOF":
         family, get = query_ops.class_family(source.store, c.value), source.getter(c.field)
         return lambda r: get(r) in family
@@ -217,8 +218,8 @@ def _other_tables(store: Any, query: Query | None, terms: Any = None) -> tuple[i
         terms = [t for b in query.blocks for t in b]
         terms += [t for j in query.joins for t in j.where] + [t for r in query.related for b in r.where for t in b]
     terms = terms or []
-    reads = any("." in c.field or c.op in TEXT_OPS or c.field == roles.FIELD or journal_query.names_journal(c.field)
-                for t in terms for c in t)
+    reads = any("." in c.field or c.op in TEXT_OPS or c.op == "TEXTQUERY" or c.field == roles.FIELD
+                or journal_query.names_journal(c.field) for t in terms for c in t)
     if not reads and (query is None or not any("." in f for f, _ in query.order)):
         return ()
     return tuple(t.version for t in store.tables.values())

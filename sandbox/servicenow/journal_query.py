@@ -12,6 +12,11 @@ only a record one of whose notes holds those words, never every record with a no
 - ISEMPTY / EMPTYSTRING: no entry; ISNOTEMPTY: an entry; ANYTHING: every record;
 - `comments_and_work_notes` tests the entries of both; a dot-walk (`parent_incident.work_notes`) the
   entries of the record the reference points at.
+The keyword search `123TEXTQUERY321=` (and `GOTO123TEXTQUERY321=`) reads a journal field as its entries'
+text too (`entry_text`), never the headers. An ORDERBY / ORDERBYDESC on a journal field is ignored
+(`sortable`): an instance keeps the entries in sys_journal_field and nothing sortable on the record, and
+its lists offer no sort on a journal column [unc: not documented; a guess from the journal storage and
+the list UI, which lets no journal column be sorted].
 The same compiled test serves the conditions of JOIN, RLQUERY and SUBQUERY (`related` evaluates them
 with `engine.compile_condition`). What a self-service caller may test is cut before (`acl`).
 [unc: the SQL an instance generates for a journal condition was not seen; "matches some entry" for the
@@ -62,3 +67,26 @@ def compile_journal(source: Any, c: Condition) -> Callable[[int], bool] | None:
     if c.op in _NEGATED:
         return lambda r: owner(r) not in having
     return lambda r: owner(r) in having
+
+
+def entry_text(source: Any, field: str) -> Callable[[int], str]:
+    """row -> the text of its entries of journal field `field` (both for `comments_and_work_notes`),
+    for the keyword search; "" for a record without entries."""
+    name = field.rpartition(".")[2]
+    elements = frozenset(LABELS) if name == COMBINED else frozenset((name,))
+    journal = source.store.tables[JOURNAL_TABLE]
+    element, owner_of, value = journal.getter("element"), journal.getter("element_id"), journal.getter("value")
+    texts: dict[str, list[str]] = {}
+    for r in journal.alive_rows():
+        if element(r) in elements:
+            texts.setdefault(owner_of(r), []).append(value(r))
+    owner = source.getter("sys_id")
+    return lambda r: " ".join(texts.get(owner(r), ()))
+
+
+def sortable(source: Any, field: str) -> bool:
+    """Whether an ORDERBY may sort by `field`: not by a journal field (module doc)."""
+    if not names_journal(field):
+        return True
+    schema_field = field_of(source, field, source.store)
+    return schema_field is None or schema_field.kind != "journal"

@@ -9,7 +9,9 @@ date operators, which `query` rewrites into BETWEEN / NOTBETWEEN / DATEPART / pl
   (`opened_atGT_FIELDsys_created_on`), and the relative ones MORETHAN / LESSTHAN
   (`resolved_atMORETHANopened_at@hour@after@1`, `relative_field`).
 - `123TEXTQUERY321=<words>` (the documented search term): records whose text fields (string and
-  journal fields but sys_*) hold every word, case ignored; `word*` matches a word's start. Guessed:
+  journal fields but sys_*) hold every word, case ignored; `word*` matches a word's start. A journal
+  field's text is its entries' own text, not the "<time> - <name> (Work notes)" headers of its history
+  (`journal_query.entry_text`), so `123TEXTQUERY321=Work` does not match every record with a note. Guessed:
   the instance's text index also stems words and weighs them, which the sandbox does not.
 - INSTANCEOF on sys_class_name: the class or any class extending it (CMDB classes: `ci_classes`).
 - The calling user: `javascript:gs.getUserID()` / `gs.getUserName()` and the "Me" dynamic filter
@@ -186,11 +188,14 @@ TEXT_QUERY = "123TEXTQUERY321"
 _WORD = re.compile(r"\w+")
 
 
-def text_search(source: object, value: str, skip: list[str] | None = None) -> Callable[[int], bool]:
+def text_search(source: object, value: str, skip: list[str] | None = None,
+                journal: Callable[[str], Callable[[int], str]] | None = None) -> Callable[[int], bool]:
     """Rows whose text fields (but `skip`, the fields the caller may not read) hold every word of `value`
-    (see the module docstring)."""
+    (see the module docstring); `journal(field)` reads a journal field's text (its entries' own text,
+    `journal_query.entry_text`) in place of the rendered history."""
     kinds = source.kinds  # type: ignore[attr-defined]
-    getters = [source.getter(f) for f in source.fields  # type: ignore[attr-defined]
+    getters = [(journal or source.getter)(f) if kinds.get(f) == "journal" else source.getter(f)  # type: ignore[attr-defined]
+               for f in source.fields  # type: ignore[attr-defined]
                if kinds.get(f) in ("string", "journal") and not f.startswith("sys_") and f not in (skip or ())]
     words = [w.lower() for w in value.split() if w.strip("*")]
     if not words:
