@@ -7,7 +7,9 @@ update (sysparm_sys_id or sysparm_query; body: the changes), deleteMultiple (sys
 is `{"records": [...]}` of raw values (a reference is its sys_id); `displayvalue=true` gives display
 values instead, `displayvalue=all` raw values plus `dv_<field>` display values. A request without a
 valid action, or an unknown table, answers `{"records": []}` with an `error` (guessed wording).
-Writes take GET or POST, as the processor does not look at the method.
+Writes take GET or POST, as the processor does not look at the method. sysparm_query is taken as the Table
+API takes it (`app.caller_query`): gs.getUserID() / "Me" / the caller's groups, the date helpers in its
+time zone, and a self-service caller's conditions on work notes dropped (its keyword search skips them).
 """
 
 from __future__ import annotations
@@ -18,9 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, json_response
 from sandbox.servicenow import acl
-from sandbox.servicenow.app import json_object, local_now, user_time_zone
-from sandbox.servicenow.query import parse
-from sandbox.servicenow.query_ops import personalize
+from sandbox.servicenow.app import caller_query, json_object, user_time_zone
 from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.tables import Table
 
@@ -78,10 +78,7 @@ class JSONv2:
 
     def _select(self, table: Table, q: dict[str, str], user: str, action: str,
                 allowed: Callable[[int], bool] | None) -> list[int]:
-        me = self.store.user_sys_id(user)
-        text = personalize(q.get("sysparm_query", ""), user, me, lambda: self.store.groups_of(me))
-        query = acl.readable_query(parse(text, local_now(self.store, user)), acl.restricted(self.store, user))
-        rows = self.store.engine.run(table, query)
+        rows = self.store.engine.run(table, caller_query(self.store, q.get("sysparm_query", ""), user))
         rows = rows if allowed is None else [r for r in rows if allowed(r)]
         limit = q.get("sysparm_record_count", "")
         if action == "getRecords" and limit.isdigit():
