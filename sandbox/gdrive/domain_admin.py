@@ -11,7 +11,10 @@ administrator":
   drives." (the answer GAM and others handle for drives.list); ``drives.get``/``update`` with
   ``noManageTeamDriveAdministratorPrivilege`` and ``permissions.*`` with ``insufficientAdministratorPrivileges``
   [unc: those two reasons are in Google's error vocabulary (GAM handles both), their messages are guessed];
-- from an administrator: ``drives.list`` lists every shared drive, member or not (the emulator is one
+- from an administrator: ``drives.list`` lists every shared drive, member or not, with its ``orgUnitId``
+  ("only populated on drives.list responses when the useDomainAdminAccess parameter is set to true"), and
+  takes the admin-only ``q`` terms (``memberCount``, ``organizerCount``, ``orgUnitId``, ``createdTime``:
+  ``drive_search.py``) (the emulator is one
   organization: every drive is the admin's domain's [unc: a service account's drives belong to its project's
   organization on Drive]);
   ``drives.get``/``update`` reach any drive (the admin manages it as an organizer would); and
@@ -26,7 +29,8 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core.http import Request, Response, json_response
-from sandbox.gdrive.drives import SharedDrive, _drive_query
+from sandbox.gdrive.drive_search import drive_query
+from sandbox.gdrive.drives import SharedDrive
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import all_drives
@@ -62,11 +66,12 @@ class DomainAdmin:
     def list_drives(self, req: Request) -> Response:
         if not self._as_admin(req, LIST_REFUSED):
             return super().list_drives(req)
-        match = _drive_query(req.query.get("q") or "")
+        match = drive_query(req.query.get("q") or "", admin=True)
         with self.store.lock:
             found = [d for d in self.store.drives.values() if match(d, req.principal)]
             chunk, token = page(req, found, 10, 100)
-            body: dict[str, Any] = {"kind": "drive#driveList", "drives": [d.resource(req.principal) for d in chunk]}
+            body: dict[str, Any] = {"kind": "drive#driveList", "drives": [
+                {**d.resource(req.principal), "orgUnitId": d.org_unit} for d in chunk]}
         if token:
             body["nextPageToken"] = token
         return json_response(select(body, "driveList", req.query.get("fields")))

@@ -30,7 +30,7 @@ from sandbox.gdrive.store import DriveFile
 
 Pred = Callable[[DriveFile, str], bool]  # (file, caller) -> matches
 LEX = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><=|>=|!=|=|<|>)|(?P<p>[(){}])
-                      |(?P<word>[A-Za-z_][\w.]*))""", re.X)
+                      |(?P<word>[A-Za-z_][\w.]*)|(?P<num>\d+))""", re.X)  # num: drives.list's counts
 COMPARE = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 TIMES = {"createdTime": "created", "modifiedTime": "modified", "viewedByMeTime": "modified"}
