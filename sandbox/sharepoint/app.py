@@ -82,6 +82,8 @@ from sandbox.sharepoint.rest_errors import rest_shape
 from sandbox.sharepoint.rest_expand import RestExpand
 from sandbox.sharepoint.rest_file_ops import RestFileOps
 from sandbox.sharepoint.rest_files import RestFiles
+from sandbox.sharepoint.rest_folder_ops import RestFolderOps
+from sandbox.sharepoint.rest_groups import RestGroups
 from sandbox.sharepoint.rest_item_ops import RestItemOps
 from sandbox.sharepoint.rest_lists import RestLists
 from sandbox.sharepoint.rest_props import RestProps
@@ -114,8 +116,9 @@ CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessD
 class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Sharing, Copying, Sites, Batch, GraphSearch,
                    GraphExtras, GraphConvert, GraphItemVersions, GraphLists, LibraryItemVersions, SubscriptionLifecycle,
                    Subscriptions, RestApi, RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles,
-                   RestFileOps, RestUploads,
-                   RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestSchema, CustomLists,
+                   RestFileOps, RestFolderOps, RestUploads,
+                   RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
+                   CustomLists,
                    Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"

@@ -287,6 +287,9 @@ class RestApi:
             return self._rest_json(self.rest_app_user(req, verbose), verbose)
         if names[:2] in (["web", "siteusers"], ["web", "getuserbyid"], ["web", "ensureuser"]):
             return self.rest_users_route(req, site, segs[1:], verbose)  # rest_users.py
+        if names[0] == "web" and names[1:2] and names[1] in ("sitegroups", "associatedownergroup",
+                                                              "associatedmembergroup", "associatedvisitorgroup"):
+            return self.rest_groups_route(req, self.store.sites[site], segs[1:], verbose)  # rest_groups.py
         if names[:2] in (["web", "recyclebin"], ["site", "recyclebin"]):
             return self.rest_recycle_bin(req, site, segs[1:], verbose)  # rest_recycle.py
         if names in (["web", "allproperties"], ["web", "rootfolder", "properties"]):  # rest_props.py

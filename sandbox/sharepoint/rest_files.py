@@ -27,6 +27,7 @@ from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.rest import args, iso, pick
 from sandbox.sharepoint.rest_errors import BAD, NOT_FOUND, RestError
 from sandbox.sharepoint.rest_file_ops import FOLDER_OPS, OPS
+from sandbox.sharepoint.rest_folder_ops import SUB_FOLDER_OPS
 from sandbox.sharepoint.store import Drive, Item
 
 FILE_EXISTS = ("-2130575257, Microsoft.SharePoint.SPFileExistsException", "A file with the name {} already exists.")
@@ -197,6 +198,8 @@ class RestFiles:
             return self.rest_item_route(req, d, folder, segs[1:], verbose)
         if len(names) == 1 and names[0] in FOLDER_OPS and folder.parent_id is not None:
             return self.rest_file_op(req, d, folder, names[0], segs[0][1], verbose)  # rest_file_ops.py
+        if len(names) == 1 and names[0] in SUB_FOLDER_OPS:
+            return self.rest_folder_op(req, d, folder, names[0], segs[0][1], verbose)  # rest_folder_ops.py
         if names == ["storagemetrics"] and req.method == "GET":  # rest_expand.py
             return self._rest_json(self.rest_storage_metrics(req, d, folder, verbose), verbose)
         if names[:1] == ["parentfolder"] and folder.parent_id is not None:
