@@ -91,9 +91,11 @@ def test_onetrust_unreachable_url(tmp_path):
 
 
 @pytest.mark.parametrize("how", [("--debug",), ()])
-def test_debug_shows_the_traceback(tmp_path, how):
-    url = f"http://127.0.0.1:{_closed_port()}"
-    env = {"SERVICENOW_BASE_URL": url, "SERVICENOW_OAUTH_CLIENT_ID": "x", "SERVICENOW_OAUTH_CLIENT_SECRET": SECRET}
+def test_debug_shows_the_traceback(make_servicenow_sandbox, tmp_path, how):
+    sb = make_servicenow_sandbox(size=20)  # credentials refused at once (an unreachable URL retries for 16 s)
+    env = {"SERVICENOW_BASE_URL": sb.url, "SERVICENOW_OAUTH_CLIENT_ID": sb.credentials["client_id"],
+           "SERVICENOW_OAUTH_CLIENT_SECRET": SECRET, "SERVICENOW_USER": "integration.user",
+           "SERVICENOW_PASSWORD": SECRET + "-pw"}
     if not how:
         env["PROJECTX_DEBUG"] = "1"
     proc = _run("pipelines.servicenow", env, tmp_path, *how)
