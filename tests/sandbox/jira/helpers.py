@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import threading
 from datetime import datetime
@@ -14,7 +15,12 @@ from typing import Any
 
 import requests
 
-SPECS = Path("/work/shared/reference/openapi")
+# Atlassian's official specs, from the shared reference beside the checkout (../shared/reference/openapi),
+# or where PROJECTX_OPENAPI_DIR points (a clone elsewhere, e.g. CI's), else this machine's /work/shared.
+SPEC_DIRS = [Path(p) for p in (os.environ.get("PROJECTX_OPENAPI_DIR"),) if p] + [
+    Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "openapi",
+    Path("/work/shared/reference/openapi"),
+]
 _JIRA_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})$")
 
 
@@ -58,7 +64,19 @@ def _jira_datetime(value: str) -> bool:
 
 @lru_cache(maxsize=4)
 def _spec(name: str) -> dict[str, Any]:
-    return _relax(json.loads((SPECS / name).read_text()))
+    for folder in SPEC_DIRS:
+        if (folder / name).is_file():
+            return _relax(json.loads((folder / name).read_text()))
+    raise FileNotFoundError(f"Jira's official OpenAPI spec {name} is in none of {[str(d) for d in SPEC_DIRS]}: "
+                            "set PROJECTX_OPENAPI_DIR to the folder holding the shared reference's openapi/")
+
+
+def checked(sb: Any, resp: requests.Response, spec: str = "jira-platform-v3.json") -> requests.Response:
+    """The response, after validating it against the official spec (raises when it does not fit)."""
+    from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+
+    openapi(spec, sb.url).validate_response(RequestsOpenAPIRequest(resp.request), RequestsOpenAPIResponse(resp))
+    return resp
 
 
 def openapi(name: str, server: str) -> Any:

@@ -10,9 +10,8 @@ import warnings
 import pytest
 import requests
 from jira import JIRA, JIRAError
-from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from tests.sandbox.jira.helpers import openapi
+from tests.sandbox.jira.helpers import checked as _checked
 
 TEXT = "com.atlassian.jira.plugin.system.customfieldtypes:textfield"
 
@@ -20,12 +19,6 @@ TEXT = "com.atlassian.jira.plugin.system.customfieldtypes:textfield"
 @pytest.fixture
 def sb(make_jira_sandbox):
     return make_jira_sandbox(size=30)
-
-
-def _checked(sb, resp):
-    api = openapi("jira-platform-v3.json", sb.url)
-    api.validate_response(RequestsOpenAPIRequest(resp.request), RequestsOpenAPIResponse(resp))
-    return resp
 
 
 def _scoped_field(sb, s, atl, name, projects):

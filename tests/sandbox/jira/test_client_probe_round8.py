@@ -9,21 +9,13 @@ import io
 
 import pytest
 import requests
-from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from tests.sandbox.jira.helpers import openapi
+from tests.sandbox.jira.helpers import checked as _checked
 
 
 @pytest.fixture
 def sb(make_jira_sandbox):
     return make_jira_sandbox(size=40)
-
-
-def _checked(sb, resp, spec="jira-platform-v3.json"):
-    """The response, validated against the official spec."""
-    api = openapi(spec, sb.url)
-    api.validate_response(RequestsOpenAPIRequest(resp.request), RequestsOpenAPIResponse(resp))
-    return resp
 
 
 def test_jql_match_per_query(sb, s):

@@ -6,20 +6,13 @@ the atlassian-python-api calls that ride on them; `updateHistory` feeding JQL `i
 from __future__ import annotations
 
 import pytest
-from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from tests.sandbox.jira.helpers import openapi
+from tests.sandbox.jira.helpers import checked as _checked
 
 
 @pytest.fixture
 def sb(make_jira_sandbox):
     return make_jira_sandbox(size=30)
-
-
-def _checked(sb, resp):
-    api = openapi("jira-platform-v3.json", sb.url)
-    api.validate_response(RequestsOpenAPIRequest(resp.request), RequestsOpenAPIResponse(resp))
-    return resp
 
 
 def test_bulkfetch_lists_expand_and_properties_and_leaves_unknown_refs_out(sb, s):

@@ -1,6 +1,7 @@
 """Every served endpoint that exists in Jira's official OpenAPI specs answers with a schema-valid body.
 
-Validation uses openapi-core against /work/shared/reference/openapi/{jira-platform-v3,jira-software-agile}.json
+Validation uses openapi-core against ../shared/reference/openapi/{jira-platform-v3,jira-software-agile}.json
+(found by helpers.SPEC_DIRS)
 with two documented relaxations matching real Jira traffic: null is accepted where the spec forgot
 `nullable`, and date-times may use Jira's "+0000" offset (the form used in the spec's own examples).
 """
