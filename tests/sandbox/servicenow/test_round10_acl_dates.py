@@ -9,18 +9,13 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pysnc
-import requests
+
+from tests.sandbox.servicenow.helpers import as_user as _as
 
 FMT = "%Y-%m-%d %H:%M:%S"
 
 
 SIZE = 30  # incidents in this module's sandbox (the shared env fixture)
-
-
-def _as(sb, user: str, password: str) -> requests.Session:
-    s = requests.Session()
-    s.auth, s.verify, s.headers["Accept"] = (user, password), sb.ca_bundle, "application/json"
-    return s
 
 
 def _tz_user(sb, s, name: str, tz: str, roles: tuple[str, ...] = ("itil",)) -> str:

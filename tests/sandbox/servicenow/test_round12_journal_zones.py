@@ -10,22 +10,12 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pysnc
-import requests
+
+from tests.sandbox.servicenow.helpers import as_user as _as
+from tests.sandbox.servicenow.helpers import sorted_ids as _ids
 
 SIZE = 20
 NY = "America/New_York"
-
-
-def _as(sb, user: str, password: str) -> requests.Session:
-    s = requests.Session()
-    s.auth, s.verify, s.headers["Accept"] = (user, password), sb.ca_bundle, "application/json"
-    return s
-
-
-def _ids(session, url: str, query: str) -> list[str]:
-    got = session.get(url, params={"sysparm_query": query, "sysparm_fields": "sys_id"})
-    assert got.status_code == 200, got.text
-    return sorted(r["sys_id"] for r in got.json()["result"])
 
 
 def _pysnc_ids(client, query: str) -> list[str]:

@@ -7,17 +7,13 @@ operators VALCHANGES / CHANGESFROM / CHANGESTO stay ignored in a Table API query
 from __future__ import annotations
 
 import pysnc
-import requests
+
+from tests.sandbox.servicenow.helpers import as_user as _as
+from tests.sandbox.servicenow.helpers import sorted_ids as _ids
 
 SIZE = 30  # incidents in this module's sandbox (the shared env fixture)
 NY = "America/New_York"
 MARK = "r12dp"  # short_description prefix of this module's own incidents
-
-
-def _as(sb, user: str, password: str) -> requests.Session:
-    s = requests.Session()
-    s.auth, s.verify, s.headers["Accept"] = (user, password), sb.ca_bundle, "application/json"
-    return s
 
 
 def _tz_user(sb, s, name: str, tz: str, roles: tuple[str, ...] = ("itil",)) -> str:
@@ -80,12 +76,6 @@ def test_datepart_takes_the_part_in_the_callers_time_zone(env):
             "sysparm_query": f"short_descriptionSTARTSWITH{MARK}^{sunday}", "sysparm_fields": "short_description"})
     assert sorted(r["short_description"] for r in got.json()["result"]) == [
         "r12dp new year ny", "r12dp sunday evening ny"]
-
-
-def _ids(session, url: str, query: str) -> list[str]:
-    got = session.get(url, params={"sysparm_query": query, "sysparm_fields": "sys_id"})
-    assert got.status_code == 200, got.text
-    return sorted(r["sys_id"] for r in got.json()["result"])
 
 
 def test_journal_conditions_inside_join_and_rlquery_follow_the_top_level_rules(env):

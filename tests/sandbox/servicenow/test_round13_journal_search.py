@@ -5,23 +5,12 @@ the Table API does (gs.getUserID(), "Me", "One of My Groups", a self-service cal
 
 from __future__ import annotations
 
-import requests
+from tests.sandbox.servicenow.helpers import as_user as _as
+from tests.sandbox.servicenow.helpers import query_ids as _ids
 
 SIZE = 20
 ME = "90d1921e5f510100a9ad2572f2b477fe"
 MY_GROUPS = "d6435e965f510100a9ad2572f2b47744"
-
-
-def _as(sb, user: str, password: str) -> requests.Session:
-    s = requests.Session()
-    s.auth, s.verify, s.headers["Accept"] = (user, password), sb.ca_bundle, "application/json"
-    return s
-
-
-def _ids(session, url: str, query: str) -> list[str]:
-    got = session.get(url, params={"sysparm_query": query, "sysparm_fields": "sys_id"})
-    assert got.status_code == 200, got.text
-    return [r["sys_id"] for r in got.json()["result"]]
 
 
 def _setup(sb):
