@@ -5,7 +5,8 @@
 2. `POST <upload_url>` with the raw bytes -> 200 `OK - <bytes>` (plain text, as files.slack.com answers).
 3. `files.completeUploadExternal(files=[{"id","title"}], channel_id | channels, initial_comment, thread_ts)`
    -> `{"files": [file, …]}`; shared files land in the channel as one message with `files` and `upload: true`
-   (kept in `sb.messages()` with via "files.completeUploadExternal").
+   (kept in `sb.messages()` with via "files.completeUploadExternal"); the message's file objects are
+   `is_public` when shared in a public channel and carry no channels / shares lists [unc].
 Errors: invalid_arguments (no filename / length; a `channel_id` that is a name or user id, not a C/G/D/Z id),
 not_in_channel (sharing needs the bot in the conversation), file_not_found (unknown id, bytes never uploaded:
 guessed, Slack's exact code for the latter is undocumented), file_deleted, channel_not_found,
@@ -143,9 +144,10 @@ class FilesApi:
         shares, and a `file_shared` event per file for a subscribed app."""
         ws = self.sb.workspace
         sharer = person or ws.bot_user_id
+        kind = "private" if channel["is_private"] or channel.get("is_im") else "public"
         message: dict[str, Any] = {"type": "message", "text": str(args.get("initial_comment") or ""),
                                    "user": sharer, "team": ws.team_id, "upload": True, "display_as_bot": False,
-                                   "files": [_public(f) for f in files]}
+                                   "files": [_in_message(f, kind == "public") for f in files]}
         if person:
             message.update(subtype="file_share", client_msg_id=str(uuid.uuid4()))
         else:
@@ -154,7 +156,6 @@ class FilesApi:
             message["thread_ts"] = str(args["thread_ts"])
         stored = self.sb.record_message(channel, message, via or ("user" if person else "files.completeUploadExternal"),
                                         args)
-        kind = "private" if channel["is_private"] or channel.get("is_im") else "public"
         share = {"ts": stored["ts"], "channel_name": channel["name"], "team_id": ws.team_id,
                  "share_user_id": sharer, "reply_users": [], "reply_count": 0}
         if args.get("thread_ts"):
@@ -250,6 +251,13 @@ def _public(f: dict[str, Any]) -> dict[str, Any]:
     for key in ("channels", "groups", "ims"):
         out[key] = list(f[key])
     return out
+
+
+def _in_message(f: dict[str, Any], public_share: bool) -> dict[str, Any]:
+    """A file as a message carries it: public once shared in a public channel, without the `channels` /
+    `groups` / `ims` / `shares` lists files.info has [unc: Slack's message file objects leave them out]."""
+    out = {k: v for k, v in _public(f).items() if k not in ("channels", "groups", "ims", "shares")}
+    return {**out, "is_public": bool(f["is_public"] or public_share)}
 
 
 def _of_types(f: dict[str, Any], types: Any) -> bool:
