@@ -10,8 +10,9 @@ too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, us
 user_not_found, invalid_json, unknown_method (HTTP 404).
 
 Methods: api.test, auth.test (auth.revoke: `sandbox.slack.oauth`), chat.postMessage, chat.update, chat.delete,
-chat.getPermalink, chat.postEphemeral, conversations.info, conversations.history (top-level messages and broadcast
-replies only), conversations.replies (a thread) (users.*: `sandbox.slack.directory`); user-token methods
+chat.getPermalink, chat.postEphemeral, conversations.info (`locale` with include_locale [unc]),
+conversations.history (top-level messages and broadcast replies only), conversations.replies (a thread)
+(users.*: `sandbox.slack.directory`); user-token methods
 (USER_TOKEN_ONLY: search.*, reminders.*, stars.*, ...) answer not_allowed_token_type to the bot token.
 chat.update / chat.delete act on the caller's own messages (a user token acts as the person: `sandbox.slack.actor`)
 (message_not_found, cant_update_message, cant_delete_message). chat.postMessage / chat.update keep `metadata`;
@@ -350,8 +351,9 @@ class WebApi:
 
     def conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = seen(self.sb, self._channel(args))  # the member count only with include_num_members, as Slack
-        return {"channel": channel if _flag(args.get("include_num_members")) else
-                {k: v for k, v in channel.items() if k != "num_members"}}
+        if not _flag(args.get("include_num_members")):
+            channel = {k: v for k, v in channel.items() if k != "num_members"}
+        return {"channel": {**channel, "locale": "en-US"} if _flag(args.get("include_locale")) else channel}  # [unc]
 
     def _readable(self, args: dict[str, Any]) -> dict[str, Any]:
         """A channel whose messages the bot may read: a bot token must be a member, public channel or not
