@@ -34,8 +34,8 @@
   `apps.uninstall` (client credentials) revokes every token of the app in the workspace, the preinstalled
   `sb.bot_token` too, and sends `app_uninstalled` and `tokens_revoked` to a subscribed app.
 - Enterprise Grid org-wide installs (`team` null, `enterprise` set): `sandbox.slack.enterprise`.
-- App-level tokens (`sb.new_app_token()`, `xapp-1-…`, scope `connections:write`) are taken by
-  `apps.connections.open` only; any other method answers `not_allowed_token_type` [unc for auth.test].
+- App-level tokens (`sb.new_app_token()`, `xapp-1-…`, scope `connections:write`) are taken by apps.connections.open
+  and apps.event.authorizations.list (`sandbox.slack.event_authorizations`) only: not_allowed_token_type [unc].
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from sandbox.core.http import Request, Response, Router, json_response
-from sandbox.slack import workspace_events
+from sandbox.slack import event_authorizations, workspace_events
 from sandbox.slack.interactivity import person
 from sandbox.slack.personal import takes
 from sandbox.slack.scopes import GRANTED, Grants
@@ -65,7 +65,7 @@ CODE_TTL = 600.0  # Slack: a code is good for 10 minutes
 ROTATING_TTL = 43_200  # 12 hours
 # Web API methods that take client credentials, not a token
 CLIENT_METHODS = ("oauth.v2.access", "oauth.v2.exchange", "apps.uninstall")
-APP_TOKEN_METHODS = ("apps.connections.open",)
+APP_TOKEN_METHODS = ("apps.connections.open", event_authorizations.METHOD)
 USER_SCOPES = ("search:read", "chat:write", "channels:read", "channels:history", "groups:read", "groups:history",
                "im:read", "im:history", "mpim:read", "mpim:history", "users:read", "users:read.email",
                "users.profile:read", "users.profile:write", "reactions:read", "reactions:write", "stars:read",
@@ -230,7 +230,8 @@ class OAuthApp:
         return {**person_methods(self.sb, api),
                 "oauth.v2.access": self.access, "oauth.v2.exchange": self.exchange, "apps.uninstall": self.uninstall,
                 "auth.revoke": self.revoke, "auth.test": test,
-                "apps.connections.open": lambda args: self.sb.socket_mode.open(args)}
+                "apps.connections.open": lambda args: self.sb.socket_mode.open(args),
+                event_authorizations.METHOD: lambda args: event_authorizations.list_authorizations(self.sb, args)}
 
     def _client(self, req_args: dict[str, Any]) -> None:
         client_id, secret = req_args.get("client_id"), req_args.get("client_secret")

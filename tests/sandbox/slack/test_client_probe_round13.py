@@ -8,6 +8,8 @@ apps.event.authorizations.list was unknown_method."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import time
 
 from slack_sdk import WebClient
@@ -32,8 +34,8 @@ def test_update_delete_and_permalinks(slack_client, slack_sandbox):
     assert (edited["channel"], edited["ts"], edited["text"]) == (channel, ts, "deploy finished")
     assert edited["message"]["edited"]["user"] == slack_sandbox.workspace.bot_user_id
     fails(slack_client.chat_update, "message_not_found", channel=channel, ts="1234.5678", text="x")
-    link = slack_client.chat_getPermalink(channel=channel, message_ts=ts)
-    assert link["permalink"] == f"https://{slack_sandbox.workspace.domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+    link = slack_client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+    assert link == f"https://{slack_sandbox.workspace.domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
     fails(slack_client.chat_getPermalink, "message_not_found", channel=channel, message_ts="1.2")
     human = slack_sandbox.post_as_user("general", "mine", user="amelia.hart")["ts"]
     fails(slack_client.chat_update, "cant_update_message", channel=channel, ts=human, text="x")
@@ -180,6 +182,12 @@ def test_views_open_update_push_publish(slack_client, slack_sandbox):
     slack_client.views_publish(user_id=user, view=home, hash=published["hash"])
 
 
+def _context(team_id: str, app_id: str) -> str:
+    """An event_context as this sandbox encodes one (opaque to apps; used here to name another team / app)."""
+    raw = json.dumps({"et": "message", "tid": team_id, "aid": app_id}, separators=(",", ":")).encode()
+    return "4-" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 def test_event_authorizations_with_an_app_level_token(sb, app):
     """An event's `event_context` names the installations that may see it: here the app's bot."""
     _subscribe(sb, app, "message.channels")
@@ -193,8 +201,11 @@ def test_event_authorizations_with_an_app_level_token(sb, app):
         {"enterprise_id": None, "team_id": ws.team_id, "user_id": ws.bot_user_id, "is_bot": True,
          "is_enterprise_install": False}]
     assert got["response_metadata"]["next_cursor"] == ""
-    for wrong in ("4-bm9wZQ", "nope"):
+    for wrong in ("4-bm9wZQ", "nope", _context(team_id="T0OTHER", app_id=ws.app_id)):
         fails(client.apps_event_authorizations_list, "invalid_event_context", event_context=wrong)
+    fails(client.apps_event_authorizations_list, "auth_mismatch",
+          event_context=_context(team_id=ws.team_id, app_id="A0OTHERAPP"))  # another app's event
+    fails(client.apps_event_authorizations_list, "invalid_arguments", event_context="")  # [unc]
     fails(client.apps_event_authorizations_list, "invalid_cursor", event_context=envelope["event_context"],
           cursor="bogus")
     bot = WebClient(token=sb.bot_token, base_url=sb.url + "/api/")
