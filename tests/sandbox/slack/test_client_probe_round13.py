@@ -13,6 +13,7 @@ import json
 import time
 
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -233,17 +234,20 @@ def test_async_client(slack_sandbox):
     channel = slack_sandbox.workspace.channel("general")["id"]
 
     async def bot() -> tuple[str, int, str, str]:
-        client = AsyncWebClient(token=slack_sandbox.bot_token, base_url=slack_sandbox.url + "/api/")
+        client = AsyncWebClient(token=slack_sandbox.bot_token, base_url=slack_sandbox.url + "/api/",
+                                retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=4)])
         posted = await client.chat_postMessage(channel=channel, text="async hello")
         count = 0
-        async for page in await client.conversations_list(limit=3):
+        slack_sandbox.faults.set(rate_429=0.3, retry_after=1, paths=[r"^/api/conversations\.list$"])
+        async for page in await client.conversations_list(limit=3):  # 4 pages, some answered 429 first
             count += len(page["channels"])
+        slack_sandbox.faults.clear()
         up = await client.files_upload_v2(channel=channel, content="async bytes", filename="a.txt",
                                           initial_comment="async file")
         found = await client.users_lookupByEmail(email="chen.wei@projectx.example")
         return posted["ts"], count, up["file"]["id"], found["user"]["name"]
 
     ts, count, file_id, name = asyncio.run(bot())
-    assert count == 10 and name == "chen.wei"
+    assert count == 10 and name == "chen.wei" and slack_sandbox.method_calls("conversations.list") > 4
     texts = [m["text"] for m in slack_sandbox.messages("general")]
     assert "async hello" in texts and "async file" in texts and ts and file_id
