@@ -88,7 +88,7 @@ class Sites:
         router.add("GET", r"/v1\.0/sites/root", authed(self.root_site))
         router.add("GET", r"/v1\.0/sites/getAllSites\(\)", authed(self.search_sites))
         router.add("GET", r"/v1\.0/sites/(?P<host>[^/:,%]+\.[^/:,%]+)", authed(self.root_site))
-        router.add("GET", r"/v1\.0/sites/(?P<host>[^/:,]+)/getByPath\(path='(?P<path>[^']*)'\)", authed(self.by_path))
+        router.add("GET", r"/v1\.0/sites/(?P<host>[^/:]+)/getByPath\(path='(?P<path>[^']*)'\)", authed(self.by_path))
         for method in ("GET", "PUT", "POST", "PATCH", "DELETE"):
             router.add(method, rf"/v1\.0/sites/{SITE}/drive/(?P<tail>.+)", authed(self.site_drive))
             router.add(method, rf"/v1\.0/sites/{SITE}/drives/(?P<drive>[^/]+)(?:/(?P<tail>.+))?",
@@ -116,8 +116,13 @@ class Sites:
         return json_response({**self.site_resource(site), "root": {}})
 
     def by_path(self, req: Request) -> Response:
-        """``/sites/{hostname}/getByPath(path='/sites/{name}')``."""
-        site = self._site(f"{unquote(req.params['host'])}:{unquote(req.params['path'])}:")
+        """``/sites/{hostname}/getByPath(path='/sites/{name}')``; msgraph-sdk's ``by_site_id(…).get_by_path_with_path``
+        puts ``root`` or a site id where the hostname goes and percent-encodes the path: the site's host is
+        used then, and the path stays server-relative [unc: Graph may read it relative to that site]."""
+        host = unquote(req.params["host"])
+        if host.lower() == "root":
+            host = next(iter(self.store.sites), "").split(",")[0]
+        site = self._site(f"{host.split(',')[0]}:{unquote(req.params['path'])}:")
         if not any(req.principal in d.grants for d in self.store.drives.values() if d.site_id == site):
             raise GraphError(403, "accessDenied", "Access denied")
         return json_response(self.site_resource(site))
