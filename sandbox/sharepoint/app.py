@@ -19,6 +19,7 @@ Graph accept only https, so run it with ``tls=True``.
   the URL carries its own ``tempauth``) with ``Content-Range``, each fragment at most 60 MiB, ``202``
   with ``nextExpectedRanges`` (``"next-last"``) until the last one, then ``201`` and the item.
 - ``delta`` (``delta.py``): changes since a token, deletions with the ``deleted`` facet.
+- ``DELETE`` of an item puts it in the site's recycle bin; ``permanentDelete`` does not (``graph_recycle.py``).
 - Elsewhere: upload sessions (``uploads.py``: resume, cancel, expiry, ``deferCommit``), ``versions`` and
   ``thumbnails`` (``versions.py``), sharing (``sharing.py``: ``createLink``, ``invite``, ``permissions``),
   ``copy`` with its monitor URL and ``@microsoft.graph.conflictBehavior`` (``copying.py``), new folders,
@@ -68,6 +69,7 @@ from sandbox.sharepoint.graph_convert import GraphConvert
 from sandbox.sharepoint.graph_extras import GraphExtras
 from sandbox.sharepoint.graph_item_versions import GraphItemVersions
 from sandbox.sharepoint.graph_lists import GraphLists
+from sandbox.sharepoint.graph_recycle import GraphRecycle
 from sandbox.sharepoint.graph_search import GraphSearch
 from sandbox.sharepoint.items import Items
 from sandbox.sharepoint.library_item_versions import LibraryItemVersions
@@ -102,7 +104,8 @@ from sandbox.sharepoint.uploads import UploadSessions
 from sandbox.sharepoint.versions import Versions
 from sandbox.sharepoint.writes import Writes
 
-ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem", "/checkout", "/checkin")
+ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem", "/checkout", "/checkin",
+           "/permanentDelete")
 REF = re.compile(r"^(?:root|items/(?P<id>[^/:]+))(?::/(?P<path>.*?)(?::|$))?(?P<action>/[A-Za-z/]+)?/?$")
 DELTA = re.compile(r"^(?P<base>.*?)/delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/?$")
 SEARCH = re.compile(r"^(?:(?P<base>.*?)/)?search\(q='(?P<q>(?:[^']|'')*)'\)/?$")
@@ -118,7 +121,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    Subscriptions, RestApi, RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles,
                    RestFileOps, RestFolderOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
-                   CustomLists,
+                   CustomLists, GraphRecycle,
                    Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"
@@ -327,8 +330,8 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
         if method == "GET" and action in ("/listItem", "/listItem/fields"):
             fields = self._fields(self._exists(item))
             return json_response(fields if action.endswith("fields") else {"id": fields["id"], "fields": fields})
-        if method in ("PUT", "PATCH", "DELETE", "POST") and action in ("", "/content", "/createUploadSession") and (
-                item is not None):
+        if method in ("PUT", "PATCH", "DELETE", "POST") and action in ("", "/content", "/createUploadSession",
+                                                                    "/permanentDelete") and item is not None:
             self._precondition(item, req)
         if method == "PUT" and action == "/content":
             if len(req.body) > 250 * 1024 * 1024:
@@ -353,9 +356,8 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
             return self.patch_fields(drive, self._exists(item), req)
         if method == "PATCH" and action == "":
             return self.update_item(drive, self._exists(item), req)
-        if method == "DELETE" and action == "":
-            self.store.delete(self._exists(item))
-            return Response(204, b"")
+        if (method, action) in (("DELETE", ""), ("POST", "/permanentDelete")):  # graph_recycle.py
+            return self.graph_delete(drive, self._exists(item), req, permanent=bool(action))
         raise GraphError(400, "invalidRequest", f"{method} is not supported on {req.path}")
 
     def reset(self) -> None:

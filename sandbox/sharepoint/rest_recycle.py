@@ -33,21 +33,25 @@ class RestRecycle:
         return bins.setdefault(site, [])
 
     def rest_recycle(self, req: Request, d: Drive, item: Item, verbose: bool) -> Response:
+        guid = self.to_bin(d, item, self.rest_path(req, d, item))
+        return self._rest_json({"Recycle": guid} if verbose else {"value": guid}, verbose)
+
+    def to_bin(self, d: Drive, item: Item, path: str) -> str:
+        """Take ``item`` (and all under it) out of ``d`` into the site's bin; ``path`` is its server-relative
+        path. Graph's ``DELETE`` of a drive item comes here too (``graph_recycle.py``). The bin item's id."""
         with self.store.lock:
             subtree, todo = [], [item]
             while todo:
                 node = todo.pop()
                 subtree.append(node)
                 todo.extend(self.store.children(node.id))
-            path = self.rest_path(req, d, item)
             entry = {"Id": str(uuid.uuid4()), "item": item, "subtree": subtree, "drive": d.id,
                      "LeafName": item.name, "DirName": path.rsplit("/", 1)[0].lstrip("/"),
                      "ItemType": 5 if item.content is None else 1, "DeletedDate": now_iso(),
                      "Size": str(sum(len(i.content or b"") for i in subtree))}
             self.store.delete(item)
             self._bin(d.site_id).insert(0, entry)
-        guid = entry["Id"]
-        return self._rest_json({"Recycle": guid} if verbose else {"value": guid}, verbose)
+        return entry["Id"]
 
     def _bin_entity(self, req: Request, e: dict[str, Any], verbose: bool) -> dict[str, Any]:
         props = {"Id": e["Id"], "AuthorName": "SharePoint App", "DeletedByName": "SharePoint App",

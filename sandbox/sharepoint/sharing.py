@@ -1,9 +1,11 @@
 """Sharing of a drive item, for ``GraphSandbox``: ``createLink``, ``invite`` and ``permissions``.
 
-- ``POST createLink`` ``{"type": "view"|"edit"|"embed", "scope": "anonymous"|"organization"|"users",
+- ``POST createLink`` ``{"type": "view"|"edit", "scope": "anonymous"|"organization"|"users",
   "password"?, "expirationDateTime"?}``: ``201`` and a permission with ``link`` (``type``, ``scope``,
   ``webUrl``, ``preventsDownload``) and ``roles`` (``read``; ``write`` for edit); the same type and
   scope again answers the existing link with ``200``, as Graph does. Other types or scopes: 400.
+  ``embed`` is OneDrive personal's only: SharePoint answers ``notSupported`` "Requested sharingLink type is
+  not yet available." (the code and message as Graph gives them; the status 400 is [unc]).
 - ``POST invite`` ``{"recipients": [{"email"}], "roles": ["read"|"write"], "requireSignIn",
   "sendInvitation", "message"}``: ``200`` and ``{"value": [permission…]}``, one per recipient, with
   ``grantedTo``/``grantedToV2`` and ``invitation``. No recipients or roles: 400.
@@ -27,7 +29,7 @@ from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import GraphError
 from sandbox.sharepoint.store import Item
 
-LINK_TYPES = {"view": ["read"], "edit": ["write"], "embed": ["read"]}
+LINK_TYPES = {"view": ["read"], "edit": ["write"], "embed": ["read"]}  # embed: refused below
 SCOPES = {"anonymous", "organization", "users"}
 ROLES = {"read", "write", "owner"}
 
@@ -100,6 +102,8 @@ class Sharing:
         kind, scope = body.get("type"), body.get("scope") or "anonymous"
         if kind not in LINK_TYPES:
             raise GraphError(400, "invalidRequest", f"Invalid value '{kind}' for the link type.")
+        if kind == "embed":  # documented for OneDrive personal only; the status is [unc]
+            raise GraphError(400, "notSupported", "Requested sharingLink type is not yet available.")
         if scope not in SCOPES:
             raise GraphError(400, "invalidRequest", f"Invalid value '{scope}' for the link scope.")
         for perm in item.permissions:
