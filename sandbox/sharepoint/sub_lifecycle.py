@@ -24,11 +24,8 @@ Deliveries are logged in ``sb.notifications`` with ``lifecycleEvent``; a non-2xx
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -126,18 +123,9 @@ class SubscriptionLifecycle:
                          daemon=True).start()
 
     def _lifecycle_post(self, url: str, note: dict[str, Any]) -> None:
-        data = json.dumps({"value": [note]}).encode()
         for delay in (0.0, *self.notify_retry_delays):
             time.sleep(delay)
-            request = urllib.request.Request(url, data=data, method="POST",
-                                             headers={"Content-Type": "application/json; charset=utf-8"})
-            try:
-                with urllib.request.urlopen(request, timeout=3, context=self._sub_tls()) as resp:
-                    status = resp.status
-            except urllib.error.HTTPError as err:
-                status = err.code
-            except (urllib.error.URLError, OSError):
-                status = 0
+            status = self._post_notes(url, note)  # subscriptions.py
             self.notifications.append({"subscriptionId": note["subscriptionId"], "url": url, "status": status,
                                        "lifecycleEvent": note["lifecycleEvent"], "body": {"value": [note]}})
             if 200 <= status < 300:

@@ -289,17 +289,20 @@ class Subscriptions:
                     "tenantId": sub["app"].split("/")[0]}
             if LIST.match(sub["resource"]):  # [unc] Graph's list notifications name the type only, not the item
                 note["resourceData"] = {"@odata.type": "#Microsoft.Graph.ListItem"}
-            data = json.dumps({"value": [note]}).encode()
-            request = urllib.request.Request(sub["notificationUrl"], data=data, method="POST",
-                                             headers={"Content-Type": "application/json; charset=utf-8"})
-            try:
-                with urllib.request.urlopen(request, timeout=3, context=self._sub_tls()) as resp:
-                    status = resp.status
-            except urllib.error.HTTPError as err:
-                status = err.code
-            except (urllib.error.URLError, OSError):
-                status = 0
+            status = self._post_notes(sub["notificationUrl"], note)
             self.notifications.append({"subscriptionId": sid, "url": sub["notificationUrl"], "status": status,
                                        "body": {"value": [note]}})
             if 200 <= status < 300:
                 return
+
+    def _post_notes(self, url: str, note: dict[str, Any]) -> int:
+        """POST ``{"value": [note]}`` to a receiver, as Graph does: its status, or 0 if it could not be reached."""
+        request = urllib.request.Request(url, data=json.dumps({"value": [note]}).encode(), method="POST",
+                                         headers={"Content-Type": "application/json; charset=utf-8"})
+        try:
+            with urllib.request.urlopen(request, timeout=3, context=self._sub_tls()) as resp:
+                return resp.status
+        except urllib.error.HTTPError as err:
+            return err.code
+        except (urllib.error.URLError, OSError):
+            return 0
