@@ -26,11 +26,12 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
+from zoneinfo import ZoneInfoNotFoundError
 
 from sandbox.servicenow.ci_classes import CI_PARENTS
 from sandbox.servicenow.dates import date_part, part_value, shift
+from sandbox.servicenow.render import to_zone
 
 FIELD_OPS = {"SAMEAS": operator.eq, "NSAMEAS": operator.ne, "GT_FIELD": operator.gt, "LT_FIELD": operator.lt,
              "GT_OR_EQUALS_FIELD": operator.ge, "LT_OR_EQUALS_FIELD": operator.le}
@@ -144,24 +145,12 @@ def datepart(value: str, get: Callable[[int], str]) -> Callable[[int], bool]:
 
 
 def _to_zone(zone: str) -> Callable[[str], str]:
-    """A stored UTC "YYYY-MM-DD HH:MM:SS" as that moment's wall time in `zone` (dates and "" unchanged)."""
+    """A stored UTC "YYYY-MM-DD HH:MM:SS" as that moment's wall time in `zone` (dates, "" and an unknown zone
+    unchanged)."""
     try:
-        tz = ZoneInfo(zone) if zone else None
+        return to_zone(zone) if zone else str
     except (ValueError, ZoneInfoNotFoundError):
-        tz = None
-    if tz is None:
-        return lambda text: text
-
-    def convert(text: str) -> str:
-        if len(text) <= 10:
-            return text
-        try:
-            at = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-        except ValueError:
-            return text
-        return at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-
-    return convert
+        return str
 
 
 def field_compare(op: str, get: Callable[[int], str], other: Callable[[int], str]) -> Callable[[int], bool]:
