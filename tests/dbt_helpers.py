@@ -12,9 +12,10 @@ from pipelines.common.warehouse import WarehouseSettings
 
 
 def dbt(settings: WarehouseSettings, target_path, *args: str) -> subprocess.CompletedProcess:
-    """dbt (as Dagster starts it: cli/run_dbt.py) in its own target folder, seeded with (and then keeping) the partial parse the Dagster builds
-    of this test process keep (tests/conftest.py's ``duckdb_warehouse``): dbt checks it against the
-    profile and project and parses in full when it does not apply."""
+    """dbt, started as Dagster starts it (cli/run_dbt.py), in its own target folder, seeded with (and then
+    keeping) the partial parse the Dagster builds of this test process keep (tests/conftest.py's
+    ``duckdb_warehouse``): dbt checks it against the profile and project and parses in full when it does
+    not apply."""
     env = {**os.environ, **settings.env()}
     target_path = Path(target_path)
     seed, own = build_target_root() / "partial_parse.msgpack", target_path / "partial_parse.msgpack"
