@@ -138,12 +138,17 @@ class ChannelsApi:
             self._members[cid] = [ws.bot_user_id, *users]
         return channel
 
-    def join(self, args: dict[str, Any]) -> dict[str, Any]:
+    def joinable(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The channel conversations.join names, if anyone may join it (public, not archived)."""
         channel = self.api._channel(args)
         if channel["is_private"] or channel.get("is_im"):
             raise SlackError("method_not_supported_for_channel_type")
         if channel["is_archived"]:
             raise SlackError("is_archived")
+        return channel
+
+    def join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.joinable(args)
         if channel["is_member"]:
             return {"channel": dict(channel), "warning": "already_in_channel",
                     "response_metadata": {"warnings": ["already_in_channel"]}}

@@ -82,11 +82,7 @@ class PersonChannels:
         return {"channel": seen(self.sb, self.ch.add_channel(args, self.me))}
 
     def join(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self.api._channel(args)
-        if channel["is_private"] or channel.get("is_im"):
-            raise SlackError("method_not_supported_for_channel_type")
-        if channel["is_archived"]:
-            raise SlackError("is_archived")
+        channel = self.ch.joinable(args)
         if self._in(channel):
             return {"channel": seen(self.sb, channel), "warning": "already_in_channel",
                     "response_metadata": {"warnings": ["already_in_channel"]}}
