@@ -23,3 +23,16 @@ def query_ids(session: requests.Session, url: str, query: str) -> list[str]:
 
 def sorted_ids(session: requests.Session, url: str, query: str) -> list[str]:
     return sorted(query_ids(session, url, query))
+
+
+def noted_incidents(sb: Any, user: str, mark: str, work_notes: tuple[str, ...], comment: str,
+                    password: str = "Secret-12") -> tuple[str, str, str, str]:
+    """A self-service user and three of their incidents ("<mark> noted", "<mark> commented", "<mark> bare"):
+    the first with `work_notes` (in order), the second with one comment. (user, noted, commented, bare)."""
+    me = sb.add_user(user, password)["sys_id"]
+    noted, commented, bare = (sb.insert("incident", {"short_description": f"{mark} {what}", "caller_id": me})["sys_id"]
+                              for what in ("noted", "commented", "bare"))
+    for note in work_notes:
+        sb.update("incident", noted, {"work_notes": note})
+    sb.update("incident", commented, {"comments": comment})
+    return me, noted, commented, bare

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pysnc
 
 from tests.sandbox.servicenow.helpers import as_user as _as
+from tests.sandbox.servicenow.helpers import noted_incidents
 from tests.sandbox.servicenow.helpers import sorted_ids as _ids
 
 SIZE = 20
@@ -30,13 +31,8 @@ def _pysnc_ids(client, query: str) -> list[str]:
 
 def test_journal_conditions_match_the_entries_not_the_history_headers(env):
     sb, client, s = env
-    me = sb.add_user("ess.jq", "Secret-12")["sys_id"]
-    noted = sb.insert("incident", {"short_description": "r12jq noted", "caller_id": me})["sys_id"]
-    commented = sb.insert("incident", {"short_description": "r12jq commented", "caller_id": me})["sys_id"]
-    bare = sb.insert("incident", {"short_description": "r12jq bare", "caller_id": me})["sys_id"]
-    sb.update("incident", noted, {"work_notes": "quokka suspected"})
-    sb.update("incident", noted, {"work_notes": "second thoughts"})
-    sb.update("incident", commented, {"comments": "wombat sighting"})
+    me, noted, commented, bare = noted_incidents(sb, "ess.jq", "r12jq", ("quokka suspected", "second thoughts"),
+                                                 "wombat sighting")
     child = sb.insert("incident", {"short_description": "r12jq child", "caller_id": me,
                                    "parent_incident": noted})["sys_id"]
     sb.update("incident", child, {"work_notes": "child note"})
@@ -128,12 +124,7 @@ def test_date_helpers_take_the_callers_zone_outside_the_table_api(env):
 
 def test_a_journal_join_under_or_shows_a_self_service_caller_no_work_note(env):
     sb, _, s = env
-    me = sb.add_user("ess.or", "Secret-12")["sys_id"]
-    noted = sb.insert("incident", {"short_description": "r12or noted", "caller_id": me})["sys_id"]
-    commented = sb.insert("incident", {"short_description": "r12or commented", "caller_id": me})["sys_id"]
-    bare = sb.insert("incident", {"short_description": "r12or bare", "caller_id": me})["sys_id"]
-    sb.update("incident", noted, {"work_notes": "secret"})
-    sb.update("incident", commented, {"comments": "hello"})
+    _me, noted, commented, bare = noted_incidents(sb, "ess.or", "r12or", ("secret",), "hello")
     url = f"{sb.url}/api/now/table/incident"
     # has a journal row (an inner join), and (its short description names it, or a row matches the JOIN)
     query = "short_descriptionSTARTSWITHr12or^ORJOINincident.sys_id=sys_journal_field.element_id!element=comments"

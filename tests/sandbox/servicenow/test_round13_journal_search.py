@@ -6,6 +6,7 @@ the Table API does (gs.getUserID(), "Me", "One of My Groups", a self-service cal
 from __future__ import annotations
 
 from tests.sandbox.servicenow.helpers import as_user as _as
+from tests.sandbox.servicenow.helpers import noted_incidents
 from tests.sandbox.servicenow.helpers import query_ids as _ids
 
 SIZE = 20
@@ -14,13 +15,7 @@ MY_GROUPS = "d6435e965f510100a9ad2572f2b47744"
 
 
 def _setup(sb):
-    me = sb.add_user("ess.r13", "Secret-12")["sys_id"]
-    noted = sb.insert("incident", {"short_description": "r13ts noted", "caller_id": me})["sys_id"]
-    commented = sb.insert("incident", {"short_description": "r13ts commented", "caller_id": me})["sys_id"]
-    bare = sb.insert("incident", {"short_description": "r13ts bare", "caller_id": me})["sys_id"]
-    sb.update("incident", noted, {"work_notes": "zzquokka suspected"})
-    sb.update("incident", commented, {"comments": "zzwombat sighting"})
-    return me, noted, commented, bare
+    return noted_incidents(sb, "ess.r13", "r13ts", ("zzquokka suspected",), "zzwombat sighting")
 
 
 def test_keyword_search_reads_the_entries_not_the_headers(env):
