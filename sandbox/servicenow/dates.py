@@ -18,9 +18,14 @@ the part of a date-time in the user's zone too (a Sunday-evening incident in New
 though stored as Monday UTC; the zone rides in the rewritten value, `part@value@op@zone`), as the
 condition builder's trend ("on Monday", "at 9 am") reads the user's wall clock [unc: documented for
 display only; a date field has no time and no zone]. Guessed where the vendor documents
-nothing: weeks start on Monday; "Last 7 days" runs from the start of the day six days ago to the end
-of today; RELATIVE with day units compares with the exact moment (not the day's start); the datePart
-values accepted are the ones listed above.
+nothing: This/Last/Next week start on Monday; "Last 7 days" runs from the start of the day six days
+ago to the end of today; RELATIVE with day units compares with the exact moment (not the day's start); the datePart
+values accepted are the ones listed above. DATEPART's weeks and days run Sunday to Saturday, as the
+documented "is same Week as" field comparison's do: week n of a year starts on its n-th Sunday, the
+days before the first Sunday being week 0 (the trend offers "Week 0".."Week 53", which ISO weeks never
+give), and "on or after Monday" leaves Sunday out [unc: the numbering of MySQL's WEEK(d), mode 0, which
+that range and the Sunday week match; the instance's property glide.ui.date_format.first_day_of_week
+is not modelled]. A month value may be the condition builder's three-letter name ('jan').
 """
 
 from __future__ import annotations
@@ -188,14 +193,18 @@ def date_part(text: str, part: str) -> int | None:
         when = datetime.strptime(text, FMT) if len(text) > 10 else datetime.strptime(text, "%Y-%m-%d")
     except ValueError:
         return None
-    return {"dayofweek": when.weekday(), "month": when.month - 1, "year": when.year, "hour": when.hour,
+    return {"dayofweek": (when.weekday() + 1) % 7, "month": when.month - 1, "year": when.year, "hour": when.hour,
             "quarter": (when.month - 1) // 3 + 1, "dayofmonth": when.day,
-            "week": when.isocalendar()[1]}.get(part)
+            "week": int(when.strftime("%U"))}.get(part)
 
 
 def part_value(part: str, value: str) -> int | None:
+    """The number a datePart value stands for: days Sunday 0 .. Saturday 6, months January 0 .. December 11
+    (full names or the condition builder's three-letter ones, "jan"), others as written."""
     if part == "dayofweek" and value in WEEKDAYS:
-        return WEEKDAYS.index(value)
-    if part == "month" and value in MONTHS:
-        return MONTHS.index(value)
+        return (WEEKDAYS.index(value) + 1) % 7
+    if part == "month":
+        found = [i for i, name in enumerate(MONTHS) if value in (name, name[:3])]
+        if found:
+            return found[0]
     return int(value) if value.lstrip("-").isdigit() else None

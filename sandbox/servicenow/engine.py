@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from sandbox.servicenow import journal_query, query_ops, related, roles
+from sandbox.servicenow import date_compare, journal_query, query_ops, related, roles
 from sandbox.servicenow.query import Condition, Query, predicate
 from sandbox.servicenow.render import field_of
 
@@ -186,6 +186,11 @@ def compile_condition(source: Any, c: Condition) -> Callable[[int], bool]:
         other_field = c.value.partition("@")[0]
         test = query_ops.relative_field(c.op, c.value, source.getter(c.field), source.getter(other_field)) \
             if source.has_field(other_field) else None
+        return test or (lambda r: True)  # not understood: ignored, like other invalid conditions
+    if c.op in ("SAMEAS", "NSAMEAS") and "@" in c.value:  # "is same Week as" (`date_compare`)
+        other_name = date_compare.other_field(c.value)
+        test = date_compare.same_part(c.op, c.value, source.getter(c.field), source.getter(other_name)) \
+            if source.has_field(other_name) else None
         return test or (lambda r: True)  # not understood: ignored, like other invalid conditions
     if c.op not in query_ops.FIELD_OPS:  # a journal field's condition tests its entries (`journal_query`)
         journal = journal_query.compile_journal(source, c)

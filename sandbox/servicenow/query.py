@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sandbox.core.http import HTTPError
-from sandbox.servicenow import dates, query_ops
+from sandbox.servicenow import date_compare, dates, query_ops
 
 _OPS = ("NOT IN", "NOTLIKE", "NOT LIKE", "NOTON", "DOES NOT CONTAIN", "ISNOTEMPTY", "ISEMPTY", "ANYTHING",
         "EMPTYSTRING", "STARTSWITH", "ENDSWITH", "NSAMEAS", "SAMEAS", "BETWEEN", "CONTAINS", "LIKE", "INSTANCEOF",
@@ -171,6 +171,8 @@ def _condition(part: str, now: datetime) -> Condition | None:
     if op == "BETWEEN":
         lo, _, hi = value.partition("@")
         return Condition(field, op, f"{resolve_value(lo, now)}@{resolve_value(hi, now)}")
+    if op in ("SAMEAS", "NSAMEAS") and "@" in value:  # a date comparison by unit (`date_compare`)
+        return Condition(field, op, date_compare.with_zone(op, value, getattr(now.tzinfo, "key", "")))
     return Condition(field, op, resolve_value(value, now))
 
 
