@@ -16,6 +16,11 @@ no Content-Type, or a multipart file part without one) gets the type its file na
 for (`report.pdf` application/pdf), application/octet-stream when the extension says nothing. pysnc's
 add_attachment without content_type sends application/octet-stream, which is stored as sent.
 [unc: the instance's guess from the extension for */*; its table of extensions is its own]
+
+An upload naming a parent table of the record (`table_name=task&table_sys_id=<an incident>`) is accepted
+(the record is found through the parent) and stored with the table_name as sent, `task`, not the record's
+class: the instance writes the attachment through a GlideRecord opened on the named table, whose table
+name is that one [unc: undocumented; not verified on an instance, kept as the earlier rounds had it].
 """
 
 from __future__ import annotations

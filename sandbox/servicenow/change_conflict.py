@@ -8,7 +8,12 @@ A check compares the change's configuration item (cmdb_ci) and planned window [s
 - every blackout schedule whose `condition` (an encoded query on cmdb_ci; empty: every CI) holds the CI
   and one of whose spans (cmn_schedule_span.schedule = the blackout; start_date_time/end_date_time as
   "YYYY-MM-DD HH:MM:SS" or the schedule format "YYYYMMDDTHHMMSS", repeats not expanded) overlaps the window:
-  type `blackout` naming the schedule.
+  type `blackout` naming the schedule. A span's times are wall times in its schedule's time zone
+  (cmn_schedule_blackout.time_zone, an IANA / Java zone id such as America/New_York; GMT by default), as
+  an instance evaluates schedules in the schedule's zone, and are compared with the change's UTC window
+  as the moments they stand for (a 22:00-23:00 New York freeze is 03:00-04:00 UTC in winter); a compact
+  bound ending in Z is UTC. An empty time zone (a "floating" schedule) reads as the system's, UTC here
+  [unc: an instance floats it in the zone of the user or the checking job].
 Windows overlap when each starts before the other ends (touching ends do not conflict).
 The instance runs the check as a background worker; here it completes when started. As documented:
 POST answers 200 {"result": "<sys_id of the checking process>"} (a worker: GET /change/worker/{sys_id}
@@ -27,7 +32,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.servicenow import acl
@@ -62,12 +69,29 @@ CONFLICT_SCHEMAS = {s.name: s for s in (
         Field("repeat_type"), *SYS_FIELDS), None, "name", defaults={"all_day": "false", "sys_domain": "global"}),
 )}
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z?\Z")
+FMT = "%Y-%m-%d %H:%M:%S"
 
 
-def moment(text: str) -> str:
-    """A span bound as "YYYY-MM-DD HH:MM:SS" (the schedule format "20250101T020000" converted)."""
-    m = _COMPACT.match(text.strip())
-    return f"{m[1]}-{m[2]}-{m[3]} {m[4]}:{m[5]}:{m[6]}" if m else text.strip()
+def moment(text: str, zone: str = "") -> str:
+    """A span bound as "YYYY-MM-DD HH:MM:SS" UTC (the schedule format "20250101T020000" converted): the
+    bound is wall time in the schedule's time zone `zone` (empty, GMT or unknown: as written, UTC), a
+    trailing Z marks it UTC already."""
+    text = text.strip()
+    m = _COMPACT.match(text)
+    if m:
+        if text.endswith("Z"):
+            zone = ""
+        text = f"{m[1]}-{m[2]}-{m[3]} {m[4]}:{m[5]}:{m[6]}"
+    return _utc(text, zone) if zone else text
+
+
+def _utc(wall: str, zone: str) -> str:
+    try:
+        tz = ZoneInfo(zone)
+        at = datetime.strptime(wall, FMT).replace(tzinfo=tz)
+    except (ValueError, ZoneInfoNotFoundError):
+        return wall
+    return at.astimezone(UTC).strftime(FMT)
 
 
 def overlaps(a: tuple[str, str], b: tuple[str, str]) -> bool:
@@ -123,8 +147,9 @@ class ChangeConflictAPI:
             if rec["condition"] and ci not in {cis.rows[x][0] for x in  # type: ignore[index]
                                                self.store.engine.run(cis, parse(rec["condition"], now))}:
                 continue
-            if any(s["schedule"] == rec["sys_id"] and overlaps(window, (moment(s["start_date_time"]),
-                                                                         moment(s["end_date_time"])))
+            zone = rec["time_zone"]
+            if any(s["schedule"] == rec["sys_id"] and overlaps(window, (moment(s["start_date_time"], zone),
+                                                                         moment(s["end_date_time"], zone)))
                    for s in (spans.record(x) for x in spans.alive_rows())):
                 found.append(rec["sys_id"])
         return found
