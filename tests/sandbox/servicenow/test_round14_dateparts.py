@@ -6,7 +6,7 @@ of both dates (documented: Day is the day of the month, Week the Sunday-Saturday
 
 from __future__ import annotations
 
-from tests.sandbox.servicenow.helpers import sorted_ids
+from tests.sandbox.servicenow.helpers import as_user, sorted_ids
 
 SIZE = 20
 MARK = "r14dp"
@@ -65,3 +65,16 @@ def test_is_same_unit_as_compares_that_part_of_both_dates(env):
     # "is different": an empty closed_at matches neither
     assert _q(sb, s, "opened_atNSAMEASclosed_at@week") == sorted([ids["mon jan 1"], ids["aug 1"]])
     assert _q(sb, s, "opened_atNSAMEASclosed_at@year") == []
+
+
+def test_week_and_same_week_are_taken_in_the_callers_time_zone(env):
+    sb, _, s = env
+    # 02:00 UTC on Sunday Jan 7 2024 is 21:00 on Saturday Jan 6 in New York: week 1 in UTC, week 0 there
+    late = sb.insert("incident", {"short_description": f"{MARK} saturday night ny", "opened_at": "2024-01-07 02:00:00",
+                                  "closed_at": "2024-01-06 15:00:00"})["sys_id"]
+    me = sb.add_user("r14.ny", "Secret-12", roles=("itil",))["sys_id"]
+    assert s.patch(f"{sb.url}/api/now/table/sys_user/{me}", json={"time_zone": "America/New_York"}).status_code == 200
+    ny = as_user(sb, "r14.ny", "Secret-12")
+    week0 = "opened_atDATEPARTWeek 0@javascript:gs.datePart('week','0','EE')"
+    assert _q(sb, s, week0) == [] and _q(sb, ny, week0) == [late]
+    assert _q(sb, s, "opened_atSAMEASclosed_at@week") == [] and _q(sb, ny, "opened_atSAMEASclosed_at@week") == [late]
