@@ -23,8 +23,10 @@ answers its state, Complete); GET answers {"status", "last_run", "record_count",
 DELETE cancels: 200 without a body, the change's conflict records removed, status "Canceled" [unc].
 The conflicts of a check replace the change's previous `conflict` records. A change without a CI or
 planned dates answers 400.
+A change outside every span of the maintenance schedules (cmn_schedule_maintenance) applying to its CI:
+type `not_in_maintenance_window` (`change_maintenance`).
 [unc: the type values and labels, the status words, the 400 wording and the worker body are guessed from
-the documentation's prose; an instance also checks maintenance windows, CI relations and the assignee.]
+the documentation's prose; an instance also checks CI relations and the assignee.]
 """
 
 from __future__ import annotations
@@ -37,8 +39,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.servicenow import acl
-from sandbox.servicenow.query import parse
+from sandbox.servicenow import acl, change_maintenance
 from sandbox.servicenow.render import Mode, render_rows
 from sandbox.servicenow.schema import SYS_FIELDS, Field, TableSchema
 
@@ -67,6 +68,7 @@ CONFLICT_SCHEMAS = {s.name: s for s in (
         Field("sys_id"), Field("name"), Field("schedule", "reference", "cmn_schedule_blackout"),
         Field("start_date_time"), Field("end_date_time"), Field("all_day", "boolean"),
         Field("repeat_type"), *SYS_FIELDS), None, "name", defaults={"all_day": "false", "sys_domain": "global"}),
+    change_maintenance.MAINTENANCE_SCHEMA,
 )}
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z?\Z")
 FMT = "%Y-%m-%d %H:%M:%S"
@@ -139,20 +141,8 @@ class ChangeConflictAPI:
                 "job_status": JOB_DONE if ran else "", "conflicts": conflicts}
 
     def _blackouts(self, ci: str, window: tuple[str, str]) -> list[str]:
-        schedules, spans = self.store.tables["cmn_schedule_blackout"], self.store.tables["cmn_schedule_span"]
-        cis, now = self.store.tables["cmdb_ci"], self.store.clock.now()
-        found = []
-        for r in schedules.alive_rows():
-            rec = schedules.record(r)
-            if rec["condition"] and ci not in {cis.rows[x][0] for x in  # type: ignore[index]
-                                               self.store.engine.run(cis, parse(rec["condition"], now))}:
-                continue
-            zone = rec["time_zone"]
-            if any(s["schedule"] == rec["sys_id"] and overlaps(window, (moment(s["start_date_time"], zone),
-                                                                         moment(s["end_date_time"], zone)))
-                   for s in (spans.record(x) for x in spans.alive_rows())):
-                found.append(rec["sys_id"])
-        return found
+        return [rec["sys_id"] for rec in change_maintenance.applying(self.store, "cmn_schedule_blackout", ci)
+                if any(overlaps(window, span) for span in change_maintenance.spans(self.store, rec, moment))]
 
     def _detect(self, rec: dict[str, str]) -> list[dict[str, str]]:
         window = (rec["start_date"], rec["end_date"])
@@ -165,6 +155,8 @@ class ChangeConflictAPI:
                     and overlaps(window, (other["start_date"], other["end_date"]))):
                 found.append({"type": "ci_already_scheduled", "conflicting_change": other["sys_id"]})
         found += [{"type": "blackout", "schedule": s} for s in self._blackouts(rec["cmdb_ci"], window)]
+        found += [{"type": "not_in_maintenance_window", "schedule": s}
+                  for s in change_maintenance.outside(self.store, rec["cmdb_ci"], window, moment)]
         return found
 
     def _clear(self, change: str, user: str) -> None:

@@ -50,7 +50,7 @@ TABLE_LABELS = {"task": "Task", "incident": "Incident", "change_request": "Chang
                 "sys_attachment": "Attachment", "sys_user_role": "Role", "sys_user_grmember": "Group Member",
                 "sys_user_has_role": "User Role", "sys_journal_field": "Journal Entry", "conflict": "Conflict",
                 "cmn_schedule_blackout": "Blackout Schedule", "cmn_schedule_span": "Schedule Entry", "sc_cart": "Cart",
-                "sc_cart_item": "Cart Item"}
+                "sc_cart_item": "Cart Item", "cmn_schedule_maintenance": "Maintenance Schedule"}
 
 CI_LABELS = {"cmdb_ci_hardware": "Hardware", "cmdb_ci_computer": "Computer", "cmdb_ci_server": "Server",
              "cmdb_ci_linux_server": "Linux Server", "cmdb_ci_win_server": "Windows Server",

@@ -48,3 +48,36 @@ def test_blackout_spans_are_read_in_the_schedules_time_zone(env):
     late = _change(s, url, ci, "2032-01-20 09:30:00", "2032-01-20 09:40:00")
     assert _blackouts(s, url, early) == [tokyo]
     assert _blackouts(s, url, late) == []
+
+
+def test_changes_outside_the_cis_maintenance_window_conflict(env):
+    sb, client, s = env
+    url = f"{sb.url}/api/sn_chg_rest/change"
+    ci, other_ci = (c for c in sb.records("cmdb_ci")[2:4])
+    gr = client.GlideRecord("cmn_schedule_maintenance")
+    gr.initialize()
+    gr.name, gr.condition, gr.time_zone = "Sunday night window", f"name={ci['name']}", "Europe/Berlin"
+    window = str(gr.insert())
+    assert gr.get(window) and gr.get_value("type") == "maintenance"
+    span = client.GlideRecord("cmn_schedule_span")
+    span.initialize()
+    # 01:00-05:00 Berlin (UTC+1 in winter) = 00:00-04:00 UTC
+    span.name, span.schedule, span.start_date_time, span.end_date_time = "window", window, "20320201T010000", \
+        "20320201T050000"
+    span.insert()
+
+    def types(change):
+        assert s.post(f"{url}/{change}/conflict").status_code == 200
+        out = s.get(f"{url}/{change}/conflict").json()["result"]["conflicts"]
+        return [(c["type"]["value"], c["schedule"]["value"]) for c in out]
+
+    inside = _change(s, url, ci["sys_id"], "2032-02-01 00:30:00", "2032-02-01 03:30:00")
+    overrun = _change(s, url, ci["sys_id"], "2032-02-01 03:30:00", "2032-02-01 04:30:00")
+    elsewhere = _change(s, url, other_ci["sys_id"], "2032-02-05 12:00:00", "2032-02-05 13:00:00")
+    assert types(inside) == []
+    assert types(overrun) == [("not_in_maintenance_window", window)]
+    assert types(elsewhere) == []  # no maintenance schedule applies to that CI
+    listed = client.GlideRecord("conflict")
+    listed.add_query("change", overrun)
+    listed.query()
+    assert len(listed) == 1 and listed.next() and listed.get_display_value("type") == "Not In Maintenance Window"

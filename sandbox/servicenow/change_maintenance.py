@@ -1,0 +1,58 @@
+"""Maintenance windows of the change conflict check (`change_conflict`): the `cmn_schedule_maintenance`
+table (served by the Table API, created empty) and the "Not In Maintenance Window" conflict.
+
+A maintenance schedule applies to the CIs its `condition` (an encoded query on cmdb_ci; empty: every CI)
+selects. A change whose CI has applying maintenance schedules must lie wholly inside one span of one
+of them (cmn_schedule_span.schedule = the schedule; bounds read as `change_conflict.moment` reads them,
+wall times in the schedule's time zone); otherwise each applying schedule gives a conflict of type
+`not_in_maintenance_window` naming it. A CI without maintenance schedules may change at any time.
+[unc: the instance's schedules extend one cmn_schedule table, which spans and conflicts reference; here
+they reference cmn_schedule_blackout, so a maintenance schedule shows no display value there; repeats
+are not expanded; whether an empty condition means every CI for maintenance is a guess.]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sandbox.servicenow.query import parse
+from sandbox.servicenow.schema import SYS_FIELDS, Field, TableSchema
+
+MAINTENANCE = "cmn_schedule_maintenance"
+MAINTENANCE_SCHEMA = TableSchema(MAINTENANCE, (
+    Field("sys_id"), Field("name"), Field("description"), Field("type"), Field("time_zone"),
+    Field("applies_to"), Field("condition"), *SYS_FIELDS), None, "name",
+    defaults={"type": "maintenance", "applies_to": "ci", "time_zone": "GMT", "sys_domain": "global"})
+
+
+def applying(store: Any, table: str, ci: str) -> list[dict[str, str]]:
+    """The schedules of `table` whose condition selects the CI (an empty condition: every CI)."""
+    schedules, cis, now = store.tables[table], store.tables["cmdb_ci"], store.clock.now()
+    found = []
+    for r in schedules.alive_rows():
+        rec = schedules.record(r)
+        if rec["condition"] and ci not in {cis.rows[x][0] for x in store.engine.run(cis, parse(rec["condition"], now))}:
+            continue
+        found.append(rec)
+    return found
+
+
+def spans(store: Any, schedule: dict[str, str],
+          moment: Callable[[str, str], str]) -> list[tuple[str, str]]:
+    """The schedule's spans as UTC (start, end)."""
+    table = store.tables["cmn_schedule_span"]
+    zone = schedule["time_zone"]
+    return [(moment(s["start_date_time"], zone), moment(s["end_date_time"], zone))
+            for s in (table.record(x) for x in table.alive_rows()) if s["schedule"] == schedule["sys_id"]]
+
+
+def outside(store: Any, ci: str, window: tuple[str, str], moment: Callable[[str, str], str]) -> list[str]:
+    """The maintenance schedules the change window breaks: none when no schedule applies to the CI or the
+    window lies inside a span of one of them, else every applying one."""
+    schedules = applying(store, MAINTENANCE, ci)
+    if not schedules or not (window[0] and window[1]):
+        return []
+    inside = any(lo and hi and lo <= window[0] and window[1] <= hi
+                 for rec in schedules for lo, hi in spans(store, rec, moment))
+    return [] if inside else [rec["sys_id"] for rec in schedules]
