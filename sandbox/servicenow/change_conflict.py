@@ -7,7 +7,8 @@ A check compares the change's configuration item (cmdb_ci) and planned window [s
   type `ci_already_scheduled` naming the conflicting change;
 - every blackout schedule whose `condition` (an encoded query on cmdb_ci; empty: every CI) holds the CI
   and one of whose spans (cmn_schedule_span.schedule = the blackout; start_date_time/end_date_time as
-  "YYYY-MM-DD HH:MM:SS" or the schedule format "YYYYMMDDTHHMMSS", repeats not expanded) overlaps the window:
+  "YYYY-MM-DD HH:MM:SS" or the schedule format "YYYYMMDDTHHMMSS", daily / weekly repeats expanded by
+  `schedule_spans`) overlaps the window:
   type `blackout` naming the schedule. A span's times are wall times in its schedule's time zone
   (cmn_schedule_blackout.time_zone, an IANA / Java zone id such as America/New_York; GMT by default), as
   an instance evaluates schedules in the schedule's zone, and are compared with the change's UTC window
@@ -67,7 +68,8 @@ CONFLICT_SCHEMAS = {s.name: s for s in (
     TableSchema("cmn_schedule_span", (
         Field("sys_id"), Field("name"), Field("schedule", "reference", "cmn_schedule_blackout"),
         Field("start_date_time"), Field("end_date_time"), Field("all_day", "boolean"),
-        Field("repeat_type"), *SYS_FIELDS), None, "name", defaults={"all_day": "false", "sys_domain": "global"}),
+        Field("repeat_type"), Field("repeat_count", "integer"), Field("days_of_week"), Field("repeat_until"),
+        *SYS_FIELDS), None, "name", defaults={"all_day": "false", "sys_domain": "global"}),
     change_maintenance.MAINTENANCE_SCHEMA,
 )}
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z?\Z")
@@ -142,7 +144,7 @@ class ChangeConflictAPI:
 
     def _blackouts(self, ci: str, window: tuple[str, str]) -> list[str]:
         return [rec["sys_id"] for rec in change_maintenance.applying(self.store, "cmn_schedule_blackout", ci)
-                if any(overlaps(window, span) for span in change_maintenance.spans(self.store, rec, moment))]
+                if any(overlaps(window, span) for span in change_maintenance.spans(self.store, rec, moment, window))]
 
     def _detect(self, rec: dict[str, str]) -> list[dict[str, str]]:
         window = (rec["start_date"], rec["end_date"])

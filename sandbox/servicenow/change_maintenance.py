@@ -6,9 +6,10 @@ selects. A change whose CI has applying maintenance schedules must lie wholly in
 of them (cmn_schedule_span.schedule = the schedule; bounds read as `change_conflict.moment` reads them,
 wall times in the schedule's time zone); otherwise each applying schedule gives a conflict of type
 `not_in_maintenance_window` naming it. A CI without maintenance schedules may change at any time.
+Daily and weekly repeats of a span are expanded (`schedule_spans`), blackouts' too.
 [unc: the instance's schedules extend one cmn_schedule table, which spans and conflicts reference; here
-they reference cmn_schedule_blackout, so a maintenance schedule shows no display value there; repeats
-are not expanded; whether an empty condition means every CI for maintenance is a guess.]
+they reference cmn_schedule_blackout, so a maintenance schedule shows no display value there; whether
+an empty condition means every CI for maintenance is a guess.]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.servicenow.query import parse
+from sandbox.servicenow.schedule_spans import occurrences
 from sandbox.servicenow.schema import SYS_FIELDS, Field, TableSchema
 
 MAINTENANCE = "cmn_schedule_maintenance"
@@ -38,13 +40,12 @@ def applying(store: Any, table: str, ci: str) -> list[dict[str, str]]:
     return found
 
 
-def spans(store: Any, schedule: dict[str, str],
-          moment: Callable[[str, str], str]) -> list[tuple[str, str]]:
-    """The schedule's spans as UTC (start, end)."""
+def spans(store: Any, schedule: dict[str, str], moment: Callable[[str, str], str],
+          window: tuple[str, str]) -> list[tuple[str, str]]:
+    """The occurrences of the schedule's spans near `window`, as UTC (start, end) (`schedule_spans`)."""
     table = store.tables["cmn_schedule_span"]
-    zone = schedule["time_zone"]
-    return [(moment(s["start_date_time"], zone), moment(s["end_date_time"], zone))
-            for s in (table.record(x) for x in table.alive_rows()) if s["schedule"] == schedule["sys_id"]]
+    return [occ for s in (table.record(x) for x in table.alive_rows()) if s["schedule"] == schedule["sys_id"]
+            for occ in occurrences(s, schedule["time_zone"], window, moment)]
 
 
 def outside(store: Any, ci: str, window: tuple[str, str], moment: Callable[[str, str], str]) -> list[str]:
@@ -54,5 +55,5 @@ def outside(store: Any, ci: str, window: tuple[str, str], moment: Callable[[str,
     if not schedules or not (window[0] and window[1]):
         return []
     inside = any(lo and hi and lo <= window[0] and window[1] <= hi
-                 for rec in schedules for lo, hi in spans(store, rec, moment))
+                 for rec in schedules for lo, hi in spans(store, rec, moment, window))
     return [] if inside else [rec["sys_id"] for rec in schedules]

@@ -81,3 +81,42 @@ def test_changes_outside_the_cis_maintenance_window_conflict(env):
     listed.add_query("change", overrun)
     listed.query()
     assert len(listed) == 1 and listed.next() and listed.get_display_value("type") == "Not In Maintenance Window"
+
+
+def test_weekly_and_daily_spans_repeat_in_local_time(env):
+    sb, client, s = env
+    url = f"{sb.url}/api/sn_chg_rest/change"
+    ci = sb.records("cmdb_ci")[4]
+    gr = client.GlideRecord("cmn_schedule_maintenance")
+    gr.initialize()
+    gr.name, gr.condition, gr.time_zone = "Weekly window", f"name={ci['name']}", "America/New_York"
+    window = str(gr.insert())
+    span = client.GlideRecord("cmn_schedule_span")
+    span.initialize()
+    # Sundays 01:00-05:00 New York, from Sunday 2032-03-07 (EST, UTC-5) to the end of March
+    span.name, span.schedule, span.repeat_type, span.days_of_week = "sundays", window, "weekly", "7"
+    span.start_date_time, span.end_date_time, span.repeat_until = "20320307T010000", "20320307T050000", "2032-03-31"
+    span.insert()
+    blackout = _blackout(client, "daily lunch freeze", "Europe/Berlin", "20320301T120000", "20320301T130000")
+    daily = client.GlideRecord("cmn_schedule_span")
+    assert daily.get("schedule", blackout)
+    daily.repeat_type = "daily"
+    daily.update()
+
+    def conflicts(change):
+        assert s.post(f"{url}/{change}/conflict").status_code == 200
+        return sorted(c["type"]["value"] for c in s.get(f"{url}/{change}/conflict").json()["result"]["conflicts"])
+
+    # two weeks on, after the switch to daylight saving time (EDT, UTC-4): 01:00 local is 05:00 UTC
+    assert conflicts(_change(s, url, ci["sys_id"], "2032-03-21 05:30:00", "2032-03-21 08:30:00")) == []
+    assert conflicts(_change(s, url, ci["sys_id"], "2032-03-21 04:30:00", "2032-03-21 05:10:00")) == [
+        "not_in_maintenance_window"]
+    assert conflicts(_change(s, url, ci["sys_id"], "2032-03-22 05:30:00", "2032-03-22 06:00:00")) == [
+        "not_in_maintenance_window"]  # a Monday
+    assert conflicts(_change(s, url, ci["sys_id"], "2032-04-04 05:30:00", "2032-04-04 06:00:00")) == [
+        "not_in_maintenance_window"]  # after repeat_until
+    # the Berlin lunch freeze every day: 11:00-12:00 UTC in winter, on a Sunday inside the window too
+    assert conflicts(_change(s, url, ci["sys_id"], "2032-03-14 06:00:00", "2032-03-14 08:00:00")) == []
+    other = sb.records("cmdb_ci")[5]["sys_id"]
+    assert conflicts(_change(s, url, other, "2032-03-17 11:30:00", "2032-03-17 11:45:00")) == ["blackout"]
+    assert conflicts(_change(s, url, other, "2032-03-17 12:30:00", "2032-03-17 12:45:00")) == []
