@@ -2,7 +2,8 @@
 
 Comments, attachments and links live in `routes_children`. Writes validate like Jira (field errors in
 `errors`, 400), answer 201/204 and change state that later reads return. POST `/issue/bulk` answers 201 with
-`issues` and per-element `errors` when any issue was made, and 400 with the same body when none was (the spec).
+`issues` and per-element `errors` when any issue was made, and 400 with the same body when none was (the spec);
+more than 50 `issueUpdates` (the spec's "upto 50") is a 400 ErrorCollection and nothing is made [unc: wording].
 v3 rich text must be ADF, v2 rich text a string. Create, edit and transition bodies may carry `properties` and
 `historyMetadata` (`issue_body_extras`).
 """
@@ -27,6 +28,8 @@ from sandbox.jira.screens import off_screen, transitions_of, wants_fields
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
+
+BULK_CREATE_MAX = 50  # the spec: "Creates upto 50 issues"
 
 
 def issue_of(sb: JiraSandbox, ref: str) -> Issue:
@@ -151,6 +154,9 @@ def register(sb: JiraSandbox) -> None:
     def bulk_create(c: Call) -> Response:
         created, errors = [], []
         payloads = c.obj().get("issueUpdates") or []
+        if isinstance(payloads, list) and len(payloads) > BULK_CREATE_MAX:  # the whole request is refused
+            raise fail(400, f"The number of issues to create ({len(payloads)}) exceeds the limit of "
+                            f"{BULK_CREATE_MAX} issues per bulk request.")  # [unc: Cloud's wording]
         for payload in payloads:  # a malformed operation fails the whole request's reading, not one element
             check_operations(payload.get("update") if isinstance(payload, dict) else None)
         for n, payload in enumerate(payloads):
