@@ -6,6 +6,8 @@
 - `empty_page_rate`: fraction of /search/jql pages answered with no issues but a `nextPageToken`
   that resumes at the same place (Jira does this; clients must not stop or loop forever).
 - `html_errors`: 1 = injected 401/429/5xx answers carry Jira's HTML "Oops" page instead of JSON.
+- `captcha_after_failures`: N > 0 = after N consecutive failed Basic logins of the site account, Basic auth is
+  refused with 403 `X-Seraph-LoginReason: AUTHENTICATION_DENIED` (`captcha`); `clear()` or 0 ends it.
 Core switches (429, 5xx, slow, 401/403, malformed records, touch/delete per page, token actions)
 keep their meaning; touch/delete-per-page apply to each /search/jql page.
 """
@@ -18,7 +20,8 @@ from typing import Any
 
 from sandbox.core.faults import Faults
 
-JIRA_DEFAULTS: dict[str, float] = {"search_lag_seconds": 0.0, "empty_page_rate": 0.0, "html_errors": 0.0}
+JIRA_DEFAULTS: dict[str, float] = {"search_lag_seconds": 0.0, "empty_page_rate": 0.0, "html_errors": 0.0,
+                                   "captcha_after_failures": 0.0}
 
 
 class JiraFaults(Faults):
@@ -27,18 +30,22 @@ class JiraFaults(Faults):
         self.jira: dict[str, float] = dict(JIRA_DEFAULTS)
         self._jira_rng = random.Random(seed ^ 0xF417)
         self._jira_lock = threading.Lock()
+        self.failed_logins: dict[str, int] = {}  # consecutive failed Basic logins per user name (`captcha`)
 
     def set(self, **changes: Any) -> dict[str, Any]:
         mine = {k: float(changes.pop(k)) for k in list(changes) if k in JIRA_DEFAULTS}
         super().set(**changes)
         with self._jira_lock:
             self.jira.update(mine)
+            if not self.jira["captcha_after_failures"]:
+                self.failed_logins.clear()
         return self.as_dict()
 
     def clear(self) -> None:
         super().clear()
         with self._jira_lock:
             self.jira = dict(JIRA_DEFAULTS)
+            self.failed_logins.clear()
             self._jira_rng = random.Random(self.as_dict()["seed"] ^ 0xF417)
 
     def as_dict(self) -> dict[str, Any]:

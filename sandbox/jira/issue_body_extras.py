@@ -5,8 +5,9 @@ POST `/issue` (and each `/issue/bulk` element), PUT `/issue/{key}` and POST `/is
   `/issue/{key}/properties/{property}` would (`routes_social`'s table), after the fields are written. 400 when an
   element is not an object with a non-empty `key` of at most 255 characters and a `value` [unc: wording].
 - `historyMetadata`: an object kept on the changelog entry the write makes and rendered back as that entry's
-  `historyMetadata` (GET `/issue/{key}/changelog`, `expand=changelog`; webhook changelogs stay
-  `{"id","items"}` [unc]). The spec's HistoryMetadata allows further members, so it is kept as given. A write
+  `historyMetadata` (GET `/issue/{key}/changelog`, `expand=changelog`, and the `changelog` of the
+  `jira:issue_updated` webhook [unc: Jira's webhook docs show only `{"id","items"}`]). The spec's HistoryMetadata
+  allows further members, so it is kept as given. A write
   that changes no field makes no entry, so its metadata is dropped. 400 when it is not an object [unc: wording].
 """
 

@@ -10,7 +10,7 @@ client POSTs the pair here, keeps the cookie from `Set-Cookie` and sends the req
   `Set-Cookie: JSESSIONID=...; Path=/; HttpOnly` [unc: Cloud's cookie name]. Wrong or missing credentials: 401
   `{"errorMessages": ["Login failed"], "errors": {}}` with `X-Seraph-LoginReason: AUTHENTICATED_FAILED` and the
   failure counted in `loginInfo.failedLoginCount` [unc: the wording]; a body that is not a JSON object is a 400.
-  No CAPTCHA after repeated failures (Jira Server answers 403 then) [unc].
+  Repeated failures can trip the CAPTCHA guard (`captcha`, off by default): then 403 `AUTHENTICATION_DENIED`.
 - `loginInfo`: `loginCount` and `failedLoginCount` (this sandbox's logins), `previousLoginTime` and
   `lastFailedLoginTime` (Jira timestamps) when there was one.
 - GET: the caller's session, `{"self": ".../rest/api/latest/user?accountId=...", "name", "loginInfo"}`; `name` is
@@ -28,6 +28,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request, Response, json_response
+from sandbox.jira import captcha
 from sandbox.jira.errors import fail
 from sandbox.jira.identity import LOGIN_REASON
 from sandbox.jira.timefmt import jira_ts
@@ -90,8 +91,12 @@ def register(sb: JiraSandbox) -> None:
         creds, me = sb.credentials, sb.store.me.account_id
         username, password = str(body.get("username") or ""), str(body.get("password") or "")
         known = username.lower() == creds["email"].lower()
+        if captcha.tripped(sb, username):
+            raise captcha.denial(sb, req)
+        good = known and secrets.compare_digest(password, creds["api_token"])
+        captcha.note(sb, username, good)
         with sb.store.lock:
-            if not known or not secrets.compare_digest(password, creds["api_token"]):
+            if not good:
                 if known:
                     _logins(sb, me)["failedLoginCount"] += 1
                     _logins(sb, me)["failed"] = sb.store.now_ms()

@@ -26,6 +26,7 @@ from sandbox.core.http import HTTPError, Request, Response, Router
 from sandbox.jira import (
     admin,
     audit,
+    captcha,
     dynamic_webhooks,
     ops,
     routes_agile,
@@ -213,8 +214,8 @@ class JiraSandbox(Sandbox):
         if anonymous and not req.header("Authorization"):
             user = self.store.me.account_id
         else:  # a session cookie (`routes_session`) stands in for credentials
-            user = routes_session.session_user(self, req) or authenticate(
-                req, self.credentials, self.tokens, self.store.me.account_id, need)
+            user = routes_session.session_user(self, req) or captcha.guarded(self, req, lambda: authenticate(
+                req, self.credentials, self.tokens, self.store.me.account_id, need))
         self._check_burst(user)
         ver = req.params.get("ver", default_ver)
         ver = "2" if ver == "latest" else ver
@@ -294,6 +295,8 @@ class JiraSandbox(Sandbox):
         if event.get("changelog") is not None:
             h = event["changelog"]
             out["changelog"] = {"id": str(h.id), "items": h.items}
+            if h.metadata:  # the write's `historyMetadata`, as GET /changelog shows it (`issue_body_extras`) [unc]
+                out["changelog"]["historyMetadata"] = h.metadata
         if event.get("comment") is not None:
             out["comment"] = r.comment(event["comment"])
         if event.get("property") is not None:
