@@ -5,7 +5,8 @@
 - Groups live in `routes_groups` (`GROUPS`, `group_id`, `group_members` are re-exported here).
 - Filters: POST `/filter` (200, the filter), GET/PUT/DELETE `/filter/{id}` (an unknown id answers 400,
   as the spec says), GET `/filter/favourite`, `/filter/my`, `/filter/search` (paged, `filterName` is a
-  case-insensitive partial match), PUT/DELETE `/filter/{id}/favourite`. JQL `filter = <id or name>`
+  case-insensitive partial match; each value is `expand`, `self`, `id`, `name` plus what `expand` names, as the
+  spec describes), PUT/DELETE `/filter/{id}/favourite`. JQL `filter = <id or name>`
   (see `jql_eval`) runs a saved filter's query.
 - Issue properties: GET `/issue/{key}/properties` (`{"keys":[{"self","key"}]}`), GET/PUT/DELETE
   `/issue/{key}/properties/{property}` (PUT answers 201 when created, 200 when replaced).
@@ -36,9 +37,24 @@ def filter_bean(c: Call, f: dict[str, Any], me: str) -> dict[str, Any]:
             "owner": c.r.user(f["owner"]), "jql": f["jql"], "viewUrl": f"{c.base}/issues/?filter={f['id']}",
             "searchUrl": f"{c.r.api}/search/jql?jql={quote(f['jql'])}", "favourite": me in f["fans"],
             "favouritedCount": len(f["fans"]), "sharePermissions": [], "editPermissions": [],
-            "isWritable": f["owner"] == me, "subscriptions": {"size": 0, "items": [], "max-results": 0,
-                                                               "start-index": 0, "end-index": 0},
+            "subscriptions": {"size": 0, "items": [], "max-results": 0, "start-index": 0, "end-index": 0},
             "sharedUsers": {"size": 0, "items": [], "max-results": 0, "start-index": 0, "end-index": 0}}
+
+
+SEARCH_EXPANDS = ("description,owner,jql,searchUrl,viewUrl,favourite,favouritedCount,sharePermissions,"
+                  "editPermissions,isWritable,approximateLastUsed,subscriptions")
+
+
+def search_bean(c: Call, f: dict[str, Any], me: str, expand: set[str]) -> dict[str, Any]:
+    """A FilterDetails of GET /filter/search: `expand`, `self`, `id`, `name`, and only what `expand` asks for."""
+    full = filter_bean(c, f, me)
+    out = {"expand": SEARCH_EXPANDS, "self": full["self"], "id": full["id"], "name": full["name"]}
+    for name in SEARCH_EXPANDS.split(","):
+        if name in expand and name in full:
+            out[name] = full[name]
+    if "isWritable" in expand:  # an expand the spec lists, though its FilterDetails schema leaves it out
+        out["isWritable"] = f["owner"] == me
+    return out  # `approximateLastUsed`: the sandbox does not track filter use, so it is never sent [unc]
 
 
 def register(sb: JiraSandbox) -> None:
@@ -177,7 +193,8 @@ def register(sb: JiraSandbox) -> None:
         else:
             found.sort(key=lambda f: f["name"].lower(), reverse=desc)
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)
-        beans = [filter_bean(c, f, c.user) for f in found]
+        wanted = {e.strip() for item in c.qlist("expand") for e in item.split(",")}
+        beans = [search_bean(c, f, c.user, wanted) for f in found]
         return json_response(paged(beans, start, limit, f"{c.r.api}/filter/search?startAt={start}&maxResults="
                                                         f"{limit}"))
 

@@ -37,6 +37,7 @@ from sandbox.jira import (
     routes_bulk_edit,
     routes_bulk_reads,
     routes_catalog_search,
+    routes_component_search,
     routes_config,
     routes_entity_props,
     routes_export,
@@ -164,6 +165,7 @@ class JiraSandbox(Sandbox):
         routes_entity_props.register(self)
         routes_agile_board_more.register(self)
         routes_version_swap.register(self)
+        routes_component_search.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)
         routes_site.register(self)

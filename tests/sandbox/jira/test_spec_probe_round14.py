@@ -1,0 +1,45 @@
+"""Round fourteen, spec checks: GET /component (find components for projects) and GET /filter/search's `expand`,
+through atlassian-python-api's `JiraCloud` (REST v3) and checked against the official platform spec."""
+
+from __future__ import annotations
+
+import pytest
+from requests import HTTPError
+
+from tests.sandbox.jira.helpers import checked
+
+
+@pytest.fixture
+def sb(make_jira_sandbox):
+    return make_jira_sandbox(size=30)
+
+
+def test_find_components_for_projects(sb, s, jc):
+    for name, text, project in (("beta", "B thing", "SEC"), ("Alpha", "zzz", "SEC"), ("gamma", "", "SEC"),
+                                ("other", "", "GRC")):
+        assert s.post(f"{sb.url}/rest/api/3/component", json={"name": name, "project": project,
+                                                               "description": text}).status_code == 201
+    page = checked(sb, s.get(f"{sb.url}/rest/api/3/component", params={"projectIdsOrKeys": "SEC",
+                                                                        "maxResults": 2})).json()
+    assert [v["name"] for v in page["values"]] == ["Alpha", "beta"] and page["total"] == 3
+    assert page["isLast"] is False and "startAt=2" in page["nextPage"]
+    assert set(page["values"][0]) == {"self", "id", "name", "description"}
+    found = jc.find_components_for_projects(project_ids_or_keys=["SEC", "GRC"], order_by="-name", query="A")
+    assert [v["name"] for v in found["values"]] == ["gamma", "beta", "Alpha"]
+    assert jc.find_components_for_projects()["total"] == 4
+    with pytest.raises(HTTPError) as missing:
+        jc.find_components_for_projects(project_ids_or_keys=["NOPE"])
+    assert missing.value.response.status_code == 404
+
+
+def test_filter_search_returns_what_expand_asks_for(sb, s, jc):
+    made = checked(sb, s.post(f"{sb.url}/rest/api/3/filter", json={"name": "Open SEC", "jql": "project = SEC",
+                                                                   "description": "d"})).json()
+    assert "isWritable" not in made  # not a member of the spec's Filter
+    bare = checked(sb, s.get(f"{sb.url}/rest/api/3/filter/search", params={"filterName": "open"})).json()
+    assert [set(v) for v in bare["values"]] == [{"expand", "self", "id", "name"}]
+    rich = jc.get_filters_paginated(filter_name="open", expand="jql,owner,description,favourite")["values"][0]
+    assert rich["jql"] == "project = SEC" and rich["description"] == "d" and rich["favourite"] is False
+    assert rich["owner"]["accountId"] == sb.store.me.account_id and "viewUrl" not in rich
+    writable = s.get(f"{sb.url}/rest/api/3/filter/search", params={"expand": "isWritable"}).json()["values"][0]
+    assert writable["isWritable"] is True
