@@ -52,6 +52,7 @@ from sandbox.jira import (
     routes_media,
     routes_meta,
     routes_more,
+    routes_pickers,
     routes_platform,
     routes_project_admin,
     routes_roles,
@@ -166,6 +167,7 @@ class JiraSandbox(Sandbox):
         routes_agile_board_more.register(self)
         routes_version_swap.register(self)
         routes_component_search.register(self)
+        routes_pickers.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)
         routes_site.register(self)

@@ -43,3 +43,30 @@ def test_filter_search_returns_what_expand_asks_for(sb, s, jc):
     assert rich["owner"]["accountId"] == sb.store.me.account_id and "viewUrl" not in rich
     writable = s.get(f"{sb.url}/rest/api/3/filter/search", params={"expand": "isWritable"}).json()["values"][0]
     assert writable["isWritable"] is True
+
+
+def test_user_picker(sb, s, jc):
+    me = sb.store.me
+    found = checked(sb, s.get(f"{sb.url}/rest/api/3/user/picker", params={"query": "sandbox"})).json()
+    mine = next(u for u in found["users"] if u["accountId"] == me.account_id)
+    assert mine["html"].startswith("<strong>Sandbox</strong> ") and "avatarUrl" not in mine
+    assert found["total"] == len(found["users"]) and found["header"].startswith("Showing ")
+    picked = jc.find_users_for_picker(query="sandbox", show_avatar=True, exclude_account_ids=[me.account_id])
+    assert me.account_id not in [u["accountId"] for u in picked["users"]]
+    assert all(u["avatarUrl"] for u in picked["users"])
+    assert s.get(f"{sb.url}/rest/api/3/user/picker").status_code == 400
+
+
+def test_classic_workflow_reads(sb, s, pyc, atl):
+    plain = checked(sb, s.get(f"{sb.url}/rest/api/3/workflow/search")).json()
+    assert plain["total"] == 1 and set(plain["values"][0]) == {"id", "description", "isDefault", "created",
+                                                               "updated"}
+    rich = checked(sb, s.get(f"{sb.url}/rest/api/3/workflow/search", params={
+        "expand": "transitions.rules,statuses"})).json()["values"][0]
+    assert [t["to"] for t in rich["transitions"]][1:] == ["10000", "3", "10001", "10002"]
+    assert {st["name"] for st in rich["statuses"]} == {"To Do", "In Progress", "In Review", "Done"}
+    name = rich["id"]["name"]
+    assert atl.get_workflows_paginated(workflow_name=name)["values"][0]["id"]["name"] == name
+    assert atl.get_workflows_paginated(workflow_name="nope")["values"] == []
+    listed = checked(sb, s.get(f"{sb.url}/rest/api/3/workflow")).json()
+    assert [w["name"] for w in listed] == [name] == [w["name"] for w in pyc.workflows()]
