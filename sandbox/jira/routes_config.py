@@ -28,6 +28,18 @@ if TYPE_CHECKING:
 COLUMNS = (("To Do", ("10000",)), ("In Progress", ("3",)), ("In Review", ("10001",)), ("Done", ("10002",)))
 
 
+def dashboards_of(sb: JiraSandbox) -> dict[int, dict[str, Any]]:
+    """The site's dashboards by id (the system one and a seeded one the first time they are asked for)."""
+    table = sb.store.work.setdefault("dashboards", {})
+    if not table:
+        me = sb.store.me.account_id
+        table[10000] = {"id": 10000, "name": "Default dashboard", "description": "", "owner": None,
+                        "fans": [], "system": True, "share": [{"type": "global"}]}
+        table[10001] = {"id": 10001, "name": "Security posture", "description": "Open SEC work by priority",
+                        "owner": me, "fans": [me], "system": False, "share": [{"type": "loggedin"}]}
+    return table
+
+
 def register(sb: JiraSandbox) -> None:
     def lookup(table: Any, message: str, render: Any, by_name: dict[str, str] | None = None) -> Any:
         """`table` is a dict, or a callable giving one at request time (per-store tables)."""
@@ -56,14 +68,7 @@ def register(sb: JiraSandbox) -> None:
 
     # --- dashboards -------------------------------------------------------------------------------
     def dashboards() -> dict[int, dict[str, Any]]:
-        table = sb.store.work.setdefault("dashboards", {})
-        if not table:
-            me = sb.store.me.account_id
-            table[10000] = {"id": 10000, "name": "Default dashboard", "description": "", "owner": None,
-                            "fans": [], "system": True, "share": [{"type": "global"}]}
-            table[10001] = {"id": 10001, "name": "Security posture", "description": "Open SEC work by priority",
-                            "owner": me, "fans": [me], "system": False, "share": [{"type": "loggedin"}]}
-        return table
+        return dashboards_of(sb)
 
     def dashboard_bean(c: Call, d: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {"id": str(d["id"]), "isFavourite": c.user in d["fans"], "name": d["name"]}

@@ -43,6 +43,7 @@ from sandbox.jira import (
     routes_export,
     routes_field_admin,
     routes_field_contexts,
+    routes_gadgets,
     routes_groups,
     routes_issues,
     routes_issuetypes,
@@ -168,6 +169,7 @@ class JiraSandbox(Sandbox):
         routes_version_swap.register(self)
         routes_component_search.register(self)
         routes_pickers.register(self)
+        routes_gadgets.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)
         routes_site.register(self)
