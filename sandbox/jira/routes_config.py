@@ -4,7 +4,8 @@
   `/issuetype/{id}` (404 with Jira's message when unknown); `/issueLinkType/{id}` is in `routes_schemes`.
 - Dashboards: GET `/dashboard?filter=favourite|my&startAt&maxResults` (`{"startAt","maxResults","total",
   "prev"?,"next"?,"dashboards"}`, default 20 per page), GET `/dashboard/search` (PageBean,
-  `dashboardName` partial match), GET/PUT/DELETE `/dashboard/{id}`, POST `/dashboard` (name required).
+  `dashboardName` partial match), GET/PUT/DELETE `/dashboard/{id}`, POST `/dashboard` (name required), POST
+  `/dashboard/{id}/copy` (gadgets too) and the internal PUT `.../dashboards/{id}/automatic-refresh-ms`.
   Seeded: the system "Default dashboard" (10000, not writable) and the API user's "Security posture" (10001).
 - Agile: GET `/board/{id}/configuration` (filter, columns mapped to statuses, Story point estimation on
   scrum boards, `subQuery` on kanban ones, rank field). A board's filter is a saved filter
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
@@ -141,6 +143,33 @@ def register(sb: JiraSandbox) -> None:
             d.update(data)
         return json_response(dashboard_bean(c, d))
 
+    def copy(c: Call) -> Response:
+        """POST /dashboard/{id}/copy: a new dashboard of the caller's, the body's values over the source's, with
+        copies of the source's gadgets and their item properties (`routes_gadgets`) [unc: Cloud copies them]."""
+        source = find(c)
+        data = read(c, source)
+        with sb.store.lock:
+            ident = max(dashboards()) + 1
+            d = dashboards()[ident] = {"id": ident, "owner": c.user, "fans": [c.user], "system": False, **data}
+            gadgets, props = (sb.store.work.setdefault(k, {}) for k in ("gadgets", "dashboard_item_properties"))
+            for g in gadgets.get(source["id"], []):
+                new = {**g, "id": sb.store.new_id(), "position": dict(g["position"])}
+                gadgets.setdefault(ident, []).append(new)
+                if g["id"] in props:
+                    props[new["id"]] = json.loads(json.dumps(props[g["id"]]))
+        return json_response(dashboard_bean(c, d))
+
+    def auto_refresh(c: Call) -> Response:
+        """PUT /rest/internal/{2|latest}/dashboards/{id}/automatic-refresh-ms `{"automaticRefreshMs": ms|null}`
+        (pycontribs' `update_dashboard_automatic_refresh_minutes`; an internal resource) [unc]: 204."""
+        d = find(c)
+        ms = c.obj().get("automaticRefreshMs")
+        if ms is not None and (not isinstance(ms, int) or isinstance(ms, bool) or ms < 0):
+            raise fail(400, "automaticRefreshMs must be a non-negative number of milliseconds.")  # [unc]
+        with sb.store.lock:
+            d["refresh_ms"] = ms
+        return Response(204)
+
     def delete(c: Call) -> Response:
         d = find(c)
         if d["owner"] != c.user:
@@ -155,6 +184,9 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/dashboard/(?P<dashboard>[^/]+)", lambda c: json_response(dashboard_bean(c, find(c))))
     sb.route("PUT", r"/dashboard/(?P<dashboard>[^/]+)", edit, "write")
     sb.route("DELETE", r"/dashboard/(?P<dashboard>[^/]+)", delete, "write")
+    sb.route("POST", r"/dashboard/(?P<dashboard>[^/]+)/copy", copy, "write")
+    sb.route("PUT", r"/rest/internal/(?:2|latest)/dashboards/(?P<dashboard>[^/]+)/automatic-refresh-ms", auto_refresh,
+             "write", prefix="none")
 
     # --- board configuration --------------------------------------------------------------------------
     def board_filter(board: Any) -> int:

@@ -57,3 +57,16 @@ def test_gadget_rules(sb, s, pyc):
     system = s.post(f"{sb.url}/rest/api/3/dashboard/10000/gadget", json={"moduleKey": key})
     assert system.status_code == 404  # nobody may change the system dashboard
     assert pyc.add_gadget_to_dashboard("10000", module_key=key) is None  # the client's "experimental" 404 -> None
+
+
+def test_copy_dashboard_with_its_gadgets_and_automatic_refresh(sb, pyc):
+    original = pyc.create_dashboard(name="orig", share_permissions=[{"type": "authenticated"}])
+    gadget = pyc.add_gadget_to_dashboard(original.id, color="blue", ignore_uri_and_module_key_validation=True,
+                                         uri=_filter_gadget(pyc).uri)
+    pyc.set_dashboard_item_property(original.id, gadget.id, "config", value={"num": 5})
+    copied = pyc.dashboard(pyc.copy_dashboard(original.id, name="copy").id)
+    assert copied.name == "copy" and copied.id != original.id
+    assert [(g.color, g.uri) for g in copied.gadgets] == [(gadget.color, gadget.uri)]
+    assert copied.gadgets[0].id != gadget.id and copied.gadgets[0].item_properties[0].value.num == 5
+    assert pyc.update_dashboard_automatic_refresh_minutes(original.id, 10).status_code == 204
+    assert pyc.update_dashboard_automatic_refresh_minutes(original.id, 0).status_code == 204
