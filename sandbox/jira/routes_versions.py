@@ -172,10 +172,19 @@ def register(sb: JiraSandbox) -> None:
             body = c.obj()
             if kind == "components":
                 _assignee_type(body)
+            if body.get("name") is not None:  # a rename follows create's rules
+                name = str(body["name"]).strip()
+                if not name:
+                    raise fail(400, None, {"name": f"The {kind[:-1]} name must not be empty."})
+                if any(x["name"].lower() == name.lower() and x is not item
+                       for x in project_things(sb, kind, item["project"])):
+                    what = "A component" if kind == "components" else "A version"
+                    raise fail(400, None, {"name": f"{what} with this name already exists in this project."})
+                body = {**body, "name": name}
             with sb.store.lock:
                 for name in ("name", "description", "startDate", "releaseDate", "archived", "released",
                              "assigneeType"):
-                    if name in body:
+                    if body.get(name) is not None:  # null leaves the value as it is, as Jira's update does [unc]
                         item[name] = body[name]
                 if "leadAccountId" in body:
                     item["lead"] = body["leadAccountId"]

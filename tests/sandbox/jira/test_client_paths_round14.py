@@ -9,6 +9,7 @@ import io
 
 import pytest
 from jira.exceptions import JIRAError
+from requests import HTTPError
 
 
 @pytest.fixture
@@ -130,3 +131,15 @@ def test_atlassian_issue_helpers(atl):
     every = atl.get_all_project_issues("SEC", fields="summary")
     assert len(every) == atl.get_project_issues_count("SEC") == len(atl.jql_get_list_of_tickets("project = SEC"))
     assert key in [i["key"] for i in every]
+
+
+def test_atlassian_update_version_sends_nulls_that_change_nothing(atl):
+    made = atl.add_version("SEC", 10000, "v14")
+    atl.update_version(made["id"], description="notes")
+    shown = atl.update_version(made["id"], is_released=True)  # name, description, dates go as null
+    assert (shown["name"], shown["released"], shown["description"]) == ("v14", True, "notes")
+    assert atl.get_version(made["id"])["name"] == "v14"
+    other = atl.add_version("SEC", 10000, "v15")
+    with pytest.raises(HTTPError) as taken:
+        atl.update_version(other["id"], name="V14")
+    assert taken.value.response.status_code == 400
