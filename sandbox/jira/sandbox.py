@@ -57,6 +57,7 @@ from sandbox.jira import (
     routes_platform,
     routes_project_admin,
     routes_roles,
+    routes_scheme_lookups,
     routes_schemes,
     routes_search,
     routes_session,
@@ -170,6 +171,7 @@ class JiraSandbox(Sandbox):
         routes_component_search.register(self)
         routes_pickers.register(self)
         routes_gadgets.register(self)
+        routes_scheme_lookups.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)
         routes_site.register(self)

@@ -70,3 +70,21 @@ def test_classic_workflow_reads(sb, s, pyc, atl):
     assert atl.get_workflows_paginated(workflow_name="nope")["values"] == []
     listed = checked(sb, s.get(f"{sb.url}/rest/api/3/workflow")).json()
     assert [w["name"] for w in listed] == [name] == [w["name"] for w in pyc.workflows()]
+
+
+def test_statuses_by_names_and_issue_type_scheme_lookups(sb, s, jc):
+    found = checked(sb, s.get(f"{sb.url}/rest/api/3/statuses/byNames", params={"name": ["done", "To Do,Nope"]}))
+    assert [x["name"] for x in found.json()] == ["Done", "To Do"]
+    assert [x["id"] for x in jc.get_statuses_by_name(name="In Progress")] == ["3"]
+    assert s.get(f"{sb.url}/rest/api/3/statuses/byNames").status_code == 400
+    company = next(p for p in sb.store.projects.values() if not p.simplified)
+    team = next(p for p in sb.store.projects.values() if p.simplified)
+    rows = checked(sb, s.get(f"{sb.url}/rest/api/3/issuetypescheme/project", params={
+        "projectId": [company.id, team.id]})).json()["values"]
+    assert [r["projectIds"] for r in rows] == [[company.id]] and rows[0]["issueTypeScheme"]["name"].startswith(
+        company.key)
+    assert jc.get_issue_type_scheme_for_projects(project_id=team.id)["values"] == []
+    mapping = checked(sb, s.get(f"{sb.url}/rest/api/3/issuetypescheme/mapping", params={
+        "issueTypeSchemeId": "10000"})).json()
+    assert {m["issueTypeId"] for m in mapping["values"]} == set(sb.store.issue_types)
+    assert jc.get_issue_type_schemes_mapping(max_results=1)["isLast"] is False
