@@ -11,8 +11,10 @@
 - DELETE `/project/{key|id}` (204; `enableUndo` moves it to the trash, which the API cannot read either):
   the project, its issues, components, versions, boards and their sprints disappear.
 - GET `/project/{p}/securitylevel` (`{"levels"}`, none without a scheme), `/securitylevel/{id}`.
-- GET `/issuesecurityschemes`, `/issuesecurityschemes/{id}`, `/project/{p}/issuesecuritylevelscheme` (404 when
-  the project has none), `/notificationscheme` (paged), `/notificationscheme/{id}`, `/project/{p}/notificationscheme`.
+- GET `/issuesecurityschemes`, `/issuesecurityschemes/{id}`, `/issuesecurityschemes/search|project` (PageBeans of
+  the one scheme with its `projectIds`, and of `{issueSecuritySchemeId, projectId}` rows),
+  `/project/{p}/issuesecuritylevelscheme` (404 when the project has none), `/notificationscheme` (paged),
+  `/notificationscheme/{id}`, `/project/{p}/notificationscheme`.
 """
 
 from __future__ import annotations
@@ -215,6 +217,27 @@ def register(sb: JiraSandbox) -> None:
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 50)
         return json_response(paged([_notify_bean(c)], start, limit))
 
+    def secured(c: Call) -> list[str]:
+        """Ids of the projects that use the security scheme, narrowed by `projectId` when given."""
+        wanted = {x for item in c.qlist("projectId") for x in item.split(",") if x}
+        return [p.id for p in sb.store.projects.values() if meta(sb).get(p.key, {}).get("issueSecurityScheme")
+                is not None and (not wanted or p.id in wanted)]
+
+    def security_search(c: Call) -> Response:
+        ids = {x for item in c.qlist("id") for x in item.split(",") if x}
+        projects = secured(c)
+        keep = (not ids or str(SECURITY["id"]) in ids) and (projects or not c.qlist("projectId"))
+        rows = [{"id": SECURITY["id"], "self": f"{c.r.api}/issuesecurityscheme/{SECURITY['id']}",
+                 "name": SECURITY["name"], "description": SECURITY["description"],
+                 "defaultLevel": SECURITY["defaultSecurityLevelId"], "projectIds": [int(p) for p in projects]}]
+        return json_response(paged(rows if keep else [], c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)))
+
+    def security_projects(c: Call) -> Response:
+        schemes = {x for item in c.qlist("issueSecuritySchemeId") for x in item.split(",") if x}
+        rows = [{"issueSecuritySchemeId": str(SECURITY["id"]), "projectId": p} for p in secured(c)
+                if not schemes or str(SECURITY["id"]) in schemes]
+        return json_response(paged(rows, c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)))
+
     def security_levels(c: Call) -> Response:
         levels = _security_bean(c)["levels"]
         for lv in levels:
@@ -249,6 +272,8 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", project + r"/securitylevel", project_levels)
     sb.route("GET", r"/securitylevel/(?P<level>[^/]+)", security_level)
     sb.route("GET", r"/issuesecurityschemes/level", security_levels)
+    sb.route("GET", r"/issuesecurityschemes/search", security_search)
+    sb.route("GET", r"/issuesecurityschemes/project", security_projects)
     sb.route("GET", r"/notificationscheme/project", notification_projects)
     sb.route("POST", r"/project", create, "write")
     sb.route("PUT", project, update, "write")

@@ -88,3 +88,16 @@ def test_statuses_by_names_and_issue_type_scheme_lookups(sb, s, jc):
         "issueTypeSchemeId": "10000"})).json()
     assert {m["issueTypeId"] for m in mapping["values"]} == set(sb.store.issue_types)
     assert jc.get_issue_type_schemes_mapping(max_results=1)["isLast"] is False
+
+
+def test_issue_security_scheme_search_and_project_mapping(sb, s, atl):
+    me = sb.store.me.account_id
+    made = atl.create_project_from_raw_json({"key": "SAFE", "name": "Safe", "projectTypeKey": "business",
+                                             "leadAccountId": me, "issueSecurityScheme": 10000})
+    found = checked(sb, s.get(f"{sb.url}/rest/api/3/issuesecurityschemes/search")).json()
+    assert found["values"][0]["projectIds"] == [int(made["id"])] and found["values"][0]["defaultLevel"] == 10000
+    mapping = checked(sb, s.get(f"{sb.url}/rest/api/3/issuesecurityschemes/project")).json()
+    assert mapping["values"] == [{"issueSecuritySchemeId": "10000", "projectId": str(made["id"])}]
+    sec = next(p.id for p in sb.store.projects.values() if p.key == "SEC")
+    none = s.get(f"{sb.url}/rest/api/3/issuesecurityschemes/search", params={"projectId": sec}).json()
+    assert none["values"] == [] and s.get(f"{sb.url}/rest/api/3/issuesecurityschemes/10000").status_code == 200
