@@ -115,7 +115,11 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
     for name, ops in (update or {}).items():
         for op in ops if isinstance(ops, list) else [ops]:
             if name == "comment" and isinstance(op, dict) and "add" in op:
-                comments.append((op["add"] or {}).get("body"))
+                body = (op["add"] or {}).get("body")
+                if version == "3" and not is_adf(body):  # v3 rich text is ADF, as for `description` [unc: key]
+                    errors["comment"] = "Operation value must be an Atlassian Document (see the Atlassian Document " \
+                                        "Format)"
+                comments.append(body)
             elif name == "labels" and isinstance(op, dict):
                 if "add" in op:
                     labels.append(str(op["add"]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from jira import JIRA
 from jira.exceptions import JIRAError
 from requests import HTTPError
 
@@ -143,3 +144,19 @@ def test_atlassian_update_version_sends_nulls_that_change_nothing(atl):
     with pytest.raises(HTTPError) as taken:
         atl.update_version(other["id"], name="V14")
     assert taken.value.response.status_code == 400
+
+
+def test_v3_update_comment_must_be_adf(sb, s):
+    v3 = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0,
+              options={"rest_api_version": "3"})
+    key = v3.create_issue(project="SEC", summary="v3", issuetype={"name": "Task"}).key
+    with pytest.raises(JIRAError) as plain:  # the client puts a plain string in update.comment
+        v3.transition_issue(key, "In Progress", comment="closing")
+    assert plain.value.status_code == 400 and "Atlassian Document" in plain.value.text
+    assert v3.issue(key).fields.status.name == "To Do" and v3.comments(key) == []
+    adf = {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "ok"}]}]}
+    ok = s.put(f"{sb.url}/rest/api/3/issue/{key}", json={"update": {"comment": [{"add": {"body": adf}}]}})
+    assert ok.status_code == 204 and len(v3.comments(key)) == 1
+    v2 = s.put(f"{sb.url}/rest/api/2/issue/{key}", json={"update": {"comment": [{"add": {"body": "plain"}}]}})
+    assert v2.status_code == 204 and len(v3.comments(key)) == 2
+    v3.close()
