@@ -116,7 +116,7 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
         for op in ops if isinstance(ops, list) else [ops]:
             if name == "comment" and isinstance(op, dict) and "add" in op:
                 body = (op["add"] or {}).get("body")
-                if version == "3" and not is_adf(body):  # v3 rich text is ADF, as for `description` [unc: key]
+                if version == "3" and not is_adf(body):  # reported from Cloud (mcp-atlassian#1262) [unc: the key]
                     errors["comment"] = "Operation value must be an Atlassian Document (see the Atlassian Document " \
                                         "Format)"
                 comments.append(body)
