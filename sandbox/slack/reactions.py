@@ -1,6 +1,12 @@
 """reactions.add / reactions.remove / reactions.get / reactions.list: the bot user's reactions on kept messages
-(message_not_found, already_reacted, no_reaction, invalid_name, no_item_specified, too_many_emoji, is_archived;
-files are not reacted to: file_not_found). conversations.history shows a message's `reactions`.
+(message_not_found, already_reacted, no_reaction, invalid_name, no_item_specified, too_many_emoji, is_archived).
+conversations.history shows a message's `reactions`.
+
+`file` / `file_comment` (deprecated since files live in messages: react to the sharing message): a file
+can't be reacted to any more, reactions.add answers not_reactable as Slack documents (reactions.remove
+no_reaction [unc]); reactions.get reads one (`{"type": "file", "file": {...}}`, files.info's object, without
+`reactions` as none can be added); an unknown file is file_not_found (file_deleted once deleted, as
+files.info); file comments no longer exist, so any `file_comment` is file_comment_not_found [unc].
 
 A name must be a standard emoji (`sandbox.slack.emoji_names`) or one of the workspace's custom emoji
 (emoji.list, aliases included), else invalid_name; a skin tone only on a standard one that has skin tones."""
@@ -13,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.slack.actor import actor_id
 from sandbox.slack.directory import EMOJI
 from sandbox.slack.emoji_names import CANONICAL, SKIN_TONED, STANDARD
+from sandbox.slack.files import _public
 from sandbox.slack.webapi import SlackError, _cursor, _offset
 
 if TYPE_CHECKING:
@@ -28,11 +35,19 @@ class ReactionsApi:
         self.methods = {"reactions.add": self.reactions_add, "reactions.remove": self.reactions_remove,
                         "reactions.get": self.reactions_get, "reactions.list": self.reactions_list}
 
-    def _reaction_target(self, args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        if not args.get("timestamp") and not args.get("file") and not args.get("file_comment"):
+    def _file_item(self, args: dict[str, Any]) -> dict[str, Any] | None:
+        """The file a `file` argument names (None when a message is meant: `timestamp` wins)."""
+        if args.get("timestamp"):
+            return None
+        if not args.get("file") and not args.get("file_comment"):
             raise SlackError("no_item_specified")
-        if not args.get("timestamp"):
-            raise SlackError("file_not_found")  # files are not emulated
+        if args.get("file_comment"):
+            raise SlackError("file_comment_not_found")  # file comments are gone from Slack [unc]
+        return self.api.files._file({"file": args["file"]})  # file_not_found / file_deleted
+
+    def _reaction_target(self, args: dict[str, Any], file_error: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        if self._file_item(args) is not None:
+            raise SlackError(file_error)
         channel = self.api._channel(args)
         stored = self.sb.find_message(channel["id"], str(args.get("timestamp")))
         if stored is None:
@@ -54,7 +69,7 @@ class ReactionsApi:
         return name
 
     def reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel, stored = self._reaction_target(args)
+        channel, stored = self._reaction_target(args, "not_reactable")
         name = self._reaction_name(args)
         if channel["is_archived"]:
             raise SlackError("is_archived")
@@ -75,7 +90,7 @@ class ReactionsApi:
         return {}
 
     def reactions_remove(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel, stored = self._reaction_target(args)
+        channel, stored = self._reaction_target(args, "no_reaction")
         name = self._reaction_name(args)
         me = actor_id(self.sb)
         with self.sb._lock:
@@ -93,7 +108,10 @@ class ReactionsApi:
         return {}
 
     def reactions_get(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel, stored = self._reaction_target(args)
+        f = self._file_item(args)
+        if f is not None:
+            return {"type": "file", "file": _public(f)}
+        channel, stored = self._reaction_target(args, "")
         message = {k: v for k, v in stored["message"].items() if k != "metadata"}
         if message.get("reactions"):
             message["reactions"] = [dict(r, users=list(r["users"])) for r in message["reactions"]]
