@@ -10,18 +10,17 @@ too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, us
 user_not_found, invalid_json, unknown_method (HTTP 404).
 
 Methods: api.test, auth.test (auth.revoke: `sandbox.slack.oauth`), chat.postMessage, chat.update, chat.delete,
-chat.getPermalink, chat.postEphemeral, conversations.info (`locale` with include_locale [unc]),
-conversations.history (top-level messages and broadcast replies only), conversations.replies (a thread)
-(users.*: `sandbox.slack.directory`); user-token methods
-(USER_TOKEN_ONLY: search.*, reminders.*, stars.*, ...) answer not_allowed_token_type to the bot token.
+chat.getPermalink, chat.postEphemeral, conversations.info (`locale` with include_locale [unc])
+(conversations.history / conversations.replies: `sandbox.slack.history`; users.*: `sandbox.slack.directory`);
+user-token methods (USER_TOKEN_ONLY: search.*, reminders.*, stars.*, ...) answer not_allowed_token_type to
+the bot token.
 chat.update / chat.delete act on the caller's own messages (a user token acts as the person: `sandbox.slack.actor`)
-(message_not_found, cant_update_message, cant_delete_message). chat.postMessage / chat.update keep `metadata`;
-conversations.history returns it with `include_all_metadata=true`, as Slack does. conversations.history
-and conversations.replies page by `cursor` and take `oldest` / `latest` / `inclusive`, as Slack does.
-Reading a channel (conversations.history / replies) needs the bot in it (not_in_channel, as Slack's bot
-tokens); a private channel it is not in is channel_not_found to every method, as Slack hides it from
-non-members (chat.postMessage too; public channels take posts without joining). Read-back messages carry
-Slack's thread fields (`sandbox.slack.threads`: reply_count, latest_reply, parent_user_id, thread_broadcast).
+(message_not_found, cant_update_message, cant_delete_message). chat.postMessage / chat.update keep `metadata`
+(and echo it in their `message`, chat.update only when sent [unc]); conversations.history returns it with
+`include_all_metadata=true`, as Slack does. A private channel it is not in is channel_not_found to every
+method, as Slack hides it from non-members (chat.postMessage too; public channels take posts without
+joining). Read-back messages carry Slack's thread fields (`sandbox.slack.threads`: reply_count,
+latest_reply, parent_user_id, thread_broadcast).
 api.test echoes `args` (and fails with `error=<code>`).
 More methods live in their own modules: files.* (`sandbox.slack.files`), conversations admin
 (`sandbox.slack.channels`), pins.* (`sandbox.slack.pins`), reactions.* (`sandbox.slack.reactions`), bookmarks.*
@@ -39,11 +38,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request
-from sandbox.slack.actor import actor_id, dm_for, is_member, person, seen, sees
+from sandbox.slack.actor import actor_id, dm_for, person, seen, sees
 from sandbox.slack.authorship import bot_message, customized
 from sandbox.slack.blocks import check_blocks, markdown_content
-from sandbox.slack.scopes import channel_type
-from sandbox.slack.threads import thread_of, with_threads
 
 if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
@@ -156,35 +153,6 @@ def _limit(args: dict[str, Any], default: int, most: int) -> int:
         raise SlackError("invalid_limit") from exc
 
 
-def _ts_arg(args: dict[str, Any], name: str) -> float | None:
-    value = args.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise SlackError("invalid_ts_" + name) from exc
-
-
-def _in_window(ts: str, args: dict[str, Any]) -> bool:
-    """Whether a message's ts lies between `oldest` and `latest` (both exclusive unless `inclusive`)."""
-    at, oldest, latest = float(ts), _ts_arg(args, "oldest"), _ts_arg(args, "latest")
-    inclusive = _flag(args.get("inclusive"))
-    if oldest is not None and (at < oldest or (at == oldest and not inclusive)):
-        return False
-    return latest is None or at < latest or (at == latest and inclusive)
-
-
-def _page(msgs: list[dict[str, Any]], args: dict[str, Any], limit: int) -> dict[str, Any]:
-    """One page of `msgs` from the request's `cursor`, metadata only with `include_all_metadata`."""
-    start = _offset(str(args["cursor"])) if args.get("cursor") else 0
-    page, more = msgs[start:start + limit], start + limit < len(msgs)
-    if not _flag(args.get("include_all_metadata")):
-        page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
-    return {"messages": page, "has_more": more,
-            "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
-
-
 class WebApi:
     """The method table; each method takes the parsed args and returns the success body (sans ok)."""
 
@@ -194,8 +162,6 @@ class WebApi:
             "api.test": self.api_test, "auth.test": self.auth_test,
             "chat.postMessage": self.post_message,
             "conversations.info": self.conversations_info,
-            "conversations.history": self.conversations_history,
-            "conversations.replies": self.conversations_replies,
             "chat.update": self.update_message,
             "chat.delete": self.delete_message, "chat.getPermalink": self.permalink,
             "chat.postEphemeral": self.post_ephemeral,
@@ -205,6 +171,7 @@ class WebApi:
         from sandbox.slack.channels import ChannelsApi
         from sandbox.slack.directory import DirectoryApi
         from sandbox.slack.files import FilesApi
+        from sandbox.slack.history import HistoryApi
         from sandbox.slack.listing import ListingApi
         from sandbox.slack.pins import PinsApi
         from sandbox.slack.reactions import ReactionsApi
@@ -217,7 +184,7 @@ class WebApi:
         self.assistant, self.pins = AssistantApi(self), PinsApi(self)
         for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
                     self.pins, ReactionsApi(self), BookmarksApi(self), UsergroupsApi(self),
-                    self.assistant):
+                    self.assistant, HistoryApi(self)):
             self.methods.update(ext.methods)
         self.methods.update(dict.fromkeys(USER_TOKEN_ONLY, self.user_token_only))
 
@@ -303,7 +270,9 @@ class WebApi:
         if metadata:
             changes["metadata"] = metadata
         self.sb.edit_message(stored, changes, args, actor_id(self.sb))
-        message = {k: v for k, v in stored["message"].items() if k not in ("ts", "metadata")}
+        # Slack's answer carries the metadata it was just given (ChatUpdateResponse.message.metadata) [unc: not
+        # otherwise]
+        message = {k: v for k, v in stored["message"].items() if k != "ts" and (k != "metadata" or metadata)}
         return {"channel": channel["id"], "ts": stored["ts"], "text": message["text"], "message": message}
 
     def delete_message(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -354,45 +323,3 @@ class WebApi:
         if not _flag(args.get("include_num_members")):
             channel = {k: v for k, v in channel.items() if k != "num_members"}
         return {"channel": {**channel, "locale": "en-US"} if _flag(args.get("include_locale")) else channel}  # [unc]
-
-    def _readable(self, args: dict[str, Any]) -> dict[str, Any]:
-        """A channel whose messages the bot may read: a bot token must be a member, public channel or not
-        (Slack answers not_in_channel until conversations.join; chat:write.public only covers posting), with
-        the history scope of its type (a private channel: groups:history; missing_scope otherwise)."""
-        channel = self._channel(args)
-        missing = self.sb.grants.lacking({channel_type(channel)}, "history")
-        if missing:
-            raise SlackError("missing_scope", **missing)
-        if not is_member(self.sb, channel) and not (person(self.sb) and not channel["is_private"]):
-            raise SlackError("not_in_channel")  # a person reads any public channel [unc]
-        return channel
-
-    def conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Top-level messages newest first, between `oldest` and `latest` (exclusive unless `inclusive`),
-        `limit` (1-999, default 100) a page, paged by `cursor` (`response_metadata.next_cursor`)."""
-        channel = self._readable(args)
-        limit = _limit(args, 100, 999)
-        rows = self.sb.messages(channel["id"])
-        shown = with_threads(rows)
-        # thread replies are not in the channel's history (Slack: conversations.replies), broadcasts are
-        msgs = [shown[m["ts"]] for m in reversed(rows) if m["ts"] in shown
-                and (not m["thread_ts"] or m["thread_ts"] == m["ts"] or _flag(m["args"].get("reply_broadcast")))
-                and _in_window(m["ts"], args)]
-        return {**_page(msgs, args, limit), "pin_count": self.pins.count(channel["id"])}
-
-    def conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
-        """A thread: its parent message first, then the replies oldest first (thread_not_found otherwise);
-        `oldest` / `latest` / `inclusive` bound the replies (the parent always leads the first page), paged
-        by `cursor`."""
-        channel = self._readable(args)
-        if not args.get("ts"):
-            raise bad_args("missing required field: ts")
-        limit = _limit(args, 1000, 1000)
-        rows = self.sb.messages(channel["id"])
-        ts = thread_of(rows, str(args["ts"]))  # a reply's ts reads its whole thread, as Slack
-        shown = with_threads(rows)
-        if ts not in shown:
-            raise SlackError("thread_not_found")
-        replies = [{k: v for k, v in shown[m["ts"]].items() if k != "root"} for m in rows
-                   if m["ts"] in shown and m["thread_ts"] == ts and m["ts"] != ts and _in_window(m["ts"], args)]
-        return _page([shown[ts], *replies], args, limit)
