@@ -4,7 +4,8 @@ chat.unfurl.
 A scheduled message is checked like chat.postMessage (channel, text/blocks) and posted when its `post_at`
 has passed: due messages are delivered before each Web API call and before `sb.messages()` reads, kept
 with via "chat.scheduleMessage". Errors: invalid_time (not a number), time_in_past, time_too_far (over
-120 days ahead, Slack's documented limit), invalid_scheduled_message_id (unknown, already posted or
+120 days ahead, Slack's documented limit), restricted_too_many (a 31st message due within 5 minutes in one
+channel), invalid_scheduled_message_id (unknown, already posted or
 deleted, or another channel's). chat.unfurl needs channel + ts of a kept message (or source + unfurl_id)
 and an `unfurls` JSON object: cannot_find_channel, message_not_found (guessed), invalid_unfurls_format
 (guessed), missing_unfurls (guessed); accepted unfurls are kept on the message as `sb_unfurls`.
@@ -12,7 +13,9 @@ chat.meMessage posts a `me_message` (text only, checked as chat.postMessage's) a
 With a user token (`sandbox.slack.actor`) both act as the person: the scheduled message is theirs (`user`, no
 `bot_id` [unc]), listed by chat.scheduledMessages.list / deleted by chat.deleteScheduledMessage for their
 token only (the bot's list shows the bot's), posted as them when due; their me_message needs them in the
-channel (not_in_channel)."""
+channel (not_in_channel). The bot schedules into a public channel it is not in only with chat:write.public, as
+chat.postMessage (not_in_channel otherwise; Slack lists it for chat.scheduleMessage) [unc: that the scope covers
+scheduling too]."""
 
 from __future__ import annotations
 
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
 
 MAX_AHEAD = 120 * 86_400
+# "you cannot schedule more than 30 messages to post within a 5-minute window to the same channel"
+# (restricted_too_many); counted here as those due less than 5 minutes either side [unc: Slack's window]
+MAX_IN_WINDOW, WINDOW = 30, 300
 
 
 class ScheduledApi:
@@ -56,6 +62,8 @@ class ScheduledApi:
         ws, uid = self.sb.workspace, person(self.sb)
         if uid is not None and not is_member(self.sb, channel):
             raise SlackError("not_in_channel")
+        if uid is None and not channel["is_member"] and not self.sb.grants.has("chat:write.public"):
+            raise SlackError("not_in_channel")  # as chat.postMessage: a public channel needs chat:write.public
         sid = slack_id("Q", self.sb.seed, f"scheduled:{time.time_ns()}:{len(self._pending)}")
         message: dict[str, Any] = {"bot_id": ws.bot_id, "type": "delayed_message", "text": text or "",
                                    "user": ws.bot_user_id, "team": ws.team_id, "app_id": ws.app_id}
@@ -65,6 +73,10 @@ class ScheduledApi:
             if value:
                 message[key] = value
         with self._lock:
+            near = [x for x in self._pending.values() if x["channel_id"] == channel["id"]
+                    and abs(x["post_at"] - post_at) < WINDOW]
+            if len(near) >= MAX_IN_WINDOW:
+                raise SlackError("restricted_too_many")
             self._pending[sid] = {"id": sid, "channel_id": channel["id"], "post_at": post_at, "date_created": now,
                                   "text": text or "", "args": {k: v for k, v in args.items() if k != "token"},
                                   "by": uid}
