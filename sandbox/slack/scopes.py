@@ -17,7 +17,8 @@ GRANTED = ("chat:write", "chat:write.public", "chat:write.customize", "commands"
            "channels:join", "channels:manage", "groups:write", "im:write", "mpim:write", "users:read",
            "users:read.email", "users:write", "users.profile:read", "usergroups:read", "usergroups:write",
            "team:read", "emoji:read", "files:read", "files:write", "reactions:read", "reactions:write", "pins:read",
-           "pins:write", "bookmarks:read", "bookmarks:write", "links:write", "dnd:read", "assistant:write")
+           "pins:write", "bookmarks:read", "bookmarks:write", "links:write", "dnd:read", "assistant:write",
+           "calls:read", "calls:write")
 
 _HISTORY = "channels:history,groups:history,im:history,mpim:history"
 _READ = "channels:read,groups:read,im:read,mpim:read"
@@ -39,6 +40,7 @@ ACCEPTED = {
     "files.list": "files:read", "reactions.": "reactions:write", "reactions.get": "reactions:read",
     "reactions.list": "reactions:read", "pins.": "pins:write", "pins.list": "pins:read",
     "bookmarks.": "bookmarks:write", "bookmarks.list": "bookmarks:read", "assistant.": "assistant:write",
+    "calls.": "calls:write", "calls.info": "calls:read",
     # user-token-only methods (`sandbox.slack.personal`, `sandbox.slack.search`): Slack's user scopes
     "search.": "search:read", "reminders.": "reminders:write", "reminders.list": "reminders:read",
     "reminders.info": "reminders:read", "stars.": "stars:write", "stars.list": "stars:read",

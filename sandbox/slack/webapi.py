@@ -28,7 +28,7 @@ More methods live in their own modules: files.* (`sandbox.slack.files`), convers
 views.* (`sandbox.slack.views`), team / bot / profile / presence / dnd / emoji look-ups
 (`sandbox.slack.directory`), usergroups.* (`sandbox.slack.usergroups`), assistant.threads.* and
 chat.*Stream (`sandbox.slack.assistant`), conversations.list /
-users.conversations (`sandbox.slack.listing`).
+users.conversations (`sandbox.slack.listing`), calls.* (`sandbox.slack.calls`).
 """
 
 from __future__ import annotations
@@ -168,6 +168,7 @@ class WebApi:
         }
         from sandbox.slack.assistant import AssistantApi
         from sandbox.slack.bookmarks import BookmarksApi
+        from sandbox.slack.calls import CallsApi
         from sandbox.slack.channels import ChannelsApi
         from sandbox.slack.directory import DirectoryApi
         from sandbox.slack.files import FilesApi
@@ -184,7 +185,7 @@ class WebApi:
         self.assistant, self.pins = AssistantApi(self), PinsApi(self)
         for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
                     self.pins, ReactionsApi(self), BookmarksApi(self), UsergroupsApi(self),
-                    self.assistant, HistoryApi(self)):
+                    self.assistant, HistoryApi(self), CallsApi(self)):
             self.methods.update(ext.methods)
         self.methods.update(dict.fromkeys(USER_TOKEN_ONLY, self.user_token_only))
 
