@@ -13,7 +13,8 @@
 - Scopes (`sandbox.slack.scopes`): every scope the methods need is granted (X-OAuth-Scopes);
   `sb.set_scopes([...])` (or `PUT /_sandbox/scopes`) narrows them: missing_scope with needed/provided
   (per conversation type too: listing private channels needs groups:read, reading them groups:history).
-- OAuth (`sandbox.slack.oauth`): /oauth/v2/authorize, oauth.v2.access (rotation), auth.revoke, apps.uninstall.
+- OAuth (`sandbox.slack.oauth`): /oauth/v2/authorize, oauth.v2.access (rotation), auth.revoke, apps.uninstall;
+  Sign in with Slack (`sandbox.slack.openid`): /openid/connect/authorize, openid.connect.token / userInfo.
 - Socket Mode (`sandbox.slack.socket_mode`): an xapp- token's apps.connections.open, events over a WebSocket.
 - File uploads (files_upload_v2): bytes go to `<url>/upload/v1/<ticket>`, `url_private` serves them back.
   `sb.new_trigger_id()` (or `POST /_sandbox/trigger_ids`) gives views.open / views.push a trigger;
@@ -60,6 +61,7 @@ from sandbox.slack.event_routes import add_event_routes
 from sandbox.slack.events import Events
 from sandbox.slack.interactivity import Interactivity, add_admin_routes
 from sandbox.slack.oauth import CLIENT_METHODS, Issued, OAuthApp, add_oauth_routes, client_credentials
+from sandbox.slack.openid import OpenIdConnect
 from sandbox.slack.personal import takes
 from sandbox.slack.response_urls import PATH as RESPONSE_URL_PATH
 from sandbox.slack.scopes import Grants, accepted
@@ -252,6 +254,8 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
     def _new_api(self) -> None:
         self.api = WebApi(self)
         self.api.methods.update(self.oauth.methods(self.api))
+        self.openid = OpenIdConnect(self)  # Sign in with Slack (sandbox.slack.openid)
+        self.api.methods.update(self.openid.methods)
 
     @property
     def grants(self) -> Grants:
@@ -283,6 +287,8 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
                    lambda r: self.api.files.download(r))
         for verb in ("GET", "POST"):
             router.add(verb, r"/oauth/v2/authorize", lambda r: self.oauth.authorize(r))
+            router.add(verb, r"/openid/connect/authorize", lambda r: self.openid.authorize(r))
+        router.add("GET", r"/openid/connect/keys", lambda r: self.openid.keys(r))
         router.add("POST", RESPONSE_URL_PATH, lambda r: self.interactivity.response_urls.serve(r))
 
     def _hook_path(self, channel: str) -> str:

@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 CODE_TTL = 600.0  # Slack: a code is good for 10 minutes
 ROTATING_TTL = 43_200  # 12 hours
 # Web API methods that take client credentials, not a token
-CLIENT_METHODS = ("oauth.v2.access", "oauth.v2.exchange", "apps.uninstall")
+CLIENT_METHODS = ("oauth.v2.access", "oauth.v2.exchange", "apps.uninstall", "openid.connect.token")
 APP_TOKEN_METHODS = ("apps.connections.open", event_authorizations.METHOD)
 USER_SCOPES = ("search:read", "chat:write", "channels:read", "channels:history", "groups:read", "groups:history",
                "im:read", "im:history", "mpim:read", "mpim:history", "users:read", "users:read.email",
