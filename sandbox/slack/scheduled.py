@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import is_member, person
 from sandbox.slack.seed import slack_id
-from sandbox.slack.webapi import SlackError, _cursor, _limit, _metadata, _offset
+from sandbox.slack.webapi import SlackError, _cursor, _limit, _metadata, _offset, check_thread_ts
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -58,6 +58,7 @@ class ScheduledApi:
             raise SlackError("time_too_far")
         channel = self.api._writable(args, names=True)
         text, blocks, attachments = self.api._content(args)
+        check_thread_ts(args)
         _metadata(args.get("metadata"))
         ws, uid = self.sb.workspace, person(self.sb)
         if uid is not None and not is_member(self.sb, channel):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request
@@ -126,6 +127,20 @@ def _metadata(value: Any) -> dict[str, Any] | None:
             or not isinstance(value.get("event_payload", {}), dict):
         raise SlackError("invalid_metadata_format")
     return value
+
+
+_THREAD_TS = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def check_thread_ts(args: dict[str, Any]) -> None:
+    """A `thread_ts` that is sent must look like a message ts: "" or "0" is invalid_thread_ts with Slack's
+    `[ERROR] <value> is not a valid thread_ts` [unc: the check for other shapes]. One naming no message is
+    taken (the reply then shows in no channel history, as Slack does with a mistyped thread_ts)."""
+    if "thread_ts" in args and args["thread_ts"] is not None:
+        value = str(args["thread_ts"])
+        if not _THREAD_TS.fullmatch(value) or float(value) <= 0:
+            raise SlackError("invalid_thread_ts", response_metadata={
+                "messages": [f"[ERROR] {value} is not a valid thread_ts"]})
 
 
 def _flag(value: Any) -> bool:
@@ -297,6 +312,7 @@ class WebApi:
             raise SlackError("user_not_found")
         if user not in self.channels.member_ids(channel):
             raise SlackError("user_not_in_channel")
+        check_thread_ts(args)
         message = bot_message(self.sb.workspace, *self._content(args), args.get("thread_ts"))
         stored = self.sb.record_message(channel, message, "chat.postEphemeral", args, ephemeral_user=user)
         return {"message_ts": stored["ts"]}
@@ -309,6 +325,7 @@ class WebApi:
         if not channel["is_member"] and not self.sb.grants.has("chat:write.public"):
             raise SlackError("not_in_channel")  # a public channel the bot is not in needs chat:write.public
         ws = self.sb.workspace
+        check_thread_ts(args)
         message = customized(bot_message(ws, *self._content(args), args.get("thread_ts")), args)
         if message.get("thread_ts") and _flag(args.get("reply_broadcast")):
             message["subtype"] = "thread_broadcast"

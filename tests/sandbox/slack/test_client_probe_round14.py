@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from tests.sandbox.slack.test_client_probe_round3 import fails
+from tests.sandbox.slack.test_client_probe_round3 import _human, fails
 
 
 def _texts(page) -> list[str]:
@@ -105,3 +105,19 @@ def test_schedule_at_most_30_messages_in_5_minutes_per_channel(slack_client, sla
     general = slack_sandbox.workspace.channel("general")["id"]
     assert slack_client.chat_scheduleMessage(channel=general, text="other channel", post_at=at)["ok"]
     assert slack_client.chat_scheduleMessage(channel=channel, text="later", post_at=at + 900)["ok"]
+
+
+def test_thread_ts_must_look_like_a_ts(slack_client, slack_sandbox):
+    channel = slack_sandbox.workspace.channel("general")["id"]
+    for bad in ("", "0", "abc"):
+        answer = fails(slack_client.chat_postMessage, "invalid_thread_ts", channel=channel, text="x", thread_ts=bad)
+        assert answer["response_metadata"]["messages"] == [f"[ERROR] {bad} is not a valid thread_ts"]
+    human = _human(slack_sandbox)
+    fails(slack_client.chat_postEphemeral, "invalid_thread_ts", channel=channel, user=human, text="x", thread_ts="0")
+    fails(slack_client.chat_scheduleMessage, "invalid_thread_ts", channel=channel, text="x", thread_ts="",
+          post_at=int(time.time()) + 60)
+    # a ts naming no message (a float that lost its trailing zero) is taken, the reply shows in no history
+    parent = slack_client.chat_postMessage(channel=channel, text="parent")["ts"]
+    mistyped = parent.rstrip("0") + "9"
+    assert slack_client.chat_postMessage(channel=channel, text="lost reply", thread_ts=mistyped)["ok"]
+    assert _texts(slack_client.conversations_history(channel=channel, limit=5)) == ["parent"]
