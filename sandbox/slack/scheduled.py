@@ -15,7 +15,9 @@ With a user token (`sandbox.slack.actor`) both act as the person: the scheduled 
 token only (the bot's list shows the bot's), posted as them when due; their me_message needs them in the
 channel (not_in_channel). The bot schedules into a public channel it is not in only with chat:write.public, as
 chat.postMessage (not_in_channel otherwise; Slack lists it for chat.scheduleMessage) [unc: that the scope covers
-scheduling too]."""
+scheduling too]. As Slack's docs warn ("Bug alert"), a message scheduled with `metadata` is accepted and
+listed but never posted when due.
+"""
 
 from __future__ import annotations
 
@@ -94,6 +96,8 @@ class ScheduledApi:
             channel = self.sb.workspace.channels.get(item["channel_id"])
             if channel is None or channel["is_archived"]:
                 continue  # Slack drops it silently (guessed)
+            if item["args"].get("metadata"):
+                continue  # Slack's documented "bug alert": a message scheduled with metadata never posts
             args = {**item["args"], "channel": channel["id"]}
             if item["by"] is None:
                 self.api.post_message(args, via="chat.scheduleMessage")

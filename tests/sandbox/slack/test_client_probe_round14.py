@@ -121,3 +121,18 @@ def test_thread_ts_must_look_like_a_ts(slack_client, slack_sandbox):
     mistyped = parent.rstrip("0") + "9"
     assert slack_client.chat_postMessage(channel=channel, text="lost reply", thread_ts=mistyped)["ok"]
     assert _texts(slack_client.conversations_history(channel=channel, limit=5)) == ["parent"]
+
+
+def test_a_message_scheduled_with_metadata_never_posts(slack_client, slack_sandbox):
+    """Slack's chat.scheduleMessage docs: "Bug alert: Messages scheduled with chat.scheduleMessage will not
+    post if the metadata parameter is used." Accepted and listed, then dropped when due."""
+    channel = slack_sandbox.workspace.channel("alerts-jira")["id"]
+    at = int(time.time()) + 1
+    meta = {"event_type": "reminder", "event_payload": {"id": "1"}}
+    with_meta = slack_client.chat_scheduleMessage(channel=channel, text="with metadata", post_at=at, metadata=meta)
+    slack_client.chat_scheduleMessage(channel=channel, text="plain", post_at=at)
+    listed = slack_client.chat_scheduledMessages_list(channel=channel)["scheduled_messages"]
+    assert with_meta["scheduled_message_id"] in {m["id"] for m in listed}
+    time.sleep(1.5)
+    assert _texts(slack_client.conversations_history(channel=channel)) == ["plain"]
+    assert slack_client.chat_scheduledMessages_list(channel=channel)["scheduled_messages"] == []
