@@ -77,3 +77,17 @@ def test_sign_in_errors(sb):
     assert "nonce" not in claims and "email" not in claims and "name" not in claims  # openid only
     info = WebClient(token=token["access_token"], base_url=sb.url + "/api/").openid_connect_userInfo()
     assert set(info.data) == {"ok", "sub", "https://slack.com/user_id", "https://slack.com/team_id"}
+
+
+def test_sign_in_with_token_rotation(sb):
+    sb.configure_oauth(token_rotation=True)
+    web = WebClient(base_url=sb.url + "/api/")
+    creds = {"client_id": sb.oauth.client_id, "client_secret": sb.oauth.client_secret}
+    first = web.openid_connect_token(**creds, code=_code(sb), redirect_uri=REDIRECT)
+    assert first["access_token"].startswith("xoxe.xoxp-1-") and first["refresh_token"].startswith("xoxe-1-")
+    assert first["expires_in"] == 43_200 and first["id_token"]
+    again = web.openid_connect_token(**creds, grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert again["token_type"] == "Bearer" and again["access_token"] != first["access_token"]
+    assert "id_token" not in again.data
+    info = WebClient(token=again["access_token"], base_url=sb.url + "/api/").openid_connect_userInfo()
+    assert info["sub"] == _human(sb)
