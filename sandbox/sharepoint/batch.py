@@ -4,9 +4,11 @@ relative to the version (``/drives/…``; an absolute URL, as msgraph-core write
 the answer is ``{"responses": [{"id", "status", "headers", "body"}]}``.
 
 Each request runs as if sent alone with the batch's own token (its errors, throttling, 302s). As Graph:
-more than 20 requests, a repeated or missing id, or a request without method or url is 400 BadRequest for
-the whole batch; a request whose ``dependsOn`` names one that failed (or a later one) gets 424
-failedDependency. JSON bodies go as JSON objects, others base64, both ways.
+more than 20 requests, a repeated or missing id, a request without method or url, or a ``dependsOn`` naming an
+id that is not an earlier request of the batch (unknown, itself or a later one) is 400 BadRequest for the whole
+batch (Graph: "Invalid dependency for request Id …"; the rest of the text is [unc]); a request whose
+``dependsOn`` names one that failed gets 424 failedDependency. Graph's advice that a batch be "either fully
+sequential or fully parallel" is not enforced [unc]. JSON bodies go as JSON objects, others base64, both ways.
 """
 
 from __future__ import annotations
@@ -39,12 +41,17 @@ class Batch:
             raise bad_request("Every batch request needs a unique 'id'.")
         if any(not s.get("method") or not s.get("url") for s in steps):
             raise bad_request("Every batch request needs a 'method' and a 'url'.")
+        for n, step in enumerate(steps):
+            needs = step.get("dependsOn") or []
+            if not isinstance(needs, list) or any(str(d) not in ids[:n] for d in needs):
+                raise bad_request(f"Invalid dependency for request Id {ids[n]}: dependsOn must name earlier "
+                                  "requests of the batch.")
         status: dict[str, int] = {}
         out = []
         for step in steps:
             sid = str(step["id"])
             needs = step.get("dependsOn") or []
-            if any(status.get(str(n), 424) >= 400 for n in needs):
+            if any(status[str(n)] >= 400 for n in needs):
                 resp = graph_error(424, "failedDependency", "The request depends on a request that failed.")
             else:
                 resp = self.dispatch(self._step(req, step))
