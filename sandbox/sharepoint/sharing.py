@@ -1,7 +1,10 @@
 """Sharing of a drive item, for ``GraphSandbox``: ``createLink``, ``invite`` and ``permissions``.
 
 - ``POST createLink`` ``{"type": "view"|"edit", "scope": "anonymous"|"organization"|"users",
-  "password"?, "expirationDateTime"?}``: ``201`` and a permission with ``link`` (``type``, ``scope``,
+  "password"?, "expirationDateTime"?}``; without ``scope`` the organisation's default link scope is made, as
+  Graph documents ("the default link type for the organization"): ``GraphSandbox.default_link_scope``,
+  ``organization`` unless a test sets another (SharePoint admin's default link setting) [unc: tenants
+  differ]. ``201`` and a permission with ``link`` (``type``, ``scope``,
   ``webUrl``, ``preventsDownload``) and ``roles`` (``read``; ``write`` for edit); the same type and
   scope again answers the existing link with ``200``, as Graph does. Other types or scopes: 400.
   ``embed`` is OneDrive personal's only: SharePoint answers ``notSupported`` "Requested sharingLink type is
@@ -36,6 +39,8 @@ ROLES = {"read", "write", "owner"}
 
 class Sharing:
     """Mixed into ``GraphSandbox`` (uses its ``store``, ``_item_resource`` and ``_download_url``)."""
+
+    default_link_scope = "organization"  # the tenant's default sharing link scope, for createLink without one
 
     def permissions_route(self, item: Item, op: str, rest: str, req: Request) -> Response:
         if op == "createLink" and req.method == "POST" and not rest:
@@ -99,7 +104,7 @@ class Sharing:
 
     def create_link(self, item: Item, req: Request) -> Response:
         body = self._body(req)
-        kind, scope = body.get("type"), body.get("scope") or "anonymous"
+        kind, scope = body.get("type"), body.get("scope") or self.default_link_scope
         if kind not in LINK_TYPES:
             raise GraphError(400, "invalidRequest", f"Invalid value '{kind}' for the link type.")
         if kind == "embed":  # documented for OneDrive personal only; the status is [unc]
