@@ -89,6 +89,7 @@ from sandbox.sharepoint.rest_groups import RestGroups
 from sandbox.sharepoint.rest_item_ops import RestItemOps
 from sandbox.sharepoint.rest_lists import RestLists
 from sandbox.sharepoint.rest_props import RestProps
+from sandbox.sharepoint.rest_realm import RestRealm
 from sandbox.sharepoint.rest_recycle import RestRecycle
 from sandbox.sharepoint.rest_schema import RestSchema
 from sandbox.sharepoint.rest_search import RestSearch
@@ -107,10 +108,12 @@ from sandbox.sharepoint.writes import Writes
 ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem", "/checkout", "/checkin",
            "/permanentDelete")
 REF = re.compile(r"^(?:root|items/(?P<id>[^/:]+))(?::/(?P<path>.*?)(?::|$))?(?P<action>/[A-Za-z/]+)?/?$")
-DELTA = re.compile(r"^(?P<base>.*?)/delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/?$")
-SEARCH = re.compile(r"^(?:(?P<base>.*?)/)?search\(q='(?P<q>(?:[^']|'')*)'\)/?$")
-SUB = re.compile(r"^(?P<ref>root|items/[^/:]+|(?:root|items/[^/:]+):/.*:)/(?P<op>versions|permissions|thumbnails|copy|"
-                 r"createLink|invite)(?P<rest>/.*)?$")
+# a function or action may be namespace-qualified, as OData allows: ``microsoft.graph.delta()``
+NS = r"(?:microsoft\.graph\.)?"
+DELTA = re.compile(r"^(?P<base>.*?)/" + NS + r"delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/?$")
+SEARCH = re.compile(r"^(?:(?P<base>.*?)/)?" + NS + r"search\(q='(?P<q>(?:[^']|'')*)'\)/?$")
+SUB = re.compile(r"^(?P<ref>root|items/[^/:]+|(?:root|items/[^/:]+):/.*:)/(?P<op>versions|permissions|thumbnails|"
+                 + NS + r"(?:copy|createLink|invite))(?P<rest>/.*)?$")
 CODES = {400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied", 404: "itemNotFound",
          405: "invalidRequest", 409: "nameAlreadyExists", 429: "tooManyRequests", 500: "generalException",
          503: "serviceNotAvailable", 507: "quotaLimitReached"}
@@ -121,6 +124,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    Subscriptions, RestApi, RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles,
                    RestFileOps, RestFolderOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
+                   RestRealm,
                    CustomLists, GraphRecycle,
                    Sandbox):
     vendor = "sharepoint"
@@ -208,6 +212,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
         router.add("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", d.token, faults=False)
         self.site_routes(router, self._authed)
         self.rest_routes(router)  # SharePoint REST v1, <site>/_api/… (rest.py)
+        self.realm_routes(router)  # the realm challenge ACS clients read (rest_realm.py)
         router.add("POST", r"/v1\.0/\$batch", self._authed(self.batch))
         router.add("POST", r"/v1\.0/search/query", self._authed(self.graph_search))  # graph_search.py
         self.subscription_routes(router, self._authed)  # subscriptions.py
@@ -289,7 +294,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
         sub = SUB.match(tail)
         if sub is not None:
             target = self._exists(self._resolve(drive, sub.group("ref"))[0])
-            op, rest = sub.group("op"), sub.group("rest") or ""
+            op, rest = sub.group("op").removeprefix("microsoft.graph."), sub.group("rest") or ""
             if op == "versions":
                 return self.versions_route(drive, target, rest, req)
             if op == "thumbnails":

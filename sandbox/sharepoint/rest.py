@@ -221,7 +221,7 @@ class RestApi:
         else:
             text = {"missing": "Unsupported security token.", "expired": "The token is expired."}.get(
                 why, "Invalid issuer or signature.")  # [unc] SharePoint's exact texts per reason
-        return unauthorized(text, who.split("/")[0] if who else "")
+        return unauthorized(text, who.split("/")[0] if who else self.realm_of(site))  # rest_realm.py
 
     # -- resources ---------------------------------------------------------------------------------------
     def _rest_web_url(self, req: Request) -> tuple[str, str]:
