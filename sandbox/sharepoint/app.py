@@ -71,6 +71,7 @@ from sandbox.sharepoint.graph_item_versions import GraphItemVersions
 from sandbox.sharepoint.graph_lists import GraphLists
 from sandbox.sharepoint.graph_recycle import GraphRecycle
 from sandbox.sharepoint.graph_search import GraphSearch
+from sandbox.sharepoint.graph_site_more import GraphSiteMore
 from sandbox.sharepoint.items import Items
 from sandbox.sharepoint.library_item_versions import LibraryItemVersions
 from sandbox.sharepoint.listing import Listing
@@ -96,6 +97,7 @@ from sandbox.sharepoint.rest_search import RestSearch
 from sandbox.sharepoint.rest_uploads import RestUploads
 from sandbox.sharepoint.rest_users import RestUsers
 from sandbox.sharepoint.rest_versions import RestVersions
+from sandbox.sharepoint.rest_web_more import RestWebMore
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
 from sandbox.sharepoint.store import Drive, GraphStore, Item
@@ -124,7 +126,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    Subscriptions, RestApi, RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles,
                    RestFileOps, RestFolderOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
-                   RestRealm,
+                   RestRealm, GraphSiteMore, RestWebMore,
                    CustomLists, GraphRecycle,
                    Sandbox):
     vendor = "sharepoint"
@@ -210,6 +212,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
         router.add("GET", r"/(?P<tenant>[^/_][^/]*)/v2\.0/\.well-known/openid-configuration",
                    d.openid_configuration, faults=False)
         router.add("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", d.token, faults=False)
+        self.site_more_routes(router, self._authed)  # graph_site_more.py: subsites, site permissions
         self.site_routes(router, self._authed)
         self.rest_routes(router)  # SharePoint REST v1, <site>/_api/… (rest.py)
         self.realm_routes(router)  # the realm challenge ACS clients read (rest_realm.py)
