@@ -10,7 +10,8 @@
   ``overwrite=true`` is 400 SPFileExistsException [unc: the exact code]); ``Files/GetByUrl('<name>')``.
 - ``web/GetFileByServerRelativeUrl('<path>')`` (or ``…Path``, ``GetFileById('<guid>')``,
   ``GetFileByUrl(fileUrl='<absolute url>')``; chunked upload in ``rest_uploads.py``), ``/$value`` (GET bytes,
-  PUT/POST replace), ``/ListItemAllFields``, ``/Author`` and ``/ModifiedBy`` (the app), ``/Publish`` (a no-op:
+  as ``OpenBinaryStream`` does; PUT/POST replace), ``/ListItemAllFields``, ``/Author`` and ``/ModifiedBy`` (the
+  app), ``/Publish`` (a no-op:
   major versions only), ``/recycle()`` (``rest_recycle.py``), ``DELETE``; ``web/Folders`` (the libraries' root
   folders).
 - A path is server-relative (``/sites/GRC/Evidence/a/b.txt``) or web-relative (``Evidence/a/b.txt``); the
@@ -211,7 +212,8 @@ class RestFiles:
         names = [n for n, _ in segs]
         if not names and req.method == "GET":
             return self._rest_json(self._rest_file(req, d, item, verbose), verbose)
-        if names == ["$value"] and req.method == "GET":
+        if (names == ["$value"] and req.method == "GET") or (  # office365's open_binary_stream POSTs [unc: SP's take]
+                names in (["openbinarystream"], ["openbinarystreamwithoptions"]) and req.method in ("GET", "POST")):
             return Response(200, item.content or b"", "application/octet-stream",
                             [("ETag", f'"{{{uuid.uuid5(uuid.NAMESPACE_OID, item.id)}}},{item.version}"')])
         if names == ["$value"] and req.method in ("PUT", "POST"):
