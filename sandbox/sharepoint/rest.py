@@ -341,6 +341,9 @@ class RestApi:
             return self.rest_list_route(req, d, segs[2:], verbose)
         if names[:2] == ["web", "defaultdocumentlibrary"]:
             return self.rest_list_route(req, self._rest_drive(req, site, "Documents", need), segs[2:], verbose)
+        more = self.rest_web_more(req, site, segs[1:], verbose) if names[0] == "web" else None
+        if more is not None:  # rest_web_more.py: the web's fields, content types, regional settings
+            return more
         return self.rest_files(req, site, segs[1:], verbose)
 
     def _rest_web_root(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool) -> Response:

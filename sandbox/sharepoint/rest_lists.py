@@ -37,6 +37,18 @@ FIELDS = [("ID", "ID", "Counter", 5, False, True), ("Title", "Title", "Text", 2,
           ("_UIVersionString", "Version", "Text", 2, False, True)]
 
 
+def field_rows(owner: str, custom: list[str]) -> list[dict[str, Any]]:
+    """The usual fields (``FIELDS``) and ``custom`` columns (Note), their ids stable per ``owner``."""
+    rows = [{"Id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{owner}/{name}")), "InternalName": name,
+             "StaticName": name, "EntityPropertyName": name, "Title": title, "TypeAsString": kind,
+             "FieldTypeKind": num, "Hidden": hidden, "ReadOnlyField": ro, "Required": False,
+             "Indexed": name == "ID", "CanBeDeleted": False, "Group": "_Hidden" if hidden else "Base Columns"}
+            for name, title, kind, num, hidden, ro in FIELDS]
+    return rows + [{**rows[1], "Id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{owner}/{c}")), "InternalName": c,
+                    "StaticName": c, "EntityPropertyName": c, "Title": c, "TypeAsString": "Note", "FieldTypeKind": 3,
+                    "CanBeDeleted": True, "Group": "Custom Columns"} for c in sorted(custom)]
+
+
 class RestLists:
     """Mixed into ``GraphSandbox`` with ``RestApi``."""
 
@@ -168,15 +180,12 @@ class RestLists:
     def _rest_fields(self, req: Request, d: Drive, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
         """``Fields`` (``$filter``, ``$select``), ``Fields/GetByInternalNameOrTitle('…')``, ``GetByTitle``,
         ``GetById``: the library's usual fields and its custom columns (Note) [unc]; unknown: 404 ArgumentException."""
-        rows = [{"Id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{d.id}/{name}")), "InternalName": name,
-                 "StaticName": name, "EntityPropertyName": name, "Title": title, "TypeAsString": kind,
-                 "FieldTypeKind": num, "Hidden": hidden, "ReadOnlyField": ro, "Required": False,
-                 "Indexed": name == "ID", "CanBeDeleted": False, "Group": "_Hidden" if hidden else "Base Columns"}
-                for name, title, kind, num, hidden, ro in FIELDS]
-        rows += [{**rows[1], "Id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{d.id}/{c}")), "InternalName": c,
-                  "StaticName": c, "EntityPropertyName": c, "Title": c, "TypeAsString": "Note", "FieldTypeKind": 3,
-                  "CanBeDeleted": True, "Group": "Custom Columns"} for c in sorted(d.columns)]
         base = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{uuid.uuid5(uuid.NAMESPACE_URL, d.id)}')/Fields"
+        return self.rest_fields_answer(req, field_rows(d.id, sorted(d.columns)), base, segs, verbose)
+
+    def rest_fields_answer(self, req: Request, rows: list[dict[str, Any]], base: str,
+                           segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+        """A ``Fields`` collection of ``rows`` (``field_rows``), or the one ``segs`` names, at ``base``."""
         kind = {"Text": "SP.FieldText", "Note": "SP.FieldMultiLineText", "DateTime": "SP.FieldDateTime",
                 "Counter": "SP.Field", "User": "SP.FieldUser", "Lookup": "SP.FieldLookup"}
 
