@@ -1,0 +1,77 @@
+"""Probe round 14 through office365-rest-python-client's ``ClientContext`` and msgraph-sdk, unchanged: calls
+no earlier round covered that were 400 "The expression … is not valid." (``File.open_binary_stream``,
+``Web.fields`` / ``available_fields`` / ``content_types`` / ``regional_settings``) or 404 "Requested site
+could not be found" (Graph's ``sites/{id}/sites`` and ``sites/{id}/permissions``)."""
+
+from __future__ import annotations
+
+import pytest
+from office365.runtime.client_request_exception import ClientRequestException
+
+from tests.sandbox.sharepoint.test_client_probe import graph
+from tests.sandbox.sharepoint.test_client_probe_more import _sdk
+from tests.sandbox.sharepoint.test_rest_api import rest
+
+__all__ = ["graph", "rest"]
+EVIDENCE = "/sites/GRC/Evidence"
+
+
+def test_open_binary_stream(rest):
+    _, ctx = rest
+    ctx.web.get_folder_by_server_relative_url(EVIDENCE).upload_file("policy.txt", b"v1 text").execute_query()
+    f = ctx.web.get_file_by_server_relative_url(f"{EVIDENCE}/policy.txt")
+    assert f.open_binary_stream().execute_query().value == b"v1 text"
+    assert f.open_binary_stream_with_options(0).execute_query().value == b"v1 text"
+
+
+def test_web_fields_and_available_fields(rest):
+    _, ctx = rest
+    fields = ctx.web.fields.get().execute_query()
+    names = {f.internal_name for f in fields}
+    assert {"Title", "FileLeafRef", "Created", "Modified", "Author", "Editor"} <= names
+    assert "EvidenceSha256" not in names  # a library's own column is not the web's
+    title = ctx.web.fields.get_by_internal_name_or_title("Title").get().execute_query()
+    assert (title.internal_name, title.type_as_string) == ("Title", "Text")
+    assert {f.internal_name for f in ctx.web.available_fields.get().execute_query()} == names
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.fields.get_by_internal_name_or_title("NoSuchColumn").get().execute_query()
+    assert info.value.response.status_code == 404
+
+
+def test_web_content_types(rest):
+    _, ctx = rest
+    types = ctx.web.content_types.get().execute_query()
+    assert {t.name: t.string_id for t in types} == {"Item": "0x01", "Document": "0x0101", "Folder": "0x0120"}
+    assert ctx.web.content_types.get_by_id("0x0101").get().execute_query().name == "Document"
+    assert len(ctx.web.available_content_types.get().execute_query()) == 3
+
+
+def test_web_regional_settings_and_time_zone(rest):
+    _, ctx = rest
+    settings = ctx.web.regional_settings.get().execute_query()
+    assert settings.properties["LocaleId"] == 1033
+    zone = ctx.web.regional_settings.time_zone.get().execute_query()
+    assert zone.properties["Description"] == "(UTC) Coordinated Universal Time"
+    assert zone.properties["Information"].Bias == 0
+
+
+def test_graph_subsites_and_site_permissions(graph):
+    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+    w, s, _ = graph
+
+    async def run(client, _drive):
+        subsites = await client.sites.by_site_id(w.site_id).sites.get()
+        try:
+            await client.sites.by_site_id(w.site_id).permissions.get()
+        except ODataError as exc:
+            return subsites, exc
+        return subsites, None
+
+    subsites, refused = _sdk(w, run)
+    assert subsites.value == []
+    assert refused is not None and refused.response_status_code == 403 and refused.error.code == "accessDenied"
+    by_path = s.get(f"{w.sandbox.graph_url}/sites/contoso.sharepoint.com:/sites/GRC:/sites")
+    assert by_path.status_code == 200 and by_path.json()["value"] == []
+    missing = s.get(f"{w.sandbox.graph_url}/sites/contoso.sharepoint.com:/sites/Nowhere:/sites")
+    assert missing.status_code == 404
