@@ -87,6 +87,7 @@ from sandbox.sharepoint.rest_file_ops import RestFileOps
 from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.rest_folder_ops import RestFolderOps
 from sandbox.sharepoint.rest_groups import RestGroups
+from sandbox.sharepoint.rest_item_lookup import RestItemLookup
 from sandbox.sharepoint.rest_item_ops import RestItemOps
 from sandbox.sharepoint.rest_lists import RestLists
 from sandbox.sharepoint.rest_props import RestProps
@@ -126,7 +127,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    Subscriptions, RestApi, RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles,
                    RestFileOps, RestFolderOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
-                   RestRealm, GraphSiteMore, RestWebMore,
+                   RestRealm, GraphSiteMore, RestWebMore, RestItemLookup,
                    CustomLists, GraphRecycle,
                    Sandbox):
     vendor = "sharepoint"

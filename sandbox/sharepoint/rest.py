@@ -224,6 +224,14 @@ class RestApi:
         return unauthorized(text, who.split("/")[0] if who else self.realm_of(site))  # rest_realm.py
 
     # -- resources ---------------------------------------------------------------------------------------
+    def rest_web_answer(self, req: Request, site: str, verbose: bool) -> Response:
+        """The site's (only) web, ``$select`` applied."""
+        abs_url, rel = self._rest_web_url(req)
+        props = {"Id": site.split(",")[1], "Title": self.store.sites[site], "Url": abs_url,
+                 "ServerRelativeUrl": rel, "WebTemplate": "STS", "Language": 1033}
+        return self._rest_json(self._rest_entity(pick(props, req.query.get("$select", "")), "SP.Web",
+                                                 f"{abs_url}/_api/Web", verbose), verbose)
+
     def _rest_web_url(self, req: Request) -> tuple[str, str]:
         """(absolute site URL, server-relative URL) as the caller addressed the site."""
         rel = f"/{req.params['kind']}/{unquote(req.params['site'])}"
@@ -297,11 +305,7 @@ class RestApi:
         if names == ["web"] and req.method == "POST":
             self.rest_refuse_bag_write(req, _json_or_none(req.body))
         if names in (["web"], ["site", "rootweb"]) and req.method == "GET":  # the site's only web here
-            abs_url, rel = self._rest_web_url(req)
-            props = {"Id": site.split(",")[1], "Title": self.store.sites[site], "Url": abs_url,
-                     "ServerRelativeUrl": rel, "WebTemplate": "STS", "Language": 1033}
-            return self._rest_json(self._rest_entity(pick(props, req.query.get("$select", "")), "SP.Web",
-                                                     f"{abs_url}/_api/Web", verbose), verbose)
+            return self.rest_web_answer(req, site, verbose)
         if names[:2] in (["web", "roleassignments"], ["web", "roledefinitions"], ["web", "hasuniqueroleassignments"]):
             return self.rest_roles_route(req, self.store.sites[site], segs[1:], verbose)  # rest_schema.py
         if names == ["web", "webs"] and req.method == "GET":  # no subsites here
@@ -342,6 +346,8 @@ class RestApi:
         if names[:2] == ["web", "defaultdocumentlibrary"]:
             return self.rest_list_route(req, self._rest_drive(req, site, "Documents", need), segs[2:], verbose)
         more = self.rest_web_more(req, site, segs[1:], verbose) if names[0] == "web" else None
+        if more is None and names[0] == "web":  # rest_item_lookup.py: GetListItem(UsingPath)
+            more = self.rest_web_lookup(req, site, segs[1:], verbose)
         if more is not None:  # rest_web_more.py: the web's fields, content types, regional settings
             return more
         return self.rest_files(req, site, segs[1:], verbose)

@@ -173,6 +173,8 @@ class RestLists:
             rest = segs[2:] if by_call else segs[1:]
             return self.rest_item_route(req, d, item, rest, verbose)
         schema = self.rest_schema_route(req, d, segs, verbose)  # rest_schema.py: content types, views, roles
+        if schema is None:  # rest_item_lookup.py: GetItemByUniqueId, ParentWeb
+            schema = self.rest_list_lookup(req, d, segs, verbose)
         if schema is not None:
             return schema
         raise RestError(400, BAD)

@@ -75,3 +75,25 @@ def test_graph_subsites_and_site_permissions(graph):
     assert by_path.status_code == 200 and by_path.json()["value"] == []
     missing = s.get(f"{w.sandbox.graph_url}/sites/contoso.sharepoint.com:/sites/Nowhere:/sites")
     assert missing.status_code == 404
+
+
+def test_list_item_by_unique_id_by_url_and_parent_web(rest):
+    """GetItemByUniqueId, Web/GetListItem(UsingPath) and List/ParentWeb were 400 "The expression … is not valid."."""
+    _, ctx = rest
+    folder = ctx.web.get_folder_by_server_relative_url(EVIDENCE)
+    folder.upload_file("soc2.pdf", b"%PDF").execute_query()
+    made = ctx.web.get_file_by_server_relative_url(f"{EVIDENCE}/soc2.pdf").get().execute_query()
+    lib = ctx.web.lists.get_by_title("Evidence")
+    by_guid = lib.get_item_by_unique_id(made.unique_id).get().execute_query()
+    assert by_guid.properties["FileLeafRef"] == "soc2.pdf"
+    by_url = ctx.web.get_list_item(f"{EVIDENCE}/soc2.pdf").get().execute_query()
+    by_path = ctx.web.get_list_item_using_path(f"{EVIDENCE}/soc2.pdf").get().execute_query()
+    assert by_url.id == by_path.id == by_guid.id
+    ctx.web.get_list_item(f"{EVIDENCE}/soc2.pdf").set_property("EvidenceSha256", "abc").update().execute_query()
+    assert lib.get_item_by_id(by_guid.id).get().execute_query().properties["EvidenceSha256"] == "abc"
+    assert lib.parent_web.get().execute_query().title == "GRC"
+    for call in (lambda: lib.get_item_by_unique_id("00000000-0000-0000-0000-000000000001"),
+                 lambda: ctx.web.get_list_item(f"{EVIDENCE}/missing.pdf")):
+        with pytest.raises(ClientRequestException) as info:
+            call().get().execute_query()
+        assert info.value.response.status_code == 404
