@@ -68,6 +68,7 @@ from sandbox.sharepoint.errors import GraphError, graph_error
 from sandbox.sharepoint.graph_convert import GraphConvert
 from sandbox.sharepoint.graph_extras import GraphExtras
 from sandbox.sharepoint.graph_item_versions import GraphItemVersions
+from sandbox.sharepoint.graph_list_delta import GraphListDelta
 from sandbox.sharepoint.graph_lists import GraphLists
 from sandbox.sharepoint.graph_recycle import GraphRecycle
 from sandbox.sharepoint.graph_search import GraphSearch
@@ -128,6 +129,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    RestFileOps, RestFolderOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
                    RestRealm, GraphSiteMore, RestWebMore, RestItemLookup,
+                   GraphListDelta,
                    CustomLists, GraphRecycle,
                    Sandbox):
     vendor = "sharepoint"

@@ -191,6 +191,9 @@ class Sites:
             return json_response(self.g_content_types(list_id(drive), True))
         if parts and parts[0] == "items" and len(parts) == 1 and req.method == "GET":
             return self.list_items(drive, req)
+        delta = self.is_list_delta(parts) if req.method == "GET" else None
+        if delta is not None:  # graph_list_delta.py
+            return self.list_items_delta(drive, req, delta.group("token"))
         if parts and parts[0] == "items" and len(parts) >= 2:
             row = next((i for i in self.store.items.values()
                         if i.drive_id == drive.id and i.parent_id and str(i.list_item_id) == parts[1]), None)

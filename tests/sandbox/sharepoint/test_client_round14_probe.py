@@ -97,3 +97,31 @@ def test_list_item_by_unique_id_by_url_and_parent_web(rest):
         with pytest.raises(ClientRequestException) as info:
             call().get().execute_query()
         assert info.value.response.status_code == 404
+
+
+def test_graph_list_items_delta(graph):
+    """lists/{id}/items/delta was 404 "The list item was not found."; now listItem delta, as the drive's."""
+    w, s, base = graph
+    a = s.put(f"{base}/root:/Delta/a.txt:/content", data=b"a").json()
+
+    async def run(client, drive):
+        lst = await drive.list_.get()
+        items = client.sites.by_site_id(w.site_id).lists.by_list_id(lst.id).items
+        first = await items.delta.get()
+        return lst.id, first
+
+    lid, first = _sdk(w, run)
+    assert sorted(i.content_type.name for i in first.value) == ["Document", "Folder"]
+    assert first.odata_delta_link and "/items/delta?token=" in first.odata_delta_link
+    s.put(f"{base}/root:/Delta/b.txt:/content", data=b"b")
+    s.delete(f"{base}/items/{a['id']}")
+    later = s.get(first.odata_delta_link).json()
+    assert [(x["contentType"]["name"], "deleted" in x) for x in later["value"]] == [("Document", False),
+                                                                                  ("Document", True)]
+    assert later["value"][0]["id"] != later["value"][1]["id"]
+    sites = f"{w.sandbox.graph_url}/sites/{w.site_id}/lists/{lid}/items"
+    latest = s.get(f"{sites}/delta?token=latest").json()
+    assert latest["value"] == [] and latest["@odata.deltaLink"]
+    paged = s.get(f"{sites}/delta()?$top=1&$expand=fields").json()
+    assert len(paged["value"]) == 1 and "fields" in paged["value"][0] and "$expand=fields" in paged["@odata.nextLink"]
+    assert s.get(f"{sites}/delta?token=nonsense").status_code == 410
