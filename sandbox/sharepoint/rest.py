@@ -48,7 +48,8 @@ from sandbox.sharepoint.store import Drive
 SEGMENT = re.compile(r"(?P<name>[A-Za-z_$][\w.$]*)(?:\((?P<args>(?:[^()']|'(?:[^']|'')*')*)\))?(?:/|$)")
 DOCS = ("documents", "shared documents")
 # POSTed service operations that only read
-READS = ("getitems", "renderlistdataasstream", "getchanges", "getcheckedoutfiles", "getlist", "getlistusingpath")
+READS = ("getitems", "renderlistdataasstream", "renderlistdata", "getchanges", "getcheckedoutfiles", "getlist",
+         "getlistusingpath")
 
 
 def segments(tail: str) -> list[tuple[str, str | None]]:
@@ -302,8 +303,11 @@ class RestApi:
             return self.rest_recycle_bin(req, site, segs[1:], verbose)  # rest_recycle.py
         if names in (["web", "allproperties"], ["web", "rootfolder", "properties"]):  # rest_props.py
             return self.rest_props(req, site, f"{self._rest_web_url(req)[0]}/_api/web/AllProperties", verbose)
-        if names == ["web"] and req.method == "POST":
+        if names == ["web"] and req.method in ("POST", "PATCH", "MERGE", "PUT"):
             self.rest_refuse_bag_write(req, _json_or_none(req.body))
+            # an update of the web (Title, Description…) needs ManageWeb, which a Sites.Selected "write" app
+            # (SharePoint's Edit role) does not have [unc: a "fullcontrol" grant, not emulated, would]
+            raise RestError(403, DENIED)
         if names in (["web"], ["site", "rootweb"]) and req.method == "GET":  # the site's only web here
             return self.rest_web_answer(req, site, verbose)
         if names[:2] in (["web", "roleassignments"], ["web", "roledefinitions"], ["web", "hasuniqueroleassignments"]):

@@ -15,7 +15,9 @@
   with ID n in the query's order, else IDs above n).
 - GetItems answers a list item collection (``rest_lists.py``); RenderListDataAsStream answers SharePoint's
   raw JSON ``{"Row": [{field: text}], "FirstRow", "LastRow", "RowLimit", "NextHref"?, …}`` (not in ``d``),
-  ``NextHref`` being ``?Paged=TRUE&p_ID=n&PageFirstRow=k&View=…`` while more rows remain.
+  ``NextHref`` being ``?Paged=TRUE&p_ID=n&PageFirstRow=k&View=…`` while more rows remain; ``POST
+  RenderListData`` (``{"viewXml"}``, ``List.render_list_data``) the same JSON as a text, in ``RenderListData``
+  (verbose) or ``value``.
 """
 
 from __future__ import annotations
@@ -182,7 +184,18 @@ class RestCaml:
                                                      verbose), verbose)
 
     def rest_render_stream(self, req: Request, d: Drive) -> Response:
-        params = (req.json() or {}).get("parameters") or {}
+        body = self._render_body(req, d, (req.json() or {}).get("parameters") or {})
+        return Response(200, json.dumps(body, separators=(",", ":")).encode(),
+                        "application/json;odata=verbose;charset=utf-8", request_ids())
+
+    def rest_render_list_data(self, req: Request, d: Drive, verbose: bool) -> Response:
+        """``RenderListData`` (``{"viewXml": …}``): the same rows, as a JSON text in ``RenderListData`` / ``value``."""
+        raw = req.json() if req.body else {}
+        view = str((raw or {}).get("viewXml") or "") if isinstance(raw, dict) else ""
+        text = json.dumps(self._render_body(req, d, {"ViewXml": view}), separators=(",", ":"))
+        return self._rest_json({"RenderListData": text} if verbose else {"value": text}, verbose)
+
+    def _render_body(self, req: Request, d: Drive, params: dict[str, Any]) -> dict[str, Any]:
         paging = params.get("Paging") or (req.raw_query if "p_ID=" in req.raw_query else None)
         first = int(m.group(1)) if (m := re.search(r"PageFirstRow=(\d+)", paging or "")) else 1
         items, more, limit = self.caml_items(req, d, str(params.get("ViewXml") or ""),
@@ -194,8 +207,7 @@ class RestCaml:
             body["NextHref"] = (f"?Paged=TRUE&p_ID={items[-1].list_item_id}&PageFirstRow={first + len(rows)}"
                                 f"&View={uuid.UUID(int=0)}")
         body.update({"FilterLink": "?", "ForceNoHierarchy": "1", "HierarchyHasIndention": ""})
-        return Response(200, json.dumps(body, separators=(",", ":")).encode(),
-                        "application/json;odata=verbose;charset=utf-8", request_ids())
+        return body
 
     def _render_row(self, req: Request, d: Drive, item: Item) -> dict[str, str]:
         """A row as the list view renders it: every value text, dates local-looking plus ``Name.`` in ISO."""

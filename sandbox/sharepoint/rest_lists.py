@@ -148,6 +148,8 @@ class RestLists:
             return self.rest_get_items(req, d, verbose)  # rest_caml.py
         if names == ["renderlistdataasstream"] and req.method == "POST":
             return self.rest_render_stream(req, d)
+        if names == ["renderlistdata"] and req.method == "POST":  # rest_caml.py
+            return self.rest_render_list_data(req, d, verbose)
         if names == ["getcheckedoutfiles"] and req.method == "POST":  # files never checked in: none here [unc]
             return self._rest_json(self._rest_collection([], verbose), verbose)
         if names[:1] == ["fields"] and req.method == "GET":

@@ -125,3 +125,21 @@ def test_graph_list_items_delta(graph):
     paged = s.get(f"{sites}/delta()?$top=1&$expand=fields").json()
     assert len(paged["value"]) == 1 and "fields" in paged["value"][0] and "$expand=fields" in paged["@odata.nextLink"]
     assert s.get(f"{sites}/delta?token=nonsense").status_code == 410
+
+
+def test_render_list_data_and_a_web_update(rest):
+    """List.render_list_data (RenderListData) and an update of the web were 400 "The expression … is not
+    valid."; the web update needs ManageWeb, which a Sites.Selected write app does not hold: 403."""
+    import json
+
+    _, ctx = rest
+    folder = ctx.web.get_folder_by_server_relative_url(EVIDENCE)
+    for name in ("r1.txt", "r2.txt", "r3.txt"):
+        folder.upload_file(name, b"r").execute_query()
+    lib = ctx.web.lists.get_by_title("Evidence")
+    data = json.loads(lib.render_list_data("<View><RowLimit>2</RowLimit></View>").execute_query().value)
+    assert [r["FileLeafRef"] for r in data["Row"]] == ["r1.txt", "r2.txt"] and data["NextHref"]
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.set_property("Description", "GRC evidence").update().execute_query()
+    assert info.value.response.status_code == 403
+    assert ctx.web.get().execute_query().title == "GRC"
