@@ -205,6 +205,8 @@ class RestFiles:
             return self._rest_json(self.rest_storage_metrics(req, d, folder, verbose), verbose)
         if names[:1] == ["parentfolder"] and folder.parent_id is not None:
             return self.rest_folder_route(req, d, self.store.items[folder.parent_id], segs[1:], verbose)
+        if names[:1] == ["parentfolder"]:  # a library's root folder: its parent is the web's own folder
+            return self._rest_web_root(req, d.site_id, segs[1:], verbose)
         raise RestError(400, BAD)
 
     def rest_file_route(self, req: Request, d: Drive, item: Item, segs: list[tuple[str, str | None]],

@@ -143,3 +143,13 @@ def test_render_list_data_and_a_web_update(rest):
         ctx.web.set_property("Description", "GRC evidence").update().execute_query()
     assert info.value.response.status_code == 403
     assert ctx.web.get().execute_query().title == "GRC"
+
+
+def test_parent_folder_of_a_library_root_is_the_web_folder(rest):
+    """A library root folder's ParentFolder was 400 "The expression … is not valid."."""
+    _, ctx = rest
+    ctx.web.get_folder_by_server_relative_url(EVIDENCE).folders.add("Q1").execute_query()
+    up = ctx.web.get_folder_by_server_relative_url(f"{EVIDENCE}/Q1").parent_folder.get().execute_query()
+    assert up.server_relative_url == EVIDENCE
+    web_folder = ctx.web.get_folder_by_server_relative_url(EVIDENCE).parent_folder.get().execute_query()
+    assert web_folder.server_relative_url == "/sites/GRC"
