@@ -44,7 +44,10 @@ Graph accept only https, so run it with ``tls=True``.
 - Errors are ``{"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}``;
   a caller's ``client-request-id`` header is echoed (header and ``innerError``).
 - SharePoint REST v1 (``{sb.url}/sites/{name}/_api/…``, ``rest*.py``) over the same items,
-  for office365-rest-python-client's ``ClientContext``; its tokens are for ``https://{host}/.default``.
+  for office365-rest-python-client's ``ClientContext``; its tokens are for ``https://{host}/.default``; the
+  realm challenge ACS clients read (``rest_realm.py``). Also ``listItem`` delta (``graph_list_delta.py``),
+  subsites and site permissions (``graph_site_more.py``); functions may be namespace-qualified
+  (``microsoft.graph.delta()``).
 """
 
 from __future__ import annotations
