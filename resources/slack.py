@@ -268,9 +268,10 @@ class SlackSender:
         """The message already posted with this delivery key (after a crash or a timeout), or None.
 
         ``oldest``: when the first attempt to post it began (epoch seconds, our clock): the history is
-        read page by page (cursor) back to that moment less ``CLOCK_MARGIN``, however many messages came
-        after it; None reads back from the newest message, page after page. A reply is looked for in its
-        thread: conversations.history lists top-level messages only.
+        read page by page (cursor) from that moment less ``CLOCK_MARGIN`` (with only ``oldest``, Slack
+        pages forward from it), however many messages came around it; None reads back from the newest
+        message, page after page. Nothing here depends on the order of a page or of the pages. A reply
+        is looked for in its thread: conversations.history lists top-level messages only.
 
         At most ``HISTORY_PAGES`` pages are read. A message not found by then counts as not posted and
         the caller posts it: a duplicate is possible in a channel that busy, a lost notification is not.
@@ -292,7 +293,7 @@ class SlackSender:
             cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
                 return None
-        log.warning("message %s not found in the latest %d pages of %s's history since %s: posting it (it may be "
+        log.warning("message %s not found in the first %d pages of %s's history since %s: posting it (it may be "
                     "a duplicate, never a loss)", delivery_key, HISTORY_PAGES, channel,
                     "the start" if oldest is None else time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(oldest)))
         return None

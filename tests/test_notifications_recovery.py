@@ -1,9 +1,9 @@
 """Crash recovery in a busy channel, against the Slack sandbox over HTTP.
 
 A run killed between chat.postMessage and the ledger's mark-done leaves the row ``sending``; the next
-run looks for the message by its metadata before posting. It reads the history page by page back to
-the row's ``first_attempt_at`` (less a clock margin), so the message is found however many messages
-came after it, and no further back than that.
+run looks for the message by its metadata before posting. It reads the history page by page from
+the row's ``first_attempt_at`` (less a clock margin) on, so the message is found however many messages
+came around it, and nothing older is read.
 """
 
 from __future__ import annotations
@@ -40,6 +40,21 @@ def chatter(slack, n: int, thread_ts: str | None = None) -> None:
                                        **({"thread_ts": thread_ts} if thread_ts else {})}, "chat.postMessage", {})
 
 
+def busy_during_post(slack, monkeypatch, n: int) -> None:
+    """``n`` people's messages reach the channel after the first attempt began and before Slack stores
+    ours (a busy channel): with only ``oldest``, conversations.history pages forward from it, so the
+    look-up meets these first."""
+    import resources.slack as slack_module
+
+    post = slack_module.SlackSender.post
+
+    def busy_post(self, *args, **kwargs):
+        chatter(slack, n)
+        return post(self, *args, **kwargs)
+
+    monkeypatch.setattr(slack_module.SlackSender, "post", busy_post)
+
+
 def crash_after_post(key: str, first_attempt_shift: str = "") -> None:
     """The run died after Slack stored the post, before the ledger recorded it."""
     with WarehouseResource.from_env().connect() as conn:
@@ -52,12 +67,13 @@ def ours(slack) -> list[dict]:
     return [m for m in slack.messages("alerts-servicenow") if (m["message"].get("metadata") or {})]
 
 
-def test_a_post_found_behind_more_than_a_page_of_newer_messages_is_not_posted_again(slack):
+def test_a_post_found_behind_more_than_a_page_of_other_messages_is_not_posted_again(slack, monkeypatch):
     write_outbox([outbox_row("p1:a", "servicenow_p1_incident", "slack_channel", "#alerts-servicenow")])
+    busy_during_post(slack, monkeypatch, 450)  # the lost post is behind two full pages of 200
     assert deliver()["sent"] == 1
     [posted] = ours(slack)
     crash_after_post("p1:a")
-    chatter(slack, 450)  # a busy channel: the lost post is behind two full pages of 200
+    chatter(slack, 50)  # and more after it
     calls = slack.method_calls("conversations.history")
     result = deliver()
     assert (result["deduplicated"], result["sent"]) == (1, 0)
@@ -116,14 +132,14 @@ def test_past_the_page_cap_the_message_is_posted_with_a_warning(slack, monkeypat
     import resources.slack as slack_module
 
     write_outbox([outbox_row("p1:a", "servicenow_p1_incident", "slack_channel", "#alerts-servicenow")])
+    busy_during_post(slack, monkeypatch, 450)
     deliver()
     crash_after_post("p1:a")
-    chatter(slack, 450)
     monkeypatch.setattr(slack_module, "HISTORY_PAGES", 2)
     with caplog.at_level(logging.WARNING, logger="resources.slack"):
         result = deliver()
     assert result["sent"] == 1 and len(ours(slack)) == 2
-    assert any("not found in the latest 2 pages" in r.getMessage() for r in caplog.records)
+    assert any("not found in the first 2 pages" in r.getMessage() for r in caplog.records)
 
 
 def test_channels_named_in_the_outbox_are_read_by_id_and_looked_up_once_a_run(slack):
