@@ -11,6 +11,7 @@ A token is the change number it was issued at (``s{n}``; next pages ``s{since}u{
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -33,30 +34,11 @@ class Delta:
         base = f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/delta"
         keep = f"&$top={size}" if req.query.get("$top") else ""
         keep += f"&$select={quote(req.query['$select'])}" if req.query.get("$select") else ""
-        with self.store.lock:
-            if raw == "latest":
-                return json_response({"value": [], "@odata.deltaLink": f"{base}?token=s{self.store.seq}"})
-            m = TOKEN.match(raw or "sx")
-            if m is None or (m.group("since") != "x" and int(m.group("since")) > self.store.seq):
-                raise GraphError(410, "resyncRequired", "The delta token is not valid: resync from the start "
-                                 "(call delta without a token).")
-            since = None if m.group("since") == "x" else int(m.group("since"))
-            upto = int(m.group("upto")) if m.group("upto") else self.store.seq
-            after = int(m.group("after")) if m.group("after") else (since or 0)
-            under = [i for i in self.store.items.values() if i.drive_id == drive.id and after < i.seq <= upto
-                     and (i.id == folder.id or folder.id in self.store.ancestors(i))]
-            gone = [t for t in self.store.tombstones.values() if since is not None and t.drive_id == drive.id
-                    and after < t.seq <= upto and folder.id in t.ancestors]
-            changes = sorted([*under, *gone], key=lambda c: c.seq)
-            page, more = changes[:size], len(changes) > size
-            value = [self._select(self._delta_resource(c, drive, req), req) for c in page]
-        body: dict[str, Any] = {"value": value}
-        if more:
-            body["@odata.nextLink"] = (f"{base}?token=s{'x' if since is None else since}u{upto}a{page[-1].seq}"
-                                       f"{keep}")
-        else:
-            body["@odata.deltaLink"] = f"{base}?token=s{upto}"
-        return json_response(body)
+        return delta_page(
+            self.store, raw, base, keep, size, {},
+            lambda i: i.id == folder.id or folder.id in self.store.ancestors(i),
+            lambda t: folder.id in t.ancestors,
+            lambda c: self._select(self._delta_resource(c, drive, req), req), drive)
 
     def _delta_resource(self, change: Item | Tombstone, drive: Drive, req: Request) -> dict[str, Any]:
         if isinstance(change, Tombstone):
@@ -70,3 +52,32 @@ class Delta:
         if "parentReference" in out:
             out["parentReference"].pop("path", None)  # SharePoint's delta leaves it out: track items by id
         return out
+
+
+def delta_page(store: Any, raw: str | None, base: str, keep: str, size: int, body: dict[str, Any],
+               item_wanted: Callable[[Item], bool], gone_wanted: Callable[[Tombstone], bool],
+               render: Callable[[Item | Tombstone], dict[str, Any]], drive: Drive) -> Response:
+    """One page of the changes in ``drive`` that the token ``raw`` has not seen (every item when there is
+    none), in change order: ``body`` plus ``value`` (each change through ``render``) and the next page's
+    ``@odata.nextLink`` or, on the last page, the ``@odata.deltaLink``. Deletions only after a token."""
+    with store.lock:
+        if raw == "latest":
+            return json_response({"value": [], "@odata.deltaLink": f"{base}?token=s{store.seq}"})
+        m = TOKEN.match(raw or "sx")
+        if m is None or (m.group("since") != "x" and int(m.group("since")) > store.seq):
+            raise GraphError(410, "resyncRequired", "The delta token is not valid: resync from the start "
+                             "(call delta without a token).")
+        since = None if m.group("since") == "x" else int(m.group("since"))
+        upto = int(m.group("upto")) if m.group("upto") else store.seq
+        after = int(m.group("after")) if m.group("after") else (since or 0)
+        rows = [i for i in store.items.values() if i.drive_id == drive.id and after < i.seq <= upto and item_wanted(i)]
+        gone = [t for t in store.tombstones.values() if since is not None and t.drive_id == drive.id
+                and after < t.seq <= upto and gone_wanted(t)]
+        changes = sorted([*rows, *gone], key=lambda c: c.seq)
+        page, more = changes[:size], len(changes) > size
+        body = {**body, "value": [render(c) for c in page]}
+    if more:
+        body["@odata.nextLink"] = f"{base}?token=s{'x' if since is None else since}u{upto}a{page[-1].seq}{keep}"
+    else:
+        body["@odata.deltaLink"] = f"{base}?token=s{upto}"
+    return json_response(body)

@@ -16,9 +16,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from sandbox.core.http import Request, Response, json_response
-from sandbox.sharepoint.delta import TOKEN
-from sandbox.sharepoint.errors import GraphError
+from sandbox.core.http import Request, Response
+from sandbox.sharepoint.delta import delta_page
 from sandbox.sharepoint.odata import check_options, top
 from sandbox.sharepoint.sites import list_id
 from sandbox.sharepoint.store import Drive, Item, Tombstone
@@ -39,31 +38,9 @@ class GraphListDelta:
         size = top(req.query)
         base = f"{req.base_url}/v1.0/sites/{quote(drive.site_id)}/lists/{list_id(drive)}/items/delta"
         keep = "".join(f"&{k}={quote(req.query[k])}" for k in ("$top", "$select", "$expand") if req.query.get(k))
-        with self.store.lock:
-            if raw == "latest":
-                return json_response({"value": [], "@odata.deltaLink": f"{base}?token=s{self.store.seq}"})
-            m = TOKEN.match(raw or "sx")
-            if m is None or (m.group("since") != "x" and int(m.group("since")) > self.store.seq):
-                raise GraphError(410, "resyncRequired", "The delta token is not valid: resync from the start "
-                                 "(call delta without a token).")
-            since = None if m.group("since") == "x" else int(m.group("since"))
-            upto = int(m.group("upto")) if m.group("upto") else self.store.seq
-            after = int(m.group("after")) if m.group("after") else (since or 0)
-            rows = [i for i in self.store.items.values() if i.drive_id == drive.id and i.parent_id is not None
-                    and after < i.seq <= upto]
-            gone = [t for t in self.store.tombstones.values() if since is not None and t.drive_id == drive.id
-                    and t.parent_id is not None and after < t.seq <= upto]
-            changes = sorted([*rows, *gone], key=lambda c: c.seq)
-            page, more = changes[:size], len(changes) > size
-            value = [self._list_delta_row(c, drive, req) for c in page]
-        body: dict[str, Any] = {"@odata.context": f"{req.base_url}/v1.0/$metadata#Collection(listItem)",
-                                "value": value}
-        if more:
-            body["@odata.nextLink"] = (f"{base}?token=s{'x' if since is None else since}u{upto}a{page[-1].seq}"
-                                       f"{keep}")
-        else:
-            body["@odata.deltaLink"] = f"{base}?token=s{upto}"
-        return json_response(body)
+        context = {"@odata.context": f"{req.base_url}/v1.0/$metadata#Collection(listItem)"}
+        return delta_page(self.store, raw, base, keep, size, context, lambda i: i.parent_id is not None,
+                          lambda t: t.parent_id is not None, lambda c: self._list_delta_row(c, drive, req), drive)
 
     def _list_delta_row(self, change: Item | Tombstone, drive: Drive, req: Request) -> dict[str, Any]:
         if isinstance(change, Tombstone):

@@ -53,6 +53,19 @@ class RestSchema:
     def _rest_list_base(self, req: Request, d: Drive) -> str:
         return f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{_guid(d.id)}')"
 
+    def _rest_content_type_answer(self, types: list[dict[str, Any]], segs: list[tuple[str, str]],
+                                  verbose: bool) -> Response:
+        """``ContentTypes`` (the collection), ``ContentTypes('<id>')`` or ``ContentTypes/GetById('<id>')``
+        among ``types``: 404 for an id none of them has."""
+        names = [n for n, _ in segs]
+        if len(names) == 1 and not segs[0][1]:
+            return self._rest_json(self._rest_collection(types, verbose), verbose)
+        key = args(segs[0][1] or (segs[1][1] if names[1:2] == ["getbyid"] else "")).get("", "").lower()
+        hit = next((t for t in types if t["StringId"].lower() == key), None)
+        if hit is None:
+            raise RestError(404, NOT_FOUND)
+        return self._rest_json(hit, verbose)
+
     def _rest_content_types(self, req: Request, d: Drive, verbose: bool) -> list[dict[str, Any]]:
         suffix = _guid(d.id, "ct").replace("-", "").upper()
         out = []
@@ -112,14 +125,7 @@ class RestSchema:
         if not names or req.method != "GET":
             return None
         if names[0] == "contenttypes":
-            types = self._rest_content_types(req, d, verbose)
-            if len(names) == 1 and not segs[0][1]:
-                return self._rest_json(self._rest_collection(types, verbose), verbose)
-            key = args(segs[0][1] or (segs[1][1] if names[1:2] == ["getbyid"] else "")).get("", "").lower()
-            hit = next((t for t in types if t["StringId"].lower() == key), None)
-            if hit is None:
-                raise RestError(404, NOT_FOUND)
-            return self._rest_json(hit, verbose)
+            return self._rest_content_type_answer(self._rest_content_types(req, d, verbose), segs, verbose)
         if names[0] in ("views", "defaultview"):
             return self._rest_views(req, d, segs, verbose)
         if names[0] in ("roleassignments", "firstuniqueancestorsecurableobject", "hasuniqueroleassignments"):

@@ -16,8 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core.http import Request, Response
-from sandbox.sharepoint.rest import args
-from sandbox.sharepoint.rest_errors import NOT_FOUND, RestError
 from sandbox.sharepoint.rest_lists import field_rows
 
 TYPES = (("0x01", "Item", "Create a new list item.", "List Content Types"),
@@ -50,13 +48,7 @@ class RestWebMore:
             return self.rest_fields_answer(req, field_rows(site, []), base, segs, verbose)  # rest_lists.py
         if names[0] in ("contenttypes", "availablecontenttypes"):
             types = [self._web_content_type(req, t, verbose) for t in TYPES]
-            if len(names) == 1 and not segs[0][1]:
-                return self._rest_json(self._rest_collection(types, verbose), verbose)
-            key = args(segs[0][1] or (segs[1][1] if names[1:2] == ["getbyid"] else "")).get("", "").lower()
-            hit = next((t for t in types if t["StringId"].lower() == key), None)
-            if hit is None:
-                raise RestError(404, NOT_FOUND)
-            return self._rest_json(hit, verbose)
+            return self._rest_content_type_answer(types, segs, verbose)  # rest_schema.py
         if names == ["regionalsettings"]:
             return self._rest_json(self._rest_entity(dict(REGIONAL), "SP.RegionalSettings",
                                                      f"{abs_url}/_api/Web/RegionalSettings", verbose), verbose)
