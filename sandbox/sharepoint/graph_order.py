@@ -56,5 +56,16 @@ def order_rows(req: Request, rows: list, shown: Callable[[Any], tuple[dict, dict
         keys.append((col, m.group("prop"), (m.group("dir") or "asc").lower() == "desc"))
     out = list(rows)
     for col, prop, desc in reversed(keys):  # stable sorts, last key first
-        out.sort(key=lambda r, c=col, p=prop: _key(shown(r)[1].get(c) if c else shown(r)[0].get(p)), reverse=desc)
+        out.sort(key=lambda r, c=col, p=prop: _sort_key(shown(r), c, p), reverse=desc)
     return out
+
+
+def _sort_key(shown: tuple[dict, dict], col: str | None, prop: str | None) -> tuple:
+    """A column's or property's order key. Items created within one tick of the clock show the same
+    ``createdDateTime``; they were still created in the order of their ids (SharePoint numbers a list's
+    items as it creates them), so the id breaks that tie."""
+    own, fields = shown
+    if col:
+        return _key(fields.get(col))
+    tie = int(own["id"]) if prop == "createdDateTime" and str(own.get("id", "")).isdigit() else 0
+    return (*_key(own.get(prop)), tie)
