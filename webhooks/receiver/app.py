@@ -9,8 +9,9 @@ redelivery of a stored id with the same body is answered 200 and stores nothing;
 another body is answered 409 and that body goes to quarantine; on ServiceNow and Jira, whose delivery id
 is not signed, a signed message already accepted under another id within the replay window is a
 replay, answered 401 like a stale timestamp (the other replay defence) and stored nowhere but in
-``webhook_rejections``; a Jira body whose signed ``timestamp`` is older than that window (its digest
-forgotten) is refused the same way, as ``stale_timestamp``. Answers to rejected requests say only
+``webhook_rejections``; a Jira body whose signed ``timestamp`` is older than that window less 15 minutes
+(its digest about to be forgotten), or more than 15 minutes ahead of our clock, is refused the same way,
+as ``stale_timestamp``. Answers to rejected requests say only
 "unauthorized", "bad request", "payload too large" or how to fix a timeout or conflict; the reason
 goes to the counters and, bounded per minute, to ``webhook_rejections`` (source address, endpoint,
 reason and the first 256 bytes of the body, never more). A request refused before its signature
@@ -48,6 +49,7 @@ ANSWERS = {400: "bad request", 401: "unauthorized", 408: "request timeout: the b
              "send a new body under a new delivery id", 413: "payload too large",
            429: "too many requests: send again after Retry-After seconds", 503: "try again later"}
 PRE_VERIFY_400 = ("content_type", "content_length", "disconnected")
+SIGNED_AHEAD_SECONDS = 900.0  # a sender clock ahead of ours by up to this is not a stale or future body
 
 
 class Reject(Exception):
@@ -228,7 +230,7 @@ class Receiver:
         if problem:
             await self._quarantine(ep, headers, body, None, problem)
             raise Reject(400, "contract")
-        if ep.signed_at is not None and self.clock() - ep.signed_at(payload) > self.settings.replay_window_seconds:
+        if ep.signed_at is not None and self._stale_signed_time(ep.signed_at(payload)):
             raise Reject(401, "stale_timestamp")  # older than the digests kept against replays
         try:
             delivery_id = ep.delivery_id(payload, headers, body)
@@ -252,6 +254,16 @@ class Receiver:
         (ACCEPTED if new else DUPLICATES).labels(ep.name).inc()
         LATENCY.labels(ep.name).observe(time.perf_counter() - started)
         return PlainTextResponse("accepted" if new else "duplicate", 200)
+
+    def _stale_signed_time(self, signed_at: float) -> bool:
+        """A body dated by its own signed time (Jira): stale when older than the replay window less
+        ``SIGNED_AHEAD_SECONDS``, or dated further ahead of our clock than that. Its digest is forgotten
+        ``replay_window_seconds`` after it arrived; by then its signed time is at most
+        ``SIGNED_AHEAD_SECONDS`` later than that arrival, so a copy is stale before it could pass as new
+        (a body dated a day ahead was still fresh a day after its digest was gone)."""
+        ahead = min(SIGNED_AHEAD_SECONDS, self.settings.replay_window_seconds / 4)
+        age = self.clock() - signed_at
+        return age > self.settings.replay_window_seconds - ahead or age < -ahead
 
     async def _quarantine(self, ep: Endpoint, headers, body: bytes, delivery_id: str | None, reason: str) -> None:
         ident = delivery_id or f"sha256:{hashlib.sha256(body).hexdigest()}"
