@@ -13,12 +13,21 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from tests.test_webhooks_attacks import head, raw_exchange
 from tests.webhook_helpers import (
+    GENERIC,
     JIRA,
+    SERVICENOW,
+    SLACK_ACTIONS,
+    SLACK_EVENTS,
     LiveReceiver,
+    generic_request,
     inbox_rows,
     jira_request,
+    metric,
+    servicenow_request,
     settings_for,
+    slack_request,
 )
 from webhooks.app import create_app
 
@@ -85,3 +94,84 @@ def test_a_jira_body_signed_far_ahead_of_our_clock_is_stale_so_its_copy_never_ou
     ok = client.post(JIRA, **jira_request(jira_at(now_ms + 600_000, 50012), "jira-ten-min-ahead"))
     assert ok.text == "accepted"
     assert {"jira-day-ahead", "jira-near-end"}.isdisjoint(events(settings))
+
+
+# --- lone surrogates: the inbox could not encode them (503 for the whole write batch) ---------------------
+
+def test_lone_surrogates_in_signed_json_are_quarantined_not_a_503(live):
+    r"""``"\ud800"`` is valid JSON syntax but not Unicode text: the string reached the inbox as an event
+    type or delivery id, SQLite could not encode it and the write batch failed (503: Slack retried the
+    poisoned event, and every delivery committed in the same batch got a 503 too). Now every string,
+    key or value, must be text; a proper surrogate pair (an emoji) is still accepted."""
+    settings, client, _ = live
+    attacks = {
+        "slack_event_type": (SLACK_EVENTS, slack_request(
+            b'{"type":"event_callback","event_id":"EvSur1","event":{"type":"\\ud800"}}')),
+        "generic_key": (GENERIC, generic_request(
+            b'{"type":"a.b","timestamp":"2026-12-02T10:00:00+00:00","data":{"\\udc00x":1}}', "msg_sur_key")),
+        "jira_deep_value": (JIRA, jira_request(jira_at(int(time.time() * 1000), 50020).replace(
+            b'"fields":{}', b'"fields":{"summary":["ok","\\uDBFF"]}'), "jira-sur")),
+        "interaction_trigger": (SLACK_ACTIONS, slack_request(interaction("\\ud800x"), FORM)),
+    }
+    answers = {k: client.post(path, **kw) for k, (path, kw) in attacks.items()}
+    assert {k: (r.status_code, r.json()) for k, r in answers.items()} == dict.fromkeys(attacks,
+                                                                                      (400, {"error": "bad request"}))
+    for name, (_, kw) in attacks.items():
+        reasons = quarantined(settings, kw["content"])
+        assert len(reasons) == 1 and "surrogate" in reasons[0], (name, reasons)
+    assert {"EvSur1", "msg_sur_key", "jira-sur"}.isdisjoint(events(settings))
+    emoji = b'{"type":"event_callback","event_id":"EvPair1","event":{"type":"message","text":"\\ud83d\\ude00"}}'
+    assert client.post(SLACK_EVENTS, **slack_request(emoji)).text == "accepted"
+
+
+# --- control characters in what the inbox keys on -------------------------------------------------------
+
+def test_control_characters_in_delivery_ids_and_event_types_are_quarantined(live):
+    r"""A Slack ``trigger_id`` or ``event.type`` of ``"a\u0000b"`` was stored as the delivery id / event
+    type (PostgreSQL refuses NUL in text: there it was a 503 for the whole batch), and a ServiceNow
+    delivery header with a tab in it was stored as is. Ids and event types are now text without
+    control characters; anything else is kept in quarantine."""
+    settings, client, address = live
+    signed = {
+        "trigger_nul": (SLACK_ACTIONS, slack_request(interaction("a\\u0000b"), FORM)),
+        "trigger_newline": (SLACK_ACTIONS, slack_request(interaction("1.2.\\nforged log line"), FORM)),
+        "event_type_nul": (SLACK_EVENTS, slack_request(
+            b'{"type":"event_callback","event_id":"EvNul1","event":{"type":"a\\u0000b"}}')),
+        "event_type_escape": (SLACK_EVENTS, slack_request(
+            b'{"type":"event_callback","event_id":"EvEsc1","event":{"type":"\\u001b[31mred"}}')),
+    }
+    answers = {k: client.post(path, **kw).status_code for k, (path, kw) in signed.items()}
+    assert answers == dict.fromkeys(signed, 400)
+    for name, (_, kw) in signed.items():
+        assert len(quarantined(settings, kw["content"])) == 1, name
+    kw = servicenow_request(SN_BODY, "unused")
+    headers = {**kw["headers"], "X-ServiceNow-Delivery": "sn-a\tb", "content-length": str(len(SN_BODY)),
+               "connection": "close"}
+    answer, _ = raw_exchange(address, head(SERVICENOW, headers) + b"\r\n" + SN_BODY)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert len(quarantined(settings, SN_BODY)) == 1
+    stored = events(settings)
+    assert not [d for d in stored if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in d)]
+    assert not [t for t in stored.values() if any(ord(c) < 32 for c in t)]
+    ok = servicenow_request(SN_BODY, "sn-after-tab")
+    assert client.post(SERVICENOW, **ok).text == "accepted"  # the same body under a clean id gets in
+
+
+# --- Slack interactivity: invalid UTF-8 behind percent-escapes ------------------------------------------
+
+def test_invalid_utf8_behind_percent_escapes_is_quarantined_not_replaced(live):
+    """``parse_qs`` decodes percent-escapes with errors="replace": ``%FF`` became U+FFFD and the click
+    was accepted with a payload its sender never wrote (and two different bodies could map to one
+    trigger_id). Interactivity is UTF-8: invalid bytes are malformed, kept in quarantine."""
+    settings, client, _ = live
+    for n, junk in enumerate(("%FF", "%C3%28", "%ED%A0%80")):
+        body = interaction("", raw=quote(CLICK % f"7.7.{n}Z").replace("Z", junk))
+        resp = client.post(SLACK_ACTIONS, **slack_request(body, FORM))
+        assert (resp.status_code, resp.json()) == (400, {"error": "bad request"}), junk
+        reasons = quarantined(settings, body)
+        assert len(reasons) == 1 and reasons[0].startswith("malformed: "), reasons
+    assert not [d for d in events(settings) if d.startswith("7.7.")]
+    before = metric("webhook_failures_total", endpoint="slack_interactions", reason="malformed")
+    good = interaction("7.7.ok")
+    assert client.post(SLACK_ACTIONS, **slack_request(good, FORM)).text == "accepted"
+    assert metric("webhook_failures_total", endpoint="slack_interactions", reason="malformed") == before

@@ -36,7 +36,7 @@ from starlette.routing import Route
 from webhooks import contracts
 from webhooks.inbox import InboxWriter
 from webhooks.inbox.writer import CONFLICT, REPLAY
-from webhooks.receiver.endpoints import ENDPOINTS, MAX_ID, Endpoint, MissingDeliveryId
+from webhooks.receiver.endpoints import ENDPOINTS, MAX_ID, Endpoint, MissingDeliveryId, is_clean_text
 from webhooks.receiver.limits import SenderLimits, client_address, retry_after, sender_key
 from webhooks.receiver.metrics import ACCEPTED, DUPLICATES, FAILURES, LATENCY, RATE_LIMITED
 from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings, load_secrets
@@ -234,12 +234,18 @@ class Receiver:
             raise Reject(401, "stale_timestamp")  # older than the digests kept against replays
         try:
             delivery_id = ep.delivery_id(payload, headers, body)
-            if not delivery_id or len(delivery_id) > MAX_ID:  # one bound for every endpoint's id, however derived
-                raise MissingDeliveryId(f"the delivery id is empty or longer than {MAX_ID} characters")
+            if not delivery_id or len(delivery_id) > MAX_ID or not is_clean_text(delivery_id):
+                # one bound for every endpoint's id, however derived
+                raise MissingDeliveryId(f"the delivery id is empty, longer than {MAX_ID} characters or holds "
+                                        "control characters")
         except MissingDeliveryId as exc:
             await self._quarantine(ep, headers, body, None, str(exc))
             raise Reject(400, "missing_delivery_id") from None
         event_type = ep.event_type(payload)
+        if not is_clean_text(event_type) or len(event_type) > MAX_ID:
+            await self._quarantine(ep, headers, body, None, f"the event type {event_type[:100]!a} holds control "
+                                   f"characters or is longer than {MAX_ID} characters")
+            raise Reject(400, "contract")
         digest = hashlib.sha256(ep.signed_message(body, headers)).hexdigest() if ep.signed_message else None
         try:
             new = await asyncio.wait_for(asyncio.wrap_future(self.writer.add_event(

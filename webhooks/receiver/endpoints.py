@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,14 +45,49 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# C0 and C1 controls, DEL and lone surrogates: never in a delivery id or an event type
+_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def is_clean_text(value: str) -> bool:
+    """A delivery id or event type: no control characters (NUL is refused by PostgreSQL text, a newline
+    forges log lines) and no lone surrogates (SQLite cannot encode them)."""
+    return _NOT_TEXT.search(value) is None
+
+
+def _only_text(value: Any) -> None:
+    """Every string of a parsed document, key or value, is Unicode text: a ``\\ud800`` escape without its
+    pair parses (RFC 8259 8.2 leaves it undefined) but cannot be encoded, so the inbox failed its write
+    batch (a 503 for every delivery in it) instead of keeping the body. Iterative: nesting is bounded by
+    the parser, not by this walk."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"a string holds a lone UTF-16 surrogate ({item[exc.start]!a}): not text") from None
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def loads_strict(text: str) -> Any:
     """RFC 8259 JSON only: no NaN/Infinity, no number that overflows to inf, no duplicate keys (which
-    parsers resolve differently: the event type read here must be the one every later reader sees), and
-    nesting too deep to parse is a ValueError (it was a RecursionError: a 500, not quarantine)."""
+    parsers resolve differently: the event type read here must be the one every later reader sees), no
+    lone surrogate escapes, and nesting too deep to parse is a ValueError (it was a RecursionError: a
+    500, not quarantine)."""
     try:
-        return json.loads(text, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=_unique)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=_unique)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(text):  # only then can a string hold one (the text itself is valid UTF-8)
+        _only_text(value)
+    return value
 
 
 def parse_json(body: bytes) -> Any:
@@ -59,8 +95,9 @@ def parse_json(body: bytes) -> Any:
 
 
 def parse_slack_form(body: bytes) -> Any:
-    """Interactivity posts ``payload=<json>`` form-encoded."""
-    fields = parse_qs(body.decode("utf-8"), strict_parsing=True, max_num_fields=20)
+    """Interactivity posts ``payload=<json>`` form-encoded, UTF-8 behind the percent-escapes too (parse_qs
+    replaced invalid bytes with U+FFFD by default: a payload its sender never wrote was accepted)."""
+    fields = parse_qs(body.decode("utf-8"), strict_parsing=True, max_num_fields=20, errors="strict")
     if list(fields) != ["payload"] or len(fields["payload"]) != 1:
         raise ValueError("an interaction is one form field named payload")
     return loads_strict(fields["payload"][0])

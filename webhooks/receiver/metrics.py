@@ -6,7 +6,8 @@
   not_configured, replayed_body (401: a signed ServiceNow/Jira message already accepted under another
   delivery id within the replay window), conflicting_body (409: a stored delivery id with another body,
   kept in quarantine), rate_limited (429: a verified delivery over its sender's budget),
-  missing_delivery_id, malformed (signed, unparseable), contract (signed, breaks its JSON Schema),
+  missing_delivery_id (none, too long or with control characters), malformed (signed, unparseable, a lone
+  surrogate), contract (signed, breaks its JSON Schema, or an event type with control characters),
   inbox_unavailable (the commit failed; the sender retries). The security alert
   (``WebhookSignatureFailures`` in operations/alert_rules.yml) counts the signature and timestamp reasons.
 - ``webhook_deliveries_accepted_total{endpoint}``: deliveries committed to the inbox (new ones).
