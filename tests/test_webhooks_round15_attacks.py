@@ -175,3 +175,35 @@ def test_invalid_utf8_behind_percent_escapes_is_quarantined_not_replaced(live):
     good = interaction("7.7.ok")
     assert client.post(SLACK_ACTIONS, **slack_request(good, FORM)).text == "accepted"
     assert metric("webhook_failures_total", endpoint="slack_interactions", reason="malformed") == before
+
+
+# --- the HTTP layer: transfer codings and trailing slashes ----------------------------------------------
+
+def test_a_transfer_coding_other_than_chunked_is_refused_not_ignored(live):
+    """``Transfer-Encoding: gzip, chunked`` was de-chunked and the gzip coding silently ignored, so the
+    receiver read other bytes than a proxy honouring the coding would (RFC 9112 6.1: a server must not
+    guess). Only ``chunked`` is taken; anything else is 400 before the signature is even checked."""
+    settings, _, address = live
+    kw = jira_request(jira_at(int(time.time() * 1000), 50030), "jira-te-gzip")
+    body = kw["content"]
+    framed = b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+    for coding in ("gzip, chunked", "deflate,chunked", "x-custom, chunked"):
+        request = head(JIRA, {**kw["headers"], "transfer-encoding": coding, "connection": "close"}) + b"\r\n" + framed
+        answer, took = raw_exchange(address, request)
+        assert answer.startswith(b"HTTP/1.1 400 ") and took < 5, (coding, answer[:200])
+    assert "jira-te-gzip" not in events(settings)
+    plain = head(JIRA, {**kw["headers"], "transfer-encoding": "chunked", "connection": "close"}) + b"\r\n" + framed
+    answer, _ = raw_exchange(address, plain)
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"accepted"), answer[-200:]
+
+
+@pytest.mark.parametrize("path", [JIRA + "/", GENERIC + "/", SLACK_EVENTS + "/"])
+def test_a_webhook_path_with_a_trailing_slash_is_404_not_a_redirect_to_the_callers_host(live, path):
+    """Starlette answered 307 with ``Location: http://<the request's Host header>/...``: an unverified
+    redirect to wherever the caller said it was (a host-header open redirect scanners report), and a
+    sender following it would post its signed delivery there."""
+    _, client, address = live
+    request = head(path, {"content-type": "application/json", "content-length": "2", "connection": "close"})
+    answer, _ = raw_exchange(address, request.replace(b"host: receiver", b"host: evil.example") + b"\r\n{}")
+    assert answer.startswith(b"HTTP/1.1 404 ") and b"evil.example" not in answer, answer[:300]
+    assert client.get("/integration-health/", follow_redirects=False).status_code == 307  # others keep it

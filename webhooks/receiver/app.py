@@ -48,7 +48,9 @@ ANSWERS = {400: "bad request", 401: "unauthorized", 408: "request timeout: the b
              "at once", 409: "conflict: this delivery id was already accepted with a different body; "
              "send a new body under a new delivery id", 413: "payload too large",
            429: "too many requests: send again after Retry-After seconds", 503: "try again later"}
-PRE_VERIFY_400 = ("content_type", "content_length", "disconnected")
+PRE_VERIFY_400 = ("content_type", "content_length", "transfer_encoding", "disconnected")
+RECORDED_400 = ("content_type", "transfer_encoding")  # refusals before verification kept as rejection rows
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 SIGNED_AHEAD_SECONDS = 900.0  # a sender clock ahead of ours by up to this is not a stale or future body
 
 
@@ -148,8 +150,14 @@ class Receiver:
                 return await self.handle(ep, request)
             return endpoint
 
+        # "<path>/" is routed to a 404: without a route, Starlette answered 307 with a Location built from the
+        # request's Host header (an unverified redirect to wherever the caller said it was)
         return [*(Route(ep.path, bind(ep), methods=["POST"], name=f"webhook_{ep.name}") for ep in ENDPOINTS),
+                *(Route(ep.path + "/", self.not_found, methods=METHODS) for ep in ENDPOINTS),
                 Route("/healthz", self.healthz, methods=["GET"], name="healthz")]
+
+    async def not_found(self, request: Request) -> Response:
+        return PlainTextResponse("Not Found", 404)
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "inbox": self.settings.inbox_kind})
@@ -174,15 +182,22 @@ class Receiver:
             if rejected.status == 429:
                 RATE_LIMITED.labels(ep.name, "deliveries").inc()
                 return JSONResponse({"error": ANSWERS[429]}, 429, headers={"retry-after": retry_after(rejected.wait)})
-            if rejected.status in (401, 408, 413) or rejected.reason == "content_type":
+            if rejected.status in (401, 408, 413) or rejected.reason in RECORDED_400:
                 self._record_rejection(ep, request, address, rejected.reason, body)
-            # 408/413 answer before the body is all read: close the connection rather than parse its rest
-            close = {"connection": "close"} if rejected.status in (408, 413) else None
+            # 408/413 (and a transfer coding we do not take) answer before the body is all read: close the
+            # connection rather than parse its rest
+            close = {"connection": "close"} if rejected.status in (408, 413) or rejected.reason == "transfer_encoding" \
+                else None
             return JSONResponse({"error": ANSWERS[rejected.status]}, rejected.status, headers=close)
         return response
 
     async def _read(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes
+        # chunked is the one transfer coding taken: uvicorn de-chunks "gzip, chunked" and ignores the gzip,
+        # so the bytes read would not be the ones a proxy honouring the coding saw (RFC 9112 6.1)
+        codings = ",".join(request.headers.getlist("transfer-encoding"))
+        if codings and [c.strip().lower() for c in codings.split(",")] != ["chunked"]:
+            raise Reject(400, "transfer_encoding")
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             raise Reject(413 if declared.isdigit() else 400, "oversize" if declared.isdigit() else "content_length")
