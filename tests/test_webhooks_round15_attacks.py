@@ -207,3 +207,34 @@ def test_a_webhook_path_with_a_trailing_slash_is_404_not_a_redirect_to_the_calle
     answer, _ = raw_exchange(address, request.replace(b"host: receiver", b"host: evil.example") + b"\r\n{}")
     assert answer.startswith(b"HTTP/1.1 404 ") and b"evil.example" not in answer, answer[:300]
     assert client.get("/integration-health/", follow_redirects=False).status_code == 307  # others keep it
+
+
+# --- the inbox writer: one refused write must not fail its batch --------------------------------------------
+
+def test_one_write_the_inbox_refuses_fails_alone_not_every_delivery_in_its_batch(tmp_path):
+    """Writes are group-committed; a lone surrogate in an event type (now refused by the receiver, but any
+    value the database cannot store) failed the whole transaction, and every delivery in it got a 503.
+    The writer now retries a failed batch one write at a time. The SQLite write lock is held so the bad
+    and the good write are queued into one batch."""
+    import sqlite3
+
+    from webhooks.inbox import InboxWriter
+
+    settings = settings_for(tmp_path)
+    writer = InboxWriter(settings)
+    try:
+        assert writer.add_event("slack", "EvFirst", "event_callback:message", "{}", time.time()).result(10) is True
+        hold = sqlite3.connect(settings.sqlite_path, timeout=5, isolation_level=None)
+        hold.execute("begin immediate")
+        waiting = writer.add_event("slack", "EvWaiting", "event_callback:message", "{}", time.time())
+        time.sleep(0.3)  # the writer took that one alone and waits for the lock
+        bad = writer.add_event("slack", "EvBad", "event_callback:\ud800", "{}", time.time())
+        good = writer.add_event("slack", "EvGood", "event_callback:message", "{}", time.time())
+        hold.rollback()
+        hold.close()
+        assert waiting.result(10) is True and good.result(10) is True
+        with pytest.raises(RuntimeError):
+            bad.result(10)
+    finally:
+        writer.close()
+    assert set(events(settings)) == {"EvFirst", "EvWaiting", "EvGood"}

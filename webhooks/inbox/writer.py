@@ -3,8 +3,9 @@
 Request handlers ``submit`` a write and wait on its future. One thread takes every write queued so
 far (up to ``max_batch``), runs them in one transaction and commits it (SQLite ``synchronous=FULL``
 fsyncs the WAL; PostgreSQL fsyncs its WAL on commit) before any future resolves. Concurrent
-senders therefore share fsyncs instead of queuing behind one each. If the commit fails, every
-future of the batch fails and the handler answers 503, so the sender retries: nothing is lost.
+senders therefore share fsyncs instead of queuing behind one each. If the commit fails, its writes
+are tried again one by one (one write the database refuses fails alone); a write that still fails
+fails its future and the handler answers 503, so the sender retries: nothing is lost.
 
 Replays: for endpoints whose delivery id is not signed the receiver passes the digest of what the
 signature covers. The digest is claimed in ``webhook_digests`` in the same transaction as the event, so
@@ -112,7 +113,11 @@ class InboxWriter:
         if self._db is not None:
             self._db.close()
 
-    def _write(self, batch: list[tuple[str, tuple, Future]]) -> None:
+    def _write(self, batch: list[tuple[str, tuple, Future]]) -> bool:
+        """Commit ``batch`` in one transaction and resolve its futures; False when it failed. A failed batch
+        of several writes is tried again one write at a time, so one write the database refuses (a value
+        it cannot store) fails alone instead of answering 503 to every delivery committed beside it; a
+        broken connection (an outage) fails the rest at once."""
         results: list[Any] = []
         try:
             if self._db is None:
@@ -128,15 +133,27 @@ class InboxWriter:
                 cur.close()
             self._db.commit()
         except Exception as exc:
-            log.error("The webhook inbox could not commit %d writes (%s): senders get 503 and retry; check the "
-                      "inbox database (PROJECTX_WEBHOOK_INBOX or the PostgreSQL settings).", len(batch),
-                      type(exc).__name__)
             self._reset_connection()
-            for _, _, future in batch:
-                future.set_exception(RuntimeError("webhook inbox write failed"))
-            return
+            if len(batch) > 1 and self._db is not None:
+                for index, item in enumerate(batch):
+                    if not self._write([item]) and self._db is None:
+                        self._fail(batch[index + 1:], exc)
+                        break
+                return False
+            self._fail(batch, exc)
+            return False
         for (_, _, future), result in zip(batch, results, strict=True):
             future.set_result(result)
+        return True
+
+    def _fail(self, batch: list[tuple[str, tuple, Future]], exc: Exception) -> None:
+        if not batch:
+            return
+        log.error("The webhook inbox could not commit %d writes (%s): senders get 503 and retry; check the "
+                  "inbox database (PROJECTX_WEBHOOK_INBOX or the PostgreSQL settings).", len(batch),
+                  type(exc).__name__)
+        for _, _, future in batch:
+            future.set_exception(RuntimeError("webhook inbox write failed"))
 
     def _event(self, source: str, delivery_id: str, event_type: str, received_at: float, body: str,
                digest: str | None, window: float) -> bool | str:
