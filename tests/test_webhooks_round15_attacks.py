@@ -238,3 +238,30 @@ def test_one_write_the_inbox_refuses_fails_alone_not_every_delivery_in_its_batch
     finally:
         writer.close()
     assert set(events(settings)) == {"EvFirst", "EvWaiting", "EvGood"}
+
+
+# --- hex signatures: case is representation, the prefix is not --------------------------------------------
+
+def test_hex_signatures_match_in_either_case_and_the_prefix_must_be_exact(live):
+    """``sha256=ABCD...`` is the same HMAC as ``sha256=abcd...`` (RFC 4648's base16 alphabet is upper
+    case; Java and ServiceNow helpers print either [unc]): it was refused 401. A missing, doubled or
+    foreign prefix, or a truncated value, is still refused."""
+    settings, client, _ = live
+    body = jira_at(int(time.time() * 1000), 50040)
+    kw = jira_request(body, "jira-upper-hex")
+    good = kw["headers"]["X-Hub-Signature"]
+    hexpart = good.removeprefix("sha256=")
+    refused = {"missing_prefix": hexpart, "double_prefix": "sha256=" + good, "sha1_prefix": "sha1=" + hexpart,
+               "truncated": good[:-2], "with_junk": good + "00", "upper_prefix": "SHA256=" + hexpart}
+    for name, value in refused.items():
+        resp = client.post(JIRA, content=body, headers={**kw["headers"], "X-Hub-Signature": value})
+        assert resp.status_code == 401, name
+    upper = client.post(JIRA, content=body, headers={**kw["headers"], "X-Hub-Signature": "sha256=" + hexpart.upper()})
+    assert upper.text == "accepted"
+    sn = servicenow_request(SN_BODY.replace(b"c" * 32, b"d" * 32), "sn-upper-hex")
+    value = sn["headers"]["X-ServiceNow-Signature"]
+    assert client.post(SERVICENOW, content=sn["content"], headers={
+        **sn["headers"], "X-ServiceNow-Signature": "v1=" + value.removeprefix("v1=").upper()}).text == "accepted"
+    assert client.post(SERVICENOW, content=sn["content"], headers={
+        **sn["headers"], "X-ServiceNow-Signature": "v1=v1=" + value.removeprefix("v1=")}).status_code == 401
+    assert {"jira-upper-hex", "sn-upper-hex"} <= set(events(settings))

@@ -4,7 +4,8 @@
 the sender). Every comparison is constant-time. Schemes:
 
 - ServiceNow (ours; ServiceNow has no standard one): ``X-ServiceNow-Timestamp: <unix seconds>`` and
-  ``X-ServiceNow-Signature: v1=<hex HMAC-SHA256(SERVICENOW_WEBHOOK_SECRET, "<timestamp>." + raw body)>``,
+  ``X-ServiceNow-Signature: v1=<hex HMAC-SHA256(SERVICENOW_WEBHOOK_SECRET, "<timestamp>." + raw body)>``
+  (hex in either case, here and for Jira),
   delivery id in ``X-ServiceNow-Delivery`` (stable across retries). A business rule computes it with
   ``GlideCertificateEncryption``/``GlideDigest`` or an IntegrationHub signing credential; see README.
 - Jira admin webhooks: ``X-Hub-Signature: sha256=<hex HMAC-SHA256(JIRA_WEBHOOK_SECRET, raw body)>``.
@@ -58,9 +59,7 @@ def verify_servicenow(secret: str, body: bytes, headers: Mapping[str, str], now:
     reason = _timestamp_reason(timestamp, now, tolerance)
     if reason:
         return reason
-    expected = servicenow_signature(secret, timestamp, body)
-    return None if hmac.compare_digest(expected.encode(), signature.strip().encode("utf-8", "replace")) \
-        else "bad_signature"
+    return None if _hex_matches(servicenow_signature(secret, timestamp, body), signature, "v1=") else "bad_signature"
 
 
 def jira_signature(secret: str, body: bytes) -> str:
@@ -71,8 +70,16 @@ def verify_jira(secret: str, body: bytes, headers: Mapping[str, str], now: float
     signature = headers.get("x-hub-signature")
     if not signature:
         return "missing_signature"
-    return None if hmac.compare_digest(jira_signature(secret, body).encode(),
-                                       signature.strip().encode("utf-8", "replace")) else "bad_signature"
+    return None if _hex_matches(jira_signature(secret, body), signature, "sha256=") else "bad_signature"
+
+
+def _hex_matches(expected: str, given: str, prefix: str) -> bool:
+    """``given`` is ``prefix`` (exactly) then the hex of ``expected``'s digest in either case: hex is a
+    representation (RFC 4648's base16 is upper case; sender helpers print either [unc]). Constant-time."""
+    given = given.strip()
+    if not (given.isascii() and given.startswith(prefix)):  # lower() maps no other character into a-f
+        return False
+    return hmac.compare_digest(expected.encode(), (prefix + given[len(prefix):].lower()).encode())
 
 
 def verify_generic(secret: str, body: bytes, headers: Mapping[str, str], now: float, tolerance: int) -> str | None:
