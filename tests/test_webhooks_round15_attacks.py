@@ -83,12 +83,18 @@ def test_a_jira_timestamp_past_the_year_9999_is_quarantined_never_a_500(live, st
 
 def test_a_jira_body_signed_far_ahead_of_our_clock_is_stale_so_its_copy_never_outlives_the_replay_window(live):
     """Body digests are kept ``replay_window_seconds`` after receipt; a signed time a day ahead would
-    still be inside the window when its digest is forgotten, so a captured copy would get in again.
-    A clock up to 15 minutes ahead is still accepted (test_webhooks_replay_and_limits: 10 minutes)."""
+    still be inside the window when its digest is forgotten, so a captured copy would get in again. Such
+    a body is kept in quarantine instead (Jira signed it), and one near the window's end is stale. A
+    clock up to 15 minutes ahead is still accepted (test_webhooks_replay_and_limits: 10 minutes)."""
     settings, client, _ = live
     now_ms = int(time.time() * 1000)
-    ahead = client.post(JIRA, **jira_request(jira_at(now_ms + 86_400_000, 50010), "jira-day-ahead"))
-    assert (ahead.status_code, ahead.json()) == (401, {"error": "unauthorized"})
+    day_ahead = jira_at(now_ms + 86_400_000, 50010)
+    ahead = client.post(JIRA, **jira_request(day_ahead, "jira-day-ahead"))
+    assert (ahead.status_code, ahead.json()) == (400, {"error": "bad request"})
+    reasons = quarantined(settings, day_ahead)  # a body Jira signed: kept for an operator, not dropped
+    assert len(reasons) == 1 and "ahead of the receiver's clock" in reasons[0], reasons
+    assert client.post(JIRA, **jira_request(day_ahead, "jira-day-ahead-copy")).status_code == 400
+    assert len(quarantined(settings, day_ahead)) == 1
     near_end = now_ms - int((settings.replay_window_seconds - 300) * 1000)  # digest gone before it goes stale
     assert client.post(JIRA, **jira_request(jira_at(near_end, 50011), "jira-near-end")).status_code == 401
     ok = client.post(JIRA, **jira_request(jira_at(now_ms + 600_000, 50012), "jira-ten-min-ahead"))

@@ -10,8 +10,8 @@ another body is answered 409 and that body goes to quarantine; on ServiceNow and
 is not signed, a signed message already accepted under another id within the replay window is a
 replay, answered 401 like a stale timestamp (the other replay defence) and stored nowhere but in
 ``webhook_rejections``; a Jira body whose signed ``timestamp`` is older than that window less 15 minutes
-(its digest about to be forgotten), or more than 15 minutes ahead of our clock, is refused the same way,
-as ``stale_timestamp``. Answers to rejected requests say only
+(its digest about to be forgotten) is refused the same way, as ``stale_timestamp``, and one dated more
+than 15 minutes ahead of our clock is quarantined. Answers to rejected requests say only
 "unauthorized", "bad request", "payload too large" or how to fix a timeout or conflict; the reason
 goes to the counters and, bounded per minute, to ``webhook_rejections`` (source address, endpoint,
 reason and the first 256 bytes of the body, never more). A request refused before its signature
@@ -245,8 +245,8 @@ class Receiver:
         if problem:
             await self._quarantine(ep, headers, body, None, problem)
             raise Reject(400, "contract")
-        if ep.signed_at is not None and self._stale_signed_time(ep.signed_at(payload)):
-            raise Reject(401, "stale_timestamp")  # older than the digests kept against replays
+        if ep.signed_at is not None:
+            await self._check_signed_time(ep, headers, body, ep.signed_at(payload))
         try:
             delivery_id = ep.delivery_id(payload, headers, body)
             if not delivery_id or len(delivery_id) > MAX_ID or not is_clean_text(delivery_id):
@@ -276,15 +276,20 @@ class Receiver:
         LATENCY.labels(ep.name).observe(time.perf_counter() - started)
         return PlainTextResponse("accepted" if new else "duplicate", 200)
 
-    def _stale_signed_time(self, signed_at: float) -> bool:
-        """A body dated by its own signed time (Jira): stale when older than the replay window less
-        ``SIGNED_AHEAD_SECONDS``, or dated further ahead of our clock than that. Its digest is forgotten
-        ``replay_window_seconds`` after it arrived; by then its signed time is at most
-        ``SIGNED_AHEAD_SECONDS`` later than that arrival, so a copy is stale before it could pass as new
-        (a body dated a day ahead was still fresh a day after its digest was gone)."""
+    async def _check_signed_time(self, ep: Endpoint, headers, body: bytes, signed_at: float) -> None:
+        """A body dated by its own signed time (Jira). Its digest is forgotten ``replay_window_seconds``
+        after it arrived, so a copy must be refused by its date before then: stale (401, like a replay)
+        when older than the window less ``SIGNED_AHEAD_SECONDS``; dated further ahead of our clock than
+        that, it would still be fresh when its digest is gone (a body dated a day ahead was), so it is
+        kept in quarantine (the sender signed it) and not accepted."""
         ahead = min(SIGNED_AHEAD_SECONDS, self.settings.replay_window_seconds / 4)
         age = self.clock() - signed_at
-        return age > self.settings.replay_window_seconds - ahead or age < -ahead
+        if age > self.settings.replay_window_seconds - ahead:
+            raise Reject(401, "stale_timestamp")
+        if age < -ahead:
+            await self._quarantine(ep, headers, body, None, f"the signed timestamp is {-age:.0f} s ahead of the "
+                                   f"receiver's clock (over {ahead:.0f} s): a copy would outlive its replay digest")
+            raise Reject(400, "contract")
 
     async def _quarantine(self, ep: Endpoint, headers, body: bytes, delivery_id: str | None, reason: str) -> None:
         ident = delivery_id or f"sha256:{hashlib.sha256(body).hexdigest()}"
