@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust import vocab as V
 from sandbox.onetrust.draw import fold_uuid, parse_iso, stable_uuid
+from sandbox.onetrust.media import require_json
 
 if TYPE_CHECKING:
     from sandbox.onetrust.app import OneTrustSandbox
@@ -32,6 +33,7 @@ BASE = "/api/assessment/v2/assessments"
 
 
 def _body(req: Request) -> Any:
+    require_json(req)
     try:
         return req.json()
     except ValueError as exc:

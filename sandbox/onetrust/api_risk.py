@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust import vocab as V
 from sandbox.onetrust.draw import fold_uuid, parse_iso, stable_uuid
+from sandbox.onetrust.media import require_json
 from sandbox.onetrust.pages import MALFORMED_VARIANTS, page_params, parse_sort, public, spring_page
 from sandbox.onetrust.store import Table
 
@@ -43,6 +44,7 @@ WRITABLE = ("name", "description", "recommendation", "remediationProposal", "req
 
 
 def body_json(req: Request) -> dict[str, Any]:
+    require_json(req)
     try:
         body = req.json()
     except ValueError as exc:

@@ -28,7 +28,8 @@ them, probed with raw `requests` in tests/sandbox/onetrust/test_client_probe_rou
 - unknown query parameters are ignored; `page` < 0, `size` < 1 or a non-integer is 400; a page past the
   end is 200 with no records, the totals unchanged (and `last: true` where the envelope has it).
 - a path id that is not a UUID is 404 like an unknown one (Spring would probably say 400).
-- the risk grids read a missing or non-JSON-typed body as `{}`; a body of the wrong JSON type is 400.
+- the risk grids read a missing body as `{}`; a body of the wrong JSON type is 400; a body declared as
+  anything but JSON (`text/plain`, a form) is 415 on every JSON endpoint (`media.py`).
 
 Tokens: `token_ttl_seconds` defaults to OneTrust's documented example lifetime, 31535999 s (about a
 year, the maximum a credential may be configured with; more is refused).

@@ -1,0 +1,69 @@
+"""OneTrust probe round 15, with raw `requests` as a caller following developer.onetrust.com writes it.
+Fixed here: a JSON endpoint took a body declared `text/plain` (a vendor was created, 201) or as a form
+(400 "Malformed JSON"); Spring answers 415 for a `@RequestBody` of an unsupported type [unc]."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from sandbox.onetrust.app import TOKEN_PATH
+
+RISKS = "/api/risk/v2/risks"
+VENDORS = "/api/inventory/v2/inventories/vendors"
+SPRING_ERROR = {"timestamp", "status", "error", "message", "path"}
+
+
+@pytest.fixture
+def sb(make_onetrust_sandbox):
+    return make_onetrust_sandbox(size=20)
+
+
+@pytest.fixture
+def s(sb):
+    with requests.Session() as session:
+        token = requests.post(sb.url + TOKEN_PATH, timeout=10, data={
+            "grant_type": "client_credentials", "client_id": sb.client_id, "client_secret": sb.client_secret})
+        session.headers["Authorization"] = "Bearer " + token.json()["access_token"]
+        session.base_url = sb.url  # type: ignore[attr-defined]
+        yield session
+
+
+def _spring_error(resp: requests.Response, status: int) -> dict:
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) == SPRING_ERROR and body["status"] == status
+    return body
+
+
+# --- 415 for bodies that are not declared as JSON -------------------------------------------------------
+@pytest.mark.parametrize("kwargs", [
+    {"data": '{"name": "Plain Vendor"}', "headers": {"Content-Type": "text/plain"}},
+    {"data": {"name": "Form Vendor"}},
+    {"data": "<vendor><name>X</name></vendor>", "headers": {"Content-Type": "application/xml"}},
+])
+def test_vendor_create_with_a_non_json_body_is_415_and_creates_nothing(s, sb, kwargs):
+    before = len(sb.vendors())
+    body = _spring_error(s.post(s.base_url + VENDORS, **kwargs), 415)
+    assert body["error"] == "Unsupported Media Type" and "not supported" in body["message"]
+    assert len(sb.vendors()) == before
+
+
+def test_other_json_endpoints_refuse_non_json_bodies_too(s, sb):
+    plain = {"Content-Type": "text/plain;charset=UTF-8"}
+    _spring_error(s.post(s.base_url + RISKS, data='{"name": "x"}', headers=plain), 415)
+    _spring_error(s.post(s.base_url + RISKS + "/pages", data="{}", headers=plain), 415)
+    vendor = sb.vendors()[0]["id"]
+    _spring_error(s.patch(s.base_url + f"{VENDORS}/{vendor}", data={"name": "x"}), 415)
+    _spring_error(s.post(s.base_url + "/api/assessment/v2/assessments", data="x=1",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}), 415)
+
+
+def test_json_bodies_still_work_with_charset_suffix_or_no_content_type(s, sb):
+    made = s.post(s.base_url + VENDORS, data=b'{"name": "Charset Vendor"}',
+                  headers={"Content-Type": "application/json; charset=utf-8"})
+    assert made.status_code == 201 and made.json()["data"]["name"] == "Charset Vendor"
+    bare = requests.Request("POST", s.base_url + RISKS + "/pages", data=b"{}", headers=dict(s.headers)).prepare()
+    bare.headers.pop("Content-Type", None)
+    assert s.send(bare).status_code == 200
+    assert s.post(s.base_url + RISKS + "/pages").status_code == 200  # no body at all: filters {}
