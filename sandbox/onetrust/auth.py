@@ -8,7 +8,15 @@ HTTP Basic client authentication are also accepted. Response fields follow OneTr
 `guid`, `sessionId`, `tenantId`, `tenantGuid`, `orgGroupId`, `orgGroupGuid`, `languageId`, `role`
 "Api Key User", `email`, `user_name`. No refresh token. Answered with `Cache-Control: no-store` and
 `Pragma: no-cache`, as RFC 6749 §5.1 requires of a token response [unc: OneTrust documents no headers].
-A body that is not UTF-8 is a 400 `invalid_request`.
+A body that is not UTF-8 is a 400 `invalid_request`. A request carrying neither `grant_type` nor
+`client_id` as form fields (typically a JSON body, which the endpoint does not read) is 401
+`unauthorized` "Full authentication is required to access this resource" with
+`WWW-Authenticate: Basic realm="oauth2/client", ...`, as the Spring Security OAuth2 token endpoint answers
+an unauthenticated client [unc: OneTrust documents only multipart/form-data; the token's claims
+(`user_name`, `jti`, `scope`, `ot-scopes`) are those of that framework, whose messages this module uses].
+
+Resource 401s follow that framework's entry point: `WWW-Authenticate: Bearer realm="oauth", error=..,
+error_description=..`, and an expired token's description is "Access token expired: <the token>".
 
 Lifetime and revocation use `sandbox.core.tokens.TokenStore` (so the shared `expire_tokens`,
 `revoke_tokens` and `token_ttl_seconds` fault actions work); the JWT is mapped to the store's opaque
@@ -102,13 +110,16 @@ class OneTrustAuth:
             except ValueError:
                 pass
         grant = f.get("grant_type", "")
+        if not grant and "client_id" not in f:  # e.g. a JSON body: no form field at all was read
+            return self.oauth_error(401, "unauthorized", "Full authentication is required to access this resource",
+                                    'Basic realm="oauth2/client"')
         if not grant:
             return self.oauth_error(400, "invalid_request", "Missing grant type")
         if grant != "client_credentials":
             return self.oauth_error(400, "unsupported_grant_type", f"Unsupported grant type: {grant}")
         client = self.clients.get(f.get("client_id", ""))
         if client is None or not hmac.compare_digest(client.client_secret, f.get("client_secret", "")):
-            return self.oauth_error(401, "invalid_client", "Bad client credentials")
+            return self.oauth_error(401, "invalid_client", "Bad client credentials", 'Form realm="oauth"')
         return json_response(self.issue(client), headers=[("Cache-Control", "no-store"), ("Pragma", "no-cache")])
 
     def issue(self, client: Client) -> dict[str, Any]:
@@ -148,7 +159,7 @@ class OneTrustAuth:
             raise HTTPError(401, "invalid_token", "Cannot convert access token to JSON")
         _, status = self.store.check(entry[0])
         if status == "expired":
-            raise HTTPError(401, "invalid_token", f"Access token expired: {token[:16]}...")
+            raise HTTPError(401, "invalid_token", f"Access token expired: {token}")
         if status != "ok":
             raise HTTPError(401, "invalid_token", "Token was not recognised")
         if scopes and not entry[1].scopes & set(scopes):
@@ -156,7 +167,7 @@ class OneTrustAuth:
         return entry[1]
 
     @staticmethod
-    def oauth_error(status: int, code: str, description: str) -> Response:
-        headers = [("WWW-Authenticate", f'Bearer error="{code}", error_description="{description}"')] \
+    def oauth_error(status: int, code: str, description: str, scheme: str = 'Bearer realm="oauth"') -> Response:
+        headers = [("WWW-Authenticate", f'{scheme}, error="{code}", error_description="{description}"')] \
             if status == 401 else []
         return json_response({"error": code, "error_description": description}, status, headers)
