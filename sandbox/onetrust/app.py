@@ -52,6 +52,7 @@ from sandbox.onetrust import (
     api_controls,
     api_engagements,
     api_inventory,
+    api_inventory_criteria,
     api_library,
     api_privacy,
     api_risk,
@@ -206,6 +207,7 @@ class OneTrustSandbox(Sandbox):
         api_privacy.register(self, router)
         api_risk.register(self, router)
         api_inventory.register(self, router)
+        api_inventory_criteria.register(self, router)
         api_controls.register(self, router)
         api_library.register(self, router)
         api_engagements.register(self, router)
