@@ -39,7 +39,16 @@ from sandbox.core.http import HTTPError, Request, Response, Router, json_respons
 from sandbox.onetrust import vocab as V
 from sandbox.onetrust.api_risk import body_json
 from sandbox.onetrust.draw import fold_uuid, parse_iso
-from sandbox.onetrust.pages import MALFORMED_VARIANTS, inventory_page, page_params, parse_sort, public, spring_page
+from sandbox.onetrust.pages import (
+    MALFORMED_VARIANTS,
+    inventory_page,
+    listing_sort,
+    page_params,
+    parse_sort,
+    parse_sorts,
+    public,
+    spring_page,
+)
 from sandbox.onetrust.store import Table
 
 if TYPE_CHECKING:
@@ -147,7 +156,8 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
     def control_pages(req: Request) -> Response:
         sb.authorize(req, "CONTROL")
         page, size = page_params(req, 20, 2000)
-        _, field, desc = parse_sort(req.query.get("sort"), CTRL_SORTS, "name,asc")
+        sorts = [v for k, v in req.query_pairs if k == "sort"]
+        field, desc = listing_sort(parse_sorts(sorts, CTRL_SORTS, "name,asc"))
         with sb.store.lock:
             t = sb.store.tables["controls"]
             rows = t.listing(field, desc)

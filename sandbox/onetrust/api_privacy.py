@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust import vocab as V
 from sandbox.onetrust.draw import Draw, stable_uuid
-from sandbox.onetrust.pages import MALFORMED_VARIANTS, assessment_page, page_params, parse_sort, public
+from sandbox.onetrust.pages import MALFORMED_VARIANTS, assessment_page, listing_sort, page_params, parse_sorts, public
 from sandbox.onetrust.store import Table
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
     def list_assessments(req: Request) -> Response:
         sb.authorize(req, *READ)
         page, size = page_params(req, 20, 2000)
-        _, field, desc = parse_sort(sb.sort_param(req), SORTS, "createdDate,desc")
+        field, desc = listing_sort(parse_sorts(sb.sort_params(req), SORTS, "createdDate,desc"))
         types, statuses = _multi(req, "templateTypes"), _multi(req, "assessmentStatuses")
         if types - TEMPLATE_TYPES or statuses - set(V.STATUS_ENUM.values()):
             raise HTTPError(400, "Bad Request", "Unknown templateTypes or assessmentStatuses value")

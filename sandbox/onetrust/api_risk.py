@@ -25,7 +25,14 @@ from sandbox.core.http import HTTPError, Request, Response, Router, json_respons
 from sandbox.onetrust import vocab as V
 from sandbox.onetrust.draw import fold_uuid, parse_iso, stable_uuid
 from sandbox.onetrust.media import require_json
-from sandbox.onetrust.pages import MALFORMED_VARIANTS, page_params, parse_sort, public, spring_page
+from sandbox.onetrust.pages import (
+    MALFORMED_VARIANTS,
+    listing_sort,
+    page_params,
+    parse_sorts,
+    public,
+    spring_page,
+)
 from sandbox.onetrust.store import Table
 
 if TYPE_CHECKING:
@@ -186,7 +193,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
     def pages(req: Request) -> Response:
         sb.authorize(req, "RISK", "RISK_READ")
         page, size = page_params(req, 20, 100)
-        _, field, desc = parse_sort(sb.sort_param(req), SORTS, "createdDate,desc")
+        field, desc = listing_sort(parse_sorts(sb.sort_params(req), SORTS, "createdDate,desc"))
         body = search_body(req)
         tests = [_predicate(p) for p in body.get("predicates") or []]
         for key, want in (body.get("filters") or {}).items():

@@ -14,7 +14,9 @@ always OAuth resource-server bodies `{"error":"invalid_token","error_description
 from the shared `rate_429` fault or the fixed windows `rate_limit_per_minute` / `rate_limit_per_hour`
 (default OneTrust's production limits, 20,000 and 200,000; None turns one off; see `ratelimit`).
 
-Sort: `ignore_sort=True` (a constructor option, also an attribute that can be flipped while serving) makes
+Sort: the Spring Data lists (assessments, the risk grid, the controls library) apply every `sort`
+parameter in order, each "p1[,p2..][,asc|desc]" (`pages.parse_sorts`); the others take the first.
+`ignore_sort=True` (a constructor option, also an attribute that can be flipped while serving) makes
 the assessment, risk and inventory lists serve their default order whatever `sort` asks, and the
 inventory list echo that default in `meta.page.sort`: a tenant or gateway that ignores a sort, so
 clients can prove they do not rely on an undocumented one (e.g. `lastUpdatedDate,desc`).
@@ -219,6 +221,10 @@ class OneTrustSandbox(Sandbox):
         """The `sort` a list endpoint applies: the client's, or None (the endpoint's default) while
         `ignore_sort` is on."""
         return None if self.ignore_sort else req.query.get("sort")
+
+    def sort_params(self, req: Request) -> list[str] | None:
+        """Every `sort` parameter in order (Spring Data applies them all), or None while `ignore_sort` is on."""
+        return None if self.ignore_sort else [v for k, v in req.query_pairs if k == "sort"]
 
     def page_faults(self, kind: str) -> None:
         """Shared faults on list pages: records changing (`touch_per_page`) or vanishing (`delete_per_page`)."""

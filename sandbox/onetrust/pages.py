@@ -42,6 +42,34 @@ def parse_sort(raw: str | None, allowed: dict[str, str], default: str) -> tuple[
     return prop, allowed[prop], direction == "desc"
 
 
+def parse_sorts(raws: list[str] | None, allowed: dict[str, str], default: str) -> list[tuple[str, str, bool]]:
+    """Spring Data's `sort` on the Pageable lists: repeated `sort` parameters, each "p1[,p2...][,asc|desc]"
+    (the direction, any case, applies to every property of that parameter; none means asc), applied in
+    order, the first the primary key. Empty values are skipped; none left means `default`. 400 for an
+    unknown property, as `parse_sort`."""
+    out: list[tuple[str, str, bool]] = []
+    for raw in raws or []:
+        tokens = [t.strip() for t in raw.split(",") if t.strip()]
+        desc = False
+        if len(tokens) > 1 and tokens[-1].lower() in ("asc", "desc"):
+            desc = tokens.pop().lower() == "desc"
+        for prop in tokens:
+            if prop not in allowed:
+                raise HTTPError(400, "Bad Request", f"Invalid sort '{raw}'; sortable: {sorted(allowed)}")
+            out.append((prop, allowed[prop], desc))
+    if not out:
+        prop, field, desc = parse_sort(default, allowed, default)
+        out.append((prop, field, desc))
+    return out
+
+
+def listing_sort(sorts: list[tuple[str, str, bool]]) -> tuple[str | tuple[tuple[str, bool], ...], bool]:
+    """(sort, desc) for `Table.listing`: one key as before, several as a tuple of (field, desc)."""
+    if len(sorts) == 1:
+        return sorts[0][1], sorts[0][2]
+    return tuple((field, desc) for _, field, desc in sorts), False
+
+
 def _total_pages(total: int, size: int) -> int:
     return math.ceil(total / size) if size else 0
 

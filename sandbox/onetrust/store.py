@@ -60,10 +60,17 @@ class Table:
             return self.cheap[field](i)
         return self.row(i).get(field)
 
-    def listing(self, sort: str | None, desc: bool, pred: Callable[[Table, int], bool] | None = None,
-                pred_key: Any = None, removed: bool = False) -> list[int]:
+    def _sort_key(self, i: int, field: str) -> tuple:
+        v = self.value(i, field)
+        return (v is not None, v if isinstance(v, (int, float)) and not isinstance(v, bool) else 0,
+                "" if v is None or isinstance(v, (int, float)) else str(v))
+
+    def listing(self, sort: str | tuple[tuple[str, bool], ...] | None, desc: bool,
+                pred: Callable[[Table, int], bool] | None = None, pred_key: Any = None,
+                removed: bool = False) -> list[int]:
         """Positions of live (or also removed) rows matching `pred(table, position)`, ordered by `sort`
-        then position. Predicates and sorts that read only `cheap` fields never build rows."""
+        (a field, or a tuple of (field, desc) keys, the first primary) then position. Predicates and
+        sorts that read only `cheap` fields never build rows."""
         key = (sort, desc, pred_key, removed)
         hit = self._cache.get(key)
         if hit is not None and hit[0] == self.version:
@@ -71,7 +78,10 @@ class Table:
         rows = [i for i in range(len(self.rows)) if removed or i not in self.removed]
         if pred is not None:
             rows = [i for i in rows if pred(self, i)]
-        if sort:
+        if isinstance(sort, tuple):  # several Spring sort keys: stable passes, the last key first
+            for field, down in reversed(sort):
+                rows.sort(key=lambda i, f=field: self._sort_key(i, f), reverse=down)
+        elif sort:
             def order(i: int) -> tuple:
                 v = self.value(i, sort)
                 return (v is not None, v if v is not None else 0, i)

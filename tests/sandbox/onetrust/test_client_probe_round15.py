@@ -67,3 +67,41 @@ def test_json_bodies_still_work_with_charset_suffix_or_no_content_type(s, sb):
     bare.headers.pop("Content-Type", None)
     assert s.send(bare).status_code == 200
     assert s.post(s.base_url + RISKS + "/pages").status_code == 200  # no body at all: filters {}
+
+
+# --- Spring Data sort: several keys ---------------------------------------------------------------------
+ASSESSMENTS = "/api/assessment/v2/assessments"
+
+
+def _ordered(rows: list[dict], *keys: tuple[str, bool]) -> list[dict]:
+    out = list(rows)
+    for key, desc in reversed(keys):
+        out.sort(key=lambda r, k=key: r[k], reverse=desc)
+    return out
+
+
+def test_repeated_sort_parameters_are_all_applied(s):
+    params = [("sort", "status,asc"), ("sort", "number,DESC"), ("size", "2000")]
+    rows = s.get(s.base_url + ASSESSMENTS, params=params).json()["content"]
+    assert len({r["status"] for r in rows}) > 1
+    assert [r["number"] for r in rows] == [r["number"] for r in _ordered(rows, ("status", False), ("number", True))]
+    risks = s.post(s.base_url + RISKS + "/pages", json={}, params=[("sort", "name"), ("sort", "number,desc"),
+                                                                    ("size", "100")]).json()["content"]
+    assert [r["number"] for r in risks] == [r["number"] for r in _ordered(risks, ("name", False), ("number", True))]
+
+
+def test_one_sort_parameter_may_name_several_properties(s):
+    rows = s.get(s.base_url + ASSESSMENTS, params={"sort": "status,number,desc", "size": 2000}).json()["content"]
+    assert [r["number"] for r in rows] == [r["number"] for r in _ordered(rows, ("status", True), ("number", True))]
+    blank = s.get(s.base_url + ASSESSMENTS, params=[("sort", ""), ("size", "5")]).json()["content"]
+    assert [a["createDt"] for a in blank] == sorted((a["createDt"] for a in blank), reverse=True)
+    _spring_error(s.get(s.base_url + ASSESSMENTS, params=[("sort", "number,desc"), ("sort", "bogus")]), 400)
+
+
+def test_ignore_sort_still_serves_the_default_for_several_keys(make_onetrust_sandbox):
+    sb = make_onetrust_sandbox(size=20, ignore_sort=True)
+    token = requests.post(sb.url + TOKEN_PATH, timeout=10, data={
+        "grant_type": "client_credentials", "client_id": sb.client_id, "client_secret": sb.client_secret}).json()
+    rows = requests.get(sb.url + ASSESSMENTS, params=[("sort", "number,asc"), ("sort", "name,asc")], timeout=10,
+                        headers={"Authorization": "Bearer " + token["access_token"]}).json()["content"]
+    assert [a["createDt"] for a in rows] == sorted((a["createDt"] for a in rows), reverse=True)
