@@ -55,6 +55,7 @@ from sandbox.onetrust import (
     api_engagements,
     api_inventory,
     api_inventory_criteria,
+    api_inventory_status,
     api_library,
     api_privacy,
     api_risk,
@@ -210,6 +211,7 @@ class OneTrustSandbox(Sandbox):
         api_risk.register(self, router)
         api_inventory.register(self, router)
         api_inventory_criteria.register(self, router)
+        api_inventory_status.register(self, router)
         api_controls.register(self, router)
         api_library.register(self, router)
         api_engagements.register(self, router)
