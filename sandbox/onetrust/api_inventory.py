@@ -12,6 +12,9 @@ Inventory (scopes INVENTORY / INVENTORY_READ / INVENTORY_WRITE):
   organization: `organization.id` must name one (400 otherwise; its `value` is filled in), a record created
   without one gets the root organization [unc: OneTrust may insist on it].
 
+Also `POST .../{schemaName}/criteria` (`api_inventory_criteria`) and `PUT .../{schemaName}/{id}/status`
+(`api_inventory_status`).
+
 Controls (scope CONTROL): `POST /api/controls/v1/controls/pages` -> flat Spring page of the library.
 
 Control attestations (scope CONTROL). OneTrust publishes no attestation API, so this shape is the
