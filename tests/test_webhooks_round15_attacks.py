@@ -271,3 +271,24 @@ def test_hex_signatures_match_in_either_case_and_the_prefix_must_be_exact(live):
     assert client.post(SERVICENOW, content=sn["content"], headers={
         **sn["headers"], "X-ServiceNow-Signature": "v1=v1=" + value.removeprefix("v1=")}).status_code == 401
     assert {"jira-upper-hex", "sn-upper-hex"} <= set(events(settings))
+
+
+def test_a_servicenow_signature_in_base64_is_the_same_mac(live):
+    """ServiceNow's ``GlideCertificateEncryption.generateMac`` returns the MAC in base64 [unc]: a business
+    rule may send ``v1=<base64>``. The same 32 bytes are accepted; a MAC for another body, unpadded,
+    URL-safe with its characters changed, or with junk after it is refused."""
+    import base64
+
+    settings, client, _ = live
+    body = SN_BODY.replace(b"c" * 32, b"e" * 32)
+    sn = servicenow_request(body, "sn-base64")
+    mac = bytes.fromhex(sn["headers"]["X-ServiceNow-Signature"].removeprefix("v1="))
+    as_b64 = base64.b64encode(mac).decode()
+    other = base64.b64encode(bytes(b ^ 1 for b in mac)).decode()
+    for value in ("v1=" + other, "v1=" + as_b64.rstrip("="), "v1=" + as_b64 + "AA", as_b64,
+                  "v1=" + as_b64.replace("+", "-").replace("/", "_") if ("+" in as_b64 or "/" in as_b64) else "v1=!"):
+        resp = client.post(SERVICENOW, content=body, headers={**sn["headers"], "X-ServiceNow-Signature": value})
+        assert resp.status_code == 401, value
+    resp = client.post(SERVICENOW, content=body, headers={**sn["headers"], "X-ServiceNow-Signature": "v1=" + as_b64})
+    assert resp.text == "accepted"
+    assert "sn-base64" in set(events(settings))

@@ -5,7 +5,8 @@ the sender). Every comparison is constant-time. Schemes:
 
 - ServiceNow (ours; ServiceNow has no standard one): ``X-ServiceNow-Timestamp: <unix seconds>`` and
   ``X-ServiceNow-Signature: v1=<hex HMAC-SHA256(SERVICENOW_WEBHOOK_SECRET, "<timestamp>." + raw body)>``
-  (hex in either case, here and for Jira),
+  (hex in either case, here and for Jira; or the same 32 bytes in standard base64, as
+  ``GlideCertificateEncryption.generateMac`` returns a MAC [unc]),
   delivery id in ``X-ServiceNow-Delivery`` (stable across retries). A business rule computes it with
   ``GlideCertificateEncryption``/``GlideDigest`` or an IntegrationHub signing credential; see README.
 - Jira admin webhooks: ``X-Hub-Signature: sha256=<hex HMAC-SHA256(JIRA_WEBHOOK_SECRET, raw body)>``.
@@ -59,7 +60,10 @@ def verify_servicenow(secret: str, body: bytes, headers: Mapping[str, str], now:
     reason = _timestamp_reason(timestamp, now, tolerance)
     if reason:
         return reason
-    return None if _hex_matches(servicenow_signature(secret, timestamp, body), signature, "v1=") else "bad_signature"
+    expected = servicenow_signature(secret, timestamp, body)
+    if _hex_matches(expected, signature, "v1=") or _base64_matches(expected, signature, "v1="):
+        return None
+    return "bad_signature"
 
 
 def jira_signature(secret: str, body: bytes) -> str:
@@ -80,6 +84,20 @@ def _hex_matches(expected: str, given: str, prefix: str) -> bool:
     if not (given.isascii() and given.startswith(prefix)):  # lower() maps no other character into a-f
         return False
     return hmac.compare_digest(expected.encode(), (prefix + given[len(prefix):].lower()).encode())
+
+
+def _base64_matches(expected: str, given: str, prefix: str) -> bool:
+    """``given`` is ``prefix`` then ``expected``'s digest (hex after its prefix) in standard, padded base64:
+    a ServiceNow script's ``GlideCertificateEncryption().generateMac(key, "HmacSHA256", data)`` gives
+    that [unc], and a business rule can send it as it comes. Constant-time; anything else is no match."""
+    given = given.strip()
+    if not (given.isascii() and given.startswith(prefix)) or len(given) - len(prefix) != 44:
+        return False
+    try:
+        mac = base64.b64decode(given[len(prefix):], validate=True)
+    except ValueError:
+        return False
+    return hmac.compare_digest(bytes.fromhex(expected[len(prefix):]), mac)
 
 
 def verify_generic(secret: str, body: bytes, headers: Mapping[str, str], now: float, tolerance: int) -> str | None:
