@@ -11,6 +11,11 @@ TLS: `starttls=True` offers STARTTLS with the sandbox certificate (`ca_bundle` i
 SMTPUTF8 (RFC 6531): `smtputf8=True` advertises it and takes non-ASCII addresses and headers sent with
 `MAIL FROM:<...> SMTPUTF8`; off by default, as on many relays (smtplib then refuses such addresses
 before sending). `ReceivedMessage.mail_options` shows what the client asked for.
+Limits (Postfix-like; replies in `sandbox.smtp.protocol`): `max_message_size` (EHLO SIZE; 552 5.3.4),
+`max_recipients` (452 4.5.3 past it), `idle_timeout` (421 4.4.2, then closed), `hard_error_limit`
+protocol errors per connection (421 4.7.0, then closed), `reject_bare_lf` (550 5.5.2 for a bare LF in
+DATA), `auth_lockout`: after that many failed AUTHs from one client IP every AUTH answers
+`454 4.7.0 Too many login attempts` until `reset()` (off by default) [unc: vendor-specific].
 
 Faults (`sb.faults.set(...)` / `clear()`, switchable while running; seeded like `sandbox.core.faults`):
 - `reject_recipients`: fnmatch patterns; matching RCPT TO answers `550 5.1.1 ... User unknown`.
@@ -35,6 +40,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from sandbox.core.tls import server_context
 from sandbox.smtp.faults import SmtpFaults
+from sandbox.smtp.protocol import SandboxSMTP
 
 
 @dataclass
@@ -72,14 +78,25 @@ class _Controller(Controller):
     def factory(self) -> SMTP:
         with warnings.catch_warnings():  # "AUTH without TLS" is the point of a local sandbox
             warnings.simplefilter("ignore")
-            return super().factory()
+            server = SandboxSMTP(self.handler, **self.SMTP_kwargs)
+        sb = self.handler.sb
+        server.hard_error_limit = sb.hard_error_limit
+        server.reject_bare_lf = sb.reject_bare_lf
+        return server
 
 
 class _Handler:
     def __init__(self, sb: SmtpSandbox) -> None:
         self.sb = sb
 
+    async def handle_EHLO(self, server: SMTP, session: Any, envelope: Any, hostname: str, responses: list) -> list:
+        session.host_name = hostname  # the new-style hook must record it (aiosmtpd)
+        # Postfix order: PIPELINING first, ENHANCEDSTATUSCODES near the end (RFC 2920 / RFC 2034).
+        return [responses[0], "250-PIPELINING", *responses[1:-1], "250-ENHANCEDSTATUSCODES", responses[-1]]
+
     async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str, options: list) -> str:
+        if self.sb.max_recipients and len(envelope.rcpt_tos) >= self.sb.max_recipients:
+            return "452 4.5.3 Error: too many recipients"  # Postfix smtpd_recipient_limit; RFC 5321 4.5.3.1.8
         refusal = self.sb.faults.rcpt(address)
         if refusal:
             return refusal
@@ -110,7 +127,9 @@ class SmtpSandbox:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, username: str | None = None,
                  password: str | None = None, *, starttls: bool = False, require_tls: bool = False,
-                 seed: int = 42, server_hostname: str = "smtp.sandbox.local", smtputf8: bool = False) -> None:
+                 seed: int = 42, server_hostname: str = "smtp.sandbox.local", smtputf8: bool = False,
+                 max_message_size: int = 33554432, max_recipients: int = 1000, idle_timeout: float = 300.0,
+                 hard_error_limit: int = 20, reject_bare_lf: bool = True, auth_lockout: int | None = None) -> None:
         if (username is None) != (password is None):
             raise ValueError("give both username and password, or neither")
         self.host, self.port = host, port
@@ -119,6 +138,10 @@ class SmtpSandbox:
         self.require_tls = require_tls
         self.smtputf8 = smtputf8
         self.server_hostname = server_hostname
+        self.max_message_size, self.max_recipients = max_message_size, max_recipients
+        self.idle_timeout, self.hard_error_limit = idle_timeout, hard_error_limit
+        self.reject_bare_lf, self.auth_lockout = reject_bare_lf, auth_lockout
+        self._auth_failures: dict[str, int] = {}
         self.ca_bundle: str | None = None
         self.faults = SmtpFaults(seed)
         self._messages: list[ReceivedMessage] = []
@@ -130,7 +153,8 @@ class SmtpSandbox:
         if self._controller is not None:
             return self
         kwargs: dict[str, Any] = {"server_hostname": self.server_hostname, "decode_data": False,
-                                  "enable_SMTPUTF8": self.smtputf8}
+                                  "enable_SMTPUTF8": self.smtputf8, "ident": "ESMTP",
+                                  "data_size_limit": self.max_message_size, "timeout": self.idle_timeout}
         if self.username is not None:
             kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=self.require_tls)
         if self.starttls:
@@ -187,6 +211,8 @@ class SmtpSandbox:
     def reset(self) -> None:
         self.faults.clear()
         self.clear_messages()
+        with self._cond:
+            self._auth_failures.clear()
 
     def _received(self, msg: ReceivedMessage) -> None:
         with self._cond:
@@ -196,7 +222,16 @@ class SmtpSandbox:
     def _authenticate(self, server: SMTP, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
-        login, password = auth_data.login.decode("utf-8"), auth_data.password.decode("utf-8")
+        peer = str(session.peer[0]) if session.peer else ""
+        with self._cond:
+            failures = self._auth_failures.get(peer, 0)
+            if self.auth_lockout and failures >= self.auth_lockout:  # [unc] Gmail's wording; Postfix has none
+                return AuthResult(success=False, handled=False,
+                                  message="454 4.7.0 Too many login attempts, please try again later")
+        login = auth_data.login.decode("utf-8", "replace")
+        password = auth_data.password.decode("utf-8", "replace")
         if login == self.username and password == self.password:
             return AuthResult(success=True, auth_data=login)
+        with self._cond:
+            self._auth_failures[peer] = failures + 1
         return AuthResult(success=False, handled=False)

@@ -1,0 +1,214 @@
+"""`SandboxSMTP`: aiosmtpd's SMTP protocol made to answer like a production relay (Postfix-style replies).
+
+What it changes on top of aiosmtpd (each checked by tests/sandbox/smtp/test_smtp_protocol_round15.py):
+- EHLO also advertises PIPELINING and ENHANCEDSTATUSCODES (RFC 2920 / RFC 2034), as Postfix does; every
+  reply then carries an enhanced status code (RFC 3463), except the greeting, the EHLO/HELO reply and
+  the 334/354 intermediate replies (RFC 2034 section 3). aiosmtpd's own wordings are mapped to Postfix's:
+  out-of-sequence 503 5.5.1, unknown command 502 5.5.2, SIZE over the limit 552 5.3.4, SMTPUTF8 not
+  offered 555 5.5.4, a non-ASCII address without SMTPUTF8 553 5.6.7 (RFC 6531 section 3.5), HELP 214.
+- A second STARTTLS inside TLS answers `503 5.5.1 Error: TLS already active` (RFC 3207; aiosmtpd would
+  try to wrap the TLS stream again).
+- DATA is read by a bounded reader: an endless line or body never grows memory beyond one line /
+  `data_size_limit` (aiosmtpd 1.4.6 keeps every fragment of an over-long line); a line over 998 octets
+  is answered `500 5.5.2`, an over-size body `552 5.3.4`, both after the final dot (RFC 5321 4.2.5).
+  A bare LF in the body is refused `550 5.5.2 Error: bare <LF> received` (Postfix 3.9
+  `smtpd_forbid_bare_newline = reject`; Exchange Online and Gmail refuse them too [unc: exact wording]).
+- The idle timeout says `421 4.4.2 <host> Error: timeout exceeded` before closing (Postfix), where
+  aiosmtpd closes silently.
+- After `hard_error_limit` protocol errors (Postfix `smtpd_hard_error_limit`, default 20) the server says
+  `421 4.7.0 <host> Error: too many errors` and closes. Refusals from the switchable faults (450/451/550)
+  do not count [unc: Postfix counts every 4xx/5xx reply].
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from typing import Any, AnyStr
+
+from aiosmtpd.smtp import MISSING, SMTP, syntax
+
+MAX_TEXT_LINE = 1000  # RFC 5321 4.5.3.1.6: 998 octets + CRLF
+
+# aiosmtpd wording (prefix) -> the reply a Postfix relay gives.
+_REWRITES: list[tuple[str, str]] = [
+    ("500 Error: strict ASCII mode", "553 5.6.7 Error: non-ASCII address requires the SMTPUTF8 extension"),
+    ("501 Error: SMTPUTF8 disabled", "555 5.5.4 Unsupported option: SMTPUTF8"),
+    ("552 Error: message size exceeds", "552 5.3.4 Message size exceeds fixed limit"),
+    ("500 Error: command ", "502 5.5.2 Error: command not recognized"),
+    ("250 Supported commands:", "214 2.0.0 Supported commands:"),
+    ("250 Syntax:", "214 2.0.0 Syntax:"),
+]
+_HAS_ESC = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}\b")
+_DEFAULT_ESC = {"2": "2.0.0", "4": "4.0.0", "5": "5.0.0"}
+_ESC_BY_CODE = {"500": "5.5.2", "501": "5.5.4", "502": "5.5.2", "503": "5.5.1", "504": "5.5.4",
+                "530": "5.7.0", "535": "5.7.8", "552": "5.3.4", "553": "5.1.3", "554": "5.7.1",
+                "555": "5.5.4", "421": "4.7.0", "454": "4.7.0"}
+# Replies counted towards the hard error limit: protocol errors, not the switchable recipient faults.
+_COUNTED = {"500", "501", "502", "503", "504", "530", "535", "538", "553", "554", "555"}
+
+
+class SandboxSMTP(SMTP):
+    """aiosmtpd SMTP with Postfix-like replies and bounded reading (see module docstring)."""
+
+    hard_error_limit = 20
+    reject_bare_lf = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._greeted = False
+        self._raw_replies = False  # EHLO/HELO replies carry no enhanced codes
+        self._command = ""
+        self._errors = 0
+
+    # --- replies ------------------------------------------------------------------------------------------
+    async def push(self, status: AnyStr) -> None:
+        text = status.decode("utf-8", "surrogateescape") if isinstance(status, bytes) else str(status)
+        if not self._greeted:  # the 220 greeting
+            self._greeted = True
+            await super().push(text)
+            return
+        if not self._raw_replies:
+            text = self._enhance(text)
+        await super().push(text)
+        if text[:3] in _COUNTED:
+            self._errors += 1
+            if self.hard_error_limit and self._errors >= self.hard_error_limit and self.transport is not None:
+                await super().push(f"421 4.7.0 {self.hostname} Error: too many errors")
+                self.transport.close()
+
+    def _enhance(self, text: str) -> str:
+        for prefix, replacement in _REWRITES:
+            if text.startswith(prefix):
+                # HELP keeps aiosmtpd's detail after the colon; the others are replaced whole
+                text = replacement + text[len(prefix):] if replacement.endswith(":") else replacement
+                break
+        code = text[:3]
+        if not re.match(r"^\d{3}([ -]|$)", text) or code in ("334", "354") or _HAS_ESC.match(text):
+            return text
+        if code == "250" and self._command in ("MAIL", "RCPT"):
+            esc = "2.1.0" if self._command == "MAIL" else "2.1.5"
+        else:
+            esc = _ESC_BY_CODE.get(code, _DEFAULT_ESC.get(code[0], ""))
+        if not esc:
+            return text
+        rest = text[4:]
+        return f"{code}{text[3:4] or ' '}{esc} {rest}".rstrip()
+
+    # --- commands -----------------------------------------------------------------------------------------
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str) -> None:
+        self._raw_replies = True
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._raw_replies = False
+
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str) -> None:
+        self._raw_replies = True
+        try:
+            await super().smtp_HELO(hostname)
+        finally:
+            self._raw_replies = False
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        self._command = "MAIL"
+        try:
+            await super().smtp_MAIL(arg)
+        finally:
+            self._command = ""
+
+    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        self._command = "RCPT"
+        try:
+            await super().smtp_RCPT(arg)
+        finally:
+            self._command = ""
+
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        if self._tls_protocol is not None:
+            await self.push("503 5.5.1 Error: TLS already active")
+            return
+        await super().smtp_STARTTLS(arg)
+
+    def _timeout_cb(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            with contextlib.suppress(Exception):  # the peer may be gone already
+                self.transport.write(f"421 4.4.2 {self.hostname} Error: timeout exceeded\r\n".encode())
+        super()._timeout_cb()
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        if await self.check_helo_needed():
+            return
+        if await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        problem = await self._read_data()
+        if problem is not None:
+            self._set_post_data_state()
+            await self.push(problem)
+            return
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def _read_data(self) -> str | None:
+        """Read the body up to `<CRLF>.<CRLF>` into the envelope; a refusal reply, or None when accepted.
+
+        Memory stays bounded: an over-long line is dropped piece by piece, an over-size body is dropped.
+        """
+        assert self.envelope is not None
+        data = bytearray()
+        limit = self.data_size_limit
+        size = 0
+        in_long_line = False
+        problem: str | None = None
+        while self.transport is not None:
+            try:
+                line = await self._reader.readuntil(b"\r\n")
+            except asyncio.LimitOverrunError as e:
+                chunk = await self._reader.read(max(e.consumed, 1))
+                size += len(chunk)
+                in_long_line = True
+                problem = problem or "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.6)"
+                data.clear()
+                self._reset_timeout()
+                continue
+            self._reset_timeout()
+            if in_long_line:  # the end of an over-long line
+                in_long_line = False
+                size += len(line)
+                continue
+            if line == b".\r\n":
+                break
+            size += len(line)
+            if problem is not None:
+                continue
+            if limit and size > limit:
+                problem = "552 5.3.4 Error: message file too big"
+            elif len(line) > MAX_TEXT_LINE:
+                problem = "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.6)"
+            elif self.reject_bare_lf and b"\n" in line[:-2]:
+                problem = "550 5.5.2 Error: bare <LF> received"
+            if problem is not None:
+                data.clear()
+                continue
+            data += line[1:] if line.startswith(b".") else line  # RFC 5321 4.5.2 transparency
+        content = bytes(data)
+        if problem is None:
+            self.envelope.content = content
+            self.envelope.original_content = content
+        return problem
