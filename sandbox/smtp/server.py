@@ -7,7 +7,8 @@
 Auth: with `username`/`password` the server offers AUTH PLAIN and LOGIN and requires it before MAIL
 (530 otherwise; 535 on wrong credentials); plain-text AUTH is allowed unless `require_tls=True`.
 TLS: `starttls=True` offers STARTTLS with the sandbox certificate (`ca_bundle` is the CA to trust);
-`require_tls=True` also refuses mail (and AUTH) before STARTTLS.
+`require_tls=True` also refuses mail (and AUTH) before STARTTLS. `implicit_tls=True` speaks TLS from the
+first byte (SMTPS, port 465 style; `smtplib.SMTP_SSL`) and offers no STARTTLS.
 SMTPUTF8 (RFC 6531): `smtputf8=True` advertises it and takes non-ASCII addresses and headers sent with
 `MAIL FROM:<...> SMTPUTF8`; off by default, as on many relays (smtplib then refuses such addresses
 before sending). `ReceivedMessage.mail_options` shows what the client asked for.
@@ -129,12 +130,14 @@ class SmtpSandbox:
                  password: str | None = None, *, starttls: bool = False, require_tls: bool = False,
                  seed: int = 42, server_hostname: str = "smtp.sandbox.local", smtputf8: bool = False,
                  max_message_size: int = 33554432, max_recipients: int = 1000, idle_timeout: float = 300.0,
-                 hard_error_limit: int = 20, reject_bare_lf: bool = True, auth_lockout: int | None = None) -> None:
+                 hard_error_limit: int = 20, reject_bare_lf: bool = True, auth_lockout: int | None = None,
+                 implicit_tls: bool = False) -> None:
         if (username is None) != (password is None):
             raise ValueError("give both username and password, or neither")
         self.host, self.port = host, port
         self.username, self.password = username, password
-        self.starttls = starttls or require_tls
+        self.implicit_tls = implicit_tls
+        self.starttls = (starttls or require_tls) and not implicit_tls
         self.require_tls = require_tls
         self.smtputf8 = smtputf8
         self.server_hostname = server_hostname
@@ -155,8 +158,14 @@ class SmtpSandbox:
         kwargs: dict[str, Any] = {"server_hostname": self.server_hostname, "decode_data": False,
                                   "enable_SMTPUTF8": self.smtputf8, "ident": "ESMTP",
                                   "data_size_limit": self.max_message_size, "timeout": self.idle_timeout}
-        if self.username is not None:
-            kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=self.require_tls)
+        if self.username is not None:  # with implicit TLS the whole session is already encrypted
+            kwargs.update(authenticator=self._authenticate, auth_required=True,
+                          auth_require_tls=self.require_tls and not self.implicit_tls)
+        if self.implicit_tls:  # SMTPS / submissions (RFC 8314): TLS from the first byte, no STARTTLS
+            ctx, ca = server_context()
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            self.ca_bundle = str(ca)
+            kwargs["ssl_context"] = ctx
         if self.starttls:
             ctx, ca = server_context()
             ctx.minimum_version = ssl.TLSVersion.TLSv1_2

@@ -173,3 +173,16 @@ def test_pipelined_commands_are_answered_in_order(make_smtp_sandbox, keyword):
         s.sendall(batch)  # RFC 2920: one write, replies in order
         codes = [f.readline()[:3] for _ in range(4)]
     assert codes == [b"250", b"250", b"250", b"250" if keyword == "NOOP" else b"503"]
+
+
+def test_implicit_tls_for_smtp_ssl(make_smtp_sandbox):
+    sb = make_smtp_sandbox(username="u", password="p", implicit_tls=True, require_tls=True)
+    ctx = ssl.create_default_context(cafile=sb.ca_bundle)
+    with smtplib.SMTP_SSL(sb.host, sb.port, context=ctx, timeout=10) as client:
+        client.ehlo()
+        assert not client.has_extn("starttls") and client.has_extn("auth")
+        client.login("u", "p")
+        assert client.send_message(_message(subject="smtps")) == {}
+    assert [(m.subject, m.auth_user) for m in sb.messages()] == [("smtps", "u")]
+    with pytest.raises(OSError), smtplib.SMTP(sb.host, sb.port, timeout=1) as plain:  # plain text, TLS port
+        plain.noop()
