@@ -1,11 +1,12 @@
 """`SandboxSMTP`: aiosmtpd's SMTP protocol made to answer like a production relay (Postfix-style replies).
 
-What it changes on top of aiosmtpd (each checked by tests/sandbox/smtp/test_smtp_protocol_round15.py):
+What it changes on top of aiosmtpd (checked by tests/sandbox/smtp/test_smtp_*_round15.py):
 - EHLO also advertises PIPELINING and ENHANCEDSTATUSCODES (RFC 2920 / RFC 2034), as Postfix does; every
   reply then carries an enhanced status code (RFC 3463), except the greeting, the EHLO/HELO reply and
   the 334/354 intermediate replies (RFC 2034 section 3). aiosmtpd's own wordings are mapped to Postfix's:
   out-of-sequence 503 5.5.1, unknown command 502 5.5.2, SIZE over the limit 552 5.3.4, SMTPUTF8 not
-  offered 555 5.5.4, a non-ASCII address without SMTPUTF8 553 5.6.7 (RFC 6531 section 3.5), HELP 214.
+  offered 555 5.5.4, a non-ASCII address without SMTPUTF8 553 5.6.7 (the RFC 6531 enhanced code; the
+  text is ours [unc]), HELP 214.
 - A second STARTTLS inside TLS answers `503 5.5.1 Error: TLS already active` (RFC 3207; aiosmtpd would
   try to wrap the TLS stream again).
 - DATA is read by a bounded reader: an endless line or body never grows memory beyond one line /
@@ -197,16 +198,17 @@ class SandboxSMTP(SMTP):
             size += len(line)
             if problem is not None:
                 continue
+            text = line[1:] if line.startswith(b".") else line  # RFC 5321 4.5.2 transparency
             if limit and size > limit:
                 problem = "552 5.3.4 Error: message file too big"
-            elif len(line) > MAX_TEXT_LINE:
+            elif len(text) > MAX_TEXT_LINE:  # counted after un-stuffing
                 problem = "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.6)"
             elif self.reject_bare_lf and b"\n" in line[:-2]:
                 problem = "550 5.5.2 Error: bare <LF> received"
             if problem is not None:
                 data.clear()
                 continue
-            data += line[1:] if line.startswith(b".") else line  # RFC 5321 4.5.2 transparency
+            data += text
         content = bytes(data)
         if problem is None:
             self.envelope.content = content

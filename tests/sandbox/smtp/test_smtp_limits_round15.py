@@ -106,15 +106,15 @@ def test_text_lines_over_998_octets_are_refused(make_smtp_sandbox, raw):
     sb = make_smtp_sandbox()
     c = raw(sb)
     c.envelope()
-    c.sock.sendall(b"Subject: ok\r\n\r\n" + b"a" * 998 + b"\r\n")
-    assert c.cmd(b".").startswith("250 ")
+    c.sock.sendall(b"Subject: ok\r\n\r\n" + b"a" * 998 + b"\r\n" + b".." + b"d" * 997 + b"\r\n")
+    assert c.cmd(b".").startswith("250 ")  # a dot-stuffed 998-octet line counts after un-stuffing
     assert c.cmd(b"MAIL FROM:<a@projectx.example>").startswith("250")
     assert c.cmd(b"RCPT TO:<b@projectx.example>").startswith("250")
     assert c.cmd(b"DATA").startswith("354")
     c.sock.sendall(b"Subject: long\r\n\r\n" + b"a" * 999 + b"\r\n")
     assert c.cmd(b".") == "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.6)"
     assert c.cmd(b"RSET") == "250 2.0.0 OK"
-    assert [len(m.raw) for m in sb.messages()] == [len(b"Subject: ok\r\n\r\n") + 1000]
+    assert [len(m.raw) for m in sb.messages()] == [len(b"Subject: ok\r\n\r\n") + 2000]
 
 
 def _held_while(send) -> int:
@@ -207,3 +207,15 @@ def test_auth_failures_are_535_and_the_opt_in_lockout_is_454(make_smtp_sandbox):
             with pytest.raises(smtplib.SMTPAuthenticationError):
                 client.login("u", "wrong")
         assert client.login("u", "p")[0] == 235
+
+
+def test_auth_login_mechanism_and_auth_sequence_errors(make_smtp_sandbox):
+    sb = make_smtp_sandbox(username="u", password="p")
+    with smtplib.SMTP(sb.host, sb.port, timeout=10) as client:
+        client.ehlo()
+        code, text = client.docmd("AUTH", "CRAM-MD5")  # not offered
+        assert (code, text[:5]) == (504, b"5.5.4")
+        client.user, client.password = "u", "p"
+        assert client.auth("LOGIN", client.auth_login)[0] == 235
+        code, text = client.docmd("AUTH", "PLAIN AHUAcA==")
+        assert (code, text[:5]) == (503, b"5.5.1")  # already authenticated
