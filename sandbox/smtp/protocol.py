@@ -13,7 +13,9 @@ What it changes on top of aiosmtpd (checked by tests/sandbox/smtp/test_smtp_*_ro
   `data_size_limit` (aiosmtpd 1.4.6 keeps every fragment of an over-long line); a line over 998 octets
   is answered `500 5.5.2`, an over-size body `552 5.3.4`, both after the final dot (RFC 5321 4.2.5).
   A bare LF in the body is refused `550 5.5.2 Error: bare <LF> received` (Postfix 3.9
-  `smtpd_forbid_bare_newline = reject`; Exchange Online and Gmail refuse them too [unc: exact wording]).
+  `smtpd_forbid_bare_newline = reject`; other providers' codes and wording differ [unc]). Bare CR is
+  accepted, as Postfix does; a bare LF ending a *command* line is still accepted (aiosmtpd reads
+  commands up to LF).
 - The idle timeout says `421 4.4.2 <host> Error: timeout exceeded` before closing (Postfix), where
   aiosmtpd closes silently.
 - After `hard_error_limit` protocol errors (Postfix `smtpd_hard_error_limit`, default 20) the server says
