@@ -4,6 +4,8 @@
 - ``parents`` default to the caller's My Drive root (``root`` is its alias, also in add/removeParents);
   a file has one parent (a second is 403 cannotAddParent, as Drive since 2020); a move that would leave a
   shared drive item with no parent or two is 403 teamDrivesParentLimit, as Drive answers.
+  A parent that is not a folder (a Doc, a PDF, a shortcut) is 400 invalid "The specified parent is not a
+  folder." on create, copy and addParents.
 - Trashing a folder trashes what is in it (``trashed``, not ``explicitlyTrashed``; a change each), restoring it
   restores them; files.delete of a folder deletes what the caller owns in it (``store.delete_tree``).
 - ``createdTime`` and ``modifiedTime`` are writable on create, ``modifiedTime`` on update (stored in Drive's
@@ -66,6 +68,11 @@ class Writes:
                 raise DriveError(403, "insufficientFilePermissions",
                                  f"The user does not have sufficient permissions for file {parent}.")
             raise DriveError(404, "notFound", f"File not found: {parent}.")
+        target = self.store.files.get(parent)
+        if target is not None and target.mime_type != FOLDER:  # a Doc, a PDF, a shortcut (even to a folder)
+            # Drive's words, from client reports ("Error 400: The specified parent is not a folder., invalid");
+            # [unc] the error's location and whether it comes before the permission check
+            raise DriveError(400, "invalid", "The specified parent is not a folder.")
 
     def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None,
                   any_drive: bool = False) -> DriveFile:
