@@ -6,8 +6,10 @@ the emulator checks on reads and writes (a folder's readers read what is inside)
 writer may change sharing (403 insufficientFilePermissions); the owner's permission cannot be removed
 or downgraded without ``transferOwnership`` (403 cannotRemoveOwner); ownership goes only to a user (403
 invalidSharingRequest) and not in a shared drive (403, whose items the drive owns); an unknown id is 404 notFound on
-``permissionId``; a bad ``type``/``role`` is 400 invalid, a missing one 400 required. A shared drive's id as
-``fileId`` manages its members, and items in shared drives list the members' permissions (``members.py``).
+``permissionId``; a bad ``type``/``role`` is 400 invalid, a missing one 400 required. A group's permission
+lists as ``type: group``; ``expirationTime`` on user and group grants as Drive restricts it (``grants.py``).
+A shared drive's id as ``fileId`` manages its members, and items in shared drives list the members'
+permissions (``members.py``).
 
 Ownership, as Drive's "Transfer file ownership" guide has it:
 
@@ -30,6 +32,7 @@ from sandbox.core.http import Request, Response, json_response
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.extras import check_share
 from sandbox.gdrive.fields import select
+from sandbox.gdrive.grants import expiration, forget, remember
 from sandbox.gdrive.paging import page
 from sandbox.gdrive.store import DriveFile, permission_id
 
@@ -98,8 +101,9 @@ class Permissions:
             if "@" not in email:
                 raise DriveError(400, "invalidSharingRequest", "Bad Request. User message: \"You must specify "
                                  "an email address for a user or group permission.\"")
-            perm = self._grant_user(f, email, role, req)
+            perm = self._grant_user(f, email, role, req, kind, expiration(body, kind, role, f))
         else:
+            expiration(body, kind, role, f)  # none on anyone / domain shares
             domain = str(body.get("domain") or "")
             if kind == "domain" and not domain:
                 raise DriveError(400, "required", "Required parameter: permission.domain",
@@ -117,7 +121,8 @@ class Permissions:
         self._changed(f)
         return json_response(select(perm, "permission", req.query.get("fields")))
 
-    def _grant_user(self, f: DriveFile, email: str, role: str, req: Request) -> dict[str, Any]:
+    def _grant_user(self, f: DriveFile, email: str, role: str, req: Request, kind: str = "user",
+                    when: str | None = None, updating: bool = False) -> dict[str, Any]:
         if role == "owner" and req.query.get("transferOwnership") != "true":
             raise DriveError(403, "forbidden", "The transferOwnership parameter must be enabled when the "
                              "permission role is 'owner'.", location="transferOwnership")
@@ -136,8 +141,10 @@ class Permissions:
                 previous, f.owner = f.owner, email
                 f.writers.add(previous)  # the previous owner stays a writer, as in Drive
                 f.pending_owners.clear()
+                forget(f, email)  # an owner's access does not expire [unc]
             else:
                 getattr(f, PEOPLE[role]).add(email)
+                remember(f, email, kind, when, req, updating)
         return self._find(f, permission_id(email))
 
     @staticmethod
@@ -187,11 +194,13 @@ class Permissions:
         if "pendingOwner" in body and role != "owner":
             self._offer(f, perm, role, bool(body["pendingOwner"]), req)
         if perm["type"] in ("user", "group"):
-            perm = self._grant_user(f, perm["emailAddress"], role, req)
-        elif role == "owner":  # as permissions.create answers an anyone / domain owner
-            raise DriveError(403, "invalidSharingRequest", "Bad Request. User message: \"Ownership can only be "
-                             "transferred to a user.\"")
+            perm = self._grant_user(f, perm["emailAddress"], role, req, perm["type"],
+                                    expiration(body, perm["type"], role, f), updating=True)
         else:
+            expiration(body, perm["type"], role, f)  # none on anyone / domain shares
+            if role == "owner":  # as permissions.create answers an anyone / domain owner
+                raise DriveError(403, "invalidSharingRequest", "Bad Request. User message: \"Ownership can only "
+                                 "be transferred to a user.\"")
             with self.store.lock:
                 f.link_shares[perm["id"]]["role"] = role
                 perm = dict(f.link_shares[perm["id"]])
@@ -208,6 +217,7 @@ class Permissions:
         with self.store.lock:
             if perm["type"] in ("user", "group"):
                 self._drop_user(f, perm["emailAddress"])
+                forget(f, perm["emailAddress"])
             else:
                 f.link_shares.pop(perm["id"], None)
         self._changed(f)

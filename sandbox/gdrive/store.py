@@ -100,6 +100,8 @@ class DriveFile:
     comments: list[Any] = field(default_factory=list)  # comments.Comment, oldest first
     extra: dict[str, Any] = field(default_factory=dict)  # settings kept as written (extras.py)
     pending_owners: set[str] = field(default_factory=set)  # writers offered ownership (permissions.py)
+    groups: set[str] = field(default_factory=set)  # which of its people are groups (type=group)
+    expiry: dict[str, str] = field(default_factory=dict)  # a person's expirationTime (grants.py)
     abusive: bool = False  # flagged as malware or spam: alt=media needs acknowledgeAbuse (app.py)
 
     @property
@@ -142,9 +144,11 @@ class DriveFile:
         """The file's permissions as Drive lists them: the owner first, then users, then link shares."""
         people = [(self.owner, "owner"), *((w, "writer") for w in sorted(self.writers)),
                   *((c, "commenter") for c in sorted(self.commenters)), *((r, "reader") for r in sorted(self.readers))]
-        out = [{"kind": "drive#permission", "id": permission_id(email), "type": "user", "emailAddress": email,
+        out = [{"kind": "drive#permission", "id": permission_id(email),
+                "type": "group" if email in self.groups else "user", "emailAddress": email,
                 "role": role, "displayName": display_name(email), "deleted": False,
-                "pendingOwner": email in self.pending_owners} for email, role in people]
+                "pendingOwner": email in self.pending_owners,
+                **({"expirationTime": self.expiry[email]} if email in self.expiry else {})} for email, role in people]
         return out + [dict(p) for p in self.link_shares.values()]
 
     def resource(self, who: str | None = None, base: str = "", role: str | None = None,
