@@ -198,7 +198,8 @@ class DriveFile:
                 out["exportLinks"] = {mime: f"{base}/drive/v3/files/{self.id}/export?mimeType={mime}"
                                       for mime in EXPORT_FORMATS[self.mime_type]}
             if self.shortcut_target:
-                out["shortcutDetails"] = {"targetId": self.shortcut_target}
+                out["shortcutDetails"] = {"targetId": self.shortcut_target, **({"targetMimeType": kind_of} if (
+                    kind_of := self.extra.get("shortcutTargetMimeType")) else {})}  # shortcuts.py
         else:
             ext = self.name.rsplit(".", 1)[1] if "." in self.name.strip(".") else ""
             out.update(size=str(len(self.content)), md5Checksum=hashlib.md5(self.content).hexdigest(),

@@ -23,6 +23,7 @@ from sandbox.core.http import Request, Response
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.extras import KEPT, check_copy, keep
 from sandbox.gdrive.listing import all_drives
+from sandbox.gdrive.shortcuts import TARGET_MIME, shortcut_target
 from sandbox.gdrive.spaces import alias, appdata_id
 from sandbox.gdrive.store import FOLDER, DriveFile, as_rfc3339
 
@@ -83,6 +84,8 @@ class Writes:
             self._check_parent(parent, who, any_drive)
         in_drive = self.store.drive_of_parents(parents) is not None  # shared drive bytes are not the user's
         created, modified = _time(meta, "createdTime"), _time(meta, "modifiedTime")  # writable on create, as in Drive
+        mime = str(meta.get("mimeType") or mime or "application/octet-stream")
+        target = shortcut_target(self.store, meta, mime, who)  # shortcuts.py
         with self.store.lock:
             if not in_drive and not self._has_storage(who):
                 raise DriveError(403, "storageQuotaExceeded", NO_STORAGE)
@@ -92,12 +95,14 @@ class Writes:
             if wanted is not None and (wanted not in self.store.generated or wanted in self.store.files):
                 raise DriveError(400, "invalid", "The provided file ID is not usable.", location="file.id")
             self.store.generated.discard(wanted)
-            f = DriveFile(wanted or self.store.new_id(), str(meta.get("name") or "Untitled"),
-                          str(meta.get("mimeType") or mime or "application/octet-stream"), parents, who, content,
+            name = meta.get("name") or (target.name if target is not None else "Untitled")
+            f = DriveFile(wanted or self.store.new_id(), str(name), mime, parents, who, content,
                           {str(k): str(v) for k, v in (meta.get("appProperties") or {}).items()},
                           meta.get("description"), starred=bool(meta.get("starred", False)),
                           properties={str(k): str(v) for k, v in (meta.get("properties") or {}).items()},
-                          shortcut_target=(meta.get("shortcutDetails") or {}).get("targetId"))
+                          shortcut_target=target.id if target is not None else None)
+            if target is not None:
+                f.extra[TARGET_MIME] = target.mime_type
             f.created, f.modified = created or f.created, modified or f.modified
             keep(f, meta)
             return self.store.add(f)
@@ -182,6 +187,7 @@ class Writes:
                      "appProperties": {**f.app_properties, **(meta.get("appProperties") or {})},
                      "properties": {**f.properties, **(meta.get("properties") or {})},
                      "description": meta.get("description", f.description), "starred": meta.get("starred"),
+                     "shortcutDetails": {"targetId": f.shortcut_target} if f.shortcut_target else None,
                      **{k: v for k, v in f.extra.items() if k != "contentHints"},
                      **{k: meta[k] for k in KEPT if k in meta}}
         copy = self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type, all_drives(req))
