@@ -30,7 +30,7 @@ class Uploads:
         f = self.store.files.get(file_id)
         if f is None:
             raise DriveError(404, "notFound", f"File not found: {file_id}.", location="fileId")
-        self._update(f, meta, req, data)
+        self._update(f, meta, req, data, mime)
         return self._answer(self._pinned(f, req), req)
 
     def upload(self, req: Request) -> Response:

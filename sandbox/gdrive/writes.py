@@ -25,7 +25,7 @@ from sandbox.gdrive.extras import KEPT, check_copy, keep
 from sandbox.gdrive.listing import all_drives
 from sandbox.gdrive.shortcuts import TARGET_MIME, shortcut_target
 from sandbox.gdrive.spaces import alias, appdata_id
-from sandbox.gdrive.store import FOLDER, DriveFile, as_rfc3339
+from sandbox.gdrive.store import FOLDER, GOOGLE_APPS, DriveFile, as_rfc3339
 
 READ_ONLY = {"id", "size", "md5Checksum", "sha1Checksum", "sha256Checksum", "owners", "createdTime", "version",
              "capabilities", "permissions", "permissionIds", "webViewLink", "webContentLink", "exportLinks",
@@ -46,6 +46,20 @@ def _time(meta: dict[str, Any], key: str) -> str | None:
         return as_rfc3339(meta[key])
     except (ValueError, TypeError):
         raise DriveError(400, "invalid", f"Invalid value for: {key}: {meta[key]}", location=key) from None
+
+
+def new_type(f: DriveFile, asked: Any, content: bytes | None, content_mime: str | None) -> str:
+    """A file's MIME type after files.update. Drive's File reference: "The value cannot be changed unless a new
+    revision is uploaded"; its shortcut guide: a blob file's type changes when a revision of another type is
+    uploaded. So a metadata-only change is ignored ([unc] not refused), and new content takes the type asked for
+    in the metadata, else the upload's own (``application/octet-stream``, which says nothing, keeps the type
+    [unc]). A Docs Editors file stays one (new content is imported), and no blob becomes one on update [unc]."""
+    if content is None or f.native:
+        return f.mime_type
+    for mime in (asked, content_mime):
+        if mime and isinstance(mime, str) and not mime.startswith(GOOGLE_APPS) and mime != "application/octet-stream":
+            return mime
+    return f.mime_type
 
 
 class Writes:
@@ -122,8 +136,10 @@ class Writes:
             head.keep_forever = True
         return f
 
-    def _update(self, f: DriveFile, meta: dict[str, Any], req: Request, content: bytes | None = None) -> None:
-        """files.update: metadata from ``meta``, parents from addParents/removeParents, content if given."""
+    def _update(self, f: DriveFile, meta: dict[str, Any], req: Request, content: bytes | None = None,
+                content_mime: str | None = None) -> None:
+        """files.update: metadata from ``meta``, parents from addParents/removeParents, content (of type
+        ``content_mime``) if given."""
         if self.store.role(f, req.principal) not in ("owner", "writer"):
             raise DriveError(403, "insufficientFilePermissions",
                              f"The user does not have sufficient permissions for file {f.id}.")
@@ -145,6 +161,7 @@ class Writes:
             raise DriveError(403, "teamDrivesParentLimit", "A shared drive item must have exactly one parent.")
         if len(after) > max(1, len(f.parents)):  # one parent per file since 2020: a move must remove the old one
             raise DriveError(403, "cannotAddParent", "Increasing the number of parents is not allowed")
+        meta = {**meta, "mimeType": new_type(f, meta.get("mimeType"), content, content_mime)}
         with self.store.lock:
             for key, attr in (("name", "name"), ("description", "description"), ("trashed", "trashed"),
                               ("starred", "starred"), ("mimeType", "mime_type")):
@@ -191,4 +208,6 @@ class Writes:
                      **{k: v for k, v in f.extra.items() if k != "contentHints"},
                      **{k: meta[k] for k in KEPT if k in meta}}
         copy = self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type, all_drives(req))
+        if f.extra.get(TARGET_MIME):  # a shortcut's copy keeps its snapshot of the target's type [unc]
+            copy.extra[TARGET_MIME] = f.extra[TARGET_MIME]
         return self._answer(self._pinned(copy, req), req)
