@@ -3,7 +3,10 @@
 
 - ``bytes=a-b``, ``bytes=a-`` and the suffix form ``bytes=-n`` (the last n bytes) are 206 with
   ``Content-Range: bytes a-b/total``;
-- a range starting past the end is 416 ``requestedRangeNotSatisfiable`` with ``Content-Range: bytes */total``;
+- a range starting past the end is 416 ``requestedRangeNotSatisfiable`` with ``Content-Range: bytes */total``,
+  so any ``bytes=a-b`` / ``bytes=a-`` on an empty file is 416 with ``bytes */0``, as Drive answers
+  googleapiclient's ``MediaIoBaseDownload`` (google-api-python-client issues #241 and #638, which made the
+  client take that 416 as the end of a zero-byte download); a suffix range of an empty file is 200 [unc];
 - a header that is not a single valid byte range (several ranges, ``bytes=5-2``, garbage) is ignored:
   200 with the whole content, as HTTP allows."""
 
@@ -20,9 +23,11 @@ RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*\Z", re.I)
 def download(data: bytes, mime: str, range_header: str) -> Response:
     total = len(data)
     m = RANGE.match(range_header or "")
-    if m is None or not total or m.group(1) == m.group(2) == "":
+    if m is None or m.group(1) == m.group(2) == "":
         return Response(200, data, mime)
     first, last = m.group(1), m.group(2)
+    if not total:  # nothing to serve: a valid a-b / a- range is unsatisfiable
+        return Response(200, data, mime) if first == "" or (last and int(last) < int(first)) else _unsatisfiable(0)
     if first == "":  # the last n bytes
         if int(last) == 0:
             return _unsatisfiable(total)
