@@ -316,6 +316,9 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
         space = req.query.get("space") or "drive"
         if space not in ("drive", APPDATA):  # the spaces Drive generates ids for (message guessed)
             raise DriveError(400, "invalid", f"Invalid Value: space {space!r}", location="space")
+        kind = req.query.get("type") or "files"  # "files" or "shortcuts", the latter in the drive space only
+        if kind not in ("files", "shortcuts") or (kind == "shortcuts" and space != "drive"):  # [unc] the words
+            raise DriveError(400, "invalid", f"Invalid Value: type {kind!r}", location="type")
         ids = [self.store.new_id() for _ in range(int(raw))]
         self.store.generated.update(ids)
         return json_response(select({"kind": "drive#generatedIds", "space": space, "ids": ids}, "generatedIds",
