@@ -80,6 +80,7 @@ from sandbox.gdrive.revisions import REVISION_ROUTES, Revisions
 from sandbox.gdrive.spaces import APPDATA, alias, appdata_id, space_of
 from sandbox.gdrive.store import EXPORT_FORMATS, FOLDER, GOOGLE_APPS, DriveFile, now_rfc3339, root_id, user
 from sandbox.gdrive.teamdrives import TEAMDRIVE_ROUTES, TeamDrives
+from sandbox.gdrive.themes import about_themes
 from sandbox.gdrive.uploads import UPLOAD, Uploads
 from sandbox.gdrive.watch import WATCH_ROUTES, NotifyingStore, Watches
 from sandbox.gdrive.writes import Writes
@@ -248,7 +249,8 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
                 "maxImportSizes": {GOOGLE_APPS + "document": "10485760", GOOGLE_APPS + "spreadsheet": "104857600"},
                 "maxUploadSize": str(5 * 1024**4), "appInstalled": False, "canCreateDrives": True,
                 "canCreateTeamDrives": True,
-                "folderColorPalette": ["#ac725e", "#d06b64", "#f83a22", "#fa573c", "#ff7537", "#ffad46"]}
+                "folderColorPalette": ["#ac725e", "#d06b64", "#f83a22", "#fa573c", "#ff7537", "#ffad46"],
+                "driveThemes": about_themes(), "teamDriveThemes": about_themes()}
         return json_response(select(body, "about", req.query.get("fields")))
 
     def create_metadata(self, req: Request) -> Response:

@@ -34,6 +34,8 @@ from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.paging import page
 from sandbox.gdrive.store import DriveStore, now_rfc3339
+from sandbox.gdrive.themes import apply as apply_theme
+from sandbox.gdrive.themes import check as check_theme
 
 DRIVES = r"/drive/v3/drives"
 ONE = DRIVES + r"/(?P<drive_id>[A-Za-z0-9_-]+)"
@@ -55,7 +57,7 @@ class SharedDrive:
     created: str = field(default_factory=now_rfc3339)
     hidden_for: set[str] = field(default_factory=set)
     color_rgb: str = "#4285f4"
-    theme_id: str | None = None
+    background_link: str | None = None  # from its theme (themes.py); themeId itself is write-only
     restrictions: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(RESTRICTIONS, False))
     joined: dict[str, int] = field(default_factory=dict)  # member -> the change number they joined at
     org_unit: str = ROOT_ORG_UNIT
@@ -83,8 +85,8 @@ class SharedDrive:
         out = {"kind": "drive#drive", "id": self.id, "name": self.name, "colorRgb": self.color_rgb,
                "createdTime": self.created, "hidden": who in self.hidden_for, "capabilities": caps,
                "restrictions": dict(self.restrictions)}
-        if self.theme_id:
-            out["themeId"] = self.theme_id
+        if self.background_link:
+            out["backgroundImageLink"] = self.background_link
         return out
 
 
@@ -122,20 +124,20 @@ class Drives:
         if bad:
             raise DriveError(403, "fieldNotWritable", "The resource body includes fields which are not directly "
                              f"writable: {', '.join(bad)}.")
+        check_theme(body)
         unknown = sorted(set(body.get("restrictions") or {}) - set(RESTRICTIONS))
         if unknown:
             raise DriveError(400, "invalid", f"Invalid value for: drive.restrictions.{unknown[0]}",
                              location=f"drive.restrictions.{unknown[0]}")
 
-    def _edit_drive(self, drive: SharedDrive, body: dict[str, Any]) -> None:
+    def _edit_drive(self, drive: SharedDrive, body: dict[str, Any], creating: bool = False) -> None:
         self._check_drive_body(body)
         with self.store.lock:
             if body.get("name"):
                 drive.name = str(body["name"])
             if body.get("colorRgb"):
                 drive.color_rgb = str(body["colorRgb"])
-            if body.get("themeId"):
-                drive.theme_id = str(body["themeId"])
+            apply_theme(drive, body, creating)
             for key, value in (body.get("restrictions") or {}).items():
                 drive.restrictions[key] = bool(value)
             if body:
@@ -162,7 +164,7 @@ class Drives:
             if any(d.request == (req.principal, request_id) for d in self.store.drives.values()):
                 raise DriveError(409, "teamDriveAlreadyExists", "A shared drive with this requestId already exists.")
             drive = add_shared_drive(self.store, str(body["name"]), req.principal, request=(req.principal, request_id))
-            self._edit_drive(drive, {k: v for k, v in body.items() if k != "name"})
+            self._edit_drive(drive, {k: v for k, v in body.items() if k != "name"}, creating=True)
         return self._drive_answer(drive, req)
 
     def list_drives(self, req: Request) -> Response:
