@@ -6,6 +6,8 @@
   shared drive item with no parent or two is 403 teamDrivesParentLimit, as Drive answers.
   A parent that is not a folder (a Doc, a PDF, a shortcut) is 400 invalid "The specified parent is not a
   folder." on create, copy and addParents.
+- Only the owner (in a shared drive an organizer or file organizer) trashes or restores a file, as
+  ``capabilities.canTrash`` says (a writer: 403 insufficientFilePermissions [unc: the reason]).
 - Trashing a folder trashes what is in it (``trashed``, not ``explicitlyTrashed``; a change each), restoring it
   restores them; files.delete of a folder deletes what the caller owns in it (``store.delete_tree``).
 - ``createdTime`` and ``modifiedTime`` are writable on create, ``modifiedTime`` on update (stored in Drive's
@@ -142,6 +144,10 @@ class Writes:
         ``content_mime``) if given."""
         if self.store.role(f, req.principal) not in ("owner", "writer"):
             raise DriveError(403, "insufficientFilePermissions",
+                             f"The user does not have sufficient permissions for file {f.id}.")
+        if meta.get("trashed") is not None and bool(meta["trashed"]) != f.trashed and \
+                self.store.role(f, req.principal) != "owner":  # capabilities.canTrash / canUntrash false
+            raise DriveError(403, "insufficientFilePermissions",  # [unc] the reason for a writer's trash
                              f"The user does not have sufficient permissions for file {f.id}.")
         if "parents" in meta:  # Drive's own words for this one
             raise DriveError(403, "fieldNotWritable", "The parents field is not directly writable in update requests. "
