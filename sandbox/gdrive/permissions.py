@@ -126,6 +126,9 @@ class Permissions:
         if role == "owner" and req.query.get("transferOwnership") != "true":
             raise DriveError(403, "forbidden", "The transferOwnership parameter must be enabled when the "
                              "permission role is 'owner'.", location="transferOwnership")
+        if role == "owner" and kind == "group":  # as an anyone / domain owner is answered
+            raise DriveError(403, "invalidSharingRequest", "Bad Request. User message: \"Ownership can only be "
+                             "transferred to a user.\"")
         if role == "owner" and self.store.drive_of(f) is not None:  # the drive owns its items [unc: the answer]
             raise DriveError(403, "forbidden", "Ownership transfers are not supported for files in shared drives.")
         if role in ("organizer", "fileOrganizer"):

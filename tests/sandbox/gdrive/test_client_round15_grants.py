@@ -72,6 +72,12 @@ def test_group_grants_and_expiration_times(drive, gdrive):
     reader = perms.create(fileId=folder, body={"type": "user", "role": "reader", "emailAddress": "tmp@example.com",
                                                "expirationTime": sent}, fields=FIELDS).execute()
     assert reader["expirationTime"] == kept
+    status, detail = refused(perms.update(fileId=pdf, permissionId=group["id"], body={"role": "owner"},
+                                          transferOwnership=True))
+    assert (status, detail["reason"]) == (403, "invalidSharingRequest")  # ownership goes to a user only
+    assert why(fileId=pdf, transferOwnership=True, body={"type": "group", "role": "owner",
+                                                         "emailAddress": "owners@example.com"}) == (
+        403, "invalidSharingRequest")
     perms.delete(fileId=pdf, permissionId=group["id"]).execute()
     again = perms.create(fileId=pdf, body={"type": "user", "role": "reader", "emailAddress": "auditors@example.com"},
                          fields=FIELDS).execute()
