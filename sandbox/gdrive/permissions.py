@@ -22,7 +22,9 @@ Ownership, as Drive's "Transfer file ownership" guide has it:
   (``permissions.update``; only on a user's writer permission, else 400 invalid [unc]) and that user accepts
   with ``permissions.update`` ``role=owner`` ``transferOwnership=true`` on their own permission; the old
   owner stays a writer and ``pendingOwner`` goes back to false (also when the permission is downgraded or
-  removed)."""
+  removed);
+- ``moveToNewOwnersRoot=true`` on a transfer moves the file to the new owner's My Drive root, all prior parents
+  removed (the reference); without it the parents stay."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from sandbox.gdrive.extras import check_share
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.grants import expiration, forget, remember
 from sandbox.gdrive.paging import page
-from sandbox.gdrive.store import DriveFile, permission_id
+from sandbox.gdrive.store import DriveFile, permission_id, root_id
 
 CONSUMER = ("@gmail.com", "@googlemail.com")  # [unc] consumer accounts, as the emulator tells them
 
@@ -144,6 +146,8 @@ class Permissions:
                 previous, f.owner = f.owner, email
                 f.writers.add(previous)  # the previous owner stays a writer, as in Drive
                 f.pending_owners.clear()
+                if req.query.get("moveToNewOwnersRoot") == "true" and self.store.drive_of(f) is None:
+                    f.parents, f.parent_trashed = [root_id(email)], False  # all prior parents removed
                 forget(f, email)  # an owner's access does not expire [unc]
             else:
                 getattr(f, PEOPLE[role]).add(email)
