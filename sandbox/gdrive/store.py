@@ -194,7 +194,8 @@ class DriveFile:
         if self.description is not None:
             out["description"] = self.description
         if self.native:  # native files have no bytes
-            if kind in EXPORTABLE_KINDS:
+            if kind in EXPORTABLE_KINDS:  # editor files have a size (the reference, since 2021); no checksums
+                out["size"] = str(len(self.content))
                 out["exportLinks"] = {mime: f"{base}/drive/v3/files/{self.id}/export?mimeType={mime}"
                                       for mime in EXPORT_FORMATS[self.mime_type]}
             if self.shortcut_target:

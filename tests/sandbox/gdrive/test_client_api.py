@@ -144,7 +144,9 @@ def test_export_native_files(drive, gdrive):
     text = drive.files().export(fileId=doc, mimeType="text/plain").execute()
     assert text == b"\xef\xbb\xbfAccess policy v2\nApproved"  # Google's BOM first
     meta = drive.files().get(fileId=doc, fields="size,exportLinks").execute()
-    assert "size" not in meta and "application/pdf" in meta["exportLinks"]
+    # Docs editor files report a size ("blobs and first party editor files"), never checksums
+    assert meta["size"] == str(len(b"Access policy v2\nApproved")) and "application/pdf" in meta["exportLinks"]
+    assert "md5Checksum" not in drive.files().get(fileId=doc, fields="md5Checksum,size").execute()
     status, detail = _error(drive.files().export(fileId=doc, mimeType="text/csv"))
     assert status == 400 and detail["reason"] == "badRequest" and "conversion" in detail["message"]
     binary = upload(drive, gdrive.evidence_folder, "b.bin", b"x")
