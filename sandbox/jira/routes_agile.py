@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
+from sandbox.jira import routes_sprint_update
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
@@ -156,52 +157,16 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"Sprint with id {sid} does not exist.")
         if sb.store.sprints[sid].state == "closed":  # "Issues can only be moved to open or active sprints"
             raise fail(400, "Issues can only be moved to open or active sprints.")  # [unc] wording
-        for ref in c.obj().get("issues") or []:
+        refs = c.obj().get("issues") or []
+        if isinstance(refs, list) and len(refs) > 50:  # "at most 50 issues in one operation" (reference)
+            raise fail(400, "A maximum of 50 issues can be moved at once.")  # [unc] wording
+        for ref in refs:
             issue = sb.store.resolve(str(ref))
             if issue is not None:  # out of any other open sprint; the closed ones stay in its history
                 kept = [s for s in issue.sprints if s != sid and s in sb.store.sprints
                         and sb.store.sprints[s].state == "closed"]
                 sb.store.update(issue.id, {"sprints": (*kept, sid)}, c.user)
         return Response(status=204)
-
-    def update_sprint(c: Call) -> Response:
-        """PUT /sprint/{id}: a full update (what the body leaves out is cleared; the name is required);
-        POST /sprint/{id}: a partial one. A future sprint starts (state active) only with both dates, an
-        active one closes (completeDate now); other state changes are 400, and so is any update of a
-        closed sprint; completeDate cannot be set."""
-        s = sb.store.sprints.get(int(c.p["sprint"]))
-        if s is None:
-            raise fail(404, f"Sprint with id {c.p['sprint']} does not exist or you do not have permission to see it.")
-        body = c.obj()
-        full = c.req.method == "PUT"
-        name = str(body["name"] if body.get("name") is not None else ("" if full else s.name)).strip()
-        goal = str(body["goal"] if body.get("goal") is not None else ("" if full else s.goal))
-        start = _ms(body["startDate"]) if "startDate" in body else (None if full else s.start)
-        end = _ms(body["endDate"]) if "endDate" in body else (None if full else s.end)
-        state = str(body.get("state") or s.state).lower()
-        errors = {}
-        if not name:
-            errors["name"] = "Sprint name cannot be empty."
-        elif len(name) > 255:
-            errors["name"] = "Sprint name is too long."
-        if errors:
-            raise fail(400, None, errors)
-        if s.state == "closed":
-            raise fail(400, "Sprints that are in a closed state cannot be updated.")
-        if state not in ("future", "active", "closed") or (state != s.state and (s.state, state) not in (
-                ("future", "active"), ("active", "closed"))):
-            raise fail(400, f"The sprint cannot be moved from state '{s.state}' to '{state}'.")
-        if state != "future" and (start is None or end is None):
-            raise fail(400, None, {k: "Sprint must have a start and end date." for k, v in
-                                   (("startDate", start), ("endDate", end)) if v is None})
-        if start is not None and end is not None and end < start:
-            raise fail(400, None, {"endDate": "Sprint end date must be after the start date."})
-        with sb.store.lock:
-            s.name, s.goal, s.start, s.end = name, goal, start, end
-            if state == "closed" and s.state != "closed":
-                s.complete = sb.store.now_ms()
-            s.state = state
-        return json_response(c.r.sprint(s))
 
     def issues_of(c: Call, refs: Any, limit: int = 50) -> list[Issue]:
         if not isinstance(refs, list) or not refs:
@@ -285,8 +250,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/board/(?P<board>\d+)/epic", board_epics, prefix="agile")
     sb.route("POST", r"/sprint", create_sprint, "write", prefix="agile")
     sb.route("GET", r"/sprint/(?P<sprint>\d+)", sprint, prefix="agile")
-    sb.route("PUT", r"/sprint/(?P<sprint>\d+)", update_sprint, "write", prefix="agile")
-    sb.route("POST", r"/sprint/(?P<sprint>\d+)", update_sprint, "write", prefix="agile")
+    routes_sprint_update.register(sb)  # PUT/POST /sprint/{id}
     sb.route("POST", r"/backlog/issue", move_to_backlog, "write", prefix="agile")
     sb.route("POST", r"/backlog/(?P<board>\d+)/issue", move_to_board_backlog, "write", prefix="agile")
     sb.route("PUT", r"/issue/rank", rank_issues, "write", prefix="agile")
