@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
-from sandbox.jira import routes_sprint_update
+from sandbox.jira import routes_sprint_report, routes_sprint_update
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
@@ -251,6 +251,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("POST", r"/sprint", create_sprint, "write", prefix="agile")
     sb.route("GET", r"/sprint/(?P<sprint>\d+)", sprint, prefix="agile")
     routes_sprint_update.register(sb)  # PUT/POST /sprint/{id}
+    routes_sprint_report.register(sb)  # GreenHopper's sprint report
     sb.route("POST", r"/backlog/issue", move_to_backlog, "write", prefix="agile")
     sb.route("POST", r"/backlog/(?P<board>\d+)/issue", move_to_board_backlog, "write", prefix="agile")
     sb.route("PUT", r"/issue/rank", rank_issues, "write", prefix="agile")
