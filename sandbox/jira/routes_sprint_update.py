@@ -4,7 +4,9 @@ As the Jira Software Cloud reference says:
 - PUT is a full update (what the body leaves out is cleared; the name is required); POST is partial.
 - A future sprint starts (state `active`) only with both dates; an active one closes (completeDate now); other
   state changes are 400; `completeDate` cannot be set.
-- For closed sprints only the name and goal can be updated; changes to other fields are ignored.
+- For closed sprints only the name and goal can be updated; changes to other fields are ignored (the newer Cloud
+  text, as jira.js's Cloud `agile` docs carry it; the shared spec, version 1001.0.0, still says a closed sprint
+  cannot be updated at all, as the Data Center reference does [unc: which one Cloud does today]).
 - Parallel sprints are off by default on a Jira Cloud site: a board then has at most one active sprint, and
   starting a second one is refused with "There can only be one active sprint on each board." (the wording of
   Atlassian's knowledge-base article; the `errorMessages` shape is a guess [unc]). Turn them on with
