@@ -58,6 +58,8 @@ def register(sb: JiraSandbox) -> None:
 
     def board_sprints(c: Call) -> Response:
         board = board_of(c)
+        if not routes_sprint_update.supports_sprints(sb, board):
+            raise fail(400, routes_sprint_update.NO_SPRINTS)
         states = {s for item in c.qlist("state") for s in item.split(",") if s}
         items = [s for s in list(sb.store.sprints.values())
                  if s.board_id == board.id and (not states or s.state in states)]
@@ -84,6 +86,8 @@ def register(sb: JiraSandbox) -> None:
             errors["originBoardId"] = "Board does not exist or you do not have permission to see it."
         if errors:
             raise fail(400, None, errors)
+        if not routes_sprint_update.supports_sprints(sb, sb.store.boards[int(board)]):
+            raise fail(400, routes_sprint_update.NO_SPRINTS)
         with sb.store.lock:
             ident = max(sb.store.sprints, default=0) + 1
             new = Sprint(ident, int(board), name, "future", _ms(body.get("startDate")), _ms(body.get("endDate")),

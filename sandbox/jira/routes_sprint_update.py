@@ -11,6 +11,7 @@ As the Jira Software Cloud reference says:
   starting a second one is refused with "There can only be one active sprint on each board." (the wording of
   Atlassian's knowledge-base article; the `errorMessages` shape is a guess [unc]). Turn them on with
   `set_parallel_sprints(sb, True)` (Jira's admin toggle has no public REST API).
+- A board without sprints (kanban; see `supports_sprints`) answers 400 "The board does not support sprints".
 """
 
 from __future__ import annotations
@@ -22,11 +23,20 @@ from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 
 if TYPE_CHECKING:
-    from sandbox.jira.model import Sprint
+    from sandbox.jira.model import Board, Sprint
     from sandbox.jira.sandbox import JiraSandbox
 
 PARALLEL = "parallel_sprints"
 ONE_ACTIVE = "There can only be one active sprint on each board."
+NO_SPRINTS = "The board does not support sprints"
+
+
+def supports_sprints(sb: JiraSandbox, board: Board) -> bool:
+    """Whether a board has sprints: its SPRINTS feature (`routes_agile_board_more`), by default on for scrum
+    boards only. Jira answers 400 `NO_SPRINTS` for a kanban board's GET /board/{id}/sprint (as clients that
+    list every board's sprints know), and for a sprint created on one [unc: the wording there]."""
+    state = sb.store.work.get("board_features", {}).get(board.id, {}).get("SPRINTS")
+    return board.type == "scrum" if state is None else bool(state)
 
 
 def set_parallel_sprints(sb: JiraSandbox, enabled: bool) -> None:

@@ -81,3 +81,18 @@ def test_add_issues_to_sprint_takes_at_most_50(pyc, atl, sb):
     atl.add_issues_to_sprint(sprint.id, keys[50:52])
     sb.sync_index()
     assert atl.get_sprint_issues(sprint.id, 0, 100)["total"] == 52
+
+
+def test_kanban_board_does_not_support_sprints(pyc, atl, s, sb):
+    flt = pyc.create_filter("SEC flow", jql="project = SEC")
+    kanban = pyc.create_board("SEC flow", flt.id, preset="kanban", location_type="project", location_id="SEC")
+    for call in (lambda: pyc.sprints(kanban.id), lambda: pyc.create_sprint("Nope", kanban.id)):
+        with pytest.raises(JIRAError) as err:
+            call()
+        assert err.value.status_code == 400
+        assert err.value.response.json()["errorMessages"] == ["The board does not support sprints"]
+    with pytest.raises(HTTPError):
+        atl.get_all_sprints_from_board(kanban.id)
+    agile = f"{sb.url}/rest/agile/1.0/board/{kanban.id}"
+    s.put(f"{agile}/features", json={"feature": "SPRINTS", "enabling": True}).raise_for_status()
+    assert pyc.sprints(kanban.id) == []  # once the board's Sprints feature is on
