@@ -63,6 +63,7 @@ def register(sb: JiraSandbox) -> None:
         states = {s for item in c.qlist("state") for s in item.split(",") if s}
         items = [s for s in list(sb.store.sprints.values())
                  if s.board_id == board.id and (not states or s.state in states)]
+        items.sort(key=lambda s: ("closed", "active", "future").index(s.state))  # then backlog position (stable)
         beans = [c.r.sprint(s) for s in items]
         return json_response(paged(beans, c.qint("startAt", 0), c.qint("maxResults", 50, 1, 50)))
 

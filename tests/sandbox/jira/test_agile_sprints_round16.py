@@ -96,3 +96,17 @@ def test_kanban_board_does_not_support_sprints(pyc, atl, s, sb):
     agile = f"{sb.url}/rest/agile/1.0/board/{kanban.id}"
     s.put(f"{agile}/features", json={"feature": "SPRINTS", "enabling": True}).raise_for_status()
     assert pyc.sprints(kanban.id) == []  # once the board's Sprints feature is on
+
+
+def test_board_sprints_are_ordered_closed_active_future(pyc, atl, sb):
+    """The reference: "ordered first by state (i.e. closed, active, future) then by their position in the backlog"."""
+    set_parallel_sprints(sb, True)
+    board = _board_with_active(pyc)
+    late = pyc.create_sprint("Late start", board)
+    pyc.update_sprint(late.id, name="Late start", startDate=START, endDate=END, state="active")
+    states = [s.state for s in pyc.sprints(board)]
+    assert states == sorted(states, key=("closed", "active", "future").index)
+    actives = [s.id for s in pyc.sprints(board, state="active")]
+    assert actives[-1] == late.id and len(actives) == 2
+    values = atl.get_all_sprints_from_board(board, state="active,future")["values"]
+    assert [v["state"] for v in values][:2] == ["active", "active"]
