@@ -83,10 +83,12 @@ def register(sb: JiraSandbox) -> None:
             errors["name"] = "Sprint name cannot be empty."
         elif len(name) > 255:
             errors["name"] = "Sprint name is too long."
-        if not str(board or "").isdigit() or int(board) not in sb.store.boards:
-            errors["originBoardId"] = "Board does not exist or you do not have permission to see it."
+        if not str(board or "").isdigit():
+            errors["originBoardId"] = "The origin board id is required."  # [unc] wording
         if errors:
             raise fail(400, None, errors)
+        if int(board) not in sb.store.boards:  # the reference: 404 when the board does not exist
+            raise fail(404, "Board does not exist or you do not have permission to see it.")
         if not routes_sprint_update.supports_sprints(sb, sb.store.boards[int(board)]):
             raise fail(400, routes_sprint_update.NO_SPRINTS)
         with sb.store.lock:

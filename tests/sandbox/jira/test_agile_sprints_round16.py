@@ -110,3 +110,12 @@ def test_board_sprints_are_ordered_closed_active_future(pyc, atl, sb):
     assert actives[-1] == late.id and len(actives) == 2
     values = atl.get_all_sprints_from_board(board, state="active,future")["values"]
     assert [v["state"] for v in values][:2] == ["active", "active"]
+
+
+def test_create_sprint_on_an_unknown_board_is_404(pyc, s, sb):
+    """The reference lists 404 "if the board does not exist" for POST /sprint; a missing board id stays a 400."""
+    with pytest.raises(JIRAError) as err:
+        pyc.create_sprint("Orphan", 999)
+    assert err.value.status_code == 404
+    r = s.post(f"{sb.url}/rest/agile/1.0/sprint", json={"name": "Orphan"})
+    assert r.status_code == 400 and "originBoardId" in r.json()["errors"]
