@@ -100,14 +100,22 @@ def _now() -> str:
 
 
 def parse_problem(msg: EmailMessage) -> str | None:
-    """Why a message cannot become evidence, or None when it can."""
+    """Why a message cannot become evidence, or None when it can. Called again once the parts are
+    decoded: invalid base64 is only found (as a defect) while decoding."""
     defects = [type(d).__name__ for part in msg.walk() for d in part.defects]
     fatal = [d for d in defects if d in FATAL_DEFECTS]
     if fatal:
         return f"malformed MIME ({', '.join(sorted(set(fatal)))}): resend the message from a standard mail client"
-    if not parseaddr(str(msg.get("From", "")))[1]:
+    ambiguous = email_mime.ambiguity(msg)
+    if ambiguous:
+        return ambiguous
+    if not _from_address(msg):
         return "no sender address in From: the partner's mail must name its sender"
     return None
+
+
+def _from_address(msg: EmailMessage) -> str:
+    return parseaddr(" ".join(email_mime.raw_headers(msg, "From")))[1]
 
 
 class LibraryUnavailable(RuntimeError):
@@ -121,7 +129,9 @@ class _Handler:
     async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str, options: list) -> str:
         if address.lower() not in self.bridge.addresses:
             return f"550 5.1.1 <{address}>: not an e-mail bridge address (EMAIL_BRIDGE_ADDRESSES)"
-        envelope.rcpt_tos.append(address)
+        # one copy per bridge address: a repeated RCPT (in any case) would have the library scan it again
+        if address.lower() not in {a.lower() for a in envelope.rcpt_tos}:
+            envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
@@ -191,6 +201,9 @@ class EmailBridge:
             email_mime.check_structure(msg)  # type: ignore[arg-type]
             problem = parse_problem(msg)  # type: ignore[arg-type]
             parts = None if problem else email_mime.parts(msg)  # type: ignore[arg-type]
+            problem = problem or parse_problem(msg)  # type: ignore[arg-type]
+            if problem is None and parts:
+                sender, subject, message_key, fingerprint = self._identity(msg, raw, mail_from, parts)
         except email_mime.MimeLimit as exc:
             problem, parts = str(exc), None
         except RecursionError:
@@ -202,19 +215,9 @@ class EmailBridge:
             problem = "no body text and no attachments: nothing to keep as evidence"
         if problem is not None or parts is None:
             return self._quarantine(raw, mail_from, rcpt_tos, str(problem), received)
-        sender = email_mime.clean_text(parseaddr(str(msg.get("From", "")))[1].lower() or mail_from.lower())
         envelope = email_mime.clean_text(mail_from.lower())
         # the From header is whatever the sender wrote: the envelope sender is kept beside it when they differ
         spoof = (f"envelope_from:{envelope}",) if envelope and envelope != sender else ()
-        subject = email_mime.clean_text(msg.get("Subject", ""))
-        fingerprint = email_mime.fingerprint(sender, subject, parts)
-        # Without a Message-ID the key is what the sender wrote (sender, subject, parts, Date), not the raw
-        # bytes: a copy resent through another relay differs only in the headers relays add, and is one message.
-        # Without a Date either, nothing tells a resend from next week's identical report: the raw bytes then.
-        date = email_mime.clean_text(str(msg.get("Date") or "")).strip()
-        message_key = (email_mime.clean_text(str(msg.get("Message-ID") or "").strip())
-                       or ("content:" + hashlib.sha256(f"{fingerprint}|{date}".encode("utf-8", "surrogatepass"))
-                           .hexdigest() if date else "sha256:" + hashlib.sha256(raw).hexdigest()))
         ids: list[str] = []
         # Checked and claimed under one hold of the lock: messages are received on worker threads, so two
         # copies with one Message-ID and different content may arrive together; the first claims the key,
@@ -252,6 +255,23 @@ class EmailBridge:
             return self._quarantine(raw, mail_from, rcpt_tos, reason, received)
         return ids
 
+    @staticmethod
+    def _identity(msg: EmailMessage, raw: bytes, mail_from: str, parts: list) -> tuple[str, str, str, str]:
+        """(sender, subject, message key, fingerprint). Message-ID and Date are read raw: the structured
+        parser raises on some Message-IDs, and the key needs only the text the sender wrote."""
+        sender = email_mime.clean_text(_from_address(msg).lower() or mail_from.lower())
+        subject = email_mime.clean_text(msg.get("Subject", ""))
+        fingerprint = email_mime.fingerprint(sender, subject, parts)
+        # Without a Message-ID the key is what the sender wrote (sender, subject, parts, Date), not the raw
+        # bytes: a copy resent through another relay differs only in the headers relays add, and is one message.
+        # Without a Date either, nothing tells a resend from next week's identical report: the raw bytes then.
+        date = email_mime.clean_text(" ".join(email_mime.raw_headers(msg, "Date")))
+        message_id = email_mime.clean_text(" ".join(email_mime.raw_headers(msg, "Message-ID")))
+        message_key = (message_id
+                       or ("content:" + hashlib.sha256(f"{fingerprint}|{date}".encode("utf-8", "surrogatepass"))
+                           .hexdigest() if date else "sha256:" + hashlib.sha256(raw).hexdigest()))
+        return sender, subject, message_key, fingerprint
+
     def _quarantine_part(self, outcome, evidence_id: str, rcpt: str, sender: str, received: str) -> None:
         """A part the library quarantined: a quarantine row for review (the bytes stay in its folder)."""
         where = (self.library.quarantine_dir / outcome.sha256).resolve().as_uri()
@@ -273,7 +293,8 @@ class EmailBridge:
             for rcpt in rcpt_tos:
                 qid = "emailq-" + hashlib.sha256(f"{digest}|{rcpt.lower()}".encode()).hexdigest()[:32]
                 self._db.execute("insert or ignore into quarantine values (?, ?, ?, ?, ?, ?, ?)",
-                                 (qid, rcpt.lower(), mail_from.lower(), reason, digest, uri, received))
+                                 (qid, rcpt.lower(), email_mime.clean_text(mail_from.lower(), 320), reason, digest, uri,
+                          received))
             self._db.commit()
         return []
 

@@ -7,6 +7,10 @@ Limits (past one, the message is quarantined with the reason, raw bytes kept for
 - ``MAX_DEPTH`` levels of nesting (a nesting bomb otherwise ends in RecursionError);
 - ``MAX_HEADER_BYTES`` of headers over all parts: a 700 kB subject of encoded words took 49 s to
   decode, and that happened on the listener's event loop.
+Headers RFC 5322 allows once (From, Message-ID) are read from their raw text: CPython's structured
+parser raises on some Message-IDs (``<@>``, ``<``, ``<a@[>``), which left such a message refused with
+451 for ever; a second From or Message-ID, or two mailboxes in From, is ambiguous and quarantined
+rather than guessed (the first From was taken: a forger could put a partner's address first).
 Names follow RFC 2183 (a file name is a terminal component only: ``../../etc/passwd`` is ``passwd``);
 control and bidi-override characters are escaped (``\\x00``, ``\\u202e``), so a NUL never reaches the
 warehouse and ``invoice\\u202efdp.exe`` cannot pose as a PDF.
@@ -17,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from email.message import EmailMessage
+from email.utils import getaddresses
 
 MAX_PARTS = 200
 MAX_DEPTH = 20
@@ -41,6 +46,24 @@ def precheck(raw: bytes) -> None:
     delimiters = sum(raw.count(b"\n--" + b) for b in boundaries)
     if delimiters > 2 * MAX_PARTS + len(boundaries):
         raise MimeLimit(f"about {delimiters} MIME parts: {too_many()}")
+
+
+def raw_headers(msg: EmailMessage, name: str) -> list[str]:
+    """The values of header ``name`` as received (unfolded, whitespace collapsed), never parsed."""
+    return [" ".join(str(value).split()) for key, value in msg.raw_items() if key.lower() == name.lower()]
+
+
+def ambiguity(msg: EmailMessage) -> str | None:
+    """Why the sender or Message-ID cannot be told (RFC 5322 3.6: at most one of each), or None."""
+    for name in ("From", "Message-ID"):
+        if len(raw_headers(msg, name)) > 1:
+            return (f"more than one {name} header: ambiguous, held for review (RFC 5322 allows one); "
+                    "resend with a single one")
+    senders = [addr for _, addr in getaddresses(raw_headers(msg, "From")) if addr]
+    if len(senders) > 1:
+        return (f"{len(senders)} mailboxes in From: ambiguous sender, held for review; "
+                "resend with the one sender in From")
+    return None
 
 
 def too_many() -> str:
