@@ -5,11 +5,16 @@ what a failure tells the sender and the log. Loopback only, each test bounded in
 
 from __future__ import annotations
 
+import logging
+import smtplib
+import socket
+import time
+
 import pytest
 
-from tests.test_email_bridge import INGEST, _library_env  # noqa: F401  (autouse fixture)
+from tests.test_email_bridge import INGEST, _library_env, _send  # noqa: F401  (autouse fixture)
 from tests.test_email_bridge_attacks import HEAD, _only_quarantined, _receive, _rows
-from webhooks.email_bridge import EmailBridge
+from webhooks.email_bridge import EmailBridge, wait_for_rows
 
 
 @pytest.fixture
@@ -71,3 +76,67 @@ def test_control_characters_in_the_envelope_sender_never_reach_the_spool(bridge)
     (row,) = _rows(bridge, "quarantine")
     assert "\x00" not in row["source_email"] and "\r" not in row["source_email"]
     assert row["source_email"] == "a\\x00b\\x0d\\x0ax-evil: 1@x"
+
+
+# -- SMTP ------------------------------------------------------------------------------------------
+
+def test_repeated_rcpt_of_one_address_ingests_the_message_once(bridge):
+    bridge.start()
+    calls = []
+    real = bridge.library.ingest
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    bridge.library.ingest = counting  # type: ignore[method-assign]
+    raw = HEAD + b"Subject: s\r\nMessage-ID: <rcpt@x>\r\n\r\nbody\r\n"
+    with smtplib.SMTP(bridge.host, bridge.port, timeout=10) as smtp:
+        smtp.sendmail("partner@vendor.example", [INGEST] * 50 + [INGEST.upper()] * 50, raw)
+    assert len(wait_for_rows(bridge, "evidence", 1)) == 1
+    assert calls == ["s"], "each repeated RCPT made the library scan and store the message again"
+
+
+def test_too_many_connections_are_told_to_come_back_and_the_listener_survives(bridge):
+    bridge.max_sessions = 3
+    bridge.start()
+    held = [socket.create_connection((bridge.host, bridge.port), timeout=5) for _ in range(3)]
+    try:
+        for s in held:
+            assert s.recv(512).startswith(b"220")
+        with socket.create_connection((bridge.host, bridge.port), timeout=5) as extra:
+            assert extra.recv(512).startswith(b"421")
+    finally:
+        for s in held:
+            s.close()
+    deadline = time.monotonic() + 5
+    while True:  # the slots come back once those sessions end
+        try:
+            _send(bridge, HEAD + b"Subject: s\r\nMessage-ID: <after@x>\r\n\r\nbody\r\n")
+            break
+        except smtplib.SMTPConnectError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert len(wait_for_rows(bridge, "evidence", 1)) == 1
+
+
+def test_a_failure_answers_451_and_logs_no_stack_trace_or_detail_to_the_sender(bridge, caplog):
+    bridge.start()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("store https://key:s3cr3t@store.example refused")
+
+    bridge.library.ingest = broken  # type: ignore[method-assign]
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        _send(bridge, HEAD + b"Subject: s\r\nMessage-ID: <fail@x>\r\n\r\nbody\r\n")
+    assert refused.value.smtp_code == 451 and b"s3cr3t" not in refused.value.smtp_error
+    logged = [r for r in caplog.records if r.name.startswith("webhooks")]
+    assert logged, "a refused message left no trace for the operator"
+    for record in caplog.records:
+        assert record.exc_info is None and "s3cr3t" not in record.getMessage()
+    assert "RuntimeError" in logged[0].getMessage()
+    # the failed attempt left no open transaction behind: the next message commits only its own rows
+    bridge.library.ingest = type(bridge.library).ingest.__get__(bridge.library)  # type: ignore[method-assign]
+    _send(bridge, HEAD + b"Subject: s\r\nMessage-ID: <fail@x>\r\n\r\nbody\r\n")
+    assert len(wait_for_rows(bridge, "evidence", 1)) == 1

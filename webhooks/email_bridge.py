@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -49,6 +50,8 @@ from resources.evidence.library import EvidenceLibrary
 from webhooks import email_mime
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+MAX_SESSIONS = 100  # SMTP connections open at once; more are answered 421 (RFC 5321 4.3.2)
+log = logging.getLogger(__name__)
 FATAL_DEFECTS = ("StartBoundaryNotFoundDefect", "CloseBoundaryNotFoundDefect", "MultipartInvariantViolationDefect",
                  "MissingHeaderBodySeparatorDefect", "InvalidBase64PaddingDefect", "InvalidBase64CharactersDefect",
                  "InvalidBase64LengthDefect")
@@ -140,12 +143,53 @@ class _Handler:
         try:
             # off the event loop: a large message must not stall every other SMTP session
             await asyncio.to_thread(self.bridge.receive, raw, envelope.mail_from or "", list(envelope.rcpt_tos))
-        except Exception:  # spool unwritable or library unavailable: the sender retries, nothing is lost
+        except Exception as exc:  # spool unwritable or library unavailable: the sender retries, nothing is lost
+            # the operator learns why, the sender does not; no traceback (it could carry a store URL)
+            detail = f": {email_mime.clean_text(exc, 500)}" if isinstance(exc, LibraryUnavailable) else ""
+            log.warning("e-mail bridge: message from %s refused with 451 (%s%s)",
+                        email_mime.clean_text(envelope.mail_from or "", 320), type(exc).__name__, detail)
             return "451 4.3.0 Could not store the message, try again later"
         return "250 2.0.0 Message accepted"
 
+    async def handle_exception(self, error: Exception) -> str:
+        """Anything else a session raises: aiosmtpd would reply with the error's text and log its stack."""
+        log.warning("e-mail bridge: SMTP session error (%s)", type(error).__name__)
+        return "421 4.3.0 Service error, closing the connection"
+
+
+class _Session(SMTP):
+    """One SMTP session; past ``EmailBridge.max_sessions`` open at once, a new connection is told 421
+    (come back later) and closed: many idle connections cannot starve the partners' servers."""
+
+    def __init__(self, bridge: EmailBridge, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bridge, self._counted = bridge, False
+
+    def connection_made(self, transport: Any) -> None:
+        if self.transport is None and not self._counted:  # not the STARTTLS re-entry
+            if self.bridge._sessions >= self.bridge.max_sessions:
+                transport.write(b"421 4.7.0 projectx-email-bridge too many connections, try again later\r\n")
+                transport.close()
+                return
+            self.bridge._sessions += 1
+            self._counted = True
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._counted:
+            self.bridge._sessions -= 1
+            self._counted = False
+            super().connection_lost(error)
+
 
 class _Controller(Controller):
+    def __init__(self, bridge: EmailBridge, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bridge = bridge
+
+    def factory(self) -> SMTP:
+        return _Session(self.bridge, self.handler, **self.SMTP_kwargs)
+
     def _trigger_server(self) -> None:
         if self.port == 0 and self.server is not None:
             self.port = self.server.sockets[0].getsockname()[1]
@@ -167,6 +211,7 @@ class EmailBridge:
         self._lock = threading.Lock()
         self._db = open_spool(self.spool)
         self._controller: _Controller | None = None
+        self.max_sessions, self._sessions = MAX_SESSIONS, 0  # open SMTP sessions (the listener's loop only)
 
     @property
     def library(self) -> EvidenceLibrary:
@@ -178,7 +223,7 @@ class EmailBridge:
 
     def start(self) -> EmailBridge:
         if self._controller is None:
-            controller = _Controller(_Handler(self), hostname=self.host, port=self.port,
+            controller = _Controller(self, _Handler(self), hostname=self.host, port=self.port,
                                      data_size_limit=MAX_MESSAGE_BYTES, decode_data=False,
                                      server_hostname="projectx-email-bridge")
             controller.start()
@@ -229,26 +274,27 @@ class EmailBridge:
             if not reused:
                 self._db.execute("insert or ignore into messages values (?, ?, ?)",
                                  (message_key, fingerprint, received))
-            for rcpt in () if reused else rcpt_tos:
-                adapter = self.addresses[rcpt.lower()]
-                for index, (kind, title, ctype, content) in enumerate(parts):
-                    seed = f"{message_key}|{rcpt.lower()}|{index}"
-                    evidence_id = "email-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
-                    outcome = self.library.ingest(content, title, "email", (f"source_email:{sender}",
-                                                  f"adapter:{adapter}", *spoof), source_ref=evidence_id)
-                    if outcome.status == "quarantined":
-                        self._quarantine_part(outcome, evidence_id, rcpt, sender, received)
-                        continue
-                    if outcome.status != "stored":
-                        self._db.commit()  # the parts done so far stay; their ids make the retry a no-op
-                        raise LibraryUnavailable(f"{title!r} from {sender} not stored: {outcome.reason}")
-                    self._db.execute(
-                        "insert or ignore into evidence values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (evidence_id, message_key, rcpt.lower(), adapter, sender, subject, kind, title,
-                         self._stored_type(ctype, outcome), len(content), outcome.sha256, outcome.storage_uri,
-                         ",".join(outcome.tags), received))
-                    ids.append(evidence_id)
-            self._db.commit()
+            try:
+                for rcpt in () if reused else rcpt_tos:
+                    adapter = self.addresses[rcpt.lower()]
+                    for index, (kind, title, ctype, content) in enumerate(parts):
+                        seed = f"{message_key}|{rcpt.lower()}|{index}"
+                        evidence_id = "email-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+                        outcome = self.library.ingest(content, title, "email", (f"source_email:{sender}",
+                                                      f"adapter:{adapter}", *spoof), source_ref=evidence_id)
+                        if outcome.status == "quarantined":
+                            self._quarantine_part(outcome, evidence_id, rcpt, sender, received)
+                            continue
+                        if outcome.status != "stored":
+                            raise LibraryUnavailable(f"{title!r} from {sender} not stored: {outcome.reason}")
+                        self._db.execute(
+                            "insert or ignore into evidence values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (evidence_id, message_key, rcpt.lower(), adapter, sender, subject, kind, title,
+                             self._stored_type(ctype, outcome), len(content), outcome.sha256, outcome.storage_uri,
+                             ",".join(outcome.tags), received))
+                        ids.append(evidence_id)
+            finally:  # before a 451 or any error too: the parts done so far stay (their ids make the
+                self._db.commit()  # retry a no-op) and no open transaction is left to the next message
         if reused:
             reason = (f"Message-ID {message_key} was already received with different content: held for review, "
                       "the first copy stands (a partner reusing Message-IDs, or a forgery)")
