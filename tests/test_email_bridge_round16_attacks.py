@@ -9,6 +9,9 @@ import logging
 import smtplib
 import socket
 import time
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pytest
 
@@ -140,3 +143,58 @@ def test_a_failure_answers_451_and_logs_no_stack_trace_or_detail_to_the_sender(b
     bridge.library.ingest = type(bridge.library).ingest.__get__(bridge.library)  # type: ignore[method-assign]
     _send(bridge, HEAD + b"Subject: s\r\nMessage-ID: <fail@x>\r\n\r\nbody\r\n")
     assert len(wait_for_rows(bridge, "evidence", 1)) == 1
+
+
+# -- round 16, second pass ---------------------------------------------------------------------------
+
+def test_a_utf7_subject_the_parser_crashes_on_is_kept_with_its_raw_text(bridge):
+    """CPython raises UnicodeEncodeError on an encoded word that decodes to a lone surrogate: the whole
+    message was quarantined as "unparseable"; the body and files are fine, so they are kept."""
+    _receive(bridge, HEAD + b"Subject: =?utf-7?Q?+2D0-?= report\r\nMessage-ID: <u7s@x>\r\n\r\nbody\r\n")
+    (row,) = _rows(bridge, "evidence")
+    assert row["subject"] == "=?utf-7?Q?+2D0-?= report" and _rows(bridge, "quarantine") == []
+
+
+def test_a_utf7_body_with_a_lone_surrogate_is_kept_with_a_replacement_character(bridge):
+    _receive(bridge, HEAD + b"Subject: s\r\nMessage-ID: <u7@x>\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n"
+                    b"hi +2D0- there\r\n")
+    (row,) = _rows(bridge, "evidence")
+    body = Path(url2pathname(urlparse(row["storage_uri"]).path)).read_bytes()
+    assert body.decode("utf-8").startswith("hi ") and "there" in body.decode("utf-8")
+
+
+def test_two_long_message_ids_with_one_prefix_are_two_messages(bridge):
+    """The key was cut at 998 characters: two Message-IDs alike up to there collided and the second
+    message was quarantined as a reused Message-ID with different content."""
+    for n in (1, 2):
+        message_id = b"<" + b"a" * 2000 + b"%d@x>" % n
+        _receive(bridge, HEAD + b"Subject: s\r\nMessage-ID: " + message_id + b"\r\n\r\nbody %d\r\n" % n)
+    rows = _rows(bridge, "evidence")
+    assert len(rows) == 2 and _rows(bridge, "quarantine") == []
+    assert len({r["message_key"] for r in rows}) == 2 and all(len(r["message_key"]) <= 998 for r in rows)
+
+
+def test_control_characters_in_mail_from_over_smtp_are_escaped(bridge):
+    bridge.start()
+    with smtplib.SMTP(bridge.host, bridge.port, timeout=10) as smtp:
+        smtp.ehlo()
+        code, _ = smtp.docmd("MAIL FROM:<a\x00b\x1b[31m@x.example>")
+        if code != 250:  # aiosmtpd refuses it at MAIL (501): nothing reaches the spool
+            assert 500 <= code < 600
+            return
+        assert smtp.docmd(f"RCPT TO:<{INGEST}>")[0] == 250
+        assert smtp.docmd("DATA")[0] == 354
+        smtp.send(b"To: x\r\nSubject: no from\r\n\r\nbody\r\n.\r\n")
+        assert smtp.getreply()[0] == 250
+    (row,) = wait_for_rows(bridge, "quarantine", 1)
+    assert "\x00" not in row[2] and "\x1b" not in row[2]
+
+
+def test_message_content_never_reaches_the_log_even_at_debug(bridge, caplog):
+    """aiosmtpd logs each DATA line at DEBUG ("mail.log"): a service run at DEBUG logged every body."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="mail.log")
+    bridge.start()
+    _send(bridge, HEAD + b"Subject: s\r\nMessage-ID: <log@x>\r\n\r\npassword=hunter2-secret\r\n")
+    assert len(wait_for_rows(bridge, "evidence", 1)) == 1
+    assert not [r for r in caplog.records if "hunter2" in r.getMessage()], "message bodies were logged"

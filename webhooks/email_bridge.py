@@ -223,6 +223,10 @@ class EmailBridge:
 
     def start(self) -> EmailBridge:
         if self._controller is None:
+            # aiosmtpd logs every DATA line at DEBUG: message bodies and attachments (evidence, maybe
+            # credentials in an export) must not reach the service's log, whatever its level
+            smtp_log = logging.getLogger("mail.log")
+            smtp_log.setLevel(max(smtp_log.getEffectiveLevel(), logging.INFO))
             controller = _Controller(self, _Handler(self), hostname=self.host, port=self.port,
                                      data_size_limit=MAX_MESSAGE_BYTES, decode_data=False,
                                      server_hostname="projectx-email-bridge")
@@ -306,13 +310,17 @@ class EmailBridge:
         """(sender, subject, message key, fingerprint). Message-ID and Date are read raw: the structured
         parser raises on some Message-IDs, and the key needs only the text the sender wrote."""
         sender = email_mime.clean_text(_from_address(msg).lower() or mail_from.lower())
-        subject = email_mime.clean_text(msg.get("Subject", ""))
+        subject = email_mime.subject(msg)
         fingerprint = email_mime.fingerprint(sender, subject, parts)
         # Without a Message-ID the key is what the sender wrote (sender, subject, parts, Date), not the raw
         # bytes: a copy resent through another relay differs only in the headers relays add, and is one message.
         # Without a Date either, nothing tells a resend from next week's identical report: the raw bytes then.
         date = email_mime.clean_text(" ".join(email_mime.raw_headers(msg, "Date")))
-        message_id = email_mime.clean_text(" ".join(email_mime.raw_headers(msg, "Message-ID")))
+        message_id = " ".join(email_mime.raw_headers(msg, "Message-ID"))
+        if len(message_id) > 900:  # cut, two long Message-IDs alike up to the cut would be one message
+            message_id = message_id[:800] + "\u2026sha256:" + hashlib.sha256(
+                message_id.encode("utf-8", "surrogatepass")).hexdigest()
+        message_id = email_mime.clean_text(message_id)
         message_key = (message_id
                        or ("content:" + hashlib.sha256(f"{fingerprint}|{date}".encode("utf-8", "surrogatepass"))
                            .hexdigest() if date else "sha256:" + hashlib.sha256(raw).hexdigest()))

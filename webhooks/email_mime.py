@@ -53,6 +53,15 @@ def raw_headers(msg: EmailMessage, name: str) -> list[str]:
     return [" ".join(str(value).split()) for key, value in msg.raw_items() if key.lower() == name.lower()]
 
 
+def subject(msg: EmailMessage) -> str:
+    """The Subject as stored; its raw text when CPython's parser raises on it (an encoded word that
+    decodes to a lone surrogate, ``=?utf-7?Q?+2D0-?=``, is a UnicodeEncodeError)."""
+    try:
+        return clean_text(msg.get("Subject") or "")
+    except Exception:
+        return clean_text(" ".join(raw_headers(msg, "Subject")))
+
+
 def ambiguity(msg: EmailMessage) -> str | None:
     """Why the sender or Message-ID cannot be told (RFC 5322 3.6: at most one of each), or None."""
     for name in ("From", "Message-ID"):
@@ -117,15 +126,15 @@ def parts(msg: EmailMessage) -> list[tuple[str, str, str, bytes]]:
     body = msg.get_body(preferencelist=("plain", "html"))
     if body is not None:
         text = body.get_content()
-        if text.strip():
-            out.append(("email_body", clean_text(msg.get("Subject") or "(no subject)"), body.get_content_type(),
-                        text.encode("utf-8")))
+        if text.strip():  # a lone surrogate (utf-7 can encode one) is stored as "?"
+            out.append(("email_body", subject(msg) or "(no subject)", body.get_content_type(),
+                        text.encode("utf-8", "replace")))
     stack = list(reversed(list(msg.iter_attachments())))
     while stack:
         att = stack.pop()
         if att.get_content_type() == "message/rfc822":
             inner = att.get_payload(0)
-            title = att.get_filename() or f"{inner.get('Subject') or 'message'}.eml"
+            title = att.get_filename() or f"{subject(inner) or 'message'}.eml"
             out.append(("email_attachment", clean_name(title, "message.eml"), "message/rfc822", inner.as_bytes()))
         elif att.is_multipart():
             stack.extend(reversed(att.get_payload()))
