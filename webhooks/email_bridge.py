@@ -19,16 +19,16 @@ content matches (a retry) and quarantined when it does not (the first copy stand
 from the envelope sender is tagged ``envelope_from:<address>`` (there is no sender allow-list: spec 2.5
 names none); evidence types are what the library sniffed, never what the sender declared.
 
+The SMTP side (RCPT, DATA, 451/421 replies, the connection limit, logging) is ``webhooks/email_smtp.py``.
+
     bridge = EmailBridge(addresses={"servicenow-ingest@projectx.io": "servicenow"}).start()
     ... bridge.port ...; bridge.stop()
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
-import logging
 import os
 import sqlite3
 import threading
@@ -42,16 +42,12 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
-
 from pipelines.common.evidence import evidence_root, store_evidence
 from resources.evidence.library import EvidenceLibrary
 from webhooks import email_mime
+from webhooks.email_smtp import MAX_SESSIONS, LibraryUnavailable, start_listener
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
-MAX_SESSIONS = 100  # SMTP connections open at once; more are answered 421 (RFC 5321 4.3.2)
-log = logging.getLogger(__name__)
 FATAL_DEFECTS = ("StartBoundaryNotFoundDefect", "CloseBoundaryNotFoundDefect", "MultipartInvariantViolationDefect",
                  "MissingHeaderBodySeparatorDefect", "InvalidBase64PaddingDefect", "InvalidBase64CharactersDefect",
                  "InvalidBase64LengthDefect")
@@ -121,81 +117,6 @@ def _from_address(msg: EmailMessage) -> str:
     return parseaddr(" ".join(email_mime.raw_headers(msg, "From")))[1]
 
 
-class LibraryUnavailable(RuntimeError):
-    """The Evidence Library could not finish a part now (scanner or store down): retry the message later."""
-
-
-class _Handler:
-    def __init__(self, bridge: EmailBridge) -> None:
-        self.bridge = bridge
-
-    async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str, options: list) -> str:
-        if address.lower() not in self.bridge.addresses:
-            return f"550 5.1.1 <{address}>: not an e-mail bridge address (EMAIL_BRIDGE_ADDRESSES)"
-        # one copy per bridge address: a repeated RCPT (in any case) would have the library scan it again
-        if address.lower() not in {a.lower() for a in envelope.rcpt_tos}:
-            envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
-        raw = envelope.original_content or envelope.content
-        raw = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "surrogateescape")
-        try:
-            # off the event loop: a large message must not stall every other SMTP session
-            await asyncio.to_thread(self.bridge.receive, raw, envelope.mail_from or "", list(envelope.rcpt_tos))
-        except Exception as exc:  # spool unwritable or library unavailable: the sender retries, nothing is lost
-            # the operator learns why, the sender does not; no traceback (it could carry a store URL)
-            detail = f": {email_mime.clean_text(exc, 500)}" if isinstance(exc, LibraryUnavailable) else ""
-            log.warning("e-mail bridge: message from %s refused with 451 (%s%s)",
-                        email_mime.clean_text(envelope.mail_from or "", 320), type(exc).__name__, detail)
-            return "451 4.3.0 Could not store the message, try again later"
-        return "250 2.0.0 Message accepted"
-
-    async def handle_exception(self, error: Exception) -> str:
-        """Anything else a session raises: aiosmtpd would reply with the error's text and log its stack."""
-        log.warning("e-mail bridge: SMTP session error (%s)", type(error).__name__)
-        return "421 4.3.0 Service error, closing the connection"
-
-
-class _Session(SMTP):
-    """One SMTP session; past ``EmailBridge.max_sessions`` open at once, a new connection is told 421
-    (come back later) and closed: many idle connections cannot starve the partners' servers."""
-
-    def __init__(self, bridge: EmailBridge, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.bridge, self._counted = bridge, False
-
-    def connection_made(self, transport: Any) -> None:
-        if self.transport is None and not self._counted:  # not the STARTTLS re-entry
-            if self.bridge._sessions >= self.bridge.max_sessions:
-                transport.write(b"421 4.7.0 projectx-email-bridge too many connections, try again later\r\n")
-                transport.close()
-                return
-            self.bridge._sessions += 1
-            self._counted = True
-        super().connection_made(transport)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        if self._counted:
-            self.bridge._sessions -= 1
-            self._counted = False
-            super().connection_lost(error)
-
-
-class _Controller(Controller):
-    def __init__(self, bridge: EmailBridge, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.bridge = bridge
-
-    def factory(self) -> SMTP:
-        return _Session(self.bridge, self.handler, **self.SMTP_kwargs)
-
-    def _trigger_server(self) -> None:
-        if self.port == 0 and self.server is not None:
-            self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
-
-
 class EmailBridge:
     """The listener plus the spool writer; `receive()` is the same path without SMTP."""
 
@@ -210,7 +131,7 @@ class EmailBridge:
         self._library = library
         self._lock = threading.Lock()
         self._db = open_spool(self.spool)
-        self._controller: _Controller | None = None
+        self._controller: Any = None
         self.max_sessions, self._sessions = MAX_SESSIONS, 0  # open SMTP sessions (the listener's loop only)
 
     @property
@@ -223,15 +144,8 @@ class EmailBridge:
 
     def start(self) -> EmailBridge:
         if self._controller is None:
-            # aiosmtpd logs every DATA line at DEBUG: message bodies and attachments (evidence, maybe
-            # credentials in an export) must not reach the service's log, whatever its level
-            smtp_log = logging.getLogger("mail.log")
-            smtp_log.setLevel(max(smtp_log.getEffectiveLevel(), logging.INFO))
-            controller = _Controller(self, _Handler(self), hostname=self.host, port=self.port,
-                                     data_size_limit=MAX_MESSAGE_BYTES, decode_data=False,
-                                     server_hostname="projectx-email-bridge")
-            controller.start()
-            self.port, self._controller = controller.port, controller
+            self._controller = start_listener(self, MAX_MESSAGE_BYTES)
+            self.port = self._controller.port
         return self
 
     def stop(self) -> None:
