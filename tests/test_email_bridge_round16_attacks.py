@@ -198,3 +198,47 @@ def test_message_content_never_reaches_the_log_even_at_debug(bridge, caplog):
     _send(bridge, HEAD + b"Subject: s\r\nMessage-ID: <log@x>\r\n\r\npassword=hunter2-secret\r\n")
     assert len(wait_for_rows(bridge, "evidence", 1)) == 1
     assert not [r for r in caplog.records if "hunter2" in r.getMessage()], "message bodies were logged"
+
+
+# -- SMTP abuse, second pass -----------------------------------------------------------------------
+
+def test_one_peer_cannot_take_every_connection(bridge):
+    bridge.max_sessions_per_peer = 2
+    bridge.start()
+    held = [socket.create_connection((bridge.host, bridge.port), timeout=5) for _ in range(2)]
+    try:
+        for s in held:
+            assert s.recv(512).startswith(b"220")
+        with socket.create_connection((bridge.host, bridge.port), timeout=5) as extra:
+            assert extra.recv(512).startswith(b"421")
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_guessing_recipients_ends_the_session_and_the_listener_survives(bridge):
+    """An address-harvesting sender: each unknown RCPT is 550; past the limit the session is told 421
+    and closed."""
+    bridge.start()
+    codes = []
+    with pytest.raises(smtplib.SMTPServerDisconnected), smtplib.SMTP(bridge.host, bridge.port, timeout=10) as smtp:
+        smtp.ehlo()
+        smtp.mail("prober@attacker.example")
+        for n in range(200):
+            codes.append(smtp.rcpt(f"guess{n}@projectx.io")[0])
+            if codes[-1] == 421:
+                smtp.noop()  # the server has hung up
+    assert codes[0] == 550 and 421 in codes and len(codes) <= 60
+    _send(bridge, HEAD + b"Subject: s\r\nMessage-ID: <after-probe@x>\r\n\r\nbody\r\n")
+    assert len(wait_for_rows(bridge, "evidence", 1)) == 1
+
+
+def test_an_idle_connection_is_closed_after_the_idle_timeout(bridge):
+    bridge.idle_timeout = 1.0
+    bridge.start()
+    with socket.create_connection((bridge.host, bridge.port), timeout=5) as idle:
+        assert idle.recv(512).startswith(b"220")
+        started = time.monotonic()
+        while idle.recv(512):  # "" once the server closes
+            pass
+        assert time.monotonic() - started < 4

@@ -45,7 +45,7 @@ from typing import Any
 from pipelines.common.evidence import evidence_root, store_evidence
 from resources.evidence.library import EvidenceLibrary
 from webhooks import email_mime
-from webhooks.email_smtp import MAX_SESSIONS, LibraryUnavailable, start_listener
+from webhooks.email_smtp import IDLE_TIMEOUT, MAX_SESSIONS, MAX_SESSIONS_PER_PEER, LibraryUnavailable, start_listener
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 FATAL_DEFECTS = ("StartBoundaryNotFoundDefect", "CloseBoundaryNotFoundDefect", "MultipartInvariantViolationDefect",
@@ -132,7 +132,10 @@ class EmailBridge:
         self._lock = threading.Lock()
         self._db = open_spool(self.spool)
         self._controller: Any = None
-        self.max_sessions, self._sessions = MAX_SESSIONS, 0  # open SMTP sessions (the listener's loop only)
+        # SMTP limits (webhooks/email_smtp.py); open sessions by peer address, on the listener's loop only
+        self.max_sessions, self.max_sessions_per_peer = MAX_SESSIONS, MAX_SESSIONS_PER_PEER
+        self.idle_timeout = IDLE_TIMEOUT
+        self._peers: dict[str, int] = {}
 
     @property
     def library(self) -> EvidenceLibrary:

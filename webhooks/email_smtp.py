@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from webhooks.email_bridge import EmailBridge
 
 MAX_SESSIONS = 100  # SMTP connections open at once; more are answered 421 (RFC 5321 4.3.2)
+MAX_SESSIONS_PER_PEER = 20  # of those, from one address: one sender cannot take them all
+MAX_REFUSED_RCPT = 20  # unknown recipients in one session before it is closed (address harvesting)
+IDLE_TIMEOUT = 300.0  # seconds without a command before the session is closed (RFC 5321 4.5.3.2.7)
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +38,11 @@ class Handler:
 
     async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str, options: list) -> str:
         if address.lower() not in self.bridge.addresses:
+            session.refused_rcpt = getattr(session, "refused_rcpt", 0) + 1
+            if session.refused_rcpt > MAX_REFUSED_RCPT:  # guessing addresses: hang up after this reply
+                log.warning("e-mail bridge: %s refused after %d unknown recipients", session.peer, MAX_REFUSED_RCPT)
+                asyncio.get_running_loop().call_soon(server.transport.close)
+                return "421 4.7.0 Too many unknown recipients, closing the connection"
             return f"550 5.1.1 <{address}>: not an e-mail bridge address (EMAIL_BRIDGE_ADDRESSES)"
         # one copy per bridge address: a repeated RCPT (in any case) would have the library scan it again
         if address.lower() not in {a.lower() for a in envelope.rcpt_tos}:
@@ -62,27 +70,33 @@ class Handler:
 
 
 class Session(SMTP):
-    """One SMTP session; past ``EmailBridge.max_sessions`` open at once, a new connection is told 421
-    (come back later) and closed: many idle connections cannot starve the partners' servers."""
+    """One SMTP session; past ``EmailBridge.max_sessions`` open at once (``max_sessions_per_peer`` from
+    one address), a new connection is told 421 (come back later) and closed: many idle connections
+    cannot starve the partners' servers. Counted on the listener's event loop only."""
 
     def __init__(self, bridge: EmailBridge, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.bridge, self._counted = bridge, False
+        self.bridge, self._peer = bridge, None
 
     def connection_made(self, transport: Any) -> None:
-        if self.transport is None and not self._counted:  # not the STARTTLS re-entry
-            if self.bridge._sessions >= self.bridge.max_sessions:
+        if self.transport is None and self._peer is None:  # not the STARTTLS re-entry
+            peer = str((transport.get_extra_info("peername") or ("?",))[0])
+            peers = self.bridge._peers
+            if sum(peers.values()) >= self.bridge.max_sessions or \
+                    peers.get(peer, 0) >= self.bridge.max_sessions_per_peer:
                 transport.write(b"421 4.7.0 projectx-email-bridge too many connections, try again later\r\n")
                 transport.close()
                 return
-            self.bridge._sessions += 1
-            self._counted = True
+            peers[peer] = peers.get(peer, 0) + 1
+            self._peer = peer
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
-        if self._counted:
-            self.bridge._sessions -= 1
-            self._counted = False
+        if self._peer is not None:
+            peers, peer, self._peer = self.bridge._peers, self._peer, None
+            peers[peer] -= 1
+            if not peers[peer]:
+                del peers[peer]
             super().connection_lost(error)
 
 
@@ -108,6 +122,6 @@ def start_listener(bridge: EmailBridge, data_size_limit: int) -> SmtpController:
     smtp_log.setLevel(max(smtp_log.getEffectiveLevel(), logging.INFO))
     controller = SmtpController(bridge, Handler(bridge), hostname=bridge.host, port=bridge.port,
                                 data_size_limit=data_size_limit, decode_data=False,
-                                server_hostname="projectx-email-bridge")
+                                server_hostname="projectx-email-bridge", timeout=bridge.idle_timeout)
     controller.start()
     return controller
