@@ -242,3 +242,34 @@ def test_an_idle_connection_is_closed_after_the_idle_timeout(bridge):
         while idle.recv(512):  # "" once the server closes
             pass
         assert time.monotonic() - started < 4
+
+
+def test_a_session_error_answers_a_bare_temporary_failure_and_logs_no_stack(bridge, caplog):
+    """aiosmtpd's default answers "500 Error: (Type) text" and logs the stack; neither is for a sender."""
+
+    class Broken(dict):
+        def __contains__(self, key: object) -> bool:
+            raise RuntimeError("vault token hvs.s3cr3t expired")
+
+    bridge.addresses = Broken(bridge.addresses)
+    bridge.start()
+    caplog.set_level(logging.INFO)
+    with smtplib.SMTP(bridge.host, bridge.port, timeout=10) as smtp:
+        smtp.ehlo()
+        smtp.mail("partner@vendor.example")
+        code, text = smtp.rcpt(INGEST)
+        assert code == 451 and b"s3cr3t" not in text and b"RuntimeError" not in text
+        assert smtp.noop()[0] == 250  # the session goes on
+    assert any("RuntimeError" in r.getMessage() for r in caplog.records if r.name.startswith("webhooks"))
+    for record in caplog.records:
+        assert record.exc_info is None and "s3cr3t" not in record.getMessage()
+
+
+def test_an_attachment_that_decodes_to_nothing_is_quarantined_not_stored_empty(bridge):
+    raw = (HEAD + b"Subject: f\r\nMessage-ID: <uu@x>\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+           b"--B\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: x-uuencode\r\n"
+           b"Content-Disposition: attachment; filename=report.pdf\r\n\r\nbegin 644 report.pdf\r\n garbage\r\nend\r\n"
+           b"--B--\r\n")
+    _receive(bridge, raw)
+    _only_quarantined(bridge, "report.pdf", "decodes to nothing")

@@ -32,7 +32,7 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\
 
 
 class MimeLimit(ValueError):
-    """The message is past a limit: the text is the quarantine reason."""
+    """The message is past a limit (or a part cannot be decoded): the text is the quarantine reason."""
 
 
 def precheck(raw: bytes) -> None:
@@ -139,8 +139,11 @@ def parts(msg: EmailMessage) -> list[tuple[str, str, str, bytes]]:
         elif att.is_multipart():
             stack.extend(reversed(att.get_payload()))
         else:
-            out.append(("email_attachment", clean_name(att.get_filename()), att.get_content_type(),
-                        att.get_payload(decode=True) or b""))
+            name, data = clean_name(att.get_filename()), att.get_payload(decode=True) or b""
+            if not data and str(att.get_payload()).strip():  # e.g. x-uuencode garbage: the content is lost
+                cte = clean_text(att.get("Content-Transfer-Encoding"), 40)
+                raise MimeLimit(f"attachment {name!r} decodes to nothing ({cte}): resend it base64-encoded")
+            out.append(("email_attachment", name, att.get_content_type(), data))
     return out
 
 

@@ -64,9 +64,10 @@ class Handler:
         return "250 2.0.0 Message accepted"
 
     async def handle_exception(self, error: Exception) -> str:
-        """Anything else a session raises: aiosmtpd would reply with the error's text and log its stack."""
+        """Anything else a session raises: aiosmtpd would reply with the error's text and log its stack;
+        the sender gets a bare temporary failure (the session goes on), the log the error's type."""
         log.warning("e-mail bridge: SMTP session error (%s)", type(error).__name__)
-        return "421 4.3.0 Service error, closing the connection"
+        return "451 4.3.0 Local error, try again later"
 
 
 class Session(SMTP):
