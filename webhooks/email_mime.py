@@ -22,13 +22,33 @@ import hashlib
 import re
 from email.message import EmailMessage
 from email.utils import getaddresses
+from urllib.parse import unquote_to_bytes
 
 MAX_PARTS = 200
 MAX_DEPTH = 20
 MAX_HEADER_BYTES = 128 * 1024
 MAX_NAME_CHARS = 255
-_BOUNDARY = re.compile(rb'boundary\s*=\s*"?([^"\r\n;]{1,200})', re.I)
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# A boundary parameter in any form the parser accepts: quoted (with quoted-pairs, ``"\\B"``) or not,
+# RFC 5322 comments around ``=``, RFC 2231 continuations (``boundary*0=``: the first piece is a prefix,
+# and counting lines that start with a prefix can only overcount) and percent-encoding
+# (``boundary*=utf-8''%42``).
+_COMMENTS = rb"(?:\([^()\r\n]{0,200}\)\s*)*"
+_BOUNDARY = re.compile(rb"boundary(\*[0-9]{0,3}\*?)?\s*" + _COMMENTS + rb"=\s*" + _COMMENTS +
+                       rb'("(?:[^"\\\r\n]|\\.){1,200}|[^\s;()"]{1,200})', re.I)  # at most 200 bytes: a prefix
+
+
+def _boundaries(raw: bytes) -> set[bytes]:
+    """Every boundary a message may declare, as the parser would read it (or a prefix of it)."""
+    found: set[bytes] = set()
+    for star, value in _BOUNDARY.findall(raw):
+        if value.startswith(b'"'):
+            found.add(re.sub(rb"\\(.)", rb"\1", value[1:].removesuffix(b'"')))
+        else:
+            found.add(value)
+            if star:  # an RFC 2231 value: charset'language'percent-encoded
+                found.add(unquote_to_bytes(value.rsplit(b"'", 1)[-1]))
+    return {b for b in found if b.strip()}
 
 
 class MimeLimit(ValueError):
@@ -40,10 +60,11 @@ def precheck(raw: bytes) -> None:
     end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=len(raw))
     if end > MAX_HEADER_BYTES:
         raise MimeLimit(f"header section over {MAX_HEADER_BYTES} bytes: resend with ordinary headers")
-    boundaries = set(_BOUNDARY.findall(raw))
+    boundaries = _boundaries(raw)
     if len(boundaries) > MAX_PARTS:
         raise MimeLimit(f"more than {MAX_PARTS} multipart containers: {too_many()}")
-    delimiters = sum(raw.count(b"\n--" + b) for b in boundaries)
+    # a line may end in CR alone: the parser splits there too
+    delimiters = sum(raw.count(b"\n--" + b) + raw.count(b"\r--" + b) for b in boundaries)
     if delimiters > 2 * MAX_PARTS + len(boundaries):
         raise MimeLimit(f"about {delimiters} MIME parts: {too_many()}")
 
