@@ -290,3 +290,17 @@ def test_a_part_bomb_cannot_hide_its_boundary_from_the_precheck(bridge, content_
                                   for i in range(20_000)) + b"--" + boundary + b"--" + eol)
     _receive(bridge, raw, budget=1.0)
     _only_quarantined(bridge, "MIME parts")
+
+
+def test_a_session_kept_alive_with_noop_is_closed_at_its_lifetime(bridge):
+    """The idle timeout restarts with every command: a NOOP every few minutes held a slot for ever."""
+    bridge.max_session_seconds = 1.0
+    bridge.start()
+    started = time.monotonic()
+    with pytest.raises(smtplib.SMTPServerDisconnected), smtplib.SMTP(bridge.host, bridge.port, timeout=5) as smtp:
+        while time.monotonic() - started < 4:
+            code = smtp.noop()[0]
+            if code == 421:
+                smtp.noop()
+            time.sleep(0.2)
+    assert time.monotonic() - started < 4

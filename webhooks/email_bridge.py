@@ -45,7 +45,14 @@ from typing import Any
 from pipelines.common.evidence import evidence_root, store_evidence
 from resources.evidence.library import EvidenceLibrary
 from webhooks import email_mime
-from webhooks.email_smtp import IDLE_TIMEOUT, MAX_SESSIONS, MAX_SESSIONS_PER_PEER, LibraryUnavailable, start_listener
+from webhooks.email_smtp import (
+    IDLE_TIMEOUT,
+    MAX_SESSION_SECONDS,
+    MAX_SESSIONS,
+    MAX_SESSIONS_PER_PEER,
+    LibraryUnavailable,
+    start_listener,
+)
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 FATAL_DEFECTS = ("StartBoundaryNotFoundDefect", "CloseBoundaryNotFoundDefect", "MultipartInvariantViolationDefect",
@@ -134,7 +141,7 @@ class EmailBridge:
         self._controller: Any = None
         # SMTP limits (webhooks/email_smtp.py); open sessions by peer address, on the listener's loop only
         self.max_sessions, self.max_sessions_per_peer = MAX_SESSIONS, MAX_SESSIONS_PER_PEER
-        self.idle_timeout = IDLE_TIMEOUT
+        self.idle_timeout, self.max_session_seconds = IDLE_TIMEOUT, MAX_SESSION_SECONDS
         self._peers: dict[str, int] = {}
 
     @property

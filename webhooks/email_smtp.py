@@ -25,6 +25,7 @@ MAX_SESSIONS = 100  # SMTP connections open at once; more are answered 421 (RFC 
 MAX_SESSIONS_PER_PEER = 20  # of those, from one address: one sender cannot take them all
 MAX_REFUSED_RCPT = 20  # unknown recipients in one session before it is closed (address harvesting)
 IDLE_TIMEOUT = 300.0  # seconds without a command before the session is closed (RFC 5321 4.5.3.2.7)
+MAX_SESSION_SECONDS = 1800.0  # a session's whole life: the idle timeout restarts with every command
 log = logging.getLogger(__name__)
 
 
@@ -77,7 +78,7 @@ class Session(SMTP):
 
     def __init__(self, bridge: EmailBridge, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.bridge, self._peer = bridge, None
+        self.bridge, self._peer, self._lifetime = bridge, None, None
 
     def connection_made(self, transport: Any) -> None:
         if self.transport is None and self._peer is None:  # not the STARTTLS re-entry
@@ -90,10 +91,17 @@ class Session(SMTP):
                 return
             peers[peer] = peers.get(peer, 0) + 1
             self._peer = peer
+            self._lifetime = self.loop.call_later(self.bridge.max_session_seconds, self._expire, transport)
         super().connection_made(transport)
+
+    def _expire(self, transport: Any) -> None:
+        log.info("e-mail bridge: session from %s closed after %.0f s", self._peer, self.bridge.max_session_seconds)
+        transport.write(b"421 4.4.2 projectx-email-bridge session too long, closing\r\n")
+        transport.close()
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._peer is not None:
+            self._lifetime.cancel()
             peers, peer, self._peer = self.bridge._peers, self._peer, None
             peers[peer] -= 1
             if not peers[peer]:
