@@ -17,7 +17,9 @@ Inbound mail is hostile input: MIME past the limits of ``webhooks/email_mime.py`
 header bytes) is quarantined before it costs time; a Message-ID seen before is stored once when its
 content matches (a retry) and quarantined when it does not (the first copy stands); a From that differs
 from the envelope sender is tagged ``envelope_from:<address>`` (there is no sender allow-list: spec 2.5
-names none); evidence types are what the library sniffed, never what the sender declared.
+names none, and nothing authenticates the sender: no SPF/DKIM); a second From or Message-ID, or two
+mailboxes in From, is quarantined as ambiguous; evidence types are what the library sniffed, never what
+the sender declared.
 
 The SMTP side (RCPT, DATA, 451/421 replies, the connection limit, logging) is ``webhooks/email_smtp.py``.
 
