@@ -134,7 +134,7 @@ def test_a_failure_answers_451_and_logs_no_stack_trace_or_detail_to_the_sender(b
     with pytest.raises(smtplib.SMTPDataError) as refused:
         _send(bridge, HEAD + b"Subject: s\r\nMessage-ID: <fail@x>\r\n\r\nbody\r\n")
     assert refused.value.smtp_code == 451 and b"s3cr3t" not in refused.value.smtp_error
-    logged = [r for r in caplog.records if r.name.startswith("webhooks")]
+    logged = [r for r in caplog.records if r.name == "webhooks.email_smtp"]
     assert logged, "a refused message left no trace for the operator"
     for record in caplog.records:
         assert record.exc_info is None and "s3cr3t" not in record.getMessage()
@@ -304,3 +304,43 @@ def test_a_session_kept_alive_with_noop_is_closed_at_its_lifetime(bridge):
                 smtp.noop()
             time.sleep(0.2)
     assert time.monotonic() - started < 4
+
+
+# -- who may send --------------------------------------------------------------------------------------
+
+def test_only_allowed_senders_become_evidence_the_rest_is_quarantined_with_the_fix(tmp_path):
+    """``EMAIL_BRIDGE_ALLOWED_SENDERS``: an address or a whole domain; a From or an envelope sender off the
+    list is quarantined (kept, never evidence) with the variable to change; a subdomain is not the domain."""
+    from webhooks.email_bridge import allowed_senders_from_env
+
+    allowed = allowed_senders_from_env("Partner@Vendor.example; @trusted.example")
+    b = EmailBridge(addresses={INGEST: "servicenow"}, spool=tmp_path / "spool.sqlite",
+                    evidence_dir=tmp_path / "evidence", allowed_senders=allowed)
+    try:
+        def send(sender: bytes, envelope: str, mid: bytes) -> list[str]:
+            raw = b"From: " + sender + b"\r\nTo: " + INGEST.encode() + b"\r\nSubject: s\r\nMessage-ID: <" + mid + \
+                b">\r\n\r\nbody\r\n"
+            return b.receive(raw, envelope, [INGEST])
+
+        assert send(b"partner@vendor.example", "partner@vendor.example", b"m1@x")
+        assert send(b"Anyone <anyone@TRUSTED.example>", "bounce@trusted.example", b"m2@x")
+        assert send(b"mallory@evil.example", "mallory@evil.example", b"m3@x") == []
+        assert send(b"partner@vendor.example", "mallory@evil.example", b"m4@x") == []  # a forged From
+        assert send(b"x@sub.trusted.example", "x@sub.trusted.example", b"m5@x") == []
+        assert send(b"undisclosed-recipients:;", "", b"m6@x") == []  # no sender at all: its own reason
+        *reasons, nobody = [r["reason"] for r in _rows(b, "quarantine")]
+        assert len(reasons) == 3 and all("EMAIL_BRIDGE_ALLOWED_SENDERS" in r for r in reasons)
+        assert "no sender" in nobody
+        assert "mallory@evil.example" in reasons[0] and "mallory@evil.example" in reasons[1]
+        assert {r["source_email"] for r in _rows(b, "evidence")} == {"partner@vendor.example", "anyone@trusted.example"}
+    finally:
+        b.stop()
+
+
+def test_a_malformed_allowed_senders_entry_is_refused_naming_the_variable():
+    from webhooks.email_bridge import allowed_senders_from_env
+
+    assert allowed_senders_from_env("") is None and allowed_senders_from_env(" , ") is None
+    for bad in ("vendor.example", "@", "a@", "@localhost", "a@b@c.example"):
+        with pytest.raises(ValueError, match="EMAIL_BRIDGE_ALLOWED_SENDERS"):
+            allowed_senders_from_env(bad)

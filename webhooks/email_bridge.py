@@ -16,8 +16,11 @@ partner's mail server retries it. Mail to an unmapped address is refused (550) a
 Inbound mail is hostile input: MIME past the limits of ``webhooks/email_mime.py`` (parts, nesting,
 header bytes) is quarantined before it costs time; a Message-ID seen before is stored once when its
 content matches (a retry) and quarantined when it does not (the first copy stands); a From that differs
-from the envelope sender is tagged ``envelope_from:<address>`` (there is no sender allow-list: spec 2.5
-names none, and nothing authenticates the sender: no SPF/DKIM); a second From or Message-ID, or two
+from the envelope sender is tagged ``envelope_from:<address>``; nothing here authenticates a sender (no
+SPF/DKIM: the relay in front should), so ``EMAIL_BRIDGE_ALLOWED_SENDERS`` (addresses and ``@domain``s)
+names who may send evidence: a message whose From or envelope sender is not on it is quarantined with
+that reason (kept for review, never stored as evidence); unset, anyone who reaches the port may, and the
+bridge says so in its log when it starts; a second From or Message-ID, or two
 mailboxes in From, is quarantined as ambiguous; evidence types are what the library sniffed, never what
 the sender declared.
 
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import sqlite3
 import threading
@@ -56,6 +60,7 @@ from webhooks.email_smtp import (
     start_listener,
 )
 
+log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 FATAL_DEFECTS = ("StartBoundaryNotFoundDefect", "CloseBoundaryNotFoundDefect", "MultipartInvariantViolationDefect",
                  "MissingHeaderBodySeparatorDefect", "InvalidBase64PaddingDefect", "InvalidBase64CharactersDefect",
@@ -84,6 +89,28 @@ def addresses_from_env(value: str | None = None) -> dict[str, str]:
                              "(e.g. servicenow-ingest@projectx.io=servicenow)")
         mapping[address.strip().lower()] = adapter.strip()
     return mapping
+
+
+def allowed_senders_from_env(value: str | None = None) -> frozenset[str] | None:
+    """``EMAIL_BRIDGE_ALLOWED_SENDERS``: addresses and ``@domain`` entries (``,``, ``;`` or space separated),
+    lower-cased; None when unset or empty (every sender allowed). A clear error for an entry that is
+    neither."""
+    text = value if value is not None else os.environ.get("EMAIL_BRIDGE_ALLOWED_SENDERS", "")
+    entries = frozenset(e.strip().lower() for e in text.replace(";", " ").replace(",", " ").split() if e.strip())
+    for entry in entries:
+        _, at, domain = entry.partition("@")
+        if not at or not domain or "." not in domain or "@" in domain:
+            raise ValueError(f"EMAIL_BRIDGE_ALLOWED_SENDERS entry {entry!r} is neither an address "
+                             "(partner@vendor.example) nor a domain (@vendor.example)")
+    return entries or None
+
+
+def sender_allowed(allowed: frozenset[str] | None, address: str) -> bool:
+    """``address`` is on the list by itself or by its domain (``@vendor.example``); a subdomain is not."""
+    if allowed is None:
+        return True
+    address = address.strip().lower()
+    return bool(address) and (address in allowed or "@" + address.rpartition("@")[2] in allowed)
 
 
 def spool_path() -> Path:
@@ -131,10 +158,11 @@ class EmailBridge:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, addresses: dict[str, str] | None = None,
                  spool: Path | None = None, evidence_dir: Path | None = None,
-                 library: EvidenceLibrary | None = None) -> None:
+                 library: EvidenceLibrary | None = None, allowed_senders: frozenset[str] | None = None) -> None:
         self.host, self.port = host, port
         mapping = addresses if addresses is not None else addresses_from_env()
         self.addresses = {k.lower(): v for k, v in mapping.items()}
+        self.allowed_senders = allowed_senders if allowed_senders is not None else allowed_senders_from_env()
         self.spool = spool or spool_path()
         self.evidence_dir = evidence_dir or evidence_root()
         self._library = library
@@ -158,6 +186,9 @@ class EmailBridge:
         if self._controller is None:
             self._controller = start_listener(self, MAX_MESSAGE_BYTES)
             self.port = self._controller.port
+            if self.allowed_senders is None:
+                log.warning("EMAIL_BRIDGE_ALLOWED_SENDERS is not set: anyone who reaches port %s may send evidence "
+                            "under any From; set it to the partners' addresses or @domains", self.port)
         return self
 
     def stop(self) -> None:
@@ -191,6 +222,12 @@ class EmailBridge:
         if problem is not None or parts is None:
             return self._quarantine(raw, mail_from, rcpt_tos, str(problem), received)
         envelope = email_mime.clean_text(mail_from.lower())
+        stranger = next((a for a in (sender, envelope or sender) if not sender_allowed(self.allowed_senders, a)), None)
+        if stranger is not None:
+            reason = (f"sender {stranger or '(none)'} is not on EMAIL_BRIDGE_ALLOWED_SENDERS: add the address "
+                      "(or @domain) there if this partner may send evidence, and have it resent (the raw message "
+                      "is kept here)")
+            return self._quarantine(raw, mail_from, rcpt_tos, reason, received)
         # the From header is whatever the sender wrote: the envelope sender is kept beside it when they differ
         spoof = (f"envelope_from:{envelope}",) if envelope and envelope != sender else ()
         ids: list[str] = []
