@@ -23,18 +23,20 @@ def operations_routes(reader: HealthReader | None = None) -> list[Route]:
     not hidden behind a 500."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
+    from webhooks.operations.bounded import BoundedSnapshots
     from webhooks.operations.metrics import Metrics
     from webhooks.operations.page import SECURITY_HEADERS, clean, render
 
     reader = reader or HealthReader()
-    metrics = Metrics(reader)
+    snapshots = BoundedSnapshots(reader)  # one read in flight, each request waiting a bounded time for it
+    metrics = Metrics(reader, snapshots.get)
 
     async def page(_request) -> HTMLResponse:
-        html = render(await run_in_threadpool(reader.snapshot))
+        html = render(await run_in_threadpool(snapshots.get))
         return HTMLResponse(html.encode("utf-8", "replace"), headers=SECURITY_HEADERS)
 
     async def as_json(_request) -> JSONResponse:
-        snap = await run_in_threadpool(reader.snapshot)
+        snap = await run_in_threadpool(snapshots.get)
         return JSONResponse({"checked_at": snap.now.isoformat(), "environment": snap.env.name,
                              "status": snap.status, "problems": {k: clean(v) for k, v in snap.problems.items()},
                              "warehouse_read_at": snap.warehouse_read_at.isoformat() if snap.warehouse_read_at

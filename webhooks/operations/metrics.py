@@ -105,23 +105,25 @@ class SyncEventReader:
 class HealthCollector:
     """Gauges read from one health snapshot per scrape."""
 
-    def __init__(self, reader: HealthReader, events: SyncEventReader):
+    def __init__(self, reader: HealthReader, events: SyncEventReader, snapshot=None):
         self.reader, self.events = reader, events
+        self.snapshot = snapshot or reader.snapshot  # the routes pass BoundedSnapshots.get: a bounded wait
 
     def collect(self):
         up = GaugeMetricFamily("integration_health_input_up", "1 when the health input was read at this scrape, "
                                "0 when it could not be (the Integration Health page names the fix).", labels=["input"])
         try:
-            snap = self.reader.snapshot()
+            snap = self.snapshot()
         except Exception as exc:  # never a 500 for a scrape: the receiver's counters still go out
             log.warning("metrics: the health snapshot failed: %r", exc)
             up.add_metric(["snapshot"], 0)
             yield up
             return
-        for name in INPUTS:
+        for name in (*INPUTS, *sorted(set(snap.problems) - set(INPUTS))):  # "snapshot": the read itself failed
             up.add_metric([name], 0 if name in snap.problems else 1)
         yield up
-        self.events.update(snap.now)
+        if "dagster" not in snap.problems:  # unreadable, or a read of it has not answered: do not wait on it
+            self.events.update(snap.now)
         status = GaugeMetricFamily("integration_status", "Connector light: 0 green or disabled, 1 yellow, 2 red.",
                                    labels=["connector"])
         enabled = GaugeMetricFamily("integration_enabled", "Feature flag integration.<name>.enabled.",
@@ -170,12 +172,12 @@ class HealthCollector:
 class Metrics:
     """The /metrics body: the receiver's counters (default registry) plus the operations registry."""
 
-    def __init__(self, reader: HealthReader):
+    def __init__(self, reader: HealthReader, snapshot=None):
         self.registry = CollectorRegistry()
         self.events = SyncEventReader(None, reader)
         # The gauges first: collecting them feeds the new sync events into the counters collected after
         # them, so a scrape (the first one too) carries what was synced up to that scrape.
-        self.registry.register(HealthCollector(reader, self.events))
+        self.registry.register(HealthCollector(reader, self.events, snapshot))
         for metric in (self.events.latency, self.events.synced, self.events.quarantined, self.events.dead_lettered):
             self.registry.register(metric)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,27 @@ DAGSTER_UNREADABLE = ("the Dagster instance cannot be read ({error}), so sync ti
                       "and the storage its dagster.yaml names (is that database up?)")
 WAREHOUSE_TABLES_UNREADABLE = ("the warehouse's health tables cannot be read ({error}): they may be from another "
                                "version; run the integration_health job (or `make demo`) to bring them up to date")
+
+WAREHOUSE_TIMED_OUT = ("the warehouse's health tables did not answer within {timeout:g} s (3/4 of "
+                       "HEALTH_READ_TIMEOUT_SECONDS): a migration or a long transaction may hold a lock on them")
+
+
+DEFAULT_READ_TIMEOUT, MAX_READ_TIMEOUT = 5.0, 60.0
+
+
+def read_timeout() -> float:
+    """``HEALTH_READ_TIMEOUT_SECONDS``: a number of seconds above 0, at most 60; else the default 5."""
+    raw = os.environ.get("HEALTH_READ_TIMEOUT_SECONDS", "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_READ_TIMEOUT
+    except ValueError:
+        return DEFAULT_READ_TIMEOUT
+    return value if math.isfinite(value) and 0 < value <= MAX_READ_TIMEOUT else DEFAULT_READ_TIMEOUT
+
+
+def statement_timeout() -> float:
+    """Seconds a PostgreSQL warehouse query of the health read may take: 3/4 of the page's wait."""
+    return max(0.1, round(read_timeout() * 0.75, 2))
 
 
 @dataclass
@@ -75,6 +97,7 @@ class HealthReader:
         self.vault = vault or VaultProbe(self.env.name)
         self._lock = threading.Lock()
         self._cached: dict[str, Any] | None = None
+        self.stage = "warehouse"  # the input the read in progress is at (named when it does not answer)
 
     @property
     def instance(self):
@@ -94,6 +117,9 @@ class HealthReader:
 
     def _read_warehouse(self, now: datetime) -> dict[str, Any]:
         with read_only(self.settings) as conn:
+            if conn.kind == "postgres":  # a lock held on the health tables must not hold this read for ever;
+                # cut off within the page's wait, so the request that started the read names the lock
+                conn.execute(f"set statement_timeout = {int(statement_timeout() * 1000)}")
             return {"figures": warehouse_figures(conn),
                     "history": history.lag_history(conn, self.env.name, now),
                     "secrets": history.latest(conn, self.env.name, "secret_expiry"),
@@ -109,6 +135,7 @@ class HealthReader:
     def snapshot(self) -> Snapshot:
         now = self.clock()
         note = ""
+        self.stage = "warehouse"
         with self._lock:
             try:
                 self._cached = self._read_warehouse(now)
@@ -117,12 +144,15 @@ class HealthReader:
                         else "the warehouse file is missing: check PROJECTX_DUCKDB_PATH")
             except Exception as exc:  # a table of another shape, a stored row the reader cannot parse
                 log.warning("health: the warehouse's health tables cannot be read: %r", exc)
-                note = WAREHOUSE_TABLES_UNREADABLE.format(error=type(exc).__name__)
+                note = (WAREHOUSE_TIMED_OUT.format(timeout=statement_timeout()) if type(exc).__name__ == "QueryCanceled"
+                        else WAREHOUSE_TABLES_UNREADABLE.format(error=type(exc).__name__))
             if note:
                 note += "; showing figures read at " + (
                     self._cached["read_at"].isoformat(timespec="seconds") if self._cached else "no time yet")
             cached = self._cached or {"figures": None, "history": {}, "secrets": {}, "read_at": None}
+        self.stage = "dagster"
         syncs = self._syncs()
+        self.stage = "inbox"  # collect() reads the webhook inbox
         vault = self.vault.status()  # never waits for Vault: the flags last read, and their age
         connectors = collect(self.env, None, cached["figures"], now, syncs=syncs, vault_flags=vault.flags or {})
         problems = {"dagster": syncs.message} if isinstance(syncs, Unreadable) else {}
@@ -143,12 +173,16 @@ class HealthReader:
                 stored = _stored_finding(connector, row)
                 h.findings = [stored if f.check == "secret_expiry" else f for f in h.findings]
         from assets.health.inputs import notification_backlog
+
+        self.stage = "notifications"  # the outbox's backlog
         from resources.secret_rotation import OTHER_SECRET_OWNERS
 
         others = {owner: _stored_finding(owner, row)
                   for owner, row in cached["secrets"].items() if owner in OTHER_SECRET_OWNERS}
-        return Snapshot(now, self.env, connectors, notification_backlog(cached["figures"]), cached["history"],
+        snap = Snapshot(now, self.env, connectors, notification_backlog(cached["figures"]), cached["history"],
                         cached["read_at"], note, others, problems, vault)
+        self.stage = "warehouse"
+        return snap
 
 
 def _stored_finding(owner: str, row: dict[str, Any]) -> measure.Finding:
