@@ -8,6 +8,7 @@ input that has not answered and showing the figures last read."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from resources.environment import ENVIRONMENTS
+from tests.conftest import require_tool
 from tests.ops_helpers import record_sync
 from webhooks.operations import operations_routes
 from webhooks.operations.state import HealthReader
@@ -175,3 +177,36 @@ def test_a_locked_health_table_on_postgres_is_cut_off_and_named(instance, tmp_pa
                 locker.rollback()
                 locker.close()
             assert _timed_get(client, "/integration-health.json").json()["status"] == "ok"
+
+
+class BrokenReader(HealthReader):
+    """A health read that raises (a bug, or a stored row of a shape no reader expected), with a secret in
+    its text."""
+
+    def snapshot(self):
+        raise RuntimeError("postgresql://health:hunter2@10.0.0.9/warehouse said <script>alert(1)</script>")
+
+
+def test_a_health_read_that_raises_is_a_degraded_answer_not_a_500(instance, duckdb_warehouse):
+    reader = BrokenReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL)
+    with _client(reader) as client:
+        answers = {path: _timed_get(client, path) for path in PAGES}
+    body = answers["/integration-health.json"].json()
+    assert body["status"] == "degraded" and "RuntimeError" in body["problems"]["snapshot"], body["problems"]
+    assert all(c["checks"]["sync_lag"]["light"] == "unknown" for c in body["connectors"].values())
+    assert 'data-input="snapshot"' in answers["/integration-health"].text
+    assert _input_up(answers["/metrics"].text)["snapshot"] == 0
+    promtool = require_tool("promtool", "prometheus")
+    checked = subprocess.run([promtool, "check", "metrics"], input=answers["/metrics"].content, capture_output=True,
+                             timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for response in answers.values():
+        assert "hunter2" not in response.text and "10.0.0.9" not in response.text and "<script>" not in response.text
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "1e9", "inf", "five", ""])
+def test_a_nonsense_read_timeout_falls_back_to_the_default(monkeypatch, value):
+    from webhooks.operations.state import DEFAULT_READ_TIMEOUT, read_timeout, statement_timeout
+
+    monkeypatch.setenv("HEALTH_READ_TIMEOUT_SECONDS", value)
+    assert read_timeout() == DEFAULT_READ_TIMEOUT and statement_timeout() == 3.75
