@@ -210,3 +210,25 @@ def test_a_nonsense_read_timeout_falls_back_to_the_default(monkeypatch, value):
 
     monkeypatch.setenv("HEALTH_READ_TIMEOUT_SECONDS", value)
     assert read_timeout() == DEFAULT_READ_TIMEOUT and statement_timeout() == 3.75
+
+
+def test_a_bloated_lag_history_keeps_the_page_small(instance, duckdb_warehouse):
+    """``ops.health_checks`` grows with every health run (after every sync, hourly, daily; more with a
+    runaway schedule): the 7-day chart drew one point per stored row, so the page grew without bound.
+    It now draws the worst lag per pixel column, a few hundred points per connector at most."""
+    from datetime import timedelta
+
+    from webhooks.operations.page import W, render
+
+    snap = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL).snapshot()
+    start = snap.now - timedelta(days=7)
+    points = [(start + timedelta(seconds=12 * i), (i % 97) / 10) for i in range(50_000)]
+    points.append((snap.now - timedelta(hours=1), 9.5))  # a spike the chart must still show
+    snap.lag_history = {c: points for c in snap.connectors}
+    started = time.monotonic()
+    html = render(snap)
+    assert time.monotonic() - started < 2
+    assert len(html) < 120_000, len(html)
+    charts = html.split('class="lag-chart"')[1:]
+    assert len(charts) == 3 and all(c.split('points="')[2].split('"')[0].count(",") <= 2 * W for c in charts)
+    assert 'data-points="50001"' in html  # the count of stored checks is still told

@@ -53,13 +53,25 @@ def chart(points: list[tuple[datetime, float]], now: datetime, connector: str) -
     lines = "".join(f'<line x1="0" x2="{W}" y1="{H - level / top * H:.1f}" y2="{H - level / top * H:.1f}" '
                     f'stroke="{COLOURS[c]}" stroke-dasharray="4 3"/>'
                     for level, c in ((1, measure.YELLOW), (2, measure.RED)))
-    path = " ".join(xy(ts, v) for ts, v in points)
-    body = (f'<polyline fill="none" stroke="#1f5fa8" stroke-width="1.5" points="{path}"/>' if len(points) > 1 else
+    drawn = _worst_per_column(points, start)
+    path = " ".join(xy(ts, v) for ts, v in drawn)
+    body = (f'<polyline fill="none" stroke="#1f5fa8" stroke-width="1.5" points="{path}"/>' if len(drawn) > 1 else
             f'<text x="8" y="{H // 2}" font-size="11" fill="#666">{len(points)} check(s) stored</text>')
     connector = _t(connector, 60)
     return (f'<svg class="lag-chart" data-connector="{connector}" data-points="{len(points)}" width="{W}" '
             f'height="{H}" viewBox="0 0 {W} {H}" role="img" aria-label="{connector} lag over 7 days">'
             f'<rect width="{W}" height="{H}" fill="#fafafa" stroke="#ddd"/>{lines}{body}</svg>')
+
+
+def _worst_per_column(points: list[tuple[datetime, float]], start: datetime) -> list[tuple[datetime, float]]:
+    """At most one point per pixel column of the chart, the worst lag in it: the stored history grows with
+    every health run, the page must not (a runaway schedule drew one point per row, megabytes of SVG)."""
+    worst: dict[int, tuple[datetime, float]] = {}
+    for ts, value in points:
+        column = int(max(0.0, min(W, (ts.replace(tzinfo=None) - start).total_seconds() / (7 * 86400) * W)))
+        if column not in worst or value > worst[column][1]:
+            worst[column] = (ts, value)
+    return [worst[column] for column in sorted(worst)]
 
 
 def _cell(h: ConnectorHealth, check: str) -> str:
