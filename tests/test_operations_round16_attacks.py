@@ -232,3 +232,18 @@ def test_a_bloated_lag_history_keeps_the_page_small(instance, duckdb_warehouse):
     charts = html.split('class="lag-chart"')[1:]
     assert len(charts) == 3 and all(c.split('points="')[2].split('"')[0].count(",") <= 2 * W for c in charts)
     assert 'data-points="50001"' in html  # the count of stored checks is still told
+
+
+@pytest.mark.parametrize("path", ["/metrics/", "/integration-health/", "/integration-health.json/", "/healthz/"])
+def test_a_trailing_slash_is_not_redirected_to_the_host_header(instance, duckdb_warehouse, path):
+    """Starlette answered ``/metrics/`` with a 307 whose Location was built from the request's Host header:
+    an unverified redirect to wherever the caller said the server was (and, behind a cache keyed without
+    Host, a poisoned redirect for everyone). The receiver's endpoints already answered 404; so do these."""
+    from webhooks.app import create_app
+
+    reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL)
+    with TestClient(create_app(operations=reader), raise_server_exceptions=False, follow_redirects=False) as client:
+        response = client.get(path, headers={"host": "evil.example"})
+    assert response.status_code == 404 and "location" not in response.headers, (response.status_code,
+                                                                                response.headers)
+    assert response.headers["x-content-type-options"] == "nosniff"

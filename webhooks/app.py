@@ -75,6 +75,9 @@ def create_app(settings: WebhookSettings | None = None, *, operations=None) -> S
                 hook()
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BaselineHeaders)])
+    # "<path>/" is a 404, never Starlette's 307 to the same path at the request's Host header (an unverified
+    # redirect to wherever the caller said the server was; a poisoned redirect behind a cache)
+    app.router.redirect_slashes = False
     app.state.settings = receiver.settings  # with the secrets it read
     app.state.receiver = receiver
     return app
