@@ -39,11 +39,8 @@ DAGSTER_UNREADABLE = ("the Dagster instance cannot be read ({error}), so sync ti
                       "and the storage its dagster.yaml names (is that database up?)")
 WAREHOUSE_TABLES_UNREADABLE = ("the warehouse's health tables cannot be read ({error}): they may be from another "
                                "version; run the integration_health job (or `make demo`) to bring them up to date")
-
 WAREHOUSE_TIMED_OUT = ("the warehouse's health tables did not answer within {timeout:g} s (3/4 of "
                        "HEALTH_READ_TIMEOUT_SECONDS): a migration or a long transaction may hold a lock on them")
-
-
 DEFAULT_READ_TIMEOUT, MAX_READ_TIMEOUT = 5.0, 60.0
 
 
