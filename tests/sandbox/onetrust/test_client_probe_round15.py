@@ -8,10 +8,10 @@ import pytest
 import requests
 
 from sandbox.onetrust.app import TOKEN_PATH
+from tests.sandbox.onetrust.helpers import bearer_session, spring_error
 
 RISKS = "/api/risk/v2/risks"
 VENDORS = "/api/inventory/v2/inventories/vendors"
-SPRING_ERROR = {"timestamp", "status", "error", "message", "path"}
 
 
 @pytest.fixture
@@ -21,19 +21,9 @@ def sb(make_onetrust_sandbox):
 
 @pytest.fixture
 def s(sb):
-    with requests.Session() as session:
-        token = requests.post(sb.url + TOKEN_PATH, timeout=10, data={
-            "grant_type": "client_credentials", "client_id": sb.client_id, "client_secret": sb.client_secret})
-        session.headers["Authorization"] = "Bearer " + token.json()["access_token"]
-        session.base_url = sb.url  # type: ignore[attr-defined]
+    with bearer_session(sb) as session:
         yield session
 
-
-def _spring_error(resp: requests.Response, status: int) -> dict:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert set(body) == SPRING_ERROR and body["status"] == status
-    return body
 
 
 # --- 415 for bodies that are not declared as JSON -------------------------------------------------------
@@ -44,18 +34,18 @@ def _spring_error(resp: requests.Response, status: int) -> dict:
 ])
 def test_vendor_create_with_a_non_json_body_is_415_and_creates_nothing(s, sb, kwargs):
     before = len(sb.vendors())
-    body = _spring_error(s.post(s.base_url + VENDORS, **kwargs), 415)
+    body = spring_error(s.post(s.base_url + VENDORS, **kwargs), 415)
     assert body["error"] == "Unsupported Media Type" and "not supported" in body["message"]
     assert len(sb.vendors()) == before
 
 
 def test_other_json_endpoints_refuse_non_json_bodies_too(s, sb):
     plain = {"Content-Type": "text/plain;charset=UTF-8"}
-    _spring_error(s.post(s.base_url + RISKS, data='{"name": "x"}', headers=plain), 415)
-    _spring_error(s.post(s.base_url + RISKS + "/pages", data="{}", headers=plain), 415)
+    spring_error(s.post(s.base_url + RISKS, data='{"name": "x"}', headers=plain), 415)
+    spring_error(s.post(s.base_url + RISKS + "/pages", data="{}", headers=plain), 415)
     vendor = sb.vendors()[0]["id"]
-    _spring_error(s.patch(s.base_url + f"{VENDORS}/{vendor}", data={"name": "x"}), 415)
-    _spring_error(s.post(s.base_url + "/api/assessment/v2/assessments", data="x=1",
+    spring_error(s.patch(s.base_url + f"{VENDORS}/{vendor}", data={"name": "x"}), 415)
+    spring_error(s.post(s.base_url + "/api/assessment/v2/assessments", data="x=1",
                          headers={"Content-Type": "application/x-www-form-urlencoded"}), 415)
 
 
@@ -95,7 +85,7 @@ def test_one_sort_parameter_may_name_several_properties(s):
     assert [r["number"] for r in rows] == [r["number"] for r in _ordered(rows, ("status", True), ("number", True))]
     blank = s.get(s.base_url + ASSESSMENTS, params=[("sort", ""), ("size", "5")]).json()["content"]
     assert [a["createDt"] for a in blank] == sorted((a["createDt"] for a in blank), reverse=True)
-    _spring_error(s.get(s.base_url + ASSESSMENTS, params=[("sort", "number,desc"), ("sort", "bogus")]), 400)
+    spring_error(s.get(s.base_url + ASSESSMENTS, params=[("sort", "number,desc"), ("sort", "bogus")]), 400)
 
 
 def test_ignore_sort_still_serves_the_default_for_several_keys(make_onetrust_sandbox):

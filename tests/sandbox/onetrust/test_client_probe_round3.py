@@ -14,11 +14,11 @@ import pytest
 import requests
 
 from sandbox.onetrust.app import TOKEN_PATH
+from tests.sandbox.onetrust.helpers import bearer_session, spring_error
 
 ASSESSMENTS = "/api/assessment/v2/assessments"
 RISKS = "/api/risk/v2/risks"
 VENDORS = "/api/inventory/v2/inventories/vendors"
-SPRING_ERROR = {"timestamp", "status", "error", "message", "path"}
 
 
 @pytest.fixture
@@ -28,19 +28,9 @@ def sb(make_onetrust_sandbox):
 
 @pytest.fixture
 def s(sb):
-    with requests.Session() as session:
-        token = requests.post(sb.url + TOKEN_PATH, timeout=10, data={
-            "grant_type": "client_credentials", "client_id": sb.client_id, "client_secret": sb.client_secret})
-        session.headers["Authorization"] = "Bearer " + token.json()["access_token"]
-        session.base_url = sb.url  # type: ignore[attr-defined]
+    with bearer_session(sb) as session:
         yield session
 
-
-def _spring_error(resp: requests.Response, status: int) -> dict:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert set(body) == SPRING_ERROR and body["status"] == status
-    return body
 
 
 # --- 3.2 token endpoint ---------------------------------------------------------------------------------
@@ -78,7 +68,7 @@ def test_token_errors_per_bad_input(sb):
 ])
 def test_malformed_risk_search_body_is_400_not_500(s, body):
     for path in ("/pages", "/views/pages"):
-        _spring_error(s.post(s.base_url + RISKS + path, json=body), 400)
+        spring_error(s.post(s.base_url + RISKS + path, json=body), 400)
 
 
 def test_well_formed_risk_search_still_filters(s, sb):
@@ -99,7 +89,7 @@ def test_risk_create_with_wrongly_typed_fields_is_400_not_500(s, sb, change):
     body = {"type": "VENDORS", "source": {"id": vendor["id"], "name": vendor["name"]},
             "associatedInventory": [{"id": vendor["id"]}], "orgGroupId": org, "name": "Probe risk", **change}
     before = s.post(s.base_url + RISKS + "/pages", json={}).json()["totalElements"]
-    _spring_error(s.post(s.base_url + RISKS, json=body), 400)
+    spring_error(s.post(s.base_url + RISKS, json=body), 400)
     assert s.post(s.base_url + RISKS + "/pages", json={}).json()["totalElements"] == before
     linked = s.post(s.base_url + f"{RISKS}/VENDORS/{vendor['id']}/risks", json={})
     assert linked.status_code == 200
@@ -114,7 +104,7 @@ def test_out_of_range_pages_are_empty_with_totals_kept(s):
     v = s.get(s.base_url + VENDORS, params={"page": 999}).json()["meta"]["page"]
     assert v["last"] and not v["first"] and v["totalElements"] > 0
     for bad in ({"page": -1}, {"size": 0}, {"size": "1.5"}):
-        _spring_error(s.get(s.base_url + ASSESSMENTS, params=bad), 400)
+        spring_error(s.get(s.base_url + ASSESSMENTS, params=bad), 400)
 
 
 def test_documented_maximum_page_sizes_are_clamped(s, sb):
@@ -138,7 +128,7 @@ def test_assessment_filters_and_sort_as_documented(s):
     assert everything["totalElements"] >= live["totalElements"]
     newest = s.get(s.base_url + ASSESSMENTS, params={"size": 5}).json()["content"]
     assert [a["createDt"] for a in newest] == sorted((a["createDt"] for a in newest), reverse=True)
-    _spring_error(s.get(s.base_url + ASSESSMENTS, params={"templateTypes": "NOPE"}), 400)
+    spring_error(s.get(s.base_url + ASSESSMENTS, params={"templateTypes": "NOPE"}), 400)
 
 
 def test_inventory_search_text_filter(s, sb):
@@ -158,10 +148,10 @@ def test_http_edges_kept_as_documented_unc(s, sb):
     assert head.status_code == 200 and head.content == b""
     options = s.options(url)
     assert options.status_code == 405 and "GET" in options.headers["Allow"]
-    _spring_error(s.get(url + "/"), 404)
-    _spring_error(s.put(url, json={}), 405)
-    _spring_error(s.get(s.base_url + f"{RISKS}/not-a-uuid"), 404)
-    missing = _spring_error(s.get(s.base_url + f"{RISKS}/{uuid.uuid4()}"), 404)
+    spring_error(s.get(url + "/"), 404)
+    spring_error(s.put(url, json={}), 405)
+    spring_error(s.get(s.base_url + f"{RISKS}/not-a-uuid"), 404)
+    missing = spring_error(s.get(s.base_url + f"{RISKS}/{uuid.uuid4()}"), 404)
     assert missing["path"].startswith(RISKS)
 
 
@@ -171,19 +161,19 @@ def test_error_bodies_per_status(make_onetrust_sandbox):
     token = requests.post(sb.url + TOKEN_PATH, timeout=10, data={
         "grant_type": "client_credentials", "client_id": "assessments-only", "client_secret": "secret"}).json()
     headers = {"Authorization": "Bearer " + token["access_token"]}
-    _spring_error(requests.post(sb.url + RISKS + "/pages", json={}, headers=headers, timeout=10), 403)
+    spring_error(requests.post(sb.url + RISKS + "/pages", json={}, headers=headers, timeout=10), 403)
     anonymous = requests.get(sb.url + ASSESSMENTS, timeout=10)
     assert anonymous.status_code == 401 and set(anonymous.json()) == {"error", "error_description"}
     assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
     upload = requests.post(sb.url + f"/api/inventory/v2/inventories/{sb.vendors()[0]['id']}/attachments",
                            json={}, headers={"Authorization": "Bearer " + _full_token(sb)}, timeout=10)
-    _spring_error(upload, 415)
+    spring_error(upload, 415)
     sb.faults.set(rate_5xx=1.0, status_5xx=500)
-    _spring_error(requests.get(sb.url + ASSESSMENTS, headers=headers, timeout=10), 500)
+    spring_error(requests.get(sb.url + ASSESSMENTS, headers=headers, timeout=10), 500)
     sb.faults.replace()
     sb.faults.set(rate_429=1.0)
     limited = requests.get(sb.url + ASSESSMENTS, headers=headers, timeout=10)
-    _spring_error(limited, 429)
+    spring_error(limited, 429)
     assert {"retry-after", "ot-period", "ot-ratelimit-event-id", "ot-request-made", "ot-requests-allowed"} <= {
         k.lower() for k in limited.headers}
 
@@ -197,10 +187,10 @@ def _full_token(sb) -> str:
 # --- 3.5 vendors and contracts: wrongly typed ids and names -------------------------------------------
 def test_vendor_name_and_contract_vendor_id_must_be_strings(s, sb):
     vendor = sb.vendors()[0]
-    _spring_error(s.post(s.base_url + VENDORS, json={"name": ["Acme"]}), 400)  # was stored as a list
-    _spring_error(s.patch(s.base_url + f"{VENDORS}/{vendor['id']}", json={"name": {"value": "Acme"}}), 400)
+    spring_error(s.post(s.base_url + VENDORS, json={"name": ["Acme"]}), 400)  # was stored as a list
+    spring_error(s.patch(s.base_url + f"{VENDORS}/{vendor['id']}", json={"name": {"value": "Acme"}}), 400)
     assert s.get(s.base_url + f"{VENDORS}/{vendor['id']}").json()["data"]["name"] == vendor["name"]
     add = s.base_url + "/api/vendor/v1/contracts/add"
-    _spring_error(s.post(add, json={"name": "MSA", "vendorId": {"id": vendor["id"]}}), 400)  # was a 404
+    spring_error(s.post(add, json={"name": "MSA", "vendorId": {"id": vendor["id"]}}), 400)  # was a 404
     made = s.post(add, json={"name": "MSA", "vendorId": vendor["id"].upper()})
     assert made.status_code == 201 and made.json()["vendorId"] == vendor["id"]

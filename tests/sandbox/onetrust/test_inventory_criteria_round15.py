@@ -7,6 +7,7 @@ import pytest
 import requests
 
 from sandbox.onetrust.app import TOKEN_PATH
+from tests.sandbox.onetrust.helpers import bearer_session
 
 VENDORS = "/api/inventory/v2/inventories/vendors"
 
@@ -18,11 +19,7 @@ def sb(make_onetrust_sandbox):
 
 @pytest.fixture
 def s(sb):
-    with requests.Session() as session:
-        token = requests.post(sb.url + TOKEN_PATH, timeout=10, data={
-            "grant_type": "client_credentials", "client_id": sb.client_id, "client_secret": sb.client_secret})
-        session.headers["Authorization"] = "Bearer " + token.json()["access_token"]
-        session.base_url = sb.url  # type: ignore[attr-defined]
+    with bearer_session(sb) as session:
         yield session
 
 
