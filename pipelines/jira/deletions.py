@@ -54,7 +54,7 @@ def mark_issues_deleted(issue_ids: Iterable[str | int] | Any, deleted_at: dateti
     if deleted_at is None:
         raise ValueError("deleted_at is required with issue ids: Jira's delete time, timezone-aware")
     ids = sorted({str(i).strip() for i in issue_ids})
-    bad = [i for i in ids if not i.isdigit()]
+    bad = [i for i in ids if not (i.isascii() and i.isdigit())]
     if bad:
         raise ValueError(f"Jira issue ids are numbers (the webhook's issue.id), not {bad[:3]}; pass issue.id, "
                          "not the issue key")

@@ -198,8 +198,8 @@ def _drop_child_primary_keys(schema: Any) -> None:
 
 def refetch_jql(refs: list[str]) -> str:
     """Issues by id (digits) or by key (``PROJ-12``, for an issue quarantined without a usable id)."""
-    ids = [r for r in refs if r.isdigit()]
-    keys = [f'"{r}"' for r in refs if not r.isdigit()]
+    ids = [r for r in refs if r.isascii() and r.isdigit()]
+    keys = [f'"{r}"' for r in refs if not (r.isascii() and r.isdigit())]
     terms = ([f"id in ({', '.join(ids)})"] if ids else []) + ([f"key in ({', '.join(keys)})"] if keys else [])
     return " OR ".join(terms) + " ORDER BY id ASC"
 

@@ -24,11 +24,13 @@ from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.common.validation import json_type, validate_page
 
-ID = r"^\d+$"
-ISSUE_KEY = r"^[A-Z][A-Z0-9_]*-\d+$"
+# ASCII digits only: polars' ``\d`` is Unicode-aware, and an id or count written in other digits
+# (fullwidth or Arabic-Indic digits, U+FF10..FF19, U+0660..0669) is no id Jira uses and no number staging can cast.
+ID = r"^[0-9]+$"
+ISSUE_KEY = r"^[A-Z][A-Z0-9_]*-[0-9]+$"
 PROJECT_KEY = r"^[A-Z][A-Z0-9_]*$"
-DATE = r"^\d{4}-\d{2}-\d{2}$"
-NUMBER = r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"
+DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+NUMBER = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%z"
 
 
@@ -154,7 +156,7 @@ def checked(entity: str, rows: list[dict[str, Any]], run_id: str,
 
 def _key(issue_id: Any, issue_key: Any) -> str | None:
     """What reads the issue again: its id (digits), else its key (``PROJ-12``), else None."""
-    if isinstance(issue_id, str) and issue_id.isdigit():
+    if isinstance(issue_id, str) and issue_id.isascii() and issue_id.isdigit():
         return issue_id
     if isinstance(issue_key, str) and re.fullmatch(ISSUE_KEY.strip("^$"), issue_key):
         return issue_key

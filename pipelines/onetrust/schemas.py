@@ -18,7 +18,9 @@ import polars as pl
 from pipelines.common.validation import validate_page
 
 UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-ISO_TS = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$"
+# ASCII digits only (polars' ``\d`` also matches fullwidth and Arabic-Indic digits).
+ISO_TS = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+          r"(Z|[+-][0-9]{2}:?[0-9]{2})?$")
 ASSESSMENT_STATUSES = ("Not Started", "In Progress", "Under Review", "Completed")
 RISK_STATES = ("IDENTIFIED", "RECOMMENDATION_ADDED", "RECOMMENDATION_SENT", "REMEDIATION_PROPOSED",
                "EXCEPTION_REQUESTED", "REDUCED", "RETAINED", "ARCHIVED_IN_VERSION")

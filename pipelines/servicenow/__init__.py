@@ -243,7 +243,7 @@ def _is_sys_id(value: Any) -> bool:
 
 
 def _usable_id(value: str) -> bool:
-    return 0 < len(value) <= 64 and all(c.isalnum() for c in value)
+    return 0 < len(value) <= 64 and value.isascii() and value.isalnum()
 
 
 def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, run_id: str,

@@ -22,9 +22,10 @@ from pipelines.servicenow.settings import (
 )
 
 SYS_ID = r"^[0-9a-f]{32}$"
-DATETIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
-OPTIONAL_DATETIME = r"^(\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?)?$"
-OPTIONAL_INTEGER = r"^-?\d*$"
+# ASCII digits only (polars' ``\d`` also matches fullwidth and Arabic-Indic digits, which staging cannot cast).
+DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+OPTIONAL_DATETIME = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}:[0-9]{2})?)?$"
+OPTIONAL_INTEGER = r"^-?[0-9]*$"
 OPTIONAL_BOOLEAN = r"^(true|false)?$"
 
 
