@@ -43,6 +43,7 @@ from pipelines.common.requeue import Requeue
 from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
 from pipelines.onetrust.helpers import OneTrustClient, Page, make_auth, resolve_base_url
+from pipelines.onetrust.shapes import ASSESSMENT_ITEM, EXPORT, RECORDS, shape_problem
 from pipelines.onetrust.shared import DeleteLogShare, ExportShare
 from pipelines.onetrust.sync import ChangeOrder, ScanOutcome, changed_records, finish, normalise, reconcile
 
@@ -151,6 +152,11 @@ def onetrust_source(
                 if problem:
                     rejected.append((sent, f"invalid text: export: {problem}", R.uuid_key(i["assessmentId"])))
                     continue
+                # A part of the wrong shape would crash the row builder (or be stored as NULL): quarantine it.
+                problem = shape_problem(i, ASSESSMENT_ITEM) or shape_problem(detail, EXPORT, "export")
+                if problem:
+                    rejected.append((sent, problem, R.uuid_key(i["assessmentId"])))
+                    continue
                 built = row(i, detail)
                 problem = R.type_problem(built)
                 if problem:
@@ -160,10 +166,14 @@ def onetrust_source(
             return rows, rejected
         return build
 
-    def plain(id_field: str, row: Callable[[dict], dict]) -> Mapper:
+    def plain(id_field: str, row: Callable[[dict], dict], shape: dict[str, Any]) -> Mapper:
         def build(_: OneTrustClient, items: list[dict[str, Any]]):
             rows, rejected = [], []
             for i in items:
+                problem = shape_problem(i, shape)
+                if problem:
+                    rejected.append((i, problem, R.uuid_key(i[id_field])))
+                    continue
                 built = row(i)
                 problem = R.type_problem(built)
                 if problem:
@@ -180,8 +190,9 @@ def onetrust_source(
                                detailed("vendor_assessments", R.vendor_assessment_row), None, "log"),
         # risks are filtered server-side but listed in creation order: never stop early (and if the
         # filter is ignored, pitfall 6 in vendor-apis §3.10, the cursor still filters client-side)
-        "risks": (S.RISKS, risks, plain(S.RISKS.id_field, R.risk_row), None, "sweep"),
-        "vendors": (S.VENDORS, vendors, plain(S.VENDORS.id_field, R.vendor_row), S.VENDOR_CHANGE_SORT, "sweep"),
+        "risks": (S.RISKS, risks, plain(S.RISKS.id_field, R.risk_row, RECORDS["risks"]), None, "sweep"),
+        "vendors": (S.VENDORS, vendors, plain(S.VENDORS.id_field, R.vendor_row, RECORDS["vendors"]),
+                    S.VENDOR_CHANGE_SORT, "sweep"),
     }
     common = dict(make_client=make_client, overlap=overlap_seconds, run_id=run_id, full=full, window=bounds,
                   share=share, delete_log=delete_log)

@@ -1,0 +1,193 @@
+"""Round 16: hostile vendor answers not covered by tests/test_ingestion_hostile*.py.
+
+- OneTrust: an assessment ``/export`` whose parts have the wrong JSON shape (``createdBy`` a string, a
+  section that is not an object, a list for the whole export) crashed every run with
+  ``'str' object has no attribute 'get'`` (a crash loop);
+- OneTrust: a risk whose nested parts have the wrong shape (``categories`` a number crashed the run; a
+  string or an object, ``riskOwnersId`` a string, a level sent as text instead of ``{"level": ...}``
+  were stored as ``[]`` / NULL in silence);
+- OneTrust: an integer beyond int64 (``number``) that the warehouse cannot hold;
+- every vendor: ids, counts and dates written in non-ASCII digits (Arabic-Indic, fullwidth) passed
+  the schemas' ``\\d`` (Unicode-aware in polars), so ``10005`` in fullwidth digits was stored as an
+  issue id next to ``10005``.
+
+Rule: the record is loaded exactly once or quarantined with a reason naming the field, and loads once
+the vendor serves it right; the run never crashes on it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.test_ingestion_hostile_more import FAST, _ot_stored, _rows
+
+WIDE = str.maketrans("0123456789", "".join(chr(0xFF10 + n) for n in range(10)))  # fullwidth digits
+ARABIC = str.maketrans("0123456789", "".join(chr(0x0660 + n) for n in range(10)))  # Arabic-Indic digits
+EXPORT = "/api/assessment/v2/assessments/{id}/export"
+RISKS_LIST = "/api/risk/v2/risks/pages"
+
+
+def _ot_sync(settings, sb, entities) -> None:
+    from pipelines.onetrust import onetrust_source
+
+    creds = sb.credentials
+    source = onetrust_source(base_url=sb.url, client_id=creds["client_id"], client_secret=creds["client_secret"],
+                             entities=list(entities), policy=FAST)
+    settings.pipeline("onetrust").run(source, loader_file_format="parquet")
+
+
+def _reasons(settings, entity: str) -> dict[str, str]:
+    return dict(_rows(settings, "select record_id, reason from onetrust.quarantine "
+                                f"where entity = '{entity}' order by quarantined_at"))
+
+
+def test_onetrust_export_of_the_wrong_shape_is_quarantined_not_a_crash_loop(make_onetrust_sandbox,
+                                                                            duckdb_warehouse):
+    sb = make_onetrust_sandbox(size=30)
+    ids = sorted(a["assessmentId"] for a in sb.assessments())
+    spoil = {  # assessment id -> (rewrite of its export, reason expected)
+        ids[1]: (lambda e: {**e, "createdBy": "bob"}, 'export.createdBy: expected an object, got string "bob"'),
+        ids[4]: (lambda e: {**e, "sections": ["intro"]},
+                 'export.sections[0]: expected an object, got string "intro"'),
+        ids[6]: (lambda e: [e], "export: expected an object, got array"),
+        ids[9]: (lambda e: {**e, "approvers": [{"approver": 7}]},
+                 "export.approvers[0].approver: expected an object, got number 7"),
+    }
+
+    def rewrite(req, resp):
+        for aid, (change, _) in spoil.items():
+            if req.path == EXPORT.format(id=aid) and resp.status == 200:
+                resp.body = json.dumps(change(json.loads(resp.body))).encode()
+        return resp
+    sb.rewrite_responses(rewrite)
+    _ot_sync(duckdb_warehouse, sb, ["assessments"])
+    reasons = _reasons(duckdb_warehouse, "assessments")
+    for aid, (_, reason) in spoil.items():
+        assert reasons.get(aid.lower(), "").startswith(reason), (aid, reasons.get(aid.lower()))
+    vendor = {a["assessmentId"].lower(): a["lastUpdated"] for a in sb.assessments()}
+    stored = _ot_stored(duckdb_warehouse, "assessments", "assessment_id")
+    assert stored == {k: v for k, v in vendor.items() if k not in {s.lower() for s in spoil}}
+
+    sb.rewrite_responses(None)  # served right again, same update time: the next run loads them
+    _ot_sync(duckdb_warehouse, sb, ["assessments"])
+    assert _ot_stored(duckdb_warehouse, "assessments", "assessment_id") == vendor
+
+
+def test_onetrust_risk_parts_of_the_wrong_shape_are_quarantined_not_crashed_on_or_dropped(make_onetrust_sandbox,
+                                                                                       duckdb_warehouse):
+    sb = make_onetrust_sandbox(size=30)
+    ids = sorted(r["id"] for r in sb.risks())
+    spoil = {
+        ids[0]: ("categories", 5, "categories: expected an array, got number 5"),
+        ids[3]: ("categories", "Privacy", 'categories: expected an array, got string "Privacy"'),
+        ids[5]: ("riskOwnersId", ids[5], "riskOwnersId: expected an array, got string"),
+        ids[8]: ("inherentRiskLevel", "High", 'inherentRiskLevel: expected an object, got string "High"'),
+        ids[11]: ("categories", ["Privacy"], 'categories[0]: expected an object, got string "Privacy"'),
+    }
+
+    def change(req, resp):
+        if req.path != RISKS_LIST or resp.status != 200:
+            return resp
+        body = json.loads(resp.body)
+        for record in body.get("content") or []:
+            if record["id"] in spoil:
+                field, value, _ = spoil[record["id"]]
+                record[field] = value
+        resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(change)
+    _ot_sync(duckdb_warehouse, sb, ["risks"])
+    reasons = _reasons(duckdb_warehouse, "risks")
+    for rid, (_, _, reason) in spoil.items():
+        assert reasons.get(rid, "").startswith(reason), (rid, reasons.get(rid))
+    vendor = {r["id"]: r["lastModifiedUTCDateTime"] for r in sb.risks()}
+    assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == {k: v for k, v in vendor.items() if k not in spoil}
+
+    sb.rewrite_responses(None)
+    _ot_sync(duckdb_warehouse, sb, ["risks"])
+    assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == vendor
+
+
+@pytest.mark.parametrize(("field", "number", "reason"), [
+    ("number", 2**63, "number: expected an integer within 64 bits"),
+    ("number", 2**64 - 1, "number: expected an integer within 64 bits"),
+    ("number", -(2**63) - 1, "number: expected an integer, got number"),  # orjson reads these as floats
+    ("number", 2**80, "number: expected an integer, got number"),
+    ("riskScore", 2**63, "risk_score: expected a number within 64 bits")])
+def test_onetrust_integer_beyond_int64_is_quarantined_not_a_failed_load(field, number, reason, make_onetrust_sandbox,
+                                                                        duckdb_warehouse):
+    """An integer beyond 64 bits failed dlt's normalize ("Python int too large to convert to C long") and
+    left the package pending: every later run failed the same way."""
+    sb = make_onetrust_sandbox(size=20)
+    victim = sorted(r["id"] for r in sb.risks())[2]
+
+    def change(req, resp):
+        if req.path != RISKS_LIST or resp.status != 200:
+            return resp
+        text = resp.body.decode()
+        body = json.loads(text)
+        for record in body.get("content") or []:
+            if record["id"] == victim:
+                record[field] = "@@BIG@@"
+        resp.body = json.dumps(body).replace('"@@BIG@@"', str(number)).encode()
+        return resp
+    sb.rewrite_responses(change)
+    _ot_sync(duckdb_warehouse, sb, ["risks"])
+    got = _reasons(duckdb_warehouse, "risks").get(victim, "")
+    assert got.startswith(reason), got
+    vendor = {r["id"]: r["lastModifiedUTCDateTime"] for r in sb.risks()}
+    assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == {k: v for k, v in vendor.items() if k != victim}
+    sb.rewrite_responses(None)
+    _ot_sync(duckdb_warehouse, sb, ["risks"])
+    assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == vendor
+
+
+def test_jira_issue_id_in_non_ascii_digits_is_quarantined_not_a_second_row(make_jira_sandbox, duckdb_warehouse):
+    """An id in fullwidth or Arabic-Indic digits matched the id check ``^\\d+$`` (polars' ``\\d`` is
+    Unicode): the issue was stored under an id Jira never uses, next to its real one."""
+    from tests.test_ingestion_hostile_more import _jira_rewrite, _jira_sync
+
+    sb = make_jira_sandbox(size=20)
+    ids = sorted(sb.store.issues)
+    wide, arabic = str(ids[3]), str(ids[7])
+    glyphs = {wide: WIDE, arabic: ARABIC}
+
+    def garble(req, resp):
+        body = json.loads(resp.body)
+        for issue in body.get("issues") or []:
+            if str(issue.get("id")) in glyphs:
+                issue["id"] = str(issue["id"]).translate(glyphs[str(issue["id"])])
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, garble)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)  # the next run is not blocked (the re-read asks by key)
+    stored = [r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")]
+    assert sorted(stored) == sorted(str(i) for i in ids if str(i) not in glyphs), stored
+    reasons = [r for _, r in _rows(duckdb_warehouse, "select record_id, reason from jira.quarantine")]
+    assert len(reasons) == 2 and all(r.startswith("id: str_matches") for r in reasons), reasons
+    sb.rewrite_responses(None)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    stored = [r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")]
+    assert sorted(stored) == sorted(str(i) for i in ids)
+
+
+def test_schemas_take_ascii_digits_only():
+    """The same ``\\d`` let counts and dates in other scripts through ServiceNow's and OneTrust's
+    checks: staging's casts then failed or read NULL."""
+    import pandera.polars as pa
+
+    from pipelines.common.validation import validate_page
+    from pipelines.onetrust.schemas import ISO_TS
+    from pipelines.servicenow.schemas import OPTIONAL_INTEGER, SYS_ID
+
+    schema = pa.DataFrameSchema({"sys_id": pa.Column(str, pa.Check.str_matches(SYS_ID)),
+                                 "n": pa.Column(str, pa.Check.str_matches(OPTIONAL_INTEGER), nullable=True),
+                                 "at": pa.Column(str, pa.Check.str_matches(ISO_TS), nullable=True)})
+    page = [{"sys_id": "a" * 32, "n": "12", "at": "2026-01-01T00:00:00Z"},
+            {"sys_id": "b" * 32, "n": "12".translate(ARABIC), "at": None},
+            {"sys_id": "c" * 32, "n": None, "at": "2026".translate(WIDE) + "-01-01T00:00:00Z"}]
+    check = validate_page(page, schema, ["sys_id", "n", "at"])
+    assert check.valid["sys_id"].to_list() == ["a" * 32]
+    assert [r["sys_id"][0] for r, _ in check.rejected] == ["b", "c"]
