@@ -208,6 +208,7 @@ INTEGERS = frozenset({"number", "primary_inventory_number", "vendor_number", "as
                       "low_risk_count", "medium_risk_count", "high_risk_count", "very_high_risk_count"})
 NUMBERS = frozenset({"risk_score", "inherent_risk_score", "residual_risk_score", "target_risk_score"})
 BOOLEANS = frozenset({"is_parent", "attestation_required"})
+INT64 = (-(2**63), 2**63 - 1)
 LISTS = frozenset({"categories", "respondents", "tags", "responses"})
 
 
@@ -217,10 +218,14 @@ def type_problem(row: dict[str, Any]) -> str | None:
     for column, value in row.items():
         if value is None:
             continue
-        if column in INTEGERS:
+        if column in INTEGERS:  # a BIGINT column: an integer beyond 64 bits fails the whole load
             ok, wanted = isinstance(value, int) and not isinstance(value, bool), "an integer"
+            if ok and not INT64[0] <= value <= INT64[1]:
+                ok, wanted = False, "an integer within 64 bits (the warehouse's BIGINT)"
         elif column in NUMBERS:
             ok, wanted = isinstance(value, int | float) and not isinstance(value, bool), "a number"
+            if ok and isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+                ok, wanted = False, "a number within 64 bits (an integer beyond them fails the load)"
         elif column in BOOLEANS:
             ok, wanted = isinstance(value, bool), "a boolean"
         elif column in LISTS:
