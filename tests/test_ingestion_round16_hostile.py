@@ -191,3 +191,44 @@ def test_schemas_take_ascii_digits_only():
     check = validate_page(page, schema, ["sys_id", "n", "at"])
     assert check.valid["sys_id"].to_list() == ["a" * 32]
     assert [r["sys_id"][0] for r, _ in check.rejected] == ["b", "c"]
+
+
+def test_onetrust_answer_values_of_the_wrong_type_add_no_variant_columns(make_onetrust_sandbox, duckdb_warehouse):
+    """The answers (``assessments__responses``) were not type-checked: dlt types a child column by the
+    first value it meets, so an answer sent as a number or an object, or a question sequence sent as
+    text, typed the column or split it into variants (``response__v_text``) depending on which assessment
+    loaded first. An answer that is not text is kept as its JSON text; a sequence that is not an integer
+    quarantines the assessment, naming the answer."""
+    sb = make_onetrust_sandbox(size=30)
+    answered = sorted(a["assessmentId"] for a in sb.assessments() if a["status"] != "Not Started"
+                      and not a.get("_launched"))
+    spoil = {answered[0]: ("response", 5, None), answered[1]: ("response", {"a": 1}, None),
+             answered[2]: ("sequence", "1", 'responses[0].question_sequence: expected an integer, got string "1"')}
+
+    def rewrite(req, resp):
+        for aid, (field, value, _) in spoil.items():
+            if req.path == EXPORT.format(id=aid) and resp.status == 200:
+                export = json.loads(resp.body)
+                entry = next(q for s in export["sections"] for q in s["questions"] if q["questionResponses"])
+                if field == "sequence":
+                    entry["question"]["sequence"] = value
+                else:
+                    entry["questionResponses"][0]["responses"][0]["response"] = value
+                resp.body = json.dumps(export).encode()
+        return resp
+    sb.rewrite_responses(rewrite)
+    _ot_sync(duckdb_warehouse, sb, ["assessments"])
+    reasons = _reasons(duckdb_warehouse, "assessments")
+    columns = {r[0] for r in _rows(duckdb_warehouse, "select column_name from information_schema.columns where table_"
+                                                     "schema = 'onetrust' and table_name = 'assessments__responses'")}
+    assert not [c for c in columns if c.startswith(("response__", "question_sequence__"))], columns
+    assert reasons == {answered[2].lower(): spoil[answered[2]][2]}
+    texts = {r[0] for r in _rows(duckdb_warehouse, "select r.response from onetrust.assessments__responses r join "
+                                                   "onetrust.assessments a on r._dlt_parent_id = a._dlt_id where "
+                                                   f"a.assessment_id in ('{answered[0].lower()}', "
+                                                   f"'{answered[1].lower()}')")}
+    assert {"5", '{"a": 1}'} <= texts, texts
+    sb.rewrite_responses(None)
+    _ot_sync(duckdb_warehouse, sb, ["assessments"])
+    vendor = {a["assessmentId"].lower(): a["lastUpdated"] for a in sb.assessments()}
+    assert _ot_stored(duckdb_warehouse, "assessments", "assessment_id") == vendor

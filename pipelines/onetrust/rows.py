@@ -107,10 +107,19 @@ def responses(export: dict[str, Any]) -> list[dict[str, Any]]:
                         "section_id": uuid_key(header.get("sectionId")), "section_name": header.get("name"),
                         "question_id": uuid_key(question.get("id")), "question_sequence": question.get("sequence"),
                         "question": question.get("content"), "response_id": uuid_key(answer.get("responseId")),
-                        "response": answer.get("response"), "response_type": answer.get("type"),
+                        "response": _answer_text(answer.get("response")), "response_type": answer.get("type"),
                         "justification": given.get("justification"),
                     })
     return out
+
+
+def _answer_text(value: Any) -> Any:
+    """An answer as text: one sent as a number, a boolean, an object or a list (a numeric or a structured
+    question, [unc] whether OneTrust sends any) is kept whole as its JSON text, so the ``response`` column
+    stays text whichever assessment loads first (dlt types a column by the first value it meets)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def vendor_assessment_row(item: dict[str, Any], export: dict[str, Any]) -> dict[str, Any]:
@@ -204,19 +213,27 @@ _STAMPS = ("created_at", "updated_at", "deadline")
 # The JSON type of every column that is not text (text: every other one). A value of another type
 # (a score sent as "high", a name sent as an object) would make dlt split the column into variants
 # (``risk_score__v_text``) that staging never reads: the record is quarantined instead, with the reason.
-INTEGERS = frozenset({"number", "primary_inventory_number", "vendor_number", "assessment_number", "open_risk_count",
-                      "low_risk_count", "medium_risk_count", "high_risk_count", "very_high_risk_count"})
+INTEGERS = frozenset({"number", "question_sequence", "primary_inventory_number", "vendor_number",
+                      "assessment_number", "open_risk_count", "low_risk_count", "medium_risk_count",
+                      "high_risk_count", "very_high_risk_count"})
 NUMBERS = frozenset({"risk_score", "inherent_risk_score", "residual_risk_score", "target_risk_score"})
 BOOLEANS = frozenset({"is_parent", "attestation_required"})
 INT64 = (-(2**63), 2**63 - 1)
 LISTS = frozenset({"categories", "respondents", "tags", "responses"})
 
 
-def type_problem(row: dict[str, Any]) -> str | None:
-    """Why a row cannot be stored column for column (a value of the wrong JSON type), or None."""
+def type_problem(row: dict[str, Any], path: str = "") -> str | None:
+    """Why a row cannot be stored column for column (a value of the wrong JSON type), or None. The
+    answers (``responses``, the child table ``assessments__responses``) are checked row by row too:
+    dlt types a child column by the first value it meets, so one answer sent as a number or an object
+    would type the column or split it into variants, depending on which assessment loaded first."""
     problems = []
     for column, value in row.items():
         if value is None:
+            continue
+        if column == "responses" and isinstance(value, list):
+            problems += [p for n, answer in enumerate(value) if isinstance(answer, dict)
+                         and (p := type_problem(answer, f"responses[{n}]."))][:1]
             continue
         if column in INTEGERS:  # a BIGINT column: an integer beyond 64 bits fails the whole load
             ok, wanted = isinstance(value, int) and not isinstance(value, bool), "an integer"
@@ -234,7 +251,7 @@ def type_problem(row: dict[str, Any]) -> str | None:
             ok, wanted = isinstance(value, str), "a string"
         if not ok:
             shown = json.dumps(value, default=str, ensure_ascii=True)
-            problems.append(f"{column}: expected {wanted}, got {json_type(value)} "
+            problems.append(f"{path}{column}: expected {wanted}, got {json_type(value)} "
                             f"{shown[:60] + '...' if len(shown) > 60 else shown}")
     return "; ".join(problems) or None
 
