@@ -232,3 +232,83 @@ def test_onetrust_answer_values_of_the_wrong_type_add_no_variant_columns(make_on
     _ot_sync(duckdb_warehouse, sb, ["assessments"])
     vendor = {a["assessmentId"].lower(): a["lastUpdated"] for a in sb.assessments()}
     assert _ot_stored(duckdb_warehouse, "assessments", "assessment_id") == vendor
+
+
+# --- update stamps the checks let through but the cursor cannot read ----------------------------------------
+
+def test_servicenow_leap_second_stamp_is_quarantined_not_a_crash(make_servicenow_sandbox, duckdb_warehouse):
+    """``23:59:60`` passed the timestamp check (polars reads leap seconds) and then failed the cursor's
+    parse (``second must be in 0..59``): every run of the table died there."""
+    from tests.test_ingestion_hostile_more import _stored, _sync, _vendor, on_list
+
+    sb = make_servicenow_sandbox(size=30)
+    victim = sorted(_vendor(sb))[4]
+
+    def leap(req, resp, body):
+        for row in body["result"]:
+            if row["sys_id"] == victim:
+                row["sys_updated_on"] = "2026-12-31 23:59:60"
+    on_list(sb, leap)
+    _sync(duckdb_warehouse, sb)
+    reasons = dict(_rows(duckdb_warehouse, "select record_id, reason from servicenow.quarantine"))
+    assert reasons.get(victim, "").startswith("sys_updated_on: not a real date/time"), reasons.get(victim)
+    assert _stored(duckdb_warehouse) == {k: v for k, v in _vendor(sb).items() if k != victim}
+    sb.rewrite_responses(None)
+    _sync(duckdb_warehouse, sb)
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+
+
+@pytest.mark.parametrize("stamp", ["2026-12-31T23:59:60.000+0000", "9999-12-31T23:59:59.999-0100",
+                                   "0000-01-01T00:00:00.000+0000", "0001-01-01T00:00:00.000+0100"])
+def test_jira_update_stamps_no_clock_can_hold_are_quarantined_not_a_crash(stamp, make_jira_sandbox,
+                                                                         duckdb_warehouse):
+    """A leap second, year 0, and stamps whose UTC time falls outside years 1-9999 passed the timestamp
+    check and then failed the cursor's parse (``second must be in 0..59``, ``date value out of range``):
+    every run died there. They are quarantined, naming the field, and load once Jira sends a real time."""
+    from tests.test_ingestion_hostile_more import _jira_rewrite, _jira_sync
+
+    sb = make_jira_sandbox(size=20)
+    victim = str(sorted(sb.store.issues)[6])
+
+    def odd(req, resp):
+        body = json.loads(resp.body)
+        for issue in body.get("issues") or []:
+            if str(issue.get("id")) == victim:
+                issue["fields"]["updated"] = stamp
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, odd)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    reasons = dict(_rows(duckdb_warehouse, "select record_id, reason from jira.quarantine"))
+    assert reasons.get(victim, "").startswith("updated: not a Jira timestamp"), reasons
+    ids = {str(i) for i in sb.store.issues}
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids - {victim}
+    sb.rewrite_responses(None)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids
+
+
+@pytest.mark.parametrize("stamp", ["2026-12-31T23:59:60Z", "9999-12-31T23:59:59-01:00", "0000-01-01T00:00:00Z",
+                                   "0001-01-01T00:00:00+01:00"])
+def test_onetrust_update_stamps_no_clock_can_hold_are_quarantined_not_a_crash(stamp, make_onetrust_sandbox,
+                                                                             duckdb_warehouse):
+    sb = make_onetrust_sandbox(size=20)
+    victim = sorted(r["id"] for r in sb.risks())[3]
+
+    def change(req, resp):
+        if req.path != RISKS_LIST or resp.status != 200:
+            return resp
+        body = json.loads(resp.body)
+        for record in body.get("content") or []:
+            if record["id"] == victim:
+                record["lastModifiedUTCDateTime"] = stamp
+        resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(change)
+    _ot_sync(duckdb_warehouse, sb, ["risks"])
+    reason = _reasons(duckdb_warehouse, "risks").get(victim, "")
+    assert reason.startswith("lastModifiedUTCDateTime: "), reason
+    vendor = {r["id"]: r["lastModifiedUTCDateTime"] for r in sb.risks()}
+    assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == {k: v for k, v in vendor.items() if k != victim}
+    sb.rewrite_responses(None)
+    _ot_sync(duckdb_warehouse, sb, ["risks"])
+    assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == vendor

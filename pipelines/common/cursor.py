@@ -22,10 +22,15 @@ VENDOR_TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 def parse_vendor_ts(value: str) -> datetime:
     """Parse a UTC cursor value: ``YYYY-MM-DD HH:MM:SS`` (ServiceNow) or any ISO-8601 form; naive = UTC.
 
-    Raises ValueError (TypeError for non-strings) when the value is not a timestamp.
+    Raises ValueError (TypeError for non-strings) when the value is not a timestamp, also when its UTC
+    time falls outside years 1-9999 (``9999-12-31T23:59:59-01:00``: Python's OverflowError, which
+    callers catching ValueError let through, crashing every run on that record).
     """
     parsed = datetime.fromisoformat(value)
-    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    try:
+        return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    except OverflowError as exc:
+        raise ValueError(f"{value!r} is outside years 1-9999 in UTC") from exc
 
 
 class OverlapCursor:

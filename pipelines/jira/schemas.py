@@ -35,9 +35,14 @@ TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%z"
 
 
 def _parses(data: PolarsData) -> pl.LazyFrame:
+    """A time the cursor (Python's datetime) can hold too: polars also reads a leap second (``23:59:60``),
+    year 0 and UTC times beyond years 1-9999 (``9999-12-31T23:59:59-0100``), on which the cursor's parse
+    raised and every run died."""
     col = pl.col(data.key)
     parsed = col.str.replace(r"Z$", "+0000").str.to_datetime(format=TS_FORMAT, strict=False, time_zone="UTC")
-    return data.lazyframe.select(col.is_null() | parsed.is_not_null())
+    holdable = (parsed.dt.year().is_between(1, 9999) & (col.str.slice(0, 4) != "0000")
+                & (col.str.slice(17, 2) != "60"))
+    return data.lazyframe.select(col.is_null() | (parsed.is_not_null() & holdable))
 
 
 TIMESTAMP = pa.Check(_parses, name="jira_timestamp", error="not a Jira timestamp like 2026-10-01T12:34:56.789+0000")

@@ -30,11 +30,13 @@ OPTIONAL_BOOLEAN = r"^(true|false)?$"
 
 
 def _real_datetime(data: PolarsData) -> pl.LazyFrame:
-    """Shape is not enough: 2026-02-30 25:61:00 matches the pattern but is no time at all."""
+    """Shape is not enough: 2026-02-30 25:61:00 matches the pattern but is no time at all. A leap second
+    (``23:59:60``) polars reads, but the cursor (Python's datetime) cannot: every run died on it."""
     col = pl.col(data.key)
     parsed = pl.coalesce(col.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False),
                          col.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime))
-    return data.lazyframe.select((col.is_null() | (col == "") | parsed.is_not_null()).alias(data.key))
+    holdable = parsed.is_not_null() & (col.str.slice(17, 2) != "60") & (col.str.slice(0, 4) != "0000")
+    return data.lazyframe.select((col.is_null() | (col == "") | holdable).alias(data.key))
 
 
 REAL_DATETIME = pa.Check(_real_datetime, name="real_datetime", error="not a real date/time")
