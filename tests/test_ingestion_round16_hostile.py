@@ -312,3 +312,35 @@ def test_onetrust_update_stamps_no_clock_can_hold_are_quarantined_not_a_crash(st
     sb.rewrite_responses(None)
     _ot_sync(duckdb_warehouse, sb, ["risks"])
     assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == vendor
+
+
+# --- bodies the HTTP layer cannot decode -------------------------------------------------------------------
+
+def test_corrupt_gzip_is_retried_then_named_not_a_raw_decoding_error(make_servicenow_sandbox, duckdb_warehouse):
+    """A body sent with ``Content-Encoding: gzip`` that is not gzip (a proxy's fault) raised requests'
+    ``ContentDecodingError`` straight out of the sync: not retried, and naming nothing to check. Once, it
+    is now retried; every time, it stops with an error naming the request and what to check."""
+    from sandbox.core.http import Response
+    from tests.test_ingestion_hostile_more import LIST, _stored, _sync, _vendor
+
+    sb = make_servicenow_sandbox(size=30)
+    served = {"n": 0, "every": False}
+
+    def corrupt(req, resp):
+        if req.path != LIST or req.method != "GET" or resp.status != 200:
+            return resp
+        served["n"] += 1
+        if served["every"] or served["n"] == 2:
+            return Response(200, b"\x1f\x8b\x08\x00garbage-not-deflate", headers=[("Content-Encoding", "gzip")])
+        return resp
+    sb.rewrite_responses(corrupt)
+    _sync(duckdb_warehouse, sb)
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+
+    served["every"] = True
+    sb.touch("incident", n=3)
+    import time
+    time.sleep(1.05)
+    with pytest.raises(Exception, match=r"ServiceNow: GET /api/now/table/incident failed after 3 attempts: "
+                                        r"ContentDecodingError.*base URL"):
+        _sync(duckdb_warehouse, sb)

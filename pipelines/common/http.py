@@ -219,7 +219,10 @@ class VendorSession:
             self._count("requests")
             try:
                 response = self.http.request(method, url, headers=headers, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            # A body the transfer layer cannot decode (gzip that is not gzip, a chunked body cut off)
+            # is no answer either: retried like a dropped connection, then named with what to check.
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ContentDecodingError,
+                    requests.exceptions.ChunkedEncodingError) as exc:
                 attempts += 1
                 if attempts >= most:
                     raise VendorError(
