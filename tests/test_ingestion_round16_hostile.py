@@ -344,3 +344,49 @@ def test_corrupt_gzip_is_retried_then_named_not_a_raw_decoding_error(make_servic
     with pytest.raises(Exception, match=r"ServiceNow: GET /api/now/table/incident failed after 3 attempts: "
                                         r"ContentDecodingError.*base URL"):
         _sync(duckdb_warehouse, sb)
+
+
+# --- OneTrust: a page that repeats the one before -----------------------------------------------------------
+
+VENDORS_LIST = "/api/inventory/v2/inventories/vendors"
+
+
+@pytest.mark.parametrize("times", [1, None])
+def test_onetrust_page_repeating_the_previous_one_is_asked_again_then_stops(times, make_onetrust_sandbox,
+                                                                            duckdb_warehouse):
+    """A caching gateway serves page 0's records again as page 1 (numbered right): the pass took them as
+    read (each id once) and never saw page 1's ten vendors, in silence, until a full pass. Once, the page
+    is asked again; every time, the read stops with an error naming the fault."""
+    sb = make_onetrust_sandbox(size=40)
+    first: dict = {}
+    served = {"repeats": 0}
+
+    def repeat(req, resp):
+        if req.path != VENDORS_LIST or resp.status != 200:
+            return resp
+        body = json.loads(resp.body)
+        if "page=0" in req.raw_query:
+            first["data"] = body["data"]
+        elif "page=1" in req.raw_query and first and (times is None or served["repeats"] < times):
+            served["repeats"] += 1
+            body["data"] = first["data"]
+        resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(repeat)
+    source_kwargs = {"vendor_page_size": 10, "reconcile": False}
+    from pipelines.onetrust import onetrust_source
+
+    creds = sb.credentials
+
+    def run():
+        duckdb_warehouse.pipeline("onetrust").run(onetrust_source(
+            base_url=sb.url, client_id=creds["client_id"], client_secret=creds["client_secret"],
+            entities=["vendors"], policy=FAST, **source_kwargs), loader_file_format="parquet")
+    vendor = {r["id"]: r["lastUpdatedDate"] for r in sb.vendors() if not r.get("markForDelete")}
+    if times:
+        run()
+        assert _ot_stored(duckdb_warehouse, "vendors", "vendor_id") == vendor
+    else:
+        with pytest.raises(Exception, match=r"OneTrust served page 1 of .*vendors with the same records as page "
+                                            r"0.*again"):
+            run()

@@ -145,8 +145,9 @@ class OneTrustClient:
         A response numbered other than the page asked for (a proxy dropping ``page``) raises
         :class:`VendorError` (it would repeat or skip pages for ever). An empty page before the last
         one ``totalPages`` announces is asked again once, then stepped over, at most
-        ``MAX_EMPTY_PAGES`` in a row."""
-        number, empty = 0, 0
+        ``MAX_EMPTY_PAGES`` in a row. A page holding exactly the records of the page before (a caching
+        gateway) is asked again once, then raises: taking it as read missed that page's records."""
+        number, empty, previous = 0, 0, None
         while True:
             query = {**(params or {}), "page": number, "size": page_size}
             page = parse_page(self.request(method, path, params=query, json=json), number)
@@ -156,12 +157,24 @@ class OneTrustClient:
                             path, number, page.total_pages)
                 page = parse_page(self.request(method, path, params=query, json=json), number)
                 more = page.total_pages is not None and page.number + 1 < page.total_pages
+            if page.items and _ids(page) == previous:  # a caching gateway serving the last page again
+                log.warning("OneTrust: %s page %d holds the same records as page %d; asking again", path,
+                            number, number - 1)
+                page = parse_page(self.request(method, path, params=query, json=json), number)
+                more = page.total_pages is not None and page.number + 1 < page.total_pages
+                if page.items and _ids(page) == previous:
+                    raise VendorError(
+                        f"OneTrust served page {number} of {path} with the same records as page {number - 1}, "
+                        "again: a cache or gateway is repeating pages, so the records of this page would be "
+                        "missed in silence. Stopped: retry later; if it persists, check what sits between "
+                        "us and ONETRUST_BASE_URL")
             if page.number != number:
                 raise VendorError(
                     f"OneTrust answered page {page.number} of {path} when asked for page {number}: the "
                     "page parameter is not honoured (a proxy or gateway dropping it?), so paging would "
                     "repeat or skip pages. Stopped: check ONETRUST_BASE_URL points at the OneTrust API")
             yield page
+            previous = _ids(page) if page.items else previous
             empty = 0 if page.items else empty + 1
             if not more or (not page.items and empty > MAX_EMPTY_PAGES):
                 if more:
@@ -204,3 +217,8 @@ class OneTrustClient:
         self.session.close()
         if self.token_session is not None:
             self.token_session.close()
+
+
+def _ids(page: Page) -> list[Any]:
+    """The records of a page, by id where they have one (a record without is compared whole)."""
+    return [(r.get("id") or r.get("assessmentId") or r) if isinstance(r, dict) else r for r in page.items]
