@@ -390,3 +390,44 @@ def test_onetrust_page_repeating_the_previous_one_is_asked_again_then_stops(time
         with pytest.raises(Exception, match=r"OneTrust served page 1 of .*vendors with the same records as page "
                                             r"0.*again"):
             run()
+
+
+# --- Jira: flags and stamps read before the issues are checked ----------------------------------------------
+
+def test_jira_is_last_sent_as_text_does_not_end_the_search_early(make_jira_sandbox, duckdb_warehouse):
+    """``"isLast": "false"`` (text, as some gateways re-serialise it) is truthy: the search ended after its
+    first page, and every later issue was missing in silence. Only ``true`` ends it (or no token)."""
+    from tests.test_ingestion_hostile_more import _jira_rewrite, _jira_sync
+
+    sb = make_jira_sandbox(size=45)
+
+    def as_text(req, resp):
+        body = json.loads(resp.body)
+        if "isLast" in body:
+            body["isLast"] = str(body["isLast"]).lower()
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, as_text)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == {str(i) for i in sb.store.issues}
+
+
+def test_jira_split_planning_survives_an_oldest_stamp_no_clock_can_hold(make_jira_sandbox, duckdb_warehouse,
+                                                                        monkeypatch):
+    """A big read asks Jira for its oldest ``updated`` to cut the span into ranges; a leap second there
+    raised from the planning, before any issue was checked: every run died. The read is not split then,
+    and the issue is quarantined by the check."""
+    from pipelines.jira import search
+    from tests.test_ingestion_hostile_more import _jira_rewrite, _jira_sync
+
+    monkeypatch.setattr(search, "SPLIT_MIN_ISSUES", 5)
+    sb = make_jira_sandbox(size=30)
+
+    def leap(req, resp):
+        body = json.loads(resp.body)
+        for issue in (body.get("issues") or [])[:1]:
+            issue.setdefault("fields", {})["updated"] = "2026-12-31T23:59:60.000+0000"
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, leap)
+    _jira_sync(duckdb_warehouse, sb, concurrency=4)
+    reasons = [r for _, r in _rows(duckdb_warehouse, "select record_id, reason from jira.quarantine")]
+    assert reasons and all(r.startswith("updated: not a Jira timestamp") for r in reasons), reasons

@@ -117,7 +117,9 @@ class JiraClient:
                 if empty > MAX_EMPTY_PAGES:
                     raise VendorError(f"Jira answered {empty} empty search pages in a row that still "
                                       "carried a nextPageToken; retry later or narrow the JQL")
-            if data.get("isLast") or not following:
+            # Only JSON true ends it: "false" as text (a re-serialising gateway) is truthy, and ended the
+            # search after its first page with the rest missing in silence. A token means more may follow.
+            if data.get("isLast") is True or not following:
                 return
             if issues and (following == token or following in used):
                 raise VendorError("Jira handed back a nextPageToken this search already used; stopping to avoid "
@@ -142,11 +144,14 @@ class JiraClient:
         """``updated`` (epoch ms) of the first issue of ``jql`` (which must sort by updated ASC)."""
         from pipelines.common.cursor import parse_vendor_ts
 
-        issues = self._post(SEARCH_PATH, {"jql": jql, "fields": ["updated"], "maxResults": 1}).get("issues")
-        updated = ((issues or [{}])[0].get("fields") or {}).get("updated")
-        if not updated:
+        data = self._post(SEARCH_PATH, {"jql": jql, "fields": ["updated"], "maxResults": 1})
+        issues = data.get("issues") if isinstance(data, dict) else None
+        first = issues[0] if isinstance(issues, list) and issues and isinstance(issues[0], dict) else {}
+        updated = first.get("fields").get("updated") if isinstance(first.get("fields"), dict) else None
+        try:  # only a hint for splitting the read: an odd stamp (23:59:60) is the check's to quarantine
+            return int(parse_vendor_ts(updated).replace(tzinfo=UTC).timestamp() * 1000) if updated else None
+        except (TypeError, ValueError):
             return None
-        return int(parse_vendor_ts(updated).replace(tzinfo=UTC).timestamp() * 1000)
 
     def paged_values(self, path: str, key: str = "values", page_size: int = 50,
                      **params: Any) -> Iterator[list[dict[str, Any]]]:
@@ -159,7 +164,8 @@ class JiraClient:
                 yield values
             start += len(values)
             total = data.get("total")
-            if not values or data.get("isLast") or (total is not None and start >= int(total)):
+            total = total if isinstance(total, int) and not isinstance(total, bool) else None  # "many": unknown
+            if not values or data.get("isLast") is True or (total is not None and start >= total):
                 return
 
     def complete(self, bean: dict[str, Any]) -> dict[str, Any]:
