@@ -431,3 +431,20 @@ def test_jira_split_planning_survives_an_oldest_stamp_no_clock_can_hold(make_jir
     _jira_sync(duckdb_warehouse, sb, concurrency=4)
     reasons = [r for _, r in _rows(duckdb_warehouse, "select record_id, reason from jira.quarantine")]
     assert reasons and all(r.startswith("updated: not a Jira timestamp") for r in reasons), reasons
+
+
+def test_servicenow_date_header_that_is_not_a_date_is_ignored_not_a_crash():
+    """The read takes its "as of" time from the responses' ``Date``; a proxy's ``Date: 0`` or ``Date:
+    garbage`` raised from ``parsedate_to_datetime`` (ValueError) and failed every run. Such a header is
+    ignored (the sandbox's server always sends a good one first, so this is checked on the client)."""
+    from types import SimpleNamespace
+
+    from pipelines.servicenow.helpers import ServiceNowClient
+
+    client = ServiceNowClient.__new__(ServiceNowClient)
+    client.server_time = None
+    for value in ("garbage", "0", "", "Mon, 99 Foo 2026 99:99:99 GMT", "Sat, 05 Dec 2026 23:17:00 GMT"):
+        answer = SimpleNamespace(headers={"Date": value, "X-Total-Count": "1"}, status_code=200)
+        client.session = SimpleNamespace(request_json=lambda *a, answer=answer, **k: ({"result": []}, answer))
+        assert client._page("incident", {}) == ([], 1)
+    assert client.server_time is not None and client.server_time.year == 2026

@@ -79,9 +79,14 @@ class ServiceNowClient:
         path = TABLE_PATH.format(table=table)
         body, response = self.session.request_json("GET", path, params=params)
         if response.headers.get("Date"):
-            # The earliest vendor clock of this read: the sync's "as of" for the cursor.
-            at = parsedate_to_datetime(response.headers["Date"]).replace(tzinfo=None)
-            if self.server_time is None or at < self.server_time:
+            # The earliest vendor clock of this read: the sync's "as of" for the cursor. A header that is
+            # no date (a proxy's "0") is ignored: it failed every run, and the cursor does without.
+            try:
+                at = parsedate_to_datetime(response.headers["Date"]).replace(tzinfo=None)
+            except (TypeError, ValueError, IndexError):
+                log.warning("ServiceNow: ignoring a Date header that is not a date: %.60r", response.headers["Date"])
+                at = None
+            if at is not None and (self.server_time is None or at < self.server_time):
                 self.server_time = at
         result = body.get("result") if isinstance(body, dict) else None
         if not isinstance(result, list):
