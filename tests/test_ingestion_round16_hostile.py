@@ -448,3 +448,35 @@ def test_servicenow_date_header_that_is_not_a_date_is_ignored_not_a_crash():
         client.session = SimpleNamespace(request_json=lambda *a, answer=answer, **k: ({"result": []}, answer))
         assert client._page("incident", {}) == ([], 1)
     assert client.server_time is not None and client.server_time.year == 2026
+
+
+@pytest.mark.parametrize("total_pages", ["4", "many", None, 4.0, True])
+def test_onetrust_page_counts_that_are_not_integers_do_not_end_or_crash_the_read(total_pages,
+                                                                                 make_onetrust_sandbox,
+                                                                                 duckdb_warehouse):
+    """``totalPages`` as text crashed the pager (``'<' not supported between int and str``); absent (a
+    gateway stripping ``meta``), the read ended after the first page, the rest missing in silence. A
+    count that is not an integer is unknown now: a full page means "maybe more", as for ServiceNow."""
+    sb = make_onetrust_sandbox(size=40)
+
+    def change(req, resp):
+        if req.path != VENDORS_LIST or resp.status != 200:
+            return resp
+        body = json.loads(resp.body)
+        page = body["meta"]["page"]
+        if total_pages is None:
+            page.pop("totalPages", None)
+            page.pop("totalElements", None)
+        else:
+            page["totalPages"] = total_pages
+        resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(change)
+    from pipelines.onetrust import onetrust_source
+
+    creds = sb.credentials
+    duckdb_warehouse.pipeline("onetrust").run(onetrust_source(
+        base_url=sb.url, client_id=creds["client_id"], client_secret=creds["client_secret"], entities=["vendors"],
+        policy=FAST, vendor_page_size=10, reconcile=False), loader_file_format="parquet")
+    vendor = {r["id"]: r["lastUpdatedDate"] for r in sb.vendors() if not r.get("markForDelete")}
+    assert _ot_stored(duckdb_warehouse, "vendors", "vendor_id") == vendor

@@ -81,9 +81,24 @@ def parse_page(body: Any, requested: int) -> Page:
     else:
         raise VendorError(f"OneTrust returned an unknown page shape (keys {sorted(body)[:8]!r})"
                           if isinstance(body, dict) else "OneTrust returned a page that is not a JSON object")
-    number = info.get("number")
-    return Page(items, requested if number is None else int(number),
-                info.get("totalPages"), info.get("totalElements"), _echoed_sort(info.get("sort")))
+    number = _count(info.get("number"))
+    return Page(items, requested if number is None else number,
+                _count(info.get("totalPages")), _count(info.get("totalElements")), _echoed_sort(info.get("sort")))
+
+
+def _count(value: Any) -> int | None:
+    """A page number or count as an integer; anything else (``"4"``, ``"many"``, ``true``) is unknown:
+    text crashed the pager's comparisons, and ``true`` (1) ended a read after its first page."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value % 1:
+        return None
+    return int(value)
+
+
+def _more(page: Page, page_size: int) -> bool:
+    """Whether pages may follow ``page``: by ``totalPages`` when known, else while pages come back full."""
+    if page.total_pages is not None:
+        return page.number + 1 < page.total_pages
+    return len(page.items) >= page_size
 
 
 def _policy(policy: RetryPolicy | None, timeout_seconds: float) -> RetryPolicy:
@@ -151,17 +166,17 @@ class OneTrustClient:
         while True:
             query = {**(params or {}), "page": number, "size": page_size}
             page = parse_page(self.request(method, path, params=query, json=json), number)
-            more = page.total_pages is not None and page.number + 1 < page.total_pages
+            more = _more(page, page_size)
             if not page.items and more and not empty:
                 log.warning("OneTrust: %s page %d came back empty before the last of %s pages; asking again",
                             path, number, page.total_pages)
                 page = parse_page(self.request(method, path, params=query, json=json), number)
-                more = page.total_pages is not None and page.number + 1 < page.total_pages
+                more = _more(page, page_size)
             if page.items and _ids(page) == previous:  # a caching gateway serving the last page again
                 log.warning("OneTrust: %s page %d holds the same records as page %d; asking again", path,
                             number, number - 1)
                 page = parse_page(self.request(method, path, params=query, json=json), number)
-                more = page.total_pages is not None and page.number + 1 < page.total_pages
+                more = _more(page, page_size)
                 if page.items and _ids(page) == previous:
                     raise VendorError(
                         f"OneTrust served page {number} of {path} with the same records as page {number - 1}, "
