@@ -480,3 +480,30 @@ def test_onetrust_page_counts_that_are_not_integers_do_not_end_or_crash_the_read
         policy=FAST, vendor_page_size=10, reconcile=False), loader_file_format="parquet")
     vendor = {r["id"]: r["lastUpdatedDate"] for r in sb.vendors() if not r.get("markForDelete")}
     assert _ot_stored(duckdb_warehouse, "vendors", "vendor_id") == vendor
+
+
+def test_utf16_json_with_a_byte_order_mark_is_read(make_servicenow_sandbox, duckdb_warehouse):
+    """A Windows-hosted proxy re-encoding the answer as UTF-16 (with its byte order mark) made every page
+    "a body that is not JSON": the sync failed on every run. RFC 7159 allowed UTF-16 and UTF-32; the BOM
+    says which, so it is decoded (and a cut-off UTF-16 body is still no JSON)."""
+    from pipelines.common.pages import loads
+    from sandbox.core.http import Response
+    from tests.test_ingestion_hostile_more import LIST, _stored, _sync, _vendor
+
+    doc = {"result": [{"sys_id": "a" * 32, "d": "caf\u00e9 \U0001f600"}]}
+    for codec in ("utf-16", "utf-16-be", "utf-16-le", "utf-32"):
+        bom = {"utf-16-be": b"\xfe\xff", "utf-16-le": b"\xff\xfe"}.get(codec, b"")
+        assert loads(bom + json.dumps(doc, ensure_ascii=False).encode(codec)) == doc, codec
+    with pytest.raises(ValueError):
+        loads(json.dumps(doc).encode("utf-16")[:-7])
+
+    sb = make_servicenow_sandbox(size=25)
+
+    def utf16(req, resp):
+        if req.path != LIST or req.method != "GET" or resp.status != 200:
+            return resp
+        return Response(200, json.loads(resp.body) and json.dumps(json.loads(resp.body)).encode("utf-16"),
+                        content_type="application/json; charset=utf-16", headers=resp.headers)
+    sb.rewrite_responses(utf16)
+    _sync(duckdb_warehouse, sb)
+    assert _stored(duckdb_warehouse) == _vendor(sb)

@@ -12,7 +12,8 @@ reason from :func:`text_problem`; the page's other records load as usual. A NUL 
 PostgreSQL cannot store in text, sends the page down the same path.
 
 A UTF-8 byte order mark before the JSON (some proxies and Windows-hosted endpoints add one) is
-skipped: it is not part of the document.
+skipped: it is not part of the document. A body in UTF-16 or UTF-32 that starts with its byte order
+mark (a re-encoding proxy; RFC 7159 allowed both) is decoded by that mark; without one it is no JSON.
 
 A page that is not JSON even leniently (cut off, HTML from a proxy) raises ``ValueError``: that is a
 transport fault, retried or reported by the caller, not a record to quarantine.
@@ -27,6 +28,9 @@ import orjson
 
 _NUL = b"\\u0000"
 _BOM = b"\xef\xbb\xbf"
+# Longest first: a UTF-32 LE mark starts like UTF-16 LE's. The codec reads (and drops) the mark itself.
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+              (b"\xfe\xff", "utf-16"))
 
 
 class Lenient(dict):
@@ -36,6 +40,9 @@ class Lenient(dict):
 def loads(body: bytes | str) -> Any:
     """Parse one response body (see the module docstring); ``ValueError`` if it is not JSON at all."""
     raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    codec = next((c for bom, c in _WIDE_BOMS if raw.startswith(bom)), None)
+    if codec is not None:  # UTF-16/32 with its BOM (RFC 7159 allowed them): a cut-off one is no JSON
+        raw = raw.decode(codec, "surrogatepass").encode("utf-8", "surrogatepass")
     if raw.startswith(_BOM):
         raw = raw[len(_BOM):]
     if _NUL not in raw:
