@@ -507,3 +507,28 @@ def test_utf16_json_with_a_byte_order_mark_is_read(make_servicenow_sandbox, duck
     sb.rewrite_responses(utf16)
     _sync(duckdb_warehouse, sb)
     assert _stored(duckdb_warehouse) == _vendor(sb)
+
+
+# --- nesting deeper than Python's recursion ------------------------------------------------------------------
+
+def test_json_nested_deeper_than_the_parsers_read_is_a_named_error_and_deep_adf_is_read():
+    """A page nested ~2,000 levels deep (a runaway custom field) raised RecursionError out of the parser:
+    not a ValueError, so not retried or explained, a crash on every run. It is now "not JSON" naming the
+    depth. A comment body in ADF nested ~1,000 levels (orjson reads up to 1,024) crashed the text
+    extraction with RecursionError; it is read without recursion."""
+    from pipelines.common.pages import loads
+    from pipelines.jira.flatten import adf_text
+
+    deep = b'{"result":[{"sys_id":"a","x":' + b"[" * 5000 + b"]" * 5000 + b"}]}"
+    with pytest.raises(ValueError, match="nested deeper than"):
+        loads(deep)
+    node: dict = {"type": "text", "text": "x"}
+    for n in range(5000):
+        node = {"type": "paragraph", "content": [node, {"type": "text", "text": str(n % 10)}]}
+    text = adf_text(node)
+    assert text.startswith("x") and text.replace("\n", "").endswith("0123456789")
+    small = {"type": "doc", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "a"},
+                                                                         {"type": "hardBreak"},
+                                                                         {"type": "text", "text": "b"}]},
+                                        {"type": "paragraph", "content": [{"type": "text", "text": "c"}]}]}
+    assert adf_text(small) == "a\nb\nc"

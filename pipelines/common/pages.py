@@ -51,7 +51,10 @@ def loads(body: bytes | str) -> Any:
         except orjson.JSONDecodeError:
             pass
     text = raw.decode("utf-8", "surrogateescape")
-    return json.loads(text, strict=False, object_pairs_hook=Lenient)
+    try:
+        return json.loads(text, strict=False, object_pairs_hook=Lenient)
+    except RecursionError:  # not a ValueError: it escaped the callers' retry and explanation, every run
+        raise ValueError("JSON nested deeper than the parsers read (about 1,000 levels)") from None
 
 
 def is_lenient(value: Any) -> bool:

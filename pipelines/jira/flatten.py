@@ -172,20 +172,27 @@ def adf_text(body: Any) -> Any:
     if body is None or isinstance(body, str):
         return body
     parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
+    # Depth first without recursion: a body nested ~1,000 levels deep (orjson reads up to 1,024) overflowed
+    # Python's stack. A paragraph, heading or list item ends in a line break after its children.
+    stack: list[Any] = [body]
+    while stack:
+        node = stack.pop()
+        if node is _LINE_END:
+            if parts and parts[-1] != "\n":
+                parts.append("\n")
+        elif isinstance(node, dict):
             if node.get("type") == "text" and isinstance(node.get("text"), str):
                 parts.append(node["text"])
             elif node.get("type") == "hardBreak":
                 parts.append("\n")
-            for child in node.get("content") or []:
-                walk(child)
-            if node.get("type") in ("paragraph", "heading", "listItem") and parts and parts[-1] != "\n":
-                parts.append("\n")
+            if node.get("type") in ("paragraph", "heading", "listItem"):
+                stack.append(_LINE_END)
+            children = node.get("content") or []
+            if isinstance(children, list):
+                stack.extend(reversed(children))
         elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(body)
+            stack.extend(reversed(node))
     return "".join(parts).strip()
+
+
+_LINE_END = object()
