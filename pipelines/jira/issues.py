@@ -50,6 +50,7 @@ from pipelines.common.deletions import destination_has_rows
 from pipelines.common.pages import is_lenient, text_problem
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
+from pipelines.common.shapes import shape_problem
 from pipelines.jira import flatten, frames
 from pipelines.jira.attachments import CONTENT_COLUMNS, AttachmentContent
 from pipelines.jira.context import JiraContext
@@ -65,6 +66,15 @@ CHILDREN: dict[str, tuple[str, ...]] = {
 }
 TOMBSTONE = "_tombstone"
 REFETCH_CHUNK = 100
+
+
+# The parts of an issue its child rows are read from (flatten.py): a list sent as a number or a string, or
+# an entry that is not an object, quarantines the issue naming the part, not a crash loop or a silent [].
+ISSUE_PARTS = {
+    "changelog": {"histories": [{"author": {}, "items": [{}]}]},
+    "fields": {"comment": {"comments": [{"author": {}, "updateAuthor": {}}]},
+               "attachment": [{"author": {}}]},
+}
 
 
 def to_cursor(jira_ts: str) -> str:
@@ -156,12 +166,17 @@ class IssuePass:
         for row in valid:
             if not self._admit(row, force):
                 continue
-            bean = self.client.complete(bean_of[id(row)])
-            problem = text_problem(bean) if is_lenient(bean) else None
-            if problem:  # a comment or changelog page fetched for it holds text no warehouse stores
-                reason = f"invalid text: {problem}"
-                item = (quarantined("issues", bean, reason, self.run_id, row["id"]) if self.requeue is None
-                        else self.requeue.reject(bean, reason, row["id"]))
+            bean = bean_of[id(row)]
+            problem = shape_problem(bean, ISSUE_PARTS)  # before complete(), which counts the lists
+            if not problem:
+                bean = self.client.complete(bean)
+                problem = shape_problem(bean, ISSUE_PARTS)  # the pages fetched for it
+            if not problem and is_lenient(bean):  # a page holds text no warehouse stores
+                text = text_problem(bean)
+                problem = f"invalid text: {text}" if text else None
+            if problem:
+                item = (quarantined("issues", bean, problem, self.run_id, row["id"]) if self.requeue is None
+                        else self.requeue.reject(bean, problem, row["id"]))
                 if item is not None:
                     yield item
                 continue
