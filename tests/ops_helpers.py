@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 
 import uvicorn
 from dagster import AssetKey, AssetMaterialization, DagsterEvent, DagsterEventType, MetadataValue
@@ -14,6 +14,26 @@ from dagster._core.events import StepMaterializationData
 from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
 
 from assets.health.inputs import tracked_tables
+
+
+@contextmanager
+def synced_local_instance(monkeypatch, **env: str):
+    """A Dagster instance for the ``local`` environment (no Vault, every connector's flag as the file sets
+    it, ``env`` set) in which every connector has just synced."""
+    from dagster import instance_for_test
+
+    from resources.environment import ENVIRONMENTS
+
+    monkeypatch.setenv("PROJECTX_ENV", "local")
+    for var in ("VAULT_ADDR", "INTEGRATION_SERVICENOW_ENABLED", "INTEGRATION_JIRA_ENABLED",
+                "INTEGRATION_ONETRUST_ENABLED"):
+        monkeypatch.delenv(var, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with instance_for_test() as inst:
+        for connector in ("servicenow", "jira", "onetrust"):
+            record_sync(inst, ENVIRONMENTS["local"], connector, datetime.now(UTC))
+        yield inst
 
 
 def record_sync(instance, env, connector: str, at: datetime, duration: float = 12.5, rows: int = 40,

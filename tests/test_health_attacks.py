@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 import uvicorn
-from dagster import AssetKey, AssetMaterialization, MetadataValue, instance_for_test
+from dagster import AssetKey, AssetMaterialization, MetadataValue
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -25,7 +25,7 @@ from assets.health import history, measure
 from resources.environment import ENVIRONMENTS
 from resources.warehouse import WarehouseResource
 from tests.conftest import require_tool
-from tests.ops_helpers import free_port, record_sync
+from tests.ops_helpers import free_port, synced_local_instance
 from webhooks.app import create_app
 from webhooks.operations import operations_routes
 from webhooks.operations.state import HealthReader
@@ -38,14 +38,7 @@ PAGES = ("/integration-health", "/integration-health.json", "/metrics")
 
 @pytest.fixture
 def instance(duckdb_warehouse, monkeypatch):
-    monkeypatch.setenv("PROJECTX_ENV", "local")
-    for var in ("VAULT_ADDR", "INTEGRATION_SERVICENOW_ENABLED", "INTEGRATION_JIRA_ENABLED",
-                "INTEGRATION_ONETRUST_ENABLED"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("JIRA_WEBHOOK_SECRET", SECRET)
-    with instance_for_test() as inst:
-        for connector in ("servicenow", "jira", "onetrust"):
-            record_sync(inst, LOCAL, connector, datetime.now(UTC))
+    with synced_local_instance(monkeypatch, JIRA_WEBHOOK_SECRET=SECRET) as inst:
         yield inst
 
 

@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 
 import duckdb
 import pytest
-from dagster import instance_for_test
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from resources.environment import ENVIRONMENTS
 from tests.conftest import require_tool
-from tests.ops_helpers import record_sync
+from tests.ops_helpers import synced_local_instance
 from webhooks.operations import operations_routes
 from webhooks.operations.state import HealthReader
 
@@ -33,14 +32,7 @@ PAGES = ("/integration-health", "/integration-health.json", "/metrics")
 
 @pytest.fixture
 def instance(duckdb_warehouse, monkeypatch):
-    monkeypatch.setenv("PROJECTX_ENV", "local")
-    for var in ("VAULT_ADDR", "INTEGRATION_SERVICENOW_ENABLED", "INTEGRATION_JIRA_ENABLED",
-                "INTEGRATION_ONETRUST_ENABLED"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HEALTH_READ_TIMEOUT_SECONDS", "1")
-    with instance_for_test() as inst:
-        for connector in ("servicenow", "jira", "onetrust"):
-            record_sync(inst, LOCAL, connector, datetime.now(UTC))
+    with synced_local_instance(monkeypatch, HEALTH_READ_TIMEOUT_SECONDS="1") as inst:
         yield inst
 
 

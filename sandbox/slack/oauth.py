@@ -181,15 +181,23 @@ class OAuthApp:
                 return True
         return False
 
-    def authorize(self, req: Request) -> Response:
-        q = req.form() if req.method == "POST" else req.query
+    def client_refusal(self, q: Any) -> Response | None:
+        """The page refusing an authorize request's ``client_id`` or ``redirect_uri``, else None (the
+        install's and Sign in with Slack's authorize pages check both alike)."""
+        redirect_uri = q.get("redirect_uri") or ""
         if q.get("client_id") != self.client_id:
             return _page("Invalid client_id parameter", 400)
-        redirect_uri = q.get("redirect_uri") or ""
         if not self.redirect_urls:
             return _page("No redirect url was configured for this app", 400)
         if redirect_uri and not self._registered(redirect_uri):
             return _page(f"redirect_uri did not match any configured URIs. Passed URI: {redirect_uri}", 400)
+        return None
+
+    def authorize(self, req: Request) -> Response:
+        q = req.form() if req.method == "POST" else req.query
+        if (refused := self.client_refusal(q)) is not None:
+            return refused
+        redirect_uri = q.get("redirect_uri") or ""
         scopes, user_scopes = _scopes(q.get("scope")), _scopes(q.get("user_scope"))
         unknown = [s for s in scopes if s not in (*GRANTED, *BOT_SCOPES)] + \
                   [s for s in user_scopes if s not in USER_SCOPES]

@@ -69,13 +69,9 @@ class OpenIdConnect:
     def authorize(self, req: Request) -> Response:
         oauth = self.sb.oauth
         q = req.form() if req.method == "POST" else req.query
-        if q.get("client_id") != oauth.client_id:
-            return _page("Invalid client_id parameter", 400)
+        if (refused := oauth.client_refusal(q)) is not None:
+            return refused
         redirect_uri = q.get("redirect_uri") or ""
-        if not oauth.redirect_urls:
-            return _page("No redirect url was configured for this app", 400)
-        if redirect_uri and not oauth._registered(redirect_uri):
-            return _page(f"redirect_uri did not match any configured URIs. Passed URI: {redirect_uri}", 400)
         if q.get("response_type") != "code":
             return _page("Invalid response_type parameter: only code is supported", 400)  # [unc] wording
         scopes = _scopes(q.get("scope"))
