@@ -50,7 +50,6 @@ ANSWERS = {400: "bad request", 401: "unauthorized", 408: "request timeout: the b
            429: "too many requests: send again after Retry-After seconds", 503: "try again later"}
 PRE_VERIFY_400 = ("content_type", "content_length", "transfer_encoding", "disconnected")
 RECORDED_400 = ("content_type", "transfer_encoding")  # refusals before verification kept as rejection rows
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 SIGNED_AHEAD_SECONDS = 900.0  # a sender clock ahead of ours by up to this is not a stale or future body
 
 
@@ -150,14 +149,9 @@ class Receiver:
                 return await self.handle(ep, request)
             return endpoint
 
-        # "<path>/" is routed to a 404: without a route, Starlette answered 307 with a Location built from the
-        # request's Host header (an unverified redirect to wherever the caller said it was)
+        # "<path>/" is a 404, not a redirect: the app turns Starlette's redirect_slashes off (webhooks/app.py)
         return [*(Route(ep.path, bind(ep), methods=["POST"], name=f"webhook_{ep.name}") for ep in ENDPOINTS),
-                *(Route(ep.path + "/", self.not_found, methods=METHODS) for ep in ENDPOINTS),
                 Route("/healthz", self.healthz, methods=["GET"], name="healthz")]
-
-    async def not_found(self, request: Request) -> Response:
-        return PlainTextResponse("Not Found", 404)
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok", "inbox": self.settings.inbox_kind})
