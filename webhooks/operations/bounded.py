@@ -12,6 +12,10 @@ the read's start; past that it is answered at once with the figures last read (o
 check *unknown*), degraded, naming the input that has not answered. The read left running is not
 repeated until it ends; a PostgreSQL warehouse read is also cut off by the server at the same bound
 (``statement_timeout``, see :mod:`webhooks.operations.state`).
+
+:class:`OneBoundedCall` is that mechanism on its own (one call in flight in a background thread, shared,
+waited for a bounded time from its start); :mod:`webhooks.operations.metrics` uses it too, for feeding the
+new sync events into the counters.
 """
 
 from __future__ import annotations
@@ -43,46 +47,84 @@ STUCK = ("the {name} has not answered for {waited:.0f} s (HEALTH_READ_TIMEOUT_SE
 FAILED = "the health read failed ({error}): see the service's log; showing {shown}"
 
 
-class BoundedSnapshots:
-    """The health snapshot for a request, from the one read in flight, waited for a bounded time."""
+class Overdue(FutureTimeout):
+    """The call in flight has not ended within the bound; ``waited`` seconds since it started, ``call`` its
+    number (1 for the first call made)."""
 
-    def __init__(self, reader):
-        self.reader = reader
+    def __init__(self, waited: float, call: int):
+        super().__init__(f"no answer after {waited:.1f} s")
+        self.waited, self.call = waited, call
+
+
+class OneBoundedCall:
+    """At most one call of ``fn`` in flight, run in a background thread; callers arriving while it runs
+    share it, each waiting at most ``timeout`` seconds from the call's start."""
+
+    def __init__(self, fn, name: str):
+        self.fn, self.name = fn, name
         self._lock = threading.Lock()
-        self._future: Future | None = None  # the read in flight, and when it started (time.monotonic)
+        self._future: Future | None = None  # the call in flight, and when it started (time.monotonic)
         self._started = 0.0
-        self._last: Snapshot | None = None  # the last read that finished
-        self.reads = 0
+        self.calls = 0
 
-    def get(self) -> Snapshot:
-        timeout = read_timeout()
+    def result(self, timeout: float):
+        """The result of the call in flight (one is started if none is); raises :class:`Overdue` past the
+        bound (the call goes on, and is not repeated until it ends), or what the call raised."""
         with self._lock:
             if self._future is None:
-                self._future, self._started, self.reads = Future(), time.monotonic(), self.reads + 1
-                threading.Thread(target=self._read, args=(self._future,), name="health-read", daemon=True).start()
-            future, started = self._future, self._started
+                self._future, self._started, self.calls = Future(), time.monotonic(), self.calls + 1
+                threading.Thread(target=self._run, args=(self._future,), name=self.name, daemon=True).start()
+            future, started, call = self._future, self._started, self.calls
         try:
             return future.result(timeout=max(0.0, started + timeout - time.monotonic()))
         except FutureTimeout:
-            stage = getattr(self.reader, "stage", "warehouse")
-            return self._fallback(stage, STUCK.format(
-                name=NAMES.get(stage, stage), waited=time.monotonic() - started, timeout=timeout,
-                fix=FIXES.get(stage, "see the service's log"), shown=self._shown()))
-        except Exception as exc:  # a bug or an input of a shape no reader expected: degraded, never a 500
-            return self._fallback("snapshot", FAILED.format(error=type(exc).__name__, shown=self._shown()))
+            raise Overdue(time.monotonic() - started, call) from None
 
-    def _read(self, future: Future) -> None:
+    def _run(self, future: Future) -> None:
         try:
-            snap = self.reader.snapshot()
+            value = self.fn()
         except BaseException as exc:
-            log.warning("health: the health read failed: %r", exc)
             with self._lock:
                 self._future = None
             future.set_exception(exc)
             return
         with self._lock:
-            self._last, self._future = snap, None
-        future.set_result(snap)
+            self._future = None
+        future.set_result(value)
+
+
+class BoundedSnapshots:
+    """The health snapshot for a request, from the one read in flight, waited for a bounded time."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self._last: Snapshot | None = None  # the last read that finished
+        self._call = OneBoundedCall(self._read, "health-read")
+
+    @property
+    def reads(self) -> int:
+        return self._call.calls
+
+    def get(self) -> Snapshot:
+        timeout = read_timeout()
+        try:
+            return self._call.result(timeout)
+        except Overdue as overdue:
+            stage = getattr(self.reader, "stage", "warehouse")
+            return self._fallback(stage, STUCK.format(
+                name=NAMES.get(stage, stage), waited=overdue.waited, timeout=timeout,
+                fix=FIXES.get(stage, "see the service's log"), shown=self._shown()))
+        except Exception as exc:  # a bug or an input of a shape no reader expected: degraded, never a 500
+            return self._fallback("snapshot", FAILED.format(error=type(exc).__name__, shown=self._shown()))
+
+    def _read(self) -> Snapshot:
+        try:
+            snap = self.reader.snapshot()
+        except BaseException as exc:
+            log.warning("health: the health read failed: %r", exc)
+            raise
+        self._last = snap
+        return snap
 
     def _shown(self) -> str:
         last = self._last
