@@ -13,6 +13,18 @@ receiver's own counters (spec §3.3: ``integration_status``, ``sync_latency_seco
   seconds, Prometheus' base unit, so ``promtool check metrics`` passes; negative once expired).
 - ``integration_health_input_up{input}``: 1 when the input (dagster, warehouse, inbox, flags) was read at
   this scrape, 0 when it could not be (the Integration Health page says why and what to do).
+  ``input="dagster_events"``: 1 when the sync counters above were brought up to date at this scrape, 0
+  when that update is stuck, failed, or was not tried (the health read found the Dagster instance
+  unreadable or not answering).
+
+A scrape never waits on the Dagster instance for long. The health snapshot is read as
+:mod:`webhooks.operations.bounded` says; the sync events are then fed into the counters by one update at a
+time, in a background thread (:class:`~webhooks.operations.bounded.OneBoundedCall`): scrapes arriving while
+it runs share it, and each waits at most ``HEALTH_READ_TIMEOUT_SECONDS`` (default 5) from the update's
+start. Past that the scrape is answered with the counters as they stand and ``dagster_events`` 0, and a
+warning (once per stuck update) names the fix. Nothing is lost and nothing counted twice: each event is
+fed once, by the update that reads it (the stuck one when it ends, else the next one). So a scrape waits
+at most twice the bound (the snapshot, then the events).
 
 Every label value comes from a fixed list (connectors, their tables, checks, inputs), never from a
 request or a vendor's data, so no caller can grow the number of series.
@@ -30,12 +42,17 @@ from prometheus_client.core import GaugeMetricFamily
 
 from assets.health import measure
 from assets.health.inputs import latest_materializations, tracked_tables
-from webhooks.operations.state import INPUTS, HealthReader
+from webhooks.operations.bounded import FIXES, OneBoundedCall, Overdue
+from webhooks.operations.state import INPUTS, HealthReader, read_timeout
 
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, float("inf"))
 REVERSE_SYNC = {("reverse_sync", "servicenow_remediation_tasks"): "servicenow"}
+EVENTS_INPUT = "dagster_events"  # integration_health_input_up{input=...}: the sync counters are current
+EVENTS_STUCK = ("metrics: feeding the sync events from the Dagster instance has not answered for %.0f s "
+                "(HEALTH_READ_TIMEOUT_SECONDS=%g): %s; the sync counters are served as they stand, and catch "
+                "up when it answers")
 
 
 def _amount(md, name: str) -> float:
@@ -62,6 +79,15 @@ class SyncEventReader:
                                      ["connector"], registry=registry)
         self._seen: dict[tuple[str, ...], int] = {}
         self._lock = threading.Lock()
+        self._call = OneBoundedCall(self._feed, "sync-events")  # one update in flight, shared by scrapes
+        self._now = None  # the scrape time the next update starts from
+        self._warned = 0  # the number of the last update warned about as stuck
+        self._lock_warned = threading.Lock()
+
+    @property
+    def updates(self) -> int:
+        """How many updates have been started."""
+        return self._call.calls
 
     def _records(self, key, now):
         from dagster import AssetKey, AssetRecordsFilter
@@ -74,12 +100,28 @@ class SyncEventReader:
             self._seen[tuple(key)] = record.storage_id
             yield record.asset_materialization.metadata if record.asset_materialization else {}
 
-    def update(self, now) -> None:
-        """Feed what is new; a Dagster instance that cannot be read now is read again at the next scrape."""
+    def update(self, now) -> bool:
+        """Feed what is new, waiting for the update in flight (one is started if none is) at most
+        ``read_timeout()`` from its start. True when the counters are up to date; False when the update has
+        not ended in time (it goes on and feeds what it reads when it ends) or failed (a Dagster instance
+        that cannot be read now is read again at the next scrape)."""
+        timeout = read_timeout()
+        self._now = now
         try:
-            self._update(now)
+            self._call.result(timeout)
+            return True
+        except Overdue as overdue:
+            with self._lock_warned:
+                first, self._warned = self._warned != overdue.call, overdue.call
+            if first:
+                log.warning(EVENTS_STUCK, overdue.waited, timeout, FIXES["dagster"])
+            return False
         except Exception as exc:
             log.warning("metrics: sync events cannot be read from the Dagster instance: %s", type(exc).__name__)
+            return False
+
+    def _feed(self) -> None:
+        self._update(self._now)
 
     def _update(self, now) -> None:
         with self._lock:
@@ -119,11 +161,12 @@ class HealthCollector:
             up.add_metric(["snapshot"], 0)
             yield up
             return
+        # Dagster unreadable, or a read of it has not answered: do not wait on it; else a bounded wait
+        events_up = "dagster" not in snap.problems and self.events.update(snap.now)
         for name in (*INPUTS, *sorted(set(snap.problems) - set(INPUTS))):  # "snapshot": the read itself failed
             up.add_metric([name], 0 if name in snap.problems else 1)
+        up.add_metric([EVENTS_INPUT], 1 if events_up else 0)
         yield up
-        if "dagster" not in snap.problems:  # unreadable, or a read of it has not answered: do not wait on it
-            self.events.update(snap.now)
         status = GaugeMetricFamily("integration_status", "Connector light: 0 green or disabled, 1 yellow, 2 red.",
                                    labels=["connector"])
         enabled = GaugeMetricFamily("integration_enabled", "Feature flag integration.<name>.enabled.",
