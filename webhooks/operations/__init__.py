@@ -21,7 +21,8 @@ def operations_routes(reader: HealthReader | None = None) -> list[Route]:
     Each answers 200 while an input it reads is down (the page says which and how to fix it; the JSON's
     ``status`` is ``degraded``; ``integration_health_input_up`` is 0), so a broken dependency is shown,
     not hidden behind a 500. An input that hangs holds no request past ``HEALTH_READ_TIMEOUT_SECONDS``
-    (:mod:`webhooks.operations.bounded`)."""
+    (:mod:`webhooks.operations.bounded`); a scrape waits at most that again for the sync events it feeds
+    into the counters (:mod:`webhooks.operations.metrics`, ``input="dagster_events"``)."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
     from webhooks.operations.bounded import BoundedSnapshots
