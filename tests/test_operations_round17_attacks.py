@@ -176,3 +176,47 @@ def test_the_events_are_not_waited_on_when_the_health_read_found_dagster_down(in
     with _client(instance, duckdb_warehouse) as client:
         up = _input_up(_scrape(client))
     assert up["dagster"] == 0 and up["dagster_events"] == 0 and gate.calls == 0, (up, gate.calls)
+
+
+def test_one_bounded_call_stops_waiting_at_the_callers_deadline_and_is_not_restarted():
+    from webhooks.operations.bounded import OneBoundedCall, Overdue
+
+    release = threading.Event()
+    calls = []
+    call = OneBoundedCall(lambda: calls.append(1) or release.wait(10) or "late", "test-call")
+    started = time.monotonic()
+    with pytest.raises(Overdue):  # the bound is 5 s from the call's start, the caller's deadline 0.3 s from now
+        call.result(5.0, deadline=started + 0.3)
+    assert 0.25 <= time.monotonic() - started < 2.0
+    with pytest.raises(Overdue):  # a deadline already past: no wait at all, and the call in flight is shared
+        call.result(5.0, deadline=time.monotonic() - 1)
+    assert call.calls == 1
+    release.set()
+    assert call.result(5.0) is True and len(calls) == 1  # release.wait returned True: the one call's result
+
+
+def test_a_scrape_waits_one_bound_in_all_for_a_slow_snapshot_and_hung_events(instance, duckdb_warehouse,
+                                                                            monkeypatch):
+    gate = Gate(metrics_module.latest_materializations)
+    monkeypatch.setattr(metrics_module, "latest_materializations", gate)
+    monkeypatch.setenv("HEALTH_READ_TIMEOUT_SECONDS", "2")
+    with _client(instance, duckdb_warehouse) as client:
+        _scrape(client)
+        slow = HealthReader.snapshot
+
+        def snapshot(self, *args, **kwargs):
+            time.sleep(1.5)  # the health read answers, slowly: 1.5 of the scrape's 2 s
+            return slow(self, *args, **kwargs)
+
+        monkeypatch.setattr(HealthReader, "snapshot", snapshot)
+        gate.hang.set()
+        try:
+            started = time.monotonic()
+            text = _scrape(client, bound=10)
+            elapsed = time.monotonic() - started
+            # one bound in all (2 s), not the snapshot's 1.5 s plus a further 2 s for the events
+            assert 1.4 <= elapsed < 3.3, elapsed
+            assert _input_up(text)["dagster_events"] == 0 and _input_up(text)["dagster"] == 1
+        finally:
+            gate.hang.clear()
+            gate.release.set()

@@ -67,16 +67,18 @@ class OneBoundedCall:
         self._started = 0.0
         self.calls = 0
 
-    def result(self, timeout: float):
+    def result(self, timeout: float, deadline: float | None = None):
         """The result of the call in flight (one is started if none is); raises :class:`Overdue` past the
-        bound (the call goes on, and is not repeated until it ends), or what the call raised."""
+        bound, or past ``deadline`` (a ``time.monotonic()`` instant) when that comes first (the call goes on,
+        and is not repeated until it ends), or what the call raised."""
         with self._lock:
             if self._future is None:
                 self._future, self._started, self.calls = Future(), time.monotonic(), self.calls + 1
                 threading.Thread(target=self._run, args=(self._future,), name=self.name, daemon=True).start()
             future, started, call = self._future, self._started, self.calls
+        until = started + timeout if deadline is None else min(started + timeout, deadline)
         try:
-            return future.result(timeout=max(0.0, started + timeout - time.monotonic()))
+            return future.result(timeout=max(0.0, until - time.monotonic()))
         except FutureTimeout:
             raise Overdue(time.monotonic() - started, call) from None
 

@@ -21,10 +21,11 @@ A scrape never waits on the Dagster instance for long. The health snapshot is re
 :mod:`webhooks.operations.bounded` says; the sync events are then fed into the counters by one update at a
 time, in a background thread (:class:`~webhooks.operations.bounded.OneBoundedCall`): scrapes arriving while
 it runs share it, and each waits at most ``HEALTH_READ_TIMEOUT_SECONDS`` (default 5) from the update's
-start. Past that the scrape is answered with the counters as they stand and ``dagster_events`` 0, and a
+start, and no longer than the bound from the scrape's own start (the snapshot and the events share it).
+Past that the scrape is answered with the counters as they stand and ``dagster_events`` 0, and a
 warning (once per stuck update) names the fix. Nothing is lost and nothing counted twice: each event is
 fed once, by the update that reads it (the stuck one when it ends, else the next one). So a scrape waits
-at most twice the bound (the snapshot, then the events).
+at most the bound in all, well inside Prometheus' default 10-s scrape timeout at the default 5 s.
 
 Every label value comes from a fixed list (connectors, their tables, checks, inputs), never from a
 request or a vendor's data, so no caller can grow the number of series.
@@ -35,6 +36,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from datetime import timedelta
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
@@ -100,7 +102,7 @@ class SyncEventReader:
             self._seen[tuple(key)] = record.storage_id
             yield record.asset_materialization.metadata if record.asset_materialization else {}
 
-    def update(self, now) -> bool:
+    def update(self, now, deadline: float | None = None) -> bool:
         """Feed what is new, waiting for the update in flight (one is started if none is) at most
         ``read_timeout()`` from its start. True when the counters are up to date; False when the update has
         not ended in time (it goes on and feeds what it reads when it ends) or failed (a Dagster instance
@@ -108,7 +110,7 @@ class SyncEventReader:
         timeout = read_timeout()
         self._now = now
         try:
-            self._call.result(timeout)
+            self._call.result(timeout, deadline)
             return True
         except Overdue as overdue:
             with self._lock_warned:
@@ -154,6 +156,7 @@ class HealthCollector:
     def collect(self):
         up = GaugeMetricFamily("integration_health_input_up", "1 when the health input was read at this scrape, "
                                "0 when it could not be (the Integration Health page names the fix).", labels=["input"])
+        deadline = time.monotonic() + read_timeout()  # the scrape's whole wait: the snapshot, then the events
         try:
             snap = self.snapshot()
         except Exception as exc:  # never a 500 for a scrape: the receiver's counters still go out
@@ -162,7 +165,7 @@ class HealthCollector:
             yield up
             return
         # Dagster unreadable, or a read of it has not answered: do not wait on it; else a bounded wait
-        events_up = "dagster" not in snap.problems and self.events.update(snap.now)
+        events_up = "dagster" not in snap.problems and self.events.update(snap.now, deadline)
         for name in (*INPUTS, *sorted(set(snap.problems) - set(INPUTS))):  # "snapshot": the read itself failed
             up.add_metric([name], 0 if name in snap.problems else 1)
         up.add_metric([EVENTS_INPUT], 1 if events_up else 0)
