@@ -14,15 +14,19 @@ limits: its bytes stay in the library's quarantine folder, no evidence row, noth
 library cannot finish a part (scanner or store down), the message is refused with 451 and the
 partner's mail server retries it. Mail to an unmapped address is refused (550) at RCPT.
 Inbound mail is hostile input: MIME past the limits of ``webhooks/email_mime.py`` (parts, nesting,
-header bytes) is quarantined before it costs time; a Message-ID seen before is stored once when its
-content matches (a retry) and quarantined when it does not (the first copy stands); a From that differs
+header bytes) is quarantined before it costs time; a Message-ID seen before from the same sender (From)
+is stored once when its content matches (a retry) and quarantined when it does not (the first copy
+stands); the same Message-ID from another sender is another message (``webhooks/email_limits.py``: a
+forger cannot pre-empt a partner's Message-ID); a From that differs
 from the envelope sender is tagged ``envelope_from:<address>``; nothing here authenticates a sender (no
 SPF/DKIM: the relay in front should), so ``EMAIL_BRIDGE_ALLOWED_SENDERS`` (addresses and ``@domain``s)
 names who may send evidence: a message whose From or envelope sender is not on it is quarantined with
 that reason (kept for review, never stored as evidence); unset, anyone who reaches the port may, and the
 bridge says so in its log when it starts; a second From or Message-ID, or two
 mailboxes in From, is quarantined as ambiguous; evidence types are what the library sniffed, never what
-the sender declared.
+the sender declared. Quarantine is bounded (``webhooks/email_limits.py``): past the rejected messages or
+bytes a peer or envelope sender may leave in an hour the DATA is answered 450 (past the total, 452), so the
+sending server retries later and nothing is stored or lost.
 
 The SMTP side (RCPT, DATA, 451/421 replies, the connection limit, logging) is ``webhooks/email_smtp.py``.
 
@@ -51,6 +55,7 @@ from typing import Any
 from pipelines.common.evidence import evidence_root, store_evidence
 from resources.evidence.library import EvidenceLibrary
 from webhooks import email_mime
+from webhooks.email_limits import QuarantineLimits, claim
 from webhooks.email_smtp import (
     IDLE_TIMEOUT,
     MAX_SESSION_SECONDS,
@@ -158,7 +163,8 @@ class EmailBridge:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, addresses: dict[str, str] | None = None,
                  spool: Path | None = None, evidence_dir: Path | None = None,
-                 library: EvidenceLibrary | None = None, allowed_senders: frozenset[str] | None = None) -> None:
+                 library: EvidenceLibrary | None = None, allowed_senders: frozenset[str] | None = None,
+                 quarantine_limits: QuarantineLimits | None = None) -> None:
         self.host, self.port = host, port
         mapping = addresses if addresses is not None else addresses_from_env()
         self.addresses = {k.lower(): v for k, v in mapping.items()}
@@ -168,6 +174,8 @@ class EmailBridge:
         self._library = library
         self._lock = threading.Lock()
         self._db = open_spool(self.spool)
+        self.quarantine_limits = quarantine_limits or QuarantineLimits()
+        self.quarantine_limits.attach(self._db, self.evidence_dir / "email-quarantine")
         self._controller: Any = None
         # SMTP limits (webhooks/email_smtp.py); open sessions by peer address, on the listener's loop only
         self.max_sessions, self.max_sessions_per_peer = MAX_SESSIONS, MAX_SESSIONS_PER_PEER
@@ -198,8 +206,9 @@ class EmailBridge:
         with self._lock:
             self._db.close()
 
-    def receive(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> list[str]:
-        """Turn one message into evidence rows (or a quarantine row); returns the evidence ids."""
+    def receive(self, raw: bytes, mail_from: str, rcpt_tos: list[str], peer: str | None = None) -> list[str]:
+        """Turn one message into evidence rows (or a quarantine row); returns the evidence ids. Raises
+        QuarantineRefused (its reply a 4xx) for a rejected message past the quarantine bounds."""
         received = _now()
         try:
             email_mime.precheck(raw)
@@ -209,7 +218,7 @@ class EmailBridge:
             parts = None if problem else email_mime.parts(msg)  # type: ignore[arg-type]
             problem = problem or parse_problem(msg)  # type: ignore[arg-type]
             if problem is None and parts:
-                sender, subject, message_key, fingerprint = self._identity(msg, raw, mail_from, parts)
+                sender, subject, message_key, fingerprint, by_id = self._identity(msg, raw, mail_from, parts)
         except email_mime.MimeLimit as exc:
             problem, parts = str(exc), None
         except RecursionError:
@@ -220,32 +229,28 @@ class EmailBridge:
         if problem is None and not parts:
             problem = "no body text and no attachments: nothing to keep as evidence"
         if problem is not None or parts is None:
-            return self._quarantine(raw, mail_from, rcpt_tos, str(problem), received)
+            return self._quarantine(raw, mail_from, rcpt_tos, str(problem), received, peer)
         envelope = email_mime.clean_text(mail_from.lower())
         stranger = next((a for a in (sender, envelope or sender) if not sender_allowed(self.allowed_senders, a)), None)
         if stranger is not None:
             reason = (f"sender {stranger or '(none)'} is not on EMAIL_BRIDGE_ALLOWED_SENDERS: add the address "
                       "(or @domain) there if this partner may send evidence, and have it resent (the raw message "
                       "is kept here)")
-            return self._quarantine(raw, mail_from, rcpt_tos, reason, received)
+            return self._quarantine(raw, mail_from, rcpt_tos, reason, received, peer)
         # the From header is whatever the sender wrote: the envelope sender is kept beside it when they differ
         spoof = (f"envelope_from:{envelope}",) if envelope and envelope != sender else ()
         ids: list[str] = []
         # Checked and claimed under one hold of the lock: messages are received on worker threads, so two
         # copies with one Message-ID and different content may arrive together; the first claims the key,
         # the other is quarantined. The fingerprint commits with the first copy's rows (or with the parts
-        # done before a 451).
+        # done before a 451). A Message-ID is claimed per sender (email_limits.claim): ``seed_key``.
         with self._lock:
-            seen = self._db.execute("select fingerprint from messages where message_key = ?", (message_key,)).fetchone()
-            reused = seen is not None and seen[0] != fingerprint
-            if not reused:
-                self._db.execute("insert or ignore into messages values (?, ?, ?)",
-                                 (message_key, fingerprint, received))
             try:
+                seed_key, reused = claim(self._db, sender, message_key, fingerprint, received, by_id)
                 for rcpt in () if reused else rcpt_tos:
                     adapter = self.addresses[rcpt.lower()]
                     for index, (kind, title, ctype, content) in enumerate(parts):
-                        seed = f"{message_key}|{rcpt.lower()}|{index}"
+                        seed = f"{seed_key}|{rcpt.lower()}|{index}"
                         evidence_id = "email-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
                         outcome = self.library.ingest(content, title, "email", (f"source_email:{sender}",
                                                       f"adapter:{adapter}", *spoof), source_ref=evidence_id)
@@ -265,13 +270,14 @@ class EmailBridge:
         if reused:
             reason = (f"Message-ID {message_key} was already received with different content: held for review, "
                       "the first copy stands (a partner reusing Message-IDs, or a forgery)")
-            return self._quarantine(raw, mail_from, rcpt_tos, reason, received)
+            return self._quarantine(raw, mail_from, rcpt_tos, reason, received, peer)
         return ids
 
     @staticmethod
-    def _identity(msg: EmailMessage, raw: bytes, mail_from: str, parts: list) -> tuple[str, str, str, str]:
-        """(sender, subject, message key, fingerprint). Message-ID and Date are read raw: the structured
-        parser raises on some Message-IDs, and the key needs only the text the sender wrote."""
+    def _identity(msg: EmailMessage, raw: bytes, mail_from: str, parts: list) -> tuple[str, str, str, str, bool]:
+        """(sender, subject, message key, fingerprint, keyed by Message-ID). Message-ID and Date are read
+        raw: the structured parser raises on some Message-IDs, and the key needs only the text the sender
+        wrote."""
         sender = email_mime.clean_text(_from_address(msg).lower() or mail_from.lower())
         subject = email_mime.subject(msg)
         fingerprint = email_mime.fingerprint(sender, subject, parts)
@@ -287,7 +293,7 @@ class EmailBridge:
         message_key = (message_id
                        or ("content:" + hashlib.sha256(f"{fingerprint}|{date}".encode("utf-8", "surrogatepass"))
                            .hexdigest() if date else "sha256:" + hashlib.sha256(raw).hexdigest()))
-        return sender, subject, message_key, fingerprint
+        return sender, subject, message_key, fingerprint, bool(message_id)
 
     def _quarantine_part(self, outcome, evidence_id: str, rcpt: str, sender: str, received: str) -> None:
         """A part the library quarantined: a quarantine row for review (the bytes stay in its folder)."""
@@ -304,14 +310,18 @@ class EmailBridge:
         sniffed = outcome.metadata.get("mime_type") or "application/octet-stream"
         return declared if declared == "message/rfc822" else sniffed
 
-    def _quarantine(self, raw: bytes, mail_from: str, rcpt_tos: list[str], reason: str, received: str) -> list[str]:
+    def _quarantine(self, raw: bytes, mail_from: str, rcpt_tos: list[str], reason: str, received: str,
+                    peer: str | None = None) -> list[str]:
+        envelope = email_mime.clean_text(mail_from.lower(), 320)
+        with self._lock:  # past a bound: QuarantineRefused (a 4xx), nothing stored
+            self.quarantine_limits.admit(self._db, peer, envelope, hashlib.sha256(raw).hexdigest(), len(raw))
+            self._db.commit()
         digest, uri = store_evidence("email-quarantine", raw, self.evidence_dir)
         with self._lock:
             for rcpt in rcpt_tos:
                 qid = "emailq-" + hashlib.sha256(f"{digest}|{rcpt.lower()}".encode()).hexdigest()[:32]
                 self._db.execute("insert or ignore into quarantine values (?, ?, ?, ?, ?, ?, ?)",
-                                 (qid, rcpt.lower(), email_mime.clean_text(mail_from.lower(), 320), reason, digest, uri,
-                          received))
+                                 (qid, rcpt.lower(), envelope, reason, digest, uri, received))
             self._db.commit()
         return []
 

@@ -2,7 +2,8 @@
 addresses (550 otherwise; a repeated RCPT of one address counts once), DATA handed to
 ``EmailBridge.receive`` on a worker thread, 451 when it cannot finish (logged for the operator with the
 exception's type, never a traceback; nothing but "try again later" for the sender), 421 for any other
-session error (aiosmtpd's default replies with the error text and logs the stack), and at most
+session error (aiosmtpd's default replies with the error text and logs the stack), the 450/452 of
+``webhooks/email_limits.py`` for a rejected message past the quarantine bounds, and at most
 ``max_sessions`` connections open at once (more are told 421 and closed). aiosmtpd's DEBUG log, which
 carries every DATA line, is held at INFO: message bodies never reach the service's log.
 """
@@ -17,6 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
 from webhooks import email_mime
+from webhooks.email_limits import QuarantineRefused
 
 if TYPE_CHECKING:
     from webhooks.email_bridge import EmailBridge
@@ -53,9 +55,13 @@ class Handler:
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         raw = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "surrogateescape")
+        peer = session.peer[0] if isinstance(session.peer, tuple) and session.peer else str(session.peer or "")
         try:
             # off the event loop: a large message must not stall every other SMTP session
-            await asyncio.to_thread(self.bridge.receive, raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+            await asyncio.to_thread(self.bridge.receive, raw, envelope.mail_from or "", list(envelope.rcpt_tos),
+                                    str(peer) or None)
+        except QuarantineRefused as exc:  # past a quarantine bound: counted and logged there
+            return exc.reply
         except Exception as exc:  # spool unwritable or library unavailable: the sender retries, nothing is lost
             # the operator learns why, the sender does not; no traceback (it could carry a store URL)
             detail = f": {email_mime.clean_text(exc, 500)}" if isinstance(exc, LibraryUnavailable) else ""
