@@ -1,5 +1,7 @@
 -- Spec 2.5: e-mail submissions become evidence tagged with the source address; the body and every
--- attachment of one message share record_id (the message), which links them.
+-- attachment of one message share record_id (the message), which links them. The message is its sender
+-- and its Message-ID: the bridge de-duplicates per sender, so another sender's copy of a Message-ID (a
+-- forgery, or a partner reusing one) is a message of its own, never linked with the first.
 with
 
 bridge as (
@@ -23,7 +25,7 @@ final as (
         storage_uri,
         'stored' as content_status,
         'email_message' as record_table,
-        message_key as record_id,
+        lower(source_email) || ' ' || message_key as record_id,
         'adapter:' || adapter as labels,
         received_at as created_at,
         false as is_deleted,
