@@ -54,9 +54,11 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.core.base import Sandbox
+from sandbox.core.clock import SandboxClock
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.core.tokens import TokenStore
@@ -70,6 +72,7 @@ from sandbox.gdrive.errors import DriveError, drive_error
 from sandbox.gdrive.export import export
 from sandbox.gdrive.extras import show
 from sandbox.gdrive.fields import select
+from sandbox.gdrive.grants import expire
 from sandbox.gdrive.listing import Listing, all_drives
 from sandbox.gdrive.media import download
 from sandbox.gdrive.members import DriveMembers
@@ -100,6 +103,7 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
                  latency_ms: float = 0, quota_bytes: int = 10 * 1024**3, token_ttl_seconds: int = 3600,
                  service_account_quota: bool = True, http_webhooks: bool = False, **kwargs: Any) -> None:
         self.store = NotifyingStore(quota_bytes, service_account_quota)
+        self.clock = SandboxClock(datetime.now(UTC))  # Drive's now, for grants' expirationTime; tests advance it
         self.push = PushHub()  # push notifications (watch.py, push.py)
         self.http_webhooks = http_webhooks  # True: watch channels may post to plain-http addresses
         self.user_rate_limit = False  # True: the 429 fault answers as Drive's 403 userRateLimitExceeded
@@ -194,6 +198,7 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
                                    '"https://accounts.google.com/", error="invalid_token"')], location="Authorization",
                                    location_type="header", item_message="Invalid Credentials")
             req.principal = who
+            expire(self.store, self.clock.now())  # grants whose expirationTime passed (grants.py)
             if not allows(self.accounts.scopes.get(req.header("Authorization")[len("Bearer "):].strip()), req):
                 return drive_error(403, "insufficientPermissions", "Request had insufficient authentication scopes.",
                                    item_message="Insufficient Permission")
@@ -206,10 +211,20 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
         return wrapped
 
     # -- helpers --------------------------------------------------------------------------------
-    def _file(self, req: Request, any_drive: bool = False) -> DriveFile:
+    def _file(self, req: Request, any_drive: bool = False, own_folder: bool = False) -> DriveFile:
         """The path's file, 404 when the caller cannot read it or, as Drive, when it is in a shared drive and
-        the request lacks supportsAllDrives=true (``any_drive``: methods without that parameter)."""
-        f = self.store.files.get(req.params["file_id"])
+        the request lacks supportsAllDrives=true (``any_drive``: methods without that parameter). The one place
+        a path's file id is resolved: ``root`` / ``appDataFolder`` (``spaces.alias``) are the caller's folders;
+        with ``own_folder`` (reads: files.get, permissions.list/get, export, listLabels) they answer as the
+        parentless folders Drive shows, else [unc] 403 insufficientFilePermissions (the emulator keeps no
+        state for them: no renaming, sharing, trashing or deleting My Drive's root)."""
+        file_id = alias(req.params["file_id"], req.principal)
+        if file_id in (mine := self._own_folders(req.principal)):
+            if not own_folder:
+                raise DriveError(403, "insufficientFilePermissions",
+                                 f"The user does not have sufficient permissions for file {req.params['file_id']}.")
+            return DriveFile(file_id, mine[file_id], FOLDER, [], req.principal)
+        f = self.store.files.get(file_id)
         if f is None or not self.store.can_read(f, req.principal) or (
                 not any_drive and not all_drives(req) and self.store.drive_of(f) is not None):
             raise DriveError(404, "notFound", f"File not found: {req.params['file_id']}.", location="fileId")
@@ -258,12 +273,16 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
         return self._answer(self._pinned(self._new_file(req.principal, meta, b"", meta.get("mimeType"),
                                                         all_drives(req)), req), req)
 
+    @staticmethod
+    def _own_folders(who: str) -> dict[str, str]:
+        """The caller's My Drive root and app data folder ids, with the names Drive gives them."""
+        return {root_id(who): "My Drive", appdata_id(who): APPDATA}
+
     def get_file(self, req: Request) -> Response:
-        special = {root_id(req.principal): "My Drive", appdata_id(req.principal): APPDATA}
         folder = alias(req.params["file_id"], req.principal)
-        if folder in special:  # My Drive's root, the app data folder: folders without parents
-            view = self._view(DriveFile(folder, special[folder], FOLDER, [], req.principal), req)
-            view["spaces"] = ["drive" if special[folder] == "My Drive" else APPDATA]
+        if folder in self._own_folders(req.principal):  # My Drive's root, the app data folder: no parents
+            view = self._view(self._file(req, own_folder=True), req)
+            view["spaces"] = ["drive" if folder == root_id(req.principal) else APPDATA]
             return json_response(select({k: v for k, v in view.items() if k != "parents"}, "file",
                                         req.query.get("fields")))
         if req.params["file_id"] in self.store.drives:  # a shared drive's top folder (members.py)
@@ -289,13 +308,13 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
                              "and cannot be downloaded.")
 
     def export_file(self, req: Request) -> Response:
-        f = self._file(req, any_drive=True)  # files.export takes no supportsAllDrives: any drive
+        f = self._file(req, any_drive=True, own_folder=True)  # files.export takes no supportsAllDrives
         mime = req.query.get("mimeType") or ""
         return Response(200, export(f, mime), mime)
 
     def list_labels(self, req: Request) -> Response:
         """files.listLabels: the emulator keeps no Drive labels, so every file has none."""
-        self._file(req, any_drive=True)
+        self._file(req, any_drive=True, own_folder=True)
         return json_response({"kind": "drive#labelList", "labels": []})
 
     def modify_labels(self, req: Request) -> Response:

@@ -49,7 +49,7 @@ class Permissions:
     """Uses the sandbox's ``store``, ``_file`` and ``_changed``."""
 
     def _sharer(self, req: Request, changing: bool = True) -> DriveFile:
-        f = self._file(req)
+        f = self._file(req, own_folder=not changing)  # root: listed, not shared [unc]
         role = self.store.role(f, req.principal)
         if role not in ("owner", "writer"):
             raise DriveError(403, "insufficientFilePermissions",
@@ -82,7 +82,7 @@ class Permissions:
     def get_permission(self, req: Request) -> Response:
         if req.params["file_id"] in self.store.drives:  # a shared drive: its members
             return self.member_call(req, "get")
-        f = self._file(req)
+        f = self._file(req, own_folder=True)
         return json_response(select(self._find(f, req.params["perm_id"]), "permission", req.query.get("fields")))
 
     def create_permission(self, req: Request) -> Response:
@@ -103,9 +103,9 @@ class Permissions:
             if "@" not in email:
                 raise DriveError(400, "invalidSharingRequest", "Bad Request. User message: \"You must specify "
                                  "an email address for a user or group permission.\"")
-            perm = self._grant_user(f, email, role, req, kind, expiration(body, kind, role, f))
+            perm = self._grant_user(f, email, role, req, kind, expiration(body, kind, role, f, self.clock.now()))
         else:
-            expiration(body, kind, role, f)  # none on anyone / domain shares
+            expiration(body, kind, role, f, self.clock.now())  # none on anyone / domain shares
             domain = str(body.get("domain") or "")
             if kind == "domain" and not domain:
                 raise DriveError(400, "required", "Required parameter: permission.domain",
@@ -202,9 +202,9 @@ class Permissions:
             self._offer(f, perm, role, bool(body["pendingOwner"]), req)
         if perm["type"] in ("user", "group"):
             perm = self._grant_user(f, perm["emailAddress"], role, req, perm["type"],
-                                    expiration(body, perm["type"], role, f), updating=True)
+                                    expiration(body, perm["type"], role, f, self.clock.now()), updating=True)
         else:
-            expiration(body, perm["type"], role, f)  # none on anyone / domain shares
+            expiration(body, perm["type"], role, f, self.clock.now())  # none on anyone / domain shares
             if role == "owner":  # as permissions.create answers an anyone / domain owner
                 raise DriveError(403, "invalidSharingRequest", "Bad Request. User message: \"Ownership can only "
                                  "be transferred to a user.\"")
