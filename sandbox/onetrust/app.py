@@ -24,10 +24,12 @@ clients can prove they do not rely on an undocumented one (e.g. `lastUpdatedDate
 HTTP edges the reference leaves open (vendor-apis.md §3 is silent; all [unc], kept as the sandbox has
 them, probed with raw `requests` in tests/sandbox/onetrust/test_client_probe_round3.py):
 - a trailing slash (`/api/assessment/v2/assessments/`) is a different path: 404 (Spring 6 no longer
-  matches it); `OPTIONS` and any method a path does not serve: 405 with `Allow`; `HEAD` answers as `GET`
+  matches it); a method a path does not serve: 405 with `Allow`; `OPTIONS` on a served path: 200, no body,
+  `Allow` (Spring MVC's default, see `_call`); `HEAD` answers as `GET`
   without a body; `TRACE` is refused by the shared server core (501, not OneTrust's doing).
 - `Accept: application/xml` (or any other type) still gets JSON with 200, never 406.
-- unknown query parameters are ignored; `page` < 0, `size` < 1 or a non-integer is 400; a page past the
+- unknown query parameters are ignored; `page` < 0, `size` < 1 or a value that is not a Java `int` is 400
+  with Spring's words (`pages.page_params`, shared by every list); a page past the
   end is 200 with no records, the totals unchanged (and `last: true` where the envelope has it).
 - a path id that is not a UUID is 404 like an unknown one (Spring would probably say 400).
 - the risk grids read a missing body as `{}`; a body of the wrong JSON type is 400; a body declared as
@@ -245,6 +247,21 @@ class OneTrustSandbox(Sandbox):
                 return self.error(429, "Too Many Requests", f"API rate limit exceeded for this {period}", over)
         return super().dispatch(req)
 
+    def _call(self, router: Router, req: Request, faults: bool) -> Response:
+        """``OPTIONS`` on an API path a route serves: Spring MVC's default answer (``HttpOptionsHandler``), 200
+        with no body and ``Allow`` naming the path's methods, ``HEAD`` beside ``GET`` and ``OPTIONS`` last, for a
+        caller with a live token (Spring Security authenticates it like any request) [unc: OneTrust's gateway
+        and CORS setup, the order of ``Allow``]. A path no route serves stays a 404."""
+        if req.method == "OPTIONS" and req.path.startswith("/api/") and not req.internal:
+            _, _, allowed = router.match("OPTIONS", req.path)
+            if allowed:
+                try:
+                    self.auth.principal(req, ())
+                except HTTPError as exc:
+                    return self.error(exc.status, exc.message, exc.detail, exc.headers)
+                return Response(200, b"", "text/plain", [("Allow", allow_header(allowed))])
+        return super()._call(router, req, faults)
+
     def error(self, status: int, message: str, detail: str | None = None,
               headers: list[tuple[str, str]] | None = None) -> Response:
         headers = list(headers or [])
@@ -285,3 +302,11 @@ class OneTrustSandbox(Sandbox):
         if decision.status == 403:
             return self.error(403, "Forbidden", "Access is denied (sandbox fault)")
         return self.error(int(decision.status or 500), "Internal Server Error", "Injected sandbox fault")
+
+
+def allow_header(methods: list[str]) -> str:
+    """Spring's ``Allow`` for a mapped path: its methods, ``HEAD`` after ``GET``, ``OPTIONS`` last, comma-joined."""
+    out: list[str] = []
+    for method in sorted(set(methods) - {"HEAD", "OPTIONS"}):
+        out += [method, "HEAD"] if method == "GET" else [method]
+    return ",".join([*out, "OPTIONS"])

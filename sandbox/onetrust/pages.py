@@ -13,21 +13,36 @@ assessments/controls 2000), as OneTrust does: clients must page from the respons
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from sandbox.core.http import HTTPError, Request
 
+JAVA_INT = re.compile(r"[+-]?[0-9]+")
+INT_MAX = 2**31 - 1
+
+
+def _java_int(raw: str) -> int:
+    """``raw`` as Spring binds a request parameter to an ``int``: ASCII digits with an optional sign, within
+    32 bits (no spaces, underscores or fractions, which Python's ``int`` would take); else 400 with the words of
+    its MethodArgumentTypeMismatchException [unc: OneTrust's message; Spring Boot may leave it empty]."""
+    if not JAVA_INT.fullmatch(raw) or not -INT_MAX - 1 <= int(raw) <= INT_MAX:
+        raise HTTPError(400, "Bad Request", f"Failed to convert value of type 'java.lang.String' to required type "
+                        f"'int'; nested exception is java.lang.NumberFormatException: For input string: \"{raw}\"")
+    return int(raw)
+
 
 def page_params(req: Request, default: int = 20, maximum: int = 2000) -> tuple[int, int]:
-    """0-based `page` and clamped `size` from the query string; 400 on non-integers or negatives."""
+    """0-based `page` and `size`, shared by every list route: missing or empty takes the default; a value
+    that is not a Java int is 400 (``_java_int``), a negative page or a size below 1 is 400 with the words of
+    Spring Data's ``PageRequest``; a size above the endpoint's ``maximum`` is clamped to it, silently."""
     q = req.query
-    try:
-        page = int(q.get("page") or 0)
-        size = int(q.get("size") or default)
-    except ValueError as exc:
-        raise HTTPError(400, "Bad Request", f"page and size must be integers: {exc}") from exc
-    if page < 0 or size < 1:
-        raise HTTPError(400, "Bad Request", "page must be >= 0 and size >= 1")
+    page = _java_int(q["page"]) if q.get("page") else 0
+    size = _java_int(q["size"]) if q.get("size") else default
+    if page < 0:
+        raise HTTPError(400, "Bad Request", "Page index must not be less than zero")
+    if size < 1:
+        raise HTTPError(400, "Bad Request", "Page size must not be less than one")
     return page, min(size, maximum)
 
 
