@@ -7,7 +7,10 @@ epic, a board's epic issues), the Agile issue bean and its estimation, a board's
 - POST `/epic/{epic}/issue` `{"issues"}` (204; sub-tasks and epics cannot be moved: 400),
   GET/POST `/epic/none/issue` (issues without an epic / remove issues from their epic),
   GET `/board/{b}/epic/{epic}/issue`, GET `/board/{b}/epic/none/issue`.
-- GET `/issue/{key}` (the Agile issue bean: `sprint`, `closedSprints`, `flagged`, `epic`),
+- GET `/issue/{key}` (the Agile issue bean): by default the navigable fields (no `comment`, `worklog`) plus the
+  Agile `sprint`, `closedSprints`, `flagged`, `epic`, as the spec words it; a `fields` list is honoured as on
+  the platform API and gives the Agile fields only when it names them or `*all` / `*navigable` [unc],
+  `-sprint` style exclusions included.
   GET/PUT `/issue/{key}/estimation?boardId=` (story points, `{"fieldId","value"}`).
 - GET `/board/{b}/project` and `/board/{b}/version` (`released=true|false`), paged.
 
@@ -23,11 +26,13 @@ from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.model import Issue
-from sandbox.jira.render import ALL_FIELDS, select_fields
+from sandbox.jira.render import NAVIGABLE, select_fields
 from sandbox.jira.routes_versions import version_bean
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
+
+AGILE_FIELDS = ("sprint", "closedSprints", "flagged", "epic")
 
 
 def register(sb: JiraSandbox) -> None:
@@ -106,8 +111,15 @@ def register(sb: JiraSandbox) -> None:
         return issue
 
     def agile_issue(c: Call) -> Response:
-        fields = select_fields(c.qlist("fields"), ALL_FIELDS)
-        return json_response(c.r.issue(issue_of(c), fields, ",".join(c.qlist("expand")), agile=True))
+        tokens = [t.strip() for item in c.qlist("fields") for t in item.split(",") if t.strip()]
+        bean = c.r.issue(issue_of(c), select_fields(tokens, NAVIGABLE), ",".join(c.qlist("expand")), agile=True)
+        named = [t for t in tokens if not t.startswith("-")]
+        wide = not named or "*all" in named or "*navigable" in named
+        dropped = {f for f in AGILE_FIELDS if not (wide or f in named) or f"-{f}" in tokens}
+        values = bean.get("fields", bean.get("versionedRepresentations", {}))
+        for f in dropped:
+            values.pop(f, None)
+        return json_response(bean)
 
     def estimation_board(c: Call, issue: Issue) -> None:
         ref = c.q("boardId")

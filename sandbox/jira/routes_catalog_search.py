@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
+from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 
@@ -155,10 +156,11 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"The workflow scheme with ID '{c.p['scheme']}' does not exist.")
         return json_response(_scheme(c))
 
-    sb.route("GET", r"/workflowscheme", lambda c: json_response(page(c, [_scheme(c)], "workflowscheme")))
-    sb.route("GET", r"/workflowscheme/project", scheme_associations)
+    sb.route("GET", r"/workflowscheme",
+             admin_only(sb, lambda c: json_response(page(c, [_scheme(c)], "workflowscheme"))))
+    sb.route("GET", r"/workflowscheme/project", admin_only(sb, scheme_associations))
     sb.route("PUT", r"/workflowscheme/project", assign_scheme, "write")
-    sb.route("GET", r"/workflowscheme/(?P<scheme>[^/]+)", one_scheme)
+    sb.route("GET", r"/workflowscheme/(?P<scheme>[^/]+)", admin_only(sb, one_scheme))
     sb.route("GET", r"/priority/search", priority_search)
     sb.route("GET", r"/resolution/search", resolution_search)
     sb.route("GET", r"/statuses/search", statuses_search)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import audit
+from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.model import Board, Project
@@ -215,7 +216,10 @@ def register(sb: JiraSandbox) -> None:
 
     def notification_schemes(c: Call) -> Response:
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 50)
-        return json_response(paged([_notify_bean(c)], start, limit))
+        # the spec: a scheme is listed only to a caller who administers Jira or one project that uses it [unc]
+        sees = sb.holds(c.user, "ADMINISTER", []) or sb.holds(  # type: ignore[attr-defined]  # routes_roles
+            c.user, "ADMINISTER_PROJECTS", list(sb.store.projects))
+        return json_response(paged([_notify_bean(c)] if sees else [], start, limit))
 
     def secured(c: Call) -> list[str]:
         """Ids of the projects that use the security scheme, narrowed by `projectId` when given."""
@@ -272,7 +276,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", project + r"/securitylevel", project_levels)
     sb.route("GET", r"/securitylevel/(?P<level>[^/]+)", security_level)
     sb.route("GET", r"/issuesecurityschemes/level", security_levels)
-    sb.route("GET", r"/issuesecurityschemes/search", security_search)
+    sb.route("GET", r"/issuesecurityschemes/search", admin_only(sb, security_search))
     sb.route("GET", r"/issuesecurityschemes/project", security_projects)
     sb.route("GET", r"/notificationscheme/project", notification_projects)
     sb.route("POST", r"/project", create, "write")
@@ -282,7 +286,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", project + r"/notificationscheme",
              lambda c: (find_project(sb, c.p["project"]), json_response(_notify_bean(c)))[1])
     sb.route("GET", r"/issuesecurityschemes",
-             lambda c: json_response({"issueSecuritySchemes": [_security_bean(c, levels=False)]}))
-    sb.route("GET", r"/issuesecurityschemes/(?P<scheme>[^/]+)", security_scheme)
+             admin_only(sb, lambda c: json_response({"issueSecuritySchemes": [_security_bean(c, levels=False)]})))
+    sb.route("GET", r"/issuesecurityschemes/(?P<scheme>[^/]+)", admin_only(sb, security_scheme))
     sb.route("GET", r"/notificationscheme", notification_schemes)
     sb.route("GET", r"/notificationscheme/(?P<scheme>[^/]+)", notification_scheme)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
+from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.routes_catalog_search import ids_of, page, status_json
@@ -61,5 +62,5 @@ def register(sb: JiraSandbox) -> None:
         return json_response(page(c, rows, "issuetypescheme/mapping"))
 
     sb.route("GET", r"/statuses/byNames", by_names)
-    sb.route("GET", r"/issuetypescheme/project", scheme_projects)
-    sb.route("GET", r"/issuetypescheme/mapping", scheme_mapping)
+    sb.route("GET", r"/issuetypescheme/project", admin_only(sb, scheme_projects))
+    sb.route("GET", r"/issuetypescheme/mapping", admin_only(sb, scheme_mapping))

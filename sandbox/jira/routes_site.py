@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
+from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 
@@ -222,5 +223,5 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/application-properties", properties)
     sb.route("GET", r"/application-properties/advanced-settings", advanced)
     sb.route("PUT", r"/application-properties/(?P<ident>[^/]+)", set_property, "write")
-    sb.route("GET", r"/issuetypescheme", schemes)
+    sb.route("GET", r"/issuetypescheme", admin_only(sb, schemes))
     sb.route("GET", r"/project/(?P<project>[^/]+)/avatars", project_avatars)

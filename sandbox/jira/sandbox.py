@@ -58,6 +58,7 @@ from sandbox.jira import (
     routes_project_admin,
     routes_roles,
     routes_scheme_lookups,
+    routes_scheme_reads,
     routes_schemes,
     routes_search,
     routes_session,
@@ -172,6 +173,7 @@ class JiraSandbox(Sandbox):
         routes_pickers.register(self)
         routes_gadgets.register(self)
         routes_scheme_lookups.register(self)
+        routes_scheme_reads.register(self)
         routes_platform.register(self)
         routes_lookup.register(self)
         routes_site.register(self)

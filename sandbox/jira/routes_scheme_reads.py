@@ -1,0 +1,75 @@
+"""Admin scheme reads the other scheme modules lack, and the Administer-Jira guard the admin-only ones share.
+
+- `/fieldconfigurationscheme` answers 403 without Administer Jira (`admin_guard`); `/priorityscheme` needs only
+  "permission to access Jira" (no 403 in the spec).
+- GET `/fieldconfigurationscheme?startAt&maxResults&id=` (paged, Administer Jira): a fresh Cloud site's
+  projects use the system default field configuration, which is no scheme, so the page is empty [unc].
+- GET `/priorityscheme?startAt&maxResults&priorityId&schemeId&schemeName&onlyDefault&orderBy&expand` (paged):
+  one "Default Priority Scheme" (id "1", every priority, every project, default priority Medium) [unc: id];
+  it reads `"default": true` as the spec's schema has it (the spec's example shows the write-only `isDefault`);
+  `expand=priorities` / `projects` add the paged `priorities` (PriorityWithSequence) / `projects`
+  (ProjectDetails); an `orderBy` other than name|+name|-name is a 400.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira import catalog as C
+from sandbox.jira.admin_guard import admin_only
+from sandbox.jira.call import Call, paged
+from sandbox.jira.errors import fail
+from sandbox.jira.routes_catalog_search import COLORS, DEFAULT_PRIORITY, ids_of, page
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+PRIORITY_SCHEME = {"id": "1", "name": "Default Priority Scheme",
+                   "description": "This is the default scheme used by all new and unassigned projects"}
+
+
+def _sub_page(items: list[Any]) -> dict[str, Any]:
+    return paged(items, 0, 50)
+
+
+def register(sb: JiraSandbox) -> None:
+    def field_configuration_schemes(c: Call) -> Response:
+        for ident in ids_of(c, "id"):
+            if not ident.isdigit():
+                raise fail(400, f"The value '{ident}' is not a valid number.")  # [unc] wording
+        return json_response(page(c, [], "fieldconfigurationscheme"))
+
+    def priority_bean(c: Call, pid: str, sequence: int) -> dict[str, Any]:
+        return {"id": pid, "name": C.PRIORITIES[pid], "description": f"{C.PRIORITIES[pid]} priority.",
+                "iconUrl": f"{c.r.base}/images/icons/priorities/{C.PRIORITIES[pid].lower()}.svg",
+                "statusColor": COLORS[pid], "isDefault": pid == DEFAULT_PRIORITY, "sequence": str(sequence),
+                "self": f"{c.r.api}/priority/{pid}"}
+
+    def scheme_bean(c: Call, expand: set[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {**PRIORITY_SCHEME, "default": True,  # `isDefault` is write-only [unc]
+                               "defaultPriorityId": DEFAULT_PRIORITY,
+                               "self": f"{c.r.api}/priorityscheme/{PRIORITY_SCHEME['id']}"}
+        if "priorities" in expand:
+            out["priorities"] = _sub_page([priority_bean(c, p, n) for n, p in enumerate(C.PRIORITIES, 1)])
+        if "projects" in expand:
+            out["projects"] = _sub_page([c.r.project_ref(k) for k in sorted(sb.store.projects)])
+        return out
+
+    def priority_schemes(c: Call) -> Response:
+        order = c.q("orderBy") or "+name"
+        if order not in ("name", "+name", "-name"):
+            raise fail(400, f"Invalid orderBy value: {order}.")  # [unc] wording
+        for ident in ids_of(c, "schemeId") + ids_of(c, "priorityId"):
+            if not ident.lstrip("-").isdigit():
+                raise fail(400, f"The value '{ident}' is not a valid number.")  # [unc] wording
+        wanted, priorities = ids_of(c, "schemeId"), ids_of(c, "priorityId")
+        name = (c.q("schemeName") or "").lower()
+        keep = ((not wanted or PRIORITY_SCHEME["id"] in wanted) and name in PRIORITY_SCHEME["name"].lower()
+                and all(p in C.PRIORITIES for p in priorities))
+        expand = {x.strip() for x in (c.q("expand") or "").split(",") if x.strip()}
+        rows = [scheme_bean(c, expand)] if keep else []  # the one scheme is the default: onlyDefault keeps it
+        return json_response(page(c, rows, "priorityscheme"))
+
+    sb.route("GET", r"/fieldconfigurationscheme", admin_only(sb, field_configuration_schemes))
+    sb.route("GET", r"/priorityscheme", priority_schemes)
