@@ -12,10 +12,14 @@ What it changes on top of aiosmtpd (checked by tests/sandbox/smtp/test_smtp_*_ro
 - DATA is read by a bounded reader: an endless line or body never grows memory beyond one line /
   `data_size_limit` (aiosmtpd 1.4.6 keeps every fragment of an over-long line); a line over 998 octets
   is answered `500 5.5.2`, an over-size body `552 5.3.4`, both after the final dot (RFC 5321 4.2.5).
-  A bare LF in the body is refused `550 5.5.2 Error: bare <LF> received` (Postfix 3.9
-  `smtpd_forbid_bare_newline = reject`; other providers' codes and wording differ [unc]). Bare CR is
-  accepted, as Postfix does; a bare LF ending a *command* line is still accepted (aiosmtpd reads
-  commands up to LF).
+- Bare LF (`reject_bare_lf`, on by default) follows Postfix 3.9's `smtpd_forbid_bare_newline = reject`: the
+  first line ending in a bare LF, whether a command (`EHLO x\n`), an AUTH response or a body line, is answered
+  `550 5.5.2 Error: bare <LF> received` (`smtpd_forbid_bare_newline_reject_code`, default 550 [unc]) and the
+  connection is closed at once, the message dropped; the reply does not wait for an end of DATA that a
+  bare-LF client may never send [unc: Postfix may read on to the end of DATA first]. Off, it follows
+  Postfix 3.9's default `normalize`: bare-LF lines are taken as if they ended in CRLF (a body line is
+  stored with CRLF), but only `<CR><LF>.<CR><LF>` ends DATA (a `.` line ending in bare LF is content, kept
+  as `.`) [unc]. Bare CR is accepted, as Postfix does.
 - The idle timeout says `421 4.4.2 <host> Error: timeout exceeded` before closing (Postfix), where
   aiosmtpd closes silently.
 - After `hard_error_limit` protocol errors (Postfix `smtpd_hard_error_limit`, default 20) the server says
@@ -64,6 +68,28 @@ class SandboxSMTP(SMTP):
         self._raw_replies = False  # EHLO/HELO replies carry no enhanced codes
         self._command = ""
         self._errors = 0
+        self._raw_readuntil: Any = None
+
+    def _cb_client_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Every command (and AUTH) line is read through `readuntil(b"\n")` (`readline` calls it too): check
+        its ending there. DATA reads through the unchecked original (`_read_data` judges body lines itself)."""
+        super()._cb_client_connected(reader, writer)
+        plain = self._raw_readuntil = reader.readuntil
+
+        async def readuntil(separator: bytes = b"\n") -> bytes:
+            line = await plain(separator)
+            if self.reject_bare_lf and separator == b"\n" and not line.endswith(b"\r\n"):
+                await self._refuse_bare_lf()
+            return line
+
+        reader.readuntil = readuntil  # type: ignore[method-assign]
+
+    async def _refuse_bare_lf(self) -> None:
+        """Postfix `smtpd_forbid_bare_newline = reject`: reply, disconnect, read nothing more."""
+        await self.push("550 5.5.2 Error: bare <LF> received")
+        if self.transport is not None:
+            self.transport.close()
+        await asyncio.Event().wait()  # `connection_lost` cancels the session task
 
     # --- replies ------------------------------------------------------------------------------------------
     async def push(self, status: AnyStr) -> None:
@@ -179,9 +205,10 @@ class SandboxSMTP(SMTP):
         size = 0
         in_long_line = False
         problem: str | None = None
+        read = self._raw_readuntil or self._reader.readuntil
         while self.transport is not None:
             try:
-                line = await self._reader.readuntil(b"\r\n")
+                line = await read(b"\n")
             except asyncio.LimitOverrunError as e:
                 chunk = await self._reader.read(max(e.consumed, 1))
                 size += len(chunk)
@@ -195,18 +222,23 @@ class SandboxSMTP(SMTP):
                 in_long_line = False
                 size += len(line)
                 continue
+            bare = not line.endswith(b"\r\n")
+            if bare and self.reject_bare_lf:
+                data.clear()
+                await self._refuse_bare_lf()
             if line == b".\r\n":
                 break
             size += len(line)
             if problem is not None:
                 continue
-            text = line[1:] if line.startswith(b".") else line  # RFC 5321 4.5.2 transparency
+            # `normalize`: a bare-LF line counts as ended by CRLF, and `.` + LF is content, unstuffed [unc]
+            text = line[:-1] + b"\r\n" if bare else line
+            if not bare and text.startswith(b"."):
+                text = text[1:]  # RFC 5321 4.5.2 transparency
             if limit and size > limit:
                 problem = "552 5.3.4 Error: message file too big"
             elif len(text) > MAX_TEXT_LINE:  # counted after un-stuffing
                 problem = "500 5.5.2 Error: line too long (RFC 5321 4.5.3.1.6)"
-            elif self.reject_bare_lf and b"\n" in line[:-2]:
-                problem = "550 5.5.2 Error: bare <LF> received"
             if problem is not None:
                 data.clear()
                 continue

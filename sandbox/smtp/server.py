@@ -14,8 +14,9 @@ SMTPUTF8 (RFC 6531): `smtputf8=True` advertises it and takes non-ASCII addresses
 before sending). `ReceivedMessage.mail_options` shows what the client asked for.
 Limits (Postfix-like; replies in `sandbox.smtp.protocol`): `max_message_size` (EHLO SIZE; 552 5.3.4),
 `max_recipients` (452 4.5.3 past it), `idle_timeout` (421 4.4.2, then closed), `hard_error_limit`
-protocol errors per connection (421 4.7.0, then closed), `reject_bare_lf` (550 5.5.2 for a bare LF in
-DATA), `auth_lockout`: after that many failed AUTHs from one client IP every AUTH answers
+protocol errors per connection (421 4.7.0, then closed), `reject_bare_lf` (550 5.5.2 and disconnect
+for a line ending in bare LF, command or DATA; off: taken as CRLF, Postfix 3.9 `normalize`),
+`auth_lockout`: after that many failed AUTHs from one client IP every AUTH answers
 `454 4.7.0 Too many login attempts` until `reset()` (off by default) [unc: vendor-specific].
 
 Faults (`sb.faults.set(...)` / `clear()`, switchable while running; seeded like `sandbox.core.faults`):

@@ -90,7 +90,8 @@ def test_bare_lf_in_data_is_refused_and_smtplib_mail_is_not_affected(make_smtp_s
     c = raw(sb)
     c.envelope()
     c.sock.sendall(b"Subject: smuggle\r\n\r\nfirst\n.\nMAIL FROM:<evil@x>\r\n")
-    assert c.cmd(b".") == "550 5.5.2 Error: bare <LF> received"
+    assert c.reply() == "550 5.5.2 Error: bare <LF> received"  # at once, then the connection is closed
+    assert c.file.read() == b""
     assert sb.messages() == []
     with smtplib.SMTP(sb.host, sb.port, timeout=10) as client:  # smtplib turns every \n into CRLF
         client.sendmail("a@projectx.example", ["b@projectx.example"], "Subject: lf\n\nline one\nline two\n")
@@ -100,6 +101,7 @@ def test_bare_lf_in_data_is_refused_and_smtplib_mail_is_not_affected(make_smtp_s
     c.envelope()
     c.sock.sendall(b"Subject: lenient\r\n\r\nfirst\nsecond\r\n")
     assert c.cmd(b".").startswith("250 ")
+    assert lenient.messages()[0].raw == b"Subject: lenient\r\n\r\nfirst\r\nsecond\r\n"  # Postfix `normalize`
 
 
 def test_text_lines_over_998_octets_are_refused(make_smtp_sandbox, raw):
