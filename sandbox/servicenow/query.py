@@ -17,7 +17,9 @@ nested in RLQUERY/SUBQUERY, malformed segments) raises a 400 instead of returnin
 Operators: = != > >= < <= IN, NOT IN, LIKE, NOTLIKE, STARTSWITH, ENDSWITH, ISEMPTY,
 ISNOTEMPTY, ANYTHING, EMPTYSTRING, BETWEEN (a@b), SAMEAS, NSAMEAS, CONTAINS / DOES NOT CONTAIN,
 INSTANCEOF, field comparisons (GT_FIELD..., MORETHAN / LESSTHAN; `query_ops`), the search term `123TEXTQUERY321=<words>`
-(also as the list search `GOTO123TEXTQUERY321=`; [unc] that the GOTO form searches alike)
+(also as the list search `GOTO123TEXTQUERY321=`; [unc] that the GOTO form searches alike). A list's column
+search puts GOTO before a condition (`GOTOnumber>=INC0010020`, `GOTOshort_descriptionLIKEmail`), copied into
+integrations with the list URL: it filters as the condition without the prefix [unc: from the UI's breadcrumbs]
 (`query_ops`) and the date operators ON / NOTON,
 RELATIVE.., DATEPART with the `javascript:gs.*` date helpers (in the caller's time zone, as every API
 asks them, `app.caller_query`; `dates`). As on a real instance, conditions on unknown fields and
@@ -161,6 +163,8 @@ def parse(text: str, now: datetime) -> Query:
 def _condition(part: str, now: datetime) -> Condition | None:
     if part.startswith(("GOTO" + query_ops.TEXT_QUERY + "=", query_ops.TEXT_QUERY + "=")):  # GOTO: the list search
         return Condition(query_ops.TEXT_QUERY, "TEXTQUERY", part.partition("=")[2])
+    if part.startswith("GOTO") and _COND.match(part[4:]):  # a list's column search: the condition itself
+        part = part[4:]
     m = _COND.match(part.replace(_CARET, "^"))
     if m is None:
         return None
