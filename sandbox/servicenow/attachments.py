@@ -7,8 +7,12 @@ POST .../file?table_name&table_sys_id&file_name (Content-Type = file type), or m
 POST .../upload (fields table_name, table_sys_id, then the file part, which must come last: fields after
 it are not read, and without the file or those fields the upload answers 400 "Failed to create the
 attachment. File part might be missing in the request." [unc: wording, from users' reports]). Both
-answer 201 + Location. PATCH /{sys_id} {"file_name"} renames (204); /{sys_id}/attributes lists (GET) and
-adds (POST {"key", "value"}, 201) and removes (DELETE, 204) the attachment's key-value attributes,
+answer 201 + Location. GET .../{sys_id}/file answers the bytes with the stored Content-Type and the
+documented X-Attachment-Metadata header: the metadata record as GET /{sys_id} answers it (download_link,
+sys_created_on...; [unc] that the header carries every field, the docs say "such as size, name, and file
+type"), whatever the Accept header (pysnc asks application/json). PATCH /{sys_id} {"file_name"} renames
+(204); /{sys_id}/attributes lists (GET) and adds (POST {"key", "value"}, 201) and removes (DELETE, 204) the
+attachment's key-value attributes,
 /attributes/{key} reads (GET), changes (PUT {"value"}) or removes (DELETE, 204) one, as documented.
 
 The stored content_type is the one the upload names; an upload that names none (`Content-Type: */*`,
@@ -116,8 +120,8 @@ class AttachmentAPI:
             row = self._row(req)
             rec = self.table.record(row)
             content = self.store.files.get(rec["sys_id"], b"")
-        meta = json.dumps({k: rec[k] for k in ("sys_id", "file_name", "content_type", "size_bytes", "table_name",
-                                                "table_sys_id")})
+            # the whole metadata record, as GET /attachment/{sys_id} answers it (ASCII-escaped for the header)
+            meta = json.dumps(json.loads(render_rows(self.table, [row], RAW, req.base_url, self.store)[0]))
         return Response(200, content, rec["content_type"] or "application/octet-stream",
                         [("X-Attachment-Metadata", meta)])
 
