@@ -38,3 +38,19 @@ def customized(message: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     if icons:
         out["icons"] = icons
     return out
+
+
+def shown_attachments(attachments: Any) -> Any:
+    """Legacy attachments as Slack keeps and shows them: numbered `id` 1..n in order (Slack's chat.postMessage
+    example) and a `fallback` where none was given: "[no preview available]" for one made of blocks,
+    "NO FALLBACK DEFINED" otherwise [unc: those two words, as Slack clients have shown them]."""
+    if not isinstance(attachments, list):
+        return attachments
+    out = []
+    for n, item in enumerate(attachments, 1):
+        if isinstance(item, dict):
+            item = {**item, "id": n}
+            if not item.get("fallback"):
+                item["fallback"] = "[no preview available]" if item.get("blocks") else "NO FALLBACK DEFINED"
+        out.append(item)
+    return out

@@ -1,6 +1,7 @@
 """Workspace look-ups: users.info / users.list / users.lookupByEmail (`locale` with include_locale), team.info,
 team.profile.get, auth.teams.list, bots.info, users.profile.get, users.getPresence / users.setPresence,
-dnd.info / dnd.teamInfo, emoji.list (team_not_found, bot_not_found, user_not_found, invalid_presence),
+dnd.info / dnd.teamInfo, emoji.list (`categories` with include_categories) (team_not_found, bot_not_found,
+user_not_found, invalid_presence),
 shaped after Slack's documented examples (user groups: `sandbox.slack.usergroups`); presence is fixed per
 person (the bot is away, as a bot user without Socket Mode is, whatever it sets); nobody has Do Not Disturb
 on (Slack's `next_dnd_*_ts` are then 1); a person's snooze (dnd.setSnooze): `sandbox.slack.personal`."""
@@ -11,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import actor_id
+from sandbox.slack.emoji_names import CATEGORIES, CATEGORIES_VERSION
 from sandbox.slack.seed import EMAIL_DOMAIN
 from sandbox.slack.webapi import SlackError, _cursor, _flag, _offset
 
@@ -94,7 +96,13 @@ class DirectoryApi:
         return {"profile": {"fields": [], "sections": []}}
 
     def emoji_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"emoji": dict(EMOJI), "cache_ts": "1760000000.000000"}
+        """The workspace's custom emoji; with include_categories also Slack's standard emoji by picker category
+        (`categories` [{name, emoji_names}], `categories_version`), as the Web API's EmojiListResponse."""
+        out: dict[str, Any] = {"emoji": dict(EMOJI), "cache_ts": "1760000000.000000"}
+        if _flag(args.get("include_categories")):
+            out.update(categories_version=CATEGORIES_VERSION,
+                       categories=[{**c, "emoji_names": list(c["emoji_names"])} for c in CATEGORIES])
+        return out
 
     def _person(self, user: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
         """A user object as answered; `locale` only with include_locale, the e-mail only with the

@@ -32,3 +32,18 @@ def _load() -> tuple[frozenset[str], frozenset[str], dict[str, str]]:
 
 
 STANDARD, SKIN_TONED, CANONICAL = _load()
+
+
+def _categories() -> list[dict[str, object]]:
+    """emoji.list's `categories` (include_categories): ``emoji_categories.txt`` beside this module."""
+    out = []
+    for line in (Path(__file__).with_name("emoji_categories.txt")).read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, *names = line.split()
+            out.append({"name": name, "emoji_names": names})
+    return out
+
+
+CATEGORIES = _categories()
+# Slack's own version tag of its category list [unc: the value]
+CATEGORIES_VERSION = "5"

@@ -30,6 +30,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request, Response, json_response
+from sandbox.slack.authorship import shown_attachments
 from sandbox.slack.blocks import block_problem
 from sandbox.slack.webapi import bot_message
 
@@ -100,7 +101,8 @@ class ResponseUrls:
             return _answer(400, "invalid_blocks")
         if not body.get("text") and not blocks and not attachments:
             return _answer(400, "no_text")
-        content = {"text": str(body.get("text") or ""), "blocks": blocks or None, "attachments": attachments or None}
+        content = {"text": str(body.get("text") or ""), "blocks": blocks or None,
+                   "attachments": shown_attachments(attachments) or None}
         if _flag(body.get("replace_original")):
             if stored is None:
                 return _answer(404, "message_not_found")

@@ -11,6 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack import message_events
+from sandbox.slack.authorship import shown_attachments
 from sandbox.slack.blocks import with_block_ids
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class MessageStore:
         with self._lock:
             ts = self._next_ts()
             message = {**message, "ts": ts}
+            if message.get("attachments"):
+                message["attachments"] = shown_attachments(message["attachments"])
             if message.get("blocks"):
                 message["blocks"] = with_block_ids(message["blocks"], ts)
             stored = {"channel": channel["id"], "channel_name": channel["name"], "ts": ts,
@@ -76,6 +79,8 @@ class MessageStore:
             previous = copy.deepcopy(stored["message"])
             if message.get("blocks"):
                 message = {**message, "blocks": with_block_ids(message["blocks"], stored["ts"])}
+            if message.get("attachments"):
+                message = {**message, "attachments": shown_attachments(message["attachments"])}
             stored["message"] = {**stored["message"], **message,
                                  "edited": {"user": editor or self.workspace.bot_user_id, "ts": self._next_ts()}}
             for key in ("text", "blocks", "attachments"):

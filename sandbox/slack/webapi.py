@@ -340,4 +340,6 @@ class WebApi:
         channel = seen(self.sb, self._channel(args))  # the member count only with include_num_members, as Slack
         if not _flag(args.get("include_num_members")):
             channel = {k: v for k, v in channel.items() if k != "num_members"}
+        if (channel.get("is_member") or channel.get("is_im")) and "last_read" not in channel:
+            channel = {**channel, "last_read": "0000000000.000000"}  # a member's read cursor: none yet [unc]
         return {"channel": {**channel, "locale": "en-US"} if _flag(args.get("include_locale")) else channel}  # [unc]
