@@ -42,6 +42,7 @@ from sandbox.core.http import Request
 from sandbox.slack.actor import actor_id, dm_for, person, seen, sees
 from sandbox.slack.authorship import bot_message, customized
 from sandbox.slack.blocks import check_blocks, markdown_content
+from sandbox.slack.threads import with_threads
 
 if TYPE_CHECKING:
     from sandbox.slack.app import SlackSandbox
@@ -334,6 +335,11 @@ class WebApi:
             message["metadata"] = metadata
         stored = self.sb.record_message(channel, message, via, args)
         message = dict(stored["message"])  # with its ts and the block_ids Slack gave the blocks
+        if stored["thread_ts"] and stored["thread_ts"] != stored["ts"]:  # a reply: its parent's author, and a
+            with self.sb._lock:  # broadcast its thread's parent as `root` (ChatPostMessageResponse.message)
+                rows = [m for m in self.sb._messages if m["channel"] == channel["id"]]
+            shown = with_threads(rows).get(stored["ts"], {})
+            message.update({k: shown[k] for k in ("parent_user_id", "root") if k in shown})
         return {"channel": channel["id"], "ts": stored["ts"], "message": message}
 
     def conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -60,3 +60,22 @@ def test_conversations_info_gives_a_member_its_last_read(slack_client, slack_san
     assert slack_client.conversations_info(channel=dm)["channel"]["last_read"] == "0000000000.000000"
     random = slack_sandbox.workspace.channel("random")["id"]  # the bot is not in #random: no read cursor
     assert "last_read" not in slack_client.conversations_info(channel=random)["channel"]
+
+
+def test_a_reply_answers_with_its_parent_user_and_a_broadcast_with_its_root(slack_client, slack_sandbox):
+    channel = slack_sandbox.workspace.channel("alerts-jira")["id"]
+    parent = slack_client.chat_postMessage(channel=channel, text="INC-9 opened")
+    reply = slack_client.chat_postMessage(channel=channel, text="ack", thread_ts=parent["ts"])["message"]
+    bot = slack_sandbox.workspace.bot_user_id
+    assert reply["thread_ts"] == parent["ts"] and reply["parent_user_id"] == bot and "root" not in reply
+    shout = slack_client.chat_postMessage(channel=channel, text="resolved", thread_ts=parent["ts"],
+                                          reply_broadcast=True)["message"]
+    assert shout["subtype"] == "thread_broadcast" and shout["parent_user_id"] == bot
+    root = shout["root"]
+    assert (root["ts"], root["text"], root["reply_count"], root["latest_reply"]) == (
+        parent["ts"], "INC-9 opened", 2, shout["ts"])
+    # as conversations.history shows the broadcast
+    [shown] = [m for m in slack_client.conversations_history(channel=channel)["messages"] if m["ts"] == shout["ts"]]
+    assert shown["root"] == root
+    top = slack_client.chat_postMessage(channel=channel, text="top level")["message"]
+    assert "parent_user_id" not in top and "root" not in top
