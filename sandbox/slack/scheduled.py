@@ -27,6 +27,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import is_member, person
+from sandbox.slack.authorship import shown_attachments
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, _cursor, _limit, _metadata, _offset, check_thread_ts
 
@@ -72,7 +73,7 @@ class ScheduledApi:
                                    "user": ws.bot_user_id, "team": ws.team_id, "app_id": ws.app_id}
         if uid is not None:
             message = {"type": "delayed_message", "text": text or "", "user": uid, "team": ws.team_id}
-        for key, value in (("blocks", blocks), ("attachments", attachments)):
+        for key, value in (("blocks", blocks), ("attachments", shown_attachments(attachments))):
             if value:
                 message[key] = value
         with self._lock:

@@ -1,10 +1,14 @@
 """Round 18 of the slack_sdk probe (`WebClient` / `WebhookClient` used unchanged). What answered unlike Slack
 before round 18: a message's legacy attachments came back as sent, without the `id` Slack numbers them
-with (chat.postMessage's documented example) or the `fallback` Slack fills in; emoji.list ignored
-include_categories (no `categories` / `categories_version`, EmojiListResponse); conversations.info gave a
-member no `last_read` (the documented example has one) until conversations.mark had run."""
+with (chat.postMessage's and chat.scheduleMessage's documented examples) or the `fallback` Slack fills in;
+emoji.list ignored include_categories (no `categories` / `categories_version`, EmojiListResponse);
+conversations.info gave a member no `last_read` (the documented example has one) until conversations.mark
+had run; chat.postMessage's answer for a thread reply lacked `parent_user_id`, and a broadcast's its `root`
+(both in ChatPostMessageResponse.message), which only conversations.history showed."""
 
 from __future__ import annotations
+
+import time
 
 from slack_sdk.webhook import WebhookClient
 
@@ -79,3 +83,14 @@ def test_a_reply_answers_with_its_parent_user_and_a_broadcast_with_its_root(slac
     assert shown["root"] == root
     top = slack_client.chat_postMessage(channel=channel, text="top level")["message"]
     assert "parent_user_id" not in top and "root" not in top
+
+
+def test_a_scheduled_message_shows_its_attachments_as_slack_keeps_them(slack_client, slack_sandbox):
+    channel = slack_sandbox.workspace.channel("alerts-jira")["id"]
+    scheduled = slack_client.chat_scheduleMessage(channel=channel, text="later", post_at=int(time.time()) + 1,
+                                                  attachments=[{"text": "in the future", "fallback": "future"}])
+    assert scheduled["message"]["type"] == "delayed_message"
+    assert scheduled["message"]["attachments"] == [{"text": "in the future", "fallback": "future", "id": 1}]
+    time.sleep(1.5)
+    [posted] = [m for m in slack_sandbox.messages(channel) if m["via"] == "chat.scheduleMessage"]
+    assert posted["message"]["attachments"] == scheduled["message"]["attachments"]
