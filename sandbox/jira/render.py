@@ -27,6 +27,7 @@ ALL_FIELDS = ["summary", "description", "environment", "status", "issuetype", "p
               *(f[0] for f in C.TIME_FIELDS), "security", C.STORY_POINTS, C.SPRINT, C.RANK]
 NAVIGABLE = [f for f in ALL_FIELDS if f not in ("comment", "worklog")]  # [unc] exact *navigable set
 _NAVIGABLE_SET = frozenset(NAVIGABLE)
+AGILE_FIELDS = ("sprint", "closedSprints", "flagged", "epic")
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
 
@@ -43,6 +44,16 @@ def select_fields(raw: list[str] | None, default: list[str]) -> list[str]:
             chosen.append(t)
     excluded = {t[1:] for t in tokens if t.startswith("-")}
     return [f for f in chosen if f not in excluded]
+
+
+def agile_selection(raw: list[str] | None) -> tuple[str, ...]:
+    """The Agile fields (sprint, closedSprints, flagged, epic) a `fields` parameter gives an Agile issue bean:
+    all of them by default, with `*all` / `*navigable` [unc] or when only exclusions are listed; otherwise only
+    those named. `-sprint` style exclusions always drop."""
+    tokens = [t.strip() for item in (raw or []) for t in str(item).split(",") if t.strip()]
+    named = [t for t in tokens if not t.startswith("-")]
+    wide = not named or "*all" in named or "*navigable" in named
+    return tuple(f for f in AGILE_FIELDS if (wide or f in named) and f"-{f}" not in tokens)
 
 
 class Renderer:
@@ -257,7 +268,9 @@ class Renderer:
             return [self.issue_ref(k) for k in kids if k.type_id == C.SUBTASK]
         raise KeyError(f)
 
-    def issue(self, issue: Issue, fields: list[str], expand: str = "", agile: bool = False) -> dict[str, Any]:
+    def issue(self, issue: Issue, fields: list[str], expand: str = "",
+              agile: bool | tuple[str, ...] = False) -> dict[str, Any]:
+        """`agile`: True for every Agile field, or the tuple of those to add (see `agile_selection`)."""
         out: dict[str, Any] = {"expand": ISSUE_EXPAND, "id": str(issue.id), "self": f"{self.api}/issue/{issue.id}",
                                "key": issue.key}
         versioned = "versionedRepresentations" in expand.split(",")
@@ -276,14 +289,18 @@ class Renderer:
         if len(fields) >= len(NAVIGABLE) and _NAVIGABLE_SET.issubset(fields):  # *all / *navigable: made fields too
             for f in custom_values.created_ids(self.store):
                 values.setdefault(f, custom_values.render(self, f, dict(issue.custom).get(f)))
-        if agile:
+        wanted = AGILE_FIELDS if agile is True else (agile or ())
+        if wanted:
             sprints = [self.store.sprints[x] for x in issue.sprints]
             current = next((x for x in reversed(sprints) if x.state != "closed"), None)
-            values["sprint"] = self.sprint(current) if current else None
-            values["closedSprints"] = [self.sprint(x) for x in sprints if x.state == "closed"]
-            values["flagged"] = False
             parent = self.store.issues.get(issue.parent_id) if issue.parent_id else None
-            values["epic"] = self.epic(parent) if parent is not None and parent.type_id == C.EPIC else None
+            made = {"sprint": lambda: self.sprint(current) if current else None,
+                    "closedSprints": lambda: [self.sprint(x) for x in sprints if x.state == "closed"],
+                    "flagged": lambda: False,
+                    "epic": lambda: self.epic(parent) if parent is not None and parent.type_id == C.EPIC else None}
+            for f in AGILE_FIELDS:
+                if f in wanted:
+                    values[f] = made[f]()
         if versioned:  # {"summary": {"1": ...}}: one representation per field here [unc: v2+ of rich fields]
             out["versionedRepresentations"] = {f: {"1": v} for f, v in values.items()}
         else:

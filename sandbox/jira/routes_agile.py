@@ -1,8 +1,10 @@
 """Jira Software (Agile 1.0): boards, sprints, sprint/board/backlog/epic issues.
 
 Pages use `{"maxResults","startAt","total","isLast","values"}` for boards/sprints/epics and
-`{"expand","startAt","maxResults","total","issues"}` for issue lists (agile beans carry `sprint`,
-`closedSprints`, `flagged`, `epic`). Issue lists accept an extra `jql` filter and read the live store.
+`{"expand","startAt","maxResults","total","issues"}` for issue lists. Every Agile issue read (lists and
+GET /issue/{key}) renders through `agile_bean`: navigable fields plus `sprint`, `closedSprints`, `flagged`,
+`epic` by default, only the named ones with a `fields` list.
+Issue lists accept an extra `jql` filter and read the live store.
 """
 
 from __future__ import annotations
@@ -16,11 +18,19 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
 from sandbox.jira.model import Board, Issue, Sprint
-from sandbox.jira.render import NAVIGABLE, select_fields
+from sandbox.jira.render import NAVIGABLE, agile_selection, select_fields
 from sandbox.jira.timefmt import parse_jira_ts
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
+
+
+def agile_bean(c: Call, issue: Issue) -> dict[str, Any]:
+    """One Agile issue bean, as every Agile issue read renders it (GET /issue/{key} and the issue lists):
+    the navigable fields plus sprint/closedSprints/flagged/epic by default; a `fields` list gives only what it
+    names (`*all` / `*navigable` and `-x` exclusions honoured)."""
+    raw = c.qlist("fields")
+    return c.r.issue(issue, select_fields(raw, NAVIGABLE), ",".join(c.qlist("expand")), agile=agile_selection(raw))
 
 
 def register(sb: JiraSandbox) -> None:
@@ -108,11 +118,8 @@ def register(sb: JiraSandbox) -> None:
             issues = [i for i in issues if pred(i)]
         issues.sort(key=lambda i: i.rank)
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)
-        fields = select_fields(c.qlist("fields"), NAVIGABLE)
-        expand = ",".join(c.qlist("expand"))
         return json_response({"expand": "names,schema", "startAt": start, "maxResults": limit,
-                              "total": len(issues), "issues": [c.r.issue(i, fields, expand, agile=True)
-                                                               for i in issues[start:start + limit]]})
+                              "total": len(issues), "issues": [agile_bean(c, i) for i in issues[start:start + limit]]})
 
     def sprint_issues(c: Call) -> Response:
         sid = int(c.p["sprint"])

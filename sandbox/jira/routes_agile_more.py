@@ -26,14 +26,11 @@ from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.model import Issue
-from sandbox.jira.render import NAVIGABLE, select_fields
+from sandbox.jira.routes_agile import agile_bean
 from sandbox.jira.routes_versions import version_bean
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
-
-AGILE_FIELDS = ("sprint", "closedSprints", "flagged", "epic")
-
 
 def register(sb: JiraSandbox) -> None:
     def shared(name: str) -> Any:
@@ -111,15 +108,7 @@ def register(sb: JiraSandbox) -> None:
         return issue
 
     def agile_issue(c: Call) -> Response:
-        tokens = [t.strip() for item in c.qlist("fields") for t in item.split(",") if t.strip()]
-        bean = c.r.issue(issue_of(c), select_fields(tokens, NAVIGABLE), ",".join(c.qlist("expand")), agile=True)
-        named = [t for t in tokens if not t.startswith("-")]
-        wide = not named or "*all" in named or "*navigable" in named
-        dropped = {f for f in AGILE_FIELDS if not (wide or f in named) or f"-{f}" in tokens}
-        values = bean.get("fields", bean.get("versionedRepresentations", {}))
-        for f in dropped:
-            values.pop(f, None)
-        return json_response(bean)
+        return json_response(agile_bean(c, issue_of(c)))
 
     def estimation_board(c: Call, issue: Issue) -> None:
         ref = c.q("boardId")
