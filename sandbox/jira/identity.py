@@ -10,11 +10,13 @@ failed Basic logins look.
 - XSRF: a POST/PUT/DELETE whose body is a form (`application/x-www-form-urlencoded`, `multipart/form-data`,
   `text/plain`) is what a browser could send cross-site, so Jira refuses it with 403 "XSRF check failed" unless
   `X-Atlassian-Token: no-check` comes with it; with the token, a form sent to a JSON resource is a 415
-  (multipart goes through to attachment uploads and column settings, text/plain to preferences).
+  (multipart goes through to attachment uploads and column settings, urlencoded too to a filter's columns,
+  text/plain to preferences).
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response
@@ -56,6 +58,8 @@ def xsrf_refusal(req: Request) -> Response | None:
     path = req.path.rstrip("/")
     if kind == "multipart/form-data" and path.endswith(("/attachments", "/user/columns", "/settings/columns")):
         return None
+    if kind in FORMS - {"text/plain"} and re.search(r"/filter/[^/]+/columns$", path):
+        return None  # the spec: "expressed as HTML form data", `curl -X PUT -d columns=summary ...`
     if kind == "text/plain" and path.endswith("/mypreferences"):
         return None
     return error_body(415, "Unsupported Media Type: the request body must be application/json.")

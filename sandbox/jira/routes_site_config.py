@@ -20,6 +20,8 @@ time tracking, the caller's locale, the licence, issue events, project key/name 
   `/avatar/{issuetype|project|user|priority}/system` (`{"system": [...]}`, three system avatars each).
 - Issue navigator columns: GET `/settings/columns` (the site default), GET|PUT `/user/columns` (`accountId`,
   default the caller; PUT takes `columns=` form values or a JSON list; unknown fields are a 400).
+  GET|PUT|DELETE `/filter/{id}/columns`: a saved filter's own columns (GET 404 until set, as the spec says;
+  PUT by the owner only, else 403; navigable fields only; DELETE resets, 204; an unknown filter is a 400).
 - GET|PUT|DELETE `/mypreferences?key=` (the caller's preference strings; 404 for a key never set).
 - GET `/rest/applinks/latest/listApplicationlinks`: `[]` (no linked Confluence), which pycontribs reads before
   adding remote links.
@@ -41,6 +43,7 @@ from sandbox.jira.routes_children import multipart_parts
 from sandbox.jira.routes_groups import group_id, groups_of
 from sandbox.jira.routes_platform import _type_details, project_bean
 from sandbox.jira.routes_project_admin import key_error
+from sandbox.jira.routes_social import NO_FILTER
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -55,6 +58,7 @@ SCREENS = [(1, "Default Screen", "Provides for the update all system fields."),
            (2, "Workflow Screen", "This screen is used in the workflow and enables you to assign issues."),
            (3, "Resolve Issue Screen", "Offers the ability to set resolution, change fix versions, and assign an "
                                        "issue.")]
+NOT_NAVIGABLE = {"comment", "worklog"}  # as `render.NAVIGABLE` leaves them out
 DEFAULT_COLUMNS = ["issuetype", "issuekey", "summary", "assignee", "reporter", "priority", "status", "resolution",
                    "created", "updated", "duedate"]
 AVATAR_TYPES = {"issuetype", "project", "user", "priority"}
@@ -218,20 +222,52 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"The user with account ID '{account}' does not exist.")
         table = sb.store.work.setdefault("user_columns", {})
         if c.req.method == "PUT":
-            kind = c.req.header("Content-Type").lower()
-            if kind.startswith("application/json"):
-                wanted = c.body()
-            elif kind.startswith("multipart/form-data"):
-                wanted = [(p.get_payload(decode=True) or b"").decode() for p in
-                          multipart_parts(c.req.header("Content-Type"), c.req.body, "columns")]
-            else:
-                wanted = [v for k, v in parse_qsl(c.req.body.decode()) if k == "columns"]
-            known = {f[0] for f in C.system_fields() + C.custom_fields()} | {"issuekey"}
-            if not isinstance(wanted, list) or any(w not in known for w in wanted):
-                raise fail(400, "Invalid column configuration.")
-            table[account] = list(wanted)
+            table[account] = requested_columns(c)
             return Response(status=200)
         return json_response(columns_of(table.get(account, DEFAULT_COLUMNS)))
+
+    def requested_columns(c: Call, navigable_only: bool = False) -> list[str]:
+        """A PUT's column ids: `columns=` form values (urlencoded or multipart), a JSON list or
+        `{"columns": [...]}` (the spec's ColumnRequestBody)."""
+        kind = c.req.header("Content-Type").lower()
+        if kind.startswith("application/json"):
+            wanted = c.body()
+            if isinstance(wanted, dict) and set(wanted) == {"columns"}:
+                wanted = wanted["columns"]
+        elif kind.startswith("multipart/form-data"):
+            wanted = [(p.get_payload(decode=True) or b"").decode() for p in
+                      multipart_parts(c.req.header("Content-Type"), c.req.body, "columns")]
+        else:
+            wanted = [v for k, v in parse_qsl(c.req.body.decode()) if k == "columns"]
+        known = {f[0] for f in C.system_fields() + C.custom_fields()} | {"issuekey"}
+        if not isinstance(wanted, list) or any(not isinstance(w, str) or w not in known for w in wanted):
+            raise fail(400, "Invalid column configuration.")
+        if navigable_only and (bad := [w for w in wanted if w in NOT_NAVIGABLE]):
+            raise fail(400, f"Field '{bad[0]}' is not navigable and cannot be set as a column.")  # [unc] wording
+        return list(wanted)
+
+    def filter_columns(c: Call) -> Response:
+        ident = c.p["filter"]
+        f = sb.store.work.setdefault("filters", {}).get(int(ident)) if ident.isdigit() else None
+        if f is None:
+            raise fail(400, NO_FILTER)
+        if c.req.method == "PUT":
+            if f["owner"] != c.user:
+                raise fail(403, "Only the owner of the filter can set its columns.")  # spec 403 [unc] wording
+            wanted = requested_columns(c, navigable_only=True)
+            with sb.store.lock:
+                if wanted:
+                    f["columns"] = wanted
+                else:
+                    f.pop("columns", None)
+            return Response(status=200)
+        if c.req.method == "DELETE":
+            with sb.store.lock:
+                f.pop("columns", None)
+            return Response(status=204)
+        if not f.get("columns"):
+            raise fail(404, f"No column configuration is set for filter {f['id']}.")  # spec 404 [unc] wording
+        return json_response(columns_of(f["columns"]))
 
     def preference(c: Call) -> Response:
         key = c.q("key")
@@ -281,6 +317,8 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/settings/columns", lambda c: json_response(columns_of(DEFAULT_COLUMNS)))
     sb.route("GET", r"/user/columns", user_columns)
     sb.route("PUT", r"/user/columns", user_columns, "write")
+    for verb in ("GET", "PUT", "DELETE"):
+        sb.route(verb, r"/filter/(?P<filter>[^/]+)/columns", filter_columns, "read" if verb == "GET" else "write")
     for verb in ("GET", "PUT", "DELETE"):
         sb.route(verb, r"/mypreferences", preference, "read" if verb == "GET" else "write")
     sb.route("GET", r"/project/(?P<project>[^/]+)/hierarchy", hierarchy)

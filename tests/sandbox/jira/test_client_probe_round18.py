@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.jira import catalog as C
+from tests.sandbox.jira.helpers import checked
 
 AGILE = {"sprint", "closedSprints", "flagged", "epic"}
 
@@ -42,3 +43,22 @@ def test_agile_issue_lists_honour_a_fields_list(sb, s):
         assert "flagged" not in minus and AGILE - {"flagged"} <= set(minus), url
         names = s.get(url, params={"fields": "summary", "expand": "names"}).json()["issues"][0]["names"]
         assert set(names) == {"summary"}, url
+
+
+def test_filter_columns_get_set_reset(sb, s, jc):
+    api = f"{sb.url}/rest/api/3"
+    fid = s.post(f"{api}/filter", json={"name": "Columns", "jql": "project = SEC"}).json()["id"]
+    unset = s.get(f"{api}/filter/{fid}/columns")
+    assert unset.status_code == 404  # spec: no column configuration set
+    jc.set_columns(fid, {"columns": ["summary", "status"]})  # atlassian JiraCloud: the spec's ColumnRequestBody
+    assert jc.get_columns(fid) == [{"label": "Summary", "value": "summary"}, {"label": "Status", "value": "status"}]
+    form = s.put(f"{api}/filter/{fid}/columns", data=[("columns", "issuekey"), ("columns", "assignee")],
+                 headers={"X-Atlassian-Token": "no-check"})  # the spec's curl form
+    assert form.status_code == 200
+    assert [c["value"] for c in checked(sb, s.get(f"{api}/filter/{fid}/columns")).json()] == ["issuekey", "assignee"]
+    assert s.put(f"{api}/filter/{fid}/columns", json={"columns": ["comment"]}).status_code == 400  # not navigable
+    assert s.put(f"{api}/filter/{fid}/columns", json={"columns": ["nope"]}).status_code == 400
+    jc.reset_columns(fid)
+    assert s.get(f"{api}/filter/{fid}/columns").status_code == 404
+    assert s.get(f"{api}/filter/999/columns").status_code == 400
+    assert s.delete(f"{api}/filter/999/columns").status_code == 400
