@@ -9,6 +9,13 @@
   it reads `"default": true` as the spec's schema has it (the spec's example shows the write-only `isDefault`);
   `expand=priorities` / `projects` add the paged `priorities` (PriorityWithSequence) / `projects`
   (ProjectDetails); an `orderBy` other than name|+name|-name is a 400.
+- GET `/priorityscheme/{id}/priorities` (paged PriorityWithSequence) and `/priorityscheme/{id}/projects`
+  (paged full project beans; `projectId` and `query` (key or name, case-insensitive [unc]) filter); a scheme
+  other than "1" is a 400, the spec listing no 404 [unc].
+- GET `/license/approximateLicenseCount` and `/license/approximateLicenseCount/product/{applicationKey}`
+  (Administer Jira, else 403 with the spec's example words): a LicenseMetric `{"key","value"}` counting the
+  site's active Atlassian accounts [unc: every account holds every product]; a key outside the spec's enum is a
+  400 [unc].
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.routes_catalog_search import COLORS, DEFAULT_PRIORITY, ids_of, page
+from sandbox.jira.routes_platform import project_bean
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
 
+PRODUCTS = ("jira-core", "jira-product-discovery", "jira-software", "jira-servicedesk")
 PRIORITY_SCHEME = {"id": "1", "name": "Default Priority Scheme",
                    "description": "This is the default scheme used by all new and unassigned projects"}
 
@@ -71,5 +80,37 @@ def register(sb: JiraSandbox) -> None:
         rows = [scheme_bean(c, expand)] if keep else []  # the one scheme is the default: onlyDefault keeps it
         return json_response(page(c, rows, "priorityscheme"))
 
+    def known_scheme(c: Call) -> None:
+        if c.p["scheme"] != PRIORITY_SCHEME["id"]:
+            raise fail(400, f"The priority scheme with ID {c.p['scheme']} does not exist.")  # [unc] 400, wording
+
+    def scheme_priorities(c: Call) -> Response:
+        known_scheme(c)
+        rows = [priority_bean(c, p, n) for n, p in enumerate(C.PRIORITIES, 1)]
+        return json_response(page(c, rows, f"priorityscheme/{PRIORITY_SCHEME['id']}/priorities"))
+
+    def scheme_projects(c: Call) -> Response:
+        known_scheme(c)
+        wanted = ids_of(c, "projectId")
+        query = (c.q("query") or "").lower()
+        keys = [p.key for p in sorted(sb.store.projects.values(), key=lambda p: p.key)
+                if (not wanted or p.id in wanted) and (query in p.key.lower() or query in p.name.lower())]
+        return json_response(page(c, [project_bean(sb, c, k) for k in keys],
+                                  f"priorityscheme/{PRIORITY_SCHEME['id']}/projects"))
+
+    def licence_count(c: Call) -> Response:
+        if not sb.holds(c.user, "ADMINISTER", []):  # type: ignore[attr-defined]  # routes_roles
+            raise fail(403, "Only Jira administrators can access license details.")
+        product = c.p.get("product")
+        if product is not None and product not in PRODUCTS:
+            raise fail(400, f"Invalid application key: {product}.")  # [unc] wording
+        count = sum(1 for u in sb.store.users.values() if u.account_type == "atlassian" and u.active)
+        key = f"license.{product}.approximateUserCount" if product else "license.totalApproximateUserCount"
+        return json_response({"key": key, "value": str(count)})
+
     sb.route("GET", r"/fieldconfigurationscheme", admin_only(sb, field_configuration_schemes))
+    sb.route("GET", r"/priorityscheme/(?P<scheme>[^/]+)/priorities", scheme_priorities)
+    sb.route("GET", r"/priorityscheme/(?P<scheme>[^/]+)/projects", scheme_projects)
+    sb.route("GET", r"/license/approximateLicenseCount", licence_count)
+    sb.route("GET", r"/license/approximateLicenseCount/product/(?P<product>[^/]+)", licence_count)
     sb.route("GET", r"/priorityscheme", priority_schemes)

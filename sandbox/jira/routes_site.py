@@ -13,7 +13,8 @@ schemes and project avatars.
   default scheme: "Default Issue Type Scheme" (10000) and one "{KEY}: Scrum Issue Type Scheme" per classic
   project. pycontribs `issue_type_schemes()` reads the Server shape (`schemes`) and so raises KeyError on
   this page, as it does against Jira Cloud.
-- `GET /project/{projectIdOrKey}/avatars` (pycontribs `project_avatars`): `{"system": [...], "custom": []}`;
+- `GET /project/{projectIdOrKey}/avatars` (pycontribs `project_avatars`) and its Cloud form
+  `GET /universal_avatar/type/{project|issuetype|priority}/owner/{id}`: `{"system": [...], "custom": []}`;
   the key is case sensitive (404 otherwise). One system avatar is the selected one.
 """
 
@@ -116,8 +117,8 @@ def _schemes(sb: JiraSandbox) -> list[dict[str, Any]]:
     return out
 
 
-def _avatar(c: Call, aid: str, selected: bool) -> dict[str, Any]:
-    view = f"{c.r.api}/universal_avatar/view/type/project/avatar/{aid}"
+def _avatar(c: Call, aid: str, selected: bool, kind: str = "project") -> dict[str, Any]:
+    view = f"{c.r.api}/universal_avatar/view/type/{kind}/avatar/{aid}"
     return {"id": aid, "isSystemAvatar": True, "isSelected": selected, "isDeletable": False,
             "urls": {"16x16": f"{view}?size=xsmall", "24x24": f"{view}?size=small", "32x32": f"{view}?size=medium",
                      "48x48": view}}
@@ -212,16 +213,31 @@ def register(sb: JiraSandbox) -> None:
         page["values"] = values
         return json_response(page)
 
-    def project_avatars(c: Call) -> Response:
-        ref = c.p["project"]
+    def project_avatars(c: Call, ref: str | None = None) -> Response:
+        ref = ref or c.p["project"]
         project: Project | None = next((p for p in sb.store.projects.values() if ref in (p.key, p.id)), None)
         if project is None:
             raise fail(404, f"No project could be found with key '{ref}'.")
         chosen = SYSTEM_AVATARS[int(project.id) % len(SYSTEM_AVATARS)]
         return json_response({"system": [_avatar(c, a, a == chosen) for a in SYSTEM_AVATARS], "custom": []})
 
+    def owner_avatars(c: Call) -> Response:
+        kind, ident = c.p["kind"], c.p["entity"]
+        if kind == "project":
+            return project_avatars(c, ident)
+        if kind == "issuetype" and ident in sb.store.issue_types:
+            chosen = SYSTEM_AVATARS[int(ident) % len(SYSTEM_AVATARS)]  # [unc] the issue types' own icons
+            return json_response({"system": [_avatar(c, a, a == chosen, kind) for a in SYSTEM_AVATARS],
+                                  "custom": []})
+        if kind == "priority" and ident in C.PRIORITIES:
+            return json_response({"system": [_avatar(c, a, False, kind) for a in SYSTEM_AVATARS], "custom": []})
+        if kind not in ("project", "issuetype", "priority"):
+            raise fail(400, f"Avatar type '{kind}' is not supported.")  # [unc] wording
+        raise fail(404, f"The {kind} with ID '{ident}' does not exist.")  # [unc] wording
+
     sb.route("GET", r"/application-properties", properties)
     sb.route("GET", r"/application-properties/advanced-settings", advanced)
     sb.route("PUT", r"/application-properties/(?P<ident>[^/]+)", set_property, "write")
     sb.route("GET", r"/issuetypescheme", admin_only(sb, schemes))
     sb.route("GET", r"/project/(?P<project>[^/]+)/avatars", project_avatars)
+    sb.route("GET", r"/universal_avatar/type/(?P<kind>[^/]+)/owner/(?P<entity>[^/]+)", owner_avatars)

@@ -62,3 +62,45 @@ def test_filter_columns_get_set_reset(sb, s, jc):
     assert s.get(f"{api}/filter/{fid}/columns").status_code == 404
     assert s.get(f"{api}/filter/999/columns").status_code == 400
     assert s.delete(f"{api}/filter/999/columns").status_code == 400
+
+
+def test_priority_scheme_priorities_and_projects(sb, s, jc):
+    api = f"{sb.url}/rest/api/3"
+    prios = checked(sb, s.get(f"{api}/priorityscheme/1/priorities")).json()
+    assert [p["name"] for p in prios["values"]] == ["Highest", "High", "Medium", "Low", "Lowest"]
+    assert [p["sequence"] for p in prios["values"]] == ["1", "2", "3", "4", "5"]
+    assert jc.get_priorities_by_priority_scheme("1") == prios  # atlassian JiraCloud
+    assert [p["key"] for p in jc.get_projects_by_priority_scheme("1", query="GRC")["values"]] == ["GRC"]
+    projects = checked(sb, s.get(f"{api}/priorityscheme/1/projects")).json()
+    assert {p["key"] for p in projects["values"]} == set(sb.store.projects) and projects["total"] == 3
+    one = s.get(f"{api}/priorityscheme/1/projects", params={"projectId": sb.store.projects["SEC"].id}).json()
+    assert [p["key"] for p in one["values"]] == ["SEC"]
+    assert [p["key"] for p in s.get(f"{api}/priorityscheme/1/projects", params={"query": "sec"}).json()["values"]] \
+        == ["SEC"]
+    paged = s.get(f"{api}/priorityscheme/1/priorities", params={"maxResults": 2}).json()
+    assert len(paged["values"]) == 2 and paged["isLast"] is False
+    assert s.get(f"{api}/priorityscheme/99/priorities").status_code == 400
+    assert s.get(f"{api}/priorityscheme/99/projects").status_code == 400
+
+
+def test_licence_counts_and_owner_avatars(sb, s, jc):
+    api = f"{sb.url}/rest/api/3"
+    active = sum(1 for u in sb.store.users.values() if u.account_type == "atlassian" and u.active)
+    total = checked(sb, s.get(f"{api}/license/approximateLicenseCount")).json()
+    assert total == {"key": "license.totalApproximateUserCount", "value": str(active)}
+    assert jc.get_approximate_license_count() == total  # atlassian JiraCloud
+    product = checked(sb, s.get(f"{api}/license/approximateLicenseCount/product/jira-software")).json()
+    assert product == {"key": "license.jira-software.approximateUserCount", "value": str(active)}
+    assert s.get(f"{api}/license/approximateLicenseCount/product/nope").status_code == 400
+    avatars = s.get(f"{api}/universal_avatar/type/project/owner/{sb.store.projects['SEC'].id}").json()
+    assert avatars == s.get(f"{api}/project/SEC/avatars").json() and avatars["custom"] == []
+    assert jc.get_avatars("project", sb.store.projects["SEC"].id) == avatars
+    kinds = s.get(f"{api}/universal_avatar/type/issuetype/owner/10002").json()
+    assert kinds["system"] and "/type/issuetype/avatar/" in kinds["system"][0]["urls"]["48x48"]
+    assert s.get(f"{api}/universal_avatar/type/project/owner/99999").status_code == 404
+    assert s.get(f"{api}/universal_avatar/type/user/owner/1").status_code == 400
+    me = s.get(f"{api}/myself").json()["accountId"]
+    assert s.delete(f"{api}/group/user", params={"groupname": "jira-admins", "accountId": me}).status_code == 200
+    refused = s.get(f"{api}/license/approximateLicenseCount")
+    assert refused.status_code == 403
+    assert refused.json()["errorMessages"] == ["Only Jira administrators can access license details."]
