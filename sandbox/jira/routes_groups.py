@@ -188,6 +188,7 @@ def register(sb: JiraSandbox) -> None:
 
     sb.route("GET", r"/group/bulk", bulk)
     sb.route("GET", r"/groups/picker", groups_picker)
+    sb.groups_picker = groups_picker  # type: ignore[attr-defined]  # /groupuserpicker (`routes_pickers`)
     sb.route("GET", r"/group/member", members)
     sb.route("GET", r"/group", group)
     sb.route("POST", r"/group", create_group, "write")

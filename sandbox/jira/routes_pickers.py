@@ -8,6 +8,9 @@ GET `/workflow` (a list), which the spec still lists, deprecated, and atlassian-
   "displayName","html","avatarUrl"}` — `avatarUrl` only with `showAvatar=true`; `html` is the display name with
   the matched prefix in `<strong>` and, when the e-mail is visible, " - " and the e-mail, as the spec's example
   shows. `header` reads "Showing N of M matching users" [unc]; `total` is M.
+- `/groupuserpicker?query=` (required, 400 without it): `{"users": <as /user/picker>, "groups": <as
+  /groups/picker>}`, one `maxResults` for both (default 50); `excludeConnectAddons=true` leaves app accounts
+  out [unc: the apps' accountType].
 - `/workflow/search`: the site's one workflow (`routes_catalog_search`'s), `{"id": {"name","entityId"},
   "description","isDefault","created","updated"}`, with `transitions` (classic Transition beans: `from`, `to`,
   `type` "global"/"initial") when `expand` names `transitions` or `transitions.rules`, `statuses` when it names
@@ -19,6 +22,8 @@ GET `/workflow` (a list), which the spec still lists, deprecated, and atlassian-
 from __future__ import annotations
 
 import html
+import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
@@ -86,6 +91,18 @@ def register(sb: JiraSandbox) -> None:
         return json_response({"users": [picker_user(c, u, query, bool(c.qbool("showAvatar"))) for u in shown],
                               "total": len(found), "header": f"Showing {len(shown)} of {len(found)} matching users"})
 
+    def group_user_picker(c: Call) -> Response:
+        if not (c.q("query") or "").strip():
+            raise fail(400, "The query parameter 'query' is required.")  # spec 400 [unc: wording]
+        users = json.loads(user_picker(c).body)
+        if c.qbool("excludeConnectAddons"):
+            apps = {u.account_id for u in sb.store.users.values() if u.account_type == "app"}
+            users["users"] = [u for u in users["users"] if u["accountId"] not in apps]
+        if c.q("maxResults") is None:  # the groups picker's own default is 20
+            c = replace(c, req=replace(c.req, raw_query=f"{c.req.raw_query}&maxResults=50".lstrip("&")))
+        groups = json.loads(sb.groups_picker(c).body)  # type: ignore[attr-defined]  # routes_groups
+        return json_response({"users": users, "groups": groups})
+
     def workflow_search(c: Call) -> Response:
         expand = {e.strip() for v in c.qlist("expand") for e in v.split(",")}
         names = set(c.qlist("workflowName"))
@@ -105,5 +122,6 @@ def register(sb: JiraSandbox) -> None:
                                "default": True}])
 
     sb.route("GET", r"/user/picker", user_picker)
+    sb.route("GET", r"/groupuserpicker", group_user_picker)
     sb.route("GET", r"/workflow/search", workflow_search)
     sb.route("GET", r"/workflow", workflows)

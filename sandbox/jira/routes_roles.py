@@ -13,6 +13,12 @@
   "description","havePermission"}}}`. The `permissions` parameter is required (Cloud); project
   permissions follow the caller's roles in that project (any project when none is named), global
   ones the caller's groups.
+- GET `/user/permission/search?permissions=K1,K2&projectKey|issueKey[&query|accountId][&startAt&maxResults]`:
+  the active users holding every listed permission there. As the spec describes, the page window is taken over
+  all users first and then filtered (so pages may come back short). 400: no permissions or an unknown one,
+  neither `projectKey` nor `issueKey`, both `query` and `accountId`; 404: unknown project/issue; 403 unless the
+  caller administers Jira or that project. Without `query`/`accountId` every holder is listed, as the spec's
+  text says (its 400 list also names a missing query [unc]).
 """
 
 from __future__ import annotations
@@ -289,6 +295,33 @@ def register(sb: JiraSandbox) -> None:
                                                     if holds(user, k, list(sb.store.projects))],
                               "projectPermissions": grants})
 
+    def users_with_permissions(c: Call) -> Response:
+        keys = [k.strip().upper() for k in ",".join(c.qlist("permissions")).split(",") if k.strip()]
+        if not keys:
+            raise fail(400, "The 'permissions' query parameter is required.")  # [unc] wording
+        unknown = [k for k in keys if k not in _PROJECT and k not in _GLOBAL]
+        if unknown:
+            raise fail(400, f"Permission key '{unknown[0]}' does not exist.")
+        query, account = (c.q("query") or "").strip().lower(), c.q("accountId")
+        if query and account:
+            raise fail(400, "Only one of 'query' or 'accountId' may be provided.")  # [unc] wording
+        if c.q("issueKey"):
+            issue = sb.store.resolve(c.q("issueKey") or "")
+            if issue is None:
+                raise not_found_issue()
+            key = issue.project
+        elif c.q("projectKey"):
+            key = project_of(c.q("projectKey") or "")
+        else:
+            raise fail(400, "Either 'projectKey' or 'issueKey' must be provided.")  # [unc] wording
+        if not (holds(c.user, "ADMINISTER", []) or holds(c.user, "ADMINISTER_PROJECTS", [key])):
+            raise fail(403, "You do not have permission to view the users of this project.")  # [unc] wording
+        start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
+        window = list(sb.store.users.values())[start:start + limit]
+        return json_response([c.r.user(u.account_id) for u in window if u.active
+                              and (not query or u.found_by(query)) and (not account or u.account_id == account)
+                              and all(holds(u.account_id, k, [key]) for k in keys)])
+
     def all_permissions(c: Call) -> Response:
         return json_response({"permissions": {k: permission_bean(k) for k in (*_PROJECT, *_GLOBAL)}})
 
@@ -307,5 +340,6 @@ def register(sb: JiraSandbox) -> None:
     sb.route("DELETE", project + r"/role/(?P<role>[^/]+)", remove_actor, "write")
     sb.route("GET", r"/mypermissions", my_permissions)
     sb.route("GET", r"/permissions", all_permissions)
+    sb.route("GET", r"/user/permission/search", users_with_permissions)
     sb.route("POST", r"/permissions/project", permitted_projects)
     sb.route("POST", r"/permissions/check", check_permissions)

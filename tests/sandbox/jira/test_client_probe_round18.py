@@ -104,3 +104,36 @@ def test_licence_counts_and_owner_avatars(sb, s, jc):
     refused = s.get(f"{api}/license/approximateLicenseCount")
     assert refused.status_code == 403
     assert refused.json()["errorMessages"] == ["Only Jira administrators can access license details."]
+
+
+def test_users_with_permissions_search(sb, s, jc):
+    api = f"{sb.url}/rest/api/3/user/permission/search"
+    me = s.get(f"{sb.url}/rest/api/3/myself").json()["accountId"]
+    found = checked(sb, s.get(api, params={"permissions": "BROWSE_PROJECTS,EDIT_ISSUES", "projectKey": "SEC"})).json()
+    assert me in {u["accountId"] for u in found}
+    admins = s.get(api, params={"permissions": "ADMINISTER_PROJECTS", "projectKey": "SEC", "maxResults": 1000}).json()
+    assert me in {u["accountId"] for u in admins} and len(admins) < len(found)  # project admins: fewer
+    assert jc.find_users_with_all_permissions(permissions="BROWSE_PROJECTS", project_key="SEC")  # atlassian
+    one = s.get(api, params={"permissions": "BROWSE_PROJECTS", "issueKey": "SEC-1", "accountId": me}).json()
+    assert [u["accountId"] for u in one] == [me]
+    for bad in ({"projectKey": "SEC"}, {"permissions": "NOPE", "projectKey": "SEC"},
+                {"permissions": "BROWSE_PROJECTS"},
+                {"permissions": "BROWSE_PROJECTS", "projectKey": "SEC", "query": "a", "accountId": me}):
+        assert s.get(api, params=bad).status_code == 400, bad
+    assert s.get(api, params={"permissions": "BROWSE_PROJECTS", "projectKey": "NOPE"}).status_code == 404
+    assert s.delete(f"{sb.url}/rest/api/3/group/user", params={"groupname": "jira-admins", "accountId": me}).ok
+    lead = {p["key"]: p["lead"]["accountId"] for p in s.get(f"{sb.url}/rest/api/3/project/search",
+                                                                params={"expand": "lead"}).json()["values"]}
+    assert lead["SEC"] != me  # so no longer an administrator of SEC either
+    assert s.get(api, params={"permissions": "BROWSE_PROJECTS", "projectKey": "SEC"}).status_code == 403
+
+
+def test_group_user_picker(sb, s, jc):
+    api = f"{sb.url}/rest/api/3"
+    both = checked(sb, s.get(f"{api}/groupuserpicker", params={"query": "jira"})).json()
+    assert {g["name"] for g in both["groups"]["groups"]} >= {"jira-admins", "jira-software-users"}
+    assert both["users"]["users"] == s.get(f"{api}/user/picker", params={"query": "jira"}).json()["users"]
+    users = s.get(f"{api}/groupuserpicker", params={"query": "a", "maxResults": 2}).json()
+    assert len(users["users"]["users"]) <= 2 and users["users"]["total"] >= len(users["users"]["users"])
+    assert jc.find_users_and_groups(query="jira")["groups"]["total"] == both["groups"]["total"]
+    assert s.get(f"{api}/groupuserpicker").status_code == 400
