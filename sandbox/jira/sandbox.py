@@ -65,6 +65,7 @@ from sandbox.jira import (
     routes_site,
     routes_site_config,
     routes_social,
+    routes_software,
     routes_user_admin,
     routes_version_swap,
     routes_versions,
@@ -189,6 +190,7 @@ class JiraSandbox(Sandbox):
         routes_agile_more.register(self)
         routes_boards.register(self)
         routes_agile.register(self)
+        routes_software.register(self)
         routes_config.register(self)
         routes_roles.register(self)
         routes_schemes.register(self)

@@ -137,3 +137,31 @@ def test_group_user_picker(sb, s, jc):
     assert len(users["users"]["users"]) <= 2 and users["users"]["total"] >= len(users["users"]["users"])
     assert jc.find_users_and_groups(query="jira")["groups"]["total"] == both["groups"]["total"]
     assert s.get(f"{api}/groupuserpicker").status_code == 400
+
+
+def test_software_token_paged_issue_lists(sb, s):
+    from atlassian.jira.jira_cloud import JiraSoftware
+
+    js = JiraSoftware(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+    board = next(iter(sb.store.boards.values()))
+    agile = s.get(f"{sb.url}/rest/agile/1.0/board/{board.id}/issue", params={"maxResults": 100}).json()
+    keys, token = [], None
+    while True:
+        page = js.get_issues_for_board_jsis(board.id, max_results=5, next_page_token=token, fields="summary")
+        assert all(set(i["fields"]) == {"summary"} for i in page["issues"])
+        keys += [i["key"] for i in page["issues"]]
+        if page["isLast"]:
+            assert "nextPageToken" not in page
+            break
+        token = page["nextPageToken"]
+    assert keys == [i["key"] for i in agile["issues"]]
+    assert js.get_approximate_issue_count_for_board(board.id) == {"count": agile["total"]}
+    backlog = s.get(f"{sb.url}/rest/agile/1.0/board/{board.id}/backlog").json()["total"]
+    assert js.get_approximate_issue_count_for_backlog(board.id) == {"count": backlog}
+    sprint = next(iter(sb.store.sprints))
+    assert set(js.get_issues_for_sprint_jsis(sprint)) >= {"issues", "isLast"}
+    assert js.get_issues_without_epic_jsis(max_results=1)["nextPageToken"]
+    soft = f"{sb.url}/rest/software/1.0"
+    assert s.get(f"{soft}/board/{board.id}/issue", params={"nextPageToken": "garbage!"}).status_code == 400
+    assert s.get(f"{soft}/board/99999/issue").status_code == 404
+    assert s.get(f"{soft}/board/{board.id}/issue", params={"jql": "nonsense ="}).status_code == 400
