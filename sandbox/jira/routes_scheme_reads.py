@@ -4,6 +4,9 @@
   "permission to access Jira" (no 403 in the spec).
 - GET `/fieldconfigurationscheme?startAt&maxResults&id=` (paged, Administer Jira): a fresh Cloud site's
   projects use the system default field configuration, which is no scheme, so the page is empty [unc].
+- GET `/fieldconfiguration?startAt&maxResults&id&isDefault&query` (paged, Administer Jira): the system "Default
+  Field Configuration" (id 10000, `isDefault` true) [unc: description]; `id` / `query` (name or description,
+  any case) filter it, a non-numeric id is a 400 [unc: wording].
 - GET `/priorityscheme?startAt&maxResults&priorityId&schemeId&schemeName&onlyDefault&orderBy&expand` (paged):
   one "Default Priority Scheme" (id "1", every priority, every project, default priority Medium) [unc: id];
   it reads `"default": true` as the spec's schema has it (the spec's example shows the write-only `isDefault`);
@@ -33,6 +36,8 @@ from sandbox.jira.routes_platform import project_bean
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
 
+FIELD_CONFIGURATION = {"id": 10000, "name": "Default Field Configuration",
+                       "description": "The default field configuration", "isDefault": True}
 PRODUCTS = ("jira-core", "jira-product-discovery", "jira-software", "jira-servicedesk")
 PRIORITY_SCHEME = {"id": "1", "name": "Default Priority Scheme",
                    "description": "This is the default scheme used by all new and unassigned projects"}
@@ -80,6 +85,16 @@ def register(sb: JiraSandbox) -> None:
         rows = [scheme_bean(c, expand)] if keep else []  # the one scheme is the default: onlyDefault keeps it
         return json_response(page(c, rows, "priorityscheme"))
 
+    def field_configurations(c: Call) -> Response:
+        ids = ids_of(c, "id")
+        for ident in ids:
+            if not ident.isdigit():
+                raise fail(400, f"The value '{ident}' is not a valid number.")  # [unc] wording
+        query = (c.q("query") or "").lower()
+        words = [str(FIELD_CONFIGURATION[k]).lower() for k in ("name", "description")]
+        keep = (not ids or str(FIELD_CONFIGURATION["id"]) in ids) and any(query in w for w in words)
+        return json_response(page(c, [dict(FIELD_CONFIGURATION)] if keep else [], "fieldconfiguration"))
+
     def known_scheme(c: Call) -> None:
         if c.p["scheme"] != PRIORITY_SCHEME["id"]:
             raise fail(400, f"The priority scheme with ID {c.p['scheme']} does not exist.")  # [unc] 400, wording
@@ -109,6 +124,7 @@ def register(sb: JiraSandbox) -> None:
         return json_response({"key": key, "value": str(count)})
 
     sb.route("GET", r"/fieldconfigurationscheme", admin_only(sb, field_configuration_schemes))
+    sb.route("GET", r"/fieldconfiguration", admin_only(sb, field_configurations))
     sb.route("GET", r"/priorityscheme/(?P<scheme>[^/]+)/priorities", scheme_priorities)
     sb.route("GET", r"/priorityscheme/(?P<scheme>[^/]+)/projects", scheme_projects)
     sb.route("GET", r"/license/approximateLicenseCount", licence_count)
