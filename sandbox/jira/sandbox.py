@@ -39,6 +39,7 @@ from sandbox.jira import (
     routes_catalog_search,
     routes_component_search,
     routes_config,
+    routes_config_reads,
     routes_entity_props,
     routes_export,
     routes_field_admin,
@@ -154,7 +155,8 @@ class JiraSandbox(Sandbox):
 
     # --- routing ---------------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:
-        for early in (routes_archive, routes_bulk_edit, routes_jql_match, routes_media):  # before `/issue/{key}` etc.
+        early_modules = (routes_archive, routes_bulk_edit, routes_jql_match, routes_media, routes_config_reads)
+        for early in early_modules:  # before `/issue/{key}` etc.
             early.register(self)
         routes_site_config.register(self)
         routes_project_admin.register(self)
