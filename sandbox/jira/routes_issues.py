@@ -22,6 +22,7 @@ from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.issue_body_extras import body_properties, history_metadata, set_properties
 from sandbox.jira.model import Issue
 from sandbox.jira.render import ALL_FIELDS, select_fields
+from sandbox.jira.routes_config_reads import refuse_override
 from sandbox.jira.routes_lookup import properties_of
 from sandbox.jira.routes_versions import default_assignee
 from sandbox.jira.screens import off_screen, transitions_of, wants_fields
@@ -172,6 +173,7 @@ def register(sb: JiraSandbox) -> None:
 
     def edit(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
+        refuse_override(c)  # `routes_config_reads`
         body = c.obj()
         attrs, comments, errors = parse_fields(sb.store, body.get("fields") or {}, body.get("update") or {},
                                                c.version, issue)
