@@ -5,7 +5,8 @@
   `is reporter of (...)`, `is watcher of (...)` (and a bare key / project for any of them), joined by `AND` / `OR`
   (left to right [unc: precedence]). The voter / commenter / transitioner / entity-property forms and anything
   else answer 400 [unc: Cloud supports them; the emulator does not]. As the spec says, the window
-  `startAt..startAt+maxResults` of all users is taken first and then filtered.
+  `startAt..startAt+maxResults` of all users is taken first and then filtered. Without the Browse users and groups
+  global permission (`jira-software-users`, `routes_roles`) both answer 403.
 - GET `/user/email?accountId`, `/user/email/bulk?accountId=...`: Connect/Forge-app-only. Every emulator caller is a
   user, so both answer 401 as the spec's "for example if a user is trying to access this API" [unc: body wording].
 - GET `/screenscheme` (Administer Jira; paged, default 25; id, queryString, orderBy, expand): the "Default Screen
@@ -115,6 +116,8 @@ def register(sb: JiraSandbox) -> None:
         return found
 
     def window(c: Call, limit_name: str) -> tuple[list[str], int, int]:
+        if not sb.holds(c.user, "USER_PICKER", []):  # type: ignore[attr-defined]  # routes_roles
+            raise fail(403, "You do not have the permission to browse users and groups.")  # [unc] wording
         found = query_users(c)
         start, limit = c.qint("startAt", 0), c.qint(limit_name, 100, 1, 1000)
         ids = [u.account_id for u in store.users.values()][start:start + limit]

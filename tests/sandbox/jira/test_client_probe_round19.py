@@ -55,6 +55,10 @@ def test_user_structured_query(sb, s, jc):
     for bad in ("is voter of (X-1)", "whoever", ""):
         assert s.get(f"{api}/user/search/query", params={"query": bad}).status_code == 400, bad
     assert s.get(f"{api}/user/search/query").status_code == 400
+    r = s.delete(f"{api}/group/user", params={"groupname": "jira-software-users", "accountId": me})
+    assert r.status_code == 200, r.text
+    for path in ("user/search/query", "user/search/query/key"):
+        assert s.get(f"{api}/{path}", params={"query": f"is assignee of {issue.project}"}).status_code == 403, path
 
 
 def test_user_email_is_for_apps_only(sb, s, jc):
