@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack import workspace_events
-from sandbox.slack.seed import channel_extras, slack_id
+from sandbox.slack.seed import SLACKBOT_ID, channel_extras, im_id, slack_id
 from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
 
 if TYPE_CHECKING:
@@ -50,7 +50,8 @@ class ChannelsApi:
                 if channel.get("is_im"):
                     ids = [bot, channel["user"]]
                 else:
-                    ids = [u for u in self.sb.workspace.users if u != bot or channel["is_member"]]
+                    ids = [u for u in self.sb.workspace.users  # Slackbot is in no channel
+                           if (u != bot or channel["is_member"]) and u != SLACKBOT_ID]
                 self._members[channel["id"]] = ids
             return self._members[channel["id"]]
 
@@ -185,6 +186,8 @@ class ChannelsApi:
                 raise SlackError("cant_invite_self")
             if uid not in self.sb.workspace.users:
                 raise SlackError("user_not_found")
+            if uid == SLACKBOT_ID:  # conversations.invite's documented cant_invite_slackbot
+                raise SlackError("cant_invite_slackbot")
             if uid in members:
                 raise SlackError("already_in_channel")
         for uid in users:
@@ -316,7 +319,7 @@ class ChannelsApi:
             ids = sorted(set(users) - {self.sb.workspace.bot_user_id})
             if not ids:
                 raise SlackError("cannot_dm_bot")
-            cid = "D" + ids[0][1:] if len(ids) == 1 else None
+            cid = im_id(self.sb.workspace, ids[0]) if len(ids) == 1 else None
             found = self.sb.workspace.channels.get(cid) if cid else self.find_mpim(ids)
             existed = found is not None and found.get("is_open", True)
             channel = self.sb.dm_channel(ids[0]) if cid else found or self.new_mpim(ids)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import actor_id
 from sandbox.slack.emoji_names import CATEGORIES, CATEGORIES_VERSION
-from sandbox.slack.seed import EMAIL_DOMAIN
+from sandbox.slack.seed import EMAIL_DOMAIN, SLACKBOT_ID
 from sandbox.slack.webapi import SlackError, _cursor, _flag, _offset
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class DirectoryApi:
         uid = str(args.get("user") or ws.bot_user_id)
         if uid not in ws.users:
             raise SlackError("user_not_found")
-        away = uid == ws.bot_user_id or sum(uid.encode()) % 3 == 0
+        away = uid == ws.bot_user_id or (uid != SLACKBOT_ID and sum(uid.encode()) % 3 == 0)  # Slackbot: always
         return {"presence": "away" if away else "active"}
 
     def set_presence(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +118,8 @@ class DirectoryApi:
         except ValueError as exc:
             raise SlackError("invalid_limit") from exc
         start = _offset(str(args["cursor"])) if args.get("cursor") else 0
-        rows = list(self.sb.workspace.users.values())
+        users = self.sb.workspace.users  # Slackbot last, as after every U… id sorted ([unc] Slack's order)
+        rows = sorted(users.values(), key=lambda u: u["id"] == SLACKBOT_ID)
         limit = min(limit, 1000) if limit > 0 else len(rows)
         more = start + limit < len(rows)
         return {"members": [self._person(u, args) for u in rows[start:start + limit]], "cache_ts": int(time.time()),

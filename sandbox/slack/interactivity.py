@@ -39,6 +39,7 @@ from urllib.parse import urlencode
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.partner import slack_headers
 from sandbox.slack.response_urls import ResponseUrls
+from sandbox.slack.seed import SLACKBOT_ID
 from sandbox.slack.socket_interactions import deliver, over_socket
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ class Interactivity:
 
 def person(sb: SlackSandbox, ref: str | None, error: type[LookupError], doing: str) -> dict[str, Any]:
     """The workspace's person `ref` (Slack id, e-mail or handle; None: the first person), else `error`."""
-    people = [u for u in sb.workspace.users.values() if not u["is_bot"] and not u["deleted"]]
+    people = [u for u in sb.workspace.users.values() if not u["is_bot"] and not u["deleted"] and u["id"] != SLACKBOT_ID]
     if ref is not None and not isinstance(ref, str):
         raise error(f"user must be a Slack id, e-mail or handle (a string), not {type(ref).__name__}")
     if ref is None:

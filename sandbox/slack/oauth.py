@@ -55,6 +55,7 @@ from sandbox.slack import event_authorizations, workspace_events
 from sandbox.slack.interactivity import person
 from sandbox.slack.personal import takes
 from sandbox.slack.scopes import GRANTED, Grants
+from sandbox.slack.seed import SLACKBOT_ID
 from sandbox.slack.user_tokens import person_methods
 from sandbox.slack.webapi import SlackError
 
@@ -362,7 +363,8 @@ def _consent(q: dict[str, str], scopes: tuple[str, ...], user_scopes: tuple[str,
     hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
                      for k, v in q.items() if k not in ("user", "decision", "channel"))
     people = "".join(f'<option value="{u["id"]}">{html.escape(u["name"])}</option>'
-                     for u in sb.workspace.users.values() if not u["is_bot"] and not u["deleted"])
+                     for u in sb.workspace.users.values()
+                     if not u["is_bot"] and not u["deleted"] and u["id"] != SLACKBOT_ID)
     items = "".join(f"<li>{html.escape(s)}</li>" for s in (*scopes, *user_scopes))
     if "incoming-webhook" in scopes:  # Slack asks where the app's webhook posts
         people += "</select><select name=\"channel\">" + "".join(

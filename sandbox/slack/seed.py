@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 EMAIL_DOMAIN = "projectx.example"
+SLACKBOT_ID = "USLACKBOT"  # every workspace's built-in Slackbot (users.list lists it; not a bot user: is_bot false)
 # (name, private, archived, bot is member, purpose)
 CHANNELS = (
     ("general", False, False, True, "Company-wide announcements"),
@@ -93,6 +94,25 @@ def _user(ws: Workspace, uid: str, name: str, handle: str, tz: str, bot: bool = 
             "is_email_confirmed": not bot, "who_can_share_contact_card": "EVERYONE"}
 
 
+def slackbot(ws: Workspace) -> dict[str, Any]:
+    """Slackbot as users.list / users.info show it: no e-mail, `is_bot` false, always active; [unc] its tz
+    (Slack's examples show America/Los_Angeles) and the a.slack-edge.com image paths."""
+    user = _user(ws, SLACKBOT_ID, "Slackbot", "slackbot", "America/Los_Angeles")
+    profile = user["profile"]
+    del profile["email"]
+    profile.update(display_name="Slackbot", display_name_normalized="Slackbot", first_name="slackbot",
+                   last_name="", always_active=True, fields={}, avatar_hash="sv41d8cd98f0",
+                   **{f"image_{n}": f"https://a.slack-edge.com/80588/img/slackbot_{n}.png"
+                      for n in (24, 32, 48, 72, 192, 512)})
+    user.update(color="757575", updated=0, is_email_confirmed=False)
+    return user
+
+
+def im_id(ws: Workspace, user_id: str) -> str:
+    """The id of the bot's DM with `user_id` (Slackbot's an ordinary D id, as Slack's)."""
+    return slack_id("D", ws.seed, "im:slackbot") if user_id == SLACKBOT_ID else "D" + user_id[1:]
+
+
 def channel_extras(ws: Workspace, created: int) -> dict[str, Any]:
     """Fields Slack's conversation objects carry that nothing here changes (besides `previous_names`)."""
     return {"updated": created * 1000, "parent_conversation": None, "shared_team_ids": [ws.team_id],
@@ -121,4 +141,5 @@ def build_workspace(seed: int, team: str = "Project X") -> Workspace:
             "purpose": {"value": purpose, "creator": creator, "last_set": created},
             "num_members": len(ws.users) if member else len(ws.users) - 1, **channel_extras(ws, created),
         }
+    ws.users[SLACKBOT_ID] = slackbot(ws)  # in no channel; users.list shows it last
     return ws

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.slack import message_events
 from sandbox.slack.authorship import shown_attachments
 from sandbox.slack.blocks import with_block_ids
+from sandbox.slack.seed import im_id
 
 if TYPE_CHECKING:
     from sandbox.slack.events import Events
@@ -29,7 +30,7 @@ class MessageStore:
     _seq: int
 
     def dm_channel(self, user_id: str) -> dict[str, Any]:
-        cid = "D" + user_id[1:]
+        cid = im_id(self.workspace, user_id)
         return self.workspace.channels.setdefault(cid, {
             "id": cid, "name": cid, "is_im": True, "is_private": True, "is_member": True, "is_archived": False,
             "user": user_id, "is_channel": False, "is_group": False, "is_mpim": False, "created": 1_700_000_000})

@@ -64,7 +64,8 @@ def test_the_web_api_cannot_reach_an_ephemeral_message(slack_client, slack_sandb
 
 def test_users_list_pages_with_cursor(slack_client, slack_sandbox):
     everyone = slack_client.users_list()["members"]
-    assert len(everyone) == len(slack_sandbox.workspace.users)
+    assert len(everyone) == len(slack_sandbox.workspace.users) == 10  # the bot, 8 people and Slackbot (last)
+    assert everyone[-1]["id"] == "USLACKBOT" and everyone[0]["id"] == slack_sandbox.workspace.bot_user_id
     paged = [m["id"] for page in slack_client.users_list(limit=2) for m in page["members"]]
     assert paged == [m["id"] for m in everyone]
     email = next(m["profile"]["email"] for m in everyone if m["profile"].get("email"))
