@@ -43,7 +43,10 @@ _EVERY = {"every day": "daily", "every weekday": "weekdays", "every week": "week
 
 def takes(kind: str, scopes: tuple[str, ...], method: str) -> bool:
     """Whether a token of `kind` may call `method` at all (not_allowed_token_type otherwise): the
-    user-token-only methods take user tokens (those emulated here; users.identity only with identity.*)."""
+    user-token-only methods take user tokens (those emulated here; users.identity only with identity.*);
+    admin.* never takes a bot token (Slack's admin methods name user tokens only)."""
+    if method.startswith("admin."):
+        return kind != "bot"
     if kind == "app" or method not in USER_TOKEN_ONLY:
         return True
     if kind != "user" or method not in PERSON_METHODS:
