@@ -2,6 +2,7 @@
 team.profile.get, auth.teams.list, bots.info, users.profile.get, users.getPresence / users.setPresence,
 dnd.info / dnd.teamInfo, emoji.list (`categories` with include_categories) (team_not_found, bot_not_found,
 user_not_found, invalid_presence),
+Slackbot (`USLACKBOT`, `sandbox.slack.seed.slackbot`) listed last and always active;
 shaped after Slack's documented examples (user groups: `sandbox.slack.usergroups`); presence is fixed per
 person (the bot is away, as a bot user without Socket Mode is, whatever it sets); nobody has Do Not Disturb
 on (Slack's `next_dnd_*_ts` are then 1); a person's snooze (dnd.setSnooze): `sandbox.slack.personal`."""
