@@ -85,6 +85,7 @@ from sandbox.sharepoint.rest import RestApi
 from sandbox.sharepoint.rest_batch import RestBatch
 from sandbox.sharepoint.rest_caml import RestCaml
 from sandbox.sharepoint.rest_changes import RestChanges
+from sandbox.sharepoint.rest_custom_caml import RestCustomCaml
 from sandbox.sharepoint.rest_errors import rest_shape
 from sandbox.sharepoint.rest_expand import RestExpand
 from sandbox.sharepoint.rest_file_ops import RestFileOps
@@ -133,7 +134,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
                    RestRealm, GraphSiteMore, RestWebMore, RestItemLookup,
                    GraphListDelta,
-                   CustomLists, GraphRecycle,
+                   CustomLists, RestCustomCaml, GraphRecycle,
                    Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"

@@ -160,6 +160,8 @@ class CustomLists:
             return self._c_schema(req, lst, segs, verbose)
         if req.method == "GET" and names[0] == "roleassignments":
             return self.rest_roles_route(req, self.store.sites[site], segs, verbose)
+        if names == ["getitems"] and req.method == "POST":  # rest_custom_caml.py
+            return self.rest_custom_get_items(req, lst, verbose)
         raise RestError(400, BAD)
 
     def _c_item_route(self, req: Request, site: str, lst: CustomList, row: Row, segs: list[tuple[str, str | None]],
@@ -172,6 +174,9 @@ class CustomLists:
             return self.rest_roles_route(req, self.store.sites[site], segs, verbose)
         if names[:1] == ["parentlist"]:  # office365's ListItem.update() reads its ListItemEntityTypeFullName
             return self.rest_custom_route(req, site, lst, segs[1:], verbose)
+        if names == ["recycle"] and req.method == "POST":  # rest_custom_caml.py
+            self.rest_custom_list(req, site, lid=lst.id, need="write")
+            return self.rest_custom_recycle(req, lst, row, verbose)
         if names:
             raise RestError(400, BAD)
         if method == "GET":

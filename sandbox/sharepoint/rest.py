@@ -319,6 +319,8 @@ class RestApi:
                 self.rest_custom_entity(req, c, verbose) for c in self.store.custom_lists.values()
                 if c.site_id == site and req.principal in c.grants]
             return self._rest_json(self._rest_collection(lists, verbose), verbose)
+        if names == ["web", "lists"] and not segs[1][1] and req.method == "POST":  # rest_custom_caml.py
+            return self.rest_create_list(req, site, verbose)
         need = "read" if req.method == "GET" or names[-1] in READS else "write"
         if names[:3] == ["web", "lists", "getbytitle"]:
             custom = self.rest_custom_list(req, site, title=args(segs[2][1]).get("", ""), need=need)
