@@ -9,6 +9,9 @@ id that is not an earlier request of the batch (unknown, itself or a later one) 
 batch (Graph: "Invalid dependency for request Id …"; the rest of the text is [unc]); a request whose
 ``dependsOn`` names one that failed gets 424 failedDependency. Graph's advice that a batch be "either fully
 sequential or fully parallel" is not enforced [unc]. JSON bodies go as JSON objects, others base64, both ways.
+A write (POST, PUT, PATCH) without a ``body`` or without a ``Content-Type`` in its ``headers`` is 400 for the
+whole batch too, none of it run: "Write request id : … does not contain Content-Type header or body." (Graph's
+text, as msgraph-sdk-dotnet#2628 quotes it).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import bad_request, graph_error, json_body
 
 MAX_REQUESTS = 20
+WRITES = {"POST", "PUT", "PATCH"}
 
 
 class Batch:
@@ -41,6 +45,11 @@ class Batch:
             raise bad_request("Every batch request needs a unique 'id'.")
         if any(not s.get("method") or not s.get("url") for s in steps):
             raise bad_request("Every batch request needs a 'method' and a 'url'.")
+        for sid, step in zip(ids, steps, strict=True):
+            heads = step.get("headers") if isinstance(step.get("headers"), dict) else {}
+            if str(step["method"]).upper() in WRITES and (step.get("body") is None or not any(
+                    str(k).lower() == "content-type" for k in heads)):
+                raise bad_request(f"Write request id : {sid} does not contain Content-Type header or body.")
         for n, step in enumerate(steps):
             needs = step.get("dependsOn") or []
             if not isinstance(needs, list) or any(str(d) not in ids[:n] for d in needs):

@@ -3,7 +3,9 @@
 (``copying.py``): a clash is 409 nameAlreadyExists unless ``rename`` or ``replace`` is asked for.
 ``POST …/checkout`` and ``…/checkin`` (body ``comment``, ``checkInAs``) answer 204, as Graph does; a folder, or
 checkin of a file not checked out, is 400 invalidRequest (SharePoint refuses both; Graph's exact words are
-guessed). A check-in makes a new version of the file (``store.check_in``), as in a versioned library."""
+guessed). A check-in makes a new version of the file (``store.check_in``), as in a versioned library.
+``PATCH …/fields`` honours ``If-Match`` (the fields' ``@odata.etag``, or the item's eTag or cTag; ``*``): a stale
+one is 412 resourceModified, as for the item's own writes [unc: Graph's text there]; it was ignored."""
 
 from __future__ import annotations
 
@@ -64,6 +66,13 @@ class Writes:
         return json_response(self._item_resource(item, drive, req))
 
     def patch_fields(self, drive: Drive, item: Item, req: Request) -> Response:
+        wanted = req.header("If-Match").strip()
+        if wanted and wanted != "*":
+            shown = self._item_resource(item, drive, req)
+            current = {self._fields(item)["@odata.etag"], shown["eTag"], shown["cTag"]}
+            tags = {t.strip('"') for t in re.findall(r'"[^"]*"', wanted)} or {wanted.strip('"')}
+            if not tags & {t.strip('"') for t in current}:
+                raise GraphError(412, "resourceModified", "ETag does not match current item's value")
         body = req.json() or {}
         for key in body:
             if key not in drive.columns and key != "Title":  # Title is every library's own column

@@ -1,9 +1,16 @@
-"""Probe round 18 through office365-rest-python-client's ``ClientContext`` unchanged: a custom list's
-``get_items(CamlQuery)`` (paged or not) and an item's ``recycle()`` were 400 "The expression … is not valid."
-(only libraries took ``GetItems`` and ``Recycle``). The Graph calls the round probed (path CRUD, ``/content``
-302, upload sessions with 320 KiB fragments and conflict behaviours, ``$top`` paging, ``$select``/``$expand``,
-search, delta, copy's monitor, move, fields, sharing, versions, ``If-Match``, non-indexed ``Prefer``, error
-shape, ``$batch`` limits) already answered as Graph documents them."""
+"""Probe round 18 of Graph and SharePoint REST, through office365-rest-python-client's ``ClientContext`` and
+plain requests:
+
+- a custom list's ``get_items(CamlQuery)`` (paged or not) and an item's ``recycle()`` were 400 "The expression …
+  is not valid." (only libraries took ``GetItems`` and ``Recycle``); ``web.lists.add_list``/``add_library``
+  (``POST web/lists``) too.
+- Graph ``DELETE`` (or ``permanentDelete``) of a drive's root answered 204 and took the whole library.
+- a ``$batch`` write without ``Content-Type`` (or without a body) ran; Graph refuses the whole batch.
+- ``PATCH …/listItem/fields`` ignored a stale ``If-Match``.
+
+The other Graph calls the round probed (path CRUD, ``/content`` 302, upload sessions with 320 KiB fragments and
+conflict behaviours, ``$top`` paging, ``$select``/``$expand``, search, delta, copy's monitor, move, sharing,
+versions, ``Range`` downloads, non-indexed ``Prefer``, error shape, ``$batch`` limits) answered as documented."""
 
 from __future__ import annotations
 
@@ -11,10 +18,11 @@ import pytest
 from office365.runtime.client_request_exception import ClientRequestException
 from office365.sharepoint.listitems.caml.query import CamlQuery
 
+from tests.sandbox.sharepoint.test_client_probe import graph
 from tests.sandbox.sharepoint.test_client_probe_round8 import _requests_list
 from tests.sandbox.sharepoint.test_rest_api import rest
 
-__all__ = ["rest"]
+__all__ = ["graph", "rest"]
 
 
 def _titles(items) -> list[str]:
@@ -92,3 +100,48 @@ def test_web_lists_add_makes_a_custom_list_or_a_library(rest):
     with pytest.raises(ClientRequestException) as info:
         ctx.web.lists.add_list("Nope").execute_query()
     assert info.value.response.status_code == 403
+
+
+# -- Graph ------------------------------------------------------------------------------------------------
+def test_the_root_of_a_drive_cannot_be_deleted(graph):
+    _, s, base = graph
+    assert s.put(f"{base}/root:/keep/me.txt:/content", data=b"k").status_code == 201
+    for r in (s.delete(f"{base}/root"), s.post(f"{base}/root/permanentDelete"),
+              s.delete(f"{base}/items/{s.get(f'{base}/root').json()['id']}")):
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalidRequest"  # [unc] code and text
+    assert s.get(f"{base}/root:/keep/me.txt:/content").content == b"k"
+    assert s.delete(f"{base}/root:/keep:").status_code == 204  # a folder under it still can be
+
+
+def test_batch_write_without_content_type_or_body_refuses_the_batch(graph):
+    w, s, _ = graph
+    drive = f"/drives/{w.library_id}"
+    for step in ({"body": {"name": "NoType", "folder": {}}},
+                 {"body": {"name": "NoType", "folder": {}}, "headers": {"Accept": "application/json"}},
+                 {"headers": {"Content-Type": "application/json"}}):
+        r = s.post(f"{w.sandbox.graph_url}/$batch", json={"requests": [
+            {"id": "1", "method": "GET", "url": f"{drive}/root"},
+            {"id": "2", "method": "POST", "url": f"{drive}/root/children", **step}]})
+        assert r.status_code == 400, (step, r.text)
+        assert r.json()["error"] == r.json()["error"] | {
+            "code": "BadRequest", "message": "Write request id : 2 does not contain Content-Type header or body."}
+        assert s.get(f"{w.sandbox.graph_url}{drive}/root:/NoType").status_code == 404
+    ok = s.post(f"{w.sandbox.graph_url}/$batch", json={"requests": [
+        {"id": "1", "method": "POST", "url": f"{drive}/root/children", "body": {"name": "Typed", "folder": {}},
+         "headers": {"content-type": "application/json"}},
+        {"id": "2", "method": "DELETE", "url": f"{drive}/root:/Typed", "dependsOn": ["1"]}]})
+    assert [x["status"] for x in ok.json()["responses"]] == [201, 204]
+
+
+def test_fields_patch_honours_if_match(graph):
+    _, s, base = graph
+    item = s.put(f"{base}/root:/f/doc.txt:/content", data=b"d").json()
+    url = f"{base}/items/{item['id']}/listItem/fields"
+    etag = s.get(url).json()["@odata.etag"]
+    assert s.patch(url, json={"Title": "one"}, headers={"If-Match": etag}).status_code == 200
+    stale = s.patch(url, json={"Title": "two"}, headers={"If-Match": etag})  # the fields changed since
+    assert stale.status_code == 412 and stale.json()["error"]["code"] == "resourceModified"
+    assert s.get(url).json()["Title"] == "one"
+    for current in (lambda: s.get(url).json()["@odata.etag"], lambda: s.get(f"{base}/items/{item['id']}").json()[
+            "eTag"], lambda: "*"):
+        assert s.patch(url, json={"EvidenceSha256": "ab"}, headers={"If-Match": current()}).status_code == 200
