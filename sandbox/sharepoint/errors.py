@@ -4,6 +4,7 @@ quotaLimitReached, tooManyRequests, serviceNotAvailable, InvalidAuthenticationTo
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -34,3 +35,14 @@ def json_body(req: Request) -> Any:
         return req.json() if req.body else None
     except ValueError:
         raise bad_request("Unable to read JSON request payload.") from None
+
+
+def if_match(req: Request, current: set[str]) -> None:
+    """412 resourceModified when the request's ``If-Match`` (not ``*``) names none of the ``current`` tags
+    (quoted or not; a header may list several quoted tags, which hold commas)."""
+    wanted = req.header("If-Match").strip()
+    if not wanted or wanted == "*":
+        return
+    tags = {t.strip('"') for t in re.findall(r'"[^"]*"', wanted)} or {wanted.strip('"')}
+    if not tags & {t.strip('"') for t in current}:
+        raise GraphError(412, "resourceModified", "ETag does not match current item's value")

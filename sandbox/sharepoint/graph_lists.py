@@ -13,7 +13,8 @@ for SharePoint REST, one store behind both APIs (an item added through one is re
   as Graph takes it; ``$filter=fields/{Col} eq '…'``: a column not ``indexed`` needs ``Prefer:
   HonorNonIndexedQueriesWarningMayFailRandomly``, 400 otherwise; ``$top`` pages with ``@odata.nextLink``), POST
   ``{"fields": {…}}`` (201, the item with its ``fields``; another field name is 400 "Field '…' is not
-  recognized"), ``items/{n}`` GET / PATCH ``{"fields": …}`` / DELETE (204), ``items/{n}/fields`` GET / PATCH.
+  recognized"), ``items/{n}`` GET / PATCH ``{"fields": …}`` / DELETE (204), ``items/{n}/fields`` GET / PATCH
+  (PATCH and DELETE honour ``If-Match``: the item's ``@odata.etag`` or ``*``; a stale one is 412).
   ``$orderby`` (``graph_order.py``); ``items/{n}/versions`` (``graph_item_versions.py``).
   Field values are kept as SharePoint REST keeps them (text) and shown typed by the column (``number``,
   ``boolean``) [unc: Graph's number formatting].
@@ -29,7 +30,7 @@ from urllib.parse import quote
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.custom_lists import APP_USER, CustomList, Row
-from sandbox.sharepoint.errors import GraphError, json_body
+from sandbox.sharepoint.errors import GraphError, if_match, json_body
 from sandbox.sharepoint.graph_item_versions import keep_row_version
 from sandbox.sharepoint.graph_order import order_rows
 from sandbox.sharepoint.odata import top
@@ -309,6 +310,8 @@ class GraphLists:
             if method == "GET":
                 return json_response(self._g_fields(lst, row) if rest else
                                      self._g_item(lst, row, req.query.get("$expand", "")))
+            if method in ("DELETE", "PATCH"):  # a stale If-Match: 412, as for drive items [unc]
+                if_match(req, {self._g_fields(lst, row)["@odata.etag"]})
             if method == "DELETE" and not rest:
                 with self.store.lock:
                     lst.rows.pop(row.id, None)

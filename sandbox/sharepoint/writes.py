@@ -13,7 +13,7 @@ import re
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.copying import conflict_behavior
-from sandbox.sharepoint.errors import GraphError
+from sandbox.sharepoint.errors import GraphError, if_match
 from sandbox.sharepoint.store import Drive, Item, now_iso
 
 
@@ -66,13 +66,9 @@ class Writes:
         return json_response(self._item_resource(item, drive, req))
 
     def patch_fields(self, drive: Drive, item: Item, req: Request) -> Response:
-        wanted = req.header("If-Match").strip()
-        if wanted and wanted != "*":
+        if req.header("If-Match").strip() not in ("", "*"):
             shown = self._item_resource(item, drive, req)
-            current = {self._fields(item)["@odata.etag"], shown["eTag"], shown["cTag"]}
-            tags = {t.strip('"') for t in re.findall(r'"[^"]*"', wanted)} or {wanted.strip('"')}
-            if not tags & {t.strip('"') for t in current}:
-                raise GraphError(412, "resourceModified", "ETag does not match current item's value")
+            if_match(req, {self._fields(item)["@odata.etag"], shown["eTag"], shown["cTag"]})
         body = req.json() or {}
         for key in body:
             if key not in drive.columns and key != "Title":  # Title is every library's own column

@@ -6,7 +6,7 @@ plain requests:
   (``POST web/lists``) too.
 - Graph ``DELETE`` (or ``permanentDelete``) of a drive's root answered 204 and took the whole library.
 - a ``$batch`` write without ``Content-Type`` (or without a body) ran; Graph refuses the whole batch.
-- ``PATCH …/listItem/fields`` ignored a stale ``If-Match``.
+- ``PATCH …/listItem/fields``, and a custom list item's PATCH and DELETE, ignored a stale ``If-Match``.
 
 The other Graph calls the round probed (path CRUD, ``/content`` 302, upload sessions with 320 KiB fragments and
 conflict behaviours, ``$top`` paging, ``$select``/``$expand``, search, delta, copy's monitor, move, sharing,
@@ -145,3 +145,21 @@ def test_fields_patch_honours_if_match(graph):
     for current in (lambda: s.get(url).json()["@odata.etag"], lambda: s.get(f"{base}/items/{item['id']}").json()[
             "eTag"], lambda: "*"):
         assert s.patch(url, json={"EvidenceSha256": "ab"}, headers={"If-Match": current()}).status_code == 200
+
+
+def test_custom_list_item_writes_honour_if_match(graph):
+    """A custom list's item PATCH (fields, or the item with ``fields``) and DELETE ignored a stale ``If-Match``."""
+    w, s, _ = graph
+    app = next(iter(w.sandbox.store.drives[w.library_id].grants))
+    w.sandbox.add_custom_list(w.site_id, "Reqs", grants={app: "write"}, columns={"Control"})
+    items = f"{w.sandbox.graph_url}/sites/{w.site_id}/lists/Reqs/items"
+    made = s.post(items, json={"fields": {"Title": "a", "Control": "CC1"}}).json()
+    first = made["@odata.etag"]
+    assert s.patch(f"{items}/{made['id']}/fields", json={"Title": "b"}, headers={"If-Match": first}).status_code == 200
+    for r in (s.patch(f"{items}/{made['id']}/fields", json={"Title": "c"}, headers={"If-Match": first}),
+              s.patch(f"{items}/{made['id']}", json={"fields": {"Title": "c"}}, headers={"If-Match": first}),
+              s.delete(f"{items}/{made['id']}", headers={"If-Match": first})):
+        assert r.status_code == 412 and r.json()["error"]["code"] == "resourceModified"
+    now = s.get(f"{items}/{made['id']}/fields").json()
+    assert now["Title"] == "b"
+    assert s.delete(f"{items}/{made['id']}", headers={"If-Match": now["@odata.etag"]}).status_code == 204
