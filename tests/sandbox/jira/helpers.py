@@ -129,3 +129,10 @@ def jira_cloud(sb):
     from atlassian.jira import JiraCloud
 
     return JiraCloud(url=sb.url, username=sb.credentials["email"], password=sb.credentials["api_token"])
+
+
+def drop_admin(sb, s) -> None:
+    """Take the session's own user out of jira-admins: it is then refused what needs Administer Jira."""
+    me = s.get(f"{sb.url}/rest/api/3/myself").json()["accountId"]
+    r = s.delete(f"{sb.url}/rest/api/3/group/user", params={"groupname": "jira-admins", "accountId": me})
+    assert r.status_code == 200, r.text

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from jira import JIRAError
 
-from tests.sandbox.jira.helpers import checked
+from tests.sandbox.jira.helpers import checked, drop_admin
 
 ADMIN_ONLY = ["workflowscheme", "workflowscheme/10000", "workflowscheme/project?projectId=10000", "issuetypescheme",
               "issuetypescheme/mapping", "issuetypescheme/project?projectId=10000", "fieldconfigurationscheme",
@@ -20,12 +20,6 @@ AGILE = {"sprint", "closedSprints", "flagged", "epic"}
 @pytest.fixture
 def sb(make_jira_sandbox):
     return make_jira_sandbox(size=30)
-
-
-def _drop_admin(sb, s) -> None:
-    me = s.get(f"{sb.url}/rest/api/3/myself").json()["accountId"]
-    r = s.delete(f"{sb.url}/rest/api/3/group/user", params={"groupname": "jira-admins", "accountId": me})
-    assert r.status_code == 200, r.text
 
 
 def test_admin_scheme_reads_fit_the_spec(sb, s, pyc, atl):
@@ -58,7 +52,7 @@ def test_admin_scheme_reads_fit_the_spec(sb, s, pyc, atl):
 
 def test_admin_only_scheme_reads_refuse_a_non_admin(sb, s, pyc, atl):
     api = f"{sb.url}/rest/api/3"
-    _drop_admin(sb, s)
+    drop_admin(sb, s)
     for path in ADMIN_ONLY:
         r = s.get(f"{api}/{path}")
         assert r.status_code == 403, path
@@ -74,7 +68,7 @@ def test_admin_only_scheme_reads_refuse_a_non_admin(sb, s, pyc, atl):
 
 def test_notification_schemes_need_a_project_they_administer(sb, s):
     api = f"{sb.url}/rest/api/3"
-    _drop_admin(sb, s)
+    drop_admin(sb, s)
     me = s.get(f"{api}/myself").json()["accountId"]
     leads = {p["key"] for p in s.get(f"{api}/project/search", params={"expand": "lead"}).json()["values"]
              if p["lead"]["accountId"] == me}

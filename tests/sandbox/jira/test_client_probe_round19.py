@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from requests import HTTPError
 
-from tests.sandbox.jira.helpers import checked
+from tests.sandbox.jira.helpers import checked, drop_admin
 
 ADMIN_ONLY = ["screenscheme", "issuetypescreenscheme", "issuetypescreenscheme/mapping",
               "issuetypescreenscheme/project?projectId=1", "fieldconfigurationscheme/mapping",
@@ -18,12 +18,6 @@ ADMIN_ONLY = ["screenscheme", "issuetypescreenscheme", "issuetypescreenscheme/ma
 @pytest.fixture
 def sb(make_jira_sandbox):
     return make_jira_sandbox(size=30)
-
-
-def _drop_admin(sb, s) -> None:
-    me = s.get(f"{sb.url}/rest/api/3/myself").json()["accountId"]
-    r = s.delete(f"{sb.url}/rest/api/3/group/user", params={"groupname": "jira-admins", "accountId": me})
-    assert r.status_code == 200, r.text
 
 
 def _assigned(sb):
@@ -134,7 +128,7 @@ def test_field_screens_features_priorities_and_site_reads(sb, s, jc):
 
 def test_admin_only_reads_refuse_a_non_admin(sb, s):
     api = f"{sb.url}/rest/api/3"
-    _drop_admin(sb, s)
+    drop_admin(sb, s)
     for path in ADMIN_ONLY:
         assert s.get(f"{api}/{path}").status_code == 403, path
     project = next(iter(sb.store.projects.values()))
