@@ -4,7 +4,8 @@
   `{"id", "name"}` [unc: OneTrust's `TagEntityDetail` fields are not in the reference].
 - `POST /api/assessment/v2/assessments` (launch; scope ASSESSMENT) body keys as documented: `name`,
   `templateRootVersionId`, `orgGroupId`, `respondents[{respondentId, respondentName}]`, `approvers`,
-  `deadline`, `creationSource`, `checkForInFlightAssessments`. `name` and a known
+  `deadline` (ISO date-time, served back as UTC "...sssZ"), `creationSource`,
+  `checkForInFlightAssessments`. `name` and a known
   `templateRootVersionId` are required, an unknown `orgGroupId` is refused (400) [unc: which keys
   OneTrust requires]. Answers 201 `{"assessmentId", "assessmentNumber", "name", "status"}` [unc]; the
   new assessment is Not Started and lists and exports like any other.
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust import vocab as V
-from sandbox.onetrust.draw import fold_uuid, parse_iso, stable_uuid
+from sandbox.onetrust.draw import fold_uuid, normalize_iso, stable_uuid
 from sandbox.onetrust.media import require_json
 
 if TYPE_CHECKING:
@@ -118,8 +119,12 @@ def _new_assessment(sb: OneTrustSandbox, body: dict[str, Any]) -> dict[str, Any]
         org = next((o for o in seeder.org_groups if o["id"] == fold_uuid(body["orgGroupId"])), None)
         if org is None:
             raise HTTPError(400, "Bad Request", f"Unknown orgGroupId {body['orgGroupId']}")
-    if body.get("deadline") is not None and parse_iso(str(body["deadline"])) is None:
-        raise HTTPError(400, "Bad Request", "deadline must be an ISO date-time")
+    deadline = body.get("deadline")
+    if deadline is not None:  # served back in OneTrust's one timestamp format, so `sort=deadline` orders it
+        try:
+            deadline = normalize_iso(deadline)
+        except ValueError as exc:
+            raise HTTPError(400, "Bad Request", "deadline must be an ISO date-time") from exc
     people = {p["id"]: p for p in seeder.people}
     resp = (body.get("respondents") or [{}])[0] if isinstance(body.get("respondents"), list) else {}
     respondent = people.get(fold_uuid(str(resp.get("respondentId"))) if isinstance(resp, dict) else None) \
@@ -135,7 +140,7 @@ def _new_assessment(sb: OneTrustSandbox, body: dict[str, Any]) -> dict[str, Any]
         "createDt": now, "tags": [], "templateName": tpl["name"], "templateId": tpl["id"],
         "templateRootVersionId": tpl["root"], "primaryInventoryDetails": None, "residualRiskScore": None,
         "inherentRiskScore": None, "targetRiskScore": None, "openRiskCount": 0, "lastUpdated": now,
-        "deadline": body.get("deadline"), "attestationRequired": False, "assessmentDeleteStatus": "ACTIVE",
+        "deadline": deadline, "attestationRequired": False, "assessmentDeleteStatus": "ACTIVE",
         "_templateType": ttype, "_riskLevel": None, "_approvalState": "OPEN", "_orgGroupId": org["id"],
         "_respondent": respondent, "_approver": seeder.people[1], "_completedOn": None, "_archived": False,
         "_openInfoRequestCount": 0, "_creationSource": body.get("creationSource"), "_launched": True,

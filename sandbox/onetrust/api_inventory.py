@@ -6,7 +6,8 @@ Inventory (scopes INVENTORY / INVENTORY_READ / INVENTORY_WRITE):
   default 20 and at most 50 (larger values clamped), `sort` name|number|createdDate|lastUpdatedDate
   (default `name,asc`; the order served is echoed as `meta.page.sort` `[{"direction": "ASC|DESC",
   "property"}]`, the default while the sandbox's `ignore_sort` is on), `filter=searchText=<text>`,
-  `markForDelete=true` includes deleted records.
+  `markForDelete=true` includes deleted records (bound as Spring binds a boolean: true/on/yes/1,
+  false/off/no/0, else 400).
 - `POST .../{schemaName}` creates (name required) -> 201 `{"data": record}`; `GET|PUT|PATCH|DELETE
   .../{schemaName}/{id}` read, merge-update and mark for deletion. Every record belongs to an
   organization: `organization.id` must name one (400 otherwise; its `value` is filled in), a record created
@@ -45,6 +46,7 @@ from sandbox.onetrust.draw import fold_uuid, parse_iso
 from sandbox.onetrust.pages import (
     MALFORMED_VARIANTS,
     inventory_page,
+    java_bool,
     listing_sort,
     page_params,
     parse_sort,
@@ -101,7 +103,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
             return json_response(inventory_page([], page, size, 0, prop, desc))
         text = req.query.get("filter", "")
         text = text.split("=", 1)[1].strip().lower() if text.startswith("searchText=") else text.strip().lower()
-        removed = req.query.get("markForDelete", "false").lower() == "true"
+        removed = java_bool(req, "markForDelete")
         pred = (lambda t, i: text in str(t.value(i, "name") or "").lower()) if text else None
         with sb.store.lock:
             sb.page_faults("vendors")

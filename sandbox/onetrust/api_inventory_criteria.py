@@ -24,7 +24,7 @@ from sandbox.core.http import HTTPError, Request, Response, Router, json_respons
 from sandbox.onetrust.api_inventory import INV, INV_READ, _schema, _vendor_view
 from sandbox.onetrust.api_risk import body_json
 from sandbox.onetrust.draw import fold_uuid
-from sandbox.onetrust.pages import inventory_page, page_params
+from sandbox.onetrust.pages import inventory_page, java_bool, page_params
 from sandbox.onetrust.store import Table
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
         tests = [_criterion(c) for c in filters]
         if schema != "vendors":
             return json_response(inventory_page([], page, size, 0, "name", False))
-        removed = req.query.get("markForDelete", "false").lower() == "true"
+        removed = java_bool(req, "markForDelete")
         pred = (lambda t, i: all(test(t, i) for test in tests)) if tests else None
         key = ("criteria", repr(filters)) if tests else None
         with sb.store.lock:

@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust import vocab as V
 from sandbox.onetrust.draw import Draw, stable_uuid
-from sandbox.onetrust.pages import MALFORMED_VARIANTS, assessment_page, listing_sort, page_params, parse_sorts, public
+from sandbox.onetrust.pages import (
+    MALFORMED_VARIANTS,
+    assessment_page,
+    java_bool,
+    listing_sort,
+    page_params,
+    parse_sorts,
+    public,
+)
 from sandbox.onetrust.store import Table
 
 if TYPE_CHECKING:
@@ -77,7 +85,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
             rec = sb.store.get("assessments", req.params["id"])
             if rec is None:
                 raise HTTPError(404, "Not Found", f"Assessment {req.params['id']} not found")
-            skip = req.query.get("ExcludeSkippedQuestions", "false").lower() == "true"
+            skip = java_bool(req, "ExcludeSkippedQuestions")
             return json_response(build_export(sb, rec, skip))
 
     def delete(req: Request) -> Response:

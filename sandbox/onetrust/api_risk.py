@@ -12,6 +12,8 @@
   `orgGroupId`) -> 201 with the new id as a JSON string.
 - `PUT /api/risk/v2/risks/{id}` - sandbox upsert [unc: OneTrust documents no upsert]: merges the body
   into an existing risk (200) or creates the risk under that id (201). `DELETE` -> 204.
+- Writes: `deadline` and `mitigatedDate` must be ISO date-times (with or without millis or an offset, or a bare
+  date) or epoch millis, else 400; they are served back as UTC "...sssZ" like every other timestamp [unc].
 - `GET /api/risk/v2/risk-categories`. Settings, linked risks, unlink, views: :mod:`api_risk_more`.
 """
 
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust import vocab as V
-from sandbox.onetrust.draw import fold_uuid, parse_iso, stable_uuid
+from sandbox.onetrust.draw import fold_uuid, normalize_iso, parse_iso, stable_uuid
 from sandbox.onetrust.media import require_json
 from sandbox.onetrust.pages import (
     MALFORMED_VARIANTS,
@@ -48,6 +50,7 @@ TYPES = {"ASSESSMENTS", "ASSETS", "PROCESSING_ACTIVITIES", "VENDORS", "ENTITIES"
 WRITABLE = ("name", "description", "recommendation", "remediationProposal", "requestedException", "mitigation",
             "justification", "deadline", "mitigatedDate", "state", "type", "source", "references", "treatment",
             "associatedInventory")
+DATES = ("deadline", "mitigatedDate")
 
 
 def body_json(req: Request) -> dict[str, Any]:
@@ -147,6 +150,12 @@ def apply_body(sb: OneTrustSandbox, rec: dict[str, Any], body: dict[str, Any]) -
     for key in WRITABLE:
         if key in body:
             rec[key] = copy.deepcopy(body[key])
+    for key in DATES:  # 400 for a date Jackson could not read; served back in OneTrust's one format
+        if rec.get(key) is not None and key in body:
+            try:
+                rec[key] = normalize_iso(rec[key])
+            except ValueError as exc:
+                raise HTTPError(400, "Bad Request", f"JSON parse error: {key}: {exc}") from exc
     if "orgGroupId" in body:
         org = next((o for o in store.seeder.org_groups if o["id"] == fold_uuid(body["orgGroupId"])), None)
         if org is None:

@@ -44,6 +44,19 @@ def parse_iso(value: str) -> float | None:
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
 
 
+def normalize_iso(value: Any) -> str:
+    """A date-time a client wrote into a body, as OneTrust serves it back: UTC with millis and "Z", the format
+    of every timestamp the API serves (Jackson re-serialising the parsed instant [unc: OneTrust does not say]).
+    Accepts ISO strings with or without millis, a "Z" or an offset, or a bare date (midnight UTC), and integers
+    as epoch millis (Jackson's reading of a number for a date [unc]); anything else is ValueError."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return iso(value / 1000)
+    ts = parse_iso(value) if isinstance(value, str) else None
+    if ts is None:
+        raise ValueError(f"Cannot deserialize value {value!r} as a date-time (ISO-8601 expected)")
+    return iso(ts)
+
+
 def spread(i: int, size: int) -> float:
     """Deterministic position of record i in [0, 1): increasing with i, jittered inside its slot."""
     return (i + ((i * 2654435761) % 1000) / 1000.0) / max(size, 1)

@@ -32,6 +32,23 @@ def _java_int(raw: str) -> int:
     return int(raw)
 
 
+TRUE_WORDS, FALSE_WORDS = {"true", "on", "yes", "1"}, {"false", "off", "no", "0"}
+
+
+def java_bool(req: Request, name: str, default: bool = False) -> bool:
+    """Query flag ``name`` as Spring binds a ``boolean`` request parameter (``StringToBooleanConverter``):
+    true/on/yes/1 and false/off/no/0 in any case, missing or empty the default; anything else is 400 with the
+    words of its MethodArgumentTypeMismatchException [unc: OneTrust's message] (``maybe`` was read as false)."""
+    raw = req.query.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() in TRUE_WORDS | FALSE_WORDS:
+        return raw.lower() in TRUE_WORDS
+    raise HTTPError(400, "Bad Request", f"Failed to convert value of type 'java.lang.String' to required type "
+                    f"'boolean'; nested exception is java.lang.IllegalArgumentException: Invalid boolean value "
+                    f"'{raw}'")
+
+
 def page_params(req: Request, default: int = 20, maximum: int = 2000) -> tuple[int, int]:
     """0-based `page` and `size`, shared by every list route: missing or empty takes the default; a value
     that is not a Java int is 400 (``_java_int``), a negative page or a size below 1 is 400 with the words of

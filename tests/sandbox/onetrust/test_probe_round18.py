@@ -1,0 +1,94 @@
+"""OneTrust round 18, with raw `requests` as an integrator writes them: dates a client writes into a risk or
+an assessment launch are read as Jackson reads them (400 for an unreadable one, which was stored as sent) and
+served back in the one format of every OneTrust timestamp (so `sort=deadline` orders launched assessments);
+boolean query flags are bound as Spring binds a `boolean` (`markForDelete=maybe` was silently false)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sandbox.onetrust.helpers import bearer_session, spring_error
+
+ASSESSMENTS = "/api/assessment/v2/assessments"
+RISKS_V3 = "/api/risk/v3/risks"
+RISK = "/api/risk/v2/risks/"
+VENDORS = "/api/inventory/v2/inventories/vendors"
+
+
+@pytest.fixture
+def sb(make_onetrust_sandbox):
+    return make_onetrust_sandbox(size=12)
+
+
+@pytest.fixture
+def s(sb):
+    with bearer_session(sb) as session:
+        yield session
+
+
+def _org(sb):
+    return sb.store.seeder.org_groups[0]["id"]
+
+
+@pytest.mark.parametrize(("sent", "served"), [
+    ("2027-01-01T00:00:00Z", "2027-01-01T00:00:00.000Z"),
+    ("2027-01-01T00:00:00.123+02:00", "2026-12-31T22:00:00.123Z"),
+    ("2027-01-01T10:30:00", "2027-01-01T10:30:00.000Z"),
+    ("2027-01-01", "2027-01-01T00:00:00.000Z"),
+    (1798761600000, "2027-01-01T00:00:00.000Z"),
+])
+def test_risk_dates_are_served_in_onetrusts_format(s, sb, sent, served):
+    made = s.post(s.base_url + RISKS_V3, json={"orgGroupId": _org(sb), "name": "d", "deadline": sent})
+    assert made.status_code == 201, made.text
+    got = s.get(s.base_url + RISK + made.json()).json()
+    assert got["deadline"] == served
+    put = s.put(s.base_url + RISK + made.json(), json={"mitigatedDate": sent})
+    assert put.status_code == 200 and put.json()["mitigatedDate"] == served and put.json()["deadline"] == served
+
+
+@pytest.mark.parametrize("bad", ["01/02/2027", "soon", "", True, {"date": "2027-01-01"}])
+def test_unreadable_risk_dates_are_400_and_nothing_is_stored(s, sb, bad):
+    before = len(sb.risks())
+    body = spring_error(s.post(s.base_url + RISKS_V3, json={"orgGroupId": _org(sb), "name": "d", "deadline": bad}),
+                        400)
+    assert "deadline" in body["message"] and body["path"] == RISKS_V3
+    assert len(sb.risks()) == before
+    rid = sb.risks()[0]["id"]
+    spring_error(s.put(s.base_url + RISK + rid, json={"mitigatedDate": bad}), 400)
+    assert s.get(s.base_url + RISK + rid).json()["mitigatedDate"] == sb.risks()[0]["mitigatedDate"]
+
+
+def test_null_deadline_clears_it(s, sb):
+    rid = s.post(s.base_url + RISKS_V3, json={"orgGroupId": _org(sb), "deadline": "2027-01-01"}).json()
+    assert s.put(s.base_url + RISK + rid, json={"deadline": None}).json()["deadline"] is None
+
+
+def test_launched_assessment_deadline_is_normalised_and_sorts(s, sb):
+    root = s.get(s.base_url + ASSESSMENTS).json()["content"][0]["templateRootVersionId"]
+    made = s.post(s.base_url + ASSESSMENTS, json={"name": "late", "templateRootVersionId": root,
+                                                  "deadline": "2099-01-01T05:00:00+05:00"})
+    assert made.status_code == 201, made.text
+    first = s.get(s.base_url + ASSESSMENTS, params={"sort": "deadline,desc", "size": 1}).json()["content"][0]
+    assert (first["assessmentId"], first["deadline"]) == (made.json()["assessmentId"], "2099-01-01T00:00:00.000Z")
+    assert s.get(s.base_url + ASSESSMENTS + "/" + first["assessmentId"] + "/export").json()["deadline"] == \
+        "2099-01-01T00:00:00.000Z"
+    spring_error(s.post(s.base_url + ASSESSMENTS, json={"name": "x", "templateRootVersionId": root,
+                                                        "deadline": "31/12/2099"}), 400)
+
+
+def test_boolean_flags_bind_as_spring_binds_a_boolean(s, sb):
+    gone = sb.vendors()[0]["id"]
+    sb.delete("vendors", gone)
+    live = s.get(s.base_url + VENDORS, params={"size": 50}).json()["meta"]["page"]["totalElements"]
+    for word in ("true", "TRUE", "on", "yes", "1"):
+        page = s.get(s.base_url + VENDORS, params={"size": 50, "markForDelete": word}).json()["meta"]["page"]
+        assert page["totalElements"] == live + 1, word
+    for word in ("false", "off", "no", "0", ""):
+        page = s.get(s.base_url + VENDORS, params={"size": 50, "markForDelete": word}).json()["meta"]["page"]
+        assert page["totalElements"] == live, word
+    body = spring_error(s.get(s.base_url + VENDORS, params={"markForDelete": "maybe"}), 400)
+    assert "Invalid boolean value 'maybe'" in body["message"]
+    spring_error(s.post(s.base_url + VENDORS + "/criteria", params={"markForDelete": "2"}, json={}), 400)
+    aid = sb.assessments()[0]["assessmentId"]
+    spring_error(s.get(s.base_url + ASSESSMENTS + f"/{aid}/export", params={"ExcludeSkippedQuestions": "y"}), 400)
+    assert s.get(s.base_url + ASSESSMENTS + f"/{aid}/export", params={"ExcludeSkippedQuestions": "yes"}).ok
