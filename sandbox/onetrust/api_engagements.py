@@ -15,6 +15,7 @@
   vendorId, workflowName, internalOwnerEmail; operators EQUAL_TO, NOT_EQUAL_TO, IN, NOT_IN, LIKE, NOT_LIKE,
   IS_NULL, IS_NOT_NULL (others 400, the sandbox's choice).
 - `GET /api/vendor/v1/engagement-schemas` -> the engagement attributes (AttributeInformation list).
+`startDate`/`endDate` must be ISO date-times (or epoch millis), else 400; served back as UTC "...sssZ" [unc].
 Error bodies are the sandbox's usual Spring ones; the OAS documents only the status codes.
 """
 
@@ -26,7 +27,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.onetrust.api_risk import body_json
+from sandbox.onetrust.api_risk import body_json, read_dates
 from sandbox.onetrust.draw import fold_uuid, stable_uuid
 from sandbox.onetrust.pages import page_params, parse_sort, spring_page
 
@@ -38,6 +39,7 @@ TYPES = ("VendorEngagement", "ProductEngagement", "ServiceEngagement")
 STATUSES = ("ACTIVE", "PENDING", "ARCHIVED")
 EDITABLE = ("name", "type", "startDate", "endDate", "notes", "scope", "externalContact", "attributeValues")
 SORTS = {"name": "name", "createdDate": "createdDate"}
+DATES = ("startDate", "endDate")
 FILTER_FIELDS = {"name": "name", "type": "type", "engagementStatus": "engagementStatus", "orgGroupId": "orgGroupId",
                  "vendorId": "vendor.id", "workflowName": "workflow.name", "internalOwnerEmail": "internalOwnerEmail"}
 SCHEMA = (("Aggregate Risk Level", "aggregateRiskLevel", "SingleSelect", True), ("Engagement Name", "name", "Text",
@@ -123,6 +125,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
                 "engagementStatus": "ACTIVE", "createdDate": now, "lastUpdatedDate": now}
             rec.update({k: copy.deepcopy(body[k]) for k in EDITABLE if k in body})
             check(body, rec)
+            read_dates(rec, body, DATES)
             engagements[rec["engagementId"]] = rec
             return json_response(copy.deepcopy(rec), 201)
 
@@ -143,6 +146,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
                     new.update({k: None for k in EDITABLE if k not in ("name", "type", "attributeValues")})
                 new.update({k: copy.deepcopy(body[k]) for k in EDITABLE if k in body})
                 check(body, new)
+                read_dates(new, body, DATES)
                 new["lastUpdatedDate"] = sb.store.now()
                 rec.clear()
                 rec.update(new)

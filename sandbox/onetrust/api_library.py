@@ -7,7 +7,8 @@
   a duplicate `identifier` -> 409 [unc]. `PUT /api/controls/v1/controls/{controlId}` merges -> 200;
   `DELETE` -> 204. `GET /api/controls/v2/control-entity-types` -> `[{"id", "name", "entityType"}]` [unc].
 - `POST /api/vendor/v1/contracts/add` (scopes VRM, GENERIC) body `{"name", "vendorId", ...}` [unc: body]
-  -> 201 the contract; `POST /api/vendor/v1/contracts/vendors/{vendorId}/contracts?page&size&sort`
+  -> 201 the contract (`effectiveDate`/`expirationDate` ISO date-times or epoch millis, else 400; served
+  back as UTC "...sssZ" [unc]); `POST /api/vendor/v1/contracts/vendors/{vendorId}/contracts?page&size&sort`
   (VRM, VRM_READ, GENERIC) -> flat Spring page, size at most 2000 (clamped). 404 for an unknown vendor.
 - `POST /api/inventory/v2/inventories/{inventoryId}/attachments` (INVENTORY, INVENTORY_WRITE):
   multipart part `file` -> 201 `{"id", "inventoryId", "fileName", "contentType", "size"}` [unc: answer].
@@ -25,7 +26,7 @@ from email.parser import BytesParser
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.onetrust.api_risk import body_json
+from sandbox.onetrust.api_risk import body_json, read_dates
 from sandbox.onetrust.draw import fold_uuid, stable_uuid
 from sandbox.onetrust.pages import page_params, parse_sort, public, spring_page
 
@@ -120,6 +121,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
                    "status": body.get("status", "ACTIVE"), "effectiveDate": body.get("effectiveDate"),
                    "expirationDate": body.get("expirationDate"), "value": body.get("value"),
                    "currency": body.get("currency"), "createdDate": now, "lastModifiedDate": now}
+            read_dates(rec, body, ("effectiveDate", "expirationDate"))  # so `sort=expirationDate` orders them
             contracts.setdefault(vendor["id"], []).append(rec)
         return json_response(rec, 201)
 

@@ -66,6 +66,17 @@ def body_json(req: Request) -> dict[str, Any]:
     return body
 
 
+def read_dates(rec: dict[str, Any], body: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """The date-time fields ``keys`` the body set on ``rec``, read as Jackson reads a date: 400 for one it
+    could not read (they were stored as sent), else served back in OneTrust's one format (``normalize_iso``)."""
+    for key in keys:
+        if key in body and rec.get(key) is not None:
+            try:
+                rec[key] = normalize_iso(rec[key])
+            except ValueError as exc:
+                raise HTTPError(400, "Bad Request", f"JSON parse error: {key}: {exc}") from exc
+
+
 def _get(t: Table, i: int, path: str) -> Any:
     """Field (dotted path allowed) of row i; top-level cheap fields are read without building the row."""
     if "." not in path:
@@ -150,12 +161,7 @@ def apply_body(sb: OneTrustSandbox, rec: dict[str, Any], body: dict[str, Any]) -
     for key in WRITABLE:
         if key in body:
             rec[key] = copy.deepcopy(body[key])
-    for key in DATES:  # 400 for a date Jackson could not read; served back in OneTrust's one format
-        if rec.get(key) is not None and key in body:
-            try:
-                rec[key] = normalize_iso(rec[key])
-            except ValueError as exc:
-                raise HTTPError(400, "Bad Request", f"JSON parse error: {key}: {exc}") from exc
+    read_dates(rec, body, DATES)
     if "orgGroupId" in body:
         org = next((o for o in store.seeder.org_groups if o["id"] == fold_uuid(body["orgGroupId"])), None)
         if org is None:

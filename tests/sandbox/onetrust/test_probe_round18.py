@@ -92,3 +92,29 @@ def test_boolean_flags_bind_as_spring_binds_a_boolean(s, sb):
     aid = sb.assessments()[0]["assessmentId"]
     spring_error(s.get(s.base_url + ASSESSMENTS + f"/{aid}/export", params={"ExcludeSkippedQuestions": "y"}), 400)
     assert s.get(s.base_url + ASSESSMENTS + f"/{aid}/export", params={"ExcludeSkippedQuestions": "yes"}).ok
+
+
+def test_engagement_dates_are_read_and_normalised(s, sb):
+    url = s.base_url + "/api/vendor/v1/vendor-engagements"
+    vendor = {"id": sb.vendors()[0]["id"]}
+    made = s.post(url, json={"name": "e", "vendor": vendor, "startDate": "2027-01-01T00:00:00.5+02:00"})
+    assert made.status_code == 201 and made.json()["startDate"] == "2026-12-31T22:00:00.500Z"
+    one = s.base_url + "/api/vendor/v1/engagements/" + made.json()["engagementId"]
+    assert s.patch(one, json={"endDate": "2027-06-30"}).json()["endDate"] == "2027-06-30T00:00:00.000Z"
+    spring_error(s.patch(one, json={"endDate": "30/06/2027"}), 400)
+    assert s.get(one).json()["endDate"] == "2027-06-30T00:00:00.000Z"  # the refused write changed nothing
+    spring_error(s.post(url, json={"name": "e", "vendor": vendor, "startDate": "tomorrow"}), 400)
+
+
+def test_contract_dates_are_read_normalised_and_sort(s, sb):
+    vendor = sb.vendors()[0]["id"]
+    add = s.base_url + "/api/vendor/v1/contracts/add"
+    # "offset" reads later as text but is the earlier instant: sorting the strings as sent got it wrong
+    for name, expires in (("offset", "2028-01-01T01:00:00+02:00"), ("utc", "2027-12-31T23:30:00Z")):
+        made = s.post(add, json={"name": name, "vendorId": vendor, "expirationDate": expires})
+        assert made.status_code == 201, made.text
+    listed = s.post(s.base_url + f"/api/vendor/v1/contracts/vendors/{vendor}/contracts",
+                    params={"sort": "expirationDate,asc"}, json={}).json()["content"]
+    assert [(c["name"], c["expirationDate"]) for c in listed] == [
+        ("offset", "2027-12-31T23:00:00.000Z"), ("utc", "2027-12-31T23:30:00.000Z")]
+    spring_error(s.post(add, json={"name": "x", "vendorId": vendor, "effectiveDate": "01.01.2027"}), 400)
