@@ -8,7 +8,10 @@ HTTP Basic client authentication are also accepted. Response fields follow OneTr
 `guid`, `sessionId`, `tenantId`, `tenantGuid`, `orgGroupId`, `orgGroupGuid`, `languageId`, `role`
 "Api Key User", `email`, `user_name`. No refresh token. Answered with `Cache-Control: no-store` and
 `Pragma: no-cache`, as RFC 6749 §5.1 requires of a token response [unc: OneTrust documents no headers].
-A body that is not UTF-8 is a 400 `invalid_request`. A request carrying neither `grant_type` nor
+A `scope` parameter is optional and changes nothing; naming a scope the client was not given ("read" or
+one of its OneTrust scopes, space or comma separated) is 400 `invalid_scope` "Invalid scope: X" with
+`"scope": "read"`, as the Spring Security OAuth2 token endpoint validates it [unc: OneTrust documents no
+`scope` parameter]. A body that is not UTF-8 is a 400 `invalid_request`. A request carrying neither `grant_type` nor
 `client_id` as form fields (typically a JSON body, which the endpoint does not read) is 401
 `unauthorized` "Full authentication is required to access this resource" with
 `WWW-Authenticate: Basic realm="oauth2/client", ...`, as the Spring Security OAuth2 token endpoint answers
@@ -30,6 +33,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -120,6 +124,10 @@ class OneTrustAuth:
         client = self.clients.get(f.get("client_id", ""))
         if client is None or not hmac.compare_digest(client.client_secret, f.get("client_secret", "")):
             return self.oauth_error(401, "invalid_client", "Bad client credentials", 'Form realm="oauth"')
+        unknown = [x for x in re.split(r"[\s,]+", f.get("scope", "")) if x and x != "read" and x not in client.scopes]
+        if unknown:  # Spring's DefaultOAuth2RequestValidator: a scope the client was not given
+            return json_response({"error": "invalid_scope", "error_description": f"Invalid scope: {' '.join(unknown)}",
+                                  "scope": "read"}, 400)
         return json_response(self.issue(client), headers=[("Cache-Control", "no-store"), ("Pragma", "no-cache")])
 
     def issue(self, client: Client) -> dict[str, Any]:

@@ -1,12 +1,15 @@
 """OneTrust round 18, with raw `requests` as an integrator writes them: dates a client writes into a risk or
 an assessment launch are read as Jackson reads them (400 for an unreadable one, which was stored as sent) and
 served back in the one format of every OneTrust timestamp (so `sort=deadline` orders launched assessments);
-boolean query flags are bound as Spring binds a `boolean` (`markForDelete=maybe` was silently false)."""
+boolean query flags are bound as Spring binds a `boolean` (`markForDelete=maybe` was silently false); the token
+endpoint's optional `scope` is validated as Spring Security OAuth2 does (an unknown scope was ignored)."""
 
 from __future__ import annotations
 
 import pytest
+import requests
 
+from sandbox.onetrust.app import TOKEN_PATH
 from tests.sandbox.onetrust.helpers import bearer_session, spring_error
 
 ASSESSMENTS = "/api/assessment/v2/assessments"
@@ -118,3 +121,17 @@ def test_contract_dates_are_read_normalised_and_sort(s, sb):
     assert [(c["name"], c["expirationDate"]) for c in listed] == [
         ("offset", "2027-12-31T23:00:00.000Z"), ("utc", "2027-12-31T23:30:00.000Z")]
     spring_error(s.post(add, json={"name": "x", "vendorId": vendor, "effectiveDate": "01.01.2027"}), 400)
+
+
+def test_token_scope_parameter_is_validated_like_spring_oauth2(sb):
+    form = {"grant_type": "client_credentials", "client_id": sb.client_id, "client_secret": sb.client_secret}
+    for ok in ("read", "RISK_READ ASSESSMENT", "read,INVENTORY_READ", ""):
+        got = requests.post(sb.url + TOKEN_PATH, data={**form, "scope": ok}, timeout=10)
+        assert got.status_code == 200 and got.json()["scope"] == "read", ok
+    bad = requests.post(sb.url + TOKEN_PATH, data={**form, "scope": "read BOGUS"}, timeout=10)
+    assert bad.status_code == 400
+    assert bad.json() == {"error": "invalid_scope", "error_description": "Invalid scope: BOGUS", "scope": "read"}
+    sb.add_client("ro", "s", ("ASSESSMENT_READ",))
+    narrow = requests.post(sb.url + TOKEN_PATH, timeout=10, data={
+        "grant_type": "client_credentials", "client_id": "ro", "client_secret": "s", "scope": "RISK"})
+    assert narrow.status_code == 400 and narrow.json()["error_description"] == "Invalid scope: RISK"
