@@ -4,7 +4,8 @@
   (default 20, max 2000, clamped), `sort` (`createdDate,desc` default; also number, name, status,
   result, orgGroupName, deadline, openRiskCount, openInfoRequestCount, lastUpdated), `templateTypes` (PIA, VENDOR, ITRM,
   CONTROL; repeated or comma list), `assessmentStatuses` (NOT_STARTED..COMPLETED),
-  `assessmentArchivalState` (ALL, ARCHIVED, NON_ARCHIVED default).
+  `assessmentArchivalState` (ALL, ARCHIVED, NON_ARCHIVED default); the three bind as Spring Boot binds
+  enums (case and punctuation ignored: `in-progress`, `vendor`), else 400.
 - `GET .../assessments/{id}/export[?ExcludeSkippedQuestions=true]` and `GET .../assessments/{id}` -
   detail with sections, questions, responses, approvers, risk counts and `riskLevel` (the export
   shape), plus the richer-view fields `attestationCompleted`, `assessmentDeleteStatus`, `deletedDT`,
@@ -27,6 +28,7 @@ from sandbox.onetrust.pages import (
     MALFORMED_VARIANTS,
     assessment_page,
     java_bool,
+    lenient_enum,
     listing_sort,
     page_params,
     parse_sorts,
@@ -56,11 +58,13 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
         sb.authorize(req, *READ)
         page, size = page_params(req, 20, 2000)
         field, desc = listing_sort(parse_sorts(sb.sort_params(req), SORTS, "createdDate,desc"))
-        types, statuses = _multi(req, "templateTypes"), _multi(req, "assessmentStatuses")
-        if types - TEMPLATE_TYPES or statuses - set(V.STATUS_ENUM.values()):
+        types = {lenient_enum(v, TEMPLATE_TYPES) for v in _multi(req, "templateTypes")}
+        statuses = {lenient_enum(v, tuple(V.STATUS_ENUM.values())) for v in _multi(req, "assessmentStatuses")}
+        if None in types or None in statuses:
             raise HTTPError(400, "Bad Request", "Unknown templateTypes or assessmentStatuses value")
-        archival = req.query.get("assessmentArchivalState", "NON_ARCHIVED").upper()
-        if archival not in ("ALL", "ARCHIVED", "NON_ARCHIVED"):
+        archival = lenient_enum(req.query.get("assessmentArchivalState") or "NON_ARCHIVED",
+                                ("ALL", "ARCHIVED", "NON_ARCHIVED"))
+        if archival is None:
             raise HTTPError(400, "Bad Request", "assessmentArchivalState must be ALL, ARCHIVED or NON_ARCHIVED")
         labels = {k for k, v in V.STATUS_ENUM.items() if v in statuses}
 

@@ -49,6 +49,19 @@ def java_bool(req: Request, name: str, default: bool = False) -> bool:
                     f"'{raw}'")
 
 
+def _canonical(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def lenient_enum(raw: str, allowed: set[str] | tuple[str, ...]) -> str | None:
+    """``raw`` as Spring Boot binds a request parameter to an enum (its ``LenientObjectToEnumConverterFactory``,
+    registered on the MVC conversion service): case and punctuation ignored, so ``vendor``, ``in-progress`` and
+    ``In Progress`` name VENDOR and IN_PROGRESS [unc: that OneTrust binds these as enums on Boot]; None if no
+    constant matches."""
+    want = _canonical(raw)
+    return next((name for name in allowed if _canonical(name) == want), None)
+
+
 def page_params(req: Request, default: int = 20, maximum: int = 2000) -> tuple[int, int]:
     """0-based `page` and `size`, shared by every list route: missing or empty takes the default; a value
     that is not a Java int is 400 (``_java_int``), a negative page or a size below 1 is 400 with the words of

@@ -135,3 +135,18 @@ def test_token_scope_parameter_is_validated_like_spring_oauth2(sb):
     narrow = requests.post(sb.url + TOKEN_PATH, timeout=10, data={
         "grant_type": "client_credentials", "client_id": "ro", "client_secret": "s", "scope": "RISK"})
     assert narrow.status_code == 400 and narrow.json()["error_description"] == "Invalid scope: RISK"
+
+
+def test_assessment_enum_filters_bind_leniently_as_spring_boot(s):
+    def total(params):
+        got = s.get(s.base_url + ASSESSMENTS, params=params)
+        assert got.status_code == 200, got.text
+        return got.json()["page"]["totalElements"]
+
+    assert total({"templateTypes": "vendor"}) == total({"templateTypes": "VENDOR"})
+    assert total({"assessmentStatuses": "in-progress,Completed"}) == \
+        total({"assessmentStatuses": "IN_PROGRESS,COMPLETED"})
+    assert total({"assessmentArchivalState": "non_archived"}) == total({})
+    assert total({"assessmentArchivalState": "all"}) == total({"assessmentArchivalState": "ALL"})
+    for bad in ({"templateTypes": "VENDORS"}, {"assessmentStatuses": "DONE"}, {"assessmentArchivalState": "x"}):
+        spring_error(s.get(s.base_url + ASSESSMENTS, params=bad), 400)
