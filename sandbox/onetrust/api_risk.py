@@ -6,7 +6,9 @@
   [values]} (equality), `predicates` [{field, operator EQUAL_TO|NOT_EQUAL_TO|GREATER_THAN|
   GREATER_THAN_EQUAL_TO|LESS_THAN|LESS_THAN_EQUAL_TO|BETWEEN, value, toValue}] (dotted fields allowed;
   timestamps compared as instants), `fullTextSearch` (name/description substring).
-  Incremental sync: predicate `lastModifiedUTCDateTime GREATER_THAN <cursor>`.
+  Incremental sync: predicate `lastModifiedUTCDateTime GREATER_THAN <cursor>`. A predicate on a date field
+  (`deadline`, `mitigatedDate`, `...Date`, `...DateTime`) whose value is not an ISO date-time, or a BETWEEN
+  without `toValue`, is 400 (it matched nothing, silently) [unc: OneTrust's words].
 - `GET /api/risk/v2/risks/{id}`; `POST /api/risk/v2/risks` (needs `type`, `source`, `associatedInventory`
   and `orgGroupId`, as the OAS requires) -> 201 RiskInformation; `POST /api/risk/v3/risks` (needs
   `orgGroupId`) -> 201 with the new id as a JSON string.
@@ -105,6 +107,13 @@ def _predicate(p: dict[str, Any]) -> Any:
     field, op, value, to = p.get("field"), str(p.get("operator", "EQUAL_TO")).upper(), p.get("value"), p.get("toValue")
     if not field or not isinstance(field, str) or op not in OPS:
         raise HTTPError(400, "Bad Request", f"Invalid predicate {p}; operators: {sorted(OPS)}")
+    if op == "BETWEEN" and (value is None or to is None):
+        raise HTTPError(400, "Bad Request", f"Invalid predicate {p}: BETWEEN needs value and toValue")
+    leaf = field.rsplit(".", 1)[-1]
+    if leaf in DATES or leaf.endswith(("DateTime", "Date")):  # a date field compared with a non-date: 400
+        for bound in (value, to):
+            if bound is not None and (not isinstance(bound, str) or parse_iso(bound) is None):
+                raise HTTPError(400, "Bad Request", f"Invalid predicate {p}: {bound!r} is not an ISO date-time")
 
     def test(t: Table, i: int) -> bool:
         got = _get(t, i, field)

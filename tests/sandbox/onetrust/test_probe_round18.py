@@ -150,3 +150,24 @@ def test_assessment_enum_filters_bind_leniently_as_spring_boot(s):
     assert total({"assessmentArchivalState": "all"}) == total({"assessmentArchivalState": "ALL"})
     for bad in ({"templateTypes": "VENDORS"}, {"assessmentStatuses": "DONE"}, {"assessmentArchivalState": "x"}):
         spring_error(s.get(s.base_url + ASSESSMENTS, params=bad), 400)
+
+
+def test_risk_date_predicates_need_dates(s):
+    url = s.base_url + "/api/risk/v2/risks/pages"
+
+    def total(pred):
+        got = s.post(url, json={"predicates": [pred]})
+        assert got.status_code == 200, got.text
+        return got.json()["totalElements"]
+
+    field = "lastModifiedUTCDateTime"
+    utc = total({"field": field, "operator": "GREATER_THAN", "value": "2026-10-01T00:00:00.000Z"})
+    for same in ("2026-10-01T00:00:00Z", "2026-10-01T02:00:00+02:00", "2026-10-01"):
+        assert total({"field": field, "operator": "GREATER_THAN", "value": same}) == utc, same
+    for bad in ({"field": field, "operator": "GREATER_THAN", "value": "yesterday"},
+                {"field": "createdUTCDateTime", "operator": "LESS_THAN", "value": 12},
+                {"field": "deadline", "operator": "BETWEEN", "value": "2026-01-01", "toValue": "soon"},
+                {"field": "number", "operator": "BETWEEN", "value": 1}):
+        body = spring_error(s.post(url, json={"predicates": [bad]}), 400)
+        assert body["message"].startswith("Invalid predicate"), bad
+    assert total({"field": "number", "operator": "BETWEEN", "value": 1, "toValue": 3}) == 3
