@@ -160,6 +160,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
 
     def control_pages(req: Request) -> Response:
         sb.authorize(req, "CONTROL")
+        body_json(req)  # the criteria body is JSON: 415 for text or a form, 400 for a malformed one
         page, size = page_params(req, 20, 2000)
         sorts = [v for k, v in req.query_pairs if k == "sort"]
         field, desc = listing_sort(parse_sorts(sorts, CTRL_SORTS, "name,asc"))

@@ -127,6 +127,7 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
 
     def vendor_contracts(req: Request) -> Response:
         sb.authorize(req, "VRM", "VRM_READ", "GENERIC")
+        body_json(req)  # JSON or none: 415 for text or a form, 400 for a malformed one
         page, size = page_params(req, 20, 2000)
         _, field, desc = parse_sort(req.query.get("sort"), CONTRACT_SORTS, "createdDate,desc")
         with sb.store.lock:

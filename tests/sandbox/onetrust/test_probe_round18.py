@@ -171,3 +171,12 @@ def test_risk_date_predicates_need_dates(s):
         body = spring_error(s.post(url, json={"predicates": [bad]}), 400)
         assert body["message"].startswith("Invalid predicate"), bad
     assert total({"field": "number", "operator": "BETWEEN", "value": 1, "toValue": 3}) == 3
+
+
+def test_every_json_post_list_refuses_text_bodies(s, sb):
+    vendor = sb.vendors()[0]["id"]
+    for path in ("/api/controls/v1/controls/pages", f"/api/vendor/v1/contracts/vendors/{vendor}/contracts"):
+        spring_error(s.post(s.base_url + path, data="hello", headers={"Content-Type": "text/plain"}), 415)
+        spring_error(s.post(s.base_url + path, data="{", headers={"Content-Type": "application/json"}), 400)
+        assert s.post(s.base_url + path).status_code == 200  # no body at all, as callers send
+        assert s.post(s.base_url + path, json={}).status_code == 200
