@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 from webhooks.inbox.db import Database, open_database
@@ -109,7 +109,11 @@ class InboxWriter:
         while not stop:
             batch, stop = self._take_batch()
             if batch:
-                self._write(batch)
+                try:
+                    self._write(batch)
+                except Exception as exc:  # the one thread that writes must outlive any batch
+                    log.exception("webhook inbox writer: a batch failed unexpectedly")
+                    self._fail([item for item in batch if not item[2].done()], exc)
         if self._db is not None:
             self._db.close()
 
@@ -143,7 +147,7 @@ class InboxWriter:
             self._fail(batch, exc)
             return False
         for (_, _, future), result in zip(batch, results, strict=True):
-            future.set_result(result)
+            _settle(future, result)
         return True
 
     def _fail(self, batch: list[tuple[str, tuple, Future]], exc: Exception) -> None:
@@ -153,7 +157,7 @@ class InboxWriter:
                   "inbox database (PROJECTX_WEBHOOK_INBOX or the PostgreSQL settings).", len(batch),
                   type(exc).__name__)
         for _, _, future in batch:
-            future.set_exception(RuntimeError("webhook inbox write failed"))
+            _settle(future, error=RuntimeError("webhook inbox write failed"))
 
     def _event(self, source: str, delivery_id: str, event_type: str, received_at: float, body: str,
                digest: str | None, window: float) -> bool | str:
@@ -209,3 +213,16 @@ class InboxWriter:
             with contextlib.suppress(Exception):
                 self._db.close()
             self._db = None
+
+
+def _settle(future: Future, result: Any = None, error: Exception | None = None) -> None:
+    """Resolve a write's future unless its request gave up on it: the receiver waits ``COMMIT_TIMEOUT`` and
+    then answers 503, which cancels the future. ``set_result`` on a cancelled future raised
+    InvalidStateError in the writer thread, which ended it: one commit slower than 10 s (a lock held by
+    another process) left every later delivery a 503 until a restart. The write itself stands (committed
+    is committed; the sender's retry is then a duplicate)."""
+    with contextlib.suppress(InvalidStateError):
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
