@@ -91,6 +91,11 @@ class WebhookSettings:
     failure_rate_per_second: float = 1.0
     failure_burst: int = 200
     rate_max_senders: int = 10_000  # senders tracked per bucket kind; the least recently seen is forgotten
+    # Requests being read or committed at once, per sender and in all: each holds up to max_body_bytes for up
+    # to body_timeout_seconds, so a sender opening thousands of slow connections held gigabytes. Over the
+    # sender's cap: 429; over the total: 503 (both with Retry-After, before a byte of the body is read).
+    max_in_flight_per_sender: int = 64
+    max_in_flight: int = 512
     # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none by default
     trusted_proxies: tuple[str, ...] = ()
 
@@ -112,6 +117,9 @@ class WebhookSettings:
             failure_rate_per_second=_number("PROJECTX_WEBHOOK_FAILURE_RATE_PER_SECOND", cls.failure_rate_per_second),
             failure_burst=int(_number("PROJECTX_WEBHOOK_FAILURE_BURST", cls.failure_burst)),
             rate_max_senders=int(_number("PROJECTX_WEBHOOK_RATE_MAX_SENDERS", cls.rate_max_senders)),
+            max_in_flight_per_sender=int(_number("PROJECTX_WEBHOOK_MAX_IN_FLIGHT_PER_SENDER",
+                                                  cls.max_in_flight_per_sender)),
+            max_in_flight=int(_number("PROJECTX_WEBHOOK_MAX_IN_FLIGHT", cls.max_in_flight)),
             trusted_proxies=_networks("PROJECTX_WEBHOOK_TRUSTED_PROXIES"),
         )
         settings = replace(settings, **overrides) if overrides else settings
@@ -122,13 +130,30 @@ class WebhookSettings:
         return settings
 
     def resolved(self) -> WebhookSettings:
-        """These settings with the endpoint secrets read (:func:`load_secrets`), unless already given."""
-        return self if self.secrets is not None else replace(self, secrets=load_secrets())
+        """These settings with the endpoint secrets read (:func:`load_secrets`), unless already given; a
+        secret that cannot verify anything (:func:`secret_problems`) is a ValueError naming the fix."""
+        out = self if self.secrets is not None else replace(self, secrets=load_secrets())
+        problems = secret_problems(out.secrets)
+        if problems:
+            raise ValueError("; ".join(problems.values()))
+        return out
 
     def describe(self) -> str:
         where = self.sqlite_path if self.inbox_kind == "sqlite" else f"postgres {self.pg.pg_database} (schema webhooks)"
         configured = ", ".join(f"{k} {'set' if v else 'MISSING'}" for k, v in sorted((self.secrets or {}).items()))
         return f"inbox {self.inbox_kind} at {where}; secrets: {configured}"
+
+
+def secret_problems(secrets: dict[str, str | None]) -> dict[str, str]:
+    """Endpoint -> what is wrong with its secret, naming the env var and Vault key (never the value)."""
+    from webhooks.receiver.verify import secret_problem
+
+    out = {}
+    for name, value in secrets.items():
+        problem = secret_problem(name, value) if name in SECRET_ENV else None
+        if problem:
+            out[name] = f"{SECRET_ENV[name]} (Vault key {VAULT_KEYS[name]}) {problem}"
+    return out
 
 
 def _number(name: str, default: float) -> float:

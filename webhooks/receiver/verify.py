@@ -134,6 +134,22 @@ def _v1_signatures(header: str) -> list[bytes]:
     return out
 
 
+def secret_problem(endpoint: str, secret: str | None) -> str | None:
+    """Why ``secret`` cannot verify anything on ``endpoint``, or None. Only the Standard Webhooks key has a
+    form: ``whsec_`` then base64 of the key bytes. One that is empty or does not decode made the
+    ``standardwebhooks`` package raise on every delivery (``whsec_``: a 500; bad padding: every delivery a
+    silent 401), so the receiver refuses it when it reads its secrets."""
+    if endpoint != "generic" or not secret:
+        return None
+    try:
+        Webhook(secret)
+    except Exception as exc:  # EmptyWebhookSecretError is no ValueError; binascii.Error is
+        return (f"is not a Standard Webhooks secret ({type(exc).__name__}: {str(exc)[:80]}): use whsec_ followed by "
+                "the standard base64 of 24-64 random bytes, e.g. python -c \"import base64,secrets; "
+                "print('whsec_' + base64.b64encode(secrets.token_bytes(32)).decode())\"")
+    return None
+
+
 @functools.lru_cache(maxsize=8)
 def _standard(secret: str) -> Webhook:
     return Webhook(secret)  # decodes the whsec_ key once, not per request
