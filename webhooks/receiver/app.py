@@ -39,7 +39,7 @@ from webhooks.inbox.writer import CONFLICT, REPLAY
 from webhooks.receiver.endpoints import ENDPOINTS, MAX_ID, Endpoint, MissingDeliveryId, is_clean_text
 from webhooks.receiver.limits import SenderLimits, client_address, retry_after, sender_key
 from webhooks.receiver.metrics import ACCEPTED, DUPLICATES, FAILURES, LATENCY, RATE_LIMITED
-from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings, load_secrets
+from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings, load_secrets, secret_problems
 
 log = logging.getLogger(__name__)
 PREFIX_BYTES = 256
@@ -112,6 +112,9 @@ class Receiver:
         endpoints whose secret changed. The replaced secret still verifies for ``secret_grace_seconds``;
         a key that disappeared keeps its last value (a half-written Vault secret must not close an endpoint)."""
         fresh = load_secrets() if fresh is None else fresh
+        for name, problem in secret_problems(fresh).items():  # a malformed new key must not replace a good one
+            log.warning("not taking the rotated webhook secret: %s; the current one stays in use", problem)
+            fresh = {**fresh, name: None}
         now, grace = self.clock(), self.settings.secret_grace_seconds
         current, changed = dict(self._secrets), []
         for name, value in fresh.items():
@@ -157,11 +160,29 @@ class Receiver:
         return JSONResponse({"status": "ok", "inbox": self.settings.inbox_kind})
 
     async def handle(self, ep: Endpoint, request: Request) -> Response:
-        body = b""
+        if b"%2f" in request.scope.get("raw_path", b"").partition(b"?")[0].lower():
+            # "/api/integrations%2Fjira%2Fwebhook" was routed to the Jira endpoint (the path is matched after
+            # percent-decoding), past any proxy rule written for the real path: an encoded "/" is not a "/"
+            return PlainTextResponse("Not Found: no webhook path holds an encoded slash (%2F)", 404)
         address = client_address(request.client.host if request.client else None,
                                  ",".join(request.headers.getlist("x-forwarded-for")) or None,
                                  self.settings.trusted_proxies)
         sender = (ep.name, sender_key(address))
+        over = self.limits.in_flight.enter(sender[1])
+        if over:  # nothing of the body read: the connection closes
+            RATE_LIMITED.labels(ep.name, "in_flight").inc()
+            status, cap = (429, self.settings.max_in_flight_per_sender) if over == "sender" else \
+                (503, self.settings.max_in_flight)
+            message = (f"too many requests at once from your address (over {cap}): send fewer in parallel"
+                       if over == "sender" else "try again later: the receiver is reading too many requests at once")
+            return JSONResponse({"error": message}, status, headers={"retry-after": "1", "connection": "close"})
+        try:
+            return await self._handle(ep, request, address, sender)
+        finally:
+            self.limits.in_flight.leave(sender[1])
+
+    async def _handle(self, ep: Endpoint, request: Request, address: str | None, sender: tuple[str, str]) -> Response:
+        body = b""
         try:
             body = await self._read(request)
             response = await self._accept(ep, request, body, sender)
@@ -228,6 +249,11 @@ class Receiver:
         if wait:
             raise Reject(429, "rate_limited", wait)
         # Signed from here on: whatever is wrong with the payload is kept as evidence, not dropped.
+        coding = ",".join(headers.getlist("content-encoding")).strip().lower()
+        if coding and coding != "identity":  # never inflated (no bomb), and not parsed as if it were JSON
+            await self._quarantine(ep, headers, body, None, f"Content-Encoding {coding[:40]!a}: the receiver takes "
+                                   "uncompressed bodies only; send the body without Content-Encoding")
+            raise Reject(400, "content_encoding")
         try:
             payload = ep.parse(body)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -12,6 +12,10 @@ never spends a vendor's budget:
   and Slack send from address ranges other tenants share, and a stranger's bad signatures there must
   not lock the vendor out (it costs us reading at most ``max_body_bytes`` and one HMAC).
 
+- ``in_flight``: requests from one sender being read or committed at once (``max_in_flight_per_sender``;
+  429) and from all (``max_in_flight``; 503), refused before the body is read: a body is held in memory
+  while it arrives, up to ``body_timeout_seconds``, so slow connections were an unbounded memory cost.
+
 Senders: the TCP peer; ``X-Forwarded-For`` only when the peer is one of ``trusted_proxies``, walked
 from the right past the trusted hops (the left part is whatever the client wrote). IPv6 senders count
 per /64, the block one host usually holds. Each kind tracks at most ``rate_max_senders`` senders and
@@ -68,6 +72,31 @@ class TokenBuckets:
         return key in self._buckets
 
 
+class InFlight:
+    """Requests in progress, per sender and in all (0 turns a cap off). ``enter(key)`` is None when the
+    request may go on (then ``leave(key)`` when it ends), else ``"sender"`` or ``"total"``: the cap it is
+    over. Memory: one counter per sender with a request in progress."""
+
+    def __init__(self, per_sender: int, total: int) -> None:
+        self.per_sender, self.total, self.count = per_sender, total, 0
+        self._by_sender: dict[Hashable, int] = {}
+
+    def enter(self, key: Hashable) -> str | None:  # called on the event loop only: no lock
+        held = self._by_sender.get(key, 0)
+        if self.per_sender and held >= self.per_sender:
+            return "sender"
+        if self.total and self.count >= self.total:
+            return "total"
+        self._by_sender[key], self.count = held + 1, self.count + 1
+        return None
+
+    def leave(self, key: Hashable) -> None:
+        held = self._by_sender.pop(key, 0) - 1
+        if held > 0:
+            self._by_sender[key] = held
+        self.count -= 1
+
+
 class SenderLimits:
     """The two bucket kinds of one receiver, and how it tells senders apart."""
 
@@ -75,6 +104,7 @@ class SenderLimits:
         self.deliveries = TokenBuckets(settings.rate_per_second, settings.rate_burst, settings.rate_max_senders, clock)
         self.failures = TokenBuckets(settings.failure_rate_per_second, settings.failure_burst,
                                      settings.rate_max_senders, clock)
+        self.in_flight = InFlight(settings.max_in_flight_per_sender, settings.max_in_flight)
 
     def __len__(self) -> int:
         return len(self.deliveries) + len(self.failures)
