@@ -91,9 +91,10 @@ class WebhookSettings:
     failure_rate_per_second: float = 1.0
     failure_burst: int = 200
     rate_max_senders: int = 10_000  # senders tracked per bucket kind; the least recently seen is forgotten
-    # Requests being read or committed at once, per sender and in all: each holds up to max_body_bytes for up
-    # to body_timeout_seconds, so a sender opening thousands of slow connections held gigabytes. Over the
+    # Bodies being read at once, per sender and in all: each holds up to max_body_bytes for up to
+    # body_timeout_seconds, so a sender opening thousands of slow connections held gigabytes. Over the
     # sender's cap: 429; over the total: 503 (both with Retry-After, before a byte of the body is read).
+    # A body read is no longer counted (a fast sender's bodies are read in microseconds).
     max_in_flight_per_sender: int = 64
     max_in_flight: int = 512
     # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none by default

@@ -168,23 +168,20 @@ class Receiver:
                                  ",".join(request.headers.getlist("x-forwarded-for")) or None,
                                  self.settings.trusted_proxies)
         sender = (ep.name, sender_key(address))
+        body = b""
         over = self.limits.in_flight.enter(sender[1])
         if over:  # nothing of the body read: the connection closes
             RATE_LIMITED.labels(ep.name, "in_flight").inc()
             status, cap = (429, self.settings.max_in_flight_per_sender) if over == "sender" else \
                 (503, self.settings.max_in_flight)
-            message = (f"too many requests at once from your address (over {cap}): send fewer in parallel"
-                       if over == "sender" else "try again later: the receiver is reading too many requests at once")
+            message = (f"too many bodies arriving at once from your address (over {cap}): send fewer in parallel"
+                        if over == "sender" else "try again later: the receiver is reading too many bodies at once")
             return JSONResponse({"error": message}, status, headers={"retry-after": "1", "connection": "close"})
         try:
-            return await self._handle(ep, request, address, sender)
-        finally:
-            self.limits.in_flight.leave(sender[1])
-
-    async def _handle(self, ep: Endpoint, request: Request, address: str | None, sender: tuple[str, str]) -> Response:
-        body = b""
-        try:
-            body = await self._read(request)
+            try:
+                body = await self._read(request)
+            finally:  # a body read (or refused) is no longer in flight: commits waiting do not count
+                self.limits.in_flight.leave(sender[1])
             response = await self._accept(ep, request, body, sender)
         except Reject as rejected:
             FAILURES.labels(ep.name, rejected.reason).inc()

@@ -12,9 +12,9 @@ never spends a vendor's budget:
   and Slack send from address ranges other tenants share, and a stranger's bad signatures there must
   not lock the vendor out (it costs us reading at most ``max_body_bytes`` and one HMAC).
 
-- ``in_flight``: requests from one sender being read or committed at once (``max_in_flight_per_sender``;
-  429) and from all (``max_in_flight``; 503), refused before the body is read: a body is held in memory
-  while it arrives, up to ``body_timeout_seconds``, so slow connections were an unbounded memory cost.
+- ``in_flight``: bodies from one sender being read at once (``max_in_flight_per_sender``; 429) and
+  from all (``max_in_flight``; 503), refused before the body is read: a body is held in memory while it
+  arrives, up to ``body_timeout_seconds``, so slow connections were an unbounded memory cost.
 
 Senders: the TCP peer; ``X-Forwarded-For`` only when the peer is one of ``trusted_proxies``, walked
 from the right past the trusted hops (the left part is whatever the client wrote). IPv6 senders count
@@ -73,7 +73,7 @@ class TokenBuckets:
 
 
 class InFlight:
-    """Requests in progress, per sender and in all (0 turns a cap off). ``enter(key)`` is None when the
+    """Bodies being read, per sender and in all (0 turns a cap off). ``enter(key)`` is None when the
     request may go on (then ``leave(key)`` when it ends), else ``"sender"`` or ``"total"``: the cap it is
     over. Memory: one counter per sender with a request in progress."""
 
