@@ -107,6 +107,18 @@ def test_the_writer_resolves_what_it_can_when_a_request_gave_up(tmp_path):
         writer.close()
 
 
+def test_healthz_is_503_when_the_inbox_writer_has_stopped(tmp_path):
+    """/healthz said "ok" while a dead writer made every delivery a 503: a load balancer kept the instance."""
+    settings = settings_for(tmp_path)
+    app = create_app(settings)
+    with LiveReceiver(app) as live, httpx.Client(base_url=live.url, timeout=10) as client:
+        assert client.get("/healthz").status_code == 200
+        writer = app.state.receiver.writer
+        writer.close()  # the thread ends, as it did on the InvalidStateError
+        answer = client.get("/healthz")
+        assert answer.status_code == 503 and "restart the receiver" in answer.json()["status"]
+
+
 # --- a Standard Webhooks secret that cannot verify anything ---------------------------------------------------
 
 @pytest.mark.parametrize("secret", ["whsec_", "whsec_====", "whsec_abcde", "not base64!"])

@@ -83,6 +83,11 @@ class InboxWriter:
         self._queue.put((statement, params, future))
         return future
 
+    @property
+    def alive(self) -> bool:
+        """False once the writing thread has ended: no delivery can be stored (``/healthz`` answers 503)."""
+        return self._thread.is_alive()
+
     def close(self, timeout: float = 10.0) -> None:
         """Finish what is queued, then close the connection."""
         self._queue.put(None)

@@ -157,6 +157,9 @@ class Receiver:
                 Route("/healthz", self.healthz, methods=["GET"], name="healthz")]
 
     async def healthz(self, request: Request) -> Response:
+        if self._writer is not None and not self._writer.alive:  # every delivery would be a 503: take it out
+            return JSONResponse({"status": "the inbox writer has stopped (see the log): restart the receiver",
+                                 "inbox": self.settings.inbox_kind}, 503)
         return JSONResponse({"status": "ok", "inbox": self.settings.inbox_kind})
 
     async def handle(self, ep: Endpoint, request: Request) -> Response:
