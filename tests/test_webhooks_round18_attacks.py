@@ -89,22 +89,24 @@ def test_a_commit_slower_than_the_request_waits_leaves_the_writer_alive_and_noth
     assert stored(settings) == {"msg_before", "msg_after", *answers}
 
 
-def test_the_writer_resolves_what_it_can_when_a_request_gave_up(tmp_path):
+def test_a_write_given_up_while_queued_is_dropped_and_one_being_written_stands(tmp_path):
     writer = InboxWriter(settings_for(tmp_path))
     try:
         hold = sqlite3.connect(str(tmp_path / "inbox.sqlite3"), timeout=5, isolation_level=None)
         hold.execute("begin immediate")
-        given_up = writer.add_event("generic", "gave-up", "t", "{}", time.time())
+        taken = writer.add_event("generic", "taken", "t", "{}", time.time())
+        time.sleep(0.3)  # the writer took it and waits for the lock
+        queued = writer.add_event("generic", "queued", "t", "{}", time.time())
+        assert queued.cancel()  # what asyncio.wait_for does after COMMIT_TIMEOUT: that sender got a 503
+        assert not taken.cancel()  # being written: the request's 503 cannot cancel it any more
         waiting = writer.add_event("generic", "waiting", "t", "{}", time.time())
-        time.sleep(0.2)
-        assert given_up.cancel()  # what asyncio.wait_for does to it after COMMIT_TIMEOUT
         hold.rollback()
         hold.close()
-        assert waiting.result(10) is True
-        assert writer._thread.is_alive()
+        assert taken.result(10) is True and waiting.result(10) is True and writer.alive
         assert writer.add_event("generic", "later", "t", "{}", time.time()).result(10) is True
     finally:
         writer.close()
+    assert stored(settings_for(tmp_path)) == {"taken", "waiting", "later"}
 
 
 def test_healthz_is_503_when_the_inbox_writer_has_stopped(tmp_path):

@@ -107,7 +107,9 @@ class InboxWriter:
                 stop = True
                 break
             batch.append(item)
-        return batch, stop
+        # a write whose request already gave up (answered 503 after COMMIT_TIMEOUT, so its sender retries) is
+        # dropped; the others are marked running, so a request giving up from now on no longer cancels them
+        return [item for item in batch if item[2].set_running_or_notify_cancel()], stop
 
     def _run(self) -> None:
         stop = False
@@ -221,11 +223,11 @@ class InboxWriter:
 
 
 def _settle(future: Future, result: Any = None, error: Exception | None = None) -> None:
-    """Resolve a write's future unless its request gave up on it: the receiver waits ``COMMIT_TIMEOUT`` and
-    then answers 503, which cancels the future. ``set_result`` on a cancelled future raised
-    InvalidStateError in the writer thread, which ended it: one commit slower than 10 s (a lock held by
-    another process) left every later delivery a 503 until a restart. The write itself stands (committed
-    is committed; the sender's retry is then a duplicate)."""
+    """Resolve a write's future. The receiver waits ``COMMIT_TIMEOUT`` and then answers 503, which cancels
+    the future: ``set_result`` on a cancelled future raised InvalidStateError in the writer thread, which
+    ended it (one commit slower than 10 s, a lock held by another process, left every later delivery a
+    503 until a restart). Futures are marked running when taken (``_take_batch``), so this guard is for
+    any other path. A write that was taken stands (the sender's retry is then a duplicate)."""
     with contextlib.suppress(InvalidStateError):
         if error is not None:
             future.set_exception(error)
