@@ -13,6 +13,7 @@ import pytest
 from tests.test_webhooks_attacks import head, raw_exchange
 from tests.webhook_helpers import (
     GENERIC,
+    SLACK_ACTIONS,
     SLACK_EVENTS,
     LiveReceiver,
     generic_body,
@@ -143,3 +144,16 @@ def test_ids_are_exact_keys_retries_dedupe_and_sources_do_not_collide(live):
     rows = set(stored(settings))
     assert {d for s, d in rows if s == "slack"} == {"Ev1"}
     assert {("generic", "Ev1"), ("generic", "msg-A"), ("generic", "msg-a")} <= rows
+
+
+def test_a_slack_request_replayed_to_the_other_slack_endpoint_is_never_accepted(live):
+    """Events and interactions share the signing secret and Slack signs the body, not the path: an event
+    posted to /interactions (or a click to /events) verifies, but does not parse there: quarantined."""
+    settings, client, _ = live
+    event = json.dumps({"type": "event_callback", "event_id": "EvCross1", "event": {"type": "message"}}).encode()
+    click = b"payload=" + json.dumps({"type": "block_actions", "trigger_id": "cross.1", "user": {"id": "U1"},
+                                      "actions": []}).encode()
+    for path, body, content_type in ((SLACK_ACTIONS, event, "application/x-www-form-urlencoded"),
+                                     (SLACK_EVENTS, click, "application/json")):
+        assert client.post(path, **slack_request(body, content_type)).status_code == 400, path
+    assert not {d for s, d in stored(settings) if d in ("EvCross1", "cross.1")}
