@@ -14,8 +14,9 @@ permissions (``members.py``).
 Ownership, as Drive's "Transfer file ownership" guide has it:
 
 - only the owner transfers ownership (a writer: 403 insufficientFilePermissions [unc: the reason]), and not
-  with ``sendNotificationEmail=false`` ("It must not be disabled for ownership transfers", the reference;
-  403 forbidden on ``sendNotificationEmail`` [unc: status, reason and words]);
+  with ``sendNotificationEmail=false`` (403 forbidden on ``sendNotificationEmail``, ``NOTIFY_ONLY_PEOPLE``, Drive's
+  words as a client's issue quotes them; the same answer when an ``anyone``/``domain`` share carries the
+  parameter at all, true or false);
 - consumer accounts (the owner a ``gmail.com`` / ``googlemail.com`` address [unc: how Google tells them])
   cannot hand a file over at once (403 consentRequiredForOwnershipTransfer "Consent is required to transfer
   ownership of a file to another user."): the owner marks a writer ``pendingOwner: true``
@@ -43,6 +44,8 @@ CONSUMER = ("@gmail.com", "@googlemail.com")  # [unc] consumer accounts, as the 
 TYPES = {"user", "group", "domain", "anyone"}
 ROLES = {"owner", "organizer", "fileOrganizer", "writer", "commenter", "reader"}
 PEOPLE = {"writer": "writers", "commenter": "commenters", "reader": "readers"}
+NOTIFY_ONLY_PEOPLE = ("The sendNotificationEmail parameter is only applicable for permissions of type 'user' or "
+                      "'group', and must not be disabled for ownership transfers.")
 
 
 class Permissions:
@@ -105,6 +108,8 @@ class Permissions:
                                  "an email address for a user or group permission.\"")
             perm = self._grant_user(f, email, role, req, kind, expiration(body, kind, role, f, self.clock.now()))
         else:
+            if "sendNotificationEmail" in req.query:  # true or false: the key itself is refused
+                raise DriveError(403, "forbidden", NOTIFY_ONLY_PEOPLE, location="sendNotificationEmail")
             expiration(body, kind, role, f, self.clock.now())  # none on anyone / domain shares
             domain = str(body.get("domain") or "")
             if kind == "domain" and not domain:
@@ -158,9 +163,8 @@ class Permissions:
     def _may_transfer(f: DriveFile, email: str, req: Request) -> None:
         """An ownership transfer to ``email``: by the owner (consumer accounts: only through a pending owner),
         or the pending owner's own acceptance."""
-        if req.query.get("sendNotificationEmail") == "false":  # [unc] status, reason and words
-            raise DriveError(403, "forbidden", "sendNotificationEmail must not be disabled for ownership "
-                             "transfers.", location="sendNotificationEmail")
+        if req.query.get("sendNotificationEmail") == "false":
+            raise DriveError(403, "forbidden", NOTIFY_ONLY_PEOPLE, location="sendNotificationEmail")
         accepting = req.principal == email and email in f.pending_owners
         if req.principal != f.owner and not accepting:  # [unc] the reason
             raise DriveError(403, "insufficientFilePermissions", "The user does not have sufficient permissions "
