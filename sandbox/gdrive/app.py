@@ -138,7 +138,8 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
     # -- errors ---------------------------------------------------------------------------------
     def error(self, status: int, message: str, detail: str | None = None,
               headers: list[tuple[str, str]] | None = None) -> Response:
-        reason = message if message[:1].islower() else {404: "notFound", 405: "badRequest"}.get(status, "badRequest")
+        reason = message if message[:1].islower() else {404: "notFound", 405: "badRequest"}.get(
+            status, "backendError" if status >= 500 else "badRequest")  # a lost reply's 5xx as Drive's
         return drive_error(status, reason, detail or message, headers)
 
     def fault_response(self, decision: Decision) -> Response:

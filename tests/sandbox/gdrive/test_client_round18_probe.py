@@ -34,3 +34,14 @@ def test_send_notification_email_only_for_users_and_groups(drive, gdrive):
     assert (status, error["reason"], error["message"]) == (403, "forbidden", ONLY_PEOPLE)
     listed = perms.list(fileId=f, fields="permissions(type)").execute()["permissions"]
     assert sorted(p["type"] for p in listed) == ["anyone", "domain", "user", "user"]
+
+
+def test_a_lost_reply_is_a_backend_error(drive, gdrive):
+    """A call carried out whose reply is lost answers 5xx as Drive's other 5xx do, reason backendError (it said
+    badRequest); the file was made all the same."""
+    gdrive.sandbox.faults.set(rate_lost_reply=1.0, methods=["POST"])
+    status, error = refused(drive.files().create(body={"name": "lost.txt", "parents": [gdrive.evidence_folder]}))
+    gdrive.sandbox.faults.clear()
+    assert (status, error["reason"], error["domain"]) == (gdrive.sandbox.faults.settings.status_5xx, "backendError",
+                                                          "global")
+    assert len(drive.files().list(q="name = 'lost.txt'").execute()["files"]) == 1
