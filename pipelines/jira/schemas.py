@@ -32,6 +32,9 @@ PROJECT_KEY = r"^[A-Z][A-Z0-9_]*$"
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 NUMBER = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%z"
+# The shape too: polars' parse also takes a space before the offset, a leading space or a leading ``+`` on
+# the year, which the cursor's parse (Python's ``fromisoformat``) refuses: every run died on such a stamp.
+TS_SHAPE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})$"
 
 
 def _parses(data: PolarsData) -> pl.LazyFrame:
@@ -41,7 +44,7 @@ def _parses(data: PolarsData) -> pl.LazyFrame:
     col = pl.col(data.key)
     parsed = col.str.replace(r"Z$", "+0000").str.to_datetime(format=TS_FORMAT, strict=False, time_zone="UTC")
     holdable = (parsed.dt.year().is_between(1, 9999) & (col.str.slice(0, 4) != "0000")
-                & (col.str.slice(17, 2) != "60"))
+                & (col.str.slice(17, 2) != "60") & col.str.contains(TS_SHAPE))
     return data.lazyframe.select(col.is_null() | (parsed.is_not_null() & holdable))
 
 
