@@ -39,3 +39,50 @@ def test_jira_update_stamp_polars_reads_but_the_cursor_cannot_is_quarantined_not
     sb.rewrite_responses(None)
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids
+
+
+def test_jira_server_time_that_is_no_time_is_ignored_not_a_crash_loop(make_jira_sandbox, duckdb_warehouse):
+    """``/serverInfo`` (a proxy's answer, a broken site) sends ``serverTime`` that is no time, or a body
+    that is not an object: it only caps the cursor, so the sync goes on without the cap, as ServiceNow
+    does with a ``Date`` header that is not a date."""
+    from sandbox.core.http import Response
+
+    sb = make_jira_sandbox(size=15)
+    ids = {str(i) for i in sb.store.issues}
+    for answer in (b'{"serverTime": "soon"}', b'{"serverTime": 5}', b"[]"):
+        def odd(req, resp, answer=answer):
+            return Response(200, answer) if req.path.endswith("/serverInfo") else resp
+        sb.rewrite_responses(odd)
+        _jira_sync(duckdb_warehouse, sb, concurrency=1)
+        assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids
+
+
+def _sn_oldest(sb) -> dict:
+    return min(sb.records("incident"), key=lambda r: (r["sys_updated_on"], r["sys_id"]))
+
+
+def test_servicenow_same_sys_id_twice_in_a_page_keeps_the_newest_version(make_servicenow_sandbox,
+                                                                         duckdb_warehouse):
+    """A page serves one sys_id twice with different content: an older copy first, the record as it is
+    now second. The first copy won (the second was dropped as a repeat): the warehouse held the old
+    version, and as its update time lay before the cursor's overlap no later run read it again (stale
+    for good). The newest version (by update time, then ``sys_mod_count``) wins, whatever the order."""
+    from tests.test_ingestion_hostile_more import _stored, _sync, _vendor, on_list
+
+    sb = make_servicenow_sandbox(size=40)
+    victim = _sn_oldest(sb)
+
+    for first_stale in (True, False):
+        def twice(req, resp, body, first_stale=first_stale):
+            rows = body["result"]
+            at = next((n for n, r in enumerate(rows) if r.get("sys_id") == victim["sys_id"]), None)
+            if at is not None:
+                stale = {**rows[at], "sys_updated_on": "2000-01-01 00:00:00", "short_description": "stale copy",
+                         "sys_mod_count": "0"}
+                rows.insert(at if first_stale else at + 1, stale)
+        on_list(sb, twice)
+        _sync(duckdb_warehouse, sb)
+        assert _stored(duckdb_warehouse) == _vendor(sb), first_stale
+        sb.rewrite_responses(None)
+        _sync(duckdb_warehouse, sb)
+        assert _stored(duckdb_warehouse) == _vendor(sb), first_stale

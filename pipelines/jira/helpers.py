@@ -78,8 +78,20 @@ class JiraClient:
         return self.session.get_json(path, params=params or None)
 
     def server_time(self) -> str | None:
-        """The site's clock (``serverTime``), used to cap the cursor at the moment reading began."""
-        return self.get(SERVER_INFO_PATH).get("serverTime")
+        """The site's clock (``serverTime``), used to cap the cursor at the moment reading began; None if
+        the answer holds no time (a proxy's page, ``"soon"``): it failed every run, and the cursor does
+        without the cap (as ServiceNow's does without a ``Date`` header that is not a date)."""
+        from pipelines.common.cursor import parse_vendor_ts
+
+        info = self.get(SERVER_INFO_PATH)
+        value = info.get("serverTime") if isinstance(info, dict) else None
+        try:
+            parse_vendor_ts(value)
+        except (TypeError, ValueError):
+            log.warning("Jira: %s answered serverTime %.60s, not a time: the cursor goes without its cap",
+                        SERVER_INFO_PATH, pages.safe_text(repr(value)))
+            return None
+        return value
 
     def field_map(self) -> FieldMap:
         return discover_fields(self.get(FIELD_PATH))
