@@ -347,16 +347,24 @@ class KeysetRange:
         """``rows`` less those this range has read already or that lie outside it (another range reads
         them): a 32-hex sys_id repeated in the page, at or before ``after``, below ``lo`` or at or above
         ``hi``. ServiceNow never sends such rows for the query asked; an instance that does (a join
-        that repeats a row, a query condition ignored) must not load a record twice."""
-        out, seen = [], set()
+        that repeats a row, a query condition ignored) must not load a record twice.
+
+        Of a sys_id repeated in one page with different content, the newest version is kept (see
+        :func:`_newest`), wherever it stands: keeping the first kept a stale copy served before the
+        record as it is, and a run after it never read the record again once the cursor passed it."""
+        keys = [row.get("sys_id") if isinstance(row, dict) else None for row in rows]
+        keys = [k if isinstance(k, str) and _is_hex_id(k) else None for k in keys]
+        best: dict[str, int] = {}
+        for n, key in enumerate(keys):
+            if key is not None and (key not in best or _newest(rows[n]) > _newest(rows[best[key]])):
+                best[key] = n
         after = self.after if self.after is not None and _is_hex_id(self.after) else None
-        for row in rows:
-            key = row.get("sys_id") if isinstance(row, dict) else None
-            if isinstance(key, str) and _is_hex_id(key):
-                if key in seen or (after is not None and key <= after) or (self.lo is not None and key < self.lo) \
-                        or (self.hi is not None and key >= self.hi):
-                    continue
-                seen.add(key)
+        out = []
+        for n, (key, row) in enumerate(zip(keys, rows, strict=True)):
+            if key is not None and (best[key] != n or (after is not None and key <= after)
+                                    or (self.lo is not None and key < self.lo)
+                                    or (self.hi is not None and key >= self.hi)):
+                continue
             out.append(row)
         return out
 
@@ -416,6 +424,20 @@ class KeysetRange:
                 f"X-Total-Count said {total} remain (query {pages.safe_text(self.condition)!r}); stopped "
                 "instead of paging on. Give the integration user read access to every row (ACLs hide "
                 "rows but still count them), or check the instance's counts")
+
+
+_STAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}").fullmatch
+
+
+def _newest(row: dict[str, Any]) -> tuple:
+    """How new a version of a record is, to choose among copies of one sys_id in a page: a well-formed
+    ``sys_updated_on`` before one that is not (a broken copy must not hide the good one), then the later
+    update time, then the higher ``sys_mod_count``, then (copies no stamp tells apart) the larger text, so
+    that the same page always gives the same row."""
+    stamp, count = row.get("sys_updated_on"), row.get("sys_mod_count")
+    good = isinstance(stamp, str) and _STAMP(stamp) is not None
+    mods = int(count) if isinstance(count, str) and count.isascii() and count.isdigit() else -1
+    return good, stamp if good else "", mods, repr(sorted(row.items(), key=lambda kv: str(kv[0])))
 
 
 def _usable_key(value: Any) -> bool:
