@@ -86,3 +86,36 @@ def test_servicenow_same_sys_id_twice_in_a_page_keeps_the_newest_version(make_se
         sb.rewrite_responses(None)
         _sync(duckdb_warehouse, sb)
         assert _stored(duckdb_warehouse) == _vendor(sb), first_stale
+
+
+def _jira_stored(settings) -> dict[str, str]:
+    rows = _rows(settings, "select id, updated from jira.issues")
+    assert len(rows) == len({r[0] for r in rows}), "jira.issues holds an id twice"
+    return dict(rows)
+
+
+def test_jira_same_issue_twice_in_a_page_keeps_the_newest_version(make_jira_sandbox, duckdb_warehouse):
+    """A search page serves one issue twice: a stale copy (older ``updated``, other summary) and the issue
+    as it is. The first sighting won and the other was skipped as "seen twice in this run"; when the stale
+    copy came first, the warehouse kept it, and no later run read the issue again once the cursor passed
+    it. The newest version wins whatever the order, and the next run keeps it."""
+    sb = make_jira_sandbox(size=20)
+    vendor = {i["id"]: i["fields"]["updated"] for i in sb.issues(fields=["updated"])}
+    victim = min(vendor, key=lambda k: (vendor[k], k))
+
+    for first_stale in (True, False):
+        def twice(req, resp, first_stale=first_stale):
+            body = json.loads(resp.body)
+            issues = body.get("issues") or []
+            at = next((n for n, i in enumerate(issues) if str(i.get("id")) == victim), None)
+            if at is not None:
+                stale = json.loads(json.dumps(issues[at]))
+                stale["fields"].update(updated="2001-01-01T00:00:00.000+0000", summary="stale copy")
+                issues.insert(at if first_stale else at + 1, stale)
+            resp.body = json.dumps(body).encode()
+        _jira_rewrite(sb, twice)
+        _jira_sync(duckdb_warehouse, sb, concurrency=1)
+        assert _jira_stored(duckdb_warehouse) == vendor, first_stale
+        sb.rewrite_responses(None)
+        _jira_sync(duckdb_warehouse, sb, concurrency=1)
+        assert _jira_stored(duckdb_warehouse) == vendor, first_stale

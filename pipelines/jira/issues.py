@@ -127,6 +127,7 @@ class IssuePass:
         self.cursor, self.run_id, self.content, self.tombstones = cursor, run_id, content, tombstones
         self.append, self.requeue = append, requeue
         self.loaded: set[str] = set()
+        self._versions: dict[str, Any] = {}  # id -> ``updated`` of the copy loaded this run
         self.retry: set[str] = set()
 
     def read(self, pages: Iterator[Page], force: bool = False) -> Iterator[Any]:
@@ -142,7 +143,12 @@ class IssuePass:
 
     def _admit(self, row: dict[str, Any], force: bool) -> bool:
         if row["id"] in self.loaded:
-            return False  # seen twice in this run: the newer version loads next run (module docstring)
+            # Seen twice in this run: the newer version loads next run (module docstring). A copy that
+            # differs from the one loaded is read again by id next run, whatever the cursor says: it may
+            # be the issue as it is while the one loaded was a stale copy the cursor has passed.
+            if self._versions.get(row["id"]) != row["updated"]:
+                self.retry.add(row["id"])
+            return False
         if self.cursor is None:
             return True
         ts = to_cursor(row["updated"])
@@ -156,6 +162,7 @@ class IssuePass:
                     yield quarantined("issues", b, f"not an issue: a JSON {kind} where search sends an object",
                                       self.run_id)
             beans = [b for b in beans if isinstance(b, dict)]
+        beans = newest_copies(beans)
         rows = [flatten.issue_row(b, self.fields) for b in beans]
         sources = {"sprint_ids": f"the Sprint field {self.fields.sprint}"} if self.fields.sprint else None
         valid, rejected = checked("issues", rows, self.run_id, raw=beans, requeue=self.requeue, sources=sources)
@@ -182,6 +189,7 @@ class IssuePass:
                 continue
             issues.append(row)
             self.loaded.add(row["id"])
+            self._versions[row["id"]] = row["updated"]
             children["issue_changelog"] += flatten.changelog_rows(bean, row)
             children["comments"] += flatten.comment_rows(bean, row)
             children["attachments"] += flatten.attachment_rows(bean, row)
@@ -201,6 +209,36 @@ class IssuePass:
             emptied = [i["id"] for i in issues if i["id"] not in having] if self.tombstones else []
             if good or emptied:
                 yield child_item(table, good, emptied, self.append)
+
+
+def newest_copies(beans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``beans`` with one copy per issue id, the newest, where the first copy stood: a page (or batch) that
+    serves an issue twice with different content kept the first, which could be a stale copy. Newest: a
+    readable ``updated`` before one that is not (a broken copy must not hide the good one), then the later
+    time, then (copies no time tells apart) the larger text, so that the same page always gives the same
+    issue. Beans without an id are left as they are (validation quarantines them)."""
+    best: dict[str, int] = {}
+    for n, bean in enumerate(beans):
+        iid = bean.get("id")
+        if isinstance(iid, str | int) and not isinstance(iid, bool):
+            key = str(iid)
+            if key not in best or _age(bean) > _age(beans[best[key]]):
+                best[key] = n
+    if len(best) == len(beans):
+        return beans
+    keep = set(best.values())
+    return [b for n, b in enumerate(beans) if n in keep or not isinstance(b.get("id"), str | int)
+            or isinstance(b.get("id"), bool)]
+
+
+def _age(bean: dict[str, Any]) -> tuple:
+    fields = bean.get("fields")
+    updated = fields.get("updated") if isinstance(fields, dict) else None
+    try:
+        at = parse_vendor_ts(updated) if isinstance(updated, str) else None
+    except ValueError:
+        at = None
+    return at is not None, at or datetime.min, repr(bean)
 
 
 def _drop_child_primary_keys(schema: Any) -> None:
