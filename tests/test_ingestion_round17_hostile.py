@@ -119,3 +119,26 @@ def test_jira_same_issue_twice_in_a_page_keeps_the_newest_version(make_jira_sand
         sb.rewrite_responses(None)
         _jira_sync(duckdb_warehouse, sb, concurrency=1)
         assert _jira_stored(duckdb_warehouse) == vendor, first_stale
+
+
+def test_onetrust_same_risk_twice_in_a_page_keeps_the_newest_version(make_onetrust_sandbox, duckdb_warehouse):
+    """A risks page lists one risk twice, a stale copy (older ``lastModifiedUTCDateTime``) and the risk as
+    it is: one row per risk, the newest, on the first sync (which appends) and the next, in either order."""
+    from tests.test_ingestion_hostile_more import _ot_rewrite, _ot_stored, _ot_sync
+
+    sb = make_onetrust_sandbox(size=20)
+    vendor = {r["id"]: r["lastModifiedUTCDateTime"] for r in sb.risks()}
+    victim = min(vendor, key=lambda k: (vendor[k], k))
+    for first_stale in (True, False):
+        def twice(req, body, first_stale=first_stale):
+            rows = body.get("content") or []
+            at = next((n for n, r in enumerate(rows) if r.get("id") == victim), None)
+            if at is not None:
+                stale = {**rows[at], "lastModifiedUTCDateTime": "2001-01-01T00:00:00Z", "name": "stale copy"}
+                rows.insert(at if first_stale else at + 1, stale)
+        _ot_rewrite(sb, "/api/risk/v2/risks/pages", twice)
+        _ot_sync(duckdb_warehouse, sb, ["risks"])
+        assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == vendor, first_stale
+        sb.rewrite_responses(None)
+        _ot_sync(duckdb_warehouse, sb, ["risks"])
+        assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == vendor, first_stale

@@ -138,7 +138,7 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
         if stop_early:
             stop_early = order is not None and order.check(page)
         live = []
-        for record in page.items:
+        for record in newest_copies(spec, page.items):
             rid = uuid_key(record.get(spec.id_field)) if isinstance(record, dict) else None
             if not isinstance(rid, str) or not rid or text_problem(rid):  # hostile text: no usable id
                 outcome.blind += 1
@@ -176,7 +176,9 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
                 reached_old = True
                 if not missing(rid):
                     continue
-            if emitted.get(rid) == version or not cursor.admit(rid, stamp, version):
+            if rid in emitted and emitted[rid] >= version:  # the same or an older copy than the one yielded
+                continue
+            if not cursor.admit(rid, stamp, version):
                 continue
             emitted[rid] = version
             fresh.append(record)
@@ -193,6 +195,29 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
         if stop_early and reached_old:
             return
     outcome.complete = True
+
+
+def newest_copies(spec: EntitySpec, records: list[Any]) -> list[Any]:
+    """A page's records with one copy per id, the newest, where the first copy stood: a page listing a
+    record twice with different content kept whichever copy the load happened to keep, a stale one
+    included. Newest: a readable timestamp before one that is not (a broken copy must not hide the good
+    one), then the later time, then (copies no time tells apart) the larger text, so that the same page
+    always gives the same record. Records without a usable id are left as they are."""
+    best: dict[str, int] = {}
+    keys = [uuid_key(r.get(spec.id_field)) if isinstance(r, dict) else None for r in records]
+    for n, key in enumerate(keys):
+        if isinstance(key, str) and key and (key not in best
+                                             or _age(spec, records[n]) > _age(spec, records[best[key]])):
+            best[key] = n
+    if len(best) == len(records):
+        return records
+    return [r for n, (key, r) in enumerate(zip(keys, records, strict=True))
+            if not (isinstance(key, str) and key) or best[key] == n]
+
+
+def _age(spec: EntitySpec, record: dict[str, Any]) -> tuple:
+    stamp = normalise(record.get(spec.ts_field))
+    return stamp is not None, stamp or "", repr(record)
 
 
 def finish(spec: EntitySpec, cursor: OverlapCursor, outcome: ScanOutcome, state: MutableMapping,
