@@ -142,3 +142,33 @@ def test_onetrust_same_risk_twice_in_a_page_keeps_the_newest_version(make_onetru
         sb.rewrite_responses(None)
         _ot_sync(duckdb_warehouse, sb, ["risks"])
         assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == vendor, first_stale
+
+
+def test_servicenow_record_dated_in_the_future_without_a_vendor_clock_does_not_freeze_the_cursor(
+        make_servicenow_sandbox, duckdb_warehouse):
+    """One record stamped 2099 (a wrong clock at the vendor, an import), from an instance (or proxy) that
+    sends no ``Date`` header: nothing capped the cursor, it jumped to 2099 and no later change ever loaded.
+    Without the vendor's clock the cursor is capped at ours."""
+    from tests.test_ingestion_hostile_more import _stored, _sync, _vendor, on_list
+
+    sb = make_servicenow_sandbox(size=30)
+    victim = _sn_oldest(sb)["sys_id"]
+
+    sb.http_date = lambda: ""  # an empty Date header: the instance's clock unknown
+    assert sb.http_date() == ""
+
+    def future(req, resp, body):
+        for row in body["result"]:
+            if row.get("sys_id") == victim:
+                row["sys_updated_on"] = "2099-01-01 00:00:00"
+    on_list(sb, future)
+    _sync(duckdb_warehouse, sb)
+    import time
+    time.sleep(1.05)
+    touched = sb.touch("incident", n=5)
+    time.sleep(1.05)
+    _sync(duckdb_warehouse, sb)
+    stored, vendor = _stored(duckdb_warehouse), _vendor(sb)
+    assert stored.pop(victim) == "2099-01-01 00:00:00"
+    vendor.pop(victim)
+    assert stored == vendor, [t for t in touched if stored.get(t) != vendor.get(t)]

@@ -44,6 +44,8 @@ class OverlapCursor:
         self._max = self.last_value
         self._window: dict[str, tuple[str, str]] = {}
         self.skipped_unchanged = 0
+        # Our own clock as reading begins: the cursor never passes it (see commit).
+        self._opened = datetime.now(UTC).replace(tzinfo=None).strftime(VENDOR_TS_FORMAT)
 
     @property
     def start_datetime(self) -> datetime:
@@ -109,7 +111,15 @@ class OverlapCursor:
             self._max = max(as_of, self.last_value)
 
     def commit(self) -> None:
-        """Write the advanced cursor and the versions inside the new overlap window to state."""
+        """Write the advanced cursor and the versions inside the new overlap window to state.
+
+        Never past our own clock when the cursor was opened: one record stamped in the future (2099: a
+        wrong clock at the vendor, an import) moved it there when no vendor clock capped it (no ``Date``
+        header, OneTrust, which sends none), and no later change ever loaded. A cursor already in the
+        future (from before) comes back to now. Both only re-read: rows whose version is known are skipped.
+        """
+        if self._max > self._opened:
+            self._max = self._opened
         # Cursor values of one resource share one format, so string comparison orders them.
         floor = self._floor(self._max)
         versions = {
