@@ -172,3 +172,30 @@ def test_servicenow_record_dated_in_the_future_without_a_vendor_clock_does_not_f
     assert stored.pop(victim) == "2099-01-01 00:00:00"
     vendor.pop(victim)
     assert stored == vendor, [t for t in touched if stored.get(t) != vendor.get(t)]
+
+
+def test_onetrust_risk_dated_in_the_future_does_not_freeze_the_cursor(make_onetrust_sandbox, duckdb_warehouse):
+    """OneTrust sends no clock to cap the cursor: one risk stamped 2099 moved it there, and the delta
+    stopped at the first page every run after, so no later change loaded."""
+    import time
+
+    from tests.test_ingestion_hostile_more import _ot_rewrite, _ot_stored, _ot_sync
+
+    sb = make_onetrust_sandbox(size=30)
+    victim = min(r["id"] for r in sb.risks())
+
+    def future(req, body):
+        for row in body.get("content") or []:
+            if row.get("id") == victim:
+                row["lastModifiedUTCDateTime"] = "2099-01-01T00:00:00Z"
+    _ot_rewrite(sb, "/api/risk/v2/risks/pages", future)
+    _ot_sync(duckdb_warehouse, sb, ["risks"])
+    time.sleep(1.05)
+    sb.touch("risks", n=5)
+    time.sleep(1.05)
+    _ot_sync(duckdb_warehouse, sb, ["risks"])
+    stored = _ot_stored(duckdb_warehouse, "risks", "risk_id")
+    vendor = {r["id"]: r["lastModifiedUTCDateTime"] for r in sb.risks()}
+    assert stored.pop(victim) == "2099-01-01T00:00:00Z"
+    vendor.pop(victim)
+    assert stored == vendor
