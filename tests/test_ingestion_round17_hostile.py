@@ -199,3 +199,30 @@ def test_onetrust_risk_dated_in_the_future_does_not_freeze_the_cursor(make_onetr
     assert stored.pop(victim) == "2099-01-01T00:00:00Z"
     vendor.pop(victim)
     assert stored == vendor
+
+
+@pytest.mark.parametrize("total", ["many", "1e3", [3], 1e300, True])
+def test_jira_comment_total_that_is_not_a_count_is_not_a_crash_loop(total, make_jira_sandbox, duckdb_warehouse):
+    """An issue whose ``comment.total`` is no count (text, a float, a list, a boolean): ``int(total)`` raised
+    on it every run (``invalid literal for int()``), so nothing loaded. It counts as unknown: the comment
+    list is read to its end, and the issue loads with every comment."""
+    sb = make_jira_sandbox(size=20)
+    seen: dict[str, set[str]] = {}
+
+    def odd(req, resp):
+        body = json.loads(resp.body)
+        for issue in body.get("issues") or []:
+            comment = (issue.get("fields") or {}).get("comment")
+            if isinstance(comment, dict) and comment.get("comments") and not seen:
+                seen[str(issue["id"])] = {str(c["id"]) for c in comment["comments"]}
+            if isinstance(comment, dict) and str(issue["id"]) in seen:
+                comment["total"] = total
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, odd)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert seen, "no issue with comments in the sandbox"
+    ids = {str(i) for i in sb.store.issues}
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids
+    (victim, comments), = seen.items()
+    stored = {r[0] for r in _rows(duckdb_warehouse, f"select id from jira.comments where issue_id = '{victim}'")}
+    assert stored == comments

@@ -189,10 +189,10 @@ class JiraClient:
         comment = fields.get("comment")
         changelog = bean.get("changelog")
         try:
-            if isinstance(comment, dict) and int(comment.get("total") or 0) > len(comment.get("comments") or []):
+            if isinstance(comment, dict) and _cut_short(comment, "comments"):
                 path = COMMENTS_PATH.format(issue_id=bean["id"])
                 comment["comments"] = [c for page in self.paged_values(path, "comments", 100) for c in page]
-            if isinstance(changelog, dict) and int(changelog.get("total") or 0) > len(changelog.get("histories") or []):
+            if isinstance(changelog, dict) and _cut_short(changelog, "histories"):
                 path = CHANGELOG_PATH.format(issue_id=bean["id"])
                 changelog["histories"] = [h for page in self.paged_values(path, "values", 100) for h in page]
         except VendorError as exc:
@@ -209,3 +209,20 @@ class JiraClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _cut_short(part: dict[str, Any], items: str) -> bool:
+    """Whether search returned only some of a comment list or changelog (``total`` > the items sent). A
+    ``total`` that is no count (``"many"``, ``"1e3"``, a list: ``int()`` raised on it every run) is unknown:
+    the list is read to its end, as a shorter one would be."""
+    total, sent = part.get("total"), part.get(items)
+    count = len(sent) if isinstance(sent, list) else 0
+    if total is None:
+        return False
+    if isinstance(total, bool) or not isinstance(total, int | str):
+        return True
+    if isinstance(total, str):
+        if not (total.isascii() and total.isdigit()):
+            return True
+        total = int(total)
+    return total > count
