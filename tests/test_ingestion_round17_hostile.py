@@ -226,3 +226,42 @@ def test_jira_comment_total_that_is_not_a_count_is_not_a_crash_loop(total, make_
     (victim, comments), = seen.items()
     stored = {r[0] for r in _rows(duckdb_warehouse, f"select id from jira.comments where issue_id = '{victim}'")}
     assert stored == comments
+
+
+def test_jira_comment_pages_that_ignore_start_at_quarantine_the_issue_not_an_endless_read(make_jira_sandbox,
+                                                                                           duckdb_warehouse):
+    """An issue's comment endpoint (a proxy dropping ``startAt``) answers its first page for every
+    ``startAt``, without ``total`` or ``isLast``: the read asked for the next page for ever, growing the
+    list in memory. The repeat stops it: that issue is quarantined naming the fault, the others load, and
+    it loads once the endpoint pages again."""
+    import re
+
+    sb = make_jira_sandbox(size=20)
+    victim: dict[str, str] = {}
+
+    def odd(req, resp):
+        body = json.loads(resp.body)
+        if req.path.endswith("/search/jql"):
+            for issue in body.get("issues") or []:
+                comment = (issue.get("fields") or {}).get("comment")
+                if isinstance(comment, dict) and comment.get("comments") and not victim:
+                    victim["id"] = str(issue["id"])
+                if isinstance(comment, dict) and str(issue["id"]) == victim.get("id"):
+                    comment["total"] = len(comment["comments"]) + 1  # cut short: fetch the rest
+        elif re.search(r"/issue/[^/]+/comment$", req.path) and isinstance(body, dict):
+            body.pop("total", None)
+            body.pop("isLast", None)
+            if body.get("comments") == [] and "first" in victim:
+                body["comments"] = json.loads(victim["first"])
+            victim.setdefault("first", json.dumps(body.get("comments")))
+        resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(lambda req, resp: odd(req, resp) if resp.status == 200 else resp)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    ids = {str(i) for i in sb.store.issues}
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids - {victim["id"]}
+    reasons = dict(_rows(duckdb_warehouse, "select record_id, reason from jira.quarantine"))
+    assert "the same page again" in reasons.get(victim["id"], ""), reasons
+    sb.rewrite_responses(None)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids

@@ -34,6 +34,10 @@ from pipelines.jira.settings import (
 log = logging.getLogger(__name__)
 
 
+class RepeatedPage(VendorError):
+    """A ``startAt`` list endpoint served the page before again: it would be paged for ever."""
+
+
 @dataclass(frozen=True)
 class FieldMap:
     """Site-specific custom field ids, discovered from GET /field (ids differ between sites)."""
@@ -168,10 +172,16 @@ class JiraClient:
     def paged_values(self, path: str, key: str = "values", page_size: int = 50,
                      **params: Any) -> Iterator[list[dict[str, Any]]]:
         """``startAt``/``maxResults`` pages of the older list endpoints (``isLast`` or ``total`` ends them)."""
-        start = 0
+        start, previous = 0, None
         while True:
             data = self.get(path, startAt=start, maxResults=page_size, **params)
             values = data.get(key) or []
+            if values and start and values == previous:
+                raise RepeatedPage(
+                    f"Jira: GET {path} answered startAt={start} with the same page again (its startAt "
+                    "ignored, and no total or isLast to end on): stopped instead of paging for ever; check "
+                    "the site (or a proxy) passes startAt through")
+            previous = values
             if values:
                 yield values
             start += len(values)
@@ -195,6 +205,8 @@ class JiraClient:
             if isinstance(changelog, dict) and _cut_short(changelog, "histories"):
                 path = CHANGELOG_PATH.format(issue_id=bean["id"])
                 changelog["histories"] = [h for page in self.paged_values(path, "values", 100) for h in page]
+        except RepeatedPage:
+            raise
         except VendorError as exc:
             if exc.status != 404:
                 raise

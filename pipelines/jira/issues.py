@@ -54,6 +54,7 @@ from pipelines.common.shapes import shape_problem
 from pipelines.jira import flatten, frames
 from pipelines.jira.attachments import CONTENT_COLUMNS, AttachmentContent
 from pipelines.jira.context import JiraContext
+from pipelines.jira.helpers import RepeatedPage
 from pipelines.jira.schemas import checked
 from pipelines.jira.search import Page, plan, read_all
 from pipelines.jira.settings import BATCH_ISSUES, DEFAULT_CONCURRENCY, INITIAL_CURSOR, ISSUE_FIELDS
@@ -176,8 +177,12 @@ class IssuePass:
             bean = bean_of[id(row)]
             problem = shape_problem(bean, ISSUE_PARTS)  # before complete(), which counts the lists
             if not problem:
-                bean = self.client.complete(bean)
-                problem = shape_problem(bean, ISSUE_PARTS)  # the pages fetched for it
+                try:
+                    bean = self.client.complete(bean)
+                except RepeatedPage as exc:  # this issue's comments or changelog cannot be read whole
+                    problem = str(exc)
+                else:
+                    problem = shape_problem(bean, ISSUE_PARTS)  # the pages fetched for it
             if not problem and is_lenient(bean):  # a page holds text no warehouse stores
                 text = text_problem(bean)
                 problem = f"invalid text: {text}" if text else None
