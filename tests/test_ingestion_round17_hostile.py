@@ -265,3 +265,23 @@ def test_jira_comment_pages_that_ignore_start_at_quarantine_the_issue_not_an_end
     sb.rewrite_responses(None)
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids
+
+
+def test_onetrust_keys_that_collide_once_normalised_add_no_columns(make_onetrust_sandbox, duckdb_warehouse):
+    """Risks carrying keys dlt's naming folds into one column (``Foo Bar`` and ``foo_bar``, ``a__b`` and a
+    nested ``a.b``, ``Name`` beside ``name``): the rows read named fields only, so every risk loads once
+    and no column appears for them."""
+    from tests.test_ingestion_hostile_more import _ot_rewrite, _ot_stored, _ot_sync
+
+    sb = make_onetrust_sandbox(size=20)
+
+    def extras(req, body):
+        for row in body.get("content") or []:
+            row.update({"Foo Bar": "x", "foo_bar": {"y": 1}, "a__b": 1, "a": {"b": [2]}, "Name": 3, "ID": "shadow"})
+    _ot_rewrite(sb, "/api/risk/v2/risks/pages", extras)
+    _ot_sync(duckdb_warehouse, sb, ["risks"])
+    vendor = {r["id"]: r["lastModifiedUTCDateTime"] for r in sb.risks()}
+    assert _ot_stored(duckdb_warehouse, "risks", "risk_id") == vendor
+    columns = {r[0] for r in _rows(duckdb_warehouse, "select column_name from information_schema.columns "
+                                                     "where table_schema = 'onetrust' and table_name = 'risks'")}
+    assert not columns & {"foo_bar", "a__b", "a_b", "id", "name__v_bigint"}, sorted(columns)
