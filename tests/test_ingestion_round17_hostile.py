@@ -285,3 +285,15 @@ def test_onetrust_keys_that_collide_once_normalised_add_no_columns(make_onetrust
     columns = {r[0] for r in _rows(duckdb_warehouse, "select column_name from information_schema.columns "
                                                      "where table_schema = 'onetrust' and table_name = 'risks'")}
     assert not columns & {"foo_bar", "a__b", "a_b", "id", "name__v_bigint"}, sorted(columns)
+
+
+@pytest.mark.parametrize("meta", ["x", [1], {"page": "x"}, {"page": [1]}, None])
+def test_onetrust_page_meta_of_the_wrong_shape_reads_as_unknown_counts_not_a_crash(meta):
+    """An inventory page whose ``meta`` (or ``meta.page``) is not an object raised ``'str' object has no
+    attribute 'get'``; it reads as a page without counts (paged on while pages come back full)."""
+    from pipelines.onetrust.helpers import parse_page
+
+    page = parse_page({"data": [{"id": "a"}], "meta": meta}, 3)
+    assert (page.items, page.number, page.total_pages, page.total_elements) == ([{"id": "a"}], 3, None, None)
+    page = parse_page({"content": [{"id": "a"}], "page": meta}, 2)
+    assert (page.number, page.total_pages) == (2, None)

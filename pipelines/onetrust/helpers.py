@@ -74,7 +74,9 @@ def parse_page(body: Any, requested: int) -> Page:
     """Read ``content + page{}`` (assessments), a flat Spring page (risks) or ``data + meta.page{}``
     (inventory) — vendor-apis §3.10 pitfall 1 — with the inventory's echo of the sort it applied."""
     if isinstance(body, dict) and isinstance(body.get("data"), list):
-        info, items = ((body.get("meta") or {}).get("page") or {}), body["data"]
+        meta = body.get("meta")  # an object holding a ``page`` object; anything else: counts unknown
+        info = meta.get("page") if isinstance(meta, dict) else None
+        info, items = (info if isinstance(info, dict) else {}), body["data"]
     elif isinstance(body, dict) and isinstance(body.get("content"), list):
         info = body["page"] if isinstance(body.get("page"), dict) else body
         items = body["content"]
