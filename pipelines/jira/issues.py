@@ -20,7 +20,9 @@ hard-delete tombstone row. Invalid records go to ``quarantine``.
 
 One run loads an issue at most once: a second sighting (edited while we paged, or shown late by
 the index) is neither loaded nor recorded in the cursor, and its version is newer than the site's
-clock at the start of the read minus the index lag, so the next run's overlap loads it. Hence
+clock at the start of the read minus the index lag, so the next run's overlap loads it (and a sighting
+that differs from the copy loaded is read again by id next run, whatever the cursor: the copy loaded may
+have been a stale one; two copies in one batch load the newest, :func:`newest_copies`). Hence
 child rows are unique within a run, and the child tables merge on ``issue_id`` alone (their ids
 are the schema's unique keys, not dlt primary keys): dlt would delete on ``id = id OR issue_id =
 issue_id``, which DuckDB can only run as a nested loop over the whole table.
