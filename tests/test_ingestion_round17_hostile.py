@@ -3,6 +3,14 @@
 - Jira: an ``updated`` stamp polars reads but Python's ``fromisoformat`` (the cursor) does not — a space
   before the offset, a leading space, a leading ``+`` on the year — passed the timestamp check, then
   ``to_cursor`` raised on it: every run died at that issue (a crash loop);
+- Jira: ``/serverInfo`` without a usable ``serverTime`` crashed every run;
+- every vendor: one record served twice in a page with different content kept the first copy, a stale
+  one when it came first, for good once the cursor passed it;
+- ServiceNow without a ``Date`` header, and OneTrust (no clock at all): one record stamped 2099 moved the
+  cursor there and no later change loaded;
+- Jira: a comment/changelog ``total`` that is no count crashed every run; a comment endpoint ignoring
+  ``startAt`` was paged for ever;
+- OneTrust: ``meta`` that is not an object crashed the pager; keys colliding once normalised (held).
 
 Rule: the record is loaded exactly once or quarantined with a reason naming the field, and loads once
 the vendor serves it right; the run never crashes on it.
