@@ -4,7 +4,10 @@ The webhook receiver verifies Slack's signature and keeps the interaction in its
 consumer (which holds a warehouse connection) calls :func:`apply_slack_action` with the parsed
 ``block_actions`` payload. Grain of ``notifications.task_decisions``: one row per task, the latest
 decision by Slack's ``action_ts``; a replayed interaction (same ``action_ts``) or a stale one (an older
-click the inbox delivers late, e.g. after a retry) changes nothing. A click without the clicking user
+click the inbox delivers late, e.g. after a retry) changes nothing. Two clicks at the very same
+``action_ts`` (two approvers at one instant): Deny wins, whichever the inbox hands over first, so the
+outcome does not depend on arrival order. A click on a task closed since the request was sent (by its
+vendor, not by a Slack Deny) is refused: an Approve must not reopen it. A click without the clicking user
 or its ``action_ts`` is refused: the decision must say who decided and when. Whoever decides must be
 entitled to (a compliance control, :mod:`assets.notifications.approvers`): the click must be on the
 approval request the product sent for that very task (the delivery ledger), by the DM's recipient or,
@@ -63,6 +66,7 @@ class ActionResult:
     task_status: str
     replayed: bool
     text: str  # what the receiver may answer Slack with (replace the buttons with this line)
+    superseded: bool = False  # replayed, and not the recorded click itself: its clicker's decision lost
 
 
 def ensure_table(conn: Connection) -> None:
@@ -77,16 +81,18 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any], slack: SlackSe
     can decide."""
     if payload.get("type") != "block_actions":
         raise SlackActionError(f"payload type {payload.get('type')!r} is not block_actions")
-    action = next((a for a in payload.get("actions") or [] if a.get("action_id") in DECISIONS), None)
+    action = _approval_action(payload)
     if action is None:
-        ids = [a.get("action_id") for a in payload.get("actions") or []]
-        raise SlackActionError(f"no approval action among {ids}: expected {APPROVE_ACTION} or {DENY_ACTION}")
+        raw = payload.get("actions")
+        ids = [a.get("action_id") for a in raw if isinstance(a, dict)] if isinstance(raw, list) else raw
+        raise SlackActionError(f"no approval action among {one_line(ids)[:200]}: expected {APPROVE_ACTION} or "
+                               f"{DENY_ACTION}")
     task_id = str(action.get("value") or "")
     if not task_id:
         raise SlackActionError("the approval button carries no task id in its value")
     if not conn.table_exists("marts", "tasks") or \
             not conn.scalar("select count(*) from marts.tasks where task_id = %s", (task_id,)):
-        raise SlackActionError(f"task {task_id!r} does not exist (anymore) in marts.tasks")
+        raise SlackActionError(f"task {one_line(task_id)[:200]!r} does not exist (anymore) in marts.tasks")
     decision = DECISIONS[action["action_id"]]
     action_ts = str(action.get("action_ts") or "")
     if _ts(action_ts) is None:
@@ -97,13 +103,18 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any], slack: SlackSe
     who = one_line(user.get("username") or user.get("name") or user["id"])[:100]
     verdict = check_click(conn, payload, task_id, str(user["id"]), slack)
     if not verdict.allowed:
-        _refuse(conn, payload, task_id, decision, who, verdict.reason, verdict.channel_type, verdict.email)
+        _refuse(conn, payload, action, task_id, decision, who, verdict.reason, verdict.channel_type, verdict.email)
     ensure_table(conn)
     previous = conn.query(f"select decision, decided_by, action_ts from {SCHEMA}.task_decisions where task_id = %s",
                           (task_id,))
     status = "closed" if decision == "denied" else "open"
-    before = _ts(previous[0]["action_ts"]) if previous else None
-    replayed = before is not None and _ts(action_ts) <= before  # type: ignore[operator]
+    replayed = bool(previous) and not _newer(action_ts, decision, previous[0])
+    if not replayed and _status(conn, task_id) == "closed" and \
+            not (previous and previous[0]["decision"] == "denied"):
+        _refuse(conn, payload, action, task_id, decision, who, f"task {one_line(task_id)[:100]} is closed (closed "
+                "since the request was sent, not by a Slack decision): there is nothing to decide",
+                verdict.channel_type, verdict.email)
+    clicker = who
     if replayed:  # the same click again, or an older one arriving late: the newer decision stands
         decision, who = previous[0]["decision"], previous[0]["decided_by"] or who
         status = "closed" if decision == "denied" else "open"
@@ -119,14 +130,36 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any], slack: SlackSe
                      detail={"decided_by": who, "action_ts": action_ts})
     conn.raw.commit()
     text = f"{decision.capitalize()} by {mrkdwn(who)}: task {mrkdwn(task_id)} is {status}."
-    return ActionResult(task_id, decision, status, replayed, text)
+    # Not this very click handed over again (same action_ts, same clicker) but another whose decision lost.
+    superseded = replayed and not (previous[0]["action_ts"] == action_ts and previous[0]["decided_by"] == clicker)
+    return ActionResult(task_id, decision, status, replayed, text, superseded)
 
 
-def _refuse(conn: Connection, payload: dict[str, Any], task_id: str, decision: str, who: str, reason: str,
-            channel_type: str | None, email: str | None) -> None:
+def _approval_action(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The payload's Approve or Deny action (the first); None when there is none or ``actions`` is malformed."""
+    actions = payload.get("actions") if isinstance(payload.get("actions"), list) else []
+    return next((a for a in actions if isinstance(a, dict) and isinstance(a.get("action_id"), str)
+                 and a["action_id"] in DECISIONS), None)
+
+
+def _newer(action_ts: str, decision: str, previous: dict[str, Any]) -> bool:
+    """Does this click override the recorded decision? A later action_ts does. At the very same action_ts
+    (two approvers at one instant) Deny wins over Approve, whichever the inbox hands over first."""
+    before, now_ts = _ts(previous["action_ts"]), _ts(action_ts)
+    if before is None or now_ts > before:  # type: ignore[operator]
+        return True
+    return now_ts == before and decision == "denied" and previous["decision"] == "approved"
+
+
+def _status(conn: Connection, task_id: str) -> str | None:
+    """The task's status in ``marts.tasks`` now."""
+    return conn.scalar("select status from marts.tasks where task_id = %s", (task_id,))
+
+
+def _refuse(conn: Connection, payload: dict[str, Any], action: dict[str, Any], task_id: str, decision: str,
+            who: str, reason: str, channel_type: str | None, email: str | None) -> None:
     """Record a refused click in the audit log (who tried, where, why), commit, and raise."""
     container = payload.get("container") if isinstance(payload.get("container"), dict) else {}
-    action = next(a for a in payload["actions"] if a.get("action_id") in DECISIONS)
     detail = {"slack_user_id": one_line(payload["user"]["id"])[:40], "slack_user": who, "decision": decision,
               "reason": reason, "channel_id": one_line(container.get("channel_id"))[:40],
               "message_ts": one_line(container.get("message_ts"))[:40], "channel_type": channel_type,

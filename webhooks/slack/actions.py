@@ -12,7 +12,9 @@ the environment's bot token (at most two ``users.info`` calls).
 The clicker sees what the click did, as Slack users expect of a button: once a decision is recorded
 the request's Approve/Deny buttons are replaced (``chat.update`` on the message, so it works however
 late the inbox hands the click over; a response_url expires after 30 minutes) by who decided what;
-a refused click gets an ephemeral reply, to the clicker only, saying why it changed nothing. That
+a refused click gets an ephemeral reply, to the clicker only, saying why it changed nothing, and so
+does a click another decision overrode (two approvers at once: the later ``action_ts`` wins, at the
+same instant Deny does; ``ActionResult.superseded``). That
 feedback is best effort: the decision is committed before it, and a Slack failure is logged, not
 retried. A click on the request's "Open" link button (Slack reports those too) is finished quietly.
 """
@@ -74,6 +76,9 @@ def apply_slack_action(event: Any) -> None:
                                       f"nothing: {mrkdwn(one_line(refused.reason)[:500])}.")
         return None
     log.info("%s", result.text)
+    if result.superseded:  # another click's decision stands (a later one, or a Deny at the same instant)
+        _tell_clicker(slack, payload, f"Your click on task {mrkdwn(one_line(result.task_id)[:200])} changed "
+                                      f"nothing: another decision stands. {result.text}")
     # Also on a replay (the inbox handing the click over again after a crash before chat.update): the
     # line states the decision that stands, so the message ends right however often this runs.
     _mark_decided(slack, payload, result.text)
