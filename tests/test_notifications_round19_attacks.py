@@ -234,3 +234,13 @@ def test_an_approver_whose_slack_email_changed_is_refused_under_the_new_one(appr
                                                                        match=r"elsewhere\.example is not an approver"):
         apply_to_warehouse(conn, click(message, APPROVE_ACTION, approver), slack_sender(slack))
     assert _state() == ("open", None)
+
+
+def test_a_decisions_audit_event_names_the_slack_user_and_the_email_checked(approval):
+    slack, message, approver = approval
+    with WarehouseResource.from_env().connect() as conn:
+        apply_to_warehouse(conn, click(message, APPROVE_ACTION, approver, username="amelia"), slack_sender(slack))
+        [event] = conn.query("select detail from audit.events where operation = 'task_approved'")
+    detail = json.loads(event["detail"])
+    assert (detail["decided_by"], detail["slack_user_id"], detail["email"], detail["channel_type"]) == (
+        "amelia", approver, APPROVER, "slack_channel"), "the username alone is not who decided: a control needs the id"

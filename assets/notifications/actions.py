@@ -16,7 +16,9 @@ nothing, is recorded in ``audit.events`` (operation ``task_decision_refused``: w
 message, why; one row per click, however often the same delivery is handed over) and raises
 :class:`SlackActionRefused`, a :class:`SlackActionError` the inbox handler
 logs and finishes like any other unusable click. A denied request closes the
-task in ``marts.tasks``; an approved one keeps it open with the approval recorded. dbt reads the
+task in ``marts.tasks``; an approved one keeps it open with the approval recorded. Its audit event
+(``task_approved``/``task_denied``) names the decider by Slack user id, and by the e-mail checked
+against the approvers in a channel, not only by the payload's username. dbt reads the
 table as a source (``stg_notifications__task_decisions``), so the decision survives every rebuild of
 ``marts.tasks``; its on-run-start hook ``create_task_decisions`` creates the same table (keep the two
 DDLs alike) and the ``notifications/task_decisions`` asset creates it before dbt in Dagster runs.
@@ -127,7 +129,9 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any], slack: SlackSe
         conn.execute("update marts.tasks set status = %s where task_id = %s", (status, task_id))
         record_event(conn, action="notification", system="slack", correlation_id=new_correlation_id(),
                      operation=f"task_{decision}", object_id=task_id, status=status,
-                     detail={"decided_by": who, "action_ts": action_ts})
+                     detail={"decided_by": who, "action_ts": action_ts, "slack_user_id": one_line(user["id"])[:40],
+                             "channel_type": verdict.channel_type,
+                             **({"email": verdict.email} if verdict.email else {})})
     conn.raw.commit()
     text = f"{decision.capitalize()} by {mrkdwn(who)}: task {mrkdwn(task_id)} is {status}."
     # Not this very click handed over again (same action_ts, same clicker) but another whose decision lost.
