@@ -244,3 +244,17 @@ def test_a_decisions_audit_event_names_the_slack_user_and_the_email_checked(appr
     detail = json.loads(event["detail"])
     assert (detail["decided_by"], detail["slack_user_id"], detail["email"], detail["channel_type"]) == (
         "amelia", approver, APPROVER, "slack_channel"), "the username alone is not who decided: a control needs the id"
+
+
+def test_a_click_on_the_request_of_a_task_gone_since_tells_the_clicker(approval, tmp_path, monkeypatch):
+    slack, message, approver = approval
+    with WarehouseResource.from_env().connect() as conn:
+        conn.execute("delete from marts.tasks where task_id = 'task-1'")  # renewed: the renewal task is gone
+        conn.raw.commit()
+    genuine = {**click(message, APPROVE_ACTION, approver, "1700000001.1"), "trigger_id": "1.2.gone"}
+    made_up = {**click(message, APPROVE_ACTION, approver, "1700000002.1", value="task-404"), "trigger_id": "1.2.404"}
+    _, result = _through_receiver(slack, tmp_path, monkeypatch, genuine, made_up)
+    assert (result.done, result.failed) == (2, 0)
+    [why] = _ephemerals(slack, message, approver)
+    assert "task-1 no longer exists" in why, "a made-up task id is not answered"
+    assert _audit("task_decision_refused") == 1 and _audit("task_approved") == 0

@@ -7,7 +7,9 @@ decision by Slack's ``action_ts``; a replayed interaction (same ``action_ts``) o
 click the inbox delivers late, e.g. after a retry) changes nothing. Two clicks at the very same
 ``action_ts`` (two approvers at one instant): Deny wins, whichever the inbox hands over first, so the
 outcome does not depend on arrival order. A click on a task closed since the request was sent (by its
-vendor, not by a Slack Deny) is refused: an Approve must not reopen it. A click without the clicking user
+vendor, not by a Slack Deny) is refused: an Approve must not reopen it; so is an entitled click on
+the genuine request of a task gone from ``marts.tasks`` (done or removed), so the clicker is told why
+(a value naming no request's task stays an unusable click, not audited). A click without the clicking user
 or its ``action_ts`` is refused: the decision must say who decided and when. Whoever decides must be
 entitled to (a compliance control, :mod:`assets.notifications.approvers`): the click must be on the
 approval request the product sent for that very task (the delivery ledger), by the DM's recipient or,
@@ -92,9 +94,9 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any], slack: SlackSe
     task_id = str(action.get("value") or "")
     if not task_id:
         raise SlackActionError("the approval button carries no task id in its value")
-    if not conn.table_exists("marts", "tasks") or \
-            not conn.scalar("select count(*) from marts.tasks where task_id = %s", (task_id,)):
-        raise SlackActionError(f"task {one_line(task_id)[:200]!r} does not exist (anymore) in marts.tasks")
+    exists = conn.table_exists("marts", "tasks") and \
+        conn.scalar("select count(*) from marts.tasks where task_id = %s", (task_id,))
+    missing = SlackActionError(f"task {one_line(task_id)[:200]!r} does not exist (anymore) in marts.tasks")
     decision = DECISIONS[action["action_id"]]
     action_ts = str(action.get("action_ts") or "")
     if _ts(action_ts) is None:
@@ -104,6 +106,12 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any], slack: SlackSe
         raise SlackActionError("the click carries no user id: a decision must record who decided")
     who = one_line(user.get("username") or user.get("name") or user["id"])[:100]
     verdict = check_click(conn, payload, task_id, str(user["id"]), slack)
+    if not exists:  # the task is gone (done, removed): its genuine request's decider is told; a made-up value is not
+        if not verdict.allowed:
+            raise missing
+        _refuse(conn, payload, action, task_id, decision, who, f"task {one_line(task_id)[:100]} no longer exists "
+                "(done or removed since the request was sent): there is nothing to decide", verdict.channel_type,
+                verdict.email)
     if not verdict.allowed:
         _refuse(conn, payload, action, task_id, decision, who, verdict.reason, verdict.channel_type, verdict.email)
     ensure_table(conn)
