@@ -99,13 +99,22 @@ class Writes:
                 error, why = exc, str(exc.status or "no answer")
             else:
                 try:
-                    return parse(response)
+                    result = parse(response)
                 except (ValueError, KeyError, TypeError, AttributeError, IndexError):
                     error = VendorError(
                         f"{self.vendor}: {method} {path.split('?')[0]} answered {response.status_code} without "
                         f"the {what} it wrote ({_body_kind(response)}); check that the {self.vendor} base URL points "
                         "at the vendor's REST API, not at a proxy, gateway or sign-in page", None)
                     why = f"{response.status_code} with an unreadable body"
+                else:
+                    holder = self.linked_elsewhere(operation, result, internal_id)
+                    if holder is None:
+                        return result
+                    # Not the record written: linking it would tie two tasks to one vendor record.
+                    error = VendorError(
+                        f"{self.vendor}: {method} {path.split('?')[0]} answered {response.status_code} with the "
+                        f"id of the record linked to {holder}, not the {what} it wrote", None)
+                    why = f"{response.status_code} with another record's id"
             found = find()
             if found is not None:  # the vendor did carry it out: adopt it, never write it twice
                 self._audit("adopt", str(_first(found) or object_id), internal_id, "found", None,
@@ -119,6 +128,19 @@ class Writes:
             if attempts >= session.policy.max_attempts:
                 raise error
             session.backoff(attempts, f"{method} {path.split('?')[0]}", why)
+
+    def linked_elsewhere(self, operation: str, result: Any, internal_id: str) -> str | None:
+        """For a write answered with a record's id (create, OneTrust's upsert): the other internal id
+        already linked to that vendor id, else None. A vendor (or a gateway) answering with the id of a
+        record another task holds has not told us which record it wrote."""
+        if operation not in ("create", "update") or not _first(result):
+            return None
+        from .state import SCHEMA
+
+        with self.committed():  # a read, as its own unit: PostgreSQL keeps no transaction open after it
+            return self.conn.scalar(
+                f"select internal_id from {SCHEMA}.external_links where vendor = %s and vendor_id = %s "
+                "and internal_id <> %s limit 1", (self.vendor, str(_first(result)), internal_id))
 
     def _audit(self, operation: str, object_id: str, internal_id: str, status: Any, error: str | None,
                ref: str | None = None) -> None:
