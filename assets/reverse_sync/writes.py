@@ -30,7 +30,7 @@ from typing import Any
 
 import requests
 
-from pipelines.common.http import RETRYABLE_STATUSES, VendorError, VendorSession
+from pipelines.common.http import RETRYABLE_STATUSES, VendorError, VendorSession, vendor_text
 from resources.audit import CORRELATION_HEADER, new_correlation_id, record_event
 from resources.warehouse import Connection
 
@@ -224,6 +224,7 @@ def with_vendor_reason(exc: VendorError, response: requests.Response | None) -> 
     if isinstance(body.get("error"), dict) and body["error"].get("detail"):
         found.append(str(body["error"]["detail"]))
     text = str(exc)
+    found = [vendor_text(f, response, 300) for f in found]  # no echoed credential, no control character
     extra = [f for f in dict.fromkeys(found) if f and f not in text]
     if not extra:
         return exc

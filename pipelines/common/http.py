@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.cookiejar
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -315,12 +316,30 @@ def _error_detail(response: requests.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200]
+        return vendor_text(response.text, response, 200)
     if isinstance(body, dict):
         err = body.get("error") or body.get("errorMessages") or body.get("message") or body
         if isinstance(err, dict):
-            return str(err.get("message") or err)[:300] + (
-                f" ({err['detail']})" if err.get("detail") else ""
+            return vendor_text(str(err.get("message") or err), response, 300) + (
+                f" ({vendor_text(str(err['detail']), response, 300)})" if err.get("detail") else ""
             )
-        return str(err)[:300]
-    return str(body)[:300]
+        return vendor_text(str(err), response, 300)
+    return vendor_text(str(body), response, 300)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def vendor_text(text: str, response: requests.Response | None, limit: int) -> str:
+    """Text a vendor wrote (an error body), fit for an error message, a dead letter or a log line: the
+    credentials the request carried (its Authorization value and the token in it) and the values of the
+    environment's secret variables masked, control characters and line breaks made spaces, at most
+    ``limit`` characters. A vendor or a gateway may echo what it was sent."""
+    from pipelines.common.entrypoint import secret_values
+
+    request = getattr(response, "request", None)
+    auth = str((request.headers.get("Authorization") if request is not None else None) or "")
+    secrets = {auth, auth.split(" ", 1)[-1], *secret_values()}
+    for value in sorted((v for v in secrets if len(v) >= 6), key=len, reverse=True):
+        text = text.replace(value, "***")  # masked before the cut: no half secret left at the end
+    return " ".join(_CONTROL.sub(" ", text).split())[:limit]
