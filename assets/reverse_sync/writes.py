@@ -48,7 +48,10 @@ class Writes:
         self.lock = threading.RLock()
 
     def send(self, session: VendorSession, method: str, path: str, *, operation: str, object_id: str,
-             internal_id: str, **kwargs: Any) -> requests.Response:
+             internal_id: str, answer_read: bool = False, **kwargs: Any) -> requests.Response:
+        """One write, audited. A 2xx that is an HTML page (a proxy's or sign-in page answering in the API's
+        place) raises VendorError naming the base URL: nothing says the vendor carried the write out, so it
+        must not be linked as done. ``answer_read``: the caller reads the answer itself (:meth:`once`)."""
         if not self.enabled:
             raise RuntimeError("reverse sync tried to write during a dry run; this is a bug in the writer")
         headers = {CORRELATION_HEADER: self.correlation_id, **(kwargs.pop("headers", None) or {})}
@@ -65,6 +68,14 @@ class Writes:
             if error is exc:
                 raise
             raise error from None
+        if not answer_read and _is_page(response):
+            error = VendorError(
+                f"{self.vendor}: {method} {path.split('?')[0]} answered {response.status_code} with "
+                f"{_body_kind(response)} instead of the API's answer, so whether the write was made is unknown; "
+                f"check that the {self.vendor} base URL points at the vendor's REST API, not at a proxy, gateway "
+                "or sign-in page", None)
+            self._audit(operation, object_id, internal_id, response.status_code, str(error)[:300])
+            raise error
         created = created_id(response) if operation.startswith("create") else None
         if created and created != object_id:  # the vendor's new id; what we called it before stays in detail
             self._audit(operation, created, internal_id, response.status_code, None,
@@ -92,7 +103,7 @@ class Writes:
             attempts += 1
             try:
                 response = self.send(session, method, path, operation=operation, object_id=object_id,
-                                     internal_id=internal_id, attempts_allowed=1, **kwargs)
+                                     internal_id=internal_id, attempts_allowed=1, answer_read=True, **kwargs)
             except VendorError as exc:
                 if exc.status is not None and exc.status not in RETRYABLE_STATUSES:
                     raise  # refused (4xx, auth, rate limit after its waits): the vendor wrote nothing
@@ -193,6 +204,12 @@ def _body_kind(response: requests.Response) -> str:
     if not size:
         return "an empty body"
     return f"a {size}-byte {kind} body" + ("" if kind.endswith("json") else ", not JSON")
+
+
+def _is_page(response: requests.Response) -> bool:
+    """A 2xx whose body is a web page: no REST API of ours answers a write with HTML."""
+    kind = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    return bool(response.content) and kind in ("text/html", "application/xhtml+xml")
 
 
 def _listed(hook: Any) -> list[Any]:
