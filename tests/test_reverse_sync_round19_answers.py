@@ -109,3 +109,49 @@ def test_a_jira_update_refused_409_after_a_human_edit_waits_then_the_policy_deci
     assert "a person's summary" in recorded[0][1], "the person's edit is recorded, not lost silently"
     assert issue["fields"]["duedate"] == "2027-01-15", "only changed fields are written: the person's due date stays"
     assert len([w for w in writes(jira) if w["method"] == "PUT"]) == 1
+
+
+def test_a_servicenow_create_answered_with_an_unlinked_foreign_record_is_not_linked(servicenow, duckdb_warehouse,
+                                                                                    monkeypatch):
+    """A caching gateway replays another create's answer: the record it names carries another correlation id
+    (here a record nobody links), so it is not ours; the record is looked up by our id and adopted."""
+    stranger = servicenow.insert(remediation_table(), {"short_description": "made by hand", "correlation_id": "x-1"})
+    rows = remediation_rows(2)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    end = CREATE_PATHS["servicenow"]
+
+    def replayed(self, **kw):
+        body = REAL_JSON(self, **kw)
+        if self.request.method == "POST" and self.request.url.split("?")[0].endswith(end):
+            return {"result": stranger}
+        return body
+
+    monkeypatch.setattr(requests.Response, "json", replayed)
+    report = run("servicenow")
+    assert (report.created, report.dead_lettered) == (2, 0), report.failures
+    links = _links(duckdb_warehouse, "servicenow")
+    assert stranger["sys_id"] not in links.values()
+    assert links == {k: v[0] for k, v in OURS["servicenow"](servicenow).items()}
+
+
+def test_a_onetrust_attestation_answered_with_another_periods_record_is_not_linked(onetrust, duckdb_warehouse,
+                                                                                   monkeypatch):
+    rows = attestation_rows(4)
+    write_outbound(duckdb_warehouse, "onetrust", rows[:1])
+    run("onetrust")
+    earlier = next(a for a in onetrust.attestations() if a.get("externalId") == "att-0000")
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    end = CREATE_PATHS["onetrust"]
+
+    def replayed(self, **kw):  # a gateway answers every later POST with a record that is not the one written
+        body = REAL_JSON(self, **kw)
+        if self.request.method == "POST" and self.request.url.split("?")[0].endswith(end):
+            return {**earlier, "id": "0b0b0b0b-nobody-links-it", "externalId": "someone-else"}
+        return body
+
+    monkeypatch.setattr(requests.Response, "json", replayed)
+    report = run("onetrust")
+    assert report.dead_lettered == 0, report.failures
+    links = _links(duckdb_warehouse, "onetrust")
+    assert "0b0b0b0b-nobody-links-it" not in links.values()
+    assert links == {k: v[0] for k, v in OURS["onetrust"](onetrust).items()}

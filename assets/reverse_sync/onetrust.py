@@ -153,7 +153,7 @@ class OneTrustAttestationWriter:
                 "attestedBy": {"name": "Project X", "email": desired["owner"]}, "source": "Project X"}
         # Idempotent by externalId at OneTrust; sent once anyway, so an answer without the attestation
         # (an HTML page, a body without its id) is read back by externalId rather than failing the run.
-        found = writes.once(self.session, "POST", self.path, json=body, parse=_record_id,
+        found = writes.once(self.session, "POST", self.path, json=body, parse=lambda r: _record_id(r, internal_id),
                             find=lambda: self._by_external_id(self.path, internal_id), what="attestation's id",
                             operation=operation, object_id=str(vendor_id or internal_id), internal_id=internal_id)
         return found, internal_id
@@ -254,11 +254,14 @@ class OneTrustAttestationWriter:
         return path if raw and path.is_file() else None
 
 
-def _record_id(response: Any) -> str:
-    """The id of the record a OneTrust write answered with (KeyError when the body has none)."""
+def _record_id(response: Any, external_id: str | None = None) -> str:
+    """The id of the record a OneTrust write answered with (KeyError when the body has none; ValueError when
+    it is a record carrying another ``externalId`` than ``external_id``: not the one written)."""
     rec = response.json()
     if not rec.get("id"):
         raise KeyError("id")
+    if external_id is not None and rec.get("externalId") not in (None, "", external_id):
+        raise ValueError("externalId")
     return str(rec["id"])
 
 

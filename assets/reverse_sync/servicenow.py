@@ -129,6 +129,8 @@ class ServiceNowTaskWriter:
                 result = response.json()["result"]
                 if not result.get("sys_id"):
                     raise KeyError("sys_id")
+                if result.get("correlation_id") not in (None, "", internal_id):  # another record's answer
+                    raise ValueError("correlation_id")
                 return str(result["sys_id"]), result.get("number")
 
             def find() -> tuple[str, str | None] | None:
