@@ -2,7 +2,9 @@
 
 Layout under the root (``PROJECTX_EVIDENCE_DIR``, default ``<data>/evidence``):
 ``objects/<sha[:2]>/<sha>`` holds the bytes, ``<same>.json`` the metadata. Writes go to a temporary
-file first and are renamed into place, so a crash never leaves a half-written object at an address.
+file first and are renamed into place, so a crash never leaves a half-written object at an address;
+the metadata is written before the bytes, so no object is there without it. A disk error is a
+``StoreError`` (full: quota; not writable: permission; else unavailable), so the file waits as pending.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from pathlib import Path
 
 from resources.evidence.base import (
     StoredObject,
+    StorePermissionError,
     StoreQuotaError,
+    StoreUnavailable,
     atomic_write,
     check_address,
     clean_metadata,
@@ -40,16 +44,24 @@ class LocalStore:
         sha = content_address(content)
         path = self._path(sha)
         meta = clean_metadata(metadata)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+        side = path.with_suffix(".json")
+        if not path.exists() or not side.exists():
+            # the metadata first, the bytes last: an object is there once its bytes are, so a write that
+            # fails between the two leaves no object without its metadata (a retry writes both)
             try:
-                atomic_write(path, content)
-                atomic_write(path.with_suffix(".json"), json.dumps(meta, sort_keys=True).encode())
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(side, json.dumps(meta, sort_keys=True).encode())
+                if not path.exists():
+                    atomic_write(path, content)
             except OSError as exc:
                 if exc.errno == 28:  # ENOSPC
                     raise StoreQuotaError(f"the evidence disk {self.root} is full: free space or set "
                                           "PROJECTX_EVIDENCE_LIBRARY_DIR to a larger volume") from exc
-                raise
+                if isinstance(exc, PermissionError):
+                    raise StorePermissionError(f"the evidence folder {self.root} is not writable ({exc.strerror}): "
+                                               "let the service's user write to it", str(self.root)) from exc
+                raise StoreUnavailable(f"writing to the evidence folder {self.root} failed ({type(exc).__name__}: "
+                                       f"{exc.strerror or exc}): check the disk; the file waits as pending") from exc
         return self.head(sha)  # type: ignore[return-value]
 
     def get(self, sha256: str) -> bytes:
