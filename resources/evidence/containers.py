@@ -52,6 +52,7 @@ from resources.evidence.metadata import sniff_mime
 READ = 1024 * 1024
 HEAD = 8192
 SPOOL = 8 * 1024 * 1024
+WHERE_CHARS = 200  # a member's path, in a reason (the explanation and the fix follow it)
 TAIL = 65536 + 22  # where a zip's end record (and its comment) is looked for
 MAX_RATIO = 200
 RATIO_FLOOR = 100 * 1024 * 1024
@@ -260,6 +261,15 @@ def _walk(stream, where: str, depth: int, budget: _Budget, max_depth: int, block
             _walk(data, member, depth + 1, budget, max_depth, blocked)
 
 
+def _inside(name: str, where: str) -> str:
+    """Where a member is, for a reason: its name quoted (``repr``), a long one cut in the middle, and the
+    whole path kept under ``WHERE_CHARS``, so the reason's explanation and fix always fit the ledger's
+    500 characters (a 1000-character name pushed "is encrypted" out of it)."""
+    shown = repr(name if len(name) <= 80 else f"{name[:60]}...{name[-17:]}")
+    out = f"{shown} in {where}"
+    return out if len(out) <= WHERE_CHARS else f"{out[:100]} ... {out[-(WHERE_CHARS - 105):]}"
+
+
 def _member(budget: _Budget, where: str, max_members_hint: str) -> None:
     budget.members_left -= 1
     if budget.members_left < 0:
@@ -293,7 +303,7 @@ def _zip(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
             for info in infos:
                 if info.is_dir():
                     continue
-                inner = f"{info.filename!r} in {where}"
+                inner = _inside(info.filename, where)
                 _member(budget, inner, str(total))
                 if info.flag_bits & 0x1:
                     raise Refused(f"{inner} is encrypted: a virus scanner cannot read it; send it unencrypted")
@@ -351,7 +361,7 @@ def _tar(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
                     return
                 if not info.isfile():
                     continue
-                inner = f"{info.name!r} in {where}"
+                inner = _inside(info.name, where)
                 _member(budget, inner, str(total))
                 extracted = archive.extractfile(info)
             except Refused:
