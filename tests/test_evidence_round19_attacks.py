@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import errno
 import io
+import struct
 import tarfile
 import zipfile
+import zlib
 
 import pytest
 
@@ -53,6 +55,17 @@ def streamed_zip(members: dict[str, bytes]) -> bytes:
             with zf.open(name, "w") as fh:
                 fh.write(data)
     return out.getvalue()
+
+
+def lying(data: bytes, declared: int, method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A one-member zip declaring ``declared`` bytes (and the CRC of that much) for ``data``."""
+    raw = bytearray(zipped({"notes.txt": data}, method))
+    crc, cd = zlib.crc32(data[:declared]), raw.index(b"PK\x01\x02")
+    struct.pack_into("<I", raw, 14, crc)
+    struct.pack_into("<I", raw, 22, declared)
+    struct.pack_into("<I", raw, cd + 16, crc)
+    struct.pack_into("<I", raw, cd + 24, declared)
+    return bytes(raw)
 
 
 # -- a zip appended to something else -----------------------------------------------------------------
@@ -101,6 +114,21 @@ def test_a_zip_hiding_an_archive_before_or_between_its_listed_members_is_refused
     assert problem(streamed_zip({"a.txt": b"access review " * 1000, "b.txt": b"ok"}), BUDGET) is None
     assert problem(zipped({"c.txt": b"a signature PK\x03\x04 in a member is its data, not a hidden entry"},
                           zipfile.ZIP_STORED), BUDGET) is None
+
+
+def test_a_member_longer_than_its_declared_size_is_refused(tmp_path, clamd):
+    small = lying(b"benign notes" + EICAR, 12)
+    with zipfile.ZipFile(io.BytesIO(small)) as zf:
+        assert zf.read("notes.txt") == b"benign notes"  # zipfile stops at the declared size, CRC and all
+    assert not clamd.scan(small).clean  # clamd reads on, past it
+    bomb = lying(b"benign notes" + b"\0" * 150_000_000 + EICAR, 12)
+    assert clamd.scan(bomb).clean  # ... within its own limits
+    lib = make_library(tmp_path, clamd)
+    out = lib.ingest(bomb, "notes.zip", "email")
+    assert out.status == "quarantined" and "holds more than the 12 bytes its zip declares" in out.reason
+    stored = problem(lying(b"benign notes" + EICAR, 12, zipfile.ZIP_STORED), BUDGET)
+    assert stored is not None and "its zip declares" in stored.reason
+    assert lib.ingest(zipped({"notes.txt": b"benign notes" * 1000}), "ok.zip", "email").status == "stored"
 
 
 def test_a_pre_posix_tar_is_opened_like_any_tar(tmp_path, clamd):

@@ -19,10 +19,11 @@ too, and refuses what a scanner may have skipped:
 - an encrypted member, a compression method or a container that does not open;
 - a member of a blocked type (an executable is refused in a zip as it is bare);
 - an archive format it cannot open (7z, RAR, CAB, zstd ...): nobody can say what a scanner saw;
-- archive data ``zipfile`` would not read but clamd does: a zip appended to another file (a PDF/zip
-  polyglot, text then a zip) is walked as a zip at the top level and refused inside an archive; a zip
-  holding a member its central directory does not list (a zip before it, a hidden local entry) is
-  refused; a pre-POSIX (V7) tar, which has no ``ustar`` magic, is found by its header checksum.
+- archive data ``zipfile`` would not read but clamd does (``zip_layout.py``): a zip appended to another
+  file (a PDF/zip polyglot, text then a zip) is walked as a zip at the top level and refused inside an
+  archive; a zip holding data its central directory does not list (a zip before it, a hidden local
+  entry) or a member longer than its declared size is refused; a pre-POSIX (V7) tar, which has no
+  ``ustar`` magic, is found by its header checksum.
 
 Everything is read as a stream and counted, never held whole: a member is read in 1 MiB pieces
 and dropped (its first 8 KiB say whether it is an archive), a nested tar, gzip, bzip2 or xz is read
@@ -48,12 +49,12 @@ from dataclasses import dataclass
 import filetype
 
 from resources.evidence.metadata import sniff_mime
+from resources.evidence.zip_layout import TAIL, data_starts, longer_than_declared, v7_tar, zip_at_end
 
 READ = 1024 * 1024
 HEAD = 8192
 SPOOL = 8 * 1024 * 1024
 WHERE_CHARS = 200  # a member's path, in a reason (the explanation and the fix follow it)
-TAIL = 65536 + 22  # where a zip's end record (and its comment) is looked for
 MAX_RATIO = 200
 RATIO_FLOOR = 100 * 1024 * 1024
 UNOPENED = {"application/x-rar-compressed": "RAR", "application/x-7z-compressed": "7z",
@@ -167,35 +168,17 @@ def kind(content: bytes) -> str | None:
     for magic, (name, _) in STREAMS.items():
         if head.startswith(magic):
             return name
-    if content[257:262] == b"ustar" or _v7_tar(content):
+    if content[257:262] == b"ustar" or v7_tar(content):
         return "tar"
     guess = filetype.guess(content[:HEAD]) if content else None
     return UNOPENED.get(guess.mime) if guess is not None else None
-
-
-def _v7_tar(head: bytes) -> bool:
-    """A pre-POSIX (V7) tar header: no ``ustar`` magic, but a name and a header checksum that adds up
-    (what ``tarfile`` and clamd go by)."""
-    if len(head) < 512 or head[0] == 0:
-        return False
-    field = head[148:156].split(b"\0")[0].strip()
-    if not field or any(c not in b"01234567" for c in field):
-        return False
-    block = head[:148] + b" " * 8 + head[156:512]
-    return int(field, 8) in (sum(block), sum(b - 256 if b > 127 else b for b in block))
-
-
-def _zip_at_end(tail) -> bool:
-    """``tail`` (the last bytes of a file, or a seekable file) ends with a zip's end record: a zip
-    appended to something else (a PDF/zip polyglot, a self-extractor), which clamd finds and reads."""
-    return zipfile.is_zipfile(io.BytesIO(tail) if isinstance(tail, bytes) else tail)
 
 
 def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_members: int = 10_000,
             blocked_types: Sequence[str] = (), max_ratio: int = MAX_RATIO,
             ratio_floor: int = RATIO_FLOOR) -> Problem | None:
     """Why ``content`` (an archive) cannot be taken as scanned whole, or None (also for a non-archive)."""
-    appended = kind(content) is None and _zip_at_end(content)
+    appended = kind(content) is None and zip_at_end(content)
     if kind(content) is None and not appended:
         return None
     budget = _Budget(max_expanded_bytes, max(max_ratio * len(content), ratio_floor), len(content), max_ratio,
@@ -232,7 +215,7 @@ def _walk(stream, where: str, depth: int, budget: _Budget, max_depth: int, block
         tail = head
         while part := stream.read(READ):  # counted, then dropped (its last 64 KiB kept)
             tail = (tail + part)[-TAIL:]
-        if _zip_at_end(tail):
+        if zip_at_end(tail):
             raise Refused(f"{where} is a file with a zip archive appended, which a virus scanner reads within its "
                           "own limits only: send the archive's files on their own")
         return
@@ -299,49 +282,30 @@ def _zip(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
         except BROKEN as exc:
             raise _corrupt("zip", where, exc) from None
         with archive:
-            _unlisted(source, archive, infos, where)
-            for info in infos:
+            try:
+                starts = data_starts(source, archive.start_dir, infos)
+            except ValueError as exc:
+                raise _corrupt("zip", where, exc) from None
+            if starts is None:
+                raise Refused(f"{where} is a zip archive holding data its directory does not list (another archive "
+                              "before or between its files), which nothing can say a virus scanner read as the "
+                              "library did: send the files in one plain zip")
+            for info, start in zip(infos, starts, strict=True):
                 if info.is_dir():
                     continue
                 inner = _inside(info.filename, where)
                 _member(budget, inner, str(total))
                 if info.flag_bits & 0x1:
                     raise Refused(f"{inner} is encrypted: a virus scanner cannot read it; send it unencrypted")
+                if longer_than_declared(source, start, info, min(budget.limit, budget.cap) - budget.expanded):
+                    raise Refused(f"{inner} holds more than the {info.file_size} bytes its zip declares (a lying "
+                                  "size: the rest is read by a virus scanner within its own limits, never checked "
+                                  "here): send it again as an ordinary zip")
                 try:
                     opened = archive.open(info)
                 except BROKEN as exc:
                     raise _corrupt("zip", inner, exc) from None
                 yield inner, _Counted(opened, "zip", inner, budget)
-
-
-def _unlisted(source, archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: str) -> None:
-    """Refuse a zip with a member its central directory does not list (a zip before it, or one hidden
-    between its members): ``zipfile`` reads only the listed ones, clamd finds the others by their local
-    headers. Every byte before the central directory that no listed member covers is searched for a
-    local header's signature."""
-    covered = []
-    for info in infos:
-        source.seek(info.header_offset)
-        local = source.read(30)
-        if len(local) < 30:
-            raise Refused(f"{where} is a zip archive that does not open (a member's header is past its end), so "
-                          "nothing can say the virus scanner read it: send it again whole")
-        names = int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
-        covered.append((info.header_offset, info.header_offset + 30 + names + info.compress_size))
-    at = 0
-    for start, end in [*sorted(covered), (archive.start_dir, archive.start_dir)]:
-        if start > at:
-            source.seek(at)
-            carry = b""
-            for _ in range(at, start, READ):
-                part = carry + source.read(min(READ, start - at))
-                at += len(part) - len(carry)
-                if b"PK\x03\x04" in part:
-                    raise Refused(f"{where} is a zip archive holding data its directory does not list (another "
-                                  "archive before or between its files), which nothing can say a virus scanner "
-                                  "read as the library did: send the files in one plain zip")
-                carry = part[-3:]
-        at = max(at, end)
 
 
 def _tar(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:

@@ -1,0 +1,102 @@
+"""Archive layouts ``zipfile`` and ``tarfile`` read differently from clamd (used by ``containers.py``).
+
+clamd finds a zip by its local headers and its end record wherever they are, and inflates a member to
+the end of its data; ``zipfile`` reads only what the central directory lists, up to the sizes it
+declares. So, unless checked, a zip could hide from the library what clamd reads within its own limits
+only (a zip bomb, archives nested past its recursion):
+
+- a zip appended to another file (a PDF/zip polyglot, text then a zip): ``zip_at_end``;
+- a zip holding data its central directory does not list (a zip before another, a local entry with no
+  directory entry): ``data_starts`` is None;
+- a stored or deflated member longer than its declared size (``zipfile`` stops there, with a CRC of
+  that much): ``longer_than_declared``;
+- a pre-POSIX (V7) tar, which has no ``ustar`` magic: ``v7_tar``.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from collections.abc import Sequence
+
+READ = 1024 * 1024
+TAIL = 65536 + 22  # where a zip's end record (and its comment) is looked for
+LOCAL = b"PK\x03\x04"
+
+
+def v7_tar(head: bytes) -> bool:
+    """A pre-POSIX (V7) tar header: a name and a header checksum that adds up (what ``tarfile`` and clamd
+    go by)."""
+    if len(head) < 512 or head[0] == 0:
+        return False
+    field = head[148:156].split(b"\0")[0].strip()
+    if not field or any(c not in b"01234567" for c in field):
+        return False
+    block = head[:148] + b" " * 8 + head[156:512]
+    return int(field, 8) in (sum(block), sum(b - 256 if b > 127 else b for b in block))
+
+
+def zip_at_end(tail) -> bool:
+    """``tail`` (a file's last bytes, or a seekable file) ends with a zip's end record."""
+    return zipfile.is_zipfile(io.BytesIO(tail) if isinstance(tail, bytes) else tail)
+
+
+def data_starts(source, start_dir: int, infos: Sequence[zipfile.ZipInfo]) -> list[int] | None:
+    """Where each member's data starts in ``source``; None when a byte before the central directory
+    (``start_dir``) that no listed member covers holds a local header's signature (a zip or member the
+    directory does not list); ``ValueError`` when a member's local header is not where it is listed."""
+    starts, covered = [], []
+    for info in infos:
+        source.seek(info.header_offset)
+        local = source.read(30)
+        if len(local) < 30 or local[:4] != LOCAL:
+            raise ValueError(f"no local header for {info.filename[:100]!r} at offset {info.header_offset}")
+        start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30],
+                                                                                                   "little")
+        starts.append(start)
+        covered.append((info.header_offset, start + info.compress_size))
+    at = 0
+    for begin, end in [*sorted(covered), (start_dir, start_dir)]:
+        if begin > at:
+            source.seek(at)
+            carry = b""
+            while at < begin:
+                part = source.read(min(READ, begin - at))
+                if not part:
+                    break
+                at += len(part)
+                if LOCAL in carry + part:
+                    return None
+                carry = part[-3:]
+        at = max(at, end)
+    return starts
+
+
+def longer_than_declared(source, start: int, info: zipfile.ZipInfo, bound: int) -> bool:
+    """A stored or deflated member with more data than its declared ``file_size``. A deflated one is
+    inflated here, counting, to one byte past its declared size; not when that is past ``bound`` (what
+    the budget has left: the read that follows stops it). Data that does not inflate is left to that
+    read (a corrupt zip); other methods are not checked."""
+    if info.flag_bits & 0x1:
+        return False  # encrypted: refused as such
+    if info.compress_type == zipfile.ZIP_STORED:
+        return info.compress_size > info.file_size
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.file_size > bound:
+        return False
+    inflate, out, left = zlib.decompressobj(-15), 0, info.compress_size
+    source.seek(start)
+    try:
+        while left > 0 and not inflate.eof:
+            data = source.read(min(READ, left))
+            if not data:
+                return False
+            left -= len(data)
+            while data and not inflate.eof:
+                out += len(inflate.decompress(data, READ))
+                data = inflate.unconsumed_tail
+                if out > info.file_size:
+                    return True
+    except zlib.error:
+        return False
+    return False
