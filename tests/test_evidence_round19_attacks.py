@@ -8,6 +8,7 @@ the scan matters."""
 from __future__ import annotations
 
 import errno
+import gzip
 import io
 import struct
 import tarfile
@@ -142,6 +143,20 @@ def test_a_pre_posix_tar_is_opened_like_any_tar(tmp_path, clamd):
     fine = lib.ingest(v7_tar({"notes.txt": b"quarterly access review"}), "notes.tar", "email")
     assert fine.status == "stored"
     assert problem(b"not a tar header" * 64, BUDGET) is None  # 1 KiB of text is not taken for a tar
+
+
+def test_data_after_a_tars_end_is_refused_its_zero_padding_is_not(tmp_path, clamd):
+    tar = tarred({"notes.txt": b"quarterly access review"})  # 10 KiB: header, data, end blocks, padding
+    padded = tar[:1536] + DEEP + tar[1536 + len(DEEP):]  # a zip over the end-of-archive padding
+    lib = make_library(tmp_path, clamd)
+    for n, content in enumerate([tar + DEEP, gzip.compress(tar + DEEP), padded]):
+        assert clamd.scan(content).clean
+        out = lib.ingest(content, f"backup{n}.tar", "email")
+        assert out.status == "quarantined" and "data after the end of its tar archive" in out.reason, out.reason
+    big = tarred({"a.bin": bytes(range(256)) * 40_000, "b.txt": b"x"})  # past tarfile's 10 KiB buffer
+    assert problem(big + b"\0" * 20_000, BUDGET) is None
+    assert problem(big + b"\0" * 20_000 + b"!", BUDGET) is not None
+    assert lib.ingest(gzip.compress(tar), "notes.tgz", "email").status == "stored"
 
 
 # -- names ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ too, and refuses what a scanner may have skipped:
   file (a PDF/zip polyglot, text then a zip) is walked as a zip at the top level and refused inside an
   archive; a zip holding data its central directory does not list (a zip before it, a hidden local
   entry) or a member longer than its declared size is refused; a pre-POSIX (V7) tar, which has no
-  ``ustar`` magic, is found by its header checksum.
+  ``ustar`` magic, is found by its header checksum; anything but zeros after a tar's end is refused.
 
 Everything is read as a stream and counted, never held whole: a member is read in 1 MiB pieces
 and dropped (its first 8 KiB say whether it is an archive), a nested tar, gzip, bzip2 or xz is read
@@ -309,8 +309,10 @@ def _zip(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
 
 
 def _tar(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
-    """The files of a tar, read in one pass (``r|``: nothing is seeked or held)."""
+    """The files of a tar, read in one pass (``r|``: nothing is seeked or held); then what follows its
+    end must be zeros (its padding): a zip after it (read by clamd, not by ``tarfile``) is refused."""
     total = budget.members_left
+    stream = _Recorder(stream)
     try:
         archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 (closed below, members yielded)
     except Refused:
@@ -322,6 +324,7 @@ def _tar(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
             try:
                 info = archive.next()
                 if info is None:
+                    _after_end(stream, archive.offset, where)
                     return
                 if not info.isfile():
                     continue
@@ -334,3 +337,40 @@ def _tar(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
                 raise _corrupt("tar", where, exc) from None
             if extracted is not None:
                 yield inner, _Counted(extracted, "tar", inner, budget)
+
+
+class _Recorder(io.RawIOBase):
+    """``stream``, counting the bytes read and keeping the last ``KEEP`` (what ``tarfile`` buffered)."""
+
+    KEEP = 65536
+
+    def __init__(self, stream):
+        super().__init__()
+        self.stream, self.total, self.tail = stream, 0, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        part = self.stream.read(READ if size is None or size < 0 else size)
+        self.total += len(part)
+        self.tail = (self.tail + part)[-self.KEEP:]
+        return part
+
+    def readinto(self, buffer) -> int:
+        part = self.read(len(buffer))
+        buffer[:len(part)] = part
+        return len(part)
+
+
+def _after_end(stream: _Recorder, end: int, where: str) -> None:
+    """Refuse anything but zeros after a tar's end (``end``: where its end-of-archive block starts)."""
+    buffered = stream.total - end
+    seen = stream.tail[-buffered:] if 0 < buffered <= len(stream.tail) else b""
+    while True:
+        if seen.strip(b"\0") or (buffered > len(stream.tail)):
+            raise Refused(f"{where} has data after the end of its tar archive (another archive appended, read by "
+                          "a virus scanner within its own limits, never checked here): send the tar alone")
+        seen, buffered = stream.read(READ), 0
+        if not seen:
+            return
