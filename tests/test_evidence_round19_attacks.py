@@ -7,9 +7,11 @@ the scan matters."""
 
 from __future__ import annotations
 
+import bz2
 import errno
 import gzip
 import io
+import lzma
 import struct
 import tarfile
 import zipfile
@@ -157,6 +159,15 @@ def test_data_after_a_tars_end_is_refused_its_zero_padding_is_not(tmp_path, clam
     assert problem(big + b"\0" * 20_000, BUDGET) is None
     assert problem(big + b"\0" * 20_000 + b"!", BUDGET) is not None
     assert lib.ingest(gzip.compress(tar), "notes.tgz", "email").status == "stored"
+
+
+@pytest.mark.parametrize("compress", [bz2.compress, lzma.compress])
+def test_data_after_a_bzip2_or_xz_stream_is_refused_concatenated_streams_are_not(compress):
+    found = problem(compress(b"notes") + DEEP, BUDGET)  # BZ2File / LZMAFile ignore what follows
+    assert found is not None and "data after the end of its compressed stream" in found.reason
+    assert problem(compress(b"a" * 100_000) + compress(b"b") + b"\0" * 8, BUDGET) is None
+    cut = problem(compress(bytes(range(256)) * 400)[:-8], BUDGET)
+    assert cut is not None and "does not open" in cut.reason
 
 
 # -- names ---------------------------------------------------------------------------------------------

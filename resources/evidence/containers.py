@@ -23,7 +23,8 @@ too, and refuses what a scanner may have skipped:
   file (a PDF/zip polyglot, text then a zip) is walked as a zip at the top level and refused inside an
   archive; a zip holding data its central directory does not list (a zip before it, a hidden local
   entry) or a member longer than its declared size is refused; a pre-POSIX (V7) tar, which has no
-  ``ustar`` magic, is found by its header checksum; anything but zeros after a tar's end is refused.
+  ``ustar`` magic, is found by its header checksum; anything but zeros after a tar's end, or after a
+  bzip2 or xz stream (other than another stream), is refused.
 
 Everything is read as a stream and counted, never held whole: a member is read in 1 MiB pieces
 and dropped (its first 8 KiB say whether it is an archive), a nested tar, gzip, bzip2 or xz is read
@@ -62,8 +63,9 @@ UNOPENED = {"application/x-rar-compressed": "RAR", "application/x-7z-compressed"
             "application/x-lz4": "LZ4", "application/x-lzop": "lzop", "application/x-compress": "compress (.Z)",
             "application/x-rpm": "RPM", "application/x-deb": "Debian package",
             "application/x-unix-archive": "ar"}
-STREAMS = {b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw)), b"BZh": ("bzip2", bz2.BZ2File),
-           b"\xfd7zXZ\x00": ("xz", lzma.LZMAFile)}
+STREAMS = {b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw)),
+           b"BZh": ("bzip2", lambda raw: _Strict(raw, bz2.BZ2Decompressor)),
+           b"\xfd7zXZ\x00": ("xz", lambda raw: _Strict(raw, lzma.LZMADecompressor))}
 BROKEN = (zipfile.BadZipFile, tarfile.TarError, NotImplementedError, OSError, ValueError, EOFError, RuntimeError,
           lzma.LZMAError, zlib.error)
 
@@ -374,3 +376,47 @@ def _after_end(stream: _Recorder, end: int, where: str) -> None:
         seen, buffered = stream.read(READ), 0
         if not seen:
             return
+
+
+class _Strict(io.RawIOBase):
+    """A bzip2 or xz stream decompressed: concatenated streams and zero padding are read, anything else
+    after them is ``ValueError`` (``BZ2File`` / ``LZMAFile`` ignore it, clamd may read it: a zip after
+    an xz was never checked) and a stream cut short ``EOFError``."""
+
+    def __init__(self, raw, factory):
+        super().__init__()
+        self.raw, self.factory, self.dec = raw, factory, factory()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = READ if size is None or size < 0 else min(size, READ)
+        while True:
+            if self.dec.eof:  # the next stream, past any zero padding, or the end
+                rest = self.dec.unused_data.lstrip(b"\0")
+                while not rest:
+                    data = self.raw.read(READ)
+                    if not data:
+                        return b""
+                    rest = data.lstrip(b"\0")
+                self.dec = self.factory()
+                try:
+                    out = self.dec.decompress(rest, want)
+                except (OSError, lzma.LZMAError):
+                    raise ValueError("data after the end of its compressed stream, which is not another "
+                                     "stream") from None
+            elif self.dec.needs_input:
+                data = self.raw.read(READ)
+                if not data:
+                    raise EOFError("the compressed stream ends before its end marker")
+                out = self.dec.decompress(data, want)
+            else:
+                out = self.dec.decompress(b"", want)
+            if out:
+                return out
+
+    def readinto(self, buffer) -> int:
+        part = self.read(len(buffer))
+        buffer[:len(part)] = part
+        return len(part)
