@@ -19,7 +19,7 @@ too, and refuses what a scanner may have skipped:
 - an encrypted member, a compression method or a container that does not open;
 - a member of a blocked type (an executable is refused in a zip as it is bare);
 - an archive format it cannot open (7z, RAR, CAB, zstd ...): nobody can say what a scanner saw;
-- archive data ``zipfile`` would not read but clamd does (``zip_layout.py``): a zip appended to another
+- archive data ``zipfile`` would not read but clamd does (``layout.py``): a zip appended to another
   file (a PDF/zip polyglot, text then a zip) is walked as a zip at the top level and refused inside an
   archive; a zip holding data its central directory does not list (a zip before it, a hidden local
   entry) or a member longer than its declared size is refused; a pre-POSIX (V7) tar, which has no
@@ -49,8 +49,8 @@ from dataclasses import dataclass
 
 import filetype
 
+from resources.evidence.layout import TAIL, Recorder, Strict, data_starts, longer_than_declared, v7_tar, zip_at_end
 from resources.evidence.metadata import sniff_mime
-from resources.evidence.zip_layout import TAIL, data_starts, longer_than_declared, v7_tar, zip_at_end
 
 READ = 1024 * 1024
 HEAD = 8192
@@ -64,8 +64,8 @@ UNOPENED = {"application/x-rar-compressed": "RAR", "application/x-7z-compressed"
             "application/x-rpm": "RPM", "application/x-deb": "Debian package",
             "application/x-unix-archive": "ar"}
 STREAMS = {b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw)),
-           b"BZh": ("bzip2", lambda raw: _Strict(raw, bz2.BZ2Decompressor)),
-           b"\xfd7zXZ\x00": ("xz", lambda raw: _Strict(raw, lzma.LZMADecompressor))}
+           b"BZh": ("bzip2", lambda raw: Strict(raw, bz2.BZ2Decompressor)),
+           b"\xfd7zXZ\x00": ("xz", lambda raw: Strict(raw, lzma.LZMADecompressor))}
 BROKEN = (zipfile.BadZipFile, tarfile.TarError, NotImplementedError, OSError, ValueError, EOFError, RuntimeError,
           lzma.LZMAError, zlib.error)
 
@@ -314,7 +314,7 @@ def _tar(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
     """The files of a tar, read in one pass (``r|``: nothing is seeked or held); then what follows its
     end must be zeros (its padding): a zip after it (read by clamd, not by ``tarfile``) is refused."""
     total = budget.members_left
-    stream = _Recorder(stream)
+    stream = Recorder(stream)
     try:
         archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 (closed below, members yielded)
     except Refused:
@@ -341,31 +341,7 @@ def _tar(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
                 yield inner, _Counted(extracted, "tar", inner, budget)
 
 
-class _Recorder(io.RawIOBase):
-    """``stream``, counting the bytes read and keeping the last ``KEEP`` (what ``tarfile`` buffered)."""
-
-    KEEP = 65536
-
-    def __init__(self, stream):
-        super().__init__()
-        self.stream, self.total, self.tail = stream, 0, b""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        part = self.stream.read(READ if size is None or size < 0 else size)
-        self.total += len(part)
-        self.tail = (self.tail + part)[-self.KEEP:]
-        return part
-
-    def readinto(self, buffer) -> int:
-        part = self.read(len(buffer))
-        buffer[:len(part)] = part
-        return len(part)
-
-
-def _after_end(stream: _Recorder, end: int, where: str) -> None:
+def _after_end(stream: Recorder, end: int, where: str) -> None:
     """Refuse anything but zeros after a tar's end (``end``: where its end-of-archive block starts)."""
     buffered = stream.total - end
     seen = stream.tail[-buffered:] if 0 < buffered <= len(stream.tail) else b""
@@ -376,47 +352,3 @@ def _after_end(stream: _Recorder, end: int, where: str) -> None:
         seen, buffered = stream.read(READ), 0
         if not seen:
             return
-
-
-class _Strict(io.RawIOBase):
-    """A bzip2 or xz stream decompressed: concatenated streams and zero padding are read, anything else
-    after them is ``ValueError`` (``BZ2File`` / ``LZMAFile`` ignore it, clamd may read it: a zip after
-    an xz was never checked) and a stream cut short ``EOFError``."""
-
-    def __init__(self, raw, factory):
-        super().__init__()
-        self.raw, self.factory, self.dec = raw, factory, factory()
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        want = READ if size is None or size < 0 else min(size, READ)
-        while True:
-            if self.dec.eof:  # the next stream, past any zero padding, or the end
-                rest = self.dec.unused_data.lstrip(b"\0")
-                while not rest:
-                    data = self.raw.read(READ)
-                    if not data:
-                        return b""
-                    rest = data.lstrip(b"\0")
-                self.dec = self.factory()
-                try:
-                    out = self.dec.decompress(rest, want)
-                except (OSError, lzma.LZMAError):
-                    raise ValueError("data after the end of its compressed stream, which is not another "
-                                     "stream") from None
-            elif self.dec.needs_input:
-                data = self.raw.read(READ)
-                if not data:
-                    raise EOFError("the compressed stream ends before its end marker")
-                out = self.dec.decompress(data, want)
-            else:
-                out = self.dec.decompress(b"", want)
-            if out:
-                return out
-
-    def readinto(self, buffer) -> int:
-        part = self.read(len(buffer))
-        buffer[:len(part)] = part
-        return len(part)

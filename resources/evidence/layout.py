@@ -1,4 +1,4 @@
-"""Archive layouts ``zipfile`` and ``tarfile`` read differently from clamd (used by ``containers.py``).
+"""Archive layouts Python's readers take differently from clamd (used by ``containers.py``).
 
 clamd finds a zip by its local headers and its end record wherever they are, and inflates a member to
 the end of its data; ``zipfile`` reads only what the central directory lists, up to the sizes it
@@ -10,12 +10,15 @@ only (a zip bomb, archives nested past its recursion):
   directory entry): ``data_starts`` is None;
 - a stored or deflated member longer than its declared size (``zipfile`` stops there, with a CRC of
   that much): ``longer_than_declared``;
-- a pre-POSIX (V7) tar, which has no ``ustar`` magic: ``v7_tar``.
+- a pre-POSIX (V7) tar, which has no ``ustar`` magic: ``v7_tar``; what follows a tar's end is read
+  through a ``Recorder`` (``tarfile`` buffers past it);
+- data after a bzip2 or xz stream, which ``BZ2File`` / ``LZMAFile`` ignore: ``Strict`` reads them.
 """
 
 from __future__ import annotations
 
 import io
+import lzma
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -100,3 +103,71 @@ def longer_than_declared(source, start: int, info: zipfile.ZipInfo, bound: int) 
     except zlib.error:
         return False
     return False
+
+
+class Recorder(io.RawIOBase):
+    """``stream``, counting the bytes read and keeping the last ``KEEP`` (what ``tarfile`` buffered)."""
+
+    KEEP = 65536
+
+    def __init__(self, stream):
+        super().__init__()
+        self.stream, self.total, self.tail = stream, 0, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        part = self.stream.read(READ if size is None or size < 0 else size)
+        self.total += len(part)
+        self.tail = (self.tail + part)[-self.KEEP:]
+        return part
+
+    def readinto(self, buffer) -> int:
+        part = self.read(len(buffer))
+        buffer[:len(part)] = part
+        return len(part)
+
+
+class Strict(io.RawIOBase):
+    """A bzip2 or xz stream decompressed: concatenated streams and zero padding are read, anything else
+    after them is ``ValueError`` (``BZ2File`` / ``LZMAFile`` ignore it, clamd may read it: a zip after
+    an xz was never checked) and a stream cut short ``EOFError``."""
+
+    def __init__(self, raw, factory):
+        super().__init__()
+        self.raw, self.factory, self.dec = raw, factory, factory()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = READ if size is None or size < 0 else min(size, READ)
+        while True:
+            if self.dec.eof:  # the next stream, past any zero padding, or the end
+                rest = self.dec.unused_data.lstrip(b"\0")
+                while not rest:
+                    data = self.raw.read(READ)
+                    if not data:
+                        return b""
+                    rest = data.lstrip(b"\0")
+                self.dec = self.factory()
+                try:
+                    out = self.dec.decompress(rest, want)
+                except (OSError, lzma.LZMAError):
+                    raise ValueError("data after the end of its compressed stream, which is not another "
+                                     "stream") from None
+            elif self.dec.needs_input:
+                data = self.raw.read(READ)
+                if not data:
+                    raise EOFError("the compressed stream ends before its end marker")
+                out = self.dec.decompress(data, want)
+            else:
+                out = self.dec.decompress(b"", want)
+            if out:
+                return out
+
+    def readinto(self, buffer) -> int:
+        part = self.read(len(buffer))
+        buffer[:len(part)] = part
+        return len(part)
