@@ -91,6 +91,13 @@ def test_a_zip_appended_to_a_pdf_or_text_is_checked_not_stored_as_scanned(tmp_pa
     assert [o.sha256 for o in lib.store.list()] == [fine.sha256]
 
 
+def test_a_stray_end_record_signature_is_not_a_zip_but_junk_after_an_appended_zip_does_not_hide_it():
+    stray = bytes(range(256)) * 200 + b"PK\x05\x06" + b"\x07" * 18 + bytes(range(256)) * 4
+    assert problem(stray, BUDGET) is None and problem(zipped({"photo.bin": stray}), BUDGET) is None
+    junk = problem(make_pdf(["Policy"]) + DEEP + b"%%EOF trailing junk\n", BUDGET)
+    assert junk is not None and "nested more than 8 deep" in junk.reason
+
+
 def test_a_file_with_a_zip_appended_inside_an_archive_is_refused():
     inner = make_pdf(["Policy"]) + zipped({"eicar.txt": EICAR})
     found = problem(zipped({"policy.pdf": inner}), BUDGET)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 READ = 1024 * 1024
 TAIL = 65536 + 22  # where a zip's end record (and its comment) is looked for
-LOCAL = b"PK\x03\x04"
+LOCAL, CENTRAL, EOCD = b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06"
 
 
 def v7_tar(head: bytes) -> bool:
@@ -40,9 +40,20 @@ def v7_tar(head: bytes) -> bool:
     return int(field, 8) in (sum(block), sum(b - 256 if b > 127 else b for b in block))
 
 
-def zip_at_end(tail) -> bool:
-    """``tail`` (a file's last bytes, or a seekable file) ends with a zip's end record."""
-    return zipfile.is_zipfile(io.BytesIO(tail) if isinstance(tail, bytes) else tail)
+def zip_at_end(data: bytes) -> bool:
+    """``data`` (a whole file, or a member's last ``TAIL`` bytes) ends with a zip: an end record in its
+    last ``TAIL`` bytes whose central directory (``cd_size`` bytes before it) starts where it says, so a
+    stray signature in an image is not taken for a zip. One whose directory is not within ``data`` (a
+    member's zip of more than ~64 KiB of directory) is not seen here."""
+    base = max(0, len(data) - TAIL)
+    at = data.rfind(EOCD, base)
+    while at >= 0:
+        if at + 22 <= len(data):
+            begin = at - int.from_bytes(data[at + 12:at + 16], "little")
+            if 0 <= begin < at and data[begin:begin + 4] == CENTRAL:
+                return True
+        at = data.rfind(EOCD, base, at)
+    return False
 
 
 def data_starts(source, start_dir: int, infos: Sequence[zipfile.ZipInfo]) -> list[int] | None:
