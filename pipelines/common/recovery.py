@@ -20,6 +20,11 @@ How a crash is known, whatever moment it struck:
   the start of a run, the previous one was killed or failed;
 - a working folder that cannot be opened, or holds pending packages, is treated the same way.
 
+A record that kills the process at the same point on every run would make this loop for ever: the
+crash ledger beside the marker (``<pipeline>.inflight``, ``<pipeline>.crashes``; see
+:mod:`pipelines.common.poison`) counts a crash against the records that were in flight, and quarantines
+one in flight in ``PROJECTX_POISON_CRASHES`` crashed runs in a row.
+
 The folder is renamed aside before it is deleted, so a kill during the discard leaves nothing half
 deleted behind (the next run sweeps the renamed folder away).
 """
@@ -39,6 +44,7 @@ from pathlib import Path
 
 import dlt
 
+from pipelines.common import poison
 from pipelines.common.warehouse import WarehouseSettings, opening_lock
 
 log = logging.getLogger(__name__)
@@ -69,6 +75,8 @@ def recovered_pipeline(settings: WarehouseSettings, source_name: str, *, progres
         _sweep(root, name)
         marker = root / f"{name}.unfinished"
         reason = "the previous run did not finish (killed or failed)" if marker.exists() else None
+        if reason is not None:
+            poison.count_crash(root, name, source_name)
         pipeline: dlt.Pipeline | None = None
         try:
             pipeline = settings.pipeline(source_name, progress=progress, dataset=dataset)
@@ -85,6 +93,7 @@ def recovered_pipeline(settings: WarehouseSettings, source_name: str, *, progres
         marker.write_text(f"{os.getpid()} {time.time():.0f}\n")
         yield Recovered(pipeline, reason)
         marker.unlink(missing_ok=True)
+        poison.settle(root, name)
 
 
 def discard(workdir: Path) -> None:

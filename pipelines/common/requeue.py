@@ -18,6 +18,10 @@ After a crash: a run killed while dlt loaded its package may have committed the 
 not the state (the package never completes, and the next run discards it: ``recovery``). The ledger
 then lacks what those rows hold, and the re-read would quarantine the same records again. So the
 ledger also counts as known the quarantine rows of loads that never completed (:func:`orphaned`).
+
+Records that killed the sync process (:mod:`pipelines.common.poison`) are kept in the ledger but not
+re-read while their quarantine row exists (``held``): re-reading one would kill every run again. Once an
+operator deletes that row (the release), the key is due again and is read by id on the next run.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import Any
 import dlt
 
 from pipelines.common.pages import text_problem
-from pipelines.common.quarantine import QUARANTINE_TABLE, quarantined
+from pipelines.common.quarantine import QUARANTINE_TABLE, poison_held, quarantined
 
 STATE_KEY = "quarantined"
 UNKEYED_KEY = "quarantined_unkeyed"
@@ -67,11 +71,17 @@ class Requeue:
     def __init__(self, state: MutableMapping, entity: str, run_id: str):
         self._state, self.entity, self.run_id = state, entity, run_id
         self.pending: dict[str, str] = dict(state.get(STATE_KEY) or {})
-        self._due = sorted(self.pending)
         self._old_unkeyed: dict[str, str] = dict(state.get(UNKEYED_KEY) or {})
         self._unkeyed: dict[str, str] = {}
         self._loaded: dict[str, str] = {}  # keys loaded this run, with what they were quarantined as
         self._orphaned = orphaned(entity)  # already in quarantine, from a crashed run's partial load
+        # Held for killing the sync: never due while held; kept pending (also when a crash lost the state
+        # that had them) so that a release makes them due.
+        self.held: set[str] = poison_held(entity)
+        for key in self.held:
+            if not key.startswith("~"):
+                self.pending.setdefault(key, "")
+        self._due = sorted(k for k in self.pending if k not in self.held)
 
     def due(self) -> list[str]:
         """Keys quarantined by earlier runs and not loaded since: read them by id this run."""
@@ -100,6 +110,14 @@ class Requeue:
             self._unkeyed[fingerprint] = stamp
             if fingerprint in self._old_unkeyed or fingerprint in self._orphaned:
                 return None
+        return quarantined(self.entity, record, reason, self.run_id, record_id or None)
+
+    def hold(self, record: Any, reason: str, record_id: str | None) -> Any:
+        """The quarantine item for a record that killed the sync (always written); kept, not re-read,
+        until released."""
+        if record_id and text_problem(record_id) is None:
+            self.pending[record_id] = digest(record)
+            self.held.add(record_id)
         return quarantined(self.entity, record, reason, self.run_id, record_id or None)
 
     def loaded(self, ids: Iterable[str]) -> None:

@@ -15,6 +15,10 @@ deleted and fetches any the warehouse lacks. Both land in ``servicenow.deletions
 Window mode (``window=(start, end)``, for time-window partitions): each table re-reads exactly the
 records with ``start <= sys_updated_on < end`` and merges them; the delete audit is read for the
 same window; the cursor is neither used nor advanced and the reconciliation sweep is off.
+
+A record that kills the sync process while its row is built, run after run, is quarantined and skipped
+after ``PROJECTX_POISON_CRASHES`` crashed runs in a row (:mod:`pipelines.common.poison`): every page goes
+to :func:`_checked` through the table's :class:`~pipelines.common.poison.PoisonGuard`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from pipelines.common.deletions import (
     withdrawn_rows,
 )
 from pipelines.common.http import RetryPolicy
+from pipelines.common.poison import PoisonGuard
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.common.validation import json_type, validate_page
@@ -159,6 +164,7 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
         first_sync = cursor.last_value == INITIAL_CURSOR and not destination_has_rows(spec.resource)
         loaded: set[bytes] | None = set() if reconcile else None
         requeue = Requeue(state, spec.resource, run_id)
+        guard = PoisonGuard("servicenow", spec.resource, run_id, requeue)
         deleted = known_deletion_times(spec.resource)  # withdrawn when the record loads again
         # Records quarantined without a sys_id can only be found again by time: read from the oldest.
         start = min(cursor.start_value, requeue.floor() or cursor.start_value)
@@ -166,13 +172,14 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
             pages = client.read_concurrently(spec.table, f"{spec.cursor_field}>={start}",
                                              page_size=page_size, concurrency=concurrency, fields=list(spec.fields))
             for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
-                for item in _checked(page, spec, cursor, run_id, loaded, requeue, deleted):
+                for item in guard.handle(page, lambda p: _checked(p, spec, cursor, run_id, loaded, requeue, deleted),
+                                         _record_id):
                     yield dlt.mark.with_hints(item, APPEND) if first_sync and isinstance(item, pa.Table) else item
             as_of = client.server_time.strftime(VENDOR_TS_FORMAT) if client.server_time else None
-            yield from _reread_quarantined(client, spec, cursor, run_id, loaded, requeue, deleted)
+            yield from _reread_quarantined(client, spec, cursor, run_id, loaded, requeue, deleted, guard)
             yield from run.audit.deletes(client, Due(spec, cursor.start_value, None, deleted))
             if reconcile:
-                yield from _reconcile(client, spec, loaded, run_id, cursor)
+                yield from _reconcile(client, spec, loaded, run_id, cursor, guard)
         finally:
             client.close()
         cursor.cap(as_of)
@@ -191,12 +198,14 @@ def _window_resource(spec: TableSpec, make_client, page_size: int, concurrency: 
     def rows() -> Iterator[Any]:
         client = make_client()
         deleted = known_deletion_times(spec.resource)
+        guard = PoisonGuard("servicenow", spec.resource, run_id)
         try:
             query = f"{spec.cursor_field}>={start}^{spec.cursor_field}<{end}"
             pages = client.read_concurrently(spec.table, query, page_size=page_size, concurrency=concurrency,
                                              fields=list(spec.fields))
             for page in _batched(pages, max(page_size, VALIDATION_BATCH)):
-                yield from _checked(page, spec, None, run_id, None, None, deleted)
+                yield from guard.handle(page, lambda p: _checked(p, spec, None, run_id, None, None, deleted),
+                                        _record_id)
             yield from run.audit.deletes(client, Due(spec, start, end, deleted))
         finally:
             client.close()
@@ -224,7 +233,8 @@ def _batched(pages: Iterator[list[dict]], size: int) -> Iterator[list[dict]]:
 
 
 def _reread_quarantined(client: ServiceNowClient, spec: TableSpec, cursor: OverlapCursor, run_id: str,
-                        loaded: set[bytes] | None, requeue: Requeue, deleted: dict[str, float]) -> Iterator[Any]:
+                        loaded: set[bytes] | None, requeue: Requeue, deleted: dict[str, float],
+                        guard: PoisonGuard) -> Iterator[Any]:
     """Read by sys_id the records quarantined by earlier runs and not loaded since (the re-read rule)."""
     due = [k for k in requeue.due() if k in requeue.pending and _usable_id(k)]
     requeue.gone(k for k in requeue.due() if not _usable_id(k))
@@ -234,8 +244,15 @@ def _reread_quarantined(client: ServiceNowClient, spec: TableSpec, cursor: Overl
         for page in client.read_concurrently(spec.table, "sys_idIN" + ",".join(chunk), page_size=200,
                                              concurrency=1, fields=list(spec.fields)):
             found.update(r["sys_id"] for r in page if isinstance(r, dict) and isinstance(r.get("sys_id"), str))
-            yield from _checked(page, spec, cursor, run_id, loaded, requeue, deleted)
+            yield from guard.handle(page, lambda p: _checked(p, spec, cursor, run_id, loaded, requeue, deleted),
+                                    _record_id)
         requeue.gone(set(chunk) - found)  # deleted meanwhile: the delete audit marks it
+
+
+def _record_id(record: Any) -> str | None:
+    """A raw record's sys_id as the quarantine keeps it, if it has one."""
+    sys_id = record.get("sys_id") if isinstance(record, dict) else None
+    return sys_id if isinstance(sys_id, str) and sys_id else None
 
 
 def _is_sys_id(value: Any) -> bool:
@@ -315,7 +332,7 @@ def _with_required_id(table):
 
 
 def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[bytes], run_id: str,
-               cursor: OverlapCursor) -> Iterator[Any]:
+               cursor: OverlapCursor, guard: PoisonGuard) -> Iterator[Any]:
     """Id sweep: mark warehouse ids the vendor lost as deleted; fetch vendor ids the warehouse lacks."""
     vendor: set[str] = set()
     for page in client.read_concurrently(spec.table, "", page_size=10_000, concurrency=2,
@@ -332,4 +349,4 @@ def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[bytes], ru
         chunk = ",".join(missing[start:start + 200])
         for page in client.read_concurrently(spec.table, f"sys_idIN{chunk}", page_size=200,
                                              concurrency=1, fields=list(spec.fields)):
-            yield from _checked(page, spec, cursor, run_id, loaded)
+            yield from guard.handle(page, lambda p: _checked(p, spec, cursor, run_id, loaded), _record_id)

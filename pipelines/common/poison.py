@@ -1,0 +1,194 @@
+"""A vendor record that kills the sync process at the same point on every run is quarantined, not looped on.
+
+Why: a record whose row building dies (a parser bug, runaway memory, the OOM killer) kills the run;
+recovery (:mod:`pipelines.common.recovery`) then discards the run's dlt folder and restarts from the last
+committed cursor, so the next run reaches the same record and dies again, for ever, loading nothing.
+
+How: a crash ledger beside recovery's ``<pipeline>.unfinished`` marker (outside dlt's working folder,
+which recovery discards):
+
+- ``<pipeline>.inflight``: before a resource hands records to row building (:meth:`PoisonGuard.handle`),
+  it writes their keys there (one small write per page, replaced atomically; a kill -9 or the OOM
+  killer leaves it in the page cache), and removes it once dlt has taken the rows. A Python exception
+  removes it too (the process survived: that is an ordinary failed run), except ``MemoryError`` and
+  ``RecursionError``, which count as the process dying.
+- ``<pipeline>.crashes``: at the start of the run after a crashed one, recovery adds one to the count
+  of every key that was in flight (:func:`count_crash`); keys not in flight drop to zero (the counts
+  are of *consecutive* crashed runs). A run that ends well removes both files (:func:`settle`).
+
+When a page holds a key in flight in ``limit - 1`` crashed runs in a row, the page is handled record by
+record, each one noted alone before it is built, so the next crash names the one record. A key in flight
+in ``limit`` crashed runs in a row (``PROJECTX_POISON_CRASHES``, default 3, at least 2) is quarantined
+with its raw record and a reason starting :data:`POISON_REASON_PREFIX`, and skipped; the rest of the
+sync goes on. While that quarantine row exists the record is skipped on every run and is not re-read by
+:mod:`pipelines.common.requeue`. Release (after the fix): delete its quarantine row, e.g.
+``delete from servicenow.quarantine where entity = 'incidents' and record_id = '<sys_id>' and reason
+like 'the sync process died %'``; the next run reads it again by id (requeue) and loads it.
+
+A single one-off crash quarantines nothing: a record needs ``limit`` crashed runs in a row, the last one
+with only it in flight. Each step is logged at warning with the vendor, resource and key, never the
+record's content.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.common.quarantine import POISON_REASON_PREFIX, poison_held, quarantined
+from pipelines.common.requeue import digest
+
+if TYPE_CHECKING:
+    from pipelines.common.requeue import Requeue
+
+log = logging.getLogger(__name__)
+
+LIMIT_ENV = "PROJECTX_POISON_CRASHES"
+DEFAULT_LIMIT = 3
+_SHOWN = 5  # keys named in a log line about a whole page
+
+
+def limit() -> int:
+    """Consecutive crashed runs with a record in flight before it is quarantined (at least 2)."""
+    try:
+        return max(2, int(os.environ.get(LIMIT_ENV) or DEFAULT_LIMIT))
+    except ValueError:
+        return DEFAULT_LIMIT
+
+
+def record_key(record: Any, record_id: str | None) -> str:
+    """The key a record is noted under: its id, else ``"~"`` + the digest of its text."""
+    return record_id if record_id else "~" + digest(record)
+
+
+def _files(root: Path, name: str) -> tuple[Path, Path]:
+    return root / f"{name}.inflight", root / f"{name}.crashes"
+
+
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):  # absent, or cut off by a crash of the machine
+        return None
+
+
+def _write(path: Path, value: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value))
+    os.replace(tmp, path)
+
+
+def _shown(keys: Iterable[str]) -> str:
+    keys = list(keys)
+    more = f" and {len(keys) - _SHOWN} more" if len(keys) > _SHOWN else ""
+    return ", ".join(keys[:_SHOWN]) + more
+
+
+def count_crash(root: Path, name: str, vendor: str) -> None:
+    """The previous run died: count a crash against the keys it had in flight (recovery calls this)."""
+    inflight, crashes = _files(root, name)
+    note = _read(inflight)
+    old = _read(crashes) or {}
+    counts: dict[str, dict[str, int]] = {}
+    if isinstance(note, dict) and isinstance(note.get("resource"), str) and isinstance(note.get("ids"), list):
+        resource = note["resource"]
+        before = old.get(resource) if isinstance(old.get(resource), dict) else {}
+        counts[resource] = {k: int(before.get(k, 0)) + 1 for k in note["ids"] if isinstance(k, str)}
+        top = max(counts[resource].values(), default=0)
+        log.warning("%s %s: the previous run died while %d record(s) were in flight (%s); crashed runs in a row "
+                    "with them in flight: %d of %d before quarantine", vendor, resource, len(counts[resource]),
+                    _shown(counts[resource]), top, limit())
+    if counts:
+        _write(crashes, counts)
+    else:
+        crashes.unlink(missing_ok=True)
+    inflight.unlink(missing_ok=True)
+
+
+def settle(root: Path, name: str) -> None:
+    """The run ended well: no crash streak goes on (recovery calls this)."""
+    for path in _files(root, name):
+        path.unlink(missing_ok=True)
+
+
+class PoisonGuard:
+    """One resource's side of the crash ledger (see the module docstring).
+
+    ``requeue``: the resource's re-read ledger, which then holds quarantined keys (re-read once released);
+    without one the quarantine row is written directly."""
+
+    def __init__(self, vendor: str, entity: str, run_id: str, requeue: Requeue | None = None):
+        self.vendor, self.entity, self.run_id, self._requeue = vendor, entity, run_id, requeue
+        self.limit = limit()
+        self._inflight: Path | None = None
+        self.counts: dict[str, int] = {}
+        try:
+            import dlt
+
+            pipeline = dlt.current.pipeline()
+            root, name = Path(pipeline.pipelines_dir), pipeline.pipeline_name
+        except Exception:  # iterated outside a pipeline: nothing to note
+            root = None
+        if root is not None and root.is_dir():
+            self._inflight, crashes = _files(root, name)
+            counts = (_read(crashes) or {}).get(entity)
+            self.counts = {k: int(v) for k, v in counts.items()} if isinstance(counts, dict) else {}
+        self.held = requeue.held if requeue is not None else poison_held(entity)
+
+    def handle(self, page: list, build: Callable[[list], Iterable[Any]],
+               key: Callable[[Any], str | None]) -> Iterator[Any]:
+        """``build(page)``'s items, with the page noted in flight meanwhile; records held or due for
+        quarantine are left out (the latter quarantined), and a suspect page is built record by record."""
+        if self._inflight is None:
+            yield from build(page)
+            return
+        keys = [record_key(r, key(r)) for r in page]
+        if self.held or self.counts:
+            kept: list[tuple[Any, str]] = []
+            for record, k in zip(page, keys, strict=True):
+                if k in self.held:
+                    log.warning("%s %s: record %s skipped: held in quarantine for killing the sync (delete its "
+                                "quarantine row to release it)", self.vendor, self.entity, k)
+                elif self.counts.get(k, 0) >= self.limit:
+                    item = self._quarantine(record, k, key(record))
+                    if item is not None:
+                        yield item
+                else:
+                    kept.append((record, k))
+            page, keys = [r for r, _ in kept], [k for _, k in kept]
+            if any(self.counts.get(k, 0) >= self.limit - 1 for k in keys):
+                log.warning("%s %s: %d record(s) were in flight in %d crashed runs in a row: handling them one "
+                            "at a time to find the one that kills the sync", self.vendor, self.entity,
+                            len(keys), self.limit - 1)
+                for record, k in zip(page, keys, strict=True):
+                    yield from self._built([record], [k], build)
+                return
+        if page:
+            yield from self._built(page, keys, build)
+
+    def _built(self, page: list, keys: list[str], build: Callable[[list], Iterable[Any]]) -> Iterator[Any]:
+        _write(self._inflight, {"resource": self.entity, "ids": keys})
+        try:
+            yield from build(page)
+        except (MemoryError, RecursionError):
+            raise  # the process's own death throes: counted as a crash
+        except BaseException:
+            self._inflight.unlink(missing_ok=True)
+            raise
+        self._inflight.unlink(missing_ok=True)
+
+    def _quarantine(self, record: Any, k: str, record_id: str | None) -> Any:
+        n = self.counts[k]
+        reason = (f"{POISON_REASON_PREFIX}{n} runs in a row while handling this record: each of those runs "
+                  "ended (killed, out of memory or crashed) while this record was being turned into rows "
+                  "(held for review; the rest of the sync goes on)")
+        log.warning("%s %s: record %s quarantined: the sync process died %d runs in a row while handling it",
+                    self.vendor, self.entity, k, n)
+        self.held.add(k)
+        if self._requeue is not None:
+            return self._requeue.hold(record, reason, record_id)
+        return quarantined(self.entity, record, reason, self.run_id, record_id)

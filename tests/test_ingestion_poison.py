@@ -1,0 +1,89 @@
+"""Poison records (pipelines.common.poison): a record that kills the sync process every time its row is
+built must not make the sync loop for ever. Each sync runs in a subprocess (the real entry point, through
+``tests.poison_shim``, which makes the process ``os._exit(137)`` while it builds the chosen record's row).
+
+Cases: three runs die, the fourth quarantines the record with its reason and loads everything else in
+exact parity, later runs neither die nor re-read it, and after the operator deletes its quarantine row
+(and the fault is gone) it loads; one crash alone quarantines nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import sandbox_env
+from tests.ingestion_harness import ROOT, SN_INCIDENTS, assert_parity, quarantine, sql, wait_a_second
+from tests.poison_shim import POISON_ENV
+
+
+def _run(poison: str | None) -> subprocess.CompletedProcess:
+    env = os.environ.copy()
+    env.pop(POISON_ENV, None)
+    if poison:
+        env[POISON_ENV] = poison
+    return subprocess.run([sys.executable, "-m", "tests.poison_shim", "servicenow"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _ok(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert done.returncode == 0, f"sync failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    return done
+
+
+def _setup(request, monkeypatch):
+    sb = request.getfixturevalue("make_servicenow_sandbox")(size=60)
+    sandbox_env(monkeypatch, sb)
+    monkeypatch.delenv("PROJECTX_POISON_CRASHES", raising=False)
+    return sb
+
+
+def test_a_record_that_kills_every_run_is_quarantined_after_three_and_released_by_deleting_its_row(
+        request, monkeypatch, duckdb_warehouse):
+    sb = _setup(request, monkeypatch)
+    poison = sb.records("incident")[17]["sys_id"]
+    for n in range(3):
+        died = _run(poison)
+        assert died.returncode == 137, f"run {n + 1} did not die: {died.stdout[-2000:]}{died.stderr[-3000:]}"
+        if n == 2:  # two crashes with the same page in flight: the third run takes it record by record
+            assert "handling them one at a time" in died.stderr
+    done = _ok(_run(poison))
+    assert f"record {poison} quarantined" in done.stderr
+    ledger = Path(duckdb_warehouse.data_dir) / "dlt"
+    assert not list(ledger.glob("*.inflight")) and not list(ledger.glob("*.crashes"))  # a good run settles
+    reason = quarantine(duckdb_warehouse, SN_INCIDENTS)[poison]
+    assert reason.startswith("the sync process died 3 runs in a row while handling this record: ")
+    assert reason.endswith("(held for review; the rest of the sync goes on)")
+    [(raw,)] = sql(duckdb_warehouse, "select record from servicenow.quarantine where record_id = ?", poison)
+    assert f'"sys_id": "{poison}"' in raw  # the raw payload is kept
+    assert_parity(sb, duckdb_warehouse, SN_INCIDENTS, except_ids={poison})
+    assert poison not in {r[0] for r in sql(duckdb_warehouse, "select sys_id from servicenow.incidents")}
+
+    # Not re-queued: the next runs neither die nor quarantine it again, even once the vendor changes it.
+    wait_a_second()
+    sb.update("incident", poison, {"short_description": "changed at the vendor"})
+    assert f"record {poison} skipped: held in quarantine" in _ok(_run(poison)).stderr
+    _ok(_run(poison))
+    assert len(sql(duckdb_warehouse, "select 1 from servicenow.quarantine where record_id = ?", poison)) == 1
+
+    # The operator's release (the fault fixed): delete its quarantine row; the next run loads it.
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
+        con.execute("delete from servicenow.quarantine where entity = 'incidents' and record_id = ? "
+                    "and reason like 'the sync process died %'", [poison])
+    _ok(_run(None))
+    assert_parity(sb, duckdb_warehouse, SN_INCIDENTS)
+    assert poison not in quarantine(duckdb_warehouse, SN_INCIDENTS)
+
+
+def test_one_crash_alone_quarantines_nothing(request, monkeypatch, duckdb_warehouse):
+    sb = _setup(request, monkeypatch)
+    poison = sb.records("incident")[5]["sys_id"]
+    assert _run(poison).returncode == 137
+    _ok(_run(None))
+    assert not sql(duckdb_warehouse, "select 1 from information_schema.tables where table_schema = 'servicenow' "
+                   "and table_name = 'quarantine'") or quarantine(duckdb_warehouse, SN_INCIDENTS) == {}
+    assert_parity(sb, duckdb_warehouse, SN_INCIDENTS)
