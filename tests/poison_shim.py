@@ -29,12 +29,30 @@ def _servicenow(poison: str):
     return main
 
 
+def _jira(poison: str):
+    from pipelines.jira.__main__ import main
+    from pipelines.jira.issues import IssuePass
+
+    page = IssuePass.page
+
+    def dying(self, beans, *args, **kwargs):
+        if any(isinstance(b, dict) and b.get("id") == poison for b in beans):
+            os._exit(137)
+        return page(self, beans, *args, **kwargs)
+
+    IssuePass.page = dying
+    return main
+
+
+SHIMS = {"servicenow": _servicenow, "jira": _jira}
+
+
 def main() -> None:
     vendor = sys.argv.pop(1)
     poison = os.environ.get(POISON_ENV)
-    if vendor != "servicenow":
+    if vendor not in SHIMS:
         raise SystemExit(f"no poison shim for {vendor}")
-    run = _servicenow(poison) if poison else __import__("pipelines.servicenow.__main__", fromlist=["main"]).main
+    run = SHIMS[vendor](poison) if poison else __import__(f"pipelines.{vendor}.__main__", fromlist=["main"]).main
     run()
 
 

@@ -15,18 +15,27 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from tests.conftest import sandbox_env
-from tests.ingestion_harness import ROOT, SN_INCIDENTS, assert_parity, quarantine, sql, wait_a_second
+from tests.conftest import jira_env, sandbox_env
+from tests.ingestion_harness import (
+    JIRA_ISSUES,
+    ROOT,
+    SN_INCIDENTS,
+    assert_parity,
+    quarantine,
+    sql,
+    wait_a_second,
+)
 from tests.poison_shim import POISON_ENV
 
 
-def _run(poison: str | None) -> subprocess.CompletedProcess:
+def _run(vendor: str, poison: str | None) -> subprocess.CompletedProcess:
     env = os.environ.copy()
     env.pop(POISON_ENV, None)
     if poison:
         env[POISON_ENV] = poison
-    return subprocess.run([sys.executable, "-m", "tests.poison_shim", "servicenow"], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "tests.poison_shim", vendor], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -35,55 +44,81 @@ def _ok(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     return done
 
 
-def _setup(request, monkeypatch):
+def _servicenow(request, monkeypatch, n: int):
+    """The sandbox, its entity, the id of its ``n``-th record, and a way to change that record."""
     sb = request.getfixturevalue("make_servicenow_sandbox")(size=60)
     sandbox_env(monkeypatch, sb)
+    poison = sb.records("incident")[n]["sys_id"]
+    return sb, SN_INCIDENTS, poison, lambda: sb.update("incident", poison, {"short_description": "changed"})
+
+
+def _jira(request, monkeypatch, n: int):
+    sb = request.getfixturevalue("make_jira_sandbox")(size=60)
+    jira_env(monkeypatch, sb)
+    issue = sb.issues(fields=["updated"])[n]
+
+    def change() -> None:
+        sb.edit_as(issue["key"], {"summary": "changed at the vendor"})
+        sb.sync_index()
+    return sb, JIRA_ISSUES, issue["id"], change
+
+
+SETUP = {"servicenow": _servicenow, "jira": _jira}
+
+
+def _setup(vendor, request, monkeypatch, n):
     monkeypatch.delenv("PROJECTX_POISON_CRASHES", raising=False)
-    return sb
+    return SETUP[vendor](request, monkeypatch, n)
 
 
+def _stored_ids(settings, entity) -> set[str]:
+    return {r[0] for r in sql(settings, f"select {entity.key} from {entity.vendor}.{entity.table}")}
+
+
+@pytest.mark.parametrize("vendor", ["servicenow", "jira"])
 def test_a_record_that_kills_every_run_is_quarantined_after_three_and_released_by_deleting_its_row(
-        request, monkeypatch, duckdb_warehouse):
-    sb = _setup(request, monkeypatch)
-    poison = sb.records("incident")[17]["sys_id"]
+        vendor, request, monkeypatch, duckdb_warehouse):
+    sb, entity, poison, change = _setup(vendor, request, monkeypatch, 17)
+    q = f"{vendor}.quarantine"
     for n in range(3):
-        died = _run(poison)
+        died = _run(vendor, poison)
         assert died.returncode == 137, f"run {n + 1} did not die: {died.stdout[-2000:]}{died.stderr[-3000:]}"
         if n == 2:  # two crashes with the same page in flight: the third run takes it record by record
             assert "handling them one at a time" in died.stderr
-    done = _ok(_run(poison))
+    done = _ok(_run(vendor, poison))
     assert f"record {poison} quarantined" in done.stderr
     ledger = Path(duckdb_warehouse.data_dir) / "dlt"
     assert not list(ledger.glob("*.inflight")) and not list(ledger.glob("*.crashes"))  # a good run settles
-    reason = quarantine(duckdb_warehouse, SN_INCIDENTS)[poison]
+    reason = quarantine(duckdb_warehouse, entity)[poison]
     assert reason.startswith("the sync process died 3 runs in a row while handling this record: ")
     assert reason.endswith("(held for review; the rest of the sync goes on)")
-    [(raw,)] = sql(duckdb_warehouse, "select record from servicenow.quarantine where record_id = ?", poison)
-    assert f'"sys_id": "{poison}"' in raw  # the raw payload is kept
-    assert_parity(sb, duckdb_warehouse, SN_INCIDENTS, except_ids={poison})
-    assert poison not in {r[0] for r in sql(duckdb_warehouse, "select sys_id from servicenow.incidents")}
+    [(raw,)] = sql(duckdb_warehouse, f"select record from {q} where record_id = ?", poison)
+    assert f'"{"sys_id" if vendor == "servicenow" else "id"}": "{poison}"' in raw  # the raw payload is kept
+    assert_parity(sb, duckdb_warehouse, entity, except_ids={poison})
+    assert poison not in _stored_ids(duckdb_warehouse, entity)
 
     # Not re-queued: the next runs neither die nor quarantine it again, even once the vendor changes it.
     wait_a_second()
-    sb.update("incident", poison, {"short_description": "changed at the vendor"})
-    assert f"record {poison} skipped: held in quarantine" in _ok(_run(poison)).stderr
-    _ok(_run(poison))
-    assert len(sql(duckdb_warehouse, "select 1 from servicenow.quarantine where record_id = ?", poison)) == 1
+    change()
+    assert f"record {poison} skipped: held in quarantine" in _ok(_run(vendor, poison)).stderr
+    _ok(_run(vendor, poison))
+    assert len(sql(duckdb_warehouse, f"select 1 from {q} where record_id = ?", poison)) == 1
 
     # The operator's release (the fault fixed): delete its quarantine row; the next run loads it.
     with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
-        con.execute("delete from servicenow.quarantine where entity = 'incidents' and record_id = ? "
+        con.execute(f"delete from {q} where entity = '{entity.table}' and record_id = ? "
                     "and reason like 'the sync process died %'", [poison])
-    _ok(_run(None))
-    assert_parity(sb, duckdb_warehouse, SN_INCIDENTS)
-    assert poison not in quarantine(duckdb_warehouse, SN_INCIDENTS)
+    _ok(_run(vendor, None))
+    assert_parity(sb, duckdb_warehouse, entity)
+    assert poison not in quarantine(duckdb_warehouse, entity)
+    assert poison in _stored_ids(duckdb_warehouse, entity)
 
 
-def test_one_crash_alone_quarantines_nothing(request, monkeypatch, duckdb_warehouse):
-    sb = _setup(request, monkeypatch)
-    poison = sb.records("incident")[5]["sys_id"]
-    assert _run(poison).returncode == 137
-    _ok(_run(None))
-    assert not sql(duckdb_warehouse, "select 1 from information_schema.tables where table_schema = 'servicenow' "
-                   "and table_name = 'quarantine'") or quarantine(duckdb_warehouse, SN_INCIDENTS) == {}
-    assert_parity(sb, duckdb_warehouse, SN_INCIDENTS)
+@pytest.mark.parametrize("vendor", ["servicenow", "jira"])
+def test_one_crash_alone_quarantines_nothing(vendor, request, monkeypatch, duckdb_warehouse):
+    sb, entity, poison, _ = _setup(vendor, request, monkeypatch, 5)
+    assert _run(vendor, poison).returncode == 137
+    _ok(_run(vendor, None))
+    assert not sql(duckdb_warehouse, "select 1 from information_schema.tables where table_schema = ? "
+                   "and table_name = 'quarantine'", vendor) or quarantine(duckdb_warehouse, entity) == {}
+    assert_parity(sb, duckdb_warehouse, entity)

@@ -50,6 +50,7 @@ from dlt.sources import DltResource
 from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendor_ts
 from pipelines.common.deletions import destination_has_rows
 from pipelines.common.pages import is_lenient, text_problem
+from pipelines.common.poison import PoisonGuard
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.common.shapes import shape_problem
@@ -132,6 +133,9 @@ class IssuePass:
         self.loaded: set[str] = set()
         self._versions: dict[str, Any] = {}  # id -> ``updated`` of the copy loaded this run
         self.retry: set[str] = set()
+        # A batch is noted in flight while its rows are built (pipelines.common.poison): an issue the
+        # process dies on, run after run, is quarantined and held instead of killing every run.
+        self.guard = PoisonGuard("jira", "issues", run_id, requeue)
 
     def read(self, pages: Iterator[Page], force: bool = False) -> Iterator[Any]:
         """Rows of every page, in batches of about ``BATCH_ISSUES`` issues."""
@@ -139,10 +143,10 @@ class IssuePass:
         for page in pages:
             batch += page
             if len(batch) >= BATCH_ISSUES:
-                yield from self.page(batch, force)
+                yield from self.guard.handle(batch, lambda b: self.page(b, force), _issue_id)
                 batch = []
         if batch:
-            yield from self.page(batch, force)
+            yield from self.guard.handle(batch, lambda b: self.page(b, force), _issue_id)
 
     def _admit(self, row: dict[str, Any], force: bool) -> bool:
         if row["id"] in self.loaded:
@@ -216,6 +220,12 @@ class IssuePass:
             emptied = [i["id"] for i in issues if i["id"] not in having] if self.tombstones else []
             if good or emptied:
                 yield child_item(table, good, emptied, self.append)
+
+
+def _issue_id(bean: Any) -> str | None:
+    """A raw issue's id as its quarantine row keeps it, if it has one."""
+    issue_id = bean.get("id") if isinstance(bean, dict) else None
+    return issue_id if isinstance(issue_id, str) and issue_id else None
 
 
 def newest_copies(beans: list[dict[str, Any]]) -> list[dict[str, Any]]:
