@@ -17,9 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import jira_env, sandbox_env
+from tests.conftest import jira_env, onetrust_env, sandbox_env
 from tests.ingestion_harness import (
     JIRA_ISSUES,
+    OT_RISKS,
     ROOT,
     SN_INCIDENTS,
     assert_parity,
@@ -63,7 +64,13 @@ def _jira(request, monkeypatch, n: int):
     return sb, JIRA_ISSUES, issue["id"], change
 
 
-SETUP = {"servicenow": _servicenow, "jira": _jira}
+def _onetrust(request, monkeypatch, n: int):
+    sb = request.getfixturevalue("make_onetrust_sandbox")(size=60)
+    onetrust_env(monkeypatch, sb)
+    return sb, OT_RISKS, sb.risks()[n]["id"], lambda: sb.touch("risks", n=len(sb.risks()))
+
+
+SETUP = {"servicenow": _servicenow, "jira": _jira, "onetrust": _onetrust}
 
 
 def _setup(vendor, request, monkeypatch, n):
@@ -75,7 +82,7 @@ def _stored_ids(settings, entity) -> set[str]:
     return {r[0] for r in sql(settings, f"select {entity.key} from {entity.vendor}.{entity.table}")}
 
 
-@pytest.mark.parametrize("vendor", ["servicenow", "jira"])
+@pytest.mark.parametrize("vendor", ["servicenow", "jira", "onetrust"])
 def test_a_record_that_kills_every_run_is_quarantined_after_three_and_released_by_deleting_its_row(
         vendor, request, monkeypatch, duckdb_warehouse):
     sb, entity, poison, change = _setup(vendor, request, monkeypatch, 17)
@@ -114,7 +121,7 @@ def test_a_record_that_kills_every_run_is_quarantined_after_three_and_released_b
     assert poison in _stored_ids(duckdb_warehouse, entity)
 
 
-@pytest.mark.parametrize("vendor", ["servicenow", "jira"])
+@pytest.mark.parametrize("vendor", ["servicenow", "jira", "onetrust"])
 def test_one_crash_alone_quarantines_nothing(vendor, request, monkeypatch, duckdb_warehouse):
     sb, entity, poison, _ = _setup(vendor, request, monkeypatch, 5)
     assert _run(vendor, poison).returncode == 137

@@ -140,9 +140,11 @@ class PoisonGuard:
         self.held = requeue.held if requeue is not None else poison_held(entity)
 
     def handle(self, page: list, build: Callable[[list], Iterable[Any]],
-               key: Callable[[Any], str | None]) -> Iterator[Any]:
+               key: Callable[[Any], str | None],
+               skipped: Callable[[str | None], None] | None = None) -> Iterator[Any]:
         """``build(page)``'s items, with the page noted in flight meanwhile; records held or due for
-        quarantine are left out (the latter quarantined), and a suspect page is built record by record."""
+        quarantine are left out (the latter quarantined; ``skipped(record_id)`` is called for each), and
+        a suspect page is built record by record. ``key(record)``: its id as its quarantine row keeps it."""
         if self._inflight is None:
             yield from build(page)
             return
@@ -150,6 +152,8 @@ class PoisonGuard:
         if self.held or self.counts:
             kept: list[tuple[Any, str]] = []
             for record, k in zip(page, keys, strict=True):
+                if (k in self.held or self.counts.get(k, 0) >= self.limit) and skipped is not None:
+                    skipped(key(record))
                 if k in self.held:
                     log.warning("%s %s: record %s skipped: held in quarantine for killing the sync (delete its "
                                 "quarantine row to release it)", self.vendor, self.entity, k)

@@ -38,6 +38,7 @@ from pipelines.common.cursor import OverlapCursor, parse_vendor_ts
 from pipelines.common.deletions import deletion_rows, destination_ids, known_deletion_times
 from pipelines.common.http import RetryPolicy
 from pipelines.common.pages import is_lenient, text_problem
+from pipelines.common.poison import PoisonGuard
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.onetrust import rows as R
@@ -218,6 +219,25 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
         requeue = Requeue(state, spec.resource, run_id) if window is None else None
         deleted = set(known_deletion_times(spec.resource))  # a record listed again has its delete withdrawn
         client = make_client()
+        guard = PoisonGuard("onetrust", spec.resource, run_id, requeue)
+
+        def skipped(rid: str | None) -> None:  # held or quarantined for killing the sync: not loaded
+            if rid:
+                cursor.forget(rid)
+                outcome.loaded_ids.discard(rid)
+
+        def built(items: list[dict[str, Any]]) -> Iterator[Any]:
+            loadable, rejected = mapper(client, items)
+            for sent, reason, rid in rejected:
+                cursor.forget(rid)  # not loaded: the next run must read it again
+                outcome.loaded_ids.discard(rid)
+                bad = (quarantined(spec.resource, sent, reason, run_id, rid) if requeue is None
+                       else requeue.reject(sent, reason, rid))
+                if bad is not None:
+                    yield bad
+            if loadable:
+                yield loadable
+
         if share is not None:
             share.begin(spec.resource)
         try:
@@ -232,16 +252,9 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
                 if not isinstance(item, list):
                     yield item
                     continue
-                loadable, rejected = mapper(client, item)
-                for sent, reason, rid in rejected:
-                    cursor.forget(rid)  # not loaded: the next run must read it again
-                    outcome.loaded_ids.discard(rid)
-                    bad = (quarantined(spec.resource, sent, reason, run_id, rid) if requeue is None
-                           else requeue.reject(sent, reason, rid))
-                    if bad is not None:
-                        yield bad
-                if loadable:
-                    yield loadable
+                # Rows are built under the crash ledger (pipelines.common.poison): a record the process
+                # dies on, run after run, is quarantined and held instead of killing every run.
+                yield from guard.handle(item, built, lambda r: _record_id(spec, r), skipped)
             if deletes == "log":
                 yield from _logged_deletes(spec, client, state, overlap, outcome, run_id, window, delete_log)
             elif held is not None:
@@ -313,6 +326,12 @@ def _logged_deletes(spec: S.EntitySpec, client: OneTrustClient, state: dict, ove
         for when, ids in by_time.items():
             yield deletion_rows(spec.resource, ids, detected_by="feed", run_id=run_id, deleted_at=when)
     cursor.commit()
+
+
+def _record_id(spec: S.EntitySpec, record: Any) -> str | None:
+    """A raw record's id as its quarantine row keeps it, if it has one."""
+    rid = R.uuid_key(record.get(spec.id_field)) if isinstance(record, dict) else None
+    return rid if isinstance(rid, str) and rid else None
 
 
 def window_bounds(window: tuple[datetime, datetime] | None) -> tuple[str, str] | None:
