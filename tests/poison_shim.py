@@ -1,7 +1,8 @@
 """Test-only: run ``python -m pipelines.<vendor>`` with a record that kills the process while its row is
 built (``os._exit(137)``, as the OOM killer would), to test :mod:`pipelines.common.poison`.
 
-``python -m tests.poison_shim <vendor>``; ``PROJECTX_TEST_POISON_ID``: the key of the poison record
+``python -m tests.poison_shim <vendor> [dagster]`` (``dagster``: through the vendor's ingest asset);
+``PROJECTX_TEST_POISON_ID``: the key of the poison record
 (unset: an ordinary sync). Product code never reads that variable: this module patches the vendor's row
 building from outside.
 """
@@ -64,11 +65,18 @@ SHIMS = {"servicenow": _servicenow, "jira": _jira, "onetrust": _onetrust}
 
 def main() -> None:
     vendor = sys.argv.pop(1)
+    via = sys.argv.pop(1) if len(sys.argv) > 1 else "cli"
     poison = os.environ.get(POISON_ENV)
     if vendor not in SHIMS:
         raise SystemExit(f"no poison shim for {vendor}")
     run = SHIMS[vendor](poison) if poison else __import__(f"pipelines.{vendor}.__main__", fromlist=["main"]).main
-    run()
+    if via == "dagster":
+        from tests.ingestion_harness import DAGSTER_SCRIPT
+
+        sys.argv = [sys.argv[0], vendor]
+        exec(compile(DAGSTER_SCRIPT, "<ingest asset>", "exec"), {"__name__": "__main__"})
+    else:
+        run()
 
 
 if __name__ == "__main__":

@@ -31,12 +31,12 @@ from tests.ingestion_harness import (
 from tests.poison_shim import POISON_ENV
 
 
-def _run(vendor: str, poison: str | None) -> subprocess.CompletedProcess:
+def _run(vendor: str, poison: str | None, via: str = "cli") -> subprocess.CompletedProcess:
     env = os.environ.copy()
     env.pop(POISON_ENV, None)
     if poison:
         env[POISON_ENV] = poison
-    return subprocess.run([sys.executable, "-m", "tests.poison_shim", vendor], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "tests.poison_shim", vendor, via], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -129,3 +129,13 @@ def test_one_crash_alone_quarantines_nothing(vendor, request, monkeypatch, duckd
     assert not sql(duckdb_warehouse, "select 1 from information_schema.tables where table_schema = ? "
                    "and table_name = 'quarantine'", vendor) or quarantine(duckdb_warehouse, entity) == {}
     assert_parity(sb, duckdb_warehouse, entity)
+
+
+def test_through_the_dagster_asset_the_poison_record_is_quarantined_too(request, monkeypatch, duckdb_warehouse):
+    sb, entity, poison, _ = _setup("servicenow", request, monkeypatch, 9)
+    for _ in range(3):
+        assert _run("servicenow", poison, "dagster").returncode == 137
+    _ok(_run("servicenow", poison, "dagster"))
+    assert quarantine(duckdb_warehouse, entity)[poison].startswith("the sync process died 3 runs in a row")
+    assert_parity(sb, duckdb_warehouse, entity, except_ids={poison})
+    _ok(_run("servicenow", poison, "dagster"))  # held: not re-read
