@@ -22,8 +22,11 @@ in ``limit`` crashed runs in a row (``PROJECTX_POISON_CRASHES``, default 3, at l
 with its raw record and a reason starting :data:`POISON_REASON_PREFIX`, and skipped; the rest of the
 sync goes on. While that quarantine row exists the record is skipped on every run and is not re-read by
 :mod:`pipelines.common.requeue`. Release (after the fix): delete its quarantine row, e.g.
+``python -m pipelines.common.poison release servicenow incidents <sys_id>``, which runs
 ``delete from servicenow.quarantine where entity = 'incidents' and record_id = '<sys_id>' and reason
-like 'the sync process died %'``; the next run reads it again by id (requeue) and loads it.
+like 'the sync process died %'`` (the same SQL by hand does it too); the next run reads it again by id
+(requeue) and loads it. A record still killing the process is then quarantined again after
+``limit`` more crashed runs.
 
 A single one-off crash quarantines nothing: a record needs ``limit`` crashed runs in a row, the last one
 with only it in flight. Each step is logged at warning with the vendor, resource and key, never the
@@ -196,3 +199,37 @@ class PoisonGuard:
         if self._requeue is not None:
             return self._requeue.hold(record, reason, record_id)
         return quarantined(self.entity, record, reason, self.run_id, record_id)
+
+
+def release(vendor: str, entity: str, record_id: str) -> int:
+    """Delete the quarantine row(s) holding ``record_id`` for killing the sync: how many were deleted."""
+    from pipelines.common.quarantine import QUARANTINE_TABLE
+    from pipelines.common.warehouse import WarehouseSettings
+
+    # Not the sync's own working folder (a running sync may be rebuilding it): only its SQL client is used.
+    pipeline = WarehouseSettings.from_env().pipeline(vendor, definition_only=True)
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name(QUARANTINE_TABLE)
+        where = f"from {table} where entity = %s and record_id = %s and reason like %s"
+        args = (entity, record_id, POISON_REASON_PREFIX + "%")
+        [(count,)] = client.execute_sql(f"select count(*) {where}", *args)
+        client.execute_sql(f"delete {where}", *args)
+    return int(count)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 4 or args[0] != "release":
+        sys.exit("usage: python -m pipelines.common.poison release <vendor> <entity> <record id>\n"
+                 "  e.g. release servicenow incidents <sys_id>: the next sync reads that record again")
+    _, vendor, entity, record_id = args
+    count = release(vendor, entity, record_id)
+    if not count:
+        sys.exit(f"{vendor}.quarantine holds no record {record_id} of {entity} held for killing the sync")
+    print(f"released {vendor} {entity} {record_id}: the next sync reads it again")
+
+
+if __name__ == "__main__":
+    main()
