@@ -2,13 +2,17 @@
 built must not make the sync loop for ever. Each sync runs in a subprocess (the real entry point, through
 ``tests.poison_shim``, which makes the process ``os._exit(137)`` while it builds the chosen record's row).
 
-Cases: three runs die, the fourth quarantines the record with its reason and loads everything else in
-exact parity, later runs neither die nor re-read it, and after the operator deletes its quarantine row
-(and the fault is gone) it loads; one crash alone quarantines nothing.
+Cases (ServiceNow incidents, Jira issues, OneTrust risks): three runs die, the fourth quarantines the
+record with its reason and loads everything else in exact parity, later runs neither die nor re-read it
+(even once the vendor changes it), and after the operator's release (``python -m pipelines.common.poison
+release``, or deleting the row by hand) with the fault gone it loads; one crash alone quarantines nothing;
+the same through ServiceNow's Dagster ingest asset. Ledger rules without a sync: counts are of consecutive
+crashed runs, a Python exception is no crash, a MemoryError is.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -145,3 +149,43 @@ def test_through_the_dagster_asset_the_poison_record_is_quarantined_too(request,
     assert quarantine(duckdb_warehouse, entity)[poison].startswith("the sync process died 3 runs in a row")
     assert_parity(sb, duckdb_warehouse, entity, except_ids={poison})
     _ok(_run("servicenow", poison, "dagster"))  # held: not re-read
+
+
+def test_crash_counts_are_of_consecutive_crashed_runs_with_the_record_in_flight(tmp_path):
+    from pipelines.common import poison
+
+    inflight, crashes = tmp_path / "p.inflight", tmp_path / "p.crashes"
+
+    def crash_with(*ids: str) -> dict:
+        inflight.write_text(json.dumps({"resource": "incidents", "ids": list(ids)}))
+        poison.count_crash(tmp_path, "p", "servicenow")
+        return json.loads(crashes.read_text())["incidents"]
+
+    assert crash_with("a", "b") == {"a": 1, "b": 1}
+    assert crash_with("a", "b") == {"a": 2, "b": 2}
+    assert crash_with("b") == {"b": 3}  # "a" was not in flight: its streak ends
+    poison.count_crash(tmp_path, "p", "servicenow")  # a crash with nothing in flight ends every streak
+    assert not crashes.exists()
+    crash_with("a")
+    poison.settle(tmp_path, "p")  # a run that ended well
+    assert not crashes.exists() and not inflight.exists()
+
+
+def test_an_exception_is_not_a_crash_but_running_out_of_memory_is(tmp_path):
+    from pipelines.common.poison import PoisonGuard
+
+    guard = PoisonGuard("servicenow", "incidents", "run")
+    guard._inflight = tmp_path / "p.inflight"
+
+    def fails(exc):
+        def build(page):
+            raise exc
+            yield
+        return build
+
+    with pytest.raises(ValueError):
+        list(guard.handle([{"sys_id": "a"}], fails(ValueError("vendor error")), lambda r: r["sys_id"]))
+    assert not guard._inflight.exists()
+    with pytest.raises(MemoryError):
+        list(guard.handle([{"sys_id": "a"}], fails(MemoryError()), lambda r: r["sys_id"]))
+    assert json.loads(guard._inflight.read_text()) == {"resource": "incidents", "ids": ["a"]}

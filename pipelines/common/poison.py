@@ -129,12 +129,16 @@ class PoisonGuard:
         self.limit = limit()
         self._inflight: Path | None = None
         self.counts: dict[str, int] = {}
+        root = None
         try:
-            import dlt
+            from dlt.common.configuration.container import Container
+            from dlt.common.pipeline import PipelineContext
 
-            pipeline = dlt.current.pipeline()
-            root, name = Path(pipeline.pipelines_dir), pipeline.pipeline_name
-        except Exception:  # iterated outside a pipeline: nothing to note
+            context = Container()[PipelineContext]
+            if context.is_active():  # iterated outside a pipeline (no default one made): nothing to note
+                pipeline = context.pipeline()
+                root, name = Path(pipeline.pipelines_dir), pipeline.pipeline_name
+        except Exception:
             root = None
         if root is not None and root.is_dir():
             self._inflight, crashes = _files(root, name)
