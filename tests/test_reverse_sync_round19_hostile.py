@@ -12,36 +12,12 @@ import pytest
 import requests
 
 from assets.reverse_sync.servicenow import remediation_table
-from tests.conftest import jira_env, onetrust_env, sandbox_env
+from tests import test_reverse_sync_attacks as attacks
 from tests.reverse_sync_helpers import attestation_rows, jira_rows, query, run, write_outbound, writes
 from tests.test_reverse_sync_servicenow import remediation_rows
 
-
-@pytest.fixture
-def servicenow(make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
-    sb = make_servicenow_sandbox(size=10)
-    sandbox_env(monkeypatch, sb)
-    return sb
-
-
-@pytest.fixture
-def jira(make_jira_sandbox, duckdb_warehouse, monkeypatch):
-    sb = make_jira_sandbox(size=20)
-    jira_env(monkeypatch, sb)
-    return sb
-
-
-@pytest.fixture
-def onetrust(make_onetrust_sandbox, duckdb_warehouse, monkeypatch, tmp_path):
-    sb = make_onetrust_sandbox(size=20)
-    onetrust_env(monkeypatch, sb)
-    monkeypatch.setenv("PROJECTX_EVIDENCE_DIR", str(tmp_path / "evidence"))
-    (tmp_path / "evidence").mkdir()
-    return sb
-
-
-def _dead(settings, vendor: str) -> dict[str, str]:
-    return dict(query(settings, f"select internal_id, error from reverse_sync.dead_letters where vendor = '{vendor}'"))
+servicenow, jira, onetrust = attacks.servicenow, attacks.jira, attacks.onetrust  # the sandbox fixtures
+_dead = attacks._dead
 
 
 def _links(settings, vendor: str) -> dict[str, str]:
