@@ -259,10 +259,14 @@ def test_servicenow_leap_second_stamp_is_quarantined_not_a_crash(make_servicenow
 
 
 @pytest.mark.parametrize("stamp", ["2026-12-31T23:59:60.000+0000", "9999-12-31T23:59:59.999-0100",
-                                   "0000-01-01T00:00:00.000+0000", "0001-01-01T00:00:00.000+0100"])
+                                   "0000-01-01T00:00:00.000+0000", "0001-01-01T00:00:00.000+0100",
+                                   # round 17: shapes polars reads but the cursor cannot
+                                   "2026-01-01T10:00:00.000 +0000", " 2026-01-01T10:00:00.000+0000",
+                                   "+2026-01-01T10:00:00.000+0000"])
 def test_jira_update_stamps_no_clock_can_hold_are_quarantined_not_a_crash(stamp, make_jira_sandbox,
                                                                          duckdb_warehouse):
-    """A leap second, year 0, and stamps whose UTC time falls outside years 1-9999 passed the timestamp
+    """A leap second, year 0, stamps whose UTC time falls outside years 1-9999, and (round 17) a space
+    before the offset, a leading space or a plus before the year passed the timestamp
     check and then failed the cursor's parse (``second must be in 0..59``, ``date value out of range``):
     every run died there. They are quarantined, naming the field, and load once Jira sends a real time."""
     from tests.test_ingestion_hostile_more import _jira_rewrite, _jira_sync
