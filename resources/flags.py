@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 FLAGS_FILE = Path(__file__).with_name("feature_flags.yml")
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+MAX_ECHOED = 12  # characters of an invalid flag value quoted in its error
 _VAULT_CACHE: dict[str, tuple[float, dict[str, Any]]] = {}
 _WARNED: set[tuple[str, str]] = set()  # (env, misspelt integration) already logged
 VAULT_CACHE_SECONDS = 30.0
@@ -79,7 +80,10 @@ def _parse(value: Any, where: str) -> bool:
         return True
     if text in FALSE:
         return False
-    raise ValueError(f"{where} is {value!r}: set it to true or false")
+    # A mistyped word (``ture``, ``enabled``) is echoed to help; a longer value is no such slip and may be
+    # a credential pasted into the wrong key: the Integration Health page and the logs name only its length.
+    shown = repr(value) if len(str(value)) <= MAX_ECHOED else f"a value of {len(str(value))} characters"
+    raise ValueError(f"{where} is {shown}: set it to true or false")
 
 
 def _file_flags(env_name: str, path: Path = FLAGS_FILE) -> dict[str, dict[str, Any]]:
