@@ -146,8 +146,17 @@ class SecretStore:
                 f"Vault denied reading {self.kv_mount}/{path}: check the policy of VAULT_TOKEN or of the "
                 f"{vendor} AppRole (resources/vault_policies/{vendor}.hcl)"
             ) from None
-        except (PermissionError, ValueError):
-            raise  # ours, already naming the fix (AppRole login refused, VAULT_TIMEOUT_SECONDS)
+        except (PermissionError, ValueError) as exc:
+            import requests
+
+            if not isinstance(exc, requests.RequestException):
+                raise  # ours, already naming the fix (AppRole login refused, VAULT_TIMEOUT_SECONDS)
+            # requests' InvalidHeader / InvalidURL / InvalidSchema are ValueErrors whose text quotes the
+            # header (a VAULT_TOKEN with a pasted line break: the token itself) or the address
+            raise ConnectionError(
+                f"Vault at VAULT_ADDR cannot be asked ({type(exc).__name__}): check VAULT_ADDR (a URL with its "
+                "scheme, host and port) and that VAULT_TOKEN holds no line break or space"
+            ) from None
         except hvac.exceptions.VaultDown:
             raise ConnectionError(
                 "Vault at VAULT_ADDR is sealed (or a standby answered): unseal it (bao operator unseal / "

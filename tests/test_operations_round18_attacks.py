@@ -213,3 +213,30 @@ def test_no_payload_runs_in_chromium_and_the_csp_blocks_inline_script(instance, 
             assert page.evaluate("window.__pwned") is not None
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("addr, token, hidden", [
+    ("http://127.0.0.1:9", "hvs.PASTEDtoken123\n", "PASTEDtoken"),  # a token pasted with its line break
+    ("vault.internal.example:8200", "hvs.x", "vault.internal.example"),  # no scheme: requests quoted the URL
+    ("http://ops:pw0rdSECRET@vault:notaport", "hvs.x", "pw0rdSECRET"),
+])
+def test_a_vault_request_that_cannot_be_built_shows_neither_token_nor_address(instance, duckdb_warehouse,
+                                                                               monkeypatch, addr, token, hidden):
+    """requests' InvalidHeader / InvalidURL / InvalidSchema are ValueErrors quoting the header value or the
+    URL; they went up as "ours" and the Vault line showed the token (or the address) on the page."""
+    import time
+
+    reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL)
+    with TestClient(create_app(operations=reader), raise_server_exceptions=False) as client:
+        monkeypatch.setenv("VAULT_ADDR", addr)  # after start-up: the receiver's own secrets stay local
+        monkeypatch.setenv("VAULT_TOKEN", token)
+        for _ in range(50):  # the flags are read in the background: until that read has failed
+            page = client.get("/integration-health")
+            if 'data-vault="unreachable"' in page.text:
+                break
+            time.sleep(0.1)
+        as_json = client.get("/integration-health.json")
+    assert 'data-vault="unreachable"' in page.text, page.text[-2000:]
+    assert "cannot be asked" in page.text and "VAULT_ADDR" in page.text
+    for text in (page.text, as_json.text):
+        assert hidden not in text and "hvs." not in text
