@@ -114,19 +114,49 @@ VENDORS: dict[str, Callable[[argparse.Namespace, int], Any]] = {
 }
 
 
+def _number(kind: type, minimum: float, maximum: float | None = None, what: str = "a number") -> Callable[[str], Any]:
+    """An argparse type: ``kind`` within [minimum, maximum], refused with a usage error naming the range."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value != value or value < minimum or (maximum is not None and value > maximum):
+            top = f" to {maximum}" if maximum is not None else " or more"
+            raise argparse.ArgumentTypeError(f"{text} is out of range: use {minimum}{top}")
+        return value
+    return parse
+
+
+def _anchor(text: str) -> str:
+    from sandbox.core import parse_anchor
+
+    try:
+        parse_anchor(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date-time: use e.g. '2026-11-01 00:00:00'") from None
+    return text
+
+
+_PORT = _number(int, 0, 65535, "a port number")
+_COUNT = _number(int, 0, what="a whole number")
+_POSITIVE = _number(int, 1, what="a whole number")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m sandbox", description="Run vendor API emulators.")
     p.add_argument("--vendor", choices=[*VENDORS, "all"], default="servicenow")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8081, help="0 picks a free port; 'all' uses port, port+1, ...")
-    p.add_argument("--size", type=int, default=1000, help="main entity count (ServiceNow: incidents)")
+    p.add_argument("--port", type=_PORT, default=8081, help="0 picks a free port; 'all' uses port, port+1, ...")
+    p.add_argument("--size", type=_COUNT, default=1000, help="main entity count (ServiceNow: incidents)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--tls", action="store_true",
                    help="serve HTTPS with the local sandbox CA (gdrive and sharepoint always do)")
-    p.add_argument("--latency-ms", type=float, default=0.0, help="added to every response")
-    p.add_argument("--token-ttl", type=int, default=1800, help="OAuth access token lifetime (s)")
-    p.add_argument("--anchor", default=None, help="seed timestamps end here (default 2026-11-01 00:00:00)")
-    p.add_argument("--max-concurrent", type=int, default=None, help="429 above N concurrent requests/client")
+    p.add_argument("--latency-ms", type=_number(float, 0), default=0.0, help="added to every response")
+    p.add_argument("--token-ttl", type=_POSITIVE, default=1800, help="OAuth access token lifetime (s)")
+    p.add_argument("--anchor", type=_anchor, default=None,
+                   help="seed timestamps end here (default 2026-11-01 00:00:00)")
+    p.add_argument("--max-concurrent", type=_POSITIVE, default=None, help="429 above N concurrent requests/client")
     p.add_argument("--state-dir", default=None, help="where gdrive/sharepoint write their key and certificate "
                    "files (default: a new temp dir, printed, removed at exit)")
     return p.parse_args(argv)

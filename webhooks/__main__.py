@@ -7,11 +7,23 @@ import logging
 import sys
 
 
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number: use 0-65535 (0 picks a free one)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m webhooks", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--port", type=_port, default=8000)
+    parser.add_argument("--log-level", default="info", type=str.lower,
+                        choices=["critical", "error", "warning", "info", "debug", "trace"])
     args = parser.parse_args(argv)
     import uvicorn
 

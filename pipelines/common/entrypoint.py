@@ -17,6 +17,8 @@ DEBUG_ENV = "PROJECTX_DEBUG"
 DEBUG_FLAG = "--debug"
 _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|(^|_)PAT$|API_KEY", re.IGNORECASE)
 _NAMES_A_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
+# The password of a URL's user part (``https://user:pass@host``): a base URL variable is no secret by name.
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*):[^/\s@]*@")
 
 
 def debug_requested(argv: Iterable[str] | None = None, environ: Mapping[str, str] | None = None) -> bool:
@@ -52,9 +54,10 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret value and each URL's password replaced by ``***``."""
     for value in secrets:
         text = text.replace(value, "***")
-    return text
+    return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
 def failure_message(vendor: str, url: str | None, exc: BaseException, secrets: Iterable[str] = (),
@@ -77,6 +80,14 @@ def run_cli(vendor: str, url: str | None, run: Callable[[], object], auth_hint: 
     if DEBUG_FLAG in sys.argv:
         sys.argv.remove(DEBUG_FLAG)
         os.environ[DEBUG_ENV] = "1"
+    usage = (f"python -m pipelines.{vendor.lower()} [{DEBUG_FLAG}]: one sync of {vendor} into the warehouse; "
+             "its settings come from the environment (README 'Configuration')")
+    if sys.argv[1:] and sys.argv[1] in ("-h", "--help"):
+        print(usage)
+        sys.exit(0)
+    if sys.argv[1:]:  # a mistyped flag must not start a sync that ignores it
+        print(f"{usage}. Unexpected argument(s): {' '.join(sys.argv[1:])}", file=sys.stderr)
+        sys.exit(2)
     try:
         run()
     except KeyboardInterrupt:

@@ -49,8 +49,23 @@ def archive_change_artifact(content: bytes, filename: str, change_id: str,
                           f"{change_id}:{filename}")
 
 
+def _folder(argv: list[str]) -> Path:
+    """The one optional argument: an existing folder of old evidence files (default: the library's)."""
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__.split("Run: ")[-1].strip().replace("``", ""))
+        sys.exit(0)
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        sys.exit(f"python -m resources.evidence.archive: unexpected argument(s) {' '.join(argv)!r}: "
+                 "give at most one folder of old evidence files")
+    folder = Path(argv[0]) if argv else library_dir()
+    if argv and not folder.is_dir():
+        sys.exit(f"python -m resources.evidence.archive: {folder} is not a folder: give the old evidence "
+                 "folder (the one holding servicenow/, jira/, ...) or no argument for PROJECTX_EVIDENCE_DIR")
+    return folder
+
+
 if __name__ == "__main__":
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else library_dir()
+    folder = _folder(sys.argv[1:])
     from resources.evidence.archive_records import archive_warehouse_records
 
     done = archive_legacy_files(folder) + archive_warehouse_records()
