@@ -96,3 +96,32 @@ def test_archive_names_a_missing_folder_and_takes_help(tmp_path):
     _clean(_run(tmp_path, "resources.evidence.archive", "a", "b"), 1, "at most one folder")
     out = _clean(_run(tmp_path, "resources.evidence.archive", "--help"), 0, "[<old evidence folder>]")
     assert "archived" not in out, "help archives nothing"
+
+
+def _servicenow_env(**extra: str) -> dict[str, str]:
+    return {"SERVICENOW_BASE_URL": f"http://127.0.0.1:{_closed_port()}", "SERVICENOW_OAUTH_CLIENT_ID": "x",
+            "SERVICENOW_OAUTH_CLIENT_SECRET": PASSWORD} | extra
+
+
+@pytest.mark.parametrize("value", ["abc", "-3", "nan"])
+def test_a_bad_lock_timeout_names_its_variable(tmp_path, value):
+    proc = _run(tmp_path, "pipelines.servicenow", **_servicenow_env(PROJECTX_SYNC_LOCK_TIMEOUT_SECONDS=value))
+    _clean(proc, 1, f"PROJECTX_SYNC_LOCK_TIMEOUT_SECONDS='{value}' is not a number of seconds", "1800")
+
+
+def test_a_damaged_warehouse_file_names_its_setting_and_is_left_alone(tmp_path):
+    bad = tmp_path / "damaged.duckdb"
+    bad.write_bytes(b"not a database " * 600)
+    sync = _run(tmp_path, "pipelines.servicenow", **_servicenow_env(PROJECTX_DUCKDB_PATH=str(bad)))
+    _clean(sync, 1, "not a valid DuckDB database", "check PROJECTX_DUCKDB_PATH", "backup")
+    push = _run(tmp_path, "cli", "reverse-sync", "--vendor", "jira", "--dry-run", JIRA_BASE_URL="http://127.0.0.1:1",
+                JIRA_AUTH_MODE="pat", JIRA_PAT=PASSWORD, PROJECTX_DUCKDB_PATH=str(bad))
+    _clean(push, 1, "check PROJECTX_DUCKDB_PATH", "PROJECTX_DEBUG=1")
+    assert bad.read_bytes() == b"not a database " * 600
+
+
+def test_a_data_dir_under_a_file_names_the_setting(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    proc = _run(tmp_path, "pipelines.servicenow", **_servicenow_env(PROJECTX_DATA_DIR=str(blocker / "data")))
+    _clean(proc, 1, "Not a directory", "PROJECTX_DATA_DIR")

@@ -60,6 +60,16 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
+def storage_hint(exc: BaseException) -> str:
+    """What to check when the local files are wrong: a damaged warehouse file, a path that cannot be written."""
+    if "not a valid DuckDB database" in str(exc):
+        return ("check PROJECTX_DUCKDB_PATH: restore the warehouse file from a backup, or name a new path to "
+                "start an empty warehouse")
+    if isinstance(exc, OSError) and getattr(exc, "filename", None):
+        return "check that the path exists and this user may write there (PROJECTX_DATA_DIR, PROJECTX_DUCKDB_PATH)"
+    return ""
+
+
 def failure_message(vendor: str, url: str | None, exc: BaseException, secrets: Iterable[str] = (),
                     auth_hint: str | None = None) -> str:
     """One line: what failed and why, the URL tried, where the traceback is. ``auth_hint`` (the settings
@@ -70,6 +80,8 @@ def failure_message(vendor: str, url: str | None, exc: BaseException, secrets: I
     refused = getattr(cause, "status", None) in (401, 403)
     if auth_hint and refused and not _NAMES_A_VARIABLE.search(detail):
         detail += f"; check {auth_hint}"
+    elif not _NAMES_A_VARIABLE.search(detail) and (hint := storage_hint(cause)):
+        detail += f"; {hint}"
     where = f" (URL tried: {url})" if url else ""
     return redact(f"The {vendor} sync failed{where}: {detail}. Run again with {DEBUG_FLAG} "
                   f"(or {DEBUG_ENV}=1) to see the traceback.", secrets)

@@ -111,10 +111,25 @@ def _sweep(root: Path, name: str) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
+def lock_timeout_seconds() -> float:
+    """``PROJECTX_SYNC_LOCK_TIMEOUT_SECONDS``: how long a sync waits for another run of its source (0: not at all)."""
+    raw = (os.environ.get(LOCK_TIMEOUT_ENV) or "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):  # also refuses nan
+        raise ValueError(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds of 0 or more: set e.g. "
+                         f"{DEFAULT_LOCK_TIMEOUT_SECONDS:.0f} (the default) or unset it")
+    return value
+
+
 @contextmanager
 def _exclusive(path: Path, source_name: str) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (waiting up to the lock timeout for another run to end)."""
-    timeout = float(os.environ.get(LOCK_TIMEOUT_ENV) or DEFAULT_LOCK_TIMEOUT_SECONDS)
+    timeout = lock_timeout_seconds()
     deadline = time.monotonic() + timeout
     with open(path, "a+") as handle:
         while True:
