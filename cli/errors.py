@@ -38,6 +38,8 @@ def _hint(command: str, exc: BaseException) -> str:
     if command == "vault" or "hvac" in type(exc).__module__:
         if name in ("Forbidden", "Unauthorized"):
             return "VAULT_TOKEN was refused: use an operator token allowed to write policies and AppRoles"
+        if name in ("MissingSchema", "InvalidSchema", "InvalidURL"):
+            return "VAULT_ADDR must be a full URL such as https://vault.example:8200"
         if name == "VaultDown":
             return "Vault is sealed: unseal it (bao operator unseal) and run this again"
         return "check that Vault is running and unsealed at VAULT_ADDR"

@@ -125,3 +125,17 @@ def test_a_data_dir_under_a_file_names_the_setting(tmp_path):
     blocker.write_text("x")
     proc = _run(tmp_path, "pipelines.servicenow", **_servicenow_env(PROJECTX_DATA_DIR=str(blocker / "data")))
     _clean(proc, 1, "Not a directory", "PROJECTX_DATA_DIR")
+
+
+@pytest.mark.parametrize("url", ["acme.atlassian.net", "https://127.0.0.1:99999"])
+def test_a_malformed_base_url_names_its_variable(tmp_path, url):
+    proc = _run(tmp_path, "pipelines.jira", JIRA_BASE_URL=url, JIRA_AUTH_MODE="pat", JIRA_PAT=PASSWORD)
+    _clean(proc, 1, "The Jira sync failed", "JIRA_BASE_URL must be a full URL")
+
+
+def test_a_vault_addr_without_scheme_names_its_fix(tmp_path):
+    out = tmp_path / "roles.env"
+    proc = _run(tmp_path, "cli", "vault", "setup", "--env", "dev", "--out", str(out), VAULT_ADDR="127.0.0.1:8200",
+                VAULT_TOKEN=PASSWORD, DAGSTER_HOME=str(tmp_path))
+    _clean(proc, 1, "VAULT_ADDR must be a full URL")
+    assert not out.exists()

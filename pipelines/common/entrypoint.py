@@ -60,6 +60,9 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
+_BAD_URL = ("MissingSchema", "InvalidSchema", "InvalidURL", "LocationParseError")
+
+
 def storage_hint(exc: BaseException) -> str:
     """What to check when the local files are wrong: a damaged warehouse file, a path that cannot be written."""
     if "not a valid DuckDB database" in str(exc):
@@ -82,6 +85,8 @@ def failure_message(vendor: str, url: str | None, exc: BaseException, secrets: I
         detail += f"; check {auth_hint}"
     elif not _NAMES_A_VARIABLE.search(detail) and (hint := storage_hint(cause)):
         detail += f"; {hint}"
+    elif type(cause).__name__ in _BAD_URL and url and not _NAMES_A_VARIABLE.search(detail):
+        detail += f"; {vendor.upper()}_BASE_URL must be a full URL such as https://host[:port] (port 1-65535)"
     where = f" (URL tried: {url})" if url else ""
     return redact(f"The {vendor} sync failed{where}: {detail}. Run again with {DEBUG_FLAG} "
                   f"(or {DEBUG_ENV}=1) to see the traceback.", secrets)
