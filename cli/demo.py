@@ -118,6 +118,9 @@ def run_demo(size: int | None = None, changes: int | None = None, reset: bool = 
         for path in (DATA_DIR, DAGSTER_HOME):
             shutil.rmtree(path, ignore_errors=True)
         _say("reset: removed data/ and .dagster_home/")
+    # before any sandbox starts: a data dir that cannot be made fails here in one sentence naming it,
+    # not as the receiver's start-up traceback
+    Path(os.environ.get("PROJECTX_DATA_DIR") or DATA_DIR).mkdir(parents=True, exist_ok=True)
     from sandbox.jira import JiraSandbox
     from sandbox.onetrust import OneTrustSandbox
     from sandbox.servicenow import ServiceNowSandbox

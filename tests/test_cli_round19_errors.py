@@ -139,3 +139,13 @@ def test_a_vault_addr_without_scheme_names_its_fix(tmp_path):
                 VAULT_TOKEN=PASSWORD, DAGSTER_HOME=str(tmp_path))
     _clean(proc, 1, "VAULT_ADDR must be a full URL")
     assert not out.exists()
+
+
+def test_demo_with_a_data_dir_under_a_file_stops_before_any_sandbox(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    (tmp_path / "dagster").mkdir()
+    proc = _run(tmp_path, "cli", "demo", "--size", "5", PROJECTX_DATA_DIR=str(blocker / "data"),
+                DAGSTER_HOME=str(tmp_path / "dagster"))
+    out = _clean(proc, 1, "python -m cli demo failed", "Not a directory", "PROJECTX_DATA_DIR")
+    assert "starting the vendor sandboxes" not in out
