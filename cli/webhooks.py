@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 from cli.errors import count
@@ -40,8 +41,13 @@ def run(args: argparse.Namespace, settings: WebhookSettings | None = None) -> in
                 print(f"{d['seq']}\t{d['source']}\t{d['event_type']}\t{d['delivery_id']}\t{when}Z\t{d['last_error']}")
             print(f"{len(dead)} dead letter(s)")
         else:
+            unknown = sorted(set(args.seq or ()) - {d["seq"] for d in queue.dead_letters()})
             n = queue.replay(args.seq or None)
             print(f"replayed {n} dead letter(s): the webhook_inbox sensor processes them on its next tick")
+            if unknown:  # a mistyped --seq must not look like a replay that happened
+                print(f"no dead letter with --seq {' '.join(map(str, unknown))}: see `python -m cli webhooks "
+                      "dead-letters` for the ones there are", file=sys.stderr)
+                return 1
         return 0
     finally:
         db.close()

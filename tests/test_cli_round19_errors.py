@@ -149,3 +149,12 @@ def test_demo_with_a_data_dir_under_a_file_stops_before_any_sandbox(tmp_path):
                 DAGSTER_HOME=str(tmp_path / "dagster"))
     out = _clean(proc, 1, "python -m cli demo failed", "Not a directory", "PROJECTX_DATA_DIR")
     assert "starting the vendor sandboxes" not in out
+
+
+def test_replaying_a_seq_that_is_no_dead_letter_says_so(tmp_path):
+    inbox = str(tmp_path / "inbox.sqlite3")
+    proc = _run(tmp_path, "cli", "webhooks", "replay", "--seq", "424242", PROJECTX_WEBHOOK_INBOX=inbox,
+                DAGSTER_HOME=str(tmp_path))
+    _clean(proc, 1, "replayed 0 dead letter(s)", "no dead letter with --seq 424242", "webhooks dead-letters")
+    _clean(_run(tmp_path, "cli", "webhooks", "replay", PROJECTX_WEBHOOK_INBOX=inbox, DAGSTER_HOME=str(tmp_path)), 0,
+           "replayed 0 dead letter(s)")
