@@ -3,6 +3,7 @@ denied every other (real OpenBao), tokens renew, rotation is dated and audited, 
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,8 @@ from resources import vault_setup
 from resources.secret_rotation import rotate, secret_dates
 from resources.secrets import SecretStore
 from resources.vault_auth import VaultLogin
+
+GENERIC_0 = "whsec_" + base64.b64encode(bytes(range(32))).decode()  # a Standard Webhooks key
 
 
 @pytest.fixture(scope="module")
@@ -220,8 +223,9 @@ def test_the_receivers_own_signing_secrets_are_graded_alerted_shown_and_exported
     creds = vault_setup.install(client, "dev")
     operator = SecretStore("integrations/dev", vault_addr=addr, vault_token=root, strict=False)
     client.secrets.kv.v2.create_or_update_secret(path="integrations/dev/webhooks", mount_point="secret", secret={
-        "generic_webhook_secret": "g-0", "slack_signing_secret": "s-0", "jira_webhook_secret": "j-0"})
-    rotate(operator, "webhooks", "generic_webhook_secret", f"g-{uuid.uuid4().hex}", correlation_id="c-3",
+        "generic_webhook_secret": GENERIC_0, "slack_signing_secret": "s-0", "jira_webhook_secret": "j-0"})
+    rotated = "whsec_" + base64.b64encode(uuid.uuid4().bytes * 2).decode()  # the form the receiver starts with
+    rotate(operator, "webhooks", "generic_webhook_secret", rotated, correlation_id="c-3",
            now=datetime.now(UTC) - timedelta(days=86))  # 4 days left of 90: red
     for name in ("VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"):
         monkeypatch.delenv(name, raising=False)
@@ -260,4 +264,4 @@ def test_the_receivers_own_signing_secrets_are_graded_alerted_shown_and_exported
     expiry = {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) / 86400 for line in metrics.splitlines()
               if line.startswith("secret_expiry_seconds{")}
     assert 3 < expiry["partners"] < 5 and 89 < expiry["slack"] <= 90
-    assert "g-0" not in html + metrics and "s-0" not in html + metrics
+    assert GENERIC_0 not in html + metrics and rotated not in html + metrics and "s-0" not in html + metrics
