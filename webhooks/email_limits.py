@@ -27,7 +27,6 @@ sender's message under its own key.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -36,6 +35,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
+
+from resources.evidence.limits import env_int
 
 log = logging.getLogger(__name__)
 PER_HOUR = 100
@@ -54,19 +55,6 @@ class QuarantineRefused(Exception):
         self.reply = reply
 
 
-def _env_number(name: str, default: float) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{name}={text!r} is not a number (default {default:g})") from None
-    if value < 0:
-        raise ValueError(f"{name}={text!r} must be 0 or more (default {default:g})")
-    return value
-
-
 class QuarantineLimits:
     """Per-peer and per-sender rolling-window bounds and a total cap on quarantined bytes."""
 
@@ -74,11 +62,14 @@ class QuarantineLimits:
                  max_bytes: int | None = None, window: float = WINDOW,
                  clock: Callable[[], float] = time.time) -> None:
         self.per_window = int(per_window if per_window is not None
-                              else _env_number("EMAIL_BRIDGE_QUARANTINE_PER_HOUR", PER_HOUR))
-        self.bytes_per_window = int(bytes_per_window if bytes_per_window is not None
-                                    else _env_number("EMAIL_BRIDGE_QUARANTINE_MB_PER_HOUR", MB_PER_HOUR) * 2**20)
+                              else env_int("EMAIL_BRIDGE_QUARANTINE_PER_HOUR", PER_HOUR, unit="a number of messages",
+                                      example="100", minimum=0))
+        mb_per_hour = env_int("EMAIL_BRIDGE_QUARANTINE_MB_PER_HOUR", MB_PER_HOUR, unit="a number of MB",
+                              example="100", minimum=0)
+        self.bytes_per_window = int(bytes_per_window if bytes_per_window is not None else mb_per_hour * 2**20)
         self.max_bytes = int(max_bytes if max_bytes is not None
-                             else _env_number("EMAIL_BRIDGE_QUARANTINE_MAX_MB", MAX_MB) * 2**20)
+                             else env_int("EMAIL_BRIDGE_QUARANTINE_MAX_MB", MAX_MB, unit="a number of MB",
+                                     example="2048", minimum=0) * 2**20)
         self.window, self.clock = window, clock
         self.refused: Counter[str] = Counter()  # "peer", "sender", "full": refusals since start
         self._events: dict[tuple[str, str], deque[tuple[float, int]]] = {}
