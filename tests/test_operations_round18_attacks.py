@@ -24,6 +24,7 @@ from assets.health import measure
 from resources.environment import ENVIRONMENTS
 from tests.conftest import require_tool
 from tests.ops_helpers import serve, synced_local_instance
+from tests.test_health_attacks import _markup
 from webhooks.app import create_app
 from webhooks.operations.page import SECURITY_HEADERS
 from webhooks.operations.state import INPUTS, HealthReader
@@ -68,20 +69,6 @@ class HostileReader(HealthReader):
 def instance(duckdb_warehouse, monkeypatch):
     with synced_local_instance(monkeypatch) as inst:
         yield inst
-
-
-def _markup(html: str) -> tuple[set[str], set[str]]:
-    from html.parser import HTMLParser
-
-    tags, attrs = set(), set()
-
-    class Collect(HTMLParser):
-        def handle_starttag(self, tag, attributes):
-            tags.add(tag)
-            attrs.update(name for name, _ in attributes)
-
-    Collect().feed(html)
-    return tags, attrs
 
 
 def _promtool_ok(body: bytes) -> None:
