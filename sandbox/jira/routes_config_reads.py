@@ -1,10 +1,7 @@
 """Config reads and user queries a sweep found missing (they answered 404 "does not represent any resource").
 
 - GET `/user/search/query?query&startAt&maxResults` (PageBeanUser) and `/user/search/query/key?query&startAt&maxResult`
-  (PageBeanUserKey): the spec's structured query. Supported: `is assignee of PROJ`, `is assignee of (K-1, K-2)`,
-  `is reporter of (...)`, `is watcher of (...)` (and a bare key / project for any of them), joined by `AND` / `OR`
-  (left to right [unc: precedence]). The voter / commenter / transitioner / entity-property forms and anything
-  else answer 400 [unc: Cloud supports them; the emulator does not]. As the spec says, the window
+  (PageBeanUserKey): the spec's structured query, every statement it lists (`user_query`). As the spec says, the window
   `startAt..startAt+maxResults` of all users is taken first and then filtered. Without the Browse users and groups
   global permission (`jira-software-users`, `routes_roles`) both answer 403.
 - GET `/user/email?accountId`, `/user/email/bulk?accountId=...`: Connect/Forge-app-only. Every emulator caller is a
@@ -36,7 +33,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
@@ -48,6 +44,7 @@ from sandbox.jira.routes_catalog_search import ids_of, page
 from sandbox.jira.routes_field_admin import created_fields
 from sandbox.jira.routes_site_config import SCREENS
 from sandbox.jira.routes_versions import find_project
+from sandbox.jira.user_query import query_users
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -61,7 +58,6 @@ ITSS = {"id": "1", "name": "Default Issue Type Screen Scheme",
 RESOLVE_FIELDS = {"resolution", "fixVersions", "assignee"}
 FEATURES = [("jsw.classic.roadmap", "Timeline", "ENABLED"), ("jsw.classic.deployments", "Deployments", "DISABLED"),
             ("jsw.agility.sprints", "Sprints", "ENABLED")]  # [unc]
-_CLAUSE = re.compile(r"^\s*is\s+(assignee|reporter|watcher)\s+of\s+(\([^)]*\)|[A-Za-z0-9_-]+)\s*$", re.I)
 
 
 def refuse_override(c: Call) -> None:
@@ -81,44 +77,10 @@ def _ints(c: Call, name: str) -> list[str]:
 def register(sb: JiraSandbox) -> None:
     store = sb.store
 
-    def clause_users(text: str) -> set[str]:
-        m = _CLAUSE.match(text)
-        if not m:
-            raise fail(400, f"The query '{text.strip()}' is not valid.")  # [unc] wording
-        role, target = m.group(1).lower(), m.group(2).strip("()")
-        refs = [t.strip() for t in target.split(",") if t.strip()]
-        issues = []
-        for ref in refs:
-            project = next((p for p in store.projects.values() if ref.upper() == p.key or ref == p.id), None)
-            if project is not None:
-                issues += [i for i in store.issues.values() if i.project == project.key]
-            elif (issue := store.resolve(ref)) is not None:
-                issues.append(issue)
-        people: set[str] = set()
-        for issue in issues:
-            if role == "assignee" and issue.assignee:
-                people.add(issue.assignee)
-            elif role == "reporter" and issue.reporter:
-                people.add(issue.reporter)
-            elif role == "watcher":
-                watchers = store.work["watchers"].get(issue.id)
-                people |= set(watchers if watchers is not None else [issue.reporter] if issue.reporter else [])
-        return people
-
-    def query_users(c: Call) -> set[str]:
-        text = c.q("query")
-        if not text or not text.strip():
-            raise fail(400, "The query parameter 'query' is required.")  # [unc] wording
-        parts = re.split(r"\s+(AND|OR)\s+", text, flags=re.I)
-        found = clause_users(parts[0])
-        for op, clause in zip(parts[1::2], parts[2::2], strict=True):
-            found = found & clause_users(clause) if op.upper() == "AND" else found | clause_users(clause)
-        return found
-
     def window(c: Call, limit_name: str) -> tuple[list[str], int, int]:
         if not sb.holds(c.user, "USER_PICKER", []):  # type: ignore[attr-defined]  # routes_roles
             raise fail(403, "You do not have the permission to browse users and groups.")  # [unc] wording
-        found = query_users(c)
+        found = query_users(sb, c.q("query"))
         start, limit = c.qint("startAt", 0), c.qint(limit_name, 100, 1, 1000)
         ids = [u.account_id for u in store.users.values()][start:start + limit]
         return [a for a in ids if a in found], start, limit
