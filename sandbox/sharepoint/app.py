@@ -119,6 +119,7 @@ REF = re.compile(r"^(?:root|items/(?P<id>[^/:]+))(?::/(?P<path>.*?)(?::|$))?(?P<
 # a function or action may be namespace-qualified, as OData allows: ``microsoft.graph.delta()``
 NS = r"(?:microsoft\.graph\.)?"
 DELTA = re.compile(r"^(?P<base>.*?)/" + NS + r"delta(?:\(\)|\(token='(?P<token>[^']*)'\))?/?$")
+COUNT = re.compile(r"^(?P<base>.*?)/children/\$count/?$")
 SEARCH = re.compile(r"^(?:(?P<base>.*?)/)?" + NS + r"search\(q='(?P<q>(?:[^']|'')*)'\)/?$")
 SUB = re.compile(r"^(?P<ref>root|items/[^/:]+|(?:root|items/[^/:]+):/.*:)/(?P<op>versions|permissions|thumbnails|"
                  + NS + r"(?:copy|createLink|invite))(?P<rest>/.*)?$")
@@ -326,6 +327,12 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
             if action:
                 raise GraphError(400, "invalidRequest", f"Invalid request: unsupported segment in {req.path!r}")
             return self.search(self._exists(folder), drive, req, search.group("q").replace("''", "'"))
+        count = COUNT.match(tail)
+        if count is not None and method == "GET":  # listing.py: children/$count
+            folder, _, _, action = self._resolve(drive, count.group("base"))
+            if action:
+                raise GraphError(400, "invalidRequest", f"Invalid request: unsupported segment in {req.path!r}")
+            return self.children_count(self._exists(folder), drive, req)
         upload = method in ("PUT", "POST") and re.search(r"/(content|createUploadSession)/?$", req.params["tail"])
         item, parent, name, action = self._resolve(drive, req.params["tail"], create=bool(upload))
         if method == "GET" and action in ("", "/content") and item is not None and self._unchanged(item, req):

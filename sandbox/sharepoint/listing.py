@@ -81,6 +81,14 @@ class Listing:
         link = f"{req.base_url}/v1.0/drives/{quote(drive.id)}/items/{folder.id}/children"
         return self._page(self.store.children(folder.id), drive, req, link)
 
+    def children_count(self, folder: Item, drive: Drive, req: Request) -> Response:
+        """``GET …/children/$count``: the number of children ``$filter`` keeps, as ``text/plain`` (OData's
+        ``$count`` segment; a file's is 0, as its children list is empty). No ``ConsistencyLevel`` header is
+        needed: that is for directory objects [unc]."""
+        check_options(req.query, "children")  # only $filter changes the count
+        listed = self._listed(self.store.children(folder.id), drive, req, req.query)
+        return Response(200, str(len(listed)).encode(), "text/plain")
+
     def search(self, folder: Item, drive: Drive, req: Request, q: str) -> Response:
         """``search(q='…')``: the items under ``folder`` (not itself) whose name, or text content, holds every
         word of ``q`` (case-insensitive), with the ``searchResult`` facet and no ``parentReference.path``."""

@@ -3,8 +3,10 @@
 - ``GET items/{id}/versions``: the current version first, then the older ones, newest first; ids are
   SharePoint's major-version labels (``3.0``, ``2.0``, ``1.0``); each with ``lastModifiedDateTime``,
   ``lastModifiedBy`` and ``size``. A content replacement makes a new version (field or name changes do
-  not, here). ``GET versions/{vid}``, ``GET versions/{vid}/content`` (``302`` to a pre-authenticated
-  download, as ``content`` does), ``POST versions/{vid}/restoreVersion`` (``204``; the old content
+  not, here). ``GET versions/{vid}`` (``current`` names the current version), ``GET versions/{vid}/content``
+  (``302`` to a pre-authenticated download, as ``content`` does; for the current version 400 invalidRequest "You
+  cannot get the content of the current version.", as Graph documents and answers), ``GET versions/$count``,
+  ``POST versions/{vid}/restoreVersion`` (``204``; the old content
   becomes a new current version). Folders have none: 400.
 - ``GET items/{id}/thumbnails``: one thumbnail set (``id`` ``"0"``, ``small``/``medium``/``large`` with
   ``height``, ``width`` and a pre-authenticated ``url`` to a PNG) for a file, none for a folder;
@@ -52,12 +54,20 @@ class Versions:
                 raise GraphError(405, "invalidRequest", f"{req.method} is not supported on versions.")
             return json_response({"@odata.context": f"{req.base_url}/v1.0/$metadata#Collection(driveItemVersion)",
                                   "value": [self._version_resource(*v) for v in versions]})
-        found = next((v for v in versions if v[0] == parts[0]), None)
+        if parts == ["$count"] and req.method == "GET":  # OData's count segment, text/plain [unc: on versions]
+            return Response(200, str(len(versions)).encode(), "text/plain")
+        # ``current`` names the current version, as OneDrive's id for it [unc: whether SharePoint shows it as
+        # ``current`` too; it answers with the version's label]
+        label = versions[0][0] if parts[0] == "current" else parts[0]
+        found = next((v for v in versions if v[0] == label), None)
         if found is None:
             raise GraphError(404, "itemNotFound", f"The version '{parts[0]}' was not found.")
         action = "/".join(parts[1:])
         if req.method == "GET" and action == "":
             return json_response(self._version_resource(*found))
+        if req.method == "GET" and action == "content" and found[0] == item.label:
+            # documented: the current version's content is the item's own ``/content``, not this
+            raise GraphError(400, "invalidRequest", "You cannot get the content of the current version.")
         if req.method == "GET" and action == "content":
             token = secrets.token_urlsafe(24)
             self.downloads[token] = f"{item.id}@{found[0]}"
