@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("webhooks").info("webhook receiver on http://%s:%d: %s", args.host, args.port,
                                        settings.describe())
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                access_log=False, timeout_graceful_shutdown=5, **server_options())
+                access_log=False, timeout_graceful_shutdown=5, **server_options(settings))
     return 0
 
 

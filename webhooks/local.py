@@ -31,8 +31,10 @@ class ServedApp:
                 s.bind((host, 0))
                 port = s.getsockname()[1]
         self.url = f"http://{host}:{port}"
+        # the app's own settings bound its connections (create_app keeps them on app.state)
+        settings = getattr(getattr(app, "state", None), "settings", None)
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                                    access_log=False, **server_options()))
+                                                    access_log=False, **server_options(settings)))
 
     def __enter__(self) -> ServedApp:
         self.thread = threading.Thread(target=self.server.run, name="webhook-receiver", daemon=True)

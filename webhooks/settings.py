@@ -6,6 +6,24 @@ Grain: one process. Secrets are held in memory only; ``describe()`` never shows 
 replay window: ``PROJECTX_WEBHOOK_RATE_*``, ``_FAILURE_*``, ``_TRUSTED_PROXIES``, ``_REPLAY_WINDOW_SECONDS``
 (see the fields below and ``webhooks.receiver.limits``); a malformed value stops the start-up naming it.
 
+Connections (``webhooks.receiver.connections`` and ``.server``; each a start-up error naming the fix when
+malformed, e.g. ``PROJECTX_WEBHOOK_MAX_CONNECTIONS='lots': use a whole number of 0 or more``):
+
+- ``PROJECTX_WEBHOOK_MAX_CONNECTIONS_PER_ADDRESS`` (128; 0: no cap): TCP connections one client address
+  (an IPv6 /64) may hold open, idle or not. Twice ``max_in_flight_per_sender``: a vendor's pool has its
+  bodies in flight and as many idle keep-alive connections. Past it a new connection is answered 429
+  and closed before a byte is read, so one address flooding idle or slowloris connections starves only
+  itself. A trusted proxy's address has no per-address cap.
+- ``PROJECTX_WEBHOOK_MAX_CONNECTIONS`` (1024; 0: no cap): connections in all. When full, a newcomer takes
+  the slot of an idle (or still-sending-its-head) connection of the address holding the most, if that
+  is more than the newcomer's address; else 503. Lowered, with a warning, to what the open-file limit
+  allows (less 64 spare descriptors).
+- ``PROJECTX_WEBHOOK_KEEP_ALIVE_SECONDS`` (5, uvicorn's default; 0-300): how long an idle keep-alive
+  connection is kept after an answer.
+- ``PROJECTX_WEBHOOK_HEAD_TIMEOUT_SECONDS`` (10; above 0, at most 300): from a connection's start, or a
+  request's first byte, to the end of its headers (408 and closed; also the most a connection that sends
+  nothing is kept).
+
 Secrets (:func:`load_secrets`): the receiver's own Vault path ``integrations/<env>/webhooks``, one key per
 endpoint (``VAULT_KEYS``: the env var's name in lower case), read with the ``webhooks`` AppRole
 (``VAULT_WEBHOOKS_ROLE_ID`` / ``_SECRET_ID``, policy ``resources/vault_policies/webhooks.hcl``). Locally
@@ -97,6 +115,11 @@ class WebhookSettings:
     # A body read is no longer counted (a fast sender's bodies are read in microseconds).
     max_in_flight_per_sender: int = 64
     max_in_flight: int = 512
+    # Open connections (see the module docstring): per client address and in all, 0 turning a cap off
+    max_connections_per_address: int = 128
+    max_connections: int = 1024
+    keep_alive_seconds: float = 5.0  # uvicorn's timeout_keep_alive
+    head_timeout_seconds: float | None = None  # None: webhooks.receiver.server.HEAD_TIMEOUT (10 s)
     # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks); none by default
     trusted_proxies: tuple[str, ...] = ()
 
@@ -122,6 +145,11 @@ class WebhookSettings:
                                                   cls.max_in_flight_per_sender)),
             max_in_flight=int(_number("PROJECTX_WEBHOOK_MAX_IN_FLIGHT", cls.max_in_flight)),
             trusted_proxies=_networks("PROJECTX_WEBHOOK_TRUSTED_PROXIES"),
+            max_connections_per_address=_count("PROJECTX_WEBHOOK_MAX_CONNECTIONS_PER_ADDRESS",
+                                               cls.max_connections_per_address),
+            max_connections=_count("PROJECTX_WEBHOOK_MAX_CONNECTIONS", cls.max_connections),
+            keep_alive_seconds=_seconds("PROJECTX_WEBHOOK_KEEP_ALIVE_SECONDS", cls.keep_alive_seconds, zero=True),
+            head_timeout_seconds=_seconds("PROJECTX_WEBHOOK_HEAD_TIMEOUT_SECONDS", None, zero=False),
         )
         settings = replace(settings, **overrides) if overrides else settings
         if settings.replay_window_seconds < 2 * settings.tolerance_seconds:
@@ -181,3 +209,41 @@ def _networks(name: str) -> tuple[str, ...]:
                 from None
         out.append(item)
     return tuple(out)
+
+
+def _shown(raw: str) -> str:
+    """A malformed value as an error shows it: quoted when short, else by its length (a secret pasted
+    into the wrong variable must not reach the log)."""
+    return repr(raw) if len(raw) <= 12 else f"(a value of {len(raw)} characters)"
+
+
+def _count(name: str, default: int) -> int:
+    """A whole number of 0 or more (0 turns the cap off); unset or blank: ``default``."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit():
+        raise ValueError(f"{name}={_shown(raw)}: use a whole number of 0 or more (0 turns the cap off), or unset "
+                         f"it for {default}")
+    return int(text)
+
+
+MAX_TIMEOUT_SECONDS = 300.0
+
+
+def _seconds(name: str, default: float | None, *, zero: bool) -> float | None:
+    """Seconds, up to ``MAX_TIMEOUT_SECONDS``; 0 only when ``zero``. Unset or blank: ``default``."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    low = 0.0 if zero else 0.001
+    if not low <= value <= MAX_TIMEOUT_SECONDS:  # also nan and inf
+        span = "0 to" if zero else "more than 0 and at most"
+        unset = f"{default:g}" if default is not None else "10"
+        raise ValueError(f"{name}={_shown(raw)}: use {span} {MAX_TIMEOUT_SECONDS:g} seconds, or unset it for {unset}")
+    return value

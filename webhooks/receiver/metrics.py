@@ -17,6 +17,8 @@
 - ``webhook_rate_limited_total{endpoint,limit}``: requests answered 429, by the sender budget they were
   over: ``deliveries`` (verified) or ``failures`` (refused before verification, or replays; these are also
   counted in ``webhook_failures_total`` under their own reason). See ``webhooks.receiver.limits``.
+- ``webhook_connections_refused_total{cause}``: TCP connections refused or closed by the connection limits
+  (``webhooks.receiver.connections`` and ``.server``): address, total, evicted, pipelined, stalled_reader.
 """
 
 from prometheus_client import Counter, Histogram
@@ -30,3 +32,10 @@ LATENCY = Histogram("webhook_request_seconds", "Seconds to answer a verified web
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
 RATE_LIMITED = Counter("webhook_rate_limited_total", "Webhook requests answered 429 because their sender was over "
                        "its budget, by endpoint and budget (deliveries, failures).", ["endpoint", "limit"])
+# Connections refused or closed by the connection budget (webhooks.receiver.connections), by why:
+# ``address`` (429: over max_connections_per_address), ``total`` (503: every slot busy), ``evicted`` (an
+# idle or half-sent connection of the heaviest address closed to make room), ``pipelined`` (more requests
+# queued on one connection than the server answers), ``stalled_reader`` (answers not read for
+# SEND_TIMEOUT seconds).
+CONNECTIONS_REFUSED = Counter("webhook_connections_refused_total", "Webhook receiver connections refused or "
+                              "closed by its connection limits, by cause.", ["cause"])

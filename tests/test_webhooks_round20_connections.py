@@ -1,0 +1,239 @@
+"""Round 20: open connections per client address and in all, over loopback against the real uvicorn
+server (``ServedApp``). One address opening hundreds of idle or slowloris connections held the server's
+sockets for everyone (nothing capped them: an ASGI middleware never sees a connection without a request);
+now ``webhooks.receiver.connections`` caps them in the HTTP protocol. Flood senders come from other
+loopback addresses (127.0.0.x), so the cap per address is exercised for real."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+
+import httpx
+import pytest
+import uvicorn
+from uvicorn.server import ServerState
+
+from tests.test_webhooks_attacks import head
+from tests.webhook_helpers import GENERIC, LiveReceiver, generic_body, generic_request, metric, settings_for
+from webhooks import __main__ as entry
+from webhooks import local as local_server
+from webhooks.app import create_app
+from webhooks.receiver import server as bounded
+from webhooks.settings import WebhookSettings
+
+
+def _addr(live) -> tuple[str, int]:
+    host, port = live.url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def _open(addr, source: str, first: bytes = b"") -> socket.socket:
+    conn = socket.create_connection(addr, timeout=5, source_address=(source, 0))
+    if first:
+        conn.sendall(first)
+    return conn
+
+
+def _refused(conn: socket.socket) -> bytes:
+    """What the server said before closing ``conn`` (b"" while it keeps the connection open)."""
+    conn.settimeout(0.05)
+    try:
+        return conn.recv(4096) or b"closed"
+    except TimeoutError:
+        return b""
+    except ConnectionResetError:
+        return b"reset"
+
+
+def _deliver(live, source: str, msg_id: str) -> httpx.Response:
+    with httpx.Client(base_url=live.url, timeout=10, transport=httpx.HTTPTransport(local_address=source)) as client:
+        return client.post(GENERIC, **generic_request(generic_body(), msg_id))
+
+
+def test_one_address_flooding_idle_and_slowloris_connections_starves_only_itself(tmp_path):
+    """150 connections from 127.0.0.2 (half silent, half dribbling a head): 20 are kept, the rest answered
+    429 with Retry-After before a byte is read; a sender at 127.0.0.3 is accepted meanwhile, and 127.0.0.2
+    is back once its connections close."""
+    settings = settings_for(tmp_path, max_connections_per_address=20, max_connections=100)
+    before = metric("webhook_connections_refused_total", cause="address")
+    with LiveReceiver(create_app(settings)) as live:
+        addr, budget = _addr(live), live.server.config.http.budget
+        flood = [_open(addr, "127.0.0.2", b"POST /api/integ" if i % 2 else b"") for i in range(150)]
+        time.sleep(0.3)
+        answers = [_refused(conn) for conn in flood]
+        kept = [conn for conn, answer in zip(flood, answers, strict=True) if not answer]
+        assert len(kept) == 20 and budget.held_by("127.0.0.2") == 20
+        refusals = [a for a in answers if a]
+        assert all(a.startswith(b"HTTP/1.1 429 ") and b"retry-after: 1" in a for a in refusals), refusals[:3]
+        assert metric("webhook_connections_refused_total", cause="address") - before == 130
+        started = time.monotonic()
+        assert _deliver(live, "127.0.0.3", "msg_other_address").text == "accepted"
+        assert time.monotonic() - started < 2
+        assert _deliver(live, "127.0.0.2", "msg_flooder").status_code == 429  # its own address is full
+        for conn in flood:
+            conn.close()
+        time.sleep(0.3)
+        assert budget.count == 0
+        assert _deliver(live, "127.0.0.2", "msg_flooder_later").text == "accepted"
+
+
+def test_many_addresses_filling_every_slot_give_way_to_a_new_sender_but_never_cut_a_request(tmp_path):
+    """Ten addresses opening 200 idle connections against 60 slots share them out (503 for the rest); a
+    vendor at another address takes an idle slot of the heaviest one (evicted) and delivers; a request
+    already being read (a slow body) is never the one closed."""
+    settings = settings_for(tmp_path, max_connections_per_address=20, max_connections=60, body_timeout_seconds=10.0)
+    evicted = metric("webhook_connections_refused_total", cause="evicted")
+    full = metric("webhook_connections_refused_total", cause="total")
+    with LiveReceiver(create_app(settings)) as live:
+        addr, budget = _addr(live), live.server.config.http.budget
+        kw = generic_request(generic_body(), "msg_slow_but_honest")
+        headers = {**kw["headers"], "content-length": str(len(kw["content"])), "connection": "close"}
+        slow = _open(addr, "127.0.0.4", head(GENERIC, headers) + b"\r\n" + kw["content"][:5])
+        time.sleep(0.2)
+        flood = [_open(addr, f"127.0.0.{10 + i % 10}") for i in range(200)]
+        time.sleep(0.5)
+        # the slots are shared out (no address takes a slot from one holding as many): the rest are 503
+        assert budget.count == 60 and metric("webhook_connections_refused_total", cause="total") >= full + 140
+        assert max(budget.held_by(f"127.0.0.{10 + i}") for i in range(10)) <= 6
+        assert _deliver(live, "127.0.0.3", "msg_vendor_during_flood").text == "accepted"
+        assert metric("webhook_connections_refused_total", cause="evicted") == evicted + 1
+        slow.sendall(kw["content"][5:])  # the request being read was not evicted: it completes
+        slow.settimeout(5)
+        assert slow.recv(4096).startswith(b"HTTP/1.1 200 "), "the request in progress was cut"
+        for conn in [*flood, slow]:
+            conn.close()
+
+
+def test_head_timeout_and_keep_alive_come_from_the_settings(tmp_path, monkeypatch):
+    """PROJECTX_WEBHOOK_HEAD_TIMEOUT_SECONDS cuts a silent connection (408); the keep-alive setting closes
+    an idle kept-alive connection; uvicorn's limit_concurrency sits above the budget (at or below it,
+    idle connections filling it made uvicorn answer 503 to every request)."""
+    monkeypatch.setenv("PROJECTX_WEBHOOK_HEAD_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("PROJECTX_WEBHOOK_KEEP_ALIVE_SECONDS", "0.5")
+    settings = WebhookSettings.from_env(sqlite_path=str(tmp_path / "inbox.sqlite3"),
+                                        secrets=settings_for(tmp_path).secrets)
+    options = bounded.server_options(settings)
+    assert options["limit_concurrency"] > settings.max_connections and options["timeout_keep_alive"] == 0.5
+    with LiveReceiver(create_app(settings)) as live:
+        addr = _addr(live)
+        silent = _open(addr, "127.0.0.5")
+        silent.settimeout(5)
+        started = time.monotonic()
+        answer = silent.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"within 1 s" in answer and time.monotonic() - started < 3
+        kept = _open(addr, "127.0.0.5", b"GET /healthz HTTP/1.1\r\nhost: r\r\n\r\n")
+        kept.settimeout(5)
+        assert kept.recv(4096).startswith(b"HTTP/1.1 200 ")
+        started = time.monotonic()
+        assert kept.recv(4096) == b"" and time.monotonic() - started < 3  # closed after the keep-alive
+        silent.close()
+        kept.close()
+
+
+@pytest.mark.parametrize(("name", "value", "fix"), [
+    ("PROJECTX_WEBHOOK_MAX_CONNECTIONS", "lots", "use a whole number of 0 or more"),
+    ("PROJECTX_WEBHOOK_MAX_CONNECTIONS_PER_ADDRESS", "-3", "use a whole number of 0 or more"),
+    ("PROJECTX_WEBHOOK_MAX_CONNECTIONS_PER_ADDRESS", "1.5", "or unset it for 128"),
+    ("PROJECTX_WEBHOOK_KEEP_ALIVE_SECONDS", "nan", "use 0 to 300 seconds"),
+    ("PROJECTX_WEBHOOK_KEEP_ALIVE_SECONDS", "3600", "use 0 to 300 seconds"),
+    ("PROJECTX_WEBHOOK_HEAD_TIMEOUT_SECONDS", "0", "more than 0 and at most 300 seconds, or unset it for 10"),
+    ("PROJECTX_WEBHOOK_HEAD_TIMEOUT_SECONDS", "s3cr3t-" + "x" * 30, "a value of 37 characters"),
+])
+def test_a_bad_connection_setting_stops_the_start_up_naming_the_fix(monkeypatch, capsys, name, value, fix):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name) as raised:
+        WebhookSettings.from_env()
+    assert fix in str(raised.value) and "s3cr3t" not in str(raised.value)
+    assert entry.main(["--port", "0"]) == 2
+    assert f"not started: {name}" in capsys.readouterr().err
+
+
+def test_pipelined_requests_past_the_bound_get_their_answers_then_the_connection_closes(tmp_path):
+    """200 tiny requests in one write queued 200 request objects (a 64 KiB read holds thousands); now the
+    one being answered and MAX_PIPELINED more are answered in order, the last with connection: close."""
+    with LiveReceiver(create_app(settings_for(tmp_path))) as live:
+        conn = _open(_addr(live), "127.0.0.6", b"GET /healthz HTTP/1.1\r\nhost: r\r\n\r\n" * 200)
+        answer = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := conn.recv(65536):
+                answer += chunk
+        conn.close()
+        assert answer.count(b"HTTP/1.1 200 ") == bounded.MAX_PIPELINED + 1
+        assert answer.rstrip().endswith(b'"status":"ok","inbox":"sqlite"}')
+        assert answer.count(b"connection: close") == 1 and b"400" not in answer.split(b"\r\n", 1)[0]
+        assert _deliver(live, "127.0.0.6", "msg_after_pipeline").text == "accepted"
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.aborted = self.closed = False
+
+    def get_extra_info(self, name, default=None):
+        return {"peername": ("192.0.2.9", 5000), "sockname": ("127.0.0.1", 8000)}.get(name, default)
+
+    def write(self, data) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return self.closed or self.aborted
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+@pytest.mark.skipif(bounded.HttpToolsProtocol is None, reason="the send deadline is in the httptools protocol")
+def test_a_client_that_never_reads_its_answers_is_aborted_after_the_send_timeout(tmp_path):
+    """A client not reading held its connection (and a task awaiting the drain) forever: the kernel's
+    buffers on loopback hide it, so the transport's pause_writing is driven directly here."""
+
+    async def scenario() -> tuple[bool, bool, int]:
+        options = bounded.server_options(settings_for(tmp_path, max_connections_per_address=2))
+        protocol_class = options["http"]
+        protocol_class.send_timeout = 0.2
+        config = uvicorn.Config(create_app(settings_for(tmp_path)), **options)
+        config.load()
+        protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
+        transport = _Transport()
+        protocol.connection_made(transport)
+        held = protocol_class.budget.held_by("192.0.2.9")
+        protocol.pause_writing()
+        await asyncio.sleep(0.5)
+        protocol.connection_lost(None)
+        return transport.aborted, protocol_class.budget.count == 0, held
+
+    before = metric("webhook_connections_refused_total", cause="stalled_reader")
+    aborted, released, held = asyncio.run(scenario())
+    assert aborted and released and held == 1
+    assert metric("webhook_connections_refused_total", cause="stalled_reader") == before + 1
+
+
+def test_no_connection_cap_stays_off(tmp_path):
+    """0 turns the caps off (as for the in-flight caps), and uvicorn gets no limit_concurrency then."""
+    options = bounded.server_options(settings_for(tmp_path, max_connections=0, max_connections_per_address=0))
+    assert options["limit_concurrency"] is None and options["http"].budget.total == 0
+
+
+def test_without_httptools_the_h11_protocol_keeps_the_same_budget(tmp_path, monkeypatch):
+    monkeypatch.setattr(bounded, "HttpToolsProtocol", None)
+    settings = settings_for(tmp_path, max_connections_per_address=2)
+    monkeypatch.setattr(local_server, "server_options", lambda _settings=None: bounded.server_options(settings))
+    with LiveReceiver(create_app(settings)) as live:
+        assert issubclass(live.server.config.http, bounded.BoundedH11Protocol)
+        conns = [_open(_addr(live), "127.0.0.7") for _ in range(3)]
+        time.sleep(0.2)
+        assert [bool(_refused(c)) for c in conns] == [False, False, True]
+        assert _deliver(live, "127.0.0.8", "msg_h11").text == "accepted"
+        for conn in conns:
+            conn.close()
