@@ -1,6 +1,7 @@
 """``Receiver``: the request pipeline shared by every endpoint.
 
-Order, cheapest and safest first: size (413) and a body sent too slowly (408) → content type (400)
+Order, cheapest and safest first: size (413; 411 with no length at all) and a body sent too slowly (408)
+→ content type (400)
 → signature and timestamp window (401) → the sender's budget of verified deliveries (429 with
 Retry-After) → only now is the body parsed (strict RFC 8259 JSON):
 unparseable (400), contract (400) or no delivery id (400) sends the signed body to quarantine, kept
@@ -47,8 +48,9 @@ COMMIT_TIMEOUT = 10.0  # seconds a request waits for the inbox commit before ans
 ANSWERS = {400: "bad request", 401: "unauthorized", 408: "request timeout: the body came too slowly; send it "
              "at once", 409: "conflict: this delivery id was already accepted with a different body; "
              "send a new body under a new delivery id", 413: "payload too large",
+           411: "length required: send the body with a Content-Length (or chunked)",
            429: "too many requests: send again after Retry-After seconds", 503: "try again later"}
-PRE_VERIFY_400 = ("content_type", "content_length", "transfer_encoding", "disconnected")
+PRE_VERIFY_400 = ("content_type", "content_length", "transfer_encoding", "disconnected", "length_required")
 RECORDED_400 = ("content_type", "transfer_encoding")  # refusals before verification kept as rejection rows
 SIGNED_AHEAD_SECONDS = 900.0  # a sender clock ahead of ours by up to this is not a stale or future body
 
@@ -201,8 +203,8 @@ class Receiver:
                 self._record_rejection(ep, request, address, rejected.reason, body)
             # 408/413 (and a transfer coding we do not take) answer before the body is all read: close the
             # connection rather than parse its rest
-            close = {"connection": "close"} if rejected.status in (408, 413) or rejected.reason == "transfer_encoding" \
-                else None
+            close = {"connection": "close"} if rejected.status in (408, 411, 413) or \
+                rejected.reason == "transfer_encoding" else None
             return JSONResponse({"error": ANSWERS[rejected.status]}, rejected.status, headers=close)
         return response
 
@@ -214,6 +216,10 @@ class Receiver:
         if codings and [c.strip().lower() for c in codings.split(",")] != ["chunked"]:
             raise Reject(400, "transfer_encoding")
         declared = request.headers.get("content-length")
+        if declared is None and not codings:
+            # no framing at all (an HTTP/1.0 client): the body is taken as empty and its bytes as the next
+            # request on the connection; a delivery then failed as "unauthorized", a wrong lead
+            raise Reject(411, "length_required")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             raise Reject(413 if declared.isdigit() else 400, "oversize" if declared.isdigit() else "content_length")
         chunks, size = [], 0

@@ -14,6 +14,8 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
 - answers at most ``MAX_PIPELINED`` requests queued on one connection: past that the last one queued is
   answered with ``connection: close`` and nothing more is read (a 64 KiB read of tiny pipelined
   requests queued thousands of request objects);
+- drops trailer fields after a chunked body (uvicorn added them to the request's headers, unbounded)
+  and answers 431 past ``MAX_HEAD_BYTES`` of them;
 - aborts a connection whose answers are not read for ``SEND_TIMEOUT`` seconds (a client that never
   reads held its task and its answers forever).
 
@@ -199,6 +201,17 @@ if HttpToolsProtocol is not None:
             if self._in_head and self._head_bytes > self.max_head_bytes:
                 self._refuse(HEAD_TOO_LARGE)
 
+        def on_header(self, name: bytes, value: bytes) -> None:
+            if self._in_head:
+                super().on_header(name, value)
+                return
+            # a trailer field after a chunked body: uvicorn appended it to the request's headers (read by the
+            # app after the body: a header added after the fact), without limit (400 MB in 3 s). Dropped,
+            # and bounded like a head.
+            self._head_bytes += len(name) + len(value) + 4
+            if self._head_bytes > self.max_head_bytes:
+                self._refuse(HEAD_TOO_LARGE)
+
         def on_headers_complete(self) -> None:
             self._in_head, self._head_bytes = False, 0
             self._cancel_head_timer()
@@ -209,7 +222,7 @@ if HttpToolsProtocol is not None:
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
-            self._in_head = True  # the next bytes on this connection start the next request's head
+            self._in_head, self._head_bytes = True, 0  # the next bytes start the next request's head
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_head_timer()
