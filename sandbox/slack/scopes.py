@@ -18,14 +18,14 @@ GRANTED = ("chat:write", "chat:write.public", "chat:write.customize", "commands"
            "users:read.email", "users:write", "users.profile:read", "usergroups:read", "usergroups:write",
            "team:read", "emoji:read", "files:read", "files:write", "reactions:read", "reactions:write", "pins:read",
            "pins:write", "bookmarks:read", "bookmarks:write", "links:write", "dnd:read", "assistant:write",
-           "calls:read", "calls:write")
+           "calls:read", "calls:write", "remote_files:read", "remote_files:write", "remote_files:share")
 
 _HISTORY = "channels:history,groups:history,im:history,mpim:history"
 _READ = "channels:read,groups:read,im:read,mpim:read"
 _MANAGE = "channels:manage,channels:write,groups:write,im:write,mpim:write"  # channels:write: a user token's
 # method (or method family, the longest prefix wins) -> accepted scopes; "" needs none
 ACCEPTED = {
-    "api.test": "", "auth.": "", "views.": "", "bots.info": "users:read", "chat.": "chat:write",
+    "api.test": "", "auth.": "", "views.": "", "dialog.open": "", "bots.info": "users:read", "chat.": "chat:write",
     "chat.unfurl": "links:write", "conversations.": _READ, "conversations.history": _HISTORY,
     "conversations.replies": _HISTORY, "conversations.join": "channels:join,channels:write",
     "conversations.create": _MANAGE,
@@ -40,7 +40,9 @@ ACCEPTED = {
     "files.list": "files:read", "reactions.": "reactions:write", "reactions.get": "reactions:read",
     "reactions.list": "reactions:read", "pins.": "pins:write", "pins.list": "pins:read",
     "bookmarks.": "bookmarks:write", "bookmarks.list": "bookmarks:read", "assistant.": "assistant:write",
-    "calls.": "calls:write", "calls.info": "calls:read",
+    "calls.": "calls:write", "calls.info": "calls:read", "files.remote.": "remote_files:write",
+    "files.remote.info": "remote_files:read", "files.remote.list": "remote_files:read",
+    "files.remote.share": "remote_files:share",
     # user-token-only methods (`sandbox.slack.personal`, `sandbox.slack.search`): Slack's user scopes
     "search.": "search:read", "reminders.": "reminders:write", "reminders.list": "reminders:read",
     "reminders.info": "reminders:read", "stars.": "stars:write", "stars.list": "stars:read",

@@ -28,7 +28,8 @@ More methods live in their own modules: files.* (`sandbox.slack.files`), convers
 views.* (`sandbox.slack.views`), team / bot / profile / presence / dnd / emoji look-ups
 (`sandbox.slack.directory`), usergroups.* (`sandbox.slack.usergroups`), assistant.threads.* and
 chat.*Stream (`sandbox.slack.assistant`), conversations.list /
-users.conversations (`sandbox.slack.listing`), calls.* (`sandbox.slack.calls`).
+users.conversations (`sandbox.slack.listing`), calls.* (`sandbox.slack.calls`), files.remote.*
+(`sandbox.slack.remote_files`), dialog.open (`sandbox.slack.dialogs`).
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request
+from sandbox.core.multipart import MultipartError, boundary_of, split_parts
 from sandbox.slack.actor import actor_id, dm_for, person, seen, sees
 from sandbox.slack.authorship import bot_message, customized
 from sandbox.slack.blocks import check_blocks, markdown_content
@@ -96,9 +99,33 @@ def call_args(req: Request, method: str = "") -> dict[str, Any]:
         if not isinstance(body, dict):
             raise SlackError("invalid_json")
         args.update(body)
+    elif req.header("Content-Type").lower().startswith("multipart/form-data"):
+        args.update(_multipart_args(req))
     else:
         args.update(req.form())
     return args
+
+
+def _multipart_args(req: Request) -> dict[str, Any]:
+    """A multipart/form-data body's fields (slack_sdk sends one when a call carries a file, e.g.
+    files.remote.add's preview_image): text fields as str, file parts (with a filename) as bytes."""
+    boundary = boundary_of(req.header("Content-Type"))
+    if boundary is None:
+        raise SlackError("invalid_form_data")
+    try:
+        parts = split_parts(req.body, boundary)
+    except MultipartError as exc:
+        raise SlackError("invalid_form_data") from exc
+    out: dict[str, Any] = {}
+    for headers, content in parts:
+        disposition = Message()
+        disposition["content-disposition"] = headers.get("content-disposition", "")
+        name = disposition.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        filename = disposition.get_param("filename", header="content-disposition")
+        out[name] = content if filename is not None else content.decode("utf-8", "replace")
+    return out
 
 
 def _json_arg(value: Any, error: str) -> list[Any] | None:
@@ -186,12 +213,14 @@ class WebApi:
         from sandbox.slack.bookmarks import BookmarksApi
         from sandbox.slack.calls import CallsApi
         from sandbox.slack.channels import ChannelsApi
+        from sandbox.slack.dialogs import DialogsApi
         from sandbox.slack.directory import DirectoryApi
         from sandbox.slack.files import FilesApi
         from sandbox.slack.history import HistoryApi
         from sandbox.slack.listing import ListingApi
         from sandbox.slack.pins import PinsApi
         from sandbox.slack.reactions import ReactionsApi
+        from sandbox.slack.remote_files import RemoteFilesApi
         from sandbox.slack.scheduled import ScheduledApi
         from sandbox.slack.usergroups import UsergroupsApi
         from sandbox.slack.views import ViewsApi
@@ -199,9 +228,11 @@ class WebApi:
         self.files, self.channels = FilesApi(self), ChannelsApi(self)
         self.scheduled, self.views = ScheduledApi(self), ViewsApi(self)
         self.assistant, self.pins = AssistantApi(self), PinsApi(self)
+        self.dialogs = DialogsApi(self)
         for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
                     self.pins, ReactionsApi(self), BookmarksApi(self), UsergroupsApi(self),
-                    self.assistant, HistoryApi(self), CallsApi(self)):
+                    self.assistant, HistoryApi(self), CallsApi(self), RemoteFilesApi(self),
+                    self.dialogs):
             self.methods.update(ext.methods)
         self.methods.update(dict.fromkeys(USER_TOKEN_ONLY, self.user_token_only))
 
