@@ -31,6 +31,14 @@ like 'the sync process died %'`` (the same SQL by hand does it too); the next ru
 A single one-off crash quarantines nothing: a record needs ``limit`` crashed runs in a row, the last one
 with only it in flight. Each step is logged at warning with the vendor, resource and key, never the
 record's content.
+
+Work handled several records at once in threads (ServiceNow attachment downloads, :class:`InFlight`)
+notes its keys in its own file, ``<pipeline>.<resource>.inflight``, beside the resource guard's: a
+crash counts against every key noted in any of them. The rule stays "in flight in ``limit`` crashed
+runs in a row", so only a key in flight on *every* one of those crashes can be blamed; and as above,
+once a key reaches ``limit - 1`` the run isolates it (no downloads ahead, each suspect handled alone,
+after the table reads), so the last crash names it alone and no table record read meanwhile is
+quarantined for it.
 """
 
 from __future__ import annotations
@@ -91,31 +99,69 @@ def _shown(keys: Iterable[str]) -> str:
     return ", ".join(keys[:_SHOWN]) + more
 
 
+def _side_files(root: Path, name: str) -> list[Path]:
+    """The in-flight notes of work done several records at once (:class:`InFlight`)."""
+    return sorted(p for p in root.glob(f"{name}.*.inflight") if p.name.count(".") == name.count(".") + 2)
+
+
 def count_crash(root: Path, name: str, vendor: str) -> None:
     """The previous run died: count a crash against the keys it had in flight (recovery calls this)."""
     inflight, crashes = _files(root, name)
-    note = _read(inflight)
+    notes = [inflight, *_side_files(root, name)]
     old = _read(crashes) or {}
     counts: dict[str, dict[str, int]] = {}
-    if isinstance(note, dict) and isinstance(note.get("resource"), str) and isinstance(note.get("ids"), list):
+    for note in map(_read, notes):
+        if not (isinstance(note, dict) and isinstance(note.get("resource"), str)
+                and isinstance(note.get("ids"), list)):
+            continue
         resource = note["resource"]
         before = old.get(resource) if isinstance(old.get(resource), dict) else {}
-        counts[resource] = {k: int(before.get(k, 0)) + 1 for k in note["ids"] if isinstance(k, str)}
-        top = max(counts[resource].values(), default=0)
+        mine = counts.setdefault(resource, {})
+        mine.update({k: int(before.get(k, 0)) + 1 for k in note["ids"] if isinstance(k, str)})
+        top = max(mine.values(), default=0)
         log.warning("%s %s: the previous run died while %d record(s) were in flight (%s); crashed runs in a row "
-                    "with them in flight: %d of %d before quarantine", vendor, resource, len(counts[resource]),
-                    _shown(counts[resource]), top, limit())
+                    "with them in flight: %d of %d before quarantine", vendor, resource, len(mine),
+                    _shown(mine), top, limit())
+    counts = {r: c for r, c in counts.items() if c}
     if counts:
         _write(crashes, counts)
     else:
         crashes.unlink(missing_ok=True)
-    inflight.unlink(missing_ok=True)
+    for path in notes:
+        path.unlink(missing_ok=True)
 
 
 def settle(root: Path, name: str) -> None:
     """The run ended well: no crash streak goes on (recovery calls this)."""
-    for path in _files(root, name):
+    for path in [*_files(root, name), *_side_files(root, name)]:
         path.unlink(missing_ok=True)
+
+
+def _ledger() -> tuple[Path, str] | None:
+    """The running pipeline's ledger folder and name (None outside a pipeline)."""
+    try:
+        from dlt.common.configuration.container import Container
+        from dlt.common.pipeline import PipelineContext
+
+        context = Container()[PipelineContext]
+        if context.is_active():  # iterated outside a pipeline (no default one made): nothing to note
+            pipeline = context.pipeline()
+            root = Path(pipeline.pipelines_dir)
+            return (root, pipeline.pipeline_name) if root.is_dir() else None
+    except Exception:
+        return None
+    return None
+
+
+def _counts(crashes: Path, entity: str) -> dict[str, int]:
+    counts = (_read(crashes) or {}).get(entity)
+    return {k: int(v) for k, v in counts.items()} if isinstance(counts, dict) else {}
+
+
+def poison_reason(n: int) -> str:
+    return (f"{POISON_REASON_PREFIX}{n} runs in a row while handling this record: each of those runs "
+            "ended (killed, out of memory or crashed) while this record was being turned into rows "
+            "(held for review; the rest of the sync goes on)")
 
 
 class PoisonGuard:
@@ -129,21 +175,10 @@ class PoisonGuard:
         self.limit = limit()
         self._inflight: Path | None = None
         self.counts: dict[str, int] = {}
-        root = None
-        try:
-            from dlt.common.configuration.container import Container
-            from dlt.common.pipeline import PipelineContext
-
-            context = Container()[PipelineContext]
-            if context.is_active():  # iterated outside a pipeline (no default one made): nothing to note
-                pipeline = context.pipeline()
-                root, name = Path(pipeline.pipelines_dir), pipeline.pipeline_name
-        except Exception:
-            root = None
-        if root is not None and root.is_dir():
-            self._inflight, crashes = _files(root, name)
-            counts = (_read(crashes) or {}).get(entity)
-            self.counts = {k: int(v) for k, v in counts.items()} if isinstance(counts, dict) else {}
+        ledger = _ledger()
+        if ledger is not None:
+            self._inflight, crashes = _files(*ledger)
+            self.counts = _counts(crashes, entity)
         self.held = requeue.held if requeue is not None else poison_held(entity)
 
     def handle(self, page: list, build: Callable[[list], Iterable[Any]],
@@ -194,15 +229,88 @@ class PoisonGuard:
 
     def _quarantine(self, record: Any, k: str, record_id: str | None) -> Any:
         n = self.counts[k]
-        reason = (f"{POISON_REASON_PREFIX}{n} runs in a row while handling this record: each of those runs "
-                  "ended (killed, out of memory or crashed) while this record was being turned into rows "
-                  "(held for review; the rest of the sync goes on)")
+        reason = poison_reason(n)
         log.warning("%s %s: record %s quarantined: the sync process died %d runs in a row while handling it",
                     self.vendor, self.entity, k, n)
         self.held.add(k)
         if self._requeue is not None:
             return self._requeue.hold(record, reason, record_id)
         return quarantined(self.entity, record, reason, self.run_id, record_id)
+
+
+class InFlight:
+    """The crash ledger of work that handles several records at once in threads (a download pool).
+
+    Keys are noted in ``<pipeline>.<entity>.inflight`` before their work starts (:meth:`add`, one write
+    per page however many keys) and dropped when it is done (:meth:`drop`, folded into the next write,
+    or :meth:`close`). Any thread may call them. The note is left behind only when the process dies
+    (or on ``MemoryError`` / ``RecursionError``, see :meth:`close`). ``counts``, ``held``, ``limit``,
+    :meth:`suspect`, :meth:`due` and :meth:`quarantine` apply the module's rule to the keys."""
+
+    def __init__(self, vendor: str, entity: str, run_id: str, noun: str = "record", noted: bool = True):
+        import threading
+
+        self.vendor, self.entity, self.run_id, self.noun, self.limit = vendor, entity, run_id, noun, limit()
+        self.path: Path | None = None
+        self.counts: dict[str, int] = {}
+        ledger = _ledger() if noted else None
+        if ledger is not None:
+            root, name = ledger
+            self.path = root / f"{name}.{entity}.inflight"
+            self.counts = _counts(_files(root, name)[1], entity)
+        self.held: set[str] = poison_held(entity) if ledger is not None else set()
+        self._keys: set[str] = set()
+        self._gone: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def careful(self) -> bool:
+        """Some key was in flight in ``limit - 1`` crashed runs in a row: isolate the suspects this run."""
+        return any(n >= self.limit - 1 for n in self.counts.values())
+
+    def suspect(self, key: str) -> bool:
+        return self.limit - 1 <= self.counts.get(key, 0) < self.limit
+
+    def due(self, key: str) -> bool:
+        return self.counts.get(key, 0) >= self.limit
+
+    def add(self, keys: Iterable[str]) -> None:
+        """Note ``keys`` in flight (and forget those dropped since the last write): one write."""
+        if self.path is None:
+            return
+        with self._lock:
+            self._keys.difference_update(self._gone)
+            self._gone.clear()
+            self._keys.update(keys)
+            _write(self.path, {"resource": self.entity, "ids": sorted(self._keys)})
+
+    def only(self, key: str) -> None:
+        """Note ``key`` alone in flight (a suspect handled by itself)."""
+        log.warning("%s %s: %s %s was in flight in %d crashed runs in a row: handling it alone", self.vendor,
+                    self.entity, self.noun, key, self.counts.get(key, 0))
+        with self._lock:
+            self._keys.clear(), self._gone.clear()
+        self.add([key])
+
+    def drop(self, keys: Iterable[str]) -> None:
+        """These keys' work is done: left out of the next write (no write now)."""
+        with self._lock:
+            self._gone.update(keys)
+
+    def close(self, exc: BaseException | None = None) -> None:
+        """The work is over: remove the note, unless the process is dying (``MemoryError``, ``RecursionError``)."""
+        if self.path is not None and not isinstance(exc, MemoryError | RecursionError):
+            with self._lock:
+                self._keys.clear(), self._gone.clear()
+                self.path.unlink(missing_ok=True)
+
+    def quarantine(self, record: Any, key: str) -> Any:
+        """Quarantine a record due (see :meth:`due`): the quarantine item; the key is held from now on."""
+        n = self.counts[key]
+        log.warning("%s %s: %s %s quarantined: the sync process died %d runs in a row while handling it",
+                    self.vendor, self.entity, self.noun, key, n)
+        self.held.add(key)
+        return quarantined(self.entity, record, poison_reason(n), self.run_id, key)
 
 
 def release(vendor: str, entity: str, record_id: str) -> int:

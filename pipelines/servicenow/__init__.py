@@ -102,7 +102,7 @@ def servicenow_source(
 
     specs = [resolved(TABLES[t]) for t in tables]  # the remediation table's name is a setting
     prefetch = Prefetch(make_client, [spec.table for spec in specs], overlap_seconds, bounds,
-                        concurrency=concurrency) if attachments else None
+                        concurrency=concurrency, run_id=run_id) if attachments else None
     run = _Run(DeleteAudit([spec.resource for spec in specs], run_id), prefetch)
     resources = [
         _table_resource(spec, make_client, page_size, concurrency, overlap_seconds, reconcile, run_id, run)
@@ -131,10 +131,10 @@ class _Run:
                 self._prefetch.start()
             try:
                 yield from rows()
-            except BaseException:
+            except BaseException as exc:
                 self.audit.forget()
                 if self._prefetch is not None:
-                    self._prefetch.stop()
+                    self._prefetch.stop(exc)
                 raise
 
         return table_rows

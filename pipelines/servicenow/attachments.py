@@ -11,10 +11,23 @@ Listing and downloads start in the background with the run's first table read (:
 the run's shared cap of requests in flight; the resource, when its turn comes, takes the listing pages
 and the files already downloaded, and downloads the rest itself. Validation, the cursor and the Evidence
 Library stay in the resource, in the sync's thread, in listing order.
+
+Crash ledger (:mod:`pipelines.common.poison`, :class:`~pipelines.common.poison.InFlight`): every
+attachment whose download has started and whose row is not yet handed to dlt is noted in flight
+(``<pipeline>.attachments.inflight``, one write per listing page and one per resource page). An
+attachment in flight in ``PROJECTX_POISON_CRASHES`` crashed runs in a row is quarantined with its raw
+record and the poison reason, and skipped while held (its id kept in state ``poison_held``; once the
+operator releases it, ``python -m pipelines.common.poison release servicenow attachments <sys_id>``,
+the next run lists it again by id, whatever the cursor). In the run after ``limit - 1`` such crashes
+nothing downloads ahead and each suspect is downloaded and processed alone, after the table reads, so
+the last crash names it alone and no table record read meanwhile is blamed. A Python exception while
+one file is handled (not a death) quarantines that attachment with the exception's type and text, and
+the run goes on.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections import deque
@@ -29,6 +42,8 @@ from pipelines.common import pages
 from pipelines.common.cursor import OverlapCursor
 from pipelines.common.evidence import admit_evidence, evidence_root
 from pipelines.common.http import VendorError
+from pipelines.common.pages import safe_text
+from pipelines.common.poison import InFlight
 from pipelines.common.quarantine import quarantined
 from pipelines.common.validation import validate_page
 from pipelines.servicenow.helpers import selected_resources
@@ -42,6 +57,8 @@ from pipelines.servicenow.settings import (
     DEFAULT_MAX_ATTACHMENT_BYTES,
     INITIAL_CURSOR,
 )
+
+log = logging.getLogger(__name__)
 
 RESOURCE = "attachments"
 LIST_PAGE_SIZE = 500
@@ -58,8 +75,9 @@ class Prefetch:
 
     def __init__(self, make_client, tables: list[str], overlap: int, window: tuple[str, str] | None = None,
                  max_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES, concurrency: int = DEFAULT_CONCURRENCY,
-                 budget_bytes: int = ATTACHMENT_PREFETCH_BYTES):
+                 budget_bytes: int = ATTACHMENT_PREFETCH_BYTES, run_id: str = ""):
         self._make_client, self._tables, self._overlap, self._window = make_client, tables, overlap, window
+        self._run_id = run_id
         self._max_bytes, self._concurrency, self._budget = max_bytes, concurrency, budget_bytes
         self._fetch: Fetch | None = None
 
@@ -73,11 +91,11 @@ class Prefetch:
         """The run's fetch (started now if no table started it); ``state``: the resource's own state."""
         return self._fetch or self._begin(state)
 
-    def stop(self) -> None:
-        """Stop and forget the background work (the resource is done, or a table read failed)."""
+    def stop(self, exc: BaseException | None = None) -> None:
+        """Stop and forget the background work (the resource is done, or a table read failed with ``exc``)."""
         fetch, self._fetch = self._fetch, None
         if fetch is not None:
-            fetch.close()
+            fetch.close(exc)
 
     def _begin(self, state: dict | None) -> Fetch:
         if state is None:  # a window: every attachment updated in it, nothing to retry
@@ -86,9 +104,15 @@ class Prefetch:
             cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=self._overlap)
             when, retry, unchanged = f"sys_updated_on>={cursor.start_value}", list(state.get("refetch", [])), cursor
         queries = [f"table_nameIN{','.join(self._tables)}^{when}^ORDERBYsys_id"]
+        ledger = InFlight("servicenow", RESOURCE, self._run_id, noun="attachment")
+        if state is not None:  # held for killing the sync, released since: read again
+            retry += [k for k in state.get("poison_held", []) if k not in ledger.held and k not in retry]
         if retry:  # downloads that failed in an earlier live run (the cursor has moved past them)
             queries.append(f"sys_idIN{','.join(retry)}^ORDERBYsys_id")
-        self._fetch = Fetch(self._make_client(), self._max_bytes, self._concurrency, self._budget)
+        # After limit - 1 crashes with some file in flight, nothing downloads ahead (during the table reads):
+        # each suspect is then handled alone in the resource (see _page).
+        budget = 0 if ledger.careful else self._budget
+        self._fetch = Fetch(self._make_client(), self._max_bytes, self._concurrency, budget, ledger)
         self._fetch.list(queries, lambda r: unchanged is not None and _unchanged(unchanged, r))
         return self._fetch
 
@@ -108,8 +132,10 @@ class Fetch:
     their bytes fit ``budget_bytes`` (after that, files download when the resource asks: :meth:`content`).
     At most ``ATTACHMENT_PREFETCH_PAGES`` listing pages wait for the resource."""
 
-    def __init__(self, client, max_bytes: int, concurrency: int, budget_bytes: int = 0):
+    def __init__(self, client, max_bytes: int, concurrency: int, budget_bytes: int = 0,
+                 ledger: InFlight | None = None):
         self.client = client
+        self.ledger = ledger or InFlight("servicenow", RESOURCE, "", noted=False)
         self._max_bytes, self._budget, self._held, self._full = max_bytes, budget_bytes, 0, False
         self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sn-attachment")
         self._ahead: dict[str, tuple[Future, int]] = {}
@@ -153,12 +179,13 @@ class Fetch:
                 ahead[0].cancel()
                 ahead[0].add_done_callback(lambda _, size=ahead[1]: self._release(size))
 
-    def close(self) -> None:
+    def close(self, exc: BaseException | None = None) -> None:
         self._stop.set()
         if self._lister is not None:
             self._lister.join()  # after its request in flight, if any
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()
+        self.ledger.close(exc)
 
     def _list(self, queries: list[str], unchanged: Callable[[dict], bool]) -> None:
         try:
@@ -170,9 +197,8 @@ class Fetch:
                     page = pages.loads(response.content).get("result", [])
                     if not page:
                         break
-                    for record in page:
-                        if not (index == 0 and unchanged(record)):  # retries bypass the cursor
-                            self._download_ahead(record)
+                    # retries bypass the cursor
+                    self._download_page_ahead([r for r in page if not (index == 0 and unchanged(r))])
                     self._put((index, page))
                     offset += len(page)
                     total = response.headers.get("X-Total-Count")
@@ -183,22 +209,36 @@ class Fetch:
             self._put(exc)
 
     def _download_ahead(self, record: dict) -> None:
-        """Start the download of a listed file now if the bytes held ahead allow (the resource validates
-        the record later; a file it refuses is dropped unread, see :meth:`settle`)."""
-        sys_id, size = record.get("sys_id"), record.get("size_bytes")
-        if self._full or not isinstance(sys_id, str) or not sys_id.isalnum() or not str(size or "0").isdigit():
+        self._download_page_ahead([record])
+
+    def _download_page_ahead(self, records: list[dict]) -> None:
+        """Start the downloads of a listed page's files now as far as the bytes held ahead allow (the resource
+        validates the records later; a file it refuses is dropped unread, see :meth:`settle`). They are
+        noted in flight first, in one write (none for files held or due for quarantine)."""
+        chosen: dict[str, tuple[dict, int]] = {}
+        for record in records:
+            sys_id, size = record.get("sys_id"), record.get("size_bytes")
+            if self._full or self._budget <= 0:
+                break
+            if not isinstance(sys_id, str) or not sys_id.isalnum() or not str(size or "0").isdigit():
+                continue
+            size = int(size or 0)
+            if size > self._max_bytes or sys_id in chosen or sys_id in self.ledger.held or self.ledger.due(sys_id):
+                continue  # too large: not downloaded at all; held or due: never downloaded
+            with self._lock:
+                if sys_id in self._ahead:
+                    continue
+                if self._held + size > self._budget:
+                    self._full = True  # later files download when the resource reaches them
+                    break
+                self._held += size
+            chosen[sys_id] = (record, size)
+        if not chosen:
             return
-        size = int(size or 0)
-        if size > self._max_bytes:
-            return  # not downloaded at all (too large)
+        self.ledger.add(chosen)
         with self._lock:
-            if sys_id in self._ahead:
-                return
-            if self._held + size > self._budget:
-                self._full = True  # later files download when the resource reaches them
-                return
-            self._held += size
-            self._ahead[sys_id] = (self._pool.submit(_download, self.client, record, self._max_bytes), size)
+            for sys_id, (record, size) in chosen.items():
+                self._ahead[sys_id] = (self._pool.submit(_download, self.client, record, self._max_bytes), size)
 
     def _release(self, size: int) -> None:
         with self._lock:
@@ -228,6 +268,7 @@ def attachments_resource(prefetch: Prefetch, run_id: str, evidence_dir: str | No
         try:
             root = evidence_root(evidence_dir)
             fetch = prefetch.fetch(state)
+            ledger = fetch.ledger
             for index, page in fetch.pages():
                 by_cursor = cursor if index == 0 else None  # retries bypass the cursor
                 for item in _page(fetch, page, by_cursor, run_id, root, max_bytes, concurrency):
@@ -240,10 +281,13 @@ def attachments_resource(prefetch: Prefetch, run_id: str, evidence_dir: str | No
                             continue
                     yield item
                 fetch.settle(page)
-        finally:
-            prefetch.stop()
+        except BaseException as exc:
+            prefetch.stop(exc)
+            raise
+        prefetch.stop()
         if cursor is not None:
             state["refetch"] = sorted(set(failed))
+            state["poison_held"] = sorted(k for k in ledger.held if k.isascii() and k.isalnum())
             cursor.commit()
 
     # One hint dict per column: dlt writes each column's name into its dict, so a shared one made all four
@@ -264,26 +308,63 @@ def _page(fetch: Fetch, page: list[dict], cursor: OverlapCursor | None, run_id: 
         if cursor is not None and not cursor.admit(record["sys_id"], record["sys_updated_on"], version):
             continue
         wanted.append(record)
-    out = _with_contents(fetch, wanted, root, concurrency)
+    ledger = fetch.ledger
+    usual: list[dict[str, Any]] = []
+    alone: list[dict[str, Any]] = []
+    for record in wanted:
+        key = record["sys_id"]
+        if key in ledger.held:
+            log.warning("servicenow attachments: attachment %s skipped: held in quarantine for killing the sync "
+                        "(release it with python -m pipelines.common.poison release servicenow attachments %s)",
+                        key, key)
+        elif ledger.due(key):
+            yield ledger.quarantine(record, key)
+        elif ledger.careful and ledger.suspect(key):
+            alone.append(record)
+        else:
+            usual.append(record)
+    errors: list[tuple[dict[str, Any], str]] = []
+    ledger.add(r["sys_id"] for r in usual)  # also forgets the previous page's, dropped below
+    out = _with_contents(fetch, usual, root, concurrency, errors)
+    for record in alone:  # suspects: nothing else in flight (no downloads ahead in a careful run)
+        ledger.only(record["sys_id"])
+        out += _with_contents(fetch, [record], root, 1, errors)
+    ledger.drop(r["sys_id"] for r in page if isinstance(r, dict) and isinstance(r.get("sys_id"), str))
+    for record, reason in errors:
+        yield quarantined(RESOURCE, record, reason, run_id, record["sys_id"])
     if out:
         yield out
 
 
-def _with_contents(fetch: Fetch, records: list[dict[str, Any]], root, concurrency: int) -> list[dict[str, Any]]:
+def _with_contents(fetch: Fetch, records: list[dict[str, Any]], root, concurrency: int,
+                   errors: list[tuple[dict[str, Any], str]] | None = None) -> list[dict[str, Any]]:
     """Each record with its content's columns, in order. Downloads run ``concurrency`` at a time: they
     wait on the vendor, not on this machine (at 300 ms a response, 100 files one after another were
     30 s of a 41-s ServiceNow sync). Each file then passes the Evidence Library in this thread, in
     order (scanner and store clients are not all thread-safe), and at most ``2 x concurrency``
-    files asked for here wait in memory (besides those downloaded ahead, see :class:`Fetch`)."""
+    files asked for here wait in memory (besides those downloaded ahead, see :class:`Fetch`).
+
+    ``errors``: where a Python exception while one file is downloaded or admitted goes, as (record,
+    reason), that record left out (without it the exception is raised)."""
     out: list[dict[str, Any]] = []
+
+    def handled(record: dict[str, Any], future: Future) -> None:
+        try:
+            out.append(_admitted(record, future.result(), root))
+        except (MemoryError, RecursionError):
+            raise  # the process's own death throes: counted as a crash (the note stays)
+        except Exception as exc:
+            if errors is None:
+                raise
+            errors.append((record, f"handling its file raised {type(exc).__name__}: {safe_text(str(exc))[:300]}"))
+
     ahead: deque[tuple[dict[str, Any], Future]] = deque()
     for record in records:
         ahead.append((record, fetch.content(record)))
         if len(ahead) >= 2 * max(1, concurrency):
-            done, future = ahead.popleft()
-            out.append(_admitted(done, future.result(), root))
+            handled(*ahead.popleft())
     for done, future in ahead:
-        out.append(_admitted(done, future.result(), root))
+        handled(done, future)
     return out
 
 
