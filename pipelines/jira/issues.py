@@ -18,6 +18,14 @@ discovered Sprint field). For each loaded issue the child tables are replaced as
 ``issue_id``), so a deleted comment or attachment disappears; an issue left with none writes a
 hard-delete tombstone row. Invalid records go to ``quarantine``.
 
+Crash ledger (:mod:`pipelines.common.poison`): an issue's children (changelog, comments, attachment rows and
+their downloads in the pool) are built inside the issue batch's :class:`~pipelines.common.poison.PoisonGuard`,
+so a child that kills the process is blamed on its *parent issue* (keyed by the issue id): after
+``PROJECTX_POISON_CRASHES`` crashed runs the issue is quarantined with its raw bean and held, children and
+all. The issue is the unit on purpose: children are replaced as a set per issue, so loading an issue
+without one of its children would delete that child from the warehouse; holding the issue keeps the rows
+loaded before. Release: ``python -m pipelines.common.poison release jira issues <issue id>``.
+
 One run loads an issue at most once: a second sighting (edited while we paged, or shown late by
 the index) is neither loaded nor recorded in the cursor, and its version is newer than the site's
 clock at the start of the read minus the index lag, so the next run's overlap loads it (and a sighting
