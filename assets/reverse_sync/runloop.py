@@ -254,6 +254,8 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
     try:
         steps, m, snap = sync.plan_one(c, existing)
         vendor_id = snap.vendor_id if snap else vendor_id
+        if snap is not None and _new_id(c, vendor_id):  # adopting a record: never one another task holds
+            sync.writes.claim(str(vendor_id), c.internal_id)
         if sync.config.dry_run:
             with lock:
                 report.plan += plan_rows(c, vendor_id, steps, m.conflicts, "planned")
@@ -268,6 +270,8 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             for x in m.conflicts:
                 state.record_conflict(conn, sync.run_id, w.vendor, c.internal_id, vendor_id, x.field, x.base,
                                       x.projectx, x.vendor, x.winner, x.rule)
+            if vendor_id is not None and _new_id(c, vendor_id):  # the last guard: one task per vendor record
+                sync.writes.claim(str(vendor_id), c.internal_id)
             if vendor_id is not None:
                 state.save_link(conn, w.vendor, w.vendor_object, c.internal_id, vendor_id, number, c.digest,
                                 "closed" if c.closing else "open", m.synced, snap.updated if snap else None,
@@ -290,6 +294,11 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             report.plan += plan_rows(c, vendor_id, steps or [(operation, [])], [], "dead_lettered")
             if is_connector_failure(exc):
                 breaker.failure(reason)
+
+
+def _new_id(c: Candidate, vendor_id: Any) -> bool:
+    """True when ``vendor_id`` is not the record the candidate's link already names (a create, an adoption)."""
+    return vendor_id is not None and (c.link is None or str(vendor_id) != str(c.link["vendor_id"]))
 
 
 def _tally(report: SyncReport, c: Candidate, steps: list, snap: Any, conflicts: int) -> None:

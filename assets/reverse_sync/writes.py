@@ -46,6 +46,10 @@ class Writes:
         # Held for every use of the connection and the run's shared state: a push writes several
         # records at once (runloop.py), each from its own thread, over this one connection.
         self.lock = threading.RLock()
+        # vendor id -> our id, for every vendor record a record of this run was answered with or adopted:
+        # links are saved after a record's last write, so two records written at once would not see each
+        # other's in external_links (see holder()).
+        self.claimed: dict[str, str] = {}
 
     def send(self, session: VendorSession, method: str, path: str, *, operation: str, object_id: str,
              internal_id: str, answer_read: bool = False, **kwargs: Any) -> requests.Response:
@@ -127,6 +131,8 @@ class Writes:
                         f"id of the record linked to {holder}, not the {what} it wrote", None)
                     why = f"{response.status_code} with another record's id"
             found = find()
+            if found is not None and operation in ("create", "update") and _first(found):
+                self.claim(str(_first(found)), internal_id)  # raises IdConflict when another task holds it
             if found is not None:  # the vendor did carry it out: adopt it, never write it twice
                 self._audit("adopt", str(_first(found) or object_id), internal_id, "found", None,
                             ref=f"{operation} answered {why}")
@@ -142,16 +148,39 @@ class Writes:
 
     def linked_elsewhere(self, operation: str, result: Any, internal_id: str) -> str | None:
         """For a write answered with a record's id (create, OneTrust's upsert): the other internal id
-        already linked to that vendor id, else None. A vendor (or a gateway) answering with the id of a
-        record another task holds has not told us which record it wrote."""
+        linked to that vendor id, or answered with it earlier in this run, else None (and the id is then
+        this record's for the run). A vendor (or a gateway) answering with the id of a record another task
+        holds has not told us which record it wrote."""
         if operation not in ("create", "update") or not _first(result):
             return None
+        with self.lock:
+            holder = self.holder(str(_first(result)), internal_id)
+            if holder is None:
+                self.claimed[str(_first(result))] = internal_id
+            return holder
+
+    def holder(self, vendor_id: str, internal_id: str) -> str | None:
+        """The other internal id that holds ``vendor_id``: linked to it in ``external_links`` (any status),
+        or answered with it or adopting it in this run (:attr:`claimed`); None when it is free or ours."""
         from .state import SCHEMA
 
-        with self.committed():  # a read, as its own unit: PostgreSQL keeps no transaction open after it
-            return self.conn.scalar(
-                f"select internal_id from {SCHEMA}.external_links where vendor = %s and vendor_id = %s "
-                "and internal_id <> %s limit 1", (self.vendor, str(_first(result)), internal_id))
+        with self.lock:
+            claimed = self.claimed.get(vendor_id)
+            if claimed is not None and claimed != internal_id:
+                return claimed
+            with self.committed():  # a read, as its own unit: PostgreSQL keeps no transaction open after it
+                return self.conn.scalar(
+                    f"select internal_id from {SCHEMA}.external_links where vendor = %s and vendor_id = %s "
+                    "and internal_id <> %s limit 1", (self.vendor, vendor_id, internal_id))
+
+    def claim(self, vendor_id: str, internal_id: str) -> None:
+        """Make ``vendor_id`` this record's for the run, or raise :class:`IdConflict` naming the task that
+        holds it: two of our tasks are never linked to one vendor record."""
+        with self.lock:
+            holder = self.holder(vendor_id, internal_id)
+            if holder is not None:
+                raise IdConflict(self.vendor, vendor_id, internal_id, holder)
+            self.claimed[vendor_id] = internal_id
 
     def _audit(self, operation: str, object_id: str, internal_id: str, status: Any, error: str | None,
                ref: str | None = None) -> None:
@@ -177,6 +206,21 @@ class Writes:
                 with suppress(Exception):  # DuckDB refuses a rollback with no transaction open: keep the error
                     self.conn.raw.rollback()
                 raise
+
+
+class IdConflict(VendorError):
+    """The vendor answered (or a look-up found) for one of our tasks the id of a record another task holds.
+    About that record, not the vendor's health: status 409, so the breaker counts nothing."""
+
+    def __init__(self, vendor: str, vendor_id: str, internal_id: str, holder: str):
+        super().__init__(
+            f"{vendor}: the {vendor} record {vendor_id} is already linked to {holder} (reverse_sync.external_links, "
+            f"or earlier in this run), so {internal_id} was not linked to it and nothing more was written for it: "
+            f"{vendor} gave one id for two of our records (a vendor bug, a gateway replaying an answer, or our id "
+            f"copied onto another record there). Check at {vendor} which task record {vendor_id} belongs to (its "
+            "Project X id) and fix it there, or delete the wrong row of reverse_sync.external_links; the next run "
+            f"links {internal_id} to its own record, or creates it", 409)
+        self.vendor_id, self.holder = vendor_id, holder
 
 
 def created_id(response: requests.Response) -> str | None:
