@@ -25,6 +25,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -110,13 +112,49 @@ class AdaptiveThrottle:
 
 
 def _retry_after_seconds(response: requests.Response, default: float) -> float:
-    value = response.headers.get("Retry-After")
-    if value is None:
+    """``Retry-After`` in seconds: delay-seconds, or an HTTP-date (the time left until then, 0 when past).
+    A value that is neither (negative, ``nan``, text) gives ``default``; the caller caps a huge one."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
         return default
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        return default
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return default
+        if when.tzinfo is None:  # an HTTP-date is GMT
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return seconds if seconds >= 0 else default  # NaN and negatives fail the comparison: the default
+
+
+class RateLimitBudget:
+    """Seconds of 429 waits one run may spend over all its requests (summed across threads); set on a
+    session as ``rate_budget``. A wait that would overrun it is not made: the request raises
+    :class:`RateLimitBudgetSpent` at once. ``setting`` names what to raise in the message."""
+
+    def __init__(self, seconds: float, setting: str):
+        self.seconds, self.setting, self.spent = float(seconds), setting, 0.0
+        self._lock = threading.Lock()
+
+    def take(self, wait: float) -> bool:
+        with self._lock:
+            if self.spent + wait > self.seconds:
+                self.spent = max(self.spent, self.seconds)  # spent: no later wait fits either
+                return False
+            self.spent += wait
+            return True
+
+    @property
+    def exhausted(self) -> bool:
+        with self._lock:
+            return self.spent >= self.seconds
+
+
+class RateLimitBudgetSpent(VendorError):
+    """A 429 whose wait the run's :class:`RateLimitBudget` no longer covers (status 429)."""
 
 
 class VendorSession:
@@ -144,6 +182,7 @@ class VendorSession:
         self.policy = policy or RetryPolicy()
         self.config_hint = config_hint
         self.throttle = AdaptiveThrottle()
+        self.rate_budget: RateLimitBudget | None = None  # a run's bound on 429 waits, when one is set
         self.stats = {"requests": 0, "retries_5xx": 0, "retries_429": 0, "token_refreshes": 0}
         self._stats_lock = threading.Lock()  # pages, downloads and exports share a session across threads
         self._sleep = sleep
@@ -247,6 +286,14 @@ class VendorSession:
                         status,
                     )
                 wait = min(p.max_retry_after_seconds, _retry_after_seconds(response, 1.0))
+                budget = self.rate_budget
+                # The wait and the throttle's gap before the next request are both time spent rate-limited.
+                if budget is not None and not budget.take(wait + self.throttle.gap):
+                    raise RateLimitBudgetSpent(
+                        f"{self.vendor}: {where} rate-limited (429) after {throttled} waits, and this run's budget "
+                        f"for rate-limit waits ({budget.seconds:.0f} s, {budget.setting}) is spent",
+                        status,
+                    )
                 log.warning("%s: %s rate-limited, waiting %.1fs (Retry-After)", self.vendor, where, wait)
                 self._sleep(wait)
                 continue
