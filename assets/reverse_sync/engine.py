@@ -116,6 +116,7 @@ class SyncReport:
     conflicts: int = 0
     dead_lettered: int = 0
     paused_circuit_open: int = 0
+    deferred_rate_limited: int = 0  # not sent: the vendor's 429s spent the run's bounds (ratelimits.py)
     skipped_pilot_scope: int = 0
     writes: int = 0
     breaker_state: str = "closed"
@@ -147,6 +148,10 @@ class ReverseSync:
         from resources.flags import flag
 
         self.flag = flag(writer.vendor)  # its pilot scope, if any, limits which rows are pushed
+        from .ratelimits import DEFAULT_RECORDS, DEFAULT_SECONDS, RateLimits
+
+        # The run's 429 bounds: each run reads them from the environment again (runloop.execute).
+        self.rate_limits = RateLimits(writer.vendor, DEFAULT_SECONDS, DEFAULT_RECORDS)
         ensure_tables(conn)
         conn.raw.commit()
 

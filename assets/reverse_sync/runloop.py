@@ -29,6 +29,7 @@ from resources.warehouse import Connection
 
 from . import state
 from .breaker import is_connector_failure
+from .ratelimits import RateLimits
 
 if TYPE_CHECKING:
     from .engine import Candidate, ReverseSync, SyncReport
@@ -40,6 +41,7 @@ MAX_CONCURRENCY = 8  # the connections a VendorSession keeps per host (pipelines
 def execute(sync: ReverseSync, rows: list[dict[str, Any]]) -> SyncReport:
     """One run under the vendor's run lock (a dry run writes nothing to the vendor and takes none)."""
     width = concurrency(sync.config)  # a bad setting fails before any vendor call
+    sync.rate_limits = RateLimits.from_env(sync.writer.vendor)  # so does a bad rate-limit bound
     if sync.config.dry_run:
         return _execute(sync, rows, width)
     vendor = sync.writer.vendor
@@ -129,14 +131,15 @@ def _execute(sync: ReverseSync, rows: list[dict[str, Any]], width: int) -> SyncR
     existing: dict[str, Any] | None = {}
     unlinked = [c.internal_id for c in candidates if c.link is None]
     unchecked = ""
-    if unlinked and breaker.allows_writes:
-        try:
-            existing = w.prefetch(unlinked)
-        except VendorError as exc:  # creating now could duplicate a record an earlier run made
-            existing, unchecked = None, f"could not look for records already carrying our ids: {exc}"
-            if is_connector_failure(exc):
-                breaker.failure(unchecked)
+    sync.rate_limits.install(w)
     try:
+        if unlinked and breaker.allows_writes:
+            try:
+                existing = w.prefetch(unlinked)
+            except VendorError as exc:  # creating now could duplicate a record an earlier run made
+                existing, unchecked = None, f"could not look for records already carrying our ids: {exc}"
+                if is_connector_failure(exc):
+                    breaker.failure(unchecked)
         _write_all(sync, candidates, existing, unchecked, breaker, report, width)
     except BaseException:
         # A bug or an interrupt stopped the run: what the breaker counted still holds for the next one.
@@ -144,6 +147,8 @@ def _execute(sync: ReverseSync, rows: list[dict[str, Any]], width: int) -> SyncR
             with suppress(Exception), sync.writes.committed():  # keep the error that stopped the run
                 breaker.save(conn)
         raise
+    finally:
+        sync.rate_limits.uninstall()
     if not cfg.dry_run:
         breaker.save(conn)
         wanted = {str(r[sync.key]) for r in rows}
@@ -155,6 +160,9 @@ def _execute(sync: ReverseSync, rows: list[dict[str, Any]], width: int) -> SyncR
     conn.raw.commit()
     if report.paused_circuit_open:
         log.error("%s: %s; %d records wait in dead letters", w.vendor, breaker.reason(), report.paused_circuit_open)
+    if report.deferred_rate_limited:
+        log.error("%s: %d records deferred to the next push: %s", w.vendor, report.deferred_rate_limited,
+                  sync.rate_limits.deferring)
     return report
 
 
@@ -182,6 +190,9 @@ def _write_all(sync: ReverseSync, candidates: list[Candidate], existing: dict[st
                         unchecked if c.link is None and existing is None else None
                     if paused is not None:
                         _pause(sync, c, paused, report)
+                    elif sync.rate_limits.deferring:
+                        paused = sync.rate_limits.reason()
+                        _pause(sync, c, paused, report, "deferred_rate_limited")
                 if paused is None:
                     running.add(pool.submit(_one, sync, c, existing or {}, breaker, report))
         except BaseException:
@@ -235,14 +246,18 @@ def _in_flight(breaker: Any, lock: Any, width: int) -> int:
         return max(1, min(width, breaker.threshold)) if breaker.enforced else width
 
 
-def _pause(sync: ReverseSync, c: Candidate, reason: str, report: SyncReport) -> None:
+def _pause(sync: ReverseSync, c: Candidate, reason: str, report: SyncReport,
+           outcome: str = "paused_circuit_open") -> None:
+    """A record not sent in this run (the breaker is open, or the vendor's rate limits deferred it): in the
+    plan and, unless a dry run, in dead letters with the reason, so the next push sends it."""
     from .engine import plan_rows
 
-    report.paused_circuit_open += 1
+    setattr(report, outcome, getattr(report, outcome) + 1)
     operation = "close" if c.closing else ("create" if c.link is None else "update")
-    report.plan += plan_rows(c, c.link["vendor_id"] if c.link else None, [(operation, [])], [], "paused_circuit_open")
+    report.plan += plan_rows(c, c.link["vendor_id"] if c.link else None, [(operation, [])], [], outcome)
     if not sync.config.dry_run:
-        state.dead_letter(sync.conn, sync.writer.vendor, c.internal_id, operation, c.desired, f"paused: {reason}")
+        text = reason if reason.startswith("deferred:") else f"paused: {reason}"
+        state.dead_letter(sync.conn, sync.writer.vendor, c.internal_id, operation, c.desired, text)
 
 
 def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any, report: SyncReport) -> None:
@@ -280,8 +295,10 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             report.plan += plan_rows(c, vendor_id, steps, m.conflicts, "done")
             _tally(report, c, steps, snap, len(m.conflicts))
             breaker.success()
+            sync.rate_limits.succeeded()
     except VendorError as exc:
         reason = str(exc)
+        sync.rate_limits.failed(exc)
         with sync.writes.committed():
             if sync.config.dry_run:
                 report.plan += plan_rows(c, vendor_id, [("read", [])], [], "read_failed")
