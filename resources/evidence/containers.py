@@ -21,10 +21,14 @@ too, and refuses what a scanner may have skipped:
 - an archive format it cannot open (7z, RAR, CAB, zstd ...): nobody can say what a scanner saw;
 - archive data ``zipfile`` would not read but clamd does (``layout.py``): a zip appended to another
   file (a PDF/zip polyglot, text then a zip) is walked as a zip at the top level and refused inside an
-  archive; a zip holding data its central directory does not list (a zip before it, a hidden local
-  entry) or a member longer than its declared size is refused; a pre-POSIX (V7) tar, which has no
-  ``ustar`` magic, is found by its header checksum; anything but zeros after a tar's end, or after a
-  bzip2 or xz stream (other than another stream), is refused.
+  archive; so is a zip embedded in the middle of a document (a PDF or PNG with a zip inside, more of the
+  document after it: clamd finds it by its local headers): at the top level the last zip in the file is
+  walked (a zip before it is data its directory does not list), and zip entries no zip directory lists
+  (no end record, or after the last zip) are a polyglot, refused; inside an archive, any zip entry in a
+  file that is not itself an archive is refused; a zip holding data its central directory does not
+  list (a zip before it, a hidden local entry) or a member longer than its declared size is refused;
+  a pre-POSIX (V7) tar, which has no ``ustar`` magic, is found by its header checksum; anything but
+  zeros after a tar's end, or after a bzip2 or xz stream (other than another stream), is refused.
 
 Everything is read as a stream and counted, never held whole: a member is read in 1 MiB pieces
 and dropped (its first 8 KiB say whether it is an archive), a nested tar, gzip, bzip2 or xz is read
@@ -49,7 +53,18 @@ from dataclasses import dataclass
 
 import filetype
 
-from resources.evidence.layout import TAIL, Recorder, Strict, data_starts, longer_than_declared, v7_tar, zip_at_end
+from resources.evidence.layout import (
+    TAIL,
+    LocalScan,
+    Recorder,
+    Strict,
+    data_starts,
+    find_local,
+    longer_than_declared,
+    v7_tar,
+    zip_at_end,
+    zip_end,
+)
 from resources.evidence.metadata import sniff_mime
 
 READ = 1024 * 1024
@@ -180,17 +195,30 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
             blocked_types: Sequence[str] = (), max_ratio: int = MAX_RATIO,
             ratio_floor: int = RATIO_FLOOR) -> Problem | None:
     """Why ``content`` (an archive) cannot be taken as scanned whole, or None (also for a non-archive)."""
-    appended = kind(content) is None and zip_at_end(content)
-    if kind(content) is None and not appended:
-        return None
+    top = kind(content)
+    end = zip_end(content) if top is None else None  # a zip inside a document: appended, or in its middle
+    if top is None and end is None:
+        return None if find_local(content) < 0 else Problem(_polyglot("the file"))
     budget = _Budget(max_expanded_bytes, max(max_ratio * len(content), ratio_floor), len(content), max_ratio,
                      max_members)
     try:
-        _walk(io.BytesIO(content), "the file", 1, budget, max_depth, tuple(blocked_types),
-              "zip" if appended else None)
+        if top is None:
+            where = "the file" if zip_at_end(content) else "the zip archive embedded in the file"
+            _walk(io.BytesIO(content[:end] if end < len(content) else content), where, 1, budget, max_depth,
+                  tuple(blocked_types), "zip")
+            if find_local(content, end) >= 0:
+                raise Refused(_polyglot("the file, after the zip archive embedded in it,"))
+        else:
+            _walk(io.BytesIO(content), "the file", 1, budget, max_depth, tuple(blocked_types))
     except Refused as exc:
         return Problem(str(exc), pending=isinstance(exc, OverBudget))
     return None
+
+
+def _polyglot(where: str) -> str:
+    return (f"{where} carries zip entries that no zip directory lists (a polyglot/embedded archive: a document "
+            "with an archive hidden inside), which a virus scanner reads within its own limits only: send the "
+            "document without it (print or export it again) and the archive's files on their own")
 
 
 def _head(stream) -> bytes:
@@ -214,12 +242,16 @@ def _walk(stream, where: str, depth: int, budget: _Budget, max_depth: int, block
         if mime in blocked:
             raise Refused(f"{where} is {mime}, which is not accepted as evidence, inside an archive as on its "
                           "own: send the documents without it")
-        tail = head
-        while part := stream.read(READ):  # counted, then dropped (its last 64 KiB kept)
-            tail = (tail + part)[-TAIL:]
+        tail, entries = head, LocalScan()
+        entries.feed(head)
+        while part := stream.read(READ):  # counted, looked through for zip entries, then dropped
+            tail = (tail + part)[-TAIL:]  # (its last 64 KiB kept)
+            entries.feed(part)
         if zip_at_end(tail):
             raise Refused(f"{where} is a file with a zip archive appended, which a virus scanner reads within its "
                           "own limits only: send the archive's files on their own")
+        if entries.found:
+            raise Refused(_polyglot(where))
         return
     if depth > max_depth:
         raise Refused(f"{where} is archives nested more than {max_depth} deep, deeper than a virus scanner is "

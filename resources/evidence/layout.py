@@ -5,7 +5,10 @@ the end of its data; ``zipfile`` reads only what the central directory lists, up
 declares. So, unless checked, a zip could hide from the library what clamd reads within its own limits
 only (a zip bomb, archives nested past its recursion):
 
-- a zip appended to another file (a PDF/zip polyglot, text then a zip): ``zip_at_end``;
+- a zip appended to another file (a PDF/zip polyglot, text then a zip): ``zip_at_end``; or inside it,
+  with more of the document after it (a zip in the middle of a PDF or PNG, which clamd finds by its
+  local headers): ``zip_end`` (the last zip end record anywhere) and ``find_local`` / ``LocalScan``
+  (a plausible local entry header anywhere, in memory or in a stream);
 - a zip holding data its central directory does not list (a zip before another, a local entry with no
   directory entry): ``data_starts`` is None;
 - a stored or deflated member longer than its declared size (``zipfile`` stops there, with a CRC of
@@ -54,6 +57,54 @@ def zip_at_end(data: bytes) -> bool:
                 return True
         at = data.rfind(EOCD, base, at)
     return False
+
+
+METHODS = frozenset({0, 1, 6, 8, 9, 12, 14, 19, 93, 95, 96, 97, 98, 99})  # compression methods APPNOTE names
+
+
+def plausible_local(data: bytes, at: int) -> bool:
+    """A zip local entry header at ``at``: the signature, a version needed up to 6.3, a known compression
+    method and a name (what clamd reads an entry by), so four stray bytes in an image are not taken for
+    one (about one chance in 10^14 per position)."""
+    head = data[at:at + 30]
+    return (len(head) == 30 and head[:4] == LOCAL and head[4] <= 63
+            and int.from_bytes(head[8:10], "little") in METHODS and 0 < int.from_bytes(head[26:28], "little") <= 4096)
+
+
+def find_local(data: bytes, start: int = 0) -> int:
+    """Where the first plausible local entry header at or after ``start`` is, or -1."""
+    at = data.find(LOCAL, start)
+    while at >= 0 and not plausible_local(data, at):
+        at = data.find(LOCAL, at + 1)
+    return at
+
+
+class LocalScan:
+    """``find_local`` over a stream read in pieces (``feed`` each): ``found`` once a header was seen."""
+
+    def __init__(self) -> None:
+        self.carry, self.found = b"", False
+
+    def feed(self, part: bytes) -> None:
+        if self.found or not part:
+            return
+        data = self.carry + part
+        self.found = find_local(data) >= 0
+        self.carry = data[-29:]  # a header cut at the piece's end is read whole with the next piece
+
+
+def zip_end(data: bytes) -> int | None:
+    """Where the last zip in ``data`` ends (past its end record and comment), wherever it is: an end
+    record whose central directory starts where it says (as ``zip_at_end``, over the whole file); None
+    when there is none."""
+    at = data.rfind(EOCD)
+    while at >= 0:
+        if at + 22 <= len(data):
+            begin = at - int.from_bytes(data[at + 12:at + 16], "little")
+            if 0 <= begin < at and data[begin:begin + 4] == CENTRAL:
+                return min(len(data), at + 22 + int.from_bytes(data[at + 20:at + 22], "little"))
+        at = data.rfind(EOCD, 0, at)
+    return None
 
 
 def data_starts(source, start_dir: int, infos: Sequence[zipfile.ZipInfo]) -> list[int] | None:
