@@ -22,6 +22,12 @@ lone surrogate (bytes that were not UTF-8) is kept with those escaped (``\x00``,
 it (a surrogate raised UnicodeEncodeError after the bytes were stored, leaving no ledger row; a NUL
 reached the ledger, which no warehouse stores). Other characters are kept as the source named the
 file; alerts quote names with ``repr``, so a newline or a ``\u202e`` cannot forge a line or a name.
+
+A file's type is its bytes' (``metadata.sniff_mime``), never its name's; but a script (``#!``) named as a
+document or image (``report.pdf``) is a lure, quarantined (a ``rotate-keys.sh`` is stored). The bytes
+are copied once on entry (a caller's ``bytearray`` changed during the scan cannot be stored under the
+scan's verdict), and a pending file is keyed by its source reference, or by its name when it has none,
+so the same bytes uploaded under two names while the scanner is down keep both records.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ MIN_EXPANDED_BYTES = 1024 * 1024 * 1024  # the expansion budget is at least 1 Gi
 BLOCKED_TYPES = ("application/x-msdownload", "application/x-executable", "application/x-elf",
                  "application/x-mach-binary", "application/x-dosexec", "application/x-sharedlib",
                  "application/vnd.microsoft.portable-executable", "application/x-msi")
+DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods", ".rtf", ".png",
+                     ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".bmp", ".webp", ".heic", ".csv")
 
 
 CONFIG_VARS = ("PROJECTX_ENV", "PROJECTX_DATA_DIR", "PROJECTX_EVIDENCE_DIR", "PROJECTX_EVIDENCE_STORE",
@@ -150,6 +158,7 @@ class EvidenceLibrary:
 
     def ingest(self, content: bytes, filename: str, source: str, tags: Sequence[str] = (),
                source_ref: str | None = None) -> EvidenceOutcome:
+        content = bytes(content)  # what is scanned is what is stored: a caller's buffer may change meanwhile
         filename, source = safe_name(filename), safe_name(source)
         source_ref = None if source_ref is None else safe_name(source_ref)
         tags = tuple(dict.fromkeys(safe_name(t) for t in [f"source:{source}", *tags]))
@@ -161,6 +170,12 @@ class EvidenceLibrary:
         meta = extract(content)
         if meta["mime_type"] in self.blocked_types:
             return self._quarantine(content, base, f"{meta['mime_type']} files are not accepted as evidence",
+                                    meta, scan_status="not_scanned")
+        if content[:64].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"#!") and filename.lower().rstrip(" .").endswith(
+                DOCUMENT_SUFFIXES):
+            suffix = filename.lower().rstrip(" .").rpartition(".")[2]
+            return self._quarantine(content, base, f"a script (#!) named as a .{suffix} file (a lure: its name and "
+                                    "its bytes disagree): send the real document, or the script under its own name",
                                     meta, scan_status="not_scanned")
         scan_status, signature = "not_scanned", None
         if self.scanner is not None:
@@ -205,7 +220,7 @@ class EvidenceLibrary:
             return self._pending(content, base, str(exc), extra)
         row = {**base, **extra, "status": "stored", "storage_uri": stored.uri, "store": self.store.name}
         self.ledger.record_file(row)
-        self._forget_pending(base["sha256"], source, source_ref)
+        self._forget_pending(base["sha256"], source, source_ref, filename)
         return self._outcome(row)
 
     # -- outcomes ---------------------------------------------------------------------------------
@@ -261,12 +276,12 @@ class EvidenceLibrary:
         row = {**base, **(meta or {}), "status": "quarantined", "reason": reason, "scan_status": scan_status,
                "scan_signature": signature, "storage_uri": None, "store": "quarantine"}
         self.ledger.record_file(row)
-        self._forget_pending(base["sha256"], base["source"], base["source_ref"])
+        self._forget_pending(base["sha256"], base["source"], base["source_ref"], base["filename"])
         return self._outcome(row)
 
     def _pending(self, content: bytes, base: dict, reason: str, meta: dict | None = None) -> EvidenceOutcome:
         self.pending_dir.mkdir(parents=True, exist_ok=True)
-        key = self._pending_key(base["sha256"], base["source"], base["source_ref"])
+        key = self._pending_key(base["sha256"], base["source"], base["source_ref"], base["filename"])
         # each written whole or not at all: a crash mid-write must not leave other bytes under the sidecar
         atomic_write(self.pending_dir / key, content)
         atomic_write(self.pending_dir / f"{key}.json", json.dumps({**base, "reason": reason}).encode())
@@ -275,11 +290,15 @@ class EvidenceLibrary:
         return self._outcome(row)
 
     @staticmethod
-    def _pending_key(sha256: str, source: str, source_ref: str | None) -> str:
+    def _pending_key(sha256: str, source: str, source_ref: str | None, filename: str | None = None) -> str:
+        """One pending file per source item: its reference, or its name when it has none (the same bytes
+        under two names from one source are two uploads, each with its record)."""
+        if source_ref is None and filename is not None:
+            return content_address(f"{sha256}|{source}||name:{filename}".encode())
         return content_address(f"{sha256}|{source}|{source_ref or ''}".encode())
 
-    def _forget_pending(self, sha256: str, source: str, source_ref: str | None) -> None:
-        key = self._pending_key(sha256, source, source_ref)
+    def _forget_pending(self, sha256: str, source: str, source_ref: str | None, filename: str | None = None) -> None:
+        key = self._pending_key(sha256, source, source_ref, filename)
         # the sidecar first: a retry that read it and then finds no bytes knows by its absence that the
         # file was finished meanwhile (bytes without a sidecar are never listed)
         (self.pending_dir / f"{key}.json").unlink(missing_ok=True)
@@ -311,7 +330,12 @@ class EvidenceLibrary:
                                   f"retried ({type(exc).__name__}: {str(exc)[:200]}); moved to {self.damaged_dir}: "
                                   "ingest it again from its source, then delete it there")
                 continue
-            outcomes.append(self.ingest(content, info["filename"], info["source"], tags, info.get("source_ref")))
+            done = self.ingest(content, info["filename"], info["source"], tags, info.get("source_ref"))
+            if side.with_suffix("").name != self._pending_key(info["sha256"], info["source"], info.get("source_ref"),
+                                                             info["filename"]):
+                side.unlink(missing_ok=True)  # written under an earlier key: the ingest kept it under the current one
+                side.with_suffix("").unlink(missing_ok=True)
+            outcomes.append(done)
         return outcomes
 
 
