@@ -1,10 +1,12 @@
-{#- ServiceNow sends every value as a string, empty when unset; timestamps are UTC 'YYYY-MM-DD HH:MM:SS'. -#}
+{#- ServiceNow sends every value as a string, empty when unset; timestamps are UTC 'YYYY-MM-DD HH:MM:SS'.
+    Values that are not (a day that does not exist, '9999-12-31 23:59:59', 'P1' as a number) are null,
+    never a failed build (macros/safe_casts.sql). -#}
 {% macro sn_timestamp(column) -%}
-    cast(nullif({{ column }}, '') as timestamp)
+    {{ safe_sn_timestamp(column) }}
 {%- endmacro %}
 
 {% macro sn_int(column) -%}
-    cast(nullif({{ column }}, '') as integer)
+    {{ safe_int(column) }}
 {%- endmacro %}
 
 {% macro sn_bool(column) -%}
@@ -77,7 +79,8 @@
     round(date_diff('second', {{ start_ts }}, {{ end_ts }}) / 60.0, 1)
 {%- endmacro %}
 
-{#- ISO-8601 text with an offset (Jira '2026-10-01T08:34:56.789-0400', OneTrust '...Z') as UTC wall time. -#}
+{#- ISO-8601 text with an offset (Jira '2026-10-01T08:34:56.789-0400', OneTrust '...Z') as UTC wall time;
+    null when it is not one (empty, epoch millis, a day that does not exist: macros/safe_casts.sql). -#}
 {% macro iso_timestamp(column) -%}
-    cast(cast(nullif({{ column }}, '') as timestamp with time zone) at time zone 'UTC' as timestamp)
+    {{ safe_iso_timestamp(column) }}
 {%- endmacro %}

@@ -37,11 +37,11 @@ renamed as (
         source.parent_key,
         source.epic_key,
         {{ json_array_to_csv('source.labels') }} as labels,
-        cast(nullif(source.story_points, '') as numeric(10, 2)) as story_points,
+        {{ safe_numeric('source.story_points') }} as story_points,
         {{ iso_timestamp('source.created') }} as created_at,
         {{ iso_timestamp('source.updated') }} as updated_at,
         {{ iso_timestamp('source.resolutiondate') }} as resolved_at,
-        cast(nullif(source.duedate, '') as date) as due_date,
+        {{ safe_date('source.duedate') }} as due_date,
         {{ deleted_and_loaded_columns(updated_at=iso_timestamp('source.updated')) }}
     from source
     left join deletions on source.id = deletions.record_id

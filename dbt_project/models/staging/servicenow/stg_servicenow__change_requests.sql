@@ -41,7 +41,7 @@ renamed as (
         nullif(source.requested_by, '') as requested_by_id,
         {{ sn_timestamp('source.start_date') }} as planned_start_at,
         {{ sn_timestamp('source.end_date') }} as planned_end_at,
-        cast(nullif(source.cab_date, '') as date) as cab_date,
+        {{ safe_date('source.cab_date') }} as cab_date,
         nullif(source.business_service, '') as business_service_id,
         nullif(source.close_code, '') as close_code,
         nullif(source.close_notes, '') as close_notes,
