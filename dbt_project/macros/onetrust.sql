@@ -15,8 +15,9 @@
 {%- endmacro %}
 
 {#- The rows of `relation`, one per record (`id_column` compared case-insensitively): the newest by
-    OneTrust's modified time, then the later load, then the lower-case spelling. Deterministic, and
-    the same on every run: nothing is rewritten. -#}
+    OneTrust's modified time, then the later load, then the lower-case spelling, then the smallest
+    fingerprint of the raw row (two versions with identical stamps: macros/dedup.sql). Deterministic,
+    and the same on every run: nothing is rewritten. -#}
 {% macro onetrust_latest(relation, id_column, updated_at='updated_at') -%}
     select *
     from (
@@ -27,7 +28,8 @@
                 order by
                     {{ iso_timestamp(relation ~ '.' ~ updated_at) }} desc nulls last,
                     {{ dlt_loaded_at(relation ~ '._dlt_load_id') }} desc,
-                    case when {{ relation }}.{{ id_column }} = lower({{ relation }}.{{ id_column }}) then 0 else 1 end
+                    case when {{ relation }}.{{ id_column }} = lower({{ relation }}.{{ id_column }}) then 0 else 1 end,
+                    {{ row_fingerprint(relation) }}
             ) as version_rank
         from {{ relation }}
     ) as versions
@@ -58,4 +60,16 @@
                 )
     ) as matched
     where deletion_rank = 1
+{%- endmacro %}
+
+{#- A OneTrust label in its documented spelling whatever case (or surrounding blanks) it arrived in
+    ('completed', 'COMPLETED ' -> 'Completed'); a value outside `values` is kept as sent, for the
+    warn-severity accepted_values tests to report. -#}
+{% macro onetrust_label(column, values) -%}
+    case lower(trim({{ column }}))
+        {%- for value in values %}
+        when '{{ value | lower }}' then '{{ value }}'
+        {%- endfor %}
+        else {{ column }}
+    end
 {%- endmacro %}

@@ -21,11 +21,14 @@ final as (
         'jira_remediation' as task_type,
         'jira' as source_system,
         issue_id as source_record_id,
-        issue_key || ': ' || summary as title,
+        {{ bounded_title("issue_key || ': ' || coalesce(summary, '')") }} as title,
+        -- Jira's default scheme, whatever case; a renamed or custom priority is 'unknown', kept and
+        -- reported by the warn-severity test on tasks.priority
         case
-            when priority in ('Highest', 'High') then 'high'
-            when priority = 'Medium' then 'medium'
-            else 'low'
+            when lower(priority) in ('highest', 'high') then 'high'
+            when lower(priority) = 'medium' then 'medium'
+            when lower(priority) in ('low', 'lowest') then 'low'
+            else 'unknown'
         end as priority,
         'jira-' || lower(project_key) as queue,
         assignee_account_id as assignee_id,

@@ -23,12 +23,15 @@ final as (
         'incident_review' as task_type,
         'servicenow' as source_system,
         incidents.incident_id as source_record_id,
-        'Review incident ' || incidents.incident_number || ': ' || coalesce(incidents.short_description, '')
-            as title,
+        {{ bounded_title("'Review incident ' || incidents.incident_number || ': '"
+                         " || coalesce(incidents.short_description, '')") }} as title,
+        -- a priority outside 1-5 (ServiceNow '6', 'P1', empty: null in staging) is 'unknown', kept and
+        -- reported by the warn-severity test on tasks.priority
         case
-            when incidents.priority <= 2 then 'high'
+            when incidents.priority in (1, 2) then 'high'
             when incidents.priority = 3 then 'medium'
-            else 'low'
+            when incidents.priority in (4, 5) then 'low'
+            else 'unknown'
         end as priority,
         'risk-analyst' as queue,
         incidents.assigned_to_id as assignee_id,

@@ -25,7 +25,7 @@ final as (
         cast(null as varchar) as group_key,
         cast(null as varchar) as thread_key,
         'Critical epics done' as summary_title,
-        issue_key || ': ' || coalesce(summary, '') || ' is Done' as title,
+        {{ bounded_title("issue_key || ': ' || coalesce(summary, '')", 240) }} || ' is Done' as title,
         'Critical epic moved to ' || coalesce(status, 'Done') || '.' as body,
         '{{ env_var("JIRA_BASE_URL", "") }}/browse/' || issue_key as link_url,
         cast(null as varchar) as assignee_ref,

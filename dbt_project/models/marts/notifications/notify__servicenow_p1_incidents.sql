@@ -22,7 +22,7 @@ final as (
         'servicenow_p1_incident' as group_key,
         cast(null as varchar) as thread_key,
         'New P1 incidents' as summary_title,
-        incident_number || ': ' || coalesce(short_description, '') as title,
+        {{ bounded_title("incident_number || ': ' || coalesce(short_description, '')") }} as title,
         'Priority 1 incident opened ' || cast(opened_at as varchar) || '.' as body,
         '{{ env_var("SERVICENOW_BASE_URL", "") }}'
         || '/incident.do?sys_id=' || incident_id as link_url,

@@ -12,6 +12,13 @@ source as (
 
 ),
 
+latest as (
+
+    -- one row per issue id even when a load holds the issue twice (macros/dedup.sql)
+    {{ latest_version('source', 'source.id', iso_timestamp('source.updated')) }}
+
+),
+
 deletions as (
 
     select * from {{ ref('stg_jira__deletions') }}
@@ -43,7 +50,7 @@ renamed as (
         {{ iso_timestamp('source.resolutiondate') }} as resolved_at,
         {{ safe_date('source.duedate') }} as due_date,
         {{ deleted_and_loaded_columns(updated_at=iso_timestamp('source.updated')) }}
-    from source
+    from latest as source
     left join deletions on source.id = deletions.record_id
 
 )

@@ -23,6 +23,14 @@ source as (
 
 ),
 
+latest as (
+
+    -- one row per sys_id even when a load holds the record twice (macros/dedup.sql)
+    {{ latest_version('source', 'source.sys_id', sn_timestamp('source.sys_updated_on'),
+                      [sn_int('source.sys_mod_count') ~ ' desc nulls last']) }}
+
+),
+
 renamed as (
 
     select
@@ -43,7 +51,7 @@ renamed as (
         nullif(source.business_service, '') as business_service_id,
         nullif(source.contact_type, '') as contact_type,
         {{ sn_record_columns() }}
-    from source
+    from latest as source
     left join deletions on source.sys_id = deletions.record_id
 
 )
