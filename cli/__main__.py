@@ -6,6 +6,16 @@ import sys
 from cli.errors import count, failure_line
 from pipelines.common.entrypoint import debug_requested
 
+REVERSE_SYNC_EXIT_STATUS = """exit status:
+  0  every record written (or nothing to do; a dry run: the plan printed)
+  1  some records were not written in this run: dead-lettered (the vendor refused them), paused (circuit
+     open) or deferred (the vendor kept answering 429 past the run's bounds); each waits in
+     reverse_sync.dead_letters and the next push sends it
+  2  the push did not run: an unknown vendor, a missing or bad setting, or the vendor refusing us
+  3  the mass-change guard stopped the run (rerun with --confirm-mass-change if the change is meant)
+  4  another push to the vendor holds its lock (nothing written), or this push lost it midway (it stopped
+     starting records; those it wrote are linked)"""
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cli", description=__doc__)
@@ -16,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--changes", type=count(0), default=None,
                       help="incidents the 'vendor' updates before a rerun (default: 1%% of the data)")
     demo.add_argument("--reset", action="store_true", help="forget the sandbox, warehouse and run history")
-    rsync = sub.add_parser("reverse-sync", help="push one vendor's outbound mart (or --dry-run: print the plan)")
+    rsync = sub.add_parser("reverse-sync", help="push one vendor's outbound mart (or --dry-run: print the plan)",
+                           epilog=REVERSE_SYNC_EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     rsync.add_argument("--vendor", required=True, choices=["servicenow", "jira", "onetrust"])
     rsync.add_argument("--dry-run", action="store_true", help="write nothing; print and record the plan")
     rsync.add_argument("--confirm-mass-change", action="store_true", help="let the run pass the mass-change guard")

@@ -2,10 +2,10 @@
 
 Same engine, tables and settings as the Dagster asset (warehouse from PROJECTX_WAREHOUSE, vendor
 credentials from Vault or the spec's variables). Prints the plan (or what was done) as a table:
-one line per operation and field, before -> after. Exit status 0 on success, 1 when writes were
-dead-lettered or paused, 3 when the mass-change guard stopped the run, 4 when another push to the
-vendor holds its lock (`reverse_sync.run_locks`; nothing was written) or this push lost it midway (it
-stopped starting records; those it wrote are linked).
+one line per operation and field, before -> after, then a summary. Exit status: 0 all
+written, 1 records dead-lettered, paused or deferred (they wait for the next push), 2 did not run, 3 the
+mass-change guard, 4 the vendor's push lock (``cli.__main__.REVERSE_SYNC_EXIT_STATUS``, shown by
+``python -m cli reverse-sync --help``, says each in full).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from assets.reverse_sync.engine import MassChangeBlocked, SyncConfig
+from assets.reverse_sync.ratelimits import RECORDS, SECONDS
 from assets.reverse_sync.state import PushAlreadyRunning
 from assets.reverse_sync.vendors import TARGETS, sync_vendor_env
 from pipelines.common.entrypoint import DEBUG_ENV, debug_requested, redact, secret_values
@@ -72,6 +73,10 @@ def run_reverse_sync(vendor: str, *, dry_run: bool = False, confirm_mass_change:
         print("planned: " + (", ".join(f"{op} {n}" for op, n in sorted(planned.items())) or "nothing"))
     counts = ", ".join(f"{k} {v}" for k, v in report.as_metadata().items() if v)
     print(f"summary: {counts or 'nothing to do'}; circuit {report.breaker_state}")
+    if report.deferred_rate_limited:
+        print(f"deferred: {report.deferred_rate_limited} records not sent in this run: {vendor} kept answering 429 "
+              f"(rate limited) past the run's bounds ({SECONDS}, {RECORDS}); they wait in reverse_sync.dead_letters "
+              "and the next push sends them")
     for failure in report.failures[:10]:
         print(f"failed: {failure}", file=sys.stderr)
-    return 1 if report.dead_lettered or report.paused_circuit_open else 0
+    return 1 if report.dead_lettered or report.paused_circuit_open or report.deferred_rate_limited else 0
