@@ -66,14 +66,24 @@ def table(headers: list[str], rows: list[tuple], indent: str = "  ") -> list[str
 
 
 def open_tasks_table(rows: list[tuple[str, str, int]]) -> list[str]:
-    """Open tasks, one line per queue with a column per priority: (queue, priority, count) rows in."""
+    """Open tasks, one line per queue with a column per priority: (queue, priority, count) rows in. dbt's
+    ``unknown`` (a vendor priority the mappings do not know) and any other value follow high, medium, low;
+    a null priority is counted as ``unknown``."""
+    rows = [(queue, "unknown" if priority is None else str(priority), n) for queue, priority, n in rows]
     priorities = [p for p in ("high", "medium", "low") if any(r[1] == p for r in rows)]
     priorities += sorted({r[1] for r in rows} - set(priorities))
     counts: dict[str, dict[str, int]] = {}
     for queue, priority, n in rows:
-        counts.setdefault(queue, {})[priority] = int(n)
+        counts.setdefault(queue, {})[priority] = counts.get(queue, {}).get(priority, 0) + int(n)
     body = [(q, *(c.get(p, 0) for p in priorities), sum(c.values())) for q, c in sorted(counts.items())]
     return table(["queue", *priorities, "total"], body, indent="    ")
+
+
+def open_tasks(settings: WarehouseSettings) -> list[tuple]:
+    """(queue, priority, count) of the open tasks in marts.tasks, for :func:`open_tasks_table`."""
+    return _query(settings, """
+        select queue, priority, count(*) from marts.tasks where status = 'open'
+        group by 1, 2 order by 1, 2 nulls last""")
 
 
 def _query(settings: WarehouseSettings, sql: str) -> list[tuple]:
@@ -146,11 +156,8 @@ def print_summary(result, settings: WarehouseSettings, sandbox, elapsed: float) 
         print("  control results:")
         for row in table(["control", "pass", "fail", "pending"], controls, indent="    "):
             print(row)
-        open_tasks = _query(settings, """
-            select queue, priority, count(*) from marts.tasks where status = 'open'
-            group by 1, 2 order by 1, 2""")
         print("  open tasks per queue and priority:")
-        for row in open_tasks_table(open_tasks):
+        for row in open_tasks_table(open_tasks(settings)):
             print(row)
     push = mats.get("reverse_sync/servicenow_remediation_tasks", {})
     if push:
