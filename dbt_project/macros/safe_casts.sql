@@ -54,10 +54,13 @@
     end
 {%- endmacro %}
 
-{#- ISO-8601 text, with or without an offset (Z, +HH, +HHMM, +HH:MM, hours up to 14) and fraction, as
-    UTC wall time; a bare date is midnight UTC; else null. -#}
+{#- ISO-8601 text, with or without an offset (Z, +HH, +HHMM, +HH:MM, hours up to 14) and fraction (kept
+    to the microsecond), as UTC wall time; a bare date is midnight UTC; else null. -#}
 {% macro safe_iso_timestamp(column) -%}
     {%- set offset = '(Z|[+-][0-9]{2}(:?[0-9]{2})?)' -%}
+    {#- A fraction past microseconds is cut, not rounded: DuckDB cuts '.9999999', PostgreSQL rounds it
+        up to the next second. -#}
+    {%- set micros = 'regexp_replace(' ~ column ~ ", '([.][0-9]{6})[0-9]+', '\\1')" -%}
     case
         when not {{ full_match(column, '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?' ~ offset ~ '?)?') }}
             then null
@@ -71,8 +74,8 @@
                 else 4 end, 2) as integer) > 14
             then null
         when {{ full_match(column, '.*(Z|[+-][0-9]{2}(:?[0-9]{2})?)') }}
-            then cast(cast({{ column }} as timestamp with time zone) at time zone 'UTC' as timestamp)
-        else cast(replace({{ column }}, 'T', ' ') as timestamp)
+            then cast(cast({{ micros }} as timestamp with time zone) at time zone 'UTC' as timestamp)
+        else cast(replace({{ micros }}, 'T', ' ') as timestamp)
     end
 {%- endmacro %}
 
