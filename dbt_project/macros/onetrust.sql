@@ -15,25 +15,13 @@
 {%- endmacro %}
 
 {#- The rows of `relation`, one per record (`id_column` compared case-insensitively): the newest by
-    OneTrust's modified time, then the later load, then the lower-case spelling, then the smallest
-    fingerprint of the raw row (two versions with identical stamps: macros/dedup.sql). Deterministic,
-    and the same on every run: nothing is rewritten. -#}
-{% macro onetrust_latest(relation, id_column, updated_at='updated_at') -%}
-    select *
-    from (
-        select
-            {{ relation }}.*,
-            row_number() over (
-                partition by lower({{ relation }}.{{ id_column }})
-                order by
-                    {{ iso_timestamp(relation ~ '.' ~ updated_at) }} desc nulls last,
-                    {{ dlt_loaded_at(relation ~ '._dlt_load_id') }} desc,
-                    case when {{ relation }}.{{ id_column }} = lower({{ relation }}.{{ id_column }}) then 0 else 1 end,
-                    {{ row_fingerprint(relation) }}
-            ) as version_rank
-        from {{ relation }}
-    ) as versions
-    where version_rank = 1
+    OneTrust's modified time, then the later load, then the lower-case spelling, then the fingerprint of
+    the raw row's text (two versions with identical stamps; `fingerprint_of`: the raw source relation,
+    macros/dedup.sql). Deterministic, the same on every run and on both warehouses: nothing is rewritten. -#}
+{% macro onetrust_latest(relation, id_column, updated_at='updated_at', fingerprint_of=none) -%}
+    {%- set id = relation ~ '.' ~ id_column -%}
+    {{ latest_version(relation, 'lower(' ~ id ~ ')', iso_timestamp(relation ~ '.' ~ updated_at),
+                      ['case when ' ~ id ~ ' = lower(' ~ id ~ ') then 1 else 0 end'], fingerprint_of) }}
 {%- endmacro %}
 
 {#- The delete recorded for each row of `latest` (at most one: the latest loaded), as `row_id` and

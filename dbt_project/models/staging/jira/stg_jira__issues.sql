@@ -15,7 +15,8 @@ source as (
 latest as (
 
     -- one row per issue id even when a load holds the issue twice (macros/dedup.sql)
-    {{ latest_version('source', 'source.id', iso_timestamp('source.updated')) }}
+    {{ latest_version('source', 'source.id', iso_timestamp('source.updated'),
+                      fingerprint_of=source('jira', 'issues')) }}
 
 ),
 

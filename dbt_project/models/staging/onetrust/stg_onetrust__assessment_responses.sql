@@ -23,7 +23,7 @@ assessments as (
 
 latest as (
 
-    {{ onetrust_latest('assessments', 'assessment_id') }}
+    {{ onetrust_latest('assessments', 'assessment_id', fingerprint_of=source('onetrust', 'assessments')) }}
 
 ),
 

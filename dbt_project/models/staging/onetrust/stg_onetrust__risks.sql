@@ -21,7 +21,7 @@ deletions as (
 latest as (
 
     -- one row per record, whatever case its id was stored in (macros/onetrust.sql)
-    {{ onetrust_latest('source', 'risk_id') }}
+    {{ onetrust_latest('source', 'risk_id', fingerprint_of=source('onetrust', 'risks')) }}
 
 ),
 

@@ -20,7 +20,7 @@ deletions as (
 latest as (
 
     -- one row per record, whatever case its id was stored in (macros/onetrust.sql)
-    {{ onetrust_latest('source', 'assessment_id') }}
+    {{ onetrust_latest('source', 'assessment_id', fingerprint_of=source('onetrust', 'vendor_assessments')) }}
 
 ),
 

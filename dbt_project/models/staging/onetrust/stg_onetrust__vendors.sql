@@ -20,7 +20,7 @@ deletions as (
 latest as (
 
     -- one row per record, whatever case its id was stored in (macros/onetrust.sql)
-    {{ onetrust_latest('source', 'vendor_id') }}
+    {{ onetrust_latest('source', 'vendor_id', fingerprint_of=source('onetrust', 'vendors')) }}
 
 ),
 

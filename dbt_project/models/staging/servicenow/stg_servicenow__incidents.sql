@@ -27,7 +27,7 @@ latest as (
 
     -- one row per sys_id even when a load holds the record twice (macros/dedup.sql)
     {{ latest_version('source', 'source.sys_id', sn_timestamp('source.sys_updated_on'),
-                      [sn_int('source.sys_mod_count') ~ ' desc nulls last']) }}
+                      [sn_int('source.sys_mod_count')], source('servicenow', 'incidents')) }}
 
 ),
 

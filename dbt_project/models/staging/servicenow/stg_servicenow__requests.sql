@@ -27,6 +27,14 @@ source as (
 
 ),
 
+latest as (
+
+    -- one row per sys_id even when a load holds the record twice (macros/dedup.sql)
+    {{ latest_version('source', 'source.sys_id', sn_timestamp('source.sys_updated_on'),
+                      [sn_int('source.sys_mod_count')], source('servicenow', 'requests')) }}
+
+),
+
 renamed as (
 
     select
@@ -36,9 +44,9 @@ renamed as (
         nullif(source.request_state, '') as request_state,
         nullif(source.requested_for, '') as requested_for_id,
         nullif(source.stage, '') as request_stage,
-        cast(nullif(source.price, '') as numeric(18, 2)) as price,
+        {{ safe_numeric('source.price', 18, 2) }} as price,
         {{ sn_record_columns() }}
-    from source
+    from latest as source
     left join deletions on source.sys_id = deletions.record_id
 
 )
