@@ -18,6 +18,7 @@ by the integration account itself are never treated as Jira-side edits.
 
 
 import logging
+import os
 from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
@@ -174,6 +175,7 @@ class JiraIssueWriter:
                                                       object_id=str(vendor_id or internal_id),
                                                       internal_id=internal_id, **kw)
         if operation == "create":
+            self.not_maybe_created(internal_id, writes)
             fields: dict[str, Any] = {
                 "project": {"key": desired["project"]}, "issuetype": {"name": desired["issuetype"]},
                 "summary": desired["summary"], "description": adf(desired["description"]),
@@ -226,6 +228,28 @@ class JiraIssueWriter:
             self.moves.move(writes, operation, str(vendor_id), internal_id, str(desired.get("project") or ""),
                             "done" if operation == "close" else "new", note, adf(note))
         return str(vendor_id), None
+
+    def not_maybe_created(self, internal_id: str, writes: Writes) -> None:
+        """Raise (status 409: about this record, not Jira's health) while an earlier create of this record may
+        have made an issue the search does not show yet: a create answered with another issue's id, a 5xx or
+        no answer, less than ``PROJECTX_JIRA_SEARCH_LAG_SECONDS`` ago (default 900). JQL search is eventually
+        consistent (seconds to minutes), so an empty search then proves nothing and a second create could make
+        a second issue; the record waits in dead letters, adopted once the search shows its issue, created
+        when it still does not after that time [unc: Atlassian documents no bound on the lag]."""
+        raw = os.environ.get("PROJECTX_JIRA_SEARCH_LAG_SECONDS", "900")
+        try:
+            lag = float(raw)
+        except ValueError:
+            raise ValueError(f"PROJECTX_JIRA_SEARCH_LAG_SECONDS={raw!r} is not a number of seconds (default "
+                             "900)") from None
+        sent = writes.unsettled_create(internal_id, lag) if lag > 0 else None
+        if sent is not None:
+            raise VendorError(
+                f"deferred: a create of the Jira issue for {internal_id} was sent at {sent:%Y-%m-%d %H:%M:%S} UTC "
+                "and its outcome is unknown (answered with another issue's id, a 5xx or no answer), and Jira's "
+                f"search does not show an issue labelled projectx:{internal_id} yet (it lags): not created again, "
+                "so no second issue is made. The next push adopts the issue once the search shows it, or creates "
+                f"it if still absent {lag:.0f} s after that create (PROJECTX_JIRA_SEARCH_LAG_SECONDS)", 409)
 
     def find_issue(self, internal_id: str) -> tuple[str, str | None] | None:
         """(id, key) of the issue carrying our id's label, or None: a create that may have gone through.

@@ -182,6 +182,39 @@ class Writes:
                 raise IdConflict(self.vendor, vendor_id, internal_id, holder)
             self.claimed[vendor_id] = internal_id
 
+    def unsettled_create(self, internal_id: str, within_seconds: float) -> Any:
+        """When the latest create this vendor was sent for ``internal_id`` in the last ``within_seconds`` (any
+        run) may have made a record that is not linked to it (answered 2xx with another record's id, 5xx, no
+        answer): its time, else None. A create the vendor refused (4xx) made nothing; one answered with the id
+        the record is linked to now is settled. For a vendor whose look-up may lag its writes (Jira's search):
+        until the look-up can be trusted, creating again could make a second record."""
+        import json
+        from datetime import UTC, datetime, timedelta
+
+        from resources.audit import SCHEMA as AUDIT
+        from resources.audit import ensure_audit_table
+
+        from .state import SCHEMA
+
+        since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=within_seconds)
+        with self.lock, self.committed():
+            ensure_audit_table(self.conn)
+            rows = self.conn.query(
+                f"select operation, object_id, status, occurred_at, detail from {AUDIT}.events where system = %s and "
+                "action = 'push' and operation in ('create', 'adopt') and occurred_at >= %s and detail like %s "
+                "order by occurred_at desc", (self.vendor, since, f'%{internal_id}%'))
+            linked = self.conn.scalar(f"select vendor_id from {SCHEMA}.external_links where vendor = %s and "
+                                      "internal_id = %s", (self.vendor, internal_id))
+        for row in rows:
+            with suppress(ValueError, TypeError):
+                if json.loads(row["detail"] or "{}").get("internal_id") != internal_id:
+                    continue
+                settled = row["operation"] == "adopt" or str(row["status"]).startswith("4")
+                if settled or (linked is not None and row["object_id"] == str(linked)):
+                    return None
+                return row["occurred_at"]
+        return None
+
     def _audit(self, operation: str, object_id: str, internal_id: str, status: Any, error: str | None,
                ref: str | None = None) -> None:
         detail = {"internal_id": internal_id, **({"ref": ref} if ref else {}), **({"error": error} if error else {})}
