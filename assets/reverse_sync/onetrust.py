@@ -29,6 +29,7 @@ from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, pau
 from assets.reverse_sync.engine import Snapshot, Step
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
+from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.http import VendorError
 from pipelines.onetrust.helpers import OneTrustClient
 from resources.onetrust import OneTrustResource
@@ -153,12 +154,18 @@ class OneTrustAttestationWriter:
                 "attestedBy": {"name": "Project X", "email": desired["owner"]}, "source": "Project X"}
         # Idempotent by externalId at OneTrust; sent once anyway, so an answer without the attestation
         # (an HTML page, a body without its id) is read back by externalId rather than failing the run.
+        # An update is found only when the attestation shows what was sent: it existed before the write, so
+        # finding it proves nothing else (a proxy answering 200 {} never passed the write on).
+        find = (lambda: self._by_external_id(self.path, internal_id)) if operation == "create" else \
+            (lambda: self._by_external_id(self.path, internal_id, body))
         found = writes.once(self.session, "POST", self.path, json=body, parse=lambda r: _record_id(r, internal_id),
-                            find=lambda: self._by_external_id(self.path, internal_id), what="attestation's id",
+                            find=find, what="attestation's id",
                             operation=operation, object_id=str(vendor_id or internal_id), internal_id=internal_id)
         return found, internal_id
 
-    def _by_external_id(self, path: str, external_id: str) -> str | None:
+    def _by_external_id(self, path: str, external_id: str, sent: dict[str, Any] | None = None) -> str | None:
+        """The id of the record with this externalId (and, given ``sent``, holding its result, comment and
+        period as sent), else None."""
         answer = self.client.request("GET", path, params={"externalId": external_id})
         found = answer.get("content") if isinstance(answer, dict) else None
         if not isinstance(answer, dict) or not isinstance(found, list | None) or \
@@ -169,7 +176,8 @@ class OneTrustAttestationWriter:
             raise VendorError(f"OneTrust answered GET {path}?externalId={external_id} with {shape}, not a page of "
                               "records (an object whose 'content' is a list of objects); check ONETRUST_BASE_URL "
                               "points at the OneTrust API", None)
-        match = [r for r in found or [] if r.get("externalId") == external_id and r.get("id")]
+        match = [r for r in found or [] if r.get("externalId") == external_id and r.get("id")
+                 and (sent is None or _holds(r, sent))]
         return str(match[0]["id"]) if match else None
 
     def _implementation_missing(self, ext: str) -> bool:
@@ -296,3 +304,19 @@ def _json_type(value: Any) -> str:
     """A value's JSON type for an error (never the value: it may carry personal data)."""
     kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
     return f"a JSON {kind.get(type(value), type(value).__name__)}"
+
+
+def _holds(record: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Whether an attestation read back holds the result, comment and period an upsert sent (times compared as
+    instants: OneTrust may add milliseconds [unc])."""
+    for key in ("result", "comment", "periodStart", "periodEnd"):
+        have, want = record.get(key), sent.get(key)
+        if have == want:
+            continue
+        try:
+            if key.startswith("period") and parse_vendor_ts(str(have)) == parse_vendor_ts(str(want)):
+                continue
+        except ValueError:
+            pass
+        return False
+    return True

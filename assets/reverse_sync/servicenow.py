@@ -9,7 +9,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
-from assets.reverse_sync.writes import Writes
+from assets.reverse_sync.writes import Writes, _body_kind
 from pipelines.common.http import VendorError
 from pipelines.servicenow.helpers import ServiceNowClient
 from pipelines.servicenow.settings import TABLE_PATH, remediation_table
@@ -146,9 +146,49 @@ class ServiceNowTaskWriter:
             body = {**payload, "state": STATE_OPEN}
         else:
             body = {c.field: c.after for c in changes}
-        writes.send(self.client.session, "PATCH", f"{self.path}/{vendor_id}", json=body, operation=operation,
-                    object_id=str(vendor_id), internal_id=internal_id)
+        response = writes.send(self.client.session, "PATCH", f"{self.path}/{vendor_id}", json=body,
+                               operation=operation, object_id=str(vendor_id), internal_id=internal_id)
+        if not _answers_record(response, str(vendor_id)):
+            self.verify(str(vendor_id), body, response, operation, internal_id, writes)
         return str(vendor_id), None
+
+    def verify(self, vendor_id: str, body: dict[str, Any], response: Any, operation: str, internal_id: str,
+               writes: Writes) -> None:
+        """A PATCH answered 2xx without the record (an empty body, ``{}``, another record): ServiceNow answers
+        a PATCH with the record it updated (unless asked not to with ``X-no-response-body``, which Project X
+        never sends), so such an answer proves nothing (a proxy may have answered in its place). The record is
+        read back (a consistent Table API read): done when it holds every value sent, else VendorError naming
+        the answer, so the record is dead-lettered and written by the next push. A 404 here is the record's
+        (deleted meanwhile). Values are compared as the Table API returns them by default (raw values; a
+        reference as its sys_id) [unc: an instance with a display-value default would read as not written]."""
+        record = self.client.get(self.vendor_object, vendor_id)
+        differs = sorted(k for k, v in body.items() if _raw(record.get(k)) != _raw(v))
+        if not differs:
+            return
+        kind = _body_kind(response)
+        error = VendorError(
+            f"servicenow: PATCH {self.path}/{vendor_id} answered {response.status_code} with {kind} instead of the "
+            f"record, and reading it back shows {', '.join(differs)} not written: something other than ServiceNow "
+            "answered (check that the servicenow base URL points at the instance's REST API, not at a proxy or "
+            "gateway); the next push writes it again", None)
+        writes._audit(operation, vendor_id, internal_id, response.status_code, str(error)[:300])
+        raise error
+
+
+def _answers_record(response: Any, vendor_id: str) -> bool:
+    """Whether a PATCH's 2xx answer is the record it updated (``{"result": {"sys_id": <ours>, ...}}``)."""
+    try:
+        result = response.json().get("result")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(result, dict) and str(result.get("sys_id") or "") == vendor_id
+
+
+def _raw(value: Any) -> str:
+    """A Table API value as a string: a reference object (``{"link", "value"}``) as its value."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    return "" if value is None else str(value)
 
 
 @asset(
