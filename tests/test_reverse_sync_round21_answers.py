@@ -199,11 +199,15 @@ def test_a_jira_transition_id_renumbered_between_plan_and_write_is_read_again_on
 
     real_get = JiraClient.get
 
-    def edited_after_read(self, path, **params):  # an admin re-creates "Done" as transition 131 meanwhile
+    renumbered: dict[str, str] = {}
+
+    def edited_after_read(self, path, **params):  # an admin re-creates the move into Done under a new id meanwhile
         answer = real_get(self, path, **params)
-        if path.endswith("/transitions") and "31" in catalog.TRANSITIONS:
-            renumbered = {k: v for k, v in catalog.TRANSITIONS.items() if k != "31"}
-            monkeypatch.setattr(catalog, "TRANSITIONS", {**renumbered, "131": catalog.TRANSITIONS["31"]})
+        if path.endswith("/transitions") and not renumbered:
+            done = [t["id"] for t in answer["transitions"] if t["to"]["statusCategory"]["key"] == "done"]
+            renumbered.update({tid: f"9{tid}" for tid in done})
+            monkeypatch.setattr(catalog, "TRANSITIONS", {renumbered.get(k, k): v
+                                                         for k, v in catalog.TRANSITIONS.items()})
         return answer
 
     monkeypatch.setattr(JiraClient, "get", edited_after_read)
@@ -228,7 +232,7 @@ def test_a_jira_transition_still_offered_but_refused_is_dead_lettered_naming_the
         return {**answer, "transitions": stale} if path.endswith("/transitions") else answer
 
     monkeypatch.setattr(catalog, "TRANSITIONS", {k: v for k, v in catalog.TRANSITIONS.items() if k != "31"})
-    monkeypatch.setattr(JiraClient, "get", stale_list)
+    monkeypatch.setattr(JiraClient, "get", stale_list)  # 31: an id Jira no longer has
     report = run("jira", breaker_threshold=1, circuit_breakers=True)
     assert (report.closed, report.dead_lettered, report.breaker_state) == (0, 1, "closed"), report.failures
     error = _dead(duckdb_warehouse, "jira")["rem-00000"]

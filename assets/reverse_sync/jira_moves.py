@@ -45,13 +45,47 @@ class Moves:
     def move(self, writes: Writes, operation: str, vendor_id: str, internal_id: str, project: str, target: str,
              note: str, body: dict[str, Any]) -> None:
         """Transition the issue into a status of ``target`` (a status category) with ``note`` (``body``: as ADF)."""
+        tid = self.writer.transition_to(vendor_id, target)
+        refused: list[VendorError] = []  # the transition POST's own 400, not the comment's
+        try:
+            return self._move(writes, operation, vendor_id, internal_id, project, target, note, body, tid, refused)
+        except VendorError as exc:
+            if not refused or refused[-1] is not exc:
+                raise
+        # Jira refused the transition id it offered when planned: the workflow may have been edited between
+        # (a transition deleted, re-created under another id). Read the transitions once more, never twice.
+        fresh = self.writer.transition_to(vendor_id, target)  # none left: its own 409 naming the workflow
+        if fresh == tid:
+            raise VendorError(
+                f"Jira refused transition {tid} of the workflow of project {self.project_of(vendor_id, project)} "
+                f"for issue {vendor_id} ({refused[-1]}) and still offers it when read again: the workflow was "
+                f"edited or is being published. Check that workflow in Jira (a transition into a '{target}' status "
+                "must be available to the integration account); the next push reads the transitions again", 400)
+        self._move(writes, operation, vendor_id, internal_id, project, target, note, body, fresh, [])
+
+    def project_of(self, vendor_id: str, project: str) -> str:
+        """The issue's project key, for an error (a closing record's desired values name none)."""
+        if project:
+            return project
+        try:
+            issue = self.writer.client.get(f"{API}/issue/{vendor_id}", fields="project")
+            return str(((issue or {}).get("fields") or {}).get("project", {}).get("key") or "(unknown)")
+        except (VendorError, AttributeError):
+            return "(unknown)"
+
+    def _move(self, writes: Writes, operation: str, vendor_id: str, internal_id: str, project: str, target: str,
+              note: str, body: dict[str, Any], tid: str, refused: list[VendorError]) -> None:
         w, path = self.writer, f"{API}/issue/{vendor_id}/transitions"
-        tid = w.transition_to(vendor_id, target)
 
         def transition(payload: dict[str, Any], **kw: Any) -> None:
-            writes.once(w.session, "POST", path, json=payload, parse=lambda response: vendor_id,
-                        find=lambda: w.in_category(vendor_id, target), what="transition", operation=operation,
-                        object_id=vendor_id, internal_id=internal_id, **kw)
+            try:
+                writes.once(w.session, "POST", path, json=payload, parse=lambda response: vendor_id,
+                            find=lambda: w.in_category(vendor_id, target), what="transition", operation=operation,
+                            object_id=vendor_id, internal_id=internal_id, **kw)
+            except VendorError as exc:
+                if exc.status == 400:
+                    refused.append(exc)
+                raise
 
         if (project, tid) not in self.screenless:
             answers: list[Any] = []
@@ -62,6 +96,7 @@ class Moves:
             except VendorError as exc:
                 if not comment_off_screen(exc, answers[-1] if answers else None):
                     raise
+                refused.clear()  # refused for its comment only: not a transition gone
             with self.lock:
                 self.screenless.add((project, tid))
                 first, self.logged = not self.logged, True
