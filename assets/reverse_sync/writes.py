@@ -15,7 +15,8 @@ not there is the write sent again, and only when that look-up is consistent (``r
 ServiceNow Table API read, a OneTrust read by externalId). A look-up that may lag the write (Jira's JQL
 search is eventually consistent: a new issue can be missing for seconds to minutes) proves nothing when
 it comes back empty, so the record is dead-lettered instead, and the next run's look-up adopts the
-record if it exists, else creates it.
+record if it exists, else creates it, but not while the unclear create is recent enough for the search to
+still be lagging (:meth:`Writes.unsettled_create`; Jira: ``PROJECTX_JIRA_SEARCH_LAG_SECONDS``).
 
 Request bodies are not audited (they may carry personal data); the plan table holds the field-level
 changes.
@@ -141,7 +142,8 @@ class Writes:
                 raise VendorError(
                     f"{self.vendor}: {operation} outcome unknown ({method} {path.split('?')[0]} answered {why}): "
                     f"{self.vendor.capitalize()}'s search may not show the new record yet, so it was not sent "
-                    "again; the next run adopts it if it exists, else creates it", error.status)
+                    "again; the next run adopts it if it exists, else creates it once the search has had time to show "
+                    "it", error.status)
             if attempts >= session.policy.max_attempts:
                 raise error
             session.backoff(attempts, f"{method} {path.split('?')[0]}", why)
