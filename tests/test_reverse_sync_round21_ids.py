@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 
 import pytest
 import requests
@@ -23,7 +24,8 @@ _dead = attacks._dead
 
 def _one_id_for_every_create(monkeypatch, path_end: str, creates: int) -> dict[str, str]:
     """Every create's JSON answer carries the ``id`` the first answer carried (a vendor bug, a gateway replaying
-    an answer); the ``creates`` answers are held until all have arrived, so they are read before any is linked."""
+    an answer); the ``creates`` answers are held until all have arrived, so they are read before any is linked,
+    and the task whose record that id is reads its answer last (the worst order: the others see the id first)."""
     first: dict[str, str] = {}
     gate = threading.Barrier(creates, timeout=10)
     held: set[int] = set()
@@ -41,6 +43,8 @@ def _one_id_for_every_create(monkeypatch, path_end: str, creates: int) -> dict[s
                 gate.wait()
         with lock:
             first.setdefault("id", str(body["id"]))
+        if str(body["id"]) == first["id"]:  # the record's own task reads its answer last: the others claim first
+            time.sleep(0.5)
         return {**body, "id": first["id"]}
 
     monkeypatch.setattr(requests.Response, "json", replayed)

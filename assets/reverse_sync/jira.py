@@ -203,7 +203,9 @@ class JiraIssueWriter:
                                find=lambda: self.find_issue(internal_id), what="new issue's id",
                                operation=operation, object_id=internal_id, internal_id=internal_id,
                                # JQL search is eventually consistent: not finding the issue proves nothing
-                               resend_when_unseen=False)
+                               resend_when_unseen=False, verify=lambda result: f"projectx:{internal_id}" in (
+                                   (self.client.get(f"{API}/issue/{result[0]}", fields="labels").get("fields")
+                                    or {}).get("labels") or []))
         if operation == "update":
             body: dict[str, Any] = {"fields": {}}
             for c in changes:

@@ -159,7 +159,8 @@ class OneTrustAttestationWriter:
         find = (lambda: self._by_external_id(self.path, internal_id)) if operation == "create" else \
             (lambda: self._by_external_id(self.path, internal_id, body))
         found = writes.once(self.session, "POST", self.path, json=body, parse=lambda r: _record_id(r, internal_id),
-                            find=find, what="attestation's id",
+                            find=find, what="attestation's id", verify=lambda found_id: self.client.request(
+                                "GET", f"{self.path}/{found_id}").get("externalId") == internal_id,
                             operation=operation, object_id=str(vendor_id or internal_id), internal_id=internal_id)
         return found, internal_id
 

@@ -137,9 +137,12 @@ class ServiceNowTaskWriter:
                 record = self.find_existing(internal_id)
                 return (str(record["sys_id"]), record.get("number")) if record else None
 
+            def verify(result: tuple[str, str | None]) -> bool:
+                return self.client.get(self.vendor_object, result[0]).get("correlation_id") == internal_id
+
             return writes.once(self.client.session, "POST", self.path, json=payload, parse=parse, find=find,
                                what="new record's sys_id", operation="create", object_id=internal_id,
-                               internal_id=internal_id)
+                               internal_id=internal_id, verify=verify)
         if operation == "close":  # planned only for a record still open there (open_at_vendor)
             body = {"state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."}
         elif operation == "transition":

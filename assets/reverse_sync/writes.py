@@ -51,6 +51,7 @@ class Writes:
         # links are saved after a record's last write, so two records written at once would not see each
         # other's in external_links (see holder()).
         self.claimed: dict[str, str] = {}
+        self.creating = 0  # creates sent and not yet settled (see once(): ``verify``)
 
     def send(self, session: VendorSession, method: str, path: str, *, operation: str, object_id: str,
              internal_id: str, answer_read: bool = False, **kwargs: Any) -> requests.Response:
@@ -91,7 +92,7 @@ class Writes:
 
     def once(self, session: VendorSession, method: str, path: str, *, parse: Callable[[requests.Response], Any],
              find: Callable[[], Any], what: str, operation: str, object_id: str, internal_id: str,
-             resend_when_unseen: bool = True, **kwargs: Any) -> Any:
+             resend_when_unseen: bool = True, verify: Callable[[Any], bool] | None = None, **kwargs: Any) -> Any:
         """A non-idempotent write that a retry must never duplicate (see the module docstring).
 
         ``parse(response)`` returns the result from the vendor's answer (raising ValueError, KeyError or
@@ -102,7 +103,28 @@ class Writes:
         out (a consistent read), so that sending it again cannot duplicate it. When False (a search that may
         not show a new record yet), an unclear answer whose write ``find()`` does not see raises
         :class:`VendorError` naming the unknown outcome: the record is dead-lettered and never sent twice in
-        the run; the next run looks again and adopts it, or creates it when it truly is absent."""
+        the run; the next run looks again and adopts it, or creates it when it truly is absent.
+
+        ``verify(result)``: for a create, whether the record the answer names is this one, read by its id (a
+        consistent read). Called only while another create of the run is in flight: two creates answered with
+        one id (a vendor bug, a gateway) must not let whichever claims it first keep a record that is not its
+        own; the other id of the two is found by ``find()``. A run writing one record at a time reads nothing
+        more (an answered id linked to another task is caught by :meth:`holder`)."""
+        if operation == "create":
+            with self.lock:
+                self.creating += 1
+        try:
+            return self._once(session, method, path, parse=parse, find=find, what=what, operation=operation,
+                              object_id=object_id, internal_id=internal_id, resend_when_unseen=resend_when_unseen,
+                              verify=verify, **kwargs)
+        finally:
+            if operation == "create":
+                with self.lock:
+                    self.creating -= 1
+
+    def _once(self, session: VendorSession, method: str, path: str, *, parse: Callable[[requests.Response], Any],
+              find: Callable[[], Any], what: str, operation: str, object_id: str, internal_id: str,
+              resend_when_unseen: bool, verify: Callable[[Any], bool] | None, **kwargs: Any) -> Any:
         attempts = 0
         while True:
             attempts += 1
@@ -123,7 +145,12 @@ class Writes:
                         "at the vendor's REST API, not at a proxy, gateway or sign-in page", None)
                     why = f"{response.status_code} with an unreadable body"
                 else:
-                    holder = self.linked_elsewhere(operation, result, internal_id)
+                    with self.lock:
+                        others = self.creating > 1
+                    if verify is not None and others and not self._verified(verify, result):
+                        holder = "another record of this run (read by its id, the record carries another id of ours)"
+                    else:
+                        holder = self.linked_elsewhere(operation, result, internal_id)
                     if holder is None:
                         return result
                     # Not the record written: linking it would tie two tasks to one vendor record.
@@ -147,6 +174,13 @@ class Writes:
             if attempts >= session.policy.max_attempts:
                 raise error
             session.backoff(attempts, f"{method} {path.split('?')[0]}", why)
+
+    @staticmethod
+    def _verified(verify: Callable[[Any], bool], result: Any) -> bool:
+        try:
+            return bool(verify(result))
+        except (VendorError, ValueError, KeyError, TypeError, AttributeError):
+            return False  # unreadable: the look-up by our id decides
 
     def linked_elsewhere(self, operation: str, result: Any, internal_id: str) -> str | None:
         """For a write answered with a record's id (create, OneTrust's upsert): the other internal id
