@@ -9,6 +9,8 @@ re-read once, else dead-lettered naming the workflow."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 import requests
 
@@ -239,3 +241,30 @@ def test_a_jira_transition_still_offered_but_refused_is_dead_lettered_naming_the
     assert "workflow" in error and "31" in error and "GRC" in error, error
     posts = [w for w in writes(jira) if w["path"].endswith(f"/issue/{issue}/transitions")]
     assert len(posts) == 1, "read again once, not sent again with the same id"
+
+
+def test_onetrust_attestation_deleted_before_its_evidence_is_attached_is_dead_lettered_then_recreated(
+        onetrust, duckdb_warehouse, monkeypatch, tmp_path):
+    """Only a file to attach changed: the attach to the deleted attestation answers 404 (the record's dead
+    letter, no breaker count); the next push finds it gone, re-creates it by externalId and attaches the files."""
+    evidence = tmp_path / "evidence"
+    (evidence / "a.txt").write_text("first")
+    rows = attestation_rows(2, evidence="a <a.txt>")
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    run("onetrust")
+    (evidence / "a.txt").write_text("second version")  # same reference, new content: an attach only
+    real_apply = OneTrustAttestationWriter.apply
+    _delete_before_write(monkeypatch, OneTrustAttestationWriter, "att-0001",
+                         lambda att: onetrust.delete("attestations", [att]))
+    report = run("onetrust", breaker_threshold=1, circuit_breakers=True)
+    assert (report.dead_lettered, report.breaker_state) == (1, "closed"), report.failures
+    assert "404" in _dead(duckdb_warehouse, "onetrust")["att-0001"]
+    monkeypatch.setattr(OneTrustAttestationWriter, "apply", real_apply)
+    again = run("onetrust")
+    assert again.dead_lettered == 0, again.failures
+    ours = OURS["onetrust"](onetrust)
+    assert {k: len(v) for k, v in ours.items()} == {"att-0000": 1, "att-0001": 1}
+    assert _links(duckdb_warehouse, "onetrust") == {k: v[0] for k, v in ours.items()}
+    attached = [a["sha256"] for a in onetrust.attachments.get(ours["att-0001"][0], [])]
+    assert attached == [hashlib.sha256(b"second version").hexdigest()]
+    assert _dead(duckdb_warehouse, "onetrust") == {}
