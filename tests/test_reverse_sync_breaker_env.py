@@ -16,6 +16,8 @@ from tests.reverse_sync_helpers import jira_rows, query, run, write_outbound
 def failing_jira(make_jira_sandbox, duckdb_warehouse, monkeypatch):
     sb = make_jira_sandbox(size=30)
     jira_env(monkeypatch, sb)
+    # the sandbox's search shows a new issue at once: a create answered 5xx may be sent again next run
+    monkeypatch.setenv("PROJECTX_JIRA_SEARCH_LAG_SECONDS", "0")
     write_outbound(duckdb_warehouse, "jira", jira_rows(12))
     sb.faults.set(rate_5xx=1.0, methods=["POST"], paths=[r"/issue$"])  # the vendor is down for creates
     return sb

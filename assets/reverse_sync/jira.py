@@ -18,7 +18,6 @@ by the integration account itself are never treated as Jira-side edits.
 
 
 import logging
-import os
 from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
@@ -31,6 +30,7 @@ from assets.reverse_sync.writes import Writes
 from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.http import VendorError
 from pipelines.jira.helpers import JiraClient
+from resources.evidence.limits import env_int
 from resources.jira import JiraResource
 from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
@@ -238,12 +238,8 @@ class JiraIssueWriter:
         consistent (seconds to minutes), so an empty search then proves nothing and a second create could make
         a second issue; the record waits in dead letters, adopted once the search shows its issue, created
         when it still does not after that time [unc: Atlassian documents no bound on the lag]."""
-        raw = os.environ.get("PROJECTX_JIRA_SEARCH_LAG_SECONDS", "900")
-        try:
-            lag = float(raw)
-        except ValueError:
-            raise ValueError(f"PROJECTX_JIRA_SEARCH_LAG_SECONDS={raw!r} is not a number of seconds (default "
-                             "900)") from None
+        lag = env_int("PROJECTX_JIRA_SEARCH_LAG_SECONDS", 900, unit="a number of seconds", example="900",
+                      minimum=0) or 0  # 0: a create of unknown outcome is looked up, then sent again at once
         sent = writes.unsettled_create(internal_id, lag) if lag > 0 else None
         if sent is not None:
             raise VendorError(
