@@ -23,6 +23,10 @@ nothing downloads ahead and each suspect is downloaded and processed alone, afte
 the last crash names it alone and no table record read meanwhile is blamed. A Python exception while
 one file is handled (not a death) quarantines that attachment with the exception's type and text, and
 the run goes on.
+
+Quarantined once per content (:mod:`pipelines.servicenow.attachment_ledger`): a rejected record, or one whose
+file raised, is remembered (the tables' re-read ledger) and read again by id until it loads, without a
+second quarantine row while it stays the same; one sys_id sent twice with different metadata keeps the newest.
 """
 
 from __future__ import annotations
@@ -44,8 +48,8 @@ from pipelines.common.evidence import admit_evidence, evidence_root
 from pipelines.common.http import VendorError
 from pipelines.common.pages import safe_text
 from pipelines.common.poison import InFlight
-from pipelines.common.quarantine import quarantined
 from pipelines.common.validation import validate_page
+from pipelines.servicenow.attachment_ledger import Ledger, whole_ids
 from pipelines.servicenow.helpers import selected_resources
 from pipelines.servicenow.schemas import ATTACHMENT_SPEC, table_schema
 from pipelines.servicenow.settings import (
@@ -98,11 +102,14 @@ class Prefetch:
             fetch.close(exc)
 
     def _begin(self, state: dict | None) -> Fetch:
+        memory = Ledger(state, self._run_id)
         if state is None:  # a window: every attachment updated in it, nothing to retry
             when, retry, unchanged = f"sys_updated_on>={self._window[0]}^sys_updated_on<{self._window[1]}", [], None
         else:  # a read-only copy of the cursor: which listed files need no download
             cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=self._overlap)
-            when, retry, unchanged = f"sys_updated_on>={cursor.start_value}", list(state.get("refetch", [])), cursor
+            start = min(cursor.start_value, memory.floor() or cursor.start_value)  # rejected without a sys_id
+            when, retry, unchanged = f"sys_updated_on>={start}", list(state.get("refetch", [])), cursor
+            retry += [k for k in memory.due if k not in retry]  # quarantined before: read again by id
         queries = [f"table_nameIN{','.join(self._tables)}^{when}^ORDERBYsys_id"]
         ledger = InFlight("servicenow", RESOURCE, self._run_id, noun="attachment")
         if state is not None:  # held for killing the sync, released since: read again
@@ -113,6 +120,7 @@ class Prefetch:
         # each suspect is then handled alone in the resource (see _page).
         budget = 0 if ledger.careful else self._budget
         self._fetch = Fetch(self._make_client(), self._max_bytes, self._concurrency, budget, ledger)
+        self._fetch.memory = memory
         self._fetch.list(queries, lambda r: unchanged is not None and _unchanged(unchanged, r))
         return self._fetch
 
@@ -136,6 +144,7 @@ class Fetch:
                  ledger: InFlight | None = None):
         self.client = client
         self.ledger = ledger or InFlight("servicenow", RESOURCE, "", noted=False)
+        self.memory = Ledger(None, "")  # what was quarantined before (set by Prefetch)
         self._max_bytes, self._budget, self._held, self._full = max_bytes, budget_bytes, 0, False
         self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sn-attachment")
         self._ahead: dict[str, tuple[Future, int]] = {}
@@ -268,10 +277,12 @@ def attachments_resource(prefetch: Prefetch, run_id: str, evidence_dir: str | No
         try:
             root = evidence_root(evidence_dir)
             fetch = prefetch.fetch(state)
-            ledger = fetch.ledger
-            for index, page in fetch.pages():
+            ledger, memory = fetch.ledger, fetch.memory
+            for index, page in whole_ids(fetch):
                 by_cursor = cursor if index == 0 else None  # retries bypass the cursor
-                for item in _page(fetch, page, by_cursor, run_id, root, max_bytes, concurrency):
+                if index == 1:
+                    memory.listed_again(page)
+                for item in _page(fetch, page, by_cursor, run_id, root, max_bytes, concurrency, memory):
                     if isinstance(item, list):
                         failed += [r["sys_id"] for r in item if r["content_status"] == "failed"]
                         if window is not None:
@@ -280,7 +291,6 @@ def attachments_resource(prefetch: Prefetch, run_id: str, evidence_dir: str | No
                         if not item:
                             continue
                     yield item
-                fetch.settle(page)
         except BaseException as exc:
             prefetch.stop(exc)
             raise
@@ -288,6 +298,7 @@ def attachments_resource(prefetch: Prefetch, run_id: str, evidence_dir: str | No
         if cursor is not None:
             state["refetch"] = sorted(set(failed))
             state["poison_held"] = sorted(k for k in ledger.held if k.isascii() and k.isalnum())
+            memory.commit(state, listed_by_id=True)
             cursor.commit()
 
     # One hint dict per column: dlt writes each column's name into its dict, so a shared one made all four
@@ -298,12 +309,14 @@ def attachments_resource(prefetch: Prefetch, run_id: str, evidence_dir: str | No
 
 
 def _page(fetch: Fetch, page: list[dict], cursor: OverlapCursor | None, run_id: str, root, max_bytes: int,
-          concurrency: int = 1) -> Iterator[Any]:
+          concurrency: int = 1, memory: Ledger | None = None) -> Iterator[Any]:
+    memory = memory or Ledger(None, run_id)
     check = validate_page(page, table_schema("sys_attachment"), ATTACHMENT_FIELDS)
-    for record, reason in check.rejected:
-        yield quarantined(RESOURCE, record, reason, run_id, str(record.get("sys_id") or ""))
+    yield from memory.rejected(check.rejected)
+    valid, reused = memory.reused.split(check.valid.to_dicts())
+    yield from reused
     wanted = []
-    for record in check.valid.to_dicts():
+    for record in valid:
         version = f"{record['sys_updated_on']}|{record.get('sys_mod_count') or ''}"
         if cursor is not None and not cursor.admit(record["sys_id"], record["sys_updated_on"], version):
             continue
@@ -330,9 +343,14 @@ def _page(fetch: Fetch, page: list[dict], cursor: OverlapCursor | None, run_id: 
         ledger.only(record["sys_id"])
         out += _with_contents(fetch, [record], root, 1, errors)
     ledger.drop(r["sys_id"] for r in page if isinstance(r, dict) and isinstance(r.get("sys_id"), str))
-    for record, reason in errors:
-        yield quarantined(RESOURCE, record, reason, run_id, record["sys_id"])
+    for record, reason in errors:  # re-read next run (not taken as loaded), quarantined once while the same
+        if cursor is not None:
+            cursor.forget(record["sys_id"])
+        item = memory.reject(record, reason)
+        if item is not None:
+            yield item
     if out:
+        memory.loaded(out)
         yield out
 
 

@@ -1,0 +1,126 @@
+"""What the attachments resource remembers about the records it quarantined, so that no run writes the same
+quarantine row twice (see :mod:`pipelines.servicenow.attachments`).
+
+- Rejected records (hostile text, a malformed field) and files whose handling raised go through the tables'
+  re-read ledger (:class:`pipelines.common.requeue.Requeue`, state ``quarantined``): a record rejected
+  once is quarantined once while it stays the same (the overlap re-read of later runs, and the read by id
+  of every later run, find it known), a changed one again with its new reason; the keys are read again by
+  id on every run until they load or the vendor no longer has them.
+- Two different metadata records with one ``sys_id`` in one listing (:class:`pipelines.common.reused_ids.
+  ReusedIds`, state ``reused_ids``): the newest ``sys_updated_on`` is kept, then the higher
+  ``sys_mod_count``, then the larger ``size_bytes``; the other is quarantined once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, MutableMapping
+from typing import Any
+
+from pipelines.common.cursor import parse_vendor_ts
+from pipelines.common.quarantine import quarantined
+from pipelines.common.requeue import Requeue
+from pipelines.common.reused_ids import ReusedIds
+
+RESOURCE = "attachments"
+
+
+class Ledger:
+    """The attachments resource's quarantine memory for one run (``state`` None: a window run, no memory)."""
+
+    def __init__(self, state: MutableMapping | None, run_id: str):
+        self.run_id = run_id
+        self.requeue = Requeue(state, RESOURCE, run_id) if state is not None else None
+        self.reused = ReusedIds(state, RESOURCE, run_id, "sys_id", _rank, _describe)
+        self.due = [k for k in (self.requeue.due() if self.requeue else []) if _usable_id(k)]
+        self._found: set[str] = set()
+
+    def floor(self) -> str | None:
+        """The oldest update time of records rejected without a usable sys_id (read from there)."""
+        return self.requeue.floor() if self.requeue else None
+
+    def reject(self, record: Any, reason: str) -> Any:
+        """The quarantine item for a rejected record, or None when this very record is there already."""
+        sys_id = record.get("sys_id") if isinstance(record, dict) else None
+        sys_id = sys_id if isinstance(sys_id, str) and sys_id else None
+        if self.requeue is None:
+            return quarantined(RESOURCE, record, reason, self.run_id, sys_id)
+        stamp = record.get("sys_updated_on") if isinstance(record, dict) else None
+        return self.requeue.reject(record, reason, sys_id, stamp if _is_stamp(stamp) else None)
+
+    def rejected(self, pairs: Iterable[tuple[Any, str]]) -> Iterator[Any]:
+        for record, reason in pairs:
+            item = self.reject(record, reason)
+            if item is not None:
+                yield item
+
+    def loaded(self, rows: list[dict[str, Any]]) -> None:
+        if self.requeue is not None:
+            self.requeue.loaded(r["sys_id"] for r in rows)
+
+    def listed_again(self, page: list[Any]) -> None:
+        """A page of the read by id: which due keys the vendor still has."""
+        self._found.update(r["sys_id"] for r in page if isinstance(r, dict) and isinstance(r.get("sys_id"), str))
+
+    def commit(self, state: MutableMapping | None, listed_by_id: bool) -> None:
+        """Write the ledgers to ``state``. ``listed_by_id``: the read by id ran to its end (due keys it did
+        not return are gone at the vendor)."""
+        if state is None or self.requeue is None:
+            return
+        if listed_by_id:
+            self.requeue.gone(k for k in self.due if k not in self._found)
+        self.requeue.gone(k for k in self.requeue.due() if not _usable_id(k))
+        self.requeue.commit()  # its state: the resource's (dlt hands the prefetch the same dict)
+        self.reused.commit(state)
+
+
+def whole_ids(fetch) -> Iterator[tuple[int, list[dict]]]:
+    """The listing's pages (``fetch``: a :class:`pipelines.servicenow.attachments.Fetch`), each settled once
+    handled, with the records of its last sys_id held back for the next page of the same query: the listing
+    is ordered by sys_id, so the records sharing one sys_id are handled together (:class:`ReusedIds`).
+    [unc] offset paging over rows with equal sys_ids may repeat or skip one at a page boundary."""
+    held: list[dict] = []
+    held_index = -1
+    for index, page in fetch.pages():
+        if held and index != held_index:
+            yield held_index, held
+            fetch.settle(held)
+            held = []
+        page = held + page
+        last = page[-1].get("sys_id") if page and isinstance(page[-1], dict) else None
+        cut = len(page)
+        while isinstance(last, str) and cut and isinstance(page[cut - 1], dict) and page[cut - 1].get("sys_id") == last:
+            cut -= 1
+        page, held, held_index = page[:cut], page[cut:], index
+        if page:
+            yield index, page
+            fetch.settle(page)
+    if held:
+        yield held_index, held
+        fetch.settle(held)
+
+
+def _usable_id(value: str) -> bool:
+    return 0 < len(value) <= 64 and value.isascii() and value.isalnum()
+
+
+def _is_stamp(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_vendor_ts(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, str) and value.isdigit() and value.isascii() else -1
+
+
+def _rank(record: dict[str, Any]) -> tuple:
+    return (record.get("sys_updated_on") or "", _int(record.get("sys_mod_count")), _int(record.get("size_bytes")))
+
+
+def _describe(record: dict[str, Any]) -> str:
+    return (f"sys_updated_on {record.get('sys_updated_on')}, sys_mod_count {record.get('sys_mod_count')}, "
+            f"size_bytes {record.get('size_bytes')}, hash {record.get('hash')}")
