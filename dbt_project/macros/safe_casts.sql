@@ -22,14 +22,19 @@
     regexp_full_match({{ expression }}, '{{ pattern }}')
 {%- endmacro %}
 
-{#- Whether the text's leading 'YYYY-MM-DD' (already pattern-checked) is a real day of 1900-2999. -#}
+{#- The strict shapes, ranges included, so one regex rejects a bad month, day, hour, minute, second,
+    offset or year outside 1900-2999; what remains for the calendar is the 29th-31st of a month. -#}
+
+{% macro _ymd_pattern() %}{{ return('(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])') }}{% endmacro %}
+{% macro _hms_pattern() %}{{ return('([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]') }}{% endmacro %}
+
+{#- Whether the text's leading 'YYYY-MM-DD' (already pattern-checked) is a real calendar day: only the
+    29th-31st need the arithmetic. (DuckDB's try_cast does this check itself: see the casts below.) -#}
 {% macro _valid_ymd(text) -%}
     {%- set y = 'cast(substr(' ~ text ~ ', 1, 4) as integer)' -%}
     {%- set m = 'cast(substr(' ~ text ~ ', 6, 2) as integer)' -%}
-    {%- set d = 'cast(substr(' ~ text ~ ', 9, 2) as integer)' -%}
-    ({{ y }} between 1900 and 2999
-        and {{ m }} between 1 and 12
-        and {{ d }} between 1 and case
+    (substr({{ text }}, 9, 2) <= '28'
+        or cast(substr({{ text }}, 9, 2) as integer) <= case
             when {{ m }} = 2 then
                 case when ({{ y }} % 4 = 0 and {{ y }} % 100 <> 0) or {{ y }} % 400 = 0 then 29 else 28 end
             when {{ m }} in (4, 6, 9, 11) then 30
@@ -37,54 +42,42 @@
         end)
 {%- endmacro %}
 
-{#- Whether the text's 'HH:MM:SS' from position 12 (already pattern-checked) is a real time of day. -#}
-{% macro _valid_hms(text) -%}
-    (cast(substr({{ text }}, 12, 2) as integer) <= 23
-        and cast(substr({{ text }}, 15, 2) as integer) <= 59
-        and cast(substr({{ text }}, 18, 2) as integer) <= 59)
+{#- `text` (pattern-checked) cast to `type`, null when it is no real calendar day. DuckDB: try_cast, which
+    refuses the 30th of February by itself; PostgreSQL has no try_cast, so the day is checked first. -#}
+{% macro _calendar_cast(text, type, day_of=none) -%}
+    {%- if target.type == 'duckdb' -%}
+        try_cast({{ text }} as {{ type }})
+    {%- else -%}
+        case when {{ _valid_ymd(day_of or text) }} then cast({{ text }} as {{ type }}) end
+    {%- endif -%}
 {%- endmacro %}
 
 {#- 'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS' (ServiceNow's UTC wall time) as a timestamp; else null. -#}
 {% macro safe_sn_timestamp(column) -%}
-    case
-        when not {{ full_match(column, '[0-9]{4}-[0-9]{2}-[0-9]{2}( [0-9]{2}:[0-9]{2}:[0-9]{2})?') }} then null
-        when not {{ _valid_ymd(column) }} then null
-        when length({{ column }}) = 10 then cast({{ column }} as timestamp)
-        when {{ _valid_hms(column) }} then cast({{ column }} as timestamp)
-    end
+    case when {{ full_match(column, _ymd_pattern() ~ '( ' ~ _hms_pattern() ~ ')?') }}
+        then {{ _calendar_cast(column, 'timestamp') }} end
 {%- endmacro %}
 
 {#- ISO-8601 text, with or without an offset (Z, +HH, +HHMM, +HH:MM, hours up to 14) and fraction (kept
     to the microsecond), as UTC wall time; a bare date is midnight UTC; else null. -#}
 {% macro safe_iso_timestamp(column) -%}
-    {%- set offset = '(Z|[+-][0-9]{2}(:?[0-9]{2})?)' -%}
     {#- A fraction past microseconds is cut, not rounded: DuckDB cuts '.9999999', PostgreSQL rounds it
         up to the next second. -#}
     {%- set micros = 'regexp_replace(' ~ column ~ ", '([.][0-9]{6})[0-9]+', '\\1')" -%}
+    {%- set offset = '(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)' -%}
     case
-        when not {{ full_match(column, '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?' ~ offset ~ '?)?') }}
+        when not {{ full_match(column, _ymd_pattern() ~ '([T ]' ~ _hms_pattern() ~ '([.][0-9]{1,9})?' ~ offset ~ '?)?') }}
             then null
-        when not {{ _valid_ymd(column) }} then null
-        when length({{ column }}) = 10 then cast({{ column }} as timestamp)
-        when not {{ _valid_hms(column) }} then null
-        when {{ full_match(column, '.*[+-][0-9]{2}(:?[0-9]{2})?') }}
-            and cast(substr({{ column }}, length({{ column }}) - case
-                when {{ full_match(column, '.*[+-][0-9]{2}') }} then 1
-                when {{ full_match(column, '.*[+-][0-9]{4}') }} then 3
-                else 4 end, 2) as integer) > 14
-            then null
-        when {{ full_match(column, '.*(Z|[+-][0-9]{2}(:?[0-9]{2})?)') }}
-            then cast(cast({{ micros }} as timestamp with time zone) at time zone 'UTC' as timestamp)
-        else cast(replace({{ micros }}, 'T', ' ') as timestamp)
+        when length({{ column }}) = 10 then {{ _calendar_cast(column, 'timestamp') }}
+        when {{ full_match(column, '.*' ~ offset) }}
+            then cast({{ _calendar_cast(micros, 'timestamp with time zone', column) }} at time zone 'UTC' as timestamp)
+        else {{ _calendar_cast("replace(" ~ micros ~ ", 'T', ' ')", 'timestamp', column) }}
     end
 {%- endmacro %}
 
 {#- A 'YYYY-MM-DD' date (Jira's due date); else null. -#}
 {% macro safe_date(column) -%}
-    case
-        when not {{ full_match(column, '[0-9]{4}-[0-9]{2}-[0-9]{2}') }} then null
-        when {{ _valid_ymd(column) }} then cast({{ column }} as date)
-    end
+    case when {{ full_match(column, _ymd_pattern()) }} then {{ _calendar_cast(column, 'date') }} end
 {%- endmacro %}
 
 {#- A whole number within integer range (optional sign, up to 9 digits); else null ('P1', '', '1e3'). -#}
