@@ -78,3 +78,9 @@
     {%- endfor -%}
     {{ return(names | sort) }}
 {%- endmacro %}
+
+{#- ServiceNow's tables: by sys_id, newest sys_updated_on, then the higher sys_mod_count. -#}
+{% macro sn_latest(relation, raw_relation) -%}
+    {{ latest_version(relation, relation ~ '.sys_id', sn_timestamp(relation ~ '.sys_updated_on'),
+                      [sn_int(relation ~ '.sys_mod_count')], raw_relation) }}
+{%- endmacro %}

@@ -23,7 +23,9 @@ final as (
         'pia_review' as task_type,
         'onetrust' as source_system,
         pias.assessment_id as source_record_id,
-        {{ bounded_title("'Review PIA ' || cast(pias.assessment_number as varchar) || ': ' || pias.assessment_name") }} as title,
+        {{ bounded_title(
+            "'Review PIA ' || cast(pias.assessment_number as varchar) || ': ' || pias.assessment_name"
+        ) }} as title,
         coalesce(rules.task_priority, 'medium') as priority,
         'privacy-officer' as queue,
         cast(null as varchar) as assignee_id,

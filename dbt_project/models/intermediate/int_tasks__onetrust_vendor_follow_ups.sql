@@ -24,7 +24,10 @@ final as (
         'vendor_follow_up' as task_type,
         'onetrust' as source_system,
         risks.risk_id as source_record_id,
-        {{ bounded_title("'Send a follow-up questionnaire to ' || coalesce(risks.source_name, 'the vendor') || ': ' || risks.risk_name") }} as title,
+        {{ bounded_title(
+            "'Send a follow-up questionnaire to ' || coalesce(risks.source_name, 'the vendor') || ': '"
+            ~ " || risks.risk_name"
+        ) }} as title,
         coalesce(rules.task_priority, 'medium') as priority,
         'vendor-management' as queue,
         risks.owner_id as assignee_id,

@@ -15,8 +15,7 @@ source as (
 latest as (
 
     -- one row per issue id even when a load holds the issue twice (macros/dedup.sql)
-    {{ latest_version('source', 'source.id', iso_timestamp('source.updated'),
-                      fingerprint_of=source('jira', 'issues')) }}
+    {{ latest_version('source', 'source.id', iso_timestamp('source.updated'), [], source('jira', 'issues')) }}
 
 ),
 
@@ -51,7 +50,7 @@ renamed as (
         {{ iso_timestamp('source.resolutiondate') }} as resolved_at,
         {{ safe_date('source.duedate') }} as due_date,
         {{ deleted_and_loaded_columns(updated_at=iso_timestamp('source.updated')) }}
-    from latest as source
+    from latest as source  -- noqa: RF04
     left join deletions on source.id = deletions.record_id
 
 )

@@ -30,8 +30,7 @@ source as (
 latest as (
 
     -- one row per sys_id even when a load holds the record twice (macros/dedup.sql)
-    {{ latest_version('source', 'source.sys_id', sn_timestamp('source.sys_updated_on'),
-                      [sn_int('source.sys_mod_count')], source('servicenow', 'catalog_tasks')) }}
+    {{ sn_latest('source', source('servicenow', 'catalog_tasks')) }}
 
 ),
 
@@ -44,7 +43,7 @@ renamed as (
         nullif(source.request, '') as request_id,
         nullif(source.request_item, '') as request_item_id,
         {{ sn_record_columns() }}
-    from latest as source
+    from latest as source  -- noqa: RF04
     left join deletions on source.sys_id = deletions.record_id
 
 )

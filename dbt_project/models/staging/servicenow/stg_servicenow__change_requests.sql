@@ -31,8 +31,7 @@ source as (
 latest as (
 
     -- one row per sys_id even when a load holds the record twice (macros/dedup.sql)
-    {{ latest_version('source', 'source.sys_id', sn_timestamp('source.sys_updated_on'),
-                      [sn_int('source.sys_mod_count')], source('servicenow', 'change_requests')) }}
+    {{ sn_latest('source', source('servicenow', 'change_requests')) }}
 
 ),
 
@@ -54,7 +53,7 @@ renamed as (
         nullif(source.close_code, '') as close_code,
         nullif(source.close_notes, '') as close_notes,
         {{ sn_record_columns() }}
-    from latest as source
+    from latest as source  -- noqa: RF04
     left join deletions on source.sys_id = deletions.record_id
 
 )

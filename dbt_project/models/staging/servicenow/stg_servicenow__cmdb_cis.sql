@@ -26,8 +26,7 @@ source as (
 latest as (
 
     -- one row per sys_id even when a load holds the record twice (macros/dedup.sql)
-    {{ latest_version('source', 'source.sys_id', sn_timestamp('source.sys_updated_on'),
-                      [sn_int('source.sys_mod_count')], source('servicenow', 'cmdb_cis')) }}
+    {{ sn_latest('source', source('servicenow', 'cmdb_cis')) }}
 
 ),
 
@@ -57,7 +56,7 @@ renamed as (
         nullif(source.discovery_source, '') as discovery_source,
         {{ sn_timestamp('source.last_discovered') }} as last_discovered_at,
         {{ sn_record_columns() }}
-    from latest as source
+    from latest as source  -- noqa: RF04
     left join deletions on source.sys_id = deletions.record_id
 
 )

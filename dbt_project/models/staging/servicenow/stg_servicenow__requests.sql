@@ -30,8 +30,7 @@ source as (
 latest as (
 
     -- one row per sys_id even when a load holds the record twice (macros/dedup.sql)
-    {{ latest_version('source', 'source.sys_id', sn_timestamp('source.sys_updated_on'),
-                      [sn_int('source.sys_mod_count')], source('servicenow', 'requests')) }}
+    {{ sn_latest('source', source('servicenow', 'requests')) }}
 
 ),
 
@@ -46,7 +45,7 @@ renamed as (
         nullif(source.stage, '') as request_stage,
         {{ safe_numeric('source.price', 18, 2) }} as price,
         {{ sn_record_columns() }}
-    from latest as source
+    from latest as source  -- noqa: RF04
     left join deletions on source.sys_id = deletions.record_id
 
 )
