@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 
 import requests
 
@@ -21,14 +22,18 @@ servicenow = attacks.servicenow  # the sandbox fixture
 _dead = attacks._dead
 
 
-def _one_id_for_every_create(monkeypatch, path_end: str, creates: int) -> dict[str, str]:
-    """Every create answered with the id the first answer carried (a vendor bug; a gateway replaying an
-    answer's id), the other fields left as they are. The answers of ``creates`` creates are held until all
-    have arrived, so they are read at once, before any of their tasks is linked."""
+def _one_id_for_every_create(monkeypatch, path_end: str, creates: int, where: tuple[str, ...] = ("result", "sys_id"),
+                             own_answer_last: bool = False) -> dict[str, str]:
+    """Every create's JSON answer carries, at ``where``, the id the first answer carried (a vendor bug; a
+    gateway replaying an answer's id), the other fields left as they are. The answers of ``creates`` creates
+    are held until all have arrived, so they are read at once, before any of their tasks is linked.
+    ``own_answer_last``: the task whose record that id is reads its answer last (the worst order: the others
+    see the id first). Returns ``{where[-1]: the id}`` once answered."""
     first: dict[str, str] = {}
     gate = threading.Barrier(creates, timeout=10)
     held: set[int] = set()
     lock = threading.Lock()
+    *parents, key = where
 
     def replayed(self, **kw):
         body = REAL_JSON(self, **kw)
@@ -40,9 +45,14 @@ def _one_id_for_every_create(monkeypatch, path_end: str, creates: int) -> dict[s
         if wait:
             with contextlib.suppress(threading.BrokenBarrierError):  # fewer at once: read as they come
                 gate.wait()
+        holder = body
+        for part in parents:
+            holder = holder[part]
         with lock:
-            first.setdefault("sys_id", body["result"]["sys_id"])
-        body["result"]["sys_id"] = first["sys_id"]
+            first.setdefault(key, str(holder[key]))
+        if own_answer_last and str(holder[key]) == first[key]:
+            time.sleep(0.5)
+        holder[key] = first[key]
         return body
 
     monkeypatch.setattr(requests.Response, "json", replayed)

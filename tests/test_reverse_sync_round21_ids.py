@@ -6,10 +6,6 @@ body (a proxy, or ``X-no-response-body``): looked up by our id, never created tw
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
-
 import pytest
 import requests
 
@@ -17,38 +13,16 @@ from assets.reverse_sync.servicenow import remediation_table
 from tests import test_reverse_sync_attacks as attacks
 from tests.reverse_sync_helpers import attestation_rows, jira_rows, run, write_outbound, writes
 from tests.test_reverse_sync_round19_hostile import OURS, REAL_JSON, _links
+from tests.test_reverse_sync_round20_ids import _one_id_for_every_create as replay_one_id
 
 servicenow, jira, onetrust = attacks.servicenow, attacks.jira, attacks.onetrust  # the sandbox fixtures
 _dead = attacks._dead
 
 
 def _one_id_for_every_create(monkeypatch, path_end: str, creates: int) -> dict[str, str]:
-    """Every create's JSON answer carries the ``id`` the first answer carried (a vendor bug, a gateway replaying
-    an answer); the ``creates`` answers are held until all have arrived, so they are read before any is linked,
-    and the task whose record that id is reads its answer last (the worst order: the others see the id first)."""
-    first: dict[str, str] = {}
-    gate = threading.Barrier(creates, timeout=10)
-    held: set[int] = set()
-    lock = threading.Lock()
-
-    def replayed(self, **kw):
-        body = REAL_JSON(self, **kw)
-        if self.request.method != "POST" or not self.request.url.split("?")[0].endswith(path_end):
-            return body
-        with lock:
-            wait = id(self) not in held
-            held.add(id(self))
-        if wait:
-            with contextlib.suppress(threading.BrokenBarrierError):
-                gate.wait()
-        with lock:
-            first.setdefault("id", str(body["id"]))
-        if str(body["id"]) == first["id"]:  # the record's own task reads its answer last: the others claim first
-            time.sleep(0.5)
-        return {**body, "id": first["id"]}
-
-    monkeypatch.setattr(requests.Response, "json", replayed)
-    return first
+    """Every create's answer carries the ``id`` the first answer carried, and the task whose record that id
+    is reads its answer last (round 20's tamper, at Jira's and OneTrust's top-level ``id``)."""
+    return replay_one_id(monkeypatch, path_end, creates, where=("id",), own_answer_last=True)
 
 
 def test_jira_creates_at_once_answered_with_one_id_converge_without_a_second_issue_while_search_lags(
