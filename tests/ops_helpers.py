@@ -57,10 +57,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app):
-    """Run an ASGI app on a free loopback port in a thread; yields its base URL; stops it after."""
+def serve(app, **options):
+    """Run an ASGI app on a free loopback port in a thread; yields its base URL; stops it after.
+    ``options``: more ``uvicorn.Config`` arguments (e.g. the receiver's ``server_options()``)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

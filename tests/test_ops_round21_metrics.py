@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import re
 import subprocess
-import threading
-import time
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import requests
-import uvicorn
 import yaml
 from dagster import instance_for_test
 
 from resources.environment import ENVIRONMENTS
 from tests.conftest import require_tool
-from tests.ops_helpers import free_port, record_sync
+from tests.ops_helpers import record_sync, serve
 from tests.test_ops_round21_alerts import RULES
 
 # Metrics rules may read that the receiver does not serve, each with where it comes from (none today).
@@ -76,25 +72,11 @@ def test_the_whole_rules_file_passes_promtool_check():
     assert f"SUCCESS: {len(_alert_exprs())} rules found" in out.stdout, out.stdout
 
 
-@contextmanager
 def _receiver(app):
     """The app as ``python -m webhooks`` serves it: uvicorn with the receiver's server_options()."""
     from webhooks.receiver.server import server_options
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           **server_options()))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the receiver did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return serve(app, **server_options())
 
 
 def test_every_metric_an_alert_reads_is_on_a_real_receivers_metrics(duckdb_warehouse, monkeypatch):
