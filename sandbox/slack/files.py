@@ -1,4 +1,7 @@
 """Slack file uploads the way slack_sdk's `files_upload_v2` does them, plus files.info / list / delete.
+files.info / files.list / files.delete also take the app's remote files (`sandbox.slack.remote_files`: mode
+external, `is_external` true, `external_type` app), listed among the others by `created` (with any `types`
+their kind matches: `all`, or gdocs for a gdoc filetype).
 
 1. `files.getUploadURLExternal(filename, length)` -> `{"upload_url", "file_id"}`; the URL is this sandbox's
    `/upload/v1/<ticket>` (Slack's is https://files.slack.com/upload/v1/…).
@@ -82,7 +85,7 @@ class FilesApi:
                 "permalink": f"https://{ws.domain}.slack.com/files/{uid}/{fid}/{filename}",
                 "alt_txt": args.get("alt_txt") or None, "channels": [], "groups": [], "ims": [], "shares": {},
                 "comments_count": 0, "has_rich_preview": False, "file_access": "visible",
-                "_data": None, "_state": "pending"}
+                "_data": None, "_state": "pending", "_ns": time.time_ns()}
             if not self._files[fid]["alt_txt"]:
                 del self._files[fid]["alt_txt"]
             self._tickets[ticket] = fid
@@ -193,8 +196,14 @@ class FilesApi:
         return any(c in chans and sees(self.sb, chans[c]) for c in f["channels"] + f["groups"] + f["ims"])
 
     def _file(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The hosted file `file` names, or a remote one (files.remote.add's: marked `_remote`)."""
+        fid = str(args.get("file") or "")
         with self._lock:
-            f = self._files.get(str(args.get("file") or ""))
+            f = self._files.get(fid)
+        if f is None:
+            remote = self.api.remote_files.seen(fid)
+            if remote is not None:
+                return {**remote, "_remote": True}
         if f is None or f["_state"] == "pending" or not self._visible(f):
             raise SlackError("file_not_found")
         if f["_state"] == "deleted":
@@ -203,12 +212,18 @@ class FilesApi:
 
     def info(self, args: dict[str, Any]) -> dict[str, Any]:
         f = self._file(args)
-        return {"file": _public(f), "comments": [], "response_metadata": {"next_cursor": ""}}
+        return {"file": self._shown(f), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    def _shown(self, f: dict[str, Any]) -> dict[str, Any]:
+        return self.api.remote_files._shown(f) if f.get("_remote") or f.get("mode") == "external" else _public(f)
 
     def delete(self, args: dict[str, Any]) -> dict[str, Any]:
         f = self._file(args)
         if person(self.sb) is not None and f["user"] != person(self.sb):
             raise SlackError("cant_delete_file")
+        if f.get("_remote"):  # a remote file goes as files.remote.remove takes it away [unc]
+            self.api.remote_files.remove({"file": f["id"]})
+            return {}
         with self._lock:
             f["_state"], f["_data"] = "deleted", None
         return {}
@@ -219,7 +234,8 @@ class FilesApi:
         channel = self.api._channel(args)["id"] if args.get("channel") else None
         with self._lock:
             rows = [f for f in self._files.values() if f["_state"] == "complete"]
-        rows = [f for f in rows if self._visible(f)]
+        rows = [f for f in rows if self._visible(f)] + self.api.remote_files.visible_files()
+        rows.sort(key=lambda f: (f["created"], f["_ns"]))  # hosted and remote (files.remote.add) files
         rows = [f for f in rows if (channel is None or channel in f["channels"] + f["groups"] + f["ims"])
                 and (not args.get("user") or f["user"] == args["user"])
                 and f["created"] >= float(args.get("ts_from") or 0)
@@ -230,7 +246,7 @@ class FilesApi:
         except ValueError as exc:
             raise SlackError("invalid_arguments") from exc
         pages = max((len(rows) + count - 1) // count, 1)
-        return {"files": [_public(f) for f in rows[(page - 1) * count:page * count]],
+        return {"files": [self._shown(f) for f in rows[(page - 1) * count:page * count]],
                 "paging": {"count": count, "total": len(rows), "page": page, "pages": pages}}
 
     def download(self, req: Request) -> Response:

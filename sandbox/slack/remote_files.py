@@ -116,7 +116,7 @@ class RemoteFilesApi:
                 "permalink": f"https://{ws.domain}.slack.com/files/{uid}/{fid}/{_slug(title)}",
                 "comments_count": 0, "is_starred": False, "shares": {}, "channels": [], "groups": [], "ims": [],
                 "has_more_shares": False, "external_id": ext, "external_url": self._text(args, "external_url"),
-                "has_rich_preview": False, "file_access": "visible", "_seq": self._seq}
+                "has_rich_preview": False, "file_access": "visible", "_seq": self._seq, "_ns": time.time_ns()}
         self._uploads(args, f)
         with self._lock:
             self._files[fid], self._by_external[ext] = f, fid
@@ -181,10 +181,23 @@ class RemoteFilesApi:
         return {"files": [self._shown(f) for f in page],
                 "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
 
+    # --- seen through files.info / files.list / files.delete (`sandbox.slack.files`) ----------------------
+    def seen(self, fid: str) -> dict[str, Any] | None:
+        """The remote file `fid` as the caller sees it (None: no such file, or not theirs to see)."""
+        with self._lock:
+            f = self._files.get(fid)
+        return f if f is not None and self._visible(f) else None
+
+    def visible_files(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = list(self._files.values())
+        return [f for f in rows if self._visible(f)]
+
     # --- views -------------------------------------------------------------------------------------------
     def _visible(self, f: dict[str, Any]) -> bool:
-        """The app's bot sees every remote file; a person those shared where they read [unc]."""
-        if person(self.sb) is None:
+        """The app's bot sees every remote file; a person theirs and those shared where they read [unc]."""
+        uid = person(self.sb)
+        if uid is None or f["user"] == uid:
             return True
         chans = self.sb.workspace.channels
         return any(c in chans and sees(self.sb, chans[c]) for c in f["channels"] + f["groups"] + f["ims"])

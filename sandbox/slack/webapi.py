@@ -228,10 +228,10 @@ class WebApi:
         self.files, self.channels = FilesApi(self), ChannelsApi(self)
         self.scheduled, self.views = ScheduledApi(self), ViewsApi(self)
         self.assistant, self.pins = AssistantApi(self), PinsApi(self)
-        self.dialogs = DialogsApi(self)
+        self.dialogs, self.remote_files = DialogsApi(self), RemoteFilesApi(self)
         for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
                     self.pins, ReactionsApi(self), BookmarksApi(self), UsergroupsApi(self),
-                    self.assistant, HistoryApi(self), CallsApi(self), RemoteFilesApi(self),
+                    self.assistant, HistoryApi(self), CallsApi(self), self.remote_files,
                     self.dialogs):
             self.methods.update(ext.methods)
         self.methods.update(dict.fromkeys(USER_TOKEN_ONLY, self.user_token_only))
