@@ -5,7 +5,9 @@ the faults its own way: missing_trigger, invalid_trigger (not a trigger id's sha
 (old, or unknown: Slack cannot tell them apart), trigger_exchanged (used already), missing_dialog,
 validation_errors (`response_metadata.messages`, `[ERROR] …`) for a dialog outside Slack's limits: a title
 of 1-24 characters, 1-10 elements of type text / textarea / select each with a label (at most 48) and a
-name, a submit_label of one word (at most 48) [unc: the wording of the messages]. The dialogs opened are
+name, a submit_label of one word (at most 48) [unc: the wording of the messages]; app_missing_action_url
+when the app has no Interactivity Request URL (`sb.configure_interactivity`) and Socket Mode is off, where
+the submission could go [unc: checked after the dialog, before the trigger is spent]. The dialogs opened are
 kept in `sb.api.dialogs.opened`.
 """
 
@@ -15,6 +17,7 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack.socket_interactions import over_socket
 from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
@@ -72,6 +75,8 @@ class DialogsApi:
         problems = _problems(dialog)
         if problems:
             raise SlackError("validation_errors", response_metadata={"messages": [f"[ERROR] {p}" for p in problems]})
+        if not self.sb.interactivity.request_url and not over_socket(self.sb):
+            raise SlackError("app_missing_action_url")  # nowhere to send the submission; the trigger is kept [unc]
         try:
             self.api.views._take_trigger({"trigger_id": args["trigger_id"]})
         except SlackError as exc:

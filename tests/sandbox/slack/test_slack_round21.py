@@ -106,6 +106,7 @@ def test_remote_files_need_their_scopes(slack_client, slack_sandbox):
 
 
 def test_dialog_open_exchanges_a_trigger_once(slack_client, slack_sandbox):
+    slack_sandbox.configure_interactivity("http://127.0.0.1:9/slack/interactions")  # round 22: needed to open
     tid = slack_sandbox.new_trigger_id()
     assert slack_client.dialog_open(trigger_id=tid, dialog=DIALOG)["ok"]
     assert slack_sandbox.api.dialogs.opened[-1] == {"trigger_id": tid, "dialog": DIALOG}
