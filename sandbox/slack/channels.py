@@ -21,6 +21,8 @@ from sandbox.slack import workspace_events
 from sandbox.slack.seed import SLACKBOT_ID, channel_extras, im_id, slack_id
 from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
 
+_TS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
+
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
 
@@ -284,9 +286,10 @@ class ChannelsApi:
 
     def mark(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._joined(args)
-        if not args.get("ts"):
+        ts = str(args.get("ts") or "")
+        if not _TS.fullmatch(ts):  # a ts is seconds.micros; anything else is invalid_timestamp [unc: the shapes]
             raise SlackError("invalid_timestamp")
-        channel["last_read"] = str(args["ts"])
+        channel["last_read"] = ts
         return {}
 
     def close(self, args: dict[str, Any]) -> dict[str, Any]:

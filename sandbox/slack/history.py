@@ -30,9 +30,12 @@ def _ts_arg(args: dict[str, Any], name: str) -> float | None:
     if value is None or value == "":
         return None
     try:
-        return float(value)
+        at = float(value)
     except ValueError as exc:
         raise SlackError("invalid_ts_" + name) from exc
+    if at != at or at in (float("inf"), float("-inf")) or at < 0:  # nan / inf / negative are no ts either
+        raise SlackError("invalid_ts_" + name)
+    return at
 
 
 def _in_window(ts: str, args: dict[str, Any]) -> bool:
@@ -80,6 +83,7 @@ class HistoryApi:
         """Top-level messages newest first, between `oldest` and `latest` (exclusive unless `inclusive`),
         `limit` (1-999, default 100) a page, paged by `cursor` (`response_metadata.next_cursor`)."""
         channel = self._readable(args)
+        _ts_arg(args, "latest"), _ts_arg(args, "oldest")  # a bad one fails even when no message is compared
         limit = _limit(args, 100, 999)
         rows = self.sb.messages(channel["id"])
         shown = with_threads(rows)
@@ -97,6 +101,7 @@ class HistoryApi:
         channel = self._readable(args)
         if not args.get("ts"):
             raise bad_args("missing required field: ts")
+        _ts_arg(args, "latest"), _ts_arg(args, "oldest")
         limit = _limit(args, 1000, 1000)
         rows = self.sb.messages(channel["id"])
         ts = thread_of(rows, str(args["ts"]))  # a reply's ts reads its whole thread, as Slack

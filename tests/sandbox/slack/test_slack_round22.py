@@ -60,3 +60,23 @@ def test_dialog_open_needs_an_interactivity_request_url(slack_client, slack_sand
 def test_dialog_open_over_socket_mode_needs_no_url(slack_client, slack_sandbox):
     slack_sandbox.configure_socket_mode(True)
     assert slack_client.dialog_open(trigger_id=slack_sandbox.new_trigger_id(), dialog=DIALOG)["ok"]
+
+
+def test_conversations_mark_refuses_a_ts_that_is_not_one(slack_client, slack_sandbox):
+    general = slack_sandbox.workspace.channel("general")["id"]
+    ts = slack_client.chat_postMessage(channel=general, text="read up to here")["ts"]
+    assert slack_client.conversations_mark(channel=general, ts=ts)["ok"]
+    assert slack_client.conversations_info(channel=general)["channel"]["last_read"] == ts
+    for bad in ("abc", "1.2.3", "-5"):
+        fails(slack_client.conversations_mark, "invalid_timestamp", channel=general, ts=bad)
+    assert slack_client.conversations_info(channel=general)["channel"]["last_read"] == ts
+
+
+def test_history_bounds_are_checked_in_an_empty_channel_too(slack_client, slack_sandbox):
+    general = slack_sandbox.workspace.channel("general")["id"]
+    assert slack_client.conversations_history(channel=general)["messages"] == []
+    fails(slack_client.conversations_history, "invalid_ts_latest", channel=general, latest="abc")
+    fails(slack_client.conversations_history, "invalid_ts_oldest", channel=general, oldest="nan")
+    ts = slack_client.chat_postMessage(channel=general, text="parent")["ts"]
+    fails(slack_client.conversations_replies, "invalid_ts_latest", channel=general, ts=ts, latest="soon")
+    assert [m["ts"] for m in slack_client.conversations_history(channel=general, oldest="0")["messages"]] == [ts]
