@@ -15,8 +15,9 @@ decides it: the request's `Authorization: Bearer <token>` names the one fetching
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sandbox.core.http import Request, Response
@@ -53,3 +54,13 @@ def login_redirect(sb: SlackSandbox, req: Request) -> Response:
     target = f"https://{sb.workspace.domain}.slack.com/?redir={quote(req.path, safe='')}"
     body = f'<a href="{html.escape(target)}">Found</a>.'.encode()
     return Response(302, body, HTML, headers=[("Location", target)])
+
+
+def public_file(f: dict[str, Any]) -> dict[str, Any]:
+    """A stored file (hosted or remote) as the Web API shows it: private ``_`` keys left out, its shares and
+    channel lists copied (the answer must not alias the store)."""
+    out = {k: v for k, v in f.items() if not k.startswith("_")}
+    out["shares"] = json.loads(json.dumps(f["shares"]))
+    for key in ("channels", "groups", "ims"):
+        out[key] = list(f[key])
+    return out

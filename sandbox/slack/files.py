@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Request, Response
 from sandbox.slack import file_access
 from sandbox.slack.actor import actor_id, is_member, person, sees
+from sandbox.slack.file_access import public_file
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, bad_args
 
@@ -129,7 +130,7 @@ class FilesApi:
                 picked.append(f)
         for channel in channels:
             self._share(channel, picked, args, person(self.sb), via="files.completeUploadExternal")
-        return {"files": [_public(f) for f in picked]}
+        return {"files": [public_file(f) for f in picked]}
 
     def _share_target(self, ref: str, field: str) -> dict[str, Any]:
         """A conversation to share into: an encoded id (a name or a user id is invalid_arguments, as Slack's
@@ -215,7 +216,7 @@ class FilesApi:
         return {"file": self._shown(f), "comments": [], "response_metadata": {"next_cursor": ""}}
 
     def _shown(self, f: dict[str, Any]) -> dict[str, Any]:
-        return self.api.remote_files._shown(f) if f.get("_remote") or f.get("mode") == "external" else _public(f)
+        return self.api.remote_files._shown(f) if f.get("_remote") or f.get("mode") == "external" else public_file(f)
 
     def delete(self, args: dict[str, Any]) -> dict[str, Any]:
         f = self._file(args)
@@ -261,18 +262,10 @@ class FilesApi:
         return refused or Response(200, f["_data"], f["mimetype"])
 
 
-def _public(f: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in f.items() if not k.startswith("_")}
-    out["shares"] = json.loads(json.dumps(f["shares"]))
-    for key in ("channels", "groups", "ims"):
-        out[key] = list(f[key])
-    return out
-
-
 def _in_message(f: dict[str, Any], public_share: bool) -> dict[str, Any]:
     """A file as a message carries it: public once shared in a public channel, without the `channels` /
     `groups` / `ims` / `shares` lists files.info has [unc: Slack's message file objects leave them out]."""
-    out = {k: v for k, v in _public(f).items() if k not in ("channels", "groups", "ims", "shares")}
+    out = {k: v for k, v in public_file(f).items() if k not in ("channels", "groups", "ims", "shares")}
     return {**out, "is_public": bool(f["is_public"] or public_share)}
 
 

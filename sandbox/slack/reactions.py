@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.slack.actor import actor_id
 from sandbox.slack.directory import EMOJI
 from sandbox.slack.emoji_names import CANONICAL, SKIN_TONED, STANDARD
-from sandbox.slack.files import _public
+from sandbox.slack.file_access import public_file
 from sandbox.slack.webapi import SlackError, _cursor, _offset
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class ReactionsApi:
     def reactions_get(self, args: dict[str, Any]) -> dict[str, Any]:
         f = self._file_item(args)
         if f is not None:
-            return {"type": "file", "file": _public(f)}
+            return {"type": "file", "file": public_file(f)}
         channel, stored = self._reaction_target(args, "")
         message = {k: v for k, v in stored["message"].items() if k != "metadata"}
         if message.get("reactions"):

@@ -20,13 +20,13 @@ files.remote.list pages newest first by `limit` (default 100 [unc], at most 1000
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import actor_id, is_member, person, sees
+from sandbox.slack.file_access import public_file
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, _cursor, _limit, _offset, bad_args
 
@@ -120,7 +120,7 @@ class RemoteFilesApi:
         self._uploads(args, f)
         with self._lock:
             self._files[fid], self._by_external[ext] = f, fid
-        return {"file": _public(f)}
+        return {"file": public_file(f)}
 
     def update(self, args: dict[str, Any]) -> dict[str, Any]:
         f = self._find(args)
@@ -137,7 +137,7 @@ class RemoteFilesApi:
                 f["external_url"] = f["url_private"] = self._text(args, "external_url")
             f["timestamp"] = int(time.time())
         # the preview is being processed: this answer still says has_rich_preview false unless one was had
-        return {"file": {**_public(f), "has_rich_preview": "_preview" in shown_before}}
+        return {"file": {**public_file(f), "has_rich_preview": "_preview" in shown_before}}
 
     def info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"file": self._shown(self._find(args, both_allowed=False))}
@@ -204,12 +204,6 @@ class RemoteFilesApi:
 
     @staticmethod
     def _shown(f: dict[str, Any]) -> dict[str, Any]:
-        return {**_public(f), "has_rich_preview": "_preview" in f}
+        return {**public_file(f), "has_rich_preview": "_preview" in f}
 
 
-def _public(f: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in f.items() if not k.startswith("_")}
-    out["shares"] = json.loads(json.dumps(f["shares"]))
-    for key in ("channels", "groups", "ims"):
-        out[key] = list(f[key])
-    return out

@@ -26,7 +26,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import actor_id, dm_id, sees
-from sandbox.slack.files import _public
+from sandbox.slack.file_access import public_file
 from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ class SearchApi:
             if query.channels and not wanted:
                 continue
             if query.matches(text, wanted[0] if wanted else "", f["user"], float(f["created"])):
-                rows.append((float(f["created"]), _public(f)))
+                rows.append((float(f["created"]), public_file(f)))
         return self._order(rows, args)
 
     def messages(self, args: dict[str, Any]) -> dict[str, Any]:
