@@ -170,12 +170,13 @@ def test_pipelined_requests_past_the_bound_get_their_answers_then_the_connection
 class _Transport:
     def __init__(self) -> None:
         self.aborted = self.closed = False
+        self.written = b""
 
     def get_extra_info(self, name, default=None):
         return {"peername": ("192.0.2.9", 5000), "sockname": ("127.0.0.1", 8000)}.get(name, default)
 
     def write(self, data) -> None:
-        pass
+        self.written += data
 
     def is_closing(self) -> bool:
         return self.closed or self.aborted
@@ -237,3 +238,40 @@ def test_without_httptools_the_h11_protocol_keeps_the_same_budget(tmp_path, monk
         assert _deliver(live, "127.0.0.8", "msg_h11").text == "accepted"
         for conn in conns:
             conn.close()
+
+
+@pytest.mark.parametrize("upgrade", ["websocket", "h2c"])
+def test_upgrade_requests_are_plain_http_and_give_their_connection_slot_back(tmp_path, upgrade):
+    """An ``Upgrade`` request was handed to uvicorn's WebSocket protocol (websockets is installed), whose close
+    the budget never saw: three of them locked their address out (429) for good. Now it is answered as plain
+    HTTP and the slot comes back when the connection closes."""
+    settings = settings_for(tmp_path, max_connections_per_address=3, max_connections=10)
+    with LiveReceiver(create_app(settings)) as live:
+        addr, budget = _addr(live), live.server.config.http.budget
+        request = (f"GET /api/integrations/generic/webhook HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                   f"Upgrade: {upgrade}\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+        for _ in range(6):
+            conn = _open(addr, "127.0.0.4", request)
+            conn.settimeout(5)
+            answer = conn.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 4") and not answer.startswith(b"HTTP/1.1 429"), answer[:80]
+            assert b"101 Switching" not in answer
+            conn.close()
+        deadline = time.monotonic() + 5
+        while budget.held_by("127.0.0.4") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert budget.held_by("127.0.0.4") == 0 and budget.count == 0
+        assert _deliver(live, "127.0.0.4", "msg_after_upgrades").text == "accepted"
+
+
+def test_a_websocket_upgrade_reaching_the_protocol_is_refused_and_frees_its_slot(tmp_path):
+    """The guard behind ``ws="none"``: were uvicorn to hand the protocol an upgrade, it answers 400 and gives
+    its budget slot back."""
+    protocol_class = bounded.server_options(settings_for(tmp_path, max_connections_per_address=2))["http"]
+    protocol = protocol_class.__new__(protocol_class)
+    transport = _Transport()
+    protocol.transport, protocol._send_timer = transport, None
+    assert protocol_class.budget.admit(protocol, "192.0.2.7") is None
+    protocol.handle_websocket_upgrade()
+    assert protocol_class.budget.count == 0 and transport.written.startswith(b"HTTP/1.1 400 ") and transport.closed

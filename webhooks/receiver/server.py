@@ -122,6 +122,14 @@ class _Budgeted:
         if self.budget is not None:
             self.budget.release(self)
 
+    def handle_websocket_upgrade(self, *event: Any) -> None:
+        """Never reached with ``ws="none"`` (``server_options``): the receiver serves no WebSocket. Were it
+        reached, uvicorn would hand the socket to a WebSocket protocol whose close this one never sees, and
+        the connection's budget slot would be held for good; so the upgrade is refused and the slot freed."""
+        self._release()
+        self.transport.write(_answer(400, "Bad Request", "WebSocket is not served here"))
+        self.transport.close()
+
     def evict(self) -> None:
         """Closed to make room for another address (the budget chose it: not inside a request)."""
         CONNECTIONS_REFUSED.labels("evicted").inc()
@@ -284,7 +292,9 @@ def server_options(settings=None) -> dict[str, Any]:
     if settings.head_timeout_seconds is not None and base is not H11Protocol:
         attrs["head_timeout"] = settings.head_timeout_seconds
     base = BoundedH11Protocol if base is H11Protocol else base
-    options: dict[str, Any] = {"http": type(base.__name__, (base,), attrs), "proxy_headers": False,
+    # ws="none": an Upgrade request is served as plain HTTP (the receiver has no WebSocket route), never handed
+    # to a WebSocket protocol, which would keep the connection's budget slot when it closed.
+    options: dict[str, Any] = {"http": type(base.__name__, (base,), attrs), "proxy_headers": False, "ws": "none",
                                "timeout_keep_alive": settings.keep_alive_seconds,
                                "limit_concurrency": total + BACKLOG if total else None, "backlog": BACKLOG}
     if base is BoundedH11Protocol:
