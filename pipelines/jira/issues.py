@@ -63,6 +63,7 @@ from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.common.shapes import shape_problem
 from pipelines.jira import flatten, frames
+from pipelines.jira.attachment_ledger import AttachmentLedger
 from pipelines.jira.attachments import CONTENT_COLUMNS, AttachmentContent
 from pipelines.jira.context import JiraContext
 from pipelines.jira.helpers import RepeatedPage
@@ -134,10 +135,12 @@ class IssuePass:
     """
 
     def __init__(self, ctx: JiraContext, cursor: OverlapCursor | None, run_id: str, content: AttachmentContent,
-                 tombstones: bool, append: bool = False, requeue: Requeue | None = None):
+                 tombstones: bool, append: bool = False, requeue: Requeue | None = None,
+                 attachments: AttachmentLedger | None = None):
         self.client, self.fields = ctx.client(), ctx.fields()
         self.cursor, self.run_id, self.content, self.tombstones = cursor, run_id, content, tombstones
         self.append, self.requeue = append, requeue
+        self.attachments = attachments or AttachmentLedger(None, run_id)  # pipelines.jira.attachment_ledger
         self.loaded: set[str] = set()
         self._versions: dict[str, Any] = {}  # id -> ``updated`` of the copy loaded this run
         self.retry: set[str] = set()
@@ -177,7 +180,11 @@ class IssuePass:
                     yield quarantined("issues", b, f"not an issue: a JSON {kind} where search sends an object",
                                       self.run_id)
             beans = [b for b in beans if isinstance(b, dict)]
-        beans = newest_copies(beans)
+        beans = list(newest_copies(beans))
+        # Hostile attachment metadata costs the attachment, not its issue (pipelines.jira.attachment_ledger).
+        for n, bean in enumerate(beans):
+            beans[n], hostile = self.attachments.strip_hostile(bean, _issue_id(bean) or "")
+            yield from hostile
         rows = [flatten.issue_row(b, self.fields) for b in beans]
         sources = {"sprint_ids": f"the Sprint field {self.fields.sprint}"} if self.fields.sprint else None
         valid, rejected = checked("issues", rows, self.run_id, raw=beans, requeue=self.requeue, sources=sources)
@@ -185,6 +192,7 @@ class IssuePass:
         bean_of = {id(r): b for r, b in zip(rows, beans, strict=True)}
         issues: list[dict[str, Any]] = []
         children: dict[str, list[dict[str, Any]]] = {t: [] for t in CHILDREN}
+        raw_attachments: list[Any] = []  # what Jira sent for each attachment row (what quarantine keeps)
         for row in valid:
             if not self._admit(row, force):
                 continue
@@ -211,7 +219,9 @@ class IssuePass:
             self._versions[row["id"]] = row["updated"]
             children["issue_changelog"] += flatten.changelog_rows(bean, row)
             children["comments"] += flatten.comment_rows(bean, row)
-            children["attachments"] += flatten.attachment_rows(bean, row)
+            listed = flatten.attachment_rows(bean, row)
+            raw_attachments += _attachment_list(bean)[:len(listed)]
+            children["attachments"] += listed
             children["sprint_issues"] += flatten.sprint_issue_rows(row)
         if not issues:
             return
@@ -220,14 +230,28 @@ class IssuePass:
         yield issue_item(issues, self.append)
         for table, kids in children.items():
             # Sprint memberships come from validated issue rows; the other children are checked here.
-            good, bad = (kids, []) if table == "sprint_issues" else checked(table, kids, self.run_id)
-            yield from bad
+            if table == "attachments":  # quarantined once per content (pipelines.jira.attachment_ledger)
+                self.attachments.note(kids)
+                good, bad = checked(table, kids, self.run_id, raw=raw_attachments, requeue=self.attachments.requeue)
+                good, reused = self.attachments.one_per_id(good)
+                yield from bad
+                yield from reused
+            else:
+                good, bad = (kids, []) if table == "sprint_issues" else checked(table, kids, self.run_id)
+                yield from bad
             if table == "attachments":  # downloads run `concurrency` at a time, rows stay in order
                 self.retry.update(row["issue_id"] for row in self.content.fill_all(good))
+                self.attachments.loaded(good)
             having = {r["issue_id"] for r in good}
             emptied = [i["id"] for i in issues if i["id"] not in having] if self.tombstones else []
             if good or emptied:
                 yield child_item(table, good, emptied, self.append)
+
+
+def _attachment_list(bean: dict[str, Any]) -> list[Any]:
+    fields = bean.get("fields")
+    listed = fields.get("attachment") if isinstance(fields, dict) else None
+    return listed if isinstance(listed, list) else []
 
 
 def _issue_id(bean: Any) -> str | None:
@@ -321,16 +345,18 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
         as_of = client.server_time()
         first = cursor.last_value == INITIAL_CURSOR
         requeue = Requeue(state, "issues", run_id)
+        ledger = AttachmentLedger(state, run_id)
         work = IssuePass(ctx, cursor, run_id, content, tombstones=not first,
                          append=first and not any(map(destination_has_rows, ("issues", *CHILDREN))),
-                         requeue=requeue)
+                         requeue=requeue, attachments=ledger)
         since = None if first else epoch_ms(cursor.start_datetime)
         as_of_ms = epoch_ms(parse_vendor_ts(as_of)) if as_of else None
         yield from work.read(read_all(search, plan(client, scope, since, None, as_of_ms, concurrency)))
         # Issues whose attachment download failed last time, and issues quarantined by earlier runs and
         # not loaded since (the re-read rule, pipelines.common.requeue): read again whatever the cursor says.
         due = set(requeue.due()) & set(requeue.pending)
-        pending = sorted({*state.get("refetch", []), *due} - work.loaded)
+        # ... and issues holding an attachment quarantined before (pipelines.jira.attachment_ledger).
+        pending = sorted({*state.get("refetch", []), *due, *ledger.pending_issues()} - work.loaded)
         for start in range(0, len(pending), REFETCH_CHUNK):
             chunk = pending[start:start + REFETCH_CHUNK]
             found: set[str] = set()
@@ -338,10 +364,12 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
                 found.update(str(b.get(k)) for b in page if isinstance(b, dict) for k in ("id", "key"))
                 yield from work.read(iter([page]), force=True)
             requeue.gone(set(chunk) - found)  # deleted at Jira: the census or the webhook marks it
+            ledger.issues_gone(set(chunk) - found)
         if as_of:
             cursor.cap(to_cursor(as_of))
         cursor.commit()
         requeue.commit()
+        ledger.commit(state)
         state["refetch"] = sorted(work.retry)
         state["stats"] = {"loaded": len(work.loaded), "skipped_unchanged": cursor.skipped_unchanged,
                           "attachments_downloaded": work.content.downloaded, "run_id": run_id}
