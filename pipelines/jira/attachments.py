@@ -13,7 +13,9 @@ reads files, not blobs. Each ``attachments`` row carries ``sha256``, ``storage_u
 - ``quarantined``: the Evidence Library refused it (malware found by ClamAV, or over its limits);
   ``content_error`` says why, and no mart shows it;
 - ``failed``: the download failed after retries (or the scanner/store was unavailable);
-  ``content_error`` says why and the issue is read again on the next run.
+  ``content_error`` says why and the issue is read again on the next run. A 403 (permission removed
+  since the search) is one of these: the issue loads, the row says ``failed`` with the 403, and the
+  issue is read again by id on every run until the file downloads or Jira answers 404 (round-22 tests).
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ index), ``comments`` (``id``), ``attachments`` (``id``, content see
 :mod:`pipelines.jira.attachments`), ``sprint_issues`` (``sprint_id``, ``issue_id``, from the
 discovered Sprint field). For each loaded issue the child tables are replaced as a set (merge key
 ``issue_id``), so a deleted comment or attachment disappears; an issue left with none writes a
-hard-delete tombstone row. Invalid records go to ``quarantine``.
+hard-delete tombstone row. Invalid records go to ``quarantine``; an attachment with hostile or invalid
+metadata, or an id listed twice, costs that attachment only, quarantined once per content
+(:mod:`pipelines.jira.attachment_ledger`).
 
 Crash ledger (:mod:`pipelines.common.poison`): an issue's children (changelog, comments, attachment rows and
 their downloads in the pool) are built inside the issue batch's :class:`~pipelines.common.poison.PoisonGuard`,
