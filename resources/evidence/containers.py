@@ -29,6 +29,13 @@ too, and refuses what a scanner may have skipped:
   list (a zip before it, a hidden local entry) or a member longer than its declared size is refused;
   a pre-POSIX (V7) tar, which has no ``ustar`` magic, is found by its header checksum; anything but
   zeros after a tar's end, or after a bzip2 or xz stream (other than another stream), is refused.
+- an OLE2 compound file (found by its header: an Outlook .msg, a legacy .doc/.xls/.ppt, an
+  ``oleObject*.bin`` in a .docx), at the top level or inside an archive, is a container whose embedded
+  Office files (zips stored as they are, often several) are normal: the polyglot rules above are not
+  applied to it. Each zip stored whole and contiguous in it is walked here as any zip (bombs, nesting,
+  encryption, executables, hidden data); a zip split across the file's sectors (or a zip64, or local
+  entries with no directory) is left to clamd, which parses OLE2 and reads its streams within its own
+  limits only (a residual gap: this library does not parse OLE2's sector chains).
 
 Everything is read as a stream and counted, never held whole: a member is read in 1 MiB pieces
 and dropped (its first 8 KiB say whether it is an archive), a nested tar, gzip, bzip2 or xz is read
@@ -60,10 +67,13 @@ from resources.evidence.layout import (
     Strict,
     data_starts,
     find_local,
+    held,
     longer_than_declared,
+    ole2,
     v7_tar,
     zip_at_end,
     zip_end,
+    zips_in,
 )
 from resources.evidence.metadata import sniff_mime
 
@@ -196,13 +206,16 @@ def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_mem
             ratio_floor: int = RATIO_FLOOR) -> Problem | None:
     """Why ``content`` (an archive) cannot be taken as scanned whole, or None (also for a non-archive)."""
     top = kind(content)
-    end = zip_end(content) if top is None else None  # a zip inside a document: appended, or in its middle
-    if top is None and end is None:
+    ole = top is None and ole2(content)  # Office files embedded in it are no polyglot (``_ole``)
+    end = zip_end(content) if top is None and not ole else None  # a zip in a document: appended, or inside
+    if top is None and not ole and end is None:
         return None if find_local(content) < 0 else Problem(_polyglot("the file"))
     budget = _Budget(max_expanded_bytes, max(max_ratio * len(content), ratio_floor), len(content), max_ratio,
                      max_members)
     try:
-        if top is None:
+        if ole:
+            _ole(content, "the file", 1, budget, max_depth, tuple(blocked_types))
+        elif top is None:
             where = "the file" if zip_at_end(content) else "the zip archive embedded in the file"
             _walk(io.BytesIO(content[:end] if end < len(content) else content), where, 1, budget, max_depth,
                   tuple(blocked_types), "zip")
@@ -219,6 +232,22 @@ def _polyglot(where: str) -> str:
     return (f"{where} carries zip entries that no zip directory lists (a polyglot/embedded archive: a document "
             "with an archive hidden inside), which a virus scanner reads within its own limits only: send the "
             "document without it (print or export it again) and the archive's files on their own")
+
+
+def _ole(data, where: str, depth: int, budget: _Budget, max_depth: int, blocked: tuple[str, ...]) -> None:
+    """An OLE2 compound file (``data``: bytes or an mmap): each zip stored whole and contiguous in it (an
+    embedded .docx, .xlsx ...) that opens cleanly is walked as a zip one level down; one that does not
+    (split across the file's sectors) is left to clamd, as are zip entries no directory lists."""
+    for start, end in zips_in(data):
+        piece = io.BytesIO(data[start:end])
+        try:
+            with zipfile.ZipFile(piece) as archive:
+                whole = data_starts(piece, archive.start_dir, archive.infolist()) is not None
+        except BROKEN:
+            whole = False
+        if whole:
+            piece.seek(0)
+            _walk(piece, f"the zip archive at byte {start} of {where}", depth + 1, budget, max_depth, blocked, "zip")
 
 
 def _head(stream) -> bytes:
@@ -242,6 +271,10 @@ def _walk(stream, where: str, depth: int, budget: _Budget, max_depth: int, block
         if mime in blocked:
             raise Refused(f"{where} is {mime}, which is not accepted as evidence, inside an archive as on its "
                           "own: send the documents without it")
+        if ole2(head):
+            with held(head, stream) as data:
+                _ole(data, where, depth, budget, max_depth, blocked)
+            return
         tail, entries = head, LocalScan()
         entries.feed(head)
         while part := stream.read(READ):  # counted, looked through for zip entries, then dropped

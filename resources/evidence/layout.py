@@ -16,19 +16,30 @@ only (a zip bomb, archives nested past its recursion):
 - a pre-POSIX (V7) tar, which has no ``ustar`` magic: ``v7_tar``; what follows a tar's end is read
   through a ``Recorder`` (``tarfile`` buffers past it);
 - data after a bzip2 or xz stream, which ``BZ2File`` / ``LZMAFile`` ignore: ``Strict`` reads them.
+
+An OLE2 compound file (``ole2``: an Outlook .msg, a legacy .doc/.xls/.ppt, an ``oleObject*.bin`` in a
+.docx) is not such a polyglot: it stores embedded Office files (.docx, .xlsx: zips) as they are, in its
+streams, often several, with no zip directory over them. ``zips_in`` finds each zip stored whole and
+contiguous in it, which ``containers.py`` walks on its own; ``held`` keeps an OLE2 member readable whole
+(in memory up to ``SPOOL``, else a temporary file mapped).
 """
 
 from __future__ import annotations
 
 import io
 import lzma
+import mmap
+import tempfile
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 READ = 1024 * 1024
 TAIL = 65536 + 22  # where a zip's end record (and its comment) is looked for
 LOCAL, CENTRAL, EOCD = b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06"
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+SPOOL = 8 * 1024 * 1024
 
 
 def v7_tar(head: bytes) -> bool:
@@ -105,6 +116,52 @@ def zip_end(data: bytes) -> int | None:
                 return min(len(data), at + 22 + int.from_bytes(data[at + 20:at + 22], "little"))
         at = data.rfind(EOCD, 0, at)
     return None
+
+
+def ole2(head: bytes) -> bool:
+    """An OLE2 compound file's header: its magic, the little-endian byte order mark and a sector size of
+    512 or 4096 bytes (what any OLE2 reader checks first), so eight bytes alone do not make one."""
+    return (len(head) >= 512 and head[:8] == OLE2 and head[28:30] == b"\xfe\xff"
+            and head[30:32] in (b"\x09\x00", b"\x0c\x00"))
+
+
+def zips_in(data) -> list[tuple[int, int]]:
+    """The zips stored whole and contiguous in ``data`` (bytes or an mmap), last first, as ``(start, end)``:
+    an end record whose central directory starts where it says, with a local header where the directory
+    says the zip starts. A zip inside another one found (a stored member) is left to that one's walk; a
+    zip split across an OLE2 file's sectors, or a zip64, is not found here."""
+    out: list[tuple[int, int]] = []
+    at = data.rfind(EOCD)
+    while at >= 0:
+        if at + 22 <= len(data):
+            begin = at - int.from_bytes(data[at + 12:at + 16], "little")
+            start = begin - int.from_bytes(data[at + 16:at + 20], "little")
+            if 0 <= start <= begin < at and data[begin:begin + 4] == CENTRAL and data[start:start + 4] == LOCAL:
+                end = min(len(data), at + 22 + int.from_bytes(data[at + 20:at + 22], "little"))
+                if not any(s <= start and end <= e for s, e in out):
+                    out.append((start, end))
+        at = data.rfind(EOCD, 0, at)
+    return out
+
+
+@contextmanager
+def held(head: bytes, stream) -> Iterator[bytes | mmap.mmap]:
+    """``head`` and the rest of ``stream``, readable whole: bytes up to ``SPOOL``, past it a temporary
+    file, mapped (read only)."""
+    data = bytearray(head)
+    while len(data) <= SPOOL and (part := stream.read(READ)):
+        data += part
+    if len(data) <= SPOOL:
+        yield bytes(data)
+        return
+    with tempfile.TemporaryFile() as spill:
+        spill.write(data)
+        del data
+        while part := stream.read(READ):
+            spill.write(part)
+        spill.flush()
+        with mmap.mmap(spill.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            yield mapped
 
 
 def data_starts(source, start_dir: int, infos: Sequence[zipfile.ZipInfo]) -> list[int] | None:
