@@ -115,3 +115,13 @@ def test_a_servicenow_create_answered_201_with_a_location_but_no_id_is_looked_up
     assert _links(duckdb_warehouse, "servicenow") == {k: v[0] for k, v in ours.items()}
     assert sorted(loc.rsplit("/", 1)[-1] for loc in locations) == sorted(v[0] for v in ours.values())
     assert len([w for w in writes(servicenow) if w["method"] == "POST"]) == 3
+
+
+@pytest.mark.parametrize("value", ["nan", "-5", "15m"])
+def test_a_bad_search_lag_setting_stops_the_push_before_any_vendor_call(jira, duckdb_warehouse, monkeypatch, value):
+    write_outbound(duckdb_warehouse, "jira", jira_rows(2))
+    jira.clear_request_log()
+    monkeypatch.setenv("PROJECTX_JIRA_SEARCH_LAG_SECONDS", value)
+    with pytest.raises(ValueError, match=r"PROJECTX_JIRA_SEARCH_LAG_SECONDS=.*unset it for the default \(900\)"):
+        run("jira")
+    assert writes(jira) == []  # raised before the push made its tables, or wrote anything

@@ -104,6 +104,9 @@ class JiraIssueWriter:
         self._accounts: dict[str, str | None] = {}
         self._by_search: set[str] = set()  # owners whose account Jira found by their hidden e-mail (`account`)
         self.moves = Moves(self)  # close/reopen transitions and their comments (a workflow may have no screen)
+        # read when the push starts, so a bad value stops it before any vendor call (0: no wait)
+        self.search_lag = env_int("PROJECTX_JIRA_SEARCH_LAG_SECONDS", 900, unit="a number of seconds",
+                                  example="900", minimum=0) or 0
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         self.owners[str(row["remediation_task_id"])] = row.get("assignee_email") or ""
@@ -238,8 +241,7 @@ class JiraIssueWriter:
         consistent (seconds to minutes), so an empty search then proves nothing and a second create could make
         a second issue; the record waits in dead letters, adopted once the search shows its issue, created
         when it still does not after that time [unc: Atlassian documents no bound on the lag]."""
-        lag = env_int("PROJECTX_JIRA_SEARCH_LAG_SECONDS", 900, unit="a number of seconds", example="900",
-                      minimum=0) or 0  # 0: a create of unknown outcome is looked up, then sent again at once
+        lag = self.search_lag  # 0: a create of unknown outcome is looked up, then sent again at once
         sent = writes.unsettled_create(internal_id, lag) if lag > 0 else None
         if sent is not None:
             raise VendorError(
