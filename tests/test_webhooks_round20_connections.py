@@ -275,3 +275,33 @@ def test_a_websocket_upgrade_reaching_the_protocol_is_refused_and_frees_its_slot
     assert protocol_class.budget.admit(protocol, "192.0.2.7") is None
     protocol.handle_websocket_upgrade()
     assert protocol_class.budget.count == 0 and transport.written.startswith(b"HTTP/1.1 400 ") and transport.closed
+
+
+@pytest.mark.skipif(bounded.HttpToolsProtocol is None, reason="the head deadline is in the httptools protocol")
+def test_a_slow_next_head_never_answers_408_in_place_of_the_request_still_being_answered(tmp_path):
+    """A pipelined next request whose head stalls past the head timeout while the current one is still being
+    answered: a 408 written then was read as the current request's answer. Now the current answer comes
+    whole, and the connection closes after it."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from tests.ops_helpers import serve
+
+    async def slow(request):
+        await asyncio.sleep(1.2)
+        return PlainTextResponse("done")
+
+    options = bounded.server_options(settings_for(tmp_path, head_timeout_seconds=0.3))
+    with serve(Starlette(routes=[Route("/slow", slow)]), **options) as url:
+        conn = _open(_addr(type("L", (), {"url": url})), "127.0.0.7", b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.2)  # being answered now; the next head starts (and stalls) in a read of its own
+        conn.sendall(b"GET /slow HTT")
+        conn.settimeout(5)
+        answer = b""
+        with contextlib.suppress(TimeoutError):
+            while chunk := conn.recv(4096):
+                answer += chunk
+        conn.close()
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"done"), answer
+    assert b"408" not in answer and answer.count(b"HTTP/1.1") == 1

@@ -247,6 +247,14 @@ if HttpToolsProtocol is not None:
 
         def _refuse(self, answer: bytes) -> None:
             self._cancel_head_timer()
+            if self._in_head and self.is_busy():
+                # the next pipelined request's head is too slow or too large while answers to earlier ones
+                # are still owed: a 408/431 now would be read as one of them. Read no more; the last owed
+                # answer closes the connection.
+                self._in_head, self._stopped = False, True
+                self.flow.pause_reading()
+                self.cycle.keep_alive = False
+                return
             self._in_head = False
             if not self.transport.is_closing():
                 self.transport.write(answer)
