@@ -9,19 +9,46 @@ quarantine row twice (see :mod:`pipelines.servicenow.attachments`).
 - Two different metadata records with one ``sys_id`` in one listing (:class:`pipelines.common.reused_ids.
   ReusedIds`, state ``reused_ids``): the newest ``sys_updated_on`` is kept, then the higher
   ``sys_mod_count``, then the larger ``size_bytes``; the other is quarantined once.
+- Records rejected without a usable sys_id cannot be read by id: the listing starts from the oldest of their
+  update times (:meth:`Ledger.floor`). That floor is bounded: a stamp whose record was re-read and rejected
+  unchanged ``UNKEYED_REREADS`` times (state ``quarantined_unkeyed_rereads``), or that is older than the
+  cursor's start by more than ``UNKEYED_MAX_AGE``, no longer holds it (the record was quarantined once
+  already; without a bound one such record made every run list, download and scan again every attachment
+  updated since it). The read by id goes in chunks of ``ID_CHUNK`` ids (:func:`id_chunks`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, MutableMapping
+from datetime import timedelta
 from typing import Any
 
-from pipelines.common.cursor import parse_vendor_ts
+from pipelines.common.cursor import VENDOR_TS_FORMAT, parse_vendor_ts
 from pipelines.common.quarantine import quarantined
-from pipelines.common.requeue import Requeue
+from pipelines.common.requeue import UNKEYED_KEY, Requeue
 from pipelines.common.reused_ids import ReusedIds
 
 RESOURCE = "attachments"
+REREADS_KEY = "quarantined_unkeyed_rereads"
+UNKEYED_REREADS = 3  # re-read and rejected unchanged this many times: its stamp no longer holds the floor
+UNKEYED_MAX_AGE = timedelta(days=1)  # older than the cursor's start by more: no longer holds the floor
+# ids per read-by-id query, and characters of ids at most: the URL stays far below the ~8 KB servers take
+# (the tables read 200 per query; an attachment id may be up to 64 characters here, each comma sent as %2C)
+ID_CHUNK = 100
+ID_CHUNK_CHARS = 3500
+
+
+def id_chunks(ids: list[str], size: int = ID_CHUNK, chars: int = ID_CHUNK_CHARS) -> list[list[str]]:
+    """``ids`` in order, cut into chunks of at most ``size`` ids and ``chars`` characters of ids."""
+    out: list[list[str]] = []
+    length = 0
+    for key in ids:
+        if not out or len(out[-1]) >= size or length + len(key) > chars:
+            out.append([])
+            length = 0
+        out[-1].append(key)
+        length += len(key) + 1
+    return out
 
 
 class Ledger:
@@ -33,10 +60,22 @@ class Ledger:
         self.reused = ReusedIds(state, RESOURCE, run_id, "sys_id", _rank, _describe)
         self.due = [k for k in (self.requeue.due() if self.requeue else []) if _usable_id(k)]
         self._found: set[str] = set()
+        # unkeyed rejections of earlier runs: fingerprint -> stamp, and how often each was re-read unchanged
+        self._unkeyed: dict[str, str] = dict(state.get(UNKEYED_KEY) or {}) if state is not None else {}
+        self._rereads: dict[str, int] = dict(state.get(REREADS_KEY) or {}) if state is not None else {}
 
-    def floor(self) -> str | None:
-        """The oldest update time of records rejected without a usable sys_id (read from there)."""
-        return self.requeue.floor() if self.requeue else None
+    def floor(self, since: str | None = None) -> str | None:
+        """The oldest update time of records rejected without a usable sys_id (read from there), leaving out
+        those re-read and rejected unchanged ``UNKEYED_REREADS`` times and, given ``since`` (the cursor's
+        start), those older than it by more than ``UNKEYED_MAX_AGE``."""
+        if self.requeue is None:
+            return None
+        oldest = None
+        if since is not None and _is_stamp(since):
+            oldest = (parse_vendor_ts(since) - UNKEYED_MAX_AGE).strftime(VENDOR_TS_FORMAT)
+        stamps = [stamp for fingerprint, stamp in self._unkeyed.items()
+                  if self._rereads.get(fingerprint, 0) < UNKEYED_REREADS and (oldest is None or stamp >= oldest)]
+        return min(stamps, default=None)
 
     def reject(self, record: Any, reason: str) -> Any:
         """The quarantine item for a rejected record, or None when this very record is there already."""
@@ -70,6 +109,9 @@ class Ledger:
             self.requeue.gone(k for k in self.due if k not in self._found)
         self.requeue.gone(k for k in self.requeue.due() if not _usable_id(k))
         self.requeue.commit()  # its state: the resource's (dlt hands the prefetch the same dict)
+        # this run's unkeyed rejections: one rejected by an earlier run too was re-read unchanged once more
+        state[REREADS_KEY] = {fingerprint: self._rereads.get(fingerprint, 0) + 1 if fingerprint in self._unkeyed
+                              else 0 for fingerprint in state.get(UNKEYED_KEY) or {}}
         self.reused.commit(state)
 
 

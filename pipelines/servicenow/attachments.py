@@ -49,7 +49,7 @@ from pipelines.common.http import VendorError
 from pipelines.common.pages import safe_text
 from pipelines.common.poison import InFlight
 from pipelines.common.validation import validate_page
-from pipelines.servicenow.attachment_ledger import Ledger, whole_ids
+from pipelines.servicenow.attachment_ledger import Ledger, id_chunks, whole_ids
 from pipelines.servicenow.helpers import selected_resources
 from pipelines.servicenow.schemas import ATTACHMENT_SPEC, table_schema
 from pipelines.servicenow.settings import (
@@ -107,15 +107,17 @@ class Prefetch:
             when, retry, unchanged = f"sys_updated_on>={self._window[0]}^sys_updated_on<{self._window[1]}", [], None
         else:  # a read-only copy of the cursor: which listed files need no download
             cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=self._overlap)
-            start = min(cursor.start_value, memory.floor() or cursor.start_value)  # rejected without a sys_id
+            # rejected without a sys_id: listed from its time (bounded, see attachment_ledger.Ledger.floor)
+            start = min(cursor.start_value, memory.floor(cursor.start_value) or cursor.start_value)
             when, retry, unchanged = f"sys_updated_on>={start}", list(state.get("refetch", [])), cursor
             retry += [k for k in memory.due if k not in retry]  # quarantined before: read again by id
         queries = [f"table_nameIN{','.join(self._tables)}^{when}^ORDERBYsys_id"]
         ledger = InFlight("servicenow", RESOURCE, self._run_id, noun="attachment")
         if state is not None:  # held for killing the sync, released since: read again
             retry += [k for k in state.get("poison_held", []) if k not in ledger.held and k not in retry]
-        if retry:  # downloads that failed in an earlier live run (the cursor has moved past them)
-            queries.append(f"sys_idIN{','.join(retry)}^ORDERBYsys_id")
+        # downloads that failed in an earlier live run (the cursor has moved past them), in chunks: one
+        # query with every id (a phishing wave quarantines hundreds) outgrew the URL limit (414)
+        queries += [f"sys_idIN{','.join(chunk)}^ORDERBYsys_id" for chunk in id_chunks(retry)]
         # After limit - 1 crashes with some file in flight, nothing downloads ahead (during the table reads):
         # each suspect is then handled alone in the resource (see _page).
         budget = 0 if ledger.careful else self._budget
@@ -280,7 +282,7 @@ def attachments_resource(prefetch: Prefetch, run_id: str, evidence_dir: str | No
             ledger, memory = fetch.ledger, fetch.memory
             for index, page in whole_ids(fetch):
                 by_cursor = cursor if index == 0 else None  # retries bypass the cursor
-                if index == 1:
+                if index >= 1:  # the read by id, one query per chunk of ids
                     memory.listed_again(page)
                 for item in _page(fetch, page, by_cursor, run_id, root, max_bytes, concurrency, memory):
                     if isinstance(item, list):
