@@ -87,11 +87,12 @@
 
 {#- A plain decimal that fits numeric(precision, scale) even once rounded; else null. -#}
 {% macro safe_numeric(column, precision=10, scale=2) -%}
+    {#- every whole-number digit the type holds when the fraction fits the scale (nothing to round); one
+        fewer when a longer fraction is rounded (99.995 may round up to 100.00) -#}
+    {%- set whole = '[+-]?[0-9]{1,' ~ (precision - scale) ~ '}([.][0-9]{1,' ~ scale ~ '})?' -%}
+    {%- set rounded = '[+-]?[0-9]{1,' ~ (precision - scale - 1) ~ '}[.][0-9]+' -%}
     case
-        {#- every whole-number digit the type holds when the fraction fits the scale (nothing to round);
-            one fewer when a longer fraction is rounded (99.995 may round up to 100.00) -#}
-        when {{ full_match(column, '[+-]?([0-9]{1,' ~ (precision - scale) ~ '}([.][0-9]{1,' ~ scale ~ '})?|[0-9]{1,'
-                           ~ (precision - scale - 1) ~ '}[.][0-9]+)') }}
-            then cast({{ column }} as numeric({{ precision }}, {{ scale }}))
+        when {{ full_match(column, whole) }} then cast({{ column }} as numeric({{ precision }}, {{ scale }}))
+        when {{ full_match(column, rounded) }} then cast({{ column }} as numeric({{ precision }}, {{ scale }}))
     end
 {%- endmacro %}
