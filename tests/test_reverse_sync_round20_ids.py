@@ -23,12 +23,12 @@ _dead = attacks._dead
 
 
 def _one_id_for_every_create(monkeypatch, path_end: str, creates: int, where: tuple[str, ...] = ("result", "sys_id"),
-                             own_answer_last: bool = False) -> dict[str, str]:
+                             own_answer_last: bool = False, drop: tuple[str, ...] = ()) -> dict[str, str]:
     """Every create's JSON answer carries, at ``where``, the id the first answer carried (a vendor bug; a
     gateway replaying an answer's id), the other fields left as they are. The answers of ``creates`` creates
     are held until all have arrived, so they are read at once, before any of their tasks is linked.
     ``own_answer_last``: the task whose record that id is reads its answer last (the worst order: the others
-    see the id first). Returns ``{where[-1]: the id}`` once answered."""
+    see the id first). ``drop``: fields taken out of the answer beside it. Returns ``{where[-1]: the id}``."""
     first: dict[str, str] = {}
     gate = threading.Barrier(creates, timeout=10)
     held: set[int] = set()
@@ -53,6 +53,8 @@ def _one_id_for_every_create(monkeypatch, path_end: str, creates: int, where: tu
         if own_answer_last and str(holder[key]) == first[key]:
             time.sleep(0.5)
         holder[key] = first[key]
+        for field in drop:
+            holder.pop(field, None)
         return body
 
     monkeypatch.setattr(requests.Response, "json", replayed)
@@ -111,3 +113,20 @@ def test_two_tasks_found_on_one_vendor_record_link_only_one_and_dead_letter_the_
     assert healed.dead_lettered == 0 and healed.created == 0, healed.failures
     assert _links(duckdb_warehouse, "servicenow") == {k: v[0] for k, v in _sn_ours(servicenow).items()}
     assert _dead(duckdb_warehouse, "servicenow") == {}
+
+
+def test_servicenow_creates_answered_with_one_id_and_no_correlation_id_are_read_back(servicenow, duckdb_warehouse,
+                                                                                   monkeypatch):
+    """ServiceNow's answer normally names our correlation_id, which proves the record ours without a read; an
+    answer without it (a proxy trimming the body) is read back by its id while other creates are in flight,
+    so the task whose record the id is keeps it even when it reads its answer last."""
+    rows = remediation_rows(3)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    first = _one_id_for_every_create(monkeypatch, f"/table/{remediation_table()}", creates=3,
+                                     own_answer_last=True, drop=("correlation_id",))
+    report = run("servicenow", concurrency=3)
+    monkeypatch.setattr(requests.Response, "json", REAL_JSON)
+    links = _links(duckdb_warehouse, "servicenow")
+    ours = _sn_ours(servicenow)
+    assert {k: len(v) for k, v in ours.items()} == {r["remediation_task_id"]: 1 for r in rows}, "none twice"
+    assert links == {k: v[0] for k, v in ours.items()}, (first, links, report.failures)
