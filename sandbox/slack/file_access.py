@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sandbox.core.http import Request, Response
+from sandbox.slack.actor import person, sees
 from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
@@ -64,3 +65,13 @@ def public_file(f: dict[str, Any]) -> dict[str, Any]:
     for key in ("channels", "groups", "ims"):
         out[key] = list(f[key])
     return out
+
+
+def visible(sb: SlackSandbox, f: dict[str, Any]) -> bool:
+    """Whether the caller sees file ``f`` (hosted or remote): the bot every file; a person theirs and those
+    shared where they read."""
+    uid = person(sb)
+    if uid is None or f["user"] == uid:
+        return True
+    chans = sb.workspace.channels
+    return any(c in chans and sees(sb, chans[c]) for c in f["channels"] + f["groups"] + f["ims"])

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request, Response
 from sandbox.slack import file_access
-from sandbox.slack.actor import actor_id, is_member, person, sees
+from sandbox.slack.actor import actor_id, is_member, person
 from sandbox.slack.file_access import public_file
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, bad_args
@@ -190,11 +190,7 @@ class FilesApi:
 
     def _visible(self, f: dict[str, Any]) -> bool:
         """Whether the caller sees file `f`: the bot every file; a person theirs and those shared where they read."""
-        uid = person(self.sb)
-        if uid is None or f["user"] == uid:
-            return True
-        chans = self.sb.workspace.channels
-        return any(c in chans and sees(self.sb, chans[c]) for c in f["channels"] + f["groups"] + f["ims"])
+        return file_access.visible(self.sb, f)
 
     def _file(self, args: dict[str, Any]) -> dict[str, Any]:
         """The hosted file `file` names, or a remote one (files.remote.add's: marked `_remote`)."""

@@ -25,7 +25,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from sandbox.slack.actor import actor_id, is_member, person, sees
+from sandbox.slack import file_access
+from sandbox.slack.actor import actor_id, is_member, person
 from sandbox.slack.file_access import public_file
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, _cursor, _limit, _offset, bad_args
@@ -196,11 +197,7 @@ class RemoteFilesApi:
     # --- views -------------------------------------------------------------------------------------------
     def _visible(self, f: dict[str, Any]) -> bool:
         """The app's bot sees every remote file; a person theirs and those shared where they read [unc]."""
-        uid = person(self.sb)
-        if uid is None or f["user"] == uid:
-            return True
-        chans = self.sb.workspace.channels
-        return any(c in chans and sees(self.sb, chans[c]) for c in f["channels"] + f["groups"] + f["ims"])
+        return file_access.visible(self.sb, f)
 
     @staticmethod
     def _shown(f: dict[str, Any]) -> dict[str, Any]:
