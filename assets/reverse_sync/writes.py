@@ -24,16 +24,21 @@ changes.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 
 from pipelines.common.http import RETRYABLE_STATUSES, VendorError, VendorSession, vendor_text
-from resources.audit import CORRELATION_HEADER, new_correlation_id, record_event
+from resources.audit import CORRELATION_HEADER, ensure_audit_table, new_correlation_id, record_event
+from resources.audit import SCHEMA as AUDIT
 from resources.warehouse import Connection
+
+from .state import SCHEMA
 
 
 class Writes:
@@ -198,8 +203,6 @@ class Writes:
     def holder(self, vendor_id: str, internal_id: str) -> str | None:
         """The other internal id that holds ``vendor_id``: linked to it in ``external_links`` (any status),
         or answered with it or adopting it in this run (:attr:`claimed`); None when it is free or ours."""
-        from .state import SCHEMA
-
         with self.lock:
             claimed = self.claimed.get(vendor_id)
             if claimed is not None and claimed != internal_id:
@@ -224,14 +227,6 @@ class Writes:
         answer): its time, else None. A create the vendor refused (4xx) made nothing; one answered with the id
         the record is linked to now is settled. For a vendor whose look-up may lag its writes (Jira's search):
         until the look-up can be trusted, creating again could make a second record."""
-        import json
-        from datetime import UTC, datetime, timedelta
-
-        from resources.audit import SCHEMA as AUDIT
-        from resources.audit import ensure_audit_table
-
-        from .state import SCHEMA
-
         since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=within_seconds)
         with self.lock, self.committed():
             ensure_audit_table(self.conn)

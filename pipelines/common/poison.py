@@ -46,6 +46,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -248,8 +249,6 @@ class InFlight:
     :meth:`suspect`, :meth:`due` and :meth:`quarantine` apply the module's rule to the keys."""
 
     def __init__(self, vendor: str, entity: str, run_id: str, noun: str = "record", noted: bool = True):
-        import threading
-
         self.vendor, self.entity, self.run_id, self.noun, self.limit = vendor, entity, run_id, noun, limit()
         self.path: Path | None = None
         self.counts: dict[str, int] = {}
@@ -289,7 +288,8 @@ class InFlight:
         log.warning("%s %s: %s %s was in flight in %d crashed runs in a row: handling it alone", self.vendor,
                     self.entity, self.noun, key, self.counts.get(key, 0))
         with self._lock:
-            self._keys.clear(), self._gone.clear()
+            self._keys.clear()
+            self._gone.clear()
         self.add([key])
 
     def drop(self, keys: Iterable[str]) -> None:
@@ -301,7 +301,8 @@ class InFlight:
         """The work is over: remove the note, unless the process is dying (``MemoryError``, ``RecursionError``)."""
         if self.path is not None and not isinstance(exc, MemoryError | RecursionError):
             with self._lock:
-                self._keys.clear(), self._gone.clear()
+                self._keys.clear()
+                self._gone.clear()
                 self.path.unlink(missing_ok=True)
 
     def quarantine(self, record: Any, key: str) -> Any:

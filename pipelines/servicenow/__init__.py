@@ -35,7 +35,7 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from pipelines.common.config import ExplicitArguments
-from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendor_ts
+from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor
 from pipelines.common.deletions import (
     deletion_rows,
     destination_has_rows,
@@ -48,6 +48,7 @@ from pipelines.common.poison import PoisonGuard
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.common.validation import json_type, validate_page
+from pipelines.servicenow.attachment_ledger import id_chunks, is_stamp, usable_id
 from pipelines.servicenow.attachments import Prefetch, attachments_resource
 from pipelines.servicenow.deletes import DeleteAudit, Due
 from pipelines.servicenow.helpers import Clients, ServiceNowClient
@@ -236,10 +237,9 @@ def _reread_quarantined(client: ServiceNowClient, spec: TableSpec, cursor: Overl
                         loaded: set[bytes] | None, requeue: Requeue, deleted: dict[str, float],
                         guard: PoisonGuard) -> Iterator[Any]:
     """Read by sys_id the records quarantined by earlier runs and not loaded since (the re-read rule)."""
-    due = [k for k in requeue.due() if k in requeue.pending and _usable_id(k)]
-    requeue.gone(k for k in requeue.due() if not _usable_id(k))
-    for start in range(0, len(due), 200):
-        chunk = due[start:start + 200]
+    due = [k for k in requeue.due() if k in requeue.pending and usable_id(k)]
+    requeue.gone(k for k in requeue.due() if not usable_id(k))
+    for chunk in id_chunks(due):  # the URL stays below what servers and proxies take
         found: set[str] = set()
         for page in client.read_concurrently(spec.table, "sys_idIN" + ",".join(chunk), page_size=200,
                                              concurrency=1, fields=list(spec.fields)):
@@ -257,10 +257,6 @@ def _record_id(record: Any) -> str | None:
 
 def _is_sys_id(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
-
-
-def _usable_id(value: str) -> bool:
-    return 0 < len(value) <= 64 and value.isascii() and value.isalnum()
 
 
 def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, run_id: str,
@@ -285,7 +281,7 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
             yield quarantined(spec.resource, record, reason, run_id, sys_id)
             continue
         stamp = record.get(spec.cursor_field)
-        item = requeue.reject(record, reason, sys_id, stamp if isinstance(stamp, str) and _is_stamp(stamp) else None)
+        item = requeue.reject(record, reason, sys_id, stamp if is_stamp(stamp) else None)
         if item is not None:
             yield item
     frame = check.valid
@@ -307,14 +303,6 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
                 deleted.pop(sid)
             yield withdrawn_rows(spec.resource, back, run_id=run_id)
         yield _with_required_id(frame.to_arrow())
-
-
-def _is_stamp(value: str) -> bool:
-    try:
-        parse_vendor_ts(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _version(record: dict, cursor_field: str) -> str | None:

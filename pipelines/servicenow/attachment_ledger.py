@@ -33,7 +33,7 @@ REREADS_KEY = "quarantined_unkeyed_rereads"
 UNKEYED_REREADS = 3  # re-read and rejected unchanged this many times: its stamp no longer holds the floor
 UNKEYED_MAX_AGE = timedelta(days=1)  # older than the cursor's start by more: no longer holds the floor
 # ids per read-by-id query, and characters of ids at most: the URL stays far below the ~8 KB servers take
-# (the tables read 200 per query; an attachment id may be up to 64 characters here, each comma sent as %2C)
+# (an id may be up to 64 characters, each comma sent as %2C; the tables' re-read uses these chunks too)
 ID_CHUNK = 100
 ID_CHUNK_CHARS = 3500
 
@@ -58,7 +58,7 @@ class Ledger:
         self.run_id = run_id
         self.requeue = Requeue(state, RESOURCE, run_id) if state is not None else None
         self.reused = ReusedIds(state, RESOURCE, run_id, "sys_id", _rank, _describe)
-        self.due = [k for k in (self.requeue.due() if self.requeue else []) if _usable_id(k)]
+        self.due = [k for k in (self.requeue.due() if self.requeue else []) if usable_id(k)]
         self._found: set[str] = set()
         # unkeyed rejections of earlier runs: fingerprint -> stamp, and how often each was re-read unchanged
         self._unkeyed: dict[str, str] = dict(state.get(UNKEYED_KEY) or {}) if state is not None else {}
@@ -71,7 +71,7 @@ class Ledger:
         if self.requeue is None:
             return None
         oldest = None
-        if since is not None and _is_stamp(since):
+        if since is not None and is_stamp(since):
             oldest = (parse_vendor_ts(since) - UNKEYED_MAX_AGE).strftime(VENDOR_TS_FORMAT)
         stamps = [stamp for fingerprint, stamp in self._unkeyed.items()
                   if self._rereads.get(fingerprint, 0) < UNKEYED_REREADS and (oldest is None or stamp >= oldest)]
@@ -84,7 +84,7 @@ class Ledger:
         if self.requeue is None:
             return quarantined(RESOURCE, record, reason, self.run_id, sys_id)
         stamp = record.get("sys_updated_on") if isinstance(record, dict) else None
-        return self.requeue.reject(record, reason, sys_id, stamp if _is_stamp(stamp) else None)
+        return self.requeue.reject(record, reason, sys_id, stamp if is_stamp(stamp) else None)
 
     def rejected(self, pairs: Iterable[tuple[Any, str]]) -> Iterator[Any]:
         for record, reason in pairs:
@@ -107,7 +107,7 @@ class Ledger:
             return
         if listed_by_id:
             self.requeue.gone(k for k in self.due if k not in self._found)
-        self.requeue.gone(k for k in self.requeue.due() if not _usable_id(k))
+        self.requeue.gone(k for k in self.requeue.due() if not usable_id(k))
         self.requeue.commit()  # its state: the resource's (dlt hands the prefetch the same dict)
         # this run's unkeyed rejections: one rejected by an earlier run too was re-read unchanged once more
         state[REREADS_KEY] = {fingerprint: self._rereads.get(fingerprint, 0) + 1 if fingerprint in self._unkeyed
@@ -141,11 +141,13 @@ def whole_ids(fetch) -> Iterator[tuple[int, list[dict]]]:
         fetch.settle(held)
 
 
-def _usable_id(value: str) -> bool:
+def usable_id(value: str) -> bool:
+    """A key that can go into a ``sys_idIN`` query (the tables' re-read uses it too)."""
     return 0 < len(value) <= 64 and value.isascii() and value.isalnum()
 
 
-def _is_stamp(value: Any) -> bool:
+def is_stamp(value: Any) -> bool:
+    """Whether ``value`` is a vendor timestamp :func:`parse_vendor_ts` reads."""
     if not isinstance(value, str):
         return False
     try:
