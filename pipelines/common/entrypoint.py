@@ -92,8 +92,9 @@ def failure_message(vendor: str, url: str | None, exc: BaseException, secrets: I
                   f"(or {DEBUG_ENV}=1) to see the traceback.", secrets)
 
 
-def run_cli(vendor: str, url: str | None, run: Callable[[], object], auth_hint: str | None = None) -> None:
-    """Run a source's command line; on failure print one sentence and exit 1 (``--debug``: re-raise)."""
+def check_arguments(vendor: str) -> None:
+    """A source's command line takes only ``--debug``: ``--help`` prints the usage (exit 0), anything
+    else exits 2. Called before the settings are read, so ``--help`` works with none of them set."""
     if DEBUG_FLAG in sys.argv:
         sys.argv.remove(DEBUG_FLAG)
         os.environ[DEBUG_ENV] = "1"
@@ -105,6 +106,11 @@ def run_cli(vendor: str, url: str | None, run: Callable[[], object], auth_hint: 
     if sys.argv[1:]:  # a mistyped flag must not start a sync that ignores it
         print(f"{usage}. Unexpected argument(s): {' '.join(sys.argv[1:])}", file=sys.stderr)
         sys.exit(2)
+
+
+def run_cli(vendor: str, url: str | None, run: Callable[[], object], auth_hint: str | None = None) -> None:
+    """Run a source's command line; on failure print one sentence and exit 1 (``--debug``: re-raise)."""
+    check_arguments(vendor)
     try:
         run()
     except KeyboardInterrupt:

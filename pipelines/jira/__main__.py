@@ -5,13 +5,14 @@ A failure prints one sentence naming the URL tried; ``--debug`` (or ``PROJECTX_D
 
 import sys
 
-from pipelines.common.entrypoint import run_cli
+from pipelines.common.entrypoint import check_arguments, run_cli
 from pipelines.common.runner import run_source
 from pipelines.jira import jira_source, quiet
 from pipelines.jira.config import source_kwargs_from_env
 
 
 def main() -> None:
+    check_arguments("Jira")  # before the settings: `--help` needs none
     quiet.install()
     try:
         kwargs = source_kwargs_from_env()

@@ -11,7 +11,7 @@ A failure prints one sentence naming the URL tried; ``--debug`` (or ``PROJECTX_D
 
 import sys
 
-from pipelines.common.entrypoint import run_cli
+from pipelines.common.entrypoint import check_arguments, run_cli
 from pipelines.common.runner import ca_verify, env, run_source
 from pipelines.onetrust import onetrust_source
 from pipelines.onetrust.settings import DEFAULT_REGION, DEFAULT_TIMEOUT_SECONDS, REGION_HOSTS, config_hint
@@ -32,6 +32,7 @@ def _url_tried() -> str:
 
 
 def main() -> None:
+    check_arguments("OneTrust")  # before the settings: `--help` needs none
     if not env("ONETRUST_API_TOKEN") and not (env("ONETRUST_CLIENT_ID") and env("ONETRUST_CLIENT_SECRET")):
         sys.exit("Set ONETRUST_API_TOKEN, or ONETRUST_CLIENT_ID and ONETRUST_CLIENT_SECRET, and run again")
     try:

@@ -3,12 +3,13 @@
 A failure prints one sentence naming the URL tried; ``--debug`` (or ``PROJECTX_DEBUG=1``) shows the traceback.
 """
 
-from pipelines.common.entrypoint import run_cli
+from pipelines.common.entrypoint import check_arguments, run_cli
 from pipelines.common.runner import ca_verify, env, run_source
 from pipelines.servicenow import servicenow_source
 
 
 def main() -> None:
+    check_arguments("ServiceNow")  # before the settings: `--help` needs none
     base_url = env("SERVICENOW_BASE_URL", required=True)
     run_cli("ServiceNow", base_url, lambda: run_source(
         "servicenow",
