@@ -32,6 +32,7 @@ from assets.reverse_sync.writes import Writes
 from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.http import VendorError
 from pipelines.onetrust.helpers import OneTrustClient
+from resources.evidence.select import library_dir
 from resources.onetrust import OneTrustResource
 from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
@@ -71,7 +72,7 @@ class OneTrustAttestationWriter:
     def __init__(self, client: OneTrustClient, evidence_dir: str | None = None):
         self.client, self.session = client, client.session
         self.path = attestation_path()
-        self.evidence_dir = Path(evidence_dir or os.environ.get("PROJECTX_EVIDENCE_DIR", "data/evidence"))
+        self.evidence_dir = Path(evidence_dir) if evidence_dir else library_dir()
         self._impl: dict[str, str] = {}
         self._planned: set[str] = set()  # implementations a plan of this run creates
         self._hashes: dict[Path, tuple[tuple[int, int], str]] = {}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from resources.evidence.base import safe_name
+from resources.evidence.select import data_dir
 
 FILE_COLUMNS = ("sha256", "filename", "source", "source_ref", "tags", "status", "reason", "storage_uri",
                 "store", "mime_type", "size_bytes", "page_count", "text_excerpt", "image_width",
@@ -42,7 +43,7 @@ def ledger_path() -> Path:
     explicit = os.environ.get("PROJECTX_EVIDENCE_LEDGER")
     if explicit:
         return Path(explicit)
-    return Path(os.environ.get("PROJECTX_DATA_DIR") or "data") / "evidence-ledger.sqlite"
+    return data_dir() / "evidence-ledger.sqlite"
 
 
 def _now() -> str:

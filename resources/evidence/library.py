@@ -52,10 +52,10 @@ from resources.evidence.classify import classify, load_rules
 from resources.evidence.containers import MAX_RATIO, RATIO_FLOOR
 from resources.evidence.containers import problem as container_problem
 from resources.evidence.ledger import Ledger
-from resources.evidence.limits import env_int
+from resources.evidence.limits import env_bool, env_int
 from resources.evidence.metadata import extract
 from resources.evidence.scan import ClamdScanner, ScannerUnavailable
-from resources.evidence.select import store_from_env
+from resources.evidence.select import data_dir, store_from_env
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 MIN_EXPANDED_BYTES = 1024 * 1024 * 1024  # the expansion budget is at least 1 GiB, 10 x the size limit if more
@@ -94,7 +94,7 @@ class EvidenceOutcome:
 
 
 def _data_dir() -> Path:
-    return Path(os.environ.get("PROJECTX_DATA_DIR") or "data")
+    return data_dir()
 
 
 class EvidenceLibrary:
@@ -133,7 +133,7 @@ class EvidenceLibrary:
         env = os.environ.get("PROJECTX_ENV", "local")
         # Local runs without PROJECTX_CLAMD_ADDRESS store files unscanned (recorded as not_scanned);
         # staging and production hold them as pending until a scanner is configured.
-        require = os.environ.get("PROJECTX_EVIDENCE_REQUIRE_SCAN", "false" if env == "local" else "true") == "true"
+        require = env_bool("PROJECTX_EVIDENCE_REQUIRE_SCAN", env != "local")
         # the limits first: a bad value stops here, naming the variable (resources/evidence/limits.py)
         max_bytes = env_int("PROJECTX_EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES, unit="a size in bytes",
                             example="104857600 (100 MiB)")

@@ -21,6 +21,22 @@ import re
 _WHOLE = re.compile(r"\d+")
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """``name`` from the environment as a switch (1/true/yes/on or 0/false/no/off, any case); ``default``
+    when unset or empty. Anything else is refused: a typo must not switch a safeguard off."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise ValueError(f"{name}={raw!r} is not a switch: set true or false (or unset it for the default, "
+                     f"{'true' if default else 'false'})")
+
+
 def env_int(name: str, default: int | None, *, unit: str, example: str, minimum: int = 1,
             default_text: str | None = None) -> int | None:
     """``name`` from the environment as a whole number of at least ``minimum``; ``default`` when unset

@@ -56,7 +56,7 @@ class LocalStore:
             except OSError as exc:
                 if exc.errno == 28:  # ENOSPC
                     raise StoreQuotaError(f"the evidence disk {self.root} is full: free space or set "
-                                          "PROJECTX_EVIDENCE_LIBRARY_DIR to a larger volume") from exc
+                                          "PROJECTX_EVIDENCE_DIR to a larger volume") from exc
                 if isinstance(exc, PermissionError):
                     raise StorePermissionError(f"the evidence folder {self.root} is not writable ({exc.strerror}): "
                                                "let the service's user write to it", str(self.root)) from exc

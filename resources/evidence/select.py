@@ -9,6 +9,13 @@ from pathlib import Path
 from resources.evidence.base import EvidenceStore, StoreError
 
 STORES = ("local", "s3", "gdrive", "sharepoint")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def data_dir() -> Path:
+    """``PROJECTX_DATA_DIR``, else the repository's ``data/`` (as the warehouse and the receiver have it),
+    whatever the working directory: a daemon started elsewhere finds the same files."""
+    return Path(os.environ.get("PROJECTX_DATA_DIR") or REPO_ROOT / "data")
 
 
 def library_dir() -> Path:
@@ -17,7 +24,7 @@ def library_dir() -> Path:
     explicit = os.environ.get("PROJECTX_EVIDENCE_DIR")
     if explicit:
         return Path(explicit)
-    return Path(os.environ.get("PROJECTX_DATA_DIR") or "data") / "evidence"
+    return data_dir() / "evidence"
 
 
 def store_from_env(local_root: Path | None = None) -> EvidenceStore:
