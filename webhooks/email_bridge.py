@@ -326,13 +326,21 @@ class EmailBridge:
         return []
 
 
-def start_email_bridge(host: str = "127.0.0.1", port: int | None = None) -> EmailBridge | None:
-    """Start the bridge for the long-running service (EMAIL_BRIDGE_PORT, default 2525); None if no address is mapped."""
+def start_email_bridge(host: str | None = None, port: int | None = None) -> EmailBridge | None:
+    """Start the bridge for the long-running service; None if no address is mapped.
+
+    It listens on ``EMAIL_BRIDGE_HOST`` (default 127.0.0.1: only this machine's relay reaches it; set
+    ``0.0.0.0`` or an interface's address for a relay elsewhere) and ``EMAIL_BRIDGE_PORT`` (default 2525)."""
     addresses = addresses_from_env()
     if not addresses:
         return None
-    return EmailBridge(host, port if port is not None else int(os.environ.get("EMAIL_BRIDGE_PORT", "2525")),
-                       addresses).start()
+    host = host or os.environ.get("EMAIL_BRIDGE_HOST", "").strip() or "127.0.0.1"
+    if port is None:
+        raw = os.environ.get("EMAIL_BRIDGE_PORT", "").strip() or "2525"
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            raise ValueError(f"EMAIL_BRIDGE_PORT={raw!r} is not a port: set a number from 1 to 65535 (default 2525)")
+        port = int(raw)
+    return EmailBridge(host, port, addresses).start()
 
 
 def stop_email_bridge(bridge: EmailBridge | None) -> None:
