@@ -25,17 +25,17 @@ WHERE_ENV = "PROJECTX_TEST_POISON_AT"
 
 
 def _servicenow(poison: str, where: str) -> None:
-    from pipelines.servicenow import attachments
+    from pipelines.servicenow import attachment_fetch, attachments
 
-    if where == "download":
-        download = attachments._download
+    if where == "download":  # Fetch (attachment_fetch) looks _download up in its own module
+        download = attachment_fetch._download
 
         def dying_download(client, record, max_bytes):
             if record.get("sys_id") == poison:
                 os._exit(137)
             return download(client, record, max_bytes)
 
-        attachments._download = dying_download
+        attachment_fetch._download = dying_download
         return
     admit = attachments.admit_evidence
 

@@ -116,7 +116,7 @@ class Ledger:
 
 
 def whole_ids(fetch) -> Iterator[tuple[int, list[dict]]]:
-    """The listing's pages (``fetch``: a :class:`pipelines.servicenow.attachments.Fetch`), each settled once
+    """The listing's pages (``fetch``: a :class:`pipelines.servicenow.attachment_fetch.Fetch`), each settled once
     handled, with the records of its last sys_id held back for the next page of the same query: the listing
     is ordered by sys_id, so the records sharing one sys_id are handled together (:class:`ReusedIds`).
     [unc] offset paging over rows with equal sys_ids may repeat or skip one at a page boundary."""
