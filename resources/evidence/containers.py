@@ -51,24 +51,35 @@ import bz2
 import gzip
 import io
 import lzma
-import tarfile
-import tempfile
 import zipfile
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import filetype
 
+from resources.evidence.container_readers import (
+    BROKEN,
+    HEAD,
+    READ,
+    SPOOL,
+    WHERE_CHARS,
+    OverBudget,
+    Refused,
+    _Budget,
+    _corrupt,
+    _Counted,
+    _head,
+    _Prefixed,
+    _tar,
+    _zip,
+)
 from resources.evidence.layout import (
     TAIL,
     LocalScan,
-    Recorder,
     Strict,
     data_starts,
     find_local,
     held,
-    longer_than_declared,
     ole2,
     v7_tar,
     zip_at_end,
@@ -77,10 +88,6 @@ from resources.evidence.layout import (
 )
 from resources.evidence.metadata import sniff_mime
 
-READ = 1024 * 1024
-HEAD = 8192
-SPOOL = 8 * 1024 * 1024
-WHERE_CHARS = 200  # a member's path, in a reason (the explanation and the fix follow it)
 MAX_RATIO = 200
 RATIO_FLOOR = 100 * 1024 * 1024
 UNOPENED = {"application/x-rar-compressed": "RAR", "application/x-7z-compressed": "7z",
@@ -91,100 +98,12 @@ UNOPENED = {"application/x-rar-compressed": "RAR", "application/x-7z-compressed"
 STREAMS = {b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw)),
            b"BZh": ("bzip2", lambda raw: Strict(raw, bz2.BZ2Decompressor)),
            b"\xfd7zXZ\x00": ("xz", lambda raw: Strict(raw, lzma.LZMADecompressor))}
-BROKEN = (zipfile.BadZipFile, tarfile.TarError, NotImplementedError, OSError, ValueError, EOFError, RuntimeError,
-          lzma.LZMAError, zlib.error)
-
-
-class Refused(Exception):
-    """Why the archive cannot be taken as scanned (settled: it is quarantined)."""
-
-
-class OverBudget(Refused):
-    """Past ``max_expanded_bytes``: not settled, it waits for the budget to be raised."""
 
 
 @dataclass(frozen=True)
 class Problem:
     reason: str
     pending: bool = False  # True: over the budget, not a verdict on the file; False: quarantine it
-
-
-@dataclass
-class _Budget:
-    limit: int
-    cap: int  # the zip-bomb ratio's bound for this file
-    size: int  # the file's own size
-    max_ratio: int
-    members_left: int
-    expanded: int = 0
-
-    def count(self, n: int, where: str) -> None:
-        self.expanded += n
-        if self.expanded > self.cap:
-            raise Refused(f"{where} expands to more than {self.cap} bytes from a {self.size}-byte file (over "
-                          f"{self.max_ratio} times its size, PROJECTX_EVIDENCE_MAX_RATIO): a zip bomb, which a "
-                          "virus scanner stops reading short of: send the files unpacked, or in smaller archives")
-        if self.expanded > self.limit:
-            raise OverBudget(f"{where} expands to more than {self.limit} bytes (PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES), "
-                             "more than a virus scanner is sure to read: it waits, pending; send the files unpacked "
-                             "or in smaller archives, or raise the limit (and the scanner's MaxScanSize)")
-
-
-class _Counted(io.RawIOBase):
-    """A decompressed (or extracted) stream, each byte read counted against the budget; a read that
-    fails is the container ``name`` at ``where`` that does not open."""
-
-    def __init__(self, stream, name: str, where: str, budget: _Budget):
-        super().__init__()
-        self.stream, self.name, self.where, self.budget = stream, name, where, budget
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        want = READ if size is None or size < 0 else min(size, READ)
-        try:
-            part = self.stream.read(want)
-        except Refused:
-            raise
-        except BROKEN as exc:
-            raise _corrupt(self.name, self.where, exc) from None
-        self.budget.count(len(part), self.where)
-        return part
-
-    def readinto(self, buffer) -> int:
-        part = self.read(len(buffer))
-        buffer[:len(part)] = part
-        return len(part)
-
-    def close(self) -> None:
-        try:
-            self.stream.close()
-        finally:
-            super().close()
-
-
-class _Prefixed(io.RawIOBase):
-    """``head`` (already read from ``stream``), then the rest of ``stream``."""
-
-    def __init__(self, head: bytes, stream):
-        super().__init__()
-        self.head, self.stream = head, stream
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self.head:
-            n = len(self.head) if size is None or size < 0 else size
-            out, self.head = self.head[:n], self.head[n:]
-            return out
-        return self.stream.read(READ if size is None or size < 0 else size)
-
-    def readinto(self, buffer) -> int:
-        part = self.read(len(buffer))
-        buffer[:len(part)] = part
-        return len(part)
 
 
 def kind(content: bytes) -> str | None:
@@ -250,16 +169,6 @@ def _ole(data, where: str, depth: int, budget: _Budget, max_depth: int, blocked:
             _walk(piece, f"the zip archive at byte {start} of {where}", depth + 1, budget, max_depth, blocked, "zip")
 
 
-def _head(stream) -> bytes:
-    out = b""
-    while len(out) < HEAD:
-        part = stream.read(HEAD - len(out))
-        if not part:
-            break
-        out += part
-    return out
-
-
 def _walk(stream, where: str, depth: int, budget: _Budget, max_depth: int, blocked: tuple[str, ...],
           name: str | None = None) -> None:
     """Check what ``stream`` holds (read through once, counted by the ``_Counted`` it is, if any);
@@ -311,109 +220,5 @@ def _walk(stream, where: str, depth: int, budget: _Budget, max_depth: int, block
             _walk(data, member, depth + 1, budget, max_depth, blocked)
 
 
-def _inside(name: str, where: str) -> str:
-    """Where a member is, for a reason: its name quoted (``repr``), a long one cut in the middle, and the
-    whole path kept under ``WHERE_CHARS``, so the reason's explanation and fix always fit the ledger's
-    500 characters (a 1000-character name pushed "is encrypted" out of it)."""
-    shown = repr(name if len(name) <= 80 else f"{name[:60]}...{name[-17:]}")
-    out = f"{shown} in {where}"
-    return out if len(out) <= WHERE_CHARS else f"{out[:100]} ... {out[-(WHERE_CHARS - 105):]}"
-
-
-def _member(budget: _Budget, where: str, max_members_hint: str) -> None:
-    budget.members_left -= 1
-    if budget.members_left < 0:
-        raise Refused(f"{where} holds more than {max_members_hint} files in all, more than a virus scanner is sure "
-                      "to read: send them in smaller archives")
-
-
-def _corrupt(name: str, where: str, exc: BaseException) -> Refused:
-    return Refused(f"{where} is a {name} archive that does not open ({type(exc).__name__}: {str(exc)[:120]}), so "
-                   "nothing can say the virus scanner read it: send it again whole")
-
-
-def _zip(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
-    """The members of a zip; ``stream`` is spooled (a zip is read from its end) unless it is in memory."""
-    total = budget.members_left
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:
-        if isinstance(stream, io.BytesIO):
-            source = stream
-        else:
-            while part := stream.read(READ):
-                spool.write(part)
-            source = spool
-        source.seek(0)
-        try:
-            archive = zipfile.ZipFile(source)
-            infos = archive.infolist()
-        except BROKEN as exc:
-            raise _corrupt("zip", where, exc) from None
-        with archive:
-            try:
-                starts = data_starts(source, archive.start_dir, infos)
-            except ValueError as exc:
-                raise _corrupt("zip", where, exc) from None
-            if starts is None:
-                raise Refused(f"{where} is a zip archive holding data its directory does not list (another archive "
-                              "before or between its files), which nothing can say a virus scanner read as the "
-                              "library did: send the files in one plain zip")
-            for info, start in zip(infos, starts, strict=True):
-                if info.is_dir():
-                    continue
-                inner = _inside(info.filename, where)
-                _member(budget, inner, str(total))
-                if info.flag_bits & 0x1:
-                    raise Refused(f"{inner} is encrypted: a virus scanner cannot read it; send it unencrypted")
-                if longer_than_declared(source, start, info, min(budget.limit, budget.cap) - budget.expanded):
-                    raise Refused(f"{inner} holds more than the {info.file_size} bytes its zip declares (a lying "
-                                  "size: the rest is read by a virus scanner within its own limits, never checked "
-                                  "here): send it again as an ordinary zip")
-                try:
-                    opened = archive.open(info)
-                except BROKEN as exc:
-                    raise _corrupt("zip", inner, exc) from None
-                yield inner, _Counted(opened, "zip", inner, budget)
-
-
-def _tar(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
-    """The files of a tar, read in one pass (``r|``: nothing is seeked or held); then what follows its
-    end must be zeros (its padding): a zip after it (read by clamd, not by ``tarfile``) is refused."""
-    total = budget.members_left
-    stream = Recorder(stream)
-    try:
-        archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 (closed below, members yielded)
-    except Refused:
-        raise
-    except BROKEN as exc:
-        raise _corrupt("tar", where, exc) from None
-    with archive:
-        while True:
-            try:
-                info = archive.next()
-                if info is None:
-                    _after_end(stream, archive.offset, where)
-                    return
-                if not info.isfile():
-                    continue
-                inner = _inside(info.name, where)
-                _member(budget, inner, str(total))
-                extracted = archive.extractfile(info)
-            except Refused:
-                raise
-            except BROKEN as exc:
-                raise _corrupt("tar", where, exc) from None
-            if extracted is not None:
-                yield inner, _Counted(extracted, "tar", inner, budget)
-
-
-def _after_end(stream: Recorder, end: int, where: str) -> None:
-    """Refuse anything but zeros after a tar's end (``end``: where its end-of-archive block starts)."""
-    buffered = stream.total - end
-    seen = stream.tail[-buffered:] if 0 < buffered <= len(stream.tail) else b""
-    while True:
-        if seen.strip(b"\0") or (buffered > len(stream.tail)):
-            raise Refused(f"{where} has data after the end of its tar archive (another archive appended, read by "
-                          "a virus scanner within its own limits, never checked here): send the tar alone")
-        seen, buffered = stream.read(READ), 0
-        if not seen:
-            return
+__all__ = ["BROKEN", "HEAD", "MAX_RATIO", "RATIO_FLOOR", "READ", "SPOOL", "STREAMS", "UNOPENED", "WHERE_CHARS",
+           "OverBudget", "Problem", "Refused", "kind", "problem"]
