@@ -185,9 +185,9 @@ def test_a_count_far_too_high_stops_with_a_clear_error_not_an_endless_read(make_
     them page by page (a million requests at this page size); it now stops after a bounded number of
     empty pages (MAX_EMPTY_PAGES, 2,000 in production, 100 here) with an error naming the fixes, and
     loads nothing half-read."""
-    from pipelines.servicenow import helpers
+    from pipelines.servicenow import keyset
 
-    monkeypatch.setattr(helpers, "MAX_EMPTY_PAGES", 100)
+    monkeypatch.setattr(keyset, "MAX_EMPTY_PAGES", 100)  # KeysetRange reads it from its own module
     sb = make_servicenow_sandbox(size=30)
     on_list(sb, _count_header("10000000"))
     started = time.monotonic()
