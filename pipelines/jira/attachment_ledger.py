@@ -15,8 +15,8 @@
   ``created``, then the larger size, then the larger digest (whatever the order sent); the other is
   quarantined once (:class:`pipelines.common.reused_ids.ReusedIds`). Across batches of one run the row
   loaded first stays (search order: ``updated``, then key) and a later one is quarantined the same way.
-  [unc] an id kept under issue A by an earlier run and listed by issue B later stays under both until A is
-  read again.
+  An id stored under issue A by an earlier run and loaded under issue B later leaves A at the end of the run
+  (the later sighting wins; the move is kept in ``jira.attachment_moves``, :mod:`pipelines.jira.attachment_moves`).
 """
 
 from __future__ import annotations
@@ -95,6 +95,11 @@ class AttachmentLedger:
         kept = [r for r in kept if not r.get(_EARLIER)]
         self._kept.update((r["id"], r) for r in kept)
         return kept, items
+
+    @property
+    def kept(self) -> dict[str, dict[str, Any]]:
+        """Attachment id -> the row loaded this run (the one :meth:`one_per_id` kept)."""
+        return self._kept
 
     def loaded(self, rows: list[dict[str, Any]]) -> None:
         if self.requeue is not None:

@@ -44,3 +44,24 @@ def stored_content() -> dict[str, tuple[str, str]]:
     """Attachment id -> (sha256, storage URI) of content already stored (never downloaded twice)."""
     rows = _query("select id, sha256, storage_uri from {0} where content_status = 'stored'", "attachments")
     return {str(r[0]): (r[1], r[2]) for r in rows or []}
+
+
+def attachment_owners(attachment_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(attachment id, issue id, issue key) of the stored rows of these attachment ids (digits only: ids
+    that are not are left out, never inlined)."""
+    ids = ", ".join(f"'{i}'" for i in attachment_ids if i.isascii() and i.isdigit())
+    if not ids:
+        return []
+    rows = _query("select id, issue_id, issue_key from {0} where id in (" + ids + ")", "attachments")
+    return [(str(r[0]), str(r[1]), str(r[2])) for r in rows or []]
+
+
+def attachment_rows_of(issue_ids: Sequence[str], columns: Sequence[str]) -> list[dict] | None:
+    """The stored attachment rows (``columns``) of these issues (digits only), tombstones left out; None
+    when they cannot be read (the caller must then change nothing: an empty answer would delete rows)."""
+    ids = ", ".join(f"'{i}'" for i in issue_ids if i.isascii() and i.isdigit())
+    if not ids:
+        return []
+    rows = _query("select " + ", ".join(columns) + " from {0} where issue_id in (" + ids + ") "
+                  "and id not like '-%'", "attachments")
+    return None if rows is None else [dict(zip(columns, r, strict=True)) for r in rows]

@@ -18,7 +18,8 @@ discovered Sprint field). For each loaded issue the child tables are replaced as
 ``issue_id``), so a deleted comment or attachment disappears; an issue left with none writes a
 hard-delete tombstone row. Invalid records go to ``quarantine``; an attachment with hostile or invalid
 metadata, or an id listed twice, costs that attachment only, quarantined once per content
-(:mod:`pipelines.jira.attachment_ledger`).
+(:mod:`pipelines.jira.attachment_ledger`); an attachment id loaded under another issue than the one
+storing it leaves that issue, the move kept in ``attachment_moves`` (:mod:`pipelines.jira.attachment_moves`).
 
 Crash ledger (:mod:`pipelines.common.poison`): an issue's children (changelog, comments, attachment rows and
 their downloads in the pool) are built inside the issue batch's :class:`~pipelines.common.poison.PoisonGuard`,
@@ -64,7 +65,7 @@ from pipelines.common.poison import PoisonGuard
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.common.shapes import shape_problem
-from pipelines.jira import flatten, frames
+from pipelines.jira import attachment_moves, flatten, frames
 from pipelines.jira.attachment_ledger import AttachmentLedger
 from pipelines.jira.attachments import CONTENT_COLUMNS, AttachmentContent
 from pipelines.jira.context import JiraContext
@@ -250,6 +251,18 @@ class IssuePass:
                 yield child_item(table, good, emptied, self.append)
 
 
+def moved_attachments(work: IssuePass) -> Iterator[Any]:
+    """An attachment id loaded under another issue than the one it is stored under leaves that issue (the
+    later sighting wins), the move kept in ``attachment_moves`` (:mod:`pipelines.jira.attachment_moves`)."""
+    if work.append:  # the first sync: nothing stored yet
+        return
+    rows, emptied, moves = attachment_moves.settle(work.attachments.kept, work.loaded, work.run_id)
+    if rows or emptied:
+        yield child_item("attachments", rows, emptied)
+    if moves:
+        yield attachment_moves.moves_item(moves)
+
+
 def _attachment_list(bean: dict[str, Any]) -> list[Any]:
     fields = bean.get("fields")
     listed = fields.get("attachment") if isinstance(fields, dict) else None
@@ -341,6 +354,7 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
         if bounds is not None:
             work = IssuePass(ctx, None, run_id, content, tombstones=True)
             yield from work.read(read_all(search, plan(client, scope, *bounds, None, concurrency)))
+            yield from moved_attachments(work)
             return
         state = dlt.current.resource_state()
         cursor = OverlapCursor(state, initial_value=INITIAL_CURSOR, overlap_seconds=overlap_seconds)
@@ -367,6 +381,7 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
                 yield from work.read(iter([page]), force=True)
             requeue.gone(set(chunk) - found)  # deleted at Jira: the census or the webhook marks it
             ledger.issues_gone(set(chunk) - found)
+        yield from moved_attachments(work)
         if as_of:
             cursor.cap(to_cursor(as_of))
         cursor.commit()
