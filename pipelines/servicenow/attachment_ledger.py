@@ -15,6 +15,12 @@ quarantine row twice (see :mod:`pipelines.servicenow.attachments`).
   cursor's start by more than ``UNKEYED_MAX_AGE``, no longer holds it (the record was quarantined once
   already; without a bound one such record made every run list, download and scan again every attachment
   updated since it). The read by id goes in chunks of ``ID_CHUNK`` ids (:func:`id_chunks`).
+- A rejection seen again after its sys_id loaded (a hostile twin listed beside the valid record: the valid
+  one's loading takes the key out of the re-read ledger in the same run) is not quarantined again either:
+  (sys_id, reason, digest of the record) of every keyed rejection is kept (state ``quarantined_seen``) while
+  the record can still be listed (met this run, or its ``sys_updated_on`` no older than the cursor's start
+  by more than ``UNKEYED_MAX_AGE``; at most ``TWINS_MAX`` keys). The same key with another reason or other
+  content is quarantined again, once.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any
 
 from pipelines.common.cursor import VENDOR_TS_FORMAT, parse_vendor_ts
 from pipelines.common.quarantine import quarantined
-from pipelines.common.requeue import UNKEYED_KEY, Requeue
+from pipelines.common.requeue import UNKEYED_KEY, Requeue, digest
 from pipelines.common.reused_ids import ReusedIds
 
 RESOURCE = "attachments"
@@ -36,6 +42,8 @@ UNKEYED_MAX_AGE = timedelta(days=1)  # older than the cursor's start by more: no
 # (an id may be up to 64 characters, each comma sent as %2C; the tables' re-read uses these chunks too)
 ID_CHUNK = 100
 ID_CHUNK_CHARS = 3500
+TWINS_KEY = "quarantined_seen"
+TWINS_MAX = 5000  # keys remembered at most (the newest stamps kept)
 
 
 def id_chunks(ids: list[str], size: int = ID_CHUNK, chars: int = ID_CHUNK_CHARS) -> list[list[str]]:
@@ -63,6 +71,10 @@ class Ledger:
         # unkeyed rejections of earlier runs: fingerprint -> stamp, and how often each was re-read unchanged
         self._unkeyed: dict[str, str] = dict(state.get(UNKEYED_KEY) or {}) if state is not None else {}
         self._rereads: dict[str, int] = dict(state.get(REREADS_KEY) or {}) if state is not None else {}
+        # keyed rejections quarantined before: sys_id -> {digest of (reason, record): its sys_updated_on}
+        old = (state.get(TWINS_KEY) or {}) if state is not None else {}
+        self._twins_old: dict[str, dict[str, str]] = {k: dict(v) for k, v in old.items() if isinstance(v, dict)}
+        self._twins: dict[str, dict[str, str]] = {}  # met this run
 
     def floor(self, since: str | None = None) -> str | None:
         """The oldest update time of records rejected without a usable sys_id (read from there), leaving out
@@ -84,7 +96,14 @@ class Ledger:
         if self.requeue is None:
             return quarantined(RESOURCE, record, reason, self.run_id, sys_id)
         stamp = record.get("sys_updated_on") if isinstance(record, dict) else None
-        return self.requeue.reject(record, reason, sys_id, stamp if is_stamp(stamp) else None)
+        stamp = stamp if is_stamp(stamp) else None
+        item = self.requeue.reject(record, reason, sys_id, stamp)
+        if sys_id is None or not usable_id(sys_id):
+            return item
+        mark = digest([reason, record])  # same key + same reason + same content: quarantined once
+        known = mark in self._twins_old.get(sys_id, {}) or mark in self._twins.get(sys_id, {})
+        self._twins.setdefault(sys_id, {})[mark] = parse_vendor_ts(stamp).strftime(VENDOR_TS_FORMAT) if stamp else ""
+        return None if known else item
 
     def rejected(self, pairs: Iterable[tuple[Any, str]]) -> Iterator[Any]:
         for record, reason in pairs:
@@ -100,11 +119,12 @@ class Ledger:
         """A page of the read by id: which due keys the vendor still has."""
         self._found.update(r["sys_id"] for r in page if isinstance(r, dict) and isinstance(r.get("sys_id"), str))
 
-    def commit(self, state: MutableMapping | None, listed_by_id: bool) -> None:
+    def commit(self, state: MutableMapping | None, listed_by_id: bool, since: str | None = None) -> None:
         """Write the ledgers to ``state``. ``listed_by_id``: the read by id ran to its end (due keys it did
-        not return are gone at the vendor)."""
+        not return are gone at the vendor). ``since``: the cursor's start (what the listing still reaches)."""
         if state is None or self.requeue is None:
             return
+        state[TWINS_KEY] = self._twins_kept(since)
         if listed_by_id:
             self.requeue.gone(k for k in self.due if k not in self._found)
         self.requeue.gone(k for k in self.requeue.due() if not usable_id(k))
@@ -113,6 +133,18 @@ class Ledger:
         state[REREADS_KEY] = {fingerprint: self._rereads.get(fingerprint, 0) + 1 if fingerprint in self._unkeyed
                               else 0 for fingerprint in state.get(UNKEYED_KEY) or {}}
         self.reused.commit(state)
+
+
+    def _twins_kept(self, since: str | None) -> dict[str, dict[str, str]]:
+        """The rejections met this run, and those of earlier runs the listing may still reach."""
+        cutoff = (parse_vendor_ts(since) - UNKEYED_MAX_AGE).strftime(VENDOR_TS_FORMAT) if is_stamp(since) else None
+        kept = {k: dict(v) for k, v in self._twins.items()}
+        for key, marks in self._twins_old.items():
+            for mark, stamp in marks.items():
+                if mark not in kept.get(key, {}) and cutoff is not None and is_stamp(stamp) and stamp >= cutoff:
+                    kept.setdefault(key, {})[mark] = stamp
+        newest = sorted(kept, key=lambda k: max(kept[k].values()), reverse=True)[:TWINS_MAX]
+        return {k: dict(sorted(kept[k].items())) for k in sorted(newest)}
 
 
 def whole_ids(fetch) -> Iterator[tuple[int, list[dict]]]:

@@ -161,7 +161,7 @@ def attachments_resource(prefetch: Prefetch, run_id: str, evidence_dir: str | No
         if cursor is not None:
             state["refetch"] = sorted(set(failed))
             state["poison_held"] = sorted(k for k in ledger.held if k.isascii() and k.isalnum())
-            memory.commit(state, listed_by_id=True)
+            memory.commit(state, listed_by_id=True, since=cursor.start_value)
             cursor.commit()
 
     # One hint dict per column: dlt writes each column's name into its dict, so a shared one made all four
