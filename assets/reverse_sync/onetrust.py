@@ -28,8 +28,8 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import Snapshot, Step
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
+from assets.reverse_sync.readback import onetrust_holds
 from assets.reverse_sync.writes import Writes
-from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.http import VendorError
 from pipelines.onetrust.helpers import OneTrustClient
 from resources.evidence.select import library_dir
@@ -179,7 +179,7 @@ class OneTrustAttestationWriter:
                               "records (an object whose 'content' is a list of objects); check ONETRUST_BASE_URL "
                               "points at the OneTrust API", None)
         match = [r for r in found or [] if r.get("externalId") == external_id and r.get("id")
-                 and (sent is None or _holds(r, sent))]
+                 and (sent is None or onetrust_holds(r, sent))]
         return str(match[0]["id"]) if match else None
 
     def _implementation_missing(self, ext: str) -> bool:
@@ -307,18 +307,3 @@ def _json_type(value: Any) -> str:
     kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
     return f"a JSON {kind.get(type(value), type(value).__name__)}"
 
-
-def _holds(record: dict[str, Any], sent: dict[str, Any]) -> bool:
-    """Whether an attestation read back holds the result, comment and period an upsert sent (times compared as
-    instants: OneTrust may add milliseconds [unc])."""
-    for key in ("result", "comment", "periodStart", "periodEnd"):
-        have, want = record.get(key), sent.get(key)
-        if have == want:
-            continue
-        try:
-            if key.startswith("period") and parse_vendor_ts(str(have)) == parse_vendor_ts(str(want)):
-                continue
-        except ValueError:
-            pass
-        return False
-    return True

@@ -6,6 +6,7 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
+from assets.reverse_sync import readback
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
@@ -149,25 +150,38 @@ class ServiceNowTaskWriter:
             body = {**payload, "state": STATE_OPEN}
         else:
             body = {c.field: c.after for c in changes}
+        # An update of derived fields only (priority) cannot be proven by its values (the instance may compute
+        # another): the record is read first, so an unclear answer is judged against it (readback.py).
+        before = self.client.get(self.vendor_object, str(vendor_id)) if readback.sn_derived_only(body) else None
         response = writes.send(self.client.session, "PATCH", f"{self.path}/{vendor_id}", json=body,
                                operation=operation, object_id=str(vendor_id), internal_id=internal_id)
         if not _answers_record(response, str(vendor_id)):
-            self.verify(str(vendor_id), body, response, operation, internal_id, writes)
+            self.verify(str(vendor_id), body, response, operation, internal_id, writes, before,
+                        {c.field: c.before for c in changes})
         return str(vendor_id), None
 
     def verify(self, vendor_id: str, body: dict[str, Any], response: Any, operation: str, internal_id: str,
-               writes: Writes) -> None:
+               writes: Writes, before: dict[str, Any] | None = None, base: dict[str, Any] | None = None) -> None:
         """A PATCH answered 2xx without the record (an empty body, ``{}``, another record): ServiceNow answers
         a PATCH with the record it updated (unless asked not to with ``X-no-response-body``, which Project X
         never sends), so such an answer proves nothing (a proxy may have answered in its place). The record is
-        read back (a consistent Table API read): done when it holds every value sent, else VendorError naming
-        the answer, so the record is dead-lettered and written by the next push. A 404 here is the record's
-        (deleted meanwhile). Values are compared as the Table API returns them by default (raw values; a
-        reference as its sys_id) [unc: an instance with a display-value default would read as not written]."""
+        read back (a consistent Table API read): done when it shows the values sent that Project X owns, as
+        ServiceNow stores them (:mod:`assets.reverse_sync.readback`: priority is derived and not insisted on,
+        the state compared as closed or open, text trimmed, a reference or display value as either), else
+        VendorError naming the answer, so the record is dead-lettered and written by the next push. An update
+        of derived fields only is judged against ``before`` (the record read right before the write) and
+        ``base`` (the values our last sync left): :func:`readback.sn_derived_landed`. A 404 here is the
+        record's (deleted meanwhile)."""
         record = self.client.get(self.vendor_object, vendor_id)
-        differs = sorted(k for k, v in body.items() if _raw(record.get(k)) != _raw(v))
-        if not differs:
-            return
+        if readback.sn_derived_only(body):
+            if readback.sn_derived_landed(record, body, before, base or {}):
+                return
+            differs = sorted(body)
+        else:
+            differs, shown = readback.sn_unwritten(record, body, VENDOR_CLOSED_STATES)
+            if not differs and shown:
+                return
+            differs = differs or sorted(k for k in body if k not in readback.SN_DERIVED)
         kind = _body_kind(response)
         error = VendorError(
             f"servicenow: PATCH {self.path}/{vendor_id} answered {response.status_code} with {kind} instead of the "
