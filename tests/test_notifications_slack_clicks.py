@@ -90,7 +90,8 @@ def test_a_decision_replaces_the_requests_buttons_with_who_decided(approval, tmp
     assert not {APPROVE_ACTION, DENY_ACTION} & set(_buttons(slack, message)), "nobody clicks a decided request"
     [kept] = [m for m in slack.messages(message["channel"]) if m["ts"] == message["ts"]]
     shown = json.dumps(kept["message"]["blocks"])
-    assert "Approved by approver: task task-1 is open." in shown and kept["message"].get("edited")
+    # The decider by username and Slack user id (a mention): two people may share a username.
+    assert f"Approved by approver (<@{approver}>): task task-1 is open." in shown and kept["message"].get("edited")
     assert "Renew the evidence of task-1" in shown, "the request itself stays as it was sent"
     assert [b["type"] for b in kept["message"]["blocks"]][-1] == "context", "runbook and correlation id stay last"
 

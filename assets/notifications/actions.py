@@ -20,7 +20,10 @@ message, why; one row per click, however often the same delivery is handed over)
 logs and finishes like any other unusable click. A denied request closes the
 task in ``marts.tasks``; an approved one keeps it open with the approval recorded. Its audit event
 (``task_approved``/``task_denied``) names the decider by Slack user id, and by the e-mail checked
-against the approvers in a channel, not only by the payload's username. dbt reads the
+against the approvers in a channel, not only by the payload's username. Two people may share a Slack
+username (display names are not unique): a decision is keyed by the clicker's Slack user id (column
+``decided_by_id``, added to the table dbt creates; ``decided_by`` keeps the username for reading), and
+every line naming a decider names the id too, as a mention Slack shows as that very person. dbt reads the
 table as a source (``stg_notifications__task_decisions``), so the decision survives every rebuild of
 ``marts.tasks``; its on-run-start hook ``create_task_decisions`` creates the same table (keep the two
 DDLs alike) and the ``notifications/task_decisions`` asset creates it before dbt in Dagster runs.
@@ -44,6 +47,7 @@ from resources.slack import SlackSender
 from resources.warehouse import Connection
 
 DECISIONS = {APPROVE_ACTION: "approved", DENY_ACTION: "denied"}
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,39}")  # a Slack user id (W: Enterprise Grid)
 # Same table as dbt_project/macros/task_decisions.sql (the dbt on-run-start hook).
 DDL = f"""create table if not exists {SCHEMA}.task_decisions (
     task_id varchar primary key, decision varchar not null, decided_by varchar, decided_at timestamp not null,
@@ -76,6 +80,10 @@ class ActionResult:
 def ensure_table(conn: Connection) -> None:
     conn.execute(f"create schema if not exists {SCHEMA}")
     conn.execute(DDL)
+    # Not in dbt's DDL (dbt_project/macros/task_decisions.sql): added here, once, to a table either made.
+    if not conn.scalar("select count(*) from information_schema.columns where table_schema = %s and "
+                       "table_name = 'task_decisions' and column_name = 'decided_by_id'", (SCHEMA,)):
+        conn.execute(f"alter table {SCHEMA}.task_decisions add column if not exists decided_by_id varchar")
 
 
 def apply_slack_action(conn: Connection, payload: dict[str, Any], slack: SlackSender | None = None) -> ActionResult:
@@ -105,6 +113,7 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any], slack: SlackSe
     if not user.get("id"):
         raise SlackActionError("the click carries no user id: a decision must record who decided")
     who = one_line(user.get("username") or user.get("name") or user["id"])[:100]
+    user_id = one_line(user["id"])[:40]
     verdict = check_click(conn, payload, task_id, str(user["id"]), slack)
     if not exists:  # the task is gone (done, removed): its genuine request's decider is told; a made-up value is not
         if not verdict.allowed:
@@ -115,8 +124,8 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any], slack: SlackSe
     if not verdict.allowed:
         _refuse(conn, payload, action, task_id, decision, who, verdict.reason, verdict.channel_type, verdict.email)
     ensure_table(conn)
-    previous = conn.query(f"select decision, decided_by, action_ts from {SCHEMA}.task_decisions where task_id = %s",
-                          (task_id,))
+    previous = conn.query(f"select decision, decided_by, decided_by_id, action_ts from {SCHEMA}.task_decisions "
+                          "where task_id = %s", (task_id,))
     status = "closed" if decision == "denied" else "open"
     replayed = bool(previous) and not _newer(action_ts, decision, previous[0])
     if not replayed and _status(conn, task_id) == "closed" and \
@@ -124,27 +133,42 @@ def apply_slack_action(conn: Connection, payload: dict[str, Any], slack: SlackSe
         _refuse(conn, payload, action, task_id, decision, who, f"task {one_line(task_id)[:100]} is closed (closed "
                 "since the request was sent, not by a Slack decision): there is nothing to decide",
                 verdict.channel_type, verdict.email)
-    clicker = who
+    decider = (who, user_id)
     if replayed:  # the same click again, or an older one arriving late: the newer decision stands
-        decision, who = previous[0]["decision"], previous[0]["decided_by"] or who
+        decision = previous[0]["decision"]
+        decider = (previous[0]["decided_by"] or "", previous[0]["decided_by_id"] or "")
         status = "closed" if decision == "denied" else "open"
     else:
         container = payload.get("container") or {}
         conn.execute(f"delete from {SCHEMA}.task_decisions where task_id = %s", (task_id,))
-        conn.execute(f"insert into {SCHEMA}.task_decisions values (%s, %s, %s, %s, %s, %s, %s)",
+        conn.execute(f"insert into {SCHEMA}.task_decisions (task_id, decision, decided_by, decided_at, action_ts, "
+                     "slack_channel, message_ts, decided_by_id) values (%s, %s, %s, %s, %s, %s, %s, %s)",
                      (task_id, decision, who, now(), action_ts, container.get("channel_id"),
-                      container.get("message_ts")))
+                      container.get("message_ts"), user_id))
         conn.execute("update marts.tasks set status = %s where task_id = %s", (status, task_id))
         record_event(conn, action="notification", system="slack", correlation_id=new_correlation_id(),
                      operation=f"task_{decision}", object_id=task_id, status=status,
-                     detail={"decided_by": who, "action_ts": action_ts, "slack_user_id": one_line(user["id"])[:40],
+                     detail={"decided_by": who, "action_ts": action_ts, "slack_user_id": user_id,
                              "channel_type": verdict.channel_type,
                              **({"email": verdict.email} if verdict.email else {})})
     conn.raw.commit()
-    text = f"{decision.capitalize()} by {mrkdwn(who)}: task {mrkdwn(task_id)} is {status}."
-    # Not this very click handed over again (same action_ts, same clicker) but another whose decision lost.
-    superseded = replayed and not (previous[0]["action_ts"] == action_ts and previous[0]["decided_by"] == clicker)
+    text = f"{decision.capitalize()} by {decider_label(*decider)}: task {mrkdwn(task_id)} is {status}."
+    # Not this very click handed over again (same action_ts, same clicker) but another whose decision lost. The
+    # clicker is the Slack user id (a decision recorded before ids were falls back to the username).
+    same_clicker = (previous[0]["decided_by_id"] == user_id) if previous and previous[0]["decided_by_id"] else \
+        bool(previous) and previous[0]["decided_by"] == who
+    superseded = replayed and not (previous[0]["action_ts"] == action_ts and same_clicker)
     return ActionResult(task_id, decision, status, replayed, text, superseded)
+
+
+def decider_label(username: str, user_id: str) -> str:
+    """A decider for a Slack line, unambiguous: the username (escaped, as typed) and the Slack user id as a
+    mention (``<@U…>``: Slack shows that very person), or the bare id when it is not one Slack would read."""
+    name = mrkdwn(one_line(username)[:100])
+    if not user_id:
+        return name or "someone"
+    ref = f"<@{user_id}>" if _USER_ID.fullmatch(user_id) else mrkdwn(user_id)
+    return ref if not name or username == user_id else f"{name} ({ref})"
 
 
 def _approval_action(payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -186,8 +210,8 @@ def _refuse(conn: Connection, payload: dict[str, Any], action: dict[str, Any], t
                  operation="task_decision_refused", object_id=task_id, status="refused", detail=detail,
                  event_id=f"task_decision_refused:{click_id}")
     conn.raw.commit()
-    raise SlackActionRefused(f"{decision} of task {task_id[:100]} by {who} refused: {reason}", task_id=task_id,
-                             reason=reason)
+    raise SlackActionRefused(f"{decision} of task {task_id[:100]} by {who} ({detail['slack_user_id']}) refused: "
+                             f"{reason}", task_id=task_id, reason=reason)
 
 
 def _ts(value: str | None) -> Decimal | None:
