@@ -12,7 +12,10 @@ and when the answer leaves open whether the vendor did it (5xx, a timeout or dro
 2xx whose body is not the record: an HTML page, a truncated body, a create without the new id) the
 writer looks for the result at the vendor first and adopts it (audited as ``adopt``); only when it is
 not there is the write sent again, and only when that look-up is consistent (``resend_when_unseen``: a
-ServiceNow Table API read, a OneTrust read by externalId). A look-up that may lag the write (Jira's JQL
+ServiceNow Table API read, a OneTrust read by externalId) and the vendor answered (a 5xx of its own): after no
+answer at all (a read timeout, a dropped connection) or a gateway's 504 the vendor may still be carrying the write
+out, so a look-up that misses it proves nothing yet; the record is dead-lettered, and the next run adopts it or
+writes it (:data:`IN_FLIGHT_STATUSES`). A look-up that may lag the write (Jira's JQL
 search is eventually consistent: a new issue can be missing for seconds to minutes) proves nothing when
 it comes back empty, so the record is dead-lettered instead, and the next run's look-up adopts the
 record if it exists, else creates it, but not while the unclear create is recent enough for the search to
@@ -39,6 +42,10 @@ from resources.audit import SCHEMA as AUDIT
 from resources.warehouse import Connection
 
 from .state import SCHEMA
+
+# Answers after which the vendor may still be carrying a write out: none (a timeout, a dropped connection) and a
+# gateway's 504 (it stopped waiting, not the vendor working). Other 5xx are the vendor's own answer: it is done.
+IN_FLIGHT_STATUSES = frozenset({None, 504})
 
 
 class Writes:
@@ -140,7 +147,11 @@ class Writes:
                 if exc.status is not None and exc.status not in RETRYABLE_STATUSES:
                     raise  # refused (4xx, auth, rate limit after its waits): the vendor wrote nothing
                 error, why = exc, str(exc.status or "no answer")
+                # No answer (a read timed out, a connection dropped) or a gateway's 504: the vendor may still be
+                # carrying the write out, so a look-up that misses it now does not prove it absent.
+                in_flight = exc.status in IN_FLIGHT_STATUSES
             else:
+                in_flight = False
                 try:
                     result = parse(response)
                 except (ValueError, KeyError, TypeError, AttributeError, IndexError):
@@ -170,6 +181,11 @@ class Writes:
                 self._audit("adopt", str(_first(found) or object_id), internal_id, "found", None,
                             ref=f"{operation} answered {why}")
                 return found
+            if in_flight:  # the vendor may finish it after the look-up: sending again could make it twice
+                raise VendorError(
+                    f"{self.vendor}: {operation} outcome unknown ({method} {path.split('?')[0]} answered {why}): "
+                    f"{self.vendor.capitalize()} may still be carrying it out, so it was not sent again; the next "
+                    "run adopts the record if it was made, else writes it", error.status)
             if not resend_when_unseen:  # an empty look-up that may lag the write proves nothing
                 raise VendorError(
                     f"{self.vendor}: {operation} outcome unknown ({method} {path.split('?')[0]} answered {why}): "
