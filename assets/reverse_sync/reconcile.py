@@ -7,7 +7,8 @@ The policy, per vendor (what happens to a linked record changed or deleted outsi
 | servicenow | re-linked to a record carrying our id, else recreated | our fields written back | adopted, else closed |
 | jira, onetrust | reported (a finding, then a task for the connector's owner) | reported | reported |
 
-"Our fields": short description, description, due date. A second record for an id already linked is
+"Our fields": short description, description, due date, compared as ServiceNow stores what we sent
+(:func:`assets.reverse_sync.readback.sn_field_shows`). A second record for an id already linked is
 closed as a duplicate. A deleted record whose task is no longer wanted (its link closed) is only
 noted: nothing to redo.
 Idempotent: a rerun finds every link pointing at a live record of ours and writes nothing.
@@ -22,7 +23,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from assets.reconciliation.findings import Finding, record
-from assets.reverse_sync import state
+from assets.reverse_sync import readback, state
 from assets.reverse_sync.engine import DONE, OPEN, SCHEMA, ensure_tables, payload_hash
 from assets.reverse_sync.servicenow import OUTBOUND, VENDOR_CLOSED_STATES, ServiceNowTaskWriter, remediation_table
 from resources.audit import new_correlation_id, record_event
@@ -108,7 +109,9 @@ class ServiceNowLinks:
         if row is None or link["status"] != "open":
             return
         payload = self.writer.payload(row)
-        if all(_same(record.get(f), payload.get(f)) for f in COMPARED):
+        # As ServiceNow stores them (text trimmed, a date column's date, a cut at the column's length): a value
+        # the instance rewrote on the way in is ours, not a change to write back every night.
+        if all(readback.sn_field_shows(f, record.get(f), payload.get(f), VENDOR_CLOSED_STATES) for f in COMPARED):
             return
         self.writer.update(link["vendor_id"], payload)
         self._point(internal_id, record, payload_hash(payload))
