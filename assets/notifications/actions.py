@@ -51,7 +51,7 @@ _USER_ID = re.compile(r"[UW][A-Z0-9]{2,39}")  # a Slack user id (W: Enterprise G
 # Same table as dbt_project/macros/task_decisions.sql (the dbt on-run-start hook).
 DDL = f"""create table if not exists {SCHEMA}.task_decisions (
     task_id varchar primary key, decision varchar not null, decided_by varchar, decided_at timestamp not null,
-    action_ts varchar, slack_channel varchar, message_ts varchar)"""
+    action_ts varchar, slack_channel varchar, message_ts varchar, decided_by_id varchar)"""
 
 
 class SlackActionError(ValueError):
@@ -80,7 +80,7 @@ class ActionResult:
 def ensure_table(conn: Connection) -> None:
     conn.execute(f"create schema if not exists {SCHEMA}")
     conn.execute(DDL)
-    # Not in dbt's DDL (dbt_project/macros/task_decisions.sql): added here, once, to a table either made.
+    # A table made before decided_by_id existed (by either DDL) gets it here, once.
     if not conn.scalar("select count(*) from information_schema.columns where table_schema = %s and "
                        "table_name = 'task_decisions' and column_name = 'decided_by_id'", (SCHEMA,)):
         conn.execute(f"alter table {SCHEMA}.task_decisions add column if not exists decided_by_id varchar")

@@ -8,6 +8,8 @@
     create schema if not exists notifications;
     create table if not exists notifications.task_decisions (
         task_id varchar primary key, decision varchar not null, decided_by varchar,
-        decided_at timestamp not null, action_ts varchar, slack_channel varchar, message_ts varchar
-    )
+        decided_at timestamp not null, action_ts varchar, slack_channel varchar, message_ts varchar,
+        decided_by_id varchar
+    );
+    alter table notifications.task_decisions add column if not exists decided_by_id varchar
 {%- endmacro %}
