@@ -19,9 +19,14 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
 - aborts a connection whose answers are not read for ``SEND_TIMEOUT`` seconds (a client that never
   reads held its task and its answers forever).
 
-Without httptools, uvicorn's h11 parser is used with the same head size limit and the connection
-budget (h11 has no head deadline). uvicorn's own knobs come from the settings too (``server_options``):
-``timeout_keep_alive`` (``keep_alive_seconds``) and ``limit_concurrency``: ``max_connections`` plus
+Without httptools (the one thing that picks the path: ``server_options`` serves with
+``BoundedHttpToolsProtocol`` when httptools imports, else ``BoundedH11Protocol``), uvicorn's h11 parser
+is used with the same head size limit (431), the same head deadline (408; uvicorn's h11 protocol had
+none, so a head trickled a byte every few seconds held its connection for good: each byte cancelled
+the keep-alive timer), the send deadline and the connection budget; h11 itself reads one request at a
+time (pipelined ones wait unread) and drops trailers. uvicorn's own knobs come from the settings too
+(``server_options``): ``timeout_keep_alive`` (``keep_alive_seconds``) and ``limit_concurrency``:
+``max_connections`` plus
 ``BACKLOG`` (uvicorn counts a refused connection until it has closed, and one accept can bring a backlog
 of them), so it only backs the budget up: at or below ``max_connections`` uvicorn would answer 503 to
 every request once idle connections filled it, which is the starvation the budget prevents.
@@ -34,6 +39,7 @@ import logging
 import resource
 from typing import Any
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from webhooks.receiver.connections import ConnectionBudget
@@ -154,22 +160,68 @@ class _Budgeted:
 
 
 class BoundedH11Protocol(_Budgeted, H11Protocol):
-    """uvicorn's h11 protocol with the connection budget (the head size limit is uvicorn's option)."""
+    """uvicorn's h11 protocol with the connection budget, a deadline on each request's head (from the
+    connection's start or the head's first byte; h11 is ``IDLE`` until the head is complete) and a 431
+    for a head over the size limit (``h11_max_incomplete_event_size``; uvicorn answered it 400)."""
+
+    max_head_bytes = MAX_HEAD_BYTES
+    head_timeout = HEAD_TIMEOUT
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._head_timer = None
         super().connection_made(transport)
-        self._admit()
+        if self._admit():  # a connection that never sends a byte is held no longer than a slow head
+            self._start_head_timer()
 
     def data_received(self, data: bytes) -> None:
-        if not self._refused:
-            super().data_received(data)
+        if self._refused:
+            return
+        if self.conn.their_state is h11.IDLE:  # these bytes are (part of) a request's head
+            self._start_head_timer()
+        super().data_received(data)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:  # the head is complete (or the connection failed)
+            self._cancel_head_timer()
+        elif self._head_timer is None and not self.transport.is_closing() and self.conn.trailing_data[0]:
+            # the next request's head began in a read while the last one was answered (pipelined): it was
+            # buffered, not received now, so its deadline starts here
+            self._start_head_timer()
+
+    def send_400_response(self, msg: str) -> None:
+        if len(self.conn.trailing_data[0]) > self.max_head_bytes:  # h11's "Receive buffer too long"
+            self._write_and_close(HEAD_TOO_LARGE)
+            return
+        super().send_400_response(msg)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
         self._release()
         super().connection_lost(exc)
 
     def is_busy(self) -> bool:
         return self.cycle is not None and not self.cycle.response_complete
+
+    def _start_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_expired)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_expired(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE:  # no request is being answered: the 408 is the only answer
+            self._write_and_close(_head_too_slow(self.head_timeout))
+
+    def _write_and_close(self, answer: bytes) -> None:
+        self._cancel_head_timer()
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+            self.transport.close()
 
 
 if HttpToolsProtocol is not None:
@@ -208,6 +260,14 @@ if HttpToolsProtocol is not None:
             # buffered at most the limit plus one read (64 KiB)
             if self._in_head and self._head_bytes > self.max_head_bytes:
                 self._refuse(HEAD_TOO_LARGE)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            # a head that begins in the same read as the end of the last request (pipelined) has its deadline
+            # from here: data_received started none, and it was held until the keep-alive timeout
+            if self._head_timer is None and not self._refused and not self.transport.is_closing():
+                self._head_timer = self.loop.call_later(self.head_timeout, self._refuse,
+                                                        _head_too_slow(self.head_timeout))
 
         def on_header(self, name: bytes, value: bytes) -> None:
             if self._in_head:
@@ -296,10 +356,9 @@ def server_options(settings=None) -> dict[str, Any]:
     total = connection_limit(settings.max_connections)
     attrs: dict[str, Any] = {"budget": ConnectionBudget(settings.max_connections_per_address, total,
                                                         settings.trusted_proxies)}
-    base = H11Protocol if HttpToolsProtocol is None else BoundedHttpToolsProtocol
-    if settings.head_timeout_seconds is not None and base is not H11Protocol:
+    base = BoundedH11Protocol if HttpToolsProtocol is None else BoundedHttpToolsProtocol
+    if settings.head_timeout_seconds is not None:
         attrs["head_timeout"] = settings.head_timeout_seconds
-    base = BoundedH11Protocol if base is H11Protocol else base
     # ws="none": an Upgrade request is served as plain HTTP (the receiver has no WebSocket route), never handed
     # to a WebSocket protocol, which would keep the connection's budget slot when it closed.
     options: dict[str, Any] = {"http": type(base.__name__, (base,), attrs), "proxy_headers": False, "ws": "none",
