@@ -52,6 +52,7 @@ ANSWERS = {400: "bad request", 401: "unauthorized", 408: "request timeout: the b
            429: "too many requests: send again after Retry-After seconds", 503: "try again later"}
 PRE_VERIFY_400 = ("content_type", "content_length", "transfer_encoding", "disconnected", "length_required")
 RECORDED_400 = ("content_type", "transfer_encoding")  # refusals before verification kept as rejection rows
+MAX_STORED_LENGTH = 2**63 - 1  # a declared Content-Length kept in webhook_rejections (SQLite INTEGER, bigint)
 SIGNED_AHEAD_SECONDS = 900.0  # a sender clock ahead of ours by up to this is not a stale or future body
 
 
@@ -215,6 +216,10 @@ class Receiver:
         codings = ",".join(request.headers.getlist("transfer-encoding"))
         if codings and [c.strip().lower() for c in codings.split(",")] != ["chunked"]:
             raise Reject(400, "transfer_encoding")
+        if codings and request.scope.get("http_version") == "1.0":
+            # HTTP/1.0 has no chunked coding: a proxy speaking 1.0 reads no body there, and the chunks as the
+            # next request (a smuggling shape; RFC 9112 6.1: treat the framing as faulty and close)
+            raise Reject(400, "transfer_encoding")
         declared = request.headers.get("content-length")
         if declared is None and not codings:
             # no framing at all (an HTTP/1.0 client): the body is taken as empty and its bytes as the next
@@ -335,6 +340,9 @@ class Receiver:
             return
         self._recorded += 1
         declared = request.headers.get("content-length")
+        # at most the largest 64-bit integer: the parser takes a length up to 2**64 - 1, and a larger one made the
+        # row fail to commit (OverflowError: a false "could not commit" inbox error logged on a stranger's request)
         self.writer.add_rejection(time.time(), ep.name, address, reason,
-                                  int(declared) if declared and declared.isdigit() else len(body),
+                                  min(int(declared), MAX_STORED_LENGTH) if declared and declared.isdigit()
+                                  else len(body),
                                   base64.b64encode(body[:PREFIX_BYTES]).decode())

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import resource
 from typing import Any
 
@@ -71,6 +72,10 @@ HEAD_TOO_LARGE = _answer(431, "Request Header Fields Too Large",
                          f"request line and headers exceed {MAX_HEAD_BYTES // 1024} KiB: send fewer or smaller headers")
 TOO_MANY_FROM_ADDRESS = _answer(429, "Too Many Requests", "too many open connections from your address: close idle "
                                 "ones or send fewer requests in parallel", retry=True)
+OBS_FOLD = _answer(400, "Bad Request", "a header line continued on the next (obs-fold) is not accepted: send each "
+                   "header field on one line")
+_OBS_FOLD = re.compile(rb"\n[ \t]")  # a line of the head that begins with whitespace
+_HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head (as h11 finds it)
 SERVER_FULL = _answer(503, "Service Unavailable", "try again later: the receiver has no free connection", retry=True)
 
 
@@ -168,7 +173,7 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
     head_timeout = HEAD_TIMEOUT
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._head_timer = None
+        self._head_timer, self._head_scanned, self._head_tail = None, False, b""
         super().connection_made(transport)
         if self._admit():  # a connection that never sends a byte is held no longer than a slow head
             self._start_head_timer()
@@ -178,16 +183,38 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
             return
         if self.conn.their_state is h11.IDLE:  # these bytes are (part of) a request's head
             self._start_head_timer()
+            if self._head_scanned and self._folded(data):
+                return
         super().data_received(data)
 
     def handle_events(self) -> None:
+        if self.conn.their_state is h11.IDLE and not self._head_scanned:
+            # a head's first bytes (maybe buffered behind the last request): looked at once, later reads as
+            # they come (data_received), so a head trickled in is not copied again for each byte
+            self._head_scanned, self._head_tail = True, b""
+            if self._folded(self.conn.trailing_data[0]):
+                return
         super().handle_events()
         if self.conn.their_state is not h11.IDLE:  # the head is complete (or the connection failed)
+            self._head_scanned, self._head_tail = False, b""
             self._cancel_head_timer()
         elif self._head_timer is None and not self.transport.is_closing() and self.conn.trailing_data[0]:
             # the next request's head began in a read while the last one was answered (pipelined): it was
             # buffered, not received now, so its deadline starts here
             self._start_head_timer()
+
+    def _folded(self, data: bytes) -> bool:
+        """True (and the connection answered 400 and closed) when a header line of the head in ``data`` is
+        folded onto the next (obs-fold). h11 unfolds it, as RFC 9112 5.2 allows; httptools refuses it, as
+        it also allows. A front proxy that reads the continuation as a line of its own would see another
+        ``Transfer-Encoding`` than this server (``transfer-encoding:\\r\\n chunked`` was de-chunked here)."""
+        chunk = self._head_tail + data
+        end = _HEAD_END.search(chunk)
+        self._head_tail = chunk[-2:]
+        if _OBS_FOLD.search(chunk, 0, end.end() if end else len(chunk)) is None:
+            return False
+        self._write_and_close(OBS_FOLD)
+        return True
 
     def send_400_response(self, msg: str) -> None:
         if len(self.conn.trailing_data[0]) > self.max_head_bytes:  # h11's "Receive buffer too long"
