@@ -8,7 +8,8 @@
   delivery id within the replay window), conflicting_body (409: a stored delivery id with another body,
   kept in quarantine), rate_limited (429: a verified delivery over its sender's budget),
   missing_delivery_id (none, too long or with control characters), malformed (signed, unparseable, a lone
-  surrogate), contract (signed, breaks its JSON Schema, or an event type with control characters),
+  surrogate, or not UTF-8), contract (signed, breaks its JSON Schema, or an event type with control characters),
+  content_encoding (signed, sent with a Content-Encoding: kept in quarantine, never inflated),
   inbox_unavailable (the commit failed; the sender retries). The security alert
   (``WebhookSignatureFailures`` in operations/alert_rules.yml) counts the signature and timestamp reasons.
 - ``webhook_deliveries_accepted_total{endpoint}``: deliveries committed to the inbox (new ones).
