@@ -129,3 +129,38 @@ def test_a_head_over_the_size_limit_is_431_on_either_path(live):
             conn.sendall(request)
         answer = _read_all(conn)
     assert answer.startswith(b"HTTP/1.1 431 ") and b"send fewer or smaller headers" in answer, answer[:200]
+
+
+@pytest.mark.parametrize("shape", ["many_small_headers", "one_long_target"])
+def test_a_head_over_the_limit_arriving_whole_in_one_read_is_431(live, shape):
+    """The limit was only checked on a head still incomplete at the end of a read: 12,000 empty headers
+    (97 KB, well under one 256 KiB read) were taken whole on both paths and handed to the app."""
+    _, address = live
+    if shape == "many_small_headers":
+        request = f"POST {GENERIC} HTTP/1.1\r\nhost: r\r\ncontent-length: 2\r\n".encode()
+        request += b"".join(b"h%d:\r\n" % i for i in range(12000)) + b"\r\n{}"
+    else:
+        request = f"POST {GENERIC}?{'q' * (bounded.MAX_HEAD_BYTES + 100)} HTTP/1.1\r\nhost: r\r\n".encode()
+        request += b"content-length: 2\r\n\r\n{}"
+    assert bounded.MAX_HEAD_BYTES < len(request) < 200 * 1024
+    with socket.create_connection(address, timeout=5) as conn:
+        with contextlib.suppress(OSError):
+            conn.sendall(request)
+        answer = _read_all(conn)
+    assert answer.startswith(b"HTTP/1.1 431 ") and answer.count(b"HTTP/1.1 ") == 1, answer[:200]
+
+
+def test_a_head_just_under_the_limit_is_served(live):
+    settings, address = live
+    kw = generic_request(generic_body(), "msg_big_but_fine_head")
+    pad = "a" * (bounded.MAX_HEAD_BYTES - 2048)
+    lines = "".join(f"{k}: {v}\r\n" for k, v in kw["headers"].items())
+    request = (
+        f"POST {GENERIC} HTTP/1.1\r\nhost: r\r\nconnection: close\r\nx-pad: {pad}\r\n"
+        f"content-length: {len(kw['content'])}\r\n{lines}\r\n"
+    ).encode() + kw["content"]
+    with socket.create_connection(address, timeout=5) as conn:
+        conn.sendall(request)
+        answer = _read_all(conn)
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"accepted"), answer[:200]
+    assert "msg_big_but_fine_head" in _stored(settings)

@@ -19,16 +19,22 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
 - aborts a connection whose answers are not read for ``SEND_TIMEOUT`` seconds (a client that never
   reads held its task and its answers forever).
 
+The head size counts a whole head, also one that arrives complete in one read (up to 256 KiB: both
+parsers took it whole, their own bounds are on a head still incomplete).
+
 Without httptools (the one thing that picks the path: ``server_options`` serves with
-``BoundedHttpToolsProtocol`` when httptools imports, else ``BoundedH11Protocol``), uvicorn's h11 parser
-is used with the same head size limit (431), the same head deadline (408; uvicorn's h11 protocol had
-none, so a head trickled a byte every few seconds held its connection for good: each byte cancelled
-the keep-alive timer), the send deadline and the connection budget; h11 itself reads one request at a
-time (pipelined ones wait unread) and drops trailers. uvicorn's own knobs come from the settings too
-(``server_options``): ``timeout_keep_alive`` (``keep_alive_seconds``) and ``limit_concurrency``:
-``max_connections`` plus
-``BACKLOG`` (uvicorn counts a refused connection until it has closed, and one accept can bring a backlog
-of them), so it only backs the budget up: at or below ``max_connections`` uvicorn would answer 503 to
+``BoundedHttpToolsProtocol`` when httptools imports, else ``BoundedH11Protocol`` from
+``webhooks.receiver.h11_protocol``), uvicorn's h11 parser is used with the same head size limit (431),
+the same head deadline (408; uvicorn's h11 protocol had none, so a head trickled a byte every few
+seconds held its connection for good: each byte cancelled the keep-alive timer), a 400 for a folded
+header line (as httptools), the send deadline and the connection budget; h11 itself reads one request
+at a time (pipelined ones wait unread) and drops trailers. What both share (the canned answers, the
+budget and the send deadline) is in ``webhooks.receiver.protocol_base``.
+
+uvicorn's own knobs come from the settings too (``server_options``): ``timeout_keep_alive``
+(``keep_alive_seconds``) and ``limit_concurrency``: ``max_connections`` plus ``BACKLOG`` (uvicorn counts a
+refused connection until it has closed, and one accept can bring a backlog of them), so it only backs the
+budget up: at or below ``max_connections`` uvicorn would answer 503 to
 every request once idle connections filled it, which is the starvation the budget prevents.
 """
 
@@ -36,21 +42,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import resource
 from typing import Any
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
 from webhooks.receiver.connections import ConnectionBudget
+from webhooks.receiver.h11_protocol import BoundedH11Protocol
 from webhooks.receiver.metrics import CONNECTIONS_REFUSED
+from webhooks.receiver.protocol_base import (  # noqa: F401 - the bounds, read here by tests and callers
+    HEAD_TIMEOUT,
+    HEAD_TOO_LARGE,
+    MAX_HEAD_BYTES,
+    SEND_TIMEOUT,
+    _Budgeted,
+    _head_too_slow,
+)
 
 log = logging.getLogger(__name__)
-MAX_HEAD_BYTES = 64 * 1024  # vendors send a few hundred bytes of headers; Slack and Jira well under 8 KiB
-HEAD_TIMEOUT = 10.0  # seconds from a request's first byte (or the connection's start) to the end of its headers
 MAX_PIPELINED = 32  # requests waiting behind the one being answered, on one connection
-SEND_TIMEOUT = 30.0  # seconds a connection may leave its answers unread (the write buffer full)
 BACKLOG = 2048  # connections the kernel queues before they are accepted (uvicorn's default)
 SPARE_FILES = 64  # file descriptors kept out of the connection budget: the inbox, logs, Vault, SMTP
 
@@ -59,28 +67,6 @@ try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # httptools not installed: uvicorn serves with h11
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
-
-
-def _answer(status: int, reason: str, message: str, retry: bool = False) -> bytes:
-    body = message.encode("ascii")
-    return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
-            f"content-length: {len(body)}\r\n{'retry-after: 1' + chr(13) + chr(10) if retry else ''}"
-            "connection: close\r\n\r\n").encode("ascii") + body
-
-
-HEAD_TOO_LARGE = _answer(431, "Request Header Fields Too Large",
-                         f"request line and headers exceed {MAX_HEAD_BYTES // 1024} KiB: send fewer or smaller headers")
-TOO_MANY_FROM_ADDRESS = _answer(429, "Too Many Requests", "too many open connections from your address: close idle "
-                                "ones or send fewer requests in parallel", retry=True)
-OBS_FOLD = _answer(400, "Bad Request", "a header line continued on the next (obs-fold) is not accepted: send each "
-                   "header field on one line")
-_OBS_FOLD = re.compile(rb"\n[ \t]")  # a line of the head that begins with whitespace
-_HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head (as h11 finds it)
-SERVER_FULL = _answer(503, "Service Unavailable", "try again later: the receiver has no free connection", retry=True)
-
-
-def _head_too_slow(seconds: float) -> bytes:
-    return _answer(408, "Request Timeout", f"request headers not complete within {seconds:g} s: send them at once")
 
 
 class _PipelineFull(Exception):
@@ -106,150 +92,6 @@ class _StoppableParser:
         return getattr(self._parser, name)
 
 
-class _Budgeted:
-    """The connection budget and the send deadline, for either uvicorn HTTP protocol."""
-
-    budget: ConnectionBudget | None = None  # set per server by server_options()
-    send_timeout = SEND_TIMEOUT
-
-    def _admit(self) -> bool:
-        self._refused, self._send_timer = False, None
-        if self.budget is None:
-            return True
-        peer = self.transport.get_extra_info("peername")
-        over = self.budget.admit(self, peer[0] if isinstance(peer, (tuple, list)) and peer else None)
-        if over is None:
-            return True
-        self._refused = True
-        CONNECTIONS_REFUSED.labels(over).inc()
-        self.transport.write(TOO_MANY_FROM_ADDRESS if over == "address" else SERVER_FULL)
-        self.transport.close()
-        return False
-
-    def _release(self) -> None:
-        if self._send_timer is not None:
-            self._send_timer.cancel()
-            self._send_timer = None
-        if self.budget is not None:
-            self.budget.release(self)
-
-    def handle_websocket_upgrade(self, *event: Any) -> None:
-        """Never reached with ``ws="none"`` (``server_options``): the receiver serves no WebSocket. Were it
-        reached, uvicorn would hand the socket to a WebSocket protocol whose close this one never sees, and
-        the connection's budget slot would be held for good; so the upgrade is refused and the slot freed."""
-        self._release()
-        self.transport.write(_answer(400, "Bad Request", "WebSocket is not served here"))
-        self.transport.close()
-
-    def evict(self) -> None:
-        """Closed to make room for another address (the budget chose it: not inside a request)."""
-        CONNECTIONS_REFUSED.labels("evicted").inc()
-        if not self.transport.is_closing():
-            self.transport.close()
-
-    def pause_writing(self) -> None:
-        super().pause_writing()
-        if self._send_timer is None:
-            self._send_timer = self.loop.call_later(self.send_timeout, self._stalled)
-
-    def resume_writing(self) -> None:
-        if self._send_timer is not None:
-            self._send_timer.cancel()
-            self._send_timer = None
-        super().resume_writing()
-
-    def _stalled(self) -> None:
-        self._send_timer = None
-        CONNECTIONS_REFUSED.labels("stalled_reader").inc()
-        self.transport.abort()
-
-
-class BoundedH11Protocol(_Budgeted, H11Protocol):
-    """uvicorn's h11 protocol with the connection budget, a deadline on each request's head (from the
-    connection's start or the head's first byte; h11 is ``IDLE`` until the head is complete) and a 431
-    for a head over the size limit (``h11_max_incomplete_event_size``; uvicorn answered it 400)."""
-
-    max_head_bytes = MAX_HEAD_BYTES
-    head_timeout = HEAD_TIMEOUT
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._head_timer, self._head_scanned, self._head_tail = None, False, b""
-        super().connection_made(transport)
-        if self._admit():  # a connection that never sends a byte is held no longer than a slow head
-            self._start_head_timer()
-
-    def data_received(self, data: bytes) -> None:
-        if self._refused:
-            return
-        if self.conn.their_state is h11.IDLE:  # these bytes are (part of) a request's head
-            self._start_head_timer()
-            if self._head_scanned and self._folded(data):
-                return
-        super().data_received(data)
-
-    def handle_events(self) -> None:
-        if self.conn.their_state is h11.IDLE and not self._head_scanned:
-            # a head's first bytes (maybe buffered behind the last request): looked at once, later reads as
-            # they come (data_received), so a head trickled in is not copied again for each byte
-            self._head_scanned, self._head_tail = True, b""
-            if self._folded(self.conn.trailing_data[0]):
-                return
-        super().handle_events()
-        if self.conn.their_state is not h11.IDLE:  # the head is complete (or the connection failed)
-            self._head_scanned, self._head_tail = False, b""
-            self._cancel_head_timer()
-        elif self._head_timer is None and not self.transport.is_closing() and self.conn.trailing_data[0]:
-            # the next request's head began in a read while the last one was answered (pipelined): it was
-            # buffered, not received now, so its deadline starts here
-            self._start_head_timer()
-
-    def _folded(self, data: bytes) -> bool:
-        """True (and the connection answered 400 and closed) when a header line of the head in ``data`` is
-        folded onto the next (obs-fold). h11 unfolds it, as RFC 9112 5.2 allows; httptools refuses it, as
-        it also allows. A front proxy that reads the continuation as a line of its own would see another
-        ``Transfer-Encoding`` than this server (``transfer-encoding:\\r\\n chunked`` was de-chunked here)."""
-        chunk = self._head_tail + data
-        end = _HEAD_END.search(chunk)
-        self._head_tail = chunk[-2:]
-        if _OBS_FOLD.search(chunk, 0, end.end() if end else len(chunk)) is None:
-            return False
-        self._write_and_close(OBS_FOLD)
-        return True
-
-    def send_400_response(self, msg: str) -> None:
-        if len(self.conn.trailing_data[0]) > self.max_head_bytes:  # h11's "Receive buffer too long"
-            self._write_and_close(HEAD_TOO_LARGE)
-            return
-        super().send_400_response(msg)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
-        self._release()
-        super().connection_lost(exc)
-
-    def is_busy(self) -> bool:
-        return self.cycle is not None and not self.cycle.response_complete
-
-    def _start_head_timer(self) -> None:
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_expired)
-
-    def _cancel_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_expired(self) -> None:
-        self._head_timer = None
-        if self.conn.their_state is h11.IDLE:  # no request is being answered: the 408 is the only answer
-            self._write_and_close(_head_too_slow(self.head_timeout))
-
-    def _write_and_close(self, answer: bytes) -> None:
-        self._cancel_head_timer()
-        if not self.transport.is_closing():
-            self.transport.write(answer)
-            self.transport.close()
-
 
 if HttpToolsProtocol is not None:
     class BoundedHttpToolsProtocol(_Budgeted, HttpToolsProtocol):
@@ -262,6 +104,7 @@ if HttpToolsProtocol is not None:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             self._in_head, self._head_bytes, self._head_timer, self._stopped = True, 0, None, False
+            self._head_size = 0  # of the head being parsed: its target and header lines
             self.parser = _StoppableParser(self.parser)
             super().connection_made(transport)
             if not self._admit():
@@ -290,14 +133,20 @@ if HttpToolsProtocol is not None:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
+            self._head_size = 16  # the method, version and line ends; on_url and on_header add the rest
             # a head that begins in the same read as the end of the last request (pipelined) has its deadline
             # from here: data_received started none, and it was held until the keep-alive timeout
             if self._head_timer is None and not self._refused and not self.transport.is_closing():
                 self._head_timer = self.loop.call_later(self.head_timeout, self._refuse,
                                                         _head_too_slow(self.head_timeout))
 
+        def on_url(self, url: bytes) -> None:  # called once or more (a target arriving in pieces)
+            self._head_size += len(url)
+            super().on_url(url)
+
         def on_header(self, name: bytes, value: bytes) -> None:
             if self._in_head:
+                self._head_size += len(name) + len(value) + 4
                 super().on_header(name, value)
                 return
             # a trailer field after a chunked body: uvicorn appended it to the request's headers (read by the
@@ -308,6 +157,11 @@ if HttpToolsProtocol is not None:
                 self._refuse(HEAD_TOO_LARGE)
 
         def on_headers_complete(self) -> None:
+            if self._head_size > self.max_head_bytes:
+                # a head over the limit that arrived whole in one read (up to 256 KiB): data_received only sees
+                # the ones still incomplete at the end of a read
+                self._refuse(HEAD_TOO_LARGE)
+                raise _PipelineFull
             self._in_head, self._head_bytes = False, 0
             self._cancel_head_timer()
             if len(self.pipeline) >= self.max_pipelined:
@@ -317,7 +171,7 @@ if HttpToolsProtocol is not None:
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
-            self._in_head, self._head_bytes = True, 0  # the next bytes start the next request's head
+            self._in_head, self._head_bytes, self._head_size = True, 0, 0  # the next bytes start the next head
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_head_timer()

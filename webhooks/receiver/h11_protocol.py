@@ -1,0 +1,116 @@
+"""``BoundedH11Protocol``: uvicorn's h11 protocol as the receiver serves it when httptools is not installed
+(``webhooks.receiver.server.server_options`` chooses), with the same bounds as the httptools one."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from webhooks.receiver.protocol_base import (
+    HEAD_TIMEOUT,
+    HEAD_TOO_LARGE,
+    MAX_HEAD_BYTES,
+    OBS_FOLD,
+    _Budgeted,
+    _head_too_slow,
+)
+
+_OBS_FOLD = re.compile(rb"\n[ \t]")  # a line of the head that begins with whitespace
+_HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head (as h11 finds it)
+
+
+class BoundedH11Protocol(_Budgeted, H11Protocol):
+    """uvicorn's h11 protocol with the connection budget, a deadline on each request's head (from the
+    connection's start or the head's first byte; h11 is ``IDLE`` until the head is complete) and a 431
+    for a head over the size limit (``h11_max_incomplete_event_size``; uvicorn answered it 400)."""
+
+    max_head_bytes = MAX_HEAD_BYTES
+    head_timeout = HEAD_TIMEOUT
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._head_timer, self._head_scanned, self._head_tail, self._head_size = None, False, b"", 0
+        super().connection_made(transport)
+        if self._admit():  # a connection that never sends a byte is held no longer than a slow head
+            self._start_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self.conn.their_state is h11.IDLE:  # these bytes are (part of) a request's head
+            self._start_head_timer()
+            if self._head_scanned and self._bad_head(data):
+                return
+        super().data_received(data)
+
+    def handle_events(self) -> None:
+        if self.conn.their_state is h11.IDLE and not self._head_scanned:
+            # a head's first bytes (maybe buffered behind the last request): looked at once, later reads as
+            # they come (data_received), so a head trickled in is not copied again for each byte
+            self._head_scanned, self._head_tail, self._head_size = True, b"", 0
+            if self._bad_head(self.conn.trailing_data[0]):
+                return
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:  # the head is complete (or the connection failed)
+            self._head_scanned, self._head_tail, self._head_size = False, b"", 0
+            self._cancel_head_timer()
+        elif self._head_timer is None and not self.transport.is_closing() and self.conn.trailing_data[0]:
+            # the next request's head began in a read while the last one was answered (pipelined): it was
+            # buffered, not received now, so its deadline starts here
+            self._start_head_timer()
+
+    def _bad_head(self, data: bytes) -> bool:
+        """Looks at the head's part of ``data`` (the next bytes of a head); True, with the connection answered
+        and closed, when the head is over ``max_head_bytes`` (431; h11's own bound is on an incomplete head
+        only, so a larger head arriving whole in one read, up to 256 KiB, was taken) or a header line is
+        folded onto the next (obs-fold, 400). h11 unfolds it, as RFC 9112 5.2 allows; httptools refuses it,
+        as it also allows. A front proxy that reads the continuation as a line of its own would see another
+        ``Transfer-Encoding`` than this server (``transfer-encoding:\\r\\n chunked`` was de-chunked here)."""
+        chunk = self._head_tail + data
+        end = _HEAD_END.search(chunk)
+        stop = end.end() if end else len(chunk)
+        self._head_size += stop - len(self._head_tail)
+        self._head_tail = chunk[-2:]
+        if _OBS_FOLD.search(chunk, 0, stop) is not None:
+            self._write_and_close(OBS_FOLD)
+        elif self._head_size > self.max_head_bytes:
+            self._write_and_close(HEAD_TOO_LARGE)
+        else:
+            return False
+        return True
+
+    def send_400_response(self, msg: str) -> None:
+        if len(self.conn.trailing_data[0]) > self.max_head_bytes:  # h11's "Receive buffer too long"
+            self._write_and_close(HEAD_TOO_LARGE)
+            return
+        super().send_400_response(msg)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        self._release()
+        super().connection_lost(exc)
+
+    def is_busy(self) -> bool:
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _start_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_expired)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_expired(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE:  # no request is being answered: the 408 is the only answer
+            self._write_and_close(_head_too_slow(self.head_timeout))
+
+    def _write_and_close(self, answer: bytes) -> None:
+        self._cancel_head_timer()
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+            self.transport.close()

@@ -1,0 +1,104 @@
+"""What both of uvicorn's HTTP protocols share in the receiver (``webhooks.receiver.server``): the head
+bounds, the answers written straight to the socket when a connection is refused or cut off (never through
+the app: nothing of the request reaches it), and ``_Budgeted``: the connection budget and the send deadline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webhooks.receiver.connections import ConnectionBudget
+from webhooks.receiver.metrics import CONNECTIONS_REFUSED
+
+MAX_HEAD_BYTES = 64 * 1024  # vendors send a few hundred bytes of headers; Slack and Jira well under 8 KiB
+HEAD_TIMEOUT = 10.0  # seconds from a request's first byte (or the connection's start) to the end of its headers
+SEND_TIMEOUT = 30.0  # seconds a connection may leave its answers unread (the write buffer full)
+
+
+def _answer(status: int, reason: str, message: str, retry: bool = False) -> bytes:
+    body = message.encode("ascii")
+    return (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        f"content-length: {len(body)}\r\n{'retry-after: 1' + chr(13) + chr(10) if retry else ''}"
+        "connection: close\r\n\r\n"
+    ).encode("ascii") + body
+
+
+HEAD_TOO_LARGE = _answer(
+    431,
+    "Request Header Fields Too Large",
+    f"request line and headers exceed {MAX_HEAD_BYTES // 1024} KiB: send fewer or smaller headers",
+)
+TOO_MANY_FROM_ADDRESS = _answer(
+    429,
+    "Too Many Requests",
+    "too many open connections from your address: close idle ones or send fewer requests in parallel",
+    retry=True,
+)
+OBS_FOLD = _answer(
+    400,
+    "Bad Request",
+    "a header line continued on the next (obs-fold) is not accepted: send each header field on one line",
+)
+SERVER_FULL = _answer(503, "Service Unavailable", "try again later: the receiver has no free connection", retry=True)
+
+
+def _head_too_slow(seconds: float) -> bytes:
+    return _answer(408, "Request Timeout", f"request headers not complete within {seconds:g} s: send them at once")
+
+
+class _Budgeted:
+    """The connection budget and the send deadline, for either uvicorn HTTP protocol."""
+
+    budget: ConnectionBudget | None = None  # set per server by server_options()
+    send_timeout = SEND_TIMEOUT
+
+    def _admit(self) -> bool:
+        self._refused, self._send_timer = False, None
+        if self.budget is None:
+            return True
+        peer = self.transport.get_extra_info("peername")
+        over = self.budget.admit(self, peer[0] if isinstance(peer, (tuple, list)) and peer else None)
+        if over is None:
+            return True
+        self._refused = True
+        CONNECTIONS_REFUSED.labels(over).inc()
+        self.transport.write(TOO_MANY_FROM_ADDRESS if over == "address" else SERVER_FULL)
+        self.transport.close()
+        return False
+
+    def _release(self) -> None:
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+        if self.budget is not None:
+            self.budget.release(self)
+
+    def handle_websocket_upgrade(self, *event: Any) -> None:
+        """Never reached with ``ws="none"`` (``server_options``): the receiver serves no WebSocket. Were it
+        reached, uvicorn would hand the socket to a WebSocket protocol whose close this one never sees, and
+        the connection's budget slot would be held for good; so the upgrade is refused and the slot freed."""
+        self._release()
+        self.transport.write(_answer(400, "Bad Request", "WebSocket is not served here"))
+        self.transport.close()
+
+    def evict(self) -> None:
+        """Closed to make room for another address (the budget chose it: not inside a request)."""
+        CONNECTIONS_REFUSED.labels("evicted").inc()
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._send_timer is None:
+            self._send_timer = self.loop.call_later(self.send_timeout, self._stalled)
+
+    def resume_writing(self) -> None:
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+            self._send_timer = None
+        super().resume_writing()
+
+    def _stalled(self) -> None:
+        self._send_timer = None
+        CONNECTIONS_REFUSED.labels("stalled_reader").inc()
+        self.transport.abort()
