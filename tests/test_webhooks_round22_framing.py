@@ -184,3 +184,49 @@ def test_a_tab_after_chunked_is_either_refused_or_read_as_chunked(live):
     answer, _ = raw_exchange(address, head(GENERIC, {**headers, "transfer-encoding": "chunked\t"}) + b"\r\n" + chunked)
     assert status(answer) in (200, 400) and answer.count(b"HTTP/1.1 ") == 1, answer[:200]
     assert ("msg_frame_tab" in stored(settings)) == (status(answer) == 200)
+
+
+def test_round_18s_smuggling_shapes_are_refused_on_both_paths(live):
+    """test_webhooks_round18_held sends these to httptools only. On h11, Content-Length with chunked was
+    de-chunked and the connection kept open (RFC 9112 6.3: a server must at least close), and a head with
+    bare LF line ends was taken; each is 400 now, and a request hidden behind them never runs."""
+    settings, address = live
+    cases = {}
+    for name, extra in (
+        ("cl_and_te", {"transfer-encoding": "chunked", "content-length": "5"}),
+        ("two_lengths", {"content-length": "{n}", "Content-Length": "3"}),
+        ("cl_plus", {"content-length": "+{n}"}),
+        ("te_space_before_colon", {"transfer-encoding ": "chunked", "content-length": "{n}"}),
+        ("te_xchunked", {"transfer-encoding": "xchunked"}),
+        ("te_chunked_twice", {"transfer-encoding": "chunked, chunked"}),
+        ("bare_lf", {"content-length": "{n}"}),
+    ):
+        headers, body, chunked = signed(f"msg_r18_{name}")
+        headers.update({k: v.replace("{n}", str(len(body))) for k, v in extra.items()})
+        framed = chunked if "chunked" in extra.values() or name == "te_chunked_twice" else body
+        _, hidden_body, _ = signed(f"msg_r18_hidden_{name}")
+        hidden_headers, _, _ = signed(f"msg_r18_hidden_{name}", connection="close")
+        hidden = head(GENERIC, {**hidden_headers, "content-length": str(len(hidden_body))}) + b"\r\n" + hidden_body
+        request = head(GENERIC, headers) + b"\r\n" + framed + hidden
+        cases[name] = request.replace(b"\r\n", b"\n") if name == "bare_lf" else request
+    answers = {}
+    for name, request in cases.items():
+        answer, took = raw_exchange(address, request, wait=5)
+        answers[name] = (status(answer), answer.count(b"HTTP/1.1 "), took < 3)
+    assert answers == dict.fromkeys(cases, (400, 1, True))
+    assert not {d for d in stored(settings) if d.startswith("msg_r18_")}
+
+
+def test_a_repeated_equal_length_is_refused_or_read_as_one(live):
+    """RFC 9112 6.3 lets a server refuse ``Content-Length: n`` twice (or ``n, n``) or read it as one length:
+    httptools refuses it, h11 reads one. Either way one answer, and the signed body is the one read."""
+    settings, address = live
+    for name, extra in (
+        ("twice", {"content-length": "{n}", "Content-Length": "{n}"}),
+        ("listed", {"content-length": "{n}, {n}"}),
+    ):
+        headers, body, _ = signed(f"msg_len_{name}", connection="close")
+        headers.update({k: v.replace("{n}", str(len(body))) for k, v in extra.items()})
+        answer, _ = raw_exchange(address, head(GENERIC, headers) + b"\r\n" + body)
+        assert status(answer) in (200, 400) and answer.count(b"HTTP/1.1 ") == 1, answer[:200]
+        assert (f"msg_len_{name}" in stored(settings)) == (status(answer) == 200)

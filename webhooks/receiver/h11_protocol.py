@@ -10,6 +10,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from webhooks.receiver.protocol_base import (
+    BARE_LF,
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
     MAX_HEAD_BYTES,
@@ -20,6 +21,7 @@ from webhooks.receiver.protocol_base import (
 
 _OBS_FOLD = re.compile(rb"\n[ \t]")  # a line of the head that begins with whitespace
 _HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head (as h11 finds it)
+_BARE_LF = re.compile(rb"(?<!\r)\n")  # a line ended by LF alone
 
 
 class BoundedH11Protocol(_Budgeted, H11Protocol):
@@ -65,9 +67,10 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
         """Looks at the head's part of ``data`` (the next bytes of a head); True, with the connection answered
         and closed, when the head is over ``max_head_bytes`` (431; h11's own bound is on an incomplete head
         only, so a larger head arriving whole in one read, up to 256 KiB, was taken) or a header line is
-        folded onto the next (obs-fold, 400). h11 unfolds it, as RFC 9112 5.2 allows; httptools refuses it,
-        as it also allows. A front proxy that reads the continuation as a line of its own would see another
-        ``Transfer-Encoding`` than this server (``transfer-encoding:\\r\\n chunked`` was de-chunked here)."""
+        folded onto the next (obs-fold, 400) or ends in a bare LF (400). h11 unfolds the one and takes the
+        other, as RFC 9112 2.2 and 5.2 allow; httptools refuses both, as they also allow. A front proxy that
+        reads a continuation as a line of its own, or LF as no line end, would see other headers than this
+        server (``transfer-encoding:\\r\\n chunked`` was de-chunked here)."""
         chunk = self._head_tail + data
         end = _HEAD_END.search(chunk)
         stop = end.end() if end else len(chunk)
@@ -75,6 +78,8 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
         self._head_tail = chunk[-2:]
         if _OBS_FOLD.search(chunk, 0, stop) is not None:
             self._write_and_close(OBS_FOLD)
+        elif _BARE_LF.search(chunk, 0, stop) is not None:
+            self._write_and_close(BARE_LF)
         elif self._head_size > self.max_head_bytes:
             self._write_and_close(HEAD_TOO_LARGE)
         else:

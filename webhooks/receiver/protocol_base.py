@@ -39,6 +39,7 @@ OBS_FOLD = _answer(
     "Bad Request",
     "a header line continued on the next (obs-fold) is not accepted: send each header field on one line",
 )
+BARE_LF = _answer(400, "Bad Request", "a line of the request head ends in LF alone: end each line with CRLF")
 SERVER_FULL = _answer(503, "Service Unavailable", "try again later: the receiver has no free connection", retry=True)
 
 
