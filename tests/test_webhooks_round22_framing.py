@@ -230,3 +230,14 @@ def test_a_repeated_equal_length_is_refused_or_read_as_one(live):
         answer, _ = raw_exchange(address, head(GENERIC, headers) + b"\r\n" + body)
         assert status(answer) in (200, 400) and answer.count(b"HTTP/1.1 ") == 1, answer[:200]
         assert (f"msg_len_{name}" in stored(settings)) == (status(answer) == 200)
+
+
+def test_an_endless_chunk_extension_or_trailer_flood_is_refused_naming_no_header_fix(live):
+    """httptools holds no chunk extension (the body deadline ends it, 408); h11 buffers it up to its bound
+    and then refuses it: 400, not the head's 431 "send fewer or smaller headers" (the headers were fine)."""
+    settings, address = live
+    headers, _, _ = signed("msg_chunk_ext")
+    start = head(GENERIC, {**headers, "transfer-encoding": "chunked"}) + b"\r\n"
+    answer, took = raw_exchange(address, start + b"10;" + b"a" * 200_000, wait=8)
+    assert status(answer) in (400, 408) and b"smaller headers" not in answer and took < 4, answer[:200]
+    assert "msg_chunk_ext" not in stored(settings)

@@ -26,8 +26,10 @@ _BARE_LF = re.compile(rb"(?<!\r)\n")  # a line ended by LF alone
 
 class BoundedH11Protocol(_Budgeted, H11Protocol):
     """uvicorn's h11 protocol with the connection budget, a deadline on each request's head (from the
-    connection's start or the head's first byte; h11 is ``IDLE`` until the head is complete) and a 431
-    for a head over the size limit (``h11_max_incomplete_event_size``; uvicorn answered it 400)."""
+    connection's start or the head's first byte; h11 is ``IDLE`` until the head is complete) and the head
+    checks of ``_bad_head``: 431 over the size limit (uvicorn answered h11's own bound 400, naming no fix),
+    400 for a folded line or a bare LF. Past the head, h11's bound (``h11_max_incomplete_event_size``) on a
+    chunk-size line or trailers is uvicorn's 400."""
 
     max_head_bytes = MAX_HEAD_BYTES
     head_timeout = HEAD_TIMEOUT
@@ -85,12 +87,6 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
         else:
             return False
         return True
-
-    def send_400_response(self, msg: str) -> None:
-        if len(self.conn.trailing_data[0]) > self.max_head_bytes:  # h11's "Receive buffer too long"
-            self._write_and_close(HEAD_TOO_LARGE)
-            return
-        super().send_400_response(msg)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
