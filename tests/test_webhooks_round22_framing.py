@@ -6,7 +6,9 @@ test_webhooks_round18_held.py and test_webhooks_attacks.py; here the ones no tes
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import time
 
 import pytest
@@ -241,3 +243,24 @@ def test_an_endless_chunk_extension_or_trailer_flood_is_refused_naming_no_header
     answer, took = raw_exchange(address, start + b"10;" + b"a" * 200_000, wait=8)
     assert status(answer) in (400, 408) and b"smaller headers" not in answer and took < 4, answer[:200]
     assert "msg_chunk_ext" not in stored(settings)
+
+
+def test_a_request_parsed_right_after_an_early_answer_gets_the_same_head_checks(live):
+    """A 404 is answered before its body is read; the body then arriving with the next request behind it in
+    the same read made h11 start that request inside uvicorn's own loop, past the checks a head gets when it
+    arrives in a read of its own: a folded ``transfer-encoding`` there was de-chunked and stored."""
+    settings, address = live
+    headers, _, chunked = signed("msg_after_early_answer", connection="close")
+    folded = head(GENERIC, headers) + b"transfer-encoding:\r\n chunked\r\n\r\n" + chunked
+    with socket.create_connection(address, timeout=5) as conn:
+        conn.sendall(b"POST /nope HTTP/1.1\r\nhost: r\r\ncontent-length: 5\r\n\r\n")
+        first = conn.recv(65536)
+        assert status(first) == 404, first[:200]
+        with contextlib.suppress(OSError):
+            conn.sendall(b"hello" + folded)
+        rest = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := conn.recv(65536):
+                rest += chunk
+    assert status(rest) == 400 and rest.count(b"HTTP/1.1 ") == 1, rest[:300]
+    assert "msg_after_early_answer" not in stored(settings)

@@ -7,6 +7,7 @@ import asyncio
 import re
 
 import h11
+from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from webhooks.receiver.protocol_base import (
@@ -24,6 +25,23 @@ _HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head (as h11 f
 _BARE_LF = re.compile(rb"(?<!\r)\n")  # a line ended by LF alone
 
 
+class _GuardedConnection(h11.Connection):
+    """h11's server connection that lets the protocol look at each head's bytes before h11 parses it (and
+    stop parsing): a pipelined request is parsed inside uvicorn's event loop as soon as the last one ends
+    (its body read after an early answer, a 404 among them), with no read of its own to look at first."""
+
+    def __init__(self, protocol: BoundedH11Protocol, max_incomplete_event_size: int) -> None:
+        super().__init__(h11.SERVER, max_incomplete_event_size)
+        self._protocol = protocol
+
+    def next_event(self):  # type: ignore[override]
+        if self._protocol._before_event():
+            return h11.PAUSED  # uvicorn stops reading and parsing; the connection is closing
+        event = super().next_event()
+        self._protocol._after_event(event)
+        return event
+
+
 class BoundedH11Protocol(_Budgeted, H11Protocol):
     """uvicorn's h11 protocol with the connection budget, a deadline on each request's head (from the
     connection's start or the head's first byte; h11 is ``IDLE`` until the head is complete) and the head
@@ -34,14 +52,19 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
     max_head_bytes = MAX_HEAD_BYTES
     head_timeout = HEAD_TIMEOUT
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def __init__(self, config, server_state, app_state, _loop=None) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.conn = _GuardedConnection(self, config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE)
         self._head_timer, self._head_scanned, self._head_tail, self._head_size = None, False, b"", 0
+        self._stopped = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if self._admit():  # a connection that never sends a byte is held no longer than a slow head
             self._start_head_timer()
 
     def data_received(self, data: bytes) -> None:
-        if self._refused:
+        if self._refused or self._stopped:
             return
         if self.conn.their_state is h11.IDLE:  # these bytes are (part of) a request's head
             self._start_head_timer()
@@ -49,20 +72,24 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
                 return
         super().data_received(data)
 
-    def handle_events(self) -> None:
+    def _before_event(self) -> bool:
+        """True when nothing more may be parsed. A head's first bytes (maybe buffered behind the last request)
+        are looked at here, once; later ones as they come (data_received), so a head trickled in is not
+        copied again for each byte."""
+        if self._stopped:
+            return True
         if self.conn.their_state is h11.IDLE and not self._head_scanned:
-            # a head's first bytes (maybe buffered behind the last request): looked at once, later reads as
-            # they come (data_received), so a head trickled in is not copied again for each byte
             self._head_scanned, self._head_tail, self._head_size = True, b"", 0
-            if self._bad_head(self.conn.trailing_data[0]):
-                return
-        super().handle_events()
-        if self.conn.their_state is not h11.IDLE:  # the head is complete (or the connection failed)
+            return self._bad_head(self.conn.trailing_data[0])
+        return False
+
+    def _after_event(self, event) -> None:
+        if isinstance(event, h11.Request):  # the head is complete: the next bytes are another's
             self._head_scanned, self._head_tail, self._head_size = False, b"", 0
             self._cancel_head_timer()
-        elif self._head_timer is None and not self.transport.is_closing() and self.conn.trailing_data[0]:
-            # the next request's head began in a read while the last one was answered (pipelined): it was
-            # buffered, not received now, so its deadline starts here
+        elif event is h11.NEED_DATA and self._head_size and self.conn.their_state is h11.IDLE:
+            # a head begun, maybe in a read while the last request was answered (pipelined): it was buffered,
+            # not received now, so its deadline starts here
             self._start_head_timer()
 
     def _bad_head(self, data: bytes) -> bool:
@@ -112,6 +139,7 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
 
     def _write_and_close(self, answer: bytes) -> None:
         self._cancel_head_timer()
+        self._stopped = True
         if not self.transport.is_closing():
             self.transport.write(answer)
             self.transport.close()
