@@ -47,6 +47,7 @@ LABEL_VALUES = {
         "transfer_encoding",
         "disconnected",
         "length_required",
+        "repeated_header",
         "missing_signature",
         "bad_signature",
         "bad_timestamp",

@@ -50,9 +50,17 @@ ANSWERS = {400: "bad request", 401: "unauthorized", 408: "request timeout: the b
              "send a new body under a new delivery id", 413: "payload too large",
            411: "length required: send the body with a Content-Length (or chunked)",
            429: "too many requests: send again after Retry-After seconds", 503: "try again later"}
-PRE_VERIFY_400 = ("content_type", "content_length", "transfer_encoding", "disconnected", "length_required")
-RECORDED_400 = ("content_type", "transfer_encoding")  # refusals before verification kept as rejection rows
+PRE_VERIFY_400 = ("content_type", "content_length", "transfer_encoding", "disconnected", "length_required",
+                  "repeated_header")
+# refusals before verification kept as rejection rows
+RECORDED_400 = ("content_type", "transfer_encoding", "repeated_header")
 MAX_STORED_LENGTH = 2**63 - 1  # a declared Content-Length kept in webhook_rejections (SQLite INTEGER, bigint)
+# Headers that sign a delivery or name it: sent twice, which one counts is a parser's choice (a proxy
+# may check one, we another), so a request carrying any of them twice is refused, never guessed at.
+SINGLE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "x-servicenow-signature",
+                  "x-servicenow-timestamp", "x-servicenow-delivery", "x-hub-signature",
+                  "x-atlassian-webhook-identifier", "x-slack-signature", "x-slack-request-timestamp",
+                  "content-type")
 SIGNED_AHEAD_SECONDS = 900.0  # a sender clock ahead of ours by up to this is not a stale or future body
 
 
@@ -248,6 +256,8 @@ class Receiver:
     async def _accept(self, ep: Endpoint, request: Request, body: bytes, sender: tuple[str, str]) -> Response:
         started = time.perf_counter()
         headers = request.headers
+        if any(len(headers.getlist(name)) > 1 for name in SINGLE_HEADERS):
+            raise Reject(400, "repeated_header")
         if headers.get("content-type", "").split(";")[0].strip().lower() != ep.content_type:
             raise Reject(400, "content_type")
         secrets = self._candidates(ep.secret)
