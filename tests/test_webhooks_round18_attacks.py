@@ -169,6 +169,13 @@ def _slow(addr, path: str, forwarded: str | None = None) -> socket.socket:
     return conn
 
 
+def _until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the receiver did not get there in time"
+        time.sleep(0.02)
+
+
 def test_requests_in_flight_are_capped_per_sender_and_in_all_before_the_body_is_read(tmp_path):
     """100 connections each trickling a 1 MiB body held 100 MB for body_timeout_seconds, with no bound on
     how many: a few thousand were gigabytes. Now one sender has at most max_in_flight_per_sender requests
@@ -178,8 +185,9 @@ def test_requests_in_flight_are_capped_per_sender_and_in_all_before_the_body_is_
     app = create_app(settings)
     with LiveReceiver(app) as live, httpx.Client(base_url=live.url, timeout=10) as client:
         addr = address(live)
+        in_flight = app.state.receiver.limits.in_flight
         held = [_slow(addr, GENERIC) for _ in range(3)]
-        time.sleep(0.3)
+        _until(lambda: in_flight.count == 3)  # the server holds them (was a fixed 0.3 s: flaky when busy)
         answer, took = raw_exchange(addr, head(GENERIC, {"content-type": "application/json",
                                                          "content-length": "2"}) + b"\r\n{}")
         assert answer.startswith(b"HTTP/1.1 429 ") and b"send fewer in parallel" in answer and took < 2, answer
@@ -188,14 +196,14 @@ def test_requests_in_flight_are_capped_per_sender_and_in_all_before_the_body_is_
             "headers"]}, content=jira_request(jira_body(1), "j1")["content"])
         assert other.text == "accepted"  # another sender is not held up
         held += [_slow(addr, JIRA, "198.51.100.8"), _slow(addr, JIRA, "198.51.100.9")]
-        time.sleep(0.3)
+        _until(lambda: in_flight.count == 5)
         kw = jira_request(jira_body(2), "j2")
         full = client.post(JIRA, content=kw["content"], headers={**kw["headers"], "x-forwarded-for": "198.51.100.10"})
         assert full.status_code == 503 and full.headers["retry-after"] == "1", full.text
         assert metric("webhook_rate_limited_total", endpoint="jira", limit="in_flight") >= 1
         for conn in held:
             conn.close()
-        time.sleep(0.3)
+        _until(lambda: in_flight.count == 0)
         assert client.post(JIRA, content=kw["content"], headers={**kw["headers"], "x-forwarded-for": "198.51.100.10"}
                            ).text == "accepted"
         assert client.post(GENERIC, **generic_request(generic_body(), "msg_after_slow")).text == "accepted"
