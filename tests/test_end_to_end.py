@@ -62,7 +62,10 @@ def _q(settings, sql):
         return con.execute(sql).fetchall()
 
 
-def test_full_cycle_then_rerun_creates_no_duplicates(vendors, duckdb_warehouse):
+def test_full_cycle_then_rerun_creates_no_duplicates_then_a_vendor_job_counts_quarantined_and_deleted(
+        vendors, duckdb_warehouse):
+    """A full cycle and its idempotent rerun; then, on that warehouse, a vendor job's quarantined and
+    deleted counts show in its Dagster metadata (one test: the cycle is the state both need, ~25 s a build)."""
     sandbox, _, _ = vendors(size=400)
 
     first = _run_full_sync()
@@ -97,6 +100,18 @@ def test_full_cycle_then_rerun_creates_no_duplicates(vendors, duckdb_warehouse):
     assert again["created"] == 0 and again["dead_lettered"] == 0
     assert len(sandbox.records(remediation_table())) == len(vendor_tasks)
 
+    # Quarantined and deleted counts show in the vendor job's Dagster metadata.
+    sandbox.delete("incident", [r["sys_id"] for r in sandbox.records("incident")[:2]])
+    sandbox.faults.set(rate_malformed=0.05)
+    sandbox.touch("incident", n=100)
+    result = _run_full_sync("servicenow_incidents_sync")
+    meta = _metadata(result, "servicenow/incidents")
+    run_id = result.run_id
+    quarantined = _q(duckdb_warehouse, "select count(*) from servicenow.quarantine "
+                                       f"where entity = 'incidents' and run_id = '{run_id}'")[0][0]
+    assert meta["rows_quarantined"] == quarantined > 0
+    assert meta["rows_marked_deleted"] == 2
+
 
 def test_a_vendor_job_on_a_new_warehouse_names_the_first_full_sync(vendors, duckdb_warehouse):
     """A vendor job builds on a first full build; on a new warehouse its dbt step stops before dbt
@@ -120,8 +135,10 @@ def test_a_vendor_job_on_a_new_warehouse_names_the_first_full_sync(vendors, duck
     assert _metadata(rerun, "marts/tasks"), "the vendor job builds its marts once the first build exists"
 
 
-def test_lost_link_is_adopted_not_duplicated(vendors, duckdb_warehouse):
-    """A run that created vendor records but died before writing links must not duplicate them."""
+def test_lost_link_is_adopted_not_duplicated_and_vendor_failures_are_dead_lettered_then_retried(
+        vendors, duckdb_warehouse):
+    """A run that created vendor records but died before writing links must not duplicate them; then
+    vendor failures are dead-lettered and retried (one test: both start from a full sync's state)."""
     sandbox, _, _ = vendors(size=200)
     _run_full_sync()
     created = len(sandbox.records(remediation_table()))
@@ -132,11 +149,12 @@ def test_lost_link_is_adopted_not_duplicated(vendors, duckdb_warehouse):
     assert meta["created"] == 0 and meta["adopted"] == created
     assert len(sandbox.records(remediation_table())) == created
 
+    # Then (from this state: every record linked, as after a full sync) the vendor fails every create.
+    _vendor_failures_are_dead_lettered_then_retried(sandbox, duckdb_warehouse)
 
-def test_vendor_failures_are_dead_lettered_then_retried(vendors, duckdb_warehouse):
-    sandbox, _, _ = vendors(size=200)
+
+def _vendor_failures_are_dead_lettered_then_retried(sandbox, duckdb_warehouse):
     fast_retries = {"servicenow": ServiceNowResource(backoff_base_seconds=0.0)}
-    _run_full_sync()
     with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
         con.execute("delete from reverse_sync.external_links where vendor = 'servicenow'")
     for record in sandbox.records(remediation_table()):
@@ -226,18 +244,3 @@ def test_partition_rerun_and_backfill_restore_exactly_their_window(vendors, duck
     assert _snapshot(duckdb_warehouse) == truth
     for table, key, _ in DAMAGED:
         assert _q(duckdb_warehouse, f"select count(*) - count(distinct {key}) from {table}")[0][0] == 0
-
-
-def test_quarantined_and_deleted_counts_show_in_dagster_metadata(vendors, duckdb_warehouse):
-    sandbox, _, _ = vendors(size=300)
-    _run_full_sync()
-    sandbox.delete("incident", [r["sys_id"] for r in sandbox.records("incident")[:2]])
-    sandbox.faults.set(rate_malformed=0.05)
-    sandbox.touch("incident", n=100)
-    result = _run_full_sync("servicenow_incidents_sync")
-    meta = _metadata(result, "servicenow/incidents")
-    run_id = result.run_id
-    quarantined = _q(duckdb_warehouse, "select count(*) from servicenow.quarantine "
-                                       f"where entity = 'incidents' and run_id = '{run_id}'")[0][0]
-    assert meta["rows_quarantined"] == quarantined > 0
-    assert meta["rows_marked_deleted"] == 2
