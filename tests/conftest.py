@@ -47,6 +47,14 @@ LONGEST_FIRST = ("test_end_to_end.py", "test_dbt_marts.py", "test_ingestion_cras
                  "test_dbt_round21_postgres_hostile.py", "test_ingestion_round20_poison_children.py")
 
 
+def pytest_configure(config):
+    # pytest-xdist (3.6+) deals `--dist loadfile` files by their number of tests, most first
+    # (`--loadscope-reorder`, on by default), not in collection order: the order below was then lost and
+    # the long one-test files (reconciliation, the reverse-sync cycle, ...) were dealt among the last.
+    if hasattr(config.option, "loadscopereorder") and "--loadscope-reorder" not in config.invocation_params.args:
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(config, items):
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
 
