@@ -22,10 +22,11 @@ _dead = attacks._dead
 REAL_SEND = requests.Session.send
 
 
-def _gateway(monkeypatch, method: str, path_part: str, rule, *, forward: bool = True, empty: bool = True) -> list:
+def _gateway(monkeypatch, method: str, path_part: str, rule, *, forward: bool = True, empty: bool = True,
+             empty_if=None) -> list:
     """``method`` requests whose path holds ``path_part``: the JSON body rewritten by ``rule`` (a business rule
     at the instance), passed on (``forward``) or not, and answered 200 with an empty body (``empty``) or the
-    vendor's own answer. Returns the bodies as sent by Project X."""
+    vendor's own answer (``empty_if(url)``, when given, decides per request). Returns the bodies as sent."""
     sent: list[dict] = []
 
     def send(self, prepared, **kw):
@@ -35,7 +36,7 @@ def _gateway(monkeypatch, method: str, path_part: str, rule, *, forward: bool = 
         sent.append(dict(body))
         prepared.prepare_body(data=None, files=None, json=rule(body))
         response = REAL_SEND(self, prepared, **kw) if forward else requests.Response()
-        if not empty:
+        if not (empty_if(prepared.url) if empty_if is not None else empty):
             return response
         response.status_code, response.url, response.request = 200, prepared.url, prepared
         response.headers = requests.structures.CaseInsensitiveDict({})
@@ -120,24 +121,56 @@ def test_servicenow_priority_only_update_swallowed_is_caught_and_passed_on_is_do
     assert {rec["priority"] for rec in _records(servicenow).values()} == {"2"}
 
 
-def test_servicenow_priority_the_instance_computes_is_not_insisted_on(servicenow, duckdb_warehouse, monkeypatch):
-    """The rule computes priority on every write: the create's record already shows another priority than we
-    sent, so a later priority-only update (a no-op at the instance: nothing is saved, the count stays) is done."""
+def test_servicenow_priority_the_instance_computes_is_sent_again_and_done_on_the_record(
+    servicenow, duckdb_warehouse, monkeypatch
+):
+    """The rule computes priority on every write. A priority-only update answered empty and read back with the
+    instance's own priority proves nothing yet: it is sent once more (a PATCH is idempotent) and done when that
+    answer is the record, whatever priority it shows."""
     rows = remediation_rows(2)
     write_outbound(duckdb_warehouse, "servicenow", rows)
     _gateway(monkeypatch, "POST", remediation_table(), _priority_rule, empty=False)  # answered with the record
     assert run("servicenow").created == 2
     assert {rec["priority"] for rec in _records(servicenow).values()} == {"4"}
-    counts = {k: rec["sys_mod_count"] for k, rec in _records(servicenow).items()}
     for r in rows:
         r["priority"] = 1
     write_outbound(duckdb_warehouse, "servicenow", rows)
-    _gateway(monkeypatch, "PATCH", remediation_table(), _priority_rule)
+    seen: set[str] = set()  # per record: the first PATCH answered empty, the second with the record
+
+    def first_time(url: str) -> bool:
+        fresh = url not in seen
+        seen.add(url)
+        return fresh
+
+    sent = _gateway(monkeypatch, "PATCH", remediation_table(), _priority_rule, empty_if=first_time)
     report = run("servicenow", circuit_breakers=False)
     monkeypatch.setattr(requests.Session, "send", REAL_SEND)
     assert (report.updated, report.dead_lettered) == (2, 0), report.failures
-    assert {k: rec["sys_mod_count"] for k, rec in _records(servicenow).items()} == counts
+    assert len(sent) == 4 and {rec["priority"] for rec in _records(servicenow).values()} == {"4"}
     assert run("servicenow").writes == 0
+
+
+def test_servicenow_priority_only_update_never_answered_is_not_proven_by_a_hand_edit(
+    servicenow, duckdb_warehouse, monkeypatch
+):
+    """Someone set the priority by hand since our last sync, and the gateway swallows our update (answers empty
+    twice): the record holds neither our last value nor the one sent, which proves nothing, so the update is
+    dead-lettered, not taken as done (and lost: the link would have stored it as synced)."""
+    rows = remediation_rows(1)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    assert run("servicenow").created == 1
+    (sys_id,) = [rec["sys_id"] for rec in _records(servicenow).values()]
+    servicenow.update(remediation_table(), sys_id, {"priority": "2"})  # a person, at the instance
+    rows[0]["priority"] = 1
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    sent = _gateway(monkeypatch, "PATCH", remediation_table(), lambda b: b, forward=False)
+    report = run("servicenow", circuit_breakers=False)
+    monkeypatch.setattr(requests.Session, "send", REAL_SEND)
+    assert (report.updated, report.dead_lettered) == (0, 1), report.failures
+    assert len(sent) == 2  # sent once more, swallowed again
+    assert all("priority not written" in e for e in _dead(duckdb_warehouse, "servicenow").values())
+    assert run("servicenow").updated == 1  # answered with the record next run: written
+    assert {rec["priority"] for rec in _records(servicenow).values()} == {"1"}
 
 
 def test_servicenow_close_normalised_to_another_closed_state_is_done(servicenow, duckdb_warehouse, monkeypatch):
@@ -231,15 +264,21 @@ def test_servicenow_record_holding_none_of_the_fields_proves_nothing():
     ) == ([], 1)
 
 
-def test_servicenow_derived_only_update_needs_a_sign_of_the_write():
-    body, base = {"priority": "2"}, {"priority": "3"}
-    before = {"priority": "3", "sys_mod_count": "4"}
-    assert not readback.sn_derived_landed({"priority": "3", "sys_mod_count": "4"}, body, before, base)
-    assert not readback.sn_derived_landed({"priority": "3"}, body, None, base)
-    assert readback.sn_derived_landed({"priority": "2", "sys_mod_count": "4"}, body, before, base)
-    assert readback.sn_derived_landed({"priority": "3", "sys_mod_count": "5"}, body, before, base)
-    computed = {"priority": "4", "sys_mod_count": "4"}  # the instance already held its own priority
-    assert readback.sn_derived_landed(computed, body, computed, base)
+def test_servicenow_derived_only_update_shows_only_as_the_value_sent():
+    body = {"priority": "2"}
+    assert readback.sn_derived_shows({"priority": "2", "sys_mod_count": "4"}, body)
+    assert readback.sn_derived_shows({"priority": {"value": "2", "display_value": "2 - High"}}, body)
+    assert not readback.sn_derived_shows({"priority": "3", "sys_mod_count": "5"}, body)  # a save by anyone
+    assert not readback.sn_derived_shows({"sys_mod_count": "5"}, body)
+
+
+def test_servicenow_state_read_as_display_values_is_judged_by_its_code():
+    """An instance answering display values: a reopen that did not land still reads closed."""
+    closed = {"value": "3", "display_value": "Closed Complete"}
+    assert not readback.sn_field_shows("state", closed, "1", VENDOR_CLOSED_STATES)
+    assert readback.sn_field_shows("state", closed, "7", VENDOR_CLOSED_STATES)
+    assert readback.sn_field_shows("state", {"value": "2", "display_value": "Work in Progress"}, "1",
+                                   VENDOR_CLOSED_STATES)
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,11 @@ legitimately rewrites on the way in is not ours to insist on, or the record woul
 while the write did land:
 
 - ServiceNow ``priority`` is *derived*: on task tables an instance's priority lookup rules (impact x urgency) or a
-  business rule compute it, whatever was sent. It is not compared; when an update sends nothing but derived
-  fields, the record is read right before the write, and the write is done when the record shows the value
-  sent, or its ``sys_mod_count`` moved, or it already held another value than our last sync left there (the
-  instance computes it: nothing we send there can show).
+  business rule compute it, whatever was sent. It is not compared beside fields we own; an update of nothing
+  but derived fields is done when the record shows the value sent, else the PATCH (idempotent) is sent once
+  more and is done only if that answer is the record (the instance took it and shows its own priority).
+  Neither a moved ``sys_mod_count`` (any save by anyone moves it) nor a value other than our last sync's (a
+  person may have set it) proves the write, so neither is taken as proof.
 - ServiceNow ``state`` is *normalised*: a business rule or the table's state model may turn the closed state we
   send (Closed Complete) into another closed state, or the open state of a reopen into another open one. Only
   the side matters (closed or open), as for the conflict policy, where ServiceNow wins the status.
@@ -61,11 +62,10 @@ def sn_candidates(value: Any) -> list[str]:
 def sn_field_shows(name: str, have: Any, want: Any, closed_states: frozenset[str]) -> bool:
     """Whether ServiceNow's ``have`` is the ``want`` sent for field ``name``, allowing its rewrites."""
     wanted = text(want)
+    if name == "state":  # the raw code only: a display value ("Closed Complete") is not a code of closed_states
+        got = text(have.get("value")) if isinstance(have, dict) else text(have)
+        return got != "" and (got in closed_states) == (wanted in closed_states)
     for got in sn_candidates(have):
-        if name == "state":
-            if (got in closed_states) == (wanted in closed_states) and got != "":
-                return True
-            continue
         if got == wanted:
             return True
         if len(got) == 10 and len(wanted) == 19 and wanted[10] == " " and wanted.startswith(got):
@@ -93,22 +93,9 @@ def sn_derived_only(body: dict[str, Any]) -> bool:
     return bool(body) and set(body) <= SN_DERIVED
 
 
-def sn_derived_landed(
-    record: dict[str, Any], body: dict[str, Any], before: dict[str, Any] | None, base: dict[str, Any]
-) -> bool:
-    """A derived-only update answered without the record: done when the record shows the values sent, or was
-    saved since ``before`` (the record read right before the write: its ``sys_mod_count`` moved), or when
-    ``before`` already held, in every field sent, another value than ``base`` (the values of our last sync, which
-    ServiceNow took): the instance computes those fields itself, so what we send there has no effect to check."""
-    if all(k in record and sn_candidates(record[k])[0] == text(v) for k, v in body.items()):
-        return True
-    if before is None:
-        return False
-    count_before = sn_candidates(before.get("sys_mod_count"))[0]
-    count_after = sn_candidates(record.get("sys_mod_count"))[0]
-    if count_before and count_after and count_before != count_after:
-        return True
-    return all(k in before and base.get(k) is not None and sn_candidates(before[k])[0] != text(base[k]) for k in body)
+def sn_derived_shows(record: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether the record read back shows every derived field of ``body`` as sent (its raw value)."""
+    return all(k in record and sn_candidates(record[k])[0] == text(v) for k, v in body.items())
 
 
 def onetrust_holds(record: dict[str, Any], sent: dict[str, Any]) -> bool:

@@ -150,18 +150,14 @@ class ServiceNowTaskWriter:
             body = {**payload, "state": STATE_OPEN}
         else:
             body = {c.field: c.after for c in changes}
-        # An update of derived fields only (priority) cannot be proven by its values (the instance may compute
-        # another): the record is read first, so an unclear answer is judged against it (readback.py).
-        before = self.client.get(self.vendor_object, str(vendor_id)) if readback.sn_derived_only(body) else None
         response = writes.send(self.client.session, "PATCH", f"{self.path}/{vendor_id}", json=body,
                                operation=operation, object_id=str(vendor_id), internal_id=internal_id)
         if not _answers_record(response, str(vendor_id)):
-            self.verify(str(vendor_id), body, response, operation, internal_id, writes, before,
-                        {c.field: c.before for c in changes})
+            self.verify(str(vendor_id), body, response, operation, internal_id, writes)
         return str(vendor_id), None
 
     def verify(self, vendor_id: str, body: dict[str, Any], response: Any, operation: str, internal_id: str,
-               writes: Writes, before: dict[str, Any] | None = None, base: dict[str, Any] | None = None) -> None:
+               writes: Writes) -> None:
         """A PATCH answered 2xx without the record (an empty body, ``{}``, another record): ServiceNow answers
         a PATCH with the record it updated (unless asked not to with ``X-no-response-body``, which Project X
         never sends), so such an answer proves nothing (a proxy may have answered in its place). The record is
@@ -169,14 +165,18 @@ class ServiceNowTaskWriter:
         ServiceNow stores them (:mod:`assets.reverse_sync.readback`: priority is derived and not insisted on,
         the state compared as closed or open, text trimmed, a reference or display value as either), else
         VendorError naming the answer, so the record is dead-lettered and written by the next push. An update
-        of derived fields only is judged against ``before`` (the record read right before the write) and
-        ``base`` (the values our last sync left): :func:`readback.sn_derived_landed`. A 404 here is the
-        record's (deleted meanwhile)."""
+        of derived fields only (priority) that the record does not show is sent once more (a PATCH is
+        idempotent): done if that answer is the record, whatever priority the instance computed; else
+        dead-lettered, as nothing proves it landed. A 404 here is the record's (deleted meanwhile)."""
         record = self.client.get(self.vendor_object, vendor_id)
         if readback.sn_derived_only(body):
-            if readback.sn_derived_landed(record, body, before, base or {}):
+            if readback.sn_derived_shows(record, body):
                 return
-            differs = sorted(body)
+            again = writes.send(self.client.session, "PATCH", f"{self.path}/{vendor_id}", json=body,
+                                operation=operation, object_id=vendor_id, internal_id=internal_id)
+            if _answers_record(again, vendor_id):
+                return
+            response, differs = again, sorted(body)
         else:
             differs, shown = readback.sn_unwritten(record, body, VENDOR_CLOSED_STATES)
             if not differs and shown:
