@@ -10,10 +10,13 @@ their kind matches: `all`, or gdocs for a gdoc filetype).
    -> `{"files": [file, …]}`; shared files land in the channel as one message with `files` and `upload: true`
    (kept in `sb.messages()` with via "files.completeUploadExternal"); the message's file objects are
    `is_public` when shared in a public channel and carry no channels / shares lists [unc].
-Errors: invalid_arguments (no filename / length; a `channel_id` that is a name or user id, not a C/G/D/Z id),
+Errors: invalid_arguments (no filename / length, a length that is no integer or negative; a `channel_id` that is
+a name or user id, not a C/G/D/Z id), missing_argument (length 0, as Slack documents), alt_txt_too_large (over
+1000 characters), snippet_too_large (a `snippet_type` and over 1 MB), file_upload_size_restricted (over 1 GB [unc]),
 not_in_channel (sharing needs the bot in the conversation), file_not_found (unknown id, bytes never uploaded:
-guessed, Slack's exact code for the latter is undocumented), file_deleted, channel_not_found,
-is_archived. `files.upload` (v1) answers method_deprecated: Slack retired it in November 2025 (guessed code).
+guessed, Slack's exact code for the latter is undocumented; a file already completed, as the method "can only be
+called once" [unc: the code]), file_deleted, channel_not_found, is_archived. `files.upload` (v1) answers
+method_deprecated: Slack retired it in November 2025 (guessed code).
 `url_private` / `url_private_download` serve the bytes to a request with the bot token, or a user token of
 someone who can see the file (`sandbox.slack.file_access`).
 With a user token (`sandbox.slack.actor`) the person uploads: the file's `user` is them, it is shared into
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
 
 _CONVERSATION_ID = re.compile(r"^[CGDZ][A-Z0-9]{8,}$")
+FILE_MAX = 1024**3  # Slack takes files up to 1 GB
+SNIPPET_MAX = 1024**2  # a snippet up to 1 MB (snippet_too_large)
 
 
 class FilesApi:
@@ -63,12 +68,15 @@ class FilesApi:
 
     def get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
         filename = str(args.get("filename") or "")
-        try:
-            length = int(args.get("length") or 0)
-        except ValueError as exc:
-            raise bad_args("must be an integer [json-pointer:/length]") from exc
-        if not filename or length < 1:
-            raise bad_args("missing required field: " + ("filename" if not filename else "length"))
+        length = _length(args)
+        if not filename:
+            raise bad_args("missing required field: filename")
+        if len(str(args.get("alt_txt") or "")) > 1000:
+            raise SlackError("alt_txt_too_large")
+        if args.get("snippet_type") and length > SNIPPET_MAX:
+            raise SlackError("snippet_too_large")
+        if length > FILE_MAX:
+            raise SlackError("file_upload_size_restricted")  # Slack's cap is 1 GB a file [unc: the exact code]
         ws, uid = self.sb.workspace, actor_id(self.sb)
         with self._lock:
             n = len(self._files) + 1
@@ -124,10 +132,13 @@ class FilesApi:
                     raise SlackError("file_not_found")
                 if f["_state"] == "deleted":
                     raise SlackError("file_deleted")
+                if f["_state"] == "complete" or f in picked:  # "can only be called once": the ticket is spent
+                    raise SlackError("file_not_found")  # [unc: Slack's code for a second completion]
+                picked.append(f)
+            for want, f in zip(wanted, picked, strict=True):  # all checked first: a refused call changes nothing
                 if want.get("title"):
                     f["title"] = str(want["title"])
                 f["_state"] = "complete"
-                picked.append(f)
         for channel in channels:
             self._share(channel, picked, args, person(self.sb), via="files.completeUploadExternal")
         return {"files": [public_file(f) for f in picked]}
@@ -256,6 +267,23 @@ class FilesApi:
             return Response(404, b"file_not_found", "text/plain; charset=utf-8")
         refused = file_access.refusal(self.sb, req, lambda: self._visible(f))
         return refused or Response(200, f["_data"], f["mimetype"])
+
+
+def _length(args: dict[str, Any]) -> int:
+    """files.getUploadURLExternal's `length`: required (invalid_arguments, Slack's schema check), an integer,
+    not 0 (missing_argument, as Slack documents for a length of 0), not negative [unc: invalid_arguments]."""
+    raw = args.get("length")
+    if raw is None or str(raw).strip() == "":
+        raise bad_args("missing required field: length")
+    try:
+        length = int(str(raw).strip())
+    except ValueError as exc:
+        raise bad_args("must be an integer [json-pointer:/length]") from exc
+    if length == 0:
+        raise SlackError("missing_argument")
+    if length < 0:
+        raise bad_args("must be greater than or equal to 1 [json-pointer:/length]")
+    return length
 
 
 def _in_message(f: dict[str, Any], public_share: bool) -> dict[str, Any]:

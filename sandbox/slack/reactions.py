@@ -129,12 +129,31 @@ class ReactionsApi:
             if not stored.get("deleted") and any(user in r["users"] for r in reactions):
                 message = {k: v for k, v in stored["message"].items() if k != "metadata"}
                 items.append({"type": "message", "channel": stored["channel"], "message": message})
-        try:
-            limit = int(args.get("limit") or args.get("count") or 100)
-        except ValueError as exc:
-            raise SlackError("invalid_limit") from exc
+        return _paged(items, args)
+
+
+def _paged(items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+    """reactions.list pages two ways, as Slack documents both: by `cursor` + `limit` (response_metadata.next_cursor,
+    "" on the last page) or by the older `count` + `page` (a `paging` block {count, total, page, pages}). A call
+    with neither gets the first 100 with both [unc: which blocks Slack shows]; limit 0 is the default [unc]."""
+    try:
+        limit = int(args.get("limit") or 0)
+        count = int(args.get("count") or 0)
+        page = int(args.get("page") or 1)
+    except ValueError as exc:
+        raise SlackError("invalid_limit" if not str(args.get("limit") or "0").lstrip("-").isdigit()
+                         else "invalid_arguments") from exc
+    cursored = bool(args.get("cursor")) or limit > 0
+    if cursored:
+        size = min(limit if limit > 0 else 100, 1000)
         start = _offset(str(args["cursor"])) if args.get("cursor") else 0
-        limit = max(1, min(limit, 1000))
-        more = start + limit < len(items)
-        return {"items": items[start:start + limit],
-                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+    else:
+        size = min(count, 1000) if count > 0 else 100
+        start = (max(page, 1) - 1) * size
+    more = start + size < len(items)
+    out: dict[str, Any] = {"items": items[start:start + size],
+                           "response_metadata": {"next_cursor": _cursor(start + size) if more else ""}}
+    if not cursored:
+        out["paging"] = {"count": size, "total": len(items), "page": max(page, 1),
+                         "pages": max((len(items) + size - 1) // size, 1)}
+    return out
