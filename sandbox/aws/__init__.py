@@ -4,7 +4,11 @@ the real services moto leaves out, so that the evidence store's handling of them
 - AssumeRole honours the role's trust policy condition ``sts:ExternalId`` (403 AccessDenied when the
   caller's external id differs, as AWS answers);
 - S3 rejects requests signed with assumed-role credentials past their expiry (400 ExpiredToken);
-- S3 refuses user-defined metadata over 2 KB (400 MetadataTooLarge).
+- S3 refuses user-defined metadata over 2 KB (400 MetadataTooLarge);
+- S3 checks signatures (``signing``): a presigned URL past its expiry is 403 AccessDenied "Request has expired", one
+  over a week 400 AuthorizationQueryParametersError; a request signed with a known key (``server.credentials``,
+  default ``testing``/``testing``, and the keys moto's IAM and STS issued) but the wrong secret or a tampered
+  URL is 403 SignatureDoesNotMatch; with ``server.strict_keys`` an unknown key is 403 InvalidAccessKeyId.
 
 Faults switch at run time (``server.faults``): the next N requests to a service answer a given
 status and error code (503 SlowDown, 429, 403 AccessDenied, 507 QuotaExceeded ...).

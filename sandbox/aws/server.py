@@ -9,11 +9,13 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
+
+from sandbox.aws import signing
 
 METADATA_LIMIT = 2048  # bytes of user-defined metadata S3 accepts on an object
 CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
@@ -44,6 +46,13 @@ def _xml_error(status: int, code: str, message: str, sts: bool) -> tuple[int, by
     return status, body.encode()
 
 
+def _presigned_s3(query: str) -> bool:
+    """Whether a query string carries S3 query authentication (v4 with an s3 scope, or v2's three parameters)."""
+    names = {part.partition("=")[0] for part in query.split("&")}
+    return ("X-Amz-Signature" in names and "/s3/aws4_request" in unquote(query)) or {
+        "AWSAccessKeyId", "Signature", "Expires"} <= names
+
+
 class _Enforcing:
     def __init__(self, app, server: MotoAwsServer):
         self.app = app
@@ -59,7 +68,9 @@ class _Enforcing:
             environ["wsgi.input"] = io.BytesIO(body)
             answer = self._check_external_id(parse_qs(body.decode("utf-8", "replace")))
         elif answer is None and service == "s3" and key_id:
-            answer = self._check_expiry(key_id) or self._check_metadata(environ)
+            answer = self._check_expiry(key_id) or self._signed(environ) or self._check_metadata(environ)
+        elif answer is None and not key_id and _presigned_s3(environ.get("QUERY_STRING", "")):
+            answer = self._signed(environ)  # a presigned URL: no Authorization header
         if answer is None and service == "sts" and self.server.session_lifetime is not None:
             return self._shortened(environ, start_response)
         if answer is None:
@@ -92,6 +103,10 @@ class _Enforcing:
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
         start_response(captured["status"], [*headers, ("Content-Length", str(len(body)))])
         return [body]
+
+    def _signed(self, environ):
+        """S3's SigV4 checks (``sandbox.aws.signing``): expired presigned URLs, signatures, unknown keys."""
+        return signing.check(environ, self.server.secret_of, self.server.strict_keys)
 
     def _check_external_id(self, params: dict[str, list[str]]):
         if params.get("Action", [""])[0] != "AssumeRole":
@@ -152,7 +167,14 @@ class MotoAwsServer(ThreadedMotoServer):
         self.fault_hits = 0
         self.expired_rejections = 0
         self.session_lifetime: float | None = None  # seconds; None: as the caller asked
+        # access key id -> secret: requests signed with these keys must carry S3's signature (moto's own IAM
+        # and STS keys are checked too); "testing" is moto's customary key pair
+        self.credentials: dict[str, str] = {"testing": "testing"}
+        self.strict_keys = False  # True: a key neither here nor issued by moto is 403 InvalidAccessKeyId
         self._lock = threading.Lock()
+
+    def secret_of(self, key_id: str) -> str | None:
+        return self.credentials.get(key_id) or signing.moto_secret(key_id)
 
     @property
     def url(self) -> str:

@@ -1,0 +1,247 @@
+"""S3's signature checks, which moto's server leaves out (it serves any signature, any key, and a presigned URL
+past its expiry). Signature Version 4 (headers, or a presigned URL with ``X-Amz-*`` parameters) and the query
+form of version 2 (boto3's default presigned URL: ``AWSAccessKeyId``, ``Expires``, ``Signature``):
+
+- a presigned URL past its expiry (v4: ``X-Amz-Date`` + ``X-Amz-Expires``; v2: ``Expires``) is 403 AccessDenied
+  "Request has expired" (with S3's ``X-Amz-Expires`` (v4) / ``Expires`` / ``ServerTime`` elements);
+  an ``X-Amz-Expires`` that is no whole number of seconds from 1 to 604800 (a week) is 400
+  AuthorizationQueryParametersError;
+- a request (header- or query-signed) whose access key's secret is known (the server's ``credentials``, moto's
+  IAM access keys and STS-issued credentials) must carry the signature S3 computes: 403 SignatureDoesNotMatch
+  otherwise (the query tampered with, a wrong secret key);
+- an access key nobody issued is accepted, as moto does, unless the server is ``strict_keys``: then 403
+  InvalidAccessKeyId.
+
+The payload hash is the request's ``x-amz-content-sha256`` as sent (UNSIGNED-PAYLOAD for a presigned URL): the
+body itself is not hashed again, as S3 checks that separately (XAmzContentSHA256Mismatch, not emulated).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, unquote
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+WEEK = 604800
+_HEADER_AUTH = re.compile(
+    r"AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]+)"
+)
+
+
+def _error(status: int, code: str, message: str, **extra: str) -> tuple[int, bytes, list]:
+    more = "".join(f"<{k}>{_xml(v)}</{k}>" for k, v in extra.items())
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>{more}'
+        "<RequestId>projectx-sandbox</RequestId></Error>"
+    )
+    return status, body.encode(), []
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _pairs(raw_query: str) -> list[tuple[str, str]]:
+    out = []
+    for part in raw_query.split("&") if raw_query else []:
+        key, _, value = part.partition("=")
+        out.append((unquote(key), unquote(value)))
+    return out
+
+
+def _canonical_query(pairs: list[tuple[str, str]]) -> str:
+    encoded = sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in pairs)
+    return "&".join(f"{k}={v}" for k, v in encoded)
+
+
+def _header(environ: dict, name: str) -> str:
+    if name == "content-type":
+        value = environ.get("CONTENT_TYPE", "")
+    elif name == "content-length":
+        value = environ.get("CONTENT_LENGTH", "")
+    else:
+        value = environ.get("HTTP_" + name.upper().replace("-", "_"), "")
+    return " ".join(str(value).split())
+
+
+def _signature(
+    secret: str, environ: dict, path: str, query: str, signed: str, payload: str, stamp: str, scope: str
+) -> tuple[str, str, str]:
+    """(signature, string to sign, canonical request) of a request, as S3 computes them."""
+    names = signed.split(";")
+    headers = "".join(f"{n}:{_header(environ, n)}\n" for n in names)
+    canonical = "\n".join([environ.get("REQUEST_METHOD", "GET"), path, query, headers, signed, payload])
+    # WSGI hands header values over as latin-1 text: encoding back gives the bytes sent, which the client hashed
+    raw = canonical.encode("latin-1", "replace")
+    to_sign = "\n".join([ALGORITHM, stamp, scope, hashlib.sha256(raw).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest(), to_sign, canonical
+
+
+def _stamp(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def check(environ: dict, secret_of, strict_keys: bool, now: datetime | None = None):
+    """None when the S3 request may go on, else (status, body, headers) of S3's refusal. ``secret_of(key_id)``
+    gives a known access key's secret, or None."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+    path, _, raw_query = raw.partition("?")
+    pairs = _pairs(raw_query if "?" in raw else environ.get("QUERY_STRING", ""))
+    params = dict(pairs)
+    now = now or datetime.now(UTC)
+    if params.get("X-Amz-Algorithm") == ALGORITHM:
+        expires_text, stamp = params.get("X-Amz-Expires", ""), params.get("X-Amz-Date", "")
+        signed_at = _stamp(stamp)
+        if not expires_text.isdigit() or not 1 <= int(expires_text) <= WEEK or signed_at is None:
+            return _error(
+                400,
+                "AuthorizationQueryParametersError",
+                "X-Amz-Expires must be less than a week (in seconds) that is; 604800"
+                if signed_at
+                else "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
+            )
+        expires = signed_at + timedelta(seconds=int(expires_text))
+        if now > expires:
+            return _error(
+                403,
+                "AccessDenied",
+                "Request has expired",
+                **{
+                    "X-Amz-Expires": expires_text,
+                    "Expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "ServerTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+            )
+        credential, signed = params.get("X-Amz-Credential", ""), params.get("X-Amz-SignedHeaders", "host")
+        provided = params.get("X-Amz-Signature", "")
+        payload = params.get("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+        query = _canonical_query([(k, v) for k, v in pairs if k != "X-Amz-Signature"])
+    elif "Signature" in params and "AWSAccessKeyId" in params and "Expires" in params:
+        return _check_v2_query(environ, path, pairs, secret_of, strict_keys, now)
+    else:
+        match = _HEADER_AUTH.match(environ.get("HTTP_AUTHORIZATION", ""))
+        if match is None:
+            return None  # anonymous or SigV2: left to moto
+        credential, signed, provided = match.groups()
+        stamp = environ.get("HTTP_X_AMZ_DATE", "")
+        payload = environ.get("HTTP_X_AMZ_CONTENT_SHA256", hashlib.sha256(b"").hexdigest())
+        query = _canonical_query(pairs)
+    key_id, _, scope = credential.partition("/")
+    secret = secret_of(key_id)
+    if secret is None:
+        return _unknown_key(key_id, strict_keys)
+    expected, to_sign, canonical = _signature(secret, environ, path, query, signed, payload, stamp, scope)
+    if not hmac.compare_digest(expected, provided):
+        return _error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the "
+            "signature you provided. Check your key and signing method.",
+            AWSAccessKeyId=key_id,
+            StringToSign=to_sign,
+            SignatureProvided=provided,
+            CanonicalRequest=canonical,
+        )
+    return None
+
+
+def _unknown_key(key_id: str, strict_keys: bool):
+    if not strict_keys:
+        return None
+    return _error(
+        403,
+        "InvalidAccessKeyId",
+        "The AWS Access Key Id you provided does not exist in our records.",
+        AWSAccessKeyId=key_id,
+    )
+
+
+def _check_v2_query(
+    environ: dict, path: str, pairs: list[tuple[str, str]], secret_of, strict_keys: bool, now: datetime
+):
+    """A version 2 presigned URL: its expiry, then (a known key) its HMAC-SHA1 signature over S3's string to sign
+    (verb, Content-MD5, Content-Type, Expires, the x-amz- headers, the path with the sub-resources it names)."""
+    params = dict(pairs)
+    key_id, expires_text, provided = params["AWSAccessKeyId"], params["Expires"], params["Signature"]
+    if not expires_text.isdigit():
+        return _error(403, "AccessDenied", "Invalid date (should be seconds since epoch): " + expires_text)
+    if now.timestamp() > int(expires_text):
+        expires = datetime.fromtimestamp(int(expires_text), UTC)
+        return _error(
+            403,
+            "AccessDenied",
+            "Request has expired",
+            Expires=expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ServerTime=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+    secret = secret_of(key_id)
+    if secret is None:
+        return _unknown_key(key_id, strict_keys)
+    from botocore.auth import HmacV1Auth  # the sub-resources S3 signs (moto depends on botocore)
+
+    subs = sorted((k, v) for k, v in pairs if k in HmacV1Auth.QSAOfInterest)
+    query = "?" + "&".join(f"{k}={v}" if v else k for k, v in subs) if subs else ""
+    # x-amz- headers botocore moved into the query (x-amz-security-token ...) count as headers; Content-Type /
+    # Content-MD5 are the request's, or the query's when the request has none [unc: S3 may want the header]
+    amz = {
+        k[5:].lower().replace("_", "-"): " ".join(_sent(v).split())
+        for k, v in environ.items()
+        if k.startswith("HTTP_X_AMZ_")
+    }
+    amz.update({k.lower(): v for k, v in pairs if k.lower().startswith("x-amz-")})
+    md5 = _sent(environ.get("HTTP_CONTENT_MD5", "")) or params.get("content-md5", "")
+    kind = _sent(environ.get("CONTENT_TYPE", "")) or params.get("content-type", "")
+    to_sign = "\n".join([environ.get("REQUEST_METHOD", "GET"), md5, kind, expires_text, ""])
+    to_sign += "".join(f"{k}:{v}\n" for k, v in sorted(amz.items()))
+    # a bucket's own resource is "/bucket/" (what botocore signs for path-style "/bucket" too)
+    paths = [path, path + "/"] if path.count("/") == 1 and len(path) > 1 else [path]
+    signed = [to_sign + p + query for p in paths]
+    if not any(hmac.compare_digest(_v2(secret, text), provided) for text in signed):
+        to_sign = signed[-1]
+        return _error(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the "
+            "signature you provided. Check your key and signing method.",
+            AWSAccessKeyId=key_id,
+            StringToSign=to_sign,
+            SignatureProvided=provided,
+        )
+    return None
+
+
+def _sent(value: str) -> str:
+    """A WSGI header value (latin-1 text of the bytes sent) as the UTF-8 text the client signed."""
+    return str(value).encode("latin-1", "replace").decode("utf-8", "replace")
+
+
+def _v2(secret: str, text: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), text.encode(), hashlib.sha1).digest()).decode()
+
+
+def moto_secret(key_id: str) -> str | None:
+    """The secret of an access key moto issued: an IAM user's access key or STS credentials."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    for account in list(sts_backends.keys()):
+        for role in sts_backends[account]["aws"].assumed_roles:
+            if role.access_key_id == key_id:
+                return role.secret_access_key
+    for account in list(iam_backends.keys()):
+        for partition in list(iam_backends[account].keys()):
+            for user in iam_backends[account][partition].users.values():
+                for key in user.access_keys:
+                    if key.access_key_id == key_id:
+                        return key.secret_access_key
+    return None
