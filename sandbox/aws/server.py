@@ -15,7 +15,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox.aws import signing
+from sandbox.aws import s3_checks, signing
 
 METADATA_LIMIT = 2048  # bytes of user-defined metadata S3 accepts on an object
 CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
@@ -68,9 +68,10 @@ class _Enforcing:
             environ["wsgi.input"] = io.BytesIO(body)
             answer = self._check_external_id(parse_qs(body.decode("utf-8", "replace")))
         elif answer is None and service == "s3" and key_id:
-            answer = self._check_expiry(key_id) or self._signed(environ) or self._check_metadata(environ)
+            answer = (self._check_expiry(key_id) or self._signed(environ) or self._check_metadata(environ)
+                      or s3_checks.check(environ))
         elif answer is None and not key_id and _presigned_s3(environ.get("QUERY_STRING", "")):
-            answer = self._signed(environ)  # a presigned URL: no Authorization header
+            answer = self._signed(environ) or s3_checks.check(environ)  # a presigned URL: no Authorization header
         if answer is None and service == "sts" and self.server.session_lifetime is not None:
             return self._shortened(environ, start_response)
         if answer is None:

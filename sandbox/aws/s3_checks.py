@@ -1,0 +1,109 @@
+"""S3 answers moto's server gets wrong, checked before moto sees the request (path-style requests on a bucket moto
+holds):
+
+- a part upload (``PUT ?partNumber&uploadId``) or a completion (``POST ?uploadId``) for an upload id that does not
+  exist (never made, aborted, completed) or that belongs to another key: 404 NoSuchUpload (moto answered 500 to
+  both, which boto3 retries, or took a part for another key);
+- a part number outside 1-10000: 400 InvalidArgument (moto answered 404 NoSuchUpload for 0);
+- a ``Content-MD5`` that is not a base64 MD5: 400 InvalidDigest; one that does not match the body: 400 BadDigest
+  (moto stored the object). Bodies sent aws-chunked (streaming signatures, trailing checksums) are left to moto.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+from urllib.parse import parse_qs, unquote
+
+NO_UPLOAD = (
+    "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted "
+    "or completed."
+)
+
+
+def _error(status: int, code: str, message: str, **extra: str) -> tuple[int, bytes, list]:
+    more = "".join(f"<{k}>{v}</{k}>" for k, v in extra.items())
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>{more}'
+        "<RequestId>projectx-sandbox</RequestId></Error>"
+    )
+    return status, body.encode(), []
+
+
+def _bucket(name: str):
+    from moto.s3.models import s3_backends
+
+    where = s3_backends.bucket_accounts.get(name)
+    if where is None:
+        return None
+    partition, account = where
+    return s3_backends[account][partition].buckets.get(name)
+
+
+def check(environ: dict):
+    """None when moto may answer, else (status, body, headers)."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    if method not in ("PUT", "POST"):
+        return None
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+    path = unquote(raw.partition("?")[0].encode("latin-1", "replace").decode("utf-8", "replace"))
+    name, _, key = path.lstrip("/").partition("/")
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    bucket = _bucket(name) if name else None
+    if bucket is None or not key:
+        return None
+    if "uploadId" in query:
+        answer = _upload_checks(bucket, key, method, query)
+        if answer is not None:
+            return answer
+    if method == "PUT" and environ.get("HTTP_CONTENT_MD5"):
+        return _digest(environ)
+    return None
+
+
+def _upload_checks(bucket, key: str, method: str, query: dict[str, list[str]]):
+    upload_id = query["uploadId"][0]
+    number = query.get("partNumber", [None])[0]
+    if method == "PUT" and number is not None and (not number.isdigit() or not 1 <= int(number) <= 10000):
+        return _error(
+            400,
+            "InvalidArgument",
+            "Part number must be an integer between 1 and 10000, inclusive",
+            ArgumentName="partNumber",
+            ArgumentValue=number,
+        )
+    if method == "PUT" and number is None:
+        return None
+    upload = bucket.multiparts.get(upload_id)
+    if upload is None or upload.key_name != key:
+        return _error(404, "NoSuchUpload", NO_UPLOAD, UploadId=upload_id)
+    return None
+
+
+def _digest(environ: dict):
+    encoding = environ.get("HTTP_CONTENT_ENCODING", "").lower()
+    if "aws-chunked" in encoding or environ.get("HTTP_X_AMZ_CONTENT_SHA256", "").startswith("STREAMING-"):
+        return None
+    given = environ["HTTP_CONTENT_MD5"]
+    try:
+        digest = base64.b64decode(given, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 16:
+        return _error(400, "InvalidDigest", "The Content-MD5 you specified was not valid.", **{"Content-MD5": given})
+    length = environ.get("CONTENT_LENGTH")
+    if not length or not length.isdigit():
+        return None
+    body = environ["wsgi.input"].read(int(length))
+    environ["wsgi.input"] = io.BytesIO(body)
+    if hashlib.md5(body).digest() != digest:
+        return _error(
+            400,
+            "BadDigest",
+            "The Content-MD5 you specified did not match what we received.",
+            ExpectedDigest=given,
+            CalculatedDigest=base64.b64encode(hashlib.md5(body).digest()).decode(),
+        )
+    return None
