@@ -91,3 +91,25 @@ def test_complete_upload_external_refuses_one_id_listed_twice(slack_client):
     _fails(slack_client.files_completeUploadExternal, "file_not_found", files=[{"id": up["file_id"]}] * 2)
     done = slack_client.files_completeUploadExternal(files=[{"id": up["file_id"], "title": "Y"}])
     assert [(f["id"], f["title"]) for f in done["files"]] == [(up["file_id"], "Y")]  # the refused call spent nothing
+
+
+def test_uploads_carry_slacks_file_type_identifiers(slack_client, slack_sandbox):
+    general = slack_sandbox.workspace.channel("general")["id"]
+    files = slack_client.files_upload_v2(
+        channel=general,
+        file_uploads=[
+            {"content": "a", "filename": "notes.txt"},
+            {"content": "{}", "filename": "data.json"},
+            {"content": b"\x00\x01", "filename": "blob"},
+        ],
+    )["files"]
+    shown = {f["name"]: (f["filetype"], f["pretty_type"], f["mode"]) for f in files}
+    assert shown == {
+        "notes.txt": ("text", "Plain Text", "hosted"),
+        "data.json": ("json", "JSON", "hosted"),
+        "blob": ("binary", "Binary", "hosted"),
+    }
+    snippet = slack_client.files_upload_v2(channel=general, filename="s.py", content="print(1)", snippet_type="python")
+    f = slack_client.files_info(file=snippet["files"][0]["id"])["file"]
+    assert (f["filetype"], f["pretty_type"], f["mode"], f["editable"]) == ("python", "Python", "snippet", True)
+    assert [x["id"] for x in slack_client.files_list(types="snippets")["files"]] == [f["id"]]

@@ -37,7 +37,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request, Response
-from sandbox.slack import file_access
+from sandbox.slack import file_access, filetypes
 from sandbox.slack.actor import actor_id, is_member, person
 from sandbox.slack.file_access import public_file
 from sandbox.slack.seed import slack_id
@@ -83,11 +83,12 @@ class FilesApi:
             fid = slack_id("F", self.sb.seed, f"file:{n}:{filename}:{time.time_ns()}")
             ticket = f"{ws.team_id}-{fid}-{n:06d}"
             mime = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+            filetype, pretty, mode = filetypes.kind(filename, str(args.get("snippet_type") or "") or None)
             self._files[fid] = {
                 "id": fid, "created": int(time.time()), "timestamp": int(time.time()), "name": filename,
-                "title": filename, "mimetype": mime, "filetype": filename.rsplit(".", 1)[-1] if "." in filename
-                else "binary", "pretty_type": mime, "user": uid, "user_team": ws.team_id,
-                "editable": False, "size": length, "mode": "hosted", "is_external": False, "external_type": "",
+                "title": filename, "mimetype": mime, "filetype": filetype, "pretty_type": pretty, "user": uid,
+                "user_team": ws.team_id, "editable": mode == "snippet", "size": length, "mode": mode,
+                "is_external": False, "external_type": "",
                 "is_public": False, "public_url_shared": False, "display_as_bot": False, "username": "",
                 "url_private": f"{self.sb.url}/files-pri/{ws.team_id}-{fid}/{filename}",
                 "url_private_download": f"{self.sb.url}/files-pri/{ws.team_id}-{fid}/download/{filename}",
