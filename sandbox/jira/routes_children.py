@@ -8,6 +8,8 @@
   `/attachment/content/{id}` is in `routes_media`). GET `/secure/issueAttachments/{issueId}.zip` (site path,
   not under /rest): a zip of the issue's attachments (an empty zip, 22 bytes, when it has none; a repeated
   file name gets a " (n)" suffix [unc]).
+  413 (as the spec documents) for a file over `/attachment/meta`'s uploadLimit (10 MiB), more than 60 files in
+  one request, or an issue past 2000 attachments (the per-issue limit); the messages are guessed [unc].
 - Links: POST `/issueLink` (201, empty body; linking an issue to itself is a 400, the same link again changes
   nothing), GET/DELETE `/issueLink/{id}`.
 """
@@ -28,6 +30,9 @@ from sandbox.jira.adf import as_version, is_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.rendered import to_html
+
+MAX_FILES_PER_REQUEST = 60
+MAX_ATTACHMENTS_PER_ISSUE = 2000
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -160,6 +165,7 @@ def register(sb: JiraSandbox, key: str) -> None:
         parts = multipart_parts(ctype, c.req.body, "file")
         if not parts:
             raise fail(400, "No file was attached: the multipart part must be named 'file'.")
+        _within_limits(sb, issue, parts)
         out = []
         for part in parts:
             data = part.get_payload(decode=True) or b""
@@ -250,3 +256,17 @@ def _ref(value: Any) -> str | None:
     if isinstance(value, dict):
         return value.get("key") or value.get("id") or value.get("name")
     return value
+
+
+def _within_limits(sb: JiraSandbox, issue: Any, parts: list[Any]) -> None:
+    """413 for what Jira Cloud refuses to attach: a file over the upload limit, over 60 files, over 2000 on an issue."""
+    from sandbox.jira.routes_more import UPLOAD_LIMIT
+
+    if len(parts) > MAX_FILES_PER_REQUEST:
+        raise fail(413, f"You can attach at most {MAX_FILES_PER_REQUEST} files in one request.")
+    for part in parts:
+        if len(part.get_payload(decode=True) or b"") > UPLOAD_LIMIT:
+            raise fail(413, f"The file '{part.get_filename() or 'attachment'}' is too large to attach: the limit is "
+                            f"{UPLOAD_LIMIT} bytes.")
+    if len(sb.store.attachments_of(issue)) + len(parts) > MAX_ATTACHMENTS_PER_ISSUE:
+        raise fail(413, f"An issue can have at most {MAX_ATTACHMENTS_PER_ISSUE} attachments.")
