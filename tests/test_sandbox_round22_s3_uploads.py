@@ -100,3 +100,27 @@ def test_content_md5_must_match_the_body(s3):
     right = base64.b64encode(hashlib.md5(b"evidence").digest()).decode()
     assert s3.put_object(Bucket=BUCKET, Key="md5.txt", Body=b"evidence", ContentMD5=right)["ETag"]
     assert s3.get_object(Bucket=BUCKET, Key="md5.txt")["Body"].read() == b"evidence"
+
+
+def test_keys_over_1024_bytes_are_refused(s3):
+    status, err = _refused(s3.put_object, Bucket=BUCKET, Key="é" * 513, Body=b"x")  # 1026 bytes of UTF-8
+    assert (status, err["Code"]) == (400, "KeyTooLongError")
+    status, err = _refused(s3.create_multipart_upload, Bucket=BUCKET, Key="k" * 1025)
+    assert (status, err["Code"]) == (400, "KeyTooLongError")
+    assert s3.put_object(Bucket=BUCKET, Key="k" * 1024, Body=b"x")["ETag"]
+
+
+def test_list_continuation_tokens_must_be_ones_s3_gave(s3):
+    for n in range(5):
+        s3.put_object(Bucket=BUCKET, Key=f"page/{n}", Body=b"p")
+    first = s3.list_objects_v2(Bucket=BUCKET, Prefix="page/", MaxKeys=2)
+    second = s3.list_objects_v2(
+        Bucket=BUCKET, Prefix="page/", MaxKeys=2, ContinuationToken=first["NextContinuationToken"]
+    )
+    assert [o["Key"] for o in second["Contents"]] == ["page/2", "page/3"]
+    status, err = _refused(s3.list_objects_v2, Bucket=BUCKET, ContinuationToken="not-a-token")
+    assert (status, err["Code"], err["Message"]) == (
+        400,
+        "InvalidArgument",
+        "The continuation token provided is incorrect",
+    )

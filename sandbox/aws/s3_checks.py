@@ -1,6 +1,9 @@
 """S3 answers moto's server gets wrong, checked before moto sees the request (path-style requests on a bucket moto
 holds):
 
+- a key over 1024 bytes (UTF-8) written: 400 KeyTooLongError (moto stored it);
+- a ListObjectsV2 continuation token moto never gave out: 400 InvalidArgument (moto answered 500);
+
 - a part upload (``PUT ?partNumber&uploadId``) or a completion (``POST ?uploadId``) for an upload id that does not
   exist (never made, aborted, completed) or that belongs to another key: 404 NoSuchUpload (moto answered 500 to
   both, which boto3 retries, or took a part for another key);
@@ -17,6 +20,7 @@ import hashlib
 import io
 from urllib.parse import parse_qs, unquote
 
+MAX_KEY = 1024  # bytes of UTF-8
 NO_UPLOAD = (
     "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted "
     "or completed."
@@ -45,15 +49,25 @@ def _bucket(name: str):
 def check(environ: dict):
     """None when moto may answer, else (status, body, headers)."""
     method = environ.get("REQUEST_METHOD", "GET")
-    if method not in ("PUT", "POST"):
-        return None
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
     path = unquote(raw.partition("?")[0].encode("latin-1", "replace").decode("utf-8", "replace"))
     name, _, key = path.lstrip("/").partition("/")
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     bucket = _bucket(name) if name else None
-    if bucket is None or not key:
+    if bucket is None:
         return None
+    if method == "GET" and not key and query.get("continuation-token", [""])[0]:
+        return _continuation(name, query["continuation-token"][0])
+    if method not in ("PUT", "POST") or not key:
+        return None
+    if len(key.encode("utf-8")) > MAX_KEY:
+        return _error(
+            400,
+            "KeyTooLongError",
+            "Your key is too long",
+            Size=str(len(key.encode("utf-8"))),
+            MaxSizeAllowed=str(MAX_KEY),
+        )
     if "uploadId" in query:
         answer = _upload_checks(bucket, key, method, query)
         if answer is not None:
@@ -61,6 +75,26 @@ def check(environ: dict):
     if method == "PUT" and environ.get("HTTP_CONTENT_MD5"):
         return _digest(environ)
     return None
+
+
+def _continuation(name: str, token: str):
+    """A ListObjectsV2 continuation token moto never handed out (moto answered 500)."""
+    from moto.s3.models import s3_backends
+
+    partition, account = s3_backends.bucket_accounts[name]
+    if token in s3_backends[account][partition]._pagination_tokens:
+        return None
+    return _error(
+        400,
+        "InvalidArgument",
+        "The continuation token provided is incorrect",
+        ArgumentName="continuation-token",
+        ArgumentValue=_xml(token),
+    )
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _upload_checks(bucket, key: str, method: str, query: dict[str, list[str]]):
