@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
@@ -124,3 +125,19 @@ def test_list_continuation_tokens_must_be_ones_s3_gave(s3):
         "InvalidArgument",
         "The continuation token provided is incorrect",
     )
+
+
+def test_listings_return_at_most_1000_keys_and_delete_objects_takes_1000(s3):
+    keys = [f"many/{n:04d}" for n in range(1005)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda k: s3.put_object(Bucket=BUCKET, Key=k, Body=b""), keys))
+    first = s3.list_objects_v2(Bucket=BUCKET, Prefix="many/", MaxKeys=5000)
+    assert len(first["Contents"]) == 1000 and first["IsTruncated"] is True
+    rest = s3.list_objects_v2(Bucket=BUCKET, Prefix="many/", ContinuationToken=first["NextContinuationToken"])
+    assert [o["Key"] for o in rest["Contents"]] == keys[1000:]
+    assert len(s3.list_objects(Bucket=BUCKET, Prefix="many/", MaxKeys=2000)["Contents"]) == 1000
+    status, err = _refused(s3.delete_objects, Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in keys]})
+    assert (status, err["Code"]) == (400, "MalformedXML")
+    assert s3.head_object(Bucket=BUCKET, Key=keys[0])["ContentLength"] == 0  # nothing was deleted
+    done = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in keys[:1000]]})
+    assert len(done["Deleted"]) == 1000 and s3.list_objects_v2(Bucket=BUCKET, Prefix="many/")["KeyCount"] == 5

@@ -3,6 +3,8 @@ holds):
 
 - a key over 1024 bytes (UTF-8) written: 400 KeyTooLongError (moto stored it);
 - a ListObjectsV2 continuation token moto never gave out: 400 InvalidArgument (moto answered 500);
+- a listing asking max-keys over 1000 gets 1000 at most (moto returned every key); a DeleteObjects of more than
+  1000 keys is 400 MalformedXML (moto deleted them);
 
 - a part upload (``PUT ?partNumber&uploadId``) or a completion (``POST ?uploadId``) for an upload id that does not
   exist (never made, aborted, completed) or that belongs to another key: 404 NoSuchUpload (moto answered 500 to
@@ -18,9 +20,11 @@ import base64
 import binascii
 import hashlib
 import io
+import re
 from urllib.parse import parse_qs, unquote
 
 MAX_KEY = 1024  # bytes of UTF-8
+MAX_LIST = 1000  # keys a listing returns, and a DeleteObjects takes
 NO_UPLOAD = (
     "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted "
     "or completed."
@@ -57,7 +61,13 @@ def check(environ: dict):
     if bucket is None:
         return None
     if method == "GET" and not key and query.get("continuation-token", [""])[0]:
-        return _continuation(name, query["continuation-token"][0])
+        answer = _continuation(name, query["continuation-token"][0])
+        if answer is not None:
+            return answer
+    if method == "GET" and not key and query.get("max-keys", [""])[0].isdigit():
+        _cap_max_keys(environ, int(query["max-keys"][0]))
+    if method == "POST" and not key and "delete" in query:
+        return _delete_count(environ)
     if method not in ("PUT", "POST") or not key:
         return None
     if len(key.encode("utf-8")) > MAX_KEY:
@@ -91,6 +101,32 @@ def _continuation(name: str, token: str):
         ArgumentName="continuation-token",
         ArgumentValue=_xml(token),
     )
+
+
+def _cap_max_keys(environ: dict, asked: int) -> None:
+    """A listing returns at most 1000 keys whatever max-keys asks (moto returned them all): the request moto sees
+    asks for 1000 (its answer's MaxKeys then says 1000 [unc: S3 may echo the number asked])."""
+    if asked <= MAX_LIST:
+        return
+    for name in ("QUERY_STRING", "RAW_URI", "REQUEST_URI"):
+        if name in environ:
+            environ[name] = re.sub(r"(^|[?&])max-keys=\d+", rf"\g<1>max-keys={MAX_LIST}", environ[name])
+
+
+def _delete_count(environ: dict):
+    """DeleteObjects takes at most 1000 keys: 400 MalformedXML beyond (moto deleted them all)."""
+    length = environ.get("CONTENT_LENGTH")
+    if not length or not length.isdigit():
+        return None
+    body = environ["wsgi.input"].read(int(length))
+    environ["wsgi.input"] = io.BytesIO(body)
+    if len(re.findall(rb"<Object>", body)) > MAX_LIST:
+        return _error(
+            400,
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        )
+    return None
 
 
 def _xml(text: str) -> str:
