@@ -3,6 +3,8 @@ the real services moto leaves out, so that the evidence store's handling of them
 
 - AssumeRole honours the role's trust policy condition ``sts:ExternalId`` (403 AccessDenied when the
   caller's external id differs, as AWS answers);
+- AssumeRole checks DurationSeconds (the role's MaxSessionDuration, 43200) and RoleSessionName (400
+  ValidationError, ``sts_checks``); STS checks signatures as S3 does (403 SignatureDoesNotMatch);
 - S3 rejects requests signed with assumed-role credentials past their expiry (400 ExpiredToken);
 - S3 refuses user-defined metadata over 2 KB (400 MetadataTooLarge);
 - S3 checks signatures (``signing``): a presigned URL past its expiry is 403 AccessDenied "Request has expired", one

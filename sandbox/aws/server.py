@@ -15,7 +15,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox.aws import s3_checks, signing
+from sandbox.aws import s3_checks, signing, sts_checks
 
 METADATA_LIMIT = 2048  # bytes of user-defined metadata S3 accepts on an object
 CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
@@ -66,7 +66,8 @@ class _Enforcing:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(body)
-            answer = self._check_external_id(parse_qs(body.decode("utf-8", "replace")))
+            params = parse_qs(body.decode("utf-8", "replace"))
+            answer = self._sts_signed(environ, body) or sts_checks.check(params) or self._check_external_id(params)
         elif answer is None and service == "s3" and key_id:
             answer = (self._check_expiry(key_id) or self._signed(environ) or self._check_metadata(environ)
                       or s3_checks.check(environ))
@@ -108,6 +109,18 @@ class _Enforcing:
     def _signed(self, environ):
         """S3's SigV4 checks (``sandbox.aws.signing``): expired presigned URLs, signatures, unknown keys."""
         return signing.check(environ, self.server.secret_of, self.server.strict_keys)
+
+    def _sts_signed(self, environ, body: bytes):
+        """STS checks the signature too (a known key with the wrong secret: 403 SignatureDoesNotMatch), answered
+        in STS's ErrorResponse envelope."""
+        refused = signing.check(environ, self.server.secret_of, self.server.strict_keys, body=body)
+        if refused is None:
+            return None
+        code = re.search(rb"<Code>([^<]+)</Code>", refused[1])
+        message = re.search(rb"<Message>([^<]+)</Message>", refused[1])
+        status, out = _xml_error(refused[0], code.group(1).decode() if code else "AccessDenied",
+                                 message.group(1).decode() if message else "", sts=True)
+        return status, out, []
 
     def _check_external_id(self, params: dict[str, list[str]]):
         if params.get("Action", [""])[0] != "AssumeRole":

@@ -91,9 +91,10 @@ def _stamp(value: str) -> datetime | None:
         return None
 
 
-def check(environ: dict, secret_of, strict_keys: bool, now: datetime | None = None):
-    """None when the S3 request may go on, else (status, body, headers) of S3's refusal. ``secret_of(key_id)``
-    gives a known access key's secret, or None."""
+def check(environ: dict, secret_of, strict_keys: bool, now: datetime | None = None, body: bytes = b""):
+    """None when the request may go on, else (status, body, headers) of S3's refusal. ``secret_of(key_id)``
+    gives a known access key's secret, or None. ``body``: the payload other services (STS) sign by its hash,
+    as they send no x-amz-content-sha256."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
     path, _, raw_query = raw.partition("?")
     pairs = _pairs(raw_query if "?" in raw else environ.get("QUERY_STRING", ""))
@@ -134,7 +135,7 @@ def check(environ: dict, secret_of, strict_keys: bool, now: datetime | None = No
             return None  # anonymous or SigV2: left to moto
         credential, signed, provided = match.groups()
         stamp = environ.get("HTTP_X_AMZ_DATE", "")
-        payload = environ.get("HTTP_X_AMZ_CONTENT_SHA256", hashlib.sha256(b"").hexdigest())
+        payload = environ.get("HTTP_X_AMZ_CONTENT_SHA256") or hashlib.sha256(body).hexdigest()
         query = _canonical_query(pairs)
     key_id, _, scope = credential.partition("/")
     secret = secret_of(key_id)
