@@ -141,3 +141,13 @@ def test_listings_return_at_most_1000_keys_and_delete_objects_takes_1000(s3):
     assert s3.head_object(Bucket=BUCKET, Key=keys[0])["ContentLength"] == 0  # nothing was deleted
     done = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in keys[:1000]]})
     assert len(done["Deleted"]) == 1000 and s3.list_objects_v2(Bucket=BUCKET, Prefix="many/")["KeyCount"] == 5
+
+
+def test_quiet_delete_objects_answers_only_errors(s3):
+    for key in ("quiet/a", "quiet/b"):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"q")
+    loud = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "quiet/a"}]})
+    assert [d["Key"] for d in loud["Deleted"]] == ["quiet/a"]
+    quiet = s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "quiet/b"}], "Quiet": True})
+    assert "Deleted" not in quiet and "Errors" not in quiet
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="quiet/")["KeyCount"] == 0

@@ -15,7 +15,8 @@ the real services moto leaves out, so that the evidence store's handling of them
   is gone or another key's (moto: 500), 400 InvalidArgument for a part number outside 1-10000, 400 BadDigest /
   InvalidDigest for a Content-MD5 that does not match the body or is no MD5, 400 KeyTooLongError for a key over
   1024 bytes, 400 InvalidArgument for a ListObjectsV2 continuation token it never gave (moto: 500); listings
-  return at most 1000 keys whatever max-keys asks, and DeleteObjects takes at most 1000 (400 MalformedXML).
+  return at most 1000 keys whatever max-keys asks, and DeleteObjects takes at most 1000 (400 MalformedXML) and
+  in quiet mode answers only its errors.
 
 Faults switch at run time (``server.faults``): the next N requests to a service answer a given
 status and error code (503 SlowDown, 429, 403 AccessDenied, 507 QuotaExceeded ...).

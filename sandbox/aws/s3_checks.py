@@ -4,7 +4,8 @@ holds):
 - a key over 1024 bytes (UTF-8) written: 400 KeyTooLongError (moto stored it);
 - a ListObjectsV2 continuation token moto never gave out: 400 InvalidArgument (moto answered 500);
 - a listing asking max-keys over 1000 gets 1000 at most (moto returned every key); a DeleteObjects of more than
-  1000 keys is 400 MalformedXML (moto deleted them);
+  1000 keys is 400 MalformedXML (moto deleted them); in quiet mode it answers only the errors (marked here,
+  ``sandbox.quiet_delete``, for the server to drop moto's Deleted elements);
 
 - a part upload (``PUT ?partNumber&uploadId``) or a completion (``POST ?uploadId``) for an upload id that does not
   exist (never made, aborted, completed) or that belongs to another key: 404 NoSuchUpload (moto answered 500 to
@@ -120,6 +121,7 @@ def _delete_count(environ: dict):
         return None
     body = environ["wsgi.input"].read(int(length))
     environ["wsgi.input"] = io.BytesIO(body)
+    environ["sandbox.quiet_delete"] = re.search(rb"<Quiet>\s*true\s*</Quiet>", body, re.I) is not None
     if len(re.findall(rb"<Object>", body)) > MAX_LIST:
         return _error(
             400,
