@@ -11,6 +11,7 @@ from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from webhooks.receiver.protocol_base import (
+    AMBIGUOUS_FRAMING,
     BARE_LF,
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
@@ -38,7 +39,8 @@ class _GuardedConnection(h11.Connection):
         if self._protocol._before_event():
             return h11.PAUSED  # uvicorn stops reading and parsing; the connection is closing
         event = super().next_event()
-        self._protocol._after_event(event)
+        if self._protocol._after_event(event):
+            return h11.PAUSED  # refused and closed: the request never reaches the app
         return event
 
 
@@ -83,14 +85,23 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
             return self._bad_head(self.conn.trailing_data[0])
         return False
 
-    def _after_event(self, event) -> None:
+    def _after_event(self, event) -> bool:
+        """True when the request is refused here (the connection answered and closed)."""
         if isinstance(event, h11.Request):  # the head is complete: the next bytes are another's
             self._head_scanned, self._head_tail, self._head_size = False, b"", 0
             self._cancel_head_timer()
+            # Framing a proxy may read another way, refused for every path (the app's check covers only the
+            # webhook routes; a 404 answered before the body was read left h11 to de-chunk it and serve the
+            # request hidden behind it), as httptools refuses it before any route.
+            names = {name for name, _ in event.headers}
+            if b"transfer-encoding" in names and (b"content-length" in names or event.http_version == b"1.0"):
+                self._write_and_close(AMBIGUOUS_FRAMING)
+                return True
         elif event is h11.NEED_DATA and self._head_size and self.conn.their_state is h11.IDLE:
             # a head begun, maybe in a read while the last request was answered (pipelined): it was buffered,
             # not received now, so its deadline starts here
             self._start_head_timer()
+        return False
 
     def _bad_head(self, data: bytes) -> bool:
         """Looks at the head's part of ``data`` (the next bytes of a head); True, with the connection answered

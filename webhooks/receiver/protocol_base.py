@@ -40,6 +40,11 @@ OBS_FOLD = _answer(
     "a header line continued on the next (obs-fold) is not accepted: send each header field on one line",
 )
 BARE_LF = _answer(400, "Bad Request", "a line of the request head ends in LF alone: end each line with CRLF")
+AMBIGUOUS_FRAMING = _answer(
+    400,
+    "Bad Request",
+    "Transfer-Encoding beside Content-Length, or in a version 1.0 request, is not accepted: send one framing",
+)
 SERVER_FULL = _answer(503, "Service Unavailable", "try again later: the receiver has no free connection", retry=True)
 
 

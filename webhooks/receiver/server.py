@@ -49,6 +49,7 @@ from webhooks.receiver.connections import ConnectionBudget
 from webhooks.receiver.h11_protocol import BoundedH11Protocol
 from webhooks.receiver.metrics import CONNECTIONS_REFUSED
 from webhooks.receiver.protocol_base import (  # noqa: F401 - the bounds, read here by tests and callers
+    AMBIGUOUS_FRAMING,
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
     MAX_HEAD_BYTES,
@@ -119,7 +120,11 @@ if HttpToolsProtocol is not None:
                 if self._head_timer is None:
                     self._head_timer = self.loop.call_later(self.head_timeout, self._refuse,
                                                             _head_too_slow(self.head_timeout))
-                self._head_bytes += len(data)
+                end = data.find(b"\r\n\r\n")  # the head's raw bytes: httptools hands on_header values stripped,
+                self._head_bytes += len(data)  # so padding around a value went uncounted there
+                if end >= 0 and self._head_bytes - len(data) + end + 4 > self.max_head_bytes:
+                    self._refuse(HEAD_TOO_LARGE)
+                    return
             super().data_received(data)
             if self._stopped:  # answer what is queued, the last with connection: close; read no more
                 self.flow.pause_reading()
@@ -161,6 +166,11 @@ if HttpToolsProtocol is not None:
                 # a head over the limit that arrived whole in one read (up to 256 KiB): data_received only sees
                 # the ones still incomplete at the end of a read
                 self._refuse(HEAD_TOO_LARGE)
+                raise _PipelineFull
+            if self.parser.get_http_version() == "1.0" and any(n == b"transfer-encoding" for n, _ in self.headers):
+                # framing a 1.0 proxy reads another way (no chunked in 1.0: the chunks are the next request),
+                # refused before any route, as httptools itself refuses Transfer-Encoding beside Content-Length
+                self._refuse(AMBIGUOUS_FRAMING)
                 raise _PipelineFull
             self._in_head, self._head_bytes = False, 0
             self._cancel_head_timer()
