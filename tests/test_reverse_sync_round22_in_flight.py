@@ -61,10 +61,11 @@ def test_a_create_whose_answer_timed_out_is_never_sent_twice_in_the_run(servicen
 
 
 def test_a_create_answered_504_by_a_gateway_is_looked_up_next_push_not_resent(
-    servicenow, duckdb_warehouse, short_reads
+    servicenow, duckdb_warehouse, short_reads, monkeypatch
 ):
     """A 504 (the gateway gave up waiting; the instance may still be working) is no answer either. A 503 is the
-    instance's own refusal: looked up, and sent again in the run when absent (unchanged)."""
+    instance's own refusal: looked up, and sent again in the run when absent (unchanged). The next push holds
+    the records while the instance may still be working (round 22, sn_settle), so it runs once that has passed."""
     rows = remediation_rows(2)
     write_outbound(duckdb_warehouse, "servicenow", rows)
     servicenow.faults.set(rate_5xx=1.0, status_5xx=504, methods=["POST"], paths=[remediation_table()])
@@ -72,6 +73,7 @@ def test_a_create_answered_504_by_a_gateway_is_looked_up_next_push_not_resent(
     posts = [r for r in servicenow.request_log if r["method"] == "POST" and remediation_table() in r["path"]]
     assert (first.created, first.dead_lettered, len(posts)) == (0, 2, 2), first.failures
     servicenow.faults.clear()
+    monkeypatch.setenv("PROJECTX_SERVICENOW_CREATE_SETTLE_SECONDS", "0")  # the settle window has passed
     second = run("servicenow", circuit_breakers=False)
     assert (second.created, second.dead_lettered) == (2, 0), second.failures
     assert _records_settled(servicenow, 2) == {"rem-sn-00000": 1, "rem-sn-00001": 1}

@@ -237,7 +237,8 @@ class JiraIssueWriter:
     def not_maybe_created(self, internal_id: str, writes: Writes) -> None:
         """Raise (status 409: about this record, not Jira's health) while an earlier create of this record may
         have made an issue the search does not show yet: a create answered with another issue's id, a 5xx or
-        no answer, less than ``PROJECTX_JIRA_SEARCH_LAG_SECONDS`` ago (default 900). JQL search is eventually
+        no answer, or sent by a push killed before its answer was recorded (``reverse_sync.pending_creates``),
+        less than ``PROJECTX_JIRA_SEARCH_LAG_SECONDS`` ago (default 900). JQL search is eventually
         consistent (seconds to minutes), so an empty search then proves nothing and a second create could make
         a second issue; the record waits in dead letters, adopted once the search shows its issue, created
         when it still does not after that time [unc: Atlassian documents no bound on the lag]."""
@@ -246,7 +247,8 @@ class JiraIssueWriter:
         if sent is not None:
             raise VendorError(
                 f"deferred: a create of the Jira issue for {internal_id} was sent at {sent:%Y-%m-%d %H:%M:%S} UTC "
-                "and its outcome is unknown (answered with another issue's id, a 5xx or no answer), and Jira's "
+                "and its outcome is unknown (answered with another issue's id, a 5xx or no answer, or the push "
+                "stopped before its answer was recorded), and Jira's "
                 f"search does not show an issue labelled projectx:{internal_id} yet (it lags): not created again, "
                 "so no second issue is made. The next push adopts the issue once the search shows it, or creates "
                 f"it if still absent {lag:.0f} s after that create (PROJECTX_JIRA_SEARCH_LAG_SECONDS)", 409)

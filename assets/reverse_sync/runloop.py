@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.common.http import VendorError
 from resources.warehouse import Connection
 
-from . import state
+from . import state, unsettled
 from .breaker import is_connector_failure
 from .ratelimits import RateLimits
 
@@ -291,6 +291,7 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
                 state.save_link(conn, w.vendor, w.vendor_object, c.internal_id, vendor_id, number, c.digest,
                                 "closed" if c.closing else "open", m.synced, snap.updated if snap else None,
                                 sync.run_id, existing=c.link is not None)
+                unsettled.clear(conn, w.vendor, c.internal_id)  # linked: no create of it is in doubt any more
             state.clear_dead_letter(conn, w.vendor, c.internal_id)
             report.plan += plan_rows(c, vendor_id, steps, m.conflicts, "done")
             _tally(report, c, steps, snap, len(m.conflicts))

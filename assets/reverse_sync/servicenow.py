@@ -14,6 +14,7 @@ from assets.reverse_sync.writes import Writes, _body_kind
 from pipelines.common.http import VendorError
 from pipelines.servicenow.helpers import ServiceNowClient
 from pipelines.servicenow.settings import TABLE_PATH, remediation_table
+from resources.evidence.limits import env_int
 from resources.scale_out import op_tags, pool
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
@@ -57,6 +58,9 @@ class ServiceNowTaskWriter:
         self.client = client
         self.vendor_object = table
         self.path = TABLE_PATH.format(table=table)
+        # read when the push starts, so a bad value stops it before any vendor call (0: no wait)
+        self.settle_seconds = env_int("PROJECTX_SERVICENOW_CREATE_SETTLE_SECONDS", 300, unit="a number of seconds",
+                                      example="300", minimum=0) or 0
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -126,6 +130,8 @@ class ServiceNowTaskWriter:
         operation, changes = step
         payload = {k: v for k, v in desired.items() if k != "status"}
         if operation == "create":
+            self.not_in_flight(internal_id, writes)
+
             def parse(response: Any) -> tuple[str, str | None]:
                 result = response.json()["result"]
                 if not result.get("sys_id"):
@@ -155,6 +161,26 @@ class ServiceNowTaskWriter:
         if not _answers_record(response, str(vendor_id)):
             self.verify(str(vendor_id), body, response, operation, internal_id, writes)
         return str(vendor_id), None
+
+    def not_in_flight(self, internal_id: str, writes: Writes) -> None:
+        """Raise (status 409: about this record, not ServiceNow's health) while an earlier create of this record,
+        sent less than ``PROJECTX_SERVICENOW_CREATE_SETTLE_SECONDS`` ago (default 300), may still be carried out:
+        it got no answer (a read timeout, a dropped connection) or a gateway's 504, or the push was killed before
+        its answer was recorded. The look-up by correlation_id that found no record (``prefetch``) is a
+        consistent read, but the instance may still be working on that request (a busy node, a slow business
+        rule), so a second create could make a second record. The record waits in dead letters: the next push
+        adopts it once it is there, else creates it after that time [unc: the instance's REST transaction quota
+        bounds the work; its length is set per instance]."""
+        settle = self.settle_seconds
+        sent = writes.unsettled_create(internal_id, settle, in_flight_only=True) if settle > 0 else None
+        if sent is not None:
+            raise VendorError(
+                f"deferred: a create of the ServiceNow record for {internal_id} was sent at "
+                f"{sent:%Y-%m-%d %H:%M:%S} UTC and got no answer (a timeout, a dropped connection, a gateway's 504, "
+                "or the push stopped before its answer was recorded), and no record with correlation_id "
+                f"{internal_id} is there yet: not created again, so no second record is made while ServiceNow may "
+                "still be carrying the first out. The next push adopts the record once it is there, or creates it "
+                f"if still absent {settle:.0f} s after that create (PROJECTX_SERVICENOW_CREATE_SETTLE_SECONDS)", 409)
 
     def verify(self, vendor_id: str, body: dict[str, Any], response: Any, operation: str, internal_id: str,
                writes: Writes) -> None:

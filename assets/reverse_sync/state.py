@@ -12,6 +12,7 @@
 - ``conflicts``: one row per field that both sides changed since the last sync, with the winner
   and the rule that picked it.
 - ``circuit_breakers``: see :mod:`assets.reverse_sync.breaker`.
+- ``pending_creates``: creates sent whose answer is not audited yet (:mod:`assets.reverse_sync.unsettled`).
 - ``run_locks``: one row per vendor while a push to it runs (:func:`acquire_run_lock`), so two pushes
   for one vendor (a schedule and a CLI run, two Dagster runs) never write at once.
 """
@@ -59,6 +60,10 @@ DDL = (
     f"""create table if not exists {SCHEMA}.circuit_breakers (
         vendor varchar not null primary key, state varchar not null, failures integer not null,
         opened_at timestamp, last_error varchar, updated_at timestamp not null)""",
+    # creates sent whose answer is not audited yet (assets/reverse_sync/unsettled.py)
+    f"""create table if not exists {SCHEMA}.pending_creates (
+        vendor varchar not null, internal_id varchar not null, run_id varchar not null, correlation_id varchar,
+        sent_at timestamp not null)""",
 )
 
 

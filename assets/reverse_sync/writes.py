@@ -19,7 +19,11 @@ writes it (:data:`IN_FLIGHT_STATUSES`). A look-up that may lag the write (Jira's
 search is eventually consistent: a new issue can be missing for seconds to minutes) proves nothing when
 it comes back empty, so the record is dead-lettered instead, and the next run's look-up adopts the
 record if it exists, else creates it, but not while the unclear create is recent enough for the search to
-still be lagging (:meth:`Writes.unsettled_create`; Jira: ``PROJECTX_JIRA_SEARCH_LAG_SECONDS``).
+still be lagging (:meth:`Writes.unsettled_create`; Jira: ``PROJECTX_JIRA_SEARCH_LAG_SECONDS``). A create is
+also marked in ``reverse_sync.pending_creates`` before it is sent and unmarked once its outcome is audited, so a
+push killed in between leaves a trace the next run holds the record on (:mod:`assets.reverse_sync.unsettled`;
+ServiceNow: ``PROJECTX_SERVICENOW_CREATE_SETTLE_SECONDS``). A write the vendor keys by our id (OneTrust's upsert
+by externalId: ``idempotent``) cannot be made twice, so after no answer it is looked up and sent again in the run.
 
 Request bodies are not audited (they may carry personal data); the plan table holds the field-level
 changes.
@@ -27,20 +31,18 @@ changes.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 
 from pipelines.common.http import RETRYABLE_STATUSES, VendorError, VendorSession, vendor_text
-from resources.audit import CORRELATION_HEADER, ensure_audit_table, new_correlation_id, record_event
-from resources.audit import SCHEMA as AUDIT
+from resources.audit import CORRELATION_HEADER, new_correlation_id, record_event
 from resources.warehouse import Connection
 
+from . import unsettled
 from .state import SCHEMA
 
 # Answers after which the vendor may still be carrying a write out: none (a timeout, a dropped connection) and a
@@ -104,8 +106,9 @@ class Writes:
 
     def once(self, session: VendorSession, method: str, path: str, *, parse: Callable[[requests.Response], Any],
              find: Callable[[], Any], what: str, operation: str, object_id: str, internal_id: str,
-             resend_when_unseen: bool = True, verify: Callable[[Any], bool] | None = None, **kwargs: Any) -> Any:
-        """A non-idempotent write that a retry must never duplicate (see the module docstring).
+             resend_when_unseen: bool = True, verify: Callable[[Any], bool] | None = None,
+             idempotent: bool = False, **kwargs: Any) -> Any:
+        """A write that a retry must never duplicate that a retry must never duplicate (see the module docstring).
 
         ``parse(response)`` returns the result from the vendor's answer (raising ValueError, KeyError or
         TypeError on a body that is not one); ``find()`` returns the same result read back from the vendor,
@@ -121,14 +124,21 @@ class Writes:
         consistent read). Called only while another create of the run is in flight: two creates answered with
         one id (a vendor bug, a gateway) must not let whichever claims it first keep a record that is not its
         own; the other id of the two is found by ``find()``. A run writing one record at a time reads nothing
-        more (an answered id linked to another task is caught by :meth:`holder`)."""
+        more (an answered id linked to another task is caught by :meth:`holder`).
+
+        ``idempotent``: the vendor keys the write by our id (OneTrust's upsert by ``externalId``), so sending it
+        again cannot make a second record: after no answer or a 504 it is looked up and, when not seen, sent
+        again in the run (as after a 5xx) instead of dead-lettered. Otherwise a create is marked sent in
+        ``reverse_sync.pending_creates`` (committed) before each send and unmarked once its outcome is audited:
+        a push killed in between leaves the mark, and the next run holds the record rather than create it
+        again while the vendor's look-up may not show it (:mod:`assets.reverse_sync.unsettled`)."""
         if operation == "create":
             with self.lock:
                 self.creating += 1
         try:
             return self._once(session, method, path, parse=parse, find=find, what=what, operation=operation,
                               object_id=object_id, internal_id=internal_id, resend_when_unseen=resend_when_unseen,
-                              verify=verify, **kwargs)
+                              verify=verify, idempotent=idempotent, **kwargs)
         finally:
             if operation == "create":
                 with self.lock:
@@ -136,20 +146,25 @@ class Writes:
 
     def _once(self, session: VendorSession, method: str, path: str, *, parse: Callable[[requests.Response], Any],
               find: Callable[[], Any], what: str, operation: str, object_id: str, internal_id: str,
-              resend_when_unseen: bool, verify: Callable[[Any], bool] | None, **kwargs: Any) -> Any:
+              resend_when_unseen: bool, verify: Callable[[Any], bool] | None, idempotent: bool,
+              **kwargs: Any) -> Any:
         attempts = 0
+        marked = operation == "create" and not idempotent
         while True:
             attempts += 1
+            if marked:  # durable before the request leaves: a kill after it is seen by the next run
+                with self.committed():
+                    unsettled.mark_sent(self.conn, self.vendor, internal_id, self.run_id, self.correlation_id)
             try:
-                response = self.send(session, method, path, operation=operation, object_id=object_id,
-                                     internal_id=internal_id, attempts_allowed=1, answer_read=True, **kwargs)
+                response = self._send_marked(marked, session, method, path, operation=operation,
+                                             object_id=object_id, internal_id=internal_id, **kwargs)
             except VendorError as exc:
                 if exc.status is not None and exc.status not in RETRYABLE_STATUSES:
                     raise  # refused (4xx, auth, rate limit after its waits): the vendor wrote nothing
                 error, why = exc, str(exc.status or "no answer")
                 # No answer (a read timed out, a connection dropped) or a gateway's 504: the vendor may still be
                 # carrying the write out, so a look-up that misses it now does not prove it absent.
-                in_flight = exc.status in IN_FLIGHT_STATUSES
+                in_flight = exc.status in IN_FLIGHT_STATUSES and not idempotent
             else:
                 in_flight = False
                 try:
@@ -196,6 +211,23 @@ class Writes:
                 raise error
             session.backoff(attempts, f"{method} {path.split('?')[0]}", why)
 
+    def _send_marked(self, marked: bool, session: VendorSession, method: str, path: str, *, internal_id: str,
+                     **kwargs: Any) -> requests.Response:
+        """One send of :meth:`_once`; a create's ``pending_creates`` mark is taken off once send() has audited
+        its outcome (an answer, or none). A bug or an interrupt inside send() leaves the mark."""
+        try:
+            response = self.send(session, method, path, internal_id=internal_id, attempts_allowed=1,
+                                 answer_read=True, **kwargs)
+        except VendorError:
+            if marked:
+                with self.committed():
+                    unsettled.clear(self.conn, self.vendor, internal_id)
+            raise
+        if marked:
+            with self.committed():
+                unsettled.clear(self.conn, self.vendor, internal_id)
+        return response
+
     @staticmethod
     def _verified(verify: Callable[[Any], bool], result: Any) -> bool:
         try:
@@ -237,30 +269,14 @@ class Writes:
                 raise IdConflict(self.vendor, vendor_id, internal_id, holder)
             self.claimed[vendor_id] = internal_id
 
-    def unsettled_create(self, internal_id: str, within_seconds: float) -> Any:
-        """When the latest create this vendor was sent for ``internal_id`` in the last ``within_seconds`` (any
-        run) may have made a record that is not linked to it (answered 2xx with another record's id, 5xx, no
-        answer): its time, else None. A create the vendor refused (4xx) made nothing; one answered with the id
-        the record is linked to now is settled. For a vendor whose look-up may lag its writes (Jira's search):
-        until the look-up can be trusted, creating again could make a second record."""
-        since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=within_seconds)
+    def unsettled_create(self, internal_id: str, within_seconds: float, in_flight_only: bool = False) -> Any:
+        """When a create this vendor was sent for ``internal_id`` in the last ``within_seconds`` (any run) may
+        have made a record not linked to it: its time, else None (:func:`unsettled.unsettled_create`: killed
+        mid-send, no answer or a 504, and unless ``in_flight_only`` a 5xx or another record's id). For a vendor
+        whose look-up may not show the record yet: until it can be trusted, creating again could make a
+        second record."""
         with self.lock, self.committed():
-            ensure_audit_table(self.conn)
-            rows = self.conn.query(
-                f"select operation, object_id, status, occurred_at, detail from {AUDIT}.events where system = %s and "
-                "action = 'push' and operation in ('create', 'adopt') and occurred_at >= %s and detail like %s "
-                "order by occurred_at desc", (self.vendor, since, f'%{internal_id}%'))
-            linked = self.conn.scalar(f"select vendor_id from {SCHEMA}.external_links where vendor = %s and "
-                                      "internal_id = %s", (self.vendor, internal_id))
-        for row in rows:
-            with suppress(ValueError, TypeError):
-                if json.loads(row["detail"] or "{}").get("internal_id") != internal_id:
-                    continue
-                settled = row["operation"] == "adopt" or str(row["status"]).startswith("4")
-                if settled or (linked is not None and row["object_id"] == str(linked)):
-                    return None
-                return row["occurred_at"]
-        return None
+            return unsettled.unsettled_create(self.conn, self.vendor, internal_id, within_seconds, in_flight_only)
 
     def _audit(self, operation: str, object_id: str, internal_id: str, status: Any, error: str | None,
                ref: str | None = None) -> None:
