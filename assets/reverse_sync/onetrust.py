@@ -162,7 +162,8 @@ class OneTrustAttestationWriter:
         found = writes.once(self.session, "POST", self.path, json=body, parse=lambda r: _record_id(r, internal_id),
                             find=find, what="attestation's id", verify=lambda found_id: self.client.request(
                                 "GET", f"{self.path}/{found_id}").get("externalId") == internal_id,
-                            operation=operation, object_id=str(vendor_id or internal_id), internal_id=internal_id)
+                            operation=operation, object_id=str(vendor_id or internal_id), internal_id=internal_id,
+                            idempotent=True)  # an upsert by externalId: sent again after no answer, never twice made
         return found, internal_id
 
     def _by_external_id(self, path: str, external_id: str, sent: dict[str, Any] | None = None) -> str | None:
@@ -217,7 +218,8 @@ class OneTrustAttestationWriter:
                 self._impl[ext] = writes.once(self.session, "POST", IMPLEMENTATIONS, json=body, parse=_record_id,
                                               find=lambda: self._by_external_id(IMPLEMENTATIONS, ext),
                                               what="implementation's id", operation="create_implementation",
-                                              object_id=ext, internal_id=internal_id)
+                                              object_id=ext, internal_id=internal_id,
+                                              idempotent=True)  # an upsert by externalId too
         return self._impl[ext]
 
     def library(self) -> set[str]:
