@@ -19,6 +19,9 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
+
+from assets.reverse_sync import state, unsettled
 from assets.reverse_sync.servicenow import remediation_table
 from tests import test_reverse_sync_attacks as attacks
 from tests.reverse_sync_helpers import jira_rows, query, run, write_outbound
@@ -27,7 +30,7 @@ from tests.test_reverse_sync_servicenow import remediation_rows
 servicenow, jira = attacks.servicenow, attacks.jira  # the sandbox fixtures
 _dead, _jira_by_task, _sn_by_task = attacks._dead, attacks._jira_by_task, attacks._sn_by_task
 ROOT = Path(__file__).resolve().parents[1]
-HOLD = 4.0  # how long the sandbox works on the create before carrying it out
+HOLD = 8.0  # how long the sandbox works on the create before carrying it out
 
 
 def _hold_first_create(sb, monkeypatch, pattern: str) -> threading.Event:
@@ -117,11 +120,7 @@ def test_a_create_marked_sent_but_not_found_is_created_once_the_window_has_passe
     """The mark holds the record only within the window: a push killed before its request reached Jira made
     nothing, and once the search can be trusted the record is created (once)."""
     write_outbound(duckdb_warehouse, "jira", jira_rows(1))
-    import duckdb
-
     with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
-        from assets.reverse_sync import state, unsettled
-
         for statement in state.DDL:
             con.execute(statement)
         con.execute("insert into reverse_sync.pending_creates values ('jira', 'rem-00000', 'killed', null, ?)",

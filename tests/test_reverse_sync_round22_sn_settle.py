@@ -21,7 +21,7 @@ from tests.test_reverse_sync_servicenow import remediation_rows
 
 servicenow = attacks.servicenow  # the sandbox fixture
 _dead, _sn_by_task = attacks._dead, attacks._sn_by_task
-SLOW, READ_TIMEOUT = 4.0, 0.3
+SLOW, READ_TIMEOUT = 6.0, 0.3
 
 
 @pytest.fixture
