@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
 from assets.reverse_sync.servicenow import remediation_table
 from pipelines.common.http import RetryPolicy
@@ -79,12 +80,29 @@ def test_a_create_answered_504_by_a_gateway_is_looked_up_next_push_not_resent(
     assert _records_settled(servicenow, 2) == {"rem-sn-00000": 1, "rem-sn-00001": 1}
 
 
-def test_a_create_refused_503_is_still_sent_again_in_the_run(servicenow, duckdb_warehouse, short_reads):
+def test_a_create_refused_503_is_still_sent_again_in_the_run(servicenow, duckdb_warehouse, short_reads, monkeypatch):
+    """The first POST is answered 503 by a gateway and never reaches the instance: a 503 is an answer (the write
+    was not carried out), so the create is sent again in the run, and exactly one record is made."""
+
+
+    real_send, seen = requests.Session.send, []
+
+    def send(self, prepared, **kw):
+        if prepared.method == "POST" and remediation_table() in prepared.url:
+            seen.append(prepared.url)
+            if len(seen) == 1:
+                refused = requests.Response()
+                refused.status_code, refused.url, refused.request = 503, prepared.url, prepared
+                refused._content = b'{"error": {"message": "Service Unavailable"}}'
+                return refused
+        return real_send(self, prepared, **kw)
+
     rows = remediation_rows(1)
     write_outbound(duckdb_warehouse, "servicenow", rows)
-    servicenow.faults.set(rate_5xx=0.5, status_5xx=503, methods=["POST"], paths=[remediation_table()])
+    monkeypatch.setattr(requests.Session, "send", send)
     report = run("servicenow", circuit_breakers=False)
-    servicenow.faults.clear()
+    monkeypatch.setattr(requests.Session, "send", real_send)
     posts = [r for r in servicenow.request_log if r["method"] == "POST" and remediation_table() in r["path"]]
     assert (report.created, report.dead_lettered) == (1, 0), report.failures
-    assert len(posts) >= 1 and _records_settled(servicenow, len(posts)) == {"rem-sn-00000": 1}
+    assert len(seen) == 2 and len(posts) == 1, (seen, posts)
+    assert _records_settled(servicenow, 1) == {"rem-sn-00000": 1}
