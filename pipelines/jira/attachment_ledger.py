@@ -22,17 +22,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.pages import text_problem
 from pipelines.common.quarantine import quarantined
-from pipelines.common.requeue import Requeue
+from pipelines.common.requeue import Requeue, digest
 from pipelines.common.reused_ids import ReusedIds
 
 ENTITY = "attachments"
 STATE_KEY = "attachment_ledger"
 _EARLIER = "_kept_earlier_this_run"
+TWINS_KEY = "quarantined_seen"
+TWINS_MAX = 5000  # attachment ids remembered at most (those met longest ago dropped first)
 
 
 class AttachmentLedger:
@@ -46,6 +49,12 @@ class AttachmentLedger:
         self._owners: dict[str, str] = dict((self._mine or {}).get("owners") or {})
         self._listed: dict[str, set[str]] = {}  # issue id -> attachment ids it listed (loaded issues)
         self._kept: dict[str, dict[str, Any]] = {}  # attachment id -> the row loaded this run
+        # keyed rejections quarantined before: attachment id -> {digest of (reason, record): when last met}
+        old = (self._mine or {}).get(TWINS_KEY) or {}
+        self._twins_old: dict[str, dict[str, str]] = {k: dict(v) for k, v in old.items() if isinstance(v, dict)}
+        self._twins: dict[str, dict[str, str]] = {}  # met this run
+        self._now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self.schema_requeue = _SchemaRejects(self) if self.requeue is not None else None
 
     def pending_issues(self) -> set[str]:
         """Issues holding an attachment quarantined before and not loaded since: read them again by id."""
@@ -81,7 +90,20 @@ class AttachmentLedger:
             return quarantined(ENTITY, record, reason, self.run_id, aid)
         if aid and aid.isascii() and aid.isdigit():
             self._owners[aid] = issue_id
-        return self.requeue.reject(record, reason, aid)
+        return self.remembered(record, reason, aid)
+
+    def remembered(self, record: Any, reason: str, aid: str | None) -> Any:
+        """The re-read ledger's quarantine item for a refused attachment, or None when this id was quarantined
+        before with this reason and content (also when its id has loaded since: a hostile twin)."""
+        if self.requeue is None:  # a window run: no memory
+            return quarantined(ENTITY, record, reason, self.run_id, aid)
+        item = self.requeue.reject(record, reason, aid)
+        if not (aid and aid.isascii() and aid.isdigit()):
+            return item
+        mark = digest([reason, record])  # same id + same reason + same content: quarantined once
+        known = mark in self._twins_old.get(aid, {}) or mark in self._twins.get(aid, {})
+        self._twins.setdefault(aid, {})[mark] = self._now
+        return None if known else item
 
     def note(self, rows: Iterable[dict[str, Any]]) -> None:
         """Which issue each attachment row belongs to (for the rows the schema may refuse)."""
@@ -119,7 +141,27 @@ class AttachmentLedger:
         self.requeue.commit()
         self.reused.commit(self._mine)
         self._mine["owners"] = {k: v for k, v in sorted(self._owners.items()) if k in self.requeue.pending}
+        self._mine[TWINS_KEY] = self._twins_kept()
         state[STATE_KEY] = self._mine
+
+    def _twins_kept(self) -> dict[str, dict[str, str]]:
+        """The rejections met this run and those of earlier runs, at most ``TWINS_MAX`` ids (met last kept)."""
+        kept = {k: dict(v) for k, v in self._twins_old.items()}
+        for key, marks in self._twins.items():
+            kept.setdefault(key, {}).update(marks)
+        newest = sorted(kept, key=lambda k: (max(kept[k].values(), default=""), k), reverse=True)[:TWINS_MAX]
+        return {k: dict(sorted(kept[k].items())) for k in sorted(newest)}
+
+
+class _SchemaRejects:
+    """What :func:`pipelines.jira.schemas.checked` takes as ``requeue`` for attachment rows the schema refuses:
+    the ledger's memory, so that a refused twin of a loaded attachment is quarantined once too."""
+
+    def __init__(self, ledger: AttachmentLedger):
+        self._ledger = ledger
+
+    def reject(self, record: Any, reason: str, record_id: str | None) -> Any:
+        return self._ledger.remembered(record, reason, record_id)
 
 
 def _rank(row: dict[str, Any]) -> tuple:

@@ -235,7 +235,8 @@ class IssuePass:
             # Sprint memberships come from validated issue rows; the other children are checked here.
             if table == "attachments":  # quarantined once per content (pipelines.jira.attachment_ledger)
                 self.attachments.note(kids)
-                good, bad = checked(table, kids, self.run_id, raw=raw_attachments, requeue=self.attachments.requeue)
+                good, bad = checked(table, kids, self.run_id, raw=raw_attachments,
+                                     requeue=self.attachments.schema_requeue)
                 good, reused = self.attachments.one_per_id(good)
                 yield from bad
                 yield from reused
