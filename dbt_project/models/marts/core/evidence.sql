@@ -5,18 +5,22 @@
 -- full refresh. OneTrust snapshots built before staging lower-cased OneTrust ids (macros/onetrust.sql)
 -- are keyed by the id as it was stored: while any is left, the pre-hook drops the OneTrust slice,
 -- which this run then rebuilds whole from staging, one snapshot per assessment. Once, then a no-op.
+-- A Jira attachment that moved to another issue is shown under that issue only: the second pre-hook
+-- drops its row under the issue it left (macros/jira_attachments.sql; history: jira_attachment_moves).
 {{ config(
     materialized='incremental',
     unique_key='evidence_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    pre_hook=(
+    pre_hook=[
         "{% if is_incremental() %}delete from {{ this }}"
         ~ " where evidence_type = 'snapshot' and source_system = 'onetrust'"
         ~ " and exists (select 1 from {{ this }} as t where t.evidence_type = 'snapshot'"
-        ~ " and t.source_system = 'onetrust' and t.evidence_id <> lower(t.evidence_id)){% endif %}"
-    ),
+        ~ " and t.source_system = 'onetrust' and t.evidence_id <> lower(t.evidence_id)){% endif %}",
+        "{{ drop_jira_attachments_moved_away() }}",
+    ],
 ) }}
+-- depends_on: {{ ref('stg_jira__attachments') }}
 
 with
 
