@@ -51,6 +51,8 @@ def build_jira_assets():
         "attachments": "Jira attachments: metadata, sha256 and evidence-store URI; written by the issues sync.",
         "sprint_issues": "Sprint membership, one row per (sprint, issue); written by the issues sync.",
         "issue_changelog": "Jira changelog, one row per changed field; written by the issues sync.",
+        "attachment_moves": "Jira attachments moved to another issue, one row per move (append-only); written by "
+                            "the issues sync. The table appears with the first move.",
     }
     upstream = [AssetKey(["jira", r]) for r in ("issues", "projects", "boards", "sprints")]
     return [jira_ingest, side_table_assets("jira", {**COMMON_SIDE_TABLES, **children}, upstream)]
