@@ -14,13 +14,12 @@ tested by tests/test_ingestion_round22_jira_moved_attachment.py) and `dbt build`
 
 from __future__ import annotations
 
-import duckdb
-import psycopg2
 import pytest
 
 from tests.conftest import fresh_duckdb, fresh_postgres
 from tests.dbt_helpers import dbt
 from tests.test_dbt_marts import _load
+from tests.test_dbt_round21_postgres_hostile import Warehouse  # one driver per warehouse, `%s` on both
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -29,26 +28,6 @@ LINKED = ("control:CM-3", "control:IR-4")  # labels the evidence_rules seed link
 MOVES_DDL = ("create table jira.attachment_moves (attachment_id text, from_issue_id text, from_issue_key text, "
              "to_issue_id text, to_issue_key text, sha256 text, storage_uri text, content_status text, "
              "run_id text, moved_at text, _dlt_load_id text, _dlt_id text)")
-
-
-class Warehouse:
-    """One warehouse through its own driver (`%s` parameters on both)."""
-
-    def __init__(self, settings):
-        self.kind = settings.kind
-        if self.kind == "duckdb":
-            self.con = duckdb.connect(settings.duckdb_path)
-        else:
-            c = settings.pg_credentials()
-            self.con = psycopg2.connect(host=c["host"], port=c["port"], user=c["username"], dbname=c["database"])
-            self.con.autocommit = True
-
-    def rows(self, sql: str, params=()) -> list[tuple]:
-        if self.kind == "duckdb":
-            return self.con.execute(sql.replace("%s", "?"), list(params)).fetchall()
-        with self.con.cursor() as cur:
-            cur.execute(sql, params)
-            return [tuple(r) for r in cur.fetchall()] if cur.description else []
 
 
 def _pick(w: Warehouse) -> dict:
