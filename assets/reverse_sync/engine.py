@@ -265,6 +265,13 @@ class ReverseSync:
             if snap is None:  # deleted at the vendor
                 if c.closing:
                     return [], merge(w.policy, {}, base, {}, None), None
+                # An earlier re-create of it may have made a record that its link never got (a push killed
+                # before the link, an answer lost): looked up by our id first, as an unlinked record is, and
+                # adopted, or every push after the hold would make another one.
+                again = w.prefetch([c.internal_id]).get(c.internal_id)
+                if again is not None and str(again.vendor_id) != str(c.link["vendor_id"]):
+                    m = merge(w.policy, c.desired, dict(again.fields), again.fields, set())
+                    return w.steps(m.changes, False), m, again
                 creating = [Change(k, None, v) for k, v in c.desired.items()]
                 return w.steps(creating, True), merge(w.policy, c.desired, {}, {}, None), None
         else:
