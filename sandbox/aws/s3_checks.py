@@ -1,5 +1,5 @@
-"""S3 answers moto's server gets wrong, checked before moto sees the request (path-style requests on a bucket moto
-holds):
+"""S3 answers moto's server gets wrong, checked before moto sees the request (on a bucket moto holds, named in the
+path or, virtual-host style, in the Host header):
 
 - a key over 1024 bytes (UTF-8) written: 400 KeyTooLongError (moto stored it);
 - a ListObjectsV2 continuation token moto never gave out: 400 InvalidArgument (moto answered 500);
@@ -23,6 +23,8 @@ import hashlib
 import io
 import re
 from urllib.parse import parse_qs, unquote
+
+from sandbox.aws.addressing import bucket_and_key, request_target
 
 MAX_KEY = 1024  # bytes of UTF-8
 MAX_LIST = 1000  # keys a listing returns, and a DeleteObjects takes
@@ -54,9 +56,9 @@ def _bucket(name: str):
 def check(environ: dict):
     """None when moto may answer, else (status, body, headers)."""
     method = environ.get("REQUEST_METHOD", "GET")
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+    raw = request_target(environ)
     path = unquote(raw.partition("?")[0].encode("latin-1", "replace").decode("utf-8", "replace"))
-    name, _, key = path.lstrip("/").partition("/")
+    name, key = bucket_and_key(environ.get("HTTP_HOST", ""), path)
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     bucket = _bucket(name) if name else None
     if bucket is None:

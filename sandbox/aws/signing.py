@@ -25,6 +25,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote
 
+from sandbox.aws.addressing import request_target, virtual_bucket
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 WEEK = 604800
 _HEADER_AUTH = re.compile(
@@ -95,7 +97,7 @@ def check(environ: dict, secret_of, strict_keys: bool, now: datetime | None = No
     """None when the request may go on, else (status, body, headers) of S3's refusal. ``secret_of(key_id)``
     gives a known access key's secret, or None. ``body``: the payload other services (STS) sign by its hash,
     as they send no x-amz-content-sha256."""
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+    raw = request_target(environ)
     path, _, raw_query = raw.partition("?")
     pairs = _pairs(raw_query if "?" in raw else environ.get("QUERY_STRING", ""))
     params = dict(pairs)
@@ -204,8 +206,12 @@ def _check_v2_query(
     kind = _sent(environ.get("CONTENT_TYPE", "")) or params.get("content-type", "")
     to_sign = "\n".join([environ.get("REQUEST_METHOD", "GET"), md5, kind, expires_text, ""])
     to_sign += "".join(f"{k}:{v}\n" for k, v in sorted(amz.items()))
-    # a bucket's own resource is "/bucket/" (what botocore signs for path-style "/bucket" too)
+    # a bucket's own resource is "/bucket/" (what botocore signs for path-style "/bucket" too); virtual-host style
+    # (bucket.host/key) signs "/bucket/key"
     paths = [path, path + "/"] if path.count("/") == 1 and len(path) > 1 else [path]
+    bucket = virtual_bucket(environ.get("HTTP_HOST", ""))
+    if bucket is not None:
+        paths.append("/" + bucket + path)
     signed = [to_sign + p + query for p in paths]
     if not any(hmac.compare_digest(_v2(secret, text), provided) for text in signed):
         to_sign = signed[-1]
