@@ -187,10 +187,13 @@ class _Enforcing:
 
 
 class MotoAwsServer(ThreadedMotoServer):
-    """Start on 127.0.0.1 and a free port: ``s = MotoAwsServer(); s.start(); s.url``; ``s.stop()``."""
+    """Start on 127.0.0.1 and a free port: ``s = MotoAwsServer(); s.start(); s.url``; ``s.stop()``.
+    ``ssl_context`` (an ``ssl.SSLContext``, or werkzeug's ``"adhoc"``): serve HTTPS, where boto3 sends what it sends
+    only over TLS (unsigned payloads, aws-chunked bodies with trailing checksums)."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, ssl_context=None):
         super().__init__(ip_address="127.0.0.1", port=port, verbose=False)
+        self.ssl_context = ssl_context
         self.faults: list[AwsFault] = []
         self.fault_hits = 0
         self.expired_rejections = 0
@@ -207,7 +210,7 @@ class MotoAwsServer(ThreadedMotoServer):
     @property
     def url(self) -> str:
         host, port = self.get_host_and_port()
-        return f"http://{host}:{port}"
+        return f"{'https' if self.ssl_context else 'http'}://{host}:{port}"
 
     def _take_fault(self, service: str, method: str, path: str = ""):
         with self._lock:
@@ -224,6 +227,7 @@ class MotoAwsServer(ThreadedMotoServer):
 
     def _server_entry(self) -> None:
         app = _Enforcing(DomainDispatcherApplication(create_backend_app), self)
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler,
+                                   ssl_context=self.ssl_context)
         self._server_ready_event.set()
         self._server.serve_forever()
