@@ -18,6 +18,11 @@ the real services moto leaves out, so that the evidence store's handling of them
   return at most 1000 keys whatever max-keys asks, and DeleteObjects takes at most 1000 (400 MalformedXML) and
   in quiet mode answers only its errors.
 
+Requests are read as moto reads them: path style, virtual-host style (``bucket.localhost:port``, the bucket from the
+Host) and the absolute request target a client sends through an HTTP proxy (``sandbox.aws.addressing``).
+``MotoAwsServer(ssl_context=...)`` serves HTTPS, where boto3 sends aws-chunked bodies with trailing checksums and
+UNSIGNED-PAYLOAD (its plain-HTTP requests always sign the body's SHA-256).
+
 Faults switch at run time (``server.faults``): the next N requests to a service answer a given
 status and error code (503 SlowDown, 429, 403 AccessDenied, 507 QuotaExceeded ...).
 """

@@ -12,6 +12,9 @@ form of version 2 (boto3's default presigned URL: ``AWSAccessKeyId``, ``Expires`
 - an access key nobody issued is accepted, as moto does, unless the server is ``strict_keys``: then 403
   InvalidAccessKeyId.
 
+The path signed is the request target's (a proxied request's absolute URL without its scheme and host); a v2
+presigned URL on a virtual host (``bucket.host/key``) is signed over ``/bucket/key``.
+
 The payload hash is the request's ``x-amz-content-sha256`` as sent (UNSIGNED-PAYLOAD for a presigned URL): the
 body itself is not hashed again, as S3 checks that separately (XAmzContentSHA256Mismatch, not emulated).
 """
