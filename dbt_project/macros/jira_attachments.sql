@@ -10,17 +10,20 @@
 -#}
 {% macro drop_jira_attachments_moved_away() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }}
+        delete from {{ this }} as evidence
         where
-            source_system = 'jira'
-            and evidence_type = 'attachment'
-            and evidence_id in (
-                select 'jira-attachment-' || attachment_id from {{ ref('stg_jira__attachments') }}
+            evidence.source_system = 'jira'
+            and evidence.evidence_type = 'attachment'
+            -- exists / not exists, not in: PostgreSQL runs a large NOT IN as a subplan rescanned per row
+            and exists (
+                select 1 from {{ ref('stg_jira__attachments') }} as listed
+                where 'jira-attachment-' || listed.attachment_id = evidence.evidence_id
             )
-            and evidence_id || ':' || record_id not in (
-                select 'jira-attachment-' || attachment_id || ':' || issue_id
-                from {{ ref('stg_jira__attachments') }}
-                where attachment_id is not null and issue_id is not null
+            and not exists (
+                select 1 from {{ ref('stg_jira__attachments') }} as listed
+                where
+                    'jira-attachment-' || listed.attachment_id = evidence.evidence_id
+                    and listed.issue_id = evidence.record_id
             )
     {%- endif -%}
 {%- endmacro %}

@@ -8,9 +8,24 @@ moves as (
 
 ),
 
+ranked_attachments as (
+
+    select
+        attachment_id,
+        issue_id,
+        row_number() over (partition by attachment_id order by loaded_at desc, issue_id) as listing_rank
+    from {{ ref('stg_jira__attachments') }}
+
+),
+
 attachments as (
 
-    select * from {{ ref('stg_jira__attachments') }}
+    -- one current row per attachment: a sync that could not settle a move leaves it under both issues
+    select
+        attachment_id,
+        issue_id
+    from ranked_attachments
+    where listing_rank = 1
 
 ),
 
