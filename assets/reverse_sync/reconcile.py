@@ -23,7 +23,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from assets.reconciliation.findings import Finding, record
-from assets.reverse_sync import readback, state
+from assets.reverse_sync import readback, state, unsettled
 from assets.reverse_sync.engine import DONE, OPEN, SCHEMA, ensure_tables, payload_hash
 from assets.reverse_sync.servicenow import OUTBOUND, VENDOR_CLOSED_STATES, ServiceNowTaskWriter, remediation_table
 from resources.audit import new_correlation_id, record_event
@@ -158,6 +158,7 @@ class ServiceNowLinks:
                     state.save_link(self.conn, "servicenow", self.writer.vendor_object, internal_id, sys_id,
                                     rec.get("number", ""), payload_hash({**payload, "status": OPEN}), OPEN,
                                     {**payload, "status": held}, None, self.run_id, existing=False)
+                    unsettled.clear(self.conn, "servicenow", internal_id)  # linked: no create of it in doubt
                     self.conn.raw.commit()
                     links[internal_id] = {"vendor_id": sys_id}
                     linked.add(sys_id)

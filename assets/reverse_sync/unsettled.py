@@ -25,13 +25,17 @@ from typing import Any
 
 from resources.audit import SCHEMA as AUDIT
 from resources.audit import ensure_audit_table
+from resources.evidence.limits import env_int
 from resources.warehouse import Connection
 
+from .ratelimits import DEFAULT_SECONDS as RATE_LIMIT_SECONDS
+from .ratelimits import SECONDS as RATE_LIMIT_ENV
 from .state import DDL as DDL_ALL
 from .state import SCHEMA
 
 DDL = next(d for d in DDL_ALL if ".pending_creates (" in d)
 
+KEEP_MARKS = timedelta(days=1)  # a mark older than every window holds nothing: pruned when the next is taken
 # Audited statuses of a create that got no answer (``error``: a timeout or dropped connection) or a gateway's 504.
 IN_FLIGHT = frozenset({"error", "504"})
 
@@ -44,10 +48,21 @@ def ensure_table(conn: Connection) -> None:
     conn.execute(DDL)
 
 
+def _rate_limit_seconds() -> int:
+    """How long one push may wait on 429s (``PROJECTX_PUSH_RATE_LIMIT_SECONDS``): a mark is taken before the
+    send, whose rate-limit waits come first, so a killed create may have left that much later than marked."""
+    try:
+        return env_int(RATE_LIMIT_ENV, RATE_LIMIT_SECONDS, unit="a number of seconds", example="300") or 0
+    except ValueError:  # the push itself names the bad value
+        return RATE_LIMIT_SECONDS
+
+
 def mark_sent(conn: Connection, vendor: str, internal_id: str, run_id: str, correlation_id: str) -> None:
-    """A create of ``internal_id`` is about to be sent (the caller commits before sending)."""
+    """A create of ``internal_id`` is about to be sent (the caller commits before sending). Marks older than a
+    day, left by records never pushed again (resolved meanwhile, adopted by the reconciliation), go."""
     ensure_table(conn)
     clear(conn, vendor, internal_id)
+    conn.execute(f"delete from {SCHEMA}.pending_creates where sent_at < %s", (_now() - KEEP_MARKS,))
     conn.execute(f"insert into {SCHEMA}.pending_creates (vendor, internal_id, run_id, correlation_id, sent_at) "
                  "values (%s, %s, %s, %s, %s)", (vendor, internal_id, run_id, correlation_id, _now()))
 
@@ -69,8 +84,9 @@ def unsettled_create(conn: Connection, vendor: str, internal_id: str, within_sec
     since = _now() - timedelta(seconds=within_seconds)
     ensure_table(conn)
     ensure_audit_table(conn)
+    marked_since = since - timedelta(seconds=_rate_limit_seconds())  # the send may have waited on 429s first
     sent = conn.scalar(f"select max(sent_at) from {SCHEMA}.pending_creates where vendor = %s and internal_id = %s "
-                       "and sent_at >= %s", (vendor, internal_id, since))
+                       "and sent_at >= %s", (vendor, internal_id, marked_since))
     if sent is not None:
         return sent
     rows = conn.query(

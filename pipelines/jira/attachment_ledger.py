@@ -36,6 +36,7 @@ STATE_KEY = "attachment_ledger"
 _EARLIER = "_kept_earlier_this_run"
 TWINS_KEY = "quarantined_seen"
 TWINS_MAX = 5000  # attachment ids remembered at most (those met longest ago dropped first)
+TWINS_PER_ID = 5  # contents remembered per id (a twin that changes on every read: its latest ones)
 
 
 class AttachmentLedger:
@@ -145,12 +146,14 @@ class AttachmentLedger:
         state[STATE_KEY] = self._mine
 
     def _twins_kept(self) -> dict[str, dict[str, str]]:
-        """The rejections met this run and those of earlier runs, at most ``TWINS_MAX`` ids (met last kept)."""
+        """The rejections met this run and those of earlier runs, at most ``TWINS_MAX`` ids (met last kept) and
+        ``TWINS_PER_ID`` contents per id (met last kept), so the state stays bounded."""
         kept = {k: dict(v) for k, v in self._twins_old.items()}
         for key, marks in self._twins.items():
             kept.setdefault(key, {}).update(marks)
         newest = sorted(kept, key=lambda k: (max(kept[k].values(), default=""), k), reverse=True)[:TWINS_MAX]
-        return {k: dict(sorted(kept[k].items())) for k in sorted(newest)}
+        return {k: dict(sorted(sorted(kept[k].items(), key=lambda m: (m[1], m[0]), reverse=True)[:TWINS_PER_ID]))
+                for k in sorted(newest)}
 
 
 class _SchemaRejects:
