@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.slack.actor import actor_id
 from sandbox.slack.emoji_names import CATEGORIES, CATEGORIES_VERSION
 from sandbox.slack.seed import EMAIL_DOMAIN, SLACKBOT_ID
-from sandbox.slack.webapi import SlackError, _cursor, _flag, _offset
+from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -114,14 +114,11 @@ class DirectoryApi:
         return out
 
     def users_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            limit = int(args.get("limit") or 0)
-        except ValueError as exc:
-            raise SlackError("invalid_limit") from exc
+        limit = _limit(args, 0, 1000)  # users.list's default is 0: no limit, the whole set (Slack documents it)
         start = _offset(str(args["cursor"])) if args.get("cursor") else 0
         users = self.sb.workspace.users  # Slackbot last, as after every U… id sorted ([unc] Slack's order)
         rows = sorted(users.values(), key=lambda u: u["id"] == SLACKBOT_ID)
-        limit = min(limit, 1000) if limit > 0 else len(rows)
+        limit = limit or len(rows)
         more = start + limit < len(rows)
         return {"members": [self._person(u, args) for u in rows[start:start + limit]], "cache_ts": int(time.time()),
                 "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}

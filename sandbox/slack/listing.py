@@ -1,7 +1,7 @@
 """Conversation lists as the bot sees them: conversations.list and users.conversations.
 
 `types` (comma-separated public_channel, private_channel, mpim, im; default public_channel; invalid_types
-otherwise), `exclude_archived`, `limit` (1-1000, default 100; invalid_limit) and `cursor`
+otherwise), `exclude_archived`, `limit` (default 100, as is 0; at most 1000; see `webapi._limit`) and `cursor`
 (`response_metadata.next_cursor`; invalid_cursor). As in Slack a bot token sees every public channel but
 only the private channels it is a member of, and DMs (type im) it has opened (`conversations.open`, or a
 chat.postMessage to a user id). users.conversations lists the conversations `user` (default the bot) is a
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import actor_id, seen, sees
 from sandbox.slack.scopes import channel_type
-from sandbox.slack.webapi import SlackError, _cursor, _flag, _offset
+from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -41,13 +41,7 @@ class ListingApi:
 
     @staticmethod
     def _page(rows: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            limit = int(args.get("limit") or 100)
-        except ValueError as exc:
-            raise SlackError("invalid_limit") from exc
-        if limit < 1:
-            raise SlackError("invalid_limit")
-        limit = min(limit, 1000)
+        limit = _limit(args, 100, 1000)
         start = _offset(str(args["cursor"])) if args.get("cursor") else 0
         more = start + limit < len(rows)
         return {"channels": rows[start:start + limit],

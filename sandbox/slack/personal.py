@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import actor_id
 from sandbox.slack.seed import slack_id
-from sandbox.slack.webapi import USER_TOKEN_ONLY, SlackError, _cursor, _offset, bad_args
+from sandbox.slack.webapi import USER_TOKEN_ONLY, SlackError, _cursor, _limit, _offset, bad_args
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -217,7 +217,7 @@ class PersonalApi:
                 out["file"] = self.api.files.info({"file": star["file"]})["file"]
             items.append(out)
         try:
-            count = max(int(args.get("limit") or args.get("count") or 100), 1)
+            count = _limit(args, 0, 1000) or max(int(args.get("count") or 100), 1)
             page = max(int(args.get("page") or 1), 1)
         except ValueError as exc:
             raise SlackError("invalid_arguments") from exc

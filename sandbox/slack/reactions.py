@@ -9,7 +9,11 @@ no_reaction [unc]); reactions.get reads one (`{"type": "file", "file": {...}}`, 
 files.info); file comments no longer exist, so any `file_comment` is file_comment_not_found [unc].
 
 A name must be a standard emoji (`sandbox.slack.emoji_names`) or one of the workspace's custom emoji
-(emoji.list, aliases included), else invalid_name; a skin tone only on a standard one that has skin tones."""
+(emoji.list, aliases included), else invalid_name; a skin tone only on a standard one that has skin tones.
+
+reactions.get and reactions.list show a message with its `permalink` and each reaction's `users` cut to the first
+SHOWN_USERS (the caller kept in) while `count` stays whole, unless `full` is true; reactions.list lists a message once
+per reaction the user made on it (identical items, as Slack documents)."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from sandbox.slack.actor import actor_id
 from sandbox.slack.directory import EMOJI
 from sandbox.slack.emoji_names import CANONICAL, SKIN_TONED, STANDARD
 from sandbox.slack.file_access import public_file
-from sandbox.slack.webapi import SlackError, _cursor, _offset
+from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -112,11 +116,17 @@ class ReactionsApi:
         if f is not None:
             return {"type": "file", "file": public_file(f)}
         channel, stored = self._reaction_target(args, "")
+        return {"type": "message", "channel": channel["id"], "message": self._shown(stored, args)}
+
+    def _shown(self, stored: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+        """A reacted message as reactions.get / reactions.list show it: no metadata, its `permalink`, and each
+        reaction's `users` cut to the first SHOWN_USERS (the caller always kept) unless `full` is true; `count`
+        stays the whole count (Slack: "might not always contain all users that have reacted")."""
         message = {k: v for k, v in stored["message"].items() if k != "metadata"}
         if message.get("reactions"):
-            message["reactions"] = [dict(r, users=list(r["users"])) for r in message["reactions"]]
-        return {"type": "message", "channel": channel["id"], "message": {**message, "permalink": self.api._link(
-            channel["id"], stored["ts"])}}
+            full, me = _flag(args.get("full")), actor_id(self.sb)
+            message["reactions"] = [dict(r, users=_users(r["users"], full, me)) for r in message["reactions"]]
+        return {**message, "permalink": self.api._link(stored["channel"], stored["ts"])}
 
     def reactions_list(self, args: dict[str, Any]) -> dict[str, Any]:
         """Items the bot user (or `user`) reacted to, newest first, paged by cursor."""
@@ -125,27 +135,37 @@ class ReactionsApi:
             raise SlackError("user_not_found")
         items = []
         for stored in reversed(self.sb.messages()):
-            reactions = stored["message"].get("reactions") or []
-            if not stored.get("deleted") and any(user in r["users"] for r in reactions):
-                message = {k: v for k, v in stored["message"].items() if k != "metadata"}
-                items.append({"type": "message", "channel": stored["channel"], "message": message})
+            if stored.get("deleted") or stored.get("ephemeral"):
+                continue
+            mine = sum(user in r["users"] for r in stored["message"].get("reactions") or [])
+            item = {"type": "message", "channel": stored["channel"], "message": self._shown(stored, args)}
+            items.extend(dict(item) for _ in range(mine))  # one identical item per reaction, as Slack documents
         return _paged(items, args)
+
+
+SHOWN_USERS = 50  # [unc] Slack limits a reaction's `users` "to X users, and X might change" without naming X
+
+
+def _users(users: list[str], full: bool, me: str) -> list[str]:
+    if full or len(users) <= SHOWN_USERS:
+        return list(users)
+    shown = users[:SHOWN_USERS]
+    return shown if me in shown else [*shown[:-1], me]
 
 
 def _paged(items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
     """reactions.list pages two ways, as Slack documents both: by `cursor` + `limit` (response_metadata.next_cursor,
     "" on the last page) or by the older `count` + `page` (a `paging` block {count, total, page, pages}). A call
     with neither gets the first 100 with both [unc: which blocks Slack shows]; limit 0 is the default [unc]."""
+    limit = _limit(args, 0, 1000)  # 0 when absent, 0 or negative: then count + page
     try:
-        limit = int(args.get("limit") or 0)
         count = int(args.get("count") or 0)
         page = int(args.get("page") or 1)
     except ValueError as exc:
-        raise SlackError("invalid_limit" if not str(args.get("limit") or "0").lstrip("-").isdigit()
-                         else "invalid_arguments") from exc
+        raise SlackError("invalid_arguments") from exc
     cursored = bool(args.get("cursor")) or limit > 0
     if cursored:
-        size = min(limit if limit > 0 else 100, 1000)
+        size = limit or 100
         start = _offset(str(args["cursor"])) if args.get("cursor") else 0
     else:
         size = min(count, 1000) if count > 0 else 100

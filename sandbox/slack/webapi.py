@@ -190,10 +190,18 @@ def _offset(cursor: str) -> int:
 
 
 def _limit(args: dict[str, Any], default: int, most: int) -> int:
+    """A paging method's `limit`, one rule for all: absent, "" or 0 is the method's default page size, a negative
+    one too ("Invalid limit values are currently magically adjusted to something sensible", Slack's pagination
+    guide; [unc] that negative means the default), one over the method's maximum is capped to it; a value that is
+    not an integer is invalid_limit (conversations.list documents it: "Value passed for limit is not understood")."""
+    raw = args.get("limit")
+    if raw is None or str(raw).strip() == "":
+        return default
     try:
-        return min(max(int(args.get("limit") or default), 1), most)
+        n = int(str(raw).strip())
     except ValueError as exc:
         raise SlackError("invalid_limit") from exc
+    return default if n < 1 else min(n, most)
 
 
 class WebApi:
