@@ -113,3 +113,27 @@ def test_thread_ts_malformed_is_invalid_well_formed_unknown_is_taken(slack_clien
     lost = slack_client.chat_postMessage(channel=general, text="lost", thread_ts="1700000000.1")
     assert lost["ok"] and lost["message"]["thread_ts"] == "1700000000.1"
     _fails(slack_client.conversations_replies, "thread_not_found", channel=general, ts="1700000000.1")
+
+
+def test_users_carry_a_readable_tz_label(slack_client):
+    people = [u for u in slack_client.users_list()["members"] if not u["is_bot"]]
+    assert people and all(u["tz_label"] != u["tz"] and u["tz_label"].endswith("Time") for u in people)
+    london = [u for u in people if u["tz"] == "Europe/London"]
+    assert all(u["tz_label"] in ("Greenwich Mean Time", "British Summer Time") for u in london)
+
+
+def test_common_calls_an_outside_checker_tries(slack_client, slack_sandbox):
+    general = slack_sandbox.workspace.channel("general")["id"]
+    me = slack_client.auth_test()
+    assert {"url", "team", "user", "team_id", "user_id", "bot_id", "is_enterprise_install"} <= set(me.data)
+    parent = slack_client.chat_postMessage(channel=general, text="p")["ts"]
+    reply = slack_client.chat_postMessage(channel=general, text="r", thread_ts=parent)["ts"]
+    link = slack_client.chat_getPermalink(channel=general, message_ts=reply)["permalink"]
+    assert link.endswith(f"/archives/{general}/p{reply.replace('.', '')}?thread_ts={parent}&cid={general}")
+    _fails(slack_client.chat_getPermalink, "message_not_found", channel=general, message_ts="1.2")
+    _fails(slack_client.users_info, "user_not_found", user="U000NOBODY")
+    human = next(u["id"] for u in slack_client.users_list()["members"] if not u["is_bot"] and u["id"] != "USLACKBOT")
+    dm = slack_client.conversations_open(users=human)["channel"]["id"]
+    again = slack_client.conversations_open(users=[human], return_im=True)
+    assert dm.startswith("D") and again["channel"]["id"] == dm and again["channel"]["user"] == human
+    _fails(slack_client.conversations_open, "user_not_found", users="U000NOBODY")

@@ -72,6 +72,29 @@ def _tz_offset(tz: str) -> int:
     return int(offset.total_seconds()) if offset else 0
 
 
+# Slack's `tz_label` is the zone's long name in force now ("Pacific Daylight Time" in its examples); [unc] the
+# wording for zones outside the examples. Keyed by zone: (standard-time label, summer-time label).
+_TZ_LABELS = {
+    "America/Los_Angeles": ("Pacific Standard Time", "Pacific Daylight Time"),
+    "America/New_York": ("Eastern Standard Time", "Eastern Daylight Time"),
+    "America/Sao_Paulo": ("Brasilia Standard Time", "Brasilia Summer Time"),
+    "Asia/Kolkata": ("India Standard Time", "India Standard Time"),
+    "Asia/Singapore": ("Singapore Standard Time", "Singapore Standard Time"),
+    "Europe/Berlin": ("Central European Time", "Central European Summer Time"),
+    "Europe/Paris": ("Central European Time", "Central European Summer Time"),
+    "Europe/Istanbul": ("Turkey Time", "Turkey Time"),
+    "Europe/London": ("Greenwich Mean Time", "British Summer Time"),
+}
+
+
+def _tz_label(tz: str) -> str:
+    """The long name of `tz` now, as Slack's `tz_label` (the zone id itself for a zone not in _TZ_LABELS)."""
+    if tz not in _TZ_LABELS:
+        return tz
+    dst = datetime.now(ZoneInfo(tz)).dst()
+    return _TZ_LABELS[tz][1 if dst else 0]
+
+
 def _user(ws: Workspace, uid: str, name: str, handle: str, tz: str, bot: bool = False) -> dict[str, Any]:
     """A user object with the fields of Slack's users.info example (profile images, status, color, ...)."""
     email = None if bot else f"{handle}@{EMAIL_DOMAIN}"
@@ -88,7 +111,7 @@ def _user(ws: Workspace, uid: str, name: str, handle: str, tz: str, bot: bool = 
     if bot:
         profile.update(bot_id=ws.bot_id, api_app_id=ws.app_id, always_active=False)
     return {"id": uid, "team_id": ws.team_id, "name": handle, "deleted": False, "color": digest[12:18],
-            "real_name": name, "tz": tz, "tz_label": tz, "tz_offset": _tz_offset(tz), "profile": profile,
+            "real_name": name, "tz": tz, "tz_label": _tz_label(tz), "tz_offset": _tz_offset(tz), "profile": profile,
             "is_admin": False, "is_owner": False, "is_primary_owner": False, "is_restricted": False,
             "is_ultra_restricted": False, "is_bot": bot, "is_app_user": False, "updated": 1_760_000_000,
             "is_email_confirmed": not bot, "who_can_share_contact_card": "EVERYONE"}
