@@ -84,7 +84,8 @@ def test_reactions_add_get_remove_and_list(slack_client, slack_sandbox):
                                            {"name": "white_check_mark", "users": [bot], "count": 1}]
     history = slack_client.conversations_history(channel=channel)["messages"]
     assert [r["name"] for r in history[0]["reactions"]] == ["eyes", "white_check_mark"]
-    assert [i["message"]["ts"] for i in slack_client.reactions_list()["items"]] == [ts]
+    # one identical item per reaction (reactions.list doc: "multiple identical items in the list")
+    assert [i["message"]["ts"] for i in slack_client.reactions_list()["items"]] == [ts, ts]
     for call, kwargs, error in ((slack_client.reactions_add, {"name": "eyes", "timestamp": ts}, "already_reacted"),
                                 (slack_client.reactions_add, {"name": "not an emoji", "timestamp": ts}, "invalid_name"),
                                 (slack_client.reactions_add, {"name": "eyes", "timestamp": "1.000001"},
