@@ -45,7 +45,7 @@ def test_prometheus_scrapes_every_series(duckdb_warehouse, monkeypatch, tmp_path
         _reverse_sync_run(instance)
         from webhooks.receiver.metrics import FAILURES
 
-        FAILURES.labels("/api/integrations/jira/webhook", "signature_mismatch").inc()
+        FAILURES.labels("jira", "bad_signature").inc()  # labels as the receiver writes them
         reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=env)
         with serve(create_app(operations=reader)) as url:
             target = url.split("//", 1)[1]

@@ -73,7 +73,8 @@ def settle(kept: Mapping[str, dict[str, Any]], loaded: set[str], run_id: str
 
 
 def moves_item(moves: list[dict[str, Any]]) -> Any:
-    """The move rows for ``jira.attachment_moves`` (appended: the history is never rewritten)."""
+    """The move rows for ``jira.attachment_moves`` (appended: the history is never rewritten); none: the
+    empty table is created all the same, so an analyst (and dbt's source) finds it before the first move."""
     hints = dlt.mark.make_hints(table_name=MOVES_TABLE, write_disposition="append", primary_key=(),
                                 columns={c: {"data_type": "text", "nullable": True} for c in MOVE_COLUMNS})
-    return dlt.mark.with_hints(moves, hints, create_table_variant=True)
+    return dlt.mark.with_hints(moves or dlt.mark.materialize_table_schema(), hints, create_table_variant=True)

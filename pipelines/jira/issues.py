@@ -255,13 +255,13 @@ class IssuePass:
 def moved_attachments(work: IssuePass) -> Iterator[Any]:
     """An attachment id loaded under another issue than the one it is stored under leaves that issue (the
     later sighting wins), the move kept in ``attachment_moves`` (:mod:`pipelines.jira.attachment_moves`)."""
-    if work.append:  # the first sync: nothing stored yet
+    if work.append:  # the first sync: nothing stored yet (the moves table is created, empty)
+        yield attachment_moves.moves_item([])
         return
     rows, emptied, moves = attachment_moves.settle(work.attachments.kept, work.loaded, work.run_id)
     if rows or emptied:
         yield child_item("attachments", rows, emptied)
-    if moves:
-        yield attachment_moves.moves_item(moves)
+    yield attachment_moves.moves_item(moves)
 
 
 def _attachment_list(bean: dict[str, Any]) -> list[Any]:
