@@ -13,7 +13,7 @@ ranked_attachments as (
     select
         attachment_id,
         issue_id,
-        row_number() over (partition by attachment_id order by loaded_at desc, issue_id) as listing_rank
+        row_number() over (partition by attachment_id order by loaded_at desc, issue_id asc) as listing_rank
     from {{ ref('stg_jira__attachments') }}
 
 ),
