@@ -37,6 +37,20 @@ _HEADER_AUTH = re.compile(
 )
 
 
+def _mismatch(key_id: str, to_sign: str, provided: str, **extra: str):
+    """S3's 403 for a signature that does not match (what it shows: the key, the string to sign, the signature)."""
+    return _error(
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. Check your key and "
+        "signing method.",
+        AWSAccessKeyId=key_id,
+        StringToSign=to_sign,
+        SignatureProvided=provided,
+        **extra,
+    )
+
+
 def _error(status: int, code: str, message: str, **extra: str) -> tuple[int, bytes, list]:
     more = "".join(f"<{k}>{_xml(v)}</{k}>" for k, v in extra.items())
     body = (
@@ -148,16 +162,7 @@ def check(environ: dict, secret_of, strict_keys: bool, now: datetime | None = No
         return _unknown_key(key_id, strict_keys)
     expected, to_sign, canonical = _signature(secret, environ, path, query, signed, payload, stamp, scope)
     if not hmac.compare_digest(expected, provided):
-        return _error(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the "
-            "signature you provided. Check your key and signing method.",
-            AWSAccessKeyId=key_id,
-            StringToSign=to_sign,
-            SignatureProvided=provided,
-            CanonicalRequest=canonical,
-        )
+        return _mismatch(key_id, to_sign, provided, CanonicalRequest=canonical)
     return None
 
 
@@ -217,16 +222,7 @@ def _check_v2_query(
         paths.append("/" + bucket + path)
     signed = [to_sign + p + query for p in paths]
     if not any(hmac.compare_digest(_v2(secret, text), provided) for text in signed):
-        to_sign = signed[-1]
-        return _error(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the "
-            "signature you provided. Check your key and signing method.",
-            AWSAccessKeyId=key_id,
-            StringToSign=to_sign,
-            SignatureProvided=provided,
-        )
+        return _mismatch(key_id, signed[-1], provided)
     return None
 
 
