@@ -6,9 +6,7 @@ that :mod:`pipelines.common.poison` bounds crashes after extract too.
 (unset: an ordinary sync). Product code never reads that variable: this module patches dlt's normalize step
 from outside: the relational normalizer (``Schema.normalize_data_item``, for rows extracted as dicts) and the
 arrow one (``ArrowItemsNormalizer.__call__``, for extracted parquet files: ServiceNow's tables), which dies
-when the file holds the record; or, with ``PROJECTX_TEST_POISON_STEP=load``, dlt's LOAD step instead (DuckDB's
-``DuckDbCopyJob.run``, when the parquet file it copies into the warehouse holds the record). Extract and row
-building are untouched.
+when the file holds the record. Extract and row building are untouched.
 """
 
 from __future__ import annotations
@@ -17,41 +15,16 @@ import os
 
 from tests.poison_shim import POISON_ENV
 
-STEP_ENV = "PROJECTX_TEST_POISON_STEP"
-
-
-def _holds(path: str, poison: str) -> bool:
-    import pyarrow.parquet as pq
-
-    if not path.endswith(".parquet"):
-        return False
-    table = pq.read_table(path)
-    return "sys_id" in table.column_names and poison in table.column("sys_id").to_pylist()
-
-
-def _dying_load(poison: str) -> None:
-    from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
-
-    run = DuckDbCopyJob.run
-
-    def dying(self):
-        if _holds(self._file_path, poison):
-            os._exit(137)
-        return run(self)
-
-    DuckDbCopyJob.run = dying
-
 
 def main() -> None:
+    import pyarrow.parquet as pq
     from dlt.common.schema.schema import Schema
     from dlt.normalize.items_normalizers.arrow import ArrowItemsNormalizer
 
     from pipelines.servicenow.__main__ import main as sync
 
     poison = os.environ.get(POISON_ENV)
-    if poison and os.environ.get(STEP_ENV) == "load":
-        _dying_load(poison)
-    elif poison:
+    if poison:
         normalize = Schema.normalize_data_item
 
         def dying(self, item, load_id, table_name):
@@ -63,7 +36,9 @@ def main() -> None:
         arrow = ArrowItemsNormalizer.__call__
 
         def dying_arrow(self, extracted_items_file, root_table_name):
-            if _holds(self.normalize_storage.extracted_packages.storage.make_full_path(extracted_items_file), poison):
+            path = self.normalize_storage.extracted_packages.storage.make_full_path(extracted_items_file)
+            table = pq.read_table(path)
+            if "sys_id" in table.column_names and poison in table.column("sys_id").to_pylist():
                 os._exit(137)
             return arrow(self, extracted_items_file, root_table_name)
 

@@ -1,7 +1,7 @@
 """Poison records after extract (pipelines.common.poison): a record that kills the sync process in dlt's
-NORMALIZE or LOAD step (``tests.poison_shim_round22`` makes the process ``os._exit(137)`` when dlt's
-normalizer, or the DuckDB copy job, meets the chosen ServiceNow incident; its row building and extract are
-untouched) must not make the sync loop for ever.
+NORMALIZE step (``tests.poison_shim_round22`` makes the process ``os._exit(137)`` when dlt's normalizer
+meets the chosen ServiceNow incident; its row building and extract are untouched) must not make the sync
+loop for ever.
 
 What a crash after extract leaves: the run's load package, extracted but not normalized, pending in dlt's
 working folder; the next run does not finish it (recovery discards the folder) but extracts the same
@@ -25,13 +25,11 @@ from pipelines.common import poison
 from tests.conftest import sandbox_env
 from tests.ingestion_harness import ROOT, SN_INCIDENTS, assert_parity, quarantine, sql, wait_a_second
 from tests.poison_shim import POISON_ENV
-from tests.poison_shim_round22 import STEP_ENV
 
 
-def _run(poison_id: str | None, step: str = "normalize") -> subprocess.CompletedProcess:
+def _run(poison_id: str | None) -> subprocess.CompletedProcess:
     env = os.environ.copy()
     env.pop(POISON_ENV, None)
-    env[STEP_ENV] = step
     if poison_id:
         env[POISON_ENV] = poison_id
     return subprocess.run([sys.executable, "-m", "tests.poison_shim_round22"], cwd=ROOT, env=env,
@@ -49,9 +47,8 @@ def _pending(root: Path) -> list[str]:
                   if (w / d).is_dir() for p in (w / d).iterdir())
 
 
-@pytest.mark.parametrize("step", ["normalize", "load"])
-def test_a_record_that_kills_normalize_or_load_every_run_is_quarantined_after_three_and_the_sync_goes_on(
-        step, request, monkeypatch, duckdb_warehouse):
+def test_a_record_that_kills_normalize_every_run_is_quarantined_after_three_and_the_sync_goes_on(
+        request, monkeypatch, duckdb_warehouse):
     sb = request.getfixturevalue("make_servicenow_sandbox")(size=30)
     sandbox_env(monkeypatch, sb)
     monkeypatch.delenv("PROJECTX_POISON_CRASHES", raising=False)
@@ -65,14 +62,14 @@ def test_a_record_that_kills_normalize_or_load_every_run_is_quarantined_after_th
     loads = sql(duckdb_warehouse, "select count(*) from servicenow._dlt_loads")[0][0]
     logs = []
     for n in range(3):
-        died = _run(poison_id, step)
+        died = _run(poison_id)
         assert died.returncode == 137, f"run {n + 1} did not die: {died.stdout[-2000:]}{died.stderr[-3000:]}"
-        assert _pending(root), "a crash in normalize or load leaves its package pending"
+        assert _pending(root), "a crash in normalize leaves its extracted package pending"
         if n:  # the pending package is dropped (not retried) and the records re-extracted
             assert "discarding dlt's working folder" in died.stderr
         logs.append(died.stderr)
     assert sql(duckdb_warehouse, "select count(*) from servicenow._dlt_loads")[0][0] == loads  # nothing loaded
-    done = _ok(_run(poison_id, step))  # without the ledger's note this run dies too, as would every later one
+    done = _ok(_run(poison_id))  # without the ledger's note this run dies too, as would every later one
     assert all("after extract (in dlt's normalize or load step)" in log for log in logs[1:])
     assert f"record {poison_id} quarantined" in done.stderr
     held = quarantine(duckdb_warehouse, SN_INCIDENTS)
