@@ -28,19 +28,6 @@ like 'the sync process died %'`` (the same SQL by hand does it too); the next ru
 (requeue) and loads it. A record still killing the process is then quarantined again after
 ``limit`` more crashed runs.
 
-After extract: a record can also kill the process later in the run, in dlt's NORMALIZE or LOAD step (a
-value the normalizer or the destination dies on). The package is left pending; the next run does not retry
-it (recovery discards it) but re-extracts the same records from the last committed cursor and dies again.
-So once dlt has taken a page's rows, its keys are appended to ``<pipeline>.extracted`` (a line per page).
-A run that died with nothing in flight, that note left and a package past extract in dlt's folder
-(``normalize/extracted`` or ``load/normalized``) counts a crash against every key in the note (same
-consecutive counts and ``limit``); a run ending in a Python exception (the process survived, e.g. the
-destination unreachable) drops the note (:func:`survived`). Normalize and load work on whole packages,
-so this cannot be narrowed to one record: after ``limit`` such runs in a row, every record extracted in
-each of them (those re-read after the cursor) is quarantined with its raw record and held as above, and
-the sync goes on; each record is loaded or kept in quarantine, none skipped. :class:`InFlight` work
-(attachment downloads) is not noted after extract.
-
 A single one-off crash quarantines nothing: a record needs ``limit`` crashed runs in a row, the last one
 with only it in flight. Each step is logged at warning with the vendor, resource and key, never the
 record's content.
@@ -94,30 +81,6 @@ def _files(root: Path, name: str) -> tuple[Path, Path]:
     return root / f"{name}.inflight", root / f"{name}.crashes"
 
 
-def _extracted(root: Path, name: str) -> Path:
-    return root / f"{name}.extracted"
-
-
-def _read_extracted(path: Path) -> list[dict]:
-    """The pages dlt took this run (one JSON line each; a line cut off by a crash is left out)."""
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return []
-    notes = []
-    for line in lines:
-        try:
-            notes.append(json.loads(line))
-        except ValueError:
-            continue
-    return notes
-
-
-def _past_extract(workdir: Path) -> bool:
-    """dlt's working folder holds a package extracted but not normalized, or normalized but not loaded."""
-    return any(any(p.is_dir() for p in (workdir / d).glob("*")) for d in ("normalize/extracted", "load/normalized"))
-
-
 def _read(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
@@ -148,11 +111,7 @@ def count_crash(root: Path, name: str, vendor: str) -> None:
     notes = [inflight, *_side_files(root, name)]
     old = _read(crashes) or {}
     counts: dict[str, dict[str, int]] = {}
-    found = [n for n in map(_read, notes) if n is not None]
-    after = not found and _extracted(root, name).exists() and _past_extract(root / name)
-    if after:
-        found = _read_extracted(_extracted(root, name))
-    for note in found:
+    for note in map(_read, notes):
         if not (isinstance(note, dict) and isinstance(note.get("resource"), str)
                 and isinstance(note.get("ids"), list)):
             continue
@@ -160,30 +119,23 @@ def count_crash(root: Path, name: str, vendor: str) -> None:
         before = old.get(resource) if isinstance(old.get(resource), dict) else {}
         mine = counts.setdefault(resource, {})
         mine.update({k: int(before.get(k, 0)) + 1 for k in note["ids"] if isinstance(k, str)})
-    where = "after extract (in dlt's normalize or load step) with" if after else "while"
-    for resource, mine in counts.items():
-        log.warning("%s %s: the previous run died %s %d record(s) in flight (%s); crashed runs in a row "
-                    "with them in flight: %d of %d before quarantine", vendor, resource, where, len(mine),
-                    _shown(mine), max(mine.values(), default=0), limit())
+        top = max(mine.values(), default=0)
+        log.warning("%s %s: the previous run died while %d record(s) were in flight (%s); crashed runs in a row "
+                    "with them in flight: %d of %d before quarantine", vendor, resource, len(mine),
+                    _shown(mine), top, limit())
     counts = {r: c for r, c in counts.items() if c}
     if counts:
         _write(crashes, counts)
     else:
         crashes.unlink(missing_ok=True)
-    for path in [*notes, _extracted(root, name)]:
+    for path in notes:
         path.unlink(missing_ok=True)
 
 
 def settle(root: Path, name: str) -> None:
     """The run ended well: no crash streak goes on (recovery calls this)."""
-    for path in [*_files(root, name), *_side_files(root, name), _extracted(root, name)]:
+    for path in [*_files(root, name), *_side_files(root, name)]:
         path.unlink(missing_ok=True)
-
-
-def survived(root: Path, name: str) -> None:
-    """The run ended with a Python exception (recovery calls this): the pages dlt took are no crash's
-    suspects (the extract notes are handled by :class:`PoisonGuard` itself)."""
-    _extracted(root, name).unlink(missing_ok=True)
 
 
 def _ledger() -> tuple[Path, str] | None:
@@ -209,8 +161,7 @@ def _counts(crashes: Path, entity: str) -> dict[str, int]:
 
 def poison_reason(n: int) -> str:
     return (f"{POISON_REASON_PREFIX}{n} runs in a row while handling this record: each of those runs "
-            "ended (killed, out of memory or crashed) while this record was being turned into rows, or after "
-            "it was extracted, in dlt's normalize or load step, with the other records named in the log "
+            "ended (killed, out of memory or crashed) while this record was being turned into rows "
             "(held for review; the rest of the sync goes on)")
 
 
@@ -224,12 +175,10 @@ class PoisonGuard:
         self.vendor, self.entity, self.run_id, self._requeue = vendor, entity, run_id, requeue
         self.limit = limit()
         self._inflight: Path | None = None
-        self._taken: Path | None = None
         self.counts: dict[str, int] = {}
         ledger = _ledger()
         if ledger is not None:
             self._inflight, crashes = _files(*ledger)
-            self._taken = _extracted(*ledger)
             self.counts = _counts(crashes, entity)
         self.held = requeue.held if requeue is not None else poison_held(entity)
 
@@ -277,8 +226,6 @@ class PoisonGuard:
         except BaseException:
             self._inflight.unlink(missing_ok=True)
             raise
-        with open(self._taken, "a") as note:  # dlt has the rows: suspects until the run ends well
-            note.write(json.dumps({"resource": self.entity, "ids": keys}) + "\n")
         self._inflight.unlink(missing_ok=True)
 
     def _quarantine(self, record: Any, k: str, record_id: str | None) -> Any:

@@ -21,11 +21,9 @@ How a crash is known, whatever moment it struck:
 - a working folder that cannot be opened, or holds pending packages, is treated the same way.
 
 A record that kills the process at the same point on every run would make this loop for ever: the
-crash ledger beside the marker (``<pipeline>.inflight``, ``<pipeline>.extracted``, ``<pipeline>.crashes``; see
+crash ledger beside the marker (``<pipeline>.inflight``, ``<pipeline>.crashes``; see
 :mod:`pipelines.common.poison`) counts a crash against the records that were in flight, and quarantines
-one in flight in ``PROJECTX_POISON_CRASHES`` crashed runs in a row, including runs that died after
-extract (in dlt's normalize or load step: the packages they left are discarded here, not retried, and
-their records re-extracted from the cursor, so without the ledger that would loop too).
+one in flight in ``PROJECTX_POISON_CRASHES`` crashed runs in a row.
 
 The folder is renamed aside before it is deleted, so a kill during the discard leaves nothing half
 deleted behind (the next run sweeps the renamed folder away).
@@ -93,13 +91,7 @@ def recovered_pipeline(settings: WarehouseSettings, source_name: str, *, progres
                 discard(root / name)
             pipeline = settings.pipeline(source_name, progress=progress, dataset=dataset)
         marker.write_text(f"{os.getpid()} {time.time():.0f}\n")
-        try:
-            yield Recovered(pipeline, reason)
-        except (MemoryError, RecursionError):
-            raise  # the process's own death throes: counted as a crash
-        except BaseException:
-            poison.survived(root, name)  # an ordinary failed run: what dlt had taken is no crash's suspect
-            raise
+        yield Recovered(pipeline, reason)
         marker.unlink(missing_ok=True)
         poison.settle(root, name)
 
