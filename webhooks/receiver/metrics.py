@@ -2,7 +2,8 @@
 
 - ``webhook_failures_total{endpoint,reason}``: requests not accepted, by why (spec §3.3's metric);
   reasons: oversize, slow_body (408), content_type, content_length (not a number), transfer_encoding
-  (other than chunked, beside a Content-Length, or any on HTTP/1.0), disconnected, length_required (411:
+  (a coding other than chunked; beside a Content-Length or on HTTP/1.0 the protocol refuses it before the
+  app, uncounted here), disconnected, length_required (411:
   neither Content-Length nor chunked), repeated_header (a signature, timestamp, delivery id or content type
   header sent twice),
   missing_signature, bad_signature, bad_timestamp (not ASCII digits, or over 12 of them), stale_timestamp,
