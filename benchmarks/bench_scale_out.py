@@ -4,6 +4,7 @@ and 4 workers, against sandboxes that answer every page after a fixed latency (a
 
     uv run python benchmarks/bench_scale_out.py [--size 1000] [--latency-ms 300] [--workers 1,2,4]
                                                 [--backfill-days 30] [--launch worker[,process]]
+                                                [--sync-concurrency N]
 
 Each configuration gets fresh sandboxes (same seed, so the same data), a fresh warehouse and
 instance; worker start-up is not timed (workers are long-lived in production), nor is dbt's parse of
@@ -46,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from cli import scale_out  # noqa: E402
 from cli.scale_demo import worker_spec  # noqa: E402
+from pipelines.common.concurrency import MAX_SYNC_CONCURRENCY  # noqa: E402
 
 
 def _sandbox_env(sn, jira, ot) -> None:
@@ -301,7 +303,15 @@ def main() -> None:
     parser.add_argument("--launch", default="worker",
                         help="how scale-out runs start, comma-separated to compare: worker (the profile's run "
                              "launcher, on the warm run worker) and/or process (a fresh process, Dagster's default)")
+    parser.add_argument("--sync-concurrency", type=int, default=None,
+                        help="requests each vendor's sync keeps in flight, in every configuration alike (sets "
+                             "PROJECTX_<VENDOR>_SYNC_CONCURRENCY; default: the product's, 4 / 4 / 8)")
     args = parser.parse_args()
+    if args.sync_concurrency is not None:
+        if not 1 <= args.sync_concurrency <= MAX_SYNC_CONCURRENCY:
+            parser.error(f"--sync-concurrency must be 1 to {MAX_SYNC_CONCURRENCY}")
+        for vendor in ("SERVICENOW", "JIRA", "ONETRUST"):
+            os.environ[f"PROJECTX_{vendor}_SYNC_CONCURRENCY"] = str(args.sync_concurrency)
     if args.backfill_days < 1:
         parser.error("--backfill-days must be 1 or more (the backfill re-reads that many whole days before today)")
     scale_out.check_broker(os.environ.get(scale_out.BROKER_ENV, scale_out.DEFAULT_BROKER))
@@ -310,7 +320,8 @@ def main() -> None:
         raise SystemExit(f"--launch {args.launch!r}: use worker, process or worker,process")
     configs = [("embedded", 0, "process")] + [("celery", int(n), how) for n in args.workers.split(",")
                                              for how in launches]
-    print(f"{args.size:,} incidents, {args.latency_ms} ms per vendor response, backfill {args.backfill_days} days; "
+    print(f"{args.size:,} incidents, {args.latency_ms} ms per vendor response, backfill {args.backfill_days} days, "
+          f"vendor requests in flight per sync: {args.sync_concurrency or 'the defaults (4 / 4 / 8)'}; "
           f"load average at start {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     cores = os.cpu_count() or 1

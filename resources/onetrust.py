@@ -6,9 +6,10 @@ import os
 
 from dagster import ConfigurableResource
 
+from pipelines.common.concurrency import sync_concurrency
 from pipelines.common.http import RetryPolicy
 from pipelines.onetrust import onetrust_source
-from pipelines.onetrust.settings import DEFAULT_REGION, DEFAULT_TIMEOUT_SECONDS
+from pipelines.onetrust.settings import DEFAULT_DETAIL_WORKERS, DEFAULT_REGION, DEFAULT_TIMEOUT_SECONDS
 from resources.secrets import SecretStore
 
 
@@ -53,4 +54,5 @@ class OneTrustResource(ConfigurableResource):
             client_id=s["client_id"], client_secret=s["client_secret"], timeout_seconds=timeout,
             verify=self.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or True, run_id=run_id,
             policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds), window=window,
+            detail_workers=sync_concurrency("onetrust", DEFAULT_DETAIL_WORKERS),
         )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dagster import ConfigurableResource
 
+from pipelines.common.concurrency import sync_concurrency
 from pipelines.common.http import RetryPolicy
 from pipelines.servicenow import servicenow_source
 from pipelines.servicenow.helpers import ServiceNowClient
+from pipelines.servicenow.settings import DEFAULT_CONCURRENCY
 from resources.secrets import SecretStore
 
 
@@ -49,5 +51,6 @@ class ServiceNowResource(ConfigurableResource):
         return servicenow_source(
             base_url=s["base_url"], client_id=s["client_id"] or "", client_secret=s["client_secret"] or "",
             username=s["username"], password=s["password"], verify=self._verify(),
-            page_size=self.page_size, run_id=run_id, policy=self._policy(), **kwargs,
+            page_size=self.page_size, concurrency=sync_concurrency("servicenow", DEFAULT_CONCURRENCY),
+            run_id=run_id, policy=self._policy(), **kwargs,
         )

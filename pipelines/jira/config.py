@@ -25,7 +25,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.jira.settings import DEFAULT_MAX_ATTACHMENT_BYTES
+from pipelines.common.concurrency import sync_concurrency
+from pipelines.jira.settings import DEFAULT_CONCURRENCY, DEFAULT_MAX_ATTACHMENT_BYTES
 
 
 def _flag(value: str | None) -> bool:
@@ -50,6 +51,7 @@ def source_kwargs_from_env(environ: Mapping[str, str] | None = None) -> dict[str
         "reconcile_deletes": _flag(get("ENABLE_JIRA_DELTA_RECON")),
         "max_attachment_bytes": int(get("JIRA_ATTACHMENT_MAX_BYTES") or DEFAULT_MAX_ATTACHMENT_BYTES),
         "verify": get("REQUESTS_CA_BUNDLE") or True,
+        "concurrency": sync_concurrency("jira", DEFAULT_CONCURRENCY, env),
     }
     if mode == "oauth":
         missing = [n for n in ("JIRA_OAUTH_CLIENT_ID", "JIRA_OAUTH_CLIENT_SECRET") if not get(n)]

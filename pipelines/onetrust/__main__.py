@@ -11,10 +11,17 @@ A failure prints one sentence naming the URL tried; ``--debug`` (or ``PROJECTX_D
 
 import sys
 
+from pipelines.common.concurrency import sync_concurrency
 from pipelines.common.entrypoint import check_arguments, run_cli
 from pipelines.common.runner import ca_verify, env, run_source
 from pipelines.onetrust import onetrust_source
-from pipelines.onetrust.settings import DEFAULT_REGION, DEFAULT_TIMEOUT_SECONDS, REGION_HOSTS, config_hint
+from pipelines.onetrust.settings import (
+    DEFAULT_DETAIL_WORKERS,
+    DEFAULT_REGION,
+    DEFAULT_TIMEOUT_SECONDS,
+    REGION_HOSTS,
+    config_hint,
+)
 
 
 def _timeout() -> float:
@@ -45,6 +52,7 @@ def main() -> None:
             timeout_seconds=_timeout(),
             reconcile=env("ONETRUST_RECONCILE", "true").lower() not in ("0", "false", "no"),
             verify=ca_verify(),
+            detail_workers=sync_concurrency("onetrust", DEFAULT_DETAIL_WORKERS),
         )
     except ValueError as exc:
         sys.exit(str(exc))

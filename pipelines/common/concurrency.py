@@ -1,0 +1,30 @@
+"""How many requests a vendor sync keeps in flight: ``PROJECTX_<VENDOR>_SYNC_CONCURRENCY``.
+
+Every sync of a vendor shares one cap on requests in flight, whatever resource or background download
+sends them (ServiceNow caps concurrent sessions per user with its semaphores; Jira and OneTrust answer
+bursts with 429). The defaults (ServiceNow 4, Jira 4, OneTrust 8 assessment exports) suit a shared
+instance; an operator whose instance allows more (or who is asked by the vendor's admin to send less)
+sets the variable. Read where a source is built (the Dagster resources and ``python -m
+pipelines.<vendor>``), so a bad value fails the run before any vendor call, naming the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+MAX_SYNC_CONCURRENCY = 32
+
+
+def sync_concurrency(vendor: str, default: int, environ: Mapping[str, str] | None = None) -> int:
+    """Requests in flight for ``vendor``'s sync: the variable when set, else ``default``; a value that is
+    not a whole number from 1 to ``MAX_SYNC_CONCURRENCY`` raises ValueError naming the variable."""
+    name = f"PROJECTX_{vendor.upper()}_SYNC_CONCURRENCY"
+    raw = ((os.environ if environ is None else environ).get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_SYNC_CONCURRENCY:
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise ValueError(f"{name}={shown!r} is not a number of requests in flight: set a whole number from 1 to "
+                         f"{MAX_SYNC_CONCURRENCY} (or unset it for the default, {default})")
+    return int(raw)
