@@ -10,8 +10,10 @@ STORY_POINTS = "customfield_10016"
 SPRINT = "customfield_10020"
 RANK = "customfield_10019"
 
-# statusCategory: id, key, name, colorName
+# statusCategory: id, key, name, colorName. Jira Cloud also lists "No Category" (id 1, key "undefined") first in
+# GET /statuscategory and answers GET /statuscategory/1; no seeded status belongs to it.
 CATEGORIES = {
+    "undefined": (1, "undefined", "No Category", "medium-gray"),
     "new": (2, "new", "To Do", "blue-gray"),
     "indeterminate": (4, "indeterminate", "In Progress", "yellow"),
     "done": (3, "done", "Done", "green"),
