@@ -25,6 +25,7 @@ ALL_FIELDS = ["summary", "description", "environment", "status", "issuetype", "p
               "resolutiondate", "statuscategorychangedate", "duedate", "comment", "attachment", "issuelinks",
               "subtasks", "components", "fixVersions", "versions", "watches", "votes", "timetracking", "worklog",
               *(f[0] for f in C.TIME_FIELDS), "security", C.STORY_POINTS, C.SPRINT, C.RANK]
+EMBEDDED_HISTORIES = 100  # expand=changelog on an issue or a search page
 NAVIGABLE = [f for f in ALL_FIELDS if f not in ("comment", "worklog")]  # [unc] exact *navigable set
 _NAVIGABLE_SET = frozenset(NAVIGABLE)
 AGILE_FIELDS = ("sprint", "closedSprints", "flagged", "epic")
@@ -306,9 +307,12 @@ class Renderer:
         else:
             out["fields"] = values
         if "changelog" in expand.split(","):
+            # Jira Cloud embeds only the 100 most recent histories; `total` counts them all, and the rest are read
+            # from GET /issue/{key}/changelog. Kept oldest first, startAt 0 [unc: the order and startAt of a cut list]
             hist = self.store.history_of(issue)
-            out["changelog"] = {"startAt": 0, "maxResults": len(hist), "total": len(hist),
-                                "histories": [self.history(h) for h in hist]}
+            shown = hist[-EMBEDDED_HISTORIES:]
+            out["changelog"] = {"startAt": 0, "maxResults": len(shown), "total": len(hist),
+                                "histories": [self.history(h) for h in shown]}
         if "names" in expand.split(","):
             out["names"] = field_names(list(values), self.store)
         if "renderedFields" in expand.split(","):
