@@ -205,7 +205,8 @@ class JiraSandbox(Sandbox):
     def route(self, method: str, path: str, handler: Callable[[Call], Response], need: str = "read",
               prefix: str = "api", anonymous: bool = False) -> None:
         """Register `handler(call)` under the site and gateway prefixes, behind auth + burst limit."""
-        pattern = {"api": API, "agile": AGILE, "none": ""}[prefix] + path
+        # Jira's REST resources are JAX-RS (Jersey): a path with one trailing "/" reaches the same resource method
+        pattern = {"api": API, "agile": AGILE, "none": ""}[prefix] + path + ("" if path.endswith("/") else "/?")
 
         default_ver = "2" if prefix == "agile" else "3"  # Agile beans carry v2-style (string) rich text
 
