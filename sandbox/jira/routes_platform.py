@@ -11,6 +11,7 @@ from sandbox.jira.errors import fail
 from sandbox.jira.identity import full_user
 from sandbox.jira.project_views import arrange, insight
 from sandbox.jira.routes_field_admin import created_fields
+from sandbox.jira.routes_roles import ROLES
 from sandbox.jira.routes_versions import component_bean as _component
 from sandbox.jira.routes_versions import version_bean as _version
 from sandbox.jira.timefmt import jira_ts
@@ -143,6 +144,12 @@ def project_full(sb: JiraSandbox, c: Call, key: str) -> dict[str, Any]:
     work = sb.store.work
     out["components"] = [_component(c, x) for x in work["components"].values() if x["project"] == key]
     out["versions"] = [_version(c, x) for x in work["versions"].values() if x["project"] == key]
+    # and its project roles (name -> role URL) and the properties named in `properties` (always the object)
+    pid = sb.store.projects[key].id
+    out["roles"] = {name: f"{c.r.api}/project/{pid}/role/{rid}" for rid, (name, _d) in ROLES.items()}
+    kept = work.get("project_properties", {}).get(key, {})
+    asked = [k.strip() for v in c.qlist("properties") for k in v.split(",")]
+    out["properties"] = {k: kept[k] for k in asked if k in kept}  # [unc] {} when none asked
     return out
 
 
