@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
+from sandbox.jira import routes_bulk_watch
 from sandbox.jira.call import Call
 from sandbox.jira.changes import parse_fields
 from sandbox.jira.routes_field_admin import _state
@@ -192,3 +193,4 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/bulk/issues/fields", editable)
     sb.route("POST", r"/bulk/issues/fields", submit, "write")
     sb.route("GET", r"/bulk/queue/(?P<task>[^/]+)", progress)
+    routes_bulk_watch.register(sb)  # the bulk watch / unwatch tasks, read at the same queue
