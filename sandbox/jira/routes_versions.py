@@ -12,11 +12,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.timefmt import from_ms
 
 if TYPE_CHECKING:
     from sandbox.jira.render import Renderer
@@ -46,7 +50,16 @@ def component_bean(c: Call, comp: dict[str, Any]) -> dict[str, Any]:
 
 
 def version_bean(c: Call, v: dict[str, Any]) -> dict[str, Any]:
-    return version_json(c.r, v)
+    """A version; `expand=issuesstatus` adds its fix-version issue counts by status category."""
+    out = version_json(c.r, v)
+    if "issuesstatus" in {e.strip() for x in c.qlist("expand") for e in x.split(",")}:
+        counts = {"unmapped": 0, "toDo": 0, "inProgress": 0, "done": 0}
+        bucket = {"new": "toDo", "indeterminate": "inProgress", "done": "done"}
+        for issue in list(c.r.store.issues.values()):
+            if v["id"] in issue.fix_versions:
+                counts[bucket.get(C.STATUSES[issue.status_id][1], "unmapped")] += 1
+        out["issuesStatusForFixVersion"] = counts
+    return out
 
 
 ASSIGNEE_TYPES = ("PROJECT_DEFAULT", "COMPONENT_LEAD", "PROJECT_LEAD", "UNASSIGNED")
@@ -110,6 +123,17 @@ def version_json(r: Renderer, v: dict[str, Any]) -> dict[str, Any]:
     for name in ("description", "startDate", "releaseDate"):
         if v.get(name):
             out[name] = v[name]
+    if v.get("releaseDate") and not v.get("released"):  # [unc: left out once released]
+        zone = ZoneInfo(r.store.me.time_zone) if r.store.me.time_zone else UTC  # the site user's today
+        today = from_ms(r.store.now_ms()).astimezone(zone).date()
+        out["overdue"] = str(v["releaseDate"])[:10] < today.isoformat()
+    for name, user in (("startDate", "userStartDate"), ("releaseDate", "userReleaseDate")):
+        if v.get(name):  # the site's default date-picker format d/MMM/yy [unc]
+            try:
+                day = date.fromisoformat(str(v[name])[:10])
+            except ValueError:
+                continue
+            out[user] = f"{day.day}/{day.strftime('%b')}/{day.strftime('%y')}"
     return out
 
 
