@@ -109,3 +109,34 @@ def test_bulk_watch_and_unwatch(sb, s, pyc, jc):
     assert watching() == [True, False, False]
     for body in ({}, {"selectedIssueIdsOrKeys": []}, {"selectedIssueIdsOrKeys": ["SEC-1"] * 1001}):
         assert s.post(f"{sb.url}/rest/api/3/bulk/issues/watch", json=body).status_code == 400
+
+
+def test_version_overdue_user_dates_and_issue_status_counts(sb, s, pyc):
+    def made(name: str, **body) -> str:  # raw POSTs: pycontribs' create_version sleeps a second after each
+        r = s.post(f"{sb.url}/rest/api/3/version", json={"name": name, "projectId": 10000, **body})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    past = made("past", releaseDate="2026-01-05", startDate="2025-12-01")
+    ahead = made("ahead", releaseDate="2099-03-15")
+    shipped = made("shipped", releaseDate="2026-01-05", released=True)
+    bare = made("bare")
+    got = {v: checked(sb, s.get(f"{sb.url}/rest/api/3/version/{v}")).json() for v in (past, ahead, shipped, bare)}
+    assert (got[past]["overdue"], got[past]["userStartDate"], got[past]["userReleaseDate"]) == \
+        (True, "1/Dec/25", "5/Jan/26")
+    assert (got[ahead]["overdue"], got[ahead]["userReleaseDate"]) == (False, "15/Mar/99")
+    assert "overdue" not in got[shipped] and got[shipped]["userReleaseDate"] == "5/Jan/26"
+    assert not {"overdue", "userReleaseDate", "userStartDate", "issuesStatusForFixVersion"} & set(got[bare])
+    keys = ["SEC-1", "SEC-2", "SEC-3"]
+    for key in keys:
+        pyc.issue(key).update(fields={"fixVersions": [{"name": "past"}]})
+    want = {"unmapped": 0, "toDo": 0, "inProgress": 0, "done": 0}
+    for key in keys:
+        bucket = {"new": "toDo", "indeterminate": "inProgress", "done": "done"}
+        want[bucket[pyc.issue(key).fields.status.statusCategory.key]] += 1
+    counted = checked(sb, s.get(f"{sb.url}/rest/api/3/version/{past}", params={"expand": "issuesstatus"})).json()
+    assert counted["issuesStatusForFixVersion"] == want
+    assert pyc.version(past, expand="issuesstatus").raw["issuesStatusForFixVersion"] == want
+    listed = checked(sb, s.get(f"{sb.url}/rest/api/3/project/SEC/version", params={"expand": "issuesstatus"})).json()
+    assert next(v for v in listed["values"] if v["id"] == past)["issuesStatusForFixVersion"] == want
+    assert "issuesStatusForFixVersion" not in s.get(f"{sb.url}/rest/api/3/version/{past}").json()
