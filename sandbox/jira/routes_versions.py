@@ -8,6 +8,9 @@
   the nominal user is missing or inactive), and `default_assignee` applies it to a new issue created without an
   assignee (the first component, by name, not on PROJECT_DEFAULT decides; else the project's default
   assignee). [unc: which of several components wins]
+- Version beans carry `overdue` (unreleased, release date before the site user's today) and `userStartDate` /
+  `userReleaseDate` (d/MMM/yy); `expand=issuesstatus` adds `issuesStatusForFixVersion` (toDo / inProgress / done /
+  unmapped counts of the issues fixed in it).
 """
 
 from __future__ import annotations
