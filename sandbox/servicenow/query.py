@@ -22,7 +22,9 @@ search puts GOTO before a condition (`GOTOnumber>=INC0010020`, `GOTOshort_descri
 integrations with the list URL: it filters as the condition without the prefix [unc: from the UI's breadcrumbs]
 (`query_ops`) and the date operators ON / NOTON,
 RELATIVE.., DATEPART with the `javascript:gs.*` date helpers (in the caller's time zone, as every API
-asks them, `app.caller_query`; `dates`). As on a real instance, conditions on unknown fields and
+asks them, `app.caller_query`; `dates`). `field=NULL` / `field!=NULL` (what GlideRecord addQuery(field,
+'NULL') sends) mean ISEMPTY / ISNOTEMPTY [obs: scripts and filters in the wild use `parent=NULL`; unc:
+only the upper-case spelling is taken]. As on a real instance, conditions on unknown fields and
 unknown operators are ignored, not errors (unless the system property
 glide.invalid_query.returns_no_rows is true: then such a query matches nothing, `system_tables`).
 The business-rule operators VALCHANGES, CHANGESFROM and CHANGESTO are unknown here: a Table API query
@@ -175,6 +177,8 @@ def _condition(part: str, now: datetime) -> Condition | None:
     if op == "BETWEEN":
         lo, _, hi = value.partition("@")
         return Condition(field, op, f"{resolve_value(lo, now)}@{resolve_value(hi, now)}")
+    if op in ("=", "!=") and value == "NULL":  # `parent=NULL` / addQuery('parent', 'NULL'): is (not) empty [obs]
+        return Condition(field, "ISEMPTY" if op == "=" else "ISNOTEMPTY", "")
     if op in ("SAMEAS", "NSAMEAS") and "@" in value:  # a date comparison by unit (`date_compare`)
         return Condition(field, op, date_compare.with_zone(op, value, getattr(now.tzinfo, "key", "")))
     return Condition(field, op, resolve_value(value, now))
