@@ -149,18 +149,21 @@ def check_write(store: Store, table: str, operation: str, user: str) -> None:
 
 
 class Logins:
-    """user_name -> password of the users who may sign in besides the integration user."""
+    """user_name -> password of the users who may sign in besides the integration user. `barred(user_name)`
+    says whether that user's account refuses every sign-in (`login_barred`)."""
 
-    def __init__(self, passwords: Callable[[], dict[str, str]] | None = None) -> None:
+    def __init__(self, passwords: Callable[[], dict[str, str]] | None = None,
+                 barred: Callable[[str], bool] | None = None) -> None:
         own: dict[str, str] = {}
         self._passwords = passwords or (lambda: own)
+        self.barred = barred or (lambda user_name: False)
 
     @property
     def passwords(self) -> dict[str, str]:
         return self._passwords()
 
     def check(self, user_name: str, password: str) -> bool:
-        return bool(user_name) and self.passwords.get(user_name) == password
+        return bool(user_name) and self.passwords.get(user_name) == password and not self.barred(user_name)
 
     def take_password(self, store: Store, table: Table, body: dict[str, Any]) -> Callable[[int], None]:
         """Remove `user_password` from a sys_user write body; the returned callback, given the written
@@ -175,3 +178,19 @@ class Logins:
                 self.passwords[name] = password
 
         return remember
+
+
+def login_barred(store: Store, user_name: str) -> bool:
+    """Whether a login's account refuses to sign in, as an instance's does: its sys_user row is locked out
+    (locked_out=true), not active (active=false) or gone. Basic, the password grant and the tokens issued
+    before all stop working (401) [unc: that a live token dies with the account; the instance ends the
+    user's sessions]."""
+    with store.lock:
+        sys_id = store.user_sys_id(user_name)
+        found = store.locate("sys_user", sys_id) if sys_id else None
+        if found is None:
+            return True
+        table, row = found
+        values = table.rows[row]
+        locked, active = values[table.pos["locked_out"]], values[table.pos["active"]]  # type: ignore[index]
+    return locked == "true" or active == "false"

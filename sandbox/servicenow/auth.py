@@ -150,19 +150,25 @@ class Authenticator:
             self.tokens.revoke(token)
         return Response(status=200, body=b"", content_type="text/plain;charset=UTF-8")
 
+    def _barred(self, user: str) -> bool:
+        """The integration user always signs in (its seeded sys_user row may be inactive)."""
+        return user != self.credentials.username and self.logins.barred(user)
+
     def known(self, user: str, password: str) -> bool:
         """Whether the user_name and password sign in (the integration user or a login, `acl`)."""
         return (user, password) == (self.credentials.username, self.credentials.password) or \
             self.logins.check(user, password)
 
     def authenticate(self, req: Request) -> str:
-        """The calling user's user_name, or HTTPError 401."""
-        if req.principal:
-            return str(req.principal)
+        """The calling user's user_name, or HTTPError 401 (also for a login whose account is locked out
+        or inactive, whatever token or session it holds: `acl.login_barred`)."""
         header = req.header("Authorization")
-        if header.lower().startswith("bearer "):
+        if req.principal:  # a batch's sub-request, or a session's request without credentials
+            if req.internal or not self._barred(str(req.principal)):
+                return str(req.principal)
+        elif header.lower().startswith("bearer "):
             principal, _reason = self.tokens.check(header[7:].strip())
-            if principal is not None:
+            if principal is not None and not self._barred(principal):
                 req.principal = principal
                 return principal
         else:
@@ -170,5 +176,6 @@ class Authenticator:
             if pair is not None and self.known(*pair):
                 req.principal = pair[0]
                 return pair[0]
+        req.principal = None
         raise HTTPError(401, "User Not Authenticated", "Required to provide Auth information",
                         [("WWW-Authenticate", 'BASIC realm="Service-now"')])

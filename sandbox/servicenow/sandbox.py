@@ -24,7 +24,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.servicenow import persistence, xml_format
-from sandbox.servicenow.acl import Logins
+from sandbox.servicenow.acl import Logins, login_barred
 from sandbox.servicenow.app import TableAPI
 from sandbox.servicenow.attachments import AttachmentAPI
 from sandbox.servicenow.auth import Authenticator, Credentials, InstanceTokens
@@ -67,7 +67,7 @@ class ServiceNowSandbox(Sandbox):
         self.clock = SandboxClock(parse_anchor(anchor))
         self.size = size
         self.store = Store(seed, size, self.clock.anchor, self.clock, username)
-        self.logins = Logins(lambda: self.store.scratch("passwords"))
+        self.logins = Logins(lambda: self.store.scratch("passwords"), lambda name: login_barred(self.store, name))
         self.auth = Authenticator(self.tokens, self.credentials, client_credentials_enabled, self.logins)
         self.outbound = OutboundMessages()
         self.store.listeners.append(self.outbound.on_change)
