@@ -3,8 +3,10 @@
 Request: {"batch_request_id": id, "rest_requests": [{"id", "method", "url" (relative, with query),
 "headers": [{"name","value"}], "body": base64}]}. Each sub-request runs through the normal routes
 with the caller's identity (sub-requests need no Authorization of their own) and without
-injected faults. Response: {"batch_request_id": "<id as string>", "serviced_requests": [{"id",
-"status_code", "status_text", "headers", "body": base64, "execution_time"}], "unserviced_requests": []}.
+injected faults; they open no session of their own (no Set-Cookie) and do not count as requests served
+at once. Response: {"batch_request_id": "<id as string>", "serviced_requests": [{"id",
+"status_code", "status_text", "headers", "body": base64, "execution_time"}], "unserviced_requests": []};
+an item's headers are [] when it asked `"exclude_response_headers": true` (the Batch API reference).
 """
 
 from __future__ import annotations
@@ -65,8 +67,10 @@ class BatchAPI:
             resp = self.sb.error(400, "Invalid batch request", "sandbox admin routes are not batchable")
         else:
             resp = self.sb.dispatch(sub)
-        out_headers = [{"name": "Content-Type", "value": resp.content_type}, *({"name": k, "value": v}
-                                                                              for k, v in resp.headers)]
+        out_headers = [] if _flag(item.get("exclude_response_headers")) else [
+            {"name": "Content-Type", "value": resp.content_type},
+            {"name": "Content-Length", "value": str(len(resp.body))},
+            *({"name": k, "value": v} for k, v in resp.headers)]
         try:
             status_text = HTTPStatus(resp.status).phrase
         except ValueError:
@@ -79,3 +83,8 @@ class BatchAPI:
             "body": base64.b64encode(resp.body).decode("ascii"),
             "execution_time": round((time.monotonic() - started) * 1000),
         }
+
+
+def _flag(value: Any) -> bool:
+    """`exclude_response_headers` is a JSON boolean; a string "true" is taken too [unc]."""
+    return value is True or str(value).lower() == "true"
