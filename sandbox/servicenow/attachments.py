@@ -7,7 +7,8 @@ POST .../file?table_name&table_sys_id&file_name (Content-Type = file type), or m
 POST .../upload (fields table_name, table_sys_id, then the file part, which must come last: fields after
 it are not read, and without the file or those fields the upload answers 400 "Failed to create the
 attachment. File part might be missing in the request." [unc: wording, from users' reports]). Both
-answer 201 + Location. GET .../{sys_id}/file answers the bytes with the stored Content-Type and the
+answer 201 + Location; a record that does not exist or that the caller may not read answers 404 (the
+documented status for both). GET .../{sys_id}/file answers the bytes with the stored Content-Type and the
 documented X-Attachment-Metadata header: the metadata record as GET /{sys_id} answers it (download_link,
 sys_created_on...; [unc] that the header carries every field, the docs say "such as size, name, and file
 type"), whatever the Accept header (pysnc asks application/json). PATCH /{sys_id} {"file_name"} renames
@@ -94,11 +95,28 @@ class AttachmentAPI:
             rows = self.store.engine.run(self.table, query)
             allowed = acl.row_filter(self.store, self.table, user)
             rows = rows if allowed is None else [r for r in rows if allowed(r)]
-            parts = render_rows(self.table, rows[offset:offset + limit], RAW, req.base_url, self.store)
+            parts = self._render(rows[offset:offset + limit], req)
         headers = [("X-Total-Count", str(len(rows)))]
         if not flag(q.get("sysparm_suppress_pagination_header")) and (offset > 0 or len(rows) > limit):
             headers.append(("Link", pagination_links(req, len(rows), limit, offset)))
         return Response(200, b'{"result":[' + b",".join(parts) + b"]}", headers=headers)
+
+    def _render(self, rows: list[int], req: Request) -> list[bytes]:
+        """The metadata records as the API answers them: the sys_attachment fields, then created_by_name and
+        updated_by_name (the full names of sys_created_by / sys_updated_by; the user_name when no sys_user
+        has it [unc]), as the current reference lists them. Called under the store lock."""
+        created, updated = self.table.getter("sys_created_by"), self.table.getter("sys_updated_by")
+        names: dict[str, str] = {}
+
+        def name(user_name: str) -> str:
+            if user_name not in names:
+                sys_id = self.store.user_sys_id(user_name) if user_name else ""
+                names[user_name] = (self.store.display_of("sys_user", sys_id) if sys_id else "") or user_name
+            return names[user_name]
+
+        return [body[:-1] + b',"created_by_name":' + json.dumps(name(created(r))).encode()
+                + b',"updated_by_name":' + json.dumps(name(updated(r))).encode() + b"}"
+                for body, r in zip(render_rows(self.table, rows, RAW, req.base_url, self.store), rows, strict=True)]
 
     def _row(self, req: Request) -> int:
         row = self.table.row_of(req.params["sys_id"])
@@ -111,7 +129,7 @@ class AttachmentAPI:
         self.sb.auth.authenticate(req)
         with self.store.lock:
             row = self._row(req)
-            body = render_rows(self.table, [row], RAW, req.base_url, self.store)[0]
+            body = self._render([row], req)[0]
         return Response(200, b'{"result":' + body + b"}")
 
     def download(self, req: Request) -> Response:
@@ -121,7 +139,7 @@ class AttachmentAPI:
             rec = self.table.record(row)
             content = self.store.files.get(rec["sys_id"], b"")
             # the whole metadata record, as GET /attachment/{sys_id} answers it (ASCII-escaped for the header)
-            meta = json.dumps(json.loads(render_rows(self.table, [row], RAW, req.base_url, self.store)[0]))
+            meta = json.dumps(json.loads(self._render([row], req)[0]))
         return Response(200, content, rec["content_type"] or "application/octet-stream",
                         [("X-Attachment-Metadata", meta)])
 
@@ -205,7 +223,8 @@ class AttachmentAPI:
             found = self.store.locate(table_name, table_sys_id)
             allowed = acl.row_filter(self.store, found[0], user) if found else None
             if found is None or (allowed is not None and not allowed(found[1])):
-                raise HTTPError(400, "Invalid table or record", f"{table_name}/{table_sys_id} does not exist")
+                # the reference's status for a record that "does not exist or is not accessible" [doc; unc: wording]
+                raise HTTPError(404, "Invalid table or record", f"{table_name}/{table_sys_id} does not exist")
             sys_id = self.store.new_sys_id()
             _, row = self.store.insert("sys_attachment", {
                 "sys_id": sys_id, "file_name": file_name, "content_type": content_type or "application/octet-stream",
@@ -214,7 +233,7 @@ class AttachmentAPI:
                 "hash": hashlib.sha256(data).hexdigest(),
             }, user)
             self.store.files[sys_id] = data
-            body = render_rows(self.table, [row], RAW, req.base_url, self.store)[0]
+            body = self._render([row], req)[0]
         location = f"{req.base_url}/api/now/attachment/{sys_id}"
         return Response(201, b'{"result":' + body + b"}", headers=[("Location", location)])
 

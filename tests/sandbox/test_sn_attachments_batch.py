@@ -48,7 +48,7 @@ def test_upload_raw_multipart_and_delete(make_servicenow_sandbox, sn_session):
     missing = sn_session.post(f"{sb.url}/api/now/attachment/file", params={"table_name": "incident",
                                                                            "table_sys_id": "0" * 32,
                                                                            "file_name": "x"}, data=b"x")
-    assert missing.status_code == 400
+    assert missing.status_code == 404  # the Attachment API reference: the record does not exist
 
 
 def test_batch_envelope(servicenow_sandbox):

@@ -108,7 +108,7 @@ def test_attachments_follow_the_record_they_belong_to(env):
         ess.attachment_api.get(theirs["sys_id"])
     assert client.attachment_api.get(theirs["sys_id"]).status_code == 200
     other = sb.records("incident")[0]["sys_id"]
-    with pytest.raises(pysnc.exceptions.RequestException):  # another's record: as if it did not exist
+    with pytest.raises(pysnc.exceptions.NotFoundException):  # another's record: as if it did not exist (404)
         ess.attachment_api.upload_file("x.txt", "incident", other, b"x", "text/plain")
     own = next(a for a in sb.records("sys_attachment") if a["file_name"] == "mine.txt")
     with pytest.raises(pysnc.exceptions.RoleException):
