@@ -87,6 +87,12 @@ class InstanceTokens(TokenStore):
         return {"access_token": access, "refresh_token": refresh_token, "scope": grant.scope,
                 "token_type": "Bearer", "expires_in": int(self.ttl_seconds)}
 
+    def principal_of(self, refresh_token: str) -> str:
+        """The user a refresh token was issued to ("" if unknown)."""
+        with self._lock:
+            grant = self._refresh.get(refresh_token)
+        return grant.principal if grant is not None else ""
+
     def revoke(self, token: str) -> bool:
         """Mark one access or refresh token expired; False if it was never issued."""
         with self._lock:
@@ -130,6 +136,9 @@ class Authenticator:
                 return _denied()
             issued = self.tokens.issue(c.username, client_id)
         elif grant == "refresh_token":
+            owner = self.tokens.principal_of(form.get("refresh_token", ""))
+            if owner and self._barred(owner):
+                return _denied()  # the account was locked out or deactivated since
             refreshed = self.tokens.refresh(form.get("refresh_token", ""), client_id)
             if refreshed is None:
                 return _denied()

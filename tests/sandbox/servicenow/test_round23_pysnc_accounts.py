@@ -77,12 +77,17 @@ def test_a_locked_out_or_inactive_account_cannot_sign_in_any_way(env, barring):
     grant = requests.post(f"{sb.url}/oauth_token.do", verify=sb.ca_bundle, timeout=10,
                           data={**CLIENT, "grant_type": "password", "username": creds[0], "password": creds[1]})
     assert grant.status_code == 401 and grant.json()["error_description"] == "access_denied"
+    refresh = requests.post(f"{sb.url}/oauth_token.do", verify=sb.ca_bundle, timeout=10,
+                            data={**CLIENT, "grant_type": "refresh_token", "refresh_token": token["refresh_token"]})
+    assert refresh.status_code == 401 and refresh.json()["error"] == "server_error"
     with pytest.raises(Exception, match="access_denied"):
         pysnc.ServiceNowClient(sb.url, pysnc.ServiceNowPasswordGrantFlow(creds[0], creds[1], **CLIENT),
                                verify=sb.ca_bundle)
 
     sb.update("sys_user", sys_id, {"locked_out": "false", "active": "true"})  # unlocked: signs in again
-    assert _status(sb, auth=creds) == 200
+    assert _status(sb, auth=creds) == 200 and _status(sb, bearer=token["access_token"]) == 200
+    assert requests.post(f"{sb.url}/oauth_token.do", verify=sb.ca_bundle, timeout=10, data={
+        **CLIENT, "grant_type": "refresh_token", "refresh_token": token["refresh_token"]}).status_code == 200
     assert pysnc.ServiceNowClient(sb.url, creds, verify=sb.ca_bundle).GlideRecord("incident").get(
         sb.records("incident")[0]["sys_id"])
 
