@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sandbox.core.http import HTTPError, Request, Response, Router
-from sandbox.servicenow import acl
+from sandbox.servicenow import acl, lenient_json
 from sandbox.servicenow.query import Query, parse
 from sandbox.servicenow.query_ops import personalize
 from sandbox.servicenow.render import MALFORMED_VARIANTS, Mode, render_rows
@@ -98,7 +98,7 @@ def json_object(req: Request, empty: bool = False) -> dict[str, Any]:
     if sends_xml(req):
         return parse_body(req)
     try:
-        body = req.json()
+        body = lenient_json.loads(req.body)
     except ValueError as exc:
         raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
     if not isinstance(body, dict):
@@ -263,7 +263,7 @@ class TableAPI:
         if sends_xml(req):
             return parse_body(req)
         try:
-            body = req.json()
+            body = lenient_json.loads(req.body)
         except ValueError as exc:
             raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
         if isinstance(body, list):  # the platform inserts the first record and ignores the rest

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.servicenow import lenient_json
 
 if TYPE_CHECKING:
     from sandbox.servicenow.sandbox import ServiceNowSandbox
@@ -39,7 +40,7 @@ class BatchAPI:
         if req.internal:
             raise HTTPError(400, "Nested batch requests are not supported", None)
         try:
-            body = req.json()
+            body = lenient_json.loads(req.body)
             requests = body["rest_requests"]
             assert isinstance(requests, list)
         except (ValueError, KeyError, TypeError, AssertionError) as exc:

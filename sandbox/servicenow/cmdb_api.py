@@ -16,7 +16,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.servicenow import acl
+from sandbox.servicenow import acl, lenient_json
 from sandbox.servicenow.app import caller_query, check_accept, int_param
 from sandbox.servicenow.ci_classes import CI_PARENTS
 from sandbox.servicenow.render import Mode, render_rows
@@ -76,7 +76,7 @@ class CmdbInstanceAPI:
 
     def _body(self, req: Request) -> dict[str, Any]:
         try:
-            body = req.json()
+            body = lenient_json.loads(req.body)
         except ValueError as exc:
             raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
         if not isinstance(body, dict) or not isinstance(body.get("attributes", {}), dict):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
-from sandbox.servicenow import acl
+from sandbox.servicenow import acl, lenient_json
 from sandbox.servicenow.app import check_accept
 from sandbox.servicenow.import_tables import TRANSFORM_MAPS, TransformMap
 from sandbox.servicenow.store import to_text
@@ -162,7 +162,7 @@ class ImportSetAPI:
     @staticmethod
     def _json(req: Request) -> Any:
         try:
-            return req.json()
+            return lenient_json.loads(req.body)
         except ValueError as exc:
             raise HTTPError(400, "Exception while reading request", f"Invalid JSON: {exc}") from exc
 
