@@ -3,7 +3,8 @@
 Logins: a sys_user written through the Table API with `user_password` (or made by
 `ServiceNowSandbox.add_user`) can then sign in with that user_name and password (Basic, or the OAuth
 password grant); the password itself is never stored in or answered from the table, and a reset of
-the instance forgets it with the user.
+the instance forgets it with the user. A login whose sys_user is locked out, inactive or deleted cannot
+sign in at all (`login_barred`).
 
 ACLs (a subset of the base system's, enough for the "user without roles" case): a user who holds no role
 but snc_internal (sys_user_has_role, read live) is a self-service user. For such a user
