@@ -89,7 +89,8 @@ class HistoryApi:
         shown = with_threads(rows)
         # thread replies are not in the channel's history (Slack: conversations.replies), broadcasts are
         msgs = [shown[m["ts"]] for m in reversed(rows) if m["ts"] in shown
-                and (not m["thread_ts"] or m["thread_ts"] == m["ts"] or _flag(m["args"].get("reply_broadcast")))
+                and (not m["thread_ts"] or m["thread_ts"] == m["ts"] or _flag(m["args"].get("reply_broadcast"))
+                     or m["message"].get("subtype") == "thread_broadcast")
                 and _in_window(m["ts"], args)]
         forward = _ts_arg(args, "oldest") is not None and _ts_arg(args, "latest") is None
         return {**_page(msgs, args, limit, forward), "pin_count": self.api.pins.count(channel["id"])}

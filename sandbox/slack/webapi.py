@@ -312,7 +312,8 @@ class WebApi:
         return channel, stored
 
     def update_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        """chat.update: only the bot's own messages (cant_update_message otherwise)."""
+        """chat.update: only the bot's own messages (cant_update_message otherwise); `reply_broadcast` makes a
+        reply a thread_broadcast, shown in the channel's history too."""
         channel, stored = self._own_message(args, "ts", "cant_update_message")
         if channel["is_archived"]:
             raise SlackError("is_archived")
@@ -325,6 +326,8 @@ class WebApi:
         metadata = _metadata(args.get("metadata"))
         if metadata:
             changes["metadata"] = metadata
+        if _flag(args.get("reply_broadcast")) and stored["thread_ts"] and stored["thread_ts"] != stored["ts"]:
+            changes["subtype"] = "thread_broadcast"  # "Broadcast an existing thread reply" (chat.update's docs)
         self.sb.edit_message(stored, changes, args, actor_id(self.sb))
         # Slack's answer carries the metadata it was just given (ChatUpdateResponse.message.metadata) [unc: not
         # otherwise]
