@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.slack.actor import is_member, person
 from sandbox.slack.authorship import shown_attachments
 from sandbox.slack.seed import slack_id
-from sandbox.slack.webapi import SlackError, _cursor, _limit, _metadata, _offset, check_thread_ts
+from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _metadata, _offset, check_thread_ts
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -38,6 +38,22 @@ MAX_AHEAD = 120 * 86_400
 # "you cannot schedule more than 30 messages to post within a 5-minute window to the same channel"
 # (restricted_too_many); counted here as those due less than 5 minutes either side [unc: Slack's window]
 MAX_IN_WINDOW, WINDOW = 30, 300
+
+
+def _bound(args: dict[str, Any], name: str, default: float) -> float:
+    """chat.scheduledMessages.list's `oldest` / `latest` (Unix seconds); one that is not a number is refused as
+    conversations.history refuses it, invalid_ts_oldest / invalid_ts_latest [unc: Slack's code here], not a
+    server error."""
+    raw = args.get(name)
+    if raw is None or str(raw).strip() == "":
+        return default
+    try:
+        value = float(str(raw))
+    except ValueError as exc:
+        raise SlackError("invalid_ts_" + name) from exc
+    if value != value:
+        raise SlackError("invalid_ts_" + name)
+    return value
 
 
 class ScheduledApi:
@@ -52,7 +68,7 @@ class ScheduledApi:
     def schedule(self, args: dict[str, Any]) -> dict[str, Any]:
         try:
             post_at = int(float(args.get("post_at")))  # type: ignore[arg-type]
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # "1e400" is inf: no time either
             raise SlackError("invalid_time") from exc
         now = int(time.time())
         if post_at <= now:
@@ -107,12 +123,14 @@ class ScheduledApi:
             message = {"type": "message", "user": item["by"], "text": text or "", "team": self.sb.workspace.team_id}
             for key, value in (("blocks", blocks), ("attachments", attachments), ("thread_ts", args.get("thread_ts"))):
                 if value:
-                    message[key] = value
+                    message[key] = str(value) if key == "thread_ts" else value
+            if message.get("thread_ts") and _flag(args.get("reply_broadcast")):
+                message["subtype"] = "thread_broadcast"  # as the person's chat.postMessage (sandbox.slack.user_tokens)
             self.sb.record_message(channel, message, "chat.scheduleMessage", args)
 
     def list_scheduled(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)["id"] if args.get("channel") else None
-        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        oldest, latest = _bound(args, "oldest", 0.0), _bound(args, "latest", float("inf"))
         with self._lock:
             rows = sorted(self._pending.values(), key=lambda s: (s["post_at"], s["id"]))
         rows = [{k: v for k, v in s.items() if k not in ("args", "by")} for s in rows

@@ -1,0 +1,69 @@
+"""Round 23 probes with slack_sdk 3.48's WebClient, unchanged, against the Slack sandbox.
+
+- chat.update's `reply_broadcast` ("Broadcast an existing thread reply to make it visible to everyone in the
+  channel"): the sandbox ignored it, the reply stayed out of conversations.history.
+- chat.scheduledMessages.list with an `oldest` / `latest` that is not a number answered HTTP 500
+  internal_error; chat.scheduleMessage with `post_at=1e400` (inf) too.
+- conversations.replies paging through the SDK's iterator with `oldest` / `latest` / `inclusive`: the parent
+  leads the first page only, pages never repeat a reply.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.sandbox.slack.test_client_probe_round3 import fails
+
+
+def _texts(page) -> list[str]:
+    return [m["text"] for m in page["messages"]]
+
+
+def test_chat_update_with_reply_broadcast_shows_the_reply_in_the_channel(slack_client, slack_sandbox):
+    channel = slack_sandbox.workspace.channel("general")["id"]
+    parent = slack_client.chat_postMessage(channel=channel, text="INC0010001 opened")["ts"]
+    reply = slack_client.chat_postMessage(channel=channel, text="assigned", thread_ts=parent)["ts"]
+    assert _texts(slack_client.conversations_history(channel=channel)) == ["INC0010001 opened"]
+    updated = slack_client.chat_update(channel=channel, ts=reply, text="resolved", reply_broadcast=True)
+    assert updated["message"]["subtype"] == "thread_broadcast" and updated["message"]["thread_ts"] == parent
+    history = slack_client.conversations_history(channel=channel)["messages"]
+    assert [(m["text"], m.get("subtype")) for m in history] == [("resolved", "thread_broadcast"),
+                                                                ("INC0010001 opened", None)]
+    assert history[0]["root"]["ts"] == parent and history[0]["root"]["reply_count"] == 1
+    thread = slack_client.conversations_replies(channel=channel, ts=parent)["messages"]
+    assert [m["ts"] for m in thread] == [parent, reply] and "root" not in thread[1]
+    # a top-level message has no thread to broadcast from: reply_broadcast changes nothing
+    top = slack_client.chat_update(channel=channel, ts=parent, text="INC0010001 closed", reply_broadcast=True)
+    assert "subtype" not in top["message"]
+    assert len(slack_client.conversations_history(channel=channel)["messages"]) == 2
+
+
+def test_scheduled_list_bounds_and_post_at_that_are_no_numbers_are_refused(slack_client, slack_sandbox):
+    channel = slack_sandbox.workspace.channel("general")["id"]
+    now = int(time.time())
+    first = slack_client.chat_scheduleMessage(channel=channel, text="a", post_at=now + 100)
+    slack_client.chat_scheduleMessage(channel=channel, text="b", post_at=now + 300)
+    listed = slack_client.chat_scheduledMessages_list(channel=channel, latest=str(now + 200))
+    assert [m["id"] for m in listed["scheduled_messages"]] == [first["scheduled_message_id"]]
+    fails(slack_client.chat_scheduledMessages_list, "invalid_ts_oldest", oldest="yesterday")
+    fails(slack_client.chat_scheduledMessages_list, "invalid_ts_latest", latest="nan")
+    fails(slack_client.chat_scheduleMessage, "invalid_time", channel=channel, text="c", post_at="1e400")
+    fails(slack_client.chat_scheduleMessage, "invalid_time", channel=channel, text="c", post_at="-inf")
+
+
+def test_replies_iterator_pages_a_window_with_the_parent_first(slack_client, slack_sandbox):
+    channel = slack_sandbox.workspace.channel("general")["id"]
+    parent = slack_client.chat_postMessage(channel=channel, text="p")["ts"]
+    replies = [slack_client.chat_postMessage(channel=channel, text=f"r{i}", thread_ts=parent)["ts"]
+               for i in range(6)]
+    pages = []
+    for page in slack_client.conversations_replies(channel=channel, ts=parent, limit=2, oldest=replies[0],
+                                                   latest=replies[5], inclusive=True):
+        pages.append(_texts(page))
+        assert page["has_more"] == bool(page["response_metadata"]["next_cursor"])
+    assert pages == [["p", "r0"], ["r1", "r2"], ["r3", "r4"], ["r5"]]
+    exclusive = [m for page in slack_client.conversations_replies(channel=channel, ts=replies[3], limit=3,
+                                                                  oldest=replies[0], latest=replies[5])
+                 for m in _texts(page)]
+    assert exclusive == ["p", "r1", "r2", "r3", "r4"]  # a reply's ts reads the whole thread
+    fails(slack_client.conversations_replies, "invalid_cursor", channel=channel, ts=parent, cursor="bm9wZQ==")
