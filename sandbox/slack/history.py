@@ -1,7 +1,9 @@
 """Reading a conversation's messages: conversations.history and conversations.replies.
 
 Both take `oldest` / `latest` (exclusive unless `inclusive`; a bad one is invalid_ts_oldest /
-invalid_ts_latest), `limit` and `cursor` (`response_metadata.next_cursor`, `has_more`); messages carry
+invalid_ts_latest), `limit` and `cursor` (`response_metadata.next_cursor`, `has_more`; like Slack's, the
+cursor is `next_ts:<ts>`, the message the next page starts at, so a message posted or deleted while a client
+pages makes no page repeat or skip one; any other cursor is invalid_cursor); messages carry
 `metadata` only with `include_all_metadata`. conversations.history lists top-level messages and broadcast
 replies, newest first; a page holds the messages closest to `latest` (the newest ones, paging back in time),
 except when `oldest` is given without `latest`: then, as Slack documents ("the messages returned are those
@@ -14,12 +16,13 @@ Reading needs the bot in the conversation (not_in_channel; a person's user token
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import is_member, person
 from sandbox.slack.scopes import channel_type
 from sandbox.slack.threads import thread_of, with_threads
-from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset, bad_args
+from sandbox.slack.webapi import SlackError, _flag, _limit, bad_args
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -47,18 +50,46 @@ def _in_window(ts: str, args: dict[str, Any]) -> bool:
     return latest is None or at < latest or (at == latest and inclusive)
 
 
-def _page(msgs: list[dict[str, Any]], args: dict[str, Any], limit: int, forward: bool = False) -> dict[str, Any]:
+def _ts_key(ts: str) -> tuple[int, int]:
+    """A message ts as (seconds, micros): compared exactly (a float of seconds.micros loses the last digit)."""
+    whole, _, frac = ts.partition(".")
+    return int(whole), int((frac + "000000")[:6])
+
+
+def _ts_cursor(ts: str) -> str:
+    """Slack's message cursor: base64 of `next_ts:<the next page's first ts without its dot>`."""
+    return base64.b64encode(f"next_ts:{ts.replace('.', '')}".encode()).decode()
+
+
+def _cursor_key(cursor: str) -> tuple[int, int]:
+    try:
+        kind, _, digits = base64.b64decode(cursor, validate=True).decode().partition(":")
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise SlackError("invalid_cursor") from exc
+    if kind != "next_ts" or not digits.isdigit() or len(digits) < 7:
+        raise SlackError("invalid_cursor")
+    return int(digits[:-6]), int(digits[-6:])
+
+
+def _page(msgs: list[dict[str, Any]], args: dict[str, Any], limit: int, forward: bool = False,
+          ascending: bool = False) -> dict[str, Any]:
     """One page of `msgs` from the request's `cursor`, metadata only with `include_all_metadata`.
-    `forward`: `msgs` is newest first but pages start from its oldest end (each page still newest first)."""
-    start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+    `forward`: `msgs` is newest first but pages start from its oldest end (each page still newest first);
+    `ascending`: `msgs` is oldest first (a thread). The cursor names the ts the next page starts at, as Slack's
+    (`next_ts:…`), so messages posted or deleted between two pages neither repeat nor skip one."""
     rows = list(reversed(msgs)) if forward else msgs
+    start = 0
+    if args.get("cursor"):
+        at, up = _cursor_key(str(args["cursor"])), forward or ascending
+        start = next((i for i, m in enumerate(rows)
+                      if (_ts_key(m["ts"]) >= at if up else _ts_key(m["ts"]) <= at)), len(rows))
     page, more = rows[start:start + limit], start + limit < len(rows)
     if forward:
         page.reverse()
     if not _flag(args.get("include_all_metadata")):
         page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
     return {"messages": page, "has_more": more,
-            "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+            "response_metadata": {"next_cursor": _ts_cursor(rows[start + limit]["ts"]) if more else ""}}
 
 
 class HistoryApi:
@@ -111,4 +142,4 @@ class HistoryApi:
             raise SlackError("thread_not_found")
         replies = [{k: v for k, v in shown[m["ts"]].items() if k != "root"} for m in rows
                    if m["ts"] in shown and m["thread_ts"] == ts and m["ts"] != ts and _in_window(m["ts"], args)]
-        return _page([shown[ts], *replies], args, limit)
+        return _page([shown[ts], *replies], args, limit, ascending=True)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 from tests.sandbox.slack.test_client_probe_round3 import fails
@@ -67,3 +68,36 @@ def test_replies_iterator_pages_a_window_with_the_parent_first(slack_client, sla
                  for m in _texts(page)]
     assert exclusive == ["p", "r1", "r2", "r3", "r4"]  # a reply's ts reads the whole thread
     fails(slack_client.conversations_replies, "invalid_cursor", channel=channel, ts=parent, cursor="bm9wZQ==")
+
+
+def test_history_and_replies_cursors_hold_while_messages_come_and_go(slack_client, slack_sandbox):
+    """Slack's message cursors name the next page's first ts (`next_ts:…`); the sandbox's were offsets, so a
+    message posted while paging back repeated one (m4 twice) and a deleted one skipped one."""
+    channel = slack_sandbox.workspace.channel("general")["id"]
+    tss = [slack_client.chat_postMessage(channel=channel, text=f"m{i}")["ts"] for i in range(6)]
+    seen = []
+    for n, page in enumerate(slack_client.conversations_history(channel=channel, limit=2)):
+        seen += _texts(page)
+        if n == 0:
+            slack_client.chat_postMessage(channel=channel, text="late")
+        if n == 1:
+            slack_client.chat_delete(channel=channel, ts=tss[4])  # already read
+    assert seen == ["m5", "m4", "m3", "m2", "m1", "m0"]
+    first = slack_client.conversations_history(channel=channel, limit=2)
+    assert base64.b64decode(first["response_metadata"]["next_cursor"]) == \
+        b"next_ts:" + tss[3].replace(".", "").encode()
+    forward = [m for page in slack_client.conversations_history(channel=channel, limit=2, oldest=tss[0])
+               for m in _texts(page)]
+    assert forward == ["m2", "m1", "m5", "m3", "late"]  # pages forward from oldest, each newest first
+    parent = tss[0]
+    replies = [slack_client.chat_postMessage(channel=channel, text=f"r{i}", thread_ts=parent)["ts"]
+               for i in range(5)]
+    seen = []
+    for n, page in enumerate(slack_client.conversations_replies(channel=channel, ts=parent, limit=2)):
+        seen += _texts(page)
+        if n == 0:
+            slack_client.chat_delete(channel=channel, ts=replies[0])  # already read: r1 must still come
+    assert seen == ["m0", "r0", "r1", "r2", "r3", "r4"]
+    legacy = base64.b64encode(b"next_id:2").decode()
+    fails(slack_client.conversations_history, "invalid_cursor", channel=channel, cursor=legacy)
+    fails(slack_client.conversations_replies, "invalid_cursor", channel=channel, ts=parent, cursor="%%%")
