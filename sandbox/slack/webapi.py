@@ -182,7 +182,7 @@ def _cursor(offset: int) -> str:
 def _offset(cursor: str) -> int:
     try:
         kind, _, n = base64.b64decode(cursor).decode().partition(":")
-        if kind != "next_id":
+        if kind != "next_id" or not n.isdigit():  # "next_id:-5" would slice from the end
             raise ValueError(kind)
         return int(n)
     except ValueError as exc:

@@ -101,3 +101,14 @@ def test_history_and_replies_cursors_hold_while_messages_come_and_go(slack_clien
     legacy = base64.b64encode(b"next_id:2").decode()
     fails(slack_client.conversations_history, "invalid_cursor", channel=channel, cursor=legacy)
     fails(slack_client.conversations_replies, "invalid_cursor", channel=channel, ts=parent, cursor="%%%")
+
+
+def test_a_cursor_with_a_negative_position_is_invalid(slack_client, slack_sandbox):
+    """An offset cursor "next_id:-3" sliced from the end of the list (the last 3 users, and a next_cursor)."""
+    negative = base64.b64encode(b"next_id:-3").decode()
+    general = slack_sandbox.workspace.channel("general")["id"]
+    fails(slack_client.users_list, "invalid_cursor", cursor=negative)
+    fails(slack_client.conversations_list, "invalid_cursor", cursor=negative)
+    fails(slack_client.conversations_members, "invalid_cursor", channel=general, cursor=negative)
+    members = [m["id"] for page in slack_client.users_list(limit=3) for m in page["members"]]
+    assert len(members) == len(set(members)) == len(slack_client.users_list()["members"])
