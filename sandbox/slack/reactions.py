@@ -165,7 +165,7 @@ def _paged(items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
         raise SlackError("invalid_arguments") from exc
     cursored = bool(args.get("cursor")) or limit > 0
     if cursored:
-        size = limit or 100
+        size = limit or (min(count, 1000) if count > 0 else 100)  # slack_sdk resends count with a cursor [unc]
         start = _offset(str(args["cursor"])) if args.get("cursor") else 0
     else:
         size = min(count, 1000) if count > 0 else 100

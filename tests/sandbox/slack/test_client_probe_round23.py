@@ -112,3 +112,17 @@ def test_a_cursor_with_a_negative_position_is_invalid(slack_client, slack_sandbo
     fails(slack_client.conversations_members, "invalid_cursor", channel=general, cursor=negative)
     members = [m["id"] for page in slack_client.users_list(limit=3) for m in page["members"]]
     assert len(members) == len(set(members)) == len(slack_client.users_list()["members"])
+
+
+def test_reactions_list_iterated_by_count_keeps_the_page_size(slack_client, slack_sandbox):
+    """slack_sdk's iterator sends the first call's `count` again with the cursor: the pages stay that size (the
+    second page held all the rest)."""
+    channel = slack_sandbox.workspace.channel("general")["id"]
+    for i in range(5):
+        ts = slack_client.chat_postMessage(channel=channel, text=f"m{i}")["ts"]
+        slack_client.reactions_add(channel=channel, timestamp=ts, name="eyes")
+    sizes, texts = [], []
+    for page in slack_client.reactions_list(count=2):
+        sizes.append(len(page["items"]))
+        texts += [item["message"]["text"] for item in page["items"]]
+    assert sizes == [2, 2, 1] and texts == ["m4", "m3", "m2", "m1", "m0"]
