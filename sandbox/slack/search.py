@@ -12,7 +12,8 @@ after exclusive); `has:` / `is:` modifiers are ignored [unc]. No query: no_query
 Answers are Slack's shapes: `messages {total, matches, paging {count, total, page, pages}, pagination
 {total_count, page, per_page, page_count, first, last}}`; each match has `iid`, `team`, `channel {id, name,
 is_channel, is_group, is_im, is_mpim, is_private, ...}`, `type`, `user`, `username`, `ts`, `text`, `permalink`
-(a reply's with `thread_ts`/`cid`). `count` (1-100, default 20) and `page` (1-100) page them; `sort`
+(a reply's with `thread_ts`/`cid`). `count` (1-100, default 20) and `page` (1-100) page them, or `cursor`
+(`*` first, then `response_metadata.next_cursor`; search.messages / search.files [unc: search.all]); `sort`
 (score | timestamp; both newest first here [unc]) and `sort_dir` (desc | asc). search.files matches files
 by name and title; search.all answers both (and empty `posts`).
 """
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import actor_id, dm_id, sees
 from sandbox.slack.file_access import public_file
-from sandbox.slack.webapi import SlackError
+from sandbox.slack.webapi import SlackError, _cursor, _offset
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -117,17 +118,39 @@ class Query:
 
 
 def _paged(rows: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+    """One page of matches by `count` and `page`, or, when a `cursor` is sent, from the cursor (`*` the first page;
+    Slack's "cursormark" paging, `page` then ignored): `_next_cursor` carries the next page's cursor for the
+    answer's top-level `response_metadata` (`_answer`)."""
     try:
         count = min(max(int(args.get("count") or 20), 1), 100)
         page = min(max(int(args.get("page") or 1), 1), 100)
     except ValueError as exc:
         raise SlackError("invalid_arguments") from exc
+    cursor = str(args.get("cursor") or "")
+    start = (page - 1) * count
+    if cursor:
+        start = 0 if cursor == "*" else _offset(cursor)
+        page = start // count + 1
     total, pages = len(rows), max((len(rows) + count - 1) // count, 1)
-    shown = rows[(page - 1) * count:page * count]
-    first = (page - 1) * count + 1 if shown else 0
-    return {"total": total, "matches": shown, "paging": {"count": count, "total": total, "page": page, "pages": pages},
-            "pagination": {"total_count": total, "page": page, "per_page": count, "page_count": pages,
-                           "first": first, "last": first + len(shown) - 1 if shown else 0}}
+    shown = rows[start:start + count]
+    first = start + 1 if shown else 0
+    out = {"total": total, "matches": shown, "paging": {"count": count, "total": total, "page": page, "pages": pages},
+           "pagination": {"total_count": total, "page": page, "per_page": count, "page_count": pages,
+                          "first": first, "last": first + len(shown) - 1 if shown else 0}}
+    if cursor:
+        out["_next_cursor"] = _cursor(start + count) if start + count < total else ""
+    return out
+
+
+def _answer(query: str, key: str, block: dict[str, Any]) -> dict[str, Any]:
+    """search.messages / search.files: the page under `key`; with cursor paging, the next cursor in
+    `response_metadata.next_cursor` (as the SDKs document it: "a next_cursor attribute returned by a previous
+    request's response_metadata"), so slack_sdk's iterator pages on."""
+    next_cursor = block.pop("_next_cursor", None)
+    out: dict[str, Any] = {"query": query, key: block}
+    if next_cursor is not None:
+        out["response_metadata"] = {"next_cursor": next_cursor}
+    return out
 
 
 class SearchApi:
@@ -200,13 +223,14 @@ class SearchApi:
 
     def messages(self, args: dict[str, Any]) -> dict[str, Any]:
         query = self._query(args)
-        return {"query": str(args["query"]), "messages": _paged(self._message_matches(query, args), args)}
+        return _answer(str(args["query"]), "messages", _paged(self._message_matches(query, args), args))
 
     def files(self, args: dict[str, Any]) -> dict[str, Any]:
         query = self._query(args)
-        return {"query": str(args["query"]), "files": _paged(self._file_matches(query, args), args)}
+        return _answer(str(args["query"]), "files", _paged(self._file_matches(query, args), args))
 
     def all(self, args: dict[str, Any]) -> dict[str, Any]:
         query = self._query(args)
+        args = {k: v for k, v in args.items() if k != "cursor"}  # [unc] cursor paging: search.messages / files
         return {"query": str(args["query"]), "messages": _paged(self._message_matches(query, args), args),
                 "files": _paged(self._file_matches(query, args), args), "posts": {"total": 0, "matches": []}}
