@@ -84,6 +84,9 @@ class MessageStore:
                 message = {**message, "attachments": shown_attachments(message["attachments"])}
             stored["message"] = {**stored["message"], **message,
                                  "edited": {"user": editor or self.workspace.bot_user_id, "ts": self._next_ts()}}
+            for key in ("blocks", "attachments"):  # chat.update: "To remove previous <key>, include an empty array"
+                if stored["message"].get(key) == []:
+                    del stored["message"][key]
             for key in ("text", "blocks", "attachments"):
                 stored[key] = stored["message"].get(key)
             stored.setdefault("updates", []).append({k: v for k, v in args.items() if k != "token"})

@@ -126,3 +126,18 @@ def test_reactions_list_iterated_by_count_keeps_the_page_size(slack_client, slac
         sizes.append(len(page["items"]))
         texts += [item["message"]["text"] for item in page["items"]]
     assert sizes == [2, 2, 1] and texts == ["m4", "m3", "m2", "m1", "m0"]
+
+
+def test_chat_update_with_empty_blocks_and_attachments_removes_them(slack_client, slack_sandbox):
+    """chat.update's docs: leave a field out to keep it, "include an empty array" to remove it. The sandbox kept
+    `blocks: []` / `attachments: []` on the message."""
+    channel = slack_sandbox.workspace.channel("general")["id"]
+    attachments = [{"text": "P2", "fallback": "P2"}]
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*INC0010002*"}}]
+    ts = slack_client.chat_postMessage(channel=channel, text="INC0010002", attachments=attachments, blocks=blocks)["ts"]
+    kept = slack_client.chat_update(channel=channel, ts=ts, text="INC0010002 assigned")["message"]
+    assert kept["attachments"][0]["text"] == "P2" and kept["blocks"][0]["type"] == "section"
+    cleared = slack_client.chat_update(channel=channel, ts=ts, text="INC0010002 closed", attachments=[], blocks=[])
+    assert "attachments" not in cleared["message"] and "blocks" not in cleared["message"]
+    [shown] = slack_client.conversations_history(channel=channel)["messages"]
+    assert shown["text"] == "INC0010002 closed" and "attachments" not in shown and "blocks" not in shown
