@@ -24,6 +24,7 @@ import io
 import re
 from urllib.parse import parse_qs, unquote
 
+from sandbox.aws import s3_listing
 from sandbox.aws.addressing import bucket_and_key, request_target
 
 MAX_KEY = 1024  # bytes of UTF-8
@@ -69,6 +70,11 @@ def check(environ: dict):
             return answer
     if method == "GET" and not key and query.get("max-keys", [""])[0].isdigit():
         _cap_max_keys(environ, int(query["max-keys"][0]))
+    if s3_listing.is_listing(method, key, query):
+        if "continuation-token" in query and not query["continuation-token"][0]:
+            return _error(400, "InvalidArgument", "The continuation token provided is incorrect",
+                          ArgumentName="continuation-token", ArgumentValue="")
+        return s3_listing.answer(bucket, query, MAX_LIST)
     if method == "POST" and not key and "delete" in query:
         return _delete_count(environ)
     if method not in ("PUT", "POST") or not key:

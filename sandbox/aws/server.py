@@ -9,6 +9,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from urllib.parse import parse_qs, unquote
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -46,6 +47,13 @@ def _xml_error(status: int, code: str, message: str, sts: bool) -> tuple[int, by
     return status, body.encode()
 
 
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def _presigned_s3(query: str) -> bool:
     """Whether a query string carries S3 query authentication (v4 with an s3 scope, or v2's three parameters)."""
     names = {part.partition("=")[0] for part in query.split("&")}
@@ -80,8 +88,10 @@ class _Enforcing:
         if answer is None:
             return self.app(environ, start_response)
         status, body, headers = answer
-        start_response(f"{status} Error", [("Content-Type", "text/xml"), ("Content-Length", str(len(body))),
-                                           *headers])
+        named = {k.lower() for k, _ in headers}
+        defaults = [("Content-Type", "text/xml")] if "content-type" not in named else []
+        start_response(f"{status} {_reason(status)}", [*defaults, ("Content-Length", str(len(body))),
+                                                         ("x-amz-request-id", "projectx-sandbox"), *headers])
         return [body]
 
     def _quiet(self, environ, start_response):
