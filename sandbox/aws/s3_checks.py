@@ -24,7 +24,7 @@ import io
 import re
 from urllib.parse import parse_qs, unquote
 
-from sandbox.aws import s3_listing
+from sandbox.aws import s3_listing, s3_writes
 from sandbox.aws.addressing import bucket_and_key, request_target
 
 MAX_KEY = 1024  # bytes of UTF-8
@@ -91,6 +91,9 @@ def check(environ: dict):
         answer = _upload_checks(bucket, key, method, query)
         if answer is not None:
             return answer
+    answer = s3_writes.check(environ, method)
+    if answer is not None:
+        return answer
     if method == "PUT" and environ.get("HTTP_CONTENT_MD5"):
         return _digest(environ)
     return None
