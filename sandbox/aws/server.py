@@ -16,7 +16,8 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox.aws import s3_checks, signing, sts_checks
+from sandbox.aws import s3_checks, s3_post, signing, sts_checks
+from sandbox.aws.addressing import bucket_and_key, request_target
 
 METADATA_LIMIT = 2048  # bytes of user-defined metadata S3 accepts on an object
 CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
@@ -81,10 +82,14 @@ class _Enforcing:
                       or s3_checks.check(environ))
         elif answer is None and not key_id and _presigned_s3(environ.get("QUERY_STRING", "")):
             answer = self._signed(environ) or s3_checks.check(environ)  # a presigned URL: no Authorization header
+        elif answer is None and not key_id and s3_post.is_form_post(environ):
+            answer = self._form_post(environ)
         if answer is None and service == "sts" and self.server.session_lifetime is not None:
             return self._shortened(environ, start_response)
         if answer is None and environ.get("sandbox.quiet_delete"):
             return self._quiet(environ, start_response)
+        if answer is None and service != "sts":
+            return self._s3_answer(environ, start_response)
         if answer is None:
             return self.app(environ, start_response)
         status, body, headers = answer
@@ -92,6 +97,48 @@ class _Enforcing:
         defaults = [("Content-Type", "text/xml")] if "content-type" not in named else []
         start_response(f"{status} {_reason(status)}", [*defaults, ("Content-Length", str(len(body))),
                                                          ("x-amz-request-id", "projectx-sandbox"), *headers])
+        return [body]
+
+    def _form_post(self, environ):
+        """A form upload to a bucket moto holds: its policy and signature (``sandbox.aws.s3_post``)."""
+        path = unquote(request_target(environ).partition("?")[0])
+        name, key = bucket_and_key(environ.get("HTTP_HOST", ""), path)
+        if key or s3_checks._bucket(name) is None:
+            return None
+        return s3_post.check(environ, name, self.server.secret_of, self.server.strict_keys)
+
+    def _s3_answer(self, environ, start_response):
+        """moto's answer to an S3 request, where S3 answers otherwise: a form upload's 201 carries S3's PostResponse
+        document, and a 403 to a GET/PUT/POST/DELETE carries S3's AccessDenied error document (moto's bucket and
+        object ACL refusals were empty, so boto3 saw the code "403")."""
+        captured: dict = {}
+
+        def keep(status, headers, exc_info=None):
+            captured.update(status=status, headers=headers)
+
+        chunks = self.app(environ, keep)
+        status, headers = captured["status"], captured["headers"]
+        method = environ.get("REQUEST_METHOD", "")
+        if not (status.startswith("201") and "sandbox.post_key" in environ) and not (
+                status.startswith("403") and method not in ("HEAD", "OPTIONS")):
+            start_response(status, headers)
+            return chunks
+        body = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+        if status.startswith("201") and not body:
+            path = unquote(request_target(environ).partition("?")[0])
+            name, _ = bucket_and_key(environ.get("HTTP_HOST", ""), path)
+            bucket = s3_checks._bucket(name)
+            body = s3_post.post_response(environ, bucket, environ["sandbox.post_key"]) if bucket else body
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"] + [
+                ("Content-Type", "application/xml")]
+        elif status.startswith("403") and not body.strip():
+            _, body = _xml_error(403, "AccessDenied", "Access Denied", False)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"] + [
+                ("Content-Type", "application/xml")]
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [body]
 
     def _quiet(self, environ, start_response):
