@@ -24,7 +24,7 @@ import io
 import re
 from urllib.parse import parse_qs, unquote
 
-from sandbox.aws import s3_listing, s3_writes
+from sandbox.aws import s3_listing, s3_rules, s3_writes
 from sandbox.aws.addressing import bucket_and_key, request_target
 
 MAX_KEY = 1024  # bytes of UTF-8
@@ -63,7 +63,14 @@ def check(environ: dict):
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     bucket = _bucket(name) if name else None
     if bucket is None:
+        subresources = [n for n in query if not n.startswith(("X-Amz-", "x-amz-")) and n not in s3_listing.AUTH]
+        if method == "PUT" and name and not key and not subresources:
+            return s3_rules.create_bucket(name)
         return None
+    if method in ("GET", "HEAD") and key:
+        answer = s3_rules.delete_marker(bucket, key, method, query.get("versionId", [None])[0])
+        if answer is not None:
+            return answer
     if method == "GET" and not key and query.get("continuation-token", [""])[0]:
         answer = _continuation(name, query["continuation-token"][0])
         if answer is not None:
