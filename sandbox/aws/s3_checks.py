@@ -24,7 +24,7 @@ import io
 import re
 from urllib.parse import parse_qs, unquote
 
-from sandbox.aws import s3_listing, s3_rules, s3_writes
+from sandbox.aws import s3_listing, s3_rules, s3_uploads, s3_writes
 from sandbox.aws.addressing import bucket_and_key, request_target
 
 MAX_KEY = 1024  # bytes of UTF-8
@@ -82,6 +82,12 @@ def check(environ: dict):
             return _error(400, "InvalidArgument", "The continuation token provided is incorrect",
                           ArgumentName="continuation-token", ArgumentValue="")
         return s3_listing.answer(bucket, query, MAX_LIST)
+    if s3_uploads.is_listing(method, key, query):
+        from moto.s3.models import s3_backends
+
+        return s3_uploads.answer(bucket, query, s3_backends.bucket_accounts[name][1])
+    if "uploadId" in query:
+        s3_uploads.seen(query["uploadId"][0])
     if method == "POST" and not key and "delete" in query:
         return _delete_count(environ)
     if method not in ("PUT", "POST") or not key:

@@ -1,0 +1,106 @@
+"""ListMultipartUploads answered by the sandbox from moto's store, as S3 pages it (moto ignored max-uploads,
+key-marker, upload-id-marker and delimiter, listed uploads in creation order rather than by key, and dated every
+one 2010-11-10):
+
+- uploads sorted by key, then by initiation (creation order), and common prefixes (with a delimiter) count together
+  towards max-uploads (at most 1000);
+- ``key-marker`` alone resumes after that key; with ``upload-id-marker``, after that upload of that key;
+- truncated pages carry ``NextKeyMarker`` / ``NextUploadIdMarker`` (what boto3's paginator follows);
+- ``Initiated`` is when the sandbox first saw the upload id, in a part upload or a listing [unc: moto keeps no
+  creation time; the first part follows CreateMultipartUpload closely].
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from sandbox.aws.s3_listing import AUTH, NS, OWNER, _xml
+
+PARAMS = {"uploads", "prefix", "delimiter", "max-uploads", "key-marker", "upload-id-marker", "encoding-type",
+          "x-id"}
+_SEEN: dict[str, datetime] = {}
+_LOCK = threading.Lock()
+
+
+def is_listing(method: str, key: str, query: dict[str, list[str]]) -> bool:
+    names = {n for n in query if not n.startswith("X-Amz-")} - AUTH
+    return method == "GET" and not key and "uploads" in names and names <= PARAMS
+
+
+def _initiated(upload_id: str) -> str:
+    with _LOCK:
+        when = _SEEN.setdefault(upload_id, datetime.now(UTC))
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def seen(upload_id: str) -> None:
+    """Note an upload id as seen (its parts name it right after CreateMultipartUpload made it)."""
+    _initiated(upload_id)
+
+
+def answer(bucket, query: dict[str, list[str]], account: str):
+    def one(name: str) -> str:
+        return query.get(name, [""])[0]
+
+    raw_max = one("max-uploads") or "1000"
+    if not raw_max.isdigit():
+        from sandbox.aws.s3_checks import _error
+
+        return _error(400, "InvalidArgument", "Provided max-uploads not an integer or within integer range",
+                      ArgumentName="max-uploads", ArgumentValue=_xml(raw_max))
+    limit = min(int(raw_max), 1000)
+    prefix, delimiter, url = one("prefix"), one("delimiter"), one("encoding-type") == "url"
+    key_marker, id_marker = one("key-marker"), one("upload-id-marker")
+
+    def enc(text: str) -> str:
+        return _xml(quote(text, safe="/") if url else text)
+
+    uploads = [u for u in list(bucket.multiparts.values()) if u.key_name.startswith(prefix)]
+    order = {u.id: n for n, u in enumerate(uploads)}
+    uploads.sort(key=lambda u: (u.key_name, order[u.id]))
+    items: list = []  # (key, upload or None for a common prefix)
+    prefixes: set[str] = set()
+    for upload in uploads:
+        rest = upload.key_name[len(prefix):]
+        if delimiter and delimiter in rest:
+            common = prefix + rest.split(delimiter, 1)[0] + delimiter
+            if common not in prefixes:
+                prefixes.add(common)
+                items.append((common, None))
+        else:
+            items.append((upload.key_name, upload))
+    items.sort(key=lambda item: (item[0], order[item[1].id] if item[1] else -1))
+    if key_marker:
+        marker_at = order.get(id_marker, -1) if id_marker else None
+        items = [(k, u) for k, u in items if k > key_marker or (
+            marker_at is not None and k == key_marker and u is not None and order[u.id] > marker_at)]
+    page, truncated = items[:limit], len(items) > limit
+    out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="{NS}">',
+           f"<Bucket>{_xml(bucket.name)}</Bucket><KeyMarker>{enc(key_marker)}</KeyMarker>",
+           f"<UploadIdMarker>{_xml(id_marker)}</UploadIdMarker>"]
+    if truncated:
+        last_key, last = page[-1]
+        out.append(f"<NextKeyMarker>{enc(last_key)}</NextKeyMarker>")
+        out.append(f"<NextUploadIdMarker>{_xml(last.id if last else '')}</NextUploadIdMarker>")
+    if delimiter:
+        out.append(f"<Delimiter>{enc(delimiter)}</Delimiter>")
+    out.append(f"<Prefix>{enc(prefix)}</Prefix><MaxUploads>{limit}</MaxUploads>")
+    out.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
+    if url:
+        out.append("<EncodingType>url</EncodingType>")
+    for name, upload in page:
+        if upload is None:
+            continue
+        algorithm = upload.metadata.get("x-amz-checksum-algorithm") if upload.metadata else None
+        out.append(
+            f"<Upload><Key>{enc(name)}</Key><UploadId>{_xml(upload.id)}</UploadId>"
+            f"<Initiator><ID>arn:aws:iam::{account}:root</ID><DisplayName>webfile</DisplayName></Initiator>"
+            f"{OWNER}<StorageClass>{_xml(str(upload.storage or 'STANDARD'))}</StorageClass>"
+            f"<Initiated>{_initiated(upload.id)}</Initiated>"
+            + (f"<ChecksumAlgorithm>{_xml(str(algorithm))}</ChecksumAlgorithm>" if algorithm else "")
+            + "</Upload>")
+    out.extend(f"<CommonPrefixes><Prefix>{enc(name)}</Prefix></CommonPrefixes>" for name, u in page if u is None)
+    out.append("</ListMultipartUploadsResult>")
+    return 200, "".join(out).encode("utf-8"), [("Content-Type", "application/xml")]
