@@ -16,7 +16,13 @@ the real services moto leaves out, so that the evidence store's handling of them
   InvalidDigest for a Content-MD5 that does not match the body or is no MD5, 400 KeyTooLongError for a key over
   1024 bytes, 400 InvalidArgument for a ListObjectsV2 continuation token it never gave (moto: 500); listings
   return at most 1000 keys whatever max-keys asks, and DeleteObjects takes at most 1000 (400 MalformedXML) and
-  in quiet mode answers only its errors.
+  in quiet mode answers only its errors;
+- listings the sandbox answers itself from moto's store, paged as S3 pages them (``s3_listing``: ListObjects v1/v2
+  with markers, tokens, start-after, delimiters and url encoding; ``s3_uploads``: ListMultipartUploads);
+- object writes (``s3_writes``): copy-source preconditions (412), checksum headers that do not match the body (400
+  BadDigest); ``s3_rules``: bucket names S3 refuses (400 InvalidBucketName), reading a delete marker (405 / 404 with
+  x-amz-delete-marker); ``s3_post``: form uploads checked against their signed policy (signature, expiration,
+  conditions, content-length-range) and a 201's PostResponse; moto's empty 403s carry S3's AccessDenied document.
 
 Requests are read as moto reads them: path style, virtual-host style (``bucket.localhost:port``, the bucket from the
 Host) and the absolute request target a client sends through an HTTP proxy (``sandbox.aws.addressing``).
