@@ -43,7 +43,7 @@ def _items(bucket, prefix: str, delimiter: str):
     from moto.s3.models import FakeDeleteMarker
 
     keys, prefixes = [], set()
-    for name, key in list(bucket.keys.items()):
+    for name, key in _snapshot(bucket):
         if not name.startswith(prefix) or isinstance(key, FakeDeleteMarker):
             continue
         rest = name[len(prefix):]
@@ -52,6 +52,16 @@ def _items(bucket, prefix: str, delimiter: str):
         else:
             keys.append((name, key))
     return sorted(keys + [(p, None) for p in prefixes], key=lambda item: item[0])
+
+
+def _snapshot(bucket) -> list:
+    """The bucket's (name, current version) pairs; moto's threads may add a key meanwhile, so try again then."""
+    for _ in range(5):
+        try:
+            return list(bucket.keys.items())
+        except RuntimeError:  # dictionary changed size during iteration
+            continue
+    return list(bucket.keys.items())
 
 
 def _after(items: list, marker: str) -> list:

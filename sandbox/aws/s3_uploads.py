@@ -57,7 +57,7 @@ def answer(bucket, query: dict[str, list[str]], account: str):
     def enc(text: str) -> str:
         return _xml(quote(text, safe="/") if url else text)
 
-    uploads = [u for u in list(bucket.multiparts.values()) if u.key_name.startswith(prefix)]
+    uploads = [u for u in list(dict(bucket.multiparts).values()) if u.key_name.startswith(prefix)]
     order = {u.id: n for n, u in enumerate(uploads)}
     uploads.sort(key=lambda u: (u.key_name, order[u.id]))
     items: list = []  # (key, upload or None for a common prefix)
