@@ -88,7 +88,7 @@ class _Enforcing:
             return self._shortened(environ, start_response)
         if answer is None and environ.get("sandbox.quiet_delete"):
             return self._quiet(environ, start_response)
-        if answer is None and service != "sts":
+        if answer is None and service in ("s3", ""):  # S3, signed or not (IAM and STS answer as moto does)
             return self._s3_answer(environ, start_response)
         if answer is None:
             return self.app(environ, start_response)
