@@ -5,7 +5,9 @@
   none of the reserved prefixes and suffixes): 400 InvalidBucketName (moto created ``Bad_Name`` and the like);
 - GET / HEAD of a version that is a delete marker: 405 MethodNotAllowed with ``x-amz-delete-marker: true`` (moto:
   404 NoSuchVersion); GET of a key whose current version is a delete marker: 404 NoSuchKey with
-  ``x-amz-delete-marker: true`` and the marker's version id (moto left the headers out on GET).
+  ``x-amz-delete-marker: true`` and the marker's version id (moto left the headers out on GET);
+- an unsigned request that lists a bucket or writes to it: 403 AccessDenied unless the bucket's ACL grants everyone
+  READ (listing) / WRITE, or its policy allows the action (moto let anyone list and write a private bucket).
 """
 
 from __future__ import annotations
@@ -58,3 +60,35 @@ def delete_marker(bucket, key: str, method: str, version: str | None):
 
     status, body, _ = _error(404, "NoSuchKey", "The specified key does not exist.", Key=_xml(key))
     return status, body, [("x-amz-delete-marker", "true"), ("x-amz-version-id", versions[-1].version_id)]
+
+
+def _granted(bucket, permission: str) -> bool:
+    """Whether the bucket's ACL grants ``permission`` (READ / WRITE) to everyone."""
+    from moto.s3.models import ALL_USERS_GRANTEE
+
+    acl = getattr(bucket, "acl", None)
+    return acl is not None and any(
+        ALL_USERS_GRANTEE in grant.grantees and (permission in grant.permissions or "FULL_CONTROL" in grant.permissions)
+        for grant in acl.grants)
+
+
+def anonymous(bucket, key: str, method: str):
+    """An unsigned request to a bucket (no Authorization, no query signature, no signed form): S3 serves it only as
+    the bucket's ACL or policy allow (moto let anyone list a private bucket and write to it). Object reads are left
+    to moto, which checks the object's ACL. None when it may go on, else S3's 403 AccessDenied."""
+    from moto.iam.access_control import PermissionResult
+
+    if method == "OPTIONS" or (key and method in ("GET", "HEAD")):
+        return None
+    reading = method in ("GET", "HEAD")
+    if not key:  # a listing; DeleteObjects, a form upload, bucket settings [unc: S3 checks each its own action]
+        action = "s3:ListBucket" if reading else "s3:PutObject"
+    else:
+        action = "s3:DeleteObject" if method == "DELETE" else "s3:PutObject"
+    resource = f"arn:aws:s3:::{bucket.name}" + (f"/{key}" if key else "")
+    permission = bucket.get_permission(action, resource)
+    if permission == PermissionResult.PERMITTED or (
+            permission != PermissionResult.DENIED and _granted(bucket, "READ" if reading else "WRITE")):
+        return None
+    status, body, _ = _error(403, "AccessDenied", "Access Denied")
+    return status, b"" if method == "HEAD" else body, []

@@ -16,7 +16,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox.aws import s3_checks, s3_post, signing, sts_checks
+from sandbox.aws import s3_checks, s3_post, s3_rules, signing, sts_checks
 from sandbox.aws.addressing import bucket_and_key, request_target
 
 METADATA_LIMIT = 2048  # bytes of user-defined metadata S3 accepts on an object
@@ -84,6 +84,8 @@ class _Enforcing:
             answer = self._signed(environ) or s3_checks.check(environ)  # a presigned URL: no Authorization header
         elif answer is None and not key_id and s3_post.is_form_post(environ):
             answer = self._form_post(environ)
+        elif answer is None and not environ.get("HTTP_AUTHORIZATION"):
+            answer = self._anonymous(environ)
         if answer is None and service == "sts" and self.server.session_lifetime is not None:
             return self._shortened(environ, start_response)
         if answer is None and environ.get("sandbox.quiet_delete"):
@@ -105,7 +107,22 @@ class _Enforcing:
         name, key = bucket_and_key(environ.get("HTTP_HOST", ""), path)
         if key or s3_checks._bucket(name) is None:
             return None
-        return s3_post.check(environ, name, self.server.secret_of, self.server.strict_keys)
+        answer = s3_post.check(environ, name, self.server.secret_of, self.server.strict_keys)
+        if answer is None and "sandbox.post_key" not in environ:  # no policy: an anonymous upload
+            answer = s3_rules.anonymous(s3_checks._bucket(name), key, "POST")
+        return answer
+
+    @staticmethod
+    def _anonymous(environ):
+        """An unsigned S3 request to a bucket moto holds (``s3_rules.anonymous``)."""
+        raw = request_target(environ).partition("?")[0]
+        path = unquote(raw.encode("latin-1", "replace").decode("utf-8", "replace"))
+        name, key = bucket_and_key(environ.get("HTTP_HOST", ""), path)
+        bucket = s3_checks._bucket(name) if name else None
+        if bucket is None:
+            return None
+        # allowed: S3's other answers as for signed requests (a public bucket's listing paged as S3 pages it)
+        return s3_rules.anonymous(bucket, key, environ.get("REQUEST_METHOD", "GET")) or s3_checks.check(environ)
 
     def _s3_answer(self, environ, start_response):
         """moto's answer to an S3 request, where S3 answers otherwise: a form upload's 201 carries S3's PostResponse
