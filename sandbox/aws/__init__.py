@@ -22,7 +22,8 @@ the real services moto leaves out, so that the evidence store's handling of them
 - object writes (``s3_writes``): copy-source preconditions (412), checksum headers that do not match the body (400
   BadDigest); ``s3_rules``: bucket names S3 refuses (400 InvalidBucketName), reading a delete marker (405 / 404 with
   x-amz-delete-marker); ``s3_post``: form uploads checked against their signed policy (signature, expiration,
-  conditions, content-length-range) and a 201's PostResponse; moto's empty 403s carry S3's AccessDenied document.
+  conditions, content-length-range) and a 201's PostResponse; moto's empty 403s carry S3's AccessDenied document;
+  unsigned requests list or write a bucket only as its ACL or policy allow (403 AccessDenied).
 
 Requests are read as moto reads them: path style, virtual-host style (``bucket.localhost:port``, the bucket from the
 Host) and the absolute request target a client sends through an HTTP proxy (``sandbox.aws.addressing``).
