@@ -78,9 +78,11 @@ def anonymous(bucket, key: str, method: str):
     to moto, which checks the object's ACL. None when it may go on, else S3's 403 AccessDenied."""
     from moto.iam.access_control import PermissionResult
 
-    if method == "OPTIONS" or (key and method in ("GET", "HEAD")):
-        return None
     reading = method in ("GET", "HEAD")
+    if method == "OPTIONS" or (key and reading and bucket.keys.get(key) is not None):
+        return None  # moto checks an object's ACL
+    if key and reading:  # no such key: S3 says so only to whom may list the bucket, else 403
+        key = ""
     if not key:  # a listing; DeleteObjects, a form upload, bucket settings [unc: S3 checks each its own action]
         action = "s3:ListBucket" if reading else "s3:PutObject"
     else:
