@@ -7,7 +7,8 @@ one 2010-11-10):
 - ``key-marker`` alone resumes after that key; with ``upload-id-marker``, after that upload of that key;
 - truncated pages carry ``NextKeyMarker`` / ``NextUploadIdMarker`` (what boto3's paginator follows);
 - ``Initiated`` is when the sandbox first saw the upload id, in a part upload or a listing [unc: moto keeps no
-  creation time; the first part follows CreateMultipartUpload closely].
+  creation time; the first part follows CreateMultipartUpload closely];
+- a completed multipart object's checksum (``with_checksum``) in CompleteMultipartUpload's answer and HEAD's.
 """
 
 from __future__ import annotations
@@ -104,3 +105,24 @@ def answer(bucket, query: dict[str, list[str]], account: str):
     out.extend(f"<CommonPrefixes><Prefix>{enc(name)}</Prefix></CommonPrefixes>" for name, u in page if u is None)
     out.append("</ListMultipartUploadsResult>")
     return 200, "".join(out).encode("utf-8"), [("Content-Type", "application/xml")]
+
+
+def with_checksum(bucket, key_name: str, method: str, headers: list, body: bytes) -> tuple[list, bytes]:
+    """A completed multipart object's checksum where moto left it out: CompleteMultipartUpload's answer carries
+    ``Checksum<ALGORITHM>`` and ``ChecksumType`` and HEAD (x-amz-checksum-mode ENABLED) the composite value
+    ``<digest>-<parts>`` with its type, as GET already did (moto: none on completion, HEAD without ``-N``)."""
+    key = bucket.keys.get(key_name)
+    kind, value = getattr(key, "checksum_type", None), getattr(key, "checksum_value", None)
+    algorithm = str(getattr(key, "checksum_algorithm", "") or "").upper()
+    if not (kind and value and algorithm and getattr(key, "multipart", None) is not None):
+        return headers, body
+    value = f"{value}-{key.checksum_parts}" if kind == "COMPOSITE" else value
+    if method == "HEAD":
+        names = {f"x-amz-checksum-{algorithm.lower()}", "x-amz-checksum-type"}
+        return [(k, v) for k, v in headers if k.lower() not in names] + [
+            (f"x-amz-checksum-{algorithm.lower()}", value), ("x-amz-checksum-type", kind)], body
+    if b"<Checksum" in body or b"</CompleteMultipartUploadResult>" not in body:
+        return headers, body
+    extra = f"<Checksum{algorithm}>{_xml(value)}</Checksum{algorithm}><ChecksumType>{kind}</ChecksumType>"
+    end = b"</CompleteMultipartUploadResult>"
+    return headers, body.replace(end, extra.encode() + end)

@@ -16,7 +16,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from sandbox.aws import s3_checks, s3_post, s3_rules, signing, sts_checks
+from sandbox.aws import s3_checks, s3_post, s3_rules, s3_uploads, signing, sts_checks
 from sandbox.aws.addressing import bucket_and_key, request_target
 
 METADATA_LIMIT = 2048  # bytes of user-defined metadata S3 accepts on an object
@@ -126,8 +126,9 @@ class _Enforcing:
 
     def _s3_answer(self, environ, start_response):
         """moto's answer to an S3 request, where S3 answers otherwise: a form upload's 201 carries S3's PostResponse
-        document, and a 403 to a GET/PUT/POST/DELETE carries S3's AccessDenied error document (moto's bucket and
-        object ACL refusals were empty, so boto3 saw the code "403")."""
+        document, a 403 to a GET/PUT/POST/DELETE carries S3's AccessDenied error document (moto's bucket and
+        object ACL refusals were empty, so boto3 saw the code "403"), a completed multipart object's checksum is
+        in CompleteMultipartUpload's answer and HEAD's (``s3_uploads.with_checksum``)."""
         captured: dict = {}
 
         def keep(status, headers, exc_info=None):
@@ -135,27 +136,36 @@ class _Enforcing:
 
         chunks = self.app(environ, keep)
         status, headers = captured["status"], captured["headers"]
-        method = environ.get("REQUEST_METHOD", "")
-        if not (status.startswith("201") and "sandbox.post_key" in environ) and not (
-                status.startswith("403") and method not in ("HEAD", "OPTIONS")):
+        method, query = environ.get("REQUEST_METHOD", ""), environ.get("QUERY_STRING", "")
+        posted = status.startswith("201") and "sandbox.post_key" in environ
+        refused = status.startswith("403") and method not in ("HEAD", "OPTIONS")
+        checksum_mode = environ.get("HTTP_X_AMZ_CHECKSUM_MODE", "").upper() == "ENABLED"
+        summed = status.startswith("200") and ((method == "POST" and "uploadId=" in query) or (
+            method == "HEAD" and "versionId=" not in query and checksum_mode))
+        if not (posted or refused or summed):
             start_response(status, headers)
             return chunks
         body = b"".join(chunks)
         if hasattr(chunks, "close"):
             chunks.close()
-        if status.startswith("201") and not body:
-            path = unquote(request_target(environ).partition("?")[0])
-            name, _ = bucket_and_key(environ.get("HTTP_HOST", ""), path)
-            bucket = s3_checks._bucket(name)
-            body = s3_post.post_response(environ, bucket, environ["sandbox.post_key"]) if bucket else body
+        path = unquote(request_target(environ).partition("?")[0].encode("latin-1", "replace").decode(
+            "utf-8", "replace"))
+        name, key = bucket_and_key(environ.get("HTTP_HOST", ""), path)
+        bucket = s3_checks._bucket(name) if name else None
+        if posted and not body and bucket is not None:
+            body = s3_post.post_response(environ, bucket, environ["sandbox.post_key"])
             headers = [(k, v) for k, v in headers if k.lower() != "content-type"] + [
                 ("Content-Type", "application/xml")]
-        elif status.startswith("403") and not body.strip():
+        elif refused and not body.strip():
             _, body = _xml_error(403, "AccessDenied", "Access Denied", False)
             headers = [(k, v) for k, v in headers if k.lower() != "content-type"] + [
                 ("Content-Type", "application/xml")]
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        elif summed and bucket is not None and key:
+            headers, body = s3_uploads.with_checksum(bucket, key, method, headers, body)
+        if method != "HEAD":  # a HEAD's Content-Length is the object's
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"] + [
+                ("Content-Length", str(len(body)))]
+        start_response(status, headers)
         return [body]
 
     def _quiet(self, environ, start_response):
