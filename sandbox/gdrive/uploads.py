@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from sandbox.core.http import Request, Response
 from sandbox.core.multipart import MultipartError, boundary_of, split_parts
 from sandbox.gdrive.errors import DriveError
+from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import all_drives
 
 UPLOAD = r"/upload/drive/v3/files"
@@ -37,8 +38,7 @@ class Uploads:
         kind = req.query.get("uploadType", "media")
         ctype = req.header("Content-Type", "application/octet-stream")
         target = req.params.get("file_id")
-        if target is not None:
-            self._file(req)
+        existing = self._file(req) if target is not None else None
         if kind == "media":
             return self._store_upload(req, {}, req.body, ctype.split(";")[0], target, req.principal)
         if kind == "multipart":
@@ -52,10 +52,17 @@ class Uploads:
             meta = json.loads(parts[0][1] or b"{}")
             media_type = parts[1][0].get("content-type", "application/octet-stream").split(";")[0].strip().lower()
             return self._store_upload(req, meta, parts[1][1], media_type, target, req.principal)
-        if kind == "resumable":
+        if kind == "resumable":  # the session's first request is refused as the upload itself would be
             meta = req.json() if req.body else {}
-            upload_id = self.store.new_id()
             total = req.header("X-Upload-Content-Length")
+            select({}, "file", req.query.get("fields"))  # 400 on a bad selection, before any byte
+            if target is None:
+                self._new_parents(req.principal, meta or {}, all_drives(req),
+                                  int(total) if total and total.isdigit() else None)
+            elif self.store.role(existing, req.principal) not in ("owner", "writer"):
+                raise DriveError(403, "insufficientFilePermissions",
+                                 f"The user does not have sufficient permissions for file {target}.")
+            upload_id = self.store.new_id()
             self.store.uploads[upload_id] = {"meta": meta or {}, "data": bytearray(), "who": req.principal,
                                              "mime": req.header("X-Upload-Content-Type") or None,
                                              "total": int(total) if total else None, "file_id": target,

@@ -91,13 +91,25 @@ class Writes:
             # [unc] the error's location and whether it comes before the permission check
             raise DriveError(400, "invalid", "The specified parent is not a folder.")
 
-    def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None,
-                  any_drive: bool = False) -> DriveFile:
+    def _new_parents(self, who: str, meta: dict[str, Any], any_drive: bool, size: int | None = None) -> list[str]:
+        """The new file's parents after Drive's checks on them and on the creator's storage (``size``: the
+        bytes it will hold, when known). A resumable upload's first request is checked so too, before any
+        byte is sent, as Drive refuses it there."""
         parents = [alias(p, who) for p in meta.get("parents") or ["root"]]  # My Drive's root, appDataFolder
         if len(parents) > 1:  # one parent per file (Drive's words for an update; here guessed the same)
             raise DriveError(403, "cannotAddParent", "Increasing the number of parents is not allowed")
         for parent in parents:
             self._check_parent(parent, who, any_drive)
+        if self.store.drive_of_parents(parents) is None:  # shared drive bytes are not the user's
+            if not self._has_storage(who):
+                raise DriveError(403, "storageQuotaExceeded", NO_STORAGE)
+            if size is not None and self.store.used_bytes(who) + size > self.store.quota_bytes:
+                raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been exceeded.")
+        return parents
+
+    def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None,
+                  any_drive: bool = False) -> DriveFile:
+        parents = self._new_parents(who, meta, any_drive)
         in_drive = self.store.drive_of_parents(parents) is not None  # shared drive bytes are not the user's
         created, modified = _time(meta, "createdTime"), _time(meta, "modifiedTime")  # writable on create, as in Drive
         mime = str(meta.get("mimeType") or mime or "application/octet-stream")
