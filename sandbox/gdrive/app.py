@@ -48,7 +48,8 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
 - ``useDomainAdminAccess=true`` (``domain_admin.py``): 403 unless the caller is in ``sb.domain_admins``.
 - Token scopes bound what a token may do and ``with_subject`` needs ``accounts.delegate(...)`` (``auth.py``).
 - Faults (``sb.faults``): 429 rateLimitExceeded + Retry-After (with ``sb.user_rate_limit = True``: 403
-  userRateLimitExceeded "User Rate Limit Exceeded", Drive's other answer, which googleapiclient retries too),
+  userRateLimitExceeded "User Rate Limit Exceeded", Drive's other answer; ``sb.rate_limit_403 = True``: 403
+  rateLimitExceeded "Rate Limit Exceeded", as Drive's error guide shows; googleapiclient retries all three),
   5xx backendError, 401 authError, 403 insufficientFilePermissions; ``expire_tokens`` / ``revoke_tokens`` as elsewhere.
 """
 
@@ -107,6 +108,7 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
         self.push = PushHub()  # push notifications (watch.py, push.py)
         self.http_webhooks = http_webhooks  # True: watch channels may post to plain-http addresses
         self.user_rate_limit = False  # True: the 429 fault answers as Drive's 403 userRateLimitExceeded
+        self.rate_limit_403 = False  # True: ... as Drive's 403 rateLimitExceeded (its error guide's other 403)
         self.domain_admins: set[str] = set()  # Workspace administrators: useDomainAdminAccess (domain_admin.py)
         self.store.listeners.append(self._on_changes)
         self.tokens = TokenStore(ttl_seconds=token_ttl_seconds)
@@ -145,6 +147,8 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
     def fault_response(self, decision: Decision) -> Response:
         if decision.status == 429 and self.user_rate_limit:  # Drive's other answer to a per-user rate limit
             return drive_error(403, "userRateLimitExceeded", "User Rate Limit Exceeded")
+        if decision.status == 429 and self.rate_limit_403:
+            return drive_error(403, "rateLimitExceeded", "Rate Limit Exceeded")
         if decision.status == 429:
             return drive_error(429, "rateLimitExceeded", "Rate Limit Exceeded",
                                [("Retry-After", str(decision.retry_after))])

@@ -2,7 +2,8 @@
 ``DriveSandbox``.
 
 files.list: ``q`` (``query.py``), ``orderBy`` (``name``, ``name_natural``, ``createdTime``,
-``modifiedTime``, ``folder``, ``starred``, ``quotaBytesUsed``, each with ``desc``), pageSize 1..1000.
+``modifiedTime``, ``folder``, ``starred``, ``quotaBytesUsed``, each with ``desc``; with a ``fullText`` term
+in ``q`` any ``orderBy`` is 400 badRequest, as Drive's error guide shows), pageSize 1..1000.
 Shared drive items are listed only with ``includeItemsFromAllDrives=true`` and ``supportsAllDrives=true``;
 ``corpora=drive`` lists one shared drive (``driveId``), as Drive answers:
 
@@ -52,7 +53,7 @@ from typing import Any
 from sandbox.core.http import Request, Response, json_response
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
-from sandbox.gdrive.query import compile_query
+from sandbox.gdrive.query import compile_query, has_full_text
 from sandbox.gdrive.spaces import in_my_drive, space_of, wanted_spaces
 from sandbox.gdrive.store import FOLDER, Change, DriveFile
 
@@ -120,6 +121,9 @@ class Listing:
             match = compile_query(req.query.get("q", ""))
         except ValueError:
             raise DriveError(400, "invalid", "Invalid Value", location="q") from None
+        if req.query.get("orderBy", "").strip() and has_full_text(req.query.get("q", "")):  # Drive's guide's words
+            raise DriveError(400, "badRequest", "Sorting is not supported for queries with fullText terms. Results "
+                             "are always in descending relevance order.", location="orderBy")
         raw = req.query.get("pageSize") or "100"
         if not raw.isdigit() or not 1 <= int(raw) <= 1000:
             raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",

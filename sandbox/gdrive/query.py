@@ -170,6 +170,14 @@ class _Parser:
         raise ValueError(f"{field} {op} is not a Drive search term")
 
 
+def has_full_text(q: str) -> bool:
+    """Whether ``q`` holds a ``fullText`` term (Drive sorts those results by relevance and refuses ``orderBy``)."""
+    try:
+        return any(kind == "word" and value == "fullText" for kind, value in _Parser(q or "").tokens)
+    except ValueError:
+        return False
+
+
 def compile_query(q: str) -> Callable[[DriveFile, str], bool]:
     """A predicate ``(file, caller) -> bool`` for ``q``; ValueError when Drive would refuse it."""
     if not (q or "").strip():
