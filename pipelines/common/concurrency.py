@@ -1,11 +1,13 @@
 """How many requests a vendor sync keeps in flight: ``PROJECTX_<VENDOR>_SYNC_CONCURRENCY``.
 
-Every sync of a vendor shares one cap on requests in flight, whatever resource or background download
-sends them (ServiceNow caps concurrent sessions per user with its semaphores; Jira and OneTrust answer
-bursts with 429). The defaults (ServiceNow 4, Jira 4, OneTrust 8 assessment exports) suit a shared
-instance; an operator whose instance allows more (or who is asked by the vendor's admin to send less)
-sets the variable. Read where a source is built (the Dagster resources and ``python -m
-pipelines.<vendor>``), so a bad value fails the run before any vendor call, naming the fix.
+ServiceNow: one cap shared by every table read and attachment download of a run (ServiceNow caps
+concurrent sessions per user with its semaphores). Jira: each of its pools keeps up to that many in
+flight (the search plan, the boards' sprint reads, the attachment downloads), as Jira answers bursts
+with 429 and the client backs off. OneTrust: assessment exports read that many at a time.
+The defaults (ServiceNow 4, Jira 4, OneTrust 8) suit a shared instance; an operator whose
+instance allows more (or who is asked by the vendor's admin to send less) sets the variable. Read
+where a source is built (the Dagster resources and ``python -m pipelines.<vendor>``), so a bad value
+fails the run before any vendor call, naming the fix.
 """
 
 from __future__ import annotations
