@@ -24,6 +24,7 @@ from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import GraphError
 from sandbox.sharepoint.graph_lists import LIBRARY_BUILT_IN, dollar_options, items_page, items_skiptoken
 from sandbox.sharepoint.graph_order import order_rows
+from sandbox.sharepoint.graph_select import selected
 from sandbox.sharepoint.store import Drive, Item
 
 SITE = r"(?P<site>[^/:]+(?::/(?:sites|teams)/[^/:]+:?)?)"
@@ -57,20 +58,16 @@ class Sites:
         visible = [d for d in self.store.drives.values() if d.site_id == site]
         rest = req.params.get("rest")
         if rest == "/drives":  # the libraries this app was granted (none: an empty list, as before)
-            return json_response({"value": [self._drive_resource(d, req) for d in visible
-                                            if req.principal in d.grants]})
+            return json_response({"value": [selected(self._drive_resource(d, req), req.query, "drive")
+                                            for d in visible if req.principal in d.grants]})
         if not any(req.principal in d.grants for d in visible):
             raise GraphError(403, "accessDenied", "Access denied")
         if rest == "/drive":  # the first library made for the site stands for "Documents"
             default = visible[0]
             if req.principal not in default.grants:
                 raise GraphError(403, "accessDenied", "Access denied")
-            return json_response(self._drive_resource(default, req))
-        host = site.split(",")[0]
-        name = self.store.sites[site]
-        return json_response({"id": site, "name": name, "displayName": name,
-                              "webUrl": f"https://{host}/sites/{quote(name.replace(' ', ''))}",
-                              "siteCollection": {"hostname": host}})
+            return json_response(selected(self._drive_resource(default, req), req.query, "drive"))
+        return json_response(selected(self.site_resource(site), req.query, "site"))
 
     def _drive_resource(self, d: Drive, req: Request) -> dict[str, Any]:
         used = self.store.used_bytes(d.id)
@@ -81,7 +78,7 @@ class Sites:
                           "deleted": 0, "state": state}}
 
     def get_drive(self, req: Request) -> Response:
-        return json_response(self._drive_resource(self._drive(req), req))
+        return json_response(selected(self._drive_resource(self._drive(req), req), req.query, "drive"))
 
     def site_routes(self, router, authed) -> None:
         router.add("GET", r"/v1\.0/sites/?", authed(self.search_sites))
@@ -103,7 +100,7 @@ class Sites:
 
     def search_sites(self, req: Request) -> Response:
         text = (req.query.get("search") or req.query.get("$search") or "").strip().strip('"').casefold()
-        found = [self.site_resource(s) for s, name in self.store.sites.items()
+        found = [selected(self.site_resource(s), req.query, "site") for s, name in self.store.sites.items()
                  if text in ("", "*") or text in name.casefold() or text in s.casefold()]
         return json_response({"@odata.context": f"{req.base_url}/v1.0/$metadata#sites", "value": found})
 
@@ -113,7 +110,7 @@ class Sites:
         site = next((s for s in self.store.sites if not host or s.split(",")[0].lower() == host), None)
         if site is None:
             raise GraphError(404, "itemNotFound", "Requested site could not be found")
-        return json_response({**self.site_resource(site), "root": {}})
+        return json_response(selected({**self.site_resource(site), "root": {}}, req.query, "site"))
 
     def by_path(self, req: Request) -> Response:
         """``/sites/{hostname}/getByPath(path='/sites/{name}')``; msgraph-sdk's ``by_site_id(…).get_by_path_with_path``
@@ -125,7 +122,7 @@ class Sites:
         site = self._site(f"{host.split(',')[0]}:{unquote(req.params['path'])}:")
         if not any(req.principal in d.grants for d in self.store.drives.values() if d.site_id == site):
             raise GraphError(403, "accessDenied", "Access denied")
-        return json_response(self.site_resource(site))
+        return json_response(selected(self.site_resource(site), req.query, "site"))
 
     def _site_drives(self, req: Request) -> tuple[str, list[Drive]]:
         site = self._site(req.params["site"].rstrip(":") + (":" if ":" in req.params["site"] else ""))
@@ -184,7 +181,7 @@ class Sites:
         if not parts and req.method == "GET":
             return json_response(self._list_resource(drive, req))
         if parts == ["drive"] and req.method == "GET":
-            return json_response(self._drive_resource(drive, req))
+            return json_response(selected(self._drive_resource(drive, req), req.query, "drive"))
         if parts == ["columns"]:
             return self.g_columns_route(req, list_id(drive), drive.column_defs, drive.columns, LIBRARY_BUILT_IN)
         if parts == ["contentTypes"] and req.method == "GET":
