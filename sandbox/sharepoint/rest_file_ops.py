@@ -55,8 +55,10 @@ class RestFileOps:
             if op == "checkin":  # checkInType 0 minor (as major: no minor versions here [unc]), 1 major, 2 overwrite
                 kind = str(a.get("checkintype", 1))
                 self.store.check_in(item, str(a.get("comment") or ""), new_version=kind != "2")
+            elif op == "undocheckout":
+                self.store.discard_checkout(item)
             else:
-                item.checked_out = op == "checkout"
+                item.checked_out = True
             return self._rest_void(op, verbose)
         new_url = _path(a.get("newurl") or a.get("strnewurl") or a.get("decodedurl"))
         if op in ("moveto", "movetousingpath") and item.content is not None:

@@ -47,6 +47,7 @@ class Item:
     permissions: list[dict[str, Any]] = field(default_factory=list)  # sharing links and invitations
     checked_out: bool = False  # checkout … checkin
     checkin_comment: str = ""  # the last check-in's comment (SharePoint's CheckInComment)
+    draft: bool = False  # checked out and written since: the checked-in version is kept (its last history entry)
     created_seq: int = 0  # change number of its creation (SharePoint's change log tells an add from an update)
 
     def keep_version(self) -> None:
@@ -157,14 +158,32 @@ class GraphStore:
     def check_in(self, item: Item, comment: str, new_version: bool = True) -> None:
         """Check ``item`` in: with versioning on (every library here), a check-in makes a new major version of
         the file even when its bytes did not change, as SharePoint does; ``new_version`` False: an overwrite
-        check-in (SharePoint's OverwriteCheckIn) keeps the current version."""
+        check-in (SharePoint's OverwriteCheckIn) keeps the current version (the draft takes its place). Writes
+        while checked out go to one draft (``add``): the check-in makes one version of them, not one each."""
         with self.lock:
             item.checked_out, item.checkin_comment = False, comment
-            if new_version and item.content is not None:
-                item.keep_version()
-                item.modified = now_iso()
+            if item.content is not None:
+                if new_version:
+                    if not item.draft:
+                        item.keep_version()
+                    item.modified = now_iso()
+                    item.version += 1
+                    self.touch(item)
+                elif item.draft and item.history:  # the draft overwrites the checked-in version
+                    item.history.pop()
+                    item.history_fields.pop()
+            item.draft = False
+
+    def discard_checkout(self, item: Item) -> None:
+        """Undo a check-out: the draft's writes are dropped and the checked-in version is current again."""
+        with self.lock:
+            if item.draft and item.history:
+                item.content, item.modified = item.history.pop()
+                _name, fields = item.history_fields.pop()
+                item.fields = dict(fields)
                 item.version += 1
                 self.touch(item)
+            item.checked_out = item.draft = False
 
     def path_of(self, item: Item) -> str:
         parts = []
@@ -178,7 +197,9 @@ class GraphStore:
         with self.lock:
             existing = self.child(parent_id, name)
             if existing is not None and content is not None and existing.content is not None:
-                existing.keep_version()
+                if not existing.draft:  # a checked-out file keeps one draft until its check-in (check_in)
+                    existing.keep_version()
+                    existing.draft = existing.checked_out
                 existing.content, existing.modified = content, now_iso()
                 existing.version += 1
                 self.touch(existing)
