@@ -114,7 +114,7 @@ from sandbox.sharepoint.versions import Versions
 from sandbox.sharepoint.writes import Writes
 
 ACTIONS = ("/children", "/content", "/createUploadSession", "/listItem/fields", "/listItem", "/checkout", "/checkin",
-           "/permanentDelete")
+           "/discardCheckout", "/permanentDelete")
 REF = re.compile(r"^(?:root|items/(?P<id>[^/:]+))(?::/(?P<path>.*?)(?::|$))?(?P<action>/[A-Za-z/]+)?/?$")
 # a function or action may be namespace-qualified, as OData allows: ``microsoft.graph.delta()``
 NS = r"(?:microsoft\.graph\.)?"
@@ -372,8 +372,8 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
             return self.create_session(drive, parent, name, item, req)
         if method == "POST" and action == "/children":
             return self.create_folder(drive, self._exists(item), req)
-        if method == "POST" and action in ("/checkout", "/checkin"):
-            return self.check_out_or_in(self._exists(item), action == "/checkout", req)
+        if method == "POST" and action in ("/checkout", "/checkin", "/discardCheckout"):  # writes.py
+            return self.check_out_or_in(self._exists(item), action == "/checkout", req, action == "/discardCheckout")
         if method == "PATCH" and action == "/listItem/fields":
             return self.patch_fields(drive, self._exists(item), req)
         if method == "PATCH" and action == "":

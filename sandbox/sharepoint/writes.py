@@ -3,7 +3,10 @@
 (``copying.py``): a clash is 409 nameAlreadyExists unless ``rename`` or ``replace`` is asked for.
 ``POST …/checkout`` and ``…/checkin`` (body ``comment``, ``checkInAs``) answer 204, as Graph does; a folder, or
 checkin of a file not checked out, is 400 invalidRequest (SharePoint refuses both; Graph's exact words are
-guessed). A check-in makes a new version of the file (``store.check_in``), as in a versioned library.
+guessed). A check-in makes a new version of the file (``store.check_in``), as in a versioned library; writes while
+checked out go to one draft, so the check-in makes one version of them (each write made a version before).
+``POST …/discardCheckout`` (msgraph-sdk's ``discard_checkout``) drops the draft: 204, the checked-in content is
+current again; it was 400 "POST is not supported".
 ``PATCH …/fields`` honours ``If-Match`` (the fields' ``@odata.etag``, or the item's eTag or cTag; ``*``): a stale
 one is 412 resourceModified, as for the item's own writes [unc: Graph's text there]; it was ignored."""
 
@@ -79,9 +82,14 @@ class Writes:
             self.store.touch(item)
         return json_response(self._fields(item))
 
-    def check_out_or_in(self, item: Item, out: bool, req: Request) -> Response:
+    def check_out_or_in(self, item: Item, out: bool, req: Request, discard: bool = False) -> Response:
         if item.content is None:
             raise GraphError(400, "invalidRequest", "Only files can be checked out or checked in.")
+        if discard:  # the draft's writes are dropped [unc: the error for a file not checked out]
+            if not item.checked_out:
+                raise GraphError(400, "invalidRequest", f"The file \"{self.store.path_of(item)}\" is not checked out.")
+            self.store.discard_checkout(item)
+            return Response(204, b"")
         if not out:
             body = req.json() if req.body else {}
             if (body or {}).get("checkInAs") not in (None, "", "published", "unspecified"):
