@@ -22,6 +22,7 @@ from typing import Any
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import GraphError, graph_error
+from sandbox.sharepoint.file_times import apply_times, file_times
 from sandbox.sharepoint.store import Drive, Item
 
 MAX_FRAGMENT = 60 * 1024 * 1024
@@ -48,7 +49,8 @@ class UploadSessions:
         expires = self._expiry()
         self.store.uploads[sid] = {"drive": drive.id, "parent": parent.id, "name": name, "data": bytearray(),
                                    "total": None, "expires": expires, "who": req.principal,
-                                   "behavior": behavior, "defer": bool(body.get("deferCommit"))}
+                                   "behavior": behavior, "defer": bool(body.get("deferCommit")),
+                                   "times": file_times(spec.get("fileSystemInfo"))}  # file_times.py
         return json_response({"uploadUrl": f"{req.base_url}/_api/v2.0/uploadSession/{sid}?tempauth="
                               f"{secrets.token_urlsafe(32)}", "expirationDateTime": expires,
                               "nextExpectedRanges": ["0-"]})
@@ -127,6 +129,7 @@ class UploadSessions:
             created = existing is None
             del self.store.uploads[req.params["sid"]]
             stored = self.store.add(drive.id, s["parent"], name, content)
+            apply_times(stored, s.get("times") or {})
         return json_response(self._item_resource(stored, drive, req), 201 if created else 200)
 
     def download(self, req: Request) -> Response:

@@ -17,6 +17,7 @@ import re
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.copying import conflict_behavior
 from sandbox.sharepoint.errors import GraphError, if_match
+from sandbox.sharepoint.file_times import apply_times, file_times
 from sandbox.sharepoint.store import Drive, Item, now_iso
 
 
@@ -60,11 +61,13 @@ class Writes:
         if target.id == item.id or item.id in self.store.ancestors(target):
             raise GraphError(400, "invalidRequest", "A folder cannot be moved into itself.")
         behavior = conflict_behavior(req, body, "fail")
+        times = file_times(body.get("fileSystemInfo"))  # file_times.py
         with self.store.lock:
             name = self.settle_name(target, name, behavior, moving=item)
             item.name, item.parent_id = name, target.id
             item.version += 1
             item.modified = now_iso()
+            apply_times(item, times)
             self.store.touch(item)
         return json_response(self._item_resource(item, drive, req))
 
