@@ -300,7 +300,7 @@ class RestApi:
                                                               "associatedmembergroup", "associatedvisitorgroup"):
             return self.rest_groups_route(req, self.store.sites[site], segs[1:], verbose)  # rest_groups.py
         if names[:2] in (["web", "recyclebin"], ["site", "recyclebin"]):
-            return self.rest_recycle_bin(req, site, segs[1:], verbose)  # rest_recycle.py
+            return self.rest_recycle_bin(req, site, segs[1:], verbose, names[0])  # rest_recycle.py
         if names in (["web", "allproperties"], ["web", "rootfolder", "properties"]):  # rest_props.py
             return self.rest_props(req, site, f"{self._rest_web_url(req)[0]}/_api/web/AllProperties", verbose)
         if names == ["web"] and req.method in ("POST", "PATCH", "MERGE", "PUT"):

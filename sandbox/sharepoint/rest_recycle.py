@@ -10,6 +10,11 @@
 - ``…/Restore()`` puts the item back where it was, with its ids and versions (Graph's ``delta`` reports it
   again); a name taken there meanwhile, or a parent folder gone, is 400 [unc: the codes]. ``RestoreAll()``,
   ``…/DeleteObject()``, ``DeleteByIds`` (``{"ids": […]}``) and ``DeleteAll()``; an unknown id is 404 [unc].
+- An item's ``DELETE`` may come as a POST with ``X-HTTP-Method: DELETE`` (office365's ``delete_object()`` on
+  ``RecycleBin/GetById('<id>')``); it was 400 "The expression … is not valid.".
+- ``…/MoveToSecondStage()`` moves an item to the second stage (``ItemState`` 2): ``web/RecycleBin`` lists the
+  first stage only, ``site/RecycleBin`` both, as SharePoint's site collection bin does; a second-stage item can
+  still be restored or deleted there. It was 400.
 """
 
 from __future__ import annotations
@@ -56,16 +61,20 @@ class RestRecycle:
     def _bin_entity(self, req: Request, e: dict[str, Any], verbose: bool) -> dict[str, Any]:
         props = {"Id": e["Id"], "AuthorName": "SharePoint App", "DeletedByName": "SharePoint App",
                  "DeletedDate": iso(e["DeletedDate"]), "DirName": e["DirName"],
-                 "DirNamePath": {"DecodedUrl": e["DirName"]}, "ItemState": 1, "ItemType": e["ItemType"],
+                 "DirNamePath": {"DecodedUrl": e["DirName"]}, "ItemState": e.get("ItemState", 1),
+                 "ItemType": e["ItemType"],
                  "LeafName": e["LeafName"], "LeafNamePath": {"DecodedUrl": e["LeafName"]}, "Size": e["Size"],
                  "Title": e["LeafName"]}
         uri = f"{self._rest_web_url(req)[0]}/_api/Web/RecycleBin('{e['Id']}')"
         return self._rest_entity(props, "SP.RecycleBinItem", uri, verbose)
 
-    def rest_recycle_bin(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
-        """``segs`` from ``RecycleBin`` on."""
+    def rest_recycle_bin(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool,
+                         scope: str = "web") -> Response:
+        """``segs`` from ``RecycleBin`` on; ``scope`` ``web`` (the first stage) or ``site`` (both stages)."""
         names = [n for n, _ in segs]
-        entries = [e for e in self._bin(site) if req.principal in self.store.drives[e["drive"]].grants]
+        method = req.header("X-HTTP-Method").upper() or req.method
+        entries = [e for e in self._bin(site) if req.principal in self.store.drives[e["drive"]].grants
+                   and (scope == "site" or e.get("ItemState", 1) == 1)]
         if names == ["recyclebin"] and not segs[0][1] and req.method == "GET":
             return self._rest_json(self._rest_collection([self._bin_entity(req, e, verbose) for e in entries],
                                                          verbose), verbose)
@@ -85,7 +94,12 @@ class RestRecycle:
         rest = names[2:] if by_call else names[1:]
         if not rest and req.method == "GET":
             return self._rest_json(self._bin_entity(req, found, verbose), verbose)
-        if (rest in (["restore"], ["deleteobject"]) and req.method == "POST") or (not rest and req.method == "DELETE"):
+        if rest == ["movetosecondstage"] and req.method == "POST":
+            d = self.store.drives[found["drive"]]
+            self._rest_drive(req, d.site_id, d.name, "write")
+            found["ItemState"] = 2
+            return Response(200, b"")
+        if (rest in (["restore"], ["deleteobject"]) and req.method == "POST") or (not rest and method == "DELETE"):
             self._bin_act(req, site, found, rest[0] if rest else "deleteobject")
             return Response(200, b"")
         raise RestError(400, BAD)
