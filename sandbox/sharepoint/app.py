@@ -95,6 +95,7 @@ from sandbox.sharepoint.rest_groups import RestGroups
 from sandbox.sharepoint.rest_item_lookup import RestItemLookup
 from sandbox.sharepoint.rest_item_ops import RestItemOps
 from sandbox.sharepoint.rest_lists import RestLists
+from sandbox.sharepoint.rest_perms import RestPerms
 from sandbox.sharepoint.rest_props import RestProps
 from sandbox.sharepoint.rest_realm import RestRealm
 from sandbox.sharepoint.rest_recycle import RestRecycle
@@ -134,7 +135,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    RestFileOps, RestFolderOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
                    RestRealm, GraphSiteMore, RestWebMore, RestItemLookup,
-                   GraphListDelta,
+                   GraphListDelta, RestPerms,
                    CustomLists, RestCustomCaml, GraphRecycle,
                    Sandbox):
     vendor = "sharepoint"

@@ -43,6 +43,7 @@ from sandbox.sharepoint.rest_errors import (
     unauthorized,
     verbose_of,
 )
+from sandbox.sharepoint.rest_perms import base_permissions
 from sandbox.sharepoint.store import Drive
 
 SEGMENT = re.compile(r"(?P<name>[A-Za-z_$][\w.$]*)(?:\((?P<args>(?:[^()']|'(?:[^']|'')*')*)\))?(?:/|$)")
@@ -230,7 +231,8 @@ class RestApi:
         abs_url, rel = self._rest_web_url(req)
         props = {"Id": site.split(",")[1], "Title": self.store.sites[site], "Url": abs_url,
                  "ServerRelativeUrl": rel, "WebTemplate": "STS", "Language": 1033}
-        return self._rest_json(self._rest_entity(pick(props, req.query.get("$select", "")), "SP.Web",
+        extra = {"EffectiveBasePermissions": base_permissions(self.rest_grant(req, site), verbose)}  # rest_perms.py
+        return self._rest_json(self._rest_entity(pick(props, req.query.get("$select", ""), extra), "SP.Web",
                                                  f"{abs_url}/_api/Web", verbose), verbose)
 
     def _rest_web_url(self, req: Request) -> tuple[str, str]:
@@ -292,6 +294,8 @@ class RestApi:
             props = {"Id": site.split(",")[1], "Url": abs_url, "ServerRelativeUrl": rel, "ReadOnly": False,
                      "PrimaryUri": abs_url, "HubSiteId": str(uuid.UUID(int=0))}
             return self._rest_json(self._rest_entity(props, "SP.Site", f"{abs_url}/_api/Site", verbose), verbose)
+        if names == ["web", "effectivebasepermissions"] and req.method == "GET":  # rest_perms.py
+            return self.rest_effective_perms(req, site, None, verbose)
         if names == ["web", "currentuser"] and req.method == "GET":
             return self._rest_json(self.rest_app_user(req, verbose), verbose)
         if names[:2] in (["web", "siteusers"], ["web", "getuserbyid"], ["web", "ensureuser"]):

@@ -53,6 +53,8 @@ class RestItemOps:
 
     def rest_item_op(self, req: Request, d: Drive, item: Item, op: str, verbose: bool) -> Response | None:
         """The answer to ``op`` on ``item``, or None when ``op`` is not one of these."""
+        if op == "effectivebasepermissions" and req.method == "GET":  # rest_perms.py
+            return self.rest_effective_perms(req, d.site_id, d, verbose)
         if op in ("fieldvaluesastext", "fieldvaluesashtml") and req.method == "GET":
             return self._rest_field_strings(req, d, item, op.endswith("html"), verbose)
         if op == "validateupdatelistitem" and req.method == "POST":

@@ -22,6 +22,7 @@ from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.rest import args, iso, pick
 from sandbox.sharepoint.rest_errors import BAD, RestError
 from sandbox.sharepoint.rest_filter import compile_filter, order_rows, query_rows
+from sandbox.sharepoint.rest_perms import base_permissions
 from sandbox.sharepoint.store import Drive, Item, now_iso
 
 PAGE = 100  # [unc] SharePoint's default page of list items
@@ -67,7 +68,8 @@ class RestLists:
                  "CurrentChangeToken": {"StringValue": self._token((3, lid), self.store.seq, now_iso())},
                  "ListItemEntityTypeFullName": f"SP.Data.{d.name.replace(' ', '_x0020_')}Item",
                  "Created": iso(root.created)}
-        return self._rest_entity(pick(props, req.query.get("$select", "")), "SP.List",
+        extra = {"EffectiveBasePermissions": base_permissions(self.rest_grant(req, d.site_id, d), verbose)}
+        return self._rest_entity(pick(props, req.query.get("$select", ""), extra), "SP.List",
                                  f"{abs_url}/_api/Web/Lists(guid'{lid}')", verbose)
 
     def _rest_item(self, req: Request, d: Drive, item: Item, verbose: bool, select: str = "") -> dict[str, Any]:
@@ -86,6 +88,8 @@ class RestLists:
         extra = {"FileDirRef": path.rsplit("/", 1)[0], "EncodedAbsUrl": self._rest_web_url(req)[0].rsplit(
                      "/sites/", 1)[0] + quote(path), "File_x0020_Type": item.name.rsplit(".", 1)[1] if "." in item.name
                  and not folder else None, "BaseName": item.name.rsplit(".", 1)[0] if not folder else item.name}
+        if "effectivebasepermissions" in select.lower():  # rest_perms.py
+            extra["EffectiveBasePermissions"] = base_permissions(self.rest_grant(req, d.site_id, d), verbose)
         picked = pick(props, select, extra)
         for nav in [n for n in ("File", "Folder", "Author", "Editor") if n.lower() in self._rest_expands(req)]:
             inner = [s.split("/", 1)[1] for s in select.split(",") if s.strip().lower().startswith(nav.lower() + "/")]
@@ -144,6 +148,8 @@ class RestLists:
         if names == ["items"] and req.method == "POST":  # a library's items are its files and folders
             raise RestError(400, ("-2147024809, System.ArgumentException", "To add an item to a document library, "
                                   "use SPFileCollection.Add()"))
+        if names == ["effectivebasepermissions"] and req.method == "GET":  # rest_perms.py
+            return self.rest_effective_perms(req, d.site_id, d, verbose)
         if names == ["getitems"] and req.method == "POST":
             return self.rest_get_items(req, d, verbose)  # rest_caml.py
         if names == ["renderlistdataasstream"] and req.method == "POST":
