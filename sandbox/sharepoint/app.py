@@ -68,6 +68,7 @@ from sandbox.sharepoint.copying import Copying, conflict_behavior
 from sandbox.sharepoint.custom_lists import CustomLists
 from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
+from sandbox.sharepoint.graph_audience import graph_audience
 from sandbox.sharepoint.graph_convert import GraphConvert
 from sandbox.sharepoint.graph_extras import GraphExtras
 from sandbox.sharepoint.graph_item_versions import GraphItemVersions
@@ -254,8 +255,15 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                 return graph_error(401, "InvalidAuthenticationToken", "Access token is empty." if why == "missing"
                                    else f"Access token validation failure ({why}).",
                                    [("WWW-Authenticate", 'Bearer realm=""')])
+            if not graph_audience(self.directory.scope_of(req.header("Authorization")[7:].strip()), req.base_url):
+                return graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid "
+                                   "audience.", [("WWW-Authenticate", 'Bearer realm=""')])  # graph_audience.py
             req.principal = who
-            return handler(req)
+            try:
+                return handler(req)
+            except json.JSONDecodeError:  # a body that is not JSON: Graph's 400, not a 500
+                return graph_error(400, "BadRequest", "Unable to read JSON request payload. Please ensure "
+                                   "Content-Type header is set and payload is of valid JSON format.")
         return wrapped
 
     # -- helpers -------------------------------------------------------------------------------------
