@@ -28,6 +28,7 @@ from sandbox.aws import s3_listing, s3_rules, s3_uploads, s3_writes
 from sandbox.aws.addressing import bucket_and_key, request_target
 
 MAX_KEY = 1024  # bytes of UTF-8
+READ_PARAMS = {"versionId", "partNumber", "x-id"}  # GetObject's own query parameters (besides response-*)
 MAX_LIST = 1000  # keys a listing returns, and a DeleteObjects takes
 NO_UPLOAD = (
     "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted "
@@ -67,7 +68,7 @@ def check(environ: dict):
         if method == "PUT" and name and not key and not subresources:
             return s3_rules.create_bucket(name)
         return None
-    if method in ("GET", "HEAD") and key:
+    if method in ("GET", "HEAD") and key and _plain_read(query):
         answer = s3_rules.delete_marker(bucket, key, method, query.get("versionId", [None])[0])
         if answer is not None:
             return answer
@@ -110,6 +111,14 @@ def check(environ: dict):
     if method == "PUT" and environ.get("HTTP_CONTENT_MD5"):
         return _digest(environ)
     return None
+
+
+def _plain_read(query: dict) -> bool:
+    """Whether a GET / HEAD of a key is GetObject / HeadObject itself (a version, a part, response-* overrides,
+    query authentication), not a subresource (a multipart upload's parts, tagging, acl, attributes, retention,
+    legal hold...), which a delete marker does not answer for: those go on to moto."""
+    return all(n in READ_PARAMS or n.startswith(("response-", "X-Amz-", "x-amz-")) or n in s3_listing.AUTH
+               for n in query)
 
 
 def _continuation(name: str, token: str):

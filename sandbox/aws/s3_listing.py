@@ -55,13 +55,16 @@ def _items(bucket, prefix: str, delimiter: str):
 
 
 def _snapshot(bucket) -> list:
-    """The bucket's (name, current version) pairs; moto's threads may add a key meanwhile, so try again then."""
-    for _ in range(5):
+    """The bucket's (name, current version) pairs. moto's own ``items()`` copies the store, then looks each name up
+    again, which raises KeyError when another thread deleted it meanwhile: so copy the underlying dict (one C call,
+    so no other thread runs during it) and take each name's last version here, skipping emptied lists."""
+    pairs = []
+    for name, versions in dict.copy(bucket.keys).items():
         try:
-            return list(bucket.keys.items())
-        except RuntimeError:  # dictionary changed size during iteration
+            pairs.append((name, versions[-1]))
+        except (IndexError, TypeError):  # emptied meanwhile
             continue
-    return list(bucket.keys.items())
+    return pairs
 
 
 def _after(items: list, marker: str) -> list:

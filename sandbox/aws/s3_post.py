@@ -70,18 +70,23 @@ def check(environ: dict, bucket_name: str, secret_of, strict_keys: bool, now: da
         return refused
     try:
         policy = json.loads(base64.b64decode(encoded))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
+        return _error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
+    if not isinstance(policy, dict):  # [unc: S3's message for a policy that is not a JSON object]
         return _error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
     now = now or datetime.now(UTC)
     expiration = str(policy.get("expiration", ""))
     try:
         expires = datetime.fromisoformat(expiration.replace("Z", "+00:00"))
     except ValueError:
-        return _error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid 'expiration' value: " + expiration)
+        return _error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid 'expiration' value: " + _xml(expiration))
     if now > (expires if expires.tzinfo else expires.replace(tzinfo=UTC)):
         return _denied("Policy expired.")
+    conditions = policy.get("conditions", [])
+    if not isinstance(conditions, list):  # [unc: S3's message]
+        return _error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid 'conditions' value.")
     named = set()
-    for condition in policy.get("conditions", []):
+    for condition in conditions:
         refused = _condition(condition, fields, bucket_name, size, named)
         if refused is not None:
             return refused
@@ -98,13 +103,15 @@ def _condition(condition, fields: dict, bucket_name: str, size: int, named: set)
         for name, wanted in condition.items():
             named.add(name.lower())
             if values.get(name.lower()) != wanted:
-                return _denied(f'Policy Condition failed: ["eq", "${name}", "{wanted}"]')
+                return _denied(_xml(f'Policy Condition failed: ["eq", "${name}", "{wanted}"]'))
         return None
     if not isinstance(condition, list) or not condition:
-        return _error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid Condition: " + json.dumps(condition))
+        return _invalid(condition)
     op = str(condition[0]).lower()
     if op == "content-length-range" and len(condition) == 3:
-        low, high = int(condition[1]), int(condition[2])
+        low, high = _integer(condition[1]), _integer(condition[2])
+        if low is None or high is None:
+            return _invalid(condition)
         if size > high:
             return _error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
                           ProposedSize=str(size), MaxSizeAllowed=str(high))
@@ -117,9 +124,29 @@ def _condition(condition, fields: dict, bucket_name: str, size: int, named: set)
         named.add(name)
         value, wanted = values.get(name, ""), str(condition[2])
         if (op == "eq" and value != wanted) or (op == "starts-with" and not value.startswith(wanted)):
-            return _denied(f'Policy Condition failed: ["{op}", "{condition[1]}", "{wanted}"]')
+            return _denied(_xml(f'Policy Condition failed: ["{op}", "{condition[1]}", "{wanted}"]'))
         return None
-    return _error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid Condition: " + json.dumps(condition))
+    return _invalid(condition)
+
+
+def _invalid(condition):
+    return _error(400, "InvalidPolicyDocument", "Invalid Policy: Invalid Condition: " + _xml(json.dumps(condition)))
+
+
+def _integer(value):
+    """A content-length-range bound: a JSON integer or a string of digits [unc: whether S3 takes the string form],
+    else None (S3: 400 InvalidPolicyDocument)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
+
+
+def _xml(text: str) -> str:
+    from sandbox.aws.s3_listing import _xml as escape
+
+    return escape(text)
 
 
 def _signature(fields: dict, encoded: str, secret_of, strict_keys: bool):
@@ -143,10 +170,11 @@ def _signature(fields: dict, encoded: str, secret_of, strict_keys: bool):
         provided = fields["signature"]
     else:
         return _error(403, "AccessDenied", "Access Denied")  # a policy nobody signed [unc: S3's exact answer]
-    if not hmac.compare_digest(expected, provided):
+    # bytes: compare_digest refuses str holding anything but ASCII (a TypeError, so HTTP 500)
+    if not hmac.compare_digest(expected.encode(), provided.encode("utf-8", "replace")):
         return _error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the "
-                      "signature you provided. Check your key and signing method.", AWSAccessKeyId=key_id,
-                      StringToSign=encoded, SignatureProvided=provided)
+                      "signature you provided. Check your key and signing method.", AWSAccessKeyId=_xml(key_id),
+                      StringToSign=_xml(encoded), SignatureProvided=_xml(provided))
     return None
 
 
@@ -154,7 +182,7 @@ def _unknown(key_id: str, strict_keys: bool):
     if not strict_keys:
         return None
     return _error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.",
-                  AWSAccessKeyId=key_id)
+                  AWSAccessKeyId=_xml(key_id))
 
 
 def post_response(environ: dict, bucket, key_name: str) -> bytes:

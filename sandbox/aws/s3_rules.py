@@ -72,15 +72,18 @@ def _granted(bucket, permission: str) -> bool:
         for grant in acl.grants)
 
 
-def anonymous(bucket, key: str, method: str):
+def anonymous(bucket, key: str, method: str, version: str | None = None):
     """An unsigned request to a bucket (no Authorization, no query signature, no signed form): S3 serves it only as
     the bucket's ACL or policy allow (moto let anyone list a private bucket and write to it). Object reads are left
-    to moto, which checks the object's ACL. None when it may go on, else S3's 403 AccessDenied."""
+    to moto, which checks the object's ACL; a key whose current version is a delete marker is a missing key here
+    (without ``versionId``). None when it may go on, else S3's 403 AccessDenied."""
     from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeDeleteMarker
 
     reading = method in ("GET", "HEAD")
-    if method == "OPTIONS" or (key and reading and bucket.keys.get(key) is not None):
-        return None  # moto checks an object's ACL
+    current = bucket.keys.get(key) if key and reading else None
+    if method == "OPTIONS" or (current is not None and (version or not isinstance(current, FakeDeleteMarker))):
+        return None  # moto checks an object's ACL [unc: a named version of a deleted key, ACL of that version]
     if key and reading:  # no such key: S3 says so only to whom may list the bucket, else 403
         key = ""
     if not key:  # a listing; DeleteObjects, a form upload, bucket settings [unc: S3 checks each its own action]

@@ -122,7 +122,9 @@ class _Enforcing:
         if bucket is None:
             return None
         # allowed: S3's other answers as for signed requests (a public bucket's listing paged as S3 pages it)
-        return s3_rules.anonymous(bucket, key, environ.get("REQUEST_METHOD", "GET")) or s3_checks.check(environ)
+        version = parse_qs(environ.get("QUERY_STRING", "")).get("versionId", [None])[0]
+        return (s3_rules.anonymous(bucket, key, environ.get("REQUEST_METHOD", "GET"), version)
+                or s3_checks.check(environ))
 
     def _s3_answer(self, environ, start_response):
         """moto's answer to an S3 request, where S3 answers otherwise: a form upload's 201 carries S3's PostResponse
