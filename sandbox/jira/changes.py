@@ -15,6 +15,7 @@ from sandbox.jira import catalog as C
 from sandbox.jira import custom_values, estimates
 from sandbox.jira.adf import is_adf, plain
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Issue
@@ -194,7 +195,7 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
         elif name == C.SPRINT:
             sid = value[0] if isinstance(value, list) and value else value
             sid = sid.get("id") if isinstance(sid, dict) else sid
-            if sid is not None and (not str(sid).isdigit() or int(sid) not in store.sprints):
+            if sid is not None and (not is_id(str(sid)) or int(sid) not in store.sprints):
                 errors[name] = f"Sprint with id {sid} does not exist."
             elif sid is not None and store.sprints[int(sid)].state == "closed":
                 errors[name] = "Issue can be assigned only active or future sprints."

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.jira.adf import as_version, plain
+from sandbox.jira.ids import is_id
 from sandbox.jira.jql import Clause, JQLError, Value
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 def created(store: Any, fid: str) -> dict[str, Any] | None:
     """The field record of a custom field made through the API (not trashed), or None."""
     raw = fid.removeprefix("customfield_")
-    field = store.work.get("fields", {}).get(int(raw)) if raw.isdigit() and fid != raw else None
+    field = store.work.get("fields", {}).get(int(raw)) if is_id(raw) and fid != raw else None
     return field if field is not None and not field.get("trashed") else None
 
 
@@ -56,7 +57,7 @@ def _option(store: Any, field: dict[str, Any], ref: Any) -> int:
     options = options_of(store, field)
     ident = str(ref.get("id") or "") if isinstance(ref, dict) else ""
     value = ref.get("value") if isinstance(ref, dict) else ref
-    found = options.get(int(ident)) if ident.isdigit() else next(
+    found = options.get(int(ident)) if is_id(ident) else next(
         (o for o in options.values() if not o.get("parent") and o["value"] == value), None)
     if found is None:
         raise ValueError(f"Option value '{ident or value}' is not valid")

@@ -15,6 +15,7 @@ from typing import Any
 from sandbox.jira import catalog as C
 from sandbox.jira import custom_values
 from sandbox.jira.adf import plain
+from sandbox.jira.ids import is_id
 from sandbox.jira.jql import BoolOp, Clause, Func, JQLError, Not, Query, Value, parse
 from sandbox.jira.jql_fields import (
     CMP,
@@ -233,7 +234,7 @@ def _saved_filter(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
     preds = []
     for v in values_of(c):
         text = str(getattr(v, "text", ""))
-        f = saved.get(int(text)) if text.isdigit() else None
+        f = saved.get(int(text)) if is_id(text) else None
         f = f or next((x for x in list(saved.values()) if x["name"].lower() == text.lower()), None)
         if f is None:
             raise missing(c, text)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sandbox.jira.adf import plain
+from sandbox.jira.ids import is_id
 from sandbox.jira.jql import Clause, Func, JQLError, Value
 from sandbox.jira.jql_fields import CMP, match, scalar_field, unsupported, values_of
 from sandbox.jira.model import Issue
@@ -77,7 +78,7 @@ def _count(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool]:
     if c.op not in CMP or not isinstance(c.operand, Value):
         raise unsupported(c)
     text = c.operand.text
-    target = parse_duration(text) if field in DURATIONS else int(text) if text.strip().isdigit() else None
+    target = parse_duration(text) if field in DURATIONS else int(text) if is_id(text.strip()) else None
     if target is None:
         raise JQLError(f"The value '{text}' is not valid for the field '{c.field}'.")  # [unc] wording
     cmp = CMP[c.op]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.routes_platform import project_full
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ FEATURES = {"BACKLOG": "Backlog", "SPRINTS": "Sprints", "ESTIMATION": "Estimatio
 def register(sb: JiraSandbox) -> None:
     def board_of(c: Call) -> Board:
         ident = c.p["board"]
-        board = sb.store.boards.get(int(ident)) if ident.isdigit() else None
+        board = sb.store.boards.get(int(ident)) if is_id(ident) else None
         if board is None:
             raise fail(404, "Board does not exist or you do not have permission to see it.")
         return board

@@ -25,6 +25,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, not_found_issue
+from sandbox.jira.ids import is_id
 from sandbox.jira.model import Issue
 from sandbox.jira.routes_agile import agile_bean
 from sandbox.jira.routes_versions import version_bean
@@ -114,7 +115,7 @@ def register(sb: JiraSandbox) -> None:
         ref = c.q("boardId")
         if ref in (None, ""):
             return
-        board = sb.store.boards.get(int(ref)) if ref.isdigit() else None
+        board = sb.store.boards.get(int(ref)) if is_id(ref) else None
         if board is None:
             raise fail(404, "Board does not exist or you do not have permission to see it.")
         if board.project != issue.project:

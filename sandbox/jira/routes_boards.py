@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.model import Board
 from sandbox.jira.routes_agile import _ms
 
@@ -52,7 +53,7 @@ def register(sb: JiraSandbox) -> None:
             errors["type"] = "Board type must be one of: scrum, kanban."
         filters = sb.store.work.setdefault("filters", {})
         raw_filter = str(body.get("filterId") or "")
-        fid = int(raw_filter) if raw_filter.isdigit() else None
+        fid = int(raw_filter) if is_id(raw_filter) else None
         if fid is None or fid not in filters:
             errors["filterId"] = f"Filter with id '{raw_filter}' does not exist or you do not have permission."
         location = body.get("location") or {"type": "user"}

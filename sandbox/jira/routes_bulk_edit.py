@@ -28,6 +28,7 @@ from sandbox.jira import catalog as C
 from sandbox.jira import routes_bulk_watch
 from sandbox.jira.call import Call
 from sandbox.jira.changes import parse_fields
+from sandbox.jira.ids import is_id
 from sandbox.jira.routes_field_admin import _state
 from sandbox.jira.routes_versions import default_assignee
 
@@ -180,7 +181,7 @@ def register(sb: JiraSandbox) -> None:
 
     def progress(c: Call) -> Response:
         raw = c.p["task"]
-        ident = int(raw) if raw.isdigit() else None
+        ident = int(raw) if is_id(raw) else None
         state = _state(sb)
         found = state.get("bulk_tasks", {}).get(ident)
         if found is not None:

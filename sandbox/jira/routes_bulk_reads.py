@@ -26,6 +26,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.extras import FIRST_NEW_ID
+from sandbox.jira.ids import is_id
 from sandbox.jira.routes_children import _comment_bean
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, None, {"changelogIds": "Changelog IDs must be provided."})
         if len(ids) > 1000:
             raise fail(400, "The number of changelog IDs must not exceed 1000.")
-        wanted = {int(x) for x in ids if str(x).isdigit()}
+        wanted = {int(x) for x in ids if is_id(str(x))}
         found = [c.r.history(h) for h in sb.store.history_of(issue) if h.id in wanted]
         return json_response({"startAt": 0, "maxResults": len(found), "total": len(found), "histories": found})
 
@@ -113,7 +114,7 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, None, {"ids": "The list of comment IDs must not be empty."})
         if len(ids) > 1000:
             raise fail(400, "The number of comment IDs must not exceed 1000.")
-        found = [find_comment(sb, int(x)) for x in sorted({int(x) for x in ids if str(x).isdigit()})]
+        found = [find_comment(sb, int(x)) for x in sorted({int(x) for x in ids if is_id(str(x))})]
         beans = [_comment_bean(c, x) for x in found if x is not None]
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 1_048_576, 1, 1_048_576)
         return json_response(paged(beans, start, limit))

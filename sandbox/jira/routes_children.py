@@ -29,6 +29,7 @@ from sandbox.jira import ops
 from sandbox.jira.adf import as_version, is_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.rendered import to_html
 
 MAX_FILES_PER_REQUEST = 60
@@ -176,7 +177,7 @@ def register(sb: JiraSandbox, key: str) -> None:
 
     def attachment_or_404(c: Call) -> Any:
         ref = c.p["attachment"]
-        att = sb.store.attachment(int(ref)) if ref.isdigit() else None
+        att = sb.store.attachment(int(ref)) if is_id(ref) else None
         if att is None or att.issue_id not in sb.store.issues:
             raise fail(404, f"The attachment with id '{ref}' does not exist")
         return att
@@ -222,7 +223,7 @@ def register(sb: JiraSandbox, key: str) -> None:
         return Response(status=201, body=b"", content_type="text/plain")
 
     def get_link(c: Call) -> Response:
-        link = sb.store.links.get(int(c.p["link"])) if c.p["link"].isdigit() else None
+        link = sb.store.links.get(int(c.p["link"])) if is_id(c.p["link"]) else None
         if link is None:
             raise fail(404, "No issue link with id '" + c.p["link"] + "' exists.")
         name, inward, outward = sb.store.link_types[link.type_id]
@@ -234,7 +235,7 @@ def register(sb: JiraSandbox, key: str) -> None:
             "outwardIssue": c.r.issue_ref(sb.store.issues[link.outward_id])})
 
     def delete_link(c: Call) -> Response:
-        if sb.store.remove_link(int(c.p["link"]) if c.p["link"].isdigit() else -1) is None:
+        if sb.store.remove_link(int(c.p["link"]) if is_id(c.p["link"]) else -1) is None:
             raise fail(404, "No issue link with id '" + c.p["link"] + "' exists.")
         return Response(status=204)
 

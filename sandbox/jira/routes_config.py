@@ -22,6 +22,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.routes_platform import _type_details
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def register(sb: JiraSandbox) -> None:
 
     def find(c: Call) -> dict[str, Any]:
         raw = c.p["dashboard"]
-        d = dashboards().get(int(raw)) if raw.isdigit() else None
+        d = dashboards().get(int(raw)) if is_id(raw) else None
         if d is None:
             raise fail(404, f"The dashboard with id '{raw}' does not exist.")
         return d

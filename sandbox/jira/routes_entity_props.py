@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.routes_bulk_reads import find_comment
 from sandbox.jira.routes_more import property_routes
 
@@ -27,19 +28,19 @@ def register(sb: JiraSandbox) -> None:
 
     def board(c: Call) -> tuple[str, dict[str, Any]]:
         ident = c.p["board"]
-        if not ident.isdigit() or int(ident) not in sb.store.boards:
+        if not is_id(ident) or int(ident) not in sb.store.boards:
             raise fail(404, "Board does not exist or you do not have permission to see it.")
         return ident, table("board", int(ident))
 
     def sprint(c: Call) -> tuple[str, dict[str, Any]]:
         ident = c.p["sprint"]
-        if not ident.isdigit() or int(ident) not in sb.store.sprints:
+        if not is_id(ident) or int(ident) not in sb.store.sprints:
             raise fail(404, f"Sprint with id {ident} does not exist or you do not have permission to see it.")
         return ident, table("sprint", int(ident))
 
     def comment(c: Call) -> tuple[str, dict[str, Any]]:
         ident = c.p["comment"]
-        found = find_comment(sb, int(ident)) if ident.isdigit() else None
+        found = find_comment(sb, int(ident)) if is_id(ident) else None
         if found is None or found.issue_id not in sb.store.issues:
             raise fail(404, f"Can not find a comment for the id: {ident}.")
         return ident, table("comment", found.id)

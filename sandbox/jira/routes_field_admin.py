@@ -23,6 +23,7 @@ from sandbox.jira import audit
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -77,7 +78,7 @@ def field_num(sb: JiraSandbox, ref: str, own: bool = True) -> int:
     """The custom id of `customfield_N` (or N): 404 when unknown; `own` needs a field made here (400 for a
     seeded or system field)."""
     state, raw = _state(sb), ref.removeprefix("customfield_")
-    num = int(raw) if raw.isdigit() else -1
+    num = int(raw) if is_id(raw) else -1
     if num in state["fields"] and (not state["fields"][num].get("trashed") or not own):
         return num
     if not own and num in state["field_contexts"]:
@@ -156,7 +157,7 @@ def register(sb: JiraSandbox) -> None:
         return Response(status=303, headers=[("Location", f"{c.r.api}/task/{task}")])
 
     def task(c: Call) -> Response:
-        found = _state(sb).get("tasks", {}).get(int(c.p["task"])) if c.p["task"].isdigit() else None
+        found = _state(sb).get("tasks", {}).get(int(c.p["task"])) if is_id(c.p["task"]) else None
         if found is None:
             raise fail(404, f"Task with id {c.p['task']} not found.")
         return json_response({**found, "self": f"{c.r.api}/task/{found['id']}"})
@@ -168,7 +169,7 @@ def register(sb: JiraSandbox) -> None:
 
     def context_of(c: Call) -> tuple[int, dict[str, Any]]:
         num, contexts = contexts_of(c)
-        ctx = contexts.get(int(c.p["ctx"])) if c.p["ctx"].isdigit() else None
+        ctx = contexts.get(int(c.p["ctx"])) if is_id(c.p["ctx"]) else None
         if ctx is None:
             raise fail(404, f"The context with ID {c.p['ctx']} was not found.")
         return num, ctx
@@ -255,7 +256,7 @@ def register(sb: JiraSandbox) -> None:
             value, parent = str((spec or {}).get("value") or "").strip(), (spec or {}).get("optionId")
             if not value:
                 raise fail(400, None, {"value": "The option value must not be empty."})
-            if parent is not None and (not str(parent).isdigit() or int(parent) not in options):
+            if parent is not None and (not is_id(str(parent)) or int(parent) not in options):
                 raise fail(400, f"The parent option {parent} was not found.")
             siblings = [o for o in options.values() if o.get("parent") == (int(parent) if parent else None)]
             if any(o["value"].lower() == value.lower() for o in siblings):
@@ -271,7 +272,7 @@ def register(sb: JiraSandbox) -> None:
         changed = []
         for spec in c.obj().get("options") or []:
             ident = str((spec or {}).get("id") or "")
-            option = options.get(int(ident)) if ident.isdigit() else None
+            option = options.get(int(ident)) if is_id(ident) else None
             if option is None:
                 raise fail(404, f"The option with ID {ident} was not found.")
             option.update({k: _flag(spec[k]) if k == "disabled" else spec[k] for k in ("value", "disabled")
@@ -281,7 +282,7 @@ def register(sb: JiraSandbox) -> None:
 
     def delete_option(c: Call) -> Response:
         options = options_of(c)
-        ident = int(c.p["option"]) if c.p["option"].isdigit() else -1
+        ident = int(c.p["option"]) if is_id(c.p["option"]) else -1
         if ident not in options:
             raise fail(404, f"The option with ID {c.p['option']} was not found.")
         for child in [k for k, o in options.items() if o.get("parent") == ident]:
@@ -290,7 +291,7 @@ def register(sb: JiraSandbox) -> None:
         return Response(status=204)
 
     def option_by_id(c: Call) -> Response:
-        ident = int(c.p["option"]) if c.p["option"].isdigit() else -1
+        ident = int(c.p["option"]) if is_id(c.p["option"]) else -1
         for options in _state(sb)["field_options"].values():
             if ident in options:
                 return json_response({"self": f"{c.r.api}/customFieldOption/{ident}", "value": options[ident]["value"]})

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.routes_config import dashboards_of
 from sandbox.jira.routes_more import property_routes
 
@@ -51,7 +52,7 @@ AVAILABLE = [{"moduleKey": f"com.atlassian.jira.gadgets:{k}", "title": t, "uri":
 def register(sb: JiraSandbox) -> None:
     def board(c: Call, write: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         raw = c.p["dashboard"]
-        d = dashboards_of(sb).get(int(raw)) if raw.isdigit() else None
+        d = dashboards_of(sb).get(int(raw)) if is_id(raw) else None
         if d is None or (write and d["owner"] != c.user):
             raise fail(404, NO_DASHBOARD)
         return d, sb.store.work.setdefault("gadgets", {}).setdefault(d["id"], [])

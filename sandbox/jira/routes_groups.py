@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
 
 GROUPS = ("jira-software-users", "jira-admins", "site-admins")
-_USERS_EXPAND = re.compile(r"users\[(\d+):(\d+)\]")
+_USERS_EXPAND = re.compile(r"users\[([0-9]{1,9}):([0-9]{1,9})\]")  # ASCII digits, bounded: int() stays cheap
 
 
 def group_id(name: str) -> str:

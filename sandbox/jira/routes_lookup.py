@@ -26,6 +26,7 @@ from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.field_search_expand import add_expanded, check_order, in_projects, project_filter, sort_fields
+from sandbox.jira.ids import is_id
 from sandbox.jira.routes_field_admin import created_fields
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def register(sb: JiraSandbox) -> None:
 
     def archive(c: Call) -> tuple[Any, list[zipfile.ZipInfo]]:
         ref = c.p["attachment"]
-        att = sb.store.attachment(int(ref)) if ref.isdigit() else None
+        att = sb.store.attachment(int(ref)) if is_id(ref) else None
         if att is None or att.issue_id not in sb.store.issues:
             raise fail(404, f"The attachment with id '{ref}' does not exist")
         return att, _zip_entries(att.data)

@@ -24,6 +24,7 @@ from sandbox.core.http import Request, Response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import body as error_body
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -42,7 +43,7 @@ def png(width: int, height: int, rgb: tuple[int, int, int] = (222, 226, 232)) ->
 
 
 def _size(raw: str | None, default: int) -> int:
-    return max(1, min(400, int(raw))) if raw and raw.isdigit() else default
+    return max(1, min(400, int(raw))) if raw and is_id(raw) else default
 
 
 def register(sb: JiraSandbox) -> None:
@@ -51,7 +52,7 @@ def register(sb: JiraSandbox) -> None:
         return hashlib.blake2b(secret.encode(), digest_size=16).hexdigest()
 
     def attachment(ref: str) -> Any:
-        att = sb.store.attachment(int(ref)) if ref.isdigit() else None
+        att = sb.store.attachment(int(ref)) if is_id(ref) else None
         if att is None or att.issue_id not in sb.store.issues:
             raise fail(404, f"The attachment with id '{ref}' does not exist")
         return att
@@ -105,7 +106,7 @@ def register(sb: JiraSandbox) -> None:
         from sandbox.jira.routes_children import disposition
 
         kind, ref = req.params["kind"], req.params["id"]
-        if not ref.isdigit() or req.query.get("token") != token(int(ref), kind):
+        if not is_id(ref) or req.query.get("token") != token(int(ref), kind):
             return error_body(403, "The media token is missing, expired or not valid for this file.")  # [unc]
         att = attachment(ref)
         if kind == "image":

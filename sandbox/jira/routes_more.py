@@ -25,6 +25,7 @@ from urllib.parse import quote
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.routes_versions import version_bean
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def register(sb: JiraSandbox) -> None:
     """Register before `routes_issues`: its `GET /attachment/{id}` would otherwise match `/attachment/meta`."""
     # the store is replaced on reset: always read `sb.store.work` at call time
     def thing(kind: str, label: str, ident: str) -> dict[str, Any]:
-        item = sb.store.work[kind].get(int(ident)) if ident.isdigit() else None
+        item = sb.store.work[kind].get(int(ident)) if is_id(ident) else None
         if item is None:
             raise fail(404, f"The {label} with id {ident} does not exist.")
         return item
@@ -71,7 +72,7 @@ def register(sb: JiraSandbox) -> None:
             mine.remove(v)
             if after:
                 ident = str(after).rstrip("/").rsplit("/", 1)[-1]
-                target = versions.get(int(ident)) if ident.isdigit() else None
+                target = versions.get(int(ident)) if is_id(ident) else None
                 if target is None or target is v or target["project"] != v["project"]:
                     raise fail(400, f"Version '{after}' is not a valid version to move after.")
                 mine.insert(mine.index(target) + 1, v)
@@ -123,7 +124,7 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, None, {"ids": "Worklog ids must be provided."})
         if len(ids) > WORKLOG_PAGE:
             raise fail(400, f"The number of worklog ids must not exceed {WORKLOG_PAGE}.")
-        wanted = {int(x) for x in ids if str(x).isdigit()}
+        wanted = {int(x) for x in ids if is_id(str(x))}
         out = []
         for issue_id, logs in list(sb.store.work["worklogs"].items()):
             issue = sb.store.issues.get(issue_id)
@@ -154,7 +155,7 @@ def register(sb: JiraSandbox) -> None:
     # --- settings -------------------------------------------------------------------------------
     def filter_permissions(c: Call) -> Response:
         ident = c.p["filter"]
-        if not ident.isdigit() or int(ident) not in sb.store.work.get("filters", {}):
+        if not is_id(ident) or int(ident) not in sb.store.work.get("filters", {}):
             raise fail(404, f"The filter with id '{ident}' does not exist.")
         return json_response([])
 

@@ -28,6 +28,7 @@ from sandbox.jira import audit
 from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.model import Board, Project
 from sandbox.jira.routes_platform import project_full
 from sandbox.jira.routes_versions import find_project
@@ -70,7 +71,7 @@ def _category(sb: JiraSandbox, raw: Any, errors: dict[str, str]) -> int | None:
         return None
     cats = sb.store.work.get("categories")
     known = set(cats) if cats is not None else {10000, 10001}  # `routes_schemes` seeds these on first use
-    if not str(raw).isdigit() or int(raw) not in known:
+    if not is_id(str(raw)) or int(raw) not in known:
         errors["categoryId"] = f"The project category with id '{raw}' does not exist."
         return None
     return int(raw)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail, not_found_issue
+from sandbox.jira.ids import is_id
 from sandbox.jira.routes_groups import group_id, group_members, group_names
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def register(sb: JiraSandbox) -> None:
 
     def role_of(c: Call) -> int:
         raw = c.p["role"]
-        if not raw.isdigit() or int(raw) not in ROLES:
+        if not is_id(raw) or int(raw) not in ROLES:
             raise fail(404, f"The project role with id '{raw}' does not exist.")
         return int(raw)
 

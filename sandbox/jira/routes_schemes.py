@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.routes_groups import group_id, group_names
 from sandbox.jira.routes_roles import _PROJECT, _RANK, ROLES
 
@@ -88,7 +89,7 @@ def register(sb: JiraSandbox) -> None:
         return out
 
     def scheme_of(raw: str) -> dict[str, Any]:
-        s = state()["perm_schemes"].get(int(raw)) if raw.isdigit() else None
+        s = state()["perm_schemes"].get(int(raw)) if is_id(raw) else None
         if s is None:
             raise fail(404, f"Permission scheme with id '{raw}' not found.")
         return s
@@ -105,7 +106,7 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, f"Invalid permission holder type: {kind}. "
                             f"Expected one of: {', '.join(sorted(HOLDER_TYPES))}.")
         kind, param = holder["type"], holder.get("parameter", holder.get("value"))
-        if kind == "projectRole" and not (str(param).isdigit() and int(param) in ROLES):
+        if kind == "projectRole" and not (is_id(str(param)) and int(param) in ROLES):
             raise fail(400, f"The project role with id '{param}' does not exist.")
         if kind == "group" and param not in group_names(sb):
             named = next((g for g in group_names(sb) if group_id(g) == param), None)
@@ -231,7 +232,7 @@ def register(sb: JiraSandbox) -> None:
                 "description": cat["description"]}
 
     def category_of(raw: str) -> dict[str, Any]:
-        cat = state()["categories"].get(int(raw)) if raw.isdigit() else None
+        cat = state()["categories"].get(int(raw)) if is_id(raw) else None
         if cat is None:
             raise fail(404, f"No project category with id '{raw}' exists.")
         return cat

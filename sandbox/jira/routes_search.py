@@ -21,6 +21,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import ops
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.jql import JQLError
 from sandbox.jira.render import field_names, select_fields
 from sandbox.jira.rendered import schemas
@@ -71,7 +72,7 @@ def register(sb: JiraSandbox) -> None:
         _page_faults(sb)
         if sb.faults.empty_page():
             return json_response({"issues": [], "nextPageToken": _encode(jql, last), "isLast": False})
-        reconcile = [int(x) for x in params.get("reconcileIssues") or [] if str(x).strip().isdigit()][:50]
+        reconcile = [int(x) for x in params.get("reconcileIssues") or [] if is_id(str(x).strip())][:50]
         if reconcile:
             chunk, more = _reconciled(sb, compiled, jql, reconcile, last, limit)
         else:

@@ -38,6 +38,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.jql import JQLError
 from sandbox.jira.routes_children import multipart_parts
 from sandbox.jira.routes_groups import group_id, groups_of
@@ -248,7 +249,7 @@ def register(sb: JiraSandbox) -> None:
 
     def filter_columns(c: Call) -> Response:
         ident = c.p["filter"]
-        f = sb.store.work.setdefault("filters", {}).get(int(ident)) if ident.isdigit() else None
+        f = sb.store.work.setdefault("filters", {}).get(int(ident)) if is_id(ident) else None
         if f is None:
             raise fail(400, NO_FILTER)
         if c.req.method == "PUT":

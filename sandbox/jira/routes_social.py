@@ -20,6 +20,7 @@ from urllib.parse import quote
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.jql import JQLError
 from sandbox.jira.routes_groups import GROUPS, group_id, group_members
 
@@ -103,7 +104,7 @@ def register(sb: JiraSandbox) -> None:
 
     def find_filter(c: Call) -> dict[str, Any]:
         ident = c.p["filter"]
-        f = filters().get(int(ident)) if ident.isdigit() else None
+        f = filters().get(int(ident)) if is_id(ident) else None
         if f is None:
             raise fail(400, NO_FILTER)
         return f
@@ -179,7 +180,7 @@ def register(sb: JiraSandbox) -> None:
         name = (c.q("filterName") or "").lower()
         exact = c.qbool("isSubstringMatch") is False and bool(name)  # [unc] exact match when substring is off
         owner = c.q("accountId")
-        ids = {int(x) for item in c.qlist("id") for x in item.split(",") if x.isdigit()}
+        ids = {int(x) for item in c.qlist("id") for x in item.split(",") if is_id(x)}
         found = [f for f in list(filters().values())
                  if (not name or (f["name"].lower() == name if exact else name in f["name"].lower()))
                  and (not owner or f["owner"] == owner) and (not ids or f["id"] in ids)]

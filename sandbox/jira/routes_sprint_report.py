@@ -24,6 +24,7 @@ from sandbox.core.http import Request, Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Issue, Sprint
@@ -44,7 +45,7 @@ def _sum(issues: list[Issue]) -> dict[str, Any]:
 
 
 def _sprint_ids(text: Any) -> set[int]:
-    return {int(p) for p in str(text or "").replace(" ", "").split(",") if p.isdigit()}
+    return {int(p) for p in str(text or "").replace(" ", "").split(",") if is_id(p)}
 
 
 def register(sb: JiraSandbox) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -26,7 +27,7 @@ ATTR = {"fix": "fix_versions", "affected": "versions", "components": "components
 
 def register(sb: JiraSandbox) -> None:
     def find(kind: str, label: str, ident: Any) -> dict[str, Any]:
-        item = sb.store.work[kind].get(int(ident)) if str(ident).isdigit() else None
+        item = sb.store.work[kind].get(int(ident)) if is_id(str(ident)) else None
         if item is None:
             raise fail(404, f"The {label} with id {ident} does not exist.")
         return item

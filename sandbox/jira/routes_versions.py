@@ -8,9 +8,9 @@
   the nominal user is missing or inactive), and `default_assignee` applies it to a new issue created without an
   assignee (the first component, by name, not on PROJECT_DEFAULT decides; else the project's default
   assignee). [unc: which of several components wins]
-- Version beans carry `overdue` (unreleased, release date before the site user's today) and `userStartDate` /
-  `userReleaseDate` (d/MMM/yy); `expand=issuesstatus` adds `issuesStatusForFixVersion` (toDo / inProgress / done /
-  unmapped counts of the issues fixed in it).
+- Version beans carry `overdue` (release date before the site user's today, released or not; false without one)
+  and `userStartDate` / `userReleaseDate` (d/MMM/yyyy, as the spec's examples); `expand=issuesstatus` adds
+  `issuesStatusForFixVersion` (toDo / inProgress / done / unmapped counts of the issues fixed in it).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.timefmt import from_ms
 
 if TYPE_CHECKING:
@@ -126,17 +127,21 @@ def version_json(r: Renderer, v: dict[str, Any]) -> dict[str, Any]:
     for name in ("description", "startDate", "releaseDate"):
         if v.get(name):
             out[name] = v[name]
-    if v.get("releaseDate") and not v.get("released"):  # [unc: left out once released]
+    # overdue: the release date before the site user's today, released or not, and false without a release date,
+    # as the spec's examples show ("released":true with "overdue":true; "Next Version", no date, "overdue":false)
+    # [unc: the examples are the only source; Jira Server's VersionManager called a released version not overdue]
+    out["overdue"] = False
+    if v.get("releaseDate"):
         zone = ZoneInfo(r.store.me.time_zone) if r.store.me.time_zone else UTC  # the site user's today
         today = from_ms(r.store.now_ms()).astimezone(zone).date()
         out["overdue"] = str(v["releaseDate"])[:10] < today.isoformat()
     for name, user in (("startDate", "userStartDate"), ("releaseDate", "userReleaseDate")):
-        if v.get(name):  # the site's default date-picker format d/MMM/yy [unc]
+        if v.get(name):  # d/MMM/yyyy, as the spec's examples ("6/Jul/2010") [unc: the site's date-picker format]
             try:
                 day = date.fromisoformat(str(v[name])[:10])
             except ValueError:
                 continue
-            out[user] = f"{day.day}/{day.strftime('%b')}/{day.strftime('%y')}"
+            out[user] = f"{day.day}/{day.strftime('%b')}/{day.year:04d}"
     return out
 
 
@@ -186,7 +191,7 @@ def register(sb: JiraSandbox) -> None:
     def one_thing(kind: str, bean: Any, label: str) -> Any:
         def find(c: Call) -> dict[str, Any]:
             ident = c.p["thing"]
-            item = _state(sb)[kind].get(int(ident)) if ident.isdigit() else None
+            item = _state(sb)[kind].get(int(ident)) if is_id(ident) else None
             if item is None:
                 raise fail(404, f"The {label} with id {ident} does not exist.")
             return item

@@ -78,6 +78,7 @@ from sandbox.jira.errors import body as error_body
 from sandbox.jira.errors import html as html_body
 from sandbox.jira.faults import JiraFaults
 from sandbox.jira.identity import LOGIN_REASON, xsrf_refusal
+from sandbox.jira.ids import is_id
 from sandbox.jira.jql import parse
 from sandbox.jira.jql_eval import compile_query
 from sandbox.jira.model import User
@@ -115,7 +116,7 @@ class JqlContext:
         return [i for i in list(self.store.issues.values()) if i.reporter == account_id]
 
     def resolve_issue(self, ref: str) -> Any:
-        return self.store.resolve(ref) or self.store.index.get(int(ref) if ref.isdigit() else
+        return self.store.resolve(ref) or self.store.index.get(int(ref) if is_id(ref) else
                                                                self.store.by_key.get(ref.upper(), -1))
 
 
@@ -207,6 +208,9 @@ class JiraSandbox(Sandbox):
         """Register `handler(call)` under the site and gateway prefixes, behind auth + burst limit."""
         # Jira's REST resources are JAX-RS (Jersey): a path with one trailing "/" reaches the same resource method
         pattern = {"api": API, "agile": AGILE, "none": ""}[prefix] + path + ("" if path.endswith("/") else "/?")
+        # a numeric id in a path: ASCII digits of a Java long's size (``\d`` takes any script's digits, and int()
+        # refuses over 4300 digits: HTTP 500); a longer one matches no resource, as Jersey's Long conversion fails
+        pattern = pattern.replace(r"\d+", "[0-9]{1,18}")
 
         default_ver = "2" if prefix == "agile" else "3"  # Agile beans carry v2-style (string) rich text
 

@@ -18,6 +18,7 @@ from sandbox.core.clock import SandboxClock
 from sandbox.jira import catalog as C
 from sandbox.jira import extras
 from sandbox.jira.changes import diff_items
+from sandbox.jira.ids import is_id
 from sandbox.jira.index import SearchIndex
 from sandbox.jira.model import Attachment, Comment, History, Issue, Link
 from sandbox.jira.seed import generate
@@ -86,7 +87,9 @@ class JiraStore:
         if ref is None:
             return None
         text = str(ref).strip()
-        iid = int(text) if text.isdigit() else self.by_key.get(text.upper())
+        # only ASCII digits of an id's size are an id: "²".isdigit() holds (int() refuses it) and int() refuses
+        # over 4300 digits, both HTTP 500 from a JSON body; anything else is looked up as a key (None)
+        iid = int(text) if is_id(text) else self.by_key.get(text.upper())
         return self.issues.get(iid) if iid is not None else None
 
     def comments_of(self, issue: Issue) -> list[Comment]:

@@ -123,10 +123,12 @@ def test_version_overdue_user_dates_and_issue_status_counts(sb, s, pyc):
     bare = made("bare")
     got = {v: checked(sb, s.get(f"{sb.url}/rest/api/3/version/{v}")).json() for v in (past, ahead, shipped, bare)}
     assert (got[past]["overdue"], got[past]["userStartDate"], got[past]["userReleaseDate"]) == \
-        (True, "1/Dec/25", "5/Jan/26")
-    assert (got[ahead]["overdue"], got[ahead]["userReleaseDate"]) == (False, "15/Mar/99")
-    assert "overdue" not in got[shipped] and got[shipped]["userReleaseDate"] == "5/Jan/26"
-    assert not {"overdue", "userReleaseDate", "userStartDate", "issuesStatusForFixVersion"} & set(got[bare])
+        (True, "1/Dec/2025", "5/Jan/2026")  # d/MMM/yyyy as the spec's examples ("6/Jul/2010")
+    assert (got[ahead]["overdue"], got[ahead]["userReleaseDate"]) == (False, "15/Mar/2099")
+    # the spec's example: "released":true with "overdue":true
+    assert (got[shipped]["overdue"], got[shipped]["userReleaseDate"]) == (True, "5/Jan/2026")
+    assert got[bare]["overdue"] is False  # the spec's "Next Version": no release date, "overdue":false
+    assert not {"userReleaseDate", "userStartDate", "issuesStatusForFixVersion"} & set(got[bare])
     keys = ["SEC-1", "SEC-2", "SEC-3"]
     for key in keys:
         pyc.issue(key).update(fields={"fixVersions": [{"name": "past"}]})
