@@ -194,4 +194,11 @@ def login_barred(store: Store, user_name: str) -> bool:
         table, row = found
         values = table.rows[row]
         locked, active = values[table.pos["locked_out"]], values[table.pos["active"]]  # type: ignore[index]
-    return locked == "true" or active == "false"
+    return _flag(locked) == "true" or _flag(active) == "false"
+
+
+def _flag(value) -> str | None:
+    """A boolean field's value as written by a table API call: JSON true/false, or "true"/"1" and "false"/"0" in any
+    case (an instance takes each for the boolean), else None [unc: what an instance makes of other strings]."""
+    text = str(value).strip().lower()
+    return {"true": "true", "1": "true", "false": "false", "0": "false"}.get(text)
