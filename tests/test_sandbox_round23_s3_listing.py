@@ -5,30 +5,19 @@ delimiter. Now the sandbox pages them as S3 does (``sandbox.aws.s3_listing``, ``
 
 from __future__ import annotations
 
-import os
-
 import boto3
 import pytest
 from botocore.config import Config
 
-from sandbox.aws import MotoAwsServer
-
 KEYS = ["d/a/1", "d/a/2", "d/b/1", "d/c", "d/e", "k 1+ü", "k2", "z/x"]
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name.lower() in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_aws_env")
 
 
 @pytest.fixture(scope="module")
-def server():
-    s = MotoAwsServer()
-    s.start()
-    yield s
-    s.stop()
+def server(s3_module_server):
+    return s3_module_server
 
 
 def _client(server, style: str):

@@ -10,7 +10,6 @@ import base64
 import datetime
 import hashlib
 import json
-import os
 import zlib
 
 import boto3
@@ -19,26 +18,17 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from sandbox.aws import MotoAwsServer
-
 BUCKET = "round23-objects"
 NOW = datetime.datetime.now(datetime.UTC)
 HOUR = datetime.timedelta(hours=1)
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name.lower() in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_aws_env")
 
 
 @pytest.fixture(scope="module")
-def server():
-    s = MotoAwsServer()
-    s.start()
-    yield s
-    s.stop()
+def server(s3_module_server):
+    return s3_module_server
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ field the policy does not allow, a file over its content-length-range. A 201 ans
 
 from __future__ import annotations
 
-import os
 import time
 import xml.etree.ElementTree as ET
 
@@ -13,25 +12,16 @@ import pytest
 import requests
 from botocore.config import Config
 
-from sandbox.aws import MotoAwsServer
-
 BUCKET = "round23-post"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name.lower() in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_aws_env")
 
 
 @pytest.fixture(scope="module")
-def server():
-    s = MotoAwsServer()
-    s.start()
-    _client(s, "s3v4").create_bucket(Bucket=BUCKET)
-    yield s
-    s.stop()
+def server(s3_module_server):
+    _client(s3_module_server, "s3v4").create_bucket(Bucket=BUCKET)
+    return s3_module_server
 
 
 def _client(server, version: str, key: str = "testing", secret: str = "testing"):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import random
 import xml.etree.ElementTree as ET
 from types import SimpleNamespace
@@ -25,24 +24,17 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from sandbox.aws import MotoAwsServer, s3_listing
+from sandbox.aws import s3_listing
 
 BUCKET = "round23-review"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name.lower() in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_aws_env")
 
 
 @pytest.fixture(scope="module")
-def server():
-    s = MotoAwsServer()
-    s.start()
-    yield s
-    s.stop()
+def server(s3_module_server):
+    return s3_module_server
 
 
 def _client(server, **config):

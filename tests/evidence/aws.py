@@ -4,6 +4,7 @@ policy requires an external id, exported through the spec's variables and boto3'
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,23 @@ def moto_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_module_server():
+    """A fresh S3/STS emulator per test module, for tests that change its settings (strict keys, faults)."""
+    server = MotoAwsServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def no_aws_env(monkeypatch):
+    """No AWS_* variable or proxy setting of the machine reaches boto3: each test says what it uses."""
+    for name in list(os.environ):
+        if name.startswith("AWS_") or name.lower() in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
+            monkeypatch.delenv(name)
 
 
 def point_at(server: MotoAwsServer, monkeypatch: pytest.MonkeyPatch) -> None:
