@@ -31,7 +31,7 @@ from sandbox.jira.jql_fields import (
 from sandbox.jira.jql_history import compile_history
 from sandbox.jira.jql_more import special
 from sandbox.jira.model import Issue
-from sandbox.jira.timefmt import jql_time, start_of, start_of_day
+from sandbox.jira.timefmt import jql_time, start_of
 
 _ALIASES = {"issuekey": "key", "issue": "key", "label": "labels", "type": "issuetype", "cf[10020]": "sprint",
             "epic link": "parent",
@@ -39,7 +39,8 @@ _ALIASES = {"issuekey": "key", "issue": "key", "label": "labels", "type": "issue
             "cf[10016]": "story point estimate", "story points": "story point estimate", "cf[10019]": "rank",
             "statuscategorychangeddate": "statuscategorychangeddate", "components": "component",
             "fixversions": "fixversion", "affectedversions": "affectedversion"}
-_PERIODS = {f"{edge}of{unit}": (unit, edge == "end") for edge in ("start", "end") for unit in ("week", "month", "year")}
+_PERIODS = {f"{edge}of{unit}": (unit, edge == "end") for edge in ("start", "end")
+            for unit in ("day", "week", "month", "year")}
 _DATES = {"created": "created", "updated": "updated", "resolved": "resolved",
           "statuscategorychangeddate": "status_changed"}
 
@@ -164,16 +165,13 @@ def _node(node: object, ctx: Context) -> Callable[[Issue], bool]:
 def _time(c: Clause, ctx: Context, v: Value | Func | None = None) -> int:
     v = v if v is not None else c.operand
     if isinstance(v, Func):
-        arg = int(v.args[0].rstrip("d")) if v.args and v.args[0].rstrip("d").lstrip("+-").isdigit() else 0
         if v.name == "now":
             return ctx.now_ms
-        if v.name in ("startofday", "endofday"):
-            return start_of_day(ctx.now_ms, ctx.tz, arg + (1 if v.name == "endofday" else 0))
         period = _PERIODS.get(v.name)
         if period is not None:
             ms = start_of(period[0], ctx.now_ms, ctx.tz, v.args[0] if v.args else None, period[1])
             if ms is None:
-                raise JQLError(f"Function '{v.name}' has an invalid argument '{v.args[0]}'.")  # [unc] wording
+                raise JQLError(f"Function '{v.name}' has an invalid argument '{v.args[0][:40]}'.")  # [unc] wording
             return ms
         raise JQLError(f"Function '{v.name}' is not supported by the sandbox for field '{c.field}'.")
     ms = jql_time(v.text, ctx.tz, ctx.now_ms) if isinstance(v, Value) else None

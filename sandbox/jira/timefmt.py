@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 _LITERAL = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?$")
-_RELATIVE = re.compile(r"^([-+]?)(\d+)([wdhm])$")
+_RELATIVE = re.compile(r"^([-+]?)(\d{1,7})([wdhm])$")  # Jira refuses larger offsets [unc: the bound]
 _UNIT_MS = {"w": 7 * 86_400_000, "d": 86_400_000, "h": 3_600_000, "m": 60_000}
 
 
@@ -62,7 +62,7 @@ def jql_time(value: str, tz_name: str, now_ms: int) -> int | None:
     ("-15m", "-1d", "2w") count from `now_ms`.
     """
     text = value.strip()
-    if re.fullmatch(r"-?\d{9,}", text):
+    if re.fullmatch(r"-?\d{9,15}", text):  # epoch ms within datetime's range
         return int(text)
     rel = _RELATIVE.match(text)
     if rel:
@@ -80,18 +80,11 @@ def jql_time(value: str, tz_name: str, now_ms: int) -> int | None:
     return to_ms(local)
 
 
-def start_of_day(now_ms: int, tz_name: str, offset_days: int = 0) -> int:
-    """JQL startOfDay([offset]) in the user's zone."""
-    local = from_ms(now_ms).astimezone(ZoneInfo(tz_name))
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=offset_days)
-    return to_ms(start)
-
-
-_PERIOD_OFFSET = re.compile(r"^\s*([+-]?)(\d+)\s*([yMwdhm]?)\s*$")
+_PERIOD_OFFSET = re.compile(r"^\s*([+-]?)(\d{1,6})\s*([yMwdhm]?)\s*$")
 
 
 def start_of(unit: str, now_ms: int, tz_name: str, offset: str | None = None, end: bool = False) -> int | None:
-    """JQL startOfWeek/Month/Year([offset]) (endOf...: the next one's start) in the user's zone, or None
+    """JQL startOfDay/Week/Month/Year([offset]) (endOf...: the next one's start) in the user's zone, or None
     when the offset is not one.
 
     `offset` counts in the function's own unit ("-1": last month) or carries one ("+15d", "2w"). Weeks
@@ -100,14 +93,19 @@ def start_of(unit: str, now_ms: int, tz_name: str, offset: str | None = None, en
     if m is None:
         return None
     local = from_ms(now_ms).astimezone(ZoneInfo(tz_name)).replace(hour=0, minute=0, second=0, microsecond=0)
-    own = {"week": "w", "month": "M", "year": "y"}[unit]
-    if unit == "week":
+    own = {"day": "d", "week": "w", "month": "M", "year": "y"}[unit]
+    if unit == "day":
+        start = local
+    elif unit == "week":
         start = local - timedelta(days=(local.weekday() + 1) % 7)
     else:
         start = local.replace(day=1) if unit == "month" else local.replace(month=1, day=1)
-    if end:
-        start = _shift(start, 1, own)
-    return to_ms(_shift(start, int(m.group(2)) * (-1 if m.group(1) == "-" else 1), m.group(3) or own))
+    try:  # an offset past year 9999 (or before year 1) is no date: None, the caller's 400
+        if end:
+            start = _shift(start, 1, own)
+        return to_ms(_shift(start, int(m.group(2)) * (-1 if m.group(1) == "-" else 1), m.group(3) or own))
+    except (ValueError, OverflowError):
+        return None
 
 
 def _shift(t: datetime, n: int, unit: str) -> datetime:
@@ -119,15 +117,15 @@ def _shift(t: datetime, n: int, unit: str) -> datetime:
 
 
 _UNITS = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*([wdhm])\s*)+$")
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([wdhm])")
+_DURATION = re.compile(r"^\s*(?:([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*([wdhm])\s*)+$")
+_PART = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*([wdhm])")
 
 
 def parse_duration(text: str) -> int | None:
     """Jira duration "1w 2d 3h 30m" (5-day week, 8-hour day; a bare number is minutes) -> seconds."""
     text = str(text).strip().lower()
-    if text.isdigit():
-        return int(text) * 60
+    if text.isascii() and text.isdigit():
+        return int(text) * 60 if len(text) <= 12 else None
     if not text or not _DURATION.match(text):
         return None
     return round(sum(float(n) * _UNITS[u] for n, u in _PART.findall(text)))

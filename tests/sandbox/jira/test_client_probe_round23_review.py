@@ -53,3 +53,42 @@ def test_other_json_bodies_and_paths_with_odd_ids_are_clean_4xx(sb, s):
             assert r.status_code in (400, 404), (r.request.url[:120], r.status_code, r.text[:200])
     found = s.post(f"{api}/issue/bulkfetch", json={"issueIdsOrKeys": ["²", "SEC-1"]}).json()
     assert [i["key"] for i in found["issues"]] == ["SEC-1"]
+
+
+@pytest.mark.parametrize("jql", [
+    'created > "-' + "9" * 5000 + 'd"',            # int() refused 4300+ digits: HTTP 500
+    "created > " + "9" * 5000,                      # the same as epoch milliseconds
+    "created < startOfMonth(" + "9" * 5000 + ")",
+    "created < startOfYear(999999)",                # past year 9999: datetime refused it, HTTP 500
+    "created < endOfMonth(-999999)",
+])
+def test_date_operands_out_of_any_range_are_a_jql_400(sb, s, jql):
+    r = s.post(f"{sb.url}/rest/api/3/search/jql", json={"jql": jql, "maxResults": 1})
+    assert r.status_code == 400, (jql[:60], r.status_code, r.text[:200])
+    assert r.json()["errorMessages"], r.text[:200]
+
+
+def test_dates_in_range_still_search(sb, s):
+    for jql in ["created > -15m", "created < startOfYear(-1)", "created > '2020-01-01'", "created > 1577836800000"]:
+        r = s.post(f"{sb.url}/rest/api/3/search/jql", json={"jql": jql, "maxResults": 1})
+        assert r.status_code == 200, (jql, r.text[:200])
+
+
+def test_odd_durations_are_no_duration():
+    from sandbox.jira.timefmt import parse_duration
+
+    assert [parse_duration(x) for x in ("9" * 5000, "²", "1" * 13 + "h", "1w 2d", "90")] == [None, None, None,
+                                                                                          201600, 5400]
+
+
+def test_start_and_end_of_day_take_offsets_with_units(sb, s):
+    """startOfDay/endOfDay take the same offsets as the other period functions ("-1", "+2d", "-1w"); one
+    that is no offset is a 400 (it read as 0 before)."""
+    def count(jql):
+        r = s.post(f"{sb.url}/rest/api/3/search/jql", json={"jql": jql, "maxResults": 100, "fields": ["created"]})
+        assert r.status_code == 200, (jql, r.text[:200])
+        return len(r.json()["issues"])
+    assert count("created < endOfDay()") == count("created < startOfDay(+1)") == count("created < startOfDay(1d)")
+    assert count("created < startOfDay(-1w)") == count("created < startOfDay(-7d)")
+    r = s.post(f"{sb.url}/rest/api/3/search/jql", json={"jql": "created < startOfDay(abc)"})
+    assert r.status_code == 400
