@@ -33,7 +33,7 @@ def test_anything_else_is_refused_naming_the_variable_and_the_range(raw):
     with pytest.raises(ValueError) as caught:
         sync_concurrency("servicenow", 4, {VAR: raw})
     message = str(caught.value)
-    assert VAR in message and f"1 to {MAX_SYNC_CONCURRENCY}" in message and "default, 4" in message
+    assert VAR in message and f"1 to {MAX_SYNC_CONCURRENCY}" in message and "default (4)" in message
 
 
 def test_a_long_value_is_cut_short_in_the_message():

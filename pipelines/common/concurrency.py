@@ -12,8 +12,9 @@ fails the run before any vendor call, naming the fix.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
+
+from pipelines.common.envvars import env_int
 
 MAX_SYNC_CONCURRENCY = 32
 
@@ -21,12 +22,5 @@ MAX_SYNC_CONCURRENCY = 32
 def sync_concurrency(vendor: str, default: int, environ: Mapping[str, str] | None = None) -> int:
     """Requests in flight for ``vendor``'s sync: the variable when set, else ``default``; a value that is
     not a whole number from 1 to ``MAX_SYNC_CONCURRENCY`` raises ValueError naming the variable."""
-    name = f"PROJECTX_{vendor.upper()}_SYNC_CONCURRENCY"
-    raw = ((os.environ if environ is None else environ).get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_SYNC_CONCURRENCY:
-        shown = raw if len(raw) <= 40 else raw[:40] + "…"
-        raise ValueError(f"{name}={shown!r} is not a number of requests in flight: set a whole number from 1 to "
-                         f"{MAX_SYNC_CONCURRENCY} (or unset it for the default, {default})")
-    return int(raw)
+    return env_int(f"PROJECTX_{vendor.upper()}_SYNC_CONCURRENCY", default, unit="a number of requests in flight",
+                   example="8", maximum=MAX_SYNC_CONCURRENCY, environ=environ)
