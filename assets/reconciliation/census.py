@@ -1,9 +1,17 @@
 """The id census on the warehouse side: vendor ids streamed into a scratch table, compared in SQL.
 
 Grain of ``reconciliation.census_ids``: one row per (vendor, entity, record_id) the vendor listed in
-the latest census of that table; it is replaced by each census. Python holds one page of ids at a
-time (the vendor's page, then a batch insert), never the table: the set differences run in the
-warehouse (DuckDB spills to disk past its memory limit; PostgreSQL as usual).
+the latest census of that table, with the record's last-updated stamp as the vendor wrote it
+(``version``; NULL where the listing gave none); it is replaced by each census. Python holds one page
+of ids at a time (the vendor's page, then a batch insert), never the table: the set differences run
+in the warehouse (DuckDB spills to disk past its memory limit; PostgreSQL as usual).
+
+The version census (:func:`redated`) finds what no incremental sync can see: a record whose vendor
+stamp differs from the stored one and is older than the vendor's latest completed sync by more than
+:data:`REDATE_MARGIN` (a restore from backup that re-dates records to before the cursor's overlap, a
+change the cursor passed). The stamps compare as the vendor wrote them and as the sync stored them
+(both the raw vendor string), so the comparison is in SQL, bounded by the caller's limit; only the
+candidates are parsed.
 
 Grain of ``reconciliation.drift_seen``: one row per (vendor, entity, kind, record_id) still out of
 parity, with when it was first seen. A drift first seen before the vendor's latest completed sync
@@ -16,19 +24,26 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 SCHEMA = "reconciliation"
 DDL = (
     f"create schema if not exists {SCHEMA}",
     f"""create table if not exists {SCHEMA}.census_ids (
-        vendor varchar not null, entity varchar not null, record_id varchar not null)""",
+        vendor varchar not null, entity varchar not null, record_id varchar not null, version varchar)""",
+    # Deployments whose census table predates the version column (kept: the table is scratch, but an
+    # operator may be reading it).
+    f"alter table {SCHEMA}.census_ids add column if not exists version varchar",
     f"""create table if not exists {SCHEMA}.drift_seen (
         vendor varchar not null, entity varchar not null, kind varchar not null,
         record_id varchar not null, first_seen_at timestamp not null)""",
 )
 INSERT_BATCH = 10_000
 MAX_IDS_SHOWN = 50
+# How much older than the vendor's latest completed sync a differing stamp must be before the census
+# calls it re-dated: the syncs' cursors re-read 5-10 minutes behind themselves, and a long sync's
+# changes made while it read are the next sync's, not drift.
+REDATE_MARGIN = timedelta(hours=1)
 
 
 def ensure_tables(conn) -> None:
@@ -59,33 +74,38 @@ class CensusResult:
     missing_total: int = 0
 
 
-def _insert(conn, rows: list[tuple[str, str, str]]) -> None:
+def _insert(conn, rows: list[tuple[str, str, str, str | None]]) -> None:
     if conn.kind == "duckdb":
         import pyarrow as pa
 
-        vendor, entity, ids = zip(*rows, strict=True)
-        batch = pa.table({"vendor": list(vendor), "entity": list(entity), "record_id": list(ids)})
+        vendor, entity, ids, versions = zip(*rows, strict=True)
+        batch = pa.table({"vendor": list(vendor), "entity": list(entity), "record_id": list(ids),
+                          "version": pa.array(list(versions), type=pa.string())})
         conn.raw.register("census_batch", batch)
         try:
-            conn.raw.execute(f"insert into {SCHEMA}.census_ids select * from census_batch")
+            conn.raw.execute(f"insert into {SCHEMA}.census_ids (vendor, entity, record_id, version) "
+                             "select vendor, entity, record_id, version from census_batch")
         finally:
             conn.raw.unregister("census_batch")
     else:
         from psycopg2.extras import execute_values
 
-        execute_values(conn.raw.cursor(), f"insert into {SCHEMA}.census_ids values %s", rows, page_size=2000)
+        execute_values(conn.raw.cursor(), f"insert into {SCHEMA}.census_ids (vendor, entity, record_id, version) "
+                       "values %s", rows, page_size=2000)
 
 
-def load_ids(conn, vendor: str, entity: str, pages: Iterable[Iterable[str]]) -> int:
-    """Replace the census of (vendor, entity) with the ids of ``pages``; returns how many."""
+def load_ids(conn, vendor: str, entity: str, pages: Iterable[Iterable[str | tuple[str, str | None]]]) -> int:
+    """Replace the census of (vendor, entity) with the ids of ``pages`` (each an id, or an
+    ``(id, version)`` pair: the record's last-updated stamp as the vendor wrote it); returns how many."""
     ensure_tables(conn)
     conn.execute(f"delete from {SCHEMA}.census_ids where vendor = %s and entity = %s", (vendor, entity))
-    buffer: list[tuple[str, str, str]] = []
+    buffer: list[tuple[str, str, str, str | None]] = []
     total = 0
     for page in pages:
-        for rid in page:
+        for item in page:
+            rid, version = item if isinstance(item, tuple) else (item, None)
             if rid:
-                buffer.append((vendor, entity, str(rid)))
+                buffer.append((vendor, entity, str(rid), version if isinstance(version, str) and version else None))
         if len(buffer) >= INSERT_BATCH:
             _insert(conn, buffer)
             total += len(buffer)
@@ -97,7 +117,7 @@ def load_ids(conn, vendor: str, entity: str, pages: Iterable[Iterable[str]]) -> 
     return total
 
 
-def live_rows_sql(vendor: str, entity: str, key: str, has_deletions: bool) -> str:
+def live_rows_sql(vendor: str, entity: str, key: str, has_deletions: bool, version: str | None = None) -> str:
     """Select of the warehouse's live ids of a table: stored, and not marked deleted by a load at or
     after the row's own (a row re-loaded after its delete was restored: staging's rule, see
     macros/deletions.sql). Anti-joins are written ``not exists`` (never ``not in``): PostgreSQL plans
@@ -105,7 +125,8 @@ def live_rows_sql(vendor: str, entity: str, key: str, has_deletions: bool) -> st
     deleted = (f" where not exists (select 1 from {vendor}.deletions as d where d.entity = '{entity}' "
                f"and d.record_id = s.{key} and cast(d._dlt_load_id as double precision) >= "
                f"cast(s._dlt_load_id as double precision))" if has_deletions else "")
-    return f"select s.{key} as record_id from {vendor}.{entity} as s{deleted}"
+    stamp = f", s.{version} as version" if version else ""
+    return f"select s.{key} as record_id{stamp} from {vendor}.{entity} as s{deleted}"
 
 
 def _census_sql(vendor: str, entity: str) -> str:
@@ -146,6 +167,39 @@ def compare(conn, vendor: str, entity: str, key: str, limit: int = MAX_IDS_SHOWN
         result.gone = [r["record_id"] for r in conn.query(f"{gone} order by record_id limit {limit}")]
         result.missing = [r["record_id"] for r in conn.query(f"{missing} order by record_id limit {limit}")]
     return result
+
+
+def redated(conn, vendor: str, entity: str, key: str, version: str, *, limit: int) -> list[str]:
+    """Live ids whose vendor stamp (from the last census) differs from the stored one and is older than
+    the vendor's latest completed sync by more than :data:`REDATE_MARGIN`: changes no cursor will
+    read. At most ``limit`` differing stamps are looked at, oldest first (a stamp the vendor wrote in
+    another format than the stored one sorts anywhere, and costs a re-read that stores the new one)."""
+    from pipelines.common.cursor import parse_vendor_ts
+
+    synced = last_completed_sync(conn, vendor)
+    if limit <= 0 or synced is None or not conn.table_exists(vendor, entity):
+        return []
+    present = {r["column_name"] for r in conn.query(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+        (vendor, entity))}
+    if version not in present:
+        return []
+    live = live_rows_sql(vendor, entity, key, conn.table_exists(vendor, "deletions"), version=version)
+    rows = conn.query(f"select c.record_id, c.version from {SCHEMA}.census_ids as c "
+                      f"join ({live}) as l on l.record_id = c.record_id "
+                      "where c.vendor = %s and c.entity = %s and c.version is not null and l.version is not null "
+                      f"and c.version <> cast(l.version as varchar) order by c.version, c.record_id limit {int(limit)}",
+                      (vendor, entity))
+    cutoff = synced - REDATE_MARGIN
+    out = []
+    for row in rows:
+        try:
+            moment = parse_vendor_ts(row["version"])
+        except (TypeError, ValueError):  # the sync quarantines a record stamped so; not drift
+            continue
+        if moment < cutoff:
+            out.append(str(row["record_id"]))
+    return sorted(out)
 
 
 def sample_ids(conn, vendor: str, entity: str, key: str, size: int, salt: str) -> list[str]:

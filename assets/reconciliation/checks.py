@@ -4,7 +4,9 @@
 - ``no_missing_ids``: no id only on one side (the vendor deleted it and no delete was marked, or the
   warehouse lacks it), the offending ids (at most 50 per side) in metadata;
 - ``no_stale_versions``: a rotating sample of rows (``PROJECTX_RECON_SAMPLE``, default 1000 per
-  table) equals the vendor's records in its compared columns.
+  table) equals the vendor's records in its compared columns, and so does every row whose vendor stamp
+  in the census differs from the stored one while older than the vendor's last sync (re-dated: a
+  restore, a change the cursor passed; ``redated_ids``).
 
 Severity: WARN while every offending id is newer than the vendor's latest completed sync (the next
 sync may absorb it), ERROR once one has survived a sync. They compare against the vendor, read-only,
@@ -58,6 +60,7 @@ def results(conn, p: TableParity) -> Iterator[AssetCheckResult]:
                                "sampled": MetadataValue.int(p.sampled),
                                "stale_count": MetadataValue.int(len(p.stale)),
                                "stale_ids": MetadataValue.json(p.stale[:census.MAX_IDS_SHOWN]),
+                               "redated_ids": MetadataValue.json(p.redated[:census.MAX_IDS_SHOWN]),
                                "compared_columns": MetadataValue.json(list(t.compared))})
 
 

@@ -15,12 +15,15 @@ DEFAULT_SAMPLE = 1000  # rows per table compared in full each night (PROJECTX_RE
 
 @dataclass
 class TableParity:
-    """Parity of one table: the census' counts and ids, and the sample's stale rows."""
+    """Parity of one table: the census' counts and ids, and its stale rows: those of the sample that
+    differ from the vendor's, and those the version census found re-dated (``redated``, also in
+    ``stale`` when their compared columns differ, as a re-dated record's stamp does)."""
 
     table: VendorTable
     census: census.CensusResult
     sampled: int = 0
     stale: list[str] = field(default_factory=list)
+    redated: list[str] = field(default_factory=list)
     vendor_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # fetched: stale and missing
 
     @property
@@ -72,17 +75,21 @@ def stale_ids(conn, table: VendorTable, ids: list[str], vendor_rows: dict[str, d
 
 def parity(warehouse, table: VendorTable, *, sample: int, salt: str | None = None,
            fetch_limit: int = 10_000) -> TableParity:
-    """Census (ids streamed into the warehouse and compared there) and the stale-row sample.
+    """Census (ids and their vendor stamps streamed into the warehouse and compared there), the
+    re-dated records it finds and the stale-row sample.
 
-    ``fetch_limit``: how many missing ids are fetched from the vendor (for their update time); the
-    census still counts them all."""
+    ``fetch_limit``: how many missing (and re-dated) ids are fetched from the vendor (for their update
+    time); the census still counts the missing ones all."""
     salt = salt or datetime.now(UTC).strftime("%Y-%m-%d")
     with warehouse.connect() as conn:
         census.load_ids(conn, table.vendor, table.entity, table.ids())
         result = census.compare(conn, table.vendor, table.entity, table.key, limit=fetch_limit)
+        redated = census.redated(conn, table.vendor, table.entity, table.key, table.version, limit=fetch_limit)
         picked = census.sample_ids(conn, table.vendor, table.entity, table.key, sample, salt)
-    fetched = table.rows(sorted(set(picked) | set(result.missing)))
+    checked = sorted(set(picked) | set(redated))
+    fetched = table.rows(sorted(set(checked) | set(result.missing)))
     with warehouse.connect() as conn:
-        stale = stale_ids(conn, table, picked, fetched) if picked else []
+        stale = stale_ids(conn, table, checked, fetched) if checked else []
     keep = set(stale) | set(result.missing)
-    return TableParity(table, result, len(picked), stale, {k: v for k, v in fetched.items() if k in keep})
+    return TableParity(table, result, len(picked), stale, redated=[r for r in redated if r in set(stale)],
+                       vendor_rows={k: v for k, v in fetched.items() if k in keep})

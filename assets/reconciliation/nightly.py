@@ -1,7 +1,8 @@
 """The nightly reconciliation assets: one per vendor (group ``reconciliation``).
 
-Each one, for every synced table of its vendor: takes an id census (ids streamed into the warehouse,
-compared there), compares a rotating sample of rows in full, marks what the vendor deleted without
+Each one, for every synced table of its vendor: takes an id census (ids and their vendor stamps
+streamed into the warehouse, compared there: a record re-dated out of the cursor's reach is found
+whatever the sample), compares a rotating sample of rows in full, marks what the vendor deleted without
 telling us, re-reads what the warehouse lacks or holds stale (the vendor's window mode), then checks
 again and records what it found and healed in ``reconciliation.findings``. Jira's deleted-issue
 census (``ENABLE_JIRA_DELTA_RECON=true``) runs here, as the asset ``jira/issue_deletions``, and only here.
@@ -105,8 +106,10 @@ def _verify(warehouse, parities: list[TableParity], mark_gone: bool) -> list[Fin
                 findings.append(Finding(t.vendor, t.entity, "missing_in_warehouse", before.missing_total,
                                         before.missing_total - after.missing_total, before.missing, **counts))
             if p.stale:
+                detail = (f"{len(p.redated)} re-dated: the vendor's stamp is older than its last sync, out of "
+                          "the cursor's reach (a restore?)" if p.redated else "")
                 findings.append(Finding(t.vendor, t.entity, "stale_version", len(p.stale),
-                                        len(p.stale) - len(still_stale), p.stale, **counts))
+                                        len(p.stale) - len(still_stale), p.stale, **counts, detail=detail))
             if after.vendor_count != after.warehouse_count and not (after.gone_total or after.missing_total):
                 findings.append(Finding(t.vendor, t.entity, "count_mismatch", 1, 0, [], **counts))
     return findings

@@ -1,8 +1,9 @@
 """What the census asks of each vendor table: its ids, page by page, and some records in full.
 
-One adapter per synced table. ``ids()`` streams the vendor's ids (only the id field where the API
-allows it: ServiceNow ``fields=sys_id``, Jira ``fields=id``; OneTrust lists whole records, 50-1000
-a page, and only the ids are kept). ``rows(ids)`` returns those records as the warehouse stores them
+One adapter per synced table. ``ids()`` streams the vendor's ids, each with its last-updated stamp
+as the vendor wrote it (only those two fields where the API allows it: ServiceNow
+``fields=sys_id,sys_updated_on``, Jira ``fields=id,updated``; OneTrust lists whole records, 50-1000 a
+page, and only the id and stamp are kept). ``rows(ids)`` returns those records as the warehouse stores them
 (the ingestion's own row mapping), for the stale-version sample and for the update-time of records
 to re-read. ``compared``: the columns the sample compares (scalar vendor fields; ids and load
 metadata excluded). ``version``: the column holding the vendor's last-updated time.
@@ -27,8 +28,13 @@ class VendorTable:
     key: str  # its id column
     version: str  # the vendor's last-updated column
     compared: tuple[str, ...]
-    ids: Callable[[], Iterator[list[str]]]
+    ids: Callable[[], Iterator[list[tuple[str, str | None]]]]  # pages of (id, vendor stamp)
     rows: Callable[[list[str]], dict[str, dict[str, Any]]]
+
+
+def _stamp(value: Any) -> str | None:
+    """A vendor's last-updated stamp as the census keeps it: the string as written, else none."""
+    return value if isinstance(value, str) and value else None
 
 
 def servicenow_tables(client_factory: Callable[[], Any]) -> list[VendorTable]:
@@ -45,8 +51,8 @@ def _servicenow_table(spec: TableSpec, client_factory) -> VendorTable:
         client = client_factory()
         try:
             for page in client.read_concurrently(spec.table, "", page_size=ID_PAGE_SIZE, concurrency=2,
-                                                 fields=["sys_id"]):
-                yield [r["sys_id"] for r in page if r.get("sys_id")]
+                                                 fields=["sys_id", spec.cursor_field]):
+                yield [(r["sys_id"], _stamp(r.get(spec.cursor_field))) for r in page if r.get("sys_id")]
         finally:
             client.close()
 
@@ -79,8 +85,9 @@ def jira_tables(context_factory: Callable[[], Any]) -> list[VendorTable]:
         scope = ctx.scope()
         if not scope:
             return
-        for page in ctx.client().search(census_jql(scope), ["id"], page_size=JIRA_ID_PAGE):
-            yield [str(i["id"]) for i in page if i.get("id") is not None]
+        for page in ctx.client().search(census_jql(scope), ["id", "updated"], page_size=JIRA_ID_PAGE):
+            yield [(str(i["id"]), _stamp((i.get("fields") or {}).get("updated") if isinstance(i.get("fields"), dict)
+                                         else None)) for i in page if i.get("id") is not None]
 
     def rows(wanted: list[str]) -> dict[str, dict[str, Any]]:
         ctx = context_factory()
@@ -129,8 +136,8 @@ def onetrust_tables(client_factory: Callable[[], Any]) -> list[VendorTable]:
             client = client_factory()
             try:
                 for page in lister(spec)(client):
-                    yield [i[spec.id_field] for i in page.items if isinstance(i, dict) and i.get(spec.id_field)
-                           and i.get("markForDelete") is not True]
+                    yield [(i[spec.id_field], _stamp(i.get(spec.ts_field))) for i in page.items
+                           if isinstance(i, dict) and i.get(spec.id_field) and i.get("markForDelete") is not True]
             finally:
                 client.close()
 
