@@ -23,7 +23,10 @@ the real services moto leaves out, so that the evidence store's handling of them
   BadDigest); ``s3_rules``: bucket names S3 refuses (400 InvalidBucketName), reading a delete marker (405 / 404 with
   x-amz-delete-marker); ``s3_post``: form uploads checked against their signed policy (signature, expiration,
   conditions, content-length-range) and a 201's PostResponse; moto's empty 403s carry S3's AccessDenied document;
-  unsigned requests list or write a bucket only as its ACL or policy allow (403 AccessDenied).
+  unsigned requests list or write a bucket only as its ACL or policy allow (403 AccessDenied); ``s3_reads``: GET /
+  HEAD of a part past the object's parts (416 InvalidPartNumber) and of one part (its bytes, 206), unreadable Range
+  headers ignored, conditional reads as S3 documents them, CompleteMultipartUpload out of order (400
+  InvalidPartOrder), a tag key twice (400 InvalidTag), retention / legal hold without Object Lock (400).
 
 Requests are read as moto reads them: path style, virtual-host style (``bucket.localhost:port``, the bucket from the
 Host) and the absolute request target a client sends through an HTTP proxy (``sandbox.aws.addressing``).

@@ -24,7 +24,7 @@ import io
 import re
 from urllib.parse import parse_qs, unquote
 
-from sandbox.aws import s3_listing, s3_rules, s3_uploads, s3_writes
+from sandbox.aws import s3_listing, s3_reads, s3_rules, s3_uploads, s3_writes
 from sandbox.aws.addressing import bucket_and_key, request_target
 
 MAX_KEY = 1024  # bytes of UTF-8
@@ -72,6 +72,13 @@ def check(environ: dict):
         answer = s3_rules.delete_marker(bucket, key, method, query.get("versionId", [None])[0])
         if answer is not None:
             return answer
+        answer = s3_reads.read(environ, bucket, key, method, query)
+        if answer is not None:
+            return answer
+    if key and (answer := s3_reads.object_lock(bucket, method, query)) is not None:
+        return answer
+    if method == "PUT" and "tagging" in query and (answer := s3_reads.tagging(environ)) is not None:
+        return answer
     if method == "GET" and not key and query.get("continuation-token", [""])[0]:
         answer = _continuation(name, query["continuation-token"][0])
         if answer is not None:
@@ -88,7 +95,7 @@ def check(environ: dict):
 
         return s3_uploads.answer(bucket, query, s3_backends.bucket_accounts[name][1])
     if "uploadId" in query:
-        s3_uploads.seen(query["uploadId"][0])
+        s3_uploads.seen(bucket, query["uploadId"][0])
     if method == "POST" and not key and "delete" in query:
         return _delete_count(environ)
     if method not in ("PUT", "POST") or not key:
@@ -103,6 +110,8 @@ def check(environ: dict):
         )
     if "uploadId" in query:
         answer = _upload_checks(bucket, key, method, query)
+        if answer is None and method == "POST":
+            answer = s3_reads.complete_order(environ)
         if answer is not None:
             return answer
     answer = s3_writes.check(environ, method)

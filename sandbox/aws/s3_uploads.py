@@ -6,14 +6,17 @@ one 2010-11-10):
   towards max-uploads (at most 1000);
 - ``key-marker`` alone resumes after that key; with ``upload-id-marker``, after that upload of that key;
 - truncated pages carry ``NextKeyMarker`` / ``NextUploadIdMarker`` (what boto3's paginator follows);
-- ``Initiated`` is when the sandbox first saw the upload id, in a part upload or a listing [unc: moto keeps no
-  creation time; the first part follows CreateMultipartUpload closely];
+- ``Initiated`` is when CreateMultipartUpload answered (moto keeps no creation time): the time is kept on moto's
+  upload object itself (``stamp``), so it goes when the upload goes (completed, aborted, its bucket deleted) and
+  no module-level table of upload ids grows with every upload a long-lived server sees (round 24: a global
+  ``_SEEN`` dict was never pruned). An upload the sandbox did not see made (made before the wrapper, or by
+  moto directly) is stamped when first named in a part upload or a listing;
 - a completed multipart object's checksum (``with_checksum``) in CompleteMultipartUpload's answer and HEAD's.
 """
 
 from __future__ import annotations
 
-import threading
+import re
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -21,8 +24,7 @@ from sandbox.aws.s3_listing import AUTH, NS, OWNER, _xml
 
 PARAMS = {"uploads", "prefix", "delimiter", "max-uploads", "key-marker", "upload-id-marker", "encoding-type",
           "x-id"}
-_SEEN: dict[str, datetime] = {}
-_LOCK = threading.Lock()
+_STAMP = "_sandbox_initiated"  # attribute set on moto's FakeMultipart
 
 
 def is_listing(method: str, key: str, query: dict[str, list[str]]) -> bool:
@@ -30,15 +32,29 @@ def is_listing(method: str, key: str, query: dict[str, list[str]]) -> bool:
     return method == "GET" and not key and "uploads" in names and names <= PARAMS
 
 
-def _initiated(upload_id: str) -> str:
-    with _LOCK:
-        when = _SEEN.setdefault(upload_id, datetime.now(UTC))
+def _initiated(upload) -> str:
+    when = stamp(upload)
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
-def seen(upload_id: str) -> None:
-    """Note an upload id as seen (its parts name it right after CreateMultipartUpload made it)."""
-    _initiated(upload_id)
+def stamp(upload) -> datetime:
+    """The upload's initiation time, set now if it has none (an attribute of moto's upload object: it lives and
+    dies with the upload). Setting it twice from two threads keeps the first (``setdefault`` on its ``__dict__``)."""
+    return vars(upload).setdefault(_STAMP, datetime.now(UTC))
+
+
+def seen(bucket, upload_id: str) -> None:
+    """Note an upload as seen (a part names it right after CreateMultipartUpload made it)."""
+    upload = bucket.multiparts.get(upload_id)
+    if upload is not None:
+        stamp(upload)
+
+
+def created(bucket, body: bytes) -> None:
+    """CreateMultipartUpload answered: stamp the upload its answer names."""
+    found = re.search(rb"<UploadId>([^<]+)</UploadId>", body)
+    if found:
+        seen(bucket, found.group(1).decode("utf-8", "replace"))
 
 
 def answer(bucket, query: dict[str, list[str]], account: str):
@@ -99,7 +115,7 @@ def answer(bucket, query: dict[str, list[str]], account: str):
             f"<Upload><Key>{enc(name)}</Key><UploadId>{_xml(upload.id)}</UploadId>"
             f"<Initiator><ID>arn:aws:iam::{account}:root</ID><DisplayName>webfile</DisplayName></Initiator>"
             f"{OWNER}<StorageClass>{_xml(str(upload.storage or 'STANDARD'))}</StorageClass>"
-            f"<Initiated>{_initiated(upload.id)}</Initiated>"
+            f"<Initiated>{_initiated(upload)}</Initiated>"
             + (f"<ChecksumAlgorithm>{_xml(str(algorithm))}</ChecksumAlgorithm>" if algorithm else "")
             + "</Upload>")
     out.extend(f"<CommonPrefixes><Prefix>{enc(name)}</Prefix></CommonPrefixes>" for name, u in page if u is None)

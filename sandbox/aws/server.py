@@ -129,7 +129,8 @@ class _Enforcing:
     def _s3_answer(self, environ, start_response):
         """moto's answer to an S3 request, where S3 answers otherwise: a form upload's 201 carries S3's PostResponse
         document, a 403 to a GET/PUT/POST/DELETE carries S3's AccessDenied error document (moto's bucket and
-        object ACL refusals were empty, so boto3 saw the code "403"), a completed multipart object's checksum is
+        object ACL refusals were empty, so boto3 saw the code "403"), CreateMultipartUpload's upload is stamped with its
+        initiation time (``s3_uploads.created``), a completed multipart object's checksum is
         in CompleteMultipartUpload's answer and HEAD's (``s3_uploads.with_checksum``)."""
         captured: dict = {}
 
@@ -144,7 +145,9 @@ class _Enforcing:
         checksum_mode = environ.get("HTTP_X_AMZ_CHECKSUM_MODE", "").upper() == "ENABLED"
         summed = status.startswith("200") and ((method == "POST" and "uploadId=" in query) or (
             method == "HEAD" and "versionId=" not in query and checksum_mode))
-        if not (posted or refused or summed):
+        made = status.startswith("200") and method == "POST" and re.search(r"(^|&)uploads(=|&|$)", query)
+        headers = headers + environ.get("sandbox.extra_headers", [])
+        if not (posted or refused or summed or made):
             start_response(status, headers)
             return chunks
         body = b"".join(chunks)
@@ -162,6 +165,8 @@ class _Enforcing:
             _, body = _xml_error(403, "AccessDenied", "Access Denied", False)
             headers = [(k, v) for k, v in headers if k.lower() != "content-type"] + [
                 ("Content-Type", "application/xml")]
+        elif made and bucket is not None:
+            s3_uploads.created(bucket, body)
         elif summed and bucket is not None and key:
             headers, body = s3_uploads.with_checksum(bucket, key, method, headers, body)
         if method != "HEAD":  # a HEAD's Content-Length is the object's
