@@ -93,6 +93,8 @@ FILES = r"/drive/v3/files"
 INVALID_CREDENTIALS = ("Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or "
                        "other valid authentication credential. See "
                        "https://developers.google.com/identity/sign-in/web/devconsole-project.")
+UNREGISTERED = ("Method doesn't allow unregistered callers (callers without established identity). Please use API Key "
+                "or other form of API consumer identity to call this API.")
 
 
 class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, Listing, Revisions, Comments, Drives,
@@ -198,7 +200,11 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
     def _authed(self, handler):
         def wrapped(req: Request) -> Response:
             who, _ = self.accounts.principal(req)
-            if who is None:  # Google's words, whatever was wrong (missing, expired, revoked, unknown)
+            if who is None and not req.header("Authorization") and "access_token" not in req.query:
+                # no credential at all: Google's front end refuses the anonymous caller with a 403 (round 24;
+                # the emulator said 401 Invalid Credentials) [unc: the errors[] item's reason "forbidden"]
+                return drive_error(403, "forbidden", UNREGISTERED)
+            if who is None:  # Google's words, whatever was wrong (expired, revoked, unknown)
                 return drive_error(401, "authError", INVALID_CREDENTIALS, [("WWW-Authenticate", 'Bearer realm='
                                    '"https://accounts.google.com/", error="invalid_token"')], location="Authorization",
                                    location_type="header", item_message="Invalid Credentials")
