@@ -63,6 +63,7 @@ def read(environ: dict, bucket, name: str, method: str, query: dict[str, list[st
     key = _key(bucket, name, query.get("versionId", [None])[0])
     if key is None:
         return None
+    _conditions(environ, key)
     if number is not None:
         count = _parts(key)
         present = int(number) in key.multipart.parts if key.multipart is not None else int(number) == 1
@@ -80,7 +81,6 @@ def read(environ: dict, bucket, name: str, method: str, query: dict[str, list[st
     ranged = environ.get("HTTP_RANGE")
     if ranged is not None and (ranged.count("=") != 1 or not ranged.strip().lower().startswith("bytes=")):
         del environ["HTTP_RANGE"]
-    _conditions(environ, key)
     return None
 
 
