@@ -31,6 +31,7 @@ from sandbox.jira.jql_fields import (
 from sandbox.jira.jql_history import compile_history
 from sandbox.jira.jql_more import special
 from sandbox.jira.model import Issue
+from sandbox.jira.text_query import compile_text
 from sandbox.jira.timefmt import jql_time, start_of
 
 _ALIASES = {"issuekey": "key", "issue": "key", "label": "labels", "type": "issuetype", "cf[10020]": "sprint",
@@ -204,17 +205,24 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
     if field in ("summary", "description", "environment", "text", "comment"):
         if c.op not in ("~", "!~"):
             raise unsupported(c)
-        words = [w.strip("*").lower() for w in (c.operand.text if isinstance(c.operand, Value) else "").split()]
+        matches = compile_text(c.operand.text if isinstance(c.operand, Value) else "")
         neg = c.op == "!~"
+        store = getattr(ctx, "store", None)
+
+        def comments(i: Issue) -> str:  # comment bodies (v2 strings or v3 ADF) are searched by comment/text
+            return "\n".join(plain(x.body) for x in store.comments_of(i)) if store is not None else ""
 
         def text_of(i: Issue) -> str:
             if field == "summary":
                 return i.summary.lower()
             if field in ("description", "environment"):
                 return plain(getattr(i, field)).lower()
-            return (i.summary + "\n" + plain(i.description) + "\n" + plain(i.environment)).lower()
+            if field == "comment":
+                return comments(i).lower()
+            return (i.summary + "\n" + plain(i.description) + "\n" + plain(i.environment) + "\n"
+                    + comments(i)).lower()
 
-        return lambda i: all(w in text_of(i) for w in words) != neg
+        return lambda i: matches(text_of(i)) != neg
     if field in ("filter", "request", "savedfilter", "searchrequest"):
         return _saved_filter(c, ctx)
     if field in ("story point estimate", "due", "key", "id", "priority"):

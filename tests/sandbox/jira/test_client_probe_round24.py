@@ -1,0 +1,54 @@
+"""Probe round 24: gaps found driving pycontribs `jira` and atlassian-python-api against the emulator —
+JQL's text search syntax (phrases, Boolean operators, ignored fuzzy/boost suffixes) and comment search."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def sb(make_jira_sandbox):
+    return make_jira_sandbox(size=30)
+
+
+def _keys(pyc, jql: str, labels: str = "") -> list[str]:
+    jql = f"labels = {labels} AND ({jql})" if labels else jql
+    return sorted(i.key for i in pyc.enhanced_search_issues(jql, fields="summary", maxResults=0))
+
+
+def test_text_search_syntax(sb, s, pyc):
+    for summary in ("Rotate the VPN gateway keys", "Gateway keys for the VPN audit"):
+        pyc.create_issue(project="SEC", summary=summary, issuetype={"name": "Task"}, labels=["r24"])
+    both = _keys(pyc, 'summary ~ "vpn gateway"', "r24")
+    assert len(both) == 2  # words without an operator: all of them, in any order
+    phrase = _keys(pyc, 'summary ~ "\\"VPN gateway\\""', "r24")  # an escaped phrase: those words in that order
+    assert [pyc.issue(k).fields.summary for k in phrase] == ["Rotate the VPN gateway keys"]
+    assert _keys(pyc, 'summary ~ "\\"gateway VPN\\""', "r24") == []
+    assert _keys(pyc, 'summary ~ "rotate OR audit"', "r24") == both
+    assert _keys(pyc, 'summary ~ "gateway AND rotate"', "r24") == phrase
+    assert _keys(pyc, 'summary ~ "gateway && rotate"', "r24") == phrase
+    assert _keys(pyc, 'summary ~ "gateway -rotate"', "r24") == sorted(set(both) - set(phrase))
+    assert _keys(pyc, 'summary ~ "gateway NOT audit"', "r24") == phrase
+    assert _keys(pyc, 'summary ~ "(rotate || audit) +keys"', "r24") == both
+    # fuzzy, proximity and boosting no longer change a Cloud search: the suffixes are ignored
+    assert _keys(pyc, 'summary ~ "gateway~"', "r24") == _keys(pyc, 'summary ~ "gateway^4"', "r24") == both
+    assert _keys(pyc, 'summary ~ "\\"vpn gateway\\"~2"', "r24") == phrase
+    assert _keys(pyc, 'summary ~ "gat*y"', "r24") == both
+    assert _keys(pyc, 'summary !~ "\\"VPN gateway\\"" AND summary ~ gateway', "r24") == sorted(set(both) - set(phrase))
+
+
+def test_comment_and_text_search_read_comments(sb, s, pyc):
+    pyc.add_comment("SEC-3", "The firewall rule was rolled back")
+    adf = {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
+        {"type": "text", "text": "Zebra crossing audit"}]}]}
+    assert s.post(f"{sb.url}/rest/api/3/issue/SEC-4/comment", json={"body": adf}).status_code == 201
+    assert _keys(pyc, 'comment ~ "firewall"') == ["SEC-3"]
+    assert _keys(pyc, 'comment ~ "zebra"') == ["SEC-4"]
+    assert _keys(pyc, 'text ~ "\\"zebra crossing\\""') == ["SEC-4"]
+    assert "SEC-3" not in _keys(pyc, 'project = SEC AND comment !~ "firewall"')
+    # the summary is not a comment
+    summary = pyc.issue("SEC-5").fields.summary.split()[0]
+    assert "SEC-5" not in _keys(pyc, f'comment ~ "{summary}zzz"')
+    comment = pyc.comments("SEC-3")[-1]
+    comment.update(body="nothing left here")
+    assert _keys(pyc, 'comment ~ "firewall"') == []
