@@ -148,6 +148,8 @@ def register(sb: JiraSandbox) -> None:
             {"id": "edit-issue_container", "links": edit, "groups": []},
             {"id": "transitions-all", "links": moves, "groups": []}]}]}
 
+    sb.issue_operations = operations  # type: ignore[attr-defined]  # for `expand=operations` in routes_search
+
     def create(c: Call) -> Response:
         issue = _create(sb, c.obj(), c.version, c.user)
         return json_response({"id": str(issue.id), "key": issue.key, "self": f"{c.r.api}/issue/{issue.id}"}, 201)

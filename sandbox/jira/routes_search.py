@@ -81,10 +81,14 @@ def register(sb: JiraSandbox) -> None:
             issues = [{"id": str(i.id), **({"key": i.key} if "key" in fields else {})} for i in chunk]
         else:
             issues = [c.r.issue(i, fields, expand) for i in chunk]
-            wanted = expand.split(",")
-            if "transitions" in wanted or "transitions.fields" in wanted:  # as on GET /issue: listed per issue
-                for bean, issue in zip(issues, chunk, strict=True):
+            wanted = [w.strip() for w in expand.split(",")]
+            for bean, issue in zip(issues, chunk, strict=True):  # as on GET /issue: these are per issue
+                if "transitions" in wanted or "transitions.fields" in wanted:
                     bean["transitions"] = transitions_of(c.r, issue, "transitions.fields" in wanted)
+                if "editmeta" in wanted:
+                    bean["editmeta"] = sb.edit_meta(c, issue)  # type: ignore[attr-defined]
+                if "operations" in wanted:
+                    bean["operations"] = sb.issue_operations(c, issue)  # type: ignore[attr-defined]
             if params.get("properties"):
                 for bean, issue in zip(issues, chunk, strict=True):
                     bean["properties"] = properties_of(sb, issue, params["properties"])
@@ -92,7 +96,7 @@ def register(sb: JiraSandbox) -> None:
         if more and chunk:
             out["nextPageToken"] = _encode(jql, compiled.sort_values(chunk[-1]))
         out["isLast"] = "nextPageToken" not in out
-        wanted = expand.split(",")
+        wanted = [w.strip() for w in expand.split(",")]
         for bean in issues:  # a search names its fields once, at the top, not in every issue
             bean.pop("names", None)
             bean.pop("schema", None)
@@ -113,6 +117,8 @@ def register(sb: JiraSandbox) -> None:
 
     def search_post(c: Call) -> Response:
         body = c.obj()
+        if body.get("expand") is not None and not isinstance(body["expand"], str):  # a comma-separated string
+            raise fail(400, "Invalid request payload. Refer to the REST API documentation and try again.")  # [unc]
         for name in ("fields", "properties"):
             if isinstance(body.get(name), str):
                 body[name] = [body[name]]

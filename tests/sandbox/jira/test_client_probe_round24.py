@@ -52,3 +52,18 @@ def test_comment_and_text_search_read_comments(sb, s, pyc):
     comment = pyc.comments("SEC-3")[-1]
     comment.update(body="nothing left here")
     assert _keys(pyc, 'comment ~ "firewall"') == []
+
+
+def test_search_expands_editmeta_and_operations_per_issue(sb, s, pyc):
+    found = pyc.enhanced_search_issues("key = SEC-1", fields="summary", expand="editmeta,operations",
+                                       json_result=True)["issues"][0]
+    single = s.get(f"{sb.url}/rest/api/2/issue/SEC-1", params={"fields": "summary",
+                                                                "expand": "editmeta,operations"}).json()
+    assert found["editmeta"] == single["editmeta"] and "summary" in found["editmeta"]["fields"]
+    assert found["operations"] == single["operations"]
+    posted = s.post(f"{sb.url}/rest/api/3/search/jql", json={"jql": "key = SEC-1", "fields": ["summary"],
+                                                            "expand": "operations, editmeta"})
+    assert {"operations", "editmeta"} <= set(posted.json()["issues"][0])
+    # expand is a comma-separated string in the request bean, not an array
+    listed = s.post(f"{sb.url}/rest/api/3/search/jql", json={"jql": "key = SEC-1", "expand": ["names"]})
+    assert listed.status_code == 400 and listed.json()["errorMessages"]
