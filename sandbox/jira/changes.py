@@ -8,6 +8,7 @@ set of attribute changes into changelog items (`field`, `fieldtype`, `fieldId`, 
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -189,9 +190,10 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 errors[name] = "Could not find issue by id or key."
             attrs["parent_id"] = parent.id if parent else None
         elif name == C.STORY_POINTS:
-            if value is not None and not isinstance(value, int | float):
+            points = _number(value)
+            if value is not None and points is None:  # "abc", true, or past a double's range
                 errors[name] = "Operation value must be a number."
-            attrs["points"] = None if value is None else float(value)
+            attrs["points"] = points
         elif name == C.SPRINT:
             sid = value[0] if isinstance(value, list) and value else value
             sid = sid.get("id") if isinstance(sid, dict) else sid
@@ -335,3 +337,14 @@ def diff_items(old: Issue, changes: dict[str, Any], store: JiraStore) -> list[di
                 if ident not in cur:
                     add(label, fid, None, None, str(ident), name_of(ident))
     return items
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number as Jira's number fields hold it (a finite double), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        out = float(value)
+    except OverflowError:
+        return None
+    return out if math.isfinite(out) else None

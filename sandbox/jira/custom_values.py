@@ -17,6 +17,7 @@ JQL on these fields (`cf[N]` or the field name): `~`/`!~` on text kinds, `=`, `!
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -91,9 +92,13 @@ def parse(store: Any, fid: str, value: Any) -> Any:
             raise ValueError("Operation value must be a string")
         return value
     if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            out = None if isinstance(value, bool) or not isinstance(value, int | float) else float(value)
+        except OverflowError:  # an integer past a double's range (was a 500)
+            out = None
+        if out is None or not math.isfinite(out):
             raise ValueError("Operation value must be a number")
-        return float(value)
+        return out
     if kind in ("datepicker", "datetime"):
         if not isinstance(value, str) or (kind == "datepicker" and not _DATE.match(value)):
             raise ValueError("Date value is invalid. Use the format 'yyyy-MM-dd'." if kind == "datepicker"

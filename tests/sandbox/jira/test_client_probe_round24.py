@@ -67,3 +67,20 @@ def test_search_expands_editmeta_and_operations_per_issue(sb, s, pyc):
     # expand is a comma-separated string in the request bean, not an array
     listed = s.post(f"{sb.url}/rest/api/3/search/jql", json={"jql": "key = SEC-1", "expand": ["names"]})
     assert listed.status_code == 400 and listed.json()["errorMessages"]
+
+
+@pytest.mark.parametrize("value", ["abc", True, 10 ** 400])
+def test_story_points_not_a_number_is_a_field_error(sb, s, pyc, value):
+    url = f"{sb.url}/rest/api/2/issue"
+    made = s.post(url, json={"fields": {"project": {"key": "SEC"}, "summary": "x", "issuetype": {"name": "Story"},
+                                        "customfield_10016": value}})
+    assert made.status_code == 400, made.text  # was a 500 (float('abc'), float(10**400))
+    assert made.json() == {"errorMessages": [], "errors": {"customfield_10016": "Operation value must be a number."}}
+    assert s.put(f"{url}/SEC-1", json={"fields": {"customfield_10016": value}}).status_code == 400
+    field = s.post(f"{sb.url}/rest/api/2/field", json={
+        "name": "Num", "type": "com.atlassian.jira.plugin.system.customfieldtypes:float",
+        "searcherKey": "com.atlassian.jira.plugin.system.customfieldtypes:exactnumber"}).json()
+    edit = s.put(f"{url}/SEC-1", json={"fields": {field["id"]: value}})
+    assert edit.status_code == 400 and field["id"] in edit.json()["errors"]
+    assert s.put(f"{url}/SEC-1", json={"fields": {"customfield_10016": 3.5}}).status_code == 204
+    assert pyc.issue("SEC-1").fields.customfield_10016 == 3.5
