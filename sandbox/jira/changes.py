@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.jira import catalog as C
 from sandbox.jira import custom_values, estimates
 from sandbox.jira.adf import is_adf, plain
-from sandbox.jira.errors import fail
+from sandbox.jira.errors import fail, shaped
 from sandbox.jira.ids import is_id
 
 if TYPE_CHECKING:
@@ -107,6 +107,8 @@ def check_operations(update: Any) -> None:
 def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any], version: str,
                  issue: Issue | None) -> tuple[dict[str, Any], list[Any], dict[str, str]]:
     """Validate a payload; returns (attrs, comment bodies to add, field errors)."""
+    shaped(fields, "object")
+    shaped(update, "object")
     check_operations(update)
     fields = dict(fields or {})
     errors: dict[str, str] = {}
@@ -117,7 +119,7 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
     for name, ops in (update or {}).items():
         for op in ops if isinstance(ops, list) else [ops]:
             if name == "comment" and isinstance(op, dict) and "add" in op:
-                body = (op["add"] or {}).get("body")
+                body = (shaped(op["add"], "object") or {}).get("body")
                 if version == "3" and not is_adf(body):  # reported from Cloud (mcp-atlassian#1262) [unc: the key]
                     errors["comment"] = "Operation value must be an Atlassian Document (see the Atlassian Document " \
                                         "Format)"
@@ -127,9 +129,11 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                     labels.append(str(op["add"]))
                 if "remove" in op:
                     labels = [x for x in labels if x != op["remove"]]
-                if "set" in op:
-                    labels = list(op["set"] or [])
+                if "set" in op:  # a "set" that is no array ("x" was read as its letters, 5 was a 500)
+                    labels = list(op["set"] or []) if isinstance(op["set"] or [], list) else op["set"]
                 fields["labels"] = labels
+                if not isinstance(labels, list):  # the fields pass below reports it
+                    break
             elif name in MULTI:
                 multi_ops.setdefault(name, []).append(op)
             elif name == "timetracking" and ("edit" in op or "set" in op):  # Jira's documented op is "edit"
@@ -170,10 +174,14 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 errors[name] = "Operation value must be a string"
             attrs[name] = value
         elif name == "labels":
+            if not isinstance(value or [], list):  # a bare string or number: Jira's array-field error [unc]
+                errors[name] = "data was not an array"
+                continue
+            [shaped(x, "string") for x in value or []]  # an object or array among the labels (was a 500)
             bad = [x for x in value or [] if not isinstance(x, str) or " " in x or not x]
             if bad:
                 errors[name] = f"The label '{bad[0]}' contains spaces which is invalid."
-            attrs["labels"] = tuple(dict.fromkeys(value or []))
+            attrs["labels"] = tuple(dict.fromkeys(str(x) for x in value or []))
         elif name == "timetracking":
             attrs.update(estimates.read_timetracking(value, issue, errors))
         elif name in ("assignee", "reporter"):

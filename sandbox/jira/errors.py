@@ -34,3 +34,16 @@ def fail(status: int, message: str | None = None, errors: dict[str, str] | None 
 
 def not_found_issue() -> HTTPError:
     return fail(404, "Issue does not exist or you do not have permission to see it.")
+
+
+PAYLOAD = "Invalid request payload. Refer to the REST API documentation and try again."  # [unc] Cloud's wording
+_KINDS: dict[str, tuple[type, ...]] = {"object": (dict,), "array": (list,), "string": (str, int, float, bool)}
+
+
+def shaped(value: Any, kind: str) -> Any:
+    """`value` when JSON null or bindable to a bean member of `kind` ("object", "array", "string": Jackson turns
+    numbers and booleans into strings, never an array or object), else the 400 Jira answers before its resource
+    runs (a wrong JSON type in a request body was a 500 here)."""
+    if value is not None and not isinstance(value, _KINDS[kind]):
+        raise fail(400, PAYLOAD)
+    return value

@@ -15,7 +15,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira import routes_sprint_report, routes_sprint_update
 from sandbox.jira.call import Call, paged
-from sandbox.jira.errors import fail
+from sandbox.jira.errors import fail, shaped
 from sandbox.jira.jql import JQLError
 from sandbox.jira.model import Board, Issue, Sprint
 from sandbox.jira.render import NAVIGABLE, agile_selection, select_fields
@@ -171,8 +171,8 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"Sprint with id {sid} does not exist.")
         if sb.store.sprints[sid].state == "closed":  # "Issues can only be moved to open or active sprints"
             raise fail(400, "Issues can only be moved to open or active sprints.")  # [unc] wording
-        refs = c.obj().get("issues") or []
-        if isinstance(refs, list) and len(refs) > 50:  # "at most 50 issues in one operation" (reference)
+        refs = shaped(c.obj().get("issues"), "array") or []
+        if len(refs) > 50:  # "at most 50 issues in one operation" (reference)
             raise fail(400, "A maximum of 50 issues can be moved at once.")  # [unc] wording
         for ref in refs:
             issue = sb.store.resolve(str(ref))

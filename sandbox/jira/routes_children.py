@@ -28,7 +28,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import ops
 from sandbox.jira.adf import as_version, is_adf
 from sandbox.jira.call import Call
-from sandbox.jira.errors import fail
+from sandbox.jira.errors import fail, shaped
 from sandbox.jira.ids import is_id
 from sandbox.jira.rendered import to_html
 
@@ -217,9 +217,11 @@ def register(sb: JiraSandbox, key: str) -> None:
             raise fail(404, "Issue does not exist or you do not have permission to see it.")
         if inward.id == outward.id:
             raise fail(400, SELF_LINK)
+        comment = shaped(body.get("comment"), "object")  # read before linking (a wrong type was a 500)
+        text = _body_ok(c, comment.get("body")) if comment else None
         sb.store.add_link(type_id, inward.id, outward.id, c.user)
-        if body.get("comment"):
-            sb.store.add_comment(inward.id, _body_ok(c, (body["comment"] or {}).get("body")), c.user)
+        if comment:
+            sb.store.add_comment(inward.id, text, c.user)
         return Response(status=201, body=b"", content_type="text/plain")
 
     def get_link(c: Call) -> Response:

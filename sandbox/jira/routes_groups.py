@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira import audit
 from sandbox.jira.call import Call, paged
-from sandbox.jira.errors import fail
+from sandbox.jira.errors import fail, shaped
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -144,7 +144,7 @@ def register(sb: JiraSandbox) -> None:
     def add_member(c: Call) -> Response:
         name = find_group(c)
         body = c.obj()
-        account = account_of(c, body.get("accountId") or body.get("name"))
+        account = account_of(c, shaped(body.get("accountId"), "string") or shaped(body.get("name"), "string"))
         with sb.store.lock:
             people = groups_of(sb)[name]
             if account in people:

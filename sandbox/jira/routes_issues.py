@@ -18,7 +18,7 @@ from sandbox.jira import ops, routes_children
 from sandbox.jira.adf import is_adf
 from sandbox.jira.call import Call
 from sandbox.jira.changes import _ref, check_operations, parse_fields
-from sandbox.jira.errors import fail, not_found_issue
+from sandbox.jira.errors import fail, not_found_issue, shaped
 from sandbox.jira.issue_body_extras import body_properties, history_metadata, set_properties
 from sandbox.jira.model import Issue
 from sandbox.jira.render import ALL_FIELDS, select_fields
@@ -156,7 +156,9 @@ def register(sb: JiraSandbox) -> None:
 
     def bulk_create(c: Call) -> Response:
         created, errors = [], []
-        payloads = c.obj().get("issueUpdates") or []
+        payloads = shaped(c.obj().get("issueUpdates"), "array") or []
+        for payload in payloads:
+            shaped(payload, "object")
         if isinstance(payloads, list) and len(payloads) > BULK_CREATE_MAX:  # the whole request is refused
             raise fail(400, f"The number of issues to create ({len(payloads)}) exceeds the limit of "
                             f"{BULK_CREATE_MAX} issues per bulk request.")  # [unc: Cloud's wording]
@@ -210,7 +212,8 @@ def register(sb: JiraSandbox) -> None:
 
     def assign(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
-        account = c.obj().get("accountId")
+        account = shaped(c.obj().get("accountId"), "string")
+        account = account if account is None else str(account)
         if account not in (None, "-1") and account not in sb.store.users:
             raise fail(400, None, {"assignee": f"User '{account}' cannot be assigned issues."})
         if account == "-1":  # "assigned to the default assignee for the project" (its components' first)
@@ -228,7 +231,7 @@ def register(sb: JiraSandbox) -> None:
     def do_transition(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
         body = c.obj()
-        tid = str(((body.get("transition") or {}).get("id")) or "")
+        tid = str((shaped(body.get("transition"), "object") or {}).get("id") or "")
         if tid not in C.TRANSITIONS:
             raise fail(400, f"Transition id '{tid}' is not valid for this issue.")
         refused = off_screen(tid, body.get("fields"), body.get("update")) if sb.strict_screens else {}

@@ -27,7 +27,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import audit
 from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call, paged
-from sandbox.jira.errors import fail
+from sandbox.jira.errors import fail, shaped
 from sandbox.jira.ids import is_id
 from sandbox.jira.model import Board, Project
 from sandbox.jira.routes_platform import project_full
@@ -78,7 +78,7 @@ def _category(sb: JiraSandbox, raw: Any, errors: dict[str, str]) -> int | None:
 
 
 def _lead(sb: JiraSandbox, body: dict[str, Any], errors: dict[str, str], required: bool) -> str | None:
-    lead = body.get("leadAccountId") or body.get("lead")
+    lead = shaped(body.get("leadAccountId"), "string") or shaped(body.get("lead"), "string")
     if lead is None and not required:
         return None
     if lead not in sb.store.users:
@@ -117,8 +117,8 @@ def register(sb: JiraSandbox) -> None:
         if problem:
             errors["projectKey"] = problem
         _name_errors(sb, name, errors)
-        kind = body.get("projectTypeKey")
-        template = body.get("projectTemplateKey")
+        kind = shaped(body.get("projectTypeKey"), "string")
+        template = shaped(body.get("projectTemplateKey"), "string")
         if kind not in TEMPLATE_PREFIX:
             errors["projectTypeKey"] = "The project type key is invalid."
         elif template is not None and not str(template).startswith(TEMPLATE_PREFIX[kind]):

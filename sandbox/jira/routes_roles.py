@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
-from sandbox.jira.errors import fail, not_found_issue
+from sandbox.jira.errors import fail, not_found_issue, shaped
 from sandbox.jira.ids import is_id
 from sandbox.jira.routes_groups import group_id, group_members, group_names
 
@@ -274,11 +274,15 @@ def register(sb: JiraSandbox) -> None:
         """POST /permissions/check: granted global permissions, and per project permission the projects and
         issues (of those asked about) where it is granted; for `accountId` or the caller."""
         body = c.obj()
-        user = body.get("accountId") or c.user
+        user = str(shaped(body.get("accountId"), "string") or c.user)
         if user not in sb.store.users:
             raise fail(400, f"The user with account ID '{user}' does not exist.")
-        asked = body.get("projectPermissions") or []
-        wanted = [*(body.get("globalPermissions") or []), *(k for e in asked for k in (e or {}).get("permissions", []))]
+        asked = [shaped(e, "object") or {} for e in shaped(body.get("projectPermissions"), "array") or []]
+        for entry in asked:  # a wrong JSON type anywhere in the bean was a 500
+            for name in ("permissions", "projects", "issues"):
+                [shaped(x, "string") for x in shaped(entry.get(name), "array") or []]
+        [shaped(x, "string") for x in shaped(body.get("globalPermissions"), "array") or []]
+        wanted = [*(body.get("globalPermissions") or []), *(k for e in asked for k in e.get("permissions") or [])]
         bad = [k for k in wanted if k not in _PROJECT and k not in _GLOBAL]
         if bad:
             raise fail(400, None, {str(k): "Unrecognized permission" for k in bad})
@@ -287,8 +291,8 @@ def register(sb: JiraSandbox) -> None:
         for entry in asked:
             projects = [int(x) for x in entry.get("projects") or [] if str(x) in by_id]
             issues = [i for i in (sb.store.issues.get(int(x)) for x in entry.get("issues") or []
-                                  if str(x).isdigit()) if i is not None]
-            for key in entry["permissions"]:
+                                  if is_id(str(x))) if i is not None]
+            for key in entry.get("permissions") or []:
                 grants.append({"permission": key,
                                "projects": [p for p in projects if holds(user, key, [by_id[str(p)]])],
                                "issues": [i.id for i in issues if holds(user, key, [i.project])]})

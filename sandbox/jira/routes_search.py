@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira import ops
 from sandbox.jira.call import Call
-from sandbox.jira.errors import fail
+from sandbox.jira.errors import fail, shaped
 from sandbox.jira.ids import is_id
 from sandbox.jira.jql import JQLError
 from sandbox.jira.render import field_names, select_fields
@@ -72,7 +72,7 @@ def register(sb: JiraSandbox) -> None:
         _page_faults(sb)
         if sb.faults.empty_page():
             return json_response({"issues": [], "nextPageToken": _encode(jql, last), "isLast": False})
-        reconcile = [int(x) for x in params.get("reconcileIssues") or [] if is_id(str(x).strip())][:50]
+        reconcile = [int(x) for x in shaped(params.get("reconcileIssues"), "array") or [] if is_id(str(x).strip())][:50]
         if reconcile:
             chunk, more = _reconciled(sb, compiled, jql, reconcile, last, limit)
         else:

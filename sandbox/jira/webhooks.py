@@ -28,6 +28,8 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.jira.errors import PAYLOAD
+
 RETRY_STATUSES = {408, 409, 425, 429}
 DYNAMIC = ("app", "expires", "fieldIdsFilter", "issuePropertyKeysFilter", "bearer")  # `dynamic_webhooks`
 EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created", "comment_updated",
@@ -55,12 +57,16 @@ class WebhookHub:
     def register(self, spec: dict[str, Any], allowed: frozenset[str] | set[str] = EVENTS) -> dict[str, Any]:
         """Validate and store a hook; raises ValueError with Jira-like text."""
         url, events = spec.get("url"), spec.get("events") or []
+        filters = spec.get("filters") or {}
+        if not isinstance(events, list) or not all(isinstance(e, str) for e in events) or not isinstance(
+                filters, dict) or not isinstance(filters.get("issue-related-events-section") or "", str):
+            raise ValueError(PAYLOAD)  # a wrong JSON type (was a 500)
         if not url or not str(url).startswith(("http://", "https://")):
             raise ValueError("Webhook URL must be a valid http(s) URL.")
         bad = [e for e in events if e not in allowed]
         if not events or bad:
             raise ValueError(f"Unsupported webhook event(s): {bad or 'none given'}")
-        jql = (spec.get("filters") or {}).get("issue-related-events-section") or ""
+        jql = filters.get("issue-related-events-section") or ""
         pred = self.compile_filter(jql) if jql.strip() else None
         with self._lock:
             self._next += 1
