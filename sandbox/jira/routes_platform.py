@@ -56,6 +56,9 @@ def register(sb: JiraSandbox) -> None:
         wanted = {k.upper() for item in c.qlist("keys") for k in item.split(",")}
         if wanted:
             keys = [k for k in keys if k in wanted]
+        ids = {i.strip() for item in c.qlist("id") for i in item.split(",") if i.strip()}
+        if ids:  # `id=10000&id=10001` (the spec's int64 array; an id no project has matches none)
+            keys = [k for k in keys if str(store().projects[k].id) in ids]
         expand = c.q("expand") or ""
         beans = [project_bean(sb, c, k, expand) for k in arrange(sb, c, keys)]
         if "insight" in expand.split(","):

@@ -84,3 +84,13 @@ def test_story_points_not_a_number_is_a_field_error(sb, s, pyc, value):
     assert edit.status_code == 400 and field["id"] in edit.json()["errors"]
     assert s.put(f"{url}/SEC-1", json={"fields": {"customfield_10016": 3.5}}).status_code == 204
     assert pyc.issue("SEC-1").fields.customfield_10016 == 3.5
+
+
+def test_project_search_filters_by_id(sb, s):
+    url = f"{sb.url}/rest/api/3/project/search"
+    ids = {p["key"]: p["id"] for p in s.get(url).json()["values"]}
+    got = s.get(url, params=[("id", ids["GRC"]), ("id", ids["ENG"])]).json()
+    assert [p["key"] for p in got["values"]] == ["ENG", "GRC"] and got["total"] == 2
+    assert s.get(url, params={"id": "999999"}).json()["values"] == []
+    both = s.get(url, params=[("id", ids["SEC"]), ("keys", "SEC"), ("keys", "ENG")]).json()["values"]
+    assert [p["key"] for p in both] == ["SEC"]
