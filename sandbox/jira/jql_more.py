@@ -1,9 +1,9 @@
 """JQL clauses beyond the field table of `jql_fields`: `resolution = Unresolved`, `watcher`/`voter`, issue
 functions (`issue in linkedIssues(K[, linkType])`, `watchedIssues()`, `votedIssues()`, `issueHistory()`: the
 caller's GET /issue?updateHistory=true views, as `lastViewed` reads them), the numbers `watchers`, `votes`,
-`timespent` and the estimates (a duration: "90m", "1h 30m"; a bare number is minutes) and `IS [NOT] EMPTY`
-on text fields, `lastViewed` and `attachments`. `special(c, field, ctx)` answers a predicate, or None when
-the clause is not one of these.
+`workratio` (a percentage), `timespent` and the estimates (a duration: "90m", "1h 30m"; a bare number is
+minutes) and `IS [NOT] EMPTY` on text fields, `lastViewed` and `attachments`. `special(c, field, ctx)`
+answers a predicate, or None when the clause is not one of these.
 
 Watchers follow `routes_work` (an issue nobody changed the watchers of is watched by its reporter); votes
 follow `routes_social`. Links are read from the issue's side, by the link type's inward/outward description:
@@ -30,7 +30,7 @@ USER_LISTS = ("watcher", "voter")
 ESTIMATES = {"originalestimate": "original_estimate", "timeoriginalestimate": "original_estimate",
              "remainingestimate": "remaining_estimate", "timeestimate": "remaining_estimate"}
 DURATIONS = ("timespent", *ESTIMATES)  # seconds logged or estimated: a duration operand
-COUNTS = ("watchers", "votes", *DURATIONS)
+COUNTS = ("watchers", "votes", "workratio", *DURATIONS)
 ISSUE_FUNCTIONS = ("linkedissues", "watchedissues", "votedissues", "issuehistory")
 
 
@@ -70,6 +70,12 @@ def _count(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool]:
         get: Callable[[Issue], int | None] = lambda i: sum(w["seconds"] for w in logs.get(i.id, ())) or None  # noqa: E731
     elif field in ESTIMATES:
         get = lambda i: getattr(i, ESTIMATES[field])  # noqa: E731
+    elif field == "workratio":  # spent as a percentage of the original estimate; none without an estimate
+        logs = ctx.work.setdefault("worklogs", {})
+
+        def get(i: Issue) -> int | None:
+            original = i.original_estimate
+            return sum(w["seconds"] for w in logs.get(i.id, ())) * 100 // original if original else None
     else:
         people = _watchers(ctx) if field == "watchers" else _voters(ctx)
         get = lambda i: len(people(i))  # noqa: E731

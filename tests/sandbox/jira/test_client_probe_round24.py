@@ -94,3 +94,18 @@ def test_project_search_filters_by_id(sb, s):
     assert s.get(url, params={"id": "999999"}).json()["values"] == []
     both = s.get(url, params=[("id", ids["SEC"]), ("keys", "SEC"), ("keys", "ENG")]).json()["values"]
     assert [p["key"] for p in both] == ["SEC"]
+
+
+def test_jql_workratio(sb, s, pyc):
+    api = f"{sb.url}/rest/api/2/issue"
+    for key, estimate, spent in (("SEC-2", "4h", "1h"), ("SEC-3", "2h", "3h")):
+        assert s.put(f"{api}/{key}", json={"fields": {"timetracking": {"originalEstimate": estimate}}}).ok
+        pyc.add_worklog(key, timeSpent=spent)
+    assert (pyc.issue("SEC-2").fields.workratio, pyc.issue("SEC-3").fields.workratio) == (25, 150)
+    assert _keys(pyc, "workratio > 0") == ["SEC-2", "SEC-3"]  # was "Field 'workratio' does not exist"
+    assert _keys(pyc, "workRatio >= 100") == ["SEC-3"]
+    assert _keys(pyc, "workratio = 25") == ["SEC-2"]
+    assert "SEC-2" not in _keys(pyc, "project = SEC AND workratio is EMPTY")  # no estimate: no ratio
+    assert len(_keys(pyc, "project = SEC AND workratio is EMPTY")) == len(_keys(pyc, "project = SEC")) - 2
+    bad = s.get(f"{sb.url}/rest/api/3/search/jql", params={"jql": "workratio > lots"})
+    assert bad.status_code == 400
