@@ -48,11 +48,10 @@ def register_public(sb: JiraSandbox) -> None:
     def update(c: Call) -> Response:
         old = hook_of(c)
         spec = {**old, **c.obj()}
-        try:
-            hook = sb.webhooks.register(spec)
+        try:  # an update keeps the hook's id (its `self`): it was re-registered under a new one
+            hook = sb.webhooks.register(spec, replace=old["id"])
         except (ValueError, JQLError) as exc:
             raise fail(400, str(exc)) from None
-        sb.webhooks.delete(old["id"])
         return json_response(_hook_bean(sb, c, hook))
 
     def delete(c: Call) -> Response:

@@ -54,8 +54,10 @@ class WebhookHub:
         self.now: Callable[[], int] = lambda: int(time.time() * 1000)
 
     # --- registry ---------------------------------------------------------------------------
-    def register(self, spec: dict[str, Any], allowed: frozenset[str] | set[str] = EVENTS) -> dict[str, Any]:
-        """Validate and store a hook; raises ValueError with Jira-like text."""
+    def register(self, spec: dict[str, Any], allowed: frozenset[str] | set[str] = EVENTS,
+                 replace: int | None = None) -> dict[str, Any]:
+        """Validate and store a hook (in place of hook `replace`, keeping its id); raises ValueError with Jira-like
+        text."""
         url, events = spec.get("url"), spec.get("events") or []
         filters = spec.get("filters") or {}
         if not isinstance(events, list) or not all(isinstance(e, str) for e in events) or not isinstance(
@@ -69,8 +71,9 @@ class WebhookHub:
         jql = filters.get("issue-related-events-section") or ""
         pred = self.compile_filter(jql) if jql.strip() else None
         with self._lock:
-            self._next += 1
-            hook_id = self._next
+            if replace is None:
+                self._next += 1
+            hook_id = self._next if replace is None else replace
             self.hooks[hook_id] = {"id": hook_id, "name": spec.get("name") or f"webhook {hook_id}", "url": url,
                                    "events": list(events), "filters": {"issue-related-events-section": jql},
                                    "excludeBody": bool(spec.get("excludeBody", False)),

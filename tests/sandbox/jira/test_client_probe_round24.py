@@ -109,3 +109,21 @@ def test_jql_workratio(sb, s, pyc):
     assert len(_keys(pyc, "project = SEC AND workratio is EMPTY")) == len(_keys(pyc, "project = SEC")) - 2
     bad = s.get(f"{sb.url}/rest/api/3/search/jql", params={"jql": "workratio > lots"})
     assert bad.status_code == 400
+
+
+def test_admin_webhook_update_keeps_its_id(sb, s):
+    api = f"{sb.url}/rest/webhooks/1.0/webhook"
+    made = s.post(api, json={"name": "w", "url": "http://127.0.0.1:9/hook", "events": ["jira:issue_updated"],
+                             "filters": {"issue-related-events-section": "project = SEC"}})
+    assert made.status_code == 201
+    url = made.json()["self"]
+    changed = s.put(url, json={"name": "renamed", "events": ["jira:issue_created", "comment_created"]})
+    assert changed.status_code == 200
+    assert changed.json()["self"] == url  # was re-registered under a new id: the old URL answered 404
+    got = s.get(url).json()
+    assert (got["name"], got["events"], got["filters"]) == (
+        "renamed", ["jira:issue_created", "comment_created"], {"issue-related-events-section": "project = SEC"})
+    assert [h["self"] for h in s.get(api).json()] == [url]
+    assert s.put(url, json={"events": ["nope"]}).status_code == 400
+    assert s.get(url).json()["name"] == "renamed"  # a refused update changes nothing
+    assert s.delete(url).status_code == 204 and s.get(url).status_code == 404
