@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sandbox.slack import workspace_events
+from sandbox.slack import paging, workspace_events
 from sandbox.slack.seed import SLACKBOT_ID, channel_extras, im_id, slack_id
-from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
+from sandbox.slack.webapi import SlackError, _flag, _limit
 
 _TS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 
@@ -263,12 +263,13 @@ class ChannelsApi:
 
     def members(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)
+        """Member ids in the workspace's user order (Slack pages them by a `user:U…` cursor), so one who joins
+        or leaves between two pages makes no other repeat or go missing (`sandbox.slack.paging`)."""
         limit = _limit(args, 100, 1000)
-        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
-        ids = list(self.member_ids(channel))
-        more = start + limit < len(ids)
-        return {"members": ids[start:start + limit],
-                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+        place = paging.positions(list(self.sb.workspace.users))
+        ids = sorted((u for u in self.member_ids(channel) if place(u) is not None), key=lambda u: place(u) or 0)
+        shown, cursor, _ = paging.page(ids, args.get("cursor"), limit, "user", str, place)
+        return {"members": shown, "response_metadata": {"next_cursor": cursor}}
 
     def rename(self, args: dict[str, Any]) -> dict[str, Any]:
         """A bot may rename only a channel it created (not_authorized otherwise; Slack needs an admin)."""

@@ -12,10 +12,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack import paging
 from sandbox.slack.actor import actor_id
 from sandbox.slack.emoji_names import CATEGORIES, CATEGORIES_VERSION
 from sandbox.slack.seed import EMAIL_DOMAIN, SLACKBOT_ID
-from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
+from sandbox.slack.webapi import SlackError, _flag, _limit
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -115,13 +116,18 @@ class DirectoryApi:
 
     def users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         limit = _limit(args, 0, 1000)  # users.list's default is 0: no limit, the whole set (Slack documents it)
-        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
         users = self.sb.workspace.users  # Slackbot last, as after every U… id sorted ([unc] Slack's order)
+        place = paging.positions(list(users))  # a stable `user:U…` cursor, as Slack's (`sandbox.slack.paging`)
+
+        def key_of(uid: str) -> tuple[bool, int] | None:
+            at = place(uid)
+            return None if at is None else (uid == SLACKBOT_ID, at)
+
         rows = sorted(users.values(), key=lambda u: u["id"] == SLACKBOT_ID)
-        limit = limit or len(rows)
-        more = start + limit < len(rows)
-        return {"members": [self._person(u, args) for u in rows[start:start + limit]], "cache_ts": int(time.time()),
-                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+        shown, cursor, _ = paging.page(rows, args.get("cursor"), limit or len(rows) or 1, "user",
+                                       lambda u: u["id"], key_of)
+        return {"members": [self._person(u, args) for u in shown], "cache_ts": int(time.time()),
+                "response_metadata": {"next_cursor": cursor}}
 
     def users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.sb.workspace.users.get(str(args.get("user") or ""))

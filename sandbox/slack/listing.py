@@ -2,23 +2,24 @@
 
 `types` (comma-separated public_channel, private_channel, mpim, im; default public_channel; invalid_types
 otherwise), `exclude_archived`, `limit` (default 100, as is 0; at most 1000; see `webapi._limit`) and `cursor`
-(`response_metadata.next_cursor`; invalid_cursor). As in Slack a bot token sees every public channel but
-only the private channels it is a member of, and DMs (type im) it has opened (`conversations.open`, or a
-chat.postMessage to a user id). users.conversations lists the conversations `user` (default the bot) is a
-member of, limited to those the bot can see (user_not_found for an unknown user). With a user token, the
-person's view instead (`sandbox.slack.actor`): their private channels, DMs and group DMs, their `is_member`.
-Each requested type needs its scope (public_channel channels:read, private_channel groups:read, mpim
-mpim:read, im im:read):
-missing_scope with `needed` naming the lacking one otherwise, as Slack (`sandbox.slack.scopes`).
+(`response_metadata.next_cursor`, stable while channels come and go: `sandbox.slack.paging`; invalid_cursor).
+As in Slack a bot token sees every public channel but only the private channels it is a member of, and DMs
+(type im) it has opened (`conversations.open`, or a chat.postMessage to a user id). users.conversations lists
+the conversations `user` (default the bot) is a member of, limited to those the bot can see (user_not_found
+for an unknown user). With a user token, the person's view instead (`sandbox.slack.actor`): their private
+channels, DMs and group DMs, their `is_member`. Each requested type needs its scope (public_channel
+channels:read, private_channel groups:read, mpim mpim:read, im im:read): missing_scope with `needed` naming
+the lacking one otherwise, as Slack (`sandbox.slack.scopes`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack import paging
 from sandbox.slack.actor import actor_id, seen, sees
 from sandbox.slack.scopes import channel_type
-from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
+from sandbox.slack.webapi import SlackError, _flag, _limit
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -39,13 +40,12 @@ class ListingApi:
             raise SlackError("invalid_types")
         return types
 
-    @staticmethod
-    def _page(rows: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
-        limit = _limit(args, 100, 1000)
-        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
-        more = start + limit < len(rows)
-        return {"channels": rows[start:start + limit],
-                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+    def _page(self, rows: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+        """A page of channels (in the workspace's order) from a stable `team:<channel id>` cursor
+        (`sandbox.slack.paging`)."""
+        shown, cursor, _ = paging.page(rows, args.get("cursor"), _limit(args, 100, 1000), "team",
+                                       lambda c: c["id"], paging.positions(list(self.sb.workspace.channels)))
+        return {"channels": shown, "response_metadata": {"next_cursor": cursor}}
 
     def _visible(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         """Channels of the requested types the bot can see (private ones only as a member); each type needs

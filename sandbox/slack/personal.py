@@ -20,9 +20,10 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack import paging
 from sandbox.slack.actor import actor_id
 from sandbox.slack.seed import slack_id
-from sandbox.slack.webapi import USER_TOKEN_ONLY, SlackError, _cursor, _limit, _offset, bad_args
+from sandbox.slack.webapi import USER_TOKEN_ONLY, SlackError, _limit, bad_args
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -60,6 +61,7 @@ class PersonalApi:
         self._lock = threading.Lock()
         self._reminders: dict[str, dict[str, Any]] = {}
         self._stars: dict[str, list[dict[str, Any]]] = {}  # user id -> starred items, oldest first
+        self._star_seq = 0
         self._snooze: dict[str, float] = {}  # user id -> snooze end
         self.dnd_info_bot = api.methods["dnd.info"]
         self.methods = {
@@ -184,7 +186,8 @@ class PersonalApi:
             mine = self._stars.setdefault(actor_id(self.sb), [])
             if any(self._same(s, item) for s in mine):
                 raise SlackError("already_starred")
-            mine.append({**item, "date_create": int(self._now())})
+            self._star_seq += 1  # the star's place for a stable stars.list cursor (`sandbox.slack.paging`)
+            mine.append({**item, "date_create": int(self._now()), "seq": self._star_seq})
         return {}
 
     def star_remove(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -201,7 +204,7 @@ class PersonalApi:
         """The person's starred items, newest first, paged by `count` + `page` (and `cursor` + `limit`)."""
         with self._lock:
             mine = list(reversed(self._stars.get(actor_id(self.sb), [])))
-        items = []
+        items: list[tuple[str, dict[str, Any]]] = []
         for star in mine:
             out: dict[str, Any] = {"type": star["type"], "date_create": star["date_create"]}
             if star["type"] == "message":
@@ -215,18 +218,23 @@ class PersonalApi:
                 out["channel"] = star["channel"]
             else:
                 out["file"] = self.api.files.info({"file": star["file"]})["file"]
-            items.append(out)
+            items.append((str(star["seq"]), out))
         try:
             count = _limit(args, 0, 1000) or max(int(args.get("count") or 100), 1)
             page = max(int(args.get("page") or 1), 1)
         except ValueError as exc:
             raise SlackError("invalid_arguments") from exc
-        start = _offset(str(args["cursor"])) if args.get("cursor") else (page - 1) * count
-        more = start + count < len(items)
-        return {"items": items[start:start + count],
+        if args.get("cursor"):  # a stable cursor: the next page's first star (`sandbox.slack.paging`)
+            shown, cursor, start = paging.page(items, args["cursor"], count, "star", lambda it: it[0],
+                                               paging.int_key, descending=True)
+        else:
+            start = (page - 1) * count
+            shown = items[start:start + count]
+            cursor = paging.encode("star", items[start + count][0]) if start + count < len(items) else ""
+        return {"items": [it[1] for it in shown],
                 "paging": {"count": count, "total": len(items), "page": start // count + 1,
                            "pages": max((len(items) + count - 1) // count, 1)},
-                "response_metadata": {"next_cursor": _cursor(start + count) if more else ""}}
+                "response_metadata": {"next_cursor": cursor}}
 
     # --- profile ---------------------------------------------------------------------------------------
     def profile_set(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -20,11 +20,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack import paging
 from sandbox.slack.actor import actor_id
 from sandbox.slack.directory import EMOJI
 from sandbox.slack.emoji_names import CANONICAL, SKIN_TONED, STANDARD
 from sandbox.slack.file_access import public_file
-from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _offset
+from sandbox.slack.webapi import SlackError, _flag, _limit
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -139,7 +140,9 @@ class ReactionsApi:
                 continue
             mine = sum(user in r["users"] for r in stored["message"].get("reactions") or [])
             item = {"type": "message", "channel": stored["channel"], "message": self._shown(stored, args)}
-            items.extend(dict(item) for _ in range(mine))  # one identical item per reaction, as Slack documents
+            # one identical item per reaction, as Slack documents; each keyed by its message for the cursor
+            items.extend((f"{stored['ts']}|{stored['channel']}|{n}", dict(item)) for n in range(mine))
+        items.sort(key=lambda it: _item_key(it[0]) or (), reverse=True)
         return _paged(items, args)
 
 
@@ -153,7 +156,7 @@ def _users(users: list[str], full: bool, me: str) -> list[str]:
     return shown if me in shown else [*shown[:-1], me]
 
 
-def _paged(items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+def _paged(items: list[tuple[str, dict[str, Any]]], args: dict[str, Any]) -> dict[str, Any]:
     """reactions.list pages two ways, as Slack documents both: by `cursor` + `limit` (response_metadata.next_cursor,
     "" on the last page) or by the older `count` + `page` (a `paging` block {count, total, page, pages}). A call
     with neither gets the first 100 with both [unc: which blocks Slack shows]; limit 0 is the default [unc]."""
@@ -164,16 +167,21 @@ def _paged(items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
     except ValueError as exc:
         raise SlackError("invalid_arguments") from exc
     cursored = bool(args.get("cursor")) or limit > 0
-    if cursored:
+    if cursored:  # a stable cursor: the ts, channel and number of the next page's first item (`sandbox.slack.paging`)
         size = limit or (min(count, 1000) if count > 0 else 100)  # slack_sdk resends count with a cursor [unc]
-        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+        shown, cursor, _ = paging.page(items, args.get("cursor"), size, "item", lambda it: it[0], _item_key,
+                                       descending=True)
     else:
         size = min(count, 1000) if count > 0 else 100
         start = (max(page, 1) - 1) * size
-    more = start + size < len(items)
-    out: dict[str, Any] = {"items": items[start:start + size],
-                           "response_metadata": {"next_cursor": _cursor(start + size) if more else ""}}
+        shown, more = items[start:start + size], start + size < len(items)
+        cursor = paging.encode("item", items[start + size][0]) if more else ""
+    out: dict[str, Any] = {"items": [it[1] for it in shown], "response_metadata": {"next_cursor": cursor}}
     if not cursored:
         out["paging"] = {"count": size, "total": len(items), "page": max(page, 1),
                          "pages": max((len(items) + size - 1) // size, 1)}
     return out
+
+
+def _item_key(ident: str) -> tuple[Any, ...] | None:
+    return paging.parts_key(ident, paging.ts_key, str, paging.int_key)

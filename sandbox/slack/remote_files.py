@@ -25,11 +25,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from sandbox.slack import file_access
+from sandbox.slack import file_access, paging
 from sandbox.slack.actor import actor_id, is_member, person
 from sandbox.slack.file_access import public_file
 from sandbox.slack.seed import slack_id
-from sandbox.slack.webapi import SlackError, _cursor, _limit, _offset, bad_args
+from sandbox.slack.webapi import SlackError, _limit, bad_args
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -168,7 +168,6 @@ class RemoteFilesApi:
     def list_files(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)["id"] if args.get("channel") else None
         limit = _limit(args, 100, 1000)
-        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
         try:
             since, until = float(args.get("ts_from") or 0), float(args.get("ts_to") or "inf")
         except ValueError as exc:
@@ -177,10 +176,10 @@ class RemoteFilesApi:
             rows = sorted(self._files.values(), key=lambda f: f["_seq"], reverse=True)
         rows = [f for f in rows if since <= f["created"] <= until and self._visible(f)
                 and (channel is None or channel in f["channels"] + f["groups"] + f["ims"])]
-        page = rows[start:start + limit]
-        more = start + limit < len(rows)
-        return {"files": [self._shown(f) for f in page],
-                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+        # a stable cursor: the next page's first file by its creation order (`sandbox.slack.paging`)
+        page, cursor, _ = paging.page(rows, args.get("cursor"), limit, "file", lambda f: str(f["_seq"]),
+                                      paging.int_key, descending=True)
+        return {"files": [self._shown(f) for f in page], "response_metadata": {"next_cursor": cursor}}
 
     # --- seen through files.info / files.list / files.delete (`sandbox.slack.files`) ----------------------
     def seen(self, fid: str) -> dict[str, Any] | None:

@@ -26,10 +26,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack import paging
 from sandbox.slack.actor import is_member, person
 from sandbox.slack.authorship import shown_attachments
 from sandbox.slack.seed import slack_id
-from sandbox.slack.webapi import SlackError, _cursor, _flag, _limit, _metadata, _offset, check_thread_ts
+from sandbox.slack.webapi import SlackError, _flag, _limit, _metadata, check_thread_ts
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -137,10 +138,10 @@ class ScheduledApi:
                 if s["by"] == person(self.sb) and (channel is None or s["channel_id"] == channel)
                 and oldest <= s["post_at"] <= latest]
         limit = _limit(args, 100, 1000)
-        start = _offset(str(args["cursor"])) if args.get("cursor") else 0
-        more = start + limit < len(rows)
-        return {"scheduled_messages": rows[start:start + limit],
-                "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+        # a stable cursor: the next page's first message by (post_at, id) (`sandbox.slack.paging`)
+        shown, cursor, _ = paging.page(rows, args.get("cursor"), limit, "scheduled",
+                                       lambda s: f"{s['post_at']}|{s['id']}", _key)
+        return {"scheduled_messages": shown, "response_metadata": {"next_cursor": cursor}}
 
     def delete(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)
@@ -191,3 +192,7 @@ class ScheduledApi:
             message = {"type": "message", "subtype": "me_message", "text": str(text), "user": uid, "team": ws.team_id}
         stored = self.sb.record_message(channel, message, "chat.meMessage", args)
         return {"channel": channel["id"], "ts": stored["ts"]}
+
+
+def _key(ident: str) -> tuple[object, ...] | None:
+    return paging.parts_key(ident, paging.int_key, str)
