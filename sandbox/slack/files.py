@@ -6,7 +6,7 @@ their kind matches: `all`, or gdocs for a gdoc filetype).
 1. `files.getUploadURLExternal(filename, length)` -> `{"upload_url", "file_id"}`; the URL is this sandbox's
    `/upload/v1/<ticket>` (Slack's is https://files.slack.com/upload/v1/…).
 2. `POST <upload_url>` with the raw bytes -> 200 `OK - <bytes>` (plain text, as files.slack.com answers).
-3. `files.completeUploadExternal(files=[{"id","title"}], channel_id | channels, initial_comment, thread_ts)`
+3. `files.completeUploadExternal(files=[{"id","title"}], channel_id | channels, initial_comment | blocks, thread_ts)`
    -> `{"files": [file, …]}`; shared files land in the channel as one message with `files` and `upload: true`
    (kept in `sb.messages()` with via "files.completeUploadExternal"); the message's file objects are
    `is_public` when shared in a public channel and carry no channels / shares lists [unc].
@@ -39,9 +39,10 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Request, Response
 from sandbox.slack import file_access, filetypes
 from sandbox.slack.actor import actor_id, is_member, person
+from sandbox.slack.blocks import check_blocks
 from sandbox.slack.file_access import public_file
 from sandbox.slack.seed import slack_id
-from sandbox.slack.webapi import SlackError, bad_args
+from sandbox.slack.webapi import SlackError, _json_arg, bad_args, check_thread_ts
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -125,6 +126,11 @@ class FilesApi:
         refs = [str(args["channel_id"])] if args.get("channel_id") else \
             [c.strip() for c in str(args.get("channels") or "").split(",") if c.strip()]
         channels = [self._share_target(ref, "channel_id" if args.get("channel_id") else "channels") for ref in refs]
+        check_thread_ts(args)  # [unc] chat.postMessage's check; Slack documents no thread_ts error here
+        blocks = None  # "If the initial_comment field is provided, the blocks field is ignored" (Slack's docs)
+        if not args.get("initial_comment") and args.get("blocks"):
+            blocks = _json_arg(args["blocks"], "invalid_blocks_format")
+            check_blocks(blocks or [], SlackError)
         with self._lock:
             picked = []
             for want in wanted:
@@ -141,7 +147,7 @@ class FilesApi:
                     f["title"] = str(want["title"])
                 f["_state"] = "complete"
         for channel in channels:
-            self._share(channel, picked, args, person(self.sb), via="files.completeUploadExternal")
+            self._share(channel, picked, args, person(self.sb), via="files.completeUploadExternal", blocks=blocks)
         return {"files": [public_file(f) for f in picked]}
 
     def _share_target(self, ref: str, field: str) -> dict[str, Any]:
@@ -155,7 +161,7 @@ class FilesApi:
         return channel
 
     def _share(self, channel: dict[str, Any], files: list[dict[str, Any]], args: dict[str, Any],
-               person: str | None = None, via: str | None = None) -> dict[str, Any]:
+               person: str | None = None, via: str | None = None, blocks: list[Any] | None = None) -> dict[str, Any]:
         """One message with `files` in `channel` (the bot's, or `person`'s: subtype file_share), their
         shares, and a `file_shared` event per file for a subscribed app."""
         ws = self.sb.workspace
@@ -168,6 +174,8 @@ class FilesApi:
             message.update(subtype="file_share", client_msg_id=str(uuid.uuid4()))
         else:
             message.update(bot_id=ws.bot_id, app_id=ws.app_id)
+        if blocks:
+            message["blocks"] = blocks
         if args.get("thread_ts"):
             message["thread_ts"] = str(args["thread_ts"])
         stored = self.sb.record_message(channel, message, via or ("user" if person else "files.completeUploadExternal"),
