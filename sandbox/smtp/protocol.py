@@ -22,6 +22,13 @@ What it changes on top of aiosmtpd (checked by tests/sandbox/smtp/test_smtp_*_ro
   as `.`) [unc]. Bare CR is accepted, as Postfix does.
 - The idle timeout says `421 4.4.2 <host> Error: timeout exceeded` before closing (Postfix), where
   aiosmtpd closes silently.
+- A MAIL FROM / RCPT TO path that is no address (`<a b@c>`, an unclosed `<x@y`, an unbalanced quote) is
+  `501 5.1.7 Bad sender address syntax` / `501 5.1.3 Bad recipient address syntax`, as Postfix answers
+  (aiosmtpd took them, and `RCPT TO:<>` too, kept as the recipient "<>"); the null sender `MAIL FROM:<>`
+  stays valid (RFC 5321 4.5.5), a source route (`<@relay:x@y>`) is dropped as Postfix does. The check runs in
+  the handler's MAIL / RCPT hooks (`bad_path`), after aiosmtpd's sequence and parameter checks.
+- AUTH PLAIN with an authorization identity other than the login is refused (535 5.7.8); AUTH LOGIN asks
+  `Username:` / `Password:` (base64), as Postfix's SASL does.
 - After `hard_error_limit` protocol errors (Postfix `smtpd_hard_error_limit`, default 20) the server says
   `421 4.7.0 <host> Error: too many errors` and closes. Refusals from the switchable faults (450/451/550)
   do not count [unc: Postfix counts every 4xx/5xx reply].
@@ -32,9 +39,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from base64 import b64decode
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import MISSING, SMTP, syntax
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword, syntax
 
 MAX_TEXT_LINE = 1000  # RFC 5321 4.5.3.1.6: 998 octets + CRLF
 
@@ -56,11 +64,55 @@ _ESC_BY_CODE = {"500": "5.5.2", "501": "5.5.4", "502": "5.5.2", "503": "5.5.1", 
 _COUNTED = {"500", "501", "502", "503", "504", "530", "535", "538", "553", "554", "555"}
 
 
+def bad_path(arg: str | None, sender: bool) -> str | None:
+    """The refusal for a MAIL FROM (`sender`) / RCPT TO argument whose path is no address, else None."""
+    refusal = "501 5.1.7 Bad sender address syntax" if sender else "501 5.1.3 Bad recipient address syntax"
+    text = (arg or "").partition(":")[2].lstrip()
+    if text.startswith("<"):
+        end = _closing(text)
+        if end < 0:
+            return refusal
+        path = re.sub(r"^@[^:]*:", "", text[1:end])  # RFC 5321 4.1.2 source route: ignored
+    else:
+        path = text.split(" ", 1)[0]
+    if not path:
+        return None if sender else refusal  # the null reverse-path is for MAIL only
+    quoted = escaped = False
+    for ch in path:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in " \t<>":
+            return refusal
+    return refusal if quoted else None
+
+
+def _closing(text: str) -> int:
+    """Where the `>` closing `text`'s leading `<` is (outside quoted strings), or -1."""
+    quoted = escaped = False
+    for i, ch in enumerate(text[1:], 1):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == ">" and not quoted:
+            return i
+    return -1
+
+
 class SandboxSMTP(SMTP):
     """aiosmtpd SMTP with Postfix-like replies and bounded reading (see module docstring)."""
 
     hard_error_limit = 20
     reject_bare_lf = True
+    # AUTH LOGIN's challenges as Postfix's SASL (Cyrus / Dovecot) sends them; aiosmtpd's were "User Name\0"
+    AuthLoginUsernameChallenge = "Username:"
+    AuthLoginPasswordChallenge = "Password:"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -69,6 +121,7 @@ class SandboxSMTP(SMTP):
         self._command = ""
         self._errors = 0
         self._raw_readuntil: Any = None
+        self.path_arg: str | None = None  # the MAIL / RCPT argument being handled, for `bad_path`
 
     def _cb_client_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Every command (and AUTH) line is read through `readuntil(b"\n")` (`readline` calls it too): check
@@ -126,6 +179,29 @@ class SandboxSMTP(SMTP):
         return f"{code}{text[3:4] or ' '}{esc} {rest}".rstrip()
 
     # --- commands -----------------------------------------------------------------------------------------
+    async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
+        """RFC 4616 `authzid NUL authcid NUL passwd`, as aiosmtpd's, except that an authzid other than the
+        authcid (acting as someone else) fails like wrong credentials (535 5.7.8), as a SASL server without
+        proxy rights refuses it [unc: the reply text]; aiosmtpd ignored the authzid."""
+        if len(args) == 1:
+            response = await self.challenge_auth("")
+            if response is MISSING:
+                return AuthResult(success=False)
+        else:
+            try:
+                response = b64decode(args[1].encode(), validate=True)
+            except ValueError:
+                await self.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        parts = bytes(response).split(b"\x00") if isinstance(response, bytes) else []
+        if len(parts) != 3:
+            await self.push("501 5.5.2 Can't split auth value")
+            return AuthResult(success=False, handled=True)
+        authzid, login, password = parts
+        if authzid and authzid != login:
+            return AuthResult(success=False, handled=False)
+        return self._authenticate("PLAIN", LoginPassword(login, password))
+
     @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str) -> None:
         self._raw_replies = True
@@ -144,7 +220,7 @@ class SandboxSMTP(SMTP):
 
     @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_MAIL(self, arg: str | None) -> None:
-        self._command = "MAIL"
+        self._command, self.path_arg = "MAIL", arg
         try:
             await super().smtp_MAIL(arg)
         finally:
@@ -152,7 +228,7 @@ class SandboxSMTP(SMTP):
 
     @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_RCPT(self, arg: str | None) -> None:
-        self._command = "RCPT"
+        self._command, self.path_arg = "RCPT", arg
         try:
             await super().smtp_RCPT(arg)
         finally:

@@ -42,7 +42,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from sandbox.core.tls import server_context
 from sandbox.smtp.faults import SmtpFaults
-from sandbox.smtp.protocol import SandboxSMTP
+from sandbox.smtp.protocol import SandboxSMTP, bad_path
 
 
 @dataclass
@@ -96,13 +96,25 @@ class _Handler:
         # Postfix order: PIPELINING first, ENHANCEDSTATUSCODES near the end (RFC 2920 / RFC 2034).
         return [responses[0], "250-PIPELINING", *responses[1:-1], "250-ENHANCEDSTATUSCODES", responses[-1]]
 
+    async def handle_MAIL(self, server: SMTP, session: Any, envelope: Any, address: str, options: list) -> str:
+        refusal = bad_path(getattr(server, "path_arg", None), sender=True)
+        if refusal:
+            return refusal
+        envelope.mail_from = address  # what aiosmtpd does without this hook
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str, options: list) -> str:
+        refusal = bad_path(getattr(server, "path_arg", None), sender=False)
+        if refusal:
+            return refusal
         if self.sb.max_recipients and len(envelope.rcpt_tos) >= self.sb.max_recipients:
             return "452 4.5.3 Error: too many recipients"  # Postfix smtpd_recipient_limit; RFC 5321 4.5.3.1.8
         refusal = self.sb.faults.rcpt(address)
         if refusal:
             return refusal
         envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
