@@ -1,5 +1,6 @@
 """Stable cursors for the Slack list methods (conversations.list, users.conversations, users.list,
-conversations.members, reactions.list, stars.list, files.remote.list, chat.scheduledMessages.list).
+conversations.members, reactions.list, stars.list, files.remote.list, chat.scheduledMessages.list, and
+search.messages / search.files with `cursor`).
 
 Slack's cursors are opaque and name the item the next page starts at (its pagination guide: a cursor "points
 to the next item"; users.list hands out base64 of `user:U…`, conversations.list of `team:C…`), not an offset:

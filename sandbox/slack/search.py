@@ -26,9 +26,10 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from sandbox.slack import paging
 from sandbox.slack.actor import actor_id, dm_id, sees
 from sandbox.slack.file_access import public_file
-from sandbox.slack.webapi import SlackError, _cursor, _offset
+from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
     from sandbox.slack.webapi import WebApi
@@ -117,29 +118,43 @@ class Query:
         return not any(x in words or (" " in x and x in low) for x in self.excluded)
 
 
-def _paged(rows: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+def _paged(rows: list[tuple[str, dict[str, Any]]], args: dict[str, Any], kind: str = "msg") -> dict[str, Any]:
     """One page of matches by `count` and `page`, or, when a `cursor` is sent, from the cursor (`*` the first page;
     Slack's "cursormark" paging, `page` then ignored): `_next_cursor` carries the next page's cursor for the
-    answer's top-level `response_metadata` (`_answer`)."""
+    answer's top-level `response_metadata` (`_answer`). `rows` are (ident, match) in the answer's order; the
+    cursor names the next page's first match (its ts and channel, or a file's created and id), so a message
+    posted or deleted between pages makes none repeat or go missing (`sandbox.slack.paging`)."""
     try:
         count = min(max(int(args.get("count") or 20), 1), 100)
         page = min(max(int(args.get("page") or 1), 1), 100)
     except ValueError as exc:
         raise SlackError("invalid_arguments") from exc
     cursor = str(args.get("cursor") or "")
-    start = (page - 1) * count
+    start, next_cursor = (page - 1) * count, ""
     if cursor:
-        start = 0 if cursor == "*" else _offset(cursor)
+        key_of = _KEYS[kind]
+        shown_rows, next_cursor, start = paging.page(rows, "" if cursor == "*" else cursor, count, kind,
+                                                     lambda r: r[0], key_of, descending=not _ascending(args))
         page = start // count + 1
+    else:
+        shown_rows = rows[start:start + count]
     total, pages = len(rows), max((len(rows) + count - 1) // count, 1)
-    shown = rows[start:start + count]
+    shown = [match for _, match in shown_rows]
     first = start + 1 if shown else 0
     out = {"total": total, "matches": shown, "paging": {"count": count, "total": total, "page": page, "pages": pages},
            "pagination": {"total_count": total, "page": page, "per_page": count, "page_count": pages,
                           "first": first, "last": first + len(shown) - 1 if shown else 0}}
     if cursor:
-        out["_next_cursor"] = _cursor(start + count) if start + count < total else ""
+        out["_next_cursor"] = next_cursor
     return out
+
+
+def _ascending(args: dict[str, Any]) -> bool:
+    return str(args.get("sort_dir") or "desc").lower() == "asc"
+
+
+_KEYS = {"msg": lambda ident: paging.parts_key(ident, paging.ts_key, str),
+         "file": lambda ident: paging.parts_key(ident, paging.int_key, str)}
 
 
 def _answer(query: str, key: str, block: dict[str, Any]) -> dict[str, Any]:
@@ -164,9 +179,9 @@ class SearchApi:
         return Query(self.api, str(args["query"]))
 
     @staticmethod
-    def _order(rows: list[tuple[float, dict[str, Any]]], args: dict[str, Any]) -> list[dict[str, Any]]:
-        ascending = str(args.get("sort_dir") or "desc").lower() == "asc"
-        return [row for _, row in sorted(rows, key=lambda r: r[0], reverse=not ascending)]
+    def _order(rows: list[tuple[str, dict[str, Any]]], args: dict[str, Any], kind: str) -> list[tuple[str, Any]]:
+        """(ident, match) pairs by their cursor key: oldest first with `sort_dir=asc`, else newest first."""
+        return sorted(rows, key=lambda r: _KEYS[kind](r[0]) or (), reverse=not _ascending(args))
 
     def _channel_ref(self, channel: dict[str, Any]) -> dict[str, Any]:
         out = {k: channel.get(k, False) for k in ("id", "is_channel", "is_group", "is_im", "is_mpim", "is_private",
@@ -200,8 +215,8 @@ class SearchApi:
             for key in ("blocks", "attachments", "files", "bot_id"):
                 if message.get(key):
                     match[key] = message[key]
-            rows.append((float(stored["ts"]), match))
-        return self._order(rows, args)
+            rows.append((f"{stored['ts']}|{channel['id']}", match))
+        return self._order(rows, args, "msg")
 
     def _file_matches(self, query: Query, args: dict[str, Any]) -> list[dict[str, Any]]:
         files, ws, me = self.api.files, self.sb.workspace, actor_id(self.sb)
@@ -218,8 +233,8 @@ class SearchApi:
             if query.channels and not wanted:
                 continue
             if query.matches(text, wanted[0] if wanted else "", f["user"], float(f["created"])):
-                rows.append((float(f["created"]), public_file(f)))
-        return self._order(rows, args)
+                rows.append((f"{int(f['created'])}|{f['id']}", public_file(f)))
+        return self._order(rows, args, "file")
 
     def messages(self, args: dict[str, Any]) -> dict[str, Any]:
         query = self._query(args)
@@ -227,10 +242,10 @@ class SearchApi:
 
     def files(self, args: dict[str, Any]) -> dict[str, Any]:
         query = self._query(args)
-        return _answer(str(args["query"]), "files", _paged(self._file_matches(query, args), args))
+        return _answer(str(args["query"]), "files", _paged(self._file_matches(query, args), args, "file"))
 
     def all(self, args: dict[str, Any]) -> dict[str, Any]:
         query = self._query(args)
         args = {k: v for k, v in args.items() if k != "cursor"}  # [unc] cursor paging: search.messages / files
         return {"query": str(args["query"]), "messages": _paged(self._message_matches(query, args), args),
-                "files": _paged(self._file_matches(query, args), args), "posts": {"total": 0, "matches": []}}
+                "files": _paged(self._file_matches(query, args), args, "file"), "posts": {"total": 0, "matches": []}}

@@ -34,7 +34,6 @@ users.conversations (`sandbox.slack.listing`), calls.* (`sandbox.slack.calls`), 
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from email.message import Message
@@ -173,20 +172,6 @@ def check_thread_ts(args: dict[str, Any]) -> None:
 
 def _flag(value: Any) -> bool:
     return str(value).lower() in ("1", "true", "yes")
-
-
-def _cursor(offset: int) -> str:
-    return base64.b64encode(f"next_id:{offset}".encode()).decode()
-
-
-def _offset(cursor: str) -> int:
-    try:
-        kind, _, n = base64.b64decode(cursor).decode().partition(":")
-        if kind != "next_id" or not n.isdigit():  # "next_id:-5" would slice from the end
-            raise ValueError(kind)
-        return int(n)
-    except ValueError as exc:
-        raise SlackError("invalid_cursor") from exc
 
 
 def _limit(args: dict[str, Any], default: int, most: int) -> int:

@@ -127,3 +127,16 @@ def test_foreign_and_offset_cursors_are_invalid_cursor(slack_client, slack_sandb
         fails(slack_client.chat_scheduledMessages_list, "invalid_cursor", cursor=cursor)
     fails(slack_client.conversations_list, "invalid_cursor", cursor=users_cursor)  # another list's cursor
     assert slack_client.conversations_members(channel=general, cursor=users_cursor)["ok"]  # both are `user:`
+
+
+def test_search_cursor_survives_a_deleted_match(sb, people):  # noqa: F811
+    bot, chen, _ = people
+    channel = sb.workspace.channel("general")["id"]
+    stamps = [bot.chat_postMessage(channel=channel, text=f"r24 failover step {n}")["ts"] for n in range(5)]
+    first = chen.search_messages(query="failover", count=2, cursor="*")
+    assert [m["ts"] for m in first["messages"]["matches"]] == [stamps[4], stamps[3]]
+    bot.chat_delete(channel=channel, ts=stamps[4])  # read already: an offset cursor skipped stamps[2]
+    rest = [m["ts"] for page in chen.search_messages(query="failover", count=2, cursor=_cursor(first))
+            for m in page["messages"]["matches"]]
+    assert rest == [stamps[2], stamps[1], stamps[0]]
+    fails(chen.search_files, "invalid_cursor", query="failover", cursor=_cursor(first))  # a message cursor
