@@ -2,8 +2,8 @@
 conversations.members, reactions.list, stars.list, files.remote.list, chat.scheduledMessages.list, and
 search.messages / search.files with `cursor`).
 
-Slack's cursors are opaque and name the item the next page starts at (its pagination guide: a cursor "points
-to the next item"; users.list hands out base64 of `user:U…`, conversations.list of `team:C…`), not an offset:
+Slack's cursors are opaque and name the item the next page starts at, not an offset (its documented examples
+are base64 of `user:U061NFTT2`, and for conversations.list `team:C061FA5PB`; [unc] what each list keys on):
 an item added or removed while a client pages makes the next page neither repeat nor skip another one. So here:
 each method orders its rows by a key that does not move (a channel's or user's place in the workspace, which
 only grows at its end; a message's ts; a file's creation sequence), and `next_cursor` is base64 of
