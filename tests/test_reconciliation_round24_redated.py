@@ -49,13 +49,15 @@ def test_version_census_finds_only_records_out_of_the_cursors_reach(warehouse): 
         "f" * 32: "2026-01-01 00:00:00",  # the vendor's stamp is not a timestamp: the sync quarantines it
         "g" * 32: None,  # stored without a stamp
         "h" * 32: "2026-01-01 00:00:00",  # the census gave no stamp
+        "j" * 32: "2021-01-01T10:00:00.000+0000",  # the same instant in another time zone: no change
     }
     vendor = [("a" * 32, "2026-01-01 00:00:00"), ("b" * 32, OLD), ("c" * 32, _stamp(NOW - timedelta(hours=2))),
               ("d" * 32, _stamp(NOW - timedelta(minutes=2))), ("e" * 32, OLD), ("f" * 32, "yesterday"),
-              ("g" * 32, OLD), "h" * 32, ("i" * 32, OLD)]  # i: missing here, the id census's part
+              ("g" * 32, OLD), "h" * 32, ("i" * 32, OLD),  # i: missing here, the id census's part
+              ("j" * 32, "2021-01-01T11:00:00.000+0100")]
     with warehouse.connect() as conn:
         _table(conn, stored, deleted=("e" * 32,))
-        assert census.load_ids(conn, "servicenow", "incidents", [vendor[:4], vendor[4:]]) == 9
+        assert census.load_ids(conn, "servicenow", "incidents", [vendor[:4], vendor[4:]]) == 10
         found = census.redated(conn, "servicenow", "incidents", "sys_id", "sys_updated_on", limit=100)
         assert found == ["b" * 32, "c" * 32]
         assert census.redated(conn, "servicenow", "incidents", "sys_id", "sys_updated_on", limit=1) == ["b" * 32], \

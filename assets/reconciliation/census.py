@@ -172,8 +172,8 @@ def compare(conn, vendor: str, entity: str, key: str, limit: int = MAX_IDS_SHOWN
 def redated(conn, vendor: str, entity: str, key: str, version: str, *, limit: int) -> list[str]:
     """Live ids whose vendor stamp (from the last census) differs from the stored one and is older than
     the vendor's latest completed sync by more than :data:`REDATE_MARGIN`: changes no cursor will
-    read. At most ``limit`` differing stamps are looked at, oldest first (a stamp the vendor wrote in
-    another format than the stored one sorts anywhere, and costs a re-read that stores the new one)."""
+    read. At most ``limit`` differing stamps are looked at, oldest first; one that names the stored
+    instant in another form (another UTC offset, more fractional digits) is no change."""
     from pipelines.common.cursor import parse_vendor_ts
 
     synced = last_completed_sync(conn, vendor)
@@ -185,7 +185,8 @@ def redated(conn, vendor: str, entity: str, key: str, version: str, *, limit: in
     if version not in present:
         return []
     live = live_rows_sql(vendor, entity, key, conn.table_exists(vendor, "deletions"), version=version)
-    rows = conn.query(f"select c.record_id, c.version from {SCHEMA}.census_ids as c "
+    rows = conn.query(f"select c.record_id, c.version, cast(l.version as varchar) as stored "
+                      f"from {SCHEMA}.census_ids as c "
                       f"join ({live}) as l on l.record_id = c.record_id "
                       "where c.vendor = %s and c.entity = %s and c.version is not null and l.version is not null "
                       f"and c.version <> cast(l.version as varchar) order by c.version, c.record_id limit {int(limit)}",
@@ -197,7 +198,11 @@ def redated(conn, vendor: str, entity: str, key: str, version: str, *, limit: in
             moment = parse_vendor_ts(row["version"])
         except (TypeError, ValueError):  # the sync quarantines a record stamped so; not drift
             continue
-        if moment < cutoff:
+        try:  # the same instant written another way (a user's time zone): not a change
+            same = parse_vendor_ts(row["stored"]) == moment
+        except (TypeError, ValueError):
+            same = False
+        if moment < cutoff and not same:
             out.append(str(row["record_id"]))
     return sorted(out)
 
