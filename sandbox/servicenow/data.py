@@ -19,6 +19,7 @@ from random import Random
 from typing import Any
 
 from sandbox.servicenow import pools
+from sandbox.servicenow.reference_data import department_of
 from sandbox.servicenow.schema import SCHEMAS
 
 WINDOW_DAYS = 180
@@ -134,11 +135,13 @@ def users(g: Gen, n: int, integration_user: str) -> tuple[list[tuple[str, ...]],
     last.append("User")
     logins.append(integration_user)
     created = g.times(rng, n + 1)
+    titles = rng.choices(pools.TITLES, k=n + 1)  # drawn where the dict below drew it: the sequence stays
     cols = {
         "sys_id": ids, "user_name": logins, "first_name": first, "last_name": last,
         "name": [f"{f} {la}" for f, la in zip(first, last, strict=True)],
         "email": [f"{u}@example.com" for u in logins],
-        "title": rng.choices(pools.TITLES, k=n + 1),
+        "title": titles,
+        "department": [*(department_of(t) for t in titles[:n]), ""],  # no draw: the seed's sequence stays
         "manager": ["" if i < 5 else ids[rng.randrange(i)] for i in range(n + 1)],
         "active": rng.choices(("true", "false"), (95, 5), k=n + 1), "locked_out": "false",
         # the integration user's display values are in GMT (`dates`, `render`), as its profile says

@@ -5,7 +5,13 @@ cmdb_ci.location) and departments (cmn_department: sys_user.department).
 Their rows are fixed (MD5 sys_ids, a 2020 creation date, like `meta_tables`), so they neither depend on
 nor move the seed; they read, query, write and describe themselves (sys_db_object, sys_dictionary) like
 any table. Guessed [unc]: the base system's demo data also links users, CIs and tasks to these rows;
-the seeded records here leave those reference fields empty, so dot-walks through them find nothing.
+the seeded CIs and tasks here leave those reference fields empty, so dot-walks through them find nothing.
+Users do have a department (the one their title works in, `DEPARTMENT_OF_TITLE`, no draw from the
+seed; the integration user has none) and each department with members a head (`dept_head`, its first
+member in sys_user order), so PySNC's documented dot-walk
+(`gr.fields = 'sys_id,opened_by,opened_by.email,opened_by.department.dept_head'`, then
+`gr.opened_by.department.dept_head`) finds values: pysnc raises AttributeError when the walked
+reference is empty.
 """
 
 from __future__ import annotations
@@ -62,6 +68,14 @@ _DEPARTMENTS = (  # name, id, cost center
     ("Customer Support", "SUP", "CC-500"), ("Development", "DEV", "CC-600"), ("Legal", "LEGAL", "CC-700"),
 )
 
+# the department a seeded user's title works in [unc: the demo data's own assignment is its own]
+DEPARTMENT_OF_TITLE = {
+    "Service Desk Analyst": "Customer Support", "Application Developer": "Development", "Risk Analyst": "Finance",
+    "Privacy Officer": "Legal", "Business Analyst": "Sales", "Change Manager": "IT", "Network Engineer": "IT",
+    "Database Administrator": "IT", "Systems Administrator": "IT", "Security Analyst": "IT", "IT Manager": "IT",
+    "Cloud Engineer": "IT", "Site Reliability Engineer": "IT",
+}
+
 
 def ref_id(table: str, name: str) -> str:
     return hashlib.md5(f"{table}:{name}".encode()).hexdigest()  # an identifier, not a secret
@@ -75,9 +89,17 @@ def _row(table: str, values: dict[str, str]) -> tuple[str, ...]:
     return tuple({**base, **values}.get(f, "") for f in schema.names)
 
 
-def reference_rows() -> dict[str, list[tuple[str, ...]]]:
-    """Fresh row lists for the three tables (a store owns and mutates its lists)."""
+def department_of(title: str) -> str:
+    """The sys_id of the department a seeded user with this title belongs to ("" for none)."""
+    name = DEPARTMENT_OF_TITLE.get(title, "")
+    return ref_id("cmn_department", name) if name else ""
+
+
+def reference_rows(heads: dict[str, str] | None = None) -> dict[str, list[tuple[str, ...]]]:
+    """Fresh row lists for the three tables (a store owns and mutates its lists); `heads` maps a
+    department's sys_id to its head's (sys_user) sys_id."""
     own = ref_id("core_company", OWN_COMPANY)
+    heads = heads or {}
     return {
         "core_company": [_row("core_company", {
             "name": name, "city": city, "country": country, "stock_symbol": symbol, "manufacturer": maker,
@@ -88,6 +110,7 @@ def reference_rows() -> dict[str, list[tuple[str, ...]]]:
             "longitude": lon, "time_zone": tz, "company": own})
             for name, city, state, country, lat, lon, tz in _LOCATIONS],
         "cmn_department": [_row("cmn_department", {
-            "name": name, "id": code, "cost_center": cost, "company": own, "description": f"{name} department"})
+            "name": name, "id": code, "cost_center": cost, "company": own, "description": f"{name} department",
+            "dept_head": heads.get(ref_id("cmn_department", name), "")})
             for name, code, cost in _DEPARTMENTS],
     }

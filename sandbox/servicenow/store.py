@@ -55,6 +55,17 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
+def _department_heads(users: list[tuple[str, ...]]) -> dict[str, str]:
+    """department sys_id -> the sys_id of its first member in sys_user order (`reference_data`)."""
+    names = SCHEMAS["sys_user"].names
+    at_id, at_dept = names.index("sys_id"), names.index("department")
+    heads: dict[str, str] = {}
+    for row in users:
+        if row[at_dept]:
+            heads.setdefault(row[at_dept], row[at_id])
+    return heads
+
+
 class Store:
     """All tables of one emulated instance (see module docstring)."""
 
@@ -76,7 +87,8 @@ class Store:
             schemas = {**SCHEMAS, **IMPORT_SCHEMAS, "sys_audit": audit.AUDIT_SCHEMA, **CONFLICT_SCHEMAS, **CART_SCHEMAS,
                        **REFERENCE_SCHEMAS, **SYSTEM_SCHEMAS}
             system = system_rows(SCHEMAS["cmdb_ci"].names, ds.rows.get("cmdb_ci", []), self.instance_uri)
-            rows = {**meta_rows(schemas.values()), **reference_rows(), **system, **ds.rows}
+            rows = {**meta_rows(schemas.values()), **reference_rows(_department_heads(ds.rows.get("sys_user", []))),
+                    **system, **ds.rows}
             schemas.update(META_SCHEMAS)
             self.tables = {name: Table(schemas[name], rows.get(name, []), self) for name in schemas}
             self.view = TaskView(self.tables["task"], [self.tables[c] for c in TASK_CHILDREN])
