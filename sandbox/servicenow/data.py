@@ -21,6 +21,7 @@ from typing import Any
 from sandbox.servicenow import pools
 from sandbox.servicenow.reference_data import department_of
 from sandbox.servicenow.schema import SCHEMAS
+from sandbox.servicenow.well_known import add_well_known
 
 WINDOW_DAYS = 180
 _TOD: list[str] = []
@@ -229,6 +230,7 @@ def generate(seed: int = 42, size: int = 200, anchor: datetime | None = None,
         data_tasks.add_task_tables(g, ds, size, refs)
         data_itsm.add_itsm_tables(g, ds, size, people)
         data_access.add_access_tables(g, ds, people)
+        add_well_known(ds.rows)  # after every draw: admin and the demo Finance head move no seeded row
     finally:
         if was_enabled:
             gc.enable()

@@ -8,7 +8,7 @@ any table. Guessed [unc]: the base system's demo data also links users, CIs and 
 the seeded CIs and tasks here leave those reference fields empty, so dot-walks through them find nothing.
 Users do have a department (the one their title works in, `DEPARTMENT_OF_TITLE`, no draw from the
 seed; the integration user has none) and each department with members a head (`dept_head`, its first
-member in sys_user order), so PySNC's documented dot-walk
+member in sys_user order; Finance, the demo data's, its own, `well_known`), so PySNC's documented dot-walk
 (`gr.fields = 'sys_id,opened_by,opened_by.email,opened_by.department.dept_head'`, then
 `gr.opened_by.department.dept_head`) finds values: pysnc raises AttributeError when the walked
 reference is empty.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 
 from sandbox.servicenow.schema import SYS_FIELDS, Field, TableSchema
+from sandbox.servicenow.well_known import FINANCE_SYS_ID
 
 SINCE = "2020-01-01 00:00:00"
 
@@ -78,6 +79,8 @@ DEPARTMENT_OF_TITLE = {
 
 
 def ref_id(table: str, name: str) -> str:
+    if (table, name) == ("cmn_department", "Finance"):  # the demo data's id (`well_known`)
+        return FINANCE_SYS_ID
     return hashlib.md5(f"{table}:{name}".encode()).hexdigest()  # an identifier, not a secret
 
 

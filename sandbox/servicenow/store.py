@@ -35,6 +35,7 @@ from sandbox.servicenow.rules import apply_rules
 from sandbox.servicenow.schema import SCHEMAS, SYSTEM_FIELDS, TASK_CHILDREN
 from sandbox.servicenow.system_tables import DEFAULT_URI, SYSTEM_SCHEMAS, system_rows
 from sandbox.servicenow.tables import Table, TaskView
+from sandbox.servicenow.well_known import FIXED_HEADS
 
 _SYS_ID = re.compile(r"[0-9a-f]{32}\Z")
 REFERENCED = frozenset({"sys_user", "sys_user_group", "cmdb_ci", "change_request", "incident", "task",
@@ -56,14 +57,15 @@ def to_text(value: Any) -> str:
 
 
 def _department_heads(users: list[tuple[str, ...]]) -> dict[str, str]:
-    """department sys_id -> the sys_id of its first member in sys_user order (`reference_data`)."""
+    """department sys_id -> the sys_id of its first member in sys_user order (`reference_data`), or the
+    head the demo data names (`well_known`)."""
     names = SCHEMAS["sys_user"].names
     at_id, at_dept = names.index("sys_id"), names.index("department")
     heads: dict[str, str] = {}
     for row in users:
         if row[at_dept]:
             heads.setdefault(row[at_dept], row[at_id])
-    return heads
+    return {**heads, **FIXED_HEADS}
 
 
 class Store:

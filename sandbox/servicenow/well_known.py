@@ -1,0 +1,54 @@
+"""Records with the sys_ids every instance (or every developer instance) has, which PySNC's own test
+suite and the ServiceNow documentation's examples name literally.
+
+- `admin` (System Administrator), sys_id 6816f79cc0a8016401c5a33be04be441: an out-of-box record of
+  every instance (the docs' Table API examples and PySNC's tests `gr.get('6816f79cc0a8016401c5a33be04be441')`
+  and read `user_name == 'admin'`, `email == 'admin@example.com'`). It has the admin role. No password
+  is known for it, so it cannot sign in to the sandbox (as on an instance whose admin password is unknown).
+- the demo data's Finance department (a581ab703710200044e0bfc8bcbe5de8), admin's department, headed by
+  Natasha Ingram (46c5bf6ca9fe1981010713e3ac7d3384, natasha.ingram@example.com): what PySNC's
+  test_dotwalk_with_element walks (`department.dept_head.email`). [obs: PySNC test/test_snc_api_fields.py
+  against a developer instance with demo data; other fields of these records are the sandbox's guesses, unc]
+
+They are added after the seeded data is drawn (just before the integration user, which stays last), so
+no seeded record moves; the Finance department keeps its name and the other departments their MD5 ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sandbox.servicenow.schema import SCHEMAS
+
+ADMIN_SYS_ID = "6816f79cc0a8016401c5a33be04be441"
+FINANCE_SYS_ID = "a581ab703710200044e0bfc8bcbe5de8"
+FINANCE_HEAD_SYS_ID = "46c5bf6ca9fe1981010713e3ac7d3384"
+SINCE = "2020-01-01 00:00:00"  # [unc] the records' age; reference_data's foundation rows share it
+
+_USERS = (
+    {"sys_id": ADMIN_SYS_ID, "user_name": "admin", "first_name": "System", "last_name": "Administrator",
+     "name": "System Administrator", "email": "admin@example.com", "title": "System Administrator",
+     "department": FINANCE_SYS_ID},
+    {"sys_id": FINANCE_HEAD_SYS_ID, "user_name": "natasha.ingram", "first_name": "Natasha", "last_name": "Ingram",
+     "name": "Natasha Ingram", "email": "natasha.ingram@example.com", "department": FINANCE_SYS_ID},
+)
+FIXED_HEADS = {FINANCE_SYS_ID: FINANCE_HEAD_SYS_ID}
+
+
+def _row(table: str, values: dict[str, str]) -> tuple[str, ...]:
+    base = {"active": "true", "locked_out": "false", "sys_class_name": table, "sys_created_on": SINCE,
+            "sys_updated_on": SINCE, "sys_created_by": "system", "sys_updated_by": "system", "sys_mod_count": "0",
+            "sys_domain": "global", "state": "active", "inherited": "false"}
+    return tuple({**base, **values}.get(f, "") for f in SCHEMAS[table].names)
+
+
+def add_well_known(rows: dict[str, list[tuple[str, ...]]]) -> None:
+    """Insert the users before the integration user (the last sys_user row) and admin's role grant."""
+    users = rows["sys_user"]
+    users[-1:-1] = [_row("sys_user", u) for u in _USERS]
+    roles = SCHEMAS["sys_user_role"].names
+    admin_role = next((r[0] for r in rows.get("sys_user_role", []) if r[roles.index("name")] == "admin"), "")
+    if admin_role:
+        grant = hashlib.md5(f"sys_user_has_role:{ADMIN_SYS_ID}:admin".encode()).hexdigest()  # an id, not a secret
+        rows["sys_user_has_role"].append(_row("sys_user_has_role", {
+            "sys_id": grant, "user": ADMIN_SYS_ID, "role": admin_role}))
