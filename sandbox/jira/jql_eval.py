@@ -31,6 +31,7 @@ from sandbox.jira.jql_fields import (
 from sandbox.jira.jql_history import compile_history
 from sandbox.jira.jql_more import special
 from sandbox.jira.model import Issue
+from sandbox.jira.routes_roles import sees
 from sandbox.jira.text_query import compile_text
 from sandbox.jira.timefmt import jql_time, start_of
 
@@ -209,8 +210,13 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
         neg = c.op == "!~"
         store = getattr(ctx, "store", None)
 
-        def comments(i: Issue) -> str:  # comment bodies (v2 strings or v3 ADF) are searched by comment/text
-            return "\n".join(plain(x.body) for x in store.comments_of(i)) if store is not None else ""
+        if field in ("comment", "text"):
+            ctx.volatile = True  # restricted comments follow the caller's groups and roles
+
+        def comments(i: Issue) -> str:  # comment bodies (v2 strings or v3 ADF) the caller may read
+            if store is None:
+                return ""
+            return "\n".join(plain(x.body) for x in store.comments_of(i) if sees(ctx, ctx.me, i.project, x.visibility))
 
         def text_of(i: Issue) -> str:
             if field == "summary":

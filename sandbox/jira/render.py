@@ -162,7 +162,10 @@ class Renderer:
 
     def worklog_field(self, issue: Issue) -> dict[str, Any]:
         """The issue's `worklog` field: the first 20 worklogs and the total (as Jira embeds them)."""
-        logs = list(self.store.work["worklogs"].get(issue.id, ()))
+        from sandbox.jira.routes_roles import sees  # restricted worklogs only for their group / role
+
+        logs = [w for w in self.store.work["worklogs"].get(issue.id, ())
+                if sees(self, self.viewer, issue.project, w.get("visibility"))]
         return {"startAt": 0, "maxResults": 20, "total": len(logs),
                 "worklogs": [self.worklog(issue, w) for w in logs[:20]]}
 
@@ -257,7 +260,9 @@ class Renderer:
         if f in TIME_FIELDS or f == "security":  # worklogs and estimates; no security levels are kept
             return estimates.value(issue, f, sum(w["seconds"] for w in s.work["worklogs"].get(issue.id, ())))
         if f == "comment":
-            comments = s.comments_of(issue)
+            from sandbox.jira.routes_roles import sees  # restricted comments only for their group / role
+
+            comments = [c for c in s.comments_of(issue) if sees(self, self.viewer, issue.project, c.visibility)]
             return {"comments": [self.comment(c) for c in comments], "self": f"{self.api}/issue/{issue.id}/comment",
                     "maxResults": len(comments), "total": len(comments), "startAt": 0}
         if f == "attachment":

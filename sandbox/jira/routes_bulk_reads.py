@@ -28,6 +28,7 @@ from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.extras import FIRST_NEW_ID
 from sandbox.jira.ids import is_id
 from sandbox.jira.routes_children import _comment_bean
+from sandbox.jira.routes_roles import sees
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Comment
@@ -115,7 +116,8 @@ def register(sb: JiraSandbox) -> None:
         if len(ids) > 1000:
             raise fail(400, "The number of comment IDs must not exceed 1000.")
         found = [find_comment(sb, int(x)) for x in sorted({int(x) for x in ids if is_id(str(x))})]
-        beans = [_comment_bean(c, x) for x in found if x is not None]
+        beans = [_comment_bean(c, x) for x in found if x is not None
+                 and sees(sb, c.user, sb.store.issues[x.issue_id].project, x.visibility)]
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 1_048_576, 1, 1_048_576)
         return json_response(paged(beans, start, limit))
 

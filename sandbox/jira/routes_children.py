@@ -31,6 +31,7 @@ from sandbox.jira.call import Call
 from sandbox.jira.errors import fail, shaped
 from sandbox.jira.ids import is_id
 from sandbox.jira.rendered import to_html
+from sandbox.jira.routes_roles import sees
 
 MAX_FILES_PER_REQUEST = 60
 MAX_ATTACHMENTS_PER_ISSUE = 2000
@@ -113,7 +114,7 @@ def register(sb: JiraSandbox, key: str) -> None:
 
     def list_comments(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
-        comments = list(sb.store.comments_of(issue))
+        comments = [x for x in sb.store.comments_of(issue) if sees(sb, c.user, issue.project, x.visibility)]
         if (c.q("orderBy") or "created").startswith("-"):
             comments.reverse()
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 100, 0, 5000)
@@ -137,12 +138,19 @@ def register(sb: JiraSandbox, key: str) -> None:
     def one_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
         comment = ops.find_comment(sb.store, issue.id, c.p["comment"])
-        if comment is None:
+        if comment is None or not sees(sb, c.user, issue.project, comment.visibility):
             raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
         return json_response(_comment_bean(c, comment))
 
+    def hidden(c: Call, issue: Any) -> None:
+        """A restricted comment the caller may not read is, to them, no comment (404)."""
+        comment = ops.find_comment(sb.store, issue.id, c.p["comment"])
+        if comment is not None and not sees(sb, c.user, issue.project, comment.visibility):
+            raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
+
     def edit_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
+        hidden(c, issue)
         body = c.obj()
         vis = _audience(sb, c, issue, _visibility(body)) if "visibility" in body else ...
         comment = ops.edit_comment(sb.store, issue.id, c.p["comment"], _body_ok(c, body.get("body")), c.user, vis)
@@ -152,6 +160,7 @@ def register(sb: JiraSandbox, key: str) -> None:
 
     def delete_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
+        hidden(c, issue)
         if not ops.delete_comment(sb.store, issue.id, c.p["comment"], c.user):
             raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
         return Response(status=204)

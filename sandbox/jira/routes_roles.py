@@ -79,16 +79,51 @@ _GLOBAL = {
 _RANK = {ADMINS: 3, MEMBER: 2, VIEWER: 1, ADDONS: 0}
 
 
+def actors(sb: Any, project: str, role: int) -> list[tuple[str, str]]:
+    """(USER_ACTOR, accountId) | (GROUP_ACTOR, group name) pairs, seeded on first use (`sb`: anything with
+    the sandbox's `.store`)."""
+    table = sb.store.work.setdefault("role_actors", {})
+    key = (project, role)
+    if key not in table:
+        lead = sb.store.projects[project].lead
+        table[key] = {ADMINS: [(GROUP_ACTOR, "jira-admins"), (USER_ACTOR, lead)],
+                      MEMBER: [(GROUP_ACTOR, "jira-software-users")]}.get(role, [])
+    return table[key]
+
+
+def in_role(sb: Any, user: str, project: str, role: int) -> bool:
+    return any((kind == USER_ACTOR and who == user) or (kind == GROUP_ACTOR and user in group_members(sb, who))
+               for kind, who in actors(sb, project, role))
+
+
+def audience_refusal(sb: Any, user: str, project: str, vis: dict[str, Any]) -> str | None:
+    """Why `user` may not restrict a comment in `project` to this group or role (Jira only lets you pick
+    an existing group or role you belong to), or None. [unc: the wording for a role that does not exist]"""
+    if vis["type"] == "group":
+        ident = vis.get("identifier")
+        name = next((g for g in group_names(sb) if g == vis.get("value") or (ident and group_id(g) == ident)),
+                    None)
+        if name is None:
+            return f"Group: {vis.get('value') or ident} does not exist."
+        return None if user in group_members(sb, name) else f"You are currently not a member of the group: {name}."
+    ident = str(vis.get("identifier") or "")
+    role = next((r for r, (n, _d) in ROLES.items() if n == vis.get("value") or str(r) == ident), None)
+    if role is None:
+        return "Invalid role level specified."
+    name = ROLES[role][0]
+    return None if in_role(sb, user, project, role) else f"You are currently not a member of the project role: {name}."
+
+
+def sees(sb: Any, user: str | None, project: str, vis: dict[str, Any] | None) -> bool:
+    """Whether `user` may read a comment or worklog restricted by `vis`: anyone when it has none, else only
+    a member of that group or project role (as the spec's comment operations require); no user (webhooks,
+    the sandbox's own reads) reads everything."""
+    return not vis or user is None or audience_refusal(sb, user, project, vis) is None
+
+
 def register(sb: JiraSandbox) -> None:
-    def actors(project: str, role: int) -> list[tuple[str, str]]:
-        """(USER_ACTOR, accountId) | (GROUP_ACTOR, group name) pairs, seeded on first use."""
-        table = sb.store.work.setdefault("role_actors", {})
-        key = (project, role)
-        if key not in table:
-            lead = sb.store.projects[project].lead
-            table[key] = {ADMINS: [(GROUP_ACTOR, "jira-admins"), (USER_ACTOR, lead)],
-                          MEMBER: [(GROUP_ACTOR, "jira-software-users")]}.get(role, [])
-        return table[key]
+    def actors_of(project: str, role: int) -> list[tuple[str, str]]:
+        return actors(sb, project, role)
 
     def project_of(ref: str) -> str:
         for p in sb.store.projects.values():
@@ -102,28 +137,10 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"The project role with id '{raw}' does not exist.")
         return int(raw)
 
-    def in_role(user: str, project: str, role: int) -> bool:
-        return any((kind == USER_ACTOR and who == user) or (kind == GROUP_ACTOR and user in group_members(sb, who))
-                   for kind, who in actors(project, role))
+    def refusal(user: str, project: str, vis: dict[str, Any]) -> str | None:
+        return audience_refusal(sb, user, project, vis)
 
-    def audience_refusal(user: str, project: str, vis: dict[str, Any]) -> str | None:
-        """Why `user` may not restrict a comment in `project` to this group or role (Jira only lets you pick
-        an existing group or role you belong to), or None. [unc: the wording for a role that does not exist]"""
-        if vis["type"] == "group":
-            ident = vis.get("identifier")
-            name = next((g for g in group_names(sb) if g == vis.get("value") or (ident and group_id(g) == ident)),
-                        None)
-            if name is None:
-                return f"Group: {vis.get('value') or ident} does not exist."
-            return None if user in group_members(sb, name) else f"You are currently not a member of the group: {name}."
-        ident = str(vis.get("identifier") or "")
-        role = next((r for r, (n, _d) in ROLES.items() if n == vis.get("value") or str(r) == ident), None)
-        if role is None:
-            return "Invalid role level specified."
-        name = ROLES[role][0]
-        return None if in_role(user, project, role) else f"You are currently not a member of the project role: {name}."
-
-    sb.audience_refusal = audience_refusal  # type: ignore[attr-defined]  # comment visibility (`routes_children`)
+    sb.audience_refusal = refusal  # type: ignore[attr-defined]  # comment visibility (`routes_children`)
 
     def actor_bean(c: Call, n: int, kind: str, who: str) -> dict[str, Any]:
         if kind == USER_ACTOR:
@@ -140,7 +157,7 @@ def register(sb: JiraSandbox) -> None:
                                "name": name, "id": role, "description": description}
         if project is not None:
             out["actors"] = [actor_bean(c, 20000 + 100 * role + n, kind, who)
-                             for n, (kind, who) in enumerate(actors(project, role))]
+                             for n, (kind, who) in enumerate(actors_of(project, role))]
         else:
             out.update(scope=None, translatedName=name, admin=role == ADMINS, default=role == MEMBER,
                        roleConfigurable=True)
@@ -155,7 +172,7 @@ def register(sb: JiraSandbox) -> None:
         mine = bool(c.qbool("currentMember"))
         out = []
         for r in ROLES:
-            if mine and not in_role(c.user, key, r):
+            if mine and not in_role(sb, c.user, key, r):
                 continue
             bean = role_bean(c, r)
             bean["self"] = f"{c.r.api}/project/{sb.store.projects[key].id}/role/{r}"
@@ -185,11 +202,12 @@ def register(sb: JiraSandbox) -> None:
         if not new:
             raise fail(400, "You must specify at least one user or group to add to the project role.")
         with sb.store.lock:
-            current = actors(key, role)
+            current = actors_of(key, role)
             for actor in new:
                 if actor in current:
                     raise fail(400, f"'{actor[1]}' is already a member of the project role.")
             current.extend(dict.fromkeys(new))
+            sb.store.relations_version += 1  # restricted comments and projectsWhereUserHasRole() read roles
         return json_response(role_bean(c, role, key))
 
     def set_actors(c: Call) -> Response:
@@ -200,7 +218,8 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, "The 'categorisedActors' object is required.")
         new = read_actors(categorised, USER_ACTOR, GROUP_ACTOR, "atlassian-group-role-actor-id")
         with sb.store.lock:
-            actors(key, role)[:] = list(dict.fromkeys(new))
+            actors_of(key, role)[:] = list(dict.fromkeys(new))
+            sb.store.relations_version += 1
         return json_response(role_bean(c, role, key))
 
     def remove_actor(c: Call) -> Response:
@@ -212,10 +231,11 @@ def register(sb: JiraSandbox) -> None:
         if len(wanted) != 1:
             raise fail(400, "Specify exactly one of the 'user', 'group' or 'groupId' query parameters.")
         with sb.store.lock:
-            current = actors(key, role)
+            current = actors_of(key, role)
             if wanted[0] not in current:
                 raise fail(404, f"'{wanted[0][1]}' is not a member of the project role.")
             current.remove(wanted[0])
+            sb.store.relations_version += 1
         return Response(204)
 
     # --- permissions ----------------------------------------------------------------------------
@@ -236,7 +256,8 @@ def register(sb: JiraSandbox) -> None:
         if key in _GLOBAL:
             return user in group_members(sb, _GLOBAL[key][2])
         least = _RANK[_PROJECT[key][2]]
-        return any(any(_RANK[r] >= least and in_role(user, p, r) for r in (ADMINS, MEMBER, VIEWER)) for p in projects)
+        return any(any(_RANK[r] >= least and in_role(sb, user, p, r) for r in (ADMINS, MEMBER, VIEWER))
+                   for p in projects)
 
     sb.holds = holds  # type: ignore[attr-defined]  # JQL sanitizing (`routes_jql_match`)
 

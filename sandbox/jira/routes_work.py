@@ -24,6 +24,7 @@ from sandbox.jira.adf import is_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.estimates import adjusted
+from sandbox.jira.routes_roles import sees
 from sandbox.jira.timefmt import parse_duration, parse_jira_ts
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def register(sb: JiraSandbox) -> None:
 
     def list_worklogs(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
-        logs = list(worklogs_of(issue))
+        logs = [w for w in worklogs_of(issue) if sees(sb, c.user, issue.project, w.get("visibility"))]
         after, before = c.q("startedAfter"), c.q("startedBefore")
         if after:
             logs = [w for w in logs if w["started"] >= int(after)]
@@ -118,8 +119,8 @@ def register(sb: JiraSandbox) -> None:
     def find_worklog(c: Call) -> tuple[Issue, dict[str, Any]]:
         issue = issue_of(sb, c.p["issue"])
         for w in worklogs_of(issue):
-            if str(w["id"]) == c.p["worklog"]:
-                return issue, w
+            if str(w["id"]) == c.p["worklog"] and sees(sb, c.user, issue.project, w.get("visibility")):
+                return issue, w  # a restricted worklog the caller may not read is, to them, none
         raise fail(404, "Cannot find worklog with id: " + c.p["worklog"])
 
     def one_worklog(c: Call) -> Response:
