@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.jira.wiki import looks_like_wiki, to_adf
+
 
 def is_adf(value: Any) -> bool:
     """True for an ADF document: {"type": "doc", "version": 1, "content": [...]}."""
@@ -49,7 +51,10 @@ def as_version(value: Any, version: str) -> Any:
     if value is None:
         return None
     if version == "3":
-        return value if is_adf(value) else text_to_adf(str(value))
+        if is_adf(value):
+            return value
+        text = str(value)  # a v2 string is wiki markup: Cloud reads it through v3 as the ADF it converts to
+        return to_adf(text) if looks_like_wiki(text) else text_to_adf(text)
     return adf_to_text(value) if is_adf(value) else str(value)
 
 

@@ -47,3 +47,29 @@ def test_restricted_comments_only_match_their_audience(sb, pyc, atl):
     assert log["id"] not in [w.id for w in pyc.worklogs("SEC-2")]
     with pytest.raises(JIRAError):
         pyc.worklog("SEC-2", log["id"])
+
+
+def test_v2_wiki_markup_reads_as_adf_through_v3(sb, pyc, s):
+    wiki = ("Rotate *now* and _carefully_, see [the runbook|https://example.com/rb] or {{kubectl get}}.\n"
+            "Second line\n\n* first\n* second\n** nested\n# one\n# two\n\nh2. Notes\nplain snake_case_name 2026-01-02")
+    added = pyc.add_comment("SEC-2", wiki)
+    assert added.body == wiki  # v2 reads the markup as written
+    doc = s.get(f"{sb.url}/rest/api/3/issue/SEC-2/comment/{added.id}").json()["body"]
+    assert doc["type"] == "doc" and doc["version"] == 1
+    para, bullets, numbered, heading, tail = doc["content"]
+    assert para["type"] == "paragraph"
+    assert {"type": "text", "text": "now", "marks": [{"type": "strong"}]} in para["content"]
+    assert {"type": "text", "text": "carefully", "marks": [{"type": "em"}]} in para["content"]
+    assert {"type": "text", "text": "the runbook",
+            "marks": [{"type": "link", "attrs": {"href": "https://example.com/rb"}}]} in para["content"]
+    assert {"type": "text", "text": "kubectl get", "marks": [{"type": "code"}]} in para["content"]
+    assert {"type": "hardBreak"} in para["content"]
+    assert bullets["type"] == "bulletList" and len(bullets["content"]) == 2
+    assert bullets["content"][1]["content"][1]["type"] == "bulletList"  # ** nests under the item before
+    assert numbered["type"] == "orderedList" and len(numbered["content"]) == 2
+    assert heading == {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Notes"}]}
+    assert tail["content"] == [{"type": "text", "text": "plain snake_case_name 2026-01-02"}]  # no false marks
+    pyc.issue("SEC-3").update(description="Plain words.\n\nNo markup here.")  # plain text: one paragraph a block
+    desc = s.get(f"{sb.url}/rest/api/3/issue/SEC-3", params={"fields": "description"}).json()["fields"]["description"]
+    assert [p["content"] for p in desc["content"]] == [[{"type": "text", "text": "Plain words."}],
+                                                       [{"type": "text", "text": "No markup here."}]]
