@@ -29,6 +29,7 @@ from sandbox.jira.jql_fields import (
     values_of,
 )
 from sandbox.jira.jql_history import compile_history
+from sandbox.jira.jql_more import NUMERIC_SORTS as _NUMERIC_SORTS
 from sandbox.jira.jql_more import special
 from sandbox.jira.model import Issue
 from sandbox.jira.routes_roles import sees
@@ -87,14 +88,26 @@ def _sortable(field: str, ctx: Context) -> Callable[[Issue], Any]:
         "key": lambda i: (i.project, i.num), "resolved": lambda i: i.resolved, "due": lambda i: i.duedate,
         "priority": lambda i: PRIORITY_RANK.get(i.priority_id or ""), "summary": lambda i: i.summary.lower(),
         "status": lambda i: C.STATUSES[i.status_id][0], "project": lambda i: i.project,
-        "issuetype": lambda i: ctx.issue_types[i.type_id][0], "assignee": lambda i: i.assignee,
-        "reporter": lambda i: i.reporter, "creator": lambda i: i.creator, "resolution": lambda i: i.resolution_id,
+        "issuetype": lambda i: ctx.issue_types[i.type_id][0], "resolution": lambda i: i.resolution_id,
         "rank": lambda i: i.rank, "story point estimate": lambda i: i.points,
         "statuscategorychangeddate": lambda i: i.status_changed,
     }
+    if f in ("assignee", "reporter", "creator"):  # users sort by display name, as Jira lists them [unc: case]
+        return lambda i, a=f: _user_key(ctx, getattr(i, a))
+    if f in _NUMERIC_SORTS:
+        if f in ("votes", "watchers"):
+            ctx.volatile = True  # votes and watchers are not in the index's version
+        return _NUMERIC_SORTS[f](ctx)
     if f not in getters:
         raise JQLError(f"Not able to sort using field '{field}'.")
     return getters[f]
+
+
+def _user_key(ctx: Context, account_id: str | None) -> tuple[str, str] | None:
+    if not account_id:
+        return None
+    user = ctx.users.get(account_id)
+    return ((user.display_name if user else account_id).lower(), account_id)
 
 
 def compile_query(q: Query, ctx: Context) -> Compiled:

@@ -131,6 +131,8 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
             names.update({p.key.lower(): p.key, p.id: p.key, p.name.lower(): p.key})
 
         def resolve_project(v: Value | Func) -> Any:
+            if isinstance(v, Func) and v.name == "projectswhereuserhasrole":
+                return _projects_with_role(v, ctx)
             if isinstance(v, Func) and v.name in ("projectswhereuserhaspermission", "projectsleadbyuser"):
                 lead = resolve_user(Value(v.args[0])) if v.name == "projectsleadbyuser" and v.args else ctx.me
                 # the sandbox's users hold every permission in every project [unc]
@@ -205,6 +207,11 @@ def scalar_field(c: Clause, field: str, ctx: Context) -> tuple[Callable[[Issue],
         return (lambda i, a=attr: getattr(i, a)), resolve_thing, True
     if field in ("assignee", "reporter", "creator"):
         return (lambda i, f=field: getattr(i, f)), resolve_user, False
+    if field == "level":  # the issue security level: a name or id of a scheme's level; the sandbox's issues hold none
+        from sandbox.jira.routes_project_admin import SECURITY
+
+        levels = {name.lower(): str(ident) for ident, name, _d in SECURITY["levels"]}
+        return (lambda i: None), (lambda v: lookup(levels, v)), False
     raise JQLError(f"Field '{c.field}' does not exist or you do not have permission to view it.")
 
 
@@ -222,3 +229,17 @@ def match(c: Clause, getter: Callable[[Issue], Any], resolve: Callable, multi: b
     if multi:
         return lambda i: bool(getter(i)) and (not wanted.isdisjoint(getter(i))) != negate
     return lambda i: getter(i) is not None and (getter(i) in wanted) != negate
+
+
+def _projects_with_role(f: Func, ctx: Context) -> set[str]:
+    """`projectsWhereUserHasRole(role)`: the projects where the caller is in that project role (by name or id)."""
+    from sandbox.jira.routes_roles import ROLES, in_role
+
+    if len(f.args) != 1:
+        raise JQLError(f"Function 'projectsWhereUserHasRole' expects '1' arguments, but got '{len(f.args)}'.")
+    role = next((r for r, (name, _d) in ROLES.items() if f.args[0].lower() == name.lower() or f.args[0] == str(r)),
+                None)
+    if role is None:
+        raise JQLError(f"Could not resolve the project role '{f.args[0]}'.")  # [unc] wording
+    ctx.volatile = True  # role membership is not in the index's version
+    return {p.key for p in list(ctx.projects.values()) if in_role(ctx, ctx.me, p.key, role)}

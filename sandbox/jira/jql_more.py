@@ -1,9 +1,11 @@
 """JQL clauses beyond the field table of `jql_fields`: `resolution = Unresolved`, `watcher`/`voter`, issue
 functions (`issue in linkedIssues(K[, linkType])`, `watchedIssues()`, `votedIssues()`, `issueHistory()`: the
-caller's GET /issue?updateHistory=true views, as `lastViewed` reads them), the numbers `watchers`, `votes`,
+caller's GET /issue?updateHistory=true views, as `lastViewed` reads them), `updatedBy(user[, from[, to]])`
+(issues the user created, changed or commented on, per Atlassian's JQL functions page), the numbers `watchers`, `votes`,
 `workratio` (a percentage), `timespent` and the estimates (a duration: "90m", "1h 30m"; a bare number is
 minutes) and `IS [NOT] EMPTY` on text fields, `lastViewed` and `attachments`. `special(c, field, ctx)`
-answers a predicate, or None when the clause is not one of these.
+answers a predicate, or None when the clause is not one of these; `NUMERIC_SORTS` are those numbers as
+ORDER BY keys (votes, watchers, workratio, timespent, the estimates).
 
 Watchers follow `routes_work` (an issue nobody changed the watchers of is watched by its reporter); votes
 follow `routes_social`. Links are read from the issue's side, by the link type's inward/outward description:
@@ -13,6 +15,7 @@ ones blocking it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -21,7 +24,7 @@ from sandbox.jira.ids import is_id
 from sandbox.jira.jql import Clause, Func, JQLError, Value
 from sandbox.jira.jql_fields import CMP, match, scalar_field, unsupported, values_of
 from sandbox.jira.model import Issue
-from sandbox.jira.timefmt import parse_duration
+from sandbox.jira.timefmt import jql_time, parse_duration
 
 if TYPE_CHECKING:
     from sandbox.jira.jql_fields import Context
@@ -31,7 +34,7 @@ ESTIMATES = {"originalestimate": "original_estimate", "timeoriginalestimate": "o
              "remainingestimate": "remaining_estimate", "timeestimate": "remaining_estimate"}
 DURATIONS = ("timespent", *ESTIMATES)  # seconds logged or estimated: a duration operand
 COUNTS = ("watchers", "votes", "workratio", *DURATIONS)
-ISSUE_FUNCTIONS = ("linkedissues", "watchedissues", "votedissues", "issuehistory")
+ISSUE_FUNCTIONS = ("linkedissues", "watchedissues", "votedissues", "issuehistory", "updatedby")
 
 
 def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | None:
@@ -64,21 +67,30 @@ def special(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool] | No
     return None
 
 
-def _count(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool]:
+def _number(field: str, ctx: Context) -> Callable[[Issue], int | None]:
+    """The number a `COUNTS` field holds for an issue (None when empty): also its ORDER BY key."""
     if field == "timespent":
         logs = ctx.work.setdefault("worklogs", {})
-        get: Callable[[Issue], int | None] = lambda i: sum(w["seconds"] for w in logs.get(i.id, ())) or None  # noqa: E731
-    elif field in ESTIMATES:
-        get = lambda i: getattr(i, ESTIMATES[field])  # noqa: E731
-    elif field == "workratio":  # spent as a percentage of the original estimate; none without an estimate
+        return lambda i: sum(w["seconds"] for w in logs.get(i.id, ())) or None
+    if field in ESTIMATES:
+        return lambda i: getattr(i, ESTIMATES[field])
+    if field == "workratio":  # spent as a percentage of the original estimate; none without an estimate
         logs = ctx.work.setdefault("worklogs", {})
 
-        def get(i: Issue) -> int | None:
+        def ratio(i: Issue) -> int | None:
             original = i.original_estimate
             return sum(w["seconds"] for w in logs.get(i.id, ())) * 100 // original if original else None
-    else:
-        people = _watchers(ctx) if field == "watchers" else _voters(ctx)
-        get = lambda i: len(people(i))  # noqa: E731
+
+        return ratio
+    people = _watchers(ctx) if field == "watchers" else _voters(ctx)
+    return lambda i: len(people(i))
+
+
+NUMERIC_SORTS = {f: (lambda ctx, f=f: _number(f, ctx)) for f in COUNTS}  # ORDER BY votes, workratio, timespent..
+
+
+def _count(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool]:
+    get = _number(field, ctx)
     if c.op in ("is", "is not"):
         return lambda i: (get(i) is None) == (c.op == "is")
     if c.op not in CMP or not isinstance(c.operand, Value):
@@ -143,6 +155,8 @@ def _function_ids(c: Clause, f: Func, ctx: Context) -> set[int]:
         if issue is None:
             raise JQLError(f"Issue '{f.args[0]}' could not be found in function 'linkedIssues'.")
         return _linked(issue, f.args[1].lower() if len(f.args) > 1 else None, ctx)
+    if f.name == "updatedby":
+        return _updated_by(c, f, ctx)
     if f.args:
         raise JQLError(f"Function '{f.name}' expects '0' arguments, but got '{len(f.args)}'.")
     if f.name == "issuehistory":  # the caller's views (GET /issue?updateHistory=true) [unc: Jira keeps 50]
@@ -163,4 +177,39 @@ def _linked(issue: Issue, kind: str | None, ctx: Context) -> set[int]:
             out.add(lk.outward_id if lk.inward_id == issue.id else lk.inward_id)
     if kind is not None and not any(kind in (i.lower(), o.lower()) for _n, i, o in ctx.link_types.values()):
         raise JQLError(f"Issue link type '{kind}' could not be found in function 'linkedIssues'.")
+    return out
+
+
+def _updated_by(c: Clause, f: Func, ctx: Context) -> set[int]:
+    """`updatedBy(user[, dateFrom[, dateTo]])`: issues the user created, changed a field of (a changelog entry),
+    commented on or last edited a comment of, within the dates when given (a date without a time takes in its
+    whole day [unc]). Dates read as JQL date operands ("2026/06/01", "-8d")."""
+    if not 1 <= len(f.args) <= 3:
+        raise JQLError(f"Function 'updatedBy' expects between '1' and '3' arguments, but got '{len(f.args)}'.")
+    _, resolve_user, _ = scalar_field(c, "assignee", ctx)
+    try:
+        who = resolve_user(Value(f.args[0]))
+    except JQLError:
+        raise JQLError(f"User '{f.args[0]}' could not be found in function 'updatedBy'.") from None  # [unc] wording
+    bounds: list[int] = []
+    for n, arg in enumerate(f.args[1:]):
+        ms = jql_time(arg, ctx.tz, ctx.now_ms)
+        if ms is None:
+            raise JQLError(f"Date value '{arg}' in function 'updatedBy' is invalid.")  # [unc] wording
+        whole_day = n == 1 and re.fullmatch(r"\s*\d{4}[/-]\d{1,2}[/-]\d{1,2}\s*", arg) is not None
+        bounds.append(ms + 86_400_000 - 1 if whole_day else ms)
+    lo, hi = [*bounds, None, None][:2]
+
+    def within(t: int | None) -> bool:
+        return t is not None and (lo is None or t >= lo) and (hi is None or t <= hi)
+
+    ctx.volatile = True  # comments and changelogs are read live
+    store = getattr(ctx, "store", None)
+    out = set()
+    for issue in list(store.issues.values()) if store is not None else []:
+        if (issue.creator == who and within(issue.created)) \
+                or any(h.author == who and within(h.created) for h in store.history_of(issue)) \
+                or any((x.author == who and within(x.created)) or (x.update_author == who and within(x.updated))
+                       for x in store.comments_of(issue)):
+            out.add(issue.id)
     return out

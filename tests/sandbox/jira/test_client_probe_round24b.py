@@ -73,3 +73,60 @@ def test_v2_wiki_markup_reads_as_adf_through_v3(sb, pyc, s):
     desc = s.get(f"{sb.url}/rest/api/3/issue/SEC-3", params={"fields": "description"}).json()["fields"]["description"]
     assert [p["content"] for p in desc["content"]] == [[{"type": "text", "text": "Plain words."}],
                                                        [{"type": "text", "text": "No markup here."}]]
+
+
+def _ordered(pyc, jql: str) -> list[str]:
+    return [i.key for i in pyc.enhanced_search_issues(jql, fields="summary", maxResults=0)]
+
+
+def test_updated_by_and_projects_where_user_has_role(sb, pyc, atl):
+    me = pyc.myself()["accountId"]
+    other = next(u for u in sb.store.users if u != me)
+    fresh = [pyc.create_issue(project="SEC", summary=f"u{n}", issuetype={"name": "Task"}, labels=["r24b-upd"]).key
+             for n in range(3)]
+    assert set(_ordered(pyc, f"labels = r24b-upd AND issuekey in updatedBy('{me}')")) == set(fresh)  # created them
+    assert _ordered(pyc, f"labels = r24b-upd AND issuekey in updatedBy('{other}')") == []
+    assert _ordered(pyc, f"labels = r24b-upd AND issue in updatedBy('{me}', '2020/01/01', '2020/12/31')") == []
+    assert len(_ordered(pyc, f"labels = r24b-upd AND key in updatedBy('{me}', '-1d')")) == 3
+    assert set(_ordered(pyc, f"labels = r24b-upd AND issuekey not in updatedBy('{me}')")) == set()
+    with pytest.raises(JIRAError) as bad:
+        pyc.enhanced_search_issues("issuekey in updatedBy()")
+    assert bad.value.status_code == 400
+    admin_projects = {i.fields.project.key for i in pyc.enhanced_search_issues(
+        "project in projectsWhereUserHasRole('Administrators')", fields="project", maxResults=0)}
+    assert admin_projects == {p.key for p in pyc.projects()}  # the API user is in jira-admins
+    assert _ordered(pyc, "project in projectsWhereUserHasRole(Viewer)") == []
+    pyc.project_role("SEC", 10004).add_user(users=me)
+    assert {k.split("-")[0] for k in _ordered(pyc, "project in projectsWhereUserHasRole(Viewer)")} == {"SEC"}
+    with pytest.raises(JIRAError):
+        pyc.enhanced_search_issues("project in projectsWhereUserHasRole('No such role')")
+
+
+def test_security_level_clause(sb, pyc):
+    total = len(_ordered(pyc, "project = SEC"))
+    assert len(_ordered(pyc, "project = SEC AND level IS EMPTY")) == total  # the sandbox's issues hold no level
+    assert _ordered(pyc, "level = Internal") == _ordered(pyc, "level in ('Reporter Only', 10000)") == []
+    with pytest.raises(JIRAError) as bad:
+        pyc.enhanced_search_issues("level = Nosuch")
+    assert "The value 'Nosuch' does not exist for the field 'level'." in bad.value.text
+
+
+def test_order_by_numbers_and_user_display_names(sb, pyc, atl):
+    keys = [pyc.create_issue(project="SEC", summary=f"o{n}", issuetype={"name": "Task"}, labels=["r24b-ord"],
+                             timetracking={"originalEstimate": "4h"}).key for n in range(3)]
+    for key, hours in zip(keys, (2, 6, 1), strict=True):
+        pyc.add_worklog(key, timeSpent=f"{hours}h")
+    assert _ordered(pyc, "labels = r24b-ord ORDER BY timespent DESC") == [keys[1], keys[0], keys[2]]
+    assert _ordered(pyc, "labels = r24b-ord ORDER BY workratio ASC") == [keys[2], keys[0], keys[1]]
+    other = next(u for u in sb.store.users if u != pyc.myself()["accountId"])
+    pyc.issue(keys[2]).update(reporter={"accountId": other})  # one cannot vote on an issue one reported
+    pyc.add_vote(keys[2])
+    assert _ordered(pyc, "labels = r24b-ord ORDER BY votes DESC, key ASC")[0] == keys[2]
+    people = {u.account_id: u.display_name for u in sb.store.users.values()}
+    for field in ("assignee", "reporter"):
+        got = pyc.enhanced_search_issues(f"project = SEC AND {field} IS NOT EMPTY ORDER BY {field} ASC",
+                                         fields=field, maxResults=0)
+        names = [getattr(i.fields, field).displayName.lower() for i in got]
+        assert names == sorted(names)  # by display name, not by account id
+        ids = [getattr(i.fields, field).accountId for i in got]
+        assert ids != sorted(ids) or len(set(people)) < 2

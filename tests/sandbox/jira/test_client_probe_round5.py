@@ -97,9 +97,9 @@ def test_start_and_end_of_week_month_year(pyc, sb):
 
 
 def test_more_order_by_fields_and_empty_text(pyc, atl, sb):
-    by_reporter = [i["fields"]["reporter"]["accountId"] for i in
+    by_reporter = [i["fields"]["reporter"]["displayName"].lower() for i in
                    atl.enhanced_jql("project = SEC ORDER BY reporter ASC", fields="reporter", limit=100)["issues"]]
-    assert by_reporter == sorted(by_reporter)
+    assert by_reporter == sorted(by_reporter)  # users sort by display name (round 24b; was account id)
     resolved = [i.fields.resolution for i in pyc.enhanced_search_issues("project = ENG ORDER BY resolution DESC",
                                                                         maxResults=False, fields="resolution")]
     assert resolved[0] is None and resolved[-1] is not None  # DESC: empty values first, as for dates
