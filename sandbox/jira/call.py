@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from sandbox.core.http import Request
 from sandbox.jira.errors import fail
@@ -23,7 +24,9 @@ class Call:
 
     @property
     def p(self) -> dict[str, str]:
-        return self.req.params
+        """Path parameters, percent-decoded as Jersey's @PathParam reads them (`GET /status/To%20Do` names the
+        status "To Do")."""
+        return {k: unquote(v) if "%" in v else v for k, v in self.req.params.items()}
 
     def q(self, name: str, default: str | None = None) -> str | None:
         return self.req.query.get(name, default)

@@ -130,3 +130,13 @@ def test_order_by_numbers_and_user_display_names(sb, pyc, atl):
         assert names == sorted(names)  # by display name, not by account id
         ids = [getattr(i.fields, field).accountId for i in got]
         assert ids != sorted(ids) or len(set(people)) < 2
+
+
+def test_path_parameters_are_percent_decoded(sb, pyc):
+    assert pyc.status("To Do").id == "10000"  # GET /status/To%20Do: a status by its name, as Jersey decodes it
+    assert pyc.status("in progress").name == "In Progress"
+    pyc.add_issue_property("SEC-1", "my key", {"a": 1})
+    assert pyc.issue_property("SEC-1", "my key").key == "my key"
+    with pytest.raises(JIRAError) as gone:
+        pyc.status("No Such")
+    assert "'No Such'" in gone.value.text
