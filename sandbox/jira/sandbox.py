@@ -61,6 +61,7 @@ from sandbox.jira import (
     routes_scheme_lookups,
     routes_scheme_reads,
     routes_schemes,
+    routes_screen_tabs,
     routes_search,
     routes_session,
     routes_site,
@@ -160,6 +161,7 @@ class JiraSandbox(Sandbox):
         for early in early_modules:  # before `/issue/{key}` etc.
             early.register(self)
         routes_site_config.register(self)
+        routes_screen_tabs.register(self)
         routes_project_admin.register(self)
         routes_catalog_search.register(self)
         dynamic_webhooks.register(self)

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import pytest
 from jira.exceptions import JIRAError
+from requests import HTTPError
+
+from tests.sandbox.jira.helpers import checked, drop_admin
 
 
 @pytest.fixture
@@ -140,3 +143,20 @@ def test_path_parameters_are_percent_decoded(sb, pyc):
     with pytest.raises(JIRAError) as gone:
         pyc.status("No Such")
     assert "'No Such'" in gone.value.text
+
+
+def test_screen_tabs_and_fields(sb, s, atl):
+    assert atl.get_screen_tabs(3) == [{"id": 10003, "name": "Field Tab"}]
+    resolve = atl.get_screen_tab_fields(3, 10003)
+    assert {f["id"] for f in resolve} == {"resolution", "fixVersions", "assignee"}
+    assert atl.get_all_screen_fields(2) == [{"id": "assignee", "name": "Assignee"}]
+    free = {f["id"] for f in atl.get_all_available_screen_fields(1)}
+    assert "status" in free and "summary" not in free  # what the Default Screen does not show yet
+    for path in ("screens/1/tabs", "screens/1/tabs/10001/fields", "screens/1/availableFields"):
+        checked(sb, s.get(f"{sb.url}/rest/api/3/{path}"))
+    assert s.get(f"{sb.url}/rest/api/3/screens/9/tabs").status_code == 404
+    assert s.get(f"{sb.url}/rest/api/3/screens/1/tabs/10002/fields").status_code == 404
+    drop_admin(sb, s)
+    with pytest.raises(HTTPError) as refused:
+        atl.get_screen_tabs(1)
+    assert refused.value.response.status_code == 403
