@@ -209,8 +209,11 @@ class Store:
         table = self.class_views[name].parts[0] if name in self.class_views else self.tables[name]
         values = self.resolve_references(table, values)
         now = self.clock.now_str()
-        sys_id = to_text(values.get("sys_id", "")).lower()
-        if sys_id and (not _SYS_ID.match(sys_id) or self.locate("task", sys_id) or table.row_of(sys_id) is not None):
+        # A client's own sys_id keeps its case (PySNC's test_insert_custom_guid reads back the upper-case
+        # id it sent [obs: PySNC test suite against a developer instance]); lookups ignore case.
+        sys_id = to_text(values.get("sys_id", ""))
+        if sys_id and (not _SYS_ID.match(sys_id.lower()) or self.locate("task", sys_id)
+                       or table.row_of(sys_id) is not None):
             raise HTTPError(403, "Operation Failed", f"Cannot insert: invalid or duplicate sys_id {sys_id}")
         rec = {**table.schema.defaults, **self._clean(table, values)}
         rec.update(sys_id=sys_id or self.new_sys_id(), sys_class_name=name, sys_created_on=now,

@@ -92,7 +92,7 @@ class Table:
         self.kinds = {f.name: f.kind for f in schema.fields}
         self.rows: list[tuple[str, ...] | None] = list(rows)
         sid = self.pos["sys_id"]
-        self.by_id = {t[sid]: r for r, t in enumerate(rows)}
+        self.by_id = {t[sid].lower(): r for r, t in enumerate(rows)}  # sys_ids match in any case, as in MySQL
         self.version = 0
         self.deleted = 0
         self.store = store
@@ -114,12 +114,12 @@ class Table:
         return dict(zip(self.fields, self.rows[row] or (), strict=False))
 
     def row_of(self, sys_id: str) -> int | None:
-        return self.by_id.get(sys_id)
+        return self.by_id.get(str(sys_id).lower())
 
     def has_field(self, name: str) -> bool:
         head, _, rest = name.partition(".")
         if not rest:
-            return head in self.pos or roles.is_virtual(self, head)
+            return head in self.pos or roles.is_virtual(self, head) or roles.is_password(self, head)
         target = self.store.tables.get(self.schema.get(head).ref or "") if head in self.pos else None
         return target is not None and target.has_field(rest)
 
@@ -129,6 +129,8 @@ class Table:
         head, _, rest = name.partition(".")
         if roles.is_virtual(self, head):
             return roles.getter(self)
+        if roles.is_password(self, head):
+            return lambda r: ""
         i, data = self.pos[head], self.rows
         if not rest:
             return lambda r: data[r][i]  # type: ignore[index]
@@ -146,7 +148,7 @@ class Table:
         inner, lookup = target.getter(rest), target.by_id
 
         def walk(r: int) -> str:
-            ref_row = lookup.get(data[r][i])  # type: ignore[index]
+            ref_row = lookup.get(data[r][i].lower())  # type: ignore[index]
             return "" if ref_row is None else inner(ref_row)
 
         return walk
@@ -168,7 +170,7 @@ class Table:
         t = tuple(values.get(f, "") for f in self.fields)
         row = len(self.rows)
         self.rows.append(t)
-        self.by_id[t[self.pos["sys_id"]]] = row
+        self.by_id[t[self.pos["sys_id"]].lower()] = row
         for idx in self._indexes.values():
             idx.add(t, row)
         for cache in self.render_cache.values():
@@ -194,7 +196,7 @@ class Table:
         assert old is not None
         for idx in self._indexes.values():
             idx.remove(old, row)
-        del self.by_id[old[self.pos["sys_id"]]]
+        del self.by_id[old[self.pos["sys_id"]].lower()]
         self.rows[row] = None
         self.deleted += 1
         for cache in self.render_cache.values():
