@@ -29,6 +29,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sandbox.servicenow import roles
 from sandbox.servicenow.meta_tables import class_label
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class Plan:
     """Compiled renderer for one table and one mode: a %-template plus per-field converters."""
 
     def __init__(self, table: Table, mode: Mode, base: str, store: Store, drop: str | None = None) -> None:
-        wanted = mode.fields or tuple(table.fields)
+        wanted = mode.fields or (*table.fields, *roles.extra_fields(table))
         names = [n for n in dict.fromkeys(wanted) if table.has_field(n) and n != drop]
         # a restricted caller's journal list is the comments' history (`Mode.restricted`)
         alias = {"comments_and_work_notes": "comments"} if mode.restricted and "comments" in table.pos else {}
@@ -116,6 +117,11 @@ def field_of(table: Table, name: str, store: Store) -> Any:
 def _converter(table: Table, name: str, mode: Mode, base: str, store: Store) -> Callable[[str], str]:
     schema_field = field_of(table, name, store)
     kind = schema_field.kind if schema_field else "string"
+    if roles.is_password(table, name):  # a password shows only as its mask (`roles`)
+        if mode.display == "false":
+            return lambda v: '""'
+        mask = esc(roles.PASSWORD_MASK)
+        return (lambda v: mask) if mode.display == "true" else (lambda v: f'{{"display_value":{mask},"value":""}}')
     if mode.restricted and name in RESTRICTED_FIELDS:
         empty = '{"display_value":"","value":""}' if mode.display == "all" else '""'
         return lambda v: empty

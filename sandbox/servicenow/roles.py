@@ -4,6 +4,11 @@ The platform's documented example `assigned_to.roles=itil` ("incidents assigned 
 role") tests membership: `roles=itil` matches a user holding itil among others; `!=`, IN and NOT IN
 likewise; other operators see the comma-separated names. Read as a value (sysparm_fields=roles) it is
 that list, sorted. The field is computed, so it cannot be written.
+
+`sys_user.user_password` (a one-way password field) is listed in every full sys_user record with the
+display value `********` (PySNC's test_attrs reads `get_display_value('user_password') == '********'` from a
+developer instance [obs]) and an empty value [unc: an instance may send an admin the stored hash]. Passwords
+themselves live with the logins (`acl.Logins`), which is where a written user_password goes.
 """
 
 from __future__ import annotations
@@ -13,10 +18,21 @@ from typing import Any
 
 FIELD = "roles"
 TABLE = "sys_user"
+PASSWORD = "user_password"
+PASSWORD_MASK = "********"
 
 
 def is_virtual(table: Any, name: str) -> bool:
     return table.name == TABLE and name == FIELD and FIELD not in table.pos
+
+
+def is_password(table: Any, name: str) -> bool:
+    return table.name == TABLE and name == PASSWORD and PASSWORD not in table.pos
+
+
+def extra_fields(table: Any) -> tuple[str, ...]:
+    """Computed fields a full record of `table` lists after its stored ones."""
+    return (PASSWORD,) if table.name == TABLE and PASSWORD not in table.pos else ()
 
 
 def names_by_user(store: Any) -> dict[str, str]:
