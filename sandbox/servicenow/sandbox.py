@@ -40,7 +40,7 @@ from sandbox.servicenow.outbound import OutboundMessages
 from sandbox.servicenow.stats import StatsAPI
 from sandbox.servicenow.store import Store
 from sandbox.servicenow.tables import Table
-from sandbox.servicenow.ui_pages import UIPages
+from sandbox.servicenow.ui_pages import UIPages, target_too_long
 
 NO_CACHE = (("Pragma", "no-store,no-cache"), ("Cache-control", "no-cache,no-store,must-revalidate,max-age=-1"),
             ("Expires", "0"))
@@ -98,6 +98,9 @@ class ServiceNowSandbox(Sandbox):
             if req.path.startswith("/api/"):
                 resp.headers.extend(NO_CACHE)
             return resp
+        refused = target_too_long(req)
+        if refused is not None:
+            return refused
         session = _cookie(req.header("Cookie"), "JSESSIONID")
         with self._sessions_lock:
             lock = self._sessions.get(session) if session else None
