@@ -10,6 +10,10 @@ suite and the ServiceNow documentation's examples name literally.
   test_dotwalk_with_element walks (`department.dept_head.email`). [obs: PySNC test/test_snc_api_fields.py
   against a developer instance with demo data; other fields of these records are the sandbox's guesses, unc]
 
+- `problem.admin` (Problem Administrator), sys_id 26fbff173b331300ad3cc9bb34efc4bd: a demo-data user PySNC's
+  test_crud assigns a problem to (`user.get('26fbff173b331300ad3cc9bb34efc4bd')  # problem.admin`) [obs: PySNC
+  test/test_snc_api_write.py; its name, email and (absent) roles here are guesses, unc].
+
 They are added after the seeded data is drawn (just before the integration user, which stays last), so
 no seeded record moves; the Finance department keeps its name and the other departments their MD5 ids.
 """
@@ -23,6 +27,7 @@ from sandbox.servicenow.schema import SCHEMAS
 ADMIN_SYS_ID = "6816f79cc0a8016401c5a33be04be441"
 FINANCE_SYS_ID = "a581ab703710200044e0bfc8bcbe5de8"
 FINANCE_HEAD_SYS_ID = "46c5bf6ca9fe1981010713e3ac7d3384"
+PROBLEM_ADMIN_SYS_ID = "26fbff173b331300ad3cc9bb34efc4bd"
 SINCE = "2020-01-01 00:00:00"  # [unc] the records' age; reference_data's foundation rows share it
 
 _USERS = (
@@ -31,6 +36,8 @@ _USERS = (
      "department": FINANCE_SYS_ID},
     {"sys_id": FINANCE_HEAD_SYS_ID, "user_name": "natasha.ingram", "first_name": "Natasha", "last_name": "Ingram",
      "name": "Natasha Ingram", "email": "natasha.ingram@example.com", "department": FINANCE_SYS_ID},
+    {"sys_id": PROBLEM_ADMIN_SYS_ID, "user_name": "problem.admin", "first_name": "Problem",
+     "last_name": "Administrator", "name": "Problem Administrator", "email": "problem.admin@example.com"},
 )
 FIXED_HEADS = {FINANCE_SYS_ID: FINANCE_HEAD_SYS_ID}
 
