@@ -37,7 +37,8 @@ _USERS = (
     {"sys_id": FINANCE_HEAD_SYS_ID, "user_name": "natasha.ingram", "first_name": "Natasha", "last_name": "Ingram",
      "name": "Natasha Ingram", "email": "natasha.ingram@example.com", "department": FINANCE_SYS_ID},
     {"sys_id": PROBLEM_ADMIN_SYS_ID, "user_name": "problem.admin", "first_name": "Problem",
-     "last_name": "Administrator", "name": "Problem Administrator", "email": "problem.admin@example.com"},
+     "last_name": "Administrator", "name": "Problem Administrator", "email": "problem.admin@example.com",
+     "department": FINANCE_SYS_ID},  # [unc] its department: staff work in one (test_round24_pysnc_docs)
 )
 FIXED_HEADS = {FINANCE_SYS_ID: FINANCE_HEAD_SYS_ID}
 
