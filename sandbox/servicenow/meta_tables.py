@@ -7,6 +7,13 @@ an entry of the table whose labels it holds (incident's state labels are entries
 priority labels of task). Rows have fixed sys_ids (an MD5 of what they describe) and a 2020 creation
 date, so they neither depend on nor move the seed. Guessed: column labels follow the field name where
 the base system's label is not listed here.
+
+`sys_metadata` (Application File) is the parent of the platform's configuration records: here of
+sys_db_object and sys_dictionary, so a list of it holds every table and dictionary entry (its own rows,
+none seeded, first), with the fields they share, the way `task` lists its children's records. PySNC's
+iteration tests page through more than 500 sys_metadata records of a developer instance. [unc: on an
+instance many more tables extend it (sys_script, sys_properties, ...); sys_properties stays out here so its
+admin-only ACL (`acl.ADMIN_TABLES`) cannot be read around; sys_choice's parentage is not confirmed]
 """
 
 from __future__ import annotations
@@ -16,19 +23,23 @@ from collections.abc import Iterable
 
 from sandbox.servicenow.ci_classes import CI_PARENTS
 from sandbox.servicenow.schema import Field, TableSchema
+from sandbox.servicenow.tables import Table, TaskView
 
 SINCE = "2020-01-01 00:00:00"
 _SYS = (Field("sys_created_on", "datetime"), Field("sys_created_by"), Field("sys_updated_on", "datetime"),
         Field("sys_updated_by"), Field("sys_mod_count", "integer"), Field("sys_class_name"))
+METADATA = "sys_metadata"
+METADATA_CHILDREN = ("sys_db_object", "sys_dictionary")
 META_SCHEMAS = {s.name: s for s in (
+    TableSchema(METADATA, (Field("sys_id"), *_SYS), None, "sys_id"),
     TableSchema("sys_db_object", (
         Field("sys_id"), Field("name"), Field("label"), Field("super_class", "reference", "sys_db_object"),
-        Field("is_extendable", "boolean"), Field("number_ref"), *_SYS), None, "label"),
+        Field("is_extendable", "boolean"), Field("number_ref"), *_SYS), None, "label", METADATA),
     TableSchema("sys_dictionary", (
         Field("sys_id"), Field("name"), Field("element"), Field("column_label"), Field("internal_type"),
         Field("reference"), Field("max_length", "integer"), Field("mandatory", "boolean"),
         Field("read_only", "boolean"), Field("active", "boolean"), Field("display", "boolean"),
-        Field("choice", "integer"), *_SYS), None, "column_label"),
+        Field("choice", "integer"), *_SYS), None, "column_label", METADATA),
     TableSchema("sys_choice", (
         Field("sys_id"), Field("name"), Field("element"), Field("value"), Field("label"),
         Field("sequence", "integer"), Field("language"), Field("inactive", "boolean"), Field("dependent_value"),
@@ -50,7 +61,8 @@ TABLE_LABELS = {"task": "Task", "incident": "Incident", "change_request": "Chang
                 "sys_attachment": "Attachment", "sys_user_role": "Role", "sys_user_grmember": "Group Member",
                 "sys_user_has_role": "User Role", "sys_journal_field": "Journal Entry", "conflict": "Conflict",
                 "cmn_schedule_blackout": "Blackout Schedule", "cmn_schedule_span": "Schedule Entry", "sc_cart": "Cart",
-                "sc_cart_item": "Cart Item", "cmn_schedule_maintenance": "Maintenance Schedule"}
+                "sc_cart_item": "Cart Item", "cmn_schedule_maintenance": "Maintenance Schedule",
+                METADATA: "Application File", "syslog": "System Log", "sys_group_has_role": "Group Role"}
 
 CI_LABELS = {"cmdb_ci_hardware": "Hardware", "cmdb_ci_computer": "Computer", "cmdb_ci_server": "Server",
              "cmdb_ci_linux_server": "Linux Server", "cmdb_ci_win_server": "Windows Server",
@@ -81,7 +93,7 @@ def meta_rows(schemas: Iterable[TableSchema]) -> dict[str, list[tuple[str, ...]]
             "sys_id": _id("sys_db_object", name), "name": name,
             "label": class_label(name),
             "super_class": _id("sys_db_object", parent.name) if parent else "",
-            "is_extendable": "true" if name in ("task", "cmdb_ci") else "false",
+            "is_extendable": "true" if name in ("task", "cmdb_ci", METADATA) else "false",
             "number_ref": f"{s.prefix}" if s.prefix else ""}))
         fields.append(_row(META_SCHEMAS["sys_dictionary"], {
             "sys_id": _id("sys_dictionary", name, ""), "name": name, "column_label": TABLE_LABELS.get(name, name),
@@ -114,3 +126,10 @@ def meta_rows(schemas: Iterable[TableSchema]) -> dict[str, list[tuple[str, ...]]
 def class_label(name: str) -> str:
     """A table's label, the display value of sys_class_name ("Incident", "Linux Server")."""
     return TABLE_LABELS.get(name) or CI_LABELS.get(name) or name.replace("_", " ").title()
+
+
+class MetadataView(TaskView):
+    """sys_metadata: its own rows, then each child's (`METADATA_CHILDREN`), with sys_metadata's fields."""
+
+    def __init__(self, tables: dict[str, Table]) -> None:
+        super().__init__(tables[METADATA], [tables[name] for name in METADATA_CHILDREN])

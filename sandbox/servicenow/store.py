@@ -29,7 +29,7 @@ from sandbox.servicenow.data import Dataset, generate
 from sandbox.servicenow.engine import QueryEngine
 from sandbox.servicenow.import_tables import IMPORT_SCHEMAS
 from sandbox.servicenow.journal import add_entries
-from sandbox.servicenow.meta_tables import META_SCHEMAS, meta_rows
+from sandbox.servicenow.meta_tables import META_SCHEMAS, METADATA, MetadataView, meta_rows
 from sandbox.servicenow.reference_data import REFERENCE_SCHEMAS, reference_rows
 from sandbox.servicenow.rules import apply_rules
 from sandbox.servicenow.schema import SCHEMAS, SYSTEM_FIELDS, TASK_CHILDREN
@@ -95,6 +95,7 @@ class Store:
             self.tables = {name: Table(schemas[name], rows.get(name, []), self) for name in schemas}
             self.view = TaskView(self.tables["task"], [self.tables[c] for c in TASK_CHILDREN])
             self.class_views = {name: ClassView(self.tables["cmdb_ci"], name) for name in CI_PARENTS}
+            self.metadata_view = MetadataView(self.tables)
             self.files: dict[str, bytes] = dict(ds.files)
             self.counters = dict(ds.counters)
             self.deleted: list[dict[str, str]] = []
@@ -117,11 +118,13 @@ class Store:
     def source(self, name: str) -> Table | TaskView | None:
         if name == "task":
             return self.view
+        if name == METADATA:
+            return self.metadata_view
         table = self.tables.get(name)  # (an empty Table is falsy)
         return self.class_views.get(name) if table is None else table
 
     def locate(self, name: str, sys_id: str) -> tuple[Table, int] | None:
-        if name == "task" or name in self.class_views:
+        if name in ("task", METADATA) or name in self.class_views:
             return self.source(name).locate(sys_id)  # type: ignore[union-attr]
         table = self.tables.get(name)
         row = table.row_of(sys_id) if table is not None else None
