@@ -214,7 +214,7 @@ def cmdb_cis(g: Gen, n: int, user_ids: list[str], group_ids: list[str],
 def generate(seed: int = 42, size: int = 200, anchor: datetime | None = None,
              integration_user: str = "integration.user") -> Dataset:
     """Build the whole instance. Deterministic for (seed, size, anchor)."""
-    from sandbox.servicenow import data_access, data_itsm, data_tasks  # local: they import this module
+    from sandbox.servicenow import data_access, data_itsm, data_platform, data_tasks  # local: they import this module
 
     anchor = anchor or datetime(2026, 11, 1, tzinfo=UTC)
     g = Gen(seed, anchor)
@@ -231,6 +231,8 @@ def generate(seed: int = 42, size: int = 200, anchor: datetime | None = None,
         data_itsm.add_itsm_tables(g, ds, size, people)
         data_access.add_access_tables(g, ds, people)
         add_well_known(ds.rows)  # after every draw: admin and the demo Finance head move no seeded row
+        data_itsm.add_more_problems(g, ds, people)  # own streams, after the rest: no seeded row moves
+        data_platform.add_platform_tables(g, ds)
     finally:
         if was_enabled:
             gc.enable()

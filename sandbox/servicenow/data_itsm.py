@@ -15,12 +15,13 @@ from sandbox.servicenow.data import Dataset, Gen, sys_columns, to_rows
 from sandbox.servicenow.schema import SCHEMAS
 
 DAY = 86400
+MIN_PROBLEMS = 10
 CATEGORY = {"New laptop": "Hardware", "Mobile phone": "Hardware", "Standard desktop": "Hardware",
             "Additional monitor": "Hardware", "Developer workstation": "Hardware", "VPN token": "Hardware"}
 
 
-def _numbers(prefix: str, n: int) -> list[str]:
-    return [f"{prefix}{i:07d}" for i in range(10001, 10001 + n)]
+def _numbers(prefix: str, n: int, first: int = 10001) -> list[str]:
+    return [f"{prefix}{i:07d}" for i in range(first, first + n)]
 
 
 def _column(ds: Dataset, table: str, field: str) -> list[str]:
@@ -112,9 +113,10 @@ def change_tasks(g: Gen, ds: Dataset) -> list[tuple[str, ...]]:
     return to_rows("change_task", cols, n)
 
 
-def problems(g: Gen, ds: Dataset, n: int, people: list[str]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+def problems(g: Gen, ds: Dataset, n: int, people: list[str], stream: str = "problem", first_number: int = 10001
+             ) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     """n problems first reported by an incident, each with one root-cause-analysis or general task."""
-    rng = g.rng("problem")
+    rng = g.rng(stream)
     inc_ids = _column(ds, "incident", "sys_id")
     users = [u for u in _column(ds, "incident", "assigned_to") if u] or _column(ds, "incident", "opened_by")
     groups = [x for x in _column(ds, "incident", "assignment_group") if x]
@@ -131,7 +133,8 @@ def problems(g: Gen, ds: Dataset, n: int, people: list[str]) -> tuple[list[tuple
     assignees = rng.choices(users, k=n)
     topics = rng.choices(pools.INCIDENT_TOPICS, k=n)
     prb = {
-        "sys_id": ids, "number": _numbers("PRB", n), "short_description": [f"Recurring: {x[2]}" for x in topics],
+        "sys_id": ids, "number": _numbers("PRB", n, first_number),
+        "short_description": [f"Recurring: {x[2]}" for x in topics],
         "description": rng.choices(pools.DESCRIPTIONS, k=n), "state": states,
         "active": ["false" if s == "107" else "true" for s in states],
         "problem_state": [{"106": "4", "107": "4", "104": "2"}.get(s, "1") for s in states],
@@ -153,13 +156,13 @@ def problems(g: Gen, ds: Dataset, n: int, people: list[str]) -> tuple[list[tuple
         **sys_columns(g, rng, "problem", opened, people),
     }
     prb["sys_updated_on"] = g.fmts(g.updated_after(rng, [max(t) for t in zip(opened, resolved, closed, strict=True)]))
-    trng = g.rng("problem_task")
+    trng = g.rng(stream.replace("problem", "problem_task", 1))
     tstates = [{"107": "157", "106": "157", "101": "151", "102": "152"}.get(s, "154") for s in states]
     kinds = trng.choices(("rca", "general"), (70, 30), k=n)
     topened = [t + int(trng.random() * DAY) for t in opened]
     topened = [min(t, g.end - 1) for t in topened]
     task = {
-        "sys_id": g.sys_ids(trng, n), "number": _numbers("PTASK", n),
+        "sys_id": g.sys_ids(trng, n), "number": _numbers("PTASK", n, first_number),
         "short_description": [("Find the root cause: " if k == "rca" else "Follow up: ") + d
                               for k, d in zip(kinds, prb["short_description"], strict=True)],
         "state": tstates, "active": ["false" if s == "157" else "true" for s in tstates],
@@ -185,3 +188,17 @@ def add_itsm_tables(g: Gen, ds: Dataset, size: int, people: list[str]) -> None:
     ds.rows["problem"], ds.rows["problem_task"] = problems(g, ds, max(5, size // 50), people)
     for table in ("sc_req_item", "change_task", "problem", "problem_task"):
         ds.counters[table] = 10001 + len(ds.rows[table])
+
+
+def add_more_problems(g: Gen, ds: Dataset, people: list[str]) -> None:
+    """Problems up to MIN_PROBLEMS at any size, drawn after everything else from their own stream and
+    numbered after the seeded ones (PySNC's test_batch_multi and test_serialize_all_batch read 9 problems
+    in batches of 3 from a developer instance's demo data) [unc: how many an instance has]. Each has its
+    problem task, numbered after the seeded ones too."""
+    have = len(ds.rows["problem"])
+    if have < MIN_PROBLEMS:
+        more, tasks = problems(g, ds, MIN_PROBLEMS - have, people, "problem:more", 10001 + have)
+        ds.rows["problem"] = ds.rows["problem"] + more
+        ds.rows["problem_task"] = ds.rows["problem_task"] + tasks
+        for table in ("problem", "problem_task"):
+            ds.counters[table] = 10001 + len(ds.rows[table])

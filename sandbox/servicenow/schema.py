@@ -207,6 +207,11 @@ ACCESS = {  # roles, group memberships, role grants and approvals (`data_access`
     "sys_user_has_role": (_f("sys_id"), _ref("user", "sys_user"), _ref("role", "sys_user_role"),
                           _f("inherited", "boolean"), _ref("granted_by", "sys_user_group"), _f("state"),
                           *SYS_FIELDS),
+    "sys_group_has_role": (_f("sys_id"), _ref("group", "sys_user_group"), _ref("role", "sys_user_role"),
+                           _f("inherits", "boolean"), _ref("granted_by", "sys_user_group"), *SYS_FIELDS),
+    "syslog": (_f("sys_id"), _f("level", "integer", choices={"-1": "Debug", "0": "Information", "1": "Warning",
+                                                              "2": "Error"}),
+               _f("message"), _f("source"), *SYS_FIELDS),  # [unc] a few of the log's columns
     "sysapproval_approver": (_f("sys_id"), _ref("sysapproval", "task"), _f("document_id"), _f("source_table"),
                              _ref("approver", "sys_user"), _f("state", choices={
                                  **APPROVAL, "cancelled": "Cancelled", "not_required": "No Longer Required",
@@ -259,6 +264,8 @@ SCHEMAS: dict[str, TableSchema] = {
                     {"inherited": "false", "state": "active"}),
         TableSchema("sysapproval_approver", ACCESS["sysapproval_approver"], None, "sys_id", None,
                     {"state": "requested"}),
+        TableSchema("sys_group_has_role", ACCESS["sys_group_has_role"], None, "sys_id", None, {"inherits": "true"}),
+        TableSchema("syslog", ACCESS["syslog"], None, "message", None, {"level": "0", "sys_domain": "global"}),
     )
 }
 

@@ -14,6 +14,10 @@ suite and the ServiceNow documentation's examples name literally.
   test_crud assigns a problem to (`user.get('26fbff173b331300ad3cc9bb34efc4bd')  # problem.admin`) [obs: PySNC
   test/test_snc_api_write.py; its name, email and (absent) roles here are guesses, unc].
 
+- the `admin` role's sys_id 2831a114c611228501d4ea6c309d626d, the same on every instance (PySNC's
+  test_join_query_2 joins sys_user_has_role on `role=2831a114c611228501d4ea6c309d626d` [obs]): the seeded
+  admin role takes it after the draws, with the grants that name it (the other roles keep drawn ids).
+
 They are added after the seeded data is drawn (just before the integration user, which stays last), so
 no seeded record moves; the Finance department keeps its name and the other departments their MD5 ids.
 """
@@ -28,6 +32,7 @@ ADMIN_SYS_ID = "6816f79cc0a8016401c5a33be04be441"
 FINANCE_SYS_ID = "a581ab703710200044e0bfc8bcbe5de8"
 FINANCE_HEAD_SYS_ID = "46c5bf6ca9fe1981010713e3ac7d3384"
 PROBLEM_ADMIN_SYS_ID = "26fbff173b331300ad3cc9bb34efc4bd"
+ADMIN_ROLE_SYS_ID = "2831a114c611228501d4ea6c309d626d"
 SINCE = "2020-01-01 00:00:00"  # [unc] the records' age; reference_data's foundation rows share it
 
 _USERS = (
@@ -55,7 +60,13 @@ def add_well_known(rows: dict[str, list[tuple[str, ...]]]) -> None:
     users = rows["sys_user"]
     users[-1:-1] = [_row("sys_user", u) for u in _USERS]
     roles = SCHEMAS["sys_user_role"].names
-    admin_role = next((r[0] for r in rows.get("sys_user_role", []) if r[roles.index("name")] == "admin"), "")
+    drawn = next((r[0] for r in rows.get("sys_user_role", []) if r[roles.index("name")] == "admin"), "")
+    admin_role = ADMIN_ROLE_SYS_ID if drawn else ""
+    if drawn:
+        rows["sys_user_role"] = [(admin_role, *r[1:]) if r[0] == drawn else r for r in rows["sys_user_role"]]
+        at = SCHEMAS["sys_user_has_role"].names.index("role")
+        rows["sys_user_has_role"] = [(*r[:at], admin_role, *r[at + 1:]) if r[at] == drawn else r
+                                     for r in rows["sys_user_has_role"]]
     if admin_role:
         grant = hashlib.md5(f"sys_user_has_role:{ADMIN_SYS_ID}:admin".encode()).hexdigest()  # an id, not a secret
         rows["sys_user_has_role"].append(_row("sys_user_has_role", {
