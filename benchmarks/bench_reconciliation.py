@@ -8,8 +8,11 @@ vendor does not have (deleted there). Each approach runs in a fresh child proces
 wall time and peak RSS (libraries imported before the clock starts, as in a warm worker); the
 baseline is a child that only imports them:
 
-- streamed census (the nightly job, assets/reconciliation): vendor ids read with ``fields=sys_id``
-  page by page into ``reconciliation.census_ids``, compared with the table in SQL;
+- streamed census (the nightly job, assets/reconciliation): vendor ids and their ``sys_updated_on``
+  read with ``fields=sys_id,sys_updated_on`` page by page into ``reconciliation.census_ids``, compared
+  with the table in SQL, then the version census (``census.redated``: ``--drift`` stored rows carry
+  another stamp than the vendor's);
+- streamed ids only (the census before the version census): the same without the stamps;
 - in-Python sets (the approach of the ingestion's ``_reconcile`` sweep): every vendor id and every
   stored id held in Python sets, compared there.
 
@@ -18,7 +21,8 @@ Each is run twice: once for wall time and peak RSS (the process: Python, DuckDB'
 itself holds (the part that grows with the table in the sets approach; tracemalloc slows it down, so
 that run's time is not shown).
 
-Both must find exactly the ``--drift`` missing and ``--drift`` deleted ids; the script checks it.
+Each must find exactly the ``--drift`` missing and ``--drift`` deleted ids (and the streamed census the
+``--drift`` re-dated ones); the script checks it.
 """
 
 from __future__ import annotations
@@ -71,22 +75,29 @@ class _Warehouse:
         return opened()
 
 
-def baseline(url: str, path: str) -> tuple[int, int]:
-    return 0, 0
+def baseline(url: str, path: str) -> tuple[int, int, int]:
+    return 0, 0, 0
 
 
-def streamed(url: str, path: str) -> tuple[int, int]:
+def streamed(url: str, path: str, versions: bool = True) -> tuple[int, int, int]:
     from assets.reconciliation import census
     from assets.reconciliation.vendors import servicenow_tables
 
     table = next(t for t in servicenow_tables(lambda: _client(url)) if t.entity == "incidents")
+    pages = table.ids() if versions else ([rid for rid, _ in page] for page in table.ids())
     with _Warehouse(path).connect() as conn:
-        census.load_ids(conn, "servicenow", "incidents", table.ids())
+        census.load_ids(conn, "servicenow", "incidents", pages)
         result = census.compare(conn, "servicenow", "incidents", "sys_id", limit=0)
-    return result.gone_total, result.missing_total
+        redated = census.redated(conn, "servicenow", "incidents", "sys_id", "sys_updated_on",
+                                 limit=10_000) if versions else []
+    return result.gone_total, result.missing_total, len(redated)
 
 
-def in_python_sets(url: str, path: str) -> tuple[int, int]:
+def streamed_ids_only(url: str, path: str) -> tuple[int, int, int]:
+    return streamed(url, path, versions=False)
+
+
+def in_python_sets(url: str, path: str) -> tuple[int, int, int]:
     import duckdb
 
     client = _client(url)
@@ -96,7 +107,7 @@ def in_python_sets(url: str, path: str) -> tuple[int, int]:
     client.close()
     with duckdb.connect(path, read_only=True) as con:
         stored = {r[0] for r in con.execute("select sys_id from servicenow.incidents").fetchall()}
-    return len(stored - vendor), len(vendor - stored)
+    return len(stored - vendor), len(vendor - stored), 0
 
 
 def _child(fn, args, traced, queue) -> None:
@@ -129,19 +140,28 @@ def measure(fn, *args, traced: bool = False):
 
 
 def prepare(url: str, path: str, drift: int) -> int:
-    """The warehouse: the vendor's ids less ``drift``, plus ``drift`` ids the vendor lacks."""
+    """The warehouse: the vendor's ids and stamps less ``drift``, plus ``drift`` ids the vendor lacks,
+    and ``drift`` rows whose stored stamp is not the vendor's (a restore re-dated them there); a sync
+    that completed now."""
     import duckdb
 
     client = _client(url)
     with duckdb.connect(path) as con:
         con.execute("create schema servicenow")
-        con.execute("create table servicenow.incidents (sys_id varchar)")
-        for page in client.read_concurrently("incident", "", page_size=10_000, concurrency=2, fields=["sys_id"]):
-            con.execute("insert into servicenow.incidents select unnest(?)", [[r["sys_id"] for r in page]])
+        con.execute("create table servicenow.incidents (sys_id varchar, sys_updated_on varchar)")
+        for page in client.read_concurrently("incident", "", page_size=10_000, concurrency=2,
+                                             fields=["sys_id", "sys_updated_on"]):
+            con.execute("insert into servicenow.incidents select unnest(?), unnest(?)",
+                        [[r["sys_id"] for r in page], [r["sys_updated_on"] for r in page]])
         client.close()
         con.execute(f"delete from servicenow.incidents where sys_id in "
                     f"(select sys_id from servicenow.incidents order by sys_id limit {drift})")
-        con.execute(f"insert into servicenow.incidents select md5('gone' || i) from range({drift}) t(i)")
+        con.execute(f"update servicenow.incidents set sys_updated_on = '2099-01-01 00:00:00' where sys_id in "
+                    f"(select sys_id from servicenow.incidents order by sys_id desc limit {drift})")
+        con.execute(f"insert into servicenow.incidents select md5('gone' || i), '2026-01-01 00:00:00' "
+                    f"from range({drift}) t(i)")
+        con.execute("create table servicenow._dlt_loads (inserted_at timestamp, status integer)")
+        con.execute("insert into servicenow._dlt_loads values (now()::timestamp, 0)")
         return con.execute("select count(*) from servicenow.incidents").fetchone()[0]
 
 
@@ -163,14 +183,17 @@ def main() -> None:
             print(f"warehouse: {stored:,} stored ids ({args.drift} missing, {args.drift} deleted at the vendor)\n")
             print(f"DuckDB memory limit {args.duckdb_memory}\n")
             print(f"{'approach':<32}{'seconds':>9}{'peak RSS MiB':>15}{'over baseline':>15}{'Python heap MiB':>17}"
-                  "  found (deleted, missing)")
+                  "  found (deleted, missing, re-dated)")
             _, _, base, _ = measure(baseline, url, path)
             print(f"{'baseline (imports only)':<32}{'-':>9}{base:>15.0f}{'-':>15}{'-':>17}")
-            approaches = (("streamed census (nightly job)", streamed), ("in-Python sets (_reconcile)", in_python_sets))
-            for name, fn in approaches:
+            d = args.drift
+            approaches = (("streamed census (nightly job)", streamed, (d, d, d)),
+                          ("streamed ids only (before)", streamed_ids_only, (d, d, 0)),
+                          ("in-Python sets (_reconcile)", in_python_sets, (d, d, 0)))
+            for name, fn, expected in approaches:
                 seconds, found, peak, _ = measure(fn, url, path)
                 heap = measure(fn, url, path, traced=True)[3]
-                ok = "ok" if tuple(found) == (args.drift, args.drift) else "WRONG"
+                ok = "ok" if tuple(found) == expected else "WRONG"
                 print(f"{name:<32}{seconds:>9.1f}{peak:>15.0f}{peak - base:>15.0f}{heap:>17.1f}  {tuple(found)} {ok}",
                       flush=True)
     finally:
