@@ -135,8 +135,11 @@ def project_bean(sb: JiraSandbox, c: Call, key: str, expand: str = "") -> dict[s
            "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight"}
     meta = sb.store.work.get("project_meta", {}).get(key, {})  # `routes_project_admin` (created/edited projects)
     out.update({k: v for k, v in meta.items() if k in ("assigneeType", "url")})
-    if "issueTypes" in expand.split(",") or "issueTypes" in c.qlist("expand"):
+    wanted = set(expand.split(",")) | {e for v in c.qlist("expand") for e in v.split(",")}
+    if "issueTypes" in wanted:
         out["issueTypes"] = [_type_details(c, t) for t in list(sb.store.issue_types)]
+    if "projectKeys" in wanted:  # "All project keys associated with the project" (keys never change here)
+        out["projectKeys"] = [key]
     return out
 
 
