@@ -125,13 +125,24 @@ def register(sb: JiraSandbox) -> None:
         share = body.get("sharePermissions", current["share"] if current else [])
         if not isinstance(share, list):
             raise fail(400, None, {"sharePermissions": "data was not an array"})
+        # the spec's SharePermission.type: `loggedin` "is set in a request by specifying `authenticated`"
+        share = [{**x, "type": "loggedin"} if isinstance(x, dict) and x.get("type") == "authenticated" else x
+                 for x in share]
         return {"name": name, "description": str(body.get("description", current["description"] if current else "")
                                                   or ""), "share": share}
+
+    def next_ident() -> int:
+        """Dashboard ids only grow: a deleted dashboard's id is not given again (its gadgets went with it)."""
+        work = sb.store.work
+        work["dashboard_next_id"] = max(work.get("dashboard_next_id", 0), max(dashboards()) + 1)
+        ident = work["dashboard_next_id"]
+        work["dashboard_next_id"] += 1
+        return ident
 
     def create(c: Call) -> Response:
         data = read(c, None)
         with sb.store.lock:
-            ident = max(dashboards()) + 1
+            ident = next_ident()
             d = dashboards()[ident] = {"id": ident, "owner": c.user, "fans": [c.user], "system": False, **data}
         return json_response(dashboard_bean(c, d))
 
@@ -150,7 +161,7 @@ def register(sb: JiraSandbox) -> None:
         source = find(c)
         data = read(c, source)
         with sb.store.lock:
-            ident = max(dashboards()) + 1
+            ident = next_ident()
             d = dashboards()[ident] = {"id": ident, "owner": c.user, "fans": [c.user], "system": False, **data}
             gadgets, props = (sb.store.work.setdefault(k, {}) for k in ("gadgets", "dashboard_item_properties"))
             for g in gadgets.get(source["id"], []):
@@ -177,6 +188,9 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, None, {"dashboard": "You do not have permission to delete this dashboard."})
         with sb.store.lock:
             dashboards().pop(d["id"], None)
+            props = sb.store.work.get("dashboard_item_properties", {})
+            for g in sb.store.work.get("gadgets", {}).pop(d["id"], []):  # its gadgets and their properties go too
+                props.pop(g["id"], None)
         return Response(204)
 
     sb.route("GET", r"/dashboard", list_dashboards)
