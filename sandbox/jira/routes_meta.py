@@ -128,6 +128,16 @@ def register(sb: JiraSandbox) -> None:
             out[f["key"]]["required"] = f["key"] == "summary"
         out["comment"] = {"required": False, "schema": {"type": "comments-page", "system": "comment"},
                           "name": "Comment", "key": "comment", "operations": ["add", "edit", "remove"]}
+        # the default edit screen also holds Attachment and Linked Issues [unc: their Cloud operations]
+        out["attachment"] = {"required": False, "schema": {"type": "array", "items": "attachment",
+                                                           "system": "attachment"},
+                             "name": "Attachment", "key": "attachment", "operations": ["set", "copy"]}
+        out["issuelinks"] = {"required": False, "schema": {"type": "array", "items": "issuelinks",
+                                                           "system": "issuelinks"},
+                             "name": "Linked Issues", "key": "issuelinks",
+                             "autoCompleteUrl": f"{c.r.api}/issue/picker?currentProjectId=&showSubTaskParent=true"
+                                                f"&showSubTasks=true&currentIssueKey={issue.key}&query=",
+                             "operations": ["add", "copy"]}
         return {"fields": out}
 
     sb.edit_meta = edit_meta  # type: ignore[attr-defined]  # for `expand=editmeta` in routes_issues
