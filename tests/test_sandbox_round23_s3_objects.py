@@ -18,6 +18,8 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.evidence.aws import s3_client
+
 BUCKET = "round23-objects"
 NOW = datetime.datetime.now(datetime.UTC)
 HOUR = datetime.timedelta(hours=1)
@@ -33,10 +35,7 @@ def server(s3_module_server):
 
 @pytest.fixture(scope="module")
 def s3(server):
-    client = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}))
-    client.create_bucket(Bucket=BUCKET)
-    return client
+    return s3_client(server, BUCKET)
 
 
 def _refused(call, **kwargs) -> tuple[int, dict, dict]:

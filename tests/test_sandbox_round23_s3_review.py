@@ -25,6 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sandbox.aws import s3_listing
+from tests.evidence.aws import s3_client
 
 BUCKET = "round23-review"
 
@@ -38,8 +39,7 @@ def server(s3_module_server):
 
 
 def _client(server, **config):
-    return boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="testing",
-                        aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}, **config))
+    return s3_client(server, **config)
 
 
 @pytest.fixture(scope="module")

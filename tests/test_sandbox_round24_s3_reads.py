@@ -16,14 +16,13 @@ import gc
 import os
 import time
 
-import boto3
 import pytest
 import requests
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sandbox.aws import s3_uploads
+from tests.evidence.aws import s3_client
 
 BUCKET = "round24-reads"
 MB = 1024 * 1024
@@ -39,10 +38,7 @@ def server(s3_module_server):
 
 @pytest.fixture(scope="module")
 def s3(server):
-    client = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}))
-    client.create_bucket(Bucket=BUCKET)
-    return client
+    return s3_client(server, BUCKET)
 
 
 def _refused(call, **kwargs) -> tuple[int, dict]:

@@ -77,32 +77,31 @@ def bad_path(arg: str | None, sender: bool) -> str | None:
         path = text.split(" ", 1)[0]
     if not path:
         return None if sender else refusal  # the null reverse-path is for MAIL only
-    quoted = escaped = False
-    for ch in path:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == '"':
-            quoted = not quoted
-        elif not quoted and ch in " \t<>":
+    for _, ch, quoted in _unquoted(path):
+        if not ch or (not quoted and ch in " \t<>"):  # an unclosed quote, or a path that is no address
             return refusal
-    return refusal if quoted else None
+    return None
+
+
+def _unquoted(text: str, start: int = 0):
+    """(index, character, inside a quoted string) for each character of ``text`` from ``start`` that is
+    neither a quote, a backslash escaping, nor a character escaped; then ``(len(text), "", True)`` if a
+    quoted string was left open."""
+    quoted = escaped = False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if escaped or ch in '\\"':
+            quoted ^= ch == '"' and not escaped
+            escaped = ch == "\\" and not escaped
+            continue
+        yield i, ch, quoted
+    if quoted:
+        yield len(text), "", True
 
 
 def _closing(text: str) -> int:
     """Where the `>` closing `text`'s leading `<` is (outside quoted strings), or -1."""
-    quoted = escaped = False
-    for i, ch in enumerate(text[1:], 1):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == '"':
-            quoted = not quoted
-        elif ch == ">" and not quoted:
-            return i
-    return -1
+    return next((i for i, ch, quoted in _unquoted(text, 1) if ch == ">" and not quoted), -1)
 
 
 class SandboxSMTP(SMTP):

@@ -49,6 +49,18 @@ def no_aws_env(monkeypatch):
             monkeypatch.delenv(name)
 
 
+def s3_client(server: MotoAwsServer, bucket: str | None = None, **config):
+    """A boto3 S3 client on the emulator with test keys and no retries (a refusal is seen as it is);
+    ``bucket``: created first. ``config``: more botocore ``Config`` settings."""
+    from botocore.config import Config
+
+    client = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}, **config))
+    if bucket:
+        client.create_bucket(Bucket=bucket)
+    return client
+
+
 def point_at(server: MotoAwsServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """The spec's AWS variables and boto3's endpoint one, aimed at the moto server (nothing else leaks in)."""
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
