@@ -92,6 +92,13 @@ def test_a_census_table_from_before_the_version_column_is_upgraded_in_place(ware
         assert census.redated(conn, "servicenow", "incidents", "sys_id", "sys_updated_on", limit=10) == ["b" * 32]
 
 
+def test_a_stamp_the_census_keeps_is_a_short_string():
+    from assets.reconciliation.vendors import _stamp
+
+    assert _stamp("2026-01-01 00:00:00") == "2026-01-01 00:00:00"
+    assert [_stamp(v) for v in ("", None, 1767225600, ["2026"], "9" * 65)] == [None] * 5
+
+
 def _sync(resource, wh, vendor: str) -> None:
     from pipelines.common.recovery import recovered_pipeline
 

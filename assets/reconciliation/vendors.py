@@ -32,9 +32,12 @@ class VendorTable:
     rows: Callable[[list[str]], dict[str, dict[str, Any]]]
 
 
+MAX_STAMP = 64  # characters: any timestamp form fits; a longer "stamp" is hostile, kept as none
+
+
 def _stamp(value: Any) -> str | None:
     """A vendor's last-updated stamp as the census keeps it: the string as written, else none."""
-    return value if isinstance(value, str) and value else None
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_STAMP else None
 
 
 def servicenow_tables(client_factory: Callable[[], Any]) -> list[VendorTable]:
