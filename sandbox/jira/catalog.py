@@ -48,7 +48,12 @@ EPIC, STORY, TASK, BUG, SUBTASK = "10000", "10001", "10002", "10003", "10004"
 PRIORITIES = {"1": "Highest", "2": "High", "3": "Medium", "4": "Low", "5": "Lowest"}
 PRIORITY_BY_NAME = {v.lower(): k for k, v in PRIORITIES.items()}
 RESOLUTIONS = {"10000": ("Done", "Work has been completed on this issue."),
-               "10001": ("Won't Do", "This issue won't be actioned.")}
+               "10001": ("Won't Do", "This issue won't be actioned."),
+               # a new Cloud site's other two (pycontribs' own test_resolution: 10002 is Duplicate)
+               # [unc: 10003 and the wording]
+               "10002": ("Duplicate", "The problem is a duplicate of an existing issue."),
+               "10003": ("Cannot Reproduce", "All attempts at reproducing this issue failed, or not enough "
+                                             "information was available to reproduce the issue.")}
 
 LINK_TYPES = {
     "10000": ("Blocks", "is blocked by", "blocks"),

@@ -7,8 +7,10 @@
   ({originalEstimate, remainingEstimate, timeSpent} and their *Seconds), `progress` (spent of spent +
   remaining) and `workratio` (spent as a percentage of the original estimate, -1 without one).
 - Worklogs (`?adjustEstimate=` on add/edit/delete): `auto` (default) takes the time logged off the remaining
-  estimate (never below 0; puts it back on delete), `new` sets `newEstimate`, `manual` takes `reduceBy` off on
-  add and puts `increaseBy` back on delete, `leave` keeps it. A missing amount or unknown mode is a 400.
+  estimate (never below 0; puts it back on delete; an issue without one counts as 0, so logging work on it
+  leaves 0 remaining [unc: pycontribs' own test_update_and_delete_worklog expects 0 -> 1h -> 3h]), `new`
+  sets `newEstimate`, `manual` takes `reduceBy` off on add and puts `increaseBy` back on delete, `leave` keeps
+  it. A missing amount or unknown mode is a 400.
 - Changes are changelog items `timeoriginalestimate` / `timeestimate` with seconds as strings, as Jira logs them.
 Guesses [unc]: the wording of the 400 errors.
 """
@@ -70,9 +72,7 @@ def adjusted(c: Any, issue: Any, logged: int, deleting: bool = False) -> int | N
         return max(0, (remaining or 0) - change)
     if mode != "auto":
         raise fail(400, None, {"adjustEstimate": "adjustEstimate must be one of new, leave, manual or auto."})
-    if remaining is None:
-        return None
-    return max(0, remaining - logged)
+    return max(0, (remaining or 0) - logged)
 
 
 def value(issue: Any, f: str, spent: int) -> Any:

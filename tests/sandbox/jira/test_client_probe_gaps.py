@@ -39,7 +39,7 @@ def test_transition_fields_only_when_expanded(pyc, atl, sb):
     assert resolution["required"] is True and resolution["key"] == "resolution" and resolution["name"] == "Resolution"
     assert resolution["schema"] == {"type": "resolution", "system": "resolution"}
     assert resolution["operations"] == ["set"]
-    assert [v["name"] for v in resolution["allowedValues"]] == ["Done", "Won't Do"]
+    assert [v["name"] for v in resolution["allowedValues"]] == ["Done", "Won't Do", "Duplicate", "Cannot Reproduce"]
     assert [v["id"] for v in done["fixVersions"]["allowedValues"]] == [version.id]
     assert done["fixVersions"]["schema"]["items"] == "version" and done["fixVersions"]["required"] is False
     assert "autoCompleteUrl" in done["assignee"]
