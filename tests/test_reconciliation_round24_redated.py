@@ -25,7 +25,9 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _table(conn, rows: dict[str, str | None], deleted: tuple[str, ...] = (), synced: datetime | None = NOW) -> None:
+def _table(conn, rows: dict[str, str | None], deleted: tuple[str, ...] = (), synced: datetime | None = NOW,
+           quarantined: dict[str, str] | None = None) -> None:
+    """Rows loaded by load 1.5; deletes by load 2.5; ``quarantined``: id -> the load that quarantined it."""
     conn.execute("create schema if not exists servicenow")
     conn.execute("create table servicenow.incidents (sys_id varchar, sys_updated_on varchar, _dlt_load_id varchar)")
     for rid, stamp in rows.items():
@@ -33,38 +35,78 @@ def _table(conn, rows: dict[str, str | None], deleted: tuple[str, ...] = (), syn
     conn.execute("create table servicenow.deletions (entity varchar, record_id varchar, _dlt_load_id varchar)")
     for rid in deleted:
         conn.execute("insert into servicenow.deletions values ('incidents', %s, '2.5')", (rid,))
+    conn.execute("create table servicenow.quarantine (entity varchar, record_id varchar, reason varchar, "
+                 "_dlt_load_id varchar)")
+    for rid, load in (quarantined or {}).items():
+        conn.execute("insert into servicenow.quarantine values ('incidents', %s, 'x', %s)", (rid, load))
     conn.execute("create table servicenow._dlt_loads (inserted_at timestamp, status integer)")
     if synced is not None:
         conn.execute("insert into servicenow._dlt_loads values (%s, 0)", (synced,))
     conn.raw.commit()
 
 
+def _redated(conn, limit: int = 100) -> list[str]:
+    return census.redated(conn, "servicenow", "incidents", "sys_id", "sys_updated_on", limit=limit)
+
+
 def test_version_census_finds_only_records_out_of_the_cursors_reach(warehouse):  # noqa: F811
+    # The table's newest stamp is 2026-01-01: its cursor's reach (the last sync was later, NOW).
     stored = {
         "a" * 32: "2026-01-01 00:00:00",  # same stamp at the vendor: in parity
         "b" * 32: "2026-01-01 00:00:00",  # re-dated back to 2020 (a restore): found
-        "c" * 32: "2021-01-01 00:00:00",  # changed, stamped two hours before the last sync: found
+        "c" * 32: "2021-01-01 00:00:00",  # changed in 2025, the cursor long past it: found
         "d" * 32: "2026-01-01 00:00:00",  # changed just now: the next sync reads it
+        "k" * 32: "2025-01-01 00:00:00",  # changed after the table's newest stamp: the next sync reads it
         "e" * 32: "2026-01-01 00:00:00",  # re-dated, but deleted here: not live (the id census's)
         "f" * 32: "2026-01-01 00:00:00",  # the vendor's stamp is not a timestamp: the sync quarantines it
         "g" * 32: None,  # stored without a stamp
         "h" * 32: "2026-01-01 00:00:00",  # the census gave no stamp
         "j" * 32: "2021-01-01T10:00:00.000+0000",  # the same instant in another time zone: no change
+        "q" * 32: "2021-01-01 00:00:00",  # its newer version was quarantined after this row loaded: held
+        "r" * 32: "2021-01-01 00:00:00",  # quarantined once, before this row loaded: found
     }
-    vendor = [("a" * 32, "2026-01-01 00:00:00"), ("b" * 32, OLD), ("c" * 32, _stamp(NOW - timedelta(hours=2))),
-              ("d" * 32, _stamp(NOW - timedelta(minutes=2))), ("e" * 32, OLD), ("f" * 32, "yesterday"),
-              ("g" * 32, OLD), "h" * 32, ("i" * 32, OLD),  # i: missing here, the id census's part
-              ("j" * 32, "2021-01-01T11:00:00.000+0100")]
+    vendor = [("a" * 32, "2026-01-01 00:00:00"), ("b" * 32, OLD), ("c" * 32, "2025-06-01 00:00:00"),
+              ("d" * 32, _stamp(NOW - timedelta(minutes=2))), ("k" * 32, "2026-06-01 00:00:00"),
+              ("e" * 32, OLD), ("f" * 32, "yesterday"), ("g" * 32, OLD), "h" * 32,
+              ("i" * 32, OLD),  # i: missing here, the id census's part
+              ("j" * 32, "2021-01-01T11:00:00.000+0100"), ("q" * 32, OLD), ("r" * 32, OLD), ("r" * 32, OLD)]
     with warehouse.connect() as conn:
-        _table(conn, stored, deleted=("e" * 32,))
-        assert census.load_ids(conn, "servicenow", "incidents", [vendor[:4], vendor[4:]]) == 10
-        found = census.redated(conn, "servicenow", "incidents", "sys_id", "sys_updated_on", limit=100)
-        assert found == ["b" * 32, "c" * 32]
-        assert census.redated(conn, "servicenow", "incidents", "sys_id", "sys_updated_on", limit=1) == ["b" * 32], \
-            "the oldest stamps are looked at first"
-        assert census.redated(conn, "servicenow", "incidents", "sys_id", "sys_updated_on", limit=0) == []
+        _table(conn, stored, deleted=("e" * 32,), quarantined={"q" * 32: "2.0", "r" * 32: "1.0"})
+        assert census.load_ids(conn, "servicenow", "incidents", [vendor[:4], vendor[4:]]) == 14
+        assert _redated(conn) == ["b" * 32, "c" * 32, "r" * 32], "each once, though r was listed twice"
+        assert _redated(conn, limit=1) == ["b" * 32], "the oldest stamps are looked at first"
+        assert _redated(conn, limit=0) == []
         # e (deleted here, listed there) and i are the id census's: missing, re-read by their own rule
         assert census.compare(conn, "servicenow", "incidents", "sys_id").missing == ["e" * 32, "i" * 32]
+
+
+def test_stamps_that_only_change_form_do_not_hide_a_re_dated_record(warehouse):  # noqa: F811
+    """15 rows whose stamps the vendor now writes with an offset (a time-zone change) sort before the one
+    re-dated record: they are looked past, not counted against the limit."""
+    same = {f"{n:032x}": f"2019-01-{n + 1:02d}T10:00:00.000+0000" for n in range(15)}
+    with warehouse.connect() as conn:
+        _table(conn, {**same, "b" * 32: "2026-01-01 00:00:00"})
+        census.load_ids(conn, "servicenow", "incidents", [
+            [(rid, stamp.replace("T10", "T11").replace("+0000", "+0100")) for rid, stamp in same.items()],
+            [("b" * 32, OLD)]])
+        assert _redated(conn, limit=1) == ["b" * 32]
+
+
+def test_a_table_whose_sync_lags_reaches_only_its_own_newest_stamp(warehouse):  # noqa: F811
+    """change_requests stopped syncing in March while incidents go on: a change made there in June is the
+    next sync's, not a re-dated record, whatever the vendor's other loads; a stamp from 2099 stored
+    by a vendor clock gone wrong moves the reach no further than the last load."""
+    with warehouse.connect() as conn:
+        _table(conn, {"a" * 32: "2026-03-01 00:00:00", "b" * 32: "2026-02-01 00:00:00"})
+        census.load_ids(conn, "servicenow", "incidents", [[("a" * 32, "2026-03-01 00:00:00"),
+                                                          ("b" * 32, "2026-06-01 00:00:00")]])
+        assert _redated(conn) == []
+        conn.execute("update servicenow.incidents set sys_updated_on = '2099-01-01 00:00:00' "
+                     f"where sys_id = '{'a' * 32}'")
+        conn.raw.commit()
+        census.load_ids(conn, "servicenow", "incidents", [[("a" * 32, "2099-01-01 00:00:00"),
+                                                          ("b" * 32, "2026-06-01 00:00:00")]])
+        assert _redated(conn) == ["b" * 32]  # June is before the last load (NOW): the cursor passed it
 
 
 @pytest.mark.parametrize("synced", [None, NOW - timedelta(days=3000)])
@@ -161,11 +203,13 @@ def test_records_re_dated_at_the_vendor_are_found_and_healed_whatever_the_sample
     for vendor, resource in resources.items():
         for table in nightly.vendor_tables(vendor, resource):
             p = parity(wh, table, sample=0)
-            if p.stale:
-                found[(vendor, table.entity)] = (p.stale, p.redated)
-    assert found == {("servicenow", "incidents"): ([incident], [incident]),
-                     ("jira", "issues"): ([str(issue_id)], [str(issue_id)]),
-                     ("onetrust", "risks"): ([risk], [risk])}, found
+            with wh.connect() as conn:  # the census alone, before parity's full comparison narrows it
+                direct = census.redated(conn, vendor, table.entity, table.key, table.version, limit=10_000)
+            if p.stale or direct:
+                found[(vendor, table.entity)] = (p.stale, p.redated, direct)
+    assert found == {("servicenow", "incidents"): ([incident], [incident], [incident]),
+                     ("jira", "issues"): ([str(issue_id)], [str(issue_id)], [str(issue_id)]),
+                     ("onetrust", "risks"): ([risk], [risk], [risk])}, found
 
     context = SimpleNamespace(run_id="nightly-redated", log=logging.getLogger("test"))
     findings = []

@@ -25,15 +25,13 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 SCHEMA = "reconciliation"
 DDL = (
     f"create schema if not exists {SCHEMA}",
     f"""create table if not exists {SCHEMA}.census_ids (
         vendor varchar not null, entity varchar not null, record_id varchar not null, version varchar)""",
-    # Deployments whose census table predates the version column (kept: the table is scratch, but an
-    # operator may be reading it).
-    f"alter table {SCHEMA}.census_ids add column if not exists version varchar",
     f"""create table if not exists {SCHEMA}.drift_seen (
         vendor varchar not null, entity varchar not null, kind varchar not null,
         record_id varchar not null, first_seen_at timestamp not null)""",
@@ -44,6 +42,7 @@ MAX_IDS_SHOWN = 50
 # calls it re-dated: the syncs' cursors re-read 5-10 minutes behind themselves, and a long sync's
 # changes made while it read are the next sync's, not drift.
 REDATE_MARGIN = timedelta(hours=1)
+SCAN_FACTOR = 20  # differing stamps looked at per re-dated record asked for (same instants in other forms)
 
 
 def ensure_tables(conn) -> None:
@@ -53,6 +52,10 @@ def ensure_tables(conn) -> None:
         conn.execute(f"set memory_limit = '{os.environ.get('PROJECTX_DUCKDB_MEMORY_LIMIT') or '384MB'}'")
     for statement in DDL:
         conn.execute(statement)
+    # A census table from before the version column gets it in place (the table is scratch, but an
+    # operator may be reading it); only then: PostgreSQL's ALTER locks the table even when it has it.
+    if "version" not in _columns(conn, SCHEMA, "census_ids"):
+        conn.execute(f"alter table {SCHEMA}.census_ids add column version varchar")
 
 
 def _now() -> datetime:
@@ -169,41 +172,64 @@ def compare(conn, vendor: str, entity: str, key: str, limit: int = MAX_IDS_SHOWN
     return result
 
 
-def redated(conn, vendor: str, entity: str, key: str, version: str, *, limit: int) -> list[str]:
-    """Live ids whose vendor stamp (from the last census) differs from the stored one and is older than
-    the vendor's latest completed sync by more than :data:`REDATE_MARGIN`: changes no cursor will
-    read. At most ``limit`` differing stamps are looked at, oldest first; one that names the stored
-    instant in another form (another UTC offset, more fractional digits) is no change."""
+def _columns(conn, schema: str, table: str) -> set[str]:
+    return {r["column_name"] for r in conn.query(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+        (schema, table))}
+
+
+def _parsed(stamp: Any) -> datetime | None:
     from pipelines.common.cursor import parse_vendor_ts
 
+    try:
+        return parse_vendor_ts(stamp)
+    except (TypeError, ValueError):
+        return None
+
+
+def redated(conn, vendor: str, entity: str, key: str, version: str, *, limit: int) -> list[str]:
+    """Live ids whose vendor stamp (from the last census) differs from the stored one and is older than
+    the table's reach by more than :data:`REDATE_MARGIN`: changes no cursor will read.
+
+    The reach is the newest stamp the table stores (where its cursor stands, on the vendor's clock, per
+    table: a table whose sync lags reaches less far), but never past the vendor's latest completed load
+    or our own clock (a stored stamp from 2099 moves no reach). Left out: a stamp that names the stored
+    instant in another form (another UTC offset, more fractional digits), one that is no timestamp,
+    and a record quarantined since its row was loaded (the sync refused its newer version, or holds it
+    for crashing the sync: re-reading it every night would change nothing). Differing stamps are
+    looked at oldest first, at most ``SCAN_FACTOR * limit`` of them, until ``limit`` are found."""
     synced = last_completed_sync(conn, vendor)
     if limit <= 0 or synced is None or not conn.table_exists(vendor, entity):
         return []
-    present = {r["column_name"] for r in conn.query(
-        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-        (vendor, entity))}
-    if version not in present:
+    if version not in _columns(conn, vendor, entity):
         return []
-    live = live_rows_sql(vendor, entity, key, conn.table_exists(vendor, "deletions"), version=version)
-    rows = conn.query(f"select c.record_id, c.version, cast(l.version as varchar) as stored "
-                      f"from {SCHEMA}.census_ids as c "
-                      f"join ({live}) as l on l.record_id = c.record_id "
-                      "where c.vendor = %s and c.entity = %s and c.version is not null and l.version is not null "
-                      f"and c.version <> cast(l.version as varchar) order by c.version, c.record_id limit {int(limit)}",
-                      (vendor, entity))
-    cutoff = synced - REDATE_MARGIN
-    out = []
+    has_deletions = conn.table_exists(vendor, "deletions")
+    live = live_rows_sql(vendor, entity, key, has_deletions, version=version)
+    newest = _parsed(conn.scalar(f"select max(cast(l.version as varchar)) from ({live}) as l"))
+    if newest is None:
+        return []
+    cutoff = min(newest, synced, _now()) - REDATE_MARGIN
+    held = ""
+    if conn.table_exists(vendor, "quarantine") and {"record_id", "entity", "_dlt_load_id"} <= _columns(
+            conn, vendor, "quarantine"):
+        held = (f"and not exists (select 1 from {vendor}.quarantine as q where q.entity = '{entity}' "
+                f"and q.record_id = c.record_id and cast(q._dlt_load_id as double precision) >= "
+                f"cast(s._dlt_load_id as double precision)) ")
+    deleted = (f"and not exists (select 1 from {vendor}.deletions as d where d.entity = '{entity}' "
+               f"and d.record_id = s.{key} and cast(d._dlt_load_id as double precision) >= "
+               f"cast(s._dlt_load_id as double precision)) " if has_deletions else "")
+    rows = conn.query(f"select distinct c.record_id, c.version, cast(s.{version} as varchar) as stored "
+                      f"from {SCHEMA}.census_ids as c join {vendor}.{entity} as s on s.{key} = c.record_id "
+                      "where c.vendor = %s and c.entity = %s and c.version is not null "
+                      f"and s.{version} is not null and c.version <> cast(s.{version} as varchar) {deleted}{held}"
+                      f"order by c.version, c.record_id limit {int(limit) * SCAN_FACTOR}", (vendor, entity))
+    out: set[str] = set()
     for row in rows:
-        try:
-            moment = parse_vendor_ts(row["version"])
-        except (TypeError, ValueError):  # the sync quarantines a record stamped so; not drift
-            continue
-        try:  # the same instant written another way (a user's time zone): not a change
-            same = parse_vendor_ts(row["stored"]) == moment
-        except (TypeError, ValueError):
-            same = False
-        if moment < cutoff and not same:
-            out.append(str(row["record_id"]))
+        moment = _parsed(row["version"])
+        if moment is not None and moment < cutoff and _parsed(row["stored"]) != moment:
+            out.add(str(row["record_id"]))
+            if len(out) >= limit:
+                break
     return sorted(out)
 
 

@@ -139,7 +139,7 @@ def onetrust_tables(client_factory: Callable[[], Any]) -> list[VendorTable]:
             client = client_factory()
             try:
                 for page in lister(spec)(client):
-                    yield [(i[spec.id_field], _stamp(i.get(spec.ts_field))) for i in page.items
+                    yield [(R.uuid_key(i[spec.id_field]), _stamp(i.get(spec.ts_field))) for i in page.items
                            if isinstance(i, dict) and i.get(spec.id_field) and i.get("markForDelete") is not True]
             finally:
                 client.close()
@@ -149,7 +149,8 @@ def onetrust_tables(client_factory: Callable[[], Any]) -> list[VendorTable]:
             client = client_factory()
             try:
                 for page in lister(spec)(client):
-                    hits = [i for i in page.items if isinstance(i, dict) and i.get(spec.id_field) in want]
+                    hits = [i for i in page.items if isinstance(i, dict)
+                            and R.uuid_key(i.get(spec.id_field)) in want]
                     for row in mapper(spec, client, hits) if hits else []:
                         out[row[spec.primary_key]] = row
                     if len(out) == len(want):
