@@ -133,3 +133,9 @@ class Connection:
             "select count(*) from information_schema.tables where table_schema = %s and table_name = %s",
             (schema, table),
         ))
+
+    def columns(self, schema: str, table: str) -> set[str]:
+        """The table's column names (none when it does not exist); dlt adds a column with its first value."""
+        return {r["column_name"] for r in self.query(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+            (schema, table))}

@@ -70,12 +70,6 @@ def ensure_ledger(conn: Connection) -> None:
     commit(conn)
 
 
-def _columns(conn: Connection, schema: str, table: str) -> set[str]:
-    return {r["column_name"] for r in conn.query(
-        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-        (schema, table))}
-
-
 def migrate_ledger(conn: Connection) -> None:
     """Bring a ledger created before ``ADDED_COLUMNS`` up to date; a no-op on a current one.
 
@@ -83,11 +77,11 @@ def migrate_ledger(conn: Connection) -> None:
     without ``subject_id`` get it from the outbox row with the same ``notification_key``, if the outbox
     (as dbt builds it, with ``subject_id`` and ``action_kind``) still has one; an approval sent before
     this migration whose outbox row is gone cannot be approved from Slack (the click is refused)."""
-    have = _columns(conn, SCHEMA, "delivery_ledger")
+    have = conn.columns(SCHEMA, "delivery_ledger")
     for name, kind in ADDED_COLUMNS:
         if name not in have:
             conn.execute(f"alter table {SCHEMA}.delivery_ledger add column if not exists {name} {kind}")
-    if {"notification_key", "subject_id", "action_kind"} <= _columns(conn, "marts", "notification_outbox"):
+    if {"notification_key", "subject_id", "action_kind"} <= conn.columns("marts", "notification_outbox"):
         conn.execute(
             f"""update {SCHEMA}.delivery_ledger set subject_id = o.subject_id, action_kind = o.action_kind
                 from marts.notification_outbox as o

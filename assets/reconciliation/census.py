@@ -54,7 +54,7 @@ def ensure_tables(conn) -> None:
         conn.execute(statement)
     # A census table from before the version column gets it in place (the table is scratch, but an
     # operator may be reading it); only then: PostgreSQL's ALTER locks the table even when it has it.
-    if "version" not in _columns(conn, SCHEMA, "census_ids"):
+    if "version" not in conn.columns(SCHEMA, "census_ids"):
         conn.execute(f"alter table {SCHEMA}.census_ids add column version varchar")
 
 
@@ -128,7 +128,7 @@ def live_rows_sql(vendor: str, entity: str, key: str, has_deletions: bool, versi
     deleted = (f" where not exists (select 1 from {vendor}.deletions as d where d.entity = '{entity}' "
                f"and d.record_id = s.{key} and cast(d._dlt_load_id as double precision) >= "
                f"cast(s._dlt_load_id as double precision))" if has_deletions else "")
-    stamp = f", s.{version} as version" if version else ""
+    stamp = f", s.{version} as version, s._dlt_load_id as load_id" if version else ""
     return f"select s.{key} as record_id{stamp} from {vendor}.{entity} as s{deleted}"
 
 
@@ -172,12 +172,6 @@ def compare(conn, vendor: str, entity: str, key: str, limit: int = MAX_IDS_SHOWN
     return result
 
 
-def _columns(conn, schema: str, table: str) -> set[str]:
-    return {r["column_name"] for r in conn.query(
-        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-        (schema, table))}
-
-
 def _parsed(stamp: Any) -> datetime | None:
     from pipelines.common.cursor import parse_vendor_ts
 
@@ -199,29 +193,22 @@ def redated(conn, vendor: str, entity: str, key: str, version: str, *, limit: in
     for crashing the sync: re-reading it every night would change nothing). Differing stamps are
     looked at oldest first, at most ``SCAN_FACTOR * limit`` of them, until ``limit`` are found."""
     synced = last_completed_sync(conn, vendor)
-    if limit <= 0 or synced is None or not conn.table_exists(vendor, entity):
+    if limit <= 0 or synced is None or version not in conn.columns(vendor, entity):
         return []
-    if version not in _columns(conn, vendor, entity):
-        return []
-    has_deletions = conn.table_exists(vendor, "deletions")
-    live = live_rows_sql(vendor, entity, key, has_deletions, version=version)
+    live = live_rows_sql(vendor, entity, key, conn.table_exists(vendor, "deletions"), version=version)
     newest = _parsed(conn.scalar(f"select max(cast(l.version as varchar)) from ({live}) as l"))
     if newest is None:
         return []
     cutoff = min(newest, synced, _now()) - REDATE_MARGIN
     held = ""
-    if conn.table_exists(vendor, "quarantine") and {"record_id", "entity", "_dlt_load_id"} <= _columns(
-            conn, vendor, "quarantine"):
+    if {"record_id", "entity", "_dlt_load_id"} <= conn.columns(vendor, "quarantine"):
         held = (f"and not exists (select 1 from {vendor}.quarantine as q where q.entity = '{entity}' "
                 f"and q.record_id = c.record_id and cast(q._dlt_load_id as double precision) >= "
-                f"cast(s._dlt_load_id as double precision)) ")
-    deleted = (f"and not exists (select 1 from {vendor}.deletions as d where d.entity = '{entity}' "
-               f"and d.record_id = s.{key} and cast(d._dlt_load_id as double precision) >= "
-               f"cast(s._dlt_load_id as double precision)) " if has_deletions else "")
-    rows = conn.query(f"select distinct c.record_id, c.version, cast(s.{version} as varchar) as stored "
-                      f"from {SCHEMA}.census_ids as c join {vendor}.{entity} as s on s.{key} = c.record_id "
-                      "where c.vendor = %s and c.entity = %s and c.version is not null "
-                      f"and s.{version} is not null and c.version <> cast(s.{version} as varchar) {deleted}{held}"
+                f"cast(l.load_id as double precision)) ")
+    rows = conn.query(f"select distinct c.record_id, c.version, cast(l.version as varchar) as stored "
+                      f"from {SCHEMA}.census_ids as c join ({live}) as l on l.record_id = c.record_id "
+                      "where c.vendor = %s and c.entity = %s and c.version is not null and l.version is not null "
+                      f"and c.version <> cast(l.version as varchar) {held}"
                       f"order by c.version, c.record_id limit {int(limit) * SCAN_FACTOR}", (vendor, entity))
     out: set[str] = set()
     for row in rows:

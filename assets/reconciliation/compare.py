@@ -45,9 +45,7 @@ def stored_rows(conn, table: VendorTable, ids: list[str]) -> dict[str, dict[str,
     with its first non-null value)."""
     if not ids:
         return {}
-    present = {r["column_name"] for r in conn.query(
-        "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-        (table.vendor, table.entity))}
+    present = conn.columns(table.vendor, table.entity)
     cols = [c for c in table.compared if c in present]
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):

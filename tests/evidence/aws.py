@@ -24,21 +24,22 @@ class AwsSandbox:
     role_arn: str
 
 
-@pytest.fixture(scope="session")
-def moto_server():
+def _running() -> Iterator[MotoAwsServer]:
     server = MotoAwsServer()
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    yield from _running()
 
 
 @pytest.fixture(scope="module")
 def s3_module_server():
     """A fresh S3/STS emulator per test module, for tests that change its settings (strict keys, faults)."""
-    server = MotoAwsServer()
-    server.start()
-    yield server
-    server.stop()
+    yield from _running()
 
 
 @pytest.fixture
