@@ -152,8 +152,10 @@ def basic(req: Request) -> tuple[str, str] | None:
     return user, password
 
 
-def authenticate(req: Request, creds: dict[str, str], tokens: RotatingTokenStore, me: str, need: str) -> str:
-    """Account id of the caller, or HTTPError (401/404). `need`: "read", "write" or "webhook"."""
+def authenticate(req: Request, creds: dict[str, str], tokens: RotatingTokenStore, me: str, need: str,
+                 second: str | None = None) -> str:
+    """Account id of the caller, or HTTPError (401/404). `need`: "read", "write" or "webhook". `second`: the
+    account id of the second Basic login (`creds["user_email"]`/`creds["user_api_token"]`)."""
     cloud = req.params.get("cloud")
     if cloud is not None and cloud != creds["cloud_id"]:
         raise HTTPError(404, "Site temporarily unavailable")
@@ -161,6 +163,8 @@ def authenticate(req: Request, creds: dict[str, str], tokens: RotatingTokenStore
     if pair is not None:
         if pair == (creds["email"], creds["api_token"]):
             return me
+        if second is not None and pair == (creds.get("user_email"), creds.get("user_api_token")):
+            return second
         # Jira Cloud goes on anonymously and says why (`identity`): a route needing a user answers 401
         raise HTTPError(401, "Client must be authenticated to access this resource.", None,
                         [("X-Seraph-LoginReason", "AUTHENTICATED_FAILED")])

@@ -177,7 +177,7 @@ class Renderer:
         if people is None:
             people = [issue.reporter] if issue.reporter else []
         return {"self": f"{self.api}/issue/{issue.key}/watchers", "watchCount": len(people),
-                "isWatching": self.store.me.account_id in people}
+                "isWatching": (self.viewer or self.store.me.account_id) in people}  # the caller's own
 
     def components(self, ids: tuple[int, ...]) -> list[dict[str, Any]]:
         """The issue's `components` field: `{"self","id","name"[,"description"]}` per component."""
@@ -208,7 +208,7 @@ class Renderer:
     def votes(self, issue: Issue) -> dict[str, Any]:
         people = self.store.work.get("votes", {}).get(issue.id, ())
         return {"self": f"{self.api}/issue/{issue.key}/votes", "votes": len(people),
-                "hasVoted": self.store.me.account_id in people}
+                "hasVoted": (self.viewer or self.store.me.account_id) in people}  # the caller's own
 
     def history(self, h: History) -> dict[str, Any]:
         out = {"id": str(h.id), "author": self.user(h.author), "created": jira_ts(h.created), "items": h.items}

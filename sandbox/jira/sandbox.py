@@ -92,7 +92,9 @@ def default_credentials(seed: int) -> dict[str, str]:
     cloud = uuid.UUID(bytes=hashlib.blake2b(f"jira-cloud:{seed}".encode(), digest_size=16).digest(), version=4)
     return {"email": "sandbox.admin@example.com", "api_token": "ATATT3xFfGF0SandboxJiraApiToken0000000000",
             "pat": "sandbox-jira-pat-0000000000000000", "client_id": "sandbox-jira-client",
-            "client_secret": "sandbox-jira-client-secret", "cloud_id": str(cloud)}
+            "client_secret": "sandbox-jira-client-secret", "cloud_id": str(cloud),
+            # a second login: an ordinary user (no administration groups) who can vote, watch and comment
+            "user_email": "sandbox.user@example.com", "user_api_token": "ATATT3xFfGF0SandboxJiraUserToken000000000"}
 
 
 class JqlContext:
@@ -153,6 +155,11 @@ class JiraSandbox(Sandbox):
         store = JiraStore(seed, self.size, self.clock, self.user_time_zone,
                           lag=lambda: self.faults.search_lag if isinstance(self.faults, JiraFaults) else 0.0)
         store.listeners.append(self.webhooks.on_event)
+        # the second login (`user_email`/`user_api_token`): added after every seeded draw and kept out of
+        # `store.people` (the authors derived comments and changelogs draw from), so no seeded row changes
+        ident = hashlib.blake2b(f"acct:{seed}:login-user".encode(), digest_size=12).hexdigest()
+        store.users[ident] = User(ident, "Sandbox User", self.credentials["user_email"], self.user_time_zone)
+        store.login_user = ident
         return store
 
     # --- routing ---------------------------------------------------------------------------------
@@ -236,7 +243,7 @@ class JiraSandbox(Sandbox):
             user = self.store.me.account_id
         else:  # a session cookie (`routes_session`) stands in for credentials
             user = routes_session.session_user(self, req) or captcha.guarded(self, req, lambda: authenticate(
-                req, self.credentials, self.tokens, self.store.me.account_id, need))
+                req, self.credentials, self.tokens, self.store.me.account_id, need, self.store.login_user))
         self._check_burst(user)
         ver = req.params.get("ver", default_ver)
         ver = "2" if ver == "latest" else ver

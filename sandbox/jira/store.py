@@ -39,6 +39,7 @@ class JiraStore:
         self.me = data.me
         self.users = {u.account_id: u for u in data.users}
         self.people = [u.account_id for u in data.users]
+        self.login_user: str | None = None  # the second login's account id (`JiraSandbox._new_store`)
         self.projects, self.boards, self.sprints = data.projects, data.boards, data.sprints
         self.issues: dict[int, Issue] = {i.id: i for i in data.issues}
         self.by_key: dict[str, int] = {i.key: i.id for i in data.issues}
