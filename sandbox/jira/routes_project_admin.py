@@ -7,9 +7,10 @@
   Projects made here are company-managed (`simplified: false`), like every project the REST API creates; a
   scrum or kanban template also creates the project's board ("<KEY> board").
 - PUT `/project/{key|id}` (200, the project): name, description, lead, url, assigneeType, categoryId.
-  A new `key` is refused (400): the sandbox does not re-key issues.
+  A new `key` is refused (400): the sandbox does not re-key issues. 403 without Administer Projects.
 - DELETE `/project/{key|id}` (204; `enableUndo` moves it to the trash, which the API cannot read either):
-  the project, its issues, components, versions, boards and their sprints disappear.
+  the project, its issues, components, versions, boards and their sprints disappear. Without Administer Jira
+  the project is "not found" (404), as the spec words it.
 - GET `/project/{p}/securitylevel` (`{"levels"}`, none without a scheme), `/securitylevel/{id}`.
 - GET `/issuesecurityschemes`, `/issuesecurityschemes/{id}`, `/issuesecurityschemes/search|project` (PageBeans of
   the one scheme with its `projectIds`, and of `{issueSecuritySchemeId, projectId}` rows),
@@ -150,6 +151,10 @@ def register(sb: JiraSandbox) -> None:
 
     def update(c: Call) -> Response:
         key = find_project(sb, c.p["project"])
+        # the spec: Administer Projects on the project (Administer Jira for schemes or the key), else 403
+        if not (sb.holds(c.user, "ADMINISTER", []) or  # type: ignore[attr-defined]  # routes_roles
+                sb.holds(c.user, "ADMINISTER_PROJECTS", [key])):  # type: ignore[attr-defined]
+            raise fail(403, "You do not have permission to update this project.")  # [unc] wording
         body, errors = c.obj(), {}
         project = sb.store.projects[key]
         if body.get("key") not in (None, key):
@@ -178,6 +183,9 @@ def register(sb: JiraSandbox) -> None:
 
     def delete(c: Call) -> Response:
         key = find_project(sb, c.p["project"])
+        if not sb.holds(c.user, "ADMINISTER", []):  # type: ignore[attr-defined]  # routes_roles
+            # the spec: 404 "the project is not found or the user does not have permission to delete it" [unc: text]
+            raise fail(404, f"No project could be found with key '{c.p['project']}'.")
         store = sb.store
         with store.lock:
             gone = [iid for iid, issue in store.issues.items() if issue.project == key]
