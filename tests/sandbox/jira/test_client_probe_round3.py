@@ -24,7 +24,10 @@ def test_users_with_browse_permission(pyc, atl, sb):
     users = pyc.search_allowed_users_for_issue("ana", projectKey="SEC")
     assert users and all("ana" in u.displayName.lower() for u in users)
     me = sb.store.me.account_id
-    assert [u.accountId for u in pyc.search_allowed_users_for_issue("sandbox", issueKey="SEC-1")] == [me]
+    assert [u.accountId for u in pyc.search_allowed_users_for_issue("sandbox.admin", issueKey="SEC-1")] == [me]
+    # "sandbox" also finds the second login, Sandbox User (sandbox.user@example.com), who may browse SEC too
+    assert [u.accountId for u in pyc.search_allowed_users_for_issue("sandbox", issueKey="SEC-1")] == [
+        me, sb.store.login_user]
     with pytest.raises(JIRAError) as missing:
         pyc.search_allowed_users_for_issue("a", projectKey="NOPE")
     assert missing.value.status_code == 404
