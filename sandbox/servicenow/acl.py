@@ -14,7 +14,7 @@ but snc_internal (sys_user_has_role, read live) is a self-service user. For such
   (sys_journal_field rows of element comments, not work_notes); nothing of other tables. A list
   answers the rows it may read (X-Total-Count counts those), a single record it may not read answers
   404 "Record doesn't exist or ACL restricts the record retrieval", like a missing one;
-- sys_properties (`ADMIN_TABLES`) is every non-admin's "nothing": no rows, 404, writes 403, whatever
+- sys_properties and sys_script (`ADMIN_TABLES`) are every non-admin's "nothing": no rows, 404, writes 403, whatever
   other roles the caller holds (the integration user too);
 - it may insert incidents (self-service) and attach files to the records it may read, and nothing
   else; updates and deletes answer 403 {"error": {"message": "Operation Failed", "detail": "ACL
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 OPEN_TABLES = frozenset({"sys_user", "sys_user_group", "sc_cat_item"})
 OWN_FIELDS = ("opened_by", "caller_id", "requested_for", "user")
 SELF_SERVICE_INSERT = frozenset({"incident"})
-ADMIN_TABLES = frozenset({"sys_properties"})  # base ACLs: read and write need the admin role
+ADMIN_TABLES = frozenset({"sys_properties", "sys_script"})  # base ACLs: read and write need the admin role
 # what a restricted caller cannot query: the work notes, and the journal list that holds them too
 UNQUERYABLE = frozenset({*RESTRICTED_FIELDS, "comments_and_work_notes"})
 

@@ -30,7 +30,7 @@ from sandbox.servicenow import acl, lenient_json
 from sandbox.servicenow.query import Query, parse
 from sandbox.servicenow.query_ops import personalize
 from sandbox.servicenow.render import MALFORMED_VARIANTS, Mode, render_rows
-from sandbox.servicenow.system_tables import matches_nothing
+from sandbox.servicenow.system_tables import matches_nothing, property_value
 from sandbox.servicenow.tables import Table, TaskView
 from sandbox.servicenow.views import view_fields
 from sandbox.servicenow.xml_format import parse_body, sends_xml
@@ -57,11 +57,13 @@ def int_param(query: dict[str, str], name: str, default: int) -> int:
 
 
 def user_time_zone(store: Store, user: str) -> str:
-    """The caller's time zone for display values: its sys_user.time_zone when it names a zone other than
-    UTC/GMT, else "" (the system's, UTC)."""
+    """The caller's time zone for display values: its sys_user.time_zone, or for a user without one the
+    instance's (the glide.sys.default.tz property, UTC unless an admin changes it); "" for UTC/GMT."""
     users = store.tables["sys_user"]
     row = users.row_of(store.user_sys_id(user))
     tz = users.record(row).get("time_zone", "") if row is not None else ""
+    if not tz:
+        tz = property_value(store, "glide.sys.default.tz", "")
     if tz in ("", "GMT", "UTC", "Etc/UTC"):
         return ""
     try:

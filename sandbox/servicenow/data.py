@@ -21,7 +21,7 @@ from typing import Any
 from sandbox.servicenow import pools
 from sandbox.servicenow.reference_data import department_of
 from sandbox.servicenow.schema import SCHEMAS
-from sandbox.servicenow.well_known import add_well_known
+from sandbox.servicenow.well_known import add_demo_admin_grants, add_well_known
 
 WINDOW_DAYS = 180
 _TOD: list[str] = []
@@ -233,6 +233,7 @@ def generate(seed: int = 42, size: int = 200, anchor: datetime | None = None,
         add_well_known(ds.rows)  # after every draw: admin and the demo Finance head move no seeded row
         data_itsm.add_more_problems(g, ds, people)  # own streams, after the rest: no seeded row moves
         data_platform.add_platform_tables(g, ds)
+        add_demo_admin_grants(ds.rows)  # round 25: last, so no row before them moves
     finally:
         if was_enabled:
             gc.enable()

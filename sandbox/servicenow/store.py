@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sandbox.core.clock import SandboxClock
 from sandbox.core.http import HTTPError
-from sandbox.servicenow import audit
+from sandbox.servicenow import audit, business_rules
 from sandbox.servicenow.catalog_cart import CART_SCHEMAS
 from sandbox.servicenow.change_conflict import CONFLICT_SCHEMAS
 from sandbox.servicenow.ci_classes import CI_PARENTS, ClassView
@@ -30,6 +30,7 @@ from sandbox.servicenow.engine import QueryEngine
 from sandbox.servicenow.import_tables import IMPORT_SCHEMAS
 from sandbox.servicenow.journal import add_entries
 from sandbox.servicenow.meta_tables import META_SCHEMAS, METADATA, MetadataView, meta_rows
+from sandbox.servicenow.platform_tables import PLATFORM_SCHEMAS, platform_rows
 from sandbox.servicenow.reference_data import REFERENCE_SCHEMAS, reference_rows
 from sandbox.servicenow.rules import apply_rules
 from sandbox.servicenow.schema import SCHEMAS, SYSTEM_FIELDS, TASK_CHILDREN
@@ -87,10 +88,10 @@ class Store:
     def load(self, ds: Dataset) -> None:
         with self.lock:
             schemas = {**SCHEMAS, **IMPORT_SCHEMAS, "sys_audit": audit.AUDIT_SCHEMA, **CONFLICT_SCHEMAS, **CART_SCHEMAS,
-                       **REFERENCE_SCHEMAS, **SYSTEM_SCHEMAS}
+                       **REFERENCE_SCHEMAS, **SYSTEM_SCHEMAS, **PLATFORM_SCHEMAS}
             system = system_rows(SCHEMAS["cmdb_ci"].names, ds.rows.get("cmdb_ci", []), self.instance_uri)
             rows = {**meta_rows(schemas.values()), **reference_rows(_department_heads(ds.rows.get("sys_user", []))),
-                    **system, **ds.rows}
+                    **system, **platform_rows(ds.rows.get("cmdb_ci", [])), **ds.rows}
             schemas.update(META_SCHEMAS)
             self.tables = {name: Table(schemas[name], rows.get(name, []), self) for name in schemas}
             self.view = TaskView(self.tables["task"], [self.tables[c] for c in TASK_CHILDREN])
@@ -231,6 +232,7 @@ class Store:
             rec["opened_at"] = rec["opened_at"] or now
             rec["opened_by"] = rec.get("opened_by") or self.user_sys_id(user)
         apply_rules(name, None, rec, values, now, self.user_sys_id(user))
+        business_rules.check(self, table, rec, "insert")
         row = table.append(rec)
         self.notify(table, "insert", row)
         return table, row
@@ -248,6 +250,7 @@ class Store:
         diff = {k: v for k, v in rec.items() if old.get(k) != v}
         if not diff:
             return False
+        business_rules.check(self, table, rec, "update")
         if auto_sys_fields:
             diff.update(sys_updated_on=now, sys_updated_by=user,
                         sys_mod_count=str(int(old["sys_mod_count"] or 0) + 1))
@@ -261,6 +264,7 @@ class Store:
     def delete(self, table: Table, row: int, user: str) -> None:
         """Remove a record, audit it and cascade to its attachments."""
         rec = table.record(row)
+        business_rules.check(self, table, rec, "delete")
         now = self.clock.now_str()
         table.remove(row)
         self._tell(table.name, "delete", {**rec, "sys_updated_on": now})

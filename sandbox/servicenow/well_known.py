@@ -18,6 +18,12 @@ suite and the ServiceNow documentation's examples name literally.
   test_join_query_2 joins sys_user_has_role on `role=2831a114c611228501d4ea6c309d626d` [obs]): the seeded
   admin role takes it after the draws, with the grants that name it (the other roles keep drawn ids).
 
+- the demo data's many admins: PySNC's test_join_query_2 expects more than 10 and fewer than 25 users
+  holding the admin role (`# demo data has a lot of admins`). Ten demo users (`DEMO_ADMINS`, IT
+  department, title System Administrator) hold it beside admin and the seeded admins. [unc: which demo
+  users hold admin on a developer instance, their sys_ids (MD5s here) and other fields are guesses; the
+  names are the demo data's]
+
 They are added after the seeded data is drawn (just before the integration user, which stays last), so
 no seeded record moves; the Finance department keeps its name and the other departments their MD5 ids.
 """
@@ -45,6 +51,15 @@ _USERS = (
      "last_name": "Administrator", "name": "Problem Administrator", "email": "problem.admin@example.com",
      "department": FINANCE_SYS_ID},  # [unc] its department: staff work in one (test_round24_pysnc_docs)
 )
+DEMO_ADMINS = (("Beth", "Anglin"), ("Don", "Goodliffe"), ("Bud", "Richman"), ("Ron", "Kettering"),
+               ("Bow", "Ruggeri"), ("Luke", "Wilson"), ("Christen", "Mitchell"), ("Charlie", "Whitherspoon"),
+               ("Howard", "Johnson"), ("Rick", "Berzle"))
+IT_SYS_ID = hashlib.md5(b"cmn_department:IT").hexdigest()  # reference_data.ref_id, without the import cycle
+_USERS += tuple(
+    {"sys_id": hashlib.md5(f"sys_user:{first.lower()}.{last.lower()}".encode()).hexdigest(),  # an id, not a secret
+     "user_name": f"{first.lower()}.{last.lower()}", "first_name": first, "last_name": last,
+     "name": f"{first} {last}", "email": f"{first.lower()}.{last.lower()}@example.com",
+     "title": "System Administrator", "department": IT_SYS_ID} for first, last in DEMO_ADMINS)
 FIXED_HEADS = {FINANCE_SYS_ID: FINANCE_HEAD_SYS_ID}
 
 
@@ -68,6 +83,17 @@ def add_well_known(rows: dict[str, list[tuple[str, ...]]]) -> None:
         rows["sys_user_has_role"] = [(*r[:at], admin_role, *r[at + 1:]) if r[at] == drawn else r
                                      for r in rows["sys_user_has_role"]]
     if admin_role:
-        grant = hashlib.md5(f"sys_user_has_role:{ADMIN_SYS_ID}:admin".encode()).hexdigest()  # an id, not a secret
-        rows["sys_user_has_role"].append(_row("sys_user_has_role", {
-            "sys_id": grant, "user": ADMIN_SYS_ID, "role": admin_role}))
+        rows["sys_user_has_role"].append(_admin_grant(ADMIN_SYS_ID, admin_role))
+
+
+def _admin_grant(user: str, role: str) -> tuple[str, ...]:
+    grant = hashlib.md5(f"sys_user_has_role:{user}:admin".encode()).hexdigest()  # an id, not a secret
+    return _row("sys_user_has_role", {"sys_id": grant, "user": user, "role": role})
+
+
+def add_demo_admin_grants(rows: dict[str, list[tuple[str, ...]]]) -> None:
+    """The demo admins' admin grants, after every other row of sys_user_has_role (round 25)."""
+    roles = SCHEMAS["sys_user_role"].names
+    if any(r[0] == ADMIN_ROLE_SYS_ID and r[roles.index("name")] == "admin" for r in rows.get("sys_user_role", [])):
+        rows["sys_user_has_role"] += [_admin_grant(u["sys_id"], ADMIN_ROLE_SYS_ID)
+                                      for u in _USERS if u.get("department") == IT_SYS_ID]

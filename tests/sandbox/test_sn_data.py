@@ -22,8 +22,9 @@ def test_sizes_scale_from_incident_count():
     ds = generate(1, 4000)
     counts = {k: len(v) for k, v in ds.rows.items()}
     assert counts["incident"] == 4000 and counts["change_request"] == 800 and counts["cmdb_ci"] == 1000
-    # 200 seeded users, admin, the demo Finance head and problem.admin (`well_known`), the integration user
-    assert counts["sys_user"] == 204 and counts["sc_task"] == counts["sc_request"] == 400
+    # 200 seeded users, admin, the demo Finance head, problem.admin and ten demo admins (`well_known`), the
+    # integration user
+    assert counts["sys_user"] == 214 and counts["sc_task"] == counts["sc_request"] == 400
 
 
 def test_values_are_strings_ids_and_datetimes_well_formed(servicenow_sandbox):

@@ -45,6 +45,9 @@ def test_new_tables_are_seeded_without_moving_existing_rows():
     zone = SCHEMAS["sys_user"].names.index("time_zone")
     *users, me = ds.rows["sys_user"]
     assert me[zone] == "GMT"
+    users, demo_admins = users[:-10], users[-10:]  # round 25: ten demo admins (`well_known.DEMO_ADMINS`)
+    login = SCHEMAS["sys_user"].names.index("user_name")
+    assert [u[login] for u in demo_admins][:2] == ["beth.anglin", "don.goodliffe"]
     *users, admin, head, prb_admin = users  # round 24: well-known admin, Finance head, problem.admin (after draws)
     assert (admin[0], head[0], prb_admin[0]) == (
         "6816f79cc0a8016401c5a33be04be441",
