@@ -8,9 +8,11 @@
   scrum or kanban template also creates the project's board ("<KEY> board").
 - PUT `/project/{key|id}` (200, the project): name, description, lead, url, assigneeType, categoryId.
   A new `key` is refused (400): the sandbox does not re-key issues. 403 without Administer Projects.
-- DELETE `/project/{key|id}` (204; `enableUndo` moves it to the trash, which the API cannot read either):
-  the project, its issues, components, versions, boards and their sprints disappear. Without Administer Jira
-  the project is "not found" (404), as the spec words it.
+- DELETE `/project/{key|id}` (204): the project, its issues, components, versions, boards and their sprints
+  disappear. `enableUndo` (default true, as in the spec) moves it to the recycle bin, which the API cannot read
+  and whose key stays taken; `enableUndo=false` deletes it for good, so its key is free for a new project (with
+  a fresh issue counter and none of the old project's properties, role actors or scheme links). Without
+  Administer Jira the project is "not found" (404), as the spec words it.
 - GET `/project/{p}/securitylevel` (`{"levels"}`, none without a scheme), `/securitylevel/{id}`.
 - GET `/issuesecurityschemes`, `/issuesecurityschemes/{id}`, `/issuesecurityschemes/search|project` (PageBeans of
   the one scheme with its `projectIds`, and of `{issueSecuritySchemeId, projectId}` rows),
@@ -101,6 +103,19 @@ def key_error(sb: JiraSandbox, key: str) -> str | None:
     return None
 
 
+def _purge(store: Any, key: str, gone: Project) -> None:
+    """Forget a permanently deleted project's key-bound state, so a new project can take the key afresh. Its id
+    stays used (`purged_project_ids`): ids are never handed out twice. [unc: the issue counter restarting at 1
+    for a re-used key is how a new project behaves; not checked against a live site]"""
+    work = store.work
+    work.setdefault("purged_project_ids", []).append(int(gone.id))
+    store.next_num.pop(key, None)
+    for table in ("project_meta", "project_properties", "project_schemes"):
+        work.get(table, {}).pop(key, None)
+    for pair in [k for k in work.get("role_actors", {}) if k[0] == key]:
+        del work["role_actors"][pair]
+
+
 def _name_errors(sb: JiraSandbox, name: str, errors: dict[str, str], own: str | None = None) -> None:
     if not name:
         errors["projectName"] = "You must specify a valid project name."
@@ -135,7 +150,8 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, None, errors)
         with sb.store.lock:
             pid = str(max([int(p.id) for p in sb.store.projects.values()] +
-                          [int(p.id) for p in sb.store.work.get("deleted_projects", {}).values()] + [9999]) + 1)
+                          [int(p.id) for p in sb.store.work.get("deleted_projects", {}).values()] +
+                          sb.store.work.get("purged_project_ids", []) + [9999]) + 1)
             sb.store.projects[key] = Project(key, pid, name, str(body.get("description") or ""), False, str(lead))
             sb.store.next_num.setdefault(key, 0)
             meta(sb)[key] = {"projectTypeKey": kind, "assigneeType": body.get("assigneeType") or "UNASSIGNED",
@@ -201,9 +217,12 @@ def register(sb: JiraSandbox) -> None:
                 del store.boards[board.id]
                 for sid in [s.id for s in store.sprints.values() if s.board_id == board.id]:
                     del store.sprints[sid]
-            store.work.setdefault("deleted_projects", {})[key] = store.projects.pop(key)
+            gone_project = store.projects.pop(key)
+            if c.qbool("enableUndo") is False:
+                _purge(store, key, gone_project)
+            else:
+                store.work.setdefault("deleted_projects", {})[key] = gone_project
             store.relations_version += 1
-        gone_project = store.work["deleted_projects"][key]
         audit.record(sb, c, "Project deleted", "projects", (gone_project.id, gone_project.name, "PROJECT"))
         return Response(status=204)
 
