@@ -10,13 +10,14 @@ their kind matches: `all`, or gdocs for a gdoc filetype).
    -> `{"files": [file, …]}`; shared files land in the channel as one message with `files` and `upload: true`
    (kept in `sb.messages()` with via "files.completeUploadExternal"); the message's file objects are
    `is_public` when shared in a public channel and carry no channels / shares lists [unc].
-Errors: invalid_arguments (no filename / length, a length that is no integer or negative; a `channel_id` that is
-a name or user id, not a C/G/D/Z id), missing_argument (length 0, as Slack documents), alt_txt_too_large (over
-1000 characters), snippet_too_large (a `snippet_type` and over 1 MB), file_upload_size_restricted (over 1 GB [unc]),
-not_in_channel (sharing needs the bot in the conversation), file_not_found (unknown id, bytes never uploaded:
-guessed, Slack's exact code for the latter is undocumented; a file already completed, as the method "can only be
-called once" [unc: the code]), file_deleted, channel_not_found, is_archived. `files.upload` (v1) answers
-method_deprecated: Slack retired it in November 2025 (guessed code).
+Errors: invalid_arguments (no filename / length, a length that is no integer or negative; a `channel_id` that is a
+name or user id, not a C/G/D/Z id; in `channels` such an entry is channel_not_found [unc], as slack_sdk ≥ 3.35
+users met when a str `channels` was sent as "C,0,1,…"), missing_argument (length 0, as Slack documents),
+alt_txt_too_large (over 1000 characters), snippet_too_large (a `snippet_type` and over 1 MB),
+file_upload_size_restricted (over 1 GB [unc]), not_in_channel (sharing needs the bot in the conversation),
+file_not_found (unknown id, bytes never uploaded: guessed, Slack's exact code for the latter is undocumented; a
+file already completed, as the method "can only be called once" [unc: the code]), file_deleted, channel_not_found,
+is_archived. `files.upload` (v1) answers method_deprecated: Slack retired it in November 2025 (guessed code).
 `url_private` / `url_private_download` serve the bytes to a request with the bot token, or a user token of
 someone who can see the file (`sandbox.slack.file_access`).
 With a user token (`sandbox.slack.actor`) the person uploads: the file's `user` is them, it is shared into
@@ -154,6 +155,8 @@ class FilesApi:
         """A conversation to share into: an encoded id (a name or a user id is invalid_arguments, as Slack's
         schema check answers), live, with the bot in it (not_in_channel: chat:write.public covers posts only)."""
         if not _CONVERSATION_ID.fullmatch(ref):
+            if field == "channels":  # [unc] python-slack-sdk#1465: channels="C,Q,X,…" was channel_not_found
+                raise SlackError("channel_not_found")
             raise bad_args(f"input must match regex pattern: {_CONVERSATION_ID.pattern} [json-pointer:/{field}]")
         channel = self.api._writable({"channel": ref})
         if not is_member(self.sb, channel):

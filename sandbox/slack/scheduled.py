@@ -16,7 +16,8 @@ token only (the bot's list shows the bot's), posted as them when due; their me_m
 channel (not_in_channel). The bot schedules into a public channel it is not in only with chat:write.public, as
 chat.postMessage (not_in_channel otherwise; Slack lists it for chat.scheduleMessage) [unc: that the scope covers
 scheduling too]. As Slack's docs warn ("Bug alert"), a message scheduled with `metadata` is accepted and
-listed but never posted when due.
+listed but never posted when due; the answer's `message` carries it (slack_sdk's own integration test
+test_message_metadata reads `message.metadata` from it).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class ScheduledApi:
         channel = self.api._writable(args, names=True)
         text, blocks, attachments = self.api._content(args)
         check_thread_ts(args)
-        _metadata(args.get("metadata"))
+        metadata = _metadata(args.get("metadata"))
         ws, uid = self.sb.workspace, person(self.sb)
         if uid is not None and not is_member(self.sb, channel):
             raise SlackError("not_in_channel")
@@ -90,9 +91,9 @@ class ScheduledApi:
                                    "user": ws.bot_user_id, "team": ws.team_id, "app_id": ws.app_id}
         if uid is not None:
             message = {"type": "delayed_message", "text": text or "", "user": uid, "team": ws.team_id}
-        for key, value in (("blocks", blocks), ("attachments", shown_attachments(attachments))):
+        for key, value in (("blocks", blocks), ("attachments", shown_attachments(attachments)), ("metadata", metadata)):
             if value:
-                message[key] = value
+                message[key] = value  # the metadata too, as slack_sdk's integration test reads it back
         with self._lock:
             near = [x for x in self._pending.values() if x["channel_id"] == channel["id"]
                     and abs(x["post_at"] - post_at) < WINDOW]

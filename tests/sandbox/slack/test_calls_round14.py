@@ -38,7 +38,6 @@ def test_calls_errors(slack_client, slack_sandbox):
     bad = fails(slack_client.api_call, "invalid_arguments", api_method="calls.add", json={"created_by": amelia})
     assert bad["response_metadata"]["messages"] == ["[ERROR] missing required field: external_unique_id",
                                                     "[ERROR] missing required field: join_url"]
-    fails(slack_client.calls_add, "invalid_created_by", external_unique_id="x", join_url="https://c.example/2")
     fails(slack_client.calls_add, "invalid_created_by", external_unique_id="x", join_url="https://c.example/2",
           created_by="U000NOBODY")
     fails(slack_client.calls_add, "user_not_found", external_unique_id="x", join_url="https://c.example/2",
