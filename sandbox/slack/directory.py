@@ -1,4 +1,5 @@
 """Workspace look-ups: users.info / users.list / users.lookupByEmail (`locale` with include_locale), team.info,
+team.billing.info / team.preferences.list (scopes team.billing:read / team.preferences:read),
 team.profile.get, auth.teams.list, bots.info, users.profile.get, users.getPresence / users.setPresence,
 dnd.info / dnd.teamInfo, emoji.list (`categories` with include_categories) (team_not_found, bot_not_found,
 user_not_found, invalid_presence),
@@ -33,7 +34,18 @@ class DirectoryApi:
                         "users.profile.get": self.profile_get, "users.getPresence": self.presence,
                         "emoji.list": self.emoji_list, "users.setPresence": self.set_presence,
                         "dnd.info": self.dnd_info, "dnd.teamInfo": self.dnd_team_info,
-                        "auth.teams.list": self.teams_list, "team.profile.get": self.team_profile}
+                        "auth.teams.list": self.teams_list, "team.profile.get": self.team_profile,
+                        "team.billing.info": self.team_billing, "team.preferences.list": self.team_preferences}
+
+    def team_billing(self, args: dict[str, Any]) -> dict[str, Any]:
+        """team.billing.info: the workspace's plan ("free", "std" Pro, "plus" Business+, "enterprise" [Grid]);
+        an Enterprise org-wide install is on "enterprise", a standalone workspace on "std" [unc: the seeded plan]."""
+        return {"plan": "enterprise" if self.sb.enterprise.org_wide else "std"}
+
+    def team_preferences(self, args: dict[str, Any]) -> dict[str, Any]:
+        """team.preferences.list: the workspace's settings apps may read, the values of Slack's example answer."""
+        return {"msg_edit_window_mins": -1, "allow_message_deletion": True, "display_real_names": False,
+                "disable_file_uploads": "allow_all", "who_can_post_general": "everyone"}
 
     def team_info(self, args: dict[str, Any]) -> dict[str, Any]:
         ws = self.sb.workspace

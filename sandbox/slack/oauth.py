@@ -28,7 +28,8 @@
   (`sandbox.slack.person_channels`); chat.* (scheduled, /me and ephemeral too), files.* and url_private
   (`sandbox.slack.file_access`), reactions, pins, bookmarks as them; search.* / reminders.* / stars.* /
   users.profile.set / dnd.* / users.identity (`sandbox.slack.search`, `sandbox.slack.personal`;
-  not_allowed_token_type to bot tokens). [not emulated for user tokens: users.setPhoto, files.sharedPublicURL,
+  not_allowed_token_type to bot tokens), users.setPhoto / deletePhoto (`sandbox.slack.photos`). [not emulated
+  for user tokens: files.sharedPublicURL,
   team.accessLogs / billableInfo (not_allowed_token_type), user-event subscriptions (a person's own DMs).]
 - `auth.revoke` revokes the calling token (`test=true` does not) and sends `tokens_revoked`;
   `apps.uninstall` (client credentials) revokes every token of the app in the workspace, the preinstalled

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 PERSON_METHODS = ("search.messages", "search.files", "search.all", "reminders.add", "reminders.list",
                   "reminders.info", "reminders.delete", "reminders.complete", "stars.add", "stars.list",
                   "stars.remove", "users.profile.set", "dnd.setSnooze", "dnd.endSnooze", "dnd.endDnd",
-                  "users.identity")
+                  "users.identity", "users.setPhoto", "users.deletePhoto")
 PROFILE_FIELDS = ("first_name", "last_name", "real_name", "display_name", "title", "phone", "skype", "pronouns",
                   "status_text", "status_emoji", "status_expiration")
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hr": 3600, "hour": 3600,

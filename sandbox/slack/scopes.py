@@ -18,7 +18,8 @@ GRANTED = ("chat:write", "chat:write.public", "chat:write.customize", "commands"
            "users:read.email", "users:write", "users.profile:read", "usergroups:read", "usergroups:write",
            "team:read", "emoji:read", "files:read", "files:write", "reactions:read", "reactions:write", "pins:read",
            "pins:write", "bookmarks:read", "bookmarks:write", "links:write", "dnd:read", "assistant:write",
-           "calls:read", "calls:write", "remote_files:read", "remote_files:write", "remote_files:share")
+           "calls:read", "calls:write", "remote_files:read", "remote_files:write", "remote_files:share",
+           "team.billing:read", "team.preferences:read", "canvases:read", "canvases:write")
 
 _HISTORY = "channels:history,groups:history,im:history,mpim:history"
 _READ = "channels:read,groups:read,im:read,mpim:read"
@@ -36,6 +37,9 @@ ACCEPTED = {
     "users.lookupByEmail": "users:read.email", "users.setPresence": "users:write",
     "users.profile.get": "users.profile:read", "usergroups.": "usergroups:write",
     "usergroups.list": "usergroups:read", "usergroups.users.list": "usergroups:read", "team.": "team:read",
+    "team.billing.info": "team.billing:read", "team.preferences.list": "team.preferences:read",
+    "canvases.": "canvases:write", "canvases.sections.lookup": "canvases:read",
+    "conversations.canvases.create": "canvases:write",
     "emoji.list": "emoji:read", "dnd.": "dnd:read", "files.": "files:write", "files.info": "files:read",
     "files.list": "files:read", "reactions.": "reactions:write", "reactions.get": "reactions:read",
     "reactions.list": "reactions:read", "pins.": "pins:write", "pins.list": "pins:read",
@@ -47,7 +51,8 @@ ACCEPTED = {
     "search.": "search:read", "reminders.": "reminders:write", "reminders.list": "reminders:read",
     "reminders.info": "reminders:read", "stars.": "stars:write", "stars.list": "stars:read",
     "users.profile.set": "users.profile:write", "dnd.setSnooze": "dnd:write", "dnd.endSnooze": "dnd:write",
-    "dnd.endDnd": "dnd:write", "users.identity": "identity.basic",
+    "dnd.endDnd": "dnd:write", "users.identity": "identity.basic", "users.setPhoto": "users.profile:write",
+    "users.deletePhoto": "users.profile:write",
 }
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.slack.actor import dm_for, is_member, mpim_for, person, seen
 from sandbox.slack.person_channels import person_channel_methods
 from sandbox.slack.personal import PersonalApi
+from sandbox.slack.photos import PhotoApi
 from sandbox.slack.search import SearchApi
 from sandbox.slack.webapi import SlackError, _flag
 
@@ -37,7 +38,8 @@ Method = Callable[[dict[str, Any]], dict[str, Any]]
 
 def person_methods(sb: SlackSandbox, api: WebApi) -> dict[str, Method]:
     """The methods a user token acts differently in (each still serves the other tokens as before)."""
-    return {**PersonalApi(api).methods, **SearchApi(api).methods, **person_channel_methods(sb, api),
+    return {**PersonalApi(api).methods, **PhotoApi(api).methods, **SearchApi(api).methods,
+            **person_channel_methods(sb, api),
             "chat.postMessage": user_post(sb, api, api.methods["chat.postMessage"]),
             "chat.postEphemeral": user_ephemeral(sb, api, api.methods["chat.postEphemeral"]),
             "conversations.open": user_open(sb, api.methods["conversations.open"])}

@@ -53,8 +53,8 @@ MAX_TEXT = 40_000
 # methods Slack serves to other token types only: a bot token gets not_allowed_token_type
 USER_TOKEN_ONLY = ("search.messages", "search.all", "search.files", "reminders.add", "reminders.list",
                    "reminders.info", "reminders.delete", "reminders.complete", "stars.add", "stars.list",
-                   "stars.remove", "users.profile.set", "users.setPhoto", "dnd.setSnooze", "dnd.endSnooze",
-                   "dnd.endDnd", "users.identity", "files.sharedPublicURL", "files.revokePublicURL",
+                   "stars.remove", "users.profile.set", "users.setPhoto", "users.deletePhoto", "dnd.setSnooze",
+                   "dnd.endSnooze", "dnd.endDnd", "users.identity", "files.sharedPublicURL", "files.revokePublicURL",
                    "team.accessLogs", "team.billableInfo",
                    # classic-app RTM and the app-level (xapp-) token's Socket Mode: not for a granular bot token
                    "rtm.connect", "rtm.start", "apps.connections.open")
@@ -205,6 +205,7 @@ class WebApi:
         from sandbox.slack.assistant import AssistantApi
         from sandbox.slack.bookmarks import BookmarksApi
         from sandbox.slack.calls import CallsApi
+        from sandbox.slack.canvases import CanvasesApi
         from sandbox.slack.channels import ChannelsApi
         from sandbox.slack.dialogs import DialogsApi
         from sandbox.slack.directory import DirectoryApi
@@ -225,7 +226,7 @@ class WebApi:
         for ext in (self.files, self.channels, self.scheduled, self.views, DirectoryApi(self), ListingApi(self),
                     self.pins, ReactionsApi(self), BookmarksApi(self), UsergroupsApi(self),
                     self.assistant, HistoryApi(self), CallsApi(self), self.remote_files,
-                    self.dialogs):
+                    self.dialogs, CanvasesApi(self)):
             self.methods.update(ext.methods)
         self.methods.update(dict.fromkeys(USER_TOKEN_ONLY, self.user_token_only))
 
