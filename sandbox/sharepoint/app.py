@@ -65,6 +65,7 @@ from sandbox.core.tokens import TokenStore
 from sandbox.sharepoint.auth import Directory
 from sandbox.sharepoint.batch import Batch
 from sandbox.sharepoint.copying import Copying, conflict_behavior
+from sandbox.sharepoint.custom_list_ops import CustomListOps
 from sandbox.sharepoint.custom_lists import CustomLists
 from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
@@ -106,6 +107,7 @@ from sandbox.sharepoint.rest_uploads import RestUploads
 from sandbox.sharepoint.rest_users import RestUsers
 from sandbox.sharepoint.rest_versions import RestVersions
 from sandbox.sharepoint.rest_web_more import RestWebMore
+from sandbox.sharepoint.rest_web_ops import RestWebOps
 from sandbox.sharepoint.sharing import Sharing
 from sandbox.sharepoint.sites import Sites
 from sandbox.sharepoint.store import Drive, GraphStore, Item
@@ -136,8 +138,8 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    RestFileOps, RestFolderOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
                    RestRealm, GraphSiteMore, RestWebMore, RestItemLookup,
-                   GraphListDelta, RestPerms,
-                   CustomLists, RestCustomCaml, GraphRecycle,
+                   GraphListDelta, RestPerms, RestWebOps,
+                   CustomLists, CustomListOps, RestCustomCaml, GraphRecycle,
                    Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"

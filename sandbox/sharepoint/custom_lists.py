@@ -57,14 +57,15 @@ class CustomList:
     next_id: int = 1
     created: str = field(default_factory=now_iso)
     column_defs: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> Graph definition (none: text)
+    first_title: str = ""  # the title it was made with: a renamed list keeps its URL and entity type name
 
     @property
     def url_name(self) -> str:
-        return self.title.replace(" ", "")
+        return (self.first_title or self.title).replace(" ", "")
 
     @property
     def entity(self) -> str:
-        return self.title.replace(" ", "_x0020_")
+        return (self.first_title or self.title).replace(" ", "_x0020_")
 
 
 class CustomLists:
@@ -162,6 +163,9 @@ class CustomLists:
             return self.rest_roles_route(req, self.store.sites[site], segs, verbose)
         if names == ["getitems"] and req.method == "POST":  # rest_custom_caml.py
             return self.rest_custom_get_items(req, lst, verbose)
+        done = self.rest_custom_list_op(req, lst, segs, verbose)  # custom_list_ops.py
+        if done is not None:
+            return done
         raise RestError(400, BAD)
 
     def _c_item_route(self, req: Request, site: str, lst: CustomList, row: Row, segs: list[tuple[str, str | None]],
@@ -177,6 +181,9 @@ class CustomLists:
         if names == ["recycle"] and req.method == "POST":  # rest_custom_caml.py
             self.rest_custom_list(req, site, lid=lst.id, need="write")
             return self.rest_custom_recycle(req, lst, row, verbose)
+        if names == ["updateoverwriteversion"] and req.method == "POST":  # custom_list_ops.py
+            self.rest_custom_list(req, site, lid=lst.id, need="write")
+            return self.rest_custom_overwrite_version(lst, row)
         if names:
             raise RestError(400, BAD)
         if method == "GET":

@@ -43,6 +43,7 @@ from sandbox.sharepoint.rest_errors import (
     unauthorized,
     verbose_of,
 )
+from sandbox.sharepoint.rest_filter import query_rows
 from sandbox.sharepoint.rest_perms import base_permissions
 from sandbox.sharepoint.store import Drive
 
@@ -268,6 +269,8 @@ class RestApi:
 
     # -- dispatch -----------------------------------------------------------------------------------------
     def _rest_dispatch(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+        if [n for n, _ in segs[:2]] == ["site", "rootweb"] and len(segs) > 2:
+            segs = [("web", None), *segs[2:]]  # the site collection's root web is the site's only web here
         names = [n for n, _ in segs]
         if names in (["contextinfo"], ["web", "contextinfo"]) and req.method == "POST":
             digest = f"0x{secrets.token_hex(64).upper()},{datetime.now(UTC).strftime('%d %b %Y %H:%M:%S')} -0000"
@@ -303,6 +306,9 @@ class RestApi:
         if names[0] == "web" and names[1:2] and names[1] in ("sitegroups", "associatedownergroup",
                                                               "associatedmembergroup", "associatedvisitorgroup"):
             return self.rest_groups_route(req, self.store.sites[site], segs[1:], verbose)  # rest_groups.py
+        op = self.rest_web_op(req, site, segs, verbose)  # rest_web_ops.py
+        if op is not None:
+            return op
         if names[:2] in (["web", "recyclebin"], ["site", "recyclebin"]):
             return self.rest_recycle_bin(req, site, segs[1:], verbose, names[0])  # rest_recycle.py
         if names in (["web", "allproperties"], ["web", "rootfolder", "properties"]):  # rest_props.py
@@ -322,6 +328,7 @@ class RestApi:
             lists = [self._rest_list(req, d, verbose) for d in granted] + [  # custom_lists.py
                 self.rest_custom_entity(req, c, verbose) for c in self.store.custom_lists.values()
                 if c.site_id == site and req.principal in c.grants]
+            lists = query_rows(lists, {k: v for k, v in req.query.items() if k in ("$filter", "$top")})
             return self._rest_json(self._rest_collection(lists, verbose), verbose)
         if names == ["web", "lists"] and not segs[1][1] and req.method == "POST":  # rest_custom_caml.py
             return self.rest_create_list(req, site, verbose)

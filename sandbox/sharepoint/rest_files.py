@@ -218,7 +218,8 @@ class RestFiles:
                 names in (["openbinarystream"], ["openbinarystreamwithoptions"]) and req.method in ("GET", "POST")):
             return Response(200, item.content or b"", "application/octet-stream",
                             [("ETag", f'"{{{uuid.uuid5(uuid.NAMESPACE_OID, item.id)}}},{item.version}"')])
-        if names == ["$value"] and req.method in ("PUT", "POST"):
+        if (names == ["$value"] and req.method in ("PUT", "POST")) or (names == ["savebinarystream"]
+                                                                       and req.method == "POST"):
             self._room(d, len(req.body), item)
             self.store.add(d.id, item.parent_id, item.name, req.body)
             return Response(204, b"")

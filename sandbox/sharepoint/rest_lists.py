@@ -44,6 +44,7 @@ def field_rows(owner: str, custom: list[str]) -> list[dict[str, Any]]:
              "StaticName": name, "EntityPropertyName": name, "Title": title, "TypeAsString": kind,
              "FieldTypeKind": num, "Hidden": hidden, "ReadOnlyField": ro, "Required": False,
              "Indexed": name == "ID", "CanBeDeleted": False, "Group": "_Hidden" if hidden else "Base Columns"}
+            | ({"MaxLength": 255} if kind == "Text" else {})  # SP.FieldText's default [unc: per field]
             for name, title, kind, num, hidden, ro in FIELDS]
     return rows + [{**rows[1], "Id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{owner}/{c}")), "InternalName": c,
                     "StaticName": c, "EntityPropertyName": c, "Title": c, "TypeAsString": "Note", "FieldTypeKind": 3,

@@ -1,0 +1,62 @@
+"""Service operations of a web and a site collection through SharePoint REST that office365-rest-python-client's
+own test suite calls, for ``GraphSandbox`` (uses ``rest_recycle.py``'s bin and ``rest_perms.py``'s masks).
+
+- ``POST web/GetRecycleBinItems`` and ``site/GetRecycleBinItems`` (``{"rowLimit", "isAscending", "pagingInfo",
+  "orderBy", "itemState"}``, all optional): the bin's items, ``itemState`` 1 the first stage, 2 the second,
+  none or 0 all the web's (the first stage) or the site collection's (both) [unc]; by ``DeletedDate``
+  (``isAscending``, true when left out), at most ``rowLimit``. They were 400 "The expression … is not valid.".
+- ``GET|POST web/GetUserEffectivePermissions(@user)`` (a login name): the app's own login is its mask (as
+  ``EffectiveBasePermissions``); a user of the site the app added gets the empty mask here [unc: their real
+  rights come from the site's groups, which do not grant anything here]; an unknown login is 404 "User cannot be
+  found.".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.core.http import Request, Response
+from sandbox.sharepoint.rest import args
+from sandbox.sharepoint.rest_errors import RestError
+from sandbox.sharepoint.rest_perms import base_permissions
+
+NO_USER = ("-2146232832, Microsoft.SharePoint.SPException", "User cannot be found.")
+
+
+class RestWebOps:
+    """Mixed into ``GraphSandbox`` with ``RestApi``, ``RestRecycle``, ``RestPerms`` and ``RestUsers``."""
+
+    def rest_web_op(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool
+                    ) -> Response | None:
+        """The answer to ``web/…`` or ``site/…`` (``segs`` from ``web``/``site`` on), or None when not one of these."""
+        names = [n for n, _ in segs]
+        if len(names) == 2 and names[1] == "getrecyclebinitems" and req.method == "POST":
+            return self._recycle_bin_items(req, site, names[0], verbose)
+        if names[:2] == ["web", "getusereffectivepermissions"] and len(names) == 2 and req.method in ("GET", "POST"):
+            login = args(segs[1][1]).get("", "")
+            if not login and req.body:
+                body = req.json()
+                login = str(body.get("userName", "")) if isinstance(body, dict) else ""
+            app = self.rest_app_user(req, False)["LoginName"]
+            if login.lower() == app.lower():
+                value = base_permissions(self.rest_grant(req, site), verbose)
+            elif any(str(r["LoginName"]).lower() == login.lower() for r in self._rest_user_rows(req, site)):
+                value = base_permissions(None, verbose)
+            else:
+                raise RestError(404, NO_USER)
+            return self._rest_json({"GetUserEffectivePermissions": value} if verbose else value, verbose)
+        return None
+
+    def _recycle_bin_items(self, req: Request, site: str, scope: str, verbose: bool) -> Response:
+        body: Any = req.json() if req.body else {}
+        body = body if isinstance(body, dict) else {}
+        state = body.get("itemState") or 0
+        entries = [e for e in self._bin(site) if req.principal in self.store.drives[e["drive"]].grants
+                   and (scope == "site" or e.get("ItemState", 1) == 1)
+                   and (not state or e.get("ItemState", 1) == int(state))]
+        entries.sort(key=lambda e: e["DeletedDate"], reverse=body.get("isAscending") is False)
+        limit = body.get("rowLimit")
+        if isinstance(limit, int) and limit >= 0:
+            entries = entries[:limit]
+        return self._rest_json(self._rest_collection([self._bin_entity(req, e, verbose) for e in entries], verbose),
+                               verbose)
