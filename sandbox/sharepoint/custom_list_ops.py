@@ -3,8 +3,10 @@ office365-rest-python-client's own test suite makes them (``List.update()``, ``L
 ``ListItem.update_overwrite_version()``); each was 400 "The expression … is not valid.".
 
 - ``POST lists(guid'…')`` with ``X-HTTP-Method: MERGE`` (or PATCH): ``Title`` changes; the
-  list keeps the URL and ``ListItemEntityTypeFullName`` it was made with, as SharePoint does on a rename;
-  another title already in the web is 409 [unc: SharePoint's code]; other properties are taken and ignored [unc].
+  list keeps the URL, ``ListItemEntityTypeFullName`` and property bag it was made with, as SharePoint does on a
+  rename (a later list of the old title gets another URL, ``custom_lists.add_custom_list``); another list's or
+  library's title in the web (in any case; the list's own in another case is a rename) is 409 [unc: SharePoint's
+  code], checked and changed under the store's lock; other properties are taken and ignored [unc].
 - ``DELETE lists(guid'…')`` (or POST with ``X-HTTP-Method: DELETE``): the list and its items are gone for good
   [unc: SharePoint's ``DeleteObject`` on a list; ``Recycle`` would put it in the bin].
 - ``POST items(n)/UpdateOverwriteVersion``: the item as it is saved without a new version (its version and
@@ -34,6 +36,7 @@ class CustomListOps:
         if method == "DELETE":
             with self.store.lock:
                 self.store.custom_lists.pop(lst.id, None)
+                self.__dict__.get("_property_bags", {}).pop(f"{lst.site_id}/{lst.id}", None)  # rest_props.py
             self.store.changed("list", lst.id)
             return Response(200, b"")
         if method not in ("MERGE", "PATCH"):
@@ -41,15 +44,19 @@ class CustomListOps:
         body = req.json() if req.body else {}
         title = body.get("Title") if isinstance(body, dict) else None
         if isinstance(title, str) and title.strip() and title != lst.title:
-            taken = {c.title.lower() for c in self.store.custom_lists.values() if c.site_id == lst.site_id} | {
-                d.name.lower() for d in self.store.drives.values() if d.site_id == lst.site_id}
-            if title.lower() in taken:
-                raise RestError(409, TAKEN)
             with self.store.lock:
-                lst.first_title = lst.first_title or lst.title
+                if title.lower() in self.list_titles_taken(lst):
+                    raise RestError(409, TAKEN)
+                lst.made_as = lst.made_as or lst.title
                 lst.title = title
         self.store.changed("list", lst.id)
         return Response(204, b"")
+
+    def list_titles_taken(self, lst: Any) -> set[str]:
+        """The titles (lower case) of the web's other lists and libraries, which ``lst`` cannot be renamed to."""
+        return {c.title.lower() for c in self.store.custom_lists.values()
+                if c.site_id == lst.site_id and c.id != lst.id} | {
+            d.name.lower() for d in self.store.drives.values() if d.site_id == lst.site_id}
 
     def rest_custom_overwrite_version(self, lst: Any, row: Any) -> Response:
         with self.store.lock:

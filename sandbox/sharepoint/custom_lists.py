@@ -57,15 +57,17 @@ class CustomList:
     next_id: int = 1
     created: str = field(default_factory=now_iso)
     column_defs: dict[str, dict[str, Any]] = field(default_factory=dict)  # column -> Graph definition (none: text)
-    first_title: str = ""  # the title it was made with: a renamed list keeps its URL and entity type name
+    # the name its URL and entity type name come from, kept on a rename: its first title, numbered when another
+    # list of the web had that URL (add_custom_list)
+    made_as: str = ""
 
     @property
     def url_name(self) -> str:
-        return (self.first_title or self.title).replace(" ", "")
+        return (self.made_as or self.title).replace(" ", "")
 
     @property
     def entity(self) -> str:
-        return (self.first_title or self.title).replace(" ", "_x0020_")
+        return (self.made_as or self.title).replace(" ", "_x0020_")
 
 
 class CustomLists:
@@ -73,8 +75,14 @@ class CustomLists:
 
     def add_custom_list(self, site_id: str, title: str, grants: dict[str, str] | None = None,
                         columns: set[str] = frozenset()) -> CustomList:
+        """A new custom list; when its URL (the title without spaces) is one a list of the web has (a list renamed
+        away from that title keeps its URL), it gets the first free one numbered from 1 (``Tasks1``)
+        [unc: SharePoint's numbering]."""
         lst = CustomList(str(uuid.uuid4()), title, site_id, dict(grants or {}), set(columns))
         with self.store.lock:
+            used = {c.url_name.lower() for c in self.store.custom_lists.values() if c.site_id == site_id}
+            lst.made_as = next(f"{title}{n or ''}" for n in range(len(used) + 1)
+                               if f"{title}{n or ''}".replace(" ", "").lower() not in used)
             self.store.custom_lists[lst.id] = lst
         return lst
 
@@ -92,7 +100,8 @@ class CustomLists:
     def _c_base(self, req: Request, lst: CustomList) -> str:
         return f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lst.id}')"
 
-    def rest_custom_entity(self, req: Request, lst: CustomList, verbose: bool) -> dict[str, Any]:
+    def rest_custom_entity(self, req: Request, lst: CustomList, verbose: bool, select: str | None = None
+                           ) -> dict[str, Any]:
         rel = self._rest_web_url(req)[1]
         last = max([lst.created, *(r.modified for r in lst.rows.values())])
         props = {"Id": lst.id, "Title": lst.title, "BaseTemplate": 100, "BaseType": 0, "ItemCount": len(lst.rows),
@@ -101,7 +110,8 @@ class CustomLists:
                  "HasUniqueRoleAssignments": False, "DefaultViewUrl": f"{rel}/Lists/{lst.url_name}/AllItems.aspx",
                  "ListItemEntityTypeFullName": f"SP.Data.{lst.entity}ListItem", "Created": iso(lst.created),
                  "LastItemModifiedDate": iso(last)}
-        return self._rest_entity(pick(props, req.query.get("$select", "")), "SP.List", self._c_base(req, lst), verbose)
+        select = req.query.get("$select", "") if select is None else select
+        return self._rest_entity(pick(props, select), "SP.List", self._c_base(req, lst), verbose)
 
     def _c_item(self, req: Request, lst: CustomList, row: Row) -> dict[str, Any]:
         return {"FileSystemObjectType": 0, "Id": row.id, "ID": row.id, "Title": row.fields.get("Title", ""),
@@ -156,7 +166,8 @@ class CustomLists:
                 raise RestError(404, MISSING_ITEM)
             return self._c_item_route(req, site, lst, row, segs[2 if by_call else 1:], verbose)
         if names == ["rootfolder", "properties"]:  # rest_props.py
-            return self.rest_props(req, f"{site}/{lst.title}", f"{req.base_url}/_api/RootFolder/Properties", verbose)
+            return self.rest_props(req, f"{site}/{lst.id}", f"{req.base_url}/_api/RootFolder/Properties", verbose,
+                                   lst.title)  # by id: a renamed list keeps its bag
         if req.method == "GET" and names[0] in ("contenttypes", "views", "defaultview"):
             return self._c_schema(req, lst, segs, verbose)
         if req.method == "GET" and names[0] == "roleassignments":

@@ -99,9 +99,10 @@ class GraphLists:
         return [c for c in self.store.custom_lists.values() if c.site_id == site and req.principal in c.grants]
 
     def g_find_list(self, site: str, ref: str, req: Request) -> CustomList | None:
-        ref = ref.lower()
-        lst = next((c for c in self.store.custom_lists.values() if c.site_id == site
-                    and ref in (c.id, c.title.lower(), c.url_name.lower())), None)
+        ref, mine = ref.lower(), [c for c in self.store.custom_lists.values() if c.site_id == site]
+        # an id, else a title, else a URL name: a renamed list keeps its URL, which is no other list's
+        lst = next((c for key in (lambda c: c.id, lambda c: c.title.lower(), lambda c: c.url_name.lower())
+                    for c in mine if key(c) == ref), None)
         if lst is not None and req.principal not in lst.grants:
             raise GraphError(403, "accessDenied", "Access denied")
         if lst is not None and req.method != "GET" and lst.grants[req.principal] != "write":

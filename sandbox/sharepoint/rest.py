@@ -43,7 +43,6 @@ from sandbox.sharepoint.rest_errors import (
     unauthorized,
     verbose_of,
 )
-from sandbox.sharepoint.rest_filter import query_rows
 from sandbox.sharepoint.rest_perms import base_permissions
 from sandbox.sharepoint.store import Drive
 
@@ -325,11 +324,7 @@ class RestApi:
         if names == ["web", "webs"] and req.method == "GET":  # no subsites here
             return self._rest_json(self._rest_collection([], verbose), verbose)
         if names == ["web", "lists"] and req.method == "GET":
-            lists = [self._rest_list(req, d, verbose) for d in granted] + [  # custom_lists.py
-                self.rest_custom_entity(req, c, verbose) for c in self.store.custom_lists.values()
-                if c.site_id == site and req.principal in c.grants]
-            lists = query_rows(lists, {k: v for k, v in req.query.items() if k in ("$filter", "$top")})
-            return self._rest_json(self._rest_collection(lists, verbose), verbose)
+            return self.rest_web_lists(req, site, granted, verbose)  # rest_web_ops.py
         if names == ["web", "lists"] and not segs[1][1] and req.method == "POST":  # rest_custom_caml.py
             return self.rest_create_list(req, site, verbose)
         need = "read" if req.method == "GET" or names[-1] in READS else "write"

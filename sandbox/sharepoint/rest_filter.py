@@ -153,7 +153,7 @@ def _sortable(value: Any) -> tuple[int, Any]:
 
 def query_rows(rows: list[Row], query: dict[str, str]) -> list[Row]:
     """``$filter``, ``$orderby``, ``$skip`` and ``$top`` over a collection's plain rows (files, folders)."""
-    known = set(rows[0]) if rows else set()
+    known = {k for r in rows for k in r}  # every row's: a collection may mix kinds (libraries and lists)
     if query.get("$filter", "").strip() and rows:
         keep = compile_filter(query["$filter"], known)
         rows = [r for r in rows if keep(r)]

@@ -46,7 +46,8 @@ def field_rows(owner: str, custom: list[str]) -> list[dict[str, Any]]:
              "Indexed": name == "ID", "CanBeDeleted": False, "Group": "_Hidden" if hidden else "Base Columns"}
             | ({"MaxLength": 255} if kind == "Text" else {})  # SP.FieldText's default [unc: per field]
             for name, title, kind, num, hidden, ro in FIELDS]
-    return rows + [{**rows[1], "Id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{owner}/{c}")), "InternalName": c,
+    note = {k: v for k, v in rows[1].items() if k != "MaxLength"}  # only a single-line Text field has one
+    return rows + [{**note, "Id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{owner}/{c}")), "InternalName": c,
                     "StaticName": c, "EntityPropertyName": c, "Title": c, "TypeAsString": "Note", "FieldTypeKind": 3,
                     "CanBeDeleted": True, "Group": "Custom Columns"} for c in sorted(custom)]
 
@@ -54,7 +55,8 @@ def field_rows(owner: str, custom: list[str]) -> list[dict[str, Any]]:
 class RestLists:
     """Mixed into ``GraphSandbox`` with ``RestApi``."""
 
-    def _rest_list(self, req: Request, d: Drive, verbose: bool) -> dict[str, Any]:
+    def _rest_list(self, req: Request, d: Drive, verbose: bool, select: str | None = None) -> dict[str, Any]:
+        """The library as an ``SP.List``, its properties picked by ``select`` (None: the request's ``$select``)."""
         abs_url, rel = self._rest_web_url(req)
         lid = str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))
         items = [i for i in self.store.items.values() if i.drive_id == d.id and i.parent_id is not None]
@@ -70,7 +72,8 @@ class RestLists:
                  "ListItemEntityTypeFullName": f"SP.Data.{d.name.replace(' ', '_x0020_')}Item",
                  "Created": iso(root.created)}
         extra = {"EffectiveBasePermissions": base_permissions(self.rest_grant(req, d.site_id, d), verbose)}
-        return self._rest_entity(pick(props, req.query.get("$select", ""), extra), "SP.List",
+        select = req.query.get("$select", "") if select is None else select
+        return self._rest_entity(pick(props, select, extra), "SP.List",
                                  f"{abs_url}/_api/Web/Lists(guid'{lid}')", verbose)
 
     def _rest_item(self, req: Request, d: Drive, item: Item, verbose: bool, select: str = "") -> dict[str, Any]:

@@ -10,7 +10,8 @@
   support HTTP MERGE method." [unc: recalled wording], and an ``SP.Web`` update that carries ``AllProperties``
   (office365's ``web.set_property("AllProperties", {...}).update()``) is 400 the same way [unc: SharePoint may
   ignore it instead]. The sandbox sets values through ``sb.property_bag(scope)`` (a dict; scope is the site id,
-  or ``{site id}/{list title}``) [sandbox allowance].
+  ``{site id}/{library name}``, or ``{site id}/{list id}`` for a custom list, which keeps its bag when renamed)
+  [sandbox allowance].
 """
 
 from __future__ import annotations
@@ -33,17 +34,19 @@ def shown_key(key: str) -> str:
 class RestProps:
     """Mixed into ``GraphSandbox`` (uses ``_rest_json``, ``_rest_entity``, ``_rest_web_url``, ``store``)."""
 
-    def property_bag(self, scope: str) -> dict[str, str]:
+    def property_bag(self, scope: str, title: str = "") -> dict[str, str]:
+        """The bag of ``scope``, made on first use (``title``: a list's, when its scope names it by id)."""
         bags = self.__dict__.setdefault("_property_bags", {})
         if scope not in bags:
-            bags[scope] = dict(WEB_DEFAULTS) if "/" not in scope else {"vti_listtitle": scope.split("/", 1)[1]}
+            bags[scope] = dict(WEB_DEFAULTS) if "/" not in scope else {
+                "vti_listtitle": title or scope.split("/", 1)[1]}  # [unc] kept as made when the list is renamed
         return bags[scope]
 
-    def rest_props(self, req: Request, scope: str, uri: str, verbose: bool) -> Response:
+    def rest_props(self, req: Request, scope: str, uri: str, verbose: bool, title: str = "") -> Response:
         if req.method != "GET" or req.header("X-HTTP-Method").upper() in ("MERGE", "PATCH", "PUT", "DELETE"):
             method = (req.header("X-HTTP-Method") or req.method).upper()
             raise RestError(400, (NO_WRITE[0], NO_WRITE[1].format(method=method)))
-        shown = {shown_key(k): str(v) for k, v in sorted(self.property_bag(scope).items())}
+        shown = {shown_key(k): str(v) for k, v in sorted(self.property_bag(scope, title).items())}
         wanted = [s.strip() for s in req.query.get("$select", "").split(",") if s.strip()]
         if wanted:
             shown = {k: v for k, v in shown.items() if k in wanted}

@@ -9,6 +9,11 @@ own test suite calls, for ``GraphSandbox`` (uses ``rest_recycle.py``'s bin and `
   ``EffectiveBasePermissions``); a user of the site the app added gets the empty mask here [unc: their real
   rights come from the site's groups, which do not grant anything here]; an unknown login is 404 "User cannot be
   found.".
+- A body value of the wrong type (``itemState`` "abc" or a list, ``rowLimit`` text, ``isAscending`` not a
+  boolean) is 400 "Cannot convert a primitive value to the expected type 'Edm.Int32'. See the inner exception for
+  more details." (``Edm.Boolean`` for ``isAscending``), OData's reading error [unc: SharePoint's code for it].
+- ``GET web/lists`` (``rest.py`` hands it here): the libraries and custom lists the app sees; ``$filter`` reads
+  every property of a list (whichever kind comes first), then ``$top``, then ``$select`` picks what is shown.
 """
 
 from __future__ import annotations
@@ -18,9 +23,31 @@ from typing import Any
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.rest import args
 from sandbox.sharepoint.rest_errors import RestError
+from sandbox.sharepoint.rest_filter import query_rows
 from sandbox.sharepoint.rest_perms import base_permissions
+from sandbox.sharepoint.store import Drive
 
 NO_USER = ("-2146232832, Microsoft.SharePoint.SPException", "User cannot be found.")
+BAD_VALUE = "-1, Microsoft.SharePoint.Client.InvalidClientQueryException"  # [unc] the code
+
+
+def bad_value(kind: str) -> RestError:
+    """OData's answer to a body value it cannot read as the parameter's type."""
+    return RestError(400, (BAD_VALUE, f"Cannot convert a primitive value to the expected type '{kind}'. See the "
+                                      "inner exception for more details."))
+
+
+def int_param(body: dict[str, Any], key: str) -> int | None:
+    """``body[key]`` as an Edm.Int32 (None when left out or null); anything else is ``bad_value`` [unc: whether a
+    numeric string is read]."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_value("Edm.Int32")
+    return value
 
 
 class RestWebOps:
@@ -50,13 +77,29 @@ class RestWebOps:
     def _recycle_bin_items(self, req: Request, site: str, scope: str, verbose: bool) -> Response:
         body: Any = req.json() if req.body else {}
         body = body if isinstance(body, dict) else {}
-        state = body.get("itemState") or 0
+        state, limit, ascending = int_param(body, "itemState") or 0, int_param(body, "rowLimit"), body.get(
+            "isAscending")
+        if ascending is not None and not isinstance(ascending, bool):
+            raise bad_value("Edm.Boolean")
         entries = [e for e in self._bin(site) if req.principal in self.store.drives[e["drive"]].grants
                    and (scope == "site" or e.get("ItemState", 1) == 1)
-                   and (not state or e.get("ItemState", 1) == int(state))]
-        entries.sort(key=lambda e: e["DeletedDate"], reverse=body.get("isAscending") is False)
-        limit = body.get("rowLimit")
-        if isinstance(limit, int) and limit >= 0:
+                   and (not state or e.get("ItemState", 1) == state)]
+        entries.sort(key=lambda e: e["DeletedDate"], reverse=ascending is False)
+        if limit is not None and limit >= 0:
             entries = entries[:limit]
         return self._rest_json(self._rest_collection([self._bin_entity(req, e, verbose) for e in entries], verbose),
                                verbose)
+
+    def rest_web_lists(self, req: Request, site: str, granted: list[Drive], verbose: bool) -> Response:
+        """``GET web/lists``: ``$filter`` on every property of each list, ``$top``, then ``$select``."""
+        sources: list[Any] = [*granted, *(c for c in self.store.custom_lists.values()
+                                          if c.site_id == site and req.principal in c.grants)]
+        def render(x: Any, verb: bool, select: str | None = None) -> dict[str, Any]:
+            if isinstance(x, Drive):
+                return self._rest_list(req, x, verb, select)
+            return self.rest_custom_entity(req, x, verb, select)  # custom_lists.py
+
+        fulls = [render(x, False, "") for x in sources]
+        of = {id(full): x for full, x in zip(fulls, sources, strict=True)}  # fulls keeps each row alive meanwhile
+        kept = [of[id(r)] for r in query_rows(fulls, {k: v for k, v in req.query.items() if k in ("$filter", "$top")})]
+        return self._rest_json(self._rest_collection([render(x, verbose) for x in kept], verbose), verbose)
