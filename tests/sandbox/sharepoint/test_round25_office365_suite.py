@@ -11,6 +11,8 @@ by office365 3.3.0 unchanged.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from office365.runtime.client_request_exception import ClientRequestException
 from office365.sharepoint.fields.text import FieldText
@@ -68,16 +70,24 @@ def test_user_effective_permissions(rest):
 def test_save_binary_stream_is_a_new_version(rest):
     _w, ctx = rest
     f = ctx.web.get_folder_by_server_relative_url(URL).upload_file("s.txt", b"one").execute_query()
+    before = len(ctx.web.get_file_by_server_relative_url(f"{URL}/s.txt").versions.get().execute_query())
     f.save_binary_stream(b"two, updated").execute_query()
     assert f.get_content().execute_query().value == b"two, updated"
-    assert len(f.expand(["Versions"]).get().execute_query().versions) >= 1
+    after = len(ctx.web.get_file_by_server_relative_url(f"{URL}/s.txt").versions.get().execute_query())
+    assert after == before + 1  # the bytes before the save are a version of their own
 
 
 def test_custom_list_rename_filter_and_delete(rest):
-    _w, ctx = rest
+    w, ctx = rest
     tasks = ctx.web.lists.add_tasks("Tasks25").execute_query()
     item = tasks.add_item({"Title": "first"}).execute_query()
+    row = w.sandbox.store.custom_lists[tasks.id].rows[item.id]
+    version, history, modified = row.version, len(row.history), row.modified
+    time.sleep(0.01)
     item.update_overwrite_version().execute_query()
+    assert (row.version, len(row.history)) == (version, history)  # no new version
+    assert row.modified > modified  # but Modified moved on
+    assert tasks.items.get_by_id(item.id).get().execute_query().properties["OData__UIVersionString"] == "1.0"
     tasks.set_property("Title", "Tasks25 renamed").update().execute_query()
     found = ctx.web.lists.filter("Title eq 'Tasks25 renamed'").get().execute_query()
     assert [x.title for x in found] == ["Tasks25 renamed"]
