@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.jql import JQLError
@@ -59,14 +60,14 @@ def register_public(sb: JiraSandbox) -> None:
             raise fail(404, f"Webhook with id {c.p['hook']} does not exist.")
         return Response(status=204)
 
-    sb.route("GET", HOOKS, lambda c: json_response([_hook_bean(sb, c, h) for h in sb.webhooks.hooks.values()
-                                                        if "app" not in h]),
+    sb.route("GET", HOOKS, admin_only(sb, lambda c: json_response([_hook_bean(sb, c, h) for h in
+                                                                   sb.webhooks.hooks.values() if "app" not in h])),
              "webhook", prefix="none")
-    sb.route("POST", HOOKS, create, "webhook", prefix="none")
-    sb.route("GET", HOOKS + r"/(?P<hook>\d+)", lambda c: json_response(_hook_bean(sb, c, hook_of(c))), "webhook",
-             prefix="none")
-    sb.route("PUT", HOOKS + r"/(?P<hook>\d+)", update, "webhook", prefix="none")
-    sb.route("DELETE", HOOKS + r"/(?P<hook>\d+)", delete, "webhook", prefix="none")
+    sb.route("POST", HOOKS, admin_only(sb, create), "webhook", prefix="none")
+    sb.route("GET", HOOKS + r"/(?P<hook>\d+)", admin_only(sb, lambda c: json_response(_hook_bean(sb, c, hook_of(c)))),
+             "webhook", prefix="none")
+    sb.route("PUT", HOOKS + r"/(?P<hook>\d+)", admin_only(sb, update), "webhook", prefix="none")
+    sb.route("DELETE", HOOKS + r"/(?P<hook>\d+)", admin_only(sb, delete), "webhook", prefix="none")
 
 
 def register(sb: JiraSandbox, admin: Router) -> None:

@@ -159,7 +159,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/workflowscheme",
              admin_only(sb, lambda c: json_response(page(c, [_scheme(c)], "workflowscheme"))))
     sb.route("GET", r"/workflowscheme/project", admin_only(sb, scheme_associations))
-    sb.route("PUT", r"/workflowscheme/project", assign_scheme, "write")
+    sb.route("PUT", r"/workflowscheme/project", admin_only(sb, assign_scheme), "write")
     sb.route("GET", r"/workflowscheme/(?P<scheme>[^/]+)", admin_only(sb, one_scheme))
     sb.route("GET", r"/priority/search", priority_search)
     sb.route("GET", r"/resolution/search", resolution_search)

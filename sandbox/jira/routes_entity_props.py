@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.jira.admin_guard import ADMIN_REQUIRED
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
@@ -45,6 +46,10 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"Can not find a comment for the id: {ident}.")
         return ident, table("comment", found.id)
 
+    def admin_writes(c: Call, _owner: str) -> None:  # the spec: issue type properties need Administer Jira
+        if not sb.holds(c.user, "ADMINISTER", []):  # type: ignore[attr-defined]  # routes_roles
+            raise fail(403, ADMIN_REQUIRED)
+
     def issue_type(c: Call) -> tuple[str, dict[str, Any]]:
         ident = c.p["type"]
         if ident not in sb.store.issue_types:
@@ -58,4 +63,4 @@ def register(sb: JiraSandbox) -> None:
     property_routes(sb, r"/comment/(?P<comment>[^/]+)/properties", comment,
                     lambda c, o, k: f"{c.r.api}/comment/{o}/properties/{k}")
     property_routes(sb, r"/issuetype/(?P<type>[^/]+)/properties", issue_type,
-                    lambda c, o, k: f"{c.r.api}/issuetype/{o}/properties/{k}")
+                    lambda c, o, k: f"{c.r.api}/issuetype/{o}/properties/{k}", may_write=admin_writes)

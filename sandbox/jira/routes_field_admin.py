@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira import audit
 from sandbox.jira import catalog as C
+from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
@@ -299,18 +300,18 @@ def register(sb: JiraSandbox) -> None:
 
     field = r"/field/(?P<field>[^/]+)"
     ctx = field + r"/context/(?P<ctx>[^/]+)"
-    sb.route("POST", r"/field", create, "write")
-    sb.route("PUT", field, update, "write")
-    sb.route("DELETE", field, delete, "write")
-    sb.route("POST", field + r"/trash", trash(True), "write")
-    sb.route("POST", field + r"/restore", trash(False), "write")
+    sb.route("POST", r"/field", admin_only(sb, create), "write")
+    sb.route("PUT", field, admin_only(sb, update), "write")
+    sb.route("DELETE", field, admin_only(sb, delete), "write")
+    sb.route("POST", field + r"/trash", admin_only(sb, trash(True)), "write")
+    sb.route("POST", field + r"/restore", admin_only(sb, trash(False)), "write")
     sb.route("GET", r"/task/(?P<task>[^/]+)", task)
-    sb.route("GET", field + r"/context", list_contexts)
-    sb.route("POST", field + r"/context", create_context, "write")
-    sb.route("PUT", ctx, update_context, "write")
-    sb.route("DELETE", ctx, delete_context, "write")
-    sb.route("GET", ctx + r"/option", list_options)
-    sb.route("POST", ctx + r"/option", add_options, "write")
-    sb.route("PUT", ctx + r"/option", edit_options, "write")
-    sb.route("DELETE", ctx + r"/option/(?P<option>[^/]+)", delete_option, "write")
+    sb.route("GET", field + r"/context", admin_only(sb, list_contexts))
+    sb.route("POST", field + r"/context", admin_only(sb, create_context), "write")
+    sb.route("PUT", ctx, admin_only(sb, update_context), "write")
+    sb.route("DELETE", ctx, admin_only(sb, delete_context), "write")
+    sb.route("GET", ctx + r"/option", admin_only(sb, list_options))
+    sb.route("POST", ctx + r"/option", admin_only(sb, add_options), "write")
+    sb.route("PUT", ctx + r"/option", admin_only(sb, edit_options), "write")
+    sb.route("DELETE", ctx + r"/option/(?P<option>[^/]+)", admin_only(sb, delete_option), "write")
     sb.route("GET", r"/customFieldOption/(?P<option>[^/]+)", option_by_id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.routes_field_admin import KINDS, PREFIX, field_contexts, field_num
@@ -101,4 +102,4 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", base + r"/projectmapping", project_mapping)
     sb.route("GET", base + r"/issuetypemapping", type_mapping)
     sb.route("GET", base + r"/defaultValue", default_values)
-    sb.route("POST", base + r"/mapping", mapping)
+    sb.route("POST", base + r"/mapping", admin_only(sb, mapping))

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import audit
+from sandbox.jira.admin_guard import site_admin_only
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, shaped
 
@@ -191,8 +192,9 @@ def register(sb: JiraSandbox) -> None:
     sb.groups_picker = groups_picker  # type: ignore[attr-defined]  # /groupuserpicker (`routes_pickers`)
     sb.route("GET", r"/group/member", members)
     sb.route("GET", r"/group", group)
-    sb.route("POST", r"/group", create_group, "write")
-    sb.route("DELETE", r"/group", delete_group, "write")
-    sb.route("POST", r"/group/user", add_member, "write")
-    sb.route("DELETE", r"/group/user", remove_member, "write")
+    # the spec: group writes need Site administration (the site-admins group), else 403
+    sb.route("POST", r"/group", site_admin_only(sb, create_group), "write")
+    sb.route("DELETE", r"/group", site_admin_only(sb, delete_group), "write")
+    sb.route("POST", r"/group/user", site_admin_only(sb, add_member), "write")
+    sb.route("DELETE", r"/group/user", site_admin_only(sb, remove_member), "write")
     sb.route("GET", r"/user/groups", user_groups)

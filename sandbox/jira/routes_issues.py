@@ -200,6 +200,9 @@ def register(sb: JiraSandbox) -> None:
 
     def delete(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
+        # the spec: Delete Issues in the issue's project (the Administrators role holds it), else 403
+        if not sb.holds(c.user, "DELETE_ISSUES", [issue.project]):  # type: ignore[attr-defined]  # routes_roles
+            raise fail(403, "You do not have permission to delete issues in this project.")  # [unc] wording
         subtasks = [k for k in sb.store.children.get(issue.id, ()) if k in sb.store.issues
                     and sb.store.issues[k].type_id == C.SUBTASK]
         if subtasks and not c.qbool("deleteSubtasks"):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sandbox.core.http import Response, json_response
 from sandbox.jira import audit
 from sandbox.jira import catalog as C
+from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.routes_platform import _type_details
@@ -97,7 +98,7 @@ def register(sb: JiraSandbox) -> None:
         return json_response([_type_details(c, t) for t in alternatives_of(type_of(c))])
 
     one = r"/issuetype/(?P<ident>[^/]+)"
-    sb.route("POST", r"/issuetype", create, "write")
-    sb.route("PUT", one, update, "write")
-    sb.route("DELETE", one, delete, "write")
+    sb.route("POST", r"/issuetype", admin_only(sb, create), "write")
+    sb.route("PUT", one, admin_only(sb, update), "write")
+    sb.route("DELETE", one, admin_only(sb, delete), "write")
     sb.route("GET", one + r"/alternatives", alternatives, anonymous=True)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira.admin_guard import require_project_admin
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
@@ -166,19 +167,29 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/worklog/updated", worklogs_updated)
     sb.route("GET", r"/worklog/deleted", worklogs_deleted)
     sb.route("POST", r"/worklog/list", worklog_list)
+    def own_user_or_admin(c: Call, account: str) -> None:  # the spec: any user's with Administer Jira, else one's own
+        if account != c.user and not sb.holds(c.user, "ADMINISTER", []):  # type: ignore[attr-defined]
+            raise fail(403, "You do not have permission to change the properties of this user.")  # [unc] wording
+
+    # the spec: Administer Jira, or Administer Projects for the project (403 without)
     property_routes(sb, r"/project/(?P<project>[^/]+)/properties", project_props,
-                    lambda c, key, name: f"{c.r.api}/project/{key}/properties/{quote(name)}")
+                    lambda c, key, name: f"{c.r.api}/project/{key}/properties/{quote(name)}",
+                    may_write=lambda c, key: require_project_admin(
+                        sb, c, key, 403, "You do not have permission to administer this project."))  # [unc] text
     property_routes(sb, r"/user/properties", user_props,
-                    lambda c, account, name: f"{c.r.api}/user/properties/{quote(name)}?accountId={account}")
+                    lambda c, account, name: f"{c.r.api}/user/properties/{quote(name)}?accountId={account}",
+                    may_write=own_user_or_admin)
     sb.route("GET", r"/attachment/meta", lambda c: json_response({"enabled": True, "uploadLimit": UPLOAD_LIMIT}))
     sb.route("GET", r"/filter/(?P<filter>\d+)/permission", filter_permissions)
 
 
 def property_routes(sb: JiraSandbox, base: str, scope: Callable[[Call], tuple[str, dict[str, Any]]],
-                    link: Callable[[Call, str, str], str], prefix: str = "api") -> None:
+                    link: Callable[[Call, str, str], str], prefix: str = "api",
+                    may_write: Callable[[Call, str], None] | None = None) -> None:
     """list / get / set / delete of one kind of entity property, under Jira's shared rules: a key of at
     most 255 characters, a non-empty JSON value of at most 32768 bytes, 201 when created and 200 when
-    replaced. ``scope(call)``: (the owner as the ``self`` link names it, its properties), or a 4xx."""
+    replaced. ``scope(call)``: (the owner as the ``self`` link names it, its properties), or a 4xx;
+    ``may_write(call, owner)`` raises the 403 of a caller who may not set or delete them."""
 
     def existing(c: Call) -> dict[str, Any]:
         props = scope(c)[1]
@@ -194,7 +205,10 @@ def property_routes(sb: JiraSandbox, base: str, scope: Callable[[Call], tuple[st
         return json_response({"key": c.p["prop"], "value": existing(c)[c.p["prop"]]})
 
     def put_prop(c: Call) -> Response:
-        props, name, raw = scope(c)[1], c.p["prop"], c.req.body or b""
+        owner, props = scope(c)
+        name, raw = c.p["prop"], c.req.body or b""
+        if may_write:
+            may_write(c, owner)
         if len(name) > 255:
             raise fail(400, "The property key is too long. Maximum length is 255 characters.")
         if not raw.strip():
@@ -208,6 +222,8 @@ def property_routes(sb: JiraSandbox, base: str, scope: Callable[[Call], tuple[st
         return json_response({}, 201 if created else 200)
 
     def delete_prop(c: Call) -> Response:
+        if may_write:
+            may_write(c, scope(c)[0])
         with sb.store.lock:
             del existing(c)[c.p["prop"]]
         return Response(status=204)

@@ -131,6 +131,17 @@ def register(sb: JiraSandbox) -> None:
                 return p.key
         raise fail(404, f"No project could be found with key '{ref}'.")
 
+    def administered(c: Call, status: int = 404) -> str:
+        """The path's project, when the caller holds Administer Projects there or Administer Jira. Without it the
+        spec answers 404 ("the user does not have administrative permission") for the reads and DELETE, and 401
+        ("the calling user lacks administrative permissions for the project") for POST and PUT [unc: texts]."""
+        key = project_of(c.p["project"])
+        if not (holds(c.user, "ADMINISTER", []) or holds(c.user, "ADMINISTER_PROJECTS", [key])):
+            if status == 401:
+                raise fail(401, "You cannot edit the configuration of this project.")
+            raise fail(404, f"No project could be found with key '{c.p['project']}'.")
+        return key
+
     def role_of(c: Call) -> int:
         raw = c.p["role"]
         if not is_id(raw) or int(raw) not in ROLES:
@@ -164,11 +175,11 @@ def register(sb: JiraSandbox) -> None:
         return out
 
     def project_roles(c: Call) -> Response:
-        key = project_of(c.p["project"])
+        key = administered(c)
         return json_response({ROLES[r][0]: role_bean(c, r, key)["self"] for r in ROLES})
 
     def role_details(c: Call) -> Response:
-        key = project_of(c.p["project"])
+        key = administered(c)
         mine = bool(c.qbool("currentMember"))
         out = []
         for r in ROLES:
@@ -197,7 +208,7 @@ def register(sb: JiraSandbox) -> None:
         return out
 
     def add_actors(c: Call) -> Response:
-        key, role = project_of(c.p["project"]), role_of(c)
+        key, role = administered(c, 401), role_of(c)
         new = read_actors(c.obj(), "user", "group", "groupId")
         if not new:
             raise fail(400, "You must specify at least one user or group to add to the project role.")
@@ -211,7 +222,7 @@ def register(sb: JiraSandbox) -> None:
         return json_response(role_bean(c, role, key))
 
     def set_actors(c: Call) -> Response:
-        key, role = project_of(c.p["project"]), role_of(c)
+        key, role = administered(c, 401), role_of(c)
         body = c.obj()
         categorised = body.get("categorisedActors")
         if not isinstance(categorised, dict):
@@ -223,7 +234,7 @@ def register(sb: JiraSandbox) -> None:
         return json_response(role_bean(c, role, key))
 
     def remove_actor(c: Call) -> Response:
-        key, role = project_of(c.p["project"]), role_of(c)
+        key, role = administered(c), role_of(c)
         by_id = {group_id(g): g for g in group_names(sb)}
         wanted = [(USER_ACTOR, c.q("user")), (GROUP_ACTOR, c.q("group")),
                   (GROUP_ACTOR, by_id.get(c.q("groupId") or ""))]
@@ -360,7 +371,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", project + r"/role", project_roles)
     sb.route("GET", project + r"/roledetails", role_details)
     sb.route("GET", project + r"/role/(?P<role>[^/]+)", lambda c: json_response(
-        role_bean(c, role_of(c), project_of(c.p["project"]))))
+        role_bean(c, role_of(c), administered(c))))
     sb.route("POST", project + r"/role/(?P<role>[^/]+)", add_actors, "write")
     sb.route("PUT", project + r"/role/(?P<role>[^/]+)", set_actors, "write")
     sb.route("DELETE", project + r"/role/(?P<role>[^/]+)", remove_actor, "write")

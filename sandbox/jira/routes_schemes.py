@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira.admin_guard import admin_only, require_project_admin
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
@@ -44,6 +45,9 @@ def _default_grants() -> list[dict[str, Any]]:
                 grants.append({"id": n, "permission": key, "holder": {"type": "projectRole", "parameter": str(role)}})
                 n += 1
     return grants
+
+# the spec: issue link type writes need Administer Jira and answer 404 without it [unc: the text]
+LINKING_REFUSED = "You do not have the required permissions to administer issue link types."
 
 
 def register(sb: JiraSandbox) -> None:
@@ -199,6 +203,7 @@ def register(sb: JiraSandbox) -> None:
 
     def project_scheme(c: Call) -> Response:
         key = project_key(c.p["project"])
+        require_project_admin(sb, c, key, 403, "You do not have permission to view the project's configuration.")
         ident = state()["project_schemes"].get(key, DEFAULT_SCHEME)
         return json_response(scheme_bean(c, state()["perm_schemes"][ident]))
 
@@ -214,17 +219,17 @@ def register(sb: JiraSandbox) -> None:
 
     scheme = r"/permissionscheme/(?P<scheme>[^/]+)"
     sb.route("GET", r"/permissionscheme", list_schemes)
-    sb.route("POST", r"/permissionscheme", create_scheme, "write")
+    sb.route("POST", r"/permissionscheme", admin_only(sb, create_scheme), "write")
     sb.route("GET", scheme, lambda c: json_response(scheme_bean(c, scheme_of(c.p["scheme"]))))
-    sb.route("PUT", scheme, update_scheme, "write")
-    sb.route("DELETE", scheme, delete_scheme, "write")
+    sb.route("PUT", scheme, admin_only(sb, update_scheme), "write")
+    sb.route("DELETE", scheme, admin_only(sb, delete_scheme), "write")
     sb.route("GET", scheme + r"/permission", list_grants)
-    sb.route("POST", scheme + r"/permission", add_grant, "write")
+    sb.route("POST", scheme + r"/permission", admin_only(sb, add_grant), "write")
     sb.route("GET", scheme + r"/permission/(?P<grant>[^/]+)", lambda c: json_response(grant_bean(
         c, scheme_of(c.p["scheme"]), grant_of(scheme_of(c.p["scheme"]), c.p["grant"]), expands(c))))
-    sb.route("DELETE", scheme + r"/permission/(?P<grant>[^/]+)", delete_grant, "write")
+    sb.route("DELETE", scheme + r"/permission/(?P<grant>[^/]+)", admin_only(sb, delete_grant), "write")
     sb.route("GET", r"/project/(?P<project>[^/]+)/permissionscheme", project_scheme)
-    sb.route("PUT", r"/project/(?P<project>[^/]+)/permissionscheme", assign_scheme, "write")
+    sb.route("PUT", r"/project/(?P<project>[^/]+)/permissionscheme", admin_only(sb, assign_scheme), "write")
 
     # --- project categories -------------------------------------------------------------------------
     def category_bean(c: Call, cat: dict[str, Any]) -> dict[str, Any]:
@@ -272,10 +277,10 @@ def register(sb: JiraSandbox) -> None:
     category = r"/projectCategory/(?P<category>[^/]+)"
     sb.route("GET", r"/projectCategory", lambda c: json_response([category_bean(c, x)
                                                                    for x in state()["categories"].values()]))
-    sb.route("POST", r"/projectCategory", create_category, "write")
+    sb.route("POST", r"/projectCategory", admin_only(sb, create_category), "write")
     sb.route("GET", category, lambda c: json_response(category_bean(c, category_of(c.p["category"]))))
-    sb.route("PUT", category, update_category, "write")
-    sb.route("DELETE", category, delete_category, "write")
+    sb.route("PUT", category, admin_only(sb, update_category), "write")
+    sb.route("DELETE", category, admin_only(sb, delete_category), "write")
 
     # --- issue link types -------------------------------------------------------------------------------
     def link_type_bean(c: Call, ident: str) -> dict[str, Any]:
@@ -325,7 +330,7 @@ def register(sb: JiraSandbox) -> None:
         return Response(204)
 
     link_type = r"/issueLinkType/(?P<ident>[^/]+)"
-    sb.route("POST", r"/issueLinkType", create_link_type, "write")
+    sb.route("POST", r"/issueLinkType", admin_only(sb, create_link_type, 404, LINKING_REFUSED), "write")
     sb.route("GET", link_type, lambda c: json_response(link_type_bean(c, link_type_of(c.p["ident"]))))
-    sb.route("PUT", link_type, update_link_type, "write")
-    sb.route("DELETE", link_type, delete_link_type, "write")
+    sb.route("PUT", link_type, admin_only(sb, update_link_type, 404, LINKING_REFUSED), "write")
+    sb.route("DELETE", link_type, admin_only(sb, delete_link_type, 404, LINKING_REFUSED), "write")

@@ -237,7 +237,7 @@ def register(sb: JiraSandbox) -> None:
 
     sb.route("GET", r"/application-properties", properties)
     sb.route("GET", r"/application-properties/advanced-settings", advanced)
-    sb.route("PUT", r"/application-properties/(?P<ident>[^/]+)", set_property, "write")
+    sb.route("PUT", r"/application-properties/(?P<ident>[^/]+)", admin_only(sb, set_property), "write")
     sb.route("GET", r"/issuetypescheme", admin_only(sb, schemes))
     sb.route("GET", r"/project/(?P<project>[^/]+)/avatars", project_avatars)
     sb.route("GET", r"/universal_avatar/type/(?P<kind>[^/]+)/owner/(?P<entity>[^/]+)", owner_avatars)

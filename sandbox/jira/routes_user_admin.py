@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sandbox.core.http import Response, json_response
+from sandbox.jira.admin_guard import admin_only, site_admin_only
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.identity import full_user
@@ -67,5 +68,5 @@ def register(sb: JiraSandbox) -> None:
                     members.remove(account)
         return Response(204)
 
-    sb.route("POST", r"/user", create_user, "write")
-    sb.route("DELETE", r"/user", delete_user, "write")
+    sb.route("POST", r"/user", admin_only(sb, create_user), "write")  # the spec: Administer Jira
+    sb.route("DELETE", r"/user", site_admin_only(sb, delete_user), "write")  # the spec: Site administration

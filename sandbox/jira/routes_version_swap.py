@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response
+from sandbox.jira.admin_guard import require_project_admin
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
@@ -55,8 +56,11 @@ def register(sb: JiraSandbox) -> None:
             if changes:
                 sb.store.update(issue.id, changes, c.user)
 
-    def drop_version(c: Call, fix: Any, affected: Any) -> Response:
+    def drop_version(c: Call, fix: Any, affected: Any, refused: int = 401) -> Response:
         v = find("versions", "version", c.p["id"])
+        # the spec: Administer Projects for the version's project or Administer Jira; without it DELETE and
+        # mergeto answer 401, removeAndSwap 404 [unc: texts]
+        require_project_admin(sb, c, v["project"], refused)
         moves = {"fix": target("versions", "version", v, fix), "affected": target("versions", "version", v, affected)}
         swap(c, v["id"], moves)
         with sb.store.lock:
@@ -70,13 +74,15 @@ def register(sb: JiraSandbox) -> None:
 
     def remove_and_swap(c: Call) -> Response:
         body = c.obj()
-        return drop_version(c, body.get("moveFixIssuesTo"), body.get("moveAffectedIssuesTo"))
+        return drop_version(c, body.get("moveFixIssuesTo"), body.get("moveAffectedIssuesTo"), 404)
 
     def delete_version(c: Call) -> Response:
         return drop_version(c, c.q("moveFixIssuesTo"), c.q("moveAffectedIssuesTo"))
 
     def delete_component(c: Call) -> Response:
         comp = find("components", "component", c.p["id"])
+        require_project_admin(sb, c, comp["project"], 403,  # the spec's 403 [unc: text]
+                              "You do not have permission to manage the project containing the component.")
         swap(c, comp["id"], {"components": target("components", "component", comp, c.q("moveIssuesTo"))})
         with sb.store.lock:
             sb.store.work["components"].pop(comp["id"], None)

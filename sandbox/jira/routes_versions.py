@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
+from sandbox.jira.admin_guard import require_project_admin
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
@@ -162,6 +163,15 @@ def register(sb: JiraSandbox) -> None:
             return json_response(paged(items, start, limit))
         return handler
 
+    def refuse(c: Call, kind: str, project: str, version_status: int) -> None:
+        """Versions and components need Administer Projects for their project or Administer Jira: the spec answers
+        a component's 403 and a version's 404 (create) or 401 (update, delete) [unc: texts, the version PUT's 401]."""
+        if kind == "components":
+            require_project_admin(sb, c, project, 403,
+                                  "You do not have permission to manage the project containing the component.")
+        else:
+            require_project_admin(sb, c, project, version_status)
+
     def create_thing(kind: str, bean: Any) -> Any:
         def handler(c: Call) -> Response:
             body = c.obj()
@@ -169,6 +179,7 @@ def register(sb: JiraSandbox) -> None:
             if ref is None:
                 raise fail(400, None, {"project": "Project must be specified."})
             project = find_project(sb, str(ref))
+            refuse(c, kind, project, 404)  # the spec: a version's 404, a component's 403
             name = str(body.get("name") or "").strip()
             if not name:
                 raise fail(400, None, {"name": f"The {kind[:-1]} name must not be empty."})
@@ -201,6 +212,7 @@ def register(sb: JiraSandbox) -> None:
 
         def put(c: Call) -> Response:
             item = find(c)
+            refuse(c, kind, item["project"], 401)
             body = c.obj()
             if kind == "components":
                 _assignee_type(body)
@@ -224,6 +236,7 @@ def register(sb: JiraSandbox) -> None:
 
         def delete(c: Call) -> Response:
             item = find(c)
+            refuse(c, kind, item["project"], 401)
             with sb.store.lock:
                 _state(sb)[kind].pop(item["id"], None)
             return Response(status=204)
