@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
-from sandbox.jira.ids import is_id
+from sandbox.jira.ids import is_id, new_board_id
 from sandbox.jira.model import Board
 from sandbox.jira.routes_agile import _ms
 
@@ -71,7 +71,7 @@ def register(sb: JiraSandbox) -> None:
             named = [find_project(m) for m in _PROJECT_CLAUSE.findall(filters[fid].get("jql") or "")]
             project = next((p for p in named if p), None) or next(iter(sb.store.projects))
         with sb.store.lock:
-            ident = max(sb.store.boards, default=0) + 1
+            ident = new_board_id(sb.store)
             board = Board(ident, name, str(kind), project, None if location.get("type") == "project" else c.user)
             sb.store.boards[ident] = board
             sb.store.work.setdefault("board_filters", {})[ident] = fid
@@ -83,6 +83,7 @@ def register(sb: JiraSandbox) -> None:
             if sb.store.boards.pop(ident, None) is None:
                 raise fail(404, "Board does not exist or you do not have permission to see it.")
             sb.store.work.setdefault("board_filters", {}).pop(ident, None)
+            sb.store.work.setdefault("board_features", {}).pop(ident, None)
         return Response(status=204)
 
     def rename_sprint(c: Call) -> Response:

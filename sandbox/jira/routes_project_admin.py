@@ -5,7 +5,7 @@
   `leadAccountId` (or the deprecated `lead`), optional `description`, `url`, `assigneeType`, `categoryId`,
   `issueSecurityScheme`. Field errors answer 400 `{"errorMessages": [], "errors": {"projectKey": ...}}`.
   Projects made here are company-managed (`simplified: false`), like every project the REST API creates; a
-  scrum or kanban template also creates the project's board ("<KEY> board").
+  scrum or kanban template also creates the project's board ("<KEY> board"). 403 without Administer Jira.
 - PUT `/project/{key|id}` (200, the project): name, description, lead, url, assigneeType, categoryId.
   A new `key` is refused (400): the sandbox does not re-key issues. 403 without Administer Projects.
 - DELETE `/project/{key|id}` (204): the project, its issues, components, versions, boards and their sprints
@@ -31,7 +31,7 @@ from sandbox.jira import audit
 from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, shaped
-from sandbox.jira.ids import is_id
+from sandbox.jira.ids import is_id, new_board_id
 from sandbox.jira.model import Board, Project
 from sandbox.jira.routes_platform import project_full
 from sandbox.jira.routes_versions import find_project
@@ -114,6 +114,9 @@ def _purge(store: Any, key: str, gone: Project) -> None:
         work.get(table, {}).pop(key, None)
     for pair in [k for k in work.get("role_actors", {}) if k[0] == key]:
         del work["role_actors"][pair]
+    archived = work.get("archived", {})  # unarchived after the key's reuse, they would share keys with new issues
+    for iid in [i for i, issue in archived.items() if issue.project == key]:
+        del archived[iid]
 
 
 def _name_errors(sb: JiraSandbox, name: str, errors: dict[str, str], own: str | None = None) -> None:
@@ -159,7 +162,7 @@ def register(sb: JiraSandbox) -> None:
                              "issueSecurityScheme": SECURITY["id"] if security not in (None, "") else None}
             kind_of_board = next((b for b in ("scrum", "kanban") if b in str(template or "")), None)
             if kind_of_board:
-                ident = max(sb.store.boards, default=0) + 1
+                ident = new_board_id(sb.store)
                 sb.store.boards[ident] = Board(ident, f"{key} board", kind_of_board, key)
         audit.record(sb, c, "Project created", "projects", (pid, name, "PROJECT"),
                      [("Name", None, name), ("Key", None, key), ("Project type", None, kind)])
@@ -215,6 +218,8 @@ def register(sb: JiraSandbox) -> None:
                     del store.work[kind][ident]
             for board in [b for b in store.boards.values() if b.project == key]:
                 del store.boards[board.id]
+                for table in ("board_filters", "board_features"):
+                    store.work.get(table, {}).pop(board.id, None)
                 for sid in [s.id for s in store.sprints.values() if s.board_id == board.id]:
                     del store.sprints[sid]
             gone_project = store.projects.pop(key)
@@ -307,7 +312,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/issuesecurityschemes/search", admin_only(sb, security_search))
     sb.route("GET", r"/issuesecurityschemes/project", security_projects)
     sb.route("GET", r"/notificationscheme/project", notification_projects)
-    sb.route("POST", r"/project", create, "write")
+    sb.route("POST", r"/project", admin_only(sb, create), "write")  # the spec: Administer Jira, else 403
     sb.route("PUT", project, update, "write")
     sb.route("DELETE", project, delete, "write")
     sb.route("GET", project + r"/issuesecuritylevelscheme", project_security)
