@@ -14,6 +14,17 @@ canvas without one), rename (`title_content`); an unknown section is canvas_edit
 both, is invalid_arguments); an unknown user is user_not_found, an unknown channel channel_not_found.
 conversations.canvases.create: channel_canvas_already_exists the second time for a channel. An unknown or
 deleted canvas is canvas_not_found.
+
+Who may do what, as Slack documents it ("the canvas does not exist, or is not visible to the calling user":
+canvas_not_found; "user does not have permission to perform this action": restricted_action). The caller is
+the token's actor (`sandbox.slack.actor`: a user token's person, else the bot user). The creator owns the
+canvas; canvases.access.set grants `read` or `write` to users, or to channels (their members, the bot by its
+own membership), and `owner` to one user (the owner is then that user; the previous owner keeps write
+[unc]); a channel canvas's channel has write from the start [unc: that access.delete can revoke it].
+canvases.sections.lookup needs read, canvases.edit write, canvases.delete and canvases.access.set / delete
+the owner (write holders get restricted_action [unc for access.set: Slack only documents that "only the
+current file owner can set another user as the owner"]). A caller with no access at all gets
+canvas_not_found, as if the canvas did not exist.
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from sandbox.slack.actor import actor_id
+from sandbox.slack.actor import actor_id, is_member
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, bad_args
 
@@ -35,6 +46,9 @@ if TYPE_CHECKING:
 _HEADER = re.compile(r"^(#{1,3})\s+(.*)$")
 _OPS = ("insert_after", "insert_before", "insert_at_start", "insert_at_end", "replace", "delete", "rename")
 _AT_SECTION = ("insert_after", "insert_before", "delete")
+_SECTION_TYPES = ("h1", "h2", "h3", "any_header")
+READ, WRITE, OWNER = 1, 2, 3
+_LEVELS = {"read": READ, "write": WRITE, "owner": OWNER}
 
 
 def _markdown(content: Any, field: str = "document_content") -> str:
@@ -91,14 +105,35 @@ class CanvasesApi:
     def _new(self, title: str, markdown: str, channel: str | None = None) -> dict[str, Any]:
         with self._lock:
             cid = slack_id("F", self.sb.seed, f"canvas:{len(self._canvases)}:{time.time_ns()}")
+            access = {("channel", channel): "write"} if channel else {}  # a channel canvas: its members write
             self._canvases[cid] = {"id": cid, "title": title, "owner": actor_id(self.sb), "channel": channel,
-                                   "sections": self._sections(cid, markdown), "access": {}, "created": int(time.time())}
+                                   "sections": self._sections(cid, markdown), "access": access,
+                                   "created": int(time.time())}
         return {"canvas_id": cid}
 
-    def _canvas(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _level(self, canvas: dict[str, Any]) -> int:
+        """The caller's access to the canvas: OWNER, WRITE, READ or 0 (none)."""
+        me = actor_id(self.sb)
+        if canvas["owner"] == me:
+            return OWNER
+        best = 0
+        for (kind, ref), level in canvas["access"].items():
+            if kind == "user" and ref == me:
+                best = max(best, _LEVELS.get(level, 0))
+            elif kind == "channel":
+                channel = self.sb.workspace.channels.get(ref)
+                if channel is not None and is_member(self.sb, channel):
+                    best = max(best, min(_LEVELS.get(level, 0), WRITE))
+        return best
+
+    def _canvas(self, args: dict[str, Any], need: int) -> dict[str, Any]:
+        """The canvas `canvas_id` names, if the caller has at least `need` access to it (hold `_lock`)."""
         canvas = self._canvases.get(str(args.get("canvas_id") or ""))
-        if canvas is None:
-            raise SlackError("canvas_not_found")
+        level = 0 if canvas is None else self._level(canvas)
+        if canvas is None or not level:
+            raise SlackError("canvas_not_found")  # also: not visible to the caller, as Slack documents
+        if level < need:
+            raise SlackError("restricted_action")
         return canvas
 
     def create(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +154,7 @@ class CanvasesApi:
 
     def delete(self, args: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            canvas = self._canvas(args)
+            canvas = self._canvas(args, OWNER)
             del self._canvases[canvas["id"]]
             if canvas["channel"]:
                 self._channel_canvas.pop(canvas["channel"], None)
@@ -139,7 +174,7 @@ class CanvasesApi:
         if op not in _OPS:
             raise bad_args(f"must be one of {', '.join(_OPS)} [json-pointer:/changes/0/operation]")
         with self._lock:
-            canvas = self._canvas(args)
+            canvas = self._canvas(args, WRITE)
             if op == "rename":
                 canvas["title"] = _markdown(change.get("title_content"), "changes/0/title_content").strip()
                 return {}
@@ -174,10 +209,14 @@ class CanvasesApi:
                 raise bad_args("invalid JSON [json-pointer:/criteria]") from exc
         if not isinstance(criteria, dict) or not (criteria.get("section_types") or criteria.get("contains_text")):
             raise bad_args("must provide section_types or contains_text [json-pointer:/criteria]")
-        kinds = set(criteria.get("section_types") or [])
-        text = str(criteria.get("contains_text") or "")
+        kinds = criteria.get("section_types") or []
+        if not isinstance(kinds, list) or not all(isinstance(k, str) and k in _SECTION_TYPES for k in kinds):
+            raise bad_args(f"must be a list of {', '.join(_SECTION_TYPES)} [json-pointer:/criteria/section_types]")
+        text = criteria.get("contains_text") or ""
+        if not isinstance(text, str):
+            raise bad_args("must be a string [json-pointer:/criteria/contains_text]")
         with self._lock:
-            rows = list(self._canvas(args)["sections"])
+            rows = list(self._canvas(args, READ)["sections"])
         found = []
         for row in rows:
             head = _HEADER.match(row["text"])
@@ -203,17 +242,23 @@ class CanvasesApi:
     def access_set(self, args: dict[str, Any]) -> dict[str, Any]:
         level = str(args.get("access_level") or "")
         kind, ids = self._targets(args)
-        if level not in ("read", "write", "owner") or (level == "owner" and kind == "channel"):
-            raise bad_args("must be one of read, write (owner: user_ids only) [json-pointer:/access_level]")
+        if level not in _LEVELS or (level == "owner" and (kind == "channel" or len(ids) != 1)):
+            # [unc: Slack documents invalid_arguments for owner with channel_ids; one owner at a time is a guess]
+            raise bad_args("must be one of read, write (owner: one user only) [json-pointer:/access_level]")
         with self._lock:
-            canvas = self._canvas(args)
-            canvas["access"].update({(kind, i): level for i in ids})
+            canvas = self._canvas(args, OWNER)
+            if level == "owner":
+                old, canvas["owner"] = canvas["owner"], ids[0]
+                canvas["access"].pop(("user", ids[0]), None)
+                canvas["access"][("user", old)] = "write"  # the previous owner keeps write [unc]
+            else:
+                canvas["access"].update({(kind, i): level for i in ids if (kind, i) != ("user", canvas["owner"])})
         return {}
 
     def access_delete(self, args: dict[str, Any]) -> dict[str, Any]:
         kind, ids = self._targets(args)
         with self._lock:
-            canvas = self._canvas(args)
+            canvas = self._canvas(args, OWNER)
             for i in ids:
                 canvas["access"].pop((kind, i), None)
         return {}

@@ -74,7 +74,8 @@ USER_SCOPES = ("search:read", "chat:write", "channels:read", "channels:history",
                "stars:write", "reminders:read", "reminders:write", "files:read", "files:write", "pins:read",
                "pins:write", "dnd:read", "dnd:write", "identity.basic", "identity.email", "identity.avatar",
                "identity.team", "team:read", "emoji:read", "links:read", "bookmarks:read", "bookmarks:write",
-               "groups:write", "im:write", "mpim:write", "channels:write", "remote_files:read", "remote_files:share")
+               "groups:write", "im:write", "mpim:write", "channels:write", "remote_files:read", "remote_files:share",
+               "canvases:read", "canvases:write")
 BOT_SCOPES = ("incoming-webhook", "app_mentions:read", "im:history", "links:read", "metadata.message:read",
               "calls:read", "calls:write", "channels:write.invites", "channels:write.topic")
 
