@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack import paging
 from sandbox.slack.actor import actor_id
+from sandbox.slack.photos import write_profile
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import USER_TOKEN_ONLY, SlackError, _limit, bad_args
 
@@ -253,22 +254,24 @@ class PersonalApi:
             changes = {str(args["name"]): args.get("value", "")}
         if not isinstance(changes, dict) or not changes:
             raise SlackError("invalid_profile")
-        user = ws.users[me]
-        profile = user["profile"]
-        for key, value in changes.items():
-            if key not in PROFILE_FIELDS:
-                continue  # email, image and custom fields are not changed here [unc]
-            if key == "status_text" and len(str(value)) > 100:
-                raise SlackError("too_long")
-            if key == "status_emoji" and value and not re.fullmatch(r":[a-z0-9_+'\-]+:", str(value)):
-                raise SlackError("profile_status_set_failed_not_valid_emoji")
-            profile[key] = int(value or 0) if key == "status_expiration" else str(value)
-        if ("first_name" in changes or "last_name" in changes) and "real_name" not in changes:
-            profile["real_name"] = f"{profile['first_name']} {profile['last_name']}".strip()
-        profile["real_name_normalized"] = profile["real_name"]
-        profile["display_name_normalized"] = profile["display_name"]
-        user["real_name"], user["updated"] = profile["real_name"], int(self._now())
-        return {"profile": dict(profile)}
+
+        def change(profile: dict[str, Any], user: dict[str, Any]) -> None:
+            for key, value in changes.items():
+                if key not in PROFILE_FIELDS:
+                    continue  # email, image and custom fields are not changed here [unc]
+                if key == "status_text" and len(str(value)) > 100:
+                    raise SlackError("too_long")
+                if key == "status_emoji" and value and not re.fullmatch(r":[a-z0-9_+'\-]+:", str(value)):
+                    raise SlackError("profile_status_set_failed_not_valid_emoji")
+                profile[key] = int(value or 0) if key == "status_expiration" else str(value)
+            if ("first_name" in changes or "last_name" in changes) and "real_name" not in changes:
+                profile["real_name"] = f"{profile['first_name']} {profile['last_name']}".strip()
+            profile["real_name_normalized"] = profile["real_name"]
+            profile["display_name_normalized"] = profile["display_name"]
+            user["real_name"] = profile["real_name"]
+
+        # under the profile lock, on a copy put in place whole; bumps `updated` (`sandbox.slack.photos`)
+        return {"profile": dict(write_profile(self.sb, me, change))}
 
     # --- dnd ---------------------------------------------------------------------------------------------
     def _snoozing(self, uid: str) -> float | None:
