@@ -15,7 +15,9 @@ but snc_internal (sys_user_has_role, read live) is a self-service user. For such
   answers the rows it may read (X-Total-Count counts those), a single record it may not read answers
   404 "Record doesn't exist or ACL restricts the record retrieval", like a missing one;
 - sys_properties and sys_script (`ADMIN_TABLES`) are every non-admin's "nothing": no rows, 404, writes 403, whatever
-  other roles the caller holds (the integration user too);
+  other roles the caller holds (the integration user too); a JOIN, RLQUERY or SUBQUERY of another table's
+  query that reaches them matches no rows, and one that reaches a table a self-service user may read only
+  some rows of sees those rows only (`viewer`, `related`);
 - it may insert incidents (self-service) and attach files to the records it may read, and nothing
   else; updates and deletes answer 403 {"error": {"message": "Operation Failed", "detail": "ACL
   Exception Update Failed due to security constraints"}, "status": "failure"} (Insert / Delete
@@ -73,10 +75,16 @@ def self_service(store: Store, user: str) -> str | None:
     return None if held else me
 
 
+def nothing(r: int) -> bool:
+    """The row test of a table the caller may read nothing of."""
+    return False
+
+
 def row_filter(store: Store, source: Table | TaskView, user: str) -> Callable[[int], bool] | None:
-    """None when the caller may read every row of `source`, else the test of a row it may read."""
+    """None when the caller may read every row of `source`, else the test of a row it may read (`nothing`
+    when it may read none)."""
     if source.name in ADMIN_TABLES:
-        return None if is_admin(store, user) else (lambda r: False)
+        return None if is_admin(store, user) else nothing
     me = self_service(store, user)
     if me is None or source.name in OPEN_TABLES:
         return None
@@ -107,7 +115,15 @@ def row_filter(store: Store, source: Table | TaskView, user: str) -> Callable[[i
             return lambda r: cart(r) in mine
         getters = [source.getter(f) for f in OWN_FIELDS if source.has_field(f)]
         return lambda r: any(g(r) == me for g in getters)
-    return lambda r: False
+    return nothing
+
+
+def viewer(store: Store, query: Query, user: str) -> Query:
+    """`query` marked with its caller when that caller holds no admin role and the query reaches other
+    tables (JOIN, RLQUERY, SUBQUERY): those then see only the rows `row_filter` lets it read (`related`)."""
+    if not (query.joins or query.related) or is_admin(store, user):
+        return query
+    return replace(query, viewer=user)
 
 
 def restricted(store: Store, user: str) -> bool:

@@ -129,14 +129,16 @@ def build_query(store: Store, req: Request, source: Table | TaskView, user: str)
 def caller_query(store: Store, text: str, user: str) -> Query:
     """An encoded query as the caller asks it, for every API that takes one (Table, Attachment, CMDB,
     Change Management, the UI's lists): gs.getUserID() / "Me" / its groups filled in (`query_ops`), the
-    javascript:gs.* date helpers and DATEPART in its time zone (`local_now`, `dates`), and without the
-    conditions field ACLs deny it (`acl.readable_query`)."""
+    javascript:gs.* date helpers and DATEPART in its time zone (`local_now`, `dates`), without the
+    conditions field ACLs deny it (`acl.readable_query`), and its JOIN / RLQUERY / SUBQUERY parts seeing
+    only the rows of other tables its ACLs let it read (`acl.viewer`)."""
     with store.lock:
         me = store.user_sys_id(user)
         text = personalize(text, user, me, lambda: store.groups_of(me))
         hidden = acl.restricted(store, user)
         now = local_now(store, user)
-    return acl.readable_query(parse(text, now), hidden)
+        query = acl.viewer(store, parse(text, now), user)
+    return acl.readable_query(query, hidden)
 
 
 def pagination_links(req: Request, total: int, limit: int, offset: int) -> str:

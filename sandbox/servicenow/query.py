@@ -112,6 +112,9 @@ class Query:
     joins: tuple[Join, ...] = ()
     related: tuple[Related, ...] = ()
     ignored: tuple[str, ...] = ()  # conditions dropped as unparseable (unknown operators)
+    # a caller without admin (`acl.viewer`): JOIN / RLQUERY / SUBQUERY see only the other table's rows its
+    # ACLs let it read, nothing of an admin-only table (`related`); "" sees every row
+    viewer: str = ""
 
 
 def invalid(detail: str) -> HTTPError:
