@@ -9,7 +9,17 @@ write is refused, as the instance answers it: 403 `{"error": {"message": "Operat
 Stack:<name>"}}`; with `add_message` the rule's `message` is the error's message. A rule's script and its
 script `condition` are not run (the sandbox's own `rules` module stands for the base system's scripted
 rules). [unc: the message of a rule with add_message; the order of several aborting rules follows
-`order`, then name]
+`order`, then name; an `order` that is not a whole number counts as 100, the field's default]
+
+The condition is evaluated as the instance evaluates a rule's condition builder, against the record about
+to be saved and the one before the write (`previous`):
+- `<field>VALCHANGES` (changes), `<field>CHANGESTO<value>` (changes to), `<field>CHANGESFROM<value>`
+  (changes from) compare the field's new value with its previous one (values compared exactly). An insert
+  changes every field from empty (a field saved empty did not change); a delete changes nothing, so these
+  never match it [unc: what an instance's delete rule makes of them; `previous` is the record itself here];
+- a condition the engine cannot evaluate (an unknown field, an unknown operator, a malformed JOIN or
+  RLQUERY) makes the rule match nothing, where a Table API query would ignore it: a rule with such a
+  condition aborts no write [unc: an instance's rule with a broken condition; nothing it refuses was seen].
 
 PySNC's test_multi_update_with_failures adds such a rule (`short_descriptionLIKEEICAR^ORdescriptionLIKEEICAR
 ^EQ` on problem) and expects the matching updates of a Batch API request to fail and the others to save.
@@ -17,12 +27,13 @@ PySNC's test_multi_update_with_failures adds such a rule (`short_descriptionLIKE
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from sandbox.core.http import HTTPError
 from sandbox.servicenow.ci_classes import CI_PARENTS
 from sandbox.servicenow.engine import QueryEngine
-from sandbox.servicenow.query import parse
+from sandbox.servicenow.query import Query, parse
 from sandbox.servicenow.schema import SCHEMAS
 from sandbox.servicenow.tables import Table
 
@@ -30,6 +41,11 @@ if TYPE_CHECKING:
     from sandbox.servicenow.store import Store
 
 RULES = "sys_script"
+DEFAULT_ORDER = 100  # sys_script.order's default
+_CHANGES = re.compile(r"([a-z0-9_]+)(VALCHANGES|CHANGESFROM|CHANGESTO)(.*)\Z", re.S)
+_ESCAPED = "\x01"  # a `^^` (a literal caret) while the condition is split on `^`
+# conditions that always / never hold on the record being saved (it has a sys_id by then)
+_TRUE, _FALSE = "sys_idISNOTEMPTY", "sys_idISEMPTY"
 
 
 def _lineage(table: Table, rec: dict[str, str]) -> set[str]:
@@ -43,16 +59,62 @@ def _lineage(table: Table, rec: dict[str, str]) -> set[str]:
     return names
 
 
-def _matches(store: Store, table: Table, rec: dict[str, str], condition: str) -> bool:
+def _order(value: str) -> int:
+    text = (value or "").strip()
+    return int(text) if re.fullmatch(r"-?[0-9]+", text) else DEFAULT_ORDER
+
+
+def _changes(table: Table, rec: dict[str, str], old: dict[str, str] | None, condition: str) -> str | None:
+    """The condition with each VALCHANGES / CHANGESTO / CHANGESFROM part replaced by a condition that
+    holds or not (module doc); None when one names a field the table does not have."""
+    pieces = []
+    for piece in condition.replace("^^", _ESCAPED).split("^"):
+        prefix = next((p for p in ("NQOR", "NQ", "OR") if piece.startswith(p)), "")
+        m = _CHANGES.match(piece[len(prefix):])
+        if m is None:
+            pieces.append(piece)
+            continue
+        field, op, value = m.group(1), m.group(2), m.group(3).replace(_ESCAPED, "^")
+        if field not in table.pos:
+            return None
+        new, before = rec.get(field, ""), (old or {}).get(field, "")
+        held = new != before and (op == "VALCHANGES" or (new if op == "CHANGESTO" else before) == value)
+        pieces.append(prefix + (_TRUE if held else _FALSE))
+    return "^".join(pieces).replace(_ESCAPED, "^^")
+
+
+def _evaluable(store: Store, table: Table, query: Query) -> bool:
+    """Whether every part of a parsed condition names a field its table has and an operator it knows."""
+    if query.ignored:
+        return False
+    parts = [(table, c) for b in query.blocks for t in b for c in t if c.op not in ("JOIN", "TEXTQUERY")]
+    for other, terms in [(j.other, j.where) for j in query.joins] + [
+            (r.other, t) for r in query.related for t in r.where]:
+        source = store.source(other)
+        if source is None:
+            return False
+        parts += [(source, c) for t in terms for c in t if c.op != "TEXTQUERY"]
+    return all(source.has_field(c.field) for source, c in parts)
+
+
+def _matches(store: Store, table: Table, rec: dict[str, str], old: dict[str, str] | None, condition: str) -> bool:
     if not condition.strip():
         return True
+    text = _changes(table, rec, old, condition)
+    if text is None:
+        return False
     one = Table(table.schema, [tuple(rec.get(f, "") for f in table.fields)], store)
-    return bool(QueryEngine(max_entries=1).run(one, parse(condition, store.clock.now())))
+    try:
+        query = parse(text, store.clock.now())
+        return _evaluable(store, one, query) and bool(QueryEngine(max_entries=1).run(one, query))
+    except HTTPError:  # a malformed JOIN / RLQUERY / SUBQUERY
+        return False
 
 
-def check(store: Store, table: Table, rec: dict[str, str], action: str) -> None:
+def check(store: Store, table: Table, rec: dict[str, str], action: str, old: dict[str, str] | None = None) -> None:
     """Refuse the write (HTTPError 403) when an aborting before rule matches; `action` is insert, update or
-    delete."""
+    delete, `rec` the record as it would be saved and `old` the one before (None for an insert; the record
+    itself for a delete)."""
     rules = store.tables.get(RULES)
     if rules is None or table is rules or not len(rules):
         return
@@ -63,9 +125,8 @@ def check(store: Store, table: Table, rec: dict[str, str], action: str) -> None:
         if (r["active"] == "true" and r["when"] == "before" and r["abort_action"] == "true"
                 and r[f"action_{action}"] == "true" and r["collection"] in lineage):
             candidates.append(r)
-    for r in sorted(candidates, key=lambda r: (int(r["order"] or 0) if r["order"].lstrip("-").isdigit() else 0,
-                                               r["name"])):
-        if _matches(store, table, rec, r["filter_condition"]):
+    for r in sorted(candidates, key=lambda r: (_order(r["order"]), r["name"])):
+        if _matches(store, table, rec, old, r["filter_condition"]):
             message = r["message"] if r["add_message"] == "true" and r["message"] else "Operation Failed"
             raise HTTPError(403, message, f"Operation against file '{table.name}' was aborted by Business Rule "
                                           f"'{r['name']}^{r['sys_id']}'. Business Rule Stack:{r['name']}")

@@ -25,8 +25,11 @@ JOURNAL_TABLE = "sys_journal_field"
 
 
 def add_entries(store: Store, table: Table, rec: dict[str, str], old: dict[str, str] | None,
-                sent: dict[str, str], user: str, now: str) -> None:
-    """Turn journal values in `sent` into entries: rows of sys_journal_field and `rec`'s history text."""
+                sent: dict[str, str], user: str, now: str) -> list[dict[str, str]]:
+    """Turn journal values in `sent` into entries: `rec`'s history text, and the sys_journal_field rows
+    returned, which the caller appends (`save_entries`) only once the write passes the business rules
+    (a refused write leaves no entry)."""
+    rows: list[dict[str, str]] = []
     combined = table.kinds.get(COMBINED) == "journal"
     if combined:
         rec[COMBINED] = (old or {}).get(COMBINED, "")
@@ -42,10 +45,17 @@ def add_entries(store: Store, table: Table, rec: dict[str, str], old: dict[str, 
         rec[name] = entry + history
         if combined:
             rec[COMBINED] = entry + rec[COMBINED]
-        store.tables[JOURNAL_TABLE].append({
+        rows.append({
             "sys_id": store.new_sys_id(), "element": name, "element_id": rec["sys_id"], "name": table.name,
             "value": text, "sys_created_on": now, "sys_created_by": user, "sys_updated_on": now,
             "sys_updated_by": user, "sys_mod_count": "0"})
+    return rows
+
+
+def save_entries(store: Store, rows: list[dict[str, str]]) -> None:
+    """Append the sys_journal_field rows `add_entries` made for a write that is being saved."""
+    for row in rows:
+        store.tables[JOURNAL_TABLE].append(row)
 
 
 def user_full_name(store: Store, user: str) -> str:

@@ -28,7 +28,7 @@ from sandbox.servicenow.ci_classes import CI_PARENTS, ClassView
 from sandbox.servicenow.data import Dataset, generate
 from sandbox.servicenow.engine import QueryEngine
 from sandbox.servicenow.import_tables import IMPORT_SCHEMAS
-from sandbox.servicenow.journal import add_entries
+from sandbox.servicenow.journal import add_entries, save_entries
 from sandbox.servicenow.meta_tables import META_SCHEMAS, METADATA, MetadataView, meta_rows
 from sandbox.servicenow.platform_tables import PLATFORM_SCHEMAS, platform_rows
 from sandbox.servicenow.reference_data import REFERENCE_SCHEMAS, reference_rows
@@ -226,13 +226,14 @@ class Store:
             seq = self.counters.get(name, 10001)
             self.counters[name] = seq + 1
             rec["number"] = f"{table.schema.prefix}{seq:07d}"
-        add_entries(self, table, rec, None, self._clean(table, values), user, now)
+        entries = add_entries(self, table, rec, None, self._clean(table, values), user, now)
         if table.schema.parent == "task" or name == "task":
             rec.setdefault("opened_at", now)
             rec["opened_at"] = rec["opened_at"] or now
             rec["opened_by"] = rec.get("opened_by") or self.user_sys_id(user)
         apply_rules(name, None, rec, values, now, self.user_sys_id(user))
         business_rules.check(self, table, rec, "insert")
+        save_entries(self, entries)
         row = table.append(rec)
         self.notify(table, "insert", row)
         return table, row
@@ -245,12 +246,13 @@ class Store:
         now = self.clock.now_str()
         clean = self._clean(table, self.resolve_references(table, values))
         rec = {**old, **clean}
-        add_entries(self, table, rec, old, clean, user, now)
+        entries = add_entries(self, table, rec, old, clean, user, now)
         apply_rules(table.name, old, rec, values, now, self.user_sys_id(user))
         diff = {k: v for k, v in rec.items() if old.get(k) != v}
         if not diff:
             return False
-        business_rules.check(self, table, rec, "update")
+        business_rules.check(self, table, rec, "update", old)
+        save_entries(self, entries)
         if auto_sys_fields:
             diff.update(sys_updated_on=now, sys_updated_by=user,
                         sys_mod_count=str(int(old["sys_mod_count"] or 0) + 1))
@@ -264,7 +266,7 @@ class Store:
     def delete(self, table: Table, row: int, user: str) -> None:
         """Remove a record, audit it and cascade to its attachments."""
         rec = table.record(row)
-        business_rules.check(self, table, rec, "delete")
+        business_rules.check(self, table, rec, "delete", rec)
         now = self.clock.now_str()
         table.remove(row)
         self._tell(table.name, "delete", {**rec, "sys_updated_on": now})
