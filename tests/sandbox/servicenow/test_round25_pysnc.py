@@ -6,8 +6,10 @@ admins (test_join_query_2). Written in this project's style; the cases' assertio
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -73,8 +75,10 @@ def test_assets_follow_the_hardware_cis_and_dot_walk(env):
 
 
 def test_business_rules_are_admin_only(env):
-    """sys_script's base ACLs, like sys_properties': the integration user (itil) reads nothing, writes 403."""
-    _sb, client, _session = env
+    """sys_script's base ACLs, like sys_properties': the integration user (itil) and a self-service user read
+    nothing, through the Table, Aggregate and Batch APIs and through another table's SUBQUERY / JOIN, and
+    write 403; an admin reads them all."""
+    sb, client, session = env
     br = client.GlideRecord("sys_script")
     br.query()
     assert len(br) == 0
@@ -82,6 +86,34 @@ def test_business_rules_are_admin_only(env):
     br.name = "not mine"
     with pytest.raises(exceptions.RoleException):
         br.insert()
+    sb.add_user("r25.self", "R25-self-pw")
+    sb.add_user("r25.boss", "R25-boss-pw", roles=("admin",))
+    rules, props, users = (len(sb.records(t)) for t in ("sys_script", "sys_properties", "sys_user"))
+    cross = {"sys_user": "SUBQUERYsys_domain,sys_domain,sys_script^nameISNOTEMPTY^ENDSUBQUERY",
+             "incident": "JOINincident.sys_domain=sys_properties.sys_domain!nameISNOTEMPTY"}
+    callers = ((("r25.self", "R25-self-pw"), False), (session.auth, False), (("r25.boss", "R25-boss-pw"), True))
+    for auth, admin in callers:
+        with requests.Session() as s:
+            s.auth, s.verify, s.headers["Accept"] = auth, sb.ca_bundle, "application/json"
+            counts = {t: s.get(f"{sb.url}/api/now/stats/{t}", params={"sysparm_count": "true"}).json()
+                      for t in ("sys_script", "sys_properties")}
+            assert [c["result"]["stats"]["count"] for c in counts.values()] == (
+                [str(rules), str(props)] if admin else ["0", "0"]), auth
+            items = [{"id": t, "method": "GET", "url": f"/api/now/table/{t}?sysparm_fields=sys_id"}
+                     for t in ("sys_script", "sys_properties")]
+            items += [{"id": f"x{t}", "method": "GET", "url": f"/api/now/table/{t}?sysparm_fields=sys_id&"
+                       + urlencode({"sysparm_query": q})} for t, q in cross.items()]
+            batch = s.post(f"{sb.url}/api/now/v1/batch", json={"batch_request_id": "b", "rest_requests": items})
+            found = {i["id"]: len(json.loads(base64.b64decode(i["body"]))["result"])
+                     for i in batch.json()["serviced_requests"]}
+            assert found["sys_script"] == (rules if admin else 0) and found["sys_properties"] == (props if admin else 0)
+            if admin:
+                assert found["xsys_user"] == users and found["xincident"] > 0
+            else:
+                assert found["xsys_user"] == found["xincident"] == 0, auth
+            stats = s.get(f"{sb.url}/api/now/stats/sys_user",
+                          params={"sysparm_count": "true", "sysparm_query": cross["sys_user"]}).json()
+            assert stats["result"]["stats"]["count"] == (str(users) if admin else "0"), auth
 
 
 def test_an_aborting_rule_fails_the_matching_updates_of_a_batch(admin):
