@@ -120,8 +120,11 @@ def row_filter(store: Store, source: Table | TaskView, user: str) -> Callable[[i
 
 def viewer(store: Store, query: Query, user: str) -> Query:
     """`query` marked with its caller when that caller holds no admin role and the query reaches other
-    tables (JOIN, RLQUERY, SUBQUERY): those then see only the rows `row_filter` lets it read (`related`)."""
-    if not (query.joins or query.related) or is_admin(store, user):
+    tables (JOIN, RLQUERY, SUBQUERY): those then see only the rows `row_filter` lets it read (`related`).
+    A caller with other roles (itil) is marked only when the query reaches an admin-only table, the only
+    rows its ACLs deny, so its other related queries keep their narrower cache keys."""
+    others = {j.other for j in query.joins} | {r.other for r in query.related}
+    if not others or is_admin(store, user) or (self_service(store, user) is None and not others & ADMIN_TABLES):
         return query
     return replace(query, viewer=user)
 

@@ -28,7 +28,8 @@ only the upper-case spelling is taken]. As on a real instance, conditions on unk
 unknown operators are ignored, not errors (unless the system property
 glide.invalid_query.returns_no_rows is true: then such a query matches nothing, `system_tables`).
 The business-rule operators VALCHANGES, CHANGESFROM and CHANGESTO are unknown here: a Table API query
-has no previous value to compare [unc: ignored like any unknown operator].
+has no previous value to compare [unc: ignored like any unknown operator]; a business rule's condition
+evaluates them against the record before the write (`business_rules`).
 A condition on a journal field (work_notes, comments, comments_and_work_notes) tests the entries' own
 text, not the rendered history (`journal_query`).
 Integer fields compare numerically, everything else (datetimes too) as strings; LIKE-style
