@@ -161,12 +161,7 @@ class CanvasesApi:
         return {}
 
     def edit(self, args: dict[str, Any]) -> dict[str, Any]:
-        changes = args.get("changes")
-        if isinstance(changes, str):
-            try:
-                changes = json.loads(changes)
-            except ValueError as exc:
-                raise bad_args("invalid JSON [json-pointer:/changes]") from exc
+        changes = _json_arg(args, "changes")
         if not isinstance(changes, list) or len(changes) != 1 or not isinstance(changes[0], dict):
             raise bad_args("must provide exactly 1 change [json-pointer:/changes]")
         change = changes[0]
@@ -201,12 +196,7 @@ class CanvasesApi:
         return {}
 
     def lookup(self, args: dict[str, Any]) -> dict[str, Any]:
-        criteria = args.get("criteria")
-        if isinstance(criteria, str):
-            try:
-                criteria = json.loads(criteria)
-            except ValueError as exc:
-                raise bad_args("invalid JSON [json-pointer:/criteria]") from exc
+        criteria = _json_arg(args, "criteria")
         if not isinstance(criteria, dict) or not (criteria.get("section_types") or criteria.get("contains_text")):
             raise bad_args("must provide section_types or contains_text [json-pointer:/criteria]")
         kinds = criteria.get("section_types") or []
@@ -262,3 +252,14 @@ class CanvasesApi:
             for i in ids:
                 canvas["access"].pop((kind, i), None)
         return {}
+
+
+def _json_arg(args: dict[str, Any], name: str) -> Any:
+    """An argument sent as a JSON string (form-encoded calls) or already decoded (JSON bodies)."""
+    value = args.get(name)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise bad_args(f"invalid JSON [json-pointer:/{name}]") from exc
+    return value
