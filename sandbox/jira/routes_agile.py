@@ -18,6 +18,7 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, shaped
 from sandbox.jira.jql import JQLError
 from sandbox.jira.model import Board, Issue, Sprint
+from sandbox.jira.ownership import NO_SPRINT_PERMISSION, manages_sprints
 from sandbox.jira.render import NAVIGABLE, agile_selection, select_fields
 from sandbox.jira.timefmt import parse_jira_ts
 
@@ -99,6 +100,8 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, None, errors)
         if int(board) not in sb.store.boards:  # the reference: 404 when the board does not exist
             raise fail(404, "Board does not exist or you do not have permission to see it.")
+        if not manages_sprints(sb, c.user, int(board)):
+            raise fail(403, NO_SPRINT_PERMISSION)
         if not routes_sprint_update.supports_sprints(sb, sb.store.boards[int(board)]):
             raise fail(400, routes_sprint_update.NO_SPRINTS)
         with sb.store.lock:

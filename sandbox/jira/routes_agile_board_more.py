@@ -16,6 +16,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
+from sandbox.jira.ownership import BOARD_ADMIN_REQUIRED, board_admin
 from sandbox.jira.routes_platform import project_full
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ def register(sb: JiraSandbox) -> None:
 
     def set_feature(c: Call) -> Response:
         board, body = board_of(c), c.obj()
+        if not board_admin(sb, c.user, board):  # board configuration: its administrators [unc]
+            raise fail(403, BOARD_ADMIN_REQUIRED)
         feature = str(body.get("feature") or "")
         if feature not in FEATURES:
             raise fail(400, f"The board feature '{feature}' does not exist.")

@@ -27,6 +27,7 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.ids import is_id
 from sandbox.jira.model import Issue
+from sandbox.jira.ownership import NO_SPRINT_PERMISSION, manages_sprints
 from sandbox.jira.routes_agile import agile_bean
 from sandbox.jira.routes_versions import version_bean
 
@@ -41,6 +42,8 @@ def register(sb: JiraSandbox) -> None:
         sid = int(c.p["sprint"])
         if sid not in sb.store.sprints:
             raise fail(404, f"Sprint with id {sid} does not exist or you do not have permission to see it.")
+        if not manages_sprints(sb, c.user, sb.store.sprints[sid].board_id):
+            raise fail(403, NO_SPRINT_PERMISSION)
         for issue in [i for i in list(sb.store.issues.values()) if sid in i.sprints]:
             sb.store.update(issue.id, {"sprints": tuple(s for s in issue.sprints if s != sid)}, c.user)
         with sb.store.lock:
@@ -57,6 +60,8 @@ def register(sb: JiraSandbox) -> None:
             for ident in (sid, other):
                 if ident not in sb.store.sprints:
                     raise fail(404, f"Sprint with id {ident} does not exist or you do not have permission to see it.")
+            if not all(manages_sprints(sb, c.user, sb.store.sprints[i].board_id) for i in (sid, other)):
+                raise fail(403, NO_SPRINT_PERMISSION)
             order = list(sb.store.sprints.items())
             keys = [k for k, _ in order]
             a, b = keys.index(sid), keys.index(other)

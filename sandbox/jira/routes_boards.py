@@ -26,6 +26,7 @@ from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id, new_board_id
 from sandbox.jira.model import Board
+from sandbox.jira.ownership import BOARD_ADMIN_REQUIRED, NO_SPRINT_PERMISSION, board_admin, manages_sprints
 from sandbox.jira.routes_agile import _ms
 
 if TYPE_CHECKING:
@@ -67,6 +68,10 @@ def register(sb: JiraSandbox) -> None:
                 errors["location"] = f"Project '{location.get('projectKeyOrId')}' does not exist."
         if errors:
             raise fail(400, None, errors)
+        if project is not None and not (sb.holds(c.user, "ADMINISTER", []) or  # type: ignore[attr-defined]
+                                        sb.holds(c.user, "ADMINISTER_PROJECTS", [project])):  # type: ignore
+            # a board located in a project: that project's administrators only [unc]
+            raise fail(403, f"You need to be an administrator of project {project} to create a board in it.")
         if project is None:
             named = [find_project(m) for m in _PROJECT_CLAUSE.findall(filters[fid].get("jql") or "")]
             project = next((p for p in named if p), None) or next(iter(sb.store.projects))
@@ -79,6 +84,9 @@ def register(sb: JiraSandbox) -> None:
 
     def delete_board(c: Call) -> Response:
         ident = int(c.p["board"])
+        board = sb.store.boards.get(ident)
+        if board is not None and not board_admin(sb, c.user, board):
+            raise fail(403, BOARD_ADMIN_REQUIRED)
         with sb.store.lock:
             if sb.store.boards.pop(ident, None) is None:
                 raise fail(404, "Board does not exist or you do not have permission to see it.")
@@ -91,6 +99,8 @@ def register(sb: JiraSandbox) -> None:
         sprint = sb.store.sprints.get(sid)
         if sprint is None:
             raise fail(404, f"Sprint with id {sid} does not exist or you do not have permission to see it.")
+        if not manages_sprints(sb, c.user, sprint.board_id):
+            raise fail(403, NO_SPRINT_PERMISSION)
         if sprint.state == "closed":
             raise fail(400, "Sprints that are in a closed state cannot be updated.")
         body = c.obj()

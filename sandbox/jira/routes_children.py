@@ -30,6 +30,7 @@ from sandbox.jira.adf import as_version, is_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail, shaped
 from sandbox.jira.ids import is_id
+from sandbox.jira.ownership import may_change
 from sandbox.jira.rendered import to_html
 from sandbox.jira.routes_roles import sees
 
@@ -142,15 +143,19 @@ def register(sb: JiraSandbox, key: str) -> None:
             raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
         return json_response(_comment_bean(c, comment))
 
-    def hidden(c: Call, issue: Any) -> None:
-        """A restricted comment the caller may not read is, to them, no comment (404)."""
+    def hidden(c: Call, issue: Any, verb: str) -> None:
+        """A restricted comment the caller may not read is, to them, no comment (404); one they may read but
+        not change (Edit/Delete Own Comments for their own, All for anyone's) is the spec's 400."""
         comment = ops.find_comment(sb.store, issue.id, c.p["comment"])
         if comment is not None and not sees(sb, c.user, issue.project, comment.visibility):
             raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
+        if comment is not None and not may_change(sb, c.user, issue.project, comment.author,
+                                                  f"{verb.upper()}_OWN_COMMENTS", f"{verb.upper()}_ALL_COMMENTS"):
+            raise fail(400, f"You do not have the permission to {verb} this comment.")  # [unc] wording
 
     def edit_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
-        hidden(c, issue)
+        hidden(c, issue, "edit")
         body = c.obj()
         vis = _audience(sb, c, issue, _visibility(body)) if "visibility" in body else ...
         comment = ops.edit_comment(sb.store, issue.id, c.p["comment"], _body_ok(c, body.get("body")), c.user, vis)
@@ -160,7 +165,7 @@ def register(sb: JiraSandbox, key: str) -> None:
 
     def delete_comment(c: Call) -> Response:
         issue = issue_of(sb, c.p["issue"])
-        hidden(c, issue)
+        hidden(c, issue, "delete")
         if not ops.delete_comment(sb.store, issue.id, c.p["comment"], c.user):
             raise fail(404, "Can not find a comment for the id: " + c.p["comment"] + ".")
         return Response(status=204)
@@ -211,7 +216,11 @@ def register(sb: JiraSandbox, key: str) -> None:
                         headers=[("Content-Disposition", f'attachment; filename="{issue.key}.zip"')])
 
     def attachment_delete(c: Call) -> Response:
-        ops.delete_attachment(sb.store, attachment_or_404(c), c.user)
+        att = attachment_or_404(c)
+        project = sb.store.issues[att.issue_id].project
+        if not may_change(sb, c.user, project, att.author, "DELETE_OWN_ATTACHMENTS", "DELETE_ALL_ATTACHMENTS"):
+            raise fail(403, "You do not have permission to delete attachment with id: " + str(att.id))  # [unc]
+        ops.delete_attachment(sb.store, att, c.user)
         return Response(status=204)
 
     def add_link(c: Call) -> Response:
@@ -246,7 +255,14 @@ def register(sb: JiraSandbox, key: str) -> None:
             "outwardIssue": c.r.issue_ref(sb.store.issues[link.outward_id])})
 
     def delete_link(c: Call) -> Response:
-        if sb.store.remove_link(int(c.p["link"]) if is_id(c.p["link"]) else -1) is None:
+        """The spec: Browse on both issues' projects and Link Issues on one of them, else the 404 of no link."""
+        link = sb.store.links.get(int(c.p["link"])) if is_id(c.p["link"]) else None
+        projects = [sb.store.issues[i].project for i in (link.inward_id, link.outward_id)
+                    if i in sb.store.issues] if link is not None else []
+        if link is None or not (all(sb.holds(c.user, "BROWSE_PROJECTS", [p]) for p in projects)  # type: ignore
+                                and sb.holds(c.user, "LINK_ISSUES", projects)):  # type: ignore[attr-defined]
+            raise fail(404, "No issue link with id '" + c.p["link"] + "' exists.")
+        if sb.store.remove_link(link.id) is None:
             raise fail(404, "No issue link with id '" + c.p["link"] + "' exists.")
         return Response(status=204)
 

@@ -23,6 +23,7 @@ from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
+from sandbox.jira.ownership import edits_dashboard, sees_dashboard
 from sandbox.jira.routes_platform import _type_details
 
 if TYPE_CHECKING:
@@ -82,20 +83,21 @@ def register(sb: JiraSandbox) -> None:
             out["owner"] = {"key": d["owner"], "accountId": d["owner"], "displayName": user.get("displayName"),
                             "active": True, "avatarUrls": user.get("avatarUrls")}
         out.update(popularity=len(d["fans"]), self=f"{c.r.api}/dashboard/{d['id']}", sharePermissions=d["share"],
-                   editPermissions=[], isWritable=d["owner"] == c.user, systemDashboard=d["system"],
+                   editPermissions=d.get("edit", []), isWritable=edits_dashboard(sb, c.user, d),
+                   systemDashboard=d["system"],
                    view=f"{c.base}/jira/dashboards/{d['id']}")
         return out
 
     def find(c: Call) -> dict[str, Any]:
         raw = c.p["dashboard"]
         d = dashboards().get(int(raw)) if is_id(raw) else None
-        if d is None:
+        if d is None or not sees_dashboard(sb, c.user, d):  # the spec: "not owned by or shared with the user"
             raise fail(404, f"The dashboard with id '{raw}' does not exist.")
         return d
 
     def list_dashboards(c: Call) -> Response:
         which = c.q("filter")
-        items = list(dashboards().values())
+        items = [d for d in list(dashboards().values()) if sees_dashboard(sb, c.user, d)]
         if which == "favourite":
             items = [d for d in items if c.user in d["fans"]]
         elif which == "my":
@@ -113,7 +115,8 @@ def register(sb: JiraSandbox) -> None:
 
     def search_dashboards(c: Call) -> Response:
         name = (c.q("dashboardName") or "").lower()
-        items = [dashboard_bean(c, d) for d in dashboards().values() if name in d["name"].lower()]
+        items = [dashboard_bean(c, d) for d in list(dashboards().values())
+                 if name in d["name"].lower() and sees_dashboard(sb, c.user, d)]
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
         return json_response(paged(items, start, limit, f"{c.r.api}/dashboard/search?startAt={start}"))
 
@@ -128,8 +131,11 @@ def register(sb: JiraSandbox) -> None:
         # the spec's SharePermission.type: `loggedin` "is set in a request by specifying `authenticated`"
         share = [{**x, "type": "loggedin"} if isinstance(x, dict) and x.get("type") == "authenticated" else x
                  for x in share]
+        edit_share = body.get("editPermissions", current.get("edit", []) if current else [])
+        if not isinstance(edit_share, list):
+            raise fail(400, None, {"editPermissions": "data was not an array"})
         return {"name": name, "description": str(body.get("description", current["description"] if current else "")
-                                                  or ""), "share": share}
+                                                  or ""), "share": share, "edit": edit_share}
 
     def next_ident() -> int:
         """Dashboard ids only grow: a deleted dashboard's id is not given again (its gadgets went with it)."""
@@ -148,9 +154,11 @@ def register(sb: JiraSandbox) -> None:
 
     def edit(c: Call) -> Response:
         d = find(c)
-        if d["owner"] != c.user:
-            raise fail(400, None, {"dashboard": "You do not have permission to edit this dashboard."})
+        if not edits_dashboard(sb, c.user, d):  # the spec: 404 when the dashboard "is not owned by the user"
+            raise fail(404, f"The dashboard with id '{d['id']}' does not exist or you may not edit it.")  # [unc]
         data = read(c, d)
+        if d["owner"] != c.user:  # an editor shares no further [unc]
+            data["share"], data["edit"] = d["share"], d.get("edit", [])
         with sb.store.lock:
             d.update(data)
         return json_response(dashboard_bean(c, d))
@@ -175,6 +183,8 @@ def register(sb: JiraSandbox) -> None:
         """PUT /rest/internal/{2|latest}/dashboards/{id}/automatic-refresh-ms `{"automaticRefreshMs": ms|null}`
         (pycontribs' `update_dashboard_automatic_refresh_minutes`; an internal resource) [unc]: 204."""
         d = find(c)
+        if not edits_dashboard(sb, c.user, d):
+            raise fail(404, f"The dashboard with id '{d['id']}' does not exist or you may not edit it.")  # [unc]
         ms = c.obj().get("automaticRefreshMs")
         if ms is not None and (not isinstance(ms, int) or isinstance(ms, bool) or ms < 0):
             raise fail(400, "automaticRefreshMs must be a non-negative number of milliseconds.")  # [unc]

@@ -16,6 +16,7 @@ from sandbox.jira.admin_guard import ADMIN_REQUIRED
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
+from sandbox.jira.ownership import board_admin, manages_sprints, may_change
 from sandbox.jira.routes_bulk_reads import find_comment
 from sandbox.jira.routes_more import property_routes
 
@@ -46,6 +47,20 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"Can not find a comment for the id: {ident}.")
         return ident, table("comment", found.id)
 
+    def comment_writes(c: Call, ident: str) -> None:  # the spec: Edit All Comments, or Edit Own for one's own
+        found = find_comment(sb, int(ident))
+        project = sb.store.issues[found.issue_id].project
+        if not may_change(sb, c.user, project, found.author, "EDIT_OWN_COMMENTS", "EDIT_ALL_COMMENTS"):
+            raise fail(403, "You do not have permission to edit this comment's properties.")  # [unc] wording
+
+    def board_writes(c: Call, ident: str) -> None:  # "permissions to modify the board" [unc: 403, spec lists 404]
+        if not board_admin(sb, c.user, sb.store.boards[int(ident)]):
+            raise fail(403, "You do not have permission to modify this board.")
+
+    def sprint_writes(c: Call, ident: str) -> None:  # the spec's 403: "permission to edit the sprint"
+        if not manages_sprints(sb, c.user, sb.store.sprints[int(ident)].board_id):
+            raise fail(403, "You do not have permission to edit this sprint.")  # [unc] wording
+
     def admin_writes(c: Call, _owner: str) -> None:  # the spec: issue type properties need Administer Jira
         if not sb.holds(c.user, "ADMINISTER", []):  # type: ignore[attr-defined]  # routes_roles
             raise fail(403, ADMIN_REQUIRED)
@@ -57,10 +72,12 @@ def register(sb: JiraSandbox) -> None:
         return ident, table("issuetype", ident)
 
     property_routes(sb, r"/board/(?P<board>[^/]+)/properties", board,
-                    lambda c, o, k: f"{c.base}/rest/agile/1.0/board/{o}/properties/{k}", prefix="agile")
+                    lambda c, o, k: f"{c.base}/rest/agile/1.0/board/{o}/properties/{k}", prefix="agile",
+                    may_write=board_writes)
     property_routes(sb, r"/sprint/(?P<sprint>[^/]+)/properties", sprint,
-                    lambda c, o, k: f"{c.base}/rest/agile/1.0/sprint/{o}/properties/{k}", prefix="agile")
+                    lambda c, o, k: f"{c.base}/rest/agile/1.0/sprint/{o}/properties/{k}", prefix="agile",
+                    may_write=sprint_writes)
     property_routes(sb, r"/comment/(?P<comment>[^/]+)/properties", comment,
-                    lambda c, o, k: f"{c.r.api}/comment/{o}/properties/{k}")
+                    lambda c, o, k: f"{c.r.api}/comment/{o}/properties/{k}", may_write=comment_writes)
     property_routes(sb, r"/issuetype/(?P<type>[^/]+)/properties", issue_type,
                     lambda c, o, k: f"{c.r.api}/issuetype/{o}/properties/{k}", may_write=admin_writes)

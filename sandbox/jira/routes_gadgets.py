@@ -25,6 +25,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
+from sandbox.jira.ownership import edits_dashboard, sees_dashboard
 from sandbox.jira.routes_config import dashboards_of
 from sandbox.jira.routes_more import property_routes
 
@@ -53,7 +54,7 @@ def register(sb: JiraSandbox) -> None:
     def board(c: Call, write: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         raw = c.p["dashboard"]
         d = dashboards_of(sb).get(int(raw)) if is_id(raw) else None
-        if d is None or (write and d["owner"] != c.user):
+        if d is None or not sees_dashboard(sb, c.user, d) or (write and not edits_dashboard(sb, c.user, d)):
             raise fail(404, NO_DASHBOARD)
         return d, sb.store.work.setdefault("gadgets", {}).setdefault(d["id"], [])
 
@@ -161,5 +162,10 @@ def register(sb: JiraSandbox) -> None:
     sb.route("POST", base + r"/gadget", add, "write")
     sb.route("PUT", base + r"/gadget/(?P<gadget>[^/]+)", update, "write")
     sb.route("DELETE", base + r"/gadget/(?P<gadget>[^/]+)", remove, "write")
+    def item_writes(c: Call, _owner: str) -> None:  # the dashboard's owner or editors [unc: 403]
+        if not edits_dashboard(sb, c.user, board(c)[0]):
+            raise fail(403, "You do not have permission to edit this dashboard.")
+
     property_routes(sb, base + r"/items/(?P<item>[^/]+)/properties", item,
-                    lambda c, o, k: f"{c.r.api}/dashboard/{c.p['dashboard']}/items/{o}/properties/{k}")
+                    lambda c, o, k: f"{c.r.api}/dashboard/{c.p['dashboard']}/items/{o}/properties/{k}",
+                    may_write=item_writes)

@@ -66,6 +66,8 @@ _PROJECT = {
     "DELETE_ALL_ATTACHMENTS": ("38", "Delete All Attachments", ADMINS),
     "EDIT_ALL_WORKLOGS": ("41", "Edit All Worklogs", ADMINS), "DELETE_ALL_WORKLOGS": ("43", "Delete All Worklogs",
                                                                                     ADMINS),
+    # Jira Software's; Cloud gives it no numeric id [unc], so its bean has none. The Administrators role [unc]
+    "MANAGE_SPRINTS_PERMISSION": ("", "Manage sprints", ADMINS),
 }
 # key -> (id, name, group that holds it)
 _GLOBAL = {
@@ -257,7 +259,7 @@ def register(sb: JiraSandbox) -> None:
         else:
             pid, name, _group = _GLOBAL[key]
             kind = "GLOBAL"
-        out: dict[str, Any] = {"id": pid, "key": key, "name": name, "type": kind,
+        out: dict[str, Any] = {**({"id": pid} if pid else {}), "key": key, "name": name, "type": kind,
                                "description": f"Ability to {name[0].lower()}{name[1:]}."}
         if have is not None:
             out["havePermission"] = have

@@ -153,8 +153,8 @@ def register(sb: JiraSandbox) -> None:
         return json_response(filter_bean(c, f, c.user))
 
     def delete_filter(c: Call) -> Response:
-        f = find_filter(c)
-        if f["owner"] != c.user:
+        f = find_filter(c)  # the spec: its creator, or Administer Jira
+        if f["owner"] != c.user and not sb.holds(c.user, "ADMINISTER", []):  # type: ignore[attr-defined]
             raise fail(401, "You do not have permission to delete this filter.")  # spec: 401 for no permission
         with sb.store.lock:
             filters().pop(f["id"], None)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ownership import NO_SPRINT_PERMISSION, manages_sprints
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Board, Sprint
@@ -66,6 +67,8 @@ def register(sb: JiraSandbox) -> None:
 
     def update_sprint(c: Call) -> Response:
         s = sprint_of(c)
+        if not manages_sprints(sb, c.user, s.board_id):
+            raise fail(403, NO_SPRINT_PERMISSION)
         body = c.obj()
         full = c.req.method == "PUT"
         name = str(body["name"] if body.get("name") is not None else ("" if full else s.name)).strip()

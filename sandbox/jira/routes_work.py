@@ -24,6 +24,7 @@ from sandbox.jira.adf import is_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.estimates import adjusted
+from sandbox.jira.ownership import may_change
 from sandbox.jira.routes_roles import sees
 from sandbox.jira.timefmt import parse_duration, parse_jira_ts
 
@@ -127,8 +128,17 @@ def register(sb: JiraSandbox) -> None:
         issue, w = find_worklog(c)
         return json_response(c.r.worklog(issue, w))
 
-    def edit_worklog(c: Call) -> Response:
+    def changeable(c: Call, verb: str) -> tuple[Issue, dict[str, Any]]:
+        """The worklog, when the caller may `verb` it (Edit/Delete Own Worklogs for their own, All for anyone's),
+        else the spec's 400."""
         issue, w = find_worklog(c)
+        if not may_change(sb, c.user, issue.project, w.get("author"), f"{verb.upper()}_OWN_WORKLOGS",
+                          f"{verb.upper()}_ALL_WORKLOGS"):
+            raise fail(400, f"You do not have the permission to {verb} this worklog.")  # [unc] wording
+        return issue, w
+
+    def edit_worklog(c: Call) -> Response:
+        issue, w = changeable(c, "edit")
         data = read_worklog(c, issue, c.obj(), partial=True)
         remaining = adjusted(c, issue, data.get("seconds", w["seconds"]) - w["seconds"])
         with sb.store.lock:
@@ -142,7 +152,7 @@ def register(sb: JiraSandbox) -> None:
         return json_response(c.r.worklog(issue, w))
 
     def delete_worklog(c: Call) -> Response:
-        issue, w = find_worklog(c)
+        issue, w = changeable(c, "delete")
         remaining = adjusted(c, issue, -w["seconds"], deleting=True)
         with sb.store.lock:
             before = spent(issue)
