@@ -62,6 +62,24 @@ def _presigned_s3(query: str) -> bool:
         "AWSAccessKeyId", "Signature", "Expires"} <= names
 
 
+def _drain(environ) -> None:
+    """Read what is left of the body of a request the sandbox answers itself: werkzeug has already sent a client
+    that waits (Expect: 100-continue, as boto3 does for uploads) its 100 Continue, and over TLS a body left unread
+    made the client see the connection reset (botocore: SSLError "EOF occurred in violation of protocol") instead of
+    the answer. Chunked bodies (boto3's aws-chunked uploads over HTTPS) are read to their end."""
+    stream = environ.get("wsgi.input")
+    length = environ.get("CONTENT_LENGTH") or ""
+    if stream is None or environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+        return
+    if length.isdigit():
+        left = int(length)
+        while left > 0 and (chunk := stream.read(min(left, 1 << 16))):
+            left -= len(chunk)
+    elif environ.get("wsgi.input_terminated"):
+        while stream.read(1 << 16):
+            pass
+
+
 class _Enforcing:
     def __init__(self, app, server: MotoAwsServer):
         self.app = app
@@ -95,6 +113,7 @@ class _Enforcing:
         if answer is None:
             return self.app(environ, start_response)
         status, body, headers = answer
+        _drain(environ)
         named = {k.lower() for k, _ in headers}
         defaults = [("Content-Type", "text/xml")] if "content-type" not in named else []
         start_response(f"{status} {_reason(status)}", [*defaults, ("Content-Length", str(len(body))),
@@ -139,6 +158,13 @@ class _Enforcing:
 
         chunks = self.app(environ, keep)
         status, headers = captured["status"], captured["headers"]
+        if environ.get("sandbox.after"):  # what the checks wait for moto's answer to keep (s3_sse_c, s3_uploads)
+            joined = b"".join(chunks)
+            if hasattr(chunks, "close"):
+                chunks.close()
+            for hook in environ["sandbox.after"]:
+                hook(status, joined)
+            chunks = [joined]
         method, query = environ.get("REQUEST_METHOD", ""), environ.get("QUERY_STRING", "")
         posted = status.startswith("201") and "sandbox.post_key" in environ
         refused = status.startswith("403") and method not in ("HEAD", "OPTIONS")
