@@ -11,12 +11,17 @@ one 2010-11-10):
   no module-level table of upload ids grows with every upload a long-lived server sees (round 24: a global
   ``_SEEN`` dict was never pruned). An upload the sandbox did not see made (made before the wrapper, or by
   moto directly) is stamped when first named in a part upload or a listing;
-- a completed multipart object's checksum (``with_checksum``) in CompleteMultipartUpload's answer and HEAD's.
+- a completed multipart object's checksum (``with_checksum``) in CompleteMultipartUpload's answer and HEAD's;
+- AbortMultipartUpload of an upload that was completed or aborted a short while ago answers 204 as S3 does
+  (``finishing``; moto: 404 NoSuchUpload, which failed boto3's own multipart test, whose cleanup aborts the upload
+  it completed). An upload id never made is still 404 NoSuchUpload. [unc] S3 documents neither the 204 nor how long
+  it lasts (observed: some hours); the sandbox remembers the last 10000 for 3 hours, on moto's bucket object.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -25,6 +30,9 @@ from sandbox.aws.s3_listing import AUTH, NS, OWNER, _xml
 PARAMS = {"uploads", "prefix", "delimiter", "max-uploads", "key-marker", "upload-id-marker", "encoding-type",
           "x-id"}
 _STAMP = "_sandbox_initiated"  # attribute set on moto's FakeMultipart
+_FINISHED = "_sandbox_finished"  # attribute set on moto's FakeBucket: upload id -> (key, monotonic time), oldest first
+FINISHED_FOR = 3 * 3600  # seconds an aborted / completed upload's abort still answers 204 [unc]
+FINISHED_MAX = 10000
 
 
 def is_listing(method: str, key: str, query: dict[str, list[str]]) -> bool:
@@ -142,3 +150,27 @@ def with_checksum(bucket, key_name: str, method: str, headers: list, body: bytes
     extra = f"<Checksum{algorithm}>{_xml(value)}</Checksum{algorithm}><ChecksumType>{kind}</ChecksumType>"
     end = b"</CompleteMultipartUploadResult>"
     return headers, body.replace(end, extra.encode() + end)
+
+
+def finishing(environ: dict, bucket, key: str, method: str, upload_id: str):
+    """AbortMultipartUpload (DELETE) of an upload of this key completed or aborted within ``FINISHED_FOR``: 204;
+    a completion (POST) or an abort that succeeds is remembered (a hook the server runs on moto's answer)."""
+    table = vars(bucket).setdefault(_FINISHED, {})
+    if method == "DELETE" and upload_id not in bucket.multiparts:
+        done = table.get(upload_id)
+        if done is not None and done[0] == key and time.monotonic() - done[1] <= FINISHED_FOR:
+            return 204, b"", []
+        return None
+    if method not in ("DELETE", "POST"):
+        return None
+
+    def remember(status: str, body: bytes) -> None:
+        if status.startswith(("200", "204")) and b"<Error>" not in body:  # a completion's 200 may carry an error
+            now = time.monotonic()
+            table.pop(upload_id, None)
+            table[upload_id] = (key, now)
+            while table and (len(table) > FINISHED_MAX or now - next(iter(table.values()))[1] > FINISHED_FOR):
+                table.pop(next(iter(table)))
+
+    environ.setdefault("sandbox.after", []).append(remember)
+    return None
