@@ -26,7 +26,12 @@ the real services moto leaves out, so that the evidence store's handling of them
   unsigned requests list or write a bucket only as its ACL or policy allow (403 AccessDenied); ``s3_reads``: GET /
   HEAD of a part past the object's parts (416 InvalidPartNumber) and of one part (its bytes, 206), unreadable Range
   headers ignored, conditional reads as S3 documents them, CompleteMultipartUpload out of order (400
-  InvalidPartOrder), a tag key twice (400 InvalidTag), retention / legal hold without Object Lock (400).
+  InvalidPartOrder), a tag key twice (400 InvalidTag), retention / legal hold without Object Lock (400);
+  ``s3_sse_c``: customer-provided keys (SSE-C) checked on writes and reads, echoed in answers, HTTPS only;
+  ``s3_uploads.finishing``: aborting an upload just completed or aborted answers 204 as S3 does.
+
+A request the sandbox answers itself has its body read first (``server._drain``), so a client that sent it after
+werkzeug's 100 Continue gets the answer over TLS rather than a reset connection.
 
 Requests are read as moto reads them: path style, virtual-host style (``bucket.localhost:port``, the bucket from the
 Host) and the absolute request target a client sends through an HTTP proxy (``sandbox.aws.addressing``).

@@ -24,7 +24,7 @@ import io
 import re
 from urllib.parse import parse_qs, unquote
 
-from sandbox.aws import s3_listing, s3_reads, s3_rules, s3_uploads, s3_writes
+from sandbox.aws import s3_listing, s3_reads, s3_rules, s3_sse_c, s3_uploads, s3_writes
 from sandbox.aws.addressing import bucket_and_key, request_target
 
 MAX_KEY = 1024  # bytes of UTF-8
@@ -68,6 +68,8 @@ def check(environ: dict):
         if method == "PUT" and name and not key and not subresources:
             return s3_rules.create_bucket(name)
         return None
+    if (answer := s3_sse_c.check(environ, bucket, key, method, query)) is not None:
+        return answer
     if method in ("GET", "HEAD") and key and _plain_read(query):
         answer = s3_rules.delete_marker(bucket, key, method, query.get("versionId", [None])[0])
         if answer is not None:
@@ -96,6 +98,8 @@ def check(environ: dict):
         return s3_uploads.answer(bucket, query, s3_backends.bucket_accounts[name][1])
     if "uploadId" in query:
         s3_uploads.seen(bucket, query["uploadId"][0])
+        if key and (answer := s3_uploads.finishing(environ, bucket, key, method, query["uploadId"][0])) is not None:
+            return answer
     if method == "POST" and not key and "delete" in query:
         return _delete_count(environ)
     if method not in ("PUT", "POST") or not key:

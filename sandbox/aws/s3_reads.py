@@ -93,7 +93,7 @@ def _part_range(environ: dict, key, number: int, count: int) -> None:
         return  # parts uploaded but left out of the completion: which bytes are whose is not known here
     start = sum(sizes[n] for n in numbers if n < number)
     environ["HTTP_RANGE"] = f"bytes={start}-{start + sizes[number] - 1}"
-    environ["sandbox.extra_headers"] = [("x-amz-mp-parts-count", str(count))]
+    environ.setdefault("sandbox.extra_headers", []).append(("x-amz-mp-parts-count", str(count)))
 
 
 def _tags(value: str) -> set[str]:
