@@ -159,7 +159,15 @@ def query_rows(rows: list[Row], query: dict[str, str]) -> list[Row]:
         rows = [r for r in rows if keep(r)]
     if query.get("$orderby", "").strip() and rows:
         rows = order_rows(rows, query["$orderby"], known)
-    skip, top = query.get("$skip", "0"), query.get("$top")
-    if not skip.isdigit() or (top is not None and not top.isdigit()):
+    skip, top = _count(query.get("$skip", "0")), _count(query.get("$top"))
+    return rows[skip:] if top is None else rows[skip:skip + top]
+
+
+def _count(text: str | None) -> int | None:
+    """A ``$skip``/``$top`` value: ASCII digits within Int32 (None when left out); anything else ("²", "--5", "-1",
+    beyond Int32) is 400 InvalidClientQueryException, as SharePoint answers a bad ``$top``."""
+    if text is None:
+        return None
+    if not re.fullmatch(r"[0-9]+", text) or int(text) > 2**31 - 1:
         raise RestError(400, BAD)
-    return rows[int(skip):] if top is None else rows[int(skip):int(skip) + int(top)]
+    return int(text)

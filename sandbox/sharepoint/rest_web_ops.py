@@ -18,6 +18,7 @@ own test suite calls, for ``GraphSandbox`` (uses ``rest_recycle.py``'s bin and `
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sandbox.core.http import Request, Response
@@ -28,6 +29,7 @@ from sandbox.sharepoint.rest_perms import base_permissions
 from sandbox.sharepoint.store import Drive
 
 NO_USER = ("-2146232832, Microsoft.SharePoint.SPException", "User cannot be found.")
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 BAD_VALUE = "-1, Microsoft.SharePoint.Client.InvalidClientQueryException"  # [unc] the code
 
 
@@ -38,14 +40,16 @@ def bad_value(kind: str) -> RestError:
 
 
 def int_param(body: dict[str, Any], key: str) -> int | None:
-    """``body[key]`` as an Edm.Int32 (None when left out or null); anything else is ``bad_value`` [unc: whether a
-    numeric string is read]."""
+    """``body[key]`` as an Edm.Int32 (None when left out or null); anything else (ASCII digits only, one optional
+    minus, within Int32) is ``bad_value`` [unc: whether a numeric string is read]."""
     value = body.get(key)
     if value is None:
         return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        value = int(value.strip())
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise bad_value("Edm.Int32")
+    if not INT32_MIN <= value <= INT32_MAX:
         raise bad_value("Edm.Int32")
     return value
 

@@ -164,3 +164,35 @@ def test_deleted_list_takes_its_bag(rest):
     assert f"{w.site_id}/{lst.id}" not in w.sandbox.__dict__.get("_property_bags", {})
     with pytest.raises(ClientRequestException):
         ctx.web.lists.get_by_id(lst.id).get().execute_query()
+
+
+@pytest.mark.parametrize("value", ["--5", "\u00b2", "1\u00b2", "\u0661", "2147483648", "-2147483649", 2**31])
+def test_recycle_bin_items_non_ascii_or_out_of_range_int(rest, value):
+    """Unicode digits, a doubled minus and values beyond Int32 were read by ``isdigit()`` and then broke ``int()``
+    (500); they are the bad-value 400 now."""
+    w, _ctx = rest
+    s, api = _http(w)
+    for key in ("itemState", "rowLimit"):
+        got = s.post(f"{api}/web/GetRecycleBinItems", json={key: value}, timeout=10)
+        assert got.status_code == 400, (key, value, got.status_code)
+        assert "Edm.Int32" in got.json()["odata.error"]["message"]["value"]
+    for fine in (" 2 ", "-1", 2**31 - 1):
+        assert s.post(f"{api}/web/GetRecycleBinItems", json={"rowLimit": fine}, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "1\u00b2", "--5", "-1", "2147483648"])
+def test_query_rows_bad_skip_or_top_is_400(value):
+    from sandbox.sharepoint.rest_errors import RestError
+
+    for key in ("$skip", "$top"):
+        with pytest.raises(RestError) as err:
+            query_rows([{"Title": "a"}], {key: value})
+        assert err.value.status == 400
+    assert query_rows([{"Title": "a"}, {"Title": "b"}], {"$skip": "1", "$top": "1"}) == [{"Title": "b"}]
+
+
+def test_web_lists_unicode_top_is_400(rest):
+    w, _ctx = rest
+    s, api = _http(w)
+    got = s.get(f"{api}/web/lists", params={"$top": "\u00b2"}, timeout=10)
+    assert got.status_code == 400 and "InvalidClientQueryException" in got.json()["odata.error"]["code"]
