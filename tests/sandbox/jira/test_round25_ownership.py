@@ -109,9 +109,17 @@ def test_links_votes_watches_stay_the_members(sb, admin, user):
     # without Link Issues (the user taken out of the Member role's group) the link is, to the user, not there
     assert admin.post(f"{sb.url}{API}/issueLink", json=body).status_code == 201
     link = admin.get(f"{sb.url}{API}/issue/{a}").json()["fields"]["issuelinks"][0]["id"]
+    me = user.get(f"{sb.url}{API}/myself").json()["accountId"]
+    viewer = f"{sb.url}{API}/project/SEC/role/10004"  # Viewer: Browse Projects but not Link Issues
+    assert admin.post(viewer, json={"user": [me]}).status_code == 200
     role = f"{sb.url}{API}/project/SEC/role/10003"
     assert admin.delete(role, params={"group": "jira-software-users"}).status_code == 204
-    assert user.delete(f"{sb.url}{API}/issueLink/{link}").status_code == 404
+    assert user.get(f"{sb.url}{API}/issue/{a}").status_code == 200  # still browses SEC (the Viewer role)
+    assert user.get(f"{sb.url}{API}/issueLink/{link}").status_code == 200
+    perms = user.get(f"{sb.url}{API}/mypermissions", params={"projectKey": "SEC",
+                                                              "permissions": "BROWSE_PROJECTS,LINK_ISSUES"}).json()
+    assert [perms["permissions"][k]["havePermission"] for k in ("BROWSE_PROJECTS", "LINK_ISSUES")] == [True, False]
+    assert user.delete(f"{sb.url}{API}/issueLink/{link}").status_code == 404  # for lack of Link Issues alone
     assert admin.delete(f"{sb.url}{API}/issueLink/{link}").status_code == 204
 
 
@@ -177,3 +185,19 @@ def test_admins_dashboards_and_filters(sb, admin, user):
     assert admin.put(f"{sb.url}{API}/filter/{theirs}", json={"name": "x"}).status_code == 400
     assert admin.delete(f"{sb.url}{API}/filter/{theirs}").status_code == 204
     assert admin.delete(f"{sb.url}{API}/filter/{fid}").status_code == 204
+
+
+def test_link_between_two_archived_issues_is_the_admins_to_delete(sb, admin, user):
+    """Neither end live (both archived): no project to hold Browse/Link Issues in, so Administer Jira decides (it
+    was a 404 for everyone, the admin included)."""
+    a, b = _issue(sb, admin), _issue(sb, admin)
+    body = {"type": {"name": "Blocks"}, "inwardIssue": {"key": a}, "outwardIssue": {"key": b}}
+    assert admin.post(f"{sb.url}{API}/issueLink", json=body).status_code == 201
+    link = admin.get(f"{sb.url}{API}/issue/{a}").json()["fields"]["issuelinks"][0]["id"]
+    r = admin.put(f"{sb.url}/rest/api/3/issue/archive", json={"issueIdsOrKeys": [a, b]})
+    assert r.json()["numberOfIssuesUpdated"] == 2, r.text
+    assert admin.get(f"{sb.url}{API}/issueLink/{link}").status_code == 404  # not a 500 (KeyError) [unc]
+    assert user.delete(f"{sb.url}{API}/issueLink/{link}").status_code == 404
+    assert int(link) in sb.store.links
+    assert admin.delete(f"{sb.url}{API}/issueLink/{link}").status_code == 204
+    assert int(link) not in sb.store.links

@@ -216,7 +216,9 @@ def test_board_ids_are_never_reused(sb, admin):
     assert first == seeded[-1] + 1
     r = admin.put(f"{agile}/{first}/features", json={"boardId": first, "feature": "SPRINTS", "state": "DISABLED"})
     assert r.status_code == 200, r.text
+    assert first in sb.store.work["board_features"]
     assert admin.delete(f"{agile}/{first}").status_code == 204
+    assert first not in sb.store.work["board_features"]  # the deleted board's features go with it
     second = admin.post(agile, json={**board, "type": "kanban"}).json()["id"]
     assert second == first + 1
     made = admin.post(f"{sb.url}{API}/project", json={
