@@ -3,7 +3,8 @@ settings and filter share permissions.
 
 - GET `/version/{id}/relatedIssueCounts` (`issuesFixedCount`, `issuesAffectedCount`, ...),
   GET `/version/{id}/unresolvedIssueCount`, POST `/version/{id}/move` (`{"position": "Earlier|Later|First|
-  Last"}` or `{"after": <version URL>}`; 200, the version), GET `/component/{id}/relatedIssueCounts`.
+  Last"}` or `{"after": <version URL>}`; 200, the version; Browse projects, as the spec says),
+  GET `/component/{id}/relatedIssueCounts`.
 - GET `/worklog/updated?since=` and `/worklog/deleted?since=` (ChangedWorklogs: `values` of
   `{"worklogId","updatedTime","properties"}`, `since`, `until`, `lastPage`, `nextPage` while more; 1000 a
   page), POST `/worklog/list` `{"ids"}` (at most 1000; unknown ids are left out).
@@ -62,6 +63,10 @@ def register(sb: JiraSandbox) -> None:
 
     def move_version(c: Call) -> Response:
         v = thing("versions", "version", c.p["id"])
+        # the spec's "Permissions required" here is Browse projects for the version's project (not Administer
+        # Projects); without it the version is, to the caller, not there [unc: 404 rather than the spec's 401]
+        if not sb.holds(c.user, "BROWSE_PROJECTS", [v["project"]]):  # type: ignore[attr-defined]  # routes_roles
+            raise fail(404, f"The version with id {c.p['id']} does not exist.")
         body = c.obj()
         position, after = body.get("position"), body.get("after")
         if bool(position) == bool(after):

@@ -19,7 +19,8 @@ time tracking, the caller's locale, the licence, issue events, project key/name 
 - GET `/screens` (paged; `id`, `queryString`): Default, Workflow and Resolve Issue screens; GET
   `/avatar/{issuetype|project|user|priority}/system` (`{"system": [...]}`, three system avatars each).
 - Issue navigator columns: GET `/settings/columns` (the site default), GET|PUT `/user/columns` (`accountId`,
-  default the caller; PUT takes `columns=` form values or a JSON list; unknown fields are a 400).
+  default the caller; another user's need Administer Jira, else 403; PUT takes `columns=` form values or a JSON
+  list; unknown fields are a 400).
   GET|PUT|DELETE `/filter/{id}/columns`: a saved filter's own columns (GET 404 until set, as the spec says;
   PUT by the owner only, else 403; navigable fields only; DELETE resets, 204; an unknown filter is a 400).
 - GET|PUT|DELETE `/mypreferences?key=` (the caller's preference strings; 404 for a key never set).
@@ -219,6 +220,9 @@ def register(sb: JiraSandbox) -> None:
 
     def user_columns(c: Call) -> Response:
         account = c.q("accountId") or c.user
+        # the spec: another user's columns (read or set) need Administer Jira, else 403 [unc: the text]
+        if account != c.user and not sb.holds(c.user, "ADMINISTER", []):  # type: ignore[attr-defined]
+            raise fail(403, "You do not have permission to access the columns of this user.")
         if account not in sb.store.users:
             raise fail(404, f"The user with account ID '{account}' does not exist.")
         table = sb.store.work.setdefault("user_columns", {})

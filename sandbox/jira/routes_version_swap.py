@@ -69,7 +69,11 @@ def register(sb: JiraSandbox) -> None:
 
     def merge(c: Call) -> Response:
         to = c.p["to"]
-        find("versions", "version", to)
+        v, into = find("versions", "version", c.p["id"]), find("versions", "version", to)
+        # Administer Projects on the version's project and on the one it merges into (a target in another project
+        # is a 400 below, but only for who may administer both) [unc]
+        for project in (v["project"], into["project"]):
+            require_project_admin(sb, c, project, 401)
         return drop_version(c, to, to)
 
     def remove_and_swap(c: Call) -> Response:

@@ -227,3 +227,49 @@ def test_board_ids_are_never_reused(sb, admin):
     assert made.status_code == 201, made.text
     assert [b.id for b in sb.store.boards.values() if b.project == "BRD"] == [second + 1]
     assert sb.store.work.get("board_features", {}).get(second) is None
+
+
+def _order(sb, s, project: str) -> list[str]:
+    return [v["name"] for v in s.get(f"{sb.url}{API}/project/{project}/versions").json()]
+
+
+def test_version_move_needs_browse_projects(sb, admin, user):
+    """The spec's permission for POST /version/{id}/move is Browse projects (not Administer Projects): the
+    ordinary login (the Member role browses) moves; taken out of every role it may not."""
+    ids = [admin.post(f"{sb.url}{API}/version", json={"project": "GRC", "name": n}).json()["id"] for n in "ab"]
+    assert user.post(f"{sb.url}{API}/version/{ids[1]}/move", json={"position": "First"}).status_code == 200
+    assert _order(sb, admin, "GRC") == ["b", "a"]
+    role = f"{sb.url}{API}/project/GRC/role/10003"
+    assert admin.delete(role, params={"group": "jira-software-users"}).status_code == 204
+    _refused(user.post(f"{sb.url}{API}/version/{ids[1]}/move", json={"position": "Last"}), 404)
+    assert _order(sb, admin, "GRC") == ["b", "a"]
+    assert admin.post(f"{sb.url}{API}/version/{ids[1]}/move", json={"position": "Last"}).status_code == 200
+    assert _order(sb, admin, "GRC") == ["a", "b"]
+
+
+def test_other_users_columns_need_administer_jira(sb, admin, user):
+    url, them, me = f"{sb.url}{API}/user/columns", _me(sb, admin), _me(sb, user)
+    before = admin.get(url).json()
+    _refused(user.put(url, params={"accountId": them}, json=["summary"]))
+    _refused(user.get(url, params={"accountId": them}))
+    assert admin.get(url).json() == before
+    assert user.put(url, json=["summary"]).status_code == 200  # one's own
+    assert user.put(url, params={"accountId": me}, json=["summary", "status"]).status_code == 200
+    assert [c["value"] for c in user.get(url).json()] == ["summary", "status"]
+    assert admin.put(url, params={"accountId": me}, json=["priority"]).status_code == 200  # the admin: anyone's
+    assert [c["value"] for c in admin.get(url, params={"accountId": me}).json()] == ["priority"]
+
+
+def test_mergeto_needs_the_target_versions_project_too(sb, admin, user):
+    """A project admin of the source only (the user made an Administrators actor of SEC) is refused a merge into
+    another project's version for lack of Administer Projects there (401), not told about the other project."""
+    me = _me(sb, user)
+    assert admin.post(f"{sb.url}{API}/project/SEC/role/10002", json={"user": [me]}).status_code == 200
+    src = admin.post(f"{sb.url}{API}/version", json={"project": "SEC", "name": "src"}).json()["id"]
+    same = admin.post(f"{sb.url}{API}/version", json={"project": "SEC", "name": "same"}).json()["id"]
+    other = admin.post(f"{sb.url}{API}/version", json={"project": "ENG", "name": "other"}).json()["id"]
+    _refused(user.put(f"{sb.url}{API}/version/{src}/mergeto/{other}"), 401)
+    assert admin.put(f"{sb.url}{API}/version/{src}/mergeto/{other}").status_code == 400  # another project
+    assert int(src) in sb.store.work["versions"] and int(other) in sb.store.work["versions"]
+    assert user.put(f"{sb.url}{API}/version/{src}/mergeto/{same}").status_code == 204  # both its own project's
+    assert int(src) not in sb.store.work["versions"]
