@@ -49,7 +49,10 @@ def register(sb: JiraSandbox) -> None:
 
     def comment_writes(c: Call, ident: str) -> None:  # the spec: Edit All Comments, or Edit Own for one's own
         found = find_comment(sb, int(ident))
-        project = sb.store.issues[found.issue_id].project
+        issue = sb.store.issues.get(found.issue_id) if found is not None else None
+        if found is None or issue is None:  # deleted (or its issue archived) since `comment` found it
+            raise fail(404, f"Can not find a comment for the id: {ident}.")
+        project = issue.project
         if not may_change(sb, c.user, project, found.author, "EDIT_OWN_COMMENTS", "EDIT_ALL_COMMENTS"):
             raise fail(403, "You do not have permission to edit this comment's properties.")  # [unc] wording
 

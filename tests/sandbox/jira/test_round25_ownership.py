@@ -201,3 +201,21 @@ def test_link_between_two_archived_issues_is_the_admins_to_delete(sb, admin, use
     assert int(link) in sb.store.links
     assert admin.delete(f"{sb.url}{API}/issueLink/{link}").status_code == 204
     assert int(link) not in sb.store.links
+
+
+def test_comment_property_write_when_the_comment_goes_meanwhile(sb, admin, monkeypatch):
+    """The comment deleted between the property route's lookup and its permission check: 404, not a 500."""
+    import sandbox.jira.routes_entity_props as props
+
+    key = _issue(sb, admin)
+    cid = admin.post(f"{sb.url}{API}/issue/{key}/comment", json={"body": "soon gone"}).json()["id"]
+    real, calls = props.find_comment, []
+
+    def vanishing(sandbox, ident):  # found by the lookup, gone by the check
+        calls.append(ident)
+        return real(sandbox, ident) if len(calls) == 1 else None
+
+    monkeypatch.setattr(props, "find_comment", vanishing)
+    r = admin.put(f"{sb.url}{API}/comment/{cid}/properties/k", json={"a": 1})
+    assert len(calls) == 2 and r.status_code == 404, r.text
+    assert r.json()["errorMessages"] == [f"Can not find a comment for the id: {cid}."]
