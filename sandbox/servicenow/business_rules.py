@@ -17,6 +17,8 @@ to be saved and the one before the write (`previous`):
   (changes from) compare the field's new value with its previous one (values compared exactly). An insert
   changes every field from empty (a field saved empty did not change); a delete changes nothing, so these
   never match it [unc: what an instance's delete rule makes of them; `previous` is the record itself here];
+- a CHANGES operator inside an RLQUERY / SUBQUERY body or a JOIN's conditions (another table's rows, which
+  have no previous value here) cannot be evaluated [unc: the platform's answer for it];
 - a condition the engine cannot evaluate (an unknown field, an unknown operator, a malformed JOIN or
   RLQUERY) makes the rule match nothing, where a Table API query would ignore it: a rule with such a
   condition aborts no write [unc: an instance's rule with a broken condition; nothing it refuses was seen].
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING
 from sandbox.core.http import HTTPError
 from sandbox.servicenow.ci_classes import CI_PARENTS
 from sandbox.servicenow.engine import QueryEngine
+from sandbox.servicenow.query import _SEGMENT as RELATED_SEGMENT
 from sandbox.servicenow.query import Query, parse
 from sandbox.servicenow.schema import SCHEMAS
 from sandbox.servicenow.tables import Table
@@ -64,11 +67,34 @@ def _order(value: str) -> int:
     return int(text) if re.fullmatch(r"-?[0-9]+", text) else DEFAULT_ORDER
 
 
+def _is_changes(piece: str) -> bool:
+    """Whether one condition (after an optional OR / NQ) is a VALCHANGES / CHANGESTO / CHANGESFROM."""
+    return _CHANGES.match(piece[next((len(p) for p in ("NQOR", "NQ", "OR") if piece.startswith(p)), 0):]) is not None
+
+
+def _changes_in_other_table(text: str) -> bool:
+    """Whether a CHANGES operator sits in an RLQUERY / SUBQUERY body (its RLQUERY head's condition too) or in a
+    JOIN's conditions: those are another table's rows, with no previous value to compare (`text`: `^^` escaped)."""
+    for m in RELATED_SEGMENT.finditer(text):
+        head, _, body = m.group(2).partition("^")
+        extra = head.split(",", 2)[2:] if m.group(1) == "RLQUERY" else []
+        extra = [e[4:] if e == "m2m" or e.startswith("m2m,") else e for e in extra]
+        if any(_is_changes(p.strip()) for p in [*extra, *body.split("^")]):
+            return True
+    joins = (p.removeprefix("OR") for p in text.split("^"))
+    return any(_is_changes(c.strip()) for p in joins if p.startswith("JOIN")
+               for c in p.partition("!")[2].split(_ESCAPED))
+
+
 def _changes(table: Table, rec: dict[str, str], old: dict[str, str] | None, condition: str) -> str | None:
     """The condition with each VALCHANGES / CHANGESTO / CHANGESFROM part replaced by a condition that
-    holds or not (module doc); None when one names a field the table does not have."""
+    holds or not (module doc); None when one names a field the table does not have, or sits in a related
+    clause (RLQUERY, SUBQUERY, JOIN), which the rule cannot evaluate [unc]."""
     pieces = []
-    for piece in condition.replace("^^", _ESCAPED).split("^"):
+    escaped = condition.replace("^^", _ESCAPED)
+    if _changes_in_other_table(escaped):
+        return None
+    for piece in escaped.split("^"):
         prefix = next((p for p in ("NQOR", "NQ", "OR") if piece.startswith(p)), "")
         m = _CHANGES.match(piece[len(prefix):])
         if m is None:
