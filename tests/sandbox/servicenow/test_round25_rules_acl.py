@@ -229,3 +229,40 @@ def test_a_dot_walk_through_a_task_reference_evaluates(callers):
     _abort(sb, "r25walk unknown", "incident", unknown, "insert")
     assert s.post(url, json={"short_description": "c", "parent": other}).status_code == 201
     assert len(query_ids(s, url, unknown)) == len(sb.records("incident"))
+
+
+@pytest.mark.parametrize("kind", ["cmn_schedule_maintenance", "cmn_schedule_blackout"])
+def test_a_schedules_condition_sees_other_tables_as_its_writer(callers, kind):
+    """The integration user (itil) may write schedules: their conditions' SUBQUERY on sys_script sees nothing
+    for it, so the conflict check does not tell it whether the admin-only script holds SECRET; the admin's
+    schedule with the same condition applies."""
+    sb, sessions, _rule, _me = callers
+    ci = sb.records("cmdb_ci")[0]
+    probe = f"name={ci['name']}^SUBQUERYsys_domain,sys_domain,sys_script^scriptLIKE{SECRET}^ENDSUBQUERY"
+    url, change = f"{sb.url}/api/now/table", f"{sb.url}/api/sn_chg_rest/change"
+    want = "not_in_maintenance_window" if kind == "cmn_schedule_maintenance" else "blackout"
+    start, end = ("20330301T000000", "20330301T010000") if want == "blackout" else \
+        ("20330302T000000", "20330302T010000")  # the change (03-01 00:15) inside a blackout, outside a window
+
+    def schedule(who: str) -> str:
+        s = sessions[who]
+        made = s.post(f"{url}/{kind}", json={"name": f"r25 {who}", "condition": probe, "time_zone": "GMT"})
+        assert made.status_code == 201, made.text
+        sid = made.json()["result"]["sys_id"]
+        assert s.post(f"{url}/cmn_schedule_span", json={"name": "s", "schedule": sid, "start_date_time": start,
+                                                       "end_date_time": end}).status_code == 201
+        return sid
+
+    def conflicts(s) -> list[tuple[str, str]]:
+        body = {"short_description": "r25 probe", "cmdb_ci": ci["sys_id"], "start_date": "2033-03-01 00:15:00",
+                "end_date": "2033-03-01 00:45:00"}
+        cid = s.post(f"{change}/normal", json=body).json()["result"]["sys_id"]["value"]
+        assert s.post(f"{change}/{cid}/conflict").status_code == 200
+        return [(c["type"]["value"], c["schedule"]["value"])  # not the other probe changes' overlap
+                for c in s.get(f"{change}/{cid}/conflict").json()["result"]["conflicts"]
+                if c["type"]["value"] == want]
+
+    itil = schedule("itil")
+    assert conflicts(sessions["itil"]) == conflicts(sessions["admin"]) == []  # the itil-written one never applies
+    admins = schedule("admin")
+    assert (want, admins) in conflicts(sessions["itil"]) and (want, itil) not in conflicts(sessions["admin"])
