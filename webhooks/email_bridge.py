@@ -337,7 +337,7 @@ def start_email_bridge(host: str | None = None, port: int | None = None) -> Emai
     host = host or os.environ.get("EMAIL_BRIDGE_HOST", "").strip() or "127.0.0.1"
     if port is None:
         raw = os.environ.get("EMAIL_BRIDGE_PORT", "").strip() or "2525"
-        if not raw.isdigit() or not 0 < int(raw) < 65536:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 5) or not 0 < int(raw) < 65536:
             raise ValueError(f"EMAIL_BRIDGE_PORT={raw!r} is not a port: set a number from 1 to 65535 (default 2525)")
         port = int(raw)
     return EmailBridge(host, port, addresses).start()

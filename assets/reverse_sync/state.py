@@ -239,7 +239,8 @@ def _abandoned(held: dict[str, Any]) -> bool:
     if len(parts) != 5:
         return False
     host, pid, namespace, started, _ = parts
-    if host != socket.gethostname() or not pid.isdigit() or not namespace or namespace != _pid_namespace():
+    pid_ok = pid.isascii() and pid.isdigit() and len(pid) <= 10  # "²" is a digit to isdigit, not to int
+    if host != socket.gethostname() or not pid_ok or not namespace or namespace != _pid_namespace():
         return False
     try:
         current = _start_time(int(pid), missing_ok=False)

@@ -111,7 +111,7 @@ class AdaptiveThrottle:
             self.gap = self.gap * 0.9 if self.gap > 0.01 else 0.0
 
 
-def _retry_after_seconds(response: requests.Response, default: float) -> float:
+def retry_after_seconds(response: requests.Response, default: float) -> float:
     """``Retry-After`` in seconds: delay-seconds, or an HTTP-date (the time left until then, 0 when past).
     A value that is neither (negative, ``nan``, text) gives ``default``; the caller caps a huge one."""
     value = (response.headers.get("Retry-After") or "").strip()
@@ -285,7 +285,7 @@ class VendorSession:
                         "lower the sync concurrency or page size",
                         status,
                     )
-                wait = min(p.max_retry_after_seconds, _retry_after_seconds(response, 1.0))
+                wait = min(p.max_retry_after_seconds, retry_after_seconds(response, 1.0))
                 budget = self.rate_budget
                 # The wait and the throttle's gap before the next request are both time spent rate-limited.
                 if budget is not None and not budget.take(wait + self.throttle.gap):

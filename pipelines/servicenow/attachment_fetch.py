@@ -125,9 +125,9 @@ class Fetch:
             sys_id, size = record.get("sys_id"), record.get("size_bytes")
             if self._full or self._budget <= 0:
                 break
-            if not isinstance(sys_id, str) or not sys_id.isalnum() or not str(size or "0").isdigit():
+            size = _size(size)
+            if not isinstance(sys_id, str) or not sys_id.isalnum() or size is None:
                 continue
-            size = int(size or 0)
             if size > self._max_bytes or sys_id in chosen or sys_id in self.ledger.held or self.ledger.due(sys_id):
                 continue  # too large: not downloaded at all; held or due: never downloaded
             with self._lock:
@@ -169,3 +169,10 @@ def _download(client, record: dict[str, Any], max_bytes: int) -> bytes | VendorE
     except VendorError as exc:
         return exc
     return response.content
+
+
+def _size(value) -> int | None:
+    """A listing's ``size_bytes`` as a number of bytes, or None when it is none: only ASCII digits, at most 18
+    of them ("²" passes ``str.isdigit`` but not ``int``; 5,000 digits pass neither ``int`` nor any file)."""
+    text = str(value or "0")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None

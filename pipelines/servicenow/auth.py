@@ -12,8 +12,10 @@ import time
 import requests
 
 from pipelines.common.bearer import CachedBearerToken
-from pipelines.common.http import RETRYABLE_STATUSES, VendorAuthError
+from pipelines.common.http import RETRYABLE_STATUSES, VendorAuthError, retry_after_seconds
 from pipelines.servicenow.settings import CONFIG_HINT, TOKEN_EXPIRY_MARGIN_SECONDS, TOKEN_PATH
+
+MAX_TOKEN_WAIT_SECONDS = 30.0  # the longest one wait between token requests (network error or Retry-After)
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +75,14 @@ class ServiceNowOAuth(CachedBearerToken):
                     raise VendorAuthError(
                         f"ServiceNow token endpoint unreachable ({type(exc).__name__}): check SERVICENOW_BASE_URL"
                     ) from None
-                time.sleep(min(30.0, self._backoff * 2 ** (attempt - 1)))
+                time.sleep(min(MAX_TOKEN_WAIT_SECONDS, self._backoff * 2 ** (attempt - 1)))
                 continue
             retryable = response.status_code in RETRYABLE_STATUSES or response.status_code == 429
             if retryable and attempt < self._attempts:
-                wait = response.headers.get("Retry-After")
-                time.sleep(float(wait) if wait and wait.isdigit() else self._backoff * 2 ** (attempt - 1))
+                # Retry-After as the vendor sends it (seconds or an HTTP-date; anything else, such as "²",
+                # the backoff), capped like a network error's wait: a token is never worth an hour's sleep.
+                backoff = self._backoff * 2 ** (attempt - 1)
+                time.sleep(min(MAX_TOKEN_WAIT_SECONDS, retry_after_seconds(response, backoff)))
                 continue
             return response
         raise AssertionError("unreachable")

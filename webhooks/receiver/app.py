@@ -231,8 +231,8 @@ class Receiver:
             # no framing at all (an HTTP/1.0 client): the body is taken as empty and its bytes as the next
             # request on the connection; a delivery then failed as "unauthorized", a wrong lead
             raise Reject(411, "length_required")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            raise Reject(413 if declared.isdigit() else 400, "oversize" if declared.isdigit() else "content_length")
+        if declared is not None and (not _is_length(declared) or int(declared) > limit):
+            raise Reject(413 if _is_length(declared) else 400, "oversize" if _is_length(declared) else "content_length")
         chunks, size = [], 0
         try:  # a sender trickling its body holds a connection and a task: bounded by body_timeout_seconds
             async with asyncio.timeout(self.settings.body_timeout_seconds):
@@ -351,6 +351,13 @@ class Receiver:
         # at most the largest 64-bit integer: the parser takes a length up to 2**64 - 1, and a larger one made the
         # row fail to commit (OverflowError: a false "could not commit" inbox error logged on a stranger's request)
         self.writer.add_rejection(time.time(), ep.name, address, reason,
-                                  min(int(declared), MAX_STORED_LENGTH) if declared and declared.isdigit()
+                                  min(int(declared), MAX_STORED_LENGTH) if declared and _is_length(declared)
                                   else len(body),
                                   base64.b64encode(body[:PREFIX_BYTES]).decode())
+
+
+def _is_length(value: str) -> bool:
+    """A Content-Length ``int`` can read: ASCII digits only (headers decode as latin-1, where "\xb2" is "²", a
+    digit to ``str.isdigit`` but not to ``int``; both parsers refuse it first, this is the second line), and
+    not more of them than ``int`` converts."""
+    return value.isascii() and value.isdigit() and len(value) <= 4000
