@@ -85,7 +85,7 @@ def check(environ: dict):
         answer = _continuation(name, query["continuation-token"][0])
         if answer is not None:
             return answer
-    if method == "GET" and not key and query.get("max-keys", [""])[0].isdigit():
+    if method == "GET" and not key and query.get("max-keys", [""])[0].isdecimal():
         _cap_max_keys(environ, int(query["max-keys"][0]))
     if s3_listing.is_listing(method, key, query):
         if "continuation-token" in query and not query["continuation-token"][0]:
@@ -163,7 +163,7 @@ def _cap_max_keys(environ: dict, asked: int) -> None:
 def _delete_count(environ: dict):
     """DeleteObjects takes at most 1000 keys: 400 MalformedXML beyond (moto deleted them all)."""
     length = environ.get("CONTENT_LENGTH")
-    if not length or not length.isdigit():
+    if not length or not length.isdecimal():
         return None
     body = environ["wsgi.input"].read(int(length))
     environ["wsgi.input"] = io.BytesIO(body)
@@ -184,7 +184,7 @@ def _xml(text: str) -> str:
 def _upload_checks(bucket, key: str, method: str, query: dict[str, list[str]]):
     upload_id = query["uploadId"][0]
     number = query.get("partNumber", [None])[0]
-    if method == "PUT" and number is not None and (not number.isdigit() or not 1 <= int(number) <= 10000):
+    if method == "PUT" and number is not None and (not number.isdecimal() or not 1 <= int(number) <= 10000):
         return _error(
             400,
             "InvalidArgument",
@@ -212,7 +212,7 @@ def _digest(environ: dict):
     if len(digest) != 16:
         return _error(400, "InvalidDigest", "The Content-MD5 you specified was not valid.", **{"Content-MD5": given})
     length = environ.get("CONTENT_LENGTH")
-    if not length or not length.isdigit():
+    if not length or not length.isdecimal():
         return None
     body = environ["wsgi.input"].read(int(length))
     environ["wsgi.input"] = io.BytesIO(body)

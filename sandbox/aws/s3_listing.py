@@ -95,7 +95,7 @@ def answer(bucket, query: dict[str, list[str]], max_list: int):
 
     v2 = one("list-type") == "2"
     raw_max = one("max-keys") or str(max_list)
-    if not raw_max.lstrip("-").isdigit() or int(raw_max) < 0:
+    if not raw_max.lstrip("-").isdecimal() or int(raw_max) < 0:
         from sandbox.aws.s3_checks import _error
 
         return _error(400, "InvalidArgument", "Provided max-keys not an integer or within integer range",

@@ -48,7 +48,7 @@ def _form(environ: dict):
     from werkzeug.formparser import parse_form_data
 
     length = environ.get("CONTENT_LENGTH") or ""
-    body = environ["wsgi.input"].read(int(length)) if length.isdigit() else b""
+    body = environ["wsgi.input"].read(int(length)) if length.isdecimal() else b""
     environ["wsgi.input"] = io.BytesIO(body)
     copy = dict(environ, **{"wsgi.input": io.BytesIO(body)})
     _, form, files = parse_form_data(copy)
@@ -138,7 +138,7 @@ def _integer(value):
     else None (S3: 400 InvalidPolicyDocument)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+    if isinstance(value, str) and value.isascii() and value.isdecimal() and len(value) < 19:
         return int(value)
     return None
 

@@ -50,7 +50,7 @@ def _key(bucket, name: str, version: str | None):
 def _parts(key) -> int:
     """How many parts an object was completed from (1 for one put whole)."""
     count = key.etag.strip('"').rpartition("-")[2] if key.multipart is not None else ""
-    return int(count) if count.isdigit() else 1
+    return int(count) if count.isdecimal() else 1
 
 
 def read(environ: dict, bucket, name: str, method: str, query: dict[str, list[str]]):
@@ -135,7 +135,7 @@ def _conditions(environ: dict, key) -> None:
 
 def _body(environ: dict) -> bytes | None:
     length = environ.get("CONTENT_LENGTH")
-    if not length or not length.isdigit():
+    if not length or not length.isdecimal():
         return None
     body = environ["wsgi.input"].read(int(length))
     environ["wsgi.input"] = io.BytesIO(body)

@@ -70,7 +70,7 @@ def answer(bucket, query: dict[str, list[str]], account: str):
         return query.get(name, [""])[0]
 
     raw_max = one("max-uploads") or "1000"
-    if not raw_max.isdigit():
+    if not raw_max.isdecimal():
         from sandbox.aws.s3_checks import _error
 
         return _error(400, "InvalidArgument", "Provided max-uploads not an integer or within integer range",

@@ -122,7 +122,7 @@ def _checksums(environ: dict):
         if len(raw) != SIZES[algorithm]:
             return _error(400, "InvalidRequest", f"Value for x-amz-checksum-{algorithm} header is invalid.")
     length = environ.get("CONTENT_LENGTH")
-    if not length or not length.isdigit():
+    if not length or not length.isdecimal():
         return None
     body = environ["wsgi.input"].read(int(length))
     environ["wsgi.input"] = io.BytesIO(body)

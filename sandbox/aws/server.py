@@ -71,7 +71,7 @@ def _drain(environ) -> None:
     length = environ.get("CONTENT_LENGTH") or ""
     if stream is None or environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
         return
-    if length.isdigit():
+    if length.isdecimal():
         left = int(length)
         while left > 0 and (chunk := stream.read(min(left, 1 << 16))):
             left -= len(chunk)

@@ -122,7 +122,7 @@ def check(environ: dict, secret_of, strict_keys: bool, now: datetime | None = No
     if params.get("X-Amz-Algorithm") == ALGORITHM:
         expires_text, stamp = params.get("X-Amz-Expires", ""), params.get("X-Amz-Date", "")
         signed_at = _stamp(stamp)
-        if not expires_text.isdigit() or not 1 <= int(expires_text) <= WEEK or signed_at is None:
+        if not expires_text.isdecimal() or not 1 <= int(expires_text) <= WEEK or signed_at is None:
             return _error(
                 400,
                 "AuthorizationQueryParametersError",
@@ -184,7 +184,7 @@ def _check_v2_query(
     (verb, Content-MD5, Content-Type, Expires, the x-amz- headers, the path with the sub-resources it names)."""
     params = dict(pairs)
     key_id, expires_text, provided = params["AWSAccessKeyId"], params["Expires"], params["Signature"]
-    if not expires_text.isdigit():
+    if not expires_text.isdecimal():
         return _error(403, "AccessDenied", "Invalid date (should be seconds since epoch): " + expires_text)
     if now.timestamp() > int(expires_text):
         expires = datetime.fromtimestamp(int(expires_text), UTC)

@@ -47,7 +47,7 @@ def check(params: dict[str, list[str]]):
             "constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
         )
     raw = params.get("DurationSeconds", [""])[0]
-    if not raw.isdigit():
+    if not raw.isdecimal():
         return None
     duration = int(raw)
     if duration > MAX_DURATION:

@@ -123,7 +123,7 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
         """GET /_sandbox/gdrive/push[?wait=seconds]: open channels and the delivery log (after waiting up to
         ``wait`` seconds for queued notifications), for checks from outside the process."""
         wait = req.query.get("wait") or "0"
-        settled = self.push.flush(min(float(wait), 30.0)) if wait.replace(".", "", 1).isdigit() else False
+        settled = self.push.flush(min(float(wait), 30.0)) if wait.replace(".", "", 1).isdecimal() else False
         channels = [{**c.resource(), "address": c.address, "messages": c.messages, "live": c.live()}
                     for c in list(self.push.channels.values())]
         return json_response({"settled": settled, "channels": channels, "deliveries": list(self.push.deliveries)})
@@ -342,7 +342,7 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
 
     def generate_ids(self, req: Request) -> Response:
         raw = req.query.get("count") or "10"
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        if not raw.isdecimal() or not 1 <= int(raw) <= 1000:
             raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
                              location="count")
         space = req.query.get("space") or "drive"

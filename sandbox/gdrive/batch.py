@@ -39,7 +39,7 @@ def _call(outer: Request, raw: bytes) -> Request:
         if colon:
             headers[name.strip()] = value.strip()
     length = headers.get("Content-Length")
-    if length is not None and length.strip().isdigit():
+    if length is not None and length.strip().isdecimal():
         body = body[:int(length)]
     return Request(method=words[0].upper(), path=url.path, raw_query=url.query, headers=headers, body=body,
                    client=outer.client, base_url=outer.base_url, internal=True)

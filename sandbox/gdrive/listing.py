@@ -67,7 +67,7 @@ CORPORA = ("user", "domain", "drive", "allDrives")
 
 
 def _natural(name: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
+    return [int(part) if part.isdecimal() else part.casefold() for part in re.split(r"(\d+)", name)]
 
 
 def _sort(files: list[DriveFile], order_by: str) -> list[DriveFile]:
@@ -125,12 +125,12 @@ class Listing:
             raise DriveError(400, "badRequest", "Sorting is not supported for queries with fullText terms. Results "
                              "are always in descending relevance order.", location="orderBy")
         raw = req.query.get("pageSize") or "100"
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        if not raw.isdecimal() or not 1 <= int(raw) <= 1000:
             raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
                              location="pageSize")
         size = int(raw)
         token = req.query.get("pageToken") or "0"
-        if not token.isdigit():
+        if not token.isdecimal():
             raise DriveError(400, "invalid", "Invalid Value", location="pageToken")
         offset = int(token)
         include, only = self._scope(req)
@@ -188,7 +188,7 @@ class Listing:
             raise DriveError(400, "required", "Required parameter: pageToken", location="pageToken")
         log = self._change_log(req)
         number, _, of = token.partition(".")
-        if not number.isdigit() or int(number) < 1 or (of or None) != log:
+        if not number.isdecimal() or int(number) < 1 or (of or None) != log:
             raise DriveError(400, "invalid", f"Invalid Value: pageToken {token!r}", location="pageToken")
         return token, int(number), log
 
@@ -214,7 +214,7 @@ class Listing:
     def list_changes(self, req: Request) -> Response:
         _, number, log = self._page_token(req)
         raw = req.query.get("pageSize") or "100"
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        if not raw.isdecimal() or not 1 <= int(raw) <= 1000:
             raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
                              location="pageSize")
         size, who = int(raw), req.principal

@@ -14,12 +14,12 @@ from sandbox.gdrive.errors import DriveError
 def page(req: Request, items: list[Any], default: int, maximum: int) -> tuple[list[Any], str | None]:
     """The requested page of ``items`` and the next page token (None on the last page)."""
     raw = req.query.get("pageSize") or str(default)
-    if not raw.lstrip("-").isdigit() or int(raw) < 1:
+    if not raw.lstrip("-").isdecimal() or int(raw) < 1:
         raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, {maximum}]",
                          location="pageSize")
     size = min(int(raw), maximum)
     token = req.query.get("pageToken") or "0"
-    if not token.isdigit():
+    if not token.isdecimal():
         raise DriveError(400, "invalid", "Invalid Value", location="pageToken")
     offset = int(token)
     following = offset + size

@@ -58,7 +58,7 @@ class Uploads:
             select({}, "file", req.query.get("fields"))  # 400 on a bad selection, before any byte
             if target is None:
                 self._new_parents(req.principal, meta or {}, all_drives(req),
-                                  int(total) if total and total.isdigit() else None)
+                                  int(total) if total and total.isdecimal() else None)
             elif self.store.role(existing, req.principal) not in ("owner", "writer"):
                 raise DriveError(403, "insufficientFilePermissions",
                                  f"The user does not have sufficient permissions for file {target}.")

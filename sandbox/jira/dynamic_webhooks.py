@@ -132,7 +132,7 @@ def register(sb: JiraSandbox) -> None:
 
     def ids_in(c: Call) -> set[int]:
         ids = c.obj().get("webhookIds")
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) or str(i).isdigit() for i in ids):
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) or str(i).isdecimal() for i in ids):
             raise fail(400, None, {"webhookIds": "The list of webhook IDs must not be empty."})
         return {int(i) for i in ids}
 

@@ -74,7 +74,7 @@ def project_filter(sb: JiraSandbox, raw: list[str]) -> set[str] | None:
     values = [v.strip() for item in raw for v in item.split(",") if v.strip()]
     if not values:
         return None
-    if not all(v.lstrip("-").isdigit() for v in values):
+    if not all(v.lstrip("-").isdecimal() for v in values):
         raise fail(400, "The projectIds parameter must contain only project IDs (numbers).")  # [unc: wording]
     known = {p.id for p in sb.store.projects.values()}
     return {v for v in values if v in known}

@@ -8,7 +8,7 @@ def is_id(text) -> bool:
     holds for "²" and the like (``int()`` refuses them) and ``int()`` refuses over 4300 digits: both were HTTP 500
     where Jira answers 404 / 400."""
     text = str(text)
-    return text.isascii() and text.isdigit() and len(text) < 19
+    return text.isascii() and text.isdecimal() and len(text) < 19
 
 
 def new_board_id(store) -> int:

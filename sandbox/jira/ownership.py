@@ -75,7 +75,7 @@ def shared_with(sb: JiraSandbox, user: str, shares: Any) -> bool:
             return True
         if kind == "project" and key and _holds(sb, user, "BROWSE_PROJECTS", [key]):
             return True
-        if kind == "projectRole" and key and str(role.get("id") or "").isdigit() and in_role(
+        if kind == "projectRole" and key and str(role.get("id") or "").isdecimal() and in_role(
                 sb, user, key, int(role["id"])):
             return True
         if kind == "user" and named.get("accountId") == user:

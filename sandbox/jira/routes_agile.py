@@ -94,7 +94,7 @@ def register(sb: JiraSandbox) -> None:
             errors["name"] = "Sprint name cannot be empty."
         elif len(name) > 255:
             errors["name"] = "Sprint name is too long."
-        if not str(board or "").isdigit():
+        if not str(board or "").isdecimal():
             errors["originBoardId"] = "The origin board id is required."  # [unc] wording
         if errors:
             raise fail(400, None, errors)

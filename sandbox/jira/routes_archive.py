@@ -73,7 +73,7 @@ def register(sb: JiraSandbox) -> None:
         if not archived:
             return sb.store.resolve(text)
         pool = sb.store.work.setdefault("archived", {})
-        if text.isdigit():
+        if text.isdecimal():
             return pool.get(int(text))
         return next((i for i in pool.values() if i.key == text.upper()), None)
 

@@ -69,7 +69,7 @@ def refuse_override(c: Call) -> None:
 def _ints(c: Call, name: str) -> list[str]:
     out = ids_of(c, name)
     for ident in out:
-        if not ident.lstrip("-").isdigit():
+        if not ident.lstrip("-").isdecimal():
             raise fail(400, f"The value '{ident}' is not a valid number.")  # [unc] wording
     return out
 
@@ -174,7 +174,7 @@ def register(sb: JiraSandbox) -> None:
         if scheme != "1":
             raise fail(400, f"The priority scheme with ID {scheme} does not exist.")  # [unc]
         raw_start, raw_limit = c.q("startAt") or "0", c.q("maxResults") or "50"  # strings in the spec
-        if not (raw_start.isdigit() and raw_limit.isdigit()):
+        if not (raw_start.isdecimal() and raw_limit.isdecimal()):
             raise fail(400, "startAt and maxResults must be numbers.")  # [unc] wording
         start, limit = int(raw_start), max(1, int(raw_limit))
         return json_response(paged([], start, limit))

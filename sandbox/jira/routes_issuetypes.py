@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def register(sb: JiraSandbox) -> None:
     def type_of(c: Call) -> str:
         tid = c.p["ident"]
-        if not tid.isdigit():
+        if not tid.isdecimal():
             raise fail(400, f"The issue type ID '{tid}' is not valid.")
         if tid not in sb.store.issue_types:
             raise fail(404, f"The issue type with ID '{tid}' does not exist.")

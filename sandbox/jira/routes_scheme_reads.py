@@ -50,7 +50,7 @@ def _sub_page(items: list[Any]) -> dict[str, Any]:
 def register(sb: JiraSandbox) -> None:
     def field_configuration_schemes(c: Call) -> Response:
         for ident in ids_of(c, "id"):
-            if not ident.isdigit():
+            if not ident.isdecimal():
                 raise fail(400, f"The value '{ident}' is not a valid number.")  # [unc] wording
         return json_response(page(c, [], "fieldconfigurationscheme"))
 
@@ -75,7 +75,7 @@ def register(sb: JiraSandbox) -> None:
         if order not in ("name", "+name", "-name"):
             raise fail(400, f"Invalid orderBy value: {order}.")  # [unc] wording
         for ident in ids_of(c, "schemeId") + ids_of(c, "priorityId"):
-            if not ident.lstrip("-").isdigit():
+            if not ident.lstrip("-").isdecimal():
                 raise fail(400, f"The value '{ident}' is not a valid number.")  # [unc] wording
         wanted, priorities = ids_of(c, "schemeId"), ids_of(c, "priorityId")
         name = (c.q("schemeName") or "").lower()
@@ -88,7 +88,7 @@ def register(sb: JiraSandbox) -> None:
     def field_configurations(c: Call) -> Response:
         ids = ids_of(c, "id")
         for ident in ids:
-            if not ident.isdigit():
+            if not ident.isdecimal():
                 raise fail(400, f"The value '{ident}' is not a valid number.")  # [unc] wording
         query = (c.q("query") or "").lower()
         words = [str(FIELD_CONFIGURATION[k]).lower() for k in ("name", "description")]

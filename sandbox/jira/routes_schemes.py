@@ -289,7 +289,7 @@ def register(sb: JiraSandbox) -> None:
                 "self": f"{c.r.api}/issueLinkType/{ident}"}
 
     def link_type_of(raw: str) -> str:
-        if not raw.isdigit():
+        if not raw.isdecimal():
             raise fail(400, f"The issue link type id '{raw}' is invalid.")
         if raw not in sb.store.link_types:
             raise fail(404, f"No issue link type with id '{raw}' found.")

@@ -191,7 +191,7 @@ def register(sb: JiraSandbox) -> None:
 
     def schemes(c: Call) -> Response:
         wanted = {i.strip() for item in c.qlist("id") for i in item.split(",") if i.strip()}
-        if any(not i.isdigit() for i in wanted):
+        if any(not i.isdecimal() for i in wanted):
             raise fail(400, "The id parameter must be a list of integers.")
         order = c.q("orderBy") or "id"
         if order.lstrip("+-") not in SCHEME_SORT:

@@ -88,7 +88,7 @@ class JiraStore:
         if ref is None:
             return None
         text = str(ref).strip()
-        # only ASCII digits of an id's size are an id: "²".isdigit() holds (int() refuses it) and int() refuses
+        # only ASCII digits of an id's size are an id: "²".isdecimal() holds (int() refuses it) and int() refuses
         # over 4300 digits, both HTTP 500 from a JSON body; anything else is looked up as a key (None)
         iid = int(text) if is_id(text) else self.by_key.get(text.upper())
         return self.issues.get(iid) if iid is not None else None

@@ -124,7 +124,7 @@ _PART = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*([wdhm])")
 def parse_duration(text: str) -> int | None:
     """Jira duration "1w 2d 3h 30m" (5-day week, 8-hour day; a bare number is minutes) -> seconds."""
     text = str(text).strip().lower()
-    if text.isascii() and text.isdigit():
+    if text.isascii() and text.isdecimal():
         return int(text) * 60 if len(text) <= 12 else None
     if not text or not _DURATION.match(text):
         return None

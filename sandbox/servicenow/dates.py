@@ -112,7 +112,7 @@ def moment(value: str, now: datetime) -> datetime | None:
             return None
     if name in ("nowNoTZ", "nowDateTime", "now"):
         return now.replace(microsecond=0)
-    n = int(args[0]) if args and args[0].lstrip("-").isdigit() else 0
+    n = int(args[0]) if args and args[0].lstrip("-").isdecimal() else 0
     ago = _AGO.match(name)
     if ago:
         unit, edge = _STEP[ago.group(1)], ago.group(2)
@@ -166,7 +166,7 @@ def rewrite(op: str, value: str, now: datetime) -> tuple[str, str] | None:
         return ("BETWEEN" if op == "ON" else "NOTBETWEEN"), f"{resolve(lo, now)}@{resolve(hi, now)}"
     if op.startswith("RELATIVE"):
         parts = value.split("@")
-        if len(parts) != 4 or parts[1].lower() not in _STEP or not parts[3].lstrip("-").isdigit():
+        if len(parts) != 4 or parts[1].lower() not in _STEP or not parts[3].lstrip("-").isdecimal():
             return None
         unit, n = _STEP[parts[1].lower()], int(parts[3]) * (-1 if parts[2].lower() == "ago" else 1)
         then = shift(now.replace(microsecond=0), unit, n)
@@ -207,4 +207,4 @@ def part_value(part: str, value: str) -> int | None:
         found = [i for i, name in enumerate(MONTHS) if value in (name, name[:3])]
         if found:
             return found[0]
-    return int(value) if value.lstrip("-").isdigit() else None
+    return int(value) if value.lstrip("-").isdecimal() else None

@@ -81,7 +81,7 @@ class JSONv2:
         rows = self.store.engine.run(table, caller_query(self.store, q.get("sysparm_query", ""), user))
         rows = rows if allowed is None else [r for r in rows if allowed(r)]
         limit = q.get("sysparm_record_count", "")
-        if action == "getRecords" and limit.isdigit():
+        if action == "getRecords" and limit.isdecimal():
             rows = rows[:int(limit)]
         return list(rows)
 

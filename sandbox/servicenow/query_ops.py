@@ -100,7 +100,7 @@ def relative_field(op: str, value: str, get: Callable[[int], str],
     ignored). [unc: the exact bounds of "less than ... after" (whether the field must also be after)]"""
     parts = value.split("@")
     if len(parts) != 4 or parts[1].lower() not in _UNITS or parts[2] not in ("after", "before") \
-            or not parts[3].isdigit():
+            or not parts[3].isdecimal():
         return None
     unit, n = _UNITS[parts[1].lower()], int(parts[3]) * (1 if parts[2] == "after" else -1)
     later = (op == "MORETHAN") == (parts[2] == "after")  # the field must lie beyond the moved moment

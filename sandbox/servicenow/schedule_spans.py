@@ -37,7 +37,7 @@ def occurrences(span: dict[str, str], zone: str, window: tuple[str, str],
     length, until = end - start, _until(span.get("repeat_until", ""))
     if span["start_date_time"].strip().endswith("Z"):
         zone = ""  # written in UTC: the occurrences are too
-    every = int(span["repeat_count"]) if span.get("repeat_count", "").isdigit() and int(span["repeat_count"]) else 1
+    every = int(span["repeat_count"]) if span.get("repeat_count", "").isdecimal() and int(span["repeat_count"]) else 1
     days = {int(c) for c in span.get("days_of_week", "") if c in "1234567"} or {start.isoweekday()}
     out = []
     day = max(start.date(), (lo - length).date() - timedelta(days=2))

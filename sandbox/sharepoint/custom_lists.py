@@ -161,7 +161,7 @@ class CustomLists:
         if names[:1] == ["items"]:
             by_call = names[1:2] == ["getbyid"]
             key = args(segs[1][1] if by_call else segs[0][1]).get("", "")
-            row = lst.rows.get(int(key)) if key.isdigit() else None
+            row = lst.rows.get(int(key)) if key.isdecimal() else None
             if row is None:
                 raise RestError(404, MISSING_ITEM)
             return self._c_item_route(req, site, lst, row, segs[2 if by_call else 1:], verbose)

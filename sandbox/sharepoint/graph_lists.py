@@ -73,7 +73,7 @@ def items_skiptoken(req: Request) -> str:
         if key.startswith("$") and key not in ITEM_QUERY_OPTIONS:
             raise GraphError(400, "invalidRequest", f"Query option '{key}' is not supported on this API.")
     token = req.query.get("$skiptoken") or "0"
-    if not token.isdigit():
+    if not token.isdecimal():
         raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used.")
     return token
 
@@ -297,12 +297,12 @@ class GraphLists:
             self.store.changed("list", lst.id)
             return json_response(self._g_item(lst, row, "fields"), 201)
         if parts[:1] == ["items"] and len(parts) >= 3 and parts[2] == "versions":  # graph_item_versions.py
-            row = lst.rows.get(int(parts[1])) if parts[1].isdigit() else None
+            row = lst.rows.get(int(parts[1])) if parts[1].isdecimal() else None
             if row is None:
                 raise GraphError(404, "itemNotFound", "The specified list item was not found.")
             return self.g_item_versions(lst, row, parts[3:], req)
         if parts[:1] == ["items"] and len(parts) in (2, 3):
-            row = lst.rows.get(int(parts[1])) if parts[1].isdigit() else None
+            row = lst.rows.get(int(parts[1])) if parts[1].isdecimal() else None
             if row is None:
                 raise GraphError(404, "itemNotFound", "The specified list item was not found.")  # [unc] the text
             rest = parts[2] if len(parts) == 3 else ""

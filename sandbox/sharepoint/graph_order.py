@@ -67,5 +67,5 @@ def _sort_key(shown: tuple[dict, dict], col: str | None, prop: str | None) -> tu
     own, fields = shown
     if col:
         return _key(fields.get(col))
-    tie = int(own["id"]) if prop == "createdDateTime" and str(own.get("id", "")).isdigit() else 0
+    tie = int(own["id"]) if prop == "createdDateTime" and str(own.get("id", "")).isdecimal() else 0
     return (*_key(own.get(prop)), tie)

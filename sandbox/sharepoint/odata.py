@@ -48,14 +48,14 @@ def check_options(query: dict[str, str], endpoint: str) -> None:
         if raw not in TAKES[endpoint]:
             raise GraphError(400, "invalidRequest", f"Query option '{raw}' is not supported on this API.")
     top = query.get("$top")
-    if top is not None and (not top.isdigit() or int(top) < 1):
+    if top is not None and (not top.isdecimal() or int(top) < 1):
         raise GraphError(400, "BadRequest", f"Invalid value '{top}' for $top query option found. The $top query "
                          "option requires a non-negative integer value.")
     count = query.get("$count")
     if count is not None and count.lower() not in ("true", "false"):
         raise GraphError(400, "BadRequest", f"'{count}' is not a valid count option.")
     token = query.get("$skiptoken")
-    if token is not None and not token.isdigit():
+    if token is not None and not token.isdecimal():
         raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used "
                          "to page.")
 

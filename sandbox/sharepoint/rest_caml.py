@@ -103,7 +103,7 @@ class RestCaml:
             at = next((k for k, i in enumerate(items) if i.list_item_id == n), None)
             items = items[at + 1:] if at is not None else [i for i in items if i.list_item_id > n]
         limit_el = view.find("./RowLimit")
-        limit = int(limit_el.text) if limit_el is not None and (limit_el.text or "").strip().isdigit() \
+        limit = int(limit_el.text) if limit_el is not None and (limit_el.text or "").strip().isdecimal() \
             else default_limit
         if limit is None:
             return items, False, None

@@ -53,7 +53,7 @@ class RestCustomCaml:
             at = next((k for k, f in enumerate(rows) if f["Id"] == n), None)
             rows = rows[at + 1:] if at is not None else [f for f in rows if f["Id"] > n]
         limit_el = view.find("./RowLimit")
-        if limit_el is not None and (limit_el.text or "").strip().isdigit():
+        if limit_el is not None and (limit_el.text or "").strip().isdecimal():
             rows = rows[:int(limit_el.text)]
         select = req.query.get("$select", "")
         shown = [self._c_item_entity(req, lst, pick(f, select) | {"Id": f["Id"]}, verbose) for f in rows]

@@ -129,7 +129,7 @@ class RestLists:
             items = [i for _, i in rows]
         top = req.query.get("$top", str(PAGE))
         skip = re.fullmatch(r"Paged=TRUE(?:&p_\w+=[^&]*)*&p_ID=(\d+)", req.query.get("$skiptoken", "Paged=TRUE&p_ID=0"))
-        if not top.isdigit() or skip is None:
+        if not top.isdecimal() or skip is None:
             raise RestError(400, BAD)
         after = int(skip.group(1))  # the page goes on after that item, in the query's order
         at = next((n for n, i in enumerate(items) if i.list_item_id == after), None) if orderby else None
@@ -176,7 +176,7 @@ class RestLists:
         if names[:1] == ["items"] and (names[1:2] == ["getbyid"] or segs[0][1]):
             by_call = names[1:2] == ["getbyid"]
             key = args(segs[1][1] if by_call else segs[0][1]).get("", "")
-            n = int(key) if key.isdigit() else 0
+            n = int(key) if key.isdecimal() else 0
             item = next((i for i in self.store.items.values() if i.drive_id == d.id and i.list_item_id == n
                          and i.parent_id is not None), None)
             if item is None:

@@ -30,7 +30,7 @@ class RestUploads:
             raise RestError(404, ("-2130575338, Microsoft.SharePoint.SPFileSessionNotFoundException",
                                   "The upload session was not found."))
         offset = a.get("fileoffset", "0")
-        if op != "startupload" and (not offset.isdigit() or int(offset) != len(session["data"])):
+        if op != "startupload" and (not offset.isdecimal() or int(offset) != len(session["data"])):
             raise RestError(400, ("-2147024809, System.ArgumentOutOfRangeException",
                                   "Specified argument was out of the range of valid values. "
                                   "Parameter name: fileOffset"))

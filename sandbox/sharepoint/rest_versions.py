@@ -86,9 +86,9 @@ class RestVersions:
     def _version_number(item: Item, key: str) -> int:
         """The major number of version ``key`` (an ID, 512 n, or a label ``n.0``) among the earlier ones."""
         key = key.strip().strip("'")
-        if key.isdigit() and int(key) % 512 == 0:
+        if key.isdecimal() and int(key) % 512 == 0:
             n = int(key) // 512
-        elif key.endswith(".0") and key[:-2].isdigit():
+        elif key.endswith(".0") and key[:-2].isdecimal():
             n = int(key[:-2])
         else:
             n = 0

@@ -66,7 +66,7 @@ def _cursor_key(cursor: str) -> tuple[int, int]:
         kind, _, digits = base64.b64decode(cursor, validate=True).decode().partition(":")
     except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise SlackError("invalid_cursor") from exc
-    if kind != "next_ts" or not digits.isdigit() or len(digits) < 7:
+    if kind != "next_ts" or not digits.isdecimal() or len(digits) < 7:
         raise SlackError("invalid_cursor")
     return int(digits[:-6]), int(digits[-6:])
 

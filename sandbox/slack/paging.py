@@ -68,13 +68,13 @@ def positions(ids: Any) -> Callable[[str], int | None]:
 
 
 def int_key(ident: str) -> int | None:
-    return int(ident) if ident.isascii() and ident.isdigit() else None
+    return int(ident) if ident.isascii() and ident.isdecimal() else None
 
 
 def ts_key(ident: str) -> tuple[int, int] | None:
     """A message ts (`1700000000.000123`) as (seconds, micros), compared exactly; None if it is none."""
     whole, dot, frac = ident.partition(".")
-    if not (dot and whole.isascii() and whole.isdigit() and frac.isascii() and frac.isdigit() and len(frac) <= 6):
+    if not (dot and whole.isascii() and whole.isdecimal() and frac.isascii() and frac.isdecimal() and len(frac) <= 6):
         return None
     return int(whole), int((frac + "000000")[:6])
 
