@@ -24,10 +24,12 @@ SPEC_DIRS = [Path(p) for p in (os.environ.get("PROJECTX_OPENAPI_DIR"),) if p] + 
 _JIRA_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})$")
 
 
-def session_for(sb: Any) -> requests.Session:
-    """A Basic-auth (email:api_token) session for a sandbox; trusts its CA when TLS is on."""
+def session_for(sb: Any, ordinary: bool = False) -> requests.Session:
+    """A Basic-auth (email:api_token) session for a sandbox; trusts its CA when TLS is on. ``ordinary``: as the
+    second, ordinary login (Sandbox User, ``jira-software-users`` only) instead of the admin."""
     s = requests.Session()
-    s.auth = (sb.credentials["email"], sb.credentials["api_token"])
+    creds = sb.credentials
+    s.auth = (creds["user_email"], creds["user_api_token"]) if ordinary else (creds["email"], creds["api_token"])
     s.headers["Accept"] = "application/json"
     if sb.ca_bundle:
         s.verify = sb.ca_bundle

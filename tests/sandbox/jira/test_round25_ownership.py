@@ -26,8 +26,7 @@ def admin(sb):
 
 @pytest.fixture
 def user(sb):
-    with session_for(sb) as s:
-        s.auth = (sb.credentials["user_email"], sb.credentials["user_api_token"])
+    with session_for(sb, ordinary=True) as s:
         yield s
 
 
