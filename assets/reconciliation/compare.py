@@ -88,7 +88,7 @@ def parity(warehouse, table: VendorTable, *, sample: int, salt: str | None = Non
     fetched = table.rows(sorted(set(checked) | set(result.missing)))
     with warehouse.connect() as conn:
         stale = stale_ids(conn, table, checked, fetched) if checked else []
-    keep = set(stale) | set(result.missing)
     stale_set = set(stale)
+    keep = stale_set | set(result.missing)
     return TableParity(table, result, len(picked), stale, redated=[r for r in redated if r in stale_set],
                        vendor_rows={k: v for k, v in fetched.items() if k in keep})

@@ -231,8 +231,10 @@ class Receiver:
             # no framing at all (an HTTP/1.0 client): the body is taken as empty and its bytes as the next
             # request on the connection; a delivery then failed as "unauthorized", a wrong lead
             raise Reject(411, "length_required")
-        if declared is not None and (not _is_length(declared) or int(declared) > limit):
-            raise Reject(413 if _is_length(declared) else 400, "oversize" if _is_length(declared) else "content_length")
+        if declared is not None and not _is_length(declared):
+            raise Reject(400, "content_length")
+        if declared is not None and int(declared) > limit:
+            raise Reject(413, "oversize")
         chunks, size = [], 0
         try:  # a sender trickling its body holds a connection and a task: bounded by body_timeout_seconds
             async with asyncio.timeout(self.settings.body_timeout_seconds):

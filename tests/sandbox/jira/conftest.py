@@ -30,6 +30,20 @@ def s(sb) -> requests.Session:
 
 
 @pytest.fixture
+def admin(sb) -> requests.Session:
+    """The admin's Basic-auth session on a test module's own sandbox, beside ``user``."""
+    with session_for(sb) as session:
+        yield session
+
+
+@pytest.fixture
+def user(sb) -> requests.Session:
+    """The ordinary login's (Sandbox User, ``jira-software-users`` only) session on a module's own sandbox."""
+    with session_for(sb, ordinary=True) as session:
+        yield session
+
+
+@pytest.fixture
 def pyc(sb) -> JIRA:
     """The pycontribs client on a test module's own sandbox (its ``sb`` fixture), no retries."""
     client = JIRA(server=sb.url, basic_auth=(sb.credentials["email"], sb.credentials["api_token"]), max_retries=0)

@@ -7,27 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.jira.fixtures import make_jira_sandbox  # noqa: F401  (fixture)
-from tests.sandbox.jira.helpers import session_for
-
 API, AGILE = "/rest/api/2", "/rest/agile/1.0"
 
 
 @pytest.fixture
-def sb(make_jira_sandbox):  # noqa: F811
+def sb(make_jira_sandbox):
     return make_jira_sandbox(size=30)
-
-
-@pytest.fixture
-def admin(sb):
-    with session_for(sb) as s:
-        yield s
-
-
-@pytest.fixture
-def user(sb):
-    with session_for(sb, ordinary=True) as s:
-        yield s
 
 
 def _issue(sb, admin) -> str:

@@ -7,28 +7,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from sandbox.jira.fixtures import make_jira_sandbox  # noqa: F401  (fixture)
-from tests.sandbox.jira.helpers import session_for
-
 API = "/rest/api/3"
 ADMIN_TEXT = "You are not authorized to perform this action. Administrator privileges are required."
 
 
 @pytest.fixture
-def sb(make_jira_sandbox):  # noqa: F811
+def sb(make_jira_sandbox):
     return make_jira_sandbox(size=30)
-
-
-@pytest.fixture
-def admin(sb):
-    with session_for(sb) as s:
-        yield s
-
-
-@pytest.fixture
-def user(sb):
-    with session_for(sb, ordinary=True) as s:
-        yield s
 
 
 def _me(sb, s: requests.Session) -> str:
