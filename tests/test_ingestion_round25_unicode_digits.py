@@ -102,3 +102,31 @@ def test_a_bad_email_bridge_port_names_the_setting(port, monkeypatch):
     monkeypatch.setenv("EMAIL_BRIDGE_PORT", port)
     with pytest.raises(ValueError, match=r"EMAIL_BRIDGE_PORT=.* is not a port: set a number from 1 to 65535"):
         start_email_bridge()
+
+
+@pytest.mark.parametrize("via", ["cli", "dagster"])
+def test_attachments_sized_in_hostile_digits_are_never_downloaded_and_the_rest_loads(
+        via, make_servicenow_sandbox, monkeypatch, duckdb_warehouse):
+    """End to end, through the standalone sync and the Dagster asset: two attachments whose ``size_bytes`` is
+    "²" and 5,000 nines (the listing crashed on both) are not downloaded (no request for their files at the
+    sandbox); every other attachment is stored; the incidents are in exact parity; a second sync agrees."""
+    from tests.conftest import sandbox_env
+    from tests.ingestion_harness import SN_INCIDENTS, assert_parity, sql, sync
+
+    sb = make_servicenow_sandbox(size=60)
+    sandbox_env(monkeypatch, sb)
+    files = sorted(r["sys_id"] for r in sb.records("sys_attachment"))
+    hostile = files[:2]
+    for sys_id, size in zip(hostile, ["²", "9" * 5000], strict=True):
+        sb.update("sys_attachment", sys_id, {"size_bytes": size})
+    for attempt in range(2):
+        sb.clear_request_log()
+        sync("servicenow", via)
+        fetched = [r["path"] for r in sb.request_log if r["path"].endswith("/file")]
+        assert not [p for p in fetched for h in hostile if h in p], "a file with no usable size was downloaded"
+        if attempt == 0:
+            assert len(fetched) == len(files) - 2, "every other attachment's file was downloaded once"
+    stored = dict(sql(duckdb_warehouse, "select sys_id, content_status from servicenow.attachments"))
+    assert {stored[f] for f in files[2:]} == {"stored"}
+    assert all(stored.get(h) != "stored" for h in hostile)
+    assert_parity(sb, duckdb_warehouse, SN_INCIDENTS)
