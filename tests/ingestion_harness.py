@@ -14,6 +14,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,21 +189,25 @@ def kill_loop(vendor: str, via: str, sb, settings, kills: int, seed: int, on_kil
             break
         target = rng.randrange(len(PHASES))
         sb.clear_request_log()
-        proc = subprocess.Popen(command(vendor, via), cwd=ROOT, env=os.environ.copy(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        started = time.monotonic()
-        deadline = started + 180
-        while proc.poll() is None and time.monotonic() < deadline:
-            if sb.request_log and PHASES.index(dlt_leftovers(settings, vendor)) >= target:
-                break
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 1.5 if target == 0 else 0.2))
-        if proc.poll() is not None:
-            attempts.append(f"{PHASES[target]}: ended first (rc {proc.returncode}, "
-                            f"{time.monotonic() - started:.1f} s, {len(sb.request_log)} requests)")
-            continue
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        with tempfile.TemporaryFile() as errors:  # why a sync that ended first ended, for the message
+            proc = subprocess.Popen(command(vendor, via), cwd=ROOT, env=os.environ.copy(),
+                                    stdout=subprocess.DEVNULL, stderr=errors)
+            started = time.monotonic()
+            deadline = started + 180
+            while proc.poll() is None and time.monotonic() < deadline:
+                if sb.request_log and PHASES.index(dlt_leftovers(settings, vendor)) >= target:
+                    break
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 1.5 if target == 0 else 0.2))
+            if proc.poll() is not None:
+                errors.seek(0)
+                tail = errors.read().decode(errors="replace").strip().splitlines()[-3:]
+                attempts.append(f"{PHASES[target]}: ended first (rc {proc.returncode}, "
+                                f"{time.monotonic() - started:.1f} s, {len(sb.request_log)} requests"
+                                + (f": {' | '.join(tail)[-600:]}" if proc.returncode and tail else "") + ")")
+                continue
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
         struck.append(dlt_leftovers(settings, vendor))
         attempts.append(f"{PHASES[target]}: killed in {struck[-1]} after {time.monotonic() - started:.1f} s")
         if on_kill is not None:
