@@ -8,6 +8,7 @@ TCP_NODELAY, and tracking of open connections so `stop()` really closes them. Th
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import ssl
 import sys
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 MAX_BODY = 256 * 1024 * 1024
+HEX = re.compile(rb"[0-9A-Fa-f]+")
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -91,10 +93,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
+            chunks, total = [], 0
             while True:
                 size_line = self.rfile.readline(65537)
-                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+                hex_size = size_line.split(b";")[0].strip() or b"0"
+                # hex digits only (int(..., 16) takes a sign, which read() would take as "to the end"), and
+                # never past MAX_BODY (5,000 digits would overflow read())
+                if not HEX.fullmatch(hex_size) or len(hex_size.lstrip(b"0")) > 16:
+                    return None
+                size = int(hex_size, 16)
+                total += size
+                if total > MAX_BODY:
+                    return None
                 if size == 0:
                     while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass

@@ -1,0 +1,27 @@
+"""Integers from requests (query values, path ids, headers, tokens) without Python's pitfalls.
+
+``int()`` takes what no vendor's parser takes (Unicode digits such as '٣', spaces, underscores) and raises
+on more than 4,300 digits (Python 3.11's limit), which an emulator would answer as a 500; a huge but valid
+value can still overflow ``range``, slicing or ``read``. ``ascii_int`` reads ASCII digits only and saturates
+the magnitude at ``cap``, so a 5,000-digit page size clamps like a 20-digit one and an id of 5,000 digits is
+simply not found.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSIGNED = re.compile(r"()([0-9]+)")
+_SIGNED = re.compile(r"([+-]?)([0-9]+)")
+INT64_MAX = 2**63 - 1
+
+
+def ascii_int(text: str | None, cap: int = INT64_MAX, signed: bool = False) -> int | None:
+    """``text`` as an integer of ASCII digits (with an optional sign when ``signed``), its magnitude at most
+    ``cap``; None when it is not one ('', '²', '٣', '1e999', 'nan', ' 7', '7_0')."""
+    m = (_SIGNED if signed else _UNSIGNED).fullmatch(text or "")
+    if m is None:
+        return None
+    digits = m.group(2).lstrip("0") or "0"
+    value = cap if len(digits) > len(str(cap)) else min(int(digits), cap)
+    return -value if m.group(1) == "-" else value
