@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sandbox.core.http import Request, Response
+from sandbox.core.numbers import ascii_int
 from sandbox.sharepoint.rest import args, iso, pick
 from sandbox.sharepoint.rest_errors import BAD, DENIED, NOT_FOUND, RestError
 from sandbox.sharepoint.rest_filter import query_rows
@@ -161,7 +162,7 @@ class CustomLists:
         if names[:1] == ["items"]:
             by_call = names[1:2] == ["getbyid"]
             key = args(segs[1][1] if by_call else segs[0][1]).get("", "")
-            row = lst.rows.get(int(key)) if key.isdecimal() else None
+            row = lst.rows.get(ascii_int(key))
             if row is None:
                 raise RestError(404, MISSING_ITEM)
             return self._c_item_route(req, site, lst, row, segs[2 if by_call else 1:], verbose)

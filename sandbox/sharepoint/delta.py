@@ -16,11 +16,12 @@ from typing import Any
 from urllib.parse import quote
 
 from sandbox.core.http import Request, Response, json_response
+from sandbox.core.numbers import ascii_int
 from sandbox.sharepoint.errors import GraphError
 from sandbox.sharepoint.odata import check_options, top
 from sandbox.sharepoint.store import Drive, Item, Tombstone
 
-TOKEN = re.compile(r"^s(?P<since>x|\d+)(?:u(?P<upto>\d+)a(?P<after>\d+))?$")
+TOKEN = re.compile(r"^s(?P<since>x|[0-9]+)(?:u(?P<upto>[0-9]+)a(?P<after>[0-9]+))?$")
 
 
 class Delta:
@@ -64,12 +65,12 @@ def delta_page(store: Any, raw: str | None, base: str, keep: str, size: int, bod
         if raw == "latest":
             return json_response({"value": [], "@odata.deltaLink": f"{base}?token=s{store.seq}"})
         m = TOKEN.match(raw or "sx")
-        if m is None or (m.group("since") != "x" and int(m.group("since")) > store.seq):
+        if m is None or (m.group("since") != "x" and ascii_int(m.group("since")) > store.seq):
             raise GraphError(410, "resyncRequired", "The delta token is not valid: resync from the start "
                              "(call delta without a token).")
-        since = None if m.group("since") == "x" else int(m.group("since"))
-        upto = int(m.group("upto")) if m.group("upto") else store.seq
-        after = int(m.group("after")) if m.group("after") else (since or 0)
+        since = None if m.group("since") == "x" else ascii_int(m.group("since"))
+        upto = ascii_int(m.group("upto")) if m.group("upto") else store.seq
+        after = ascii_int(m.group("after")) if m.group("after") else (since or 0)
         rows = [i for i in store.items.values() if i.drive_id == drive.id and after < i.seq <= upto and item_wanted(i)]
         gone = [t for t in store.tombstones.values() if since is not None and t.drive_id == drive.id
                 and after < t.seq <= upto and gone_wanted(t)]

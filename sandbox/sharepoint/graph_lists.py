@@ -29,11 +29,12 @@ from typing import Any
 from urllib.parse import quote
 
 from sandbox.core.http import Request, Response, json_response
+from sandbox.core.numbers import ascii_int
 from sandbox.sharepoint.custom_lists import APP_USER, CustomList, Row
 from sandbox.sharepoint.errors import GraphError, if_match, json_body
 from sandbox.sharepoint.graph_item_versions import keep_row_version
 from sandbox.sharepoint.graph_order import order_rows
-from sandbox.sharepoint.odata import top
+from sandbox.sharepoint.odata import skip_of, top
 from sandbox.sharepoint.rest import iso
 from sandbox.sharepoint.store import Drive
 
@@ -73,7 +74,7 @@ def items_skiptoken(req: Request) -> str:
         if key.startswith("$") and key not in ITEM_QUERY_OPTIONS:
             raise GraphError(400, "invalidRequest", f"Query option '{key}' is not supported on this API.")
     token = req.query.get("$skiptoken") or "0"
-    if not token.isdecimal():
+    if ascii_int(token) is None:
         raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used.")
     return token
 
@@ -81,7 +82,7 @@ def items_skiptoken(req: Request) -> str:
 def items_page(req: Request, rows: list, token: str, render: Callable[[Any], dict[str, Any]], path: str) -> Response:
     """One ``$top`` page of list items from ``$skiptoken`` on, with ``@odata.nextLink`` (keeping the query's
     options) while more are left."""
-    size, skip = top(req.query), int(token)
+    size, skip = top(req.query), skip_of(token)
     body: dict[str, Any] = {"@odata.context": f"{req.base_url}/v1.0/$metadata#listItems",
                             "value": [render(r) for r in rows[skip:skip + size]]}
     if skip + size < len(rows):
@@ -297,12 +298,12 @@ class GraphLists:
             self.store.changed("list", lst.id)
             return json_response(self._g_item(lst, row, "fields"), 201)
         if parts[:1] == ["items"] and len(parts) >= 3 and parts[2] == "versions":  # graph_item_versions.py
-            row = lst.rows.get(int(parts[1])) if parts[1].isdecimal() else None
+            row = lst.rows.get(ascii_int(parts[1]))
             if row is None:
                 raise GraphError(404, "itemNotFound", "The specified list item was not found.")
             return self.g_item_versions(lst, row, parts[3:], req)
         if parts[:1] == ["items"] and len(parts) in (2, 3):
-            row = lst.rows.get(int(parts[1])) if parts[1].isdecimal() else None
+            row = lst.rows.get(ascii_int(parts[1]))
             if row is None:
                 raise GraphError(404, "itemNotFound", "The specified list item was not found.")  # [unc] the text
             rest = parts[2] if len(parts) == 3 else ""

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.sharepoint.errors import GraphError
-from sandbox.sharepoint.odata import check_options, compile_filter, parse_expand, top
+from sandbox.sharepoint.odata import check_options, compile_filter, parse_expand, skip_of, top
 from sandbox.sharepoint.store import Drive, Item
 
 ITEM_PROPERTIES = {  # driveItem's properties and relationships ($select accepts these, Graph 400s others)
@@ -108,7 +108,7 @@ class Listing:
         """One page of a collection: ``$filter``, ``$orderby``, ``$top`` and ``$skiptoken``; ``@odata.count``
         with ``$count=true``; ``@odata.nextLink`` carries the options."""
         listed = self._listed(items, drive, req, req.query)
-        size, skip = top(req.query), int(req.query.get("$skiptoken") or 0)
+        size, skip = top(req.query), skip_of(req.query.get("$skiptoken"))
         value = []
         for i in listed[skip:skip + size]:
             shown = self._shown(i, drive, req)

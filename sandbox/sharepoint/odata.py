@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.core.numbers import ascii_int
 from sandbox.sharepoint.errors import GraphError
 
 Row = dict[str, Any]  # a drive item as Graph shows it
@@ -47,21 +48,38 @@ def check_options(query: dict[str, str], endpoint: str) -> None:
             raise GraphError(400, "BadRequest", f"Query option '{raw}' is not supported.")
         if raw not in TAKES[endpoint]:
             raise GraphError(400, "invalidRequest", f"Query option '{raw}' is not supported on this API.")
-    top = query.get("$top")
-    if top is not None and (not top.isdecimal() or int(top) < 1):
-        raise GraphError(400, "BadRequest", f"Invalid value '{top}' for $top query option found. The $top query "
-                         "option requires a non-negative integer value.")
+    if query.get("$top") == "":
+        raise _bad_top("")
+    top(query)
     count = query.get("$count")
     if count is not None and count.lower() not in ("true", "false"):
         raise GraphError(400, "BadRequest", f"'{count}' is not a valid count option.")
     token = query.get("$skiptoken")
-    if token is not None and not token.isdecimal():
+    if token is not None and ascii_int(token) is None:
         raise GraphError(400, "invalidRequest", "Invalid $skiptoken: only URLs returned by the API can be used "
                          "to page.")
 
 
 def top(query: dict[str, str], default: int = 200) -> int:
-    return min(int(query.get("$top") or default), 1000 if "$top" in query else default)
+    """The page size: ``$top`` clamped to 1,000 (ASCII digits only, however many: ``ascii_int``), the default
+    when absent or empty; anything else, or below 1, is Graph's 400."""
+    raw = query.get("$top")
+    if not raw:
+        return default
+    size = ascii_int(raw, cap=1000)
+    if size is None or size < 1:
+        raise _bad_top(raw)
+    return size
+
+
+def _bad_top(raw: str) -> GraphError:
+    return GraphError(400, "BadRequest", f"Invalid value '{raw}' for $top query option found. The $top query "
+                      "option requires a non-negative integer value.")
+
+
+def skip_of(token: str | None) -> int:
+    """A ``$skiptoken`` this emulator handed out (an offset) as an int, saturated (``ascii_int``); 0 when absent."""
+    return ascii_int(token or "0") or 0
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.core.http import Request, Response
+from sandbox.core.numbers import ascii_int
 from sandbox.sharepoint.rest_errors import RestError, request_ids
 from sandbox.sharepoint.rest_lists import EVERY
 from sandbox.sharepoint.store import Drive, Item
@@ -103,8 +104,8 @@ class RestCaml:
             at = next((k for k, i in enumerate(items) if i.list_item_id == n), None)
             items = items[at + 1:] if at is not None else [i for i in items if i.list_item_id > n]
         limit_el = view.find("./RowLimit")
-        limit = int(limit_el.text) if limit_el is not None and (limit_el.text or "").strip().isdecimal() \
-            else default_limit
+        limit = ascii_int((limit_el.text or "").strip()) if limit_el is not None else None
+        limit = default_limit if limit is None else limit
         if limit is None:
             return items, False, None
         return items[:limit], len(items) > limit, limit

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sandbox.core.http import Request, Response
+from sandbox.core.numbers import ascii_int
 from sandbox.sharepoint.rest import pick
 from sandbox.sharepoint.rest_errors import BAD, DENIED, RestError
 
@@ -53,8 +54,8 @@ class RestCustomCaml:
             at = next((k for k, f in enumerate(rows) if f["Id"] == n), None)
             rows = rows[at + 1:] if at is not None else [f for f in rows if f["Id"] > n]
         limit_el = view.find("./RowLimit")
-        if limit_el is not None and (limit_el.text or "").strip().isdecimal():
-            rows = rows[:int(limit_el.text)]
+        if limit_el is not None and ascii_int((limit_el.text or "").strip()) is not None:
+            rows = rows[:ascii_int(limit_el.text.strip())]
         select = req.query.get("$select", "")
         shown = [self._c_item_entity(req, lst, pick(f, select) | {"Id": f["Id"]}, verbose) for f in rows]
         return self._rest_json(self._rest_collection(shown, verbose), verbose)

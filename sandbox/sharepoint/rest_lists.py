@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from sandbox.core.http import Request, Response
+from sandbox.core.numbers import ascii_int
 from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.rest import args, iso, pick
 from sandbox.sharepoint.rest_errors import BAD, RestError
@@ -128,13 +129,14 @@ class RestLists:
                 rows.sort(key=lambda r: order[id(r[0])])
             items = [i for _, i in rows]
         top = req.query.get("$top", str(PAGE))
-        skip = re.fullmatch(r"Paged=TRUE(?:&p_\w+=[^&]*)*&p_ID=(\d+)", req.query.get("$skiptoken", "Paged=TRUE&p_ID=0"))
-        if not top.isdecimal() or skip is None:
+        skip = re.fullmatch(r"Paged=TRUE(?:&p_\w+=[^&]*)*&p_ID=([0-9]+)",
+                            req.query.get("$skiptoken", "Paged=TRUE&p_ID=0"))
+        if ascii_int(top) is None or skip is None:
             raise RestError(400, BAD)
-        after = int(skip.group(1))  # the page goes on after that item, in the query's order
+        after = ascii_int(skip.group(1))  # the page goes on after that item, in the query's order
         at = next((n for n, i in enumerate(items) if i.list_item_id == after), None) if orderby else None
         items = items[at + 1:] if at is not None else [i for i in items if i.list_item_id > after]
-        page, more = items[:int(top)], len(items) > int(top)
+        page, more = items[:ascii_int(top)], len(items) > ascii_int(top)
         select = req.query.get("$select", "")
         body = self._rest_collection([self._rest_item(req, d, i, verbose, select) for i in page], verbose)
         if more and page:
@@ -176,7 +178,7 @@ class RestLists:
         if names[:1] == ["items"] and (names[1:2] == ["getbyid"] or segs[0][1]):
             by_call = names[1:2] == ["getbyid"]
             key = args(segs[1][1] if by_call else segs[0][1]).get("", "")
-            n = int(key) if key.isdecimal() else 0
+            n = ascii_int(key) or 0
             item = next((i for i in self.store.items.values() if i.drive_id == d.id and i.list_item_id == n
                          and i.parent_id is not None), None)
             if item is None:

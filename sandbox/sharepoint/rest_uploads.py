@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core.http import Request, Response
+from sandbox.core.numbers import ascii_int
 from sandbox.sharepoint.rest_errors import RestError
 from sandbox.sharepoint.store import Drive, Item
 
@@ -30,7 +31,7 @@ class RestUploads:
             raise RestError(404, ("-2130575338, Microsoft.SharePoint.SPFileSessionNotFoundException",
                                   "The upload session was not found."))
         offset = a.get("fileoffset", "0")
-        if op != "startupload" and (not offset.isdecimal() or int(offset) != len(session["data"])):
+        if op != "startupload" and ascii_int(offset) != len(session["data"]):
             raise RestError(400, ("-2147024809, System.ArgumentOutOfRangeException",
                                   "Specified argument was out of the range of valid values. "
                                   "Parameter name: fileOffset"))

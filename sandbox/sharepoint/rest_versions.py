@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from sandbox.core.http import Request, Response
+from sandbox.core.numbers import ascii_int
 from sandbox.sharepoint.rest import args, iso
 from sandbox.sharepoint.rest_errors import BAD, RestError
 from sandbox.sharepoint.store import Drive, Item
@@ -86,10 +87,10 @@ class RestVersions:
     def _version_number(item: Item, key: str) -> int:
         """The major number of version ``key`` (an ID, 512 n, or a label ``n.0``) among the earlier ones."""
         key = key.strip().strip("'")
-        if key.isdecimal() and int(key) % 512 == 0:
-            n = int(key) // 512
-        elif key.endswith(".0") and key[:-2].isdecimal():
-            n = int(key[:-2])
+        if (whole := ascii_int(key)) is not None and whole % 512 == 0:
+            n = whole // 512
+        elif key.endswith(".0") and ascii_int(key[:-2]) is not None:
+            n = ascii_int(key[:-2])
         else:
             n = 0
         if not 1 <= n <= len(item.history):

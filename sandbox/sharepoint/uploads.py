@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.core.http import Request, Response, json_response
+from sandbox.core.numbers import ascii_int
 from sandbox.sharepoint.errors import GraphError, graph_error
 from sandbox.sharepoint.file_times import apply_times, file_times
 from sandbox.sharepoint.store import Drive, Item
@@ -142,12 +143,12 @@ class UploadSessions:
         data = self.version_bytes(item, label) if label else item.content
         if data is None:
             return graph_error(404, "itemNotFound", "The version was not found.")
-        ranged = re.fullmatch(r"bytes=(\d*)-(\d*)", req.header("Range").strip())
+        ranged = re.fullmatch(r"bytes=([0-9]*)-([0-9]*)", req.header("Range").strip())
         if ranged is None or not any(ranged.groups()):
             return Response(200, data, "application/octet-stream", [("Accept-Ranges", "bytes")])
         first, last = ranged.groups()
-        start = int(first) if first else max(0, len(data) - int(last))  # "bytes=-N": the last N bytes
-        end = min(int(last), len(data) - 1) if first and last else len(data) - 1
+        start = ascii_int(first) if first else max(0, len(data) - ascii_int(last))  # "bytes=-N": the last N bytes
+        end = min(ascii_int(last), len(data) - 1) if first and last else len(data) - 1
         if start >= len(data) or start > end:
             return Response(416, b"", "text/plain", [("Content-Range", f"bytes */{len(data)}")])
         return Response(206, data[start:end + 1], "application/octet-stream",
