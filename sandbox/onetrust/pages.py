@@ -13,12 +13,11 @@ assessments/controls 2000), as OneTrust does: clients must page from the respons
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from sandbox.core.http import HTTPError, Request
+from sandbox.core.numbers import ascii_int
 
-JAVA_INT = re.compile(r"[+-]?[0-9]+")
 INT_MAX = 2**31 - 1
 
 
@@ -26,10 +25,11 @@ def _java_int(raw: str) -> int:
     """``raw`` as Spring binds a request parameter to an ``int``: ASCII digits with an optional sign, within
     32 bits (no spaces, underscores or fractions, which Python's ``int`` would take); else 400 with the words of
     its MethodArgumentTypeMismatchException [unc: OneTrust's message; Spring Boot may leave it empty]."""
-    if not JAVA_INT.fullmatch(raw) or not -INT_MAX - 1 <= int(raw) <= INT_MAX:
+    value = ascii_int(raw, cap=INT_MAX + 1, signed=True)  # 5,000 digits: out of range, not int()'s ValueError
+    if value is None or not -INT_MAX - 1 <= value <= INT_MAX:
         raise HTTPError(400, "Bad Request", f"Failed to convert value of type 'java.lang.String' to required type "
                         f"'int'; nested exception is java.lang.NumberFormatException: For input string: \"{raw}\"")
-    return int(raw)
+    return value
 
 
 TRUE_WORDS, FALSE_WORDS = {"true", "on", "yes", "1"}, {"false", "off", "no", "0"}
