@@ -127,14 +127,24 @@ class SandboxSMTP(SMTP):
         its ending there. DATA reads through the unchecked original (`_read_data` judges body lines itself)."""
         super()._cb_client_connected(reader, writer)
         plain = self._raw_readuntil = reader.readuntil
+        plain_read, last = reader.read, [b""]
+
+        async def read(n: int = -1) -> bytes:  # aiosmtpd drains an over-long line with read(consumed)
+            data = await plain_read(n)
+            last[0] = data[-1:]
+            return data
 
         async def readuntil(separator: bytes = b"\n") -> bytes:
             line = await plain(separator)
-            if self.reject_bare_lf and separator == b"\n" and not line.endswith(b"\r\n"):
+            # a drained over-long line (a 5,000-digit SIZE=) may have been cut between its CR and LF
+            split_crlf = line == b"\n" and last[0] == b"\r"
+            last[0] = b""
+            if self.reject_bare_lf and separator == b"\n" and not line.endswith(b"\r\n") and not split_crlf:
                 await self._refuse_bare_lf()
             return line
 
         reader.readuntil = readuntil  # type: ignore[method-assign]
+        reader.read = read  # type: ignore[method-assign]
 
     async def _refuse_bare_lf(self) -> None:
         """Postfix `smtpd_forbid_bare_newline = reject`: reply, disconnect, read nothing more."""
