@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, unquote
 
 from sandbox.aws import s3_listing, s3_reads, s3_rules, s3_sse_c, s3_uploads, s3_writes
 from sandbox.aws.addressing import bucket_and_key, request_target
+from sandbox.core.numbers import ascii_int
 
 MAX_KEY = 1024  # bytes of UTF-8
 READ_PARAMS = {"versionId", "partNumber", "x-id"}  # GetObject's own query parameters (besides response-*)
@@ -68,6 +69,8 @@ def check(environ: dict):
         if method == "PUT" and name and not key and not subresources:
             return s3_rules.create_bucket(name)
         return None
+    if (answer := _integers(query)) is not None:
+        return answer
     if (answer := s3_sse_c.check(environ, bucket, key, method, query)) is not None:
         return answer
     if method in ("GET", "HEAD") and key and _plain_read(query):
@@ -148,6 +151,22 @@ def _continuation(name: str, token: str):
         ArgumentName="continuation-token",
         ArgumentValue=_xml(token),
     )
+
+
+INT_PARAMS = ("max-keys", "max-parts", "max-uploads", "part-number-marker", "partNumber")
+INT_MAX = 2**31 - 1
+
+
+def _integers(query: dict[str, list[str]]):
+    """S3's integer query parameters must be ASCII integers within 0..2^31-1: else 400 InvalidArgument (moto
+    answered 500 to 5,000 digits, 20 digits, 'nan', '1e999' or '²') [unc: S3's exact message]."""
+    for name in INT_PARAMS:
+        raw = query.get(name, [""])[0]
+        value = ascii_int(raw, cap=INT_MAX + 1, signed=True)
+        if raw and (value is None or not 0 <= value <= INT_MAX):
+            return _error(400, "InvalidArgument", f"Provided {name} not an integer or within integer range",
+                          ArgumentName=name, ArgumentValue=_xml(raw[:64]))
+    return None
 
 
 def _cap_max_keys(environ: dict, asked: int) -> None:
