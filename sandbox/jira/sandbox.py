@@ -79,8 +79,8 @@ from sandbox.jira.errors import body as error_body
 from sandbox.jira.errors import html as html_body
 from sandbox.jira.faults import JiraFaults
 from sandbox.jira.identity import LOGIN_REASON, xsrf_refusal
-from sandbox.jira.ids import is_id
 from sandbox.jira.jql import parse
+from sandbox.jira.jql_context import JqlContext
 from sandbox.jira.jql_eval import compile_query
 from sandbox.jira.model import User
 from sandbox.jira.render import ALL_FIELDS, Renderer
@@ -95,32 +95,6 @@ def default_credentials(seed: int) -> dict[str, str]:
             "client_secret": "sandbox-jira-client-secret", "cloud_id": str(cloud),
             # a second login: an ordinary user (no administration groups) who can vote, watch and comment
             "user_email": "sandbox.user@example.com", "user_api_token": "ATATT3xFfGF0SandboxJiraUserToken000000000"}
-
-
-class JqlContext:
-    """What JQL compilation needs: the store's lookups, the caller's time zone and now."""
-
-    def __init__(self, store: JiraStore, tz: str, me: str) -> None:
-        self.store, self.tz, self.me = store, tz, me
-        self.now_ms = store.now_ms()
-        self.projects, self.sprints, self.users = store.projects, store.sprints, store.users
-        self.work, self.link_types, self.links_of = store.work, store.link_types, store.links_of
-        self.issue_types = store.issue_types
-        self.relations_version, self.volatile = store.relations_version, False
-        self.history_of, self.attachments_of = store.history_of, store.attachments_of
-
-    def group_members(self, name: str) -> list[str] | None:
-        """A group's members (matched case-insensitively, as Jira's group names are), or None."""
-        groups = routes_groups.groups_of(self)  # type: ignore[arg-type]  # reads only `.store`
-        found = next((g for g in list(groups) if g.lower() == name.lower()), None)
-        return None if found is None else list(groups[found])
-
-    def reported_by(self, account_id: str) -> list[Any]:
-        return [i for i in list(self.store.issues.values()) if i.reporter == account_id]
-
-    def resolve_issue(self, ref: str) -> Any:
-        return self.store.resolve(ref) or self.store.index.get(int(ref) if is_id(ref) else
-                                                               self.store.by_key.get(ref.upper(), -1))
 
 
 class JiraSandbox(Sandbox):
