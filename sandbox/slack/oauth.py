@@ -43,20 +43,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.slack import event_authorizations, workspace_events
 from sandbox.slack.interactivity import person
+from sandbox.slack.oauth_pages import consent_page, error_page, redirect, scopes_of
 from sandbox.slack.personal import takes
 from sandbox.slack.scopes import GRANTED, Grants
-from sandbox.slack.seed import SLACKBOT_ID
 from sandbox.slack.user_tokens import person_methods
 from sandbox.slack.webapi import SlackError
 
@@ -189,11 +188,11 @@ class OAuthApp:
         install's and Sign in with Slack's authorize pages check both alike)."""
         redirect_uri = q.get("redirect_uri") or ""
         if q.get("client_id") != self.client_id:
-            return _page("Invalid client_id parameter", 400)
+            return error_page("Invalid client_id parameter", 400)
         if not self.redirect_urls:
-            return _page("No redirect url was configured for this app", 400)
+            return error_page("No redirect url was configured for this app", 400)
         if redirect_uri and not self._registered(redirect_uri):
-            return _page(f"redirect_uri did not match any configured URIs. Passed URI: {redirect_uri}", 400)
+            return error_page(f"redirect_uri did not match any configured URIs. Passed URI: {redirect_uri}", 400)
         return None
 
     def authorize(self, req: Request) -> Response:
@@ -201,29 +200,29 @@ class OAuthApp:
         if (refused := self.client_refusal(q)) is not None:
             return refused
         redirect_uri = q.get("redirect_uri") or ""
-        scopes, user_scopes = _scopes(q.get("scope")), _scopes(q.get("user_scope"))
+        scopes, user_scopes = scopes_of(q.get("scope")), scopes_of(q.get("user_scope"))
         unknown = [s for s in scopes if s not in (*GRANTED, *BOT_SCOPES)] + \
                   [s for s in user_scopes if s not in USER_SCOPES]
         if unknown or not (scopes or user_scopes):
-            return _page("Invalid permissions requested" + (f": {', '.join(unknown)}" if unknown else ""), 400)
+            return error_page("Invalid permissions requested" + (f": {', '.join(unknown)}" if unknown else ""), 400)
         target, state = redirect_uri or self.redirect_urls[0], q.get("state", "")
         if q.get("_sandbox_deny") or q.get("decision") == "deny":
-            return _redirect(target, {"error": "access_denied", "state": state})
+            return redirect(target, {"error": "access_denied", "state": state})
         who_ref = q.get("_sandbox_user") or q.get("user")
         if not who_ref:
-            return _consent(q, scopes, user_scopes, self.sb)
+            return consent_page(q, scopes, user_scopes, self.sb)
         try:
             who = person(self.sb, who_ref, LookupError, "install the app")
         except LookupError as exc:
-            return _page(str(exc), 400)
+            return error_page(str(exc), 400)
         hook = self.sb.workspace.channel(q.get("_sandbox_channel") or q.get("channel") or self.sb.webhook_channel)
         if "incoming-webhook" in scopes and (hook is None or hook["is_archived"]):
-            return _page("Please choose a channel the app can post to", 400)
+            return error_page("Please choose a channel the app can post to", 400)
         code = f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**13)}.{secrets.token_hex(32)}"
         with self._lock:
             self._codes[code] = {"user": who["id"], "scopes": scopes, "user_scopes": user_scopes,
                                  "redirect_uri": redirect_uri, "at": self.now(), "used": False, "hook": hook}
-        return _redirect(target, {"code": code, "state": state})
+        return redirect(target, {"code": code, "state": state})
 
     # --- Web API methods -----------------------------------------------------------------------------
     def methods(self, api: Any) -> dict[str, Any]:
@@ -343,41 +342,6 @@ class OAuthApp:
         self.sb.token.revoke_all()
         workspace_events.app_uninstalled(self.sb.events, users)
         return {}
-
-
-def _scopes(value: str | None) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(s.strip() for s in str(value or "").replace(" ", ",").split(",") if s.strip()))
-
-
-def _redirect(target: str, params: dict[str, str]) -> Response:
-    sep = "&" if urlsplit(target).query else "?"
-    return Response(status=302, content_type="text/html; charset=utf-8", headers=[
-        ("Location", target + sep + urlencode(params))])
-
-
-def _page(message: str, status: int) -> Response:
-    text = html.escape(message)
-    body = f"<!DOCTYPE html><html><head><title>Slack</title></head><body><h1>Oops!</h1><p>{text}</p></body></html>"
-    return Response(status=status, body=body.encode(), content_type="text/html; charset=utf-8")
-
-
-def _consent(q: dict[str, str], scopes: tuple[str, ...], user_scopes: tuple[str, ...], sb: SlackSandbox) -> Response:
-    hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                     for k, v in q.items() if k not in ("user", "decision", "channel"))
-    people = "".join(f'<option value="{u["id"]}">{html.escape(u["name"])}</option>'
-                     for u in sb.workspace.users.values()
-                     if not u["is_bot"] and not u["deleted"] and u["id"] != SLACKBOT_ID)
-    items = "".join(f"<li>{html.escape(s)}</li>" for s in (*scopes, *user_scopes))
-    if "incoming-webhook" in scopes:  # Slack asks where the app's webhook posts
-        people += "</select><select name=\"channel\">" + "".join(
-            f'<option value="{c["id"]}">#{html.escape(c["name"])}</option>'
-            for c in sb.workspace.channels.values() if not c["is_archived"] and not c.get("is_im"))
-    body = (f"<!DOCTYPE html><html><head><title>Install app | {html.escape(sb.workspace.team)} Slack</title></head>"
-            f"<body><h1>The app is requesting permission to access the {html.escape(sb.workspace.team)} Slack "
-            f"workspace</h1><ul>{items}</ul><form method=\"post\" action=\"/oauth/v2/authorize\">{hidden}"
-            f"<select name=\"user\">{people}</select><button name=\"decision\" value=\"allow\">Allow</button>"
-            f"<button name=\"decision\" value=\"deny\">Cancel</button></form></body></html>")
-    return Response(status=200, body=body.encode(), content_type="text/html; charset=utf-8")
 
 
 def client_credentials(header: str) -> dict[str, str]:

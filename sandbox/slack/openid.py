@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request, Response, json_response
 from sandbox.slack.interactivity import person
-from sandbox.slack.oauth import CODE_TTL, _consent, _page, _redirect, _scopes
+from sandbox.slack.oauth import CODE_TTL
+from sandbox.slack.oauth_pages import consent_page, error_page, redirect, scopes_of
 from sandbox.slack.webapi import SlackError
 
 if TYPE_CHECKING:
@@ -73,28 +74,28 @@ class OpenIdConnect:
             return refused
         redirect_uri = q.get("redirect_uri") or ""
         if q.get("response_type") != "code":
-            return _page("Invalid response_type parameter: only code is supported", 400)  # [unc] wording
-        scopes = _scopes(q.get("scope"))
+            return error_page("Invalid response_type parameter: only code is supported", 400)  # [unc] wording
+        scopes = scopes_of(q.get("scope"))
         if "openid" not in scopes or set(scopes) - set(OIDC_SCOPES):
-            return _page("Invalid permissions requested: Sign in with Slack takes openid, email, profile", 400)
+            return error_page("Invalid permissions requested: Sign in with Slack takes openid, email, profile", 400)
         target, state = redirect_uri or oauth.redirect_urls[0], q.get("state", "")
         if q.get("_sandbox_deny") or q.get("decision") == "deny":
-            return _redirect(target, {"error": "access_denied", "state": state})
+            return redirect(target, {"error": "access_denied", "state": state})
         who_ref = q.get("_sandbox_user") or q.get("user")
         if not who_ref:
-            page = _consent(q, (), scopes, self.sb)
+            page = consent_page(q, (), scopes, self.sb)
             return Response(status=200, body=page.body.replace(b'action="/oauth/v2/authorize"',
                                                                b'action="/openid/connect/authorize"'),
                             content_type="text/html; charset=utf-8")
         try:
             who = person(self.sb, who_ref, LookupError, "sign in")
         except LookupError as exc:
-            return _page(str(exc), 400)
+            return error_page(str(exc), 400)
         code = f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**13)}.{secrets.token_hex(32)}"
         with self._lock:
             self._codes[code] = {"user": who["id"], "scopes": scopes, "redirect_uri": redirect_uri,
                                  "nonce": q.get("nonce"), "at": oauth.now(), "used": False}
-        return _redirect(target, {"code": code, "state": state})
+        return redirect(target, {"code": code, "state": state})
 
     def _claims(self, uid: str, scopes: tuple[str, ...]) -> dict[str, Any]:
         ws, user = self.sb.workspace, self.sb.workspace.users[uid]
