@@ -25,3 +25,16 @@ def ascii_int(text: str | None, cap: int = INT64_MAX, signed: bool = False) -> i
     digits = m.group(2).lstrip("0") or "0"
     value = cap if len(digits) > len(str(cap)) else min(int(digits), cap)
     return -value if m.group(1) == "-" else value
+
+
+def json_int(value: object, cap: int = INT64_MAX, signed: bool = False, strings: bool = True) -> int | None:
+    """A JSON body's number as an integer: a JSON integer (``bool`` is not one) or, when ``strings``, a string
+    ``ascii_int`` reads, its magnitude at most ``cap``; None for anything else (1.5, 1e999 and NaN, which Python's
+    json parses as floats, '²', null, lists), so the caller answers its vendor's 400 or its default."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if value < 0 and not signed:
+            return None
+        return max(-cap, min(value, cap))
+    return ascii_int(value, cap, signed) if strings and isinstance(value, str) else None

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core.http import Request, Response, json_response
+from sandbox.core.numbers import json_int
 from sandbox.sharepoint.errors import bad_request, json_body
 from sandbox.sharepoint.rest_search import TOKEN, _eval, _parse
 
@@ -44,7 +45,9 @@ class GraphSearch:
             raise bad_request("Query string cannot be empty.")
         if not ask.get("region"):
             raise bad_request("Region is required when request with application permission.")
-        start, size = int(ask.get("from") or 0), int(ask.get("size") or 25)
+        start, size = (json_int(ask.get(k) or d, cap=2**31, signed=True) for k, d in (("from", 0), ("size", 25)))
+        if start is None or size is None:  # 1e999, NaN, 1.5, '²' [unc: Graph's message]
+            raise bad_request("The value of 'from' and 'size' must be integers.")
         if size > 500 or size < 0 or start < 0:
             raise bad_request("Size must be between 0 and 500.")
         wanted = [TYPES[k.lower()] for k in kinds if k.lower() in TYPES]

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.core.http import Request, Response
+from sandbox.core.numbers import json_int
 from sandbox.sharepoint.rest import iso
 from sandbox.sharepoint.rest_errors import RestError
 from sandbox.sharepoint.store import Drive, now_iso
@@ -41,7 +42,10 @@ class RestChanges:
         query = query.get("query") or {} if isinstance(query, dict) else {}
         start, end = (self._change_number(_token_value(query.get(k)), scope) for k in ("ChangeTokenStart",
                                                                                         "ChangeTokenEnd"))
-        limit = int(query.get("FetchLimit") or 1000)
+        limit = json_int(query.get("FetchLimit") or 1000, cap=2**31 - 1, signed=True)
+        if limit is None:  # 1e999, NaN, 1.5, '²': not an Edm.Int64 [unc: SharePoint's wording]
+            raise RestError(400, ("-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+                                  "Cannot convert a primitive value to the expected type 'Edm.Int64'."))
         want = {1: query.get("Add", True), 2: query.get("Update", True), 3: query.get("DeleteObject", True)}
         changes: list[tuple[int, dict[str, Any]]] = []
         if query.get("Item"):

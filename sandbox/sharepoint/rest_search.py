@@ -25,6 +25,7 @@ import uuid
 from typing import Any
 
 from sandbox.core.http import Request, Response
+from sandbox.core.numbers import json_int
 from sandbox.sharepoint.rest import args
 from sandbox.sharepoint.rest_errors import RestError
 from sandbox.sharepoint.store import Item
@@ -145,10 +146,10 @@ class RestSearch:
 
 
 def _int(value: Any, default: int) -> int:
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return default
+    """StartRow/RowLimit: a JSON integer or ASCII digits (any number of them, saturated), negatives as 0; anything
+    else (1e999, NaN, '²') the default, as a bad query-string value already was [unc: SharePoint may answer 400]."""
+    number = json_int(value, cap=2**31 - 1, signed=True)
+    return default if number is None else max(0, number)
 
 
 def _list(value: Any) -> list[str]:

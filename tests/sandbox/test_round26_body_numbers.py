@@ -1,0 +1,77 @@
+"""Round 26: numbers in request bodies (JSON and form) no vendor parser takes as the integer it wants: 5,000 digits
+(a JSON literal that Python's json refuses with ValueError, or a string), 20 digits, negatives, 1e999 and -1e999
+(inf to Python's json), NaN, Infinity, 1.5, true, a string of digits and '²'. Each emulator answers its vendor's
+4xx (or clamps, or ignores as before), never a 500, a hang or a dropped connection. Failures before the fixes are
+noted per test. Fixtures as in test_round26_bigdigits.py."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from sandbox.core.numbers import json_int
+from sandbox.sharepoint.app import GraphSandbox
+from sandbox.sharepoint.world import seed_world as seed_sharepoint
+from tests.sandbox.test_round26_bigdigits import jira, onetrust, slack, sn
+
+__all__ = ["jira", "onetrust", "slack", "sn"]
+
+BODY = ["9" * 5000, "9" * 20, "-1", "-" + "9" * 20, "1e999", "-1e999", "NaN", "Infinity", "1.5", "true", '"42"',
+        '"' + "9" * 5000 + '"', '"\u00b2"']
+BODY_IDS = ["5000digits", "20digits", "minus1", "minus20digits", "1e999", "minus1e999", "nan", "inf", "float",
+            "bool", "digitstring", "5000digitstring", "superscript2"]
+
+
+def _ok(resp: requests.Response) -> requests.Response:
+    """The emulator answered, and not with a 5xx."""
+    assert resp.status_code < 500, resp.text[:300]
+    return resp
+
+
+def _raw(template: str, value: str, name: str = "") -> bytes:
+    """A JSON body with ``value`` (JSON text, as is) in place of ``$`` and ``name`` in place of ``"N"``."""
+    return template.replace('"N"', f'"{name}"').replace("$", value).encode()
+
+
+def test_json_int():
+    assert json_int(10**5000, cap=1000) == 1000 and json_int(-(10**30), signed=True, cap=7) == -7
+    assert json_int("0042") == 42 and json_int(42) == 42 and json_int("42", strings=False) is None
+    for bad in (True, 1.5, float("inf"), float("nan"), "\u00b2", None, [], -1, "-1", "1e999"):
+        assert json_int(bad) is None, bad
+
+
+@pytest.fixture(scope="module")
+def sp(tmp_path_factory):
+    sb = GraphSandbox().start()
+    w = seed_sharepoint(sb, tmp_path_factory.mktemp("sp"))
+    sessions = []
+    for scope in ("https://graph.microsoft.com/.default", "https://contoso.sharepoint.com/.default"):
+        s = requests.Session()
+        s.trust_env, s.verify = False, sb.ca_bundle  # the environment's CA bundle would win over verify
+        r = s.post(f"{sb.url}/{w.tenant_id}/oauth2/v2.0/token", timeout=10, data={
+            "grant_type": "client_credentials", "client_id": w.client_id, "client_secret": w.client_secret,
+            "scope": scope})
+        s.headers.update({"Authorization": "Bearer " + r.json()["access_token"], "Content-Type": "application/json",
+                          "Accept": "application/json;odata=nometadata"})
+        sessions.append(s)
+    yield sessions[0], sb.graph_url, sessions[1], f"{sb.url}/sites/GRC/_api"
+    sb.stop()
+
+
+@pytest.mark.parametrize("value", BODY, ids=BODY_IDS)
+def test_sharepoint_search_and_change_bodies(sp, value):
+    """Before: postquery StartRow/RowLimit, Graph search from/size and GetChanges FetchLimit of 1e999, -1e999 or
+    Infinity answered 500 (OverflowError), Graph search NaN, '²' and a 5,000-digit string too (ValueError)."""
+    s, graph_url, rest, site = sp
+    for name in ("StartRow", "RowLimit"):
+        _ok(rest.post(f"{site}/search/postquery", data=_raw('{"request":{"Querytext":"a","N":$}}', value, name),
+                      timeout=10))
+        _ok(rest.get(f"{site}/search/query", params={"querytext": "'a'", name.lower(): value.strip('"')}, timeout=10))
+    for name in ("from", "size"):
+        body = _raw('{"requests":[{"entityTypes":["driveItem"],"query":{"queryString":"a"},"region":"NAM","N":$}]}',
+                    value, name)
+        r = _ok(s.post(f"{graph_url}/search/query", data=body, timeout=10))
+        if value in ("1e999", "NaN", "1.5", '"\u00b2"'):
+            assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest"
+    _ok(rest.post(f"{site}/web/getchanges", data=_raw('{"query":{"Item":true,"FetchLimit":$}}', value), timeout=10))
+    _ok(rest.post(f"{site}/web/getrecyclebinitems", data=_raw('{"rowLimit":$}', value), timeout=10))
