@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
+from sandbox.core.numbers import json_int
+
 
 def is_id(text) -> bool:
     """Whether ``text`` is an id Jira could hold: ASCII digits, fewer than 19 (a Java long). ``str.isdigit`` also
@@ -9,6 +13,15 @@ def is_id(text) -> bool:
     where Jira answers 404 / 400."""
     text = str(text)
     return text.isascii() and text.isdecimal() and len(text) < 19
+
+
+def body_int(value, cap: int = 2**63 - 1) -> int | None:
+    """A JSON body's number as Jira's JSON reader takes it for an int/long: an integer or a string of ASCII digits
+    (the magnitude saturated at ``cap``), a finite fraction truncated [unc: Jackson's default coercion]; None for
+    what it refuses (1e999 and NaN, which Python's json reads as floats, '²', true), so the caller answers 400."""
+    if isinstance(value, float):
+        return max(-cap, min(int(value), cap)) if math.isfinite(value) else None
+    return json_int(value, cap=cap, signed=True)
 
 
 def new_board_id(store) -> int:

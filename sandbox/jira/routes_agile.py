@@ -16,6 +16,7 @@ from sandbox.jira import catalog as C
 from sandbox.jira import routes_sprint_report, routes_sprint_update
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, shaped
+from sandbox.jira.ids import is_id
 from sandbox.jira.jql import JQLError
 from sandbox.jira.model import Board, Issue, Sprint
 from sandbox.jira.ownership import NO_SPRINT_PERMISSION, manages_sprints
@@ -94,7 +95,7 @@ def register(sb: JiraSandbox) -> None:
             errors["name"] = "Sprint name cannot be empty."
         elif len(name) > 255:
             errors["name"] = "Sprint name is too long."
-        if not str(board or "").isdecimal():
+        if not is_id(board or ""):  # not str.isdecimal(): 5,000 digits or '٣' reached int()
             errors["originBoardId"] = "The origin board id is required."  # [unc] wording
         if errors:
             raise fail(400, None, errors)

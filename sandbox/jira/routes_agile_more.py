@@ -53,7 +53,7 @@ def register(sb: JiraSandbox) -> None:
     def swap_sprint(c: Call) -> Response:
         sid = int(c.p["sprint"])
         other = c.obj().get("sprintToSwapWith")
-        if isinstance(other, bool) or not isinstance(other, int | str) or not str(other).isdecimal():
+        if isinstance(other, bool) or not isinstance(other, int | str) or not is_id(other):
             raise fail(400, None, {"sprintToSwapWith": "The sprint to swap with must be given."})  # [unc]
         other = int(other)
         with sb.store.lock:

@@ -21,7 +21,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import ops
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail, shaped
-from sandbox.jira.ids import is_id
+from sandbox.jira.ids import body_int, is_id
 from sandbox.jira.jql import JQLError
 from sandbox.jira.render import field_names, select_fields
 from sandbox.jira.rendered import schemas
@@ -148,10 +148,10 @@ def register(sb: JiraSandbox) -> None:
 def _int(value: Any, default: int) -> int:
     if value in (None, ""):
         return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise fail(400, "The 'maxResults' parameter must be an integer.") from None
+    number = body_int(value, cap=2**31)  # not int(): 1e999 was an OverflowError, a 500
+    if number is None:
+        raise fail(400, "The 'maxResults' parameter must be an integer.")
+    return number
 
 
 def _page_faults(sb: JiraSandbox) -> None:

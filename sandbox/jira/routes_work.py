@@ -24,6 +24,7 @@ from sandbox.jira.adf import is_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.estimates import adjusted
+from sandbox.jira.ids import body_int
 from sandbox.jira.ownership import may_change
 from sandbox.jira.routes_roles import sees
 from sandbox.jira.timefmt import parse_duration, parse_jira_ts
@@ -50,10 +51,9 @@ def register(sb: JiraSandbox) -> None:
     def read_worklog(c: Call, issue: Issue, body: dict[str, Any], partial: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if body.get("timeSpentSeconds") is not None:
-            try:
-                out["seconds"] = int(body["timeSpentSeconds"])
-            except (TypeError, ValueError):
-                raise fail(400, None, {"timeLogged": "Invalid time duration entered."}) from None
+            out["seconds"] = body_int(body["timeSpentSeconds"])  # not int(): 1e999 was an OverflowError, a 500
+            if out["seconds"] is None:
+                raise fail(400, None, {"timeLogged": "Invalid time duration entered."})
         elif body.get("timeSpent") not in (None, ""):
             seconds = parse_duration(str(body["timeSpent"]))
             if seconds is None:

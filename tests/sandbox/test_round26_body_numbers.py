@@ -75,3 +75,30 @@ def test_sharepoint_search_and_change_bodies(sp, value):
             assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest"
     _ok(rest.post(f"{site}/web/getchanges", data=_raw('{"query":{"Item":true,"FetchLimit":$}}', value), timeout=10))
     _ok(rest.post(f"{site}/web/getrecyclebinitems", data=_raw('{"rowLimit":$}', value), timeout=10))
+
+
+@pytest.mark.parametrize("value", BODY, ids=BODY_IDS)
+def test_jira_search_worklog_and_sprint_bodies(jira, value):
+    """Before: POST search/jql maxResults and worklog timeSpentSeconds (add and edit) of 1e999, -1e999 or Infinity
+    answered 500 (OverflowError); POST sprint originBoardId and sprint swap sprintToSwapWith of a 5,000-digit
+    string too (int()'s ValueError)."""
+    sb, s = jira
+    jql = '{"jql":"project is not EMPTY order by key","fields":["key"],"maxResults":$}'
+    r = _ok(s.post(f"{sb.url}/rest/api/3/search/jql", data=_raw(jql, value), timeout=10,
+                   headers={"Content-Type": "application/json"}))
+    if value in ("1e999", "-1e999", "NaN", "Infinity", "true", '"\u00b2"'):
+        assert r.status_code == 400 and r.json()["errorMessages"], r.text[:200]
+    if value == '"42"':
+        assert r.status_code == 200 and r.json()["issues"]
+    key = s.post(f"{sb.url}/rest/api/3/search/jql", json={"jql": "project is not EMPTY order by key", "maxResults": 1},
+                 timeout=10).json()["issues"][0]["id"]
+    worklog = s.post(f"{sb.url}/rest/api/3/issue/{key}/worklog", json={"timeSpentSeconds": 60}, timeout=10).json()["id"]
+    for method, path in (("POST", f"/issue/{key}/worklog"), ("PUT", f"/issue/{key}/worklog/{worklog}")):
+        r = _ok(s.request(method, f"{sb.url}/rest/api/3{path}", data=_raw('{"timeSpentSeconds":$}', value),
+                          headers={"Content-Type": "application/json"}, timeout=10))
+        if value in ("1e999", "NaN", "Infinity", "true", '"\u00b2"', "-1"):
+            assert r.status_code == 400 and "timeLogged" in r.json()["errors"], r.text[:200]
+    for path, template in (("/sprint", '{"name":"x","originBoardId":$}'), ("/sprint/1/swap", '{"sprintToSwapWith":$}')):
+        r = _ok(s.post(f"{sb.url}/rest/agile/1.0{path}", data=_raw(template, value), timeout=10,
+                       headers={"Content-Type": "application/json"}))
+        assert r.status_code == (404 if value == '"42"' else 400), (path, r.text[:200])
