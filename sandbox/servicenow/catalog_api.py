@@ -20,6 +20,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.core.numbers import json_int
 from sandbox.servicenow.app import check_accept, int_param, json_object
 
 if TYPE_CHECKING:
@@ -184,11 +185,10 @@ def catalog_item(store: Store, sys_id: str) -> dict[str, str]:
 
 def order_line(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """sysparm_quantity (1 when absent) and variables of an order body, or the 400 for bad ones."""
-    try:
-        raw = body.get("sysparm_quantity")
-        quantity = 1 if raw is None or raw == "" else int(raw)
-    except (TypeError, ValueError) as exc:
-        raise HTTPError(400, "Invalid quantity", f"{body.get('sysparm_quantity')!r} is not a number") from exc
+    raw = body.get("sysparm_quantity")
+    quantity = 1 if raw is None or raw == "" else json_int(raw, cap=2**31, signed=True)
+    if quantity is None:  # not int(): 1e999 (inf to Python's json) raised OverflowError, a 500; 1.5 [unc]
+        raise HTTPError(400, "Invalid quantity", f"{str(raw)[:100]!r} is not a number")
     if quantity < 1:
         raise HTTPError(400, "Invalid quantity", "sysparm_quantity must be at least 1")
     variables = body.get("variables") or {}

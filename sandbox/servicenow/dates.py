@@ -34,6 +34,8 @@ import re
 from calendar import monthrange
 from datetime import UTC, datetime, timedelta
 
+from sandbox.core.numbers import ascii_int
+
 FMT = "%Y-%m-%d %H:%M:%S"
 _CALL = re.compile(r"javascript:\s*gs\.(\w+)\(\s*(.*?)\s*\)\s*;?\s*\Z", re.S)
 _ARG = re.compile(r"""'([^']*)'|"([^"]*)"|(-?\d+)""")
@@ -52,6 +54,12 @@ _LABELS = {"today": ("day", 0), "yesterday": ("day", -1), "tomorrow": ("day", 1)
            "next month": ("month", 1), "this quarter": ("quarter", 0), "last quarter": ("quarter", -1),
            "next quarter": ("quarter", 1), "this year": ("year", 0), "last year": ("year", -1),
            "next year": ("year", 1)}
+
+
+def count(text: str) -> int | None:
+    """A count of units in a query (``daysAgo(n)``, ``RELATIVEGT@day@ago@n``, ``Last n days``): ASCII digits with
+    an optional sign, saturated (not int(): 5,000 digits raised ValueError); None when not one ('²', '--1')."""
+    return ascii_int(text, cap=2**31, signed=True)
 
 
 def utc(moment: datetime) -> str:
@@ -112,7 +120,7 @@ def moment(value: str, now: datetime) -> datetime | None:
             return None
     if name in ("nowNoTZ", "nowDateTime", "now"):
         return now.replace(microsecond=0)
-    n = int(args[0]) if args and args[0].lstrip("-").isdecimal() else 0
+    n = (count(args[0]) or 0) if args else 0
     ago = _AGO.match(name)
     if ago:
         unit, edge = _STEP[ago.group(1)], ago.group(2)
@@ -126,11 +134,13 @@ def moment(value: str, now: datetime) -> datetime | None:
         return None
     edge, which, what = period.group(1), period.group(2), period.group(3)
     if period.group(4):  # beginningOfLast7Days / endOfLast15Minutes: a span ending now (or today)
-        unit, count = _STEP[period.group(5).lower()], int(period.group(4))
+        unit, many = _STEP[period.group(5).lower()], count(period.group(4))
+        if many is None:  # '٣' matched \d
+            return None
         if edge == "end":
             return window(now, unit, 0)[1] if unit in ("day", "month") else now.replace(microsecond=0)
         base = start_of(now, unit) if unit in ("day", "month") else now.replace(microsecond=0)
-        return shift(base, unit, -(count - 1) if unit in ("day", "month") else -count)
+        return shift(base, unit, -(many - 1) if unit in ("day", "month") else -many)
     if what in ("Today", "Yesterday", "Tomorrow"):
         unit, n = "day", {"Today": 0, "Yesterday": -1, "Tomorrow": 1}[what]
     else:
@@ -143,7 +153,10 @@ def resolve(value: str, now: datetime) -> str:
     """A javascript: date helper as its UTC "YYYY-MM-DD HH:MM:SS" literal; other values unchanged."""
     if not value.startswith("javascript:"):
         return value
-    at = moment(value, now)
+    try:
+        at = moment(value, now)
+    except (OverflowError, ValueError):  # gs.daysAgo(10**20): past datetime's years, not understood
+        at = None
     return value if at is None else utc(at)
 
 
@@ -154,11 +167,11 @@ def rewrite(op: str, value: str, now: datetime) -> tuple[str, str] | None:
         lo, _, hi = bounds.partition("@")
         if not hi:
             found = _LABELS.get(label.strip().lower())
-            last = re.fullmatch(r"last (\d+) days", label.strip().lower())
+            last = re.fullmatch(r"last ([0-9]+) days", label.strip().lower())
             if found is None and last is None:
                 return None
             if last is not None:
-                begin = start_of(now, "day") - timedelta(days=int(last.group(1)) - 1)
+                begin = start_of(now, "day") - timedelta(days=count(last.group(1)) - 1)
                 span = (begin, window(now, "day", 0)[1])
             else:
                 span = window(now, *found)  # type: ignore[misc]
@@ -166,9 +179,9 @@ def rewrite(op: str, value: str, now: datetime) -> tuple[str, str] | None:
         return ("BETWEEN" if op == "ON" else "NOTBETWEEN"), f"{resolve(lo, now)}@{resolve(hi, now)}"
     if op.startswith("RELATIVE"):
         parts = value.split("@")
-        if len(parts) != 4 or parts[1].lower() not in _STEP or not parts[3].lstrip("-").isdecimal():
+        if len(parts) != 4 or parts[1].lower() not in _STEP or count(parts[3]) is None:
             return None
-        unit, n = _STEP[parts[1].lower()], int(parts[3]) * (-1 if parts[2].lower() == "ago" else 1)
+        unit, n = _STEP[parts[1].lower()], count(parts[3]) * (-1 if parts[2].lower() == "ago" else 1)
         then = shift(now.replace(microsecond=0), unit, n)
         cmp = op[8:]
         if cmp == "EE":
@@ -207,4 +220,4 @@ def part_value(part: str, value: str) -> int | None:
         found = [i for i, name in enumerate(MONTHS) if value in (name, name[:3])]
         if found:
             return found[0]
-    return int(value) if value.lstrip("-").isdecimal() else None
+    return count(value)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, json_response
+from sandbox.core.numbers import ascii_int
 from sandbox.servicenow import acl
 from sandbox.servicenow.app import caller_query, json_object, user_time_zone
 from sandbox.servicenow.render import Mode, render_rows
@@ -81,8 +82,8 @@ class JSONv2:
         rows = self.store.engine.run(table, caller_query(self.store, q.get("sysparm_query", ""), user))
         rows = rows if allowed is None else [r for r in rows if allowed(r)]
         limit = q.get("sysparm_record_count", "")
-        if action == "getRecords" and limit.isdecimal():
-            rows = rows[:int(limit)]
+        if action == "getRecords" and ascii_int(limit) is not None:  # not int(): 5,000 digits raised
+            rows = rows[:ascii_int(limit)]
         return list(rows)
 
     def _body(self, req: Request) -> dict[str, Any]:

@@ -176,7 +176,10 @@ def _condition(part: str, now: datetime) -> Condition | None:
         return None
     field, op, value = m.group(1).lower(), m.group(2), m.group(3)  # `Assigned_to.roles` (as documented)
     if op in _DATE_OPS:
-        rewritten = dates.rewrite(op, value, now)
+        try:
+            rewritten = dates.rewrite(op, value, now)
+        except (OverflowError, ValueError):  # RELATIVEGT@day@ago@<20 digits>: past datetime's years, ignored
+            rewritten = None
         return None if rewritten is None else Condition(field, *rewritten)
     if op == "BETWEEN":
         lo, _, hi = value.partition("@")

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfoNotFoundError
 
+from sandbox.core.numbers import ascii_int
 from sandbox.servicenow.ci_classes import CI_PARENTS
 from sandbox.servicenow.dates import date_part, part_value, shift
 from sandbox.servicenow.render import to_zone
@@ -100,16 +101,19 @@ def relative_field(op: str, value: str, get: Callable[[int], str],
     ignored). [unc: the exact bounds of "less than ... after" (whether the field must also be after)]"""
     parts = value.split("@")
     if len(parts) != 4 or parts[1].lower() not in _UNITS or parts[2] not in ("after", "before") \
-            or not parts[3].isdecimal():
+            or ascii_int(parts[3]) is None:
         return None
-    unit, n = _UNITS[parts[1].lower()], int(parts[3]) * (1 if parts[2] == "after" else -1)
+    unit, n = _UNITS[parts[1].lower()], ascii_int(parts[3], cap=2**31) * (1 if parts[2] == "after" else -1)
     later = (op == "MORETHAN") == (parts[2] == "after")  # the field must lie beyond the moved moment
 
     def test(r: int) -> bool:
         mine, theirs = _moment(get(r)), _moment(other(r))
         if mine is None or theirs is None:
             return False
-        edge = shift(theirs, unit, n)
+        try:
+            edge = shift(theirs, unit, n)
+        except (OverflowError, ValueError):  # moved past datetime's years [unc: ServiceNow's answer]
+            return False
         return mine > edge if later else mine < edge
 
     return test

@@ -102,3 +102,41 @@ def test_jira_search_worklog_and_sprint_bodies(jira, value):
         r = _ok(s.post(f"{sb.url}/rest/agile/1.0{path}", data=_raw(template, value), timeout=10,
                        headers={"Content-Type": "application/json"}))
         assert r.status_code == (404 if value == '"42"' else 400), (path, r.text[:200])
+
+
+@pytest.mark.parametrize("value", BODY, ids=BODY_IDS)
+def test_servicenow_catalog_quantity_and_record_count(sn, value):
+    """Before: order_now and add_to_cart sysparm_quantity of 1e999, -1e999 or Infinity answered 500 (OverflowError);
+    JSONv2 sysparm_record_count of 20 or 5,000 digits too (int()'s ValueError). Table POST/PATCH of numeric
+    fields (impact, urgency, reassignment_count, ...) and the batch API already held."""
+    sb, s = sn
+    item = next(x for x in sb.records("sc_cat_item") if x["active"] == "true")["sys_id"]
+    for action in ("order_now", "add_to_cart"):
+        r = _ok(s.post(f"{sb.url}/api/sn_sc/servicecatalog/items/{item}/{action}", timeout=10,
+                       data=_raw('{"sysparm_quantity":$}', value), headers={"Content-Type": "application/json"}))
+        if value in ("1e999", "-1e999", "NaN", "Infinity", "true", '"\u00b2"', "-1"):
+            assert r.status_code == 400 and r.json()["error"]["message"] == "Invalid quantity", r.text[:200]
+    inc = s.get(f"{sb.url}/api/now/table/incident", params={"sysparm_limit": "1"}, timeout=10).json()["result"][0]
+    for name in ("impact", "urgency", "reassignment_count"):
+        _ok(s.patch(f"{sb.url}/api/now/table/incident/{inc['sys_id']}", data=_raw('{"N":$}', value, name),
+                    headers={"Content-Type": "application/json"}, timeout=10))
+    count = value.strip('"')
+    r = _ok(s.get(f"{sb.url}/incident.do?JSONv2&sysparm_action=getRecords&sysparm_record_count={count}", timeout=10))
+    if count in ("9" * 20, "9" * 5000):
+        assert len(r.json()["records"]) == 20
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "9" * 20, "-" + "9" * 20, "-" + "9" * 5000, "\u0663"],
+                         ids=["5000digits", "20digits", "minus20digits", "minus5000digits", "arabic3"])
+def test_servicenow_relative_date_counts(sn, value):
+    """Before: gs.daysAgo(n), gs.beginningOfLast<n>Days(), RELATIVEGT@day@ago@n and DATEPART values of 20 or
+    5,000 digits answered 500 on the table API and stats (ValueError, or OverflowError from timedelta); now a
+    count past datetime's years is not understood (the condition is ignored, or the literal compared)."""
+    sb, s = sn
+    queries = [f"opened_at>javascript:gs.daysAgo({value})", f"opened_at>javascript:gs.beginningOfLast{value}Days()",
+               f"opened_atRELATIVEGT@day@ago@{value}", f"opened_atONLast {value} days@@",
+               f"opened_atDATEPARTx@javascript:gs.datePart('month','{value}','EE')",
+               f"resolved_atMORETHANopened_at@hour@after@{value}"]
+    for query in queries:
+        for path in ("/api/now/table/incident", "/api/now/stats/incident"):
+            _ok(s.get(sb.url + path, params={"sysparm_query": query, "sysparm_count": "true"}, timeout=10))
