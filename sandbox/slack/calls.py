@@ -87,7 +87,7 @@ class CallsApi:
             raise SlackError("invalid_created_by")
         try:
             start = int(float(args.get("date_start") or time.time()))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # 1e999 and 5,000 digits are float inf: no time
             raise SlackError("invalid_start_time") from exc
         users = self._users(args.get("users"))
         with self._lock:
@@ -115,7 +115,7 @@ class CallsApi:
             call = self._call(args)
             try:
                 duration = int(args["duration"]) if args.get("duration") not in (None, "") else None
-            except ValueError as exc:
+            except (ValueError, OverflowError) as exc:  # 1e999 (a JSON body's inf): OverflowError
                 raise bad_args("duration must be an integer") from exc  # [unc] wording
             call.setdefault("date_end", call["date_start"] + duration if duration is not None else int(time.time()))
         return {}

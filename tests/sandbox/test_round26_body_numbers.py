@@ -140,3 +140,25 @@ def test_servicenow_relative_date_counts(sn, value):
     for query in queries:
         for path in ("/api/now/table/incident", "/api/now/stats/incident"):
             _ok(s.get(sb.url + path, params={"sysparm_query": query, "sysparm_count": "true"}, timeout=10))
+
+
+@pytest.mark.parametrize("value", BODY, ids=BODY_IDS)
+def test_slack_json_and_form_numbers(slack, value):
+    """Before: calls.add date_start of 1e999, Infinity or 5,000 digits (form or JSON) and calls.end duration of
+    1e999 (JSON) answered 500 (OverflowError). Paging (limit, count, page), ts arguments and files.list ts_from
+    in JSON bodies already held."""
+    sb, s, channel = slack
+    added = s.post(f"{sb.url}/api/calls.add", json={"external_unique_id": "r26", "join_url": "https://x"}, timeout=10)
+    call = added.json()["call"]["id"]
+    for method, name in (("calls.add", "date_start"), ("calls.end", "duration"), ("conversations.history", "limit"),
+                         ("conversations.history", "oldest"), ("files.list", "count"), ("files.list", "ts_from"),
+                         ("search.messages", "count"), ("users.list", "limit")):
+        base = '{"channel":"C","query":"a","id":"I","external_unique_id":"u","join_url":"https://x","N":$}'
+        body = _raw(base.replace('"C"', f'"{channel}"').replace('"I"', f'"{call}"'), value, name)
+        for kwargs in ({"data": body, "headers": {"Content-Type": "application/json"}},
+                       {"data": {"channel": channel, "id": call, "external_unique_id": "u", "join_url": "https://x",
+                                 "query": "a", name: value.strip('"')}}):
+            r = _ok(s.post(f"{sb.url}/api/{method}", timeout=10, **kwargs))
+            assert "ok" in r.json()
+            if name == "date_start" and value in ("1e999", "Infinity", "NaN"):
+                assert r.json()["error"] == "invalid_start_time"
