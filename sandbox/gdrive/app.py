@@ -62,6 +62,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
+from sandbox.core.numbers import ascii_int
 from sandbox.core.tokens import TokenStore
 from sandbox.gdrive.auth import ServiceAccounts, allows
 from sandbox.gdrive.batch import BATCH_ROUTES, Batch
@@ -342,7 +343,8 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
 
     def generate_ids(self, req: Request) -> Response:
         raw = req.query.get("count") or "10"
-        if not raw.isdecimal() or not 1 <= int(raw) <= 1000:
+        count = ascii_int(raw, cap=1001)  # not isdecimal() + int(): 5,000 digits raised ValueError, a 500
+        if count is None or not 1 <= count <= 1000:
             raise DriveError(400, "invalid", f"Invalid value '{raw}'. Values must be within the range: [1, 1000]",
                              location="count")
         space = req.query.get("space") or "drive"
@@ -351,7 +353,7 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
         kind = req.query.get("type") or "files"  # "files" or "shortcuts", the latter in the drive space only
         if kind not in ("files", "shortcuts") or (kind == "shortcuts" and space != "drive"):  # [unc] the words
             raise DriveError(400, "invalid", f"Invalid Value: type {kind!r}", location="type")
-        ids = [self.store.new_id() for _ in range(int(raw))]
+        ids = [self.store.new_id() for _ in range(count)]
         self.store.generated.update(ids)
         return json_response(select({"kind": "drive#generatedIds", "space": space, "ids": ids}, "generatedIds",
                                     req.query.get("fields")))

@@ -12,9 +12,9 @@ import requests
 from sandbox.core.numbers import json_int
 from sandbox.sharepoint.app import GraphSandbox
 from sandbox.sharepoint.world import seed_world as seed_sharepoint
-from tests.sandbox.test_round26_bigdigits import jira, onetrust, slack, sn
+from tests.sandbox.test_round26_bigdigits import drive, jira, onetrust, slack, sn
 
-__all__ = ["jira", "onetrust", "slack", "sn"]
+__all__ = ["drive", "jira", "onetrust", "slack", "sn"]
 
 BODY = ["9" * 5000, "9" * 20, "-1", "-" + "9" * 20, "1e999", "-1e999", "NaN", "Infinity", "1.5", "true", '"42"',
         '"' + "9" * 5000 + '"', '"\u00b2"']
@@ -162,3 +162,23 @@ def test_slack_json_and_form_numbers(slack, value):
             assert "ok" in r.json()
             if name == "date_start" and value in ("1e999", "Infinity", "NaN"):
                 assert r.json()["error"] == "invalid_start_time"
+
+
+@pytest.mark.parametrize("value", BODY, ids=BODY_IDS)
+def test_onetrust_search_and_create_bodies(onetrust, value):
+    """OneTrust's POST searches and creates (filters' values, page, size, numeric fields) already held."""
+    sb, s = onetrust
+    for path, template in (("/api/risk/v2/risks/pages", '{"filters":[{"field":"riskScore","operator":"GREATER_THAN",'
+                                                       '"value":$}],"page":$,"size":$}'),
+                           ("/api/controls/v1/controls/pages", '{"page":$,"size":$}'),
+                           ("/api/risk/v2/risks", '{"name":"r","probabilityLevelId":$,"riskScore":$}')):
+        _ok(s.post(sb.url + path, data=_raw(template, value), headers={"Content-Type": "application/json"}, timeout=10))
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "9" * 20, "-1", "1e999", "nan", "\u00b2", "\u0663"],
+                         ids=["5000digits", "20digits", "minus1", "1e999", "nan", "superscript2", "arabic3"])
+def test_gdrive_generate_ids_count(drive, value):
+    """Before: files/generateIds?count=<5,000 digits> answered 500 (isdecimal() then int()'s ValueError)."""
+    sb, s, _ = drive
+    r = _ok(s.get(f"{sb.url}/drive/v3/files/generateIds", params={"count": value}, timeout=10))
+    assert r.status_code == 400 and r.json()["error"]["errors"][0]["location"] == "count", r.text[:200]
