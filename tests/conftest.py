@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
@@ -10,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -91,10 +92,35 @@ def _dbt_parse_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("dbt_parse_home", numbered=False)
 
 
+def _held_by_this_process(path: Path) -> list[str]:
+    """The files at ``path`` (and its ``.wal``) this test process still holds open (deleted ones too)."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        with suppress(OSError):  # an fd closed between the listing and the look
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(str(path)):
+                held.append(target)
+    return held
+
+
+def _release_old_warehouse(path: Path) -> None:
+    """A DuckDB connection to the previous test's warehouse, left to the garbage collector, would close during
+    this test and delete this test's ``warehouse.duckdb.wal`` by name (DuckDB removes the WAL at that path when
+    it checkpoints on close), silently losing this warehouse's last commits: close such connections now, and
+    fail loudly if one is still held."""
+    if not _held_by_this_process(path):
+        return
+    gc.collect()
+    held = _held_by_this_process(path)
+    assert not held, (f"the test process still holds the previous warehouse open ({held}): a test or fixture "
+                      "kept a DuckDB connection; close it (``with duckdb.connect(...) as con``)")
+
+
 def fresh_duckdb(mp: pytest.MonkeyPatch, parse_home: Path, data_dir: Path) -> WarehouseSettings:
     """An empty DuckDB warehouse at the process's one path (``_dbt_parse_home``) and a dlt state folder
     at ``data_dir``, exported to env (through ``mp``) for dbt and Dagster."""
     path = parse_home / "warehouse.duckdb"
+    _release_old_warehouse(path)
     for leftover in (path, path.with_name(path.name + ".wal")):  # the previous test's warehouse
         leftover.unlink(missing_ok=True)
     mp.setenv("PROJECTX_WAREHOUSE", "duckdb")
