@@ -163,7 +163,8 @@ def _integers(query: dict[str, list[str]]):
     for name in INT_PARAMS:
         raw = query.get(name, [""])[0]
         value = ascii_int(raw, cap=INT_MAX + 1, signed=True)
-        if raw and (value is None or not 0 <= value <= INT_MAX):
+        # over 20 characters (thousands of leading zeros) would still reach int() in moto (4,300 digits at most)
+        if raw and (value is None or not 0 <= value <= INT_MAX or len(raw) > 20):
             return _error(400, "InvalidArgument", f"Provided {name} not an integer or within integer range",
                           ArgumentName=name, ArgumentValue=_xml(raw[:64]))
     return None

@@ -25,7 +25,7 @@ def _java_int(raw: str) -> int:
     """``raw`` as Spring binds a request parameter to an ``int``: ASCII digits with an optional sign, within
     32 bits (no spaces, underscores or fractions, which Python's ``int`` would take); else 400 with the words of
     its MethodArgumentTypeMismatchException [unc: OneTrust's message; Spring Boot may leave it empty]."""
-    value = ascii_int(raw, cap=INT_MAX + 1, signed=True)  # 5,000 digits: out of range, not int()'s ValueError
+    value = ascii_int(raw, cap=2**32, signed=True)  # 5,000 digits: out of range, not int()'s ValueError
     if value is None or not -INT_MAX - 1 <= value <= INT_MAX:
         raise HTTPError(400, "Bad Request", f"Failed to convert value of type 'java.lang.String' to required type "
                         f"'int'; nested exception is java.lang.NumberFormatException: For input string: \"{raw}\"")

@@ -47,7 +47,7 @@ def int_param(body: dict[str, Any], key: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-        value = ascii_int(value.strip(), cap=INT32_MAX + 1, signed=True)  # 5,000 digits: out of range, no ValueError
+        value = ascii_int(value.strip(), cap=2**32, signed=True)  # 5,000 digits: out of range, no ValueError
     elif isinstance(value, bool) or not isinstance(value, int):
         raise bad_value("Edm.Int32")
     if not INT32_MIN <= value <= INT32_MAX:

@@ -278,3 +278,24 @@ def test_smtp_mail_size(value):
         assert reply[:1] in (b"4", b"5") and not reply.startswith(b"550 5.5.2 Error: bare"), reply
         conn.sendall(b"NOOP\r\n")
         assert _smtp_reply(f).startswith(b"250 "), "the session goes on"
+
+
+def test_s3_integer_of_thousands_of_leading_zeros_is_400(s3):
+    """Review: '0' * 5000 + '1' passed the range check and reached int() in moto (500)."""
+    client, _ = s3
+    hook = _with_query(client, {"max-keys": "0" * 5000 + "1"})
+    try:
+        with pytest.raises(botocore.exceptions.ClientError) as caught:
+            client.list_objects_v2(Bucket="round26-digits")
+    finally:
+        client.meta.events.unregister("before-sign.s3.*", hook)
+    assert caught.value.response["Error"]["Code"] == "InvalidArgument"
+
+
+@pytest.mark.parametrize("value", ["-2147483649", "-" + "9" * 20, "-" + "9" * 5000])
+def test_onetrust_page_below_int_min_is_a_conversion_error(onetrust, value):
+    """Review: a magnitude capped at 2^31 read every value below Java's int minimum as exactly -2^31, a valid int,
+    so the answer named a negative page instead of the failed conversion."""
+    sb, s = onetrust
+    r = s.get(sb.url + "/api/assessment/v2/assessments", params={"page": value}, timeout=10)
+    assert r.status_code == 400 and "NumberFormatException" in r.json()["message"], r.text[:300]
