@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 
-from pipelines.common.entrypoint import DEBUG_ENV, redact, secret_values, storage_hint
+from pipelines.common.entrypoint import DEBUG_ENV, damaged_duckdb, redact, secret_values, storage_hint
 
 
 def count(minimum: int):
@@ -31,7 +31,7 @@ def _hint(command: str, exc: BaseException) -> str:
     if isinstance(exc, sqlite3.DatabaseError):
         return ("check PROJECTX_WEBHOOK_INBOX: it must name the receiver's SQLite inbox (restore a damaged file "
                 "from a backup; a new path starts an empty inbox)")
-    if "not a valid DuckDB database" in str(exc):
+    if damaged_duckdb(exc):
         return storage_hint(exc)
     if isinstance(exc, OSError) and getattr(exc, "filename", None):
         return "check that the path exists and this user may write there (PROJECTX_DATA_DIR, PROJECTX_WEBHOOK_INBOX)"

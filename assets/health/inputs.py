@@ -113,12 +113,13 @@ def read_only(settings) -> Iterator[Connection]:
 def _duckdb_unreadable(exc: Exception) -> WarehouseUnreadable:
     """What a failed read-only DuckDB open means, without the file's path (the page shows this)."""
     text = str(exc).lower()
+    # damage first: "block at location" in DuckDB's checksum error contains "lock"
+    if any(words in text for words in ("not a valid", "corrupt", "checksum", "metadatareader", "replaying wal")):
+        return WarehouseUnreadable("the warehouse file at PROJECTX_DUCKDB_PATH is not a valid DuckDB database: "
+                                   "restore it from a backup or point PROJECTX_DUCKDB_PATH at the right file")
     if "lock" in text or "different configuration" in text or "conflicting" in text:
         return WarehouseBusy("the warehouse cannot be read now: a sync holds its write lock; the figures "
                              "refresh when it finishes")
-    if "not a valid" in text or "corrupt" in text or "checksum" in text:
-        return WarehouseUnreadable("the warehouse file at PROJECTX_DUCKDB_PATH is not a valid DuckDB database: "
-                                   "restore it from a backup or point PROJECTX_DUCKDB_PATH at the right file")
     return WarehouseUnreadable(f"the warehouse at PROJECTX_DUCKDB_PATH cannot be read now ({type(exc).__name__}): "
                                "check the file's permissions and PROJECTX_DUCKDB_PATH")
 

@@ -63,11 +63,24 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 _BAD_URL = ("MissingSchema", "InvalidSchema", "InvalidURL", "LocationParseError")
 
 
+# What DuckDB says of a file it cannot open: not a DuckDB file at all, or one damaged inside (a checksum, its
+# metadata, its write-ahead log). DuckDB 2.0.1 was seen to leave a file so (a checksum mismatch in its catalog
+# block) once in about 70 syncs killed with SIGKILL while loading: every later open fails the same way.
+DAMAGED_DUCKDB = ("not a valid DuckDB database", "Corrupt database file", "No more data remaining in MetadataReader",
+                  "Failure while replaying WAL file")
+
+
+def damaged_duckdb(exc: BaseException) -> bool:
+    """Whether ``exc`` says the DuckDB warehouse file cannot be opened because of what is in it."""
+    return any(words in str(exc) for words in DAMAGED_DUCKDB)
+
+
 def storage_hint(exc: BaseException) -> str:
     """What to check when the local files are wrong: a damaged warehouse file, a path that cannot be written."""
-    if "not a valid DuckDB database" in str(exc):
-        return ("check PROJECTX_DUCKDB_PATH: restore the warehouse file from a backup, or name a new path to "
-                "start an empty warehouse")
+    if damaged_duckdb(exc):
+        return ("check PROJECTX_DUCKDB_PATH: the warehouse file there cannot be opened; move it and its .wal "
+                "aside (keep them), then restore the last backup to that path, or leave it empty to start a new "
+                "warehouse that every vendor reloads in full (README: a damaged warehouse)")
     if isinstance(exc, OSError) and getattr(exc, "filename", None):
         return "check that the path exists and this user may write there (PROJECTX_DATA_DIR, PROJECTX_DUCKDB_PATH)"
     return ""
