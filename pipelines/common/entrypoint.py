@@ -13,6 +13,8 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 
+from pipelines.common.warehouse_backup import damaged_duckdb
+
 DEBUG_ENV = "PROJECTX_DEBUG"
 DEBUG_FLAG = "--debug"
 _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|(^|_)PAT$|API_KEY", re.IGNORECASE)
@@ -63,24 +65,13 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 _BAD_URL = ("MissingSchema", "InvalidSchema", "InvalidURL", "LocationParseError")
 
 
-# What DuckDB says of a file it cannot open: not a DuckDB file at all, or one damaged inside (a checksum, its
-# metadata, its write-ahead log). DuckDB 2.0.1 was seen to leave a file so (a checksum mismatch in its catalog
-# block) once in about 70 syncs killed with SIGKILL while loading: every later open fails the same way.
-DAMAGED_DUCKDB = ("not a valid DuckDB database", "Corrupt database file", "No more data remaining in MetadataReader",
-                  "Failure while replaying WAL file")
-
-
-def damaged_duckdb(exc: BaseException) -> bool:
-    """Whether ``exc`` says the DuckDB warehouse file cannot be opened because of what is in it."""
-    return any(words in str(exc) for words in DAMAGED_DUCKDB)
-
-
 def storage_hint(exc: BaseException) -> str:
     """What to check when the local files are wrong: a damaged warehouse file, a path that cannot be written."""
     if damaged_duckdb(exc):
-        return ("check PROJECTX_DUCKDB_PATH: the warehouse file there cannot be opened; move it and its .wal "
-                "aside (keep them), then restore the last backup to that path, or leave it empty to start a new "
-                "warehouse that every vendor reloads in full (README: a damaged warehouse)")
+        return ("check PROJECTX_DUCKDB_PATH: the warehouse file there cannot be opened and no last good copy "
+                "(<file>.lastgood) replaced it; move it and its .wal aside (keep them), then restore the last "
+                "backup to that path, or leave it empty to start a new warehouse that every vendor reloads in "
+                "full (README: a damaged warehouse)")
     if isinstance(exc, OSError) and getattr(exc, "filename", None):
         return "check that the path exists and this user may write there (PROJECTX_DATA_DIR, PROJECTX_DUCKDB_PATH)"
     return ""

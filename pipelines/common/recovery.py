@@ -44,7 +44,7 @@ from pathlib import Path
 
 import dlt
 
-from pipelines.common import poison
+from pipelines.common import poison, warehouse_backup
 from pipelines.common.warehouse import WarehouseSettings, opening_lock
 
 log = logging.getLogger(__name__)
@@ -71,12 +71,16 @@ def recovered_pipeline(settings: WarehouseSettings, source_name: str, *, progres
     root = Path(settings.data_dir) / "dlt"
     root.mkdir(parents=True, exist_ok=True)
     name = settings.pipeline_name(source_name)
+    duckdb_file = Path(settings.duckdb_path) if settings.kind == "duckdb" else None
     with _exclusive(root / f"{name}.lock", source_name):
         _sweep(root, name)
         marker = root / f"{name}.unfinished"
         reason = "the previous run did not finish (killed or failed)" if marker.exists() else None
         if reason is not None:
             poison.count_crash(root, name, source_name)
+        if duckdb_file is not None and (restored := warehouse_backup.restore_if_damaged(duckdb_file)):
+            warehouse_backup.others_start_from_the_warehouse(root, name, settings.kind)
+            reason = restored
         pipeline: dlt.Pipeline | None = None
         try:
             pipeline = settings.pipeline(source_name, progress=progress, dataset=dataset)
@@ -94,6 +98,16 @@ def recovered_pipeline(settings: WarehouseSettings, source_name: str, *, progres
         yield Recovered(pipeline, reason)
         marker.unlink(missing_ok=True)
         poison.settle(root, name)
+        if duckdb_file is not None:
+            _keep_last_good(duckdb_file)
+
+
+def _keep_last_good(path: Path) -> None:
+    """Copy the warehouse to its last good copy (:mod:`pipelines.common.warehouse_backup`); never fails the run."""
+    try:
+        warehouse_backup.keep_last_good(path)
+    except Exception as exc:  # a full disk, a permission: the sync itself succeeded
+        log.warning("the warehouse's last good copy was not taken: %s: %s", type(exc).__name__, str(exc)[:200])
 
 
 def discard(workdir: Path) -> None:
