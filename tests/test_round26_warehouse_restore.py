@@ -69,3 +69,27 @@ def test_a_damaged_warehouse_with_no_copy_stops_the_sync_naming_the_fix(request,
         sync("jira", "cli")
     assert "no last good copy" in str(failed.value) and "move it and its .wal aside" in str(failed.value)
     assert path.read_bytes() == before
+
+
+def test_two_syncs_finding_the_damage_at_once_restore_it_once(tmp_path):
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from tests.ingestion_harness import ROOT
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table t as select range as a from range(1000)")
+    path.with_name(path.name + ".lastgood").write_bytes(path.read_bytes())
+    _damage(path)
+    code = ("import sys; from pathlib import Path; from pipelines.common.warehouse_backup import restore_if_damaged; "
+            "print(bool(restore_if_damaged(Path(sys.argv[1]))))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    restored = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert sorted(restored) == ["False", "True"], restored
+    assert len(list(tmp_path.glob("warehouse.duckdb.damaged-*"))) == 1
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("select count(*) from t").fetchone()[0] == 1000

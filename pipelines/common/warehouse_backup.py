@@ -23,10 +23,14 @@ nor read-only, with or without its WAL), and every later sync failed within a se
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -67,7 +71,7 @@ def keep_last_good(path: Path) -> bool:
         return False
     try:
         con.execute("checkpoint")
-        tmp = path.with_name(path.name + SUFFIX + ".tmp")
+        tmp = path.with_name(f"{path.name}{SUFFIX}.{uuid.uuid4().hex[:8]}.tmp")  # two syncs of one process
         shutil.copyfile(path, tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -79,35 +83,57 @@ def keep_last_good(path: Path) -> bool:
 
 def restore_if_damaged(path: Path) -> str | None:
     """Put the last good copy in place of a damaged warehouse; the reason to report, or None when the file is
-    fine, absent, busy, or damaged with no copy to restore (the sync then fails naming the fix)."""
+    fine, absent, busy, or damaged with no copy to restore (the sync then fails naming the fix). Two vendors'
+    syncs finding the damage at once take turns; the second finds the restored file fine."""
+    if _damage(path) is None:  # the common case, without the lock
+        return None
+    with _restoring(path):
+        detail = _damage(path)
+        if detail is None:
+            return None
+        copy = last_good(path)
+        if not copy.exists():
+            log.error("the warehouse %s cannot be opened (%s) and there is no last good copy (%s)", path, detail,
+                      copy)
+            return None
+        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+        wal = path.with_name(path.name + ".wal")
+        path.rename(aside)
+        if wal.exists():
+            wal.rename(aside.with_name(aside.name + ".wal"))
+        tmp = path.with_name(f"{path.name}.restoring-{uuid.uuid4().hex[:8]}")
+        shutil.copyfile(copy, tmp)
+        os.replace(tmp, path)
+    log.error("the warehouse %s could not be opened (%s): moved it aside to %s and restored the last good copy "
+              "%s; loads after that copy are read again, and reverse-sync or notification ledger rows written "
+              "after it are lost", path, detail, aside, copy)
+    return (f"the warehouse file could not be opened ({detail}); restored its last good copy (the damaged file "
+            f"is {aside.name})")
+
+
+def _damage(path: Path) -> str | None:
+    """What DuckDB says when it cannot open ``path`` because of what is in it; None when it opens (or is absent,
+    or another process holds it)."""
     import duckdb
 
     if not path.exists():
         return None
     try:
         duckdb.connect(str(path)).close()
-        return None
     except duckdb.Error as exc:
-        if not damaged_duckdb(exc):
-            return None
-        detail = " ".join(str(exc).split())[:200]
-    copy = last_good(path)
-    if not copy.exists():
-        log.error("the warehouse %s cannot be opened (%s) and there is no last good copy (%s)", path, detail, copy)
-        return None
-    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
-    wal = path.with_name(path.name + ".wal")
-    path.rename(aside)
-    if wal.exists():
-        wal.rename(aside.with_name(aside.name + ".wal"))
-    tmp = path.with_name(path.name + ".restoring")
-    shutil.copyfile(copy, tmp)
-    os.replace(tmp, path)
-    log.error("the warehouse %s could not be opened (%s): moved it aside to %s and restored the last good copy "
-              "%s; loads after that copy are read again, and reverse-sync or notification ledger rows written "
-              "after it are lost", path, detail, aside, copy)
-    return (f"the warehouse file could not be opened ({detail}); restored its last good copy (the damaged file "
-            f"is {aside.name})")
+        return " ".join(str(exc).split())[:200] if damaged_duckdb(exc) else None
+    return None
+
+
+@contextmanager
+def _restoring(path: Path) -> Iterator[None]:
+    """Held while one process replaces a damaged warehouse."""
+    with open(path.with_name(path.name + ".restore.lock"), "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def others_start_from_the_warehouse(root: Path, name: str, kind: str) -> None:
