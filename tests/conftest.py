@@ -121,8 +121,10 @@ def fresh_duckdb(mp: pytest.MonkeyPatch, parse_home: Path, data_dir: Path) -> Wa
     at ``data_dir``, exported to env (through ``mp``) for dbt and Dagster."""
     path = parse_home / "warehouse.duckdb"
     _release_old_warehouse(path)
-    for leftover in (path, path.with_name(path.name + ".wal")):  # the previous test's warehouse
-        leftover.unlink(missing_ok=True)
+    # the previous test's warehouse, its WAL, its last good copy and any damaged file a restore set aside
+    for leftover in (path, *path.parent.glob(path.name + ".*")):
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
     mp.setenv("PROJECTX_WAREHOUSE", "duckdb")
     mp.setenv("PROJECTX_DUCKDB_PATH", str(path))
     mp.setenv("DBT_TARGET_PATH", str(parse_home / "dbt_target"))
