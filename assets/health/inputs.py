@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from assets.health import measure
+from pipelines.common.warehouse_backup import damaged_duckdb
 from resources.environment import Environment
 from resources.flags import Flag, flag
 from resources.warehouse import Connection
@@ -114,7 +115,7 @@ def _duckdb_unreadable(exc: Exception) -> WarehouseUnreadable:
     """What a failed read-only DuckDB open means, without the file's path (the page shows this)."""
     text = str(exc).lower()
     # damage first: "block at location" in DuckDB's checksum error contains "lock"
-    if any(words in text for words in ("not a valid", "corrupt", "checksum", "metadatareader", "replaying wal")):
+    if damaged_duckdb(exc):
         return WarehouseUnreadable("the warehouse file at PROJECTX_DUCKDB_PATH is not a valid DuckDB database: "
                                    "restore it from a backup or point PROJECTX_DUCKDB_PATH at the right file")
     if "lock" in text or "different configuration" in text or "conflicting" in text:

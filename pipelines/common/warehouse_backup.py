@@ -46,7 +46,8 @@ DAMAGED_DUCKDB = ("not a valid DuckDB database", "Corrupt database file", "No mo
 
 def damaged_duckdb(exc: BaseException) -> bool:
     """Whether ``exc`` says a DuckDB file cannot be opened because of what is in it (not a lock, not a path)."""
-    return any(words in str(exc) for words in DAMAGED_DUCKDB)
+    text = str(exc).lower()
+    return any(words.lower() in text for words in DAMAGED_DUCKDB)
 
 
 def enabled() -> bool:
