@@ -234,3 +234,29 @@ def test_a_body_sent_in_one_byte_chunks_without_a_length_is_read_whole(live):
             answer += piece
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"accepted")
     assert events(settings)["r27-chunks"] == body.decode()
+
+
+def test_a_signed_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_413_in_either_framing(live):
+    """``max_body_bytes`` is the largest body taken, whether declared (Content-Length) or counted as it
+    arrives (chunked, no length): one byte more is 413 and nothing of it is stored."""
+    settings, client, _ = live
+    limit = settings.max_body_bytes
+    base = generic_body("task.created", pad="")
+
+    def padded(size: int) -> bytes:
+        return base.replace(b'"pad": ""', b'"pad": "' + b"x" * (size - len(base)) + b'"')
+
+    answers = {}
+    for size in (limit, limit + 1):
+        body = padded(size)
+        assert len(body) == size
+        kw = generic_request(body, f"r27-size-{size}")
+        answers[("length", size)] = client.post(GENERIC, **kw).status_code
+        kw = generic_request(body, f"r27-size-chunked-{size}")
+        pieces = (body[i:i + 65536] for i in range(0, size, 65536))  # a generator: httpx sends it chunked
+        answers[("chunked", size)] = client.post(GENERIC, content=pieces, headers=kw["headers"]).status_code
+    assert answers == {("length", limit): 200, ("chunked", limit): 200,
+                       ("length", limit + 1): 413, ("chunked", limit + 1): 413}
+    stored = events(settings)
+    assert {f"r27-size-{limit}", f"r27-size-chunked-{limit}"} <= set(stored)
+    assert not {f"r27-size-{limit + 1}", f"r27-size-chunked-{limit + 1}"} & set(stored)
