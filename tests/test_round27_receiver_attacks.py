@@ -51,6 +51,8 @@ from tests.webhook_helpers import (
     slack_request,
 )
 from webhooks.app import create_app
+from webhooks.inbox import open_database
+from webhooks.settings import WebhookSettings
 
 SIGNATURE_HEADERS = ("x-servicenow-signature", "x-hub-signature", "webhook-signature", "x-slack-signature")
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -260,3 +262,19 @@ def test_a_signed_body_of_exactly_the_limit_is_accepted_and_one_byte_more_is_413
     stored = events(settings)
     assert {f"r27-size-{limit}", f"r27-size-chunked-{limit}"} <= set(stored)
     assert not {f"r27-size-{limit + 1}", f"r27-size-chunked-{limit + 1}"} & set(stored)
+
+
+@pytest.mark.parametrize("name", ["PROJECTX_WEBHOOK_RATE_PER_SECOND", "WEBHOOK_MAX_BODY_BYTES",
+                                  "PROJECTX_WEBHOOK_TRUSTED_PROXIES", "PROJECTX_WEBHOOK_SYNCHRONOUS"])
+def test_a_secret_pasted_into_a_receiver_setting_is_not_repeated_by_its_start_up_error(name, monkeypatch, tmp_path):
+    """``python -m webhooks`` prints the start-up error: a value pasted into the wrong variable (a signing secret,
+    say) was shown whole by these settings, while the connection settings show a long value by its length."""
+    pasted = SECRETS["jira"] + "-0123456789abcdef"
+    monkeypatch.setenv(name, pasted)
+    monkeypatch.setenv("PROJECTX_WEBHOOK_INBOX", str(tmp_path / "inbox.sqlite3"))
+    with pytest.raises(ValueError) as refused:
+        open_database(WebhookSettings.from_env())
+    message = str(refused.value)  # compared, never printed: a failure must not show the value either
+    named, by_length, repeated = name in message, f"a value of {len(pasted)} characters" in message, \
+        SECRETS["jira"] in message.lower()
+    assert (named, by_length, repeated) == (True, True, False)

@@ -194,7 +194,7 @@ def _number(name: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if not value >= 0 or value == float("inf"):
-        raise ValueError(f"{name}={raw!r}: use a number of 0 or more")
+        raise ValueError(f"{name}={_shown(raw)}: use a number of 0 or more")
     return value
 
 
@@ -205,7 +205,7 @@ def _networks(name: str) -> tuple[str, ...]:
         try:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
-            raise ValueError(f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.0/8, 192.0.2.7)") \
+            raise ValueError(f"{name}: {_shown(item)} is not an IP address or network (e.g. 10.0.0.0/8, 192.0.2.7)") \
                 from None
         out.append(item)
     return tuple(out)

@@ -22,7 +22,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from webhooks.settings import WebhookSettings
+from webhooks.settings import WebhookSettings, _shown
 
 TABLES = """
 create table if not exists webhook_events (
@@ -115,7 +115,7 @@ def open_database(settings: WebhookSettings) -> Database:
     path = Path(settings.sqlite_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if settings.synchronous not in ("FULL", "EXTRA", "NORMAL", "OFF"):
-        raise ValueError(f"PROJECTX_WEBHOOK_SYNCHRONOUS={settings.synchronous!r}: use FULL (default), EXTRA, "
+        raise ValueError(f"PROJECTX_WEBHOOK_SYNCHRONOUS={_shown(settings.synchronous)}: use FULL (default), EXTRA, "
                          "NORMAL or OFF")
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("pragma journal_mode=wal")
