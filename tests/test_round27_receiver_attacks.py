@@ -13,9 +13,14 @@ Found and fixed here (``webhooks/contracts/__init__.py``):
   reason: on PostgreSQL a NUL failed the row, so the signed body was answered 503 on every retry and never
   kept (and each try logged a false "could not commit" inbox error).
 
+And in ``webhooks/settings.py`` / ``webhooks/inbox/db.py``: a malformed rate, body limit, trusted proxy or
+``synchronous`` value was repeated whole by the start-up error (a secret pasted into the wrong variable
+printed by ``python -m webhooks``); it is shown by its length when long, as the other settings are.
+
 Also checked (held): one delivery id raced with two bodies gets one 200 and one 409 and loses neither body;
 a valid signature is never echoed, logged, counted or kept, whatever the request's fate; a body sent in
-one-byte chunks (no Content-Length) is read whole.
+one-byte chunks (no Content-Length) is read whole; a body of exactly ``max_body_bytes`` is taken and one byte
+more is 413, declared or chunked.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import socket
 import time
 
 import httpx
+import psycopg2
 import pytest
 from prometheus_client import REGISTRY, generate_latest
 
@@ -141,8 +147,6 @@ def test_a_nul_in_a_keys_path_is_kept_in_quarantine_on_postgres_not_a_503_on_eve
         with LiveReceiver(create_app(settings)) as served, httpx.Client(base_url=served.url, timeout=20) as client:
             answers = [client.post(SERVICENOW, **servicenow_request(NUL_KEY_BODY, "r27-pg-nul")).status_code
                        for _ in range(2)]
-        import psycopg2
-
         with psycopg2.connect(host=pg.pg_host, port=pg.pg_port, user=pg.pg_user, dbname=pg.pg_database) as conn, \
                 conn.cursor() as cur:
             cur.execute("select reason, body_b64 from webhooks.webhook_quarantine")
