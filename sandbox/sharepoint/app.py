@@ -90,6 +90,7 @@ from sandbox.sharepoint.rest_changes import RestChanges
 from sandbox.sharepoint.rest_custom_caml import RestCustomCaml
 from sandbox.sharepoint.rest_errors import rest_shape
 from sandbox.sharepoint.rest_expand import RestExpand
+from sandbox.sharepoint.rest_field_writes import RestFieldWrites
 from sandbox.sharepoint.rest_file_ops import RestFileOps
 from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.rest_folder_ops import RestFolderOps
@@ -102,6 +103,7 @@ from sandbox.sharepoint.rest_props import RestProps
 from sandbox.sharepoint.rest_realm import RestRealm
 from sandbox.sharepoint.rest_recycle import RestRecycle
 from sandbox.sharepoint.rest_schema import RestSchema
+from sandbox.sharepoint.rest_schema_log import RestSchemaLog
 from sandbox.sharepoint.rest_search import RestSearch
 from sandbox.sharepoint.rest_uploads import RestUploads
 from sandbox.sharepoint.rest_users import RestUsers
@@ -137,7 +139,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    Subscriptions, RestApi, RestBatch, RestCaml, RestChanges, RestSearch, RestLists, RestFiles,
                    RestFileOps, RestFolderOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
-                   RestRealm, GraphSiteMore, RestWebMore, RestItemLookup,
+                   RestRealm, GraphSiteMore, RestWebMore, RestItemLookup, RestFieldWrites, RestSchemaLog,
                    GraphListDelta, RestPerms, RestWebOps,
                    CustomLists, CustomListOps, RestCustomCaml, GraphRecycle,
                    Sandbox):

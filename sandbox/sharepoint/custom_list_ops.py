@@ -38,6 +38,7 @@ class CustomListOps:
                 self.store.custom_lists.pop(lst.id, None)
                 self.__dict__.get("_property_bags", {}).pop(f"{lst.site_id}/{lst.id}", None)  # rest_props.py
             self.store.changed("list", lst.id)
+            self.rest_schema_changed(lst.id, "list", lst.id, 3)  # rest_schema_log.py
             return Response(200, b"")
         if method not in ("MERGE", "PATCH"):
             return None
@@ -50,6 +51,7 @@ class CustomListOps:
                 lst.made_as = lst.made_as or lst.title
                 lst.title = title
         self.store.changed("list", lst.id)
+        self.rest_schema_changed(lst.id, "list", lst.id, 2)  # rest_schema_log.py
         return Response(204, b"")
 
     def list_titles_taken(self, lst: Any) -> set[str]:

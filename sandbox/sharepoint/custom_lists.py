@@ -85,6 +85,7 @@ class CustomLists:
             lst.made_as = next(f"{title}{n or ''}" for n in range(len(used) + 1)
                                if f"{title}{n or ''}".replace(" ", "").lower() not in used)
             self.store.custom_lists[lst.id] = lst
+        self.rest_schema_changed(lst.id, "list", lst.id, 1)  # rest_schema_log.py: getChanges(List=True)
         return lst
 
     def rest_custom_list(self, req: Request, site: str, title: str | None = None, lid: str | None = None,
@@ -169,10 +170,18 @@ class CustomLists:
         if names == ["rootfolder", "properties"]:  # rest_props.py
             return self.rest_props(req, f"{site}/{lst.id}", f"{req.base_url}/_api/RootFolder/Properties", verbose,
                                    lst.title)  # by id: a renamed list keeps its bag
+        if names[:1] == ["fields"]:  # rest_field_writes.py; a write was looked up as one: the app may write
+            rows = self.rest_field_rows(lst.id, lst)
+            base = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lst.id}')/Fields"
+            if req.method != "GET":
+                return self.rest_fields_write(req, lst.id, lst, rows, base, segs, verbose, True)
+            return self.rest_fields_answer(req, rows, base, segs, verbose)
         if req.method == "GET" and names[0] in ("contenttypes", "views", "defaultview"):
             return self._c_schema(req, lst, segs, verbose)
         if req.method == "GET" and names[0] == "roleassignments":
             return self.rest_roles_route(req, self.store.sites[site], segs, verbose)
+        if names == ["getchanges"] and req.method == "POST":  # rest_changes.py: the list's own (List=True)
+            return self.rest_get_changes(req, site, (3, lst.id), [], verbose)
         if names == ["getitems"] and req.method == "POST":  # rest_custom_caml.py
             return self.rest_custom_get_items(req, lst, verbose)
         done = self.rest_custom_list_op(req, lst, segs, verbose)  # custom_list_ops.py

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +38,10 @@ class RestChanges:
     """Mixed into ``GraphSandbox`` with ``RestApi``."""
 
     def rest_get_changes(self, req: Request, site: str, scope: tuple[int, str], drives: list[Drive],
-                         verbose: bool) -> Response:
+                         verbose: bool, within: Callable[[str], bool] | None = None) -> Response:
+        """``within``: which drive items (by id) count (a folder's or a list item's own changes); schema changes
+        (``rest_schema_log.py``) count for a list (scope 3) under its id, for the web and site under theirs and
+        their lists' [unc: SharePoint also logs a list's changes in its web's log]."""
         query = (req.json() if req.body else {}) or {}
         query = query.get("query") or {} if isinstance(query, dict) else {}
         start, end = (self._change_number(_token_value(query.get(k)), scope) for k in ("ChangeTokenStart",
@@ -53,7 +57,7 @@ class RestChanges:
             web_id, site_id = site.split(",")[1], site.split(",")[1]
             for item in list(self.store.items.values()):
                 d = ids.get(item.drive_id)
-                if d is None or item.parent_id is None:
+                if d is None or item.parent_id is None or (within is not None and not within(item.id)):
                     continue
                 path = self.rest_path(req, d, item)
                 for kind, seq in ((1, item.created_seq), (2, item.seq)):
@@ -62,14 +66,22 @@ class RestChanges:
                                                           item.modified, path, web_id, site_id, scope)))
             for gone in list(self.store.tombstones.values()):
                 d = ids.get(gone.drive_id)
-                if d is None or gone.list_item_id == 0 or not start < gone.seq <= (end or gone.seq):
+                if d is None or gone.list_item_id == 0 or not start < gone.seq <= (end or gone.seq) or (
+                        within is not None and not within(gone.id)):
                     continue
                 changes.append((gone.seq, self._change(req, d, 3, gone.seq, gone.list_item_id, gone.id,
                                                        gone.deleted or now_iso(), None, web_id, site_id, scope)))
-        changes.sort(key=lambda c: c[0])
-        rows = [c for _, c in changes if want.get(c["ChangeType"])][:limit]
+        typed = [(seq, "SP.ChangeItem", c) for seq, c in changes]
+        if within is None:  # rest_schema_log.py: fields, content types, lists
+            owners = {scope[1]} if scope[0] == 3 else {site, *(str(uuid.uuid5(uuid.NAMESPACE_URL, d.id)) for d in
+                                                               drives), *(c.id for c in self.store.custom_lists.values()
+                                                                           if c.site_id == site)}
+            typed += [(seq, kind, {"ChangeToken": {"StringValue": self._token(scope, seq, props["Time"])}, **props})
+                      for seq, kind, props in self.rest_schema_changes(req, query, owners, start, end, site)]
+        typed.sort(key=lambda c: c[0])
+        rows = [(kind, c) for _, kind, c in typed if want.get(c["ChangeType"])][:limit]
         base = f"{self._rest_web_url(req)[0]}/_api"
-        out = [self._rest_entity(c, "SP.ChangeItem", f"{base}/SP.ChangeItem{n}", verbose) for n, c in enumerate(rows)]
+        out = [self._rest_entity(c, kind, f"{base}/{kind}{n}", verbose) for n, (kind, c) in enumerate(rows)]
         return self._rest_json(self._rest_collection(out, verbose), verbose)
 
     @staticmethod

@@ -161,6 +161,10 @@ class RestFiles:
                           verbose: bool) -> Response:
         names = [n for n, _ in segs]
         kids = sorted(self.store.children(folder.id), key=lambda i: i.name.lower())
+        if names == ["getchanges"] and req.method == "POST":  # rest_changes.py: the folder's and what is in it
+            return self.rest_get_changes(req, d.site_id, (3, str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))), [d], verbose,
+                                         lambda i: i == folder.id or folder.id in self.store.ancestors(
+                                             self.store.items[i]) if i in self.store.items else False)
         if not names and req.method == "GET":
             return self._rest_json(self._rest_folder(req, d, folder, verbose), verbose)
         if (not names and self._rest_deleting(req)) or (names == ["recycle"] and req.method == "POST"):

@@ -164,7 +164,7 @@ class RestLists:
             return self.rest_render_list_data(req, d, verbose)
         if names == ["getcheckedoutfiles"] and req.method == "POST":  # files never checked in: none here [unc]
             return self._rest_json(self._rest_collection([], verbose), verbose)
-        if names[:1] == ["fields"] and req.method == "GET":
+        if names[:1] == ["fields"]:
             return self._rest_fields(req, d, segs, verbose)
         if names == ["getchanges"] and req.method == "POST":  # rest_changes.py
             return self.rest_get_changes(req, d.site_id, (3, str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))), [d], verbose)
@@ -196,8 +196,12 @@ class RestLists:
     def _rest_fields(self, req: Request, d: Drive, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
         """``Fields`` (``$filter``, ``$select``), ``Fields/GetByInternalNameOrTitle('…')``, ``GetByTitle``,
         ``GetById``: the library's usual fields and its custom columns (Note) [unc]; unknown: 404 ArgumentException."""
-        base = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{uuid.uuid5(uuid.NAMESPACE_URL, d.id)}')/Fields"
-        return self.rest_fields_answer(req, field_rows(d.id, sorted(d.columns)), base, segs, verbose)
+        lid = str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))
+        base = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lid}')/Fields"
+        rows = self.rest_field_rows(d.id, d)  # rest_field_writes.py: columns made through REST as made
+        if req.method != "GET":  # the list was looked up for a write: the app may write it
+            return self.rest_fields_write(req, lid, d, rows, base, segs, verbose, True)
+        return self.rest_fields_answer(req, rows, base, segs, verbose)
 
     def rest_fields_answer(self, req: Request, rows: list[dict[str, Any]], base: str,
                            segs: list[tuple[str, str | None]], verbose: bool) -> Response:
@@ -230,6 +234,9 @@ class RestLists:
         names = [n for n, _ in segs]
         if names[:1] == ["parentlist"]:
             return self.rest_list_route(req, d, segs[1:], verbose)
+        if names == ["getchanges"] and req.method == "POST":  # rest_changes.py: the item's own changes
+            return self.rest_get_changes(req, d.site_id, (3, str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))), [d], verbose,
+                                         lambda i: i == item.id)
         if names == ["versions"] and req.method == "GET":
             return self.rest_item_versions(req, d, item, verbose)  # rest_versions.py
         if names[:1] == ["file" if item.content is not None else "folder"]:

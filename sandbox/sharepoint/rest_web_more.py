@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core.http import Request, Response
+from sandbox.sharepoint.rest_field_writes import rows_of
 from sandbox.sharepoint.rest_lists import field_rows
 
 TYPES = (("0x01", "Item", "Create a new list item.", "List Content Types"),
@@ -40,14 +41,23 @@ class RestWebMore:
         """The answer to ``web/Fields``, ``ContentTypes``, ``RegionalSettings`` … (``segs`` after ``web``),
         or None when ``segs`` names none of these."""
         names = [n for n, _ in segs]
-        if not names or req.method != "GET":
+        if not names:
             return None
         abs_url = self._rest_web_url(req)[0]
+        schema = self.web_schema(site)  # rest_schema_log.py: the site columns and types made through REST
         if names[0] in ("fields", "availablefields"):
             base = f"{abs_url}/_api/Web/{'Fields' if names[0] == 'fields' else 'AvailableFields'}"
-            return self.rest_fields_answer(req, field_rows(site, []), base, segs, verbose)  # rest_lists.py
+            rows = rows_of(site, schema, field_rows(site, []))  # rest_field_writes.py
+            if req.method != "GET" and names[0] == "fields":
+                return self.rest_fields_write(req, site, schema, rows, base, segs, verbose,
+                                              self.rest_grant(req, site) == "write")
+            return self.rest_fields_answer(req, rows, base, segs, verbose)  # rest_lists.py
+        if names[0] == "contenttypes" and req.method != "GET":
+            return self.rest_web_types_write(req, site, segs, {t[0] for t in TYPES}, verbose)
+        if req.method != "GET":
+            return None
         if names[0] in ("contenttypes", "availablecontenttypes"):
-            types = [self._web_content_type(req, t, verbose) for t in TYPES]
+            types = [self._web_content_type(req, t, verbose) for t in [*TYPES, *self.web_type_rows(site)]]
             return self._rest_content_type_answer(types, segs, verbose)  # rest_schema.py
         if names == ["regionalsettings"]:
             return self._rest_json(self._rest_entity(dict(REGIONAL), "SP.RegionalSettings",

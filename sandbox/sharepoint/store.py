@@ -97,6 +97,8 @@ class GraphStore:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.tombstones: dict[str, Tombstone] = {}
         self.custom_lists: dict[str, Any] = {}  # id -> custom_lists.CustomList (REST custom lists)
+        self.web_schema: dict[str, Any] = {}  # site id -> rest_schema_log.WebSchema (REST site columns, types)
+        self.schema_log: list[tuple[int, str, str, str, int, str]] = []  # rest_schema_log.py: schema changes
         self._list_ids = 0
         self.seq = 0
         self.listeners: list[Any] = []  # callables (kind, key): "drive" and a drive id, "list" and a list id
