@@ -1,0 +1,134 @@
+"""Round 27: what office365-rest-python-client's own SharePoint suite (tests/sharepoint: fields, content types,
+changes, lists, items, folders) needed of the sandbox, driven by office365 3.3.0 unchanged: schema writes
+(site columns and list columns), content types, change queries beyond items."""
+
+from __future__ import annotations
+
+import pytest
+from office365.runtime.client_request_exception import ClientRequestException
+from office365.sharepoint.changes.query import ChangeQuery
+from office365.sharepoint.contenttypes.creation_information import ContentTypeCreationInformation
+from office365.sharepoint.fields.creation_information import FieldCreationInformation
+from office365.sharepoint.fields.text import FieldText
+from office365.sharepoint.fields.type import FieldType
+
+from tests.sandbox.sharepoint.test_rest_api import _cert_token, _ctx, rest
+
+__all__ = ["rest"]
+URL = "/sites/GRC/Evidence"
+
+
+def _kinds(changes) -> list[int]:
+    """The changes' ChangeType numbers (office365 parses them into its ChangeType enum)."""
+    return [c.properties["ChangeType"].value for c in changes]
+
+
+def test_site_column_add_rename_delete(rest):
+    _w, ctx = rest
+    field = ctx.site.root_web.fields.add_text_field("Evidence Owner").execute_query()
+    assert isinstance(field, FieldText)
+    assert (field.title, field.internal_name, field.max_length) == ("Evidence Owner", "Evidence_x0020_Owner", 255)
+    again = ctx.web.fields.get_by_internal_name_or_title("Evidence_x0020_Owner").get().execute_query()
+    assert again.id == field.id and again.properties["CanBeDeleted"] is True
+    with pytest.raises(ClientRequestException) as info:  # the same title again: a duplicate internal name
+        ctx.web.fields.add_text_field("Evidence Owner").execute_query()
+    assert info.value.response.status_code == 400 and "duplicate" in info.value.message.lower()
+    field.set_property("Title", "Control Owner").update().execute_query()
+    renamed = ctx.web.fields.get_by_title("Control Owner").get().execute_query()
+    assert (renamed.id, renamed.internal_name) == (field.id, "Evidence_x0020_Owner")  # the internal name stays
+    renamed.delete_object().execute_query()
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.fields.get_by_title("Control Owner").get().execute_query()
+    assert info.value.response.status_code == 404
+    with pytest.raises(ClientRequestException) as info:  # a built-in field is not deleted
+        ctx.web.fields.get_by_internal_name_or_title("Title").delete_object().execute_query()
+    assert info.value.response.status_code == 400
+
+
+def test_library_column_is_a_column_of_items_and_graph(rest):
+    w, ctx = rest
+    lib = ctx.web.lists.get_by_title("Evidence")
+    num = lib.fields.add_number("Risk Score").execute_query()
+    assert (num.internal_name, num.properties["TypeAsString"], num.properties["FieldTypeKind"].value) == (
+        "Risk_x0020_Score", "Number", 9)
+    d = w.sandbox.store.drives[w.library_id]
+    assert "Risk_x0020_Score" in d.columns and d.column_defs["Risk_x0020_Score"]["type"] == "number"
+    f = ctx.web.get_folder_by_server_relative_url(URL).upload_file("r.txt", b"r").execute_query()
+    item = f.listItemAllFields
+    item.set_property("Risk_x0020_Score", "7").update().execute_query()
+    got = f.listItemAllFields.get().execute_query()
+    assert got.properties["Risk_x0020_Score"] == "7"
+    listed = [x.internal_name for x in lib.fields.get().execute_query()]
+    assert "Risk_x0020_Score" in listed and listed.count("Risk_x0020_Score") == 1
+    # a choice field made by its schema XML keeps its choices
+    xml = '<Field Type="Choice" DisplayName="Status" Name="EvStatus"><CHOICES><CHOICE>Open</CHOICE>' \
+          "<CHOICE>Closed</CHOICE></CHOICES></Field>"
+    choice = lib.fields.create_field_as_xml(xml).execute_query()
+    assert (choice.internal_name, list(choice.properties["Choices"])) == ("EvStatus", ["Open", "Closed"])
+
+
+def test_read_only_app_cannot_add_columns(rest):
+    w, ctx = rest
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.lists.get_by_title("Policies").fields.add_text_field("Nope").execute_query()
+    assert info.value.response.status_code == 403
+    assert "Nope" not in w.sandbox.store.drives[w.readonly_library_id].columns
+
+
+def test_custom_list_fields_take_item_values(rest):
+    _w, ctx = rest
+    tasks = ctx.web.lists.add_tasks("Controls27").execute_query()
+    tasks.fields.add_field(FieldCreationInformation("Due On", FieldType.DateTime)).execute_query()
+    made = tasks.fields.get_by_internal_name_or_title("Due On").get().execute_query()
+    assert (made.internal_name, made.properties["TypeAsString"]) == ("Due_x0020_On", "DateTime")
+    item = tasks.add_item({"Title": "c1", "Due_x0020_On": "2026-01-02T00:00:00Z"}).execute_query()
+    assert tasks.items.get_by_id(item.id).get().execute_query().properties["Due_x0020_On"] == "2026-01-02T00:00:00Z"
+
+
+def test_content_type_made_changed_deleted_and_logged(rest):
+    _w, ctx = rest
+    start = ctx.web.get_changes(ChangeQuery(ContentType=True)).execute_query()
+    assert len(start) == 0
+    ct = ctx.site.root_web.content_types.add(ContentTypeCreationInformation("Evidence Record")).execute_query()
+    assert ct.name == "Evidence Record" and ct.string_id.startswith("0x0100") and len(ct.string_id) == 38
+    assert ctx.web.content_types.get_by_id(ct.string_id).get().execute_query().name == "Evidence Record"
+    ct.description = "An audit record"
+    ct.update(True).execute_query()
+    assert ctx.web.content_types.get_by_id(ct.string_id).get().execute_query().description == "An audit record"
+    ct.delete_object().execute_query()
+    names = [c.name for c in ctx.web.content_types.get().execute_query()]
+    assert "Evidence Record" not in names and "Document" in names
+    changes = ctx.web.get_changes(ChangeQuery(ContentType=True)).execute_query()
+    assert _kinds(changes) == [1, 2, 3]  # Add, Update, DeleteObject
+    assert {c.properties["ContentTypeId"]["StringValue"] for c in changes} == {ct.string_id}
+    with pytest.raises(ClientRequestException) as info:  # a built-in type stays
+        ctx.web.content_types.get_by_id("0x0101").delete_object().execute_query()
+    assert info.value.response.status_code == 400
+
+
+def test_list_field_and_folder_changes(rest):
+    w, ctx = rest
+    tasks = ctx.web.lists.add_tasks("Changes27").execute_query()
+    assert _kinds(tasks.get_changes().execute_query()) == [1]  # the list's add
+    tasks.set_property("Title", "Changes27 renamed").update().execute_query()
+    assert _kinds(tasks.get_changes().execute_query()) == [1, 2]
+    lib = ctx.web.lists.get_by_title("Evidence")
+    lib.fields.add_text_field("Reviewer").execute_query()
+    fields = lib.get_changes(ChangeQuery(Field=True)).execute_query()
+    assert _kinds(fields) == [1]
+    assert fields[0].properties["FieldId"] == lib.fields.get_by_title("Reviewer").get().execute_query().id
+    root = ctx.web.get_folder_by_server_relative_url(URL)
+    a = root.folders.add("a27").execute_query()
+    root.folders.add("b27").execute_query()
+    a.upload_file("in-a.txt", b"x").execute_query()
+    root.upload_file("in-root.txt", b"y").execute_query()
+    in_a = a.get_changes(ChangeQuery(Item=True)).execute_query()
+    assert sorted(c.properties["ServerRelativeUrl"] for c in in_a) == [f"{URL}/a27", f"{URL}/a27/in-a.txt"]
+    f = ctx.web.get_file_by_server_relative_url(f"{URL}/in-root.txt")
+    own = f.listItemAllFields.get_changes(ChangeQuery(Item=True)).execute_query()
+    assert [c.properties["ServerRelativeUrl"] for c in own] == [f"{URL}/in-root.txt"]
+    ctx2 = _ctx(w, _cert_token(w))
+    web = ctx2.web.get_changes(ChangeQuery(List=True, Field=True)).execute_query()
+    # the web's log has its lists' changes too; office365 picks the class by the keys present (a field's change,
+    # with FieldId and WebId, parses as its ChangeWeb), so look at the keys
+    assert any("ListId" in c.properties for c in web) and any("FieldId" in c.properties for c in web)
