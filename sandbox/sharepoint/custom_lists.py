@@ -109,7 +109,8 @@ class CustomLists:
         props = {"Id": lst.id, "Title": lst.title, "BaseTemplate": 100, "BaseType": 0, "ItemCount": len(lst.rows),
                  "Hidden": False, "EntityTypeName": f"{lst.entity}List", "ParentWebUrl": rel,
                  "EnableAttachments": True, "EnableVersioning": False, "ContentTypesEnabled": False,
-                 "HasUniqueRoleAssignments": False, "DefaultViewUrl": f"{rel}/Lists/{lst.url_name}/AllItems.aspx",
+                 "HasUniqueRoleAssignments": self.list_has_unique_roles(lst.id),  # rest_role_writes.py
+                 "DefaultViewUrl": f"{rel}/Lists/{lst.url_name}/AllItems.aspx",
                  "ListItemEntityTypeFullName": f"SP.Data.{lst.entity}ListItem", "Created": iso(lst.created),
                  "LastItemModifiedDate": iso(last)}
         select = req.query.get("$select", "") if select is None else select
@@ -178,6 +179,9 @@ class CustomLists:
             return self.rest_fields_answer(req, rows, base, segs, verbose)
         if req.method == "GET" and names[0] in ("contenttypes", "views", "defaultview"):
             return self._c_schema(req, lst, segs, verbose)
+        roles = self.rest_list_roles(req, site, lst.id, segs, verbose)  # rest_role_writes.py
+        if roles is not None:
+            return roles
         if req.method == "GET" and names[0] == "roleassignments":
             return self.rest_roles_route(req, self.store.sites[site], segs, verbose)
         if names == ["getchanges"] and req.method == "POST":  # rest_changes.py: the list's own (List=True)

@@ -67,7 +67,7 @@ class RestLists:
                  "Hidden": False, "EntityTypeName": d.name.replace(" ", "_x0020_"),
                  "ParentWebUrl": rel, "EnableVersioning": True, "EnableMinorVersions": False,
                  "MajorVersionLimit": 500, "LastItemModifiedDate": iso(last), "EnableAttachments": False,
-                 "ContentTypesEnabled": False, "HasUniqueRoleAssignments": False,
+                 "ContentTypesEnabled": False, "HasUniqueRoleAssignments": self.list_has_unique_roles(lid),
                  "DefaultViewUrl": f"{rel}/{d.name}/Forms/AllItems.aspx",
                  "CurrentChangeToken": {"StringValue": self._token((3, lid), self.store.seq, now_iso())},
                  "ListItemEntityTypeFullName": f"SP.Data.{d.name.replace(' ', '_x0020_')}Item",
@@ -186,6 +186,9 @@ class RestLists:
                                       "Item does not exist. It may have been deleted by another user."))
             rest = segs[2:] if by_call else segs[1:]
             return self.rest_item_route(req, d, item, rest, verbose)
+        roles = self.rest_list_roles(req, d.site_id, str(uuid.uuid5(uuid.NAMESPACE_URL, d.id)), segs, verbose)
+        if roles is not None:  # rest_role_writes.py: the list's own permissions
+            return roles
         schema = self.rest_schema_route(req, d, segs, verbose)  # rest_schema.py: content types, views, roles
         if schema is None:  # rest_item_lookup.py: GetItemByUniqueId, ParentWeb
             schema = self.rest_list_lookup(req, d, segs, verbose)

@@ -167,7 +167,10 @@ class RestSchema:
                 return self._rest_json(self._rest_collection([self._rest_role(req, r, verbose) for r in ROLES],
                                                              verbose), verbose)
             key = args(segs[0][1] or (segs[1][1] if len(segs) > 1 else "")).get("", "")
-            hit = next((r for r in ROLES if str(r[0]) == key or r[1].lower() == key.lower()), None)
+            if names[1:2] == ["getbytype"]:  # RoleTypeKind: 3 Contributor, 5 Administrator …
+                hit = next((r for r in ROLES if str(r[3]) == key), None)
+            else:
+                hit = next((r for r in ROLES if str(r[0]) == key or r[1].lower() == key.lower()), None)
             if hit is None:
                 raise RestError(404, ("-2147024809, System.ArgumentException", "Value does not fall within the "
                                       "expected range."))

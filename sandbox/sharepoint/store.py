@@ -99,6 +99,8 @@ class GraphStore:
         self.custom_lists: dict[str, Any] = {}  # id -> custom_lists.CustomList (REST custom lists)
         self.web_schema: dict[str, Any] = {}  # site id -> rest_schema_log.WebSchema (REST site columns, types)
         self.schema_log: list[tuple[int, str, str, str, int, str]] = []  # rest_schema_log.py: schema changes
+        self.unique_roles: dict[str, list[list[int]]] = {}  # list id -> [principal id, role id] (rest_role_writes)
+        self.full_control: dict[str, set[str]] = {}  # site id -> apps granted Sites.Selected "fullcontrol"
         self._list_ids = 0
         self.seq = 0
         self.listeners: list[Any] = []  # callables (kind, key): "drive" and a drive id, "list" and a list id

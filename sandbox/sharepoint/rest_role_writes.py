@@ -1,0 +1,143 @@
+"""A list's own permissions through SharePoint REST v1, for ``GraphSandbox``, as office365-rest-python-client's
+``List.break_role_inheritance`` / ``reset_role_inheritance`` / ``add_role_assignment`` / ``remove_role_assignment``
+/ ``get_role_assignment`` make them (library or custom list):
+
+- ``POST …/BreakRoleInheritance(copyRoleAssignments=…,clearSubscopes=…)``: the list stops inheriting the web's
+  assignments; with ``copyRoleAssignments=true`` it starts with a copy of them (the Owners, Members and Visitors
+  groups), else with none [unc: SharePoint may add the caller]. Breaking it again keeps what the list has.
+  ``POST …/ResetRoleInheritance``: it inherits again (its own assignments are gone). Both answer 200 with no body.
+- ``HasUniqueRoleAssignments`` (the property, and ``GET …/HasUniqueRoleAssignments``) follows.
+- ``POST …/RoleAssignments/AddRoleAssignment(principalId=n,roleDefId=m)`` binds a role to a principal (the
+  app 1073741823, a default group 3/4/5, a user ``EnsureUser`` added); ``RemoveRoleAssignment(…)`` unbinds it
+  (the assignment goes when it has no role left). On a list that inherits, both are 400 "This operation is not
+  allowed on an object that inherits permissions." An unknown principal or role definition is 404 / 400 [unc].
+- ``GET …/RoleAssignments`` (``$expand=Member,RoleDefinitionBindings``) and ``RoleAssignments/GetByPrincipalId(n)``
+  (with ``/Member``, ``/RoleDefinitionBindings``) answer the list's own assignments while it has them, else the
+  web's (``rest_schema.rest_roles_route``).
+- All of these writes need ManagePermissions, which SharePoint's Edit role (a Sites.Selected ``write`` grant) does
+  not have: such an app is 403 "Access denied." Only an app granted ``fullcontrol`` on the site
+  (``GraphStore.full_control``, as a tenant admin grants Sites.Selected ``fullcontrol``) may make them
+  [unc: the emulator does not show that grant in ``EffectiveBasePermissions``].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.core.http import Request, Response
+from sandbox.sharepoint.rest import args
+from sandbox.sharepoint.rest_errors import BAD, DENIED, RestError
+from sandbox.sharepoint.rest_schema import GROUPS, ROLES
+
+APP_ID = 1073741823
+INHERITS = ("-2146232832, Microsoft.SharePoint.SPException",
+            "This operation is not allowed on an object that inherits permissions.")
+NO_PRINCIPAL = "Can not find the principal with id: {}."
+
+
+class RestRoleWrites:
+    """Mixed into ``GraphSandbox`` with ``RestSchema`` and ``RestUsers``."""
+
+    def list_has_unique_roles(self, lid: str) -> bool:
+        return lid in self.store.unique_roles
+
+    def rest_list_roles(self, req: Request, site: str, lid: str, segs: list[tuple[str, str | None]],
+                        verbose: bool) -> Response | None:
+        """The answer to a list's role request (``segs`` after the list), or None when it is none."""
+        names = [n for n, _ in segs]
+        method = req.header("X-HTTP-Method").upper() or req.method
+        if not names or names[0] not in ("breakroleinheritance", "resetroleinheritance", "roleassignments",
+                                         "hasuniqueroleassignments"):
+            return None
+        own = self.store.unique_roles.get(lid)
+        if names == ["hasuniqueroleassignments"] and req.method == "GET":
+            value = own is not None
+            return self._rest_json({"HasUniqueRoleAssignments": value} if verbose else {"value": value}, verbose)
+        if req.method == "GET":
+            if own is None:
+                return self.rest_roles_route(req, self.store.sites[site], segs, verbose)  # rest_schema.py
+            return self._list_roles_answer(req, site, lid, own, segs, verbose)
+        if method != "POST":
+            raise RestError(400, BAD)
+        if req.principal not in self.store.full_control.get(site, set()):
+            raise RestError(403, DENIED)  # ManagePermissions: not in the Edit role a "write" grant is
+        a = {k.lower(): v for k, v in args(segs[-1][1]).items()}
+        with self.store.lock:
+            if names == ["breakroleinheritance"]:
+                if lid not in self.store.unique_roles:
+                    copy = a.get("copyroleassignments", "true").lower() == "true"
+                    self.store.unique_roles[lid] = [[gid, rid] for gid, _, rid in GROUPS] if copy else []
+                return Response(200, b"")
+            if names == ["resetroleinheritance"]:
+                self.store.unique_roles.pop(lid, None)
+                return Response(200, b"")
+            if names[1:] not in (["addroleassignment"], ["removeroleassignment"]):
+                raise RestError(400, BAD)
+            try:
+                pid, rid = int(a.get("principalid", "")), int(a.get("roledefid", ""))
+            except ValueError:
+                raise RestError(400, BAD) from None
+            if own is None:
+                raise RestError(400, INHERITS)
+            if rid not in {r[0] for r in ROLES}:
+                raise RestError(400, ("-2147024809, System.ArgumentException", "Value does not fall within the "
+                                      "expected range."))
+            if pid not in self._known_principals(req, site):
+                raise RestError(404, ("-2146232832, Microsoft.SharePoint.SPException", NO_PRINCIPAL.format(pid)))
+            pair = [pid, rid]
+            if names[1] == "addroleassignment" and pair not in own:
+                own.append(pair)
+            elif names[1] == "removeroleassignment" and pair in own:
+                own.remove(pair)
+        return Response(200, b"")
+
+    def _known_principals(self, req: Request, site: str) -> set[int]:
+        users = {int(r["Id"]) for r in self._rest_user_rows(req, site)}  # rest_users.py: the app, ensured users
+        return users | {g[0] for g in GROUPS} | {APP_ID}
+
+    def _list_roles_answer(self, req: Request, site: str, lid: str, own: list[list[int]],
+                           segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+        names = [n for n, _ in segs]
+        roles = {r[0]: r for r in ROLES}
+        base = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lid}')/RoleAssignments"
+        by_principal: dict[int, list[int]] = {}
+        for pid, rid in own:
+            by_principal.setdefault(pid, []).append(rid)
+        expand = {e.strip().lower() for e in req.query.get("$expand", "").split(",") if e.strip()}
+
+        def member(pid: int) -> dict[str, Any]:
+            group = next((g for g in GROUPS if g[0] == pid), None)
+            if group is not None:
+                return self._rest_group(req, self.store.sites[site], pid, group[1], verbose)
+            if pid == APP_ID:
+                return self.rest_app_user(req, verbose)
+            row = next(r for r in self._rest_user_rows(req, site) if int(r["Id"]) == pid)
+            return self._rest_user_entity(req, row, verbose)
+
+        def bindings(pid: int) -> dict[str, Any]:
+            return self._rest_collection([self._rest_role(req, roles[r], verbose) for r in by_principal[pid]],
+                                         verbose)
+
+        def assignment(pid: int) -> dict[str, Any]:
+            props: dict[str, Any] = {"PrincipalId": pid}
+            if "member" in expand:
+                props["Member"] = member(pid)
+            if "roledefinitionbindings" in expand:
+                props["RoleDefinitionBindings"] = bindings(pid)
+            return self._rest_entity(props, "SP.RoleAssignment", f"{base}/GetByPrincipalId({pid})", verbose)
+
+        if names == ["roleassignments"] and not segs[0][1]:
+            return self._rest_json(self._rest_collection([assignment(p) for p in by_principal], verbose), verbose)
+        by_call = names[1:2] == ["getbyprincipalid"]
+        key = args(segs[1][1] if by_call else segs[0][1]).get("", "")
+        pid = next((p for p in by_principal if str(p) == key), None)
+        if pid is None:
+            raise RestError(404, ("-2146232832, Microsoft.SharePoint.SPException", NO_PRINCIPAL.format(key)))
+        rest = names[2:] if by_call else names[1:]
+        if not rest:
+            return self._rest_json(assignment(pid), verbose)
+        if rest == ["member"]:
+            return self._rest_json(member(pid), verbose)
+        if rest == ["roledefinitionbindings"]:
+            return self._rest_json(bindings(pid), verbose)
+        raise RestError(400, BAD)
