@@ -3,8 +3,9 @@
 / ``get_role_assignment`` make them (library or custom list):
 
 - ``POST …/BreakRoleInheritance(copyRoleAssignments=…,clearSubscopes=…)``: the list stops inheriting the web's
-  assignments; with ``copyRoleAssignments=true`` it starts with a copy of them (the Owners, Members and Visitors
-  groups), else with none [unc: SharePoint may add the caller]. Breaking it again keeps what the list has.
+  assignments; with ``copyRoleAssignments`` true (in the body, as office365 sends it, or the URL) it starts with a
+  copy of them (the Owners, Members and Visitors groups), else with only the caller's, Full Control
+  ([MS-CSOMSPT]). Breaking it again keeps what the list has.
   ``POST …/ResetRoleInheritance``: it inherits again (its own assignments are gone). Both answer 200 with no body.
 - ``HasUniqueRoleAssignments`` (the property, and ``GET …/HasUniqueRoleAssignments``) follows.
 - ``POST …/RoleAssignments/AddRoleAssignment(principalId=n,roleDefId=m)`` binds a role to a principal (the
@@ -30,6 +31,7 @@ from sandbox.sharepoint.rest_errors import BAD, DENIED, RestError
 from sandbox.sharepoint.rest_schema import GROUPS, ROLES
 
 APP_ID = 1073741823
+FULL_CONTROL = 1073741829
 INHERITS = ("-2146232832, Microsoft.SharePoint.SPException",
             "This operation is not allowed on an object that inherits permissions.")
 NO_PRINCIPAL = "Can not find the principal with id: {}."
@@ -61,12 +63,15 @@ class RestRoleWrites:
             raise RestError(400, BAD)
         if req.principal not in self.store.full_control.get(site, set()):
             raise RestError(403, DENIED)  # ManagePermissions: not in the Edit role a "write" grant is
+        body = req.json() if req.body else {}
         a = {k.lower(): v for k, v in args(segs[-1][1]).items()}
+        a.update({k.lower(): str(v).lower() for k, v in (body if isinstance(body, dict) else {}).items()})
         with self.store.lock:
             if names == ["breakroleinheritance"]:
                 if lid not in self.store.unique_roles:
                     copy = a.get("copyroleassignments", "true").lower() == "true"
-                    self.store.unique_roles[lid] = [[gid, rid] for gid, _, rid in GROUPS] if copy else []
+                    self.store.unique_roles[lid] = [[gid, rid] for gid, _, rid in GROUPS] if copy else [
+                        [APP_ID, FULL_CONTROL]]  # [MS-CSOMSPT]: only the caller's assignment is left
                 return Response(200, b"")
             if names == ["resetroleinheritance"]:
                 self.store.unique_roles.pop(lid, None)

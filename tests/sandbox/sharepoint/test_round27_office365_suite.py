@@ -11,6 +11,7 @@ from office365.sharepoint.contenttypes.creation_information import ContentTypeCr
 from office365.sharepoint.fields.creation_information import FieldCreationInformation
 from office365.sharepoint.fields.text import FieldText
 from office365.sharepoint.fields.type import FieldType
+from office365.sharepoint.sharing.role_type import RoleType
 
 from tests.sandbox.sharepoint.test_rest_api import _cert_token, _ctx, rest
 
@@ -132,3 +133,41 @@ def test_list_field_and_folder_changes(rest):
     # the web's log has its lists' changes too; office365 picks the class by the keys present (a field's change,
     # with FieldId and WebId, parses as its ChangeWeb), so look at the keys
     assert any("ListId" in c.properties for c in web) and any("FieldId" in c.properties for c in web)
+
+
+def test_break_inheritance_needs_full_control(rest):
+    w, ctx = rest
+    lib = ctx.web.default_document_library()
+    with pytest.raises(ClientRequestException) as info:  # a "write" app is SharePoint's Edit: no ManagePermissions
+        lib.break_role_inheritance(False).execute_query()
+    assert info.value.response.status_code == 403
+    assert lib.select(["HasUniqueRoleAssignments"]).get().execute_query().has_unique_role_assignments is False
+    w.sandbox.store.full_control.setdefault(w.site_id, set()).add(f"{w.tenant_id}/{w.client_id}")
+    me = ctx.web.current_user
+    with pytest.raises(ClientRequestException) as info:  # while the list inherits
+        lib.add_role_assignment(me, ctx.web.role_definitions.get_by_type(RoleType.Contributor)).execute_query()
+    assert info.value.response.status_code == 400 and "inherits" in info.value.message
+    lib.break_role_inheritance(False).execute_query()
+    assert lib.select(["HasUniqueRoleAssignments"]).get().execute_query().has_unique_role_assignments is True
+    only = lib.role_assignments.get().execute_query()  # not copied: only the caller's, Full Control
+    assert [a.principal_id for a in only] == [1073741823]
+    lib.add_role_assignment(me, ctx.web.role_definitions.get_by_type(RoleType.Contributor)).execute_query()
+    got = lib.get_role_assignment(me).expand(["RoleDefinitionBindings"]).get().execute_query()
+    assert [r.name for r in got.role_definition_bindings] == ["Full Control", "Contribute"]
+    lib.remove_role_assignment(me, ctx.web.role_definitions.get_by_type(RoleType.Contributor)).execute_query()
+    got = lib.get_role_assignment(me).expand(["RoleDefinitionBindings"]).get().execute_query()
+    assert [r.name for r in got.role_definition_bindings] == ["Full Control"]
+    with pytest.raises(ClientRequestException) as info:  # a principal the site does not have
+        lib.role_assignments.add_role_assignment(999, 1073741827).execute_query()
+    assert info.value.response.status_code == 404
+    lib.role_assignments.add_role_assignment(4, 1073741827).execute_query()  # the Visitors group
+    assert sorted(a.principal_id for a in lib.role_assignments.get().execute_query()) == [4, 1073741823]
+    lib.reset_role_inheritance().execute_query()
+    assert lib.select(["HasUniqueRoleAssignments"]).get().execute_query().has_unique_role_assignments is False
+    assert sorted(a.principal_id for a in lib.role_assignments.get().execute_query()) == [3, 4, 5]  # the web's
+    tasks = ctx.web.lists.add_tasks("Perms27").execute_query()
+    tasks.break_role_inheritance(True).execute_query()  # a copy of the web's groups
+    assert sorted(a.principal_id for a in tasks.role_assignments.get().execute_query()) == [3, 4, 5]
+    with pytest.raises(ClientRequestException) as info:  # the read-only library
+        ctx.web.lists.get_by_title("Policies").break_role_inheritance(False).execute_query()
+    assert info.value.response.status_code == 403
