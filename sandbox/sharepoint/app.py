@@ -96,6 +96,7 @@ from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.rest_folder_ops import RestFolderOps
 from sandbox.sharepoint.rest_groups import RestGroups
 from sandbox.sharepoint.rest_item_lookup import RestItemLookup
+from sandbox.sharepoint.rest_item_more import RestItemMore
 from sandbox.sharepoint.rest_item_ops import RestItemOps
 from sandbox.sharepoint.rest_lists import RestLists
 from sandbox.sharepoint.rest_perms import RestPerms
@@ -141,7 +142,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    RestFileOps, RestFolderOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
                    RestRealm, GraphSiteMore, RestWebMore, RestItemLookup, RestFieldWrites, RestSchemaLog,
-                   RestRoleWrites, GraphListDelta, RestPerms, RestWebOps,
+                   RestRoleWrites, RestItemMore, GraphListDelta, RestPerms, RestWebOps,
                    CustomLists, CustomListOps, RestCustomCaml, GraphRecycle,
                    Sandbox):
     vendor = "sharepoint"

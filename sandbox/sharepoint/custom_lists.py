@@ -184,6 +184,8 @@ class CustomLists:
             return roles
         if req.method == "GET" and names[0] == "roleassignments":
             return self.rest_roles_route(req, self.store.sites[site], segs, verbose)
+        if names[:1] == ["getusereffectivepermissions"] and len(names) == 1:  # rest_item_more.py
+            return self.rest_list_user_perms(req, site, lst.grants.get(req.principal), segs[0], verbose)
         if names == ["getchanges"] and req.method == "POST":  # rest_changes.py: the list's own (List=True)
             return self.rest_get_changes(req, site, (3, lst.id), [], verbose)
         if names == ["getitems"] and req.method == "POST":  # rest_custom_caml.py
@@ -206,6 +208,11 @@ class CustomLists:
         if names == ["recycle"] and req.method == "POST":  # rest_custom_caml.py
             self.rest_custom_list(req, site, lid=lst.id, need="write")
             return self.rest_custom_recycle(req, lst, row, verbose)
+        if names[:1] == ["versions"]:  # rest_item_more.py
+            return self.rest_custom_item_versions(req, lst, row, segs, verbose)
+        if names == ["systemupdate"] and req.method == "POST":  # rest_item_more.py: nothing to save
+            self.rest_custom_list(req, site, lid=lst.id, need="write")
+            return Response(200, b"")
         if names == ["updateoverwriteversion"] and req.method == "POST":  # custom_list_ops.py
             self.rest_custom_list(req, site, lid=lst.id, need="write")
             return self.rest_custom_overwrite_version(lst, row)

@@ -186,9 +186,11 @@ class RestFiles:
             self._room(d, len(req.body), existing)
             item = self.store.add(d.id, folder.id, name, req.body)
             return self._rest_json(self._rest_file(req, d, item, verbose), verbose)
-        if names[:2] == ["files", "getbyurl"] or (names[:1] in (["files"], ["folders"]) and segs[0][1]):
-            by_call = names[1:2] == ["getbyurl"]
-            rel = args(segs[1][1] if by_call else segs[0][1]).get("", "")  # a name, or a path under the folder
+        if (names[:1] in (["files"], ["folders"]) and names[1:2] in (["getbyurl"], ["getbypath"])) or (
+                names[:1] in (["files"], ["folders"]) and segs[0][1]):  # GetByPath: SP.ResourcePath (DecodedUrl)
+            by_call = names[1:2] in (["getbyurl"], ["getbypath"])
+            a = args(segs[1][1] if by_call else segs[0][1])
+            rel = a.get("", "") or a.get("decodedurl", "") or a.get("url", "")  # a name, or a path under the folder
             item = self._rest_walk_from(folder, [p for p in rel.split("/") if p])
             if item is None or (item.content is None) != (names[0] == "folders"):
                 raise RestError(404, NOT_FOUND)

@@ -154,6 +154,8 @@ class RestLists:
         if names == ["items"] and req.method == "POST":  # a library's items are its files and folders
             raise RestError(400, ("-2147024809, System.ArgumentException", "To add an item to a document library, "
                                   "use SPFileCollection.Add()"))
+        if names[:1] == ["getusereffectivepermissions"] and len(names) == 1:  # rest_item_more.py
+            return self.rest_list_user_perms(req, d.site_id, d.grants.get(req.principal), segs[0], verbose)
         if names == ["effectivebasepermissions"] and req.method == "GET":  # rest_perms.py
             return self.rest_effective_perms(req, d.site_id, d, verbose)
         if names == ["getitems"] and req.method == "POST":
@@ -237,6 +239,8 @@ class RestLists:
         names = [n for n, _ in segs]
         if names[:1] == ["parentlist"]:
             return self.rest_list_route(req, d, segs[1:], verbose)
+        if names == ["systemupdate"] and req.method == "POST":  # rest_item_more.py: nothing to save
+            return Response(200, b"")
         if names == ["getchanges"] and req.method == "POST":  # rest_changes.py: the item's own changes
             return self.rest_get_changes(req, d.site_id, (3, str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))), [d], verbose,
                                          lambda i: i == item.id)

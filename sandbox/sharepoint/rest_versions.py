@@ -79,6 +79,12 @@ class RestVersions:
         rest = names[2:] if by_call else names[1:]
         if not rest and req.method == "GET":
             return self._rest_json(self._rest_version(req, d, item, n, verbose), verbose)
+        if not rest and self._rest_deleting(req):  # FileVersion.delete_object(): as DeleteByID
+            self._rest_drive(req, d.site_id, d.name, "write")
+            del item.history[n - 1]
+            del item.history_fields[n - 1:n]
+            self.store.touch(item)
+            return Response(200, b"")
         if (rest == ["$value"] and req.method == "GET") or (rest == ["openbinarystream"] and req.method == "POST"):
             return Response(200, item.history[n - 1][0], "application/octet-stream")
         raise RestError(400, BAD)
