@@ -11,6 +11,7 @@ from office365.sharepoint.contenttypes.creation_information import ContentTypeCr
 from office365.sharepoint.fields.creation_information import FieldCreationInformation
 from office365.sharepoint.fields.text import FieldText
 from office365.sharepoint.fields.type import FieldType
+from office365.sharepoint.permissions.kind import PermissionKind
 from office365.sharepoint.sharing.role_type import RoleType
 
 from tests.sandbox.sharepoint.test_rest_api import _cert_token, _ctx, rest
@@ -171,3 +172,52 @@ def test_break_inheritance_needs_full_control(rest):
     with pytest.raises(ClientRequestException) as info:  # the read-only library
         ctx.web.lists.get_by_title("Policies").break_role_inheritance(False).execute_query()
     assert info.value.response.status_code == 403
+
+
+def test_custom_list_item_versions_and_system_update(rest):
+    w, ctx = rest
+    tasks = ctx.web.lists.add_tasks("Versions27").execute_query()
+    item = tasks.add_item({"Title": "v1"}).execute_query()
+    item.set_property("Title", "v2").update().execute_query()
+    versions = item.versions.get().execute_query()
+    assert [(v.properties["VersionLabel"], v.properties["IsCurrentVersion"], v.properties["Title"])
+            for v in versions] == [("2.0", True, "v2"), ("1.0", False, "v1")]
+    first = item.versions.get_by_id(512).get().execute_query()
+    assert (first.properties["VersionLabel"], first.properties["Title"]) == ("1.0", "v1")
+    with pytest.raises(ClientRequestException) as info:
+        item.versions.get_by_id(512 * 3).get().execute_query()
+    assert info.value.response.status_code == 404
+    row = w.sandbox.store.custom_lists[tasks.id].rows[item.id]
+    modified, version = row.modified, row.version
+    loaded = tasks.items.get_by_id(item.id).get().execute_query()
+    before = loaded.properties["Modified"]
+    loaded.set_property("Title", "v3").system_update()
+    ctx.load(loaded)
+    ctx.execute_query()
+    assert (row.modified, row.version, loaded.properties["Modified"]) == (modified, version, before)
+    assert row.fields["Title"] == "v2"  # the REST call carried no values to save
+
+
+def test_list_user_permissions_version_delete_and_get_by_path(rest):
+    _w, ctx = rest
+    me = ctx.web.current_user
+    perms = ctx.web.lists.get_by_title("Evidence").get_user_effective_permissions(me).execute_query().value
+    assert perms.has(PermissionKind.EditListItems)
+    ro = ctx.web.lists.get_by_title("Policies").get_user_effective_permissions(me).execute_query().value
+    assert ro.has(PermissionKind.ViewListItems) and not ro.has(PermissionKind.EditListItems)
+    root = ctx.web.get_folder_by_server_relative_url(URL)
+    f = root.upload_file("v.txt", b"one").execute_query()
+    f.save_binary_stream(b"two").execute_query()
+    f.save_binary_stream(b"three").execute_query()
+    versions = f.versions.get().execute_query()
+    assert [v.properties["VersionLabel"] for v in versions] == ["1.0", "2.0"]
+    versions[0].delete_object().execute_query()  # the oldest ("one") goes
+    left = f.versions.get().execute_query()
+    assert len(left) == 1
+    assert f.versions.get_by_id(left[0].properties["ID"]).open_binary_stream().execute_query().value == b"two"
+    root.folders.add("byPath27").execute_query()
+    got = root.folders.get_by_path("byPath27").get().execute_query()
+    assert got.server_relative_url == f"{URL}/byPath27"
+    with pytest.raises(ClientRequestException) as info:
+        root.folders.get_by_path("missing27").get().execute_query()
+    assert info.value.response.status_code == 404
