@@ -201,8 +201,10 @@ class CustomLists:
         method = req.header("X-HTTP-Method").upper() or req.method
         if names[:1] == ["attachmentfiles"]:
             return self._c_attachments(req, lst, row, segs, verbose)
-        if names[:1] == ["roleassignments"] and req.method == "GET":
-            return self.rest_roles_route(req, self.store.sites[site], segs, verbose)
+        roles = self.rest_list_roles(req, site, f"{lst.id}/{row.id}", segs, verbose, lst.id,
+                                     f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lst.id}')/Items({row.id})")
+        if roles is not None:  # rest_role_writes.py: the item's own, else inherited
+            return roles
         if names[:1] == ["parentlist"]:  # office365's ListItem.update() reads its ListItemEntityTypeFullName
             return self.rest_custom_route(req, site, lst, segs[1:], verbose)
         if names == ["recycle"] and req.method == "POST":  # rest_custom_caml.py

@@ -93,6 +93,8 @@ class RestLists:
         extra = {"FileDirRef": path.rsplit("/", 1)[0], "EncodedAbsUrl": self._rest_web_url(req)[0].rsplit(
                      "/sites/", 1)[0] + quote(path), "File_x0020_Type": item.name.rsplit(".", 1)[1] if "." in item.name
                  and not folder else None, "BaseName": item.name.rsplit(".", 1)[0] if not folder else item.name}
+        extra["HasUniqueRoleAssignments"] = self.list_has_unique_roles(  # rest_role_writes.py; when selected
+            f"{uuid.uuid5(uuid.NAMESPACE_URL, d.id)}/{item.list_item_id}")
         if "effectivebasepermissions" in select.lower():  # rest_perms.py
             extra["EffectiveBasePermissions"] = base_permissions(self.rest_grant(req, d.site_id, d), verbose)
         picked = pick(props, select, extra)
@@ -251,8 +253,12 @@ class RestLists:
             return route(req, d, item, segs[1:], verbose)
         if names[:1] == ["attachmentfiles"]:
             return self.rest_attachments(req, d, item, segs, verbose)  # rest_schema.py
-        if names[:1] == ["roleassignments"] and req.method == "GET":  # inherited from the web
-            return self.rest_roles_route(req, self.store.sites[d.site_id], segs, verbose)
+        lid = str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))
+        roles = self.rest_list_roles(req, d.site_id, f"{lid}/{item.list_item_id}", segs, verbose, lid,
+                                     f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lid}')/Items("
+                                     f"{item.list_item_id})")  # rest_role_writes.py: the item's own, else inherited
+        if roles is not None:
+            return roles
         if names == ["recycle"] and req.method == "POST":
             self._rest_drive(req, d.site_id, d.name, "write")
             return self.rest_recycle(req, d, item, verbose)  # rest_recycle.py

@@ -15,6 +15,10 @@
 - ``GET …/RoleAssignments`` (``$expand=Member,RoleDefinitionBindings``) and ``RoleAssignments/GetByPrincipalId(n)``
   (with ``/Member``, ``/RoleDefinitionBindings``) answer the list's own assignments while it has them, else the
   web's (``rest_schema.rest_roles_route``).
+- A list item (``items(n)/BreakRoleInheritance`` …) likewise, inheriting from its list (the list's own
+  assignments when it has them, else the web's); breaking a list's inheritance with ``clearSubscopes`` true (the
+  default) makes its items inherit from it again; on an object that already has its own, the call changes nothing
+  ([MS-CSOMSPT]).
 - All of these writes need ManagePermissions, which SharePoint's Edit role (a Sites.Selected ``write`` grant) does
   not have: such an app is 403 "Access denied." Only an app granted ``fullcontrol`` on the site
   (``GraphStore.full_control``, as a tenant admin grants Sites.Selected ``fullcontrol``) may make them
@@ -44,8 +48,9 @@ class RestRoleWrites:
         return lid in self.store.unique_roles
 
     def rest_list_roles(self, req: Request, site: str, lid: str, segs: list[tuple[str, str | None]],
-                        verbose: bool) -> Response | None:
-        """The answer to a list's role request (``segs`` after the list), or None when it is none."""
+                        verbose: bool, parent: str | None = None, base: str = "") -> Response | None:
+        """The answer to a list's role request (``segs`` after the list), or None when it is none; for a list
+        item, ``lid`` is ``<list id>/<item id>``, ``parent`` the list's id and ``base`` its URL."""
         names = [n for n, _ in segs]
         method = req.header("X-HTTP-Method").upper() or req.method
         if not names or names[0] not in ("breakroleinheritance", "resetroleinheritance", "roleassignments",
@@ -55,10 +60,12 @@ class RestRoleWrites:
         if names == ["hasuniqueroleassignments"] and req.method == "GET":
             value = own is not None
             return self._rest_json({"HasUniqueRoleAssignments": value} if verbose else {"value": value}, verbose)
+        inherited = self.store.unique_roles.get(parent) if parent else None  # the list's, when it has its own
         if req.method == "GET":
-            if own is None:
+            if own is None and inherited is None:
                 return self.rest_roles_route(req, self.store.sites[site], segs, verbose)  # rest_schema.py
-            return self._list_roles_answer(req, site, lid, own, segs, verbose)
+            return self._list_roles_answer(req, site, lid, own if own is not None else inherited, segs, verbose,
+                                           base)
         if method != "POST":
             raise RestError(400, BAD)
         if req.principal not in self.store.full_control.get(site, set()):
@@ -70,8 +77,12 @@ class RestRoleWrites:
             if names == ["breakroleinheritance"]:
                 if lid not in self.store.unique_roles:
                     copy = a.get("copyroleassignments", "true").lower() == "true"
-                    self.store.unique_roles[lid] = [[gid, rid] for gid, _, rid in GROUPS] if copy else [
+                    start = [list(p) for p in inherited] if inherited is not None else [[g, r] for g, _, r in GROUPS]
+                    self.store.unique_roles[lid] = start if copy else [
                         [APP_ID, FULL_CONTROL]]  # [MS-CSOMSPT]: only the caller's assignment is left
+                    if a.get("clearsubscopes", "true").lower() == "true":  # the list's items inherit from it again
+                        for key in [k for k in self.store.unique_roles if k.startswith(lid + "/")]:
+                            del self.store.unique_roles[key]
                 return Response(200, b"")
             if names == ["resetroleinheritance"]:
                 self.store.unique_roles.pop(lid, None)
@@ -101,10 +112,10 @@ class RestRoleWrites:
         return users | {g[0] for g in GROUPS} | {APP_ID}
 
     def _list_roles_answer(self, req: Request, site: str, lid: str, own: list[list[int]],
-                           segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+                           segs: list[tuple[str, str | None]], verbose: bool, base: str = "") -> Response:
         names = [n for n, _ in segs]
         roles = {r[0]: r for r in ROLES}
-        base = f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lid}')/RoleAssignments"
+        base = (base or f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lid}')") + "/RoleAssignments"
         by_principal: dict[int, list[int]] = {}
         for pid, rid in own:
             by_principal.setdefault(pid, []).append(rid)

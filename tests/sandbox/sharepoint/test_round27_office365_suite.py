@@ -221,3 +221,31 @@ def test_list_user_permissions_version_delete_and_get_by_path(rest):
     with pytest.raises(ClientRequestException) as info:
         root.folders.get_by_path("missing27").get().execute_query()
     assert info.value.response.status_code == 404
+
+
+def test_item_permissions_inherit_from_their_list(rest):
+    w, ctx = rest
+    f = ctx.web.get_folder_by_server_relative_url(URL).upload_file("secret.txt", b"s").execute_query()
+    item = f.listItemAllFields
+    with pytest.raises(ClientRequestException) as info:  # Edit role: no ManagePermissions
+        item.break_role_inheritance(True).execute_query()
+    assert info.value.response.status_code == 403
+    w.sandbox.store.full_control.setdefault(w.site_id, set()).add(f"{w.tenant_id}/{w.client_id}")
+    lib = ctx.web.lists.get_by_title("Evidence")
+    item.break_role_inheritance(False).execute_query()  # the item alone: only the app
+    assert item.select(["HasUniqueRoleAssignments"]).get().execute_query().has_unique_role_assignments is True
+    assert [a.principal_id for a in item.role_assignments.get().execute_query()] == [1073741823]
+    assert sorted(a.principal_id for a in lib.role_assignments.get().execute_query()) == [3, 4, 5]  # list: the web's
+    lib.break_role_inheritance(False, True).execute_query()  # clearSubscopes: the item inherits from the list again
+    assert item.select(["HasUniqueRoleAssignments"]).get().execute_query().has_unique_role_assignments is False
+    lib.role_assignments.add_role_assignment(4, 1073741826).execute_query()  # Visitors: Read, on the list
+    assert sorted(a.principal_id for a in item.role_assignments.get().execute_query()) == [4, 1073741823]
+    item.break_role_inheritance(True).execute_query()  # a copy of the list's
+    item.role_assignments.remove_role_assignment(4, 1073741826).execute_query()
+    assert [a.principal_id for a in item.role_assignments.get().execute_query()] == [1073741823]
+    lib.break_role_inheritance(True, True).execute_query()  # already unique: nothing changes, the item keeps its own
+    assert [a.principal_id for a in item.role_assignments.get().execute_query()] == [1073741823]
+    assert sorted(a.principal_id for a in lib.role_assignments.get().execute_query()) == [4, 1073741823]
+    lib.reset_role_inheritance().execute_query()
+    item.reset_role_inheritance().execute_query()
+    assert sorted(a.principal_id for a in item.role_assignments.get().execute_query()) == [3, 4, 5]
