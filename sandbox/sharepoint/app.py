@@ -103,6 +103,7 @@ from sandbox.sharepoint.rest_perms import RestPerms
 from sandbox.sharepoint.rest_props import RestProps
 from sandbox.sharepoint.rest_realm import RestRealm
 from sandbox.sharepoint.rest_recycle import RestRecycle
+from sandbox.sharepoint.rest_role_defs import RestRoleDefs
 from sandbox.sharepoint.rest_role_writes import RestRoleWrites
 from sandbox.sharepoint.rest_schema import RestSchema
 from sandbox.sharepoint.rest_schema_log import RestSchemaLog
@@ -142,7 +143,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    RestFileOps, RestFolderOps, RestUploads,
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
                    RestRealm, GraphSiteMore, RestWebMore, RestItemLookup, RestFieldWrites, RestSchemaLog,
-                   RestRoleWrites, RestItemMore, GraphListDelta, RestPerms, RestWebOps,
+                   RestRoleWrites, RestRoleDefs, RestItemMore, GraphListDelta, RestPerms, RestWebOps,
                    CustomLists, CustomListOps, RestCustomCaml, GraphRecycle,
                    Sandbox):
     vendor = "sharepoint"

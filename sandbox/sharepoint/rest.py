@@ -320,7 +320,7 @@ class RestApi:
         if names in (["web"], ["site", "rootweb"]) and req.method == "GET":  # the site's only web here
             return self.rest_web_answer(req, site, verbose)
         if names[:2] in (["web", "roleassignments"], ["web", "roledefinitions"], ["web", "hasuniqueroleassignments"]):
-            return self.rest_roles_route(req, self.store.sites[site], segs[1:], verbose)  # rest_schema.py
+            return self.rest_web_roles(req, site, segs[1:], verbose)  # rest_role_writes.py
         if names == ["web", "webs"] and req.method == "GET":  # no subsites here
             return self._rest_json(self._rest_collection([], verbose), verbose)
         if names == ["web", "lists"] and req.method == "GET":

@@ -47,6 +47,28 @@ class RestRoleWrites:
     def list_has_unique_roles(self, lid: str) -> bool:
         return lid in self.store.unique_roles
 
+    def site_roles(self, site: str) -> list[tuple]:
+        """SharePoint's role definitions and those made on the site (``RoleDefinitions`` POST)."""
+        return [*ROLES, *self.store.role_defs.get(site, [])]
+
+    def rest_web_roles(self, req: Request, site: str, segs: list[tuple[str, str | None]], verbose: bool) -> Response:
+        """``web/RoleDefinitions…``, ``web/RoleAssignments…`` and ``web/HasUniqueRoleAssignments`` (``segs`` after
+        ``web``): the web's assignments as changed (``unique_roles[site]``), else SharePoint's defaults."""
+        names = [n for n, _ in segs]
+        base = f"{self._rest_web_url(req)[0]}/_api/Web"
+        if names[0] == "roledefinitions":
+            return self.rest_role_definitions(req, site, segs, verbose)  # rest_role_defs.py
+        if req.method != "GET":
+            if names[1:] not in (["addroleassignment"], ["removeroleassignment"]):
+                raise RestError(400, BAD)  # [unc] a root web cannot break or reset its inheritance
+            if req.principal not in self.store.full_control.get(site, set()):
+                raise RestError(403, DENIED)
+            with self.store.lock:
+                self.store.unique_roles.setdefault(site, [[g, r] for g, _, r in GROUPS])
+        elif site not in self.store.unique_roles or names == ["hasuniqueroleassignments"]:
+            return self.rest_roles_route(req, self.store.sites[site], segs, verbose)  # rest_schema.py
+        return self.rest_list_roles(req, site, site, segs, verbose, None, base)
+
     def rest_list_roles(self, req: Request, site: str, lid: str, segs: list[tuple[str, str | None]],
                         verbose: bool, parent: str | None = None, base: str = "") -> Response | None:
         """The answer to a list's role request (``segs`` after the list), or None when it is none; for a list
@@ -60,7 +82,9 @@ class RestRoleWrites:
         if names == ["hasuniqueroleassignments"] and req.method == "GET":
             value = own is not None
             return self._rest_json({"HasUniqueRoleAssignments": value} if verbose else {"value": value}, verbose)
-        inherited = self.store.unique_roles.get(parent) if parent else None  # the list's, when it has its own
+        # an item's list's own, else the web's when it was changed (else the web's defaults: ``GROUPS``)
+        inherited = next((self.store.unique_roles[k] for k in (parent, site) if k and k in self.store.unique_roles),
+                         None) if lid != site else None
         if req.method == "GET":
             if own is None and inherited is None:
                 return self.rest_roles_route(req, self.store.sites[site], segs, verbose)  # rest_schema.py
@@ -87,7 +111,7 @@ class RestRoleWrites:
             if names == ["resetroleinheritance"]:
                 self.store.unique_roles.pop(lid, None)
                 return Response(200, b"")
-            if names[1:] not in (["addroleassignment"], ["removeroleassignment"]):
+            if names[1:] not in (["addroleassignment"], ["removeroleassignment"]) or len(names) != 2:
                 raise RestError(400, BAD)
             try:
                 pid, rid = int(a.get("principalid", "")), int(a.get("roledefid", ""))
@@ -95,7 +119,7 @@ class RestRoleWrites:
                 raise RestError(400, BAD) from None
             if own is None:
                 raise RestError(400, INHERITS)
-            if rid not in {r[0] for r in ROLES}:
+            if rid not in {r[0] for r in self.site_roles(site)}:
                 raise RestError(400, ("-2147024809, System.ArgumentException", "Value does not fall within the "
                                       "expected range."))
             if pid not in self._known_principals(req, site):
@@ -114,7 +138,7 @@ class RestRoleWrites:
     def _list_roles_answer(self, req: Request, site: str, lid: str, own: list[list[int]],
                            segs: list[tuple[str, str | None]], verbose: bool, base: str = "") -> Response:
         names = [n for n, _ in segs]
-        roles = {r[0]: r for r in ROLES}
+        roles = {r[0]: r for r in self.site_roles(site)}
         base = (base or f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lid}')") + "/RoleAssignments"
         by_principal: dict[int, list[int]] = {}
         for pid, rid in own:

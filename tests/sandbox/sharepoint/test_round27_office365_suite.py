@@ -11,6 +11,7 @@ from office365.sharepoint.contenttypes.creation_information import ContentTypeCr
 from office365.sharepoint.fields.creation_information import FieldCreationInformation
 from office365.sharepoint.fields.text import FieldText
 from office365.sharepoint.fields.type import FieldType
+from office365.sharepoint.permissions.base_permissions import BasePermissions
 from office365.sharepoint.permissions.kind import PermissionKind
 from office365.sharepoint.sharing.role_type import RoleType
 
@@ -249,3 +250,33 @@ def test_item_permissions_inherit_from_their_list(rest):
     lib.reset_role_inheritance().execute_query()
     item.reset_role_inheritance().execute_query()
     assert sorted(a.principal_id for a in item.role_assignments.get().execute_query()) == [3, 4, 5]
+
+
+def test_role_definitions_and_web_assignments(rest):
+    w, ctx = rest
+    perms = BasePermissions()
+    perms.set(PermissionKind.ViewListItems)
+    perms.set(PermissionKind.OpenItems)
+    with pytest.raises(ClientRequestException) as info:  # Edit role: no ManagePermissions
+        ctx.web.role_definitions.add(perms, "Evidence Reader").execute_query()
+    assert info.value.response.status_code == 403
+    w.sandbox.store.full_control.setdefault(w.site_id, set()).add(f"{w.tenant_id}/{w.client_id}")
+    made = ctx.web.role_definitions.add(perms, "Evidence Reader").execute_query()
+    got = ctx.web.role_definitions.get_by_name("Evidence Reader").get().execute_query()
+    assert got.id == made.id and got.base_permissions.has(PermissionKind.OpenItems)
+    assert not got.base_permissions.has(PermissionKind.EditListItems)
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.role_definitions.add(perms, "evidence reader").execute_query()
+    assert info.value.response.status_code == 400
+    me = ctx.web.current_user
+    ctx.web.add_role_assignment(me, made).execute_query()
+    assert sorted(a.principal_id for a in ctx.web.role_assignments.get().execute_query()) == [3, 4, 5, 1073741823]
+    tasks = ctx.web.lists.add_tasks("Roles27").execute_query()  # a list inherits the web's, as changed
+    assert sorted(a.principal_id for a in tasks.role_assignments.get().execute_query()) == [3, 4, 5, 1073741823]
+    made.delete_object().execute_query()  # its bindings go with it
+    assert [r.name for r in ctx.web.role_definitions.get().execute_query()][-1] == "Limited Access"
+    # the app's assignment had only that role: it is gone [unc: SharePoint may keep an empty assignment]
+    assert sorted(a.principal_id for a in ctx.web.role_assignments.get().execute_query()) == [3, 4, 5]
+    with pytest.raises(ClientRequestException) as info:  # SharePoint's own levels stay
+        ctx.web.role_definitions.get_by_name("Read").delete_object().execute_query()
+    assert info.value.response.status_code == 400
