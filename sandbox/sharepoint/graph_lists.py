@@ -175,7 +175,7 @@ class GraphLists:
         facet = {**_facet(kind), **(spec.get("facet") or {})}
         return {"columnGroup": "Custom Columns", "description": spec.get("description", ""),
                 "displayName": spec.get("displayName", name), "enforceUniqueValues": False, "hidden": False,
-                "id": built_in or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{owner}/{name}")),
+                "id": built_in or spec.get("id") or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{owner}/{name}")),
                 "indexed": bool(spec.get("indexed")) or name == "ID", "name": name, "readOnly": read_only,
                 "required": bool(spec.get("required")) or name == "Title", kind: facet}
 

@@ -190,6 +190,9 @@ class RestLists:
                                       "Item does not exist. It may have been deleted by another user."))
             rest = segs[2:] if by_call else segs[1:]
             return self.rest_item_route(req, d, item, rest, verbose)
+        if names == ["contenttypes", "addavailablecontenttype"] and req.method == "POST":  # rest_schema_log.py
+            self.rest_list_add_type(d.site_id, str(uuid.uuid5(uuid.NAMESPACE_URL, d.id)), segs[1], {"0x0101", "0x0120"})
+            return self._rest_json(self._rest_content_types(req, d, verbose)[-1], verbose)  # the one added
         roles = self.rest_list_roles(req, d.site_id, str(uuid.uuid5(uuid.NAMESPACE_URL, d.id)), segs, verbose)
         if roles is not None:  # rest_role_writes.py: the list's own permissions
             return roles

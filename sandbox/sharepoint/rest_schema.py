@@ -70,7 +70,8 @@ class RestSchema:
         suffix = _guid(d.id, "ct").replace("-", "").upper()
         out = []
         for site_id, name, desc, group in (("0x0101", "Document", "Create a new document.", "Document Content Types"),
-                                           ("0x0120", "Folder", "Create a new folder.", "Folder Content Types")):
+                                           ("0x0120", "Folder", "Create a new folder.", "Folder Content Types"),
+                                           *self.list_type_rows(d.site_id, _guid(d.id))):  # rest_schema_log.py
             cid = f"{site_id}00{suffix}"
             props = {"Id": {"StringValue": cid}, "StringId": cid, "Name": name, "Description": desc, "Group": group,
                      "Hidden": False, "ReadOnly": False, "Sealed": False, "Scope": self._rest_web_url(req)[1] + "/"

@@ -9,6 +9,9 @@ objects, for ``GraphSandbox``:
   (204); ``…/Update`` (``{"updateChildren"}``) is accepted (200); ``DELETE`` removes it. The built-in Item,
   Document and Folder types cannot be changed or deleted (400) [unc: SharePoint's text]. A taken name is 400.
   Writes need a ``write`` grant on one of the web's libraries [unc: ManageLists], else 403.
+- ``POST lists/…/ContentTypes/AddAvailableContentType('<id>')`` on a library adds one of the web's types (Item, or
+  one made here) to it: its ``ContentTypes`` then show it with a list id (the web type's id, ``00``, the list's
+  suffix) [unc: SharePoint asks ``ContentTypesEnabled``]; a type the web lacks is 404, one the list has 400.
 - The change log: each field, content type and custom list made, changed or deleted through REST takes the
   store's next change number (``rest_schema_changed``); ``getChanges`` with ``Field``, ``ContentType``,
   ``List`` or ``Web`` in the query answers ``SP.ChangeField`` (``FieldId``), ``SP.ChangeContentType``
@@ -28,6 +31,7 @@ from sandbox.sharepoint.rest_errors import BAD, DENIED, NOT_FOUND, RestError
 from sandbox.sharepoint.store import now_iso
 
 ARG = "-2147024809, System.ArgumentException"
+WEB_TYPES = (("0x01", "Item", "Create a new list item.", "List Content Types"),)  # what a library may add [unc]
 CT_SETTABLE = {"Name": str, "Description": str, "Group": str, "Hidden": bool}
 KINDS = {"field": ("Field", "SP.ChangeField"), "contenttype": ("ContentType", "SP.ChangeContentType"),
          "list": ("List", "SP.ChangeList"), "web": ("Web", "SP.ChangeWeb")}
@@ -75,6 +79,29 @@ class RestSchemaLog:
                 props["ListId"] = key
             out.append((seq, KINDS[kind][1], props))
         return out
+
+    # -- a library's content types from the web's ---------------------------------------------------------------
+    def list_type_rows(self, site: str, lid: str) -> list[tuple[str, str, str, str]]:
+        """(web content type id, name, description, group) of the types added to list ``lid``."""
+        known = {cid: (cid, *rest) for cid, *rest in [*WEB_TYPES, *self.web_type_rows(site)]}
+        return [known[c] for c in self.store.list_types.get(lid, []) if c in known]
+
+    def rest_list_add_type(self, site: str, lid: str, seg: tuple[str, str | None], present: set[str]) -> None:
+        """``ContentTypes/AddAvailableContentType('<web type id>')``: the web's type (built-in Item, or one made)
+        is added to the list (its list id: the web type's, ``00`` and the list's suffix); one the web does not
+        have is 404, one the list has is 400 [unc: SharePoint's codes and texts]."""
+        key = args(seg[1]).get("", "").strip()
+        web = {c.lower(): c for c, *_ in [*WEB_TYPES, *self.web_type_rows(site)]}
+        if key.lower() not in web:
+            raise RestError(404, ("-2146232832, Microsoft.SharePoint.SPException", "The content type does not "
+                                  "exist."))
+        with self.store.lock:
+            added = self.store.list_types.setdefault(lid, [])
+            if web[key.lower()] in added or key.lower() in {p.lower() for p in present}:
+                raise RestError(400, ("-2146232832, Microsoft.SharePoint.SPException", "A duplicate content type "
+                                      "was found."))
+            added.append(web[key.lower()])
+        self.rest_schema_changed(lid, "contenttype", web[key.lower()], 1)
 
     # -- the web's content types ------------------------------------------------------------------------
     def web_type_rows(self, site: str) -> list[tuple[str, str, str, str]]:

@@ -102,6 +102,7 @@ class GraphStore:
         self.unique_roles: dict[str, list[list[int]]] = {}  # list id -> [principal id, role id] (rest_role_writes)
         self.full_control: dict[str, set[str]] = {}  # site id -> apps granted Sites.Selected "fullcontrol"
         self.role_defs: dict[str, list[tuple]] = {}  # site id -> role definitions made (rest_role_defs.py)
+        self.list_types: dict[str, list[str]] = {}  # list id -> web content type ids added (rest_schema_log.py)
         self._list_ids = 0
         self.seq = 0
         self.listeners: list[Any] = []  # callables (kind, key): "drive" and a drive id, "list" and a list id

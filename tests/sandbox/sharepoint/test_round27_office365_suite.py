@@ -15,7 +15,7 @@ from office365.sharepoint.permissions.base_permissions import BasePermissions
 from office365.sharepoint.permissions.kind import PermissionKind
 from office365.sharepoint.sharing.role_type import RoleType
 
-from tests.sandbox.sharepoint.test_rest_api import _cert_token, _ctx, rest
+from tests.sandbox.sharepoint.test_rest_api import _cert_token, _ctx, _graph, rest
 
 __all__ = ["rest"]
 URL = "/sites/GRC/Evidence"
@@ -56,6 +56,10 @@ def test_library_column_is_a_column_of_items_and_graph(rest):
         "Risk_x0020_Score", "Number", 9)
     d = w.sandbox.store.drives[w.library_id]
     assert "Risk_x0020_Score" in d.columns and d.column_defs["Risk_x0020_Score"]["type"] == "number"
+    graph, _ = _graph(w)  # Graph shows the column with the field's id, as SharePoint does
+    cols = graph.get(f"{w.sandbox.graph_url}/sites/{w.site_id}/lists/Evidence/columns", timeout=10).json()["value"]
+    col = next(c for c in cols if c["name"] == "Risk_x0020_Score")
+    assert (col["id"], col["displayName"], "number" in col) == (num.id, "Risk Score", True)
     f = ctx.web.get_folder_by_server_relative_url(URL).upload_file("r.txt", b"r").execute_query()
     item = f.listItemAllFields
     item.set_property("Risk_x0020_Score", "7").update().execute_query()
@@ -280,3 +284,22 @@ def test_role_definitions_and_web_assignments(rest):
     with pytest.raises(ClientRequestException) as info:  # SharePoint's own levels stay
         ctx.web.role_definitions.get_by_name("Read").delete_object().execute_query()
     assert info.value.response.status_code == 400
+
+
+def test_library_takes_a_web_content_type(rest):
+    _w, ctx = rest
+    ct = ctx.web.content_types.add(ContentTypeCreationInformation("Audit Evidence")).execute_query()
+    lib = ctx.web.lists.get_by_title("Evidence")
+    added = lib.content_types.add_available_content_type(ct.string_id).execute_query()
+    assert added.name == "Audit Evidence" and added.string_id.startswith(ct.string_id + "00")
+    assert [c.name for c in lib.content_types.get().execute_query()] == ["Document", "Folder", "Audit Evidence"]
+    assert lib.content_types.get_by_id(added.string_id).get().execute_query().name == "Audit Evidence"
+    with pytest.raises(ClientRequestException) as info:  # already there
+        lib.content_types.add_available_content_type(ct.string_id).execute_query()
+    assert info.value.response.status_code == 400
+    with pytest.raises(ClientRequestException) as info:  # the web has no such type
+        lib.content_types.add_available_content_type("0x0100" + "AB" * 16).execute_query()
+    assert info.value.response.status_code == 404
+    with pytest.raises(ClientRequestException) as info:  # the read-only library
+        ctx.web.lists.get_by_title("Policies").content_types.add_available_content_type(ct.string_id).execute_query()
+    assert info.value.response.status_code == 403
