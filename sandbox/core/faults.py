@@ -37,6 +37,8 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
+from sandbox.core.numbers import control_number
+
 
 class TokenControl(Protocol):
     ttl_seconds: int
@@ -71,11 +73,21 @@ class FaultSettings:
 _LISTS = frozenset({"methods", "paths"})
 
 
+# Ranges of the numeric switches (a value outside is a ValueError, a 400 over HTTP): fractions are 0..1, a delay
+# stays below what time.sleep takes (1e999 was an OverflowError in every faulted request), a status is HTTP's.
+_RANGES: dict[str, tuple[float, float]] = {"retry_after": (0, 2**31 - 1), "status_5xx": (100, 599),
+                                           "delay_seconds": (0, 10**6), "touch_per_page": (0, 2**31 - 1),
+                                           "delete_per_page": (0, 2**31 - 1), "hostile_text": (0, 2**31 - 1)}
+
+
 def _cast(name: str, kind: object, value: Any) -> Any:
     if name in _LISTS:
         items = [value] if isinstance(value, str) else list(value or [])
         return tuple(str(v).upper() if name == "methods" else str(v) for v in items)
-    return (float if kind in (float, "float") else int)(value)
+    # not int()/float(): they read '٣' as 3 and ' 3' or '3_0' too, and took NaN and Infinity [round 27]
+    number = float if kind in (float, "float") else int
+    lo, hi = _RANGES.get(name, (0, 1) if name.startswith("rate_") else (None, None))
+    return control_number(name, value, number, lo, hi)
 
 
 @dataclass(frozen=True)
@@ -135,19 +147,23 @@ class Faults:
         unknown = sorted(set(changes) - set(known) - set(_ACTIONS))
         if unknown:
             raise ValueError(f"unknown fault setting(s) {unknown}; known: {sorted(known) + list(_ACTIONS)}")
+        # every value is checked before any is applied: a refused PATCH changes nothing
+        cast = {name: _cast(name, known[name], value) for name, value in changes.items() if name in known}
+        seed = None if "seed" not in changes else int(control_number("seed", changes["seed"], int, -(2**63),
+                                                                        2**63 - 1))
+        if "token_ttl_seconds" in changes:
+            changes = {**changes, "token_ttl_seconds": int(control_number(
+                "token_ttl_seconds", changes["token_ttl_seconds"], int, 0, 2**31 - 1))}
+        for pattern in cast.get("paths", ()):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"fault path pattern {pattern!r} is not a regex: {exc}") from exc
         with self._lock:
-            for name, value in changes.items():
-                if name in known:
-                    setattr(self.settings, name, _cast(name, known[name], value))
-                    if name == "paths":
-                        for pattern in self.settings.paths:
-                            try:
-                                re.compile(pattern)
-                            except re.error as exc:
-                                self.settings.paths = ()
-                                raise ValueError(f"fault path pattern {pattern!r} is not a regex: {exc}") from exc
-            if "seed" in changes:
-                self._seed = int(changes["seed"])
+            for name, value in cast.items():
+                setattr(self.settings, name, value)
+            if seed is not None:
+                self._seed = seed
                 self._rng = random.Random(self._seed)
         self._token_actions(changes)
         return self.as_dict()
@@ -176,7 +192,7 @@ class Faults:
                 raise ValueError("this vendor issues no tokens")
             return
         if "token_ttl_seconds" in changes:
-            self.tokens.ttl_seconds = int(changes["token_ttl_seconds"])
+            self.tokens.ttl_seconds = changes["token_ttl_seconds"]
         if changes.get("revoke_tokens"):
             self.tokens.revoke_all()
         if changes.get("expire_tokens"):

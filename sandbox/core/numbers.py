@@ -9,6 +9,7 @@ simply not found.
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNSIGNED = re.compile(r"()([0-9]+)")
@@ -38,3 +39,35 @@ def json_int(value: object, cap: int = INT64_MAX, signed: bool = False, strings:
             return None
         return max(-cap, min(value, cap))
     return ascii_int(value, cap, signed) if strings and isinstance(value, str) else None
+
+
+_CONTROL_INT = re.compile(r"-?[0-9]{1,30}")
+_CONTROL_FLOAT = re.compile(r"-?[0-9]{1,30}(?:\.[0-9]{1,30})?")
+
+
+def control_number(name: str, value: object, kind: type = int, lo: float | None = None,
+                   hi: float | None = None) -> int | float:
+    """A sandbox control value (``/_sandbox/...`` bodies and query strings, and the same Python APIs) as ``kind``:
+    a JSON number (``true``/``false`` read as 1/0, as ``int()`` did), or a string of ASCII digits with an optional
+    '-' (and, for ``float``, one '.' and ASCII digits), within ``lo``..``hi``. Anything else raises ValueError naming
+    ``name`` (the control routes answer it as a 400): '٣', ' 3 ', '3_000', '+3', 'nan', NaN, Infinity, '1e3', a
+    fraction where an integer is wanted, and over 30 digits (before: plain int()/float() read '٣' as 3, and NaN,
+    1e999 or 5,000 digits raised OverflowError or slept forever)."""
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    what = "an integer" if kind is int else "a number"
+    number: int | float | None = None
+    if isinstance(value, bool | int):
+        number = int(value)
+    elif isinstance(value, float):
+        if math.isfinite(value) and (kind is float or value.is_integer()):
+            number = kind(value)
+    elif isinstance(value, str) and (_CONTROL_INT if kind is int else _CONTROL_FLOAT).fullmatch(value):
+        number = kind(value)
+    if number is None:
+        raise ValueError(f"{name} must be {what} (ASCII digits), not {shown}")
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        low, high = ("" if lo is None else f"{lo:g}"), ("" if hi is None else f"{hi:g}")
+        bounds = f"between {low} and {high}" if lo is not None and hi is not None else \
+            (f"at least {low}" if lo is not None else f"at most {high}")
+        raise ValueError(f"{name} must be {bounds}, not {shown}")
+    return kind(number)

@@ -19,9 +19,12 @@ import threading
 from typing import Any
 
 from sandbox.core.faults import Faults
+from sandbox.core.numbers import control_number
 
 JIRA_DEFAULTS: dict[str, float] = {"search_lag_seconds": 0.0, "empty_page_rate": 0.0, "html_errors": 0.0,
                                    "captcha_after_failures": 0.0}
+_JIRA_RANGES: dict[str, tuple[float, float]] = {"search_lag_seconds": (0, 10**6), "empty_page_rate": (0, 1),
+                                                "html_errors": (0, 1), "captcha_after_failures": (0, 2**31 - 1)}
 
 
 class JiraFaults(Faults):
@@ -33,8 +36,9 @@ class JiraFaults(Faults):
         self.failed_logins: dict[str, int] = {}  # consecutive failed Basic logins per user name (`captcha`)
 
     def set(self, **changes: Any) -> dict[str, Any]:
-        mine = {k: float(changes.pop(k)) for k in list(changes) if k in JIRA_DEFAULTS}
-        super().set(**changes)
+        # not float(): it read '٣' as 3 and took NaN and Infinity (an endless search lag) [round 27]
+        mine = {k: float(control_number(k, changes[k], float, *_JIRA_RANGES[k])) for k in changes if k in JIRA_DEFAULTS}
+        super().set(**{k: v for k, v in changes.items() if k not in JIRA_DEFAULTS})
         with self._jira_lock:
             self.jira.update(mine)
             if not self.jira["captcha_after_failures"]:

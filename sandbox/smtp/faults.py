@@ -17,6 +17,8 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sandbox.core.numbers import control_number
+
 
 @dataclass
 class SmtpFaultSettings:
@@ -40,12 +42,14 @@ class SmtpFaults:
         unknown = sorted(set(changes) - known)
         if unknown:
             raise ValueError(f"unknown SMTP fault setting(s) {unknown}; known: {sorted(known)}")
+        cast = {}  # every value checked before any is applied
+        for name, value in changes.items():
+            if name in ("reject_recipients", "defer_recipients"):
+                cast[name] = [value] if isinstance(value, str) else list(value or [])
+            else:  # not float(): it read '٣' as 3 and took NaN [round 27]
+                cast[name] = float(control_number(name, value, float, 0, 1))
         with self._lock:
-            for name, value in changes.items():
-                if name in ("reject_recipients", "defer_recipients"):
-                    value = [value] if isinstance(value, str) else list(value or [])
-                else:
-                    value = float(value)
+            for name, value in cast.items():
                 setattr(self.settings, name, value)
         return self.as_dict()
 
