@@ -66,7 +66,7 @@ def control_number(name: str, value: object, kind: type = int, lo: float | None 
     if number is None:
         raise ValueError(f"{name} must be {what} (ASCII digits), not {shown}")
     if (lo is not None and number < lo) or (hi is not None and number > hi):
-        low, high = ("" if lo is None else f"{lo:g}"), ("" if hi is None else f"{hi:g}")
+        low, high = ("" if b is None else f"{int(b):,}" if float(b).is_integer() else f"{b:g}" for b in (lo, hi))
         bounds = f"between {low} and {high}" if lo is not None and hi is not None else \
             (f"at least {low}" if lo is not None else f"at most {high}")
         raise ValueError(f"{name} must be {bounds}, not {shown}")

@@ -61,8 +61,8 @@ from typing import Any
 from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock
 from sandbox.core.faults import Decision
-from sandbox.core.http import Request, Response, Router, json_response
-from sandbox.core.numbers import ascii_int
+from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.core.numbers import ascii_int, control_number
 from sandbox.core.tokens import TokenStore
 from sandbox.gdrive.auth import ServiceAccounts, allows
 from sandbox.gdrive.batch import BATCH_ROUTES, Batch
@@ -123,8 +123,11 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
     def _admin_push(self, req: Request) -> Response:
         """GET /_sandbox/gdrive/push[?wait=seconds]: open channels and the delivery log (after waiting up to
         ``wait`` seconds for queued notifications), for checks from outside the process."""
-        wait = req.query.get("wait") or "0"
-        settled = self.push.flush(min(float(wait), 30.0)) if wait.replace(".", "", 1).isdecimal() else False
+        try:  # not isdecimal() + float(): '٣' read as 3 and 'x' was silently no wait [round 27]
+            wait = float(control_number("wait", req.query.get("wait") or "0", float, 0, None))
+        except ValueError as exc:
+            raise HTTPError(400, "Bad Request", str(exc)) from exc
+        settled = self.push.flush(min(wait, 30.0))
         channels = [{**c.resource(), "address": c.address, "messages": c.messages, "live": c.live()}
                     for c in list(self.push.channels.values())]
         return json_response({"settled": settled, "channels": channels, "deliveries": list(self.push.deliveries)})

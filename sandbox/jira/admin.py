@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.core.numbers import control_number
 from sandbox.jira.admin_guard import admin_only
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
@@ -78,8 +79,16 @@ def register(sb: JiraSandbox, admin: Router) -> None:
             raise HTTPError(400, "Invalid JSON", str(exc)) from exc
         return data if isinstance(data, dict) else {}
 
+    def number(req: Request, name: str, default: float, kind: type, lo: float, hi: float) -> Any:
+        """A number of the body as control_number reads it; a 400 naming it (not int()/float(): '٣' read as 3, a
+        negative n or NaN seconds were a 500) [round 27]."""
+        try:
+            return control_number(name, body(req).get(name, default), kind, lo, hi)
+        except ValueError as exc:
+            raise HTTPError(400, "Bad request", str(exc)) from exc
+
     def touch(req: Request) -> Response:
-        return json_response({"keys": sb.touch(int(body(req).get("n", 10)))})
+        return json_response({"keys": sb.touch(number(req, "n", 10, int, 0, 2**31 - 1))})
 
     def delete(req: Request) -> Response:
         return json_response({"deleted": sb.delete(list(body(req).get("keys") or []))})
@@ -92,7 +101,7 @@ def register(sb: JiraSandbox, admin: Router) -> None:
         return json_response({"pending": sb.store.index.pending})
 
     def advance(req: Request) -> Response:
-        sb.advance_clock(float(body(req).get("seconds", 0)))
+        sb.advance_clock(number(req, "seconds", 0, float, -(10**10), 10**10))
         return json_response({"now": jira_ts(sb.store.now_ms())})
 
     def add_user(req: Request) -> Response:

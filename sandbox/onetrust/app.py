@@ -51,6 +51,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.faults import Decision
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.core.numbers import control_number
 from sandbox.onetrust import (
     api_assessment_writes,
     api_controls,
@@ -194,7 +195,8 @@ class OneTrustSandbox(Sandbox):
     def _admin_touch(self, req: Request) -> Response:
         try:
             body = req.json() or {}
-            return json_response({"ids": self.touch(str(body.get("kind", "")), int(body.get("n", 1)))})
+            n = control_number("n", body.get("n", 1), int, 0, 2**31 - 1)  # not int(): '٣' read as 3 [round 27]
+            return json_response({"ids": self.touch(str(body.get("kind", "")), n)})
         except (ValueError, TypeError, AttributeError) as exc:
             raise HTTPError(400, "Bad Request", str(exc)) from exc
 

@@ -23,6 +23,7 @@ from typing import Any
 from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock, parse_anchor
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.core.numbers import control_number
 from sandbox.servicenow import persistence, xml_format
 from sandbox.servicenow.acl import Logins, login_barred
 from sandbox.servicenow.app import TableAPI
@@ -316,7 +317,10 @@ class ServiceNowSandbox(Sandbox):
     def _admin_touch(self, req: Request) -> Response:
         body = self._admin_json(req)
         try:
-            return json_response({"sys_ids": self.touch(str(body.get("table")), int(body.get("n", 10)))})
+            n = control_number("n", body.get("n", 10), int, 0, 2**31 - 1)  # not int(): '٣' read as 3 [round 27]
+            return json_response({"sys_ids": self.touch(str(body.get("table")), n)})
+        except ValueError as exc:
+            raise HTTPError(400, "Invalid admin request", str(exc)) from exc
         except KeyError as exc:
             raise HTTPError(400, "Invalid table", str(exc)) from exc
 

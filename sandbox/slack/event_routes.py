@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Request, Response, Router, json_response
+from sandbox.core.numbers import control_number
 from sandbox.slack.events import EventError
 
 if TYPE_CHECKING:
@@ -33,8 +34,12 @@ def add_event_routes(sb: SlackSandbox, admin: Router) -> None:
         return handle
 
     def deliveries(req: Request) -> Response:
-        if req.query.get("wait"):
-            sb.wait_for_events(float(req.query["wait"]))
+        if req.query.get("wait"):  # not float(): 'x' was a 500, '٣' read as 3, 'inf' waited forever [round 27]
+            try:
+                wait = control_number("wait", req.query["wait"], float, 0, 3600)
+            except ValueError as exc:
+                return json_response({"error": str(exc)}, 400)
+            sb.wait_for_events(wait)
         return json_response({"deliveries": sb.event_deliveries()})
 
     admin.add("GET", r"/_sandbox/events", lambda r: json_response(sb.events.settings()))

@@ -48,6 +48,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from sandbox.core.numbers import control_number
 from sandbox.slack import workspace_events
 from sandbox.slack.interactivity import person, post_signed
 from sandbox.slack.seed import slack_id
@@ -97,12 +98,17 @@ class Events:
             raise EventError(f"No event type {unknown} to subscribe to: the sandbox sends {list(EVENT_TYPES)}")
         if retry_waits is not None and len(retry_waits) != 3:
             raise EventError("retry_waits are the 3 waits before Slack's 3 retries, e.g. [0, 60, 300]")
+        # not float(): '٣' read as 3, NaN and Infinity broke the delivery thread's waits [round 27]
+        waits = None if retry_waits is None else tuple(
+            float(control_number("retry_waits", w, float, 0, 86400)) for w in retry_waits)
+        within = None if answer_within is None else float(control_number("answer_within", answer_within, float, 0,
+                                                                          86400))
         if signing_secret:
             self.sb.interactivity.configure(signing_secret=signing_secret)
         with self._lock:
             self.events = list(events) if events is not None else self.events
-            self.retry_waits = tuple(float(w) for w in retry_waits) if retry_waits is not None else self.retry_waits
-            self.answer_within = float(answer_within) if answer_within is not None else self.answer_within
+            self.retry_waits = waits if waits is not None else self.retry_waits
+            self.answer_within = within if within is not None else self.answer_within
             if request_url is None:  # Slack asks a URL for the challenge when it is entered, not after
                 return {"verified": self.request_url is not None, **self.settings()}
             self.request_url = None  # until the new URL answers the challenge
