@@ -208,6 +208,7 @@ def clause(c: Clause, store: Any) -> Callable[[Issue], bool] | None:
     wanted = set()
     for v in operands:
         text = v.text if isinstance(v, Value) else ""
-        wanted.add(f"{float(text):g}" if kind == "float" and re.fullmatch(r"-?\d+(\.\d+)?", text) else text.lower())
+        number = kind == "float" and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text)  # not \d: '٣' read as 3 [round 27]
+        wanted.add(f"{float(text):g}" if number else text.lower())
     negate = c.op in ("!=", "not in")
     return lambda i: bool(texts(i)) and any(t.lower() in wanted for t in texts(i)) != negate

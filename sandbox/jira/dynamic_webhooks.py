@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 from sandbox.jira.jql import BoolOp, Clause, JQLError, Not, parse
 
 if TYPE_CHECKING:
@@ -132,7 +133,8 @@ def register(sb: JiraSandbox) -> None:
 
     def ids_in(c: Call) -> set[int]:
         ids = c.obj().get("webhookIds")
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) or str(i).isdecimal() for i in ids):
+        if not isinstance(ids, list) or not ids or not all(
+                (isinstance(i, int) and not isinstance(i, bool) and i >= 0) or is_id(i) for i in ids):  # [round 27]
             raise fail(400, None, {"webhookIds": "The list of webhook IDs must not be empty."})
         return {int(i) for i in ids}
 

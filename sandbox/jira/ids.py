@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from sandbox.core.numbers import json_int
 
@@ -22,6 +23,24 @@ def body_int(value, cap: int = 2**63 - 1) -> int | None:
     if isinstance(value, float):
         return max(-cap, min(int(value), cap)) if math.isfinite(value) else None
     return json_int(value, cap=cap, signed=True)
+
+
+_DECIMAL = re.compile(r"[-+]?[0-9]{1,300}(?:\.[0-9]{0,300})?(?:[eE][-+]?[0-9]{1,4})?")
+
+
+def decimal_number(value) -> float | None:
+    """A number Jira reads as a double (a JSON number or a string of one, in ASCII digits), finite; None for
+    '٣', ' 3', '1_0', 'NaN', 'Infinity', 1e999 and true, which ``float()`` read as 3, 3, 10, NaN and inf [round 27]
+    [unc: Java's Double.parseDouble trims spaces and takes NaN and Infinity; Jira's number fields refuse them]."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        return None
+    try:
+        out = float(value)
+    except OverflowError:
+        return None
+    return out if math.isfinite(out) else None
 
 
 def new_board_id(store) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sandbox.jira import catalog as C
+from sandbox.jira.ids import decimal_number
 from sandbox.jira.jql import Clause, Empty, Func, JQLError, Value
 from sandbox.jira.model import Issue, Link, Project, Sprint, User
 
@@ -65,11 +66,11 @@ def ordered(c: Clause, field: str, ctx: Context) -> Callable[[Issue], bool]:
         getter: Callable[[Issue], Any] = lambda i: i.points  # noqa: E731
 
         def resolve(v: Value | Func) -> Any:
-            try:
-                return float(v.text)  # type: ignore[union-attr]
-            except (AttributeError, ValueError):
+            number = decimal_number(getattr(v, "text", None))  # not float(): 'nan', '٣' [round 27]
+            if number is None:
                 raise JQLError(f"The value '{getattr(v, 'text', v)}' is not a valid number for field "
-                               f"'{c.field}'.") from None
+                               f"'{c.field}'.")
+            return number
     elif field == "due":
         getter = lambda i: i.duedate  # noqa: E731
         resolve = lambda v: str(getattr(v, "text", "")).replace("/", "-")  # noqa: E731

@@ -25,7 +25,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, not_found_issue
-from sandbox.jira.ids import is_id
+from sandbox.jira.ids import decimal_number, is_id
 from sandbox.jira.model import Issue
 from sandbox.jira.ownership import NO_SPRINT_PERMISSION, manages_sprints
 from sandbox.jira.routes_agile import agile_bean
@@ -141,10 +141,9 @@ def register(sb: JiraSandbox) -> None:
         issue = issue_of(c)
         estimation_board(c, issue)
         raw = c.obj().get("value")
-        try:
-            value = None if raw in (None, "") else float(raw)
-        except (TypeError, ValueError):
-            raise fail(400, f"The estimation value '{raw}' is not a valid number.") from None
+        value = None if raw in (None, "") else decimal_number(raw)  # not float(): NaN, '٣', ' 3' [round 27]
+        if raw not in (None, "") and value is None:
+            raise fail(400, f"The estimation value '{raw}' is not a valid number.")
         sb.store.update(issue.id, {"points": value}, c.user)
         out: dict[str, Any] = {"fieldId": C.STORY_POINTS}
         if value is not None:

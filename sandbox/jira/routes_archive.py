@@ -23,6 +23,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -73,7 +74,7 @@ def register(sb: JiraSandbox) -> None:
         if not archived:
             return sb.store.resolve(text)
         pool = sb.store.work.setdefault("archived", {})
-        if text.isdecimal():
+        if is_id(text):  # not isdecimal(): '٣' read as 3, 5,000 digits a 500 [round 27]
             return pool.get(int(text))
         return next((i for i in pool.values() if i.key == text.upper()), None)
 

@@ -119,5 +119,5 @@ def register(sb: JiraSandbox) -> None:
 
     sb.route("POST", r"/board", create_board, "write", prefix="agile")
     sb.route("DELETE", r"/board/(?P<board>\d+)", delete_board, "write", prefix="agile")
-    sb.router.add("PUT", GREENHOPPER + r"/sprint/(?P<sprint>\d+)",
+    sb.router.add("PUT", GREENHOPPER + r"/sprint/(?P<sprint>[0-9]{1,18})",  # not \d+: '٣' read as 3 [round 27]
                   lambda req: rename_sprint(sb.context(req, "write", default_ver="2")))

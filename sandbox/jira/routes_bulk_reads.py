@@ -23,6 +23,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
+from sandbox.core.numbers import json_int
 from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail, not_found_issue
 from sandbox.jira.extras import FIRST_NEW_ID
@@ -43,9 +44,12 @@ def _offset(token: Any) -> int:
     if token in (None, ""):
         return 0
     try:
-        return int(json.loads(base64.urlsafe_b64decode(str(token) + "=" * (-len(str(token)) % 4)))["o"])
+        offset = json_int(json.loads(base64.urlsafe_b64decode(str(token) + "=" * (-len(str(token)) % 4)))["o"])
     except (ValueError, KeyError, TypeError):
-        raise fail(400, "The provided next page token is invalid.") from None
+        offset = None
+    if offset is None:  # json_int, not int(): an "o" of 1e999 was an OverflowError (a 500), "٣" read as 3 [round 27]
+        raise fail(400, "The provided next page token is invalid.")
+    return offset
 
 
 def find_comment(sb: JiraSandbox, comment_id: int) -> Comment | None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
+from sandbox.jira.ids import body_int
 from sandbox.jira.jql import BoolOp, Clause, Empty, Func, JQLError, Not, Value, parse
 
 if TYPE_CHECKING:
@@ -66,10 +67,9 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, f"The number of issue IDs must be {MAX_MATCH} or fewer.")  # [unc] wording
         if len(jqls) > MAX_MATCH:
             raise fail(400, f"The number of JQL queries must be {MAX_MATCH} or fewer.")  # [unc] wording
-        try:
-            wanted = [int(x) for x in ids]
-        except (TypeError, ValueError):
-            raise fail(400, "Can not deserialize value of type long from issueIds.") from None
+        wanted = [body_int(x) for x in ids]  # not int(): 1e999 an OverflowError (a 500), "٣" read as 3 [round 27]
+        if None in wanted:
+            raise fail(400, "Can not deserialize value of type long from issueIds.")
         issues = [sb.store.issues[i] for i in dict.fromkeys(wanted) if i in sb.store.issues]
         out = []
         for jql in jqls:

@@ -92,7 +92,7 @@ def register(sb: JiraSandbox) -> None:
     def report(req: Request) -> Response:
         c = sb.context(req, "read", default_ver="2")
         board_ref, sprint_ref = c.q("rapidViewId") or "", c.q("sprintId") or ""
-        if not board_ref.isdecimal() or not sprint_ref.isdecimal():
+        if not is_id(board_ref) or not is_id(sprint_ref):  # not isdecimal(): '٣' read as 3 [round 27]
             raise fail(400, "The rapidViewId and sprintId parameters are required.")
         board = sb.store.boards.get(int(board_ref))
         if board is None:

@@ -13,8 +13,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-_LITERAL = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?$")
-_RELATIVE = re.compile(r"^([-+]?)(\d{1,7})([wdhm])$")  # Jira refuses larger offsets [unc: the bound]
+# [0-9], not \d: \d takes any script's digits, so Arabic-Indic digits read as a date [round 27]
+_LITERAL = re.compile(r"^([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?:\s+([0-9]{1,2}):([0-9]{2}))?$")
+_RELATIVE = re.compile(r"^([-+]?)([0-9]{1,7})([wdhm])$")  # Jira refuses larger offsets [unc: the bound]
 _UNIT_MS = {"w": 7 * 86_400_000, "d": 86_400_000, "h": 3_600_000, "m": 60_000}
 
 
@@ -62,7 +63,7 @@ def jql_time(value: str, tz_name: str, now_ms: int) -> int | None:
     ("-15m", "-1d", "2w") count from `now_ms`.
     """
     text = value.strip()
-    if re.fullmatch(r"-?\d{9,15}", text):  # epoch ms within datetime's range
+    if re.fullmatch(r"-?[0-9]{9,15}", text):  # epoch ms within datetime's range
         return int(text)
     rel = _RELATIVE.match(text)
     if rel:
@@ -80,7 +81,7 @@ def jql_time(value: str, tz_name: str, now_ms: int) -> int | None:
     return to_ms(local)
 
 
-_PERIOD_OFFSET = re.compile(r"^\s*([+-]?)(\d{1,6})\s*([yMwdhm]?)\s*$")
+_PERIOD_OFFSET = re.compile(r"^\s*([+-]?)([0-9]{1,6})\s*([yMwdhm]?)\s*$")
 
 
 def start_of(unit: str, now_ms: int, tz_name: str, offset: str | None = None, end: bool = False) -> int | None:
