@@ -41,6 +41,8 @@ def json_int(value: object, cap: int = INT64_MAX, signed: bool = False, strings:
     return ascii_int(value, cap, signed) if strings and isinstance(value, str) else None
 
 
+# A decimal number as text in ASCII: sign, digits, a fraction, an exponent; no spaces, '_', NaN or Infinity
+DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _CONTROL_INT = re.compile(r"-?[0-9]{1,30}")
 _CONTROL_FLOAT = re.compile(r"-?[0-9]{1,30}(?:\.[0-9]{1,30})?")
 

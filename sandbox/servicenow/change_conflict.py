@@ -72,7 +72,7 @@ CONFLICT_SCHEMAS = {s.name: s for s in (
         *SYS_FIELDS), None, "name", defaults={"all_day": "false", "sys_domain": "global"}),
     change_maintenance.MAINTENANCE_SCHEMA,
 )}
-_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z?\Z")
+_COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z?\Z")  # not \d [round 27]
 FMT = "%Y-%m-%d %H:%M:%S"
 
 

@@ -47,6 +47,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sandbox.core.http import HTTPError
+from sandbox.core.numbers import DECIMAL
 from sandbox.servicenow import date_compare, dates, query_ops
 
 _OPS = ("NOT IN", "NOTLIKE", "NOT LIKE", "NOTON", "DOES NOT CONTAIN", "ISNOTEMPTY", "ISEMPTY", "ANYTHING",
@@ -60,7 +61,7 @@ _COND = re.compile(r"([A-Za-z0-9_][a-z0-9_.]*)(" + "|".join(re.escape(o) for o i
 _CARET = "\x00"
 _JOIN = re.compile(r"JOIN([a-z0-9_]+)\.([a-z0-9_.]+)=([a-z0-9_]+)\.([a-z0-9_.]+)!(.*)\Z", re.S)
 _SEGMENT = re.compile(r"(?:\^(?:OR|NQ)?|\A)(RLQUERY|SUBQUERY)(.*?)(?:\^END\1|\Z)", re.S)
-_COUNT = re.compile(r"(>=|<=|!=|=|>|<)(\d+)\Z")
+_COUNT = re.compile(r"(>=|<=|!=|=|>|<)([0-9]{1,18})\Z")  # not \d+: '٣' read as 3, 5,000 digits a 500 [round 27]
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,9 @@ def _related(kind: str, body: str, now: datetime) -> Related:
 
 
 def _number(value: str) -> float | None:
+    # ASCII decimal text only, not float(): it read '٣' as 3 and took ' 3', '1_0', 'nan' and 'inf' [round 27]
+    if not DECIMAL.fullmatch(value):
+        return None
     try:
         return float(value)
     except ValueError:

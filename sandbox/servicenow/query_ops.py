@@ -29,7 +29,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfoNotFoundError
 
-from sandbox.core.numbers import ascii_int
+from sandbox.core.numbers import DECIMAL, ascii_int
 from sandbox.servicenow.ci_classes import CI_PARENTS
 from sandbox.servicenow.dates import date_part, part_value, shift
 from sandbox.servicenow.render import to_zone
@@ -83,6 +83,9 @@ def between(value: str, get: Callable[[int], str], inside: bool, numeric: bool =
 
 
 def _num(text: str) -> float | None:
+    # ASCII decimal text only, not float(): it read '٣' as 3 and took ' 3', '1_0', 'nan' and 'inf' [round 27]
+    if not DECIMAL.fullmatch(text):
+        return None
     try:
         return float(text)
     except ValueError:

@@ -19,11 +19,13 @@ stats value is a single string); avg/sum of a date-time on an instance not seen.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.core.numbers import DECIMAL
 from sandbox.servicenow import acl
 from sandbox.servicenow.app import build_query, check_accept, flag, user_time_zone
 from sandbox.servicenow.meta_tables import class_label
@@ -39,10 +41,14 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 
 
 def _number(text: str) -> float | None:
+    # ASCII decimal text only, not float(): it read '٣' as 3 and took ' 3', '1_0', 'nan' and 'inf' [round 27]
+    if not DECIMAL.fullmatch(text):
+        return None
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None  # 1e999: int(inf) in _fmt was an OverflowError
 
 
 def _fmt(value: float) -> str:
