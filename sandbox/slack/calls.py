@@ -24,6 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import person
+from sandbox.slack.arg_numbers import stamp, whole
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, bad_args
 
@@ -85,10 +86,10 @@ class CallsApi:
         creator = str(args.get("created_by") or person(self.sb) or self.sb.workspace.bot_user_id)
         if creator not in self.sb.workspace.users:
             raise SlackError("invalid_created_by")
-        try:
-            start = int(float(args.get("date_start") or time.time()))
-        except (TypeError, ValueError, OverflowError) as exc:  # 1e999 and 5,000 digits are float inf: no time
-            raise SlackError("invalid_start_time") from exc
+        at = stamp(args.get("date_start") or time.time())  # not float(): '٣' read as 3; 1e999 inf [round 27]
+        if at is None:
+            raise SlackError("invalid_start_time")
+        start = int(at)
         users = self._users(args.get("users"))
         with self._lock:
             cid = slack_id("R", self.sb.seed, f"call:{len(self._calls)}:{args['external_unique_id']}")
@@ -113,10 +114,9 @@ class CallsApi:
     def end(self, args: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             call = self._call(args)
-            try:
-                duration = int(args["duration"]) if args.get("duration") not in (None, "") else None
-            except (ValueError, OverflowError) as exc:  # 1e999 (a JSON body's inf): OverflowError
-                raise bad_args("duration must be an integer") from exc  # [unc] wording
+            duration = whole(args["duration"]) if args.get("duration") not in (None, "") else None
+            if args.get("duration") not in (None, "") and duration is None:  # not int(): '٣', 1e999 [round 27]
+                raise bad_args("duration must be an integer")  # [unc] wording
             call.setdefault("date_end", call["date_start"] + duration if duration is not None else int(time.time()))
         return {}
 

@@ -30,6 +30,7 @@ files only (cant_delete_file).
 from __future__ import annotations
 
 import json
+import math
 import mimetypes
 import re
 import threading
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Request, Response
 from sandbox.slack import file_access, filetypes
 from sandbox.slack.actor import actor_id, is_member, person
+from sandbox.slack.arg_numbers import stamp, whole
 from sandbox.slack.blocks import check_blocks
 from sandbox.slack.file_access import public_file
 from sandbox.slack.seed import slack_id
@@ -256,15 +258,19 @@ class FilesApi:
             rows = [f for f in self._files.values() if f["_state"] == "complete"]
         rows = [f for f in rows if self._visible(f)] + self.api.remote_files.visible_files()
         rows.sort(key=lambda f: (f["created"], f["_ns"]))  # hosted and remote (files.remote.add) files
+        since, until = stamp(args.get("ts_from") or 0), stamp(args.get("ts_to") or 0)
+        if since is None or until is None:  # not float(): 'x' was a 500, '٣' read as 3 [round 27]
+            raise bad_args("ts_from / ts_to must be timestamps")  # [unc] wording
+        until = until if args.get("ts_to") else math.inf
         rows = [f for f in rows if (channel is None or channel in f["channels"] + f["groups"] + f["ims"])
                 and (not args.get("user") or f["user"] == args["user"])
-                and f["created"] >= float(args.get("ts_from") or 0)
-                and f["created"] <= float(args.get("ts_to") or "inf") and _of_types(f, args.get("types"))]
+                and f["created"] >= since
+                and f["created"] <= until and _of_types(f, args.get("types"))]
         rows.reverse()
-        try:
-            count, page = max(int(args.get("count") or 100), 1), max(int(args.get("page") or 1), 1)
-        except ValueError as exc:
-            raise SlackError("invalid_arguments") from exc
+        count, page = whole(args.get("count") or 100), whole(args.get("page") or 1)  # not int() [round 27]
+        if count is None or page is None:
+            raise SlackError("invalid_arguments")
+        count, page = max(count, 1), max(page, 1)
         pages = max((len(rows) + count - 1) // count, 1)
         return {"files": [self._shown(f) for f in rows[(page - 1) * count:page * count]],
                 "paging": {"count": count, "total": len(rows), "page": page, "pages": pages}}
@@ -287,10 +293,9 @@ def _length(args: dict[str, Any]) -> int:
     raw = args.get("length")
     if raw is None or str(raw).strip() == "":
         raise bad_args("missing required field: length")
-    try:
-        length = int(str(raw).strip())
-    except ValueError as exc:
-        raise bad_args("must be an integer [json-pointer:/length]") from exc
+    length = whole(str(raw), strip=True)  # not int(): '٣' read as 3, '3_0' as 30 [round 27]
+    if length is None:
+        raise bad_args("must be an integer [json-pointer:/length]")
     if length == 0:
         raise SlackError("missing_argument")
     if length < 0:

@@ -20,6 +20,7 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from sandbox.slack.actor import is_member, person
+from sandbox.slack.arg_numbers import stamp
 from sandbox.slack.scopes import channel_type
 from sandbox.slack.threads import thread_of, with_threads
 from sandbox.slack.webapi import SlackError, _flag, _limit, bad_args
@@ -32,11 +33,8 @@ def _ts_arg(args: dict[str, Any], name: str) -> float | None:
     value = args.get(name)
     if value is None or value == "":
         return None
-    try:
-        at = float(value)
-    except ValueError as exc:
-        raise SlackError("invalid_ts_" + name) from exc
-    if at != at or at in (float("inf"), float("-inf")) or at < 0:  # nan / inf / negative are no ts either
+    at = stamp(value)  # not float(): '٣' read as 3, ' 3' and '1_0' taken, 1e999 inf [round 27]
+    if at is None or at < 0:  # nan / inf / negative are no ts either
         raise SlackError("invalid_ts_" + name)
     return at
 
@@ -66,7 +64,7 @@ def _cursor_key(cursor: str) -> tuple[int, int]:
         kind, _, digits = base64.b64decode(cursor, validate=True).decode().partition(":")
     except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise SlackError("invalid_cursor") from exc
-    if kind != "next_ts" or not digits.isdecimal() or len(digits) < 7:
+    if kind != "next_ts" or not (digits.isascii() and digits.isdecimal()) or len(digits) < 7:
         raise SlackError("invalid_cursor")
     return int(digits[:-6]), int(digits[-6:])
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack import paging
 from sandbox.slack.actor import actor_id
+from sandbox.slack.arg_numbers import whole
 from sandbox.slack.photos import write_profile
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import USER_TOKEN_ONLY, SlackError, _limit, bad_args
@@ -37,8 +38,10 @@ PROFILE_FIELDS = ("first_name", "last_name", "real_name", "display_name", "title
                   "status_text", "status_emoji", "status_expiration")
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hr": 3600, "hour": 3600,
           "d": 86_400, "day": 86_400, "w": 604_800, "week": 604_800}
-_RELATIVE = re.compile(r"(?:in\s+)?(\d+|an?|one)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)")
-_AT = re.compile(r"(?:(today|tomorrow)\s*)?(?:at\s+(\d{1,2})(?::(\d{2}))?\s*(am|pm)?)?")
+# [0-9], not \d: '٣' was a digit to it; at most 9 of them: 5,000 were int()'s ValueError, a 500 [round 27]
+_RELATIVE = re.compile(r"(?:in\s+)?([0-9]{1,9}|an?|one)\s*"
+                       r"(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)")
+_AT = re.compile(r"(?:(today|tomorrow)\s*)?(?:at\s+([0-9]{1,2})(?::([0-9]{2}))?\s*(am|pm)?)?")
 _EVERY = {"every day": "daily", "every weekday": "weekdays", "every week": "weekly", "every month": "monthly",
           "every year": "yearly", "daily": "daily", "weekly": "weekly"}
 
@@ -80,7 +83,7 @@ class PersonalApi:
     def parse_time(self, value: str, uid: str) -> tuple[int | None, str | None]:
         """(Unix time, None) or (None, recurrence frequency); cannot_parse otherwise."""
         text, now = " ".join(value.strip().lower().split()), self._now()
-        if re.fullmatch(r"\d{9,11}(\.\d+)?", text):
+        if re.fullmatch(r"[0-9]{9,11}(\.[0-9]+)?", text):  # not \d: '٣' is a digit to it [round 27]
             return int(float(text)), None
         if text in _EVERY:
             return None, _EVERY[text]
@@ -220,11 +223,10 @@ class PersonalApi:
             else:
                 out["file"] = self.api.files.info({"file": star["file"]})["file"]
             items.append((str(star["seq"]), out))
-        try:
-            count = _limit(args, 0, 1000) or max(int(args.get("count") or 100), 1)
-            page = max(int(args.get("page") or 1), 1)
-        except ValueError as exc:
-            raise SlackError("invalid_arguments") from exc
+        count, page = whole(args.get("count") or 100), whole(args.get("page") or 1)  # not int() [round 27]
+        if count is None or page is None:
+            raise SlackError("invalid_arguments")
+        count, page = _limit(args, 0, 1000) or max(count, 1), max(page, 1)
         if args.get("cursor"):  # a stable cursor: the next page's first star (`sandbox.slack.paging`)
             shown, cursor, start = paging.page(items, args["cursor"], count, "star", lambda it: it[0],
                                                paging.int_key, descending=True)
@@ -263,7 +265,9 @@ class PersonalApi:
                     raise SlackError("too_long")
                 if key == "status_emoji" and value and not re.fullmatch(r":[a-z0-9_+'\-]+:", str(value)):
                     raise SlackError("profile_status_set_failed_not_valid_emoji")
-                profile[key] = int(value or 0) if key == "status_expiration" else str(value)
+                if key == "status_expiration" and whole(value or 0) is None:  # int(): 'x' a 500, '٣' 3 [round 27]
+                    raise bad_args("status_expiration must be an integer")  # [unc] Slack's wording
+                profile[key] = whole(value or 0) if key == "status_expiration" else str(value)
             if ("first_name" in changes or "last_name" in changes) and "real_name" not in changes:
                 profile["real_name"] = f"{profile['first_name']} {profile['last_name']}".strip()
             profile["real_name_normalized"] = profile["real_name"]
@@ -281,10 +285,9 @@ class PersonalApi:
     def set_snooze(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("num_minutes"):
             raise SlackError("missing_duration")
-        try:
-            minutes = int(args["num_minutes"])
-        except ValueError as exc:
-            raise SlackError("invalid_arguments") from exc
+        minutes = whole(args["num_minutes"])  # not int(): '٣' read as 3, 1e999 a 500 [round 27]
+        if minutes is None:
+            raise SlackError("invalid_arguments")
         if minutes < 1:
             raise SlackError("missing_duration")
         end = int(self._now()) + minutes * 60

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack import paging
 from sandbox.slack.actor import actor_id
+from sandbox.slack.arg_numbers import whole
 from sandbox.slack.directory import EMOJI
 from sandbox.slack.emoji_names import CANONICAL, SKIN_TONED, STANDARD
 from sandbox.slack.file_access import public_file
@@ -161,11 +162,9 @@ def _paged(items: list[tuple[str, dict[str, Any]]], args: dict[str, Any]) -> dic
     "" on the last page) or by the older `count` + `page` (a `paging` block {count, total, page, pages}). A call
     with neither gets the first 100 with both [unc: which blocks Slack shows]; limit 0 is the default [unc]."""
     limit = _limit(args, 0, 1000)  # 0 when absent, 0 or negative: then count + page
-    try:
-        count = int(args.get("count") or 0)
-        page = int(args.get("page") or 1)
-    except ValueError as exc:
-        raise SlackError("invalid_arguments") from exc
+    count, page = whole(args.get("count") or 0), whole(args.get("page") or 1)  # not int(): '٣', 1e999 [round 27]
+    if count is None or page is None:
+        raise SlackError("invalid_arguments")
     cursored = bool(args.get("cursor")) or limit > 0
     if cursored:  # a stable cursor: the ts, channel and number of the next page's first item (`sandbox.slack.paging`)
         size = limit or (min(count, 1000) if count > 0 else 100)  # slack_sdk resends count with a cursor [unc]

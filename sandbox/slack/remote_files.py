@@ -20,6 +20,7 @@ files.remote.list pages newest first by `limit` (default 100 [unc], at most 1000
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack import file_access, paging
 from sandbox.slack.actor import actor_id, is_member, person
+from sandbox.slack.arg_numbers import stamp
 from sandbox.slack.file_access import public_file
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, _limit, bad_args
@@ -168,10 +170,10 @@ class RemoteFilesApi:
     def list_files(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.api._channel(args)["id"] if args.get("channel") else None
         limit = _limit(args, 100, 1000)
-        try:
-            since, until = float(args.get("ts_from") or 0), float(args.get("ts_to") or "inf")
-        except ValueError as exc:
-            raise bad_args("ts_from / ts_to must be timestamps") from exc
+        since, until = stamp(args.get("ts_from") or 0), stamp(args.get("ts_to") or 0)  # not float() [round 27]
+        if since is None or until is None:
+            raise bad_args("ts_from / ts_to must be timestamps")
+        until = until if args.get("ts_to") else math.inf
         with self._lock:
             rows = sorted(self._files.values(), key=lambda f: f["_seq"], reverse=True)
         rows = [f for f in rows if since <= f["created"] <= until and self._visible(f)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack import paging
 from sandbox.slack.actor import is_member, person
+from sandbox.slack.arg_numbers import stamp
 from sandbox.slack.authorship import shown_attachments
 from sandbox.slack.seed import slack_id
 from sandbox.slack.webapi import SlackError, _flag, _limit, _metadata, check_thread_ts
@@ -49,11 +50,8 @@ def _bound(args: dict[str, Any], name: str, default: float) -> float:
     raw = args.get(name)
     if raw is None or str(raw).strip() == "":
         return default
-    try:
-        value = float(str(raw))
-    except ValueError as exc:
-        raise SlackError("invalid_ts_" + name) from exc
-    if value != value:
+    value = stamp(str(raw))  # not float(): '٣' read as 3, ' 3', '1_0', 'inf' taken [round 27]
+    if value is None:
         raise SlackError("invalid_ts_" + name)
     return value
 
@@ -68,10 +66,10 @@ class ScheduledApi:
                         "chat.meMessage": self.me_message}
 
     def schedule(self, args: dict[str, Any]) -> dict[str, Any]:
-        try:
-            post_at = int(float(args.get("post_at")))  # type: ignore[arg-type]
-        except (TypeError, ValueError, OverflowError) as exc:  # "1e400" is inf: no time either
-            raise SlackError("invalid_time") from exc
+        at = stamp(args.get("post_at"))  # not float(): '٣' read as 3; "1e400" is inf: no time either [round 27]
+        if at is None:
+            raise SlackError("invalid_time")
+        post_at = int(at)
         now = int(time.time())
         if post_at <= now:
             raise SlackError("time_in_past")

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.slack import paging
 from sandbox.slack.actor import actor_id, dm_id, sees
+from sandbox.slack.arg_numbers import whole
 from sandbox.slack.file_access import public_file
 from sandbox.slack.webapi import SlackError
 
@@ -124,11 +125,10 @@ def _paged(rows: list[tuple[str, dict[str, Any]]], args: dict[str, Any], kind: s
     answer's top-level `response_metadata` (`_answer`). `rows` are (ident, match) in the answer's order; the
     cursor names the next page's first match (its ts and channel, or a file's created and id), so a message
     posted or deleted between pages makes none repeat or go missing (`sandbox.slack.paging`)."""
-    try:
-        count = min(max(int(args.get("count") or 20), 1), 100)
-        page = min(max(int(args.get("page") or 1), 1), 100)
-    except ValueError as exc:
-        raise SlackError("invalid_arguments") from exc
+    count, page = whole(args.get("count") or 20), whole(args.get("page") or 1)  # not int(): '٣', 1e999 [round 27]
+    if count is None or page is None:
+        raise SlackError("invalid_arguments")
+    count, page = min(max(count, 1), 100), min(max(page, 1), 100)
     cursor = str(args.get("cursor") or "")
     start, next_cursor = (page - 1) * count, ""
     if cursor:

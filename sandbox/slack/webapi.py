@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Request
 from sandbox.core.multipart import MultipartError, boundary_of, split_parts
 from sandbox.slack.actor import actor_id, dm_for, person, seen, sees
+from sandbox.slack.arg_numbers import whole
 from sandbox.slack.authorship import bot_message, customized
 from sandbox.slack.blocks import check_blocks, markdown_content
 from sandbox.slack.threads import with_threads
@@ -182,10 +183,9 @@ def _limit(args: dict[str, Any], default: int, most: int) -> int:
     raw = args.get("limit")
     if raw is None or str(raw).strip() == "":
         return default
-    try:
-        n = int(str(raw).strip())
-    except ValueError as exc:
-        raise SlackError("invalid_limit") from exc
+    n = whole(str(raw), strip=True)  # not int(): '٣' read as 3, '3_0' as 30 [round 27]
+    if n is None:
+        raise SlackError("invalid_limit")
     return default if n < 1 else min(n, most)
 
 
