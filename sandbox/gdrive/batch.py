@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from sandbox.core.http import Request, Response
 from sandbox.core.multipart import MultipartError, boundary_of, split_parts
+from sandbox.core.numbers import ascii_int
 from sandbox.gdrive.errors import DriveError
 
 MAX_CALLS = 100
@@ -39,8 +40,9 @@ def _call(outer: Request, raw: bytes) -> Request:
         if colon:
             headers[name.strip()] = value.strip()
     length = headers.get("Content-Length")
-    if length is not None and length.strip().isdecimal():
-        body = body[:int(length)]
+    size = ascii_int(length.strip()) if length is not None else None  # not isdecimal() + int() [round 27]
+    if size is not None:
+        body = body[:size]
     return Request(method=words[0].upper(), path=url.path, raw_query=url.query, headers=headers, body=body,
                    client=outer.client, base_url=outer.base_url, internal=True)
 

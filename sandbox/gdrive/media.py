@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 
 from sandbox.core.http import Response
+from sandbox.core.numbers import ascii_int
 from sandbox.gdrive.errors import drive_error
 
-RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*\Z", re.I)
+RANGE = re.compile(r"\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*\Z", re.I)
 
 
 def download(data: bytes, mime: str, range_header: str) -> Response:
@@ -25,16 +26,18 @@ def download(data: bytes, mime: str, range_header: str) -> Response:
     m = RANGE.match(range_header or "")
     if m is None or m.group(1) == m.group(2) == "":
         return Response(200, data, mime)
-    first, last = m.group(1), m.group(2)
+    # ascii_int saturates: a bound of 5,000 digits was int()'s ValueError, a 500 [round 27]
+    first = ascii_int(m.group(1)) if m.group(1) else None
+    last = ascii_int(m.group(2)) if m.group(2) else None
     if not total:  # nothing to serve: a valid a-b / a- range is unsatisfiable
-        return Response(200, data, mime) if first == "" or (last and int(last) < int(first)) else _unsatisfiable(0)
-    if first == "":  # the last n bytes
-        if int(last) == 0:
+        return Response(200, data, mime) if first is None or (last is not None and last < first) else _unsatisfiable(0)
+    if first is None:  # the last n bytes
+        if last == 0:
             return _unsatisfiable(total)
-        start, end = max(0, total - int(last)), total - 1
+        start, end = max(0, total - (last or 0)), total - 1
     else:
-        start, end = int(first), min(int(last) if last else total - 1, total - 1)
-        if last and int(last) < start:
+        start, end = first, min(last if last is not None else total - 1, total - 1)
+        if last is not None and last < start:
             return Response(200, data, mime)
         if start >= total:
             return _unsatisfiable(total)

@@ -30,7 +30,8 @@ from sandbox.gdrive.store import DriveFile
 
 Pred = Callable[[DriveFile, str], bool]  # (file, caller) -> matches
 LEX = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><=|>=|!=|=|<|>)|(?P<p>[(){}])
-                      |(?P<word>[A-Za-z_][\w.]*)|(?P<num>\d+))""", re.X)  # num: drives.list's counts
+                      |(?P<word>[A-Za-z_][\w.]*)|(?P<num>[0-9]{1,18}))""", re.X)  # num: drives.list's counts
+# (num in ASCII digits, not \d+: '٣' read as 3, 5,000 digits int()'s ValueError [round 27])
 COMPARE = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 TIMES = {"createdTime": "created", "modifiedTime": "modified", "viewedByMeTime": "modified"}

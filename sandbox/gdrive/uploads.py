@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from sandbox.core.http import Request, Response
 from sandbox.core.multipart import MultipartError, boundary_of, split_parts
+from sandbox.core.numbers import ascii_int
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import all_drives
@@ -55,17 +56,19 @@ class Uploads:
         if kind == "resumable":  # the session's first request is refused as the upload itself would be
             meta = req.json() if req.body else {}
             total = req.header("X-Upload-Content-Length")
+            if total and ascii_int(total) is None:  # int(): 'x' was a 500 [round 27]
+                raise DriveError(400, "badRequest", f"Invalid X-Upload-Content-Length: {total[:40]}")  # [unc] words
             select({}, "file", req.query.get("fields"))  # 400 on a bad selection, before any byte
             if target is None:
                 self._new_parents(req.principal, meta or {}, all_drives(req),
-                                  int(total) if total and total.isdecimal() else None)
+                                  ascii_int(total) if total else None)
             elif self.store.role(existing, req.principal) not in ("owner", "writer"):
                 raise DriveError(403, "insufficientFilePermissions",
                                  f"The user does not have sufficient permissions for file {target}.")
             upload_id = self.store.new_id()
             self.store.uploads[upload_id] = {"meta": meta or {}, "data": bytearray(), "who": req.principal,
                                              "mime": req.header("X-Upload-Content-Type") or None,
-                                             "total": int(total) if total else None, "file_id": target,
+                                             "total": ascii_int(total) if total else None, "file_id": target,
                                              "query": dict(req.query)}
             where = UPLOAD + (f"/{target}" if target else "")
             location = f"{req.base_url}{where}?uploadType=resumable&upload_id={upload_id}"
@@ -82,10 +85,13 @@ class Uploads:
         span = req.header("Content-Range")  # "bytes a-b/total", "bytes */total" or "bytes a-b/*"
         if span.startswith("bytes "):
             where, _, total = span[len("bytes "):].partition("/")
+            # ascii_int, not int(): 'x' or 5,000 digits were a 500 [round 27]
+            if (total != "*" and ascii_int(total) is None) or (where != "*" and ascii_int(where.split("-")[0]) is None):
+                raise DriveError(400, "badRequest", "Invalid request. The Content-Range header is malformed.")  # [unc]
             if total != "*":
-                session["total"] = int(total)
+                session["total"] = ascii_int(total)
             if where != "*":
-                start, have = int(where.split("-")[0]), len(session["data"])
+                start, have = ascii_int(where.split("-")[0]) or 0, len(session["data"])
                 if start > have:
                     raise DriveError(400, "badRequest", "Invalid request. According to the Content-Range header, the "
                                      f"upload offset is {start} byte(s), which exceeds already uploaded size of "

@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from sandbox.core.http import Request, Response, json_response
+from sandbox.core.numbers import json_int
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.listing import all_drives
 from sandbox.gdrive.push import Channel
@@ -86,11 +87,11 @@ class Watches:
             raise DriveError(400, "push.webhookUrlNotHttps", f"WebHook callback must be HTTPS: {address}")
         now = int(time.time() * 1000)
         raw = body.get("expiration")
-        try:
-            asked = int(raw) if raw not in (None, "") else now + DEFAULT_SECONDS * 1000
-        except (TypeError, ValueError):
-            raise DriveError(400, "invalid", f"Invalid value for: expiration: {raw}",
-                             location="resource.expiration") from None
+        # json_int, not int(): 1e999 was an OverflowError (a 500), '٣' read as 3, 1.5 as 1 [round 27]
+        asked = json_int(raw, signed=True) if raw not in (None, "") else now + DEFAULT_SECONDS * 1000
+        if asked is None:
+            raise DriveError(400, "invalid", f"Invalid value for: expiration: {str(raw)[:40]}",
+                             location="resource.expiration")
         expiration = min(asked, now + MAX_SECONDS[kind] * 1000)
         with self.store.lock:
             old = self.push.channels.get(ident)
