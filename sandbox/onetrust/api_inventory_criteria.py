@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.core.numbers import finite_number
 from sandbox.onetrust.api_inventory import INV, INV_READ, _schema, _vendor_view
 from sandbox.onetrust.api_risk import body_json
 from sandbox.onetrust.draw import fold_uuid
@@ -43,10 +44,7 @@ def _attribute(t: Table, i: int, key: str) -> Any:
 
 
 def _number(v: Any) -> float | None:
-    try:
-        return float(v) if not isinstance(v, bool) else None
-    except (TypeError, ValueError):
-        return None
+    return finite_number(v)  # not float(): '٣' read as 3, ' 3', '1_0', 'nan', 1e999 taken [round 27]
 
 
 def _cmp(a: Any, b: str) -> int | None:

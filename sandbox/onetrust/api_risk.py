@@ -26,6 +26,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
+from sandbox.core.numbers import finite_number
 from sandbox.onetrust import vocab as V
 from sandbox.onetrust.draw import fold_uuid, normalize_iso, parse_iso, stable_uuid
 from sandbox.onetrust.media import require_json
@@ -96,10 +97,8 @@ def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
         if ta is not None and tb is not None:
             return ta, tb
     if isinstance(a, int | float) and not isinstance(b, int | float):
-        try:
-            return a, float(b)
-        except (TypeError, ValueError):
-            return str(a), str(b)
+        number = finite_number(b)  # not float(): '٣' read as 3, ' 3', '1_0', 'nan' taken [round 27]
+        return (a, number) if number is not None else (str(a), str(b))
     return a, b
 
 
