@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 
 from sandbox.aws import s3_checks, s3_post, s3_rules, s3_uploads, signing, sts_checks
 from sandbox.aws.addressing import bucket_and_key, request_target
+from sandbox.core.numbers import ascii_int
 
 METADATA_LIMIT = 2048  # bytes of user-defined metadata S3 accepts on an object
 CREDENTIAL_RE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request")
@@ -90,7 +91,7 @@ class _Enforcing:
         key_id, service = (match.group(1), match.group(2)) if match else ("", "")
         answer = self.server._take_fault(service, environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
         if answer is None and service == "sts":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
+            length = ascii_int(environ.get("CONTENT_LENGTH") or "0", cap=2**31) or 0  # not int() [round 27]
             body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(body)
             params = parse_qs(body.decode("utf-8", "replace"))
