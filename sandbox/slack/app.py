@@ -377,6 +377,10 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
         if self._is_webhook():
             return text_response(status, code or WEBHOOK_CODES.get(status, "rollup_error"), headers)
         fallback = {404: "unknown_method", 429: "ratelimited"}.get(status, "internal_error")
+        if str(getattr(self._local, "path", "")).startswith("/_sandbox/") and detail:
+            # a sandbox control route (no Slack API): say what was wrong, e.g. which fault setting [round 27]
+            return self._slack_json({"ok": False, "error": code or "invalid_arguments", "detail": detail}, status,
+                                    headers)
         return self._slack_json({"ok": False, "error": code or fallback}, status, headers)
 
     def fault_response(self, decision: Decision) -> Response:
