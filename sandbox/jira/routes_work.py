@@ -86,11 +86,13 @@ def register(sb: JiraSandbox) -> None:
         issue = issue_of(sb, c.p["issue"])
         logs = [w for w in worklogs_of(issue) if sees(sb, c.user, issue.project, w.get("visibility"))]
         after, before = c.q("startedAfter"), c.q("startedBefore")
-        # qint, not int(): 'x' was a 500 and '٣' read as 3 [round 27]
+        # qint, read once before any filtering, not int(): 'x' was a 500 and '٣' read as 3 [round 27]
         if after:
-            logs = [w for w in logs if w["started"] >= c.qint("startedAfter", 0, -(2**63), 2**63 - 1)]
+            since = c.qint("startedAfter", 0, -(2**63), 2**63 - 1)
+            logs = [w for w in logs if w["started"] >= since]
         if before:
-            logs = [w for w in logs if w["started"] < c.qint("startedBefore", 0, -(2**63), 2**63 - 1)]
+            until = c.qint("startedBefore", 0, -(2**63), 2**63 - 1)
+            logs = [w for w in logs if w["started"] < until]
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 5000, 0, 5000)
         return json_response({"startAt": start, "maxResults": limit, "total": len(logs),
                               "worklogs": [c.r.worklog(issue, w) for w in logs[start:start + limit]]})
