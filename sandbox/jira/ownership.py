@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.jira.ids import is_id
 from sandbox.jira.routes_groups import group_members
 from sandbox.jira.routes_roles import in_role
 
@@ -75,7 +76,7 @@ def shared_with(sb: JiraSandbox, user: str, shares: Any) -> bool:
             return True
         if kind == "project" and key and _holds(sb, user, "BROWSE_PROJECTS", [key]):
             return True
-        if kind == "projectRole" and key and str(role.get("id") or "").isdecimal() and in_role(
+        if kind == "projectRole" and key and is_id(role.get("id") or "") and in_role(  # not isdecimal() [round 27]
                 sb, user, key, int(role["id"])):
             return True
         if kind == "user" and named.get("accountId") == user:
