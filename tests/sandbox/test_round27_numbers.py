@@ -268,3 +268,26 @@ def test_presigned_expiry_in_other_scripts_is_refused(aws):
     assert requests.get(url, timeout=10).content == b"hello"
     r = requests.get(url.replace("X-Amz-Expires=3", "X-Amz-Expires=%D9%A3"), timeout=10)
     assert r.status_code == 400 and b"AuthorizationQueryParametersError" in r.content, r.text[:300]
+
+
+@pytest.mark.parametrize("length", ["9" * 25, "3_0", "+3"])
+def test_s3_content_length_that_is_not_digits_is_400(aws, length):
+    """Before: 25 digits passed isdecimal() and overflowed read() (500 on DeleteObjects, PutObject, tagging); '3_0'
+    went on to moto (500 where it parses the body)."""
+    _, _, s3 = aws
+
+    def header(request, **_):
+        request.headers["Content-Length"] = length
+    s3.meta.events.register("before-send.s3.*", header)
+    try:
+        for op, kwargs in (("delete_objects", {"Bucket": "round27", "Delete": {"Objects": [{"Key": "gone"}]}}),
+                           ("put_object", {"Bucket": "round27", "Key": "new", "Body": b"abc"}),
+                           ("put_bucket_tagging", {"Bucket": "round27", "Tagging": {"TagSet": [{"Key": "k",
+                                                                                                "Value": "v"}]}})):
+            with pytest.raises(ClientError) as caught:
+                getattr(s3, op)(**kwargs)
+            err = caught.value.response
+            assert (err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Code"]) == (400, "BadRequest"), op
+    finally:
+        s3.meta.events.unregister("before-send.s3.*", header)
+    assert s3.get_object(Bucket="round27", Key="k")["Body"].read() == b"hello"
