@@ -14,6 +14,7 @@ import re
 import uuid
 
 from sandbox.core.http import Request, Response
+from sandbox.core.numbers import json_int
 
 NOT_FOUND = ("-2147024894, System.IO.FileNotFoundException", "File Not Found.")
 DENIED = ("-2147024891, System.UnauthorizedAccessException", "Access denied.")
@@ -32,6 +33,19 @@ class RestError(Exception):
     def __init__(self, status: int, code_message: tuple[str, str]):
         super().__init__(code_message[1])
         self.status, self.code, self.text = status, code_message[0], code_message[1]
+
+
+def edm_int(value: object, edm: str = "Edm.Int32") -> int:
+    """A service operation's integer parameter (a JSON number, or its text from the body or the URL's ``op(n=5)``)
+    as ``json_int`` reads it, within ``edm``'s range; anything else ('٣', '3_0', ' 3', 1.5, 1e999, NaN, true,
+    5,000 digits) is 400 "Cannot convert a primitive value to the expected type", as ``getChanges`` answers a bad
+    ``FetchLimit`` (``rest_changes.py``) [unc: SharePoint's wording for each parameter]."""
+    bits = 63 if edm == "Edm.Int64" else 31
+    number = json_int(value, cap=2**bits, signed=True)
+    if number is None or not -2**bits <= number < 2**bits:
+        raise RestError(400, ("-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+                              f"Cannot convert a primitive value to the expected type '{edm}'."))
+    return number
 
 
 def request_ids() -> list[tuple[str, str]]:

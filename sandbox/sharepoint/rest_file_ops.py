@@ -21,7 +21,7 @@ from typing import Any
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.names import check_name
 from sandbox.sharepoint.rest import args
-from sandbox.sharepoint.rest_errors import BAD, NOT_FOUND, RestError
+from sandbox.sharepoint.rest_errors import BAD, NOT_FOUND, RestError, edm_int
 from sandbox.sharepoint.store import Drive, Item, now_iso
 
 OPS = ("checkout", "checkin", "undocheckout", "moveto", "copyto", "movetousingpath", "copytousingpath")
@@ -62,7 +62,7 @@ class RestFileOps:
             return self._rest_void(op, verbose)
         new_url = _path(a.get("newurl") or a.get("strnewurl") or a.get("decodedurl"))
         if op in ("moveto", "movetousingpath") and item.content is not None:
-            overwrite = int(a.get("flags") or a.get("moveoperations") or 0) & 1 == 1
+            overwrite = edm_int(a.get("flags") or a.get("moveoperations") or 0) & 1 == 1  # '٣', 'x', 1e999: 400
         else:
             overwrite = str(a.get("boverwrite", "false")).lower() == "true"
         self._rest_move_copy(req, d, item, new_url, op.startswith("copy"), overwrite, False)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core.http import Request, Response
+from sandbox.core.numbers import json_int
 from sandbox.sharepoint.rest import args
 from sandbox.sharepoint.rest_errors import BAD, DENIED, RestError
 from sandbox.sharepoint.rest_schema import ROLES
@@ -34,10 +35,11 @@ def _mask(raw: Any) -> tuple[str, str]:
     out = []
     for key in ("High", "Low"):
         value = raw.get(key, 0)
-        text = str(value).strip()
-        if isinstance(value, bool) or not text.isdigit() or int(text) > 2**32 - 1:
+        # ASCII digits (isdigit() took '٣' as 3, and '²', which int() then refused: a 500; 5,000 digits too)
+        number = json_int(value.strip() if isinstance(value, str) else value, cap=2**32)
+        if number is None or number > 2**32 - 1:
             raise RestError(400, ("-1, Microsoft.OData.ODataException", f"Cannot convert the value of '{key}'."))
-        out.append(str(int(text)))
+        out.append(str(number))
     return out[0], out[1]
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.core.http import Request, Response
+from sandbox.core.numbers import json_int
 from sandbox.sharepoint.rest import args
 from sandbox.sharepoint.rest_errors import BAD, DENIED, RestError
 from sandbox.sharepoint.rest_schema import GROUPS, ROLES
@@ -113,10 +114,10 @@ class RestRoleWrites:
                 return Response(200, b"")
             if names[1:] not in (["addroleassignment"], ["removeroleassignment"]) or len(names) != 2:
                 raise RestError(400, BAD)
-            try:
-                pid, rid = int(a.get("principalid", "")), int(a.get("roledefid", ""))
-            except ValueError:
-                raise RestError(400, BAD) from None
+            # Int32 ids as JSON numbers or ASCII digits; '٣' (int() read 3), 1e999 and null (a 500) are 400 too
+            pid, rid = (json_int(a.get(k), cap=2**31, signed=True) for k in ("principalid", "roledefid"))
+            if pid is None or rid is None:
+                raise RestError(400, BAD)
             if own is None:
                 raise RestError(400, INHERITS)
             if rid not in {r[0] for r in self.site_roles(site)}:

@@ -25,9 +25,9 @@ import uuid
 from typing import Any
 
 from sandbox.core.http import Request, Response
-from sandbox.core.numbers import json_int
+from sandbox.core.numbers import ascii_int, json_int
 from sandbox.sharepoint.rest import args
-from sandbox.sharepoint.rest_errors import RestError
+from sandbox.sharepoint.rest_errors import RestError, edm_int
 from sandbox.sharepoint.store import Item
 
 EMPTY = ("-1, Microsoft.Office.Server.Search.REST.SearchServiceException",
@@ -165,7 +165,7 @@ def _sorts(value: Any) -> list[tuple[str, bool]]:
         value = value.get("results")
     out = []
     if isinstance(value, list):  # postquery: [{"Property", "Direction": 0|1}]
-        out = [(str(s.get("Property")), int(s.get("Direction") or 0) == 1) for s in value if isinstance(s, dict)]
+        out = [(str(s.get("Property")), edm_int(s.get("Direction") or 0) == 1) for s in value if isinstance(s, dict)]
     else:
         for part in _list(value):
             prop, _, way = part.partition(":")
@@ -244,9 +244,8 @@ def _term(tok: str, doc: dict[str, Any]) -> float:
     if isinstance(have, bool):
         return 1.0 if have == (want.lower() in ("1", "true")) and op in (":", "=") else 0.0
     if isinstance(have, int):
-        try:
-            a, b = have, int(want)
-        except ValueError:
+        a, b = have, ascii_int(want, signed=True)  # ASCII digits: int() took '٣' as 3
+        if b is None:
             return 0.0
     else:
         a, b = str(have).casefold(), want.casefold()
