@@ -316,15 +316,16 @@ class CustomLists:
     def rest_attachment_by_url(self, req: Request, site: str, path: str, segs: list[tuple[str, str | None]],
                                verbose: bool) -> Response | None:
         """``web/GetFileByServerRelativeUrl('<site>/Lists/{T}/Attachments/{n}/{name}')…``, or None."""
-        m = re.fullmatch(r"(?:https?://[^/]+)?/(?:sites|teams)/[^/]+/Lists/([^/]+)/Attachments/(\d+)/([^/]+)",
+        m = re.fullmatch(r"(?:https?://[^/]+)?/(?:sites|teams)/[^/]+/Lists/([^/]+)/Attachments/([0-9]+)/([^/]+)",
                          unquote(path))
         if m is None:
             return None
         lst = next((c for c in self.store.custom_lists.values() if c.site_id == site
                     and c.url_name.lower() == m.group(1).lower()), None)
-        if lst is None or self.rest_custom_list(req, site, lid=lst.id) is None or int(m.group(2)) not in lst.rows:
+        row_id = ascii_int(m.group(2))  # ASCII digits: \d took '٣' as 3; int() raised on 5,000 digits
+        if lst is None or self.rest_custom_list(req, site, lid=lst.id) is None or row_id not in lst.rows:
             raise RestError(404, NOT_FOUND)
-        return self.rest_attachment_file(req, lst, lst.rows[int(m.group(2))], m.group(3), [n for n, _ in segs],
+        return self.rest_attachment_file(req, lst, lst.rows[row_id], m.group(3), [n for n, _ in segs],
                                          verbose, as_file=True)
 
     # -- content types and views ------------------------------------------------------------------------

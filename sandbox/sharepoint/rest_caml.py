@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.core.http import Request, Response
-from sandbox.core.numbers import ascii_int
+from sandbox.core.numbers import ascii_int, finite_number
 from sandbox.sharepoint.rest_errors import RestError, request_ids
 from sandbox.sharepoint.rest_lists import EVERY
 from sandbox.sharepoint.store import Drive, Item
@@ -98,9 +98,9 @@ class RestCaml:
             self._caml_field(name, d)
             rows.sort(key=lambda r, n=name: self._caml_sort_key(r[1].get(n)), reverse=not ascending)
         items = [i for i, _ in rows]
-        after = re.search(r"p_ID=(\d+)", paging or "")
+        after = re.search(r"p_ID=([0-9]+)", paging or "")  # ASCII: 'p_ID=٣' is ignored as 'p_ID=x' is
         if after:
-            n = int(after.group(1))
+            n = ascii_int(after.group(1))
             at = next((k for k, i in enumerate(items) if i.list_item_id == n), None)
             items = items[at + 1:] if at is not None else [i for i in items if i.list_item_id > n]
         limit_el = view.find("./RowLimit")
@@ -152,12 +152,17 @@ class RestCaml:
         want_raw = (value.text or "").strip()
         today = value.find("Today")
         if today is not None:
-            offset = int(today.get("OffsetDays") or today.get("Offset") or 0)
-            want_raw = (datetime.now(UTC) + timedelta(days=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if kind in NUMERIC:
+            # a signed ASCII Int32 [unc]; one that is not (int() read '٣' as 3; 'x' and a date past year 9999
+            # were 500s) matches nothing, as a numeric value that is not a number already did
+            offset = ascii_int(today.get("OffsetDays") or today.get("Offset") or "0", cap=2**31, signed=True)
             try:
-                a, b = float(have), float(want_raw)
-            except ValueError:
+                want_raw = (datetime.now(UTC) + timedelta(days=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            except (TypeError, OverflowError):
+                return False
+        if kind in NUMERIC:  # finite ASCII decimals: float() read '٣' as 3 and took 'nan' and 'Infinity'
+            mine = int(have) if isinstance(have, bool) else have if isinstance(have, int | float) else str(have)
+            a, b = finite_number(mine), finite_number(want_raw)
+            if a is None or b is None:
                 return False
         elif kind == "boolean":
             a, b = str(have).lower() in ("1", "true"), want_raw.lower() in ("1", "true")
@@ -198,7 +203,8 @@ class RestCaml:
 
     def _render_body(self, req: Request, d: Drive, params: dict[str, Any]) -> dict[str, Any]:
         paging = params.get("Paging") or (req.raw_query if "p_ID=" in req.raw_query else None)
-        first = int(m.group(1)) if (m := re.search(r"PageFirstRow=(\d+)", paging or "")) else 1
+        m = re.search(r"PageFirstRow=([0-9]+)", paging or "")  # ASCII; 5,000 digits saturate (int() raised)
+        first = ascii_int(m.group(1), cap=2**31 - 1) if m else 1
         items, more, limit = self.caml_items(req, d, str(params.get("ViewXml") or ""),
                                              params.get("FolderServerRelativeUrl"), paging, RENDER_PAGE)
         rows = [self._render_row(req, d, i) for i in items]

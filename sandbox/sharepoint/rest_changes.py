@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.core.http import Request, Response
-from sandbox.core.numbers import json_int
+from sandbox.core.numbers import ascii_int, json_int
 from sandbox.sharepoint.rest import iso
 from sandbox.sharepoint.rest_errors import RestError
 from sandbox.sharepoint.store import Drive, now_iso
@@ -97,10 +97,11 @@ class RestChanges:
     def _change_number(token: str, scope: tuple[int, str]) -> int:
         if not token:
             return 0
-        m = re.fullmatch(r"1;(\d);([0-9a-fA-F-]+);(\d+);(-?\d+)", token.strip())
+        # ASCII digits (\d took '٣' as 3); a change number of 5,000 digits saturates (int() raised: a 500)
+        m = re.fullmatch(r"1;([0-9]);([0-9a-fA-F-]+);([0-9]+);(-?[0-9]+)", token.strip())
         if m is None or (int(m.group(1)), m.group(2).lower()) != (scope[0], scope[1].lower()):
             raise RestError(400, BAD_TOKEN)
-        return max(0, int(m.group(4)))
+        return max(0, ascii_int(m.group(4), signed=True) or 0)
 
     def _change(self, req: Request, d: Drive, kind: int, seq: int, list_item_id: int, item_id: str, when: str,
                 path: str | None, web_id: str, site_id: str, scope: tuple[int, str]) -> dict[str, Any]:

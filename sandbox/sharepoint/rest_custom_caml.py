@@ -48,9 +48,9 @@ class RestCustomCaml:
             name, ascending = ref.get("Name", ""), (ref.get("Ascending") or "TRUE").upper() != "FALSE"
             self._caml_field(name, schema)
             rows.sort(key=lambda f, n=name: self._caml_sort_key(f.get(n)), reverse=not ascending)
-        after = re.search(r"p_ID=(\d+)", paging or "")
+        after = re.search(r"p_ID=([0-9]+)", paging or "")  # ASCII digits, as rest_caml.py
         if after:
-            n = int(after.group(1))
+            n = ascii_int(after.group(1))
             at = next((k for k, f in enumerate(rows) if f["Id"] == n), None)
             rows = rows[at + 1:] if at is not None else [f for f in rows if f["Id"] > n]
         limit_el = view.find("./RowLimit")
