@@ -12,10 +12,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.core.numbers import finite_number
 from sandbox.sharepoint.rest_errors import BAD, RestError
 
 Row = dict[str, Any]
-LEX = re.compile(r"\s*(?:(?P<str>(?:datetime|guid)?'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)(?![\w])|(?P<p>[(),])"
+LEX = re.compile(r"\s*(?:(?P<str>(?:datetime|guid)?'(?:[^']|'')*')|(?P<num>-?[0-9]+(?:\.[0-9]+)?)(?![\w])|(?P<p>[(),])"
                  r"|(?P<word>[A-Za-z_][\w/]*))")
 OPS = {"eq", "ne", "gt", "ge", "lt", "le"}
 
@@ -31,9 +32,9 @@ def _norm(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return float(value)
     text = str(value)
-    if re.fullmatch(r"-?\d+(?:\.\d+)?", text):
-        return float(text)
-    return text[:19] if re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d.*", text) else text.lower()
+    if re.fullmatch(r"-?[0-9]+(?:\.[0-9]+)?", text) and (number := finite_number(text)) is not None:
+        return number  # ASCII (\d took a text value '٣' as the number 3); 400 digits are text, not inf
+    return text[:19] if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}.*", text) else text.lower()
 
 
 class _Parser:
@@ -70,8 +71,10 @@ class _Parser:
         if kind == "str":
             body = tok[tok.index("'") + 1:-1].replace("''", "'")
             return body[:19] if tok.startswith("datetime") else body
-        if kind == "num":
-            return float(tok)
+        if kind == "num":  # ASCII digits only (LEX); one past a double's range (float() gave inf) is 400 [unc]
+            if (number := finite_number(tok)) is None:
+                raise RestError(400, BAD)
+            return number
         if kind == "word" and tok.lower() in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[tok.lower()]
         raise RestError(400, BAD)
