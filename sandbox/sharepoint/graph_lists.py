@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sandbox.core.http import Request, Response, json_response
-from sandbox.core.numbers import ascii_int
+from sandbox.core.numbers import ascii_int, finite_number
 from sandbox.sharepoint.custom_lists import APP_USER, CustomList, Row
 from sandbox.sharepoint.errors import GraphError, if_match, json_body
 from sandbox.sharepoint.graph_item_versions import keep_row_version
@@ -228,11 +228,12 @@ class GraphLists:
                 continue  # Graph leaves out a column without a value
             kind = (lst.column_defs.get(col) or {}).get("type", "text")
             if kind in ("number", "currency"):
-                try:
-                    number = float(value)
+                # a finite ASCII number (float() showed a text '٣' as 3, 'nan' and '1e999' as NaN/Infinity, which
+                # are not JSON); any other text is shown as it is kept
+                number = finite_number(int(value) if isinstance(value, bool) else value
+                                       if isinstance(value, int | float) else str(value))
+                if number is not None:
                     value = int(number) if number.is_integer() else number
-                except ValueError:
-                    pass
             elif kind == "boolean":
                 value = str(value).lower() in ("true", "1", "yes")
             out[col] = value

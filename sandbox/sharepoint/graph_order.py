@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.core.http import Request
+from sandbox.core.numbers import finite_number
 from sandbox.sharepoint.errors import GraphError
 
 ITEM_PROPS = ("createdDateTime", "lastModifiedDateTime")
@@ -34,10 +35,8 @@ def _key(value: Any) -> tuple:
         return (1, int(value), "")
     if isinstance(value, (int, float)):
         return (1, value, "")
-    try:
-        return (1, float(str(value)), "")
-    except ValueError:
-        return (2, 0, str(value).lower())
+    number = finite_number(str(value))  # ASCII: float() took '٣' as 3, and 'nan', which no order can sort
+    return (2, 0, str(value).lower()) if number is None else (1, number, "")
 
 
 def order_rows(req: Request, rows: list, shown: Callable[[Any], tuple[dict, dict]], indexed: set[str]) -> list:

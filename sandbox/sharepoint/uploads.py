@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.core.http import Request, Response, json_response
-from sandbox.core.numbers import ascii_int
+from sandbox.core.numbers import ascii_int, json_int
 from sandbox.sharepoint.errors import GraphError, graph_error
 from sandbox.sharepoint.file_times import apply_times, file_times
 from sandbox.sharepoint.store import Drive, Item
@@ -44,8 +44,11 @@ class UploadSessions:
             raise GraphError(409, "nameAlreadyExists", "A folder with the specified name already exists.")
         if item is not None and behavior == "fail":
             raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
-        if spec.get("fileSize") is not None:
-            self._room(drive, int(spec["fileSize"]), item)
+        if spec.get("fileSize") is not None:  # an Int64: int() read '٣' as 3 and 1.5 as 1; 1e999 and 'x' were 500s
+            size = json_int(spec["fileSize"], signed=True)
+            if size is None:
+                raise GraphError(400, "invalidRequest", "The value of fileSize is not a valid Int64.")  # [unc]
+            self._room(drive, size, item)
         sid = secrets.token_urlsafe(24)
         expires = self._expiry()
         self.store.uploads[sid] = {"drive": drive.id, "parent": parent.id, "name": name, "data": bytearray(),
@@ -85,10 +88,10 @@ class UploadSessions:
     def upload_fragment(self, req: Request) -> Response:
         # the fragment is checked before the session (a Content-Range that its body does not fill is 400 even
         # on a finished session: LargeFileUploadTask sends one such empty PUT after a single-fragment upload)
-        m = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", req.header("Content-Range").strip())
+        m = re.fullmatch(r"bytes ([0-9]+)-([0-9]+)/([0-9]+)", req.header("Content-Range").strip())  # \d took '٣'
         if m is None:
             raise GraphError(400, "invalidRequest", "The Content-Range header is missing or malformed.")
-        start, end, total = (int(g) for g in m.groups())
+        start, end, total = (ascii_int(g) for g in m.groups())  # 5,000 digits saturate (int() raised: a 500)
         size = len(req.body)
         if end - start + 1 != size or end >= total:
             raise GraphError(400, "invalidRange", "The Content-Range does not match the fragment length.")
