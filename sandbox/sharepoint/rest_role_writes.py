@@ -116,7 +116,7 @@ class RestRoleWrites:
                 raise RestError(400, BAD)
             # Int32 ids as JSON numbers or ASCII digits; '٣' (int() read 3), 1e999 and null (a 500) are 400 too
             pid, rid = (json_int(a.get(k), cap=2**31, signed=True) for k in ("principalid", "roledefid"))
-            if pid is None or rid is None:
+            if pid is None or rid is None or max(abs(pid), abs(rid)) > 2**31 - 1:
                 raise RestError(400, BAD)
             if own is None:
                 raise RestError(400, INHERITS)
