@@ -29,8 +29,8 @@ def no_column(name: str) -> RestError:
 def _norm(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, (int, float)) and (number := finite_number(value)) is not None:
+        return number  # a kept int past a double's range (float() raised: a 500) or NaN compares as its text
     text = str(value)
     if re.fullmatch(r"-?[0-9]+(?:\.[0-9]+)?", text) and (number := finite_number(text)) is not None:
         return number  # ASCII (\d took a text value '٣' as the number 3); 400 digits are text, not inf

@@ -62,6 +62,27 @@ def test_filter_numbers_are_ascii_and_finite(rest):
         assert r.status_code == 400 and "InvalidClientQueryException" in _code(r), (text, r.text[:200])
 
 
+
+def test_filter_reads_kept_texts_as_numbers_only_when_ascii_and_finite(rest):
+    """Before: a kept text '٣' compared equal to the number 3, and two different texts of 400 digits compared equal
+    (float() made both inf). Now such a value compares as its text."""
+    w, ctx = rest
+    _seed(ctx, 2)
+    s, api = _http(w)
+    big = "9" * 400
+    for name, value in (("f1.txt", big), ("f2.txt", AR3)):
+        r = s.post(f"{api}/web/GetFileByServerRelativeUrl('/sites/GRC/Evidence/{name}')/ListItemAllFields",
+                   json={"EvidenceSha256": value}, headers={"X-HTTP-Method": "MERGE", "IF-MATCH": "*"}, timeout=10)
+        assert r.status_code in (200, 204), r.text[:200]
+
+    def ids(text: str) -> list[int]:
+        return _ids(s.get(f"{api}/{LIB}/items", params={"$filter": text}, timeout=10))
+
+    assert ids(f"EvidenceSha256 eq '{big}'") == [1]
+    assert ids(f"EvidenceSha256 eq '{big[:-1]}8'") == []
+    assert ids("EvidenceSha256 eq 3") == [] and ids(f"EvidenceSha256 eq '{AR3}'") == [2]
+
+
 # --- CAML -----------------------------------------------------------------------------------------------------
 def test_caml_paging_p_id_is_ascii(rest):
     """Before: 'p_ID=٣' paged after item 3; 5,000 digits were a 500. Now '٣' is not a p_ID (as 'p_ID=x' was
