@@ -10,7 +10,7 @@ import re
 from sandbox.sharepoint.errors import GraphError
 
 ILLEGAL = re.compile(r'["*:<>?/\\|]')
-RESERVED = re.compile(r"(?i)\.lock|con|prn|aux|nul|com\d|lpt\d|desktop\.ini")
+RESERVED = re.compile(r"(?i)\.lock|con|prn|aux|nul|com[0-9]|lpt[0-9]|desktop\.ini")  # ASCII: \d took "com٣"
 
 
 def check_name(name: str) -> str:

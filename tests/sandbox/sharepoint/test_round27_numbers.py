@@ -6,6 +6,7 @@ over real HTTP. What the code did before the fix is noted per test."""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -336,3 +337,14 @@ def test_graph_number_column_shows_only_finite_ascii_numbers(graph):
     r = s.get(base, params={"$expand": "fields", "$orderby": "fields/Score"}, headers=PREFER, timeout=10)
     order = [i["fields"]["Title"] for i in strict(r.text)["value"]]
     assert order == ["S4", "S0", "S6", "S2", "S5", "S1", "S3"]  # numbers, then the texts by their text
+
+
+def test_graph_reserved_names_are_ascii_digits(graph):
+    """COM0-COM9 and LPT0-LPT9 are reserved; before, \\d also refused 'com٣' and 'LPT٣' (400 invalidRequest)."""
+    _w, s, base = graph
+    for name in ("com3", "LPT0"):
+        r = s.put(f"{base}/root:/{name}:/content", data=b"x", timeout=10)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalidRequest", r.text[:200]
+    for name in (f"com{AR3}", f"LPT{AR3}"):
+        r = s.put(f"{base}/root:/{quote(name)}:/content", data=b"x", timeout=10)
+        assert r.status_code == 201 and r.json()["name"] == name, r.text[:200]
