@@ -14,12 +14,17 @@ HEAD_TIMEOUT = 10.0  # seconds from a request's first byte (or the connection's 
 SEND_TIMEOUT = 30.0  # seconds a connection may leave its answers unread (the write buffer full)
 
 
+# The baseline every answer of the app carries (webhooks.app.BASELINE_HEADERS, added by its middleware, which
+# never sees these): the 431/408/429/503/400 written here went without them.
+BASELINE = "x-content-type-options: nosniff\r\ncache-control: no-store\r\n"
+
+
 def _answer(status: int, reason: str, message: str, retry: bool = False) -> bytes:
-    body = message.encode("ascii")
+    body = message.encode("ascii", "replace")
     return (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
         f"content-length: {len(body)}\r\n{'retry-after: 1' + chr(13) + chr(10) if retry else ''}"
-        "connection: close\r\n\r\n"
+        f"{BASELINE}connection: close\r\n\r\n"
     ).encode("ascii") + body
 
 
@@ -86,6 +91,13 @@ class _Budgeted:
         self._release()
         self.transport.write(_answer(400, "Bad Request", "WebSocket is not served here"))
         self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's own 400 for a request its parser refuses ("Invalid HTTP request received."), written with
+        the baseline headers (uvicorn wrote it without them; the h11 one through h11, which then ends anyway)."""
+        if not self.transport.is_closing():
+            self.transport.write(_answer(400, "Bad Request", msg))
+            self.transport.close()
 
     def evict(self) -> None:
         """Closed to make room for another address (the budget chose it: not inside a request)."""
