@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 
 import h11
@@ -24,6 +25,19 @@ from webhooks.receiver.protocol_base import (
 _OBS_FOLD = re.compile(rb"\n[ \t]")  # a line of the head that begins with whitespace
 _HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head (as h11 finds it)
 _BARE_LF = re.compile(rb"(?<!\r)\n")  # a line ended by LF alone
+_ABSOLUTE_FORM = re.compile(rb"https?://[^/?#]*", re.IGNORECASE)  # "http://host:port" before the path
+
+
+def _origin_form(event: h11.Request) -> h11.Request:
+    """An absolute-form target (``POST http://host/path HTTP/1.1``, as a client speaking to a proxy sends it)
+    as the path and query it names: RFC 9112 3.2.2 says a server MUST accept it. uvicorn's h11 protocol took
+    the whole target as the path (a 404), while httptools' URL parser routes it; the host in it is not
+    used for routing on either path (nor is the Host header)."""
+    found = _ABSOLUTE_FORM.match(event.target)
+    if found is None:
+        return event
+    rest = event.target[found.end():]
+    return dataclasses.replace(event, target=rest if rest.startswith(b"/") else b"/" + rest)
 
 
 class _GuardedConnection(h11.Connection):
@@ -39,6 +53,8 @@ class _GuardedConnection(h11.Connection):
         if self._protocol._before_event():
             return h11.PAUSED  # uvicorn stops reading and parsing; the connection is closing
         event = super().next_event()
+        if isinstance(event, h11.Request):
+            event = _origin_form(event)
         if self._protocol._after_event(event):
             return h11.PAUSED  # refused and closed: the request never reaches the app
         return event
