@@ -61,13 +61,16 @@ class InboxWriter:
         self._thread.start()
 
     def add_event(self, source: str, delivery_id: str, event_type: str, body: str, received_at: float,
-                  replay_digest: str | None = None, replay_window: float = 0.0) -> Future:
+                  replay_digest: str | None = None, replay_window: float = 0.0, same_event: bool = False) -> Future:
         """Future of True when stored, False when this delivery id was already in the inbox with this body,
         ``CONFLICT`` when it was there with another body: the new body is then kept in quarantine (in the
         same transaction) under ``<delivery id>#sha256:<its digest>``, never dropped. With a
         ``replay_digest``: ``REPLAY`` when that signed message was accepted under another delivery id less
-        than ``replay_window`` seconds before ``received_at`` (nothing is stored)."""
-        return self.submit(EVENT, (source, delivery_id, event_type, received_at, body, replay_digest, replay_window))
+        than ``replay_window`` seconds before ``received_at`` (nothing is stored). ``same_event``: the id names
+        the event itself, inside the signed body (Slack's event_id), so another body under it is the same event
+        sent again, serialized anew: False (a duplicate, nothing stored or quarantined), never ``CONFLICT``."""
+        return self.submit(EVENT, (source, delivery_id, event_type, received_at, body, replay_digest, replay_window,
+                                   same_event))
 
     def add_quarantine(self, source: str, delivery_id: str, event_type: str | None, reason: str, body_b64: str,
                        received_at: float) -> Future:
@@ -167,7 +170,7 @@ class InboxWriter:
             _settle(future, error=RuntimeError("webhook inbox write failed"))
 
     def _event(self, source: str, delivery_id: str, event_type: str, received_at: float, body: str,
-               digest: str | None, window: float) -> bool | str:
+               digest: str | None, window: float, same_event: bool = False) -> bool | str:
         claimed = False
         if digest is not None:
             cur = self._db.execute(CLAIM_DIGEST, (source, digest, delivery_id, received_at))
@@ -187,7 +190,7 @@ class InboxWriter:
         cur.close()
         if stored:
             return True
-        result = self._redelivery(params)
+        result = self._redelivery(params, same_event)
         if result == CONFLICT and claimed:  # that body was quarantined, not accepted: it claims nothing
             self._db.execute(DROP_DIGEST, (source, digest)).close()
         return result
@@ -198,11 +201,16 @@ class InboxWriter:
             self._db.execute(PRUNE_DIGESTS, (now - self.settings.replay_window_seconds,)).close()
             self._pruned_at = now
 
-    def _redelivery(self, params: tuple) -> bool | str:
-        """A delivery id already in the inbox: False for a retry (same body), CONFLICT for another body."""
+    def _redelivery(self, params: tuple, same_event: bool = False) -> bool | str:
+        """A delivery id already in the inbox: False for a retry (same body, or any body of ``same_event``),
+        CONFLICT for another body."""
         source, delivery_id, event_type, received_at, body, _ = params
         stored = self._db.query(SELECT_BODY, (source, delivery_id))
         if not stored or stored[0][0] == body:
+            return False
+        if same_event:
+            log.info("webhook %s event %s arrived again with other bytes (a retry serialized anew): the first copy "
+                     "stands", source, delivery_id[:200])
             return False
         raw = body.encode("utf-8")
         self._db.execute(INSERT_QUARANTINE, (

@@ -306,7 +306,7 @@ class Receiver:
         try:
             new = await asyncio.wait_for(asyncio.wrap_future(self.writer.add_event(
                 ep.source, delivery_id, event_type, body.decode("utf-8"), time.time(), digest,
-                self.settings.replay_window_seconds)), COMMIT_TIMEOUT)
+                self.settings.replay_window_seconds, ep.same_event_per_id)), COMMIT_TIMEOUT)
         except Exception:
             raise Reject(503, "inbox_unavailable") from None
         if new == REPLAY:
