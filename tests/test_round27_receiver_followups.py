@@ -8,25 +8,48 @@ Found and fixed:
   (``webhooks/receiver/protocol_base.py``);
 - an absolute-form request target (``POST http://host/path HTTP/1.1``, RFC 9112 3.2.2: a server MUST
   accept it) was a 404 on the h11 path (uvicorn took the whole target as the path) while httptools routed
-  it (``webhooks/receiver/h11_protocol.py``).
+  it (``webhooks/receiver/h11_protocol.py``);
+- a Slack ``view_closed`` (which carries no trigger_id) was kept in quarantine and answered 400, since the
+  contract required a trigger_id of every interaction (``webhooks/contracts/slack.interaction.json``);
+- a ``view_submission`` was answered "accepted", a body Slack shows the person as an error, keeping the
+  modal open; it is answered with the empty 200 that closes it (``webhooks/slack/interactions.py``);
+- every interaction type but ``block_actions`` (a shortcut, a message shortcut, a modal submitted or
+  closed) had no handler: each was retried ten times into the dead letters. Each is now finished as
+  unhandled (kept in the inbox, audited under its type) and counted in
+  ``webhook_slack_interactions_unhandled_total{type}`` (``webhooks/handlers.py``);
+- a Slack event retried with other bytes under its event_id (a retry serialized anew) was answered 409 and
+  kept in quarantine: Slack counts that against the app and retries again. It is a duplicate now (200,
+  stored once) (``webhooks/receiver/endpoints.py``, ``webhooks/inbox/writer.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
+import time
 
+import httpx
 import pytest
+from slack_sdk import WebClient
 
+from tests.sandbox.slack.test_view_submissions import MODAL
 from tests.webhook_helpers import (
     JIRA,
+    SECRETS,
+    SLACK_ACTIONS,
+    SLACK_EVENTS,
     LiveReceiver,
     inbox_rows,
     jira_body,
     jira_request,
+    metric,
     settings_for,
+    slack_request,
 )
 from webhooks.app import create_app
+from webhooks.inbox import EventQueue, open_database
+from webhooks.processing import process
 from webhooks.receiver import server as bounded
 from webhooks.receiver.protocol_base import MAX_HEAD_BYTES
 
@@ -96,3 +119,97 @@ def test_an_absolute_form_target_is_routed_as_its_path_on_both_parsers(protocol_
     assert [a.split(b"\r\n")[0] for a in answers] == [b"HTTP/1.1 200 OK"] * 2
     assert {r[0] for r in inbox_rows(settings, "select delivery_id from webhook_events")} == \
         {"r27-absolute-0", "r27-absolute-1"}
+
+
+def test_every_slack_interaction_type_is_acknowledged_kept_and_finished_never_dead_lettered(
+        make_slack_sandbox, tmp_path):
+    """The Slack sandbox sends a modal's submission and its close, a global and a message shortcut, as Slack
+    does, to the live receiver: each is answered as Slack wants it (ok in the sandbox), stored once, counted
+    as unhandled by type, and the inbox consumer finishes each at once (no failed attempt, no dead letter)."""
+    settings = settings_for(tmp_path)
+    kinds = ("view_submission", "view_closed", "shortcut", "message_action")
+    before = {k: metric("webhook_slack_interactions_unhandled_total", type=k) for k in kinds}
+    sb = make_slack_sandbox()
+    web = WebClient(token=sb.bot_token, base_url=sb.url + "/api/")
+    with LiveReceiver(create_app(settings)) as served:
+        sb.configure_interactivity(served.url + SLACK_ACTIONS, SECRETS["slack"])
+        submitted = web.views_open(trigger_id=sb.new_trigger_id(), view=MODAL)["view"]
+        closed = web.views_open(trigger_id=sb.new_trigger_id(), view=MODAL)["view"]
+        posted = web.chat_postMessage(channel="#general", text="file this")
+        records = {
+            "view_submission": sb.submit_view(submitted["id"], {"reason": "still needed", "level": "low"}),
+            "view_closed": sb.close_view(closed["id"]),
+            "shortcut": sb.run_shortcut("new_task"),
+            "message_action": sb.run_shortcut("file_it", channel="general", ts=posted["ts"]),
+        }
+    assert "trigger_id" not in records["view_closed"]["payload"]  # as Slack sends it
+    answers = {k: (r["ok"], r["status"], r["error"]) for k, r in records.items()}
+    assert answers == {k: (True, 200, None) for k in kinds}
+    assert records["view_submission"]["body"] == ""  # the empty answer that closes the modal
+    assert sorted(inbox_rows(settings, "select event_type, status from webhook_events")) == \
+        sorted((f"interaction:{k}", "pending") for k in kinds)
+    assert inbox_rows(settings, "select reason from webhook_quarantine") == []
+    counted = {k: metric("webhook_slack_interactions_unhandled_total", type=k) - before[k] for k in kinds}
+    assert counted == dict.fromkeys(kinds, 1.0)
+
+    db = open_database(settings)
+    try:
+        result = process(EventQueue(db), lambda key: None)  # what the webhook_inbox sensor runs
+    finally:
+        db.close()
+    assert (result.done, result.failed, result.dead, result.runs, result.errors) == (4, 0, [], [], [])
+    assert set(inbox_rows(settings, "select status, attempts from webhook_events")) == {("done", 0)}
+
+
+def _interaction(kind: str, **fields) -> bytes:
+    payload = {"type": kind, "user": {"id": "U27"}, "team": {"id": "T27"}, **fields}
+    return b"payload=" + json.dumps(payload).replace("%", "%25").replace("&", "%26").replace("+", "%2B").encode()
+
+
+def test_interaction_contract_requires_a_trigger_id_only_where_slack_always_sends_one(tmp_path):
+    """block_actions and shortcuts without a trigger_id are still kept in quarantine (400); a view_closed
+    without one is taken, named by its body's digest, and a second copy of it is a duplicate."""
+    settings = settings_for(tmp_path)
+    form = "application/x-www-form-urlencoded"
+    view = {"id": "V27", "hash": "1.a", "type": "modal"}
+    bodies = {
+        "click without trigger": _interaction("block_actions", actions=[{"action_id": "approve"}]),
+        "shortcut without trigger": _interaction("shortcut", callback_id="new_task"),
+        "closed without its view": _interaction("view_closed", is_cleared=False),
+        "closed": _interaction("view_closed", view=view, is_cleared=False),
+    }
+    with LiveReceiver(create_app(settings)) as served, httpx.Client(base_url=served.url, timeout=10) as client:
+        answers = {k: client.post(SLACK_ACTIONS, **slack_request(b, form)).status_code for k, b in bodies.items()}
+        again = client.post(SLACK_ACTIONS, **slack_request(bodies["closed"], form))
+    assert answers == {"click without trigger": 400, "shortcut without trigger": 400, "closed without its view": 400,
+                       "closed": 200}
+    assert (again.status_code, again.text) == (200, "duplicate")
+    [(delivery_id, event_type)] = inbox_rows(settings, "select delivery_id, event_type from webhook_events")
+    assert event_type == "interaction:view_closed" and delivery_id.startswith("sha256:")
+    assert len(inbox_rows(settings, "select reason from webhook_quarantine")) == 3
+
+
+def test_a_slack_event_retried_with_other_bytes_is_a_duplicate_never_a_409(tmp_path):
+    """Slack retries an event it got no timely 2xx for (X-Slack-Retry-Num), re-signed with a new timestamp.
+    The same bytes were a duplicate already; the same event serialized anew (other key order and spacing
+    [unc whether Slack ever does]) was a 409 and a quarantine row. Both are duplicates now: 200, one row."""
+    settings = settings_for(tmp_path)
+    event = {"type": "event_callback", "event_id": "Ev27RETRY", "team_id": "T27", "event_time": int(time.time()),
+             "event": {"type": "message", "text": "hello", "channel": "C27"}}
+    first = json.dumps(event).encode()
+    reserialized = json.dumps(dict(reversed(list(event.items()))), separators=(",", ":")).encode()
+    assert first != reserialized and json.loads(first) == json.loads(reserialized)
+    other = json.dumps({**event, "event_id": "Ev27OTHER"}).encode()
+    with LiveReceiver(create_app(settings)) as served, httpx.Client(base_url=served.url, timeout=10) as client:
+        sends = [(first, 0, None), (first, 1, "http_timeout"), (reserialized, 2, "http_timeout"), (other, 0, None)]
+        answers = []
+        for n, (body, retry, reason) in enumerate(sends):
+            kw = slack_request(body, ts=int(time.time()) - 10 + n)
+            if retry:
+                kw["headers"].update({"x-slack-retry-num": str(retry), "x-slack-retry-reason": reason})
+            answer = client.post(SLACK_EVENTS, **kw)
+            answers.append((answer.status_code, answer.text))
+    assert answers == [(200, "accepted"), (200, "duplicate"), (200, "duplicate"), (200, "accepted")]
+    assert sorted(inbox_rows(settings, "select delivery_id, body from webhook_events")) == \
+        [("Ev27OTHER", other.decode()), ("Ev27RETRY", first.decode())]
+    assert inbox_rows(settings, "select reason from webhook_quarantine") == []

@@ -4,7 +4,8 @@ A handler takes one ``InboxEvent`` and returns the syncs it needs (``SyncRequest
 the vendor table that changed), or ``None`` when it finished the work itself. Raising counts a
 failed attempt (retried with backoff, dead-lettered after 10). No handler for an event is such a
 failure too ("no handler yet"), so an event whose handler ships later waits in the dead-letter
-table and ``python -m cli webhooks replay`` processes it once it exists.
+table and ``python -m cli webhooks replay`` processes it once it exists. (Not so a Slack interaction
+of a type without a handler: those are finished as unhandled, see ``slack_interaction_unhandled``.)
 
 Lookup: an exact ``(source, event_type)`` entry, then ``(source, "<prefix>*")`` entries (longest
 prefix first). Handlers owned by other parts are named by import path in ``PLUGINS`` and
@@ -55,6 +56,12 @@ def register(source: str, event_type: str) -> Callable[[Handler], Handler]:
         REGISTRY[(source, event_type)] = fn
         return fn
     return add
+
+
+def acts_on(source: str, event_type: str) -> bool:
+    """True when a handler of its own is registered for exactly this event type (not a catch-all); imports
+    nothing."""
+    return (source, event_type) in REGISTRY or (source, event_type) in PLUGINS
 
 
 def handler_for(source: str, event_type: str) -> Handler:
@@ -109,6 +116,18 @@ def slack_dropped_events(event: InboxEvent) -> None:
     log.warning("Slack rate-limited this app's events (team %r, app %r, from minute %r): Slack dropped "
                 "events of that window; they are not in the inbox", payload.get("team_id"),
                 payload.get("api_app_id"), payload.get("minute_rate_limited"))
+    return None
+
+
+@register("slack", "interaction:*")
+def slack_interaction_unhandled(event: InboxEvent) -> None:
+    """A Slack interaction nothing here acts on (a modal submitted or closed, a shortcut: only block_actions has
+    a handler, an exact entry in ``PLUGINS``). The receiver acknowledged it with 200, as Slack requires of
+    every interaction, and counted it (``webhook_slack_interactions_unhandled_total``); it is finished here,
+    kept in the inbox and audited under its type. Retrying it could never succeed, and its dead letter would
+    be one for a person's harmless click (``webhooks.slack.interactions``)."""
+    log.info("Slack %s %s: no handler acts on this interaction type; acknowledged, kept in the inbox, finished",
+             event.event_type[:100], event.delivery_id[:200])
     return None
 
 

@@ -41,6 +41,7 @@ from webhooks.receiver.endpoints import ENDPOINTS, MAX_ID, Endpoint, MissingDeli
 from webhooks.receiver.limits import SenderLimits, client_address, retry_after, sender_key
 from webhooks.receiver.metrics import ACCEPTED, DUPLICATES, FAILURES, LATENCY, RATE_LIMITED
 from webhooks.settings import SECRET_ENV, VAULT_KEYS, WebhookSettings, load_secrets, secret_problems
+from webhooks.slack.interactions import interaction_answer
 
 log = logging.getLogger(__name__)
 PREFIX_BYTES = 256
@@ -315,6 +316,8 @@ class Receiver:
             raise Reject(409, "conflicting_body")
         (ACCEPTED if new else DUPLICATES).labels(ep.name).inc()
         LATENCY.labels(ep.name).observe(time.perf_counter() - started)
+        if ep.name == "slack_interactions":  # every type acknowledged; the unhandled ones counted
+            return interaction_answer(payload, bool(new))
         return PlainTextResponse("accepted" if new else "duplicate", 200)
 
     async def _check_signed_time(self, ep: Endpoint, headers, body: bytes, signed_at: float) -> None:

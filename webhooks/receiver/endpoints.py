@@ -155,8 +155,10 @@ def _slack_event_type(payload: Any) -> str:
 
 
 def _slack_interaction_id(payload: Any, headers: Mapping[str, str], body: bytes) -> str:
-    # one click = one trigger_id; Slack does not retry interactions, so this only guards replays
-    return payload["trigger_id"][:MAX_ID] or hashlib.sha256(body).hexdigest()
+    # one click (shortcut, submission) = one trigger_id; a view_closed has none (the contract), so its signed
+    # body's digest names it. Slack does not retry interactions [unc], so this only guards replays.
+    trigger = payload.get("trigger_id")
+    return trigger[:MAX_ID] if trigger else f"sha256:{hashlib.sha256(body).hexdigest()}"
 
 
 def _servicenow_signed(body: bytes, headers: Mapping[str, str]) -> bytes:

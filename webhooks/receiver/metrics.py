@@ -21,6 +21,8 @@
 - ``webhook_rate_limited_total{endpoint,limit}``: requests answered 429, by the sender budget they were
   over: ``deliveries`` (verified) or ``failures`` (refused before verification, or replays; these are also
   counted in ``webhook_failures_total`` under their own reason). See ``webhooks.receiver.limits``.
+- ``webhook_slack_interactions_unhandled_total{type}`` (defined in ``webhooks.slack.interactions``): Slack
+  interactions acknowledged and stored that nothing acts on (every type but block_actions), by type.
 - ``webhook_connections_refused_total{cause}``: TCP connections refused or closed by the connection limits
   (``webhooks.receiver.connections`` and ``.server``): address, total, evicted, pipelined, stalled_reader.
 """
