@@ -307,7 +307,8 @@ class Receiver:
         try:
             new = await asyncio.wait_for(asyncio.wrap_future(self.writer.add_event(
                 ep.source, delivery_id, event_type, body.decode("utf-8"), time.time(), digest,
-                self.settings.replay_window_seconds, ep.same_event_per_id)), COMMIT_TIMEOUT)
+                self.settings.replay_window_seconds, bool(ep.same_event_per_id and ep.same_event_per_id(payload)))),
+                COMMIT_TIMEOUT)
         except Exception:
             raise Reject(503, "inbox_unavailable") from None
         if new == REPLAY:

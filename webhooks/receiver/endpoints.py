@@ -132,11 +132,13 @@ class Endpoint:
     # signed body (epoch seconds). The body digests above are kept for the replay window only, so an
     # older copy would be new again: it is refused as a stale replay instead.
     signed_at: Callable[[Any], float] | None = None
-    # The delivery id names the event itself and is inside the signed body (Slack's event_id): a second body
-    # under it can only be the sender's own retry of that event, serialized again (Slack re-signs a retry with
-    # a new timestamp; that its JSON bytes never change is not promised [unc]). It is a duplicate (200,
-    # stored once), never a 409: Slack counts a non-2xx against the app and retries it again.
-    same_event_per_id: bool = False
+    # True for a payload whose delivery id is the sender's own event id, inside the signed body (Slack's
+    # event_id): a second body under it can only be the sender's retry of that event, serialized again (Slack
+    # re-signs a retry with a new timestamp; that its JSON bytes never change is not promised [unc]). It is a
+    # duplicate (200, stored once), never a 409: Slack counts a non-2xx against the app and retries it again.
+    # (A Slack app_rate_limited notice has no event id: its id is made here, and another body under it stays
+    # a 409.)
+    same_event_per_id: Callable[[Any], bool] | None = None
 
 
 def _servicenow_type(p: dict) -> str:
@@ -177,7 +179,7 @@ ENDPOINTS = (
              verify.verify_generic, parse_json, "generic.event", header_id("webhook-id"), lambda p: p["type"]),
     Endpoint("slack_events", "slack", "/api/integrations/slack/events", "application/json", "slack",
              verify.verify_slack, parse_json, "slack.event", _slack_event_id, _slack_event_type,
-             same_event_per_id=True),
+             same_event_per_id=lambda p: p["type"] == "event_callback"),
     Endpoint("slack_interactions", "slack", "/api/integrations/slack/interactions",
              "application/x-www-form-urlencoded", "slack", verify.verify_slack, parse_slack_form,
              "slack.interaction", _slack_interaction_id, lambda p: f"interaction:{p['type']}"),
