@@ -15,7 +15,7 @@ Found and fixed:
   modal open; it is answered with the empty 200 that closes it (``webhooks/slack/interactions.py``);
 - every interaction type but ``block_actions`` (a shortcut, a message shortcut, a modal submitted or
   closed) had no handler: each was retried ten times into the dead letters. Each is now finished as
-  unhandled (kept in the inbox, audited under its type) and counted in
+  ``ignored`` (kept in the inbox with its reason, audited under its type) and counted in
   ``webhook_slack_interactions_unhandled_total{type}`` (``webhooks/handlers.py``);
 - a Slack event retried with other bytes under its event_id (a retry serialized anew) was answered 409 and
   kept in quarantine: Slack counts that against the app and retries again. It is a duplicate now (200,
@@ -128,7 +128,8 @@ def test_every_slack_interaction_type_is_acknowledged_kept_and_finished_never_de
         make_slack_sandbox, tmp_path):
     """The Slack sandbox sends a modal's submission and its close, a global and a message shortcut, as Slack
     does, to the live receiver: each is answered as Slack wants it (ok in the sandbox), stored once, counted
-    as unhandled by type, and the inbox consumer finishes each at once (no failed attempt, no dead letter)."""
+    as unhandled by type, and the inbox consumer finishes each at once as ignored (no failed attempt, no dead
+    letter), to be audited with that status."""
     settings = settings_for(tmp_path)
     kinds = ("view_submission", "view_closed", "shortcut", "message_action")
     before = {k: metric("webhook_slack_interactions_unhandled_total", type=k) for k in kinds}
@@ -160,8 +161,16 @@ def test_every_slack_interaction_type_is_acknowledged_kept_and_finished_never_de
         result = process(EventQueue(db), lambda key: None)  # what the webhook_inbox sensor runs
     finally:
         db.close()
-    assert (result.done, result.failed, result.dead, result.runs, result.errors) == (4, 0, [], [], [])
-    assert set(inbox_rows(settings, "select status, attempts from webhook_events")) == {("done", 0)}
+    assert (result.ignored, result.done, result.failed, result.dead, result.runs) == (4, 0, 0, [], [])
+    finished = inbox_rows(settings, "select status, attempts, last_error from webhook_events")
+    assert {(status, attempts) for status, attempts, _ in finished} == {("ignored", 0)}
+    assert all("no handler acts on Slack interaction:" in why for _, _, why in finished)
+    db = open_database(settings)
+    try:
+        audited = {e["event_type"]: e["status"] for e in EventQueue(db).unaudited()}
+    finally:
+        db.close()
+    assert audited == {f"interaction:{k}": "ignored" for k in kinds}
 
 
 def _interaction(kind: str, **fields) -> bytes:

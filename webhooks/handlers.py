@@ -5,7 +5,7 @@ the vendor table that changed), or ``None`` when it finished the work itself. Ra
 failed attempt (retried with backoff, dead-lettered after 10). No handler for an event is such a
 failure too ("no handler yet"), so an event whose handler ships later waits in the dead-letter
 table and ``python -m cli webhooks replay`` processes it once it exists. (Not so a Slack interaction
-of a type without a handler: those are finished as unhandled, see ``slack_interaction_unhandled``.)
+of a type without a handler: those are finished as ``ignored``, see ``slack_interaction_unhandled``.)
 
 Lookup: an exact ``(source, event_type)`` entry, then ``(source, "<prefix>*")`` entries (longest
 prefix first). Handlers owned by other parts are named by import path in ``PLUGINS`` and
@@ -34,6 +34,11 @@ class SyncRequest:
 
 class NoHandler(LookupError):
     """No handler is registered (or importable) for this source and event type."""
+
+
+class Ignored(Exception):
+    """Raised by a handler: the event needs nothing and never will. It is finished as ``ignored`` (kept in the
+    inbox and audited, this message its reason), not counted as a failed attempt."""
 
 
 Handler = Callable[[InboxEvent], "list[SyncRequest] | None"]
@@ -123,12 +128,14 @@ def slack_dropped_events(event: InboxEvent) -> None:
 def slack_interaction_unhandled(event: InboxEvent) -> None:
     """A Slack interaction nothing here acts on (a modal submitted or closed, a shortcut: only block_actions has
     a handler, an exact entry in ``PLUGINS``). The receiver acknowledged it with 200, as Slack requires of
-    every interaction, and counted it (``webhook_slack_interactions_unhandled_total``); it is finished here,
-    kept in the inbox and audited under its type. Retrying it could never succeed, and its dead letter would
-    be one for a person's harmless click (``webhooks.slack.interactions``)."""
-    log.info("Slack %s %s: no handler acts on this interaction type; acknowledged, kept in the inbox, finished",
+    every interaction, and counted it (``webhook_slack_interactions_unhandled_total``); it is finished here
+    as ``ignored`` (the reason in ``last_error``), kept in the inbox and audited under its type. Retrying it
+    could never succeed, and its dead letter would be one for a person's harmless click
+    (``webhooks.slack.interactions``)."""
+    log.info("Slack %s %s: no handler acts on this interaction type; acknowledged, kept in the inbox as ignored",
              event.event_type[:100], event.delivery_id[:200])
-    return None
+    raise Ignored(f"no handler acts on Slack {event.event_type[:100]} (only block_actions has one): acknowledged "
+                  "with 200 and kept, nothing to do")
 
 
 @register("slack", "event_callback:*")

@@ -2,8 +2,9 @@
 
 1. Settle requested runs: a successful run marks its events done; a failed or cancelled one (or
    one that never appeared within ``run_timeout`` seconds) counts a failed attempt for each.
-2. Hand every due event to its handler (``webhooks.handlers``): done, a sync to request, or a
-   failed attempt. Syncs are batched per job: one run for all events of one job in this pass,
+2. Hand every due event to its handler (``webhooks.handlers``): done, a sync to request, ignored
+   (the handler raised ``Ignored``: nothing to do, ever), or a failed attempt. Syncs are batched per
+   job: one run for all events of one job in this pass,
    keyed by the events' seqs and attempts, so a tick re-evaluated never launches twice.
 Events for a job in ``blocked_jobs`` (a new warehouse not yet fully built) wait, without an attempt.
 """
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from webhooks.handlers import SyncRequest, handler_for
+from webhooks.handlers import Ignored, SyncRequest, handler_for
 from webhooks.inbox.queue import EventQueue, InboxEvent
 
 
@@ -37,6 +38,7 @@ class PassResult:
     dead: list[InboxEvent] = field(default_factory=list)
     waiting: int = 0  # events held back by a blocked job
     settled: int = 0  # events whose run finished this pass
+    ignored: int = 0  # events their handler declared need nothing (webhooks.handlers.Ignored)
     errors: list[str] = field(default_factory=list)
 
 
@@ -62,9 +64,13 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
             result.failed += len(events)
     batches: dict[str, list[tuple[InboxEvent, str]]] = {}
     done: list[int] = []
+    ignored: dict[int, str] = {}
     for event in queue.due(after_seq, now, limit):
         try:
             requests: list[SyncRequest] | None = handler_for(event.source, event.event_type)(event)
+        except Ignored as why:  # finished with its reason: not a failed attempt
+            ignored[event.seq] = str(why)
+            continue
         except Exception as exc:  # any handler error is one failed attempt, with its reason
             message = f"{type(exc).__name__}: {exc}"[:2000]
             result.dead += queue.fail([event], message, now)
@@ -82,6 +88,8 @@ def process(queue: EventQueue, run_status: Callable[[str], str | None], *, after
             batches.setdefault(request.job_name, []).append((event, request.table))
     queue.mark_done(done, now)
     result.done += len(done)
+    queue.mark_ignored(ignored, now)
+    result.ignored += len(ignored)
     launched: set[int] = set()
     for job_name, items in sorted(batches.items()):
         events = list({e.seq: e for e, _ in items if e.seq not in launched}.values())

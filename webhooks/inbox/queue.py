@@ -5,7 +5,9 @@ hands each to its handler and marks it ``done``, or ``launched`` (a sync run was
 ``run_key``; done when that run succeeds). A handler error or a failed run counts an attempt: the
 event waits ``base * 2**(attempts-1)`` seconds (capped) in ``retry``; the 10th failed attempt moves
 it to ``dead`` and into ``webhook_dead_letters``, from where ``replay`` puts it back in line
-(``retry``, due now) with its attempts reset.
+(``retry``, due now) with its attempts reset. An event its handler declares needs nothing and never will
+(``webhooks.handlers.Ignored``: a Slack interaction type nothing acts on) is ``ignored``: finished, kept,
+audited under that status, its reason in ``last_error``; never retried or dead-lettered.
 """
 
 from __future__ import annotations
@@ -84,6 +86,12 @@ class EventQueue:
         self._tx([("update webhook_events set status = 'done', done_at = ?, last_error = null where seq = ?",
                    (now, s)) for s in seqs])
 
+    def mark_ignored(self, reasons: dict[int, str], now: float | None = None) -> None:
+        """Finish these events (seq -> why) as ``ignored``: kept and audited, never retried."""
+        now = time.time() if now is None else now
+        self._tx([("update webhook_events set status = 'ignored', done_at = ?, last_error = ? where seq = ?",
+                   (now, why[:2000], s)) for s, why in reasons.items()])
+
     def mark_launched(self, seqs: list[int], run_key: str, now: float | None = None,
                       correlation_id: str | None = None) -> None:
         now = time.time() if now is None else now
@@ -115,9 +123,9 @@ class EventQueue:
         return dead
 
     def unaudited(self, limit: int = 1000) -> list[dict[str, Any]]:
-        """Events that reached done or dead and are not yet in the audit log."""
+        """Events that reached done, ignored or dead and are not yet in the audit log."""
         rows = self.db.query("select seq, source, delivery_id, event_type, status, attempts, run_key, correlation_id "
-                             "from webhook_events where audited_at is null and status in ('done', 'dead') "
+                             "from webhook_events where audited_at is null and status in ('done', 'ignored', 'dead') "
                              "order by seq limit ?", (limit,))
         self.db.commit()
         keys = ("seq", "source", "delivery_id", "event_type", "status", "attempts", "run_key", "correlation_id")

@@ -4,8 +4,9 @@ Slack wants every interaction acknowledged with a 200 within 3 seconds, and does
 a modal submitted or closed, a global or message shortcut, as much as a button click. Only
 ``block_actions`` has a handler (:mod:`webhooks.slack.actions`); the other types the contract takes are
 stored like it, counted here (``webhook_slack_interactions_unhandled_total{type}``) and finished by
-:func:`webhooks.handlers.slack_interaction_unhandled` (kept in the inbox and audited under their type),
-never retried into the dead letters (an operator would see dead letters for harmless clicks).
+:func:`webhooks.handlers.slack_interaction_unhandled` as ``ignored`` (kept in the inbox and audited under
+their type, the reason in ``last_error``), never retried into the dead letters (an operator would see
+dead letters for harmless clicks).
 
 A ``view_submission`` is answered with an empty body: Slack closes the modal on that, while any body
 that is not a ``response_action`` JSON shows the person an error and keeps the modal open [unc; the Slack
