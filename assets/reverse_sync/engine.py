@@ -6,7 +6,7 @@ left the mart is a record to close. For each, the engine plans field-level opera
 a record created but not yet linked is found again by our id at the vendor (``prefetch``) and
 adopted, and an update written but not yet linked is seen as already done on the re-read.
 
-- Unchanged rows (payload hash equal to the link's) cost no vendor call: ten reruns write nothing.
+- Unchanged rows (payload hash equal to the link's, not dead-lettered) cost no vendor call: ten reruns write nothing.
 - Changed rows are re-read from the vendor right before the write (its ``updated`` stamp and, where
   it keeps one, the changelog) and merged by the conflict policy (:mod:`assets.reverse_sync.policy`).
 - A failed write goes to ``dead_letters`` with its reason and is retried first-come next run, after
@@ -177,7 +177,9 @@ class ReverseSync:
             desired = {**self.writer.desired(wanted[internal_id]), "status": OPEN}
             digest = payload_hash(desired)
             link = links.get(internal_id)
-            if link and link["status"] == OPEN and link["payload_hash"] == digest:
+            # A dead-lettered record is planned again even when its hash is the link's: its failed run may have
+            # written part of a change (an update before its comment) that the mart has since taken back.
+            if link and link["status"] == OPEN and link["payload_hash"] == digest and internal_id not in dead:
                 report.unchanged += 1
                 continue
             waits = self.flag.out_of_scope(wanted[internal_id])
