@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from dagster import ConfigurableResource
@@ -33,7 +34,7 @@ class OneTrustResource(ConfigurableResource):
         return OneTrustClient(
             resolve_base_url(s["region"] or DEFAULT_REGION, s["base_url"]), api_token=s["api_token"],
             client_id=s["client_id"], client_secret=s["client_secret"],
-            timeout_seconds=float(s["timeout_seconds"] or DEFAULT_TIMEOUT_SECONDS),
+            timeout_seconds=_timeout(s["timeout_seconds"]),
             verify=self.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or True,
             policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))
 
@@ -45,10 +46,7 @@ class OneTrustResource(ConfigurableResource):
                 "OneTrust credentials are not set: ONETRUST_API_TOKEN, or ONETRUST_CLIENT_ID and "
                 f"ONETRUST_CLIENT_SECRET (env, or Vault at {self.vault_prefix}/onetrust)"
             )
-        try:
-            timeout = float(s["timeout_seconds"] or DEFAULT_TIMEOUT_SECONDS)
-        except ValueError:
-            raise ValueError("ONETRUST_TIMEOUT_SECONDS is not a number of seconds: set e.g. 30") from None
+        timeout = _timeout(s["timeout_seconds"])
         return onetrust_source(
             base_url=s["base_url"], region=s["region"] or DEFAULT_REGION, api_token=s["api_token"],
             client_id=s["client_id"], client_secret=s["client_secret"], timeout_seconds=timeout,
@@ -56,3 +54,15 @@ class OneTrustResource(ConfigurableResource):
             policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds), window=window,
             detail_workers=sync_concurrency("onetrust", DEFAULT_DETAIL_WORKERS),
         )
+
+
+def _timeout(raw: str | None) -> float:
+    """``ONETRUST_TIMEOUT_SECONDS`` as seconds (default 30), or a ValueError naming the variable and the fix
+    (for the reverse-sync client too, which read it with a bare ``float()``: "could not convert string ...")."""
+    try:
+        timeout = float(raw or DEFAULT_TIMEOUT_SECONDS)
+    except ValueError:
+        timeout = math.nan
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"ONETRUST_TIMEOUT_SECONDS={raw!r} is not a positive number of seconds: set e.g. 30")
+    return timeout
