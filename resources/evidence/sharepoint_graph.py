@@ -138,11 +138,29 @@ def status_of(exc: BaseException) -> tuple[int | None, str, float | None]:
     retry_after = headers.get("retry-after")
     if isinstance(retry_after, list | tuple | set):
         retry_after = next(iter(retry_after), None)
+    return exc.response_status_code, str(code), _seconds(retry_after)
+
+
+def _seconds(retry_after: Any) -> float | None:
+    """``Retry-After`` as seconds to wait: delay-seconds, or an HTTP-date (RFC 9110; the time left, 0 when past);
+    None (the caller's backoff) for anything else: a negative or NaN value went to time.sleep(), whose
+    ValueError escaped the store as no store error at all."""
+    if retry_after is None:
+        return None
+    text = str(retry_after).strip()
     try:
-        wait = float(retry_after) if retry_after is not None else None
+        wait = float(text)
     except ValueError:
-        wait = None
-    return exc.response_status_code, str(code), wait
+        from datetime import UTC, datetime
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return wait if wait >= 0 else None  # NaN fails the comparison too (inf is capped by the caller)
 
 
 def store_error(exc: BaseException, action: str, settings: SharePointSettings) -> StoreError:
