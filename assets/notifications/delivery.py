@@ -158,6 +158,8 @@ class Deliverer:
                 found = self.slack.find_posted(channel, msg.delivery_key, oldest=_first_attempt(msg),
                                                thread_ts=thread["slack_ts"] if thread else None)
                 if found:
+                    if thread is None:  # it may be the thread's first message: its follow-ups go under it
+                        ledger.remember_thread(self.conn, msg.thread_key, found["channel"], found["ts"])
                     ledger.mark_done(self.conn, msg.delivery_key, "deduplicated", slack_channel=found["channel"],
                                      slack_ts=found["ts"], slack_user=recipient)
                     return "deduplicated", {"found_after_restart": True}
