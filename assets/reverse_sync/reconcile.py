@@ -16,6 +16,10 @@ Reads ``reverse_sync.external_links`` (the engine's link table) and writes it on
 link; vendor writes go through the engine's writer (:class:`ServiceNowTaskWriter`).
 """
 
+import logging
+import threading
+import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +31,7 @@ from assets.reverse_sync import readback, state, unsettled
 from assets.reverse_sync.engine import DONE, OPEN, SCHEMA, ensure_tables, payload_hash
 from assets.reverse_sync.servicenow import OUTBOUND, VENDOR_CLOSED_STATES, ServiceNowTaskWriter, remediation_table
 from resources.audit import new_correlation_id, record_event
+from resources.scale_out import pool
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 
@@ -34,6 +39,9 @@ KEY = AssetKey(["reverse_sync", "reconciliation"])
 COMPARED = ("short_description", "description", "due_date")
 POLICY = {"servicenow": "heal", "jira": "report", "onetrust": "report"}
 CHUNK = 100
+LOCK_WAIT_SECONDS = 300.0  # how long the reconciliation waits for a running ServiceNow push (its lock)
+LOCK_POLL_SECONDS = 2.0
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -91,6 +99,26 @@ class ServiceNowLinks:
         self.conn.raw.commit()
 
     def run(self) -> ReconcileReport:
+        """Under the ServiceNow push lock (``reverse_sync.run_locks``), as a push: the reconciliation writes the same
+        records and links, so beside a push it would adopt or close a record the push created and has not linked
+        yet. A running push is waited for up to ``LOCK_WAIT_SECONDS``, then PushAlreadyRunning (nothing written)."""
+        owner = _take_push_lock(self.conn, self.run_id)
+        stop = threading.Event()
+        beat = threading.Thread(target=_heartbeat, args=(self.conn.another(), owner, stop), daemon=True,
+                                name="reconcile-lock-servicenow")
+        beat.start()
+        try:
+            return self._run()
+        except BaseException:
+            with suppress(Exception):  # the unit the error interrupted is dropped, not committed with the release
+                self.conn.raw.rollback()
+            raise
+        finally:
+            stop.set()
+            beat.join()
+            state.release_run_lock(self.conn, "servicenow", owner)
+
+    def _run(self) -> ReconcileReport:
         links = {r["internal_id"]: r for r in self.conn.query(
             f"select * from {SCHEMA}.external_links where vendor = 'servicenow' order by internal_id")}
         live = self._records(sorted({link["vendor_id"] for link in links.values()}))
@@ -170,6 +198,37 @@ class ServiceNowLinks:
                     self.report.closed_orphans.append(sys_id)
 
 
+def _take_push_lock(conn, run_id: str) -> str:
+    """The ServiceNow push lock for the reconciliation, waiting up to LOCK_WAIT_SECONDS for a push to finish."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return state.acquire_run_lock(conn, "servicenow", f"reconciliation:{run_id}")
+        except state.PushAlreadyRunning as exc:
+            if time.monotonic() >= deadline:
+                raise state.PushAlreadyRunning(
+                    f"the nightly reconciliation waited {LOCK_WAIT_SECONDS:.0f} s for a ServiceNow push to finish and "
+                    f"wrote nothing: {exc}. Run the reconciliation again once the push is done") from None
+        time.sleep(min(LOCK_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+
+def _heartbeat(conn, owner: str, stop: threading.Event) -> None:
+    """Keep the lock fresh while the reconciliation runs (a push takes over a lock unrefreshed for STALE_LOCK)."""
+    try:
+        while not stop.wait(state.HEARTBEAT_SECONDS):
+            try:
+                if not state.refresh_run_lock(conn, "servicenow", owner):
+                    log.warning("reconciliation: its ServiceNow push lock is gone or taken over")
+                conn.raw.commit()
+            except Exception as exc:
+                log.warning("reconciliation: could not refresh its ServiceNow push lock: %s", exc)
+                with suppress(Exception):
+                    conn.raw.rollback()
+    finally:
+        with suppress(Exception):
+            conn.raw.close()
+
+
 def findings(report: ReconcileReport) -> list[Finding]:
     healed = {"link_recreated": report.recreated, "link_relinked": report.relinked,
               "link_rewritten": report.rewritten, "orphan_adopted": report.adopted,
@@ -179,7 +238,10 @@ def findings(report: ReconcileReport) -> list[Finding]:
     return out  # report.reported (Jira/OneTrust links, not re-read yet) shows in the metadata only
 
 
-@asset(key=KEY, deps=[OUTBOUND], group_name="reconciliation", pool="warehouse", kinds={"servicenow", "python"},
+# The ServiceNow push's pool (``warehouse`` on DuckDB, as before): Dagster never runs the two at once; the push
+# lock (ServiceNowLinks.run) covers a push from the CLI.
+@asset(key=KEY, deps=[OUTBOUND], group_name="reconciliation", pool=pool("reverse_sync", "servicenow"),
+       kinds={"servicenow", "python"},
        description="Nightly: every remediation task we created at a vendor is re-read; one deleted or changed "
                    "outside Project X is recreated, re-linked or rewritten, orphans of ours adopted or closed, "
                    "per the policy in assets/reverse_sync/reconcile.py. No duplicate on rerun.")
