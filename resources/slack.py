@@ -18,6 +18,7 @@ The token comes from Vault ``integrations/<env>/slack`` (key ``bot_token``) or `
 
 from __future__ import annotations
 
+import http.client
 import logging
 import random
 import re
@@ -143,7 +144,9 @@ class SlackSender:
                     raise SlackRejected(f"Slack refused {method}: {error}", error) from None
                 last = f"HTTP {status} {error or 'answer that is not Slack JSON'}"
                 unsure = True
-            except (TimeoutError, OSError) as exc:  # socket timeouts, refused connections, URLError
+            # socket timeouts, refused connections, URLError; an answer cut short or garbled (IncompleteRead,
+            # BadStatusLine: http.client's own errors, not OSError; a body that is not its charset)
+            except (TimeoutError, OSError, http.client.HTTPException, UnicodeDecodeError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 unsure = True
             if attempt < attempts:
