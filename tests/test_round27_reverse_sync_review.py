@@ -67,3 +67,196 @@ def test_a_bad_onetrust_timeout_stops_the_push_with_the_variable_named(value, ma
         run("onetrust")
     assert "ONETRUST_TIMEOUT_SECONDS" in str(raised.value) and "e.g. 30" in str(raised.value)
     assert sb.request_log == [], "stopped before any vendor call"
+
+
+@pytest.mark.parametrize("header", ["-1", "nan"])
+def test_a_malformed_graph_retry_after_is_backed_off_not_raised_out_of_the_evidence_library(header, sharepoint,
+                                                                                              monkeypatch, tmp_path):
+    """SharePoint store: a 429 whose Retry-After is negative or NaN (a proxy's, not Graph's) went straight to
+    time.sleep(), which raised ValueError out of the store and the library: no ledger row, no pending copy.
+    It is now backed off like a 429 without the header, and the upload goes through on the retry."""
+    from resources.evidence.select import store_from_env
+    from tests.evidence.library import make_library
+
+    _sp_env(sharepoint, monkeypatch)
+    store = store_from_env()
+    store.calls.backoff = 0.01
+    lib = make_library(tmp_path, None, store=store, require_scan=False)
+    sharepoint.sandbox.fail_next(429, count=1, method="PUT", retry_after=header)  # type: ignore[arg-type]
+    done = lib.ingest(b"CAB minutes for CHG0042", "cab.txt", "servicenow")
+    assert done.status == "stored", done.reason
+    puts = [r["status"] for r in sharepoint.sandbox.request_log if r["method"] == "PUT"]
+    assert puts == [429, 201]
+
+
+def _sp_env(sharepoint, monkeypatch) -> None:
+    for name, value in {"PROJECTX_EVIDENCE_STORE": "sharepoint", "TENANT_ID": sharepoint.tenant_id,
+                        "CLIENT_ID": sharepoint.client_id, "CERT_PATH": str(sharepoint.cert_path),
+                        "SHAREPOINT_CERT_PASSWORD": sharepoint.cert_password, "SHAREPOINT_SITE_ID": sharepoint.site_id,
+                        "SHAREPOINT_LIBRARY_ID": sharepoint.library_id,
+                        "SHAREPOINT_AUTHORITY_HOST": sharepoint.sandbox.url,
+                        "SHAREPOINT_GRAPH_URL": sharepoint.sandbox.graph_url}.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_a_thread_root_found_after_a_crash_still_gets_the_follow_ups_in_its_thread(make_slack_sandbox, make_smtp_sandbox,
+                                                                                   duckdb_warehouse, monkeypatch):
+    """A run killed after Slack stored an anomaly's first message, before the ledger recorded it (and before the
+    thread was remembered): the next run finds the post by its metadata and marks it deduplicated, but did not
+    remember it as the anomaly's thread, so the next follow-up was posted at the top of the channel as a new
+    thread instead of under the first message."""
+    from assets.notifications import deliver_channel_type
+    from resources.notifications import NotificationsResource
+    from resources.warehouse import WarehouseResource
+    from tests.notify_helpers import delivery_env, outbox_row, write_outbox
+
+    slack = make_slack_sandbox()
+    delivery_env(monkeypatch, slack, make_smtp_sandbox(username="mailer", password="pw", starttls=True))
+
+    def deliver() -> dict[str, int]:
+        with WarehouseResource.from_env().connect() as conn:
+            report, _ = deliver_channel_type(conn, "slack_channel", NotificationsResource(backoff_base_seconds=0.01),
+                                             None, "prod")
+        return report.as_metadata()
+
+    first = outbox_row("anomaly:1", "servicenow_sync_anomaly", "slack_channel", "#alerts-servicenow",
+                       thread_key="servicenow_sync_anomaly:2026-01-01")
+    write_outbox([first])
+    assert deliver()["sent"] == 1
+    with WarehouseResource.from_env().connect() as conn:  # the kill: after the post, before the ledger's record
+        conn.execute("update notifications.delivery_ledger set status = 'sending' where notification_key = %s",
+                     ("anomaly:1",))
+        conn.execute("delete from notifications.slack_threads")
+        conn.raw.commit()
+    assert deliver()["deduplicated"] == 1
+    follow_up = outbox_row("anomaly:2", "servicenow_sync_anomaly", "slack_channel", "#alerts-servicenow",
+                           thread_key="servicenow_sync_anomaly:2026-01-01")
+    write_outbox([first, follow_up])
+    assert deliver()["sent"] == 1
+    root, reply = [m for m in slack.messages("alerts-servicenow") if m["message"].get("metadata")]
+    assert root["ts"] != reply["ts"] and reply.get("thread_ts") == root["ts"], "the follow-up started a new thread"
+
+
+def test_the_nightly_reconciliation_waits_for_a_running_push_instead_of_writing_beside_it(
+        make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
+    """The reconciliation writes ServiceNow records and reverse_sync.external_links but took no push lock: beside a
+    push (another Dagster pool on PostgreSQL, or a CLI push) it adopted the record the push had just created and
+    not linked yet, so the push's own link insert then failed on the key (or it closed as an orphan a record the
+    push was linking). While a push holds the ServiceNow lock it now waits, then gives up without a write."""
+    import assets.reverse_sync.reconcile as reconcile
+    from assets.reverse_sync import state
+    from assets.reverse_sync.engine import ensure_tables
+    from assets.reverse_sync.servicenow import ServiceNowTaskWriter, remediation_table
+    from resources.servicenow import ServiceNowResource
+    from resources.warehouse import WarehouseResource
+    from tests.conftest import sandbox_env
+    from tests.test_reverse_sync_servicenow import remediation_rows
+
+    sb = make_servicenow_sandbox(size=30)
+    sandbox_env(monkeypatch, sb)
+    rows = remediation_rows(2)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    client = ServiceNowResource().client()
+    try:  # a push is creating the first record: sent and answered, its link not saved yet
+        made = client.create(remediation_table(), ServiceNowTaskWriter(client, remediation_table()).payload(rows[0]))
+        monkeypatch.setattr(reconcile, "LOCK_WAIT_SECONDS", 0.3)
+        with WarehouseResource.from_env().connect() as conn:
+            ensure_tables(conn)
+            owner = state.acquire_run_lock(conn, "servicenow", "push-running")
+            sb.clear_request_log()
+            with pytest.raises(state.PushAlreadyRunning):
+                reconcile.ServiceNowLinks(conn, ServiceNowTaskWriter(client, remediation_table()),
+                                          {r["remediation_task_id"]: r for r in rows}, "nightly").run()
+            assert [r for r in sb.request_log if r["method"] != "GET" and "oauth" not in r["path"]] == []
+            assert query_links(conn) == [], "the push's record was adopted under its feet"
+            state.save_link(conn, "servicenow", remediation_table(), rows[0]["remediation_task_id"], made["sys_id"],
+                            made.get("number"), "h", "open", {}, None, "push-running", existing=False)
+            conn.raw.commit()
+            state.release_run_lock(conn, "servicenow", owner)
+            report = reconcile.ServiceNowLinks(conn, ServiceNowTaskWriter(client, remediation_table()),
+                                               {r["remediation_task_id"]: r for r in rows}, "nightly").run()
+            assert report.checked == 1 and not conn.query("select * from reverse_sync.run_locks")
+    finally:
+        client.close()
+
+
+def query_links(conn) -> list[dict]:
+    return conn.query("select internal_id, vendor_id from reverse_sync.external_links where vendor = 'servicenow'")
+
+
+class _CuttingProxy:
+    """A loopback HTTP proxy in front of the Slack sandbox: every request reaches Slack, but the answer to the
+    first ``cut`` chat.postMessage calls is cut short (Content-Length promises more than is sent, then the
+    connection closes), as a dropped connection mid-answer does."""
+
+    def __init__(self, upstream: str, cut: int = 1):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import requests
+
+        proxy = self
+        self.cut, self.upstream = cut, upstream.rstrip("/")
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                answer = requests.post(proxy.upstream + self.path, data=body, headers=headers, timeout=10)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+                if self.path.endswith("chat.postMessage") and proxy.cut > 0:
+                    proxy.cut -= 1
+                    self.send_header("Content-Length", str(len(answer.content) + 500))
+                    self.end_headers()
+                    self.wfile.write(answer.content[:10])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_slack_answer_cut_short_is_retried_and_found_not_marked_failed_for_good(make_slack_sandbox,
+                                                                                   make_smtp_sandbox,
+                                                                                   duckdb_warehouse, monkeypatch):
+    """slack_sdk raises http.client.IncompleteRead (not an OSError) when Slack's answer is cut short: it escaped
+    SlackSender.call, and the delivery recorded the notification as failed for good ("a bug or data the notifier
+    cannot send ... delete the ledger row to resend"): no retry, no e-mail fallback, although Slack had stored
+    the post. It is now an unsure answer like a timeout: looked up before a retry, and found."""
+    from assets.notifications import deliver_channel_type
+    from resources.notifications import NotificationsResource
+    from resources.warehouse import WarehouseResource
+    from tests.notify_helpers import delivery_env, ledger, outbox_row, write_outbox
+
+    slack = make_slack_sandbox()
+    delivery_env(monkeypatch, slack, make_smtp_sandbox(username="mailer", password="pw", starttls=True))
+    proxy = _CuttingProxy(slack.url)
+    try:
+        monkeypatch.setenv("SLACK_API_URL", proxy.url + "/api/")
+        write_outbox([outbox_row("p1:cut", "servicenow_p1_incident", "slack_channel", "#alerts-servicenow")])
+        with WarehouseResource.from_env().connect() as conn:
+            report, _ = deliver_channel_type(conn, "slack_channel", NotificationsResource(backoff_base_seconds=0.01),
+                                             None, "prod")
+    finally:
+        proxy.close()
+    assert proxy.cut == 0, "the answer was cut"
+    posted = [m for m in slack.messages("alerts-servicenow") if m["message"].get("metadata")]
+    assert len(posted) == 1, "posted once"
+    [row] = ledger()
+    assert row["status"] == "sent" and row["slack_ts"] == posted[0]["ts"], (row["status"], row["error"])
+    assert report.as_metadata()["failed"] == 0
