@@ -191,9 +191,9 @@ class OneTrustAttestationWriter:
     def _implementation_missing_locked(self, ext: str) -> bool:
         if ext in self._impl or ext in self._planned:
             return False
-        found = self.client.request("GET", IMPLEMENTATIONS, params={"externalId": ext}).get("content") or []
+        found = self._by_external_id(IMPLEMENTATIONS, ext)  # matched by externalId: an unfiltered answer is not it
         if found:
-            self._impl[ext] = str(found[0]["id"])
+            self._impl[ext] = found
             return False
         self._planned.add(ext)
         return True
@@ -206,9 +206,9 @@ class OneTrustAttestationWriter:
 
     def _implementation_locked(self, ext: str, desired: dict[str, Any], internal_id: str, writes: Writes) -> str:
         if ext not in self._impl:
-            found = self.client.request("GET", IMPLEMENTATIONS, params={"externalId": ext}).get("content") or []
+            found = self._by_external_id(IMPLEMENTATIONS, ext)
             if found:
-                self._impl[ext] = str(found[0]["id"])
+                self._impl[ext] = found
             else:
                 body = {"name": f"Project X automated control {desired['control']}", "externalId": ext,
                         "status": "IMPLEMENTED", "source": "Project X",
