@@ -64,6 +64,15 @@ def clip(text: str, limit: int) -> str:
     return "".join(out) + "…"
 
 
+def one_line(text: str) -> str:
+    """A summary on one line: Jira refuses one with a line break (400 "The summary is invalid because it contains
+    newline characters"), and it is built from vendor text (a OneTrust vendor's or PIA's name)."""
+    lines = (text or "").splitlines()
+    if len(lines) <= 1 and not (text or "").endswith(("\n", "\r")):
+        return text  # as it was: the hash of every summary without a line break stays the same
+    return " ".join(part.strip() for part in lines if part.strip())
+
+
 def adf(text: str) -> dict[str, Any]:
     """Plain text as an Atlassian Document (one paragraph per line)."""
     lines = [line for line in (text or "").split("\n")]
@@ -112,7 +121,7 @@ class JiraIssueWriter:
         self.owners[str(row["remediation_task_id"])] = row.get("assignee_email") or ""
         due = row.get("due_date")
         return {"project": row["jira_project_key"], "issuetype": row.get("issue_type") or "Task",
-                "summary": clip(row["summary"], SUMMARY_LIMIT),
+                "summary": clip(one_line(row["summary"]), SUMMARY_LIMIT),
                 "description": clip(row["description"] or "", TEXT_LIMIT),
                 "priority": row.get("priority") or "Medium", "labels": managed_labels(row["labels"]),
                 "duedate": due.isoformat()[:10] if hasattr(due, "isoformat") else due}
