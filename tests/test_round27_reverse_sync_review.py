@@ -99,8 +99,8 @@ def _sp_env(sharepoint, monkeypatch) -> None:
         monkeypatch.setenv(name, value)
 
 
-def test_a_thread_root_found_after_a_crash_still_gets_the_follow_ups_in_its_thread(make_slack_sandbox, make_smtp_sandbox,
-                                                                                   duckdb_warehouse, monkeypatch):
+def test_a_thread_root_found_after_a_crash_still_gets_the_follow_ups_in_its_thread(
+        make_slack_sandbox, make_smtp_sandbox, duckdb_warehouse, monkeypatch):
     """A run killed after Slack stored an anomaly's first message, before the ledger recorded it (and before the
     thread was remembered): the next run finds the post by its metadata and marks it deduplicated, but did not
     remember it as the anomaly's thread, so the next follow-up was posted at the top of the channel as a new
@@ -184,12 +184,13 @@ def query_links(conn) -> list[dict]:
     return conn.query("select internal_id, vendor_id from reverse_sync.external_links where vendor = 'servicenow'")
 
 
-class _CuttingProxy:
-    """A loopback HTTP proxy in front of the Slack sandbox: every request reaches Slack, but the answer to the
-    first ``cut`` chat.postMessage calls is cut short (Content-Length promises more than is sent, then the
-    connection closes), as a dropped connection mid-answer does."""
+class _Proxy:
+    """A loopback HTTP proxy in front of a sandbox. Every request reaches the sandbox (its path first passed
+    through ``rewrite``); the answer to the first ``cut`` requests whose path ends with ``cut_path`` is cut
+    short (Content-Length promises more than is sent, then the connection closes), as a connection dropped
+    mid-answer does."""
 
-    def __init__(self, upstream: str, cut: int = 1):
+    def __init__(self, upstream: str, cut: int = 0, cut_path: str = "", rewrite=None):
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -205,10 +206,12 @@ class _CuttingProxy:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                answer = requests.post(proxy.upstream + self.path, data=body, headers=headers, timeout=10)
+                path = rewrite(self.path) if rewrite else self.path
+                answer = requests.request(self.command, proxy.upstream + path, data=body, headers=headers,
+                                          timeout=10)
                 self.send_response(answer.status_code)
                 self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
-                if self.path.endswith("chat.postMessage") and proxy.cut > 0:
+                if cut_path and self.path.split("?")[0].endswith(cut_path) and proxy.cut > 0:
                     proxy.cut -= 1
                     self.send_header("Content-Length", str(len(answer.content) + 500))
                     self.end_headers()
@@ -220,7 +223,7 @@ class _CuttingProxy:
                 self.end_headers()
                 self.wfile.write(answer.content)
 
-            do_GET = do_POST
+            do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -245,7 +248,7 @@ def test_a_slack_answer_cut_short_is_retried_and_found_not_marked_failed_for_goo
 
     slack = make_slack_sandbox()
     delivery_env(monkeypatch, slack, make_smtp_sandbox(username="mailer", password="pw", starttls=True))
-    proxy = _CuttingProxy(slack.url)
+    proxy = _Proxy(slack.url, cut=1, cut_path="chat.postMessage")
     try:
         monkeypatch.setenv("SLACK_API_URL", proxy.url + "/api/")
         write_outbox([outbox_row("p1:cut", "servicenow_p1_incident", "slack_channel", "#alerts-servicenow")])
@@ -260,3 +263,47 @@ def test_a_slack_answer_cut_short_is_retried_and_found_not_marked_failed_for_goo
     [row] = ledger()
     assert row["status"] == "sent" and row["slack_ts"] == posted[0]["ts"], (row["status"], row["error"])
     assert report.as_metadata()["failed"] == 0
+
+
+def test_an_implementation_look_up_answered_unfiltered_does_not_hang_attestations_on_another_control(
+        make_onetrust_sandbox, duckdb_warehouse, monkeypatch):
+    """The writer looked a control's implementation up by ``?externalId=projectx:<control>`` and took the first
+    record of the answer without checking its externalId. An answer that ignores the filter (a tenant or gateway
+    that drops an unknown query parameter: the attestation API is undocumented [unc]) hung every later control's
+    attestations on the first control's implementation. The look-up is now matched by externalId, as the
+    attestation look-up already was."""
+    from tests.conftest import onetrust_env
+    from tests.reverse_sync_helpers import attestation_rows
+
+    sb = make_onetrust_sandbox(size=20)
+    onetrust_env(monkeypatch, sb)
+    write_outbound(duckdb_warehouse, "onetrust", attestation_rows(1))  # SN-CHG-01's implementation is made first
+    assert run("onetrust", run_id="first").created == 1
+    write_outbound(duckdb_warehouse, "onetrust", attestation_rows(3))  # two more controls, new to OneTrust
+    proxy = _Proxy(sb.url, rewrite=lambda path: path.split("?")[0] if "control-implementations?" in path else path)
+    try:
+        monkeypatch.setenv("ONETRUST_BASE_URL", proxy.url)
+        report = run("onetrust", run_id="unfiltered")
+    finally:
+        proxy.close()
+    assert report.created == 2 and report.dead_lettered == 0, report.failures
+    impls = {i["id"]: i["externalId"] for i in sb.control_implementations()}
+    mine = {a["externalId"]: impls.get(a.get("controlImplementationId")) for a in sb.attestations()
+            if str(a.get("externalId") or "").startswith("att-")}
+    assert mine == {"att-0000": "projectx:SN-CHG-01", "att-0001": "projectx:OT-PIA-01",
+                    "att-0002": "projectx:SN-INC-01"}, mine
+
+
+def test_a_vendor_name_with_a_line_break_still_makes_a_jira_issue(jira, duckdb_warehouse):
+    """The Jira summary is built from vendor text (a OneTrust vendor's or PIA's name for OT-VEN-01 / OT-PIA-01).
+    Jira refuses a summary with a line break (400 "The summary is invalid because it contains newline
+    characters"), so such a task was dead-lettered on every run and never reached Jira. The summary is sent on
+    one line; reruns write nothing."""
+    rows = jira_rows(2)
+    rows[0]["summary"] = "[Project X] OT-VEN-01: High-risk vendors assessed (Acme\r\nHoldings\nLtd)"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    report = run("jira", run_id="first")
+    assert report.created == 2 and report.dead_lettered == 0, report.failures
+    assert _summary(jira, "rem-00000") == "[Project X] OT-VEN-01: High-risk vendors assessed (Acme Holdings Ltd)"
+    again = run("jira", run_id="again")
+    assert again.unchanged == 2 and again.writes == 0
