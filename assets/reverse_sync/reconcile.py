@@ -30,6 +30,7 @@ from assets.reconciliation.findings import Finding, record
 from assets.reverse_sync import readback, state, unsettled
 from assets.reverse_sync.engine import DONE, OPEN, SCHEMA, ensure_tables, payload_hash
 from assets.reverse_sync.servicenow import OUTBOUND, VENDOR_CLOSED_STATES, ServiceNowTaskWriter, remediation_table
+from pipelines.common.http import RETRYABLE_STATUSES, VendorError
 from resources.audit import new_correlation_id, record_event
 from resources.scale_out import pool
 from resources.servicenow import ServiceNowResource
@@ -162,10 +163,36 @@ class ServiceNowLinks:
             self._audit("relink", internal_id, {"vendor_id": existing["sys_id"]})
             self.report.relinked.append(internal_id)
             return
-        created = self.writer.create(payload)
+        created = self._create_once(internal_id, payload)
         self._point(internal_id, created, payload_hash(payload))  # the link follows the write at once
         self._audit("recreate", internal_id, {"vendor_id": created["sys_id"], "was": link["vendor_id"]})
         self.report.recreated.append(internal_id)
+
+    def _create_once(self, internal_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The record recreated for ``internal_id``, its create sent once: ServiceNow may carry a POST out and lose
+        its answer (a 5xx, no answer, a body without the record), and the HTTP client's own retry of a 5xx made a
+        second record each time. After such an answer the record is looked up by our id (a consistent Table API
+        read) and taken when there; else VendorError, and the next reconciliation (or its look-up) tries again."""
+        try:
+            response = self.writer.client.session.request(
+                "POST", self.writer.path, json=payload, headers={"Content-Type": "application/json"},
+                attempts_allowed=1)
+            record = response.json().get("result")
+            if isinstance(record, dict) and record.get("sys_id"):
+                return record
+            why = f"{response.status_code} without the new record"
+        except VendorError as exc:
+            if exc.status is not None and exc.status not in RETRYABLE_STATUSES:
+                raise  # refused: nothing was made
+            why = str(exc.status or "no answer")
+        except (ValueError, AttributeError):
+            why = "an answer that is not the Table API's JSON"
+        found = self.writer.find_existing(internal_id)
+        if found is not None:
+            return found
+        raise VendorError(f"servicenow: recreating the remediation record of {internal_id} answered {why} and no "
+                          f"record with correlation_id {internal_id} is there: the next reconciliation looks again "
+                          "and recreates it if still absent", None)
 
     def _orphans(self, links: dict[str, dict]) -> None:
         linked = {link["vendor_id"] for link in links.values()}
