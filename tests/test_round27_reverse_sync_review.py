@@ -307,3 +307,41 @@ def test_a_vendor_name_with_a_line_break_still_makes_a_jira_issue(jira, duckdb_w
     assert _summary(jira, "rem-00000") == "[Project X] OT-VEN-01: High-risk vendors assessed (Acme Holdings Ltd)"
     again = run("jira", run_id="again")
     assert again.unchanged == 2 and again.writes == 0
+
+
+def test_the_reconciliation_recreating_a_deleted_record_makes_one_record_when_servicenow_loses_its_answer(
+        make_servicenow_sandbox, duckdb_warehouse, monkeypatch):
+    """The nightly reconciliation recreated a remediation record deleted at ServiceNow through the client's create,
+    which the HTTP client sends again after a 5xx: ServiceNow carried out each POST and lost its answer, so one
+    night made five records for one task (the next night closed four of them as orphans), and the VendorError
+    stopped the reconciliation. The create is now sent once and, after an unclear answer, looked up by our id."""
+    from assets.reverse_sync.engine import ensure_tables
+    from assets.reverse_sync.reconcile import ServiceNowLinks
+    from assets.reverse_sync.servicenow import ServiceNowTaskWriter, remediation_table
+    from resources.servicenow import ServiceNowResource
+    from resources.warehouse import WarehouseResource
+    from tests.conftest import sandbox_env
+    from tests.test_reverse_sync_servicenow import remediation_rows
+
+    sb = make_servicenow_sandbox(size=30)
+    sandbox_env(monkeypatch, sb)
+    rows = remediation_rows(2)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    assert run("servicenow").created == 2
+    table, task = remediation_table(), rows[0]["remediation_task_id"]
+    [gone] = [r["sys_id"] for r in sb.records(table) if r.get("correlation_id") == task]
+    sb.delete(table, [gone])
+    sb.faults.set(rate_lost_reply=1.0, methods=["POST"], paths=[table])
+    client = ServiceNowResource(backoff_base_seconds=0.0).client()
+    try:
+        with WarehouseResource.from_env().connect() as conn:
+            ensure_tables(conn)
+            report = ServiceNowLinks(conn, ServiceNowTaskWriter(client, table),
+                                     {r["remediation_task_id"]: r for r in rows}, "nightly").run()
+            linked = conn.scalar("select vendor_id from reverse_sync.external_links where internal_id = %s", (task,))
+    finally:
+        sb.faults.clear()
+        client.close()
+    made = [r["sys_id"] for r in sb.records(table) if r.get("correlation_id") == task]
+    assert len(made) == 1, f"{len(made)} records for one task"
+    assert report.relinked + report.recreated == [task] and linked == made[0] != gone
