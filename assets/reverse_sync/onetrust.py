@@ -27,7 +27,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import Snapshot, Step
-from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
+from assets.reverse_sync.policy import PROJECTX, VENDOR, Change, Field
 from assets.reverse_sync.readback import onetrust_holds
 from assets.reverse_sync.writes import Writes
 from pipelines.common.http import VendorError
@@ -66,8 +66,10 @@ class OneTrustAttestationWriter:
     reads = True
     policy = {"result": Field(PROJECTX), "period_start": Field(PROJECTX), "period_end": Field(PROJECTX),
               "comment": Field(PROJECTX), "evidence": Field(PROJECTX), "owner": Field(PROJECTX),
-              "control": Field(VENDOR), "library_control": Field(VENDOR), "status": Field(SHARED, wins=VENDOR),
-              "attachments": Field(PROJECTX)}
+              "control": Field(VENDOR), "library_control": Field(VENDOR), "attachments": Field(PROJECTX),
+              # OneTrust keeps no status on an attestation (it is never closed): as a shared field, its missing
+              # value read as a vendor-side change, a "vendor wins" conflict on every update and every close
+              "status": Field(VENDOR)}
 
     def __init__(self, client: OneTrustClient, evidence_dir: str | None = None):
         self.client, self.session = client, client.session
