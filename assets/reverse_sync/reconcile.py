@@ -219,7 +219,7 @@ class ServiceNowLinks:
                     linked.add(sys_id)
                     self._audit("adopt", internal_id, {"vendor_id": sys_id})
                     self.report.adopted.append(internal_id)
-                elif str(rec.get("state")) not in ("3", "4", "7"):  # not closed yet: ours, unwanted or a duplicate
+                elif str(rec.get("state")) not in VENDOR_CLOSED_STATES:  # not finished: ours, unwanted or a duplicate
                     self.writer.close(sys_id)
                     self._audit("close_orphan", internal_id, {"vendor_id": sys_id})
                     self.report.closed_orphans.append(sys_id)
