@@ -65,12 +65,11 @@ def clip(text: str, limit: int) -> str:
 
 
 def one_line(text: str) -> str:
-    """A summary on one line: Jira refuses one with a line break (400 "The summary is invalid because it contains
-    newline characters"), and it is built from vendor text (a OneTrust vendor's or PIA's name)."""
+    """A summary (vendor text) on one line, as Jira takes it (400 "... contains newline characters"); one without a
+    line break is left as it was, so its hash stays the same."""
     lines = (text or "").splitlines()
-    if len(lines) <= 1 and not (text or "").endswith(("\n", "\r")):
-        return text  # as it was: the hash of every summary without a line break stays the same
-    return " ".join(part.strip() for part in lines if part.strip())
+    one = len(lines) <= 1 and not (text or "").endswith(("\n", "\r"))
+    return text if one else " ".join(part.strip() for part in lines if part.strip())
 
 
 def adf(text: str) -> dict[str, Any]:
