@@ -345,3 +345,56 @@ def test_the_reconciliation_recreating_a_deleted_record_makes_one_record_when_se
     made = [r["sys_id"] for r in sb.records(table) if r.get("correlation_id") == task]
     assert len(made) == 1, f"{len(made)} records for one task"
     assert report.relinked + report.recreated == [task] and linked == made[0] != gone
+
+
+def test_onetrust_attestations_leaving_the_mart_record_no_conflict(make_onetrust_sandbox, duckdb_warehouse,
+                                                                  monkeypatch):
+    """An attestation has no status at OneTrust (it is never closed), yet the writer's policy made status a shared
+    field: the vendor's missing value read as a vendor-side change, so every attestation that left the mart (and
+    every other update) recorded a status conflict "vendor wins" in reverse_sync.conflicts that nobody made."""
+    from tests.conftest import onetrust_env
+    from tests.reverse_sync_helpers import attestation_rows
+
+    sb = make_onetrust_sandbox(size=20)
+    onetrust_env(monkeypatch, sb)
+    rows = attestation_rows(3)
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    assert run("onetrust", run_id="first").created == 3
+    rows[0]["summary"] += " (recounted)"
+    write_outbound(duckdb_warehouse, "onetrust", rows[:2])  # one changed, one left the mart
+    report = run("onetrust", run_id="second")
+    assert report.updated == 1 and report.closed == 1 and report.dead_lettered == 0, report
+    assert report.conflicts == 0
+    assert query(duckdb_warehouse, "select field, internal_id from reverse_sync.conflicts") == []
+
+
+def test_the_reconciliation_leaves_a_resolved_orphan_as_servicenow_holds_it(make_servicenow_sandbox,
+                                                                          duckdb_warehouse, monkeypatch):
+    """An unlinked record of ours whose task is no longer wanted is closed as an orphan unless already finished.
+    The reconciliation's list of finished states left out Resolved (6), which the writer counts as closed
+    (VENDOR_CLOSED_STATES): a record a person resolved was rewritten to Closed Complete each time it was found."""
+    from assets.reverse_sync.engine import ensure_tables
+    from assets.reverse_sync.reconcile import ServiceNowLinks
+    from assets.reverse_sync.servicenow import ServiceNowTaskWriter, remediation_table
+    from resources.servicenow import ServiceNowResource
+    from resources.warehouse import WarehouseResource
+    from tests.conftest import sandbox_env
+    from tests.test_reverse_sync_servicenow import remediation_rows
+
+    sb = make_servicenow_sandbox(size=30)
+    sandbox_env(monkeypatch, sb)
+    write_outbound(duckdb_warehouse, "servicenow", [], like=remediation_rows(1))
+    table = remediation_table()
+    client = ServiceNowResource(backoff_base_seconds=0.0).client()
+    try:
+        writer = ServiceNowTaskWriter(client, table)
+        resolved = client.create(table, {**writer.payload(remediation_rows(1)[0]), "state": "6"})
+        with WarehouseResource.from_env().connect() as conn:
+            ensure_tables(conn)
+            sb.clear_request_log()
+            report = ServiceNowLinks(conn, writer, {}, "nightly").run()
+    finally:
+        client.close()
+    assert report.closed_orphans == []
+    assert [r for r in sb.request_log if r["method"] == "PATCH"] == []
+    assert [r["state"] for r in sb.records(table) if r["sys_id"] == resolved["sys_id"]] == ["6"]
