@@ -104,11 +104,11 @@ class ServiceNowLinks:
         records and links, so beside a push it would adopt or close a record the push created and has not linked
         yet. A running push is waited for up to ``LOCK_WAIT_SECONDS``, then PushAlreadyRunning (nothing written)."""
         owner = _take_push_lock(self.conn, self.run_id)
-        stop = threading.Event()
-        beat = threading.Thread(target=_heartbeat, args=(self.conn.another(), owner, stop), daemon=True,
-                                name="reconcile-lock-servicenow")
-        beat.start()
+        stop, beat = threading.Event(), None
         try:
+            beat = threading.Thread(target=_heartbeat, args=(self.conn.another(), owner, stop), daemon=True,
+                                    name="reconcile-lock-servicenow")
+            beat.start()
             return self._run()
         except BaseException:
             with suppress(Exception):  # the unit the error interrupted is dropped, not committed with the release
@@ -116,7 +116,8 @@ class ServiceNowLinks:
             raise
         finally:
             stop.set()
-            beat.join()
+            if beat is not None:
+                beat.join()
             state.release_run_lock(self.conn, "servicenow", owner)
 
     def _run(self) -> ReconcileReport:
