@@ -6,6 +6,8 @@ and reports sent, deduplicated, retried, failed, fallback and the remaining back
 """
 
 
+from datetime import timedelta
+
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -95,18 +97,26 @@ def build_notification_assets() -> list:
     return [_build(name, ct, desc) for name, (ct, desc) in CHANNEL_TYPES.items()]
 
 
+FAILED_SHOWN_FOR = timedelta(days=7)  # a notification given up on keeps the check red this long
+
+
 @asset_check(asset=AssetKey(["notifications", "email"]),
              description="No notification is waiting for an e-mail resend (spec 2.5: a bounce or delivery failure "
-                         "alerts and is resent after 10 minutes); the failing rows and their errors are in metadata.")
+                         "alerts and is resent after 10 minutes) and none was given up on in the last 7 days "
+                         "(after 6 attempts, or with no address to send to); the rows and their errors are in "
+                         "metadata.")
 def notifications_no_failing_email(warehouse: WarehouseResource) -> AssetCheckResult:
+    since = ledger.now() - FAILED_SHOWN_FOR
+    where = "where status = 'retrying' or (status = 'failed' and updated_at >= %s)"
     with warehouse.connect() as conn:
         ledger.ensure_ledger(conn)
-        rows = conn.query(f"select notification_key, event_type, target, attempts, error, next_attempt_at "
-                          f"from {ledger.SCHEMA}.delivery_ledger where status = 'retrying' "
-                          "order by updated_at desc limit 20")
-        total = conn.scalar(f"select count(*) from {ledger.SCHEMA}.delivery_ledger where status = 'retrying'")
+        rows = conn.query(f"select notification_key, event_type, target, status, attempts, error, next_attempt_at "
+                          f"from {ledger.SCHEMA}.delivery_ledger {where} order by updated_at desc limit 20", (since,))
+        counts = {r["status"]: int(r["n"]) for r in conn.query(
+            f"select status, count(*) as n from {ledger.SCHEMA}.delivery_ledger {where} group by status", (since,))}
     return AssetCheckResult(passed=not rows, severity=AssetCheckSeverity.WARN,
-                            metadata={"retrying": MetadataValue.int(int(total or 0)),
+                            metadata={"retrying": MetadataValue.int(counts.get("retrying", 0)),
+                                      "failed_last_7_days": MetadataValue.int(counts.get("failed", 0)),
                                       "latest": MetadataValue.json(jsonable(rows))})
 
 

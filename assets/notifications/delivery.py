@@ -252,6 +252,11 @@ class Deliverer:
                 why = f"{exc}; not resent to {', '.join(to)} after {EMAIL_RESEND_ATTEMPTS} attempts"
                 ledger.mark_done(self.conn, msg.delivery_key, ok_status, error=why)
                 return ok_status, {"error": why}
+            if msg.first.get("_attempt", 1) >= EMAIL_RESEND_ATTEMPTS:  # spec 2.5: at most 6 attempts, then kept
+                why = (f"{exc}; gave up after {EMAIL_RESEND_ATTEMPTS} attempts: fix the address or the relay, "
+                       "then delete its row from notifications.delivery_ledger to have it sent again")
+                ledger.mark_done(self.conn, msg.delivery_key, "failed", error=why)
+                return "failed", {"error": why}
             self.report.counts["retried"] += 1
             ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=str(exc),
                              next_attempt_at=ledger.now() + RETRY_AFTER, resend_to="; ".join(to) if resend else None)
