@@ -13,8 +13,7 @@ settings and filter share permissions.
 - User properties (`?accountId=`, required: 400 without it, and for `username`/`userKey` as in GDPR strict
   mode; 404 for an unknown user): GET `/user/properties` (`{"keys"}`), GET/PUT (201 created, 200 replaced;
   a non-empty JSON value of at most 32768 bytes)/DELETE (204) `/user/properties/{key}`.
-- GET `/attachment/meta` (`{"enabled","uploadLimit"}`), GET `/filter/{id}/permission` (the filter's share
-  permissions, always `[]` here).
+- GET `/attachment/meta` (`{"enabled","uploadLimit"}`); a filter's share permissions are `routes_filter_shares`.
 """
 
 from __future__ import annotations
@@ -159,12 +158,6 @@ def register(sb: JiraSandbox) -> None:
         return account, sb.store.work.setdefault("user_properties", {}).setdefault(account, {})
 
     # --- settings -------------------------------------------------------------------------------
-    def filter_permissions(c: Call) -> Response:
-        ident = c.p["filter"]
-        if not is_id(ident) or int(ident) not in sb.store.work.get("filters", {}):
-            raise fail(404, f"The filter with id '{ident}' does not exist.")
-        return json_response([])
-
     sb.route("GET", r"/version/(?P<id>\d+)/relatedIssueCounts", version_counts)
     sb.route("GET", r"/version/(?P<id>\d+)/unresolvedIssueCount", version_unresolved)
     sb.route("POST", r"/version/(?P<id>\d+)/move", move_version, "write")
@@ -185,7 +178,6 @@ def register(sb: JiraSandbox) -> None:
                     lambda c, account, name: f"{c.r.api}/user/properties/{quote(name)}?accountId={account}",
                     may_write=own_user_or_admin)
     sb.route("GET", r"/attachment/meta", lambda c: json_response({"enabled": True, "uploadLimit": UPLOAD_LIMIT}))
-    sb.route("GET", r"/filter/(?P<filter>\d+)/permission", filter_permissions)
 
 
 def property_routes(sb: JiraSandbox, base: str, scope: Callable[[Call], tuple[str, dict[str, Any]]],

@@ -22,6 +22,7 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
 from sandbox.jira.jql import JQLError
+from sandbox.jira.routes_filter_shares import read_shares, render_shares
 from sandbox.jira.routes_groups import GROUPS, group_id, group_members
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def filter_bean(c: Call, f: dict[str, Any], me: str) -> dict[str, Any]:
             **({"description": f["description"]} if f.get("description") else {}),
             "owner": c.r.user(f["owner"]), "jql": f["jql"], "viewUrl": f"{c.base}/issues/?filter={f['id']}",
             "searchUrl": f"{c.r.api}/search/jql?jql={quote(f['jql'])}", "favourite": me in f["fans"],
-            "favouritedCount": len(f["fans"]), "sharePermissions": [], "editPermissions": [],
+            "favouritedCount": len(f["fans"]), "sharePermissions": render_shares(c, f), "editPermissions": [],
             "subscriptions": {"size": 0, "items": [], "max-results": 0, "start-index": 0, "end-index": 0},
             "sharedUsers": {"size": 0, "items": [], "max-results": 0, "start-index": 0, "end-index": 0}}
 
@@ -134,6 +135,7 @@ def register(sb: JiraSandbox) -> None:
         data = read_filter(c, body, None)
         with sb.store.lock:
             f = {"id": sb.store.new_id(), "owner": c.user, "fans": [c.user] if body.get("favourite") else [], **data}
+            f["share"] = read_shares(sb, body, None)
             filters()[f["id"]] = f
         return json_response(filter_bean(c, f, c.user))
 
@@ -146,8 +148,9 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, "You do not have permission to edit this filter.")  # [unc] wording
         body = c.obj()
         data = read_filter(c, body, f)
+        shares = read_shares(sb, body, f.get("share"))
         with sb.store.lock:
-            f.update(data)
+            f.update(data, share=shares)
             if "favourite" in body:
                 f["fans"] = [x for x in f["fans"] if x != c.user] + ([c.user] if body["favourite"] else [])
         return json_response(filter_bean(c, f, c.user))

@@ -44,6 +44,7 @@ from sandbox.jira import (
     routes_export,
     routes_field_admin,
     routes_field_contexts,
+    routes_filter_shares,
     routes_gadgets,
     routes_groups,
     routes_issues,
@@ -169,6 +170,7 @@ class JiraSandbox(Sandbox):
         routes_versions.register(self)
         routes_meta.register(self)
         routes_social.register(self)
+        routes_filter_shares.register(self)
         routes_groups.register(self)
         routes_user_admin.register(self)
         routes_more.register(self)

@@ -1,0 +1,167 @@
+"""A saved filter's share permissions (pycontribs `create_filter`/`update_filter` callers and the spec's
+`/filter/{id}/permission` operations).
+
+- POST `/filter` and PUT `/filter/{id}` keep `sharePermissions` (SharePermission objects: `global`,
+  `authenticated` (read back as `loggedin`), `project` (`project.id|key`, optionally `role.id`), `group`
+  (`group.name|groupId`), `user` (`user.accountId`)); the filter bean shows them.
+- GET `/filter/{id}/permission` (the list), GET `/filter/{id}/permission/{permissionId}` (one, 404 when the
+  filter has no such share), POST `/filter/{id}/permission` (SharePermissionInputBean: `type` of user, project,
+  group, projectRole, global, authenticated with `projectId`, `projectRoleId`, `groupname`/`groupId`,
+  `accountId`; 201 with all of the filter's shares; a global or authenticated share replaces every other, and
+  while one is set no other share can be added (400), as the spec says; only the owner adds: 400), DELETE
+  `/filter/{id}/permission/{permissionId}` (204; 404 for another's filter or an unknown share).
+- A share as answered: `{"id", "type", ...}` with `project` (the project ref) and `role` for project and
+  role shares (a `projectRole` request reads back as type `project` with its `role`, as the spec says the
+  type "is not returned in responses"), `group` (`name`, `groupId`, `self`), `user` (the user).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.core.http import Response, json_response
+from sandbox.jira.call import Call
+from sandbox.jira.errors import fail
+from sandbox.jira.ids import is_id
+from sandbox.jira.routes_groups import group_id, group_names
+from sandbox.jira.routes_roles import ROLES
+
+if TYPE_CHECKING:
+    from sandbox.jira.sandbox import JiraSandbox
+
+__all__ = ["read_shares", "register", "render_shares"]
+GLOBAL_KINDS = ("global", "loggedin")
+NO_FILTER = "The selected filter is not available to you, perhaps it has been deleted or had its permissions changed."
+
+
+def _ref(value: Any, *keys: str) -> str:
+    """A nested ref's first present key (`{"id": ..}` or `{"name": ..}`), or the bare value."""
+    if isinstance(value, dict):
+        return next((str(value[k]) for k in keys if value.get(k) not in (None, "")), "")
+    return "" if value in (None, "") else str(value)
+
+
+def parse_share(sb: JiraSandbox, raw: Any) -> dict[str, Any]:
+    """One share from a SharePermission (filter body) or SharePermissionInputBean (permission POST), stored as
+    `{"type", "project", "role", "group", "user"}`; a 400 when it names nothing that exists [unc: texts]."""
+    if not isinstance(raw, dict):
+        raise fail(400, None, {"sharePermissions": "data was not an array of objects"})  # [unc]
+    kind = str(raw.get("type") or "")
+    if kind == "authenticated":
+        kind = "loggedin"
+    if kind in GLOBAL_KINDS:
+        return {"type": kind}
+    if kind in ("project", "projectRole"):
+        ref = _ref(raw.get("projectId")) or _ref(raw.get("project"), "id", "key")
+        project = next((p.key for p in sb.store.projects.values() if ref and ref in (p.id, p.key)), None)
+        if project is None:
+            raise fail(400, f"Project with id '{ref}' does not exist.")  # [unc]
+        role_ref = _ref(raw.get("projectRoleId")) or _ref(raw.get("role"), "id")
+        if kind == "projectRole" and not role_ref:
+            raise fail(400, "A project role is required for a share of type projectRole.")  # [unc]
+        if role_ref and (not is_id(role_ref) or int(role_ref) not in ROLES):
+            raise fail(400, f"Project role with id '{role_ref}' does not exist.")  # [unc]
+        return {"type": "project", "project": project, "role": int(role_ref) if role_ref else None}
+    if kind == "group":
+        ident = _ref(raw.get("groupId")) or _ref(raw.get("group"), "groupId")
+        name = _ref(raw.get("groupname")) or _ref(raw.get("group"), "name")
+        found = next((g for g in group_names(sb) if g == name or (ident and group_id(g) == ident)), None)
+        if found is None:
+            raise fail(400, f"Group '{name or ident}' does not exist.")  # [unc]
+        return {"type": "group", "group": found}
+    if kind == "user":
+        account = _ref(raw.get("accountId")) or _ref(raw.get("user"), "accountId")
+        if account not in sb.store.users:
+            raise fail(400, f"User with accountId '{account}' does not exist.")  # [unc]
+        return {"type": "user", "user": account}
+    raise fail(400, f"Invalid share permission type '{kind}'.")  # [unc]
+
+
+def read_shares(sb: JiraSandbox, body: dict[str, Any], current: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A filter body's `sharePermissions` (absent: the current ones kept), each given a new id."""
+    if "sharePermissions" not in body:
+        return list(current or [])
+    raw = body["sharePermissions"]
+    if not isinstance(raw, list):
+        raise fail(400, None, {"sharePermissions": "data was not an array"})
+    shares = [parse_share(sb, x) for x in raw]
+    if any(s["type"] in GLOBAL_KINDS for s in shares):  # a global share overrides every other one
+        shares = [next(s for s in shares if s["type"] in GLOBAL_KINDS)]
+    return [{"id": sb.store.new_id(), **s} for s in shares]
+
+
+def render_share(c: Call, share: dict[str, Any]) -> dict[str, Any] | None:
+    out: dict[str, Any] = {"id": share["id"], "type": share["type"]}
+    if share["type"] == "project":
+        if share["project"] not in c.r.store.projects:
+            return None  # its project went away [unc: Jira may answer `project-unknown`]
+        out["project"] = c.r.project_ref(share["project"])
+        if share.get("role") is not None:
+            name, description = ROLES[share["role"]]
+            out["role"] = {"self": f"{c.r.api}/project/{out['project']['id']}/role/{share['role']}",
+                           "name": name, "id": share["role"], "description": description}
+    elif share["type"] == "group":
+        name = share["group"]
+        out["group"] = {"name": name, "groupId": group_id(name),
+                        "self": f"{c.r.api}/group?groupId={group_id(name)}"}
+    elif share["type"] == "user":
+        out["user"] = c.r.user(share["user"])
+    return out
+
+
+def render_shares(c: Call, f: dict[str, Any]) -> list[dict[str, Any]]:
+    return [bean for bean in (render_share(c, s) for s in f.get("share", [])) if bean is not None]
+
+
+def register(sb: JiraSandbox) -> None:
+    def find_filter(c: Call) -> dict[str, Any]:
+        ident = c.p["filter"]
+        f = sb.store.work.get("filters", {}).get(int(ident)) if is_id(ident) else None
+        if f is None:
+            raise fail(404, f"The filter with id '{ident}' does not exist.")  # [unc]
+        return f
+
+    def find_share(c: Call, f: dict[str, Any]) -> dict[str, Any]:
+        raw = c.p["share"]
+        found = next((s for s in f.get("share", []) if is_id(raw) and s["id"] == int(raw)), None)
+        if found is None:
+            raise fail(404, f"Share permission with id '{raw}' does not exist.")  # [unc]
+        return found
+
+    def list_shares(c: Call) -> Response:
+        return json_response(render_shares(c, find_filter(c)))
+
+    def one_share(c: Call) -> Response:
+        f = find_filter(c)
+        return json_response(render_share(c, find_share(c, f)))
+
+    def add_share(c: Call) -> Response:
+        f = find_filter(c)
+        if f["owner"] != c.user:
+            raise fail(400, "You do not have permission to share this filter.")  # [unc] the spec's 400
+        share = parse_share(sb, c.obj())
+        with sb.store.lock:
+            current = f.setdefault("share", [])
+            if share["type"] in GLOBAL_KINDS:
+                current.clear()
+            elif any(s["type"] in GLOBAL_KINDS for s in current):
+                raise fail(400, "The filter is shared globally: delete that share before adding another.")  # [unc]
+            if not any({k: v for k, v in s.items() if k != "id"} == share for s in current):
+                current.append({"id": sb.store.new_id(), **share})
+        return json_response(render_shares(c, f), 201)
+
+    def delete_share(c: Call) -> Response:
+        f = find_filter(c)
+        if f["owner"] != c.user:
+            raise fail(404, f"The filter with id '{f['id']}' does not exist.")  # the spec: 404 [unc] text
+        share = find_share(c, f)
+        with sb.store.lock:
+            f["share"] = [s for s in f.get("share", []) if s is not share]
+        return Response(status=204)
+
+    base = r"/filter/(?P<filter>[^/]+)/permission"
+    sb.route("GET", base, list_shares)
+    sb.route("POST", base, add_share, "write")
+    sb.route("GET", base + r"/(?P<share>[^/]+)", one_share)
+    sb.route("DELETE", base + r"/(?P<share>[^/]+)", delete_share, "write")
+
