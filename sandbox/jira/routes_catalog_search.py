@@ -29,6 +29,14 @@ if TYPE_CHECKING:
 
 DEFAULT_PRIORITY = "3"
 COLORS = {"1": "#d04437", "2": "#f15C75", "3": "#f79232", "4": "#707070", "5": "#999999"}
+
+
+def priority_details(c: Call, pid: str) -> dict[str, Any]:
+    """A priority as GET /priority and /priority/{id} answer it: the issue field's ref plus `description` and
+    `statusColor` (the spec's example); /priority/search adds `isDefault`."""
+    return {**(c.r.priority(pid) or {}), "description": f"{C.PRIORITIES[pid]} priority.", "statusColor": COLORS[pid]}
+
+
 CATEGORY = {"new": "TODO", "indeterminate": "IN_PROGRESS", "done": "DONE"}
 WORKFLOW_ID = "5ed312c5-f7a6-4a78-a1f6-8ff7f3070001"
 WORKFLOW_NAME = "Software Simplified Workflow"
@@ -93,10 +101,7 @@ def register(sb: JiraSandbox) -> None:
                 continue
             if c.qbool("onlyDefault") and pid != DEFAULT_PRIORITY:
                 continue
-            bean = c.r.priority(pid) or {}
-            bean.update(description=f"{C.PRIORITIES[pid]} priority.", statusColor=COLORS[pid],
-                        isDefault=pid == DEFAULT_PRIORITY)
-            out.append(bean)
+            out.append({**priority_details(c, pid), "isDefault": pid == DEFAULT_PRIORITY})
         return json_response(page(c, out, "priority/search"))
 
     def resolution_search(c: Call) -> Response:

@@ -24,6 +24,7 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
 from sandbox.jira.ownership import edits_dashboard, sees_dashboard
+from sandbox.jira.routes_catalog_search import priority_details
 from sandbox.jira.routes_platform import _type_details
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def register(sb: JiraSandbox) -> None:
 
     cat_by_id = {str(v[0]): k for k, v in C.CATEGORIES.items()}
     sb.route("GET", r"/priority/(?P<ident>[^/]+)", lookup(C.PRIORITIES, "The priority with id '{}' does not exist",
-                                                           lambda c, i: c.r.priority(i)))
+                                                           priority_details))
     sb.route("GET", r"/status/(?P<ident>[^/]+)", lookup(C.STATUSES, "The status with id '{}' does not exist",
                                                          lambda c, i: c.r.status(i), C.STATUS_BY_NAME))
     sb.route("GET", r"/statuscategory/(?P<ident>[^/]+)", lookup(

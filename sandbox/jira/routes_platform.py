@@ -10,6 +10,7 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.identity import full_user
 from sandbox.jira.project_views import arrange, insight
+from sandbox.jira.routes_catalog_search import priority_details
 from sandbox.jira.routes_field_admin import created_fields
 from sandbox.jira.routes_roles import ROLES
 from sandbox.jira.routes_versions import component_bean as _component
@@ -119,7 +120,7 @@ def register(sb: JiraSandbox) -> None:
     sb.route("GET", r"/issuetype", simple(lambda c: [_type_details(c, t) for t in list(sb.store.issue_types)]))
     sb.route("GET", r"/status", simple(lambda c: [c.r.status(s) for s in C.STATUSES]))
     sb.route("GET", r"/statuscategory", simple(lambda c: [c.r.category(k) for k in C.CATEGORIES]))
-    sb.route("GET", r"/priority", simple(lambda c: [c.r.priority(p) for p in C.PRIORITIES]))
+    sb.route("GET", r"/priority", simple(lambda c: [priority_details(c, p) for p in C.PRIORITIES]))
     sb.route("GET", r"/resolution", simple(lambda c: [c.r.resolution(r) for r in C.RESOLUTIONS]))
     sb.route("GET", r"/users/search", users_list)
     sb.route("GET", r"/users", users_list)

@@ -54,10 +54,27 @@ def component_bean(c: Call, comp: dict[str, Any]) -> dict[str, Any]:
     return component_json(c.r, comp)
 
 
+def version_operations(c: Call, v: dict[str, Any]) -> list[dict[str, Any]]:
+    """The operations a version offers: edit, release or unrelease, archive or unarchive, delete [unc]."""
+    release = ("unrelease", "Unrelease") if v.get("released") else ("release", "Release")
+    archive = ("unarchive", "Unarchive") if v.get("archived") else ("archive", "Archive")
+    page = f"{c.base}/projects/{v['project']}/versions/{v['id']}" if v.get("project") else f"{c.base}/versions"
+    return [{"id": ident, "styleClass": f"project-config-operations-{ident}", "label": label,
+             "href": f"{page}#{ident}", "weight": 10 * (n + 1)}
+            for n, (ident, label) in enumerate((("edit", "Edit"), release, archive, ("delete", "Delete")))]
+
+
 def version_bean(c: Call, v: dict[str, Any]) -> dict[str, Any]:
-    """A version; `expand=issuesstatus` adds its fix-version issue counts by status category."""
+    """A version; `expand=issuesstatus` adds its fix-version issue counts by status category, `operations` the
+    links a user may follow (SimpleLink beans [unc: Jira's exact ids and labels]), `approvers` its approvers
+    (none are ever set here)."""
     out = version_json(c.r, v)
-    if "issuesstatus" in {e.strip() for x in c.qlist("expand") for e in x.split(",")}:
+    wanted = {e.strip() for x in c.qlist("expand") for e in x.split(",")}
+    if "operations" in wanted:
+        out["operations"] = version_operations(c, v)
+    if "approvers" in wanted:
+        out["approvers"] = []
+    if "issuesstatus" in wanted:
         counts = {"unmapped": 0, "toDo": 0, "inProgress": 0, "done": 0}
         bucket = {"new": "toDo", "indeterminate": "inProgress", "done": "done"}
         for issue in list(c.r.store.issues.values()):
