@@ -47,6 +47,7 @@ from sandbox.jira import (
     routes_filter_shares,
     routes_gadgets,
     routes_groups,
+    routes_issue_props_bulk,
     routes_issues,
     routes_issuetypes,
     routes_jql_match,
@@ -169,6 +170,7 @@ class JiraSandbox(Sandbox):
         routes_work.register(self)
         routes_versions.register(self)
         routes_meta.register(self)
+        routes_issue_props_bulk.register(self)
         routes_social.register(self)
         routes_filter_shares.register(self)
         routes_groups.register(self)
