@@ -8,6 +8,7 @@
   the nominal user is missing or inactive), and `default_assignee` applies it to a new issue created without an
   assignee (the first component, by name, not on PROJECT_DEFAULT decides; else the project's default
   assignee). [unc: which of several components wins]
+- GET `/project/{key}/version` filters and orders as `version_views` says.
 - Version beans carry `overdue` (release date before the site user's today, released or not; false without one)
   and `userStartDate` / `userReleaseDate` (d/MMM/yyyy, as the spec's examples); `expand=issuesstatus` adds
   `issuesStatusForFixVersion` (toDo / inProgress / done / unmapped counts of the issues fixed in it).
@@ -26,6 +27,7 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
 from sandbox.jira.timefmt import from_ms
+from sandbox.jira.version_views import arrange_versions
 
 if TYPE_CHECKING:
     from sandbox.jira.render import Renderer
@@ -175,7 +177,8 @@ def register(sb: JiraSandbox) -> None:
     def paged_things(kind: str, bean: Any) -> Any:
         def handler(c: Call) -> Response:
             project = find_project(sb, c.p["project"])
-            items = [bean(c, x) for x in project_things(sb, kind, project)]
+            things = project_things(sb, kind, project)
+            items = [bean(c, x) for x in (arrange_versions(c, list(things)) if kind == "versions" else things)]
             start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)
             return json_response(paged(items, start, limit))
         return handler
