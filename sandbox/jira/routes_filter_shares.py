@@ -105,7 +105,8 @@ def render_share(c: Call, share: dict[str, Any]) -> dict[str, Any] | None:
         out["group"] = {"name": name, "groupId": group_id(name),
                         "self": f"{c.r.api}/group?groupId={group_id(name)}"}
     elif share["type"] == "user":
-        out["user"] = c.r.user(share["user"])
+        full = c.r.user(share["user"]) or {}  # a UserBean: no email, time zone or account type
+        out["user"] = {k: full[k] for k in ("self", "accountId", "avatarUrls", "displayName", "active") if k in full}
     return out
 
 

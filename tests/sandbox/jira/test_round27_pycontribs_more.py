@@ -11,6 +11,8 @@ import io
 import pytest
 from jira.exceptions import JIRAError
 
+from tests.sandbox.jira.helpers import checked
+
 
 @pytest.fixture
 def sb(make_jira_sandbox):
@@ -36,6 +38,22 @@ def test_filter_share_permissions_round_trip(sb, pyc, s):
     assert s.get(f"{api}/filter/{f.id}/permission/{role_share['id']}").status_code == 404
     # pycontribs update_filter sends no sharePermissions: the shares stay
     assert [p.type for p in pyc.update_filter(f.id, name="shared 2").sharePermissions] == ["project", "group"]
+
+
+def test_share_answers_fit_the_spec(sb, pyc, s):
+    api = f"{sb.url}/rest/api/3"
+    f = pyc.create_filter(name="spec shares", jql="project = SEC")
+    me = pyc.myself()["accountId"]
+    for body in ({"type": "user", "accountId": me}, {"type": "group", "groupname": "jira-admins"},
+                 {"type": "projectRole", "projectId": pyc.project("GRC").id, "projectRoleId": "10002"}):
+        assert checked(sb, s.post(f"{api}/filter/{f.id}/permission", json=body)).status_code == 201
+    shares = checked(sb, s.get(f"{api}/filter/{f.id}/permission")).json()
+    assert [x["type"] for x in shares] == ["user", "group", "project"]
+    assert "emailAddress" not in shares[0]["user"] and shares[0]["user"]["accountId"] == me
+    checked(sb, s.get(f"{api}/filter/{f.id}"))
+    checked(sb, s.get(f"{api}/priority/1"))
+    version = pyc.create_version("spec", "SEC")
+    checked(sb, s.get(f"{api}/version/{version.id}", params={"expand": "operations,approvers"}))
 
 
 def test_global_share_replaces_others_and_blocks_more(sb, pyc, s, user):
