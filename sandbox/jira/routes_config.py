@@ -222,7 +222,10 @@ def register(sb: JiraSandbox) -> None:
             ident = sb.store.new_id()
             filters[ident] = {"id": ident, "owner": sb.store.projects[board.project].lead, "fans": [],
                               "name": f"Filter for {board.name}", "description": None,
-                              "jql": f"project = {board.project} ORDER BY Rank ASC"}
+                              "jql": f"project = {board.project} ORDER BY Rank ASC",
+                              # shared with the board's project, as Jira shares a board's own filter [unc]; the
+                              # share reuses the filter's id so that no new id is drawn
+                              "share": [{"id": ident, "type": "project", "project": board.project, "role": None}]}
             links[board.id] = ident
         return links[board.id]
 

@@ -12,7 +12,10 @@
   `/filter/{id}/permission/{permissionId}` (204; 404 for another's filter or an unknown share).
 - A share as answered: `{"id", "type", ...}` with `project` (the project ref) and `role` for project and
   role shares (a `projectRole` request reads back as type `project` with its `role`, as the spec says the
-  type "is not returned in responses"), `group` (`name`, `groupId`, `self`), `user` (the user).
+  type "is not returned in responses"), `group` (`name`, `groupId`, `self`), `user` (a UserBean).
+- Who sees a filter (`sees_filter`): its owner and those a share reaches. Others get GET `/filter/{id}`'s 400
+  "not available" answer, a 404 from the permission reads, and do not find it in `/filter/search` or
+  `/filter/favourite`. Editing and deleting keep their own answers (`routes_social`).
 """
 
 from __future__ import annotations
@@ -23,13 +26,13 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
-from sandbox.jira.routes_groups import group_id, group_names
-from sandbox.jira.routes_roles import ROLES
+from sandbox.jira.routes_groups import group_id, group_members, group_names
+from sandbox.jira.routes_roles import ROLES, in_role
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
 
-__all__ = ["read_shares", "register", "render_shares"]
+__all__ = ["read_shares", "register", "render_shares", "sees_filter"]
 GLOBAL_KINDS = ("global", "loggedin")
 NO_FILTER = "The selected filter is not available to you, perhaps it has been deleted or had its permissions changed."
 
@@ -114,6 +117,25 @@ def render_shares(c: Call, f: dict[str, Any]) -> list[dict[str, Any]]:
     return [bean for bean in (render_share(c, s) for s in f.get("share", [])) if bean is not None]
 
 
+def sees_filter(sb: JiraSandbox, user: str | None, f: dict[str, Any]) -> bool:
+    """The spec's GET /filter/{id}: the owner's, or shared with the public or logged-in users, a group of the
+    user's, a project the user may browse (a role of it the user is in), or the user."""
+    if user is None or f["owner"] == user:
+        return True
+    for share in f.get("share", []):
+        kind = share["type"]
+        if kind in GLOBAL_KINDS or (kind == "user" and share["user"] == user) or (
+                kind == "group" and user in group_members(sb, share["group"])):
+            return True
+        if kind == "project" and share["project"] in sb.store.projects:
+            if share.get("role") is not None:
+                if in_role(sb, user, share["project"], share["role"]):
+                    return True
+            elif sb.holds(user, "BROWSE_PROJECTS", [share["project"]]):  # type: ignore[attr-defined]
+                return True
+    return False
+
+
 def register(sb: JiraSandbox) -> None:
     def find_filter(c: Call) -> dict[str, Any]:
         ident = c.p["filter"]
@@ -129,11 +151,17 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"Share permission with id '{raw}' does not exist.")  # [unc]
         return found
 
+    def seen_filter(c: Call) -> dict[str, Any]:
+        f = find_filter(c)
+        if not sees_filter(sb, c.user, f):  # the spec: 404 without permission to view the filter
+            raise fail(404, f"The filter with id '{f['id']}' does not exist.")  # [unc]
+        return f
+
     def list_shares(c: Call) -> Response:
-        return json_response(render_shares(c, find_filter(c)))
+        return json_response(render_shares(c, seen_filter(c)))
 
     def one_share(c: Call) -> Response:
-        f = find_filter(c)
+        f = seen_filter(c)
         return json_response(render_share(c, find_share(c, f)))
 
     def add_share(c: Call) -> Response:

@@ -22,7 +22,7 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
 from sandbox.jira.jql import JQLError
-from sandbox.jira.routes_filter_shares import read_shares, render_shares
+from sandbox.jira.routes_filter_shares import read_shares, render_shares, sees_filter
 from sandbox.jira.routes_groups import GROUPS, group_id, group_members
 
 if TYPE_CHECKING:
@@ -140,7 +140,10 @@ def register(sb: JiraSandbox) -> None:
         return json_response(filter_bean(c, f, c.user))
 
     def get_filter(c: Call) -> Response:
-        return json_response(filter_bean(c, find_filter(c), c.user))
+        f = find_filter(c)
+        if not sees_filter(sb, c.user, f):  # the spec: only its owner and those it is shared with see it
+            raise fail(400, NO_FILTER)
+        return json_response(filter_bean(c, f, c.user))
 
     def edit_filter(c: Call) -> Response:
         f = find_filter(c)
@@ -166,13 +169,16 @@ def register(sb: JiraSandbox) -> None:
     def set_favourite(on: bool) -> Any:
         def handler(c: Call) -> Response:
             f = find_filter(c)
+            if not sees_filter(sb, c.user, f):
+                raise fail(400, NO_FILTER)
             with sb.store.lock:
                 f["fans"] = [x for x in f["fans"] if x != c.user] + ([c.user] if on else [])
             return json_response(filter_bean(c, f, c.user))
         return handler
 
     def favourites(c: Call) -> Response:
-        return json_response([filter_bean(c, f, c.user) for f in list(filters().values()) if c.user in f["fans"]])
+        return json_response([filter_bean(c, f, c.user) for f in list(filters().values())
+                              if c.user in f["fans"] and sees_filter(sb, c.user, f)])
 
     def my_filters(c: Call) -> Response:
         with_fans = bool(c.qbool("includeFavourites"))
@@ -186,7 +192,7 @@ def register(sb: JiraSandbox) -> None:
         ids = {int(x) for item in c.qlist("id") for x in item.split(",") if is_id(x)}
         found = [f for f in list(filters().values())
                  if (not name or (f["name"].lower() == name if exact else name in f["name"].lower()))
-                 and (not owner or f["owner"] == owner) and (not ids or f["id"] in ids)]
+                 and (not owner or f["owner"] == owner) and (not ids or f["id"] in ids) and sees_filter(sb, c.user, f)]
         order = c.q("orderBy") or "name"
         desc = order.startswith("-")
         sort_key = order.lstrip("+-")

@@ -140,3 +140,17 @@ def test_worklog_estimates_and_links_as_pycontribs_sends_them(sb, pyc):
     pyc.create_issue_link("Blocks", issue.key, "SEC-2", comment={"body": "blocking"})
     link = next(x for x in pyc.issue(issue.key).fields.issuelinks if hasattr(x, "outwardIssue"))
     assert link.outwardIssue.key == "SEC-2" and pyc.issue_link(link.id).inwardIssue.key == issue.key
+
+
+def test_an_unshared_filter_is_the_owners_alone(sb, pyc, s, user):
+    api = f"{sb.url}/rest/api/2"
+    f = pyc.create_filter(name="private one", jql="project = SEC", favourite=True)
+    assert user.get(f"{api}/filter/{f.id}").status_code == 400
+    assert user.get(f"{api}/filter/{f.id}/permission").status_code == 404
+    assert user.put(f"{api}/filter/{f.id}/favourite").status_code == 400
+    assert "private one" not in [x["name"] for x in user.get(f"{api}/filter/search").json()["values"]]
+    s.post(f"{api}/filter/{f.id}/permission", json={"type": "group", "groupname": "jira-software-users"})
+    seen = user.get(f"{api}/filter/{f.id}")
+    assert seen.status_code == 200 and seen.json()["sharePermissions"][0]["group"]["name"] == "jira-software-users"
+    assert user.put(f"{api}/filter/{f.id}/favourite").json()["favourite"] is True
+    assert "private one" in [x["name"] for x in user.get(f"{api}/filter/favourite").json()]
