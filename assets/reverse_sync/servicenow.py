@@ -99,13 +99,17 @@ class ServiceNowTaskWriter:
         found: dict[str, Snapshot] = {}
         for start in range(0, len(internal_ids), PREFETCH_CHUNK):
             chunk = internal_ids[start:start + PREFETCH_CHUNK]
-            query = "correlation_idIN" + ",".join(chunk)
+            # oldest first (a stable order across pages); of duplicates a person made, an open one is adopted
+            # before a closed one, so a closed duplicate is never reopened while an open record exists
+            query = "correlation_idIN" + ",".join(chunk) + "^ORDERBYsys_created_on^ORDERBYsys_id"
             for page in self.client.iter_pages(self.vendor_object, query, page_size=PREFETCH_CHUNK):
                 for rec in page:
                     fields = {k: rec.get(k) for k in ("short_description", "description", "priority", "due_date",
                                                       "cmdb_ci", "correlation_id", "correlation_display")}
                     fields["status"] = DONE if str(rec.get("state")) in VENDOR_CLOSED_STATES else "open"
-                    found.setdefault(rec["correlation_id"], Snapshot(rec["sys_id"], rec.get("number"), fields))
+                    seen = found.get(rec["correlation_id"])
+                    if seen is None or (seen.fields["status"] == DONE and fields["status"] != DONE):
+                        found[rec["correlation_id"]] = Snapshot(rec["sys_id"], rec.get("number"), fields)
         return found
 
     def open_at_vendor(self, vendor_id: str) -> bool:
