@@ -251,7 +251,8 @@ def _clause(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
 
 
 def _saved_filter(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
-    """`filter = <id or name>`: the saved filter's own query (cycles answer Jira's error)."""
+    """`filter = <id or name>`: the saved filter's own query (cycles answer Jira's error); only a filter the caller
+    may see (`routes_filter_shares.sees_filter`), any other is "does not exist", as Jira Cloud answers [unc]."""
     if c.op not in ("=", "!=", "in", "not in"):
         raise unsupported(c)
     saved = ctx.work.get("filters", {})
@@ -260,8 +261,10 @@ def _saved_filter(c: Clause, ctx: Context) -> Callable[[Issue], bool]:
     for v in values_of(c):
         text = str(getattr(v, "text", ""))
         f = saved.get(int(text)) if is_id(text) else None
-        f = f or next((x for x in list(saved.values()) if x["name"].lower() == text.lower()), None)
-        if f is None:
+        f = f if f is not None and ctx.sees_filter(f) else None
+        f = f or next((x for x in list(saved.values()) if x["name"].lower() == text.lower() and ctx.sees_filter(x)),
+                      None)
+        if f is None:  # also a filter the caller may not see, as Jira answers [unc: the same text]
             raise missing(c, text)
         if f["id"] in open_now:
             raise JQLError(f"Field '{c.field}' with value '{text}' matches filter '{f['name']}' and causes a "

@@ -237,7 +237,8 @@ class JiraSandbox(Sandbox):
 
     def jql(self, text: str, user: str | None = None) -> Any:
         """Parse + compile JQL for the calling user (raises JQLError)."""
-        ctx = JqlContext(self.store, self.user_time_zone, user or self.store.me.account_id)
+        ctx = JqlContext(self.store, self.user_time_zone, user or self.store.me.account_id,
+                         None if user is None else lambda f: routes_filter_shares.sees_filter(self, user, f))
         return compile_query(parse(text), ctx)
 
     def _check_burst(self, user: str) -> None:
