@@ -2,8 +2,8 @@
 
 - POST `/rest/agile/1.0/board` `{"name","type","filterId","location":{"type":"project|user","projectKeyOrId"}}`
   (201, the board bean). `name` (under 255 characters), `type` (scrum, kanban; "agility" is stored as a
-  team-managed "simple" board) and an existing saved `filterId` are required; a project location needs a
-  known `projectKeyOrId`. The board then appears in `GET /board` and `GET /board/{id}/configuration`
+  team-managed "simple" board) and an existing saved `filterId` the caller may see are required; a project
+  location needs a known `projectKeyOrId`. The board then appears in `GET /board` and `GET /board/{id}/configuration`
   (whose `filter` is the one given).
 - DELETE `/rest/agile/1.0/board/{id}` (204; 404 when unknown). Its sprints stay (as in Jira, where a sprint
   outlives the board it was created on).
@@ -28,6 +28,7 @@ from sandbox.jira.ids import is_id, new_board_id
 from sandbox.jira.model import Board
 from sandbox.jira.ownership import BOARD_ADMIN_REQUIRED, NO_SPRINT_PERMISSION, board_admin, manages_sprints
 from sandbox.jira.routes_agile import _ms
+from sandbox.jira.routes_filter_shares import sees_filter
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
@@ -55,7 +56,8 @@ def register(sb: JiraSandbox) -> None:
         filters = sb.store.work.setdefault("filters", {})
         raw_filter = str(body.get("filterId") or "")
         fid = int(raw_filter) if is_id(raw_filter) else None
-        if fid is None or fid not in filters:
+        if fid is None or fid not in filters or not sees_filter(sb, c.user, filters[fid]):  # the spec: "a filter
+            # that the user has permissions to view"; another's unshared one reads as unknown [unc]
             errors["filterId"] = f"Filter with id '{raw_filter}' does not exist or you do not have permission."
         location = body.get("location") or {"type": "user"}
         if not isinstance(location, dict) or location.get("type") not in ("project", "user"):

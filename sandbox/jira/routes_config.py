@@ -25,6 +25,7 @@ from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
 from sandbox.jira.ownership import edits_dashboard, sees_dashboard
 from sandbox.jira.routes_catalog_search import priority_details
+from sandbox.jira.routes_filter_shares import sees_filter
 from sandbox.jira.routes_platform import _type_details
 
 if TYPE_CHECKING:
@@ -256,11 +257,15 @@ def register(sb: JiraSandbox) -> None:
 
     def boards_by_filter(c: Call) -> Response:
         """Boards whose saved filter is this one (`{id, self, name}` only, as in the spec). A filter no board
-        uses, or none at all, is an empty page [unc: Jira may 400 an unknown filter id]."""
+        uses, or none at all, is an empty page [unc: Jira may 400 an unknown filter id]; so is one the caller may
+        not see (`sees_filter`), as if it did not exist [unc]."""
         fid = int(c.p["filter"])
         with sb.store.lock:
             links = dict(sb.store.work.get("board_filters", {}))
+            saved = sb.store.work.get("filters", {}).get(fid)
             boards = [b for bid, b in sorted(sb.store.boards.items()) if links.get(bid) == fid]
+        if saved is not None and not sees_filter(sb, c.user, saved):
+            boards = []
         values = [{"id": b.id, "self": f"{c.base}/rest/agile/1.0/board/{b.id}", "name": b.name} for b in boards]
         start, limit = max(0, c.qint("startAt", 0)), max(1, min(c.qint("maxResults", 50), 50))
         return json_response(paged(values, start, limit))
