@@ -56,8 +56,7 @@ def register(sb: JiraSandbox) -> None:
         filters = sb.store.work.setdefault("filters", {})
         raw_filter = str(body.get("filterId") or "")
         fid = int(raw_filter) if is_id(raw_filter) else None
-        if fid is None or fid not in filters or not sees_filter(sb, c.user, filters[fid]):  # the spec: "a filter
-            # that the user has permissions to view"; another's unshared one reads as unknown [unc]
+        if fid is None or fid not in filters:
             errors["filterId"] = f"Filter with id '{raw_filter}' does not exist or you do not have permission."
         location = body.get("location") or {"type": "user"}
         if not isinstance(location, dict) or location.get("type") not in ("project", "user"):
@@ -74,6 +73,10 @@ def register(sb: JiraSandbox) -> None:
                                         sb.holds(c.user, "ADMINISTER_PROJECTS", [project])):  # type: ignore
             # a board located in a project: that project's administrators only [unc]
             raise fail(403, f"You need to be an administrator of project {project} to create a board in it.")
+        if not sees_filter(sb, c.user, filters[fid]):  # the spec: "a filter that the user has permissions to
+            # view"; another's unshared one reads as unknown (checked after the project's administrators) [unc]
+            raise fail(400, None, {"filterId": f"Filter with id '{raw_filter}' does not exist or you do not have "
+                                               "permission."})
         if project is None:
             named = [find_project(m) for m in _PROJECT_CLAUSE.findall(filters[fid].get("jql") or "")]
             project = next((p for p in named if p), None) or next(iter(sb.store.projects))
