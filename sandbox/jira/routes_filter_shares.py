@@ -15,7 +15,9 @@
   type "is not returned in responses"), `group` (`name`, `groupId`, `self`), `user` (a UserBean).
 - Who sees a filter (`sees_filter`): its owner and those a share reaches. Others get GET `/filter/{id}`'s 400
   "not available" answer, a 404 from the permission reads, and do not find it in `/filter/search` or
-  `/filter/favourite`. Editing and deleting keep their own answers (`routes_social`).
+  `/filter/favourite`. Deleting keeps its own answer (`routes_social`).
+- `editPermissions` (POST/PUT `/filter`, same SharePermission shapes, not `global`) name the filter's editors
+  (`edits_filter`): they may PUT it (others 400, the spec's only refusal) and see it; `isWritable` follows.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sandbox.jira.routes_roles import ROLES, in_role
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
 
-__all__ = ["read_shares", "register", "render_shares", "sees_filter"]
+__all__ = ["edits_filter", "read_shares", "register", "render_shares", "sees_filter"]
 GLOBAL_KINDS = ("global", "loggedin")
 NO_FILTER = "The selected filter is not available to you, perhaps it has been deleted or had its permissions changed."
 
@@ -80,14 +82,18 @@ def parse_share(sb: JiraSandbox, raw: Any) -> dict[str, Any]:
     raise fail(400, f"Invalid share permission type '{kind}'.")  # [unc]
 
 
-def read_shares(sb: JiraSandbox, body: dict[str, Any], current: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """A filter body's `sharePermissions` (absent: the current ones kept), each given a new id."""
-    if "sharePermissions" not in body:
+def read_shares(sb: JiraSandbox, body: dict[str, Any], current: list[dict[str, Any]] | None,
+                key: str = "sharePermissions") -> list[dict[str, Any]]:
+    """A filter body's `sharePermissions` (or `editPermissions`; absent: the current ones kept), each given a new
+    id. An edit share cannot be public (`global`): anonymous callers edit nothing [unc: Jira's text]."""
+    if key not in body:
         return list(current or [])
-    raw = body["sharePermissions"]
+    raw = body[key]
     if not isinstance(raw, list):
-        raise fail(400, None, {"sharePermissions": "data was not an array"})
+        raise fail(400, None, {key: "data was not an array"})
     shares = [parse_share(sb, x) for x in raw]
+    if key == "editPermissions" and any(s["type"] == "global" for s in shares):
+        raise fail(400, None, {key: "A filter cannot be shared publicly for editing."})  # [unc]
     if any(s["type"] in GLOBAL_KINDS for s in shares):  # a global share overrides every other one
         shares = [next(s for s in shares if s["type"] in GLOBAL_KINDS)]
     return [{"id": sb.store.new_id(), **s} for s in shares]
@@ -113,16 +119,27 @@ def render_share(c: Call, share: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
-def render_shares(c: Call, f: dict[str, Any]) -> list[dict[str, Any]]:
-    return [bean for bean in (render_share(c, s) for s in f.get("share", [])) if bean is not None]
+def render_shares(c: Call, f: dict[str, Any], key: str = "share") -> list[dict[str, Any]]:
+    """The filter's view shares (`key` "edit": its edit shares) as SharePermission beans."""
+    return [bean for bean in (render_share(c, s) for s in f.get(key, [])) if bean is not None]
 
 
 def sees_filter(sb: JiraSandbox, user: str | None, f: dict[str, Any]) -> bool:
     """The spec's GET /filter/{id}: the owner's, or shared with the public or logged-in users, a group of the
-    user's, a project the user may browse (a role of it the user is in), or the user."""
+    user's, a project the user may browse (a role of it the user is in), or the user; an editor sees it too."""
     if user is None or f["owner"] == user:
         return True
-    for share in f.get("share", []):
+    return _reaches(sb, user, f.get("share", [])) or _reaches(sb, user, f.get("edit", []))
+
+
+def edits_filter(sb: JiraSandbox, user: str | None, f: dict[str, Any]) -> bool:
+    """Who may PUT /filter/{id}: its owner and those its `editPermissions` reach (as Jira Cloud's filter
+    editors; the spec's text still says "the user must own the filter") [unc]."""
+    return user is not None and (f["owner"] == user or _reaches(sb, user, f.get("edit", [])))
+
+
+def _reaches(sb: JiraSandbox, user: str, shares: list[dict[str, Any]]) -> bool:
+    for share in shares:
         kind = share["type"]
         if kind in GLOBAL_KINDS or (kind == "user" and share["user"] == user) or (
                 kind == "group" and user in group_members(sb, share["group"])):

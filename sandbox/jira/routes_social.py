@@ -22,7 +22,7 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
 from sandbox.jira.jql import JQLError
-from sandbox.jira.routes_filter_shares import read_shares, render_shares, sees_filter
+from sandbox.jira.routes_filter_shares import edits_filter, read_shares, render_shares, sees_filter
 from sandbox.jira.routes_groups import GROUPS, group_id, group_members
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ def filter_bean(c: Call, f: dict[str, Any], me: str) -> dict[str, Any]:
             **({"description": f["description"]} if f.get("description") else {}),
             "owner": c.r.user(f["owner"]), "jql": f["jql"], "viewUrl": f"{c.base}/issues/?filter={f['id']}",
             "searchUrl": f"{c.r.api}/search/jql?jql={quote(f['jql'])}", "favourite": me in f["fans"],
-            "favouritedCount": len(f["fans"]), "sharePermissions": render_shares(c, f), "editPermissions": [],
+            "favouritedCount": len(f["fans"]), "sharePermissions": render_shares(c, f),
+            "editPermissions": render_shares(c, f, "edit"),
             "subscriptions": {"size": 0, "items": [], "max-results": 0, "start-index": 0, "end-index": 0},
             "sharedUsers": {"size": 0, "items": [], "max-results": 0, "start-index": 0, "end-index": 0}}
 
@@ -47,7 +48,7 @@ SEARCH_EXPANDS = ("description,owner,jql,searchUrl,viewUrl,favourite,favouritedC
                   "editPermissions,isWritable,approximateLastUsed,subscriptions")
 
 
-def search_bean(c: Call, f: dict[str, Any], me: str, expand: set[str]) -> dict[str, Any]:
+def search_bean(c: Call, f: dict[str, Any], me: str, expand: set[str], writable: bool) -> dict[str, Any]:
     """A FilterDetails of GET /filter/search: `expand`, `self`, `id`, `name`, and only what `expand` asks for."""
     full = filter_bean(c, f, me)
     out = {"expand": SEARCH_EXPANDS, "self": full["self"], "id": full["id"], "name": full["name"]}
@@ -55,7 +56,7 @@ def search_bean(c: Call, f: dict[str, Any], me: str, expand: set[str]) -> dict[s
         if name in expand and name in full:
             out[name] = full[name]
     if "isWritable" in expand:  # an expand the spec lists, though its FilterDetails schema leaves it out
-        out["isWritable"] = f["owner"] == me
+        out["isWritable"] = writable
     return out  # `approximateLastUsed`: the sandbox does not track filter use, so it is never sent [unc]
 
 
@@ -117,7 +118,8 @@ def register(sb: JiraSandbox) -> None:
             raise fail(400, None, {"filterName": "You must specify a name to save this filter as."})
         if len(name) > 255:
             raise fail(400, None, {"filterName": "The filter name must not exceed 255 characters."})
-        if any(f["name"].lower() == name.lower() and f["owner"] == c.user and f is not current
+        owner = current["owner"] if current else c.user  # names are unique per owner, whoever edits
+        if any(f["name"].lower() == name.lower() and f["owner"] == owner and f is not current
                for f in filters().values()):
             raise fail(400, None, {"filterName": "Filter with same name already exists."})
         jql = str(body.get("jql", current["jql"] if current else "") or "")
@@ -136,6 +138,7 @@ def register(sb: JiraSandbox) -> None:
         with sb.store.lock:
             f = {"id": sb.store.new_id(), "owner": c.user, "fans": [c.user] if body.get("favourite") else [], **data}
             f["share"] = read_shares(sb, body, None)
+            f["edit"] = read_shares(sb, body, None, "editPermissions")
             filters()[f["id"]] = f
         return json_response(filter_bean(c, f, c.user))
 
@@ -147,13 +150,16 @@ def register(sb: JiraSandbox) -> None:
 
     def edit_filter(c: Call) -> Response:
         f = find_filter(c)
-        if f["owner"] != c.user:
+        if not edits_filter(sb, c.user, f):  # its owner and its editors (`editPermissions`)
             raise fail(400, "You do not have permission to edit this filter.")  # [unc] wording
         body = c.obj()
         data = read_filter(c, body, f)
         shares = read_shares(sb, body, f.get("share"))
+        edit = read_shares(sb, body, f.get("edit"), "editPermissions")
+        if f["owner"] != c.user:  # an editor shares no further, as with dashboards (`routes_config`) [unc]
+            shares, edit = f.get("share", []), f.get("edit", [])
         with sb.store.lock:
-            f.update(data, share=shares)
+            f.update(data, share=shares, edit=edit)
             if "favourite" in body:
                 f["fans"] = [x for x in f["fans"] if x != c.user] + ([c.user] if body["favourite"] else [])
         return json_response(filter_bean(c, f, c.user))
@@ -204,7 +210,7 @@ def register(sb: JiraSandbox) -> None:
             found.sort(key=lambda f: f["name"].lower(), reverse=desc)
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)
         wanted = {e.strip() for item in c.qlist("expand") for e in item.split(",")}
-        beans = [search_bean(c, f, c.user, wanted) for f in found]
+        beans = [search_bean(c, f, c.user, wanted, edits_filter(sb, c.user, f)) for f in found]
         return json_response(paged(beans, start, limit, f"{c.r.api}/filter/search?startAt={start}&maxResults="
                                                         f"{limit}"))
 

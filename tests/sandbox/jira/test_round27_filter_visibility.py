@@ -10,6 +10,8 @@ import pytest
 from jira import JIRA
 from jira.exceptions import JIRAError
 
+from tests.sandbox.jira.helpers import checked
+
 
 @pytest.fixture
 def sb(make_jira_sandbox):
@@ -54,3 +56,48 @@ def test_agile_filter_lookups_need_a_filter_the_caller_sees(sb, pyc, other, s):
     s.post(f"{sb.url}/rest/api/2/filter/{f.id}/permission", json={"type": "authenticated"})
     assert [b["name"] for b in other._session.get(f"{agile}/filter/{f.id}").json()["values"]] == [board.name]
     assert other.create_board("allowed", filter_id=f.id, location_type="user").name == "allowed"
+
+
+def test_edit_permissions_name_the_filters_editors(sb, pyc, other, s, user):
+    api = f"{sb.url}/rest/api/2"
+    me = other.myself()["accountId"]
+    made = s.post(f"{api}/filter", json={"name": "team filter", "jql": "project = SEC",
+                                         "editPermissions": [{"type": "user", "user": {"accountId": me}}]})
+    assert made.status_code == 200
+    fid = made.json()["id"]
+    assert [(p["type"], p["user"]["accountId"]) for p in made.json()["editPermissions"]] == [("user", me)]
+    assert other.filter(fid).name == "team filter"  # an editor sees the filter
+    checked(sb, s.get(f"{sb.url}/rest/api/3/filter/{fid}"))  # editPermissions as the spec's SharePermission
+    edited = other.update_filter(fid, name="team filter 2", jql="project = SEC AND issuetype = Bug")
+    assert (edited.name, edited.jql) == ("team filter 2", "project = SEC AND issuetype = Bug")
+    assert edited.owner.accountId == pyc.myself()["accountId"]
+    assert pyc.filter(fid).jql == "project = SEC AND issuetype = Bug"
+    # the editor may not widen the shares: they stay the owner's [unc]
+    assert user.put(f"{api}/filter/{fid}", json={"sharePermissions": [{"type": "global"}]}).status_code == 200
+    assert pyc.filter(fid).sharePermissions == []
+    found = user.get(f"{api}/filter/search", params={"filterName": "team filter 2", "expand": "isWritable"})
+    assert [v["isWritable"] for v in found.json()["values"]] == [True]
+    # the owner takes the edit share away: the editor can neither edit nor see it
+    assert s.put(f"{api}/filter/{fid}", json={"editPermissions": []}).json()["editPermissions"] == []
+    with pytest.raises(JIRAError) as refused:
+        other.update_filter(fid, name="hijack")
+    assert refused.value.status_code == 400
+    assert user.get(f"{api}/filter/{fid}").status_code == 400 and pyc.filter(fid).name == "team filter 2"
+
+
+def test_a_viewer_is_no_editor_and_edit_shares_are_checked(sb, pyc, other, s):
+    api = f"{sb.url}/rest/api/2"
+    f = pyc.create_filter(name="read only", jql="project = SEC")
+    s.post(f"{api}/filter/{f.id}/permission", json={"type": "group", "groupname": "jira-software-users"})
+    assert other.filter(f.id).name == "read only"
+    with pytest.raises(JIRAError) as refused:
+        other.update_filter(f.id, name="mine now")
+    assert refused.value.status_code == 400 and pyc.filter(f.id).name == "read only"
+    public = s.put(f"{api}/filter/{f.id}", json={"editPermissions": [{"type": "global"}]})
+    assert public.status_code == 400 and "editPermissions" in public.json()["errors"]
+    unknown = s.put(f"{api}/filter/{f.id}", json={"editPermissions": [{"type": "group", "group": {"name": "nope"}}]})
+    assert unknown.status_code == 400 and pyc.filter(f.id).raw["editPermissions"] == []
+    grp = s.put(f"{api}/filter/{f.id}", json={"editPermissions": [{"type": "group",
+                                                                   "group": {"name": "jira-software-users"}}]})
+    assert grp.json()["editPermissions"][0]["group"]["name"] == "jira-software-users"
+    assert other.update_filter(f.id, description="edited by a group member").description == "edited by a group member"
