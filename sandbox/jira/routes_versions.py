@@ -24,6 +24,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira.admin_guard import require_project_admin
 from sandbox.jira.call import Call, paged
+from sandbox.jira.component_views import arrange_components, issue_counts
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
 from sandbox.jira.timefmt import from_ms
@@ -178,7 +179,12 @@ def register(sb: JiraSandbox) -> None:
         def handler(c: Call) -> Response:
             project = find_project(sb, c.p["project"])
             things = project_things(sb, kind, project)
-            items = [bean(c, x) for x in (arrange_versions(c, list(things)) if kind == "versions" else things)]
+            if kind == "versions":
+                items = [bean(c, x) for x in arrange_versions(c, list(things))]
+            else:  # ComponentWithIssueCount beans, filtered and ordered as the spec's parameters say
+                counts = issue_counts(c, things)
+                items = [{**bean(c, x), "issueCount": counts[x["id"]]}
+                         for x in arrange_components(c, things, counts)]
             start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 100)
             return json_response(paged(items, start, limit))
         return handler

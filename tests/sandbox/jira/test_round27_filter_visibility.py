@@ -101,3 +101,39 @@ def test_a_viewer_is_no_editor_and_edit_shares_are_checked(sb, pyc, other, s):
                                                                    "group": {"name": "jira-software-users"}}]})
     assert grp.json()["editPermissions"][0]["group"]["name"] == "jira-software-users"
     assert other.update_filter(f.id, description="edited by a group member").description == "edited by a group member"
+
+
+def test_project_component_page_reads_query_and_order_by(sb, pyc, s):
+    api3 = f"{sb.url}/rest/api/3"
+    seeded = [c.name for c in pyc.project_components("GRC")]
+    lead, other_lead = pyc.myself()["accountId"], next(
+        u["accountId"] for u in s.get(f"{api3}/users/search", params={"maxResults": 50}).json()
+        if u.get("accountType") == "atlassian" and u["accountId"] != pyc.myself()["accountId"])
+    made = [pyc.create_component("Zeta r27", "GRC", description="alpha widgets"),
+            pyc.create_component("Alpha r27", "GRC", description="zulu gadgets"),
+            pyc.create_component("Mid r27", "GRC")]
+    made[0].update(leadAccountId=other_lead)  # pycontribs' create_component sends only a Server leadUserName
+    made[1].update(leadAccountId=lead)
+    issue = pyc.create_issue(project="GRC", summary="comp", issuetype={"name": "Task"},
+                             components=[{"id": made[2].id}])
+    pyc.create_issue(project="GRC", summary="comp 2", issuetype={"name": "Task"}, components=[{"id": made[2].id}])
+    assert issue.key.startswith("GRC-")
+    page = f"{api3}/project/GRC/component"
+
+    def names(**params):
+        r = checked(sb, s.get(page, params={"query": "r27", **params}))
+        return [v["name"] for v in r.json()["values"]]
+
+    assert names() == ["Zeta r27", "Alpha r27", "Mid r27"]  # no orderBy: the project's own order
+    assert names(orderBy="name") == names(orderBy="+name") == ["Alpha r27", "Mid r27", "Zeta r27"]
+    assert names(orderBy="-name") == ["Zeta r27", "Mid r27", "Alpha r27"]
+    assert names(orderBy="description") == ["Zeta r27", "Alpha r27", "Mid r27"]  # no description: last
+    assert names(orderBy="-description") == ["Alpha r27", "Zeta r27", "Mid r27"]
+    assert names(orderBy="-issueCount")[0] == "Mid r27"
+    by_lead = sorted([("Zeta r27", other_lead), ("Alpha r27", lead)], key=lambda x: x[1].lower())
+    assert names(orderBy="lead") == [n for n, _ in by_lead] + ["Mid r27"]
+    assert names(query="GADGETS") == ["Alpha r27"]  # the description matches, case-insensitively
+    counts = {v["name"]: v["issueCount"] for v in s.get(page, params={"query": "r27"}).json()["values"]}
+    assert counts == {"Zeta r27": 0, "Alpha r27": 0, "Mid r27": 2}
+    assert s.get(page, params={"orderBy": "size"}).status_code == 400
+    assert [v["name"] for v in s.get(page, params={"maxResults": 100}).json()["values"]][:len(seeded)] == seeded
