@@ -22,7 +22,8 @@ time tracking, the caller's locale, the licence, issue events, project key/name 
   default the caller; another user's need Administer Jira, else 403; PUT takes `columns=` form values or a JSON
   list; unknown fields are a 400).
   GET|PUT|DELETE `/filter/{id}/columns`: a saved filter's own columns (GET 404 until set, as the spec says;
-  PUT by the owner only, else 403; navigable fields only; DELETE resets, 204; an unknown filter is a 400).
+  PUT by the owner only, else 403; navigable fields only; DELETE resets, 204; an unknown filter is a 400, and
+  so is, for GET and DELETE, one the caller may not see (`sees_filter`); another viewer's DELETE changes nothing).
 - GET|PUT|DELETE `/mypreferences?key=` (the caller's preference strings; 404 for a key never set).
 - GET `/rest/applinks/latest/listApplicationlinks`: `[]` (no linked Confluence), which pycontribs reads before
   adding remote links.
@@ -42,6 +43,7 @@ from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
 from sandbox.jira.jql import JQLError
 from sandbox.jira.routes_children import multipart_parts
+from sandbox.jira.routes_filter_shares import sees_filter
 from sandbox.jira.routes_groups import group_id, groups_of
 from sandbox.jira.routes_platform import _type_details, project_bean
 from sandbox.jira.routes_project_admin import key_error
@@ -266,9 +268,12 @@ def register(sb: JiraSandbox) -> None:
                 else:
                     f.pop("columns", None)
             return Response(status=200)
-        if c.req.method == "DELETE":
-            with sb.store.lock:
-                f.pop("columns", None)
+        if not sees_filter(sb, c.user, f):  # the spec's 400: "the user does not have permission to view the filter"
+            raise fail(400, NO_FILTER)
+        if c.req.method == "DELETE":  # "the user's column configuration": the owner's is the filter's own; another
+            if f["owner"] == c.user:  # viewer never set one (PUT is the owner's), so nothing changes [unc]
+                with sb.store.lock:
+                    f.pop("columns", None)
             return Response(status=204)
         if not f.get("columns"):
             raise fail(404, f"No column configuration is set for filter {f['id']}.")  # spec 404 [unc] wording
