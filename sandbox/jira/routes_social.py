@@ -189,7 +189,8 @@ def register(sb: JiraSandbox) -> None:
     def my_filters(c: Call) -> Response:
         with_fans = bool(c.qbool("includeFavourites"))
         return json_response([filter_bean(c, f, c.user) for f in list(filters().values())
-                              if f["owner"] == c.user or (with_fans and c.user in f["fans"])])
+                              if f["owner"] == c.user or (with_fans and c.user in f["fans"]
+                                                          and sees_filter(sb, c.user, f))])  # as /filter/favourite
 
     def search_filters(c: Call) -> Response:
         name = (c.q("filterName") or "").lower()

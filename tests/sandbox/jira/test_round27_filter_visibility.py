@@ -137,3 +137,32 @@ def test_project_component_page_reads_query_and_order_by(sb, pyc, s):
     assert counts == {"Zeta r27": 0, "Alpha r27": 0, "Mid r27": 2}
     assert s.get(page, params={"orderBy": "size"}).status_code == 400
     assert [v["name"] for v in s.get(page, params={"maxResults": 100}).json()["values"]][:len(seeded)] == seeded
+
+
+def test_a_favourite_that_is_no_longer_shared_leaves_my_filters(sb, pyc, other, s, user):
+    api = f"{sb.url}/rest/api/2"
+    f = pyc.create_filter(name="once shared", jql="project = SEC")
+    share = s.post(f"{api}/filter/{f.id}/permission", json={"type": "authenticated"}).json()[0]
+    assert user.put(f"{api}/filter/{f.id}/favourite").status_code == 200
+    assert "once shared" in [x.name for x in other.favourite_filters()]
+    mine = user.get(f"{api}/filter/my", params={"includeFavourites": "true"}).json()
+    assert "once shared" in [x["name"] for x in mine]
+    assert s.delete(f"{api}/filter/{f.id}/permission/{share['id']}").status_code == 204
+    assert "once shared" not in [x.name for x in other.favourite_filters()]
+    mine = user.get(f"{api}/filter/my", params={"includeFavourites": "true"}).json()
+    assert "once shared" not in [x["name"] for x in mine]
+
+
+def test_filter_columns_follow_the_filters_visibility(sb, pyc, other, s, user):
+    api = f"{sb.url}/rest/api/3"
+    f = pyc.create_filter(name="with columns", jql="project = SEC")
+    assert s.put(f"{api}/filter/{f.id}/columns", data=[("columns", "summary")],
+                 headers={"X-Atlassian-Token": "no-check"}).status_code == 200  # a form: Jira's XSRF check
+    assert user.get(f"{api}/filter/{f.id}/columns").status_code == 400  # the spec: no permission to view it
+    assert user.delete(f"{api}/filter/{f.id}/columns").status_code == 400
+    s.post(f"{api}/filter/{f.id}/permission", json={"type": "user", "accountId": other.myself()["accountId"]})
+    assert [c["value"] for c in user.get(f"{api}/filter/{f.id}/columns").json()] == ["summary"]
+    assert user.delete(f"{api}/filter/{f.id}/columns").status_code == 204  # the viewer's own: none was set
+    assert [c["value"] for c in s.get(f"{api}/filter/{f.id}/columns").json()] == ["summary"]
+    assert s.delete(f"{api}/filter/{f.id}/columns").status_code == 204
+    assert s.get(f"{api}/filter/{f.id}/columns").status_code == 404
