@@ -68,6 +68,7 @@ from pipelines.common.shapes import shape_problem
 from pipelines.jira import attachment_moves, flatten, frames
 from pipelines.jira.attachment_ledger import AttachmentLedger
 from pipelines.jira.attachments import CONTENT_COLUMNS, AttachmentContent
+from pipelines.jira.child_twins import ChildTwins
 from pipelines.jira.context import JiraContext
 from pipelines.jira.helpers import RepeatedPage
 from pipelines.jira.schemas import checked
@@ -150,6 +151,7 @@ class IssuePass:
         # A batch is noted in flight while its rows are built (pipelines.common.poison): an issue the
         # process dies on, run after run, is quarantined and held instead of killing every run.
         self.guard = PoisonGuard("jira", "issues", run_id, requeue)
+        self.twins = ChildTwins(run_id)  # a comment, changelog item or sprint listed twice: one row
 
     def read(self, pages: Iterator[Page], force: bool = False) -> Iterator[Any]:
         """Rows of every page, in batches of about ``BATCH_ISSUES`` issues."""
@@ -242,7 +244,9 @@ class IssuePass:
                 yield from reused
             else:
                 good, bad = (kids, []) if table == "sprint_issues" else checked(table, kids, self.run_id)
+                good, twins = self.twins.split(table, good)
                 yield from bad
+                yield from twins
             if table == "attachments":  # downloads run `concurrency` at a time, rows stay in order
                 self.retry.update(row["issue_id"] for row in self.content.fill_all(good))
                 self.attachments.loaded(good)
