@@ -14,6 +14,7 @@ UUID are canonicalised; any other value is kept as sent (and judged by validatio
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -219,6 +220,9 @@ INTEGERS = frozenset({"number", "question_sequence", "primary_inventory_number",
 NUMBERS = frozenset({"risk_score", "inherent_risk_score", "residual_risk_score", "target_risk_score"})
 BOOLEANS = frozenset({"is_parent", "attestation_required"})
 INT64 = (-(2**63), 2**63 - 1)
+# Integer columns staging casts to INTEGER (``cast(number as integer)``): a value beyond 32 bits loaded, then
+# failed every model reading the staged table ("out of range for the destination type INT32").
+INT32_COLUMNS, INT32 = frozenset({"number", "question_sequence"}), (-(2**31), 2**31 - 1)
 LISTS = frozenset({"categories", "respondents", "tags", "responses"})
 
 
@@ -239,10 +243,15 @@ def type_problem(row: dict[str, Any], path: str = "") -> str | None:
             ok, wanted = isinstance(value, int) and not isinstance(value, bool), "an integer"
             if ok and not INT64[0] <= value <= INT64[1]:
                 ok, wanted = False, "an integer within 64 bits (the warehouse's BIGINT)"
+            elif ok and column in INT32_COLUMNS and not INT32[0] <= value <= INT32[1]:
+                ok, wanted = False, "an integer within 32 bits (staging casts it to INTEGER)"
         elif column in NUMBERS:
             ok, wanted = isinstance(value, int | float) and not isinstance(value, bool), "a number"
             if ok and isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
                 ok, wanted = False, "a number within 64 bits (an integer beyond them fails the load)"
+            elif ok and isinstance(value, float) and not math.isfinite(value):
+                # NaN / Infinity (or 1e999, valid JSON a double cannot hold) were stored as NULL in silence
+                ok, wanted = False, "a finite number"
         elif column in BOOLEANS:
             ok, wanted = isinstance(value, bool), "a boolean"
         elif column in LISTS:
