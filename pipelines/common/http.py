@@ -381,7 +381,9 @@ def vendor_text(text: str, response: requests.Response | None, limit: int) -> st
     """Text a vendor wrote (an error body), fit for an error message, a dead letter or a log line: the
     credentials the request carried (its Authorization value and the token in it) and the values of the
     environment's secret variables masked, control characters and line breaks made spaces, at most
-    ``limit`` characters. A vendor or a gateway may echo what it was sent."""
+    ``limit`` characters. A vendor or a gateway may echo what it was sent. A lone surrogate (an error body's
+    ``"\\ud800"``) is shown as its escape: stored as it came (an attachment row's ``content_error``), it failed
+    the whole sync's extract on every run ("surrogates not allowed")."""
     from pipelines.common.entrypoint import secret_values
 
     request = getattr(response, "request", None)
@@ -389,4 +391,4 @@ def vendor_text(text: str, response: requests.Response | None, limit: int) -> st
     secrets = {auth, auth.split(" ", 1)[-1], *secret_values()}
     for value in sorted((v for v in secrets if len(v) >= 6), key=len, reverse=True):
         text = text.replace(value, "***")  # masked before the cut: no half secret left at the end
-    return " ".join(_CONTROL.sub(" ", text).split())[:limit]
+    return pages.safe_text(" ".join(_CONTROL.sub(" ", text).split())[:limit])
