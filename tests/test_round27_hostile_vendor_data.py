@@ -27,7 +27,17 @@ from pipelines.common.warehouse import WarehouseSettings
 from tests.conftest import jira_env, sandbox_env
 from tests.dbt_helpers import dbt
 from tests.ingestion_harness import sync
-from tests.test_ingestion_hostile_more import _jira_rewrite, _jira_sync, _ot_rewrite, _ot_sync, _rows, _sync, on_list
+from tests.test_ingestion_hostile_more import (
+    _jira_rewrite,
+    _jira_sync,
+    _ot_rewrite,
+    _ot_sync,
+    _rows,
+    _stored,
+    _sync,
+    _vendor,
+    on_list,
+)
 
 RISKS = "/api/risk/v2/risks/pages"
 VENDORS = "/api/inventory/v2/inventories/vendors"
@@ -105,6 +115,34 @@ def test_jira_comments_histories_and_sprints_listed_twice_are_stored_once(make_j
     for table, key in (("comments", "id"), ("issue_changelog", "id"), ("sprint_issues", "sprint_id, issue_id")):
         assert _dupes(duckdb_warehouse, table, key) == [], f"jira.{table} holds a key twice"
     assert _rows(duckdb_warehouse, "select count(*) from jira.quarantine") == quarantined
+
+
+# --- ServiceNow: a row served before its place in sys_id order ------------------------------------------
+
+@pytest.mark.parametrize(("concurrency", "stale"), [(1, False), (4, True)])
+def test_servicenow_row_served_before_its_place_in_sys_id_order_skips_nothing(concurrency, stale,
+                                                                              make_servicenow_sandbox,
+                                                                              duckdb_warehouse):
+    """A page holding one row far ahead of its place (the table's highest sys_id, as it is or a stale copy of
+    it) became the next page's start: every record between it and the page's end was skipped in silence (39
+    of 50). The row is read in its place instead, and every record loads once, in the vendor's version."""
+    sb = make_servicenow_sandbox(size=50)
+    top = max(sb.records("incident"), key=lambda r: r["sys_id"])
+    served = {"pages": 0}
+
+    def early(req, resp, body):
+        rows = body["result"]
+        served["pages"] += 1
+        if served["pages"] <= 2 and len(rows) > 4 and rows[-1]["sys_id"] < top["sys_id"]:
+            copy = {k: top.get(k) for k in rows[0]}
+            if stale:
+                copy.update(sys_updated_on="2001-01-01 00:00:00", short_description="stale copy", sys_mod_count="0")
+            rows.insert(2, copy)
+    on_list(sb, early)
+    _sync(duckdb_warehouse, sb, concurrency=concurrency)
+    assert served["pages"] > 2
+    assert _stored(duckdb_warehouse) == _vendor(sb)  # none missing, none stale, none twice
+    assert not _rows(duckdb_warehouse, "select * from servicenow.quarantine")
 
 
 # --- OneTrust: numbers no staged column holds ----------------------------------------------------------------

@@ -134,7 +134,8 @@ class ServiceNowClient:
             fresh = part.fresh(rows)
             if len(fresh) < len(rows):
                 log.warning("ServiceNow: %s served %d row(s) of this read twice (or outside the sys_id range "
-                            "asked for); each is loaded once", table, len(rows) - len(fresh))
+                            "asked for, or before their place in sys_id order); each is loaded once", table,
+                            len(rows) - len(fresh))
             return rows, fresh, total
 
         served, first, total = fetch(head, self._params(head.query(), page_size, 0, fields))
