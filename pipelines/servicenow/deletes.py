@@ -12,6 +12,7 @@ a round trip on the run's critical path.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from pipelines.common.deletions import deletion_rows
 from pipelines.common.pages import text_problem
 from pipelines.servicenow.helpers import ServiceNowClient, selected_resources
 from pipelines.servicenow.settings import TableSpec
+
+log = logging.getLogger(__name__)
 
 CHUNK = 200
 AUDIT_PAGE_SIZE = 1000
@@ -95,6 +98,10 @@ def deletes_from_audit(client: ServiceNowClient, parts: list[Due], run_id: str) 
                                          fields=AUDIT_FIELDS):
         rows: dict[str, list[dict]] = {}
         for r in page:
+            if not isinstance(r, dict):  # no documentkey to read: 'str' has no .get crashed every run
+                log.warning("ServiceNow: sys_audit_delete answered a JSON %s where a row is an object; skipped",
+                            type(r).__name__)
+                continue
             # One table asked for: all its rows are its own (as when each table read its own audit).
             part = parts[0] if len(parts) == 1 else by_table.get(r.get("tablename"))
             if part is not None and part.wants(r.get("sys_created_on")):
@@ -140,5 +147,5 @@ def existing(client: ServiceNowClient, table: str, sys_ids: list[str]) -> set[st
         chunk = ",".join(usable[start:start + CHUNK])
         for page in client.read_concurrently(table, f"sys_idIN{chunk}", page_size=CHUNK, concurrency=1,
                                              fields=["sys_id"]):
-            found.update(r["sys_id"] for r in page if isinstance(r.get("sys_id"), str))
+            found.update(r["sys_id"] for r in page if isinstance(r, dict) and isinstance(r.get("sys_id"), str))
     return found
