@@ -22,6 +22,7 @@ from pipelines.common.deletions import DELETIONS_TABLE, deletion_rows
 from pipelines.common.http import VendorError
 from pipelines.jira.context import JiraContext
 from pipelines.jira.destination import stored_issue_ids
+from pipelines.jira.flatten import _s
 from pipelines.jira.settings import ID_PAGE_SIZE
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,22 @@ def issue_deletions_resource(ctx: JiraContext, run_id: str, max_delete_fraction:
             log.warning("Jira: no projects in scope; delete reconciliation skipped")
             return
         vendor: set[str] = set()
+        blind = 0  # census entries without a usable id: any stored issue could be one of them
         for page in ctx.client().search(census_jql(scope), ["id"], page_size=ID_PAGE_SIZE):
-            vendor.update(str(i["id"]) for i in page if i.get("id") is not None)
+            for entry in page:
+                # 10003.0 (a gateway re-serialising numbers) is issue 10003: str() made it "10003.0" and the
+                # issue was marked deleted; an entry that is no object crashed the pass ('str' has no .get)
+                iid = _s(entry.get("id")) if isinstance(entry, dict) else None
+                if isinstance(iid, str) and iid.isascii() and iid.isdigit():
+                    vendor.add(iid)
+                else:
+                    blind += 1
         stored = stored_issue_ids(scope)
         gone = sorted(stored - vendor)
+        if blind and gone:
+            log.warning("Jira: %d census entries had no usable issue id, so %d stored issues missing from the "
+                        "census cannot be proven deleted; delete reconciliation skipped this run", blind, len(gone))
+            gone = []
         if stored and len(gone) > max(1, max_delete_fraction * len(stored)):
             raise VendorError(
                 f"Jira delete reconciliation would mark {len(gone)} of {len(stored)} stored issues deleted; "
