@@ -145,6 +145,61 @@ def test_servicenow_row_served_before_its_place_in_sys_id_order_skips_nothing(co
     assert not _rows(duckdb_warehouse, "select * from servicenow.quarantine")
 
 
+# --- deletes: audit rows and census entries of the wrong shape ----------------------------------------------
+
+def test_servicenow_delete_audit_entries_that_are_not_objects_do_not_stop_the_sync(make_servicenow_sandbox,
+                                                                                   duckdb_warehouse):
+    """``sys_audit_delete`` answering ``"oops"``, ``null`` or ``5`` among its rows crashed every run (``'str'
+    object has no attribute 'get'``); the entries are skipped and the real audit rows still mark deletes."""
+    sb = make_servicenow_sandbox(size=30)
+    _sync(duckdb_warehouse, sb)
+    gone = sb.records("incident")[4]["sys_id"]
+    sb.delete("incident", gone)
+
+    def odd(req, resp):
+        if req.path.endswith("/sys_audit_delete") and resp.status == 200:
+            body = json.loads(resp.body)
+            body["result"] = ["oops", None, 5, *body["result"]]
+            resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(odd)
+    _sync(duckdb_warehouse, sb)
+    assert _rows(duckdb_warehouse, "select record_id from servicenow.deletions") == [(gone,)]
+    assert {k for k in _stored(duckdb_warehouse) if k != gone} == set(_vendor(sb))
+
+
+def test_jira_census_ids_sent_as_floats_or_missing_mark_no_live_issue_deleted(make_jira_sandbox, duckdb_warehouse):
+    """The delete census (``reconcile_deletes``) took ``10003.0`` (a gateway re-serialising numbers) as the id
+    ``"10003.0"``, so the live issue 10003 was marked deleted; an entry without an id could be any stored
+    issue, and one that is no object crashed the pass. Floats are read as the ids they are; with entries
+    that have no usable id the census proves no absence that run; a clean census marks the real delete."""
+    sb = make_jira_sandbox(size=30)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    ids = sorted(sb.store.issues)
+    sb.delete([sb.store.issues[ids[-1]].key])
+    sb.sync_index()
+    blind = {"on": False}
+
+    def census(req, resp):
+        if json.loads(req.body).get("fields") != ["id"]:
+            return
+        body = json.loads(resp.body)
+        for issue in body.get("issues") or []:
+            issue["id"] = float(issue["id"])
+        if blind["on"]:
+            body["issues"] = [*body.get("issues", []), {"id": None}, "oops"]
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, census)
+    deletions = "select record_id from jira.deletions where entity = 'issues'"
+
+    blind["on"] = True
+    _jira_sync(duckdb_warehouse, sb, concurrency=1, reconcile_deletes=True)
+    assert _rows(duckdb_warehouse, deletions) == []  # absence unprovable: nothing marked, nothing crashed
+    blind["on"] = False
+    _jira_sync(duckdb_warehouse, sb, concurrency=1, reconcile_deletes=True)
+    assert _rows(duckdb_warehouse, deletions) == [(str(ids[-1]),)]  # the real delete, and no live issue
+
+
 # --- OneTrust: numbers no staged column holds ----------------------------------------------------------------
 
 def test_onetrust_numbers_staging_cannot_hold_are_quarantined_and_dbt_reads_the_rest(
