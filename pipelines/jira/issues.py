@@ -71,6 +71,7 @@ from pipelines.jira.attachments import CONTENT_COLUMNS, AttachmentContent
 from pipelines.jira.child_twins import ChildTwins
 from pipelines.jira.context import JiraContext
 from pipelines.jira.helpers import RepeatedPage
+from pipelines.jira.refetch import refetch_jql, refetch_pages  # noqa: F401 (refetch_jql: imported from here)
 from pipelines.jira.schemas import checked
 from pipelines.jira.search import Page, plan, read_all
 from pipelines.jira.settings import BATCH_ISSUES, DEFAULT_CONCURRENCY, INITIAL_CURSOR, ISSUE_FIELDS
@@ -318,14 +319,6 @@ def _drop_child_primary_keys(schema: Any) -> None:
             column.pop("primary_key", None)
 
 
-def refetch_jql(refs: list[str]) -> str:
-    """Issues by id (digits) or by key (``PROJ-12``, for an issue quarantined without a usable id)."""
-    ids = [r for r in refs if r.isascii() and r.isdigit()]
-    keys = [f'"{r}"' for r in refs if not (r.isascii() and r.isdigit())]
-    terms = ([f"id in ({', '.join(ids)})"] if ids else []) + ([f"key in ({', '.join(keys)})"] if keys else [])
-    return " OR ".join(terms) + " ORDER BY id ASC"
-
-
 def window_bounds(window: tuple[datetime, datetime]) -> tuple[int, int]:
     """``(start, end)`` as epoch ms; ValueError names the fix for naive or empty windows."""
     start, end = window
@@ -381,7 +374,8 @@ def issues_resource(ctx: JiraContext, *, page_size: int, overlap_seconds: int, r
         for start in range(0, len(pending), REFETCH_CHUNK):
             chunk = pending[start:start + REFETCH_CHUNK]
             found: set[str] = set()
-            for page in client.search(refetch_jql(chunk), fields, expand="changelog", page_size=REFETCH_CHUNK):
+            for page in refetch_pages(lambda jql: client.search(jql, fields, expand="changelog",
+                                                                page_size=REFETCH_CHUNK), chunk):
                 found.update(str(b.get(k)) for b in page if isinstance(b, dict) for k in ("id", "key"))
                 yield from work.read(iter([page]), force=True)
             requeue.gone(set(chunk) - found)  # deleted at Jira: the census or the webhook marks it
