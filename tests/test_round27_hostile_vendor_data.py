@@ -200,6 +200,39 @@ def test_jira_census_ids_sent_as_floats_or_missing_mark_no_live_issue_deleted(ma
     assert _rows(duckdb_warehouse, deletions) == [(str(ids[-1]),)]  # the real delete, and no live issue
 
 
+def test_jira_issue_quarantined_then_deleted_does_not_fail_every_later_run(make_jira_sandbox, duckdb_warehouse):
+    """Two issues are quarantined (no summary), so both are read again by id (``id in (a, b)``); one is then
+    deleted at Jira. Jira refuses the whole search with 400 ("An issue with key 'a' does not exist for field
+    'id'"): every later run failed its extract, for good. Now the refused chunk is read issue by issue: the
+    deleted one is read again no more, the other loads once Jira serves it right."""
+    sb = make_jira_sandbox(size=30)
+    ids = sorted(sb.store.issues)
+    doomed, repaired = str(ids[4]), str(ids[9])
+    broken = {doomed, repaired}
+    asked: list[str] = []  # the JQL of every search
+
+    def no_summary(req, resp):
+        asked.append(json.loads(req.body).get("jql", ""))
+        body = json.loads(resp.body)
+        for issue in body.get("issues") or []:
+            if str(issue.get("id")) in broken:
+                issue["fields"]["summary"] = None
+        resp.body = json.dumps(body).encode()
+    _jira_rewrite(sb, no_summary)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert set(_quarantine(duckdb_warehouse, "jira", "issues")) == broken
+    sb.delete([sb.store.issues[int(doomed)].key])
+    sb.sync_index()
+    broken.discard(repaired)  # Jira serves it right again
+
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)  # failed: POST /search/jql answered 400
+    stored = {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")}
+    assert repaired in stored and doomed not in stored
+    asked.clear()
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert asked and not [q for q in asked if doomed in q], asked  # the deleted issue is read again no more
+
+
 # --- OneTrust: numbers no staged column holds ----------------------------------------------------------------
 
 def test_onetrust_numbers_staging_cannot_hold_are_quarantined_and_dbt_reads_the_rest(
