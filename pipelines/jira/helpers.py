@@ -38,6 +38,12 @@ class RepeatedPage(VendorError):
     """A ``startAt`` list endpoint served the page before again: it would be paged for ever."""
 
 
+class RefusedChildren(RepeatedPage):
+    """An issue's comment or changelog endpoint refused it (a 4xx other than 401, 404 and 429: ``400 Comment
+    body is too large to render`` [unc]): that issue is quarantined, as when its pages repeat. It failed the
+    whole sync, on every run."""
+
+
 @dataclass(frozen=True)
 class FieldMap:
     """Site-specific custom field ids, discovered from GET /field (ids differ between sites)."""
@@ -193,7 +199,8 @@ class JiraClient:
     def complete(self, bean: dict[str, Any]) -> dict[str, Any]:
         """Fetch the rest of a comment list or changelog that search cut short (``total`` > returned).
 
-        An issue deleted since the search (404) keeps what search returned; reconciliation marks it.
+        An issue deleted since the search (404) keeps what search returned; reconciliation marks it. Another
+        refusal of that issue's list (:class:`RefusedChildren`) is the caller's to quarantine the issue for.
         """
         fields = bean.get("fields") or {}
         comment = fields.get("comment")
@@ -208,6 +215,8 @@ class JiraClient:
         except RepeatedPage:
             raise
         except VendorError as exc:
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 404, 429):
+                raise RefusedChildren(str(exc), exc.status) from exc
             if exc.status != 404:
                 raise
             log.info("Jira: issue %s vanished while we read its comments/changelog", bean.get("key"))
