@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import psycopg2
 import pytest
@@ -231,6 +232,39 @@ def test_jira_issue_quarantined_then_deleted_does_not_fail_every_later_run(make_
     asked.clear()
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     assert asked and not [q for q in asked if doomed in q], asked  # the deleted issue is read again no more
+
+
+def test_jira_issue_whose_comment_list_is_refused_is_quarantined_not_a_failed_sync(make_jira_sandbox,
+                                                                                  duckdb_warehouse):
+    """Search cut an issue's comments short, and its comment endpoint answers 400 ("Comment body is too
+    large to render" [unc]): the whole sync failed, on every run. That issue is quarantined with Jira's answer,
+    every other issue loads, and it loads once the endpoint answers."""
+    sb = make_jira_sandbox(size=20)
+    victim: dict[str, str] = {}
+    refused = {"on": True}
+
+    def odd(req, resp):
+        if req.path.endswith("/search/jql") and resp.status == 200:
+            body = json.loads(resp.body)
+            for issue in body.get("issues") or []:
+                comment = (issue.get("fields") or {}).get("comment")
+                if isinstance(comment, dict) and comment.get("comments") and not victim:
+                    victim["id"] = str(issue["id"])
+                if isinstance(comment, dict) and str(issue["id"]) == victim.get("id"):
+                    comment["total"] = len(comment["comments"]) + 1  # cut short: the rest is fetched
+            resp.body = json.dumps(body).encode()
+        elif refused["on"] and re.search(r"/issue/[^/]+/comment$", req.path):
+            resp.status, resp.body = 400, b'{"errorMessages": ["Comment body is too large to render"]}'
+        return resp
+    sb.rewrite_responses(odd)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    ids = {str(i) for i in sb.store.issues}
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids - {victim["id"]}
+    held = _quarantine(duckdb_warehouse, "jira", "issues")
+    assert set(held) == {victim["id"]} and "answered 400: ['Comment body is too large" in held[victim["id"]], held
+    refused["on"] = False
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids
 
 
 # --- OneTrust: numbers no staged column holds ----------------------------------------------------------------
