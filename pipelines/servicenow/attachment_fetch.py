@@ -18,6 +18,7 @@ from pipelines.common import pages
 from pipelines.common.http import VendorError
 from pipelines.common.poison import InFlight
 from pipelines.servicenow.attachment_ledger import Ledger
+from pipelines.servicenow.keyset import _count
 from pipelines.servicenow.settings import (
     ATTACHMENT_PATH,
     ATTACHMENT_PREFETCH_PAGES,
@@ -77,7 +78,7 @@ class Fetch:
     def settle(self, page: list[dict]) -> None:
         """Drop the downloads started ahead for this page that the resource did not take (refused records)."""
         for record in page:
-            sys_id = record.get("sys_id")
+            sys_id = record.get("sys_id") if isinstance(record, dict) else None
             with self._lock:
                 ahead = self._ahead.pop(sys_id, None) if isinstance(sys_id, str) else None
             if ahead is not None:
@@ -102,12 +103,14 @@ class Fetch:
                     page = pages.loads(response.content).get("result", [])
                     if not page:
                         break
-                    # retries bypass the cursor
-                    self._download_page_ahead([r for r in page if not (index == 0 and unchanged(r))])
+                    # retries bypass the cursor; an entry that is no object is quarantined by the resource
+                    self._download_page_ahead([r for r in page if isinstance(r, dict)
+                                               and not (index == 0 and unchanged(r))])
                     self._put((index, page))
                     offset += len(page)
-                    total = response.headers.get("X-Total-Count")
-                    if total is not None and offset >= int(total):
+                    # a count that is no number ("many") is unknown, as for table reads: int() failed every run
+                    total = _count("sys_attachment", response.headers.get("X-Total-Count"))
+                    if total is not None and offset >= total:
                         break
             self._put(_END)
         except BaseException as exc:  # raised in the resource, where it belongs

@@ -45,7 +45,8 @@ from pipelines.common.evidence import admit_evidence, evidence_root
 from pipelines.common.http import VendorError
 from pipelines.common.pages import safe_text
 from pipelines.common.poison import InFlight
-from pipelines.common.validation import validate_page
+from pipelines.common.quarantine import quarantined
+from pipelines.common.validation import json_type, validate_page
 from pipelines.servicenow.attachment_fetch import LIST_PAGE_SIZE, RESOURCE, Fetch, _download
 from pipelines.servicenow.attachment_ledger import Ledger, id_chunks, whole_ids
 from pipelines.servicenow.helpers import selected_resources
@@ -174,6 +175,12 @@ def attachments_resource(prefetch: Prefetch, run_id: str, evidence_dir: str | No
 def _page(fetch: Fetch, page: list[dict], cursor: OverlapCursor | None, run_id: str, root, max_bytes: int,
           concurrency: int = 1, memory: Ledger | None = None) -> Iterator[Any]:
     memory = memory or Ledger(None, run_id)
+    if not all(isinstance(r, dict) for r in page):  # an entry that is not even a JSON object crashed every run
+        for record in page:
+            if not isinstance(record, dict):
+                yield quarantined(RESOURCE, record, f"not a record: a JSON {json_type(record)} where the "
+                                  "Attachment API sends an object", run_id)
+        page = [r for r in page if isinstance(r, dict)]
     check = validate_page(page, table_schema("sys_attachment"), ATTACHMENT_FIELDS)
     yield from memory.rejected(check.rejected)
     valid, reused = memory.reused.split(check.valid.to_dicts())
