@@ -27,7 +27,7 @@ import pytest
 from pipelines.common.warehouse import WarehouseSettings
 from tests.conftest import jira_env, sandbox_env
 from tests.dbt_helpers import dbt
-from tests.ingestion_harness import sync
+from tests.ingestion_harness import assert_servicenow_attachments_stored, sync
 from tests.test_ingestion_hostile_more import (
     _jira_rewrite,
     _jira_sync,
@@ -265,6 +265,33 @@ def test_jira_issue_whose_comment_list_is_refused_is_quarantined_not_a_failed_sy
     refused["on"] = False
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids
+
+
+def test_servicenow_attachment_listing_with_a_count_that_is_no_number_or_an_entry_that_is_no_object(
+        make_servicenow_sandbox, monkeypatch, duckdb_warehouse):
+    """The attachment listing answering ``X-Total-Count: many`` failed every run (``int()``), and an entry that
+    is no object (``"oops"``) crashed it (``'str' object has no attribute 'get'``, then ``StopIteration``).
+    The count is unknown (paged until an empty page, as table reads do), the entry is quarantined as not a
+    record, and every attachment is stored with the vendor's bytes."""
+    sb = make_servicenow_sandbox(size=40)
+    sandbox_env(monkeypatch, sb)
+
+    def odd(req, resp):
+        if req.path == "/api/now/attachment" and resp.status == 200:
+            resp.headers = [(k, "many" if k == "X-Total-Count" else v) for k, v in resp.headers]
+            body = json.loads(resp.body)
+            body["result"] = ["oops", *body["result"]] if body["result"] else []
+            resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(odd)
+    sync("servicenow", "cli")
+    assert_servicenow_attachments_stored(sb, duckdb_warehouse)
+    held = _rows(duckdb_warehouse, "select record, reason from servicenow.quarantine where entity = 'attachments'")
+    assert held and {r for r in held} == {('"oops"', "not a record: a JSON string where the Attachment API sends "
+                                                     "an object")}, held
+    sb.rewrite_responses(None)
+    sync("servicenow", "cli")
+    assert_servicenow_attachments_stored(sb, duckdb_warehouse)
 
 
 # --- OneTrust: numbers no staged column holds ----------------------------------------------------------------
