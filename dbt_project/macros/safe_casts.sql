@@ -85,6 +85,11 @@
     case when {{ full_match(column, '[+-]?[0-9]{1,9}') }} then cast({{ column }} as integer) end
 {%- endmacro %}
 
+{#- A whole number of up to 18 digits as bigint (sizes in bytes pass 2^31: a 3 GB attachment); else null. -#}
+{% macro safe_bigint(column) -%}
+    case when {{ full_match(column, '[+-]?[0-9]{1,18}') }} then cast({{ column }} as bigint) end
+{%- endmacro %}
+
 {#- A plain decimal that fits numeric(precision, scale) even once rounded; else null. -#}
 {% macro safe_numeric(column, precision=10, scale=2) -%}
     {#- every whole-number digit the type holds when the fraction fits the scale (nothing to round); one

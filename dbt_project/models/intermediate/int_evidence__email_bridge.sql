@@ -20,7 +20,7 @@ final as (
         tags,
         title,
         content_type,
-        cast(size_bytes as integer) as size_bytes,
+        cast(size_bytes as bigint) as size_bytes,
         sha256,
         storage_uri,
         'stored' as content_status,

@@ -25,7 +25,7 @@ final as (
         'source:jira' as tags,
         'Comment on ' || comments.issue_key as title,
         'text/plain' as content_type,
-        cast(length(comments.body_text) as integer) as size_bytes,
+        cast(length(comments.body_text) as bigint) as size_bytes,
         {{ sha256_hex('comments.body_text') }} as sha256,
         'warehouse://jira/comments/' || comments.comment_id as storage_uri,
         'stored' as content_status,

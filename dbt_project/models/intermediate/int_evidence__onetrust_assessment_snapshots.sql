@@ -20,7 +20,7 @@ final as (
         'source:onetrust' as tags,
         template_type || ' assessment ' || cast(assessment_number as varchar) || ': ' || assessment_name as title,
         'application/json' as content_type,
-        cast(null as integer) as size_bytes,
+        cast(null as bigint) as size_bytes,
         {{ sha256_hex(
             "assessment_id || '|' || coalesce(approval_state, '') || '|' || coalesce(risk_level, '')"
             ~ " || '|' || coalesce(cast(completed_at as varchar), '')"

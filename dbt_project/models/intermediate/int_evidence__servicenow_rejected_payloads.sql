@@ -18,7 +18,7 @@ final as (
         'source:servicenow' as tags,
         'Rejected ' || entity || ' record ' || coalesce(record_id, '(no id)') || ': ' || reason as title,
         'application/json' as content_type,
-        cast(length(record_json) as integer) as size_bytes,
+        cast(length(record_json) as bigint) as size_bytes,
         {{ sha256_hex('record_json') }} as sha256,
         'warehouse://servicenow/quarantine/' || quarantine_id as storage_uri,
         'stored' as content_status,

@@ -27,7 +27,7 @@ renamed as (
         storage_uri,
         reason,
         cast(modified_time as timestamp) as modified_at,
-        cast(size_bytes as integer) as size_bytes,
+        cast(size_bytes as bigint) as size_bytes,
         coalesce(is_deleted, false) as is_deleted,
         {{ dlt_loaded_at() }} as loaded_at
     from source

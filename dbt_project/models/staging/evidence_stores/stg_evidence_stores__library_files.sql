@@ -40,7 +40,7 @@ renamed as (
         scan_signature,
         parse_error,
         cast(recorded_at as timestamp) as recorded_at,
-        cast(size_bytes as integer) as size_bytes,
+        cast(size_bytes as bigint) as size_bytes,
         cast(page_count as integer) as page_count,
         cast(image_width as integer) as image_width,
         cast(image_height as integer) as image_height,

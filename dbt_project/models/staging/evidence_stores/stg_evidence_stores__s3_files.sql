@@ -28,7 +28,7 @@ renamed as (
         storage_uri,
         reason,
         cast(last_modified as timestamp) as modified_at,
-        cast(size_bytes as integer) as size_bytes,
+        cast(size_bytes as bigint) as size_bytes,
         coalesce(is_deleted, false) as is_deleted,
         {{ dlt_loaded_at() }} as loaded_at
     from source

@@ -18,7 +18,7 @@ renamed as (
         issue_key,
         filename as file_name,
         nullif(mime_type, '') as content_type,
-        cast(nullif(size_bytes, '') as integer) as size_bytes,
+        {{ safe_bigint("nullif(size_bytes, '')") }} as size_bytes,
         author_account_id,
         sha256,
         storage_uri,

@@ -4,7 +4,7 @@
     materialized='incremental',
     unique_key='attachment_id',
     incremental_strategy='delete+insert',
-    on_schema_change='append_new_columns',
+    on_schema_change='sync_all_columns',
 ) }}
 
 with
@@ -37,7 +37,7 @@ renamed as (
         source.sys_id as attachment_id,
         source.file_name,
         nullif(source.content_type, '') as content_type,
-        {{ sn_int('source.size_bytes') }} as size_bytes,
+        {{ safe_bigint('source.size_bytes') }} as size_bytes,
         source.table_name as record_table,
         source.table_sys_id as record_id,
         nullif(source.download_link, '') as download_link,
