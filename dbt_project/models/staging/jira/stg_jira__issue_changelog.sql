@@ -27,10 +27,30 @@ renamed as (
         from_string,
         to_value,
         to_string,
-        {{ dlt_loaded_at() }} as loaded_at
+        {{ dlt_loaded_at() }} as loaded_at,
+        -- a history item Jira served under two issues in different runs: the latest load is staged (see
+        -- stg_jira__comments)
+        row_number() over (partition by id order by _dlt_load_id desc, issue_id desc) as copy_rank
     from source
     where _tombstone is null or not _tombstone
 
 )
 
-select * from renamed
+select
+    changelog_item_id,
+    history_id,
+    item_index,
+    issue_id,
+    issue_key,
+    author_account_id,
+    changed_at,
+    field,
+    field_id,
+    field_type,
+    from_value,
+    from_string,
+    to_value,
+    to_string,
+    loaded_at
+from renamed
+where copy_rank = 1
