@@ -72,7 +72,8 @@ class Message:
 
 def slack_text(msg: Message) -> str:
     """The notification fallback text (what a phone shows): mrkdwn-escaped, so it cannot mention anyone."""
-    text = msg.subject if len(msg.rows) > 1 else f"{msg.subject}: {one_line(msg.first.get('body'))}".strip(": ")
+    parts = [msg.subject] if len(msg.rows) > 1 else [msg.subject, one_line(msg.first.get("body"))]
+    text = ": ".join(p for p in parts if p)  # only the joining ": " goes: ":rotating_light: P1" keeps its colons
     return fit(mrkdwn(text), MAX_FALLBACK_TEXT)
 
 
