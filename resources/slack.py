@@ -25,6 +25,8 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -342,8 +344,20 @@ def _retry_after(exc: SlackApiError) -> float:
     try:
         wait = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        return 1.0
+        wait = _http_date_wait(value)
     return wait if wait != wait else max(0.0, wait)  # NaN stays NaN: refused by the caller's bound
+
+
+def _http_date_wait(value: object) -> float:
+    """Seconds until an HTTP-date ``Retry-After`` (RFC 9110; Slack documents seconds only [unc]), negative
+    when past (clamped to 0 by the caller, as the seconds form); 1 s when the value is neither form."""
+    try:
+        when = parsedate_to_datetime(str(value).strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return 1.0
+    if when.tzinfo is None:  # an HTTP-date is GMT
+        when = when.replace(tzinfo=UTC)
+    return (when - datetime.now(UTC)).total_seconds()
 
 
 def sender_from_env(vault_prefix: str, **kwargs: Any) -> SlackSender:
