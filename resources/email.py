@@ -130,7 +130,8 @@ class EmailSender:
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.ehlo()
-                if smtp.has_extn("starttls"):
+                tls = smtp.has_extn("starttls")
+                if tls:
                     smtp.starttls(context=ssl.create_default_context(cafile=self.ca_bundle))
                     smtp.ehlo()
                 elif self.starttls:
@@ -142,6 +143,8 @@ class EmailSender:
                     boxes = [b for b in boxes if not needs_smtputf8(b)]
                     if not boxes:
                         raise EmailAddressError(self._no_smtputf8(unsendable))
+                if self.username and not smtp.has_extn("auth"):  # smtplib: "SMTP AUTH extension not supported"
+                    raise EmailDeliveryError(self._no_auth(tls))
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 msg = self._message(boxes, subject, text, html_body, delivery_key)
@@ -177,6 +180,13 @@ class EmailSender:
         msg.set_content(text)
         msg.add_alternative(html_body or f"<pre>{html.escape(text)}</pre>", subtype="html")
         return msg
+
+    def _no_auth(self, tls: bool) -> str:
+        """SMTP_USERNAME is set but the server lists no AUTH (after STARTTLS when ``tls``): a setting to fix."""
+        return (f"SMTP server {self.host}:{self.port} offers no AUTH{' even after STARTTLS' if tls else ''} while "
+                "SMTP_USERNAME is set: unset SMTP_USERNAME and SMTP_PASSWORD (Vault integrations/<env>/smtp) for a "
+                "relay that takes mail without login, or enable AUTH on the relay"
+                + ("" if tls else " (many offer it only over TLS: enable STARTTLS there too)"))
 
     def _no_smtputf8(self, addresses: list[str]) -> str:
         return (f"SMTP server {self.host}:{self.port} does not offer SMTPUTF8, which {sorted(addresses)} need "
