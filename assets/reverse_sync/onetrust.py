@@ -30,6 +30,7 @@ from assets.reverse_sync.engine import Snapshot, Step
 from assets.reverse_sync.policy import PROJECTX, VENDOR, Change, Field
 from assets.reverse_sync.readback import onetrust_holds
 from assets.reverse_sync.writes import Writes
+from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.http import VendorError
 from pipelines.onetrust.helpers import OneTrustClient
 from resources.evidence.select import library_dir
@@ -49,6 +50,18 @@ def attestation_path() -> str:
 
 def _iso(value: Any) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else value
+
+
+def _instant(value: Any) -> Any:
+    """A period OneTrust shows, as ``_iso`` writes it when it is the same instant (the readback compares
+    instants too: a tenant may add milliseconds or an offset [unc]); kept as shown when not a time."""
+    try:
+        when = parse_vendor_ts(value) if isinstance(value, str) else None
+    except ValueError:
+        return value
+    if when is None:
+        return value
+    return _iso(when) if not when.microsecond else when.isoformat() + "Z"
 
 
 def evidence_list(refs: str) -> list[dict[str, str]]:
@@ -97,8 +110,8 @@ class OneTrustAttestationWriter:
     def _snapshot(self, rec: dict[str, Any]) -> Snapshot:
         evidence = " | ".join(f"{e.get('name')} <{e.get('url')}>" if e.get("url") else str(e.get("name"))
                               for e in rec.get("evidence") or [])
-        fields = {"result": rec.get("result"), "period_start": rec.get("periodStart"),
-                  "period_end": rec.get("periodEnd"), "comment": rec.get("comment"), "evidence": evidence,
+        fields = {"result": rec.get("result"), "period_start": _instant(rec.get("periodStart")),
+                  "period_end": _instant(rec.get("periodEnd")), "comment": rec.get("comment"), "evidence": evidence,
                   "owner": (rec.get("attestedBy") or {}).get("email") or "",
                   "attachments": ",".join(sorted(self.attached(str(rec["id"])) if rec.get("evidence") else ()))}
         return Snapshot(str(rec["id"]), rec.get("externalId"), fields, rec.get("lastModifiedDate"), None)
