@@ -8,7 +8,9 @@ and the metadata, each value cut to Drive's 124-byte key+value limit). Files up 
 multipart request; larger ones by resumable upload in 8 MiB chunks. What Drive reports it stored (size
 and md5Checksum) is checked against the content: a damaged copy is deleted and the content sent again
 as raw chunks (resumable), once. Every request is retried 3 times by the client (5xx, 429, rate-limit
-403s) before the error is mapped to the store errors of ``base``.
+403s) before the error is mapped to the store errors of ``base``; a one-request create is retried here
+instead, after looking the content up (``appProperties`` sha256): a create whose reply was lost stored the
+file, and sending it again would store it twice.
 
 The folder may be in a shared drive, which is where it has to be for a service account created since
 April 2025: those own no storage, so Drive refuses their uploads anywhere else (403 storageQuotaExceeded,
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import io
 import os
+import random
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -95,6 +99,19 @@ def drive_error(exc: Exception, action: str, folder: str, who: str) -> StoreErro
     return StoreUnavailable(f"Google Drive {action} failed after {RETRIES} retries ({status}): retry later")
 
 
+def _may_retry(exc: Exception) -> bool:
+    """Whether googleapiclient would retry this failure: a dropped connection or timeout, 5xx, 429, or a
+    403 for a rate limit."""
+    from googleapiclient.errors import HttpError
+
+    if not isinstance(exc, HttpError):
+        return isinstance(exc, OSError)  # ConnectionError, TimeoutError (socket.timeout), ssl errors
+    status = exc.resp.status
+    reasons = {d.get("reason") for d in (exc.error_details or []) if isinstance(d, dict)}
+    return status >= 500 or status == 429 or (status == 403 and bool(reasons & {"rateLimitExceeded",
+                                                                                 "userRateLimitExceeded"}))
+
+
 class DriveStore:
     """Content-addressed files in one Drive folder."""
 
@@ -108,6 +125,7 @@ class DriveStore:
         self.service = drive_service(credentials_file, api_endpoint)
         self.who = self.service._http.credentials.service_account_email
         self._listing: dict[str, Any] | None = None
+        self.retry_wait = 1.0  # scales the create's backoff (the client's: up to 2, 4, 8 s)
 
     @classmethod
     def from_env(cls) -> DriveStore:
@@ -173,7 +191,7 @@ class DriveStore:
                                   resumable=resumable)
         request = self.service.files().create(body=body, media_body=media, fields=FIELDS, **ALL_DRIVES)
         if not resumable:
-            return self._run(request, "files.create")
+            return self._create_once(request, body["appProperties"]["sha256"])
         try:
             response = None
             while response is None:
@@ -181,6 +199,25 @@ class DriveStore:
         except Exception as exc:
             raise drive_error(exc, "resumable upload", self.folder, self.who) from None
         return response
+
+    def _create_once(self, request, sha256: str) -> dict[str, Any]:
+        """A one-request files.create, retried as the client would (5xx, 429, rate-limit 403s, a dropped
+        connection) but never blindly: Drive may have stored the file and lost the reply, so before each
+        resend the folder is searched for the content and a file found there is the answer. (A resumable
+        upload needs none of this: its session makes one file, however often a chunk is sent [unc].)
+        [unc] Drive's search may lag a create by moments; a copy made then is found by ``_find`` later."""
+        for attempt in range(RETRIES + 1):
+            if attempt:
+                time.sleep(self.retry_wait * random.random() * 2 ** attempt)  # the client's own backoff
+                found = self._find(sha256)
+                if found is not None:
+                    return found
+            try:
+                return request.execute()  # num_retries=0: the client's retry would resend without looking
+            except Exception as exc:
+                if attempt == RETRIES or not _may_retry(exc):
+                    raise drive_error(exc, "files.create", self.folder, self.who) from None
+        raise AssertionError("unreachable")
 
     def _damaged(self, f: dict[str, Any], content: bytes) -> str | None:
         """What Drive kept, if not ``content`` (its size and md5Checksum, when it reports them); a damaged
