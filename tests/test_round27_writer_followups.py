@@ -99,3 +99,93 @@ def test_onetrust_period_shown_with_milliseconds_is_no_conflict(make_onetrust_sa
     assert report.updated == 1 and report.dead_lettered == 0, report
     assert report.conflicts == 0, report
     assert query(duckdb_warehouse, "select field, internal_id from reverse_sync.conflicts") == []
+
+
+# --- SMTP: SMTP_USERNAME set, the relay offers no AUTH ------------------------------------------------------
+
+def test_smtp_username_for_a_relay_without_auth_names_the_fix(make_smtp_sandbox):
+    """smtplib's "SMTP AUTH extension not supported by server" came out as a delivery failure to be resent in
+    10 minutes, forever: it is a setting to fix, and the error now says which. (Only a plain relay here: the
+    sandbox, aiosmtpd, still lists AUTH after STARTTLS when it has no credentials.)"""
+    starttls = False
+    smtp = make_smtp_sandbox()  # no username/password: EHLO lists no AUTH
+    sender = EmailSender(host="127.0.0.1", port=smtp.port, username="projectx-mailer", password=SMTP_SECRET,
+                         starttls=starttls, ca_bundle=smtp.ca_bundle, timeout=5)
+    with pytest.raises(EmailDeliveryError) as err:
+        sender.send(["grc@example.com"], "subject", "text", None, "dlv-r27-noauth")
+    text = str(err.value)
+    assert f"127.0.0.1:{smtp.port} offers no AUTH" in text and "SMTP_USERNAME is set" in text
+    assert "unset SMTP_USERNAME and SMTP_PASSWORD" in text and "enable AUTH on the relay" in text
+    assert ("even after STARTTLS" in text) == starttls and ("enable STARTTLS" in text) != starttls
+    assert "resending" not in text and SMTP_SECRET not in text and SMTP_SECRET not in repr(err.value)
+    assert smtp.messages() == []
+    plain = EmailSender(host="127.0.0.1", port=smtp.port, starttls=starttls, ca_bundle=smtp.ca_bundle, timeout=5)
+    plain.send(["grc@example.com"], "subject", "text", None, "dlv-r27-noauth")  # the fix named works
+    assert len(smtp.messages()) == 1
+
+
+# --- Slack: Retry-After as an HTTP-date ---------------------------------------------------------------------
+
+def _slack_behind_a_throttle(slack, retry_after: str) -> ThreadingHTTPServer:
+    """A loopback proxy before the Slack sandbox whose first answer is 429 with ``retry_after``."""
+    upstream = slack.url
+
+    class Throttle(BaseHTTPRequestHandler):
+        calls = 0
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            type(self).calls += 1
+            if type(self).calls == 1:
+                payload = b'{"ok": false, "error": "ratelimited"}'
+                self.send_response(429)
+                self.send_header("Retry-After", retry_after)
+            else:
+                req = urllib.request.Request(upstream + self.path, data=body, method="POST", headers={
+                    k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")})
+                with urllib.request.urlopen(req, timeout=10) as answer:  # noqa: S310 - loopback sandbox
+                    payload = answer.read()
+                self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Throttle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("when,low,high", [(3, 1.5, 3.5), (-3600, 0.0, 0.0)], ids=["in-3s", "past"])
+def test_slack_http_date_retry_after_is_waited_until_then(make_slack_sandbox, when, low, high):
+    """An HTTP-date Retry-After (RFC 9110's other form) was read as 1 s; it is now the time left until then."""
+    slack = make_slack_sandbox()
+    server = _slack_behind_a_throttle(slack, formatdate(time.time() + when, usegmt=True))
+    try:
+        sender = SlackSender(slack.bot_token, base_url=f"http://127.0.0.1:{server.server_address[1]}/api/")
+        waits: list[float] = []
+        sender.sleep = waits.append
+        assert sender.call("auth.test")["ok"] is True  # answered by the Slack sandbox after the wait
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(waits) == 1 and low <= waits[0] <= high, waits
+    assert sender.rate_limited_waits == waits
+
+
+def test_slack_http_date_retry_after_beyond_the_bound_falls_back_to_email(make_slack_sandbox):
+    """A date far ahead is bounded as the seconds form is: the run does not wait, it delivers by e-mail."""
+    slack = make_slack_sandbox()
+    server = _slack_behind_a_throttle(slack, formatdate(time.time() + 86400, usegmt=True))
+    try:
+        sender = SlackSender(slack.bot_token, base_url=f"http://127.0.0.1:{server.server_address[1]}/api/",
+                             max_retry_after=60)
+        sender.sleep = lambda s: pytest.fail(f"waited {s}s")
+        with pytest.raises(SlackUnavailable, match=r"Retry-After 86\d{3}(\.\d)?s, longer than the 60s"):
+            sender.call("auth.test")
+    finally:
+        server.shutdown()
+        server.server_close()
