@@ -5,7 +5,6 @@ Retry-After waited 1 s, an emoji shortcode's colon cut from a Slack fallback tex
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import urllib.request
@@ -43,7 +42,8 @@ def test_drive_create_with_a_lost_reply_stores_the_evidence_once(gdrive):
     copies = [f for f in gdrive.sandbox.store.files.values()
               if f.app_properties.get("sha256") == sha and not f.trashed]
     assert len(copies) == 1, f"{len(copies)} files on Drive for one piece of evidence"
-    assert obj.uri == f"gdrive://{gdrive.evidence_folder}/{copies[0].id}" and obj.metadata["filename"] == "change-42.pdf"
+    assert obj.uri == f"gdrive://{gdrive.evidence_folder}/{copies[0].id}"
+    assert obj.metadata["filename"] == "change-42.pdf"
     assert store.get(sha) == data
 
 
@@ -143,7 +143,7 @@ def _slack_behind_a_throttle(slack, retry_after: str) -> ThreadingHTTPServer:
             else:
                 req = urllib.request.Request(upstream + self.path, data=body, method="POST", headers={
                     k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")})
-                with urllib.request.urlopen(req, timeout=10) as answer:  # noqa: S310 - loopback sandbox
+                with urllib.request.urlopen(req, timeout=10) as answer:  # the Slack sandbox, on loopback
                     payload = answer.read()
                 self.send_response(200)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -189,3 +189,27 @@ def test_slack_http_date_retry_after_beyond_the_bound_falls_back_to_email(make_s
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- Slack fallback text: a subject that starts with an emoji shortcode ------------------------------------
+
+@pytest.mark.parametrize("title,body,expected", [
+    (":rotating_light: P1", "", ":rotating_light: P1"),
+    (":rotating_light: P1", None, ":rotating_light: P1"),
+    (":rotating_light: P1", "see :memo:", ":rotating_light: P1: see :memo:"),
+    ("P1 down:", "", "P1 down:"),
+    ("", "only a body", "only a body"),
+], ids=["empty-body", "no-body", "body-ends-in-shortcode", "subject-ends-in-colon", "no-subject"])
+def test_slack_fallback_text_keeps_the_shortcode_colons(make_slack_sandbox, title, body, expected):
+    """``.strip(": ")`` took the joining ": " off an empty body, and with it the first colon of a subject's
+    emoji shortcode (":rotating_light: P1" became "rotating_light: P1") and the last one of a body's."""
+    from assets.notifications.messages import Message, slack_text
+
+    slack = make_slack_sandbox()
+    msg = Message([{"notification_key": "n-1", "event_type": "servicenow_p1_incident", "title": title,
+                    "body": body}], "slack_channel", "#alerts-servicenow")
+    text = slack_text(msg)
+    assert text == expected
+    sender = SlackSender(slack.bot_token, base_url=slack.url + "/api/")
+    sender.post(sender.conversation_id("#alerts-servicenow"), text, None, msg.delivery_key)
+    assert [m["text"] for m in slack.messages("alerts-servicenow")][-1:] == [expected]
