@@ -110,8 +110,10 @@ class KeysetRange:
         longest run of the page in increasing sys_id order (ids at or before ``after`` left aside; an id with
         one copy in place is in place). One such row (a proxy's mixed page, an instance that dropped
         ``ORDERBYsys_id`` for a row [unc]) became the next page's start, and every record between it and the
-        page's real end was skipped in silence (39 of 50). Such a row is neither loaded nor continued from
-        here: the read meets it again in its place."""
+        page's real end was skipped in silence (39 of 50). Such a row is not continued from; one below the
+        run's last id is loaded with the page (the read will not come back for it), one above it is met again
+        in its place (:meth:`advance` goes on while there is one, even past a count that says the page was
+        the last)."""
         tails: list[str] = []  # patience sorting: the smallest last id of an increasing run of each length
         ends: list[int] = []
         before: dict[int, int | None] = {}
@@ -125,7 +127,12 @@ class KeysetRange:
         while n is not None:
             placed.add(keys[n])
             n = before[n]
-        return {keys[n] for n in before} - placed
+        if not ends:
+            return set()
+        # A row out of order below the run's last id is loaded here: the read continues after that id and
+        # would never meet it again. Only one above it waits for its place (advance() continues the range).
+        top = keys[ends[-1]]
+        return {key for key in ({keys[n] for n in before} - placed) if key > top}
 
     def advance(self, rows: list[Any], total: int | None, page_size: int | None = None) -> bool:
         """Move past ``rows``; True if the range may hold more (``total`` = the vendor's count, if sent).
@@ -140,13 +147,14 @@ class KeysetRange:
                 self._stall(rows, total)
                 return True
             return False
-        # A short page the count says is the last ends the range; a full one may be followed by more
-        # whatever the count says (a count that is too low must not end the read early).
-        full = page_size is not None and len(rows) >= page_size
-        if total is not None and total <= self.offset + len(rows) and not full:
-            return False
         keys = [r.get("sys_id") if isinstance(r, dict) else None for r in rows]
         early = self._early(keys)
+        # A short page the count says is the last ends the range; a full one may be followed by more
+        # whatever the count says (a count that is too low must not end the read early). So does one with
+        # a row served before its place (not loaded yet): the read goes on past the run to meet it there.
+        full = page_size is not None and len(rows) >= page_size
+        if total is not None and total <= self.offset + len(rows) and not full and not early:
+            return False
         usable = [(k, i) for i, k in enumerate(keys) if _usable_key(k) and k not in early]
         top = max(usable) if usable else None  # the highest id read (the last one, in sys_id order)
         if top is None or (self.after is not None and top[0] <= self.after):
