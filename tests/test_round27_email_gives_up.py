@@ -40,3 +40,24 @@ def test_a_refused_email_is_failed_after_six_attempts_and_the_check_stays_red(sa
     with WarehouseResource.from_env().connect() as conn:  # a week on, the failure no longer holds the check
         conn.execute("update notifications.delivery_ledger set updated_at = updated_at - interval 8 day")
     assert notifications_no_failing_email(WarehouseResource.from_env()).passed
+
+
+def test_passes_without_an_smtp_relay_are_not_attempts(sandboxes, monkeypatch):
+    """An hour without SMTP_HOST sent nothing: the first real send that fails afterwards is retried, not final."""
+    _, smtp = sandboxes
+    host = smtp.host
+    write_outbox([outbox_row("vendor:10", "onetrust_vendor_issue", "email", "vendors@projectx.io")])
+    monkeypatch.delenv("SMTP_HOST")
+    for _ in range(EMAIL_RESEND_ATTEMPTS + 1):
+        deliver()
+        _due_now()
+    row = ledger()[0]
+    assert (row["status"], row["attempts"]) == ("retrying", 0) and "SMTP_HOST" in row["error"]
+    monkeypatch.setenv("SMTP_HOST", host)
+    smtp.faults.set(reject_recipients=["vendors@*"])
+    deliver()
+    assert (ledger()[0]["status"], ledger()[0]["attempts"]) == ("retrying", 1)
+    smtp.faults.clear()
+    _due_now()
+    deliver()
+    assert ledger()[0]["status"] == "sent" and len(smtp.messages()) == 1

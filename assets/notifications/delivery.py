@@ -220,7 +220,7 @@ class Deliverer:
         if self.email is None:
             why = "SMTP is not configured (set SMTP_HOST)"
             ledger.mark_done(self.conn, msg.delivery_key, "retrying", error=f"{reason or ''} {why}".strip(),
-                             next_attempt_at=ledger.now() + RETRY_AFTER)
+                             next_attempt_at=ledger.now() + RETRY_AFTER, attempted=False)
             self.report.counts["email_failures"] += 1
             return "retrying", {"error": why}
         text, page = email_bodies(msg, correlation_id)

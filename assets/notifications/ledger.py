@@ -127,12 +127,15 @@ def mark_sending(conn: Connection, rows: list[dict[str, Any]], delivery_key: str
 def mark_done(conn: Connection, delivery_key: str, status: str, *, slack_channel: str | None = None,
               slack_ts: str | None = None, message_id: str | None = None, error: str | None = None,
               next_attempt_at: datetime | None = None, slack_user: str | None = None,
-              resend_to: str | None = None) -> None:
+              resend_to: str | None = None, attempted: bool = True) -> None:
     """Record the outcome AFTER the send, and commit. ``slack_user``: the recipient of a Slack DM;
-    ``resend_to``: the addresses a ``retrying`` e-mail is resent to (None: all of its recipients)."""
+    ``resend_to``: the addresses a ``retrying`` e-mail is resent to (None: all of its recipients);
+    ``attempted=False``: nothing was sent (no SMTP relay configured), so the pass is not counted as an attempt
+    (the 6-attempt cap counts real sends)."""
+    uncount = "" if attempted else ", attempts = greatest(attempts - 1, 0)"
     conn.execute(
         f"""update {SCHEMA}.delivery_ledger set status = %s, slack_channel = %s, slack_ts = %s, message_id = %s,
-            error = %s, next_attempt_at = %s, updated_at = %s, slack_user = %s, resend_to = %s
+            error = %s, next_attempt_at = %s, updated_at = %s, slack_user = %s, resend_to = %s{uncount}
             where delivery_key = %s""",
         (status, slack_channel, slack_ts, message_id, error, next_attempt_at, now(), slack_user, resend_to,
          delivery_key))
