@@ -64,5 +64,6 @@ def _timeout(raw: str | None) -> float:
     except ValueError:
         timeout = math.nan
     if not (math.isfinite(timeout) and timeout > 0):
-        raise ValueError(f"ONETRUST_TIMEOUT_SECONDS={raw!r} is not a positive number of seconds: set e.g. 30")
+        shown = repr(raw) if len(raw or "") <= 12 else f"(a value of {len(raw or '')} characters)"  # not a secret
+        raise ValueError(f"ONETRUST_TIMEOUT_SECONDS={shown} is not a positive number of seconds: set e.g. 30")
     return timeout

@@ -50,7 +50,7 @@ def test_a_half_written_update_undone_in_the_mart_is_written_back_and_its_dead_l
     assert again.unchanged == 3 and again.writes == 0
 
 
-@pytest.mark.parametrize("value", ["abc", "nan", "0"])
+@pytest.mark.parametrize("value", ["abc", "nan", "0", "s.pasted-vault-token-7f3a9c"])
 def test_a_bad_onetrust_timeout_stops_the_push_with_the_variable_named(value, make_onetrust_sandbox, duckdb_warehouse,
                                                                        monkeypatch):
     """The reverse-sync client read ONETRUST_TIMEOUT_SECONDS with a bare float(): "could not convert string to
@@ -66,6 +66,7 @@ def test_a_bad_onetrust_timeout_stops_the_push_with_the_variable_named(value, ma
     with pytest.raises(ValueError) as raised:
         run("onetrust")
     assert "ONETRUST_TIMEOUT_SECONDS" in str(raised.value) and "e.g. 30" in str(raised.value)
+    assert len(value) <= 12 or value not in str(raised.value), "a long value (a pasted secret) is never shown"
     assert sb.request_log == [], "stopped before any vendor call"
 
 
