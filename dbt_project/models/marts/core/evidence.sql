@@ -18,6 +18,7 @@
         ~ " and exists (select 1 from {{ this }} as t where t.evidence_type = 'snapshot'"
         ~ " and t.source_system = 'onetrust' and t.evidence_id <> lower(t.evidence_id)){% endif %}",
         "{{ drop_jira_attachments_moved_away() }}",
+        "{{ widen_to_bigint('size_bytes') }}",
     ],
 ) }}
 -- depends_on: {{ ref('stg_jira__attachments') }}
