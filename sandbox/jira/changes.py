@@ -8,7 +8,6 @@ set of attribute changes into changelog items (`field`, `fieldtype`, `fieldId`, 
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from sandbox.jira import catalog as C
 from sandbox.jira import custom_values, estimates
 from sandbox.jira.adf import is_adf, plain
 from sandbox.jira.errors import fail, shaped
-from sandbox.jira.ids import is_id
+from sandbox.jira.ids import decimal_number, is_id
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Issue
@@ -348,11 +347,5 @@ def diff_items(old: Issue, changes: dict[str, Any], store: JiraStore) -> list[di
 
 
 def _number(value: Any) -> float | None:
-    """A JSON number as Jira's number fields hold it (a finite double), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        out = float(value)
-    except OverflowError:
-        return None
-    return out if math.isfinite(out) else None
+    """A JSON number as Jira's number fields hold it (a finite double), else None (a string too)."""
+    return None if isinstance(value, str) else decimal_number(value)
