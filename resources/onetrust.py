@@ -8,6 +8,7 @@ import os
 from dagster import ConfigurableResource
 
 from pipelines.common.concurrency import sync_concurrency
+from pipelines.common.envvars import shown
 from pipelines.common.http import RetryPolicy
 from pipelines.onetrust import onetrust_source
 from pipelines.onetrust.settings import DEFAULT_DETAIL_WORKERS, DEFAULT_REGION, DEFAULT_TIMEOUT_SECONDS
@@ -64,6 +65,6 @@ def _timeout(raw: str | None) -> float:
     except ValueError:
         timeout = math.nan
     if not (math.isfinite(timeout) and timeout > 0):
-        shown = repr(raw) if len(raw or "") <= 12 else f"(a value of {len(raw or '')} characters)"  # not a secret
-        raise ValueError(f"ONETRUST_TIMEOUT_SECONDS={shown} is not a positive number of seconds: set e.g. 30")
+        raise ValueError(f"ONETRUST_TIMEOUT_SECONDS={shown(raw or '')} is not a positive number of seconds: "
+                         "set e.g. 30")
     return timeout

@@ -38,6 +38,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pipelines.common.envvars import shown
 from pipelines.common.warehouse import REPO_ROOT, WarehouseSettings
 
 MIB = 1024 * 1024
@@ -194,7 +195,7 @@ def _number(name: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if not value >= 0 or value == float("inf"):
-        raise ValueError(f"{name}={_shown(raw)}: use a number of 0 or more")
+        raise ValueError(f"{name}={shown(raw)}: use a number of 0 or more")
     return value
 
 
@@ -205,16 +206,10 @@ def _networks(name: str) -> tuple[str, ...]:
         try:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
-            raise ValueError(f"{name}: {_shown(item)} is not an IP address or network (e.g. 10.0.0.0/8, 192.0.2.7)") \
+            raise ValueError(f"{name}: {shown(item)} is not an IP address or network (e.g. 10.0.0.0/8, 192.0.2.7)") \
                 from None
         out.append(item)
     return tuple(out)
-
-
-def _shown(raw: str) -> str:
-    """A malformed value as an error shows it: quoted when short, else by its length (a secret pasted
-    into the wrong variable must not reach the log)."""
-    return repr(raw) if len(raw) <= 12 else f"(a value of {len(raw)} characters)"
 
 
 def _count(name: str, default: int) -> int:
@@ -224,7 +219,7 @@ def _count(name: str, default: int) -> int:
         return default
     text = raw.strip()
     if not text.isascii() or not text.isdigit():
-        raise ValueError(f"{name}={_shown(raw)}: use a whole number of 0 or more (0 turns the cap off), or unset "
+        raise ValueError(f"{name}={shown(raw)}: use a whole number of 0 or more (0 turns the cap off), or unset "
                          f"it for {default}")
     return int(text)
 
@@ -245,5 +240,5 @@ def _seconds(name: str, default: float | None, *, zero: bool) -> float | None:
     if not low <= value <= MAX_TIMEOUT_SECONDS:  # also nan and inf
         span = "0 to" if zero else "more than 0 and at most"
         unset = f"{default:g}" if default is not None else "10"
-        raise ValueError(f"{name}={_shown(raw)}: use {span} {MAX_TIMEOUT_SECONDS:g} seconds, or unset it for {unset}")
+        raise ValueError(f"{name}={shown(raw)}: use {span} {MAX_TIMEOUT_SECONDS:g} seconds, or unset it for {unset}")
     return value

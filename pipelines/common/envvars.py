@@ -11,9 +11,10 @@ from collections.abc import Mapping
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-def _shown(raw: str) -> str:
-    """The value as it came, cut short: a long paste (a token in the wrong variable) is not echoed whole."""
-    return repr(raw if len(raw) <= 40 else raw[:40] + "…")
+def shown(raw: str) -> str:
+    """A malformed setting as an error shows it: quoted when short, else only by its length (a token pasted
+    into the wrong variable must reach no log, not even its first characters)."""
+    return repr(raw) if len(raw) <= 12 else f"(a value of {len(raw)} characters)"
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -25,7 +26,7 @@ def env_bool(name: str, default: bool) -> bool:
     value = raw.strip().lower()
     if value in _TRUE or value in _FALSE:
         return value in _TRUE
-    raise ValueError(f"{name}={_shown(raw)} is not a switch: set true or false (or unset it for the default, "
+    raise ValueError(f"{name}={shown(raw)} is not a switch: set true or false (or unset it for the default, "
                      f"{'true' if default else 'false'})")
 
 
@@ -43,6 +44,6 @@ def env_int(name: str, default: int | None, *, unit: str, example: str, minimum:
     number = int(value) if value.isascii() and value.isdigit() and len(value) <= 30 else None
     if number is None or number < minimum or (maximum is not None and number > maximum):
         bounds = f"of at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
-        raise ValueError(f"{name}={_shown(raw)} is not {unit} {bounds}: set a whole number, e.g. {example}, "
+        raise ValueError(f"{name}={shown(raw)} is not {unit} {bounds}: set a whole number, e.g. {example}, "
                          f"or unset it for the default ({default_text or default})")
     return number

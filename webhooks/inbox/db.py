@@ -22,7 +22,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from webhooks.settings import WebhookSettings, _shown
+from pipelines.common.envvars import shown
+from webhooks.settings import WebhookSettings
 
 TABLES = """
 create table if not exists webhook_events (
@@ -115,7 +116,7 @@ def open_database(settings: WebhookSettings) -> Database:
     path = Path(settings.sqlite_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if settings.synchronous not in ("FULL", "EXTRA", "NORMAL", "OFF"):
-        raise ValueError(f"PROJECTX_WEBHOOK_SYNCHRONOUS={_shown(settings.synchronous)}: use FULL (default), EXTRA, "
+        raise ValueError(f"PROJECTX_WEBHOOK_SYNCHRONOUS={shown(settings.synchronous)}: use FULL (default), EXTRA, "
                          "NORMAL or OFF")
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("pragma journal_mode=wal")
