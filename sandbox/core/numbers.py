@@ -43,6 +43,8 @@ def json_int(value: object, cap: int = INT64_MAX, signed: bool = False, strings:
 
 # A decimal number as text in ASCII: sign, digits, a fraction, an exponent; no spaces, '_', NaN or Infinity
 DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
 def finite_number(value: object) -> float | None:
     """A JSON number (not ``bool``) or ASCII ``DECIMAL`` text as a finite float; None for anything else ('٣', ' 3',
     '1_0', 'nan', 'Infinity', 1e999, None), which ``float()`` would read as 3, 3, 10, NaN or inf."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from sandbox.core.numbers import json_int
+from sandbox.core.numbers import finite_number, json_int
 
 
 def is_id(text) -> bool:
@@ -32,15 +32,9 @@ def decimal_number(value) -> float | None:
     """A number Jira reads as a double (a JSON number or a string of one, in ASCII digits), finite; None for
     '٣', ' 3', '1_0', 'NaN', 'Infinity', 1e999 and true, which ``float()`` read as 3, 3, 10, NaN and inf [round 27]
     [unc: Java's Double.parseDouble trims spaces and takes NaN and Infinity; Jira's number fields refuse them]."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):  # Jira's text form: digits before any point
         return None
-    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
-        return None
-    try:
-        out = float(value)
-    except OverflowError:
-        return None
-    return out if math.isfinite(out) else None
+    return finite_number(value)
 
 
 def new_board_id(store) -> int:
