@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     from cli.webhooks import add_parser as add_webhooks_parser
 
     add_webhooks_parser(sub)
+    from cli.notifications import add_parser as add_notifications_parser
+
+    add_notifications_parser(sub)
     sched = sub.add_parser("schedules", help="list, pause or resume schedules (as the UI's toggle does)")
     sched.add_argument("action", choices=["list", "pause", "resume"])
     sched.add_argument("names", nargs="*", help="schedule names (see `list`)")
@@ -83,6 +86,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from cli.webhooks import run as run_webhooks
 
         return run_webhooks(args)
+    if args.command == "notifications":
+        from cli.notifications import run as run_notifications
+
+        return run_notifications(args)
     return 2
 
 

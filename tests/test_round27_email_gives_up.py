@@ -30,7 +30,7 @@ def test_a_refused_email_is_failed_after_six_attempts_and_the_check_stays_red(sa
     result = deliver()
     row = ledger()[0]
     assert row["status"] == "failed" and row["attempts"] == EMAIL_RESEND_ATTEMPTS
-    assert "gave up after 6 attempts" in row["error"] and "delivery_ledger" in row["error"]
+    assert "gave up after 6 attempts" in row["error"] and "notifications resend --key" in row["error"]
     assert result["backlog"] == 0 and smtp.messages() == []
     _due_now()
     assert deliver()["email_failures"] == 0  # not tried a seventh time

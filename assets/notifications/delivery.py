@@ -87,7 +87,7 @@ class Deliverer:
         with contextlib.suppress(Exception):  # no transaction open is fine; PostgreSQL needs it after an error
             self.conn.raw.rollback()
         why = f"not delivered: {type(exc).__name__}: {str(exc)[:300]} (a bug or data the notifier cannot send; " \
-              "fix it and delete the ledger row to resend)"
+              "fix it, then `python -m cli notifications resend --key KEY` sends it again)"
         ledger.mark_done(self.conn, msg.delivery_key, "failed", error=why)
         self.report.counts["failed"] += 1
         self.report.errors.append(why)
@@ -254,7 +254,7 @@ class Deliverer:
                 return ok_status, {"error": why}
             if msg.first.get("_attempt", 1) >= EMAIL_RESEND_ATTEMPTS:  # spec 2.5: at most 6 attempts, then kept
                 why = (f"{exc}; gave up after {EMAIL_RESEND_ATTEMPTS} attempts: fix the address or the relay, "
-                       "then delete its row from notifications.delivery_ledger to have it sent again")
+                       "then `python -m cli notifications resend --key KEY` sends it again")
                 ledger.mark_done(self.conn, msg.delivery_key, "failed", error=why)
                 return "failed", {"error": why}
             self.report.counts["retried"] += 1
