@@ -76,6 +76,14 @@ class ServiceNowLinks:
         self.conn, self.writer, self.wanted, self.run_id = conn, writer, wanted, run_id
         self.correlation = new_correlation_id()
         self.report = ReconcileReport()
+        self.lock_lost: str | None = None  # set by the lock's heartbeat when the lock is no longer ours
+
+    def _still_ours(self) -> None:
+        """Before each write: a reconciliation whose push lock was taken over (its heartbeat missed, or the row
+        was deleted) stops here, so it never adopts or closes a record beside the push that now holds it."""
+        if self.lock_lost:
+            raise state.LockLost(f"the nightly reconciliation stopped: {self.lock_lost}. What it wrote so far is "
+                                 "linked and audited; run it again once no push is running")
 
     def _audit(self, operation: str, object_id: str, detail: dict | None = None) -> None:
         record_event(self.conn, action="reconciliation", system="servicenow", correlation_id=self.correlation,
@@ -106,7 +114,7 @@ class ServiceNowLinks:
         owner = _take_push_lock(self.conn, self.run_id)
         stop, beat = threading.Event(), None
         try:
-            beat = threading.Thread(target=_heartbeat, args=(self.conn.another(), owner, stop), daemon=True,
+            beat = threading.Thread(target=_heartbeat, args=(self, self.conn.another(), owner, stop), daemon=True,
                                     name="reconcile-lock-servicenow")
             beat.start()
             return self._run()
@@ -126,6 +134,7 @@ class ServiceNowLinks:
         live = self._records(sorted({link["vendor_id"] for link in links.values()}))
         self.report.checked = len(links)
         for internal_id, link in links.items():
+            self._still_ours()
             record = live.get(link["vendor_id"])
             if record is not None and _same(record.get("correlation_id"), internal_id):
                 self._keep_ours(internal_id, link, record)
@@ -205,6 +214,7 @@ class ServiceNowLinks:
                 sys_id, internal_id = rec["sys_id"], str(rec.get("correlation_id") or "")
                 if sys_id in linked:
                     continue
+                self._still_ours()
                 if internal_id in self.wanted and internal_id not in links:
                     payload = self.writer.payload(self.wanted[internal_id])
                     self.writer.update(sys_id, payload)
@@ -240,18 +250,31 @@ def _take_push_lock(conn, run_id: str) -> str:
         time.sleep(min(LOCK_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
-def _heartbeat(conn, owner: str, stop: threading.Event) -> None:
-    """Keep the lock fresh while the reconciliation runs (a push takes over a lock unrefreshed for STALE_LOCK)."""
+def _heartbeat(links: ServiceNowLinks, conn, owner: str, stop: threading.Event) -> None:
+    """Keep the lock fresh while the reconciliation runs (a push takes over a lock unrefreshed for STALE_LOCK).
+    When the lock is found gone or taken over, or could not be refreshed for half of STALE_LOCK, ``links.lock_lost``
+    says why and the reconciliation writes nothing more (as a push does: ``runloop._heartbeat``)."""
+    last_ok = time.monotonic()
     try:
         while not stop.wait(state.HEARTBEAT_SECONDS):
             try:
-                if not state.refresh_run_lock(conn, "servicenow", owner):
-                    log.warning("reconciliation: its ServiceNow push lock is gone or taken over")
+                held = state.refresh_run_lock(conn, "servicenow", owner)
                 conn.raw.commit()
             except Exception as exc:
                 log.warning("reconciliation: could not refresh its ServiceNow push lock: %s", exc)
                 with suppress(Exception):
                     conn.raw.rollback()
+                if time.monotonic() - last_ok > state.STALE_LOCK.total_seconds() / 2:
+                    links.lock_lost = (f"its ServiceNow push lock could not be refreshed for "
+                                       f"{time.monotonic() - last_ok:.0f} s, so a push may have taken it over")
+                    return
+                continue
+            if not held:
+                log.warning("reconciliation: its ServiceNow push lock is gone or taken over: it stops writing")
+                links.lock_lost = ("its row in reverse_sync.run_locks is gone or now belongs to a push (its heartbeat "
+                                   "was taken for stale, or the row was deleted)")
+                return
+            last_ok = time.monotonic()
     finally:
         with suppress(Exception):
             conn.raw.close()
