@@ -8,8 +8,10 @@
   filter has no such share), POST `/filter/{id}/permission` (SharePermissionInputBean: `type` of user, project,
   group, projectRole, global, authenticated with `projectId`, `projectRoleId`, `groupname`/`groupId`,
   `accountId`; 201 with all of the filter's shares; a global or authenticated share replaces every other, and
-  while one is set no other share can be added (400), as the spec says; only the owner adds: 400), DELETE
-  `/filter/{id}/permission/{permissionId}` (204; 404 for another's filter or an unknown share).
+  while one is set no other share can be added (400), as the spec says; the owner and the filter's editors
+  add (Jira Cloud: "a filter whose owner or editors have shared that filter"), anyone else: 400; the spec's
+  *Share dashboards and filters* global permission is needed too), DELETE `/filter/{id}/permission/{permissionId}`
+  (204, the owner or an editor; 404 for another's filter or an unknown share).
 - A share as answered: `{"id", "type", ...}` with `project` (the project ref) and `role` for project and
   role shares (a `projectRole` request reads back as type `project` with its `role`, as the spec says the
   type "is not returned in responses"), `group` (`name`, `groupId`, `self`), `user` (a UserBean).
@@ -17,11 +19,17 @@
   "not available" answer, a 404 from the permission reads, and do not find it in `/filter/search` or
   `/filter/favourite`. Deleting keeps its own answer (`routes_social`).
 - `editPermissions` (POST/PUT `/filter`, same SharePermission shapes, not `global`) name the filter's editors
-  (`edits_filter`): they may PUT it (others 400, the spec's only refusal) and see it; `isWritable` follows.
+  (`edits_filter`): they may PUT it (others 400, the spec's only refusal), its shares included, and see it;
+  `isWritable` follows.
+- `expand=sharedUsers` (every operation answering a Filter): `sharedUsers` lists the active users its view shares
+  reach (group members, those who may browse a shared project or hold a shared role, a shared user; every active
+  user for a global or logged-in share [unc]), at most 1000 a page, `sharedUsers[a:b]` picking 0-based items a to
+  b; without the expand the object is there with no users, as the spec says.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
@@ -34,8 +42,10 @@ from sandbox.jira.routes_roles import ROLES, in_role
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
 
-__all__ = ["edits_filter", "read_shares", "register", "render_shares", "sees_filter"]
+__all__ = ["edits_filter", "read_shares", "register", "render_shares", "sees_filter", "shared_users"]
 GLOBAL_KINDS = ("global", "loggedin")
+_SHARED_USERS = re.compile(r"(?:^|,)\s*sharedUsers(?:\[([0-9]{1,9}):([0-9]{1,9})\])?\s*(?:,|$)")
+SHARED_USERS_PAGE = 1000  # the spec: "The list of users returned is limited to 1000"
 NO_FILTER = "The selected filter is not available to you, perhaps it has been deleted or had its permissions changed."
 
 
@@ -124,6 +134,22 @@ def render_shares(c: Call, f: dict[str, Any], key: str = "share") -> list[dict[s
     return [bean for bean in (render_share(c, s) for s in f.get(key, [])) if bean is not None]
 
 
+def shared_users(sb: JiraSandbox, c: Call, f: dict[str, Any]) -> dict[str, Any]:
+    """The Filter's `sharedUsers` UserList: empty unless `expand` names `sharedUsers` (optionally
+    `sharedUsers[start:end]`, 0-based and inclusive as the group `users[a:b]` expand)."""
+    m = _SHARED_USERS.search(",".join(c.qlist("expand")))
+    if m is None:
+        return {"size": 0, "items": [], "max-results": 0, "start-index": 0, "end-index": 0}
+    people = [u.account_id for u in list(sb.store.users.values())
+              if u.active and _reaches(sb, u.account_id, f.get("share", []))]
+    start = int(m.group(1)) if m.group(1) else 0
+    end = int(m.group(2)) if m.group(2) else start + SHARED_USERS_PAGE - 1
+    end = min(end, start + SHARED_USERS_PAGE - 1)
+    items = [c.r.user(a) for a in people[start:end + 1]]
+    return {"size": len(people), "items": items, "max-results": SHARED_USERS_PAGE, "start-index": start,
+            "end-index": start + len(items) - 1 if items else start}  # [unc] end-index of an empty page
+
+
 def sees_filter(sb: JiraSandbox, user: str | None, f: dict[str, Any]) -> bool:
     """The spec's GET /filter/{id}: the owner's, or shared with the public or logged-in users, a group of the
     user's, a project the user may browse (a role of it the user is in), or the user; an editor sees it too."""
@@ -182,9 +208,10 @@ def register(sb: JiraSandbox) -> None:
         return json_response(render_share(c, find_share(c, f)))
 
     def add_share(c: Call) -> Response:
-        f = find_filter(c)
-        if f["owner"] != c.user:
-            raise fail(400, "You do not have permission to share this filter.")  # [unc] the spec's 400
+        f = seen_filter(c)  # the spec: 404 when the caller may not view the filter
+        if not edits_filter(sb, c.user, f) or not sb.holds(  # type: ignore[attr-defined]
+                c.user, "CREATE_SHARED_OBJECTS", []):  # its owner or an editor, who may share (the spec's 400)
+            raise fail(400, "You do not have permission to share this filter.")  # [unc] text
         share = parse_share(sb, c.obj())
         with sb.store.lock:
             current = f.setdefault("share", [])
@@ -198,8 +225,8 @@ def register(sb: JiraSandbox) -> None:
 
     def delete_share(c: Call) -> Response:
         f = find_filter(c)
-        if f["owner"] != c.user:
-            raise fail(404, f"The filter with id '{f['id']}' does not exist.")  # the spec: 404 [unc] text
+        if not edits_filter(sb, c.user, f):  # its owner or an editor; the spec: 404 for anyone else
+            raise fail(404, f"The filter with id '{f['id']}' does not exist.")  # [unc] text
         share = find_share(c, f)
         with sb.store.lock:
             f["share"] = [s for s in f.get("share", []) if s is not share]

@@ -22,7 +22,7 @@ from sandbox.jira.call import Call, paged
 from sandbox.jira.errors import fail
 from sandbox.jira.ids import is_id
 from sandbox.jira.jql import JQLError
-from sandbox.jira.routes_filter_shares import edits_filter, read_shares, render_shares, sees_filter
+from sandbox.jira.routes_filter_shares import edits_filter, read_shares, render_shares, sees_filter, shared_users
 from sandbox.jira.routes_groups import GROUPS, group_id, group_members
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ __all__ = ["GROUPS", "filter_bean", "group_id", "group_members", "register"]
 NO_FILTER = "The selected filter is not available to you, perhaps it has been deleted or had its permissions changed."
 
 
-def filter_bean(c: Call, f: dict[str, Any], me: str) -> dict[str, Any]:
+def filter_bean(c: Call, f: dict[str, Any], me: str, sb: JiraSandbox | None = None) -> dict[str, Any]:
+    """A Filter bean; with `sb`, `expand=sharedUsers` lists the users its shares reach (`shared_users`)."""
     return {"self": f"{c.r.api}/filter/{f['id']}", "id": str(f["id"]), "name": f["name"],
             **({"description": f["description"]} if f.get("description") else {}),
             "owner": c.r.user(f["owner"]), "jql": f["jql"], "viewUrl": f"{c.base}/issues/?filter={f['id']}",
@@ -41,7 +42,8 @@ def filter_bean(c: Call, f: dict[str, Any], me: str) -> dict[str, Any]:
             "favouritedCount": len(f["fans"]), "sharePermissions": render_shares(c, f),
             "editPermissions": render_shares(c, f, "edit"),
             "subscriptions": {"size": 0, "items": [], "max-results": 0, "start-index": 0, "end-index": 0},
-            "sharedUsers": {"size": 0, "items": [], "max-results": 0, "start-index": 0, "end-index": 0}}
+            "sharedUsers": shared_users(sb, c, f) if sb is not None else {
+                "size": 0, "items": [], "max-results": 0, "start-index": 0, "end-index": 0}}
 
 
 SEARCH_EXPANDS = ("description,owner,jql,searchUrl,viewUrl,favourite,favouritedCount,sharePermissions,"
@@ -140,13 +142,13 @@ def register(sb: JiraSandbox) -> None:
             f["share"] = read_shares(sb, body, None)
             f["edit"] = read_shares(sb, body, None, "editPermissions")
             filters()[f["id"]] = f
-        return json_response(filter_bean(c, f, c.user))
+        return json_response(filter_bean(c, f, c.user, sb))
 
     def get_filter(c: Call) -> Response:
         f = find_filter(c)
         if not sees_filter(sb, c.user, f):  # the spec: only its owner and those it is shared with see it
             raise fail(400, NO_FILTER)
-        return json_response(filter_bean(c, f, c.user))
+        return json_response(filter_bean(c, f, c.user, sb))
 
     def edit_filter(c: Call) -> Response:
         f = find_filter(c)
@@ -156,13 +158,12 @@ def register(sb: JiraSandbox) -> None:
         data = read_filter(c, body, f)
         shares = read_shares(sb, body, f.get("share"))
         edit = read_shares(sb, body, f.get("edit"), "editPermissions")
-        if f["owner"] != c.user:  # an editor shares no further, as with dashboards (`routes_config`) [unc]
-            shares, edit = f.get("share", []), f.get("edit", [])
+        # an editor changes the shares too (Jira Cloud: a filter "whose owner or editors have shared" it) [unc]
         with sb.store.lock:
             f.update(data, share=shares, edit=edit)
             if "favourite" in body:
                 f["fans"] = [x for x in f["fans"] if x != c.user] + ([c.user] if body["favourite"] else [])
-        return json_response(filter_bean(c, f, c.user))
+        return json_response(filter_bean(c, f, c.user, sb))
 
     def delete_filter(c: Call) -> Response:
         f = find_filter(c)  # the spec: its creator, or Administer Jira
@@ -179,16 +180,16 @@ def register(sb: JiraSandbox) -> None:
                 raise fail(400, NO_FILTER)
             with sb.store.lock:
                 f["fans"] = [x for x in f["fans"] if x != c.user] + ([c.user] if on else [])
-            return json_response(filter_bean(c, f, c.user))
+            return json_response(filter_bean(c, f, c.user, sb))
         return handler
 
     def favourites(c: Call) -> Response:
-        return json_response([filter_bean(c, f, c.user) for f in list(filters().values())
+        return json_response([filter_bean(c, f, c.user, sb) for f in list(filters().values())
                               if c.user in f["fans"] and sees_filter(sb, c.user, f)])
 
     def my_filters(c: Call) -> Response:
         with_fans = bool(c.qbool("includeFavourites"))
-        return json_response([filter_bean(c, f, c.user) for f in list(filters().values())
+        return json_response([filter_bean(c, f, c.user, sb) for f in list(filters().values())
                               if f["owner"] == c.user or (with_fans and c.user in f["fans"]
                                                           and sees_filter(sb, c.user, f))])  # as /filter/favourite
 
