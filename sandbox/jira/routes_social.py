@@ -57,6 +57,8 @@ def search_bean(c: Call, f: dict[str, Any], me: str, expand: set[str], writable:
     for name in SEARCH_EXPANDS.split(","):
         if name in expand and name in full:
             out[name] = full[name]
+    if "subscriptions" in out:  # FilterDetails: an array of FilterSubscription, not the Filter's paged list
+        out["subscriptions"] = out["subscriptions"]["items"]
     if "isWritable" in expand:  # an expand the spec lists, though its FilterDetails schema leaves it out
         out["isWritable"] = writable
     return out  # `approximateLastUsed`: the sandbox does not track filter use, so it is never sent [unc]

@@ -174,3 +174,14 @@ def test_bulk_set_properties_by_list(sb, pyc, s):
         assert refused.value.response.status_code == 400, body
     with pytest.raises(JIRAError):  # pycontribs reads the property the bulk call set
         pyc._session.get(f"{sb.url}{API}/issue/{ids[2]}/properties/a")
+
+
+def test_filter_search_subscriptions_is_the_spec_array(sb, pyc, s):
+    f = pyc.create_filter(name="subscribed?", jql="project = SEC", favourite=True)
+    found = checked(sb, s.get(f"{sb.url}{API}/filter/search", params={
+        "filterName": "subscribed?", "expand": "subscriptions,favourite,jql,owner,sharePermissions"})).json()
+    assert [(v["id"], v["subscriptions"], v["favourite"], v["jql"]) for v in found["values"]] == [
+        (f.id, [], True, "project = SEC")]
+    # the Filter bean itself keeps its paged list (FilterSubscriptionsList)
+    assert pyc.filter(f.id).raw["subscriptions"] == {"size": 0, "items": [], "max-results": 0, "start-index": 0,
+                                                     "end-index": 0}
