@@ -8,10 +8,10 @@
   filter has no such share), POST `/filter/{id}/permission` (SharePermissionInputBean: `type` of user, project,
   group, projectRole, global, authenticated with `projectId`, `projectRoleId`, `groupname`/`groupId`,
   `accountId`; 201 with all of the filter's shares; a global or authenticated share replaces every other, and
-  while one is set no other share can be added (400), as the spec says; the owner and the filter's editors
-  add (Jira Cloud: "a filter whose owner or editors have shared that filter"), anyone else: 400; the spec's
-  *Share dashboards and filters* global permission is needed too), DELETE `/filter/{id}/permission/{permissionId}`
-  (204, the owner or an editor; 404 for another's filter or an unknown share).
+  while one is set no other share can be added (400), as the spec says; 404 when the caller may not view the
+  filter; only its owner adds, holding the *Share dashboards and filters* global permission: anyone else, an
+  editor included, 400, as the spec says), DELETE `/filter/{id}/permission/{permissionId}` (204, the owner
+  only, as the spec says; 404 for another's filter or an unknown share).
 - A share as answered: `{"id", "type", ...}` with `project` (the project ref) and `role` for project and
   role shares (a `projectRole` request reads back as type `project` with its `role`, as the spec says the
   type "is not returned in responses"), `group` (`name`, `groupId`, `self`), `user` (a UserBean).
@@ -19,8 +19,8 @@
   "not available" answer, a 404 from the permission reads, and do not find it in `/filter/search` or
   `/filter/favourite`. Deleting keeps its own answer (`routes_social`).
 - `editPermissions` (POST/PUT `/filter`, same SharePermission shapes, not `global`) name the filter's editors
-  (`edits_filter`): they may PUT it (others 400, the spec's only refusal), its shares included, and see it;
-  `isWritable` follows.
+  (`edits_filter`): they may PUT it (others 400, the spec's only refusal) and see it; `isWritable` follows.
+  Its shares stay the owner's (the spec: sharing a filter needs its owner).
 - `expand=sharedUsers` (every operation answering a Filter): `sharedUsers` lists the active users its view shares
   reach (group members, those who may browse a shared project or hold a shared role, a shared user; every active
   user for a global or logged-in share [unc]), at most 1000 a page, `sharedUsers[a:b]` picking 0-based items a to
@@ -209,8 +209,8 @@ def register(sb: JiraSandbox) -> None:
 
     def add_share(c: Call) -> Response:
         f = seen_filter(c)  # the spec: 404 when the caller may not view the filter
-        if not edits_filter(sb, c.user, f) or not sb.holds(  # type: ignore[attr-defined]
-                c.user, "CREATE_SHARED_OBJECTS", []):  # its owner or an editor, who may share (the spec's 400)
+        if f["owner"] != c.user or not sb.holds(  # type: ignore[attr-defined]
+                c.user, "CREATE_SHARED_OBJECTS", []):  # the spec: its owner, who may share; else 400
             raise fail(400, "You do not have permission to share this filter.")  # [unc] text
         share = parse_share(sb, c.obj())
         with sb.store.lock:
@@ -225,7 +225,7 @@ def register(sb: JiraSandbox) -> None:
 
     def delete_share(c: Call) -> Response:
         f = find_filter(c)
-        if not edits_filter(sb, c.user, f):  # its owner or an editor; the spec: 404 for anyone else
+        if f["owner"] != c.user:  # the spec: the user must own the filter, else 404
             raise fail(404, f"The filter with id '{f['id']}' does not exist.")  # [unc] text
         share = find_share(c, f)
         with sb.store.lock:

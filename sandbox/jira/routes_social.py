@@ -160,7 +160,8 @@ def register(sb: JiraSandbox) -> None:
         data = read_filter(c, body, f)
         shares = read_shares(sb, body, f.get("share"))
         edit = read_shares(sb, body, f.get("edit"), "editPermissions")
-        # an editor changes the shares too (Jira Cloud: a filter "whose owner or editors have shared" it) [unc]
+        if f["owner"] != c.user:  # the spec: sharing needs the owner; an editor's share changes are not taken
+            shares, edit = f.get("share", []), f.get("edit", [])
         with sb.store.lock:
             f.update(data, share=shares, edit=edit)
             if "favourite" in body:

@@ -61,22 +61,25 @@ def _editable_by(pyc: JIRA, s: requests.Session, sb, account: str) -> str:
     return f.id
 
 
-def test_an_editor_adds_and_deletes_share_permissions(sb, pyc, other, s):
+def test_only_the_owner_shares_a_filter_its_editors_edit_it(sb, pyc, other, s):
+    """The spec: adding or deleting a share needs the user to own the filter (400 / 404 otherwise), and PUT
+    changes its sharing only for its owner; an editor changes its name and JQL."""
     editor = other.myself()["accountId"]
     fid = _editable_by(pyc, s, sb, editor)
     atl_editor = _cloud(sb, ordinary=True)
-    added = atl_editor.add_share_permission(fid, data={"type": "group", "groupname": "jira-software-users"})
-    assert [(p["type"], p["group"]["name"]) for p in added] == [("group", "jira-software-users")]
-    assert [p.type for p in pyc.filter(fid).sharePermissions] == ["group"]
+    with pytest.raises(requests.HTTPError) as refused:
+        atl_editor.add_share_permission(fid, data={"type": "group", "groupname": "jira-software-users"})
+    assert refused.value.response.status_code == 400 and refused.value.response.json()["errorMessages"]
+    assert pyc.filter(fid).sharePermissions == []
+    added = _cloud(sb).add_share_permission(fid, data={"type": "group", "groupname": "jira-software-users"})
     share_id = added[0]["id"]
     assert atl_editor.get_share_permission(fid, share_id)["group"]["name"] == "jira-software-users"
-    atl_editor.delete_share_permission(fid, share_id)
-    assert pyc.filter(fid).sharePermissions == []
-    # the editor may also change the shares through PUT /filter/{id} (Jira Cloud's filter editors)
-    other.update_filter(fid, name="team bugs")  # pycontribs keeps the shares it does not send
-    put = session_for(sb, ordinary=True).put(f"{sb.url}{API}/filter/{fid}",
-                                             json={"sharePermissions": [{"type": "authenticated"}]})
-    assert put.status_code == 200 and [p["type"] for p in put.json()["sharePermissions"]] == ["loggedin"]
+    gone = session_for(sb, ordinary=True).delete(f"{sb.url}{API}/filter/{fid}/permission/{share_id}")
+    assert gone.status_code == 404 and [p.type for p in pyc.filter(fid).sharePermissions] == ["group"]
+    body = {"name": "team bugs", "sharePermissions": [{"type": "authenticated"}]}
+    put = session_for(sb, ordinary=True).put(f"{sb.url}{API}/filter/{fid}", json=body)
+    assert put.status_code == 200 and put.json()["name"] == "team bugs"
+    assert [p["type"] for p in put.json()["sharePermissions"]] == ["group"]
 
 
 def test_a_viewer_may_not_share_and_a_stranger_gets_404(sb, pyc, other, s):
