@@ -2,6 +2,10 @@
 message with ``invalid_blocks`` (https://api.slack.com/reference/block-kit): at most 50 blocks, each an
 object with a known ``type``, section and context text 1-3000 characters, header text 150, button text 75,
 a button URL http(s) and at most 3000 characters, a value at most 2000, block and action ids at most 255.
+Round 28 (Block Kit reference, per block): a text object is `plain_text` or `mrkdwn`, a header's only
+`plain_text`; a section's `fields` are 1-10 text objects of at most 2000 characters; an image block needs
+`alt_text` (at most 2000) and an `image_url` (at most 3000) or a `slack_file`; a button's `style` is
+`primary` or `danger` (elsewhere too: a section's button `accessory`).
 
 Slack names the offending place in ``errors`` and ``response_metadata.messages``, e.g.
 ``"[ERROR] must be more than 0 characters [json-pointer:/blocks/0/text/text]"``; the wording of each
@@ -16,14 +20,19 @@ from typing import Any
 
 MAX_BLOCKS, MAX_SECTION_TEXT, MAX_HEADER_TEXT, MAX_BUTTON_TEXT = 50, 3000, 150, 75
 MAX_URL, MAX_VALUE, MAX_ID = 3000, 2000, 255
+MAX_FIELDS, MAX_FIELD_TEXT, MAX_ALT_TEXT = 10, 2000, 2000
+TEXT_TYPES = ("plain_text", "mrkdwn")
+BUTTON_STYLES = ("primary", "danger")
 # block types Slack accepts in messages (Block Kit reference); anything else is refused
 BLOCK_TYPES = {"actions", "context", "divider", "file", "header", "image", "input", "markdown", "rich_text",
                "section", "video", "table", "context_actions", "call", "plan", "task_card"}
 
 
-def _text_problem(obj: Any, limit: int, where: str) -> str | None:
+def _text_problem(obj: Any, limit: int, where: str, types: tuple[str, ...] = TEXT_TYPES) -> str | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
         return f"failed to match all allowed schemas [json-pointer:{where}]"
+    if obj.get("type") not in types:
+        return f"must be a valid enum value [json-pointer:{where}/type]"
     if not obj["text"].strip():
         return f"must be more than 0 characters [json-pointer:{where}/text]"
     if len(obj["text"]) > limit:
@@ -57,9 +66,21 @@ def _block_problem(block: dict[str, Any], kind: str, at: str) -> str | None:
         if "text" not in block and "fields" not in block:
             return f"must provide either 'text' or 'fields' [json-pointer:{at}]"
         if "text" in block:
-            return _text_problem(block["text"], MAX_SECTION_TEXT, f"{at}/text")
+            problem = _text_problem(block["text"], MAX_SECTION_TEXT, f"{at}/text")
+            if problem:
+                return problem
+        if "fields" in block:
+            problem = _fields_problem(block["fields"], f"{at}/fields")
+            if problem:
+                return problem
+        accessory = block.get("accessory")
+        if isinstance(accessory, dict) and accessory.get("type") == "button" and not _button_ok(accessory):
+            return f"failed to match all allowed schemas [json-pointer:{at}/accessory]"
+        return None
     if kind == "header":
-        return _text_problem(block.get("text"), MAX_HEADER_TEXT, f"{at}/text")
+        return _text_problem(block.get("text"), MAX_HEADER_TEXT, f"{at}/text", ("plain_text",))
+    if kind == "image":
+        return _image_problem(block, at)
     elements = block.get("elements") or []
     if kind == "context":
         if not elements or len(elements) > 10:
@@ -78,6 +99,32 @@ def _block_problem(block: dict[str, Any], kind: str, at: str) -> str | None:
     return None
 
 
+def _fields_problem(fields: Any, where: str) -> str | None:
+    if not isinstance(fields, list) or not fields:
+        return f"must provide an array of 1-{MAX_FIELDS} items [json-pointer:{where}]"
+    if len(fields) > MAX_FIELDS:
+        return f"no more than {MAX_FIELDS} items allowed [json-pointer:{where}]"
+    for i, field in enumerate(fields):
+        problem = _text_problem(field, MAX_FIELD_TEXT, f"{where}/{i}")
+        if problem:
+            return problem
+    return None
+
+
+def _image_problem(block: dict[str, Any], at: str) -> str | None:
+    alt = block.get("alt_text")
+    if not isinstance(alt, str):
+        return f"missing required field: alt_text [json-pointer:{at}]"
+    if len(alt) > MAX_ALT_TEXT:
+        return f"must be less than {MAX_ALT_TEXT + 1} characters [json-pointer:{at}/alt_text]"
+    url = block.get("image_url")
+    if url is None and block.get("slack_file") is None:
+        return f"missing required field: image_url [json-pointer:{at}]"
+    if url is not None and not (isinstance(url, str) and url.strip() and len(url) <= MAX_URL):
+        return f"must be a valid image_url [json-pointer:{at}/image_url]"
+    return None
+
+
 def check_blocks(blocks: list[Any], error: type[Exception]) -> None:
     """Raise `error("invalid_blocks", errors=[..], response_metadata={"messages": ["[ERROR] .."]})` as Slack
     answers chat.postMessage / chat.update when a block breaks the limits."""
@@ -88,6 +135,8 @@ def check_blocks(blocks: list[Any], error: type[Exception]) -> None:
 
 
 def _button_ok(button: dict[str, Any]) -> bool:
+    if button.get("style") is not None and button.get("style") not in BUTTON_STYLES:
+        return False
     url = button.get("url")
     if url is not None and not (isinstance(url, str) and re.fullmatch(r"https?://[^\s]+", url) and len(url) <= MAX_URL):
         return False
