@@ -7,7 +7,7 @@ from __future__ import annotations
 from sandbox.core.http import HTTPError, Response, json_response
 
 STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-          429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+          409: "ALREADY_EXISTS", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 DOMAIN = {"rateLimitExceeded": "usageLimits", "userRateLimitExceeded": "usageLimits",
           "storageQuotaExceeded": "usageLimits", "authError": "global"}
 

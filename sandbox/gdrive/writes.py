@@ -120,7 +120,10 @@ class Writes:
             if not in_drive and self.store.used_bytes(who) + len(content) > self.store.quota_bytes:
                 raise DriveError(403, "storageQuotaExceeded", "The user's Drive storage quota has been exceeded.")
             wanted = meta.get("id")
-            if wanted is not None and (wanted not in self.store.generated or wanted in self.store.files):
+            if wanted is not None and wanted in self.store.files:  # a generated id used twice (a retried create):
+                # Drive's 409, which lets a retry tell "already made" from a failure [unc: the message]
+                raise DriveError(409, "duplicate", "A file already exists with the provided ID.")
+            if wanted is not None and wanted not in self.store.generated:
                 raise DriveError(400, "invalid", "The provided file ID is not usable.", location="file.id")
             self.store.generated.discard(wanted)
             name = meta.get("name") or (target.name if target is not None else "Untitled")
@@ -224,7 +227,7 @@ class Writes:
                      "description": meta.get("description", f.description), "starred": meta.get("starred"),
                      "shortcutDetails": {"targetId": f.shortcut_target} if f.shortcut_target else None,
                      **{k: v for k, v in f.extra.items() if k != "contentHints"},
-                     **{k: meta[k] for k in KEPT if k in meta}}
+                     **{k: meta[k] for k in KEPT if k in meta}, **({"id": meta["id"]} if meta.get("id") else {})}
         copy = self._new_file(req.principal, copy_meta, f.content, meta.get("mimeType") or f.mime_type, all_drives(req))
         if f.extra.get(TARGET_MIME):  # a shortcut's copy keeps its snapshot of the target's type [unc]
             copy.extra[TARGET_MIME] = f.extra[TARGET_MIME]

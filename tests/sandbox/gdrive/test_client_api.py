@@ -189,7 +189,7 @@ def test_generate_ids_and_empty_trash(drive, gdrive):
                                       "parents": [gdrive.evidence_folder]}).execute()
     assert made["id"] == wanted[0]
     status, detail = _error(drive.files().create(body={"id": wanted[0], "name": "again"}))
-    assert status == 400 and detail["location"] == "file.id"
+    assert status == 409 and detail["reason"] == "duplicate"  # a used id: Drive's 409 (round 28; it was 400)
     drive.files().update(fileId=made["id"], body={"trashed": True}).execute()
     drive.files().emptyTrash().execute()
     status, _ = _error(drive.files().get(fileId=made["id"]))
