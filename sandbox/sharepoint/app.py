@@ -65,6 +65,7 @@ from sandbox.core.tokens import TokenStore
 from sandbox.sharepoint.auth import Directory
 from sandbox.sharepoint.batch import Batch
 from sandbox.sharepoint.copying import Copying, conflict_behavior
+from sandbox.sharepoint.custom_folders import CustomFolders
 from sandbox.sharepoint.custom_list_ops import CustomListOps
 from sandbox.sharepoint.custom_lists import CustomLists
 from sandbox.sharepoint.delta import Delta
@@ -109,6 +110,7 @@ from sandbox.sharepoint.rest_schema import RestSchema
 from sandbox.sharepoint.rest_schema_log import RestSchemaLog
 from sandbox.sharepoint.rest_search import RestSearch
 from sandbox.sharepoint.rest_uploads import RestUploads
+from sandbox.sharepoint.rest_user_info import RestUserInfo
 from sandbox.sharepoint.rest_users import RestUsers
 from sandbox.sharepoint.rest_versions import RestVersions
 from sandbox.sharepoint.rest_web_more import RestWebMore
@@ -144,7 +146,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    RestVersions, RestExpand, RestProps, RestRecycle, RestItemOps, RestUsers, RestGroups, RestSchema,
                    RestRealm, GraphSiteMore, RestWebMore, RestItemLookup, RestFieldWrites, RestSchemaLog,
                    RestRoleWrites, RestRoleDefs, RestItemMore, GraphListDelta, RestPerms, RestWebOps,
-                   CustomLists, CustomListOps, RestCustomCaml, GraphRecycle,
+                   CustomLists, CustomListOps, RestCustomCaml, GraphRecycle, CustomFolders, RestUserInfo,
                    Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"

@@ -18,6 +18,7 @@ through either API notifies their subscriptions (``store.changed``).
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ MISSING_ITEM = ("-2147024809, System.ArgumentException", "Item does not exist. I
                 "user.")
 
 
+CHANGES = itertools.count(1)  # custom list change numbers (GetListItemChangesSinceToken, custom_folders.py)
+
+
 @dataclass
 class Row:
     id: int
@@ -45,6 +49,22 @@ class Row:
     version: int = 1
     attachments: dict[str, bytes] = field(default_factory=dict)  # file name -> content, in order added
     history: list[tuple[dict[str, str], str]] = field(default_factory=list)  # earlier fields and their dates
+    folder: str = ""  # the folder it is in, relative to the list's root folder ("" the root; "A/B")
+    fs_type: int = 0  # FileSystemObjectType: 0 an item, 1 a folder (custom_folders.py)
+    leaf: str = ""  # a folder's name (FileLeafRef); an item's is "{id}_.000"
+
+    def __post_init__(self) -> None:
+        self.seq = next(CHANGES)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "modified" and "seq" in self.__dict__:  # every write dates it: a new change number
+            super().__setattr__("seq", next(CHANGES))
+
+    @property
+    def path(self) -> str:
+        """A folder's path under the list's root folder ("A/B")."""
+        return f"{self.folder}/{self.leaf}" if self.folder else self.leaf
 
 
 @dataclass
@@ -61,6 +81,20 @@ class CustomList:
     # the name its URL and entity type name come from, kept on a rename: its first title, numbered when another
     # list of the web had that URL (add_custom_list)
     made_as: str = ""
+    gone: dict[int, int] = field(default_factory=dict)  # a deleted row's id -> the change number of its deletion
+    made_seq: int = field(default_factory=lambda: next(CHANGES))
+
+    def drop(self, row_id: int) -> None:
+        """Take a row out (a folder with every row under it), remembering the deletions (callers hold the lock)."""
+        row = self.rows.pop(row_id, None)
+        if row is None:
+            return
+        self.gone[row_id] = next(CHANGES)
+        if row.fs_type == 1:
+            under = row.path + "/"
+            for other in [r for r in self.rows.values() if (r.folder + "/").startswith(under)]:
+                self.rows.pop(other.id, None)
+                self.gone[other.id] = next(CHANGES)
 
     @property
     def url_name(self) -> str:
@@ -116,13 +150,16 @@ class CustomLists:
         select = req.query.get("$select", "") if select is None else select
         return self._rest_entity(pick(props, select), "SP.List", self._c_base(req, lst), verbose)
 
-    def _c_item(self, req: Request, lst: CustomList, row: Row) -> dict[str, Any]:
-        return {"FileSystemObjectType": 0, "Id": row.id, "ID": row.id, "Title": row.fields.get("Title", ""),
+    def _c_item(self, req: Request, lst: CustomList, row: Row, paths: bool = False) -> dict[str, Any]:
+        """An item's default properties; ``paths``: with those shown only when selected (``c_item_paths``)."""
+        kind = "0x012000" if row.fs_type == 1 else "0x0100"
+        return {"FileSystemObjectType": row.fs_type, "Id": row.id, "ID": row.id, "Title": row.fields.get("Title", ""),
                 **{c: row.fields.get(c) for c in sorted(lst.columns)},
-                "ContentTypeId": "0x0100" + uuid.uuid5(uuid.NAMESPACE_URL, lst.id).hex.upper(),
+                "ContentTypeId": kind + uuid.uuid5(uuid.NAMESPACE_URL, lst.id).hex.upper(),
                 "Attachments": bool(row.attachments), "GUID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{lst.id}/{row.id}")),
                 "Created": iso(row.created), "Modified": iso(row.modified), "AuthorId": APP_USER,
-                "EditorId": APP_USER, "OData__UIVersionString": f"{row.version}.0"}
+                "EditorId": APP_USER, "OData__UIVersionString": f"{row.version}.0",
+                **(self.c_item_paths(req, lst, row) if paths else {})}
 
     def _c_item_entity(self, req: Request, lst: CustomList, props: dict[str, Any], verbose: bool) -> dict[str, Any]:
         return self._rest_entity(props, f"SP.Data.{lst.entity}ListItem",
@@ -154,8 +191,8 @@ class CustomLists:
                 self.store.changed("list", lst.id)
                 return self._rest_json(self._c_item_entity(req, lst, self._c_item(req, lst, row), verbose),
                                        verbose, 201)
-            rows = query_rows([self._c_item(req, lst, r) for r in lst.rows.values()], req.query)
-            shown = [self._c_item_entity(req, lst, pick(r, req.query.get("$select", "")) | {"Id": r["Id"]}, verbose)
+            rows = query_rows([self._c_item(req, lst, r, True) for r in lst.rows.values()], req.query)
+            shown = [self._c_item_entity(req, lst, self.c_pick(r, req.query.get("$select", "")), verbose)
                      for r in rows]
             return self._rest_json(self._rest_collection(shown, verbose), verbose)
         if names[:1] == ["getitembyid"] and segs[0][1]:
@@ -168,6 +205,9 @@ class CustomLists:
             if row is None:
                 raise RestError(404, MISSING_ITEM)
             return self._c_item_route(req, site, lst, row, segs[2 if by_call else 1:], verbose)
+        made = self.rest_custom_folder_op(req, lst, segs, verbose)  # custom_folders.py
+        if made is not None:
+            return made
         if names == ["rootfolder", "properties"]:  # rest_props.py
             return self.rest_props(req, f"{site}/{lst.id}", f"{req.base_url}/_api/RootFolder/Properties", verbose,
                                    lst.title)  # by id: a renamed list keeps its bag
@@ -205,6 +245,8 @@ class CustomLists:
                                      f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lst.id}')/Items({row.id})")
         if roles is not None:  # rest_role_writes.py: the item's own, else inherited
             return roles
+        if names[:1] == ["folder"] and row.fs_type == 1:  # custom_folders.py
+            return self.rest_custom_folder(req, lst, row.path, segs[1:], verbose)
         if names[:1] == ["parentlist"]:  # office365's ListItem.update() reads its ListItemEntityTypeFullName
             return self.rest_custom_route(req, site, lst, segs[1:], verbose)
         if names == ["recycle"] and req.method == "POST":  # rest_custom_caml.py
@@ -221,12 +263,12 @@ class CustomLists:
         if names:
             raise RestError(400, BAD)
         if method == "GET":
-            props = pick(self._c_item(req, lst, row), req.query.get("$select", ""))
-            return self._rest_json(self._c_item_entity(req, lst, props | {"Id": row.id}, verbose), verbose)
+            props = self.c_pick(self._c_item(req, lst, row, True), req.query.get("$select", ""))
+            return self._rest_json(self._c_item_entity(req, lst, props, verbose), verbose)
         self.rest_custom_list(req, site, lid=lst.id, need="write")
         if method == "DELETE":
             with self.store.lock:
-                lst.rows.pop(row.id, None)
+                lst.drop(row.id)
             self.store.changed("list", lst.id)
             return Response(200, b"")
         if method not in ("MERGE", "PATCH", "PUT"):

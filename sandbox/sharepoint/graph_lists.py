@@ -237,7 +237,8 @@ class GraphLists:
             elif kind == "boolean":
                 value = str(value).lower() in ("true", "1", "yes")
             out[col] = value
-        return {**out, "id": str(row.id), "ContentType": "Item", "Modified": iso(row.modified),
+        return {**out, "id": str(row.id), "ContentType": "Folder" if row.fs_type == 1 else "Item",
+                "Modified": iso(row.modified),
                 "Created": iso(row.created), "AuthorLookupId": str(APP_USER), "EditorLookupId": str(APP_USER),
                 "_UIVersionString": f"{row.version}.0", "Attachments": bool(row.attachments), "Edit": "",
                 "ItemChildCount": "0", "FolderChildCount": "0", "_ComplianceFlags": "", "_ComplianceTag": "",
@@ -247,11 +248,14 @@ class GraphLists:
         etag = f'"{uuid.uuid5(uuid.NAMESPACE_URL, f"{lst.id}/{row.id}")},{row.version}"'
         out: dict[str, Any] = {
             "@odata.etag": etag, "createdDateTime": iso(row.created), "eTag": etag, "id": str(row.id),
-            "lastModifiedDateTime": iso(row.modified), "webUrl": f"{self.g_list_url(lst)}/{row.id}_.000",
+            "lastModifiedDateTime": iso(row.modified),
+            "webUrl": f"{self.g_list_url(lst)}/{row.path if row.fs_type == 1 else f'{row.id}_.000'}",
             "createdBy": {"user": {"displayName": "SharePoint App"}},
             "lastModifiedBy": {"user": {"displayName": "SharePoint App"}},
             "parentReference": {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, lst.id + "/root")), "siteId": lst.site_id},
-            "contentType": {"id": "0x0100" + uuid.uuid5(uuid.NAMESPACE_URL, lst.id).hex.upper(), "name": "Item"}}
+            "contentType": {"id": ("0x012000" if row.fs_type == 1 else "0x0100")
+                            + uuid.uuid5(uuid.NAMESPACE_URL, lst.id).hex.upper(),
+                            "name": "Folder" if row.fs_type == 1 else "Item"}}
         m = re.search(r"(?:^|,)\s*fields(?:\((?P<opts>[^)]*)\))?\s*(?:,|$)", expand or "")
         if m is not None:
             sel = re.search(r"\$?select=(?P<cols>[^;]*)", m.group("opts") or "")
@@ -317,7 +321,7 @@ class GraphLists:
                 if_match(req, {self._g_fields(lst, row)["@odata.etag"]})
             if method == "DELETE" and not rest:
                 with self.store.lock:
-                    lst.rows.pop(row.id, None)
+                    lst.drop(row.id)
                 self.store.changed("list", lst.id)
                 return Response(204, b"")
             if method == "PATCH":

@@ -50,7 +50,7 @@ SEGMENT = re.compile(r"(?P<name>[A-Za-z_$][\w.$]*)(?:\((?P<args>(?:[^()']|'(?:[^
 DOCS = ("documents", "shared documents")
 # POSTed service operations that only read
 READS = ("getitems", "renderlistdataasstream", "renderlistdata", "getchanges", "getcheckedoutfiles", "getlist",
-         "getlistusingpath", "getusereffectivepermissions")
+         "getlistusingpath", "getusereffectivepermissions", "getlistitemchangessincetoken")
 
 
 def segments(tail: str) -> list[tuple[str, str | None]]:

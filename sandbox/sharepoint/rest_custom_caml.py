@@ -1,7 +1,9 @@
 """CAML queries and ``recycle()`` on SharePoint REST v1 custom lists (``custom_lists.py``), as for a
 library (``rest_caml.py``): ``POST lists/…/GetItems`` with ``{"query": {"ViewXml",
 "ListItemCollectionPosition": {"PagingInfo"}?}}`` (office365's ``List.get_items(CamlQuery, page_size=…)``)
-answers the list's items (``<Where>``, ``<OrderBy>`` then ID, ``<RowLimit>``, paging after ``p_ID=n``);
+answers the list's items (``<Where>``, ``<OrderBy>`` then ID, ``<RowLimit>``, paging after ``p_ID=n``) in the
+query's ``FolderServerRelativeUrl`` (the root folder by default; ``<View Scope="Recursive">`` every item below it,
+``RecursiveAll`` folders too, ``FilesOnly`` its items; folders in ``custom_folders.py``);
 a ``FieldRef`` the list does not have is 500 as for a library. ``items(n)/recycle()`` (``POST …/Recycle``)
 takes the item out and answers a recycle-bin id [unc: the item is not listed in the site's ``RecycleBin``
 here, so it cannot be restored].
@@ -21,7 +23,6 @@ from typing import Any
 
 from sandbox.core.http import Request, Response
 from sandbox.core.numbers import ascii_int
-from sandbox.sharepoint.rest import pick
 from sandbox.sharepoint.rest_errors import BAD, DENIED, RestError
 
 TAKEN = ("-2130575342, Microsoft.SharePoint.SPException", "A list, survey, discussion board, or document library "
@@ -40,7 +41,19 @@ class RestCustomCaml:
         paging = position.get("PagingInfo") if isinstance(position, dict) else None
         view = self._caml_view(str(query.get("ViewXml") or ""))
         schema = SimpleNamespace(columns=lst.columns)  # what _caml_field checks a FieldRef against
-        rows = [self._c_item(req, lst, r) for r in sorted(lst.rows.values(), key=lambda r: r.id)]
+        # the rows in the query's FolderServerRelativeUrl (the root folder by default), by the view's Scope:
+        # Recursive every item (no folders) below it, RecursiveAll every row below it, FilesOnly its items
+        folder = str(query.get("FolderServerRelativeUrl") or "")
+        where_in = self.c_relative(req, lst, folder).lower() if folder else ""  # custom_folders.py
+        scope = (view.get("Scope") or "").lower()
+        def inside(r: Any) -> bool:
+            deep = where_in == "" or (r.folder.lower() + "/").startswith(where_in + "/")
+            if scope == "recursive":
+                return deep and r.fs_type == 0
+            if scope == "recursiveall":
+                return deep
+            return r.folder.lower() == where_in and (scope != "filesonly" or r.fs_type == 0)
+        rows = [self._c_item(req, lst, r, True) for r in sorted(lst.rows.values(), key=lambda r: r.id) if inside(r)]
         where = view.find("./Query/Where")
         if where is not None and len(where):
             rows = [f for f in rows if self._caml_match(where[0], f, schema)]
@@ -57,12 +70,12 @@ class RestCustomCaml:
         if limit_el is not None and ascii_int((limit_el.text or "").strip()) is not None:
             rows = rows[:ascii_int(limit_el.text.strip())]
         select = req.query.get("$select", "")
-        shown = [self._c_item_entity(req, lst, pick(f, select) | {"Id": f["Id"]}, verbose) for f in rows]
+        shown = [self._c_item_entity(req, lst, self.c_pick(f, select), verbose) for f in rows]
         return self._rest_json(self._rest_collection(shown, verbose), verbose)
 
     def rest_custom_recycle(self, req: Request, lst: Any, row: Any, verbose: bool) -> Response:
         with self.store.lock:
-            lst.rows.pop(row.id, None)
+            lst.drop(row.id)
         self.store.changed("list", lst.id)
         guid = str(uuid.uuid4())
         return self._rest_json({"Recycle": guid} if verbose else {"value": guid}, verbose)

@@ -121,6 +121,8 @@ class RestFiles:
                 return self._rest_web_root(req, site, segs[1:], verbose)  # the site's own folder
             attached = None if "folder" in names[0] else self.rest_attachment_by_url(req, site, path, segs[1:],
                                                                                     verbose)
+            if attached is None and "folder" in names[0]:  # a custom list's folder (custom_folders.py)
+                attached = self.rest_custom_folder_by_url(req, site, path, segs[1:], verbose)
             if attached is not None:  # a custom list item's attachment (custom_lists.py)
                 return attached
             d, parts = self._rest_locate(req, site, path, need)
@@ -137,6 +139,10 @@ class RestFiles:
             item = next((i for i in self.store.items.values() if str(uuid.uuid5(uuid.NAMESPACE_OID, i.id)) == guid
                          and (i.content is None) == (names[0] == "getfolderbyid")), None)
             d = self.store.drives.get(item.drive_id) if item is not None else None
+            custom = None if item is not None or names[0] != "getfolderbyid" else \
+                self.rest_custom_folder_by_id(req, site, guid, segs[1:], verbose)  # custom_folders.py
+            if custom is not None:
+                return custom
             if item is None or d is None or d.site_id != site:
                 raise RestError(404, NOT_FOUND)
             d = self._rest_drive(req, site, d.name, need)
@@ -152,6 +158,9 @@ class RestFiles:
             else:
                 body = req.json() if req.body else {}
                 url = str((body or {}).get("ServerRelativeUrl", ""))
+            made = self.rest_custom_folder_by_url(req, site, url, [], verbose, make=True)  # custom_folders.py
+            if made is not None:
+                return made
             d, parts = self._rest_locate(req, site, url, "write")
             made = self._rest_make_folder(d, self.store.items[d.root_id], parts)
             return self._rest_json(self._rest_folder(req, d, made, verbose), verbose, 201)

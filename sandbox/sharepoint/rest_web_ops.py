@@ -62,6 +62,9 @@ class RestWebOps:
                     ) -> Response | None:
         """The answer to ``web/…`` or ``site/…`` (``segs`` from ``web``/``site`` on), or None when not one of these."""
         names = [n for n, _ in segs]
+        info = self.rest_user_info(req, site, segs, verbose) if names[:1] == ["web"] else None  # rest_user_info.py
+        if info is not None:
+            return info
         if len(names) == 2 and names[1] == "getrecyclebinitems" and req.method == "POST":
             return self._recycle_bin_items(req, site, names[0], verbose)
         if names[:2] == ["web", "getusereffectivepermissions"] and len(names) == 2 and req.method in ("GET", "POST"):

@@ -1,0 +1,176 @@
+"""Round 28: SharePoint REST calls office365-rest-python-client makes on custom (generic) lists, unchanged: folders
+in a list (Folder content type, items in a folder, FileSystemObjectType), ``GetListItemChangesSinceToken`` and the
+hidden User Information List (``web.site_user_info_list``)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+import requests
+from office365.runtime.client_request_exception import ClientRequestException
+from office365.sharepoint.changes.log_item_query import ChangeLogItemQuery
+from office365.sharepoint.listitems.caml.query import CamlQuery
+from office365.sharepoint.listitems.creation_information import ListItemCreationInformation
+from office365.sharepoint.lists.creation_information import ListCreationInformation
+from office365.sharepoint.lists.templates.type import ListTemplateType
+
+from tests.sandbox.sharepoint.test_client_probe import _token
+from tests.sandbox.sharepoint.test_rest_api import SP_SCOPE, rest
+
+__all__ = ["rest"]
+ROOT = "/sites/GRC/Lists/Controls"
+Z = "{#RowsetSchema}row"
+
+
+@pytest.fixture
+def controls(rest):
+    w, ctx = rest
+    lst = ctx.web.lists.add(ListCreationInformation("Controls", None, ListTemplateType.GenericList)).execute_query()
+    return w, ctx, lst
+
+
+def _rows(xml: bytes) -> tuple[ET.Element, list[dict[str, str]]]:
+    root = ET.fromstring(xml)
+    return root, [dict(r.attrib) for r in root.iter(Z)]
+
+
+def test_folders_in_a_custom_list(controls):
+    _w, ctx, lst = controls
+    q1 = lst.root_folder.folders.add("Q1").execute_query()
+    assert (q1.name, q1.server_relative_url) == ("Q1", f"{ROOT}/Q1")
+    made = lst.add_item(ListItemCreationInformation(LeafName="Q2", UnderlyingObjectType=1)).execute_query()
+    assert made.properties["FileSystemObjectType"] == 1 and made.properties["ContentTypeId"].startswith("0x0120")
+    lst.add_item({"Title": "at the root"}).execute_query()
+    # AddValidateUpdateItem: an item in a folder, with its fields; the answer names the new item's id
+    result = lst.add_validate_update_item(ListItemCreationInformation(FolderUrl=f"{ROOT}/Q1"),
+                                          {"Title": "in Q1"}).execute_query()
+    values = {v.FieldName: v for v in result.value}
+    assert values["Title"].HasException is False and values["Id"].FieldValue == str(values["Id"].ItemId)
+    inner = ctx.web.get_folder_by_server_relative_url(f"{ROOT}/Q1").folders.add("Inner").execute_query()
+    assert inner.server_relative_url == f"{ROOT}/Q1/Inner"
+    ctx.web.folders.add("Lists/Controls/Q3").execute_query()  # the web's Folders/Add with a site-relative URL
+
+    items = lst.items.select(["Id", "Title", "FileSystemObjectType", "FileRef", "FileDirRef", "FileLeafRef"]) \
+        .get().execute_query()
+    got = {i.properties["Title"]: (i.properties["FileSystemObjectType"], i.properties["FileDirRef"],
+                                   i.properties["FileLeafRef"]) for i in items}
+    item_id = values["Id"].ItemId
+    assert got == {"Q1": (1, ROOT, "Q1"), "Q2": (1, ROOT, "Q2"), "at the root": (0, ROOT, f"{made.id + 1}_.000"),
+                   "in Q1": (0, f"{ROOT}/Q1", f"{item_id}_.000"), "Inner": (1, f"{ROOT}/Q1", "Inner"),
+                   "Q3": (1, ROOT, "Q3")}
+    plain = lst.items.get().execute_query()[0].properties  # paths are shown only when selected, as SharePoint does
+    assert "FileRef" not in plain and plain["FileSystemObjectType"] in (0, 1)
+    folders = lst.items.filter("FSObjType eq 1").select(["FileLeafRef"]).get().execute_query()
+    assert sorted(f.properties["FileLeafRef"] for f in folders) == ["Inner", "Q1", "Q2", "Q3"]
+
+    q1_folder = ctx.web.get_folder_by_server_relative_url(f"{ROOT}/Q1").get().execute_query()
+    assert q1_folder.properties["ItemCount"] == 2  # "in Q1" and "Inner"
+    assert [f.name for f in q1_folder.folders.get().execute_query()] == ["Inner"]
+    assert q1_folder.list_item_all_fields.get().execute_query().properties["FileSystemObjectType"] == 1
+    # CAML: the root folder's rows by default, a folder's with FolderServerRelativeUrl, every item with Scope
+    root_rows = lst.get_items(CamlQuery.parse("<View><Query></Query></View>")).execute_query()
+    assert sorted(i.properties["Title"] for i in root_rows) == ["Q1", "Q2", "Q3", "at the root"]
+    in_q1 = CamlQuery.parse("<View><Query></Query></View>")
+    in_q1.FolderServerRelativeUrl = f"{ROOT}/Q1"
+    assert sorted(i.properties["Title"] for i in lst.get_items(in_q1).execute_query()) == ["Inner", "in Q1"]
+    every = lst.get_items(CamlQuery(ViewXml='<View Scope="Recursive"><Query></Query></View>')).execute_query()
+    assert sorted(i.properties["Title"] for i in every) == ["at the root", "in Q1"]
+    every = lst.get_items(CamlQuery(ViewXml='<View Scope="RecursiveAll"><Query></Query></View>')).execute_query()
+    assert len(every) == 6  # folders too
+
+    ctx.web.get_folder_by_server_relative_url(f"{ROOT}/Q1").delete_object().execute_query()  # and what is in it
+    left = sorted(i.properties["Title"] for i in lst.items.get().execute_query())
+    assert left == ["Q2", "Q3", "at the root"]
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.get_folder_by_server_relative_url(f"{ROOT}/Q1").get().execute_query()
+    assert info.value.response.status_code == 404
+
+
+def test_folder_errors_and_graph_content_type(controls):
+    w, _ctx, lst = controls
+    lst.root_folder.folders.add("Evidence 2026").execute_query()
+    with pytest.raises(ClientRequestException) as info:  # addItem does not take a taken folder name
+        lst.add_item(ListItemCreationInformation(LeafName="Evidence 2026", UnderlyingObjectType=1)).execute_query()
+    assert info.value.response.status_code == 400 and "already exists" in info.value.message
+    again = lst.root_folder.folders.add("Evidence 2026").execute_query()  # Folders/Add answers the one there
+    assert again.server_relative_url == f"{ROOT}/Evidence 2026"
+    with pytest.raises(ClientRequestException) as info:  # an item in a folder that is not there
+        lst.add_validate_update_item(ListItemCreationInformation(FolderUrl=f"{ROOT}/Nope"), {"Title": "x"}) \
+            .execute_query()
+    assert info.value.response.status_code == 404
+    graph = requests.Session()
+    graph.headers["Authorization"] = "Bearer " + _token(w)
+    items = graph.get(f"{w.sandbox.graph_url}/sites/{w.site_id}/lists/{lst.id}/items", params={"$expand": "fields"},
+                      timeout=10).json()["value"]
+    assert [(i["contentType"]["name"], i["fields"]["ContentType"]) for i in items] == [("Folder", "Folder")]
+
+
+def test_list_item_changes_since_token(controls):
+    _w, ctx, lst = controls
+    a = lst.add_item({"Title": "alpha"}).execute_query()
+    b = lst.add_item({"Title": "beta"}).execute_query()
+    first = lst.get_list_item_changes_since_token(ChangeLogItemQuery()).execute_query().value
+    root, rows = _rows(first)
+    changes = root.find("Changes")
+    assert changes is not None and changes.find("List") is not None  # the first call carries the list's schema
+    token = changes.get("LastChangeToken")
+    assert token.startswith(f"1;3;{lst.id};") and [r["ows_Title"] for r in rows] == ["alpha", "beta"]
+    assert rows[0]["ows_ID"] == str(a.id) and rows[0]["ows_FSObjType"] == f"{a.id};#0"
+
+    a.set_property("Title", "alpha 2").update().execute_query()
+    b.delete_object().execute_query()
+    lst.add_item({"Title": "gamma"}).execute_query()
+    later = lst.get_list_item_changes_since_token(ChangeLogItemQuery(ChangeToken=token)).execute_query().value
+    root, rows = _rows(later)
+    assert [r["ows_Title"] for r in rows] == ["alpha 2", "gamma"]
+    assert root.find("Changes/List") is None
+    assert [(i.get("ChangeType"), i.text) for i in root.findall("Changes/Id")] == [("Delete", str(b.id))]
+    assert root.find("{urn:schemas-microsoft-com:rowset}data").get("ItemCount") == "2"
+
+    # RowLimit: MoreChanges and a token after the last change shown
+    paged = lst.get_list_item_changes_since_token(ChangeLogItemQuery(ChangeToken=token, RowLimit="1")) \
+        .execute_query().value
+    root, rows = _rows(paged)
+    assert root.find("Changes").get("MoreChanges") == "TRUE" and [r["ows_Title"] for r in rows] == ["alpha 2"]
+    rest_of = lst.get_list_item_changes_since_token(
+        ChangeLogItemQuery(ChangeToken=root.find("Changes").get("LastChangeToken"))).execute_query().value
+    assert [r["ows_Title"] for r in _rows(rest_of)[1]] == ["gamma"]
+    # a query narrows the rows
+    where = "<Where><Eq><FieldRef Name='Title'/><Value Type='Text'>gamma</Value></Eq></Where>"
+    narrowed = lst.get_list_item_changes_since_token(ChangeLogItemQuery(Query=where)).execute_query().value
+    assert [r["ows_Title"] for r in _rows(narrowed)[1]] == ["gamma"]
+
+    with pytest.raises(ClientRequestException) as info:  # another list's token
+        other = ctx.web.lists.add(ListCreationInformation("Other", None, ListTemplateType.GenericList)) \
+            .execute_query()
+        other.get_list_item_changes_since_token(ChangeLogItemQuery(ChangeToken=token)).execute_query()
+    assert info.value.response.status_code == 400
+
+
+def test_user_information_list(rest):
+    w, ctx = rest
+    ctx.web.ensure_user("auditor@contoso.com").execute_query()
+    uil = ctx.web.site_user_info_list.get().execute_query()
+    assert (uil.title, uil.properties["BaseTemplate"], uil.properties["Hidden"]) == ("User Information List", 112,
+                                                                                     True)
+    same = ctx.web.lists.get_by_title("User Information List").get().execute_query()
+    assert same.id == uil.id
+    people = ctx.web.site_user_info_list.items.select(["Id", "Title", "Name", "EMail"]).get().execute_query()
+    users = {u.id: u for u in ctx.web.site_users.get().execute_query()}
+    assert {p.id for p in people} == set(users)  # the same ids as the site's users
+    auditor = next(p for p in people if p.properties["EMail"] == "auditor@contoso.com")
+    assert auditor.properties["Name"] == users[auditor.id].login_name
+    one = ctx.web.site_user_info_list.get_item_by_id(auditor.id).get().execute_query()
+    assert one.properties["Title"] == auditor.properties["Title"]
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.site_user_info_list.get_item_by_id(999).get().execute_query()
+    assert info.value.response.status_code == 404
+    with pytest.raises(ClientRequestException) as info:  # the app may not write it
+        ctx.web.site_user_info_list.add_item({"Title": "x"}).execute_query()
+    assert info.value.response.status_code == 403
+    token = _token(w, SP_SCOPE)
+    r = requests.get(f"{w.sandbox.url}/sites/GRC/_api/web/SiteUserInfoList/items", timeout=10,
+                     params={"$filter": "EMail eq 'auditor@contoso.com'", "$select": "Title"},
+                     headers={"Authorization": f"Bearer {token}", "Accept": "application/json;odata=nometadata"})
+    assert r.status_code == 200 and [v["Title"] for v in r.json()["value"]] == [auditor.properties["Title"]]
