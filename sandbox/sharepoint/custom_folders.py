@@ -27,9 +27,11 @@
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -119,6 +121,26 @@ class CustomFolders:
         if names[0] == "getlistitemchangessincetoken":
             return self.rest_item_changes_since_token(req, lst, verbose)
         return None
+
+    def rest_custom_item_op(self, req: Request, lst: CustomList, row: Row, segs: list[tuple[str, str | None]],
+                            verbose: bool) -> Response | None:
+        """``items(n)/Folder…`` (a folder item's folder) and ``items(n)/FieldValuesAsText`` / ``…AsHtml`` (every
+        field as text, as for a library item in ``rest_item_ops.py``), or None."""
+        names = [n for n, _ in segs]
+        if names[:1] == ["folder"] and row.fs_type == 1:
+            return self.rest_custom_folder(req, lst, row.path, segs[1:], verbose)
+        if names not in (["fieldvaluesastext"], ["fieldvaluesashtml"]) or req.method != "GET":
+            return None
+        out: dict[str, str] = {}
+        for key, value in self._c_item(req, lst, row, True).items():
+            text = "" if value is None else ("Yes" if value is True else "No" if value is False else str(value))
+            if key in ("Created", "Modified"):  # [unc] the site's locale (en-US) and time zone (UTC)
+                text = datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%-m/%-d/%Y %-I:%M %p")
+            out[key] = html.escape(text) if names[0].endswith("html") else text
+        out["Author"] = out["Editor"] = "SharePoint App"
+        op = "FieldValuesAsHtml" if names[0].endswith("html") else "FieldValuesAsText"
+        return self._rest_json(self._rest_entity(out, "SP.FieldStringValues", f"{self._c_base(req, lst)}/Items("
+                                                 f"{row.id})/{op}", verbose), verbose)
 
     # -- addItem, AddItemUsingPath ---------------------------------------------------------------------------
     def rest_custom_add_item(self, req: Request, lst: CustomList, using_path: bool, verbose: bool) -> Response:
@@ -221,12 +243,13 @@ class CustomFolders:
             return self._rest_json(self.c_folder_entity(req, lst, path, verbose), verbose)
         if row is not None and ((not names and method == "DELETE") or (names in (["recycle"], ["deleteobject"])
                                                                          and method == "POST")):
+            if names == ["recycle"]:  # rest_recycle.py: into the site's bin
+                guid = self.list_to_bin(lst, row, self.c_item_paths(req, lst, row)["FileRef"])
+                self.store.changed("list", lst.id)
+                return self._rest_json({"Recycle": guid} if verbose else {"value": guid}, verbose)
             with self.store.lock:
                 lst.drop(row.id)
             self.store.changed("list", lst.id)
-            if names == ["recycle"]:
-                guid = str(uuid.uuid4())
-                return self._rest_json({"Recycle": guid} if verbose else {"value": guid}, verbose)
             return Response(200, b"")
         if names == ["folders"] and not segs[0][1] and method == "GET":
             subs = sorted((r for r in lst.rows.values() if r.fs_type == 1 and r.folder.lower() == path.lower()),

@@ -245,8 +245,9 @@ class CustomLists:
                                      f"{self._rest_web_url(req)[0]}/_api/Web/Lists(guid'{lst.id}')/Items({row.id})")
         if roles is not None:  # rest_role_writes.py: the item's own, else inherited
             return roles
-        if names[:1] == ["folder"] and row.fs_type == 1:  # custom_folders.py
-            return self.rest_custom_folder(req, lst, row.path, segs[1:], verbose)
+        done = self.rest_custom_item_op(req, lst, row, segs, verbose)  # custom_folders.py: Folder, FieldValuesAs…
+        if done is not None:
+            return done
         if names[:1] == ["parentlist"]:  # office365's ListItem.update() reads its ListItemEntityTypeFullName
             return self.rest_custom_route(req, site, lst, segs[1:], verbose)
         if names == ["recycle"] and req.method == "POST":  # rest_custom_caml.py

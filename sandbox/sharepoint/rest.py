@@ -323,7 +323,7 @@ class RestApi:
             return self.rest_web_roles(req, site, segs[1:], verbose)  # rest_role_writes.py
         if names == ["web", "webs"] and req.method == "GET":  # no subsites here
             return self._rest_json(self._rest_collection([], verbose), verbose)
-        if names == ["web", "lists"] and req.method == "GET":
+        if names == ["web", "lists"] and not segs[1][1] and req.method == "GET":  # lists(guid) below
             return self.rest_web_lists(req, site, granted, verbose)  # rest_web_ops.py
         if names == ["web", "lists"] and not segs[1][1] and req.method == "POST":  # rest_custom_caml.py
             return self.rest_create_list(req, site, verbose)

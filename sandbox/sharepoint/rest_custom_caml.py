@@ -5,8 +5,8 @@ answers the list's items (``<Where>``, ``<OrderBy>`` then ID, ``<RowLimit>``, pa
 query's ``FolderServerRelativeUrl`` (the root folder by default; ``<View Scope="Recursive">`` every item below it,
 ``RecursiveAll`` folders too, ``FilesOnly`` its items; folders in ``custom_folders.py``);
 a ``FieldRef`` the list does not have is 500 as for a library. ``items(n)/recycle()`` (``POST …/Recycle``)
-takes the item out and answers a recycle-bin id [unc: the item is not listed in the site's ``RecycleBin``
-here, so it cannot be restored].
+takes the item out into the site's ``RecycleBin`` (``rest_recycle.py``: ``ItemType`` 3, restorable) and answers
+its bin id.
 
 ``POST web/lists`` (office365's ``web.lists.add(ListCreationInformation(…))`` / ``add_list``) makes a list as
 Graph's ``POST /sites/{id}/lists`` does (``graph_lists.py``): ``BaseTemplate`` 101 a document library, any other
@@ -17,7 +17,6 @@ is the app's to write. 201 and the list."""
 from __future__ import annotations
 
 import re
-import uuid
 from types import SimpleNamespace
 from typing import Any
 
@@ -74,10 +73,8 @@ class RestCustomCaml:
         return self._rest_json(self._rest_collection(shown, verbose), verbose)
 
     def rest_custom_recycle(self, req: Request, lst: Any, row: Any, verbose: bool) -> Response:
-        with self.store.lock:
-            lst.drop(row.id)
+        guid = self.list_to_bin(lst, row, self.c_item_paths(req, lst, row)["FileRef"])  # rest_recycle.py
         self.store.changed("list", lst.id)
-        guid = str(uuid.uuid4())
         return self._rest_json({"Recycle": guid} if verbose else {"value": guid}, verbose)
 
     def rest_create_list(self, req: Request, site: str, verbose: bool) -> Response:

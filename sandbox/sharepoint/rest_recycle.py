@@ -4,6 +4,9 @@
 - ``File/recycle()`` and ``Folder/recycle()`` take the item (a folder with everything under it) out of the
   library, as a deletion does (Graph's ``delta`` reports it deleted), keep it in the site's bin and answer the
   bin item's id; ``DELETE`` deletes for good.
+- A custom list's ``items(n)/recycle()`` and a list folder's ``recycle()`` (``custom_folders.py``) come here too
+  (``list_to_bin``: ``ItemType`` 3, a list item, or 5; ``Title`` the item's); ``Restore()`` puts the rows back
+  with their ids (a folder first when its parent folder is gone).
 - ``RecycleBin`` lists ``SP.RecycleBinItem``s (``Id``, ``LeafName``, ``DirName`` without the leading slash,
   ``ItemType`` 1 file / 5 folder, ``ItemState`` 1 (first stage), ``DeletedDate``, ``Size`` text, ``Title``,
   ``DeletedByName``), newest first; ``RecycleBin('<id>')`` or ``RecycleBin/GetById('<id>')`` one of them.
@@ -24,7 +27,7 @@ from typing import Any
 
 from sandbox.core.http import Request, Response
 from sandbox.sharepoint.rest import args, iso
-from sandbox.sharepoint.rest_errors import BAD, RestError
+from sandbox.sharepoint.rest_errors import BAD, DENIED, RestError
 from sandbox.sharepoint.store import Drive, Item, now_iso
 
 GONE = ("-2147024809, System.ArgumentException", "Value does not fall within the expected range.")  # [unc]
@@ -64,7 +67,7 @@ class RestRecycle:
                  "DirNamePath": {"DecodedUrl": e["DirName"]}, "ItemState": e.get("ItemState", 1),
                  "ItemType": e["ItemType"],
                  "LeafName": e["LeafName"], "LeafNamePath": {"DecodedUrl": e["LeafName"]}, "Size": e["Size"],
-                 "Title": e["LeafName"]}
+                 "Title": e.get("Title", e["LeafName"])}
         uri = f"{self._rest_web_url(req)[0]}/_api/Web/RecycleBin('{e['Id']}')"
         return self._rest_entity(props, "SP.RecycleBinItem", uri, verbose)
 
@@ -73,7 +76,7 @@ class RestRecycle:
         """``segs`` from ``RecycleBin`` on; ``scope`` ``web`` (the first stage) or ``site`` (both stages)."""
         names = [n for n, _ in segs]
         method = req.header("X-HTTP-Method").upper() or req.method
-        entries = [e for e in self._bin(site) if req.principal in self.store.drives[e["drive"]].grants
+        entries = [e for e in self._bin(site) if req.principal in self.bin_grants(e)
                    and (scope == "site" or e.get("ItemState", 1) == 1)]
         if names == ["recyclebin"] and not segs[0][1] and req.method == "GET":
             return self._rest_json(self._rest_collection([self._bin_entity(req, e, verbose) for e in entries],
@@ -95,8 +98,7 @@ class RestRecycle:
         if not rest and req.method == "GET":
             return self._rest_json(self._bin_entity(req, found, verbose), verbose)
         if rest == ["movetosecondstage"] and req.method == "POST":
-            d = self.store.drives[found["drive"]]
-            self._rest_drive(req, d.site_id, d.name, "write")
+            self._bin_write(req, found)
             found["ItemState"] = 2
             return Response(200, b"")
         if (rest in (["restore"], ["deleteobject"]) and req.method == "POST") or (not rest and method == "DELETE"):
@@ -104,11 +106,54 @@ class RestRecycle:
             return Response(200, b"")
         raise RestError(400, BAD)
 
-    def _bin_act(self, req: Request, site: str, e: dict[str, Any], act: str) -> None:
+    def bin_grants(self, e: dict[str, Any]) -> dict[str, str]:
+        """The grants of the library (or custom list: ``list_to_bin``) a bin item came from."""
+        if "list" in e:
+            lst = self.store.custom_lists.get(e["list"])
+            return lst.grants if lst is not None else {}
+        return self.store.drives[e["drive"]].grants
+
+    def _bin_write(self, req: Request, e: dict[str, Any]) -> None:
+        """Restoring, purging or moving a bin item needs write where it came from, as recycling did."""
+        if "list" in e:
+            if self.bin_grants(e).get(req.principal) != "write":
+                raise RestError(403, DENIED)
+            return
         d = self.store.drives[e["drive"]]
-        self._rest_drive(req, d.site_id, d.name, "write")  # restoring or purging needs write, as recycling did
+        self._rest_drive(req, d.site_id, d.name, "write")
+
+    def list_to_bin(self, lst: Any, row: Any, path: str) -> str:
+        """A custom list's row (a folder with every row in it) out of the list into the site's bin (``ItemType``
+        3, a list item; 5 a folder); ``path`` its server-relative ``FileRef``. The bin item's id."""
         with self.store.lock:
-            if act == "restore":
+            under = row.path + "/" if row.fs_type == 1 else None
+            rows = [row, *(r for r in lst.rows.values() if under and (r.folder + "/").startswith(under))]
+            entry = {"Id": str(uuid.uuid4()), "list": lst.id, "rows": rows, "LeafName": path.rsplit("/", 1)[1],
+                     "DirName": path.rsplit("/", 1)[0].lstrip("/"), "ItemType": 5 if row.fs_type == 1 else 3,
+                     "DeletedDate": now_iso(), "Size": "0", "Title": row.fields.get("Title") or ""}
+            lst.drop(row.id)
+            self._bin(lst.site_id).insert(0, entry)
+        return entry["Id"]
+
+    def _list_restore(self, e: dict[str, Any]) -> None:
+        lst = self.store.custom_lists.get(e["list"])
+        first = e["rows"][0]
+        if lst is None or (first.folder and not any(r.fs_type == 1 and r.path == first.folder
+                                                    for r in lst.rows.values())):
+            raise RestError(400, ("-2147024809, System.ArgumentException", "The parent folder of "
+                                  f"'{e['LeafName']}' no longer exists. Restore it first."))
+        for row in e["rows"]:
+            lst.rows[row.id] = row
+            lst.gone.pop(row.id, None)
+            row.modified = row.modified  # a new change number: the row is back
+        self.store.changed("list", lst.id)
+
+    def _bin_act(self, req: Request, site: str, e: dict[str, Any], act: str) -> None:
+        self._bin_write(req, e)
+        with self.store.lock:
+            if act == "restore" and "list" in e:
+                self._list_restore(e)
+            elif act == "restore":
                 item = e["item"]
                 if item.parent_id not in self.store.items:
                     raise RestError(400, ("-2147024809, System.ArgumentException", "The parent folder of "

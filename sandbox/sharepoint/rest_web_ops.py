@@ -89,7 +89,7 @@ class RestWebOps:
             "isAscending")
         if ascending is not None and not isinstance(ascending, bool):
             raise bad_value("Edm.Boolean")
-        entries = [e for e in self._bin(site) if req.principal in self.store.drives[e["drive"]].grants
+        entries = [e for e in self._bin(site) if req.principal in self.bin_grants(e)  # rest_recycle.py
                    and (scope == "site" or e.get("ItemState", 1) == 1)
                    and (not state or e.get("ItemState", 1) == state)]
         entries.sort(key=lambda e: e["DeletedDate"], reverse=ascending is False)

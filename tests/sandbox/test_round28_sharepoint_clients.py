@@ -174,3 +174,26 @@ def test_user_information_list(rest):
                      params={"$filter": "EMail eq 'auditor@contoso.com'", "$select": "Title"},
                      headers={"Authorization": f"Bearer {token}", "Accept": "application/json;odata=nometadata"})
     assert r.status_code == 200 and [v["Title"] for v in r.json()["value"]] == [auditor.properties["Title"]]
+
+
+def test_list_by_its_id_item_text_and_recycle_bin(controls):
+    """``Web/lists('<id>')`` (office365's path for a list it made) answered every list, so ``ItemCount`` read 0;
+    a custom list item had no ``FieldValuesAsText``; its ``recycle()`` left nothing in the bin to restore."""
+    _w, ctx, lst = controls
+    first = lst.add_item({"Title": "keep"}).execute_query()
+    second = lst.add_item({"Title": "bin me"}).execute_query()
+    assert lst.get().select(["ItemCount"]).execute_query().item_count == 2
+    text = first.field_values_as_text.get().execute_query().properties
+    assert (text["Title"], text["Attachments"], text["Author"]) == ("keep", "No", "SharePoint App")
+    bin_id = second.recycle().execute_query().value
+    entry = ctx.web.recycle_bin.get_by_id(bin_id).get().execute_query()
+    assert (entry.properties["Title"], entry.properties["ItemType"], entry.properties["LeafName"],
+            entry.properties["DirName"]) == ("bin me", 3, f"{second.id}_.000", ROOT.lstrip("/"))
+    assert [i.id for i in lst.items.get().execute_query()] == [first.id]
+    entry.restore().execute_query()
+    assert sorted(i.id for i in lst.items.get().execute_query()) == [first.id, second.id]  # back with its id
+    assert [e.id for e in ctx.web.recycle_bin.get().execute_query()] == []
+    folder = lst.root_folder.folders.add("Old").execute_query()
+    folder.recycle().execute_query()  # a list folder goes to the bin as a folder
+    assert [(e.properties["LeafName"], e.properties["ItemType"]) for e in ctx.web.recycle_bin.get().execute_query()] \
+        == [("Old", 5)]
