@@ -72,6 +72,7 @@ from sandbox.sharepoint.delta import Delta
 from sandbox.sharepoint.errors import GraphError, graph_error
 from sandbox.sharepoint.graph_audience import graph_audience
 from sandbox.sharepoint.graph_convert import GraphConvert
+from sandbox.sharepoint.graph_custom_delta import GraphCustomDelta
 from sandbox.sharepoint.graph_extras import GraphExtras
 from sandbox.sharepoint.graph_item_versions import GraphItemVersions
 from sandbox.sharepoint.graph_list_delta import GraphListDelta
@@ -147,6 +148,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    RestRealm, GraphSiteMore, RestWebMore, RestItemLookup, RestFieldWrites, RestSchemaLog,
                    RestRoleWrites, RestRoleDefs, RestItemMore, GraphListDelta, RestPerms, RestWebOps,
                    CustomLists, CustomListOps, RestCustomCaml, GraphRecycle, CustomFolders, RestUserInfo,
+                   GraphCustomDelta,
                    Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"

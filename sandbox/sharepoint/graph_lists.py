@@ -293,6 +293,9 @@ class GraphLists:
             return json_response(self.g_content_types(lst.id, False))
         if parts == ["items"] and method == "GET":
             return self._g_items(lst, req)
+        delta = self.is_list_delta(parts) if method == "GET" else None  # graph_custom_delta.py
+        if delta is not None:
+            return self.g_custom_list_delta(lst, req, delta.group("token"))
         if parts == ["items"] and method == "POST":
             body = json_body(req)
             fields = body.get("fields") if isinstance(body, dict) else None

@@ -16,6 +16,7 @@ from office365.sharepoint.lists.creation_information import ListCreationInformat
 from office365.sharepoint.lists.templates.type import ListTemplateType
 
 from tests.sandbox.sharepoint.test_client_probe import _token
+from tests.sandbox.sharepoint.test_client_probe_more import _sdk
 from tests.sandbox.sharepoint.test_rest_api import SP_SCOPE, rest
 
 __all__ = ["rest"]
@@ -197,3 +198,39 @@ def test_list_by_its_id_item_text_and_recycle_bin(controls):
     folder.recycle().execute_query()  # a list folder goes to the bin as a folder
     assert [(e.properties["LeafName"], e.properties["ItemType"]) for e in ctx.web.recycle_bin.get().execute_query()] \
         == [("Old", 5)]
+
+
+def test_custom_list_items_delta_through_msgraph(sharepoint):
+    """``lists/{id}/items/delta`` on a custom list was 404 "The specified list item was not found."."""
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+    from msgraph.generated.sites.item.lists.item.items.delta.delta_request_builder import DeltaRequestBuilder
+
+    w = sharepoint
+    lst = w.sandbox.add_custom_list(w.site_id, "Reqs", grants={f"{w.tenant_id}/{w.client_id}": "write"},
+                                    columns={"Control"})
+    graph = requests.Session()
+    graph.headers["Authorization"] = "Bearer " + _token(w)
+    items = f"{w.sandbox.graph_url}/sites/{w.site_id}/lists/{lst.id}/items"
+    made = [graph.post(items, json={"fields": {"Title": f"r{n}", "Control": "AC-2"}}, timeout=10).json()["id"]
+            for n in range(3)]
+
+    async def run(client, _drive):
+        builder = client.sites.by_site_id(w.site_id).lists.by_list_id(lst.id).items.delta
+        top2 = RequestConfiguration(query_parameters=DeltaRequestBuilder.DeltaRequestBuilderGetQueryParameters(top=2))
+        first = await builder.get(request_configuration=top2)
+        second = await builder.with_url(first.odata_next_link).get()
+        graph.patch(f"{items}/{made[0]}/fields", json={"Control": "AC-3"}, timeout=10)
+        graph.delete(f"{items}/{made[1]}", timeout=10)
+        later = await builder.with_url(second.odata_delta_link).get()
+        try:
+            await builder.with_url(f"{items}/delta?token=c999999999").get()
+        except ODataError as exc:
+            refused = (exc.response_status_code, exc.error.code)
+        return first, second, later, refused
+
+    first, second, later, refused = _sdk(w, run)
+    assert [i.id for i in first.value] == made[:2] and first.odata_delta_link is None
+    assert [i.id for i in second.value] == made[2:] and second.odata_next_link is None
+    assert [(i.id, i.deleted is not None) for i in later.value] == [(made[0], False), (made[1], True)]
+    assert refused == (410, "resyncRequired")
