@@ -1,7 +1,8 @@
 """Drive uploads for ``DriveSandbox``: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI
 in ``Location``, chunks with ``Content-Range``, ``308`` with ``Range`` until complete; a chunk sent again
 counts once, one past the received bytes is 400; a complete session answers the file again, as a client
-whose last reply was lost asks for it), to create a file
+whose last reply was lost asks for it; the session URI is the credential of its PUTs, which may come without
+``Authorization``: ``app._session_authed``), to create a file
 (``POST``) or to replace a file's content with files.update (``PATCH …/files/{id}``; metadata,
 addParents/removeParents and ``fields`` as on files.update)."""
 

@@ -39,3 +39,31 @@ def test_reused_generated_id_is_a_conflict(drive, gdrive):
     assert copy == {"id": spare, "name": "copy.txt"}
     status, detail = refused(files.copy(fileId=wanted, body={"id": spare}))
     assert (status, detail["reason"]) == (409, "duplicate")
+
+
+def test_resumable_session_uri_needs_no_authorization(drive, gdrive):
+    """Drive's guide sends a resumable session's PUTs without ``Authorization`` (the session URI is the
+    credential: a server starts the session, a browser sends the bytes); the emulator refused them with 403."""
+    import requests
+
+    start = raw(gdrive, "POST", "/upload/drive/v3/files?uploadType=resumable", json={
+        "name": "browser.bin", "parents": [gdrive.evidence_folder]}, headers={
+        "X-Upload-Content-Type": "application/octet-stream", "X-Upload-Content-Length": "600000"})
+    assert start.status_code == 200
+    session = start.headers["Location"]
+    put = dict(verify=gdrive.sandbox.ca_bundle, timeout=10, allow_redirects=False)
+    first = requests.put(session, data=b"a" * 262144, headers={"Content-Range": "bytes 0-262143/600000"}, **put)
+    assert (first.status_code, first.headers["Range"]) == (308, "bytes=0-262143")
+    status = requests.put(session, data=b"", headers={"Content-Range": "bytes */600000"}, **put)
+    assert (status.status_code, status.headers["Range"]) == (308, "bytes=0-262143")
+    done = requests.put(session, data=b"b" * (600000 - 262144), headers={
+        "Content-Range": "bytes 262144-599999/600000"}, **put)
+    assert done.status_code == 200 and done.json()["name"] == "browser.bin"
+    content = drive.files().get_media(fileId=done.json()["id"]).execute()
+    assert content == b"a" * 262144 + b"b" * (600000 - 262144)
+    # a session URI Drive never issued, without a credential, is still the anonymous caller's 403
+    unknown = requests.put(session.replace("upload_id=", "upload_id=x"), data=b"", **put)
+    assert unknown.status_code == 403 and unknown.json()["error"]["errors"][0]["reason"] == "forbidden"
+    # a wrong credential on a good session URI is still 401
+    bad = requests.put(session, data=b"", headers={"Authorization": "Bearer nope"}, **put)
+    assert bad.status_code == 401
