@@ -214,7 +214,8 @@ class CustomFolders:
         return self._rest_json({"value": rows}, verbose)
 
     # -- folders ---------------------------------------------------------------------------------------------
-    def c_folder_entity(self, req: Request, lst: CustomList, path: str, verbose: bool) -> dict[str, Any]:
+    def c_folder_entity(self, req: Request, lst: CustomList, path: str, verbose: bool, select: str | None = None
+                        ) -> dict[str, Any]:
         row = self.c_folder_row(lst, path) if path else None
         url = f"{self.c_root_url(req, lst)}/{path}" if path else self.c_root_url(req, lst)
         inside = [r for r in lst.rows.values() if r.folder.lower() == path.lower()]
@@ -225,7 +226,7 @@ class CustomFolders:
                  "TimeCreated": iso(row.created if row else lst.created), "TimeLastModified": iso(max(stamps)),
                  "UniqueId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{lst.id}/{row.id}" if row else lst.id + "/root")),
                  "WelcomePage": ""}
-        props = pick(props, req.query.get("$select", ""))
+        props = pick(props, req.query.get("$select", "") if select is None else select)
         return self._rest_entity(props, "SP.Folder", f"{self._rest_web_url(req)[0]}/_api/Web/"
                                  f"GetFolderByServerRelativePath(decodedurl='{url}')", verbose)
 

@@ -147,8 +147,10 @@ class CustomLists:
                  "DefaultViewUrl": f"{rel}/Lists/{lst.url_name}/AllItems.aspx",
                  "ListItemEntityTypeFullName": f"SP.Data.{lst.entity}ListItem", "Created": iso(lst.created),
                  "LastItemModifiedDate": iso(last)}
-        select = req.query.get("$select", "") if select is None else select
-        return self._rest_entity(pick(props, select), "SP.List", self._c_base(req, lst), verbose)
+        shown = pick(props, req.query.get("$select", "") if select is None else select)
+        if select is None and "rootfolder" in req.query.get("$expand", "").lower().replace(" ", "").split(","):
+            shown["RootFolder"] = self.c_folder_entity(req, lst, "", verbose, "")  # custom_folders.py
+        return self._rest_entity(shown, "SP.List", self._c_base(req, lst), verbose)
 
     def _c_item(self, req: Request, lst: CustomList, row: Row, paths: bool = False) -> dict[str, Any]:
         """An item's default properties; ``paths``: with those shown only when selected (``c_item_paths``)."""

@@ -73,9 +73,10 @@ class RestLists:
                  "ListItemEntityTypeFullName": f"SP.Data.{d.name.replace(' ', '_x0020_')}Item",
                  "Created": iso(root.created)}
         extra = {"EffectiveBasePermissions": base_permissions(self.rest_grant(req, d.site_id, d), verbose)}
-        select = req.query.get("$select", "") if select is None else select
-        return self._rest_entity(pick(props, select, extra), "SP.List",
-                                 f"{abs_url}/_api/Web/Lists(guid'{lid}')", verbose)
+        shown = pick(props, req.query.get("$select", "") if select is None else select, extra)
+        if select is None and "rootfolder" in req.query.get("$expand", "").lower().replace(" ", "").split(","):
+            shown["RootFolder"] = self._rest_folder(req, d, root, verbose, "", False)  # $expand=RootFolder
+        return self._rest_entity(shown, "SP.List", f"{abs_url}/_api/Web/Lists(guid'{lid}')", verbose)
 
     def _rest_item(self, req: Request, d: Drive, item: Item, verbose: bool, select: str = "") -> dict[str, Any]:
         folder = item.content is None

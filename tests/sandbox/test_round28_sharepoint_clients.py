@@ -234,3 +234,18 @@ def test_custom_list_items_delta_through_msgraph(sharepoint):
     assert [i.id for i in second.value] == made[2:] and second.odata_next_link is None
     assert [(i.id, i.deleted is not None) for i in later.value] == [(made[0], False), (made[1], True)]
     assert refused == (410, "resyncRequired")
+
+
+def test_list_expand_root_folder(controls):
+    """``$expand=RootFolder`` on a list was left out, so office365's ``ensure_property("RootFolder")`` (as
+    ``List.get_item_by_url`` calls it) found no root folder and failed its assertion."""
+    _w, ctx, lst = controls
+    ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence").upload_file("by-url.txt", b"u").execute_query()
+    item = ctx.web.lists.get_by_title("Evidence").get_item_by_url("by-url.txt").execute_query()
+    assert item.properties["FileLeafRef"] == "by-url.txt"
+    custom = ctx.web.lists.get_by_title("Controls").get().expand(["RootFolder"]).execute_query()
+    assert (custom.root_folder.server_relative_url, custom.root_folder.name) == (ROOT, "Controls")
+    both = ctx.web.lists.get().expand(["RootFolder"]).execute_query()
+    assert {x.title: x.root_folder.server_relative_url for x in both} == {
+        "Evidence": "/sites/GRC/Evidence", "Policies": "/sites/GRC/Policies", "Controls": ROOT}
+    assert lst.id == custom.id
