@@ -97,6 +97,7 @@ from sandbox.sharepoint.rest_file_ops import RestFileOps
 from sandbox.sharepoint.rest_files import RestFiles
 from sandbox.sharepoint.rest_folder_ops import RestFolderOps
 from sandbox.sharepoint.rest_groups import RestGroups
+from sandbox.sharepoint.rest_item_changes import RestItemChanges
 from sandbox.sharepoint.rest_item_lookup import RestItemLookup
 from sandbox.sharepoint.rest_item_more import RestItemMore
 from sandbox.sharepoint.rest_item_ops import RestItemOps
@@ -148,7 +149,7 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                    RestRealm, GraphSiteMore, RestWebMore, RestItemLookup, RestFieldWrites, RestSchemaLog,
                    RestRoleWrites, RestRoleDefs, RestItemMore, GraphListDelta, RestPerms, RestWebOps,
                    CustomLists, CustomListOps, RestCustomCaml, GraphRecycle, CustomFolders, RestUserInfo,
-                   GraphCustomDelta,
+                   GraphCustomDelta, RestItemChanges,
                    Sandbox):
     vendor = "sharepoint"
     server_header = "Microsoft-IIS/10.0"

@@ -16,13 +16,7 @@
   ``items(n)/Folder``): GET (``SP.Folder``), ``Folders`` (and ``Folders('name')`` / ``GetByUrl``), ``Files`` (none:
   a list folder holds items), ``ListItemAllFields`` (the folder's item; the root folder has none: null),
   ``ParentFolder``, DELETE, ``recycle``.
-- ``POST lists/…/GetListItemChangesSinceToken`` (``{"query": SP.ChangeLogItemQuery}``: ``ChangeToken``, ``Query``
-  (a ``<Where>``, with or without ``<Query>``), ``ViewFields``, ``RowLimit``, the default view's 30 when left out)
-  answers Lists.asmx's rowset XML (``text/xml`` [unc]): ``<listitems><Changes LastChangeToken="1;3;{list};{ticks};
-  {n}">`` (the list's schema as ``<List>`` without a token; ``<Id ChangeType="Delete">n</Id>`` for each row
-  deleted since the token) ``<rs:data ItemCount><z:row ows_ID ows_Title … />`` (every row without a token, else
-  those added or changed since). Past ``RowLimit`` changes, ``MoreChanges="TRUE"`` and a token after the last one
-  shown. A token of another list or not a token is 400 as for ``getChanges`` (``rest_changes.py``).
+- ``GetListItemChangesSinceToken``: ``rest_item_changes.py``.
 """
 
 from __future__ import annotations
@@ -30,25 +24,18 @@ from __future__ import annotations
 import html
 import re
 import uuid
-import xml.etree.ElementTree as ET
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from xml.sax.saxutils import quoteattr
 
 from sandbox.core.http import Request, Response
-from sandbox.core.numbers import ascii_int
 from sandbox.sharepoint.custom_lists import CustomList, Row
 from sandbox.sharepoint.rest import args, iso, pick
 from sandbox.sharepoint.rest_errors import BAD, NOT_FOUND, RestError
-from sandbox.sharepoint.store import now_iso
 
 PATHS = ("FileRef", "FileDirRef", "FileLeafRef", "FSObjType")
 TAKEN = ("-2130575257, Microsoft.SharePoint.SPFileExistsException", "A file or folder with the name {} already "
          "exists.")
-ROWSET = ('xmlns:s="uuid:BDC6E3F0-6DA3-11d1-A2A3-00AA00C14882" xmlns:dt="uuid:C2F41010-65B3-11d1-A29F-00AA00C14882" '
-          'xmlns:rs="urn:schemas-microsoft-com:rowset" xmlns:z="#RowsetSchema"')
 
 
 class CustomFolders:
@@ -309,93 +296,6 @@ class CustomFolders:
             if guid in paths and self.rest_custom_list(req, site, lid=lst.id) is not None:
                 return self.rest_custom_folder(req, lst, paths[guid], segs, verbose)
         return None
-
-    # -- GetListItemChangesSinceToken -----------------------------------------------------------------------
-    def rest_item_changes_since_token(self, req: Request, lst: CustomList, verbose: bool) -> Response:
-        body = (req.json() if req.body else None) or {}
-        body = body.get("d", body) if isinstance(body, dict) else body
-        query = body.get("query") if isinstance(body, dict) else None
-        if not isinstance(query, dict):
-            raise RestError(400, BAD)
-        scope = (3, lst.id)
-        raw_token = str(query.get("ChangeToken") or "").strip()
-        since = self._change_number(raw_token, scope) if raw_token else None  # rest_changes.py: 400 if not ours
-        limit = ascii_int(str(query.get("RowLimit") or "").strip()) or 30
-        where = self._c_where(str(query.get("Query") or ""))
-        fields = [f.get("Name", "") for f in self._c_xml(str(query.get("ViewFields") or "<ViewFields/>"),
-                                                            "ViewFields").findall(".//FieldRef")]
-        schema = SimpleNamespace(columns=lst.columns)
-        with self.store.lock:
-            rows = sorted(lst.rows.values(), key=lambda r: r.seq)
-            gone = sorted(lst.gone.items(), key=lambda g: g[1])
-            latest = max([lst.made_seq, *(r.seq for r in rows), *(s for _, s in gone)])
-        changes: list[tuple[int, Any]] = [(r.seq, r) for r in rows if since is None or r.seq > since]
-        if since is not None:
-            changes += [(s, n) for n, s in gone if s > since]
-        changes.sort(key=lambda c: c[0])
-        more = len(changes) > limit
-        changes = changes[:limit]
-        last = changes[-1][0] if more else latest
-        token = self._token(scope, last, now_iso())
-        out = [f'<listitems {ROWSET} MinTimeBetweenSyncs="0" RecommendedTimeBetweenSyncs="180" '
-               f'MaxBulkDocumentSyncSize="500" EffectivePermMask="FullMask">',
-               f'<Changes LastChangeToken={quoteattr(token)}' + (' MoreChanges="TRUE"' if more else "") + ">"]
-        if since is None:
-            out.append(f'<List ID="{{{lst.id.upper()}}}" Title={quoteattr(lst.title)} ServerTemplate="100" '
-                       f'RootFolder={quoteattr(self.c_root_url(req, lst))} ItemCount="{len(rows)}" />')
-        out += [f'<Id ChangeType="Delete">{n}</Id>' for _, n in changes if isinstance(n, int)]
-        out.append("</Changes>")
-        shown = []
-        for _, r in changes:
-            if isinstance(r, int):
-                continue
-            full = self._c_item(req, lst, r, True)
-            if where is not None and not self._caml_match(where, full, schema):
-                continue
-            shown.append(self._c_zrow(req, lst, r, full, fields))
-        out += [f'<rs:data ItemCount="{len(shown)}">', *shown, "</rs:data></listitems>"]
-        return Response(200, "\n".join(out).encode(), "text/xml; charset=utf-8")
-
-    @staticmethod
-    def _c_xml(text: str, root: str) -> ET.Element:
-        try:
-            return ET.fromstring(text)
-        except ET.ParseError:
-            raise RestError(400, ("-2130575306, Microsoft.SharePoint.SPException", f"Cannot complete this action."
-                                  f"\n\nPlease try again. (the {root} XML is not valid)")) from None  # [unc]
-
-    def _c_where(self, text: str) -> ET.Element | None:
-        if not text.strip():
-            return None
-        el = self._c_xml(text if text.strip().startswith("<Query") else f"<Query>{text}</Query>", "Query")
-        where = el.find("./Where")
-        return where[0] if where is not None and len(where) else None
-
-    def _c_zrow(self, req: Request, lst: CustomList, row: Row, full: dict[str, Any], fields: list[str]) -> str:
-        def when(stamp: str) -> str:
-            return iso(stamp)[:19].replace("T", " ")
-
-        guid = "{" + str(full["GUID"]).upper() + "}"
-        site_rel = full["FileRef"].lstrip("/")
-        attrs = {"ows_ID": str(row.id), "ows_Title": row.fields.get("Title", ""),
-                 "ows_ContentType": "Folder" if row.fs_type == 1 else "Item",
-                 "ows_Modified": when(row.modified), "ows_Created": when(row.created),
-                 "ows_Author": "1073741823;#SharePoint App", "ows_Editor": "1073741823;#SharePoint App",
-                 "ows_owshiddenversion": str(row.version), "ows_Attachments": "1" if row.attachments else "0",
-                 "ows__UIVersionString": f"{row.version}.0", "ows_FileRef": f"{row.id};#{site_rel}",
-                 "ows_FileLeafRef": f"{row.id};#{full['FileLeafRef']}",
-                 "ows_FileDirRef": f"{row.id};#{full['FileDirRef'].lstrip('/')}",
-                 "ows_FSObjType": f"{row.id};#{row.fs_type}", "ows_UniqueId": f"{row.id};#{guid}", "ows_GUID": guid,
-                 "ows_ContentTypeId": full["ContentTypeId"], "ows__ModerationStatus": "0", "ows__Level": "1",
-                 "ows_MetaInfo": f"{row.id};#", "ows_PermMask": "0x7fffffffffffffff"}
-        for col in sorted(lst.columns):
-            if row.fields.get(col) not in (None, ""):
-                attrs[f"ows_{col}"] = str(row.fields[col])
-        if fields:  # ViewFields: those, and what the rowset always carries
-            keep = {f"ows_{f}" for f in fields} | {"ows_ID", "ows_owshiddenversion", "ows_FSObjType", "ows_FileRef",
-                                                   "ows_UniqueId", "ows_Modified", "ows_MetaInfo", "ows_ContentType"}
-            attrs = {k: v for k, v in attrs.items() if k in keep}
-        return "<z:row " + " ".join(f"{k}={quoteattr(v)}" for k, v in attrs.items()) + " />"
 
 
 __all__ = ["CustomFolders"]

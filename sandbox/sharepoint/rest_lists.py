@@ -171,6 +171,8 @@ class RestLists:
             return self._rest_json(self._rest_collection([], verbose), verbose)
         if names[:1] == ["fields"]:
             return self._rest_fields(req, d, segs, verbose)
+        if names == ["getlistitemchangessincetoken"] and req.method == "POST":  # rest_item_changes.py
+            return self.rest_library_changes_since_token(req, d, verbose)
         if names == ["getchanges"] and req.method == "POST":  # rest_changes.py
             return self.rest_get_changes(req, d.site_id, (3, str(uuid.uuid5(uuid.NAMESPACE_URL, d.id))), [d], verbose)
         if names == ["rootfolder", "properties"]:  # rest_props.py

@@ -249,3 +249,33 @@ def test_list_expand_root_folder(controls):
     assert {x.title: x.root_folder.server_relative_url for x in both} == {
         "Evidence": "/sites/GRC/Evidence", "Policies": "/sites/GRC/Policies", "Controls": ROOT}
     assert lst.id == custom.id
+
+
+def test_library_changes_since_token(rest):
+    """``GetListItemChangesSinceToken`` on a document library: files and folders as rows, a deleted file as an
+    ``<Id ChangeType="Delete">``; it was 400 there too."""
+    _w, ctx = rest
+    lib = ctx.web.lists.get_by_title("Evidence")
+    folder = ctx.web.get_folder_by_server_relative_url("/sites/GRC/Evidence")
+    folder.upload_file("one.txt", b"1").execute_query()
+    ctx.web.ensure_folder_path("Evidence/audit").execute_query()
+    root, rows = _rows(lib.get_list_item_changes_since_token(ChangeLogItemQuery()).execute_query().value)
+    got = {r["ows_FileLeafRef"].split(";#")[1]: (r["ows_FSObjType"].split(";#")[1], r["ows_ContentType"]) for r in rows}
+    assert got == {"one.txt": ("0", "Document"), "audit": ("1", "Folder")}
+    assert root.find("Changes/List").get("ServerTemplate") == "101"
+    token = root.find("Changes").get("LastChangeToken")
+    one = next(r for r in rows if r["ows_FileLeafRef"].endswith("one.txt"))
+    assert one["ows_FileRef"].endswith(";#sites/GRC/Evidence/one.txt") and one["ows_File_x0020_Size"].endswith(";#1")
+
+    folder.upload_file("two.txt", b"22").execute_query()
+    ctx.web.get_file_by_server_relative_url("/sites/GRC/Evidence/one.txt").delete_object().execute_query()
+    root, rows = _rows(lib.get_list_item_changes_since_token(ChangeLogItemQuery(ChangeToken=token)).execute_query()
+                       .value)
+    assert [r["ows_FileLeafRef"].split(";#")[1] for r in rows] == ["two.txt"]
+    assert [(i.get("ChangeType"), i.text) for i in root.findall("Changes/Id")] == [("Delete", one["ows_ID"])]
+    view = ChangeLogItemQuery(ViewFields="<ViewFields><FieldRef Name='Title'/></ViewFields>")
+    _, rows = _rows(lib.get_list_item_changes_since_token(view).execute_query().value)
+    assert "ows_FileLeafRef" not in rows[0] and "ows_FileRef" in rows[0]  # ViewFields narrows the attributes
+    with pytest.raises(ClientRequestException) as info:
+        lib.get_list_item_changes_since_token(ChangeLogItemQuery(ChangeToken="not a token")).execute_query()
+    assert info.value.response.status_code == 400
