@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sandbox.core.http import Request, Response
-from sandbox.sharepoint.custom_lists import CustomList, Row
+from sandbox.sharepoint.custom_lists import APP_USER, CustomList, Row
 from sandbox.sharepoint.rest import args, iso, pick
 from sandbox.sharepoint.rest_errors import BAD, NOT_FOUND, RestError
 
@@ -56,6 +56,21 @@ class CustomFolders:
         """``$select`` over an item's properties: the default ones, the paths only when named."""
         default = {k: v for k, v in full.items() if k not in PATHS}
         return pick(default, select, {k: full[k] for k in PATHS if k in full}) | {"Id": full["Id"]}
+
+    def c_expand_users(self, req: Request, props: dict[str, Any], verbose: bool) -> dict[str, Any]:
+        """``$expand=Author`` / ``Editor`` (the app wrote every row here): the user's User Information List item
+        (``SP.Data.UserInfoItem``: ``Title``, ``EMail``, ``Name``…, ``rest_user_info.py``) inline, only the fields
+        ``$select`` names under it (``Author/Title``), left out when ``$select`` names neither it nor them."""
+        expand = {n.strip().lower() for n in req.query.get("$expand", "").split(",") if n.strip()}
+        select = [s.strip() for s in req.query.get("$select", "").split(",") if s.strip()]
+        for nav in ("Author", "Editor"):
+            inner = [s.split("/", 1)[1] for s in select if s.lower().startswith(nav.lower() + "/")]
+            if nav.lower() not in expand or (select and not inner and nav not in select):
+                continue
+            user = pick(self._user_info_item(self.rest_app_user(req, False)), ",".join(inner))
+            uri = f"{self._rest_web_url(req)[0]}/_api/Web/SiteUserInfoList/Items({APP_USER})"
+            props = {**props, nav: self._rest_entity(user, "SP.Data.UserInfoItem", uri, verbose)}
+        return props
 
     def c_relative(self, req: Request, lst: CustomList, url: str) -> str:
         """A folder URL (absolute, server-relative, site-relative or relative to the list) as a path under the

@@ -164,6 +164,7 @@ class CustomLists:
                 **(self.c_item_paths(req, lst, row) if paths else {})}
 
     def _c_item_entity(self, req: Request, lst: CustomList, props: dict[str, Any], verbose: bool) -> dict[str, Any]:
+        props = self.c_expand_users(req, props, verbose)  # custom_folders.py: $expand=Author,Editor
         return self._rest_entity(props, f"SP.Data.{lst.entity}ListItem",
                                  f"{self._c_base(req, lst)}/Items({props.get('Id', props.get('ID'))})", verbose)
 

@@ -279,3 +279,17 @@ def test_library_changes_since_token(rest):
     with pytest.raises(ClientRequestException) as info:
         lib.get_list_item_changes_since_token(ChangeLogItemQuery(ChangeToken="not a token")).execute_query()
     assert info.value.response.status_code == 400
+
+
+def test_custom_list_expand_author(controls):
+    """``$select=Author/Title&$expand=Author`` on a custom list's items left ``Author`` out; SharePoint expands
+    the user lookup to its User Information List item."""
+    _w, _ctx, lst = controls
+    lst.add_item({"Title": "who"}).execute_query()
+    items = lst.items.select(["Title", "Author/Title", "Editor/EMail"]).expand(["Author", "Editor"]).get() \
+        .execute_query()
+    props = items[0].properties
+    assert props["Author"] == {"Title": "SharePoint App"}
+    assert list(props["Editor"]) == ["EMail"]
+    plain = lst.items.select(["Title"]).expand(["Author"]).get().execute_query()[0].properties
+    assert "Author" not in plain  # expanded but not selected: left out, as SharePoint does
