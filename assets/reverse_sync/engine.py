@@ -278,7 +278,8 @@ class ReverseSync:
                 return w.steps(creating, True), merge(w.policy, c.desired, {}, {}, None), None
         else:
             snap = Snapshot(c.link["vendor_id"], c.link.get("vendor_number"), dict(base), None, set())
-        m = merge(w.policy, c.desired, base, snap.fields, snap.foreign)
+        sent = json.loads(c.link.get("projectx_fields") or "{}")
+        m = merge(w.policy, c.desired, base, snap.fields, snap.foreign, sent)
         still_open = getattr(w, "open_at_vendor", None)
         if c.closing and not w.reads and still_open is not None and not still_open(str(c.link["vendor_id"])):
             return [], m, snap  # closed or deleted at the vendor already: nothing to write, the link closes

@@ -74,11 +74,15 @@ class Merge:
 
 
 def merge(policy: dict[str, Field], desired: dict[str, Any], base: dict[str, Any], vendor: dict[str, Any],
-          foreign: set[str] | None) -> Merge:
+          foreign: set[str] | None, sent: dict[str, Any] | None = None) -> Merge:
     """Three-way comparison of Project X's values, the last synced base and the vendor's values.
 
     ``foreign``: fields the vendor's changelog shows someone other than us changed since the last
     sync (None when the vendor keeps no changelog: then any difference from the base counts).
+    ``sent``: Project X's own values at the last sync (``projectx_fields``). Where the vendor won a shared field
+    the base holds the vendor's value, so Project X's unchanged value differs from it: compared with the base,
+    the next sync would take it for a Project X change and overwrite the vendor's (a status a person set in
+    Jira reverted on the next unrelated edit). Links saved before it was kept fall back to the base.
     """
     out = Merge(synced=dict(base))
     for name, want in desired.items():
@@ -86,7 +90,7 @@ def merge(policy: dict[str, Field], desired: dict[str, Any], base: dict[str, Any
         have = vendor.get(name)
         known = name in base
         vendor_changed = known and have != base[name] and (foreign is None or name in foreign)
-        px_changed = not known or want != base[name]
+        px_changed = want != sent[name] if sent and name in sent else not known or want != base[name]
         if rule.owner == VENDOR or have == want:
             out.synced[name] = have
             continue

@@ -290,7 +290,7 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             if vendor_id is not None:
                 state.save_link(conn, w.vendor, w.vendor_object, c.internal_id, vendor_id, number, c.digest,
                                 "closed" if c.closing else "open", m.synced, snap.updated if snap else None,
-                                sync.run_id, existing=c.link is not None)
+                                sync.run_id, existing=c.link is not None, sent=_sent(c))
                 unsettled.clear(conn, w.vendor, c.internal_id)  # linked: no create of it is in doubt any more
             state.clear_dead_letter(conn, w.vendor, c.internal_id)
             report.plan += plan_rows(c, vendor_id, steps, m.conflicts, "done")
@@ -312,6 +312,14 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             report.plan += plan_rows(c, vendor_id, steps or [(operation, [])], [], "dead_lettered")
             if is_connector_failure(exc):
                 breaker.failure(reason)
+
+
+def _sent(c: Candidate) -> dict[str, Any]:
+    """Project X's values at this sync, for the link's ``projectx_fields`` (a close sends only the status)."""
+    import json
+
+    before = json.loads((c.link or {}).get("projectx_fields") or "{}") if c.closing else {}
+    return {**before, **c.desired}
 
 
 def _new_id(c: Candidate, vendor_id: Any) -> bool:

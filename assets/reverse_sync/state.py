@@ -4,7 +4,8 @@
   ever added, never renamed (the nightly reconciliation and the health page read them):
   ``payload_hash`` is the hash of the Project X payload last written; ``synced_fields`` (JSON) the
   field values both sides agreed on after the last sync (the base of the three-way comparison);
-  ``vendor_updated`` the vendor's own last-updated stamp seen at that sync.
+  ``vendor_updated`` the vendor's own last-updated stamp seen at that sync; ``projectx_fields`` (JSON)
+  Project X's own values at that sync, what "Project X changed a shared field" is judged against.
 - ``dead_letters``: one row per (vendor, internal id) whose write failed or was paused, with the
   reason; retried (and deleted on success) by the next run.
 - ``plans``: one row per intended operation and field of a run (dry or real): the field-level
@@ -40,6 +41,9 @@ DDL = (
     f"alter table {SCHEMA}.external_links add column if not exists synced_fields varchar",
     f"alter table {SCHEMA}.external_links add column if not exists vendor_updated varchar",
     f"alter table {SCHEMA}.external_links add column if not exists last_run_id varchar",
+    # Project X's own values at the last sync (JSON): whether Project X changed a shared field since is judged
+    # against them, not against ``synced_fields`` (which holds the vendor's value where the vendor won)
+    f"alter table {SCHEMA}.external_links add column if not exists projectx_fields varchar",
     f"""create table if not exists {SCHEMA}.dead_letters (
         vendor varchar not null, internal_id varchar not null, operation varchar not null,
         payload varchar not null, error varchar not null, attempts integer not null,
@@ -90,22 +94,24 @@ def links(conn: Connection, vendor: str) -> dict[str, dict[str, Any]]:
 
 def save_link(conn: Connection, vendor: str, vendor_object: str, internal_id: str, vendor_id: str,
               number: str | None, digest: str, status: str, synced: dict[str, Any], vendor_updated: str | None,
-              run_id: str, existing: bool) -> None:
+              run_id: str, existing: bool, sent: dict[str, Any] | None = None) -> None:
+    """``sent``: Project X's values at this sync (``projectx_fields``; None leaves them as they were)."""
     stamp = now()
     fields = json.dumps(synced, sort_keys=True, default=str)
+    ours = None if sent is None else json.dumps(sent, sort_keys=True, default=str)
     if existing:
         conn.execute(
             f"update {SCHEMA}.external_links set vendor_id = %s, vendor_number = %s, payload_hash = %s, "
-            "status = %s, updated_at = %s, synced_fields = %s, vendor_updated = %s, last_run_id = %s "
-            "where vendor = %s and internal_id = %s",
-            (vendor_id, number, digest, status, stamp, fields, vendor_updated, run_id, vendor, internal_id))
+            "status = %s, updated_at = %s, synced_fields = %s, vendor_updated = %s, last_run_id = %s, "
+            "projectx_fields = coalesce(%s, projectx_fields) where vendor = %s and internal_id = %s",
+            (vendor_id, number, digest, status, stamp, fields, vendor_updated, run_id, ours, vendor, internal_id))
     else:
         conn.execute(
             f"insert into {SCHEMA}.external_links (vendor, internal_id, vendor_object, vendor_id, vendor_number, "
-            "payload_hash, status, created_at, updated_at, synced_fields, vendor_updated, last_run_id) "
-            "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "payload_hash, status, created_at, updated_at, synced_fields, vendor_updated, last_run_id, "
+            "projectx_fields) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (vendor, internal_id, vendor_object, vendor_id, number, digest, status, stamp, stamp, fields,
-             vendor_updated, run_id))
+             vendor_updated, run_id, ours))
 
 
 def dead_letters(conn: Connection, vendor: str) -> dict[str, dict[str, Any]]:
