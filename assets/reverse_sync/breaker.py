@@ -33,6 +33,10 @@ ROW_LEVEL_STATUSES = frozenset({400, 404, 409, 410, 412, 413, 415, 422})
 
 def is_connector_failure(exc: VendorError) -> bool:
     """True when the failure says the vendor (not the record) is the problem."""
+    from .writes import RecordRefused
+
+    if isinstance(exc, RecordRefused):  # a 403 with the vendor's reason about this record (writes.py)
+        return False
     if isinstance(exc, VendorAuthError):
         return True
     return exc.status is None or exc.status not in ROW_LEVEL_STATUSES

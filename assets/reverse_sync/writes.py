@@ -35,6 +35,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -356,19 +357,49 @@ def _listed(hook: Any) -> list[Any]:
     return [] if hook is None else list(hook) if isinstance(hook, list | tuple) else [hook]
 
 
+class RecordRefused(VendorError):
+    """A write the vendor refused with 403 and its own reason although the credentials work (the client renewed
+    its token and was refused again): an ACL on the record or a field, a business rule aborting the write, a
+    project's permission. About this record: dead-lettered with the reason, the breaker counts nothing."""
+
+
 def with_vendor_reason(exc: VendorError, response: requests.Response | None) -> VendorError:
     """``exc`` with the vendor's own reason for refusing a record added when its message lacks it (a
     Spring-style body ``{"error": "Bad Request", "message": "result must be one of ..."}`` reads as just
-    "Bad Request" otherwise), so the dead letter says what to fix. Auth failures and 5xx are left as
+    "Bad Request" otherwise), so the dead letter says what to fix. A 403 that gives a reason (ServiceNow's
+    "Operation Failed" with an ACL or a business rule named, Jira's permission message) is a
+    :class:`RecordRefused` naming it, not "the credentials are refused": one record refused for itself must
+    not read as a connector failure, nor open the breaker for every other record [unc: a write role taken
+    from the integration account reads the same way, record by record]. 401s, 429s and 5xx are left as
     they are."""
-    if response is None or exc.status is None or not 400 <= exc.status < 500 or exc.status in (401, 403, 429):
+    if response is None or exc.status is None or not 400 <= exc.status < 500 or exc.status in (401, 429):
         return exc
+    if exc.status == 403:
+        found = _reasons(response, with_message=True)  # ServiceNow's "Operation Failed" and its detail
+        if not found or getattr(response, "status_code", None) != 403:
+            return exc
+        request = getattr(response, "request", None)
+        where = f"{request.method} {urlsplit(str(request.url)).path}" if request is not None else "a write"
+        return RecordRefused(
+            f"{where} answered 403 although the credentials work (a renewed token was refused too): the vendor "
+            f"refused this record's write ({'; '.join(found)})"[:1000] + ". Fix the access rule or business rule "
+            "named there (or the record's values it objects to); the next push writes it again", 403)
+    found = _reasons(response)
+    text = str(exc)
+    extra = [f for f in dict.fromkeys(found) if f and f not in text]
+    if not extra:
+        return exc
+    return type(exc)(f"{text} ({'; '.join(extra)})"[:1000], exc.status)
+
+
+def _reasons(response: requests.Response, with_message: bool = False) -> list[str]:
+    """The vendor's own reasons in an error body, each one line with no echoed credential."""
     try:
         body = response.json()
     except ValueError:
-        return exc
+        return []
     if not isinstance(body, dict):
-        return exc
+        return []
     found: list[str] = []
     for key in ("message", "detail", "errorMessages", "errors", "validationErrors"):
         value = body.get(key)
@@ -378,11 +409,7 @@ def with_vendor_reason(exc: VendorError, response: requests.Response | None) -> 
             found += [str(v.get("message") or v) if isinstance(v, dict) else str(v) for v in value]
         elif value not in (None, ""):
             found.append(str(value))
-    if isinstance(body.get("error"), dict) and body["error"].get("detail"):
-        found.append(str(body["error"]["detail"]))
-    text = str(exc)
-    found = [vendor_text(f, response, 300) for f in found]  # no echoed credential, no control character
-    extra = [f for f in dict.fromkeys(found) if f and f not in text]
-    if not extra:
-        return exc
-    return type(exc)(f"{text} ({'; '.join(extra)})"[:1000], exc.status)
+    if isinstance(body.get("error"), dict):
+        found += [str(body["error"][k]) for k in ("message", "detail")[0 if with_message else 1:]
+                  if body["error"].get(k)]
+    return [vendor_text(f, response, 300) for f in found]  # no echoed credential, no control character
