@@ -65,3 +65,47 @@ def test_a_servicenow_403_about_one_record_is_its_dead_letter_with_the_reason_an
     again = run("servicenow", circuit_breakers=True, breaker_threshold=3)
     assert again.updated == 6 and again.dead_lettered == 0 and attacks._dead(duckdb_warehouse, "servicenow") == {}
     assert len([w for w in writes(servicenow) if w["method"] == "PATCH"]) == 6
+
+
+# --- OneTrust periods held as instants with an offset ---------------------------------------------------------------
+
+def test_onetrust_periods_read_in_a_non_utc_session_time_zone_are_sent_as_the_same_instant(
+        onetrust, duckdb_warehouse, monkeypatch):
+    import duckdb
+
+    from pipelines.common.cursor import parse_vendor_ts
+    from tests.reverse_sync_helpers import attestation_rows
+
+    rows = attestation_rows(3)
+    write_outbound(duckdb_warehouse, "onetrust", rows)
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:  # the mart's periods as instants (timestamptz)
+        con.execute("alter table outbound.onetrust_control_attestations alter period_start type timestamptz "
+                    "using timezone('UTC', cast(period_start as timestamp))")
+        con.execute("alter table outbound.onetrust_control_attestations alter period_end type timestamptz "
+                    "using timezone('UTC', cast(period_end as timestamp))")
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # the worker's zone: the warehouse answers instants in it (+05:30)
+    report = run("onetrust")
+    assert report.created == 3 and report.dead_lettered == 0, report.failures
+    stored = {a["externalId"]: a for a in onetrust.attestations() if a.get("source") == "Project X"}
+    for r in rows:
+        start = parse_vendor_ts(stored[r["attestation_id"]]["periodStart"])
+        assert start == r["period_start"].replace(tzinfo=None), (r["attestation_id"], start)
+    onetrust.clear_request_log()
+    assert run("onetrust").unchanged == 3 and writes(onetrust) == []
+
+
+def test_servicenow_due_dates_read_in_a_non_utc_session_time_zone_are_sent_in_utc(
+        servicenow, duckdb_warehouse, monkeypatch):
+    import duckdb
+
+    from assets.reverse_sync.servicenow import remediation_table
+    from tests.test_reverse_sync_servicenow import remediation_rows
+
+    write_outbound(duckdb_warehouse, "servicenow", remediation_rows(2))
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:
+        con.execute("alter table outbound.servicenow_remediation_tasks alter due_at type timestamptz "
+                    "using timezone('UTC', cast(due_at as timestamp))")
+    monkeypatch.setenv("TZ", "America/New_York")
+    assert run("servicenow").created == 2
+    assert {r["due_date"] for r in servicenow.records(remediation_table())
+            if r.get("correlation_display") == "Project X"} == {"2026-12-01 00:00:00"}

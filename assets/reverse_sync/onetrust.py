@@ -20,6 +20,7 @@ import hashlib
 import os
 import threading
 from collections import defaultdict
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,10 @@ def attestation_path() -> str:
 
 
 def _iso(value: Any) -> str | None:
+    """A period as OneTrust's UTC ``...Z``: an instant with an offset (a timestamptz the warehouse answers in the
+    worker's time zone) is turned to UTC first, not written as its wall-clock time with a Z; naive is UTC."""
+    if getattr(value, "tzinfo", None) is not None and value.utcoffset() is not None:
+        value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else value
 
 

@@ -1,7 +1,7 @@
 """Remediation tasks for failed controls, pushed to ServiceNow's remediation-task table."""
 
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
@@ -29,6 +29,9 @@ VENDOR_CLOSED_STATES = frozenset({"3", "4", "6", "7"})
 
 
 def _sn_ts(value: Any) -> str:
+    """A date-time as the Table API takes it (UTC): an instant with an offset is turned to UTC first."""
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else (value or "")
 
 
