@@ -109,3 +109,48 @@ def test_servicenow_due_dates_read_in_a_non_utc_session_time_zone_are_sent_in_ut
     assert run("servicenow").created == 2
     assert {r["due_date"] for r in servicenow.records(remediation_table())
             if r.get("correlation_display") == "Project X"} == {"2026-12-01 00:00:00"}
+
+
+# --- our ids as JQL and encoded-query values ------------------------------------------------------------------------
+
+def test_a_jira_create_whose_answer_is_lost_is_found_by_a_label_with_quotes_and_backslashes(jira, duckdb_warehouse):
+    odd = ['rem"quoted"', "rem\\back\\slash", 'rem"OR"labels="projectx']
+    rows = jira_rows(len(odd))
+    for r, internal_id in zip(rows, odd, strict=True):
+        r["remediation_task_id"], r["labels"] = internal_id, f"projectx,control:SN-CHG-01,projectx:{internal_id}"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    jira.faults.set(rate_lost_reply=1.0, methods=["POST"], paths=[r"/issue$"])  # each create made, answered 5xx
+    report = run("jira", concurrency=1)
+    assert report.created + report.adopted == 3 and report.dead_lettered == 0, report.failures
+    assert attacks._jira_by_task(jira) == dict.fromkeys(odd, 1)
+
+
+def test_servicenow_ids_with_query_characters_are_looked_up_as_themselves(servicenow, duckdb_warehouse):
+    from tests.test_reverse_sync_servicenow import remediation_rows
+
+    odd = ["rem^ORshort_descriptionISNOTEMPTY", "rem,with,commas", "rem^NQsys_idISNOTEMPTY"]
+    rows = remediation_rows(2)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    assert run("servicenow").created == 2
+    # a record a person made (not linked to any task) that a query injected through our id would match
+    servicenow.insert(__import__("assets.reverse_sync.servicenow", fromlist=["x"]).remediation_table(),
+                      {"short_description": "made by hand", "correlation_id": "someone-else"})
+    extra = remediation_rows(len(odd), start=10)
+    for r, internal_id in zip(extra, odd, strict=True):
+        r["remediation_task_id"] = internal_id
+    write_outbound(duckdb_warehouse, "servicenow", rows + extra)
+    servicenow.faults.set(rate_lost_reply=1.0, methods=["POST"])  # each create made, then answered 5xx
+    report = run("servicenow", concurrency=1)
+    servicenow.faults.clear()
+    assert report.dead_lettered == 0 and report.created + report.adopted == 3, report.failures
+    links = _links(duckdb_warehouse, "servicenow")
+    by_sys_id = {r["sys_id"]: r for r in servicenow.records(__import__(
+        "assets.reverse_sync.servicenow", fromlist=["x"]).remediation_table())}
+    for internal_id in odd:
+        assert by_sys_id[links[internal_id]]["correlation_id"] == internal_id, internal_id
+    assert {k: v for k, v in attacks._sn_by_task(servicenow).items() if k in odd} == dict.fromkeys(odd, 1)
+    # a push killed after those creates finds them by our ids (the prefetch), never makes them again
+    with __import__("duckdb").connect(duckdb_warehouse.duckdb_path) as con:
+        con.execute("delete from reverse_sync.external_links where vendor = 'servicenow'")
+    again = run("servicenow")
+    assert again.adopted == 5 and again.created == 0, again.failures

@@ -72,6 +72,12 @@ def one_line(text: str) -> str:
     return text if one else " ".join(part.strip() for part in lines if part.strip())
 
 
+def jql_string(value: str) -> str:
+    """``value`` as a JQL string literal: in double quotes, a quote or backslash in it escaped, so an id of ours
+    holding one is searched for as it is (not a syntax error, nor another clause of the query)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def adf(text: str) -> dict[str, Any]:
     """Plain text as an Atlassian Document (one paragraph per line)."""
     lines = [line for line in (text or "").split("\n")]
@@ -267,7 +273,7 @@ class JiraIssueWriter:
         An issue of the wrong shape (not an object, ``fields`` or ``labels`` not what Jira sends) raises
         VendorError, so this record is dead-lettered rather than the whole push stopped."""
         label = f"projectx:{internal_id}"
-        for page in self.client.search(f'labels = "{label}" ORDER BY created ASC', ["labels"]):
+        for page in self.client.search(f'labels = {jql_string(label)} ORDER BY created ASC', ["labels"]):
             for bean in page:
                 fields = bean.get("fields") if isinstance(bean, dict) else None
                 labels = fields.get("labels") if isinstance(fields, dict) else None

@@ -81,8 +81,12 @@ class ServiceNowTaskWriter:
         return self.desired(row)
 
     def find_existing(self, internal_id: str) -> dict[str, Any] | None:
-        found = self.client.find(self.vendor_object, f"correlation_id={internal_id}", limit=1)
-        return found[0] if found else None
+        """Our record of ``internal_id`` (oldest first), looked up with the id as a value: a ``^`` in it is escaped
+        (``^^``), else it would start another condition (``^OR...`` matching a record of anyone's), and only a
+        record carrying exactly our id is taken."""
+        found = self.client.find(self.vendor_object, f"correlation_id={sn_value(internal_id)}"
+                                 "^ORDERBYsys_created_on^ORDERBYsys_id", limit=10)
+        return next((r for r in found if r.get("correlation_id") == internal_id), None)
 
     def create(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.client.create(self.vendor_object, payload)
@@ -100,13 +104,19 @@ class ServiceNowTaskWriter:
 
     def prefetch(self, internal_ids: list[str]) -> dict[str, Snapshot]:
         found: dict[str, Snapshot] = {}
-        for start in range(0, len(internal_ids), PREFETCH_CHUNK):
-            chunk = internal_ids[start:start + PREFETCH_CHUNK]
+        wanted = set(internal_ids)
+        plain = [i for i in internal_ids if "," not in i]  # IN splits its values at commas: those go one by one
+        queries = ["correlation_idIN" + ",".join(sn_value(i) for i in plain[start:start + PREFETCH_CHUNK])
+                   for start in range(0, len(plain), PREFETCH_CHUNK)]
+        queries += [f"correlation_id={sn_value(i)}" for i in internal_ids if "," in i]
+        for query in queries:
             # oldest first (a stable order across pages); of duplicates a person made, an open one is adopted
             # before a closed one, so a closed duplicate is never reopened while an open record exists
-            query = "correlation_idIN" + ",".join(chunk) + "^ORDERBYsys_created_on^ORDERBYsys_id"
+            query += "^ORDERBYsys_created_on^ORDERBYsys_id"
             for page in self.client.iter_pages(self.vendor_object, query, page_size=PREFETCH_CHUNK):
                 for rec in page:
+                    if rec.get("correlation_id") not in wanted:
+                        continue
                     fields = {k: rec.get(k) for k in ("short_description", "description", "priority", "due_date",
                                                       "cmdb_ci", "correlation_id", "correlation_display")}
                     fields["status"] = DONE if str(rec.get("state")) in VENDOR_CLOSED_STATES else "open"
@@ -223,6 +233,11 @@ class ServiceNowTaskWriter:
             "gateway); the next push writes it again", None)
         writes._audit(operation, vendor_id, internal_id, response.status_code, str(error)[:300])
         raise error
+
+
+def sn_value(value: str) -> str:
+    """A value inside an encoded query: ``^`` doubled, as the instance reads a literal caret."""
+    return value.replace("^", "^^")
 
 
 def _answers_record(response: Any, vendor_id: str) -> bool:
