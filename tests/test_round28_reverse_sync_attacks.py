@@ -154,3 +154,20 @@ def test_servicenow_ids_with_query_characters_are_looked_up_as_themselves(servic
         con.execute("delete from reverse_sync.external_links where vendor = 'servicenow'")
     again = run("servicenow")
     assert again.adopted == 5 and again.created == 0, again.failures
+
+
+def test_a_jira_id_that_cannot_be_a_label_is_dead_lettered_naming_why_and_never_creates_issues(
+        jira, duckdb_warehouse, monkeypatch):
+    monkeypatch.setenv("PROJECTX_JIRA_SEARCH_LAG_SECONDS", "0")
+    odd = ["rem,comma", "rem with space", "rem-" + "x" * 260]
+    rows = jira_rows(len(odd) + 1)
+    for r, internal_id in zip(rows, odd, strict=False):
+        r["remediation_task_id"], r["labels"] = internal_id, f"projectx,control:SN-CHG-01,projectx:{internal_id}"
+    write_outbound(duckdb_warehouse, "jira", rows)
+    before = len(jira.issues())
+    for n in range(3):
+        report = run("jira", run_id=f"odd-{n}")
+        assert report.dead_lettered == 3, report.failures
+    assert len(jira.issues()) == before + 1, "only the task with a usable id has an issue, made once"
+    dead = attacks._dead(duckdb_warehouse, "jira")
+    assert set(dead) == set(odd) and all("label" in e for e in dead.values()), dead

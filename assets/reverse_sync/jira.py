@@ -72,6 +72,26 @@ def one_line(text: str) -> str:
     return text if one else " ".join(part.strip() for part in lines if part.strip())
 
 
+LABEL_LIMIT = 255  # Jira refuses a longer label (400)
+
+
+def label_problem(internal_id: str) -> str | None:
+    """Why ``projectx:<internal_id>`` cannot be the issue's label (Jira refuses whitespace and labels over 255
+    characters; the mart joins labels with commas, so a comma splits it), else None. Without that label the issue
+    is found by no later run: a create whose answer is unclear would make it again and again."""
+    label = f"projectx:{internal_id}"
+    why = ("holds whitespace, which Jira refuses in a label" if any(ch.isspace() for ch in internal_id)
+           else "holds a comma, which splits the mart's comma-joined labels" if "," in internal_id
+           else f"is {len(label)} characters long, over Jira's {LABEL_LIMIT} for a label"
+           if len(label) > LABEL_LIMIT else None)
+    if why is None:
+        return None
+    return (f"the Jira issue for {internal_id[:80]!r} was not created: its label {label[:80]!r} {why}, and that label "
+            "is how every later push finds the issue (without it a retried create could make a second one). Give "
+            "the task an id without whitespace or commas, at most "
+            f"{LABEL_LIMIT - len('projectx:')} characters, in outbound.jira_remediation_issues")
+
+
 def jql_string(value: str) -> str:
     """``value`` as a JQL string literal: in double quotes, a quote or backslash in it escaped, so an id of ours
     holding one is searched for as it is (not a syntax error, nor another clause of the query)."""
@@ -192,6 +212,9 @@ class JiraIssueWriter:
                                                       object_id=str(vendor_id or internal_id),
                                                       internal_id=internal_id, **kw)
         if operation == "create":
+            unusable = label_problem(internal_id)
+            if unusable:  # refused before any request: the issue could never be found again by our id
+                raise VendorError(unusable, 422)
             self.not_maybe_created(internal_id, writes)
             fields: dict[str, Any] = {
                 "project": {"key": desired["project"]}, "issuetype": {"name": desired["issuetype"]},
