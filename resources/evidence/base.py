@@ -122,6 +122,16 @@ def verified(sha256: str, content: bytes, where: str) -> bytes:
     return content
 
 
+def occupied(sha256: str, found: bytes | None, size: int | None, where: str) -> ContentMismatch:
+    """The error for an address that already holds other bytes (``found``, or just another ``size``): a put
+    never overwrites it (it may be evidence of tampering, or the only copy of what was there) and never
+    passes it for the content; the library flags it (``security_alert``) and the file waits as pending."""
+    what = f"bytes hashing to {content_address(found)}" if found is not None else f"{size} bytes"
+    return ContentMismatch(f"{where} already holds {what} under the content address {sha256}: not overwritten, and "
+                           "the file is not stored as it; review that object (replaced or corrupt), delete it, and "
+                           "the file waiting as pending is stored on the next retry")
+
+
 def clean_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
     """Metadata keys are lowercase ``[a-z0-9_]``; values are strings (None dropped)."""
     out: dict[str, str] = {}

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from resources.evidence.base import (
+    ContentMismatch,
     EvidenceStore,
     StoreError,
     StorePermissionError,
@@ -211,6 +212,9 @@ class EvidenceLibrary:
         except StoreQuotaError as exc:
             self.ledger.pause(self.store.name, str(exc))
             self.ledger.alert("quota_pause", self.store.name, str(exc), base["sha256"], filename, source)
+            return self._pending(content, base, str(exc), extra)
+        except ContentMismatch as exc:  # the address holds other bytes: tampering or corruption, for review
+            self.ledger.alert("security_alert", self.store.name, str(exc), base["sha256"], filename, source)
             return self._pending(content, base, str(exc), extra)
         except StorePermissionError as exc:
             self.ledger.alert("permission_task", self.store.name, str(exc), base["sha256"], filename, source)

@@ -24,6 +24,7 @@ from resources.evidence.base import (
     check_address,
     clean_metadata,
     content_address,
+    occupied,
     verified,
 )
 
@@ -45,6 +46,13 @@ class LocalStore:
         path = self._path(sha)
         meta = clean_metadata(metadata)
         side = path.with_suffix(".json")
+        if path.exists():  # stored once: but only ever these bytes (never other ones passed for them)
+            try:
+                found = path.read_bytes()
+            except FileNotFoundError:
+                found = None
+            if found is not None and content_address(found) != sha:
+                raise occupied(sha, found, None, f"the local evidence store ({path})")
         if not path.exists() or not side.exists():
             # the metadata first, the bytes last: an object is there once its bytes are, so a write that
             # fails between the two leaves no object without its metadata (a retry writes both)

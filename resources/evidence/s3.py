@@ -10,8 +10,10 @@ the store errors of ``base`` with a message that names the bucket and what to ch
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from urllib.parse import quote, unquote
@@ -21,6 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from resources.evidence.base import (
+    ContentMismatch,
     StoredObject,
     StoreError,
     StorePermissionError,
@@ -29,6 +32,7 @@ from resources.evidence.base import (
     check_address,
     clean_metadata,
     content_address,
+    occupied,
     verified,
 )
 from resources.evidence.s3_auth import RoleCredentials, RoleSettings
@@ -106,9 +110,9 @@ class S3Store:
 
     def put(self, content: bytes, metadata: Mapping[str, str] | None = None) -> StoredObject:
         sha = content_address(content)
-        existing = self.head(sha)
-        if existing is not None:
-            return existing
+        found = self._head(sha)
+        if found is not None and self._holds(sha, found, content):
+            return self._stored(sha, found)
         extra: dict = {"Metadata": _metadata(metadata), "ServerSideEncryption": "AES256"}
         if self.kms_key_id:
             extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=self.kms_key_id)
@@ -124,6 +128,27 @@ class S3Store:
             raise
         return self.head(sha)  # type: ignore[return-value]
 
+    def _holds(self, sha: str, found: dict, content: bytes) -> bool:
+        """Whether the object already at the content's address (its HeadObject answer) is the content (True),
+        or gone meanwhile (False: store it); other bytes raise ``ContentMismatch``, never overwritten. Its size
+        first, then its ETag when that is the bytes' MD5 (single-part, not SSE-KMS), else its bytes read back."""
+        where = f"S3 object {self._uri(sha)}"
+        if found["ContentLength"] != len(content):
+            raise occupied(sha, None, found["ContentLength"], where)
+        etag = str(found.get("ETag") or "").strip('"').lower()
+        kms = str(found.get("ServerSideEncryption") or "").startswith("aws:kms")  # its ETag is no MD5
+        if re.fullmatch(r"[0-9a-f]{32}", etag) and not kms:
+            if etag == hashlib.md5(content).hexdigest():
+                return True
+            raise occupied(sha, None, found["ContentLength"], f"{where} (ETag {etag})")
+        try:
+            self.get(sha)
+        except KeyError:
+            return False
+        except ContentMismatch:
+            raise occupied(sha, None, found["ContentLength"], where) from None
+        return True
+
     def get(self, sha256: str) -> bytes:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self._key(sha256))["Body"].read()
@@ -135,15 +160,21 @@ class S3Store:
             raise self._fail(exc, "GetObject") from None
         return verified(sha256, body, f"S3 object {self._uri(sha256)}")
 
-    def head(self, sha256: str) -> StoredObject | None:
+    def _head(self, sha256: str) -> dict | None:
         try:
-            r = self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
+            return self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
         except ClientError as exc:
             if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
                 return None
             raise self._fail(exc, "HeadObject") from None
         except BotoCoreError as exc:
             raise self._fail(exc, "HeadObject") from None
+
+    def head(self, sha256: str) -> StoredObject | None:
+        r = self._head(sha256)
+        return None if r is None else self._stored(sha256, r)
+
+    def _stored(self, sha256: str, r: dict) -> StoredObject:
         meta = {k: unquote(v) for k, v in r.get("Metadata", {}).items()}
         meta.setdefault("server_side_encryption", r.get("ServerSideEncryption") or "")
         return StoredObject(sha256, r["ContentLength"], self._uri(sha256), meta, r.get("LastModified"))

@@ -30,6 +30,7 @@ from resources.evidence.base import (
     check_address,
     clean_metadata,
     content_address,
+    occupied,
     verified,
 )
 from resources.evidence.sharepoint_graph import GraphCalls, SharePointSettings, graph_client
@@ -121,8 +122,11 @@ class SharePointStore:
         sha = content_address(content)
         existing = self._item(sha)
         meta = clean_metadata(metadata)
-        if existing is not None and self._fields(existing).get(SHA_FIELD) == sha:
-            return self._object(existing)
+        labelled = existing is not None and self._fields(existing).get(SHA_FIELD) == sha
+        if existing is not None and (labelled or int(existing.size or 0) == len(content)):
+            self._holds(existing, sha)  # other bytes under the address: flagged, never overwritten or passed on
+            if labelled:
+                return self._object(existing)
         if existing is None:
             ref = self.drive.items.by_drive_item_id(f"{self.folder_id}:/{sha}:")
             if len(content) <= SIMPLE_MAX:
@@ -141,6 +145,15 @@ class SharePointStore:
                                    "between here and Graph")
         self._set_fields(item, sha, meta)
         return self._object(self._item(sha))
+
+    def _holds(self, item, sha: str) -> None:
+        """Raise ``ContentMismatch`` when the file already named by the content address holds other bytes (read
+        back: Graph's size and quickXorHash are no proof of the sha256)."""
+        data = b""
+        if item.size:
+            data = self._run(lambda: self.drive.items.by_drive_item_id(item.id).content.get(), "download") or b""
+        if content_address(data) != sha:
+            raise occupied(sha, data, None, f"SharePoint item {item.id} of library {self.settings.library_id}")
 
     def _upload_session(self, ref, content: bytes) -> None:
         from kiota_abstractions.headers_collection import HeadersCollection
