@@ -125,3 +125,38 @@ def test_sharepoint_store_never_passes_other_bytes_at_the_address_for_the_file(s
         store.calls.run(lambda: store.drive.items.by_drive_item_id(item.id).delete(), "delete")
 
     _held_then_stored(lib, store, GOOD, drop)
+
+
+def test_drive_evidence_is_the_stored_bytes_size_and_sniffed_type(gdrive, duckdb_warehouse, tmp_path):
+    """A Google Doc is stored as its PDF export, but its row kept the Doc's listed size (not the PDF's), and
+    marts.evidence showed Drive's declared mimeType: a Google Docs type for a PDF, and "application/pdf"
+    for HTML with a script uploaded as invoice.pdf. S3 and SharePoint files show the type the library
+    sniffed from the bytes; Drive files now do too, with the size of the bytes stored."""
+    import duckdb
+
+    from pipelines.evidence_stores import evidence_stores_source
+    from sandbox.gdrive.store import DriveFile
+    from tests.dbt_helpers import dbt
+
+    sb = gdrive.sandbox.store
+
+    def add(name: str, mime: str, content: bytes) -> str:
+        return sb.add(DriveFile(sb.new_id(), name, mime, [gdrive.inbox_folder], "auditor@example.com", content)).id
+
+    doc = add("Access review Q3", "application/vnd.google-apps.document", b"Access review Q3 approved by the CISO")
+    lure = add("invoice.pdf", "application/pdf", b"<html><body><script>location='https://x.test/'</script></html>")
+    lib = make_library(tmp_path, None, require_scan=False)
+    duckdb_warehouse.pipeline("evidence_stores").run(evidence_stores_source(
+        ledger_path=str(lib.ledger.path), drive_folders=[gdrive.inbox_folder],
+        drive_credentials_file=str(gdrive.key_file), drive_api_endpoint=gdrive.api_endpoint, library=lib))
+    result = dbt(duckdb_warehouse, tmp_path / "target", "build", "--select", "+int_evidence__gdrive_files",
+                 "--indirect-selection", "cautious")
+    assert result.returncode == 0, result.stdout[-4000:]
+    with duckdb.connect(duckdb_warehouse.duckdb_path, read_only=True) as con:
+        rows = {r[0]: r[1:] for r in con.execute("select evidence_id, size_bytes, sha256, content_type from "
+                                                 "intermediate.int_evidence__gdrive_files").fetchall()}
+    size, sha, ctype = rows[f"gdrive-file-{doc}"]
+    stored = lib.store.get(sha)
+    assert stored.startswith(b"%PDF") and size == len(stored) and ctype == "application/pdf"
+    size, sha, ctype = rows[f"gdrive-file-{lure}"]
+    assert ctype == "text/plain" and size == len(lib.store.get(sha))

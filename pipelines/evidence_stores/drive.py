@@ -89,6 +89,7 @@ class DriveIngest(DriveFeed):
             return {**base, "status": "pending", "source_ref": ref, "reason": with_note(
                 "the file changed while it was read (its MD5 is not the listed md5Checksum); read again on the "
                 "next run", note)}
+        base["size_bytes"] = len(content)  # the bytes stored: a Google Doc lists its quota size, not its export's
         filename = (name or f["id"]) + (".pdf" if native else "")
         outcome = self.library.ingest(content, filename, "gdrive", [f"drive-folder:{folder}"], ref)
         return {**base, "status": outcome.status, "sha256": outcome.sha256, "storage_uri": outcome.storage_uri,
