@@ -160,3 +160,29 @@ def test_drive_evidence_is_the_stored_bytes_size_and_sniffed_type(gdrive, duckdb
     assert stored.startswith(b"%PDF") and size == len(stored) and ctype == "application/pdf"
     size, sha, ctype = rows[f"gdrive-file-{lure}"]
     assert ctype == "text/plain" and size == len(lib.store.get(sha))
+
+
+@pytest.mark.parametrize("reason, outcome", [("teamDriveFileLimitExceeded", "quota_pause"),
+                                             ("numChildrenInNonRootLimitExceeded", "quota_pause"),
+                                             ("dailyLimitExceeded", "error_event")])
+def test_a_drive_full_by_item_count_or_out_of_daily_requests_is_no_permission_task(gdrive, tmp_path, monkeypatch,
+                                                                                      reason, outcome):
+    """Drive answers 403 when a shared drive (or a folder) holds as many items as it allows, or the project's
+    daily request quota is spent. Every 403 but a rate limit was a permission task to "share the folder as
+    editor" (no grant helps) and a full store never paused. A full one now pauses the provider like a
+    storage quota; a spent daily quota leaves the file pending, tried again on the next run."""
+    from resources.evidence.gdrive import DriveStore
+    from sandbox.gdrive import uploads
+    from sandbox.gdrive.errors import DriveError
+
+    def refuse(self, *args, **kwargs):
+        raise DriveError(403, reason, "The limit for this request has been exceeded.")
+
+    monkeypatch.setattr(uploads.Uploads, "_store_upload", refuse)
+    store = DriveStore(gdrive.evidence_folder, str(gdrive.key_file), gdrive.api_endpoint)
+    lib = make_library(tmp_path, None, store, require_scan=False)
+    out = lib.ingest(GOOD, "cab-1042.txt", "slack")
+    assert out.status == "pending" and reason in out.reason and "share folder" not in out.reason
+    kinds = [a["kind"] for a in lib.ledger.rows("alerts")]
+    assert kinds == [outcome]
+    assert bool(lib.ledger.paused("gdrive")) is (outcome == "quota_pause")

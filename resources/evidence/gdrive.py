@@ -47,6 +47,9 @@ RETRIES = 3
 FIELDS = "id,name,size,modifiedTime,appProperties,parents,trashed,md5Checksum,mimeType"
 ALL_DRIVES = {"supportsAllDrives": True}  # the folder may be in a shared drive (see the module docstring)
 LISTING = {**ALL_DRIVES, "includeItemsFromAllDrives": True}
+# 403s for a folder or shared drive that is full by item count (not storage), or an account that has created
+# as many items as Drive lets it: no grant helps, the store is full [unc: Drive's error guide names them]
+ITEM_LIMITS = {"teamDriveFileLimitExceeded", "numChildrenInNonRootLimitExceeded", "activeItemCreationLimitExceeded"}
 
 
 def drive_service(credentials_file: str, api_endpoint: str | None = None):
@@ -90,6 +93,16 @@ def drive_error(exc: Exception, action: str, folder: str, who: str) -> StoreErro
         return StoreQuotaError(f"Google Drive storage quota of {who} is exhausted ({action}): free space or raise "
                                "the quota, or move the folder to a shared drive (a service account's own quota "
                                "may be none); evidence ingestion to Google Drive is paused until then")
+    full = reasons & ITEM_LIMITS
+    if full:
+        return StoreQuotaError(f"Google Drive refused {action} ({status} {', '.join(sorted(full))}): folder {folder} "
+                               "(or its shared drive) holds as many items as Drive allows; point "
+                               "EVIDENCE_GOOGLE_DRIVE_FOLDER_ID at a folder with room (in a shared drive with room); "
+                               "evidence ingestion to Google Drive is paused until then")
+    if "dailyLimitExceeded" in reasons:
+        return StoreUnavailable(f"Google Drive refused {action}: the Drive API's daily request limit for the "
+                                f"project of {who} is used up ({status} dailyLimitExceeded): tried again on the next "
+                                "run; raise the quota in the Google Cloud console if it recurs")
     if status in (401, 403, 404) and not reasons & {"rateLimitExceeded", "userRateLimitExceeded"}:
         return StorePermissionError(
             f"Google Drive refused {action} ({status} {', '.join(sorted(r for r in reasons if r)) or ''}): share "
