@@ -5,6 +5,10 @@ the figures the light was graded from, so the Integration Health page draws lag 
 analyst can ask when a connector went red. ``ops.health_alerts`` — grain: one row per check that
 turned red (a red streak alerts once), addressed to the environment's channel with the connector's
 runbook id; the notification outbox delivers it where that exists, otherwise it waits here.
+``ops.health_check_state`` — grain: one row per (environment, connector, check): the light its latest
+health run gave it, whatever that run's clock said. A streak is judged against it, not against the stored
+row with the latest ``checked_at``: after the clock moved back, that row is a run from "the future" (a
+red streak would alert again, or a new one never).
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ DDL = (
         alert_key varchar not null primary key, raised_at timestamp not null, environment varchar not null,
         connector varchar not null, check_name varchar not null, channel varchar not null,
         runbook varchar, message varchar not null, status varchar not null)""",
+    f"""create table if not exists {SCHEMA}.health_check_state (
+        environment varchar not null, connector varchar not null, check_name varchar not null,
+        light varchar not null, checked_at timestamp not null, primary key (environment, connector, check_name))""",
 )
 
 
@@ -52,17 +59,30 @@ def record(conn: Connection, env_name: str, findings: list[measure.Finding], now
 
 def raise_alerts(conn: Connection, env_name: str, channel: str, findings: list[measure.Finding],
                  now: datetime) -> list[str]:
-    """One alert per red streak: a red check whose previous run was not red. Returns the new keys."""
+    """One alert per red streak: a red check whose previous run was not red. Returns the new keys.
+
+    "Previous" is the check's last graded light (``health_check_state``), so a clock that moved back
+    neither repeats a streak's alert nor swallows a new streak's; a check graded before that table
+    existed falls back to its stored row with the latest time before ``now``."""
     ensure_tables(conn)
+    state = {(r["connector"], r["check_name"]): r["light"] for r in conn.query(
+        f"select connector, check_name, light from {SCHEMA}.health_check_state where environment = %s",
+        (env_name,))}
     raised = []
     for f in findings:
-        if f.light != measure.RED:
-            continue
-        previous = conn.scalar(
-            f"select light from {SCHEMA}.health_checks where environment = %s and connector = %s and "
-            "check_name = %s and checked_at < %s order by checked_at desc limit 1",
-            (env_name, f.connector, f.check, _naive(now)))
-        if previous == measure.RED:
+        if (f.connector, f.check) in state:
+            previous = state[(f.connector, f.check)]
+        else:
+            previous = conn.scalar(
+                f"select light from {SCHEMA}.health_checks where environment = %s and connector = %s and "
+                "check_name = %s and checked_at < %s order by checked_at desc limit 1",
+                (env_name, f.connector, f.check, _naive(now)))
+        conn.execute(
+            f"insert into {SCHEMA}.health_check_state values (%s, %s, %s, %s, %s) "
+            "on conflict (environment, connector, check_name) do update set light = excluded.light, "
+            "checked_at = excluded.checked_at",
+            (env_name, f.connector, f.check, f.light, _naive(now)))
+        if f.light != measure.RED or previous == measure.RED:
             continue
         key = f"health:{env_name}:{f.connector}:{f.check}:{_naive(now).isoformat()}"
         runbook = measure.RUNBOOKS.get(f.connector)

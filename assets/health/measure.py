@@ -4,8 +4,11 @@ Pure functions, no I/O: the Dagster checks (:mod:`assets.health.checks`), the In
 and ``/metrics`` (``webhooks/operations``) grade the same figures the same way. Thresholds (spec §6.1
 and §3.1, issue 15):
 
-- ``sync_lag``: every synced table's last successful sync is younger than 2x its scheduled interval.
-  Yellow past 1x (the freshness policy's warn window), red past 2x or never synced.
+- ``sync_lag``: every synced table's last successful sync is younger than 2x its scheduled interval
+  (spec §6.1: "< 2x"). Yellow from 1x (the freshness policy's warn window), red from 2x (its fail window:
+  Dagster fails a policy at age >= the window, and so does this) or never synced. A last sync recorded more
+  than ``CLOCK_SKEW_SECONDS`` after now (the clock moved back, or the recording host's clock is ahead) is
+  red too: its age cannot be measured, so it must not look fresh.
 - ``webhook_backlog`` / ``notification_backlog``: no queue holds more than 100 messages. Yellow past 50.
 - ``dead_letters``: the dead-letter tables are empty. Yellow from 1, red from 10.
 - ``circuit_breaker``: closed. Half-open is yellow, open is red.
@@ -29,6 +32,9 @@ STATUS_VALUE = {GREEN: 0, UNKNOWN: 0, DISABLED: 0, YELLOW: 1, RED: 2}
 CHECKS = ("sync_lag", "webhook_backlog", "dead_letters", "circuit_breaker", "secret_expiry")
 BACKLOG_YELLOW, BACKLOG_RED = 50, 100
 DEAD_LETTERS_YELLOW, DEAD_LETTERS_RED = 1, 10
+# A last sync recorded up to this far in the future is ordinary skew between hosts (age 0); beyond it the
+# clock moved back and the table's age is unknown.
+CLOCK_SKEW_SECONDS = 60
 RUNBOOKS = {"servicenow": "RB-002", "jira": "RB-003", "onetrust": "RB-004", "slack": "RB-005"}
 
 
@@ -55,16 +61,25 @@ def lag(connector: str, tables: dict[str, tuple[datetime | None, int]], now: dat
         return Finding(connector, "sync_lag", UNKNOWN, None, None, "no synced table is tracked")
     rows, lights = {}, []
     for table, (last, minutes) in sorted(tables.items()):
-        age = None if last is None else max(0.0, (now - last).total_seconds())
-        ratio = None if age is None else age / (minutes * 60)
-        light = RED if ratio is None or ratio > 2 else YELLOW if ratio > 1 else GREEN
+        ahead = None if last is None else (last - now).total_seconds()
+        skewed = ahead is not None and ahead > CLOCK_SKEW_SECONDS
+        age = None if last is None or skewed else max(0.0, -ahead)
+        interval = minutes * 60
+        ratio = None if age is None else age / interval
+        light = RED if age is None or age >= 2 * interval else YELLOW if age >= interval else GREEN
         lights.append(light)
         rows[table] = {"last_sync_at": None if last is None else last.isoformat(), "lag_seconds": age,
                        "interval_minutes": minutes, "lag_ratio": None if ratio is None else round(ratio, 3),
                        "light": light}
+        if skewed:
+            rows[table]["recorded_ahead_seconds"] = round(ahead, 1)
     worst_table = max(rows, key=lambda t: float("inf") if rows[t]["lag_ratio"] is None else rows[t]["lag_ratio"])
     w = rows[worst_table]
-    if w["lag_seconds"] is None:
+    if "recorded_ahead_seconds" in w:
+        msg = (f"{connector}/{worst_table} last synced at {w['last_sync_at']}, "
+               f"{w['recorded_ahead_seconds'] / 60:.0f} min after this clock's now: the clock moved back (or the "
+               "host that ran the sync is ahead), so its lag cannot be measured; check NTP on both hosts")
+    elif w["lag_seconds"] is None:
         msg = f"{connector}/{worst_table} has never synced"
     else:
         msg = (f"{connector}/{worst_table} last synced {w['lag_seconds'] / 60:.0f} min ago; "
@@ -134,8 +149,12 @@ def secret_expiry(connector: str, secrets: dict[str, tuple[datetime, int]], now:
 
 
 def connector_light(findings: list[Finding], enabled: bool = True) -> str:
-    """The status light of one connector: the worst of its checks, or ``disabled``."""
+    """The status light of one connector: the worst of its checks, or ``disabled``. Checks without an
+    input here (no Vault locally, no inbox configured) do not dim it, but a sync lag that could not be
+    measured (the Dagster instance unreadable) leaves it ``unknown``: never green without knowing freshness."""
     if not enabled:
         return DISABLED
     light = worst([f.light for f in findings])
+    if ORDER[light] <= ORDER[GREEN] and any(f.check == "sync_lag" and f.light == UNKNOWN for f in findings):
+        return UNKNOWN
     return GREEN if light == UNKNOWN and findings else light
