@@ -9,8 +9,13 @@ multipart request; larger ones by resumable upload in 8 MiB chunks. What Drive r
 and md5Checksum) is checked against the content: a damaged copy is deleted and the content sent again
 as raw chunks (resumable), once. Every request is retried 3 times by the client (5xx, 429, rate-limit
 403s) before the error is mapped to the store errors of ``base``; a one-request create is retried here
-instead, after looking the content up (``appProperties`` sha256): a create whose reply was lost stored the
-file, and sending it again would store it twice.
+instead: a create whose reply was lost stored the file, and sending it again would store it twice. So
+each create names its file id, reserved beforehand with ``files.generateIds`` (a batch at a time), and
+before a resend the file is read by that id (Drive's reads by id are current, where its search may
+lag a create by moments); a resend that still meets the file answers 409 ``duplicate`` and the file is
+read by id too. Without a reserved id (``generateIds`` refused) the folder is searched by content
+instead, as before. A file this store created is remembered by its sha256 for the store's life, so a
+second ``put`` of the same content moments later does not depend on the search either.
 
 The folder may be in a shared drive, which is where it has to be for a service account created since
 April 2025: those own no storage, so Drive refuses their uploads anywhere else (403 storageQuotaExceeded,
@@ -21,6 +26,7 @@ April 2025: those own no storage, so Drive refuses their uploads anywhere else (
 from __future__ import annotations
 
 import io
+import logging
 import os
 import random
 import time
@@ -40,10 +46,12 @@ from resources.evidence.base import (
     verified,
 )
 
+log = logging.getLogger(__name__)
 SCOPES = ["https://www.googleapis.com/auth/drive"]
 SIMPLE_MAX = 5 * 1024 * 1024
 CHUNK = 8 * 1024 * 1024
 RETRIES = 3
+ID_BATCH = 50  # file ids reserved per files.generateIds call (Drive gives up to 1000)
 FIELDS = "id,name,size,modifiedTime,appProperties,parents,trashed,md5Checksum,mimeType"
 ALL_DRIVES = {"supportsAllDrives": True}  # the folder may be in a shared drive (see the module docstring)
 LISTING = {**ALL_DRIVES, "includeItemsFromAllDrives": True}
@@ -125,6 +133,15 @@ def _may_retry(exc: Exception) -> bool:
                                                                                  "userRateLimitExceeded"}))
 
 
+def _duplicate(exc: Exception) -> bool:
+    """Drive's answer to a create naming an id already taken: 409 with reason ``duplicate``."""
+    from googleapiclient.errors import HttpError
+
+    if not isinstance(exc, HttpError) or exc.resp.status != 409:
+        return False
+    return "duplicate" in {d.get("reason") for d in (exc.error_details or []) if isinstance(d, dict)}
+
+
 class DriveStore:
     """Content-addressed files in one Drive folder."""
 
@@ -138,6 +155,8 @@ class DriveStore:
         self.service = drive_service(credentials_file, api_endpoint)
         self.who = self.service._http.credentials.service_account_email
         self._listing: dict[str, Any] | None = None
+        self._ids: list[str] = []  # reserved by files.generateIds, not used yet
+        self._made: dict[str, dict[str, Any]] = {}  # sha256 -> the file this store created (search may lag)
         self.retry_wait = 1.0  # scales the create's backoff (the client's: up to 2, 4, 8 s)
 
     @classmethod
@@ -180,6 +199,9 @@ class DriveStore:
     def put(self, content: bytes, metadata: Mapping[str, str] | None = None) -> StoredObject:
         sha = content_address(content)
         existing = self._find(sha)
+        if existing is None and sha in self._made:  # made here moments ago, not in the search yet: read by id
+            existing = self._by_id(self._made[sha]["id"])
+            existing = None if existing is None or existing.get("trashed") else existing
         if existing is not None and not self._damaged(existing, content):  # a damaged one is deleted: stored anew
             return self._object(existing)
         props = {"sha256": sha}
@@ -195,6 +217,7 @@ class DriveStore:
         if problem:
             raise StoreUnavailable(f"Google Drive stored {problem} (file {stored.get('id')}, removed): the upload "
                                    "was damaged in transit twice; retry, and check any proxy between here and Drive")
+        self._made[sha] = stored
         return self._object(stored)
 
     def _upload(self, body: dict[str, Any], content: bytes, resumable: bool) -> dict[str, Any]:
@@ -202,9 +225,12 @@ class DriveStore:
 
         media = MediaIoBaseUpload(io.BytesIO(content), mimetype="application/octet-stream", chunksize=CHUNK,
                                   resumable=resumable)
-        request = self.service.files().create(body=body, media_body=media, fields=FIELDS, **ALL_DRIVES)
         if not resumable:
-            return self._create_once(request, body["appProperties"]["sha256"])
+            file_id = self._reserved_id()
+            body = {**body, "id": file_id} if file_id else body
+            request = self.service.files().create(body=body, media_body=media, fields=FIELDS, **ALL_DRIVES)
+            return self._create_once(request, body["appProperties"]["sha256"], file_id)
+        request = self.service.files().create(body=body, media_body=media, fields=FIELDS, **ALL_DRIVES)
         try:
             response = None
             while response is None:
@@ -213,21 +239,52 @@ class DriveStore:
             raise drive_error(exc, "resumable upload", self.folder, self.who) from None
         return response
 
-    def _create_once(self, request, sha256: str) -> dict[str, Any]:
+    def _reserved_id(self) -> str | None:
+        """A file id reserved with ``files.generateIds`` (ID_BATCH at a time); None when Drive refuses them (the
+        create then falls back to the search by content before a resend)."""
+        if not self._ids:
+            try:
+                got = self.service.files().generateIds(count=ID_BATCH, space="drive", fields="ids").execute(
+                    num_retries=RETRIES)
+                self._ids = [str(i) for i in (got.get("ids") or []) if isinstance(i, str) and i][::-1]
+            except Exception as exc:  # not fatal: the create still works without a reserved id
+                log.warning("Google Drive files.generateIds failed (%s): creating without a reserved id",
+                            type(exc).__name__)
+        return self._ids.pop() if self._ids else None
+
+    def _by_id(self, file_id: str) -> dict[str, Any] | None:
+        """The file with this id, None when there is none (404): a read by id, current at once."""
+        from googleapiclient.errors import HttpError
+
+        try:
+            return self.service.files().get(fileId=file_id, fields=FIELDS, **ALL_DRIVES).execute(num_retries=RETRIES)
+        except HttpError as exc:
+            if exc.resp.status == 404:
+                return None
+            raise drive_error(exc, "files.get", self.folder, self.who) from None
+        except Exception as exc:
+            raise drive_error(exc, "files.get", self.folder, self.who) from None
+
+    def _create_once(self, request, sha256: str, file_id: str | None = None) -> dict[str, Any]:
         """A one-request files.create, retried as the client would (5xx, 429, rate-limit 403s, a dropped
         connection) but never blindly: Drive may have stored the file and lost the reply, so before each
-        resend the folder is searched for the content and a file found there is the answer. (A resumable
-        upload needs none of this: its session makes one file, however often a chunk is sent [unc].)
-        [unc] Drive's search may lag a create by moments; a copy made then is found by ``_find`` later."""
+        resend the file is read by its reserved id (``file_id``; without one, the folder is searched for the
+        content) and a file found is the answer; a resend Drive answers 409 ``duplicate`` (the id is taken:
+        the first try made it) reads it too. (A resumable upload needs none of this: its session makes one
+        file, however often a chunk is sent.)"""
         for attempt in range(RETRIES + 1):
             if attempt:
                 time.sleep(self.retry_wait * random.random() * 2 ** attempt)  # the client's own backoff
-                found = self._find(sha256)
+                found = self._by_id(file_id) if file_id else self._find(sha256)
                 if found is not None:
                     return found
             try:
                 return request.execute()  # num_retries=0: the client's retry would resend without looking
             except Exception as exc:
+                if file_id and _duplicate(exc):
+                    found = self._by_id(file_id)
+                    if found is not None:
+                        return found
                 if attempt == RETRIES or not _may_retry(exc):
                     raise drive_error(exc, "files.create", self.folder, self.who) from None
         raise AssertionError("unreachable")

@@ -51,6 +51,8 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   userRateLimitExceeded "User Rate Limit Exceeded", Drive's other answer; ``sb.rate_limit_403 = True``: 403
   rateLimitExceeded "Rate Limit Exceeded", as Drive's error guide shows; googleapiclient retries all three),
   5xx backendError, 401 authError, 403 insufficientFilePermissions; ``expire_tokens`` / ``revoke_tokens`` as elsewhere.
+  ``sb.search_lag_seconds``: files.list finds a new file only that long after its create (a read by id finds it
+  at once), as Drive's search index lags.
 """
 
 from __future__ import annotations
@@ -113,6 +115,10 @@ class DriveSandbox(DomainAdmin, Writes, Uploads, Permissions, DriveMembers, List
         self.user_rate_limit = False  # True: the 429 fault answers as Drive's 403 userRateLimitExceeded
         self.rate_limit_403 = False  # True: ... as Drive's 403 rateLimitExceeded (its error guide's other 403)
         self.domain_admins: set[str] = set()  # Workspace administrators: useDomainAdminAccess (domain_admin.py)
+        # > 0: files.list leaves a new file out for this many seconds after its create (Drive's search lags a
+        # create by moments; reads by id are current at once); search_ready: file id -> when it is searchable
+        self.search_lag_seconds = 0.0
+        self.search_ready: dict[str, float] = {}
         self.store.listeners.append(self._on_changes)
         self.tokens = TokenStore(ttl_seconds=token_ttl_seconds)
         self.accounts = ServiceAccounts(self.tokens)

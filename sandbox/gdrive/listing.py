@@ -48,6 +48,7 @@ them; here the user's log carries every change of a member's drive items. ``rest
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from sandbox.core.http import Request, Response, json_response
@@ -145,6 +146,8 @@ class Listing:
                     continue  # corpora=user: a member's drive items they neither created nor were given
                 if space_of(self.store, f) not in spaces:  # app data files only with spaces=appDataFolder
                     continue
+                if self.search_ready and self.search_ready.get(f.id, 0.0) > time.monotonic():
+                    continue  # not in the search index yet (sb.search_lag_seconds)
                 if self.store.can_read(f, req.principal) and match(f, req.principal):
                     hits.append(f)
             hits = _sort(hits, req.query.get("orderBy") or "")

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sandbox.core.http import Request, Response
@@ -136,6 +137,8 @@ class Writes:
                 f.extra[TARGET_MIME] = target.mime_type
             f.created, f.modified = created or f.created, modified or f.modified
             keep(f, meta)
+            if self.search_lag_seconds:  # Drive's search index catches up with a new file moments later
+                self.search_ready[f.id] = time.monotonic() + self.search_lag_seconds
             return self.store.add(f)
 
     def update_file(self, req: Request) -> Response:
