@@ -24,6 +24,7 @@ from pipelines.jira.settings import (
     EPIC_LINK_TYPE,
     FIELD_PATH,
     MAX_EMPTY_PAGES,
+    MAX_REPEATED_PAGES,
     SEARCH_PATH,
     SERVER_INFO_PATH,
     SPRINT_TYPE,
@@ -119,7 +120,8 @@ class JiraClient:
             body["expand"] = expand
         token: str | None = None
         used: set[str] = set()  # tokens already sent: one handed back again would loop
-        empty = 0
+        served: set[int] = set()  # fingerprints of the pages this search served (ids and `updated`)
+        empty = repeated = 0
         while True:
             if token:
                 body["nextPageToken"] = token
@@ -133,6 +135,16 @@ class JiraClient:
             following = data.get("nextPageToken")
             if issues:
                 empty = 0
+                # A page this search already served, under a fresh token each time (a site or proxy that
+                # ignores nextPageToken): the token checks below never fired and the search spun for ever.
+                fingerprint = _page_fingerprint(issues)
+                repeated = repeated + 1 if fingerprint in served else 0
+                served.add(fingerprint)
+                if repeated >= MAX_REPEATED_PAGES:
+                    raise VendorError(f"Jira served a search page it had already served {repeated} times in a row, "
+                                      "each with a new nextPageToken: the site (or a proxy) ignores the token, so "
+                                      "paging would never end. Stopped; check that POST /rest/api/3/search/jql "
+                                      "passes nextPageToken through")
                 yield issues
             else:
                 empty += 1
@@ -230,6 +242,17 @@ class JiraClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _page_fingerprint(issues: list[Any]) -> int:
+    """What tells one search page from another: its issues' ids and ``updated`` stamps, in order (an issue
+    edited while we page comes back with a new stamp, so a legitimate later page never matches)."""
+    def part(issue: Any) -> tuple:
+        if not isinstance(issue, dict):
+            return ("", repr(issue))
+        fields = issue.get("fields")
+        return repr(issue.get("id")), repr(fields.get("updated") if isinstance(fields, dict) else None)
+    return hash(tuple(part(i) for i in issues))
 
 
 def _cut_short(part: dict[str, Any], items: str) -> bool:

@@ -46,6 +46,9 @@ DEFAULT_OVERLAP_SECONDS = 600
 INITIAL_CURSOR = "1970-01-01 00:00:00"
 # Jira answers empty pages that still carry a nextPageToken; give up after this many in a row.
 MAX_EMPTY_PAGES = 25
+# Pages in a row that repeat a page this search already served (same issues, same `updated`), each with a
+# fresh nextPageToken, before the search stops with an error: a site or proxy that ignores the token.
+MAX_REPEATED_PAGES = 3
 # Attachment bodies above this size keep their metadata (content_status 'too_large'), no download.
 DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 # A reconciliation that would mark more than this share of stored issues deleted is refused: an
