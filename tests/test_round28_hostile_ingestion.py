@@ -4,6 +4,8 @@ dlt source -> warehouse).
 - Jira search that ignores ``nextPageToken`` but hands out a fresh token with every answer: the same page
   (or the same few pages in turn) came back for ever; the token checks (a token handed back again) never
   fired, and the sync spun until killed.
+- ServiceNow's token endpoint answering 200 with a proxy's HTML login page (or JSON without a token): the
+  sync died at once on a bare ``Expecting value: line 1 column 1 (char 0)``, not retried, naming nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import uuid
 import pytest
 
 from sandbox.core.http import Response
-from tests.test_ingestion_hostile_more import SEARCH, _jira_sync, _rows
+from tests.test_ingestion_hostile_more import SEARCH, _jira_sync, _rows, _stored, _sync, _vendor
 
 
 def _token_ignored(sb, cycle: int) -> dict[str, int]:
@@ -82,10 +84,62 @@ def test_jira_search_whose_issues_move_while_paging_is_not_taken_for_a_repeat(ma
     assert touched["n"] == 3
     sb.rewrite_responses(None)
     _jira_sync(duckdb_warehouse, sb, concurrency=1)  # what moved past the first read's clock
-    assert _stored(duckdb_warehouse) == {str(i["id"]): i["fields"]["updated"] for i in sb.issues(fields=["updated"])}
+    assert _jira_stored(duckdb_warehouse) == {str(i["id"]): i["fields"]["updated"]
+                                              for i in sb.issues(fields=["updated"])}
 
 
-def _stored(settings) -> dict[str, str]:
+def _jira_stored(settings) -> dict[str, str]:
     rows = _rows(settings, "select id, updated from jira.issues")
     assert len(rows) == len({r[0] for r in rows}), "jira.issues holds an id twice"
     return dict(rows)
+
+
+# --- ServiceNow: a token endpoint behind a proxy ----------------------------------------------------------------
+
+LOGIN_PAGE = b"<html><body><form action=/login>Sign in to the corporate proxy</form></body></html>"
+
+
+def _token_answers(sb, bodies: list[bytes | None]) -> list[int]:
+    """Answer the n-th token request with ``bodies[n]`` (status 200; None or past the list: the real answer).
+    Returns a one-item list counting the token requests."""
+    count = [0]
+
+    def rewrite(req, resp):
+        if not req.path.endswith("/oauth_token.do"):
+            return resp
+        count[0] += 1
+        body = bodies[count[0] - 1] if count[0] <= len(bodies) else None
+        if body is None:
+            return resp
+        return Response(200, body, content_type="text/html" if body.startswith(b"<") else "application/json")
+    sb.rewrite_responses(rewrite)
+    return count
+
+
+@pytest.mark.parametrize("body", [LOGIN_PAGE, b'{"error": "proxy says no"}', b'{"access_token": ""}',
+                                  b'{"access_tok'])
+def test_servicenow_token_answer_without_a_token_is_retried_then_named(body, make_servicenow_sandbox,
+                                                                       duckdb_warehouse):
+    """Once (a proxy's hiccup): asked again, and the sync loads everything. Every time: the sync stops with an
+    error naming the endpoint, what came back and the setting to check, never a bare JSON decoding error."""
+    sb = make_servicenow_sandbox(size=25)
+    _token_answers(sb, [body])
+    _sync(duckdb_warehouse, sb)
+    assert _stored(duckdb_warehouse) == _vendor(sb)
+
+    sb.rewrite_responses(None)
+    count = _token_answers(sb, [body] * 1000)
+    started = time.monotonic()
+    with pytest.raises(Exception, match=r"answered oauth_token\.do with 200 but no access_token .* check "
+                                        "SERVICENOW_BASE_URL points at the instance") as failed:
+        _sync(duckdb_warehouse, sb)
+    assert "Expecting value" not in str(failed.value)
+    assert time.monotonic() - started < 60
+    assert count[0] <= 20, count
+
+
+def test_servicenow_token_lifetime_that_is_no_number_is_the_default():
+    from pipelines.servicenow.auth import _lifetime
+
+    assert [_lifetime(v, 1800.0) for v in (None, "", "soon", "nan", "inf", -5, 0, "3600", 120)] == \
+        [1800.0] * 7 + [3600.0, 120.0]

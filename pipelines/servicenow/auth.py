@@ -7,10 +7,13 @@ when we have one. Nothing here logs or raises with a secret in it.
 from __future__ import annotations
 
 import logging
+import math
 import time
+from typing import Any
 
 import requests
 
+from pipelines.common import pages
 from pipelines.common.bearer import CachedBearerToken
 from pipelines.common.http import RETRYABLE_STATUSES, VendorAuthError, retry_after_seconds
 from pipelines.servicenow.settings import CONFIG_HINT, TOKEN_EXPIRY_MARGIN_SECONDS, TOKEN_PATH
@@ -78,6 +81,9 @@ class ServiceNowOAuth(CachedBearerToken):
                 time.sleep(min(MAX_TOKEN_WAIT_SECONDS, self._backoff * 2 ** (attempt - 1)))
                 continue
             retryable = response.status_code in RETRYABLE_STATUSES or response.status_code == 429
+            # A 200 without a token (a proxy's login page, a body cut off) is retried like a 5xx: it raised a
+            # bare "Expecting value: line 1 column 1" at once, naming nothing to check.
+            retryable = retryable or (response.status_code == 200 and _token_body(response) is None)
             if retryable and attempt < self._attempts:
                 # Retry-After as the vendor sends it (seconds or an HTTP-date; anything else, such as "²",
                 # the backoff), capped like a network error's wait: a token is never worth an hour's sleep.
@@ -95,8 +101,34 @@ class ServiceNowOAuth(CachedBearerToken):
             if form["grant_type"] == "refresh_token":
                 self._refresh = None
             return False
-        body = response.json()
-        self._keep(body["access_token"], float(body.get("expires_in") or 1800))
+        body = _token_body(response)
+        if body is None:
+            kind = response.headers.get("Content-Type") or "no Content-Type"
+            head = pages.safe_text(response.content[:60].decode("utf-8", "replace"))
+            raise VendorAuthError(
+                f"ServiceNow answered {TOKEN_PATH} with 200 but no access_token ({kind}, {len(response.content)} "
+                f"bytes, starting {head!r}) on all {self._attempts} attempts: check SERVICENOW_BASE_URL points at "
+                "the instance, not a proxy or login page")
+        self._keep(body["access_token"], _lifetime(body.get("expires_in"), 1800.0))
         self._refresh = body.get("refresh_token") or self._refresh
         self.grant_used = form["grant_type"]
         return True
+
+
+def _token_body(response: requests.Response) -> dict[str, Any] | None:
+    """The token answer as a JSON object holding a non-empty ``access_token`` text, else None."""
+    try:
+        body = pages.loads(response.content)
+    except ValueError:
+        return None
+    token = body.get("access_token") if isinstance(body, dict) else None
+    return body if isinstance(token, str) and token and pages.text_problem(token) is None else None
+
+
+def _lifetime(value: Any, default: float) -> float:
+    """``expires_in`` in seconds; ``default`` when it is no positive finite number ("soon", NaN, -1)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return default
+    return seconds if math.isfinite(seconds) and seconds > 0 else default
