@@ -6,6 +6,7 @@ dlt source -> warehouse).
   fired, and the sync spun until killed.
 - ServiceNow's token endpoint answering 200 with a proxy's HTML login page (or JSON without a token): the
   sync died at once on a bare ``Expecting value: line 1 column 1 (char 0)``, not retried, naming nothing.
+  Jira's OAuth token endpoint likewise (and JSON without a token read as a refused refresh token).
 """
 
 from __future__ import annotations
@@ -139,7 +140,28 @@ def test_servicenow_token_answer_without_a_token_is_retried_then_named(body, mak
 
 
 def test_servicenow_token_lifetime_that_is_no_number_is_the_default():
-    from pipelines.servicenow.auth import _lifetime
+    from pipelines.common.bearer import token_lifetime as _lifetime
 
     assert [_lifetime(v, 1800.0) for v in (None, "", "soon", "nan", "inf", -5, 0, "3600", 120)] == \
         [1800.0] * 7 + [3600.0, 120.0]
+
+
+@pytest.mark.parametrize("body", [LOGIN_PAGE, b'{"token_type": "Bearer"}'])
+def test_jira_token_endpoint_answer_without_a_token_names_the_auth_url_not_a_refused_grant(body,
+                                                                                          make_jira_sandbox):
+    """Jira OAuth behind a proxy: a login page with 200 died on a bare JSON decoding error, and JSON without a
+    token said the refresh token was refused ("re-run the OAuth flow"), sending the admin the wrong way."""
+    from pipelines.common.http import VendorAuthError
+    from pipelines.jira.auth import JiraOAuth
+    from pipelines.jira.tokens import MemoryRefreshTokenStore
+
+    sb = make_jira_sandbox(size=5)
+    sb.rewrite_responses(lambda req, resp: Response(200, body, content_type="text/html" if body.startswith(b"<")
+                                                    else "application/json") if req.path == "/oauth/token" else resp)
+    auth = JiraOAuth(sb.credentials["client_id"], sb.credentials["client_secret"],
+                     MemoryRefreshTokenStore("stored-refresh-token"), auth_url=sb.url)
+    with pytest.raises(VendorAuthError, match=r"token endpoint answered 200 without an access_token .* check "
+                                              "JIRA_AUTH_URL") as failed:
+        auth.auth_header()
+    assert "re-run the OAuth flow" not in str(failed.value)
+    assert "stored-refresh-token" not in str(failed.value)

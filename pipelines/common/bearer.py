@@ -8,8 +8,10 @@ Nothing here logs or raises with a token in it.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from typing import Any
 
 
 class CachedBearerToken:
@@ -51,3 +53,13 @@ class CachedBearerToken:
         self._access = access
         self._expires_at = time.monotonic() + max(0.0, lifetime_seconds - margin)
         self.tokens_issued += 1
+
+
+def token_lifetime(value: Any, default: float) -> float:
+    """A token answer's ``expires_in`` in seconds; ``default`` when it is no positive finite number ("soon",
+    NaN, -1: ``float()`` raised on the first, and the sync died holding a good token)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return default
+    return seconds if math.isfinite(seconds) and seconds > 0 else default

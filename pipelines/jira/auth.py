@@ -28,7 +28,8 @@ import contextlib
 import logging
 from urllib.parse import urlsplit
 
-from pipelines.common.bearer import CachedBearerToken
+from pipelines.common import pages
+from pipelines.common.bearer import CachedBearerToken, token_lifetime
 from pipelines.common.http import RetryPolicy, VendorAuthError, VendorError, VendorSession
 from pipelines.jira.settings import (
     GATEWAY_API_BASE,
@@ -157,9 +158,19 @@ class JiraOAuth(CachedBearerToken):
                 raise VendorAuthError(
                     f"Jira refused the OAuth client (401): check {OAUTH_HINT}", exc.status) from None
             raise VendorAuthError(f"Jira token endpoint failed ({exc}): check JIRA_AUTH_URL", exc.status) from None
-        body = response.json()
-        if not isinstance(body, dict) or not body.get("access_token"):
-            return "no access_token in the answer"
+        try:
+            body = response.json()
+        except ValueError:  # a proxy's login page with 200: a bare "Expecting value" named nothing to check
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str) or not body["access_token"]:
+            # Not a refusal of the token (which is not spent): "re-run the OAuth flow" would send the admin the
+            # wrong way. Name what came back and the setting instead.
+            kind = response.headers.get("Content-Type") or "no Content-Type"
+            head = pages.safe_text(response.content[:60].decode("utf-8", "replace"))
+            raise VendorAuthError(
+                f"Jira's token endpoint answered {response.status_code} without an access_token ({kind}, "
+                f"{len(response.content)} bytes, starting {head!r}): check JIRA_AUTH_URL points at Atlassian's "
+                "token endpoint (https://auth.atlassian.com), not a proxy or login page", response.status_code)
         return body
 
     def _accept(self, body: dict, used: str) -> None:
@@ -171,7 +182,7 @@ class JiraOAuth(CachedBearerToken):
                         "the next run will need a new JIRA_OAUTH_REFRESH_TOKEN")
         if used == self._bootstrap and used != new_refresh:
             self._bootstrap = None  # spent; never offer it again in this process
-        self._keep(body["access_token"], float(body.get("expires_in") or 3600))
+        self._keep(body["access_token"], token_lifetime(body.get("expires_in"), 3600.0))
         self.refreshes += 1
         log.info("Jira: OAuth access token refreshed (refresh token rotated)")
 

@@ -7,14 +7,13 @@ when we have one. Nothing here logs or raises with a secret in it.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from typing import Any
 
 import requests
 
 from pipelines.common import pages
-from pipelines.common.bearer import CachedBearerToken
+from pipelines.common.bearer import CachedBearerToken, token_lifetime
 from pipelines.common.http import RETRYABLE_STATUSES, VendorAuthError, retry_after_seconds
 from pipelines.servicenow.settings import CONFIG_HINT, TOKEN_EXPIRY_MARGIN_SECONDS, TOKEN_PATH
 
@@ -109,7 +108,7 @@ class ServiceNowOAuth(CachedBearerToken):
                 f"ServiceNow answered {TOKEN_PATH} with 200 but no access_token ({kind}, {len(response.content)} "
                 f"bytes, starting {head!r}) on all {self._attempts} attempts: check SERVICENOW_BASE_URL points at "
                 "the instance, not a proxy or login page")
-        self._keep(body["access_token"], _lifetime(body.get("expires_in"), 1800.0))
+        self._keep(body["access_token"], token_lifetime(body.get("expires_in"), 1800.0))
         self._refresh = body.get("refresh_token") or self._refresh
         self.grant_used = form["grant_type"]
         return True
@@ -124,11 +123,3 @@ def _token_body(response: requests.Response) -> dict[str, Any] | None:
     token = body.get("access_token") if isinstance(body, dict) else None
     return body if isinstance(token, str) and token and pages.text_problem(token) is None else None
 
-
-def _lifetime(value: Any, default: float) -> float:
-    """``expires_in`` in seconds; ``default`` when it is no positive finite number ("soon", NaN, -1)."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return default
-    return seconds if math.isfinite(seconds) and seconds > 0 else default
