@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 from sandbox.core.http import Response
-from tests.test_ingestion_hostile_more import SEARCH, _jira_sync, _rows, _stored, _sync, _vendor
+from tests.test_ingestion_hostile_more import SEARCH, _jira_sync, _ot_stored, _ot_sync, _rows, _stored, _sync, _vendor
 
 
 def _token_ignored(sb, cycle: int) -> dict[str, int]:
@@ -139,7 +139,30 @@ def test_servicenow_token_answer_without_a_token_is_retried_then_named(body, mak
     assert count[0] <= 20, count
 
 
-def test_servicenow_token_lifetime_that_is_no_number_is_the_default():
+@pytest.mark.parametrize("vendor", ["servicenow", "onetrust"])
+def test_token_lifetime_that_is_no_number_is_the_default_not_a_failed_sync(vendor, make_servicenow_sandbox,
+                                                                           make_onetrust_sandbox, duckdb_warehouse):
+    """``"expires_in": "soon"`` beside a good token: ``float()`` raised and the sync died holding it."""
+    sb = make_servicenow_sandbox(size=10) if vendor == "servicenow" else make_onetrust_sandbox(size=10)
+    token_path = "/oauth_token.do" if vendor == "servicenow" else "/oauth/token"
+
+    def odd(req, resp):
+        if req.path.endswith(token_path) and resp.status == 200:
+            body = json.loads(resp.body)
+            body["expires_in"] = "soon"
+            resp.body = json.dumps(body).encode()
+        return resp
+    sb.rewrite_responses(odd)
+    if vendor == "servicenow":
+        _sync(duckdb_warehouse, sb)
+        assert _stored(duckdb_warehouse) == _vendor(sb)
+    else:
+        _ot_sync(duckdb_warehouse, sb)
+        assert _ot_stored(duckdb_warehouse, "vendors", "vendor_id") == {
+            v["id"]: v["lastUpdatedDate"] for v in sb.vendors() if not v.get("markForDelete")}
+
+
+def test_token_lifetime_rule():
     from pipelines.common.bearer import token_lifetime as _lifetime
 
     assert [_lifetime(v, 1800.0) for v in (None, "", "soon", "nan", "inf", -5, 0, "3600", 120)] == \

@@ -14,7 +14,7 @@ Nothing here logs or raises with a secret in it.
 
 from __future__ import annotations
 
-from pipelines.common.bearer import CachedBearerToken
+from pipelines.common.bearer import CachedBearerToken, token_lifetime
 from pipelines.common.http import VendorAuthError, VendorError, VendorSession
 from pipelines.onetrust.settings import TOKEN_EXPIRY_MARGIN_SECONDS, TOKEN_PATH, VAULT_HINT
 
@@ -72,4 +72,4 @@ class ClientCredentials(CachedBearerToken):
                 f"OneTrust answered {TOKEN_PATH} without an access_token: check ONETRUST_BASE_URL points "
                 "at the OneTrust tenant, not a proxy or login page"
             ) from None
-        self._keep(access, float(body.get("expires_in") or 3600))
+        self._keep(access, token_lifetime(body.get("expires_in"), 3600.0))
