@@ -7,11 +7,14 @@ dlt source -> warehouse).
 - ServiceNow's token endpoint answering 200 with a proxy's HTML login page (or JSON without a token): the
   sync died at once on a bare ``Expecting value: line 1 column 1 (char 0)``, not retried, naming nothing.
   Jira's OAuth token endpoint likewise (and JSON without a token read as a refused refresh token).
+- Jira comment pages (fetched when search cuts an issue's list short) that are JSON but no page (``[]``, a
+  string): ``'list' object has no attribute 'get'`` failed the whole sync on every run.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -188,3 +191,38 @@ def test_jira_token_endpoint_answer_without_a_token_names_the_auth_url_not_a_ref
         auth.auth_header()
     assert "re-run the OAuth flow" not in str(failed.value)
     assert "stored-refresh-token" not in str(failed.value)
+
+
+# --- Jira: comment pages that are no page -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("answer", "shape"), [(b"[]", "a JSON array"), (b'"busy"', "a JSON string"),
+                                               (b'{"comments": "none", "total": 5}', "'comments' as a JSON string")])
+def test_jira_comment_page_that_is_no_page_quarantines_its_issue_not_the_sync(answer, shape, make_jira_sandbox,
+                                                                              duckdb_warehouse):
+    sb = make_jira_sandbox(size=20)
+    victim: dict[str, str] = {}
+    broken = {"on": True}
+
+    def odd(req, resp):
+        if req.path.endswith("/search/jql") and resp.status == 200:
+            body = json.loads(resp.body)
+            for issue in body.get("issues") or []:
+                comment = (issue.get("fields") or {}).get("comment")
+                if isinstance(comment, dict) and comment.get("comments") and not victim:
+                    victim["id"] = str(issue["id"])
+                if isinstance(comment, dict) and str(issue["id"]) == victim.get("id"):
+                    comment["total"] = len(comment["comments"]) + 1  # cut short: the rest is fetched
+            resp.body = json.dumps(body).encode()
+        elif broken["on"] and re.search(r"/issue/[^/]+/comment$", req.path):
+            resp.body = answer
+        return resp
+    sb.rewrite_responses(odd)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    ids = {str(i) for i in sb.store.issues}
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids - {victim["id"]}
+    held = dict(_rows(duckdb_warehouse, "select record_id, reason from jira.quarantine where entity = 'issues'"))
+    assert set(held) == {victim["id"]}, held
+    assert f"/comment answered startAt=0 with {shape}, not a page of comments" in held[victim["id"]]
+    broken["on"] = False
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids

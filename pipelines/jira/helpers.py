@@ -17,6 +17,7 @@ import orjson
 
 from pipelines.common import pages
 from pipelines.common.http import RetryPolicy, TokenProvider, VendorError, VendorSession
+from pipelines.common.validation import json_type
 from pipelines.jira.settings import (
     CHANGELOG_PATH,
     COMMENTS_PATH,
@@ -37,6 +38,12 @@ log = logging.getLogger(__name__)
 
 class RepeatedPage(VendorError):
     """A ``startAt`` list endpoint served the page before again: it would be paged for ever."""
+
+
+class ShapelessPage(RepeatedPage):
+    """A ``startAt`` list endpoint answered with JSON that is no page (a list, a string, ``values`` not an
+    array): ``'list' object has no attribute 'get'`` failed the whole sync on every run. For an issue's
+    comments or changelog, that issue is quarantined, as when its pages repeat."""
 
 
 class RefusedChildren(RepeatedPage):
@@ -193,7 +200,13 @@ class JiraClient:
         start, previous = 0, None
         while True:
             data = self.get(path, startAt=start, maxResults=page_size, **params)
-            values = data.get(key) or []
+            values = data.get(key) if isinstance(data, dict) else None
+            if not isinstance(data, dict) or not isinstance(values, list | None):
+                shape = (f"'{key}' as a JSON {json_type(values)}" if isinstance(data, dict)
+                         else f"a JSON {json_type(data)}")
+                raise ShapelessPage(f"Jira: GET {path} answered startAt={start} with {shape}, not a page of "
+                                    f"{key} (an object with a '{key}' array)")
+            values = values or []
             if values and start and values == previous:
                 raise RepeatedPage(
                     f"Jira: GET {path} answered startAt={start} with the same page again (its startAt "
