@@ -9,6 +9,8 @@ dlt source -> warehouse).
   Jira's OAuth token endpoint likewise (and JSON without a token read as a refused refresh token).
 - Jira comment pages (fetched when search cuts an issue's list short) that are JSON but no page (``[]``, a
   string): ``'list' object has no attribute 'get'`` failed the whole sync on every run.
+- Jira ``GET /field`` answering ``[]`` or an object: read as a site without custom fields, every issue of that
+  run loaded without story points and sprints (memberships removed), and no later run read them again.
 """
 
 from __future__ import annotations
@@ -226,3 +228,34 @@ def test_jira_comment_page_that_is_no_page_quarantines_its_issue_not_the_sync(an
     broken["on"] = False
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids
+
+
+# --- Jira: a field list that is no field list -------------------------------------------------------------------
+
+def _points_and_sprints(settings) -> tuple[dict, list]:
+    points = dict(_rows(settings, "select id, story_points from jira.issues"))
+    sprints = _rows(settings, "select sprint_id, issue_id from jira.sprint_issues "
+                              "where not coalesce(_tombstone, false)")
+    return points, sorted(sprints)
+
+
+@pytest.mark.parametrize("answer", [b"[]", b'{"values": []}', b'[{"id": "customfield_10016", "name": "Story Points"}]'])
+def test_jira_field_list_that_is_no_field_list_stops_the_run_instead_of_wiping_points_and_sprints(
+        answer, make_jira_sandbox, duckdb_warehouse):
+    sb = make_jira_sandbox(size=40)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    before = _points_and_sprints(duckdb_warehouse)
+    assert any(before[0].values()) and before[1]  # the seed has story points and sprint members
+    time.sleep(1.05)
+    sb.touch(n=40)
+    sb.sync_index()
+    sb.rewrite_responses(lambda req, resp: Response(200, answer) if req.path == "/rest/api/3/field" else resp)
+    with pytest.raises(Exception, match=r"answered rest/api/3/field with .* lacks the system fields summary, "
+                                        "updated: not the site's field list"):
+        _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert _points_and_sprints(duckdb_warehouse) == before
+    sb.rewrite_responses(None)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert _points_and_sprints(duckdb_warehouse) == before
+    assert _jira_stored(duckdb_warehouse) == {str(i["id"]): i["fields"]["updated"]
+                                              for i in sb.issues(fields=["updated"])}

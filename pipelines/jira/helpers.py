@@ -36,6 +36,10 @@ from pipelines.jira.settings import (
 log = logging.getLogger(__name__)
 
 
+# Fields every Jira site lists in GET /field, whatever its configuration.
+SYSTEM_FIELDS = frozenset({"summary", "updated"})
+
+
 class RepeatedPage(VendorError):
     """A ``startAt`` list endpoint served the page before again: it would be paged for ever."""
 
@@ -112,7 +116,19 @@ class JiraClient:
         return value
 
     def field_map(self) -> FieldMap:
-        return discover_fields(self.get(FIELD_PATH))
+        """The site's custom field ids. An answer that is not the site's field list (``[]``, ``{"values": []}``,
+        a proxy's JSON) raises: taken as a site without custom fields, it loaded every issue of the run without
+        story points and sprints (sprint memberships removed), and no later run read those issues again."""
+        fields = self.get(FIELD_PATH)
+        ids = {f.get("id") for f in fields if isinstance(f, dict)} if isinstance(fields, list) else set()
+        if not ids.issuperset(SYSTEM_FIELDS):
+            shape = (f"a JSON array of {len(fields)} entries" if isinstance(fields, list)
+                     else f"a JSON {json_type(fields)}")
+            raise VendorError(f"Jira answered {FIELD_PATH} with {shape} that lacks the system fields "
+                              f"{', '.join(sorted(SYSTEM_FIELDS))}: not the site's field list. Stopped before reading "
+                              "issues (they would load without story points and sprints); check JIRA_BASE_URL "
+                              "points at the Jira Cloud site, not a proxy")
+        return discover_fields(fields)
 
     def search(self, jql: str, fields: list[str], *, expand: str | None = None,
                page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
