@@ -11,6 +11,8 @@ dlt source -> warehouse).
   string): ``'list' object has no attribute 'get'`` failed the whole sync on every run.
 - Jira ``GET /field`` answering ``[]`` or an object: read as a site without custom fields, every issue of that
   run loaded without story points and sprints (memberships removed), and no later run read them again.
+- Jira search answers that leave out a part asked for (``comment``, ``attachment``, ``changelog``, the Sprint
+  field): read as "none", the issue's stored comments, attachments or history were deleted, for good.
 """
 
 from __future__ import annotations
@@ -259,3 +261,61 @@ def test_jira_field_list_that_is_no_field_list_stops_the_run_instead_of_wiping_p
     assert _points_and_sprints(duckdb_warehouse) == before
     assert _jira_stored(duckdb_warehouse) == {str(i["id"]): i["fields"]["updated"]
                                               for i in sb.issues(fields=["updated"])}
+
+
+# --- Jira: search answers that leave out a part asked for --------------------------------------------------------
+
+def _children(settings) -> dict[str, list]:
+    return {t: sorted(r[0] for r in _rows(settings, f"select {k} from jira.{t} where not coalesce(_tombstone, false)"))
+            for t, k in (("comments", "id"), ("issue_changelog", "id"), ("attachments", "id"),
+                         ("sprint_issues", "sprint_id || ':' || issue_id"))}
+
+
+def _refetch(settings) -> list:
+    state = settings.pipeline("jira").state
+    return state["sources"]["jira"]["resources"]["issues"].get("refetch", [])
+
+
+@pytest.mark.parametrize("part", ["comment", "attachment", "changelog", "sprint"])
+def test_jira_issue_sent_without_a_part_keeps_its_stored_children_and_is_read_again(part, make_jira_sandbox,
+                                                                                   duckdb_warehouse):
+    sb = make_jira_sandbox(size=40)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    assert _refetch(duckdb_warehouse) == []  # a sound answer (null custom fields included) asks for no re-read
+    before = _children(duckdb_warehouse)
+    assert all(before.values()), {k: len(v) for k, v in before.items()}
+    time.sleep(1.05)
+    sb.touch(n=40)  # a new version of every issue (the touch adds a history item too)
+    sb.sync_index()
+
+    dropped: set[str] = set()
+
+    def drop(req, resp):
+        body = json.loads(resp.body)
+        for issue in body.get("issues") or []:
+            fields = issue.get("fields") or {}
+            dropped.add(str(issue["id"]))
+            if part == "changelog":
+                issue.pop("changelog", None)
+            elif part == "sprint":  # the Sprint field, where the issue is in a sprint
+                keys = [k for k, v in fields.items() if k.startswith("customfield_") and isinstance(v, list)
+                        and any(isinstance(x, dict) and "boardId" in x for x in v)]
+                for key in keys:
+                    fields.pop(key)
+                if not keys:
+                    dropped.discard(str(issue["id"]))
+            else:
+                fields[part] = None
+        resp.body = json.dumps(body).encode()
+    sb.rewrite_responses(lambda req, resp: drop(req, resp) or resp if req.path == SEARCH else resp)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    table = {"comment": "comments", "attachment": "attachments", "changelog": "issue_changelog",
+             "sprint": "sprint_issues"}[part]
+    assert _children(duckdb_warehouse)[table] == before[table]  # kept, not wiped
+    assert set(_refetch(duckdb_warehouse)) == (set() if part == "attachment" else dropped) and dropped
+    sb.rewrite_responses(None)
+    _jira_sync(duckdb_warehouse, sb, concurrency=1)
+    after = _children(duckdb_warehouse)
+    assert _refetch(duckdb_warehouse) == []
+    for name, rows in after.items():  # the touch's history items loaded, nothing else changed
+        assert set(before[name]) < set(rows) if name == "issue_changelog" else rows == before[name], name

@@ -198,6 +198,7 @@ class IssuePass:
         bean_of = {id(r): b for r, b in zip(rows, beans, strict=True)}
         issues: list[dict[str, Any]] = []
         children: dict[str, list[dict[str, Any]]] = {t: [] for t in CHILDREN}
+        unsent: dict[str, set[str]] = {t: set() for t in CHILDREN}  # per child table: issues sent without that part
         raw_attachments: list[Any] = []  # what Jira sent for each attachment row (what quarantine keeps)
         for row in valid:
             if not self._admit(row, force):
@@ -222,6 +223,10 @@ class IssuePass:
                 continue
             issues.append(row)
             self.loaded.add(row["id"])
+            for table in unsent_parts(bean, self.fields):
+                unsent[table].add(row["id"])
+                if table != "attachments":  # attachments may be off on the site [unc]: no re-read every run
+                    self.retry.add(row["id"])
             self._versions[row["id"]] = row["updated"]
             children["issue_changelog"] += flatten.changelog_rows(bean, row)
             children["comments"] += flatten.comment_rows(bean, row)
@@ -252,9 +257,23 @@ class IssuePass:
                 self.retry.update(row["issue_id"] for row in self.content.fill_all(good))
                 self.attachments.loaded(good)
             having = {r["issue_id"] for r in good}
-            emptied = [i["id"] for i in issues if i["id"] not in having] if self.tombstones else []
+            emptied = ([i["id"] for i in issues if i["id"] not in having and i["id"] not in unsent[table]]
+                       if self.tombstones else [])
             if good or emptied:
                 yield child_item(table, good, emptied, self.append)
+
+
+def unsent_parts(bean: dict[str, Any], fm: Any) -> list[str]:
+    """The child tables whose part search left out of ``bean`` although asked for it (a ``comment``, ``attachment``
+    or ``changelog`` missing or null; the Sprint field's key missing, where null means "in no sprint"). Read
+    as "none", each wiped the issue's stored rows (tombstones), and no later run read the unchanged issue again:
+    such a table keeps its rows, and the issue is read again by id next run (see IssuePass.page)."""
+    fields = bean.get("fields") if isinstance(bean.get("fields"), dict) else {}
+    out = [table for table, part in (("comments", fields.get("comment")), ("attachments", fields.get("attachment")),
+                                     ("issue_changelog", bean.get("changelog"))) if part is None]
+    if fm.sprint and fm.sprint not in fields:
+        out.append("sprint_issues")
+    return out
 
 
 def moved_attachments(work: IssuePass) -> Iterator[Any]:
