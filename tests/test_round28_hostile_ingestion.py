@@ -312,7 +312,9 @@ def test_jira_issue_sent_without_a_part_keeps_its_stored_children_and_is_read_ag
     table = {"comment": "comments", "attachment": "attachments", "changelog": "issue_changelog",
              "sprint": "sprint_issues"}[part]
     assert _children(duckdb_warehouse)[table] == before[table]  # kept, not wiped
-    assert set(_refetch(duckdb_warehouse)) == (set() if part == "attachment" else dropped) and dropped
+    # attachments (off on a site) and Sprint (outside a project's field context) may be left out for good: kept,
+    # not re-read every run
+    assert set(_refetch(duckdb_warehouse)) == (set() if part in ("attachment", "sprint") else dropped) and dropped
     sb.rewrite_responses(None)
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     after = _children(duckdb_warehouse)

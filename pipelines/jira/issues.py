@@ -225,7 +225,9 @@ class IssuePass:
             self.loaded.add(row["id"])
             for table in unsent_parts(bean, self.fields):
                 unsent[table].add(row["id"])
-                if table != "attachments":  # attachments may be off on the site [unc]: no re-read every run
+                # attachments may be off on the site, and a custom field outside an issue's context (a project
+                # without Sprint) may be left out of its fields [unc]: kept, but not re-read every run for ever
+                if table not in ("attachments", "sprint_issues"):
                     self.retry.add(row["id"])
             self._versions[row["id"]] = row["updated"]
             children["issue_changelog"] += flatten.changelog_rows(bean, row)
@@ -267,7 +269,8 @@ def unsent_parts(bean: dict[str, Any], fm: Any) -> list[str]:
     """The child tables whose part search left out of ``bean`` although asked for it (a ``comment``, ``attachment``
     or ``changelog`` missing or null; the Sprint field's key missing, where null means "in no sprint"). Read
     as "none", each wiped the issue's stored rows (tombstones), and no later run read the unchanged issue again:
-    such a table keeps its rows, and the issue is read again by id next run (see IssuePass.page)."""
+    such a table keeps its rows, and the issue is read again by id next run for its comments or changelog
+    (see IssuePass.page; not for attachments or Sprint, which a site or a project may leave out for good)."""
     fields = bean.get("fields") if isinstance(bean.get("fields"), dict) else {}
     out = [table for table, part in (("comments", fields.get("comment")), ("attachments", fields.get("attachment")),
                                      ("issue_changelog", bean.get("changelog"))) if part is None]
