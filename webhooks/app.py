@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
 
 from webhooks.email_bridge import start_email_bridge, stop_email_bridge
 from webhooks.receiver import Receiver
@@ -50,6 +51,25 @@ class BaselineHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class NoEscapedPaths:
+    """ASGI middleware answering 404 to a request whose path holds a percent-escape, on every route.
+
+    Starlette routes on the decoded path, so ``/metr%69cs`` was ``/metrics`` and
+    ``/api/integrations/jira/%77ebhook`` the Jira endpoint, past a proxy rule written for the real path
+    (``/metrics`` kept from the internet, an address allowlist on a vendor's path), as ``%2F`` was before
+    round 18. No path served here needs an escape; the query string is not the path."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and b"%" in (scope.get("raw_path") or b"").partition(b"?")[0]:
+            await PlainTextResponse("Not Found: no path here holds a percent-escape (%XX, an encoded slash or "
+                                    "any other): send the path unescaped", 404)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: WebhookSettings | None = None, *, operations=None) -> Starlette:
     """``operations``: a :class:`webhooks.operations.state.HealthReader` (tests pass one with their own
     instance, warehouse and clock); by default it reads ``DAGSTER_HOME`` and the warehouse."""
@@ -74,7 +94,8 @@ def create_app(settings: WebhookSettings | None = None, *, operations=None) -> S
             for hook in shutdown:
                 hook()
 
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BaselineHeaders)])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BaselineHeaders),
+                                                                      Middleware(NoEscapedPaths)])
     # "<path>/" is a 404, never Starlette's 307 to the same path at the request's Host header (an unverified
     # redirect to wherever the caller said the server was; a poisoned redirect behind a cache)
     app.router.redirect_slashes = False

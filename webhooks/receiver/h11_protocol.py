@@ -9,6 +9,7 @@ import re
 
 import h11
 from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
+from h11._readers import ChunkedReader
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from webhooks.receiver.protocol_base import (
@@ -40,6 +41,51 @@ def _origin_form(event: h11.Request) -> h11.Request:
     return dataclasses.replace(event, target=rest if rest.startswith(b"/") else b"/" + rest)
 
 
+class _StrictChunkedReader(ChunkedReader):
+    """h11's reader of a chunked body, held to CRLF line ends where httptools holds it: h11 ended the trailer
+    section at a bare LF (``0\r\n\n``, ``x: y\n\n``), unfolded a folded trailer line and took a bare CR in a
+    chunk extension, and served the bytes after them as the next request. A proxy that ends lines at CRLF
+    only reads those bytes as the first request's trailers (or chunk data), so a request it never saw was
+    answered here. Each is refused (uvicorn's 400, the connection closed) before the body's end is taken.
+
+    Reads h11's receive buffer (``buf._data``) without copying it; each byte is looked at once however the
+    line is trickled (the bound on a line or trailer section stays h11's ``max_incomplete_event_size``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._line_scanned = 0  # bytes of the chunk-size line in hand already searched for its CRLF
+        self._trailer_at = 0  # offset in the buffer of the next trailer byte to look at
+        self._trailer_line = 0  # offset of the trailer line being read
+
+    def __call__(self, buf):  # type: ignore[override]
+        data = buf._data
+        if self._reading_trailer:
+            self._check_trailer(data)
+        elif self._bytes_in_chunk == 0:  # a chunk-size line is next, after the CRLF ending the last chunk
+            self._check_chunk_line(data, len(self._bytes_to_discard))
+        return super().__call__(buf)  # which calls this again once the last chunk's line is read
+
+    def _check_chunk_line(self, data: bytearray, start: int) -> None:
+        end = data.find(b"\r\n", start + max(0, self._line_scanned - 1))
+        if end < 0:
+            self._line_scanned = max(0, len(data) - start)
+            return
+        self._line_scanned = 0  # h11 takes this line now; the next one starts a new count
+        if data.find(b"\r", start, end) >= 0:
+            raise h11.LocalProtocolError("a chunk line holds a bare CR")
+
+    def _check_trailer(self, data: bytearray) -> None:
+        while (lf := data.find(b"\n", self._trailer_at)) >= 0:
+            if lf == 0 or data[lf - 1] != 0x0D:
+                raise h11.LocalProtocolError("a trailer line ends in LF alone")
+            if lf - 1 == self._trailer_line:  # the blank line: the section ends here (h11 takes it now)
+                return
+            if data[self._trailer_line] in b" \t":
+                raise h11.LocalProtocolError("a trailer line is folded (obs-fold)")
+            self._trailer_line = self._trailer_at = lf + 1
+        self._trailer_at = len(data)
+
+
 class _GuardedConnection(h11.Connection):
     """h11's server connection that lets the protocol look at each head's bytes before h11 parses it (and
     stop parsing): a pipelined request is parsed inside uvicorn's event loop as soon as the last one ends
@@ -48,6 +94,10 @@ class _GuardedConnection(h11.Connection):
     def __init__(self, protocol: BoundedH11Protocol, max_incomplete_event_size: int) -> None:
         super().__init__(h11.SERVER, max_incomplete_event_size)
         self._protocol = protocol
+
+    def _get_io_object(self, role, event, io_dict):  # type: ignore[override]
+        io = super()._get_io_object(role, event, io_dict)
+        return _StrictChunkedReader() if type(io) is ChunkedReader else io  # a request's chunked body
 
     def next_event(self):  # type: ignore[override]
         if self._protocol._before_event():

@@ -50,6 +50,11 @@ AMBIGUOUS_FRAMING = _answer(
     "Bad Request",
     "Transfer-Encoding beside Content-Length, or in a version 1.0 request, is not accepted: send one framing",
 )
+HOST_COUNT = _answer(
+    400,
+    "Bad Request",
+    "send exactly one Host header (an HTTP/1.1 request without one, or any request with two, is refused)",
+)
 SERVER_FULL = _answer(503, "Service Unavailable", "try again later: the receiver has no free connection", retry=True)
 
 

@@ -52,6 +52,7 @@ from webhooks.receiver.protocol_base import (  # noqa: F401 - the bounds, read h
     AMBIGUOUS_FRAMING,
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
+    HOST_COUNT,
     MAX_HEAD_BYTES,
     SEND_TIMEOUT,
     _Budgeted,
@@ -171,6 +172,12 @@ if HttpToolsProtocol is not None:
                 # framing a 1.0 proxy reads another way (no chunked in 1.0: the chunks are the next request),
                 # refused before any route, as httptools itself refuses Transfer-Encoding beside Content-Length
                 self._refuse(AMBIGUOUS_FRAMING)
+                raise _PipelineFull
+            hosts = sum(n == b"host" for n, _ in self.headers)
+            if hosts > 1 or (hosts == 0 and self.parser.get_http_version() != "1.0"):
+                # RFC 9112 3.2: a server MUST answer 400 to both. h11 does; httptools served them, so which
+                # requests exist (and which Host a proxy in front routed on) depended on the parser
+                self._refuse(HOST_COUNT)
                 raise _PipelineFull
             self._in_head, self._head_bytes = False, 0
             self._cancel_head_timer()

@@ -1,0 +1,222 @@
+"""Round 28: the receiver attacked over loopback (the real uvicorn server, ``LiveReceiver``), on both of its
+HTTP parsers (httptools and, without it, h11), with cases the earlier webhook files do not send.
+
+Found and fixed:
+
+- on the h11 path, a chunked body's trailer section ended by a bare LF (``0\\r\\n\\n``, ``x: y\\n\\n``), a
+  folded trailer line, or a bare CR inside a chunk extension was taken, and the bytes after it were served
+  as the next request: a proxy that ends lines at CRLF only reads those bytes as part of the first request
+  (its trailers), so a request it never saw (another path, another signature) was answered and stored
+  here. httptools refuses every one of these shapes; h11 now does too, before the request's end
+  (``webhooks/receiver/h11_protocol.py``, ``_StrictChunkedReader``);
+- a percent-escaped letter in a path (``/metr%69cs``, ``/api/integrations/jira/%77ebhook``) was routed to
+  the route it decodes to (Starlette matches the decoded path): a proxy rule written for the real path
+  (``deny /metrics`` from outside, an address allowlist on a vendor's webhook path) did not see it. Only an
+  encoded slash was refused (round 18); any ``%`` in the path is a 404 now, on every route
+  (``webhooks/app.py``);
+- on the httptools path a request with two ``Host`` headers, or an HTTP/1.1 request with none, was served
+  (RFC 9112 3.2: a server MUST answer 400), while h11 refused both: the two parsers disagreed on which
+  requests exist (``webhooks/receiver/server.py``).
+
+Also checked (held): the same delivery sent 20 times at once is stored once and every copy is answered
+200.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from tests.webhook_helpers import (
+    GENERIC,
+    JIRA,
+    LiveReceiver,
+    generic_body,
+    generic_request,
+    inbox_rows,
+    jira_body,
+    jira_request,
+    settings_for,
+)
+from webhooks.app import create_app
+from webhooks.receiver import server as bounded
+
+
+@pytest.fixture(scope="module", params=["httptools", "h11"])
+def live(request, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "h11":
+            patch.setattr(bounded, "HttpToolsProtocol", None)
+        elif bounded.HttpToolsProtocol is None:
+            pytest.skip("httptools is not installed: the receiver serves with h11 only")
+        settings = settings_for(tmp_path_factory.mktemp(f"round28_{request.param}"), failure_burst=1000,
+                                body_timeout_seconds=2.0, head_timeout_seconds=2.0)
+        with LiveReceiver(create_app(settings)) as served:
+            host, port = served.url.removeprefix("http://").split(":")
+            yield settings, (host, int(port)), served.url
+
+
+def exchange(address, data: bytes, wait: float = 5.0) -> bytes:
+    """Send ``data`` on a fresh connection and read until the server closes it (or ``wait`` passes)."""
+    answer = b""
+    with socket.create_connection(address, timeout=wait) as conn:
+        with contextlib.suppress(OSError):
+            conn.sendall(data)
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := conn.recv(65536):
+                answer += chunk
+    return answer
+
+
+def statuses(answer: bytes) -> list[int]:
+    return [int(s) for s in re.findall(rb"HTTP/1\.[01] (\d{3}) ", answer)]
+
+
+def stored(settings) -> set[str]:
+    return {d for (d,) in inbox_rows(settings, "select delivery_id from webhook_events")}
+
+
+def request_head(path: str, headers: dict[str, str], method: str = "POST") -> bytes:
+    lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return f"{method} {path} HTTP/1.1\r\nhost: receiver\r\n{lines}".encode("latin-1")
+
+
+def signed_chunked(msg_id: str, framing) -> bytes:
+    """A signed generic delivery sent chunked; ``framing(body)`` writes its chunks, last chunk and trailers."""
+    kw = generic_request(generic_body(), msg_id)
+    return request_head(GENERIC, {**kw["headers"], "transfer-encoding": "chunked"}) + b"\r\n" + framing(kw["content"])
+
+
+def signed_plain(msg_id: str) -> bytes:
+    kw = generic_request(generic_body(), msg_id)
+    body = kw["content"]
+    return request_head(GENERIC, {**kw["headers"], "content-length": str(len(body)), "connection": "close"}) \
+        + b"\r\n" + body
+
+
+def _chunk(body: bytes) -> bytes:
+    return b"%x\r\n" % len(body) + body + b"\r\n"
+
+
+DESYNC_SHAPES = {
+    # what follows the chunks of the first request; a CRLF-only proxy reads the hidden request as part of it
+    "last_chunk_then_bare_lf": lambda body: _chunk(body) + b"0\r\n\n",
+    "trailer_ended_by_lf_lf": lambda body: _chunk(body) + b"0\r\nx-t: 1\n\n",
+    "trailer_line_then_bare_lf": lambda body: _chunk(body) + b"0\r\nx-t: 1\r\n\n",
+    "trailer_bare_lf_mid_section": lambda body: _chunk(body) + b"0\r\nx-t: 1\nx-u: 2\r\n\r\n",
+    "folded_trailer_line": lambda body: _chunk(body) + b"0\r\nx-t: 1\r\n 2\r\n\r\n",
+    "bare_cr_in_chunk_extension": lambda body: b"%x;a\rb\r\n" % len(body) + body + b"\r\n0\r\n\r\n",
+    "bare_cr_in_last_chunk_extension": lambda body: _chunk(body) + b"0;a\rb\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(DESYNC_SHAPES))
+def test_a_request_hidden_behind_a_malformed_chunked_ending_is_never_served(live, shape):
+    """Both requests signed: only the framing decides. The connection gets one 400 and is closed; neither
+    delivery is stored (the first never ended; the second is a proxy's bytes of the first)."""
+    settings, address, _ = live
+    first, hidden = f"r28-first-{shape}", f"r28-hidden-{shape}"
+    answer = exchange(address, signed_chunked(first, DESYNC_SHAPES[shape]) + signed_plain(hidden))
+    assert statuses(answer) == [400], (shape, answer[:300])
+    assert b"x-content-type-options: nosniff" in answer.lower()
+    assert not {first, hidden} & stored(settings)
+
+
+def test_well_formed_chunk_extensions_and_trailers_still_serve_both_requests(live):
+    """The control for the test above: the same two requests with CRLF line ends everywhere (an extension,
+    trailers, a pipelined second request) are both answered 200 and stored."""
+    settings, address, _ = live
+    framing = lambda body: b"%x;ext=\"v\"\r\n" % len(body) + body + b"\r\n0;last\r\nx-t: 1\r\nx-u: 2\r\n\r\n"  # noqa: E731
+    answer = exchange(address, signed_chunked("r28-ok-first", framing) + signed_plain("r28-ok-second"))
+    assert statuses(answer) == [200, 200], answer[:300]
+    assert {"r28-ok-first", "r28-ok-second"} <= stored(settings)
+
+
+@pytest.mark.parametrize("target", ["/metr%69cs", "/%6Detrics", "/integration-health%2Ejson", "/integration-he%61lth",
+                                    "/health%7A"])
+def test_a_percent_escaped_path_reaches_no_route(live, target):
+    """A proxy rule written for ``/metrics`` (or the health page) does not see ``/metr%69cs``; the route it
+    decodes to must not answer it either. Nothing of the path is echoed."""
+    _, address, _ = live
+    answer = exchange(address, f"GET {target} HTTP/1.1\r\nhost: r\r\nconnection: close\r\n\r\n".encode())
+    assert statuses(answer) == [404], answer[:300]
+    assert b"webhook_failures_total" not in answer and b"<html" not in answer.lower() and b'"status"' not in answer
+    assert target.encode() not in answer
+
+
+def test_a_percent_escaped_webhook_path_stores_nothing_and_the_real_path_and_queries_still_serve(live):
+    settings, address, url = live
+    kw = jira_request(jira_body(28001), "r28-pct-jira")
+    for path in ("/api/integrations/jira/%77ebhook", "/api/integrations/ji%72a/webhook",
+                 "/%61pi/integrations/jira/webhook"):
+        body = kw["content"]
+        raw = request_head(path, {**kw["headers"], "content-length": str(len(body)), "connection": "close"})
+        assert statuses(exchange(address, raw + b"\r\n" + body)) == [404], path
+    assert "r28-pct-jira" not in stored(settings)
+    with httpx.Client(base_url=url, timeout=10) as client:
+        assert client.get("/metrics", params={"q": "%41/x"}).status_code == 200  # a query is not the path
+        assert client.get("/healthz").status_code == 200
+        assert client.post(JIRA, **kw).text == "accepted"
+    assert "r28-pct-jira" in stored(settings)
+
+
+@pytest.mark.parametrize("hosts, version", [
+    ((), "1.1"),
+    (("receiver", "receiver"), "1.1"),
+    (("receiver", "elsewhere.example"), "1.1"),
+    (("receiver", "elsewhere.example"), "1.0"),
+])
+def test_a_request_without_exactly_one_host_is_400_on_both_parsers(live, hosts, version):
+    """RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host and to any request with
+    more than one. h11 did; httptools served both, so which requests exist depended on the parser. A
+    signed delivery so shaped is not stored."""
+    settings, address, _ = live
+    msg_id = f"r28-host-{len(hosts)}-{version}-{'-'.join(hosts)}"
+    kw = generic_request(generic_body(), msg_id)
+    body = kw["content"]
+    lines = "".join(f"host: {h}\r\n" for h in hosts) + "".join(f"{k}: {v}\r\n" for k, v in kw["headers"].items())
+    raw = f"POST {GENERIC} HTTP/{version}\r\n{lines}content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    answer = exchange(address, raw.encode("latin-1") + body)
+    assert statuses(answer) == [400], answer[:300]
+    assert msg_id not in stored(settings)
+
+
+def test_one_host_or_an_http10_request_without_one_is_still_served(live):
+    settings, address, _ = live
+    for version, host in (("1.1", "host: receiver\r\n"), ("1.0", "")):
+        msg_id = f"r28-onehost-{version}"
+        kw = generic_request(generic_body(), msg_id)
+        body = kw["content"]
+        lines = "".join(f"{k}: {v}\r\n" for k, v in kw["headers"].items())
+        raw = f"POST {GENERIC} HTTP/{version}\r\n{host}{lines}content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        assert statuses(exchange(address, raw.encode("latin-1") + body)) == [200], version
+        assert msg_id in stored(settings)
+
+
+def test_the_same_delivery_sent_twenty_times_at_once_is_stored_once(live):
+    """Held: 20 connections released together with one signed delivery: every one is answered 200 (one
+    "accepted", the rest "duplicate") and the inbox holds one row."""
+    settings, _, url = live
+    kw = generic_request(generic_body(), "r28-twenty")
+    gate, answers = threading.Barrier(20, timeout=10), []
+
+    def send() -> None:
+        with httpx.Client(base_url=url, timeout=20) as client:
+            gate.wait()
+            answers.append(client.post(GENERIC, **kw).text)
+
+    threads = [threading.Thread(target=send) for _ in range(20)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert time.monotonic() - started < 30
+    assert sorted(answers) == ["accepted"] + ["duplicate"] * 19
+    assert inbox_rows(settings, "select count(*) from webhook_events where delivery_id = 'r28-twenty'") == [(1,)]
