@@ -128,6 +128,22 @@ def test_a_request_hidden_behind_a_malformed_chunked_ending_is_never_served(live
     assert not {first, hidden} & stored(settings)
 
 
+@pytest.mark.parametrize("path, method", [("/nope", "POST"), ("/healthz", "GET"), ("/metrics", "POST"),
+                                          ("/api/integrations/generic/%77ebhook", "POST")])
+def test_no_path_serves_a_request_hidden_behind_a_bare_lf_after_the_last_chunk(live, path, method):
+    """The shape on paths the app answers without reading the body (404, 405, a GET): h11 de-chunks it
+    all the same, so the hidden request followed whatever the route."""
+    settings, address, _ = live
+    hidden = f"r28-hidden-behind-{method}-{path.strip('/').replace('/', '_').replace('%', '')}"
+    kw = generic_request(generic_body(), "r28-carrier")
+    body = kw["content"]
+    first = request_head(path, {**kw["headers"], "transfer-encoding": "chunked"}, method) + b"\r\n" \
+        + _chunk(body) + b"0\r\n\n"
+    answer = exchange(address, first + signed_plain(hidden))
+    assert 200 not in statuses(answer) and statuses(answer)[-1:] == [400], answer[:300]
+    assert hidden not in stored(settings)
+
+
 def test_well_formed_chunk_extensions_and_trailers_still_serve_both_requests(live):
     """The control for the test above: the same two requests with CRLF line ends everywhere (an extension,
     trailers, a pipelined second request) are both answered 200 and stored."""
