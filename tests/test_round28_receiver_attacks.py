@@ -16,7 +16,12 @@ Found and fixed:
   (``webhooks/app.py``);
 - on the httptools path a request with two ``Host`` headers, or an HTTP/1.1 request with none, was served
   (RFC 9112 3.2: a server MUST answer 400), while h11 refused both: the two parsers disagreed on which
-  requests exist (``webhooks/receiver/server.py``).
+  requests exist (``webhooks/receiver/server.py``);
+- a chunked body's chunks were unbounded in number: 7 MB of one-byte chunks (unsigned, read before any
+  verification) kept the one event loop busy for seconds on httptools and over 30 s on h11, and four such
+  connections from one address delayed a vendor's delivery by 5 s (httptools) and 30 s (h11). Past
+  ``MAX_CHUNKS`` (4096) data chunks the request is answered 400 naming the fix and closed, on both parsers
+  (``webhooks/receiver/protocol_base.py``, ``server.py``, ``h11_protocol.py``).
 
 Also checked (held): the same delivery sent 20 times at once is stored once and every copy is answered
 200.
@@ -25,6 +30,7 @@ Also checked (held): the same delivery sent 20 times at once is stored once and 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import socket
 import threading
@@ -45,6 +51,7 @@ from tests.webhook_helpers import (
     settings_for,
 )
 from webhooks.app import create_app
+from webhooks.receiver import protocol_base
 from webhooks.receiver import server as bounded
 
 
@@ -236,3 +243,50 @@ def test_the_same_delivery_sent_twenty_times_at_once_is_stored_once(live):
     assert time.monotonic() - started < 30
     assert sorted(answers) == ["accepted"] + ["duplicate"] * 19
     assert inbox_rows(settings, "select count(*) from webhook_events where delivery_id = 'r28-twenty'") == [(1,)]
+
+
+def _signed_in_chunks(msg_id: str, size: int, pieces: int) -> tuple[bytes, bytes]:
+    """A signed generic delivery whose body is ``size`` bytes, sent in ``pieces`` chunks (the last one
+    holding what is left), then the last-chunk line; (request, body)."""
+    base = generic_body("task.created", pad="")
+    body = generic_body("task.created", pad="x" * (size - len(base)))
+    assert len(body) == size
+    kw = generic_request(body, msg_id)
+    step = max(1, size // pieces)
+    cuts = [i * step for i in range(pieces)] + [size]
+    chunks = b"".join(_chunk(body[a:b]) for a, b in itertools.pairwise(cuts))
+    headers = {**kw["headers"], "transfer-encoding": "chunked", "connection": "close"}
+    return request_head(GENERIC, headers) + b"\r\n" + chunks + b"0\r\n\r\n", body
+
+
+def test_a_body_in_more_chunks_than_the_cap_is_refused_at_once(live):
+    """Each chunk costs the parser a callback (h11 tens of microseconds): 7 MB of one-byte chunks kept the
+    receiver's one event loop busy for seconds (httptools) to over 30 s (h11) per connection, unsigned and
+    before any verification, and four such connections from one address held a vendor's delivery for 5 s
+    (httptools) or 30 s (h11). Past ``MAX_CHUNKS`` data chunks the request is answered 400 naming the fix
+    and the connection closed, as soon as the chunk past the cap arrives."""
+    settings, address, _ = live
+    limit = protocol_base.MAX_CHUNKS
+    request, _ = _signed_in_chunks("r28-too-many-chunks", limit + 1, limit + 1)
+    started = time.monotonic()
+    answer = exchange(address, request)
+    assert time.monotonic() - started < 3
+    assert statuses(answer) == [400] and b"larger chunks" in answer, answer[:300]
+    assert "r28-too-many-chunks" not in stored(settings)
+    # unsigned one-byte chunks (under 64 KiB: read whole, so the close is no reset that loses the answer)
+    flood = request_head(GENERIC, {"content-type": "application/json", "transfer-encoding": "chunked"}) + b"\r\n" \
+        + b"1\r\nx\r\n" * 6000
+    started = time.monotonic()
+    assert statuses(exchange(address, flood)) == [400]
+    assert time.monotonic() - started < 3
+
+
+def test_a_body_in_exactly_the_cap_of_chunks_or_fewer_larger_ones_is_accepted(live):
+    settings, address, _ = live
+    limit = protocol_base.MAX_CHUNKS
+    for msg_id, size, pieces in (("r28-chunks-at-cap", limit, limit), ("r28-chunks-large", 300_000, 40)):
+        request, body = _signed_in_chunks(msg_id, size, pieces)
+        answer = exchange(address, request)
+        assert statuses(answer) == [200] and answer.endswith(b"accepted"), (msg_id, answer[:300])
+        assert inbox_rows(settings, f"select body from webhook_events where delivery_id = '{msg_id}'") \
+            == [(body.decode(),)]

@@ -17,8 +17,10 @@ from webhooks.receiver.protocol_base import (
     BARE_LF,
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
+    MAX_CHUNKS,
     MAX_HEAD_BYTES,
     OBS_FOLD,
+    TOO_MANY_CHUNKS,
     _Budgeted,
     _head_too_slow,
 )
@@ -48,11 +50,15 @@ class _StrictChunkedReader(ChunkedReader):
     only reads those bytes as the first request's trailers (or chunk data), so a request it never saw was
     answered here. Each is refused (uvicorn's 400, the connection closed) before the body's end is taken.
 
+    Past ``MAX_CHUNKS`` data chunks the body is refused too (``refuse`` writes the answer and closes): each
+    chunk cost h11 tens of microseconds, so a body in one-byte chunks held the event loop for over 30 s.
+
     Reads h11's receive buffer (``buf._data``) without copying it; each byte is looked at once however the
     line is trickled (the bound on a line or trailer section stays h11's ``max_incomplete_event_size``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, refuse) -> None:
         super().__init__()
+        self._refuse, self._chunks = refuse, 0
         self._line_scanned = 0  # bytes of the chunk-size line in hand already searched for its CRLF
         self._trailer_at = 0  # offset in the buffer of the next trailer byte to look at
         self._trailer_line = 0  # offset of the trailer line being read
@@ -73,6 +79,10 @@ class _StrictChunkedReader(ChunkedReader):
         self._line_scanned = 0  # h11 takes this line now; the next one starts a new count
         if data.find(b"\r", start, end) >= 0:
             raise h11.LocalProtocolError("a chunk line holds a bare CR")
+        self._chunks += 1
+        if self._chunks > MAX_CHUNKS + 1:  # its data chunks, then the last (empty) one
+            self._refuse(TOO_MANY_CHUNKS)  # answered and closed here; uvicorn's own 400 then writes nothing
+            raise h11.LocalProtocolError("too many chunks")
 
     def _check_trailer(self, data: bytearray) -> None:
         while (lf := data.find(b"\n", self._trailer_at)) >= 0:
@@ -97,7 +107,9 @@ class _GuardedConnection(h11.Connection):
 
     def _get_io_object(self, role, event, io_dict):  # type: ignore[override]
         io = super()._get_io_object(role, event, io_dict)
-        return _StrictChunkedReader() if type(io) is ChunkedReader else io  # a request's chunked body
+        if type(io) is ChunkedReader:  # a request's chunked body
+            return _StrictChunkedReader(self._protocol._write_and_close)
+        return io
 
     def next_event(self):  # type: ignore[override]
         if self._protocol._before_event():

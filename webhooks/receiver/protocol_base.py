@@ -12,6 +12,9 @@ from webhooks.receiver.metrics import CONNECTIONS_REFUSED
 MAX_HEAD_BYTES = 64 * 1024  # vendors send a few hundred bytes of headers; Slack and Jira well under 8 KiB
 HEAD_TIMEOUT = 10.0  # seconds from a request's first byte (or the connection's start) to the end of its headers
 SEND_TIMEOUT = 30.0  # seconds a connection may leave its answers unread (the write buffer full)
+# data chunks in one chunked body: each costs the parser a Python callback (h11 tens of microseconds), so a body
+# in one-byte chunks kept the one event loop busy for seconds; a 1 MiB body in 256-byte chunks is 4096
+MAX_CHUNKS = 4096
 
 
 # The baseline every answer of the app carries (webhooks.app.BASELINE_HEADERS, added by its middleware, which
@@ -54,6 +57,12 @@ HOST_COUNT = _answer(
     400,
     "Bad Request",
     "send exactly one Host header (an HTTP/1.1 request without one, or any request with two, is refused)",
+)
+TOO_MANY_CHUNKS = _answer(
+    400,
+    "Bad Request",
+    f"a chunked body in more than {MAX_CHUNKS} chunks is not accepted: send it in larger chunks, or with a "
+    "Content-Length",
 )
 SERVER_FULL = _answer(503, "Service Unavailable", "try again later: the receiver has no free connection", retry=True)
 

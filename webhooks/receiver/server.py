@@ -16,6 +16,9 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
   requests queued thousands of request objects);
 - drops trailer fields after a chunked body (uvicorn added them to the request's headers, unbounded)
   and answers 431 past ``MAX_HEAD_BYTES`` of them;
+- answers 400 to a chunked body in more than ``MAX_CHUNKS`` data chunks (each one a Python callback: a body
+  in one-byte chunks held the event loop for seconds), and to a request with two ``Host`` headers or an
+  HTTP/1.1 one with none (RFC 9112 3.2; h11 refuses both itself);
 - aborts a connection whose answers are not read for ``SEND_TIMEOUT`` seconds (a client that never
   reads held its task and its answers forever).
 
@@ -28,7 +31,9 @@ Without httptools (the one thing that picks the path: ``server_options`` serves 
 the same head deadline (408; uvicorn's h11 protocol had none, so a head trickled a byte every few
 seconds held its connection for good: each byte cancelled the keep-alive timer), a 400 for a folded
 header line (as httptools), the send deadline and the connection budget; h11 itself reads one request
-at a time (pipelined ones wait unread) and drops trailers. What both share (the canned answers, the
+at a time (pipelined ones wait unread) and drops trailers. Its chunked bodies are held to CRLF line ends as
+httptools holds them (no bare LF ending the trailers, no folded trailer, no bare CR in a chunk line) and to
+the same ``MAX_CHUNKS``. What both share (the canned answers, the
 budget and the send deadline) is in ``webhooks.receiver.protocol_base``.
 
 uvicorn's own knobs come from the settings too (``server_options``): ``timeout_keep_alive``
@@ -53,8 +58,10 @@ from webhooks.receiver.protocol_base import (  # noqa: F401 - the bounds, read h
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
     HOST_COUNT,
+    MAX_CHUNKS,
     MAX_HEAD_BYTES,
     SEND_TIMEOUT,
+    TOO_MANY_CHUNKS,
     _Budgeted,
     _head_too_slow,
 )
@@ -103,10 +110,12 @@ if HttpToolsProtocol is not None:
         max_head_bytes = MAX_HEAD_BYTES
         head_timeout = HEAD_TIMEOUT
         max_pipelined = MAX_PIPELINED
+        max_chunks = MAX_CHUNKS
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             self._in_head, self._head_bytes, self._head_timer, self._stopped = True, 0, None, False
             self._head_size = 0  # of the head being parsed: its target and header lines
+            self._chunks = 0  # chunk-size lines of the body being read (its data chunks and the last one)
             self.parser = _StoppableParser(self.parser)
             super().connection_made(transport)
             if not self._admit():
@@ -140,6 +149,7 @@ if HttpToolsProtocol is not None:
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._head_size = 16  # the method, version and line ends; on_url and on_header add the rest
+            self._chunks = 0
             # a head that begins in the same read as the end of the last request (pipelined) has its deadline
             # from here: data_received started none, and it was held until the keep-alive timeout
             if self._head_timer is None and not self._refused and not self.transport.is_closing():
@@ -161,6 +171,12 @@ if HttpToolsProtocol is not None:
             self._head_bytes += len(name) + len(value) + 4
             if self._head_bytes > self.max_head_bytes:
                 self._refuse(HEAD_TOO_LARGE)
+
+        def on_chunk_header(self) -> None:
+            self._chunks += 1
+            if self._chunks > self.max_chunks + 1:  # its data chunks, then the last (empty) one
+                self._refuse(TOO_MANY_CHUNKS)  # the app then reads a disconnect, and its answer is not sent
+                raise _PipelineFull
 
         def on_headers_complete(self) -> None:
             if self._head_size > self.max_head_bytes:
