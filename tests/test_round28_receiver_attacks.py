@@ -22,6 +22,11 @@ Found and fixed:
   connections from one address delayed a vendor's delivery by 5 s (httptools) and 30 s (h11). Past
   ``MAX_CHUNKS`` (4096) data chunks the request is answered 400 naming the fix and closed, on both parsers
   (``webhooks/receiver/protocol_base.py``, ``server.py``, ``h11_protocol.py``).
+- a request with ``Expect: 100-continue`` answered before its body was asked for (404, 405, a GET; uvicorn
+  sends the 100 only when the app reads) kept its connection open with the body still due: a client or proxy
+  that took the final answer and sent no body had its next request's first bytes read as that body and the
+  rest served as a request of their own (a "0.CL" desync). Such an answer closes the connection now
+  (``webhooks/app.py``, ``CloseUnreadExpect``).
 
 Also checked (held): the same delivery sent 20 times at once is stored once and every copy is answered
 200.
@@ -290,3 +295,51 @@ def test_a_body_in_exactly_the_cap_of_chunks_or_fewer_larger_ones_is_accepted(li
         assert statuses(answer) == [200] and answer.endswith(b"accepted"), (msg_id, answer[:300])
         assert inbox_rows(settings, f"select body from webhook_events where delivery_id = '{msg_id}'") \
             == [(body.decode(),)]
+
+
+@pytest.mark.parametrize("method, path, expected", [
+    ("POST", "/nope", 404), ("POST", "/metrics", 405), ("POST", "/api/integrations/generic/%77ebhook", 404),
+    ("GET", "/healthz", 200),
+])
+def test_an_early_answer_to_an_expect_100_continue_request_closes_the_connection(live, method, path, expected):
+    """Answered before its body was asked for (no 100 Continue sent), a request with ``Expect: 100-continue``
+    left the connection open with its body still due: a client (or a proxy) that takes the final answer and
+    sends no body, as RFC 9110 10.1.1 lets it, then had the first bytes of its next request read as that body
+    and the rest served as a request of their own (a ``0.CL`` desync). The answer now says
+    ``connection: close`` and the connection is closed."""
+    _, address, _ = live
+    with socket.create_connection(address, timeout=5) as conn:
+        conn.sendall(f"{method} {path} HTTP/1.1\r\nhost: r\r\ncontent-type: application/json\r\n"
+                     "expect: 100-continue\r\ncontent-length: 38\r\n\r\n".encode())
+        answer, started = b"", time.monotonic()
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := conn.recv(65536):  # EOF: the server closed after its answer
+                answer += chunk
+        assert time.monotonic() - started < 4, answer[:300]
+        # what such a client sends next on the connection it believes reusable: no answer can come of it
+        with contextlib.suppress(OSError):
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nhost: r\r\n\r\n")
+        late = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            late = conn.recv(65536)
+    assert statuses(answer) == [expected] and b"100 continue" not in answer.lower(), answer[:300]
+    assert b"connection: close" in answer.lower()
+    assert late == b""
+
+
+def test_a_webhook_request_with_expect_100_continue_still_gets_its_100_and_its_answer(live):
+    settings, address, _ = live
+    kw = generic_request(generic_body(), "r28-expect")
+    body = kw["content"]
+    with socket.create_connection(address, timeout=5) as conn:
+        conn.sendall(request_head(GENERIC, {**kw["headers"], "content-length": str(len(body)),
+                                            "expect": "100-continue", "connection": "close"}) + b"\r\n")
+        interim = conn.recv(65536)
+        assert interim.startswith(b"HTTP/1.1 100 "), interim
+        conn.sendall(body)
+        answer = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := conn.recv(65536):
+                answer += chunk
+    assert statuses(answer) == [200] and answer.endswith(b"accepted"), answer[:300]
+    assert "r28-expect" in stored(settings)

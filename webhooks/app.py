@@ -51,6 +51,39 @@ class BaselineHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class CloseUnreadExpect:
+    """ASGI middleware: a request sent with ``Expect: 100-continue`` that is answered before the app asked for
+    its body (a 404, a 405, a GET) is answered with ``connection: close``, so the connection closes.
+
+    uvicorn sends the 100 Continue only when the app first reads the body, and kept such a connection open
+    with the body still due. A client or proxy that takes the final answer and sends no body (RFC 9110
+    10.1.1 lets it) then had the first bytes of its next request read as that body and the rest served as
+    a request of their own (a "0.CL" desync: a request a proxy never saw, on any path)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not any(name == b"expect" and value.strip().lower() == b"100-continue"
+                                              for name, value in scope.get("headers") or ()):
+            await self.app(scope, receive, send)
+            return
+        asked = False
+
+        async def receive_marked():
+            nonlocal asked
+            asked = True  # uvicorn sends the 100 Continue now: the client sends the body
+            return await receive()
+
+        async def send_closing(message) -> None:
+            if message["type"] == "http.response.start" and not asked:
+                headers = [(n, v) for n, v in message.get("headers") or () if n.lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive_marked, send_closing)
+
+
 class NoEscapedPaths:
     """ASGI middleware answering 404 to a request whose path holds a percent-escape, on every route.
 
@@ -95,6 +128,7 @@ def create_app(settings: WebhookSettings | None = None, *, operations=None) -> S
                 hook()
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BaselineHeaders),
+                                                                      Middleware(CloseUnreadExpect),
                                                                       Middleware(NoEscapedPaths)])
     # "<path>/" is a 404, never Starlette's 307 to the same path at the request's Host header (an unverified
     # redirect to wherever the caller said the server was; a poisoned redirect behind a cache)
