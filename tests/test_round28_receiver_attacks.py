@@ -25,8 +25,10 @@ Found and fixed:
 - a request with ``Expect: 100-continue`` answered before its body was asked for (404, 405, a GET; uvicorn
   sends the 100 only when the app reads) kept its connection open with the body still due: a client or proxy
   that took the final answer and sent no body had its next request's first bytes read as that body and the
-  rest served as a request of their own (a "0.CL" desync). Such an answer closes the connection now
-  (``webhooks/app.py``, ``CloseUnreadExpect``).
+  rest served as a request of their own (a "0.CL" desync); and without Expect, a body declared a gigabyte
+  long and trickled a byte at a time after such an answer held the connection with no deadline. An answer
+  given before the declared body was all received closes the connection now (``webhooks/app.py``,
+  ``CloseUnreadBody``).
 
 Also checked (held): the same delivery sent 20 times at once is stored once and every copy is answered
 200.
@@ -343,3 +345,19 @@ def test_a_webhook_request_with_expect_100_continue_still_gets_its_100_and_its_a
                 answer += chunk
     assert statuses(answer) == [200] and answer.endswith(b"accepted"), answer[:300]
     assert "r28-expect" in stored(settings)
+
+
+@pytest.mark.parametrize("framing", ["content-length: 1000000000", "transfer-encoding: chunked"])
+def test_a_declared_body_left_unread_by_an_early_answer_is_not_read_on_without_a_deadline(live, framing):
+    """A POST to a path that answers without reading (404) declaring a gigabyte: uvicorn kept reading and
+    dropping it, each byte restarting keep-alive, so a byte every few seconds held the connection with no
+    deadline (the body deadline is the app's, which had answered). The answer closes the connection now."""
+    _, address, _ = live
+    with socket.create_connection(address, timeout=5) as conn:
+        conn.sendall(f"POST /nope HTTP/1.1\r\nhost: r\r\n{framing}\r\n\r\n".encode())
+        answer, started = b"", time.monotonic()
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := conn.recv(65536):
+                answer += chunk
+        assert time.monotonic() - started < 4, answer[:300]
+    assert statuses(answer) == [404] and b"connection: close" in answer.lower(), answer[:300]

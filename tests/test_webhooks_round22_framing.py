@@ -262,5 +262,8 @@ def test_a_request_parsed_right_after_an_early_answer_gets_the_same_head_checks(
         with contextlib.suppress(TimeoutError, ConnectionResetError):
             while chunk := conn.recv(65536):
                 rest += chunk
-    assert status(rest) == 400 and rest.count(b"HTTP/1.1 ") == 1, rest[:300]
+    # round 28: an answer given before the declared body was read closes the connection (webhooks/app.py,
+    # CloseUnreadBody), so nothing behind it is parsed at all; were it kept open, the head checks refuse it
+    assert (status(rest) == 400 and rest.count(b"HTTP/1.1 ") == 1) or \
+        (rest == b"" and b"connection: close" in first.lower()), (first[:300], rest[:300])
     assert "msg_after_early_answer" not in stored(settings)

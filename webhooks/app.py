@@ -51,32 +51,38 @@ class BaselineHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class CloseUnreadExpect:
-    """ASGI middleware: a request sent with ``Expect: 100-continue`` that is answered before the app asked for
-    its body (a 404, a 405, a GET) is answered with ``connection: close``, so the connection closes.
+class CloseUnreadBody:
+    """ASGI middleware: a request that declares a body (a Content-Length other than 0, or a Transfer-Encoding)
+    answered before its body was all received (a 404, a 405, a GET, on any path) is answered with
+    ``connection: close``, so the connection closes instead of going on reading a body no one wants.
 
-    uvicorn sends the 100 Continue only when the app first reads the body, and kept such a connection open
-    with the body still due. A client or proxy that takes the final answer and sends no body (RFC 9110
-    10.1.1 lets it) then had the first bytes of its next request read as that body and the rest served as
-    a request of their own (a "0.CL" desync: a request a proxy never saw, on any path)."""
+    uvicorn kept such a connection open. With ``Expect: 100-continue`` the body was never coming (uvicorn sends
+    the 100 only when the app reads): a client or proxy that took the final answer and sent no body, as RFC
+    9110 10.1.1 lets it, had the first bytes of its next request read as that body and the rest served as a
+    request of their own (a "0.CL" desync). Without it, a body declared a gigabyte long and trickled a byte
+    at a time held the connection with no deadline at all (the body deadline is the app's, which was done;
+    each byte restarted keep-alive)."""
 
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or not any(name == b"expect" and value.strip().lower() == b"100-continue"
+        if scope["type"] != "http" or not any(name == b"transfer-encoding" or (name == b"content-length"
+                                                                                and value.strip() != b"0")
                                               for name, value in scope.get("headers") or ()):
             await self.app(scope, receive, send)
             return
-        asked = False
+        received = False
 
         async def receive_marked():
-            nonlocal asked
-            asked = True  # uvicorn sends the 100 Continue now: the client sends the body
-            return await receive()
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                received = True  # the body's last part: the connection may serve the next request
+            return message
 
         async def send_closing(message) -> None:
-            if message["type"] == "http.response.start" and not asked:
+            if message["type"] == "http.response.start" and not received:
                 headers = [(n, v) for n, v in message.get("headers") or () if n.lower() != b"connection"]
                 message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
@@ -128,7 +134,7 @@ def create_app(settings: WebhookSettings | None = None, *, operations=None) -> S
                 hook()
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BaselineHeaders),
-                                                                      Middleware(CloseUnreadExpect),
+                                                                      Middleware(CloseUnreadBody),
                                                                       Middleware(NoEscapedPaths)])
     # "<path>/" is a 404, never Starlette's 307 to the same path at the request's Host header (an unverified
     # redirect to wherever the caller said the server was; a poisoned redirect behind a cache)
