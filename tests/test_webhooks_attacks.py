@@ -149,6 +149,9 @@ HOSTILE_JSON = {
     "duplicate_keys": b'{"type":"a.b","timestamp":"2026-12-02T10:00:00+00:00","data":{},"type":"c.d"}',
     "invalid_utf8": b'{"type":"a.b","timestamp":"2026-12-02T10:00:00+00:00","data":{"x":"\xff\xfe"}}',
     "huge_integer": b'{"type":"a.b","timestamp":"2026-12-02T10:00:00+00:00","data":{"x":' + b"9" * 5000 + b"}}",
+    # within the parser's own limit (about 950) but past MAX_JSON_DEPTH: the whole document nests 129 deep
+    "nesting_past_the_cap": b'{"type":"a.b","timestamp":"2026-12-02T10:00:00+00:00","data":{"x":'
+                            + b"[" * 127 + b"]" * 127 + b"}}",
 }
 
 
@@ -337,3 +340,19 @@ def test_the_security_alert_fires_on_the_reasons_the_receiver_counts(tmp_path):
     path.write_text(json.dumps(test))  # JSON is YAML
     out = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_nesting_up_to_the_cap_is_accepted(live):
+    """128 levels (the document itself counted) is within MAX_JSON_DEPTH: an honest deep payload is kept."""
+    from webhooks.receiver.endpoints import MAX_JSON_DEPTH
+
+    settings, client, _ = live
+    inner = MAX_JSON_DEPTH - 3  # the document, "data" and "x"'s first array are three of the levels
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    deep = b"[" * inner + b"]" * inner
+    body = b'{"type":"a.b","timestamp":"' + stamp.encode() + b'","data":{"x":[' + deep + b"]}}"
+    assert client.post(GENERIC, **generic_request(body, "msg_deep_ok")).status_code == 200
+    assert ("generic", "msg_deep_ok") in events(settings)
+    deeper = body.replace(deep, b"[" + deep + b"]")  # one level more: quarantined as malformed
+    assert client.post(GENERIC, **generic_request(deeper, "msg_deep_over")).status_code == 400
+    assert ("generic", "msg_deep_over") not in events(settings)

@@ -76,15 +76,38 @@ def _only_text(value: Any) -> None:
             stack.extend(item)
 
 
+# Arrays and objects nested deeper than this are refused (quarantined as malformed). Vendors' payloads nest
+# a few dozen levels at most (a Jira ADF description's lists in lists included); without a fixed bound the
+# limit was the parser's recursion limit (about 950 levels), and a handler reading such a body on a deeper
+# stack failed every attempt, ending in the dead letters instead of quarantine.
+MAX_JSON_DEPTH = 128
+
+
+def _depth_within(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``value`` nests arrays and objects at most ``limit`` deep. Iterative."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return True
+
+
 def loads_strict(text: str) -> Any:
     """RFC 8259 JSON only: no NaN/Infinity, no number that overflows to inf, no duplicate keys (which
     parsers resolve differently: the event type read here must be the one every later reader sees), no
-    lone surrogate escapes, and nesting too deep to parse is a ValueError (it was a RecursionError: a
-    500, not quarantine)."""
+    lone surrogate escapes, and nesting deeper than ``MAX_JSON_DEPTH`` is a ValueError (past the parser's
+    own limit it was a RecursionError: a 500, not quarantine)."""
     try:
         value = json.loads(text, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=_unique)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    if not _depth_within(value):
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     if _SURROGATE_ESCAPE.search(text):  # only then can a string hold one (the text itself is valid UTF-8)
         _only_text(value)
     return value
