@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -49,8 +51,6 @@ def test_a_reconciliation_that_lost_its_lock_stops_before_the_next_write(pushed,
 
 def test_a_heartbeat_that_cannot_refresh_for_half_the_stale_time_gives_the_lock_up(monkeypatch):
     """A database that keeps refusing the refresh: after half of STALE_LOCK another push may take the lock over."""
-    from datetime import timedelta
-
     class Refusing:
         def __init__(self):
             self.raw = self
@@ -72,6 +72,7 @@ def test_a_heartbeat_that_cannot_refresh_for_half_the_stale_time_gives_the_lock_
     monkeypatch.setattr(state, "refresh_run_lock", refuse)
     links = reconcile.ServiceNowLinks.__new__(reconcile.ServiceNowLinks)
     links.lock_lost = None
+    links.conn = SimpleNamespace(another=Refusing)
     stop = threading.Event()
     beat = threading.Thread(target=reconcile._heartbeat, args=(links, Refusing(), "owner", stop), daemon=True)
     beat.start()
@@ -80,3 +81,45 @@ def test_a_heartbeat_that_cannot_refresh_for_half_the_stale_time_gives_the_lock_
     assert not beat.is_alive() and "could not be refreshed" in (links.lock_lost or "")
     with pytest.raises(state.LockLost, match="could not be refreshed"):
         links._still_ours()
+
+
+def test_a_heartbeat_refresh_that_fails_once_goes_on_on_a_fresh_connection(monkeypatch):
+    """A dropped session (a PostgreSQL failover, an idle timeout) is replaced: the next beat refreshes the lock on a
+    new connection, so the reconciliation is not stopped for a lock nobody took (it had kept the dead one)."""
+    class Conn:
+        opened = 0
+
+        def __init__(self):
+            Conn.opened += 1
+            self.raw, self.dead = self, Conn.opened == 1
+
+        def commit(self):
+            pass
+
+        def rollback(self):
+            pass
+
+        def close(self):
+            pass
+
+    beats: list[bool] = []
+
+    def refresh(conn, vendor, owner):
+        beats.append(conn.dead)
+        if conn.dead:
+            raise RuntimeError("server closed the connection unexpectedly")
+        return True
+
+    monkeypatch.setattr(state, "HEARTBEAT_SECONDS", 0.01)
+    monkeypatch.setattr(state, "STALE_LOCK", timedelta(seconds=0.5))
+    monkeypatch.setattr(state, "refresh_run_lock", refresh)
+    links = reconcile.ServiceNowLinks.__new__(reconcile.ServiceNowLinks)
+    links.lock_lost, links.conn = None, SimpleNamespace(another=Conn)
+    stop = threading.Event()
+    beat = threading.Thread(target=reconcile._heartbeat, args=(links, Conn(), "owner", stop), daemon=True)
+    beat.start()
+    time.sleep(0.6)  # past the stale bound: a heartbeat stuck on the dead connection would have given up
+    stop.set()
+    beat.join(5)
+    assert beats[0] is True and beats[1:] and not any(beats[1:]) and Conn.opened == 2
+    assert links.lock_lost is None

@@ -223,7 +223,8 @@ class ServiceNowLinks:
                     held = DONE if str(rec.get("state")) in VENDOR_CLOSED_STATES else OPEN
                     state.save_link(self.conn, "servicenow", self.writer.vendor_object, internal_id, sys_id,
                                     rec.get("number", ""), payload_hash({**payload, "status": OPEN}), OPEN,
-                                    {**payload, "status": held}, None, self.run_id, existing=False)
+                                    {**payload, "status": held}, None, self.run_id, existing=False,
+                                    sent={**payload, "status": OPEN})  # ours: so a closed one stays closed
                     unsettled.clear(self.conn, "servicenow", internal_id)  # linked: no create of it in doubt
                     self.conn.raw.commit()
                     links[internal_id] = {"vendor_id": sys_id}
@@ -258,12 +259,17 @@ def _heartbeat(links: ServiceNowLinks, conn, owner: str, stop: threading.Event) 
     try:
         while not stop.wait(state.HEARTBEAT_SECONDS):
             try:
+                if conn is None:  # the last one failed: a fresh session (a failover, an idle timeout)
+                    conn = links.conn.another()
                 held = state.refresh_run_lock(conn, "servicenow", owner)
                 conn.raw.commit()
             except Exception as exc:
                 log.warning("reconciliation: could not refresh its ServiceNow push lock: %s", exc)
                 with suppress(Exception):
                     conn.raw.rollback()
+                with suppress(Exception):
+                    conn.raw.close()
+                conn = None
                 if time.monotonic() - last_ok > state.STALE_LOCK.total_seconds() / 2:
                     links.lock_lost = (f"its ServiceNow push lock could not be refreshed for "
                                        f"{time.monotonic() - last_ok:.0f} s, so a push may have taken it over")
@@ -276,8 +282,9 @@ def _heartbeat(links: ServiceNowLinks, conn, owner: str, stop: threading.Event) 
                 return
             last_ok = time.monotonic()
     finally:
-        with suppress(Exception):
-            conn.raw.close()
+        if conn is not None:
+            with suppress(Exception):
+                conn.raw.close()
 
 
 def findings(report: ReconcileReport) -> list[Finding]:
