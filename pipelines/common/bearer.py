@@ -63,3 +63,23 @@ def token_lifetime(value: Any, default: float) -> float:
     except (TypeError, ValueError):
         return default
     return seconds if math.isfinite(seconds) and seconds > 0 else default
+
+
+def token_answer_shape(content: bytes, content_type: str | None) -> str:
+    """What a token endpoint sent instead of a usable token, for an error message, never a value from it: a JSON
+    answer may hold a token (an ``access_token`` that is no text, a ``refresh_token``), so JSON is named by its keys
+    (at most 10, each cut to 40 characters); only a body that is not JSON (a proxy's login page) shows its first
+    characters."""
+    from pipelines.common import pages
+
+    kind = content_type or "no Content-Type"
+    try:
+        body = pages.loads(content)
+    except ValueError:
+        head = pages.safe_text(content[:60].decode("utf-8", "replace"))
+        return f"{kind}, {len(content)} bytes, starting {head!r}"
+    if isinstance(body, dict):
+        keys = ", ".join(pages.safe_text(str(k))[:40] for k in list(body)[:10]) or "none"
+        more = f" and {len(body) - 10} more" if len(body) > 10 else ""
+        return f"{kind}, {len(content)} bytes, a JSON object with keys {keys}{more}"
+    return f"{kind}, {len(content)} bytes, JSON {type(body).__name__}"

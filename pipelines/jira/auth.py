@@ -28,8 +28,7 @@ import contextlib
 import logging
 from urllib.parse import urlsplit
 
-from pipelines.common import pages
-from pipelines.common.bearer import CachedBearerToken, token_lifetime
+from pipelines.common.bearer import CachedBearerToken, token_answer_shape, token_lifetime
 from pipelines.common.http import RetryPolicy, VendorAuthError, VendorError, VendorSession
 from pipelines.jira.settings import (
     GATEWAY_API_BASE,
@@ -165,11 +164,10 @@ class JiraOAuth(CachedBearerToken):
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str) or not body["access_token"]:
             # Not a refusal of the token (which is not spent): "re-run the OAuth flow" would send the admin the
             # wrong way. Name what came back and the setting instead.
-            kind = response.headers.get("Content-Type") or "no Content-Type"
-            head = pages.safe_text(response.content[:60].decode("utf-8", "replace"))
+            shape = token_answer_shape(response.content, response.headers.get("Content-Type"))
             raise VendorAuthError(
-                f"Jira's token endpoint answered {response.status_code} without an access_token ({kind}, "
-                f"{len(response.content)} bytes, starting {head!r}): check JIRA_AUTH_URL points at Atlassian's "
+                f"Jira's token endpoint answered {response.status_code} without an access_token ({shape}): check "
+                "JIRA_AUTH_URL points at Atlassian's "
                 "token endpoint (https://auth.atlassian.com), not a proxy or login page", response.status_code)
         return body
 

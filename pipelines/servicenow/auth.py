@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from pipelines.common import pages
-from pipelines.common.bearer import CachedBearerToken, token_lifetime
+from pipelines.common.bearer import CachedBearerToken, token_answer_shape, token_lifetime
 from pipelines.common.http import RETRYABLE_STATUSES, VendorAuthError, retry_after_seconds
 from pipelines.servicenow.settings import CONFIG_HINT, TOKEN_EXPIRY_MARGIN_SECONDS, TOKEN_PATH
 
@@ -102,11 +102,10 @@ class ServiceNowOAuth(CachedBearerToken):
             return False
         body = _token_body(response)
         if body is None:
-            kind = response.headers.get("Content-Type") or "no Content-Type"
-            head = pages.safe_text(response.content[:60].decode("utf-8", "replace"))
+            shape = token_answer_shape(response.content, response.headers.get("Content-Type"))
             raise VendorAuthError(
-                f"ServiceNow answered {TOKEN_PATH} with 200 but no access_token ({kind}, {len(response.content)} "
-                f"bytes, starting {head!r}) on all {self._attempts} attempts: check SERVICENOW_BASE_URL points at "
+                f"ServiceNow answered {TOKEN_PATH} with 200 but no access_token ({shape}) on all {self._attempts} "
+                "attempts: check SERVICENOW_BASE_URL points at "
                 "the instance, not a proxy or login page")
         self._keep(body["access_token"], token_lifetime(body.get("expires_in"), 1800.0))
         self._refresh = body.get("refresh_token") or self._refresh
