@@ -3,8 +3,10 @@
 - ``failed [--days N]``: the ledger's ``failed`` rows of the last N days (default 7, what the
   ``notifications_no_failing_email`` check shows): key, channel, target, attempts, when, the error.
 - ``resend (--key KEY ... | --all-failed)``: put failed messages back in line. The ledger row stays (its
-  history is the audit of what happened): status ``retrying``, attempts from zero, the error kept behind
-  "resend requested". A message carries every notification with its ``delivery_key`` (a summary carries
+  history is the audit of what happened): attempts from zero, the error kept behind "resend requested", status
+  ``retrying`` for an e-mail and ``sending`` for a Slack message (a message marked failed after Slack took it,
+  say when recording its thread failed, is then looked for in the channel before it is posted again, as after a
+  crash mid-send). A message carries every notification with its ``delivery_key`` (a summary carries
   several), so all of them go back together; the ``notifications`` asset sends them on its next
   materialization. A notification whose outbox row is gone (the condition cleared) is not resent: there
   is nothing left to say. One ``notification`` audit event per message, operation ``resend``.
@@ -86,13 +88,15 @@ def resend(conn, keys: list[str] | None) -> tuple[list[str], dict[str, str]]:
                                   else f"sent in one message with {gone[0]}, which is no longer in the outbox")
             continue
         conn.execute(
-            f"""update {ledger.SCHEMA}.delivery_ledger set status = 'retrying', attempts = 0, next_attempt_at = null,
+            f"""update {ledger.SCHEMA}.delivery_ledger
+                set status = case when channel_type = 'email' then 'retrying' else 'sending' end,
+                attempts = 0, next_attempt_at = null,
                 resend_to = null, updated_at = %s,
                 error = substr('resend requested ' || %s || '; was: ' || coalesce(error, ''), 1, 2000)
                 where delivery_key = %s and status = 'failed'""",
             (stamp, stamp.strftime("%Y-%m-%d %H:%M:%SZ"), delivery_key))
         record_event(conn, action="notification", system="projectx", correlation_id=new_correlation_id(),
-                     operation="resend", object_id=delivery_key, status="retrying",
+                     operation="resend", object_id=delivery_key, status="requeued",
                      detail={"notifications": len(rows), "requested_by": "cli"})
         ledger.commit(conn)
         done.extend(rows)

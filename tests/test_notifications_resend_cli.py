@@ -47,7 +47,7 @@ def test_failed_lists_them_and_resend_sends_them_again_keeping_the_history(sandb
     row = ledger()[0]
     assert (row["status"], row["attempts"]) == ("retrying", 0)
     assert row["error"].startswith("resend requested ") and "gave up after 6 attempts" in row["error"]
-    assert [(a["object_id"], a["status"]) for a in _audit()] == [(row["delivery_key"], "retrying")]
+    assert [(a["object_id"], a["status"]) for a in _audit()] == [(row["delivery_key"], "requeued")]
     deliver()
     row = ledger()[0]
     assert (row["status"], row["attempts"]) == ("sent", 1) and len(smtp.messages()) == 1
@@ -96,3 +96,18 @@ def test_usage_errors_are_argparse_errors(capsys):
             assert exc.code == 2
         else:
             raise AssertionError(f"{argv} was accepted")
+
+
+def test_a_slack_message_marked_failed_after_slack_took_it_is_not_posted_twice(sandboxes, capsys):
+    """A Slack message whose post went through but was recorded as failed (something after the post raised) is
+    looked for in the channel before it is posted again, as after a crash mid-send: one message in Slack."""
+    slack, _ = sandboxes
+    write_outbox([outbox_row("p1:r", "servicenow_p1_incident", "slack_channel", "#alerts-servicenow")])
+    deliver()
+    assert len(slack.messages("alerts-servicenow")) == 1
+    with WarehouseResource.from_env().connect() as conn:
+        conn.execute("update notifications.delivery_ledger set status = 'failed', error = 'not delivered: boom'")
+    assert main(["notifications", "resend", "--key", "p1:r"]) == 0
+    assert ledger()[0]["status"] == "sending"
+    deliver()
+    assert ledger()[0]["status"] == "deduplicated" and len(slack.messages("alerts-servicenow")) == 1
