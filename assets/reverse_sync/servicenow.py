@@ -85,7 +85,7 @@ class ServiceNowTaskWriter:
         (``^^``), else it would start another condition (``^OR...`` matching a record of anyone's), and only a
         record carrying exactly our id is taken."""
         found = self.client.find(self.vendor_object, f"correlation_id={sn_value(internal_id)}"
-                                 "^ORDERBYsys_created_on^ORDERBYsys_id", limit=10)
+                                 "^ORDERBYsys_created_on^ORDERBYsys_id", limit=100)
         return next((r for r in found if r.get("correlation_id") == internal_id), None)
 
     def create(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -238,7 +238,8 @@ class JiraClient:
                 return
 
     def complete(self, bean: dict[str, Any]) -> dict[str, Any]:
-        """Fetch the rest of a comment list or changelog that search cut short (``total`` > returned).
+        """Fetch the rest of a comment list or changelog that search cut short (``total`` > returned), or the whole
+        of one search left out.
 
         An issue deleted since the search (404) keeps what search returned; reconciliation marks it. Another
         refusal of that issue's list (:class:`RefusedChildren`) is the caller's to quarantine the issue for.
@@ -247,6 +248,20 @@ class JiraClient:
         comment = fields.get("comment")
         changelog = bean.get("changelog")
         try:
+            # Search left a part out that was asked for (``comment`` is in every search's fields, ``changelog``
+            # in its expand): read it from the issue's own endpoint, which answers for it. Re-reading the issue
+            # by search, which may leave it out again, would repeat every run.
+            if isinstance(fields, dict) and isinstance(bean.get("id"), str) and bean["id"]:
+                if comment is None:
+                    listed = [c for page in self.paged_values(COMMENTS_PATH.format(issue_id=bean["id"]), "comments",
+                                                              100) for c in page]
+                    comment = fields["comment"] = {"comments": listed, "total": len(listed), "startAt": 0,
+                                                   "maxResults": len(listed)}
+                if changelog is None:
+                    listed = [h for page in self.paged_values(CHANGELOG_PATH.format(issue_id=bean["id"]), "values",
+                                                              100) for h in page]
+                    changelog = bean["changelog"] = {"histories": listed, "total": len(listed), "startAt": 0,
+                                                     "maxResults": len(listed)}
             if isinstance(comment, dict) and _cut_short(comment, "comments"):
                 path = COMMENTS_PATH.format(issue_id=bean["id"])
                 comment["comments"] = [c for page in self.paged_values(path, "comments", 100) for c in page]
