@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -74,6 +75,7 @@ ENV_NAMES: dict[str, dict[str, str]] = {
 SECRET_KEYS = frozenset({"client_secret", "password", "refresh_token", "pat", "api_token", "webhook_secret",
                          "bot_token", "signing_secret", *ENV_NAMES["webhooks"]})
 STRICT_ENVIRONMENTS = ("stg", "prod")
+_SECRET_KEY_NAME = re.compile(r"secret|password|token|(^|_)pat$|api_?key", re.IGNORECASE)
 
 
 def _strict_default() -> bool:
@@ -167,8 +169,13 @@ class SecretStore:
                 f"Vault at VAULT_ADDR is unreachable or failing ({type(exc).__name__}): "
                 "start it, or unset VAULT_ADDR to use environment variables"
             ) from None
-        return {k: v for k, v in ((k, _text(v, k, f"{self.kv_mount}/{path}"))
-                                  for k, v in secret["data"]["data"].items()) if v is not None}
+        values = {k: v for k, v in ((k, _text(v, k, f"{self.kv_mount}/{path}"))
+                                    for k, v in secret["data"]["data"].items()) if v is not None}
+        from pipelines.common.entrypoint import remember_secret
+
+        # not in the environment, so no secret variable names them: masked in error text all the same
+        remember_secret(*(v for k, v in values.items() if k in SECRET_KEYS or _SECRET_KEY_NAME.search(k)))
+        return values
 
     def read(self, role: str, request: Callable[[Any], T]) -> T:
         """``request(client)`` with ``role``'s logged-in client. An AppRole token revoked by an operator, or

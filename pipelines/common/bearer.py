@@ -49,6 +49,9 @@ class CachedBearerToken:
 
     def _keep(self, access: str, lifetime_seconds: float) -> None:
         """Cache ``access`` for its lifetime less the margin (at most a tenth of a short lifetime)."""
+        from pipelines.common.entrypoint import remember_secret
+
+        remember_secret(access)  # masked in any error text, as the credentials it came from
         margin = min(self._margin, lifetime_seconds / 10)
         self._access = access
         self._expires_at = time.monotonic() + max(0.0, lifetime_seconds - margin)

@@ -8,6 +8,8 @@ on the command line or ``PROJECTX_DEBUG=1``. Values of secret variables (``*SECR
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import sys
@@ -48,17 +50,63 @@ def root_cause(exc: BaseException) -> BaseException:
     return vendor_errors[-1] if vendor_errors else chain[-1]
 
 
+# Credentials this process read from somewhere other than the environment (Vault in stg/prod, the Jira
+# refresh-token store): :func:`secret_values` masks them as it masks the secret variables.
+# At most _REMEMBER_AT_MOST, the latest kept (a long-lived process reads a fresh access token every hour).
+_REMEMBERED: dict[str, None] = {}
+_REMEMBER_AT_MOST = 512
+# A value shorter than this is masked only where it stands as a word of its own: a 2-character secret
+# masked inside every word would leave a message unreadable (and say which letters it is).
+MIN_SUBSTRING = 6
+
+
+def remember_secret(*values: object) -> None:
+    """Mask ``values`` (credentials read from Vault or a token store) wherever :func:`secret_values` is used."""
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            _REMEMBERED.pop(value.strip(), None)
+            _REMEMBERED[value.strip()] = None
+    while len(_REMEMBERED) > _REMEMBER_AT_MOST:
+        _REMEMBERED.pop(next(iter(_REMEMBERED)))
+
+
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Values of the variables that hold secrets (longest first, so a value inside another is masked too)."""
+    """Values of the variables that hold secrets and of the credentials read from Vault (longest first,
+    so a value inside another is masked too)."""
     env = os.environ if environ is None else environ
-    values = {v for k, v in env.items() if _SECRET_NAME.search(k) and v and len(v) >= 3}
+    values = {v for k, v in env.items() if _SECRET_NAME.search(k) and v and v.strip()} | set(_REMEMBERED)
     return sorted(values, key=len, reverse=True)
 
 
+def encodings(value: str) -> set[str]:
+    """``value`` as a vendor may echo it: as sent in a form or a query (percent-encoded, ``+`` for space),
+    inside a JSON string (escaped, ``\\u00e9`` or as is) and, for a Basic credential, decoded."""
+    out = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    from urllib.parse import quote, quote_plus
+
+    out |= {quote(value, safe=""), quote_plus(value, safe=""), quote(value)}
+    if value.startswith("Basic "):
+        try:
+            pair = base64.b64decode(value[6:], validate=True).decode("utf-8")
+        except ValueError:
+            pair = ""
+        if ":" in pair:
+            out |= encodings(pair.split(":", 1)[1]) | {pair}
+    return {v for v in out if v}
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with each secret value and each URL's password replaced by ``***``."""
+    """``text`` with each secret value (also percent-encoded or JSON-escaped) and each URL's password
+    replaced by ``***``. A value shorter than :data:`MIN_SUBSTRING` is masked where it is a word of its own."""
+    values: set[str] = set()
     for value in secrets:
-        text = text.replace(value, "***")
+        if value:
+            values |= encodings(value)
+    for value in sorted(values, key=len, reverse=True):
+        if len(value) >= MIN_SUBSTRING:
+            text = text.replace(value, "***")
+        else:
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", "***", text)
     return _URL_PASSWORD.sub(r"\1:***@", text)
 
 

@@ -18,6 +18,7 @@ so a vendor's logs join ours (spec §3.4).
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import logging
 import random
 import re
@@ -353,7 +354,10 @@ def _origin(url: str) -> str:
 
 def _body_summary(response: requests.Response) -> str:
     """What came back instead of JSON: type, size and the first characters (safe to log)."""
-    head = response.content[:80].decode("utf-8", "replace")
+    from pipelines.common.entrypoint import redact, secret_values
+
+    head = redact(response.content[:200].decode("utf-8", "replace"),
+                  [*request_secrets(getattr(response, "request", None)), *secret_values()])[:80]
     kind = response.headers.get("Content-Type") or "no Content-Type"
     return f"{kind}, {len(response.content)} bytes, starting {pages.safe_text(head)!r}"
 
@@ -384,11 +388,36 @@ def vendor_text(text: str, response: requests.Response | None, limit: int) -> st
     ``limit`` characters. A vendor or a gateway may echo what it was sent. A lone surrogate (an error body's
     ``"\\ud800"``) is shown as its escape: stored as it came (an attachment row's ``content_error``), it failed
     the whole sync's extract on every run ("surrogates not allowed")."""
-    from pipelines.common.entrypoint import secret_values
+    from pipelines.common.entrypoint import redact, secret_values
 
-    request = getattr(response, "request", None)
-    auth = str((request.headers.get("Authorization") if request is not None else None) or "")
-    secrets = {auth, auth.split(" ", 1)[-1], *secret_values()}
-    for value in sorted((v for v in secrets if len(v) >= 6), key=len, reverse=True):
-        text = text.replace(value, "***")  # masked before the cut: no half secret left at the end
+    text = redact(text, [*request_secrets(getattr(response, "request", None)), *secret_values()])
+    # masked before the cut: no half secret left at the end
     return pages.safe_text(" ".join(_CONTROL.sub(" ", text).split())[:limit])
+
+
+_SECRET_FIELD = re.compile(r"secret|password|token|assertion|api_?key|^code$", re.IGNORECASE)
+
+
+def request_secrets(request) -> list[str]:
+    """The credentials a request carried: its Authorization value (and the token in it), and the values of
+    its form or JSON body's secret fields (an OAuth ``client_secret``, ``refresh_token``, ``password``),
+    which a token endpoint may echo back in its error."""
+    if request is None:
+        return []
+    auth = str(request.headers.get("Authorization") or "")
+    found = [auth, auth.split(" ", 1)[-1]] if auth else []
+    body = getattr(request, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not isinstance(body, str) or not body or len(body) > 100_000:
+        return found
+    fields: list[tuple[str, object]] = []
+    try:
+        parsed = json.loads(body)
+        if isinstance(parsed, dict):
+            fields = list(parsed.items())
+    except ValueError:
+        from urllib.parse import parse_qsl
+
+        fields = list(parse_qsl(body, keep_blank_values=False))
+    return found + [v for k, v in fields if isinstance(v, str) and v and _SECRET_FIELD.search(str(k))]

@@ -29,6 +29,7 @@ import logging
 from urllib.parse import urlsplit
 
 from pipelines.common.bearer import CachedBearerToken, token_answer_shape, token_lifetime
+from pipelines.common.entrypoint import remember_secret
 from pipelines.common.http import RetryPolicy, VendorAuthError, VendorError, VendorSession
 from pipelines.jira.settings import (
     GATEWAY_API_BASE,
@@ -142,6 +143,7 @@ class JiraOAuth(CachedBearerToken):
     def _grant(self, refresh_token: str) -> dict | str:
         """The token response, or why the grant was refused (never the token itself)."""
         client_id, client_secret = self._client
+        remember_secret(refresh_token)  # from the token store, not the environment: masked all the same
         try:
             response = self._http.request("POST", TOKEN_PATH, json={
                 "grant_type": "refresh_token", "client_id": client_id, "client_secret": client_secret,
@@ -173,6 +175,7 @@ class JiraOAuth(CachedBearerToken):
 
     def _accept(self, body: dict, used: str) -> None:
         new_refresh = body.get("refresh_token")
+        remember_secret(new_refresh)
         if new_refresh:
             self._store.put(new_refresh)  # persist before use: the old token is spent now
         else:

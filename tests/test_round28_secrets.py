@@ -1,0 +1,167 @@
+"""Round 28: secrets. A token endpoint that echoes our request in its error (the JSON of Jira's refresh
+grant, the form of OneTrust's client-credentials grant) with credentials that came from Vault in prod,
+so no environment variable names them: they must not reach the exception text, the Dagster event log
+or a log line, raw, JSON-escaped or percent-encoded. A secret of 1-3 characters is masked where it is a
+word of its own and does not blank every message it shares letters with."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from pipelines.common.entrypoint import failure_message, redact, secret_values
+from resources import vault_auth, vault_setup
+
+
+@pytest.fixture
+def echo_server():
+    """A token endpoint that answers every POST 404 with a JSON error quoting the request body and its
+    Authorization header, as a misconfigured gateway or a chatty vendor does."""
+    seen: list[str] = []
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
+            seen.append(body)
+            out = json.dumps({"message": f"no route for {body} (Authorization: {self.headers.get('Authorization')})",
+                              "errorCode": "not_found"}).encode()
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        do_GET = do_POST
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", seen
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def prod(monkeypatch):
+    for name in [n for n in __import__("os").environ if n.startswith(("VAULT_", "JIRA_", "ONETRUST_"))]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PROJECTX_ENV", "prod")
+    vault_auth._SESSIONS.clear()
+    yield monkeypatch
+    vault_auth._SESSIONS.clear()
+
+
+def _hostile(tag: str) -> str:
+    """A secret whose JSON and form encodings differ from its text (quote, backslash, slash, space, é)."""
+    return f'{tag}-{uuid.uuid4().hex[:10]}/é"\\ +&='
+
+
+def _leaks(needles: list[str], places: dict[str, str]) -> list[tuple[str, str]]:
+    forms = {f for n in needles for f in (n, json.dumps(n)[1:-1], json.dumps(n, ensure_ascii=False)[1:-1],
+                                          quote(n, safe=""), quote_plus(n, safe=""))}
+    return [(where, f[:8]) for where, text in places.items() for f in forms if f in text]
+
+
+def test_a_jira_token_endpoint_echoing_vault_credentials_leaks_none_into_the_run(
+        vault, echo_server, prod, duckdb_warehouse, tmp_path, caplog):
+    """Prod, Jira OAuth client secret and refresh token in Vault (jira AppRole): the token endpoint's 404
+    quotes the JSON grant. The failed run's step error, its whole event log and the log lines hold
+    neither value in any encoding."""
+    from dagster import AssetKey, instance_for_test, materialize
+    from dagster._serdes import serialize_value
+    from dagster_dlt import DagsterDltResource
+
+    from assets.ingestion import current_partition_key
+    from assets.jira import build_jira_assets
+    from resources.jira import JiraResource
+    from resources.warehouse import WarehouseResource
+
+    addr, _, client = vault
+    url, seen = echo_server
+    env = f"r{uuid.uuid4().hex[:8]}"
+    secret, refresh = _hostile("cs"), _hostile("rt")
+    client.secrets.kv.v2.create_or_update_secret(path=f"integrations/{env}/jira", mount_point="secret", secret={
+        "base_url": url, "auth_mode": "oauth", "client_id": "cid-1", "client_secret": secret,
+        "refresh_token": refresh})
+    roles = vault_setup.install(client, env)
+    prod.setenv("VAULT_ADDR", addr)
+    prod.setenv("VAULT_JIRA_ROLE_ID", roles["jira"]["role_id"])
+    prod.setenv("VAULT_JIRA_SECRET_ID", roles["jira"]["secret_id"])
+    prod.setenv("JIRA_AUTH_URL", url)
+    prod.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    caplog.set_level(logging.DEBUG)
+    resources = {"dlt": DagsterDltResource(), "warehouse": WarehouseResource.from_env(),
+                 "jira": JiraResource(vault_prefix=f"integrations/{env}", backoff_base_seconds=0.0)}
+    (tmp_path / "dagster").mkdir()
+    with instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        result = materialize(build_jira_assets(), selection=[AssetKey(["jira", "issues"])], instance=instance,
+                             resources=resources, partition_key=current_partition_key(), raise_on_error=False)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.is_step_failure)
+        error_text = failure.step_failure_data.error.to_string()
+        records = [serialize_value(e) for run in instance.get_runs() for e in instance.all_logs(run.run_id)]
+    assert seen and json.dumps(secret)[1:-1] in seen[0]  # the endpoint really got (and echoed) them
+    assert "404" in error_text and "JIRA_AUTH_URL" in error_text, error_text  # still says what failed
+    leaks = _leaks([secret, refresh], {"step error": error_text, "event log": "\n".join(records),
+                                       "log lines": caplog.text})
+    assert not leaks, leaks
+
+
+def test_a_onetrust_token_endpoint_echoing_the_form_leaks_no_percent_encoded_secret(vault, echo_server, prod):
+    """The client-credentials form goes percent-encoded; echoed back, the encoded secret is masked too."""
+    from pipelines.common.http import VendorSession
+    from pipelines.onetrust.auth import ClientCredentials
+    from resources.secrets import SecretStore
+
+    addr, _, client = vault
+    url, _ = echo_server
+    env = f"r{uuid.uuid4().hex[:8]}"
+    secret = _hostile("ot")
+    client.secrets.kv.v2.create_or_update_secret(path=f"integrations/{env}/onetrust", mount_point="secret", secret={
+        "base_url": url, "client_id": "cid-2", "client_secret": secret})
+    roles = vault_setup.install(client, env)
+    prod.setenv("VAULT_ADDR", addr)
+    prod.setenv("VAULT_ONETRUST_ROLE_ID", roles["onetrust"]["role_id"])
+    prod.setenv("VAULT_ONETRUST_SECRET_ID", roles["onetrust"]["secret_id"])
+    values = SecretStore(f"integrations/{env}").vendor("onetrust")
+    assert values["client_secret"] == secret
+    auth = ClientCredentials(VendorSession("OneTrust", url, None), values["client_id"], values["client_secret"])
+    with pytest.raises(Exception) as caught:
+        auth.auth_header()
+    text = str(caught.value)
+    assert "404" in text and "cid-2" in text, text  # the echo is kept, minus the secret
+    assert quote_plus(secret, safe="") not in text and quote(secret, safe="") not in text, text
+    assert not _leaks([secret], {"error": text}), text
+
+
+def test_a_vault_secret_is_masked_in_a_cli_failure_sentence(vault, prod):
+    """python -m <vendor>'s one sentence masks the secret variables' values: in prod the credentials come
+    from Vault, and are masked all the same."""
+    from resources.secrets import SecretStore
+
+    addr, root, client = vault
+    env = f"r{uuid.uuid4().hex[:8]}"
+    secret = f"sn-{uuid.uuid4().hex}"
+    client.secrets.kv.v2.create_or_update_secret(path=f"integrations/{env}/servicenow", mount_point="secret",
+                                                 secret={"base_url": "https://sn.example", "client_secret": secret})
+    prod.setenv("VAULT_ADDR", addr)
+    prod.setenv("VAULT_TOKEN", root)
+    assert SecretStore(f"integrations/{env}").vendor("servicenow")["client_secret"] == secret
+    text = failure_message("servicenow", "https://sn.example", RuntimeError(f"proxy said: bad secret {secret}"),
+                           secret_values())
+    assert secret not in text and "proxy said: bad secret ***" in text, text
+
+
+@pytest.mark.parametrize("short", ["x", "q7", "k9z"])
+def test_a_very_short_secret_is_masked_as_a_word_and_leaves_the_rest_readable(short):
+    message = f"refused: the token {short} is wrong; expected a hex value like 0xq7k9zz, got {short}."
+    out = redact(message, [short])
+    assert out == "refused: the token *** is wrong; expected a hex value like 0xq7k9zz, got ***.", out
