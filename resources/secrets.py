@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from resources.vault_auth import RETRY_WAITS
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -135,10 +137,13 @@ class SecretStore:
         import hvac.exceptions  # imported here: local runs without Vault never need it
 
         path = f"{self.vault_prefix}/{vendor}"
+        if self.strict:
+            refuse_plain_http(self.vault_addr)
         try:
             secret = self.read(role or vendor, lambda client: client.secrets.kv.v2.read_secret_version(
                 path=path, mount_point=self.kv_mount, raise_on_deleted_version=True))
-        except hvac.exceptions.InvalidPath:
+        except hvac.exceptions.InvalidPath as exc:
+            _refuse_deleted_version(exc, f"{self.kv_mount}/{path}")
             self._refuse_kv_v1(self.client(role or vendor))
             log.info("Vault has no secret at %s/%s%s", self.kv_mount, path,
                      "" if self.strict else "; using environment variables")
@@ -148,11 +153,11 @@ class SecretStore:
                 f"Vault denied reading {self.kv_mount}/{path}: check the policy of VAULT_TOKEN or of the "
                 f"{vendor} AppRole (resources/vault_policies/{vendor}.hcl)"
             ) from None
-        except (PermissionError, ValueError) as exc:
+        except (PermissionError, ValueError, ConnectionError) as exc:
             import requests
 
             if not isinstance(exc, requests.RequestException):
-                raise  # ours, already naming the fix (AppRole login refused, VAULT_TIMEOUT_SECONDS)
+                raise  # ours, already naming the fix (AppRole login refused or rate-limited, VAULT_TIMEOUT_SECONDS)
             # requests' InvalidHeader / InvalidURL / InvalidSchema are ValueErrors whose text quotes the
             # header (a VAULT_TOKEN with a pasted line break: the token itself) or the address
             raise ConnectionError(
@@ -161,8 +166,15 @@ class SecretStore:
             ) from None
         except hvac.exceptions.VaultDown:
             raise ConnectionError(
-                "Vault at VAULT_ADDR is sealed (or a standby answered): unseal it (bao operator unseal / "
+                "Vault at VAULT_ADDR is sealed (or a standby answered), still after "
+                f"{len(RETRY_WAITS) + 1} attempts over {sum(RETRY_WAITS):.0f} s: unseal it (bao operator unseal / "
                 "vault operator unseal) or point VAULT_ADDR at the active node"
+            ) from None
+        except hvac.exceptions.RateLimitExceeded:
+            raise ConnectionError(
+                f"Vault at VAULT_ADDR rate-limited reading {self.kv_mount}/{path} (429), still after "
+                f"{len(RETRY_WAITS) + 1} attempts over {sum(RETRY_WAITS):.0f} s: raise its rate-limit quota "
+                "(sys/quotas/rate-limit) for this path or start fewer runs at once"
             ) from None
         except Exception as exc:  # requests' and hvac's text carries the address: only the type leaves
             raise ConnectionError(
@@ -191,12 +203,14 @@ class SecretStore:
     def _once_more_after_login(self, role: str, request: Callable[[Any], T]) -> T:
         import hvac.exceptions
 
+        from resources.vault_auth import retrying
+
         try:
-            return request(self.client(role))
+            return retrying(lambda: request(self.client(role)))
         except hvac.exceptions.Forbidden:
             if not self._forget_login(role):
                 raise
-        return request(self.client(role))
+        return retrying(lambda: request(self.client(role)))
 
     def _forget_login(self, role: str) -> bool:
         """Drop this role's cached AppRole login (True if there was one to redo)."""
@@ -217,6 +231,41 @@ class SecretStore:
                 f"VAULT_KV_MOUNT={self.kv_mount} is a KV version 1 mount; the integrations read KV version 2 "
                 f"(set dates live in its metadata): upgrade it (vault kv enable-versioning {self.kv_mount}) "
                 "or point VAULT_KV_MOUNT at a KV v2 mount")
+
+
+def refuse_plain_http(addr: str | None) -> None:
+    """stg/prod: a Vault reached over plain ``http://`` would carry the token and every secret unencrypted.
+    Only a loopback address (a Vault Agent listener on the same host) may be plain."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit((addr or "").strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme.lower() == "https" or host in ("localhost", "::1") or host.startswith("127."):
+        return
+    shown = f"plain http:// to {host}" if parts.scheme.lower() == "http" else "no https:// scheme"
+    raise PermissionError(
+        f"VAULT_ADDR has {shown}: PROJECTX_ENV="
+        f"{os.environ.get('PROJECTX_ENV')} reads secrets only over https:// (the token and the secrets would "
+        "cross the network unencrypted); set VAULT_ADDR=https://... (VAULT_CACERT for a private CA), or "
+        "a Vault Agent on 127.0.0.1")
+
+
+def _refuse_deleted_version(exc, where: str) -> None:
+    """Vault answers 404 for a path whose latest version was deleted or destroyed, as for one that never
+    existed; read as "no secret", stg/prod then blamed a missing base_url and local used the environment."""
+    try:
+        meta = exc.json["data"]["metadata"]
+    except (AttributeError, KeyError, TypeError):
+        return
+    if not isinstance(meta, dict) or not (meta.get("deletion_time") or meta.get("destroyed")):
+        return
+    version = meta.get("version")
+    how = "destroyed" if meta.get("destroyed") else f"deleted ({meta.get('deletion_time')})"
+    fix = ("write the secret again (vault kv put, or vault kv rollback -version=<an older version>)"
+           if meta.get("destroyed") else f"undelete it (vault kv undelete -versions={version} {where}) or "
+           "write the secret again")
+    raise ValueError(f"Vault {where}: its latest version {version} was {how}; its older versions are not read "
+                     f"in its place: {fix}")
 
 
 def _text(value, key: str, where: str) -> str | None:

@@ -13,6 +13,9 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _SESSIONS: dict[tuple[str, str], VaultLogin] = {}
 _LOCK = threading.Lock()
@@ -45,7 +48,15 @@ class VaultLogin:
 
         client = hvac.Client(url=self.addr, timeout=vault_timeout())
         try:
-            auth = client.auth.approle.login(role_id=self._creds[0], secret_id=self._creds[1])["auth"]
+            auth = retrying(lambda: client.auth.approle.login(role_id=self._creds[0],
+                                                              secret_id=self._creds[1]))["auth"]
+        except (hvac.exceptions.RateLimitExceeded, hvac.exceptions.VaultDown) as exc:
+            limited = isinstance(exc, hvac.exceptions.RateLimitExceeded)
+            raise ConnectionError(
+                f"Vault at VAULT_ADDR answered the AppRole login "
+                f"{'429 (rate-limited)' if limited else '503 (sealed, or a standby)'}, still after "
+                f"{len(RETRY_WAITS) + 1} attempts: unseal it or raise its rate-limit quota; the credentials were "
+                "not refused") from None
         except hvac.exceptions.VaultError as exc:
             who = f"VAULT_{self.role.upper()}_ROLE_ID/SECRET_ID or " if self.role else ""
             raise PermissionError(
@@ -70,6 +81,26 @@ class VaultLogin:
             except Exception:
                 return self._login()
         return self._client
+
+
+# Waits before asking Vault again after a 429 (a rate-limit quota) or a 503 (sealed, a standby, a leader
+# election): five attempts within about 4 s, then the caller names the cause.
+RETRY_WAITS = (0.25, 0.5, 1.0, 2.0)
+
+
+def retrying(request: Callable[[], T], sleep: Callable[[float], None] = time.sleep) -> T:
+    """``request()``, asked again after Vault answers 429 or 503 (Vault refuses such a request before
+    acting on it, so a write is not applied twice)."""
+    import hvac.exceptions
+
+    for wait in (*RETRY_WAITS, None):
+        try:
+            return request()
+        except (hvac.exceptions.RateLimitExceeded, hvac.exceptions.VaultDown):
+            if wait is None:
+                raise
+            sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def vault_timeout() -> float:

@@ -165,3 +165,102 @@ def test_a_very_short_secret_is_masked_as_a_word_and_leaves_the_rest_readable(sh
     message = f"refused: the token {short} is wrong; expected a hex value like 0xq7k9zz, got {short}."
     out = redact(message, [short])
     assert out == "refused: the token *** is wrong; expected a hex value like 0xq7k9zz, got ***.", out
+
+
+# --- Vault itself: a deleted latest version, 429 and 503, plain http in prod --------------------------------
+
+@pytest.mark.parametrize("how", ["deleted", "destroyed"])
+def test_a_deleted_latest_version_is_named_not_read_as_no_secret(vault, prod, how):
+    """Vault answers 404 for a deleted (or destroyed) latest version as for a missing path: prod blamed a
+    missing base_url, local silently used the environment. The error names the path, the version and the
+    fix, and no value of any version."""
+    from resources.secrets import SecretStore
+
+    addr, root, client = vault
+    env = f"r{uuid.uuid4().hex[:8]}"
+    path = f"integrations/{env}/servicenow"
+    old, new = f"old-{uuid.uuid4().hex}", f"new-{uuid.uuid4().hex}"
+    for value in (old, new):
+        client.secrets.kv.v2.create_or_update_secret(path=path, mount_point="secret",
+                                                     secret={"base_url": "https://sn.example", "client_secret": value})
+    if how == "deleted":
+        client.secrets.kv.v2.delete_latest_version_of_secret(path=path, mount_point="secret")
+    else:
+        client.secrets.kv.v2.destroy_secret_versions(path=path, versions=[2], mount_point="secret")
+    prod.setenv("VAULT_ADDR", addr)
+    prod.setenv("VAULT_TOKEN", root)
+    prod.setenv("SERVICENOW_OAUTH_CLIENT_SECRET", "env-fallback-value")
+    for env_name in ("prod", "local"):
+        prod.setenv("PROJECTX_ENV", env_name)
+        with pytest.raises(ValueError) as caught:
+            SecretStore(f"integrations/{env}").vendor("servicenow")
+        text = str(caught.value)
+        assert f"secret/{path}" in text and "version 2" in text and how in text, text
+        assert ("undelete" in text) == (how == "deleted"), text
+        assert old not in text and new not in text and "env-fallback" not in text
+
+
+def _rate_limited(client, path: str, rate: int, interval: str) -> None:
+    client.adapter.post("/v1/sys/quotas/rate-limit/r28", json={"rate": rate, "interval": interval, "path": path})
+
+
+def test_a_rate_limited_vault_is_asked_again_then_named(prod):
+    """A rate-limit quota (429) on the KV mount: reads in a row succeed by waiting; a quota too strict to
+    wait out is a ConnectionError naming the 429 and the quota, not "unreachable: start it"."""
+    from resources.secrets import SecretStore
+    from tests.conftest import openbao_dev_server
+
+    with openbao_dev_server() as (addr, root, client, _):
+        client.secrets.kv.v2.create_or_update_secret(path="integrations/prod/onetrust", mount_point="secret",
+                                                     secret={"api_token": "ot-token-RATEVAL"})
+        prod.setenv("VAULT_ADDR", addr)
+        prod.setenv("VAULT_TOKEN", root)
+        store = SecretStore("integrations/prod")
+        _rate_limited(client, "secret/", 1, "1s")
+        assert [store.vendor("onetrust")["api_token"] for _ in range(3)] == ["ot-token-RATEVAL"] * 3
+        _rate_limited(client, "secret/", 1, "60s")
+        client.secrets.kv.v2.read_secret_version(path="integrations/prod/onetrust", mount_point="secret",
+                                                 raise_on_deleted_version=True)  # spends the one of the minute
+        with pytest.raises(ConnectionError) as caught:
+            store.vendor("onetrust")
+        text = str(caught.value)
+        assert "429" in text and "rate-limit quota" in text and "secret/integrations/prod/onetrust" in text, text
+        assert "start it" not in text and "RATEVAL" not in text and root not in text
+
+
+def test_a_rate_limited_approle_login_is_not_called_refused_credentials(prod):
+    from resources.secrets import SecretStore
+    from tests.conftest import openbao_dev_server
+
+    with openbao_dev_server() as (addr, _token, client, _):
+        roles = vault_setup.install(client, "prod")
+        prod.setenv("VAULT_ADDR", addr)
+        prod.setenv("VAULT_SLACK_ROLE_ID", roles["slack"]["role_id"])
+        prod.setenv("VAULT_SLACK_SECRET_ID", roles["slack"]["secret_id"])
+        _rate_limited(client, "auth/approle/", 1, "60s")
+        client.auth.approle.login(role_id=roles["slack"]["role_id"], secret_id=roles["slack"]["secret_id"])
+        with pytest.raises(ConnectionError) as caught:
+            SecretStore("integrations/prod").vendor("slack")
+        text = str(caught.value)
+        assert "429" in text and "not refused" in text, text
+        assert roles["slack"]["secret_id"] not in text and roles["slack"]["role_id"] not in text
+
+
+@pytest.mark.parametrize("addr", ["http://vault.r28.invalid:8200", "HTTP://10.1.2.3:8200", "vault.r28.invalid:8200"])
+def test_prod_refuses_a_plain_http_vault_before_sending_the_token(prod, addr):
+    """The token (and then every secret) would cross the network in clear: refused before any request;
+    a loopback Vault Agent (the tests' own dev server) stays allowed, and local may use anything."""
+    from resources.secrets import SecretStore
+
+    prod.setenv("VAULT_ADDR", addr)
+    prod.setenv("VAULT_TOKEN", "root-token-PLAINVAL")
+    prod.setenv("VAULT_TIMEOUT_SECONDS", "1")
+    with pytest.raises(PermissionError) as caught:
+        SecretStore("integrations/prod").vendor("servicenow")
+    text = str(caught.value)
+    assert "https://" in text and "VAULT_ADDR" in text and "PLAINVAL" not in text, text
+    prod.setenv("PROJECTX_ENV", "local")
+    try:  # local: Vault is asked (whatever answers, or nothing), not refused
+        SecretStore("integrations/prod").vendor("servicenow")
+    except Exception as exc:
+        assert not isinstance(exc, PermissionError), exc
