@@ -114,10 +114,26 @@ def read_vault_flags(env_name: str) -> dict[str, Any]:
     from resources.secrets import SecretStore
 
     prefix = _vault_prefix(env_name)
-    values = SecretStore(prefix).read_path("flags", role="flags")
+    values = SecretStore(prefix).read_path("flags", role=flags_role())
     _warn_unknown(env_name, {k.split(".")[1]: f"the Vault key {k} at {prefix}/flags" for k in values
                              if k.startswith("integration.") and k.count(".") >= 2})
     return values
+
+
+def flags_role() -> str:
+    """The AppRole that reads the flags: ``VAULT_FLAGS_*`` (else the worker's ``VAULT_ROLE_ID``), else any
+    connector's whose credentials this process has: ``cli vault setup`` gives every connector's AppRole the
+    read-only flags policy and writes no flags role of its own."""
+    from resources.vault_auth import approle_credentials
+    from resources.vault_setup import connectors
+
+    if approle_credentials("flags") is not None:
+        return "flags"
+    for connector in connectors():
+        name = f"VAULT_{connector.upper()}_"
+        if os.environ.get(name + "ROLE_ID") and os.environ.get(name + "SECRET_ID"):
+            return connector
+    return "flags"
 
 
 def _vault_prefix(env_name: str) -> str:

@@ -131,7 +131,7 @@ class SecretStore:
             from resources.vault_auth import vault_timeout
 
             return hvac.Client(url=self.vault_addr, token=self._token, timeout=vault_timeout())
-        return vault_client(self.vault_addr, role=role, token=self._token)
+        return vault_client(self.vault_addr, role=role, token=self._token, strict=self.strict)
 
     def _vault_values(self, vendor: str, role: str | None = None) -> dict[str, str]:
         import hvac.exceptions  # imported here: local runs without Vault never need it

@@ -126,14 +126,23 @@ def forget_login(addr: str | None, role: str | None) -> bool:
         return _SESSIONS.pop((addr, creds[0]), None) is not None
 
 
-def vault_client(addr: str, role: str | None = None, token: str | None = None):
-    """A logged-in hvac client: AppRole for ``role`` when configured, else ``token`` / VAULT_TOKEN."""
+def vault_client(addr: str, role: str | None = None, token: str | None = None, *, strict: bool = False):
+    """A logged-in hvac client: AppRole for ``role`` when configured, else ``token`` / VAULT_TOKEN.
+
+    ``strict`` (stg/prod): with neither, no token is sent and the error names the variables; hvac would
+    otherwise take ``~/.vault-token``, whatever an operator last logged in with on that host (often a root
+    or admin token), and read every connector's secrets with it."""
     creds = approle_credentials(role)
     if creds is None:
         import hvac
 
-        return hvac.Client(url=addr, token=token if token is not None else os.environ.get("VAULT_TOKEN"),
-                           timeout=vault_timeout())
+        token = token if token is not None else (os.environ.get("VAULT_TOKEN") or "").strip()
+        if strict and not token:
+            who = f"VAULT_{role.upper()}_ROLE_ID / VAULT_{role.upper()}_SECRET_ID (or " if role else "("
+            raise PermissionError(
+                f"no Vault credentials for {role or 'this worker'}: set {who}VAULT_ROLE_ID / VAULT_SECRET_ID), "
+                "from python -m cli vault setup --out; stg/prod do not use a token left in ~/.vault-token")
+        return hvac.Client(url=addr, token=token or None, timeout=vault_timeout())
     key = (addr, creds[0])
     with _LOCK:
         login = _SESSIONS.get(key)

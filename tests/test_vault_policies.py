@@ -39,7 +39,7 @@ def _login(addr, creds) -> hvac.Client:
 
 
 def test_every_connector_has_a_policy_file():
-    assert {"servicenow", "jira", "onetrust", "slack", "email", "evidence", "webhooks"} <= set(vault_setup.connectors())
+    assert {"servicenow", "jira", "onetrust", "slack", "smtp", "evidence", "webhooks"} <= set(vault_setup.connectors())
     text = vault_setup.render_policy("servicenow", "prod")
     assert 'path "secret/data/integrations/prod/servicenow"' in text and "${" not in text
 

@@ -1,0 +1,118 @@
+"""Round 28: secrets, continued. Every credential a worker reads in prod must be reachable with the
+AppRoles ``python -m cli vault setup`` installs: the e-mail sender reads ``integrations/<env>/smtp``
+(README, resources/email.py), so its policy and AppRole must be that path's."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from resources import vault_auth, vault_setup
+
+
+@pytest.fixture
+def prod(monkeypatch):
+    import os
+
+    for name in [n for n in os.environ if n.startswith(("VAULT_", "SMTP_"))]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PROJECTX_ENV", "prod")
+    vault_auth._SESSIONS.clear()
+    yield monkeypatch
+    vault_auth._SESSIONS.clear()
+
+
+def test_the_smtp_credentials_are_readable_with_the_installed_approles(vault, prod, tmp_path):
+    """An operator runs ``cli vault setup`` and hands its roles file to the workers; the SMTP password
+    put at the README's path is then read, in prod, by the e-mail sender (it was denied: the installed
+    policy was for ``integrations/<env>/email`` and no AppRole matched the sender's ``smtp`` path)."""
+    from cli.vault import setup
+    from resources.email import sender_from_env
+
+    addr, root, client = vault
+    env = f"r{uuid.uuid4().hex[:8]}"
+    password = f"smtp-{uuid.uuid4().hex}"
+    client.secrets.kv.v2.create_or_update_secret(path=f"integrations/{env}/smtp", mount_point="secret", secret={
+        "host": "smtp.example", "port": "587", "username": "projectx", "password": password})
+    prod.setenv("VAULT_ADDR", addr)
+    prod.setenv("VAULT_TOKEN", root)
+    out = tmp_path / "roles.env"
+    assert setup(env, str(out)) == 0
+    prod.delenv("VAULT_TOKEN")  # the workers have only the roles file
+    for line in out.read_text().splitlines():
+        name, value = line.split("=", 1)
+        prod.setenv(name, value)
+    sender = sender_from_env(f"integrations/{env}")
+    assert sender is not None and sender.username == "projectx" and sender.password == password
+    # and that role reads nothing else: a vendor's path is still denied
+    client.secrets.kv.v2.create_or_update_secret(path=f"integrations/{env}/servicenow", mount_point="secret",
+                                                 secret={"client_secret": "not-for-smtp"})
+    creds = vault_auth.approle_credentials("smtp")
+    assert creds is not None
+    import hvac
+    import hvac.exceptions
+
+    c = hvac.Client(url=addr)
+    c.auth.approle.login(role_id=creds[0], secret_id=creds[1])
+    with pytest.raises(hvac.exceptions.Forbidden):
+        c.secrets.kv.v2.read_secret_version(path=f"integrations/{env}/servicenow", mount_point="secret",
+                                            raise_on_deleted_version=True)
+
+
+def test_every_vault_path_the_code_reads_has_a_policy_of_that_name():
+    """A connector reads ``<prefix>/<name>`` with the ``<name>`` AppRole: each such name needs its policy."""
+    from resources.secrets import ENV_NAMES
+
+    assert set(ENV_NAMES) <= set(vault_setup.connectors()), set(ENV_NAMES) - set(vault_setup.connectors())
+
+
+def test_prod_never_reads_with_a_token_left_in_the_home_directory(vault, prod, tmp_path):
+    """No AppRole and no VAULT_TOKEN for a connector in prod: hvac took ~/.vault-token (an operator's
+    ``vault login``, here the root token) and read the connector's secrets with it, past least privilege.
+    Now the error names the variables to set; locally the token file still works."""
+    from resources.secrets import SecretStore
+
+    addr, root, client = vault
+    env = f"r{uuid.uuid4().hex[:8]}"
+    client.secrets.kv.v2.create_or_update_secret(path=f"integrations/{env}/onetrust", mount_point="secret",
+                                                 secret={"api_token": "ot-HOMEVAL"})
+    (tmp_path / ".vault-token").write_text(root)
+    prod.setenv("HOME", str(tmp_path))
+    prod.setenv("VAULT_ADDR", addr)
+    with pytest.raises(PermissionError) as caught:
+        SecretStore(f"integrations/{env}").vendor("onetrust")
+    text = str(caught.value)
+    assert "VAULT_ONETRUST_ROLE_ID" in text and "VAULT_ROLE_ID" in text and root not in text, text
+    prod.setenv("PROJECTX_ENV", "local")
+    assert SecretStore(f"integrations/{env}").vendor("onetrust")["api_token"] == "ot-HOMEVAL"
+
+
+def test_a_vault_kill_switch_works_with_the_installed_approles(vault, prod, tmp_path):
+    """``integration.jira.enabled=false`` at integrations/<env>/flags turns Jira off in prod. Every AppRole
+    ``cli vault setup`` installs carries the read-only flags policy, but the flags were read only with a
+    VAULT_FLAGS_* or VAULT_* role, which setup does not write: the switch was ignored (file default)."""
+    from cli.vault import setup
+    from resources import flags
+
+    addr, root, client = vault
+    env = f"r{uuid.uuid4().hex[:8]}"
+    client.secrets.kv.v2.create_or_update_secret(path=f"integrations/{env}/flags", mount_point="secret",
+                                                 secret={"integration.jira.enabled": "false"})
+    prod.setenv("VAULT_ADDR", addr)
+    prod.setenv("VAULT_TOKEN", root)
+    out = tmp_path / "roles.env"
+    assert setup(env, str(out)) == 0
+    prod.delenv("VAULT_TOKEN")
+    prod.setenv("HOME", str(tmp_path))  # no ~/.vault-token to fall back on
+    for line in out.read_text().splitlines():
+        name, value = line.split("=", 1)
+        if name.startswith(("VAULT_JIRA_", "VAULT_SERVICENOW_")):  # a worker with two connectors' roles
+            prod.setenv(name, value)
+    flags._VAULT_CACHE.clear()
+    try:
+        f = flags.flag("jira", env)
+        assert not f.enabled and f.source == "Vault", f
+    finally:
+        flags._VAULT_CACHE.clear()
+
