@@ -116,3 +116,51 @@ def test_a_vault_kill_switch_works_with_the_installed_approles(vault, prod, tmp_
     finally:
         flags._VAULT_CACHE.clear()
 
+
+def test_botocore_debug_lines_carry_no_sts_credentials(monkeypatch, caplog):
+    """At DEBUG botocore logs STS's AssumeRole answer (SecretAccessKey, SessionToken), each request's
+    headers (X-Amz-Security-Token) and the string it signs. The S3 evidence store's assumed-role session
+    lists and puts an object against the AWS emulator with DEBUG on: none of the role's secret key or
+    token reaches a log line, and the lines are still there (the request was logged)."""
+    import json
+    import logging
+
+    import boto3
+
+    import resources.evidence  # noqa: F401 (the store's package: installs the log filter, as a worker does)
+    from resources.evidence.s3_auth import RoleCredentials, RoleSettings
+    from sandbox.aws import MotoAwsServer
+
+    server = MotoAwsServer()
+    server.start()
+    try:
+        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                            "AWS_ENDPOINT_URL_STS": server.url, "AWS_ENDPOINT_URL_S3": server.url}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+        arn = boto3.client("iam", endpoint_url=server.url, region_name="us-east-1").create_role(
+            RoleName=f"r28-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        caplog.set_level(logging.DEBUG)
+        role = RoleCredentials(RoleSettings(role_arn=arn, external_id=None))
+        session = role.session()
+        s3 = session.client("s3")
+        s3.create_bucket(Bucket="r28-evidence")
+        s3.put_object(Bucket="r28-evidence", Key="a.txt", Body=b"x")
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "r28-evidence", "Key": "a.txt"})
+        import requests
+
+        assert requests.get(url, timeout=10).content == b"x"  # urllib3 logs the presigned URL it fetched
+        frozen = session.get_credentials().get_frozen_credentials()
+        from urllib.parse import parse_qs, urlsplit
+
+        query = {k.lower(): v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        signature = query.get("x-amz-signature") or query["signature"]
+    finally:
+        server.stop()
+    assert "AssumeRole" in caplog.text and "x-amz-security-token" in caplog.text.lower()  # lines were logged
+    assert "r28-evidence" in caplog.text
+    for name, value in (("secret key", frozen.secret_key), ("session token", frozen.token),
+                        ("presigned signature", signature)):
+        assert value not in caplog.text, f"the role's {name} is in a DEBUG line"

@@ -33,9 +33,10 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from pipelines.common import pages
+from pipelines.common import log_redaction, pages
 
 log = logging.getLogger(__name__)
+log_redaction.install()  # no credential in urllib3's (or botocore's) DEBUG lines
 
 CORRELATION_HEADER = "X-Correlation-ID"
 _correlation_id: str | None = None
