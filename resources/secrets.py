@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -77,6 +78,10 @@ ENV_NAMES: dict[str, dict[str, str]] = {
 SECRET_KEYS = frozenset({"client_secret", "password", "refresh_token", "pat", "api_token", "webhook_secret",
                          "bot_token", "signing_secret", *ENV_NAMES["webhooks"]})
 STRICT_ENVIRONMENTS = ("stg", "prod")
+# How long a vendor's values read from Vault may stand in while Vault cannot be asked: the 15-minute TTL
+# of the AppRole token that read them (resources/vault_setup.py), as a lease would.
+LAST_GOOD_SECONDS = 15 * 60
+_LAST_GOOD: dict[tuple[str | None, str, str], tuple[float, dict[str, str]]] = {}
 _SECRET_KEY_NAME = re.compile(r"secret|password|token|(^|_)pat$|api_?key", re.IGNORECASE)
 
 
@@ -102,7 +107,7 @@ class SecretStore:
             raise PermissionError(
                 f"PROJECTX_ENV={os.environ.get('PROJECTX_ENV')} reads {vendor} secrets only from Vault: set "
                 f"VAULT_ADDR and the AppRole (VAULT_ROLE_ID / VAULT_SECRET_ID) for {self.vault_prefix}/{vendor}")
-        stored = self._vault_values(vendor) if self.vault_addr else {}
+        stored = self._vault_values_or_last_good(vendor) if self.vault_addr else {}
         if self.strict:
             ignored = sorted(env for key, env in names.items() if key in SECRET_KEYS and os.environ.get(env))
             if ignored:  # names only: the value is a credential
@@ -132,6 +137,26 @@ class SecretStore:
 
             return hvac.Client(url=self.vault_addr, token=self._token, timeout=vault_timeout())
         return vault_client(self.vault_addr, role=role, token=self._token, strict=self.strict)
+
+    def _vault_values_or_last_good(self, vendor: str) -> dict[str, str]:
+        """A vendor's values from Vault; while Vault is unreachable, sealed or rate-limiting, the values this
+        process last read there, for as long as the AppRole token that read them lives
+        (:data:`LAST_GOOD_SECONDS`), with a warning: a run that began with them goes on. Never after a
+        refusal (a revoked policy), a deleted version or a malformed value, and never the environment."""
+        key = (self.vault_addr, self.kv_mount, f"{self.vault_prefix}/{vendor}")
+        try:
+            values = self._vault_values(vendor)
+        except ConnectionError as exc:
+            kept = _LAST_GOOD.get(key)
+            age = time.monotonic() - kept[0] if kept else None
+            if kept is None or age > LAST_GOOD_SECONDS:
+                raise ConnectionError(f"{exc} (no copy of {self.kv_mount}/{key[2]} read in the last "
+                                      f"{LAST_GOOD_SECONDS // 60} minutes to go on with)") from None
+            log.warning("%s; going on with %s/%s as read %.0f s ago (kept up to %d s)", exc, self.kv_mount, key[2],
+                        age, LAST_GOOD_SECONDS)
+            return dict(kept[1])
+        _LAST_GOOD[key] = (time.monotonic(), dict(values))
+        return values
 
     def _vault_values(self, vendor: str, role: str | None = None) -> dict[str, str]:
         import hvac.exceptions  # imported here: local runs without Vault never need it

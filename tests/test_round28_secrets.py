@@ -264,3 +264,36 @@ def test_prod_refuses_a_plain_http_vault_before_sending_the_token(prod, addr):
         SecretStore("integrations/prod").vendor("servicenow")
     except Exception as exc:
         assert not isinstance(exc, PermissionError), exc
+
+
+def test_a_vault_outage_mid_run_goes_on_with_the_copy_read_within_the_token_ttl(prod, caplog):
+    """Vault sealed after a run read its credentials: the next read (the run's next step) goes on with them,
+    warning that Vault is sealed and naming the fix, never from the environment. Past the token's TTL, or
+    with no copy, it is the named error."""
+    from resources import secrets
+    from resources.secrets import SecretStore
+    from tests.conftest import openbao_dev_server
+
+    with openbao_dev_server(client_timeout=5) as (addr, root, client, _):
+        client.secrets.kv.v2.create_or_update_secret(path="integrations/prod/servicenow", mount_point="secret",
+                                                     secret={"base_url": "https://sn.example",
+                                                             "client_secret": "lease-SECRETVAL"})
+        prod.setenv("VAULT_ADDR", addr)
+        prod.setenv("VAULT_TOKEN", root)
+        prod.setenv("SERVICENOW_OAUTH_CLIENT_SECRET", "env-SECRETVAL")
+        store = SecretStore("integrations/prod")
+        assert store.vendor("servicenow")["client_secret"] == "lease-SECRETVAL"
+        client.sys.seal()
+        caplog.set_level(logging.WARNING)
+        assert store.vendor("servicenow")["client_secret"] == "lease-SECRETVAL"
+        assert "sealed" in caplog.text and "unseal" in caplog.text and "SECRETVAL" not in caplog.text
+        with pytest.raises(ConnectionError) as caught:  # another path: no copy to go on with
+            store.vendor("onetrust")
+        assert "sealed" in str(caught.value) and "no copy" in str(caught.value)
+        key = next(k for k in secrets._LAST_GOOD if k[2] == "integrations/prod/servicenow")
+        read_at, values = secrets._LAST_GOOD[key]
+        secrets._LAST_GOOD[key] = (read_at - secrets.LAST_GOOD_SECONDS - 1, values)  # the TTL has passed
+        with pytest.raises(ConnectionError) as caught:
+            store.vendor("servicenow")
+        assert "sealed" in str(caught.value) and "SECRETVAL" not in str(caught.value)
+    secrets._LAST_GOOD.clear()
