@@ -62,6 +62,11 @@ ENV_NAMES: dict[str, dict[str, str]] = {
         "generic_webhook_secret": "GENERIC_WEBHOOK_SECRET",
         "slack_signing_secret": "SLACK_SIGNING_SECRET",
     },
+    # The evidence stores' own credentials (policy resources/vault_policies/evidence.hcl): the SharePoint
+    # certificate's password. S3 assumes a role and Drive reads a key file: no secret value of theirs here.
+    "evidence": {
+        "sharepoint_cert_password": "SHAREPOINT_CERT_PASSWORD",
+    },
     "smtp": {
         "host": "SMTP_HOST",
         "port": "SMTP_PORT",
@@ -76,7 +81,7 @@ ENV_NAMES: dict[str, dict[str, str]] = {
 
 # Keys that hold a credential: only Vault may supply them in stg/prod.
 SECRET_KEYS = frozenset({"client_secret", "password", "refresh_token", "pat", "api_token", "webhook_secret",
-                         "bot_token", "signing_secret", *ENV_NAMES["webhooks"]})
+                         "bot_token", "signing_secret", "sharepoint_cert_password", *ENV_NAMES["webhooks"]})
 STRICT_ENVIRONMENTS = ("stg", "prod")
 # How long a vendor's values read from Vault may stand in while Vault cannot be asked: the 15-minute TTL
 # of the AppRole token that read them (resources/vault_setup.py), as a lease would.

@@ -164,3 +164,32 @@ def test_botocore_debug_lines_carry_no_sts_credentials(monkeypatch, caplog):
     for name, value in (("secret key", frozen.secret_key), ("session token", frozen.token),
                         ("presigned signature", signature)):
         assert value not in caplog.text, f"the role's {name} is in a DEBUG line"
+
+
+def test_the_sharepoint_certificate_password_comes_from_vault_in_prod(vault, sharepoint, prod):
+    """The SharePoint store's certificate password was read from SHAREPOINT_CERT_PASSWORD in every
+    environment: prod took a credential from the environment, and the ``evidence`` AppRole that setup
+    installs read nothing. Now prod reads it at integrations/<env>/evidence with that AppRole and ignores
+    the variable; the Graph emulator accepts the upload signed with it."""
+    from resources.evidence.select import store_from_env
+    from resources.evidence.sharepoint import SharePointStore
+
+    addr, _, client = vault
+    env = "prod"
+    client.secrets.kv.v2.create_or_update_secret(path=f"integrations/{env}/evidence", mount_point="secret",
+                                                 secret={"sharepoint_cert_password": sharepoint.cert_password})
+    roles = vault_setup.install(client, env)
+    for name, value in {"PROJECTX_EVIDENCE_STORE": "sharepoint", "TENANT_ID": sharepoint.tenant_id,
+                        "CLIENT_ID": sharepoint.client_id, "CERT_PATH": str(sharepoint.cert_path),
+                        "SHAREPOINT_CERT_PASSWORD": "env-not-the-password", "SHAREPOINT_SITE_ID": sharepoint.site_id,
+                        "SHAREPOINT_LIBRARY_ID": sharepoint.library_id,
+                        "SHAREPOINT_AUTHORITY_HOST": sharepoint.sandbox.url,
+                        "SHAREPOINT_GRAPH_URL": sharepoint.sandbox.graph_url, "VAULT_ADDR": addr,
+                        "VAULT_EVIDENCE_ROLE_ID": roles["evidence"]["role_id"],
+                        "VAULT_EVIDENCE_SECRET_ID": roles["evidence"]["secret_id"]}.items():
+        prod.setenv(name, value)
+    store = store_from_env()
+    assert isinstance(store, SharePointStore)
+    assert store.settings.cert_password == sharepoint.cert_password
+    obj = store.put(b"evidence bytes", {"filename": "a.txt"})
+    assert store.get(obj.sha256) == b"evidence bytes"

@@ -35,6 +35,15 @@ MICROSOFT_GRAPH = "https://graph.microsoft.com/v1.0"
 SCOPES = ["https://graph.microsoft.com/.default"]
 
 
+def _cert_password() -> str:
+    """The certificate's password: Vault ``integrations/<env>/evidence`` key ``sharepoint_cert_password``
+    (the evidence AppRole), else ``SHAREPOINT_CERT_PASSWORD`` locally; in stg/prod only Vault's."""
+    from resources.environment import current_environment
+    from resources.secrets import SecretStore
+
+    return SecretStore(current_environment().vault_prefix).vendor("evidence")["sharepoint_cert_password"] or ""
+
+
 @dataclass(frozen=True)
 class SharePointSettings:
     """Where and as whom: the app registration and its certificate, the site and library (drive) ids."""
@@ -53,7 +62,7 @@ class SharePointSettings:
     def from_env(cls) -> SharePointSettings:
         env = os.environ.get
         return cls(env("TENANT_ID", ""), env("CLIENT_ID", ""), env("CERT_PATH", ""),
-                   env("SHAREPOINT_CERT_PASSWORD", ""), env("SHAREPOINT_SITE_ID", ""),
+                   _cert_password(), env("SHAREPOINT_SITE_ID", ""),
                    env("SHAREPOINT_LIBRARY_ID", ""), env("SHAREPOINT_EVIDENCE_FOLDER") or "ProjectX Evidence",
                    (env("SHAREPOINT_AUTHORITY_HOST") or MICROSOFT_LOGIN).rstrip("/"),
                    (env("SHAREPOINT_GRAPH_URL") or MICROSOFT_GRAPH).rstrip("/"))
