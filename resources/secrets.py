@@ -125,7 +125,9 @@ class SecretStore:
     def _env_fallback(self, key: str, env: str) -> str | None:
         if self.strict and key in SECRET_KEYS:
             return None  # stg/prod: a credential set only in the environment is not used
-        return os.environ.get(env) or None
+        # surrounding whitespace dropped as from Vault (``_text``): a .env file with CRLF line ends leaves a "\r"
+        # on every value, and a webhook secret ending in it failed every delivery's signature
+        return (os.environ.get(env) or "").strip() or None
 
     def read_path(self, name: str, role: str | None = None) -> dict[str, str]:
         """Every key at ``<prefix>/<name>`` (e.g. ``flags``), {} if the path does not exist."""

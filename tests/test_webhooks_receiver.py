@@ -333,6 +333,31 @@ def test_a_rotated_secret_takes_effect_without_a_restart_and_the_old_one_has_a_g
     assert "jira-rotated-secret" not in settings.describe()
 
 
+def test_two_rotations_within_the_grace_period_keep_both_replaced_secrets(tmp_path):
+    """A -> B, then B -> C minutes later (B had a typo): deliveries the vendor still signs with A verify until A's
+    grace period ends (only the last replaced secret was kept: A's deliveries were refused at once)."""
+    settings = settings_for(tmp_path, secret_grace_seconds=600)
+    app = create_app(settings)
+    receiver = app.state.receiver
+    a, b, c = SECRETS["jira"], "jira-rotated-b", "jira-rotated-c"
+    start = time.time()
+
+    async def go():
+        async with app.router.lifespan_context(app), asgi_client(app) as client:
+            receiver.clock = lambda: start
+            assert receiver.refresh_secrets({"jira": b}) == ["jira"]
+            receiver.clock = lambda: start + 300
+            assert receiver.refresh_secrets({"jira": c}) == ["jira"]
+            answers = [(await client.post(JIRA, **_jira_signed(s, f"t-{i}"))).status_code
+                       for i, s in enumerate((a, b, c))]
+            receiver.clock = lambda: start + 700  # A's grace is over, B's (replaced at +300) is not
+            answers += [(await client.post(JIRA, **_jira_signed(s, f"t-{i}"))).status_code
+                        for i, s in enumerate((a, b, c), 3)]
+            return answers
+
+    assert run(go()) == [200, 200, 200, 401, 200, 200]
+
+
 def test_the_receiver_rereads_its_secrets_while_it_runs(tmp_path, monkeypatch):
     """Secrets it read itself (here the local env fallback, as from Vault) are read again every
     secret_refresh_seconds; a Vault outage during a re-read keeps the current ones."""
@@ -357,3 +382,15 @@ def test_the_receiver_rereads_its_secrets_while_it_runs(tmp_path, monkeypatch):
 
     assert run(go()) == (200, 200)
     assert app.state.receiver._refresher is None  # stopped with the app
+
+
+def test_a_secret_from_a_crlf_env_file_verifies(tmp_path, monkeypatch):
+    """Locally the secrets come from the environment; a .env written on Windows leaves "\\r" on each value, which
+    made every delivery a 401 bad_signature (Vault values were already trimmed)."""
+    from webhooks.settings import load_secrets
+
+    for env, value in SECRET_ENV.items():
+        monkeypatch.setenv(env, value + "\r")
+    monkeypatch.setenv("PROJECTX_ENV", "local")
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    assert load_secrets()["jira"] == SECRETS["jira"]

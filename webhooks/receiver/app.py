@@ -56,6 +56,7 @@ PRE_VERIFY_400 = ("content_type", "content_length", "transfer_encoding", "discon
 # refusals before verification kept as rejection rows
 RECORDED_400 = ("content_type", "transfer_encoding", "repeated_header")
 MAX_STORED_LENGTH = 2**63 - 1  # a declared Content-Length kept in webhook_rejections (SQLite INTEGER, bigint)
+MAX_PREVIOUS_SECRETS = 5  # replaced secrets per endpoint still verifying within the grace period (newest kept)
 # Headers that sign a delivery or name it: sent twice, which one counts is a parser's choice (a proxy
 # may check one, we another), so a request carrying any of them twice is refused, never guessed at.
 SINGLE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "x-servicenow-signature",
@@ -85,7 +86,9 @@ class Receiver:
         self._refreshable = settings.secrets is None
         self.settings, self.clock = settings.resolved(), clock
         self._secrets: dict[str, str | None] = dict(self.settings.secrets)
-        self._previous: dict[str, tuple[str, float]] = {}  # endpoint -> (replaced secret, accepted until)
+        # endpoint -> [(replaced secret, accepted until)], newest last: every secret replaced within the grace
+        # period still verifies (A -> B, then B -> C to fix a typo: a delivery signed with A is not lost)
+        self._previous: dict[str, list[tuple[str, float]]] = {}
         self._stop_refresh = threading.Event()
         self._refresher: threading.Thread | None = None
         self._writer: InboxWriter | None = None
@@ -133,7 +136,8 @@ class Receiver:
             old = current.get(name)
             if value and value != old:
                 if old:
-                    self._previous[name] = (old, now + grace)
+                    kept = [(v, until) for v, until in self._previous.get(name, []) if until > now and v != value]
+                    self._previous[name] = [*kept, (old, now + grace)][-MAX_PREVIOUS_SECRETS:]
                 current[name] = value
                 changed.append(name)
         if changed:
@@ -143,10 +147,8 @@ class Receiver:
         return changed
 
     def _candidates(self, name: str) -> list[str]:
-        out = [self._secrets.get(name)]
-        previous = self._previous.get(name)
-        if previous is not None and previous[1] > self.clock():
-            out.append(previous[0])
+        now = self.clock()
+        out = [self._secrets.get(name), *(v for v, until in reversed(self._previous.get(name, [])) if until > now)]
         return [s for s in out if s]
 
     def close(self) -> None:
