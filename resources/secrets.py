@@ -154,16 +154,23 @@ class SecretStore:
         try:
             values = self._vault_values(vendor)
         except ConnectionError as exc:
-            kept = _LAST_GOOD.get(key)
-            age = time.monotonic() - kept[0] if kept else None
-            if kept is None or age > LAST_GOOD_SECONDS:
-                raise ConnectionError(f"{exc} (no copy of {self.kv_mount}/{key[2]} read in the last "
-                                      f"{LAST_GOOD_SECONDS // 60} minutes to go on with)") from None
-            log.warning("%s; going on with %s/%s as read %.0f s ago (kept up to %d s)", exc, self.kv_mount, key[2],
-                        age, LAST_GOOD_SECONDS)
-            return dict(kept[1])
+            return self._last_good(key, exc)
+        except Exception:  # refused, deleted, malformed: the copy must not outlive what Vault now says
+            _LAST_GOOD.pop(key, None)
+            raise
         _LAST_GOOD[key] = (time.monotonic(), dict(values))
         return values
+
+    def _last_good(self, key: tuple, exc: ConnectionError) -> dict[str, str]:
+        """The copy of ``key`` read within LAST_GOOD_SECONDS, with a warning; else the outage, named."""
+        kept = _LAST_GOOD.get(key)
+        age = time.monotonic() - kept[0] if kept else None
+        if kept is None or age > LAST_GOOD_SECONDS:
+            raise ConnectionError(f"{exc} (no copy of {self.kv_mount}/{key[2]} read in the last "
+                                  f"{LAST_GOOD_SECONDS // 60} minutes to go on with)") from None
+        log.warning("%s; going on with %s/%s as read %.0f s ago (kept up to %d s)", exc, self.kv_mount, key[2],
+                    age, LAST_GOOD_SECONDS)
+        return dict(kept[1])
 
     def _vault_values(self, vendor: str, role: str | None = None) -> dict[str, str]:
         import hvac.exceptions  # imported here: local runs without Vault never need it
@@ -265,6 +272,16 @@ class SecretStore:
                 "or point VAULT_KV_MOUNT at a KV v2 mount")
 
 
+def _loopback(host: str) -> bool:
+    """An IP address on the loopback network (``127.evil.example`` is a name, not one)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def refuse_plain_http(addr: str | None) -> None:
     """stg/prod: a Vault reached over plain ``http://`` would carry the token and every secret unencrypted.
     Only a loopback address (a Vault Agent listener on the same host) may be plain."""
@@ -272,7 +289,7 @@ def refuse_plain_http(addr: str | None) -> None:
 
     parts = urlsplit((addr or "").strip())
     host = (parts.hostname or "").lower()
-    if parts.scheme.lower() == "https" or host in ("localhost", "::1") or host.startswith("127."):
+    if parts.scheme.lower() == "https" or host == "localhost" or _loopback(host):
         return
     shown = f"plain http:// to {host}" if parts.scheme.lower() == "http" else "no https:// scheme"
     raise PermissionError(

@@ -82,6 +82,19 @@ def require_tool(binary: str, apt_package: str) -> str:
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def _forget_process_secrets():
+    """Credentials a test's code read from Vault or a token store are masked for the rest of the process, and a
+    Vault read is kept 15 minutes for an outage (resources.secrets): each test starts without another test's."""
+    yield
+    from pipelines.common import entrypoint
+    from resources import secrets
+
+    with entrypoint._REMEMBER_LOCK:
+        entrypoint._REMEMBERED.clear()
+    secrets._LAST_GOOD.clear()
+
+
 @pytest.fixture(scope="session")
 def _dbt_parse_home(tmp_path_factory) -> Path:
     """One DuckDB path and one dbt target folder per test process (xdist worker).

@@ -30,3 +30,9 @@ def test_other_json_and_many_keys():
 def test_a_login_page_shows_its_first_characters():
     text = token_answer_shape(b"<html><title>Sign in to the proxy</title>", "text/html")
     assert "starting '<html><title>Sign in to the proxy</title>'" in text and "text/html" in text
+
+
+def test_a_form_encoded_answer_shows_its_keys_not_its_token():
+    body = f"access_token={SECRET}&expires_in=3600&refresh_token={SECRET}x".encode()
+    text = token_answer_shape(body, "application/x-www-form-urlencoded")
+    assert SECRET[:8] not in text and "access_token=***" in text and "expires_in=3600" in text

@@ -9,6 +9,7 @@ Nothing here logs or raises with a token in it.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from typing import Any
@@ -68,6 +69,9 @@ def token_lifetime(value: Any, default: float) -> float:
     return seconds if math.isfinite(seconds) and seconds > 0 else default
 
 
+_FORM_VALUE = re.compile(r"((?:^|[&?\s])[A-Za-z_]*(?:token|secret|code|password)[A-Za-z_]*)=[^&\s]*", re.IGNORECASE)
+
+
 def token_answer_shape(content: bytes, content_type: str | None) -> str:
     """What a token endpoint sent instead of a usable token, for an error message, never a value from it: a JSON
     answer may hold a token (an ``access_token`` that is no text, a ``refresh_token``), so JSON is named by its keys
@@ -78,8 +82,11 @@ def token_answer_shape(content: bytes, content_type: str | None) -> str:
     kind = content_type or "no Content-Type"
     try:
         body = pages.loads(content)
-    except ValueError:
-        head = pages.safe_text(content[:60].decode("utf-8", "replace"))
+    except ValueError:  # a form-encoded answer (access_token=...&...) shows its keys, never their values
+        from pipelines.common.entrypoint import redact, secret_values
+
+        text = _FORM_VALUE.sub(r"\1=***", content[:4096].decode("utf-8", "replace"))
+        head = pages.safe_text(redact(text, secret_values())[:60])
         return f"{kind}, {len(content)} bytes, starting {head!r}"
     if isinstance(body, dict):
         keys = ", ".join(pages.safe_text(str(k))[:40] for k in list(body)[:10]) or "none"

@@ -9,10 +9,12 @@ on the command line or ``PROJECTX_DEBUG=1``. Values of secret variables (``*SECR
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping
 
 from pipelines.common.warehouse_backup import damaged_duckdb
@@ -60,21 +62,29 @@ _REMEMBER_AT_MOST = 512
 MIN_SUBSTRING = 6
 
 
+_REMEMBER_LOCK = threading.Lock()  # token refreshes run on several threads at once
+
+
 def remember_secret(*values: object) -> None:
     """Mask ``values`` (credentials read from Vault or a token store) wherever :func:`secret_values` is used."""
-    for value in values:
-        if isinstance(value, str) and value.strip():
-            _REMEMBERED.pop(value.strip(), None)
-            _REMEMBERED[value.strip()] = None
-    while len(_REMEMBERED) > _REMEMBER_AT_MOST:
-        _REMEMBERED.pop(next(iter(_REMEMBERED)))
+    with _REMEMBER_LOCK:
+        for value in values:
+            if isinstance(value, str) and value.strip():
+                _REMEMBERED.pop(value.strip(), None)
+                _REMEMBERED[value.strip()] = None
+        while len(_REMEMBERED) > _REMEMBER_AT_MOST:
+            _REMEMBERED.pop(next(iter(_REMEMBERED)), None)
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     """Values of the variables that hold secrets and of the credentials read from Vault (longest first,
     so a value inside another is masked too)."""
     env = os.environ if environ is None else environ
-    values = {v for k, v in env.items() if _SECRET_NAME.search(k) and v and v.strip()} | set(_REMEMBERED)
+    # as the clients read them (trimmed: a CRLF .env leaves "\r" on each), at least 3 characters for a variable
+    # (`..._TOKEN_TTL=1` is no secret, and masking "1" as a word would garble "HTTP/1.1" in every line)
+    values = {v.strip() for k, v in env.items() if _SECRET_NAME.search(k) and v and len(v.strip()) >= 3}
+    with _REMEMBER_LOCK:
+        values |= set(_REMEMBERED)
     return sorted(values, key=len, reverse=True)
 
 
@@ -84,7 +94,9 @@ def encodings(value: str) -> set[str]:
     out = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     from urllib.parse import quote, quote_plus
 
-    out |= {quote(value, safe=""), quote_plus(value, safe=""), quote(value)}
+    # a value with lone surrogates (non-UTF-8 bytes in the environment) has no percent-encoded form
+    with contextlib.suppress(UnicodeEncodeError):
+        out |= {quote(value, safe=""), quote_plus(value, safe=""), quote(value)}
     if value.startswith("Basic "):
         try:
             pair = base64.b64decode(value[6:], validate=True).decode("utf-8")

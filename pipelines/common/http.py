@@ -357,7 +357,8 @@ def _body_summary(response: requests.Response) -> str:
     """What came back instead of JSON: type, size and the first characters (safe to log)."""
     from pipelines.common.entrypoint import redact, secret_values
 
-    head = redact(response.content[:200].decode("utf-8", "replace"),
+    # masked over a wider window than shown, so a secret that starts inside the 80 characters is whole when masked
+    head = redact(response.content[:4096].decode("utf-8", "replace"),
                   [*request_secrets(getattr(response, "request", None)), *secret_values()])[:80]
     kind = response.headers.get("Content-Type") or "no Content-Type"
     return f"{kind}, {len(response.content)} bytes, starting {pages.safe_text(head)!r}"

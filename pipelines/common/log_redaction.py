@@ -14,10 +14,15 @@ from __future__ import annotations
 import logging
 import re
 
+# A logger's filter sees only the records of that very logger, not of its children: the leaf loggers the
+# libraries log through (``getLogger(__name__)``), not their packages.
 LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.auth", "botocore.hooks", "botocore.retryhandler",
            "botocore.awsrequest", "botocore.httpsession", "botocore.credentials", "urllib3.connectionpool",
-           "s3transfer", "googleapiclient.discovery", "googleapiclient.http", "google.auth.transport.requests",
-           "msal", "hvac")
+           "urllib3.util.retry", "urllib3.connection", "s3transfer.tasks", "s3transfer.futures",
+           "s3transfer.upload", "s3transfer.download", "s3transfer.utils", "googleapiclient.discovery",
+           "googleapiclient.http", "google.auth.transport.requests", "msal.application", "msal.token_cache",
+           "msal.authority", "msal.oauth2cli.oauth2", "msal.oauth2cli.oidc", "hvac.adapters", "hvac.api.vault_api_base",
+           "hvac.v1")
 
 _FIELD = r"SecretAccessKey|SessionToken|SecurityToken|secret_?access_?key|session_?token|access_?token|client_?secret"
 _PATTERNS = (
@@ -49,9 +54,9 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             text = record.getMessage()
-        except Exception:
-            return True  # a malformed record: logging reports it itself
-        masked = mask_log_text(text)
+            masked = mask_log_text(text)
+        except Exception:  # never raise inside logging (it would fail the library's own call)
+            return True
         if masked != text:
             record.msg, record.args = masked, None
         return True
