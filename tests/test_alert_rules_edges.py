@@ -6,25 +6,13 @@ down: every connector reads unknown, which integration_status shows as 0) alerts
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import yaml
 
-from tests.conftest import require_tool
+from tests.test_ops_round21_alerts import _promtool_test
 
 RULES = Path(__file__).resolve().parents[1] / "webhooks" / "operations" / "alert_rules.yml"
-
-
-def _promtool_test(tmp_path: Path, series: list[dict], checks: list[dict]) -> None:
-    promtool = require_tool("promtool", "prometheus")
-    test = {"rule_files": [str(RULES)], "evaluation_interval": "1m",
-            "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": checks}]}
-    path = tmp_path / "edges_test.yml"
-    path.write_text(json.dumps(test))  # JSON is YAML
-    out = subprocess.run([promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stdout + out.stderr
 
 
 def _lag(connector: str, table: str, lag: str, interval: str, enabled: int) -> list[dict]:

@@ -57,12 +57,10 @@ def root_cause(exc: BaseException) -> BaseException:
 # At most _REMEMBER_AT_MOST, the latest kept (a long-lived process reads a fresh access token every hour).
 _REMEMBERED: dict[str, None] = {}
 _REMEMBER_AT_MOST = 512
+_REMEMBER_LOCK = threading.Lock()  # token refreshes run on several threads at once
 # A value shorter than this is masked only where it stands as a word of its own: a 2-character secret
 # masked inside every word would leave a message unreadable (and say which letters it is).
 MIN_SUBSTRING = 6
-
-
-_REMEMBER_LOCK = threading.Lock()  # token refreshes run on several threads at once
 
 
 def remember_secret(*values: object) -> None:

@@ -253,21 +253,13 @@ class JiraClient:
             # by search, which may leave it out again, would repeat every run.
             if isinstance(fields, dict) and isinstance(bean.get("id"), str) and bean["id"]:
                 if comment is None:
-                    listed = [c for page in self.paged_values(COMMENTS_PATH.format(issue_id=bean["id"]), "comments",
-                                                              100) for c in page]
-                    comment = fields["comment"] = {"comments": listed, "total": len(listed), "startAt": 0,
-                                                   "maxResults": len(listed)}
+                    comment = fields["comment"] = _whole("comments", self._all(COMMENTS_PATH, bean, "comments"))
                 if changelog is None:
-                    listed = [h for page in self.paged_values(CHANGELOG_PATH.format(issue_id=bean["id"]), "values",
-                                                              100) for h in page]
-                    changelog = bean["changelog"] = {"histories": listed, "total": len(listed), "startAt": 0,
-                                                     "maxResults": len(listed)}
+                    changelog = bean["changelog"] = _whole("histories", self._all(CHANGELOG_PATH, bean, "values"))
             if isinstance(comment, dict) and _cut_short(comment, "comments"):
-                path = COMMENTS_PATH.format(issue_id=bean["id"])
-                comment["comments"] = [c for page in self.paged_values(path, "comments", 100) for c in page]
+                comment["comments"] = self._all(COMMENTS_PATH, bean, "comments")
             if isinstance(changelog, dict) and _cut_short(changelog, "histories"):
-                path = CHANGELOG_PATH.format(issue_id=bean["id"])
-                changelog["histories"] = [h for page in self.paged_values(path, "values", 100) for h in page]
+                changelog["histories"] = self._all(CHANGELOG_PATH, bean, "values")
         except RepeatedPage:
             raise
         except VendorError as exc:
@@ -280,6 +272,10 @@ class JiraClient:
         if any(pages.is_lenient(c) for part in children for c in part):
             return pages.Lenient(bean)  # a page read leniently: the caller checks the bean's text whole
         return bean
+
+    def _all(self, path: str, bean: dict[str, Any], key: str) -> list[Any]:
+        """Every item of an issue's comment or changelog endpoint (``path`` formatted with its id)."""
+        return [item for page in self.paged_values(path.format(issue_id=bean["id"]), key, 100) for item in page]
 
     def download(self, path: str) -> bytes:
         return self.session.request("GET", path, headers={"Accept": "*/*"}).content
@@ -297,6 +293,11 @@ def _page_fingerprint(issues: list[Any]) -> int:
         fields = issue.get("fields")
         return repr(issue.get("id")), repr(fields.get("updated") if isinstance(fields, dict) else None)
     return hash(tuple(part(i) for i in issues))
+
+
+def _whole(items: str, listed: list[Any]) -> dict[str, Any]:
+    """A comment list or changelog as search sends it, holding all of ``listed``."""
+    return {items: listed, "total": len(listed), "startAt": 0, "maxResults": len(listed)}
 
 
 def _cut_short(part: dict[str, Any], items: str) -> bool:

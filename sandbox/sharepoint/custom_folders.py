@@ -160,16 +160,21 @@ class CustomFolders:
         if kind not in (0, 1, "0", "1"):
             raise RestError(400, BAD)
         parent = self.c_relative(req, lst, url) if url else ""
-        if int(kind) == 1:
-            row = self.c_make_folder(lst, parent, str(params.get("LeafName") or ""), False, req)
-        else:
-            with self.store.lock:
-                if parent and self.c_folder_row(lst, parent) is None:
-                    raise RestError(404, NOT_FOUND)
-                row = Row(lst.next_id, {}, folder=parent)
-                lst.rows[row.id], lst.next_id = row, lst.next_id + 1
+        row = self._c_new_row(req, lst, parent, int(kind) == 1, str(params.get("LeafName") or ""))
+        if int(kind) != 1:  # a folder told the listeners when it was made
             self.store.changed("list", lst.id)
         return self._rest_json(self._c_item_entity(req, lst, self._c_item(req, lst, row), verbose), verbose)
+
+    def _c_new_row(self, req: Request, lst: CustomList, parent: str, folder: bool, leaf: str) -> Row:
+        """A new folder named ``leaf``, or a new item, in the folder ``parent`` of ``lst`` (404 when it is not one)."""
+        if folder:
+            return self.c_make_folder(lst, parent, leaf, False, req)
+        with self.store.lock:
+            if parent and self.c_folder_row(lst, parent) is None:
+                raise RestError(404, NOT_FOUND)
+            row = Row(lst.next_id, {}, folder=parent)
+            lst.rows[row.id], lst.next_id = row, lst.next_id + 1
+        return row
 
     def rest_custom_add_validate(self, req: Request, lst: CustomList, verbose: bool) -> Response:
         """``AddValidateUpdateItem`` / ``…UsingPath``: ``{"listItemCreateInfo": {FolderUrl | FolderPath, LeafName,
@@ -193,14 +198,8 @@ class CustomFolders:
                          f"Column '{name}' does not exist. It may have been deleted by another user.",
                          "FieldName": name, "FieldValue": v.get("FieldValue"), "HasException": not known, "ItemId": 0})
         if all(not r["HasException"] for r in rows):
-            if str(info.get("UnderlyingObjectType") or 0) == "1":
-                row = self.c_make_folder(lst, parent, str(info.get("LeafName") or ""), False, req)
-            else:
-                with self.store.lock:
-                    if parent and self.c_folder_row(lst, parent) is None:
-                        raise RestError(404, NOT_FOUND)
-                    row = Row(lst.next_id, {}, folder=parent)
-                    lst.rows[row.id], lst.next_id = row, lst.next_id + 1
+            row = self._c_new_row(req, lst, parent, str(info.get("UnderlyingObjectType") or 0) == "1",
+                                  str(info.get("LeafName") or ""))
             with self.store.lock:
                 row.fields.update({r["FieldName"]: "" if r["FieldValue"] is None else str(r["FieldValue"])
                                    for r in rows})

@@ -177,10 +177,6 @@ class Receiver:
         return JSONResponse({"status": "ok", "inbox": self.settings.inbox_kind})
 
     async def handle(self, ep: Endpoint, request: Request) -> Response:
-        if b"%2f" in request.scope.get("raw_path", b"").partition(b"?")[0].lower():
-            # "/api/integrations%2Fjira%2Fwebhook" was routed to the Jira endpoint (the path is matched after
-            # percent-decoding), past any proxy rule written for the real path: an encoded "/" is not a "/"
-            return PlainTextResponse("Not Found: no webhook path holds an encoded slash (%2F)", 404)
         address = client_address(request.client.host if request.client else None,
                                  ",".join(request.headers.getlist("x-forwarded-for")) or None,
                                  self.settings.trusted_proxies)
