@@ -16,7 +16,8 @@ platform). What the sandbox cannot evaluate faithfully (a JOIN from an already j
 nested in RLQUERY/SUBQUERY, malformed segments) raises a 400 instead of returning wrong rows.
 Operators: = != > >= < <= IN, NOT IN, LIKE, NOTLIKE, STARTSWITH, ENDSWITH, ISEMPTY,
 ISNOTEMPTY, ANYTHING, EMPTYSTRING, BETWEEN (a@b), SAMEAS, NSAMEAS, CONTAINS / DOES NOT CONTAIN,
-INSTANCEOF, field comparisons (GT_FIELD..., MORETHAN / LESSTHAN; `query_ops`), the search term `123TEXTQUERY321=<words>`
+INSTANCEOF, MATCH_RGX / MATCH_PAT (the whole value, case ignored; `regex_match`), field comparisons (GT_FIELD...,
+MORETHAN / LESSTHAN; `query_ops`), the search term `123TEXTQUERY321=<words>`
 (also as the list search `GOTO123TEXTQUERY321=`; [unc] that the GOTO form searches alike). A list's column
 search puts GOTO before a condition (`GOTOnumber>=INC0010020`, `GOTOshort_descriptionLIKEmail`), copied into
 integrations with the list URL: it filters as the condition without the prefix [unc: from the UI's breadcrumbs]
@@ -48,13 +49,13 @@ from datetime import datetime
 
 from sandbox.core.http import HTTPError
 from sandbox.core.numbers import DECIMAL
-from sandbox.servicenow import date_compare, dates, query_ops
+from sandbox.servicenow import date_compare, dates, query_ops, regex_match
 
 _OPS = ("NOT IN", "NOTLIKE", "NOT LIKE", "NOTON", "DOES NOT CONTAIN", "ISNOTEMPTY", "ISEMPTY", "ANYTHING",
         "EMPTYSTRING", "STARTSWITH", "ENDSWITH", "NSAMEAS", "SAMEAS", "BETWEEN", "CONTAINS", "LIKE", "INSTANCEOF",
         "IN", "ON", "RELATIVEGT", "RELATIVEGE", "RELATIVELT", "RELATIVELE", "RELATIVEEE", "DATEPART",
         "GT_OR_EQUALS_FIELD", "LT_OR_EQUALS_FIELD", "GT_FIELD", "LT_FIELD", "MORETHAN", "LESSTHAN",
-        "!=", ">=", "<=", "=", ">", "<")
+        "MATCH_RGX", "MATCH_PAT", "!=", ">=", "<=", "=", ">", "<")
 _DATE_OPS = frozenset({"ON", "NOTON", "RELATIVEGT", "RELATIVEGE", "RELATIVELT", "RELATIVELE", "RELATIVEEE",
                        "DATEPART"})
 _COND = re.compile(r"([A-Za-z0-9_][a-z0-9_.]*)(" + "|".join(re.escape(o) for o in _OPS) + r")(.*)\Z", re.S)
@@ -187,6 +188,9 @@ def _condition(part: str, now: datetime) -> Condition | None:
         return Condition(field, op, f"{resolve_value(lo, now)}@{resolve_value(hi, now)}")
     if op in ("=", "!=") and value == "NULL":  # `parent=NULL` / addQuery('parent', 'NULL'): is (not) empty [obs]
         return Condition(field, "ISEMPTY" if op == "=" else "ISNOTEMPTY", "")
+    if op in regex_match.OPS:  # the value is a pattern, never a javascript: helper; a bad one refused now
+        regex_match.check(op, value)
+        return Condition(field, op, value)
     if op in ("SAMEAS", "NSAMEAS") and "@" in value:  # a date comparison by unit (`date_compare`)
         return Condition(field, op, date_compare.with_zone(op, value, getattr(now.tzinfo, "key", "")))
     return Condition(field, op, resolve_value(value, now))
@@ -300,4 +304,6 @@ def predicate(cond: Condition, get: Callable[[int], str], numeric: bool,
         return query_ops.datepart(v, get)
     if op in query_ops.FIELD_OPS and other is not None:
         return query_ops.field_compare(op, get, other)
+    if op in regex_match.OPS:
+        return regex_match.matcher(op, v, get)
     return simple.get(op, lambda r: True)
