@@ -126,7 +126,9 @@ class _Program:
             return head
         if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
             lo, hi, sub = av  # type: ignore[misc]
-            body = list(sub)
+            body, before = list(sub), len(self.kind)
+            if self.build(body, nxt, flags) == nxt and len(self.kind) == before:
+                return nxt  # an empty body ((?:){4000000000}) repeats nothing: no loop of billions of turns
             if hi is C.MAXREPEAT:
                 loop = self.add(_SPLIT, None, -1, nxt)
                 self.out1[loop] = self.build(body, loop, flags)
