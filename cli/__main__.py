@@ -44,10 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     sched.add_argument("action", choices=["list", "pause", "resume"])
     sched.add_argument("names", nargs="*", help="schedule names (see `list`)")
     sched.add_argument("--all", action="store_true", help="every schedule of the deployment")
-    vault = sub.add_parser("vault", help="install the per-connector Vault policies and AppRoles (operator token)")
+    vault = sub.add_parser("vault", help="install the per-connector Vault policies and AppRoles or Kubernetes roles "
+                           "(operator token)")
     vault.add_argument("action", choices=["setup"])
     vault.add_argument("--env", required=True, choices=["dev", "stg", "prod"], help="the Vault path's environment")
     vault.add_argument("--out", required=True, help="file (0600) to write each connector's role and secret id to")
+    vault.add_argument("--kubernetes-namespace", help="Kubernetes auth roles bound to the service accounts "
+                       "projectx-<connector> in this namespace, instead of AppRoles")
+    vault.add_argument("--kubernetes-host", help="the cluster's API address, to configure Vault's kubernetes auth "
+                       "method (Vault inside the cluster finds it itself)")
+    vault.add_argument("--kubernetes-ca-file", help="the cluster's CA certificate (PEM) for --kubernetes-host")
     args = parser.parse_args(argv)
     try:
         return _dispatch(args)
@@ -73,7 +79,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "vault":
         from cli.vault import setup
 
-        return setup(args.env, args.out)
+        return setup(args.env, args.out, args.kubernetes_namespace, args.kubernetes_host, args.kubernetes_ca_file)
     if args.command == "demo":
         from cli.demo import run_demo
 

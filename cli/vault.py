@@ -1,7 +1,9 @@
 """``python -m cli vault setup --env prod --out FILE``: install the least-privilege policies and one
 AppRole per connector with an operator's token (``VAULT_ADDR``, ``VAULT_TOKEN``), and write each
 connector's ``VAULT_<CONNECTOR>_ROLE_ID`` / ``_SECRET_ID`` to FILE (mode 0600) for the workers'
-secret injection. Nothing secret is printed."""
+secret injection. With ``--kubernetes-namespace NS`` the roles are Kubernetes auth roles bound to the
+service accounts ``projectx-<connector>`` instead (no secret id is made), and FILE gets each connector's
+``VAULT_<CONNECTOR>_K8S_ROLE``. Nothing secret is printed."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ import os
 import sys
 
 
-def setup(env: str, out: str) -> int:
+def setup(env: str, out: str, namespace: str | None = None, host: str | None = None,
+          ca_file: str | None = None) -> int:
     import hvac
 
-    from resources.vault_setup import install
+    from resources.vault_setup import install, install_kubernetes, service_account
 
     addr, token = os.environ.get("VAULT_ADDR"), os.environ.get("VAULT_TOKEN")
     if not addr or not token:
@@ -24,12 +27,42 @@ def setup(env: str, out: str) -> int:
         print(f"--out {out}: cannot write a file there (is its folder missing or read-only?); nothing was installed",
               file=sys.stderr)
         return 2
-    roles = install(hvac.Client(url=addr, token=token), env, mount=os.environ.get("VAULT_KV_MOUNT", "secret"))
+    if (host or ca_file) and not namespace:
+        print("--kubernetes-host and --kubernetes-ca-file configure the Kubernetes login: give "
+              "--kubernetes-namespace too; nothing was installed", file=sys.stderr)
+        return 2
+    ca_pem = None
+    if ca_file:
+        try:
+            with open(ca_file, encoding="ascii") as f:
+                ca_pem = f.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"--kubernetes-ca-file {ca_file}: cannot read it ({type(exc).__name__}); nothing was installed",
+                  file=sys.stderr)
+            return 2
+        if "-----BEGIN CERTIFICATE-----" not in ca_pem:
+            print(f"--kubernetes-ca-file {ca_file}: not a PEM certificate (the cluster's CA, ca.crt); nothing was "
+                  "installed", file=sys.stderr)
+            return 2
+    client, kv_mount = hvac.Client(url=addr, token=token), os.environ.get("VAULT_KV_MOUNT", "secret")
+    if namespace:
+        k8s_roles = install_kubernetes(client, env, namespace, mount=kv_mount, host=host, ca_pem=ca_pem,
+                                       k8s_mount=os.environ.get("VAULT_K8S_MOUNT", "kubernetes"))
+        _write_private(out, "".join(f"VAULT_{c.upper()}_K8S_ROLE={name}\n" for c, name in k8s_roles.items()))
+        print(f"installed {len(k8s_roles)} policies and Kubernetes roles for integrations/{env}, bound in namespace "
+              f"{namespace} to the service accounts "
+              f"{', '.join(service_account(c) for c in k8s_roles)}; role names in {out}")
+        return 0
+    roles = install(client, env, mount=kv_mount)
+    _write_private(out, "".join(f"VAULT_{connector.upper()}_ROLE_ID={ids['role_id']}\n"
+                                f"VAULT_{connector.upper()}_SECRET_ID={ids['secret_id']}\n"
+                                for connector, ids in roles.items()))
+    print(f"installed {len(roles)} policies and AppRoles for integrations/{env}: {', '.join(roles)}; ids in {out}")
+    return 0
+
+
+def _write_private(out: str, text: str) -> None:
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # the mode above applies to a new file only: an existing one keeps its own
     with os.fdopen(fd, "w") as f:
-        for connector, ids in roles.items():
-            f.write(f"VAULT_{connector.upper()}_ROLE_ID={ids['role_id']}\n")
-            f.write(f"VAULT_{connector.upper()}_SECRET_ID={ids['secret_id']}\n")
-    print(f"installed {len(roles)} policies and AppRoles for integrations/{env}: {', '.join(roles)}; ids in {out}")
-    return 0
+        f.write(text)

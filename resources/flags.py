@@ -121,17 +121,17 @@ def read_vault_flags(env_name: str) -> dict[str, Any]:
 
 
 def flags_role() -> str:
-    """The AppRole that reads the flags: ``VAULT_FLAGS_*`` (else the worker's ``VAULT_ROLE_ID``), else any
-    connector's whose credentials this process has: ``cli vault setup`` gives every connector's AppRole the
-    read-only flags policy and writes no flags role of its own."""
-    from resources.vault_auth import approle_credentials
+    """The role that reads the flags: ``VAULT_FLAGS_*`` (else the worker's ``VAULT_ROLE_ID`` or
+    ``VAULT_K8S_ROLE``), else any connector's whose login this process has: ``cli vault setup`` gives every
+    connector's role the read-only flags policy and writes no flags role of its own."""
+    from resources.vault_auth import approle_at, kubernetes_at, login_method
     from resources.vault_setup import connectors
 
-    if approle_credentials("flags") is not None:
+    if login_method("flags") is not None:
         return "flags"
     for connector in connectors():
-        name = f"VAULT_{connector.upper()}_"
-        if os.environ.get(name + "ROLE_ID") and os.environ.get(name + "SECRET_ID"):
+        prefix = f"VAULT_{connector.upper()}_"
+        if approle_at(prefix) is not None or kubernetes_at(prefix) is not None:
             return connector
     return "flags"
 

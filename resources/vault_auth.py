@@ -1,10 +1,19 @@
-"""Vault clients that log in with AppRole and renew their short-lived tokens (spec §3.1).
+"""Vault clients that log in and renew their short-lived tokens (spec §3.1).
 
-Each connector logs in with its own AppRole (``VAULT_<CONNECTOR>_ROLE_ID`` / ``_SECRET_ID``, else the
-worker's ``VAULT_ROLE_ID`` / ``VAULT_SECRET_ID``), so its token carries only that connector's policy
-(``resources/vault_policies/<connector>.hcl``). ``VAULT_TOKEN`` still works (local use, operators).
-Tokens are renewed once half their TTL has passed, and a fresh login replaces one that can no longer
-be renewed. Nothing here logs or raises a token, a role id or a secret id.
+Each connector logs in with its own role, so its token carries only that connector's policy
+(``resources/vault_policies/<connector>.hcl``), by one of Vault's two machine logins:
+
+- **Kubernetes** (the spec's: tokens derived from the pod's service account): ``VAULT_<CONNECTOR>_K8S_ROLE``
+  (else the worker's ``VAULT_K8S_ROLE``) names the Vault role of the ``kubernetes`` auth method
+  (``VAULT_K8S_MOUNT``); the service account token is read from ``VAULT_K8S_TOKEN_PATH`` (default the
+  path Kubernetes mounts it at) at every login, since a projected token is replaced about hourly.
+- **AppRole**: ``VAULT_<CONNECTOR>_ROLE_ID`` / ``_SECRET_ID``, else the worker's ``VAULT_ROLE_ID`` /
+  ``VAULT_SECRET_ID``.
+
+The connector's own setting wins over the worker's; at one level an AppRole wins over a Kubernetes role.
+``VAULT_TOKEN`` still works (local use, operators). Tokens are renewed once half their TTL has passed,
+and a fresh login replaces one that can no longer be renewed. Nothing here logs or raises a token, a
+service account token, a role id or a secret id.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -21,47 +31,138 @@ _SESSIONS: dict[tuple[str, str], VaultLogin] = {}
 _LOCK = threading.Lock()
 
 
+K8S_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+MAX_K8S_TOKEN_BYTES = 64 * 1024  # a service account token is a JWT of a few KiB
+
+
+def _prefixes(role: str | None) -> list[str]:
+    return ([f"VAULT_{role.upper()}_"] if role else []) + ["VAULT_"]
+
+
 def approle_credentials(role: str | None) -> tuple[str, str] | None:
     """(role_id, secret_id) for a connector's AppRole from the environment, or None."""
-    for prefix in ([f"VAULT_{role.upper()}_"] if role else []) + ["VAULT_"]:
-        role_id, secret_id = os.environ.get(prefix + "ROLE_ID"), os.environ.get(prefix + "SECRET_ID")
-        if role_id and secret_id:
-            return role_id, secret_id
+    for prefix in _prefixes(role):
+        if (found := approle_at(prefix)) is not None:
+            return found
     return None
 
 
-class VaultLogin:
-    """One AppRole login: a client whose token is renewed (or re-issued) before it lapses."""
+def approle_at(prefix: str) -> tuple[str, str] | None:
+    role_id, secret_id = os.environ.get(prefix + "ROLE_ID"), os.environ.get(prefix + "SECRET_ID")
+    return (role_id, secret_id) if role_id and secret_id else None
 
-    def __init__(self, addr: str, role_id: str, secret_id: str, *, role: str = "",
-                 clock: Callable[[], float] = time.monotonic):
+
+@dataclass(frozen=True)
+class KubernetesLogin:
+    """A Kubernetes auth login: the Vault role, the auth mount and where the service account token is."""
+
+    vault_role: str
+    mount: str
+    token_path: str
+    setting: str  # the variable that named the role, for error text
+
+    def jwt(self) -> str:
+        """The pod's service account token, read afresh (a projected token is rotated by the kubelet)."""
+        try:
+            with open(self.token_path, "rb") as f:
+                raw = f.read(MAX_K8S_TOKEN_BYTES + 1)
+        except OSError as exc:
+            raise PermissionError(
+                f"{self.setting} asks for a Kubernetes login, but the service account token at "
+                f"VAULT_K8S_TOKEN_PATH ({self.token_path}) cannot be read ({exc.strerror or type(exc).__name__}): "
+                "mount one (automountServiceAccountToken, or a projected serviceAccountToken volume) or set "
+                "VAULT_K8S_TOKEN_PATH to where it is") from None
+        token = raw.decode("ascii", "replace").strip()
+        if len(raw) > MAX_K8S_TOKEN_BYTES or token.count(".") != 2 or any(c.isspace() for c in token):
+            raise PermissionError(
+                f"the file at VAULT_K8S_TOKEN_PATH ({self.token_path}) is not a service account token (a JWT: "
+                "three dot-separated parts): point VAULT_K8S_TOKEN_PATH at the token Kubernetes mounts")
+        return token
+
+
+def kubernetes_login(role: str | None) -> KubernetesLogin | None:
+    """The Kubernetes login a connector's settings ask for (``VAULT_<CONNECTOR>_K8S_ROLE``, else
+    ``VAULT_K8S_ROLE``), or None; an AppRole set at the same level wins (see :func:`login_method`)."""
+    for prefix in _prefixes(role):
+        if (found := kubernetes_at(prefix)) is not None:
+            return found
+    return None
+
+
+def kubernetes_at(prefix: str) -> KubernetesLogin | None:
+    vault_role = (os.environ.get(prefix + "K8S_ROLE") or "").strip()
+    if not vault_role:
+        return None
+    return KubernetesLogin(vault_role, (os.environ.get("VAULT_K8S_MOUNT") or "kubernetes").strip("/ "),
+                           os.environ.get("VAULT_K8S_TOKEN_PATH") or K8S_TOKEN_PATH, prefix + "K8S_ROLE")
+
+
+def login_method(role: str | None) -> tuple[str, str] | KubernetesLogin | None:
+    """How ``role`` logs in: its AppRole's (role_id, secret_id), a :class:`KubernetesLogin`, or None (a
+    token). The connector's own settings win over the worker's; at one level an AppRole wins."""
+    for prefix in _prefixes(role):
+        found = approle_at(prefix) or kubernetes_at(prefix)
+        if found is not None:
+            return found
+    return None
+
+
+def _cache_key(method: tuple[str, str] | KubernetesLogin) -> str:
+    if isinstance(method, KubernetesLogin):
+        return f"k8s:{method.mount}:{method.vault_role}:{method.token_path}"
+    return method[0]
+
+
+class VaultLogin:
+    """One machine login (AppRole or Kubernetes): a client whose token is renewed (or re-issued) before
+    it lapses."""
+
+    def __init__(self, addr: str, role_id: str = "", secret_id: str = "", *, role: str = "",
+                 clock: Callable[[], float] = time.monotonic, kubernetes: KubernetesLogin | None = None):
         self.addr, self.role = addr, role
         self._creds = (role_id, secret_id)
+        self._kubernetes = kubernetes
         self._clock = clock
         self._client = None
         self._issued_at = self._ttl = 0.0
         self.renewals = self.logins = 0
+
+    def _ask(self, client) -> dict:
+        k8s = self._kubernetes
+        if k8s is None:
+            return client.auth.approle.login(role_id=self._creds[0], secret_id=self._creds[1])
+        return client.auth.kubernetes.login(k8s.vault_role, k8s.jwt(), mount_point=k8s.mount)
+
+    def _refused(self, exc) -> PermissionError:
+        k8s = self._kubernetes
+        if k8s is None:
+            who = f"VAULT_{self.role.upper()}_ROLE_ID/SECRET_ID or " if self.role else ""
+            return PermissionError(
+                f"Vault refused the AppRole login ({type(exc).__name__}): check {who}VAULT_ROLE_ID / "
+                "VAULT_SECRET_ID and that the role exists (python -m cli vault setup)")
+        return PermissionError(
+            f"Vault refused the Kubernetes login as role {k8s.vault_role!r} ({k8s.setting}) on auth mount "
+            f"{k8s.mount!r} ({type(exc).__name__}): check that the role exists and is bound to this pod's "
+            "service account and namespace (python -m cli vault setup --kubernetes-namespace), and that "
+            "Vault can reach the cluster's TokenReview API")
 
     def _login(self):
         import hvac
         import hvac.exceptions
 
         client = hvac.Client(url=self.addr, timeout=vault_timeout())
+        kind = "Kubernetes" if self._kubernetes else "AppRole"
         try:
-            auth = retrying(lambda: client.auth.approle.login(role_id=self._creds[0],
-                                                              secret_id=self._creds[1]))["auth"]
+            auth = retrying(lambda: self._ask(client))["auth"]
         except (hvac.exceptions.RateLimitExceeded, hvac.exceptions.VaultDown) as exc:
             limited = isinstance(exc, hvac.exceptions.RateLimitExceeded)
             raise ConnectionError(
-                f"Vault at VAULT_ADDR answered the AppRole login "
+                f"Vault at VAULT_ADDR answered the {kind} login "
                 f"{'429 (rate-limited)' if limited else '503 (sealed, or a standby)'}, still after "
                 f"{len(RETRY_WAITS) + 1} attempts: unseal it or raise its rate-limit quota; the credentials were "
                 "not refused") from None
         except hvac.exceptions.VaultError as exc:
-            who = f"VAULT_{self.role.upper()}_ROLE_ID/SECRET_ID or " if self.role else ""
-            raise PermissionError(
-                f"Vault refused the AppRole login ({type(exc).__name__}): check {who}VAULT_ROLE_ID / "
-                "VAULT_SECRET_ID and that the role exists (python -m cli vault setup)") from None
+            raise self._refused(exc) from None
         self._client, self._ttl, self._issued_at = client, float(auth["lease_duration"]), self._clock()
         self.logins += 1
         return client
@@ -117,35 +218,40 @@ def vault_timeout() -> float:
 
 
 def forget_login(addr: str | None, role: str | None) -> bool:
-    """Forget the cached login of ``role``'s AppRole so the next :func:`vault_client` logs in afresh (its
-    token was revoked, or Vault restarted); False when that role does not log in by AppRole."""
-    creds = approle_credentials(role)
-    if creds is None or addr is None:
+    """Forget the cached login of ``role`` so the next :func:`vault_client` logs in afresh (its token
+    was revoked, or Vault restarted); False when that role logs in with a token, not a machine login."""
+    method = login_method(role)
+    if method is None or addr is None:
         return False
     with _LOCK:
-        return _SESSIONS.pop((addr, creds[0]), None) is not None
+        return _SESSIONS.pop((addr, _cache_key(method)), None) is not None
 
 
 def vault_client(addr: str, role: str | None = None, token: str | None = None, *, strict: bool = False):
-    """A logged-in hvac client: AppRole for ``role`` when configured, else ``token`` / VAULT_TOKEN.
+    """A logged-in hvac client: ``role``'s AppRole or Kubernetes login when configured, else ``token`` /
+    VAULT_TOKEN.
 
     ``strict`` (stg/prod): with neither, no token is sent and the error names the variables; hvac would
     otherwise take ``~/.vault-token``, whatever an operator last logged in with on that host (often a root
     or admin token), and read every connector's secrets with it."""
-    creds = approle_credentials(role)
-    if creds is None:
+    method = login_method(role)
+    if method is None:
         import hvac
 
         token = token if token is not None else (os.environ.get("VAULT_TOKEN") or "").strip()
         if strict and not token:
             who = f"VAULT_{role.upper()}_ROLE_ID / VAULT_{role.upper()}_SECRET_ID (or " if role else "("
+            k8s = f"VAULT_{role.upper()}_K8S_ROLE or " if role else ""
             raise PermissionError(
                 f"no Vault credentials for {role or 'this worker'}: set {who}VAULT_ROLE_ID / VAULT_SECRET_ID), "
-                "from python -m cli vault setup --out; stg/prod do not use a token left in ~/.vault-token")
+                f"from python -m cli vault setup --out, or on Kubernetes {k8s}VAULT_K8S_ROLE; stg/prod do not use "
+                "a token left in ~/.vault-token")
         return hvac.Client(url=addr, token=token or None, timeout=vault_timeout())
-    key = (addr, creds[0])
+    key = (addr, _cache_key(method))
     with _LOCK:
         login = _SESSIONS.get(key)
         if login is None:
-            login = _SESSIONS[key] = VaultLogin(addr, *creds, role=role or "")
+            login = _SESSIONS[key] = (
+                VaultLogin(addr, role=role or "", kubernetes=method) if isinstance(method, KubernetesLogin)
+                else VaultLogin(addr, *method, role=role or ""))
         return login.client()

@@ -1,9 +1,12 @@
-"""Installs the least-privilege Vault policies and one AppRole per connector (spec §3.1).
+"""Installs the least-privilege Vault policies and one machine login per connector (spec §3.1).
 
 ``resources/vault_policies/<connector>.hcl`` is the policy of record; this fills in the KV mount and
-the environment, writes it as ``projectx-<env>-<connector>`` and creates the AppRole of the same name
-with short-lived tokens (15-minute TTL, renewable to 4 hours) carrying that policy and the read-only
-``flags`` one. Run by an operator with an admin token: ``python -m cli vault setup --env prod``.
+the environment, writes it as ``projectx-<env>-<connector>`` and creates the role of the same name with
+short-lived tokens (15-minute TTL, renewable to 4 hours) carrying that policy and the read-only
+``flags`` one: an AppRole, or on Kubernetes (:func:`install_kubernetes`) a role of the ``kubernetes``
+auth method bound to the connector's service account ``projectx-<connector>`` in one namespace, so a
+pod's token is derived from its service account and no secret id exists. Run by an operator with an
+admin token: ``python -m cli vault setup --env prod`` (``--kubernetes-namespace grc`` for the latter).
 """
 
 from __future__ import annotations
@@ -31,18 +34,57 @@ def render_policy(connector: str, env: str, mount: str = "secret") -> str:
     return Template(path.read_text()).substitute(mount=mount, env=env)
 
 
+def _policies(client, env: str, mount: str) -> str:
+    """Write the flags policy and every connector's; returns the flags policy's name."""
+    flags = policy_name(env, "flags")
+    client.sys.create_or_update_policy(name=flags, policy=render_policy("flags", env, mount))
+    for connector in connectors():
+        client.sys.create_or_update_policy(name=policy_name(env, connector),
+                                           policy=render_policy(connector, env, mount))
+    return flags
+
+
+def service_account(connector: str) -> str:
+    return f"projectx-{connector}"
+
+
+def install_kubernetes(client, env: str, namespace: str, *, mount: str = "secret", k8s_mount: str = "kubernetes",
+                       host: str | None = None, ca_pem: str | None = None) -> dict[str, str]:
+    """Write every connector's policy and a Kubernetes auth role bound to its service account
+    (``projectx-<connector>``) in ``namespace``; returns connector -> Vault role name. With ``host`` (the
+    cluster's API address) and ``ca_pem`` the auth method is configured too; inside the cluster Vault can
+    find both itself. Nothing returned is secret."""
+    if not namespace.strip() or any(c in namespace for c in " */,"):
+        raise ValueError(f"--kubernetes-namespace {namespace!r}: give the one namespace the workers run in")
+    if f"{k8s_mount}/" not in client.sys.list_auth_methods():
+        client.sys.enable_auth_method("kubernetes", path=k8s_mount)
+    if host:
+        config = {"kubernetes_host": host}
+        if ca_pem:
+            config.update(kubernetes_ca_cert=ca_pem, disable_local_ca_jwt=True)
+        client.write(f"auth/{k8s_mount}/config", **config)
+    flags = _policies(client, env, mount)
+    out = {}
+    for connector in connectors():
+        name = policy_name(env, connector)
+        client.auth.kubernetes.create_role(
+            name, bound_service_account_names=[service_account(connector)],
+            bound_service_account_namespaces=[namespace], policies=[name, flags],
+            ttl=TOKEN_TTL, max_ttl=TOKEN_MAX_TTL, mount_point=k8s_mount)
+        out[connector] = name
+    return out
+
+
 def install(client, env: str, mount: str = "secret", approle_mount: str = "approle") -> dict[str, dict[str, str]]:
     """Write every connector's policy and AppRole; returns connector -> {role_id, secret_id}.
 
     The secret ids are credentials: hand them to the workers' secret injection, never to a log."""
     if f"{approle_mount}/" not in client.sys.list_auth_methods():
         client.sys.enable_auth_method("approle", path=approle_mount)
-    flags = policy_name(env, "flags")
-    client.sys.create_or_update_policy(name=flags, policy=render_policy("flags", env, mount))
+    flags = _policies(client, env, mount)
     out = {}
     for connector in connectors():
         name = policy_name(env, connector)
-        client.sys.create_or_update_policy(name=name, policy=render_policy(connector, env, mount))
         client.auth.approle.create_or_update_approle(
             role_name=name, token_policies=[name, flags], token_ttl=TOKEN_TTL, token_max_ttl=TOKEN_MAX_TTL,
             mount_point=approle_mount)

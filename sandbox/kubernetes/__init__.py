@@ -1,0 +1,1 @@
+"""Kubernetes API emulator: service account tokens and the TokenReview API Vault's kubernetes auth calls."""
