@@ -18,6 +18,7 @@ by the integration account itself are never treated as Jira-side edits.
 
 
 import logging
+import threading
 from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
@@ -25,9 +26,9 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, OPEN, Snapshot, Step, default_steps
 from assets.reverse_sync.jira_moves import Moves
+from assets.reverse_sync.jira_shapes import adf_text, foreign_fields, names, obj, refused_for_only, text_or_none
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
-from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.http import VendorError
 from pipelines.jira.helpers import JiraClient
 from resources.evidence.limits import env_int
@@ -105,19 +106,10 @@ def adf(text: str) -> dict[str, Any]:
         {"type": "paragraph", "content": [{"type": "text", "text": line}] if line else []} for line in lines]}
 
 
-def adf_text(doc: Any) -> str:
-    """The plain text of an ADF document (paragraphs joined by newlines); strings pass through."""
-    if doc is None or isinstance(doc, str):
-        return doc or ""
-    paragraphs = []
-    for block in doc.get("content") or []:
-        paragraphs.append("".join(n.get("text", "") for n in block.get("content") or [] if isinstance(n, dict)))
-    return "\n".join(paragraphs)
-
-
 def managed_labels(labels: Any) -> str:
     """The labels Project X owns on an issue, sorted and comma-joined (people may add their own)."""
-    items = labels.split(",") if isinstance(labels, str) else list(labels or [])
+    items = labels.split(",") if isinstance(labels, str) else labels if isinstance(labels, list) else []
+    items = [x for x in items if isinstance(x, str)]  # a label that is no string is none of ours
     return ",".join(sorted({x.strip() for x in items if x.strip() == "projectx" or
                             x.strip().startswith(("projectx:", "control:"))}))
 
@@ -136,6 +128,7 @@ class JiraIssueWriter:
         self.owners = owners or {}  # internal id -> owner e-mail, for the assignee at creation
         self._me: str | None = None
         self._accounts: dict[str, str | None] = {}
+        self.lock = threading.Lock()  # records are written from several threads at once
         self._by_search: set[str] = set()  # owners whose account Jira found by their hidden e-mail (`account`)
         self.moves = Moves(self)  # close/reopen transitions and their comments (a workflow may have no screen)
         # read when the push starts, so a bad value stops it before any vendor call (0: no wait)
@@ -152,21 +145,22 @@ class JiraIssueWriter:
                 "duedate": due.isoformat()[:10] if hasattr(due, "isoformat") else due}
 
     def _snapshot(self, bean: dict[str, Any], since: str | None = None) -> Snapshot:
-        f = bean.get("fields") or {}
-        category = (((f.get("status") or {}).get("statusCategory")) or {}).get("key")
-        fields = {"project": (f.get("project") or {}).get("key"), "issuetype": (f.get("issuetype") or {}).get("name"),
-                  "summary": f.get("summary"), "description": adf_text(f.get("description")),
-                  "priority": (f.get("priority") or {}).get("name"), "labels": managed_labels(f.get("labels")),
-                  "duedate": f.get("duedate"), "status": DONE if category == "done" else OPEN}
+        """The issue as the engine compares it. A part of the wrong shape (a hostile description, a status
+        that is no object) reads as absent rather than stopping the push (``jira_shapes``)."""
+        if not isinstance(bean, dict) or bean.get("id") in (None, ""):
+            raise VendorError(f"Jira answered an issue with {_shape(bean, 'id')} where an issue object with an "
+                              "'id' belongs; check JIRA_BASE_URL points at the Jira Cloud site", 422)
+        f = obj(bean.get("fields"))
+        category = obj(obj(f.get("status")).get("statusCategory")).get("key")
+        fields = {"project": text_or_none(obj(f.get("project")).get("key")), "issuetype": names(f.get("issuetype")),
+                  "summary": text_or_none(f.get("summary")), "description": adf_text(f.get("description")),
+                  "priority": names(f.get("priority")), "labels": managed_labels(f.get("labels")),
+                  "duedate": text_or_none(f.get("duedate")), "status": DONE if category == "done" else OPEN}
         foreign = None
         if isinstance(bean.get("changelog"), dict):  # who changed what since the last sync (all, if never read)
-            after = parse_vendor_ts(since) if since else None
-            foreign = {CHANGELOG_FIELDS.get(item.get("field"), item.get("field"))
-                       for h in bean["changelog"].get("histories") or []
-                       if (after is None or parse_vendor_ts(h["created"]) > after)
-                       and (h.get("author") or {}).get("accountId") != self.me()
-                       for item in h.get("items") or []}
-        return Snapshot(str(bean["id"]), bean.get("key"), fields, f.get("updated"), foreign)
+            foreign = foreign_fields(bean["changelog"], since, self.me(), CHANGELOG_FIELDS)
+        return Snapshot(str(bean["id"]), text_or_none(bean.get("key")), fields, text_or_none(f.get("updated")),
+                        foreign)
 
     def me(self) -> str:
         """The integration account's id: its changelog entries are echoes of our own writes."""
@@ -178,8 +172,9 @@ class JiraIssueWriter:
         wanted, found = set(internal_ids), {}
         for page in self.client.search("labels = projectx ORDER BY created ASC, id ASC", READ_FIELDS):
             for bean in page:
-                ours = [x[len("projectx:"):] for x in (bean.get("fields") or {}).get("labels") or []
-                        if x.startswith("projectx:")]
+                labels = obj(obj(bean).get("fields")).get("labels")
+                ours = [x[len("projectx:"):] for x in labels if isinstance(x, str) and x.startswith("projectx:")] \
+                    if isinstance(labels, list) else []
                 for internal_id in ours:
                     if internal_id in wanted:
                         found.setdefault(internal_id, self._snapshot(bean))
@@ -233,19 +228,7 @@ class JiraIssueWriter:
                 log.warning("Jira issue for %s is created unassigned: no Jira user shows its owner's e-mail and "
                             "the search for it finds no single active user with a hidden e-mail (unknown to "
                             "Jira, inactive, or several candidates: never a guess)", internal_id)
-            def parse(response: Any) -> tuple[str, str | None]:
-                created = response.json()
-                if not created.get("id"):
-                    raise KeyError("id")
-                return str(created["id"]), created.get("key")
-
-            return writes.once(self.session, "POST", f"{API}/issue", json={"fields": fields}, parse=parse,
-                               find=lambda: self.find_issue(internal_id), what="new issue's id",
-                               operation=operation, object_id=internal_id, internal_id=internal_id,
-                               # JQL search is eventually consistent: not finding the issue proves nothing
-                               resend_when_unseen=False, verify=lambda result: f"projectx:{internal_id}" in (
-                                   (self.client.get(f"{API}/issue/{result[0]}", fields="labels").get("fields")
-                                    or {}).get("labels") or []))
+            return self.create(internal_id, fields, writes)
         if operation == "update":
             body: dict[str, Any] = {"fields": {}}
             for c in changes:
@@ -270,6 +253,39 @@ class JiraIssueWriter:
             self.moves.move(writes, operation, str(vendor_id), internal_id, str(desired.get("project") or ""),
                             "done" if operation == "close" else "new", note, adf(note))
         return str(vendor_id), None
+
+    def create(self, internal_id: str, fields: dict[str, Any], writes: Writes) -> tuple[str, str | None]:
+        """POST the issue, once (``Writes.once``). Refused for its assignee alone (400 naming only ``assignee``: an
+        owner Jira lists yet will not assign, such as a user without Jira access), it is created unassigned, as
+        for an owner Jira does not know, and said in the log; a 400 is a refusal, so nothing was made and the
+        second POST cannot duplicate an issue. Without that the record waited in dead letters for ever."""
+        def parse(response: Any) -> tuple[str, str | None]:
+            created = response.json()
+            if not created.get("id"):
+                raise KeyError("id")
+            return str(created["id"]), created.get("key")
+
+        answers: list[Any] = []
+        try:
+            return writes.once(self.session, "POST", f"{API}/issue", json={"fields": fields}, parse=parse,
+                               find=lambda: self.find_issue(internal_id), what="new issue's id", operation="create",
+                               object_id=internal_id, internal_id=internal_id,
+                               # JQL search is eventually consistent: not finding the issue proves nothing
+                               resend_when_unseen=False, verify=lambda result: f"projectx:{internal_id}" in (
+                                   (self.client.get(f"{API}/issue/{result[0]}", fields="labels").get("fields")
+                                    or {}).get("labels") or []),
+                               hooks={"response": [lambda r, *a, **k: answers.append(r)]})
+        except VendorError as exc:
+            if "assignee" not in fields or not refused_for_only(exc.status, answers[-1] if answers else None,
+                                                                "assignee"):
+                raise
+        owner = self.owners.get(internal_id)
+        with self.lock:
+            self._accounts[owner or ""] = None  # not offered again this run: the owner's other issues go unassigned
+        log.warning("Jira refused account %s as the assignee of the issue for %s (not assignable in project %s: no "
+                    "Jira access, or deactivated): created unassigned", fields["assignee"].get("accountId"),
+                    internal_id, (fields.get("project") or {}).get("key"))
+        return self.create(internal_id, {k: v for k, v in fields.items() if k != "assignee"}, writes)
 
     def not_maybe_created(self, internal_id: str, writes: Writes) -> None:
         """Raise (status 409: about this record, not Jira's health) while an earlier create of this record may
