@@ -78,9 +78,17 @@ def discover_fields(fields: list[dict[str, Any]]) -> FieldMap:
     def name(f: dict[str, Any]) -> str:
         return str(f.get("name") or "").strip().lower()
 
+    def numeric(f: dict[str, Any]) -> bool:
+        """Whether the field may hold a number: its schema says so, or says no type at all. A field named
+        "Story Points" that holds text or an option (t-shirt sizes) is no estimate: read as one, every issue
+        with a value in it was quarantined as "not a number"."""
+        schema = f.get("schema")
+        kind = schema.get("type") if isinstance(schema, dict) else None
+        return kind in (None, "", "number")
+
     customs = [f for f in fields if isinstance(f, dict) and f.get("id") and f.get("custom", True)]
-    points = [f["id"] for n in STORY_POINT_NAMES for f in customs if name(f) == n]
-    points += [f["id"] for f in customs if custom_type(f) in STORY_POINT_TYPES and f["id"] not in points]
+    points = [f["id"] for n in STORY_POINT_NAMES for f in customs if name(f) == n and numeric(f)]
+    points += [f["id"] for f in customs if custom_type(f) in STORY_POINT_TYPES and numeric(f) and f["id"] not in points]
     sprint = next((f["id"] for f in customs if custom_type(f) == SPRINT_TYPE), None)
     sprint = sprint or next((f["id"] for f in customs if name(f) == "sprint"), None)
     epic = next((f["id"] for f in customs if custom_type(f) == EPIC_LINK_TYPE or name(f) == "epic link"), None)
