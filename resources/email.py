@@ -127,36 +127,40 @@ class EmailSender:
             raise EmailDeliveryError("no e-mail recipient: add one to the notification_routing seed")
         boxes = [mailbox(entry) for entry in to]  # EmailAddressError: a vendor's address is never trusted
         unsendable: list[str] = []
+        smtp: smtplib.SMTP | None = None
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp.ehlo()
+            tls = smtp.has_extn("starttls")
+            if tls:
+                smtp.starttls(context=ssl.create_default_context(cafile=self.ca_bundle))
                 smtp.ehlo()
-                tls = smtp.has_extn("starttls")
-                if tls:
-                    smtp.starttls(context=ssl.create_default_context(cafile=self.ca_bundle))
-                    smtp.ehlo()
-                elif self.starttls:
-                    raise EmailDeliveryError(f"SMTP server {self.host}:{self.port} does not offer STARTTLS: "
-                                             "point SMTP_HOST at a relay that does, or set SMTP_STARTTLS=false "
-                                             "for a loopback relay")
-                if not smtp.has_extn("smtputf8"):
-                    unsendable = [getaddresses([b])[0][1] for b in boxes if needs_smtputf8(b)]
-                    boxes = [b for b in boxes if not needs_smtputf8(b)]
-                    if not boxes:
-                        raise EmailAddressError(self._no_smtputf8(unsendable))
-                if self.username and not smtp.has_extn("auth"):  # smtplib: "SMTP AUTH extension not supported"
-                    raise EmailDeliveryError(self._no_auth(tls))
-                if self.username:
-                    smtp.login(self.username, self.password or "")
-                msg = self._message(boxes, subject, text, html_body, delivery_key)
-                # smtplib sees the non-ASCII addresses and itself adds SMTPUTF8 (and BODY=8BITMIME) to MAIL
-                # FROM, writing the headers as UTF-8 (mail_options=["SMTPUTF8"] here would send it twice)
-                refused = smtp.send_message(msg)
+            elif self.starttls:
+                raise EmailDeliveryError(f"SMTP server {self.host}:{self.port} does not offer STARTTLS: "
+                                         "point SMTP_HOST at a relay that does, or set SMTP_STARTTLS=false "
+                                         "for a loopback relay")
+            if not smtp.has_extn("smtputf8"):
+                unsendable = [getaddresses([b])[0][1] for b in boxes if needs_smtputf8(b)]
+                boxes = [b for b in boxes if not needs_smtputf8(b)]
+                if not boxes:
+                    raise EmailAddressError(self._no_smtputf8(unsendable))
+            if self.username and not smtp.has_extn("auth"):  # smtplib: "SMTP AUTH extension not supported"
+                raise EmailDeliveryError(self._no_auth(tls))
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            msg = self._message(boxes, subject, text, html_body, delivery_key)
+            # smtplib sees the non-ASCII addresses and itself adds SMTPUTF8 (and BODY=8BITMIME) to MAIL
+            # FROM, writing the headers as UTF-8 (mail_options=["SMTPUTF8"] here would send it twice)
+            refused = smtp.send_message(msg)
         except smtplib.SMTPAuthenticationError:
             raise EmailDeliveryError(f"SMTP login refused: check {CONFIG_HINT}") from None
         except (smtplib.SMTPException, OSError) as exc:
             raise EmailDeliveryError(f"SMTP delivery to {self.host}:{self.port} failed "
                                      f"({type(exc).__name__}: {_reply(exc)}); resending in 10 minutes"
                                      + (f"; {self._no_smtputf8(unsendable)}" if unsendable else "")) from None
+        finally:
+            if smtp is not None:
+                _goodbye(smtp)
         if refused or unsendable:  # smtplib raises when every recipient is refused: these got it, the refused did not
             why = [f"SMTP refused recipient(s) {sorted(refused)}: fix the address in the notification_routing seed "
                    "(or the owner's e-mail at the vendor)"] if refused else []
@@ -192,6 +196,17 @@ class EmailSender:
         return (f"SMTP server {self.host}:{self.port} does not offer SMTPUTF8, which {sorted(addresses)} need "
                 "(non-ASCII before the @): not sent to them; point SMTP_HOST at a relay that offers SMTPUTF8 "
                 "(RFC 6531) or give them an ASCII address in the notification_routing seed (or at the vendor)")
+
+
+def _goodbye(smtp: smtplib.SMTP) -> None:
+    """QUIT, whatever the relay answers. Not smtplib's ``with``: its exit raises on a QUIT answered other than
+    221, and a relay that said 250 to DATA has the message by then (RFC 5321 4.1.1.5: accepted at the end of
+    the data), so a 421 or 500 to QUIT (a relay shutting down, a proxy) turned a delivered notification into
+    a resend every 10 minutes, six copies for the recipient."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
 
 
 def _code(reply: object) -> int:
