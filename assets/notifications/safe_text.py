@@ -4,8 +4,9 @@ Titles, summaries, names and URLs in the outbox come from ServiceNow, Jira and O
 ``<!channel>``, ``<@U…>``, ``<#C…>`` and ``<url|label>`` in mrkdwn (and in a message's ``text``), so
 ``&``, ``<`` and ``>`` are always escaped; a URL is linked only when it is http(s) and is
 percent-encoded so a ``|`` or ``>`` cannot end the link early. Bidi overrides (a title that displays
-``exe.pdf`` backwards), zero-width spaces, C0/C1 controls, NUL and lone surrogates (which make the
-JSON body unencodable) are removed. Limits are Slack's: 3000 characters per section or context text,
+``exe.pdf`` backwards), zero-width spaces and the other invisible format characters, tag characters
+outside a flag (hidden text), runs of variation selectors, C0/C1 controls, NUL and lone surrogates (which
+make the JSON body unencodable) are removed. Limits are Slack's: 3000 characters per section or context text,
 counted as UTF-16 code units to be safe; a cut never splits an ``&amp;`` escape.
 """
 
@@ -16,17 +17,30 @@ from urllib.parse import quote, urlsplit
 
 SECTION_LIMIT = 3000  # Slack: section / context mrkdwn text
 BUTTON_URL_LIMIT = 3000  # Slack: a button's url
-# C0 controls but \t and \n, DEL and C1, zero-width space, LRM/RLM, bidi embeddings/overrides/isolates,
-# word joiner, BOM, and lone surrogates. ZWJ/ZWNJ stay: emoji sequences and some scripts need them.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
-                        "\ud800-\udfff]")
+# C0 controls but \t and \n, DEL and C1, lone surrogates, and the invisible format characters (Unicode Cf):
+# zero-width space, LRM/RLM and the Arabic letter mark, bidi embeddings/overrides/isolates, the soft hyphen
+# ("ad\u00admin" shows as "admin"), the Mongolian vowel separator, word joiner and invisible operators, the
+# deprecated format controls, BOM, interlinear annotation, shorthand and musical format controls. ZWJ/ZWNJ stay:
+# emoji sequences and some scripts need them.
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e"
+                        "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U0001bca0-\U0001bca3"
+                        "\U0001d173-\U0001d17a\ud800-\udfff]")
+# Tag characters (U+E0000-E007F) show as nothing but spell ASCII a reader such as an AI assistant reads:
+# hidden text ("ASCII smuggling"). Kept only in an emoji tag sequence (the flags of England, Scotland, Wales:
+# a black flag, tags, a cancel tag); anywhere else removed. A run of variation selectors hides bytes the same
+# way (one selector per byte after a visible character): one selector shapes the character before it, a run
+# of them is removed.
+_TAGS = re.compile("(\U0001f3f4[\U000e0020-\U000e007e]{1,30}\U000e007f)|[\U000e0000-\U000e007f]")
+_SELECTOR_RUN = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]{2,}")
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"  # reserved characters a URL keeps; everything else is percent-encoded
 
 
 def clean(value: object) -> str:
     """Text without invisible or invalid characters; line breaks kept (as \\n)."""
-    text = "" if value is None else str(value)
-    return _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _INVISIBLE.sub("", ("" if value is None else str(value)).replace("\r\n", "\n").replace("\r", "\n"))
+    if text.isascii():
+        return text
+    return _SELECTOR_RUN.sub("", _TAGS.sub(lambda m: m.group(1) or "", text))
 
 
 def one_line(value: object) -> str:
