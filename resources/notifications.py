@@ -15,7 +15,7 @@ from dagster import ConfigurableResource
 from resources.email import EmailSender
 from resources.email import sender_from_env as email_from_env
 from resources.secrets import SecretStore
-from resources.slack import MAX_ATTEMPTS, SlackSender
+from resources.slack import MAX_ATTEMPTS, SlackSender, bot_token_source
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class NotificationsResource(ConfigurableResource):
             return None
         return SlackSender(token=str(values["bot_token"]), base_url=values.get("api_url") or "https://slack.com/api/",
                            timeout=self.slack_timeout_seconds, backoff_base=self.backoff_base_seconds,
-                           max_attempts=self.max_attempts)
+                           max_attempts=self.max_attempts, token_source=bot_token_source(self.vault_prefix))
 
     def email(self) -> EmailSender | None:
         return email_from_env(self.vault_prefix)

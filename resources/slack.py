@@ -90,6 +90,9 @@ class SlackSender:
     backoff_cap: float = 30.0
     max_retry_after: float = MAX_RETRY_AFTER
     sleep: Callable[[float], None] = time.sleep
+    # Where the token is read again when Slack refuses it (Vault or SLACK_BOT_TOKEN): a token rotated or the app
+    # reinstalled since this sender was built is taken up, not reported as revoked. None: the token is fixed.
+    token_source: Callable[[], str | None] | None = None
     retries: int = 0
     rate_limited_waits: list[float] = field(default_factory=list)
     _users: dict[str, str] = field(default_factory=dict)
@@ -112,18 +115,25 @@ class SlackSender:
         acted (a timeout, a dropped connection, a 5xx, a body that is not Slack's JSON: Slack may have
         stored a post and failed afterwards); a non-None result ends the call with it. A 429 is a
         refusal, so no check is needed after one."""
-        last, unsure, attempts = "", False, _attempts or self.max_attempts
-        for attempt in range(1, attempts + 1):
+        last, unsure, attempts, renewed = "", False, _attempts or self.max_attempts, False
+        attempt = 0
+        while attempt < attempts:
+            attempt += 1
             if unsure and _before_retry is not None:
                 found = _before_retry()
                 if found is not None:
                     return found
-            unsure = False
+            was_unsure, unsure = unsure, False
             try:
                 return self._send(method, kwargs)
             except SlackApiError as exc:
                 error, status = _error_of(exc)
                 if error in TOKEN_ERRORS:
+                    if not renewed and self._renew_token():  # once a call: the new token is tried, not counted
+                        log.warning("Slack answered %s to %s: the bot token changed since this client read it "
+                                    "(rotated or the app reinstalled); going on with the new one", error, method)
+                        renewed, unsure, attempt = True, was_unsure, attempt - 1
+                        continue
                     raise SlackTokenRevoked(f"Slack answered {error} to {method}: {TOKEN_HINT}") from None
                 if status == 429:
                     wait = _retry_after(exc)
@@ -156,6 +166,23 @@ class SlackSender:
                 self.sleep(self._backoff(attempt))
         raise SlackUnavailable(f"Slack {method} failed {attempts} times (last: {last}); "
                                "delivering by e-mail instead")
+
+    def _renew_token(self) -> bool:
+        """Read the token again (``token_source``); True when it differs from the one refused, which it replaces.
+        A failed read (Vault down) keeps the refused one: the caller reports it as revoked."""
+        if self.token_source is None:
+            return False
+        try:
+            fresh = (self.token_source() or "").strip()
+        except Exception as exc:  # whatever Vault raised: named by type only
+            log.warning("could not read the Slack bot token again: %s", type(exc).__name__)
+            return False
+        if not fresh or fresh == self.token:
+            return False
+        self.token = fresh
+        self.client = WebClient(token=fresh, base_url=self.base_url, timeout=int(max(1, self.timeout)),
+                                retry_handlers=[])
+        return True
 
     def _send(self, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         """chat.* writes as JSON (blocks and metadata are nested); every other method form-encoded, as Slack's
@@ -366,4 +393,13 @@ def sender_from_env(vault_prefix: str, **kwargs: Any) -> SlackSender:
 
     values = SecretStore(vault_prefix).vendor("slack")
     return SlackSender(token=values.get("bot_token") or "", base_url=values.get("api_url") or
-                       "https://slack.com/api/", **kwargs)
+                       "https://slack.com/api/", token_source=bot_token_source(vault_prefix), **kwargs)
+
+
+def bot_token_source(vault_prefix: str) -> Callable[[], str | None]:
+    """Reads the bot token again from where the sender's came from (Vault ``<prefix>/slack`` or SLACK_BOT_TOKEN)."""
+    def read() -> str | None:
+        from resources.secrets import SecretStore
+
+        return SecretStore(vault_prefix).vendor("slack").get("bot_token")
+    return read
