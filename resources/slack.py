@@ -45,6 +45,10 @@ TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavaila
 HISTORY_PAGE = 200  # Slack's recommended page size (it may answer with fewer: the cursor goes on)
 HISTORY_PAGES = 50  # 10,000 messages since the attempt; beyond that the message is posted (see find_posted)
 CLOCK_MARGIN = 120.0
+# Look-ups made before retrying a post whose answer was lost: a 429 there (the history methods are Tier 3, far
+# lower for apps outside the Marketplace) is waited out and the look-up made again; a single one took the 429
+# for "not posted" and posted the notification a second time. Any other failure ends the look-up at once.
+LOOKUP_ATTEMPTS = 2
 # Slack's conversation ids: channels (C), private channels of old (G), DMs (D). conversations.* methods take
 # nothing else (a name is channel_not_found there), while chat.postMessage takes a channel's name too.
 CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
@@ -231,10 +235,15 @@ class SlackSender:
         started = time.time()  # a post this call stored cannot be older
 
         def already_posted() -> dict[str, Any] | None:
-            try:
-                return self.find_posted(channel, delivery_key, oldest=started, attempts=1, thread_ts=thread_ts)
-            except SlackDeliveryError:
-                return None
+            for _ in range(LOOKUP_ATTEMPTS):
+                waits = len(self.rate_limited_waits)
+                try:
+                    return self.find_posted(channel, delivery_key, oldest=started, attempts=1, thread_ts=thread_ts)
+                except SlackDeliveryError:
+                    if len(self.rate_limited_waits) == waits:  # not a rate limit: the post goes ahead (see find_posted)
+                        return None
+                    self.sleep(self.rate_limited_waits[-1])  # Slack said when to ask again
+            return None
 
         data = self.call("chat.postMessage", _before_retry=already_posted, **kwargs)
         if not CONVERSATION_ID.fullmatch(channel) and not _is_user(channel):

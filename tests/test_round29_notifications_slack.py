@@ -126,3 +126,29 @@ def test_hidden_vendor_text_reaches_neither_slack_nor_email(sandboxes):
             assert char not in shown, hex(ord(char))
         assert not [c for c in shown.replace(FLAG, "") if 0xE0000 <= ord(c) <= 0xE007F]  # no hidden text
         assert FLAG in shown and "\u2764\ufe0f" in shown
+
+
+def test_a_rate_limited_look_up_after_a_lost_reply_waits_and_finds_the_post(sandboxes):
+    """The reply to a post is lost (Slack stored it); the look-up before the retry is answered 429, as
+    conversations.history often is (Tier 3, much lower for apps outside the Marketplace). Before: a one-shot look-up
+    took the 429 for "not found" and posted the notification a second time."""
+    from resources.slack import SlackSender
+
+    slack, _ = sandboxes
+    slack.faults.set(rate_lost_reply=1.0, paths=[r"/api/chat\.postMessage"])
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 1:  # backing off after the lost reply: the look-up will be rate limited once
+            slack.faults.clear()
+            slack.faults.set(rate_429=1.0, retry_after=1, paths=[r"/api/conversations\.history"])
+        else:
+            slack.faults.clear()
+
+    sender = SlackSender(token=slack.bot_token, base_url=slack.url + "/api/", backoff_base=0.01, timeout=5, sleep=sleep)
+    with WarehouseResource.from_env().connect() as conn:
+        report = Deliverer(conn, sender, None).deliver(_rows("#alerts-servicenow"))
+    assert len(slack.messages("alerts-servicenow")) == 1, "posted twice"
+    assert 1.0 in waits and report.counts["sent"] == 1
+    assert ledger()[0]["slack_ts"] == slack.messages("alerts-servicenow")[0]["ts"]
