@@ -37,9 +37,16 @@ def add_parser(sub) -> None:
     which.add_argument("--all-failed", action="store_true", help="every failed notification still in the outbox")
 
 
-def _one_line(text: object, width: int) -> str:
-    words = " ".join(str(text or "").split())
-    return words if len(words) <= width else words[: width - 1] + "…"
+def _one_line(text: object, width: int | None = None) -> str:
+    """A field of one listing line: whitespace runs as one space, and every other control or invisible format
+    character shown as its escape (``\\x1b``), never written to the terminal. Keys, targets and errors hold
+    vendor text: an ESC sequence there could rewrite the screen, hide a row or make a link."""
+    words = _shown(" ".join(str(text or "").split()))
+    return words if width is None or len(words) <= width else words[: width - 1] + "…"
+
+
+def _shown(text: str) -> str:
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def list_failed(conn, days: int) -> list[dict]:
@@ -112,8 +119,9 @@ def run(args: argparse.Namespace, warehouse=None) -> int:
             rows = list_failed(conn, args.days)
             for r in rows:
                 when = r["updated_at"].strftime("%Y-%m-%d %H:%M:%S") if r["updated_at"] else ""
-                print("\t".join([r["notification_key"], r["channel_type"], _one_line(r["target"], 40),
-                                 str(r["attempts"]), f"{when}Z", _one_line(r["error"], 200)]))
+                print("\t".join([_one_line(r["notification_key"]), _one_line(r["channel_type"]),
+                                 _one_line(r["target"], 40), str(r["attempts"]), f"{when}Z",
+                                 _one_line(r["error"], 200)]))
             print(f"{len(rows)} failed notification(s) in the last {args.days} day(s)"
                   + ("; `python -m cli notifications resend --key KEY` sends one again" if rows else ""))
             return 0
@@ -121,5 +129,5 @@ def run(args: argparse.Namespace, warehouse=None) -> int:
     print(f"put {len(done)} notification(s) back in line: the notifications asset sends them on its next "
           "materialization")
     for key, why in sorted(refused.items()):
-        print(f"not resent: {key}: {why}", file=sys.stderr)
+        print(f"not resent: {_one_line(key)}: {_one_line(why)}", file=sys.stderr)
     return 1 if refused and not args.all_failed else 0
