@@ -111,6 +111,10 @@ def test_vendor_text_cannot_mention_broadcast_or_link_in_slack():
         for text in [*mrkdwn_texts(blocks), slack_text(msg)]:
             assert_no_control_sequences(text)
         assert "&lt;!channel&gt;" in json.dumps(blocks)  # shown, escaped, not dropped
+        # Slack's own parsing (bare "@here", URLs, #channel names) is off on every text object
+        texts = [t for b in blocks for t in [b.get("text"), *b.get("elements", [])] if isinstance(t, dict)
+                 and t.get("type") == "mrkdwn"]
+        assert texts and all(t.get("verbatim") is True for t in texts)
     assert "&lt;!here&gt;" in slack_text(single)
 
 

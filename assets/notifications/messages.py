@@ -77,22 +77,28 @@ def slack_text(msg: Message) -> str:
     return fit(mrkdwn(text), MAX_FALLBACK_TEXT)
 
 
+def _text(text: str) -> dict[str, Any]:
+    """A mrkdwn text object that Slack shows as written: ``verbatim`` stops Slack's own parsing (bare URLs
+    and channel names made links, "certain mentions" parsed), so vendor text can reach people only through
+    the escaping above; the links this module writes (``<url|label>``) still work."""
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
 def slack_blocks(msg: Message, correlation_id: str) -> list[dict[str, Any]]:
     """Block Kit: a header line, the items with deep links, runbook and correlation id as context."""
     first = msg.first
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn",
-                                                                 "text": f"*{mrkdwn(msg.subject)}*"}}]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": _text(f"*{mrkdwn(msg.subject)}*")}]
     if len(msg.rows) == 1:
         body = mrkdwn(clean(first.get("body")).strip())
         if body:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": fit(body)}})
+            blocks.append({"type": "section", "text": _text(fit(body))})
         url = safe_url(first.get("link_url"))
         if url:
             blocks.append({"type": "actions", "elements": [
                 {"type": "button", "text": {"type": "plain_text", "text": "Open"}, "url": url,
                  "action_id": OPEN_LINK_ACTION}]})
     else:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _summary_lines(msg.lines())}})
+        blocks.append({"type": "section", "text": _text(_summary_lines(msg.lines()))})
     value = clean(first.get("subject_id"))
     if first.get("action_kind") == "approval" and len(msg.rows) == 1 and 0 < len(value) <= MAX_BUTTON_VALUE:
         block_id = "approval:" + (value if len(value) <= 200 else hashlib.sha256(value.encode()).hexdigest())
@@ -105,7 +111,7 @@ def slack_blocks(msg: Message, correlation_id: str) -> list[dict[str, Any]]:
     runbook = one_line(first.get("runbook_id"))[:100]
     if runbook:
         context.insert(0, "runbook " + mrkdwn_link(safe_url(_runbook_url(runbook)), mrkdwn(runbook)))
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": fit(" · ".join(context))}]})
+    blocks.append({"type": "context", "elements": [_text(fit(" · ".join(context)))]})
     return blocks
 
 
@@ -121,7 +127,7 @@ def decided_blocks(blocks: Any, line: str) -> list[dict[str, Any]]:
             at = len(kept) if at is None else at
             continue
         kept.append(block)
-    decided = {"type": "section", "text": {"type": "mrkdwn", "text": fit(line)}}
+    decided = {"type": "section", "text": _text(fit(line))}
     if at is None:  # no buttons (another app's layout): say it before the context line, if any
         at = len(kept) - 1 if kept and kept[-1].get("type") == "context" else len(kept)
     kept.insert(at, decided)
