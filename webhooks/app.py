@@ -90,6 +90,41 @@ class CloseUnreadBody:
         await self.app(scope, receive_marked, send_closing)
 
 
+class AnswerErrors:
+    """ASGI middleware: an exception raised before the answer began is answered here, 500 with
+    ``connection: close``, inside :class:`BaselineHeaders` and :class:`CloseUnreadBody`, then raised on (uvicorn
+    logs it and closes the connection).
+
+    Starlette's own 500 is written by its outermost middleware, outside every one of ours: it went without the
+    baseline headers and without ``connection: close``, so a client or proxy that had been answered before
+    sending the declared body (``Expect: 100-continue``) took the connection for reusable, and its next request
+    met a connection closed under it, or, on a server that kept it, was read as the unsent body (a "0.CL"
+    desync: the bytes after it served as a request of their own)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_marked(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_marked)
+        except Exception:
+            if not started:
+                await PlainTextResponse("internal error: the receiver logged it; send again later", 500,
+                                        headers={"connection": "close"})(scope, receive, send)
+            raise
+
+
 class NoEscapedPaths:
     """ASGI middleware answering 404 to a request whose path holds a percent-escape, on every route.
 
@@ -135,6 +170,7 @@ def create_app(settings: WebhookSettings | None = None, *, operations=None) -> S
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(BaselineHeaders),
                                                                       Middleware(CloseUnreadBody),
+                                                                      Middleware(AnswerErrors),
                                                                       Middleware(NoEscapedPaths)])
     # "<path>/" is a 404, never Starlette's 307 to the same path at the request's Host header (an unverified
     # redirect to wherever the caller said the server was; a poisoned redirect behind a cache)

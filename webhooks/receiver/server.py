@@ -18,7 +18,9 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
   and answers 431 past ``MAX_HEAD_BYTES`` of them;
 - answers 400 to a chunked body in more than ``MAX_CHUNKS`` data chunks (each one a Python callback: a body
   in one-byte chunks held the event loop for seconds), and to a request with two ``Host`` headers or an
-  HTTP/1.1 one with none (RFC 9112 3.2; h11 refuses both itself);
+  HTTP/1.1 one with none (RFC 9112 3.2; h11 refuses both itself); a pipelined request refused while its
+  body or trailers are parsed is answered in its turn, after the answers still owed before it (written at
+  once, the refusal was read as the answer to an earlier request);
 - aborts a connection whose answers are not read for ``SEND_TIMEOUT`` seconds (a client that never
   reads held its task and its answers forever).
 
@@ -102,6 +104,20 @@ class _StoppableParser:
 
 
 
+def _canned(answer: bytes):
+    """An ASGI app answering with ``answer`` (one of the canned answers, ``connection: close`` among its
+    headers): a refusal queued behind the answers still owed on a connection, written when its turn comes."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.split(b"\r\n")
+    headers = [(name.strip().lower(), value.strip()) for name, _, value in (line.partition(b":") for line in lines)]
+
+    async def app(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": int(status_line.split()[1]), "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
 if HttpToolsProtocol is not None:
     class BoundedHttpToolsProtocol(_Budgeted, HttpToolsProtocol):
         """uvicorn's httptools protocol with a size limit and a deadline on each request's head, a bound on
@@ -114,6 +130,7 @@ if HttpToolsProtocol is not None:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             self._in_head, self._head_bytes, self._head_timer, self._stopped = True, 0, None, False
+            self._count_stop = True  # a stop counted as "pipelined" (not one that queued a refusal)
             self._head_size = 0  # of the head being parsed: its target and header lines
             self._chunks = 0  # chunk-size lines of the body being read (its data chunks and the last one)
             self.parser = _StoppableParser(self.parser)
@@ -139,7 +156,8 @@ if HttpToolsProtocol is not None:
             if self._stopped:  # answer what is queued, the last with connection: close; read no more
                 self.flow.pause_reading()
                 self.cycle.keep_alive = False
-                CONNECTIONS_REFUSED.labels("pipelined").inc()
+                if self._count_stop:
+                    CONNECTIONS_REFUSED.labels("pipelined").inc()
                 return
             # still no end of headers (a read holds head and body when the head is short): the parser has
             # buffered at most the limit plus one read (64 KiB)
@@ -171,6 +189,7 @@ if HttpToolsProtocol is not None:
             self._head_bytes += len(name) + len(value) + 4
             if self._head_bytes > self.max_head_bytes:
                 self._refuse(HEAD_TOO_LARGE)
+                raise _PipelineFull  # nothing after them is parsed (a pipelined request would be queued)
 
         def on_chunk_header(self) -> None:
             self._chunks += 1
@@ -221,6 +240,16 @@ if HttpToolsProtocol is not None:
 
         def _refuse(self, answer: bytes) -> None:
             self._cancel_head_timer()
+            if not self._in_head and self.pipeline and self.pipeline[0][0] is self.cycle:
+                # the body (or trailers) of a pipelined request, refused while the answers to earlier ones are
+                # still owed: written now, the refusal was read as the answer to the first of them (whose own
+                # answer was then lost with the connection). It is this request's answer, in its turn: the
+                # queued request is answered by it, and nothing more is read.
+                self.cycle.more_body, self.cycle.keep_alive = False, False
+                self.pipeline[0] = (self.cycle, _canned(answer))
+                self._stopped, self._count_stop = True, False
+                self.flow.pause_reading()
+                return
             if self._in_head and self.is_busy():
                 # the next pipelined request's head is too slow or too large while answers to earlier ones
                 # are still owed: a 408/431 now would be read as one of them. Read no more; the last owed
