@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import logging
 import threading
@@ -75,6 +76,21 @@ class Reject(Exception):
     def failed(self) -> bool:
         """Refused before its signature verified, or a replay: spends the sender's failure budget."""
         return self.status in (401, 408, 413) or self.reason in PRE_VERIFY_400
+
+
+class _Reading:
+    """A body being read; ``cut()`` ends its read now, as too slow (the in-flight limit makes room with it:
+    ``webhooks.receiver.limits.InFlight``). Called on the event loop."""
+
+    def __init__(self) -> None:
+        self.deadline: asyncio.Timeout | None = None
+        self.was_cut = False
+
+    def cut(self) -> None:
+        self.was_cut = True
+        if self.deadline is not None:
+            with contextlib.suppress(RuntimeError):  # the read has just ended: nothing to cut
+                self.deadline.reschedule(asyncio.get_running_loop().time())
 
 
 class Receiver:
@@ -182,7 +198,9 @@ class Receiver:
                                  self.settings.trusted_proxies)
         sender = (ep.name, sender_key(address))
         body = b""
-        over = self.limits.in_flight.enter(sender[1])
+        reading = _Reading()
+        cut = reading.cut  # one callable: it names this body in the in-flight count
+        over = self.limits.in_flight.enter(sender[1], cut)
         if over:  # nothing of the body read: the connection closes
             RATE_LIMITED.labels(ep.name, "in_flight").inc()
             status, cap = (429, self.settings.max_in_flight_per_sender) if over == "sender" else \
@@ -192,9 +210,9 @@ class Receiver:
             return JSONResponse({"error": message}, status, headers={"retry-after": "1", "connection": "close"})
         try:
             try:
-                body = await self._read(request)
+                body = await self._read(request, reading)
             finally:  # a body read (or refused) is no longer in flight: commits waiting do not count
-                self.limits.in_flight.leave(sender[1])
+                self.limits.in_flight.leave(sender[1], cut)
             response = await self._accept(ep, request, body, sender)
         except Reject as rejected:
             FAILURES.labels(ep.name, rejected.reason).inc()
@@ -216,7 +234,7 @@ class Receiver:
             return JSONResponse({"error": ANSWERS[rejected.status]}, rejected.status, headers=close)
         return response
 
-    async def _read(self, request: Request) -> bytes:
+    async def _read(self, request: Request, reading: _Reading | None = None) -> bytes:
         limit = self.settings.max_body_bytes
         # chunked is the one transfer coding taken: uvicorn de-chunks "gzip, chunked" and ignores the gzip,
         # so the bytes read would not be the ones a proxy honouring the coding saw (RFC 9112 6.1)
@@ -236,7 +254,11 @@ class Receiver:
             raise Reject(413, "oversize")
         chunks, size = [], 0
         try:  # a sender trickling its body holds a connection and a task: bounded by body_timeout_seconds
-            async with asyncio.timeout(self.settings.body_timeout_seconds):
+            async with asyncio.timeout(self.settings.body_timeout_seconds) as deadline:
+                if reading is not None:
+                    reading.deadline = deadline
+                    if reading.was_cut:
+                        raise TimeoutError
                 async for chunk in request.stream():
                     size += len(chunk)
                     if size > limit:
@@ -245,7 +267,7 @@ class Receiver:
         except ClientDisconnect:
             raise Reject(400, "disconnected") from None
         except TimeoutError:
-            raise Reject(408, "slow_body") from None
+            raise Reject(408, "slow_body_cut" if reading is not None and reading.was_cut else "slow_body") from None
         return b"".join(chunks)
 
     async def _accept(self, ep: Endpoint, request: Request, body: bytes, sender: tuple[str, str]) -> Response:

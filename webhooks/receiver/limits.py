@@ -14,7 +14,9 @@ never spends a vendor's budget:
 
 - ``in_flight``: bodies from one sender being read at once (``max_in_flight_per_sender``; 429) and
   from all (``max_in_flight``; 503), refused before the body is read: a body is held in memory while it
-  arrives, up to ``body_timeout_seconds``, so slow connections were an unbounded memory cost.
+  arrives, up to ``body_timeout_seconds``, so slow connections were an unbounded memory cost. When all
+  are taken, a sender holding fewer takes the slot of the heaviest sender's oldest body still arriving
+  after ``CUT_AFTER_SECONDS`` (or half the body timeout), which is answered 408 (see ``InFlight``).
 
 Senders: the TCP peer; ``X-Forwarded-For`` only when the peer is one of ``trusted_proxies``, walked
 from the right past the trusted hops (the left part is whatever the client wrote). IPv6 senders count
@@ -36,6 +38,7 @@ from collections.abc import Callable, Hashable
 from webhooks.settings import WebhookSettings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+CUT_AFTER_SECONDS = 5.0  # a body still arriving this long may be cut to make room for another sender's
 
 
 class TokenBuckets:
@@ -73,28 +76,65 @@ class TokenBuckets:
 
 
 class InFlight:
-    """Bodies being read, per sender and in all (0 turns a cap off). ``enter(key)`` is None when the
-    request may go on (then ``leave(key)`` when it ends), else ``"sender"`` or ``"total"``: the cap it is
-    over. Memory: one counter per sender with a request in progress."""
+    """Bodies being read, per sender and in all (0 turns a cap off). ``enter(key, cut)`` is None when the
+    request may go on (then ``leave(key, cut)`` when it ends), else ``"sender"`` or ``"total"``: the cap it is
+    over. Memory: one entry per body in progress.
 
-    def __init__(self, per_sender: int, total: int) -> None:
-        self.per_sender, self.total, self.count = per_sender, total, 0
-        self._by_sender: dict[Hashable, int] = {}
+    When every slot is taken, a newcomer takes one from the sender holding the most, if that sender holds more
+    than the newcomer's does: its oldest body that has been arriving for ``cut_after`` seconds is cut (``cut()``,
+    given by its request, ends its read as too slow). Without it, a few addresses trickling bodies (eight
+    IPv6 /64s, one /56, fill 512 slots at 64 each) answered every vendor 503 for as long as they kept it up;
+    now they hold only what nobody else asks for. A body younger than ``cut_after`` is never cut (a vendor's
+    burst is read in milliseconds), and a request without ``cut`` is never cut."""
 
-    def enter(self, key: Hashable) -> str | None:  # called on the event loop only: no lock
-        held = self._by_sender.get(key, 0)
-        if self.per_sender and held >= self.per_sender:
+    def __init__(self, per_sender: int, total: int, cut_after: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_sender, self.total, self.count, self.cut_after, self.clock = per_sender, total, 0, cut_after, clock
+        self.cut = 0  # bodies cut to make room
+        # sender -> {entry: (started, cut)}, oldest first; an entry is the request's ``cut`` or a token
+        self._by_sender: dict[Hashable, dict[object, tuple[float, Callable[[], None] | None]]] = {}
+
+    def enter(self, key: Hashable, cut: Callable[[], None] | None = None) -> str | None:  # event loop only
+        held = self._by_sender.get(key, {})
+        if self.per_sender and len(held) >= self.per_sender:
             return "sender"
-        if self.total and self.count >= self.total:
+        if self.total and self.count >= self.total and not self._make_room(len(held)):
             return "total"
-        self._by_sender[key], self.count = held + 1, self.count + 1
+        self._by_sender.setdefault(key, {})[cut if cut is not None else object()] = (self.clock(), cut)
+        self.count += 1
         return None
 
-    def leave(self, key: Hashable) -> None:
-        held = self._by_sender.pop(key, 0) - 1
-        if held > 0:
-            self._by_sender[key] = held
+    def leave(self, key: Hashable, cut: Callable[[], None] | None = None) -> None:
+        held = self._by_sender.get(key)
+        if not held:
+            return
+        if cut is None:  # one of this sender's entries that cannot be cut (they are all alike)
+            cut = next((entry for entry, (_, c) in reversed(held.items()) if c is None), None)
+        if held.pop(cut, None) is None:
+            return  # cut to make room: no longer counted
+        if not held:
+            del self._by_sender[key]
         self.count -= 1
+
+    def _make_room(self, newcomer_holds: int) -> bool:
+        now, victim = self.clock(), None
+        heaviest = max((len(v) for v in self._by_sender.values()), default=0)
+        if heaviest <= newcomer_holds:
+            return False
+        for key, held in self._by_sender.items():
+            if len(held) != heaviest:
+                continue
+            for entry, (started, cut) in held.items():
+                if cut is not None and now - started >= self.cut_after and (victim is None or started < victim[0]):
+                    victim = (started, key, entry, cut)
+                    break  # the oldest of this sender that can be cut
+        if victim is None:
+            return False
+        _, key, entry, cut = victim
+        self.leave(key, entry)
+        self.cut += 1
+        cut()
+        return True
 
 
 class SenderLimits:
@@ -104,7 +144,8 @@ class SenderLimits:
         self.deliveries = TokenBuckets(settings.rate_per_second, settings.rate_burst, settings.rate_max_senders, clock)
         self.failures = TokenBuckets(settings.failure_rate_per_second, settings.failure_burst,
                                      settings.rate_max_senders, clock)
-        self.in_flight = InFlight(settings.max_in_flight_per_sender, settings.max_in_flight)
+        self.in_flight = InFlight(settings.max_in_flight_per_sender, settings.max_in_flight,
+                                  min(CUT_AFTER_SECONDS, settings.body_timeout_seconds / 2), clock)
 
     def __len__(self) -> int:
         return len(self.deliveries) + len(self.failures)

@@ -1,7 +1,8 @@
 """Receiver counters on prometheus_client's default registry (the operations router serves /metrics).
 
 - ``webhook_failures_total{endpoint,reason}``: requests not accepted, by why (spec §3.3's metric);
-  reasons: oversize, slow_body (408), content_type, content_length (not a number), transfer_encoding
+  reasons: oversize, slow_body (408), slow_body_cut (408: a body still arriving, cut to make room for another
+  sender's when every in-flight slot was taken), content_type, content_length (not a number), transfer_encoding
   (a coding other than chunked; beside a Content-Length or on HTTP/1.0 the protocol refuses it before the
   app, uncounted here), disconnected, length_required (411:
   neither Content-Length nor chunked), repeated_header (a signature, timestamp, delivery id or content type
