@@ -19,8 +19,10 @@ from webhooks.receiver.protocol_base import (
     HEAD_TOO_LARGE,
     MAX_CHUNKS,
     MAX_HEAD_BYTES,
+    MAX_HEADERS,
     OBS_FOLD,
     TOO_MANY_CHUNKS,
+    TOO_MANY_HEADERS,
     _Budgeted,
     _head_too_slow,
 )
@@ -125,17 +127,20 @@ class _GuardedConnection(h11.Connection):
 class BoundedH11Protocol(_Budgeted, H11Protocol):
     """uvicorn's h11 protocol with the connection budget, a deadline on each request's head (from the
     connection's start or the head's first byte; h11 is ``IDLE`` until the head is complete) and the head
-    checks of ``_bad_head``: 431 over the size limit (uvicorn answered h11's own bound 400, naming no fix),
+    checks of ``_bad_head``: 431 over the size limit (uvicorn answered h11's own bound 400, naming no fix) or
+    past ``MAX_HEADERS`` header fields,
     400 for a folded line or a bare LF. Past the head, h11's bound (``h11_max_incomplete_event_size``) on a
     chunk-size line or trailers is uvicorn's 400."""
 
     max_head_bytes = MAX_HEAD_BYTES
+    max_headers = MAX_HEADERS
     head_timeout = HEAD_TIMEOUT
 
     def __init__(self, config, server_state, app_state, _loop=None) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.conn = _GuardedConnection(self, config.h11_max_incomplete_event_size or DEFAULT_MAX_INCOMPLETE_EVENT_SIZE)
         self._head_timer, self._head_scanned, self._head_tail, self._head_size = None, False, b"", 0
+        self._head_lines = 0  # line ends seen in the head so far (its request line, then one per field)
         self._stopped = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -159,14 +164,14 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
         if self._stopped:
             return True
         if self.conn.their_state is h11.IDLE and not self._head_scanned:
-            self._head_scanned, self._head_tail, self._head_size = True, b"", 0
+            self._head_scanned, self._head_tail, self._head_size, self._head_lines = True, b"", 0, 0
             return self._bad_head(self.conn.trailing_data[0])
         return False
 
     def _after_event(self, event) -> bool:
         """True when the request is refused here (the connection answered and closed)."""
         if isinstance(event, h11.Request):  # the head is complete: the next bytes are another's
-            self._head_scanned, self._head_tail, self._head_size = False, b"", 0
+            self._head_scanned, self._head_tail, self._head_size, self._head_lines = False, b"", 0, 0
             self._cancel_head_timer()
             # Framing a proxy may read another way, refused for every path (the app's check covers only the
             # webhook routes; a 404 answered before the body was read left h11 to de-chunk it and serve the
@@ -193,6 +198,7 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
         end = _HEAD_END.search(chunk)
         stop = end.end() if end else len(chunk)
         self._head_size += stop - len(self._head_tail)
+        self._head_lines += chunk.count(b"\n", len(self._head_tail), stop)  # the new bytes' line ends
         self._head_tail = chunk[-2:]
         if _OBS_FOLD.search(chunk, 0, stop) is not None:
             self._write_and_close(OBS_FOLD)
@@ -200,6 +206,8 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
             self._write_and_close(BARE_LF)
         elif self._head_size > self.max_head_bytes:
             self._write_and_close(HEAD_TOO_LARGE)
+        elif self._head_lines - (2 if end else 1) > self.max_headers:  # less the request line and the blank one
+            self._write_and_close(TOO_MANY_HEADERS)
         else:
             return False
         return True

@@ -12,6 +12,10 @@ from webhooks.receiver.metrics import CONNECTIONS_REFUSED
 MAX_HEAD_BYTES = 64 * 1024  # vendors send a few hundred bytes of headers; Slack and Jira well under 8 KiB
 HEAD_TIMEOUT = 10.0  # seconds from a request's first byte (or the connection's start) to the end of its headers
 SEND_TIMEOUT = 30.0  # seconds a connection may leave its answers unread (the write buffer full)
+# header fields in one request head (Apache's and Tomcat's default is 100; vendors send 10-30, proxies add a
+# few): 64 KiB of "a:b" lines is 12,000 fields, which cost h11 about 40 ms to parse and Starlette more to search
+# (20 times an ordinary request, before any signature or budget), httptools a callback each
+MAX_HEADERS = 128
 # data chunks in one chunked body: each costs the parser a Python callback (h11 tens of microseconds), so a body
 # in one-byte chunks kept the one event loop busy for seconds; a 1 MiB body in 256-byte chunks is 4096
 MAX_CHUNKS = 4096
@@ -35,6 +39,12 @@ HEAD_TOO_LARGE = _answer(
     431,
     "Request Header Fields Too Large",
     f"request line and headers exceed {MAX_HEAD_BYTES // 1024} KiB: send fewer or smaller headers",
+)
+TOO_MANY_HEADERS = _answer(
+    431,
+    "Request Header Fields Too Large",
+    f"more than {MAX_HEADERS} header fields (at most {MAX_HEADERS}, and {MAX_HEAD_BYTES // 1024} KiB in all): send "
+    "fewer or smaller headers",
 )
 TOO_MANY_FROM_ADDRESS = _answer(
     429,

@@ -16,6 +16,8 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
   requests queued thousands of request objects);
 - drops trailer fields after a chunked body (uvicorn added them to the request's headers, unbounded)
   and answers 431 past ``MAX_HEAD_BYTES`` of them;
+- answers 431 to a head with more than ``MAX_HEADERS`` header fields (thousands of tiny ones fit in 64 KiB,
+  each a callback here and a search in the app);
 - answers 400 to a chunked body in more than ``MAX_CHUNKS`` data chunks (each one a Python callback: a body
   in one-byte chunks held the event loop for seconds), and to a request with two ``Host`` headers or an
   HTTP/1.1 one with none (RFC 9112 3.2; h11 refuses both itself); a pipelined request refused while its
@@ -62,8 +64,10 @@ from webhooks.receiver.protocol_base import (  # noqa: F401 - the bounds, read h
     HOST_COUNT,
     MAX_CHUNKS,
     MAX_HEAD_BYTES,
+    MAX_HEADERS,
     SEND_TIMEOUT,
     TOO_MANY_CHUNKS,
+    TOO_MANY_HEADERS,
     _Budgeted,
     _head_too_slow,
 )
@@ -127,6 +131,7 @@ if HttpToolsProtocol is not None:
         head_timeout = HEAD_TIMEOUT
         max_pipelined = MAX_PIPELINED
         max_chunks = MAX_CHUNKS
+        max_headers = MAX_HEADERS
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             self._in_head, self._head_bytes, self._head_timer, self._stopped = True, 0, None, False
@@ -181,6 +186,9 @@ if HttpToolsProtocol is not None:
         def on_header(self, name: bytes, value: bytes) -> None:
             if self._in_head:
                 self._head_size += len(name) + len(value) + 4
+                if len(self.headers) >= self.max_headers:  # this one is past the cap
+                    self._refuse(TOO_MANY_HEADERS)
+                    raise _PipelineFull
                 super().on_header(name, value)
                 return
             # a trailer field after a chunked body: uvicorn appended it to the request's headers (read by the
