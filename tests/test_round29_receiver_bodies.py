@@ -10,12 +10,17 @@ Found and fixed:
   oldest body still arriving after ``CUT_AFTER_SECONDS`` (5 s, or half the body timeout), if that sender holds
   more than the newcomer's: that body is answered 408 and its connection closed (counted as
   ``webhook_failures_total{reason="slow_body_cut"}``); a body younger than that is never cut
-  (``webhooks/receiver/limits.py``, ``InFlight``; ``webhooks/receiver/app.py``).
+  (``webhooks/receiver/limits.py``, ``InFlight``; ``webhooks/receiver/app.py``);
+- uvicorn logged a warning for every request its parser refused, and two for every request with an ``Upgrade``
+  header on h11: anyone wrote log lines as fast as they sent requests (40 malformed requests, 40 lines). Each
+  such warning is logged at most 10 times a minute now, and the first after a quiet spell says how many were
+  left out (``webhooks/receiver/protocol_base.py``, ``_QuietWarnings``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import time
 
@@ -31,6 +36,8 @@ from tests.webhook_helpers import (
     settings_for,
 )
 from webhooks.app import create_app
+from webhooks.receiver import protocol_base
+from webhooks.receiver import server as bounded
 from webhooks.receiver.limits import InFlight
 
 BODY_TIMEOUT = 4.0  # slow bodies may be cut after half of it
@@ -142,3 +149,61 @@ def test_a_vendor_gets_a_slot_held_by_a_slow_flood_from_a_few_addresses(live):
         for conn in held:
             conn.close()
     until(lambda: flight.count == 0)
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_a_flood_of_malformed_requests_writes_a_bounded_number_of_log_lines(tmp_path, monkeypatch, parser):
+    """uvicorn logs a warning for each request its parser refuses, and two for each request with an
+    ``Upgrade`` header on h11: anyone could write log lines as fast as they could send requests. Each of these
+    warnings is logged at most ``WARNINGS_PER_MINUTE`` times a minute now; the rest are counted."""
+    if parser == "h11":
+        monkeypatch.setattr(bounded, "HttpToolsProtocol", None)
+    elif bounded.HttpToolsProtocol is None:
+        pytest.skip("httptools is not installed")
+    monkeypatch.setattr(protocol_base._QuietWarnings, "_seen", {})
+    records = Records()
+    logger = logging.getLogger("uvicorn.error")
+    try:
+        with LiveReceiver(create_app(settings_for(tmp_path))) as served:
+            logger.addHandler(records)  # after uvicorn configured its logging (which drops handlers)
+            host, port = served.url.removeprefix("http://").split(":")
+            for request in (b"GET /healthz HTTP/1.1\r\nhost: r\r\nx-h: a\x00b\r\n\r\n",
+                            b"GET /healthz HTTP/1.1\r\nhost: r\r\nupgrade: foo\r\nconnection: upgrade, close\r\n\r\n"):
+                for _ in range(40):
+                    with socket.create_connection((host, int(port)), timeout=5) as conn:
+                        conn.sendall(request)
+                        with contextlib.suppress(TimeoutError, ConnectionResetError):
+                            while conn.recv(65536):
+                                pass
+    finally:
+        logger.removeHandler(records)
+    invalid = [line for line in records.lines if line.startswith("Invalid HTTP request")]
+    assert len(invalid) == protocol_base.WARNINGS_PER_MINUTE, records.lines[:3]
+    assert len(records.lines) <= 3 * protocol_base.WARNINGS_PER_MINUTE
+
+
+def test_the_first_warning_after_a_quiet_spell_says_how_many_were_left_out(monkeypatch):
+    monkeypatch.setattr(protocol_base._QuietWarnings, "_seen", {})
+    clock, records = Clock(), Records()
+    logger = logging.getLogger("r29rx.quiet")
+    logger.addHandler(records)
+    try:
+        quiet = protocol_base._QuietWarnings(logger, clock)
+        for _ in range(protocol_base.WARNINGS_PER_MINUTE + 5):
+            quiet.warning("Invalid HTTP request received.")
+        clock.now += 60
+        quiet.warning("Invalid HTTP request received.")
+        quiet.info("other levels pass")  # delegated as it is
+    finally:
+        logger.removeHandler(records)
+    assert len(records.lines) == protocol_base.WARNINGS_PER_MINUTE + 1
+    assert records.lines[-1] == "Invalid HTTP request received. (5 more like it left out of the log)"

@@ -1,9 +1,13 @@
 """What both of uvicorn's HTTP protocols share in the receiver (``webhooks.receiver.server``): the head
 bounds, the answers written straight to the socket when a connection is refused or cut off (never through
-the app: nothing of the request reaches it), and ``_Budgeted``: the connection budget and the send deadline."""
+the app: nothing of the request reaches it), and ``_Budgeted``: the connection budget, the send deadline and
+uvicorn's per-request warnings held to ``WARNINGS_PER_MINUTE`` of each (``_QuietWarnings``)."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from typing import Any
 
 from webhooks.receiver.connections import ConnectionBudget
@@ -81,11 +85,61 @@ def _head_too_slow(seconds: float) -> bytes:
     return _answer(408, "Request Timeout", f"request headers not complete within {seconds:g} s: send them at once")
 
 
+WARNINGS_PER_MINUTE = 10  # of each of uvicorn's per-request warnings; the rest counted, and said when logging resumes
+
+
+class _QuietWarnings:
+    """uvicorn's logger for a protocol, with its per-request warnings ("Invalid HTTP request received.",
+    "Unsupported upgrade request." and the WebSocket hint after it) at most ``WARNINGS_PER_MINUTE`` of each a
+    minute: anyone could write one or two log lines per request (a flood of malformed requests, or any request
+    with an ``Upgrade`` header, wrote gigabytes of logs a day). The first after a quiet spell says how many
+    were left out. Everything else goes to the logger as it is."""
+
+    _seen: dict[str, list[int]] = {}  # message -> [minute, logged in it, left out since the last logged]
+    _lock = threading.Lock()
+
+    def __init__(self, logger: logging.Logger, clock=time.monotonic) -> None:
+        self._logger, self._clock = logger, clock
+
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        key = str(msg)[:200]
+        minute = int(self._clock() // 60)
+        with self._lock:
+            state = self._seen.get(key)
+            if state is None:
+                if len(self._seen) >= 64:  # not one of uvicorn's fixed messages: never held back
+                    self._logger.warning(msg, *args, **kwargs)
+                    return
+                state = self._seen[key] = [minute, 0, 0]
+            if state[0] != minute:
+                state[0], state[1] = minute, 0
+            if state[1] >= WARNINGS_PER_MINUTE:
+                state[2] += 1
+                return
+            state[1] += 1
+            left_out, state[2] = state[2], 0
+        if left_out:
+            self._logger.warning("%s (%d more like it left out of the log)", msg, left_out)
+        else:
+            self._logger.warning(msg, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
+
+
 class _Budgeted:
     """The connection budget and the send deadline, for either uvicorn HTTP protocol."""
 
     budget: ConnectionBudget | None = None  # set per server by server_options()
     send_timeout = SEND_TIMEOUT
+
+    @property
+    def logger(self) -> Any:
+        return self._quiet_logger
+
+    @logger.setter
+    def logger(self, value: logging.Logger) -> None:  # uvicorn's protocol sets it in its __init__
+        self._quiet_logger = _QuietWarnings(value)
 
     def _admit(self) -> bool:
         self._refused, self._send_timer = False, None
