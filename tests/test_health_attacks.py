@@ -317,7 +317,7 @@ def test_raw_traversal_and_huge_headers_on_the_served_app(instance, duckdb_wareh
 
 
 @contextlib.contextmanager
-def silent_vault(monkeypatch):
+def silent_vault(monkeypatch, timeout: str = "1"):
     """VAULT_ADDR at a loopback socket that accepts connections and never answers (reads time out at 1 s),
     with the flags' cache empty."""
     from resources import flags
@@ -327,7 +327,7 @@ def silent_vault(monkeypatch):
         silent.listen(16)
         monkeypatch.setenv("VAULT_ADDR", f"http://127.0.0.1:{silent.getsockname()[1]}")
         monkeypatch.setenv("VAULT_TOKEN", "t")
-        monkeypatch.setenv("VAULT_TIMEOUT_SECONDS", "1")
+        monkeypatch.setenv("VAULT_TIMEOUT_SECONDS", timeout)
         monkeypatch.setattr(flags, "_VAULT_CACHE", {})
         yield
 
@@ -351,23 +351,24 @@ def test_a_vault_that_never_answers_stalls_the_page_only_briefly(instance, duckd
 
 
 def _timed(client: TestClient, path: str):
-    """``path``'s answer, asserting 200 within a second (loopback: nothing here may wait for Vault)."""
+    """``path``'s answer, asserting 200 well within Vault's 3-s timeout (a page that waited for Vault takes at
+    least that; the margin is for a loaded CI machine, where a page has taken 1.5 s)."""
     started = time.monotonic()
     response = client.get(path)
     elapsed = time.monotonic() - started
-    assert response.status_code == 200 and elapsed < 1.0, (path, elapsed)
+    assert response.status_code == 200 and elapsed < 2.5, (path, elapsed)
     return response
 
 
 def test_a_vault_that_never_answers_never_holds_a_page_request(instance, duckdb_warehouse, monkeypatch):
     """The flags' Vault read runs in the background: against a Vault that accepts connections and never
-    answers, every request answers within a second, Vault shows as checking and then unreachable once
+    answers, every request answers before Vault's timeout, Vault shows as checking and then unreachable once
     the read timed out, and when the flags are due again one new read starts while pages go on at once."""
     from webhooks.operations.vault_probe import VaultProbe
 
     skew = [0.0]
     probe = VaultProbe("local", clock=lambda: time.monotonic() + skew[0])
-    with silent_vault(monkeypatch):
+    with silent_vault(monkeypatch, timeout="3"):
         reader = HealthReader(instance=instance, warehouse_settings=duckdb_warehouse, env=LOCAL, vault=probe)
         with TestClient(Starlette(routes=operations_routes(reader)), raise_server_exceptions=False) as client:
             first = _timed(client, "/integration-health.json").json()
