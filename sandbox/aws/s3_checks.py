@@ -24,7 +24,7 @@ import io
 import re
 from urllib.parse import parse_qs, unquote
 
-from sandbox.aws import s3_listing, s3_reads, s3_rules, s3_sse_c, s3_uploads, s3_writes
+from sandbox.aws import s3_listing, s3_lock, s3_reads, s3_rules, s3_sse_c, s3_uploads, s3_writes
 from sandbox.aws.addressing import bucket_and_key, request_target
 from sandbox.core.numbers import ascii_int
 
@@ -80,6 +80,8 @@ def check(environ: dict):
         answer = s3_reads.read(environ, bucket, key, method, query)
         if answer is not None:
             return answer
+    if (answer := s3_lock.check(environ, bucket, key, method, query)) is not None:
+        return answer
     if key and (answer := s3_reads.object_lock(bucket, method, query)) is not None:
         return answer
     if method == "PUT" and "tagging" in query and (answer := s3_reads.tagging(environ)) is not None:
@@ -118,7 +120,7 @@ def check(environ: dict):
     if "uploadId" in query:
         answer = _upload_checks(bucket, key, method, query)
         if answer is None and method == "POST":
-            answer = s3_reads.complete_order(environ)
+            answer = s3_reads.complete_order(environ) or s3_writes.complete_conditions(environ, bucket, key)
         if answer is not None:
             return answer
     answer = s3_writes.check(environ, method)

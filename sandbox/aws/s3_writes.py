@@ -4,11 +4,12 @@
   ``-if-unmodified-since`` when it was modified since, ``-if-modified-since`` when it was not: 412
   PreconditionFailed (moto only honoured ``-if-none-match``). As S3 documents, if-match true wins over a false
   if-unmodified-since, and if-none-match decides over if-modified-since;
-- a checksum header (``x-amz-checksum-crc32`` / ``-sha1`` / ``-sha256``) on a body sent whole that does not match
-  it: 400 BadDigest (moto stored the object); one that is no base64 digest of the right size: 400 InvalidRequest;
-  a checksum given by value is stored and echoed (moto dropped it). CRC32C and CRC64NVME are not checked (no
-  implementation at hand without botocore's CRT extra) [unc]; bodies sent aws-chunked carry their checksum in a
-  trailer and are left to moto.
+- a checksum header (``x-amz-checksum-crc32`` / ``-crc32c`` / ``-crc64nvme`` / ``-sha1`` / ``-sha256``) on a body
+  sent whole that does not match it: 400 BadDigest (moto stored the object); one that is no base64 digest of the
+  right size: 400 InvalidRequest; a checksum given by value is stored and echoed (moto dropped it). CRC32C and
+  CRC64NVME are computed by ``sandbox.aws.crc`` (round 29; they had been left unchecked); bodies sent aws-chunked
+  carry their checksum in a trailer and are left to moto;
+- CompleteMultipartUpload with ``If-Match`` (``complete_conditions``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote
 
-SIZES = {"crc32": 4, "sha1": 20, "sha256": 32}
+from sandbox.aws import crc
+
+SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
 
 
 def _error(status: int, code: str, message: str, **extra: str) -> tuple[int, bytes, list]:
@@ -103,7 +106,7 @@ def _copy_conditions(environ: dict):
 def _digest(algorithm: str, body: bytes) -> bytes:
     if algorithm == "crc32":
         return zlib.crc32(body).to_bytes(4, "big")
-    return hashlib.new(algorithm, body).digest()
+    return crc.digest(algorithm, body) or hashlib.new(algorithm, body).digest()
 
 
 def _checksums(environ: dict):
@@ -135,3 +138,25 @@ def _checksums(environ: dict):
         # algorithm header, which botocore sends only with ChecksumAlgorithm
         environ["HTTP_X_AMZ_SDK_CHECKSUM_ALGORITHM"] = next(iter(given)).upper()
     return None
+
+
+def complete_conditions(environ: dict, bucket, key: str):
+    """CompleteMultipartUpload with ``If-Match`` (S3's conditional writes, 2024): the key's current object must have
+    that entity tag, else 412 PreconditionFailed; no object (or a delete marker): 404 NoSuchKey (moto ignored
+    If-Match on completion and overwrote whatever was there; it honours If-None-Match itself)."""
+    from moto.s3.models import FakeKey
+
+    wanted = environ.get("HTTP_IF_MATCH")
+    if not wanted:
+        return None
+    versions = bucket.keys.getlist(key, [])
+    current = versions[-1] if versions else None
+    if not isinstance(current, FakeKey):
+        from sandbox.aws.s3_listing import _xml
+
+        return _error(404, "NoSuchKey", "The specified key does not exist.", Key=_xml(key))
+    tags = _etags(wanted)
+    if current.etag.strip('"') in tags or "*" in tags:
+        return None
+    return _error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+                  Condition="If-Match")
