@@ -28,7 +28,12 @@ the real services moto leaves out, so that the evidence store's handling of them
   headers ignored, conditional reads as S3 documents them, CompleteMultipartUpload out of order (400
   InvalidPartOrder), a tag key twice (400 InvalidTag), retention / legal hold without Object Lock (400);
   ``s3_sse_c``: customer-provided keys (SSE-C) checked on writes and reads, echoed in answers, HTTPS only;
-  ``s3_uploads.finishing``: aborting an upload just completed or aborted answers 204 as S3 does.
+  ``s3_uploads.finishing``: aborting an upload just completed or aborted answers 204 as S3 does;
+- Object Lock as evidence immutability needs it (``s3_lock``): GetObjectRetention, retention that cannot be weakened
+  (COMPLIANCE never, GOVERNANCE only with the bypass header), lock headers checked, default retention settable on a
+  bucket in use, versioning never suspended under Object Lock; CompleteMultipartUpload honours If-Match
+  (``s3_writes``); CRC32C / CRC64NVME computed without botocore's CRT extra (``crc``), checked on puts and used by
+  moto in place of its CRC32 fallback.
 
 A request the sandbox answers itself has its body read first (``server._drain``), so a client that sent it after
 werkzeug's 100 Continue gets the answer over TLS rather than a reset connection.
