@@ -51,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     vault.add_argument("--out", required=True, help="file (0600) to write each connector's role and secret id to")
     vault.add_argument("--kubernetes-namespace", help="Kubernetes auth roles bound to the service accounts "
                        "projectx-<connector> in this namespace, instead of AppRoles")
-    vault.add_argument("--kubernetes-host", help="the cluster's API address, to configure Vault's kubernetes auth "
-                       "method (Vault inside the cluster finds it itself)")
+    vault.add_argument("--kubernetes-host", help="the cluster's API address for Vault's kubernetes auth method "
+                       "(default https://kubernetes.default.svc, right for a Vault inside the cluster)")
+    vault.add_argument("--kubernetes-worker-account", help="the service account of the run and step workers, which "
+                       "run every connector: bound to every role too (default projectx-worker; '' for none)")
     vault.add_argument("--kubernetes-ca-file", help="the cluster's CA certificate (PEM) for --kubernetes-host")
     args = parser.parse_args(argv)
     try:
@@ -79,7 +81,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "vault":
         from cli.vault import setup
 
-        return setup(args.env, args.out, args.kubernetes_namespace, args.kubernetes_host, args.kubernetes_ca_file)
+        return setup(args.env, args.out, args.kubernetes_namespace, args.kubernetes_host, args.kubernetes_ca_file,
+                     args.kubernetes_worker_account)
     if args.command == "demo":
         from cli.demo import run_demo
 

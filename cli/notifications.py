@@ -72,6 +72,9 @@ def resend(conn, keys: list[str] | None) -> tuple[list[str], dict[str, str]]:
         f"select notification_key, delivery_key, status from {ledger.SCHEMA}.delivery_ledger")}
     refused: dict[str, str] = {}
     messages: set[str] = set()
+    if keys is not None:  # a key as `failed` printed it (control characters escaped) names the stored key
+        shown = {_one_line(k): k for k, r in failed.items() if r["status"] == "failed" and _one_line(k) != k}
+        keys = [k if k in failed else shown.get(k, k) for k in keys]
     for key in keys if keys is not None else [k for k, r in failed.items() if r["status"] == "failed"]:
         row = failed.get(key)
         if row is None:

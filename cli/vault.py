@@ -2,7 +2,8 @@
 AppRole per connector with an operator's token (``VAULT_ADDR``, ``VAULT_TOKEN``), and write each
 connector's ``VAULT_<CONNECTOR>_ROLE_ID`` / ``_SECRET_ID`` to FILE (mode 0600) for the workers'
 secret injection. With ``--kubernetes-namespace NS`` the roles are Kubernetes auth roles bound to the
-service accounts ``projectx-<connector>`` instead (no secret id is made), and FILE gets each connector's
+service accounts ``projectx-<connector>`` and the workers' ``projectx-worker`` instead (no secret id is
+made), and FILE gets each connector's
 ``VAULT_<CONNECTOR>_K8S_ROLE``. Nothing secret is printed."""
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import sys
 
 
 def setup(env: str, out: str, namespace: str | None = None, host: str | None = None,
-          ca_file: str | None = None) -> int:
+          ca_file: str | None = None, worker_account: str | None = None) -> int:
     import hvac
 
-    from resources.vault_setup import install, install_kubernetes, service_account
+    from resources.vault_setup import WORKER_ACCOUNT, install, install_kubernetes, service_account
 
     addr, token = os.environ.get("VAULT_ADDR"), os.environ.get("VAULT_TOKEN")
     if not addr or not token:
@@ -27,8 +28,9 @@ def setup(env: str, out: str, namespace: str | None = None, host: str | None = N
         print(f"--out {out}: cannot write a file there (is its folder missing or read-only?); nothing was installed",
               file=sys.stderr)
         return 2
-    if (host or ca_file) and not namespace:
-        print("--kubernetes-host and --kubernetes-ca-file configure the Kubernetes login: give "
+    if (host or ca_file or worker_account is not None) and not namespace:
+        print("--kubernetes-host, --kubernetes-ca-file and --kubernetes-worker-account configure the Kubernetes "
+              "login: give "
               "--kubernetes-namespace too; nothing was installed", file=sys.stderr)
         return 2
     ca_pem = None
@@ -47,11 +49,13 @@ def setup(env: str, out: str, namespace: str | None = None, host: str | None = N
     client, kv_mount = hvac.Client(url=addr, token=token), os.environ.get("VAULT_KV_MOUNT", "secret")
     if namespace:
         k8s_roles = install_kubernetes(client, env, namespace, mount=kv_mount, host=host, ca_pem=ca_pem,
-                                       k8s_mount=os.environ.get("VAULT_K8S_MOUNT", "kubernetes"))
+                                       k8s_mount=os.environ.get("VAULT_K8S_MOUNT", "kubernetes"),
+                                       worker_account=WORKER_ACCOUNT if worker_account is None else worker_account)
         _write_private(out, "".join(f"VAULT_{c.upper()}_K8S_ROLE={name}\n" for c, name in k8s_roles.items()))
+        shared = worker_account if worker_account is not None else WORKER_ACCOUNT
         print(f"installed {len(k8s_roles)} policies and Kubernetes roles for integrations/{env}, bound in namespace "
-              f"{namespace} to the service accounts "
-              f"{', '.join(service_account(c) for c in k8s_roles)}; role names in {out}")
+              f"{namespace} to the service accounts {', '.join(service_account(c) for c in k8s_roles)}"
+              + (f" (each also to the workers' {shared})" if shared else "") + f"; role names in {out}")
         return 0
     roles = install(client, env, mount=kv_mount)
     _write_private(out, "".join(f"VAULT_{connector.upper()}_ROLE_ID={ids['role_id']}\n"

@@ -154,6 +154,12 @@ class VaultLogin:
         kind = "Kubernetes" if self._kubernetes else "AppRole"
         try:
             auth = retrying(lambda: self._ask(client))["auth"]
+        except hvac.exceptions.InternalServerError:
+            raise ConnectionError(
+                f"Vault at VAULT_ADDR answered the {kind} login 500: "
+                + ("its kubernetes auth method may have no configuration (python -m cli vault setup "
+                   "--kubernetes-namespace writes it) or cannot reach the cluster's API; "
+                   if self._kubernetes else "see Vault's log; ") + "the credentials were not refused") from None
         except (hvac.exceptions.RateLimitExceeded, hvac.exceptions.VaultDown) as exc:
             limited = isinstance(exc, hvac.exceptions.RateLimitExceeded)
             raise ConnectionError(

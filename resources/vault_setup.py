@@ -48,27 +48,36 @@ def service_account(connector: str) -> str:
     return f"projectx-{connector}"
 
 
+IN_CLUSTER_HOST = "https://kubernetes.default.svc"
+WORKER_ACCOUNT = "projectx-worker"
+
+
 def install_kubernetes(client, env: str, namespace: str, *, mount: str = "secret", k8s_mount: str = "kubernetes",
-                       host: str | None = None, ca_pem: str | None = None) -> dict[str, str]:
-    """Write every connector's policy and a Kubernetes auth role bound to its service account
-    (``projectx-<connector>``) in ``namespace``; returns connector -> Vault role name. With ``host`` (the
-    cluster's API address) and ``ca_pem`` the auth method is configured too; inside the cluster Vault can
-    find both itself. Nothing returned is secret."""
+                       host: str | None = None, ca_pem: str | None = None,
+                       worker_account: str | None = WORKER_ACCOUNT) -> dict[str, str]:
+    """Write every connector's policy and a Kubernetes auth role bound, in ``namespace``, to its own service
+    account (``projectx-<connector>``, for a pod that runs that connector alone) and to ``worker_account``
+    (the run and step workers, which run every connector: a pod has one service account, and each login
+    still carries one connector's policy, as each AppRole does); returns connector -> Vault role name.
+
+    The auth method's config is always written: Vault answers every login 500 without one. ``host``
+    defaults to the API's address inside the cluster; without ``ca_pem`` Vault reads the CA and its own
+    reviewer token from its pod, as Vault running in the cluster does. Nothing returned is secret."""
     if not namespace.strip() or any(c in namespace for c in " */,"):
         raise ValueError(f"--kubernetes-namespace {namespace!r}: give the one namespace the workers run in")
     if f"{k8s_mount}/" not in client.sys.list_auth_methods():
         client.sys.enable_auth_method("kubernetes", path=k8s_mount)
-    if host:
-        config = {"kubernetes_host": host}
-        if ca_pem:
-            config.update(kubernetes_ca_cert=ca_pem, disable_local_ca_jwt=True)
-        client.write(f"auth/{k8s_mount}/config", **config)
+    config: dict[str, object] = {"kubernetes_host": host or IN_CLUSTER_HOST}
+    if ca_pem:
+        config.update(kubernetes_ca_cert=ca_pem, disable_local_ca_jwt=True)
+    client.write(f"auth/{k8s_mount}/config", **config)
     flags = _policies(client, env, mount)
     out = {}
     for connector in connectors():
         name = policy_name(env, connector)
+        accounts = [service_account(connector), *([worker_account] if worker_account else [])]
         client.auth.kubernetes.create_role(
-            name, bound_service_account_names=[service_account(connector)],
+            name, bound_service_account_names=accounts,
             bound_service_account_namespaces=[namespace], policies=[name, flags],
             ttl=TOKEN_TTL, max_ttl=TOKEN_MAX_TTL, mount_point=k8s_mount)
         out[connector] = name

@@ -41,3 +41,15 @@ def test_resend_names_an_unknown_hostile_key_escaped(duckdb_warehouse, capsys):
     assert "\x1b" not in err and "x\\x1b[2Jy" in err
     with WarehouseResource.from_env().connect() as conn:
         assert conn.scalar("select status from notifications.delivery_ledger") == "failed"
+
+
+def test_resend_takes_a_key_as_failed_printed_it(duckdb_warehouse, capsys):
+    """A key with control characters is printed escaped; that printed form names the stored key (else the
+    listing's own hint, `resend --key KEY`, could never work for it)."""
+    _failed_row(KEY)
+    assert main(["notifications", "failed"]) == 0
+    printed = capsys.readouterr().out.splitlines()[0].split("\t")[0]
+    assert printed != KEY and "\x1b" not in printed
+    main(["notifications", "resend", "--key", printed])
+    err = capsys.readouterr().err
+    assert "no such notification" not in err and "outbox" in err  # found; refused only as its outbox row is gone

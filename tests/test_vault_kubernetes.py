@@ -74,7 +74,7 @@ def test_setup_writes_one_role_name_per_connector_and_no_secret(k8s_roles, vault
     assert lines == {f"VAULT_{c.upper()}_K8S_ROLE": f"projectx-prod-{c}" for c in vault_setup.connectors()}
     assert stat.S_IMODE(k8s_roles.stat().st_mode) == 0o600
     role = client.auth.kubernetes.read_role("projectx-prod-servicenow")
-    assert role["bound_service_account_names"] == ["projectx-servicenow"]
+    assert role["bound_service_account_names"] == ["projectx-servicenow", "projectx-worker"]
     assert role["bound_service_account_namespaces"] == [NAMESPACE]
     assert set(role["token_policies"]) == {"projectx-prod-servicenow", "projectx-prod-flags"}
     assert role["token_ttl"] == 15 * 60
@@ -96,6 +96,36 @@ def test_its_token_reads_no_other_connector(pod, vault):
     with pytest.raises(hvac.exceptions.Forbidden):
         client.secrets.kv.v2.read_secret_version(path="integrations/prod/jira", mount_point="secret",
                                                  raise_on_deleted_version=True)
+
+
+def test_a_worker_pod_logs_in_as_each_connector_it_runs_and_reads_the_flags(pod, cluster, vault):
+    """The run and step workers run every connector under one service account (a pod has one): each of
+    its logins carries one connector's policy, and the flags are read with one of them."""
+    from resources.flags import read_vault_flags
+
+    addr, _, client = vault
+    client.secrets.kv.v2.create_or_update_secret(path="integrations/prod/flags", mount_point="secret",
+                                                 secret={"integration.jira.enabled": "false"})
+    pod.write_text(cluster.service_account_token(NAMESPACE, "projectx-worker"))
+    store = SecretStore("integrations/prod")
+    assert store.vendor("servicenow")["client_secret"].startswith("servicenow-secret-")
+    assert store.vendor("jira")["client_secret"].startswith("jira-secret-")
+    assert read_vault_flags("prod").get("integration.jira.enabled") == "false"
+    jira = vault_auth.vault_client(addr, role="jira", strict=True)
+    with pytest.raises(hvac.exceptions.Forbidden):  # the jira login reads jira's path only
+        jira.secrets.kv.v2.read_secret_version(path="integrations/prod/servicenow", mount_point="secret",
+                                               raise_on_deleted_version=True)
+
+
+def test_an_unconfigured_auth_mount_is_vault_trouble_not_a_refusal(pod, vault, monkeypatch):
+    _, _, client = vault
+    if "k8s-bare/" not in client.sys.list_auth_methods():
+        client.sys.enable_auth_method("kubernetes", path="k8s-bare")
+    client.auth.kubernetes.create_role("projectx-prod-servicenow", bound_service_account_names=["projectx-servicenow"],
+                                       bound_service_account_namespaces=[NAMESPACE], mount_point="k8s-bare")
+    monkeypatch.setenv("VAULT_K8S_MOUNT", "k8s-bare")
+    with pytest.raises(ConnectionError, match=r"no configuration.*--kubernetes-namespace"):
+        vault_auth.vault_client(vault[0], role="servicenow", strict=True)
 
 
 def test_another_service_account_is_refused_and_the_error_names_the_fix(pod, cluster):

@@ -199,7 +199,8 @@ def _put_retention(environ: dict, bucket, key: str, version: str | None):
 
 
 def _write_headers(environ: dict, bucket):
-    """Object Lock headers on an object write; a legal hold alone gets the bucket's default retention too."""
+    """Object Lock headers on an object write; a legal hold header alone (ON or OFF, as moto does) gets the
+    bucket's default retention too."""
     mode = environ.get("HTTP_X_AMZ_OBJECT_LOCK_MODE")
     until_text = environ.get("HTTP_X_AMZ_OBJECT_LOCK_RETAIN_UNTIL_DATE")
     hold = environ.get("HTTP_X_AMZ_OBJECT_LOCK_LEGAL_HOLD")
@@ -213,6 +214,9 @@ def _write_headers(environ: dict, bucket):
         return _error(400, "InvalidArgument", "Unknown wormMode directive.")
     if hold is not None and hold.strip() not in ("ON", "OFF"):
         return _error(400, "InvalidArgument", "Legal Hold must be either of 'ON' or 'OFF'")
+    for name, value in (("HTTP_X_AMZ_OBJECT_LOCK_MODE", mode), ("HTTP_X_AMZ_OBJECT_LOCK_LEGAL_HOLD", hold)):
+        if value is not None:
+            environ[name] = value.strip()  # stored as checked, never " GOVERNANCE"
     if until_text is not None:
         until = when(until_text)
         if until is None:

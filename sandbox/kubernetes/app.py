@@ -58,7 +58,8 @@ class KubernetesSandbox(Sandbox):
 
     def error(self, status: int, message: str, detail: str | None = None,
               headers: list[tuple[str, str]] | None = None) -> Response:
-        reasons = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}
+        reasons = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+                   413: "RequestEntityTooLarge"}
         reason = reasons.get(status, "InternalError")
         return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                               "message": message, "reason": reason, "code": status}, status, headers)
@@ -112,14 +113,15 @@ class KubernetesSandbox(Sandbox):
         try:
             review = json.loads(req.body)
             token = review["spec"]["token"]
-            if review.get("kind", "TokenReview") != "TokenReview" or not isinstance(token, str):
+            wanted = review["spec"].get("audiences") or []
+            if review.get("kind", "TokenReview") != "TokenReview" or not isinstance(token, str) or \
+                    not isinstance(wanted, list) or not all(isinstance(a, str) for a in wanted):
                 raise ValueError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return self.error(400, "the body is not a TokenReview (apiVersion authentication.k8s.io/v1)")
         with self._lock:
             self.reviews += 1
         claims, why = self._live(token)
-        wanted = review["spec"].get("audiences") or []
         if claims is not None and wanted and not set(wanted) & set(claims["aud"]):
             claims, why = None, "token audiences do not match the review's audiences"
         status: dict[str, Any] = {"authenticated": False, "user": {}, "error": why}
