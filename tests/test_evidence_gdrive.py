@@ -8,7 +8,13 @@ import os
 
 import pytest
 
-from resources.evidence.base import StorePermissionError, StoreQuotaError, StoreUnavailable, content_address
+from resources.evidence.base import (
+    ContentMismatch,
+    StorePermissionError,
+    StoreQuotaError,
+    StoreUnavailable,
+    content_address,
+)
 from resources.evidence.gdrive import DriveStore, drive_service
 
 
@@ -111,9 +117,9 @@ def test_a_copy_damaged_in_transit_is_deleted_and_sent_again_as_raw_chunks(gdriv
     damaged = gdrive.sandbox.store.files[obj.uri.rsplit("/", 1)[1]]
     damaged.content = damaged.content[:-1]  # kept short since (a delete that failed, a restore gone wrong)
     monkeypatch.setattr(uploads.Uploads, "_store_upload", real_store)
-    again = store.put(data)
-    assert again.uri != obj.uri and store.get(again.sha256) == data  # replaced, not trusted
-    assert [o.uri for o in store.list()] == [again.uri]
+    with pytest.raises(ContentMismatch, match="not overwritten"):  # kept for review, never replaced (round 29)
+        store.put(data)
+    assert [o.uri for o in store.list()] == [obj.uri] and len(damaged.content) == len(data) - 1
 
 
 

@@ -3,19 +3,21 @@ and a service account (``GOOGLE_APPLICATION_CREDENTIALS``, a key file; folder
 ``EVIDENCE_GOOGLE_DRIVE_FOLDER_ID``). ``EVIDENCE_GOOGLE_DRIVE_API_ENDPOINT`` points the client at
 another Drive (the sandbox); unset, it is Google's.
 
-Each object is one file in the folder, named by its sha256 and carrying ``appProperties`` (``sha256``
-and the metadata, each value cut to Drive's 124-byte key+value limit). Files up to 5 MiB go in one
-multipart request; larger ones by resumable upload in 8 MiB chunks. What Drive reports it stored (size
-and md5Checksum) is checked against the content: a damaged copy is deleted and the content sent again
-as raw chunks (resumable), once. Every request is retried 3 times by the client (5xx, 429, rate-limit
-403s) before the error is mapped to the store errors of ``base``; a one-request create is retried here
-instead: a create whose reply was lost stored the file, and sending it again would store it twice. So
-each create names its file id, reserved beforehand with ``files.generateIds`` (a batch at a time), and
-before a resend the file is read by that id (Drive's reads by id are current, where its search may
-lag a create by moments); a resend that still meets the file answers 409 ``duplicate`` and the file is
-read by id too. Without a reserved id (``generateIds`` refused) the folder is searched by content
-instead, as before. A file this store created is remembered by its sha256 for the store's life, so a
-second ``put`` of the same content moments later does not depend on the search either.
+Each object is one file in the folder, named by its sha256 and carrying ``appProperties`` (``sha256`` and the
+metadata, each value cut to Drive's 124-byte key+value limit). Files up to 5 MiB go in one multipart request;
+larger ones by resumable upload in 8 MiB chunks. What Drive reports it stored (size and md5Checksum) is
+checked against the content: a damaged copy is deleted and the content sent again as raw chunks (resumable),
+once. A file already at the address (found by its ``sha256``) whose size or md5Checksum is not the content's
+is never deleted or replaced: it is kept for review and the put raises ``ContentMismatch`` (a
+``security_alert``; the file waits as pending), as the S3 store does. Every request is retried 3 times by the
+client (5xx, 429, rate-limit 403s) before the error is mapped to the store errors of ``base``; a one-request
+create is retried here instead: a create whose reply was lost stored the file, and sending it again would
+store it twice. So each create names its file id, reserved beforehand with ``files.generateIds`` (a batch at a
+time), and before a resend the file is read by that id (Drive's reads by id are current, where its search may
+lag a create by moments); a resend that still meets the file answers 409 ``duplicate`` and the file is read by
+id too. Without a reserved id (``generateIds`` refused) the folder is searched by content instead, as before.
+A file this store created is remembered by its sha256 for the store's life, so a second ``put`` of the same
+content moments later does not depend on the search either.
 
 The folder may be in a shared drive, which is where it has to be for a service account created since
 April 2025: those own no storage, so Drive refuses their uploads anywhere else (403 storageQuotaExceeded,
@@ -43,6 +45,7 @@ from resources.evidence.base import (
     check_address,
     clean_metadata,
     content_address,
+    occupied,
     verified,
 )
 
@@ -58,6 +61,10 @@ LISTING = {**ALL_DRIVES, "includeItemsFromAllDrives": True}
 # 403s for a folder or shared drive that is full by item count (not storage), or an account that has created
 # as many items as Drive lets it: no grant helps, the store is full [unc: Drive's error guide names them]
 ITEM_LIMITS = {"teamDriveFileLimitExceeded", "numChildrenInNonRootLimitExceeded", "activeItemCreationLimitExceeded"}
+
+
+class _Differs(Exception):
+    """A download stopped at its first byte that is not the content's."""
 
 
 def drive_service(credentials_file: str, api_endpoint: str | None = None):
@@ -202,7 +209,8 @@ class DriveStore:
         if existing is None and sha in self._made:  # made here moments ago, not in the search yet: read by id
             existing = self._by_id(self._made[sha]["id"])
             existing = None if existing is None or existing.get("trashed") else existing
-        if existing is not None and not self._damaged(existing, content):  # a damaged one is deleted: stored anew
+        if existing is not None:  # other bytes there: kept for review and flagged, never replaced or passed on
+            self._holds(existing, sha, content)
             return self._object(existing)
         props = {"sha256": sha}
         for key, value in clean_metadata(metadata).items():
@@ -289,9 +297,62 @@ class DriveStore:
                     raise drive_error(exc, "files.create", self.folder, self.who) from None
         raise AssertionError("unreachable")
 
+    def _holds(self, f: dict[str, Any], sha: str, content: bytes) -> None:
+        """Raise ``ContentMismatch`` when the file found at the content address (its ``appProperties`` sha256)
+        holds other bytes: its size, then its md5Checksum, else (no checksum listed) its bytes read back in
+        chunks and compared as they come. It is never deleted or replaced here: bytes that no longer match
+        their recorded hash may be tampering, kept for review as the S3 store keeps its object (``base.occupied``);
+        the library flags it (``security_alert``) and the file waits as pending until it is removed."""
+        import hashlib
+
+        where = f"Google Drive file {f.get('id')} in folder {self.folder}"
+        size, md5 = int(f.get("size") or 0), f.get("md5Checksum")
+        if size != len(content):
+            raise occupied(sha, None, size, where)
+        if md5 is not None:
+            if md5 != hashlib.md5(content).hexdigest():
+                raise occupied(sha, None, size, f"{where} (md5Checksum {md5})")
+            return
+        if content and self._first_difference(f["id"], content) is not None:
+            raise occupied(sha, None, size, where)
+
+    def _first_difference(self, file_id: str, content: bytes) -> int | None:
+        """The file's bytes downloaded in chunks and compared with ``content`` as they come (one chunk held at a
+        time, stopped at the first difference): None when they are the content."""
+        from googleapiclient.http import MediaIoBaseDownload
+
+        class Compare(io.RawIOBase):
+            def __init__(self):
+                self.offset, self.differs = 0, None
+
+            def writable(self):
+                return True
+
+            def write(self, chunk):
+                chunk = bytes(chunk)
+                if self.differs is None and content[self.offset:self.offset + len(chunk)] != chunk:
+                    self.differs = self.offset
+                    raise _Differs
+                self.offset += len(chunk)
+                return len(chunk)
+
+        sink = Compare()
+        downloader = MediaIoBaseDownload(sink, self.service.files().get_media(fileId=file_id, **ALL_DRIVES),
+                                         chunksize=CHUNK)
+        try:
+            done = False
+            while not done:
+                _, done = downloader.next_chunk(num_retries=RETRIES)
+        except _Differs:
+            return sink.differs
+        except Exception as exc:
+            raise drive_error(exc, "download (checking the file at the address)", self.folder, self.who) from None
+        return None if sink.offset == len(content) else sink.offset
+
     def _damaged(self, f: dict[str, Any], content: bytes) -> str | None:
-        """What Drive kept, if not ``content`` (its size and md5Checksum, when it reports them); a damaged
-        file is deleted at once: it carries the content's sha256, so it would pass for the object."""
+        """What Drive kept of an upload just made, if not ``content`` (its size and md5Checksum, when it reports
+        them); that damaged copy is deleted at once: it carries the content's sha256, so it would pass for the
+        object. (A file found there before the upload is never deleted: ``_holds``.)"""
         import hashlib
 
         from googleapiclient.errors import HttpError

@@ -33,6 +33,7 @@ from resources.evidence.base import (
     occupied,
     verified,
 )
+from resources.evidence.sharepoint_check import RECORD, facts, first_difference, quick_xor_hash, record, unchanged
 from resources.evidence.sharepoint_graph import GraphCalls, SharePointSettings, graph_client
 
 SIMPLE_MAX = 4 * 1024 * 1024
@@ -106,6 +107,7 @@ class SharePointStore:
             meta = json.loads(fields.get(META_FIELD) or "{}")
         except ValueError:
             meta = {}
+        meta = {k: v for k, v in meta.items() if k != RECORD} if isinstance(meta, dict) else {}
         sha = fields.get(SHA_FIELD) or item.name
         uri = f"sharepoint://{self.settings.library_id}/{item.id}"
         return StoredObject(sha, int(item.size or 0), uri, {str(k): str(v) for k, v in meta.items()},
@@ -122,12 +124,13 @@ class SharePointStore:
         sha = content_address(content)
         existing = self._item(sha)
         meta = clean_metadata(metadata)
-        labelled = existing is not None and self._fields(existing).get(SHA_FIELD) == sha
-        if existing is not None and (labelled or int(existing.size or 0) == len(content)):
-            self._holds(existing, sha)  # other bytes under the address: flagged, never overwritten or passed on
-            if labelled:
+        qx = quick_xor_hash(content)
+        if existing is not None:
+            # other bytes under the address: flagged, never overwritten or passed on (``sharepoint_check``)
+            self._holds(existing, sha, content, qx)
+            if self._fields(existing).get(SHA_FIELD) == sha and self._recorded(existing):
                 return self._object(existing)
-        if existing is None:
+        else:
             ref = self.drive.items.by_drive_item_id(f"{self.folder_id}:/{sha}:")
             if len(content) <= SIMPLE_MAX:
                 self._run(lambda: ref.content.put(content), "upload")
@@ -135,25 +138,49 @@ class SharePointStore:
                 self._upload_session(ref, content)
         # a file whose metadata write failed last time is completed now rather than stored again
         item = self._item(sha)
-        if item is None or int(item.size or 0) != len(content):  # named by the sha256, it would pass for it
-            kept = "no file" if item is None else f"{int(item.size or 0)} bytes"
-            if item is not None:
+        size, item_qx, _ = facts(item) if item is not None else (0, None, None)
+        if item is None or size != len(content) or item_qx not in (None, qx):  # named by the sha256: it would pass
+            kept = "no file" if item is None else f"{size} bytes"
+            if item is not None and existing is None:  # ours, just now: removed; one found there is kept (above)
                 self._run(lambda: self.drive.items.by_drive_item_id(item.id).delete(), "deleting a damaged upload",
                           missing_ok=True)
             raise StoreUnavailable(f"SharePoint kept {kept} for the {len(content)}-byte evidence file {sha} "
-                                   "(removed): the upload was damaged in transit; retry, and check any proxy "
-                                   "between here and Graph")
-        self._set_fields(item, sha, meta)
+                                   f"({'removed; ' if existing is None else ''}quickXorHash {item_qx}, the "
+                                   f"content's {qx}): the upload was damaged in transit or the file changed "
+                                   "meanwhile; retry, and check any proxy between here and Graph")
+        self._set_fields(item, sha, {**meta, RECORD: record(item)})
         return self._object(self._item(sha))
 
-    def _holds(self, item, sha: str) -> None:
-        """Raise ``ContentMismatch`` when the file already named by the content address holds other bytes (read
-        back: Graph's size and quickXorHash are no proof of the sha256)."""
-        data = b""
-        if item.size:
-            data = self._run(lambda: self.drive.items.by_drive_item_id(item.id).content.get(), "download") or b""
-        if content_address(data) != sha:
-            raise occupied(sha, data, None, f"SharePoint item {item.id} of library {self.settings.library_id}")
+    @staticmethod
+    def _recorded(item) -> str | None:
+        try:
+            meta = json.loads(SharePointStore._fields(item).get(META_FIELD) or "{}")
+        except ValueError:
+            return None
+        value = meta.get(RECORD) if isinstance(meta, dict) else None
+        return value if isinstance(value, str) else None
+
+    def _holds(self, item, sha: str, content: bytes, qx: str) -> None:
+        """Raise ``ContentMismatch`` when the file already named by the content address holds other bytes:
+        its quickXorHash is not the content's (no download), or, unless it is still what this store
+        recorded when it stored the content (size, hash, cTag), its bytes read back as a stream differ."""
+        where = f"SharePoint item {item.id} of library {self.settings.library_id}"
+        size, item_qx, _ = facts(item)
+        if item_qx is not None and item_qx != qx:
+            raise occupied(sha, None, size, f"{where} (quickXorHash {item_qx}, not the content's {qx})")
+        if self._fields(item).get(SHA_FIELD) == sha and unchanged(item, self._recorded(item), content, qx):
+            return
+        if not size and not content:
+            return
+        url = (item.additional_data or {}).get("@microsoft.graph.downloadUrl")
+        if not url:  # not given with this answer: a fresh read of the item carries one
+            fresh = self._run(lambda: self.drive.items.by_drive_item_id(item.id).get(), "reading an evidence file")
+            url = (fresh.additional_data or {}).get("@microsoft.graph.downloadUrl") if fresh is not None else None
+        if not url:
+            raise StoreUnavailable(f"{where} came without a download URL to check it against the content; retry")
+        differs = self._run(lambda: first_difference(url, content), "download (checking the file at the address)")
+        if differs is not None:
+            raise occupied(sha, None, size, f"{where} (differs from byte {differs})")
 
     def _upload_session(self, ref, content: bytes) -> None:
         from kiota_abstractions.headers_collection import HeadersCollection
