@@ -143,6 +143,12 @@ def _member(budget: _Budget, where: str, max_members_hint: str) -> None:
                       "to read: send them in smaller archives")
 
 
+# zip compression methods clamd unpacks (its unzip: stored, deflate, deflate64, bzip2; LZMA, zstd, xz, PPMd,
+# WavPack are skipped and the zip answered OK); deflate64 does not open here and is refused as corrupt anyway
+SCANNED_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, 9, zipfile.ZIP_BZIP2})
+METHOD_NAMES = {zipfile.ZIP_LZMA: "LZMA", 93: "Zstandard", 95: "xz", 96: "JPEG", 97: "WavPack", 98: "PPMd"}
+
+
 def _corrupt(name: str, where: str, exc: BaseException) -> Refused:
     return Refused(f"{where} is a {name} archive that does not open ({type(exc).__name__}: {str(exc)[:120]}), so "
                    "nothing can say the virus scanner read it: send it again whole")
@@ -180,6 +186,11 @@ def _zip(stream, where: str, budget: _Budget) -> Iterator[tuple[str, _Counted]]:
                 _member(budget, inner, str(total))
                 if info.flag_bits & 0x1:
                     raise Refused(f"{inner} is encrypted: a virus scanner cannot read it; send it unencrypted")
+                if info.compress_type not in SCANNED_METHODS:
+                    method = METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
+                    raise Refused(f"{inner} is compressed with {method}, which the virus scanner does not unpack "
+                                  "(ClamAV reads stored, deflate and bzip2 zip members and answers OK for the rest "
+                                  "unread): send it again as an ordinary (deflate) zip")
                 if longer_than_declared(source, start, info, min(budget.limit, budget.cap) - budget.expanded):
                     raise Refused(f"{inner} holds more than the {info.file_size} bytes its zip declares (a lying "
                                   "size: the rest is read by a virus scanner within its own limits, never checked "

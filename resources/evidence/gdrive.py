@@ -45,9 +45,9 @@ from resources.evidence.base import (
     check_address,
     clean_metadata,
     content_address,
-    occupied,
     verified,
 )
+from resources.evidence.gdrive_check import RawChunks, holds, oldest
 
 log = logging.getLogger(__name__)
 SCOPES = ["https://www.googleapis.com/auth/drive"]
@@ -55,16 +55,12 @@ SIMPLE_MAX = 5 * 1024 * 1024
 CHUNK = 8 * 1024 * 1024
 RETRIES = 3
 ID_BATCH = 50  # file ids reserved per files.generateIds call (Drive gives up to 1000)
-FIELDS = "id,name,size,modifiedTime,appProperties,parents,trashed,md5Checksum,mimeType"
+FIELDS = "id,name,size,createdTime,modifiedTime,appProperties,parents,trashed,md5Checksum,mimeType"
 ALL_DRIVES = {"supportsAllDrives": True}  # the folder may be in a shared drive (see the module docstring)
 LISTING = {**ALL_DRIVES, "includeItemsFromAllDrives": True}
 # 403s for a folder or shared drive that is full by item count (not storage), or an account that has created
 # as many items as Drive lets it: no grant helps, the store is full [unc: Drive's error guide names them]
 ITEM_LIMITS = {"teamDriveFileLimitExceeded", "numChildrenInNonRootLimitExceeded", "activeItemCreationLimitExceeded"}
-
-
-class _Differs(Exception):
-    """A download stopped at its first byte that is not the content's."""
 
 
 def drive_service(credentials_file: str, api_endpoint: str | None = None):
@@ -194,8 +190,7 @@ class DriveStore:
              " and trashed = false")
         found = self._run(self.service.files().list(q=q, fields=f"files({FIELDS})", pageSize=10, **self.listing()),
                           "files.list")
-        files = found.get("files", [])
-        return files[0] if files else None
+        return oldest(found.get("files", []))
 
     def _object(self, f: dict[str, Any]) -> StoredObject:
         props = dict(f.get("appProperties") or {})
@@ -225,8 +220,24 @@ class DriveStore:
         if problem:
             raise StoreUnavailable(f"Google Drive stored {problem} (file {stored.get('id')}, removed): the upload "
                                    "was damaged in transit twice; retry, and check any proxy between here and Drive")
+        stored = self._settle(sha, stored)
         self._made[sha] = stored
         return self._object(stored)
+
+    def _settle(self, sha: str, mine: dict[str, Any]) -> dict[str, Any]:
+        """Two workers storing the same evidence at once each create a file (neither found the other's): the
+        oldest intact copy is the object (as ``_find`` picks it), and a worker whose copy is not removes it."""
+        q = (f"'{self.folder}' in parents and appProperties has {{ key='sha256' and value='{sha}' }} "
+             "and trashed = false")
+        listed = self._run(self.service.files().list(q=q, fields=f"files({FIELDS})", pageSize=10, **self.listing()),
+                           "files.list")
+        same = [f for f in listed.get("files", []) if f.get("id") != mine["id"] and f.get("size") == mine.get("size")
+                and f.get("md5Checksum") == mine.get("md5Checksum")]
+        keep = oldest([mine, *same])
+        if keep is not None and keep["id"] != mine["id"]:
+            self._remove(mine["id"])
+            return keep
+        return mine
 
     def _upload(self, body: dict[str, Any], content: bytes, resumable: bool) -> dict[str, Any]:
         from googleapiclient.http import MediaIoBaseUpload
@@ -238,13 +249,19 @@ class DriveStore:
             body = {**body, "id": file_id} if file_id else body
             request = self.service.files().create(body=body, media_body=media, fields=FIELDS, **ALL_DRIVES)
             return self._create_once(request, body["appProperties"]["sha256"], file_id)
+        media = RawChunks(io.BytesIO(content), mimetype="application/octet-stream", chunksize=CHUNK, resumable=True)
         request = self.service.files().create(body=body, media_body=media, fields=FIELDS, **ALL_DRIVES)
-        try:
-            response = None
-            while response is None:
+        response, resumes = None, 0
+        while response is None:
+            try:
                 _, response = request.next_chunk(num_retries=RETRIES)
-        except Exception as exc:
-            raise drive_error(exc, "resumable upload", self.folder, self.who) from None
+            except Exception as exc:
+                # the session lives on: the next call asks Drive what it has ("bytes */size") and goes on from
+                # there; a session never opened (no URI) starts again, which makes no file either
+                if resumes == RETRIES or not _may_retry(exc):
+                    raise drive_error(exc, "resumable upload", self.folder, self.who) from None
+                resumes += 1
+                time.sleep(self.retry_wait * random.random() * 2 ** resumes)
         return response
 
     def _reserved_id(self) -> str | None:
@@ -298,56 +315,7 @@ class DriveStore:
         raise AssertionError("unreachable")
 
     def _holds(self, f: dict[str, Any], sha: str, content: bytes) -> None:
-        """Raise ``ContentMismatch`` when the file found at the content address (its ``appProperties`` sha256)
-        holds other bytes: its size, then its md5Checksum, else (no checksum listed) its bytes read back in
-        chunks and compared as they come. It is never deleted or replaced here: bytes that no longer match
-        their recorded hash may be tampering, kept for review as the S3 store keeps its object (``base.occupied``);
-        the library flags it (``security_alert``) and the file waits as pending until it is removed."""
-        import hashlib
-
-        where = f"Google Drive file {f.get('id')} in folder {self.folder}"
-        size, md5 = int(f.get("size") or 0), f.get("md5Checksum")
-        if size != len(content):
-            raise occupied(sha, None, size, where)
-        if md5 is not None:
-            if md5 != hashlib.md5(content).hexdigest():
-                raise occupied(sha, None, size, f"{where} (md5Checksum {md5})")
-            return
-        if content and self._first_difference(f["id"], content) is not None:
-            raise occupied(sha, None, size, where)
-
-    def _first_difference(self, file_id: str, content: bytes) -> int | None:
-        """The file's bytes downloaded in chunks and compared with ``content`` as they come (one chunk held at a
-        time, stopped at the first difference): None when they are the content."""
-        from googleapiclient.http import MediaIoBaseDownload
-
-        class Compare(io.RawIOBase):
-            def __init__(self):
-                self.offset, self.differs = 0, None
-
-            def writable(self):
-                return True
-
-            def write(self, chunk):
-                chunk = bytes(chunk)
-                if self.differs is None and content[self.offset:self.offset + len(chunk)] != chunk:
-                    self.differs = self.offset
-                    raise _Differs
-                self.offset += len(chunk)
-                return len(chunk)
-
-        sink = Compare()
-        downloader = MediaIoBaseDownload(sink, self.service.files().get_media(fileId=file_id, **ALL_DRIVES),
-                                         chunksize=CHUNK)
-        try:
-            done = False
-            while not done:
-                _, done = downloader.next_chunk(num_retries=RETRIES)
-        except _Differs:
-            return sink.differs
-        except Exception as exc:
-            raise drive_error(exc, "download (checking the file at the address)", self.folder, self.who) from None
-        return None if sink.offset == len(content) else sink.offset
+        holds(self, f, sha, content)
 
     def _damaged(self, f: dict[str, Any], content: bytes) -> str | None:
         """What Drive kept of an upload just made, if not ``content`` (its size and md5Checksum, when it reports
@@ -355,20 +323,24 @@ class DriveStore:
         object. (A file found there before the upload is never deleted: ``_holds``.)"""
         import hashlib
 
-        from googleapiclient.errors import HttpError
-
         size, md5, ours = f.get("size"), f.get("md5Checksum"), hashlib.md5(content).hexdigest()
         if (size is None or int(size) == len(content)) and md5 in (None, ours):
             return None
+        self._remove(f["id"])
+        return f"{size} bytes with md5 {md5} for {len(content)} bytes with md5 {ours}"
+
+    def _remove(self, file_id: str) -> None:
+        """Delete a file this store just made (a damaged upload, or a second copy of the same evidence)."""
+        from googleapiclient.errors import HttpError
+
         try:
-            self.service.files().delete(fileId=f["id"], **ALL_DRIVES).execute(num_retries=RETRIES)
+            self.service.files().delete(fileId=file_id, **ALL_DRIVES).execute(num_retries=RETRIES)
         except Exception as exc:
             if isinstance(exc, HttpError) and exc.resp.status == 403:  # a shared drive's Content manager: trash it
-                self._run(self.service.files().update(fileId=f["id"], body={"trashed": True}, fields="id",
+                self._run(self.service.files().update(fileId=file_id, body={"trashed": True}, fields="id",
                                                       **ALL_DRIVES), "files.update (trash)")
             elif not (isinstance(exc, HttpError) and exc.resp.status == 404):  # 404: gone already (a retried delete)
                 raise drive_error(exc, "files.delete", self.folder, self.who) from None
-        return f"{size} bytes with md5 {md5} for {len(content)} bytes with md5 {ours}"
 
     def get(self, sha256: str) -> bytes:
         from googleapiclient.http import MediaIoBaseDownload

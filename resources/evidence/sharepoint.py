@@ -34,7 +34,7 @@ from resources.evidence.base import (
     verified,
 )
 from resources.evidence.sharepoint_check import RECORD, facts, first_difference, quick_xor_hash, record, unchanged
-from resources.evidence.sharepoint_graph import GraphCalls, SharePointSettings, graph_client
+from resources.evidence.sharepoint_graph import RETRIES, GraphCalls, SharePointSettings, graph_client
 
 SIMPLE_MAX = 4 * 1024 * 1024
 FRAGMENT = 32 * 320 * 1024  # 10 MiB
@@ -205,9 +205,41 @@ class SharePointStore:
             info.set_stream_content(chunk)
             return self.adapter.send_primitive_async(info, "bytes", {})
 
+        def expected() -> int | None:
+            """Where the session wants its next byte (``nextExpectedRanges``); None: it is gone (spent by the
+            last fragment, whose reply was lost, or expired)."""
+            info = RequestInformation(method=Method.GET)
+            info.url = url
+            info.headers = HeadersCollection()
+            raw = self.calls.run(lambda: self.adapter.send_primitive_async(info, "bytes", {}),
+                                 "reading the upload session", missing_ok=True)
+            if raw is None:
+                return None
+            try:
+                ranges = json.loads(raw).get("nextExpectedRanges") or []
+                return int(str(ranges[0]).split("-")[0]) if ranges else total
+            except (ValueError, AttributeError, TypeError):
+                raise StoreUnavailable("SharePoint answered an upload session's status with no ranges: retry") from None
+
+        start, stalled = 0, 0
         try:
-            for start in range(0, total, FRAGMENT):
-                self._run(lambda s=start: fragment(s), f"upload session fragment at byte {start}")
+            while start < total:
+                try:
+                    self._run(lambda s=start: fragment(s), f"upload session fragment at byte {start}")
+                    start = min(start + FRAGMENT, total)
+                    continue
+                except StoreError:
+                    # a fragment Graph took but whose reply was lost is 416 when sent again: ask the session
+                    # what it still expects and go on from there (fragments are never sent twice blindly)
+                    if stalled == RETRIES:
+                        raise
+                    where = expected()
+                    if where is None and start + FRAGMENT >= total:
+                        return  # the last fragment made the file: the caller checks it (size, quickXorHash)
+                    if where is None or where >= total:
+                        raise
+                    stalled = 0 if where > start else stalled + 1
+                    start = where
         except StoreError:
             cancel = RequestInformation(method=Method.DELETE)
             cancel.url = url
