@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 
 from dagster import ConfigurableResource
 
@@ -73,3 +76,32 @@ class JiraResource(ConfigurableResource):
             kwargs["token_store"] = VaultRefreshTokenStore(vault, None, f"{self.vault_prefix}/jira",
                                                           mount=os.environ.get("VAULT_KV_MOUNT") or "secret")
         return kwargs
+
+
+log = logging.getLogger(__name__)
+ACCOUNT_SECONDS, ACCOUNT_RETRY_SECONDS = 3600.0, 300.0
+_ACCOUNT: dict[str, tuple[float, str | None]] = {}  # vault prefix -> (when asked, accountId or None)
+_ACCOUNT_LOCK = threading.Lock()
+
+
+def integration_account_id(clock=time.monotonic) -> str | None:
+    """The accountId Project X writes to Jira as (``GET /rest/api/3/myself``), asked at most once an hour per
+    process (every 5 minutes after a failure); None when Jira cannot be asked, and then no event is taken for
+    an echo of our own write (the webhook inbox's Jira handler, ``webhooks.handlers``)."""
+    from resources.environment import current_environment
+
+    prefix = current_environment().vault_prefix
+    with _ACCOUNT_LOCK:
+        hit = _ACCOUNT.get(prefix)
+        if hit is not None and clock() - hit[0] < (ACCOUNT_SECONDS if hit[1] else ACCOUNT_RETRY_SECONDS):
+            return hit[1]
+        try:
+            me = JiraResource(vault_prefix=prefix).client().get("rest/api/3/myself")
+            account = me.get("accountId") if isinstance(me, dict) else None
+            account = account if isinstance(account, str) and account.strip() else None
+        except Exception as exc:  # an echo let through costs one sync; a failed look-up must cost nothing more
+            log.warning("Jira: could not ask which account Project X writes as (%s); Jira webhook events are "
+                        "not checked for echoes of our own writes until it answers", type(exc).__name__)
+            account = None
+        _ACCOUNT[prefix] = (clock(), account)
+        return account

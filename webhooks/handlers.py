@@ -108,8 +108,35 @@ def servicenow_record_changed(event: InboxEvent) -> list[SyncRequest]:
 @register("jira", "jira:issue_updated")
 @register("jira", "comment_*")
 def jira_issue_changed(event: InboxEvent) -> list[SyncRequest]:
-    """An issue or its comments changed: the Jira live sync picks it up."""
+    """An issue or its comments changed: the Jira live sync picks it up. Not when the change is our own
+    write, made as the integration account (the reverse sync's create, update, close or comment): that
+    echo would start one more whole Jira sync per push, and a field that never settled would push and
+    sync at webhook speed; the scheduled sync reads our writes back anyway. Finished as ``ignored``."""
+    author = _jira_author(event)
+    if author is not None:
+        from resources.jira import integration_account_id
+
+        if author == integration_account_id():
+            raise Ignored("an echo of Project X's own write to Jira (made as the integration account): the "
+                          "scheduled sync reads it back; no sync started for it")
     return [SyncRequest("jira_sync", "issues")]
+
+
+def _jira_author(event: InboxEvent) -> str | None:
+    """Who made a Jira event's change: the comment's author (its last editor for an update), else the
+    event's ``user``; None when the payload does not say (then the event is never taken for an echo)."""
+    try:
+        payload = event.payload()
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    comment = payload.get("comment")
+    person = payload.get("user")
+    if isinstance(comment, dict):
+        person = comment.get("updateAuthor" if event.event_type == "comment_updated" else "author") or person
+    account = person.get("accountId") if isinstance(person, dict) else None
+    return account if isinstance(account, str) and account.strip() else None
 
 
 @register("slack", "app_rate_limited")
