@@ -20,18 +20,6 @@ from resources.evidence.select import store_from_env
 from resources.evidence.sharepoint import SharePointStore
 
 
-@pytest.fixture
-def sp_env(sharepoint, monkeypatch):
-    for name, value in {"PROJECTX_EVIDENCE_STORE": "sharepoint", "TENANT_ID": sharepoint.tenant_id,
-                        "CLIENT_ID": sharepoint.client_id, "CERT_PATH": str(sharepoint.cert_path),
-                        "SHAREPOINT_CERT_PASSWORD": sharepoint.cert_password, "SHAREPOINT_SITE_ID": sharepoint.site_id,
-                        "SHAREPOINT_LIBRARY_ID": sharepoint.library_id,
-                        "SHAREPOINT_AUTHORITY_HOST": sharepoint.sandbox.url,
-                        "SHAREPOINT_GRAPH_URL": sharepoint.sandbox.graph_url}.items():
-        monkeypatch.setenv(name, value)
-    return sharepoint
-
-
 def _store() -> SharePointStore:
     store = store_from_env()
     assert isinstance(store, SharePointStore)

@@ -98,18 +98,6 @@ def test_s3_store_recognises_its_own_multipart_object_as_stored(aws):
     assert store.put(data) == first
 
 
-@pytest.fixture
-def sp_env(sharepoint, monkeypatch):
-    for name, value in {"PROJECTX_EVIDENCE_STORE": "sharepoint", "TENANT_ID": sharepoint.tenant_id,
-                        "CLIENT_ID": sharepoint.client_id, "CERT_PATH": str(sharepoint.cert_path),
-                        "SHAREPOINT_CERT_PASSWORD": sharepoint.cert_password, "SHAREPOINT_SITE_ID": sharepoint.site_id,
-                        "SHAREPOINT_LIBRARY_ID": sharepoint.library_id,
-                        "SHAREPOINT_AUTHORITY_HOST": sharepoint.sandbox.url,
-                        "SHAREPOINT_GRAPH_URL": sharepoint.sandbox.graph_url}.items():
-        monkeypatch.setenv(name, value)
-    return sharepoint
-
-
 def test_sharepoint_store_never_passes_other_bytes_at_the_address_for_the_file(sp_env, tmp_path):
     store = store_from_env()
     store.calls.backoff = 0.05

@@ -58,14 +58,8 @@ def test_deflate_and_bzip2_zips_are_still_scanned_and_stored(tmp_path, clamd):
 
 
 @pytest.fixture
-def sp_store(sharepoint, monkeypatch):
-    for name, value in {"PROJECTX_EVIDENCE_STORE": "sharepoint", "TENANT_ID": sharepoint.tenant_id,
-                        "CLIENT_ID": sharepoint.client_id, "CERT_PATH": str(sharepoint.cert_path),
-                        "SHAREPOINT_CERT_PASSWORD": sharepoint.cert_password, "SHAREPOINT_SITE_ID": sharepoint.site_id,
-                        "SHAREPOINT_LIBRARY_ID": sharepoint.library_id,
-                        "SHAREPOINT_AUTHORITY_HOST": sharepoint.sandbox.url,
-                        "SHAREPOINT_GRAPH_URL": sharepoint.sandbox.graph_url}.items():
-        monkeypatch.setenv(name, value)
+def sp_store(sp_env):
+    sharepoint = sp_env
     store = store_from_env()
     store.calls.backoff = 0.01
     return sharepoint.sandbox, store
