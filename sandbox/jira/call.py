@@ -55,6 +55,8 @@ class Call:
     def body(self) -> Any:
         try:
             return self.req.json()
+        except RecursionError:  # nesting past the parser's depth (was a 500) [unc: Jackson's wording]
+            raise fail(400, "Unexpected character in request body: the request body nests too deeply.") from None
         except ValueError:
             raise fail(400, "Unexpected character in request body: the request body is not valid JSON.") from None
 

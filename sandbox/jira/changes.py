@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.jira import catalog as C
 from sandbox.jira import custom_values, estimates
-from sandbox.jira.adf import is_adf, plain
+from sandbox.jira.adf import plain, valid_adf
 from sandbox.jira.errors import fail, shaped
 from sandbox.jira.ids import decimal_number, is_id
 
@@ -119,7 +119,7 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
         for op in ops if isinstance(ops, list) else [ops]:
             if name == "comment" and isinstance(op, dict) and "add" in op:
                 body = (shaped(op["add"], "object") or {}).get("body")
-                if version == "3" and not is_adf(body):  # reported from Cloud (mcp-atlassian#1262) [unc: the key]
+                if version == "3" and not valid_adf(body):  # reported from Cloud (mcp-atlassian#1262) [unc: the key]
                     errors["comment"] = "Operation value must be an Atlassian Document (see the Atlassian Document " \
                                         "Format)"
                 comments.append(body)
@@ -167,7 +167,7 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
                 errors[name] = "The summary is invalid because it contains newline characters."
             attrs["summary"] = value
         elif name in ("description", "environment"):
-            if version == "3" and value is not None and not is_adf(value):
+            if version == "3" and value is not None and not valid_adf(value):
                 errors[name] = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
             elif version != "3" and value is not None and not isinstance(value, str):
                 errors[name] = "Operation value must be a string"

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sandbox.jira.adf import as_version, plain
+from sandbox.jira.adf import as_version, plain, valid_adf
 from sandbox.jira.ids import is_id
 from sandbox.jira.jql import Clause, JQLError, Value
 
@@ -90,6 +90,8 @@ def parse(store: Any, fid: str, value: Any) -> Any:
     if kind == "textarea":
         if not isinstance(value, str | dict):
             raise ValueError("Operation value must be a string")
+        if isinstance(value, dict) and not valid_adf(value):  # a malformed document was stored, then a 500
+            raise ValueError("Operation value must be an Atlassian Document (see the Atlassian Document Format)")
         return value
     if kind == "float":
         try:

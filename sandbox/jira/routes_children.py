@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import ops
-from sandbox.jira.adf import as_version, is_adf
+from sandbox.jira.adf import as_version, valid_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail, shaped
 from sandbox.jira.ids import is_id
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 def _body_ok(c: Call, body: Any) -> Any:
     if body is None or (isinstance(body, str) and not body.strip()):
         raise fail(400, None, {"comment": "Comment body can not be empty!"})
-    if c.version == "3" and not is_adf(body):
+    if c.version == "3" and not valid_adf(body):
         raise fail(400, None, {"comment": "Comment body is not valid!"})
     if c.version != "3" and not isinstance(body, str):
         raise fail(400, None, {"comment": "Comment body is not valid!"})

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
-from sandbox.jira.adf import is_adf
+from sandbox.jira.adf import valid_adf
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.estimates import adjusted
@@ -70,7 +70,7 @@ def register(sb: JiraSandbox) -> None:
                 raise fail(400, None, {"started": "Invalid start date."}) from None
         if "comment" in body:
             comment = body["comment"]
-            if comment is not None and (c.version == "3") != is_adf(comment):
+            if comment is not None and (c.version == "3") != valid_adf(comment):
                 raise fail(400, None, {"comment": "Comment body is not valid!"})
             out["comment"] = comment
         if "visibility" in body:
