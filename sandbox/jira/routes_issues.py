@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
-from sandbox.jira import ops, routes_children
+from sandbox.jira import field_config, ops, routes_children
 from sandbox.jira.adf import is_adf
 from sandbox.jira.call import Call
 from sandbox.jira.changes import _ref, check_operations, parse_fields
@@ -77,6 +77,7 @@ def apply_links(sb: JiraSandbox, issue_id: int, links: list[tuple[str, str, int]
 def _create(sb: JiraSandbox, payload: dict[str, Any], version: str, actor: str) -> Issue:
     attrs, comments, errors = parse_fields(sb.store, payload.get("fields") or {}, payload.get("update") or {},
                                            version, None)
+    errors = {**field_config.missing(sb, payload.get("fields") or {}, payload.get("update") or {}, None), **errors}
     if errors:
         raise fail(400, None, errors)
     links, props = link_adds(sb, payload), body_properties(payload)
@@ -181,6 +182,7 @@ def register(sb: JiraSandbox) -> None:
         body = c.obj()
         attrs, comments, errors = parse_fields(sb.store, body.get("fields") or {}, body.get("update") or {},
                                                c.version, issue)
+        errors = {**field_config.missing(sb, body.get("fields") or {}, body.get("update") or {}, issue), **errors}
         if errors:
             raise fail(400, None, errors)
         logs, links = worklog_adds(body), link_adds(sb, body)

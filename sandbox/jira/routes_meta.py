@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
-from sandbox.jira import custom_values
+from sandbox.jira import custom_values, field_config
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.routes_field_admin import OPTION_KINDS, created_fields, field_contexts
@@ -39,8 +39,10 @@ def register(sb: JiraSandbox) -> None:
             "fixVersions": [version_bean(c, x) for x in project_things(sb, "versions", project)],
         }
         required = {"summary", "issuetype", "project"} | ({"parent"} if type_id == C.SUBTASK else set())
+        required |= field_config.required(sb.store)  # the field configuration's (`field_config`)
         wanted = ["summary", "issuetype", "project", "description", "priority", "assignee", "reporter", "labels",
                   "duedate", "parent", "components", "fixVersions", "timetracking", C.STORY_POINTS, C.SPRINT]
+        wanted += sorted(f for f in required if f not in wanted and f in field_config.orderable(sb))
         meta = {f[0]: f for f in C.system_fields() + C.custom_fields()}
         pid = sb.store.projects[project].id
         for made in created_fields(sb):  # API-made custom fields whose contexts cover this project and type
@@ -54,7 +56,9 @@ def register(sb: JiraSandbox) -> None:
                         custom_values.options_of(sb.store, field)) if not
                         custom_values.options_of(sb.store, field)[o]["disabled"]]
         out = []
-        for fid in wanted:
+        for fid in dict.fromkeys(wanted):
+            if fid not in meta:
+                continue
             _, name, typ, extra, _clauses = meta[fid]
             entry: dict[str, Any] = {"required": fid in required, "schema": {"type": typ, **extra}, "name": name,
                                      "key": fid, "fieldId": fid, "hasDefaultValue": fid in ("priority", "reporter"),
@@ -125,7 +129,7 @@ def register(sb: JiraSandbox) -> None:
             if f["key"] in ("project", "reporter"):
                 continue
             out[f["key"]] = {k: v for k, v in f.items() if k not in ("fieldId", "hasDefaultValue", "defaultValue")}
-            out[f["key"]]["required"] = f["key"] == "summary"
+            out[f["key"]]["required"] = f["key"] == "summary" or f["key"] in field_config.required(sb.store)
         out["comment"] = {"required": False, "schema": {"type": "comments-page", "system": "comment"},
                           "name": "Comment", "key": "comment", "operations": ["add", "edit", "remove"]}
         # the default edit screen also holds Attachment and Linked Issues [unc: their Cloud operations]

@@ -28,6 +28,7 @@ from sandbox.jira import (
     audit,
     captcha,
     dynamic_webhooks,
+    field_config,
     ops,
     routes_agile,
     routes_agile_board_more,
@@ -152,6 +153,7 @@ class JiraSandbox(Sandbox):
         routes_jql_tools.register(self)
         routes_field_contexts.register(self)
         routes_field_admin.register(self)
+        field_config.register(self)
         routes_issuetypes.register(self)
         routes_export.register(self)
         audit.register(self)
