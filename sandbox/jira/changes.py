@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.jira import catalog as C
 from sandbox.jira import custom_values, estimates
 from sandbox.jira.adf import plain, valid_adf
+from sandbox.jira.assignable import assignable, refusal
 from sandbox.jira.errors import fail, shaped
 from sandbox.jira.ids import decimal_number, is_id
 
@@ -232,6 +233,10 @@ def parse_fields(store: JiraStore, fields: dict[str, Any], update: dict[str, Any
     if custom:
         attrs["custom"] = custom_values.merged(issue, custom)
     project_key = attrs.get("project") if creating else issue.project  # type: ignore[union-attr]
+    who = attrs.get("assignee")
+    if who and project_key and "assignee" not in errors and (creating or who != issue.assignee) \
+            and not assignable(store, who, project_key):  # type: ignore[union-attr]
+        errors["assignee"] = refusal(who)
     for name, (attr, *_rest) in MULTI.items():
         if name not in fields and name not in multi_ops:
             continue

@@ -16,6 +16,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira import field_config, ops, routes_children
 from sandbox.jira.adf import is_adf
+from sandbox.jira.assignable import assignable, refusal
 from sandbox.jira.call import Call
 from sandbox.jira.changes import _ref, check_operations, parse_fields
 from sandbox.jira.errors import fail, not_found_issue, shaped
@@ -219,8 +220,8 @@ def register(sb: JiraSandbox) -> None:
         issue = issue_of(sb, c.p["issue"])
         account = shaped(c.obj().get("accountId"), "string")
         account = account if account is None else str(account)
-        if account not in (None, "-1") and account not in sb.store.users:
-            raise fail(400, None, {"assignee": f"User '{account}' cannot be assigned issues."})
+        if account not in (None, "-1") and not assignable(sb.store, account, issue.project):  # `assignable`
+            raise fail(400, None, {"assignee": refusal(account)})
         if account == "-1":  # "assigned to the default assignee for the project" (its components' first)
             account = default_assignee(sb.store, issue.project, issue.components)
         sb.store.update(issue.id, {"assignee": account}, c.user, "issue_assigned")

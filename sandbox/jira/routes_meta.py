@@ -4,7 +4,7 @@
   (`projectKeys`, `expand=projects.issuetypes.fields`), `GET /issue/{key}/editmeta` (also what
   `expand=editmeta` puts in an issue bean).
 - `GET /user/assignable/search` (`project` or `issueKey`, `query`) and `/user/assignable/multiProjectSearch`
-  (`projectKeys`, comma-separated; every user may be assigned in every project here).
+  (`projectKeys`, comma-separated; the users holding Assignable User in one of them, see `assignable`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira import custom_values, field_config
+from sandbox.jira.assignable import assignable as may_be_assigned
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
 from sandbox.jira.routes_field_admin import OPTION_KINDS, created_fields, field_contexts
@@ -151,24 +152,24 @@ def register(sb: JiraSandbox) -> None:
         project, issue_key = c.q("project"), c.q("issueKey") or c.q("issueId")
         if not project and not issue_key:
             raise fail(400, "At least one of 'project', 'issueKey' or 'issueId' must be provided.")
-        if project:
-            find_project(sb, project)
+        projects = [find_project(sb, project)] if project else []
         if issue_key:
-            issue_of(sb, issue_key)
-        return assignable_users(c)
+            projects = [issue_of(sb, issue_key).project]
+        return assignable_users(c, projects)
 
     def multi_project(c: Call) -> Response:
         keys = [k.strip() for item in c.qlist("projectKeys") for k in item.split(",") if k.strip()]
         if not keys:
             raise fail(400, "The 'projectKeys' parameter is required.")  # [unc] wording
-        for k in keys:
-            find_project(sb, k)
-        return assignable_users(c)
+        return assignable_users(c, [find_project(sb, k) for k in keys])
 
-    def assignable_users(c: Call) -> Response:
+    def assignable_users(c: Call, projects: list[str]) -> Response:
+        """Users holding Assignable User in one of `projects` (`assignable`); filtered, then paged [unc: the
+        spec pages the first 1,000 users, then filters]."""
         q = (c.q("query") or c.q("username") or "").lower()
         wanted = c.q("accountId")
-        hits = [c.r.user(u.account_id) for u in sb.store.users.values() if u.active and u.account_type == "atlassian"
+        hits = [c.r.user(u.account_id) for u in list(sb.store.users.values())
+                if any(may_be_assigned(sb.store, u.account_id, p) for p in projects)
                 and (not q or q in u.display_name.lower() or q in u.email.lower())
                 and (not wanted or u.account_id == wanted)]
         start, limit = c.qint("startAt", 0), c.qint("maxResults", 50, 1, 1000)
