@@ -280,6 +280,11 @@ def diff_items(old: Issue, changes: dict[str, Any], store: JiraStore) -> list[di
         if attr == "_attachment":
             add("Attachment", "attachment", None, None, str(new.id), new.filename)
             continue
+        if attr == "_move":  # (project, key) of a move to another project (`moves`)
+            from sandbox.jira.moves import move_items
+
+            items.extend(move_items(store, old, *new))
+            continue
         if attr == "_worklog":  # {"timespent": (from, to), "WorklogId": ...}: seconds and ids as strings
             for field, (frm, to) in new.items():
                 text = [None if x is None else str(x) for x in (frm, to)]

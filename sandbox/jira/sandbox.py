@@ -36,6 +36,7 @@ from sandbox.jira import (
     routes_archive,
     routes_boards,
     routes_bulk_edit,
+    routes_bulk_move,
     routes_bulk_reads,
     routes_catalog_search,
     routes_component_search,
@@ -141,7 +142,8 @@ class JiraSandbox(Sandbox):
 
     # --- routing ---------------------------------------------------------------------------------
     def build_routes(self, router: Router) -> None:
-        early_modules = (routes_archive, routes_bulk_edit, routes_jql_match, routes_media, routes_config_reads)
+        early_modules = (routes_archive, routes_bulk_edit, routes_bulk_move, routes_jql_match, routes_media,
+                         routes_config_reads)
         for early in early_modules:  # before `/issue/{key}` etc.
             early.register(self)
         routes_site_config.register(self)
