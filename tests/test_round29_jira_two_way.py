@@ -7,6 +7,7 @@ create screen, an issue moved to another project, a changelog of the wrong shape
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 
 import pytest
@@ -73,18 +74,33 @@ def _hostile_description() -> dict:
     ]}
 
 
+def _with_hostile_description(response, issue_id: str):
+    if response.status != 200 or issue_id.encode() not in response.body:
+        return response
+    data = json.loads(response.body)
+    beans = data["issues"] if isinstance(data, dict) and isinstance(data.get("issues"), list) else [data]
+    for bean in beans:
+        if isinstance(bean, dict) and str(bean.get("id")) == issue_id and "description" in (bean.get("fields") or {}):
+            bean["fields"]["description"] = _hostile_description()
+    return dataclasses.replace(response, body=json.dumps(data).encode())
+
+
 def test_a_hostile_description_written_in_jira_neither_stops_the_push_nor_survives_it(jira, duckdb_warehouse):
     rows = jira_rows(3)
     write_outbound(duckdb_warehouse, "jira", rows)
     assert run("jira").created == 3
     issue_id = _links(duckdb_warehouse)["rem-00001"][0]
-    creds = jira.credentials  # a person (not the integration account) writes it over the REST API
+    creds = jira.credentials  # a person (not the integration account) edits it over the REST API ...
     answer = requests.put(f"{jira.url}/rest/api/3/issue/{issue_id}", json={"fields": {
-        "description": _hostile_description()}}, auth=(creds["user_email"], creds["user_api_token"]), timeout=10)
+        "description": adf("a person's text")}}, auth=(creds["user_email"], creds["user_api_token"]), timeout=10)
     assert answer.status_code == 204, answer.text[:200]
+    # ... and Jira answers it in a shape no valid write makes (the emulator refuses such ADF with 400, as Jira
+    # does; stored data and other clients' writes are what they are): every read of the issue carries it
+    jira.rewrite_responses(lambda request, response: _with_hostile_description(response, issue_id))
     changed = [{**r, "priority": "Low"} for r in rows]
     write_outbound(duckdb_warehouse, "jira", changed)
     report = run("jira", run_id="after-hostile")
+    jira.rewrite_responses(None)
     assert report.updated == 3 and report.dead_lettered == 0, report.failures
     fields = _issue(jira, issue_id)["fields"]
     assert fields["priority"]["name"] == "Low"
