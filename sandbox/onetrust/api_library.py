@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.onetrust.api_risk import body_json, read_dates
-from sandbox.onetrust.draw import fold_uuid, stable_uuid
+from sandbox.onetrust.draw import fold_uuid, instant_key, stable_uuid
 from sandbox.onetrust.pages import page_params, parse_sort, public, spring_page
+from sandbox.onetrust.store import is_date_field
 
 if TYPE_CHECKING:
     from sandbox.onetrust.app import OneTrustSandbox
@@ -133,7 +134,10 @@ def register(sb: OneTrustSandbox, router: Router) -> None:
         with sb.store.lock:
             vendor = vendor_or_404(req.params["vendor"])
             rows = [copy.deepcopy(c) for c in contracts.get(vendor["id"], [])]
-        rows.sort(key=lambda r: (r.get(field) is not None, str(r.get(field) or "")), reverse=desc)
+        if is_date_field(field):  # by the instant (dates are stored UTC, but ones from before may not be)
+            rows.sort(key=lambda r: (r.get(field) is not None, instant_key(r.get(field))), reverse=desc)
+        else:
+            rows.sort(key=lambda r: (r.get(field) is not None, str(r.get(field) or "")), reverse=desc)
         return json_response(spring_page(rows[page * size:(page + 1) * size], page, size, len(rows)))
 
     def inventory_attachment(req: Request) -> Response:

@@ -15,13 +15,20 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.core.clock import SandboxClock
-from sandbox.onetrust.draw import iso
+from sandbox.onetrust.draw import instant_key, iso
 from sandbox.onetrust.seed import Seeder
 
 KINDS = ("assessments", "risks", "vendors", "attestations", "controls")
 ALIASES = {"assessment": "assessments", "risk": "risks", "vendor": "vendors", "attestation": "attestations",
            "control": "controls", "inventory": "vendors"}
 PROGRESS = {"Not Started": "In Progress", "In Progress": "Under Review", "Under Review": "Completed"}
+
+
+def is_date_field(field: str) -> bool:
+    """Whether a record field holds a date-time (``createdDate``, ``lastModifiedUTCDateTime``, ``createDt``,
+    ``lastUpdated``, ``attestedOn``, ``deadline``...): a Spring Data sort on it orders instants, as the database
+    does, whatever offset, fraction or year the text was written with."""
+    return field.endswith(("Date", "DateTime", "Dt", "DT", "On")) or field in ("lastUpdated", "deadline")
 
 
 class Table:
@@ -62,8 +69,10 @@ class Table:
 
     def _sort_key(self, i: int, field: str) -> tuple:
         v = self.value(i, field)
+        if is_date_field(field) and v is not None:
+            return (True, 0, "", instant_key(v))
         return (v is not None, v if isinstance(v, (int, float)) and not isinstance(v, bool) else 0,
-                "" if v is None or isinstance(v, (int, float)) else str(v))
+                "" if v is None or isinstance(v, (int, float)) else str(v), ())
 
     def listing(self, sort: str | tuple[tuple[str, bool], ...] | None, desc: bool,
                 pred: Callable[[Table, int], bool] | None = None, pred_key: Any = None,
@@ -81,6 +90,9 @@ class Table:
         if isinstance(sort, tuple):  # several Spring sort keys: stable passes, the last key first
             for field, down in reversed(sort):
                 rows.sort(key=lambda i, f=field: self._sort_key(i, f), reverse=down)
+        elif sort and is_date_field(sort):  # by the instant, not the text (see ``instant_key``)
+            rows.sort(key=lambda i: (self.value(i, sort) is not None, instant_key(self.value(i, sort)), i),
+                      reverse=desc)
         elif sort:
             def order(i: int) -> tuple:
                 v = self.value(i, sort)
