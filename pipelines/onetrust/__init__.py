@@ -46,7 +46,15 @@ from pipelines.onetrust import settings as S
 from pipelines.onetrust.helpers import OneTrustClient, Page, make_auth, resolve_base_url
 from pipelines.onetrust.shapes import ASSESSMENT_ITEM, EXPORT, RECORDS, shape_problem
 from pipelines.onetrust.shared import DeleteLogShare, ExportShare
-from pipelines.onetrust.sync import ChangeOrder, ScanOutcome, changed_records, finish, normalise, reconcile
+from pipelines.onetrust.sync import (
+    ChangeOrder,
+    ScanOutcome,
+    changed_records,
+    finish,
+    normalise,
+    reconcile,
+    utc_text,
+)
 
 Lister = Callable[[OneTrustClient, OverlapCursor], Iterator[Page]]
 # Records -> (rows to load, [(what the vendor sent, reason, its id)] for records a later read or the
@@ -109,20 +117,21 @@ def onetrust_source(
         params = {"sort": S.CREATION_SORT, "assessmentArchivalState": "ALL"}
         if template_type:
             params["templateTypes"] = template_type
-        return lambda c, _: c.pages("GET", S.ASSESSMENTS_PATH, page_size=S.ASSESSMENT_PAGE_SIZE, params=params)
+        return lambda c, _: c.pages("GET", S.ASSESSMENTS_PATH, page_size=S.ASSESSMENT_PAGE_SIZE, params=params,
+                                    past_full_last=full)
 
     def risks(client: OneTrustClient, cursor: OverlapCursor) -> Iterator[Page]:
         body: dict[str, Any] = {"filters": {}, "fullTextSearch": ""}
         if not full:  # changes only; a full pass is needed to see deletes
-            since = cursor.start_datetime.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            since = utc_text(cursor.start_datetime, "T", ".000Z")
             body["predicates"] = [{"field": S.RISKS.ts_field, "operator": "GREATER_THAN_EQUAL_TO", "value": since}]
         return client.pages("POST", S.RISKS_PATH, page_size=S.RISK_PAGE_SIZE, params={"sort": S.CREATION_SORT},
-                            json=body)
+                            json=body, past_full_last=full)
 
     def vendors(client: OneTrustClient, _: OverlapCursor) -> Iterator[Page]:
         params = {"sort": S.CREATION_SORT if full else S.VENDOR_CHANGE_SORT,
                   "markForDelete": str(full).lower()}
-        return client.pages("GET", S.VENDORS_PATH, page_size=vendor_size, params=params)
+        return client.pages("GET", S.VENDORS_PATH, page_size=vendor_size, params=params, past_full_last=full)
 
     # Both assessment resources export the VENDOR assessments: the first to read one keeps it for the other.
     wants = {"assessments": lambda _: True,
@@ -236,7 +245,7 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
                 if bad is not None:
                     yield bad
             if loadable:
-                yield loadable
+                yield R.newest_wins(spec.resource, loadable)
 
         if share is not None:
             share.begin(spec.resource)
@@ -292,7 +301,8 @@ def _logged_deletes(spec: S.EntitySpec, client: OneTrustClient, state: dict, ove
     """
     cursor = OverlapCursor(state.setdefault("delete_log", {}), initial_value=window[0] if window else
                            S.INITIAL_CURSOR, overlap_seconds=0 if window else overlap)
-    start, end, found = cursor.start_value, window[1] if window else "9999", []
+    # Stamps are ``YYYY-MM-DD HH:MM:SS``: "~" sorts after every one of them (year 9999 included).
+    start, end, found = utc_text(cursor.start_datetime), window[1] if window else "~", []
 
     def entries() -> Iterator[tuple[str, str, str]]:
         """(assessment id, normalised stamp, raw stamp) of every usable entry of the log."""

@@ -96,10 +96,15 @@ def _count(value: Any) -> int | None:
     return int(value)
 
 
-def _more(page: Page, page_size: int) -> bool:
-    """Whether pages may follow ``page``: by ``totalPages`` when known, else while pages come back full."""
-    if page.total_pages is not None:
-        return page.number + 1 < page.total_pages
+def _more(page: Page, page_size: int, past_full_last: bool = False) -> bool:
+    """Whether pages may follow ``page``: by ``totalPages`` when known, else while pages come back full.
+    ``past_full_last``: a full page announced as the last is followed by one more request too (an empty
+    answer ends the read). A read whose absences count (a full pass) asks for it: a ``totalPages`` that lied
+    low ended the read early, and every record of the pages never asked for was recorded as deleted."""
+    if page.total_pages is not None and page.number + 1 < page.total_pages:
+        return True
+    if page.total_pages is not None and not past_full_last:
+        return False
     return len(page.items) >= page_size
 
 
@@ -156,41 +161,55 @@ class OneTrustClient:
             raise
 
     def pages(self, method: str, path: str, *, page_size: int, params: dict[str, Any] | None = None,
-              json: dict[str, Any] | None = None) -> Iterator[Page]:
+              json: dict[str, Any] | None = None, past_full_last: bool = False) -> Iterator[Page]:
         """Every page of a list call in order; the next page number comes from the response.
 
         A response numbered other than the page asked for (a proxy dropping ``page``) raises
         :class:`VendorError` (it would repeat or skip pages for ever). An empty page before the last
         one ``totalPages`` announces is asked again once, then stepped over, at most
         ``MAX_EMPTY_PAGES`` in a row. A page holding exactly the records of the page before (a caching
-        gateway) is asked again once, then raises: taking it as read missed that page's records."""
-        number, empty, previous = 0, 0, None
+        gateway) is asked again once, then raises: taking it as read missed that page's records. So does a
+        page holding only records of earlier pages (a gateway looping back to page 0): it had been taken as
+        read, its own records missed, and a full pass recorded them as deleted. ``past_full_last``: see
+        :func:`_more` (for a read that proves absences)."""
+        number, empty, previous, earlier = 0, 0, None, set()
         while True:
             query = {**(params or {}), "page": number, "size": page_size}
             page = parse_page(self.request(method, path, params=query, json=json), number)
-            more = _more(page, page_size)
+            more = _more(page, page_size, past_full_last)
             if not page.items and more and not empty:
                 log.warning("OneTrust: %s page %d came back empty before the last of %s pages; asking again",
                             path, number, page.total_pages)
                 page = parse_page(self.request(method, path, params=query, json=json), number)
-                more = _more(page, page_size)
+                more = _more(page, page_size, past_full_last)
             if page.items and _ids(page) == previous:  # a caching gateway serving the last page again
                 log.warning("OneTrust: %s page %d holds the same records as page %d; asking again", path,
                             number, number - 1)
                 page = parse_page(self.request(method, path, params=query, json=json), number)
-                more = _more(page, page_size)
+                more = _more(page, page_size, past_full_last)
                 if page.items and _ids(page) == previous:
                     raise VendorError(
                         f"OneTrust served page {number} of {path} with the same records as page {number - 1}, "
                         "again: a cache or gateway is repeating pages, so the records of this page would be "
                         "missed in silence. Stopped: retry later; if it persists, check what sits between "
                         "us and ONETRUST_BASE_URL")
+            if _looped(page, earlier):
+                log.warning("OneTrust: %s page %d holds only records of earlier pages; asking again", path, number)
+                page = parse_page(self.request(method, path, params=query, json=json), number)
+                more = _more(page, page_size, past_full_last)
+                if _looped(page, earlier):
+                    raise VendorError(
+                        f"OneTrust served page {number} of {path} holding only records of earlier pages, again: "
+                        "the listing loops back (a cache or gateway?) or moved a whole page while we read, so "
+                        "this page's own records would be missed in silence. Stopped: retry later; if it "
+                        "persists, check what sits between us and ONETRUST_BASE_URL")
             if page.number != number:
                 raise VendorError(
                     f"OneTrust answered page {page.number} of {path} when asked for page {number}: the "
                     "page parameter is not honoured (a proxy or gateway dropping it?), so paging would "
                     "repeat or skip pages. Stopped: check ONETRUST_BASE_URL points at the OneTrust API")
             yield page
+            earlier.update(k for k in _keys(page) if k is not None)
             previous = _ids(page) if page.items else previous
             empty = 0 if page.items else empty + 1
             if not more or (not page.items and empty > MAX_EMPTY_PAGES):
@@ -234,6 +253,25 @@ class OneTrustClient:
         self.session.close()
         if self.token_session is not None:
             self.token_session.close()
+
+
+def _keys(page: Page) -> list[str | None]:
+    """The ids of a page's records, lower-cased (OneTrust ids are UUIDs); None for a record without one. An
+    entry of the deleted-assessment log is keyed by its time too: one assessment may be deleted many times."""
+    out: list[str | None] = []
+    for r in page.items:
+        rid = (r.get("id") or r.get("assessmentId")) if isinstance(r, dict) else None
+        key = rid.lower() if isinstance(rid, str) and rid else None
+        if key is not None and "deletedDT" in r:
+            key = f"{key}|{r['deletedDT']}"
+        out.append(key)
+    return out
+
+
+def _looped(page: Page, earlier: set[str]) -> bool:
+    """Whether every record of ``page`` (with an id, at least one) was listed on an earlier page."""
+    keys = _keys(page)
+    return bool(keys) and all(k is not None and k in earlier for k in keys)
 
 
 def _ids(page: Page) -> list[Any]:

@@ -18,6 +18,8 @@ import math
 import re
 from typing import Any
 
+import dlt
+
 from pipelines.common.validation import json_type
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -278,3 +280,15 @@ COLUMN_HINTS = {
     "risks": _hints((*_STAMPS, "mitigated_date"), ("categories",), ("mitigation", "target_level")),
     "vendors": _hints(("created_at", "updated_at")),
 }
+
+
+def newest_wins(table: str, rows: list[dict[str, Any]]) -> Any:
+    """``rows`` for ``table`` with ``dedup_sort`` on ``updated_at``: a record listed on two pages of one read,
+    the newer copy on the later page (a listing that moved, its id in another case), is loaded twice in one
+    package, and the merge kept the first, the stale one (and the pass remembered the newer as loaded).
+    OneTrust serves one timestamp format, so its text orders the copies; the pass yields only newer ones. A
+    variant of the table's own hints: set on the resource, the hint reached its quarantine and deletions
+    tables too (dlt copies a resource's columns into every variant)."""
+    columns = {**COLUMN_HINTS[table], "updated_at": {"data_type": "text", "dedup_sort": "desc"}}
+    return dlt.mark.with_hints(rows, dlt.mark.make_hints(table_name=table, columns=columns),
+                               create_table_variant=True)

@@ -21,11 +21,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import dlt
 
-from pipelines.common.cursor import VENDOR_TS_FORMAT, OverlapCursor, parse_vendor_ts
+from pipelines.common.cursor import OverlapCursor, parse_vendor_ts
 from pipelines.common.deletions import DELETIONS_TABLE, deletion_rows, withdrawn_rows
 from pipelines.common.pages import text_problem
 from pipelines.common.quarantine import quarantined
@@ -43,9 +44,17 @@ VERIFY_LIMIT = 200  # ids a full pass may check one by one when a malformed reco
 def normalise(raw: Any) -> str | None:
     """OneTrust ISO-8601 timestamp -> UTC ``YYYY-MM-DD HH:MM:SS`` (the cursor format); None if invalid."""
     try:
-        return parse_vendor_ts(raw).strftime(VENDOR_TS_FORMAT)
+        return utc_text(parse_vendor_ts(raw))
     except (TypeError, ValueError):
         return None
+
+
+def utc_text(when: datetime, sep: str = " ", suffix: str = "") -> str:
+    """A naive UTC datetime as ``YYYY-MM-DD HH:MM:SS``, the year always in four digits. ``strftime("%Y")`` writes
+    year 999 as ``999``, which sorts after ``2026`` as text (and no ISO parser reads it back): an instant before
+    year 1000 had read as newer than every other, and a delete logged at one crashed every run."""
+    return (f"{when.year:04d}-{when.month:02d}-{when.day:02d}{sep}"
+            f"{when.hour:02d}:{when.minute:02d}:{when.second:02d}{suffix}")
 
 
 @dataclass
@@ -128,7 +137,8 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
                                          or (rid in due and requeue is not None and rid in requeue.pending))
     # Records quarantined without a usable id can only be found again by time: read from the oldest.
     floor = requeue.floor() if requeue is not None else None
-    start = min(cursor.start_value, floor) if floor else cursor.start_value
+    begin = utc_text(cursor.start_datetime)  # not ``start_value``: its strftime drops a year's leading zeros
+    start = min(begin, floor) if floor else begin
     emitted: dict[str, str] = {}  # id -> version yielded in this pass (a row shifted onto the next page)
     last_total: int | None = None
     for page in pages:
