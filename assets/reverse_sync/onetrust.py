@@ -20,7 +20,7 @@ import hashlib
 import os
 import threading
 from collections import defaultdict
-from datetime import UTC
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from assets.reverse_sync.engine import Snapshot, Step
 from assets.reverse_sync.policy import PROJECTX, VENDOR, Change, Field
 from assets.reverse_sync.readback import onetrust_holds
 from assets.reverse_sync.writes import Writes
-from pipelines.common.cursor import parse_vendor_ts
+from pipelines.common.cursor import parse_vendor_ts, utc_text
 from pipelines.common.http import VendorError
 from pipelines.onetrust.helpers import OneTrustClient
 from resources.evidence.select import library_dir
@@ -54,7 +54,10 @@ def _iso(value: Any) -> str | None:
     worker's time zone) is turned to UTC first, not written as its wall-clock time with a Z; naive is UTC."""
     if getattr(value, "tzinfo", None) is not None and value.utcoffset() is not None:
         value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else value
+    if isinstance(value, date) and not isinstance(value, datetime):  # a day: its midnight
+        value = datetime(value.year, value.month, value.day)
+    # four-digit years always (strftime writes year 999 as "999", which OneTrust cannot read)
+    return utc_text(value.replace(tzinfo=None), "T", "Z") if isinstance(value, datetime) else value
 
 
 def _instant(value: Any) -> Any:

@@ -16,7 +16,15 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 
-VENDOR_TS_FORMAT = "%Y-%m-%d %H:%M:%S"
+VENDOR_TS_FORMAT = "%Y-%m-%d %H:%M:%S"  # as written by utc_text (strftime drops a year's leading zeros)
+
+
+def utc_text(when: datetime, sep: str = " ", suffix: str = "") -> str:
+    """A naive UTC datetime as ``YYYY-MM-DD HH:MM:SS``, the year always in four digits. ``strftime("%Y")`` writes
+    year 999 as ``999``, which sorts after ``2026`` as text (and no ISO parser reads it back): an instant before
+    year 1000 had read as newer than every other, and a delete logged at one crashed every run."""
+    return (f"{when.year:04d}-{when.month:02d}-{when.day:02d}{sep}"
+            f"{when.hour:02d}:{when.minute:02d}:{when.second:02d}{suffix}")
 
 
 def parse_vendor_ts(value: str) -> datetime:
@@ -45,7 +53,7 @@ class OverlapCursor:
         self._window: dict[str, tuple[str, str]] = {}
         self.skipped_unchanged = 0
         # Our own clock as reading begins: the cursor never passes it (see commit).
-        self._opened = datetime.now(UTC).replace(tzinfo=None).strftime(VENDOR_TS_FORMAT)
+        self._opened = utc_text(datetime.now(UTC).replace(tzinfo=None))
 
     @property
     def start_datetime(self) -> datetime:
@@ -55,7 +63,7 @@ class OverlapCursor:
     @property
     def start_value(self) -> str:
         """``start_datetime`` as ``YYYY-MM-DD HH:MM:SS`` (what ServiceNow's encoded query takes)."""
-        return self.start_datetime.strftime(VENDOR_TS_FORMAT)
+        return utc_text(self.start_datetime)
 
     def admit(self, row_id: str, cursor_value: str, version: str) -> bool:
         """True if this row version has not been loaded before; records it either way."""
@@ -102,7 +110,7 @@ class OverlapCursor:
         return keep
 
     def _floor(self, value: str) -> str:
-        return (parse_vendor_ts(value) - self._overlap).strftime(VENDOR_TS_FORMAT)
+        return utc_text(parse_vendor_ts(value) - self._overlap)
 
     def cap(self, as_of: str | None) -> None:
         """Never advance past ``as_of`` (the vendor's clock when reading began): rows changed while

@@ -21,12 +21,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import dlt
 
-from pipelines.common.cursor import OverlapCursor, parse_vendor_ts
+from pipelines.common.cursor import OverlapCursor, parse_vendor_ts, utc_text
 from pipelines.common.deletions import DELETIONS_TABLE, deletion_rows, withdrawn_rows
 from pipelines.common.pages import text_problem
 from pipelines.common.quarantine import quarantined
@@ -47,14 +46,6 @@ def normalise(raw: Any) -> str | None:
         return utc_text(parse_vendor_ts(raw))
     except (TypeError, ValueError):
         return None
-
-
-def utc_text(when: datetime, sep: str = " ", suffix: str = "") -> str:
-    """A naive UTC datetime as ``YYYY-MM-DD HH:MM:SS``, the year always in four digits. ``strftime("%Y")`` writes
-    year 999 as ``999``, which sorts after ``2026`` as text (and no ISO parser reads it back): an instant before
-    year 1000 had read as newer than every other, and a delete logged at one crashed every run."""
-    return (f"{when.year:04d}-{when.month:02d}-{when.day:02d}{sep}"
-            f"{when.hour:02d}:{when.minute:02d}:{when.second:02d}{suffix}")
 
 
 @dataclass
@@ -137,7 +128,7 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
                                          or (rid in due and requeue is not None and rid in requeue.pending))
     # Records quarantined without a usable id can only be found again by time: read from the oldest.
     floor = requeue.floor() if requeue is not None else None
-    begin = utc_text(cursor.start_datetime)  # not ``start_value``: its strftime drops a year's leading zeros
+    begin = utc_text(cursor.start_datetime)
     start = min(begin, floor) if floor else begin
     emitted: dict[str, str] = {}  # id -> version yielded in this pass (a row shifted onto the next page)
     last_total: int | None = None
