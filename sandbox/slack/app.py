@@ -52,6 +52,7 @@ from sandbox.core.base import Sandbox
 from sandbox.core.faults import Decision
 from sandbox.core.http import Request, Response, Router, json_response
 from sandbox.slack.app_side import AppSide
+from sandbox.slack.arg_rules import check_arguments
 from sandbox.slack.assistant_threads import AssistantThreads
 from sandbox.slack.charset import is_json as _is_json
 from sandbox.slack.charset import with_charset_warning as _with_charset_warning
@@ -329,6 +330,7 @@ class SlackSandbox(MessageStore, AppSide, Sandbox):
                 self._check_token(req, args, method)
             if method != "api.test" and self.grants.lacks(method):
                 raise SlackError("missing_scope", **self.grants.missing(method))
+            check_arguments(self, method, args)  # as_user, an org-wide install's team_id, ... (arg_rules)
             self.api.scheduled.deliver_due()
             with self._lock:
                 forced = self._method_errors.get(method)

@@ -1,7 +1,7 @@
 """Who a message is from: the app's bot as Slack shows it on the messages it posts (`bot_id`, `app_id`,
 `bot_profile`), and chat.postMessage's `username` / `icon_emoji` / `icon_url` (scope chat:write.customize),
 which make the message a `subtype: bot_message` under that name and icon, without `user`, as Slack does
-(ignored with the legacy `as_user=true`)."""
+(ignored with the legacy `as_user=true`, which only a user token may send: `sandbox.slack.arg_rules`)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,9 @@ HTTP 200 with `{"ok": false, "error": "<code>"}`, as in Slack: not_authed, inval
 token_revoked, channel_not_found, not_in_channel, is_archived, no_text, msg_too_long,
 invalid_blocks (Block Kit limits, see `sandbox.slack.blocks`),
 too_many_attachments, invalid_metadata_format, invalid_limit, invalid_cursor, users_not_found,
-user_not_found, invalid_json, unknown_method (HTTP 404).
+user_not_found, invalid_json, unknown_method (HTTP 404); request errors before any method runs
+(missing_post_type, invalid_post_type, invalid_charset, invalid_form_data, invalid_array_arg: `sandbox.slack.post_body`)
+and argument rules (`as_user` from a bot token, an org-wide install's `team_id`: `sandbox.slack.arg_rules`).
 
 Methods: api.test, auth.test (auth.revoke: `sandbox.slack.oauth`), chat.postMessage, chat.update, chat.delete,
 chat.getPermalink, chat.postEphemeral, conversations.info (`locale` with include_locale [unc])
@@ -45,6 +47,7 @@ from sandbox.slack.actor import actor_id, dm_for, person, seen, sees
 from sandbox.slack.arg_numbers import whole
 from sandbox.slack.authorship import bot_message, customized
 from sandbox.slack.blocks import check_blocks, markdown_content
+from sandbox.slack.post_body import body_codec, form_fields, json_body, refuse_array_args
 from sandbox.slack.threads import with_threads
 
 if TYPE_CHECKING:
@@ -87,22 +90,23 @@ def reads_json(method: str) -> bool:
 
 def call_args(req: Request, method: str = "") -> dict[str, Any]:
     args: dict[str, Any] = dict(req.query)
+    refuse_array_args(args, SlackError)
     if not req.body:
         return args
+    codec = body_codec(req, SlackError)  # missing_post_type, invalid_post_type, invalid_charset (post_body)
     if req.header("Content-Type").lower().startswith("application/json"):
         if not reads_json(method):
             return args  # the token in the Authorization header still counts
-        try:
-            body = req.json()
-        except ValueError as exc:
-            raise SlackError("invalid_json") from exc
+        body = json_body(req, codec, SlackError)
         if not isinstance(body, dict):
             raise SlackError("invalid_json")
         args.update(body)
     elif req.header("Content-Type").lower().startswith("multipart/form-data"):
         args.update(_multipart_args(req))
     else:
-        args.update(req.form())
+        form = form_fields(req, codec, SlackError)
+        refuse_array_args(form, SlackError)
+        args.update(form)
     return args
 
 
