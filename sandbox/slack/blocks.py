@@ -6,6 +6,7 @@ Round 28 (Block Kit reference, per block): a text object is `plain_text` or `mrk
 `plain_text`; a section's `fields` are 1-10 text objects of at most 2000 characters; an image block needs
 `alt_text` (at most 2000) and an `image_url` (at most 3000) or a `slack_file`; a button's `style` is
 `primary` or `danger` (elsewhere too: a section's button `accessory`).
+Round 29: an explicit `block_id` used twice in one message, or an `action_id` twice in one actions block.
 
 Slack names the offending place in ``errors`` and ``response_metadata.messages``, e.g.
 ``"[ERROR] must be more than 0 characters [json-pointer:/blocks/0/text/text]"``; the wording of each
@@ -44,6 +45,7 @@ def block_problem(blocks: list[Any]) -> str | None:
     """The first reason Slack would refuse these blocks, or None."""
     if len(blocks) > MAX_BLOCKS:
         return f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"
+    seen: set[str] = set()
     for n, block in enumerate(blocks):
         at = f"/blocks/{n}"
         if not isinstance(block, dict):
@@ -55,6 +57,10 @@ def block_problem(blocks: list[Any]) -> str | None:
             return f"unsupported type: {kind} [json-pointer:{at}/type]"
         if len(str(block.get("block_id", ""))) > MAX_ID:
             return f"must be less than {MAX_ID + 1} characters [json-pointer:{at}/block_id]"
+        if block.get("block_id"):
+            if str(block["block_id"]) in seen:  # unique within a message (round 29) [unc: the wording]
+                return f"duplicate block_id [json-pointer:{at}/block_id]"
+            seen.add(str(block["block_id"]))
         problem = _block_problem(block, kind, at)
         if problem:
             return problem
@@ -93,9 +99,15 @@ def _block_problem(block: dict[str, Any], kind: str, at: str) -> str | None:
     if kind == "actions":
         if not elements or len(elements) > 25:
             return f"must provide 1-25 elements [json-pointer:{at}/elements]"
+        actions: set[str] = set()
         for i, element in enumerate(elements):
             if isinstance(element, dict) and element.get("type") == "button" and not _button_ok(element):
                 return f"failed to match all allowed schemas [json-pointer:{at}/elements/{i}]"
+            action = element.get("action_id") if isinstance(element, dict) else None
+            if action:  # "unique among all other action_ids in the containing block" [unc: the wording]
+                if str(action) in actions:
+                    return f"duplicate action_id [json-pointer:{at}/elements/{i}/action_id]"
+                actions.add(str(action))
     return None
 
 
@@ -149,8 +161,20 @@ def with_block_ids(blocks: Any, ts: str) -> Any:
     ts and the block's place, as `interactivity` assumes), copies only, so the caller's blocks stay as sent."""
     if not isinstance(blocks, list):
         return blocks
-    return [{**b, "block_id": hashlib.sha256(f"{ts}:{n}".encode()).hexdigest()[:5]}
-            if isinstance(b, dict) and not b.get("block_id") else b for n, b in enumerate(blocks)]
+    taken = {str(b["block_id"]) for b in blocks if isinstance(b, dict) and b.get("block_id")}
+    out = []
+    for n, b in enumerate(blocks):
+        if isinstance(b, dict) and not b.get("block_id"):
+            # never one a block of the message already has (an edit that moved blocks sends their old ids back,
+            # and Slack refuses a message whose block_ids repeat)
+            salt, new = 0, hashlib.sha256(f"{ts}:{n}".encode()).hexdigest()[:5]
+            while new in taken:
+                salt += 1
+                new = hashlib.sha256(f"{ts}:{n}:{salt}".encode()).hexdigest()[:5]
+            taken.add(new)
+            b = {**b, "block_id": new}
+        out.append(b)
+    return out
 
 
 MAX_MARKDOWN_TEXT = 12_000

@@ -87,9 +87,14 @@ class ViewsApi:
         blocks = view.get("blocks")
         if not isinstance(blocks, list) or len(blocks) > 100:
             raise bad_args("must provide an array of at most 100 blocks [json-pointer:/view/blocks]")
+        seen: set[str] = set()
         for n, block in enumerate(blocks):
             if not isinstance(block, dict) or block.get("type") not in BLOCK_TYPES:
                 raise bad_args(f"unsupported type [json-pointer:/view/blocks/{n}/type]")
+            if block.get("block_id"):  # "unique for each message and each iteration of a message" [unc: wording]
+                if str(block["block_id"]) in seen:
+                    raise bad_args(f"duplicate block_id [json-pointer:/view/blocks/{n}/block_id]")
+                seen.add(str(block["block_id"]))
         if len(str(view.get("private_metadata", ""))) > 3000:
             raise bad_args("must be less than 3001 characters [json-pointer:/view/private_metadata]")
         return view
