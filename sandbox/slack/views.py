@@ -95,6 +95,9 @@ class ViewsApi:
                 if str(block["block_id"]) in seen:
                     raise bad_args(f"duplicate block_id [json-pointer:/view/blocks/{n}/block_id]")
                 seen.add(str(block["block_id"]))
+            if view["type"] == "modal" and block["type"] == "input" and not view.get("submit"):
+                # as Slack words it (node-slack-sdk #875)
+                raise bad_args(f"must define `submit` to use `input` block [json-pointer:/view/blocks/{n}/input]")
         if len(str(view.get("private_metadata", ""))) > 3000:
             raise bad_args("must be less than 3001 characters [json-pointer:/view/private_metadata]")
         return view

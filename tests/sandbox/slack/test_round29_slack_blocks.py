@@ -3,6 +3,8 @@
 Before round 29 the sandbox
 - posted a message whose blocks repeat a `block_id`, or an actions block whose buttons repeat an `action_id`
   (Slack: invalid_blocks; a block_id is unique within a message, an action_id within its block);
+- opened a modal with an `input` block and no `submit` (Slack: invalid_arguments, "[ERROR] must define `submit`
+  to use `input` block [json-pointer:/view/blocks/0/input]", as node-slack-sdk #875 quotes it);
 - gave a block without an id, in an edit that moved blocks, the id another block of the message already had,
   so sending the message's blocks back (as an approval's "decided" edit does) would repeat it.
 """
@@ -14,9 +16,12 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ContextBlock,
     DividerBlock,
-        MarkdownTextObject,
-        SectionBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
 )
+from slack_sdk.models.views import View
 
 from tests.sandbox.slack.test_client_probe_round3 import fails
 
@@ -45,6 +50,26 @@ def test_repeated_action_id_in_one_block_is_invalid_blocks(slack_client):
     one = ActionsBlock(elements=[ButtonElement(text="Open", action_id="open", url="https://example.com/a")])
     other = ActionsBlock(elements=[ButtonElement(text="Open", action_id="open", url="https://example.com/b")])
     assert slack_client.chat_postMessage(channel=CHANNEL, text="x", blocks=[one, other])["ok"]
+
+
+def test_a_modal_with_an_input_needs_submit(slack_client, slack_sandbox):
+    field = InputBlock(label="Reason", element=PlainTextInputElement(action_id="reason"), block_id="why")
+    response = fails(slack_client.views_open, "invalid_arguments", trigger_id=slack_sandbox.new_trigger_id(),
+                     view=View(type="modal", title="Deny request", blocks=[SectionBlock(text="INC1"), field]))
+    assert response["response_metadata"]["messages"] == [
+        "[ERROR] must define `submit` to use `input` block [json-pointer:/view/blocks/1/input]"]
+    opened = slack_client.views_open(trigger_id=slack_sandbox.new_trigger_id(),
+                                     view=View(type="modal", title="Deny request", submit="Deny", blocks=[field]))
+    vid = opened["view"]["id"]
+    fails(slack_client.views_update, "invalid_arguments", view_id=vid,
+          view=View(type="modal", title="Deny request", blocks=[field]))
+    fails(slack_client.views_update, "invalid_arguments", view_id=vid,
+          view=View(type="modal", title="Deny request", submit="Deny", blocks=[field, field]))
+    assert slack_client.views_update(view_id=vid, view=View(type="modal", title="Deny request", submit="Send",
+                                                            blocks=[field]))["view"]["submit"]["text"] == "Send"
+    # a modal without inputs needs none, nor does a Home tab
+    assert slack_client.views_open(trigger_id=slack_sandbox.new_trigger_id(),
+                                   view=View(type="modal", title="Info", blocks=[SectionBlock(text="ok")]))["ok"]
 
 
 def test_edits_that_move_blocks_keep_block_ids_unique(slack_client):
