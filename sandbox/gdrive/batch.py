@@ -20,6 +20,7 @@ from sandbox.core.http import Request, Response
 from sandbox.core.multipart import MultipartError, boundary_of, split_parts
 from sandbox.core.numbers import ascii_int
 from sandbox.gdrive.errors import DriveError
+from sandbox.gdrive.mime_parts import unfold_part_headers
 
 MAX_CALLS = 100
 BATCH_ROUTES = [("POST", r"/batch/drive/v3", "batch"), ("POST", r"/batch", "batch")]
@@ -55,7 +56,7 @@ class Batch:
         if not req.header("Content-Type").lower().startswith("multipart/mixed") or boundary is None:
             raise DriveError(400, "badRequest", "Failed to parse batch request: the body is not multipart/mixed.")
         try:
-            parts = split_parts(req.body, boundary)
+            parts = split_parts(unfold_part_headers(req.body, boundary), boundary)  # a long Content-ID folds
         except MultipartError as exc:
             raise DriveError(400, "badRequest", f"Failed to parse batch request: {exc}") from None
         if len(parts) > MAX_CALLS:

@@ -6,19 +6,23 @@ exportSizeLimitExceeded.
 
 The emulator keeps a native file's ``content`` as its text (or, when it starts with ``%PDF``, as its
 PDF rendering): text formats are that text, PDF is that PDF or a one-page PDF of the text, other
-formats the bytes as kept. A Google Doc's ``text/plain`` export starts with a UTF-8 byte order mark
-(``EF BB BF``), as Google's does (widely reported by integrators, not in Drive's reference; [unc] whether
-Slides' ``text/plain`` has one too: here not)."""
+formats a minimal valid file of their type holding that text (``export_files.py``: a .docx or .xlsx is
+an Office Open XML zip, a PNG a PNG; they were the kept bytes, so a .docx export was not a zip). A Google
+Doc's ``text/plain`` export starts with a UTF-8 byte order mark (``EF BB BF``), as Google's does (widely
+reported by integrators, not in Drive's reference; [unc] whether Slides' ``text/plain`` has one too: here
+not)."""
 
 from __future__ import annotations
 
 from sandbox.core.pdf import text_pdf
 from sandbox.gdrive.errors import DriveError
+from sandbox.gdrive.export_files import render, zipped_html
 from sandbox.gdrive.store import EXPORT_FORMATS, GOOGLE_APPS, DriveFile
 
 EXPORT_LIMIT = 10 * 1024 * 1024
 BOM = b"\xef\xbb\xbf"
 DOCUMENT = GOOGLE_APPS + "document"
+SPREADSHEET = GOOGLE_APPS + "spreadsheet"
 
 
 def export(f: DriveFile, mime: str) -> bytes:
@@ -35,5 +39,14 @@ def export(f: DriveFile, mime: str) -> bytes:
     if mime == "application/pdf":
         return f.content if is_pdf else text_pdf(f.content.decode("utf-8", "replace"))
     # no text kept beside a PDF rendering: the name stands for it
-    text = f.name.encode() if mime.startswith("text/") and is_pdf else f.content
+    text = f.name.encode() if is_pdf else f.content
+    if mime == "application/zip":
+        return zipped_html(_text(text), f.name, f.mime_type == SPREADSHEET)
+    shaped = render(mime, _text(text), f.name)  # .docx, .xlsx, .odt, EPUB, RTF, PNG, …: export_files.py
+    if shaped is not None:
+        return shaped
     return BOM + text.removeprefix(BOM) if mime == "text/plain" and f.mime_type == DOCUMENT else text
+
+
+def _text(data: bytes) -> str:
+    return data.removeprefix(BOM).decode("utf-8", "replace")

@@ -18,6 +18,7 @@ from sandbox.core.numbers import ascii_int
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
 from sandbox.gdrive.listing import all_drives
+from sandbox.gdrive.mime_parts import unfold_part_headers
 
 UPLOAD = r"/upload/drive/v3/files"
 
@@ -46,7 +47,8 @@ class Uploads:
         if kind == "multipart":
             boundary = boundary_of(ctype) if ctype.lower().startswith("multipart/") else None
             try:  # byte for byte: googleapiclient writes LF line breaks (sandbox/core/multipart.py)
-                parts = split_parts(req.body, boundary) if boundary else []
+                # a long part header comes folded onto a continuation line: unfolded first (mime_parts.py)
+                parts = split_parts(unfold_part_headers(req.body, boundary), boundary) if boundary else []
             except MultipartError:
                 parts = []
             if len(parts) != 2:
