@@ -42,6 +42,9 @@ class Sites:
         ref = unquote(ref)
         if ref in self.store.sites:
             return ref
+        for site_id in self.store.sites:  # hostnames and GUIDs are case-insensitive [unc]
+            if site_id.lower() == ref.lower():
+                return site_id
         host, sep, path = ref.partition(":")
         if sep:
             name = path.strip(":").strip("/")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -127,7 +128,8 @@ class GraphStore:
         return tuple(out)
 
     def site(self, hostname: str, name: str) -> str:
-        site_id = f"{hostname},{secrets.token_hex(4)}-0000-4000-8000-{secrets.token_hex(6)},{secrets.token_hex(4)}"
+        # hostname, site collection id, web id: two GUIDs, as Graph's (the web id was 8 hex digits)
+        site_id = f"{hostname},{secrets.token_hex(4)}-0000-4000-8000-{secrets.token_hex(6)},{uuid.uuid4()}"
         self.sites[site_id] = name
         return site_id
 
