@@ -95,15 +95,35 @@ def raise_alerts(conn: Connection, env_name: str, channel: str, findings: list[m
     return raised
 
 
-def lag_history(conn: Connection, env_name: str, now: datetime,
-                days: int = 7) -> dict[str, list[tuple[datetime, float]]]:
-    """connector -> [(checked_at, worst lag as a multiple of the interval)] over the last ``days``."""
+CHART_COLUMNS = 280  # pixel columns of the page's 7-day lag chart (webhooks/operations/page.py)
+
+
+def lag_history(conn: Connection, env_name: str, now: datetime, days: int = 7,
+                columns: int | None = None) -> dict[str, list[tuple[datetime, float]]]:
+    """connector -> [(checked_at, worst lag as a multiple of the interval)] over the last ``days``.
+
+    With ``columns``, at most one row per connector and column of the chart (``days`` cut into ``columns``
+    equal spans) leaves the database: the one whose lag is worst (its ``value`` against its ``threshold`` of 2x
+    the interval). A health run after every sync stores tens of thousands of rows a week, and each row's JSON
+    was read and parsed on every health read; the chart draws one point per column anyway."""
     if not conn.table_exists(SCHEMA, "health_checks"):
         return {}
-    rows = conn.query(
-        f"select connector, checked_at, detail from {SCHEMA}.health_checks where environment = %s and "
-        "check_name = 'sync_lag' and checked_at >= %s order by checked_at",
-        (env_name, _naive(now - timedelta(days=days))))
+    since = _naive(now - timedelta(days=days))
+    if columns:
+        span = days * 86400 / columns
+        start = (since - datetime(1970, 1, 1)).total_seconds()
+        rows = conn.query(
+            "select connector, checked_at, detail from (select connector, checked_at, detail, row_number() over "
+            "(partition by connector, least(greatest(floor((date_part('epoch', checked_at) - %s) / %s), 0), %s) "
+            "order by case when threshold > 0 and value is not null then 1 else 0 end desc, "
+            "case when threshold > 0 then value / threshold end desc, checked_at desc) as pick "
+            f"from {SCHEMA}.health_checks where environment = %s and check_name = 'sync_lag' and checked_at >= %s) "
+            "as per_column where pick = 1 "
+            "order by checked_at", (start, span, columns, env_name, since))
+    else:
+        rows = conn.query(
+            f"select connector, checked_at, detail from {SCHEMA}.health_checks where environment = %s and "
+            "check_name = 'sync_lag' and checked_at >= %s order by checked_at", (env_name, since))
     out: dict[str, list[tuple[datetime, float]]] = {}
     for r in rows:
         try:  # a row written by hand or by another version is left out of the chart, not fatal to the page
@@ -115,14 +135,25 @@ def lag_history(conn: Connection, env_name: str, now: datetime,
     return out
 
 
-def latest(conn: Connection, env_name: str, check: str) -> dict[str, dict[str, Any]]:
-    """connector -> the newest stored row of one check (e.g. secret_expiry for the page)."""
+COLUMNS = ("checked_at", "environment", "connector", "check_name", "light", "value", "threshold", "message", "detail",
+           "trigger")
+
+
+def latest(conn: Connection, env_name: str, check: str, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+    """connector -> the newest stored row of one check (e.g. secret_expiry for the page).
+
+    One row per connector leaves the database: the page reads this on every health read, and the table grows
+    by a row per connector at every health run (a year of runs after every sync is hundreds of thousands; every
+    one of them was fetched and turned into a dict, past the page's time bound). With ``now``, a row stamped
+    more than ``CLOCK_SKEW_SECONDS`` after it (a run while the clock was ahead) counts as older than every row
+    stamped before it: after the clock was set back, the page showed that run's grading until the clock caught
+    up, ignoring every run since."""
     if not conn.table_exists(SCHEMA, "health_checks"):
         return {}
+    ahead = _naive((now or datetime.now(UTC)) + timedelta(seconds=measure.CLOCK_SKEW_SECONDS))
+    columns = ", ".join(COLUMNS)
     rows = conn.query(
-        f"select * from {SCHEMA}.health_checks where environment = %s and check_name = %s "
-        "order by checked_at desc", (env_name, check))
-    out: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        out.setdefault(r["connector"], r)
-    return out
+        f"select {columns} from (select {columns}, row_number() over (partition by connector order by "
+        f"case when checked_at > %s then 1 else 0 end, checked_at desc) as newest from {SCHEMA}.health_checks "
+        "where environment = %s and check_name = %s) as ranked where newest = 1", (ahead, env_name, check))
+    return {r["connector"]: r for r in rows}

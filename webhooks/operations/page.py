@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from html import escape
 
-from assets.health import measure
+from assets.health import history, measure
 from assets.health.inputs import ConnectorHealth
 from webhooks.operations.state import Snapshot
 
 COLOURS = {measure.GREEN: "#2e9d4a", measure.YELLOW: "#e0b000", measure.RED: "#d0312d",
            measure.DISABLED: "#9a9a9a", measure.UNKNOWN: "#c8c8c8"}
-W, H = 280, 60
+W, H = history.CHART_COLUMNS, 60
 MAX_TEXT = 400  # characters of one message shown; vendor-derived text can be any length
 # The page runs no script and loads nothing: a message that slipped past escaping still could not run.
 SECURITY_HEADERS = {

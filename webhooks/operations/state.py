@@ -118,8 +118,8 @@ class HealthReader:
                 # cut off within the page's wait, so the request that started the read names the lock
                 conn.execute(f"set statement_timeout = {int(statement_timeout() * 1000)}")
             return {"figures": warehouse_figures(conn),
-                    "history": history.lag_history(conn, self.env.name, now),
-                    "secrets": history.latest(conn, self.env.name, "secret_expiry"),
+                    "history": history.lag_history(conn, self.env.name, now, columns=history.CHART_COLUMNS),
+                    "secrets": history.latest(conn, self.env.name, "secret_expiry", now),
                     "read_at": now}
 
     def _syncs(self) -> dict | Unreadable:
