@@ -234,7 +234,8 @@ def test_user_token_methods_refuse_the_bot_token(slack_client):
 
 
 def test_view_blocks_get_block_ids_and_users_carry_their_tz_offset(slack_client, slack_sandbox):
-    view = {"type": "modal", "title": {"type": "plain_text", "text": "Evidence"}, "blocks": [
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Evidence"},
+            "submit": {"type": "plain_text", "text": "Save"}, "blocks": [
         {"type": "input", "label": {"type": "plain_text", "text": "Note"},
          "element": {"type": "plain_text_input", "action_id": "note"}},
         {"type": "section", "block_id": "mine", "text": {"type": "mrkdwn", "text": "x"}}]}
