@@ -16,6 +16,8 @@ Reads ``reverse_sync.external_links`` (the engine's link table) and writes it on
 link; vendor writes go through the engine's writer (:class:`ServiceNowTaskWriter`).
 """
 
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -99,12 +101,25 @@ class ServiceNowLinks:
                 out.update({r["sys_id"]: r for r in page})
         return out
 
-    def _point(self, internal_id: str, record: dict[str, Any], digest: str) -> None:
+    def _point(self, internal_id: str, record: dict[str, Any], digest: str, forms: dict[str, list[str]]) -> None:
         vendor_id, number = self.writer.identity(record)
         self.conn.execute(
             f"update {SCHEMA}.external_links set vendor_id = %s, vendor_number = %s, payload_hash = %s, "
-            "status = 'open', updated_at = %s where vendor = 'servicenow' and internal_id = %s",
-            (vendor_id, number, digest, _now(), internal_id))
+            "status = 'open', updated_at = %s, vendor_forms = %s where vendor = 'servicenow' and internal_id = %s",
+            (vendor_id, number, digest, _now(), json.dumps(forms, sort_keys=True), internal_id))
+        self.conn.raw.commit()
+
+    def _link(self, internal_id: str, record: dict[str, Any], payload: dict[str, Any]) -> None:
+        """Link ``internal_id`` to ``record`` (re-linked or recreated) as the engine links a record it wrote: its
+        hash, synced fields and Project X's values, status open, so the next push finds it up to date and sends
+        nothing (a reopen planned from a closed link's fields would be sent to the new record otherwise)."""
+        vendor_id, number = self.writer.identity(record)
+        held = DONE if str(record.get("state")) in VENDOR_CLOSED_STATES else OPEN
+        state.save_link(self.conn, "servicenow", self.writer.vendor_object, internal_id, vendor_id, number,
+                        payload_hash({**payload, "status": OPEN}), OPEN, {**payload, "status": held}, None,
+                        self.run_id, existing=True, sent={**payload, "status": OPEN})
+        self.conn.execute(f"update {SCHEMA}.external_links set vendor_forms = %s where vendor = 'servicenow' "
+                          "and internal_id = %s", (json.dumps(_forms(payload, record), sort_keys=True), internal_id))
         self.conn.raw.commit()
 
     def run(self) -> ReconcileReport:
@@ -128,9 +143,12 @@ class ServiceNowLinks:
                 beat.join()
             state.release_run_lock(self.conn, "servicenow", owner)
 
-    def _run(self) -> ReconcileReport:
-        links = {r["internal_id"]: r for r in self.conn.query(
+    def _links(self) -> dict[str, dict[str, Any]]:
+        return {r["internal_id"]: r for r in self.conn.query(
             f"select * from {SCHEMA}.external_links where vendor = 'servicenow' order by internal_id")}
+
+    def _run(self) -> ReconcileReport:
+        links = self._links()
         live = self._records(sorted({link["vendor_id"] for link in links.values()}))
         self.report.checked = len(links)
         for internal_id, link in links.items():
@@ -140,7 +158,10 @@ class ServiceNowLinks:
                 self._keep_ours(internal_id, link, record)
             else:
                 self._gone(internal_id, link)
-        self._orphans(links)
+        # Read again: a record re-linked or recreated above is linked now, not an orphan to close (the links read
+        # before still named the deleted record, so each record recreated was closed as an orphan the same night:
+        # state 3, Closed Complete, which the ingestion reads as the task remediated).
+        self._orphans(self._links())
         return self.report
 
     def _keep_ours(self, internal_id: str, link: dict, record: dict[str, Any]) -> None:
@@ -149,17 +170,26 @@ class ServiceNowLinks:
             return
         payload = self.writer.payload(row)
         # As ServiceNow stores them (text trimmed, a date column's date, a cut at the column's length): a value
-        # the instance rewrote on the way in is ours, not a change to write back every night.
-        if all(readback.sn_field_shows(f, record.get(f), payload.get(f), VENDOR_CLOSED_STATES) for f in COMPARED):
+        # the instance rewrote on the way in is ours, not a change to write back every night. So is the value the
+        # instance made of this very value of ours the last time we wrote it (a business rule that rewrites the
+        # field on every write, ``vendor_forms``): rewriting it was answered with the same value every night.
+        forms = _loads(link.get("vendor_forms"))
+        if all(readback.sn_field_shows(f, record.get(f), payload.get(f), VENDOR_CLOSED_STATES)
+               or forms.get(f) == _form(payload.get(f), record.get(f)) for f in COMPARED):
             return
-        self.writer.update(link["vendor_id"], payload)
-        self._point(internal_id, record, payload_hash(payload))
+        saved = self.writer.update(link["vendor_id"], payload)
+        self._point(internal_id, record, payload_hash(payload), _forms(payload, saved))
         self._audit("rewrite", internal_id, {"vendor_id": link["vendor_id"]})
         self.report.rewritten.append(internal_id)
 
     def _gone(self, internal_id: str, link: dict) -> None:
+        """A linked record not in the table any more (deleted, or moved to another table: an archive rule's
+        ``ar_`` table, a reclassification). Still wanted: re-linked or recreated, whatever the link's status, as a
+        task the mart wants again after its record was closed (its link closed) and then deleted or archived at
+        ServiceNow has nothing left to reopen; before, only open links were healed, so every push sent the reopen
+        to the old sys_id and dead-lettered its 404 for ever. Not wanted: only noted."""
         row = self.wanted.get(internal_id)
-        if row is None or link["status"] != "open":
+        if row is None:
             self.conn.execute(f"update {SCHEMA}.external_links set status = 'vendor_deleted', updated_at = %s "
                               "where vendor = 'servicenow' and internal_id = %s", (_now(), internal_id))
             self.conn.raw.commit()
@@ -168,13 +198,13 @@ class ServiceNowLinks:
         payload = self.writer.payload(row)
         existing = self.writer.find_existing(internal_id)
         if existing is not None:  # someone (or a lost run) made another record with our id: point at it
-            self.writer.update(existing["sys_id"], payload)
-            self._point(internal_id, existing, payload_hash(payload))
+            saved = self.writer.update(existing["sys_id"], payload)
+            self._link(internal_id, {**existing, **(saved if isinstance(saved, dict) else {})}, payload)
             self._audit("relink", internal_id, {"vendor_id": existing["sys_id"]})
             self.report.relinked.append(internal_id)
             return
         created = self._create_once(internal_id, payload)
-        self._point(internal_id, created, payload_hash(payload))  # the link follows the write at once
+        self._link(internal_id, created, payload)  # the link follows the write at once
         self._audit("recreate", internal_id, {"vendor_id": created["sys_id"], "was": link["vendor_id"]})
         self.report.recreated.append(internal_id)
 
@@ -235,6 +265,29 @@ class ServiceNowLinks:
                     self.writer.close(sys_id)
                     self._audit("close_orphan", internal_id, {"vendor_id": sys_id})
                     self.report.closed_orphans.append(sys_id)
+
+
+def _form(sent: Any, stored: Any) -> list[str]:
+    """A value of ours and what the instance stored of it, as digests (a description may be long)."""
+    return [hashlib.sha256(str(v if v is not None else "").encode("utf-8", "surrogatepass")).hexdigest()[:32]
+            for v in (sent, readback.text(stored))]
+
+
+def _forms(payload: dict[str, Any], saved: Any) -> dict[str, list[str]]:
+    """For each compared field the instance saved otherwise than it was sent (the record a write answered):
+    what it made of our value, so the next night takes that value for ours."""
+    if not isinstance(saved, dict):
+        return {}
+    return {f: _form(payload.get(f), saved.get(f)) for f in COMPARED if f in saved
+            and not readback.sn_field_shows(f, saved.get(f), payload.get(f), VENDOR_CLOSED_STATES)}
+
+
+def _loads(value: Any) -> dict[str, Any]:
+    try:
+        found = json.loads(value) if value else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _take_push_lock(conn, run_id: str) -> str:

@@ -44,6 +44,9 @@ DDL = (
     # Project X's own values at the last sync (JSON): whether Project X changed a shared field since is judged
     # against them, not against ``synced_fields`` (which holds the vendor's value where the vendor won)
     f"alter table {SCHEMA}.external_links add column if not exists projectx_fields varchar",
+    # ServiceNow: per field, what the instance stored of Project X's value when it last wrote it (JSON of digests,
+    # assets/reverse_sync/reconcile.py), so a business rule rewriting it on every write is not fought every night
+    f"alter table {SCHEMA}.external_links add column if not exists vendor_forms varchar",
     f"""create table if not exists {SCHEMA}.dead_letters (
         vendor varchar not null, internal_id varchar not null, operation varchar not null,
         payload varchar not null, error varchar not null, attempts integer not null,
