@@ -72,7 +72,10 @@ class Breaker:
         return self.state != OPEN
 
     def reason(self) -> str:
-        until = (self.opened_at + timedelta(seconds=self.cooldown_seconds)) if self.opened_at else None
+        if self.opened_at is None:  # not open (a caller asking while it is closed must not fail on the time)
+            return (f"circuit {self.state} for {self.vendor} after {self.failures} consecutive failures (last: "
+                    f"{self.last_error})")
+        until = self.opened_at + timedelta(seconds=self.cooldown_seconds)
         return (f"circuit open for {self.vendor} after {self.failures} consecutive failures (last: "
                 f"{self.last_error}); outbound writes pause until {until:%Y-%m-%d %H:%M:%S} UTC, then one "
                 "half-open run tries again")

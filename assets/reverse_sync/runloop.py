@@ -158,8 +158,9 @@ def _execute(sync: ReverseSync, rows: list[dict[str, Any]], width: int) -> SyncR
     report.writes = sync.writes.count
     state.record_plan(conn, sync.run_id, w.vendor, cfg.dry_run, report.plan)
     conn.raw.commit()
-    if report.paused_circuit_open:
-        log.error("%s: %s; %d records wait in dead letters", w.vendor, breaker.reason(), report.paused_circuit_open)
+    if report.paused_circuit_open:  # the breaker, or a failed look-up of our ids with the breaker closed
+        log.error("%s: %s; %d records wait in dead letters", w.vendor,
+                  unchecked if breaker.allows_writes and unchecked else breaker.reason(), report.paused_circuit_open)
     if report.deferred_rate_limited:
         log.error("%s: %d records deferred to the next push: %s", w.vendor, report.deferred_rate_limited,
                   sync.rate_limits.deferring)

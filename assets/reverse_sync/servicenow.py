@@ -1,6 +1,7 @@
 """Remediation tasks for failed controls, pushed to ServiceNow's remediation-task table."""
 
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,15 +85,56 @@ class ServiceNowTaskWriter:
         """Our record of ``internal_id`` (oldest first), looked up with the id as a value: a ``^`` in it is escaped
         (``^^``), else it would start another condition (``^OR...`` matching a record of anyone's), and only a
         record carrying exactly our id is taken."""
-        found = self.client.find(self.vendor_object, f"correlation_id={sn_value(internal_id)}"
-                                 "^ORDERBYsys_created_on^ORDERBYsys_id", limit=100)
+        found = next(self.pages(f"correlation_id={sn_value(internal_id)}^ORDERBYsys_created_on^ORDERBYsys_id",
+                                100), [])
         return next((r for r in found if r.get("correlation_id") == internal_id), None)
+
+    def pages(self, query: str, page_size: int) -> Iterator[list[dict[str, Any]]]:
+        """The pages of records matching ``query``, read strictly: every answer must be the Table API's
+        ``{"result": [records]}``, else VendorError (status 200 counts towards the breaker). These reads decide
+        whether a record of ours already exists, so an answer that is no list of records (a sign-in page after
+        the SSO session expired, a proxy's ``{}``) must never read as "none there": that made a create with a
+        lost answer be sent again (five records for one task), and a sign-in page raised a JSON error that
+        stopped the whole push. Pages follow ``Link: rel="next"``, else the offset up to ``X-Total-Count``."""
+        url: str = self.path
+        params: dict[str, Any] | None = {"sysparm_query": query, "sysparm_limit": page_size, "sysparm_offset": 0,
+                                         "sysparm_display_value": "false", "sysparm_exclude_reference_link": "true"}
+        offset = 0
+        while True:
+            body, response = self.client.session.request_json("GET", url, params=params)
+            rows = _result(body, response, list, self.path)
+            if rows:
+                yield rows
+            after = response.links.get("next")
+            if after:
+                url, params = after["url"], None
+                continue
+            if "Link" in response.headers:
+                return
+            try:
+                total = int(response.headers.get("X-Total-Count") or "")
+            except ValueError:
+                return
+            offset += page_size
+            if offset >= total:
+                return
+            params = {"sysparm_query": query, "sysparm_limit": page_size, "sysparm_offset": offset,
+                      "sysparm_display_value": "false", "sysparm_exclude_reference_link": "true"}
+
+    def record(self, vendor_id: str) -> dict[str, Any]:
+        """One record by its sys_id, read strictly (an answer that is not ``{"result": {record}}`` is a
+        VendorError, never a KeyError that stops the push); a 404 is VendorError(404)."""
+        path = f"{self.path}/{vendor_id}"
+        body, response = self.client.session.request_json(
+            "GET", path, params={"sysparm_display_value": "false", "sysparm_exclude_reference_link": "true"})
+        return _result(body, response, dict, path)
 
     def create(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.client.create(self.vendor_object, payload)
 
-    def update(self, vendor_id: str, payload: dict[str, Any]) -> None:
-        self.client.update(self.vendor_object, vendor_id, payload)
+    def update(self, vendor_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The record as the instance saved it (its answer)."""
+        return self.client.update(self.vendor_object, vendor_id, payload)
 
     def close(self, vendor_id: str) -> None:
         self.client.update(self.vendor_object, vendor_id, {
@@ -113,7 +155,7 @@ class ServiceNowTaskWriter:
             # oldest first (a stable order across pages); of duplicates a person made, an open one is adopted
             # before a closed one, so a closed duplicate is never reopened while an open record exists
             query += "^ORDERBYsys_created_on^ORDERBYsys_id"
-            for page in self.client.iter_pages(self.vendor_object, query, page_size=PREFETCH_CHUNK):
+            for page in self.pages(query, PREFETCH_CHUNK):
                 for rec in page:
                     if rec.get("correlation_id") not in wanted:
                         continue
@@ -129,7 +171,7 @@ class ServiceNowTaskWriter:
         """The one re-read, while planning a close: False when the record is already in a closed
         state, or gone (the engine then plans no close, so a dry run's plan is what the real run does)."""
         try:
-            record = self.client.get(self.vendor_object, vendor_id)
+            record = self.record(vendor_id)
         except VendorError as exc:
             if exc.status == 404:
                 return False  # deleted at ServiceNow: nothing left to close
@@ -162,7 +204,7 @@ class ServiceNowTaskWriter:
                 return (str(record["sys_id"]), record.get("number")) if record else None
 
             def verify(result: tuple[str, str | None]) -> bool:
-                return self.client.get(self.vendor_object, result[0]).get("correlation_id") == internal_id
+                return self.record(result[0]).get("correlation_id") == internal_id
 
             return writes.once(self.client.session, "POST", self.path, json=payload, parse=parse, find=find,
                                what="new record's sys_id", operation="create", object_id=internal_id,
@@ -211,7 +253,7 @@ class ServiceNowTaskWriter:
         of derived fields only (priority) that the record does not show is sent once more (a PATCH is
         idempotent): done if that answer is the record, whatever priority the instance computed; else
         dead-lettered, as nothing proves it landed. A 404 here is the record's (deleted meanwhile)."""
-        record = self.client.get(self.vendor_object, vendor_id)
+        record = self.record(vendor_id)
         if readback.sn_derived_only(body):
             if readback.sn_derived_shows(record, body):
                 return
@@ -238,6 +280,19 @@ class ServiceNowTaskWriter:
 def sn_value(value: str) -> str:
     """A value inside an encoded query: ``^`` doubled, as the instance reads a literal caret."""
     return value.replace("^", "^^")
+
+
+def _result(body: Any, response: Any, kind: type, path: str) -> Any:
+    """``body["result"]`` when it is a ``kind`` (a list of record objects, or one record), else VendorError."""
+    result = body.get("result") if isinstance(body, dict) else None
+    if isinstance(result, kind) and (kind is dict or all(isinstance(r, dict) for r in result)):
+        return result
+    shape = f"keys {sorted(map(str, body))[:8]!r}" if isinstance(body, dict) else f"a JSON {type(body).__name__}"
+    raise VendorError(f"servicenow: GET {path} answered {response.status_code} with {shape}, not the Table API's "
+                      f"{'list of records' if kind is list else 'record'}: something other than the instance "
+                      "answered (a sign-in page, a proxy); check SERVICENOW_BASE_URL points at the instance's REST "
+                      "API. Nothing was created, so no record is made twice; the next push looks again",
+                      response.status_code)
 
 
 def _answers_record(response: Any, vendor_id: str) -> bool:

@@ -371,8 +371,13 @@ def with_vendor_reason(exc: VendorError, response: requests.Response | None) -> 
     :class:`RecordRefused` naming it, not "the credentials are refused": one record refused for itself must
     not read as a connector failure, nor open the breaker for every other record [unc: a write role taken
     from the integration account reads the same way, record by record]. 401s, 429s and 5xx are left as
-    they are."""
-    if response is None or exc.status is None or not 400 <= exc.status < 500 or exc.status in (401, 429):
+    they are, but a 503 that says why (ServiceNow's read-only maintenance or upgrade window) keeps its reason."""
+    if response is None or exc.status is None or exc.status in (401, 429):
+        return exc
+    if exc.status == 503:
+        said = [f for f in dict.fromkeys(_reasons(response, with_message=True)) if f and f not in str(exc)]
+        return type(exc)(f"{exc} ({'; '.join(said)})"[:1000], exc.status) if said else exc
+    if not 400 <= exc.status < 500:
         return exc
     if exc.status == 403:
         found = _reasons(response, with_message=True)  # ServiceNow's "Operation Failed" and its detail
