@@ -180,7 +180,7 @@ def _table_resource(spec: TableSpec, make_client, page_size: int, concurrency: i
             yield from _reread_quarantined(client, spec, cursor, run_id, loaded, requeue, deleted, guard)
             yield from run.audit.deletes(client, Due(spec, cursor.start_value, None, deleted))
             if reconcile:
-                yield from _reconcile(client, spec, loaded, run_id, cursor, guard)
+                yield from _reconcile(client, spec, loaded, run_id, cursor, guard, deleted)
         finally:
             client.close()
         cursor.cap(as_of)
@@ -271,9 +271,13 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
                 yield quarantined(spec.resource, record, f"not a record: a JSON {json_type(record)} where "
                                   "the Table API sends an object", run_id)
         page = [r for r in page if isinstance(r, dict)]
+    # A record with a recorded delete is never "unchanged": one restored as it was (Import XML of its export,
+    # an undelete [unc]) keeps its update time and mod count, and skipping it left it marked deleted.
+    back_again = (lambda sid: isinstance(sid, str) and sid in deleted) if deleted else (lambda sid: False)
     if cursor is not None:  # rows re-read in the overlap, unchanged: not worth validating again
         field = spec.cursor_field
-        page = [r for r in page if not cursor.unchanged(r.get("sys_id"), r.get(field), _version(r, field))]
+        page = [r for r in page if back_again(r.get("sys_id"))
+                or not cursor.unchanged(r.get("sys_id"), r.get(field), _version(r, field))]
     check = validate_page(page, table_schema(spec.table), spec.fields)
     for record, reason in check.rejected:
         sys_id = record.get("sys_id") if isinstance(record.get("sys_id"), str) else None
@@ -290,8 +294,9 @@ def _checked(page: list[dict], spec: TableSpec, cursor: OverlapCursor | None, ru
         frame = frame.filter(pl.Series([k not in loaded for k in keys]))
     if frame.height and cursor is not None:
         versions = (frame[spec.cursor_field] + "|" + frame["sys_mod_count"].fill_null("")).to_list()
-        keep = cursor.admit_many(frame["sys_id"].to_list(), frame[spec.cursor_field].to_list(), versions)
-        frame = frame.filter(pl.Series(keep))
+        ids = frame["sys_id"].to_list()
+        keep = cursor.admit_many(ids, frame[spec.cursor_field].to_list(), versions)
+        frame = frame.filter(pl.Series([k or back_again(sid) for k, sid in zip(keep, ids, strict=True)]))
     if frame.height:
         if loaded is not None:
             loaded.update(bytes.fromhex(sid) for sid in frame["sys_id"].to_list())
@@ -320,8 +325,9 @@ def _with_required_id(table):
 
 
 def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[bytes], run_id: str,
-               cursor: OverlapCursor, guard: PoisonGuard) -> Iterator[Any]:
-    """Id sweep: mark warehouse ids the vendor lost as deleted; fetch vendor ids the warehouse lacks."""
+               cursor: OverlapCursor, guard: PoisonGuard, deleted: dict[str, float]) -> Iterator[Any]:
+    """Id sweep: mark warehouse ids the vendor lost as deleted; fetch vendor ids the warehouse lacks or
+    holds marked deleted (restored with their old update time, which no cursor reads again)."""
     vendor: set[str] = set()
     for page in client.read_concurrently(spec.table, "", page_size=10_000, concurrency=2,
                                          fields=["sys_id"]):
@@ -332,9 +338,10 @@ def _reconcile(client: ServiceNowClient, spec: TableSpec, loaded: set[bytes], ru
     item = deletion_rows(spec.resource, sorted(gone), detected_by="reconciliation", run_id=run_id)
     if item is not None:
         yield item
-    missing = sorted(sid for sid in vendor - stored if bytes.fromhex(sid) not in loaded)
+    missing = sorted(sid for sid in (vendor - stored) | (vendor & set(deleted)) if bytes.fromhex(sid) not in loaded)
     for start in range(0, len(missing), 200):
         chunk = ",".join(missing[start:start + 200])
         for page in client.read_concurrently(spec.table, f"sys_idIN{chunk}", page_size=200,
                                              concurrency=1, fields=list(spec.fields)):
-            yield from guard.handle(page, lambda p: _checked(p, spec, cursor, run_id, loaded), _record_id)
+            yield from guard.handle(page, lambda p: _checked(p, spec, cursor, run_id, loaded, None, deleted),
+                                    _record_id)

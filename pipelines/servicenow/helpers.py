@@ -22,6 +22,7 @@ import requests
 
 from pipelines.common import pages
 from pipelines.common.http import RetryPolicy, VendorError, VendorSession
+from pipelines.servicenow import shapes
 from pipelines.servicenow.auth import ServiceNowOAuth
 from pipelines.servicenow.keyset import (
     MAX_EMPTY_PAGES,
@@ -82,8 +83,25 @@ class ServiceNowClient:
         return params
 
     def _page(self, table: str, params: dict[str, Any]) -> tuple[list[Any], int | None]:
+        """One page: its records (raw values, see :func:`shapes.raw_values`) and the vendor's count.
+
+        A body carrying ServiceNow's error object instead of records, whatever its status (a cancelled
+        transaction answers 200 [unc]), is asked for again like a 5xx, then raised naming the message."""
         path = TABLE_PATH.format(table=table)
-        body, response = self.session.request_json("GET", path, params=params)
+        attempts = 0
+        while True:
+            body, response = self.session.request_json("GET", path, params=params)
+            error = shapes.error_of(body, response)
+            if error is None:
+                break
+            attempts += 1
+            if attempts >= self.session.policy.max_attempts:
+                raise VendorError(f"ServiceNow: GET {path} answered {response.status_code} with keys "
+                                  f"{sorted(body)[:8]!r}, not a 'result' list of records: check SERVICENOW_BASE_URL "
+                                  "points at the instance if this error is not the instance's own; on all "
+                                  f"{attempts} attempts it said: {error}",
+                                  response.status_code)
+            self.session.backoff(attempts, f"GET {path}", f"answered {response.status_code} with an error: {error}")
         if response.headers.get("Date"):
             # The earliest vendor clock of this read: the sync's "as of" for the cursor. A header that is
             # no date (a proxy's "0") is ignored: it failed every run, and the cursor does without.
@@ -100,7 +118,7 @@ class ServiceNowClient:
             raise VendorError(f"ServiceNow: GET {path} answered {response.status_code} with {shape}, not a "
                               "'result' list of records: check SERVICENOW_BASE_URL points at the instance "
                               "(its Table API answers {\"result\": [...]})")
-        return result, _count(table, response.headers.get("X-Total-Count"))
+        return shapes.raw_values(result), _count(table, response.headers.get("X-Total-Count"))
 
     def read_concurrently(
         self, table: str, query: str, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 4,
