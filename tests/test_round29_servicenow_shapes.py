@@ -141,3 +141,20 @@ def test_an_error_object_sent_with_200_is_asked_again_then_named(times, make_ser
                                         r"said: Transaction cancelled: maximum execution time exceeded \(Check logs"):
         _sync(duckdb_warehouse, sb)
     assert _stored(duckdb_warehouse) == {}
+
+
+def test_hostile_text_inside_a_reference_object_quarantines_its_record(make_servicenow_sandbox, duckdb_warehouse):
+    """The strict parser refuses a page with a NUL; its records are then checked whole. A reference object
+    read as its value must stay such a record (it did not: the NUL reached the warehouse's loader)."""
+    sb = make_servicenow_sandbox(size=20)
+    victim = sorted(_vendor(sb))[4]
+
+    def links(req, resp, body):
+        for r in body["result"]:
+            value = "bad\x00id" if r["sys_id"] == victim else r["assigned_to"]
+            r["assigned_to"] = {"link": f"{sb.url}/api/now/table/sys_user/x", "value": value}
+    on_list(sb, links)
+    _sync(duckdb_warehouse, sb)
+    [(key, reason)] = _quarantine(duckdb_warehouse)
+    assert key == victim and "assigned_to" in reason and "NUL" in reason, reason
+    assert _stored(duckdb_warehouse) == {k: v for k, v in _vendor(sb).items() if k != victim}

@@ -29,7 +29,8 @@ def raw_values(rows: list[Any]) -> list[Any]:
     out = []
     for row in rows:
         if isinstance(row, dict) and any(isinstance(v, dict) for v in row.values()):
-            row = {k: _raw(v) for k, v in row.items()}
+            # the same type: a record of a page the strict parser refused stays one (validation looks into it)
+            row = type(row)((k, _raw(v)) for k, v in row.items())
         out.append(row)
     return out
 
