@@ -95,13 +95,18 @@ def integration_account_id(clock=time.monotonic) -> str | None:
         hit = _ACCOUNT.get(prefix)
         if hit is not None and clock() - hit[0] < (ACCOUNT_SECONDS if hit[1] else ACCOUNT_RETRY_SECONDS):
             return hit[1]
+    try:  # outside the lock: a slow Jira holds up this look-up only
+        client = JiraResource(vault_prefix=prefix).client()
         try:
-            me = JiraResource(vault_prefix=prefix).client().get("rest/api/3/myself")
-            account = me.get("accountId") if isinstance(me, dict) else None
-            account = account if isinstance(account, str) and account.strip() else None
-        except Exception as exc:  # an echo let through costs one sync; a failed look-up must cost nothing more
-            log.warning("Jira: could not ask which account Project X writes as (%s); Jira webhook events are "
-                        "not checked for echoes of our own writes until it answers", type(exc).__name__)
-            account = None
+            me = client.get("rest/api/3/myself")
+        finally:
+            getattr(client, "close", lambda: None)()
+        account = me.get("accountId") if isinstance(me, dict) else None
+        account = account if isinstance(account, str) and account.strip() else None
+    except Exception as exc:  # an echo let through costs one sync; a failed look-up must cost nothing more
+        log.warning("Jira: could not ask which account Project X writes as (%s); Jira webhook events are "
+                    "not checked for echoes of our own writes until it answers", type(exc).__name__)
+        account = None
+    with _ACCOUNT_LOCK:
         _ACCOUNT[prefix] = (clock(), account)
-        return account
+    return account

@@ -55,11 +55,13 @@ def test_our_own_writes_start_no_sync_and_others_do(jira, tmp_path):
                     ("comment_updated", {"webhookEvent": "comment_updated", "comment": {
                         "author": {"accountId": me}, "updateAuthor": {"accountId": person}}}),
                     ("jira:issue_created", {"webhookEvent": "jira:issue_created", "user": {"accountId": person}}),
+                    ("comment_deleted", {"webhookEvent": "comment_deleted", "user": {"accountId": person},
+                                         "comment": {"author": {"accountId": me}}}),  # a person deleted ours
                     ("jira:issue_updated", {"webhookEvent": "jira:issue_updated"}))  # no author: never an echo
     jira.clear_request_log()
     result = process(queue, lambda key: None, now=1000.0)
     assert result.ignored == 2
-    assert [(r.job_name, len(r.seqs)) for r in result.runs] == [("jira_sync", 3)]
+    assert [(r.job_name, len(r.seqs)) for r in result.runs] == [("jira_sync", 4)]
     asked = [r for r in jira.request_log if r["path"].endswith("/myself")]
     assert len(asked) == 1  # asked once for the pass (and the hour), not per event
     reasons = [r[0] for r in queue.db.execute("select last_error from webhook_events where status = 'ignored'")]

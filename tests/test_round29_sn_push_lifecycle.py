@@ -146,3 +146,36 @@ def test_a_business_rule_rewriting_our_text_on_every_write_is_not_fought_every_n
     assert run("servicenow", run_id="renamed").updated == 1
     _reconcile(rows)
     _quiet(servicenow, duckdb_warehouse, rows)
+
+
+def test_a_cleared_correlation_id_is_written_back_not_taken_for_a_deleted_record(servicenow, duckdb_warehouse):
+    """Someone clears our id on the live linked record: the reconciliation writes it back (its state left as
+    the vendor's). Taking the record for gone made a second one, and this one stayed open for good."""
+    rows = remediation_rows(2)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    run("servicenow")
+    task = rows[0]["remediation_task_id"]
+    linked = _links(duckdb_warehouse)[task][0]
+    servicenow.update(remediation_table(), linked, {"correlation_id": ""})
+    nightly = _reconcile(rows)
+    assert nightly.recreated == [] and nightly.relinked == [], nightly.counts()
+    assert [r["sys_id"] for r in _ours(servicenow, task)] == [linked]
+    _quiet(servicenow, duckdb_warehouse, rows)
+
+
+def test_a_closed_duplicate_is_never_the_record_a_task_is_relinked_to(servicenow, duckdb_warehouse):
+    """The linked record is deleted while a closed duplicate carrying our id remains (the orphan sweep closes
+    duplicates as Closed Complete): relinked to it, the task would read as remediated. Recreated, open."""
+    rows = remediation_rows(2)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    run("servicenow")
+    task = rows[0]["remediation_task_id"]
+    linked = _links(duckdb_warehouse)[task][0]
+    duplicate = servicenow.insert(remediation_table(), {"correlation_id": task, "short_description": "copy",
+                                                        "state": "3"})
+    servicenow.delete(remediation_table(), linked)
+    nightly = _reconcile(rows)
+    assert nightly.recreated == [task] and nightly.relinked == [], nightly.counts()
+    made = _links(duckdb_warehouse)[task][0]
+    assert made not in (linked, duplicate["sys_id"])
+    assert {r["sys_id"]: r["state"] for r in _ours(servicenow, task)}[made] not in VENDOR_CLOSED_STATES

@@ -123,8 +123,9 @@ def jira_issue_changed(event: InboxEvent) -> list[SyncRequest]:
 
 
 def _jira_author(event: InboxEvent) -> str | None:
-    """Who made a Jira event's change: the comment's author (its last editor for an update), else the
-    event's ``user``; None when the payload does not say (then the event is never taken for an echo)."""
+    """Who made a Jira event's change: the comment's author (its last editor for an update; for a delete, the
+    event's ``user``, who deleted it), else the event's ``user``; None when the payload does not say (then the
+    event is never taken for an echo)."""
     try:
         payload = event.payload()
     except ValueError:
@@ -133,7 +134,7 @@ def _jira_author(event: InboxEvent) -> str | None:
         return None
     comment = payload.get("comment")
     person = payload.get("user")
-    if isinstance(comment, dict):
+    if isinstance(comment, dict) and event.event_type != "comment_deleted":  # a delete is by whoever deleted it
         person = comment.get("updateAuthor" if event.event_type == "comment_updated" else "author") or person
     account = person.get("accountId") if isinstance(person, dict) else None
     return account if isinstance(account, str) and account.strip() else None

@@ -156,6 +156,8 @@ class ServiceNowLinks:
             record = live.get(link["vendor_id"])
             if record is not None and _same(record.get("correlation_id"), internal_id):
                 self._keep_ours(internal_id, link, record)
+            elif record is not None and internal_id in self.wanted:
+                self._restore_id(internal_id, link)
             else:
                 self._gone(internal_id, link)
         # Read again: a record re-linked or recreated above is linked now, not an orphan to close (the links read
@@ -182,6 +184,14 @@ class ServiceNowLinks:
         self._audit("rewrite", internal_id, {"vendor_id": link["vendor_id"]})
         self.report.rewritten.append(internal_id)
 
+    def _restore_id(self, internal_id: str, link: dict) -> None:
+        """Our linked record is still there but someone changed its ``correlation_id``: our id is written back onto
+        it (nothing else: its state stays the vendor's). Taking it for gone made a second record, and this one,
+        no longer carrying our id, stayed open for good where no sweep would find it."""
+        self.writer.update(link["vendor_id"], {"correlation_id": internal_id, "correlation_display": "Project X"})
+        self._audit("restore_id", internal_id, {"vendor_id": link["vendor_id"]})
+        self.report.rewritten.append(internal_id)
+
     def _gone(self, internal_id: str, link: dict) -> None:
         """A linked record not in the table any more (deleted, or moved to another table: an archive rule's
         ``ar_`` table, a reclassification). Still wanted: re-linked or recreated, whatever the link's status, as a
@@ -197,7 +207,9 @@ class ServiceNowLinks:
             return
         payload = self.writer.payload(row)
         existing = self.writer.find_existing(internal_id)
-        if existing is not None:  # someone (or a lost run) made another record with our id: point at it
+        # someone (or a lost run) made another record with our id: point at it, unless it is closed (a duplicate
+        # the orphan sweep closed as Closed Complete: linked, it would read as the task remediated): recreate then
+        if existing is not None and str(existing.get("state")) not in VENDOR_CLOSED_STATES:
             saved = self.writer.update(existing["sys_id"], payload)
             self._link(internal_id, {**existing, **(saved if isinstance(saved, dict) else {})}, payload)
             self._audit("relink", internal_id, {"vendor_id": existing["sys_id"]})

@@ -15,6 +15,7 @@ from assets.reverse_sync.writes import Writes, _body_kind
 from pipelines.common.http import VendorError
 from pipelines.servicenow.helpers import ServiceNowClient
 from pipelines.servicenow.settings import TABLE_PATH, remediation_table
+from pipelines.servicenow.shapes import raw_values
 from resources.evidence.limits import env_int
 from resources.scale_out import op_tags, pool
 from resources.servicenow import ServiceNowResource
@@ -82,12 +83,14 @@ class ServiceNowTaskWriter:
         return self.desired(row)
 
     def find_existing(self, internal_id: str) -> dict[str, Any] | None:
-        """Our record of ``internal_id`` (oldest first), looked up with the id as a value: a ``^`` in it is escaped
-        (``^^``), else it would start another condition (``^OR...`` matching a record of anyone's), and only a
-        record carrying exactly our id is taken."""
+        """Our record of ``internal_id`` (the oldest open one, else the oldest), looked up with the id as a value:
+        a ``^`` in it is escaped (``^^``), else it would start another condition (``^OR...`` matching a record of
+        anyone's), and only a record carrying exactly our id is taken."""
         found = next(self.pages(f"correlation_id={sn_value(internal_id)}^ORDERBYsys_created_on^ORDERBYsys_id",
                                 100), [])
-        return next((r for r in found if r.get("correlation_id") == internal_id), None)
+        ours = [r for r in found if r.get("correlation_id") == internal_id]
+        # an open one first, as the prefetch does: a closed duplicate is never the record a task follows
+        return next((r for r in ours if str(r.get("state")) not in VENDOR_CLOSED_STATES), ours[0] if ours else None)
 
     def pages(self, query: str, page_size: int) -> Iterator[list[dict[str, Any]]]:
         """The pages of records matching ``query``, read strictly: every answer must be the Table API's
@@ -286,7 +289,9 @@ def _result(body: Any, response: Any, kind: type, path: str) -> Any:
     """``body["result"]`` when it is a ``kind`` (a list of record objects, or one record), else VendorError."""
     result = body.get("result") if isinstance(body, dict) else None
     if isinstance(result, kind) and (kind is dict or all(isinstance(r, dict) for r in result)):
-        return result
+        # raw values, as the sync reads them: a gateway forcing display values wraps every field as
+        # {"display_value", "value"} (a sys_id read as a dict became a link's vendor id)
+        return raw_values([result])[0] if kind is dict else raw_values(result)
     shape = f"keys {sorted(map(str, body))[:8]!r}" if isinstance(body, dict) else f"a JSON {type(body).__name__}"
     raise VendorError(f"servicenow: GET {path} answered {response.status_code} with {shape}, not the Table API's "
                       f"{'list of records' if kind is list else 'record'}: something other than the instance "

@@ -169,8 +169,9 @@ class OneTrustClient:
         one ``totalPages`` announces is asked again once, then stepped over, at most
         ``MAX_EMPTY_PAGES`` in a row. A page holding exactly the records of the page before (a caching
         gateway) is asked again once, then raises: taking it as read missed that page's records. So does a
-        page holding only records of earlier pages (a gateway looping back to page 0): it had been taken as
-        read, its own records missed, and a full pass recorded them as deleted. ``past_full_last``: see
+        page holding only records of earlier pages (a gateway looping back to page 0) in a read that proves
+        absences (``past_full_last``): it had been taken as read, its own records missed, and a full pass
+        recorded them as deleted. ``past_full_last``: see
         :func:`_more` (for a read that proves absences)."""
         number, empty, previous, earlier = 0, 0, None, set()
         while True:
@@ -193,7 +194,10 @@ class OneTrustClient:
                         "again: a cache or gateway is repeating pages, so the records of this page would be "
                         "missed in silence. Stopped: retry later; if it persists, check what sits between "
                         "us and ONETRUST_BASE_URL")
-            if _looped(page, earlier):
+            # only for a read that proves absences (a full pass): in a change-ordered read, records edited while
+            # it pages move up and a later page can hold only records already read (a bulk edit); those are
+            # re-listed rows the sync skips, not a loop, and they must not fail a healthy run
+            if past_full_last and _looped(page, earlier):
                 log.warning("OneTrust: %s page %d holds only records of earlier pages; asking again", path, number)
                 page = parse_page(self.request(method, path, params=query, json=json), number)
                 more = _more(page, page_size, past_full_last)

@@ -38,8 +38,9 @@ def holds(store, f: dict[str, Any], sha: str, content: bytes) -> None:
     may be tampering, kept for review as the S3 store keeps its object (``base.occupied``); the library flags
     it (``security_alert``) and the file waits as pending until it is removed."""
     where = f"Google Drive file {f.get('id')} in folder {store.folder}"
-    size, md5 = int(f.get("size") or 0), f.get("md5Checksum")
-    if size != len(content):
+    size, md5 = f.get("size"), f.get("md5Checksum")
+    size = int(size) if size is not None else None  # Drive leaves size out for some files: then not compared
+    if size is not None and size != len(content):
         raise occupied(sha, None, size, where)
     if md5 is not None:
         if md5 != hashlib.md5(content).hexdigest():
