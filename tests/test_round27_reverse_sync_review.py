@@ -71,7 +71,7 @@ def test_a_bad_onetrust_timeout_stops_the_push_with_the_variable_named(value, ma
 
 
 @pytest.mark.parametrize("header", ["-1", "nan"])
-def test_a_malformed_graph_retry_after_is_backed_off_not_raised_out_of_the_evidence_library(header, sharepoint,
+def test_a_malformed_graph_retry_after_is_backed_off_not_raised_out_of_the_evidence_library(header, sp_env,
                                                                                               monkeypatch, tmp_path):
     """SharePoint store: a 429 whose Retry-After is negative or NaN (a proxy's, not Graph's) went straight to
     time.sleep(), which raised ValueError out of the store and the library: no ledger row, no pending copy.
@@ -79,7 +79,7 @@ def test_a_malformed_graph_retry_after_is_backed_off_not_raised_out_of_the_evide
     from resources.evidence.select import store_from_env
     from tests.evidence.library import make_library
 
-    _sp_env(sharepoint, monkeypatch)
+    sharepoint = sp_env
     store = store_from_env()
     store.calls.backoff = 0.01
     lib = make_library(tmp_path, None, store=store, require_scan=False)
@@ -88,16 +88,6 @@ def test_a_malformed_graph_retry_after_is_backed_off_not_raised_out_of_the_evide
     assert done.status == "stored", done.reason
     puts = [r["status"] for r in sharepoint.sandbox.request_log if r["method"] == "PUT"]
     assert puts == [429, 201]
-
-
-def _sp_env(sharepoint, monkeypatch) -> None:
-    for name, value in {"PROJECTX_EVIDENCE_STORE": "sharepoint", "TENANT_ID": sharepoint.tenant_id,
-                        "CLIENT_ID": sharepoint.client_id, "CERT_PATH": str(sharepoint.cert_path),
-                        "SHAREPOINT_CERT_PASSWORD": sharepoint.cert_password, "SHAREPOINT_SITE_ID": sharepoint.site_id,
-                        "SHAREPOINT_LIBRARY_ID": sharepoint.library_id,
-                        "SHAREPOINT_AUTHORITY_HOST": sharepoint.sandbox.url,
-                        "SHAREPOINT_GRAPH_URL": sharepoint.sandbox.graph_url}.items():
-        monkeypatch.setenv(name, value)
 
 
 def test_a_thread_root_found_after_a_crash_still_gets_the_follow_ups_in_its_thread(

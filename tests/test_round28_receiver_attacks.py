@@ -49,31 +49,21 @@ import pytest
 from tests.webhook_helpers import (
     GENERIC,
     JIRA,
-    LiveReceiver,
     generic_body,
     generic_request,
     inbox_rows,
     jira_body,
     jira_request,
-    settings_for,
+    served_with,
 )
-from webhooks.app import create_app
 from webhooks.receiver import protocol_base
-from webhooks.receiver import server as bounded
 
 
 @pytest.fixture(scope="module", params=["httptools", "h11"])
 def live(request, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        if request.param == "h11":
-            patch.setattr(bounded, "HttpToolsProtocol", None)
-        elif bounded.HttpToolsProtocol is None:
-            pytest.skip("httptools is not installed: the receiver serves with h11 only")
-        settings = settings_for(tmp_path_factory.mktemp(f"round28_{request.param}"), failure_burst=1000,
-                                body_timeout_seconds=2.0, head_timeout_seconds=2.0)
-        with LiveReceiver(create_app(settings)) as served:
-            host, port = served.url.removeprefix("http://").split(":")
-            yield settings, (host, int(port)), served.url
+    with served_with(request.param, tmp_path_factory.mktemp(f"round28_{request.param}"), failure_burst=1000,
+                     body_timeout_seconds=2.0, head_timeout_seconds=2.0) as (settings, (host, port), _):
+        yield settings, (host, port), f"http://{host}:{port}"
 
 
 def exchange(address, data: bytes, wait: float = 5.0) -> bytes:

@@ -103,10 +103,10 @@ def test_drive_resumable_upload_with_lost_replies_makes_one_file(gdrive, monkeyp
 # -- the same evidence from two workers at once --------------------------------------------------------------
 
 
-def test_drive_same_evidence_from_two_workers_at_once_is_one_file(gdrive):
-    stores = [_drive(gdrive), _drive(gdrive)]
-    data = b"SOC 2 bridge letter, signed 2026-12-01\n"
-    gate = threading.Barrier(2)
+def _put_together(stores, data: bytes) -> list:
+    """``data`` put by each store at the same moment (one thread each, released together); what they return.
+    Neither may raise."""
+    gate = threading.Barrier(len(stores))
     got, errors = [], []
 
     def put(store):
@@ -122,6 +122,13 @@ def test_drive_same_evidence_from_two_workers_at_once_is_one_file(gdrive):
     for t in threads:
         t.join(30)
     assert not errors, errors
+    return got
+
+
+def test_drive_same_evidence_from_two_workers_at_once_is_one_file(gdrive):
+    stores = [_drive(gdrive), _drive(gdrive)]
+    data = b"SOC 2 bridge letter, signed 2026-12-01\n"
+    got = _put_together(stores, data)
     listed = list(stores[0].list())
     assert len(listed) == 1, [o.uri for o in listed]
     assert {o.uri for o in got} == {listed[0].uri}
@@ -131,22 +138,7 @@ def test_sharepoint_same_evidence_from_two_workers_at_once_is_one_file(sp_store)
     _, first = sp_store
     second = store_from_env()
     data = os.urandom(100_000)
-    gate = threading.Barrier(2)
-    got, errors = [], []
-
-    def put(store):
-        gate.wait()
-        try:
-            got.append(store.put(data, {"filename": "bridge.pdf"}))
-        except Exception as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=put, args=(s,)) for s in (first, second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors, errors
+    _put_together([first, second], data)
     assert [o.sha256 for o in first.list()] == [content_address(data)]
     assert first.get(content_address(data)) == data
 

@@ -28,27 +28,23 @@ import time
 import pytest
 
 from tests.test_round28_receiver_attacks import exchange, statuses
-from tests.webhook_helpers import GENERIC, LiveReceiver, generic_body, generic_request, inbox_rows, settings_for
-from webhooks.app import create_app
+from tests.webhook_helpers import (
+    GENERIC,
+    generic_body,
+    generic_request,
+    inbox_rows,
+    served_with,
+)
 from webhooks.receiver import protocol_base
-from webhooks.receiver import server as bounded
 
 HEALTH = b"GET /healthz HTTP/1.1\r\nhost: r\r\n\r\n"
 
 
 @pytest.fixture(scope="module", params=["httptools", "h11"])
 def live(request, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        if request.param == "h11":
-            patch.setattr(bounded, "HttpToolsProtocol", None)
-        elif bounded.HttpToolsProtocol is None:
-            pytest.skip("httptools is not installed: the receiver serves with h11 only")
-        settings = settings_for(tmp_path_factory.mktemp(f"round29_pipe_{request.param}"), failure_burst=1000,
-                                body_timeout_seconds=2.0, head_timeout_seconds=2.0)
-        app = create_app(settings)
-        with LiveReceiver(app) as served:
-            host, port = served.url.removeprefix("http://").split(":")
-            yield settings, (host, int(port)), app, request.param
+    with served_with(request.param, tmp_path_factory.mktemp(f"round29_pipe_{request.param}"), failure_burst=1000,
+                     body_timeout_seconds=2.0, head_timeout_seconds=2.0) as (settings, address, app):
+        yield settings, address, app, request.param
 
 
 def chunked_head(path: str = GENERIC, extra: str = "") -> bytes:

@@ -14,27 +14,20 @@ import time
 import pytest
 
 from tests.test_webhooks_attacks import head, raw_exchange
-from tests.webhook_helpers import GENERIC, LiveReceiver, generic_body, generic_request, inbox_rows, settings_for
-from webhooks.app import create_app
-from webhooks.receiver import server as bounded
+from tests.webhook_helpers import (
+    GENERIC,
+    generic_body,
+    generic_request,
+    inbox_rows,
+    served_with,
+)
 
 
 @pytest.fixture(scope="module", params=["httptools", "h11"])
 def live(request, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        if request.param == "h11":
-            patch.setattr(bounded, "HttpToolsProtocol", None)
-        elif bounded.HttpToolsProtocol is None:
-            pytest.skip("httptools is not installed: the receiver serves with h11 only")
-        settings = settings_for(
-            tmp_path_factory.mktemp(f"round22_{request.param}"),
-            body_timeout_seconds=1.0,
-            failure_burst=1000,
-            head_timeout_seconds=2.0,
-        )
-        with LiveReceiver(create_app(settings)) as served:
-            host, port = served.url.removeprefix("http://").split(":")
-            yield settings, (host, int(port))
+    with served_with(request.param, tmp_path_factory.mktemp(f"round22_{request.param}"), body_timeout_seconds=1.0,
+                     failure_burst=1000, head_timeout_seconds=2.0) as (settings, address, _):
+        yield settings, address
 
 
 def stored(settings) -> set[str]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client import REGISTRY
 
 from sandbox.partner import slack_headers, standard_headers
-from webhooks.local import ServedApp as LiveReceiver  # noqa: F401 - re-exported for the tests
+from webhooks.local import ServedApp as LiveReceiver
 from webhooks.receiver.verify import jira_signature, servicenow_signature
 from webhooks.settings import WebhookSettings
 
@@ -74,3 +77,21 @@ def inbox_rows(settings: WebhookSettings, sql: str) -> list[tuple]:
     with sqlite3.connect(settings.sqlite_path) as conn:
         return conn.execute(sql).fetchall()
 
+
+@contextmanager
+def served_with(parser: str, folder: Path, **overrides) -> Iterator[tuple]:
+    """The receiver served by uvicorn on loopback, its requests parsed by ``parser`` (``"httptools"`` or
+    ``"h11"``; skips when httptools is not installed): yields ``(settings, (host, port), app)``."""
+    from webhooks.app import create_app
+    from webhooks.receiver import server as bounded
+
+    with pytest.MonkeyPatch.context() as patch:
+        if parser == "h11":
+            patch.setattr(bounded, "HttpToolsProtocol", None)
+        elif bounded.HttpToolsProtocol is None:
+            pytest.skip("httptools is not installed: the receiver serves with h11 only")
+        settings = settings_for(folder, **overrides)
+        app = create_app(settings)
+        with LiveReceiver(app) as served:
+            host, port = served.url.removeprefix("http://").split(":")
+            yield settings, (host, int(port)), app

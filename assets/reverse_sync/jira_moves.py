@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from assets.reverse_sync.jira_shapes import refused_for_only
 from assets.reverse_sync.writes import Writes
 from pipelines.common.cursor import parse_vendor_ts
 from pipelines.common.http import VendorError
@@ -132,11 +133,4 @@ class Moves:
 def comment_off_screen(exc: VendorError, response: Any) -> bool:
     """Whether Jira refused the transition only for its comment (a 400 whose ``errors`` names just
     ``comment`` and no ``errorMessages``): then the transition without it goes through."""
-    if exc.status != 400 or response is None or getattr(response, "status_code", None) != 400:
-        return False
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    errors = body.get("errors") if isinstance(body, dict) else None
-    return isinstance(errors, dict) and set(errors) == {"comment"} and not body.get("errorMessages")
+    return refused_for_only(exc.status, response, "comment")

@@ -13,9 +13,8 @@ from assets.reverse_sync.engine import DONE, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes, _body_kind
 from pipelines.common.http import VendorError
-from pipelines.servicenow.helpers import ServiceNowClient
+from pipelines.servicenow.helpers import ServiceNowClient, table_result
 from pipelines.servicenow.settings import TABLE_PATH, remediation_table
-from pipelines.servicenow.shapes import raw_values
 from resources.evidence.limits import env_int
 from resources.scale_out import op_tags, pool
 from resources.servicenow import ServiceNowResource
@@ -93,36 +92,11 @@ class ServiceNowTaskWriter:
         return next((r for r in ours if str(r.get("state")) not in VENDOR_CLOSED_STATES), ours[0] if ours else None)
 
     def pages(self, query: str, page_size: int) -> Iterator[list[dict[str, Any]]]:
-        """The pages of records matching ``query``, read strictly: every answer must be the Table API's
-        ``{"result": [records]}``, else VendorError (status 200 counts towards the breaker). These reads decide
-        whether a record of ours already exists, so an answer that is no list of records (a sign-in page after
-        the SSO session expired, a proxy's ``{}``) must never read as "none there": that made a create with a
-        lost answer be sent again (five records for one task), and a sign-in page raised a JSON error that
-        stopped the whole push. Pages follow ``Link: rel="next"``, else the offset up to ``X-Total-Count``."""
-        url: str = self.path
-        params: dict[str, Any] | None = {"sysparm_query": query, "sysparm_limit": page_size, "sysparm_offset": 0,
-                                         "sysparm_display_value": "false", "sysparm_exclude_reference_link": "true"}
-        offset = 0
-        while True:
-            body, response = self.client.session.request_json("GET", url, params=params)
-            rows = _result(body, response, list, self.path)
-            if rows:
-                yield rows
-            after = response.links.get("next")
-            if after:
-                url, params = after["url"], None
-                continue
-            if "Link" in response.headers:
-                return
-            try:
-                total = int(response.headers.get("X-Total-Count") or "")
-            except ValueError:
-                return
-            offset += page_size
-            if offset >= total:
-                return
-            params = {"sysparm_query": query, "sysparm_limit": page_size, "sysparm_offset": offset,
-                      "sysparm_display_value": "false", "sysparm_exclude_reference_link": "true"}
+        """The pages of our table's records matching ``query``, read strictly
+        (:meth:`ServiceNowClient.iter_pages`): an answer that is no list of records (a sign-in page, a proxy's
+        ``{}``) is a VendorError that counts towards the breaker, never "none there", which made a create whose
+        answer was lost be sent again (five records for one task)."""
+        return self.client.iter_pages(self.vendor_object, query, page_size=page_size)
 
     def record(self, vendor_id: str) -> dict[str, Any]:
         """One record by its sys_id, read strictly (an answer that is not ``{"result": {record}}`` is a
@@ -130,7 +104,7 @@ class ServiceNowTaskWriter:
         path = f"{self.path}/{vendor_id}"
         body, response = self.client.session.request_json(
             "GET", path, params={"sysparm_display_value": "false", "sysparm_exclude_reference_link": "true"})
-        return _result(body, response, dict, path)
+        return table_result(body, response, dict, path)
 
     def create(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.client.create(self.vendor_object, payload)
@@ -283,21 +257,6 @@ class ServiceNowTaskWriter:
 def sn_value(value: str) -> str:
     """A value inside an encoded query: ``^`` doubled, as the instance reads a literal caret."""
     return value.replace("^", "^^")
-
-
-def _result(body: Any, response: Any, kind: type, path: str) -> Any:
-    """``body["result"]`` when it is a ``kind`` (a list of record objects, or one record), else VendorError."""
-    result = body.get("result") if isinstance(body, dict) else None
-    if isinstance(result, kind) and (kind is dict or all(isinstance(r, dict) for r in result)):
-        # raw values, as the sync reads them: a gateway forcing display values wraps every field as
-        # {"display_value", "value"} (a sys_id read as a dict became a link's vendor id)
-        return raw_values([result])[0] if kind is dict else raw_values(result)
-    shape = f"keys {sorted(map(str, body))[:8]!r}" if isinstance(body, dict) else f"a JSON {type(body).__name__}"
-    raise VendorError(f"servicenow: GET {path} answered {response.status_code} with {shape}, not the Table API's "
-                      f"{'list of records' if kind is list else 'record'}: something other than the instance "
-                      "answered (a sign-in page, a proxy); check SERVICENOW_BASE_URL points at the instance's REST "
-                      "API. Nothing was created, so no record is made twice; the next push looks again",
-                      response.status_code)
 
 
 def _answers_record(response: Any, vendor_id: str) -> bool:

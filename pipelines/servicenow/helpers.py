@@ -20,7 +20,6 @@ from typing import Any
 import dlt
 import requests
 
-from pipelines.common import pages
 from pipelines.common.http import RetryPolicy, VendorError, VendorSession
 from pipelines.servicenow import shapes
 from pipelines.servicenow.auth import ServiceNowOAuth
@@ -197,26 +196,23 @@ class ServiceNowClient:
         page_size: int = DEFAULT_PAGE_SIZE,
         fields: list[str] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        """Yield the result pages of a query in order.
+        """Yield the result pages of a query in order, as raw values (:func:`shapes.raw_values`).
 
         Follows ``rel="next"`` while the server sends a ``Link`` header; without one, advances the
         offset until ``X-Total-Count``. A short page is *not* the end: ServiceNow applies the limit
-        before ACL filtering, so pages may come back short while rows remain.
+        before ACL filtering, so pages may come back short while rows remain. Read strictly: an answer
+        that is not the Table API's ``{"result": [records]}`` (a sign-in page after the SSO session
+        expired, a proxy's ``{}``) is a :class:`VendorError`, never "no records": callers decide from
+        these reads whether a record exists (the push's look-up before creating one).
         """
-        params: dict[str, Any] | None = {
-            "sysparm_query": query,
-            "sysparm_limit": page_size,
-            "sysparm_offset": 0,
-            "sysparm_display_value": "false",
-            "sysparm_exclude_reference_link": "true",
-        }
-        if fields:
-            params["sysparm_fields"] = ",".join(fields)
         url = TABLE_PATH.format(table=table)
+        base = {"sysparm_query": query, "sysparm_limit": page_size, "sysparm_display_value": "false",
+                "sysparm_exclude_reference_link": "true", **({"sysparm_fields": ",".join(fields)} if fields else {})}
+        params: dict[str, Any] | None = {**base, "sysparm_offset": 0}
         offset = 0
         while True:
-            response = self.session.request("GET", url, params=params)
-            rows = pages.loads(response.content).get("result", [])
+            body, response = self.session.request_json("GET", url, params=params)
+            rows = table_result(body, response, list, TABLE_PATH.format(table=table))
             if rows:
                 yield rows
             next_link = response.links.get("next")
@@ -225,11 +221,14 @@ class ServiceNowClient:
                 continue
             if "Link" in response.headers:
                 return  # a Link header without rel="next": that was the last page
-            total = response.headers.get("X-Total-Count")
-            offset += page_size
-            if total is None or offset >= int(total):
+            try:
+                total = int(response.headers.get("X-Total-Count") or "")
+            except ValueError:
                 return
-            params = {**(params or {}), "sysparm_offset": offset}
+            offset += page_size
+            if offset >= total:
+                return
+            params = {**base, "sysparm_offset": offset}
 
     def get(self, table: str, sys_id: str) -> dict[str, Any]:
         return self.session.get_json(f"{TABLE_PATH.format(table=table)}/{sys_id}")["result"]
@@ -309,3 +308,17 @@ class _CappedAdapter(requests.adapters.HTTPAdapter):
 
 __all__ = ["MAX_EMPTY_PAGES", "MAX_STALLED_PAGES", "SYS_ID_DIGITS", "SYS_ID_END", "Clients", "KeysetRange",
            "ServiceNowClient", "_count", "selected_resources"]
+
+
+def table_result(body: Any, response: Any, kind: type, path: str) -> Any:
+    """``body["result"]`` when it is a ``kind`` (a list of record objects, or one record), as raw values (a
+    gateway forcing display values wraps every field as ``{"display_value", "value"}``), else VendorError."""
+    result = body.get("result") if isinstance(body, dict) else None
+    if isinstance(result, kind) and (kind is dict or all(isinstance(r, dict) for r in result)):
+        return shapes.raw_values([result])[0] if kind is dict else shapes.raw_values(result)
+    shape = f"keys {sorted(map(str, body))[:8]!r}" if isinstance(body, dict) else f"a JSON {type(body).__name__}"
+    raise VendorError(f"servicenow: GET {path} answered {response.status_code} with {shape}, not the Table API's "
+                      f"{'list of records' if kind is list else 'record'}: something other than the instance "
+                      "answered (a sign-in page, a proxy); check SERVICENOW_BASE_URL points at the instance's REST "
+                      "API. Nothing was created, so no record is made twice; the next read looks again",
+                      response.status_code)
