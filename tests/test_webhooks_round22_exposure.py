@@ -42,6 +42,7 @@ LABEL_VALUES = {
     "reason": {
         "oversize",
         "slow_body",
+        "slow_body_cut",
         "content_type",
         "content_length",
         "transfer_encoding",
