@@ -9,8 +9,10 @@ equal what the vendor holds; nothing the vendor holds is marked deleted.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -245,3 +247,28 @@ def _leftovers(root: Path) -> str:
 def wait_a_second() -> None:
     """Vendor stamps are to the second: let the clock move past the last write."""
     time.sleep(1.05)
+
+
+def cut_one_issues_comments_short(sb, answer_comment_list) -> tuple[dict[str, str], dict[str, bool]]:
+    """Jira search cuts the first issue with comments short (its comment ``total`` one more than it lists, so
+    the rest is fetched from ``/issue/<id>/comment``), and that endpoint's answer goes through
+    ``answer_comment_list(resp)`` while ``switch["on"]``. Returns ``(victim, switch)``: ``victim["id"]`` is the
+    issue's id once a search has run."""
+    victim: dict[str, str] = {}
+    switch = {"on": True}
+
+    def odd(req, resp):
+        if req.path.endswith("/search/jql") and resp.status == 200:
+            body = json.loads(resp.body)
+            for issue in body.get("issues") or []:
+                comment = (issue.get("fields") or {}).get("comment")
+                if isinstance(comment, dict) and comment.get("comments") and not victim:
+                    victim["id"] = str(issue["id"])
+                if isinstance(comment, dict) and str(issue["id"]) == victim.get("id"):
+                    comment["total"] = len(comment["comments"]) + 1  # cut short: the rest is fetched
+            resp.body = json.dumps(body).encode()
+        elif switch["on"] and re.search(r"/issue/[^/]+/comment$", req.path):
+            answer_comment_list(resp)
+        return resp
+    sb.rewrite_responses(odd)
+    return victim, switch

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 
 import psycopg2
 import pytest
@@ -27,7 +26,7 @@ import pytest
 from pipelines.common.warehouse import WarehouseSettings
 from tests.conftest import jira_env, sandbox_env
 from tests.dbt_helpers import dbt
-from tests.ingestion_harness import assert_servicenow_attachments_stored, sync
+from tests.ingestion_harness import assert_servicenow_attachments_stored, cut_one_issues_comments_short, sync
 from tests.test_ingestion_hostile_more import (
     _jira_rewrite,
     _jira_sync,
@@ -240,23 +239,10 @@ def test_jira_issue_whose_comment_list_is_refused_is_quarantined_not_a_failed_sy
     large to render" [unc]): the whole sync failed, on every run. That issue is quarantined with Jira's answer,
     every other issue loads, and it loads once the endpoint answers."""
     sb = make_jira_sandbox(size=20)
-    victim: dict[str, str] = {}
-    refused = {"on": True}
 
-    def odd(req, resp):
-        if req.path.endswith("/search/jql") and resp.status == 200:
-            body = json.loads(resp.body)
-            for issue in body.get("issues") or []:
-                comment = (issue.get("fields") or {}).get("comment")
-                if isinstance(comment, dict) and comment.get("comments") and not victim:
-                    victim["id"] = str(issue["id"])
-                if isinstance(comment, dict) and str(issue["id"]) == victim.get("id"):
-                    comment["total"] = len(comment["comments"]) + 1  # cut short: the rest is fetched
-            resp.body = json.dumps(body).encode()
-        elif refused["on"] and re.search(r"/issue/[^/]+/comment$", req.path):
-            resp.status, resp.body = 400, b'{"errorMessages": ["Comment body is too large to render"]}'
-        return resp
-    sb.rewrite_responses(odd)
+    def refuse(resp):
+        resp.status, resp.body = 400, b'{"errorMessages": ["Comment body is too large to render"]}'
+    victim, refused = cut_one_issues_comments_short(sb, refuse)
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     ids = {str(i) for i in sb.store.issues}
     assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids - {victim["id"]}

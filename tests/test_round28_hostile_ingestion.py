@@ -18,13 +18,13 @@ dlt source -> warehouse).
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 
 import pytest
 
 from sandbox.core.http import Response
+from tests.ingestion_harness import cut_one_issues_comments_short
 from tests.test_ingestion_hostile_more import SEARCH, _jira_sync, _ot_stored, _ot_sync, _rows, _stored, _sync, _vendor
 
 
@@ -204,23 +204,10 @@ def test_jira_token_endpoint_answer_without_a_token_names_the_auth_url_not_a_ref
 def test_jira_comment_page_that_is_no_page_quarantines_its_issue_not_the_sync(answer, shape, make_jira_sandbox,
                                                                               duckdb_warehouse):
     sb = make_jira_sandbox(size=20)
-    victim: dict[str, str] = {}
-    broken = {"on": True}
 
-    def odd(req, resp):
-        if req.path.endswith("/search/jql") and resp.status == 200:
-            body = json.loads(resp.body)
-            for issue in body.get("issues") or []:
-                comment = (issue.get("fields") or {}).get("comment")
-                if isinstance(comment, dict) and comment.get("comments") and not victim:
-                    victim["id"] = str(issue["id"])
-                if isinstance(comment, dict) and str(issue["id"]) == victim.get("id"):
-                    comment["total"] = len(comment["comments"]) + 1  # cut short: the rest is fetched
-            resp.body = json.dumps(body).encode()
-        elif broken["on"] and re.search(r"/issue/[^/]+/comment$", req.path):
-            resp.body = answer
-        return resp
-    sb.rewrite_responses(odd)
+    def no_page(resp):
+        resp.body = answer
+    victim, broken = cut_one_issues_comments_short(sb, no_page)
     _jira_sync(duckdb_warehouse, sb, concurrency=1)
     ids = {str(i) for i in sb.store.issues}
     assert {r[0] for r in _rows(duckdb_warehouse, "select id from jira.issues")} == ids - {victim["id"]}
