@@ -29,6 +29,9 @@ What it changes on top of aiosmtpd (checked by tests/sandbox/smtp/test_smtp_*_ro
   the handler's MAIL / RCPT hooks (`bad_path`), after aiosmtpd's sequence and parameter checks.
 - AUTH PLAIN with an authorization identity other than the login is refused (535 5.7.8); AUTH LOGIN asks
   `Username:` / `Password:` (base64), as Postfix's SASL does.
+- DATA in a mail transaction whose every RCPT was refused answers `554 5.5.1 Error: no valid recipients`, not
+  counted as a protocol error (Postfix smtpd.c `data_cmd`: a pipelining client sends DATA before it reads the
+  RCPT replies); DATA with no MAIL stays `503 5.5.1 Error: need RCPT command` [round 30].
 - After `hard_error_limit` protocol errors (Postfix `smtpd_hard_error_limit`, default 20) the server says
   `421 4.7.0 <host> Error: too many errors` and closes. Refusals from the switchable faults (450/451/550)
   do not count [unc: Postfix counts every 4xx/5xx reply].
@@ -154,7 +157,7 @@ class SandboxSMTP(SMTP):
         await asyncio.Event().wait()  # `connection_lost` cancels the session task
 
     # --- replies ------------------------------------------------------------------------------------------
-    async def push(self, status: AnyStr) -> None:
+    async def push(self, status: AnyStr, counted: bool = True) -> None:
         text = status.decode("utf-8", "surrogateescape") if isinstance(status, bytes) else str(status)
         if not self._greeted:  # the 220 greeting
             self._greeted = True
@@ -163,7 +166,7 @@ class SandboxSMTP(SMTP):
         if not self._raw_replies:
             text = self._enhance(text)
         await super().push(text)
-        if text[:3] in _COUNTED:
+        if counted and text[:3] in _COUNTED:
             self._errors += 1
             if self.hard_error_limit and self._errors >= self.hard_error_limit and self.transport is not None:
                 await super().push(f"421 4.7.0 {self.hostname} Error: too many errors")
@@ -264,7 +267,10 @@ class SandboxSMTP(SMTP):
             return
         assert self.envelope is not None
         if not self.envelope.rcpt_tos:
-            await self.push("503 Error: need RCPT command")
+            if self.envelope.mail_from is None:
+                await self.push("503 Error: need RCPT command")
+            else:  # Postfix: every RCPT of this transaction refused (a pipelining client sends DATA anyway)
+                await self.push("554 5.5.1 Error: no valid recipients", counted=False)
             return
         if arg:
             await self.push("501 Syntax: DATA")
