@@ -53,6 +53,12 @@ class AppSide:
         """A new app-level token (`xapp-1-…`, scope connections:write), as App settings generate one."""
         return self.oauth.new_app_token(scopes)
 
+    def deactivate_user(self, user_id: str, deactivated: bool = True) -> None:
+        """An admin deactivates (or reactivates) a person: users.info / users.list show ``deleted: true``,
+        users.lookupByEmail answers users_not_found for them (Slack documents it), a post to their DM still
+        succeeds (python-slack-sdk #1156: Slack keeps the DM) [unc: Slack's exact fields; round 30]."""
+        self.workspace.users[user_id]["deleted"] = bool(deactivated)  # type: ignore[attr-defined]
+
     def configure_interactivity(self, request_url: str | None = None, signing_secret: str | None = None) -> None:
         """Set the app's Interactivity Request URL and/or signing secret (None keeps the current one)."""
         self.interactivity.configure(request_url, signing_secret)

@@ -150,6 +150,6 @@ class DirectoryApi:
     def users_lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
         email = str(args.get("email") or "").lower()
         for user in self.sb.workspace.users.values():
-            if user["profile"].get("email", "").lower() == email and email:
-                return {"user": dict(user)}
+            if user["profile"].get("email", "").lower() == email and email and not user["deleted"]:
+                return {"user": dict(user)}  # a deactivated person: users_not_found (Slack's docs) [round 30]
         raise SlackError("users_not_found")

@@ -8,6 +8,9 @@ documents for every method ("common errors"):
   an iso-8859-1 body is read as such (a form's `caf%E9` is "café");
 - a form body whose bytes are not text in its charset (raw invalid UTF-8): `invalid_form_data`, where it was a
   500 `internal_error` (a client's ServerErrorRetryHandler then sent the same bad body again) [unc: the code];
+- a JSON body holding an unpaired UTF-16 surrogate escape (``"\\ud800"``, what ``json.dumps`` makes of a lone
+  surrogate): `invalid_json`, as a JSON decoder that yields UTF-8 text (PHP's ``JSON_ERROR_UTF16``) refuses it,
+  where the sandbox used to store it and echo it in history [unc: Slack's code; round 30];
 - a PHP-style array argument (`foo[7]=…`, `foo[]=…`) in the query or a form: `invalid_array_arg`
   ("These are never valid with the Slack API").
 """
@@ -62,9 +65,11 @@ def form_fields(req: Request, codec: str, error: Any) -> dict[str, str]:
 
 def json_body(req: Request, codec: str, error: Any) -> Any:
     try:
-        return json.loads(req.body.decode(codec) or "null")
-    except ValueError as exc:  # UnicodeDecodeError is one
+        body = json.loads(req.body.decode(codec) or "null")
+        json.dumps(body, ensure_ascii=False).encode("utf-8")  # an unpaired surrogate escape is no text
+    except ValueError as exc:  # UnicodeDecodeError / UnicodeEncodeError are ones
         raise error("invalid_json") from exc
+    return body
 
 
 def refuse_array_args(names: Any, error: Any) -> None:

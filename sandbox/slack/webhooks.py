@@ -1,7 +1,8 @@
 """Slack incoming webhooks: `POST /services/T…/B…/<secret>`, one channel per webhook URL.
 
 Body: JSON `{"text", "blocks", "attachments", "thread_ts", "username"}` or the legacy form field
-`payload=<json>`. Answers are plain text, as Slack's: 200 `ok`; 400 `invalid_payload` (unparseable),
+`payload=<json>`. Answers are plain text, as Slack's: 200 `ok`; 400 `invalid_payload` (unparseable, or an unpaired
+surrogate escape in its JSON [unc]),
 `no_text` (no text, blocks or attachments), `invalid_blocks` (blocks breaking the Block Kit limits
 in `sandbox.slack.blocks`); 404 `no_service` (unknown URL);
 410 `channel_is_archived`; 403 `invalid_token` after the workspace token was revoked or expired.
@@ -32,7 +33,8 @@ def handle_webhook(sb: SlackSandbox, req: Request) -> Response:
     try:
         body = req.json() if req.header("Content-Type").lower().startswith("application/json") \
             else json.loads(req.form().get("payload", ""))
-    except ValueError:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")  # an unpaired surrogate escape [unc: round 30]
+    except ValueError:  # UnicodeEncodeError is one
         return text_response(400, "invalid_payload")
     if not isinstance(body, dict):
         return text_response(400, "invalid_payload")
