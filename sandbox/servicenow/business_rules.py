@@ -8,8 +8,10 @@ write is refused, as the instance answers it: 403 `{"error": {"message": "Operat
 "Operation against file '<table>' was aborted by Business Rule '<name>^<sys_id>'. Business Rule
 Stack:<name>"}}`; with `add_message` the rule's `message` is the error's message. A rule's script and its
 script `condition` are not run (the sandbox's own `rules` module stands for the base system's scripted
-rules). [unc: the message of a rule with add_message; the order of several aborting rules follows
-`order`, then name; an `order` that is not a whole number counts as 100, the field's default]
+rules). A rule without abort_action whose `template` ("Set field values") is set changes the record before it
+is saved (`set_values`, run before the sandbox's own `rules` and the aborting check), and the write goes on,
+answered with the record as saved. [unc: the message of a rule with add_message; the order of several
+aborting rules follows `order`, then name; an `order` that is not a whole number counts as 100, the field's default]
 
 The condition is evaluated as the instance evaluates a rule's condition builder, against the record about
 to be saved and the one before the write (`previous`):
@@ -37,7 +39,7 @@ from sandbox.servicenow.ci_classes import CI_PARENTS
 from sandbox.servicenow.engine import QueryEngine
 from sandbox.servicenow.query import _SEGMENT as RELATED_SEGMENT
 from sandbox.servicenow.query import Query, parse
-from sandbox.servicenow.schema import SCHEMAS
+from sandbox.servicenow.schema import SCHEMAS, SYSTEM_FIELDS
 from sandbox.servicenow.tables import Table
 
 if TYPE_CHECKING:
@@ -137,21 +139,53 @@ def _matches(store: Store, table: Table, rec: dict[str, str], old: dict[str, str
         return False
 
 
+def _candidates(store: Store, table: Table, rec: dict[str, str], action: str, aborting: bool) -> list[dict[str, str]]:
+    """The active before rules of the record's table lineage for `action`: the aborting ones, or those that set
+    field values (a `template`), in the order they run (`order`, then name)."""
+    rules = store.tables.get(RULES)
+    if rules is None or table is rules or not len(rules):
+        return []
+    lineage = _lineage(table, rec)
+    out = []
+    for row in rules.alive_rows():
+        r = rules.record(row)
+        if (r["active"] == "true" and r["when"] == "before" and r[f"action_{action}"] == "true"
+                and r["collection"] in lineage and (r["abort_action"] == "true") == aborting
+                and (aborting or r.get("template", "").strip())):
+            out.append(r)
+    return sorted(out, key=lambda r: (_order(r["order"]), r["name"]))
+
+
+def _template(text: str) -> list[tuple[str, str]]:
+    """A template value (`field=value^field=value^EQ`) as (field, value) pairs; `^^` is a literal caret [unc]."""
+    pairs = []
+    for part in text.replace("^^", _ESCAPED).split("^"):
+        field, eq, value = part.partition("=")
+        if eq and re.fullmatch(r"[a-z0-9_]+", field.strip()):
+            pairs.append((field.strip(), value.replace(_ESCAPED, "^")))
+    return pairs
+
+
+def set_values(store: Store, table: Table, rec: dict[str, str], action: str, old: dict[str, str] | None) -> None:
+    """Run the "Set field values" (`template`) of every matching non-aborting before rule on an insert or update:
+    `rec` (the record about to be saved) gets the template's values, fields of the table only, never a system
+    field (sys_id, sys_updated_on, ...). A later rule sees what an earlier one set. The write then goes on: the
+    Table API answers 200 / 201 with the record as saved; the rule's message (add_message) is a UI message the
+    REST answer does not carry [unc]. A rule setting a changed field back to its previous value (a close
+    refused while child tasks are open: `stateCHANGESTO3^RLQUERYtask.parent,>=1^active=true^ENDRLQUERY` with
+    template `state=1`) leaves that field as it was."""
+    for r in _candidates(store, table, rec, action, aborting=False):
+        if _matches(store, table, rec, old, r["filter_condition"]):
+            for name, value in _template(r["template"]):
+                if name in table.pos and name not in SYSTEM_FIELDS:
+                    rec[name] = value
+
+
 def check(store: Store, table: Table, rec: dict[str, str], action: str, old: dict[str, str] | None = None) -> None:
     """Refuse the write (HTTPError 403) when an aborting before rule matches; `action` is insert, update or
     delete, `rec` the record as it would be saved and `old` the one before (None for an insert; the record
     itself for a delete)."""
-    rules = store.tables.get(RULES)
-    if rules is None or table is rules or not len(rules):
-        return
-    lineage = _lineage(table, rec)
-    candidates = []
-    for row in rules.alive_rows():
-        r = rules.record(row)
-        if (r["active"] == "true" and r["when"] == "before" and r["abort_action"] == "true"
-                and r[f"action_{action}"] == "true" and r["collection"] in lineage):
-            candidates.append(r)
-    for r in sorted(candidates, key=lambda r: (_order(r["order"]), r["name"])):
+    for r in _candidates(store, table, rec, action, aborting=True):
         if _matches(store, table, rec, old, r["filter_condition"]):
             message = r["message"] if r["add_message"] == "true" and r["message"] else "Operation Failed"
             raise HTTPError(403, message, f"Operation against file '{table.name}' was aborted by Business Rule "

@@ -12,7 +12,8 @@
 - `sys_script` (Business Rule): the base system's fields (collection, when, order, action_insert/update/
   delete/query, abort_action, add_message, message, filter_condition, condition, advanced, script, ...),
   a few out-of-box rules (inert: the sandbox's own rules module emulates what they do), admin-only like
-  sys_properties (`acl.ADMIN_TABLES`). A rule an admin adds runs (`business_rules`): PySNC's
+  sys_properties (`acl.ADMIN_TABLES`). `template` is the Actions tab's "Set field values" (a
+  `field=value^...^EQ` template). A rule an admin adds runs (`business_rules`): PySNC's
   test_multi_update_with_failures adds a before insert/update rule with abort_action and a
   filter_condition and expects the matching updates of a batch to fail.
 
@@ -60,7 +61,8 @@ PLATFORM_SCHEMAS = {s.name: s for s in (
         _f("order", "integer"), _f("priority", "integer"), _f("action_insert", "boolean"),
         _f("action_update", "boolean"), _f("action_delete", "boolean"), _f("action_query", "boolean"),
         _f("abort_action", "boolean"), _f("add_message", "boolean"), _f("message"), _f("filter_condition"),
-        _f("condition"), _f("role_conditions"), _f("advanced", "boolean"), _f("script"), _f("description"),
+        _f("condition"), _f("template"), _f("role_conditions"), _f("advanced", "boolean"), _f("script"),
+        _f("description"),
         _f("client_callable", "boolean"), *SYS_FIELDS), None, "name", None,
         {"active": "true", "when": "before", "order": "100", "priority": "100", "action_insert": "false",
          "action_update": "false", "action_delete": "false", "action_query": "false", "abort_action": "false",

@@ -231,6 +231,7 @@ class Store:
             rec.setdefault("opened_at", now)
             rec["opened_at"] = rec["opened_at"] or now
             rec["opened_by"] = rec.get("opened_by") or self.user_sys_id(user)
+        business_rules.set_values(self, table, rec, "insert", None)
         apply_rules(name, None, rec, values, now, self.user_sys_id(user))
         business_rules.check(self, table, rec, "insert")
         save_entries(self, entries)
@@ -247,6 +248,7 @@ class Store:
         clean = self._clean(table, self.resolve_references(table, values))
         rec = {**old, **clean}
         entries = add_entries(self, table, rec, old, clean, user, now)
+        business_rules.set_values(self, table, rec, "update", old)
         apply_rules(table.name, old, rec, values, now, self.user_sys_id(user))
         diff = {k: v for k, v in rec.items() if old.get(k) != v}
         if not diff:
