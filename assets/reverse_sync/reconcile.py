@@ -274,7 +274,9 @@ class ServiceNowLinks:
                     self._audit("adopt", internal_id, {"vendor_id": sys_id})
                     self.report.adopted.append(internal_id)
                 elif str(rec.get("state")) not in VENDOR_CLOSED_STATES:  # not finished: ours, unwanted or a duplicate
-                    self.writer.close(sys_id)
+                    if not self.writer.close(sys_id):  # a business rule set it back: tried again next night
+                        self._audit("close_orphan_reverted", internal_id, {"vendor_id": sys_id})
+                        continue
                     self._audit("close_orphan", internal_id, {"vendor_id": sys_id})
                     self.report.closed_orphans.append(sys_id)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
-from assets.reverse_sync import readback
+from assets.reverse_sync import readback, sn_reverted
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
@@ -65,6 +65,9 @@ class ServiceNowTaskWriter:
         # read when the push starts, so a bad value stops it before any vendor call (0: no wait)
         self.settle_seconds = env_int("PROJECTX_SERVICENOW_CREATE_SETTLE_SECONDS", 300, unit="a number of seconds",
                                       example="300", minimum=0) or 0
+        # a close a business rule set back is not sent again for this long (doubled per revert): sn_reverted.py
+        self.close_retry_seconds = env_int(sn_reverted.SETTING, 3600, unit="a number of seconds", example="3600",
+                                           minimum=0) or 0
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -113,9 +116,12 @@ class ServiceNowTaskWriter:
         """The record as the instance saved it (its answer)."""
         return self.client.update(self.vendor_object, vendor_id, payload)
 
-    def close(self, vendor_id: str) -> None:
-        self.client.update(self.vendor_object, vendor_id, {
+    def close(self, vendor_id: str) -> bool:
+        """Close a record directly (the nightly reconciliation's orphans): whether the answer shows it closed (a
+        business rule may set the state back, answering 200 with the record still open)."""
+        saved = self.client.update(self.vendor_object, vendor_id, {
             "state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."})
+        return isinstance(saved, dict) and _raw(saved.get("state")) in VENDOR_CLOSED_STATES
 
     @staticmethod
     def identity(record: dict[str, Any]) -> tuple[str, str]:
@@ -187,6 +193,9 @@ class ServiceNowTaskWriter:
                                what="new record's sys_id", operation="create", object_id=internal_id,
                                internal_id=internal_id, verify=verify)
         if operation == "close":  # planned only for a record still open there (open_at_vendor)
+            until = sn_reverted.held_until(writes, self.vendor, str(vendor_id), internal_id, self.close_retry_seconds)
+            if until is not None:  # a business rule set the last close back: not sent on every push
+                raise sn_reverted.deferred(str(vendor_id), until)
             body = {"state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."}
         elif operation == "transition":
             body = {**payload, "state": STATE_OPEN}
@@ -196,6 +205,11 @@ class ServiceNowTaskWriter:
                                operation=operation, object_id=str(vendor_id), internal_id=internal_id)
         if not _answers_record(response, str(vendor_id)):
             self.verify(str(vendor_id), body, response, operation, internal_id, writes)
+        elif operation == "close":  # the record as saved: a business rule may have set the state back
+            answered = _raw(response.json()["result"].get("state"))
+            if answered not in VENDOR_CLOSED_STATES:
+                raise sn_reverted.reverted(str(vendor_id), internal_id, answered, response.status_code,
+                                           self.close_retry_seconds, writes)
         return str(vendor_id), None
 
     def not_in_flight(self, internal_id: str, writes: Writes) -> None:

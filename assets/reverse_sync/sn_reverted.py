@@ -1,0 +1,75 @@
+"""A ServiceNow close that did not stick: the PATCH answered 200 with the record, but in an open state.
+
+An instance's before business rule may set the state back instead of refusing the write (a task with open child
+tasks cannot close: the rule sets ``state`` to its previous value, and the Table API answers 200 with the record as
+saved). Linking the task as closed then would leave the record open at ServiceNow for ever, with nothing to retry
+it. So the answer's state is compared with the close sent:
+
+- not closed: audited as operation ``close_reverted`` (the record's sys_id, the state answered), and a
+  :class:`VendorError` (409: about this record, not ServiceNow's health, so no breaker count) whose reason starts
+  ``close_reverted:``. The engine dead-letters the record and leaves its link open.
+- the next pushes plan the close again (the link is open and its row has left the mart) but do not send it while
+  the hold runs: ``PROJECTX_SERVICENOW_CLOSE_RETRY_SECONDS`` (default 3600; 0: no hold) after the last revert,
+  doubled per revert of the same dead-letter episode, at most a day. Until then the record waits as a dead letter
+  whose reason starts ``deferred: close_reverted:`` (no write, no audit row), so a push every minute does not
+  PATCH the record every minute. The re-read before a close (``open_at_vendor``) still runs: a record a person
+  closed meanwhile closes the link without any write.
+- the episode is the record's dead letter: it ends when the dead letter is cleared (the close sticks, or the
+  control fails again and the row is back in the mart), and the next revert starts again from one hold.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pipelines.common.http import VendorError
+from resources.audit import SCHEMA as AUDIT
+
+from . import state
+
+REVERTED = "close_reverted"
+SETTING = "PROJECTX_SERVICENOW_CLOSE_RETRY_SECONDS"
+MAX_HOLD = timedelta(days=1)
+# the revert is audited a moment before the engine writes the dead letter (same record, same run)
+_MARGIN = timedelta(minutes=10)
+
+
+def reverted(vendor_id: str, internal_id: str, answered: Any, status: int, hold_seconds: int,
+             writes: Any) -> VendorError:
+    """Audit the revert and return the error the record is dead-lettered with."""
+    reason = (f"{REVERTED}: ServiceNow answered the close of {vendor_id} with state {answered or '(empty)'}, "
+              "not a closed state: a business rule set it back (a task with open child tasks, a required approval); "
+              "the link stays open and the close is sent again by a later push"
+              + (f" (held {hold_seconds} s after this, {SETTING}, doubled per revert)" if hold_seconds else ""))
+    writes._audit(REVERTED, vendor_id, internal_id, status, reason[:300])
+    return VendorError(reason, 409)
+
+
+def held_until(writes: Any, vendor: str, vendor_id: str, internal_id: str, hold_seconds: int) -> datetime | None:
+    """When the close of ``vendor_id`` may be sent again (naive UTC), if that is still to come: None when no hold
+    applies (no dead letter for the record, no revert in its episode, the setting 0, or the hold is over)."""
+    if hold_seconds <= 0:
+        return None
+    with writes.lock, writes.committed():
+        conn = writes.conn
+        since = conn.scalar(f"select first_failed_at from {state.SCHEMA}.dead_letters where vendor = %s "
+                            "and internal_id = %s", (vendor, internal_id))
+        if since is None:
+            return None
+        rows = conn.query(f"select occurred_at from {AUDIT}.events where action = 'push' and system = %s and "
+                          "operation = %s and object_id = %s and occurred_at >= %s order by occurred_at",
+                          (vendor, REVERTED, vendor_id, since - _MARGIN))
+    if not rows:
+        return None
+    last = rows[-1]["occurred_at"]
+    hold = min(MAX_HOLD, timedelta(seconds=hold_seconds) * 2 ** min(len(rows) - 1, 16))
+    until = last + hold
+    return until if until > state.now() else None
+
+
+def deferred(vendor_id: str, until: datetime) -> VendorError:
+    return VendorError(
+        f"deferred: {REVERTED}: the last close of {vendor_id} was set back to an open state by ServiceNow (a "
+        f"business rule); not sent again before {until:%Y-%m-%d %H:%M:%S} UTC ({SETTING}, doubled per revert, at "
+        "most a day), so the record is not written on every push; the link stays open", 409)
