@@ -215,8 +215,11 @@ class Store:
         now = self.clock.now_str()
         # A client's own sys_id keeps its case (PySNC's test_insert_custom_guid reads back the upper-case
         # id it sent [obs: PySNC test suite against a developer instance]); lookups ignore case.
+        # A sys_id is unique in its table's hierarchy (task and its children are one table), not across the
+        # instance: another hierarchy may hold it (an import, a clone) [unc: no instance refusal seen for that].
         sys_id = to_text(values.get("sys_id", ""))
-        if sys_id and (not _SYS_ID.match(sys_id.lower()) or self.locate("task", sys_id)
+        in_task = table.schema.parent == "task" or table.name == "task"
+        if sys_id and (not _SYS_ID.match(sys_id.lower()) or (in_task and self.locate("task", sys_id))
                        or table.row_of(sys_id) is not None):
             raise HTTPError(403, "Operation Failed", f"Cannot insert: invalid or duplicate sys_id {sys_id}")
         rec = {**table.schema.defaults, **self._clean(table, values)}
