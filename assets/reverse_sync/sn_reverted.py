@@ -25,6 +25,7 @@ from typing import Any
 
 from pipelines.common.http import VendorError
 from resources.audit import SCHEMA as AUDIT
+from resources.audit import ensure_audit_table
 
 from . import state
 
@@ -57,6 +58,7 @@ def held_until(writes: Any, vendor: str, vendor_id: str, internal_id: str, hold_
                             "and internal_id = %s", (vendor, internal_id))
         if since is None:
             return None
+        ensure_audit_table(conn)  # a dead letter may come before this warehouse's first audited write
         rows = conn.query(f"select occurred_at from {AUDIT}.events where action = 'push' and system = %s and "
                           "operation = %s and object_id = %s and occurred_at >= %s order by occurred_at",
                           (vendor, REVERTED, vendor_id, since - _MARGIN))
