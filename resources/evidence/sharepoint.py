@@ -13,6 +13,15 @@ the metadata as JSON), set through the file's list item (``/drives/{id}/list/ite
 create both columns when setting up the library. Files up to 4 MiB go in one ``PUT …/content``;
 larger ones through an upload session (``createUploadSession``, then 10 MiB fragments, a multiple
 of 320 KiB as Graph requires, each a ``PUT`` with ``Content-Range``); a failed session is cancelled.
+Both ask for ``@microsoft.graph.conflictBehavior=fail`` (the PUT's query parameter, the session's ``item``):
+a file put at the address after the store looked there (another worker, or someone else) is never
+replaced. Graph's 409 sends it through the check a file found at the address gets (``_holds``): the same
+bytes (this store's recorded copy, or proven byte for byte) are taken as stored and their columns
+completed; other bytes are kept untouched for review and the put raises ``ContentMismatch`` (the library
+raises a ``security_alert`` and holds the evidence pending). The evidence is not stored under another
+name: the address is the sha256, and a copy elsewhere would not be found by it, while the planted file
+would be (and refused on every read, as ``get`` checks the sha256). A damaged upload is deleted only
+while it is still the version this put wrote (its id and cTag).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from resources.evidence.base import (
     StoredObject,
@@ -34,12 +44,22 @@ from resources.evidence.base import (
     verified,
 )
 from resources.evidence.sharepoint_check import RECORD, facts, first_difference, quick_xor_hash, record, unchanged
-from resources.evidence.sharepoint_graph import RETRIES, GraphCalls, SharePointSettings, graph_client
+from resources.evidence.sharepoint_graph import CONFLICT, RETRIES, GraphCalls, SharePointSettings, graph_client
 
 SIMPLE_MAX = 4 * 1024 * 1024
 FRAGMENT = 32 * 320 * 1024  # 10 MiB
 SHA_FIELD, META_FIELD = "EvidenceSha256", "EvidenceMetadata"
 EXPAND = ["listItem($expand=fields)"]
+FAIL = "@microsoft.graph.conflictBehavior=fail"
+
+
+def _written(answer: Any) -> tuple[str, str] | None:
+    """(id, cTag) of the drive item a committing fragment answered with (None: no such body)."""
+    try:
+        item = json.loads(answer or b"")
+        return (str(item["id"]), str(item["cTag"])) if isinstance(item, dict) and item.get("cTag") else None
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 class SharePointStore:
@@ -58,8 +78,8 @@ class SharePointStore:
     def from_env(cls) -> SharePointStore:
         return cls(SharePointSettings.from_env())
 
-    def _run(self, make, action: str, missing_ok: bool = False) -> Any:
-        return self.calls.run(make, action, missing_ok)
+    def _run(self, make, action: str, missing_ok: bool = False, conflict_ok: bool = False) -> Any:
+        return self.calls.run(make, action, missing_ok, conflict_ok)
 
     def _folder(self) -> str:
         s = self.settings
@@ -125,27 +145,36 @@ class SharePointStore:
         existing = self._item(sha)
         meta = clean_metadata(metadata)
         qx = quick_xor_hash(content)
+        written = None
+        if existing is None:
+            # ``conflictBehavior=fail``: a file put at the address since the read above (another worker, or
+            # someone else) is never replaced; Graph's 409 sends it through the same check as one found there
+            written = self._upload(sha, content)
+            if written is CONFLICT:
+                existing = self._item(sha)
+                if existing is None:
+                    raise StoreUnavailable(f"SharePoint answered 409 nameAlreadyExists for the evidence file {sha} "
+                                           "but holds no file by that name now (removed meanwhile): retry")
         if existing is not None:
-            # other bytes under the address: flagged, never overwritten or passed on (``sharepoint_check``)
+            # other bytes under the address: flagged, never overwritten or passed on (``sharepoint_check``);
+            # the same bytes (this store's earlier copy, or proven byte for byte) are taken as stored
             self._holds(existing, sha, content, qx)
             if self._fields(existing).get(SHA_FIELD) == sha and self._recorded(existing):
                 return self._object(existing)
-        else:
-            ref = self.drive.items.by_drive_item_id(f"{self.folder_id}:/{sha}:")
-            if len(content) <= SIMPLE_MAX:
-                self._run(lambda: ref.content.put(content), "upload")
-            else:
-                self._upload_session(ref, content)
         # a file whose metadata write failed last time is completed now rather than stored again
         item = self._item(sha)
         size, item_qx, _ = facts(item) if item is not None else (0, None, None)
         if item is None or size != len(content) or item_qx not in (None, qx):  # named by the sha256: it would pass
             kept = "no file" if item is None else f"{size} bytes"
-            if item is not None and existing is None:  # ours, just now: removed; one found there is kept (above)
+            # removed only when it is still the very version this put wrote (its id and cTag): a file found
+            # there, or put there since, is kept
+            ours = item is not None and written is not None and written is not CONFLICT and \
+                (item.id, item.c_tag) == written
+            if ours:
                 self._run(lambda: self.drive.items.by_drive_item_id(item.id).delete(), "deleting a damaged upload",
                           missing_ok=True)
             raise StoreUnavailable(f"SharePoint kept {kept} for the {len(content)}-byte evidence file {sha} "
-                                   f"({'removed; ' if existing is None else ''}quickXorHash {item_qx}, the "
+                                   f"({'removed; ' if ours else ''}quickXorHash {item_qx}, the "
                                    f"content's {qx}): the upload was damaged in transit or the file changed "
                                    "meanwhile; retry, and check any proxy between here and Graph")
         self._set_fields(item, sha, {**meta, RECORD: record(item)})
@@ -182,7 +211,19 @@ class SharePointStore:
         if differs is not None:
             raise occupied(sha, None, size, f"{where} (differs from byte {differs})")
 
-    def _upload_session(self, ref, content: bytes) -> None:
+    def _upload(self, sha: str, content: bytes) -> tuple[str, str] | None:
+        """Store ``content`` at its address unless a file is there: (id, cTag) of what was written (None: not
+        known, the last fragment's reply was lost), or ``CONFLICT`` (Graph's 409: a file has the name)."""
+        ref = self.drive.items.by_drive_item_id(f"{self.folder_id}:/{sha}:")
+        if len(content) > SIMPLE_MAX:
+            return self._upload_session(ref, content)
+        # msgraph-sdk's content PUT takes no query parameters: the same URL with Graph's documented one
+        url = (f"{self.settings.graph_url}/drives/{quote(self.settings.library_id, safe='')}/items/"
+               f"{quote(f'{self.folder_id}:/{sha}:', safe='')}/content?{FAIL}")
+        made = self._run(lambda: ref.content.with_url(url).put(content), "upload", conflict_ok=True)
+        return made if made is CONFLICT else (made.id, made.c_tag) if made is not None else None
+
+    def _upload_session(self, ref, content: bytes) -> tuple[str, str] | None:
         from kiota_abstractions.headers_collection import HeadersCollection
         from kiota_abstractions.method import Method
         from kiota_abstractions.request_information import RequestInformation
@@ -192,8 +233,10 @@ class SharePointStore:
         from msgraph.generated.models.drive_item_uploadable_properties import DriveItemUploadableProperties
 
         body = CreateUploadSessionPostRequestBody(item=DriveItemUploadableProperties(
-            file_size=len(content), additional_data={"@microsoft.graph.conflictBehavior": "replace"}))
-        session = self._run(lambda: ref.create_upload_session.post(body), "createUploadSession")
+            file_size=len(content), additional_data={"@microsoft.graph.conflictBehavior": "fail"}))
+        session = self._run(lambda: ref.create_upload_session.post(body), "createUploadSession", conflict_ok=True)
+        if session is CONFLICT:
+            return CONFLICT
         url, total = session.upload_url, len(content)
 
         def fragment(start: int):
@@ -225,8 +268,14 @@ class SharePointStore:
         try:
             while start < total:
                 try:
-                    self._run(lambda s=start: fragment(s), f"upload session fragment at byte {start}")
+                    # the last fragment commits the file: 409 when one was put at the address meanwhile
+                    answer = self._run(lambda s=start: fragment(s), f"upload session fragment at byte {start}",
+                                       conflict_ok=True)
+                    if answer is CONFLICT:
+                        return CONFLICT
                     start = min(start + FRAGMENT, total)
+                    if start == total:
+                        return _written(answer)
                     continue
                 except StoreError:
                     # a fragment Graph took but whose reply was lost is 416 when sent again: ask the session
@@ -235,7 +284,7 @@ class SharePointStore:
                         raise
                     where = expected()
                     if where is None and start + FRAGMENT >= total:
-                        return  # the last fragment made the file: the caller checks it (size, quickXorHash)
+                        return None  # the last fragment made the file: the caller checks it (size, quickXorHash)
                     if where is None or where >= total:
                         raise
                     stalled = 0 if where > start else stalled + 1

@@ -33,6 +33,7 @@ MAX_WAIT_SECONDS = 30.0
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 MICROSOFT_GRAPH = "https://graph.microsoft.com/v1.0"
 SCOPES = ["https://graph.microsoft.com/.default"]
+CONFLICT: Any = object()  # ``GraphCalls.run(conflict_ok=True)``: Graph answered 409 (nameAlreadyExists)
 
 
 def _cert_password() -> str:
@@ -226,8 +227,10 @@ class GraphCalls:
         self.thread.start()
         self.attempts = 0
 
-    def run(self, make: Callable[[], Awaitable[T]], action: str, missing_ok: bool = False) -> T | None:
-        """``make()`` (a fresh coroutine per attempt), retried; None for a 404 when ``missing_ok``."""
+    def run(self, make: Callable[[], Awaitable[T]], action: str, missing_ok: bool = False,
+            conflict_ok: bool = False) -> T | None:
+        """``make()`` (a fresh coroutine per attempt), retried; None for a 404 when ``missing_ok``; ``CONFLICT``
+        for a 409 when ``conflict_ok`` (a write with ``conflictBehavior=fail`` found the name taken)."""
         for attempt in range(RETRIES + 1):
             self.attempts += 1
             try:
@@ -236,6 +239,8 @@ class GraphCalls:
                 status, _, wait = status_of(exc)
                 if missing_ok and status == 404:
                     return None
+                if conflict_ok and status == 409:
+                    return CONFLICT
                 if attempt == RETRIES or not transient(exc):
                     raise store_error(exc, action, self.settings) from None
                 time.sleep(min(wait if wait is not None else self.backoff * 2**attempt, MAX_WAIT_SECONDS))
