@@ -272,7 +272,8 @@ class GraphSandbox(Items, Listing, Delta, Writes, UploadSessions, Versions, Shar
                                    "audience.", [("WWW-Authenticate", 'Bearer realm=""')])  # graph_audience.py
             req.principal = who
             try:
-                return handler(req)
+                with self.store.writing(who):  # items it writes show it as lastModifiedBy (items.py)
+                    return handler(req)
             except json.JSONDecodeError:  # a body that is not JSON: Graph's 400, not a 500
                 return graph_error(400, "BadRequest", "Unable to read JSON request payload. Please ensure "
                                    "Content-Type header is set and payload is of valid JSON format.")

@@ -20,6 +20,16 @@ BY = {"application": {"id": "00000000-0000-0000-0000-000000000000", "displayName
       "user": {"displayName": "SharePoint App"}}
 
 
+def by(who: str | None) -> dict[str, Any]:
+    """``createdBy`` / ``lastModifiedBy``: an app-only write shows the app (its client id) and SharePoint's
+    "SharePoint App" user, as Graph does [unc: the app's displayName, here its client id]; one made outside
+    Graph (the tests writing to the store, as a person would in the browser) shows ``BY``."""
+    if who is None:
+        return {k: dict(v) for k, v in BY.items()}
+    client = who.rpartition("/")[2]
+    return {"application": {"id": client, "displayName": client}, "user": {"displayName": "SharePoint App"}}
+
+
 class Items:
     """Mixed into ``GraphSandbox`` (uses ``store``, ``downloads`` and ``_shown``)."""
 
@@ -40,7 +50,7 @@ class Items:
             "webUrl": self.web_url(item, drive, req),
             "size": (item.listed_size if item.listed_size is not None else
                      len(item.content) if item.content is not None else 0),
-            "createdBy": dict(BY), "lastModifiedBy": dict(BY),
+            "createdBy": by(item.created_by), "lastModifiedBy": by(item.modified_by),
             "fileSystemInfo": {"createdDateTime": item.created, "lastModifiedDateTime": item.modified},
         }
         out["parentReference"] = {"driveType": "documentLibrary", "driveId": drive.id}  # all a root has

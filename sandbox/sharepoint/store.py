@@ -15,6 +15,8 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +52,8 @@ class Item:
     checkin_comment: str = ""  # the last check-in's comment (SharePoint's CheckInComment)
     draft: bool = False  # checked out and written since: the checked-in version is kept (its last history entry)
     created_seq: int = 0  # change number of its creation (SharePoint's change log tells an add from an update)
+    created_by: str | None = None  # the app (``<tenant>/<client id>``) that created it; None: a person
+    modified_by: str | None = None  # the app whose write (content, fields, name) was last; None: a person
 
     def keep_version(self) -> None:
         """The current content, date, name and fields become an older version (``library_item_versions.py``)."""
@@ -92,6 +96,7 @@ class Drive:
 class GraphStore:
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.local = threading.local()  # ``writer``: the app making the current request's writes (``writing``)
         self.sites: dict[str, str] = {}  # site id -> display name
         self.drives: dict[str, Drive] = {}
         self.items: dict[str, Item] = {}
@@ -113,11 +118,22 @@ class GraphStore:
         for listener in list(self.listeners):
             listener(kind, key)
 
+    @contextmanager
+    def writing(self, who: str | None) -> Iterator[None]:
+        """Writes made meanwhile on this thread are ``who``'s (an app's principal; None: a person, as the
+        tests' direct writes to the store stand for someone working in the browser)."""
+        before, self.local.writer = getattr(self.local, "writer", None), who
+        try:
+            yield
+        finally:
+            self.local.writer = before
+
     def touch(self, item: Item) -> None:
-        """Stamp ``item`` with the next change number (delta reports it as changed)."""
+        """Stamp ``item`` with the next change number (delta reports it as changed) and its writer."""
         with self.lock:
             self.seq += 1
             item.seq = self.seq
+            item.modified_by = getattr(self.local, "writer", None)
         self.changed("drive", item.drive_id)
 
     def ancestors(self, item: Item) -> tuple[str, ...]:
@@ -216,7 +232,7 @@ class GraphStore:
             item = Item(new_id(), name, drive_id, parent_id, content, list_item_id=self._list_ids)
             self.items[item.id] = item
             self.touch(item)
-            item.created_seq = item.seq
+            item.created_seq, item.created_by = item.seq, item.modified_by
             return item
 
     def delete(self, item: Item) -> None:

@@ -133,7 +133,8 @@ class UploadSessions:
             self._room(drive, len(content), existing)
             created = existing is None
             del self.store.uploads[req.params["sid"]]
-            stored = self.store.add(drive.id, s["parent"], name, content)
+            with self.store.writing(s["who"]):  # the upload URL carries no token: the session's app wrote it
+                stored = self.store.add(drive.id, s["parent"], name, content)
             apply_times(stored, s.get("times") or {})
         return json_response(self._item_resource(stored, drive, req), 201 if created else 200)
 
