@@ -158,8 +158,11 @@ class SharePointStore:
         if existing is not None:
             # other bytes under the address: flagged, never overwritten or passed on (``sharepoint_check``);
             # the same bytes (this store's earlier copy, or proven byte for byte) are taken as stored
-            self._holds(existing, sha, content, qx)
+            read_back = self._holds(existing, sha, content, qx)
             if self._fields(existing).get(SHA_FIELD) == sha and self._recorded(existing):
+                if read_back:  # proven byte for byte: recorded anew (as this app's write), so the next is cheap
+                    self._set_fields(existing, sha, {**self._object(existing).metadata, RECORD: record(existing)})
+                    existing = self._item(sha) or existing
                 return self._object(existing)
         # a file whose metadata write failed last time is completed now rather than stored again
         item = self._item(sha)
@@ -189,18 +192,20 @@ class SharePointStore:
         value = meta.get(RECORD) if isinstance(meta, dict) else None
         return value if isinstance(value, str) else None
 
-    def _holds(self, item, sha: str, content: bytes, qx: str) -> None:
+    def _holds(self, item, sha: str, content: bytes, qx: str) -> bool:
         """Raise ``ContentMismatch`` when the file already named by the content address holds other bytes:
         its quickXorHash is not the content's (no download), or, unless it is still what this store
-        recorded when it stored the content (size, hash, cTag), its bytes read back as a stream differ."""
+        recorded when it stored the content (size, hash, cTag, and this app wrote it last), its bytes read
+        back as a stream differ. True: the bytes were read back and are the content's."""
         where = f"SharePoint item {item.id} of library {self.settings.library_id}"
         size, item_qx, _ = facts(item)
         if item_qx is not None and item_qx != qx:
             raise occupied(sha, None, size, f"{where} (quickXorHash {item_qx}, not the content's {qx})")
-        if self._fields(item).get(SHA_FIELD) == sha and unchanged(item, self._recorded(item), content, qx):
-            return
+        if self._fields(item).get(SHA_FIELD) == sha and unchanged(item, self._recorded(item), content, qx,
+                                                                       self.settings.client_id):
+            return False
         if not size and not content:
-            return
+            return False
         url = (item.additional_data or {}).get("@microsoft.graph.downloadUrl")
         if not url:  # not given with this answer: a fresh read of the item carries one
             fresh = self._run(lambda: self.drive.items.by_drive_item_id(item.id).get(), "reading an evidence file")
@@ -210,6 +215,7 @@ class SharePointStore:
         differs = self._run(lambda: first_difference(url, content), "download (checking the file at the address)")
         if differs is not None:
             raise occupied(sha, None, size, f"{where} (differs from byte {differs})")
+        return True
 
     def _upload(self, sha: str, content: bytes) -> tuple[str, str] | None:
         """Store ``content`` at its address unless a file is there: (id, cTag) of what was written (None: not

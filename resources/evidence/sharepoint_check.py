@@ -7,8 +7,10 @@ to make). So when a file is stored, the store records in its ``EvidenceMetadata`
 reported for it right after the upload was checked (``RECORD``: size, quickXorHash and ``cTag``, the tag
 Graph changes whenever the content changes, not when only its columns do). A later put of the same
 content takes the file as stored without downloading it when its size, quickXorHash and cTag are still
-the recorded ones and the hash is the content's; any other case (no record: a file stored before this,
-or whose columns were not written; a new cTag: the content was written since) reads it back through its
+the recorded ones, the hash is the content's and the last write to the file (``lastModifiedBy``) was
+this app's own (the record is only a column: anyone who may edit the library may rewrite it); any
+other case (no record: a file stored before this, or whose columns were not written; a new cTag: the
+content was written since; another's write: a person's or another app's) reads it back through its
 pre-authenticated ``@microsoft.graph.downloadUrl`` as a stream, compared with the content chunk by chunk
 and abandoned at the first difference or the first byte too many.
 """
@@ -71,11 +73,22 @@ def record(item: Any) -> str:
     return f"{size} {qx or '-'} {ctag or '-'}"
 
 
-def unchanged(item: Any, recorded: str | None, content: bytes, qx: str) -> bool:
-    """Whether the item is still what the store checked and recorded for ``content`` (``qx``: its hash)."""
+def last_writer(item: Any) -> str | None:
+    """The client id of the app whose write to the item (content or columns) was last; None: a person's."""
+    app = getattr(getattr(item, "last_modified_by", None), "application", None)
+    return str(app.id) if app is not None and app.id else None
+
+
+def unchanged(item: Any, recorded: str | None, content: bytes, qx: str, client_id: str) -> bool:
+    """Whether the item is still what the store checked and recorded for ``content`` (``qx``: its hash): its
+    own size and quickXorHash as Graph lists them are the content's, its cTag the recorded one, and the last
+    write to it was this app's (``client_id``). The record lives in a column any editor of the library can
+    write, so without that last test someone who put other bytes of the same size and quickXorHash there
+    (the hash is linear: easy to make) and copied the new cTag into the record would pass; Graph sets
+    ``lastModifiedBy`` itself, and a column write by anyone else sets it to them [unc: SharePoint's Editor]."""
     size, item_qx, ctag = facts(item)
     return bool(recorded) and size == len(content) and item_qx == qx and ctag is not None and \
-        recorded == f"{size} {qx} {ctag}"
+        recorded == f"{size} {qx} {ctag}" and last_writer(item) == client_id
 
 
 def tls_verify() -> Any:
