@@ -171,7 +171,8 @@ class RestApi:
             if not any(req.principal in d.grants for d in self._rest_drives(site)):
                 raise RestError(403, DENIED)  # an app granted nothing on the site (Sites.Selected), as Graph's site
             segs = aliased(segments(unquote(req.params.get("tail") or "")), req.query)
-            return self._rest_dispatch(req, site, segs, verbose)
+            with self.store.writing(req.principal):  # Graph's lastModifiedBy names the app (items.py)
+                return self._rest_dispatch(req, site, segs, verbose)
         except GraphError as exc:  # a name or quota check shared with Graph [unc: SharePoint's codes for them]
             return error_response(req, exc.status, "-2130575245, Microsoft.SharePoint.SPException", exc.detail or "")
         except RestError as exc:

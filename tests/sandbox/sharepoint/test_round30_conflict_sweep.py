@@ -163,3 +163,20 @@ def test_children_pages_keep_the_list_item_and_a_deleted_item_is_gone_through_ms
     seen, after = _sdk(w, run)
     assert seen == [(f"e{n}.bin", f"e{n}.bin", n) for n in range(5)]
     assert after == (404, "itemNotFound")
+
+
+def test_a_file_written_through_sharepoint_rest_shows_the_app_in_graph(sharepoint):
+    """The same item written through SharePoint REST (office365's ClientContext) is the app's write in Graph's
+    ``lastModifiedBy`` too."""
+    from tests.sandbox.sharepoint.test_rest_api import _cert_token, _ctx
+
+    w = sharepoint
+    ctx = _ctx(w, _cert_token(w))
+    folder = ctx.web.lists.get_by_title("Evidence").root_folder
+    folder.upload_file("r30-rest.txt", b"by rest").execute_query()
+    item = next(i for i in w.sandbox.store.items.values() if i.name == "r30-rest.txt")
+    s = requests.Session()
+    s.headers["Authorization"] = "Bearer " + _token(w)
+    shown = s.get(f"{w.sandbox.graph_url}/drives/{w.library_id}/items/{item.id}").json()
+    assert shown["lastModifiedBy"]["application"]["id"] == w.client_id
+    s.close()
