@@ -136,3 +136,55 @@ def test_a_plain_put_still_stores_and_says_fail(sp_store):
         assert store.get(obj.sha256) == data
     put = next(r for r in sb.request_log if r["method"] == "PUT" and r["path"].endswith("/content"))
     assert "conflictBehavior" in json.dumps(put.get("query"))
+
+
+def _after_upload(store, monkeypatch, then) -> None:
+    real = store.calls.run
+
+    def run(make, action, *args, **kwargs):
+        out = real(make, action, *args, **kwargs)
+        if action == "upload":
+            then()
+        return out
+
+    monkeypatch.setattr(store.calls, "run", run)
+
+
+def test_an_upload_damaged_in_transit_is_removed(sp_store, monkeypatch):
+    """Graph holds other bytes than were sent, in the very version the PUT made: removed, and the put fails
+    (to be retried), as before."""
+    from resources.evidence.base import StoreUnavailable
+
+    sb, store = sp_store
+    data = os.urandom(50_000)
+    sha = content_address(data)
+
+    def damage():
+        item = next(i for i in sb.store.items.values() if i.name == sha)
+        item.content = data[:-1] + bytes([data[-1] ^ 1])  # the same version: what Graph made of the PUT
+
+    _after_upload(store, monkeypatch, damage)
+    with pytest.raises(StoreUnavailable, match="removed; "):
+        store.put(data)
+    assert not [i for i in sb.store.items.values() if i.name == sha]
+
+
+def test_a_file_replaced_right_after_the_upload_is_not_removed(sp_store, monkeypatch):
+    """Someone replaced the file between the PUT and the store's read of it: not this put's version, so kept."""
+    from resources.evidence.base import StoreUnavailable
+
+    sb, store = sp_store
+    data, other = os.urandom(50_000), os.urandom(123)
+    sha = content_address(data)
+
+    def replace():
+        item = next(i for i in sb.store.items.values() if i.name == sha)
+        sb.store.add(item.drive_id, item.parent_id, item.name, other)  # a person, in the browser
+
+    _after_upload(store, monkeypatch, replace)
+    with pytest.raises(StoreUnavailable) as caught:
+        store.put(data)
+    assert "removed" not in str(caught.value)
+    [kept] = [i for i in sb.store.items.values() if i.name == sha]
+    assert kept.content == other
+    assert not [r for r in sb.request_log if r["method"] == "DELETE"]

@@ -43,7 +43,15 @@ from resources.evidence.base import (
     occupied,
     verified,
 )
-from resources.evidence.sharepoint_check import RECORD, facts, first_difference, quick_xor_hash, record, unchanged
+from resources.evidence.sharepoint_check import (
+    RECORD,
+    facts,
+    first_difference,
+    last_writer,
+    quick_xor_hash,
+    record,
+    unchanged,
+)
 from resources.evidence.sharepoint_graph import CONFLICT, RETRIES, GraphCalls, SharePointSettings, graph_client
 
 SIMPLE_MAX = 4 * 1024 * 1024
@@ -169,10 +177,12 @@ class SharePointStore:
         size, item_qx, _ = facts(item) if item is not None else (0, None, None)
         if item is None or size != len(content) or item_qx not in (None, qx):  # named by the sha256: it would pass
             kept = "no file" if item is None else f"{size} bytes"
-            # removed only when it is still the very version this put wrote (its id and cTag): a file found
-            # there, or put there since, is kept
-            ours = item is not None and written is not None and written is not CONFLICT and \
-                (item.id, item.c_tag) == written
+            # removed only when it is still the very version this put wrote (its id and cTag; when the reply
+            # that named them was lost: this app wrote it last and set no columns): a file found there, or
+            # put there since by anyone else, is kept
+            ours = item is not None and existing is None and written is not CONFLICT and (
+                (item.id, item.c_tag) == written if written is not None else
+                last_writer(item) == self.settings.client_id and not self._fields(item).get(SHA_FIELD))
             if ours:
                 self._run(lambda: self.drive.items.by_drive_item_id(item.id).delete(), "deleting a damaged upload",
                           missing_ok=True)
