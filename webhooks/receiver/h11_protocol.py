@@ -15,16 +15,22 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from webhooks.receiver.protocol_base import (
     AMBIGUOUS_FRAMING,
     BARE_LF,
+    FRAGMENT,
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
     MAX_CHUNKS,
     MAX_HEAD_BYTES,
     MAX_HEADERS,
     OBS_FOLD,
+    TARGET_FORM,
     TOO_MANY_CHUNKS,
     TOO_MANY_HEADERS,
+    UPGRADE_WITH_BODY,
     _Budgeted,
     _head_too_slow,
+    asks_upgrade,
+    declares_body,
+    target_served,
 )
 
 _OBS_FOLD = re.compile(rb"\n[ \t]")  # a line of the head that begins with whitespace
@@ -176,6 +182,15 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
             # Framing a proxy may read another way, refused for every path (the app's check covers only the
             # webhook routes; a 404 answered before the body was read left h11 to de-chunk it and serve the
             # request hidden behind it), as httptools refuses it before any route.
+            if b"#" in event.target:  # no part of a request target: 400, as on httptools (which had served it)
+                self._write_and_close(FRAGMENT)
+                return True
+            if not target_served(event.target):  # ftp://x/metrics and other forms: 400, as on httptools
+                self._write_and_close(TARGET_FORM)
+                return True
+            if (asks_upgrade(event.headers) or event.method == b"CONNECT") and declares_body(event.headers):
+                self._write_and_close(UPGRADE_WITH_BODY)  # as on httptools, which cannot read its body
+                return True
             names = {name for name, _ in event.headers}
             if b"transfer-encoding" in names and (b"content-length" in names or event.http_version == b"1.0"):
                 self._write_and_close(AMBIGUOUS_FRAMING)

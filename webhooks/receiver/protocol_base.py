@@ -6,6 +6,7 @@ uvicorn's per-request warnings held to ``WARNINGS_PER_MINUTE`` of each (``_Quiet
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import Any
@@ -78,7 +79,45 @@ TOO_MANY_CHUNKS = _answer(
     f"a chunked body in more than {MAX_CHUNKS} chunks is not accepted: send it in larger chunks, or with a "
     "Content-Length",
 )
+FRAGMENT = _answer(
+    400,
+    "Bad Request",
+    "a request target holds no fragment (#): send the path and query only",
+)
+UPGRADE_WITH_BODY = _answer(
+    400,
+    "Bad Request",
+    "a request asking to switch protocols (Connection: upgrade, CONNECT) with a body is not accepted: nothing is "
+    "upgraded here, send it without Connection: upgrade",
+)
+TARGET_FORM = _answer(
+    400,
+    "Bad Request",
+    "a request target is a path (/...) or an http(s) URL: send the path",
+)
+_TARGET_FORMS = re.compile(rb"/|\*\Z|https?://", re.IGNORECASE)
+
+
+def target_served(target: bytes) -> bool:
+    """Whether a request target has a form this server routes: origin-form, ``*``, or an http(s) absolute-form.
+    httptools' URL parser took any scheme (``GET ftp://x/metrics`` served /metrics) where h11 answered 404."""
+    return _TARGET_FORMS.match(target) is not None
+
+
 SERVER_FULL = _answer(503, "Service Unavailable", "try again later: the receiver has no free connection", retry=True)
+
+
+def declares_body(headers) -> bool:
+    """Whether a head's ``(name, value)`` byte pairs (names lower case) declare a body."""
+    return any(name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0"))
+               for name, value in headers)
+
+
+def asks_upgrade(headers) -> bool:
+    """Whether a head asks to switch protocols as httptools reads it: an ``upgrade`` token in ``Connection``
+    and an ``Upgrade`` header."""
+    tokens = {t.strip().lower() for name, value in headers if name == b"connection" for t in value.split(b",")}
+    return b"upgrade" in tokens and any(name == b"upgrade" for name, _ in headers)
 
 
 def _head_too_slow(seconds: float) -> bytes:

@@ -23,6 +23,12 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
   HTTP/1.1 one with none (RFC 9112 3.2; h11 refuses both itself); a pipelined request refused while its
   body or trailers are parsed is answered in its turn, after the answers still owed before it (written at
   once, the refusal was read as the answer to an earlier request);
+- answers 400 to a target holding a fragment (httptools dropped it: ``/metrics#x`` served /metrics) or with
+  a scheme other than http(s) (``ftp://x/metrics`` served /metrics; h11 answered 404), and to a
+  request asking to switch protocols (``Connection: upgrade``, ``CONNECT``) that declares a body (httptools stops
+  at its head: the body was parsed as a request of its own); one without a body is answered, then closed;
+- writes uvicorn's own 400 (a request httptools refuses) after the answers still owed on the connection, not
+  before them;
 - aborts a connection whose answers are not read for ``SEND_TIMEOUT`` seconds (a client that never
   reads held its task and its answers forever).
 
@@ -59,6 +65,7 @@ from webhooks.receiver.h11_protocol import BoundedH11Protocol
 from webhooks.receiver.metrics import CONNECTIONS_REFUSED
 from webhooks.receiver.protocol_base import (  # noqa: F401 - the bounds, read here by tests and callers
     AMBIGUOUS_FRAMING,
+    FRAGMENT,
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
     HOST_COUNT,
@@ -66,10 +73,15 @@ from webhooks.receiver.protocol_base import (  # noqa: F401 - the bounds, read h
     MAX_HEAD_BYTES,
     MAX_HEADERS,
     SEND_TIMEOUT,
+    TARGET_FORM,
     TOO_MANY_CHUNKS,
     TOO_MANY_HEADERS,
+    UPGRADE_WITH_BODY,
+    _answer,
     _Budgeted,
     _head_too_slow,
+    declares_body,
+    target_served,
 )
 
 log = logging.getLogger(__name__)
@@ -216,11 +228,27 @@ if HttpToolsProtocol is not None:
                 # refused before any route, as httptools itself refuses Transfer-Encoding beside Content-Length
                 self._refuse(AMBIGUOUS_FRAMING)
                 raise _PipelineFull
+            if b"#" in self.url:
+                # a fragment is no part of a request target (RFC 9112 3.2): httptools' URL parser dropped it and
+                # served "/metrics#x" as /metrics (h11 routed it as a path of its own: a 404), past a proxy rule
+                # that reads the whole target as the path
+                self._refuse(FRAGMENT)
+                raise _PipelineFull
+            if not target_served(self.url):
+                self._refuse(TARGET_FORM)
+                raise _PipelineFull
             hosts = sum(n == b"host" for n, _ in self.headers)
             if hosts > 1 or (hosts == 0 and self.parser.get_http_version() != "1.0"):
                 # RFC 9112 3.2: a server MUST answer 400 to both. h11 does; httptools served them, so which
                 # requests exist (and which Host a proxy in front routed on) depended on the parser
                 self._refuse(HOST_COUNT)
+                raise _PipelineFull
+            upgrade = self.parser.should_upgrade()  # Connection: upgrade with an Upgrade header, or CONNECT
+            if upgrade and declares_body(self.headers):
+                # httptools stops at the end of such a head: the app read an empty body (a signed delivery was
+                # 401 bad_signature) and the body's bytes, arriving in a later read, were parsed as a request of
+                # their own (a proxy's POST body served as "GET /metrics"). Refused before any route, as h11 does.
+                self._refuse(UPGRADE_WITH_BODY)
                 raise _PipelineFull
             self._in_head, self._head_bytes = False, 0
             self._cancel_head_timer()
@@ -228,6 +256,18 @@ if HttpToolsProtocol is not None:
                 self._stopped = True
                 raise _PipelineFull
             super().on_headers_complete()
+            if upgrade:  # answered as plain HTTP, then closed: httptools drops the bytes after such a head
+                self.cycle.keep_alive = False
+                self._stopped, self._count_stop = True, False
+
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn's 400 for a request httptools refuses (a header line without a colon, a bad method or
+            version): written at once, it was read as the answer to an earlier pipelined request still being
+            answered, and that request's own answer was lost with the connection (``GET /healthz`` then a
+            malformed request in the same write read 400 for the health check; a signed delivery before it was
+            answered 400 and not stored). Now refused like the receiver's own head refusals: the answers owed
+            are written in order, the last with ``connection: close``, and nothing more is read."""
+            self._refuse(_answer(400, "Bad Request", msg))
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
