@@ -213,3 +213,18 @@ def test_expect_continue_in_any_case_with_an_oversize_length_is_413_before_the_b
     assert time.monotonic() - started < 3, answer[:300]
     assert statuses(answer) == [413] and b"100 Continue" not in answer, answer[:300]
     assert b"connection: close" in answer.lower()
+
+
+def test_an_http10_request_expecting_100_continue_is_sent_no_1xx(live):
+    """RFC 9110 15.2: no 1xx to an HTTP/1.0 client (10.1.1: its expectation is ignored). httptools sent
+    ``HTTP/1.1 100 Continue``, which a 1.0 client or proxy reads as the final answer; h11 sent none."""
+    settings, address, _ = live
+    kw = generic_request(generic_body(), "r30_http10_expect")
+    lines = "".join(f"{k}: {v}\r\n" for k, v in kw["headers"].items())
+    data = (f"POST {GENERIC} HTTP/1.0\r\n{lines}content-length: {len(kw['content'])}\r\nexpect: 100-continue\r\n"
+            "connection: close\r\n\r\n").encode() + kw["content"]
+    answer = exchange(address, data, wait=4)
+    assert statuses(answer) == [200] and b" 100 " not in answer, answer[:300]
+    assert "r30_http10_expect" in stored(settings)
+    one_one = signed("r30_http11_expect", expect="100-continue", connection="close")
+    assert exchange(address, one_one, wait=4).startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ")

@@ -27,6 +27,7 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
   a scheme other than http(s) (``ftp://x/metrics`` served /metrics; h11 answered 404), and to a
   request asking to switch protocols (``Connection: upgrade``, ``CONNECT``) that declares a body (httptools stops
   at its head: the body was parsed as a request of its own); one without a body is answered, then closed;
+- sends no ``100 Continue`` to an HTTP/1.0 request (uvicorn did: a 1xx a 1.0 client reads as the answer);
 - writes uvicorn's own 400 (a request httptools refuses) after the answers still owed on the connection, not
   before them;
 - aborts a connection whose answers are not read for ``SEND_TIMEOUT`` seconds (a client that never
@@ -255,6 +256,11 @@ if HttpToolsProtocol is not None:
             if len(self.pipeline) >= self.max_pipelined:
                 self._stopped = True
                 raise _PipelineFull
+            if self.parser.get_http_version() == "1.0":
+                # RFC 9110 10.1.1 and 15.2: a 100-continue expectation in a 1.0 request is ignored, and no 1xx is
+                # sent to a 1.0 client. uvicorn sent "100 Continue", which a 1.0 client or proxy reads as the final
+                # answer (the real one then answers its next request); h11 ignores it
+                self.expect_100_continue = False
             super().on_headers_complete()
             if upgrade:  # answered as plain HTTP, then closed: httptools drops the bytes after such a head
                 self.cycle.keep_alive = False
