@@ -205,3 +205,17 @@ def test_health_checks_the_health_page_and_metrics_answer_during_a_flood_and_sho
         for conn in idle:
             conn.close()
     assert not {d for d in stored(settings) if MARK in d}
+
+
+def test_a_flood_of_distinct_delivery_ids_from_one_address_spends_only_its_own_budget(tmp_path):
+    """30 valid deliveries under distinct ids from 127.0.0.2 with a burst of 20: 20 stored, the rest 429 with
+    Retry-After; 127.0.0.3 is accepted meanwhile (endpoint x address), and nothing accepted is lost."""
+    with served_with("httptools", tmp_path, rate_burst=20, rate_per_second=0.01) as (settings, address, _app):
+        url = f"http://{address[0]}:{address[1]}"
+        with httpx.Client(base_url=url, timeout=10, transport=httpx.HTTPTransport(local_address="127.0.0.2")) as one:
+            answers = [one.post(GENERIC, **standard(generic_body(i=i), f"r30_flood_{i}")) for i in range(30)]
+        assert [a.status_code for a in answers] == [200] * 20 + [429] * 10
+        assert all(int(a.headers["retry-after"]) >= 1 for a in answers[20:])
+        with httpx.Client(base_url=url, timeout=10, transport=httpx.HTTPTransport(local_address="127.0.0.3")) as other:
+            assert other.post(GENERIC, **standard(generic_body(), "r30_other_sender")).status_code == 200
+        assert stored(settings) == {f"r30_flood_{i}" for i in range(20)} | {"r30_other_sender"}

@@ -72,6 +72,7 @@ MALFORMED = {
     "nul_in_value": b"GET /healthz HTTP/1.1\r\nhost: r\r\nx: a\x00b\r\n\r\n",
     "length_not_a_number": b"POST /healthz HTTP/1.1\r\nhost: r\r\ncontent-length: 1x\r\n\r\n",
     "tls_hello": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",
+    "bad_chunk_size": b"POST /healthz HTTP/1.1\r\nhost: r\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nx\r\n",
 }
 
 
