@@ -11,7 +11,10 @@ Found and fixed:
   (``webhooks/receiver/server.py``, ``send_400_response``); h11 reads one request at a time and held;
 - httptools' URL parser dropped a fragment: ``GET /metrics#x`` served ``/metrics`` (and a signed delivery to
   ``.../webhook#f`` was stored) past a proxy rule that reads the whole target as the path, while h11 answered
-  404. A target holding ``#`` (never part of a request target, RFC 9112 3.2) is 400 on both parsers;
+  404. A target holding ``#`` (never part of a request target, RFC 9112 3.2) is 400 on both parsers, and so is
+  one with a scheme other than http(s) (httptools served ``GET ftp://x/metrics`` as /metrics);
+- httptools sent ``100 Continue`` to an HTTP/1.0 request with ``Expect: 100-continue`` (RFC 9110 15.2: no 1xx to
+  a 1.0 client, which reads it as the final answer); the expectation is ignored on 1.0, as h11 does;
 - httptools stops parsing at the end of a head asking to switch protocols (``Connection: upgrade`` with an
   ``Upgrade`` header, or ``CONNECT``): the app read an empty body (a signed delivery was 401 ``bad_signature``,
   a wrong lead counted by the security alert) and the declared body, arriving in a later read, was parsed as a
