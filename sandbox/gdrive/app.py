@@ -11,6 +11,8 @@ client_options={"api_endpoint": sb.url + "/drive/v3/"})`` with ``info["token_uri
   empty ``application/octet-stream`` file (a folder only with the folder mimeType); ``keepRevisionForever``;
   sharing and copy settings (``extras.py``); every capability (``capabilities.py``).
 - A page token or page size Drive would not accept is 400 ``invalid`` with its ``location``.
+- Custom properties over 124 bytes (key and value) or 30 of a kind per file, and resumable chunks whose
+  ``Content-Range`` disagrees with the session or the bytes sent, are 400 (``limits.py``).
 - Uploads: ``uploadType=media``, ``multipart`` and ``resumable`` (session URI in ``Location``,
   chunks with ``Content-Range``, ``308`` with ``Range`` until complete); downloads with ``alt=media``
   honour ``Range`` (``media.py``); a file flagged ``abusive`` needs ``acknowledgeAbuse=true`` by its owner.

@@ -17,6 +17,7 @@ from sandbox.core.multipart import MultipartError, boundary_of, split_parts
 from sandbox.core.numbers import ascii_int
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.fields import select
+from sandbox.gdrive.limits import check_chunk, check_properties
 from sandbox.gdrive.listing import all_drives
 from sandbox.gdrive.mime_parts import unfold_part_headers
 
@@ -62,6 +63,7 @@ class Uploads:
             if total and ascii_int(total) is None:  # int(): 'x' was a 500 [round 27]
                 raise DriveError(400, "badRequest", f"Invalid X-Upload-Content-Length: {total[:40]}")  # [unc] words
             select({}, "file", req.query.get("fields"))  # 400 on a bad selection, before any byte
+            check_properties(meta or {}, *((existing.app_properties, existing.properties) if existing else ()))
             if target is None:
                 self._new_parents(req.principal, meta or {}, all_drives(req),
                                   ascii_int(total) if total else None)
@@ -91,6 +93,9 @@ class Uploads:
             # ascii_int, not int(): 'x' or 5,000 digits were a 500 [round 27]
             if (total != "*" and ascii_int(total) is None) or (where != "*" and ascii_int(where.split("-")[0]) is None):
                 raise DriveError(400, "badRequest", "Invalid request. The Content-Range header is malformed.")  # [unc]
+            first, _, last = where.partition("-")
+            check_chunk(session, None if where == "*" else ascii_int(first), ascii_int(last) if last else None,
+                        None if total == "*" else ascii_int(total), req.body)  # limits.py [round 30]
             if total != "*":
                 session["total"] = ascii_int(total)
             if where != "*":

@@ -25,6 +25,7 @@ from typing import Any
 from sandbox.core.http import Request, Response
 from sandbox.gdrive.errors import DriveError
 from sandbox.gdrive.extras import KEPT, check_copy, keep
+from sandbox.gdrive.limits import check_properties
 from sandbox.gdrive.listing import all_drives
 from sandbox.gdrive.shortcuts import TARGET_MIME, shortcut_target
 from sandbox.gdrive.spaces import alias, appdata_id
@@ -110,6 +111,7 @@ class Writes:
 
     def _new_file(self, who: str, meta: dict[str, Any], content: bytes, mime: str | None,
                   any_drive: bool = False) -> DriveFile:
+        check_properties(meta)  # limits.py [round 30]
         parents = self._new_parents(who, meta, any_drive)
         in_drive = self.store.drive_of_parents(parents) is not None  # shared drive bytes are not the user's
         created, modified = _time(meta, "createdTime"), _time(meta, "modifiedTime")  # writable on create, as in Drive
@@ -167,6 +169,7 @@ class Writes:
                 self.store.role(f, req.principal) != "owner":  # capabilities.canTrash / canUntrash false
             raise DriveError(403, "insufficientFilePermissions",  # [unc] the reason for a writer's trash
                              f"The user does not have sufficient permissions for file {f.id}.")
+        check_properties(meta, f.app_properties, f.properties)  # limits.py [round 30]
         if "parents" in meta:  # Drive's own words for this one
             raise DriveError(403, "fieldNotWritable", "The parents field is not directly writable in update requests. "
                              "Use the addParents and removeParents parameters instead.")
