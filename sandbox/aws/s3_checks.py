@@ -24,7 +24,7 @@ import io
 import re
 from urllib.parse import parse_qs, unquote
 
-from sandbox.aws import s3_listing, s3_lock, s3_parts, s3_reads, s3_rules, s3_sse_c, s3_uploads, s3_writes
+from sandbox.aws import s3_listing, s3_lock, s3_parts, s3_reads, s3_rules, s3_sse_c, s3_suspended, s3_uploads, s3_writes
 from sandbox.aws.addressing import bucket_and_key, request_target
 from sandbox.core.numbers import ascii_int
 
@@ -83,6 +83,8 @@ def check(environ: dict):
     if (answer := s3_lock.check(environ, bucket, key, method, query)) is not None:
         return answer
     if (answer := s3_parts.check(environ, bucket, key, method, query)) is not None:
+        return answer
+    if (answer := s3_suspended.check(environ, bucket, key, method, query)) is not None:
         return answer
     if key and (answer := s3_reads.object_lock(bucket, method, query)) is not None:
         return answer
