@@ -4,7 +4,9 @@ headers with its own ``Authorization``, body); the answer is ``multipart/mixed``
 ``application/http`` part per call in order, its ``Content-ID`` the call's prefixed with ``response-``.
 
 Each call runs as if sent alone (its own auth, errors and faults). As Drive: more than 100 calls is 400
-``batchSizeTooLarge``; a body that is not multipart/mixed, or a part that is not a request, is 400.
+``batchSizeTooLarge``; a body that is not multipart/mixed, or a part that is not a request, is 400; a call that
+uploads or downloads media (``/upload/``, ``alt=media``, ``files.export``) is 400 in its part, as Drive batches
+no media (round 30: downloads were served) [unc: the words].
 googleapiclient posts batches to ``www.googleapis.com`` whatever ``api_endpoint`` says: pass
 ``batch_uri=sb.url + "/batch/drive/v3"`` to ``BatchHttpRequest``.
 """
@@ -48,6 +50,14 @@ def _call(outer: Request, raw: bytes) -> Request:
                    client=outer.client, base_url=outer.base_url, internal=True)
 
 
+def _downloads(call: Request) -> bool:
+    """A download (``alt=media``, or an export, which is one) asked inside a batch."""
+    from urllib.parse import parse_qs
+
+    alt = parse_qs(call.raw_query or "").get("alt", [""])[0]
+    return alt == "media" or call.path.rstrip("/").endswith("/export")
+
+
 class Batch:
     """Mixed into ``DriveSandbox`` (uses ``dispatch``)."""
 
@@ -68,6 +78,9 @@ class Batch:
         for content_id, call in calls:
             if call.path.startswith(("/batch", "/_sandbox/", "/upload/")):  # no nesting, no media, no admin
                 resp = DriveError(400, "badRequest", f"{call.path} cannot be called in a batch.").response()
+            elif _downloads(call):  # Drive batches no media, downloads neither [round 30] [unc: the words]
+                resp = DriveError(400, "badRequest", "Media download is not supported in batch requests.",
+                                  location="alt").response()
             else:
                 resp = self.dispatch(call)
             try:

@@ -66,3 +66,24 @@ def test_resumable_chunk_ranges_are_checked_against_the_session(gdrive):
                            headers={"Authorization": f"Bearer {token}"}, **put).content
     assert content == b"a" * 400 + b"c" * 600
 
+
+
+def test_batch_refuses_downloads_and_runs_the_other_calls(drive, gdrive):
+    """Drive batches no media, uploads or downloads: googleapiclient's get_media / export in a BatchHttpRequest get
+    a 400 of their own (the emulator served the bytes), and the batch's other calls run."""
+    files = drive.files()
+    made = files.create(body={"name": "b.txt", "parents": [gdrive.evidence_folder]},
+                        media_body=MediaInMemoryUpload(b"bytes", mimetype="text/plain"), fields="id").execute()
+    doc = files.create(body={"name": "Doc", "mimeType": "application/vnd.google-apps.document",
+                             "parents": [gdrive.evidence_folder]}, fields="id").execute()
+    answers: dict[str, tuple] = {}
+    batch = drive.new_batch_http_request(
+        callback=lambda rid, resp, exc: answers.update({rid: (resp, None if exc is None else exc.resp.status)}))
+    batch._batch_uri = gdrive.sandbox.url + "/batch/drive/v3"
+    batch.add(files.get_media(fileId=made["id"]), request_id="media")
+    batch.add(files.export(fileId=doc["id"], mimeType="text/plain"), request_id="export")
+    batch.add(files.get(fileId=made["id"], fields="id,name"), request_id="meta")
+    batch.execute()
+    assert answers["media"] == (None, 400) and answers["export"] == (None, 400)
+    assert answers["meta"] == ({"id": made["id"], "name": "b.txt"}, None)
+    assert files.get_media(fileId=made["id"]).execute() == b"bytes"  # outside a batch, as ever
