@@ -47,6 +47,18 @@ def run_reverse_sync(vendor: str, *, dry_run: bool = False, confirm_mass_change:
     if vendor not in TARGETS:
         print(f"unknown vendor {vendor!r}: use one of {', '.join(TARGETS)}", file=sys.stderr)
         return 2
+    from resources.flags import flag
+
+    try:  # off: the shell's push pauses as the asset's does (a dry run writes nothing: it goes on)
+        switch = flag(vendor)
+    except ValueError as exc:  # a flag set to neither true nor false, a malformed flags file
+        print(f"The {vendor} reverse sync did not run: {exc}", file=sys.stderr)
+        return 2
+    if not switch.enabled:
+        print(f"The {vendor} reverse sync {'plans only' if dry_run else 'did not run'}: {switch.skip_reason()}",
+              file=sys.stderr)
+        if not dry_run:
+            return 2
     run_id = run_id or f"cli-{new_correlation_id()}"
     config = SyncConfig(dry_run=dry_run, confirm_mass_change=confirm_mass_change)
     try:

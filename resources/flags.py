@@ -86,9 +86,32 @@ def _parse(value: Any, where: str) -> bool:
     raise ValueError(f"{where} is {shown}: set it to true or false")
 
 
-def _file_flags(env_name: str, path: Path = FLAGS_FILE) -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load(path.read_text()) or {}
-    return data.get(env_name) or {}
+def _file_flags(env_name: str, path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """``env_name``'s block of the flags file, each integration's a mapping; a file that is not YAML, or
+    a block that is not a mapping (``jira: false`` for ``jira: {enabled: false}``), is refused naming the
+    file and the fix: read as "no block", it left the integration on while its operator believed it off."""
+    path = path or FLAGS_FILE
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ValueError(f"{path} is not valid YAML{where} ({problem}): fix that line "
+                         "(each environment a block of `<integration>: {enabled: true|false}`)") from None
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} holds a {type(data).__name__}, not one block per environment: write "
+                         "`prod:` and under it `<integration>: {enabled: true|false}`")
+    block = data.get(env_name) or {}
+    if not isinstance(block, dict):
+        raise ValueError(f"{path}: {env_name} holds a {type(block).__name__}, not one block per integration: "
+                         "write `<integration>: {enabled: true|false}` under it")
+    for name, value in block.items():
+        if not isinstance(value, dict) and value is not None:
+            raise ValueError(f"{path}: {env_name}.{name} is {str(value)[:MAX_ECHOED]!r}, not a block: write "
+                             f"`{name}: {{enabled: {str(value).lower()[:MAX_ECHOED]}}}`")
+    return {name: value or {} for name, value in block.items()}
 
 
 def _vault_flags(env_name: str) -> dict[str, Any]:
@@ -144,8 +167,12 @@ def _vault_prefix(env_name: str) -> str:
 
 def known_integrations() -> set[str]:
     """Every integration with a block in ``feature_flags.yml``, in any environment."""
-    data = yaml.safe_load(FLAGS_FILE.read_text()) or {}
-    return {name for block in data.values() if isinstance(block, dict) for name in block}
+    try:
+        data = yaml.safe_load(FLAGS_FILE.read_text()) or {}
+    except yaml.YAMLError:  # named by flag() (_file_flags), which every reader calls
+        return set()
+    blocks = data.values() if isinstance(data, dict) else ()
+    return {name for block in blocks if isinstance(block, dict) for name in block}
 
 
 def _warn_unknown(env_name: str, names: dict[str, str]) -> None:
@@ -175,7 +202,12 @@ def flag(integration: str, env_name: str | None = None, vault: dict[str, Any] | 
     flags already read (the health page's, which must not wait for Vault); default: read them (cached)."""
     env_name = env_name or os.environ.get("PROJECTX_ENV", "local").lower()
     block = _file_flags(env_name).get(integration) or {}
-    enabled, source = bool(block.get("enabled", True)), FLAGS_FILE.name
+    enabled, source = True, FLAGS_FILE.name
+    if "enabled" in block:  # read as the other sources are: a quoted "false" is false, not a true string
+        where = f"{FLAGS_FILE} {env_name}.{integration}.enabled"
+        if block["enabled"] is None:
+            raise ValueError(f"{where} has no value: set it to true or false")
+        enabled = _parse(block["enabled"], where)
     vault = _vault_flags(env_name) if vault is None else vault
     vault_value = vault.get(flag_name(integration))
     if vault_value is not None:
