@@ -43,6 +43,8 @@ def _hint(command: str, exc: BaseException) -> str:
         if name == "VaultDown":
             return "Vault is sealed: unseal it (bao operator unseal) and run this again"
         return "check that Vault is running and unsealed at VAULT_ADDR"
+    if "VAULT_ADDR" in str(exc):  # ours (resources.secrets): the sentence already names the fix
+        return ""
     if "requests" in type(exc).__module__ or isinstance(exc, ConnectionError):
         return "check that the service at the configured address is running"
     if "DAGSTER_HOME" in str(exc) or name.startswith("Dagster"):

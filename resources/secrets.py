@@ -113,6 +113,11 @@ class SecretStore:
                 f"PROJECTX_ENV={os.environ.get('PROJECTX_ENV')} reads {vendor} secrets only from Vault: set "
                 f"VAULT_ADDR and the AppRole (VAULT_ROLE_ID / VAULT_SECRET_ID) for {self.vault_prefix}/{vendor}")
         stored = self._vault_values_or_last_good(vendor) if self.vault_addr else {}
+        unread = sorted(set(stored) - set(names))
+        if unread:  # `baseUrl` for `base_url`: read as missing, the error then blamed the environment variable
+            log.warning("Vault %s/%s/%s has keys no %s setting reads: %s (names only); the keys read there are %s: "
+                        "rename them", self.kv_mount, self.vault_prefix, vendor, vendor, ", ".join(unread),
+                        ", ".join(names))
         if self.strict:
             ignored = sorted(env for key, env in names.items() if key in SECRET_KEYS and os.environ.get(env))
             if ignored:  # names only: the value is a credential
@@ -188,10 +193,7 @@ class SecretStore:
                      "" if self.strict else "; using environment variables")
             return {}
         except hvac.exceptions.Forbidden:
-            raise PermissionError(
-                f"Vault denied reading {self.kv_mount}/{path}: check the policy of VAULT_TOKEN or of the "
-                f"{vendor} AppRole (resources/vault_policies/{vendor}.hcl)"
-            ) from None
+            raise PermissionError(self._denied(role or vendor, path)) from None
         except (PermissionError, ValueError, ConnectionError) as exc:
             import requests
 
@@ -217,8 +219,9 @@ class SecretStore:
             ) from None
         except Exception as exc:  # requests' and hvac's text carries the address: only the type leaves
             raise ConnectionError(
-                f"Vault at VAULT_ADDR is unreachable or failing ({type(exc).__name__}): "
-                "start it, or unset VAULT_ADDR to use environment variables"
+                f"Vault at VAULT_ADDR is unreachable or failing ({type(exc).__name__}): start it, or "
+                + (f"point VAULT_ADDR at it (PROJECTX_ENV={os.environ.get('PROJECTX_ENV')} reads secrets only "
+                   "from Vault)" if self.strict else "unset VAULT_ADDR to use environment variables")
             ) from None
         values = {k: v for k, v in ((k, _text(v, k, f"{self.kv_mount}/{path}"))
                                     for k, v in secret["data"]["data"].items()) if v is not None}
@@ -227,6 +230,25 @@ class SecretStore:
         # not in the environment, so no secret variable names them: masked in error text all the same
         remember_secret(*(v for k, v in values.items() if k in SECRET_KEYS or _SECRET_KEY_NAME.search(k)))
         return values
+
+    def _denied(self, role: str, path: str) -> str:
+        """Why Vault answered 403: a token that is no longer valid (expired, revoked, mistyped: Vault says
+        "permission denied" for it too) or, when the token can still look itself up, its policy."""
+        import hvac.exceptions
+
+        from resources.vault_auth import login_method
+
+        if self._explicit_token or login_method(role) is None:  # a token, not a machine login
+            try:
+                self.client(role).auth.token.lookup_self()
+            except hvac.exceptions.Forbidden:
+                return (f"Vault refused VAULT_TOKEN reading {self.kv_mount}/{path}, and even looking itself up: "
+                        f"the token is expired, revoked or mistyped: get a new one (bao login / vault login), or "
+                        f"log in with the {role} AppRole (VAULT_{role.upper()}_ROLE_ID / _SECRET_ID)")
+            except Exception:
+                pass  # cannot tell: the policy is the likelier cause
+        return (f"Vault denied reading {self.kv_mount}/{path}: check the policy of VAULT_TOKEN or of the "
+                f"{role} AppRole (resources/vault_policies/{role}.hcl)")
 
     def read(self, role: str, request: Callable[[Any], T]) -> T:
         """``request(client)`` with ``role``'s logged-in client. An AppRole token revoked by an operator, or

@@ -168,6 +168,13 @@ def check_arguments(vendor: str) -> None:
     if sys.argv[1:]:  # a mistyped flag must not start a sync that ignores it
         print(f"{usage}. Unexpected argument(s): {' '.join(sys.argv[1:])}", file=sys.stderr)
         sys.exit(2)
+    from resources.secrets import STRICT_ENVIRONMENTS
+
+    env_name = os.environ.get("PROJECTX_ENV", "local").strip().lower()
+    if env_name in STRICT_ENVIRONMENTS:  # this command reads its credentials from the environment only
+        sys.exit(f"python -m pipelines.{vendor.lower()} reads its credentials from environment variables (local "
+                 f"use), but PROJECTX_ENV={env_name} reads secrets only from Vault: run the {vendor} sync from "
+                 f"Dagster (it reads integrations/{env_name}/{vendor.lower()}), or unset PROJECTX_ENV for a local run")
 
 
 def run_cli(vendor: str, url: str | None, run: Callable[[], object], auth_hint: str | None = None) -> None:
