@@ -17,7 +17,14 @@ from assets.reverse_sync.engine import MassChangeBlocked, SyncConfig
 from assets.reverse_sync.ratelimits import RECORDS, SECONDS
 from assets.reverse_sync.state import PushAlreadyRunning
 from assets.reverse_sync.vendors import TARGETS, sync_vendor_env
-from pipelines.common.entrypoint import DEBUG_ENV, debug_requested, redact, secret_values
+from pipelines.common.entrypoint import (
+    DEBUG_ENV,
+    debug_requested,
+    redact,
+    secret_values,
+    unsendable_header,
+    unsendable_header_detail,
+)
 from pipelines.common.http import VendorError
 
 COLUMNS = (("operation", 10), ("internal_id", 24), ("vendor_id", 12), ("field", 12), ("before", 28),
@@ -72,7 +79,8 @@ def run_reverse_sync(vendor: str, *, dry_run: bool = False, confirm_mass_change:
     except (ValueError, VendorError) as exc:  # a missing or bad setting, or a vendor refusing us
         if debug_requested([]):
             raise
-        print(redact(f"The {vendor} reverse sync did not run: {' '.join(str(exc).split())}. Set {DEBUG_ENV}=1 "
+        detail = unsendable_header_detail(vendor) if unsendable_header(exc) else " ".join(str(exc).split())
+        print(redact(f"The {vendor} reverse sync did not run: {detail}. Set {DEBUG_ENV}=1 "
                      "to see the traceback.", secret_values()), file=sys.stderr)
         return 2
     what = "plan (dry run: nothing written)" if dry_run else "done"

@@ -53,7 +53,7 @@ class _Echo(BaseHTTPRequestHandler):
         data = json.dumps(echo).encode()
         self.send_response(401)
         self.send_header("Content-Type", "application/json")
-        self.send_header("WWW-Authenticate", f'Basic realm="{decoded}"')
+        self.send_header("WWW-Authenticate", f'Basic realm="{decoded.encode("latin-1", "replace").decode("latin-1")}"')
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -167,3 +167,30 @@ def test_the_shell_sync_refuses_environment_credentials_in_stg_and_prod(echo_url
     local = _run(["-m", "pipelines.servicenow"], env | {"PROJECTX_ENV": "local"}, tmp_path)
     assert local.returncode == 1 and "The ServiceNow sync failed" in local.stderr, local.stderr[-2000:]
     assert "refused" in local.stderr.lower() or "401" in local.stderr, local.stderr[-2000:]
+
+
+@pytest.mark.parametrize("char", ["\u20ac", "\u201d", "\ufffd"])  # euro, a curly quote, a decoding's replacement
+def test_a_token_with_a_character_no_header_carries_is_named_not_quoted(echo_url, tmp_path, char):
+    """A Bearer token with a pasted non-Latin-1 character: the sentence was Python's own ("'latin-1' codec
+    can't encode character '\\u20ac' in position 10"), quoting a character of the secret and where it
+    stands. It now names the settings to look at."""
+    token = "tok-" + uuid.uuid4().hex[:6] + char + uuid.uuid4().hex[:6]
+    proc = _run(["-m", "pipelines.jira"], {"JIRA_BASE_URL": echo_url, "JIRA_AUTH_MODE": "pat", "JIRA_PAT": token},
+                tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    line = proc.stderr.strip().splitlines()[-1]
+    assert "character headers cannot carry" in line and "JIRA_" in line, line
+    assert "position" not in line and repr(char)[1:-1] not in line and char not in line, line
+    _assert_clean(proc.stdout + proc.stderr, {token: ""})
+
+
+def test_the_shell_reverse_sync_names_such_a_token_too(echo_url, tmp_path):
+    token = "tok-" + uuid.uuid4().hex[:6] + "\u201c" + uuid.uuid4().hex[:6]
+    db = tmp_path / "w.duckdb"
+    write_outbound(type("S", (), {"duckdb_path": str(db)}), "jira", jira_rows(1))
+    proc = _run(["-m", "cli", "reverse-sync", "--vendor", "jira"],
+                {"JIRA_BASE_URL": echo_url, "JIRA_AUTH_MODE": "pat", "JIRA_PAT": token,
+                 "PROJECTX_DUCKDB_PATH": str(db)}, tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "character headers cannot carry" in proc.stderr and "position" not in proc.stderr, proc.stderr
+    _assert_clean(proc.stdout + proc.stderr + _warehouse_text(db), {token: ""})

@@ -135,6 +135,18 @@ def storage_hint(exc: BaseException) -> str:
     return ""
 
 
+def unsendable_header(exc: BaseException) -> bool:
+    """A header value (a token, most likely) with a character outside Latin-1: Python's text for it quotes
+    that character of the secret and where it stands."""
+    return isinstance(exc, UnicodeEncodeError) and exc.encoding == "latin-1"
+
+
+def unsendable_header_detail(vendor: str, auth_hint: str | None = None) -> str:
+    return (f"a value sent in an HTTP header holds a character headers cannot carry (outside Latin-1, e.g. a "
+            f"pasted curly quote or dash): check {auth_hint or f'the {vendor.upper()}_ credentials'} for it "
+            "(or its Vault key) and paste the value again as plain text")
+
+
 def failure_message(vendor: str, url: str | None, exc: BaseException, secrets: Iterable[str] = (),
                     auth_hint: str | None = None) -> str:
     """One line: what failed and why, the URL tried, where the traceback is. ``auth_hint`` (the settings
@@ -143,7 +155,9 @@ def failure_message(vendor: str, url: str | None, exc: BaseException, secrets: I
     detail = " ".join(str(cause).split()) or type(cause).__name__
     detail = detail.rstrip(".")
     refused = getattr(cause, "status", None) in (401, 403)
-    if auth_hint and refused and not _NAMES_A_VARIABLE.search(detail):
+    if unsendable_header(cause):
+        detail = unsendable_header_detail(vendor, auth_hint)
+    elif auth_hint and refused and not _NAMES_A_VARIABLE.search(detail):
         detail += f"; check {auth_hint}"
     elif not _NAMES_A_VARIABLE.search(detail) and (hint := storage_hint(cause)):
         detail += f"; {hint}"
