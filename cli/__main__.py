@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from cli.errors import count, failure_line
-from pipelines.common.entrypoint import debug_requested
+from pipelines.common.entrypoint import debug_requested, print_traceback
 
 REVERSE_SYNC_EXIT_STATUS = """exit status:
   0  every record written (or nothing to do; a dry run: the plan printed)
@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # one sentence naming the fix, not a traceback (PROJECTX_DEBUG=1: the traceback)
         if debug_requested([]):
-            raise
+            print_traceback(exc)  # masked as the sentence is
+            return 1
         print(failure_line(args.command, exc), file=sys.stderr)
         return 1
 

@@ -40,6 +40,9 @@ def _hint(command: str, exc: BaseException) -> str:
             return "VAULT_TOKEN was refused: use an operator token allowed to write policies and AppRoles"
         if name in ("MissingSchema", "InvalidSchema", "InvalidURL"):
             return "VAULT_ADDR must be a full URL such as https://vault.example:8200"
+        if name == "InvalidHeader":  # requests refused to send a header: the token's, with a pasted line break
+            return ("VAULT_TOKEN holds a line break, a space or another character no header carries: set it again "
+                    "as one line")
         if name == "VaultDown":
             return "Vault is sealed: unseal it (bao operator unseal) and run this again"
         return "check that Vault is running and unsealed at VAULT_ADDR"

@@ -34,6 +34,15 @@ def debug_requested(argv: Iterable[str] | None = None, environ: Mapping[str, str
     return DEBUG_FLAG in args or env.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def print_traceback(exc: BaseException) -> None:
+    """The traceback ``--debug`` / PROJECTX_DEBUG=1 asks for, with secret values masked as in the one-line
+    sentence: an exception's own text may quote one (requests' InvalidHeader quotes the header's value: a
+    VAULT_TOKEN with a pasted line break; a URL with its password)."""
+    import traceback
+
+    print(redact("".join(traceback.format_exception(exc)), secret_values()), file=sys.stderr, end="", flush=True)
+
+
 def root_cause(exc: BaseException) -> BaseException:
     """The exception a person can act on: the innermost vendor error in the chain, else the innermost one.
 
@@ -200,6 +209,7 @@ def run_cli(vendor: str, url: str | None, run: Callable[[], object], auth_hint: 
         sys.exit(130)
     except Exception as exc:
         if debug_requested([]):
-            raise
+            print_traceback(exc)
+            sys.exit(1)
         print(failure_message(vendor, url, exc, secret_values(), auth_hint), file=sys.stderr, flush=True)
         sys.exit(1)
