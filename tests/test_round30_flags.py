@@ -128,3 +128,34 @@ def test_the_shell_reverse_sync_writes_nothing_while_the_flag_is_off(make_jira_s
     on = _cli(env | {"INTEGRATION_JIRA_ENABLED": "true"}, "reverse-sync", "--vendor", "jira")
     assert on.returncode == 0, on.stdout + on.stderr
     assert len(writes(sb)) > before
+
+
+def test_a_flag_turned_off_while_a_push_runs_takes_effect_at_the_next_run(make_jira_sandbox, duckdb_warehouse,
+                                                                          monkeypatch):
+    """The rule: a push reads its flag once, at its start (as the asset's pause does). Turned off while the push
+    runs, the push finishes what it planned (no record left half-written between create and transition); the
+    next push does nothing. To stop a push at once, cancel its run."""
+    from cli.reverse_sync import run_reverse_sync
+    from tests.conftest import jira_env
+
+    sb = make_jira_sandbox(size=50)
+    jira_env(monkeypatch, sb)
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    monkeypatch.setenv("PROJECTX_PUSH_CONCURRENCY", "1")
+    monkeypatch.setenv("INTEGRATION_JIRA_ENABLED", "true")
+    write_outbound(duckdb_warehouse, "jira", jira_rows(4))
+
+    def turn_off_at_the_first_create(request, response):
+        if request.method == "POST" and request.path.rstrip("/").endswith("/rest/api/3/issue"):
+            os.environ["INTEGRATION_JIRA_ENABLED"] = "false"  # an operator's switch, mid-push
+        return response
+
+    sb.rewrite_responses(turn_off_at_the_first_create)
+    assert run_reverse_sync("jira", run_id="r30-flip-a") == 0
+    assert os.environ["INTEGRATION_JIRA_ENABLED"] == "false"  # it was turned off during the push
+    created = [w for w in writes(sb) if w["method"] == "POST" and w["path"].rstrip("/").endswith("/issue")]
+    assert len(created) == 4  # ... which finished its plan
+    write_outbound(duckdb_warehouse, "jira", jira_rows(6))  # two more records wait
+    before = len(writes(sb))
+    assert run_reverse_sync("jira", run_id="r30-flip-b") == 2  # the next push: paused, nothing written
+    assert len(writes(sb)) == before
