@@ -121,10 +121,13 @@ class SecretStore:
         if self.strict:
             ignored = sorted(env for key, env in names.items() if key in SECRET_KEYS and os.environ.get(env))
             if ignored:  # names only: the value is a credential
+                missing = [f"{key} (for {env})" for key, env in sorted(names.items())
+                           if env in ignored and not stored.get(key)]
                 log.warning("%s %s set in the environment, ignored: PROJECTX_ENV=%s reads secrets only from Vault "
-                            "(%s/%s/%s); remove it from the deployment", ", ".join(ignored),
+                            "(%s/%s/%s)%s; remove it from the deployment", ", ".join(ignored),
                             "is" if len(ignored) == 1 else "are", os.environ.get("PROJECTX_ENV"), self.kv_mount,
-                            self.vault_prefix, vendor)
+                            self.vault_prefix, vendor,
+                            f", which has no {', '.join(missing)}: write it there" if missing else "")
         return {key: stored.get(key) or self._env_fallback(key, env) for key, env in names.items()}
 
     def _env_fallback(self, key: str, env: str) -> str | None:

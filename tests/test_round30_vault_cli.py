@@ -100,3 +100,20 @@ def test_vault_trouble_ends_in_one_sentence_naming_the_fix(case, tmp_path):
         assert warning in run.stderr, run.stderr[-3000:]
     assert "reverse sync done" not in run.stdout  # nothing pushed
     _assert_clean(out, {TOKEN: "bot@example.com", root: "", token: ""})
+
+
+def test_stg_names_the_vault_key_an_ignored_environment_secret_belongs_in(tmp_path):
+    """stg with JIRA_API_TOKEN exported and Vault without api_token: the variable is ignored (Vault only), and
+    the warning says which Vault key to write; the value appears nowhere."""
+    with openbao_dev_server() as (addr, root, client, _):
+        _put(client, {k: v for k, v in GOOD.items() if k != "api_token"})
+        db = tmp_path / "w.duckdb"
+        write_outbound(type("S", (), {"duckdb_path": str(db)}), "jira", jira_rows(1))
+        run = _run(["-m", "cli", "reverse-sync", "--vendor", "jira"],
+                   {"PROJECTX_ENV": "stg", "VAULT_ADDR": addr, "VAULT_TOKEN": root, "PROJECTX_DUCKDB_PATH": str(db),
+                    "JIRA_API_TOKEN": TOKEN}, tmp_path)
+    out = run.stdout + run.stderr
+    assert run.returncode == 2 and "Traceback" not in out, out[-3000:]
+    assert ("JIRA_API_TOKEN is set in the environment, ignored: PROJECTX_ENV=stg reads secrets only from Vault "
+            "(secret/integrations/stg/jira), which has no api_token (for JIRA_API_TOKEN): write it there") in out, out
+    _assert_clean(out, {TOKEN: "bot@example.com", root: ""})
