@@ -11,7 +11,8 @@ REVERSE_SYNC_EXIT_STATUS = """exit status:
   1  some records were not written in this run: dead-lettered (the vendor refused them), paused (circuit
      open) or deferred (the vendor kept answering 429 past the run's bounds); each waits in
      reverse_sync.dead_letters and the next push sends it
-  2  the push did not run: an unknown vendor, a missing or bad setting, or the vendor refusing us
+  2  the push did not run: an unknown vendor, a missing or bad setting, its feature flag off
+     (integration.<vendor>.enabled; a --dry-run still plans), or the vendor refusing us
   3  the mass-change guard stopped the run (rerun with --confirm-mass-change if the change is meant)
   4  another push to the vendor holds its lock (nothing written), or this push lost it midway (it stopped
      starting records; those it wrote are linked)"""

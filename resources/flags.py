@@ -6,6 +6,8 @@ key ``integration.<name>.enabled`` in Vault at ``integrations/<env>/flags``. A d
 schedules and sensors skip with the flag's name as the reason, its reverse writes pause, and the health
 page shows it as disabled. Nothing is reset: the incremental cursors stay where they were, so turning
 the flag back on resumes exactly where the integration stopped.
+A run reads its flag once, at its start: turned off while a push runs, that push finishes its plan and
+the next one pauses (to stop one at once, cancel its run). Vault's value is cached for 30 s.
 
 A pilot scope (``pilot: {assignment_groups: [...]}`` or ``{jira_project_keys: [...]}``) limits a rollout to
 the pilot teams; overridden the same way by ``INTEGRATION_<NAME>_PILOT_<SCOPE>`` (comma-separated) and the
