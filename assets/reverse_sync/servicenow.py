@@ -7,7 +7,7 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
-from assets.reverse_sync import readback, sn_reverted
+from assets.reverse_sync import readback, sn_reverted, sn_update_reverted
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
@@ -197,10 +197,13 @@ class ServiceNowTaskWriter:
             if until is not None:  # a business rule set the last close back: not sent on every push
                 raise sn_reverted.deferred(str(vendor_id), until)
             body = {"state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."}
-        elif operation == "transition":
-            body = {**payload, "state": STATE_OPEN}
         else:
-            body = {c.field: c.after for c in changes}
+            until = sn_reverted.held_until(writes, self.vendor, str(vendor_id), internal_id, self.close_retry_seconds,
+                                           sn_update_reverted.UPDATE_REVERTED)
+            if until is not None:  # a business rule set the last reopen or update back: not sent on every push
+                raise sn_update_reverted.deferred(str(vendor_id), until)
+            body = {**payload, "state": STATE_OPEN} if operation == "transition" else \
+                {c.field: c.after for c in changes}
         response = writes.send(self.client.session, "PATCH", f"{self.path}/{vendor_id}", json=body,
                                operation=operation, object_id=str(vendor_id), internal_id=internal_id)
         if not _answers_record(response, str(vendor_id)):
@@ -210,6 +213,9 @@ class ServiceNowTaskWriter:
             if answered not in VENDOR_CLOSED_STATES:
                 raise sn_reverted.reverted(str(vendor_id), internal_id, answered, response.status_code,
                                            self.close_retry_seconds, writes)
+        else:  # a reopen or an update: each field sent compared with the record as saved
+            sn_update_reverted.check(response.json()["result"], body, changes, VENDOR_CLOSED_STATES, str(vendor_id),
+                                     internal_id, response.status_code, self.close_retry_seconds, writes)
         return str(vendor_id), None
 
     def not_in_flight(self, internal_id: str, writes: Writes) -> None:

@@ -30,6 +30,7 @@ from resources.audit import ensure_audit_table
 from . import state
 
 REVERTED = "close_reverted"
+UPDATE_REVERTED = "update_reverted"  # a reopen or a field update set back (sn_update_reverted.py)
 SETTING = "PROJECTX_SERVICENOW_CLOSE_RETRY_SECONDS"
 MAX_HOLD = timedelta(days=1)
 # the revert is audited a moment before the engine writes the dead letter (same record, same run)
@@ -47,9 +48,11 @@ def reverted(vendor_id: str, internal_id: str, answered: Any, status: int, hold_
     return VendorError(reason, 409)
 
 
-def held_until(writes: Any, vendor: str, vendor_id: str, internal_id: str, hold_seconds: int) -> datetime | None:
-    """When the close of ``vendor_id`` may be sent again (naive UTC), if that is still to come: None when no hold
-    applies (no dead letter for the record, no revert in its episode, the setting 0, or the hold is over)."""
+def held_until(writes: Any, vendor: str, vendor_id: str, internal_id: str, hold_seconds: int,
+               operation: str = REVERTED) -> datetime | None:
+    """When the close (``operation`` close_reverted) or the update (update_reverted) of ``vendor_id`` may be sent
+    again (naive UTC), if that is still to come: None when no hold applies (no dead letter for the record, no
+    revert in its episode, the setting 0, or the hold is over)."""
     if hold_seconds <= 0:
         return None
     with writes.lock, writes.committed():
@@ -61,7 +64,7 @@ def held_until(writes: Any, vendor: str, vendor_id: str, internal_id: str, hold_
         ensure_audit_table(conn)  # a dead letter may come before this warehouse's first audited write
         rows = conn.query(f"select occurred_at from {AUDIT}.events where action = 'push' and system = %s and "
                           "operation = %s and object_id = %s and occurred_at >= %s order by occurred_at",
-                          (vendor, REVERTED, vendor_id, since - _MARGIN))
+                          (vendor, operation, vendor_id, since - _MARGIN))
     if not rows:
         return None
     last = rows[-1]["occurred_at"]
