@@ -99,4 +99,7 @@ def run_reverse_sync(vendor: str, *, dry_run: bool = False, confirm_mass_change:
               "and the next push sends them")
     for failure in report.failures[:10]:
         print(f"failed: {failure}", file=sys.stderr)
+    if report.deferred_refused:  # the vendor refusing us: every write of the account, none succeeded
+        print(redact(f"refused: {report.stopped or vendor}", secret_values()), file=sys.stderr)
+        return 2
     return 1 if report.dead_lettered or report.paused_circuit_open or report.deferred_rate_limited else 0

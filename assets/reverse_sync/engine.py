@@ -117,10 +117,12 @@ class SyncReport:
     dead_lettered: int = 0
     paused_circuit_open: int = 0
     deferred_rate_limited: int = 0  # not sent: the vendor's 429s spent the run's bounds (ratelimits.py)
+    deferred_refused: int = 0  # not sent: the account's writes were refused, none succeeded (refusal.py)
     skipped_pilot_scope: int = 0
     writes: int = 0
     breaker_state: str = "closed"
     failures: list[str] = field(default_factory=list)
+    stopped: str = ""  # why the push stopped sending before its last record (an account-wide refusal)
     plan: list[dict[str, Any]] = field(default_factory=list)
 
     def as_metadata(self) -> dict[str, int]:

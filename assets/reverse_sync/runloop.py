@@ -30,6 +30,7 @@ from resources.warehouse import Connection
 from . import state, unsettled
 from .breaker import is_connector_failure
 from .ratelimits import RateLimits
+from .refusal import AccountRefusal
 
 if TYPE_CHECKING:
     from .engine import Candidate, ReverseSync, SyncReport
@@ -132,6 +133,8 @@ def _execute(sync: ReverseSync, rows: list[dict[str, Any]], width: int) -> SyncR
     unlinked = [c.internal_id for c in candidates if c.link is None]
     unchecked = ""
     sync.rate_limits.install(w)
+    # per run: an account-wide write refusal stops the push (refusal.py)
+    sync.refusal = AccountRefusal(w, enabled=not cfg.dry_run)
     try:
         if unlinked and breaker.allows_writes:
             try:
@@ -161,6 +164,9 @@ def _execute(sync: ReverseSync, rows: list[dict[str, Any]], width: int) -> SyncR
     if report.paused_circuit_open:  # the breaker, or a failed look-up of our ids with the breaker closed
         log.error("%s: %s; %d records wait in dead letters", w.vendor,
                   unchecked if breaker.allows_writes and unchecked else breaker.reason(), report.paused_circuit_open)
+    if report.deferred_refused:  # one line, no secret: the vendor's text is masked by writes.py
+        report.stopped = sync.refusal.summary(report.deferred_refused)
+        log.error("%s", report.stopped)
     if report.deferred_rate_limited:
         log.error("%s: %d records deferred to the next push: %s", w.vendor, report.deferred_rate_limited,
                   sync.rate_limits.deferring)
@@ -181,7 +187,8 @@ def _write_all(sync: ReverseSync, candidates: list[Candidate], existing: dict[st
                     break
                 # One at a time once the breaker has counted a failure (or is half-open): it must open
                 # after `threshold` failed writes, not after as many as were in flight.
-                while running and len(running) >= _in_flight(breaker, lock, width):
+                while running and len(running) >= min(_in_flight(breaker, lock, width),
+                                                      sync.refusal.in_flight(width)):
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     _raise_first(done)
                 if sync.writes.lock_lost:
@@ -194,6 +201,9 @@ def _write_all(sync: ReverseSync, candidates: list[Candidate], existing: dict[st
                     elif sync.rate_limits.deferring:
                         paused = sync.rate_limits.reason()
                         _pause(sync, c, paused, report, "deferred_rate_limited")
+                    elif sync.refusal.stopped:  # the account cannot write: the rest is not sent
+                        paused = sync.refusal.reason()
+                        _pause(sync, c, paused, report, "deferred_refused")
                 if paused is None:
                     running.add(pool.submit(_one, sync, c, existing or {}, breaker, report))
         except BaseException:
@@ -298,6 +308,7 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             _tally(report, c, steps, snap, len(m.conflicts))
             breaker.success()
             sync.rate_limits.succeeded()
+            sync.refusal.success()
     except VendorError as exc:
         reason = str(exc)
         sync.rate_limits.failed(exc)
@@ -313,6 +324,7 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             report.plan += plan_rows(c, vendor_id, steps or [(operation, [])], [], "dead_lettered")
             if is_connector_failure(exc):
                 breaker.failure(reason)
+            sync.refusal.failure(exc)
 
 
 def _sent(c: Candidate) -> dict[str, Any]:

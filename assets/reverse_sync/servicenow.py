@@ -58,6 +58,11 @@ class ServiceNowTaskWriter:
                                                     "cmdb_ci", "correlation_id", "correlation_display")},
               "status": Field(SHARED, wins=VENDOR)}
 
+    # what an account-wide write refusal (refusal.py) asks of the admin: the spec's integration user holds itil
+    # and rest_service [unc: a scoped table's own write ACL may want the app's role too]
+    refusal_fix = ("give the ServiceNow integration user back its itil and rest_service roles (sys_user_has_role; "
+                   "itil writes task tables such as the remediation table) and check the table's write ACLs")
+
     def __init__(self, client: ServiceNowClient, table: str):
         self.client = client
         self.vendor_object = table
