@@ -86,9 +86,14 @@ class AccountRefusal:
     def reason(self) -> str:
         """The dead letter of a record not sent (no secret: the vendor's text is masked by :mod:`writes`)."""
         return (f"deferred: {self.vendor} refused {STREAK} writes in a row for the whole account, with no write of "
-                f"this push succeeding ({self.example}): the integration account cannot write. Fix: {self.fix}. "
+                f"this push succeeding ({self.example}): the integration account cannot write. Fix: {self._fix()}. "
                 "Not sent in this push; the next push sends it")
 
     def summary(self, deferred: int) -> str:
         return (f"{self.vendor}: writes refused for the whole account ({STREAK} in a row, none succeeded: "
-                f"{self.example}); stopped sending, {deferred} records deferred. Fix: {self.fix}")
+                f"{self.example}); stopped sending, {deferred} records deferred. Fix: {self._fix()}")
+
+    def _fix(self) -> str:
+        if (self.last or "").startswith("401"):  # reads work, writes are not authenticated: credentials or roles
+            return f"check the credentials the refusal names, then {self.fix}"
+        return str(self.fix)
