@@ -12,6 +12,9 @@ linked and committed as one unit in its own thread; the connection, the report a
 touched only under the run's lock. Concurrency holds only while the breaker is closed with no failure
 counted, and never exceeds its threshold: after a connector-level failure, records go one at a time
 again, so the breaker opens after exactly as many failed writes as in order, never a burst more.
+
+An account-wide write refusal (``refusal.py``: three writes in a row refused with the same 401 or 403 ACL answer,
+none succeeding; writers with ``refusal_fix`` only) stops sending: the rest wait as ``deferred:``.
 """
 
 from __future__ import annotations
