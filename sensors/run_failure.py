@@ -41,11 +41,25 @@ def route(environment: str) -> tuple[str, list[str]]:
     return "", []
 
 
+def rerun_hint(job_name: str, tags: dict[str, str] | None = None) -> str:
+    """How to run the failed work again: from failure in the UI (keeps the run's tags, so a live sync
+    stays live), or the CLI command for its partition. A range (a backfill) reruns from the UI only:
+    ``dagster job execute --partition-range`` refuses jobs with unpartitioned assets (dbt)."""
+    tags = tags or {}
+    ui = "Rerun: Runs → this run → Re-execute → From failure"
+    partition = tags.get("dagster/partition")
+    if tags.get("dagster/asset_partition_range_start"):
+        return ui + "."
+    cli = f"dagster job execute -m definitions -j {job_name}" + (f" --partition {partition}" if partition else "")
+    return f"{ui}, or `{cli}`."
+
+
 def failure_message(run_id: str, job_name: str, step_key: str, error: str, correlation_id: str,
-                    environment: str) -> Message:
+                    environment: str, tags: dict[str, str] | None = None) -> Message:
     target, emails = route(environment)
     row = {"notification_key": f"run_failure:{run_id}", "event_type": "run_failure", "severity": "high",
-           "title": f"Run of {job_name} failed", "body": f"Step {step_key or '-'}: {error[:1500]}",
+           "title": f"Run of {job_name} failed",
+           "body": f"Step {step_key or '-'}: {error[:1500]}\n{rerun_hint(job_name, tags)}",
            "runbook_id": runbook_for(job_name, step_key), "link_url": None, "subject_id": run_id,
            "fallback_email": ";".join(emails), "occurred_at": None}
     kind = "slack_channel" if target.startswith("#") else ("slack_dm" if target else "email")
@@ -76,6 +90,14 @@ def announce(msg: Message, correlation_id: str, notifications: NotificationsReso
     return "email"
 
 
+def root_cause(error) -> str:
+    """The step's own exception (Dagster wraps it in DagsterExecutionStepExecutionError, whose message
+    names only the op), not anything deeper: a product error raised ``from`` a low-level one says more."""
+    while error is not None and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
+        error = error.cause
+    return (error.message or "").strip() if error is not None else ""
+
+
 def build_run_failure_sensor(notifications: NotificationsResource | None = None):
     """The sensor (running by default outside local, where the developer starts it)."""
     env = current_environment()
@@ -86,10 +108,13 @@ def build_run_failure_sensor(notifications: NotificationsResource | None = None)
                                     "and runbook link (RB-002..RB-005).")
     def run_failure_notifier(context: RunFailureSensorContext):
         run = context.dagster_run
-        step = context.failure_event.step_key or ""
-        error = context.failure_event.message or "the run failed"
+        # The run's failure event names no step: the failed steps and their errors are their own events.
+        steps = [e for e in context.get_step_failure_events() if e.step_key]
+        step = ", ".join(dict.fromkeys(e.step_key for e in steps)) or context.failure_event.step_key or ""
+        error = next(filter(None, (root_cause(e.step_failure_data.error) for e in steps)), None) \
+            or context.failure_event.message or "the run failed"
         correlation_id = run.tags.get(CORRELATION_TAG) or run.run_id
-        msg = failure_message(run.run_id, run.job_name, step, error, correlation_id, env.name)
+        msg = failure_message(run.run_id, run.job_name, step, error, correlation_id, env.name, dict(run.tags))
         resource = notifications or NotificationsResource(vault_prefix=env.vault_prefix)
         record = context.instance.get_run_record_by_id(run.run_id)  # its failure is announced after it began
         how = announce(msg, correlation_id, resource, record.create_timestamp.timestamp() if record else None)

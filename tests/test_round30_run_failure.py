@@ -1,0 +1,159 @@
+"""Round 30, outside checker: the run failure sensor as the daemon ticks it (its cursor carried from tick
+to tick), for on-call: one alert per failed run however many ticks follow, naming the step that failed,
+its own error, the connector's runbook and how to rerun; a re-execution from failure that succeeds
+raises nothing more.
+
+Slack is a recording stand-in here (``tests/test_notifications_actions.py`` drives the real sandboxes).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from dagster import (
+    DagsterInstance,
+    ReexecutionOptions,
+    build_sensor_context,
+    execute_job,
+    in_process_executor,
+    instance_for_test,
+    job,
+    op,
+    reconstructable,
+)
+
+FLAKY_MARK = "PROJECTX_TEST_ROUND30_FLAKY_MARK"
+
+
+class RecordingSlack:
+    """What ``sensors.run_failure.announce`` uses of the notifications resource and its Slack client."""
+
+    def __init__(self):
+        self.posts: list[dict] = []
+
+    def slack(self):
+        return self
+
+    def email(self):
+        return None
+
+    def user_id(self, email):
+        return "U0DEV"
+
+    def find_posted(self, channel, key, oldest=None):
+        return any(p["key"] == key for p in self.posts)
+
+    def post(self, channel, text, blocks, key):
+        self.posts.append({"channel": channel, "text": text, "blocks": str(blocks), "key": key})
+
+
+@op
+def servicenow_ingest():
+    return 1
+
+
+@op
+def jira_ingest(_upstream):
+    raise RuntimeError("Jira answered 500 on /rest/api/3/search/jql")
+
+
+@job(name="full_sync")
+def failing_full_sync():
+    jira_ingest(servicenow_ingest())
+
+
+@op
+def flaky_onetrust_ingest():
+    """Fails while the mark file is absent (and leaves it), so the re-execution from failure succeeds."""
+    mark = Path(os.environ[FLAKY_MARK])
+    if not mark.exists():
+        mark.write_text("failed once")
+        raise RuntimeError("OneTrust timed out after 30 s")
+
+
+@job(name="onetrust_sync", executor_def=in_process_executor)
+def flaky_onetrust_sync():
+    flaky_onetrust_ingest()
+
+
+class Daemon:
+    """Ticks the sensor as the daemon does: each tick starts from the cursor the previous one left."""
+
+    def __init__(self, sensor, instance):
+        self.sensor, self.instance, self.cursor = sensor, instance, None
+
+    def tick(self):
+        with build_sensor_context(instance=self.instance, cursor=self.cursor) as context:
+            result = self.sensor.evaluate_tick(context)
+            self.cursor = context.cursor
+        return result
+
+
+@pytest.fixture
+def notifier(monkeypatch):
+    monkeypatch.setenv("PROJECTX_ENV", "prod")
+    from sensors.run_failure import build_run_failure_sensor
+
+    slack = RecordingSlack()
+    return build_run_failure_sensor(slack), slack
+
+
+def test_a_failed_step_is_announced_once_across_ticks_with_its_error_runbook_and_rerun(notifier):
+    """full_sync failing in Jira's step: the alert names jira_ingest and Jira's error (not Dagster's
+    "Execution of run failed" with step "-"), Jira's runbook RB-003 (not ServiceNow's RB-002, the default
+    for a job name that names no vendor), and the command that reruns it; later ticks post nothing."""
+    sensor, slack = notifier
+    with DagsterInstance.ephemeral() as instance:
+        daemon = Daemon(sensor, instance)
+        daemon.tick()  # the first tick only places the cursor
+        failed = failing_full_sync.execute_in_process(instance=instance, raise_on_error=False,
+                                                      tags={"dagster/partition": "2026-12-06"})
+        assert not failed.success
+        for _ in range(3):
+            daemon.tick()
+        assert len(slack.posts) == 1, slack.posts
+        [post] = slack.posts
+        assert post["channel"] == "#prod-integrations" and post["key"] == f"run-failure-{failed.run_id}"
+        assert "Step jira_ingest: RuntimeError: Jira answered 500" in post["blocks"], post["blocks"]
+        assert "RB-003" in post["blocks"] and "RB-002" not in post["blocks"]
+        assert "Re-execute → From failure" in post["blocks"]
+        assert "dagster job execute -m definitions -j full_sync --partition 2026-12-06" in post["blocks"]
+        assert failed.run_id in post["blocks"], "the correlation id (the run id when untagged) is shown"
+
+
+def test_a_re_execution_from_failure_that_succeeds_raises_no_second_alert(notifier, tmp_path, monkeypatch):
+    sensor, slack = notifier
+    monkeypatch.setenv(FLAKY_MARK, str(tmp_path / "mark"))
+    with instance_for_test() as instance:
+        daemon = Daemon(sensor, instance)
+        daemon.tick()
+        with execute_job(reconstructable(flaky_onetrust_sync), instance=instance, raise_on_error=False) as first:
+            assert not first.success
+        daemon.tick()
+        assert len(slack.posts) == 1
+        assert "OneTrust timed out" in slack.posts[0]["blocks"] and "RB-004" in slack.posts[0]["blocks"]
+        assert "-j onetrust_sync`" in slack.posts[0]["blocks"], "an unpartitioned run's rerun names no partition"
+        options = ReexecutionOptions.from_failure(first.run_id, instance)
+        with execute_job(reconstructable(flaky_onetrust_sync), instance=instance,
+                         reexecution_options=options) as second:
+            assert second.success
+        daemon.tick()
+        daemon.tick()
+        assert len(slack.posts) == 1, "a successful rerun is not a failure"
+
+
+def test_a_backfill_range_is_rerun_from_the_ui_not_a_cli_that_refuses_it():
+    """``dagster job execute --partition-range`` refuses jobs with unpartitioned assets (dbt), so a
+    failed range names the UI's re-execution only; a single partition's command is one Dagster accepts."""
+    import definitions
+    from sensors.run_failure import rerun_hint
+
+    hint = rerun_hint("servicenow_incidents_sync", {"dagster/asset_partition_range_start": "2026-12-01",
+                                                    "dagster/asset_partition_range_end": "2026-12-05"})
+    assert "From failure" in hint and "dagster job execute" not in hint
+    job_def = definitions.build_definitions().resolve_job_def("servicenow_incidents_sync")
+    job_def.validate_partition_key("2026-12-06", selected_asset_keys=None, context=None)
+    assert job_def.get_tags_for_partition_key("2026-12-06", selected_asset_keys=None)["dagster/partition"] == \
+        "2026-12-06"
