@@ -36,14 +36,16 @@ def cadences(env) -> dict[str, int]:
     with the changes job too.
 
     Attachments are synced by the changes job (``servicenow_changes_sync``), so their freshness
-    follows its cadence; at the incidents' 5 minutes they were stale by design in stg and prod."""
+    follows its cadence; at the incidents' 5 minutes they were stale by design in stg and prod.
+    CIs ride with it too, every 15 minutes: graded at 60 (as before round 30) a stalled CI sync went
+    unnoticed for two hours."""
     return {
         "incidents": env.servicenow_incident_minutes,
         "attachments": env.servicenow_change_minutes,
         "change_requests": env.servicenow_change_minutes,
         "requests": env.servicenow_change_minutes,
         "catalog_tasks": env.servicenow_change_minutes,
-        "cmdb_cis": 60,
+        "cmdb_cis": env.servicenow_change_minutes,
         "remediation_tasks": env.servicenow_change_minutes,
     }
 
