@@ -35,7 +35,7 @@ from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 from sensors.bootstrap import bootstrap_sensor
 from sensors.nightly import nightly_reconciliation_job, nightly_schedule
-from sensors.run_failure import build_run_failure_sensor
+from sensors.run_failure import build_run_failure_retry_sensor, build_run_failure_sensor
 from sensors.schedules import JOBS, schedules_for
 from sensors.webhook_inbox import webhook_inbox_asset, webhook_inbox_sensor
 
@@ -65,7 +65,8 @@ def build_definitions(**resource_overrides) -> Definitions:
                       onetrust_attestations_no_dead_letters, notifications_no_failing_email, *PARITY_CHECKS],
         jobs=[*JOBS, health_job, nightly_reconciliation_job],
         schedules=[*schedules_for(env), *health_schedules(env), nightly_schedule(env)],
-        sensors=[bootstrap_sensor(env), webhook_inbox_sensor(env), build_run_failure_sensor()],
+        sensors=[bootstrap_sensor(env), webhook_inbox_sensor(env), build_run_failure_sensor(),
+                 build_run_failure_retry_sensor()],
         resources=resources,
         executor=executor(),
     )

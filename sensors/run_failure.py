@@ -12,7 +12,17 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from dagster import DefaultSensorStatus, RunFailureSensorContext, SkipReason, run_failure_sensor
+from dagster import (
+    DagsterEventType,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunsFilter,
+    SensorEvaluationContext,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
 
 from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
 from resources.audit import CORRELATION_TAG
@@ -98,6 +108,28 @@ def root_cause(error) -> str:
     return (error.message or "").strip() if error is not None else ""
 
 
+# On a failed run whose announcement could not be delivered (Slack and e-mail both failing): Dagster's
+# run-status cursor has moved past it, so ``run_failure_retry`` delivers it later.
+ALERT_TAG = "projectx/failure_alert"
+PENDING, SENT = "pending", "sent"
+RETRY_BATCH = 20
+
+
+def announce_run(instance, run, notifications: NotificationsResource, env_name: str,
+                 run_error: str | None = None) -> str:
+    """Announce ``run``'s failure: the failed steps and the first one's own error (the run's failure
+    event names no step: the failed steps are their own events). Returns how it went out."""
+    records = instance.get_records_for_run(run_id=run.run_id, of_type=DagsterEventType.STEP_FAILURE).records
+    steps = [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event.step_key]
+    step = ", ".join(dict.fromkeys(e.step_key for e in steps))
+    error = next(filter(None, (root_cause(e.step_failure_data.error) for e in steps)), None) \
+        or run_error or "the run failed"
+    correlation_id = run.tags.get(CORRELATION_TAG) or run.run_id
+    msg = failure_message(run.run_id, run.job_name, step, error, correlation_id, env_name, dict(run.tags))
+    record = instance.get_run_record_by_id(run.run_id)  # its failure is announced after it began
+    return announce(msg, correlation_id, notifications, record.create_timestamp.timestamp() if record else None)
+
+
 def build_run_failure_sensor(notifications: NotificationsResource | None = None):
     """The sensor (running by default outside local, where the developer starts it)."""
     env = current_environment()
@@ -108,19 +140,46 @@ def build_run_failure_sensor(notifications: NotificationsResource | None = None)
                                     "and runbook link (RB-002..RB-005).")
     def run_failure_notifier(context: RunFailureSensorContext):
         run = context.dagster_run
-        # The run's failure event names no step: the failed steps and their errors are their own events.
-        steps = [e for e in context.get_step_failure_events() if e.step_key]
-        step = ", ".join(dict.fromkeys(e.step_key for e in steps)) or context.failure_event.step_key or ""
-        error = next(filter(None, (root_cause(e.step_failure_data.error) for e in steps)), None) \
-            or context.failure_event.message or "the run failed"
-        correlation_id = run.tags.get(CORRELATION_TAG) or run.run_id
-        msg = failure_message(run.run_id, run.job_name, step, error, correlation_id, env.name, dict(run.tags))
         resource = notifications or NotificationsResource(vault_prefix=env.vault_prefix)
-        record = context.instance.get_run_record_by_id(run.run_id)  # its failure is announced after it began
-        how = announce(msg, correlation_id, resource, record.create_timestamp.timestamp() if record else None)
+        try:
+            how = announce_run(context.instance, run, resource, env.name, context.failure_event.message)
+        except Exception:
+            # Dagster moves its cursor past this run whatever happens: leave a mark for the retry sensor.
+            context.instance.add_run_tags(run.run_id, {ALERT_TAG: PENDING})
+            raise
         context.log.info(f"run {run.run_id} failure announced by {how}")
         if how == "deduplicated":
             return SkipReason(f"The failure of run {run.run_id} was already announced in Slack.")
         return None
 
     return run_failure_notifier
+
+
+def build_run_failure_retry_sensor(notifications: NotificationsResource | None = None):
+    """Every 5 minutes: failed runs whose announcement failed (tag ``projectx/failure_alert=pending``) are
+    announced again until one gets through (Slack, else e-mail; never twice in Slack)."""
+    env = current_environment()
+    status = DefaultSensorStatus.STOPPED if env.name == "local" else DefaultSensorStatus.RUNNING
+
+    @sensor(name="run_failure_retry", default_status=status, minimum_interval_seconds=300,
+            description="Delivers the run failure announcements run_failure_notifier could not (Slack and "
+                        "e-mail both failing), every 5 minutes until they get through.")
+    def run_failure_retry(context: SensorEvaluationContext):
+        runs = context.instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE],
+                                                    tags={ALERT_TAG: PENDING}), limit=RETRY_BATCH)
+        if not runs:
+            return SkipReason("No failed run is waiting for its announcement.")
+        resource = notifications or NotificationsResource(vault_prefix=env.vault_prefix)
+        sent, failed = [], []
+        for run in runs:
+            try:
+                announce_run(context.instance, run, resource, env.name)
+            except Exception as exc:  # still undeliverable: stays pending for the next tick
+                failed.append(f"{run.run_id} ({type(exc).__name__})")
+                continue
+            context.instance.add_run_tags(run.run_id, {ALERT_TAG: SENT})
+            sent.append(run.run_id)
+        return SkipReason(f"Announced {len(sent)} failed run(s) late"
+                          + (f"; still undeliverable: {', '.join(failed)}" if failed else "") + ".")
+
+    return run_failure_retry

@@ -157,3 +157,51 @@ def test_a_backfill_range_is_rerun_from_the_ui_not_a_cli_that_refuses_it():
     job_def.validate_partition_key("2026-12-06", selected_asset_keys=None, context=None)
     assert job_def.get_tags_for_partition_key("2026-12-06", selected_asset_keys=None)["dagster/partition"] == \
         "2026-12-06"
+
+
+class FlakySlack(RecordingSlack):
+    """Slack answering 5xx while ``down``; no SMTP relay configured (``email()`` is None)."""
+
+    down = True
+
+    def post(self, channel, text, blocks, key):
+        from resources.slack import SlackDeliveryError
+
+        if self.down:
+            raise SlackDeliveryError("Slack answered 503 Service Unavailable")
+        super().post(channel, text, blocks, key)
+
+
+def test_an_announcement_that_could_not_be_delivered_is_retried_until_it_gets_through(monkeypatch):
+    """Dagster's run-status cursor moves past a run whatever the sensor did: before round 30 a failure
+    announced while Slack was down (and no e-mail fallback worked) was never announced at all."""
+    monkeypatch.setenv("PROJECTX_ENV", "prod")
+    import definitions
+    from sensors.run_failure import ALERT_TAG, build_run_failure_retry_sensor, build_run_failure_sensor
+
+    assert "run_failure_retry" in {s.name for s in definitions.build_definitions().sensors}
+    slack = FlakySlack()
+    retry = build_run_failure_retry_sensor(slack)
+
+    def retry_tick(instance):
+        with build_sensor_context(instance=instance) as context:
+            return retry.evaluate_tick(context)
+
+    with DagsterInstance.ephemeral() as instance:
+        daemon = Daemon(build_run_failure_sensor(slack), instance)
+        daemon.tick()
+        assert "No failed run" in retry_tick(instance).skip_message
+        failed = failing_full_sync.execute_in_process(instance=instance, raise_on_error=False)
+        reactions = daemon.tick().dagster_run_reactions
+        assert reactions and reactions[0].error is not None, "the tick reports the delivery failure"
+        assert instance.get_run_by_id(failed.run_id).tags[ALERT_TAG] == "pending"
+        assert "still undeliverable" in retry_tick(instance).skip_message and not slack.posts
+        slack.down = False
+        daemon.tick()
+        assert not slack.posts, "the notifier's cursor has moved on: only the retry can deliver it"
+        assert "Announced 1" in retry_tick(instance).skip_message
+        assert len(slack.posts) == 1 and "Step jira_ingest" in slack.posts[0]["blocks"]
+        assert instance.get_run_by_id(failed.run_id).tags[ALERT_TAG] == "sent"
+        retry_tick(instance)
+        daemon.tick()
+        assert len(slack.posts) == 1, "announced once"
