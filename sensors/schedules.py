@@ -10,8 +10,10 @@ from __future__ import annotations
 from dagster import (
     AssetKey,
     AssetSelection,
+    DagsterRunStatus,
     DefaultScheduleStatus,
     RunRequest,
+    RunsFilter,
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SensorEvaluationContext,
@@ -95,6 +97,11 @@ def unbuilt_dbt_parents(context: ScheduleEvaluationContext | SensorEvaluationCon
     return sorted(parents - built, key=lambda k: k.to_user_string())
 
 
+# A run of the job in one of these states has not read its vendor yet (queued behind the vendor's
+# running sync, the warehouse pool or the run queue): a tick adds no other while one waits.
+WAITING = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]
+
+
 def schedules_for(env: Environment) -> list[ScheduleDefinition]:
     status = DefaultScheduleStatus.STOPPED if env.name == "local" else DefaultScheduleStatus.RUNNING
 
@@ -103,6 +110,10 @@ def schedules_for(env: Environment) -> list[ScheduleDefinition]:
             switch = flag(JOB_INTEGRATION[job.name], env.name)
             if not switch.enabled:
                 return SkipReason(f"{job.name}: {switch.skip_reason()}")
+            waiting = context.instance.get_runs(RunsFilter(job_name=job.name, statuses=WAITING), limit=1)
+            if waiting:  # it will read everything since the cursor: a second waiting run adds only a pile-up
+                return SkipReason(f"{job.name}: run {waiting[0].run_id} is still waiting to start "
+                                  f"({waiting[0].status.value}); it will sync everything since the cursor.")
             unbuilt = unbuilt_dbt_parents(context, job)
             if unbuilt:
                 names = first_few([k.to_user_string() for k in unbuilt])
@@ -116,7 +127,7 @@ def schedules_for(env: Environment) -> list[ScheduleDefinition]:
             default_status=status, execution_fn=live_partition,
             description=f"Every {minutes} min in {env.name} (spec §4), at a fixed per-job offset (jitter): the "
                         f"live sync of today's partition. Skips while integration.{JOB_INTEGRATION[job.name]}"
-                        ".enabled is false.",
+                        ".enabled is false, or while a run of the job is still waiting to start.",
         )
 
     return [
