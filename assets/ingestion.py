@@ -44,10 +44,14 @@ def ingestion_partitions() -> DailyPartitionsDefinition:
     """One partition per UTC day of vendor update time, today's included (``end_offset=1``)."""
     start = os.environ.get(PARTITIONS_START_ENV) or DEFAULT_PARTITIONS_START
     try:
-        datetime.strptime(start, "%Y-%m-%d")
+        first = datetime.strptime(start, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise ValueError(f"{PARTITIONS_START_ENV}={start!r} is not a date: set it as YYYY-MM-DD, e.g. "
                          f"{DEFAULT_PARTITIONS_START}") from None
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    if first.strftime("%Y-%m-%d") > today:  # no partition yet: every scheduled tick would fail
+        raise ValueError(f"{PARTITIONS_START_ENV}={start!r} is after today ({today}, UTC): the live sync is "
+                         "today's partition. Set it to today or earlier (it also covers everything older).")
     return DailyPartitionsDefinition(start_date=start, end_offset=1, timezone="UTC")
 
 

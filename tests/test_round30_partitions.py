@@ -84,3 +84,26 @@ def test_a_backfill_and_a_day_rerun_over_days_the_vendor_changed_nothing(duckdb_
         assert _state(duckdb_warehouse) == before, "a window with no updates changes no row"
         partitions = instance.get_materialized_partitions(AssetKey(["servicenow", "incidents"]))
         assert {today, first, last} <= partitions, "each quiet day counts as materialized in the UI"
+
+
+def test_the_partitions_start_setting_moves_the_first_partition_and_refuses_a_day_after_today(monkeypatch):
+    """README: first partition ``PROJECTX_PARTITIONS_START`` (default 2025-01-01). A start after today
+    left no partition for the live sync: the definitions loaded, then every scheduled tick failed with
+    Dagster's "Could not find a partition with key" (found in round 30). Now loading names the setting."""
+    import definitions
+    from assets.ingestion import PARTITIONS_START_ENV, ingestion_partitions
+
+    today = current_partition_key(datetime.now(UTC))
+    monkeypatch.setenv(PARTITIONS_START_ENV, today)  # a deployment that starts today: one partition, today's
+    defs = definitions.build_definitions()
+    node = defs.resolve_asset_graph().get(AssetKey(["jira", "issues"]))
+    assert node.partitions_def.get_first_partition_key() == node.partitions_def.get_last_partition_key() == today
+    tomorrow = (date.fromisoformat(today) + timedelta(days=1)).isoformat()
+    monkeypatch.setenv(PARTITIONS_START_ENV, tomorrow)
+    with pytest.raises(ValueError, match=rf"{PARTITIONS_START_ENV}='{tomorrow}' is after today \({today}, UTC\)"):
+        ingestion_partitions()
+    with pytest.raises(ValueError, match=PARTITIONS_START_ENV):
+        definitions.build_definitions()
+    monkeypatch.setenv(PARTITIONS_START_ENV, "1 June 2026")
+    with pytest.raises(ValueError, match=r"is not a date: set it as YYYY-MM-DD"):
+        ingestion_partitions()
