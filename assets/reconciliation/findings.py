@@ -50,9 +50,13 @@ def ensure_table(conn) -> None:
     conn.execute(DDL)
 
 
-def record(conn, run_id: str, findings: list[Finding]) -> None:
-    """Append this run's findings (a run with nothing found writes nothing)."""
+def record(conn, run_id: str, findings: list[Finding], in_parity_vendor: str | None = None) -> None:
+    """Append this run's findings. A vendor's census that found nothing (``in_parity_vendor``) writes one
+    ``in_parity`` row (entity ``*``, counts 0): the night it was in parity is then its latest night, and the
+    drift tasks of earlier nights close (dbt ``int_tasks__reconciliation_drift``)."""
     ensure_table(conn)
+    if not findings and in_parity_vendor:
+        findings = [Finding(in_parity_vendor, "*", "in_parity", 0, 0, [])]
     now = datetime.now(UTC).replace(tzinfo=None)
     for f in findings:
         queue, runbook = OWNERS.get(f.vendor, ("integrations", "RB-001"))

@@ -165,7 +165,7 @@ def _vendor_asset(vendor: str, key: AssetKey, specs: list[AssetSpec]):
                              "issues deleted at Jira are reported, not marked")
         findings = reconcile_vendor(context, vendor, resource, warehouse, mark_gone=mark_gone)
         with warehouse.connect() as conn:
-            record(conn, context.run_id, findings)
+            record(conn, context.run_id, findings, in_parity_vendor=vendor)
             record_event(conn, action="reconciliation", system=vendor, operation="census",
                          correlation_id=context.run.tags.get(CORRELATION_TAG) or new_correlation_id(),
                          status="ok", run_id=context.run_id,

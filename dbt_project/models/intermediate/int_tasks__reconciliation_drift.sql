@@ -1,11 +1,18 @@
 -- Spec 3.2: nightly jobs compare external state with Project X; what they cannot heal becomes a task.
 -- One open task per (vendor, entity, kind) still unhealed after the latest nightly run of that
 -- vendor, for the connector owner's queue, carrying the counts and the connector's runbook id.
+-- "Latest" is per vendor and producer: the census (which writes an in_parity row on a night it finds
+-- nothing, so that night's parity closes the older tasks) and the reverse-sync reconciliation (link_*,
+-- orphan_* kinds), whose rows land later in the same run and must not hide the census's.
 with
 
 findings as (
 
-    select * from {{ ref('stg_reconciliation__findings') }}
+    select
+        *,
+        case when left(kind, 5) = 'link_' or left(kind, 7) = 'orphan_'
+            then 'reverse_sync' else 'census' end as producer
+    from {{ ref('stg_reconciliation__findings') }}
 
 ),
 
@@ -13,7 +20,9 @@ latest as (
 
     select
         *,
-        max(detected_at) over (partition by vendor) as last_run_at
+        first_value(run_id) over (
+            partition by vendor, producer order by detected_at desc, run_id desc
+        ) as last_run_id
     from findings
 
 ),
@@ -44,7 +53,7 @@ final as (
         cast(null as timestamp) as last_vendor_comment_at,
         cast(null as varchar) as last_vendor_comment_excerpt
     from latest
-    where detected_at = last_run_at and unhealed > 0
+    where run_id = last_run_id and unhealed > 0
 
 )
 
