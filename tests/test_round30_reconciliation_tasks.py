@@ -7,10 +7,13 @@ and dbt's drift model is run on them.
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from assets.reconciliation.findings import Finding, record
 from resources.warehouse import WarehouseResource
 from tests.dbt_helpers import dbt
+
+pytestmark = pytest.mark.slow  # two dbt runs
 
 MODELS = ("--select", "stg_reconciliation__findings", "int_tasks__reconciliation_drift")
 
