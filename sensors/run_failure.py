@@ -25,6 +25,7 @@ from dagster import (
 )
 
 from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
+from pipelines.common.log_redaction import mask_log_text
 from resources.audit import CORRELATION_TAG
 from resources.email import EmailDeliveryError
 from resources.environment import current_environment
@@ -124,6 +125,7 @@ def announce_run(instance, run, notifications: NotificationsResource, env_name: 
     step = ", ".join(dict.fromkeys(e.step_key for e in steps))
     error = next(filter(None, (root_cause(e.step_failure_data.error) for e in steps)), None) \
         or run_error or "the run failed"
+    error = mask_log_text(error)  # Slack and e-mail reach further than the run's own log
     correlation_id = run.tags.get(CORRELATION_TAG) or run.run_id
     msg = failure_message(run.run_id, run.job_name, step, error, correlation_id, env_name, dict(run.tags))
     record = instance.get_run_record_by_id(run.run_id)  # its failure is announced after it began

@@ -205,3 +205,27 @@ def test_an_announcement_that_could_not_be_delivered_is_retried_until_it_gets_th
         retry_tick(instance)
         daemon.tick()
         assert len(slack.posts) == 1, "announced once"
+
+
+@op
+def servicenow_changes_ingest():
+    raise RuntimeError("GET https://integration:Hunter2-secret@sn.example/api/now/table/change_request"
+                       "?access_token=tok-abc-123 answered 500")
+
+
+@job(name="servicenow_changes_sync")
+def leaky_changes_sync():
+    servicenow_changes_ingest()
+
+
+def test_a_step_error_quoting_a_url_password_or_token_reaches_slack_masked(notifier):
+    sensor, slack = notifier
+    with DagsterInstance.ephemeral() as instance:
+        daemon = Daemon(sensor, instance)
+        daemon.tick()
+        leaky_changes_sync.execute_in_process(instance=instance, raise_on_error=False)
+        daemon.tick()
+    [post] = slack.posts
+    assert "Hunter2-secret" not in str(post) and "tok-abc-123" not in str(post)
+    assert "integration:***@sn.example" in post["blocks"] and "access_token=***" in post["blocks"]
+    assert "Step servicenow_changes_ingest" in post["blocks"] and "RB-002" in post["blocks"]
