@@ -14,7 +14,8 @@ used by every project (no field configuration schemes). Its items are served as 
 A required field is enforced as Jira does: `POST /issue` without it (or with an empty value) is a 400
 `{"errors": {"<fieldId>": "<Field name> is required."}}`, an edit that empties it the same, and createmeta /
 editmeta show `required: true` (`routes_meta`). Fields with a default (priority, reporter) are never missing on
-a create [unc].
+a create [unc]. A hidden field is on no screen: createmeta/editmeta leave it out and create/edit refuse it
+(`field_screens`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def orderable(sb: JiraSandbox) -> dict[str, str]:
 
 def required(store: JiraStore) -> set[str]:
     return {fid for fid, item in list(_items(store).items()) if item.get("isRequired")}
+
+
+def hidden(store: JiraStore) -> set[str]:
+    """Fields the configuration hides: no screen shows them, so create and edit refuse them (`field_screens`)."""
+    return {fid for fid, item in list(_items(store).items()) if item.get("isHidden")}
 
 
 def _empty(value: Any) -> bool:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
-from sandbox.jira import field_config, ops, routes_children
+from sandbox.jira import field_config, field_screens, ops, routes_children
 from sandbox.jira.adf import is_adf
 from sandbox.jira.assignable import assignable, refusal
 from sandbox.jira.call import Call
@@ -78,7 +78,8 @@ def apply_links(sb: JiraSandbox, issue_id: int, links: list[tuple[str, str, int]
 def _create(sb: JiraSandbox, payload: dict[str, Any], version: str, actor: str) -> Issue:
     attrs, comments, errors = parse_fields(sb.store, payload.get("fields") or {}, payload.get("update") or {},
                                            version, None)
-    errors = {**field_config.missing(sb, payload.get("fields") or {}, payload.get("update") or {}, None), **errors}
+    errors = {**field_config.missing(sb, payload.get("fields") or {}, payload.get("update") or {}, None), **errors,
+              **field_screens.create_refusals(sb, payload)}  # off the create screen, or hidden
     if errors:
         raise fail(400, None, errors)
     links, props = link_adds(sb, payload), body_properties(payload)
@@ -183,7 +184,8 @@ def register(sb: JiraSandbox) -> None:
         body = c.obj()
         attrs, comments, errors = parse_fields(sb.store, body.get("fields") or {}, body.get("update") or {},
                                                c.version, issue)
-        errors = {**field_config.missing(sb, body.get("fields") or {}, body.get("update") or {}, issue), **errors}
+        errors = {**field_config.missing(sb, body.get("fields") or {}, body.get("update") or {}, issue), **errors,
+                  **field_screens.edit_refusals(sb, issue, body)}  # off the edit screen, or hidden
         if errors:
             raise fail(400, None, errors)
         logs, links = worklog_adds(body), link_adds(sb, body)
@@ -241,6 +243,7 @@ def register(sb: JiraSandbox) -> None:
         if tid not in C.TRANSITIONS:
             raise fail(400, f"Transition id '{tid}' is not valid for this issue.")
         refused = off_screen(tid, body.get("fields"), body.get("update")) if sb.strict_screens else {}
+        refused.update(field_screens.hidden_refusals(sb, body.get("fields"), body.get("update")))  # on no screen
         attrs, comments, errors = parse_fields(sb.store, body.get("fields") or {}, body.get("update") or {},
                                                c.version, issue)
         if errors or refused:

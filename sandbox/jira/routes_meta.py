@@ -13,16 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
-from sandbox.jira import custom_values, field_config
+from sandbox.jira import custom_values, field_config, field_screens
 from sandbox.jira.assignable import assignable as may_be_assigned
 from sandbox.jira.call import Call
 from sandbox.jira.errors import fail
-from sandbox.jira.routes_field_admin import OPTION_KINDS, created_fields, field_contexts
-from sandbox.jira.routes_field_contexts import applying
+from sandbox.jira.routes_field_admin import OPTION_KINDS, created_fields
 from sandbox.jira.routes_versions import component_bean, find_project, project_things, version_bean
 
 if TYPE_CHECKING:
     from sandbox.jira.sandbox import JiraSandbox
+
+# operations createmeta/editmeta list where the schema type alone does not say [unc: attachment/issuelinks]
+OPERATIONS = {"timetracking": ["set", "edit"], "attachment": ["set", "copy"], "issuelinks": ["add", "copy"]}
 
 
 def register(sb: JiraSandbox) -> None:
@@ -31,31 +33,29 @@ def register(sb: JiraSandbox) -> None:
 
     key = r"/issue/(?P<issue>[A-Za-z0-9_-]+)"
 
-    def field_meta(c: Call, project: str, type_id: str) -> list[dict[str, Any]]:
+    def field_meta(c: Call, project: str, type_id: str, ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """FieldMetadata of the create screen's fields (`field_screens.create_fields`), or of `ids`."""
         r = c.r
+        versions = [version_bean(c, x) for x in project_things(sb, "versions", project)]
         allowed: dict[str, list[Any]] = {
             "issuetype": [r.issuetype(type_id)], "project": [r.project_ref(project)],
             "priority": [r.priority(p) for p in C.PRIORITIES],
             "components": [component_bean(c, x) for x in project_things(sb, "components", project)],
-            "fixVersions": [version_bean(c, x) for x in project_things(sb, "versions", project)],
+            "fixVersions": versions, "versions": versions,
         }
         required = {"summary", "issuetype", "project"} | ({"parent"} if type_id == C.SUBTASK else set())
         required |= field_config.required(sb.store)  # the field configuration's (`field_config`)
-        wanted = ["summary", "issuetype", "project", "description", "priority", "assignee", "reporter", "labels",
-                  "duedate", "parent", "components", "fixVersions", "timetracking", C.STORY_POINTS, C.SPRINT]
-        wanted += sorted(f for f in required if f not in wanted and f in field_config.orderable(sb))
+        wanted = field_screens.create_fields(sb, project, type_id) if ids is None else ids
         meta = {f[0]: f for f in C.system_fields() + C.custom_fields()}
-        pid = sb.store.projects[project].id
-        for made in created_fields(sb):  # API-made custom fields whose contexts cover this project and type
-            num = made[3]["customId"]
-            if applying(list(field_contexts(sb, num).values()), pid, type_id) is not None:
-                meta[made[0]] = made
-                wanted.append(made[0])
-                if made[3]["custom"].split(":")[-1] in OPTION_KINDS:
-                    field = custom_values.created(sb.store, made[0]) or {}
-                    allowed[made[0]] = [custom_values.render(r, made[0], o) for o in sorted(
-                        custom_values.options_of(sb.store, field)) if not
-                        custom_values.options_of(sb.store, field)[o]["disabled"]]
+        for made in created_fields(sb):  # API-made custom fields (on the screen where their contexts apply)
+            if made[0] not in wanted:
+                continue
+            meta[made[0]] = made
+            if made[3]["custom"].split(":")[-1] in OPTION_KINDS:
+                field = custom_values.created(sb.store, made[0]) or {}
+                allowed[made[0]] = [custom_values.render(r, made[0], o) for o in sorted(
+                    custom_values.options_of(sb.store, field)) if not
+                    custom_values.options_of(sb.store, field)[o]["disabled"]]
         out = []
         for fid in dict.fromkeys(wanted):
             if fid not in meta:
@@ -63,14 +63,17 @@ def register(sb: JiraSandbox) -> None:
             _, name, typ, extra, _clauses = meta[fid]
             entry: dict[str, Any] = {"required": fid in required, "schema": {"type": typ, **extra}, "name": name,
                                      "key": fid, "fieldId": fid, "hasDefaultValue": fid in ("priority", "reporter"),
-                                     "operations": ["set", "add", "remove"] if typ == "array" else
-                                     ["set", "edit"] if fid == "timetracking" else ["set"]}
+                                     "operations": OPERATIONS.get(fid) or (["set", "add", "remove"] if typ == "array"
+                                                                           else ["set"])}
             if fid in allowed:
                 entry["allowedValues"] = allowed[fid]
             if fid in ("assignee", "reporter"):
                 entry["autoCompleteUrl"] = f"{r.api}/user/search?query="
             if fid == "priority":
                 entry["defaultValue"] = r.priority("3")
+            if fid == "issuelinks":  # [unc: Cloud's picker URL on createmeta]
+                entry["autoCompleteUrl"] = (f"{r.api}/issue/picker?currentProjectId=&showSubTaskParent=true"
+                                            "&showSubTasks=true&currentIssueKey=&query=")
             out.append(entry)
         return out
 
@@ -123,27 +126,24 @@ def register(sb: JiraSandbox) -> None:
         return json_response(edit_meta(c, issue_of(sb, c.p["issue"])))
 
     def edit_meta(c: Call, issue: Any) -> dict[str, Any]:
-        """GET /issue/{key}/editmeta's body, also what `expand=editmeta` puts in an issue bean."""
-        fields = field_meta(c, issue.project, issue.type_id)
+        """GET /issue/{key}/editmeta's body, also what `expand=editmeta` puts in an issue bean: exactly the fields
+        an edit accepts (`field_screens.edit_fields`)."""
+        ids = field_screens.edit_fields(sb, issue)
         out = {}
-        for f in fields:
-            if f["key"] in ("project", "reporter"):
-                continue
+        for f in field_meta(c, issue.project, issue.type_id, ids):
             out[f["key"]] = {k: v for k, v in f.items() if k not in ("fieldId", "hasDefaultValue", "defaultValue")}
             out[f["key"]]["required"] = f["key"] == "summary" or f["key"] in field_config.required(sb.store)
-        out["comment"] = {"required": False, "schema": {"type": "comments-page", "system": "comment"},
-                          "name": "Comment", "key": "comment", "operations": ["add", "edit", "remove"]}
-        # the default edit screen also holds Attachment and Linked Issues [unc: their Cloud operations]
-        out["attachment"] = {"required": False, "schema": {"type": "array", "items": "attachment",
-                                                           "system": "attachment"},
-                             "name": "Attachment", "key": "attachment", "operations": ["set", "copy"]}
-        out["issuelinks"] = {"required": False, "schema": {"type": "array", "items": "issuelinks",
-                                                           "system": "issuelinks"},
-                             "name": "Linked Issues", "key": "issuelinks",
-                             "autoCompleteUrl": f"{c.r.api}/issue/picker?currentProjectId=&showSubTaskParent=true"
-                                                f"&showSubTasks=true&currentIssueKey={issue.key}&query=",
-                             "operations": ["add", "copy"]}
-        return {"fields": out}
+        if "issuelinks" in out:
+            out["issuelinks"]["autoCompleteUrl"] = (
+                f"{c.r.api}/issue/picker?currentProjectId=&showSubTaskParent=true&showSubTasks=true"
+                f"&currentIssueKey={issue.key}&query=")
+        if "comment" in ids:
+            out["comment"] = {"required": False, "schema": {"type": "comments-page", "system": "comment"},
+                              "name": "Comment", "key": "comment", "operations": ["add", "edit", "remove"]}
+        if "worklog" in ids:  # `update.worklog` add operations [unc: Cloud lists it when the screen holds Log Work]
+            out["worklog"] = {"required": False, "schema": {"type": "array", "items": "worklog", "system": "worklog"},
+                              "name": "Log Work", "key": "worklog", "operations": ["add"]}
+        return {"fields": {k: out[k] for k in ids if k in out}}
 
     sb.edit_meta = edit_meta  # type: ignore[attr-defined]  # for `expand=editmeta` in routes_issues
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.jira import catalog as C
+from sandbox.jira import field_config
 from sandbox.jira.routes_versions import version_json
 
 if TYPE_CHECKING:
@@ -62,7 +63,10 @@ def wants_fields(expand: str | list[str] | None) -> bool:
 def screen_fields(r: Renderer, issue: Issue, tid: str) -> dict[str, Any]:
     """FieldMetadata of the fields on transition `tid`'s screen (`{}` when it has none)."""
     out: dict[str, Any] = {}
+    gone = field_config.hidden(r.store)  # a field the field configuration hides is on no screen
     for fid in SCREENS.get(tid, []):
+        if fid in gone:
+            continue
         if fid == "resolution":
             out[fid] = {"required": True, "schema": {"type": "resolution", "system": "resolution"},
                         "name": "Resolution", "key": "resolution", "operations": ["set"],
