@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
-from sandbox.jira import moves
+from sandbox.jira import moves, routes_bulk_transition
 from sandbox.jira.call import Call
 from sandbox.jira.routes_bulk_edit import BulkError
 from sandbox.jira.routes_field_admin import _state
@@ -111,3 +111,4 @@ def register(sb: JiraSandbox) -> None:
         return json_response({"taskId": str(task)}, 201)
 
     sb.route("POST", r"/bulk/issues/move", submit, "write")
+    routes_bulk_transition.register(sb)  # the bulk transitions, read at the same queue

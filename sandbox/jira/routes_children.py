@@ -10,8 +10,8 @@
   file name gets a " (n)" suffix [unc]).
   413 (as the spec documents) for a file over `/attachment/meta`'s uploadLimit (10 MiB), more than 60 files in
   one request, or an issue past 2000 attachments (the per-issue limit); the messages are guessed [unc].
-- Links: POST `/issueLink` (201, empty body; linking an issue to itself is a 400, the same link again changes
-  nothing), GET/DELETE `/issueLink/{id}`.
+- Links: POST `/issueLink` (201, empty body; its `comment` goes on the inward issue with its `visibility`; linking
+  an issue to itself is a 400, the same link again changes nothing), GET/DELETE `/issueLink/{id}`.
 """
 
 from __future__ import annotations
@@ -237,9 +237,10 @@ def register(sb: JiraSandbox, key: str) -> None:
             raise fail(400, SELF_LINK)
         comment = shaped(body.get("comment"), "object")  # read before linking (a wrong type was a 500)
         text = _body_ok(c, comment.get("body")) if comment else None
+        vis = _audience(sb, c, inward, _visibility(comment)) if comment else None  # it was dropped (round 30)
         sb.store.add_link(type_id, inward.id, outward.id, c.user)
         if comment:
-            sb.store.add_comment(inward.id, text, c.user)
+            sb.store.add_comment(inward.id, text, c.user, vis)
         return Response(status=201, body=b"", content_type="text/plain")
 
     def get_link(c: Call) -> Response:

@@ -4,7 +4,9 @@ DELETE 204; key at most 255 characters, a non-empty JSON value of at most 32768 
 - Agile: `/rest/agile/1.0/board/{id}/properties[/{key}]` and `/rest/agile/1.0/sprint/{id}/properties[/{key}]`
   (404 for an unknown board or sprint, in the Agile wording).
 - Platform: `/comment/{id}/properties[/{key}]` (404 "Can not find a comment for the id" when it is not there)
-  and `/issuetype/{id}/properties[/{key}]`.
+  and `/issuetype/{id}/properties[/{key}]`; `/issue/{key}/worklog/{id}/properties[/{key}]` (round 30:
+  atlassian-python-api's JiraCloud worklog property methods met a 404; 404 "Cannot find worklog with id" for a
+  worklog that is not there or the caller may not see; writes need Edit Own / Edit All Worklogs).
 Registered before the routes that would read `properties` as an id.
 """
 
@@ -74,6 +76,26 @@ def register(sb: JiraSandbox) -> None:
             raise fail(404, f"The issue type with ID '{ident}' does not exist.")
         return ident, table("issuetype", ident)
 
+    def found_worklog(c: Call) -> tuple[Any, dict[str, Any]]:
+        from sandbox.jira.routes_issues import issue_of
+        from sandbox.jira.routes_roles import sees
+
+        issue, ident = issue_of(sb, c.p["issue"]), c.p["worklog"]
+        found = next((w for w in sb.store.work.get("worklogs", {}).get(issue.id, []) if str(w["id"]) == ident
+                      and sees(sb, c.user, issue.project, w.get("visibility"))), None)
+        if found is None:
+            raise fail(404, "Cannot find worklog with id: " + ident)
+        return issue, found
+
+    def worklog(c: Call) -> tuple[str, dict[str, Any]]:
+        issue, found = found_worklog(c)
+        return f"{issue.key}/worklog/{found['id']}", table("worklog", found["id"])
+
+    def worklog_writes(c: Call, _owner: str) -> None:  # the spec: Edit All Worklogs, or Edit Own for one's own
+        issue, found = found_worklog(c)
+        if not may_change(sb, c.user, issue.project, found.get("author"), "EDIT_OWN_WORKLOGS", "EDIT_ALL_WORKLOGS"):
+            raise fail(403, "You do not have permission to edit this worklog's properties.")  # [unc] wording
+
     property_routes(sb, r"/board/(?P<board>[^/]+)/properties", board,
                     lambda c, o, k: f"{c.base}/rest/agile/1.0/board/{o}/properties/{k}", prefix="agile",
                     may_write=board_writes)
@@ -84,3 +106,5 @@ def register(sb: JiraSandbox) -> None:
                     lambda c, o, k: f"{c.r.api}/comment/{o}/properties/{k}", may_write=comment_writes)
     property_routes(sb, r"/issuetype/(?P<type>[^/]+)/properties", issue_type,
                     lambda c, o, k: f"{c.r.api}/issuetype/{o}/properties/{k}", may_write=admin_writes)
+    property_routes(sb, r"/issue/(?P<issue>[A-Za-z0-9_-]+)/worklog/(?P<worklog>[^/]+)/properties", worklog,
+                    lambda c, o, k: f"{c.r.api}/issue/{o}/properties/{k}", may_write=worklog_writes)
