@@ -26,6 +26,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, OPEN, Snapshot, Step, default_steps
 from assets.reverse_sync.jira_moves import Moves
+from assets.reverse_sync.jira_screens import Screens, edit_note
 from assets.reverse_sync.jira_shapes import adf_text, foreign_fields, names, obj, refused_for_only, text_or_none
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
@@ -131,6 +132,8 @@ class JiraIssueWriter:
         self.lock = threading.Lock()  # records are written from several threads at once
         self._by_search: set[str] = set()  # owners whose account Jira found by their hidden e-mail (`account`)
         self.moves = Moves(self)  # close/reopen transitions and their comments (a workflow may have no screen)
+        self.screens = Screens(client)  # fields a project's create/edit screen does not take
+        self.notes: dict[str, str | None] = {}  # issue id -> its change comment, as the edit really went
         # read when the push starts, so a bad value stops it before any vendor call (0: no wait)
         self.search_lag = env_int("PROJECTX_JIRA_SEARCH_LAG_SECONDS", 900, unit="a number of seconds",
                                   example="900", minimum=0) or 0
@@ -195,9 +198,7 @@ class JiraIssueWriter:
         out = default_steps(changes, creating)
         edits = [c for op, cs in out if op == "update" for c in cs]
         if edits:
-            text = "Project X updated this issue: " + "; ".join(
-                f"{c.field} {_short(c.before)} -> {_short(c.after)}" for c in edits)
-            out.append(("comment", [Change("comment", None, text)]))
+            out.append(("comment", [Change("comment", None, edit_note(edits))]))
         return out
 
     def apply(self, step: Step, internal_id: str, vendor_id: str | None, desired: dict[str, Any],
@@ -228,9 +229,12 @@ class JiraIssueWriter:
                 log.warning("Jira issue for %s is created unassigned: no Jira user shows its owner's e-mail and "
                             "the search for it finds no single active user with a hidden e-mail (unknown to "
                             "Jira, inactive, or several candidates: never a guess)", internal_id)
-            return self.create(internal_id, fields, writes)
+            off = self.screens.known("create", desired["project"], desired["issuetype"])  # `jira_screens`
+            return self.create(internal_id, {k: v for k, v in fields.items() if k not in off}, writes)
         if operation == "update":
             body: dict[str, Any] = {"fields": {}}
+            off = self.screens.known("edit", str(desired.get("project")), str(desired.get("issuetype")))
+            changes = [c for c in changes if c.field not in off]  # fields this project's edit screen leaves out
             for c in changes:
                 if c.field == "labels":
                     old, new = set((c.before or "").split(",")) - {""}, set(c.after.split(",")) - {""}
@@ -240,9 +244,12 @@ class JiraIssueWriter:
                     value = c.after
                     body["fields"][c.field] = (adf(value) if c.field == "description" else
                                                {"name": value} if c.field == "priority" else value)
-            send("PUT", f"{API}/issue/{vendor_id}", json=body)
+            done = self.screens.edit(send, str(vendor_id), internal_id, desired, body, changes)
+            self.notes[str(vendor_id)] = edit_note(done) if done else None
         elif operation == "comment":
-            text = changes[0].after
+            text = self.notes.pop(str(vendor_id), changes[0].after)  # what the edit really changed (`edit`)
+            if text is None:
+                return str(vendor_id), None
             writes.once(self.session, "POST", f"{API}/issue/{vendor_id}/comment", json={"body": adf(text)},
                         parse=lambda response: str(response.json()["id"]),
                         find=lambda: self.find_comment(str(vendor_id), text), what="new comment's id",
@@ -276,6 +283,11 @@ class JiraIssueWriter:
                                     or {}).get("labels") or []),
                                hooks={"response": [lambda r, *a, **k: answers.append(r)]})
         except VendorError as exc:
+            project, itype = (fields.get("project") or {}).get("key"), (fields.get("issuetype") or {}).get("name")
+            off = self.screens.refusal("create", str(project), str(itype), set(fields), exc.status,
+                                       answers[-1] if answers else None, internal_id)
+            if off:  # fields the create screen does not take (`jira_screens`): created without them
+                return self.create(internal_id, {k: v for k, v in fields.items() if k not in off}, writes)
             if "assignee" not in fields or not refused_for_only(exc.status, answers[-1] if answers else None,
                                                                 "assignee"):
                 raise
@@ -420,11 +432,6 @@ def _shape(value: Any, *keys: str) -> str:
     kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
             float: "number"}.get(type(value), type(value).__name__)
     return f"a JSON {kind}" + (f" as '{'.'.join(path)}'" if path else "")
-
-
-def _short(value: Any) -> str:
-    text = "(none)" if value in (None, "") else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @asset(
