@@ -2,7 +2,8 @@
 
 - `GET /issue/createmeta/{p}/issuetypes[/{typeId}]` (paged) and the older `GET /issue/createmeta`
   (`projectKeys`, `expand=projects.issuetypes.fields`), `GET /issue/{key}/editmeta` (also what
-  `expand=editmeta` puts in an issue bean).
+  `expand=editmeta` puts in an issue bean). Both list exactly the fields a create or edit takes
+  (`field_screens`: the Default Screen less what the field configuration hides).
 - `GET /user/assignable/search` (`project` or `issueKey`, `query`) and `/user/assignable/multiProjectSearch`
   (`projectKeys`, comma-separated; the users holding Assignable User in one of them, see `assignable`).
 """
