@@ -43,6 +43,7 @@ from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
+from pipelines.onetrust.copies import Shadowed
 from pipelines.onetrust.helpers import OneTrustClient, Page, make_auth, resolve_base_url
 from pipelines.onetrust.shapes import ASSESSMENT_ITEM, EXPORT, RECORDS, shape_problem
 from pipelines.onetrust.shared import DeleteLogShare, ExportShare
@@ -229,6 +230,7 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
         deleted = set(known_deletion_times(spec.resource))  # a record listed again has its delete withdrawn
         client = make_client()
         guard = PoisonGuard("onetrust", spec.resource, run_id, requeue)
+        shadowed = Shadowed(state, spec.resource, run_id)
 
         def skipped(rid: str | None) -> None:  # held or quarantined for killing the sync: not loaded
             if rid:
@@ -253,7 +255,7 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
             pages = lister(client, cursor)
             order = ChangeOrder(spec, change_sort) if change_sort and not full else None
             for item in changed_records(spec, pages, cursor, run_id, outcome, order=order,
-                                        held=held, requeue=requeue, deleted=deleted):
+                                        held=held, requeue=requeue, deleted=deleted, shadowed=shadowed):
                 if window and isinstance(item, list):
                     item = [r for r in item if normalise(r[spec.ts_field]) < window[1]]
                     if not item:
@@ -278,6 +280,7 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
             if outcome.complete and outcome.stable:  # a due key the whole listing lacks was deleted
                 requeue.gone(k for k in requeue.due() if k not in outcome.listed_ids)
             requeue.commit()
+        shadowed.commit(state)
         if window is None:
             finish(spec, cursor, outcome, state, run_id)
 

@@ -21,6 +21,7 @@ from typing import Any
 import dlt
 
 from pipelines.common.validation import json_type
+from pipelines.onetrust.copies import instant_text
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -283,12 +284,19 @@ COLUMN_HINTS = {
 
 
 def newest_wins(table: str, rows: list[dict[str, Any]]) -> Any:
-    """``rows`` for ``table`` with ``dedup_sort`` on ``updated_at``: a record listed on two pages of one read,
-    the newer copy on the later page (a listing that moved, its id in another case), is loaded twice in one
-    package, and the merge kept the first, the stale one (and the pass remembered the newer as loaded).
-    OneTrust serves one timestamp format, so its text orders the copies; the pass yields only newer ones. A
-    variant of the table's own hints: set on the resource, the hint reached its quarantine and deletions
-    tables too (dlt copies a resource's columns into every variant)."""
-    columns = {**COLUMN_HINTS[table], "updated_at": {"data_type": "text", "dedup_sort": "desc"}}
+    """``rows`` for ``table``, each with ``updated_at_utc`` (its ``updated_at`` as the canonical UTC text of
+    :func:`pipelines.onetrust.copies.instant_text`) and ``dedup_sort`` on that column: a record listed on two
+    pages of one read, the newer copy on the later page (a listing that moved, its id in another case), is
+    loaded twice in one package, and the merge kept the first, the stale one. The sort was on the text of
+    ``updated_at``, which OneTrust does not always write in one form (``07Z`` sorted before ``07.123+00:00``
+    and after ``2026-03-04 05:06:08``): the pass yields a later copy only when its instant is newer, so the
+    instant orders the copies with no tie. ``updated_at`` keeps the vendor's text (and, on tables loaded
+    before, loses its old ``dedup_sort``: dlt allows one such column a table). A variant of the table's own
+    hints: set on the resource, the hint reached its quarantine and deletions tables too (dlt copies a
+    resource's columns into every variant)."""
+    for row in rows:
+        row["updated_at_utc"] = instant_text(row.get("updated_at"))
+    columns = {**COLUMN_HINTS[table], "updated_at": {"data_type": "text", "dedup_sort": None},
+               "updated_at_utc": {"data_type": "text", "nullable": True, "dedup_sort": "desc"}}
     return dlt.mark.with_hints(rows, dlt.mark.make_hints(table_name=table, columns=columns),
                                create_table_variant=True)

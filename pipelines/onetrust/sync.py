@@ -18,6 +18,7 @@ instead of losing a row or inventing a delete.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
@@ -27,9 +28,10 @@ import dlt
 
 from pipelines.common.cursor import OverlapCursor, parse_vendor_ts, utc_text
 from pipelines.common.deletions import DELETIONS_TABLE, deletion_rows, withdrawn_rows
-from pipelines.common.pages import text_problem
+from pipelines.common.pages import safe_text, text_problem
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
+from pipelines.onetrust.copies import Shadowed, content, instant_text, rank
 from pipelines.onetrust.helpers import Page
 from pipelines.onetrust.rows import uuid_key
 from pipelines.onetrust.schemas import check_records
@@ -108,7 +110,8 @@ class ChangeOrder:
 
 def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCursor, run_id: str,
                     outcome: ScanOutcome, *, order: ChangeOrder | None = None, held: set[str] | None = None,
-                    requeue: Requeue | None = None, deleted: set[str] | None = None) -> Iterator[Any]:
+                    requeue: Requeue | None = None, deleted: set[str] | None = None,
+                    shadowed: Shadowed | None = None) -> Iterator[Any]:
     """Yield lists of changed, valid raw records and quarantine items, page by page.
 
     ``order``: the listing was asked for newest change first; while :class:`ChangeOrder` finds that
@@ -117,9 +120,12 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
     stored; a listed record outside it is loaded even when older than the cursor. ``requeue``: the
     re-read ledger; a key quarantined earlier and not loaded since is loaded whatever its timestamp
     (so the listing is read to its end while any is due). ``deleted``: ids with a recorded delete; one
-    listed again (restored, whatever its timestamp) is loaded and its delete withdrawn.
+    listed again (restored, whatever its timestamp) is loaded and its delete withdrawn. ``shadowed``: the
+    ledger of copies quarantined because another copy of their record won (:mod:`pipelines.onetrust.copies`,
+    whose rule picks the copy loaded when one read lists a record more than once).
     """
     deleted = deleted if deleted is not None else set()
+    shadowed = shadowed if shadowed is not None else Shadowed({}, spec.resource, run_id)
     due = set(requeue.due()) if requeue is not None else set()
     stop_early = order is not None and not due
 
@@ -130,7 +136,8 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
     floor = requeue.floor() if requeue is not None else None
     begin = utc_text(cursor.start_datetime)
     start = min(begin, floor) if floor else begin
-    emitted: dict[str, str] = {}  # id -> version yielded in this pass (a row shifted onto the next page)
+    # id -> (instant, raw stamp, content digest) of the copy this pass took (a row shifted onto a later page)
+    emitted: dict[str, tuple[Any, Any, str]] = {}
     last_total: int | None = None
     for page in pages:
         if last_total is not None and page.total_elements is not None and page.total_elements < last_total:
@@ -139,7 +146,12 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
         if stop_early:
             stop_early = order is not None and order.check(page)
         live = []
-        for record in newest_copies(spec, page.items):
+        kept, losers = newest_copies(spec, page.items)
+        for loser, reason, rid in losers:
+            item = shadowed.item(loser, rid, reason)
+            if item is not None:
+                yield item
+        for record in kept:
             rid = uuid_key(record.get(spec.id_field)) if isinstance(record, dict) else None
             if not isinstance(rid, str) or not rid or text_problem(rid):  # hostile text: no usable id
                 outcome.blind += 1
@@ -156,32 +168,48 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             if stamp is not None and stamp < start and not missing(rid):
                 continue  # unchanged since an earlier run quarantined it
             rid = rid if isinstance(rid, str) and rid else None
-            item = (quarantined(spec.resource, record, reason, run_id, rid) if requeue is None
-                    else requeue.reject(record, reason, rid, stamp))
+            if stamp is None and rid in emitted:  # a copy of a record this pass took: held, not re-read
+                item = shadowed.item(record, rid, f"{reason}; {_kept(spec, emitted[rid][1])}")
+            else:
+                item = (quarantined(spec.resource, record, reason, run_id, rid) if requeue is None
+                        else requeue.reject(record, reason, rid, stamp))
             if item is not None:
                 yield item
         fresh, reached_old = [], False
         for record in valid:
             raw = record[spec.ts_field]
             stamp = normalise(raw)
+            rid = uuid_key(record[spec.id_field])
             if stamp is None:
                 reason = f"{spec.ts_field}: not a timestamp (got {raw})"
-                rid = uuid_key(record[spec.id_field])
-                item = (quarantined(spec.resource, record, reason, run_id, rid) if requeue is None
-                        else requeue.reject(record, reason, rid))
+                if rid in emitted:  # another copy of this record loaded: this one is no record to re-read
+                    item = shadowed.item(record, rid, f"{reason}; {_kept(spec, emitted[rid][1])}")
+                else:
+                    item = (quarantined(spec.resource, record, reason, run_id, rid) if requeue is None
+                            else requeue.reject(record, reason, rid))
                 if item is not None:
                     yield item
                 continue
-            rid, version = uuid_key(record[spec.id_field]), f"{stamp}|{raw}"
+            version, instant = f"{stamp}|{raw}", instant_text(raw)
             if stamp < start:
                 reached_old = True
                 if not missing(rid):
+                    emitted.setdefault(rid, (instant, raw, None))  # unchanged: it stands for its id
                     continue
-            if rid in emitted and emitted[rid] >= version:  # the same or an older copy than the one yielded
-                continue
+            if rid in emitted and instant is not None:
+                first, shown, was = emitted[rid]
+                if first > instant:  # an older copy than the one this pass took (a listing that moved)
+                    continue
+                if first == instant:  # a tie: the copy read first stays (see pipelines.onetrust.copies)
+                    if was is not None and content(record, spec.ts_field) != was:
+                        item = shadowed.item(record, rid, _conflict(spec, raw, shown))
+                        if item is not None:
+                            yield item
+                    continue
             if not cursor.admit(rid, stamp, version):
+                emitted[rid] = (instant, raw, None)  # loaded before: it stands for its id in this pass
                 continue
-            emitted[rid] = version
+            emitted[rid] = (instant, raw, content(record, spec.ts_field))
             fresh.append(record)
         if fresh:
             keys = [uuid_key(r[spec.id_field]) for r in fresh]
@@ -198,27 +226,54 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
     outcome.complete = True
 
 
-def newest_copies(spec: EntitySpec, records: list[Any]) -> list[Any]:
-    """A page's records with one copy per id, the newest, where the first copy stood: a page listing a
-    record twice with different content kept whichever copy the load happened to keep, a stale one
-    included. Newest: a readable timestamp before one that is not (a broken copy must not hide the good
-    one), then the later time, then (copies no time tells apart) the larger text, so that the same page
-    always gives the same record. Records without a usable id are left as they are."""
-    best: dict[str, int] = {}
+def newest_copies(spec: EntitySpec, records: list[Any]) -> tuple[list[Any], list[tuple[Any, str, str]]]:
+    """A page's records with one readable copy per id, the newest by its parsed instant (the rule of
+    :mod:`pipelines.onetrust.copies`), where the first copy stood: a page listing a record twice with different
+    content kept whichever copy the load happened to keep, a stale one included. Older copies are left out
+    in silence (and so are exact repeats); also returned, as (copy, reason, id) to quarantine, copies that
+    lost a tie with other content and copies whose stamp is not readable beside a readable one. A record
+    listed only with unreadable stamps, or without a usable id, is left as it is (validation judges it)."""
     keys = [uuid_key(r.get(spec.id_field)) if isinstance(r, dict) else None for r in records]
+    counts: dict[Any, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    if all(n == 1 or not (isinstance(k, str) and k) for k, n in counts.items()):
+        return records, []
+    # ranks only for ids listed more than once (a digest of each copy)
+    ranks = [rank(r, spec.ts_field) if isinstance(key, str) and key and counts[key] > 1 else None
+             for key, r in zip(keys, records, strict=True)]
+    best: dict[str, int] = {}
     for n, key in enumerate(keys):
-        if isinstance(key, str) and key and (key not in best
-                                             or _age(spec, records[n]) > _age(spec, records[best[key]])):
+        if ranks[n] is not None and (key not in best or ranks[n] > ranks[best[key]]):
             best[key] = n
-    if len(best) == len(records):
-        return records
-    return [r for n, (key, r) in enumerate(zip(keys, records, strict=True))
-            if not (isinstance(key, str) and key) or best[key] == n]
+    kept, losers = [], []
+    for n, (key, record) in enumerate(zip(keys, records, strict=True)):
+        if not (isinstance(key, str) and key) or key not in best or best[key] == n:
+            kept.append(record)
+            continue
+        winner = records[best[key]]
+        raw = record.get(spec.ts_field)
+        if ranks[n] is None:
+            losers.append((record, f"{spec.ts_field}: not a timestamp (got {_shown(raw)}); "
+                                   f"{_kept(spec, winner.get(spec.ts_field))}", key))
+        elif ranks[n][0] == ranks[best[key]][0] and content(record, spec.ts_field) != content(winner, spec.ts_field):
+            losers.append((record, _conflict(spec, raw, winner.get(spec.ts_field)), key))
+    return kept, losers
 
 
-def _age(spec: EntitySpec, record: dict[str, Any]) -> tuple:
-    stamp = normalise(record.get(spec.ts_field))
-    return stamp is not None, stamp or "", repr(record)
+def _shown(raw: Any) -> str:
+    text = safe_text(json.dumps(raw, ensure_ascii=False, default=str))
+    return text if len(text) <= 60 else text[:60] + "..."
+
+
+def _kept(spec: EntitySpec, winner_raw: Any) -> str:
+    return (f"another copy of this record in the same read ({spec.ts_field} {_shown(winner_raw)}) was loaded "
+            "instead")
+
+
+def _conflict(spec: EntitySpec, raw: Any, winner_raw: Any) -> str:
+    return (f"{spec.id_field} listed twice in one read at the same instant with other content: this copy "
+            f"({spec.ts_field} {_shown(raw)}) is held here; {_kept(spec, winner_raw)}")
 
 
 def finish(spec: EntitySpec, cursor: OverlapCursor, outcome: ScanOutcome, state: MutableMapping,
