@@ -154,6 +154,8 @@ class OneTrustClient:
         try:
             return self.session.request_json(method, path, **kwargs)[0]  # a body that is not JSON: asked again
         except VendorError as exc:
+            if "not JSON" in str(exc) and "ONETRUST_" not in str(exc):  # an HTML page: name the settings too
+                raise type(exc)(f"{exc} (set by ONETRUST_BASE_URL, else ONETRUST_REGION)", exc.status) from None
             if "Timeout" in str(exc):
                 raise type(exc)(
                     f"{exc}. Every OneTrust request is bounded by ONETRUST_TIMEOUT_SECONDS (now "
@@ -173,7 +175,7 @@ class OneTrustClient:
         absences (``past_full_last``): it had been taken as read, its own records missed, and a full pass
         recorded them as deleted. ``past_full_last``: see
         :func:`_more` (for a read that proves absences)."""
-        number, empty, previous, earlier = 0, 0, None, set()
+        number, empty, previous, earlier, looping = 0, 0, None, set(), 0
         while True:
             query = {**(params or {}), "page": number, "size": page_size}
             page = parse_page(self.request(method, path, params=query, json=json), number)
@@ -207,6 +209,15 @@ class OneTrustClient:
                         "the listing loops back (a cache or gateway?) or moved a whole page while we read, so "
                         "this page's own records would be missed in silence. Stopped: retry later; if it "
                         "persists, check what sits between us and ONETRUST_BASE_URL")
+            # ... but in any read, pages holding only records already read, more in a row than the records read
+            # so far fill (and at least MAX_EMPTY_PAGES), are a loop: with no count to end it (totalPages withheld,
+            # every page full) a changes-only read paged on for ever
+            looping = looping + 1 if not past_full_last and _looped(page, earlier) else 0
+            if looping > max(MAX_EMPTY_PAGES, -(-len(earlier) // page_size)):
+                raise VendorError(
+                    f"OneTrust served {looping} pages of {path} in a row (up to page {number}) holding only records "
+                    "of earlier pages: the listing loops back (a cache or gateway?), so it would be read for ever. "
+                    "Stopped: retry later; if it persists, check what sits between us and ONETRUST_BASE_URL")
             if page.number != number:
                 raise VendorError(
                     f"OneTrust answered page {page.number} of {path} when asked for page {number}: the "
