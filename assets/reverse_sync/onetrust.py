@@ -17,12 +17,15 @@ OneTrust's: its attachments' hashes), so an attach that failed is retried by the
 """
 
 import hashlib
+import json
+import logging
 import os
 import threading
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
@@ -38,6 +41,8 @@ from resources.evidence.select import library_dir
 from resources.onetrust import OneTrustResource
 from resources.scale_out import op_tags, pool
 from resources.warehouse import WarehouseResource
+
+log = logging.getLogger(__name__)
 
 OUTBOUND = AssetKey(["outbound", "onetrust_control_attestations"])
 KEY = AssetKey(["reverse_sync", "onetrust_control_attestations"])
@@ -101,6 +106,7 @@ class OneTrustAttestationWriter:
         self._hashes: dict[Path, tuple[tuple[int, int], str]] = {}
         self._by_hash: dict[str, Path] = {}  # sha256 -> a local file with that content
         self._library: set[str] | None = None
+        self._refused: set[str] = set()  # evidence references outside the store (warned about once)
         # Records are written several at once (runloop.py): one lock per control implementation, so
         # attestations of one control look it up and create it once; the library is read once.
         self._impl_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
@@ -116,25 +122,36 @@ class OneTrustAttestationWriter:
                 "attachments": ",".join(sorted({self._sha256(p) for p in self._files(evidence)}))}
 
     def _snapshot(self, rec: dict[str, Any]) -> Snapshot:
-        evidence = " | ".join(f"{e.get('name')} <{e.get('url')}>" if e.get("url") else str(e.get("name"))
-                              for e in rec.get("evidence") or [])
+        # parts of the wrong shape (an entry that is not an object, ``attestedBy: "bob"``) read as differing from
+        # what we send, so the update puts them right, instead of crashing every run
+        listed = rec.get("evidence") if isinstance(rec.get("evidence"), list) else []
+        evidence = " | ".join((f"{e.get('name')} <{e.get('url')}>" if e.get("url") else str(e.get("name")))
+                              if isinstance(e, dict) else json.dumps(e, default=str) for e in listed)
+        by = rec.get("attestedBy") if isinstance(rec.get("attestedBy"), dict) else {}
         fields = {"result": rec.get("result"), "period_start": _instant(rec.get("periodStart")),
                   "period_end": _instant(rec.get("periodEnd")), "comment": rec.get("comment"), "evidence": evidence,
-                  "owner": (rec.get("attestedBy") or {}).get("email") or "",
+                  "owner": by.get("email") or "",
                   "attachments": ",".join(sorted(self.attached(str(rec["id"])) if rec.get("evidence") else ()))}
         return Snapshot(str(rec["id"]), rec.get("externalId"), fields, rec.get("lastModifiedDate"), None)
 
     def attached(self, attestation_id: str) -> set[str]:
         """sha256 of the files attached to an attestation at OneTrust."""
-        listed = self.client.request("GET", f"{self.path}/{attestation_id}/attachments").get("content") or []
-        return {str(a.get("sha256")) for a in listed if a.get("sha256")}
+        path = f"{self.path}/{attestation_id}/attachments"
+        answer = self.client.request("GET", path)
+        listed = answer.get("content") if isinstance(answer, dict) else None
+        if not isinstance(listed, list | None):  # taken as "none attached", every file was uploaded again
+            raise VendorError(f"OneTrust answered GET {path} with {_json_type(answer)} whose 'content' is "
+                              f"{_json_type(listed)}, not a list of attachments; check ONETRUST_BASE_URL points at "
+                              "the OneTrust API", None)
+        return {str(a["sha256"]) for a in listed or [] if isinstance(a, dict) and a.get("sha256")}
 
     def prefetch(self, internal_ids: list[str]) -> dict[str, Snapshot]:
         wanted, found = set(internal_ids), {}
         for page in self.client.pages("GET", self.path, page_size=2000):
-            for rec in page.items:
-                if rec.get("externalId") in wanted and rec["externalId"] not in found:
-                    found[rec["externalId"]] = self._snapshot(rec)
+            for rec in page.items:  # an entry that is not an attestation (no object, no id) is none of ours
+                ext = rec.get("externalId") if isinstance(rec, dict) and rec.get("id") else None
+                if isinstance(ext, str) and ext in wanted and ext not in found:
+                    found[ext] = self._snapshot(rec)
         return found
 
     def read(self, vendor_id: str, since: str | None) -> Snapshot | None:
@@ -284,9 +301,25 @@ class OneTrustAttestationWriter:
         return cached[1]
 
     def _local(self, uri: str) -> Path | None:
-        raw = uri[len("file://"):] if uri.startswith("file://") else uri
-        path = Path(raw) if raw.startswith("/") else self.evidence_dir / raw
-        return path if raw and path.is_file() else None
+        """The evidence file a reference names, only if it lies in the evidence store (links resolved): the
+        references are built from evidence titles, vendor file names, so ``x </etc/passwd> | y`` named a file
+        outside it, and any file the worker could read was uploaded to OneTrust. A ``file://`` URI is decoded
+        (the local store writes them percent-encoded: a store under ``/data/Project X`` was never attached)."""
+        raw = unquote(uri[len("file://"):]) if uri.startswith("file://") else uri
+        if not raw or "\x00" in raw:
+            return None
+        root = self.evidence_dir.resolve()
+        try:
+            path = (Path(raw) if raw.startswith("/") else root / raw).resolve()
+        except (OSError, RuntimeError, ValueError):  # a link loop, a name the file system refuses
+            return None
+        if not path.is_relative_to(root):
+            if raw not in self._refused:
+                self._refused.add(raw)
+                log.warning("OneTrust attestations: an evidence reference names a file outside the evidence store "
+                            "(PROJECTX_EVIDENCE_DIR); it is not attached")
+            return None
+        return path if path.is_file() else None
 
 
 def _record_id(response: Any, external_id: str | None = None) -> str:
