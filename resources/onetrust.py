@@ -11,7 +11,12 @@ from pipelines.common.concurrency import sync_concurrency
 from pipelines.common.envvars import shown
 from pipelines.common.http import RetryPolicy
 from pipelines.onetrust import onetrust_source
-from pipelines.onetrust.settings import DEFAULT_DETAIL_WORKERS, DEFAULT_REGION, DEFAULT_TIMEOUT_SECONDS
+from pipelines.onetrust.settings import (
+    DEFAULT_DETAIL_WORKERS,
+    DEFAULT_REGION,
+    DEFAULT_TIMEOUT_SECONDS,
+    WRITE_SCOPES_HINT,
+)
 from resources.secrets import SecretStore
 
 
@@ -37,7 +42,7 @@ class OneTrustResource(ConfigurableResource):
             client_id=s["client_id"], client_secret=s["client_secret"],
             timeout_seconds=_timeout(s["timeout_seconds"]),
             verify=self.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or True,
-            policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds))
+            policy=RetryPolicy(backoff_base_seconds=self.backoff_base_seconds), scopes_hint=WRITE_SCOPES_HINT)
 
     def source(self, *, run_id: str | None = None, window=None):
         """The OneTrust dlt source; ``window`` (start, end) re-reads one time window (a partition rerun)."""

@@ -117,3 +117,21 @@ def test_our_attestation_shown_with_parts_of_the_wrong_shape_is_put_right_not_cr
     onetrust.rewrite_responses(None)
     fixed = _ours(onetrust)["att-0000"]
     assert fixed["attestedBy"] == {"name": "Project X", "email": "dpo@example.com"} and fixed["evidence"] == []
+
+
+def test_a_credential_without_the_control_scope_is_named_as_such(onetrust, duckdb_warehouse, monkeypatch):
+    """A 403 on the push named the read scopes (ASSESSMENT_READ, RISK_READ, INVENTORY_READ): the one missing is
+    CONTROL (spec §2.3: tokens scoped to Assessments, Risks, Vendors and Controls)."""
+    onetrust.add_client("reads-only", "s3cret-reads-only", ("ASSESSMENT_READ", "RISK_READ", "INVENTORY_READ"))
+    monkeypatch.setenv("ONETRUST_CLIENT_ID", "reads-only")
+    monkeypatch.setenv("ONETRUST_CLIENT_SECRET", "s3cret-reads-only")
+    write_outbound(duckdb_warehouse, "onetrust", attestation_rows(2))
+    try:
+        report = run("onetrust")
+    except Exception as exc:  # a refusal may stop the run: then its error names the scope
+        text = str(exc)
+    else:
+        text = json.dumps([report.failures, _dead(duckdb_warehouse)], default=str)
+    assert "CONTROL" in text and "ASSESSMENT_READ" not in text, text
+    assert "s3cret-reads-only" not in text
+    assert _ours(onetrust) == {}

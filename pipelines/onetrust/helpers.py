@@ -22,6 +22,7 @@ from pipelines.onetrust.settings import (
     DEFAULT_REGION,
     DEFAULT_TIMEOUT_SECONDS,
     REGION_HOSTS,
+    SCOPES_HINT,
     config_hint,
 )
 
@@ -130,12 +131,14 @@ def make_auth(base_url: str, *, api_token: str | None = None, client_id: str | N
 
 class OneTrustClient:
     """The OneTrust API for one tenant; ``auth`` is a static token or client credentials, built here
-    from the credentials unless a shared provider (:func:`make_auth`) is passed."""
+    from the credentials unless a shared provider (:func:`make_auth`) is passed. ``scopes_hint``: the module
+    scopes a refusal (403) names (the reads', unless a writer passes its own)."""
 
     def __init__(self, base_url: str, *, api_token: str | None = None, client_id: str | None = None,
                  client_secret: str | None = None, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
                  verify: bool | str = True, policy: RetryPolicy | None = None,
-                 detail_workers: int = DEFAULT_DETAIL_WORKERS, auth: TokenProvider | None = None):
+                 detail_workers: int = DEFAULT_DETAIL_WORKERS, auth: TokenProvider | None = None,
+                 scopes_hint: str = SCOPES_HINT):
         policy = _policy(policy, timeout_seconds)
         self.timeout = float(timeout_seconds)
         self.token_session: VendorSession | None = None  # closed with this client when it built it
@@ -145,7 +148,7 @@ class OneTrustClient:
             self.token_session = auth.session if isinstance(auth, ClientCredentials) else None
         self.auth = auth
         self.session = VendorSession("OneTrust", base_url, auth, policy=policy, verify=verify,
-                                     config_hint=config_hint(static_token=isinstance(auth, StaticToken)),
+                                     config_hint=config_hint(isinstance(auth, StaticToken), scopes_hint),
                                      pool_size=max(8, detail_workers))
         self.detail_workers = max(1, detail_workers)
 

@@ -51,14 +51,16 @@ TOKEN_EXPIRY_MARGIN_SECONDS = 60
 
 VAULT_HINT = "the Vault path integrations/<env>/onetrust"
 SCOPES_HINT = "its module scopes (ASSESSMENT_READ, RISK_READ, INVENTORY_READ)"
+# What the attestation push (assets/reverse_sync/onetrust.py) needs instead: a 403 there named the read scopes.
+WRITE_SCOPES_HINT = "its CONTROL module scope (control implementations, the library and attestations)"
 HOST_HINT = "ONETRUST_REGION / ONETRUST_BASE_URL (the tenant's own host)"
 
 
-def config_hint(static_token: bool) -> str:
+def config_hint(static_token: bool, scopes: str = SCOPES_HINT) -> str:
     """What an operator must check when OneTrust refuses us (appended to auth errors)."""
     cred = ("ONETRUST_API_TOKEN (rotate it under Global Settings > Access Management > Client Credentials)"
             if static_token else "ONETRUST_CLIENT_ID / ONETRUST_CLIENT_SECRET")
-    return f"{cred}, {SCOPES_HINT}, {HOST_HINT} and {VAULT_HINT}"
+    return f"{cred}, {scopes}, {HOST_HINT} and {VAULT_HINT}"
 
 
 @dataclass(frozen=True)
