@@ -154,3 +154,30 @@ def test_an_unreadable_copy_of_a_loaded_record_is_quarantined_once(broken, same_
     held = _rows(duckdb_warehouse, "select record_id, reason from onetrust.quarantine")
     assert [r[0] for r in held] == [state["id"]], held
     assert "not a timestamp" in held[0][1] or "lastUpdatedDate" in held[0][1], held
+
+
+def test_a_warehouse_loaded_with_the_old_dedup_sort_on_updated_at_takes_the_new_column(make_onetrust_sandbox,
+                                                                                       duckdb_warehouse):
+    """Tables loaded before this round carry ``dedup_sort`` on ``updated_at``; dlt allows one such column a
+    table, so the new ``updated_at_utc`` hint failed every load ("multiple dedup_sort column hints") unless
+    the old one is taken off."""
+    import dlt
+    from dlt.common.schema.utils import get_dedup_sort_tuple
+
+    sb = make_onetrust_sandbox(size=10)
+    pipeline = duckdb_warehouse.pipeline("onetrust")
+
+    @dlt.source(name="onetrust", max_table_nesting=0)
+    def before():  # the source as it loaded before: dedup_sort on updated_at
+        return dlt.resource([{"vendor_id": "00000000-0000-4000-8000-000000000000",
+                              "updated_at": "2001-01-01T00:00:00Z"}], name="vendors", primary_key="vendor_id",
+                            write_disposition="merge", columns={"updated_at": {"data_type": "text",
+                                                                               "dedup_sort": "desc"}})
+    pipeline.run(before(), loader_file_format="parquet")
+    assert get_dedup_sort_tuple(pipeline.schemas["onetrust"].tables["vendors"]) == ("updated_at", "desc")
+    _ot_sync(duckdb_warehouse, sb, vendor_page_size=10)
+    schema = duckdb_warehouse.pipeline("onetrust").schemas["onetrust"]
+    assert get_dedup_sort_tuple(schema.tables["vendors"]) == ("updated_at_utc", "desc")
+    stored = dict(_rows(duckdb_warehouse, "select vendor_id, updated_at from onetrust.vendors"))
+    assert {k: v for k, v in stored.items() if not k.startswith("00000000")} == {
+        v["id"]: v["lastUpdatedDate"] for v in sb.vendors() if not v.get("markForDelete")}
