@@ -340,8 +340,23 @@ class SlackSender:
         return None
 
     def open_dm(self, email: str) -> str:
-        """The channel to post a DM to: the user id (chat.postMessage opens the IM)."""
-        return self.user_id(email)
+        """The channel to post a DM to: the user id (chat.postMessage opens the IM). A user id this sender
+        looked up earlier is confirmed with ``conversations.open`` first: the person may have been deactivated
+        since (Slack answers ``user_disabled``; SlackRejected, and the id is forgotten), and a post to their
+        DM would reach no one. An install without ``im:write`` posts unconfirmed, as before."""
+        key = email.strip().lower()
+        cached = key in self._users
+        uid = self.user_id(email)
+        if cached:
+            try:
+                self.call("conversations.open", users=uid)
+            except SlackRejected as exc:
+                if exc.error == "missing_scope":
+                    return uid
+                if exc.error in ("user_disabled", "user_not_found"):
+                    self._users.pop(key, None)
+                raise
+        return uid
 
 
 def _is_user(channel: str) -> bool:

@@ -187,7 +187,7 @@ class Deliverer:
         email = self._person_email(msg.target)
         if not email:
             raise SlackRejected(f"no e-mail known for {msg.target}: cannot find the person in Slack")
-        return self.slack.user_id(email)
+        return self.slack.open_dm(email)  # a person deactivated since their look-up: SlackRejected (user_disabled)
 
     def _person_email(self, ref: str) -> str | None:
         if ref == DEVELOPER:

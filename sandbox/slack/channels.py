@@ -305,7 +305,8 @@ class ChannelsApi:
 
     def open(self, args: dict[str, Any]) -> dict[str, Any]:
         """Open (or find) a DM: `users=U…` -> `{"channel": {"id": "D…"}}`; 2-8 users open a group DM (mpim,
-        `G…`, the bot and them); `channel=D…|G…` resumes one (the whole object with `return_im`)."""
+        `G…`, the bot and them); `channel=D…|G…` resumes one (the whole object with `return_im`). A deactivated
+        user among `users` is `user_disabled`."""
         users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
         if args.get("channel") and not users:
             channel = self.api._channel(args)
@@ -320,6 +321,8 @@ class ChannelsApi:
             for uid in users:
                 if uid not in self.sb.workspace.users:
                     raise SlackError("user_not_found")
+                if self.sb.workspace.users[uid].get("deleted"):  # deactivated (sb.deactivate_user): Slack's
+                    raise SlackError("user_disabled")  # documented "A specified `user` has been disabled."
             ids = sorted(set(users) - {self.sb.workspace.bot_user_id})
             if not ids:
                 raise SlackError("cannot_dm_bot")
