@@ -20,8 +20,10 @@ bytes (this store's recorded copy, or proven byte for byte) are taken as stored 
 completed; other bytes are kept untouched for review and the put raises ``ContentMismatch`` (the library
 raises a ``security_alert`` and holds the evidence pending). The evidence is not stored under another
 name: the address is the sha256, and a copy elsewhere would not be found by it, while the planted file
-would be (and refused on every read, as ``get`` checks the sha256). A damaged upload is deleted only
-while it is still the version this put wrote (its id and cTag).
+would be (and refused on every read, as ``get`` checks the sha256). After the upload the file at the address
+is labelled only when it is the version this put wrote (its id and cTag; the reply lost: this app's write)
+and Graph lists its quickXorHash; otherwise it is read back first (``_holds``). A damaged upload is
+deleted only while it is still the version this put wrote (its id and cTag, and ``If-Match`` its eTag).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 from urllib.parse import quote
 
 from resources.evidence.base import (
+    ContentMismatch,
     StoredObject,
     StoreError,
     StoreUnavailable,
@@ -47,12 +50,19 @@ from resources.evidence.sharepoint_check import (
     RECORD,
     facts,
     first_difference,
-    last_writer,
     quick_xor_hash,
     record,
     unchanged,
+    written_by,
 )
-from resources.evidence.sharepoint_graph import CONFLICT, RETRIES, GraphCalls, SharePointSettings, graph_client
+from resources.evidence.sharepoint_graph import (
+    CONFLICT,
+    MODIFIED,
+    RETRIES,
+    GraphCalls,
+    SharePointSettings,
+    graph_client,
+)
 
 SIMPLE_MAX = 4 * 1024 * 1024
 FRAGMENT = 32 * 320 * 1024  # 10 MiB
@@ -86,8 +96,9 @@ class SharePointStore:
     def from_env(cls) -> SharePointStore:
         return cls(SharePointSettings.from_env())
 
-    def _run(self, make, action: str, missing_ok: bool = False, conflict_ok: bool = False) -> Any:
-        return self.calls.run(make, action, missing_ok, conflict_ok)
+    def _run(self, make, action: str, missing_ok: bool = False, conflict_ok: bool = False,
+             modified_ok: bool = False) -> Any:
+        return self.calls.run(make, action, missing_ok, conflict_ok, modified_ok)
 
     def _folder(self) -> str:
         s = self.settings
@@ -153,7 +164,7 @@ class SharePointStore:
         existing = self._item(sha)
         meta = clean_metadata(metadata)
         qx = quick_xor_hash(content)
-        written = None
+        written, read_back = None, False
         if existing is None:
             # ``conflictBehavior=fail``: a file put at the address since the read above (another worker, or
             # someone else) is never replaced; Graph's 409 sends it through the same check as one found there
@@ -175,23 +186,59 @@ class SharePointStore:
         # a file whose metadata write failed last time is completed now rather than stored again
         item = self._item(sha)
         size, item_qx, _ = facts(item) if item is not None else (0, None, None)
-        if item is None or size != len(content) or item_qx not in (None, qx):  # named by the sha256: it would pass
+        damaged = item is None or size != len(content) or item_qx not in (None, qx)  # named by the sha256: it
+        # would pass. Removed only when it is still the very version this put wrote (its id and cTag; when the
+        # reply that named them was lost: this app wrote it last and set no columns): a file found there, or
+        # put there since by anyone else, is kept
+        ours = item is not None and existing is None and written is not CONFLICT and (
+            (item.id, item.c_tag) == written if written is not None else
+            written_by(item, self.settings.client_id) and not self._fields(item).get(SHA_FIELD))
+        checked = (existing.id, existing.c_tag) if existing is not None and read_back else None
+        if not damaged and content and self._doubtful(item, item_qx, written, existing, checked):
+            try:  # not (known to be) the version this put wrote or read back: proven byte for byte first
+                self._holds(item, sha, content, qx)
+            except ContentMismatch:
+                if not ours:
+                    raise  # someone's file: kept for review, never labelled as the evidence
+                damaged = True  # our own version, with no hash to tell: damaged in transit
+        if damaged:
             kept = "no file" if item is None else f"{size} bytes"
-            # removed only when it is still the very version this put wrote (its id and cTag; when the reply
-            # that named them was lost: this app wrote it last and set no columns): a file found there, or
-            # put there since by anyone else, is kept
-            ours = item is not None and existing is None and written is not CONFLICT and (
-                (item.id, item.c_tag) == written if written is not None else
-                last_writer(item) == self.settings.client_id and not self._fields(item).get(SHA_FIELD))
-            if ours:
-                self._run(lambda: self.drive.items.by_drive_item_id(item.id).delete(), "deleting a damaged upload",
-                          missing_ok=True)
+            removed = ours and self._delete_damaged(item)
             raise StoreUnavailable(f"SharePoint kept {kept} for the {len(content)}-byte evidence file {sha} "
-                                   f"({'removed; ' if ours else ''}quickXorHash {item_qx}, the "
+                                   f"({'removed; ' if removed else ''}quickXorHash {item_qx}, the "
                                    f"content's {qx}): the upload was damaged in transit or the file changed "
                                    "meanwhile; retry, and check any proxy between here and Graph")
         self._set_fields(item, sha, {**meta, RECORD: record(item)})
         return self._object(self._item(sha))
+
+    def _doubtful(self, item, item_qx: str | None, written: Any, existing: Any, checked: Any) -> bool:
+        """Whether the file now at the address may hold other bytes than the content although its size and
+        quickXorHash match (the hash is linear: other bytes with it are easy to make): it is not the version
+        this put wrote (``written``) or read back (``checked``), or Graph gave no hash to compare."""
+        now = (item.id, item.c_tag)
+        if now == checked:
+            return False
+        if item_qx is None:
+            return True
+        if isinstance(written, tuple):
+            return written != now
+        if written is None and existing is None:  # the upload's reply was lost: this app must have written it
+            return not written_by(item, self.settings.client_id)
+        return True  # found there (or put there meanwhile, 409) and changed since it was checked
+
+    def _delete_damaged(self, item) -> bool:
+        """Delete the version this put wrote, only while it still is (``If-Match`` its eTag: Graph answers 412
+        when the file was replaced in place since it was checked). True: removed."""
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+
+        tag = item.e_tag or item.c_tag
+        if not tag:
+            return False
+        config = RequestConfiguration()
+        config.headers.add("If-Match", tag)
+        gone = self._run(lambda: self.drive.items.by_drive_item_id(item.id).delete(request_configuration=config),
+                         "deleting a damaged upload", missing_ok=True, modified_ok=True)
+        return gone is not MODIFIED
 
     @staticmethod
     def _recorded(item) -> str | None:

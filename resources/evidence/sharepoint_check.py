@@ -79,6 +79,13 @@ def last_writer(item: Any) -> str | None:
     return str(app.id) if app is not None and app.id else None
 
 
+def written_by(item: Any, client_id: str) -> bool:
+    """Whether the last write to the item was the app ``client_id``'s. Graph lists app ids as lower-case GUIDs
+    and Entra ID takes ``CLIENT_ID`` in any case, so they are compared case-insensitively."""
+    writer = last_writer(item)
+    return bool(writer and client_id) and writer.strip().lower() == client_id.strip().lower()
+
+
 def unchanged(item: Any, recorded: str | None, content: bytes, qx: str, client_id: str) -> bool:
     """Whether the item is still what the store checked and recorded for ``content`` (``qx``: its hash): its
     own size and quickXorHash as Graph lists them are the content's, its cTag the recorded one, and the last
@@ -88,7 +95,7 @@ def unchanged(item: Any, recorded: str | None, content: bytes, qx: str, client_i
     ``lastModifiedBy`` itself, and a column write by anyone else sets it to them [unc: SharePoint's Editor]."""
     size, item_qx, ctag = facts(item)
     return bool(recorded) and size == len(content) and item_qx == qx and ctag is not None and \
-        recorded == f"{size} {qx} {ctag}" and last_writer(item) == client_id
+        recorded == f"{size} {qx} {ctag}" and written_by(item, client_id)
 
 
 def tls_verify() -> Any:

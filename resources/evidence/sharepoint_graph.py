@@ -34,6 +34,7 @@ MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 MICROSOFT_GRAPH = "https://graph.microsoft.com/v1.0"
 SCOPES = ["https://graph.microsoft.com/.default"]
 CONFLICT: Any = object()  # ``GraphCalls.run(conflict_ok=True)``: Graph answered 409 (nameAlreadyExists)
+MODIFIED: Any = object()  # ``GraphCalls.run(modified_ok=True)``: Graph answered 412 (an If-Match no longer held)
 
 
 def _cert_password() -> str:
@@ -228,9 +229,10 @@ class GraphCalls:
         self.attempts = 0
 
     def run(self, make: Callable[[], Awaitable[T]], action: str, missing_ok: bool = False,
-            conflict_ok: bool = False) -> T | None:
+            conflict_ok: bool = False, modified_ok: bool = False) -> T | None:
         """``make()`` (a fresh coroutine per attempt), retried; None for a 404 when ``missing_ok``; ``CONFLICT``
-        for a 409 when ``conflict_ok`` (a write with ``conflictBehavior=fail`` found the name taken)."""
+        for a 409 when ``conflict_ok`` (a write with ``conflictBehavior=fail`` found the name taken); ``MODIFIED``
+        for a 412 when ``modified_ok`` (a write with ``If-Match`` found the item changed since)."""
         for attempt in range(RETRIES + 1):
             self.attempts += 1
             try:
@@ -241,6 +243,8 @@ class GraphCalls:
                     return None
                 if conflict_ok and status == 409:
                     return CONFLICT
+                if modified_ok and status == 412:
+                    return MODIFIED
                 if attempt == RETRIES or not transient(exc):
                     raise store_error(exc, action, self.settings) from None
                 time.sleep(min(wait if wait is not None else self.backoff * 2**attempt, MAX_WAIT_SECONDS))
