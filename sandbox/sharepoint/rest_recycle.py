@@ -165,5 +165,5 @@ class RestRecycle:
                 for node in e["subtree"]:
                     self.store.items[node.id] = node
                     self.store.tombstones.pop(node.id, None)
-                    self.store.touch(node)
+                    self.store.touch(node, write=False)
             self._bin(site).remove(e)

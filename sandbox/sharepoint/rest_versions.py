@@ -69,7 +69,7 @@ class RestVersions:
                 else:  # SharePoint keeps the other versions' labels [unc]; here the later ones move down one
                     del item.history[n - 1]
                     del item.history_fields[n - 1:n]
-            self.store.touch(item)
+            self.store.touch(item, write=False)
             return Response(200, b"")
         by_call = names[1:2] == ["getbyid"]
         key = segs[1][1] if by_call else segs[0][1]
@@ -83,7 +83,7 @@ class RestVersions:
             self._rest_drive(req, d.site_id, d.name, "write")
             del item.history[n - 1]
             del item.history_fields[n - 1:n]
-            self.store.touch(item)
+            self.store.touch(item, write=False)
             return Response(200, b"")
         if (rest == ["$value"] and req.method == "GET") or (rest == ["openbinarystream"] and req.method == "POST"):
             return Response(200, item.history[n - 1][0], "application/octet-stream")

@@ -54,6 +54,7 @@ class Item:
     created_seq: int = 0  # change number of its creation (SharePoint's change log tells an add from an update)
     created_by: str | None = None  # the app (``<tenant>/<client id>``) that created it; None: a person
     modified_by: str | None = None  # the app whose write (content, fields, name) was last; None: a person
+    checked_in_by: str | None = None  # ``modified_by`` of the checked-in version while a draft stands over it
 
     def keep_version(self) -> None:
         """The current content, date, name and fields become an older version (``library_item_versions.py``)."""
@@ -128,12 +129,15 @@ class GraphStore:
         finally:
             self.local.writer = before
 
-    def touch(self, item: Item) -> None:
-        """Stamp ``item`` with the next change number (delta reports it as changed) and its writer."""
+    def touch(self, item: Item, write: bool = True) -> None:
+        """Stamp ``item`` with the next change number (delta reports it as changed) and, for a write of its
+        content, fields or name (``write``), its writer: a check-in, a discarded check-out, a restore from the
+        recycle bin or a deleted old version leave ``lastModifiedBy`` as it was [unc: SharePoint's Editor]."""
         with self.lock:
             self.seq += 1
             item.seq = self.seq
-            item.modified_by = getattr(self.local, "writer", None)
+            if write:
+                item.modified_by = getattr(self.local, "writer", None)
         self.changed("drive", item.drive_id)
 
     def ancestors(self, item: Item) -> tuple[str, ...]:
@@ -192,7 +196,7 @@ class GraphStore:
                         item.keep_version()
                     item.modified = now_iso()
                     item.version += 1
-                    self.touch(item)
+                    self.touch(item, write=False)
                 elif item.draft and item.history:  # the draft overwrites the checked-in version
                     item.history.pop()
                     item.history_fields.pop()
@@ -206,7 +210,8 @@ class GraphStore:
                 _name, fields = item.history_fields.pop()
                 item.fields = dict(fields)
                 item.version += 1
-                self.touch(item)
+                item.modified_by = item.checked_in_by  # the checked-in version's writer again
+                self.touch(item, write=False)
             item.checked_out = item.draft = False
 
     def path_of(self, item: Item) -> str:
@@ -223,7 +228,7 @@ class GraphStore:
             if existing is not None and content is not None and existing.content is not None:
                 if not existing.draft:  # a checked-out file keeps one draft until its check-in (check_in)
                     existing.keep_version()
-                    existing.draft = existing.checked_out
+                    existing.draft, existing.checked_in_by = existing.checked_out, existing.modified_by
                 existing.content, existing.modified = content, now_iso()
                 existing.version += 1
                 self.touch(existing)
