@@ -86,7 +86,7 @@ def announce(msg: Message, correlation_id: str, notifications: NotificationsReso
     if slack is not None and msg.channel_type != "email":
         try:
             channel = msg.target if msg.channel_type == "slack_channel" else \
-                slack.user_id(os.environ.get("PROJECTX_DEVELOPER_EMAIL") or "")
+                slack.open_dm(os.environ.get("PROJECTX_DEVELOPER_EMAIL") or "")
             if slack.find_posted(channel, msg.delivery_key, oldest=since):
                 return "deduplicated"
             slack.post(channel, slack_text(msg), slack_blocks(msg, correlation_id), msg.delivery_key)
