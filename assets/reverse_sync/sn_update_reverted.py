@@ -42,9 +42,11 @@ _SHOWN = 60  # characters of an answered value in the audit and the dead letter
 
 
 def check(record: dict[str, Any], body: dict[str, Any], changes: Sequence[Change], closed: frozenset[str],
-          vendor_id: str, internal_id: str, status: int, hold_seconds: int, writes: Any) -> None:
+          vendor_id: str, internal_id: str, status: int, hold_seconds: int, writes: Any,
+          keep_forms: bool = True) -> None:
     """Raise VendorError (``update_reverted:``) when the answered ``record`` shows the write undone; else keep
-    the instance's forms of our values in the link's ``vendor_forms``."""
+    the instance's forms of our values in the link's ``vendor_forms`` (not with ``keep_forms`` False: a record
+    read back after an answer that was not the record, which proves no rewrite of ours)."""
     forms = _link_forms(writes, internal_id)
     before = {c.field: c.before for c in changes}
     reverted: list[str] = []
@@ -67,7 +69,7 @@ def check(record: dict[str, Any], body: dict[str, Any], changes: Sequence[Change
     if reverted:
         raise _reverted(record, sorted(reverted), vendor_id, internal_id, status, hold_seconds, writes)
     shown = [n for n in body if n not in rewritten and n in forms]
-    if rewritten or shown:
+    if keep_forms and (rewritten or shown):
         kept = {k: v for k, v in forms.items() if k not in shown}
         _save_forms(writes, internal_id, {**kept, **rewritten})
 
