@@ -72,7 +72,7 @@ class ServiceNowTaskWriter:
                                       example="300", minimum=0) or 0
         # a close a business rule set back is not sent again for this long (doubled per revert): sn_reverted.py
         self.close_retry_seconds = env_int(sn_reverted.SETTING, 3600, unit="a number of seconds", example="3600",
-                                           minimum=0) or 0
+                                           minimum=0, maximum=sn_reverted.MAX_SECONDS) or 0
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         return {

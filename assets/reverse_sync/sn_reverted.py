@@ -9,7 +9,8 @@ it. So the answer's state is compared with the close sent:
   :class:`VendorError` (409: about this record, not ServiceNow's health, so no breaker count) whose reason starts
   ``close_reverted:``. The engine dead-letters the record and leaves its link open.
 - the next pushes plan the close again (the link is open and its row has left the mart) but do not send it while
-  the hold runs: ``PROJECTX_SERVICENOW_CLOSE_RETRY_SECONDS`` (default 3600; 0: no hold) after the last revert,
+  the hold runs: ``PROJECTX_SERVICENOW_CLOSE_RETRY_SECONDS`` (default 3600; 0: no hold; at most 86400, a
+  larger value stops the push before any call with an error naming the setting) after the last revert,
   doubled per revert of the same dead-letter episode, at most a day. Until then the record waits as a dead letter
   whose reason starts ``deferred: close_reverted:`` (no write, no audit row), so a push every minute does not
   PATCH the record every minute. The re-read before a close (``open_at_vendor``) still runs: a record a person
@@ -33,6 +34,9 @@ REVERTED = "close_reverted"
 UPDATE_REVERTED = "update_reverted"  # a reopen or a field update set back (sn_update_reverted.py)
 SETTING = "PROJECTX_SERVICENOW_CLOSE_RETRY_SECONDS"
 MAX_HOLD = timedelta(days=1)
+# the setting's largest value: a hold is at most a day anyway (a larger value was an OverflowError that stopped
+# the push once doubled)
+MAX_SECONDS = int(MAX_HOLD.total_seconds())
 # the revert is audited a moment before the engine writes the dead letter (same record, same run)
 _MARGIN = timedelta(minutes=10)
 
@@ -68,7 +72,8 @@ def held_until(writes: Any, vendor: str, vendor_id: str, internal_id: str, hold_
     if not rows:
         return None
     last = rows[-1]["occurred_at"]
-    hold = min(MAX_HOLD, timedelta(seconds=hold_seconds) * 2 ** min(len(rows) - 1, 16))
+    # doubled in whole seconds (Python ints do not overflow), capped before it becomes a timedelta
+    hold = timedelta(seconds=min(MAX_SECONDS, hold_seconds * 2 ** min(len(rows) - 1, 16)))
     until = last + hold
     return until if until > state.now() else None
 
