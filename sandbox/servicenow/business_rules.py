@@ -9,9 +9,13 @@ write is refused, as the instance answers it: 403 `{"error": {"message": "Operat
 Stack:<name>"}}`; with `add_message` the rule's `message` is the error's message. A rule's script and its
 script `condition` are not run (the sandbox's own `rules` module stands for the base system's scripted
 rules). A rule without abort_action whose `template` ("Set field values") is set changes the record before it
-is saved (`set_values`, run before the sandbox's own `rules` and the aborting check), and the write goes on,
-answered with the record as saved. [unc: the message of a rule with add_message; the order of several
-aborting rules follows `order`, then name; an `order` that is not a whole number counts as 100, the field's default]
+is saved, and the write goes on, answered with the record as saved. On an insert or update the before rules run
+as the instance runs them, one after another by `order` (lower first), then name (`before`): each sees the record
+as the rules before it left it, so an aborting rule of a lower order than a "Set field values" rule judges the
+record before those values are set, and once a rule aborts no later rule runs. The sandbox's own `rules` (the
+base system's derived fields) run after the admin's rules. [unc: the message of a rule with add_message; ties
+in `order` broken by name; an `order` that is not a whole number counts as 100, the field's default; where the
+base system's rules sit among an admin's]
 
 The condition is evaluated as the instance evaluates a rule's condition builder, against the record about
 to be saved and the one before the write (`previous`):
@@ -139,9 +143,10 @@ def _matches(store: Store, table: Table, rec: dict[str, str], old: dict[str, str
         return False
 
 
-def _candidates(store: Store, table: Table, rec: dict[str, str], action: str, aborting: bool) -> list[dict[str, str]]:
+def _candidates(store: Store, table: Table, rec: dict[str, str], action: str,
+                aborting: bool | None) -> list[dict[str, str]]:
     """The active before rules of the record's table lineage for `action`: the aborting ones, or those that set
-    field values (a `template`), in the order they run (`order`, then name)."""
+    field values (a `template`), or both (`aborting` None), in the order they run (`order`, then name)."""
     rules = store.tables.get(RULES)
     if rules is None or table is rules or not len(rules):
         return []
@@ -150,10 +155,17 @@ def _candidates(store: Store, table: Table, rec: dict[str, str], action: str, ab
     for row in rules.alive_rows():
         r = rules.record(row)
         if (r["active"] == "true" and r["when"] == "before" and r[f"action_{action}"] == "true"
-                and r["collection"] in lineage and (r["abort_action"] == "true") == aborting
-                and (aborting or r.get("template", "").strip())):
+                and r["collection"] in lineage and _kind(r) is not None and aborting in (None, _kind(r))):
             out.append(r)
     return sorted(out, key=lambda r: (_order(r["order"]), r["name"]))
+
+
+def _kind(rule: dict[str, str]) -> bool | None:
+    """True for an aborting rule, False for one that sets field values, None for one whose Actions tab does
+    neither (its script is not run: module doc)."""
+    if rule["abort_action"] == "true":
+        return True
+    return False if rule.get("template", "").strip() else None
 
 
 def _template(text: str) -> list[tuple[str, str]]:
@@ -166,27 +178,37 @@ def _template(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def set_values(store: Store, table: Table, rec: dict[str, str], action: str, old: dict[str, str] | None) -> None:
-    """Run the "Set field values" (`template`) of every matching non-aborting before rule on an insert or update:
-    `rec` (the record about to be saved) gets the template's values, fields of the table only, never a system
-    field (sys_id, sys_updated_on, ...). A later rule sees what an earlier one set. The write then goes on: the
-    Table API answers 200 / 201 with the record as saved; the rule's message (add_message) is a UI message the
-    REST answer does not carry [unc]. A rule setting a changed field back to its previous value (a close
-    refused while child tasks are open: `stateCHANGESTO3^RLQUERYtask.parent,>=1^active=true^ENDRLQUERY` with
-    template `state=1`) leaves that field as it was."""
-    for r in _candidates(store, table, rec, action, aborting=False):
-        if _matches(store, table, rec, old, r["filter_condition"]):
-            for name, value in _template(r["template"]):
-                if name in table.pos and name not in SYSTEM_FIELDS:
-                    rec[name] = value
+def before(store: Store, table: Table, rec: dict[str, str], action: str, old: dict[str, str] | None
+           ) -> HTTPError | None:
+    """Run the matching before rules of an insert or update (`action`) one after another by `order` (lower
+    first), then name: a "Set field values" rule (`template`) gives `rec` (the record about to be saved) its
+    values, fields of the table only, never a system field (sys_id, sys_updated_on, ...); an aborting rule is
+    judged on `rec` as the rules before it left it and, when it matches, ends the chain: its refusal (HTTPError
+    403) is returned for the caller to raise once it knows the write changes anything. The Table API answers a
+    write that goes on with the record as saved; a rule's message (add_message) on a write that goes on is a UI
+    message the REST answer does not carry [unc]. A rule setting a changed field back to its previous value (a
+    close refused while child tasks are open: `stateCHANGESTO3^RLQUERYtask.parent,>=1^active=true^ENDRLQUERY`
+    with template `state=1`) leaves that field as it was."""
+    for r in _candidates(store, table, rec, action, aborting=None):
+        if not _matches(store, table, rec, old, r["filter_condition"]):
+            continue
+        if _kind(r):
+            return _refusal(table, r)
+        for name, value in _template(r["template"]):
+            if name in table.pos and name not in SYSTEM_FIELDS:
+                rec[name] = value
+    return None
 
 
 def check(store: Store, table: Table, rec: dict[str, str], action: str, old: dict[str, str] | None = None) -> None:
-    """Refuse the write (HTTPError 403) when an aborting before rule matches; `action` is insert, update or
-    delete, `rec` the record as it would be saved and `old` the one before (None for an insert; the record
-    itself for a delete)."""
+    """Refuse the write (HTTPError 403) when an aborting before rule matches `rec` as it is (a delete: `rec` and
+    `old` the record itself; an insert or update runs :func:`before`)."""
     for r in _candidates(store, table, rec, action, aborting=True):
         if _matches(store, table, rec, old, r["filter_condition"]):
-            message = r["message"] if r["add_message"] == "true" and r["message"] else "Operation Failed"
-            raise HTTPError(403, message, f"Operation against file '{table.name}' was aborted by Business Rule "
-                                          f"'{r['name']}^{r['sys_id']}'. Business Rule Stack:{r['name']}")
+            raise _refusal(table, r)
+
+
+def _refusal(table: Table, r: dict[str, str]) -> HTTPError:
+    message = r["message"] if r["add_message"] == "true" and r["message"] else "Operation Failed"
+    return HTTPError(403, message, f"Operation against file '{table.name}' was aborted by Business Rule "
+                                   f"'{r['name']}^{r['sys_id']}'. Business Rule Stack:{r['name']}")

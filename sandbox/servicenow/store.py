@@ -234,9 +234,10 @@ class Store:
             rec.setdefault("opened_at", now)
             rec["opened_at"] = rec["opened_at"] or now
             rec["opened_by"] = rec.get("opened_by") or self.user_sys_id(user)
-        business_rules.set_values(self, table, rec, "insert", None)
+        refused = business_rules.before(self, table, rec, "insert", None)
         apply_rules(name, None, rec, values, now, self.user_sys_id(user))
-        business_rules.check(self, table, rec, "insert")
+        if refused is not None:
+            raise refused
         save_entries(self, entries)
         row = table.append(rec)
         self.notify(table, "insert", row)
@@ -251,12 +252,13 @@ class Store:
         clean = self._clean(table, self.resolve_references(table, values))
         rec = {**old, **clean}
         entries = add_entries(self, table, rec, old, clean, user, now)
-        business_rules.set_values(self, table, rec, "update", old)
+        refused = business_rules.before(self, table, rec, "update", old)
         apply_rules(table.name, old, rec, values, now, self.user_sys_id(user))
         diff = {k: v for k, v in rec.items() if old.get(k) != v}
         if not diff:
             return False
-        business_rules.check(self, table, rec, "update", old)
+        if refused is not None:
+            raise refused
         save_entries(self, entries)
         if auto_sys_fields:
             diff.update(sys_updated_on=now, sys_updated_by=user,
