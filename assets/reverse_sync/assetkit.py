@@ -3,7 +3,8 @@
 ``ReverseSyncConfig`` is the Dagster config of every reverse-sync asset (``dry_run``, the
 mass-change guard and the breaker). ``run_sync`` reads the outbound mart, runs the engine and turns
 the report into Dagster metadata: the counts, and the plan as a metadata table (field-level
-before -> after), also kept in ``reverse_sync.plans``.
+before -> after), also kept in ``reverse_sync.plans``; when the push stopped sending (an account-wide write
+refusal, :mod:`assets.reverse_sync.refusal`) ``stopped`` says why and what to fix (secrets masked).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dagster import (
     TableSchema,
 )
 
+from pipelines.common.entrypoint import redact, secret_values
 from resources.audit import CORRELATION_TAG
 from resources.warehouse import Connection, WarehouseResource
 
@@ -85,7 +87,12 @@ def run_sync(context: Any, warehouse: WarehouseResource, writer: VendorWriter, *
         context.log.warning("dead-lettered: %s", failure)
     context.log.info("%s reverse sync%s: %s", writer.vendor, " (dry run)" if config.dry_run else "",
                      report.as_metadata())
+    # the account-wide refusal stop (refusal.py): why the rest was not sent and what to fix, shown in the UI
+    stopped = redact(report.stopped, secret_values()) if report.stopped else ""
+    if stopped:
+        context.log.error("%s", stopped)
     return MaterializeResult(metadata={
+        **({"stopped": MetadataValue.text(stopped)} if stopped else {}),
         **{k: MetadataValue.int(v) for k, v in report.as_metadata().items()},
         "outbound_rows": MetadataValue.int(len(rows)),
         "dry_run": MetadataValue.bool(config.dry_run),
