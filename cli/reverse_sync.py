@@ -91,8 +91,17 @@ def run_reverse_sync(vendor: str, *, dry_run: bool = False, confirm_mass_change:
         ops = sorted({(p["internal_id"], p["operation"]) for p in report.plan})
         planned = {op: sum(1 for _, o in ops if o == op) for _, op in ops}
         print("planned: " + (", ".join(f"{op} {n}" for op, n in sorted(planned.items())) or "nothing"))
-    counts = ", ".join(f"{k} {v}" for k, v in report.as_metadata().items() if v)
+    # records paused while the circuit is not open were paused by a failed look-up of our ids (a create could
+    # duplicate a record), not by the breaker: "paused_circuit_open 2; circuit closed" read as a contradiction
+    by_breaker = report.breaker_state == "open"
+    counts = ", ".join(f"{_label(k, by_breaker)} {v}" for k, v in report.as_metadata().items() if v)
     print(f"summary: {counts or 'nothing to do'}; circuit {report.breaker_state}")
+    if report.paused_circuit_open:
+        why = " ".join((report.paused_reason or "the circuit breaker is open").split())
+        print(redact(f"paused: {report.paused_circuit_open} records not sent in this run "
+                     f"({'the circuit breaker is open' if by_breaker else 'the circuit is ' + report.breaker_state}"
+                     f"): {why}; they wait in reverse_sync.dead_letters and the next push sends them",
+                     secret_values()))
     if report.deferred_rate_limited:
         print(f"deferred: {report.deferred_rate_limited} records not sent in this run: {vendor} kept answering 429 "
               f"(rate limited) past the run's bounds ({SECONDS}, {RECORDS}); they wait in reverse_sync.dead_letters "
@@ -103,3 +112,8 @@ def run_reverse_sync(vendor: str, *, dry_run: bool = False, confirm_mass_change:
         print(redact(f"refused: {report.stopped or vendor}", secret_values()), file=sys.stderr)
         return 2
     return 1 if report.dead_lettered or report.paused_circuit_open or report.deferred_rate_limited else 0
+
+
+def _label(key: str, by_breaker: bool) -> str:
+    """A count's name in the summary: ``paused_circuit_open`` only while the circuit is open, else ``paused``."""
+    return "paused" if key == "paused_circuit_open" and not by_breaker else key

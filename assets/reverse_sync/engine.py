@@ -123,6 +123,7 @@ class SyncReport:
     breaker_state: str = "closed"
     failures: list[str] = field(default_factory=list)
     stopped: str = ""  # why the push stopped sending before its last record (an account-wide refusal)
+    paused_reason: str = ""  # why paused_circuit_open records were not sent: the open breaker, or a failed look-up
     plan: list[dict[str, Any]] = field(default_factory=list)
 
     def as_metadata(self) -> dict[str, int]:

@@ -165,8 +165,9 @@ def _execute(sync: ReverseSync, rows: list[dict[str, Any]], width: int) -> SyncR
     state.record_plan(conn, sync.run_id, w.vendor, cfg.dry_run, report.plan)
     conn.raw.commit()
     if report.paused_circuit_open:  # the breaker, or a failed look-up of our ids with the breaker closed
-        log.error("%s: %s; %d records wait in dead letters", w.vendor,
-                  unchecked if breaker.allows_writes and unchecked else breaker.reason(), report.paused_circuit_open)
+        report.paused_reason = unchecked if breaker.allows_writes and unchecked else breaker.reason()
+        log.error("%s: %s; %d records wait in dead letters", w.vendor, report.paused_reason,
+                  report.paused_circuit_open)
     if report.deferred_refused:  # one line, no secret: the vendor's text is masked by writes.py
         report.stopped = sync.refusal.summary(report.deferred_refused)
         log.error("%s", report.stopped)
