@@ -61,7 +61,9 @@ def rerun_hint(job_name: str, tags: dict[str, str] | None = None) -> str:
     partition = tags.get("dagster/partition")
     if tags.get("dagster/asset_partition_range_start"):
         return ui + "."
-    cli = f"dagster job execute -m definitions -j {job_name}" + (f" --partition {partition}" if partition else "")
+    # `dagster job execute` has no --partition option: the run's partition is its dagster/partition tag
+    cli = f"dagster job execute -m definitions -j {job_name}" + (
+        f" --tags '{{\"dagster/partition\": \"{partition}\"}}'" if partition else "")
     return f"{ui}, or `{cli}`."
 
 

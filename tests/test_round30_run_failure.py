@@ -119,7 +119,8 @@ def test_a_failed_step_is_announced_once_across_ticks_with_its_error_runbook_and
         assert "Step jira_ingest: RuntimeError: Jira answered 500" in post["blocks"], post["blocks"]
         assert "RB-003" in post["blocks"] and "RB-002" not in post["blocks"]
         assert "Re-execute → From failure" in post["blocks"]
-        assert "dagster job execute -m definitions -j full_sync --partition 2026-12-06" in post["blocks"]
+        assert "dagster job execute -m definitions -j full_sync --tags" in post["blocks"]
+        assert "dagster/partition" in post["blocks"] and "2026-12-06" in post["blocks"]
         assert failed.run_id in post["blocks"], "the correlation id (the run id when untagged) is shown"
 
 
@@ -229,3 +230,22 @@ def test_a_step_error_quoting_a_url_password_or_token_reaches_slack_masked(notif
     assert "Hunter2-secret" not in str(post) and "tok-abc-123" not in str(post)
     assert "integration:***@sn.example" in post["blocks"] and "access_token=***" in post["blocks"]
     assert "Step servicenow_changes_ingest" in post["blocks"] and "RB-002" in post["blocks"]
+
+
+def test_the_rerun_command_in_the_alert_is_one_dagster_accepts():
+    """The hint once said ``--partition``, an option ``dagster job execute`` does not have ("No such option"):
+    the command is parsed by Dagster's own CLI, and the partition reaches the run as its tag."""
+    import json
+    import re
+    import shlex
+
+    from dagster._cli.job import job_execute_command
+
+    from sensors.run_failure import rerun_hint
+
+    hint = rerun_hint("full_sync", {"dagster/partition": "2026-12-06"})
+    command = re.search(r"`(dagster job execute [^`]+)`", hint).group(1)
+    args = shlex.split(command)[3:]
+    ctx = job_execute_command.make_context("execute", args)
+    assert ctx.params["job_name"] == "full_sync"
+    assert json.loads(ctx.params["tags"]) == {"dagster/partition": "2026-12-06"}
