@@ -34,7 +34,8 @@ def test_a_tick_adds_no_run_while_one_of_its_job_waits_to_start():
         assert len(tick(instance).run_requests) == 1, "a running sync may already be past its cursor: queue one"
         other = create_run_for_test(instance, job_name="jira_sync", status=DagsterRunStatus.NOT_STARTED)
         assert len(tick(instance).run_requests) == 1, "another job's queued run is not this job's"
-        queued = create_run_for_test(instance, job_name="servicenow_incidents_sync", status=DagsterRunStatus.NOT_STARTED)
+        queued = create_run_for_test(instance, job_name="servicenow_incidents_sync",
+                                     status=DagsterRunStatus.NOT_STARTED)
         for _ in range(3):
             skipped = tick(instance)
             assert not skipped.run_requests and queued.run_id in skipped.skip_message

@@ -10,8 +10,11 @@ findings as (
 
     select
         *,
-        case when left(kind, 5) = 'link_' or left(kind, 7) = 'orphan_'
-            then 'reverse_sync' else 'census' end as producer
+        case
+            when left(kind, 5) = 'link_' or left(kind, 7) = 'orphan_'
+                then 'reverse_sync'
+            else 'census'
+        end as producer
     from {{ ref('stg_reconciliation__findings') }}
 
 ),
