@@ -229,12 +229,16 @@ class JiraIssueWriter:
                 log.warning("Jira issue for %s is created unassigned: no Jira user shows its owner's e-mail and "
                             "the search for it finds no single active user with a hidden e-mail (unknown to "
                             "Jira, inactive, or several candidates: never a guess)", internal_id)
-            off = self.screens.known("create", desired["project"], desired["issuetype"])  # `jira_screens`
-            return self.create(internal_id, {k: v for k, v in fields.items() if k not in off}, writes)
+            off = self.screens.known("create", desired["project"], desired["issuetype"]) & set(fields)
+            self.screens.left(internal_id, "create", desired["project"], desired["issuetype"], off)
+            made = self.create(internal_id, {k: v for k, v in fields.items() if k not in off}, writes)
+            self.screens.audit(writes, "create", made[0], internal_id)  # fields left out (`jira_screens`)
+            return made
         if operation == "update":
             body: dict[str, Any] = {"fields": {}}
-            off = self.screens.known("edit", str(desired.get("project")), str(desired.get("issuetype")))
-            changes = [c for c in changes if c.field not in off]  # fields this project's edit screen leaves out
+            off = self.screens.known("edit", str(vendor_id)) & {c.field for c in changes}
+            self.screens.left(internal_id, "edit", str(desired.get("project")), str(desired.get("issuetype")), off)
+            changes = [c for c in changes if c.field not in off]  # fields this issue's edit screen leaves out
             for c in changes:
                 if c.field == "labels":
                     old, new = set((c.before or "").split(",")) - {""}, set(c.after.split(",")) - {""}
@@ -246,6 +250,7 @@ class JiraIssueWriter:
                                                {"name": value} if c.field == "priority" else value)
             done = self.screens.edit(send, str(vendor_id), internal_id, desired, body, changes)
             self.notes[str(vendor_id)] = edit_note(done) if done else None
+            self.screens.audit(writes, "update", str(vendor_id), internal_id)
         elif operation == "comment":
             text = self.notes.pop(str(vendor_id), changes[0].after)  # what the edit really changed (`edit`)
             if text is None:

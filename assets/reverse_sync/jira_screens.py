@@ -7,12 +7,18 @@ Jira admin hiding the due date (or the priority, the description, the assignee) 
 of that project in dead letters for ever.
 
 So when a write is refused with errors naming only fields we sent, the screen is read: createmeta
-(``GET /issue/createmeta/{project}/issuetypes/{typeId}``) for a create, editmeta (``GET /issue/{id}/editmeta``)
-for an edit. The refused fields the screen does not list and that Project X can do without (description,
-priority, due date, assignee) are dropped, logged once a run per project and issue type with the reason, and the
-write is sent again without them; the rest of the run leaves them out of that project's writes from the start.
+(``GET /issue/createmeta/{project}/issuetypes/{typeId}``, its ``fields`` or ``results``) for a create, editmeta
+(``GET /issue/{id}/editmeta``) for an edit. The refused fields the screen does not list and that Project X can do
+without (description, priority, due date, assignee) are dropped, logged once a run per project and issue type
+with the reason, audited per record (a ``push`` row with status ``left_out`` naming the fields and why), and the
+write is sent again without them. The rest of the run leaves them out from the start: a create's for that project
+and issue type, an edit's for that issue only (editmeta describes one issue as it is: a Closed issue in a status
+with ``jira.issue.editable = false`` has an empty one, a moved issue is in another project).
+A listing that cannot be read (the read fails, an answer of the wrong shape, no fields, no ``summary``) is
+unknown: the refusal stands, as Jira answered it (the record's dead letter), never "the screen takes nothing".
 The record is linked as synced, so a value left out is written with the record's next change in Project X, not
-when the field comes back on the screen [unc: a later round may re-push such records].
+when the field comes back on the screen [unc: needs the engine to leave dropped fields out of the link; see
+``Screens.dropped``].
 Only the ``errors`` keys are read: the messages are in the integration account's language.
 
 Project X cannot do without the labels (``projectx:<id>`` is how every later push finds the issue) or the
@@ -51,34 +57,54 @@ def refused_fields(response: Any) -> set[str]:
 
 
 class Screens:
-    """The create/edit screens of one push (``JiraIssueWriter``): what they do not take, per project and type."""
+    """The create/edit screens of one push (``JiraIssueWriter``): what they do not take. A create screen's answer
+    is kept per project and issue type (createmeta describes exactly that); an edit's per issue, since editmeta
+    describes that one issue as it is now (its status: a Closed issue's is empty; its project, if moved)."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        self.left_out: dict[tuple[str, str, str], set[str]] = {}  # (create|edit, project, type) -> fields
+        # ("create", project, type) or ("edit", issue id) -> fields that screen does not take
+        self.left_out: dict[tuple[str, ...], set[str]] = {}
         self.created: dict[tuple[str, str], set[str] | None] = {}  # createmeta's fields per (project, type)
+        self.warned: dict[tuple[str, str, str], set[str]] = {}  # fields warned of per (kind, project, type)
+        self.dropped: dict[str, dict[str, str]] = {}  # internal id -> {field: why it was left out}, this run
         self.lock = threading.Lock()  # records are written from several threads at once
 
-    def known(self, kind: str, project: str, issuetype: str) -> set[str]:
+    def known(self, kind: str, *where: str) -> set[str]:
+        """What this run found the screen does not take: ``known("create", project, type)`` or
+        ``known("edit", issue id)``."""
+        key = (kind, where[0], where[1].lower()) if kind == "create" else (kind, *where)
         with self.lock:
-            return set(self.left_out.get((kind, project, issuetype.lower()), ()))
+            return set(self.left_out.get(key, ()))
 
     def create_meta(self, project: str, issuetype: str) -> set[str] | None:
-        """`create_fields`, read once a run per project and issue type."""
+        """`create_fields`, read once a run per project and issue type; None (the refusal stands) when the read
+        fails (a bad project key's 404, a 401/403), so the record's dead letter is Jira's refusal of the create."""
         key = (project, issuetype.lower())
         with self.lock:
             if key in self.created:
                 return self.created[key]
-        found = self.create_fields(project, issuetype)
+        try:
+            found = self.create_fields(project, issuetype)
+        except VendorError as exc:
+            log.warning("Jira: the create screen of project %s (issue type %s) could not be read (HTTP %s): the "
+                        "refused creates stand as Jira answered them", project, issuetype, exc.status)
+            found = None
         with self.lock:
             self.created[key] = found
         return found
 
     def create_fields(self, project: str, issuetype: str) -> set[str] | None:
         """The field ids createmeta lists for ``project`` and the issue type named ``issuetype``; None when the
-        type is not found there."""
-        listed = obj(self.client.get(f"{API}/issue/createmeta/{project}/issuetypes", maxResults=200))
-        types = listed.get("issueTypes") if isinstance(listed.get("issueTypes"), list) else []
+        type is not found there or the listing is unreadable: a page that is no object or holds neither
+        ``fields`` nor ``results`` (``PageOfCreateMetaIssueTypeWithField`` has both), or a listing without
+        ``summary`` (every create screen holds it). None keeps the original refusal: a value Jira does not take
+        (priority "Urgent") is not taken for a field off the screen."""
+        listed = self.client.get(f"{API}/issue/createmeta/{project}/issuetypes", maxResults=200)
+        if not isinstance(listed, dict):
+            return None
+        types = next((v for v in (listed.get("issueTypes"), listed.get("createMetaIssueType"))
+                      if isinstance(v, list)), [])
         tid = next((str(t["id"]) for t in types if isinstance(t, dict) and t.get("id") is not None and
                     str(t.get("name") or "").lower() == issuetype.lower()), None)
         if tid is None:
@@ -86,14 +112,18 @@ class Screens:
         out: set[str] = set()
         start = 0
         while True:  # paged; bounded by `total` and a page cap (a site has at most a few hundred fields)
-            page = obj(self.client.get(f"{API}/issue/createmeta/{project}/issuetypes/{tid}", startAt=start,
-                                       maxResults=200))
-            fields = page.get("fields") if isinstance(page.get("fields"), list) else []
-            out |= {str(f.get("fieldId") or f.get("key")) for f in fields if isinstance(f, dict)}
+            page = self.client.get(f"{API}/issue/createmeta/{project}/issuetypes/{tid}", startAt=start,
+                                   maxResults=200)
+            fields = next((v for v in (obj(page).get("fields"), obj(page).get("results")) if isinstance(v, list)),
+                          None)
+            if fields is None:
+                return None
+            out |= {str(f.get("fieldId") or f.get("key")) for f in fields
+                    if isinstance(f, dict) and (f.get("fieldId") or f.get("key"))}
             start += len(fields)
             total = page.get("total")
             if not fields or not isinstance(total, int) or start >= total or start >= 5000:
-                return out
+                return out if "summary" in out else None
 
     def refusal(self, kind: str, project: str, issuetype: str, sent: set[str], status: int | None, answer: Any,
                 internal_id: str, vendor_id: str | None = None) -> set[str]:
@@ -103,11 +133,11 @@ class Screens:
         if not refused or not refused <= sent:
             return set()
         listed = self.create_meta(project, issuetype) if kind == "create" else self.edit_fields(str(vendor_id))
-        return self.drop(kind, project, issuetype, sent, refused, listed, internal_id)
+        return self.drop(kind, project, issuetype, sent, refused, listed, internal_id, vendor_id)
 
     def edit(self, send: Any, vendor_id: str, internal_id: str, desired: dict[str, Any], body: dict[str, Any],
              changes: list[Any]) -> list[Any]:
-        """PUT the edit (``send``: the writer's audited write); refused for fields this project's edit screen does
+        """PUT the edit (``send``: the writer's audited write); refused for fields this issue's edit screen does
         not take, sent again without them. Returns the changes really made, for the change comment."""
         answers: list[Any] = []
         project, itype = str(desired.get("project")), str(desired.get("issuetype"))
@@ -129,14 +159,26 @@ class Screens:
             send("PUT", f"{API}/issue/{vendor_id}", json=body)
         return [c for c in changes if c.field not in off]
 
-    def edit_fields(self, vendor_id: str) -> set[str]:
-        meta = obj(self.client.get(f"{API}/issue/{vendor_id}/editmeta"))
-        return {str(k) for k in obj(meta.get("fields"))}
+    def edit_fields(self, vendor_id: str) -> set[str] | None:
+        """The field ids the issue's editmeta lists; None (unknown: the refusal stands) when the read fails, or
+        the answer is no object, or lists nothing or no ``summary``: Jira answers an empty editmeta for an issue
+        in a status that is not editable (``jira.issue.editable = false``, a classic workflow's Closed), which
+        says nothing about the project's screen."""
+        try:
+            meta = self.client.get(f"{API}/issue/{vendor_id}/editmeta")
+        except VendorError as exc:
+            log.warning("Jira: the edit screen of issue %s could not be read (HTTP %s): the refused edit stands",
+                        vendor_id, exc.status)
+            return None
+        fields = obj(meta).get("fields")
+        listed = {str(k) for k in fields} if isinstance(fields, dict) else set()
+        return listed if "summary" in listed else None
 
     def drop(self, kind: str, project: str, issuetype: str, sent: set[str], refused: set[str], listed: set[str] | None,
-             internal_id: str) -> set[str]:
-        """The refused fields to leave out of this write (and the rest of the run's for ``project``/``issuetype``);
-        an empty set when the refusal is not about the screen. Raises the record's 422 for a needed field."""
+             internal_id: str, vendor_id: str | None = None) -> set[str]:
+        """The refused fields to leave out of this write (and the rest of the run's for this project and issue
+        type at create, this issue at edit); an empty set when the refusal is not about the screen (or the screen
+        is unknown: ``listed`` None). Raises the record's 422 for a needed field."""
         if not refused or not refused <= sent or listed is None:
             return set()
         off = refused - listed
@@ -152,10 +194,15 @@ class Screens:
                 "Jira's project settings", 422)
         if not off <= OPTIONAL:
             return set()
+        why = (f"not on the {kind} screen of project {project} (issue type {issuetype}), or hidden by the field "
+               "configuration")
         with self.lock:
-            key = (kind, project, issuetype.lower())
-            first = key not in self.left_out or not off <= self.left_out[key]
+            key = ("create", project, issuetype.lower()) if kind == "create" else ("edit", str(vendor_id))
             self.left_out.setdefault(key, set()).update(off)
+            self.dropped.setdefault(internal_id, {}).update({f: why for f in off})
+            said = (kind, project, issuetype.lower())
+            first = not off <= self.warned.get(said, set())
+            self.warned.setdefault(said, set()).update(off)
         if first:
             log.warning("Jira: the %s screen of project %s (issue type %s) does not take %s (not on the screen, or "
                         "hidden by the field configuration): Project X %s without them (logged once a run). Put them "
@@ -163,7 +210,35 @@ class Screens:
                         "change",
                         kind, project, issuetype, ", ".join(sorted(off)),
                         "creates issues" if kind == "create" else "updates issues")
+        log.info("Jira issue for %s %s without %s: %s", internal_id, "created" if kind == "create" else "updated",
+                 ", ".join(sorted(off)), why)
         return off
+
+
+    def left(self, internal_id: str, kind: str, project: str, issuetype: str, fields: set[str]) -> None:
+        """Note ``fields`` as left out of this record's write from the start (the run found the screen does not
+        take them)."""
+        if fields:
+            why = (f"not on the {kind} screen of project {project} (issue type {issuetype}), or hidden by the "
+                   "field configuration")
+            with self.lock:
+                self.dropped.setdefault(internal_id, {}).update({f: why for f in fields})
+
+    def audit(self, writes: Any, operation: str, object_id: str, internal_id: str) -> None:
+        """One audit row (``push``, status ``left_out``) per record whose write went without fields the screen
+        does not take, naming them and why: the drop is on record per issue, not only in a once-a-run warning."""
+        with self.lock:
+            gone = dict(self.dropped.get(internal_id) or {})
+        if not gone:
+            return
+        from resources.audit import record_event
+
+        detail = {"internal_id": internal_id, "left_out": sorted(gone),
+                  "error": "; ".join(f"{f}: {why}" for f, why in sorted(gone.items()))[:300]}
+        with writes.committed():
+            record_event(writes.conn, action="push", system=writes.vendor, correlation_id=writes.correlation_id,
+                         operation=operation, object_id=object_id, status="left_out", run_id=writes.run_id,
+                         detail=detail)
 
 
 def edit_note(edits: list[Any]) -> str:
