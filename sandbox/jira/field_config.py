@@ -9,7 +9,8 @@ used by every project (no field configuration schemes). Its items are served as 
 - PUT `/fieldconfiguration/{id}/fields` `{"fieldConfigurationItems": [...]}` (Administer Jira): 204; the given
   properties override the stored ones. Hiding a field drops its required flag (the spec: "hiding ... deletes
   the required, description and renderer type values"). An unknown configuration is a 404, an unknown field or
-  one Jira locks (summary, issue type, project) a 400 [unc: wordings].
+  one Jira locks (summary, issue type, project) a 400, and so is an item asking for a field both hidden and
+  required (Jira lets no required field be hidden) [unc: wordings].
 
 A required field is enforced as Jira does: `POST /issue` without it (or with an empty value) is a 400
 `{"errors": {"<fieldId>": "<Field name> is required."}}`, an edit that empties it the same, and createmeta /
@@ -136,6 +137,9 @@ def register(sb: JiraSandbox) -> None:
             for flag in ("isHidden", "isRequired"):
                 if flag in entry and not isinstance(entry[flag], bool):
                     raise fail(400, None, {flag: "must be a boolean"})  # [unc]
+            if entry.get("isHidden") is True and entry.get("isRequired") is True:
+                # Jira lets no field be both required and hidden (its UI offers no Hide on a required field)
+                raise fail(400, f"The field '{fid}' cannot be both required and hidden.")  # [unc] wording
         with sb.store.lock:
             for entry in given:
                 stored = _items(sb.store).setdefault(entry["id"], {})

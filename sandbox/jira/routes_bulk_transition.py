@@ -27,7 +27,7 @@ from sandbox.jira import ops
 from sandbox.jira.call import Call
 from sandbox.jira.routes_bulk_edit import BulkError
 from sandbox.jira.routes_field_admin import _state
-from sandbox.jira.screens import SCREENS
+from sandbox.jira.screens import SCREENS, transition_name
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Issue
@@ -63,7 +63,7 @@ def register(sb: JiraSandbox) -> None:
         issues = issues_of(refs)
         plain = [tid for tid in C.TRANSITIONS if tid not in SCREENS]  # no field updates (the spec)
         items = [{"to": {"statusId": int(C.TRANSITIONS[tid]), "statusName": C.STATUSES[C.TRANSITIONS[tid]][0]},
-                  "transitionId": int(tid), "transitionName": C.STATUSES[C.TRANSITIONS[tid]][0]} for tid in plain]
+                  "transitionId": int(tid), "transitionName": transition_name(tid)} for tid in plain]
         return json_response({"availableTransitions": [{
             "isTransitionsFiltered": len(plain) < len(C.TRANSITIONS), "issues": [i.key for i in issues],
             "transitions": items}]})

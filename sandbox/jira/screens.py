@@ -33,6 +33,12 @@ DONE_TRANSITION = "41"
 SCREENS: dict[str, list[str]] = {DONE_TRANSITION: ["resolution", "fixVersions", "assignee"]}
 
 
+def transition_name(tid: str) -> str:
+    """Transition `tid`'s name. The emulated workflow names each transition after its target status, as Jira's
+    simplified workflows do; the bulk transition API's `transitionName` reads it here, not from the status."""
+    return C.STATUSES[C.TRANSITIONS[tid]][0]
+
+
 def off_screen(tid: str, fields: Any, update: Any) -> dict[str, str]:
     """Jira's field errors for the `fields` and `update` entries transition `tid`'s screen does not show
     (`strict_screens`); `{}` when every entry may be set."""
@@ -45,7 +51,7 @@ def off_screen(tid: str, fields: Any, update: Any) -> dict[str, str]:
 def transitions_of(r: Renderer, issue: Issue, with_fields: bool = False) -> list[dict[str, Any]]:
     out = []
     for tid, target in C.TRANSITIONS.items():
-        bean: dict[str, Any] = {"id": tid, "name": C.STATUSES[target][0], "to": r.status(target),
+        bean: dict[str, Any] = {"id": tid, "name": transition_name(tid), "to": r.status(target),
                                 "hasScreen": tid in SCREENS, "isGlobal": True, "isInitial": False,
                                 "isAvailable": True, "isConditional": False, "isLooped": target == issue.status_id}
         if with_fields:
