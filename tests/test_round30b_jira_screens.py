@@ -22,7 +22,7 @@ import requests
 from assets.reverse_sync.jira_screens import Screens
 from pipelines.common.http import VendorError
 from tests.conftest import jira_env
-from tests.reverse_sync_helpers import jira_rows, query, run, write_outbound
+from tests.reverse_sync_helpers import jira_rows, query, run, write_outbound, writes
 
 
 @pytest.fixture
@@ -88,6 +88,27 @@ def test_each_record_written_without_a_hidden_field_has_an_audit_row_saying_whic
         {"rem-00000", "rem-00001", "rem-00002"}
     # the once-a-run warning is still one line
     assert len([r for r in caplog.records if "does not take" in r.getMessage()]) == 1
+
+
+def test_an_edit_leaves_out_what_the_issues_editmeta_lacks_without_a_refused_put(jira, duckdb_warehouse):
+    rows = jira_rows(3)
+    write_outbound(duckdb_warehouse, "jira", rows)
+    assert run("jira").created == 3
+    _hide(jira, "duedate")
+    write_outbound(duckdb_warehouse, "jira", [{**r, "due_date": date(2027, 3, 1), "summary": r["summary"] + " (2)"}
+                                              for r in rows])
+    jira.clear_request_log()
+    report = run("jira", run_id="edit")
+    assert report.updated == 3 and report.dead_lettered == 0
+    puts = [w["status"] for w in writes(jira) if w["method"] == "PUT"]
+    assert puts == [204, 204, 204]  # the editmeta read with each issue said: no PUT Jira would refuse
+    assert not [r for r in jira.request_log if r["path"].endswith("/editmeta")]
+    for key in _links(duckdb_warehouse).values():
+        f = _fields(jira, key)
+        assert f["summary"].endswith("(2)") and f["duedate"] != "2027-03-01"
+    left = query(duckdb_warehouse, "select count(*) from audit.events where status = 'left_out' "
+                                   "and operation = 'update' and run_id = 'edit'")
+    assert left == [(3,)]
 
 
 def test_a_bad_project_keys_dead_letter_is_jiras_refusal_of_the_create_not_the_createmeta_read(

@@ -187,11 +187,14 @@ class JiraIssueWriter:
         from pipelines.common.http import VendorError
 
         try:
-            bean = self.client.get(f"{API}/issue/{vendor_id}", fields=",".join(READ_FIELDS), expand="changelog")
+            # editmeta in the same answer: the fields this issue's edit screen takes now (`jira_screens.seen`)
+            bean = self.client.get(f"{API}/issue/{vendor_id}", fields=",".join(READ_FIELDS),
+                                   expand="changelog,editmeta")
         except VendorError as exc:
             if exc.status == 404:
                 return None
             raise
+        self.screens.seen(str(vendor_id), obj(bean).get("editmeta"))
         return self._snapshot(self.client.complete(bean), since)
 
     def steps(self, changes: list[Change], creating: bool) -> list[Step]:
@@ -236,7 +239,7 @@ class JiraIssueWriter:
             return made
         if operation == "update":
             body: dict[str, Any] = {"fields": {}}
-            off = self.screens.known("edit", str(vendor_id)) & {c.field for c in changes}
+            off = self.screens.off_edit(str(vendor_id), {c.field for c in changes})
             self.screens.left(internal_id, "edit", str(desired.get("project")), str(desired.get("issuetype")), off)
             changes = [c for c in changes if c.field not in off]  # fields this issue's edit screen leaves out
             for c in changes:
@@ -265,6 +268,11 @@ class JiraIssueWriter:
             self.moves.move(writes, operation, str(vendor_id), internal_id, str(desired.get("project") or ""),
                             "done" if operation == "close" else "new", note, adf(note))
         return str(vendor_id), None
+
+    def left_out(self, internal_id: str) -> dict[str, str]:
+        """The fields this run's writes of the record went without (a screen does not take them), each with why."""
+        with self.screens.lock:
+            return dict(self.screens.dropped.get(internal_id) or {})
 
     def create(self, internal_id: str, fields: dict[str, Any], writes: Writes) -> tuple[str, str | None]:
         """POST the issue, once (``Writes.once``). Refused for its assignee alone (400 naming only ``assignee``: an

@@ -68,6 +68,7 @@ class Screens:
         self.created: dict[tuple[str, str], set[str] | None] = {}  # createmeta's fields per (project, type)
         self.warned: dict[tuple[str, str, str], set[str]] = {}  # fields warned of per (kind, project, type)
         self.dropped: dict[str, dict[str, str]] = {}  # internal id -> {field: why it was left out}, this run
+        self.editable: dict[str, set[str] | None] = {}  # issue id -> its editmeta's fields, as read this run
         self.lock = threading.Lock()  # records are written from several threads at once
 
     def known(self, kind: str, *where: str) -> set[str]:
@@ -76,6 +77,21 @@ class Screens:
         key = (kind, where[0], where[1].lower()) if kind == "create" else (kind, *where)
         with self.lock:
             return set(self.left_out.get(key, ()))
+
+    def seen(self, vendor_id: str, editmeta: Any) -> None:
+        """Keep the editmeta an issue read carried (``expand=editmeta``), for `off_edit`."""
+        with self.lock:
+            self.editable[vendor_id] = _listing(editmeta)
+
+    def off_edit(self, vendor_id: str, changed: set[str]) -> set[str]:
+        """The changed fields to leave out of this issue's edit from the start: those an edit of it was refused
+        for this run, and the optional ones its editmeta (read with the issue) does not list, so no refused PUT
+        is sent for a field still off the screen, and the field is written once the screen takes it again. An
+        editmeta that is unknown (not read, empty, no ``summary``) leaves nothing out: the PUT's answer decides."""
+        with self.lock:
+            listed = self.editable.get(vendor_id)
+        gone = (changed & OPTIONAL) - listed if listed is not None else set()
+        return (self.known("edit", vendor_id) | gone) & changed
 
     def create_meta(self, project: str, issuetype: str) -> set[str] | None:
         """`create_fields`, read once a run per project and issue type; None (the refusal stands) when the read
@@ -170,9 +186,7 @@ class Screens:
             log.warning("Jira: the edit screen of issue %s could not be read (HTTP %s): the refused edit stands",
                         vendor_id, exc.status)
             return None
-        fields = obj(meta).get("fields")
-        listed = {str(k) for k in fields} if isinstance(fields, dict) else set()
-        return listed if "summary" in listed else None
+        return _listing(meta)
 
     def drop(self, kind: str, project: str, issuetype: str, sent: set[str], refused: set[str], listed: set[str] | None,
              internal_id: str, vendor_id: str | None = None) -> set[str]:
@@ -194,35 +208,33 @@ class Screens:
                 "Jira's project settings", 422)
         if not off <= OPTIONAL:
             return set()
-        why = (f"not on the {kind} screen of project {project} (issue type {issuetype}), or hidden by the field "
-               "configuration")
         with self.lock:
             key = ("create", project, issuetype.lower()) if kind == "create" else ("edit", str(vendor_id))
             self.left_out.setdefault(key, set()).update(off)
-            self.dropped.setdefault(internal_id, {}).update({f: why for f in off})
+        self.left(internal_id, kind, project, issuetype, off)
+        return off
+
+    def left(self, internal_id: str, kind: str, project: str, issuetype: str, fields: set[str]) -> None:
+        """Note ``fields`` as left out of this record's write (for its audit row and `dropped`), logged once a
+        run per project and issue type (a warning) and per record (info)."""
+        if not fields:
+            return
+        why = (f"not on the {kind} screen of project {project} (issue type {issuetype}), or hidden by the field "
+               "configuration")
+        with self.lock:
+            self.dropped.setdefault(internal_id, {}).update({f: why for f in fields})
             said = (kind, project, issuetype.lower())
-            first = not off <= self.warned.get(said, set())
-            self.warned.setdefault(said, set()).update(off)
+            first = not fields <= self.warned.get(said, set())
+            self.warned.setdefault(said, set()).update(fields)
         if first:
             log.warning("Jira: the %s screen of project %s (issue type %s) does not take %s (not on the screen, or "
                         "hidden by the field configuration): Project X %s without them (logged once a run). Put them "
                         "back on that screen in Jira; the values left out are written with each record's next "
                         "change",
-                        kind, project, issuetype, ", ".join(sorted(off)),
+                        kind, project, issuetype, ", ".join(sorted(fields)),
                         "creates issues" if kind == "create" else "updates issues")
         log.info("Jira issue for %s %s without %s: %s", internal_id, "created" if kind == "create" else "updated",
-                 ", ".join(sorted(off)), why)
-        return off
-
-
-    def left(self, internal_id: str, kind: str, project: str, issuetype: str, fields: set[str]) -> None:
-        """Note ``fields`` as left out of this record's write from the start (the run found the screen does not
-        take them)."""
-        if fields:
-            why = (f"not on the {kind} screen of project {project} (issue type {issuetype}), or hidden by the "
-                   "field configuration")
-            with self.lock:
-                self.dropped.setdefault(internal_id, {}).update({f: why for f in fields})
+                 ", ".join(sorted(fields)), why)
 
     def audit(self, writes: Any, operation: str, object_id: str, internal_id: str) -> None:
         """One audit row (``push``, status ``left_out``) per record whose write went without fields the screen
@@ -239,6 +251,15 @@ class Screens:
             record_event(writes.conn, action="push", system=writes.vendor, correlation_id=writes.correlation_id,
                          operation=operation, object_id=object_id, status="left_out", run_id=writes.run_id,
                          detail=detail)
+
+
+def _listing(editmeta: Any) -> set[str] | None:
+    """The field ids an editmeta lists; None (unknown) when it is no object, lists none, or lists no ``summary``:
+    Jira answers an empty editmeta for an issue in a status that is not editable, which says nothing about the
+    project's edit screen."""
+    fields = obj(editmeta).get("fields")
+    listed = {str(k) for k in fields} if isinstance(fields, dict) else set()
+    return listed if "summary" in listed else None
 
 
 def edit_note(edits: list[Any]) -> str:
