@@ -40,6 +40,10 @@ ranked_evidence as (
     select
         links.control_id,
         cast(date_trunc('month', evidence.created_at) as timestamp) as period_start,
+        evidence.evidence_id,
+        evidence.title,
+        evidence.storage_uri,
+        evidence.sha256,
         evidence.title || ' <' || coalesce(evidence.storage_uri, evidence.evidence_id) || '>' as reference,
         row_number() over (
             partition by links.control_id, date_trunc('month', evidence.created_at)
@@ -55,7 +59,11 @@ evidence_refs as (
     select
         control_id,
         period_start,
-        string_agg(reference, ' | ' order by reference) as evidence_refs
+        string_agg(reference, ' | ' order by reference) as evidence_refs,
+        -- the same items as data (titles are vendor file names: ' | ' or ' <' in one split the text)
+        {{ json_object_array_agg([['evidence_id', 'evidence_id'], ['title', 'title'],
+                                  ['storage_uri', 'storage_uri'], ['sha256', 'sha256']],
+                                 'reference, evidence_id') }} as evidence_json
     from ranked_evidence
     where newest <= 5
     group by control_id, period_start
@@ -67,6 +75,7 @@ joined as (
     select
         attestations.*,
         evidence_refs.evidence_refs,
+        evidence_refs.evidence_json,
         case
             when attestations.is_period_closed then 0
             else coalesce(closed_at_vendor.remediation_tasks_closed, 0)
@@ -99,6 +108,7 @@ final as (
         evidence_items,
         remediation_tasks_closed,
         evidence_refs,
+        evidence_json,
         case
             when attestation_status = 'attested' then 'EFFECTIVE'
             when attestation_status = 'insufficient_evidence' then 'PARTIALLY_EFFECTIVE'
