@@ -34,7 +34,9 @@ def test_attestations_land_once_per_period_and_updates_reuse_the_external_id(one
     assert set(stored) == {r["attestation_id"] for r in rows}
     first = stored["att-0000"]
     assert first["result"] == "INEFFECTIVE" and first["periodStart"] == "2026-01-01T00:00:00Z"
-    assert first["evidence"] == [{"name": "CAB minutes", "url": "cab-minutes.pdf"},
+    minutes = hashlib.sha256((evidence / "cab-minutes.pdf").read_bytes()).hexdigest()
+    # the stored file by its title and sha256 (no path of the worker); a web link keeps its url
+    assert first["evidence"] == [{"name": "CAB minutes", "sha256": minutes},
                                  {"name": "Ticket", "url": "https://x.example/CHG1"}]
     impls = {i["externalId"]: i for i in onetrust.control_implementations()}
     assert set(impls) == {"projectx:SN-CHG-01", "projectx:OT-PIA-01", "projectx:SN-INC-01"}

@@ -4,16 +4,20 @@ Each Project X control is a OneTrust *control implementation* (external id ``pro
 id>``, linked to the library control of its ISO 27001 mapping when the tenant's library has it);
 each (control, month) is an attestation on it, keyed by OneTrust's ``externalId`` = our
 attestation id, so a resend updates the same attestation (``version`` + 1) and never duplicates.
-Status, period, text (``summary``) and evidence references go in the attestation; evidence files
+Status, period, text (``summary``) and the evidence (each item's title, evidence id and sha256: never a
+path of the worker; :mod:`assets.reverse_sync.onetrust_evidence`) go in the attestation; evidence files
 stored locally (``PROJECTX_EVIDENCE_DIR``) are attached once each (listed first: OneTrust keeps no
-idempotency key on attachments). OneTrust publishes no attestation API (vendor-apis.md §3.6), so
-the path is configurable: ``ONETRUST_ATTESTATION_PATH`` (default ``/api/controls/v1/attestations``).
+idempotency key on attachments), streamed from disk, none above ``ONETRUST_ATTACHMENT_MAX_MB``.
+OneTrust publishes no attestation API (vendor-apis.md §3.6), so the path is configurable:
+``ONETRUST_ATTESTATION_PATH`` (default ``/api/controls/v1/attestations``).
 
 Every write is a step of the plan, so a dry run shows all of them: ``create_implementation`` (the
 first attestation of a control OneTrust has no implementation for), ``create`` / ``update`` (the
 attestation) and ``attach_evidence`` (one row per file not yet attached). The files are compared by
 sha256 as the pseudo-field ``attachments`` (ours: the local files the evidence references name;
-OneTrust's: its attachments' hashes), so an attach that failed is retried by the next run.
+OneTrust's: its attachments' hashes), so an attach that failed is retried by the next run. A file above
+the size limit is planned as a refused attach (its reason in the plan) and dead-letters the attestation with
+that reason; it is never read.
 """
 
 import hashlib
@@ -31,6 +35,14 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import Snapshot, Step
+from assets.reverse_sync.onetrust_evidence import (
+    StreamedUpload,
+    comparable,
+    file_sha256,
+    max_attachment_bytes,
+    onetrust_list,
+    row_items,
+)
 from assets.reverse_sync.policy import PROJECTX, VENDOR, Change, Field
 from assets.reverse_sync.readback import onetrust_holds
 from assets.reverse_sync.writes import Writes
@@ -77,15 +89,6 @@ def _instant(value: Any) -> Any:
     return _iso(when) if not when.microsecond else when.isoformat() + "Z"
 
 
-def evidence_list(refs: str) -> list[dict[str, str]]:
-    """``title <uri> | title <uri>`` -> OneTrust's ``[{"name", "url"}]``."""
-    out = []
-    for ref in [r.strip() for r in (refs or "").split(" | ") if r.strip()]:
-        name, _, rest = ref.rpartition(" <")
-        out.append({"name": name or ref, "url": rest.rstrip(">") if name else ""})
-    return out
-
-
 class OneTrustAttestationWriter:
     vendor = "onetrust"
     vendor_object = "attestation"
@@ -107,6 +110,8 @@ class OneTrustAttestationWriter:
         self._by_hash: dict[str, Path] = {}  # sha256 -> a local file with that content
         self._library: set[str] | None = None
         self._refused: set[str] = set()  # evidence references outside the store (warned about once)
+        self._too_large: dict[str, str] = {}  # token in ``attachments`` -> why the file is not attached
+        self._max_bytes = max_attachment_bytes()
         # Records are written several at once (runloop.py): one lock per control implementation, so
         # attestations of one control look it up and create it once; the library is read once.
         self._impl_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
@@ -114,19 +119,34 @@ class OneTrustAttestationWriter:
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         library = f"ISO-{row['iso27001']}" if row.get("iso27001") else ""
-        evidence = row.get("evidence_refs") or ""
+        items = row_items(row)
+        hashes: dict[int, str] = {}
+        attach: set[str] = set()
+        for n, item in enumerate(items):
+            path = self._local(item.get("storage_uri") or "")
+            if path is None:
+                continue
+            size = path.stat().st_size
+            if size > self._max_bytes:  # never read: refused with its reason (plan, dead letter)
+                token = "too-large:" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
+                self._too_large[token] = (f"evidence file {path.name} is {size / 1e6:,.1f} MB ({size:,} bytes), "
+                                          f"over the OneTrust attachment limit of {self._max_bytes / 1e6:g} MB "
+                                          "(ONETRUST_ATTACHMENT_MAX_MB): not attached")
+                attach.add(token)
+                continue
+            hashes[n] = self._sha256(path)
+            attach.add(hashes[n])
         return {"control": row["control_id"], "library_control": library,
                 "result": row["onetrust_result"], "period_start": _iso(row["period_start"]),
                 "period_end": _iso(row["period_end"]), "comment": row["summary"],
-                "evidence": evidence, "owner": row.get("owner") or "",
-                "attachments": ",".join(sorted({self._sha256(p) for p in self._files(evidence)}))}
+                "evidence": comparable(onetrust_list(items, hashes)), "owner": row.get("owner") or "",
+                "attachments": ",".join(sorted(attach))}
 
     def _snapshot(self, rec: dict[str, Any]) -> Snapshot:
         # parts of the wrong shape (an entry that is not an object, ``attestedBy: "bob"``) read as differing from
         # what we send, so the update puts them right, instead of crashing every run
         listed = rec.get("evidence") if isinstance(rec.get("evidence"), list) else []
-        evidence = " | ".join((f"{e.get('name')} <{e.get('url')}>" if e.get("url") else str(e.get("name")))
-                              if isinstance(e, dict) else json.dumps(e, default=str) for e in listed)
+        evidence = comparable(listed)
         by = rec.get("attestedBy") if isinstance(rec.get("attestedBy"), dict) else {}
         fields = {"result": rec.get("result"), "period_start": _instant(rec.get("periodStart")),
                   "period_end": _instant(rec.get("periodEnd")), "comment": rec.get("comment"), "evidence": evidence,
@@ -176,7 +196,8 @@ class OneTrustAttestationWriter:
             have = set((files.before or "").split(",")) - {""}
             missing = sorted(set((files.after or "").split(",")) - {""} - have)
             if missing:
-                out.append(("attach_evidence", [Change("file", None, self._by_hash[h].name) for h in missing]))
+                out.append(("attach_evidence", [Change("file", None, self._too_large[h] if h in self._too_large
+                                                       else self._by_hash[h].name) for h in missing]))
         return out
 
     def apply(self, step: Step, internal_id: str, vendor_id: str | None, desired: dict[str, Any],
@@ -186,12 +207,12 @@ class OneTrustAttestationWriter:
             self.implementation(desired, internal_id, writes)
             return vendor_id, None  # type: ignore[return-value]  # the attestation has no id yet
         if operation == "attach_evidence":
-            self.attach_files(str(vendor_id), desired["evidence"], internal_id, writes)
+            self.attach_files(str(vendor_id), desired["attachments"], internal_id, writes)
             return str(vendor_id), internal_id
         impl = self.implementation(desired, internal_id, writes)
         body = {"controlImplementationId": impl, "externalId": internal_id, "result": desired["result"],
                 "periodStart": desired["period_start"], "periodEnd": desired["period_end"],
-                "comment": desired["comment"], "evidence": evidence_list(desired["evidence"]),
+                "comment": desired["comment"], "evidence": json.loads(desired["evidence"]),
                 "attestedBy": {"name": "Project X", "email": desired["owner"]}, "source": "Project X"}
         # Idempotent by externalId at OneTrust; sent once anyway, so an answer without the attestation
         # (an HTML page, a body without its id) is read back by externalId rather than failing the run.
@@ -269,34 +290,38 @@ class OneTrustAttestationWriter:
                                  for page in self.client.pages("POST", LIBRARY, page_size=2000) for c in page.items}
         return self._library
 
-    def attach_files(self, attestation_id: str, refs: str, internal_id: str, writes: Writes) -> None:
-        """Upload evidence files kept in the evidence store, each once (listed first, compared by sha256)."""
-        files = self._files(refs)
-        if not files:
+    def attach_files(self, attestation_id: str, attachments: str, internal_id: str, writes: Writes) -> None:
+        """Upload the evidence files (by sha256, ``attachments``) not yet attached, each once (listed first),
+        streamed from disk; then a file refused for its size dead-letters the attestation with the reason."""
+        wanted = sorted(set((attachments or "").split(",")) - {""})
+        if not wanted:
             return
-        have = self.attached(attestation_id)
-        for path in files:
-            data = path.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
+        refused = [self._too_large[h] for h in wanted if h in self._too_large]
+        uploads = [h for h in wanted if h not in self._too_large]
+        have = self.attached(attestation_id) if uploads else set()
+        for digest in uploads:
             if digest in have:
                 continue
-            writes.once(self.session, "POST", f"{self.path}/{attestation_id}/attachments",
-                        files={"file": (path.name, data)}, parse=lambda response: attestation_id,
-                        find=lambda d=digest: attestation_id if d in self.attached(attestation_id) else None,
-                        what="attachment", operation="attach_evidence", object_id=attestation_id,
-                        internal_id=internal_id)
+            body = StreamedUpload(self._by_hash[digest])
+            try:
+                writes.once(self.session, "POST", f"{self.path}/{attestation_id}/attachments", data=body,
+                            headers={"Content-Type": body.content_type}, parse=lambda response: attestation_id,
+                            find=lambda d=digest: attestation_id if d in self.attached(attestation_id) else None,
+                            what="attachment", operation="attach_evidence", object_id=attestation_id,
+                            internal_id=internal_id)
+            finally:
+                body.close()
             have.add(digest)
-
-    def _files(self, refs: str) -> list[Path]:
-        return [p for p in (self._local(e["url"]) for e in evidence_list(refs)) if p is not None]
+        if refused:  # a record-level refusal (413): dead-lettered with the reason, the breaker counts nothing
+            raise VendorError("onetrust: " + "; ".join(refused), 413)
 
     def _sha256(self, path: Path) -> str:
-        """The file's sha256, kept while its size and modification time stay the same."""
+        """The file's sha256 (read in blocks), kept while its size and modification time stay the same."""
         st = path.stat()
         key = (st.st_size, st.st_mtime_ns)
         cached = self._hashes.get(path)
         if cached is None or cached[0] != key:
-            cached = self._hashes[path] = (key, hashlib.sha256(path.read_bytes()).hexdigest())
+            cached = self._hashes[path] = (key, file_sha256(path))
         self._by_hash.setdefault(cached[1], path)
         return cached[1]
 

@@ -1,0 +1,175 @@
+"""The evidence of a OneTrust attestation: read from the outbound mart, sent as OneTrust's evidence list.
+
+The mart (``outbound.onetrust_control_attestations``) carries the evidence items as data, ``evidence_json``: a
+JSON array of ``{evidence_id, title, storage_uri, sha256}``. Titles are vendor file names, so the text column
+``evidence_refs`` (``title <uri> | title <uri>``) cannot be split back reliably (a title holding `` | `` or
+`` <``); it is read only from a warehouse built before ``evidence_json`` existed, until ``dbt build`` runs.
+
+OneTrust is sent each item's title, evidence id and sha256 (``{"name", "evidenceId", "sha256"}``, plus ``url``
+for a web link only): never a ``file://`` path or a store location of the worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import uuid
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ITEM_KEYS = ("evidence_id", "title", "storage_uri", "sha256")
+# OneTrust states no attachment size limit (vendor-apis.md §3.6 has no attestation API at all) [unc]; the
+# sandbox answers 413 above 10 MiB. A file above this is refused before it is read: a reason, not a crash.
+DEFAULT_MAX_MB = 100.0
+
+
+class EvidenceColumnMissing(ValueError):
+    """A mart row with neither ``evidence_json`` nor ``evidence_refs``."""
+
+
+def max_attachment_bytes() -> int:
+    """``ONETRUST_ATTACHMENT_MAX_MB`` (default 100, in MB of 1,000,000 bytes) as bytes."""
+    raw = os.environ.get("ONETRUST_ATTACHMENT_MAX_MB", "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_MAX_MB
+    except ValueError:
+        raise ValueError(f"ONETRUST_ATTACHMENT_MAX_MB must be a number of megabytes, not {raw!r}") from None
+    if not value > 0:
+        raise ValueError(f"ONETRUST_ATTACHMENT_MAX_MB must be above 0, not {raw!r}")
+    return int(value * 1_000_000)
+
+
+def refs_items(refs: str | None) -> list[dict[str, str | None]]:
+    """The legacy text ``title <uri> | title <uri>`` as items (ambiguous for titles holding `` | `` or `` <``)."""
+    out: list[dict[str, str | None]] = []
+    for ref in [r.strip() for r in (refs or "").split(" | ") if r.strip()]:
+        name, _, rest = ref.rpartition(" <")
+        out.append({"evidence_id": None, "title": name or ref, "storage_uri": rest.rstrip(">") if name else "",
+                    "sha256": None})
+    return out
+
+
+def row_items(row: dict[str, Any]) -> list[dict[str, str | None]]:
+    """The evidence items of a mart row: ``evidence_json`` when the mart has it, else (a warehouse built before
+    it) the text ``evidence_refs``. A value that is not a JSON array of objects is an error naming the rebuild."""
+    if "evidence_json" not in row:
+        if "evidence_refs" not in row:
+            raise EvidenceColumnMissing("outbound.onetrust_control_attestations has no evidence_json column: run "
+                                        "`dbt build -s onetrust_control_attestations` to rebuild it")
+        return refs_items(row.get("evidence_refs"))
+    raw = row.get("evidence_json")
+    if raw is None or raw == "":
+        return []
+    try:
+        items = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    except ValueError:
+        items = None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValueError("outbound.onetrust_control_attestations.evidence_json is not a JSON array of objects: "
+                         "run `dbt build -s onetrust_control_attestations` to rebuild it")
+    return [{k: (None if i.get(k) is None else str(i.get(k))) for k in ITEM_KEYS} for i in items]
+
+
+def _web(uri: str | None) -> bool:
+    return bool(uri) and str(uri).lower().startswith(("https://", "http://"))
+
+
+def onetrust_list(items: list[dict[str, Any]], hashes: dict[int, str] | None = None) -> list[dict[str, str]]:
+    """OneTrust's evidence list: title, evidence id and sha256 (``hashes``: by position, of the local files
+    hashed by the push when the mart has none), a ``url`` only for a web link; no worker path."""
+    out = []
+    for n, item in enumerate(items):
+        entry = {"name": str(item.get("title") or item.get("evidence_id") or "evidence")}
+        if item.get("evidence_id"):
+            entry["evidenceId"] = str(item["evidence_id"])
+        sha = item.get("sha256") or (hashes or {}).get(n)
+        if sha:
+            entry["sha256"] = str(sha)
+        if _web(item.get("storage_uri")):
+            entry["url"] = str(item["storage_uri"])
+        out.append(entry)
+    return out
+
+
+def comparable(listed: list[Any]) -> str:
+    """An evidence list (ours or OneTrust's) as one text to compare: entries of the wrong shape kept as JSON."""
+    keys = ("name", "evidenceId", "sha256", "url")
+    return json.dumps([{k: e.get(k) for k in keys if e.get(k) not in (None, "")} if isinstance(e, dict) else e
+                       for e in listed], sort_keys=True, default=str, ensure_ascii=False)
+
+
+def file_sha256(path: Any) -> str:
+    """A file's sha256, read in blocks (an evidence file may be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class StreamedUpload:
+    """A ``multipart/form-data`` body of one file part, read from disk as it is sent (``data=`` of a request,
+    with :attr:`content_type` as its Content-Type), never held in memory. requests' ``files=`` builds the
+    whole body in memory, and a file object there sent again after a retry is empty (read to its end).
+    requests measures a body once per send (``len``): each send starts again from its first byte."""
+
+    def __init__(self, path: Any, field: str = "file", filename: str | None = None):
+        self.path = path
+        self.boundary = uuid.uuid4().hex
+        name = filename if filename is not None else os.path.basename(str(path))
+        # HTML5-style escaping, as urllib3 writes file names [unc: how OneTrust reads non-ASCII names]
+        safe = name.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+        self._head = (f"--{self.boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
+                      f"filename=\"{safe}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+        self._tail = f"\r\n--{self.boundary}--\r\n".encode()
+        self._size = os.path.getsize(path)
+        self._fh: Any = None
+        self._part, self._buf = 0, b""
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        self.close()  # a new send: from the first byte again
+        return len(self._head) + self._size + len(self._tail)
+
+    def __iter__(self) -> Any:
+        while block := self.read(1 << 16):
+            yield block
+
+    def read(self, size: int = -1) -> bytes:
+        chunks, count = [], 0
+        while size < 0 or count < size:
+            if not self._buf:
+                self._buf = self._next()
+                if not self._buf:
+                    break
+            take = self._buf if size < 0 else self._buf[:size - count]
+            self._buf = self._buf[len(take):]
+            chunks.append(take)
+            count += len(take)
+        return b"".join(chunks)
+
+    def _next(self) -> bytes:
+        if self._part == 0:
+            self._part, self._fh = 1, open(self.path, "rb")  # noqa: SIM115  # closed at its end or by close()
+            return self._head
+        if self._part == 1:
+            block = self._fh.read(1 << 16)
+            if block:
+                return block
+            self._fh.close()
+            self._fh, self._part = None, 2
+        if self._part == 2:
+            self._part = 3
+            return self._tail
+        return b""
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        self._fh, self._part, self._buf = None, 0, b""
