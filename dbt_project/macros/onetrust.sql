@@ -61,3 +61,17 @@
         else {{ column }}
     end
 {%- endmacro %}
+
+{#- The instant OneTrust last modified a record, as a timestamp (UTC): the raw `updated_at_utc` the pipeline
+    adds to each row (pipelines/onetrust/rows.py, newest_wins; the instant its copies are ordered by), else, for
+    rows loaded before it existed (or a table loaded before, without the column), `updated_at` parsed. -#}
+{% macro onetrust_updated_at_utc(source_relation, latest='latest') -%}
+    {%- set has_column = execute and load_relation(source_relation) is not none
+        and (adapter.get_columns_in_relation(source_relation) | selectattr('name', 'equalto', 'updated_at_utc')
+             | list | length) > 0 -%}
+    {%- if has_column -%}
+        coalesce({{ iso_timestamp(latest ~ '.updated_at_utc') }}, {{ iso_timestamp(latest ~ '.updated_at') }})
+    {%- else -%}
+        {{ iso_timestamp(latest ~ '.updated_at') }}
+    {%- endif -%}
+{%- endmacro %}

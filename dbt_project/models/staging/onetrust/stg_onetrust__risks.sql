@@ -51,6 +51,7 @@ renamed as (
         {{ iso_timestamp('latest.mitigated_date') }} as mitigated_at,
         {{ iso_timestamp('latest.created_at') }} as created_at,
         {{ iso_timestamp('latest.updated_at') }} as updated_at,
+        {{ onetrust_updated_at_utc(source('onetrust', 'risks')) }} as updated_at_utc,
         {{ deleted_and_loaded_columns(
             relation='latest', deletions='record_deletions', updated_at=iso_timestamp('latest.updated_at')
         ) }}

@@ -44,6 +44,7 @@ renamed as (
         {{ iso_timestamp('latest.deadline') }} as deadline_at,
         {{ iso_timestamp('latest.created_at') }} as created_at,
         {{ iso_timestamp('latest.updated_at') }} as updated_at,
+        {{ onetrust_updated_at_utc(source('onetrust', 'vendor_assessments')) }} as updated_at_utc,
         {{ iso_timestamp('latest.completed_on') }} as completed_at,
         {{ deleted_and_loaded_columns(
             relation='latest', deletions='record_deletions', updated_at=iso_timestamp('latest.updated_at')

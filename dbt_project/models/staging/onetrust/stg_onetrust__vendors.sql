@@ -46,6 +46,7 @@ renamed as (
         latest.contact_email,
         {{ iso_timestamp('latest.created_at') }} as created_at,
         {{ iso_timestamp('latest.updated_at') }} as updated_at,
+        {{ onetrust_updated_at_utc(source('onetrust', 'vendors')) }} as updated_at_utc,
         {{ deleted_and_loaded_columns(
             relation='latest', deletions='record_deletions', updated_at=iso_timestamp('latest.updated_at')
         ) }}
