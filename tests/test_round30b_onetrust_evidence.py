@@ -183,3 +183,25 @@ def test_a_bad_limit_setting_is_named(monkeypatch):
     monkeypatch.setenv("ONETRUST_ATTACHMENT_MAX_MB", "0")
     with pytest.raises(ValueError, match="ONETRUST_ATTACHMENT_MAX_MB"):
         max_attachment_bytes()
+
+
+def test_an_attestation_sent_before_with_worker_paths_is_rewritten_without_them(onetrust, duckdb_warehouse, tmp_path):
+    store = tmp_path / "store"
+    (store / "m.pdf").write_bytes(b"%PDF minutes")
+    uri = (store / "m.pdf").as_uri()
+    write_outbound(duckdb_warehouse, "onetrust", attestation_rows(1, evidence=f"Minutes <{uri}>"))
+    assert run("onetrust").created == 1
+    table = onetrust.store.tables["attestations"]
+    with onetrust.store.lock:  # as the push before this round sent it: the worker's path
+        (rec,) = [table.row(i) for i in range(len(table.rows)) if i not in table.removed
+                  and table.row(i).get("externalId") == "att-0000"]
+        rec["evidence"] = [{"name": "Minutes", "url": uri}]
+    with duckdb.connect(duckdb_warehouse.duckdb_path) as con:  # and its payload hashed as that push did
+        con.execute("update reverse_sync.external_links set payload_hash = 'before round 30b' "
+                    "where vendor = 'onetrust'")
+    report = run("onetrust", run_id="rewrite")
+    assert (report.updated, report.dead_lettered) == (1, 0), report.failures
+    (fixed,) = [a for a in onetrust.attestations() if a.get("externalId") == "att-0000"]
+    sha = hashlib.sha256(b"%PDF minutes").hexdigest()
+    assert fixed["evidence"] == [{"name": "Minutes", "sha256": sha}]
+    assert run("onetrust", run_id="settled").writes == 0
