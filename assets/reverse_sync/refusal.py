@@ -29,8 +29,10 @@ STREAK = 3
 _ACL = re.compile(r"\bACL\b|security constraints?|insufficient (rights|privileges)|not authori[sz]ed", re.I)
 # the vendor's own words for a refusal of one record for its values (not our "Fix the ... business rule" hint)
 _PER_RECORD = re.compile(r"aborted by business rule|data policy", re.I)
-# methods, paths, sys_ids, record numbers: an update and a create refused alike are the same refusal
-_VARIABLE = re.compile(r"\b(GET|POST|PATCH|PUT|DELETE)\b|\S*/\S*|\b[0-9a-f]{32}\b|\b[A-Z]+\d{4,}\b")
+# methods, paths, sys_ids, record numbers and the operation ServiceNow names ("ACL Exception Update Failed" for
+# a PATCH, "ACL Exception Insert Failed" for a POST): an update and a create refused alike are the same refusal
+_VARIABLE = re.compile(r"\b(GET|POST|PATCH|PUT|DELETE)\b|\b(Insert|Update|Delete|Read)\b|\S*/\S*"
+                       r"|\b[0-9a-f]{32}\b|\b[A-Z]+\d{4,}\b")
 
 
 def signature(exc: VendorError) -> str | None:

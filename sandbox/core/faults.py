@@ -98,6 +98,7 @@ class Decision:
     status: int | None = None  # 429, 5xx, 401 or 403 when the request must fail
     retry_after: int = 0
     after: str | None = None  # "lost_reply" | "html": served first, then the answer is replaced
+    method: str = ""  # the request's method (a vendor words a refused write per operation)
 
 
 # Marker kind -> the bytes served in its place inside a JSON string (see `hostile_text`).
@@ -218,7 +219,7 @@ class Faults:
             if auth_faults and s.rate_401 > 0 and rnd() < s.rate_401:
                 return Decision(delay, 401)
             if auth_faults and s.rate_403 > 0 and rnd() < s.rate_403:
-                return Decision(delay, 403)
+                return Decision(delay, 403, method=method.upper())
             if s.rate_lost_reply > 0 and rnd() < s.rate_lost_reply:
                 return Decision(delay, after="lost_reply")
             if s.rate_html > 0 and rnd() < s.rate_html:

@@ -22,6 +22,7 @@ from typing import Any
 
 from sandbox.core.base import Sandbox
 from sandbox.core.clock import SandboxClock, parse_anchor
+from sandbox.core.faults import Decision
 from sandbox.core.http import HTTPError, Request, Response, Router, json_response
 from sandbox.core.numbers import control_number
 from sandbox.servicenow import persistence, xml_format
@@ -56,6 +57,8 @@ class ServiceNowSandbox(Sandbox):
 
     vendor = "servicenow"
     server_header = "ServiceNow"
+    # an injected 403 on a write is worded as the instance words an ACL refusal of that operation
+    _ACL_OPERATION = {"POST": "Insert", "PATCH": "Update", "PUT": "Update", "DELETE": "Delete"}
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 42, size: int = 200, tls: bool = False,
                  token_ttl_seconds: int = 1800, latency_ms: float = 0, client_id: str = "sandbox-client",
@@ -92,6 +95,14 @@ class ServiceNowSandbox(Sandbox):
     # header runs as that user (pysnc's OAuth refresh sends its next request that way). A request with
     # an Authorization header is judged on the header alone (guessed precedence).
     SESSIONS_KEPT = 10_000
+
+    def fault_response(self, decision: Decision) -> Response:
+        """An injected 403 on a write answers as a lost write role does: "ACL Exception Insert Failed due to
+        security constraints" for a POST, "Update" for a PATCH / PUT, "Delete" for a DELETE (`acl.check_write`)."""
+        operation = self._ACL_OPERATION.get(decision.method) if decision.status == 403 else None
+        if operation:
+            return self.error(403, "Operation Failed", f"ACL Exception {operation} Failed due to security constraints")
+        return super().fault_response(decision)
 
     def _slow_call(self, req: Request) -> Response:
         if req.internal:  # a Batch API item runs in its batch's session and transaction: no session, not counted
