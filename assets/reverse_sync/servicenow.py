@@ -170,7 +170,7 @@ class ServiceNowTaskWriter:
         raise NotImplementedError("ServiceNow records are not re-read (reads = False)")
 
     def steps(self, changes: list[Change], creating: bool) -> list[Step]:
-        return default_steps(changes, creating)
+        return sn_update_reverted.reopen_steps(default_steps(changes, creating), changes)
 
     def apply(self, step: Step, internal_id: str, vendor_id: str | None, desired: dict[str, Any],
               writes: Writes) -> tuple[str, str | None]:

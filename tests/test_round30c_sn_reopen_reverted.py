@@ -1,0 +1,109 @@
+"""Round 30c: a ServiceNow reopen meeting a business rule, end to end against the sandbox.
+
+- A reopen sends the whole record. A field the instance always rewrites (a house-style rule) answered in the
+  form kept in ``external_links.vendor_forms`` was counted as "shown" and its form dropped, so the nightly
+  reconciliation no longer knew the rewrite as ours and sent a PATCH after every reopen. The form now stays.
+- A reopen whose state change stuck while a rule on the reopen set a field of the same push back: the field
+  was taken for the instance's rewrite of our value (kept as its form, so never written again). It is now a
+  revert (``update_reverted``, dead-lettered and held) and the link says open, as the record is: a later
+  close is planned, the reconciliation looks at it, and after the hold the field is written again.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from assets.reverse_sync.servicenow import VENDOR_CLOSED_STATES, remediation_table
+from tests import test_reverse_sync_attacks as attacks
+from tests.reverse_sync_helpers import query, run, write_outbound, writes
+from tests.test_reverse_sync_round22_reconcile import _reconcile
+from tests.test_reverse_sync_servicenow import remediation_rows
+
+servicenow = attacks.servicenow  # the sandbox fixture
+HOUSE = "Managed in GRC: see Project X"
+
+
+def _link(settings, task: str) -> tuple[str, str, str | None]:
+    [row] = query(settings, "select vendor_id, status, vendor_forms from reverse_sync.external_links "
+                            f"where vendor = 'servicenow' and internal_id = '{task}'")
+    return row
+
+
+def _patches(sb, sys_id: str) -> int:
+    return sum(1 for w in writes(sb) if w["method"] == "PATCH" and w["path"].endswith(sys_id))
+
+
+@pytest.fixture
+def pushed(servicenow, duckdb_warehouse, monkeypatch):
+    monkeypatch.delenv("PROJECTX_SERVICENOW_CLOSE_RETRY_SECONDS", raising=False)
+    rows = remediation_rows(3)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    assert run("servicenow").created == 3
+    return servicenow, duckdb_warehouse, rows
+
+
+def test_a_reopen_keeps_the_form_of_a_house_style_rewrite(pushed):
+    sb, settings, rows = pushed
+    task = rows[0]["remediation_task_id"]
+    sb.insert("sys_script", {"name": "description house style", "collection": "task", "when": "before",
+                             "action_update": "true", "filter_condition": f"correlation_id={task}"
+                             "^descriptionVALCHANGES", "template": f"description={HOUSE}^EQ"})
+    edited = [{**rows[0], "description": "Automated control failed again."}, *rows[1:]]
+    write_outbound(settings, "servicenow", edited)
+    assert run("servicenow", run_id="edit").updated == 1
+    sys_id, _, forms = _link(settings, task)
+    assert sb.get(remediation_table(), sys_id)["description"] == HOUSE and "description" in json.loads(forms)
+
+    write_outbound(settings, "servicenow", edited[1:])  # passes: closed
+    assert run("servicenow", run_id="passes").closed == 1
+    write_outbound(settings, "servicenow", edited)  # fails again: reopened with the whole record
+    push = run("servicenow", run_id="fails-again")
+    assert push.reopened == 1 and push.dead_lettered == 0, push.failures
+    _, status, forms = _link(settings, task)
+    assert status == "open" and "description" in json.loads(forms or "{}"), forms
+
+    sb.clear_request_log()
+    report = _reconcile(edited)
+    assert report.rewritten == [] and _patches(sb, sys_id) == 0, "the house style is ours: nothing to rewrite"
+
+
+def test_a_reopen_that_sticks_with_a_field_set_back_opens_the_link_and_is_held(pushed):
+    sb, settings, rows = pushed
+    task, old = rows[0]["remediation_task_id"], rows[0]["short_description"]
+    write_outbound(settings, "servicenow", rows[1:])  # passes: closed
+    assert run("servicenow", run_id="passes").closed == 1
+    sys_id = _link(settings, task)[0]
+    rule = sb.insert("sys_script", {"name": "a reopen resets the title", "collection": "task", "when": "before",
+                                    "order": "50", "action_update": "true", "filter_condition": "stateCHANGESFROM3",
+                                    "template": f"short_description={old}^EQ"})
+    again = [{**rows[0], "short_description": old + " (again)"}, *rows[1:]]
+    write_outbound(settings, "servicenow", again)  # fails again, with a new title: update, then reopen
+    push = run("servicenow", run_id="fails-again")
+    record = sb.get(remediation_table(), sys_id)
+    assert record["state"] not in VENDOR_CLOSED_STATES and record["short_description"] == old
+    assert push.dead_lettered == 1, push.as_metadata()
+    dead = attacks._dead(settings, "servicenow")[task]
+    assert dead.startswith("update_reverted: ServiceNow answered the reopen") and "short_description" in dead
+    _, status, forms = _link(settings, task)
+    assert status == "open", "the record is open at ServiceNow: so is the link"
+    assert "short_description" not in json.loads(forms or "{}"), "a value set back is no form of ours"
+
+    sb.clear_request_log()
+    assert run("servicenow", run_id="held").dead_lettered == 1 and writes(sb) == []
+    assert attacks._dead(settings, "servicenow")[task].startswith("deferred: update_reverted:")
+
+    sb.delete("sys_script", rule["sys_id"])  # the hour passes: the title is written (a plain update)
+    with duckdb.connect(settings.duckdb_path) as con:
+        con.execute("update audit.events set occurred_at = occurred_at - interval 61 minute "
+                    "where operation = 'update_reverted'")
+        con.execute("update reverse_sync.dead_letters set first_failed_at = first_failed_at - interval 61 minute")
+    done = run("servicenow", run_id="after-hold")
+    assert done.updated == 1 and done.dead_lettered == 0, done.failures
+    assert sb.get(remediation_table(), sys_id)["short_description"] == old + " (again)"
+
+    write_outbound(settings, "servicenow", rows[1:])  # passes again: the open link is closed
+    assert run("servicenow", run_id="passes-again").closed == 1
+    assert sb.get(remediation_table(), sys_id)["state"] in VENDOR_CLOSED_STATES
