@@ -312,7 +312,8 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             _tally(report, c, steps, snap, len(m.conflicts))
             breaker.success()
             sync.rate_limits.succeeded()
-            sync.refusal.success()
+            if steps:  # a write was sent and accepted; a record needing none proves nothing about the account
+                sync.refusal.success()
     except VendorError as exc:
         reason = str(exc)
         sync.rate_limits.failed(exc)
