@@ -7,9 +7,12 @@ operators (a partition or a backfill in the UI, or ``dagster job backfill``).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from dagster import (
     AssetKey,
     AssetSelection,
+    DagsterRun,
     DagsterRunStatus,
     DefaultScheduleStatus,
     RunRequest,
@@ -100,6 +103,34 @@ def unbuilt_dbt_parents(context: ScheduleEvaluationContext | SensorEvaluationCon
 # A run of the job in one of these states has not read its vendor yet (queued behind the vendor's
 # running sync, the warehouse pool or the run queue): a tick adds no other while one waits.
 WAITING = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED]
+# ... but not for ever. A run leaves NOT_STARTED as soon as it is submitted (to QUEUED, or straight to
+# STARTING): one still there after STALE_NOT_STARTED is a launch that crashed and will never start. A QUEUED
+# run waits behind the vendor's running sync, which run monitoring fails after its max_runtime_seconds (6 h,
+# resources/dagster_scale_out.yaml): one queued longer than that plus STALE_NOT_STARTED is stuck too. Either is
+# ignored (a warning on the first tick that finds it), or the live sync would skip every tick for good.
+STALE_NOT_STARTED = timedelta(minutes=30)
+STALE_QUEUED = timedelta(hours=6) + STALE_NOT_STARTED
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def waiting_run(context: ScheduleEvaluationContext, job_name: str) -> DagsterRun | None:
+    """The job's run still waiting to start (a reason to skip this tick), or None; stale ones are ignored."""
+    now = _now()
+    for record in context.instance.get_run_records(RunsFilter(job_name=job_name, statuses=WAITING), limit=20):
+        run = record.dagster_run
+        bound = STALE_NOT_STARTED if run.status == DagsterRunStatus.NOT_STARTED else STALE_QUEUED
+        if now - record.create_timestamp < bound:
+            return run
+        later = context.instance.get_runs(RunsFilter(job_name=job_name, created_after=record.create_timestamp),
+                                          limit=1)
+        if not later:  # the first tick to find it stale: said once, not on every tick after
+            context.log.warning(f"{job_name}: run {run.run_id} has been {run.status.value} since "
+                                f"{record.create_timestamp:%Y-%m-%d %H:%M} UTC, longer than a run waits "
+                                f"({bound}); ignored, so the live sync goes on. Delete or terminate it in the UI.")
+    return None
 
 
 def schedules_for(env: Environment) -> list[ScheduleDefinition]:
@@ -110,10 +141,10 @@ def schedules_for(env: Environment) -> list[ScheduleDefinition]:
             switch = flag(JOB_INTEGRATION[job.name], env.name)
             if not switch.enabled:
                 return SkipReason(f"{job.name}: {switch.skip_reason()}")
-            waiting = context.instance.get_runs(RunsFilter(job_name=job.name, statuses=WAITING), limit=1)
+            waiting = waiting_run(context, job.name)
             if waiting:  # it will read everything since the cursor: a second waiting run adds only a pile-up
-                return SkipReason(f"{job.name}: run {waiting[0].run_id} is still waiting to start "
-                                  f"({waiting[0].status.value}); it will sync everything since the cursor.")
+                return SkipReason(f"{job.name}: run {waiting.run_id} is still waiting to start "
+                                  f"({waiting.status.value}); it will sync everything since the cursor.")
             unbuilt = unbuilt_dbt_parents(context, job)
             if unbuilt:
                 names = first_few([k.to_user_string() for k in unbuilt])
@@ -127,7 +158,8 @@ def schedules_for(env: Environment) -> list[ScheduleDefinition]:
             default_status=status, execution_fn=live_partition,
             description=f"Every {minutes} min in {env.name} (spec §4), at a fixed per-job offset (jitter): the "
                         f"live sync of today's partition. Skips while integration.{JOB_INTEGRATION[job.name]}"
-                        ".enabled is false, or while a run of the job is still waiting to start.",
+                        ".enabled is false, or while a run of the job is still waiting to start (not one left "
+                        "waiting past STALE_NOT_STARTED / STALE_QUEUED).",
         )
 
     return [
