@@ -110,7 +110,7 @@ def check(environ: dict):
         if key and (answer := s3_uploads.finishing(environ, bucket, key, method, query["uploadId"][0])) is not None:
             return answer
     if method == "POST" and not key and "delete" in query:
-        return _delete_count(environ)
+        return _delete_count(environ) or s3_suspended.delete_objects(environ, bucket)
     if method not in ("PUT", "POST") or not key:
         return None
     if len(key.encode("utf-8")) > MAX_KEY:

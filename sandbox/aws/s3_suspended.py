@@ -8,10 +8,17 @@ objects in a versioning-suspended bucket"). moto treated such a bucket as never 
 - PutObject / CopyObject / CompleteMultipartUpload replaced every version with the new object. S3 replaces only the
   ``null`` version (the new object is ``null``); the older versions stay;
 - DeleteObject of one version id (``null`` included) removed every version too: now only that one goes.
+- DeleteObjects (``POST ?delete``) did the same per key: each key now gets the DeleteObject semantics above
+  (round 30c), answered as S3's DeleteResult (``DeleteMarker`` / ``DeleteMarkerVersionId`` ``null``).
 A key with no version at all is left to moto (204, nothing made) [unc: S3 may add a null delete marker].
+A write moto refuses (4xx/5xx) leaves the versions in the order they had.
 """
 
 from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape
 
 from sandbox.aws.s3_listing import AUTH
 
@@ -88,6 +95,7 @@ def _keep_versions(environ: dict, bucket, key: str) -> None:
     older = _older(bucket, key)
     if not older:
         return
+    before = list(bucket.keys.getlist(key, []))
     for version in older:
         if hasattr(version, "dispose"):
             version.dispose = _spared
@@ -95,7 +103,54 @@ def _keep_versions(environ: dict, bucket, key: str) -> None:
     def restore(status: str, body: bytes) -> None:
         for version in older:
             vars(version).pop("dispose", None)
+        if not status.startswith("2"):  # refused: nothing written, the order stays ([v1, null, v2]: v2 current)
+            now = bucket.keys.getlist(key, [])
+            if len(now) != len(before) or any(a is not b for a, b in zip(now, before, strict=True)):
+                dict.__setitem__(bucket.keys, key, before)
+            return
         current = [v for v in bucket.keys.getlist(key, []) if not any(v is o for o in older)]
         dict.__setitem__(bucket.keys, key, [*older, *current])
 
     environ.setdefault("sandbox.after", []).append(restore)
+
+
+def delete_objects(environ: dict, bucket):
+    """DeleteObjects in a Suspended bucket: DeleteObject's semantics per key (moto dropped every version of each);
+    None for any other bucket, or a body that is not a Delete document (moto answers)."""
+    if not _suspended(bucket):
+        return None
+    length = environ.get("CONTENT_LENGTH")
+    if not length or not length.isdecimal():
+        return None
+    body = environ["wsgi.input"].read(int(length))
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+
+    def child(node, name: str) -> str | None:
+        found = next((c for c in node if c.tag.rpartition("}")[2] == name), None)
+        return None if found is None else (found.text or "")
+
+    quiet = (child(root, "Quiet") or "").strip().lower() == "true"
+    done = []
+    for node in (c for c in root if c.tag.rpartition("}")[2] == "Object"):
+        key, version = child(node, "Key"), child(node, "VersionId")
+        if not key:
+            return None
+        item = f"<Key>{escape(key)}</Key>"
+        if version is None:
+            if _delete(bucket, key) is not None:
+                item += "<DeleteMarker>true</DeleteMarker><DeleteMarkerVersionId>null</DeleteMarkerVersionId>"
+        else:  # an unknown version id reads as deleted [unc]
+            answer = _delete_version(bucket, key, version)
+            item += f"<VersionId>{escape(version)}</VersionId>"
+            if answer is not None and ("x-amz-delete-marker", "true") in answer[2]:
+                item += (f"<DeleteMarker>true</DeleteMarker><DeleteMarkerVersionId>{escape(version)}"
+                         "</DeleteMarkerVersionId>")
+        done.append(f"<Deleted>{item}</Deleted>")
+    listed = "" if quiet else "".join(done)
+    result = ('<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+              f"{listed}</DeleteResult>")
+    return 200, result.encode(), [("Content-Type", "application/xml")]
