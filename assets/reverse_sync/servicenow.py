@@ -1,7 +1,7 @@
 """Remediation tasks for failed controls, pushed to ServiceNow's remediation-task table."""
 
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -212,7 +212,7 @@ class ServiceNowTaskWriter:
         response = writes.send(self.client.session, "PATCH", f"{self.path}/{vendor_id}", json=body,
                                operation=operation, object_id=str(vendor_id), internal_id=internal_id)
         if not _answers_record(response, str(vendor_id)):
-            self.verify(str(vendor_id), body, response, operation, internal_id, writes, changes)
+            self.verify(str(vendor_id), body, response, operation, internal_id, writes)
         elif operation == "close":  # the record as saved: a business rule may have set the state back
             answered = _raw(response.json()["result"].get("state"))
             if answered not in VENDOR_CLOSED_STATES:
@@ -244,7 +244,7 @@ class ServiceNowTaskWriter:
                 f"if still absent {settle:.0f} s after that create (PROJECTX_SERVICENOW_CREATE_SETTLE_SECONDS)", 409)
 
     def verify(self, vendor_id: str, body: dict[str, Any], response: Any, operation: str, internal_id: str,
-               writes: Writes, changes: Sequence[Change] = ()) -> None:
+               writes: Writes) -> None:
         """A PATCH answered 2xx without the record (an empty body, ``{}``, another record): ServiceNow answers
         a PATCH with the record it updated (unless asked not to with ``X-no-response-body``, which Project X
         never sends), so such an answer proves nothing (a proxy may have answered in its place). The record is
@@ -254,23 +254,8 @@ class ServiceNowTaskWriter:
         VendorError naming the answer, so the record is dead-lettered and written by the next push. An update
         of derived fields only (priority) that the record does not show is sent once more (a PATCH is
         idempotent): done if that answer is the record, whatever priority the instance computed; else
-        dead-lettered, as nothing proves it landed. A 404 here is the record's (deleted meanwhile).
-
-        A read-back that shows the write set back (a close whose state is not closed; a reopen or an update per
-        :func:`sn_update_reverted.check`) is the business rule's revert, handled as when the answer is the record:
-        audited ``close_reverted`` / ``update_reverted``, dead-lettered (409, no breaker count) and held
-        [unc: a proxy that drops the PATCH yet passes the read reads the same; the hold then only delays the
-        retry]."""
+        dead-lettered, as nothing proves it landed. A 404 here is the record's (deleted meanwhile)."""
         record = self.record(vendor_id)
-        if not readback.sn_derived_only(body):
-            if operation == "close":
-                state = _raw(record.get("state"))
-                if state not in VENDOR_CLOSED_STATES:
-                    raise sn_reverted.reverted(vendor_id, internal_id, state, response.status_code,
-                                               self.close_retry_seconds, writes)
-            else:
-                sn_update_reverted.check(record, body, changes, VENDOR_CLOSED_STATES, vendor_id, internal_id,
-                                         response.status_code, self.close_retry_seconds, writes, keep_forms=False)
         if readback.sn_derived_only(body):
             if readback.sn_derived_shows(record, body):
                 return

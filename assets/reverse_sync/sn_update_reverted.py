@@ -48,11 +48,9 @@ _SHOWN = 60  # characters of an answered value in the audit and the dead letter
 
 
 def check(record: dict[str, Any], body: dict[str, Any], changes: Sequence[Change], closed: frozenset[str],
-          vendor_id: str, internal_id: str, status: int, hold_seconds: int, writes: Any,
-          keep_forms: bool = True) -> None:
+          vendor_id: str, internal_id: str, status: int, hold_seconds: int, writes: Any) -> None:
     """Raise VendorError (``update_reverted:``) when the answered ``record`` shows the write undone; else keep
-    the instance's forms of our values in the link's ``vendor_forms`` (not with ``keep_forms`` False: a record
-    read back after an answer that was not the record, which proves no rewrite of ours)."""
+    the instance's forms of our values in the link's ``vendor_forms``."""
     forms = _link_forms(writes, internal_id)
     before = {c.field: c.before for c in changes}
     for c in changes:  # a reopen: the fields its update step changed (``reopen_steps``)
@@ -83,7 +81,7 @@ def check(record: dict[str, Any], body: dict[str, Any], changes: Sequence[Change
             _mark_open(writes, internal_id)
         raise _reverted(record, sorted(reverted), vendor_id, internal_id, status, hold_seconds, writes, reopened)
     stale = [n for n in shown if n in forms]
-    if keep_forms and (rewritten or stale):
+    if rewritten or stale:
         kept = {k: v for k, v in forms.items() if k not in stale}
         _save_forms(writes, internal_id, {**kept, **rewritten})
 
