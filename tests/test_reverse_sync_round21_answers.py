@@ -245,21 +245,31 @@ def test_a_jira_transition_still_offered_but_refused_is_dead_lettered_naming_the
 
 def test_onetrust_attestation_deleted_before_its_evidence_is_attached_is_dead_lettered_then_recreated(
         onetrust, duckdb_warehouse, monkeypatch, tmp_path):
-    """Only a file to attach changed: the attach to the deleted attestation answers 404 (the record's dead
-    letter, no breaker count); the next push finds it gone, re-creates it by externalId and attaches the files."""
+    """A file to attach changed (its sha256 in the evidence list too, since round 30b): the attestation is deleted
+    between its update and the attach, which answers 404 (the record's dead letter, no breaker count); the next
+    push finds it gone, re-creates it by externalId and attaches the files."""
     evidence = tmp_path / "evidence"
+    monkeypatch.setenv("PROJECTX_EVIDENCE_DIR", str(evidence))  # files are attached from the store only
     (evidence / "a.txt").write_text("first")
     rows = attestation_rows(2, evidence="a <a.txt>")
     write_outbound(duckdb_warehouse, "onetrust", rows)
     run("onetrust")
     (evidence / "a.txt").write_text("second version")  # same reference, new content: an attach only
-    real_apply = OneTrustAttestationWriter.apply
-    _delete_before_write(monkeypatch, OneTrustAttestationWriter, "att-0001",
-                         lambda att: onetrust.delete("attestations", [att]))
+    real_attach = OneTrustAttestationWriter.attach_files
+    deleted: set[str] = set()
+
+    def attach_files(self, attestation_id, attachments, internal_id, writes_):
+        if internal_id == "att-0001" and not deleted:
+            deleted.add(attestation_id)
+            onetrust.delete("attestations", [attestation_id])
+        return real_attach(self, attestation_id, attachments, internal_id, writes_)
+
+    monkeypatch.setattr(OneTrustAttestationWriter, "attach_files", attach_files)
     report = run("onetrust", breaker_threshold=1, circuit_breakers=True)
+    assert deleted, "the attach step ran for att-0001"
     assert (report.dead_lettered, report.breaker_state) == (1, "closed"), report.failures
     assert "404" in _dead(duckdb_warehouse, "onetrust")["att-0001"]
-    monkeypatch.setattr(OneTrustAttestationWriter, "apply", real_apply)
+    monkeypatch.setattr(OneTrustAttestationWriter, "attach_files", real_attach)
     again = run("onetrust")
     assert again.dead_lettered == 0, again.failures
     ours = OURS["onetrust"](onetrust)
