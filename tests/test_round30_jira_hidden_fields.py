@@ -57,7 +57,7 @@ def test_create_leaves_out_hidden_fields_with_a_reason_instead_of_dead_letters(j
     posts = [w["status"] for w in writes(jira) if w["path"].endswith("/issue")]
     assert posts.count(201) == 4 and 1 <= posts.count(400) <= 4 and len(posts) == 4 + posts.count(400)
     assert 2 <= len([r for r in jira.request_log if "/createmeta/" in r["path"]]) <= 8
-    # shown again: a left-out value is written with the record's next change (the warning says so)
+    # shown again: the left-out values are written by the next push (and a change made meanwhile with them)
     _hide(jira, "duedate", "priority", hidden=False)
     write_outbound(duckdb_warehouse, "jira", [{**r, "due_date": date(2027, 1, 10)} for r in jira_rows(4)])
     again = run("jira", run_id="again")
@@ -97,3 +97,29 @@ def test_an_edit_leaves_out_a_field_hidden_after_creation_and_its_comment_says_o
     jira.clear_request_log()
     third = run("jira", run_id="third")
     assert third.dead_lettered == 0 and writes(jira) == []
+
+
+def test_a_value_left_out_is_written_once_the_screen_takes_it_again_without_a_change_in_project_x(
+        jira, duckdb_warehouse):
+    """The link records what Jira really took: a due date left out keeps Jira's value as the synced base and the
+    link's digest is not the row's, so each push plans the record again (a read, no write while the field stays
+    hidden) and the first push after the field is back writes it; before, it waited for the row's next change."""
+    rows = [{**r, "due_date": date(2027, 2, 2)} for r in jira_rows(2)]
+    _hide(jira, "duedate")
+    write_outbound(duckdb_warehouse, "jira", rows)
+    first = run("jira")
+    assert first.created == 2 and first.dead_lettered == 0
+    links = _links(duckdb_warehouse)
+    assert all(_fields(jira, key)["duedate"] is None for key in links.values())
+    left = query(duckdb_warehouse, "select internal_id, field from reverse_sync.plans where outcome = 'left_out'")
+    assert left and {f for _, f in left} == {"duedate"} and {i for i, _ in left} == set(links), left
+    jira.clear_request_log()
+    second = run("jira", run_id="second")  # still hidden: planned again, nothing written
+    assert second.dead_lettered == 0 and writes(jira) == [], writes(jira)
+    _hide(jira, "duedate", hidden=False)
+    third = run("jira", run_id="third")  # the same rows: no change in Project X
+    assert third.dead_lettered == 0 and third.updated == 2, third.failures
+    assert all(_fields(jira, key)["duedate"] == "2027-02-02" for key in links.values())
+    jira.clear_request_log()
+    fourth = run("jira", run_id="fourth")
+    assert fourth.updated == 0 and writes(jira) == [], "written once, then settled"

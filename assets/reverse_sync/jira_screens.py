@@ -16,9 +16,9 @@ and issue type, an edit's for that issue only (editmeta describes one issue as i
 with ``jira.issue.editable = false`` has an empty one, a moved issue is in another project).
 A listing that cannot be read (the read fails, an answer of the wrong shape, no fields, no ``summary``) is
 unknown: the refusal stands, as Jira answered it (the record's dead letter), never "the screen takes nothing".
-The record is linked as synced, so a value left out is written with the record's next change in Project X, not
-when the field comes back on the screen [unc: needs the engine to leave dropped fields out of the link; see
-``Screens.dropped``].
+The engine links the record without the fields left out (``Screens.dropped``, read through
+``JiraIssueWriter.left_out``; ``runloop._without``): each push plans it again (a read, no write while the screen
+still does not take them) and the first push after the field is back on the screen writes it.
 Only the ``errors`` keys are read: the messages are in the integration account's language.
 
 Project X cannot do without the labels (``projectx:<id>`` is how every later push finds the issue) or the
@@ -229,8 +229,8 @@ class Screens:
         if first:
             log.warning("Jira: the %s screen of project %s (issue type %s) does not take %s (not on the screen, or "
                         "hidden by the field configuration): Project X %s without them (logged once a run). Put them "
-                        "back on that screen in Jira; the values left out are written with each record's next "
-                        "change",
+                        "back on that screen in Jira; the values left out are written by the first push after "
+                        "that",
                         kind, project, issuetype, ", ".join(sorted(fields)),
                         "creates issues" if kind == "create" else "updates issues")
         log.info("Jira issue for %s %s without %s: %s", internal_id, "created" if kind == "create" else "updated",

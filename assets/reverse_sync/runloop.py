@@ -302,13 +302,15 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
                                       x.projectx, x.vendor, x.winner, x.rule)
             if vendor_id is not None and _new_id(c, vendor_id):  # the last guard: one task per vendor record
                 sync.writes.claim(str(vendor_id), c.internal_id)
+            left = _left_out(w, c.internal_id)
+            synced, sent, digest = _without(left, m.synced, _sent(c), c.digest, snap)
             if vendor_id is not None:
-                state.save_link(conn, w.vendor, w.vendor_object, c.internal_id, vendor_id, number, c.digest,
-                                "closed" if c.closing else "open", m.synced, snap.updated if snap else None,
-                                sync.run_id, existing=c.link is not None, sent=_sent(c))
+                state.save_link(conn, w.vendor, w.vendor_object, c.internal_id, vendor_id, number, digest,
+                                "closed" if c.closing else "open", synced, snap.updated if snap else None,
+                                sync.run_id, existing=c.link is not None, sent=sent)
                 unsettled.clear(conn, w.vendor, c.internal_id)  # linked: no create of it is in doubt any more
             state.clear_dead_letter(conn, w.vendor, c.internal_id)
-            report.plan += plan_rows(c, vendor_id, steps, m.conflicts, "done")
+            report.plan += _mark_left_out(plan_rows(c, vendor_id, steps, m.conflicts, "done"), left)
             _tally(report, c, steps, snap, len(m.conflicts))
             breaker.success()
             sync.rate_limits.succeeded()
@@ -330,6 +332,35 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             if is_connector_failure(exc):
                 breaker.failure(reason)
             sync.refusal.failure(exc)
+
+
+def _left_out(writer: Any, internal_id: str) -> dict[str, str]:
+    """The fields the writer's writes of this record went without this run ({field: why}; Jira: a field its screen
+    does not take), empty for writers that never leave one out."""
+    left_out = getattr(writer, "left_out", None)
+    return dict(left_out(internal_id) or {}) if left_out is not None else {}
+
+
+def _without(left: dict[str, str], synced: dict[str, Any], sent: dict[str, Any], digest: str, snap: Any
+             ) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The link as the vendor really took the write: a field left out keeps the vendor's value as the synced
+    base and is not among the values sent, and the link's digest is not the row's, so the record is planned
+    again by the next push and the field written once the vendor takes it (not only with the row's next
+    change; the plan's read is the only cost while it still does not)."""
+    if not left:
+        return synced, sent, digest
+    vendor = dict(snap.fields) if snap is not None else {}
+    synced = {**synced, **{f: vendor.get(f) for f in left if f in synced}}
+    sent = {k: v for k, v in sent.items() if k not in left}
+    return synced, sent, f"{digest}:left_out"
+
+
+def _mark_left_out(rows: list[dict[str, Any]], left: dict[str, str]) -> list[dict[str, Any]]:
+    """Plan rows of fields the write went without: outcome ``left_out``, with why."""
+    for row in rows:
+        if row.get("field") in left:
+            row["outcome"], row["reason"] = "left_out", left[row["field"]]
+    return rows
 
 
 def _sent(c: Candidate) -> dict[str, Any]:
