@@ -232,6 +232,17 @@ def vendors(make_servicenow_sandbox, make_jira_sandbox, make_onetrust_sandbox, m
 
 
 @pytest.fixture
+def delivery_sandboxes(make_slack_sandbox, make_smtp_sandbox, duckdb_warehouse, monkeypatch):
+    """A Slack sandbox and an SMTP relay with STARTTLS and AUTH, SLACK_* and SMTP_* pointed at them."""
+    from tests.notify_helpers import delivery_env
+
+    slack = make_slack_sandbox()
+    smtp = make_smtp_sandbox(username="mailer", password="mail-secret", starttls=True, require_tls=True)
+    delivery_env(monkeypatch, slack, smtp)
+    return slack, smtp
+
+
+@pytest.fixture
 def approval(make_slack_sandbox, duckdb_warehouse, monkeypatch):
     """task-1's approval request posted to #compliance-delivery over HTTP; an approver's Slack id."""
     from tests.notify_helpers import APPROVER, make_tasks, send_approval

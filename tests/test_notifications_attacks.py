@@ -24,7 +24,6 @@ from resources.warehouse import WarehouseResource
 from tests.notify_helpers import (
     APPROVER,
     click,
-    delivery_env,
     ledger,
     make_tasks,
     outbox_row,
@@ -40,11 +39,8 @@ LINK = re.compile(r"<([^<>]*)>")
 
 
 @pytest.fixture
-def sandboxes(make_slack_sandbox, make_smtp_sandbox, duckdb_warehouse, monkeypatch):
-    slack = make_slack_sandbox()
-    smtp = make_smtp_sandbox(username="mailer", password="mail-secret", starttls=True, require_tls=True)
-    delivery_env(monkeypatch, slack, smtp)
-    return slack, smtp
+def sandboxes(delivery_sandboxes):
+    return delivery_sandboxes
 
 
 def deliver(*channel_types: str, sleep=None, **settings) -> dict[str, int]:

@@ -23,17 +23,14 @@ from slack_sdk import WebClient
 from assets.notifications.delivery import Deliverer
 from resources.notifications import NotificationsResource
 from resources.warehouse import WarehouseResource
-from tests.notify_helpers import delivery_env, ledger, outbox_row
+from tests.notify_helpers import ledger, outbox_row
 
 ADMINS = "slack-admins@projectx.io"
 
 
 @pytest.fixture
-def sandboxes(make_slack_sandbox, make_smtp_sandbox, duckdb_warehouse, monkeypatch):
-    slack = make_slack_sandbox()
-    smtp = make_smtp_sandbox(username="mailer", password="mail-secret", starttls=True, require_tls=True)
-    delivery_env(monkeypatch, slack, smtp)
-    return slack, smtp
+def sandboxes(delivery_sandboxes):
+    return delivery_sandboxes
 
 
 def _rows(*channels: str, **extra) -> list[dict]:
