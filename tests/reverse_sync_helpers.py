@@ -79,3 +79,24 @@ def attestation_rows(n: int, *, result: str = "INEFFECTIVE", evidence: str = "")
                     "onetrust_result": result, "evidence_refs": evidence,
                     "summary": f"{control} {month:%Y-%m}: exceptions (3 in scope, 1 failing)"})
     return out
+
+
+def patches_of(sb, sys_id: str) -> int:
+    """PATCHes the ServiceNow sandbox received for one record."""
+    return sum(1 for w in writes(sb) if w["method"] == "PATCH" and w["path"].endswith(sys_id))
+
+
+def push_audited(settings, operation: str, sys_id: str) -> list[tuple]:
+    """(status, detail) of the ServiceNow push's audit rows of ``operation`` for one record."""
+    return query(settings, "select status, detail from audit.events where action = 'push' and system = "
+                           f"'servicenow' and operation = '{operation}' and object_id = '{sys_id}'")
+
+
+def age_reverts(settings, minutes: int, operation: str) -> None:
+    """As if the ``operation`` reverts (and the dead letters) happened ``minutes`` earlier: the hold is measured
+    from the last one."""
+    with duckdb.connect(settings.duckdb_path) as con:
+        con.execute(f"update audit.events set occurred_at = occurred_at - interval {minutes} minute "
+                    f"where operation = '{operation}'")
+        con.execute(f"update reverse_sync.dead_letters set first_failed_at = first_failed_at - interval {minutes} "
+                    "minute")

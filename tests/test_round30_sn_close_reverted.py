@@ -11,12 +11,11 @@ End to end against the ServiceNow sandbox over HTTP.
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from assets.reverse_sync.servicenow import STATE_OPEN, VENDOR_CLOSED_STATES, remediation_table
 from tests import test_reverse_sync_attacks as attacks
-from tests.reverse_sync_helpers import query, run, write_outbound, writes
+from tests.reverse_sync_helpers import age_reverts, patches_of, push_audited, query, run, write_outbound, writes
 from tests.test_reverse_sync_servicenow import remediation_rows
 
 servicenow = attacks.servicenow  # the sandbox fixture
@@ -29,24 +28,6 @@ def _link(settings, task: str) -> tuple[str, str]:
     [(vendor_id, status)] = query(settings, "select vendor_id, status from reverse_sync.external_links "
                                             f"where vendor = 'servicenow' and internal_id = '{task}'")
     return vendor_id, status
-
-
-def _reverts(settings, sys_id: str) -> list[tuple]:
-    return query(settings, "select status, detail from audit.events where action = 'push' and system = "
-                           f"'servicenow' and operation = 'close_reverted' and object_id = '{sys_id}'")
-
-
-def _age_reverts(settings, minutes: int) -> None:
-    """As if the reverts happened ``minutes`` earlier (the hold is measured from the last one)."""
-    with duckdb.connect(settings.duckdb_path) as con:
-        con.execute(f"update audit.events set occurred_at = occurred_at - interval {minutes} minute "
-                    "where operation = 'close_reverted'")
-        con.execute(f"update reverse_sync.dead_letters set first_failed_at = first_failed_at - interval {minutes} "
-                    "minute")
-
-
-def _patches(sb, sys_id: str) -> int:
-    return sum(1 for w in writes(sb) if w["method"] == "PATCH" and w["path"].endswith(sys_id))
 
 
 @pytest.fixture
@@ -70,10 +51,10 @@ def test_a_close_set_back_by_a_business_rule_leaves_the_link_open_and_is_dead_le
     sb.clear_request_log()
     push = run("servicenow", run_id="passes")
     assert push.closed == 0 and push.dead_lettered == 1, push.as_metadata()
-    assert _patches(sb, sys_id) == 1 and sb.get(remediation_table(), sys_id)["state"] == STATE_OPEN
+    assert patches_of(sb, sys_id) == 1 and sb.get(remediation_table(), sys_id)["state"] == STATE_OPEN
     assert _link(settings, task) == (sys_id, "open"), "the close did not stick: the link stays open"
     assert attacks._dead(settings, "servicenow")[task].startswith("close_reverted: ServiceNow answered the close")
-    [(status, detail)] = _reverts(settings, sys_id)
+    [(status, detail)] = push_audited(settings, "close_reverted", sys_id)
     assert status == "200" and "state 1" in detail
     assert push.breaker_state == "closed"
 
@@ -88,18 +69,18 @@ def test_later_pushes_do_not_write_every_run_and_the_close_sticks_once_the_child
     assert writes(sb) == [], writes(sb)
     dead = attacks._dead(settings, "servicenow")[task]
     assert dead.startswith("deferred: close_reverted:") and "PROJECTX_SERVICENOW_CLOSE_RETRY_SECONDS" in dead
-    assert len(_reverts(settings, sys_id)) == 1 and _link(settings, task)[1] == "open"
+    assert len(push_audited(settings, "close_reverted", sys_id)) == 1 and _link(settings, task)[1] == "open"
 
-    _age_reverts(settings, 61)  # the hour is over: sent again, set back again, now held two hours
-    assert run("servicenow", run_id="hour-later").dead_lettered == 1 and _patches(sb, sys_id) == 1
-    assert len(_reverts(settings, sys_id)) == 2
-    _age_reverts(settings, 90)
+    age_reverts(settings, 61, "close_reverted")  # the hour is over: sent again, set back again, now held two hours
+    assert run("servicenow", run_id="hour-later").dead_lettered == 1 and patches_of(sb, sys_id) == 1
+    assert len(push_audited(settings, "close_reverted", sys_id)) == 2
+    age_reverts(settings, 90, "close_reverted")
     sb.clear_request_log()
     run("servicenow", run_id="ninety-minutes-later")
     assert writes(sb) == [], "the second hold is two hours"
 
     sb.update(remediation_table(), child["sys_id"], {"state": "3"})  # a person closes the child task
-    _age_reverts(settings, 31)
+    age_reverts(settings, 31, "close_reverted")
     done = run("servicenow", run_id="children-closed")
     assert done.closed == 1 and done.dead_lettered == 0, done.failures
     assert sb.get(remediation_table(), sys_id)["state"] in VENDOR_CLOSED_STATES
@@ -125,5 +106,5 @@ def test_no_hold_when_the_setting_is_zero(reverting, monkeypatch):
     run("servicenow", run_id="passes")
     sb.clear_request_log()
     again = run("servicenow", run_id="again")
-    assert _patches(sb, sys_id) == 1 and again.dead_lettered == 1
+    assert patches_of(sb, sys_id) == 1 and again.dead_lettered == 1
     assert attacks._dead(settings, "servicenow")[task].startswith("close_reverted:")

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
 from assets.reverse_sync.servicenow import VENDOR_CLOSED_STATES, remediation_table
 from tests import test_reverse_sync_attacks as attacks
-from tests.reverse_sync_helpers import query, run, write_outbound, writes
+from tests.reverse_sync_helpers import age_reverts, patches_of, push_audited, query, run, write_outbound, writes
 from tests.test_reverse_sync_servicenow import remediation_rows
 
 servicenow = attacks.servicenow  # the sandbox fixture
@@ -29,23 +28,6 @@ def _link(settings, task: str) -> tuple[str, str, str | None]:
     [row] = query(settings, "select vendor_id, status, vendor_forms from reverse_sync.external_links "
                             f"where vendor = 'servicenow' and internal_id = '{task}'")
     return row
-
-
-def _audited(settings, operation: str, sys_id: str) -> list[tuple]:
-    return query(settings, "select status, detail from audit.events where action = 'push' and system = "
-                           f"'servicenow' and operation = '{operation}' and object_id = '{sys_id}'")
-
-
-def _age(settings, minutes: int) -> None:
-    with duckdb.connect(settings.duckdb_path) as con:
-        con.execute(f"update audit.events set occurred_at = occurred_at - interval {minutes} minute "
-                    "where operation = 'update_reverted'")
-        con.execute(f"update reverse_sync.dead_letters set first_failed_at = first_failed_at - interval {minutes} "
-                    "minute")
-
-
-def _patches(sb, sys_id: str) -> int:
-    return sum(1 for w in writes(sb) if w["method"] == "PATCH" and w["path"].endswith(sys_id))
 
 
 @pytest.fixture
@@ -68,11 +50,11 @@ def test_a_reopen_set_back_keeps_the_link_closed_is_dead_lettered_and_held(pushe
     sb.clear_request_log()
     push = run("servicenow", run_id="fails-again")
     assert push.reopened == 0 and push.dead_lettered == 1, push.as_metadata()
-    assert _patches(sb, sys_id) == 1 and sb.get(remediation_table(), sys_id)["state"] in VENDOR_CLOSED_STATES
+    assert patches_of(sb, sys_id) == 1 and sb.get(remediation_table(), sys_id)["state"] in VENDOR_CLOSED_STATES
     assert _link(settings, task)[1] == "closed", "the record is closed at ServiceNow: so is the link"
     dead = attacks._dead(settings, "servicenow")[task]
     assert dead.startswith("update_reverted: ServiceNow answered the reopen") and "state '3'" in dead
-    [(status, detail)] = _audited(settings, "update_reverted", sys_id)
+    [(status, detail)] = push_audited(settings, "update_reverted", sys_id)
     assert status == "200" and "business rule" in detail
     assert push.breaker_state == "closed"
 
@@ -81,10 +63,10 @@ def test_a_reopen_set_back_keeps_the_link_closed_is_dead_lettered_and_held(pushe
         assert run("servicenow", run_id=f"minute-{i}").dead_lettered == 1
     assert writes(sb) == []
     assert attacks._dead(settings, "servicenow")[task].startswith("deferred: update_reverted:")
-    assert len(_audited(settings, "update_reverted", sys_id)) == 1
+    assert len(push_audited(settings, "update_reverted", sys_id)) == 1
 
     sb.delete("sys_script", rule["sys_id"])  # the admin drops the rule; the hour passes
-    _age(settings, 61)
+    age_reverts(settings, 61, "update_reverted")
     done = run("servicenow", run_id="rule-gone")
     assert done.reopened == 1 and done.dead_lettered == 0, done.failures
     assert sb.get(remediation_table(), sys_id)["state"] not in VENDOR_CLOSED_STATES
@@ -114,7 +96,7 @@ def test_a_field_update_set_back_is_reported_and_a_rewrite_is_not(pushed):
     assert list(dead) == [locked["remediation_task_id"]]
     assert dead[locked["remediation_task_id"]].startswith("update_reverted: ServiceNow answered the update")
     assert "short_description" in dead[locked["remediation_task_id"]]
-    assert len(_audited(settings, "update_reverted", sys_locked)) == 1
+    assert len(push_audited(settings, "update_reverted", sys_locked)) == 1
 
     # the rewritten one is done, and what the instance made of our text is kept as ours
     sys_rewritten, status, forms = _link(settings, rewritten["remediation_task_id"])

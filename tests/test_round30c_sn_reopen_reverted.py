@@ -18,7 +18,7 @@ import pytest
 
 from assets.reverse_sync.servicenow import VENDOR_CLOSED_STATES, remediation_table
 from tests import test_reverse_sync_attacks as attacks
-from tests.reverse_sync_helpers import query, run, write_outbound, writes
+from tests.reverse_sync_helpers import patches_of, query, run, write_outbound, writes
 from tests.test_reverse_sync_round22_reconcile import _reconcile
 from tests.test_reverse_sync_servicenow import remediation_rows
 
@@ -30,10 +30,6 @@ def _link(settings, task: str) -> tuple[str, str, str | None]:
     [row] = query(settings, "select vendor_id, status, vendor_forms from reverse_sync.external_links "
                             f"where vendor = 'servicenow' and internal_id = '{task}'")
     return row
-
-
-def _patches(sb, sys_id: str) -> int:
-    return sum(1 for w in writes(sb) if w["method"] == "PATCH" and w["path"].endswith(sys_id))
 
 
 @pytest.fixture
@@ -67,7 +63,7 @@ def test_a_reopen_keeps_the_form_of_a_house_style_rewrite(pushed):
 
     sb.clear_request_log()
     report = _reconcile(edited)
-    assert report.rewritten == [] and _patches(sb, sys_id) == 0, "the house style is ours: nothing to rewrite"
+    assert report.rewritten == [] and patches_of(sb, sys_id) == 0, "the house style is ours: nothing to rewrite"
 
 
 def test_a_reopen_that_sticks_with_a_field_set_back_opens_the_link_and_is_held(pushed):
