@@ -169,15 +169,7 @@ def register(sb: JiraSandbox) -> None:
                 continue
             sb.store.update(issue.id, attrs, c.user)
             done.append(issue.id)
-        now = sb.store.now_ms()
-        with sb.store.lock:
-            task = sb.store.new_id()
-            _state(sb).setdefault("bulk_tasks", {})[task] = {
-                "taskId": str(task), "status": "COMPLETE", "progressPercent": 100, "created": created,
-                "started": created, "updated": now, "submittedBy": {"accountId": c.user},
-                "processedAccessibleIssues": done, "failedAccessibleIssues": failed,
-                "invalidOrInaccessibleIssueCount": invalid, "totalIssueCount": len(issues) + invalid}
-        return json_response({"taskId": str(task)}, 201)
+        return finished_task(sb, c.user, created, done, failed, invalid, len(issues) + invalid)
 
     def progress(c: Call) -> Response:
         raw = c.p["task"]
@@ -195,3 +187,18 @@ def register(sb: JiraSandbox) -> None:
     sb.route("POST", r"/bulk/issues/fields", submit, "write")
     sb.route("GET", r"/bulk/queue/(?P<task>[^/]+)", progress)
     routes_bulk_watch.register(sb)  # the bulk watch / unwatch tasks, read at the same queue
+
+
+def finished_task(sb: Any, user: str, created: int, done: list, failed: dict[str, list[str]], invalid: int,
+                  total: int) -> Response:
+    """A bulk operation's task, complete (the sandbox runs it at once): 201 with its id, read back from
+    ``GET /bulk/queue/{taskId}``."""
+    now = sb.store.now_ms()
+    with sb.store.lock:
+        task = sb.store.new_id()
+        _state(sb).setdefault("bulk_tasks", {})[task] = {
+            "taskId": str(task), "status": "COMPLETE", "progressPercent": 100, "created": created,
+            "started": created, "updated": now, "submittedBy": {"accountId": user},
+            "processedAccessibleIssues": done, "failedAccessibleIssues": failed,
+            "invalidOrInaccessibleIssueCount": invalid, "totalIssueCount": total}
+    return json_response({"taskId": str(task)}, 201)

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sandbox.core.http import Response, json_response
+from sandbox.core.http import Response
 from sandbox.jira import catalog as C
 from sandbox.jira import moves, routes_bulk_transition
 from sandbox.jira.call import Call
-from sandbox.jira.routes_bulk_edit import BulkError
-from sandbox.jira.routes_field_admin import _state
+from sandbox.jira.routes_bulk_edit import BulkError, finished_task
 
 if TYPE_CHECKING:
     from sandbox.jira.model import Issue
@@ -100,15 +99,7 @@ def register(sb: JiraSandbox) -> None:
             for sub in subs:  # sub-tasks follow their parent into the target project
                 moves.move(sb.store, sub.id, project, sub.type_id, None, c.user)
                 done.append(sub.id)
-        now = sb.store.now_ms()
-        with sb.store.lock:
-            task = sb.store.new_id()
-            _state(sb).setdefault("bulk_tasks", {})[task] = {
-                "taskId": str(task), "status": "COMPLETE", "progressPercent": 100, "created": created,
-                "started": created, "updated": now, "submittedBy": {"accountId": c.user},
-                "processedAccessibleIssues": list(dict.fromkeys(done)), "failedAccessibleIssues": {},
-                "invalidOrInaccessibleIssueCount": 0, "totalIssueCount": len(set(done))}
-        return json_response({"taskId": str(task)}, 201)
+        return finished_task(sb, c.user, created, list(dict.fromkeys(done)), {}, 0, len(set(done)))
 
     sb.route("POST", r"/bulk/issues/move", submit, "write")
     routes_bulk_transition.register(sb)  # the bulk transitions, read at the same queue

@@ -25,8 +25,7 @@ from sandbox.core.http import Response, json_response
 from sandbox.jira import catalog as C
 from sandbox.jira import ops
 from sandbox.jira.call import Call
-from sandbox.jira.routes_bulk_edit import BulkError
-from sandbox.jira.routes_field_admin import _state
+from sandbox.jira.routes_bulk_edit import BulkError, finished_task
 from sandbox.jira.screens import SCREENS, transition_name
 
 if TYPE_CHECKING:
@@ -93,15 +92,7 @@ def register(sb: JiraSandbox) -> None:
                 continue
             ops.transition(sb.store, issue.id, C.TRANSITIONS[tid], {}, c.user)
             done.append(issue.id)
-        now = sb.store.now_ms()
-        with sb.store.lock:
-            task = sb.store.new_id()
-            _state(sb).setdefault("bulk_tasks", {})[task] = {
-                "taskId": str(task), "status": "COMPLETE", "progressPercent": 100, "created": created,
-                "started": created, "updated": now, "submittedBy": {"accountId": c.user},
-                "processedAccessibleIssues": done, "failedAccessibleIssues": failed,
-                "invalidOrInaccessibleIssueCount": 0, "totalIssueCount": len(plan)}
-        return json_response({"taskId": str(task)}, 201)
+        return finished_task(sb, c.user, created, done, failed, 0, len(plan))
 
     sb.route("GET", r"/bulk/issues/transition", guarded(available))
     sb.route("POST", r"/bulk/issues/transition", guarded(submit), "write")
