@@ -113,13 +113,37 @@ def test_a_value_left_out_is_written_once_the_screen_takes_it_again_without_a_ch
     assert all(_fields(jira, key)["duedate"] is None for key in links.values())
     left = query(duckdb_warehouse, "select internal_id, field from reverse_sync.plans where outcome = 'left_out'")
     assert left and {f for _, f in left} == {"duedate"} and {i for i, _ in left} == set(links), left
+    audited = len(_left_out_audits(duckdb_warehouse))
+    assert audited == 2
     jira.clear_request_log()
-    second = run("jira", run_id="second")  # still hidden: planned again, nothing written
-    assert second.dead_lettered == 0 and writes(jira) == [], writes(jira)
+    second = run("jira", run_id="second")  # within the hour: unchanged, not even read
+    assert second.unchanged == 2 and writes(jira) == [] and not _issue_reads(jira), jira.request_log
+    _an_hour_later(duckdb_warehouse)
+    third = run("jira", run_id="third")  # the next hour, still hidden: read again, nothing written or audited
+    assert third.dead_lettered == 0 and third.unchanged == 2 and third.updated == 0 and writes(jira) == []
+    assert _issue_reads(jira) and len(_left_out_audits(duckdb_warehouse)) == audited
     _hide(jira, "duedate", hidden=False)
-    third = run("jira", run_id="third")  # the same rows: no change in Project X
+    _an_hour_later(duckdb_warehouse)
+    third = run("jira", run_id="back")  # the same rows: no change in Project X
     assert third.dead_lettered == 0 and third.updated == 2, third.failures
     assert all(_fields(jira, key)["duedate"] == "2027-02-02" for key in links.values())
     jira.clear_request_log()
     fourth = run("jira", run_id="fourth")
     assert fourth.updated == 0 and writes(jira) == [], "written once, then settled"
+
+
+def _issue_reads(sb) -> list:
+    return [r for r in sb.request_log if r["method"] == "GET" and "/issue/" in r["path"]]
+
+
+def _left_out_audits(settings) -> list:
+    return query(settings, "select object_id from audit.events where system = 'jira' and status = 'left_out'")
+
+
+def _an_hour_later(settings) -> None:
+    """As if the last push were an hour ago: a link left without a field is planned again each hour."""
+    import duckdb
+
+    with duckdb.connect(settings.duckdb_path) as con:
+        con.execute("update reverse_sync.external_links set payload_hash = "
+                    "regexp_replace(payload_hash, '@[0-9T-]+$', '@2000-01-01T00') where vendor = 'jira'")

@@ -253,7 +253,8 @@ class JiraIssueWriter:
                                                {"name": value} if c.field == "priority" else value)
             done = self.screens.edit(send, str(vendor_id), internal_id, desired, body, changes)
             self.notes[str(vendor_id)] = edit_note(done) if done else None
-            self.screens.audit(writes, "update", str(vendor_id), internal_id)
+            if done:  # a PUT went out without the fields left out (nothing sent: no vendor write to audit)
+                self.screens.audit(writes, "update", str(vendor_id), internal_id)
         elif operation == "comment":
             text = self.notes.pop(str(vendor_id), changes[0].after)  # what the edit really changed (`edit`)
             if text is None:

@@ -310,8 +310,13 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
                                 sync.run_id, existing=c.link is not None, sent=sent)
                 unsettled.clear(conn, w.vendor, c.internal_id)  # linked: no create of it is in doubt any more
             state.clear_dead_letter(conn, w.vendor, c.internal_id)
-            report.plan += _mark_left_out(plan_rows(c, vendor_id, steps, m.conflicts, "done"), left)
-            _tally(report, c, steps, snap, len(m.conflicts))
+            changed = {ch.field for op, chs in steps if op != "comment" for ch in chs if ch.field}
+            nothing = bool(left) and c.link is not None and not c.closing and changed <= set(left)
+            report.plan += _mark_left_out(plan_rows(c, vendor_id, steps, m.conflicts, "done"), left, nothing)
+            if nothing:
+                report.unchanged += 1  # every change was left out: nothing was sent, not even the comment
+            else:
+                _tally(report, c, steps, snap, len(m.conflicts))
             breaker.success()
             sync.rate_limits.succeeded()
             if steps:  # a write was sent and accepted; a record needing none proves nothing about the account
@@ -344,22 +349,29 @@ def _left_out(writer: Any, internal_id: str) -> dict[str, str]:
 def _without(left: dict[str, str], synced: dict[str, Any], sent: dict[str, Any], digest: str, snap: Any
              ) -> tuple[dict[str, Any], dict[str, Any], str]:
     """The link as the vendor really took the write: a field left out keeps the vendor's value as the synced
-    base and is not among the values sent, and the link's digest is not the row's, so the record is planned
-    again by the next push and the field written once the vendor takes it (not only with the row's next
-    change; the plan's read is the only cost while it still does not)."""
+    base and is not among the values sent, and the link's digest is the row's marked with this hour
+    (:func:`engine.left_out_digest`), so the record is planned again by the first push of the next hour and the
+    field written once the vendor takes it (not only with the row's next change); until then each hour costs
+    the plan's read of the record, and no write."""
     if not left:
         return synced, sent, digest
     vendor = dict(snap.fields) if snap is not None else {}
     synced = {**synced, **{f: vendor.get(f) for f in left if f in synced}}
     sent = {k: v for k, v in sent.items() if k not in left}
-    return synced, sent, f"{digest}:left_out"
+    from .engine import left_out_digest
+
+    return synced, sent, left_out_digest(digest)
 
 
-def _mark_left_out(rows: list[dict[str, Any]], left: dict[str, str]) -> list[dict[str, Any]]:
-    """Plan rows of fields the write went without: outcome ``left_out``, with why."""
+def _mark_left_out(rows: list[dict[str, Any]], left: dict[str, str], nothing: bool = False
+                   ) -> list[dict[str, Any]]:
+    """Plan rows of fields the write went without: outcome ``left_out``, with why (``nothing``: every change was
+    left out, so the comment saying what changed was not posted either)."""
     for row in rows:
         if row.get("field") in left:
             row["outcome"], row["reason"] = "left_out", left[row["field"]]
+        elif nothing and row.get("operation") == "comment":
+            row["outcome"], row["reason"] = "left_out", "nothing else changed"
     return rows
 
 
