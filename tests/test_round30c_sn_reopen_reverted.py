@@ -90,6 +90,11 @@ def test_a_reopen_that_sticks_with_a_field_set_back_opens_the_link_and_is_held(p
     sb.clear_request_log()
     assert run("servicenow", run_id="held").dead_lettered == 1 and writes(sb) == []
     assert attacks._dead(settings, "servicenow")[task].startswith("deferred: update_reverted:")
+    sb.clear_request_log()
+    nightly = _reconcile(again)  # the link is open now: the nightly leaves the held record to the push
+    assert nightly.rewritten == [] and patches_of(sb, sys_id) == 0, nightly
+    assert "short_description" not in json.loads(_link(settings, task)[2] or "{}"), "no set-back value as a form"
+    assert attacks._dead(settings, "servicenow")[task].startswith("deferred: update_reverted:")
 
     sb.delete("sys_script", rule["sys_id"])  # the hour passes: the title is written (a plain update)
     with duckdb.connect(settings.duckdb_path) as con:

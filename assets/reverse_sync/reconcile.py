@@ -170,6 +170,8 @@ class ServiceNowLinks:
         row = self.wanted.get(internal_id)
         if row is None or link["status"] != "open":
             return
+        if internal_id in self._reverted():  # the push holds it (a business rule set our write back): its write
+            return  # waits for the hold, and the set-back value must not be taken for the instance's form of ours
         payload = self.writer.payload(row)
         # As ServiceNow stores them (text trimmed, a date column's date, a cut at the column's length): a value
         # the instance rewrote on the way in is ours, not a change to write back every night. So is the value the
@@ -183,6 +185,14 @@ class ServiceNowLinks:
         self._point(internal_id, record, payload_hash(payload), _forms(payload, saved))
         self._audit("rewrite", internal_id, {"vendor_id": link["vendor_id"]})
         self.report.rewritten.append(internal_id)
+
+    def _reverted(self) -> set[str]:
+        """Records whose last push was set back by a business rule (``close_reverted`` / ``update_reverted`` dead
+        letters): held by the push, left alone here."""
+        if getattr(self, "_held", None) is None:
+            self._held = {i for i, d in state.dead_letters(self.conn, "servicenow").items()
+                          if any(k in str(d.get("error") or "") for k in ("close_reverted", "update_reverted"))}
+        return self._held
 
     def _restore_id(self, internal_id: str, link: dict) -> None:
         """Our linked record is still there but someone changed its ``correlation_id``: our id is written back onto
