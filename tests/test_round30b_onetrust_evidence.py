@@ -180,9 +180,10 @@ def test_a_bad_limit_setting_is_named(monkeypatch):
     monkeypatch.setenv("ONETRUST_ATTACHMENT_MAX_MB", "lots")
     with pytest.raises(ValueError, match="ONETRUST_ATTACHMENT_MAX_MB"):
         max_attachment_bytes()
-    monkeypatch.setenv("ONETRUST_ATTACHMENT_MAX_MB", "0")
-    with pytest.raises(ValueError, match="ONETRUST_ATTACHMENT_MAX_MB"):
-        max_attachment_bytes()
+    for bad in ("0", "inf", "nan", "-5", "1e7"):  # inf had raised OverflowError, which named nothing
+        monkeypatch.setenv("ONETRUST_ATTACHMENT_MAX_MB", bad)
+        with pytest.raises(ValueError, match="ONETRUST_ATTACHMENT_MAX_MB"):
+            max_attachment_bytes()
 
 
 def test_an_attestation_sent_before_with_worker_paths_is_rewritten_without_them(onetrust, duckdb_warehouse, tmp_path):

@@ -126,7 +126,10 @@ class OneTrustAttestationWriter:
             path = self._local(item.get("storage_uri") or "")
             if path is None:
                 continue
-            size = path.stat().st_size
+            try:
+                size = path.stat().st_size
+            except OSError:  # removed since _local saw it: not attached this push, like a file never there
+                continue
             if size > self._max_bytes:  # never read: refused with its reason (plan, dead letter)
                 token = "too-large:" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
                 self._too_large[token] = (f"evidence file {path.name} is {size / 1e6:,.1f} MB ({size:,} bytes), "
@@ -134,7 +137,12 @@ class OneTrustAttestationWriter:
                                           "(ONETRUST_ATTACHMENT_MAX_MB): not attached")
                 attach.add(token)
                 continue
-            hashes[n] = self._sha256(path)
+            try:
+                hashes[n] = self._sha256(path)
+            except OSError as exc:  # unreadable (permissions, removed meanwhile): skipped with a warning, the
+                log.warning("OneTrust attestations: evidence file %s could not be read (%s); not attached",
+                            path.name, type(exc).__name__)  # push goes on for every other record
+                continue
             attach.add(hashes[n])
         return {"control": row["control_id"], "library_control": library,
                 "result": row["onetrust_result"], "period_start": _iso(row["period_start"]),

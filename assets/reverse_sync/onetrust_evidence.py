@@ -37,8 +37,9 @@ def max_attachment_bytes() -> int:
         value = float(raw) if raw else DEFAULT_MAX_MB
     except ValueError:
         raise ValueError(f"ONETRUST_ATTACHMENT_MAX_MB must be a number of megabytes, not {raw!r}") from None
-    if not value > 0:
-        raise ValueError(f"ONETRUST_ATTACHMENT_MAX_MB must be above 0, not {raw!r}")
+    if not 0 < value <= 1_000_000:  # also refuses nan and inf (int() of inf raised OverflowError)
+        raise ValueError(f"ONETRUST_ATTACHMENT_MAX_MB must be a number of megabytes above 0 and at most 1000000, "
+                         f"not {raw!r}")
     return int(value * 1_000_000)
 
 
