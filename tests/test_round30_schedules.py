@@ -8,24 +8,16 @@ tick skips while a run of its job has not started yet (that run will read everyt
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from dagster import AssetMaterialization, DagsterRunStatus, build_schedule_context, instance_for_test
+from dagster import AssetMaterialization, DagsterRunStatus, instance_for_test
 from dagster._core.test_utils import create_run_for_test
 
+from tests import test_round30c_schedules as stale
 
-def test_a_tick_adds_no_run_while_one_of_its_job_waits_to_start():
-    import definitions
+tick = stale.tick  # servicenow_incidents_schedule evaluated on an instance
+
+
+def test_a_tick_adds_no_run_while_one_of_its_job_waits_to_start(tick):
     from assets.dbt import projectx_dbt_models
-
-    defs = definitions.build_definitions()
-    repo = defs.get_repository_def()
-    schedule = defs.resolve_schedule_def("servicenow_incidents_schedule")
-
-    def tick(instance):
-        with build_schedule_context(instance=instance, repository_def=repo,
-                                    scheduled_execution_time=datetime.now(UTC)) as context:
-            return schedule.evaluate_tick(context)
 
     with instance_for_test() as instance:
         for key in projectx_dbt_models.keys:  # past the first full build

@@ -13,32 +13,16 @@ from __future__ import annotations
 
 import json
 
-import duckdb
-import pytest
-
 from assets.reverse_sync.servicenow import VENDOR_CLOSED_STATES, remediation_table
 from tests import test_reverse_sync_attacks as attacks
-from tests.reverse_sync_helpers import patches_of, query, run, write_outbound, writes
+from tests import test_round30_sn_update_reverted as updates
+from tests.reverse_sync_helpers import age_reverts, patches_of, run, write_outbound, writes
 from tests.test_reverse_sync_round22_reconcile import _reconcile
-from tests.test_reverse_sync_servicenow import remediation_rows
 
 servicenow = attacks.servicenow  # the sandbox fixture
+pushed = updates.pushed  # three tasks pushed, the close hold at its default
+_link = updates._link
 HOUSE = "Managed in GRC: see Project X"
-
-
-def _link(settings, task: str) -> tuple[str, str, str | None]:
-    [row] = query(settings, "select vendor_id, status, vendor_forms from reverse_sync.external_links "
-                            f"where vendor = 'servicenow' and internal_id = '{task}'")
-    return row
-
-
-@pytest.fixture
-def pushed(servicenow, duckdb_warehouse, monkeypatch):
-    monkeypatch.delenv("PROJECTX_SERVICENOW_CLOSE_RETRY_SECONDS", raising=False)
-    rows = remediation_rows(3)
-    write_outbound(duckdb_warehouse, "servicenow", rows)
-    assert run("servicenow").created == 3
-    return servicenow, duckdb_warehouse, rows
 
 
 def test_a_reopen_keeps_the_form_of_a_house_style_rewrite(pushed):
@@ -97,10 +81,7 @@ def test_a_reopen_that_sticks_with_a_field_set_back_opens_the_link_and_is_held(p
     assert attacks._dead(settings, "servicenow")[task].startswith("deferred: update_reverted:")
 
     sb.delete("sys_script", rule["sys_id"])  # the hour passes: the title is written (a plain update)
-    with duckdb.connect(settings.duckdb_path) as con:
-        con.execute("update audit.events set occurred_at = occurred_at - interval 61 minute "
-                    "where operation = 'update_reverted'")
-        con.execute("update reverse_sync.dead_letters set first_failed_at = first_failed_at - interval 61 minute")
+    age_reverts(settings, 61, "update_reverted")
     done = run("servicenow", run_id="after-hold")
     assert done.updated == 1 and done.dead_lettered == 0, done.failures
     assert sb.get(remediation_table(), sys_id)["short_description"] == old + " (again)"
