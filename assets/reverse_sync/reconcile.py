@@ -32,6 +32,7 @@ from assets.reconciliation.findings import Finding, record
 from assets.reverse_sync import readback, state, unsettled
 from assets.reverse_sync.engine import DONE, OPEN, SCHEMA, ensure_tables, payload_hash
 from assets.reverse_sync.servicenow import OUTBOUND, VENDOR_CLOSED_STATES, ServiceNowTaskWriter, remediation_table
+from assets.reverse_sync.sn_reverted import REVERTED, UPDATE_REVERTED
 from pipelines.common.http import RETRYABLE_STATUSES, VendorError
 from resources.audit import new_correlation_id, record_event
 from resources.scale_out import pool
@@ -76,6 +77,7 @@ class ServiceNowLinks:
 
     def __init__(self, conn, writer: ServiceNowTaskWriter, wanted: dict[str, dict[str, Any]], run_id: str):
         self.conn, self.writer, self.wanted, self.run_id = conn, writer, wanted, run_id
+        self._held: set[str] | None = None  # records the push holds for a business rule's revert (read once)
         self.correlation = new_correlation_id()
         self.report = ReconcileReport()
         self.lock_lost: str | None = None  # set by the lock's heartbeat when the lock is no longer ours
@@ -189,9 +191,9 @@ class ServiceNowLinks:
     def _reverted(self) -> set[str]:
         """Records whose last push was set back by a business rule (``close_reverted`` / ``update_reverted`` dead
         letters): held by the push, left alone here."""
-        if getattr(self, "_held", None) is None:
+        if self._held is None:
             self._held = {i for i, d in state.dead_letters(self.conn, "servicenow").items()
-                          if any(k in str(d.get("error") or "") for k in ("close_reverted", "update_reverted"))}
+                          if any(k in str(d.get("error") or "") for k in (REVERTED, UPDATE_REVERTED))}
         return self._held
 
     def _restore_id(self, internal_id: str, link: dict) -> None:
