@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-from pipelines.common.cursor import parse_vendor_ts
+from pipelines.common.cursor import parse_vendor_ts, utc_text
 from pipelines.common.pages import text_problem
 from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import digest
@@ -38,8 +38,7 @@ def instant_text(raw: Any) -> str | None:
         when = parse_vendor_ts(raw)
     except (TypeError, ValueError):
         return None
-    return (f"{when.year:04d}-{when.month:02d}-{when.day:02d}T{when.hour:02d}:{when.minute:02d}:"
-            f"{when.second:02d}.{when.microsecond:06d}Z")
+    return utc_text(when, "T", f".{when.microsecond:06d}Z")
 
 
 def rank(record: Any, ts_field: str) -> tuple[str, str] | None:
