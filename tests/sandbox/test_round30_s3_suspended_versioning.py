@@ -7,24 +7,16 @@ from __future__ import annotations
 
 import io
 
-import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from sandbox.aws import MotoAwsServer
+from tests.sandbox import test_round29_s3_lock_checksums as lock_checksums
 
 MB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def s3():
-    server = MotoAwsServer()
-    server.start()
-    yield boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="testing",
-                       aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}))
-    server.stop()
+s3 = lock_checksums.s3  # a boto3 client on the sandbox's moto server, one per module
 
 
 def _suspended(s3, name: str) -> str:

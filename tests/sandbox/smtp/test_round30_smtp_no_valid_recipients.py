@@ -12,16 +12,7 @@ from email.message import EmailMessage
 
 import pytest
 
-
-def _reply(stream) -> bytes:
-    lines = []
-    while True:
-        line = stream.readline()
-        if not line:
-            return b"<closed>"
-        lines.append(line)
-        if line[3:4] != b"-":
-            return b"".join(lines)
+from tests.sandbox.smtp.test_round29_smtplib_session import _reply
 
 
 def _session(sb):
