@@ -10,7 +10,8 @@ The policy, per vendor (what happens to a linked record changed or deleted outsi
 "Our fields": short description, description, due date, compared as ServiceNow stores what we sent
 (:func:`assets.reverse_sync.readback.sn_field_shows`). A second record for an id already linked is
 closed as a duplicate. A deleted record whose task is no longer wanted (its link closed) is only
-noted: nothing to redo.
+noted: nothing to redo. An orphan close a business rule set back is reported, not counted closed
+(:func:`assets.reverse_sync.sn_reverted.orphan_fix`), and tried again the next night.
 Idempotent: a rerun finds every link pointing at a live record of ours and writes nothing.
 Reads ``reverse_sync.external_links`` (the engine's link table) and writes it only to re-point a
 link; vendor writes go through the engine's writer (:class:`ServiceNowTaskWriter`).
@@ -32,7 +33,7 @@ from assets.reconciliation.findings import Finding, record
 from assets.reverse_sync import readback, state, unsettled
 from assets.reverse_sync.engine import DONE, OPEN, SCHEMA, ensure_tables, payload_hash
 from assets.reverse_sync.servicenow import OUTBOUND, VENDOR_CLOSED_STATES, ServiceNowTaskWriter, remediation_table
-from assets.reverse_sync.sn_reverted import REVERTED, UPDATE_REVERTED
+from assets.reverse_sync.sn_reverted import ORPHAN_REVERTED, REVERTED, UPDATE_REVERTED, orphan_fix
 from pipelines.common.http import RETRYABLE_STATUSES, VendorError
 from resources.audit import new_correlation_id, record_event
 from resources.scale_out import pool
@@ -57,11 +58,13 @@ class ReconcileReport:
     adopted: list[str] = field(default_factory=list)
     closed_orphans: list[str] = field(default_factory=list)
     gone_closed: list[str] = field(default_factory=list)
+    reverted_orphans: list[str] = field(default_factory=list)  # sys_ids: orphan closes a business rule set back
     reported: dict[str, list[str]] = field(default_factory=dict)
+    fixes: dict[str, str] = field(default_factory=dict)  # per finding kind left unhealed: the records and the fix
 
     def counts(self) -> dict[str, int]:
         return {k: (v if isinstance(v, int) else len(v) if isinstance(v, list) else sum(map(len, v.values())))
-                for k, v in self.__dict__.items()}
+                for k, v in self.__dict__.items() if k != "fixes"}
 
 
 def _now() -> datetime:
@@ -78,6 +81,7 @@ class ServiceNowLinks:
     def __init__(self, conn, writer: ServiceNowTaskWriter, wanted: dict[str, dict[str, Any]], run_id: str):
         self.conn, self.writer, self.wanted, self.run_id = conn, writer, wanted, run_id
         self._held: set[str] | None = None  # records the push holds for a business rule's revert (read once)
+        self._reverted_named: list[str] = []  # orphans whose close was set back, as the finding names them
         self.correlation = new_correlation_id()
         self.report = ReconcileReport()
         self.lock_lost: str | None = None  # set by the lock's heartbeat when the lock is no longer ours
@@ -288,9 +292,17 @@ class ServiceNowLinks:
                 elif str(rec.get("state")) not in VENDOR_CLOSED_STATES:  # not finished: ours, unwanted or a duplicate
                     if not self.writer.close(sys_id):  # a business rule set it back: tried again next night
                         self._audit("close_orphan_reverted", internal_id, {"vendor_id": sys_id})
+                        self._reverted_orphan(sys_id, str(rec.get("number") or ""), internal_id)
                         continue
                     self._audit("close_orphan", internal_id, {"vendor_id": sys_id})
                     self.report.closed_orphans.append(sys_id)
+
+    def _reverted_orphan(self, sys_id: str, number: str, internal_id: str) -> None:
+        """Report an orphan whose close the instance set back (still open at ServiceNow), naming the fix."""
+        self.report.reverted_orphans.append(sys_id)
+        self._reverted_named.append(f"{number or '(no number)'} (sys_id {sys_id}, correlation_id {internal_id})")
+        self.report.fixes[ORPHAN_REVERTED] = orphan_fix(self._reverted_named)
+        log.warning("reconciliation: the close of orphan %s was set back by ServiceNow", self._reverted_named[-1])
 
 
 def _form(sent: Any, stored: Any) -> list[str]:
@@ -372,6 +384,9 @@ def findings(report: ReconcileReport) -> list[Finding]:
               "orphan_closed": report.closed_orphans, "link_gone_closed": report.gone_closed}
     out = [Finding("servicenow", "remediation_tasks", kind, len(ids), len(ids), ids) for kind, ids in healed.items()
            if ids]
+    if report.reverted_orphans:  # not healed: a task for the connector's owner, its detail naming the fix
+        out.append(Finding("servicenow", "remediation_tasks", ORPHAN_REVERTED, len(report.reverted_orphans), 0,
+                           report.reverted_orphans, detail=report.fixes.get(ORPHAN_REVERTED, orphan_fix([]))))
     return out  # report.reported (Jira/OneTrust links, not re-read yet) shows in the metadata only
 
 
@@ -401,4 +416,7 @@ def reverse_sync_reconciliation(context: AssetExecutionContext, servicenow: Serv
         record(conn, context.run_id, findings(report))
     counts = report.counts()
     context.log.info(f"reverse-sync reconciliation: {counts}")
-    return MaterializeResult(metadata={k: MetadataValue.int(v) for k, v in counts.items()})
+    for kind, fix in report.fixes.items():
+        context.log.warning(f"reverse-sync reconciliation: {kind}: {fix}")
+    return MaterializeResult(metadata={**{k: MetadataValue.int(v) for k, v in counts.items()},
+                                       **{f"fix_{k}": MetadataValue.text(v) for k, v in report.fixes.items()}})

@@ -83,3 +83,18 @@ def deferred(vendor_id: str, until: datetime) -> VendorError:
         f"deferred: {REVERTED}: the last close of {vendor_id} was set back to an open state by ServiceNow (a "
         f"business rule); not sent again before {until:%Y-%m-%d %H:%M:%S} UTC ({SETTING}, doubled per revert, at "
         "most a day), so the record is not written on every push; the link stays open", 409)
+
+
+ORPHAN_REVERTED = "orphan_close_reverted"  # the nightly reconciliation's finding kind (``ReconcileReport.fixes``)
+ORPHAN_FIX = (
+    "The nightly reconciliation closed these open ServiceNow records of ours that no task links (orphans) and the "
+    "instance set the state back to open (a business rule: open child tasks, a required approval), so they are "
+    "still open. Fix: at ServiceNow close or cancel each record's open child tasks (or give the approval the rule "
+    "waits for); the next nightly reconciliation then closes it (or close it by hand, with a close note).")
+
+
+def orphan_fix(named: list[str]) -> str:
+    """The reconciliation's ``orphan_close_reverted`` finding detail: the fix, then the records (number, sys_id,
+    correlation id), so the task for the connector's owner says which records and what to do. A reverted orphan
+    is reported, not counted closed, and tried again the next night (audited ``close_orphan_reverted``)."""
+    return ORPHAN_FIX + (" Records: " + "; ".join(named) + "." if named else "")

@@ -1,0 +1,84 @@
+"""Round 31: an orphan close a business rule set back is reported by the nightly reconciliation, with the fix.
+
+Round 30b audited it (``close_orphan_reverted``) and left it out of the count of closed orphans, but nothing in the
+ReconcileReport, the asset's metadata or ``reconciliation.findings`` named it: the record stayed open at ServiceNow
+and nobody was told why or what to do. Now the report lists it (``reverted_orphans``), its ``fixes`` name the record
+(number, sys_id, correlation id) and the fix (close the child tasks), and the finding ``orphan_close_reverted``
+(unhealed, so a drift task for the connector's owner) carries that text. End to end against the ServiceNow sandbox.
+"""
+
+from __future__ import annotations
+
+from dagster import materialize
+
+from assets.reverse_sync.reconcile import findings, reverse_sync_reconciliation
+from assets.reverse_sync.servicenow import STATE_OPEN, remediation_table
+from assets.reverse_sync.sn_reverted import ORPHAN_REVERTED
+from resources.servicenow import ServiceNowResource
+from resources.warehouse import WarehouseResource
+from tests import test_reverse_sync_attacks as attacks
+from tests.reverse_sync_helpers import query, run, write_outbound
+from tests.test_reverse_sync_round22_reconcile import _reconcile
+from tests.test_reverse_sync_servicenow import remediation_rows
+from tests.test_round30_sn_close_reverted import RULE
+
+servicenow = attacks.servicenow  # the sandbox fixture
+
+
+def _orphan_with_open_child(sb, correlation_id: str) -> tuple[dict, dict]:
+    table = remediation_table()
+    orphan = sb.insert(table, {"short_description": "left by a crashed run", "correlation_id": correlation_id,
+                               "correlation_display": "Project X"})
+    return orphan, sb.insert(table, {"short_description": "child", "parent": orphan["sys_id"]})
+
+
+def test_the_report_names_the_reverted_orphan_and_the_fix(servicenow, duckdb_warehouse):
+    rows = remediation_rows(2)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    assert run("servicenow").created == 2
+    first, _ = _orphan_with_open_child(servicenow, "rem-gone-a")
+    second, _ = _orphan_with_open_child(servicenow, "rem-gone-b")
+    servicenow.insert("sys_script", RULE)
+
+    night = _reconcile(rows)
+    assert night.closed_orphans == []
+    assert sorted(night.reverted_orphans) == sorted([first["sys_id"], second["sys_id"]])
+    assert night.counts()["reverted_orphans"] == 2 and "fixes" not in night.counts()
+    fix = night.fixes[ORPHAN_REVERTED]
+    for orphan, corr in ((first, "rem-gone-a"), (second, "rem-gone-b")):
+        number = servicenow.get(remediation_table(), orphan["sys_id"])["number"]
+        assert f"{number} (sys_id {orphan['sys_id']}, correlation_id {corr})" in fix
+    assert "child tasks" in fix and "next nightly reconciliation" in fix
+
+    [finding] = [f for f in findings(night) if f.kind == ORPHAN_REVERTED]
+    assert finding.unhealed == 2 and finding.healed == 0 and finding.detail == fix
+    assert sorted(finding.example_ids) == sorted(night.reverted_orphans)
+
+
+def test_the_asset_writes_an_unhealed_finding_and_the_fix_then_closes_it_next_night(servicenow, duckdb_warehouse):
+    rows = remediation_rows(1)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    assert run("servicenow").created == 1
+    orphan, child = _orphan_with_open_child(servicenow, "rem-gone-since")
+    servicenow.insert("sys_script", RULE)
+    resources = {"servicenow": ServiceNowResource(backoff_base_seconds=0.0),
+                 "warehouse": WarehouseResource.from_env()}
+
+    result = materialize([reverse_sync_reconciliation], resources=resources)
+    meta = result.asset_materializations_for_node(reverse_sync_reconciliation.op.name)[0].metadata
+    assert meta["reverted_orphans"].value == 1 and meta["closed_orphans"].value == 0
+    assert orphan["sys_id"] in meta[f"fix_{ORPHAN_REVERTED}"].value
+    [(found, healed, unhealed, examples, detail, runbook)] = query(
+        duckdb_warehouse, "select found, healed, unhealed, example_ids, detail, runbook_id from "
+                          f"reconciliation.findings where kind = '{ORPHAN_REVERTED}'")
+    assert (found, healed, unhealed, examples, runbook) == (1, 0, 1, orphan["sys_id"], "RB-002")
+    assert "child tasks" in detail and "rem-gone-since" in detail
+    assert servicenow.get(remediation_table(), orphan["sys_id"])["state"] == STATE_OPEN
+
+    servicenow.update(remediation_table(), child["sys_id"], {"state": "3"})  # a person follows the fix
+    again = materialize([reverse_sync_reconciliation], resources=resources)
+    meta = again.asset_materializations_for_node(reverse_sync_reconciliation.op.name)[0].metadata
+    assert meta["reverted_orphans"].value == 0 and meta["closed_orphans"].value == 1
+    assert f"fix_{ORPHAN_REVERTED}" not in meta
+    kinds = query(duckdb_warehouse, f"select kind from reconciliation.findings where run_id = '{again.run_id}'")
+    assert kinds == [("orphan_closed",)]
