@@ -1,19 +1,25 @@
-"""Round 31: an orphan close a business rule set back is reported by the nightly reconciliation, with the fix.
+"""Round 31: an orphan close a business rule set back or refused is reported by the nightly reconciliation, with
+the fix.
 
 Round 30b audited it (``close_orphan_reverted``) and left it out of the count of closed orphans, but nothing in the
 ReconcileReport, the asset's metadata or ``reconciliation.findings`` named it: the record stayed open at ServiceNow
 and nobody was told why or what to do. Now the report lists it (``reverted_orphans``), its ``fixes`` name the record
 (number, sys_id, correlation id) and the fix (close the child tasks), and the finding ``orphan_close_reverted``
-(unhealed, so a drift task for the connector's owner) carries that text. End to end against the ServiceNow sandbox.
+(unhealed, so a drift task for the connector's owner) carries that text. A rule that aborts the close (403
+"Operation Failed", "aborted by Business Rule") failed the whole night with "the credentials are refused", every
+night, and the orphans after it were never looked at: it is now reported the same way, with the rule's words.
+End to end against the ServiceNow sandbox.
 """
 
 from __future__ import annotations
 
+import pytest
 from dagster import materialize
 
 from assets.reverse_sync.reconcile import findings, reverse_sync_reconciliation
 from assets.reverse_sync.servicenow import STATE_OPEN, remediation_table
 from assets.reverse_sync.sn_reverted import ORPHAN_REVERTED
+from pipelines.common.http import VendorError
 from resources.servicenow import ServiceNowResource
 from resources.warehouse import WarehouseResource
 from tests import test_reverse_sync_attacks as attacks
@@ -21,6 +27,11 @@ from tests.reverse_sync_helpers import query, run, write_outbound
 from tests.test_reverse_sync_round22_reconcile import _reconcile
 from tests.test_reverse_sync_servicenow import remediation_rows
 from tests.test_round30_sn_close_reverted import RULE
+
+ABORT = {"name": "orphans close with an approval", "collection": "task", "active": "true", "when": "before",
+         "order": "100", "action_update": "true", "abort_action": "true", "add_message": "true",
+         "message": "Closing needs the owner's approval",
+         "filter_condition": "stateCHANGESTO3^short_descriptionSTARTSWITHneeds approval^EQ"}
 
 servicenow = attacks.servicenow  # the sandbox fixture
 
@@ -47,7 +58,7 @@ def test_the_report_names_the_reverted_orphan_and_the_fix(servicenow, duckdb_war
     fix = night.fixes[ORPHAN_REVERTED]
     for orphan, corr in ((first, "rem-gone-a"), (second, "rem-gone-b")):
         number = servicenow.get(remediation_table(), orphan["sys_id"])["number"]
-        assert f"{number} (sys_id {orphan['sys_id']}, correlation_id {corr})" in fix
+        assert f"{number} (sys_id {orphan['sys_id']}, correlation_id {corr}, set back)" in fix
     assert "child tasks" in fix and "next nightly reconciliation" in fix
 
     [finding] = [f for f in findings(night) if f.kind == ORPHAN_REVERTED]
@@ -82,3 +93,45 @@ def test_the_asset_writes_an_unhealed_finding_and_the_fix_then_closes_it_next_ni
     assert f"fix_{ORPHAN_REVERTED}" not in meta
     kinds = query(duckdb_warehouse, f"select kind from reconciliation.findings where run_id = '{again.run_id}'")
     assert kinds == [("orphan_closed",)]
+
+
+def test_a_close_a_business_rule_refuses_is_reported_and_the_other_orphans_are_still_closed(
+        servicenow, duckdb_warehouse):
+    rows = remediation_rows(1)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    assert run("servicenow").created == 1
+    table = remediation_table()
+    made = [servicenow.insert(table, {"short_description": text, "correlation_id": corr,
+                                      "correlation_display": "Project X"})
+            for text, corr in (("needs approval 1", "rem-gone-1"), ("plain orphan", "rem-gone-2"),
+                               ("needs approval 2", "rem-gone-3"))]
+    servicenow.insert("sys_script", ABORT)
+
+    night = _reconcile(rows)  # it stopped at the first refused close with "the credentials are refused"
+    refused = sorted([made[0]["sys_id"], made[2]["sys_id"]])
+    assert sorted(night.reverted_orphans) == refused and night.closed_orphans == [made[1]["sys_id"]]
+    assert servicenow.get(table, made[1]["sys_id"])["state"] == "3"
+    assert all(servicenow.get(table, s)["state"] == STATE_OPEN for s in refused)
+    fix = night.fixes[ORPHAN_REVERTED]
+    assert fix.count("refused: ") == 2 and "Closing needs the owner's approval" in fix
+    assert "credentials" not in fix
+    audited = query(duckdb_warehouse, "select object_id from audit.events where action = 'reconciliation' "
+                                      "and operation = 'close_orphan_refused' order by object_id")
+    assert audited == [("rem-gone-1",), ("rem-gone-3",)]
+    [finding] = [f for f in findings(night) if f.kind == ORPHAN_REVERTED]
+    assert finding.unhealed == 2
+
+
+def test_an_account_wide_refusal_still_stops_the_night(servicenow, duckdb_warehouse):
+    """Not about one record (every write refused with an ACL 403): raised as before, no orphan reported."""
+    rows = remediation_rows(1)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    assert run("servicenow").created == 1
+    servicenow.insert(remediation_table(), {"short_description": "orphan", "correlation_id": "rem-gone-acl",
+                                            "correlation_display": "Project X"})
+    servicenow.faults.replace(rate_403=1.0, methods=("POST", "PATCH", "PUT", "DELETE"))
+    with pytest.raises(VendorError, match="403") as raised:
+        _reconcile(rows)
+    assert "refused: " not in str(raised.value)
+    assert query(duckdb_warehouse, "select count(*) from audit.events where operation = 'close_orphan_refused'") \
+        == [(0,)]

@@ -33,7 +33,7 @@ from assets.reconciliation.findings import Finding, record
 from assets.reverse_sync import readback, state, unsettled
 from assets.reverse_sync.engine import DONE, OPEN, SCHEMA, ensure_tables, payload_hash
 from assets.reverse_sync.servicenow import OUTBOUND, VENDOR_CLOSED_STATES, ServiceNowTaskWriter, remediation_table
-from assets.reverse_sync.sn_reverted import ORPHAN_REVERTED, REVERTED, UPDATE_REVERTED, orphan_fix
+from assets.reverse_sync.sn_reverted import ORPHAN_REVERTED, REVERTED, UPDATE_REVERTED, close_orphan, orphan_fix
 from pipelines.common.http import RETRYABLE_STATUSES, VendorError
 from resources.audit import new_correlation_id, record_event
 from resources.scale_out import pool
@@ -290,17 +290,20 @@ class ServiceNowLinks:
                     self._audit("adopt", internal_id, {"vendor_id": sys_id})
                     self.report.adopted.append(internal_id)
                 elif str(rec.get("state")) not in VENDOR_CLOSED_STATES:  # not finished: ours, unwanted or a duplicate
-                    if not self.writer.close(sys_id):  # a business rule set it back: tried again next night
-                        self._audit("close_orphan_reverted", internal_id, {"vendor_id": sys_id})
-                        self._reverted_orphan(sys_id, str(rec.get("number") or ""), internal_id)
+                    why = close_orphan(self.writer, sys_id)  # a business rule set it back or refused it
+                    if why is not None:  # reported, and tried again next night
+                        operation = "close_orphan_reverted" if why == "set back" else "close_orphan_refused"
+                        self._audit(operation, internal_id, {"vendor_id": sys_id, "why": why})
+                        self._reverted_orphan(sys_id, str(rec.get("number") or ""), internal_id, why)
                         continue
                     self._audit("close_orphan", internal_id, {"vendor_id": sys_id})
                     self.report.closed_orphans.append(sys_id)
 
-    def _reverted_orphan(self, sys_id: str, number: str, internal_id: str) -> None:
-        """Report an orphan whose close the instance set back (still open at ServiceNow), naming the fix."""
+    def _reverted_orphan(self, sys_id: str, number: str, internal_id: str, why: str) -> None:
+        """Report an orphan whose close the instance set back or refused (still open there), naming the fix."""
         self.report.reverted_orphans.append(sys_id)
-        self._reverted_named.append(f"{number or '(no number)'} (sys_id {sys_id}, correlation_id {internal_id})")
+        self._reverted_named.append(f"{number or '(no number)'} (sys_id {sys_id}, correlation_id {internal_id}, "
+                                    f"{why})")
         self.report.fixes[ORPHAN_REVERTED] = orphan_fix(self._reverted_named)
         log.warning("reconciliation: the close of orphan %s was set back by ServiceNow", self._reverted_named[-1])
 

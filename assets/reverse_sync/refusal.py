@@ -35,6 +35,11 @@ _VARIABLE = re.compile(r"\b(GET|POST|PATCH|PUT|DELETE)\b|\b(Insert|Update|Delete
                        r"|\b[0-9a-f]{32}\b|\b[A-Z]+\d{4,}\b")
 
 
+def per_record(exc: VendorError) -> bool:
+    """Whether ``exc`` is the vendor refusing one record for its values (a business rule, a data policy)."""
+    return bool(_PER_RECORD.search(" ".join(str(exc).split())))
+
+
 def signature(exc: VendorError) -> str | None:
     """The account-level refusal ``exc`` is (its status and text without the record's path or id), or None."""
     text = " ".join(str(exc).split())

@@ -11,7 +11,7 @@ from assets.reverse_sync import readback, sn_reverted, sn_update_reverted
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, Snapshot, Step, default_steps
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
-from assets.reverse_sync.writes import Writes, _body_kind
+from assets.reverse_sync.writes import Writes, _body_kind, with_vendor_reason
 from pipelines.common.http import VendorError
 from pipelines.servicenow.helpers import ServiceNowClient, table_result
 from pipelines.servicenow.settings import TABLE_PATH, remediation_table
@@ -123,9 +123,17 @@ class ServiceNowTaskWriter:
 
     def close(self, vendor_id: str) -> bool:
         """Close a record directly (the nightly reconciliation's orphans): whether the answer shows it closed (a
-        business rule may set the state back, answering 200 with the record still open)."""
-        saved = self.client.update(self.vendor_object, vendor_id, {
-            "state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."})
+        business rule may set the state back, answering 200 with the record still open). A refusal with the
+        vendor's reason (a business rule aborting the write: 403 "Operation Failed") is a ``RecordRefused``
+        naming it, not the HTTP client's "the credentials are refused" (:func:`writes.with_vendor_reason`)."""
+        answers: list[Any] = []
+        try:
+            saved = self.client.session.request(
+                "PATCH", f"{self.path}/{vendor_id}", headers={"Content-Type": "application/json"},
+                json={"state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."},
+                hooks={"response": [lambda r, *a, **k: answers.append(r)]}).json()["result"]
+        except VendorError as exc:
+            raise with_vendor_reason(exc, answers[-1] if answers else None) from None
         return isinstance(saved, dict) and _raw(saved.get("state")) in VENDOR_CLOSED_STATES
 
     @staticmethod

@@ -21,6 +21,7 @@ it. So the answer's state is compared with the close sent:
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -88,9 +89,30 @@ def deferred(vendor_id: str, until: datetime) -> VendorError:
 ORPHAN_REVERTED = "orphan_close_reverted"  # the nightly reconciliation's finding kind (``ReconcileReport.fixes``)
 ORPHAN_FIX = (
     "The nightly reconciliation closed these open ServiceNow records of ours that no task links (orphans) and the "
-    "instance set the state back to open (a business rule: open child tasks, a required approval), so they are "
+    "instance set the state back to open or refused the close (a business rule: open child tasks, a required "
+    "approval), so they are "
     "still open. Fix: at ServiceNow close or cancel each record's open child tasks (or give the approval the rule "
-    "waits for); the next nightly reconciliation then closes it (or close it by hand, with a close note).")
+    "waits for); the next nightly reconciliation then closes it (or close it by hand, with a close note). A close "
+    "the instance refused names the rule's own words.")
+
+
+def close_orphan(writer: Any, sys_id: str) -> str | None:
+    """Close an orphan for the nightly reconciliation: None when the answer shows it closed, else why it is still
+    open: ``set back`` (a before rule set the state back, 200 with the record open) or ``refused: ...`` with the
+    vendor's words (a rule aborting the write, a data policy: 403/400 about this record). Any other error (an
+    ACL refusing the account, 5xx, no answer) is raised: the night stops, as before, and no orphan is skipped for
+    a reason that is not about it. A refused close made the whole reconciliation fail with "the credentials are
+    refused" at that orphan, night after night, and the orphans after it were never looked at."""
+    from .refusal import per_record
+
+    try:
+        return None if writer.close(sys_id) else "set back"
+    except VendorError as exc:
+        if exc.status not in (400, 403) or not per_record(exc):
+            raise
+        text = " ".join(str(exc).split())
+        said = re.search(r"refused this record's write \((.+)\)\. Fix", text)  # writes.RecordRefused's words
+        return "refused: " + (said.group(1) if said else text)[:300]
 
 
 def orphan_fix(named: list[str]) -> str:
