@@ -10,7 +10,7 @@ The policy, per vendor (what happens to a linked record changed or deleted outsi
 "Our fields": short description, description, due date, compared as ServiceNow stores what we sent
 (:func:`assets.reverse_sync.readback.sn_field_shows`). A second record for an id already linked is
 closed as a duplicate. A deleted record whose task is no longer wanted (its link closed) is only
-noted: nothing to redo. An orphan close a business rule set back is reported, not counted closed
+noted: nothing to redo. An orphan close a business rule set back or refused is reported, not counted closed
 (:func:`assets.reverse_sync.sn_reverted.orphan_fix`), and tried again the next night.
 Idempotent: a rerun finds every link pointing at a live record of ours and writes nothing.
 Reads ``reverse_sync.external_links`` (the engine's link table) and writes it only to re-point a
@@ -58,7 +58,7 @@ class ReconcileReport:
     adopted: list[str] = field(default_factory=list)
     closed_orphans: list[str] = field(default_factory=list)
     gone_closed: list[str] = field(default_factory=list)
-    reverted_orphans: list[str] = field(default_factory=list)  # sys_ids: orphan closes a business rule set back
+    reverted_orphans: list[str] = field(default_factory=list)  # sys_ids: orphan closes set back or refused
     reported: dict[str, list[str]] = field(default_factory=dict)
     fixes: dict[str, str] = field(default_factory=dict)  # per finding kind left unhealed: the records and the fix
 
@@ -81,7 +81,7 @@ class ServiceNowLinks:
     def __init__(self, conn, writer: ServiceNowTaskWriter, wanted: dict[str, dict[str, Any]], run_id: str):
         self.conn, self.writer, self.wanted, self.run_id = conn, writer, wanted, run_id
         self._held: set[str] | None = None  # records the push holds for a business rule's revert (read once)
-        self._reverted_named: list[str] = []  # orphans whose close was set back, as the finding names them
+        self._reverted_named: list[str] = []  # orphans whose close did not stick, as the finding names them
         self.correlation = new_correlation_id()
         self.report = ReconcileReport()
         self.lock_lost: str | None = None  # set by the lock's heartbeat when the lock is no longer ours
@@ -305,7 +305,7 @@ class ServiceNowLinks:
         self._reverted_named.append(f"{number or '(no number)'} (sys_id {sys_id}, correlation_id {internal_id}, "
                                     f"{why})")
         self.report.fixes[ORPHAN_REVERTED] = orphan_fix(self._reverted_named)
-        log.warning("reconciliation: the close of orphan %s was set back by ServiceNow", self._reverted_named[-1])
+        log.warning("reconciliation: the close of orphan %s did not stick", self._reverted_named[-1])
 
 
 def _form(sent: Any, stored: Any) -> list[str]:

@@ -30,6 +30,7 @@ from resources.audit import SCHEMA as AUDIT
 from resources.audit import ensure_audit_table
 
 from . import state
+from .refusal import per_record
 
 REVERTED = "close_reverted"
 UPDATE_REVERTED = "update_reverted"  # a reopen or a field update set back (sn_update_reverted.py)
@@ -90,10 +91,9 @@ ORPHAN_REVERTED = "orphan_close_reverted"  # the nightly reconciliation's findin
 ORPHAN_FIX = (
     "The nightly reconciliation closed these open ServiceNow records of ours that no task links (orphans) and the "
     "instance set the state back to open or refused the close (a business rule: open child tasks, a required "
-    "approval), so they are "
-    "still open. Fix: at ServiceNow close or cancel each record's open child tasks (or give the approval the rule "
-    "waits for); the next nightly reconciliation then closes it (or close it by hand, with a close note). A close "
-    "the instance refused names the rule's own words.")
+    "approval), so they are still open. Fix: at ServiceNow close or cancel each record's open child tasks (or give "
+    "the approval the rule waits for; a refused close names the rule's own words); the next nightly "
+    "reconciliation then closes it (or close it by hand, with a close note).")
 
 
 def close_orphan(writer: Any, sys_id: str) -> str | None:
@@ -103,8 +103,6 @@ def close_orphan(writer: Any, sys_id: str) -> str | None:
     ACL refusing the account, 5xx, no answer) is raised: the night stops, as before, and no orphan is skipped for
     a reason that is not about it. A refused close made the whole reconciliation fail with "the credentials are
     refused" at that orphan, night after night, and the orphans after it were never looked at."""
-    from .refusal import per_record
-
     try:
         return None if writer.close(sys_id) else "set back"
     except VendorError as exc:
