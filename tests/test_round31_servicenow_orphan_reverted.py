@@ -17,7 +17,7 @@ import pytest
 from dagster import materialize
 
 from assets.reverse_sync.reconcile import findings, reverse_sync_reconciliation
-from assets.reverse_sync.servicenow import STATE_OPEN, remediation_table
+from assets.reverse_sync.servicenow import STATE_OPEN, ServiceNowTaskWriter, remediation_table
 from assets.reverse_sync.sn_reverted import ORPHAN_REVERTED
 from pipelines.common.http import VendorError
 from resources.servicenow import ServiceNowResource
@@ -91,8 +91,61 @@ def test_the_asset_writes_an_unhealed_finding_and_the_fix_then_closes_it_next_ni
     meta = again.asset_materializations_for_node(reverse_sync_reconciliation.op.name)[0].metadata
     assert meta["reverted_orphans"].value == 0 and meta["closed_orphans"].value == 1
     assert f"fix_{ORPHAN_REVERTED}" not in meta
-    kinds = query(duckdb_warehouse, f"select kind from reconciliation.findings where run_id = '{again.run_id}'")
-    assert kinds == [("orphan_closed",)]
+    kinds = query(duckdb_warehouse, "select kind, found, unhealed from reconciliation.findings "
+                                    f"where run_id = '{again.run_id}' order by kind")
+    assert kinds == [(ORPHAN_REVERTED, 0, 0), ("orphan_closed", 1, 0)]  # the clean night supersedes the last
+
+
+def test_an_orphan_closed_by_hand_closes_the_drift_task_the_next_night(servicenow, duckdb_warehouse):
+    """The fix text offers "close it by hand": the next night finds no orphan and heals nothing, yet its zero row
+    of ``orphan_close_reverted`` is the latest of the reverse-sync producer, so no drift task stays open."""
+    rows = remediation_rows(1)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    assert run("servicenow").created == 1
+    orphan, _ = _orphan_with_open_child(servicenow, "rem-by-hand")
+    rule = servicenow.insert("sys_script", RULE)
+    resources = {"servicenow": ServiceNowResource(backoff_base_seconds=0.0),
+                 "warehouse": WarehouseResource.from_env()}
+    first = materialize([reverse_sync_reconciliation], resources=resources)
+    status = query(duckdb_warehouse, "select status from audit.events where operation = 'close_orphan_reverted'")
+    assert status == [("reverted",)]  # not "ok": the vendor did not keep the write
+
+    servicenow.delete("sys_script", rule["sys_id"])
+    servicenow.update(remediation_table(), orphan["sys_id"], {"state": "3"})  # closed by hand at ServiceNow
+    again = materialize([reverse_sync_reconciliation], resources=resources)
+    latest = query(duckdb_warehouse, "select run_id, unhealed from reconciliation.findings where "
+                                     f"kind = '{ORPHAN_REVERTED}' order by detected_at desc, run_id desc limit 1")
+    assert latest == [(again.run_id, 0)] and again.run_id != first.run_id
+    drift = query(duckdb_warehouse, """
+        with f as (select *, first_value(run_id) over (partition by vendor order by detected_at desc, run_id desc)
+                   as last_run from reconciliation.findings where left(kind, 7) = 'orphan_' or left(kind, 5) = 'link_')
+        select count(*) from f where run_id = last_run and unhealed > 0""")
+    assert drift == [(0,)]
+
+
+def test_an_orphan_deleted_between_the_read_and_the_close_is_skipped_and_the_night_goes_on(
+        servicenow, duckdb_warehouse):
+    rows = remediation_rows(1)
+    write_outbound(duckdb_warehouse, "servicenow", rows)
+    assert run("servicenow").created == 1
+    table = remediation_table()
+    gone, kept = (servicenow.insert(table, {"short_description": f"orphan {n}", "correlation_id": corr,
+                                            "correlation_display": "Project X"})
+                  for n, corr in ((1, "rem-vanish-1"), (2, "rem-vanish-2")))
+    real_close = ServiceNowTaskWriter.close
+
+    def close_after_a_delete(self, vendor_id):
+        if vendor_id == gone["sys_id"]:
+            servicenow.delete(table, vendor_id)  # someone deletes it at ServiceNow after the page was read
+        return real_close(self, vendor_id)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ServiceNowTaskWriter, "close", close_after_a_delete)
+        night = _reconcile(rows)
+    assert night.closed_orphans == [kept["sys_id"]] and night.reverted_orphans == []
+    assert servicenow.get(table, kept["sys_id"])["state"] == "3"
+    assert query(duckdb_warehouse, "select object_id from audit.events where operation = 'close_orphan_gone'") \
+        == [("rem-vanish-1",)]
 
 
 def test_a_close_a_business_rule_refuses_is_reported_and_the_other_orphans_are_still_closed(

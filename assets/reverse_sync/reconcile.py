@@ -33,7 +33,14 @@ from assets.reconciliation.findings import Finding, record
 from assets.reverse_sync import readback, state, unsettled
 from assets.reverse_sync.engine import DONE, OPEN, SCHEMA, ensure_tables, payload_hash
 from assets.reverse_sync.servicenow import OUTBOUND, VENDOR_CLOSED_STATES, ServiceNowTaskWriter, remediation_table
-from assets.reverse_sync.sn_reverted import ORPHAN_REVERTED, REVERTED, UPDATE_REVERTED, close_orphan, orphan_fix
+from assets.reverse_sync.sn_reverted import (
+    GONE,
+    ORPHAN_REVERTED,
+    REVERTED,
+    UPDATE_REVERTED,
+    close_orphan,
+    orphan_fix,
+)
 from pipelines.common.http import RETRYABLE_STATUSES, VendorError
 from resources.audit import new_correlation_id, record_event
 from resources.scale_out import pool
@@ -93,9 +100,9 @@ class ServiceNowLinks:
             raise state.LockLost(f"the nightly reconciliation stopped: {self.lock_lost}. What it wrote so far is "
                                  "linked and audited; run it again once no push is running")
 
-    def _audit(self, operation: str, object_id: str, detail: dict | None = None) -> None:
+    def _audit(self, operation: str, object_id: str, detail: dict | None = None, status: str = "ok") -> None:
         record_event(self.conn, action="reconciliation", system="servicenow", correlation_id=self.correlation,
-                     operation=operation, object_id=object_id, status="ok", run_id=self.run_id, detail=detail)
+                     operation=operation, object_id=object_id, status=status, run_id=self.run_id, detail=detail)
 
     def _records(self, sys_ids: list[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -291,9 +298,13 @@ class ServiceNowLinks:
                     self.report.adopted.append(internal_id)
                 elif str(rec.get("state")) not in VENDOR_CLOSED_STATES:  # not finished: ours, unwanted or a duplicate
                     why = close_orphan(self.writer, sys_id)  # a business rule set it back or refused it
+                    if why == GONE:  # deleted at ServiceNow meanwhile: audited, not counted closed
+                        self._audit("close_orphan_gone", internal_id, {"vendor_id": sys_id})
+                        continue
                     if why is not None:  # reported, and tried again next night
                         operation = "close_orphan_reverted" if why == "set back" else "close_orphan_refused"
-                        self._audit(operation, internal_id, {"vendor_id": sys_id, "why": why})
+                        self._audit(operation, internal_id, {"vendor_id": sys_id, "why": why},
+                                    status="reverted" if why == "set back" else "refused")
                         self._reverted_orphan(sys_id, str(rec.get("number") or ""), internal_id, why)
                         continue
                     self._audit("close_orphan", internal_id, {"vendor_id": sys_id})
@@ -387,9 +398,12 @@ def findings(report: ReconcileReport) -> list[Finding]:
               "orphan_closed": report.closed_orphans, "link_gone_closed": report.gone_closed}
     out = [Finding("servicenow", "remediation_tasks", kind, len(ids), len(ids), ids) for kind, ids in healed.items()
            if ids]
-    if report.reverted_orphans:  # not healed: a task for the connector's owner, its detail naming the fix
-        out.append(Finding("servicenow", "remediation_tasks", ORPHAN_REVERTED, len(report.reverted_orphans), 0,
-                           report.reverted_orphans, detail=report.fixes.get(ORPHAN_REVERTED, orphan_fix([]))))
+    # Not healed: a task for the connector's owner, its detail naming the fix. Written on every completed night,
+    # with counts 0 when none was set back: that night is then the latest, and an earlier night's task closes
+    # (a record closed by hand or deleted since is no longer an orphan, and would otherwise write no row).
+    reverted = report.reverted_orphans
+    out.append(Finding("servicenow", "remediation_tasks", ORPHAN_REVERTED, len(reverted), 0, reverted,
+                       detail=report.fixes.get(ORPHAN_REVERTED, orphan_fix([])) if reverted else ""))
     return out  # report.reported (Jira/OneTrust links, not re-read yet) shows in the metadata only
 
 

@@ -127,14 +127,20 @@ class ServiceNowTaskWriter:
         vendor's reason (a business rule aborting the write: 403 "Operation Failed") is a ``RecordRefused``
         naming it, not the HTTP client's "the credentials are refused" (:func:`writes.with_vendor_reason`)."""
         answers: list[Any] = []
+        path = f"{self.path}/{vendor_id}"
         try:
-            saved = self.client.session.request(
-                "PATCH", f"{self.path}/{vendor_id}", headers={"Content-Type": "application/json"},
+            body, response = self.client.session.request_json(
+                "PATCH", path, headers={"Content-Type": "application/json"},
                 json={"state": STATE_CLOSED, "close_notes": "Closed by Project X: the control passes again."},
-                hooks={"response": [lambda r, *a, **k: answers.append(r)]}).json()["result"]
+                hooks={"response": [lambda r, *a, **k: answers.append(r)]})
         except VendorError as exc:
             raise with_vendor_reason(exc, answers[-1] if answers else None) from None
-        return isinstance(saved, dict) and _raw(saved.get("state")) in VENDOR_CLOSED_STATES
+        saved = body.get("result") if isinstance(body, dict) else None
+        if not isinstance(saved, dict):  # a proxy's {} or a sign-in page's JSON: not the instance's answer
+            raise VendorError(f"servicenow: PATCH {path} answered {response.status_code} without the Table API's "
+                              "record: something other than the instance answered; check SERVICENOW_BASE_URL "
+                              "(a proxy, an SSO sign-in page)")
+        return _raw(saved.get("state")) in VENDOR_CLOSED_STATES
 
     @staticmethod
     def identity(record: dict[str, Any]) -> tuple[str, str]:

@@ -87,6 +87,7 @@ def deferred(vendor_id: str, until: datetime) -> VendorError:
         "most a day), so the record is not written on every push; the link stays open", 409)
 
 
+GONE = "gone"  # close_orphan's answer for a record deleted at ServiceNow between the read and the close
 ORPHAN_REVERTED = "orphan_close_reverted"  # the nightly reconciliation's finding kind (``ReconcileReport.fixes``)
 ORPHAN_FIX = (
     "The nightly reconciliation closed these open ServiceNow records of ours that no task links (orphans) and the "
@@ -98,14 +99,17 @@ ORPHAN_FIX = (
 
 def close_orphan(writer: Any, sys_id: str) -> str | None:
     """Close an orphan for the nightly reconciliation: None when the answer shows it closed, else why it is still
-    open: ``set back`` (a before rule set the state back, 200 with the record open) or ``refused: ...`` with the
-    vendor's words (a rule aborting the write, a data policy: 403/400 about this record). Any other error (an
-    ACL refusing the account, 5xx, no answer) is raised: the night stops, as before, and no orphan is skipped for
-    a reason that is not about it. A refused close made the whole reconciliation fail with "the credentials are
-    refused" at that orphan, night after night, and the orphans after it were never looked at."""
+    open: ``set back`` (a before rule set the state back, 200 with the record open), ``gone`` (404: deleted
+    since the page was read, nothing left to close) or ``refused: ...`` with the vendor's words (a rule
+    aborting the write, a data policy: 403/400 about this record). Any other error (an ACL refusing the
+    account, 5xx, no answer) is raised: the night stops, as before, and no orphan is skipped for a reason that
+    is not about it. A refused close made the whole reconciliation fail with "the credentials are refused" at
+    that orphan, night after night, and the orphans after it were never looked at."""
     try:
         return None if writer.close(sys_id) else "set back"
     except VendorError as exc:
+        if exc.status == 404:  # deleted at ServiceNow since the page was read: no longer an orphan to close
+            return GONE
         if exc.status not in (400, 403) or not per_record(exc):
             raise
         text = " ".join(str(exc).split())
