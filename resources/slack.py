@@ -25,12 +25,23 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+
+# the outcomes callers catch live in resources.slack_errors; they import them from here as before
+from resources.slack_errors import (
+    SCOPE_HINT,
+    TOKEN_HINT,
+    SlackDeliveryError,
+    SlackRejected,
+    SlackTokenRevoked,
+    SlackUnavailable,
+    _error_of,
+    _needed,
+    _retry_after,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,32 +65,6 @@ LOOKUP_ATTEMPTS = 2
 CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
 CHANNEL_LIST_PAGE = 200  # Slack's recommended page (its limit must be under 1000)
 CHANNEL_LIST_PAGES = 100  # 20,000 channels: a name not found by then is reported as not found
-TOKEN_HINT = "reinstall the Slack app and store the new bot token in Vault integrations/<env>/slack (SLACK_BOT_TOKEN)"
-# Slack's missing_scope names the scope (`needed`); the reinstall link (assets.notifications.delivery.reinstall_url)
-# asks for every scope the README's "Bot scopes" lists, so reinstalling with it adds the one missing.
-SCOPE_HINT = "reinstall the Slack app with the {scope} scope (Project X's reinstall link asks for it)"
-SCOPE_NAMES = re.compile(r"[a-z0-9_.:]{1,60}(,[a-z0-9_.:]{1,60}){0,20}")
-
-
-class SlackDeliveryError(Exception):
-    """Base of the outcomes a caller must act on; the text never holds the token."""
-
-
-class SlackTokenRevoked(SlackDeliveryError):
-    """The bot token no longer works: Slack delivery stops until the app is reinstalled."""
-
-
-class SlackUnavailable(SlackDeliveryError):
-    """Slack failed every attempt (5xx, timeouts, rate limits): deliver by e-mail instead."""
-
-
-class SlackRejected(SlackDeliveryError):
-    """Slack refused this one message for good (channel_not_found, users_not_found, ...). ``error`` is Slack's
-    code, ``needed`` the scopes a missing_scope answer named (comma-separated, "" otherwise)."""
-
-    def __init__(self, message: str, error: str = "", needed: str = "") -> None:
-        super().__init__(message)
-        self.error, self.needed = error, needed
 
 
 @dataclass
@@ -367,48 +352,6 @@ def _is_user(channel: str) -> bool:
 def _channel_name(channel: str) -> str:
     """A channel's name as Slack lists it: no '#', lower case (Slack's channel names are)."""
     return channel.strip().lstrip("#").lower()
-
-
-def _error_of(exc: SlackApiError) -> tuple[str, int]:
-    """(Slack's error code, HTTP status); the code is "" when the body was not Slack's JSON (a proxy's
-    page): nothing says Slack refused, so the call counts as failed and is retried."""
-    resp = exc.response
-    data = resp.data if isinstance(getattr(resp, "data", None), dict) else {}
-    error = str(data.get("error") or "")
-    if not re.fullmatch(r"[a-z0-9_.]{1,100}", error):  # slack_sdk's "Received a response in a non-JSON format"
-        error = ""
-    return error, int(getattr(resp, "status_code", 0) or 0)
-
-
-def _needed(exc: SlackApiError) -> str:
-    """The scopes a missing_scope answer says the method needs (``needed``), "" when absent or not scope names."""
-    data = exc.response.data if isinstance(getattr(exc.response, "data", None), dict) else {}
-    needed = str(data.get("needed") or "").replace(" ", "")
-    return needed if SCOPE_NAMES.fullmatch(needed) else ""
-
-
-def _retry_after(exc: SlackApiError) -> float:
-    headers = {k.lower(): v for k, v in (getattr(exc.response, "headers", None) or {}).items()}
-    value = headers.get("retry-after")
-    if isinstance(value, list):
-        value = value[0] if value else None
-    try:
-        wait = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        wait = _http_date_wait(value)
-    return wait if wait != wait else max(0.0, wait)  # NaN stays NaN: refused by the caller's bound
-
-
-def _http_date_wait(value: object) -> float:
-    """Seconds until an HTTP-date ``Retry-After`` (RFC 9110; Slack documents seconds only [unc]), negative
-    when past (clamped to 0 by the caller, as the seconds form); 1 s when the value is neither form."""
-    try:
-        when = parsedate_to_datetime(str(value).strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return 1.0
-    if when.tzinfo is None:  # an HTTP-date is GMT
-        when = when.replace(tzinfo=UTC)
-    return (when - datetime.now(UTC)).total_seconds()
 
 
 def sender_from_env(vault_prefix: str, **kwargs: Any) -> SlackSender:
