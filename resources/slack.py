@@ -41,6 +41,7 @@ from resources.slack_errors import (
     _error_of,
     _needed,
     _retry_after,
+    refusal,
 )
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class SlackSender:
                     raise SlackRejected(f"Slack refused {method}: missing_scope{f' ({needed})' if needed else ''}: "
                                         f"{SCOPE_HINT.format(scope=scope)}", error, needed) from None
                 if error and status < 500 and error not in TRANSIENT_ERRORS:
-                    raise SlackRejected(f"Slack refused {method}: {error}", error) from None
+                    raise SlackRejected(refusal(method, error, exc), error) from None
                 last = f"HTTP {status} {error or 'answer that is not Slack JSON'}"
                 unsure = True
             # socket timeouts, refused connections, URLError; an answer cut short or garbled (IncompleteRead,

@@ -17,6 +17,20 @@ TOKEN_HINT = "reinstall the Slack app and store the new bot token in Vault integ
 # asks for every scope the README's "Bot scopes" lists, so reinstalling with it adds the one missing.
 SCOPE_HINT = "reinstall the Slack app with the {scope} scope (Project X's reinstall link asks for it)"
 SCOPE_NAMES = re.compile(r"[a-z0-9_.:]{1,60}(,[a-z0-9_.:]{1,60}){0,20}")
+# What Slack's refusal of one message means and the fix, in the ledger's error (and the fallback e-mail's reason,
+# or the dead letter's when there is no e-mail to fall back to). Codes from chat.postMessage's documented errors.
+REFUSAL_HINTS = {
+    "is_archived": "the channel is archived: unarchive it in Slack, or route these notifications to a live channel "
+                   "in resources/owners.yaml",
+    "channel_not_found": "Slack shows the bot no such channel: fix the channel in resources/owners.yaml, or invite "
+                         "the bot to the private channel (/invite @Project X)",
+    "not_in_channel": "the bot is not in the channel: invite it (/invite @Project X), or reinstall the app with the "
+                      "chat:write.public scope",
+    "msg_too_long": "the message is longer than Slack takes (40,000 characters of text)",
+    "msg_blocks_too_long": "the message's blocks are longer than Slack takes",
+    "invalid_blocks": "Slack refused the message's layout (Block Kit limits: 50 blocks, 3,000 characters a section)",
+}
+_SHOWN = re.compile(r"[^A-Za-z0-9 _:/\[\]().,'-]")  # what of Slack's own words a refusal repeats
 
 
 class SlackDeliveryError(Exception):
@@ -38,6 +52,20 @@ class SlackRejected(SlackDeliveryError):
     def __init__(self, message: str, error: str = "", needed: str = "") -> None:
         super().__init__(message)
         self.error, self.needed = error, needed
+
+
+def refusal(method: str, error: str, exc: SlackApiError) -> str:
+    """The text of a SlackRejected for Slack's ``error``: the code, what it means and the fix; for invalid_blocks
+    also Slack's first ``response_metadata.messages`` line (which block), reduced to plain characters."""
+    text = f"Slack refused {method}: {error}"
+    if error in REFUSAL_HINTS:
+        text += f" ({REFUSAL_HINTS[error]})"
+    data = exc.response.data if isinstance(getattr(exc.response, "data", None), dict) else {}
+    said = (data.get("response_metadata") or {}).get("messages") if isinstance(data.get("response_metadata"), dict) \
+        else None
+    if error == "invalid_blocks" and isinstance(said, list) and said:
+        text += ": Slack said " + _SHOWN.sub("", str(said[0]))[:200]
+    return text
 
 
 def _error_of(exc: SlackApiError) -> tuple[str, int]:

@@ -20,13 +20,14 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from assets.notifications import ledger
-from assets.notifications.messages import Message, email_bodies, slack_blocks, slack_text
+from assets.notifications.messages import Message, email_bodies, shortened_slack, slack_blocks, slack_text
 from resources.audit import new_correlation_id, record_event
 from resources.email import (
     RETRY_AFTER,
     EmailAddressError,
     EmailDeliveryError,
     EmailPartlyRefused,
+    EmailRejected,
     EmailSender,
     valid_recipients,
 )
@@ -40,6 +41,8 @@ DEVELOPER = "developer"  # the local environment's Developer DM (PROJECTX_DEVELO
 # to just those every RETRY_AFTER (10 minutes, spec 2.5) until they take it; after the last, the ledger
 # row is done and its error names who never got it.
 EMAIL_RESEND_ATTEMPTS = 6
+# Slack's refusals of a message's size or layout: posted again shortened, with the record's link (see _post)
+TOO_BIG = frozenset({"msg_too_long", "msg_blocks_too_long", "invalid_blocks"})
 
 
 @dataclass
@@ -163,8 +166,7 @@ class Deliverer:
                     ledger.mark_done(self.conn, msg.delivery_key, "deduplicated", slack_channel=found["channel"],
                                      slack_ts=found["ts"], slack_user=recipient)
                     return "deduplicated", {"found_after_restart": True}
-            posted = self.slack.post(channel, slack_text(msg), slack_blocks(msg, correlation_id), msg.delivery_key,
-                                     thread_ts=thread["slack_ts"] if thread else None)
+            posted, shortened = self._post(msg, channel, correlation_id, thread["slack_ts"] if thread else None)
         except SlackTokenRevoked as exc:
             self._disable_slack(str(exc))
             return self._fallback(msg, correlation_id, str(exc))
@@ -177,8 +179,24 @@ class Deliverer:
         self.report.counts["retried"] += self.slack.retries - before
         ledger.remember_thread(self.conn, msg.thread_key, posted["channel"], posted["ts"])
         ledger.mark_done(self.conn, msg.delivery_key, "sent", slack_channel=posted["channel"], slack_ts=posted["ts"],
-                         slack_user=recipient)
-        return "sent", {"slack_channel": posted["channel"], "threaded": bool(thread)}
+                         slack_user=recipient, error=shortened)
+        return "sent", {"slack_channel": posted["channel"], "threaded": bool(thread), "shortened": bool(shortened)}
+
+    def _post(self, msg: Message, channel: str, correlation_id: str, thread_ts: str | None) -> tuple[dict, str | None]:
+        """Post ``msg``: (Slack's {channel, ts}, None). One Slack refuses as too long (or its layout) goes again
+        shortened to its subject and the record's link (``shortened_slack``), so it reaches the channel: (..., the
+        note kept in the ledger). Without a link, or refused again, SlackRejected: it goes by e-mail whole."""
+        assert self.slack is not None
+        try:
+            return self.slack.post(channel, slack_text(msg), slack_blocks(msg, correlation_id), msg.delivery_key,
+                                   thread_ts=thread_ts), None
+        except SlackRejected as exc:
+            short = shortened_slack(msg, correlation_id, exc.error) if exc.error in TOO_BIG else None
+            if short is None:
+                raise
+            why = str(exc)
+        posted = self.slack.post(channel, *short, msg.delivery_key, thread_ts=thread_ts)  # same key: found if lost
+        return posted, f"posted shortened to the subject and the record's link: {why}"
 
     def _slack_channel(self, msg: Message) -> str:
         assert self.slack is not None
@@ -238,7 +256,9 @@ class Deliverer:
                 return "retrying", {**detail, "resend_to": exc.temporary}
             ledger.mark_done(self.conn, msg.delivery_key, ok_status, message_id=exc.message_id, error=error)
             return ok_status, detail
-        except EmailAddressError as exc:  # no recipient the relay can take (no SMTPUTF8): a dead letter, with why
+        # no recipient the relay can take (no SMTPUTF8), or a 5xx the relay would answer again: a dead letter, with
+        # why and the fix (EmailRejected: refused for good, RFC 5321 4.2.1; a 4xx is retried below)
+        except (EmailAddressError, EmailRejected) as exc:
             why = "; ".join([*([reason] if reason else []), str(exc)])
             self.report.counts["email_failures"] += 1  # alerted like any failed e-mail
             self.report.errors.append(why)

@@ -11,7 +11,8 @@ carries several notifications). Status:
 - ``retrying`` — e-mail failed; resent once ``next_attempt_at`` (10 minutes later) has passed; when the
   relay took it for some recipients and deferred others (a 4xx reply), ``resend_to`` lists those, and
   only they get the resend (spec 2.5), up to ``EMAIL_RESEND_ATTEMPTS`` attempts in all;
-- ``failed``   — nowhere to deliver it (no recipient); counted, never silently dropped.
+- ``failed``   — nowhere to deliver it (no recipient), or the relay refused it for good (a 5xx); counted,
+  never silently dropped, the error naming the fix (``cli notifications resend`` sends it again).
 
 Approval requests (Approve/Deny buttons) are clicked long after they were sent, when the outbox row
 may be gone: the ledger keeps what a click is checked against (``assets.notifications.approvers``):

@@ -115,6 +115,23 @@ def slack_blocks(msg: Message, correlation_id: str) -> list[dict[str, Any]]:
     return blocks
 
 
+def shortened_slack(msg: Message, correlation_id: str, error: str) -> tuple[str, list[dict[str, Any]]] | None:
+    """(text, blocks) of ``msg`` cut to its subject and the link to the record, for when Slack refused the whole
+    message as too long or its layout (``error``: msg_too_long, invalid_blocks, ...): the body goes, the Open and
+    Approve/Deny buttons and the context stay, with a line saying it was shortened and why. None without a link
+    to the record (a summary, or no http(s) link): then the message goes by e-mail whole."""
+    url = safe_url(msg.first.get("link_url")) if len(msg.rows) == 1 else None
+    if url is None:
+        return None
+    note = f"Shortened: Slack refused the full message (`{mrkdwn(error)}`); open the record for the full text."
+    full = slack_blocks(msg, correlation_id)
+    blocks = full[:1] + [b for b in full[1:] if b.get("type") != "section"]  # the body goes: it made it too long
+    blocks.insert(-1, {"type": "context", "elements": [_text(note)]})
+    text = f"{mrkdwn(msg.subject)} (shortened: Slack refused the full message, {mrkdwn(error)}): " \
+           f"{mrkdwn_link(url, 'open the record')}"
+    return text, blocks
+
+
 def decided_blocks(blocks: Any, line: str) -> list[dict[str, Any]]:
     """An approval request once decided: its Approve/Deny buttons give way to ``line`` (who decided
     what), the rest stays as sent. ``blocks`` are the message's, as Slack returns them with a click."""
