@@ -9,7 +9,8 @@ message is sent with it (UTF-8 headers); when it does not, those recipients are 
 reason (:class:`EmailAddressError` when nobody else is left, else :class:`EmailPartlyRefused`), never
 dropped silently. A non-ASCII domain is sent as its IDNA form, which any server takes.
 A failure raises :class:`EmailDeliveryError`; the delivery ledger schedules the resend 10 minutes
-later (``RETRY_AFTER``) and the delivery asset reports it as an alert.
+later (``RETRY_AFTER``) and the delivery asset reports it as an alert. A 5xx refusal of every recipient or
+of the message itself is :class:`EmailRejected`: never resent, a dead letter with the reply and the fix.
 Settings: Vault ``integrations/<env>/smtp`` or ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USERNAME``,
 ``SMTP_PASSWORD``, ``SMTP_FROM_ADDRESS`` (and ``SMTP_CA_BUNDLE`` for a private CA).
 """
@@ -36,6 +37,13 @@ CONFIG_HINT = ("SMTP_HOST / SMTP_PORT / SMTP_USERNAME / SMTP_PASSWORD / SMTP_FRO
 
 class EmailDeliveryError(Exception):
     """SMTP refused or failed the message; the text names the setting to check, never the password."""
+
+
+class EmailRejected(EmailDeliveryError):
+    """The relay refused the message for good (a 5xx reply to every recipient, to its content or its size, RFC
+    5321 4.2.1: "do not repeat the exact request"): resending it would be refused again, so it is a dead letter
+    with the reason; 4xx replies, a dropped connection and the relay's own settings (login, sender) stay
+    :class:`EmailDeliveryError`, retried."""
 
 
 class EmailAddressError(EmailDeliveryError):
@@ -91,7 +99,15 @@ def mailbox(entry: str) -> str:
             not all(_LABEL.fullmatch(label) for label in ascii_domain.split(".")):
         raise EmailAddressError(f"invalid e-mail address {shown!r}: expected one mailbox like name@example.com "
                                 "(letters, digits and !#$%&'*+-/=?^_`{|}~. before the @)")
-    return str(Address(display_name=" ".join(name.split()), username=local, domain=ascii_domain.lower()))
+    return str(Address(display_name=header_text(name), username=local, domain=ascii_domain.lower()))
+
+
+def header_text(text: str) -> str:
+    """Vendor text for a header (a subject, a display name): one line (a CR/LF or any other line break would start
+    a new header), and no RFC 2047 encoded-word: ``email`` decodes ``=?utf-8?q?=0D=0ABcc:...?=`` in a value it is
+    given and (Python before 3.11.10, CVE-2024-6923) wrote the CR/LF out raw, adding a Bcc header and a body; in a
+    display name it raised ValueError, failing the message for every recipient. ``=?`` is shown as ``= ?``."""
+    return " ".join(text.split()).replace("=?", "= ?")
 
 
 def valid_recipients(entries: list[str]) -> tuple[list[str], list[str]]:
@@ -155,6 +171,12 @@ class EmailSender:
         except smtplib.SMTPAuthenticationError:
             raise EmailDeliveryError(f"SMTP login refused: check {CONFIG_HINT}") from None
         except (smtplib.SMTPException, OSError) as exc:
+            fix = _permanent_fix(exc)
+            if fix:
+                raise EmailRejected(f"SMTP relay {self.host}:{self.port} refused the message for good "
+                                    f"({type(exc).__name__}: {_reply(exc)}): {fix}, then `python -m cli "
+                                    "notifications resend --key KEY` sends it again"
+                                    + (f"; {self._no_smtputf8(unsendable)}" if unsendable else "")) from None
             raise EmailDeliveryError(f"SMTP delivery to {self.host}:{self.port} failed "
                                      f"({type(exc).__name__}: {_reply(exc)}); resending in 10 minutes"
                                      + (f"; {self._no_smtputf8(unsendable)}" if unsendable else "")) from None
@@ -176,7 +198,7 @@ class EmailSender:
         msg = EmailMessage(policy=policy.SMTPUTF8 if any(map(needs_smtputf8, boxes)) else policy.default)
         msg["From"] = self.from_address
         msg["To"] = ", ".join(boxes)
-        msg["Subject"] = " ".join(subject.split())  # a CR/LF from vendor text would start a new header
+        msg["Subject"] = header_text(subject)
         msg["Date"] = formatdate(usegmt=True)
         domain = self.from_address.rpartition("@")[2] or "localhost"
         msg["Message-ID"] = f"<{hashlib.sha256(delivery_key.encode()).hexdigest()[:32]}@{domain}>"
@@ -209,6 +231,22 @@ def _goodbye(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
+def _permanent_fix(exc: Exception) -> str | None:
+    """What to fix when the relay refused the message for good (a 5xx to every recipient, to DATA, or 552 size
+    to MAIL FROM); None for a refusal worth retrying (4xx, a sender or login the relay's settings refuse)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [_code(reply) for reply in exc.recipients.values()]
+        if codes and all(500 <= code < 600 for code in codes):
+            return ("the relay refused every recipient: fix the address in the notification_routing seed (or the "
+                    "owner's e-mail at the vendor)")
+        return None
+    code = int(getattr(exc, "smtp_code", 0) or 0)
+    if (isinstance(exc, smtplib.SMTPDataError) and 500 <= code < 600) or \
+            (isinstance(exc, smtplib.SMTPSenderRefused) and code == 552):
+        return "the relay refused the message itself (its content or size): its reply and log say why"
+    return None
+
+
 def _code(reply: object) -> int:
     """The SMTP code of one refused recipient's reply (smtplib: ``(code, message)``), 0 if unreadable."""
     try:
@@ -223,7 +261,7 @@ def _reply(exc: Exception) -> str:
         detail = getattr(exc, "smtp_error", b"")
         return f"{code} {detail.decode('utf-8', 'replace') if isinstance(detail, bytes) else detail}"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return f"recipients refused: {sorted(exc.recipients)}"
+        return "recipients refused: " + ", ".join(f"{a} ({_code(r)})" for a, r in sorted(exc.recipients.items()))
     return str(exc)
 
 

@@ -20,7 +20,7 @@ def _due_now() -> None:
 
 def _give_up(smtp, *rows) -> None:
     write_outbox(list(rows))
-    smtp.faults.set(reject_recipients=["vendors@*"])
+    smtp.faults.set(defer_recipients=["vendors@*"])  # a 450 every time (a 5xx is a dead letter at once)
     for _ in range(EMAIL_RESEND_ATTEMPTS):
         deliver()
         _due_now()

@@ -3,9 +3,9 @@
 A relay that has answered 250 to DATA has the message: whatever it says to QUIT afterwards (a 421 while it
 shuts down, a 500 from a broken proxy), the notification went out and must not be resent (before: smtplib's
 ``with`` raised on the non-221 QUIT, the ledger said ``retrying``, and the recipient got six copies in fifty
-minutes before the row was marked ``failed``). A 4xx then a 5xx at DATA mid-batch leave both messages in
-line for the resend and the rest of the batch goes out; a crash between the relay's 250 and the ledger's
-record resends with the same Message-ID, so the recipient's mail client folds the two.
+minutes before the row was marked ``failed``). A 4xx at DATA mid-batch leaves that message in line for the
+resend (a 5xx: failed at once since round 31) and the rest of the batch goes out; a crash between the relay's
+250 and the ledger's record resends with the same Message-ID, so the recipient's mail client folds the two.
 """
 
 from __future__ import annotations
@@ -117,22 +117,25 @@ def test_a_message_the_relay_took_is_sent_whatever_it_answers_to_quit(relay, qui
     assert len(relay.accepted) == 1  # never resent
 
 
-def test_a_4xx_then_a_5xx_at_data_mid_batch_keep_both_in_line_and_the_rest_goes_out(relay):
+def test_a_4xx_then_a_5xx_at_data_mid_batch_keep_the_4xx_in_line_dead_letter_the_5xx_and_the_rest_goes_out(relay):
+    """Round 31: a 5xx is the relay's final word (RFC 5321 4.2.1): that message is failed at once with the reply and
+    the fix, not resent five times; the 4xx one is resent once due (round 29 resent both)."""
     write_outbox([outbox_row(f"vendor:{n}", "onetrust_vendor_issue", "email", f"team{n}@projectx.io")
                   for n in (1, 2, 3)])
     relay.data_replies = ["451 4.3.0 Temporary failure", "554 5.7.1 Message refused by policy"]
     counts = _deliver()
     assert (counts["sent"], counts["email_failures"]) == (1, 2)
     rows = {r["notification_key"]: r for r in ledger()}
-    assert [rows[f"vendor:{n}"]["status"] for n in (1, 2, 3)] == ["retrying", "retrying", "sent"]
+    assert [rows[f"vendor:{n}"]["status"] for n in (1, 2, 3)] == ["retrying", "failed", "sent"]
     assert "451" in rows["vendor:1"]["error"] and "554" in rows["vendor:2"]["error"]
+    assert "refused the message for good" in rows["vendor:2"]["error"] and "resend --key" in rows["vendor:2"]["error"]
     _deliver()  # not due yet: nothing resent early
     assert len(relay.accepted) == 1
     _due_now()
-    assert _deliver()["sent"] == 2
+    assert _deliver()["sent"] == 1
     to = sorted(message_from_bytes(body)["To"] for body in relay.accepted)
-    assert to == ["team1@projectx.io", "team2@projectx.io", "team3@projectx.io"]  # each exactly once
-    assert {r["status"] for r in ledger()} == {"sent"}
+    assert to == ["team1@projectx.io", "team3@projectx.io"]  # each exactly once; the refused one not again
+    assert [r["status"] for r in sorted(ledger(), key=lambda r: r["notification_key"])] == ["sent", "failed", "sent"]
 
 
 def test_a_crash_between_the_relays_250_and_the_ledger_resends_with_the_same_message_id(relay, monkeypatch):

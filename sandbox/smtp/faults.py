@@ -7,6 +7,8 @@
 - `defer_recipients`: fnmatch patterns; matching RCPT TO answers `450 4.2.1 ... try again later` (a
   temporary refusal: a full mailbox, greylisting).
 - `rate_451`: fraction of DATA commands answered `451 4.3.0 Temporary failure` (smtplib: SMTPDataError).
+- `rate_554`: fraction of DATA commands answered `554 5.7.1 Message rejected by policy` after the final dot (a
+  content filter's permanent refusal; wording [unc], Postfix's header_checks REJECT answers `550 5.7.1`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class SmtpFaultSettings:
     defer_recipients: list[str] = field(default_factory=list)  # 450: mailbox busy, try again later
     rate_550: float = 0.0
     rate_451: float = 0.0
+    rate_554: float = 0.0  # 554: the message itself refused for good (a content policy)
 
 
 class SmtpFaults:
@@ -76,4 +79,6 @@ class SmtpFaults:
         with self._lock:
             if self.settings.rate_451 > 0 and self._rng.random() < self.settings.rate_451:
                 return "451 4.3.0 Temporary failure, please try again later"
+            if self.settings.rate_554 > 0 and self._rng.random() < self.settings.rate_554:
+                return "554 5.7.1 Message rejected by policy"
         return None

@@ -23,6 +23,7 @@ Faults (`sb.faults.set(...)` / `clear()`, switchable while running; seeded like 
 - `reject_recipients`: fnmatch patterns; matching RCPT TO answers `550 5.1.1 ... User unknown`.
 - `rate_550`: fraction of RCPT TO answered 550 (recipient rejected).
 - `rate_451`: fraction of DATA answered `451 4.3.0 Temporary failure` (smtplib raises SMTPDataError).
+- `rate_554`: fraction of DATA answered `554 5.7.1 Message rejected by policy` (a permanent refusal of the message).
 """
 
 from __future__ import annotations
