@@ -1,6 +1,7 @@
 -- dlt writes an assessment's answers as its child table and replaces them when the assessment
 -- changes; _dlt_parent_id is the parent row's _dlt_id. Only the answers of the assessment row staged
--- (the newest, whatever case its id was stored in: macros/onetrust.sql) are kept.
+-- (the newest, whatever case its id was stored in: macros/onetrust.sql) are kept. An answer has no
+-- stamp of its own: updated_at_utc is its assessment's (answers are replaced when the assessment changes).
 
 with
 
@@ -17,7 +18,8 @@ source as (
 assessments as (
 
     {{ source_or_empty('onetrust', 'assessments', {
-        'assessment_id': 'varchar', 'updated_at': 'varchar', '_dlt_id': 'varchar', '_dlt_load_id': 'varchar'}) }}
+        'assessment_id': 'varchar', 'updated_at': 'varchar', 'updated_at_utc': 'varchar', '_dlt_id': 'varchar',
+        '_dlt_load_id': 'varchar'}) }}
 
 ),
 
@@ -42,6 +44,7 @@ renamed as (
         source.response,
         source.response_type,
         nullif(source.justification, '') as justification,
+        {{ onetrust_updated_at_utc(source('onetrust', 'assessments')) }} as updated_at_utc,
         {{ dlt_loaded_at('latest._dlt_load_id') }} as loaded_at
     from source
     inner join latest on source._dlt_parent_id = latest._dlt_id
