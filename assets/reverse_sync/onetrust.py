@@ -36,6 +36,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import Snapshot, Step
 from assets.reverse_sync.onetrust_evidence import (
+    EvidenceEcho,
     StreamedUpload,
     comparable,
     file_sha256,
@@ -116,6 +117,7 @@ class OneTrustAttestationWriter:
         # attestations of one control look it up and create it once; the library is read once.
         self._impl_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._library_lock = threading.Lock()
+        self.echo = EvidenceEcho()  # what desired() sent, to compare a read-back on the parts OneTrust shows
 
     def desired(self, row: dict[str, Any]) -> dict[str, Any]:
         library = f"ISO-{row['iso27001']}" if row.get("iso27001") else ""
@@ -144,17 +146,19 @@ class OneTrustAttestationWriter:
                             path.name, type(exc).__name__)  # push goes on for every other record
                 continue
             attach.add(hashes[n])
+        evidence = onetrust_list(items, hashes)
+        self.echo.sent(row.get("attestation_id"), evidence)
         return {"control": row["control_id"], "library_control": library,
                 "result": row["onetrust_result"], "period_start": _iso(row["period_start"]),
                 "period_end": _iso(row["period_end"]), "comment": row["summary"],
-                "evidence": comparable(onetrust_list(items, hashes)), "owner": row.get("owner") or "",
+                "evidence": comparable(evidence), "owner": row.get("owner") or "",
                 "attachments": ",".join(sorted(attach))}
 
     def _snapshot(self, rec: dict[str, Any]) -> Snapshot:
         # parts of the wrong shape (an entry that is not an object, ``attestedBy: "bob"``) read as differing from
         # what we send, so the update puts them right, instead of crashing every run
         listed = rec.get("evidence") if isinstance(rec.get("evidence"), list) else []
-        evidence = comparable(listed)
+        evidence = comparable(self.echo.shown(rec.get("externalId"), listed))
         by = rec.get("attestedBy") if isinstance(rec.get("attestedBy"), dict) else {}
         fields = {"result": rec.get("result"), "period_start": _instant(rec.get("periodStart")),
                   "period_end": _instant(rec.get("periodEnd")), "comment": rec.get("comment"), "evidence": evidence,

@@ -102,6 +102,59 @@ def comparable(listed: list[Any]) -> str:
                        for e in listed], sort_keys=True, default=str, ensure_ascii=False)
 
 
+# Parts of an evidence entry OneTrust may keep and not show again [unc: no attestation API is published, so
+# whether a tenant echoes the ids and hashes it was sent is a guess; the sandbox does].
+MAYBE_NOT_ECHOED = ("evidenceId", "sha256")
+
+
+def as_sent_if_echoed(listed: list[Any], sent: list[dict[str, str]] | None) -> tuple[list[Any], list[str]]:
+    """The evidence list OneTrust shows, for comparing with the list ``sent`` (what the push sends now): where
+    it shows the same entries in the same order, each with the name and url sent and, of ``evidenceId`` and
+    ``sha256``, only values equal to those sent or none, it holds what was sent, so ``sent`` is returned
+    with the parts it left out (compared on what is echoed: a read-back without them differed on every run
+    and rewrote the attestation each time). Otherwise, or with no ``sent``, ``listed`` is returned as shown."""
+    if sent is None or len(listed) != len(sent):
+        return listed, []
+    omitted: set[str] = set()
+    for shown, ours in zip(listed, sent, strict=True):
+        if not isinstance(shown, dict):
+            return listed, []
+        for key in ("name", "url", *MAYBE_NOT_ECHOED):
+            have, want = shown.get(key), ours.get(key)
+            if have in (None, "") and want not in (None, "") and key in MAYBE_NOT_ECHOED:
+                omitted.add(key)
+            elif (have if have not in (None, "") else None) != (want if want not in (None, "") else None):
+                return listed, []
+    return (sent if omitted else listed), sorted(omitted)
+
+
+class EvidenceEcho:
+    """The evidence lists this run sends, by attestation id, and the read-backs that left parts of them out."""
+
+    def __init__(self) -> None:
+        self._sent: dict[str, list[dict[str, str]]] = {}
+        self.unechoed: dict[str, list[str]] = {}  # attestation id -> the parts its read-back left out
+
+    def sent(self, attestation_id: Any, evidence: list[dict[str, str]]) -> None:
+        if attestation_id is not None:
+            self._sent[str(attestation_id)] = evidence
+
+    def shown(self, attestation_id: Any, listed: list[Any]) -> list[Any]:
+        """``listed`` compared on what OneTrust echoes (:func:`as_sent_if_echoed`); a read-back that leaves out
+        evidence ids or hashes is logged (once a run) and noted in :attr:`unechoed`: the assumption that
+        OneTrust keeps them [unc] is checked on every read, not taken on trust."""
+        if not isinstance(attestation_id, str):
+            return listed
+        shown, omitted = as_sent_if_echoed(listed, self._sent.get(attestation_id))
+        if omitted:
+            if not self.unechoed:
+                log.warning("OneTrust attestations: the read-back of attestation %s leaves out %s of its evidence; "
+                            "compared on the parts it shows (name, url and any id or hash it does show)",
+                            attestation_id, " and ".join(omitted))
+            self.unechoed[attestation_id] = omitted
+        return shown
+
+
 def file_sha256(path: Any) -> str:
     """A file's sha256, read in blocks (an evidence file may be large)."""
     digest = hashlib.sha256()
