@@ -112,6 +112,11 @@ class Requeue:
                 return None
         return quarantined(self.entity, record, reason, self.run_id, record_id or None)
 
+    def holds(self, record_id: str, record: Any) -> bool:
+        """Whether the ledger has ``record`` as ``record_id``'s quarantined record (due, or loaded this run)."""
+        fingerprint = digest(record)
+        return fingerprint in (self.pending.get(record_id), self._loaded.get(record_id))
+
     def hold(self, record: Any, reason: str, record_id: str | None) -> Any:
         """The quarantine item for a record that killed the sync (always written); kept, not re-read,
         until released."""

@@ -45,6 +45,7 @@ from pipelines.onetrust import rows as R
 from pipelines.onetrust import settings as S
 from pipelines.onetrust.copies import Shadowed
 from pipelines.onetrust.helpers import OneTrustClient, Page, make_auth, resolve_base_url
+from pipelines.onetrust.reread import reread_by_id
 from pipelines.onetrust.shapes import ASSESSMENT_ITEM, EXPORT, RECORDS, shape_problem
 from pipelines.onetrust.shared import DeleteLogShare, ExportShare
 from pipelines.onetrust.sync import (
@@ -252,10 +253,12 @@ def _entity_resource(spec: S.EntitySpec, lister: Lister, mapper: Mapper, change_
         if share is not None:
             share.begin(spec.resource)
         try:
+            # a delta reads the quarantined keys due by id (bounded), not the whole listing for them
+            reread = reread_by_id(client, spec, requeue.due()) if requeue is not None and not full else None
             pages = lister(client, cursor)
             order = ChangeOrder(spec, change_sort) if change_sort and not full else None
-            for item in changed_records(spec, pages, cursor, run_id, outcome, order=order,
-                                        held=held, requeue=requeue, deleted=deleted, shadowed=shadowed):
+            for item in changed_records(spec, pages, cursor, run_id, outcome, order=order, held=held,
+                                        requeue=requeue, deleted=deleted, shadowed=shadowed, reread=reread):
                 if window and isinstance(item, list):
                     item = [r for r in item if normalise(r[spec.ts_field]) < window[1]]
                     if not item:

@@ -72,5 +72,14 @@ class Shadowed:
         self._seen.setdefault(rid, set()).add(fingerprint)
         return None if known else quarantined(self.entity, record, reason, self.run_id, rid)
 
+    def seen_before(self, record: Any, rid: str) -> bool:
+        """Whether this content of ``rid`` was quarantined as a shadow (this run or an earlier one); if so it
+        stays known while OneTrust sends it, whatever becomes of it this run."""
+        fingerprint = digest(record)
+        if fingerprint in self._seen.get(rid, ()) or fingerprint in self._old.get(rid, ()):
+            self._seen.setdefault(rid, set()).add(fingerprint)
+            return True
+        return False
+
     def commit(self, state: MutableMapping) -> None:
         state[STATE_KEY] = {k: sorted(v) for k, v in sorted(self._seen.items())}

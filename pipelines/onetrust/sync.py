@@ -18,6 +18,7 @@ instead of losing a row or inventing a delete.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
@@ -33,6 +34,7 @@ from pipelines.common.quarantine import quarantined
 from pipelines.common.requeue import Requeue
 from pipelines.onetrust.copies import Shadowed, content, instant_text, rank
 from pipelines.onetrust.helpers import Page
+from pipelines.onetrust.reread import Reread
 from pipelines.onetrust.rows import uuid_key
 from pipelines.onetrust.schemas import check_records
 from pipelines.onetrust.settings import ENTITIES, EntitySpec
@@ -111,7 +113,7 @@ class ChangeOrder:
 def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCursor, run_id: str,
                     outcome: ScanOutcome, *, order: ChangeOrder | None = None, held: set[str] | None = None,
                     requeue: Requeue | None = None, deleted: set[str] | None = None,
-                    shadowed: Shadowed | None = None) -> Iterator[Any]:
+                    shadowed: Shadowed | None = None, reread: Reread | None = None) -> Iterator[Any]:
     """Yield lists of changed, valid raw records and quarantine items, page by page.
 
     ``order``: the listing was asked for newest change first; while :class:`ChangeOrder` finds that
@@ -122,12 +124,23 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
     (so the listing is read to its end while any is due). ``deleted``: ids with a recorded delete; one
     listed again (restored, whatever its timestamp) is loaded and its delete withdrawn. ``shadowed``: the
     ledger of copies quarantined because another copy of their record won (:mod:`pipelines.onetrust.copies`,
-    whose rule picks the copy loaded when one read lists a record more than once).
+    whose rule picks the copy loaded when one read lists a record more than once). ``reread``: the due keys read
+    by id this run (:mod:`pipelines.onetrust.reread`), taken before the listing: the keys it covers no longer
+    keep a delta from stopping at the cursor.
+
+    A copy whose stamp is not readable, of a record with a usable id, is judged at the end of the pass (or of its
+    early stop): if another copy of the record was read in the pass, on any page, before or after it, it is held
+    as that copy's shadow (quarantined once, :class:`Shadowed`); only otherwise is it a record to re-read
+    (``requeue``). Judged where it stood, a copy on an earlier page than its readable twin made its id due, so
+    every later delta read the whole listing for it and loaded the twin again.
     """
     deleted = deleted if deleted is not None else set()
     shadowed = shadowed if shadowed is not None else Shadowed({}, spec.resource, run_id)
     due = set(requeue.due()) if requeue is not None else set()
-    stop_early = order is not None and not due
+    reread = reread if reread is not None else Reread()
+    if requeue is not None and reread.gone:
+        requeue.gone(reread.gone)  # read by id: 404, the vendor no longer has them
+    stop_early = order is not None and not (due - reread.covered)
 
     def missing(rid: Any) -> bool:
         return isinstance(rid, str) and ((held is not None and rid not in held) or rid in deleted
@@ -138,12 +151,30 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
     start = min(begin, floor) if floor else begin
     # id -> (instant, raw stamp, content digest) of the copy this pass took (a row shifted onto a later page)
     emitted: dict[str, tuple[Any, Any, str]] = {}
+    deferred: list[tuple[Any, str, str]] = []  # (copy with an unreadable stamp, reason, id): judged at the end
+
+    def judged() -> Iterator[Any]:
+        for record, reason, rid in deferred:
+            # quarantined before, as a shadow or as a record to re-read (a delta that stopped before its twin, a
+            # run that then read the twin by id): not written again whichever it is this time
+            before = shadowed.seen_before(record, rid) or (requeue is not None and requeue.holds(rid, record))
+            if rid in emitted:  # another copy of this record was read in this pass: it stands for the id
+                item = shadowed.item(record, rid, f"{reason}; {_kept(spec, emitted[rid][1])}")
+            else:
+                item = (quarantined(spec.resource, record, reason, run_id, rid) if requeue is None
+                        else requeue.reject(record, reason, rid))
+            if item is not None and not before:
+                yield item
+        deferred.clear()
+
     last_total: int | None = None
-    for page in pages:
-        if last_total is not None and page.total_elements is not None and page.total_elements < last_total:
+    by_id = [Page(reread.records, -1, None, None)] if reread.records else []
+    for page in itertools.chain(by_id, pages):
+        listed = page.number >= 0  # not the records read by id
+        if listed and last_total is not None and page.total_elements is not None and page.total_elements < last_total:
             outcome.stable = False
-        last_total = page.total_elements if page.total_elements is not None else last_total
-        if stop_early:
+        last_total = page.total_elements if listed and page.total_elements is not None else last_total
+        if stop_early and listed:
             stop_early = order is not None and order.check(page)
         live = []
         kept, losers = newest_copies(spec, page.items)
@@ -168,11 +199,11 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             if stamp is not None and stamp < start and not missing(rid):
                 continue  # unchanged since an earlier run quarantined it
             rid = rid if isinstance(rid, str) and rid else None
-            if stamp is None and rid in emitted:  # a copy of a record this pass took: held, not re-read
-                item = shadowed.item(record, rid, f"{reason}; {_kept(spec, emitted[rid][1])}")
-            else:
-                item = (quarantined(spec.resource, record, reason, run_id, rid) if requeue is None
-                        else requeue.reject(record, reason, rid, stamp))
+            if stamp is None and rid and not text_problem(rid):  # a copy of a record this pass takes? At the end
+                deferred.append((record, reason, rid))
+                continue
+            item = (quarantined(spec.resource, record, reason, run_id, rid) if requeue is None
+                    else requeue.reject(record, reason, rid, stamp))
             if item is not None:
                 yield item
         fresh, reached_old = [], False
@@ -181,14 +212,7 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             stamp = normalise(raw)
             rid = uuid_key(record[spec.id_field])
             if stamp is None:
-                reason = f"{spec.ts_field}: not a timestamp (got {raw})"
-                if rid in emitted:  # another copy of this record loaded: this one is no record to re-read
-                    item = shadowed.item(record, rid, f"{reason}; {_kept(spec, emitted[rid][1])}")
-                else:
-                    item = (quarantined(spec.resource, record, reason, run_id, rid) if requeue is None
-                            else requeue.reject(record, reason, rid))
-                if item is not None:
-                    yield item
+                deferred.append((record, f"{spec.ts_field}: not a timestamp (got {raw})", rid))
                 continue
             version, instant = f"{stamp}|{raw}", instant_text(raw)
             if stamp < start:
@@ -209,7 +233,8 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
             if not cursor.admit(rid, stamp, version):
                 emitted[rid] = (instant, raw, None)  # loaded before: it stands for its id in this pass
                 continue
-            emitted[rid] = (instant, raw, content(record, spec.ts_field))
+            # read by id: its view may differ from the listing's, so a listed copy at its instant is no conflict
+            emitted[rid] = (instant, raw, content(record, spec.ts_field) if listed else None)
             fresh.append(record)
         if fresh:
             keys = [uuid_key(r[spec.id_field]) for r in fresh]
@@ -221,8 +246,10 @@ def changed_records(spec: EntitySpec, pages: Iterable[Page], cursor: OverlapCurs
                 deleted.difference_update(back)
                 yield withdrawn_rows(spec.resource, back, run_id=run_id)
             yield fresh
-        if stop_early and reached_old:
+        if stop_early and reached_old and listed:
+            yield from judged()
             return
+    yield from judged()
     outcome.complete = True
 
 
