@@ -163,9 +163,11 @@ class InboxWriter:
     def _fail(self, batch: list[tuple[str, tuple, Future]], exc: Exception) -> None:
         if not batch:
             return
-        log.error("The webhook inbox could not commit %d writes (%s): senders get 503 and retry; check the "
-                  "inbox database (PROJECTX_WEBHOOK_INBOX or the PostgreSQL settings).", len(batch),
-                  type(exc).__name__)
+        name = _error_name(exc)
+        log.error("The webhook inbox could not commit %d writes (%s%s): senders get 503 and retry; check the "
+                  "inbox database (PROJECTX_WEBHOOK_INBOX or the PostgreSQL settings).", len(batch), name,
+                  next((f": {hint}" for code, hint in HINTS.items()
+                        if name.partition(" ")[2].startswith(code)), ""))
         for _, _, future in batch:
             _settle(future, error=RuntimeError("webhook inbox write failed"))
 
@@ -228,6 +230,22 @@ class InboxWriter:
             with contextlib.suppress(Exception):
                 self._db.close()
             self._db = None
+
+
+# What a failed commit's error code means, said in its log line: "OperationalError" alone told a full disk from a
+# lock held by another process only by reading the database
+HINTS = {"SQLITE_FULL": "the disk holding the inbox is full: free space there",
+         "SQLITE_BUSY": "another process holds the inbox's write lock (a long transaction: the CLI, a sensor)",
+         "SQLITE_READONLY": "the inbox file or its directory is not writable by this process",
+         "53100": "the PostgreSQL server's disk is full"}
+
+
+def _error_name(exc: BaseException) -> str:
+    """A failed commit's exception class and, where the driver gives one, its code (SQLite's ``SQLITE_FULL``,
+    ``SQLITE_BUSY``...; PostgreSQL's SQLSTATE): never its message, which may quote a value being written."""
+    code = getattr(exc, "sqlite_errorname", None) or getattr(exc, "pgcode", None)
+    return f"{type(exc).__name__} {code}" if isinstance(code, str) and code.isascii() and len(code) <= 40 \
+        else type(exc).__name__
 
 
 def _settle(future: Future, result: Any = None, error: Exception | None = None) -> None:

@@ -51,7 +51,8 @@ ANSWERS = {400: "bad request", 401: "unauthorized", 408: "request timeout: the b
              "at once", 409: "conflict: this delivery id was already accepted with a different body; "
              "send a new body under a new delivery id", 413: "payload too large",
            411: "length required: send the body with a Content-Length (or chunked)",
-           429: "too many requests: send again after Retry-After seconds", 503: "try again later"}
+           429: "too many requests: send again after Retry-After seconds",
+           503: "try again later: the delivery was not stored; send it again after Retry-After seconds"}
 PRE_VERIFY_400 = ("content_type", "content_length", "transfer_encoding", "disconnected", "length_required",
                   "repeated_header")
 # refusals before verification kept as rejection rows
@@ -65,6 +66,10 @@ SINGLE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "x-ser
                   "x-atlassian-webhook-identifier", "x-slack-signature", "x-slack-request-timestamp",
                   "content-type")
 SIGNED_AHEAD_SECONDS = 900.0  # a sender clock ahead of ours by up to this is not a stale or future body
+# Retry-After of a 503 for a delivery the inbox could not commit (disk full, database locked past COMMIT_TIMEOUT or
+# down): it went without one, so a sender that honours the header had no hint and one that needs it (a proxy's
+# retry policy) did not retry. Vendors' own schedules may ignore it [unc].
+INBOX_RETRY_SECONDS = 5
 
 
 class Reject(Exception):
@@ -229,9 +234,11 @@ class Receiver:
                 self._record_rejection(ep, request, address, rejected.reason, body)
             # 408/413 (and a transfer coding we do not take) answer before the body is all read: close the
             # connection rather than parse its rest
-            close = {"connection": "close"} if rejected.status in (408, 411, 413) or \
-                rejected.reason == "transfer_encoding" else None
-            return JSONResponse({"error": ANSWERS[rejected.status]}, rejected.status, headers=close)
+            answer = {"connection": "close"} if rejected.status in (408, 411, 413) or \
+                rejected.reason == "transfer_encoding" else {}
+            if rejected.status == 503:  # nothing was stored: the sender must send it again
+                answer["retry-after"] = retry_after(INBOX_RETRY_SECONDS)
+            return JSONResponse({"error": ANSWERS[rejected.status]}, rejected.status, headers=answer or None)
         return response
 
     async def _read(self, request: Request, reading: _Reading | None = None) -> bytes:
