@@ -27,6 +27,8 @@ closes the connection. (The body has its own bounds in the receiver: ``max_body_
   a scheme other than http(s) (``ftp://x/metrics`` served /metrics; h11 answered 404), and to a
   request asking to switch protocols (``Connection: upgrade``, ``CONNECT``) that declares a body (httptools stops
   at its head: the body was parsed as a request of its own); one without a body is answered, then closed;
+- strips the whitespace httptools leaves after a header value (RFC 9110 5.5; h11 strips it): a signed
+  timestamp or id followed by a space was 401 on httptools only;
 - sends no ``100 Continue`` to an HTTP/1.0 request (uvicorn did: a 1xx a 1.0 client reads as the answer);
 - writes uvicorn's own 400 (a request httptools refuses) after the answers still owed on the connection, not
   before them;
@@ -202,7 +204,11 @@ if HttpToolsProtocol is not None:
                 if len(self.headers) >= self.max_headers:  # this one is past the cap
                     self._refuse(TOO_MANY_HEADERS)
                     raise _PipelineFull
-                super().on_header(name, value)
+                # RFC 9110 5.5: whitespace around a field value is no part of it. httptools strips it before the
+                # value only: "webhook-timestamp: 1733000000 " was a bad_timestamp 401 (a wrong lead for the security
+                # alert), a Slack signature or a Standard Webhooks id with a space after it a bad_signature, and
+                # "expect: 100-continue " sent no 100, where h11 (which strips both sides) accepted them all
+                super().on_header(name, value.rstrip(b" \t"))
                 return
             # a trailer field after a chunked body: uvicorn appended it to the request's headers (read by the
             # app after the body: a header added after the fact), without limit (400 MB in 3 s). Dropped,
