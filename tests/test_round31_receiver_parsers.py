@@ -11,14 +11,22 @@ Found and fixed:
   stalled). The bounded httptools protocol
   strips it now (``webhooks/receiver/server.py``, ``on_header``).
 
+- on h11, an empty line before a request line (a client ending a POST body with an extra CRLF, which RFC 9112 2.2
+  says a server SHOULD ignore, as httptools does) made the next delivery on the connection a 400, not stored. It is
+  dropped now before the head's checks look at it (``webhooks/receiver/h11_protocol.py``); a bare LF there stays
+  refused on h11 (httptools takes it).
+
 Held: ten bodies under one delivery id sent at once (Standard Webhooks, ServiceNow, Jira) store exactly one,
 answer the nine others 409 and keep each of them in quarantine; the first stands when any of them is sent again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
+import time
 import zlib
 
 import httpx
@@ -159,3 +167,49 @@ def test_ten_bodies_under_one_delivery_id_at_once_store_one_and_keep_the_rest_in
     assert again[winner].text == "duplicate" and stored(settings, source)[ident] == first
     assert inbox_rows(settings, f"select count(*) from webhook_quarantine where source = '{source}' and "
                                 f"delivery_id like '{ident}#sha256:%'")[0][0] == 9
+
+
+def _keep_alive(ident: str, n: int, **extra: str) -> bytes:
+    kw = generic_request(generic_body(n=n), ident)
+    body = kw["content"]
+    return request_head(GENERIC, {**kw["headers"], "content-length": str(len(body)), **extra}) + b"\r\n" + body
+
+
+@pytest.mark.parametrize("blank", [b"\r\n", b"\r\n\r\n\r\n"], ids=["one", "three"])
+def test_empty_lines_before_a_pipelined_delivery_are_ignored_on_either_parser(live, blank):
+    """RFC 9112 2.2: a client may end a POST body with an extra CRLF, and a server SHOULD ignore empty lines before
+    a request line. httptools did; h11 answered the next delivery on the connection 400 ("no request line") and
+    it was not stored."""
+    settings, address = live
+    tag = len(blank)
+    first, second = f"r31_blank_first_{tag}", f"r31_blank_second_{tag}"
+    answer = exchange(address, _keep_alive(first, 1) + blank + _keep_alive(second, 2, connection="close"), wait=4)
+    assert statuses(answer) == [200, 200] and answer.count(b"accepted") == 2, answer[-400:]
+    assert {first, second} <= set(stored(settings))
+
+
+def test_a_folded_header_behind_empty_lines_is_still_refused(live):
+    """The empty lines are dropped before the head is looked at: a folded header line after them (h11 unfolds it)
+    is still 400, and the signed delivery carrying it is not stored."""
+    settings, address = live
+    kw = generic_request(generic_body(n=3), "r31_blank_folded")
+    body = kw["content"]
+    folded = request_head(GENERIC, {**kw["headers"], "content-length": str(len(body)), "connection": "close"}) \
+        + b"x-pad: a\r\n b\r\n\r\n" + body
+    answer = exchange(address, _keep_alive("r31_blank_before_fold", 4) + b"\r\n\r\n" + folded, wait=4)
+    assert statuses(answer) in ([200], [200, 400]), answer[-400:]
+    assert "r31_blank_before_fold" in stored(settings) and "r31_blank_folded" not in stored(settings)
+
+
+def test_a_connection_sending_only_empty_lines_is_closed_by_the_head_deadline(live):
+    """Empty lines are not a head in progress that may last for ever: the head deadline (3 s here) closes it."""
+    _, address = live
+    started, answer = time.monotonic(), b""
+    with socket.create_connection(address, timeout=6) as conn, contextlib.suppress(OSError):
+        while time.monotonic() - started < 6 and not answer:
+            conn.sendall(b"\r\n")
+            conn.settimeout(0.25)
+            with contextlib.suppress(TimeoutError):
+                answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert time.monotonic() - started < 4.5

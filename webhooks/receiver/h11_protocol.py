@@ -36,6 +36,7 @@ from webhooks.receiver.protocol_base import (
 _OBS_FOLD = re.compile(rb"\n[ \t]")  # a line of the head that begins with whitespace
 _HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head (as h11 finds it)
 _BARE_LF = re.compile(rb"(?<!\r)\n")  # a line ended by LF alone
+_BLANK_LINES = re.compile(rb"(?:\r\n)+")  # empty lines before a request line
 _ABSOLUTE_FORM = re.compile(rb"https?://[^/?#]*", re.IGNORECASE)  # "http://host:port" before the path
 
 
@@ -120,6 +121,14 @@ class _GuardedConnection(h11.Connection):
         return io
 
     def next_event(self):  # type: ignore[override]
+        if self.their_state is h11.IDLE:
+            # RFC 9112 2.2: a server SHOULD ignore empty lines before a request line (a client may end a POST body
+            # with an extra CRLF). h11 answered the next request on the connection 400 ("no request line"), a
+            # delivery after it lost, where httptools serves it. Dropped before the head is looked at, so its
+            # checks (obs-fold, bare LF, size) see the head itself, not a blank line taken for its end.
+            blank = _BLANK_LINES.match(self._receive_buffer._data)  # (held by the head deadline, not buffered)
+            if blank is not None:
+                self._receive_buffer._extract(blank.end())
         if self._protocol._before_event():
             return h11.PAUSED  # uvicorn stops reading and parsing; the connection is closing
         event = super().next_event()
