@@ -15,6 +15,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from webhooks.receiver.protocol_base import (
     AMBIGUOUS_FRAMING,
     BARE_LF,
+    CONTROL_CHARACTER,
+    CONTROL_IN_VALUE,
     FRAGMENT,
     HEAD_TIMEOUT,
     HEAD_TOO_LARGE,
@@ -199,6 +201,9 @@ class BoundedH11Protocol(_Budgeted, H11Protocol):
                 return True
             if (asks_upgrade(event.headers) or event.method == b"CONNECT") and declares_body(event.headers):
                 self._write_and_close(UPGRADE_WITH_BODY)  # as on httptools, which cannot read its body
+                return True
+            if any(CONTROL_CHARACTER.search(value) for _, value in event.headers):
+                self._write_and_close(CONTROL_IN_VALUE)  # as httptools refuses it (h11 took all but NUL, CR, LF)
                 return True
             names = {name for name, _ in event.headers}
             if b"transfer-encoding" in names and (b"content-length" in names or event.http_version == b"1.0"):

@@ -95,6 +95,14 @@ TARGET_FORM = _answer(
     "Bad Request",
     "a request target is a path (/...) or an http(s) URL: send the path",
 )
+CONTROL_IN_VALUE = _answer(
+    400,
+    "Bad Request",
+    "a header value holds a control character (only visible characters, spaces and tabs): send it without",
+)
+# A control character in a header value other than HTAB (RFC 9110 5.5: no field-vchar). httptools refuses every one
+# in its parser; h11 took all but NUL, CR and LF, so which requests exist depended on the parser.
+CONTROL_CHARACTER = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _TARGET_FORMS = re.compile(rb"/|\*\Z|https?://", re.IGNORECASE)
 
 
