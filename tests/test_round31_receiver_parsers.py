@@ -19,6 +19,10 @@ Found and fixed:
 - on h11, a control character other than NUL, CR and LF in a header value (ESC, DEL...) was taken, where httptools
   answers 400: now 400 on both (``h11_protocol.py``, ``protocol_base.CONTROL_IN_VALUE``).
 
+- on h11, whitespace after a chunk size (``5 ``) and a chunk size of 2**64 or more (which a proxy counting in 64
+  bits reads as another size) were taken, h11 then waiting for that many bytes until the body deadline; httptools
+  answers 400 at once, and now h11 does too (``h11_protocol._StrictChunkedReader``).
+
 Held: ten bodies under one delivery id sent at once (Standard Webhooks, ServiceNow, Jira) store exactly one,
 answer the nine others 409 and keep each of them in quarantine; the first stands when any of them is sent again.
 """
@@ -234,3 +238,25 @@ def test_a_control_character_in_a_header_value_is_400_on_either_parser(live, con
     assert ident not in stored(settings)
     tabbed = exchange(address, head + b"x-note: a\tb\r\n\r\n" + body, wait=4)
     assert statuses(tabbed) == [200] and ident in stored(settings), tabbed[-300:]
+
+
+CHUNK_LINES = {"space_after_size": b"5 ", "tab_after_size": b"5\t", "size_of_2_64": b"10000000000000000",
+               "size_over_2_64": b"fffffffffffffffffff"}
+
+
+@pytest.mark.parametrize("line", list(CHUNK_LINES), ids=list(CHUNK_LINES))
+def test_a_chunk_size_httptools_refuses_is_refused_at_once_on_either_parser(live, line):
+    """h11 took whitespace after a chunk size and sizes of 2**64 or more (a proxy counting in 64 bits reads another
+    size), and waited for that many bytes until the body deadline: 400 at once on both now, nothing stored, and
+    nothing behind it served."""
+    settings, address = live
+    ident = f"r31_chunk_{line}"
+    kw = generic_request(generic_body(n=ident), ident)
+    head = request_head(GENERIC, {**kw["headers"], "transfer-encoding": "chunked"}) + b"\r\n"
+    started = time.monotonic()
+    answer = exchange(address, head + CHUNK_LINES[line] + b"\r\nhello\r\n0\r\n\r\n" + HEALTH_CHECK, wait=4)
+    assert statuses(answer) == [400] and time.monotonic() - started < 2.5, answer[:300]
+    assert ident not in stored(settings)
+
+
+HEALTH_CHECK = b"GET /healthz HTTP/1.1\r\nhost: r\r\nconnection: close\r\n\r\n"

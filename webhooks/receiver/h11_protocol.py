@@ -39,6 +39,7 @@ _OBS_FOLD = re.compile(rb"\n[ \t]")  # a line of the head that begins with white
 _HEAD_END = re.compile(rb"\n\r?\n")  # the blank line that ends a head (as h11 finds it)
 _BARE_LF = re.compile(rb"(?<!\r)\n")  # a line ended by LF alone
 _BLANK_LINES = re.compile(rb"(?:\r\n)+")  # empty lines before a request line
+_CHUNK_SIZE = re.compile(rb"0*([0-9A-Fa-f]{1,17})")  # a chunk line's size, its leading zeros apart
 _ABSOLUTE_FORM = re.compile(rb"https?://[^/?#]*", re.IGNORECASE)  # "http://host:port" before the path
 
 
@@ -57,7 +58,8 @@ def _origin_form(event: h11.Request) -> h11.Request:
 class _StrictChunkedReader(ChunkedReader):
     """h11's reader of a chunked body, held to CRLF line ends where httptools holds it: h11 ended the trailer
     section at a bare LF (``0\r\n\n``, ``x: y\n\n``), unfolded a folded trailer line and took a bare CR in a
-    chunk extension, and served the bytes after them as the next request. A proxy that ends lines at CRLF
+    chunk extension, and served the bytes after them as the next request. It also took whitespace after a chunk
+    size and sizes of 2**64 or more, which httptools refuses. A proxy that ends lines at CRLF
     only reads those bytes as the first request's trailers (or chunk data), so a request it never saw was
     answered here. Each is refused (uvicorn's 400, the connection closed) before the body's end is taken.
 
@@ -90,6 +92,11 @@ class _StrictChunkedReader(ChunkedReader):
         self._line_scanned = 0  # h11 takes this line now; the next one starts a new count
         if data.find(b"\r", start, end) >= 0:
             raise h11.LocalProtocolError("a chunk line holds a bare CR")
+        size = _CHUNK_SIZE.match(data, start, end)
+        if size is not None and ((size.end() < end and data[size.end()] in b" \t") or int(size[0], 16) >= 2**64):
+            # as httptools refuses them: whitespace after the size (RFC 9112 7.1 has none there) and a size of 2**64
+            # or more (a proxy counting in 64 bits reads it as another size: h11 waited for 2**64 bytes)
+            raise h11.LocalProtocolError("a chunk size followed by whitespace, or over 64 bits")
         self._chunks += 1
         if self._chunks > MAX_CHUNKS + 1:  # its data chunks, then the last (empty) one
             self._refuse(TOO_MANY_CHUNKS)  # answered and closed here; uvicorn's own 400 then writes nothing
