@@ -10,7 +10,9 @@ Found and fixed:
 - the writer's log line said only ``could not commit 1 writes (OperationalError)``, the same words for a full
   disk and a lock held by another process: it now names the driver's code and what it means
   (``OperationalError SQLITE_FULL: the disk holding the inbox is full``), never the message, which may quote a
-  value (``webhooks/inbox/writer.py``).
+  value; and it was written once per failed write (an outage with senders retrying logged as many lines as
+  requests): now once per error per 10 s, and one line counting the failed writes when commits work again
+  (``webhooks/inbox/writer.py``).
 
 Held: nothing answered 503 is stored, the replay digest of a refused ServiceNow or Jira delivery is not kept
 (its retry is accepted, not called a replay), a signed malformed body whose quarantine row could not be written
@@ -107,7 +109,7 @@ def _deliveries() -> dict[str, tuple[str, dict]]:
 
 def test_a_full_disk_is_503_with_retry_after_and_every_delivery_is_stored_once_space_returns(
         monkeypatch, disk, tmp_path, caplog):
-    caplog.set_level("ERROR", logger="webhooks.inbox.writer")
+    caplog.set_level("WARNING", logger="webhooks.inbox.writer")
     with _serve(monkeypatch, disk, tmp_path) as (settings, (host, port), _app), \
             httpx.Client(base_url=f"http://{host}:{port}", timeout=20) as client:
         assert client.post(GENERIC, **generic_request(generic_body(), "r31_before")).text == "accepted"
@@ -129,6 +131,8 @@ def test_a_full_disk_is_503_with_retry_after_and_every_delivery_is_stored_once_s
         assert client.get("/metrics").status_code == 200
         assert "OperationalError SQLITE_FULL: the disk holding the inbox is full" in caplog.text
         assert "p" * 100 not in caplog.text  # no body text in the log
+        failures = [r for r in caplog.records if "could not commit" in r.getMessage()]
+        assert len(failures) == 1, [r.getMessage() for r in failures]  # seven failed writes, one line
 
         disk.free()
         for ident, (path, kw) in deliveries.items():  # each sender retries: nothing was lost, none is a replay
@@ -136,6 +140,9 @@ def test_a_full_disk_is_503_with_retry_after_and_every_delivery_is_stored_once_s
             assert (again.status_code, again.text) == (200, "accepted"), (ident, again.text)
         again = client.post(GENERIC, **generic_request(malformed, "r31_full_malformed"))
         assert again.status_code == 400  # kept as evidence now
+        recovered = [r.getMessage() for r in caplog.records if "commits again" in r.getMessage()]
+        assert recovered == ["The webhook inbox commits again, after 7 failed writes (6 of them not logged one by "
+                             "one)."], recovered
     assert stored(settings) == {"r31_before", *deliveries}
     assert inbox_rows(settings, "select count(*) from webhook_quarantine where reason like 'malformed%'")[0][0] == 1
     assert inbox_rows(settings, "pragma integrity_check") == [("ok",)]

@@ -45,6 +45,7 @@ MOVE_DIGEST = "update webhook_digests set delivery_id = ?, received_at = ? where
 DROP_DIGEST = "delete from webhook_digests where source = ? and digest = ?"
 PRUNE_DIGESTS = "delete from webhook_digests where received_at < ?"
 PRUNE_EVERY = 60.0  # seconds between prunes of digests past the replay window
+FAILURE_LOG_SECONDS = 10.0  # a commit failure is logged at most once this often per error (then counted)
 INSERT_REJECTION = ("insert into webhook_rejections (received_at, endpoint, remote_addr, reason, content_length,"
                     " body_prefix_b64) values (?, ?, ?, ?, ?, ?)")
 
@@ -57,6 +58,8 @@ class InboxWriter:
         self._queue: queue.Queue[tuple[str, tuple, Future] | None] = queue.Queue()
         self._db: Database | None = open_database(settings)
         self._pruned_at = 0.0
+        self._logged: dict[str, float] = {}  # error name -> when its failure was last logged
+        self._failed, self._unlogged = 0, 0  # writes failed since the last commit; of them, not logged
         self._thread = threading.Thread(target=self._run, name="webhook-inbox-writer", daemon=True)
         self._thread.start()
 
@@ -158,16 +161,28 @@ class InboxWriter:
             return False
         for (_, _, future), result in zip(batch, results, strict=True):
             _settle(future, result)
+        if self._failed:
+            log.warning("The webhook inbox commits again, after %d failed writes%s.", self._failed,
+                        f" ({self._unlogged} of them not logged one by one)" if self._unlogged else "")
+            self._failed, self._unlogged, self._logged = 0, 0, {}
         return True
 
     def _fail(self, batch: list[tuple[str, tuple, Future]], exc: Exception) -> None:
         if not batch:
             return
         name = _error_name(exc)
-        log.error("The webhook inbox could not commit %d writes (%s%s): senders get 503 and retry; check the "
-                  "inbox database (PROJECTX_WEBHOOK_INBOX or the PostgreSQL settings).", len(batch), name,
-                  next((f": {hint}" for code, hint in HINTS.items()
-                        if name.partition(" ")[2].startswith(code)), ""))
+        self._failed += len(batch)
+        now = time.monotonic()
+        if name in self._logged and now - self._logged[name] < FAILURE_LOG_SECONDS:
+            # an outage fails every write, each a line of its own (a full disk with senders retrying logged hundreds
+            # a second): one line per error per FAILURE_LOG_SECONDS, and the count when commits work again
+            self._unlogged += len(batch)
+        else:
+            self._logged[name] = now
+            log.error("The webhook inbox could not commit %d writes (%s%s): senders get 503 and retry; check the "
+                      "inbox database (PROJECTX_WEBHOOK_INBOX or the PostgreSQL settings).", len(batch), name,
+                      next((f": {hint}" for code, hint in HINTS.items()
+                            if name.partition(" ")[2].startswith(code)), ""))
         for _, _, future in batch:
             _settle(future, error=RuntimeError("webhook inbox write failed"))
 
