@@ -25,11 +25,15 @@ Found and fixed:
 
 Held: ten bodies under one delivery id sent at once (Standard Webhooks, ServiceNow, Jira) store exactly one,
 answer the nine others 409 and keep each of them in quarantine; the first stands when any of them is sent again.
+A charset label never changes how a body is read (UTF-8, RFC 8259): UTF-16 or Latin-1 bytes are quarantined.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import socket
 import threading
@@ -44,6 +48,7 @@ from tests.test_webhooks_receiver import SN_BODY
 from tests.webhook_helpers import (
     GENERIC,
     JIRA,
+    SECRETS,
     SERVICENOW,
     SLACK_EVENTS,
     generic_body,
@@ -55,6 +60,7 @@ from tests.webhook_helpers import (
     servicenow_request,
     slack_request,
 )
+from webhooks.receiver.verify import _generic_key
 
 
 @pytest.fixture(scope="module", params=["httptools", "h11"])
@@ -260,3 +266,36 @@ def test_a_chunk_size_httptools_refuses_is_refused_at_once_on_either_parser(live
 
 
 HEALTH_CHECK = b"GET /healthz HTTP/1.1\r\nhost: r\r\nconnection: close\r\n\r\n"
+
+
+@pytest.mark.parametrize("content_type, encoding, expected", [
+    ("application/json; charset=utf-16", "utf-16", 400),  # the label does not make other bytes JSON: quarantined
+    ("application/json; charset=utf-16", "utf-8", 200),  # RFC 8259 11: no charset parameter; the bytes are UTF-8
+    ("application/json; charset=iso-8859-1", "iso-8859-1", 400),  # \xe9 is no UTF-8: quarantined, not guessed at
+    ("Application/JSON ; charset=\"UTF-8\"", "utf-8", 200),
+], ids=["utf16_body", "utf16_label_only", "latin1_body", "quoted_charset"])
+def test_a_charset_label_never_changes_how_the_body_is_read(live, content_type, encoding, expected):
+    """Held: the body is read as UTF-8 whatever the label says (RFC 8259 8.1, 11); bytes that are not UTF-8 are kept
+    in quarantine, never decoded as the label asks."""
+    settings, address = live
+    ident = f"r31_charset_{encoding}_{expected}_{len(content_type)}"
+    body = json.dumps({"type": "task.created", "timestamp": "2026-12-02T10:00:00+00:00", "data": {"name": "caf\u00e9"}},
+                      ensure_ascii=False).encode(encoding)
+    kw = generic_request(generic_body(), ident)  # its headers, re-signed below over these bytes
+    kw = {"content": body, "headers": {**kw["headers"], **_signed_bytes(ident, body), "content-type": content_type}}
+    answer = exchange(address, _raw(GENERIC, kw, ""), wait=4)
+    assert statuses(answer) == [expected], answer[-300:]
+    if expected == 200:
+        assert json.loads(stored(settings)[ident])["data"]["name"] == "caf\u00e9"
+    else:
+        assert ident not in stored(settings)
+        kept = dict(inbox_rows(settings, "select body_b64, reason from webhook_quarantine where source = 'generic'"))
+        assert kept[base64.b64encode(body).decode()].startswith("malformed"), "the signed body is kept as evidence"
+
+
+def _signed_bytes(ident: str, body: bytes) -> dict[str, str]:
+    """Standard Webhooks headers over raw bytes (the sandbox's signer takes text)."""
+    stamp = str(int(time.time()))
+    mac = hmac.new(_generic_key(SECRETS["generic"]), f"{ident}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return {"webhook-id": ident, "webhook-timestamp": stamp,
+            "webhook-signature": "v1," + base64.b64encode(mac).decode()}
