@@ -23,8 +23,8 @@ Found and fixed:
   bits reads as another size) were taken, h11 then waiting for that many bytes until the body deadline; httptools
   answers 400 at once, and now h11 does too (``h11_protocol._StrictChunkedReader``).
 
-Held: ten bodies under one delivery id sent at once (Standard Webhooks, ServiceNow, Jira) store exactly one,
-answer the nine others 409 and keep each of them in quarantine; the first stands when any of them is sent again.
+Held: six bodies under one delivery id sent at once (Standard Webhooks, ServiceNow, Jira) store exactly one,
+answer the five others 409 and keep each of them in quarantine; the first stands when any of them is sent again.
 A charset label never changes how a body is read (UTF-8, RFC 8259): UTF-16 or Latin-1 bytes are quarantined.
 """
 
@@ -103,7 +103,7 @@ SIGNED = {  # one body per tag: ServiceNow and Jira refuse a signed body already
 
 
 @pytest.mark.parametrize("length_too", [True, False], ids=["every_header", "not_the_length"])
-@pytest.mark.parametrize("pad", [" ", "\t", " \t "], ids=["space", "tab", "mixed"])
+@pytest.mark.parametrize("pad", [" ", " \t "], ids=["space", "space_tab"])
 @pytest.mark.parametrize("endpoint", list(SIGNED))
 def test_whitespace_after_a_header_value_is_no_part_of_it_on_either_parser(live, endpoint, pad, length_too):
     """Header values followed by whitespace, the signature, timestamp and id among them: accepted and stored under
@@ -149,37 +149,40 @@ def _at_once(address, requests: list[tuple[str, dict]]) -> list[tuple[int, str]]
     return answers  # type: ignore[return-value]
 
 
+RACERS = 6  # bodies sent at once under one delivery id
+
+
 def _bodies(source: str) -> tuple[str, list[tuple[str, dict]]]:
     if source == "generic":
-        return "r31_race", [(GENERIC, generic_request(generic_body(n=i), "r31_race")) for i in range(10)]
+        return "r31_race", [(GENERIC, generic_request(generic_body(n=i), "r31_race")) for i in range(RACERS)]
     if source == "servicenow":
         sn = json.loads(SN_BODY)
         return "incident:r31:race", [(SERVICENOW, servicenow_request(
-            json.dumps({**sn, "fields": {"state": str(i)}}).encode(), "incident:r31:race")) for i in range(10)]
+            json.dumps({**sn, "fields": {"state": str(i)}}).encode(), "incident:r31:race")) for i in range(RACERS)]
     jira = json.loads(jira_body(31999))
     return "r31-jira-race", [(JIRA, jira_request(json.dumps({**jira, "n": i}).encode(), "r31-jira-race"))
-                             for i in range(10)]
+                             for i in range(RACERS)]
 
 
 @pytest.mark.parametrize("source", ["generic", "servicenow", "jira"])
-def test_ten_bodies_under_one_delivery_id_at_once_store_one_and_keep_the_rest_in_quarantine(live, source):
+def test_bodies_under_one_delivery_id_at_once_store_one_and_keep_the_rest_in_quarantine(live, source):
     settings, address = live
     ident, requests = _bodies(source)
     answers = _at_once(address, requests)
-    assert sorted(status for status, _ in answers) == [200] + [409] * 9, answers
+    assert sorted(status for status, _ in answers) == [200] + [409] * (RACERS - 1), answers
     assert all(text.startswith('{"error":"conflict:') for status, text in answers if status == 409), answers
     winner = next(i for i, (status, _) in enumerate(answers) if status == 200)
     first = requests[winner][1]["content"].decode()
     assert stored(settings, source)[ident] == first
     kept = {b for (b,) in inbox_rows(settings, f"select body_b64 from webhook_quarantine where source = '{source}' "
                                                f"and delivery_id like '{ident}#sha256:%'")}
-    assert len(kept) == 9  # every losing body is evidence, none dropped
+    assert len(kept) == RACERS - 1  # every losing body is evidence, none dropped
     # sent again, in any order: the first stands, the others are 409 again and not kept twice
     again = [httpx.post(f"http://{address[0]}:{address[1]}{path}", timeout=10, **kw) for path, kw in requests]
-    assert [a.status_code for a in again] == [200 if i == winner else 409 for i in range(10)]
+    assert [a.status_code for a in again] == [200 if i == winner else 409 for i in range(RACERS)]
     assert again[winner].text == "duplicate" and stored(settings, source)[ident] == first
     assert inbox_rows(settings, f"select count(*) from webhook_quarantine where source = '{source}' and "
-                                f"delivery_id like '{ident}#sha256:%'")[0][0] == 9
+                                f"delivery_id like '{ident}#sha256:%'")[0][0] == RACERS - 1
 
 
 def _keep_alive(ident: str, n: int, **extra: str) -> bytes:
