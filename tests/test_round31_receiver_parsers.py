@@ -17,7 +17,8 @@ Found and fixed:
   refused on h11 (httptools takes it).
 
 - on h11, a control character other than NUL, CR and LF in a header value (ESC, DEL...) was taken, where httptools
-  answers 400: now 400 on both (``h11_protocol.py``, ``protocol_base.CONTROL_IN_VALUE``).
+  answers 400, and in a trailer field after a chunked body the same: now 400 on both (``h11_protocol.py``,
+  ``protocol_base.CONTROL_IN_VALUE``).
 
 - on h11, whitespace after a chunk size (``5 ``) and a chunk size of 2**64 or more (which a proxy counting in 64
   bits reads as another size) were taken, h11 then waiting for that many bytes until the body deadline; httptools
@@ -302,3 +303,16 @@ def _signed_bytes(ident: str, body: bytes) -> dict[str, str]:
     mac = hmac.new(_generic_key(SECRETS["generic"]), f"{ident}.{stamp}.".encode() + body, hashlib.sha256).digest()
     return {"webhook-id": ident, "webhook-timestamp": stamp,
             "webhook-signature": "v1," + base64.b64encode(mac).decode()}
+
+
+@pytest.mark.parametrize("trailer", [b"x-t: a\x01b", b"x-t: a\x1bb", b"x-t: a\x7fb"], ids=["soh", "esc", "del"])
+def test_a_control_character_in_a_trailer_is_400_on_either_parser(live, trailer):
+    """The same rule after a chunked body: httptools refused it, h11 took the trailer (and the delivery)."""
+    settings, address = live
+    ident = f"r31_trailer_{trailer[-2]:02x}"
+    kw = generic_request(generic_body(n=ident), ident)
+    body = kw["content"]
+    head = request_head(GENERIC, {**kw["headers"], "transfer-encoding": "chunked", "connection": "close"})
+    answer = exchange(address, head + b"\r\n%x\r\n" % len(body) + body + b"\r\n0\r\n" + trailer + b"\r\n\r\n", wait=4)
+    assert statuses(answer) == [400], answer[:300]
+    assert ident not in stored(settings)

@@ -110,6 +110,8 @@ class _StrictChunkedReader(ChunkedReader):
                 return
             if data[self._trailer_line] in b" \t":
                 raise h11.LocalProtocolError("a trailer line is folded (obs-fold)")
+            if CONTROL_CHARACTER.search(data, self._trailer_line, lf - 1) is not None:  # as httptools, and a head
+                raise h11.LocalProtocolError("a trailer line holds a control character")
             self._trailer_line = self._trailer_at = lf + 1
         self._trailer_at = len(data)
 
