@@ -23,6 +23,11 @@ not read again. A file listed over the library's size limit is left ``pending`` 
 downloaded (it is looked at again each run: in once the limit is raised). A download whose MD5 is not
 the listed ``md5Checksum`` (the file changed between the listing and the read) is left ``pending`` and
 read again next run, as S3's ``IfMatch`` does.
+
+Two refusals are about the file, not the account's access (they read as permission errors: a task to share
+the folder each time, the file pending): a Doc whose export is over Drive's 10 MB (403
+``exportSizeLimitExceeded``) and a file Drive flagged as malware or spam (403 ``cannotDownloadAbusiveFile``,
+also a ``security_alert``) are recorded ``quarantined`` with the reason; a new version is read again.
 """
 
 from __future__ import annotations
@@ -38,12 +43,13 @@ from dlt.sources import DltResource
 from pipelines.common.evidence import storable_text, stored_files, with_note
 from pipelines.evidence_stores.drive_feed import FIELDS, USER, DriveFeed
 from resources.evidence.base import StoreError
-from resources.evidence.gdrive import ALL_DRIVES, drive_service
+from resources.evidence.gdrive import ALL_DRIVES, RETRIES, drive_error, drive_service
 from resources.evidence.library import EvidenceLibrary
 
 FOLDER = "application/vnd.google-apps.folder"
 GOOGLE_APPS = "application/vnd.google-apps."
 EXPORT_AS_PDF = {GOOGLE_APPS + kind for kind in ("document", "spreadsheet", "presentation", "drawing")}
+TOO_LARGE, ABUSIVE = "exportSizeLimitExceeded", "cannotDownloadAbusiveFile"  # 403s about the file, not access
 KEPT = ("folder_id", "name", "drive_mime_type", "modified_time", "md5", "size_bytes", "sha256", "storage_uri",
         "is_deleted")
 
@@ -52,7 +58,36 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+class Refused(Exception):
+    """Drive will not give this file's bytes, whoever asks again: the message says why and what to do."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 class DriveIngest(DriveFeed):
+    def _read(self, request, action: str) -> bytes:
+        """``_exec`` for a download or an export, with the refusals that are about the file (``Refused``)."""
+        from googleapiclient.errors import HttpError
+
+        try:
+            return request.execute(num_retries=RETRIES)
+        except HttpError as exc:
+            reasons = {d.get("reason") for d in (exc.error_details or []) if isinstance(d, dict)}
+            why = next((r for r in (TOO_LARGE, ABUSIVE) if r in reasons), None)
+            if exc.resp.status != 403 or why is None:
+                raise drive_error(exc, action, ", ".join(self.folders), "the service account") from None
+            if why == TOO_LARGE:
+                raise Refused(why, "Google Drive exports at most 10 MB of a Google Docs, Sheets or Slides file and "
+                              "refused this one (403 exportSizeLimitExceeded): download it as PDF (File > "
+                              "Download) and put the PDF in the folder") from None
+            raise Refused(why, "Google Drive flagged the file as malware or spam and refuses to download it "
+                          "(403 cannotDownloadAbusiveFile): it is not kept as evidence; ask its owner to check "
+                          "it and put a clean copy in the folder") from None
+        except Exception as exc:
+            raise drive_error(exc, action, ", ".join(self.folders), "the service account") from None
+
     def row(self, f: dict[str, Any]) -> dict[str, Any]:
         folder = next((p for p in f.get("parents", []) if p in self.folders), None)
         name, name_note = storable_text(f.get("name"), "name")
@@ -77,10 +112,15 @@ class DriveIngest(DriveFeed):
                 "(for a shortcut, its target), or export it", note)}
         try:
             if native:
-                content = self._exec(self.service.files().export_media(fileId=f["id"], mimeType="application/pdf"),
+                content = self._read(self.service.files().export_media(fileId=f["id"], mimeType="application/pdf"),
                                      "export as PDF")
             else:
-                content = self._exec(self.service.files().get_media(fileId=f["id"], **ALL_DRIVES), "download")
+                content = self._read(self.service.files().get_media(fileId=f["id"], **ALL_DRIVES), "download")
+        except Refused as exc:
+            if exc.reason == ABUSIVE:
+                self.library.ledger.alert("security_alert", "gdrive", f"{exc} ({name!r})", filename=name,
+                                          source="gdrive")
+            return {**base, "status": "quarantined", "source_ref": ref, "reason": with_note(str(exc), note)}
         except StoreError as exc:
             self.alert(exc, name)
             return {**base, "status": "pending", "reason": str(exc)[:500], "source_ref": ref}
