@@ -152,6 +152,10 @@ class UploadSessions:
         if ranged is None or not any(ranged.groups()):
             return Response(200, data, "application/octet-stream", [("Accept-Ranges", "bytes")])
         first, last = ranged.groups()
+        if first and last and ascii_int(last) < ascii_int(first):
+            # "bytes=9-2" is not a range (RFC 9110 14.1.1): the header is ignored, the whole file served, as Drive
+            # does [unc: SharePoint's own answer]; it was 416, which a client reads as "past the end"
+            return Response(200, data, "application/octet-stream", [("Accept-Ranges", "bytes")])
         start = ascii_int(first) if first else max(0, len(data) - ascii_int(last))  # "bytes=-N": the last N bytes
         end = min(ascii_int(last), len(data) - 1) if first and last else len(data) - 1
         if start >= len(data) or start > end:
