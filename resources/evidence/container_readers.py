@@ -44,6 +44,14 @@ class _Budget:
     max_ratio: int
     members_left: int
     expanded: int = 0
+    member_limit: int | None = None  # what one file in it may expand to (the size limit): clamd skips a bigger one
+
+    def count_member(self, total: int, where: str) -> None:
+        if self.member_limit is not None and total > self.member_limit:
+            raise OverBudget(f"{where} expands to more than {self.member_limit} bytes, the size limit of a file "
+                             "(PROJECTX_EVIDENCE_MAX_BYTES): a virus scanner reads no more of one file in an archive "
+                             "(clamd's MaxFileSize) and still answers OK: it waits, pending; send the files unpacked, "
+                             "or raise the limit with clamd's MaxFileSize, MaxScanSize and StreamMaxLength")
 
     def count(self, n: int, where: str) -> None:
         self.expanded += n
@@ -64,6 +72,7 @@ class _Counted(io.RawIOBase):
     def __init__(self, stream, name: str, where: str, budget: _Budget):
         super().__init__()
         self.stream, self.name, self.where, self.budget = stream, name, where, budget
+        self.total = 0  # this member's bytes so far
 
     def readable(self) -> bool:
         return True
@@ -77,6 +86,8 @@ class _Counted(io.RawIOBase):
         except BROKEN as exc:
             raise _corrupt(self.name, self.where, exc) from None
         self.budget.count(len(part), self.where)
+        self.total += len(part)
+        self.budget.count_member(self.total, self.where)
         return part
 
     def readinto(self, buffer) -> int:

@@ -14,7 +14,10 @@ too, and refuses what a scanner may have skipped:
   is settled (quarantined);
 - more than ``max_expanded_bytes`` once decompressed, all levels counted (the budget,
   ``PROJECTX_EVIDENCE_MAX_EXPANDED_BYTES``): not settled, the file waits (``pending``) for the
-  budget to be raised (``Problem.pending``);
+  budget to be raised (``Problem.pending``); so does one whose one member (a file in it, at any level)
+  expands past ``max_member_bytes`` (the library passes its size limit, ``PROJECTX_EVIDENCE_MAX_BYTES``,
+  which clamd's ``MaxFileSize`` must reach anyway for the file itself): clamd skips a bigger member, or
+  reads only its start, and answers OK (an EICAR at the end of a 130 MB sheet in a 20 MB xlsx, round 31);
 - nested deeper than ``max_depth`` or with more than ``max_members`` members in all;
 - an encrypted member, a compression method or a container that does not open;
 - a member of a blocked type (an executable is refused in a zip as it is bare);
@@ -122,15 +125,16 @@ def kind(content: bytes) -> str | None:
 
 def problem(content: bytes, max_expanded_bytes: int, max_depth: int = 8, max_members: int = 10_000,
             blocked_types: Sequence[str] = (), max_ratio: int = MAX_RATIO,
-            ratio_floor: int = RATIO_FLOOR) -> Problem | None:
-    """Why ``content`` (an archive) cannot be taken as scanned whole, or None (also for a non-archive)."""
+            ratio_floor: int = RATIO_FLOOR, max_member_bytes: int | None = None) -> Problem | None:
+    """Why ``content`` (an archive) cannot be taken as scanned whole, or None (also for a non-archive).
+    ``max_member_bytes``: what one file in it may expand to (None: no bound but the budget)."""
     top = kind(content)
     ole = top is None and ole2(content)  # Office files embedded in it are no polyglot (``_ole``)
     end = zip_end(content) if top is None and not ole else None  # a zip in a document: appended, or inside
     if top is None and not ole and end is None:
         return None if find_local(content) < 0 else Problem(_polyglot("the file"))
     budget = _Budget(max_expanded_bytes, max(max_ratio * len(content), ratio_floor), len(content), max_ratio,
-                     max_members)
+                     max_members, member_limit=max_member_bytes)
     try:
         if ole:
             _ole(content, "the file", 1, budget, max_depth, tuple(blocked_types))

@@ -194,7 +194,8 @@ class EvidenceLibrary:
             return self._pending(content, base, "no virus scanner is configured: set PROJECTX_CLAMD_ADDRESS "
                                  "to a clamd socket", meta)
         unscanned = container_problem(content, self.max_expanded_bytes, blocked_types=self.blocked_types,
-                                      max_ratio=self.max_ratio, ratio_floor=self.ratio_floor)
+                                      max_ratio=self.max_ratio, ratio_floor=self.ratio_floor,
+                                      max_member_bytes=self.max_bytes)
         if unscanned is not None and unscanned.pending:  # over the budget: waits for it to be raised
             return self._pending(content, base, unscanned.reason[:500], {**meta, "scan_status": scan_status})
         if unscanned is not None:
