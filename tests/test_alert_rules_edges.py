@@ -35,7 +35,8 @@ def test_lag_fires_from_exactly_twice_the_interval_for_enabled_connectors_only(t
     series = (_lag("servicenow", "incident", "1800x10", "900x10", 1)  # exactly 2x: red on the page
               + _lag("jira", "issues", "1799x10", "900x10", 1)  # a second under: yellow, no alert
               + _lag("onetrust", "vendors", "200000x10", "21600x10", 0))  # switched off on purpose
-    fired = {"exp_labels": {"severity": "warning", "connector": "servicenow", "table": "incident"},
+    fired = {"exp_labels": {"severity": "warning", "connector": "servicenow", "table": "incident",
+                            "runbook": "RB-002"},
              "exp_annotations": {"summary": "servicenow/incident last synced 30m 0s ago, more than twice its "
                                             "interval (spec 6.1)"}}
     _promtool_test(tmp_path, series, _alert_names([("5m", "SyncLagOverTwiceInterval", [fired]),
@@ -52,7 +53,7 @@ def test_onetrust_24h_pages_while_it_is_enabled(tmp_path):
 def test_a_secret_expiring_in_exactly_30_days_warns(tmp_path):
     series = [{"series": 'secret_expiry_seconds{connector="jira"}', "values": f"{30 * 86400}x5"},
               {"series": 'secret_expiry_seconds{connector="slack"}', "values": f"{30 * 86400 + 1}x5"}]
-    warned = {"exp_labels": {"severity": "warning", "connector": "jira"},
+    warned = {"exp_labels": {"severity": "warning", "connector": "jira", "runbook": "RB-003"},
               "exp_annotations": {"summary": "A jira secret expires in 30d 0h 0m 0s: rotate it in Vault"}}
     _promtool_test(tmp_path, series, _alert_names([("1m", "SecretExpiresWithin30Days", [warned])]))
 

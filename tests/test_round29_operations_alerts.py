@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from assets.health.measure import RUNBOOKS
 from tests.test_alert_rules_edges import _alert_names, _lag
 from tests.test_ops_round21_alerts import _promtool_test, _rules
 
@@ -28,7 +29,7 @@ def _secret(connector: str, seconds: str, status: str | None) -> list[dict]:
 
 
 def _warned(connector: str, left: str) -> dict:
-    return {"exp_labels": {"severity": "warning", "connector": connector},
+    return {"exp_labels": {"severity": "warning", "connector": connector, "runbook": RUNBOOKS[connector]},
             "exp_annotations": {"summary": f"A {connector} secret expires in {left}: rotate it in Vault"}}
 
 
@@ -53,7 +54,8 @@ def test_a_green_check_stands_down_an_expiry_alert_only_for_its_own_connector(tm
 
 
 def _fired_lag(connector: str, table: str, ago: str) -> dict:
-    return {"exp_labels": {"severity": "warning", "connector": connector, "table": table},
+    return {"exp_labels": {"severity": "warning", "connector": connector, "table": table,
+                           "runbook": RUNBOOKS[connector]},
             "exp_annotations": {"summary": f"{connector}/{table} last synced {ago} ago, more than twice its "
                                            "interval (spec 6.1)"}}
 
@@ -76,7 +78,7 @@ def test_integration_status_red_restarts_its_5_minutes_after_a_pause(tmp_path):
     """A red connector switched off (status 0, disabled) at 4m and on at 6m, still red: no page at 9m (its
     5 minutes start again at 6m), a page at 11m."""
     series = [{"series": 'integration_status{connector="onetrust"}', "values": "2x3 0x1 2x15"}]
-    page = {"exp_labels": {"severity": "page", "connector": "onetrust"},
+    page = {"exp_labels": {"severity": "page", "connector": "onetrust", "runbook": "RB-004"},
             "exp_annotations": {"summary": "onetrust is red on the Integration Health page",
                                 "description": _rules()["IntegrationStatusRed"]["annotations"]["description"]
                                 .replace("{{ $labels.connector }}", "onetrust")}}

@@ -330,7 +330,7 @@ def test_the_security_alert_fires_on_the_reasons_the_receiver_counts(tmp_path):
     series = [{"series": f'webhook_failures_total{{endpoint="jira",reason="{r}"}}', "values": "0+5x10"}
               for r in ("bad_signature", "missing_signature", "stale_timestamp", "bad_timestamp", "replayed_body",
                         "oversize")]
-    alerts = [{"exp_labels": {"severity": "security", "endpoint": "jira"},
+    alerts = [{"exp_labels": {"severity": "security", "endpoint": "jira", "runbook": "RB-003"},
                "exp_annotations": {"summary": "125 webhook deliveries to jira failed signature checks in 5 minutes: "
                                               "notify the security team (spec 2.5)"}}]
     test = {"rule_files": [RULES], "evaluation_interval": "1m", "tests": [{

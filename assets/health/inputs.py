@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 CONNECTORS = ("servicenow", "jira", "onetrust")
 # Readers other parts may register: "webhook" -> {connector: {"backlog": n, "dead": n}}; "notification" -> n.
 BACKLOG_READERS: dict[str, Callable[[], Any]] = {}
+# The receiver's inbox sources of no vendor connector, by the owner their signing secret is graded under
+# (resources.secret_rotation.OTHER_SECRET_OWNERS): Slack's events and interactions, the partners' generic
+# webhooks. Their deliveries wait and dead-letter in the same inbox; a fixed list, so a source name stored in
+# the inbox never becomes a metric label.
+RECEIVER_QUEUES = {"slack": "slack", "partners": "generic"}
 
 
 def _default_readers() -> dict[str, Callable[[], Any]]:
@@ -226,16 +231,18 @@ def _flag(connector: str, env_name: str, vault: dict[str, Any] | None = None) ->
 def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, now: datetime | None = None,
             secrets: Callable[[str], dict[str, tuple[datetime, int]]] | None = None,
             syncs: dict | Unreadable | None = None,
-            vault_flags: dict[str, Any] | None = None) -> dict[str, ConnectorHealth]:
+            vault_flags: dict[str, Any] | None = None,
+            inbox: tuple[Any, str | None] | None = None) -> dict[str, ConnectorHealth]:
     """Grade every connector now. ``wh``: :func:`warehouse_figures` (None: unknown, the warehouse is
     busy); ``secrets``: connector -> {key: (set date, lifetime days)}, None where Vault is not at hand;
     ``syncs``: :func:`last_syncs` read by the caller, or :class:`Unreadable` (default: read ``instance``);
-    ``vault_flags``: the feature flags as last read from Vault (default: read them now)."""
+    ``vault_flags``: the feature flags as last read from Vault (default: read them now); ``inbox``: the
+    webhook inbox as ``read_inbox()`` returned it (default: read it now)."""
     now = now or datetime.now(UTC)
     if syncs is None:
         syncs = last_syncs(instance, tracked_tables(env))
     wh = wh or {}
-    inbox, inbox_error = _read("webhook")
+    inbox, inbox_error = inbox if inbox is not None else read_inbox()
     webhook = {c: v["backlog"] for c, v in inbox.items()} if inbox is not None else {}
     out = {}
     for connector in CONNECTORS:
@@ -260,6 +267,28 @@ def collect(env: Environment, instance, wh: dict[str, dict[str, Any]] | None, no
         ]
         out[connector] = ConnectorHealth(connector, connector_flag, findings, figures,
                                          [flag_problem] if flag_problem else [])
+    return out
+
+
+def read_inbox() -> tuple[Any, str | None]:
+    """The webhook inbox's figures per source (:func:`inbox_figures`), or (None, why) when unreadable."""
+    return _read("webhook")
+
+
+def receiver_queues(inbox: tuple[Any, str | None]) -> dict[str, list[measure.Finding]]:
+    """The backlog and dead letters of the inbox sources of no vendor (:data:`RECEIVER_QUEUES`), graded as
+    a vendor's are: owner -> [webhook_backlog, dead_letters]."""
+    figures, error = inbox
+    out = {}
+    for owner, source in RECEIVER_QUEUES.items():
+        if error:
+            why = INBOX_UNREADABLE.format(error=error)
+            out[owner] = [measure.unknown(owner, "webhook_backlog", why), measure.unknown(owner, "dead_letters", why)]
+            continue
+        row = None if figures is None else figures.get(source, {})
+        out[owner] = [measure.backlog(owner, "webhook_backlog", None if row is None else row.get("backlog", 0),
+                                      "webhook deliveries"),
+                      measure.dead_letters(owner, None if row is None else int(row.get("dead", 0)))]
     return out
 
 

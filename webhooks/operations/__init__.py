@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from assets.health.measure import RUNBOOKS
 from webhooks.operations.state import HealthReader
 
 
@@ -45,7 +46,11 @@ def operations_routes(reader: HealthReader | None = None) -> list[Route]:
                              else None,
                              "vault": {"state": snap.vault.state, "flags_age_seconds": _number(snap.vault.age_seconds),
                                        "message": clean(snap.vault.message)},
+                             "receiver_queues": {owner: {f.check: {"light": f.light, "value": _number(f.value),
+                                                                   "message": clean(f.message)} for f in findings}
+                                                 for owner, findings in snap.receiver_queues.items()},
                              "connectors": {c: {"light": h.light, "enabled": h.flag.enabled,
+                                                "runbook": RUNBOOKS.get(c),
                                                 "checks": {f.check: {"light": f.light, "value": _number(f.value),
                                                                      "message": clean(f.message)} for f in h.findings}}
                                             for c, h in snap.connectors.items()}}, headers=SECURITY_HEADERS)

@@ -9,8 +9,10 @@ receiver's own counters (spec §3.3: ``integration_status``, ``sync_latency_seco
   materialization's ``duration_seconds`` (the first scrape reads the last 7 days).
 - ``integration_rows_synced_total`` / ``integration_rows_quarantined_total`` ``{connector,table}``.
 - ``integration_dead_letters{connector}`` (waiting now) and ``integration_rows_dead_lettered_total``.
-- ``integration_backlog{connector,queue}``, ``jira_sync_backlog``, ``secret_expiry_seconds{connector}`` (in
-  seconds, Prometheus' base unit, so ``promtool check metrics`` passes; negative once expired).
+- ``integration_backlog{connector,queue}`` (``connector`` also ``slack`` and ``partners``, the receiver's inbox
+  queues of no vendor, with their ``integration_dead_letters``; ``notifications`` for the outbox),
+  ``jira_sync_backlog``, ``secret_expiry_seconds{connector}`` (in seconds, Prometheus' base unit, so
+  ``promtool check metrics`` passes; negative once expired).
 - ``integration_health_input_up{input}``: 1 when the input (dagster, warehouse, inbox, flags) was read at
   this scrape, 0 when it could not be (the Integration Health page says why and what to do).
   ``input="dagster_events"``: 1 when the sync counters above were brought up to date at this scrape, 0
@@ -207,6 +209,14 @@ class HealthCollector:
         for owner, f in snap.other_secrets.items():  # Slack's and the partners' signing secrets
             if f.value is not None:
                 expiry.add_metric([owner], f.value)
+        for owner, findings in snap.receiver_queues.items():  # Slack's and the partners' inbox queues
+            for f in findings:
+                if f.value is None:
+                    continue
+                if f.check == "webhook_backlog":
+                    backlog.add_metric([owner, "webhooks"], f.value)
+                elif f.check == "dead_letters":
+                    dead.add_metric([owner], f.value)
         if snap.notifications.value is not None:
             backlog.add_metric(["notifications", "notifications"], snap.notifications.value)
         jira = GaugeMetricFamily("jira_sync_backlog", "Jira work waiting: webhook deliveries in the inbox plus "

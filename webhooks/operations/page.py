@@ -24,6 +24,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+QUEUE_NAMES = {"webhook_backlog": "deliveries waiting", "dead_letters": "dead letters"}
 INPUT_NAMES = {"dagster": "Dagster instance", "warehouse": "Warehouse", "inbox": "Webhook inbox",
                "flags": "Feature flags", "vault": "Vault"}
 
@@ -109,6 +110,8 @@ def _row(h: ConnectorHealth, snap: Snapshot) -> str:
     flag_note = ("" if h.flag.enabled else
                  f'<div class="flag">{_t(h.flag.name)} = false ({_t(h.flag.source)})</div>')
     flag_note += "".join(f'<div class="flag problem">{_t(p)}</div>' for p in h.problems)
+    runbook = _t(measure.RUNBOOKS.get(h.connector) or "", 20)  # spec 6.2: the connector's runbook id
+    flag_note += f'<div class="runbook" data-runbook="{runbook}">runbook {runbook}</div>' if runbook else ""
     return (f'<tr class="connector" data-connector="{_t(h.connector, 60)}" data-light="{_t(light)}">'
             f'<th>{_t(h.connector, 60)}{flag_note}</th>'
             f'<td class="light"><span class="lamp" style="background:{_colour(light)}"></span>{_t(label)}</td>'
@@ -146,6 +149,12 @@ def render(snap: Snapshot) -> str:
         f'<span class="dot" style="background:{_colour(f.light)}"></span>{_t(owner, 60)} {_t(_figure(f), 60)}</span> '
         for owner, f in sorted(snap.other_secrets.items()))
     others = f"<p>Receiver signing secrets without a connector: {others}</p>" if others else ""
+    queues = "".join(
+        f'<span class="queue" data-owner="{_t(owner, 60)}" data-check="{_t(f.check, 40)}" data-light="{_t(f.light)}" '
+        f'title="{_t(f.message)}"><span class="dot" style="background:{_colour(f.light)}"></span>{_t(owner, 60)} '
+        f'{_t(QUEUE_NAMES.get(f.check, f.check), 40)} {_t(_figure(f), 60)}</span> '
+        for owner, findings in sorted(snap.receiver_queues.items()) for f in findings)
+    others += f"<p>Receiver queues without a connector: {queues}</p>" if queues else ""
     note = _problems(snap) or note
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Integration Health - {_t(snap.env.name)}</title><meta http-equiv="refresh" content="60">
@@ -153,7 +162,7 @@ def render(snap: Snapshot) -> str:
 th,td{{border-bottom:1px solid #e4e4e4;padding:6px 10px;text-align:left;vertical-align:middle}}
 .lamp{{display:inline-block;width:16px;height:16px;border-radius:50%;margin-right:6px;vertical-align:-3px}}
 .dot{{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:5px}}
-.flag{{font-weight:normal;font-size:12px;color:#777}}.note{{color:#a15c00}}.problem{{color:#a15c00}}
+.flag,.runbook{{font-weight:normal;font-size:12px;color:#777}}.note{{color:#a15c00}}.problem{{color:#a15c00}}
 .degraded{{border:1px solid #e0b000;background:#fff8e0;padding:6px 12px;margin:12px 0;overflow-wrap:anywhere}}
 td,th{{overflow-wrap:anywhere;max-width:360px}}</style></head><body>
 <h1>Integration Health <small>({_t(snap.env.name)})</small> <span class="status" id="status"

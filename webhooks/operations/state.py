@@ -25,7 +25,9 @@ from assets.health.inputs import (
     WarehouseUnreadable,
     collect,
     last_syncs,
+    read_inbox,
     read_only,
+    receiver_queues,
     tracked_tables,
     warehouse_figures,
 )
@@ -76,6 +78,8 @@ class Snapshot:
     # input (one of INPUTS) -> what is wrong with it and how to fix it; empty when everything was read
     problems: dict[str, str] = field(default_factory=dict)
     vault: VaultStatus = field(default_factory=lambda: VaultStatus(OFF))
+    # The inbox queues of the receiver's sources of no vendor (Slack's, the partners'): owner -> findings
+    receiver_queues: dict[str, list[measure.Finding]] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -151,7 +155,9 @@ class HealthReader:
         syncs = self._syncs()
         self.stage = "inbox"  # collect() reads the webhook inbox
         vault = self.vault.status()  # never waits for Vault: the flags last read, and their age
-        connectors = collect(self.env, None, cached["figures"], now, syncs=syncs, vault_flags=vault.flags or {})
+        inbox_read = read_inbox()  # once, for the vendors' rows and the receiver's other queues
+        connectors = collect(self.env, None, cached["figures"], now, syncs=syncs, vault_flags=vault.flags or {},
+                             inbox=inbox_read)
         problems = {"dagster": syncs.message} if isinstance(syncs, Unreadable) else {}
         if vault.state == UNREACHABLE:
             problems["vault"] = vault.message
@@ -177,7 +183,7 @@ class HealthReader:
         others = {owner: _stored_finding(owner, row)
                   for owner, row in cached["secrets"].items() if owner in OTHER_SECRET_OWNERS}
         snap = Snapshot(now, self.env, connectors, notification_backlog(cached["figures"]), cached["history"],
-                        cached["read_at"], note, others, problems, vault)
+                        cached["read_at"], note, others, problems, vault, receiver_queues(inbox_read))
         self.stage = "warehouse"
         return snap
 
