@@ -114,3 +114,31 @@ def test_an_unreadable_inbox_leaves_the_receiver_queues_unknown_not_zero(instanc
     assert "slack" not in _series(metrics.text, "integration_backlog")
     assert "slack" not in _series(metrics.text, "integration_dead_letters")
     assert _input_up(metrics.text)["inbox"] == 0 and str(bad) not in page.text
+
+
+def test_the_health_run_grades_them_and_a_red_slack_queue_raises_one_alert_with_its_runbook(instance,
+                                                                                           duckdb_warehouse):
+    """The Dagster checks too: ``slack_dead_letters`` is an ERROR at 10 dead approvals and raises one alert in
+    ``ops.health_alerts`` (posted to the environment's channel as ``slack_sync_anomaly``) with runbook RB-005;
+    a second run in the same red streak raises none."""
+    from dagster import AssetCheckSeverity, materialize
+
+    from assets.health.checks import integration_health
+    from resources.warehouse import WarehouseResource
+
+    _inbox([("slack", "interaction:block_actions", "dead")] * 10 + [("generic", "generic.event", "pending")] * 60)
+    for _ in range(2):
+        result = materialize([integration_health], instance=instance,
+                             resources={"warehouse": WarehouseResource.from_env()})
+        assert result.success
+    checks = {e.event_specific_data.asset_check_key.name: e.event_specific_data for e in result.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    dead = checks["slack_dead_letters"]
+    assert not dead.passed and dead.severity == AssetCheckSeverity.ERROR and dead.metadata["value"].value == 10
+    assert checks["slack_webhook_backlog"].passed and checks["partners_dead_letters"].passed
+    backlog = checks["partners_webhook_backlog"]
+    assert not backlog.passed and backlog.severity == AssetCheckSeverity.WARN  # 60 waiting: yellow past 50
+    with WarehouseResource.from_env().connect() as conn:
+        alerts = conn.query("select connector, check_name, runbook from ops.health_alerts "
+                            "where connector in ('slack', 'partners')")
+    assert [(a["connector"], a["check_name"], a["runbook"]) for a in alerts] == [("slack", "dead_letters", "RB-005")]

@@ -3,8 +3,9 @@
 ``ops/integration_health`` grades every connector (see :mod:`assets.health.measure` for the
 thresholds), appends the figures to ``ops.health_checks`` and reports one asset check per connector
 and check (``<connector>_<check>``), whose metadata carries the figures so Dagster plots them over
-time, plus ``notification_backlog`` and the expiry of the receiver's signing secrets that belong to no
-vendor (``slack_secret_expiry``, ``partners_secret_expiry``). Severity maps to the status light:
+time, plus ``notification_backlog``, and the expiry of the receiver's signing secrets and the inbox queues
+that belong to no vendor (``slack_secret_expiry``, ``slack_webhook_backlog``, ``slack_dead_letters``, and
+the same for ``partners``). Severity maps to the status light:
 passed = green, WARN = yellow, ERROR = red. It depends on every vendor's ``_dlt_loads``, so each vendor
 job runs it after its sync; the hourly schedule and the
 daily one (spec §6.1 "Daily Checks") run it alone, so a connector whose syncs stopped still turns red.
@@ -32,7 +33,15 @@ from dagster import (
 )
 
 from assets.health import history, measure
-from assets.health.inputs import CONNECTORS, collect, notification_backlog, warehouse_figures
+from assets.health.inputs import (
+    CONNECTORS,
+    RECEIVER_QUEUES,
+    collect,
+    notification_backlog,
+    read_inbox,
+    receiver_queues,
+    warehouse_figures,
+)
 from resources.environment import Environment, current_environment
 from resources.secret_rotation import (
     OTHER_SECRET_OWNERS,
@@ -58,6 +67,9 @@ SPECS.append(AssetCheckSpec("notification_backlog", asset=KEY,
 SPECS += [AssetCheckSpec(f"{owner}_secret_expiry", asset=KEY,
                          description=f"{owner}: the receiver's {', '.join(keys)} expires more than 30 days from now.")
           for owner, keys in OTHER_SECRET_OWNERS.items()]
+# The receiver's inbox queues of no vendor (Slack's events and interactions, the partners' webhooks)
+SPECS += [AssetCheckSpec(f"{owner}_{check}", asset=KEY, description=f"{owner}: {CHECK_TEXT[check]} in the receiver's "
+                         "inbox.") for owner in RECEIVER_QUEUES for check in ("webhook_backlog", "dead_letters")]
 
 
 def check_result(f: measure.Finding) -> AssetCheckResult:
@@ -86,13 +98,15 @@ def run_health(context, env: Environment, warehouse: WarehouseResource, now: dat
     trigger = context.run.tags.get("dagster/schedule_name") or f"after {context.job_name}"
     with warehouse.connect() as conn:
         figures = warehouse_figures(conn)
-        health = collect(env, context.instance, figures, now, secrets)
+        inbox = read_inbox()  # once: the vendors' queues and the receiver's others
+        health = collect(env, context.instance, figures, now, secrets, inbox=inbox)
         findings = []
         for h in health.values():
             disabled = not h.flag.enabled
             findings += [dataclasses.replace(f, light=measure.DISABLED, message=f"{h.flag.skip_reason()} ({f.message})")
                          if disabled else f for f in h.findings]
         findings.append(notification_backlog(figures))
+        findings += [f for owned in receiver_queues(inbox).values() for f in owned]
         findings += [measure.secret_expiry(owner, dates, now) for owner, dates in other_secret_dates(hooks).items()]
         history.record(conn, env.name, findings, now, trigger)
         alerts = history.raise_alerts(conn, env.name, env.alert_channel, findings, now)
