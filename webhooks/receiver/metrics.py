@@ -21,7 +21,9 @@
 - ``webhook_request_seconds{endpoint}``: time to answer a request that passed verification.
 - ``webhook_rate_limited_total{endpoint,limit}``: requests answered 429, by the sender budget they were
   over: ``deliveries`` (verified) or ``failures`` (refused before verification, or replays; these are also
-  counted in ``webhook_failures_total`` under their own reason). See ``webhooks.receiver.limits``.
+  counted in ``webhook_failures_total`` under their own reason), or ``in_flight`` (too many bodies arriving
+  at once, from the sender (429) or from all (503), refused before the body is read). See
+  ``webhooks.receiver.limits``.
 - ``webhook_slack_interactions_unhandled_total{type}`` (defined in ``webhooks.slack.interactions``): Slack
   interactions acknowledged and stored that nothing acts on (every type but block_actions), by type.
 - ``webhook_connections_refused_total{cause}``: TCP connections refused or closed by the connection limits
