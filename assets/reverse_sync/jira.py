@@ -25,9 +25,11 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Materiali
 
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, OPEN, Snapshot, Step, default_steps
+from assets.reverse_sync.jira_lookups import Lookups, _shape
 from assets.reverse_sync.jira_moves import Moves
 from assets.reverse_sync.jira_screens import Screens, edit_note
 from assets.reverse_sync.jira_shapes import adf_text, foreign_fields, names, obj, refused_for_only, text_or_none
+from assets.reverse_sync.jira_text import SUMMARY_LIMIT, TEXT_LIMIT, adf, clip, label_problem, managed_labels, one_line
 from assets.reverse_sync.policy import PROJECTX, SHARED, VENDOR, Change, Field
 from assets.reverse_sync.writes import Writes
 from pipelines.common.http import VendorError
@@ -49,73 +51,8 @@ CHANGELOG_FIELDS = {"summary": "summary", "description": "description", "priorit
                     "duedate": "duedate", "labels": "labels", "status": "status", "resolution": "status"}
 
 
-SUMMARY_LIMIT, TEXT_LIMIT = 255, 32767  # Jira refuses a longer summary (400) or text field (counted in UTF-16)
 
-
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` UTF-16 units (as Jira counts) ending in an ellipsis, so a field Jira
-    would refuse is sent shortened; unchanged when it fits. The same every run, so reruns compare equal."""
-    if len(text) <= limit // 2 or len(text.encode("utf-16-le")) // 2 <= limit:
-        return text
-    out, used = [], 1  # the ellipsis
-    for ch in text:
-        used += 2 if ord(ch) > 0xFFFF else 1
-        if used > limit:
-            break
-        out.append(ch)
-    return "".join(out) + "…"
-
-
-def one_line(text: str) -> str:
-    """A summary (vendor text) on one line, as Jira takes it (400 "... contains newline characters"); one without a
-    line break is left as it was, so its hash stays the same."""
-    lines = (text or "").splitlines()
-    one = len(lines) <= 1 and not (text or "").endswith(("\n", "\r"))
-    return text if one else " ".join(part.strip() for part in lines if part.strip())
-
-
-LABEL_LIMIT = 255  # Jira refuses a longer label (400)
-
-
-def label_problem(internal_id: str) -> str | None:
-    """Why ``projectx:<internal_id>`` cannot be the issue's label (Jira refuses whitespace and labels over 255
-    characters; the mart joins labels with commas, so a comma splits it), else None. Without that label the issue
-    is found by no later run: a create whose answer is unclear would make it again and again."""
-    label = f"projectx:{internal_id}"
-    why = ("holds whitespace, which Jira refuses in a label" if any(ch.isspace() for ch in internal_id)
-           else "holds a comma, which splits the mart's comma-joined labels" if "," in internal_id
-           else f"is {len(label)} characters long, over Jira's {LABEL_LIMIT} for a label"
-           if len(label) > LABEL_LIMIT else None)
-    if why is None:
-        return None
-    return (f"the Jira issue for {internal_id[:80]!r} was not created: its label {label[:80]!r} {why}, and that label "
-            "is how every later push finds the issue (without it a retried create could make a second one). Give "
-            "the task an id without whitespace or commas, at most "
-            f"{LABEL_LIMIT - len('projectx:')} characters, in outbound.jira_remediation_issues")
-
-
-def jql_string(value: str) -> str:
-    """``value`` as a JQL string literal: in double quotes, a quote or backslash in it escaped, so an id of ours
-    holding one is searched for as it is (not a syntax error, nor another clause of the query)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def adf(text: str) -> dict[str, Any]:
-    """Plain text as an Atlassian Document (one paragraph per line)."""
-    lines = [line for line in (text or "").split("\n")]
-    return {"type": "doc", "version": 1, "content": [
-        {"type": "paragraph", "content": [{"type": "text", "text": line}] if line else []} for line in lines]}
-
-
-def managed_labels(labels: Any) -> str:
-    """The labels Project X owns on an issue, sorted and comma-joined (people may add their own)."""
-    items = labels.split(",") if isinstance(labels, str) else labels if isinstance(labels, list) else []
-    items = [x for x in items if isinstance(x, str)]  # a label that is no string is none of ours
-    return ",".join(sorted({x.strip() for x in items if x.strip() == "projectx" or
-                            x.strip().startswith(("projectx:", "control:"))}))
-
-
-class JiraIssueWriter:
+class JiraIssueWriter(Lookups):
     vendor = "jira"
     vendor_object = "issue"
     reads = True
@@ -331,122 +268,6 @@ class JiraIssueWriter:
                 f"search does not show an issue labelled projectx:{internal_id} yet (it lags): not created again, "
                 "so no second issue is made. The next push adopts the issue once the search shows it, or creates "
                 f"it if still absent {lag:.0f} s after that create (PROJECTX_JIRA_SEARCH_LAG_SECONDS)", 409)
-
-    def find_issue(self, internal_id: str) -> tuple[str, str | None] | None:
-        """(id, key) of the issue carrying our id's label, or None: a create that may have gone through.
-
-        An issue of the wrong shape (not an object, ``fields`` or ``labels`` not what Jira sends) raises
-        VendorError, so this record is dead-lettered rather than the whole push stopped."""
-        label = f"projectx:{internal_id}"
-        for page in self.client.search(f'labels = {jql_string(label)} ORDER BY created ASC', ["labels"]):
-            for bean in page:
-                fields = bean.get("fields") if isinstance(bean, dict) else None
-                labels = fields.get("labels") if isinstance(fields, dict) else None
-                if not isinstance(bean, dict) or not isinstance(fields, dict | None) or \
-                        not isinstance(labels, list | None):
-                    raise VendorError(
-                        f"Jira answered the search for issue label {label} with {_shape(bean, 'fields', 'labels')} "
-                        "where an issue object with a 'labels' list belongs; check JIRA_BASE_URL points at the "
-                        "Jira Cloud site", None)
-                if label in (labels or []) and bean.get("id") not in (None, ""):
-                    return str(bean["id"]), bean.get("key")
-        return None
-
-    def in_category(self, vendor_id: str, category: str) -> str | None:
-        """The issue's id if its status is in ``category`` already: a transition that may have gone through."""
-        bean = _object(self.client.get(f"{API}/issue/{vendor_id}", fields="status"), f"issue {vendor_id}")
-        key = ((((bean or {}).get("fields") or {}).get("status") or {}).get("statusCategory") or {}).get("key")
-        return vendor_id if key == category else None
-
-    def find_comment(self, vendor_id: str, text: str) -> str | None:
-        """The id of the issue's latest comment by the integration account if it says ``text``: a comment
-        that may have gone through (each sync's comment names the changes it made, so it differs from the one
-        before)."""
-        latest = self.latest_comment(vendor_id)
-        return str(latest["id"]) if latest is not None and adf_text(latest.get("body")) == text else None
-
-    def latest_comment(self, vendor_id: str) -> dict[str, Any] | None:
-        """The integration account's latest comment on the issue (among the 50 newest), or None."""
-        listed = _object(self.client.get(f"{API}/issue/{vendor_id}/comment", orderBy="-created", maxResults=50),
-                         f"the comments of issue {vendor_id}")
-        comments = listed.get("comments") or []
-        if not isinstance(comments, list) or not all(isinstance(c, dict) for c in comments):
-            raise VendorError(f"Jira answered the comments of issue {vendor_id} with {_shape(listed, 'comments')} "
-                              "where a list of comment objects belongs", None)
-        mine = [c for c in comments if isinstance(c.get("author"), dict) and c["author"].get("accountId") == self.me()]
-        mine.sort(key=lambda c: str(c.get("created") or ""))
-        return mine[-1] if mine else None
-
-    comment_text = staticmethod(adf_text)
-
-    def transition_to(self, vendor_id: str, category: str) -> str:
-        """The id of an available transition into a status of ``category`` (workflows differ per project)."""
-        from pipelines.common.http import VendorError
-
-        items = self.client.get(f"{API}/issue/{vendor_id}/transitions").get("transitions") or []
-        for t in items:
-            if ((t.get("to") or {}).get("statusCategory") or {}).get("key") == category and t.get("isAvailable", True):
-                return str(t["id"])
-        raise VendorError(f"Jira issue {vendor_id} offers no transition into a '{category}' status: add one to "
-                          "the project's workflow, or move the issue by hand", 409)
-
-    def account(self, email: str | None) -> str | None:
-        """Jira account id of the owner's e-mail, or None: never a guess between candidates.
-
-        ``user/search?query=<the whole address>`` answers the users whose e-mail address, display name or
-        a word of it starts with the query. Jira Cloud applies profile visibility to the answer: usually
-        ``emailAddress`` is left out (or null), yet the query still matches the hidden address.
-
-        1. One user showing exactly this address (any case) is the owner, whatever else came back.
-        2. Else the answer must be exactly one user, active, of accountType "atlassian", with no address
-           shown. A display name starting with a whole e-mail address is implausible, so that user's
-           hidden address starts with the owner's; it may still be longer (owner a@x.co, user a@x.com or
-           a@x.com.au). So any second user of any kind (hidden, inactive, an app, one showing a longer
-           address) makes the answer ambiguous and nobody is chosen. What remains: an owner unknown to
-           Jira while exactly one hidden address extends theirs; only Jira's e-mail API (approved apps
-           only) could rule that out.
-
-        Cached per writer (one search per owner); owners matched by rule 2 are kept in ``_by_search`` so
-        each issue assigned that way is logged."""
-        if not email:
-            return None
-        if email not in self._accounts:
-            users = self.client.get(f"{API}/user/search", query=email) or []
-            if not isinstance(users, list) or not all(isinstance(u, dict) for u in users):
-                raise VendorError(f"Jira answered the user search for an owner's e-mail with {_shape(users)} "
-                                  "where a list of user objects belongs; check JIRA_BASE_URL points at the "
-                                  "Jira Cloud site", None)
-            shown = [u for u in users if str(u.get("emailAddress") or "").lower() == email.lower()]
-            hidden = [u for u in users if not u.get("emailAddress") and u.get("active") is True
-                      and u.get("accountType") == "atlassian"]
-            found = shown if shown else hidden if len(users) == 1 else []
-            self._accounts[email] = str(found[0]["accountId"]) if len(found) == 1 and found[0].get("accountId") \
-                else None
-            if not shown and self._accounts[email]:
-                self._by_search.add(email)
-        return self._accounts[email]
-
-
-def _object(answer: Any, what: str) -> dict[str, Any]:
-    """A look-up's answer that must be a JSON object (None reads as empty), else a VendorError for the record."""
-    if answer is None or isinstance(answer, dict):
-        return answer or {}
-    raise VendorError(f"Jira answered {what} with {_shape(answer)} where an object belongs; check "
-                      "JIRA_BASE_URL points at the Jira Cloud site", None)
-
-
-def _shape(value: Any, *keys: str) -> str:
-    """What came back instead of the expected object, named by JSON type down ``keys`` (no values: they may
-    carry personal data)."""
-    path = []
-    for key in keys:
-        if not isinstance(value, dict) or value.get(key) is None:
-            break
-        value, path = value[key], [*path, key]
-    kind = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
-            float: "number"}.get(type(value), type(value).__name__)
-    return f"a JSON {kind}" + (f" as '{'.'.join(path)}'" if path else "")
-
 
 @asset(
     key=KEY, deps=[OUTBOUND], group_name="reverse_sync", kinds={"jira", "python"},
