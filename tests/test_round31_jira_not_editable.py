@@ -138,7 +138,7 @@ def test_a_held_record_whose_control_passes_is_closed_without_waiting(jira, duck
     rows = jira_rows(2)
     write_outbound(duckdb_warehouse, "jira", rows)
     assert run("jira").created == 2
-    frozen_id, frozen_key = _links(duckdb_warehouse)["rem-00000"]
+    frozen_key = _links(duckdb_warehouse)["rem-00000"][1]
     _freeze(monkeypatch, frozen_key)
     _pushed(duckdb_warehouse, rows, 3)
     assert run("jira", run_id="first").dead_lettered == 1

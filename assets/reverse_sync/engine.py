@@ -91,6 +91,9 @@ class VendorWriter(Protocol):
               writes: Writes) -> tuple[str, str | None]: ...
 
 
+OWED = "_left_out"  # in a link's projectx_fields: what a create went without that is no synced field (left_out.py)
+
+
 def left_out_digest(digest: str, at: datetime | None = None) -> str:
     """The digest a link keeps when the write went without fields the vendor would not take (Jira: off the
     screen): the row's, marked with the hour. Within that hour the record counts as unchanged; the first push of
@@ -274,6 +277,9 @@ class ReverseSync:
             m = merge(w.policy, c.desired, dict(snap.fields), snap.fields, set())
             return w.steps(m.changes, False), m, snap
         base = json.loads(c.link.get("synced_fields") or "{}")
+        hold = getattr(w, "hold", None)  # a record the vendor will not take now waits, before any call (Jira)
+        if hold is not None and not c.closing and not self.config.dry_run:
+            hold(c.internal_id, str(c.link["vendor_id"]), c.desired, self.writes)
         if w.reads:
             snap = w.read(c.link["vendor_id"], c.link.get("vendor_updated"))
             if snap is None:  # deleted at the vendor
@@ -295,7 +301,9 @@ class ReverseSync:
         still_open = getattr(w, "open_at_vendor", None)
         if c.closing and not w.reads and still_open is not None and not still_open(str(c.link["vendor_id"])):
             return [], m, snap  # closed or deleted at the vendor already: nothing to write, the link closes
-        return w.steps(m.changes, False), m, snap
+        owed, more = getattr(w, "owed", None), sent.get(OWED)
+        extra = owed(c.internal_id, list(more), snap) if owed is not None and more and not c.closing else []
+        return w.steps(m.changes + extra, False), m, snap
 
 
 def plan_rows(c: Candidate, vendor_id: str | None, steps: list[Step], conflicts: list, outcome: str

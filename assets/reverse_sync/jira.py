@@ -23,6 +23,7 @@ from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MaterializeResult, asset, asset_check
 
+from assets.reverse_sync import jira_frozen
 from assets.reverse_sync.assetkit import ReverseSyncConfig, no_dead_letters, paused_by_flag, run_sync
 from assets.reverse_sync.engine import DONE, OPEN, Snapshot, Step, default_steps
 from assets.reverse_sync.jira_lookups import Lookups, _shape
@@ -45,7 +46,7 @@ OUTBOUND = AssetKey(["outbound", "jira_remediation_issues"])
 KEY = AssetKey(["reverse_sync", "jira_remediation_issues"])
 API = "rest/api/3"
 READ_FIELDS = ["summary", "description", "priority", "duedate", "labels", "status", "updated", "project",
-               "issuetype"]
+               "issuetype", "assignee"]
 EDITABLE = {"summary", "description", "priority", "duedate"}
 CHANGELOG_FIELDS = {"summary": "summary", "description": "description", "priority": "priority",
                     "duedate": "duedate", "labels": "labels", "status": "status", "resolution": "status"}
@@ -71,6 +72,9 @@ class JiraIssueWriter(Lookups):
         self.moves = Moves(self)  # close/reopen transitions and their comments (a workflow may have no screen)
         self.screens = Screens(client)  # fields a project's create/edit screen does not take
         self.notes: dict[str, str | None] = {}  # issue id -> its change comment, as the edit really went
+        # issue id -> (its assignee's account id, whether someone other than us ever changed it), as read (`owed`)
+        self.assignees: dict[str, tuple[str | None, bool]] = {}
+        self.edit_retry = jira_frozen.hold_seconds()  # an issue that takes no edit waits this long (`jira_frozen`)
         # read when the push starts, so a bad value stops it before any vendor call (0: no wait)
         self.search_lag = env_int("PROJECTX_JIRA_SEARCH_LAG_SECONDS", 900, unit="a number of seconds",
                                   example="900", minimum=0) or 0
@@ -132,11 +136,35 @@ class JiraIssueWriter(Lookups):
                 return None
             raise
         self.screens.seen(str(vendor_id), obj(bean).get("editmeta"))
-        return self._snapshot(self.client.complete(bean), since)
+        bean = self.client.complete(bean)
+        snap = self._snapshot(bean, since)
+        changelog = bean.get("changelog")
+        touched = "assignee" in foreign_fields(changelog, None, self.me(), {}) if isinstance(changelog, dict) else True
+        with self.lock:
+            self.assignees[snap.vendor_id] = (text_or_none(obj(obj(bean.get("fields")).get("assignee"))
+                                                           .get("accountId")), touched)
+        return snap
+
+    def hold(self, internal_id: str, vendor_id: str, desired: dict[str, Any], writes: Writes) -> None:
+        """Raise the record's ``deferred: not_editable:`` error, before any request, while the hold of an issue
+        that took no edit runs (``jira_frozen``; called by the engine before the read of a linked record)."""
+        jira_frozen.check(writes, vendor_id, internal_id, str(desired.get("project")), self.edit_retry)
+
+    def owed(self, internal_id: str, fields: list[str], snap: Snapshot) -> list[Change]:
+        """What a create went without and a later edit may still set (the engine's ``OWED``): the owner as the
+        assignee when the create screen did not take it. Only while the issue is unassigned and nobody else has
+        ever changed its assignee (Jira owns the assignee once someone has), and only for an owner Jira knows
+        (``account``); else nothing, and it is not owed any more."""
+        if "assignee" not in fields:
+            return []
+        with self.lock:
+            assignee, touched = self.assignees.get(snap.vendor_id, (None, True))
+        account = None if assignee is not None or touched else self.account(self.owners.get(internal_id))
+        return [Change("assignee", None, account)] if account else []
 
     def steps(self, changes: list[Change], creating: bool) -> list[Step]:
         out = default_steps(changes, creating)
-        edits = [c for op, cs in out if op == "update" for c in cs]
+        edits = [c for op, cs in out if op == "update" for c in cs if c.field != "assignee"]  # set silently
         if edits:
             out.append(("comment", [Change("comment", None, edit_note(edits))]))
         return out
@@ -184,12 +212,21 @@ class JiraIssueWriter(Lookups):
                     old, new = set((c.before or "").split(",")) - {""}, set(c.after.split(",")) - {""}
                     body["update"] = {"labels": [{"add": x} for x in sorted(new - old)] +
                                       [{"remove": x} for x in sorted(old - new)]}
+                elif c.field == "assignee":  # owed since the create (`owed`): the account id found then
+                    body["fields"]["assignee"] = {"accountId": c.after}
                 elif c.field in EDITABLE:
                     value = c.after
                     body["fields"][c.field] = (adf(value) if c.field == "description" else
                                                {"name": value} if c.field == "priority" else value)
-            done = self.screens.edit(send, str(vendor_id), internal_id, desired, body, changes)
-            self.notes[str(vendor_id)] = edit_note(done) if done else None
+            try:
+                done = self.screens.edit(send, str(vendor_id), internal_id, desired, body, changes)
+            except VendorError as exc:  # an issue that takes no edit at all is held (`jira_frozen`)
+                if exc.status in (400, 403) and self.screens.no_edit(str(vendor_id)):
+                    raise jira_frozen.refused(exc, str(vendor_id), internal_id, str(desired.get("project")),
+                                              self.edit_retry, writes) from None
+                raise
+            noted = [c for c in done if c.field != "assignee"]
+            self.notes[str(vendor_id)] = edit_note(noted) if noted else None
             if done:  # a PUT went out without the fields left out (nothing sent: no vendor write to audit)
                 self.screens.audit(writes, "update", str(vendor_id), internal_id)
         elif operation == "comment":

@@ -32,7 +32,7 @@ import logging
 import threading
 from typing import Any
 
-from assets.reverse_sync.jira_shapes import obj
+from assets.reverse_sync.jira_shapes import obj, refused_for_only
 from pipelines.common.http import VendorError
 from pipelines.jira.settings import API
 
@@ -69,6 +69,7 @@ class Screens:
         self.warned: dict[tuple[str, str, str], set[str]] = {}  # fields warned of per (kind, project, type)
         self.dropped: dict[str, dict[str, str]] = {}  # internal id -> {field: why it was left out}, this run
         self.editable: dict[str, set[str] | None] = {}  # issue id -> its editmeta's fields, as read this run
+        self.empty: set[str] = set()  # issues whose editmeta, as read this run, listed no field (`jira_frozen`)
         self.lock = threading.Lock()  # records are written from several threads at once
 
     def known(self, kind: str, *where: str) -> set[str]:
@@ -82,6 +83,20 @@ class Screens:
         """Keep the editmeta an issue read carried (``expand=editmeta``), for `off_edit`."""
         with self.lock:
             self.editable[vendor_id] = _listing(editmeta)
+            self._emptied(vendor_id, editmeta)
+
+    def _emptied(self, vendor_id: str, editmeta: Any) -> None:
+        """Note whether ``editmeta`` lists no field at all (an object whose ``fields`` is ``{}``): the issue takes
+        no edit (``jira_frozen``). Any other shape is no evidence either way. Called under ``lock``."""
+        if isinstance(editmeta, dict) and editmeta.get("fields") == {}:
+            self.empty.add(vendor_id)
+        else:
+            self.empty.discard(vendor_id)
+
+    def no_edit(self, vendor_id: str) -> bool:
+        """Whether the issue's editmeta, as last read this run, listed no field."""
+        with self.lock:
+            return vendor_id in self.empty
 
     def off_edit(self, vendor_id: str, changed: set[str]) -> set[str]:
         """The changed fields to leave out of this issue's edit from the start: those an edit of it was refused
@@ -148,6 +163,8 @@ class Screens:
         refused = refused_fields(answer) if status == 400 else set()
         if not refused or not refused <= sent:
             return set()
+        if kind == "edit" and self.no_edit(str(vendor_id)):
+            return set()  # its editmeta, read with it, listed nothing: no screen to read again (`jira_frozen`)
         listed = self.create_meta(project, issuetype) if kind == "create" else self.edit_fields(str(vendor_id))
         return self.drop(kind, project, issuetype, sent, refused, listed, internal_id, vendor_id)
 
@@ -165,8 +182,13 @@ class Screens:
             return changes
         except VendorError as exc:
             sent = set(body["fields"]) | set(body.get("update") or {})
-            off = self.refusal("edit", project, itype, sent, exc.status, answers[-1] if answers else None,
-                               internal_id, vendor_id)
+            answer = answers[-1] if answers else None
+            off = self.refusal("edit", project, itype, sent, exc.status, answer, internal_id, vendor_id)
+            if not off and "assignee" in sent and refused_for_only(exc.status, answer, "assignee"):
+                off = {"assignee"}  # on the screen, yet refused: an owner Jira will not assign. Given up, not retried
+                log.warning("Jira refused account %s as the assignee of issue %s (for %s; not assignable in project "
+                            "%s: no Jira access, or deactivated): the issue stays unassigned",
+                            body["fields"]["assignee"].get("accountId"), vendor_id, internal_id, project)
             if not off:
                 raise
         body = {"fields": {k: v for k, v in body["fields"].items() if k not in off},
@@ -186,6 +208,8 @@ class Screens:
             log.warning("Jira: the edit screen of issue %s could not be read (HTTP %s): the refused edit stands",
                         vendor_id, exc.status)
             return None
+        with self.lock:
+            self._emptied(vendor_id, meta)
         return _listing(meta)
 
     def drop(self, kind: str, project: str, issuetype: str, sent: set[str], refused: set[str], listed: set[str] | None,

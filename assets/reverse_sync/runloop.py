@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.common.http import VendorError
 from resources.warehouse import Connection
 
-from . import state, unsettled
+from . import left_out, state, unsettled
 from .breaker import is_connector_failure
 from .ratelimits import RateLimits
 from .refusal import AccountRefusal
@@ -302,8 +302,8 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
                                       x.projectx, x.vendor, x.winner, x.rule)
             if vendor_id is not None and _new_id(c, vendor_id):  # the last guard: one task per vendor record
                 sync.writes.claim(str(vendor_id), c.internal_id)
-            left = _left_out(w, c.internal_id)
-            synced, sent, digest = _without(left, m.synced, _sent(c), c.digest, snap)
+            left = left_out.left_out(w, c.internal_id)
+            synced, sent, digest = left_out.without(left, m.synced, _sent(c), c.digest, snap, c.link is None)
             if vendor_id is not None:
                 state.save_link(conn, w.vendor, w.vendor_object, c.internal_id, vendor_id, number, digest,
                                 "closed" if c.closing else "open", synced, snap.updated if snap else None,
@@ -312,7 +312,7 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             state.clear_dead_letter(conn, w.vendor, c.internal_id)
             changed = {ch.field for op, chs in steps if op != "comment" for ch in chs if ch.field}
             nothing = bool(left) and c.link is not None and not c.closing and changed <= set(left)
-            report.plan += _mark_left_out(plan_rows(c, vendor_id, steps, m.conflicts, "done"), left, nothing)
+            report.plan += left_out.mark(plan_rows(c, vendor_id, steps, m.conflicts, "done"), left, nothing)
             if nothing:
                 report.unchanged += 1  # every change was left out: nothing was sent, not even the comment
             else:
@@ -337,42 +337,6 @@ def _one(sync: ReverseSync, c: Candidate, existing: dict[str, Any], breaker: Any
             if is_connector_failure(exc):
                 breaker.failure(reason)
             sync.refusal.failure(exc)
-
-
-def _left_out(writer: Any, internal_id: str) -> dict[str, str]:
-    """The fields the writer's writes of this record went without this run ({field: why}; Jira: a field its screen
-    does not take), empty for writers that never leave one out."""
-    left_out = getattr(writer, "left_out", None)
-    return dict(left_out(internal_id) or {}) if left_out is not None else {}
-
-
-def _without(left: dict[str, str], synced: dict[str, Any], sent: dict[str, Any], digest: str, snap: Any
-             ) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """The link as the vendor really took the write: a field left out keeps the vendor's value as the synced
-    base and is not among the values sent, and the link's digest is the row's marked with this hour
-    (:func:`engine.left_out_digest`), so the record is planned again by the first push of the next hour and the
-    field written once the vendor takes it (not only with the row's next change); until then each hour costs
-    the plan's read of the record, and no write."""
-    if not left:
-        return synced, sent, digest
-    vendor = dict(snap.fields) if snap is not None else {}
-    synced = {**synced, **{f: vendor.get(f) for f in left if f in synced}}
-    sent = {k: v for k, v in sent.items() if k not in left}
-    from .engine import left_out_digest
-
-    return synced, sent, left_out_digest(digest)
-
-
-def _mark_left_out(rows: list[dict[str, Any]], left: dict[str, str], nothing: bool = False
-                   ) -> list[dict[str, Any]]:
-    """Plan rows of fields the write went without: outcome ``left_out``, with why (``nothing``: every change was
-    left out, so the comment saying what changed was not posted either)."""
-    for row in rows:
-        if row.get("field") in left:
-            row["outcome"], row["reason"] = "left_out", left[row["field"]]
-        elif nothing and row.get("operation") == "comment":
-            row["outcome"], row["reason"] = "left_out", "nothing else changed"
-    return rows
 
 
 def _sent(c: Candidate) -> dict[str, Any]:
