@@ -4,11 +4,13 @@ Out: each task is an issue in its program's project (seed ``program_jira_project
 ADF description, labels ``projectx``, ``control:<id>`` and ``projectx:<task id>`` (our id: a rerun
 after a crash finds the issue by it), priority, due date and, at creation, the control owner as
 assignee when Jira knows that e-mail (looked up: a user showing it, or the only user found by it whose
-e-mail Jira hides; never a guess between candidates, see ``JiraIssueWriter.account``). Status moves
+e-mail Jira hides; never a guess between candidates, see ``JiraIssueWriter.account``; one the create screen
+did not take is set by the next push whose editmeta takes it, ``JiraIssueWriter.owed``). Status moves
 only by workflow transitions (read from the issue, never set directly): Done when the control passes
 again, back to To Do when it fails again, each move with a comment saying why (posted on its own when
 the workflow's transition has no screen: :mod:`assets.reverse_sync.jira_moves`). A Project X-side change
-to an existing issue also adds a comment saying what changed.
+to an existing issue also adds a comment saying what changed. An issue that takes no edit at all (empty
+editmeta) is held with a doubling backoff, not refused on every push: :mod:`assets.reverse_sync.jira_frozen`.
 
 Back: Jira-side status, assignee, comments and resolution return through the Jira ingestion
 (``marts.tasks`` via ``int_tasks__control_remediations``). Field owners and the conflict rule are
